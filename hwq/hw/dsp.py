@@ -14,7 +14,8 @@ for it, which has the same timing. The Verilog simulations run the primitive thr
 
 from pathlib import Path
 
-from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal, signed, unsigned
+from amaranth.hdl import (Cat, ClockSignal, Const, Instance, Module, ResetSignal, Signal,
+                          signed, unsigned)
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,7 +44,9 @@ class Mul8x2(wiring.Component):
     In 8×8 mode the DSP's upper multiplier takes ``A[15:8]·B[15:8]`` to ``O[31:16]`` and the
     lower one ``A[7:0]·B[7:0]`` to ``O[15:0]`` (TOPOUTPUT_SELECT = BOTOUTPUT_SELECT = 2: the
     registered 8×8 products), both signed with A_SIGNED and B_SIGNED set: two int8 MACs per
-    DSP, where Yosys' own mapping uses the 16×16 mode for one. The Verilog simulations run the
+    DSP, where Yosys' own mapping uses the 16×16 mode for one. The domain's reset clears the
+    input and product registers (IRSTTOP, IRSTBOT), as the ``generic`` form's reset does, so
+    no stale product survives a reset. The Verilog simulations run the
     primitive through ``hwq/sim/hdl/ice40_sb_mac16.v``, hwq's model of that subset; a test
     checks it against Yosys' own simulation model of SB_MAC16.
     """
@@ -81,7 +84,7 @@ class Mul8x2(wiring.Component):
             p_A_SIGNED=Const(1, 1), p_B_SIGNED=Const(1, 1),
             i_CLK=ClockSignal(), i_CE=self.en, i_A=a, i_B=b, i_C=zero16, i_D=zero16,
             i_AHOLD=zero1, i_BHOLD=zero1, i_CHOLD=zero1, i_DHOLD=zero1,
-            i_IRSTTOP=zero1, i_IRSTBOT=zero1, i_ORSTTOP=zero1, i_ORSTBOT=zero1,
+            i_IRSTTOP=ResetSignal(), i_IRSTBOT=ResetSignal(), i_ORSTTOP=zero1, i_ORSTBOT=zero1,
             i_OLOADTOP=zero1, i_OLOADBOT=zero1, i_ADDSUBTOP=zero1, i_ADDSUBBOT=zero1,
             i_OHOLDTOP=zero1, i_OHOLDBOT=zero1, i_CI=zero1, i_ACCUMCI=zero1,
             i_SIGNEXTIN=zero1, o_O=o)
@@ -93,7 +96,8 @@ class Mul18(wiring.Component):
     """``p = a·b`` two steps later, for operands of at most 18 bits (signed or unsigned).
 
     Members: ``en`` In(1) (both registers hold while low), ``a`` In(a_shape), ``b``
-    In(b_shape), ``p`` Out(the exact product's shape).
+    In(b_shape), ``p`` Out(the exact product's shape). The domain's reset clears both
+    registers (RST0 on ECP5), so no stale product survives a reset.
     """
 
     def __init__(self, a_shape, b_shape, target: str = "generic", model: bool = False):
@@ -120,7 +124,7 @@ class Mul18(wiring.Component):
         a18, b18 = Signal(signed(18)), Signal(signed(18))
         m.d.comb += [a18.eq(self.a), b18.eq(self.b)]
         p36 = Signal(signed(36))
-        ports = {"i_CLK0": ClockSignal(), "i_CE0": self.en, "i_RST0": Const(0),
+        ports = {"i_CLK0": ClockSignal(), "i_CE0": self.en, "i_RST0": ResetSignal(),
                  "i_SIGNEDA": Const(1), "i_SIGNEDB": Const(1),
                  "i_SOURCEA": Const(0), "i_SOURCEB": Const(0)}
         # CLK1..3, CE1..3, RST1..3 and the shift chains stay unconnected, as in Yosys' own

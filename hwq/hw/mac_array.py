@@ -92,37 +92,49 @@ class MacArray(wiring.Component):
         draining = Signal()
         shift = Signal(name="drain_shift")   # the output registers move up a row this step
 
-        def delayed(value, steps, name):
+        def delayed(value, steps, name, reset_less=False):
             """``value`` delayed by ``steps`` enabled steps, through named registers."""
             for d in range(steps):
-                r = Signal.like(value, name=f"{name}_d{d}")
+                r = Signal.like(value, name=f"{name}_d{d}", reset_less=reset_less)
                 with m.If(en):
                     m.d.sync += r.eq(value)
                 value = r
             return value
 
         # West edge: row i delayed by i steps (activation and flags); north edge: column j by j.
+        # An invalid step enters as a zero activation, so it adds 0 wherever it goes and the
+        # elements need no valid flag of their own; only `last` travels with the operands.
         west = []
         for i in range(R):
-            a = delayed(self.i_a[i], i, f"skew_a{i}")
-            v = delayed(self.i_valid, i, f"skew_v{i}")
-            last = delayed(self.i_last, i, f"skew_l{i}")
-            west.append((a, v, last))
-        north = [delayed(self.i_w[j], j, f"skew_w{j}") for j in range(C)]
+            a_0 = Signal(signed(8), name=f"a_in{i}")
+            m.d.comb += a_0.eq(Mux(self.i_valid, self.i_a[i], 0))
+            a = delayed(a_0, i, f"skew_a{i}")
+            last = delayed(self.i_last & self.i_valid, i, f"skew_l{i}")
+            west.append((a, last))
+        north = []
+        for j in range(C):
+            w_0 = Signal(signed(8), name=f"w_in{j}")
+            m.d.comb += w_0.eq(Mux(self.i_valid, self.i_w[j], 0))
+            north.append(delayed(w_0, j, f"skew_w{j}", reset_less=True))
 
-        out = [[Signal(signed(W), name=f"out_{i}_{j}") for j in range(C)] for i in range(R)]
+        # weights and output registers need no reset: a weight only meets zero activations
+        # until a valid step arrives with its own, and an output register is read only after
+        # a capture. Activations, the last flags and the products do reset, so no stale
+        # product reaches an accumulator after a reset (the DSP targets reset their
+        # registers too).
+        out = [[Signal(signed(W), name=f"out_{i}_{j}", reset_less=True) for j in range(C)]
+               for i in range(R)]
         done = None
         for i in range(R):
-            a_in, v_in, l_in = west[i]
+            a_in, l_in = west[i]
             for j in range(C):
                 w_in = north[j]
-                # pass operands on: activations and flags east, weights south
+                # pass operands on: activations and the last flag east, weights south
                 a_e = Signal(signed(8), name=f"a_{i}_{j}")
-                v_e = Signal(name=f"v_{i}_{j}")
                 l_e = Signal(name=f"l_{i}_{j}")
-                w_s = Signal(signed(8), name=f"w_{i}_{j}")
+                w_s = Signal(signed(8), name=f"w_{i}_{j}", reset_less=True)
                 with m.If(en):
-                    m.d.sync += [a_e.eq(a_in), v_e.eq(v_in), l_e.eq(l_in), w_s.eq(w_in)]
+                    m.d.sync += [a_e.eq(a_in), l_e.eq(l_in), w_s.eq(w_in)]
                 prod = Signal(signed(16), name=f"p_{i}_{j}")
                 if self._target != "generic":
                     # the DSP's own input and output registers, then one in the fabric next
@@ -145,25 +157,23 @@ class MacArray(wiring.Component):
                         p_dsp = mul.p
                     with m.If(en):
                         m.d.sync += prod.eq(p_dsp)
-                    v_use = delayed(v_in, DSP_LATENCY + 1, f"vr_{i}_{j}")
                     l_use = delayed(l_in, DSP_LATENCY + 1, f"lr_{i}_{j}")
                 elif self._mult_reg:
                     p_r = Signal(signed(16), name=f"pr_{i}_{j}")
                     m.d.comb += prod.eq(a_in * w_in)
-                    v_r = Signal(name=f"vr_{i}_{j}")
                     l_r = Signal(name=f"lr_{i}_{j}")
                     with m.If(en):
-                        m.d.sync += [p_r.eq(prod), v_r.eq(v_in), l_r.eq(l_in)]
-                    prod, v_use, l_use = p_r, v_r, l_r
+                        m.d.sync += [p_r.eq(prod), l_r.eq(l_in)]
+                    prod, l_use = p_r, l_r
                 else:
                     m.d.comb += prod.eq(a_in * w_in)
-                    v_use, l_use = v_in, l_in
+                    l_use = l_in
                 acc = Signal(signed(W), name=f"acc_{i}_{j}")
                 total = Signal(signed(W), name=f"sum_{i}_{j}")
                 m.d.comb += total.eq(acc + prod)
                 capture = Signal(name=f"cap_{i}_{j}")
-                m.d.comb += capture.eq(en & v_use & l_use)
-                with m.If(en & v_use):
+                m.d.comb += capture.eq(en & l_use)
+                with m.If(en):
                     m.d.sync += acc.eq(Mux(l_use, 0, total))
                 # output register: capture the finished sum, or shift up while draining
                 below = out[i + 1][j] if i + 1 < R else 0
@@ -173,7 +183,7 @@ class MacArray(wiring.Component):
                     m.d.sync += out[i][j].eq(below)
                 if i == R - 1 and j == C - 1:
                     done = capture
-                a_in, v_in, l_in = a_e, v_e, l_e
+                a_in, l_in = a_e, l_e
                 north[j] = w_s
 
         # drain control: `rows` shifts, one every `beats` steps, starting the step after the

@@ -29,6 +29,9 @@ LINT_WAIVERS = {
     # target: ecp5 instantiates MULT18X18D with its unused clock, enable, reset and shift-chain
     # pins open, as Yosys' own mapping of the primitive does (the model ties them off).
     "PINMISSING": "unused DSP primitive pins are left open",
+    # target: ice40 wires the domain's (synchronous) reset to SB_MAC16's input resets, which
+    # the primitive applies asynchronously; rst is synchronous to clk either way.
+    "SYNCASYNCNET": "rst also drives SB_MAC16's asynchronous input resets",
 }
 
 

@@ -4,319 +4,319 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire \$10 ;
+  wire [26:0] \$1 ;
+  wire [26:0] \$10 ;
   wire \$100 ;
-  reg [7:0] \$1000 ;
-  reg \$1001 ;
-  reg \$1002 ;
-  reg [7:0] \$1003 ;
-  reg [15:0] \$1004 ;
-  reg \$1005 ;
-  reg \$1006 ;
-  reg \$1007 ;
-  reg \$1008 ;
-  reg \$1009 ;
+  wire \$1000 ;
+  wire \$1001 ;
+  wire \$1002 ;
+  wire \$1003 ;
+  wire \$1004 ;
+  wire \$1005 ;
+  wire \$1006 ;
+  wire \$1007 ;
+  wire \$1008 ;
+  wire \$1009 ;
   wire [25:0] \$101 ;
-  reg \$1010 ;
-  reg [25:0] \$1011 ;
-  reg [25:0] \$1012 ;
-  reg [7:0] \$1013 ;
-  reg \$1014 ;
-  reg \$1015 ;
-  reg [7:0] \$1016 ;
-  reg [15:0] \$1017 ;
-  reg \$1018 ;
-  reg \$1019 ;
+  wire \$1010 ;
+  wire \$1011 ;
+  wire \$1012 ;
+  wire \$1013 ;
+  wire \$1014 ;
+  wire \$1015 ;
+  wire \$1016 ;
+  wire \$1017 ;
+  wire \$1018 ;
+  wire \$1019 ;
   wire \$102 ;
-  reg \$1020 ;
-  reg \$1021 ;
-  reg \$1022 ;
-  reg \$1023 ;
-  reg [25:0] \$1024 ;
-  reg [25:0] \$1025 ;
-  reg [7:0] \$1026 ;
-  reg \$1027 ;
-  reg \$1028 ;
-  reg [7:0] \$1029 ;
-  wire \$103 ;
-  reg [15:0] \$1030 ;
-  reg \$1031 ;
-  reg \$1032 ;
-  reg \$1033 ;
-  reg \$1034 ;
-  reg \$1035 ;
-  reg \$1036 ;
-  reg [25:0] \$1037 ;
-  reg [25:0] \$1038 ;
-  reg [7:0] \$1039 ;
-  wire [25:0] \$104 ;
-  reg \$1040 ;
-  reg \$1041 ;
-  reg [7:0] \$1042 ;
-  reg [15:0] \$1043 ;
-  reg \$1044 ;
-  reg \$1045 ;
-  reg \$1046 ;
-  reg \$1047 ;
-  reg \$1048 ;
-  reg \$1049 ;
-  wire \$105 ;
-  reg [25:0] \$1050 ;
-  reg [25:0] \$1051 ;
-  reg [7:0] \$1052 ;
-  reg \$1053 ;
-  reg \$1054 ;
-  reg [7:0] \$1055 ;
-  reg [15:0] \$1056 ;
-  reg \$1057 ;
-  reg \$1058 ;
-  reg \$1059 ;
+  wire \$1020 ;
+  wire \$1021 ;
+  wire \$1022 ;
+  wire \$1023 ;
+  wire \$1024 ;
+  wire \$1025 ;
+  wire \$1026 ;
+  wire \$1027 ;
+  wire \$1028 ;
+  wire \$1029 ;
+  wire [25:0] \$103 ;
+  wire \$1030 ;
+  wire \$1031 ;
+  wire \$1032 ;
+  wire \$1033 ;
+  wire \$1034 ;
+  wire \$1035 ;
+  wire \$1036 ;
+  wire \$1037 ;
+  wire \$1038 ;
+  wire \$1039 ;
+  wire \$104 ;
+  wire \$1040 ;
+  wire \$1041 ;
+  wire \$1042 ;
+  wire \$1043 ;
+  wire \$1044 ;
+  wire \$1045 ;
+  wire \$1046 ;
+  wire \$1047 ;
+  wire \$1048 ;
+  wire \$1049 ;
+  wire [25:0] \$105 ;
+  wire \$1050 ;
+  wire \$1051 ;
+  wire \$1052 ;
+  wire \$1053 ;
+  wire \$1054 ;
+  wire \$1055 ;
+  wire \$1056 ;
+  wire \$1057 ;
+  wire \$1058 ;
+  wire \$1059 ;
   wire \$106 ;
-  reg \$1060 ;
-  reg \$1061 ;
-  reg \$1062 ;
-  reg [25:0] \$1063 ;
-  reg [25:0] \$1064 ;
-  reg [7:0] \$1065 ;
-  reg \$1066 ;
-  reg \$1067 ;
-  reg [7:0] \$1068 ;
-  reg [15:0] \$1069 ;
+  wire \$1060 ;
+  wire \$1061 ;
+  wire \$1062 ;
+  wire \$1063 ;
+  wire \$1064 ;
+  wire \$1065 ;
+  wire \$1066 ;
+  wire \$1067 ;
+  wire \$1068 ;
+  wire \$1069 ;
   wire [25:0] \$107 ;
-  reg \$1070 ;
-  reg \$1071 ;
-  reg \$1072 ;
-  reg \$1073 ;
-  reg \$1074 ;
-  reg \$1075 ;
-  reg [25:0] \$1076 ;
-  reg [25:0] \$1077 ;
-  reg [7:0] \$1078 ;
-  reg \$1079 ;
+  wire \$1070 ;
+  wire \$1071 ;
+  wire \$1072 ;
+  wire \$1073 ;
+  wire \$1074 ;
+  wire \$1075 ;
+  wire \$1076 ;
+  wire \$1077 ;
+  wire \$1078 ;
+  wire \$1079 ;
   wire \$108 ;
-  reg \$1080 ;
-  reg [7:0] \$1081 ;
-  reg [15:0] \$1082 ;
-  reg \$1083 ;
-  reg \$1084 ;
-  reg \$1085 ;
-  reg \$1086 ;
-  reg \$1087 ;
-  reg \$1088 ;
-  reg [25:0] \$1089 ;
-  wire \$109 ;
-  reg [25:0] \$1090 ;
-  reg [7:0] \$1091 ;
-  reg \$1092 ;
-  reg \$1093 ;
-  reg [7:0] \$1094 ;
-  reg [15:0] \$1095 ;
-  reg \$1096 ;
-  reg \$1097 ;
-  reg \$1098 ;
-  reg \$1099 ;
-  wire [25:0] \$11 ;
-  wire [25:0] \$110 ;
-  reg \$1100 ;
-  reg \$1101 ;
-  reg [25:0] \$1102 ;
-  reg [25:0] \$1103 ;
-  reg [7:0] \$1104 ;
-  reg \$1105 ;
-  reg \$1106 ;
-  reg [7:0] \$1107 ;
-  reg [15:0] \$1108 ;
-  reg \$1109 ;
-  wire \$111 ;
-  reg \$1110 ;
-  reg \$1111 ;
-  reg \$1112 ;
-  reg \$1113 ;
-  reg \$1114 ;
-  reg [25:0] \$1115 ;
-  reg [25:0] \$1116 ;
-  reg [7:0] \$1117 ;
-  reg \$1118 ;
-  reg \$1119 ;
+  wire \$1080 ;
+  wire \$1081 ;
+  wire \$1082 ;
+  wire \$1083 ;
+  wire \$1084 ;
+  wire \$1085 ;
+  wire \$1086 ;
+  wire \$1087 ;
+  wire \$1088 ;
+  wire \$1089 ;
+  wire [25:0] \$109 ;
+  wire \$1090 ;
+  wire \$1091 ;
+  wire \$1092 ;
+  wire \$1093 ;
+  wire \$1094 ;
+  wire \$1095 ;
+  wire \$1096 ;
+  wire \$1097 ;
+  wire \$1098 ;
+  wire \$1099 ;
+  wire [26:0] \$11 ;
+  wire \$110 ;
+  wire \$1100 ;
+  wire \$1101 ;
+  wire \$1102 ;
+  wire \$1103 ;
+  wire \$1104 ;
+  wire \$1105 ;
+  wire \$1106 ;
+  wire \$1107 ;
+  wire \$1108 ;
+  wire \$1109 ;
+  wire [25:0] \$111 ;
+  wire \$1110 ;
+  wire \$1111 ;
+  wire \$1112 ;
+  wire \$1113 ;
+  wire \$1114 ;
+  wire \$1115 ;
+  wire \$1116 ;
+  wire \$1117 ;
+  wire \$1118 ;
+  wire \$1119 ;
   wire \$112 ;
-  reg [7:0] \$1120 ;
-  reg [15:0] \$1121 ;
-  reg \$1122 ;
-  reg \$1123 ;
-  reg \$1124 ;
-  reg \$1125 ;
-  reg \$1126 ;
-  reg \$1127 ;
-  reg [25:0] \$1128 ;
-  reg [25:0] \$1129 ;
+  wire \$1120 ;
+  wire \$1121 ;
+  wire \$1122 ;
+  wire \$1123 ;
+  wire \$1124 ;
+  wire \$1125 ;
+  wire \$1126 ;
+  wire \$1127 ;
+  wire \$1128 ;
+  wire \$1129 ;
   wire [25:0] \$113 ;
-  reg [7:0] \$1130 ;
-  reg \$1131 ;
-  reg \$1132 ;
-  reg [7:0] \$1133 ;
-  reg [15:0] \$1134 ;
-  reg \$1135 ;
-  reg \$1136 ;
-  reg \$1137 ;
-  reg \$1138 ;
-  reg \$1139 ;
+  wire \$1130 ;
+  wire \$1131 ;
+  wire \$1132 ;
+  wire \$1133 ;
+  wire \$1134 ;
+  wire \$1135 ;
+  wire \$1136 ;
+  wire \$1137 ;
+  wire \$1138 ;
+  wire \$1139 ;
   wire \$114 ;
-  reg \$1140 ;
-  reg [25:0] \$1141 ;
-  reg [25:0] \$1142 ;
-  reg [7:0] \$1143 ;
-  reg \$1144 ;
-  reg \$1145 ;
-  reg [7:0] \$1146 ;
-  reg [15:0] \$1147 ;
-  reg \$1148 ;
-  reg \$1149 ;
-  wire \$115 ;
-  reg \$1150 ;
-  reg \$1151 ;
-  reg \$1152 ;
-  reg \$1153 ;
-  reg [25:0] \$1154 ;
-  reg [25:0] \$1155 ;
-  reg [7:0] \$1156 ;
-  reg \$1157 ;
-  reg \$1158 ;
-  reg [7:0] \$1159 ;
-  wire [25:0] \$116 ;
-  reg [15:0] \$1160 ;
-  reg \$1161 ;
-  reg \$1162 ;
-  reg \$1163 ;
-  reg \$1164 ;
-  reg \$1165 ;
-  reg \$1166 ;
-  reg [25:0] \$1167 ;
-  reg [25:0] \$1168 ;
-  reg [7:0] \$1169 ;
-  wire \$117 ;
-  reg \$1170 ;
-  reg \$1171 ;
-  reg [7:0] \$1172 ;
-  reg [15:0] \$1173 ;
-  reg \$1174 ;
-  reg \$1175 ;
-  reg \$1176 ;
-  reg \$1177 ;
-  reg \$1178 ;
-  reg \$1179 ;
+  wire \$1140 ;
+  wire \$1141 ;
+  wire \$1142 ;
+  wire \$1143 ;
+  wire \$1144 ;
+  wire \$1145 ;
+  wire \$1146 ;
+  wire \$1147 ;
+  wire \$1148 ;
+  wire \$1149 ;
+  wire [25:0] \$115 ;
+  wire \$1150 ;
+  wire \$1151 ;
+  wire \$1152 ;
+  wire \$1153 ;
+  wire \$1154 ;
+  wire \$1155 ;
+  wire \$1156 ;
+  wire \$1157 ;
+  wire \$1158 ;
+  wire \$1159 ;
+  wire \$116 ;
+  wire \$1160 ;
+  wire \$1161 ;
+  wire \$1162 ;
+  wire \$1163 ;
+  wire \$1164 ;
+  wire \$1165 ;
+  wire \$1166 ;
+  wire \$1167 ;
+  wire \$1168 ;
+  wire \$1169 ;
+  wire [25:0] \$117 ;
+  wire \$1170 ;
+  wire \$1171 ;
+  wire \$1172 ;
+  wire \$1173 ;
+  wire \$1174 ;
+  wire \$1175 ;
+  wire \$1176 ;
+  wire \$1177 ;
+  wire \$1178 ;
+  wire \$1179 ;
   wire \$118 ;
-  reg [25:0] \$1180 ;
-  reg [25:0] \$1181 ;
-  reg [7:0] \$1182 ;
-  reg \$1183 ;
-  reg \$1184 ;
-  reg [7:0] \$1185 ;
-  reg [15:0] \$1186 ;
-  reg \$1187 ;
-  reg \$1188 ;
-  reg \$1189 ;
+  wire \$1180 ;
+  wire \$1181 ;
+  wire \$1182 ;
+  wire \$1183 ;
+  wire \$1184 ;
+  wire \$1185 ;
+  wire \$1186 ;
+  wire \$1187 ;
+  wire \$1188 ;
+  wire \$1189 ;
   wire [25:0] \$119 ;
-  reg \$1190 ;
-  reg \$1191 ;
-  reg \$1192 ;
-  reg [25:0] \$1193 ;
-  reg [25:0] \$1194 ;
-  reg [7:0] \$1195 ;
-  reg \$1196 ;
-  reg \$1197 ;
-  reg [7:0] \$1198 ;
-  reg [15:0] \$1199 ;
-  wire \$12 ;
+  wire \$1190 ;
+  wire \$1191 ;
+  wire \$1192 ;
+  wire \$1193 ;
+  wire \$1194 ;
+  wire \$1195 ;
+  wire \$1196 ;
+  wire \$1197 ;
+  wire \$1198 ;
+  wire \$1199 ;
+  wire [26:0] \$12 ;
   wire \$120 ;
-  reg \$1200 ;
-  reg \$1201 ;
-  reg \$1202 ;
-  reg \$1203 ;
-  reg \$1204 ;
-  reg \$1205 ;
-  reg [25:0] \$1206 ;
-  reg [25:0] \$1207 ;
-  reg [7:0] \$1208 ;
-  reg \$1209 ;
-  wire \$121 ;
-  reg \$1210 ;
-  reg [7:0] \$1211 ;
-  reg [15:0] \$1212 ;
-  reg \$1213 ;
-  reg \$1214 ;
-  reg \$1215 ;
-  reg \$1216 ;
-  reg \$1217 ;
-  reg \$1218 ;
-  reg [25:0] \$1219 ;
-  wire [25:0] \$122 ;
-  reg [25:0] \$1220 ;
-  reg [7:0] \$1221 ;
-  reg \$1222 ;
-  reg \$1223 ;
-  reg [7:0] \$1224 ;
-  reg [15:0] \$1225 ;
-  reg \$1226 ;
-  reg \$1227 ;
-  reg \$1228 ;
-  reg \$1229 ;
-  wire \$123 ;
-  reg \$1230 ;
-  reg \$1231 ;
-  reg [25:0] \$1232 ;
-  reg [25:0] \$1233 ;
-  reg [7:0] \$1234 ;
-  reg \$1235 ;
-  reg \$1236 ;
-  reg [7:0] \$1237 ;
-  reg [15:0] \$1238 ;
-  reg \$1239 ;
+  wire \$1200 ;
+  wire \$1201 ;
+  wire \$1202 ;
+  wire \$1203 ;
+  wire \$1204 ;
+  wire \$1205 ;
+  wire \$1206 ;
+  wire \$1207 ;
+  wire \$1208 ;
+  wire \$1209 ;
+  wire [25:0] \$121 ;
+  wire \$1210 ;
+  wire \$1211 ;
+  wire \$1212 ;
+  wire \$1213 ;
+  wire \$1214 ;
+  wire \$1215 ;
+  wire \$1216 ;
+  wire \$1217 ;
+  wire \$1218 ;
+  wire \$1219 ;
+  wire \$122 ;
+  wire \$1220 ;
+  wire \$1221 ;
+  wire \$1222 ;
+  wire \$1223 ;
+  wire \$1224 ;
+  wire \$1225 ;
+  wire \$1226 ;
+  wire \$1227 ;
+  wire \$1228 ;
+  wire \$1229 ;
+  wire [25:0] \$123 ;
+  wire \$1230 ;
+  wire \$1231 ;
+  wire \$1232 ;
+  wire \$1233 ;
+  wire \$1234 ;
+  wire \$1235 ;
+  wire \$1236 ;
+  wire \$1237 ;
+  wire \$1238 ;
+  wire \$1239 ;
   wire \$124 ;
-  reg \$1240 ;
-  reg \$1241 ;
-  reg \$1242 ;
-  reg \$1243 ;
-  reg \$1244 ;
-  reg [25:0] \$1245 ;
-  reg [25:0] \$1246 ;
-  reg [7:0] \$1247 ;
-  reg \$1248 ;
-  reg \$1249 ;
+  wire \$1240 ;
+  wire \$1241 ;
+  wire \$1242 ;
+  wire \$1243 ;
+  wire \$1244 ;
+  wire \$1245 ;
+  wire \$1246 ;
+  wire \$1247 ;
+  wire \$1248 ;
+  wire \$1249 ;
   wire [25:0] \$125 ;
-  reg [7:0] \$1250 ;
-  reg [15:0] \$1251 ;
-  reg \$1252 ;
-  reg \$1253 ;
-  reg \$1254 ;
-  reg \$1255 ;
-  reg \$1256 ;
-  reg \$1257 ;
-  reg [25:0] \$1258 ;
-  reg [25:0] \$1259 ;
+  wire \$1250 ;
+  wire \$1251 ;
+  wire \$1252 ;
+  wire \$1253 ;
+  wire \$1254 ;
+  wire \$1255 ;
+  wire \$1256 ;
+  wire \$1257 ;
+  wire \$1258 ;
+  wire \$1259 ;
   wire \$126 ;
-  reg [7:0] \$1260 ;
-  reg \$1261 ;
-  reg \$1262 ;
-  reg [7:0] \$1263 ;
-  reg [15:0] \$1264 ;
-  reg \$1265 ;
-  reg \$1266 ;
-  reg \$1267 ;
-  reg \$1268 ;
-  reg \$1269 ;
-  wire \$127 ;
-  reg \$1270 ;
-  reg [25:0] \$1271 ;
-  reg [25:0] \$1272 ;
-  reg [3:0] \$1273 ;
-  reg [2:0] \$1274 ;
-  reg \$1275 ;
+  wire \$1260 ;
+  wire \$1261 ;
+  wire \$1262 ;
+  wire \$1263 ;
+  wire \$1264 ;
+  wire \$1265 ;
+  wire \$1266 ;
+  wire \$1267 ;
+  wire \$1268 ;
+  wire \$1269 ;
+  wire [25:0] \$127 ;
+  wire \$1270 ;
+  wire \$1271 ;
+  wire \$1272 ;
+  wire \$1273 ;
+  wire \$1274 ;
+  wire \$1275 ;
   wire \$1276 ;
   wire \$1277 ;
   wire \$1278 ;
   wire \$1279 ;
-  wire [25:0] \$128 ;
+  wire \$128 ;
   wire \$1280 ;
   wire \$1281 ;
   wire \$1282 ;
@@ -327,7 +327,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1287 ;
   wire \$1288 ;
   wire \$1289 ;
-  wire \$129 ;
+  wire [25:0] \$129 ;
   wire \$1290 ;
   wire \$1291 ;
   wire \$1292 ;
@@ -338,7 +338,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1297 ;
   wire \$1298 ;
   wire \$1299 ;
-  wire \$13 ;
+  wire [26:0] \$13 ;
   wire \$130 ;
   wire \$1300 ;
   wire \$1301 ;
@@ -372,7 +372,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1327 ;
   wire \$1328 ;
   wire \$1329 ;
-  wire \$133 ;
+  wire [25:0] \$133 ;
   wire \$1330 ;
   wire \$1331 ;
   wire \$1332 ;
@@ -383,7 +383,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1337 ;
   wire \$1338 ;
   wire \$1339 ;
-  wire [25:0] \$134 ;
+  wire \$134 ;
   wire \$1340 ;
   wire \$1341 ;
   wire \$1342 ;
@@ -394,7 +394,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1347 ;
   wire \$1348 ;
   wire \$1349 ;
-  wire \$135 ;
+  wire [25:0] \$135 ;
   wire \$1350 ;
   wire \$1351 ;
   wire \$1352 ;
@@ -438,7 +438,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1387 ;
   wire \$1388 ;
   wire \$1389 ;
-  wire \$139 ;
+  wire [25:0] \$139 ;
   wire \$1390 ;
   wire \$1391 ;
   wire \$1392 ;
@@ -449,8 +449,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1397 ;
   wire \$1398 ;
   wire \$1399 ;
-  wire [25:0] \$14 ;
-  wire [25:0] \$140 ;
+  wire [26:0] \$14 ;
+  wire \$140 ;
   wire \$1400 ;
   wire \$1401 ;
   wire \$1402 ;
@@ -461,7 +461,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1407 ;
   wire \$1408 ;
   wire \$1409 ;
-  wire \$141 ;
+  wire [25:0] \$141 ;
   wire \$1410 ;
   wire \$1411 ;
   wire \$1412 ;
@@ -505,7 +505,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1447 ;
   wire \$1448 ;
   wire \$1449 ;
-  wire \$145 ;
+  wire [25:0] \$145 ;
   wire \$1450 ;
   wire \$1451 ;
   wire \$1452 ;
@@ -516,7 +516,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1457 ;
   wire \$1458 ;
   wire \$1459 ;
-  wire [25:0] \$146 ;
+  wire \$146 ;
   wire \$1460 ;
   wire \$1461 ;
   wire \$1462 ;
@@ -527,7 +527,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1467 ;
   wire \$1468 ;
   wire \$1469 ;
-  wire \$147 ;
+  wire [25:0] \$147 ;
   wire \$1470 ;
   wire \$1471 ;
   wire \$1472 ;
@@ -560,7 +560,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1497 ;
   wire \$1498 ;
   wire \$1499 ;
-  wire \$15 ;
+  wire [26:0] \$15 ;
   wire \$150 ;
   wire \$1500 ;
   wire \$1501 ;
@@ -572,7 +572,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1507 ;
   wire \$1508 ;
   wire \$1509 ;
-  wire \$151 ;
+  wire [25:0] \$151 ;
   wire \$1510 ;
   wire \$1511 ;
   wire \$1512 ;
@@ -583,7 +583,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1517 ;
   wire \$1518 ;
   wire \$1519 ;
-  wire [25:0] \$152 ;
+  wire \$152 ;
   wire \$1520 ;
   wire \$1521 ;
   wire \$1522 ;
@@ -594,7 +594,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1527 ;
   wire \$1528 ;
   wire \$1529 ;
-  wire \$153 ;
+  wire [25:0] \$153 ;
   wire \$1530 ;
   wire \$1531 ;
   wire \$1532 ;
@@ -638,7 +638,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1567 ;
   wire \$1568 ;
   wire \$1569 ;
-  wire \$157 ;
+  wire [25:0] \$157 ;
   wire \$1570 ;
   wire \$1571 ;
   wire \$1572 ;
@@ -649,7 +649,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1577 ;
   wire \$1578 ;
   wire \$1579 ;
-  wire [25:0] \$158 ;
+  wire \$158 ;
   wire \$1580 ;
   wire \$1581 ;
   wire \$1582 ;
@@ -660,7 +660,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1587 ;
   wire \$1588 ;
   wire \$1589 ;
-  wire \$159 ;
+  wire [25:0] \$159 ;
   wire \$1590 ;
   wire \$1591 ;
   wire \$1592 ;
@@ -671,7 +671,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1597 ;
   wire \$1598 ;
   wire \$1599 ;
-  wire \$16 ;
+  wire [26:0] \$16 ;
   wire \$160 ;
   wire \$1600 ;
   wire \$1601 ;
@@ -705,7 +705,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1627 ;
   wire \$1628 ;
   wire \$1629 ;
-  wire \$163 ;
+  wire [25:0] \$163 ;
   wire \$1630 ;
   wire \$1631 ;
   wire \$1632 ;
@@ -716,7 +716,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1637 ;
   wire \$1638 ;
   wire \$1639 ;
-  wire [25:0] \$164 ;
+  wire \$164 ;
   wire \$1640 ;
   wire \$1641 ;
   wire \$1642 ;
@@ -727,7 +727,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1647 ;
   wire \$1648 ;
   wire \$1649 ;
-  wire \$165 ;
+  wire [25:0] \$165 ;
   wire \$1650 ;
   wire \$1651 ;
   wire \$1652 ;
@@ -771,7 +771,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1687 ;
   wire \$1688 ;
   wire \$1689 ;
-  wire \$169 ;
+  wire [25:0] \$169 ;
   wire \$1690 ;
   wire \$1691 ;
   wire \$1692 ;
@@ -782,8 +782,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1697 ;
   wire \$1698 ;
   wire \$1699 ;
-  wire [25:0] \$17 ;
-  wire [25:0] \$170 ;
+  wire [26:0] \$17 ;
+  wire \$170 ;
   wire \$1700 ;
   wire \$1701 ;
   wire \$1702 ;
@@ -794,7 +794,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1707 ;
   wire \$1708 ;
   wire \$1709 ;
-  wire \$171 ;
+  wire [25:0] \$171 ;
   wire \$1710 ;
   wire \$1711 ;
   wire \$1712 ;
@@ -838,7 +838,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1747 ;
   wire \$1748 ;
   wire \$1749 ;
-  wire \$175 ;
+  wire [25:0] \$175 ;
   wire \$1750 ;
   wire \$1751 ;
   wire \$1752 ;
@@ -849,7 +849,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1757 ;
   wire \$1758 ;
   wire \$1759 ;
-  wire [25:0] \$176 ;
+  wire \$176 ;
   wire \$1760 ;
   wire \$1761 ;
   wire \$1762 ;
@@ -860,7 +860,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1767 ;
   wire \$1768 ;
   wire \$1769 ;
-  wire \$177 ;
+  wire [25:0] \$177 ;
   wire \$1770 ;
   wire \$1771 ;
   wire \$1772 ;
@@ -893,7 +893,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1797 ;
   wire \$1798 ;
   wire \$1799 ;
-  wire \$18 ;
+  wire [26:0] \$18 ;
   wire \$180 ;
   wire \$1800 ;
   wire \$1801 ;
@@ -905,7 +905,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1807 ;
   wire \$1808 ;
   wire \$1809 ;
-  wire \$181 ;
+  wire [25:0] \$181 ;
   wire \$1810 ;
   wire \$1811 ;
   wire \$1812 ;
@@ -916,7 +916,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1817 ;
   wire \$1818 ;
   wire \$1819 ;
-  wire [25:0] \$182 ;
+  wire \$182 ;
   wire \$1820 ;
   wire \$1821 ;
   wire \$1822 ;
@@ -927,7 +927,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1827 ;
   wire \$1828 ;
   wire \$1829 ;
-  wire \$183 ;
+  wire [25:0] \$183 ;
   wire \$1830 ;
   wire \$1831 ;
   wire \$1832 ;
@@ -971,7 +971,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1867 ;
   wire \$1868 ;
   wire \$1869 ;
-  wire \$187 ;
+  wire [25:0] \$187 ;
   wire \$1870 ;
   wire \$1871 ;
   wire \$1872 ;
@@ -982,7 +982,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1877 ;
   wire \$1878 ;
   wire \$1879 ;
-  wire [25:0] \$188 ;
+  wire \$188 ;
   wire \$1880 ;
   wire \$1881 ;
   wire \$1882 ;
@@ -993,7 +993,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1887 ;
   wire \$1888 ;
   wire \$1889 ;
-  wire \$189 ;
+  wire [25:0] \$189 ;
   wire \$1890 ;
   wire \$1891 ;
   wire \$1892 ;
@@ -1001,900 +1001,497 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1894 ;
   wire \$1895 ;
   wire \$1896 ;
-  wire \$1897 ;
-  wire \$1898 ;
-  wire \$1899 ;
-  wire \$19 ;
+  wire [26:0] \$19 ;
   wire \$190 ;
-  wire \$1900 ;
-  wire \$1901 ;
-  wire \$1902 ;
-  wire \$1903 ;
-  wire \$1904 ;
-  wire \$1905 ;
-  wire \$1906 ;
-  wire \$1907 ;
-  wire \$1908 ;
-  wire \$1909 ;
   wire [25:0] \$191 ;
-  wire \$1910 ;
-  wire \$1911 ;
-  wire \$1912 ;
-  wire \$1913 ;
-  wire \$1914 ;
-  wire \$1915 ;
-  wire \$1916 ;
-  wire \$1917 ;
-  wire \$1918 ;
-  wire \$1919 ;
   wire \$192 ;
-  wire \$1920 ;
-  wire \$1921 ;
-  wire \$1922 ;
-  wire \$1923 ;
-  wire \$1924 ;
-  wire \$1925 ;
-  wire \$1926 ;
-  wire \$1927 ;
-  wire \$1928 ;
-  wire \$1929 ;
-  wire \$193 ;
-  wire \$1930 ;
-  wire \$1931 ;
-  wire \$1932 ;
-  wire \$1933 ;
-  wire \$1934 ;
-  wire \$1935 ;
-  wire \$1936 ;
-  wire \$1937 ;
-  wire \$1938 ;
-  wire \$1939 ;
+  wire [25:0] \$193 ;
   wire \$194 ;
-  wire \$1940 ;
-  wire \$1941 ;
-  wire \$1942 ;
-  wire \$1943 ;
-  wire \$1944 ;
-  wire \$1945 ;
-  wire \$1946 ;
-  wire \$1947 ;
-  wire \$1948 ;
-  wire \$1949 ;
-  wire \$195 ;
-  wire \$1950 ;
-  wire \$1951 ;
-  wire \$1952 ;
-  wire \$1953 ;
-  wire \$1954 ;
-  wire \$1955 ;
-  wire \$1956 ;
-  wire \$1957 ;
-  wire \$1958 ;
-  wire \$1959 ;
-  wire [26:0] \$196 ;
-  wire \$1960 ;
-  wire \$1961 ;
-  wire \$1962 ;
-  wire \$1963 ;
-  wire \$1964 ;
-  wire \$1965 ;
-  wire \$1966 ;
-  wire \$1967 ;
-  wire \$1968 ;
-  wire \$1969 ;
-  wire \$197 ;
-  wire \$1970 ;
-  wire \$1971 ;
-  wire \$1972 ;
-  wire \$1973 ;
-  wire \$1974 ;
-  wire \$1975 ;
-  wire \$1976 ;
-  wire \$1977 ;
-  wire \$1978 ;
-  wire \$1979 ;
-  wire [26:0] \$198 ;
-  wire \$1980 ;
-  wire \$1981 ;
-  wire \$1982 ;
-  wire \$1983 ;
-  wire \$1984 ;
-  wire \$1985 ;
-  wire \$1986 ;
-  wire \$1987 ;
-  wire \$1988 ;
-  wire \$1989 ;
-  wire \$199 ;
-  wire \$1990 ;
-  wire \$1991 ;
-  wire \$1992 ;
-  wire \$1993 ;
-  wire \$1994 ;
-  wire \$1995 ;
-  wire \$1996 ;
-  wire \$1997 ;
-  wire \$1998 ;
-  wire \$1999 ;
-  wire [25:0] \$2 ;
-  wire [25:0] \$20 ;
-  wire [26:0] \$200 ;
-  wire \$2000 ;
-  wire \$2001 ;
-  wire \$2002 ;
-  wire \$2003 ;
-  wire \$2004 ;
-  wire \$2005 ;
-  wire \$2006 ;
-  wire \$2007 ;
-  wire \$2008 ;
-  wire \$2009 ;
-  wire \$201 ;
-  wire \$2010 ;
-  wire \$2011 ;
-  wire \$2012 ;
-  wire \$2013 ;
-  wire \$2014 ;
-  wire \$2015 ;
-  wire \$2016 ;
-  wire \$2017 ;
-  wire \$2018 ;
-  wire \$2019 ;
-  wire [26:0] \$202 ;
-  wire \$2020 ;
-  wire \$2021 ;
-  wire \$2022 ;
-  wire \$2023 ;
-  wire \$2024 ;
-  wire \$2025 ;
-  wire \$2026 ;
-  wire \$2027 ;
-  wire \$2028 ;
-  wire \$2029 ;
-  wire \$203 ;
-  wire \$2030 ;
-  wire \$2031 ;
-  wire \$2032 ;
-  wire \$2033 ;
-  wire \$2034 ;
-  wire \$2035 ;
-  wire \$2036 ;
-  wire \$2037 ;
-  wire \$2038 ;
-  wire \$2039 ;
-  wire [26:0] \$204 ;
-  wire \$2040 ;
-  wire \$2041 ;
-  wire \$2042 ;
-  wire \$2043 ;
-  wire \$2044 ;
-  wire \$2045 ;
-  wire \$2046 ;
-  wire \$2047 ;
-  wire \$2048 ;
-  wire \$2049 ;
-  wire \$205 ;
-  wire \$2050 ;
-  wire \$2051 ;
-  wire \$2052 ;
-  wire \$2053 ;
-  wire \$2054 ;
-  wire \$2055 ;
-  wire \$2056 ;
-  wire \$2057 ;
-  wire \$2058 ;
-  wire \$2059 ;
-  wire [26:0] \$206 ;
-  wire \$2060 ;
-  wire \$2061 ;
-  wire \$2062 ;
-  wire \$2063 ;
-  wire \$2064 ;
-  wire \$2065 ;
-  wire \$2066 ;
-  wire \$2067 ;
-  wire \$2068 ;
-  wire \$2069 ;
+  wire [25:0] \$195 ;
+  wire \$196 ;
+  wire [25:0] \$197 ;
+  wire \$198 ;
+  wire [25:0] \$199 ;
+  wire [26:0] \$2 ;
+  wire [26:0] \$20 ;
+  wire \$200 ;
+  wire [25:0] \$201 ;
+  wire \$202 ;
+  wire [25:0] \$203 ;
+  wire \$204 ;
+  wire [25:0] \$205 ;
+  wire \$206 ;
   wire \$207 ;
-  wire \$2070 ;
-  wire \$2071 ;
-  wire \$2072 ;
-  wire \$2073 ;
-  wire \$2074 ;
-  wire \$2075 ;
-  wire \$2076 ;
-  wire \$2077 ;
-  wire \$2078 ;
-  wire \$2079 ;
-  wire [26:0] \$208 ;
-  wire \$2080 ;
-  wire \$2081 ;
-  wire \$2082 ;
-  wire \$2083 ;
-  wire \$2084 ;
-  wire \$2085 ;
-  wire \$2086 ;
-  wire \$2087 ;
-  wire \$2088 ;
-  wire \$2089 ;
+  wire \$208 ;
   wire \$209 ;
-  wire \$2090 ;
-  wire \$2091 ;
-  wire \$2092 ;
-  wire \$2093 ;
-  wire \$2094 ;
-  wire \$2095 ;
-  wire \$2096 ;
-  wire \$2097 ;
-  wire \$2098 ;
-  wire \$2099 ;
-  wire \$21 ;
-  wire [26:0] \$210 ;
-  wire \$2100 ;
-  wire \$2101 ;
-  wire \$2102 ;
-  wire \$2103 ;
-  wire \$2104 ;
-  wire \$2105 ;
-  wire \$2106 ;
-  wire \$2107 ;
-  wire \$2108 ;
-  wire \$2109 ;
-  wire \$211 ;
-  wire \$2110 ;
-  wire \$2111 ;
-  wire \$2112 ;
-  wire \$2113 ;
-  wire \$2114 ;
-  wire \$2115 ;
-  wire \$2116 ;
-  wire \$2117 ;
-  wire \$2118 ;
-  wire \$2119 ;
-  wire [26:0] \$212 ;
-  wire \$2120 ;
-  wire \$2121 ;
-  wire \$2122 ;
-  wire \$2123 ;
-  wire \$2124 ;
-  wire \$2125 ;
-  wire \$2126 ;
-  wire \$2127 ;
-  wire \$2128 ;
-  wire \$2129 ;
-  wire \$213 ;
-  wire \$2130 ;
-  wire \$2131 ;
-  wire \$2132 ;
-  wire \$2133 ;
-  wire \$2134 ;
-  wire \$2135 ;
-  wire \$2136 ;
-  wire \$2137 ;
-  wire \$2138 ;
-  wire \$2139 ;
-  wire [26:0] \$214 ;
-  wire \$2140 ;
-  wire \$2141 ;
-  wire \$2142 ;
-  wire \$2143 ;
-  wire \$2144 ;
-  wire \$2145 ;
-  wire \$2146 ;
-  wire \$2147 ;
-  wire \$2148 ;
-  wire \$2149 ;
-  wire \$215 ;
-  wire \$2150 ;
-  wire \$2151 ;
-  wire \$2152 ;
-  wire \$2153 ;
-  wire \$2154 ;
-  wire \$2155 ;
-  wire \$2156 ;
-  wire \$2157 ;
-  wire \$2158 ;
-  wire \$2159 ;
-  wire [26:0] \$216 ;
-  wire \$2160 ;
-  wire \$2161 ;
-  wire \$2162 ;
-  wire \$2163 ;
-  wire \$2164 ;
-  wire \$2165 ;
-  wire \$2166 ;
-  wire \$2167 ;
-  wire \$2168 ;
-  wire \$2169 ;
-  wire \$217 ;
-  wire \$2170 ;
-  wire \$2171 ;
-  wire \$2172 ;
-  wire \$2173 ;
-  wire \$2174 ;
-  wire \$2175 ;
-  wire \$2176 ;
-  wire \$2177 ;
-  wire \$2178 ;
-  wire \$2179 ;
-  wire [26:0] \$218 ;
-  wire \$2180 ;
-  wire \$2181 ;
-  wire \$2182 ;
-  wire \$2183 ;
-  wire \$2184 ;
-  wire \$2185 ;
-  wire \$2186 ;
-  wire \$2187 ;
-  wire \$2188 ;
-  wire \$2189 ;
-  wire \$219 ;
-  wire \$2190 ;
-  wire \$2191 ;
-  wire \$2192 ;
-  wire \$2193 ;
-  wire \$2194 ;
-  wire \$2195 ;
-  wire \$2196 ;
-  wire \$2197 ;
-  wire \$2198 ;
-  wire \$2199 ;
-  wire \$22 ;
-  wire [26:0] \$220 ;
-  wire \$2200 ;
-  wire \$2201 ;
-  wire \$2202 ;
-  wire \$2203 ;
-  wire \$2204 ;
-  wire \$2205 ;
-  wire \$2206 ;
-  wire \$2207 ;
-  wire \$2208 ;
-  wire \$2209 ;
-  wire \$221 ;
-  wire \$2210 ;
-  wire \$2211 ;
-  wire \$2212 ;
-  wire \$2213 ;
-  wire \$2214 ;
-  wire \$2215 ;
-  wire \$2216 ;
-  wire \$2217 ;
-  wire \$2218 ;
-  wire \$2219 ;
-  wire [26:0] \$222 ;
-  wire \$2220 ;
-  wire \$2221 ;
-  wire \$2222 ;
-  wire \$2223 ;
-  wire \$2224 ;
-  wire \$2225 ;
-  wire \$2226 ;
-  wire \$2227 ;
-  wire \$2228 ;
-  wire \$2229 ;
-  wire \$223 ;
-  wire \$2230 ;
-  wire \$2231 ;
-  wire \$2232 ;
-  wire \$2233 ;
-  wire \$2234 ;
-  wire \$2235 ;
-  wire \$2236 ;
-  wire \$2237 ;
-  wire \$2238 ;
-  wire \$2239 ;
-  wire [26:0] \$224 ;
-  wire \$2240 ;
-  wire \$2241 ;
-  wire \$2242 ;
-  wire \$2243 ;
-  wire \$2244 ;
-  wire \$2245 ;
-  wire \$2246 ;
-  wire \$2247 ;
-  wire \$2248 ;
-  wire \$2249 ;
-  wire \$225 ;
-  wire \$2250 ;
-  wire \$2251 ;
-  wire \$2252 ;
-  wire \$2253 ;
-  wire \$2254 ;
-  wire \$2255 ;
-  wire \$2256 ;
-  wire \$2257 ;
-  wire \$2258 ;
-  wire \$2259 ;
-  wire [26:0] \$226 ;
-  wire \$2260 ;
-  wire \$2261 ;
-  wire \$2262 ;
-  wire \$2263 ;
-  wire \$2264 ;
-  wire \$2265 ;
-  wire \$2266 ;
-  wire \$2267 ;
-  wire \$2268 ;
-  wire \$2269 ;
-  wire \$227 ;
-  wire \$2270 ;
-  wire \$2271 ;
-  wire \$2272 ;
-  wire \$2273 ;
-  wire \$2274 ;
-  wire \$2275 ;
-  wire \$2276 ;
-  wire \$2277 ;
-  wire \$2278 ;
-  wire \$2279 ;
-  wire [26:0] \$228 ;
-  wire \$2280 ;
-  wire \$2281 ;
-  wire \$2282 ;
-  wire \$2283 ;
-  wire \$2284 ;
-  wire \$2285 ;
-  wire \$2286 ;
-  wire \$2287 ;
-  wire \$2288 ;
-  wire \$2289 ;
-  wire \$229 ;
-  wire \$2290 ;
-  wire \$2291 ;
-  wire \$2292 ;
-  wire \$2293 ;
-  wire \$2294 ;
-  wire \$2295 ;
-  wire \$2296 ;
-  wire \$2297 ;
-  wire \$2298 ;
-  wire \$2299 ;
-  wire [25:0] \$23 ;
-  wire [26:0] \$230 ;
-  wire \$231 ;
-  wire [26:0] \$232 ;
-  wire \$233 ;
-  wire [26:0] \$234 ;
-  wire \$235 ;
-  wire [26:0] \$236 ;
-  wire \$237 ;
-  wire [26:0] \$238 ;
-  wire \$239 ;
-  wire \$24 ;
-  wire [26:0] \$240 ;
-  wire \$241 ;
-  wire [26:0] \$242 ;
-  wire \$243 ;
-  wire [26:0] \$244 ;
-  wire \$245 ;
-  wire [26:0] \$246 ;
-  wire \$247 ;
-  wire [26:0] \$248 ;
-  wire \$249 ;
-  wire \$25 ;
-  wire [26:0] \$250 ;
-  wire \$251 ;
-  wire [26:0] \$252 ;
-  wire \$253 ;
-  wire [26:0] \$254 ;
-  wire \$255 ;
-  wire [26:0] \$256 ;
-  wire \$257 ;
-  wire [26:0] \$258 ;
-  wire \$259 ;
-  wire [25:0] \$26 ;
-  wire [26:0] \$260 ;
-  wire \$261 ;
-  wire [26:0] \$262 ;
-  wire \$263 ;
-  wire [26:0] \$264 ;
-  wire \$265 ;
-  wire [26:0] \$266 ;
-  wire \$267 ;
-  wire [26:0] \$268 ;
-  wire \$269 ;
-  wire \$27 ;
-  wire [26:0] \$270 ;
-  wire \$271 ;
-  wire [26:0] \$272 ;
-  wire \$273 ;
-  wire [26:0] \$274 ;
-  wire \$275 ;
-  wire [26:0] \$276 ;
-  wire \$277 ;
-  wire [26:0] \$278 ;
-  wire \$279 ;
-  wire \$28 ;
-  wire [26:0] \$280 ;
-  wire \$281 ;
-  wire [26:0] \$282 ;
-  wire \$283 ;
-  wire [26:0] \$284 ;
-  wire \$285 ;
-  wire [26:0] \$286 ;
-  wire \$287 ;
-  wire [26:0] \$288 ;
-  wire \$289 ;
-  wire [25:0] \$29 ;
-  wire [26:0] \$290 ;
-  wire \$291 ;
-  wire [26:0] \$292 ;
-  wire \$293 ;
-  wire [26:0] \$294 ;
-  wire \$295 ;
-  wire [26:0] \$296 ;
-  wire \$297 ;
-  wire [26:0] \$298 ;
-  wire \$299 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire [26:0] \$300 ;
-  wire \$301 ;
-  wire [26:0] \$302 ;
-  wire \$303 ;
-  wire [26:0] \$304 ;
-  wire \$305 ;
-  wire [26:0] \$306 ;
-  wire \$307 ;
-  wire [26:0] \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire [26:0] \$310 ;
-  wire \$311 ;
-  wire [26:0] \$312 ;
-  wire \$313 ;
-  wire [26:0] \$314 ;
-  wire \$315 ;
-  wire [26:0] \$316 ;
-  wire \$317 ;
-  wire [26:0] \$318 ;
-  wire \$319 ;
-  wire [25:0] \$32 ;
-  wire [26:0] \$320 ;
-  wire \$321 ;
-  wire [26:0] \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [4:0] \$325 ;
-  wire \$326 ;
-  wire [3:0] \$327 ;
-  wire [3:0] \$328 ;
-  reg [7:0] \$329 ;
-  wire \$33 ;
-  reg \$330 ;
+  wire [26:0] \$21 ;
+  reg [7:0] \$210 ;
+  reg \$211 ;
+  reg [7:0] \$212 ;
+  reg [7:0] \$213 ;
+  reg \$214 ;
+  reg \$215 ;
+  reg [7:0] \$216 ;
+  reg [7:0] \$217 ;
+  reg [7:0] \$218 ;
+  reg \$219 ;
+  wire [26:0] \$22 ;
+  reg \$220 ;
+  reg \$221 ;
+  reg [7:0] \$222 ;
+  reg [7:0] \$223 ;
+  reg [7:0] \$224 ;
+  reg [7:0] \$225 ;
+  reg \$226 ;
+  reg \$227 ;
+  reg \$228 ;
+  reg \$229 ;
+  wire [26:0] \$23 ;
+  reg [7:0] \$230 ;
+  reg [7:0] \$231 ;
+  reg [7:0] \$232 ;
+  reg [7:0] \$233 ;
+  reg [7:0] \$234 ;
+  reg \$235 ;
+  reg \$236 ;
+  reg \$237 ;
+  reg \$238 ;
+  reg \$239 ;
+  wire [26:0] \$24 ;
+  reg [7:0] \$240 ;
+  reg [7:0] \$241 ;
+  reg [7:0] \$242 ;
+  reg [7:0] \$243 ;
+  reg [7:0] \$244 ;
+  reg [7:0] \$245 ;
+  reg \$246 ;
+  reg \$247 ;
+  reg \$248 ;
+  reg \$249 ;
+  wire [26:0] \$25 ;
+  reg \$250 ;
+  reg \$251 ;
+  reg [7:0] \$252 ;
+  reg [7:0] \$253 ;
+  reg [7:0] \$254 ;
+  reg [7:0] \$255 ;
+  reg [7:0] \$256 ;
+  reg [7:0] \$257 ;
+  reg [7:0] \$258 ;
+  reg \$259 ;
+  wire [26:0] \$26 ;
+  reg \$260 ;
+  reg \$261 ;
+  reg \$262 ;
+  reg \$263 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg [7:0] \$266 ;
+  reg [7:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg [7:0] \$269 ;
+  wire [26:0] \$27 ;
+  reg [7:0] \$270 ;
+  reg [7:0] \$271 ;
+  reg [7:0] \$272 ;
+  reg [7:0] \$273 ;
+  reg [7:0] \$274 ;
+  reg [7:0] \$275 ;
+  reg [7:0] \$276 ;
+  reg [7:0] \$277 ;
+  reg [7:0] \$278 ;
+  reg [7:0] \$279 ;
+  wire [26:0] \$28 ;
+  reg [7:0] \$280 ;
+  reg [7:0] \$281 ;
+  reg [7:0] \$282 ;
+  reg [7:0] \$283 ;
+  reg [7:0] \$284 ;
+  reg [7:0] \$285 ;
+  reg [7:0] \$286 ;
+  reg [7:0] \$287 ;
+  reg [7:0] \$288 ;
+  reg [7:0] \$289 ;
+  wire [26:0] \$29 ;
+  reg [7:0] \$290 ;
+  reg [7:0] \$291 ;
+  reg [7:0] \$292 ;
+  reg [7:0] \$293 ;
+  reg [7:0] \$294 ;
+  reg \$295 ;
+  reg [7:0] \$296 ;
+  reg [15:0] \$297 ;
+  reg \$298 ;
+  reg \$299 ;
+  wire [26:0] \$3 ;
+  wire [26:0] \$30 ;
+  reg \$300 ;
+  reg [25:0] \$301 ;
+  reg [25:0] \$302 ;
+  reg [7:0] \$303 ;
+  reg \$304 ;
+  reg [7:0] \$305 ;
+  reg [15:0] \$306 ;
+  reg \$307 ;
+  reg \$308 ;
+  reg \$309 ;
+  wire [26:0] \$31 ;
+  reg [25:0] \$310 ;
+  reg [25:0] \$311 ;
+  reg [7:0] \$312 ;
+  reg \$313 ;
+  reg [7:0] \$314 ;
+  reg [15:0] \$315 ;
+  reg \$316 ;
+  reg \$317 ;
+  reg \$318 ;
+  reg [25:0] \$319 ;
+  wire [26:0] \$32 ;
+  reg [25:0] \$320 ;
+  reg [7:0] \$321 ;
+  reg \$322 ;
+  reg [7:0] \$323 ;
+  reg [15:0] \$324 ;
+  reg \$325 ;
+  reg \$326 ;
+  reg \$327 ;
+  reg [25:0] \$328 ;
+  reg [25:0] \$329 ;
+  wire [26:0] \$33 ;
+  reg [7:0] \$330 ;
   reg \$331 ;
   reg [7:0] \$332 ;
-  reg [7:0] \$333 ;
+  reg [15:0] \$333 ;
   reg \$334 ;
   reg \$335 ;
   reg \$336 ;
-  reg \$337 ;
-  reg [7:0] \$338 ;
+  reg [25:0] \$337 ;
+  reg [25:0] \$338 ;
   reg [7:0] \$339 ;
-  wire \$34 ;
-  reg [7:0] \$340 ;
-  reg \$341 ;
-  reg \$342 ;
+  wire [26:0] \$34 ;
+  reg \$340 ;
+  reg [7:0] \$341 ;
+  reg [15:0] \$342 ;
   reg \$343 ;
   reg \$344 ;
   reg \$345 ;
-  reg \$346 ;
-  reg [7:0] \$347 ;
+  reg [25:0] \$346 ;
+  reg [25:0] \$347 ;
   reg [7:0] \$348 ;
-  reg [7:0] \$349 ;
-  wire [25:0] \$35 ;
+  reg \$349 ;
+  wire [26:0] \$35 ;
   reg [7:0] \$350 ;
-  reg \$351 ;
+  reg [15:0] \$351 ;
   reg \$352 ;
   reg \$353 ;
   reg \$354 ;
-  reg \$355 ;
-  reg \$356 ;
-  reg \$357 ;
+  reg [25:0] \$355 ;
+  reg [25:0] \$356 ;
+  reg [7:0] \$357 ;
   reg \$358 ;
   reg [7:0] \$359 ;
-  wire \$36 ;
-  reg [7:0] \$360 ;
-  reg [7:0] \$361 ;
-  reg [7:0] \$362 ;
-  reg [7:0] \$363 ;
-  reg \$364 ;
-  reg \$365 ;
-  reg \$366 ;
+  wire [26:0] \$36 ;
+  reg [15:0] \$360 ;
+  reg \$361 ;
+  reg \$362 ;
+  reg \$363 ;
+  reg [25:0] \$364 ;
+  reg [25:0] \$365 ;
+  reg [7:0] \$366 ;
   reg \$367 ;
-  reg \$368 ;
-  reg \$369 ;
-  wire \$37 ;
+  reg [7:0] \$368 ;
+  reg [15:0] \$369 ;
+  wire [26:0] \$37 ;
   reg \$370 ;
   reg \$371 ;
   reg \$372 ;
-  reg \$373 ;
-  reg [7:0] \$374 ;
+  reg [25:0] \$373 ;
+  reg [25:0] \$374 ;
   reg [7:0] \$375 ;
-  reg [7:0] \$376 ;
+  reg \$376 ;
   reg [7:0] \$377 ;
-  reg [7:0] \$378 ;
-  reg [7:0] \$379 ;
-  wire [25:0] \$38 ;
+  reg [15:0] \$378 ;
+  reg \$379 ;
+  wire [26:0] \$38 ;
   reg \$380 ;
   reg \$381 ;
-  reg \$382 ;
-  reg \$383 ;
-  reg \$384 ;
+  reg [25:0] \$382 ;
+  reg [25:0] \$383 ;
+  reg [7:0] \$384 ;
   reg \$385 ;
-  reg \$386 ;
-  reg \$387 ;
+  reg [7:0] \$386 ;
+  reg [15:0] \$387 ;
   reg \$388 ;
   reg \$389 ;
-  wire \$39 ;
+  wire [26:0] \$39 ;
   reg \$390 ;
-  reg \$391 ;
-  reg [7:0] \$392 ;
+  reg [25:0] \$391 ;
+  reg [25:0] \$392 ;
   reg [7:0] \$393 ;
-  reg [7:0] \$394 ;
+  reg \$394 ;
   reg [7:0] \$395 ;
-  reg [7:0] \$396 ;
-  reg [7:0] \$397 ;
-  reg [7:0] \$398 ;
+  reg [15:0] \$396 ;
+  reg \$397 ;
+  reg \$398 ;
   reg \$399 ;
-  wire \$4 ;
-  wire \$40 ;
-  reg \$400 ;
-  reg \$401 ;
-  reg \$402 ;
+  wire [26:0] \$4 ;
+  wire [26:0] \$40 ;
+  reg [25:0] \$400 ;
+  reg [25:0] \$401 ;
+  reg [7:0] \$402 ;
   reg \$403 ;
-  reg \$404 ;
-  reg \$405 ;
+  reg [7:0] \$404 ;
+  reg [15:0] \$405 ;
   reg \$406 ;
   reg \$407 ;
   reg \$408 ;
-  reg \$409 ;
-  wire [25:0] \$41 ;
-  reg \$410 ;
-  reg \$411 ;
+  reg [25:0] \$409 ;
+  wire [26:0] \$41 ;
+  reg [25:0] \$410 ;
+  reg [7:0] \$411 ;
   reg \$412 ;
   reg [7:0] \$413 ;
-  reg [7:0] \$414 ;
-  reg [7:0] \$415 ;
-  reg [7:0] \$416 ;
-  reg [7:0] \$417 ;
-  reg [7:0] \$418 ;
-  reg [7:0] \$419 ;
-  wire \$42 ;
+  reg [15:0] \$414 ;
+  reg \$415 ;
+  reg \$416 ;
+  reg \$417 ;
+  reg [25:0] \$418 ;
+  reg [25:0] \$419 ;
+  wire [26:0] \$42 ;
   reg [7:0] \$420 ;
-  reg [7:0] \$421 ;
+  reg \$421 ;
   reg [7:0] \$422 ;
-  reg [7:0] \$423 ;
-  reg [7:0] \$424 ;
-  reg [7:0] \$425 ;
-  reg [7:0] \$426 ;
-  reg [7:0] \$427 ;
-  reg [7:0] \$428 ;
+  reg [15:0] \$423 ;
+  reg \$424 ;
+  reg \$425 ;
+  reg \$426 ;
+  reg [25:0] \$427 ;
+  reg [25:0] \$428 ;
   reg [7:0] \$429 ;
-  wire \$43 ;
-  reg [7:0] \$430 ;
+  wire [26:0] \$43 ;
+  reg \$430 ;
   reg [7:0] \$431 ;
-  reg [7:0] \$432 ;
-  reg [7:0] \$433 ;
-  reg [7:0] \$434 ;
-  reg [7:0] \$435 ;
-  reg [7:0] \$436 ;
-  reg [7:0] \$437 ;
+  reg [15:0] \$432 ;
+  reg \$433 ;
+  reg \$434 ;
+  reg \$435 ;
+  reg [25:0] \$436 ;
+  reg [25:0] \$437 ;
   reg [7:0] \$438 ;
-  reg [7:0] \$439 ;
-  wire [25:0] \$44 ;
+  reg \$439 ;
+  wire [26:0] \$44 ;
   reg [7:0] \$440 ;
-  reg [7:0] \$441 ;
+  reg [15:0] \$441 ;
   reg \$442 ;
   reg \$443 ;
-  reg [7:0] \$444 ;
-  reg [15:0] \$445 ;
-  reg \$446 ;
-  reg \$447 ;
+  reg \$444 ;
+  reg [25:0] \$445 ;
+  reg [25:0] \$446 ;
+  reg [7:0] \$447 ;
   reg \$448 ;
-  reg \$449 ;
-  wire \$45 ;
-  reg \$450 ;
+  reg [7:0] \$449 ;
+  wire [26:0] \$45 ;
+  reg [15:0] \$450 ;
   reg \$451 ;
-  reg [25:0] \$452 ;
-  reg [25:0] \$453 ;
-  reg [7:0] \$454 ;
-  reg \$455 ;
-  reg \$456 ;
-  reg [7:0] \$457 ;
-  reg [15:0] \$458 ;
-  reg \$459 ;
-  wire \$46 ;
+  reg \$452 ;
+  reg \$453 ;
+  reg [25:0] \$454 ;
+  reg [25:0] \$455 ;
+  reg [7:0] \$456 ;
+  reg \$457 ;
+  reg [7:0] \$458 ;
+  reg [15:0] \$459 ;
+  wire [26:0] \$46 ;
   reg \$460 ;
   reg \$461 ;
   reg \$462 ;
-  reg \$463 ;
-  reg \$464 ;
-  reg [25:0] \$465 ;
-  reg [25:0] \$466 ;
+  reg [25:0] \$463 ;
+  reg [25:0] \$464 ;
+  reg [7:0] \$465 ;
+  reg \$466 ;
   reg [7:0] \$467 ;
-  reg \$468 ;
+  reg [15:0] \$468 ;
   reg \$469 ;
-  wire [25:0] \$47 ;
-  reg [7:0] \$470 ;
-  reg [15:0] \$471 ;
-  reg \$472 ;
-  reg \$473 ;
-  reg \$474 ;
+  wire [26:0] \$47 ;
+  reg \$470 ;
+  reg \$471 ;
+  reg [25:0] \$472 ;
+  reg [25:0] \$473 ;
+  reg [7:0] \$474 ;
   reg \$475 ;
-  reg \$476 ;
-  reg \$477 ;
-  reg [25:0] \$478 ;
-  reg [25:0] \$479 ;
-  wire \$48 ;
-  reg [7:0] \$480 ;
-  reg \$481 ;
-  reg \$482 ;
+  reg [7:0] \$476 ;
+  reg [15:0] \$477 ;
+  reg \$478 ;
+  reg \$479 ;
+  wire [26:0] \$48 ;
+  reg \$480 ;
+  reg [25:0] \$481 ;
+  reg [25:0] \$482 ;
   reg [7:0] \$483 ;
-  reg [15:0] \$484 ;
-  reg \$485 ;
-  reg \$486 ;
+  reg \$484 ;
+  reg [7:0] \$485 ;
+  reg [15:0] \$486 ;
   reg \$487 ;
   reg \$488 ;
   reg \$489 ;
-  wire \$49 ;
-  reg \$490 ;
+  wire [26:0] \$49 ;
+  reg [25:0] \$490 ;
   reg [25:0] \$491 ;
-  reg [25:0] \$492 ;
-  reg [7:0] \$493 ;
-  reg \$494 ;
-  reg \$495 ;
-  reg [7:0] \$496 ;
-  reg [15:0] \$497 ;
+  reg [7:0] \$492 ;
+  reg \$493 ;
+  reg [7:0] \$494 ;
+  reg [15:0] \$495 ;
+  reg \$496 ;
+  reg \$497 ;
   reg \$498 ;
-  reg \$499 ;
-  wire [25:0] \$5 ;
-  wire [25:0] \$50 ;
-  reg \$500 ;
-  reg \$501 ;
+  reg [25:0] \$499 ;
+  wire [26:0] \$5 ;
+  wire [26:0] \$50 ;
+  reg [25:0] \$500 ;
+  reg [7:0] \$501 ;
   reg \$502 ;
-  reg \$503 ;
-  reg [25:0] \$504 ;
-  reg [25:0] \$505 ;
-  reg [7:0] \$506 ;
+  reg [7:0] \$503 ;
+  reg [15:0] \$504 ;
+  reg \$505 ;
+  reg \$506 ;
   reg \$507 ;
-  reg \$508 ;
-  reg [7:0] \$509 ;
-  wire \$51 ;
-  reg [15:0] \$510 ;
+  reg [25:0] \$508 ;
+  reg [25:0] \$509 ;
+  wire [26:0] \$51 ;
+  reg [7:0] \$510 ;
   reg \$511 ;
-  reg \$512 ;
-  reg \$513 ;
+  reg [7:0] \$512 ;
+  reg [15:0] \$513 ;
   reg \$514 ;
   reg \$515 ;
   reg \$516 ;
   reg [25:0] \$517 ;
   reg [25:0] \$518 ;
   reg [7:0] \$519 ;
-  wire \$52 ;
+  wire [26:0] \$52 ;
   reg \$520 ;
-  reg \$521 ;
-  reg [7:0] \$522 ;
-  reg [15:0] \$523 ;
+  reg [7:0] \$521 ;
+  reg [15:0] \$522 ;
+  reg \$523 ;
   reg \$524 ;
   reg \$525 ;
-  reg \$526 ;
-  reg \$527 ;
-  reg \$528 ;
+  reg [25:0] \$526 ;
+  reg [25:0] \$527 ;
+  reg [7:0] \$528 ;
   reg \$529 ;
-  wire [25:0] \$53 ;
-  reg [25:0] \$530 ;
-  reg [25:0] \$531 ;
-  reg [7:0] \$532 ;
+  wire [26:0] \$53 ;
+  reg [7:0] \$530 ;
+  reg [15:0] \$531 ;
+  reg \$532 ;
   reg \$533 ;
   reg \$534 ;
-  reg [7:0] \$535 ;
-  reg [15:0] \$536 ;
-  reg \$537 ;
+  reg [25:0] \$535 ;
+  reg [25:0] \$536 ;
+  reg [7:0] \$537 ;
   reg \$538 ;
-  reg \$539 ;
-  wire \$54 ;
-  reg \$540 ;
+  reg [7:0] \$539 ;
+  wire [26:0] \$54 ;
+  reg [15:0] \$540 ;
   reg \$541 ;
   reg \$542 ;
-  reg [25:0] \$543 ;
+  reg \$543 ;
   reg [25:0] \$544 ;
-  reg [7:0] \$545 ;
-  reg \$546 ;
+  reg [25:0] \$545 ;
+  reg [7:0] \$546 ;
   reg \$547 ;
   reg [7:0] \$548 ;
   reg [15:0] \$549 ;
-  wire \$55 ;
+  wire [26:0] \$55 ;
   reg \$550 ;
   reg \$551 ;
   reg \$552 ;
-  reg \$553 ;
-  reg \$554 ;
-  reg \$555 ;
-  reg [25:0] \$556 ;
-  reg [25:0] \$557 ;
-  reg [7:0] \$558 ;
+  reg [25:0] \$553 ;
+  reg [25:0] \$554 ;
+  reg [7:0] \$555 ;
+  reg \$556 ;
+  reg [7:0] \$557 ;
+  reg [15:0] \$558 ;
   reg \$559 ;
-  wire [25:0] \$56 ;
+  wire [26:0] \$56 ;
   reg \$560 ;
-  reg [7:0] \$561 ;
-  reg [15:0] \$562 ;
-  reg \$563 ;
-  reg \$564 ;
+  reg \$561 ;
+  reg [25:0] \$562 ;
+  reg [25:0] \$563 ;
+  reg [7:0] \$564 ;
   reg \$565 ;
-  reg \$566 ;
-  reg \$567 ;
+  reg [7:0] \$566 ;
+  reg [15:0] \$567 ;
   reg \$568 ;
-  reg [25:0] \$569 ;
-  wire \$57 ;
-  reg [25:0] \$570 ;
-  reg [7:0] \$571 ;
-  reg \$572 ;
-  reg \$573 ;
-  reg [7:0] \$574 ;
-  reg [15:0] \$575 ;
-  reg \$576 ;
+  reg \$569 ;
+  wire [26:0] \$57 ;
+  reg \$570 ;
+  reg [25:0] \$571 ;
+  reg [25:0] \$572 ;
+  reg [7:0] \$573 ;
+  reg \$574 ;
+  reg [7:0] \$575 ;
+  reg [15:0] \$576 ;
   reg \$577 ;
   reg \$578 ;
   reg \$579 ;
-  wire \$58 ;
-  reg \$580 ;
-  reg \$581 ;
-  reg [25:0] \$582 ;
-  reg [25:0] \$583 ;
+  wire [26:0] \$58 ;
+  reg [25:0] \$580 ;
+  reg [25:0] \$581 ;
+  reg [7:0] \$582 ;
+  reg \$583 ;
   reg [7:0] \$584 ;
-  reg \$585 ;
+  reg [15:0] \$585 ;
   reg \$586 ;
-  reg [7:0] \$587 ;
-  reg [15:0] \$588 ;
-  reg \$589 ;
-  wire [25:0] \$59 ;
-  reg \$590 ;
-  reg \$591 ;
+  reg \$587 ;
+  reg \$588 ;
+  reg [25:0] \$589 ;
+  wire [26:0] \$59 ;
+  reg [25:0] \$590 ;
+  reg [7:0] \$591 ;
   reg \$592 ;
-  reg \$593 ;
-  reg \$594 ;
-  reg [25:0] \$595 ;
-  reg [25:0] \$596 ;
-  reg [7:0] \$597 ;
-  reg \$598 ;
-  reg \$599 ;
-  wire \$6 ;
-  wire \$60 ;
+  reg [7:0] \$593 ;
+  reg [15:0] \$594 ;
+  reg \$595 ;
+  reg \$596 ;
+  reg \$597 ;
+  reg [25:0] \$598 ;
+  reg [25:0] \$599 ;
+  wire [26:0] \$6 ;
+  wire [26:0] \$60 ;
   reg [7:0] \$600 ;
-  reg [15:0] \$601 ;
-  reg \$602 ;
-  reg \$603 ;
+  reg \$601 ;
+  reg [7:0] \$602 ;
+  reg [15:0] \$603 ;
   reg \$604 ;
   reg \$605 ;
   reg \$606 ;
-  reg \$607 ;
+  reg [25:0] \$607 ;
   reg [25:0] \$608 ;
-  reg [25:0] \$609 ;
-  wire \$61 ;
-  reg [7:0] \$610 ;
-  reg \$611 ;
-  reg \$612 ;
-  reg [7:0] \$613 ;
-  reg [15:0] \$614 ;
+  reg [7:0] \$609 ;
+  wire [26:0] \$61 ;
+  reg \$610 ;
+  reg [7:0] \$611 ;
+  reg [15:0] \$612 ;
+  reg \$613 ;
+  reg \$614 ;
   reg \$615 ;
-  reg \$616 ;
-  reg \$617 ;
-  reg \$618 ;
+  reg [25:0] \$616 ;
+  reg [25:0] \$617 ;
+  reg [7:0] \$618 ;
   reg \$619 ;
-  wire [25:0] \$62 ;
-  reg \$620 ;
-  reg [25:0] \$621 ;
-  reg [25:0] \$622 ;
-  reg [7:0] \$623 ;
+  wire [26:0] \$62 ;
+  reg [7:0] \$620 ;
+  reg [15:0] \$621 ;
+  reg \$622 ;
+  reg \$623 ;
   reg \$624 ;
-  reg \$625 ;
-  reg [7:0] \$626 ;
-  reg [15:0] \$627 ;
+  reg [25:0] \$625 ;
+  reg [25:0] \$626 ;
+  reg [7:0] \$627 ;
   reg \$628 ;
-  reg \$629 ;
-  wire \$63 ;
-  reg \$630 ;
+  reg [7:0] \$629 ;
+  wire [26:0] \$63 ;
+  reg [15:0] \$630 ;
   reg \$631 ;
   reg \$632 ;
   reg \$633 ;
@@ -1902,35 +1499,35 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] \$635 ;
   reg [7:0] \$636 ;
   reg \$637 ;
-  reg \$638 ;
-  reg [7:0] \$639 ;
-  wire \$64 ;
-  reg [15:0] \$640 ;
+  reg [7:0] \$638 ;
+  reg [15:0] \$639 ;
+  wire [26:0] \$64 ;
+  reg \$640 ;
   reg \$641 ;
   reg \$642 ;
-  reg \$643 ;
-  reg \$644 ;
-  reg \$645 ;
+  reg [25:0] \$643 ;
+  reg [25:0] \$644 ;
+  reg [7:0] \$645 ;
   reg \$646 ;
-  reg [25:0] \$647 ;
-  reg [25:0] \$648 ;
-  reg [7:0] \$649 ;
-  wire [25:0] \$65 ;
+  reg [7:0] \$647 ;
+  reg [15:0] \$648 ;
+  reg \$649 ;
+  wire \$65 ;
   reg \$650 ;
   reg \$651 ;
-  reg [7:0] \$652 ;
-  reg [15:0] \$653 ;
-  reg \$654 ;
+  reg [25:0] \$652 ;
+  reg [25:0] \$653 ;
+  reg [7:0] \$654 ;
   reg \$655 ;
-  reg \$656 ;
-  reg \$657 ;
+  reg [7:0] \$656 ;
+  reg [15:0] \$657 ;
   reg \$658 ;
   reg \$659 ;
-  wire \$66 ;
-  reg [25:0] \$660 ;
+  wire [4:0] \$66 ;
+  reg \$660 ;
   reg [25:0] \$661 ;
-  reg [7:0] \$662 ;
-  reg \$663 ;
+  reg [25:0] \$662 ;
+  reg [7:0] \$663 ;
   reg \$664 ;
   reg [7:0] \$665 ;
   reg [15:0] \$666 ;
@@ -1938,92 +1535,92 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$668 ;
   reg \$669 ;
   wire \$67 ;
-  reg \$670 ;
-  reg \$671 ;
-  reg \$672 ;
-  reg [25:0] \$673 ;
-  reg [25:0] \$674 ;
-  reg [7:0] \$675 ;
+  reg [25:0] \$670 ;
+  reg [25:0] \$671 ;
+  reg [7:0] \$672 ;
+  reg \$673 ;
+  reg [7:0] \$674 ;
+  reg [15:0] \$675 ;
   reg \$676 ;
   reg \$677 ;
-  reg [7:0] \$678 ;
-  reg [15:0] \$679 ;
-  wire [25:0] \$68 ;
-  reg \$680 ;
-  reg \$681 ;
+  reg \$678 ;
+  reg [25:0] \$679 ;
+  wire [3:0] \$68 ;
+  reg [25:0] \$680 ;
+  reg [7:0] \$681 ;
   reg \$682 ;
-  reg \$683 ;
-  reg \$684 ;
+  reg [7:0] \$683 ;
+  reg [15:0] \$684 ;
   reg \$685 ;
-  reg [25:0] \$686 ;
-  reg [25:0] \$687 ;
-  reg [7:0] \$688 ;
-  reg \$689 ;
-  wire \$69 ;
-  reg \$690 ;
-  reg [7:0] \$691 ;
-  reg [15:0] \$692 ;
-  reg \$693 ;
+  reg \$686 ;
+  reg \$687 ;
+  reg [25:0] \$688 ;
+  reg [25:0] \$689 ;
+  wire [3:0] \$69 ;
+  reg [7:0] \$690 ;
+  reg \$691 ;
+  reg [7:0] \$692 ;
+  reg [15:0] \$693 ;
   reg \$694 ;
   reg \$695 ;
   reg \$696 ;
-  reg \$697 ;
-  reg \$698 ;
-  reg [25:0] \$699 ;
-  wire \$7 ;
+  reg [25:0] \$697 ;
+  reg [25:0] \$698 ;
+  reg [7:0] \$699 ;
+  wire [26:0] \$7 ;
   wire \$70 ;
-  reg [25:0] \$700 ;
+  reg \$700 ;
   reg [7:0] \$701 ;
-  reg \$702 ;
+  reg [15:0] \$702 ;
   reg \$703 ;
-  reg [7:0] \$704 ;
-  reg [15:0] \$705 ;
-  reg \$706 ;
-  reg \$707 ;
-  reg \$708 ;
+  reg \$704 ;
+  reg \$705 ;
+  reg [25:0] \$706 ;
+  reg [25:0] \$707 ;
+  reg [7:0] \$708 ;
   reg \$709 ;
-  wire [25:0] \$71 ;
-  reg \$710 ;
-  reg \$711 ;
-  reg [25:0] \$712 ;
-  reg [25:0] \$713 ;
-  reg [7:0] \$714 ;
-  reg \$715 ;
-  reg \$716 ;
+  wire \$71 ;
+  reg [7:0] \$710 ;
+  reg [15:0] \$711 ;
+  reg \$712 ;
+  reg \$713 ;
+  reg \$714 ;
+  reg [25:0] \$715 ;
+  reg [25:0] \$716 ;
   reg [7:0] \$717 ;
-  reg [15:0] \$718 ;
-  reg \$719 ;
+  reg \$718 ;
+  reg [7:0] \$719 ;
   wire \$72 ;
-  reg \$720 ;
+  reg [15:0] \$720 ;
   reg \$721 ;
   reg \$722 ;
   reg \$723 ;
-  reg \$724 ;
+  reg [25:0] \$724 ;
   reg [25:0] \$725 ;
-  reg [25:0] \$726 ;
-  reg [7:0] \$727 ;
-  reg \$728 ;
-  reg \$729 ;
+  reg [7:0] \$726 ;
+  reg \$727 ;
+  reg [7:0] \$728 ;
+  reg [15:0] \$729 ;
   wire \$73 ;
-  reg [7:0] \$730 ;
-  reg [15:0] \$731 ;
+  reg \$730 ;
+  reg \$731 ;
   reg \$732 ;
-  reg \$733 ;
-  reg \$734 ;
-  reg \$735 ;
+  reg [25:0] \$733 ;
+  reg [25:0] \$734 ;
+  reg [7:0] \$735 ;
   reg \$736 ;
-  reg \$737 ;
-  reg [25:0] \$738 ;
-  reg [25:0] \$739 ;
-  wire [25:0] \$74 ;
-  reg [7:0] \$740 ;
+  reg [7:0] \$737 ;
+  reg [15:0] \$738 ;
+  reg \$739 ;
+  wire \$74 ;
+  reg \$740 ;
   reg \$741 ;
-  reg \$742 ;
-  reg [7:0] \$743 ;
-  reg [15:0] \$744 ;
+  reg [25:0] \$742 ;
+  reg [25:0] \$743 ;
+  reg [7:0] \$744 ;
   reg \$745 ;
-  reg \$746 ;
-  reg \$747 ;
+  reg [7:0] \$746 ;
+  reg [15:0] \$747 ;
   reg \$748 ;
   reg \$749 ;
   wire \$75 ;
@@ -2032,468 +1629,469 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] \$752 ;
   reg [7:0] \$753 ;
   reg \$754 ;
-  reg \$755 ;
-  reg [7:0] \$756 ;
-  reg [15:0] \$757 ;
+  reg [7:0] \$755 ;
+  reg [15:0] \$756 ;
+  reg \$757 ;
   reg \$758 ;
   reg \$759 ;
   wire \$76 ;
-  reg \$760 ;
-  reg \$761 ;
-  reg \$762 ;
+  reg [25:0] \$760 ;
+  reg [25:0] \$761 ;
+  reg [7:0] \$762 ;
   reg \$763 ;
-  reg [25:0] \$764 ;
-  reg [25:0] \$765 ;
-  reg [7:0] \$766 ;
+  reg [7:0] \$764 ;
+  reg [15:0] \$765 ;
+  reg \$766 ;
   reg \$767 ;
   reg \$768 ;
-  reg [7:0] \$769 ;
-  wire [25:0] \$77 ;
-  reg [15:0] \$770 ;
-  reg \$771 ;
+  reg [25:0] \$769 ;
+  wire \$77 ;
+  reg [25:0] \$770 ;
+  reg [7:0] \$771 ;
   reg \$772 ;
-  reg \$773 ;
-  reg \$774 ;
+  reg [7:0] \$773 ;
+  reg [15:0] \$774 ;
   reg \$775 ;
   reg \$776 ;
-  reg [25:0] \$777 ;
+  reg \$777 ;
   reg [25:0] \$778 ;
-  reg [7:0] \$779 ;
+  reg [25:0] \$779 ;
   wire \$78 ;
-  reg \$780 ;
+  reg [7:0] \$780 ;
   reg \$781 ;
   reg [7:0] \$782 ;
   reg [15:0] \$783 ;
   reg \$784 ;
   reg \$785 ;
   reg \$786 ;
-  reg \$787 ;
-  reg \$788 ;
-  reg \$789 ;
-  wire \$79 ;
-  reg [25:0] \$790 ;
-  reg [25:0] \$791 ;
-  reg [7:0] \$792 ;
+  reg [25:0] \$787 ;
+  reg [25:0] \$788 ;
+  reg [7:0] \$789 ;
+  wire [25:0] \$79 ;
+  reg \$790 ;
+  reg [7:0] \$791 ;
+  reg [15:0] \$792 ;
   reg \$793 ;
   reg \$794 ;
-  reg [7:0] \$795 ;
-  reg [15:0] \$796 ;
-  reg \$797 ;
-  reg \$798 ;
+  reg \$795 ;
+  reg [25:0] \$796 ;
+  reg [25:0] \$797 ;
+  reg [7:0] \$798 ;
   reg \$799 ;
-  wire [25:0] \$8 ;
-  wire [25:0] \$80 ;
-  reg \$800 ;
-  reg \$801 ;
+  wire [26:0] \$8 ;
+  wire \$80 ;
+  reg [7:0] \$800 ;
+  reg [15:0] \$801 ;
   reg \$802 ;
-  reg [25:0] \$803 ;
-  reg [25:0] \$804 ;
-  reg [7:0] \$805 ;
-  reg \$806 ;
-  reg \$807 ;
-  reg [7:0] \$808 ;
-  reg [15:0] \$809 ;
-  wire \$81 ;
-  reg \$810 ;
+  reg \$803 ;
+  reg \$804 ;
+  reg [25:0] \$805 ;
+  reg [25:0] \$806 ;
+  reg [7:0] \$807 ;
+  reg \$808 ;
+  reg [7:0] \$809 ;
+  wire [25:0] \$81 ;
+  reg [15:0] \$810 ;
   reg \$811 ;
   reg \$812 ;
   reg \$813 ;
-  reg \$814 ;
-  reg \$815 ;
-  reg [25:0] \$816 ;
-  reg [25:0] \$817 ;
+  reg [25:0] \$814 ;
+  reg [25:0] \$815 ;
+  reg [7:0] \$816 ;
+  reg \$817 ;
   reg [7:0] \$818 ;
-  reg \$819 ;
+  reg [15:0] \$819 ;
   wire \$82 ;
   reg \$820 ;
-  reg [7:0] \$821 ;
-  reg [15:0] \$822 ;
-  reg \$823 ;
-  reg \$824 ;
-  reg \$825 ;
+  reg \$821 ;
+  reg \$822 ;
+  reg [25:0] \$823 ;
+  reg [25:0] \$824 ;
+  reg [7:0] \$825 ;
   reg \$826 ;
-  reg \$827 ;
-  reg \$828 ;
-  reg [25:0] \$829 ;
+  reg [7:0] \$827 ;
+  reg [15:0] \$828 ;
+  reg \$829 ;
   wire [25:0] \$83 ;
-  reg [25:0] \$830 ;
-  reg [7:0] \$831 ;
-  reg \$832 ;
-  reg \$833 ;
+  reg \$830 ;
+  reg \$831 ;
+  reg [25:0] \$832 ;
+  reg [25:0] \$833 ;
   reg [7:0] \$834 ;
-  reg [15:0] \$835 ;
-  reg \$836 ;
-  reg \$837 ;
+  reg \$835 ;
+  reg [7:0] \$836 ;
+  reg [15:0] \$837 ;
   reg \$838 ;
   reg \$839 ;
   wire \$84 ;
   reg \$840 ;
-  reg \$841 ;
+  reg [25:0] \$841 ;
   reg [25:0] \$842 ;
-  reg [25:0] \$843 ;
-  reg [7:0] \$844 ;
-  reg \$845 ;
-  reg \$846 ;
-  reg [7:0] \$847 ;
-  reg [15:0] \$848 ;
+  reg [7:0] \$843 ;
+  reg \$844 ;
+  reg [7:0] \$845 ;
+  reg [15:0] \$846 ;
+  reg \$847 ;
+  reg \$848 ;
   reg \$849 ;
-  wire \$85 ;
-  reg \$850 ;
-  reg \$851 ;
-  reg \$852 ;
+  wire [25:0] \$85 ;
+  reg [25:0] \$850 ;
+  reg [25:0] \$851 ;
+  reg [7:0] \$852 ;
   reg \$853 ;
-  reg \$854 ;
-  reg [25:0] \$855 ;
-  reg [25:0] \$856 ;
-  reg [7:0] \$857 ;
+  reg [7:0] \$854 ;
+  reg [15:0] \$855 ;
+  reg \$856 ;
+  reg \$857 ;
   reg \$858 ;
-  reg \$859 ;
-  wire [25:0] \$86 ;
-  reg [7:0] \$860 ;
-  reg [15:0] \$861 ;
+  reg [25:0] \$859 ;
+  wire \$86 ;
+  reg [25:0] \$860 ;
+  reg [7:0] \$861 ;
   reg \$862 ;
-  reg \$863 ;
-  reg \$864 ;
+  reg [7:0] \$863 ;
+  reg [15:0] \$864 ;
   reg \$865 ;
   reg \$866 ;
   reg \$867 ;
   reg [25:0] \$868 ;
   reg [25:0] \$869 ;
-  wire \$87 ;
-  reg [7:0] \$870 ;
-  reg \$871 ;
+  wire [25:0] \$87 ;
+  reg [3:0] \$870 ;
+  reg [2:0] \$871 ;
   reg \$872 ;
-  reg [7:0] \$873 ;
-  reg [15:0] \$874 ;
-  reg \$875 ;
-  reg \$876 ;
-  reg \$877 ;
-  reg \$878 ;
-  reg \$879 ;
+  wire \$873 ;
+  wire \$874 ;
+  wire \$875 ;
+  wire \$876 ;
+  wire \$877 ;
+  wire \$878 ;
+  wire \$879 ;
   wire \$88 ;
-  reg \$880 ;
-  reg [25:0] \$881 ;
-  reg [25:0] \$882 ;
-  reg [7:0] \$883 ;
-  reg \$884 ;
-  reg \$885 ;
-  reg [7:0] \$886 ;
-  reg [15:0] \$887 ;
-  reg \$888 ;
-  reg \$889 ;
+  wire \$880 ;
+  wire \$881 ;
+  wire \$882 ;
+  wire \$883 ;
+  wire \$884 ;
+  wire \$885 ;
+  wire \$886 ;
+  wire \$887 ;
+  wire \$888 ;
+  wire \$889 ;
   wire [25:0] \$89 ;
-  reg \$890 ;
-  reg \$891 ;
-  reg \$892 ;
-  reg \$893 ;
-  reg [25:0] \$894 ;
-  reg [25:0] \$895 ;
-  reg [7:0] \$896 ;
-  reg \$897 ;
-  reg \$898 ;
-  reg [7:0] \$899 ;
-  wire \$9 ;
+  wire \$890 ;
+  wire \$891 ;
+  wire \$892 ;
+  wire \$893 ;
+  wire \$894 ;
+  wire \$895 ;
+  wire \$896 ;
+  wire \$897 ;
+  wire \$898 ;
+  wire \$899 ;
+  wire [26:0] \$9 ;
   wire \$90 ;
-  reg [15:0] \$900 ;
-  reg \$901 ;
-  reg \$902 ;
-  reg \$903 ;
-  reg \$904 ;
-  reg \$905 ;
-  reg \$906 ;
-  reg [25:0] \$907 ;
-  reg [25:0] \$908 ;
-  reg [7:0] \$909 ;
-  wire \$91 ;
-  reg \$910 ;
-  reg \$911 ;
-  reg [7:0] \$912 ;
-  reg [15:0] \$913 ;
-  reg \$914 ;
-  reg \$915 ;
-  reg \$916 ;
-  reg \$917 ;
-  reg \$918 ;
-  reg \$919 ;
-  wire [25:0] \$92 ;
-  reg [25:0] \$920 ;
-  reg [25:0] \$921 ;
-  reg [7:0] \$922 ;
-  reg \$923 ;
-  reg \$924 ;
-  reg [7:0] \$925 ;
-  reg [15:0] \$926 ;
-  reg \$927 ;
-  reg \$928 ;
-  reg \$929 ;
-  wire \$93 ;
-  reg \$930 ;
-  reg \$931 ;
-  reg \$932 ;
-  reg [25:0] \$933 ;
-  reg [25:0] \$934 ;
-  reg [7:0] \$935 ;
-  reg \$936 ;
-  reg \$937 ;
-  reg [7:0] \$938 ;
-  reg [15:0] \$939 ;
+  wire \$900 ;
+  wire \$901 ;
+  wire \$902 ;
+  wire \$903 ;
+  wire \$904 ;
+  wire \$905 ;
+  wire \$906 ;
+  wire \$907 ;
+  wire \$908 ;
+  wire \$909 ;
+  wire [25:0] \$91 ;
+  wire \$910 ;
+  wire \$911 ;
+  wire \$912 ;
+  wire \$913 ;
+  wire \$914 ;
+  wire \$915 ;
+  wire \$916 ;
+  wire \$917 ;
+  wire \$918 ;
+  wire \$919 ;
+  wire \$92 ;
+  wire \$920 ;
+  wire \$921 ;
+  wire \$922 ;
+  wire \$923 ;
+  wire \$924 ;
+  wire \$925 ;
+  wire \$926 ;
+  wire \$927 ;
+  wire \$928 ;
+  wire \$929 ;
+  wire [25:0] \$93 ;
+  wire \$930 ;
+  wire \$931 ;
+  wire \$932 ;
+  wire \$933 ;
+  wire \$934 ;
+  wire \$935 ;
+  wire \$936 ;
+  wire \$937 ;
+  wire \$938 ;
+  wire \$939 ;
   wire \$94 ;
-  reg \$940 ;
-  reg \$941 ;
-  reg \$942 ;
-  reg \$943 ;
-  reg \$944 ;
-  reg \$945 ;
-  reg [25:0] \$946 ;
-  reg [25:0] \$947 ;
-  reg [7:0] \$948 ;
-  reg \$949 ;
+  wire \$940 ;
+  wire \$941 ;
+  wire \$942 ;
+  wire \$943 ;
+  wire \$944 ;
+  wire \$945 ;
+  wire \$946 ;
+  wire \$947 ;
+  wire \$948 ;
+  wire \$949 ;
   wire [25:0] \$95 ;
-  reg \$950 ;
-  reg [7:0] \$951 ;
-  reg [15:0] \$952 ;
-  reg \$953 ;
-  reg \$954 ;
-  reg \$955 ;
-  reg \$956 ;
-  reg \$957 ;
-  reg \$958 ;
-  reg [25:0] \$959 ;
+  wire \$950 ;
+  wire \$951 ;
+  wire \$952 ;
+  wire \$953 ;
+  wire \$954 ;
+  wire \$955 ;
+  wire \$956 ;
+  wire \$957 ;
+  wire \$958 ;
+  wire \$959 ;
   wire \$96 ;
-  reg [25:0] \$960 ;
-  reg [7:0] \$961 ;
-  reg \$962 ;
-  reg \$963 ;
-  reg [7:0] \$964 ;
-  reg [15:0] \$965 ;
-  reg \$966 ;
-  reg \$967 ;
-  reg \$968 ;
-  reg \$969 ;
-  wire \$97 ;
-  reg \$970 ;
-  reg \$971 ;
-  reg [25:0] \$972 ;
-  reg [25:0] \$973 ;
-  reg [7:0] \$974 ;
-  reg \$975 ;
-  reg \$976 ;
-  reg [7:0] \$977 ;
-  reg [15:0] \$978 ;
-  reg \$979 ;
-  wire [25:0] \$98 ;
-  reg \$980 ;
-  reg \$981 ;
-  reg \$982 ;
-  reg \$983 ;
-  reg \$984 ;
-  reg [25:0] \$985 ;
-  reg [25:0] \$986 ;
-  reg [7:0] \$987 ;
-  reg \$988 ;
-  reg \$989 ;
-  wire \$99 ;
-  reg [7:0] \$990 ;
-  reg [15:0] \$991 ;
-  reg \$992 ;
-  reg \$993 ;
-  reg \$994 ;
-  reg \$995 ;
-  reg \$996 ;
-  reg \$997 ;
-  reg [25:0] \$998 ;
-  reg [25:0] \$999 ;
+  wire \$960 ;
+  wire \$961 ;
+  wire \$962 ;
+  wire \$963 ;
+  wire \$964 ;
+  wire \$965 ;
+  wire \$966 ;
+  wire \$967 ;
+  wire \$968 ;
+  wire \$969 ;
+  wire [25:0] \$97 ;
+  wire \$970 ;
+  wire \$971 ;
+  wire \$972 ;
+  wire \$973 ;
+  wire \$974 ;
+  wire \$975 ;
+  wire \$976 ;
+  wire \$977 ;
+  wire \$978 ;
+  wire \$979 ;
+  wire \$98 ;
+  wire \$980 ;
+  wire \$981 ;
+  wire \$982 ;
+  wire \$983 ;
+  wire \$984 ;
+  wire \$985 ;
+  wire \$986 ;
+  wire \$987 ;
+  wire \$988 ;
+  wire \$989 ;
+  wire [25:0] \$99 ;
+  wire \$990 ;
+  wire \$991 ;
+  wire \$992 ;
+  wire \$993 ;
+  wire \$994 ;
+  wire \$995 ;
+  wire \$996 ;
+  wire \$997 ;
+  wire \$998 ;
+  wire \$999 ;
   wire [7:0] a;
+  reg [7:0] \a$104  = 8'h00;
+  reg [7:0] \a$114  = 8'h00;
+  reg [7:0] \a$124  = 8'h00;
+  reg [7:0] \a$134  = 8'h00;
+  reg [7:0] \a$144  = 8'h00;
+  reg [7:0] \a$154  = 8'h00;
+  reg [7:0] \a$164  = 8'h00;
+  reg [7:0] \a$174  = 8'h00;
+  reg [7:0] \a$184  = 8'h00;
+  reg [7:0] \a$194  = 8'h00;
+  reg [7:0] \a$204  = 8'h00;
+  reg [7:0] \a$214  = 8'h00;
+  reg [7:0] \a$224  = 8'h00;
+  reg [7:0] \a$234  = 8'h00;
+  reg [7:0] \a$244  = 8'h00;
+  reg [7:0] \a$254  = 8'h00;
+  reg [7:0] \a$264  = 8'h00;
+  reg [7:0] \a$274  = 8'h00;
+  reg [7:0] \a$284  = 8'h00;
+  reg [7:0] \a$294  = 8'h00;
+  reg [7:0] \a$304  = 8'h00;
+  reg [7:0] \a$314  = 8'h00;
+  reg [7:0] \a$324  = 8'h00;
+  reg [7:0] \a$334  = 8'h00;
+  reg [7:0] \a$34  = 8'h00;
+  reg [7:0] \a$344  = 8'h00;
+  reg [7:0] \a$354  = 8'h00;
+  reg [7:0] \a$364  = 8'h00;
+  reg [7:0] \a$374  = 8'h00;
+  reg [7:0] \a$384  = 8'h00;
+  reg [7:0] \a$394  = 8'h00;
+  reg [7:0] \a$404  = 8'h00;
+  reg [7:0] \a$414  = 8'h00;
+  reg [7:0] \a$424  = 8'h00;
+  reg [7:0] \a$434  = 8'h00;
+  reg [7:0] \a$44  = 8'h00;
+  reg [7:0] \a$444  = 8'h00;
+  reg [7:0] \a$454  = 8'h00;
+  reg [7:0] \a$464  = 8'h00;
+  reg [7:0] \a$474  = 8'h00;
+  reg [7:0] \a$484  = 8'h00;
+  reg [7:0] \a$494  = 8'h00;
+  reg [7:0] \a$504  = 8'h00;
+  reg [7:0] \a$514  = 8'h00;
+  reg [7:0] \a$524  = 8'h00;
+  reg [7:0] \a$534  = 8'h00;
+  reg [7:0] \a$54  = 8'h00;
+  reg [7:0] \a$544  = 8'h00;
+  reg [7:0] \a$554  = 8'h00;
+  reg [7:0] \a$564  = 8'h00;
+  reg [7:0] \a$574  = 8'h00;
+  reg [7:0] \a$584  = 8'h00;
+  reg [7:0] \a$594  = 8'h00;
+  reg [7:0] \a$604  = 8'h00;
+  reg [7:0] \a$614  = 8'h00;
+  reg [7:0] \a$624  = 8'h00;
+  reg [7:0] \a$634  = 8'h00;
+  reg [7:0] \a$64  = 8'h00;
+  reg [7:0] \a$644  = 8'h00;
+  reg [7:0] \a$654  = 8'h00;
+  reg [7:0] \a$74  = 8'h00;
+  reg [7:0] \a$84  = 8'h00;
+  reg [7:0] \a$94  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \a$1154 ;
+  wire [7:0] a_0_0;
   (* init = 8'h00 *)
-  wire [7:0] \a$1157 ;
+  wire [7:0] a_0_1;
   (* init = 8'h00 *)
-  wire [7:0] \a$1160 ;
+  wire [7:0] a_0_2;
   (* init = 8'h00 *)
-  wire [7:0] \a$1163 ;
+  wire [7:0] a_0_3;
   (* init = 8'h00 *)
-  wire [7:0] \a$1166 ;
+  wire [7:0] a_0_4;
   (* init = 8'h00 *)
-  wire [7:0] \a$1169 ;
+  wire [7:0] a_0_5;
   (* init = 8'h00 *)
-  wire [7:0] \a$1172 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1175 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1178 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1181 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1184 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1187 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1190 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1193 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1196 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1199 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1202 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1205 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1208 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1211 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1214 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1217 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1220 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1223 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1226 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1229 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1232 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1235 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1238 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1241 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1244 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1247 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1250 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1253 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1256 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1259 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1262 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1265 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1268 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1271 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1274 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1277 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1280 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1283 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1286 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1289 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1292 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1295 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1298 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1301 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1304 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1307 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1310 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1313 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1316 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1319 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1322 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1325 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1328 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1331 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1334 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1337 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1340 ;
-  reg [7:0] a_0_0 = 8'h00;
-  reg [7:0] a_0_1 = 8'h00;
-  reg [7:0] a_0_2 = 8'h00;
-  reg [7:0] a_0_3 = 8'h00;
-  reg [7:0] a_0_4 = 8'h00;
-  reg [7:0] a_0_5 = 8'h00;
-  reg [7:0] a_0_6 = 8'h00;
+  wire [7:0] a_0_6;
   reg [7:0] a_0_7 = 8'h00;
-  reg [7:0] a_1_0 = 8'h00;
-  reg [7:0] a_1_1 = 8'h00;
-  reg [7:0] a_1_2 = 8'h00;
-  reg [7:0] a_1_3 = 8'h00;
-  reg [7:0] a_1_4 = 8'h00;
-  reg [7:0] a_1_5 = 8'h00;
-  reg [7:0] a_1_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_6;
   reg [7:0] a_1_7 = 8'h00;
-  reg [7:0] a_2_0 = 8'h00;
-  reg [7:0] a_2_1 = 8'h00;
-  reg [7:0] a_2_2 = 8'h00;
-  reg [7:0] a_2_3 = 8'h00;
-  reg [7:0] a_2_4 = 8'h00;
-  reg [7:0] a_2_5 = 8'h00;
-  reg [7:0] a_2_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_6;
   reg [7:0] a_2_7 = 8'h00;
-  reg [7:0] a_3_0 = 8'h00;
-  reg [7:0] a_3_1 = 8'h00;
-  reg [7:0] a_3_2 = 8'h00;
-  reg [7:0] a_3_3 = 8'h00;
-  reg [7:0] a_3_4 = 8'h00;
-  reg [7:0] a_3_5 = 8'h00;
-  reg [7:0] a_3_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_6;
   reg [7:0] a_3_7 = 8'h00;
-  reg [7:0] a_4_0 = 8'h00;
-  reg [7:0] a_4_1 = 8'h00;
-  reg [7:0] a_4_2 = 8'h00;
-  reg [7:0] a_4_3 = 8'h00;
-  reg [7:0] a_4_4 = 8'h00;
-  reg [7:0] a_4_5 = 8'h00;
-  reg [7:0] a_4_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_6;
   reg [7:0] a_4_7 = 8'h00;
-  reg [7:0] a_5_0 = 8'h00;
-  reg [7:0] a_5_1 = 8'h00;
-  reg [7:0] a_5_2 = 8'h00;
-  reg [7:0] a_5_3 = 8'h00;
-  reg [7:0] a_5_4 = 8'h00;
-  reg [7:0] a_5_5 = 8'h00;
-  reg [7:0] a_5_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_6;
   reg [7:0] a_5_7 = 8'h00;
-  reg [7:0] a_6_0 = 8'h00;
-  reg [7:0] a_6_1 = 8'h00;
-  reg [7:0] a_6_2 = 8'h00;
-  reg [7:0] a_6_3 = 8'h00;
-  reg [7:0] a_6_4 = 8'h00;
-  reg [7:0] a_6_5 = 8'h00;
-  reg [7:0] a_6_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_6;
   reg [7:0] a_6_7 = 8'h00;
-  reg [7:0] a_7_0 = 8'h00;
-  reg [7:0] a_7_1 = 8'h00;
-  reg [7:0] a_7_2 = 8'h00;
-  reg [7:0] a_7_3 = 8'h00;
-  reg [7:0] a_7_4 = 8'h00;
-  reg [7:0] a_7_5 = 8'h00;
-  reg [7:0] a_7_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_6;
   reg [7:0] a_7_7 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
+  wire [7:0] a_in2;
+  wire [7:0] a_in3;
+  wire [7:0] a_in4;
+  wire [7:0] a_in5;
+  wire [7:0] a_in6;
+  wire [7:0] a_in7;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -2559,132 +2157,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] acc_7_6 = 26'h0000000;
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1155 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1158 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1161 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1164 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1167 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1170 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1173 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1176 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1179 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1182 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1185 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1188 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1191 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1194 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1197 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1200 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1203 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1206 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1209 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1212 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1215 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1218 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1221 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1224 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1227 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1230 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1233 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1236 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1239 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1242 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1245 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1248 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1251 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1254 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1257 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1260 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1263 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1266 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1269 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1272 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1275 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1278 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1281 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1284 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1287 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1290 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1293 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1296 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1299 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1302 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1305 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1308 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1311 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1314 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1317 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1320 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1323 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1326 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1329 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1332 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1335 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1338 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1341 ;
+  reg [7:0] \b$106  = 8'h00;
+  reg [7:0] \b$116  = 8'h00;
+  reg [7:0] \b$126  = 8'h00;
+  reg [7:0] \b$136  = 8'h00;
+  reg [7:0] \b$146  = 8'h00;
+  reg [7:0] \b$156  = 8'h00;
+  reg [7:0] \b$166  = 8'h00;
+  reg [7:0] \b$176  = 8'h00;
+  reg [7:0] \b$186  = 8'h00;
+  reg [7:0] \b$196  = 8'h00;
+  reg [7:0] \b$206  = 8'h00;
+  reg [7:0] \b$216  = 8'h00;
+  reg [7:0] \b$226  = 8'h00;
+  reg [7:0] \b$236  = 8'h00;
+  reg [7:0] \b$246  = 8'h00;
+  reg [7:0] \b$256  = 8'h00;
+  reg [7:0] \b$266  = 8'h00;
+  reg [7:0] \b$276  = 8'h00;
+  reg [7:0] \b$286  = 8'h00;
+  reg [7:0] \b$296  = 8'h00;
+  reg [7:0] \b$306  = 8'h00;
+  reg [7:0] \b$316  = 8'h00;
+  reg [7:0] \b$326  = 8'h00;
+  reg [7:0] \b$336  = 8'h00;
+  reg [7:0] \b$346  = 8'h00;
+  reg [7:0] \b$356  = 8'h00;
+  reg [7:0] \b$36  = 8'h00;
+  reg [7:0] \b$366  = 8'h00;
+  reg [7:0] \b$376  = 8'h00;
+  reg [7:0] \b$386  = 8'h00;
+  reg [7:0] \b$396  = 8'h00;
+  reg [7:0] \b$406  = 8'h00;
+  reg [7:0] \b$416  = 8'h00;
+  reg [7:0] \b$426  = 8'h00;
+  reg [7:0] \b$436  = 8'h00;
+  reg [7:0] \b$446  = 8'h00;
+  reg [7:0] \b$456  = 8'h00;
+  reg [7:0] \b$46  = 8'h00;
+  reg [7:0] \b$466  = 8'h00;
+  reg [7:0] \b$476  = 8'h00;
+  reg [7:0] \b$486  = 8'h00;
+  reg [7:0] \b$496  = 8'h00;
+  reg [7:0] \b$506  = 8'h00;
+  reg [7:0] \b$516  = 8'h00;
+  reg [7:0] \b$526  = 8'h00;
+  reg [7:0] \b$536  = 8'h00;
+  reg [7:0] \b$546  = 8'h00;
+  reg [7:0] \b$556  = 8'h00;
+  reg [7:0] \b$56  = 8'h00;
+  reg [7:0] \b$566  = 8'h00;
+  reg [7:0] \b$576  = 8'h00;
+  reg [7:0] \b$586  = 8'h00;
+  reg [7:0] \b$596  = 8'h00;
+  reg [7:0] \b$606  = 8'h00;
+  reg [7:0] \b$616  = 8'h00;
+  reg [7:0] \b$626  = 8'h00;
+  reg [7:0] \b$636  = 8'h00;
+  reg [7:0] \b$646  = 8'h00;
+  reg [7:0] \b$656  = 8'h00;
+  reg [7:0] \b$66  = 8'h00;
+  reg [7:0] \b$76  = 8'h00;
+  reg [7:0] \b$86  = 8'h00;
+  reg [7:0] \b$96  = 8'h00;
   reg [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -2759,70 +2294,70 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire draining;
   input en;
   wire en;
-  wire \en$1150 ;
-  wire \en$1153 ;
-  wire \en$1156 ;
-  wire \en$1159 ;
-  wire \en$1162 ;
-  wire \en$1165 ;
-  wire \en$1168 ;
-  wire \en$1171 ;
-  wire \en$1174 ;
-  wire \en$1177 ;
-  wire \en$1180 ;
-  wire \en$1183 ;
-  wire \en$1186 ;
-  wire \en$1189 ;
-  wire \en$1192 ;
-  wire \en$1195 ;
-  wire \en$1198 ;
-  wire \en$1201 ;
-  wire \en$1204 ;
-  wire \en$1207 ;
-  wire \en$1210 ;
-  wire \en$1213 ;
-  wire \en$1216 ;
-  wire \en$1219 ;
-  wire \en$1222 ;
-  wire \en$1225 ;
-  wire \en$1228 ;
-  wire \en$1231 ;
-  wire \en$1234 ;
-  wire \en$1237 ;
-  wire \en$1240 ;
-  wire \en$1243 ;
-  wire \en$1246 ;
-  wire \en$1249 ;
-  wire \en$1252 ;
-  wire \en$1255 ;
-  wire \en$1258 ;
-  wire \en$1261 ;
-  wire \en$1264 ;
-  wire \en$1267 ;
-  wire \en$1270 ;
-  wire \en$1273 ;
-  wire \en$1276 ;
-  wire \en$1279 ;
-  wire \en$1282 ;
-  wire \en$1285 ;
-  wire \en$1288 ;
-  wire \en$1291 ;
-  wire \en$1294 ;
-  wire \en$1297 ;
-  wire \en$1300 ;
-  wire \en$1303 ;
-  wire \en$1306 ;
-  wire \en$1309 ;
-  wire \en$1312 ;
-  wire \en$1315 ;
-  wire \en$1318 ;
-  wire \en$1321 ;
-  wire \en$1324 ;
-  wire \en$1327 ;
-  wire \en$1330 ;
-  wire \en$1333 ;
-  wire \en$1336 ;
-  wire \en$1339 ;
+  wire \en$103 ;
+  wire \en$113 ;
+  wire \en$123 ;
+  wire \en$133 ;
+  wire \en$143 ;
+  wire \en$153 ;
+  wire \en$163 ;
+  wire \en$173 ;
+  wire \en$183 ;
+  wire \en$193 ;
+  wire \en$203 ;
+  wire \en$213 ;
+  wire \en$223 ;
+  wire \en$233 ;
+  wire \en$243 ;
+  wire \en$25 ;
+  wire \en$253 ;
+  wire \en$263 ;
+  wire \en$273 ;
+  wire \en$283 ;
+  wire \en$293 ;
+  wire \en$303 ;
+  wire \en$313 ;
+  wire \en$323 ;
+  wire \en$33 ;
+  wire \en$333 ;
+  wire \en$343 ;
+  wire \en$353 ;
+  wire \en$363 ;
+  wire \en$373 ;
+  wire \en$383 ;
+  wire \en$393 ;
+  wire \en$403 ;
+  wire \en$413 ;
+  wire \en$423 ;
+  wire \en$43 ;
+  wire \en$433 ;
+  wire \en$443 ;
+  wire \en$453 ;
+  wire \en$463 ;
+  wire \en$473 ;
+  wire \en$483 ;
+  wire \en$493 ;
+  wire \en$503 ;
+  wire \en$513 ;
+  wire \en$523 ;
+  wire \en$53 ;
+  wire \en$533 ;
+  wire \en$543 ;
+  wire \en$553 ;
+  wire \en$563 ;
+  wire \en$573 ;
+  wire \en$583 ;
+  wire \en$593 ;
+  wire \en$603 ;
+  wire \en$613 ;
+  wire \en$623 ;
+  wire \en$63 ;
+  wire \en$633 ;
+  wire \en$643 ;
+  wire \en$653 ;
+  wire \en$73 ;
+  wire \en$83 ;
+  wire \en$93 ;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -3180,68 +2715,68 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$1015 ;
-  wire [15:0] \p$1031 ;
+  wire [15:0] \p$1004 ;
+  wire [15:0] \p$1009 ;
+  wire [15:0] \p$1014 ;
+  wire [15:0] \p$1019 ;
+  wire [15:0] \p$1024 ;
+  wire [15:0] \p$1030 ;
+  wire [15:0] \p$1036 ;
+  wire [15:0] \p$1041 ;
   wire [15:0] \p$1046 ;
+  wire [15:0] \p$1051 ;
+  wire [15:0] \p$1056 ;
   wire [15:0] \p$1061 ;
-  wire [15:0] \p$1076 ;
-  wire [15:0] \p$1091 ;
-  wire [15:0] \p$1106 ;
-  wire [15:0] \p$1121 ;
-  wire [15:0] \p$1136 ;
-  wire [15:0] \p$144 ;
-  wire [15:0] \p$161 ;
-  wire [15:0] \p$178 ;
-  wire [15:0] \p$195 ;
-  wire [15:0] \p$212 ;
-  wire [15:0] \p$229 ;
-  wire [15:0] \p$246 ;
-  wire [15:0] \p$263 ;
-  wire [15:0] \p$279 ;
-  wire [15:0] \p$295 ;
-  wire [15:0] \p$311 ;
-  wire [15:0] \p$327 ;
-  wire [15:0] \p$343 ;
-  wire [15:0] \p$359 ;
-  wire [15:0] \p$375 ;
-  wire [15:0] \p$391 ;
-  wire [15:0] \p$407 ;
-  wire [15:0] \p$423 ;
-  wire [15:0] \p$439 ;
-  wire [15:0] \p$455 ;
-  wire [15:0] \p$471 ;
-  wire [15:0] \p$487 ;
-  wire [15:0] \p$503 ;
-  wire [15:0] \p$519 ;
-  wire [15:0] \p$535 ;
-  wire [15:0] \p$551 ;
-  wire [15:0] \p$567 ;
-  wire [15:0] \p$583 ;
-  wire [15:0] \p$599 ;
-  wire [15:0] \p$615 ;
-  wire [15:0] \p$631 ;
-  wire [15:0] \p$647 ;
-  wire [15:0] \p$663 ;
-  wire [15:0] \p$679 ;
-  wire [15:0] \p$695 ;
-  wire [15:0] \p$711 ;
-  wire [15:0] \p$727 ;
-  wire [15:0] \p$743 ;
-  wire [15:0] \p$759 ;
-  wire [15:0] \p$775 ;
-  wire [15:0] \p$791 ;
-  wire [15:0] \p$807 ;
-  wire [15:0] \p$823 ;
-  wire [15:0] \p$839 ;
+  wire [15:0] \p$1066 ;
+  wire [15:0] \p$1072 ;
+  wire [15:0] \p$753 ;
+  wire [15:0] \p$758 ;
+  wire [15:0] \p$763 ;
+  wire [15:0] \p$768 ;
+  wire [15:0] \p$773 ;
+  wire [15:0] \p$778 ;
+  wire [15:0] \p$784 ;
+  wire [15:0] \p$789 ;
+  wire [15:0] \p$794 ;
+  wire [15:0] \p$799 ;
+  wire [15:0] \p$804 ;
+  wire [15:0] \p$809 ;
+  wire [15:0] \p$814 ;
+  wire [15:0] \p$819 ;
+  wire [15:0] \p$825 ;
+  wire [15:0] \p$830 ;
+  wire [15:0] \p$835 ;
+  wire [15:0] \p$840 ;
+  wire [15:0] \p$845 ;
+  wire [15:0] \p$850 ;
   wire [15:0] \p$855 ;
+  wire [15:0] \p$860 ;
+  wire [15:0] \p$866 ;
   wire [15:0] \p$871 ;
-  wire [15:0] \p$887 ;
-  wire [15:0] \p$903 ;
-  wire [15:0] \p$919 ;
-  wire [15:0] \p$935 ;
-  wire [15:0] \p$951 ;
-  wire [15:0] \p$967 ;
+  wire [15:0] \p$876 ;
+  wire [15:0] \p$881 ;
+  wire [15:0] \p$886 ;
+  wire [15:0] \p$891 ;
+  wire [15:0] \p$896 ;
+  wire [15:0] \p$901 ;
+  wire [15:0] \p$907 ;
+  wire [15:0] \p$912 ;
+  wire [15:0] \p$917 ;
+  wire [15:0] \p$922 ;
+  wire [15:0] \p$927 ;
+  wire [15:0] \p$932 ;
+  wire [15:0] \p$937 ;
+  wire [15:0] \p$942 ;
+  wire [15:0] \p$948 ;
+  wire [15:0] \p$953 ;
+  wire [15:0] \p$958 ;
+  wire [15:0] \p$963 ;
+  wire [15:0] \p$968 ;
+  wire [15:0] \p$973 ;
+  wire [15:0] \p$978 ;
   wire [15:0] \p$983 ;
+  wire [15:0] \p$989 ;
+  wire [15:0] \p$994 ;
   wire [15:0] \p$999 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
@@ -3309,34 +2844,41 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] p_7_7 = 16'h0000;
   input rst;
   wire rst;
-  reg [7:0] skew_a1_d0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a1_d0;
   reg [7:0] skew_a2_d0 = 8'h00;
-  reg [7:0] skew_a2_d1 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a2_d1;
   reg [7:0] skew_a3_d0 = 8'h00;
   reg [7:0] skew_a3_d1 = 8'h00;
-  reg [7:0] skew_a3_d2 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a3_d2;
   reg [7:0] skew_a4_d0 = 8'h00;
   reg [7:0] skew_a4_d1 = 8'h00;
   reg [7:0] skew_a4_d2 = 8'h00;
-  reg [7:0] skew_a4_d3 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a4_d3;
   reg [7:0] skew_a5_d0 = 8'h00;
   reg [7:0] skew_a5_d1 = 8'h00;
   reg [7:0] skew_a5_d2 = 8'h00;
   reg [7:0] skew_a5_d3 = 8'h00;
-  reg [7:0] skew_a5_d4 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a5_d4;
   reg [7:0] skew_a6_d0 = 8'h00;
   reg [7:0] skew_a6_d1 = 8'h00;
   reg [7:0] skew_a6_d2 = 8'h00;
   reg [7:0] skew_a6_d3 = 8'h00;
   reg [7:0] skew_a6_d4 = 8'h00;
-  reg [7:0] skew_a6_d5 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a6_d5;
   reg [7:0] skew_a7_d0 = 8'h00;
   reg [7:0] skew_a7_d1 = 8'h00;
   reg [7:0] skew_a7_d2 = 8'h00;
   reg [7:0] skew_a7_d3 = 8'h00;
   reg [7:0] skew_a7_d4 = 8'h00;
   reg [7:0] skew_a7_d5 = 8'h00;
-  reg [7:0] skew_a7_d6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a7_d6;
   reg skew_l1_d0 = 1'h0;
   reg skew_l2_d0 = 1'h0;
   reg skew_l2_d1 = 1'h0;
@@ -3365,62 +2907,41 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg skew_l7_d4 = 1'h0;
   reg skew_l7_d5 = 1'h0;
   reg skew_l7_d6 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg skew_v2_d0 = 1'h0;
-  reg skew_v2_d1 = 1'h0;
-  reg skew_v3_d0 = 1'h0;
-  reg skew_v3_d1 = 1'h0;
-  reg skew_v3_d2 = 1'h0;
-  reg skew_v4_d0 = 1'h0;
-  reg skew_v4_d1 = 1'h0;
-  reg skew_v4_d2 = 1'h0;
-  reg skew_v4_d3 = 1'h0;
-  reg skew_v5_d0 = 1'h0;
-  reg skew_v5_d1 = 1'h0;
-  reg skew_v5_d2 = 1'h0;
-  reg skew_v5_d3 = 1'h0;
-  reg skew_v5_d4 = 1'h0;
-  reg skew_v6_d0 = 1'h0;
-  reg skew_v6_d1 = 1'h0;
-  reg skew_v6_d2 = 1'h0;
-  reg skew_v6_d3 = 1'h0;
-  reg skew_v6_d4 = 1'h0;
-  reg skew_v6_d5 = 1'h0;
-  reg skew_v7_d0 = 1'h0;
-  reg skew_v7_d1 = 1'h0;
-  reg skew_v7_d2 = 1'h0;
-  reg skew_v7_d3 = 1'h0;
-  reg skew_v7_d4 = 1'h0;
-  reg skew_v7_d5 = 1'h0;
-  reg skew_v7_d6 = 1'h0;
-  reg [7:0] skew_w1_d0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w1_d0;
   reg [7:0] skew_w2_d0 = 8'h00;
-  reg [7:0] skew_w2_d1 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w2_d1;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  reg [7:0] skew_w3_d2 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w3_d2;
   reg [7:0] skew_w4_d0 = 8'h00;
   reg [7:0] skew_w4_d1 = 8'h00;
   reg [7:0] skew_w4_d2 = 8'h00;
-  reg [7:0] skew_w4_d3 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w4_d3;
   reg [7:0] skew_w5_d0 = 8'h00;
   reg [7:0] skew_w5_d1 = 8'h00;
   reg [7:0] skew_w5_d2 = 8'h00;
   reg [7:0] skew_w5_d3 = 8'h00;
-  reg [7:0] skew_w5_d4 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w5_d4;
   reg [7:0] skew_w6_d0 = 8'h00;
   reg [7:0] skew_w6_d1 = 8'h00;
   reg [7:0] skew_w6_d2 = 8'h00;
   reg [7:0] skew_w6_d3 = 8'h00;
   reg [7:0] skew_w6_d4 = 8'h00;
-  reg [7:0] skew_w6_d5 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w6_d5;
   reg [7:0] skew_w7_d0 = 8'h00;
   reg [7:0] skew_w7_d1 = 8'h00;
   reg [7:0] skew_w7_d2 = 8'h00;
   reg [7:0] skew_w7_d3 = 8'h00;
   reg [7:0] skew_w7_d4 = 8'h00;
   reg [7:0] skew_w7_d5 = 8'h00;
-  reg [7:0] skew_w7_d6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w7_d6;
   wire [25:0] sum_0_0;
   wire [25:0] sum_0_1;
   wire [25:0] sum_0_2;
@@ -3485,318 +3006,118 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [25:0] sum_7_5;
   wire [25:0] sum_7_6;
   wire [25:0] sum_7_7;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_0_4 = 1'h0;
-  reg v_0_5 = 1'h0;
-  reg v_0_6 = 1'h0;
-  reg v_0_7 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_1_4 = 1'h0;
-  reg v_1_5 = 1'h0;
-  reg v_1_6 = 1'h0;
-  reg v_1_7 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_2_4 = 1'h0;
-  reg v_2_5 = 1'h0;
-  reg v_2_6 = 1'h0;
-  reg v_2_7 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg v_3_4 = 1'h0;
-  reg v_3_5 = 1'h0;
-  reg v_3_6 = 1'h0;
-  reg v_3_7 = 1'h0;
-  reg v_4_0 = 1'h0;
-  reg v_4_1 = 1'h0;
-  reg v_4_2 = 1'h0;
-  reg v_4_3 = 1'h0;
-  reg v_4_4 = 1'h0;
-  reg v_4_5 = 1'h0;
-  reg v_4_6 = 1'h0;
-  reg v_4_7 = 1'h0;
-  reg v_5_0 = 1'h0;
-  reg v_5_1 = 1'h0;
-  reg v_5_2 = 1'h0;
-  reg v_5_3 = 1'h0;
-  reg v_5_4 = 1'h0;
-  reg v_5_5 = 1'h0;
-  reg v_5_6 = 1'h0;
-  reg v_5_7 = 1'h0;
-  reg v_6_0 = 1'h0;
-  reg v_6_1 = 1'h0;
-  reg v_6_2 = 1'h0;
-  reg v_6_3 = 1'h0;
-  reg v_6_4 = 1'h0;
-  reg v_6_5 = 1'h0;
-  reg v_6_6 = 1'h0;
-  reg v_6_7 = 1'h0;
-  reg v_7_0 = 1'h0;
-  reg v_7_1 = 1'h0;
-  reg v_7_2 = 1'h0;
-  reg v_7_3 = 1'h0;
-  reg v_7_4 = 1'h0;
-  reg v_7_5 = 1'h0;
-  reg v_7_6 = 1'h0;
-  reg v_7_7 = 1'h0;
-  reg vr_0_0_d0 = 1'h0;
-  reg vr_0_0_d1 = 1'h0;
-  reg vr_0_0_d2 = 1'h0;
-  reg vr_0_1_d0 = 1'h0;
-  reg vr_0_1_d1 = 1'h0;
-  reg vr_0_1_d2 = 1'h0;
-  reg vr_0_2_d0 = 1'h0;
-  reg vr_0_2_d1 = 1'h0;
-  reg vr_0_2_d2 = 1'h0;
-  reg vr_0_3_d0 = 1'h0;
-  reg vr_0_3_d1 = 1'h0;
-  reg vr_0_3_d2 = 1'h0;
-  reg vr_0_4_d0 = 1'h0;
-  reg vr_0_4_d1 = 1'h0;
-  reg vr_0_4_d2 = 1'h0;
-  reg vr_0_5_d0 = 1'h0;
-  reg vr_0_5_d1 = 1'h0;
-  reg vr_0_5_d2 = 1'h0;
-  reg vr_0_6_d0 = 1'h0;
-  reg vr_0_6_d1 = 1'h0;
-  reg vr_0_6_d2 = 1'h0;
-  reg vr_0_7_d0 = 1'h0;
-  reg vr_0_7_d1 = 1'h0;
-  reg vr_0_7_d2 = 1'h0;
-  reg vr_1_0_d0 = 1'h0;
-  reg vr_1_0_d1 = 1'h0;
-  reg vr_1_0_d2 = 1'h0;
-  reg vr_1_1_d0 = 1'h0;
-  reg vr_1_1_d1 = 1'h0;
-  reg vr_1_1_d2 = 1'h0;
-  reg vr_1_2_d0 = 1'h0;
-  reg vr_1_2_d1 = 1'h0;
-  reg vr_1_2_d2 = 1'h0;
-  reg vr_1_3_d0 = 1'h0;
-  reg vr_1_3_d1 = 1'h0;
-  reg vr_1_3_d2 = 1'h0;
-  reg vr_1_4_d0 = 1'h0;
-  reg vr_1_4_d1 = 1'h0;
-  reg vr_1_4_d2 = 1'h0;
-  reg vr_1_5_d0 = 1'h0;
-  reg vr_1_5_d1 = 1'h0;
-  reg vr_1_5_d2 = 1'h0;
-  reg vr_1_6_d0 = 1'h0;
-  reg vr_1_6_d1 = 1'h0;
-  reg vr_1_6_d2 = 1'h0;
-  reg vr_1_7_d0 = 1'h0;
-  reg vr_1_7_d1 = 1'h0;
-  reg vr_1_7_d2 = 1'h0;
-  reg vr_2_0_d0 = 1'h0;
-  reg vr_2_0_d1 = 1'h0;
-  reg vr_2_0_d2 = 1'h0;
-  reg vr_2_1_d0 = 1'h0;
-  reg vr_2_1_d1 = 1'h0;
-  reg vr_2_1_d2 = 1'h0;
-  reg vr_2_2_d0 = 1'h0;
-  reg vr_2_2_d1 = 1'h0;
-  reg vr_2_2_d2 = 1'h0;
-  reg vr_2_3_d0 = 1'h0;
-  reg vr_2_3_d1 = 1'h0;
-  reg vr_2_3_d2 = 1'h0;
-  reg vr_2_4_d0 = 1'h0;
-  reg vr_2_4_d1 = 1'h0;
-  reg vr_2_4_d2 = 1'h0;
-  reg vr_2_5_d0 = 1'h0;
-  reg vr_2_5_d1 = 1'h0;
-  reg vr_2_5_d2 = 1'h0;
-  reg vr_2_6_d0 = 1'h0;
-  reg vr_2_6_d1 = 1'h0;
-  reg vr_2_6_d2 = 1'h0;
-  reg vr_2_7_d0 = 1'h0;
-  reg vr_2_7_d1 = 1'h0;
-  reg vr_2_7_d2 = 1'h0;
-  reg vr_3_0_d0 = 1'h0;
-  reg vr_3_0_d1 = 1'h0;
-  reg vr_3_0_d2 = 1'h0;
-  reg vr_3_1_d0 = 1'h0;
-  reg vr_3_1_d1 = 1'h0;
-  reg vr_3_1_d2 = 1'h0;
-  reg vr_3_2_d0 = 1'h0;
-  reg vr_3_2_d1 = 1'h0;
-  reg vr_3_2_d2 = 1'h0;
-  reg vr_3_3_d0 = 1'h0;
-  reg vr_3_3_d1 = 1'h0;
-  reg vr_3_3_d2 = 1'h0;
-  reg vr_3_4_d0 = 1'h0;
-  reg vr_3_4_d1 = 1'h0;
-  reg vr_3_4_d2 = 1'h0;
-  reg vr_3_5_d0 = 1'h0;
-  reg vr_3_5_d1 = 1'h0;
-  reg vr_3_5_d2 = 1'h0;
-  reg vr_3_6_d0 = 1'h0;
-  reg vr_3_6_d1 = 1'h0;
-  reg vr_3_6_d2 = 1'h0;
-  reg vr_3_7_d0 = 1'h0;
-  reg vr_3_7_d1 = 1'h0;
-  reg vr_3_7_d2 = 1'h0;
-  reg vr_4_0_d0 = 1'h0;
-  reg vr_4_0_d1 = 1'h0;
-  reg vr_4_0_d2 = 1'h0;
-  reg vr_4_1_d0 = 1'h0;
-  reg vr_4_1_d1 = 1'h0;
-  reg vr_4_1_d2 = 1'h0;
-  reg vr_4_2_d0 = 1'h0;
-  reg vr_4_2_d1 = 1'h0;
-  reg vr_4_2_d2 = 1'h0;
-  reg vr_4_3_d0 = 1'h0;
-  reg vr_4_3_d1 = 1'h0;
-  reg vr_4_3_d2 = 1'h0;
-  reg vr_4_4_d0 = 1'h0;
-  reg vr_4_4_d1 = 1'h0;
-  reg vr_4_4_d2 = 1'h0;
-  reg vr_4_5_d0 = 1'h0;
-  reg vr_4_5_d1 = 1'h0;
-  reg vr_4_5_d2 = 1'h0;
-  reg vr_4_6_d0 = 1'h0;
-  reg vr_4_6_d1 = 1'h0;
-  reg vr_4_6_d2 = 1'h0;
-  reg vr_4_7_d0 = 1'h0;
-  reg vr_4_7_d1 = 1'h0;
-  reg vr_4_7_d2 = 1'h0;
-  reg vr_5_0_d0 = 1'h0;
-  reg vr_5_0_d1 = 1'h0;
-  reg vr_5_0_d2 = 1'h0;
-  reg vr_5_1_d0 = 1'h0;
-  reg vr_5_1_d1 = 1'h0;
-  reg vr_5_1_d2 = 1'h0;
-  reg vr_5_2_d0 = 1'h0;
-  reg vr_5_2_d1 = 1'h0;
-  reg vr_5_2_d2 = 1'h0;
-  reg vr_5_3_d0 = 1'h0;
-  reg vr_5_3_d1 = 1'h0;
-  reg vr_5_3_d2 = 1'h0;
-  reg vr_5_4_d0 = 1'h0;
-  reg vr_5_4_d1 = 1'h0;
-  reg vr_5_4_d2 = 1'h0;
-  reg vr_5_5_d0 = 1'h0;
-  reg vr_5_5_d1 = 1'h0;
-  reg vr_5_5_d2 = 1'h0;
-  reg vr_5_6_d0 = 1'h0;
-  reg vr_5_6_d1 = 1'h0;
-  reg vr_5_6_d2 = 1'h0;
-  reg vr_5_7_d0 = 1'h0;
-  reg vr_5_7_d1 = 1'h0;
-  reg vr_5_7_d2 = 1'h0;
-  reg vr_6_0_d0 = 1'h0;
-  reg vr_6_0_d1 = 1'h0;
-  reg vr_6_0_d2 = 1'h0;
-  reg vr_6_1_d0 = 1'h0;
-  reg vr_6_1_d1 = 1'h0;
-  reg vr_6_1_d2 = 1'h0;
-  reg vr_6_2_d0 = 1'h0;
-  reg vr_6_2_d1 = 1'h0;
-  reg vr_6_2_d2 = 1'h0;
-  reg vr_6_3_d0 = 1'h0;
-  reg vr_6_3_d1 = 1'h0;
-  reg vr_6_3_d2 = 1'h0;
-  reg vr_6_4_d0 = 1'h0;
-  reg vr_6_4_d1 = 1'h0;
-  reg vr_6_4_d2 = 1'h0;
-  reg vr_6_5_d0 = 1'h0;
-  reg vr_6_5_d1 = 1'h0;
-  reg vr_6_5_d2 = 1'h0;
-  reg vr_6_6_d0 = 1'h0;
-  reg vr_6_6_d1 = 1'h0;
-  reg vr_6_6_d2 = 1'h0;
-  reg vr_6_7_d0 = 1'h0;
-  reg vr_6_7_d1 = 1'h0;
-  reg vr_6_7_d2 = 1'h0;
-  reg vr_7_0_d0 = 1'h0;
-  reg vr_7_0_d1 = 1'h0;
-  reg vr_7_0_d2 = 1'h0;
-  reg vr_7_1_d0 = 1'h0;
-  reg vr_7_1_d1 = 1'h0;
-  reg vr_7_1_d2 = 1'h0;
-  reg vr_7_2_d0 = 1'h0;
-  reg vr_7_2_d1 = 1'h0;
-  reg vr_7_2_d2 = 1'h0;
-  reg vr_7_3_d0 = 1'h0;
-  reg vr_7_3_d1 = 1'h0;
-  reg vr_7_3_d2 = 1'h0;
-  reg vr_7_4_d0 = 1'h0;
-  reg vr_7_4_d1 = 1'h0;
-  reg vr_7_4_d2 = 1'h0;
-  reg vr_7_5_d0 = 1'h0;
-  reg vr_7_5_d1 = 1'h0;
-  reg vr_7_5_d2 = 1'h0;
-  reg vr_7_6_d0 = 1'h0;
-  reg vr_7_6_d1 = 1'h0;
-  reg vr_7_6_d2 = 1'h0;
-  reg vr_7_7_d0 = 1'h0;
-  reg vr_7_7_d1 = 1'h0;
-  reg vr_7_7_d2 = 1'h0;
-  reg [7:0] w_0_0 = 8'h00;
-  reg [7:0] w_0_1 = 8'h00;
-  reg [7:0] w_0_2 = 8'h00;
-  reg [7:0] w_0_3 = 8'h00;
-  reg [7:0] w_0_4 = 8'h00;
-  reg [7:0] w_0_5 = 8'h00;
-  reg [7:0] w_0_6 = 8'h00;
-  reg [7:0] w_0_7 = 8'h00;
-  reg [7:0] w_1_0 = 8'h00;
-  reg [7:0] w_1_1 = 8'h00;
-  reg [7:0] w_1_2 = 8'h00;
-  reg [7:0] w_1_3 = 8'h00;
-  reg [7:0] w_1_4 = 8'h00;
-  reg [7:0] w_1_5 = 8'h00;
-  reg [7:0] w_1_6 = 8'h00;
-  reg [7:0] w_1_7 = 8'h00;
-  reg [7:0] w_2_0 = 8'h00;
-  reg [7:0] w_2_1 = 8'h00;
-  reg [7:0] w_2_2 = 8'h00;
-  reg [7:0] w_2_3 = 8'h00;
-  reg [7:0] w_2_4 = 8'h00;
-  reg [7:0] w_2_5 = 8'h00;
-  reg [7:0] w_2_6 = 8'h00;
-  reg [7:0] w_2_7 = 8'h00;
-  reg [7:0] w_3_0 = 8'h00;
-  reg [7:0] w_3_1 = 8'h00;
-  reg [7:0] w_3_2 = 8'h00;
-  reg [7:0] w_3_3 = 8'h00;
-  reg [7:0] w_3_4 = 8'h00;
-  reg [7:0] w_3_5 = 8'h00;
-  reg [7:0] w_3_6 = 8'h00;
-  reg [7:0] w_3_7 = 8'h00;
-  reg [7:0] w_4_0 = 8'h00;
-  reg [7:0] w_4_1 = 8'h00;
-  reg [7:0] w_4_2 = 8'h00;
-  reg [7:0] w_4_3 = 8'h00;
-  reg [7:0] w_4_4 = 8'h00;
-  reg [7:0] w_4_5 = 8'h00;
-  reg [7:0] w_4_6 = 8'h00;
-  reg [7:0] w_4_7 = 8'h00;
-  reg [7:0] w_5_0 = 8'h00;
-  reg [7:0] w_5_1 = 8'h00;
-  reg [7:0] w_5_2 = 8'h00;
-  reg [7:0] w_5_3 = 8'h00;
-  reg [7:0] w_5_4 = 8'h00;
-  reg [7:0] w_5_5 = 8'h00;
-  reg [7:0] w_5_6 = 8'h00;
-  reg [7:0] w_5_7 = 8'h00;
-  reg [7:0] w_6_0 = 8'h00;
-  reg [7:0] w_6_1 = 8'h00;
-  reg [7:0] w_6_2 = 8'h00;
-  reg [7:0] w_6_3 = 8'h00;
-  reg [7:0] w_6_4 = 8'h00;
-  reg [7:0] w_6_5 = 8'h00;
-  reg [7:0] w_6_6 = 8'h00;
-  reg [7:0] w_6_7 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_7;
   reg [7:0] w_7_0 = 8'h00;
   reg [7:0] w_7_1 = 8'h00;
   reg [7:0] w_7_2 = 8'h00;
@@ -3805,13297 +3126,3109 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_7_5 = 8'h00;
   reg [7:0] w_7_6 = 8'h00;
   reg [7:0] w_7_7 = 8'h00;
-  assign \$1  = en & vr_0_0_d2;
-  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$196 [25:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = en & vr_0_1_d2;
-  assign \$5  = lr_0_1_d2 ? 26'h0000000 : \$198 [25:0];
-  assign \$6  = en & drain_shift;
-  assign \$7  = en & vr_0_2_d2;
-  assign \$8  = lr_0_2_d2 ? 26'h0000000 : \$200 [25:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = en & vr_0_3_d2;
-  assign \$11  = lr_0_3_d2 ? 26'h0000000 : \$202 [25:0];
-  assign \$12  = en & drain_shift;
-  assign \$13  = en & vr_0_4_d2;
-  assign \$14  = lr_0_4_d2 ? 26'h0000000 : \$204 [25:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = en & vr_0_5_d2;
-  assign \$17  = lr_0_5_d2 ? 26'h0000000 : \$206 [25:0];
-  assign \$18  = en & drain_shift;
-  assign \$19  = en & vr_0_6_d2;
-  assign \$20  = lr_0_6_d2 ? 26'h0000000 : \$208 [25:0];
-  assign \$21  = en & drain_shift;
-  assign \$22  = en & vr_0_7_d2;
-  assign \$23  = lr_0_7_d2 ? 26'h0000000 : \$210 [25:0];
-  assign \$24  = en & drain_shift;
-  assign \$25  = en & vr_1_0_d2;
-  assign \$26  = lr_1_0_d2 ? 26'h0000000 : \$212 [25:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = en & vr_1_1_d2;
-  assign \$29  = lr_1_1_d2 ? 26'h0000000 : \$214 [25:0];
-  assign \$30  = en & drain_shift;
-  assign \$31  = en & vr_1_2_d2;
-  assign \$32  = lr_1_2_d2 ? 26'h0000000 : \$216 [25:0];
-  assign \$33  = en & drain_shift;
-  assign \$34  = en & vr_1_3_d2;
-  assign \$35  = lr_1_3_d2 ? 26'h0000000 : \$218 [25:0];
-  assign \$36  = en & drain_shift;
-  assign \$37  = en & vr_1_4_d2;
-  assign \$38  = lr_1_4_d2 ? 26'h0000000 : \$220 [25:0];
-  assign \$39  = en & drain_shift;
-  assign \$40  = en & vr_1_5_d2;
-  assign \$41  = lr_1_5_d2 ? 26'h0000000 : \$222 [25:0];
-  assign \$42  = en & drain_shift;
-  assign \$43  = en & vr_1_6_d2;
-  assign \$44  = lr_1_6_d2 ? 26'h0000000 : \$224 [25:0];
-  assign \$45  = en & drain_shift;
-  assign \$46  = en & vr_1_7_d2;
-  assign \$47  = lr_1_7_d2 ? 26'h0000000 : \$226 [25:0];
-  assign \$48  = en & drain_shift;
-  assign \$49  = en & vr_2_0_d2;
-  assign \$50  = lr_2_0_d2 ? 26'h0000000 : \$228 [25:0];
-  assign \$51  = en & drain_shift;
-  assign \$52  = en & vr_2_1_d2;
-  assign \$53  = lr_2_1_d2 ? 26'h0000000 : \$230 [25:0];
-  assign \$54  = en & drain_shift;
-  assign \$55  = en & vr_2_2_d2;
-  assign \$56  = lr_2_2_d2 ? 26'h0000000 : \$232 [25:0];
-  assign \$57  = en & drain_shift;
-  assign \$58  = en & vr_2_3_d2;
-  assign \$59  = lr_2_3_d2 ? 26'h0000000 : \$234 [25:0];
-  assign \$60  = en & drain_shift;
-  assign \$61  = en & vr_2_4_d2;
-  assign \$62  = lr_2_4_d2 ? 26'h0000000 : \$236 [25:0];
-  assign \$63  = en & drain_shift;
-  assign \$64  = en & vr_2_5_d2;
-  assign \$65  = lr_2_5_d2 ? 26'h0000000 : \$238 [25:0];
-  assign \$66  = en & drain_shift;
-  assign \$67  = en & vr_2_6_d2;
-  assign \$68  = lr_2_6_d2 ? 26'h0000000 : \$240 [25:0];
-  assign \$69  = en & drain_shift;
-  assign \$70  = en & vr_2_7_d2;
-  assign \$71  = lr_2_7_d2 ? 26'h0000000 : \$242 [25:0];
-  assign \$72  = en & drain_shift;
-  assign \$73  = en & vr_3_0_d2;
-  assign \$74  = lr_3_0_d2 ? 26'h0000000 : \$244 [25:0];
-  assign \$75  = en & drain_shift;
-  assign \$76  = en & vr_3_1_d2;
-  assign \$77  = lr_3_1_d2 ? 26'h0000000 : \$246 [25:0];
-  assign \$78  = en & drain_shift;
-  assign \$79  = en & vr_3_2_d2;
-  assign \$80  = lr_3_2_d2 ? 26'h0000000 : \$248 [25:0];
-  assign \$81  = en & drain_shift;
-  assign \$82  = en & vr_3_3_d2;
-  assign \$83  = lr_3_3_d2 ? 26'h0000000 : \$250 [25:0];
-  assign \$84  = en & drain_shift;
-  assign \$85  = en & vr_3_4_d2;
-  assign \$86  = lr_3_4_d2 ? 26'h0000000 : \$252 [25:0];
-  assign \$87  = en & drain_shift;
-  assign \$88  = en & vr_3_5_d2;
-  assign \$89  = lr_3_5_d2 ? 26'h0000000 : \$254 [25:0];
-  assign \$90  = en & drain_shift;
-  assign \$91  = en & vr_3_6_d2;
-  assign \$92  = lr_3_6_d2 ? 26'h0000000 : \$256 [25:0];
-  assign \$93  = en & drain_shift;
-  assign \$94  = en & vr_3_7_d2;
-  assign \$95  = lr_3_7_d2 ? 26'h0000000 : \$258 [25:0];
-  assign \$96  = en & drain_shift;
-  assign \$97  = en & vr_4_0_d2;
-  assign \$98  = lr_4_0_d2 ? 26'h0000000 : \$260 [25:0];
-  assign \$99  = en & drain_shift;
-  assign \$100  = en & vr_4_1_d2;
-  assign \$101  = lr_4_1_d2 ? 26'h0000000 : \$262 [25:0];
-  assign \$102  = en & drain_shift;
-  assign \$103  = en & vr_4_2_d2;
-  assign \$104  = lr_4_2_d2 ? 26'h0000000 : \$264 [25:0];
-  assign \$105  = en & drain_shift;
-  assign \$106  = en & vr_4_3_d2;
-  assign \$107  = lr_4_3_d2 ? 26'h0000000 : \$266 [25:0];
-  assign \$108  = en & drain_shift;
-  assign \$109  = en & vr_4_4_d2;
-  assign \$110  = lr_4_4_d2 ? 26'h0000000 : \$268 [25:0];
-  assign \$111  = en & drain_shift;
-  assign \$112  = en & vr_4_5_d2;
-  assign \$113  = lr_4_5_d2 ? 26'h0000000 : \$270 [25:0];
-  assign \$114  = en & drain_shift;
-  assign \$115  = en & vr_4_6_d2;
-  assign \$116  = lr_4_6_d2 ? 26'h0000000 : \$272 [25:0];
-  assign \$117  = en & drain_shift;
-  assign \$118  = en & vr_4_7_d2;
-  assign \$119  = lr_4_7_d2 ? 26'h0000000 : \$274 [25:0];
-  assign \$120  = en & drain_shift;
-  assign \$121  = en & vr_5_0_d2;
-  assign \$122  = lr_5_0_d2 ? 26'h0000000 : \$276 [25:0];
-  assign \$123  = en & drain_shift;
-  assign \$124  = en & vr_5_1_d2;
-  assign \$125  = lr_5_1_d2 ? 26'h0000000 : \$278 [25:0];
-  assign \$126  = en & drain_shift;
-  assign \$127  = en & vr_5_2_d2;
-  assign \$128  = lr_5_2_d2 ? 26'h0000000 : \$280 [25:0];
-  assign \$129  = en & drain_shift;
-  assign \$130  = en & vr_5_3_d2;
-  assign \$131  = lr_5_3_d2 ? 26'h0000000 : \$282 [25:0];
-  assign \$132  = en & drain_shift;
-  assign \$133  = en & vr_5_4_d2;
-  assign \$134  = lr_5_4_d2 ? 26'h0000000 : \$284 [25:0];
-  assign \$135  = en & drain_shift;
-  assign \$136  = en & vr_5_5_d2;
-  assign \$137  = lr_5_5_d2 ? 26'h0000000 : \$286 [25:0];
-  assign \$138  = en & drain_shift;
-  assign \$139  = en & vr_5_6_d2;
-  assign \$140  = lr_5_6_d2 ? 26'h0000000 : \$288 [25:0];
-  assign \$141  = en & drain_shift;
-  assign \$142  = en & vr_5_7_d2;
-  assign \$143  = lr_5_7_d2 ? 26'h0000000 : \$290 [25:0];
-  assign \$144  = en & drain_shift;
-  assign \$145  = en & vr_6_0_d2;
-  assign \$146  = lr_6_0_d2 ? 26'h0000000 : \$292 [25:0];
-  assign \$147  = en & drain_shift;
-  assign \$148  = en & vr_6_1_d2;
-  assign \$149  = lr_6_1_d2 ? 26'h0000000 : \$294 [25:0];
-  assign \$150  = en & drain_shift;
-  assign \$151  = en & vr_6_2_d2;
-  assign \$152  = lr_6_2_d2 ? 26'h0000000 : \$296 [25:0];
-  assign \$153  = en & drain_shift;
-  assign \$154  = en & vr_6_3_d2;
-  assign \$155  = lr_6_3_d2 ? 26'h0000000 : \$298 [25:0];
-  assign \$156  = en & drain_shift;
-  assign \$157  = en & vr_6_4_d2;
-  assign \$158  = lr_6_4_d2 ? 26'h0000000 : \$300 [25:0];
-  assign \$159  = en & drain_shift;
-  assign \$160  = en & vr_6_5_d2;
-  assign \$161  = lr_6_5_d2 ? 26'h0000000 : \$302 [25:0];
-  assign \$162  = en & drain_shift;
-  assign \$163  = en & vr_6_6_d2;
-  assign \$164  = lr_6_6_d2 ? 26'h0000000 : \$304 [25:0];
-  assign \$165  = en & drain_shift;
-  assign \$166  = en & vr_6_7_d2;
-  assign \$167  = lr_6_7_d2 ? 26'h0000000 : \$306 [25:0];
-  assign \$168  = en & drain_shift;
-  assign \$169  = en & vr_7_0_d2;
-  assign \$170  = lr_7_0_d2 ? 26'h0000000 : \$308 [25:0];
-  assign \$171  = en & drain_shift;
-  assign \$172  = en & vr_7_1_d2;
-  assign \$173  = lr_7_1_d2 ? 26'h0000000 : \$310 [25:0];
-  assign \$174  = en & drain_shift;
-  assign \$175  = en & vr_7_2_d2;
-  assign \$176  = lr_7_2_d2 ? 26'h0000000 : \$312 [25:0];
-  assign \$177  = en & drain_shift;
-  assign \$178  = en & vr_7_3_d2;
-  assign \$179  = lr_7_3_d2 ? 26'h0000000 : \$314 [25:0];
-  assign \$180  = en & drain_shift;
-  assign \$181  = en & vr_7_4_d2;
-  assign \$182  = lr_7_4_d2 ? 26'h0000000 : \$316 [25:0];
-  assign \$183  = en & drain_shift;
-  assign \$184  = en & vr_7_5_d2;
-  assign \$185  = lr_7_5_d2 ? 26'h0000000 : \$318 [25:0];
-  assign \$186  = en & drain_shift;
-  assign \$187  = en & vr_7_6_d2;
-  assign \$188  = lr_7_6_d2 ? 26'h0000000 : \$320 [25:0];
-  assign \$189  = en & drain_shift;
-  assign \$190  = en & vr_7_7_d2;
-  assign \$191  = lr_7_7_d2 ? 26'h0000000 : \$322 [25:0];
-  assign \$192  = en & drain_shift;
-  assign \$193  = | count_next;
-  assign \$194  = beat_next == 3'h7;
-  assign \$195  = \$193  & \$194 ;
-  assign \$196  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$197  = en & vr_0_0_d2;
-  assign cap_0_0 = \$197  & lr_0_0_d2;
-  assign \$198  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$199  = en & vr_0_1_d2;
-  assign cap_0_1 = \$199  & lr_0_1_d2;
-  assign \$200  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$201  = en & vr_0_2_d2;
-  assign cap_0_2 = \$201  & lr_0_2_d2;
-  assign \$202  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$203  = en & vr_0_3_d2;
-  assign cap_0_3 = \$203  & lr_0_3_d2;
-  assign \$204  = $signed(acc_0_4) + $signed(p_0_4);
-  assign \$205  = en & vr_0_4_d2;
-  assign cap_0_4 = \$205  & lr_0_4_d2;
-  assign \$206  = $signed(acc_0_5) + $signed(p_0_5);
-  assign \$207  = en & vr_0_5_d2;
-  assign cap_0_5 = \$207  & lr_0_5_d2;
-  assign \$208  = $signed(acc_0_6) + $signed(p_0_6);
-  assign \$209  = en & vr_0_6_d2;
-  assign cap_0_6 = \$209  & lr_0_6_d2;
-  assign \$210  = $signed(acc_0_7) + $signed(p_0_7);
-  assign \$211  = en & vr_0_7_d2;
-  assign cap_0_7 = \$211  & lr_0_7_d2;
-  assign \$212  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$213  = en & vr_1_0_d2;
-  assign cap_1_0 = \$213  & lr_1_0_d2;
-  assign \$214  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$215  = en & vr_1_1_d2;
-  assign cap_1_1 = \$215  & lr_1_1_d2;
-  assign \$216  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$217  = en & vr_1_2_d2;
-  assign cap_1_2 = \$217  & lr_1_2_d2;
-  assign \$218  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$219  = en & vr_1_3_d2;
-  assign cap_1_3 = \$219  & lr_1_3_d2;
-  assign \$220  = $signed(acc_1_4) + $signed(p_1_4);
-  assign \$221  = en & vr_1_4_d2;
-  assign cap_1_4 = \$221  & lr_1_4_d2;
-  assign \$222  = $signed(acc_1_5) + $signed(p_1_5);
-  assign \$223  = en & vr_1_5_d2;
-  assign cap_1_5 = \$223  & lr_1_5_d2;
-  assign \$224  = $signed(acc_1_6) + $signed(p_1_6);
-  assign \$225  = en & vr_1_6_d2;
-  assign cap_1_6 = \$225  & lr_1_6_d2;
-  assign \$226  = $signed(acc_1_7) + $signed(p_1_7);
-  assign \$227  = en & vr_1_7_d2;
-  assign cap_1_7 = \$227  & lr_1_7_d2;
-  assign \$228  = $signed(acc_2_0) + $signed(p_2_0);
-  assign \$229  = en & vr_2_0_d2;
-  assign cap_2_0 = \$229  & lr_2_0_d2;
-  assign \$230  = $signed(acc_2_1) + $signed(p_2_1);
-  assign \$231  = en & vr_2_1_d2;
-  assign cap_2_1 = \$231  & lr_2_1_d2;
-  assign \$232  = $signed(acc_2_2) + $signed(p_2_2);
-  assign \$233  = en & vr_2_2_d2;
-  assign cap_2_2 = \$233  & lr_2_2_d2;
-  assign \$234  = $signed(acc_2_3) + $signed(p_2_3);
-  assign \$235  = en & vr_2_3_d2;
-  assign cap_2_3 = \$235  & lr_2_3_d2;
-  assign \$236  = $signed(acc_2_4) + $signed(p_2_4);
-  assign \$237  = en & vr_2_4_d2;
-  assign cap_2_4 = \$237  & lr_2_4_d2;
-  assign \$238  = $signed(acc_2_5) + $signed(p_2_5);
-  assign \$239  = en & vr_2_5_d2;
-  assign cap_2_5 = \$239  & lr_2_5_d2;
-  assign \$240  = $signed(acc_2_6) + $signed(p_2_6);
-  assign \$241  = en & vr_2_6_d2;
-  assign cap_2_6 = \$241  & lr_2_6_d2;
-  assign \$242  = $signed(acc_2_7) + $signed(p_2_7);
-  assign \$243  = en & vr_2_7_d2;
-  assign cap_2_7 = \$243  & lr_2_7_d2;
-  assign \$244  = $signed(acc_3_0) + $signed(p_3_0);
-  assign \$245  = en & vr_3_0_d2;
-  assign cap_3_0 = \$245  & lr_3_0_d2;
-  assign \$246  = $signed(acc_3_1) + $signed(p_3_1);
-  assign \$247  = en & vr_3_1_d2;
-  assign cap_3_1 = \$247  & lr_3_1_d2;
-  assign \$248  = $signed(acc_3_2) + $signed(p_3_2);
-  assign \$249  = en & vr_3_2_d2;
-  assign cap_3_2 = \$249  & lr_3_2_d2;
-  assign \$250  = $signed(acc_3_3) + $signed(p_3_3);
-  assign \$251  = en & vr_3_3_d2;
-  assign cap_3_3 = \$251  & lr_3_3_d2;
-  assign \$252  = $signed(acc_3_4) + $signed(p_3_4);
-  assign \$253  = en & vr_3_4_d2;
-  assign cap_3_4 = \$253  & lr_3_4_d2;
-  assign \$254  = $signed(acc_3_5) + $signed(p_3_5);
-  assign \$255  = en & vr_3_5_d2;
-  assign cap_3_5 = \$255  & lr_3_5_d2;
-  assign \$256  = $signed(acc_3_6) + $signed(p_3_6);
-  assign \$257  = en & vr_3_6_d2;
-  assign cap_3_6 = \$257  & lr_3_6_d2;
-  assign \$258  = $signed(acc_3_7) + $signed(p_3_7);
-  assign \$259  = en & vr_3_7_d2;
-  assign cap_3_7 = \$259  & lr_3_7_d2;
-  assign \$260  = $signed(acc_4_0) + $signed(p_4_0);
-  assign \$261  = en & vr_4_0_d2;
-  assign cap_4_0 = \$261  & lr_4_0_d2;
-  assign \$262  = $signed(acc_4_1) + $signed(p_4_1);
-  assign \$263  = en & vr_4_1_d2;
-  assign cap_4_1 = \$263  & lr_4_1_d2;
-  assign \$264  = $signed(acc_4_2) + $signed(p_4_2);
-  assign \$265  = en & vr_4_2_d2;
-  assign cap_4_2 = \$265  & lr_4_2_d2;
-  assign \$266  = $signed(acc_4_3) + $signed(p_4_3);
-  assign \$267  = en & vr_4_3_d2;
-  assign cap_4_3 = \$267  & lr_4_3_d2;
-  assign \$268  = $signed(acc_4_4) + $signed(p_4_4);
-  assign \$269  = en & vr_4_4_d2;
-  assign cap_4_4 = \$269  & lr_4_4_d2;
-  assign \$270  = $signed(acc_4_5) + $signed(p_4_5);
-  assign \$271  = en & vr_4_5_d2;
-  assign cap_4_5 = \$271  & lr_4_5_d2;
-  assign \$272  = $signed(acc_4_6) + $signed(p_4_6);
-  assign \$273  = en & vr_4_6_d2;
-  assign cap_4_6 = \$273  & lr_4_6_d2;
-  assign \$274  = $signed(acc_4_7) + $signed(p_4_7);
-  assign \$275  = en & vr_4_7_d2;
-  assign cap_4_7 = \$275  & lr_4_7_d2;
-  assign \$276  = $signed(acc_5_0) + $signed(p_5_0);
-  assign \$277  = en & vr_5_0_d2;
-  assign cap_5_0 = \$277  & lr_5_0_d2;
-  assign \$278  = $signed(acc_5_1) + $signed(p_5_1);
-  assign \$279  = en & vr_5_1_d2;
-  assign cap_5_1 = \$279  & lr_5_1_d2;
-  assign \$280  = $signed(acc_5_2) + $signed(p_5_2);
-  assign \$281  = en & vr_5_2_d2;
-  assign cap_5_2 = \$281  & lr_5_2_d2;
-  assign \$282  = $signed(acc_5_3) + $signed(p_5_3);
-  assign \$283  = en & vr_5_3_d2;
-  assign cap_5_3 = \$283  & lr_5_3_d2;
-  assign \$284  = $signed(acc_5_4) + $signed(p_5_4);
-  assign \$285  = en & vr_5_4_d2;
-  assign cap_5_4 = \$285  & lr_5_4_d2;
-  assign \$286  = $signed(acc_5_5) + $signed(p_5_5);
-  assign \$287  = en & vr_5_5_d2;
-  assign cap_5_5 = \$287  & lr_5_5_d2;
-  assign \$288  = $signed(acc_5_6) + $signed(p_5_6);
-  assign \$289  = en & vr_5_6_d2;
-  assign cap_5_6 = \$289  & lr_5_6_d2;
-  assign \$290  = $signed(acc_5_7) + $signed(p_5_7);
-  assign \$291  = en & vr_5_7_d2;
-  assign cap_5_7 = \$291  & lr_5_7_d2;
-  assign \$292  = $signed(acc_6_0) + $signed(p_6_0);
-  assign \$293  = en & vr_6_0_d2;
-  assign cap_6_0 = \$293  & lr_6_0_d2;
-  assign \$294  = $signed(acc_6_1) + $signed(p_6_1);
-  assign \$295  = en & vr_6_1_d2;
-  assign cap_6_1 = \$295  & lr_6_1_d2;
-  assign \$296  = $signed(acc_6_2) + $signed(p_6_2);
-  assign \$297  = en & vr_6_2_d2;
-  assign cap_6_2 = \$297  & lr_6_2_d2;
-  assign \$298  = $signed(acc_6_3) + $signed(p_6_3);
-  assign \$299  = en & vr_6_3_d2;
-  assign cap_6_3 = \$299  & lr_6_3_d2;
-  assign \$300  = $signed(acc_6_4) + $signed(p_6_4);
-  assign \$301  = en & vr_6_4_d2;
-  assign cap_6_4 = \$301  & lr_6_4_d2;
-  assign \$302  = $signed(acc_6_5) + $signed(p_6_5);
-  assign \$303  = en & vr_6_5_d2;
-  assign cap_6_5 = \$303  & lr_6_5_d2;
-  assign \$304  = $signed(acc_6_6) + $signed(p_6_6);
-  assign \$305  = en & vr_6_6_d2;
-  assign cap_6_6 = \$305  & lr_6_6_d2;
-  assign \$306  = $signed(acc_6_7) + $signed(p_6_7);
-  assign \$307  = en & vr_6_7_d2;
-  assign cap_6_7 = \$307  & lr_6_7_d2;
-  assign \$308  = $signed(acc_7_0) + $signed(p_7_0);
-  assign \$309  = en & vr_7_0_d2;
-  assign cap_7_0 = \$309  & lr_7_0_d2;
-  assign \$310  = $signed(acc_7_1) + $signed(p_7_1);
-  assign \$311  = en & vr_7_1_d2;
-  assign cap_7_1 = \$311  & lr_7_1_d2;
-  assign \$312  = $signed(acc_7_2) + $signed(p_7_2);
-  assign \$313  = en & vr_7_2_d2;
-  assign cap_7_2 = \$313  & lr_7_2_d2;
-  assign \$314  = $signed(acc_7_3) + $signed(p_7_3);
-  assign \$315  = en & vr_7_3_d2;
-  assign cap_7_3 = \$315  & lr_7_3_d2;
-  assign \$316  = $signed(acc_7_4) + $signed(p_7_4);
-  assign \$317  = en & vr_7_4_d2;
-  assign cap_7_4 = \$317  & lr_7_4_d2;
-  assign \$318  = $signed(acc_7_5) + $signed(p_7_5);
-  assign \$319  = en & vr_7_5_d2;
-  assign cap_7_5 = \$319  & lr_7_5_d2;
-  assign \$320  = $signed(acc_7_6) + $signed(p_7_6);
-  assign \$321  = en & vr_7_6_d2;
-  assign cap_7_6 = \$321  & lr_7_6_d2;
-  assign \$322  = $signed(acc_7_7) + $signed(p_7_7);
-  assign \$323  = en & vr_7_7_d2;
-  assign cap_7_7 = \$323  & lr_7_7_d2;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  wire [7:0] w_in4;
+  wire [7:0] w_in5;
+  wire [7:0] w_in6;
+  wire [7:0] w_in7;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
+  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
+  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
+  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
+  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
+  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
+  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
+  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
+  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
+  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
+  assign cap_0_0 = en & lr_0_0_d2;
+  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
+  assign cap_0_1 = en & lr_0_1_d2;
+  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
+  assign cap_0_2 = en & lr_0_2_d2;
+  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
+  assign cap_0_3 = en & lr_0_3_d2;
+  assign \$5  = $signed(acc_0_4) + $signed(p_0_4);
+  assign cap_0_4 = en & lr_0_4_d2;
+  assign \$6  = $signed(acc_0_5) + $signed(p_0_5);
+  assign cap_0_5 = en & lr_0_5_d2;
+  assign \$7  = $signed(acc_0_6) + $signed(p_0_6);
+  assign cap_0_6 = en & lr_0_6_d2;
+  assign \$8  = $signed(acc_0_7) + $signed(p_0_7);
+  assign cap_0_7 = en & lr_0_7_d2;
+  assign \$9  = $signed(acc_1_0) + $signed(p_1_0);
+  assign cap_1_0 = en & lr_1_0_d2;
+  assign \$10  = $signed(acc_1_1) + $signed(p_1_1);
+  assign cap_1_1 = en & lr_1_1_d2;
+  assign \$11  = $signed(acc_1_2) + $signed(p_1_2);
+  assign cap_1_2 = en & lr_1_2_d2;
+  assign \$12  = $signed(acc_1_3) + $signed(p_1_3);
+  assign cap_1_3 = en & lr_1_3_d2;
+  assign \$13  = $signed(acc_1_4) + $signed(p_1_4);
+  assign cap_1_4 = en & lr_1_4_d2;
+  assign \$14  = $signed(acc_1_5) + $signed(p_1_5);
+  assign cap_1_5 = en & lr_1_5_d2;
+  assign \$15  = $signed(acc_1_6) + $signed(p_1_6);
+  assign cap_1_6 = en & lr_1_6_d2;
+  assign \$16  = $signed(acc_1_7) + $signed(p_1_7);
+  assign cap_1_7 = en & lr_1_7_d2;
+  assign \$17  = $signed(acc_2_0) + $signed(p_2_0);
+  assign cap_2_0 = en & lr_2_0_d2;
+  assign \$18  = $signed(acc_2_1) + $signed(p_2_1);
+  assign cap_2_1 = en & lr_2_1_d2;
+  assign \$19  = $signed(acc_2_2) + $signed(p_2_2);
+  assign cap_2_2 = en & lr_2_2_d2;
+  assign \$20  = $signed(acc_2_3) + $signed(p_2_3);
+  assign cap_2_3 = en & lr_2_3_d2;
+  assign \$21  = $signed(acc_2_4) + $signed(p_2_4);
+  assign cap_2_4 = en & lr_2_4_d2;
+  assign \$22  = $signed(acc_2_5) + $signed(p_2_5);
+  assign cap_2_5 = en & lr_2_5_d2;
+  assign \$23  = $signed(acc_2_6) + $signed(p_2_6);
+  assign cap_2_6 = en & lr_2_6_d2;
+  assign \$24  = $signed(acc_2_7) + $signed(p_2_7);
+  assign cap_2_7 = en & lr_2_7_d2;
+  assign \$25  = $signed(acc_3_0) + $signed(p_3_0);
+  assign cap_3_0 = en & lr_3_0_d2;
+  assign \$26  = $signed(acc_3_1) + $signed(p_3_1);
+  assign cap_3_1 = en & lr_3_1_d2;
+  assign \$27  = $signed(acc_3_2) + $signed(p_3_2);
+  assign cap_3_2 = en & lr_3_2_d2;
+  assign \$28  = $signed(acc_3_3) + $signed(p_3_3);
+  assign cap_3_3 = en & lr_3_3_d2;
+  assign \$29  = $signed(acc_3_4) + $signed(p_3_4);
+  assign cap_3_4 = en & lr_3_4_d2;
+  assign \$30  = $signed(acc_3_5) + $signed(p_3_5);
+  assign cap_3_5 = en & lr_3_5_d2;
+  assign \$31  = $signed(acc_3_6) + $signed(p_3_6);
+  assign cap_3_6 = en & lr_3_6_d2;
+  assign \$32  = $signed(acc_3_7) + $signed(p_3_7);
+  assign cap_3_7 = en & lr_3_7_d2;
+  assign \$33  = $signed(acc_4_0) + $signed(p_4_0);
+  assign cap_4_0 = en & lr_4_0_d2;
+  assign \$34  = $signed(acc_4_1) + $signed(p_4_1);
+  assign cap_4_1 = en & lr_4_1_d2;
+  assign \$35  = $signed(acc_4_2) + $signed(p_4_2);
+  assign cap_4_2 = en & lr_4_2_d2;
+  assign \$36  = $signed(acc_4_3) + $signed(p_4_3);
+  assign cap_4_3 = en & lr_4_3_d2;
+  assign \$37  = $signed(acc_4_4) + $signed(p_4_4);
+  assign cap_4_4 = en & lr_4_4_d2;
+  assign \$38  = $signed(acc_4_5) + $signed(p_4_5);
+  assign cap_4_5 = en & lr_4_5_d2;
+  assign \$39  = $signed(acc_4_6) + $signed(p_4_6);
+  assign cap_4_6 = en & lr_4_6_d2;
+  assign \$40  = $signed(acc_4_7) + $signed(p_4_7);
+  assign cap_4_7 = en & lr_4_7_d2;
+  assign \$41  = $signed(acc_5_0) + $signed(p_5_0);
+  assign cap_5_0 = en & lr_5_0_d2;
+  assign \$42  = $signed(acc_5_1) + $signed(p_5_1);
+  assign cap_5_1 = en & lr_5_1_d2;
+  assign \$43  = $signed(acc_5_2) + $signed(p_5_2);
+  assign cap_5_2 = en & lr_5_2_d2;
+  assign \$44  = $signed(acc_5_3) + $signed(p_5_3);
+  assign cap_5_3 = en & lr_5_3_d2;
+  assign \$45  = $signed(acc_5_4) + $signed(p_5_4);
+  assign cap_5_4 = en & lr_5_4_d2;
+  assign \$46  = $signed(acc_5_5) + $signed(p_5_5);
+  assign cap_5_5 = en & lr_5_5_d2;
+  assign \$47  = $signed(acc_5_6) + $signed(p_5_6);
+  assign cap_5_6 = en & lr_5_6_d2;
+  assign \$48  = $signed(acc_5_7) + $signed(p_5_7);
+  assign cap_5_7 = en & lr_5_7_d2;
+  assign \$49  = $signed(acc_6_0) + $signed(p_6_0);
+  assign cap_6_0 = en & lr_6_0_d2;
+  assign \$50  = $signed(acc_6_1) + $signed(p_6_1);
+  assign cap_6_1 = en & lr_6_1_d2;
+  assign \$51  = $signed(acc_6_2) + $signed(p_6_2);
+  assign cap_6_2 = en & lr_6_2_d2;
+  assign \$52  = $signed(acc_6_3) + $signed(p_6_3);
+  assign cap_6_3 = en & lr_6_3_d2;
+  assign \$53  = $signed(acc_6_4) + $signed(p_6_4);
+  assign cap_6_4 = en & lr_6_4_d2;
+  assign \$54  = $signed(acc_6_5) + $signed(p_6_5);
+  assign cap_6_5 = en & lr_6_5_d2;
+  assign \$55  = $signed(acc_6_6) + $signed(p_6_6);
+  assign cap_6_6 = en & lr_6_6_d2;
+  assign \$56  = $signed(acc_6_7) + $signed(p_6_7);
+  assign cap_6_7 = en & lr_6_7_d2;
+  assign \$57  = $signed(acc_7_0) + $signed(p_7_0);
+  assign cap_7_0 = en & lr_7_0_d2;
+  assign \$58  = $signed(acc_7_1) + $signed(p_7_1);
+  assign cap_7_1 = en & lr_7_1_d2;
+  assign \$59  = $signed(acc_7_2) + $signed(p_7_2);
+  assign cap_7_2 = en & lr_7_2_d2;
+  assign \$60  = $signed(acc_7_3) + $signed(p_7_3);
+  assign cap_7_3 = en & lr_7_3_d2;
+  assign \$61  = $signed(acc_7_4) + $signed(p_7_4);
+  assign cap_7_4 = en & lr_7_4_d2;
+  assign \$62  = $signed(acc_7_5) + $signed(p_7_5);
+  assign cap_7_5 = en & lr_7_5_d2;
+  assign \$63  = $signed(acc_7_6) + $signed(p_7_6);
+  assign cap_7_6 = en & lr_7_6_d2;
+  assign \$64  = $signed(acc_7_7) + $signed(p_7_7);
+  assign cap_7_7 = en & lr_7_7_d2;
   assign o_valid = | drain_count;
-  assign \$324  = en & drain_shift;
-  assign \$325  = drain_count - 1'h1;
-  assign \$326  = en & o_valid;
-  assign \$327  = drain_beat + 1'h1;
-  assign \$328  = drain_shift ? 4'h0 : \$327 ;
+  assign \$65  = en & drain_shift;
+  assign \$66  = drain_count - 1'h1;
+  assign \$67  = en & o_valid;
+  assign \$68  = drain_beat + 1'h1;
+  assign \$69  = drain_shift ? 4'h0 : \$68 ;
+  assign \$70  = i_last & i_valid;
+  assign \$71  = i_last & i_valid;
+  assign \$72  = i_last & i_valid;
+  assign \$73  = i_last & i_valid;
+  assign \$74  = i_last & i_valid;
+  assign \$75  = i_last & i_valid;
+  assign \$76  = i_last & i_valid;
+  assign \$77  = i_last & i_valid;
+  assign \$78  = i_last & i_valid;
+  assign \$79  = lr_0_0_d2 ? 26'h0000000 : \$1 [25:0];
+  assign \$80  = en & drain_shift;
+  assign \$81  = lr_0_1_d2 ? 26'h0000000 : \$2 [25:0];
+  assign \$82  = en & drain_shift;
+  assign \$83  = lr_0_2_d2 ? 26'h0000000 : \$3 [25:0];
+  assign \$84  = en & drain_shift;
+  assign \$85  = lr_0_3_d2 ? 26'h0000000 : \$4 [25:0];
+  assign \$86  = en & drain_shift;
+  assign \$87  = lr_0_4_d2 ? 26'h0000000 : \$5 [25:0];
+  assign \$88  = en & drain_shift;
+  assign \$89  = lr_0_5_d2 ? 26'h0000000 : \$6 [25:0];
+  assign \$90  = en & drain_shift;
+  assign \$91  = lr_0_6_d2 ? 26'h0000000 : \$7 [25:0];
+  assign \$92  = en & drain_shift;
+  assign \$93  = lr_0_7_d2 ? 26'h0000000 : \$8 [25:0];
+  assign \$94  = en & drain_shift;
+  assign \$95  = lr_1_0_d2 ? 26'h0000000 : \$9 [25:0];
+  assign \$96  = en & drain_shift;
+  assign \$97  = lr_1_1_d2 ? 26'h0000000 : \$10 [25:0];
+  assign \$98  = en & drain_shift;
+  assign \$99  = lr_1_2_d2 ? 26'h0000000 : \$11 [25:0];
+  assign \$100  = en & drain_shift;
+  assign \$101  = lr_1_3_d2 ? 26'h0000000 : \$12 [25:0];
+  assign \$102  = en & drain_shift;
+  assign \$103  = lr_1_4_d2 ? 26'h0000000 : \$13 [25:0];
+  assign \$104  = en & drain_shift;
+  assign \$105  = lr_1_5_d2 ? 26'h0000000 : \$14 [25:0];
+  assign \$106  = en & drain_shift;
+  assign \$107  = lr_1_6_d2 ? 26'h0000000 : \$15 [25:0];
+  assign \$108  = en & drain_shift;
+  assign \$109  = lr_1_7_d2 ? 26'h0000000 : \$16 [25:0];
+  assign \$110  = en & drain_shift;
+  assign \$111  = lr_2_0_d2 ? 26'h0000000 : \$17 [25:0];
+  assign \$112  = en & drain_shift;
+  assign \$113  = lr_2_1_d2 ? 26'h0000000 : \$18 [25:0];
+  assign \$114  = en & drain_shift;
+  assign \$115  = lr_2_2_d2 ? 26'h0000000 : \$19 [25:0];
+  assign \$116  = en & drain_shift;
+  assign \$117  = lr_2_3_d2 ? 26'h0000000 : \$20 [25:0];
+  assign \$118  = en & drain_shift;
+  assign \$119  = lr_2_4_d2 ? 26'h0000000 : \$21 [25:0];
+  assign \$120  = en & drain_shift;
+  assign \$121  = lr_2_5_d2 ? 26'h0000000 : \$22 [25:0];
+  assign \$122  = en & drain_shift;
+  assign \$123  = lr_2_6_d2 ? 26'h0000000 : \$23 [25:0];
+  assign \$124  = en & drain_shift;
+  assign \$125  = lr_2_7_d2 ? 26'h0000000 : \$24 [25:0];
+  assign \$126  = en & drain_shift;
+  assign \$127  = lr_3_0_d2 ? 26'h0000000 : \$25 [25:0];
+  assign \$128  = en & drain_shift;
+  assign \$129  = lr_3_1_d2 ? 26'h0000000 : \$26 [25:0];
+  assign \$130  = en & drain_shift;
+  assign \$131  = lr_3_2_d2 ? 26'h0000000 : \$27 [25:0];
+  assign \$132  = en & drain_shift;
+  assign \$133  = lr_3_3_d2 ? 26'h0000000 : \$28 [25:0];
+  assign \$134  = en & drain_shift;
+  assign \$135  = lr_3_4_d2 ? 26'h0000000 : \$29 [25:0];
+  assign \$136  = en & drain_shift;
+  assign \$137  = lr_3_5_d2 ? 26'h0000000 : \$30 [25:0];
+  assign \$138  = en & drain_shift;
+  assign \$139  = lr_3_6_d2 ? 26'h0000000 : \$31 [25:0];
+  assign \$140  = en & drain_shift;
+  assign \$141  = lr_3_7_d2 ? 26'h0000000 : \$32 [25:0];
+  assign \$142  = en & drain_shift;
+  assign \$143  = lr_4_0_d2 ? 26'h0000000 : \$33 [25:0];
+  assign \$144  = en & drain_shift;
+  assign \$145  = lr_4_1_d2 ? 26'h0000000 : \$34 [25:0];
+  assign \$146  = en & drain_shift;
+  assign \$147  = lr_4_2_d2 ? 26'h0000000 : \$35 [25:0];
+  assign \$148  = en & drain_shift;
+  assign \$149  = lr_4_3_d2 ? 26'h0000000 : \$36 [25:0];
+  assign \$150  = en & drain_shift;
+  assign \$151  = lr_4_4_d2 ? 26'h0000000 : \$37 [25:0];
+  assign \$152  = en & drain_shift;
+  assign \$153  = lr_4_5_d2 ? 26'h0000000 : \$38 [25:0];
+  assign \$154  = en & drain_shift;
+  assign \$155  = lr_4_6_d2 ? 26'h0000000 : \$39 [25:0];
+  assign \$156  = en & drain_shift;
+  assign \$157  = lr_4_7_d2 ? 26'h0000000 : \$40 [25:0];
+  assign \$158  = en & drain_shift;
+  assign \$159  = lr_5_0_d2 ? 26'h0000000 : \$41 [25:0];
+  assign \$160  = en & drain_shift;
+  assign \$161  = lr_5_1_d2 ? 26'h0000000 : \$42 [25:0];
+  assign \$162  = en & drain_shift;
+  assign \$163  = lr_5_2_d2 ? 26'h0000000 : \$43 [25:0];
+  assign \$164  = en & drain_shift;
+  assign \$165  = lr_5_3_d2 ? 26'h0000000 : \$44 [25:0];
+  assign \$166  = en & drain_shift;
+  assign \$167  = lr_5_4_d2 ? 26'h0000000 : \$45 [25:0];
+  assign \$168  = en & drain_shift;
+  assign \$169  = lr_5_5_d2 ? 26'h0000000 : \$46 [25:0];
+  assign \$170  = en & drain_shift;
+  assign \$171  = lr_5_6_d2 ? 26'h0000000 : \$47 [25:0];
+  assign \$172  = en & drain_shift;
+  assign \$173  = lr_5_7_d2 ? 26'h0000000 : \$48 [25:0];
+  assign \$174  = en & drain_shift;
+  assign \$175  = lr_6_0_d2 ? 26'h0000000 : \$49 [25:0];
+  assign \$176  = en & drain_shift;
+  assign \$177  = lr_6_1_d2 ? 26'h0000000 : \$50 [25:0];
+  assign \$178  = en & drain_shift;
+  assign \$179  = lr_6_2_d2 ? 26'h0000000 : \$51 [25:0];
+  assign \$180  = en & drain_shift;
+  assign \$181  = lr_6_3_d2 ? 26'h0000000 : \$52 [25:0];
+  assign \$182  = en & drain_shift;
+  assign \$183  = lr_6_4_d2 ? 26'h0000000 : \$53 [25:0];
+  assign \$184  = en & drain_shift;
+  assign \$185  = lr_6_5_d2 ? 26'h0000000 : \$54 [25:0];
+  assign \$186  = en & drain_shift;
+  assign \$187  = lr_6_6_d2 ? 26'h0000000 : \$55 [25:0];
+  assign \$188  = en & drain_shift;
+  assign \$189  = lr_6_7_d2 ? 26'h0000000 : \$56 [25:0];
+  assign \$190  = en & drain_shift;
+  assign \$191  = lr_7_0_d2 ? 26'h0000000 : \$57 [25:0];
+  assign \$192  = en & drain_shift;
+  assign \$193  = lr_7_1_d2 ? 26'h0000000 : \$58 [25:0];
+  assign \$194  = en & drain_shift;
+  assign \$195  = lr_7_2_d2 ? 26'h0000000 : \$59 [25:0];
+  assign \$196  = en & drain_shift;
+  assign \$197  = lr_7_3_d2 ? 26'h0000000 : \$60 [25:0];
+  assign \$198  = en & drain_shift;
+  assign \$199  = lr_7_4_d2 ? 26'h0000000 : \$61 [25:0];
+  assign \$200  = en & drain_shift;
+  assign \$201  = lr_7_5_d2 ? 26'h0000000 : \$62 [25:0];
+  assign \$202  = en & drain_shift;
+  assign \$203  = lr_7_6_d2 ? 26'h0000000 : \$63 [25:0];
+  assign \$204  = en & drain_shift;
+  assign \$205  = lr_7_7_d2 ? 26'h0000000 : \$64 [25:0];
+  assign \$206  = en & drain_shift;
+  assign \$207  = | count_next;
+  assign \$208  = beat_next == 3'h7;
+  assign \$209  = \$207  & \$208 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$329 ;
+    \a$104  <= \$210 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$330 ;
+    skew_l1_d0 <= \$211 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$331 ;
+    skew_a2_d0 <= \$212 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$332 ;
+    \a$184  <= \$213 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$333 ;
+    skew_l2_d0 <= \$214 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$334 ;
+    skew_l2_d1 <= \$215 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$335 ;
+    skew_a3_d0 <= \$216 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$336 ;
+    skew_a3_d1 <= \$217 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$337 ;
+    \a$264  <= \$218 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$338 ;
+    skew_l3_d0 <= \$219 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$339 ;
+    skew_l3_d1 <= \$220 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$340 ;
+    skew_l3_d2 <= \$221 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$341 ;
+    skew_a4_d0 <= \$222 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$342 ;
+    skew_a4_d1 <= \$223 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$343 ;
+    skew_a4_d2 <= \$224 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$344 ;
+    \a$344  <= \$225 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$345 ;
+    skew_l4_d0 <= \$226 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$346 ;
+    skew_l4_d1 <= \$227 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$347 ;
+    skew_l4_d2 <= \$228 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$348 ;
+    skew_l4_d3 <= \$229 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$349 ;
+    skew_a5_d0 <= \$230 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$350 ;
+    skew_a5_d1 <= \$231 ;
   always @(posedge clk)
-    skew_v4_d0 <= \$351 ;
+    skew_a5_d2 <= \$232 ;
   always @(posedge clk)
-    skew_v4_d1 <= \$352 ;
+    skew_a5_d3 <= \$233 ;
   always @(posedge clk)
-    skew_v4_d2 <= \$353 ;
+    \a$424  <= \$234 ;
   always @(posedge clk)
-    skew_v4_d3 <= \$354 ;
+    skew_l5_d0 <= \$235 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$355 ;
+    skew_l5_d1 <= \$236 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$356 ;
+    skew_l5_d2 <= \$237 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$357 ;
+    skew_l5_d3 <= \$238 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$358 ;
+    skew_l5_d4 <= \$239 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$359 ;
+    skew_a6_d0 <= \$240 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$360 ;
+    skew_a6_d1 <= \$241 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$361 ;
+    skew_a6_d2 <= \$242 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$362 ;
+    skew_a6_d3 <= \$243 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$363 ;
+    skew_a6_d4 <= \$244 ;
   always @(posedge clk)
-    skew_v5_d0 <= \$364 ;
+    \a$504  <= \$245 ;
   always @(posedge clk)
-    skew_v5_d1 <= \$365 ;
+    skew_l6_d0 <= \$246 ;
   always @(posedge clk)
-    skew_v5_d2 <= \$366 ;
+    skew_l6_d1 <= \$247 ;
   always @(posedge clk)
-    skew_v5_d3 <= \$367 ;
+    skew_l6_d2 <= \$248 ;
   always @(posedge clk)
-    skew_v5_d4 <= \$368 ;
+    skew_l6_d3 <= \$249 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$369 ;
+    skew_l6_d4 <= \$250 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$370 ;
+    skew_l6_d5 <= \$251 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$371 ;
+    skew_a7_d0 <= \$252 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$372 ;
+    skew_a7_d1 <= \$253 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$373 ;
+    skew_a7_d2 <= \$254 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$374 ;
+    skew_a7_d3 <= \$255 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$375 ;
+    skew_a7_d4 <= \$256 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$376 ;
+    skew_a7_d5 <= \$257 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$377 ;
+    \a$584  <= \$258 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$378 ;
+    skew_l7_d0 <= \$259 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$379 ;
+    skew_l7_d1 <= \$260 ;
   always @(posedge clk)
-    skew_v6_d0 <= \$380 ;
+    skew_l7_d2 <= \$261 ;
   always @(posedge clk)
-    skew_v6_d1 <= \$381 ;
+    skew_l7_d3 <= \$262 ;
   always @(posedge clk)
-    skew_v6_d2 <= \$382 ;
+    skew_l7_d4 <= \$263 ;
   always @(posedge clk)
-    skew_v6_d3 <= \$383 ;
+    skew_l7_d5 <= \$264 ;
   always @(posedge clk)
-    skew_v6_d4 <= \$384 ;
+    skew_l7_d6 <= \$265 ;
   always @(posedge clk)
-    skew_v6_d5 <= \$385 ;
+    \b$36  <= \$266 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$386 ;
+    skew_w2_d0 <= \$267 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$387 ;
+    \b$46  <= \$268 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$388 ;
+    skew_w3_d0 <= \$269 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$389 ;
+    skew_w3_d1 <= \$270 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$390 ;
+    \b$56  <= \$271 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$391 ;
+    skew_w4_d0 <= \$272 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$392 ;
+    skew_w4_d1 <= \$273 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$393 ;
+    skew_w4_d2 <= \$274 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$394 ;
+    \b$66  <= \$275 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$395 ;
+    skew_w5_d0 <= \$276 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$396 ;
+    skew_w5_d1 <= \$277 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$397 ;
+    skew_w5_d2 <= \$278 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$398 ;
+    skew_w5_d3 <= \$279 ;
   always @(posedge clk)
-    skew_v7_d0 <= \$399 ;
+    \b$76  <= \$280 ;
   always @(posedge clk)
-    skew_v7_d1 <= \$400 ;
+    skew_w6_d0 <= \$281 ;
   always @(posedge clk)
-    skew_v7_d2 <= \$401 ;
+    skew_w6_d1 <= \$282 ;
   always @(posedge clk)
-    skew_v7_d3 <= \$402 ;
+    skew_w6_d2 <= \$283 ;
   always @(posedge clk)
-    skew_v7_d4 <= \$403 ;
+    skew_w6_d3 <= \$284 ;
   always @(posedge clk)
-    skew_v7_d5 <= \$404 ;
+    skew_w6_d4 <= \$285 ;
   always @(posedge clk)
-    skew_v7_d6 <= \$405 ;
+    \b$86  <= \$286 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$406 ;
+    skew_w7_d0 <= \$287 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$407 ;
+    skew_w7_d1 <= \$288 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$408 ;
+    skew_w7_d2 <= \$289 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$409 ;
+    skew_w7_d3 <= \$290 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$410 ;
+    skew_w7_d4 <= \$291 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$411 ;
+    skew_w7_d5 <= \$292 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$412 ;
+    \b$96  <= \$293 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$413 ;
+    \a$34  <= \$294 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$414 ;
+    l_0_0 <= \$295 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$415 ;
+    \b$106  <= \$296 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$416 ;
+    p_0_0 <= \$297 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$417 ;
+    lr_0_0_d0 <= \$298 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$418 ;
+    lr_0_0_d1 <= \$299 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$419 ;
+    lr_0_0_d2 <= \$300 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$420 ;
+    acc_0_0 <= \$301 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$421 ;
+    out_0_0 <= \$302 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$422 ;
+    \a$44  <= \$303 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$423 ;
+    l_0_1 <= \$304 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$424 ;
+    \b$116  <= \$305 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$425 ;
+    p_0_1 <= \$306 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$426 ;
+    lr_0_1_d0 <= \$307 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$427 ;
+    lr_0_1_d1 <= \$308 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$428 ;
+    lr_0_1_d2 <= \$309 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$429 ;
+    acc_0_1 <= \$310 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$430 ;
+    out_0_1 <= \$311 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$431 ;
+    \a$54  <= \$312 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$432 ;
+    l_0_2 <= \$313 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$433 ;
+    \b$126  <= \$314 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$434 ;
+    p_0_2 <= \$315 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$435 ;
+    lr_0_2_d0 <= \$316 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$436 ;
+    lr_0_2_d1 <= \$317 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$437 ;
+    lr_0_2_d2 <= \$318 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$438 ;
+    acc_0_2 <= \$319 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$439 ;
+    out_0_2 <= \$320 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$440 ;
+    \a$64  <= \$321 ;
   always @(posedge clk)
-    a_0_0 <= \$441 ;
+    l_0_3 <= \$322 ;
   always @(posedge clk)
-    v_0_0 <= \$442 ;
+    \b$136  <= \$323 ;
   always @(posedge clk)
-    l_0_0 <= \$443 ;
+    p_0_3 <= \$324 ;
   always @(posedge clk)
-    w_0_0 <= \$444 ;
+    lr_0_3_d0 <= \$325 ;
   always @(posedge clk)
-    p_0_0 <= \$445 ;
+    lr_0_3_d1 <= \$326 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$446 ;
+    lr_0_3_d2 <= \$327 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$447 ;
+    acc_0_3 <= \$328 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$448 ;
+    out_0_3 <= \$329 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$449 ;
+    \a$74  <= \$330 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$450 ;
+    l_0_4 <= \$331 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$451 ;
+    \b$146  <= \$332 ;
   always @(posedge clk)
-    acc_0_0 <= \$452 ;
+    p_0_4 <= \$333 ;
   always @(posedge clk)
-    out_0_0 <= \$453 ;
+    lr_0_4_d0 <= \$334 ;
   always @(posedge clk)
-    a_0_1 <= \$454 ;
+    lr_0_4_d1 <= \$335 ;
   always @(posedge clk)
-    v_0_1 <= \$455 ;
+    lr_0_4_d2 <= \$336 ;
   always @(posedge clk)
-    l_0_1 <= \$456 ;
+    acc_0_4 <= \$337 ;
   always @(posedge clk)
-    w_0_1 <= \$457 ;
+    out_0_4 <= \$338 ;
   always @(posedge clk)
-    p_0_1 <= \$458 ;
+    \a$84  <= \$339 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$459 ;
+    l_0_5 <= \$340 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$460 ;
+    \b$156  <= \$341 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$461 ;
+    p_0_5 <= \$342 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$462 ;
+    lr_0_5_d0 <= \$343 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$463 ;
+    lr_0_5_d1 <= \$344 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$464 ;
+    lr_0_5_d2 <= \$345 ;
   always @(posedge clk)
-    acc_0_1 <= \$465 ;
+    acc_0_5 <= \$346 ;
   always @(posedge clk)
-    out_0_1 <= \$466 ;
+    out_0_5 <= \$347 ;
   always @(posedge clk)
-    a_0_2 <= \$467 ;
+    \a$94  <= \$348 ;
   always @(posedge clk)
-    v_0_2 <= \$468 ;
+    l_0_6 <= \$349 ;
   always @(posedge clk)
-    l_0_2 <= \$469 ;
+    \b$166  <= \$350 ;
   always @(posedge clk)
-    w_0_2 <= \$470 ;
+    p_0_6 <= \$351 ;
   always @(posedge clk)
-    p_0_2 <= \$471 ;
+    lr_0_6_d0 <= \$352 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$472 ;
+    lr_0_6_d1 <= \$353 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$473 ;
+    lr_0_6_d2 <= \$354 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$474 ;
+    acc_0_6 <= \$355 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$475 ;
+    out_0_6 <= \$356 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$476 ;
+    a_0_7 <= \$357 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$477 ;
+    l_0_7 <= \$358 ;
   always @(posedge clk)
-    acc_0_2 <= \$478 ;
+    \b$176  <= \$359 ;
   always @(posedge clk)
-    out_0_2 <= \$479 ;
+    p_0_7 <= \$360 ;
   always @(posedge clk)
-    a_0_3 <= \$480 ;
+    lr_0_7_d0 <= \$361 ;
   always @(posedge clk)
-    v_0_3 <= \$481 ;
+    lr_0_7_d1 <= \$362 ;
   always @(posedge clk)
-    l_0_3 <= \$482 ;
+    lr_0_7_d2 <= \$363 ;
   always @(posedge clk)
-    w_0_3 <= \$483 ;
+    acc_0_7 <= \$364 ;
   always @(posedge clk)
-    p_0_3 <= \$484 ;
+    out_0_7 <= \$365 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$485 ;
+    \a$114  <= \$366 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$486 ;
+    l_1_0 <= \$367 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$487 ;
+    \b$186  <= \$368 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$488 ;
+    p_1_0 <= \$369 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$489 ;
+    lr_1_0_d0 <= \$370 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$490 ;
+    lr_1_0_d1 <= \$371 ;
   always @(posedge clk)
-    acc_0_3 <= \$491 ;
+    lr_1_0_d2 <= \$372 ;
   always @(posedge clk)
-    out_0_3 <= \$492 ;
+    acc_1_0 <= \$373 ;
   always @(posedge clk)
-    a_0_4 <= \$493 ;
+    out_1_0 <= \$374 ;
   always @(posedge clk)
-    v_0_4 <= \$494 ;
+    \a$124  <= \$375 ;
   always @(posedge clk)
-    l_0_4 <= \$495 ;
+    l_1_1 <= \$376 ;
   always @(posedge clk)
-    w_0_4 <= \$496 ;
+    \b$196  <= \$377 ;
   always @(posedge clk)
-    p_0_4 <= \$497 ;
+    p_1_1 <= \$378 ;
   always @(posedge clk)
-    vr_0_4_d0 <= \$498 ;
+    lr_1_1_d0 <= \$379 ;
   always @(posedge clk)
-    vr_0_4_d1 <= \$499 ;
+    lr_1_1_d1 <= \$380 ;
   always @(posedge clk)
-    vr_0_4_d2 <= \$500 ;
+    lr_1_1_d2 <= \$381 ;
   always @(posedge clk)
-    lr_0_4_d0 <= \$501 ;
+    acc_1_1 <= \$382 ;
   always @(posedge clk)
-    lr_0_4_d1 <= \$502 ;
+    out_1_1 <= \$383 ;
   always @(posedge clk)
-    lr_0_4_d2 <= \$503 ;
+    \a$134  <= \$384 ;
   always @(posedge clk)
-    acc_0_4 <= \$504 ;
+    l_1_2 <= \$385 ;
   always @(posedge clk)
-    out_0_4 <= \$505 ;
+    \b$206  <= \$386 ;
   always @(posedge clk)
-    a_0_5 <= \$506 ;
+    p_1_2 <= \$387 ;
   always @(posedge clk)
-    v_0_5 <= \$507 ;
+    lr_1_2_d0 <= \$388 ;
   always @(posedge clk)
-    l_0_5 <= \$508 ;
+    lr_1_2_d1 <= \$389 ;
   always @(posedge clk)
-    w_0_5 <= \$509 ;
+    lr_1_2_d2 <= \$390 ;
   always @(posedge clk)
-    p_0_5 <= \$510 ;
+    acc_1_2 <= \$391 ;
   always @(posedge clk)
-    vr_0_5_d0 <= \$511 ;
+    out_1_2 <= \$392 ;
   always @(posedge clk)
-    vr_0_5_d1 <= \$512 ;
+    \a$144  <= \$393 ;
   always @(posedge clk)
-    vr_0_5_d2 <= \$513 ;
+    l_1_3 <= \$394 ;
   always @(posedge clk)
-    lr_0_5_d0 <= \$514 ;
+    \b$216  <= \$395 ;
   always @(posedge clk)
-    lr_0_5_d1 <= \$515 ;
+    p_1_3 <= \$396 ;
   always @(posedge clk)
-    lr_0_5_d2 <= \$516 ;
+    lr_1_3_d0 <= \$397 ;
   always @(posedge clk)
-    acc_0_5 <= \$517 ;
+    lr_1_3_d1 <= \$398 ;
   always @(posedge clk)
-    out_0_5 <= \$518 ;
+    lr_1_3_d2 <= \$399 ;
   always @(posedge clk)
-    a_0_6 <= \$519 ;
+    acc_1_3 <= \$400 ;
   always @(posedge clk)
-    v_0_6 <= \$520 ;
+    out_1_3 <= \$401 ;
   always @(posedge clk)
-    l_0_6 <= \$521 ;
+    \a$154  <= \$402 ;
   always @(posedge clk)
-    w_0_6 <= \$522 ;
+    l_1_4 <= \$403 ;
   always @(posedge clk)
-    p_0_6 <= \$523 ;
+    \b$226  <= \$404 ;
   always @(posedge clk)
-    vr_0_6_d0 <= \$524 ;
+    p_1_4 <= \$405 ;
   always @(posedge clk)
-    vr_0_6_d1 <= \$525 ;
+    lr_1_4_d0 <= \$406 ;
   always @(posedge clk)
-    vr_0_6_d2 <= \$526 ;
+    lr_1_4_d1 <= \$407 ;
   always @(posedge clk)
-    lr_0_6_d0 <= \$527 ;
+    lr_1_4_d2 <= \$408 ;
   always @(posedge clk)
-    lr_0_6_d1 <= \$528 ;
+    acc_1_4 <= \$409 ;
   always @(posedge clk)
-    lr_0_6_d2 <= \$529 ;
+    out_1_4 <= \$410 ;
   always @(posedge clk)
-    acc_0_6 <= \$530 ;
+    \a$164  <= \$411 ;
   always @(posedge clk)
-    out_0_6 <= \$531 ;
+    l_1_5 <= \$412 ;
   always @(posedge clk)
-    a_0_7 <= \$532 ;
+    \b$236  <= \$413 ;
   always @(posedge clk)
-    v_0_7 <= \$533 ;
+    p_1_5 <= \$414 ;
   always @(posedge clk)
-    l_0_7 <= \$534 ;
+    lr_1_5_d0 <= \$415 ;
   always @(posedge clk)
-    w_0_7 <= \$535 ;
+    lr_1_5_d1 <= \$416 ;
   always @(posedge clk)
-    p_0_7 <= \$536 ;
+    lr_1_5_d2 <= \$417 ;
   always @(posedge clk)
-    vr_0_7_d0 <= \$537 ;
+    acc_1_5 <= \$418 ;
   always @(posedge clk)
-    vr_0_7_d1 <= \$538 ;
+    out_1_5 <= \$419 ;
   always @(posedge clk)
-    vr_0_7_d2 <= \$539 ;
+    \a$174  <= \$420 ;
   always @(posedge clk)
-    lr_0_7_d0 <= \$540 ;
+    l_1_6 <= \$421 ;
   always @(posedge clk)
-    lr_0_7_d1 <= \$541 ;
+    \b$246  <= \$422 ;
   always @(posedge clk)
-    lr_0_7_d2 <= \$542 ;
+    p_1_6 <= \$423 ;
   always @(posedge clk)
-    acc_0_7 <= \$543 ;
+    lr_1_6_d0 <= \$424 ;
   always @(posedge clk)
-    out_0_7 <= \$544 ;
+    lr_1_6_d1 <= \$425 ;
   always @(posedge clk)
-    a_1_0 <= \$545 ;
+    lr_1_6_d2 <= \$426 ;
   always @(posedge clk)
-    v_1_0 <= \$546 ;
+    acc_1_6 <= \$427 ;
   always @(posedge clk)
-    l_1_0 <= \$547 ;
+    out_1_6 <= \$428 ;
   always @(posedge clk)
-    w_1_0 <= \$548 ;
+    a_1_7 <= \$429 ;
   always @(posedge clk)
-    p_1_0 <= \$549 ;
+    l_1_7 <= \$430 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$550 ;
+    \b$256  <= \$431 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$551 ;
+    p_1_7 <= \$432 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$552 ;
+    lr_1_7_d0 <= \$433 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$553 ;
+    lr_1_7_d1 <= \$434 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$554 ;
+    lr_1_7_d2 <= \$435 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$555 ;
+    acc_1_7 <= \$436 ;
   always @(posedge clk)
-    acc_1_0 <= \$556 ;
+    out_1_7 <= \$437 ;
   always @(posedge clk)
-    out_1_0 <= \$557 ;
+    \a$194  <= \$438 ;
   always @(posedge clk)
-    a_1_1 <= \$558 ;
+    l_2_0 <= \$439 ;
   always @(posedge clk)
-    v_1_1 <= \$559 ;
+    \b$266  <= \$440 ;
   always @(posedge clk)
-    l_1_1 <= \$560 ;
+    p_2_0 <= \$441 ;
   always @(posedge clk)
-    w_1_1 <= \$561 ;
+    lr_2_0_d0 <= \$442 ;
   always @(posedge clk)
-    p_1_1 <= \$562 ;
+    lr_2_0_d1 <= \$443 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$563 ;
+    lr_2_0_d2 <= \$444 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$564 ;
+    acc_2_0 <= \$445 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$565 ;
+    out_2_0 <= \$446 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$566 ;
+    \a$204  <= \$447 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$567 ;
+    l_2_1 <= \$448 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$568 ;
+    \b$276  <= \$449 ;
   always @(posedge clk)
-    acc_1_1 <= \$569 ;
+    p_2_1 <= \$450 ;
   always @(posedge clk)
-    out_1_1 <= \$570 ;
+    lr_2_1_d0 <= \$451 ;
   always @(posedge clk)
-    a_1_2 <= \$571 ;
+    lr_2_1_d1 <= \$452 ;
   always @(posedge clk)
-    v_1_2 <= \$572 ;
+    lr_2_1_d2 <= \$453 ;
   always @(posedge clk)
-    l_1_2 <= \$573 ;
+    acc_2_1 <= \$454 ;
   always @(posedge clk)
-    w_1_2 <= \$574 ;
+    out_2_1 <= \$455 ;
   always @(posedge clk)
-    p_1_2 <= \$575 ;
+    \a$214  <= \$456 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$576 ;
+    l_2_2 <= \$457 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$577 ;
+    \b$286  <= \$458 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$578 ;
+    p_2_2 <= \$459 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$579 ;
+    lr_2_2_d0 <= \$460 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$580 ;
+    lr_2_2_d1 <= \$461 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$581 ;
+    lr_2_2_d2 <= \$462 ;
   always @(posedge clk)
-    acc_1_2 <= \$582 ;
+    acc_2_2 <= \$463 ;
   always @(posedge clk)
-    out_1_2 <= \$583 ;
+    out_2_2 <= \$464 ;
   always @(posedge clk)
-    a_1_3 <= \$584 ;
+    \a$224  <= \$465 ;
   always @(posedge clk)
-    v_1_3 <= \$585 ;
+    l_2_3 <= \$466 ;
   always @(posedge clk)
-    l_1_3 <= \$586 ;
+    \b$296  <= \$467 ;
   always @(posedge clk)
-    w_1_3 <= \$587 ;
+    p_2_3 <= \$468 ;
   always @(posedge clk)
-    p_1_3 <= \$588 ;
+    lr_2_3_d0 <= \$469 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$589 ;
+    lr_2_3_d1 <= \$470 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$590 ;
+    lr_2_3_d2 <= \$471 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$591 ;
+    acc_2_3 <= \$472 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$592 ;
+    out_2_3 <= \$473 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$593 ;
+    \a$234  <= \$474 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$594 ;
+    l_2_4 <= \$475 ;
   always @(posedge clk)
-    acc_1_3 <= \$595 ;
+    \b$306  <= \$476 ;
   always @(posedge clk)
-    out_1_3 <= \$596 ;
+    p_2_4 <= \$477 ;
   always @(posedge clk)
-    a_1_4 <= \$597 ;
+    lr_2_4_d0 <= \$478 ;
   always @(posedge clk)
-    v_1_4 <= \$598 ;
+    lr_2_4_d1 <= \$479 ;
   always @(posedge clk)
-    l_1_4 <= \$599 ;
+    lr_2_4_d2 <= \$480 ;
   always @(posedge clk)
-    w_1_4 <= \$600 ;
+    acc_2_4 <= \$481 ;
   always @(posedge clk)
-    p_1_4 <= \$601 ;
+    out_2_4 <= \$482 ;
   always @(posedge clk)
-    vr_1_4_d0 <= \$602 ;
+    \a$244  <= \$483 ;
   always @(posedge clk)
-    vr_1_4_d1 <= \$603 ;
+    l_2_5 <= \$484 ;
   always @(posedge clk)
-    vr_1_4_d2 <= \$604 ;
+    \b$316  <= \$485 ;
   always @(posedge clk)
-    lr_1_4_d0 <= \$605 ;
+    p_2_5 <= \$486 ;
   always @(posedge clk)
-    lr_1_4_d1 <= \$606 ;
+    lr_2_5_d0 <= \$487 ;
   always @(posedge clk)
-    lr_1_4_d2 <= \$607 ;
+    lr_2_5_d1 <= \$488 ;
   always @(posedge clk)
-    acc_1_4 <= \$608 ;
+    lr_2_5_d2 <= \$489 ;
   always @(posedge clk)
-    out_1_4 <= \$609 ;
+    acc_2_5 <= \$490 ;
   always @(posedge clk)
-    a_1_5 <= \$610 ;
+    out_2_5 <= \$491 ;
   always @(posedge clk)
-    v_1_5 <= \$611 ;
+    \a$254  <= \$492 ;
   always @(posedge clk)
-    l_1_5 <= \$612 ;
+    l_2_6 <= \$493 ;
   always @(posedge clk)
-    w_1_5 <= \$613 ;
+    \b$326  <= \$494 ;
   always @(posedge clk)
-    p_1_5 <= \$614 ;
+    p_2_6 <= \$495 ;
   always @(posedge clk)
-    vr_1_5_d0 <= \$615 ;
+    lr_2_6_d0 <= \$496 ;
   always @(posedge clk)
-    vr_1_5_d1 <= \$616 ;
+    lr_2_6_d1 <= \$497 ;
   always @(posedge clk)
-    vr_1_5_d2 <= \$617 ;
+    lr_2_6_d2 <= \$498 ;
   always @(posedge clk)
-    lr_1_5_d0 <= \$618 ;
+    acc_2_6 <= \$499 ;
   always @(posedge clk)
-    lr_1_5_d1 <= \$619 ;
+    out_2_6 <= \$500 ;
   always @(posedge clk)
-    lr_1_5_d2 <= \$620 ;
+    a_2_7 <= \$501 ;
   always @(posedge clk)
-    acc_1_5 <= \$621 ;
+    l_2_7 <= \$502 ;
   always @(posedge clk)
-    out_1_5 <= \$622 ;
+    \b$336  <= \$503 ;
   always @(posedge clk)
-    a_1_6 <= \$623 ;
+    p_2_7 <= \$504 ;
   always @(posedge clk)
-    v_1_6 <= \$624 ;
+    lr_2_7_d0 <= \$505 ;
   always @(posedge clk)
-    l_1_6 <= \$625 ;
+    lr_2_7_d1 <= \$506 ;
   always @(posedge clk)
-    w_1_6 <= \$626 ;
+    lr_2_7_d2 <= \$507 ;
   always @(posedge clk)
-    p_1_6 <= \$627 ;
+    acc_2_7 <= \$508 ;
   always @(posedge clk)
-    vr_1_6_d0 <= \$628 ;
+    out_2_7 <= \$509 ;
   always @(posedge clk)
-    vr_1_6_d1 <= \$629 ;
+    \a$274  <= \$510 ;
   always @(posedge clk)
-    vr_1_6_d2 <= \$630 ;
+    l_3_0 <= \$511 ;
   always @(posedge clk)
-    lr_1_6_d0 <= \$631 ;
+    \b$346  <= \$512 ;
   always @(posedge clk)
-    lr_1_6_d1 <= \$632 ;
+    p_3_0 <= \$513 ;
   always @(posedge clk)
-    lr_1_6_d2 <= \$633 ;
+    lr_3_0_d0 <= \$514 ;
   always @(posedge clk)
-    acc_1_6 <= \$634 ;
+    lr_3_0_d1 <= \$515 ;
   always @(posedge clk)
-    out_1_6 <= \$635 ;
+    lr_3_0_d2 <= \$516 ;
   always @(posedge clk)
-    a_1_7 <= \$636 ;
+    acc_3_0 <= \$517 ;
   always @(posedge clk)
-    v_1_7 <= \$637 ;
+    out_3_0 <= \$518 ;
   always @(posedge clk)
-    l_1_7 <= \$638 ;
+    \a$284  <= \$519 ;
   always @(posedge clk)
-    w_1_7 <= \$639 ;
+    l_3_1 <= \$520 ;
   always @(posedge clk)
-    p_1_7 <= \$640 ;
+    \b$356  <= \$521 ;
   always @(posedge clk)
-    vr_1_7_d0 <= \$641 ;
+    p_3_1 <= \$522 ;
   always @(posedge clk)
-    vr_1_7_d1 <= \$642 ;
+    lr_3_1_d0 <= \$523 ;
   always @(posedge clk)
-    vr_1_7_d2 <= \$643 ;
+    lr_3_1_d1 <= \$524 ;
   always @(posedge clk)
-    lr_1_7_d0 <= \$644 ;
+    lr_3_1_d2 <= \$525 ;
   always @(posedge clk)
-    lr_1_7_d1 <= \$645 ;
+    acc_3_1 <= \$526 ;
   always @(posedge clk)
-    lr_1_7_d2 <= \$646 ;
+    out_3_1 <= \$527 ;
   always @(posedge clk)
-    acc_1_7 <= \$647 ;
+    \a$294  <= \$528 ;
   always @(posedge clk)
-    out_1_7 <= \$648 ;
+    l_3_2 <= \$529 ;
   always @(posedge clk)
-    a_2_0 <= \$649 ;
+    \b$366  <= \$530 ;
   always @(posedge clk)
-    v_2_0 <= \$650 ;
+    p_3_2 <= \$531 ;
   always @(posedge clk)
-    l_2_0 <= \$651 ;
+    lr_3_2_d0 <= \$532 ;
   always @(posedge clk)
-    w_2_0 <= \$652 ;
+    lr_3_2_d1 <= \$533 ;
   always @(posedge clk)
-    p_2_0 <= \$653 ;
+    lr_3_2_d2 <= \$534 ;
   always @(posedge clk)
-    vr_2_0_d0 <= \$654 ;
+    acc_3_2 <= \$535 ;
   always @(posedge clk)
-    vr_2_0_d1 <= \$655 ;
+    out_3_2 <= \$536 ;
   always @(posedge clk)
-    vr_2_0_d2 <= \$656 ;
+    \a$304  <= \$537 ;
   always @(posedge clk)
-    lr_2_0_d0 <= \$657 ;
+    l_3_3 <= \$538 ;
   always @(posedge clk)
-    lr_2_0_d1 <= \$658 ;
+    \b$376  <= \$539 ;
   always @(posedge clk)
-    lr_2_0_d2 <= \$659 ;
+    p_3_3 <= \$540 ;
   always @(posedge clk)
-    acc_2_0 <= \$660 ;
+    lr_3_3_d0 <= \$541 ;
   always @(posedge clk)
-    out_2_0 <= \$661 ;
+    lr_3_3_d1 <= \$542 ;
   always @(posedge clk)
-    a_2_1 <= \$662 ;
+    lr_3_3_d2 <= \$543 ;
   always @(posedge clk)
-    v_2_1 <= \$663 ;
+    acc_3_3 <= \$544 ;
   always @(posedge clk)
-    l_2_1 <= \$664 ;
+    out_3_3 <= \$545 ;
   always @(posedge clk)
-    w_2_1 <= \$665 ;
+    \a$314  <= \$546 ;
   always @(posedge clk)
-    p_2_1 <= \$666 ;
+    l_3_4 <= \$547 ;
   always @(posedge clk)
-    vr_2_1_d0 <= \$667 ;
+    \b$386  <= \$548 ;
   always @(posedge clk)
-    vr_2_1_d1 <= \$668 ;
+    p_3_4 <= \$549 ;
   always @(posedge clk)
-    vr_2_1_d2 <= \$669 ;
+    lr_3_4_d0 <= \$550 ;
   always @(posedge clk)
-    lr_2_1_d0 <= \$670 ;
+    lr_3_4_d1 <= \$551 ;
   always @(posedge clk)
-    lr_2_1_d1 <= \$671 ;
+    lr_3_4_d2 <= \$552 ;
   always @(posedge clk)
-    lr_2_1_d2 <= \$672 ;
+    acc_3_4 <= \$553 ;
   always @(posedge clk)
-    acc_2_1 <= \$673 ;
+    out_3_4 <= \$554 ;
   always @(posedge clk)
-    out_2_1 <= \$674 ;
+    \a$324  <= \$555 ;
   always @(posedge clk)
-    a_2_2 <= \$675 ;
+    l_3_5 <= \$556 ;
   always @(posedge clk)
-    v_2_2 <= \$676 ;
+    \b$396  <= \$557 ;
   always @(posedge clk)
-    l_2_2 <= \$677 ;
+    p_3_5 <= \$558 ;
   always @(posedge clk)
-    w_2_2 <= \$678 ;
+    lr_3_5_d0 <= \$559 ;
   always @(posedge clk)
-    p_2_2 <= \$679 ;
+    lr_3_5_d1 <= \$560 ;
   always @(posedge clk)
-    vr_2_2_d0 <= \$680 ;
+    lr_3_5_d2 <= \$561 ;
   always @(posedge clk)
-    vr_2_2_d1 <= \$681 ;
+    acc_3_5 <= \$562 ;
   always @(posedge clk)
-    vr_2_2_d2 <= \$682 ;
+    out_3_5 <= \$563 ;
   always @(posedge clk)
-    lr_2_2_d0 <= \$683 ;
+    \a$334  <= \$564 ;
   always @(posedge clk)
-    lr_2_2_d1 <= \$684 ;
+    l_3_6 <= \$565 ;
   always @(posedge clk)
-    lr_2_2_d2 <= \$685 ;
+    \b$406  <= \$566 ;
   always @(posedge clk)
-    acc_2_2 <= \$686 ;
+    p_3_6 <= \$567 ;
   always @(posedge clk)
-    out_2_2 <= \$687 ;
+    lr_3_6_d0 <= \$568 ;
   always @(posedge clk)
-    a_2_3 <= \$688 ;
+    lr_3_6_d1 <= \$569 ;
   always @(posedge clk)
-    v_2_3 <= \$689 ;
+    lr_3_6_d2 <= \$570 ;
   always @(posedge clk)
-    l_2_3 <= \$690 ;
+    acc_3_6 <= \$571 ;
   always @(posedge clk)
-    w_2_3 <= \$691 ;
+    out_3_6 <= \$572 ;
   always @(posedge clk)
-    p_2_3 <= \$692 ;
+    a_3_7 <= \$573 ;
   always @(posedge clk)
-    vr_2_3_d0 <= \$693 ;
+    l_3_7 <= \$574 ;
   always @(posedge clk)
-    vr_2_3_d1 <= \$694 ;
+    \b$416  <= \$575 ;
   always @(posedge clk)
-    vr_2_3_d2 <= \$695 ;
+    p_3_7 <= \$576 ;
   always @(posedge clk)
-    lr_2_3_d0 <= \$696 ;
+    lr_3_7_d0 <= \$577 ;
   always @(posedge clk)
-    lr_2_3_d1 <= \$697 ;
+    lr_3_7_d1 <= \$578 ;
   always @(posedge clk)
-    lr_2_3_d2 <= \$698 ;
+    lr_3_7_d2 <= \$579 ;
   always @(posedge clk)
-    acc_2_3 <= \$699 ;
+    acc_3_7 <= \$580 ;
   always @(posedge clk)
-    out_2_3 <= \$700 ;
+    out_3_7 <= \$581 ;
   always @(posedge clk)
-    a_2_4 <= \$701 ;
+    \a$354  <= \$582 ;
   always @(posedge clk)
-    v_2_4 <= \$702 ;
+    l_4_0 <= \$583 ;
   always @(posedge clk)
-    l_2_4 <= \$703 ;
+    \b$426  <= \$584 ;
   always @(posedge clk)
-    w_2_4 <= \$704 ;
+    p_4_0 <= \$585 ;
   always @(posedge clk)
-    p_2_4 <= \$705 ;
+    lr_4_0_d0 <= \$586 ;
   always @(posedge clk)
-    vr_2_4_d0 <= \$706 ;
+    lr_4_0_d1 <= \$587 ;
   always @(posedge clk)
-    vr_2_4_d1 <= \$707 ;
+    lr_4_0_d2 <= \$588 ;
   always @(posedge clk)
-    vr_2_4_d2 <= \$708 ;
+    acc_4_0 <= \$589 ;
   always @(posedge clk)
-    lr_2_4_d0 <= \$709 ;
+    out_4_0 <= \$590 ;
   always @(posedge clk)
-    lr_2_4_d1 <= \$710 ;
+    \a$364  <= \$591 ;
   always @(posedge clk)
-    lr_2_4_d2 <= \$711 ;
+    l_4_1 <= \$592 ;
   always @(posedge clk)
-    acc_2_4 <= \$712 ;
+    \b$436  <= \$593 ;
   always @(posedge clk)
-    out_2_4 <= \$713 ;
+    p_4_1 <= \$594 ;
   always @(posedge clk)
-    a_2_5 <= \$714 ;
+    lr_4_1_d0 <= \$595 ;
   always @(posedge clk)
-    v_2_5 <= \$715 ;
+    lr_4_1_d1 <= \$596 ;
   always @(posedge clk)
-    l_2_5 <= \$716 ;
+    lr_4_1_d2 <= \$597 ;
   always @(posedge clk)
-    w_2_5 <= \$717 ;
+    acc_4_1 <= \$598 ;
   always @(posedge clk)
-    p_2_5 <= \$718 ;
+    out_4_1 <= \$599 ;
   always @(posedge clk)
-    vr_2_5_d0 <= \$719 ;
+    \a$374  <= \$600 ;
   always @(posedge clk)
-    vr_2_5_d1 <= \$720 ;
+    l_4_2 <= \$601 ;
   always @(posedge clk)
-    vr_2_5_d2 <= \$721 ;
+    \b$446  <= \$602 ;
   always @(posedge clk)
-    lr_2_5_d0 <= \$722 ;
+    p_4_2 <= \$603 ;
   always @(posedge clk)
-    lr_2_5_d1 <= \$723 ;
+    lr_4_2_d0 <= \$604 ;
   always @(posedge clk)
-    lr_2_5_d2 <= \$724 ;
+    lr_4_2_d1 <= \$605 ;
   always @(posedge clk)
-    acc_2_5 <= \$725 ;
+    lr_4_2_d2 <= \$606 ;
   always @(posedge clk)
-    out_2_5 <= \$726 ;
+    acc_4_2 <= \$607 ;
   always @(posedge clk)
-    a_2_6 <= \$727 ;
+    out_4_2 <= \$608 ;
   always @(posedge clk)
-    v_2_6 <= \$728 ;
+    \a$384  <= \$609 ;
   always @(posedge clk)
-    l_2_6 <= \$729 ;
+    l_4_3 <= \$610 ;
   always @(posedge clk)
-    w_2_6 <= \$730 ;
+    \b$456  <= \$611 ;
   always @(posedge clk)
-    p_2_6 <= \$731 ;
+    p_4_3 <= \$612 ;
   always @(posedge clk)
-    vr_2_6_d0 <= \$732 ;
+    lr_4_3_d0 <= \$613 ;
   always @(posedge clk)
-    vr_2_6_d1 <= \$733 ;
+    lr_4_3_d1 <= \$614 ;
   always @(posedge clk)
-    vr_2_6_d2 <= \$734 ;
+    lr_4_3_d2 <= \$615 ;
   always @(posedge clk)
-    lr_2_6_d0 <= \$735 ;
+    acc_4_3 <= \$616 ;
   always @(posedge clk)
-    lr_2_6_d1 <= \$736 ;
+    out_4_3 <= \$617 ;
   always @(posedge clk)
-    lr_2_6_d2 <= \$737 ;
+    \a$394  <= \$618 ;
   always @(posedge clk)
-    acc_2_6 <= \$738 ;
+    l_4_4 <= \$619 ;
   always @(posedge clk)
-    out_2_6 <= \$739 ;
+    \b$466  <= \$620 ;
   always @(posedge clk)
-    a_2_7 <= \$740 ;
+    p_4_4 <= \$621 ;
   always @(posedge clk)
-    v_2_7 <= \$741 ;
+    lr_4_4_d0 <= \$622 ;
   always @(posedge clk)
-    l_2_7 <= \$742 ;
+    lr_4_4_d1 <= \$623 ;
   always @(posedge clk)
-    w_2_7 <= \$743 ;
+    lr_4_4_d2 <= \$624 ;
   always @(posedge clk)
-    p_2_7 <= \$744 ;
+    acc_4_4 <= \$625 ;
   always @(posedge clk)
-    vr_2_7_d0 <= \$745 ;
+    out_4_4 <= \$626 ;
   always @(posedge clk)
-    vr_2_7_d1 <= \$746 ;
+    \a$404  <= \$627 ;
   always @(posedge clk)
-    vr_2_7_d2 <= \$747 ;
+    l_4_5 <= \$628 ;
   always @(posedge clk)
-    lr_2_7_d0 <= \$748 ;
+    \b$476  <= \$629 ;
   always @(posedge clk)
-    lr_2_7_d1 <= \$749 ;
+    p_4_5 <= \$630 ;
   always @(posedge clk)
-    lr_2_7_d2 <= \$750 ;
+    lr_4_5_d0 <= \$631 ;
   always @(posedge clk)
-    acc_2_7 <= \$751 ;
+    lr_4_5_d1 <= \$632 ;
   always @(posedge clk)
-    out_2_7 <= \$752 ;
+    lr_4_5_d2 <= \$633 ;
   always @(posedge clk)
-    a_3_0 <= \$753 ;
+    acc_4_5 <= \$634 ;
   always @(posedge clk)
-    v_3_0 <= \$754 ;
+    out_4_5 <= \$635 ;
   always @(posedge clk)
-    l_3_0 <= \$755 ;
+    \a$414  <= \$636 ;
   always @(posedge clk)
-    w_3_0 <= \$756 ;
+    l_4_6 <= \$637 ;
   always @(posedge clk)
-    p_3_0 <= \$757 ;
+    \b$486  <= \$638 ;
   always @(posedge clk)
-    vr_3_0_d0 <= \$758 ;
+    p_4_6 <= \$639 ;
   always @(posedge clk)
-    vr_3_0_d1 <= \$759 ;
+    lr_4_6_d0 <= \$640 ;
   always @(posedge clk)
-    vr_3_0_d2 <= \$760 ;
+    lr_4_6_d1 <= \$641 ;
   always @(posedge clk)
-    lr_3_0_d0 <= \$761 ;
+    lr_4_6_d2 <= \$642 ;
   always @(posedge clk)
-    lr_3_0_d1 <= \$762 ;
+    acc_4_6 <= \$643 ;
   always @(posedge clk)
-    lr_3_0_d2 <= \$763 ;
+    out_4_6 <= \$644 ;
   always @(posedge clk)
-    acc_3_0 <= \$764 ;
+    a_4_7 <= \$645 ;
   always @(posedge clk)
-    out_3_0 <= \$765 ;
+    l_4_7 <= \$646 ;
   always @(posedge clk)
-    a_3_1 <= \$766 ;
+    \b$496  <= \$647 ;
   always @(posedge clk)
-    v_3_1 <= \$767 ;
+    p_4_7 <= \$648 ;
   always @(posedge clk)
-    l_3_1 <= \$768 ;
+    lr_4_7_d0 <= \$649 ;
   always @(posedge clk)
-    w_3_1 <= \$769 ;
+    lr_4_7_d1 <= \$650 ;
   always @(posedge clk)
-    p_3_1 <= \$770 ;
+    lr_4_7_d2 <= \$651 ;
   always @(posedge clk)
-    vr_3_1_d0 <= \$771 ;
+    acc_4_7 <= \$652 ;
   always @(posedge clk)
-    vr_3_1_d1 <= \$772 ;
+    out_4_7 <= \$653 ;
   always @(posedge clk)
-    vr_3_1_d2 <= \$773 ;
+    \a$434  <= \$654 ;
   always @(posedge clk)
-    lr_3_1_d0 <= \$774 ;
+    l_5_0 <= \$655 ;
   always @(posedge clk)
-    lr_3_1_d1 <= \$775 ;
+    \b$506  <= \$656 ;
   always @(posedge clk)
-    lr_3_1_d2 <= \$776 ;
+    p_5_0 <= \$657 ;
   always @(posedge clk)
-    acc_3_1 <= \$777 ;
+    lr_5_0_d0 <= \$658 ;
   always @(posedge clk)
-    out_3_1 <= \$778 ;
+    lr_5_0_d1 <= \$659 ;
   always @(posedge clk)
-    a_3_2 <= \$779 ;
+    lr_5_0_d2 <= \$660 ;
   always @(posedge clk)
-    v_3_2 <= \$780 ;
+    acc_5_0 <= \$661 ;
   always @(posedge clk)
-    l_3_2 <= \$781 ;
+    out_5_0 <= \$662 ;
   always @(posedge clk)
-    w_3_2 <= \$782 ;
+    \a$444  <= \$663 ;
   always @(posedge clk)
-    p_3_2 <= \$783 ;
+    l_5_1 <= \$664 ;
   always @(posedge clk)
-    vr_3_2_d0 <= \$784 ;
+    \b$516  <= \$665 ;
   always @(posedge clk)
-    vr_3_2_d1 <= \$785 ;
+    p_5_1 <= \$666 ;
   always @(posedge clk)
-    vr_3_2_d2 <= \$786 ;
+    lr_5_1_d0 <= \$667 ;
   always @(posedge clk)
-    lr_3_2_d0 <= \$787 ;
+    lr_5_1_d1 <= \$668 ;
   always @(posedge clk)
-    lr_3_2_d1 <= \$788 ;
+    lr_5_1_d2 <= \$669 ;
   always @(posedge clk)
-    lr_3_2_d2 <= \$789 ;
+    acc_5_1 <= \$670 ;
   always @(posedge clk)
-    acc_3_2 <= \$790 ;
+    out_5_1 <= \$671 ;
   always @(posedge clk)
-    out_3_2 <= \$791 ;
+    \a$454  <= \$672 ;
   always @(posedge clk)
-    a_3_3 <= \$792 ;
+    l_5_2 <= \$673 ;
   always @(posedge clk)
-    v_3_3 <= \$793 ;
+    \b$526  <= \$674 ;
   always @(posedge clk)
-    l_3_3 <= \$794 ;
+    p_5_2 <= \$675 ;
   always @(posedge clk)
-    w_3_3 <= \$795 ;
+    lr_5_2_d0 <= \$676 ;
   always @(posedge clk)
-    p_3_3 <= \$796 ;
+    lr_5_2_d1 <= \$677 ;
   always @(posedge clk)
-    vr_3_3_d0 <= \$797 ;
+    lr_5_2_d2 <= \$678 ;
   always @(posedge clk)
-    vr_3_3_d1 <= \$798 ;
+    acc_5_2 <= \$679 ;
   always @(posedge clk)
-    vr_3_3_d2 <= \$799 ;
+    out_5_2 <= \$680 ;
   always @(posedge clk)
-    lr_3_3_d0 <= \$800 ;
+    \a$464  <= \$681 ;
   always @(posedge clk)
-    lr_3_3_d1 <= \$801 ;
+    l_5_3 <= \$682 ;
   always @(posedge clk)
-    lr_3_3_d2 <= \$802 ;
+    \b$536  <= \$683 ;
   always @(posedge clk)
-    acc_3_3 <= \$803 ;
+    p_5_3 <= \$684 ;
   always @(posedge clk)
-    out_3_3 <= \$804 ;
+    lr_5_3_d0 <= \$685 ;
   always @(posedge clk)
-    a_3_4 <= \$805 ;
+    lr_5_3_d1 <= \$686 ;
   always @(posedge clk)
-    v_3_4 <= \$806 ;
+    lr_5_3_d2 <= \$687 ;
   always @(posedge clk)
-    l_3_4 <= \$807 ;
+    acc_5_3 <= \$688 ;
   always @(posedge clk)
-    w_3_4 <= \$808 ;
+    out_5_3 <= \$689 ;
   always @(posedge clk)
-    p_3_4 <= \$809 ;
+    \a$474  <= \$690 ;
   always @(posedge clk)
-    vr_3_4_d0 <= \$810 ;
+    l_5_4 <= \$691 ;
   always @(posedge clk)
-    vr_3_4_d1 <= \$811 ;
+    \b$546  <= \$692 ;
   always @(posedge clk)
-    vr_3_4_d2 <= \$812 ;
+    p_5_4 <= \$693 ;
   always @(posedge clk)
-    lr_3_4_d0 <= \$813 ;
+    lr_5_4_d0 <= \$694 ;
   always @(posedge clk)
-    lr_3_4_d1 <= \$814 ;
+    lr_5_4_d1 <= \$695 ;
   always @(posedge clk)
-    lr_3_4_d2 <= \$815 ;
+    lr_5_4_d2 <= \$696 ;
   always @(posedge clk)
-    acc_3_4 <= \$816 ;
+    acc_5_4 <= \$697 ;
   always @(posedge clk)
-    out_3_4 <= \$817 ;
+    out_5_4 <= \$698 ;
   always @(posedge clk)
-    a_3_5 <= \$818 ;
+    \a$484  <= \$699 ;
   always @(posedge clk)
-    v_3_5 <= \$819 ;
+    l_5_5 <= \$700 ;
   always @(posedge clk)
-    l_3_5 <= \$820 ;
+    \b$556  <= \$701 ;
   always @(posedge clk)
-    w_3_5 <= \$821 ;
+    p_5_5 <= \$702 ;
   always @(posedge clk)
-    p_3_5 <= \$822 ;
+    lr_5_5_d0 <= \$703 ;
   always @(posedge clk)
-    vr_3_5_d0 <= \$823 ;
+    lr_5_5_d1 <= \$704 ;
   always @(posedge clk)
-    vr_3_5_d1 <= \$824 ;
+    lr_5_5_d2 <= \$705 ;
   always @(posedge clk)
-    vr_3_5_d2 <= \$825 ;
+    acc_5_5 <= \$706 ;
   always @(posedge clk)
-    lr_3_5_d0 <= \$826 ;
+    out_5_5 <= \$707 ;
   always @(posedge clk)
-    lr_3_5_d1 <= \$827 ;
+    \a$494  <= \$708 ;
   always @(posedge clk)
-    lr_3_5_d2 <= \$828 ;
+    l_5_6 <= \$709 ;
   always @(posedge clk)
-    acc_3_5 <= \$829 ;
+    \b$566  <= \$710 ;
   always @(posedge clk)
-    out_3_5 <= \$830 ;
+    p_5_6 <= \$711 ;
   always @(posedge clk)
-    a_3_6 <= \$831 ;
+    lr_5_6_d0 <= \$712 ;
   always @(posedge clk)
-    v_3_6 <= \$832 ;
+    lr_5_6_d1 <= \$713 ;
   always @(posedge clk)
-    l_3_6 <= \$833 ;
+    lr_5_6_d2 <= \$714 ;
   always @(posedge clk)
-    w_3_6 <= \$834 ;
+    acc_5_6 <= \$715 ;
   always @(posedge clk)
-    p_3_6 <= \$835 ;
+    out_5_6 <= \$716 ;
   always @(posedge clk)
-    vr_3_6_d0 <= \$836 ;
+    a_5_7 <= \$717 ;
   always @(posedge clk)
-    vr_3_6_d1 <= \$837 ;
+    l_5_7 <= \$718 ;
   always @(posedge clk)
-    vr_3_6_d2 <= \$838 ;
+    \b$576  <= \$719 ;
   always @(posedge clk)
-    lr_3_6_d0 <= \$839 ;
+    p_5_7 <= \$720 ;
   always @(posedge clk)
-    lr_3_6_d1 <= \$840 ;
+    lr_5_7_d0 <= \$721 ;
   always @(posedge clk)
-    lr_3_6_d2 <= \$841 ;
+    lr_5_7_d1 <= \$722 ;
   always @(posedge clk)
-    acc_3_6 <= \$842 ;
+    lr_5_7_d2 <= \$723 ;
   always @(posedge clk)
-    out_3_6 <= \$843 ;
+    acc_5_7 <= \$724 ;
   always @(posedge clk)
-    a_3_7 <= \$844 ;
+    out_5_7 <= \$725 ;
   always @(posedge clk)
-    v_3_7 <= \$845 ;
+    \a$514  <= \$726 ;
   always @(posedge clk)
-    l_3_7 <= \$846 ;
+    l_6_0 <= \$727 ;
   always @(posedge clk)
-    w_3_7 <= \$847 ;
+    \b$586  <= \$728 ;
   always @(posedge clk)
-    p_3_7 <= \$848 ;
+    p_6_0 <= \$729 ;
   always @(posedge clk)
-    vr_3_7_d0 <= \$849 ;
+    lr_6_0_d0 <= \$730 ;
   always @(posedge clk)
-    vr_3_7_d1 <= \$850 ;
+    lr_6_0_d1 <= \$731 ;
   always @(posedge clk)
-    vr_3_7_d2 <= \$851 ;
+    lr_6_0_d2 <= \$732 ;
   always @(posedge clk)
-    lr_3_7_d0 <= \$852 ;
+    acc_6_0 <= \$733 ;
   always @(posedge clk)
-    lr_3_7_d1 <= \$853 ;
+    out_6_0 <= \$734 ;
   always @(posedge clk)
-    lr_3_7_d2 <= \$854 ;
+    \a$524  <= \$735 ;
   always @(posedge clk)
-    acc_3_7 <= \$855 ;
+    l_6_1 <= \$736 ;
   always @(posedge clk)
-    out_3_7 <= \$856 ;
+    \b$596  <= \$737 ;
   always @(posedge clk)
-    a_4_0 <= \$857 ;
+    p_6_1 <= \$738 ;
   always @(posedge clk)
-    v_4_0 <= \$858 ;
+    lr_6_1_d0 <= \$739 ;
   always @(posedge clk)
-    l_4_0 <= \$859 ;
+    lr_6_1_d1 <= \$740 ;
   always @(posedge clk)
-    w_4_0 <= \$860 ;
+    lr_6_1_d2 <= \$741 ;
   always @(posedge clk)
-    p_4_0 <= \$861 ;
+    acc_6_1 <= \$742 ;
   always @(posedge clk)
-    vr_4_0_d0 <= \$862 ;
+    out_6_1 <= \$743 ;
   always @(posedge clk)
-    vr_4_0_d1 <= \$863 ;
+    \a$534  <= \$744 ;
   always @(posedge clk)
-    vr_4_0_d2 <= \$864 ;
+    l_6_2 <= \$745 ;
   always @(posedge clk)
-    lr_4_0_d0 <= \$865 ;
+    \b$606  <= \$746 ;
   always @(posedge clk)
-    lr_4_0_d1 <= \$866 ;
+    p_6_2 <= \$747 ;
   always @(posedge clk)
-    lr_4_0_d2 <= \$867 ;
+    lr_6_2_d0 <= \$748 ;
   always @(posedge clk)
-    acc_4_0 <= \$868 ;
+    lr_6_2_d1 <= \$749 ;
   always @(posedge clk)
-    out_4_0 <= \$869 ;
+    lr_6_2_d2 <= \$750 ;
   always @(posedge clk)
-    a_4_1 <= \$870 ;
+    acc_6_2 <= \$751 ;
   always @(posedge clk)
-    v_4_1 <= \$871 ;
+    out_6_2 <= \$752 ;
   always @(posedge clk)
-    l_4_1 <= \$872 ;
+    \a$544  <= \$753 ;
   always @(posedge clk)
-    w_4_1 <= \$873 ;
+    l_6_3 <= \$754 ;
   always @(posedge clk)
-    p_4_1 <= \$874 ;
+    \b$616  <= \$755 ;
   always @(posedge clk)
-    vr_4_1_d0 <= \$875 ;
+    p_6_3 <= \$756 ;
   always @(posedge clk)
-    vr_4_1_d1 <= \$876 ;
+    lr_6_3_d0 <= \$757 ;
   always @(posedge clk)
-    vr_4_1_d2 <= \$877 ;
+    lr_6_3_d1 <= \$758 ;
   always @(posedge clk)
-    lr_4_1_d0 <= \$878 ;
+    lr_6_3_d2 <= \$759 ;
   always @(posedge clk)
-    lr_4_1_d1 <= \$879 ;
+    acc_6_3 <= \$760 ;
   always @(posedge clk)
-    lr_4_1_d2 <= \$880 ;
+    out_6_3 <= \$761 ;
   always @(posedge clk)
-    acc_4_1 <= \$881 ;
+    \a$554  <= \$762 ;
   always @(posedge clk)
-    out_4_1 <= \$882 ;
+    l_6_4 <= \$763 ;
   always @(posedge clk)
-    a_4_2 <= \$883 ;
+    \b$626  <= \$764 ;
   always @(posedge clk)
-    v_4_2 <= \$884 ;
+    p_6_4 <= \$765 ;
   always @(posedge clk)
-    l_4_2 <= \$885 ;
+    lr_6_4_d0 <= \$766 ;
   always @(posedge clk)
-    w_4_2 <= \$886 ;
+    lr_6_4_d1 <= \$767 ;
   always @(posedge clk)
-    p_4_2 <= \$887 ;
+    lr_6_4_d2 <= \$768 ;
   always @(posedge clk)
-    vr_4_2_d0 <= \$888 ;
+    acc_6_4 <= \$769 ;
   always @(posedge clk)
-    vr_4_2_d1 <= \$889 ;
+    out_6_4 <= \$770 ;
   always @(posedge clk)
-    vr_4_2_d2 <= \$890 ;
+    \a$564  <= \$771 ;
   always @(posedge clk)
-    lr_4_2_d0 <= \$891 ;
+    l_6_5 <= \$772 ;
   always @(posedge clk)
-    lr_4_2_d1 <= \$892 ;
+    \b$636  <= \$773 ;
   always @(posedge clk)
-    lr_4_2_d2 <= \$893 ;
+    p_6_5 <= \$774 ;
   always @(posedge clk)
-    acc_4_2 <= \$894 ;
+    lr_6_5_d0 <= \$775 ;
   always @(posedge clk)
-    out_4_2 <= \$895 ;
+    lr_6_5_d1 <= \$776 ;
   always @(posedge clk)
-    a_4_3 <= \$896 ;
+    lr_6_5_d2 <= \$777 ;
   always @(posedge clk)
-    v_4_3 <= \$897 ;
+    acc_6_5 <= \$778 ;
   always @(posedge clk)
-    l_4_3 <= \$898 ;
+    out_6_5 <= \$779 ;
   always @(posedge clk)
-    w_4_3 <= \$899 ;
+    \a$574  <= \$780 ;
   always @(posedge clk)
-    p_4_3 <= \$900 ;
+    l_6_6 <= \$781 ;
   always @(posedge clk)
-    vr_4_3_d0 <= \$901 ;
+    \b$646  <= \$782 ;
   always @(posedge clk)
-    vr_4_3_d1 <= \$902 ;
+    p_6_6 <= \$783 ;
   always @(posedge clk)
-    vr_4_3_d2 <= \$903 ;
+    lr_6_6_d0 <= \$784 ;
   always @(posedge clk)
-    lr_4_3_d0 <= \$904 ;
+    lr_6_6_d1 <= \$785 ;
   always @(posedge clk)
-    lr_4_3_d1 <= \$905 ;
+    lr_6_6_d2 <= \$786 ;
   always @(posedge clk)
-    lr_4_3_d2 <= \$906 ;
+    acc_6_6 <= \$787 ;
   always @(posedge clk)
-    acc_4_3 <= \$907 ;
+    out_6_6 <= \$788 ;
   always @(posedge clk)
-    out_4_3 <= \$908 ;
+    a_6_7 <= \$789 ;
   always @(posedge clk)
-    a_4_4 <= \$909 ;
+    l_6_7 <= \$790 ;
   always @(posedge clk)
-    v_4_4 <= \$910 ;
+    \b$656  <= \$791 ;
   always @(posedge clk)
-    l_4_4 <= \$911 ;
+    p_6_7 <= \$792 ;
   always @(posedge clk)
-    w_4_4 <= \$912 ;
+    lr_6_7_d0 <= \$793 ;
   always @(posedge clk)
-    p_4_4 <= \$913 ;
+    lr_6_7_d1 <= \$794 ;
   always @(posedge clk)
-    vr_4_4_d0 <= \$914 ;
+    lr_6_7_d2 <= \$795 ;
   always @(posedge clk)
-    vr_4_4_d1 <= \$915 ;
+    acc_6_7 <= \$796 ;
   always @(posedge clk)
-    vr_4_4_d2 <= \$916 ;
+    out_6_7 <= \$797 ;
   always @(posedge clk)
-    lr_4_4_d0 <= \$917 ;
+    \a$594  <= \$798 ;
   always @(posedge clk)
-    lr_4_4_d1 <= \$918 ;
+    l_7_0 <= \$799 ;
   always @(posedge clk)
-    lr_4_4_d2 <= \$919 ;
+    w_7_0 <= \$800 ;
   always @(posedge clk)
-    acc_4_4 <= \$920 ;
+    p_7_0 <= \$801 ;
   always @(posedge clk)
-    out_4_4 <= \$921 ;
+    lr_7_0_d0 <= \$802 ;
   always @(posedge clk)
-    a_4_5 <= \$922 ;
+    lr_7_0_d1 <= \$803 ;
   always @(posedge clk)
-    v_4_5 <= \$923 ;
+    lr_7_0_d2 <= \$804 ;
   always @(posedge clk)
-    l_4_5 <= \$924 ;
+    acc_7_0 <= \$805 ;
   always @(posedge clk)
-    w_4_5 <= \$925 ;
+    out_7_0 <= \$806 ;
   always @(posedge clk)
-    p_4_5 <= \$926 ;
+    \a$604  <= \$807 ;
   always @(posedge clk)
-    vr_4_5_d0 <= \$927 ;
+    l_7_1 <= \$808 ;
   always @(posedge clk)
-    vr_4_5_d1 <= \$928 ;
+    w_7_1 <= \$809 ;
   always @(posedge clk)
-    vr_4_5_d2 <= \$929 ;
+    p_7_1 <= \$810 ;
   always @(posedge clk)
-    lr_4_5_d0 <= \$930 ;
+    lr_7_1_d0 <= \$811 ;
   always @(posedge clk)
-    lr_4_5_d1 <= \$931 ;
+    lr_7_1_d1 <= \$812 ;
   always @(posedge clk)
-    lr_4_5_d2 <= \$932 ;
+    lr_7_1_d2 <= \$813 ;
   always @(posedge clk)
-    acc_4_5 <= \$933 ;
+    acc_7_1 <= \$814 ;
   always @(posedge clk)
-    out_4_5 <= \$934 ;
+    out_7_1 <= \$815 ;
   always @(posedge clk)
-    a_4_6 <= \$935 ;
+    \a$614  <= \$816 ;
   always @(posedge clk)
-    v_4_6 <= \$936 ;
+    l_7_2 <= \$817 ;
   always @(posedge clk)
-    l_4_6 <= \$937 ;
+    w_7_2 <= \$818 ;
   always @(posedge clk)
-    w_4_6 <= \$938 ;
+    p_7_2 <= \$819 ;
   always @(posedge clk)
-    p_4_6 <= \$939 ;
+    lr_7_2_d0 <= \$820 ;
   always @(posedge clk)
-    vr_4_6_d0 <= \$940 ;
+    lr_7_2_d1 <= \$821 ;
   always @(posedge clk)
-    vr_4_6_d1 <= \$941 ;
+    lr_7_2_d2 <= \$822 ;
   always @(posedge clk)
-    vr_4_6_d2 <= \$942 ;
+    acc_7_2 <= \$823 ;
   always @(posedge clk)
-    lr_4_6_d0 <= \$943 ;
+    out_7_2 <= \$824 ;
   always @(posedge clk)
-    lr_4_6_d1 <= \$944 ;
+    \a$624  <= \$825 ;
   always @(posedge clk)
-    lr_4_6_d2 <= \$945 ;
+    l_7_3 <= \$826 ;
   always @(posedge clk)
-    acc_4_6 <= \$946 ;
+    w_7_3 <= \$827 ;
   always @(posedge clk)
-    out_4_6 <= \$947 ;
+    p_7_3 <= \$828 ;
   always @(posedge clk)
-    a_4_7 <= \$948 ;
+    lr_7_3_d0 <= \$829 ;
   always @(posedge clk)
-    v_4_7 <= \$949 ;
+    lr_7_3_d1 <= \$830 ;
   always @(posedge clk)
-    l_4_7 <= \$950 ;
+    lr_7_3_d2 <= \$831 ;
   always @(posedge clk)
-    w_4_7 <= \$951 ;
+    acc_7_3 <= \$832 ;
   always @(posedge clk)
-    p_4_7 <= \$952 ;
+    out_7_3 <= \$833 ;
   always @(posedge clk)
-    vr_4_7_d0 <= \$953 ;
+    \a$634  <= \$834 ;
   always @(posedge clk)
-    vr_4_7_d1 <= \$954 ;
+    l_7_4 <= \$835 ;
   always @(posedge clk)
-    vr_4_7_d2 <= \$955 ;
+    w_7_4 <= \$836 ;
   always @(posedge clk)
-    lr_4_7_d0 <= \$956 ;
+    p_7_4 <= \$837 ;
   always @(posedge clk)
-    lr_4_7_d1 <= \$957 ;
+    lr_7_4_d0 <= \$838 ;
   always @(posedge clk)
-    lr_4_7_d2 <= \$958 ;
+    lr_7_4_d1 <= \$839 ;
   always @(posedge clk)
-    acc_4_7 <= \$959 ;
+    lr_7_4_d2 <= \$840 ;
   always @(posedge clk)
-    out_4_7 <= \$960 ;
+    acc_7_4 <= \$841 ;
   always @(posedge clk)
-    a_5_0 <= \$961 ;
+    out_7_4 <= \$842 ;
   always @(posedge clk)
-    v_5_0 <= \$962 ;
+    \a$644  <= \$843 ;
   always @(posedge clk)
-    l_5_0 <= \$963 ;
+    l_7_5 <= \$844 ;
   always @(posedge clk)
-    w_5_0 <= \$964 ;
+    w_7_5 <= \$845 ;
   always @(posedge clk)
-    p_5_0 <= \$965 ;
+    p_7_5 <= \$846 ;
   always @(posedge clk)
-    vr_5_0_d0 <= \$966 ;
+    lr_7_5_d0 <= \$847 ;
   always @(posedge clk)
-    vr_5_0_d1 <= \$967 ;
+    lr_7_5_d1 <= \$848 ;
   always @(posedge clk)
-    vr_5_0_d2 <= \$968 ;
+    lr_7_5_d2 <= \$849 ;
   always @(posedge clk)
-    lr_5_0_d0 <= \$969 ;
+    acc_7_5 <= \$850 ;
   always @(posedge clk)
-    lr_5_0_d1 <= \$970 ;
+    out_7_5 <= \$851 ;
   always @(posedge clk)
-    lr_5_0_d2 <= \$971 ;
+    \a$654  <= \$852 ;
   always @(posedge clk)
-    acc_5_0 <= \$972 ;
+    l_7_6 <= \$853 ;
   always @(posedge clk)
-    out_5_0 <= \$973 ;
+    w_7_6 <= \$854 ;
   always @(posedge clk)
-    a_5_1 <= \$974 ;
+    p_7_6 <= \$855 ;
   always @(posedge clk)
-    v_5_1 <= \$975 ;
+    lr_7_6_d0 <= \$856 ;
   always @(posedge clk)
-    l_5_1 <= \$976 ;
+    lr_7_6_d1 <= \$857 ;
   always @(posedge clk)
-    w_5_1 <= \$977 ;
+    lr_7_6_d2 <= \$858 ;
   always @(posedge clk)
-    p_5_1 <= \$978 ;
+    acc_7_6 <= \$859 ;
   always @(posedge clk)
-    vr_5_1_d0 <= \$979 ;
+    out_7_6 <= \$860 ;
   always @(posedge clk)
-    vr_5_1_d1 <= \$980 ;
+    a_7_7 <= \$861 ;
   always @(posedge clk)
-    vr_5_1_d2 <= \$981 ;
+    l_7_7 <= \$862 ;
   always @(posedge clk)
-    lr_5_1_d0 <= \$982 ;
+    w_7_7 <= \$863 ;
   always @(posedge clk)
-    lr_5_1_d1 <= \$983 ;
+    p_7_7 <= \$864 ;
   always @(posedge clk)
-    lr_5_1_d2 <= \$984 ;
+    lr_7_7_d0 <= \$865 ;
   always @(posedge clk)
-    acc_5_1 <= \$985 ;
+    lr_7_7_d1 <= \$866 ;
   always @(posedge clk)
-    out_5_1 <= \$986 ;
+    lr_7_7_d2 <= \$867 ;
   always @(posedge clk)
-    a_5_2 <= \$987 ;
+    acc_7_7 <= \$868 ;
   always @(posedge clk)
-    v_5_2 <= \$988 ;
+    out_7_7 <= \$869 ;
   always @(posedge clk)
-    l_5_2 <= \$989 ;
+    drain_count <= \$870 ;
   always @(posedge clk)
-    w_5_2 <= \$990 ;
+    drain_beat <= \$871 ;
   always @(posedge clk)
-    p_5_2 <= \$991 ;
-  always @(posedge clk)
-    vr_5_2_d0 <= \$992 ;
-  always @(posedge clk)
-    vr_5_2_d1 <= \$993 ;
-  always @(posedge clk)
-    vr_5_2_d2 <= \$994 ;
-  always @(posedge clk)
-    lr_5_2_d0 <= \$995 ;
-  always @(posedge clk)
-    lr_5_2_d1 <= \$996 ;
-  always @(posedge clk)
-    lr_5_2_d2 <= \$997 ;
-  always @(posedge clk)
-    acc_5_2 <= \$998 ;
-  always @(posedge clk)
-    out_5_2 <= \$999 ;
-  always @(posedge clk)
-    a_5_3 <= \$1000 ;
-  always @(posedge clk)
-    v_5_3 <= \$1001 ;
-  always @(posedge clk)
-    l_5_3 <= \$1002 ;
-  always @(posedge clk)
-    w_5_3 <= \$1003 ;
-  always @(posedge clk)
-    p_5_3 <= \$1004 ;
-  always @(posedge clk)
-    vr_5_3_d0 <= \$1005 ;
-  always @(posedge clk)
-    vr_5_3_d1 <= \$1006 ;
-  always @(posedge clk)
-    vr_5_3_d2 <= \$1007 ;
-  always @(posedge clk)
-    lr_5_3_d0 <= \$1008 ;
-  always @(posedge clk)
-    lr_5_3_d1 <= \$1009 ;
-  always @(posedge clk)
-    lr_5_3_d2 <= \$1010 ;
-  always @(posedge clk)
-    acc_5_3 <= \$1011 ;
-  always @(posedge clk)
-    out_5_3 <= \$1012 ;
-  always @(posedge clk)
-    a_5_4 <= \$1013 ;
-  always @(posedge clk)
-    v_5_4 <= \$1014 ;
-  always @(posedge clk)
-    l_5_4 <= \$1015 ;
-  always @(posedge clk)
-    w_5_4 <= \$1016 ;
-  always @(posedge clk)
-    p_5_4 <= \$1017 ;
-  always @(posedge clk)
-    vr_5_4_d0 <= \$1018 ;
-  always @(posedge clk)
-    vr_5_4_d1 <= \$1019 ;
-  always @(posedge clk)
-    vr_5_4_d2 <= \$1020 ;
-  always @(posedge clk)
-    lr_5_4_d0 <= \$1021 ;
-  always @(posedge clk)
-    lr_5_4_d1 <= \$1022 ;
-  always @(posedge clk)
-    lr_5_4_d2 <= \$1023 ;
-  always @(posedge clk)
-    acc_5_4 <= \$1024 ;
-  always @(posedge clk)
-    out_5_4 <= \$1025 ;
-  always @(posedge clk)
-    a_5_5 <= \$1026 ;
-  always @(posedge clk)
-    v_5_5 <= \$1027 ;
-  always @(posedge clk)
-    l_5_5 <= \$1028 ;
-  always @(posedge clk)
-    w_5_5 <= \$1029 ;
-  always @(posedge clk)
-    p_5_5 <= \$1030 ;
-  always @(posedge clk)
-    vr_5_5_d0 <= \$1031 ;
-  always @(posedge clk)
-    vr_5_5_d1 <= \$1032 ;
-  always @(posedge clk)
-    vr_5_5_d2 <= \$1033 ;
-  always @(posedge clk)
-    lr_5_5_d0 <= \$1034 ;
-  always @(posedge clk)
-    lr_5_5_d1 <= \$1035 ;
-  always @(posedge clk)
-    lr_5_5_d2 <= \$1036 ;
-  always @(posedge clk)
-    acc_5_5 <= \$1037 ;
-  always @(posedge clk)
-    out_5_5 <= \$1038 ;
-  always @(posedge clk)
-    a_5_6 <= \$1039 ;
-  always @(posedge clk)
-    v_5_6 <= \$1040 ;
-  always @(posedge clk)
-    l_5_6 <= \$1041 ;
-  always @(posedge clk)
-    w_5_6 <= \$1042 ;
-  always @(posedge clk)
-    p_5_6 <= \$1043 ;
-  always @(posedge clk)
-    vr_5_6_d0 <= \$1044 ;
-  always @(posedge clk)
-    vr_5_6_d1 <= \$1045 ;
-  always @(posedge clk)
-    vr_5_6_d2 <= \$1046 ;
-  always @(posedge clk)
-    lr_5_6_d0 <= \$1047 ;
-  always @(posedge clk)
-    lr_5_6_d1 <= \$1048 ;
-  always @(posedge clk)
-    lr_5_6_d2 <= \$1049 ;
-  always @(posedge clk)
-    acc_5_6 <= \$1050 ;
-  always @(posedge clk)
-    out_5_6 <= \$1051 ;
-  always @(posedge clk)
-    a_5_7 <= \$1052 ;
-  always @(posedge clk)
-    v_5_7 <= \$1053 ;
-  always @(posedge clk)
-    l_5_7 <= \$1054 ;
-  always @(posedge clk)
-    w_5_7 <= \$1055 ;
-  always @(posedge clk)
-    p_5_7 <= \$1056 ;
-  always @(posedge clk)
-    vr_5_7_d0 <= \$1057 ;
-  always @(posedge clk)
-    vr_5_7_d1 <= \$1058 ;
-  always @(posedge clk)
-    vr_5_7_d2 <= \$1059 ;
-  always @(posedge clk)
-    lr_5_7_d0 <= \$1060 ;
-  always @(posedge clk)
-    lr_5_7_d1 <= \$1061 ;
-  always @(posedge clk)
-    lr_5_7_d2 <= \$1062 ;
-  always @(posedge clk)
-    acc_5_7 <= \$1063 ;
-  always @(posedge clk)
-    out_5_7 <= \$1064 ;
-  always @(posedge clk)
-    a_6_0 <= \$1065 ;
-  always @(posedge clk)
-    v_6_0 <= \$1066 ;
-  always @(posedge clk)
-    l_6_0 <= \$1067 ;
-  always @(posedge clk)
-    w_6_0 <= \$1068 ;
-  always @(posedge clk)
-    p_6_0 <= \$1069 ;
-  always @(posedge clk)
-    vr_6_0_d0 <= \$1070 ;
-  always @(posedge clk)
-    vr_6_0_d1 <= \$1071 ;
-  always @(posedge clk)
-    vr_6_0_d2 <= \$1072 ;
-  always @(posedge clk)
-    lr_6_0_d0 <= \$1073 ;
-  always @(posedge clk)
-    lr_6_0_d1 <= \$1074 ;
-  always @(posedge clk)
-    lr_6_0_d2 <= \$1075 ;
-  always @(posedge clk)
-    acc_6_0 <= \$1076 ;
-  always @(posedge clk)
-    out_6_0 <= \$1077 ;
-  always @(posedge clk)
-    a_6_1 <= \$1078 ;
-  always @(posedge clk)
-    v_6_1 <= \$1079 ;
-  always @(posedge clk)
-    l_6_1 <= \$1080 ;
-  always @(posedge clk)
-    w_6_1 <= \$1081 ;
-  always @(posedge clk)
-    p_6_1 <= \$1082 ;
-  always @(posedge clk)
-    vr_6_1_d0 <= \$1083 ;
-  always @(posedge clk)
-    vr_6_1_d1 <= \$1084 ;
-  always @(posedge clk)
-    vr_6_1_d2 <= \$1085 ;
-  always @(posedge clk)
-    lr_6_1_d0 <= \$1086 ;
-  always @(posedge clk)
-    lr_6_1_d1 <= \$1087 ;
-  always @(posedge clk)
-    lr_6_1_d2 <= \$1088 ;
-  always @(posedge clk)
-    acc_6_1 <= \$1089 ;
-  always @(posedge clk)
-    out_6_1 <= \$1090 ;
-  always @(posedge clk)
-    a_6_2 <= \$1091 ;
-  always @(posedge clk)
-    v_6_2 <= \$1092 ;
-  always @(posedge clk)
-    l_6_2 <= \$1093 ;
-  always @(posedge clk)
-    w_6_2 <= \$1094 ;
-  always @(posedge clk)
-    p_6_2 <= \$1095 ;
-  always @(posedge clk)
-    vr_6_2_d0 <= \$1096 ;
-  always @(posedge clk)
-    vr_6_2_d1 <= \$1097 ;
-  always @(posedge clk)
-    vr_6_2_d2 <= \$1098 ;
-  always @(posedge clk)
-    lr_6_2_d0 <= \$1099 ;
-  always @(posedge clk)
-    lr_6_2_d1 <= \$1100 ;
-  always @(posedge clk)
-    lr_6_2_d2 <= \$1101 ;
-  always @(posedge clk)
-    acc_6_2 <= \$1102 ;
-  always @(posedge clk)
-    out_6_2 <= \$1103 ;
-  always @(posedge clk)
-    a_6_3 <= \$1104 ;
-  always @(posedge clk)
-    v_6_3 <= \$1105 ;
-  always @(posedge clk)
-    l_6_3 <= \$1106 ;
-  always @(posedge clk)
-    w_6_3 <= \$1107 ;
-  always @(posedge clk)
-    p_6_3 <= \$1108 ;
-  always @(posedge clk)
-    vr_6_3_d0 <= \$1109 ;
-  always @(posedge clk)
-    vr_6_3_d1 <= \$1110 ;
-  always @(posedge clk)
-    vr_6_3_d2 <= \$1111 ;
-  always @(posedge clk)
-    lr_6_3_d0 <= \$1112 ;
-  always @(posedge clk)
-    lr_6_3_d1 <= \$1113 ;
-  always @(posedge clk)
-    lr_6_3_d2 <= \$1114 ;
-  always @(posedge clk)
-    acc_6_3 <= \$1115 ;
-  always @(posedge clk)
-    out_6_3 <= \$1116 ;
-  always @(posedge clk)
-    a_6_4 <= \$1117 ;
-  always @(posedge clk)
-    v_6_4 <= \$1118 ;
-  always @(posedge clk)
-    l_6_4 <= \$1119 ;
-  always @(posedge clk)
-    w_6_4 <= \$1120 ;
-  always @(posedge clk)
-    p_6_4 <= \$1121 ;
-  always @(posedge clk)
-    vr_6_4_d0 <= \$1122 ;
-  always @(posedge clk)
-    vr_6_4_d1 <= \$1123 ;
-  always @(posedge clk)
-    vr_6_4_d2 <= \$1124 ;
-  always @(posedge clk)
-    lr_6_4_d0 <= \$1125 ;
-  always @(posedge clk)
-    lr_6_4_d1 <= \$1126 ;
-  always @(posedge clk)
-    lr_6_4_d2 <= \$1127 ;
-  always @(posedge clk)
-    acc_6_4 <= \$1128 ;
-  always @(posedge clk)
-    out_6_4 <= \$1129 ;
-  always @(posedge clk)
-    a_6_5 <= \$1130 ;
-  always @(posedge clk)
-    v_6_5 <= \$1131 ;
-  always @(posedge clk)
-    l_6_5 <= \$1132 ;
-  always @(posedge clk)
-    w_6_5 <= \$1133 ;
-  always @(posedge clk)
-    p_6_5 <= \$1134 ;
-  always @(posedge clk)
-    vr_6_5_d0 <= \$1135 ;
-  always @(posedge clk)
-    vr_6_5_d1 <= \$1136 ;
-  always @(posedge clk)
-    vr_6_5_d2 <= \$1137 ;
-  always @(posedge clk)
-    lr_6_5_d0 <= \$1138 ;
-  always @(posedge clk)
-    lr_6_5_d1 <= \$1139 ;
-  always @(posedge clk)
-    lr_6_5_d2 <= \$1140 ;
-  always @(posedge clk)
-    acc_6_5 <= \$1141 ;
-  always @(posedge clk)
-    out_6_5 <= \$1142 ;
-  always @(posedge clk)
-    a_6_6 <= \$1143 ;
-  always @(posedge clk)
-    v_6_6 <= \$1144 ;
-  always @(posedge clk)
-    l_6_6 <= \$1145 ;
-  always @(posedge clk)
-    w_6_6 <= \$1146 ;
-  always @(posedge clk)
-    p_6_6 <= \$1147 ;
-  always @(posedge clk)
-    vr_6_6_d0 <= \$1148 ;
-  always @(posedge clk)
-    vr_6_6_d1 <= \$1149 ;
-  always @(posedge clk)
-    vr_6_6_d2 <= \$1150 ;
-  always @(posedge clk)
-    lr_6_6_d0 <= \$1151 ;
-  always @(posedge clk)
-    lr_6_6_d1 <= \$1152 ;
-  always @(posedge clk)
-    lr_6_6_d2 <= \$1153 ;
-  always @(posedge clk)
-    acc_6_6 <= \$1154 ;
-  always @(posedge clk)
-    out_6_6 <= \$1155 ;
-  always @(posedge clk)
-    a_6_7 <= \$1156 ;
-  always @(posedge clk)
-    v_6_7 <= \$1157 ;
-  always @(posedge clk)
-    l_6_7 <= \$1158 ;
-  always @(posedge clk)
-    w_6_7 <= \$1159 ;
-  always @(posedge clk)
-    p_6_7 <= \$1160 ;
-  always @(posedge clk)
-    vr_6_7_d0 <= \$1161 ;
-  always @(posedge clk)
-    vr_6_7_d1 <= \$1162 ;
-  always @(posedge clk)
-    vr_6_7_d2 <= \$1163 ;
-  always @(posedge clk)
-    lr_6_7_d0 <= \$1164 ;
-  always @(posedge clk)
-    lr_6_7_d1 <= \$1165 ;
-  always @(posedge clk)
-    lr_6_7_d2 <= \$1166 ;
-  always @(posedge clk)
-    acc_6_7 <= \$1167 ;
-  always @(posedge clk)
-    out_6_7 <= \$1168 ;
-  always @(posedge clk)
-    a_7_0 <= \$1169 ;
-  always @(posedge clk)
-    v_7_0 <= \$1170 ;
-  always @(posedge clk)
-    l_7_0 <= \$1171 ;
-  always @(posedge clk)
-    w_7_0 <= \$1172 ;
-  always @(posedge clk)
-    p_7_0 <= \$1173 ;
-  always @(posedge clk)
-    vr_7_0_d0 <= \$1174 ;
-  always @(posedge clk)
-    vr_7_0_d1 <= \$1175 ;
-  always @(posedge clk)
-    vr_7_0_d2 <= \$1176 ;
-  always @(posedge clk)
-    lr_7_0_d0 <= \$1177 ;
-  always @(posedge clk)
-    lr_7_0_d1 <= \$1178 ;
-  always @(posedge clk)
-    lr_7_0_d2 <= \$1179 ;
-  always @(posedge clk)
-    acc_7_0 <= \$1180 ;
-  always @(posedge clk)
-    out_7_0 <= \$1181 ;
-  always @(posedge clk)
-    a_7_1 <= \$1182 ;
-  always @(posedge clk)
-    v_7_1 <= \$1183 ;
-  always @(posedge clk)
-    l_7_1 <= \$1184 ;
-  always @(posedge clk)
-    w_7_1 <= \$1185 ;
-  always @(posedge clk)
-    p_7_1 <= \$1186 ;
-  always @(posedge clk)
-    vr_7_1_d0 <= \$1187 ;
-  always @(posedge clk)
-    vr_7_1_d1 <= \$1188 ;
-  always @(posedge clk)
-    vr_7_1_d2 <= \$1189 ;
-  always @(posedge clk)
-    lr_7_1_d0 <= \$1190 ;
-  always @(posedge clk)
-    lr_7_1_d1 <= \$1191 ;
-  always @(posedge clk)
-    lr_7_1_d2 <= \$1192 ;
-  always @(posedge clk)
-    acc_7_1 <= \$1193 ;
-  always @(posedge clk)
-    out_7_1 <= \$1194 ;
-  always @(posedge clk)
-    a_7_2 <= \$1195 ;
-  always @(posedge clk)
-    v_7_2 <= \$1196 ;
-  always @(posedge clk)
-    l_7_2 <= \$1197 ;
-  always @(posedge clk)
-    w_7_2 <= \$1198 ;
-  always @(posedge clk)
-    p_7_2 <= \$1199 ;
-  always @(posedge clk)
-    vr_7_2_d0 <= \$1200 ;
-  always @(posedge clk)
-    vr_7_2_d1 <= \$1201 ;
-  always @(posedge clk)
-    vr_7_2_d2 <= \$1202 ;
-  always @(posedge clk)
-    lr_7_2_d0 <= \$1203 ;
-  always @(posedge clk)
-    lr_7_2_d1 <= \$1204 ;
-  always @(posedge clk)
-    lr_7_2_d2 <= \$1205 ;
-  always @(posedge clk)
-    acc_7_2 <= \$1206 ;
-  always @(posedge clk)
-    out_7_2 <= \$1207 ;
-  always @(posedge clk)
-    a_7_3 <= \$1208 ;
-  always @(posedge clk)
-    v_7_3 <= \$1209 ;
-  always @(posedge clk)
-    l_7_3 <= \$1210 ;
-  always @(posedge clk)
-    w_7_3 <= \$1211 ;
-  always @(posedge clk)
-    p_7_3 <= \$1212 ;
-  always @(posedge clk)
-    vr_7_3_d0 <= \$1213 ;
-  always @(posedge clk)
-    vr_7_3_d1 <= \$1214 ;
-  always @(posedge clk)
-    vr_7_3_d2 <= \$1215 ;
-  always @(posedge clk)
-    lr_7_3_d0 <= \$1216 ;
-  always @(posedge clk)
-    lr_7_3_d1 <= \$1217 ;
-  always @(posedge clk)
-    lr_7_3_d2 <= \$1218 ;
-  always @(posedge clk)
-    acc_7_3 <= \$1219 ;
-  always @(posedge clk)
-    out_7_3 <= \$1220 ;
-  always @(posedge clk)
-    a_7_4 <= \$1221 ;
-  always @(posedge clk)
-    v_7_4 <= \$1222 ;
-  always @(posedge clk)
-    l_7_4 <= \$1223 ;
-  always @(posedge clk)
-    w_7_4 <= \$1224 ;
-  always @(posedge clk)
-    p_7_4 <= \$1225 ;
-  always @(posedge clk)
-    vr_7_4_d0 <= \$1226 ;
-  always @(posedge clk)
-    vr_7_4_d1 <= \$1227 ;
-  always @(posedge clk)
-    vr_7_4_d2 <= \$1228 ;
-  always @(posedge clk)
-    lr_7_4_d0 <= \$1229 ;
-  always @(posedge clk)
-    lr_7_4_d1 <= \$1230 ;
-  always @(posedge clk)
-    lr_7_4_d2 <= \$1231 ;
-  always @(posedge clk)
-    acc_7_4 <= \$1232 ;
-  always @(posedge clk)
-    out_7_4 <= \$1233 ;
-  always @(posedge clk)
-    a_7_5 <= \$1234 ;
-  always @(posedge clk)
-    v_7_5 <= \$1235 ;
-  always @(posedge clk)
-    l_7_5 <= \$1236 ;
-  always @(posedge clk)
-    w_7_5 <= \$1237 ;
-  always @(posedge clk)
-    p_7_5 <= \$1238 ;
-  always @(posedge clk)
-    vr_7_5_d0 <= \$1239 ;
-  always @(posedge clk)
-    vr_7_5_d1 <= \$1240 ;
-  always @(posedge clk)
-    vr_7_5_d2 <= \$1241 ;
-  always @(posedge clk)
-    lr_7_5_d0 <= \$1242 ;
-  always @(posedge clk)
-    lr_7_5_d1 <= \$1243 ;
-  always @(posedge clk)
-    lr_7_5_d2 <= \$1244 ;
-  always @(posedge clk)
-    acc_7_5 <= \$1245 ;
-  always @(posedge clk)
-    out_7_5 <= \$1246 ;
-  always @(posedge clk)
-    a_7_6 <= \$1247 ;
-  always @(posedge clk)
-    v_7_6 <= \$1248 ;
-  always @(posedge clk)
-    l_7_6 <= \$1249 ;
-  always @(posedge clk)
-    w_7_6 <= \$1250 ;
-  always @(posedge clk)
-    p_7_6 <= \$1251 ;
-  always @(posedge clk)
-    vr_7_6_d0 <= \$1252 ;
-  always @(posedge clk)
-    vr_7_6_d1 <= \$1253 ;
-  always @(posedge clk)
-    vr_7_6_d2 <= \$1254 ;
-  always @(posedge clk)
-    lr_7_6_d0 <= \$1255 ;
-  always @(posedge clk)
-    lr_7_6_d1 <= \$1256 ;
-  always @(posedge clk)
-    lr_7_6_d2 <= \$1257 ;
-  always @(posedge clk)
-    acc_7_6 <= \$1258 ;
-  always @(posedge clk)
-    out_7_6 <= \$1259 ;
-  always @(posedge clk)
-    a_7_7 <= \$1260 ;
-  always @(posedge clk)
-    v_7_7 <= \$1261 ;
-  always @(posedge clk)
-    l_7_7 <= \$1262 ;
-  always @(posedge clk)
-    w_7_7 <= \$1263 ;
-  always @(posedge clk)
-    p_7_7 <= \$1264 ;
-  always @(posedge clk)
-    vr_7_7_d0 <= \$1265 ;
-  always @(posedge clk)
-    vr_7_7_d1 <= \$1266 ;
-  always @(posedge clk)
-    vr_7_7_d2 <= \$1267 ;
-  always @(posedge clk)
-    lr_7_7_d0 <= \$1268 ;
-  always @(posedge clk)
-    lr_7_7_d1 <= \$1269 ;
-  always @(posedge clk)
-    lr_7_7_d2 <= \$1270 ;
-  always @(posedge clk)
-    acc_7_7 <= \$1271 ;
-  always @(posedge clk)
-    out_7_7 <= \$1272 ;
-  always @(posedge clk)
-    drain_count <= \$1273 ;
-  always @(posedge clk)
-    drain_beat <= \$1274 ;
-  always @(posedge clk)
-    drain_shift <= \$1275 ;
+    drain_shift <= \$872 ;
   \hwq_mac_array.mul_0_0  mul_0_0 (
-    .a(i_a[7:0]),
-    .b(i_w[7:0]),
+    .a(a_in0),
+    .b(w_in0),
     .clk(clk),
     .en(en),
-    .\port$726$0 (\$1276 ),
-    .\port$726$1 (\$1277 ),
-    .\port$726$10 (\$1286 ),
-    .\port$726$11 (\$1287 ),
-    .\port$726$12 (\$1288 ),
-    .\port$726$13 (\$1289 ),
-    .\port$726$14 (\$1290 ),
-    .\port$726$15 (\$1291 ),
-    .\port$726$2 (\$1278 ),
-    .\port$726$3 (\$1279 ),
-    .\port$726$4 (\$1280 ),
-    .\port$726$5 (\$1281 ),
-    .\port$726$6 (\$1282 ),
-    .\port$726$7 (\$1283 ),
-    .\port$726$8 (\$1284 ),
-    .\port$726$9 (\$1285 )
+    .\port$497$0 (\$873 ),
+    .\port$497$1 (\$874 ),
+    .\port$497$10 (\$883 ),
+    .\port$497$11 (\$884 ),
+    .\port$497$12 (\$885 ),
+    .\port$497$13 (\$886 ),
+    .\port$497$14 (\$887 ),
+    .\port$497$15 (\$888 ),
+    .\port$497$2 (\$875 ),
+    .\port$497$3 (\$876 ),
+    .\port$497$4 (\$877 ),
+    .\port$497$5 (\$878 ),
+    .\port$497$6 (\$879 ),
+    .\port$497$7 (\$880 ),
+    .\port$497$8 (\$881 ),
+    .\port$497$9 (\$882 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
-    .a(a_0_0),
-    .b(skew_w1_d0),
+    .a(\a$34 ),
+    .b(\b$36 ),
     .clk(clk),
     .en(en),
-    .\port$727$0 (\$1292 ),
-    .\port$727$1 (\$1293 ),
-    .\port$727$10 (\$1302 ),
-    .\port$727$11 (\$1303 ),
-    .\port$727$12 (\$1304 ),
-    .\port$727$13 (\$1305 ),
-    .\port$727$14 (\$1306 ),
-    .\port$727$15 (\$1307 ),
-    .\port$727$2 (\$1294 ),
-    .\port$727$3 (\$1295 ),
-    .\port$727$4 (\$1296 ),
-    .\port$727$5 (\$1297 ),
-    .\port$727$6 (\$1298 ),
-    .\port$727$7 (\$1299 ),
-    .\port$727$8 (\$1300 ),
-    .\port$727$9 (\$1301 )
+    .\port$498$0 (\$889 ),
+    .\port$498$1 (\$890 ),
+    .\port$498$10 (\$899 ),
+    .\port$498$11 (\$900 ),
+    .\port$498$12 (\$901 ),
+    .\port$498$13 (\$902 ),
+    .\port$498$14 (\$903 ),
+    .\port$498$15 (\$904 ),
+    .\port$498$2 (\$891 ),
+    .\port$498$3 (\$892 ),
+    .\port$498$4 (\$893 ),
+    .\port$498$5 (\$894 ),
+    .\port$498$6 (\$895 ),
+    .\port$498$7 (\$896 ),
+    .\port$498$8 (\$897 ),
+    .\port$498$9 (\$898 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
-    .a(a_0_1),
-    .b(skew_w2_d1),
+    .a(\a$44 ),
+    .b(\b$46 ),
     .clk(clk),
     .en(en),
-    .\port$728$0 (\$1308 ),
-    .\port$728$1 (\$1309 ),
-    .\port$728$10 (\$1318 ),
-    .\port$728$11 (\$1319 ),
-    .\port$728$12 (\$1320 ),
-    .\port$728$13 (\$1321 ),
-    .\port$728$14 (\$1322 ),
-    .\port$728$15 (\$1323 ),
-    .\port$728$2 (\$1310 ),
-    .\port$728$3 (\$1311 ),
-    .\port$728$4 (\$1312 ),
-    .\port$728$5 (\$1313 ),
-    .\port$728$6 (\$1314 ),
-    .\port$728$7 (\$1315 ),
-    .\port$728$8 (\$1316 ),
-    .\port$728$9 (\$1317 )
+    .\port$499$0 (\$905 ),
+    .\port$499$1 (\$906 ),
+    .\port$499$10 (\$915 ),
+    .\port$499$11 (\$916 ),
+    .\port$499$12 (\$917 ),
+    .\port$499$13 (\$918 ),
+    .\port$499$14 (\$919 ),
+    .\port$499$15 (\$920 ),
+    .\port$499$2 (\$907 ),
+    .\port$499$3 (\$908 ),
+    .\port$499$4 (\$909 ),
+    .\port$499$5 (\$910 ),
+    .\port$499$6 (\$911 ),
+    .\port$499$7 (\$912 ),
+    .\port$499$8 (\$913 ),
+    .\port$499$9 (\$914 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
-    .a(a_0_2),
-    .b(skew_w3_d2),
+    .a(\a$54 ),
+    .b(\b$56 ),
     .clk(clk),
     .en(en),
-    .\port$729$0 (\$1324 ),
-    .\port$729$1 (\$1325 ),
-    .\port$729$10 (\$1334 ),
-    .\port$729$11 (\$1335 ),
-    .\port$729$12 (\$1336 ),
-    .\port$729$13 (\$1337 ),
-    .\port$729$14 (\$1338 ),
-    .\port$729$15 (\$1339 ),
-    .\port$729$2 (\$1326 ),
-    .\port$729$3 (\$1327 ),
-    .\port$729$4 (\$1328 ),
-    .\port$729$5 (\$1329 ),
-    .\port$729$6 (\$1330 ),
-    .\port$729$7 (\$1331 ),
-    .\port$729$8 (\$1332 ),
-    .\port$729$9 (\$1333 )
+    .\port$500$0 (\$921 ),
+    .\port$500$1 (\$922 ),
+    .\port$500$10 (\$931 ),
+    .\port$500$11 (\$932 ),
+    .\port$500$12 (\$933 ),
+    .\port$500$13 (\$934 ),
+    .\port$500$14 (\$935 ),
+    .\port$500$15 (\$936 ),
+    .\port$500$2 (\$923 ),
+    .\port$500$3 (\$924 ),
+    .\port$500$4 (\$925 ),
+    .\port$500$5 (\$926 ),
+    .\port$500$6 (\$927 ),
+    .\port$500$7 (\$928 ),
+    .\port$500$8 (\$929 ),
+    .\port$500$9 (\$930 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
-    .a(a_0_3),
-    .b(skew_w4_d3),
+    .a(\a$64 ),
+    .b(\b$66 ),
     .clk(clk),
     .en(en),
-    .\port$730$0 (\$1340 ),
-    .\port$730$1 (\$1341 ),
-    .\port$730$10 (\$1350 ),
-    .\port$730$11 (\$1351 ),
-    .\port$730$12 (\$1352 ),
-    .\port$730$13 (\$1353 ),
-    .\port$730$14 (\$1354 ),
-    .\port$730$15 (\$1355 ),
-    .\port$730$2 (\$1342 ),
-    .\port$730$3 (\$1343 ),
-    .\port$730$4 (\$1344 ),
-    .\port$730$5 (\$1345 ),
-    .\port$730$6 (\$1346 ),
-    .\port$730$7 (\$1347 ),
-    .\port$730$8 (\$1348 ),
-    .\port$730$9 (\$1349 )
+    .\port$501$0 (\$937 ),
+    .\port$501$1 (\$938 ),
+    .\port$501$10 (\$947 ),
+    .\port$501$11 (\$948 ),
+    .\port$501$12 (\$949 ),
+    .\port$501$13 (\$950 ),
+    .\port$501$14 (\$951 ),
+    .\port$501$15 (\$952 ),
+    .\port$501$2 (\$939 ),
+    .\port$501$3 (\$940 ),
+    .\port$501$4 (\$941 ),
+    .\port$501$5 (\$942 ),
+    .\port$501$6 (\$943 ),
+    .\port$501$7 (\$944 ),
+    .\port$501$8 (\$945 ),
+    .\port$501$9 (\$946 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
-    .a(a_0_4),
-    .b(skew_w5_d4),
+    .a(\a$74 ),
+    .b(\b$76 ),
     .clk(clk),
     .en(en),
-    .\port$731$0 (\$1356 ),
-    .\port$731$1 (\$1357 ),
-    .\port$731$10 (\$1366 ),
-    .\port$731$11 (\$1367 ),
-    .\port$731$12 (\$1368 ),
-    .\port$731$13 (\$1369 ),
-    .\port$731$14 (\$1370 ),
-    .\port$731$15 (\$1371 ),
-    .\port$731$2 (\$1358 ),
-    .\port$731$3 (\$1359 ),
-    .\port$731$4 (\$1360 ),
-    .\port$731$5 (\$1361 ),
-    .\port$731$6 (\$1362 ),
-    .\port$731$7 (\$1363 ),
-    .\port$731$8 (\$1364 ),
-    .\port$731$9 (\$1365 )
+    .\port$502$0 (\$953 ),
+    .\port$502$1 (\$954 ),
+    .\port$502$10 (\$963 ),
+    .\port$502$11 (\$964 ),
+    .\port$502$12 (\$965 ),
+    .\port$502$13 (\$966 ),
+    .\port$502$14 (\$967 ),
+    .\port$502$15 (\$968 ),
+    .\port$502$2 (\$955 ),
+    .\port$502$3 (\$956 ),
+    .\port$502$4 (\$957 ),
+    .\port$502$5 (\$958 ),
+    .\port$502$6 (\$959 ),
+    .\port$502$7 (\$960 ),
+    .\port$502$8 (\$961 ),
+    .\port$502$9 (\$962 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
-    .a(a_0_5),
-    .b(skew_w6_d5),
+    .a(\a$84 ),
+    .b(\b$86 ),
     .clk(clk),
     .en(en),
-    .\port$732$0 (\$1372 ),
-    .\port$732$1 (\$1373 ),
-    .\port$732$10 (\$1382 ),
-    .\port$732$11 (\$1383 ),
-    .\port$732$12 (\$1384 ),
-    .\port$732$13 (\$1385 ),
-    .\port$732$14 (\$1386 ),
-    .\port$732$15 (\$1387 ),
-    .\port$732$2 (\$1374 ),
-    .\port$732$3 (\$1375 ),
-    .\port$732$4 (\$1376 ),
-    .\port$732$5 (\$1377 ),
-    .\port$732$6 (\$1378 ),
-    .\port$732$7 (\$1379 ),
-    .\port$732$8 (\$1380 ),
-    .\port$732$9 (\$1381 )
+    .\port$503$0 (\$969 ),
+    .\port$503$1 (\$970 ),
+    .\port$503$10 (\$979 ),
+    .\port$503$11 (\$980 ),
+    .\port$503$12 (\$981 ),
+    .\port$503$13 (\$982 ),
+    .\port$503$14 (\$983 ),
+    .\port$503$15 (\$984 ),
+    .\port$503$2 (\$971 ),
+    .\port$503$3 (\$972 ),
+    .\port$503$4 (\$973 ),
+    .\port$503$5 (\$974 ),
+    .\port$503$6 (\$975 ),
+    .\port$503$7 (\$976 ),
+    .\port$503$8 (\$977 ),
+    .\port$503$9 (\$978 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
-    .a(a_0_6),
-    .b(skew_w7_d6),
+    .a(\a$94 ),
+    .b(\b$96 ),
     .clk(clk),
     .en(en),
-    .\port$733$0 (\$1388 ),
-    .\port$733$1 (\$1389 ),
-    .\port$733$10 (\$1398 ),
-    .\port$733$11 (\$1399 ),
-    .\port$733$12 (\$1400 ),
-    .\port$733$13 (\$1401 ),
-    .\port$733$14 (\$1402 ),
-    .\port$733$15 (\$1403 ),
-    .\port$733$2 (\$1390 ),
-    .\port$733$3 (\$1391 ),
-    .\port$733$4 (\$1392 ),
-    .\port$733$5 (\$1393 ),
-    .\port$733$6 (\$1394 ),
-    .\port$733$7 (\$1395 ),
-    .\port$733$8 (\$1396 ),
-    .\port$733$9 (\$1397 )
+    .\port$504$0 (\$985 ),
+    .\port$504$1 (\$986 ),
+    .\port$504$10 (\$995 ),
+    .\port$504$11 (\$996 ),
+    .\port$504$12 (\$997 ),
+    .\port$504$13 (\$998 ),
+    .\port$504$14 (\$999 ),
+    .\port$504$15 (\$1000 ),
+    .\port$504$2 (\$987 ),
+    .\port$504$3 (\$988 ),
+    .\port$504$4 (\$989 ),
+    .\port$504$5 (\$990 ),
+    .\port$504$6 (\$991 ),
+    .\port$504$7 (\$992 ),
+    .\port$504$8 (\$993 ),
+    .\port$504$9 (\$994 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
-    .a(skew_a1_d0),
-    .b(w_0_0),
+    .a(\a$104 ),
+    .b(\b$106 ),
     .clk(clk),
     .en(en),
-    .\port$734$0 (\$1404 ),
-    .\port$734$1 (\$1405 ),
-    .\port$734$10 (\$1414 ),
-    .\port$734$11 (\$1415 ),
-    .\port$734$12 (\$1416 ),
-    .\port$734$13 (\$1417 ),
-    .\port$734$14 (\$1418 ),
-    .\port$734$15 (\$1419 ),
-    .\port$734$2 (\$1406 ),
-    .\port$734$3 (\$1407 ),
-    .\port$734$4 (\$1408 ),
-    .\port$734$5 (\$1409 ),
-    .\port$734$6 (\$1410 ),
-    .\port$734$7 (\$1411 ),
-    .\port$734$8 (\$1412 ),
-    .\port$734$9 (\$1413 )
+    .\port$505$0 (\$1001 ),
+    .\port$505$1 (\$1002 ),
+    .\port$505$10 (\$1011 ),
+    .\port$505$11 (\$1012 ),
+    .\port$505$12 (\$1013 ),
+    .\port$505$13 (\$1014 ),
+    .\port$505$14 (\$1015 ),
+    .\port$505$15 (\$1016 ),
+    .\port$505$2 (\$1003 ),
+    .\port$505$3 (\$1004 ),
+    .\port$505$4 (\$1005 ),
+    .\port$505$5 (\$1006 ),
+    .\port$505$6 (\$1007 ),
+    .\port$505$7 (\$1008 ),
+    .\port$505$8 (\$1009 ),
+    .\port$505$9 (\$1010 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
-    .a(a_1_0),
-    .b(w_0_1),
+    .a(\a$114 ),
+    .b(\b$116 ),
     .clk(clk),
     .en(en),
-    .\port$735$0 (\$1420 ),
-    .\port$735$1 (\$1421 ),
-    .\port$735$10 (\$1430 ),
-    .\port$735$11 (\$1431 ),
-    .\port$735$12 (\$1432 ),
-    .\port$735$13 (\$1433 ),
-    .\port$735$14 (\$1434 ),
-    .\port$735$15 (\$1435 ),
-    .\port$735$2 (\$1422 ),
-    .\port$735$3 (\$1423 ),
-    .\port$735$4 (\$1424 ),
-    .\port$735$5 (\$1425 ),
-    .\port$735$6 (\$1426 ),
-    .\port$735$7 (\$1427 ),
-    .\port$735$8 (\$1428 ),
-    .\port$735$9 (\$1429 )
+    .\port$506$0 (\$1017 ),
+    .\port$506$1 (\$1018 ),
+    .\port$506$10 (\$1027 ),
+    .\port$506$11 (\$1028 ),
+    .\port$506$12 (\$1029 ),
+    .\port$506$13 (\$1030 ),
+    .\port$506$14 (\$1031 ),
+    .\port$506$15 (\$1032 ),
+    .\port$506$2 (\$1019 ),
+    .\port$506$3 (\$1020 ),
+    .\port$506$4 (\$1021 ),
+    .\port$506$5 (\$1022 ),
+    .\port$506$6 (\$1023 ),
+    .\port$506$7 (\$1024 ),
+    .\port$506$8 (\$1025 ),
+    .\port$506$9 (\$1026 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
-    .a(a_1_1),
-    .b(w_0_2),
+    .a(\a$124 ),
+    .b(\b$126 ),
     .clk(clk),
     .en(en),
-    .\port$736$0 (\$1436 ),
-    .\port$736$1 (\$1437 ),
-    .\port$736$10 (\$1446 ),
-    .\port$736$11 (\$1447 ),
-    .\port$736$12 (\$1448 ),
-    .\port$736$13 (\$1449 ),
-    .\port$736$14 (\$1450 ),
-    .\port$736$15 (\$1451 ),
-    .\port$736$2 (\$1438 ),
-    .\port$736$3 (\$1439 ),
-    .\port$736$4 (\$1440 ),
-    .\port$736$5 (\$1441 ),
-    .\port$736$6 (\$1442 ),
-    .\port$736$7 (\$1443 ),
-    .\port$736$8 (\$1444 ),
-    .\port$736$9 (\$1445 )
+    .\port$507$0 (\$1033 ),
+    .\port$507$1 (\$1034 ),
+    .\port$507$10 (\$1043 ),
+    .\port$507$11 (\$1044 ),
+    .\port$507$12 (\$1045 ),
+    .\port$507$13 (\$1046 ),
+    .\port$507$14 (\$1047 ),
+    .\port$507$15 (\$1048 ),
+    .\port$507$2 (\$1035 ),
+    .\port$507$3 (\$1036 ),
+    .\port$507$4 (\$1037 ),
+    .\port$507$5 (\$1038 ),
+    .\port$507$6 (\$1039 ),
+    .\port$507$7 (\$1040 ),
+    .\port$507$8 (\$1041 ),
+    .\port$507$9 (\$1042 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
-    .a(a_1_2),
-    .b(w_0_3),
+    .a(\a$134 ),
+    .b(\b$136 ),
     .clk(clk),
     .en(en),
-    .\port$737$0 (\$1452 ),
-    .\port$737$1 (\$1453 ),
-    .\port$737$10 (\$1462 ),
-    .\port$737$11 (\$1463 ),
-    .\port$737$12 (\$1464 ),
-    .\port$737$13 (\$1465 ),
-    .\port$737$14 (\$1466 ),
-    .\port$737$15 (\$1467 ),
-    .\port$737$2 (\$1454 ),
-    .\port$737$3 (\$1455 ),
-    .\port$737$4 (\$1456 ),
-    .\port$737$5 (\$1457 ),
-    .\port$737$6 (\$1458 ),
-    .\port$737$7 (\$1459 ),
-    .\port$737$8 (\$1460 ),
-    .\port$737$9 (\$1461 )
+    .\port$508$0 (\$1049 ),
+    .\port$508$1 (\$1050 ),
+    .\port$508$10 (\$1059 ),
+    .\port$508$11 (\$1060 ),
+    .\port$508$12 (\$1061 ),
+    .\port$508$13 (\$1062 ),
+    .\port$508$14 (\$1063 ),
+    .\port$508$15 (\$1064 ),
+    .\port$508$2 (\$1051 ),
+    .\port$508$3 (\$1052 ),
+    .\port$508$4 (\$1053 ),
+    .\port$508$5 (\$1054 ),
+    .\port$508$6 (\$1055 ),
+    .\port$508$7 (\$1056 ),
+    .\port$508$8 (\$1057 ),
+    .\port$508$9 (\$1058 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
-    .a(a_1_3),
-    .b(w_0_4),
+    .a(\a$144 ),
+    .b(\b$146 ),
     .clk(clk),
     .en(en),
-    .\port$738$0 (\$1468 ),
-    .\port$738$1 (\$1469 ),
-    .\port$738$10 (\$1478 ),
-    .\port$738$11 (\$1479 ),
-    .\port$738$12 (\$1480 ),
-    .\port$738$13 (\$1481 ),
-    .\port$738$14 (\$1482 ),
-    .\port$738$15 (\$1483 ),
-    .\port$738$2 (\$1470 ),
-    .\port$738$3 (\$1471 ),
-    .\port$738$4 (\$1472 ),
-    .\port$738$5 (\$1473 ),
-    .\port$738$6 (\$1474 ),
-    .\port$738$7 (\$1475 ),
-    .\port$738$8 (\$1476 ),
-    .\port$738$9 (\$1477 )
+    .\port$509$0 (\$1065 ),
+    .\port$509$1 (\$1066 ),
+    .\port$509$10 (\$1075 ),
+    .\port$509$11 (\$1076 ),
+    .\port$509$12 (\$1077 ),
+    .\port$509$13 (\$1078 ),
+    .\port$509$14 (\$1079 ),
+    .\port$509$15 (\$1080 ),
+    .\port$509$2 (\$1067 ),
+    .\port$509$3 (\$1068 ),
+    .\port$509$4 (\$1069 ),
+    .\port$509$5 (\$1070 ),
+    .\port$509$6 (\$1071 ),
+    .\port$509$7 (\$1072 ),
+    .\port$509$8 (\$1073 ),
+    .\port$509$9 (\$1074 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
-    .a(a_1_4),
-    .b(w_0_5),
+    .a(\a$154 ),
+    .b(\b$156 ),
     .clk(clk),
     .en(en),
-    .\port$739$0 (\$1484 ),
-    .\port$739$1 (\$1485 ),
-    .\port$739$10 (\$1494 ),
-    .\port$739$11 (\$1495 ),
-    .\port$739$12 (\$1496 ),
-    .\port$739$13 (\$1497 ),
-    .\port$739$14 (\$1498 ),
-    .\port$739$15 (\$1499 ),
-    .\port$739$2 (\$1486 ),
-    .\port$739$3 (\$1487 ),
-    .\port$739$4 (\$1488 ),
-    .\port$739$5 (\$1489 ),
-    .\port$739$6 (\$1490 ),
-    .\port$739$7 (\$1491 ),
-    .\port$739$8 (\$1492 ),
-    .\port$739$9 (\$1493 )
+    .\port$510$0 (\$1081 ),
+    .\port$510$1 (\$1082 ),
+    .\port$510$10 (\$1091 ),
+    .\port$510$11 (\$1092 ),
+    .\port$510$12 (\$1093 ),
+    .\port$510$13 (\$1094 ),
+    .\port$510$14 (\$1095 ),
+    .\port$510$15 (\$1096 ),
+    .\port$510$2 (\$1083 ),
+    .\port$510$3 (\$1084 ),
+    .\port$510$4 (\$1085 ),
+    .\port$510$5 (\$1086 ),
+    .\port$510$6 (\$1087 ),
+    .\port$510$7 (\$1088 ),
+    .\port$510$8 (\$1089 ),
+    .\port$510$9 (\$1090 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
-    .a(a_1_5),
-    .b(w_0_6),
+    .a(\a$164 ),
+    .b(\b$166 ),
     .clk(clk),
     .en(en),
-    .\port$740$0 (\$1500 ),
-    .\port$740$1 (\$1501 ),
-    .\port$740$10 (\$1510 ),
-    .\port$740$11 (\$1511 ),
-    .\port$740$12 (\$1512 ),
-    .\port$740$13 (\$1513 ),
-    .\port$740$14 (\$1514 ),
-    .\port$740$15 (\$1515 ),
-    .\port$740$2 (\$1502 ),
-    .\port$740$3 (\$1503 ),
-    .\port$740$4 (\$1504 ),
-    .\port$740$5 (\$1505 ),
-    .\port$740$6 (\$1506 ),
-    .\port$740$7 (\$1507 ),
-    .\port$740$8 (\$1508 ),
-    .\port$740$9 (\$1509 )
+    .\port$511$0 (\$1097 ),
+    .\port$511$1 (\$1098 ),
+    .\port$511$10 (\$1107 ),
+    .\port$511$11 (\$1108 ),
+    .\port$511$12 (\$1109 ),
+    .\port$511$13 (\$1110 ),
+    .\port$511$14 (\$1111 ),
+    .\port$511$15 (\$1112 ),
+    .\port$511$2 (\$1099 ),
+    .\port$511$3 (\$1100 ),
+    .\port$511$4 (\$1101 ),
+    .\port$511$5 (\$1102 ),
+    .\port$511$6 (\$1103 ),
+    .\port$511$7 (\$1104 ),
+    .\port$511$8 (\$1105 ),
+    .\port$511$9 (\$1106 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
-    .a(a_1_6),
-    .b(w_0_7),
+    .a(\a$174 ),
+    .b(\b$176 ),
     .clk(clk),
     .en(en),
-    .\port$741$0 (\$1516 ),
-    .\port$741$1 (\$1517 ),
-    .\port$741$10 (\$1526 ),
-    .\port$741$11 (\$1527 ),
-    .\port$741$12 (\$1528 ),
-    .\port$741$13 (\$1529 ),
-    .\port$741$14 (\$1530 ),
-    .\port$741$15 (\$1531 ),
-    .\port$741$2 (\$1518 ),
-    .\port$741$3 (\$1519 ),
-    .\port$741$4 (\$1520 ),
-    .\port$741$5 (\$1521 ),
-    .\port$741$6 (\$1522 ),
-    .\port$741$7 (\$1523 ),
-    .\port$741$8 (\$1524 ),
-    .\port$741$9 (\$1525 )
+    .\port$512$0 (\$1113 ),
+    .\port$512$1 (\$1114 ),
+    .\port$512$10 (\$1123 ),
+    .\port$512$11 (\$1124 ),
+    .\port$512$12 (\$1125 ),
+    .\port$512$13 (\$1126 ),
+    .\port$512$14 (\$1127 ),
+    .\port$512$15 (\$1128 ),
+    .\port$512$2 (\$1115 ),
+    .\port$512$3 (\$1116 ),
+    .\port$512$4 (\$1117 ),
+    .\port$512$5 (\$1118 ),
+    .\port$512$6 (\$1119 ),
+    .\port$512$7 (\$1120 ),
+    .\port$512$8 (\$1121 ),
+    .\port$512$9 (\$1122 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
-    .a(skew_a2_d1),
-    .b(w_1_0),
+    .a(\a$184 ),
+    .b(\b$186 ),
     .clk(clk),
     .en(en),
-    .\port$742$0 (\$1532 ),
-    .\port$742$1 (\$1533 ),
-    .\port$742$10 (\$1542 ),
-    .\port$742$11 (\$1543 ),
-    .\port$742$12 (\$1544 ),
-    .\port$742$13 (\$1545 ),
-    .\port$742$14 (\$1546 ),
-    .\port$742$15 (\$1547 ),
-    .\port$742$2 (\$1534 ),
-    .\port$742$3 (\$1535 ),
-    .\port$742$4 (\$1536 ),
-    .\port$742$5 (\$1537 ),
-    .\port$742$6 (\$1538 ),
-    .\port$742$7 (\$1539 ),
-    .\port$742$8 (\$1540 ),
-    .\port$742$9 (\$1541 )
+    .\port$513$0 (\$1129 ),
+    .\port$513$1 (\$1130 ),
+    .\port$513$10 (\$1139 ),
+    .\port$513$11 (\$1140 ),
+    .\port$513$12 (\$1141 ),
+    .\port$513$13 (\$1142 ),
+    .\port$513$14 (\$1143 ),
+    .\port$513$15 (\$1144 ),
+    .\port$513$2 (\$1131 ),
+    .\port$513$3 (\$1132 ),
+    .\port$513$4 (\$1133 ),
+    .\port$513$5 (\$1134 ),
+    .\port$513$6 (\$1135 ),
+    .\port$513$7 (\$1136 ),
+    .\port$513$8 (\$1137 ),
+    .\port$513$9 (\$1138 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
-    .a(a_2_0),
-    .b(w_1_1),
+    .a(\a$194 ),
+    .b(\b$196 ),
     .clk(clk),
     .en(en),
-    .\port$743$0 (\$1548 ),
-    .\port$743$1 (\$1549 ),
-    .\port$743$10 (\$1558 ),
-    .\port$743$11 (\$1559 ),
-    .\port$743$12 (\$1560 ),
-    .\port$743$13 (\$1561 ),
-    .\port$743$14 (\$1562 ),
-    .\port$743$15 (\$1563 ),
-    .\port$743$2 (\$1550 ),
-    .\port$743$3 (\$1551 ),
-    .\port$743$4 (\$1552 ),
-    .\port$743$5 (\$1553 ),
-    .\port$743$6 (\$1554 ),
-    .\port$743$7 (\$1555 ),
-    .\port$743$8 (\$1556 ),
-    .\port$743$9 (\$1557 )
+    .\port$514$0 (\$1145 ),
+    .\port$514$1 (\$1146 ),
+    .\port$514$10 (\$1155 ),
+    .\port$514$11 (\$1156 ),
+    .\port$514$12 (\$1157 ),
+    .\port$514$13 (\$1158 ),
+    .\port$514$14 (\$1159 ),
+    .\port$514$15 (\$1160 ),
+    .\port$514$2 (\$1147 ),
+    .\port$514$3 (\$1148 ),
+    .\port$514$4 (\$1149 ),
+    .\port$514$5 (\$1150 ),
+    .\port$514$6 (\$1151 ),
+    .\port$514$7 (\$1152 ),
+    .\port$514$8 (\$1153 ),
+    .\port$514$9 (\$1154 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
-    .a(a_2_1),
-    .b(w_1_2),
+    .a(\a$204 ),
+    .b(\b$206 ),
     .clk(clk),
     .en(en),
-    .\port$744$0 (\$1564 ),
-    .\port$744$1 (\$1565 ),
-    .\port$744$10 (\$1574 ),
-    .\port$744$11 (\$1575 ),
-    .\port$744$12 (\$1576 ),
-    .\port$744$13 (\$1577 ),
-    .\port$744$14 (\$1578 ),
-    .\port$744$15 (\$1579 ),
-    .\port$744$2 (\$1566 ),
-    .\port$744$3 (\$1567 ),
-    .\port$744$4 (\$1568 ),
-    .\port$744$5 (\$1569 ),
-    .\port$744$6 (\$1570 ),
-    .\port$744$7 (\$1571 ),
-    .\port$744$8 (\$1572 ),
-    .\port$744$9 (\$1573 )
+    .\port$515$0 (\$1161 ),
+    .\port$515$1 (\$1162 ),
+    .\port$515$10 (\$1171 ),
+    .\port$515$11 (\$1172 ),
+    .\port$515$12 (\$1173 ),
+    .\port$515$13 (\$1174 ),
+    .\port$515$14 (\$1175 ),
+    .\port$515$15 (\$1176 ),
+    .\port$515$2 (\$1163 ),
+    .\port$515$3 (\$1164 ),
+    .\port$515$4 (\$1165 ),
+    .\port$515$5 (\$1166 ),
+    .\port$515$6 (\$1167 ),
+    .\port$515$7 (\$1168 ),
+    .\port$515$8 (\$1169 ),
+    .\port$515$9 (\$1170 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
-    .a(a_2_2),
-    .b(w_1_3),
+    .a(\a$214 ),
+    .b(\b$216 ),
     .clk(clk),
     .en(en),
-    .\port$745$0 (\$1580 ),
-    .\port$745$1 (\$1581 ),
-    .\port$745$10 (\$1590 ),
-    .\port$745$11 (\$1591 ),
-    .\port$745$12 (\$1592 ),
-    .\port$745$13 (\$1593 ),
-    .\port$745$14 (\$1594 ),
-    .\port$745$15 (\$1595 ),
-    .\port$745$2 (\$1582 ),
-    .\port$745$3 (\$1583 ),
-    .\port$745$4 (\$1584 ),
-    .\port$745$5 (\$1585 ),
-    .\port$745$6 (\$1586 ),
-    .\port$745$7 (\$1587 ),
-    .\port$745$8 (\$1588 ),
-    .\port$745$9 (\$1589 )
+    .\port$516$0 (\$1177 ),
+    .\port$516$1 (\$1178 ),
+    .\port$516$10 (\$1187 ),
+    .\port$516$11 (\$1188 ),
+    .\port$516$12 (\$1189 ),
+    .\port$516$13 (\$1190 ),
+    .\port$516$14 (\$1191 ),
+    .\port$516$15 (\$1192 ),
+    .\port$516$2 (\$1179 ),
+    .\port$516$3 (\$1180 ),
+    .\port$516$4 (\$1181 ),
+    .\port$516$5 (\$1182 ),
+    .\port$516$6 (\$1183 ),
+    .\port$516$7 (\$1184 ),
+    .\port$516$8 (\$1185 ),
+    .\port$516$9 (\$1186 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
-    .a(a_2_3),
-    .b(w_1_4),
+    .a(\a$224 ),
+    .b(\b$226 ),
     .clk(clk),
     .en(en),
-    .\port$746$0 (\$1596 ),
-    .\port$746$1 (\$1597 ),
-    .\port$746$10 (\$1606 ),
-    .\port$746$11 (\$1607 ),
-    .\port$746$12 (\$1608 ),
-    .\port$746$13 (\$1609 ),
-    .\port$746$14 (\$1610 ),
-    .\port$746$15 (\$1611 ),
-    .\port$746$2 (\$1598 ),
-    .\port$746$3 (\$1599 ),
-    .\port$746$4 (\$1600 ),
-    .\port$746$5 (\$1601 ),
-    .\port$746$6 (\$1602 ),
-    .\port$746$7 (\$1603 ),
-    .\port$746$8 (\$1604 ),
-    .\port$746$9 (\$1605 )
+    .\port$517$0 (\$1193 ),
+    .\port$517$1 (\$1194 ),
+    .\port$517$10 (\$1203 ),
+    .\port$517$11 (\$1204 ),
+    .\port$517$12 (\$1205 ),
+    .\port$517$13 (\$1206 ),
+    .\port$517$14 (\$1207 ),
+    .\port$517$15 (\$1208 ),
+    .\port$517$2 (\$1195 ),
+    .\port$517$3 (\$1196 ),
+    .\port$517$4 (\$1197 ),
+    .\port$517$5 (\$1198 ),
+    .\port$517$6 (\$1199 ),
+    .\port$517$7 (\$1200 ),
+    .\port$517$8 (\$1201 ),
+    .\port$517$9 (\$1202 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
-    .a(a_2_4),
-    .b(w_1_5),
+    .a(\a$234 ),
+    .b(\b$236 ),
     .clk(clk),
     .en(en),
-    .\port$747$0 (\$1612 ),
-    .\port$747$1 (\$1613 ),
-    .\port$747$10 (\$1622 ),
-    .\port$747$11 (\$1623 ),
-    .\port$747$12 (\$1624 ),
-    .\port$747$13 (\$1625 ),
-    .\port$747$14 (\$1626 ),
-    .\port$747$15 (\$1627 ),
-    .\port$747$2 (\$1614 ),
-    .\port$747$3 (\$1615 ),
-    .\port$747$4 (\$1616 ),
-    .\port$747$5 (\$1617 ),
-    .\port$747$6 (\$1618 ),
-    .\port$747$7 (\$1619 ),
-    .\port$747$8 (\$1620 ),
-    .\port$747$9 (\$1621 )
+    .\port$518$0 (\$1209 ),
+    .\port$518$1 (\$1210 ),
+    .\port$518$10 (\$1219 ),
+    .\port$518$11 (\$1220 ),
+    .\port$518$12 (\$1221 ),
+    .\port$518$13 (\$1222 ),
+    .\port$518$14 (\$1223 ),
+    .\port$518$15 (\$1224 ),
+    .\port$518$2 (\$1211 ),
+    .\port$518$3 (\$1212 ),
+    .\port$518$4 (\$1213 ),
+    .\port$518$5 (\$1214 ),
+    .\port$518$6 (\$1215 ),
+    .\port$518$7 (\$1216 ),
+    .\port$518$8 (\$1217 ),
+    .\port$518$9 (\$1218 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
-    .a(a_2_5),
-    .b(w_1_6),
+    .a(\a$244 ),
+    .b(\b$246 ),
     .clk(clk),
     .en(en),
-    .\port$748$0 (\$1628 ),
-    .\port$748$1 (\$1629 ),
-    .\port$748$10 (\$1638 ),
-    .\port$748$11 (\$1639 ),
-    .\port$748$12 (\$1640 ),
-    .\port$748$13 (\$1641 ),
-    .\port$748$14 (\$1642 ),
-    .\port$748$15 (\$1643 ),
-    .\port$748$2 (\$1630 ),
-    .\port$748$3 (\$1631 ),
-    .\port$748$4 (\$1632 ),
-    .\port$748$5 (\$1633 ),
-    .\port$748$6 (\$1634 ),
-    .\port$748$7 (\$1635 ),
-    .\port$748$8 (\$1636 ),
-    .\port$748$9 (\$1637 )
+    .\port$519$0 (\$1225 ),
+    .\port$519$1 (\$1226 ),
+    .\port$519$10 (\$1235 ),
+    .\port$519$11 (\$1236 ),
+    .\port$519$12 (\$1237 ),
+    .\port$519$13 (\$1238 ),
+    .\port$519$14 (\$1239 ),
+    .\port$519$15 (\$1240 ),
+    .\port$519$2 (\$1227 ),
+    .\port$519$3 (\$1228 ),
+    .\port$519$4 (\$1229 ),
+    .\port$519$5 (\$1230 ),
+    .\port$519$6 (\$1231 ),
+    .\port$519$7 (\$1232 ),
+    .\port$519$8 (\$1233 ),
+    .\port$519$9 (\$1234 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
-    .a(a_2_6),
-    .b(w_1_7),
+    .a(\a$254 ),
+    .b(\b$256 ),
     .clk(clk),
     .en(en),
-    .\port$749$0 (\$1644 ),
-    .\port$749$1 (\$1645 ),
-    .\port$749$10 (\$1654 ),
-    .\port$749$11 (\$1655 ),
-    .\port$749$12 (\$1656 ),
-    .\port$749$13 (\$1657 ),
-    .\port$749$14 (\$1658 ),
-    .\port$749$15 (\$1659 ),
-    .\port$749$2 (\$1646 ),
-    .\port$749$3 (\$1647 ),
-    .\port$749$4 (\$1648 ),
-    .\port$749$5 (\$1649 ),
-    .\port$749$6 (\$1650 ),
-    .\port$749$7 (\$1651 ),
-    .\port$749$8 (\$1652 ),
-    .\port$749$9 (\$1653 )
+    .\port$520$0 (\$1241 ),
+    .\port$520$1 (\$1242 ),
+    .\port$520$10 (\$1251 ),
+    .\port$520$11 (\$1252 ),
+    .\port$520$12 (\$1253 ),
+    .\port$520$13 (\$1254 ),
+    .\port$520$14 (\$1255 ),
+    .\port$520$15 (\$1256 ),
+    .\port$520$2 (\$1243 ),
+    .\port$520$3 (\$1244 ),
+    .\port$520$4 (\$1245 ),
+    .\port$520$5 (\$1246 ),
+    .\port$520$6 (\$1247 ),
+    .\port$520$7 (\$1248 ),
+    .\port$520$8 (\$1249 ),
+    .\port$520$9 (\$1250 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
-    .a(skew_a3_d2),
-    .b(w_2_0),
+    .a(\a$264 ),
+    .b(\b$266 ),
     .clk(clk),
     .en(en),
-    .\port$750$0 (\$1660 ),
-    .\port$750$1 (\$1661 ),
-    .\port$750$10 (\$1670 ),
-    .\port$750$11 (\$1671 ),
-    .\port$750$12 (\$1672 ),
-    .\port$750$13 (\$1673 ),
-    .\port$750$14 (\$1674 ),
-    .\port$750$15 (\$1675 ),
-    .\port$750$2 (\$1662 ),
-    .\port$750$3 (\$1663 ),
-    .\port$750$4 (\$1664 ),
-    .\port$750$5 (\$1665 ),
-    .\port$750$6 (\$1666 ),
-    .\port$750$7 (\$1667 ),
-    .\port$750$8 (\$1668 ),
-    .\port$750$9 (\$1669 )
+    .\port$521$0 (\$1257 ),
+    .\port$521$1 (\$1258 ),
+    .\port$521$10 (\$1267 ),
+    .\port$521$11 (\$1268 ),
+    .\port$521$12 (\$1269 ),
+    .\port$521$13 (\$1270 ),
+    .\port$521$14 (\$1271 ),
+    .\port$521$15 (\$1272 ),
+    .\port$521$2 (\$1259 ),
+    .\port$521$3 (\$1260 ),
+    .\port$521$4 (\$1261 ),
+    .\port$521$5 (\$1262 ),
+    .\port$521$6 (\$1263 ),
+    .\port$521$7 (\$1264 ),
+    .\port$521$8 (\$1265 ),
+    .\port$521$9 (\$1266 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
-    .a(a_3_0),
-    .b(w_2_1),
+    .a(\a$274 ),
+    .b(\b$276 ),
     .clk(clk),
     .en(en),
-    .\port$751$0 (\$1676 ),
-    .\port$751$1 (\$1677 ),
-    .\port$751$10 (\$1686 ),
-    .\port$751$11 (\$1687 ),
-    .\port$751$12 (\$1688 ),
-    .\port$751$13 (\$1689 ),
-    .\port$751$14 (\$1690 ),
-    .\port$751$15 (\$1691 ),
-    .\port$751$2 (\$1678 ),
-    .\port$751$3 (\$1679 ),
-    .\port$751$4 (\$1680 ),
-    .\port$751$5 (\$1681 ),
-    .\port$751$6 (\$1682 ),
-    .\port$751$7 (\$1683 ),
-    .\port$751$8 (\$1684 ),
-    .\port$751$9 (\$1685 )
+    .\port$522$0 (\$1273 ),
+    .\port$522$1 (\$1274 ),
+    .\port$522$10 (\$1283 ),
+    .\port$522$11 (\$1284 ),
+    .\port$522$12 (\$1285 ),
+    .\port$522$13 (\$1286 ),
+    .\port$522$14 (\$1287 ),
+    .\port$522$15 (\$1288 ),
+    .\port$522$2 (\$1275 ),
+    .\port$522$3 (\$1276 ),
+    .\port$522$4 (\$1277 ),
+    .\port$522$5 (\$1278 ),
+    .\port$522$6 (\$1279 ),
+    .\port$522$7 (\$1280 ),
+    .\port$522$8 (\$1281 ),
+    .\port$522$9 (\$1282 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
-    .a(a_3_1),
-    .b(w_2_2),
+    .a(\a$284 ),
+    .b(\b$286 ),
     .clk(clk),
     .en(en),
-    .\port$752$0 (\$1692 ),
-    .\port$752$1 (\$1693 ),
-    .\port$752$10 (\$1702 ),
-    .\port$752$11 (\$1703 ),
-    .\port$752$12 (\$1704 ),
-    .\port$752$13 (\$1705 ),
-    .\port$752$14 (\$1706 ),
-    .\port$752$15 (\$1707 ),
-    .\port$752$2 (\$1694 ),
-    .\port$752$3 (\$1695 ),
-    .\port$752$4 (\$1696 ),
-    .\port$752$5 (\$1697 ),
-    .\port$752$6 (\$1698 ),
-    .\port$752$7 (\$1699 ),
-    .\port$752$8 (\$1700 ),
-    .\port$752$9 (\$1701 )
+    .\port$523$0 (\$1289 ),
+    .\port$523$1 (\$1290 ),
+    .\port$523$10 (\$1299 ),
+    .\port$523$11 (\$1300 ),
+    .\port$523$12 (\$1301 ),
+    .\port$523$13 (\$1302 ),
+    .\port$523$14 (\$1303 ),
+    .\port$523$15 (\$1304 ),
+    .\port$523$2 (\$1291 ),
+    .\port$523$3 (\$1292 ),
+    .\port$523$4 (\$1293 ),
+    .\port$523$5 (\$1294 ),
+    .\port$523$6 (\$1295 ),
+    .\port$523$7 (\$1296 ),
+    .\port$523$8 (\$1297 ),
+    .\port$523$9 (\$1298 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
-    .a(a_3_2),
-    .b(w_2_3),
+    .a(\a$294 ),
+    .b(\b$296 ),
     .clk(clk),
     .en(en),
-    .\port$753$0 (\$1708 ),
-    .\port$753$1 (\$1709 ),
-    .\port$753$10 (\$1718 ),
-    .\port$753$11 (\$1719 ),
-    .\port$753$12 (\$1720 ),
-    .\port$753$13 (\$1721 ),
-    .\port$753$14 (\$1722 ),
-    .\port$753$15 (\$1723 ),
-    .\port$753$2 (\$1710 ),
-    .\port$753$3 (\$1711 ),
-    .\port$753$4 (\$1712 ),
-    .\port$753$5 (\$1713 ),
-    .\port$753$6 (\$1714 ),
-    .\port$753$7 (\$1715 ),
-    .\port$753$8 (\$1716 ),
-    .\port$753$9 (\$1717 )
+    .\port$524$0 (\$1305 ),
+    .\port$524$1 (\$1306 ),
+    .\port$524$10 (\$1315 ),
+    .\port$524$11 (\$1316 ),
+    .\port$524$12 (\$1317 ),
+    .\port$524$13 (\$1318 ),
+    .\port$524$14 (\$1319 ),
+    .\port$524$15 (\$1320 ),
+    .\port$524$2 (\$1307 ),
+    .\port$524$3 (\$1308 ),
+    .\port$524$4 (\$1309 ),
+    .\port$524$5 (\$1310 ),
+    .\port$524$6 (\$1311 ),
+    .\port$524$7 (\$1312 ),
+    .\port$524$8 (\$1313 ),
+    .\port$524$9 (\$1314 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
-    .a(a_3_3),
-    .b(w_2_4),
+    .a(\a$304 ),
+    .b(\b$306 ),
     .clk(clk),
     .en(en),
-    .\port$754$0 (\$1724 ),
-    .\port$754$1 (\$1725 ),
-    .\port$754$10 (\$1734 ),
-    .\port$754$11 (\$1735 ),
-    .\port$754$12 (\$1736 ),
-    .\port$754$13 (\$1737 ),
-    .\port$754$14 (\$1738 ),
-    .\port$754$15 (\$1739 ),
-    .\port$754$2 (\$1726 ),
-    .\port$754$3 (\$1727 ),
-    .\port$754$4 (\$1728 ),
-    .\port$754$5 (\$1729 ),
-    .\port$754$6 (\$1730 ),
-    .\port$754$7 (\$1731 ),
-    .\port$754$8 (\$1732 ),
-    .\port$754$9 (\$1733 )
+    .\port$525$0 (\$1321 ),
+    .\port$525$1 (\$1322 ),
+    .\port$525$10 (\$1331 ),
+    .\port$525$11 (\$1332 ),
+    .\port$525$12 (\$1333 ),
+    .\port$525$13 (\$1334 ),
+    .\port$525$14 (\$1335 ),
+    .\port$525$15 (\$1336 ),
+    .\port$525$2 (\$1323 ),
+    .\port$525$3 (\$1324 ),
+    .\port$525$4 (\$1325 ),
+    .\port$525$5 (\$1326 ),
+    .\port$525$6 (\$1327 ),
+    .\port$525$7 (\$1328 ),
+    .\port$525$8 (\$1329 ),
+    .\port$525$9 (\$1330 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
-    .a(a_3_4),
-    .b(w_2_5),
+    .a(\a$314 ),
+    .b(\b$316 ),
     .clk(clk),
     .en(en),
-    .\port$755$0 (\$1740 ),
-    .\port$755$1 (\$1741 ),
-    .\port$755$10 (\$1750 ),
-    .\port$755$11 (\$1751 ),
-    .\port$755$12 (\$1752 ),
-    .\port$755$13 (\$1753 ),
-    .\port$755$14 (\$1754 ),
-    .\port$755$15 (\$1755 ),
-    .\port$755$2 (\$1742 ),
-    .\port$755$3 (\$1743 ),
-    .\port$755$4 (\$1744 ),
-    .\port$755$5 (\$1745 ),
-    .\port$755$6 (\$1746 ),
-    .\port$755$7 (\$1747 ),
-    .\port$755$8 (\$1748 ),
-    .\port$755$9 (\$1749 )
+    .\port$526$0 (\$1337 ),
+    .\port$526$1 (\$1338 ),
+    .\port$526$10 (\$1347 ),
+    .\port$526$11 (\$1348 ),
+    .\port$526$12 (\$1349 ),
+    .\port$526$13 (\$1350 ),
+    .\port$526$14 (\$1351 ),
+    .\port$526$15 (\$1352 ),
+    .\port$526$2 (\$1339 ),
+    .\port$526$3 (\$1340 ),
+    .\port$526$4 (\$1341 ),
+    .\port$526$5 (\$1342 ),
+    .\port$526$6 (\$1343 ),
+    .\port$526$7 (\$1344 ),
+    .\port$526$8 (\$1345 ),
+    .\port$526$9 (\$1346 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
-    .a(a_3_5),
-    .b(w_2_6),
+    .a(\a$324 ),
+    .b(\b$326 ),
     .clk(clk),
     .en(en),
-    .\port$756$0 (\$1756 ),
-    .\port$756$1 (\$1757 ),
-    .\port$756$10 (\$1766 ),
-    .\port$756$11 (\$1767 ),
-    .\port$756$12 (\$1768 ),
-    .\port$756$13 (\$1769 ),
-    .\port$756$14 (\$1770 ),
-    .\port$756$15 (\$1771 ),
-    .\port$756$2 (\$1758 ),
-    .\port$756$3 (\$1759 ),
-    .\port$756$4 (\$1760 ),
-    .\port$756$5 (\$1761 ),
-    .\port$756$6 (\$1762 ),
-    .\port$756$7 (\$1763 ),
-    .\port$756$8 (\$1764 ),
-    .\port$756$9 (\$1765 )
+    .\port$527$0 (\$1353 ),
+    .\port$527$1 (\$1354 ),
+    .\port$527$10 (\$1363 ),
+    .\port$527$11 (\$1364 ),
+    .\port$527$12 (\$1365 ),
+    .\port$527$13 (\$1366 ),
+    .\port$527$14 (\$1367 ),
+    .\port$527$15 (\$1368 ),
+    .\port$527$2 (\$1355 ),
+    .\port$527$3 (\$1356 ),
+    .\port$527$4 (\$1357 ),
+    .\port$527$5 (\$1358 ),
+    .\port$527$6 (\$1359 ),
+    .\port$527$7 (\$1360 ),
+    .\port$527$8 (\$1361 ),
+    .\port$527$9 (\$1362 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
-    .a(a_3_6),
-    .b(w_2_7),
+    .a(\a$334 ),
+    .b(\b$336 ),
     .clk(clk),
     .en(en),
-    .\port$757$0 (\$1772 ),
-    .\port$757$1 (\$1773 ),
-    .\port$757$10 (\$1782 ),
-    .\port$757$11 (\$1783 ),
-    .\port$757$12 (\$1784 ),
-    .\port$757$13 (\$1785 ),
-    .\port$757$14 (\$1786 ),
-    .\port$757$15 (\$1787 ),
-    .\port$757$2 (\$1774 ),
-    .\port$757$3 (\$1775 ),
-    .\port$757$4 (\$1776 ),
-    .\port$757$5 (\$1777 ),
-    .\port$757$6 (\$1778 ),
-    .\port$757$7 (\$1779 ),
-    .\port$757$8 (\$1780 ),
-    .\port$757$9 (\$1781 )
+    .\port$528$0 (\$1369 ),
+    .\port$528$1 (\$1370 ),
+    .\port$528$10 (\$1379 ),
+    .\port$528$11 (\$1380 ),
+    .\port$528$12 (\$1381 ),
+    .\port$528$13 (\$1382 ),
+    .\port$528$14 (\$1383 ),
+    .\port$528$15 (\$1384 ),
+    .\port$528$2 (\$1371 ),
+    .\port$528$3 (\$1372 ),
+    .\port$528$4 (\$1373 ),
+    .\port$528$5 (\$1374 ),
+    .\port$528$6 (\$1375 ),
+    .\port$528$7 (\$1376 ),
+    .\port$528$8 (\$1377 ),
+    .\port$528$9 (\$1378 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
-    .a(skew_a4_d3),
-    .b(w_3_0),
+    .a(\a$344 ),
+    .b(\b$346 ),
     .clk(clk),
     .en(en),
-    .\port$758$0 (\$1788 ),
-    .\port$758$1 (\$1789 ),
-    .\port$758$10 (\$1798 ),
-    .\port$758$11 (\$1799 ),
-    .\port$758$12 (\$1800 ),
-    .\port$758$13 (\$1801 ),
-    .\port$758$14 (\$1802 ),
-    .\port$758$15 (\$1803 ),
-    .\port$758$2 (\$1790 ),
-    .\port$758$3 (\$1791 ),
-    .\port$758$4 (\$1792 ),
-    .\port$758$5 (\$1793 ),
-    .\port$758$6 (\$1794 ),
-    .\port$758$7 (\$1795 ),
-    .\port$758$8 (\$1796 ),
-    .\port$758$9 (\$1797 )
+    .\port$529$0 (\$1385 ),
+    .\port$529$1 (\$1386 ),
+    .\port$529$10 (\$1395 ),
+    .\port$529$11 (\$1396 ),
+    .\port$529$12 (\$1397 ),
+    .\port$529$13 (\$1398 ),
+    .\port$529$14 (\$1399 ),
+    .\port$529$15 (\$1400 ),
+    .\port$529$2 (\$1387 ),
+    .\port$529$3 (\$1388 ),
+    .\port$529$4 (\$1389 ),
+    .\port$529$5 (\$1390 ),
+    .\port$529$6 (\$1391 ),
+    .\port$529$7 (\$1392 ),
+    .\port$529$8 (\$1393 ),
+    .\port$529$9 (\$1394 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
-    .a(a_4_0),
-    .b(w_3_1),
+    .a(\a$354 ),
+    .b(\b$356 ),
     .clk(clk),
     .en(en),
-    .\port$759$0 (\$1804 ),
-    .\port$759$1 (\$1805 ),
-    .\port$759$10 (\$1814 ),
-    .\port$759$11 (\$1815 ),
-    .\port$759$12 (\$1816 ),
-    .\port$759$13 (\$1817 ),
-    .\port$759$14 (\$1818 ),
-    .\port$759$15 (\$1819 ),
-    .\port$759$2 (\$1806 ),
-    .\port$759$3 (\$1807 ),
-    .\port$759$4 (\$1808 ),
-    .\port$759$5 (\$1809 ),
-    .\port$759$6 (\$1810 ),
-    .\port$759$7 (\$1811 ),
-    .\port$759$8 (\$1812 ),
-    .\port$759$9 (\$1813 )
+    .\port$530$0 (\$1401 ),
+    .\port$530$1 (\$1402 ),
+    .\port$530$10 (\$1411 ),
+    .\port$530$11 (\$1412 ),
+    .\port$530$12 (\$1413 ),
+    .\port$530$13 (\$1414 ),
+    .\port$530$14 (\$1415 ),
+    .\port$530$15 (\$1416 ),
+    .\port$530$2 (\$1403 ),
+    .\port$530$3 (\$1404 ),
+    .\port$530$4 (\$1405 ),
+    .\port$530$5 (\$1406 ),
+    .\port$530$6 (\$1407 ),
+    .\port$530$7 (\$1408 ),
+    .\port$530$8 (\$1409 ),
+    .\port$530$9 (\$1410 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
-    .a(a_4_1),
-    .b(w_3_2),
+    .a(\a$364 ),
+    .b(\b$366 ),
     .clk(clk),
     .en(en),
-    .\port$760$0 (\$1820 ),
-    .\port$760$1 (\$1821 ),
-    .\port$760$10 (\$1830 ),
-    .\port$760$11 (\$1831 ),
-    .\port$760$12 (\$1832 ),
-    .\port$760$13 (\$1833 ),
-    .\port$760$14 (\$1834 ),
-    .\port$760$15 (\$1835 ),
-    .\port$760$2 (\$1822 ),
-    .\port$760$3 (\$1823 ),
-    .\port$760$4 (\$1824 ),
-    .\port$760$5 (\$1825 ),
-    .\port$760$6 (\$1826 ),
-    .\port$760$7 (\$1827 ),
-    .\port$760$8 (\$1828 ),
-    .\port$760$9 (\$1829 )
+    .\port$531$0 (\$1417 ),
+    .\port$531$1 (\$1418 ),
+    .\port$531$10 (\$1427 ),
+    .\port$531$11 (\$1428 ),
+    .\port$531$12 (\$1429 ),
+    .\port$531$13 (\$1430 ),
+    .\port$531$14 (\$1431 ),
+    .\port$531$15 (\$1432 ),
+    .\port$531$2 (\$1419 ),
+    .\port$531$3 (\$1420 ),
+    .\port$531$4 (\$1421 ),
+    .\port$531$5 (\$1422 ),
+    .\port$531$6 (\$1423 ),
+    .\port$531$7 (\$1424 ),
+    .\port$531$8 (\$1425 ),
+    .\port$531$9 (\$1426 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
-    .a(a_4_2),
-    .b(w_3_3),
+    .a(\a$374 ),
+    .b(\b$376 ),
     .clk(clk),
     .en(en),
-    .\port$761$0 (\$1836 ),
-    .\port$761$1 (\$1837 ),
-    .\port$761$10 (\$1846 ),
-    .\port$761$11 (\$1847 ),
-    .\port$761$12 (\$1848 ),
-    .\port$761$13 (\$1849 ),
-    .\port$761$14 (\$1850 ),
-    .\port$761$15 (\$1851 ),
-    .\port$761$2 (\$1838 ),
-    .\port$761$3 (\$1839 ),
-    .\port$761$4 (\$1840 ),
-    .\port$761$5 (\$1841 ),
-    .\port$761$6 (\$1842 ),
-    .\port$761$7 (\$1843 ),
-    .\port$761$8 (\$1844 ),
-    .\port$761$9 (\$1845 )
+    .\port$532$0 (\$1433 ),
+    .\port$532$1 (\$1434 ),
+    .\port$532$10 (\$1443 ),
+    .\port$532$11 (\$1444 ),
+    .\port$532$12 (\$1445 ),
+    .\port$532$13 (\$1446 ),
+    .\port$532$14 (\$1447 ),
+    .\port$532$15 (\$1448 ),
+    .\port$532$2 (\$1435 ),
+    .\port$532$3 (\$1436 ),
+    .\port$532$4 (\$1437 ),
+    .\port$532$5 (\$1438 ),
+    .\port$532$6 (\$1439 ),
+    .\port$532$7 (\$1440 ),
+    .\port$532$8 (\$1441 ),
+    .\port$532$9 (\$1442 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
-    .a(a_4_3),
-    .b(w_3_4),
+    .a(\a$384 ),
+    .b(\b$386 ),
     .clk(clk),
     .en(en),
-    .\port$762$0 (\$1852 ),
-    .\port$762$1 (\$1853 ),
-    .\port$762$10 (\$1862 ),
-    .\port$762$11 (\$1863 ),
-    .\port$762$12 (\$1864 ),
-    .\port$762$13 (\$1865 ),
-    .\port$762$14 (\$1866 ),
-    .\port$762$15 (\$1867 ),
-    .\port$762$2 (\$1854 ),
-    .\port$762$3 (\$1855 ),
-    .\port$762$4 (\$1856 ),
-    .\port$762$5 (\$1857 ),
-    .\port$762$6 (\$1858 ),
-    .\port$762$7 (\$1859 ),
-    .\port$762$8 (\$1860 ),
-    .\port$762$9 (\$1861 )
+    .\port$533$0 (\$1449 ),
+    .\port$533$1 (\$1450 ),
+    .\port$533$10 (\$1459 ),
+    .\port$533$11 (\$1460 ),
+    .\port$533$12 (\$1461 ),
+    .\port$533$13 (\$1462 ),
+    .\port$533$14 (\$1463 ),
+    .\port$533$15 (\$1464 ),
+    .\port$533$2 (\$1451 ),
+    .\port$533$3 (\$1452 ),
+    .\port$533$4 (\$1453 ),
+    .\port$533$5 (\$1454 ),
+    .\port$533$6 (\$1455 ),
+    .\port$533$7 (\$1456 ),
+    .\port$533$8 (\$1457 ),
+    .\port$533$9 (\$1458 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
-    .a(a_4_4),
-    .b(w_3_5),
+    .a(\a$394 ),
+    .b(\b$396 ),
     .clk(clk),
     .en(en),
-    .\port$763$0 (\$1868 ),
-    .\port$763$1 (\$1869 ),
-    .\port$763$10 (\$1878 ),
-    .\port$763$11 (\$1879 ),
-    .\port$763$12 (\$1880 ),
-    .\port$763$13 (\$1881 ),
-    .\port$763$14 (\$1882 ),
-    .\port$763$15 (\$1883 ),
-    .\port$763$2 (\$1870 ),
-    .\port$763$3 (\$1871 ),
-    .\port$763$4 (\$1872 ),
-    .\port$763$5 (\$1873 ),
-    .\port$763$6 (\$1874 ),
-    .\port$763$7 (\$1875 ),
-    .\port$763$8 (\$1876 ),
-    .\port$763$9 (\$1877 )
+    .\port$534$0 (\$1465 ),
+    .\port$534$1 (\$1466 ),
+    .\port$534$10 (\$1475 ),
+    .\port$534$11 (\$1476 ),
+    .\port$534$12 (\$1477 ),
+    .\port$534$13 (\$1478 ),
+    .\port$534$14 (\$1479 ),
+    .\port$534$15 (\$1480 ),
+    .\port$534$2 (\$1467 ),
+    .\port$534$3 (\$1468 ),
+    .\port$534$4 (\$1469 ),
+    .\port$534$5 (\$1470 ),
+    .\port$534$6 (\$1471 ),
+    .\port$534$7 (\$1472 ),
+    .\port$534$8 (\$1473 ),
+    .\port$534$9 (\$1474 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
-    .a(a_4_5),
-    .b(w_3_6),
+    .a(\a$404 ),
+    .b(\b$406 ),
     .clk(clk),
     .en(en),
-    .\port$764$0 (\$1884 ),
-    .\port$764$1 (\$1885 ),
-    .\port$764$10 (\$1894 ),
-    .\port$764$11 (\$1895 ),
-    .\port$764$12 (\$1896 ),
-    .\port$764$13 (\$1897 ),
-    .\port$764$14 (\$1898 ),
-    .\port$764$15 (\$1899 ),
-    .\port$764$2 (\$1886 ),
-    .\port$764$3 (\$1887 ),
-    .\port$764$4 (\$1888 ),
-    .\port$764$5 (\$1889 ),
-    .\port$764$6 (\$1890 ),
-    .\port$764$7 (\$1891 ),
-    .\port$764$8 (\$1892 ),
-    .\port$764$9 (\$1893 )
+    .\port$535$0 (\$1481 ),
+    .\port$535$1 (\$1482 ),
+    .\port$535$10 (\$1491 ),
+    .\port$535$11 (\$1492 ),
+    .\port$535$12 (\$1493 ),
+    .\port$535$13 (\$1494 ),
+    .\port$535$14 (\$1495 ),
+    .\port$535$15 (\$1496 ),
+    .\port$535$2 (\$1483 ),
+    .\port$535$3 (\$1484 ),
+    .\port$535$4 (\$1485 ),
+    .\port$535$5 (\$1486 ),
+    .\port$535$6 (\$1487 ),
+    .\port$535$7 (\$1488 ),
+    .\port$535$8 (\$1489 ),
+    .\port$535$9 (\$1490 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
-    .a(a_4_6),
-    .b(w_3_7),
+    .a(\a$414 ),
+    .b(\b$416 ),
     .clk(clk),
     .en(en),
-    .\port$765$0 (\$1900 ),
-    .\port$765$1 (\$1901 ),
-    .\port$765$10 (\$1910 ),
-    .\port$765$11 (\$1911 ),
-    .\port$765$12 (\$1912 ),
-    .\port$765$13 (\$1913 ),
-    .\port$765$14 (\$1914 ),
-    .\port$765$15 (\$1915 ),
-    .\port$765$2 (\$1902 ),
-    .\port$765$3 (\$1903 ),
-    .\port$765$4 (\$1904 ),
-    .\port$765$5 (\$1905 ),
-    .\port$765$6 (\$1906 ),
-    .\port$765$7 (\$1907 ),
-    .\port$765$8 (\$1908 ),
-    .\port$765$9 (\$1909 )
+    .\port$536$0 (\$1497 ),
+    .\port$536$1 (\$1498 ),
+    .\port$536$10 (\$1507 ),
+    .\port$536$11 (\$1508 ),
+    .\port$536$12 (\$1509 ),
+    .\port$536$13 (\$1510 ),
+    .\port$536$14 (\$1511 ),
+    .\port$536$15 (\$1512 ),
+    .\port$536$2 (\$1499 ),
+    .\port$536$3 (\$1500 ),
+    .\port$536$4 (\$1501 ),
+    .\port$536$5 (\$1502 ),
+    .\port$536$6 (\$1503 ),
+    .\port$536$7 (\$1504 ),
+    .\port$536$8 (\$1505 ),
+    .\port$536$9 (\$1506 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
-    .a(skew_a5_d4),
-    .b(w_4_0),
+    .a(\a$424 ),
+    .b(\b$426 ),
     .clk(clk),
     .en(en),
-    .\port$766$0 (\$1916 ),
-    .\port$766$1 (\$1917 ),
-    .\port$766$10 (\$1926 ),
-    .\port$766$11 (\$1927 ),
-    .\port$766$12 (\$1928 ),
-    .\port$766$13 (\$1929 ),
-    .\port$766$14 (\$1930 ),
-    .\port$766$15 (\$1931 ),
-    .\port$766$2 (\$1918 ),
-    .\port$766$3 (\$1919 ),
-    .\port$766$4 (\$1920 ),
-    .\port$766$5 (\$1921 ),
-    .\port$766$6 (\$1922 ),
-    .\port$766$7 (\$1923 ),
-    .\port$766$8 (\$1924 ),
-    .\port$766$9 (\$1925 )
+    .\port$537$0 (\$1513 ),
+    .\port$537$1 (\$1514 ),
+    .\port$537$10 (\$1523 ),
+    .\port$537$11 (\$1524 ),
+    .\port$537$12 (\$1525 ),
+    .\port$537$13 (\$1526 ),
+    .\port$537$14 (\$1527 ),
+    .\port$537$15 (\$1528 ),
+    .\port$537$2 (\$1515 ),
+    .\port$537$3 (\$1516 ),
+    .\port$537$4 (\$1517 ),
+    .\port$537$5 (\$1518 ),
+    .\port$537$6 (\$1519 ),
+    .\port$537$7 (\$1520 ),
+    .\port$537$8 (\$1521 ),
+    .\port$537$9 (\$1522 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
-    .a(a_5_0),
-    .b(w_4_1),
+    .a(\a$434 ),
+    .b(\b$436 ),
     .clk(clk),
     .en(en),
-    .\port$767$0 (\$1932 ),
-    .\port$767$1 (\$1933 ),
-    .\port$767$10 (\$1942 ),
-    .\port$767$11 (\$1943 ),
-    .\port$767$12 (\$1944 ),
-    .\port$767$13 (\$1945 ),
-    .\port$767$14 (\$1946 ),
-    .\port$767$15 (\$1947 ),
-    .\port$767$2 (\$1934 ),
-    .\port$767$3 (\$1935 ),
-    .\port$767$4 (\$1936 ),
-    .\port$767$5 (\$1937 ),
-    .\port$767$6 (\$1938 ),
-    .\port$767$7 (\$1939 ),
-    .\port$767$8 (\$1940 ),
-    .\port$767$9 (\$1941 )
+    .\port$538$0 (\$1529 ),
+    .\port$538$1 (\$1530 ),
+    .\port$538$10 (\$1539 ),
+    .\port$538$11 (\$1540 ),
+    .\port$538$12 (\$1541 ),
+    .\port$538$13 (\$1542 ),
+    .\port$538$14 (\$1543 ),
+    .\port$538$15 (\$1544 ),
+    .\port$538$2 (\$1531 ),
+    .\port$538$3 (\$1532 ),
+    .\port$538$4 (\$1533 ),
+    .\port$538$5 (\$1534 ),
+    .\port$538$6 (\$1535 ),
+    .\port$538$7 (\$1536 ),
+    .\port$538$8 (\$1537 ),
+    .\port$538$9 (\$1538 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
-    .a(a_5_1),
-    .b(w_4_2),
+    .a(\a$444 ),
+    .b(\b$446 ),
     .clk(clk),
     .en(en),
-    .\port$768$0 (\$1948 ),
-    .\port$768$1 (\$1949 ),
-    .\port$768$10 (\$1958 ),
-    .\port$768$11 (\$1959 ),
-    .\port$768$12 (\$1960 ),
-    .\port$768$13 (\$1961 ),
-    .\port$768$14 (\$1962 ),
-    .\port$768$15 (\$1963 ),
-    .\port$768$2 (\$1950 ),
-    .\port$768$3 (\$1951 ),
-    .\port$768$4 (\$1952 ),
-    .\port$768$5 (\$1953 ),
-    .\port$768$6 (\$1954 ),
-    .\port$768$7 (\$1955 ),
-    .\port$768$8 (\$1956 ),
-    .\port$768$9 (\$1957 )
+    .\port$539$0 (\$1545 ),
+    .\port$539$1 (\$1546 ),
+    .\port$539$10 (\$1555 ),
+    .\port$539$11 (\$1556 ),
+    .\port$539$12 (\$1557 ),
+    .\port$539$13 (\$1558 ),
+    .\port$539$14 (\$1559 ),
+    .\port$539$15 (\$1560 ),
+    .\port$539$2 (\$1547 ),
+    .\port$539$3 (\$1548 ),
+    .\port$539$4 (\$1549 ),
+    .\port$539$5 (\$1550 ),
+    .\port$539$6 (\$1551 ),
+    .\port$539$7 (\$1552 ),
+    .\port$539$8 (\$1553 ),
+    .\port$539$9 (\$1554 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
-    .a(a_5_2),
-    .b(w_4_3),
+    .a(\a$454 ),
+    .b(\b$456 ),
     .clk(clk),
     .en(en),
-    .\port$769$0 (\$1964 ),
-    .\port$769$1 (\$1965 ),
-    .\port$769$10 (\$1974 ),
-    .\port$769$11 (\$1975 ),
-    .\port$769$12 (\$1976 ),
-    .\port$769$13 (\$1977 ),
-    .\port$769$14 (\$1978 ),
-    .\port$769$15 (\$1979 ),
-    .\port$769$2 (\$1966 ),
-    .\port$769$3 (\$1967 ),
-    .\port$769$4 (\$1968 ),
-    .\port$769$5 (\$1969 ),
-    .\port$769$6 (\$1970 ),
-    .\port$769$7 (\$1971 ),
-    .\port$769$8 (\$1972 ),
-    .\port$769$9 (\$1973 )
+    .\port$540$0 (\$1561 ),
+    .\port$540$1 (\$1562 ),
+    .\port$540$10 (\$1571 ),
+    .\port$540$11 (\$1572 ),
+    .\port$540$12 (\$1573 ),
+    .\port$540$13 (\$1574 ),
+    .\port$540$14 (\$1575 ),
+    .\port$540$15 (\$1576 ),
+    .\port$540$2 (\$1563 ),
+    .\port$540$3 (\$1564 ),
+    .\port$540$4 (\$1565 ),
+    .\port$540$5 (\$1566 ),
+    .\port$540$6 (\$1567 ),
+    .\port$540$7 (\$1568 ),
+    .\port$540$8 (\$1569 ),
+    .\port$540$9 (\$1570 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
-    .a(a_5_3),
-    .b(w_4_4),
+    .a(\a$464 ),
+    .b(\b$466 ),
     .clk(clk),
     .en(en),
-    .\port$770$0 (\$1980 ),
-    .\port$770$1 (\$1981 ),
-    .\port$770$10 (\$1990 ),
-    .\port$770$11 (\$1991 ),
-    .\port$770$12 (\$1992 ),
-    .\port$770$13 (\$1993 ),
-    .\port$770$14 (\$1994 ),
-    .\port$770$15 (\$1995 ),
-    .\port$770$2 (\$1982 ),
-    .\port$770$3 (\$1983 ),
-    .\port$770$4 (\$1984 ),
-    .\port$770$5 (\$1985 ),
-    .\port$770$6 (\$1986 ),
-    .\port$770$7 (\$1987 ),
-    .\port$770$8 (\$1988 ),
-    .\port$770$9 (\$1989 )
+    .\port$541$0 (\$1577 ),
+    .\port$541$1 (\$1578 ),
+    .\port$541$10 (\$1587 ),
+    .\port$541$11 (\$1588 ),
+    .\port$541$12 (\$1589 ),
+    .\port$541$13 (\$1590 ),
+    .\port$541$14 (\$1591 ),
+    .\port$541$15 (\$1592 ),
+    .\port$541$2 (\$1579 ),
+    .\port$541$3 (\$1580 ),
+    .\port$541$4 (\$1581 ),
+    .\port$541$5 (\$1582 ),
+    .\port$541$6 (\$1583 ),
+    .\port$541$7 (\$1584 ),
+    .\port$541$8 (\$1585 ),
+    .\port$541$9 (\$1586 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
-    .a(a_5_4),
-    .b(w_4_5),
+    .a(\a$474 ),
+    .b(\b$476 ),
     .clk(clk),
     .en(en),
-    .\port$771$0 (\$1996 ),
-    .\port$771$1 (\$1997 ),
-    .\port$771$10 (\$2006 ),
-    .\port$771$11 (\$2007 ),
-    .\port$771$12 (\$2008 ),
-    .\port$771$13 (\$2009 ),
-    .\port$771$14 (\$2010 ),
-    .\port$771$15 (\$2011 ),
-    .\port$771$2 (\$1998 ),
-    .\port$771$3 (\$1999 ),
-    .\port$771$4 (\$2000 ),
-    .\port$771$5 (\$2001 ),
-    .\port$771$6 (\$2002 ),
-    .\port$771$7 (\$2003 ),
-    .\port$771$8 (\$2004 ),
-    .\port$771$9 (\$2005 )
+    .\port$542$0 (\$1593 ),
+    .\port$542$1 (\$1594 ),
+    .\port$542$10 (\$1603 ),
+    .\port$542$11 (\$1604 ),
+    .\port$542$12 (\$1605 ),
+    .\port$542$13 (\$1606 ),
+    .\port$542$14 (\$1607 ),
+    .\port$542$15 (\$1608 ),
+    .\port$542$2 (\$1595 ),
+    .\port$542$3 (\$1596 ),
+    .\port$542$4 (\$1597 ),
+    .\port$542$5 (\$1598 ),
+    .\port$542$6 (\$1599 ),
+    .\port$542$7 (\$1600 ),
+    .\port$542$8 (\$1601 ),
+    .\port$542$9 (\$1602 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
-    .a(a_5_5),
-    .b(w_4_6),
+    .a(\a$484 ),
+    .b(\b$486 ),
     .clk(clk),
     .en(en),
-    .\port$772$0 (\$2012 ),
-    .\port$772$1 (\$2013 ),
-    .\port$772$10 (\$2022 ),
-    .\port$772$11 (\$2023 ),
-    .\port$772$12 (\$2024 ),
-    .\port$772$13 (\$2025 ),
-    .\port$772$14 (\$2026 ),
-    .\port$772$15 (\$2027 ),
-    .\port$772$2 (\$2014 ),
-    .\port$772$3 (\$2015 ),
-    .\port$772$4 (\$2016 ),
-    .\port$772$5 (\$2017 ),
-    .\port$772$6 (\$2018 ),
-    .\port$772$7 (\$2019 ),
-    .\port$772$8 (\$2020 ),
-    .\port$772$9 (\$2021 )
+    .\port$543$0 (\$1609 ),
+    .\port$543$1 (\$1610 ),
+    .\port$543$10 (\$1619 ),
+    .\port$543$11 (\$1620 ),
+    .\port$543$12 (\$1621 ),
+    .\port$543$13 (\$1622 ),
+    .\port$543$14 (\$1623 ),
+    .\port$543$15 (\$1624 ),
+    .\port$543$2 (\$1611 ),
+    .\port$543$3 (\$1612 ),
+    .\port$543$4 (\$1613 ),
+    .\port$543$5 (\$1614 ),
+    .\port$543$6 (\$1615 ),
+    .\port$543$7 (\$1616 ),
+    .\port$543$8 (\$1617 ),
+    .\port$543$9 (\$1618 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
-    .a(a_5_6),
-    .b(w_4_7),
+    .a(\a$494 ),
+    .b(\b$496 ),
     .clk(clk),
     .en(en),
-    .\port$773$0 (\$2028 ),
-    .\port$773$1 (\$2029 ),
-    .\port$773$10 (\$2038 ),
-    .\port$773$11 (\$2039 ),
-    .\port$773$12 (\$2040 ),
-    .\port$773$13 (\$2041 ),
-    .\port$773$14 (\$2042 ),
-    .\port$773$15 (\$2043 ),
-    .\port$773$2 (\$2030 ),
-    .\port$773$3 (\$2031 ),
-    .\port$773$4 (\$2032 ),
-    .\port$773$5 (\$2033 ),
-    .\port$773$6 (\$2034 ),
-    .\port$773$7 (\$2035 ),
-    .\port$773$8 (\$2036 ),
-    .\port$773$9 (\$2037 )
+    .\port$544$0 (\$1625 ),
+    .\port$544$1 (\$1626 ),
+    .\port$544$10 (\$1635 ),
+    .\port$544$11 (\$1636 ),
+    .\port$544$12 (\$1637 ),
+    .\port$544$13 (\$1638 ),
+    .\port$544$14 (\$1639 ),
+    .\port$544$15 (\$1640 ),
+    .\port$544$2 (\$1627 ),
+    .\port$544$3 (\$1628 ),
+    .\port$544$4 (\$1629 ),
+    .\port$544$5 (\$1630 ),
+    .\port$544$6 (\$1631 ),
+    .\port$544$7 (\$1632 ),
+    .\port$544$8 (\$1633 ),
+    .\port$544$9 (\$1634 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
-    .a(skew_a6_d5),
-    .b(w_5_0),
+    .a(\a$504 ),
+    .b(\b$506 ),
     .clk(clk),
     .en(en),
-    .\port$774$0 (\$2044 ),
-    .\port$774$1 (\$2045 ),
-    .\port$774$10 (\$2054 ),
-    .\port$774$11 (\$2055 ),
-    .\port$774$12 (\$2056 ),
-    .\port$774$13 (\$2057 ),
-    .\port$774$14 (\$2058 ),
-    .\port$774$15 (\$2059 ),
-    .\port$774$2 (\$2046 ),
-    .\port$774$3 (\$2047 ),
-    .\port$774$4 (\$2048 ),
-    .\port$774$5 (\$2049 ),
-    .\port$774$6 (\$2050 ),
-    .\port$774$7 (\$2051 ),
-    .\port$774$8 (\$2052 ),
-    .\port$774$9 (\$2053 )
+    .\port$545$0 (\$1641 ),
+    .\port$545$1 (\$1642 ),
+    .\port$545$10 (\$1651 ),
+    .\port$545$11 (\$1652 ),
+    .\port$545$12 (\$1653 ),
+    .\port$545$13 (\$1654 ),
+    .\port$545$14 (\$1655 ),
+    .\port$545$15 (\$1656 ),
+    .\port$545$2 (\$1643 ),
+    .\port$545$3 (\$1644 ),
+    .\port$545$4 (\$1645 ),
+    .\port$545$5 (\$1646 ),
+    .\port$545$6 (\$1647 ),
+    .\port$545$7 (\$1648 ),
+    .\port$545$8 (\$1649 ),
+    .\port$545$9 (\$1650 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
-    .a(a_6_0),
-    .b(w_5_1),
+    .a(\a$514 ),
+    .b(\b$516 ),
     .clk(clk),
     .en(en),
-    .\port$775$0 (\$2060 ),
-    .\port$775$1 (\$2061 ),
-    .\port$775$10 (\$2070 ),
-    .\port$775$11 (\$2071 ),
-    .\port$775$12 (\$2072 ),
-    .\port$775$13 (\$2073 ),
-    .\port$775$14 (\$2074 ),
-    .\port$775$15 (\$2075 ),
-    .\port$775$2 (\$2062 ),
-    .\port$775$3 (\$2063 ),
-    .\port$775$4 (\$2064 ),
-    .\port$775$5 (\$2065 ),
-    .\port$775$6 (\$2066 ),
-    .\port$775$7 (\$2067 ),
-    .\port$775$8 (\$2068 ),
-    .\port$775$9 (\$2069 )
+    .\port$546$0 (\$1657 ),
+    .\port$546$1 (\$1658 ),
+    .\port$546$10 (\$1667 ),
+    .\port$546$11 (\$1668 ),
+    .\port$546$12 (\$1669 ),
+    .\port$546$13 (\$1670 ),
+    .\port$546$14 (\$1671 ),
+    .\port$546$15 (\$1672 ),
+    .\port$546$2 (\$1659 ),
+    .\port$546$3 (\$1660 ),
+    .\port$546$4 (\$1661 ),
+    .\port$546$5 (\$1662 ),
+    .\port$546$6 (\$1663 ),
+    .\port$546$7 (\$1664 ),
+    .\port$546$8 (\$1665 ),
+    .\port$546$9 (\$1666 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
-    .a(a_6_1),
-    .b(w_5_2),
+    .a(\a$524 ),
+    .b(\b$526 ),
     .clk(clk),
     .en(en),
-    .\port$776$0 (\$2076 ),
-    .\port$776$1 (\$2077 ),
-    .\port$776$10 (\$2086 ),
-    .\port$776$11 (\$2087 ),
-    .\port$776$12 (\$2088 ),
-    .\port$776$13 (\$2089 ),
-    .\port$776$14 (\$2090 ),
-    .\port$776$15 (\$2091 ),
-    .\port$776$2 (\$2078 ),
-    .\port$776$3 (\$2079 ),
-    .\port$776$4 (\$2080 ),
-    .\port$776$5 (\$2081 ),
-    .\port$776$6 (\$2082 ),
-    .\port$776$7 (\$2083 ),
-    .\port$776$8 (\$2084 ),
-    .\port$776$9 (\$2085 )
+    .\port$547$0 (\$1673 ),
+    .\port$547$1 (\$1674 ),
+    .\port$547$10 (\$1683 ),
+    .\port$547$11 (\$1684 ),
+    .\port$547$12 (\$1685 ),
+    .\port$547$13 (\$1686 ),
+    .\port$547$14 (\$1687 ),
+    .\port$547$15 (\$1688 ),
+    .\port$547$2 (\$1675 ),
+    .\port$547$3 (\$1676 ),
+    .\port$547$4 (\$1677 ),
+    .\port$547$5 (\$1678 ),
+    .\port$547$6 (\$1679 ),
+    .\port$547$7 (\$1680 ),
+    .\port$547$8 (\$1681 ),
+    .\port$547$9 (\$1682 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
-    .a(a_6_2),
-    .b(w_5_3),
+    .a(\a$534 ),
+    .b(\b$536 ),
     .clk(clk),
     .en(en),
-    .\port$777$0 (\$2092 ),
-    .\port$777$1 (\$2093 ),
-    .\port$777$10 (\$2102 ),
-    .\port$777$11 (\$2103 ),
-    .\port$777$12 (\$2104 ),
-    .\port$777$13 (\$2105 ),
-    .\port$777$14 (\$2106 ),
-    .\port$777$15 (\$2107 ),
-    .\port$777$2 (\$2094 ),
-    .\port$777$3 (\$2095 ),
-    .\port$777$4 (\$2096 ),
-    .\port$777$5 (\$2097 ),
-    .\port$777$6 (\$2098 ),
-    .\port$777$7 (\$2099 ),
-    .\port$777$8 (\$2100 ),
-    .\port$777$9 (\$2101 )
+    .\port$548$0 (\$1689 ),
+    .\port$548$1 (\$1690 ),
+    .\port$548$10 (\$1699 ),
+    .\port$548$11 (\$1700 ),
+    .\port$548$12 (\$1701 ),
+    .\port$548$13 (\$1702 ),
+    .\port$548$14 (\$1703 ),
+    .\port$548$15 (\$1704 ),
+    .\port$548$2 (\$1691 ),
+    .\port$548$3 (\$1692 ),
+    .\port$548$4 (\$1693 ),
+    .\port$548$5 (\$1694 ),
+    .\port$548$6 (\$1695 ),
+    .\port$548$7 (\$1696 ),
+    .\port$548$8 (\$1697 ),
+    .\port$548$9 (\$1698 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
-    .a(a_6_3),
-    .b(w_5_4),
+    .a(\a$544 ),
+    .b(\b$546 ),
     .clk(clk),
     .en(en),
-    .\port$778$0 (\$2108 ),
-    .\port$778$1 (\$2109 ),
-    .\port$778$10 (\$2118 ),
-    .\port$778$11 (\$2119 ),
-    .\port$778$12 (\$2120 ),
-    .\port$778$13 (\$2121 ),
-    .\port$778$14 (\$2122 ),
-    .\port$778$15 (\$2123 ),
-    .\port$778$2 (\$2110 ),
-    .\port$778$3 (\$2111 ),
-    .\port$778$4 (\$2112 ),
-    .\port$778$5 (\$2113 ),
-    .\port$778$6 (\$2114 ),
-    .\port$778$7 (\$2115 ),
-    .\port$778$8 (\$2116 ),
-    .\port$778$9 (\$2117 )
+    .\port$549$0 (\$1705 ),
+    .\port$549$1 (\$1706 ),
+    .\port$549$10 (\$1715 ),
+    .\port$549$11 (\$1716 ),
+    .\port$549$12 (\$1717 ),
+    .\port$549$13 (\$1718 ),
+    .\port$549$14 (\$1719 ),
+    .\port$549$15 (\$1720 ),
+    .\port$549$2 (\$1707 ),
+    .\port$549$3 (\$1708 ),
+    .\port$549$4 (\$1709 ),
+    .\port$549$5 (\$1710 ),
+    .\port$549$6 (\$1711 ),
+    .\port$549$7 (\$1712 ),
+    .\port$549$8 (\$1713 ),
+    .\port$549$9 (\$1714 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
-    .a(a_6_4),
-    .b(w_5_5),
+    .a(\a$554 ),
+    .b(\b$556 ),
     .clk(clk),
     .en(en),
-    .\port$779$0 (\$2124 ),
-    .\port$779$1 (\$2125 ),
-    .\port$779$10 (\$2134 ),
-    .\port$779$11 (\$2135 ),
-    .\port$779$12 (\$2136 ),
-    .\port$779$13 (\$2137 ),
-    .\port$779$14 (\$2138 ),
-    .\port$779$15 (\$2139 ),
-    .\port$779$2 (\$2126 ),
-    .\port$779$3 (\$2127 ),
-    .\port$779$4 (\$2128 ),
-    .\port$779$5 (\$2129 ),
-    .\port$779$6 (\$2130 ),
-    .\port$779$7 (\$2131 ),
-    .\port$779$8 (\$2132 ),
-    .\port$779$9 (\$2133 )
+    .\port$550$0 (\$1721 ),
+    .\port$550$1 (\$1722 ),
+    .\port$550$10 (\$1731 ),
+    .\port$550$11 (\$1732 ),
+    .\port$550$12 (\$1733 ),
+    .\port$550$13 (\$1734 ),
+    .\port$550$14 (\$1735 ),
+    .\port$550$15 (\$1736 ),
+    .\port$550$2 (\$1723 ),
+    .\port$550$3 (\$1724 ),
+    .\port$550$4 (\$1725 ),
+    .\port$550$5 (\$1726 ),
+    .\port$550$6 (\$1727 ),
+    .\port$550$7 (\$1728 ),
+    .\port$550$8 (\$1729 ),
+    .\port$550$9 (\$1730 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
-    .a(a_6_5),
-    .b(w_5_6),
+    .a(\a$564 ),
+    .b(\b$566 ),
     .clk(clk),
     .en(en),
-    .\port$780$0 (\$2140 ),
-    .\port$780$1 (\$2141 ),
-    .\port$780$10 (\$2150 ),
-    .\port$780$11 (\$2151 ),
-    .\port$780$12 (\$2152 ),
-    .\port$780$13 (\$2153 ),
-    .\port$780$14 (\$2154 ),
-    .\port$780$15 (\$2155 ),
-    .\port$780$2 (\$2142 ),
-    .\port$780$3 (\$2143 ),
-    .\port$780$4 (\$2144 ),
-    .\port$780$5 (\$2145 ),
-    .\port$780$6 (\$2146 ),
-    .\port$780$7 (\$2147 ),
-    .\port$780$8 (\$2148 ),
-    .\port$780$9 (\$2149 )
+    .\port$551$0 (\$1737 ),
+    .\port$551$1 (\$1738 ),
+    .\port$551$10 (\$1747 ),
+    .\port$551$11 (\$1748 ),
+    .\port$551$12 (\$1749 ),
+    .\port$551$13 (\$1750 ),
+    .\port$551$14 (\$1751 ),
+    .\port$551$15 (\$1752 ),
+    .\port$551$2 (\$1739 ),
+    .\port$551$3 (\$1740 ),
+    .\port$551$4 (\$1741 ),
+    .\port$551$5 (\$1742 ),
+    .\port$551$6 (\$1743 ),
+    .\port$551$7 (\$1744 ),
+    .\port$551$8 (\$1745 ),
+    .\port$551$9 (\$1746 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
-    .a(a_6_6),
-    .b(w_5_7),
+    .a(\a$574 ),
+    .b(\b$576 ),
     .clk(clk),
     .en(en),
-    .\port$781$0 (\$2156 ),
-    .\port$781$1 (\$2157 ),
-    .\port$781$10 (\$2166 ),
-    .\port$781$11 (\$2167 ),
-    .\port$781$12 (\$2168 ),
-    .\port$781$13 (\$2169 ),
-    .\port$781$14 (\$2170 ),
-    .\port$781$15 (\$2171 ),
-    .\port$781$2 (\$2158 ),
-    .\port$781$3 (\$2159 ),
-    .\port$781$4 (\$2160 ),
-    .\port$781$5 (\$2161 ),
-    .\port$781$6 (\$2162 ),
-    .\port$781$7 (\$2163 ),
-    .\port$781$8 (\$2164 ),
-    .\port$781$9 (\$2165 )
+    .\port$552$0 (\$1753 ),
+    .\port$552$1 (\$1754 ),
+    .\port$552$10 (\$1763 ),
+    .\port$552$11 (\$1764 ),
+    .\port$552$12 (\$1765 ),
+    .\port$552$13 (\$1766 ),
+    .\port$552$14 (\$1767 ),
+    .\port$552$15 (\$1768 ),
+    .\port$552$2 (\$1755 ),
+    .\port$552$3 (\$1756 ),
+    .\port$552$4 (\$1757 ),
+    .\port$552$5 (\$1758 ),
+    .\port$552$6 (\$1759 ),
+    .\port$552$7 (\$1760 ),
+    .\port$552$8 (\$1761 ),
+    .\port$552$9 (\$1762 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
-    .a(skew_a7_d6),
-    .b(w_6_0),
+    .a(\a$584 ),
+    .b(\b$586 ),
     .clk(clk),
     .en(en),
-    .\port$782$0 (\$2172 ),
-    .\port$782$1 (\$2173 ),
-    .\port$782$10 (\$2182 ),
-    .\port$782$11 (\$2183 ),
-    .\port$782$12 (\$2184 ),
-    .\port$782$13 (\$2185 ),
-    .\port$782$14 (\$2186 ),
-    .\port$782$15 (\$2187 ),
-    .\port$782$2 (\$2174 ),
-    .\port$782$3 (\$2175 ),
-    .\port$782$4 (\$2176 ),
-    .\port$782$5 (\$2177 ),
-    .\port$782$6 (\$2178 ),
-    .\port$782$7 (\$2179 ),
-    .\port$782$8 (\$2180 ),
-    .\port$782$9 (\$2181 )
+    .\port$553$0 (\$1769 ),
+    .\port$553$1 (\$1770 ),
+    .\port$553$10 (\$1779 ),
+    .\port$553$11 (\$1780 ),
+    .\port$553$12 (\$1781 ),
+    .\port$553$13 (\$1782 ),
+    .\port$553$14 (\$1783 ),
+    .\port$553$15 (\$1784 ),
+    .\port$553$2 (\$1771 ),
+    .\port$553$3 (\$1772 ),
+    .\port$553$4 (\$1773 ),
+    .\port$553$5 (\$1774 ),
+    .\port$553$6 (\$1775 ),
+    .\port$553$7 (\$1776 ),
+    .\port$553$8 (\$1777 ),
+    .\port$553$9 (\$1778 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
-    .a(a_7_0),
-    .b(w_6_1),
+    .a(\a$594 ),
+    .b(\b$596 ),
     .clk(clk),
     .en(en),
-    .\port$783$0 (\$2188 ),
-    .\port$783$1 (\$2189 ),
-    .\port$783$10 (\$2198 ),
-    .\port$783$11 (\$2199 ),
-    .\port$783$12 (\$2200 ),
-    .\port$783$13 (\$2201 ),
-    .\port$783$14 (\$2202 ),
-    .\port$783$15 (\$2203 ),
-    .\port$783$2 (\$2190 ),
-    .\port$783$3 (\$2191 ),
-    .\port$783$4 (\$2192 ),
-    .\port$783$5 (\$2193 ),
-    .\port$783$6 (\$2194 ),
-    .\port$783$7 (\$2195 ),
-    .\port$783$8 (\$2196 ),
-    .\port$783$9 (\$2197 )
+    .\port$554$0 (\$1785 ),
+    .\port$554$1 (\$1786 ),
+    .\port$554$10 (\$1795 ),
+    .\port$554$11 (\$1796 ),
+    .\port$554$12 (\$1797 ),
+    .\port$554$13 (\$1798 ),
+    .\port$554$14 (\$1799 ),
+    .\port$554$15 (\$1800 ),
+    .\port$554$2 (\$1787 ),
+    .\port$554$3 (\$1788 ),
+    .\port$554$4 (\$1789 ),
+    .\port$554$5 (\$1790 ),
+    .\port$554$6 (\$1791 ),
+    .\port$554$7 (\$1792 ),
+    .\port$554$8 (\$1793 ),
+    .\port$554$9 (\$1794 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
-    .a(a_7_1),
-    .b(w_6_2),
+    .a(\a$604 ),
+    .b(\b$606 ),
     .clk(clk),
     .en(en),
-    .\port$784$0 (\$2204 ),
-    .\port$784$1 (\$2205 ),
-    .\port$784$10 (\$2214 ),
-    .\port$784$11 (\$2215 ),
-    .\port$784$12 (\$2216 ),
-    .\port$784$13 (\$2217 ),
-    .\port$784$14 (\$2218 ),
-    .\port$784$15 (\$2219 ),
-    .\port$784$2 (\$2206 ),
-    .\port$784$3 (\$2207 ),
-    .\port$784$4 (\$2208 ),
-    .\port$784$5 (\$2209 ),
-    .\port$784$6 (\$2210 ),
-    .\port$784$7 (\$2211 ),
-    .\port$784$8 (\$2212 ),
-    .\port$784$9 (\$2213 )
+    .\port$555$0 (\$1801 ),
+    .\port$555$1 (\$1802 ),
+    .\port$555$10 (\$1811 ),
+    .\port$555$11 (\$1812 ),
+    .\port$555$12 (\$1813 ),
+    .\port$555$13 (\$1814 ),
+    .\port$555$14 (\$1815 ),
+    .\port$555$15 (\$1816 ),
+    .\port$555$2 (\$1803 ),
+    .\port$555$3 (\$1804 ),
+    .\port$555$4 (\$1805 ),
+    .\port$555$5 (\$1806 ),
+    .\port$555$6 (\$1807 ),
+    .\port$555$7 (\$1808 ),
+    .\port$555$8 (\$1809 ),
+    .\port$555$9 (\$1810 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
-    .a(a_7_2),
-    .b(w_6_3),
+    .a(\a$614 ),
+    .b(\b$616 ),
     .clk(clk),
     .en(en),
-    .\port$785$0 (\$2220 ),
-    .\port$785$1 (\$2221 ),
-    .\port$785$10 (\$2230 ),
-    .\port$785$11 (\$2231 ),
-    .\port$785$12 (\$2232 ),
-    .\port$785$13 (\$2233 ),
-    .\port$785$14 (\$2234 ),
-    .\port$785$15 (\$2235 ),
-    .\port$785$2 (\$2222 ),
-    .\port$785$3 (\$2223 ),
-    .\port$785$4 (\$2224 ),
-    .\port$785$5 (\$2225 ),
-    .\port$785$6 (\$2226 ),
-    .\port$785$7 (\$2227 ),
-    .\port$785$8 (\$2228 ),
-    .\port$785$9 (\$2229 )
+    .\port$556$0 (\$1817 ),
+    .\port$556$1 (\$1818 ),
+    .\port$556$10 (\$1827 ),
+    .\port$556$11 (\$1828 ),
+    .\port$556$12 (\$1829 ),
+    .\port$556$13 (\$1830 ),
+    .\port$556$14 (\$1831 ),
+    .\port$556$15 (\$1832 ),
+    .\port$556$2 (\$1819 ),
+    .\port$556$3 (\$1820 ),
+    .\port$556$4 (\$1821 ),
+    .\port$556$5 (\$1822 ),
+    .\port$556$6 (\$1823 ),
+    .\port$556$7 (\$1824 ),
+    .\port$556$8 (\$1825 ),
+    .\port$556$9 (\$1826 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
-    .a(a_7_3),
-    .b(w_6_4),
+    .a(\a$624 ),
+    .b(\b$626 ),
     .clk(clk),
     .en(en),
-    .\port$786$0 (\$2236 ),
-    .\port$786$1 (\$2237 ),
-    .\port$786$10 (\$2246 ),
-    .\port$786$11 (\$2247 ),
-    .\port$786$12 (\$2248 ),
-    .\port$786$13 (\$2249 ),
-    .\port$786$14 (\$2250 ),
-    .\port$786$15 (\$2251 ),
-    .\port$786$2 (\$2238 ),
-    .\port$786$3 (\$2239 ),
-    .\port$786$4 (\$2240 ),
-    .\port$786$5 (\$2241 ),
-    .\port$786$6 (\$2242 ),
-    .\port$786$7 (\$2243 ),
-    .\port$786$8 (\$2244 ),
-    .\port$786$9 (\$2245 )
+    .\port$557$0 (\$1833 ),
+    .\port$557$1 (\$1834 ),
+    .\port$557$10 (\$1843 ),
+    .\port$557$11 (\$1844 ),
+    .\port$557$12 (\$1845 ),
+    .\port$557$13 (\$1846 ),
+    .\port$557$14 (\$1847 ),
+    .\port$557$15 (\$1848 ),
+    .\port$557$2 (\$1835 ),
+    .\port$557$3 (\$1836 ),
+    .\port$557$4 (\$1837 ),
+    .\port$557$5 (\$1838 ),
+    .\port$557$6 (\$1839 ),
+    .\port$557$7 (\$1840 ),
+    .\port$557$8 (\$1841 ),
+    .\port$557$9 (\$1842 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
-    .a(a_7_4),
-    .b(w_6_5),
+    .a(\a$634 ),
+    .b(\b$636 ),
     .clk(clk),
     .en(en),
-    .\port$787$0 (\$2252 ),
-    .\port$787$1 (\$2253 ),
-    .\port$787$10 (\$2262 ),
-    .\port$787$11 (\$2263 ),
-    .\port$787$12 (\$2264 ),
-    .\port$787$13 (\$2265 ),
-    .\port$787$14 (\$2266 ),
-    .\port$787$15 (\$2267 ),
-    .\port$787$2 (\$2254 ),
-    .\port$787$3 (\$2255 ),
-    .\port$787$4 (\$2256 ),
-    .\port$787$5 (\$2257 ),
-    .\port$787$6 (\$2258 ),
-    .\port$787$7 (\$2259 ),
-    .\port$787$8 (\$2260 ),
-    .\port$787$9 (\$2261 )
+    .\port$558$0 (\$1849 ),
+    .\port$558$1 (\$1850 ),
+    .\port$558$10 (\$1859 ),
+    .\port$558$11 (\$1860 ),
+    .\port$558$12 (\$1861 ),
+    .\port$558$13 (\$1862 ),
+    .\port$558$14 (\$1863 ),
+    .\port$558$15 (\$1864 ),
+    .\port$558$2 (\$1851 ),
+    .\port$558$3 (\$1852 ),
+    .\port$558$4 (\$1853 ),
+    .\port$558$5 (\$1854 ),
+    .\port$558$6 (\$1855 ),
+    .\port$558$7 (\$1856 ),
+    .\port$558$8 (\$1857 ),
+    .\port$558$9 (\$1858 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
-    .a(a_7_5),
-    .b(w_6_6),
+    .a(\a$644 ),
+    .b(\b$646 ),
     .clk(clk),
     .en(en),
-    .\port$788$0 (\$2268 ),
-    .\port$788$1 (\$2269 ),
-    .\port$788$10 (\$2278 ),
-    .\port$788$11 (\$2279 ),
-    .\port$788$12 (\$2280 ),
-    .\port$788$13 (\$2281 ),
-    .\port$788$14 (\$2282 ),
-    .\port$788$15 (\$2283 ),
-    .\port$788$2 (\$2270 ),
-    .\port$788$3 (\$2271 ),
-    .\port$788$4 (\$2272 ),
-    .\port$788$5 (\$2273 ),
-    .\port$788$6 (\$2274 ),
-    .\port$788$7 (\$2275 ),
-    .\port$788$8 (\$2276 ),
-    .\port$788$9 (\$2277 )
+    .\port$559$0 (\$1865 ),
+    .\port$559$1 (\$1866 ),
+    .\port$559$10 (\$1875 ),
+    .\port$559$11 (\$1876 ),
+    .\port$559$12 (\$1877 ),
+    .\port$559$13 (\$1878 ),
+    .\port$559$14 (\$1879 ),
+    .\port$559$15 (\$1880 ),
+    .\port$559$2 (\$1867 ),
+    .\port$559$3 (\$1868 ),
+    .\port$559$4 (\$1869 ),
+    .\port$559$5 (\$1870 ),
+    .\port$559$6 (\$1871 ),
+    .\port$559$7 (\$1872 ),
+    .\port$559$8 (\$1873 ),
+    .\port$559$9 (\$1874 ),
+    .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
-    .a(a_7_6),
-    .b(w_6_7),
+    .a(\a$654 ),
+    .b(\b$656 ),
     .clk(clk),
     .en(en),
-    .\port$789$0 (\$2284 ),
-    .\port$789$1 (\$2285 ),
-    .\port$789$10 (\$2294 ),
-    .\port$789$11 (\$2295 ),
-    .\port$789$12 (\$2296 ),
-    .\port$789$13 (\$2297 ),
-    .\port$789$14 (\$2298 ),
-    .\port$789$15 (\$2299 ),
-    .\port$789$2 (\$2286 ),
-    .\port$789$3 (\$2287 ),
-    .\port$789$4 (\$2288 ),
-    .\port$789$5 (\$2289 ),
-    .\port$789$6 (\$2290 ),
-    .\port$789$7 (\$2291 ),
-    .\port$789$8 (\$2292 ),
-    .\port$789$9 (\$2293 )
+    .\port$560$0 (\$1881 ),
+    .\port$560$1 (\$1882 ),
+    .\port$560$10 (\$1891 ),
+    .\port$560$11 (\$1892 ),
+    .\port$560$12 (\$1893 ),
+    .\port$560$13 (\$1894 ),
+    .\port$560$14 (\$1895 ),
+    .\port$560$15 (\$1896 ),
+    .\port$560$2 (\$1883 ),
+    .\port$560$3 (\$1884 ),
+    .\port$560$4 (\$1885 ),
+    .\port$560$5 (\$1886 ),
+    .\port$560$6 (\$1887 ),
+    .\port$560$7 (\$1888 ),
+    .\port$560$8 (\$1889 ),
+    .\port$560$9 (\$1890 ),
+    .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = skew_a1_d0;
-    if (en) begin
-      \$329  = i_a[15:8];
-    end
-    if (rst) begin
-      \$329  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = skew_v1_d0;
-    if (en) begin
-      \$330  = i_valid;
-    end
-    if (rst) begin
-      \$330  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = skew_l1_d0;
-    if (en) begin
-      \$331  = i_last;
-    end
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = skew_a2_d0;
-    if (en) begin
-      \$332  = i_a[23:16];
-    end
-    if (rst) begin
-      \$332  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = skew_a2_d1;
-    if (en) begin
-      \$333  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$333  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = skew_v2_d0;
-    if (en) begin
-      \$334  = i_valid;
-    end
-    if (rst) begin
-      \$334  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = skew_v2_d1;
-    if (en) begin
-      \$335  = skew_v2_d0;
-    end
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = skew_l2_d0;
-    if (en) begin
-      \$336  = i_last;
-    end
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = skew_l2_d1;
-    if (en) begin
-      \$337  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$337  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = skew_a3_d0;
-    if (en) begin
-      \$338  = i_a[31:24];
-    end
-    if (rst) begin
-      \$338  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = skew_a3_d1;
-    if (en) begin
-      \$339  = skew_a3_d0;
-    end
-    if (rst) begin
-      \$339  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = skew_a3_d2;
-    if (en) begin
-      \$340  = skew_a3_d1;
-    end
-    if (rst) begin
-      \$340  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = skew_v3_d0;
-    if (en) begin
-      \$341  = i_valid;
-    end
-    if (rst) begin
-      \$341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = skew_v3_d1;
-    if (en) begin
-      \$342  = skew_v3_d0;
-    end
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = skew_v3_d2;
-    if (en) begin
-      \$343  = skew_v3_d1;
-    end
-    if (rst) begin
-      \$343  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = skew_l3_d0;
-    if (en) begin
-      \$344  = i_last;
-    end
-    if (rst) begin
-      \$344  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = skew_l3_d1;
-    if (en) begin
-      \$345  = skew_l3_d0;
-    end
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = skew_l3_d2;
-    if (en) begin
-      \$346  = skew_l3_d1;
-    end
-    if (rst) begin
-      \$346  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = skew_a4_d0;
-    if (en) begin
-      \$347  = i_a[39:32];
-    end
-    if (rst) begin
-      \$347  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = skew_a4_d1;
-    if (en) begin
-      \$348  = skew_a4_d0;
-    end
-    if (rst) begin
-      \$348  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = skew_a4_d2;
-    if (en) begin
-      \$349  = skew_a4_d1;
-    end
-    if (rst) begin
-      \$349  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = skew_a4_d3;
-    if (en) begin
-      \$350  = skew_a4_d2;
-    end
-    if (rst) begin
-      \$350  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = skew_v4_d0;
-    if (en) begin
-      \$351  = i_valid;
-    end
-    if (rst) begin
-      \$351  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = skew_v4_d1;
-    if (en) begin
-      \$352  = skew_v4_d0;
-    end
-    if (rst) begin
-      \$352  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = skew_v4_d2;
-    if (en) begin
-      \$353  = skew_v4_d1;
-    end
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = skew_v4_d3;
-    if (en) begin
-      \$354  = skew_v4_d2;
-    end
-    if (rst) begin
-      \$354  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = skew_l4_d0;
-    if (en) begin
-      \$355  = i_last;
-    end
-    if (rst) begin
-      \$355  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = skew_l4_d1;
-    if (en) begin
-      \$356  = skew_l4_d0;
-    end
-    if (rst) begin
-      \$356  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = skew_l4_d2;
-    if (en) begin
-      \$357  = skew_l4_d1;
-    end
-    if (rst) begin
-      \$357  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = skew_l4_d3;
-    if (en) begin
-      \$358  = skew_l4_d2;
-    end
-    if (rst) begin
-      \$358  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = skew_a5_d0;
-    if (en) begin
-      \$359  = i_a[47:40];
-    end
-    if (rst) begin
-      \$359  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = skew_a5_d1;
-    if (en) begin
-      \$360  = skew_a5_d0;
-    end
-    if (rst) begin
-      \$360  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = skew_a5_d2;
-    if (en) begin
-      \$361  = skew_a5_d1;
-    end
-    if (rst) begin
-      \$361  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = skew_a5_d3;
-    if (en) begin
-      \$362  = skew_a5_d2;
-    end
-    if (rst) begin
-      \$362  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = skew_a5_d4;
-    if (en) begin
-      \$363  = skew_a5_d3;
-    end
-    if (rst) begin
-      \$363  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = skew_v5_d0;
-    if (en) begin
-      \$364  = i_valid;
-    end
-    if (rst) begin
-      \$364  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = skew_v5_d1;
-    if (en) begin
-      \$365  = skew_v5_d0;
-    end
-    if (rst) begin
-      \$365  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = skew_v5_d2;
-    if (en) begin
-      \$366  = skew_v5_d1;
-    end
-    if (rst) begin
-      \$366  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = skew_v5_d3;
-    if (en) begin
-      \$367  = skew_v5_d2;
-    end
-    if (rst) begin
-      \$367  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = skew_v5_d4;
-    if (en) begin
-      \$368  = skew_v5_d3;
-    end
-    if (rst) begin
-      \$368  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = skew_l5_d0;
-    if (en) begin
-      \$369  = i_last;
-    end
-    if (rst) begin
-      \$369  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = skew_l5_d1;
-    if (en) begin
-      \$370  = skew_l5_d0;
-    end
-    if (rst) begin
-      \$370  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = skew_l5_d2;
-    if (en) begin
-      \$371  = skew_l5_d1;
-    end
-    if (rst) begin
-      \$371  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = skew_l5_d3;
-    if (en) begin
-      \$372  = skew_l5_d2;
-    end
-    if (rst) begin
-      \$372  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = skew_l5_d4;
-    if (en) begin
-      \$373  = skew_l5_d3;
-    end
-    if (rst) begin
-      \$373  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = skew_a6_d0;
-    if (en) begin
-      \$374  = i_a[55:48];
-    end
-    if (rst) begin
-      \$374  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = skew_a6_d1;
-    if (en) begin
-      \$375  = skew_a6_d0;
-    end
-    if (rst) begin
-      \$375  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = skew_a6_d2;
-    if (en) begin
-      \$376  = skew_a6_d1;
-    end
-    if (rst) begin
-      \$376  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = skew_a6_d3;
-    if (en) begin
-      \$377  = skew_a6_d2;
-    end
-    if (rst) begin
-      \$377  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = skew_a6_d4;
-    if (en) begin
-      \$378  = skew_a6_d3;
-    end
-    if (rst) begin
-      \$378  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = skew_a6_d5;
-    if (en) begin
-      \$379  = skew_a6_d4;
-    end
-    if (rst) begin
-      \$379  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = skew_v6_d0;
-    if (en) begin
-      \$380  = i_valid;
-    end
-    if (rst) begin
-      \$380  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = skew_v6_d1;
-    if (en) begin
-      \$381  = skew_v6_d0;
-    end
-    if (rst) begin
-      \$381  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = skew_v6_d2;
-    if (en) begin
-      \$382  = skew_v6_d1;
-    end
-    if (rst) begin
-      \$382  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = skew_v6_d3;
-    if (en) begin
-      \$383  = skew_v6_d2;
-    end
-    if (rst) begin
-      \$383  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = skew_v6_d4;
-    if (en) begin
-      \$384  = skew_v6_d3;
-    end
-    if (rst) begin
-      \$384  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = skew_v6_d5;
-    if (en) begin
-      \$385  = skew_v6_d4;
-    end
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = skew_l6_d0;
-    if (en) begin
-      \$386  = i_last;
-    end
-    if (rst) begin
-      \$386  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = skew_l6_d1;
-    if (en) begin
-      \$387  = skew_l6_d0;
-    end
-    if (rst) begin
-      \$387  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = skew_l6_d2;
-    if (en) begin
-      \$388  = skew_l6_d1;
-    end
-    if (rst) begin
-      \$388  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = skew_l6_d3;
-    if (en) begin
-      \$389  = skew_l6_d2;
-    end
-    if (rst) begin
-      \$389  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = skew_l6_d4;
-    if (en) begin
-      \$390  = skew_l6_d3;
-    end
-    if (rst) begin
-      \$390  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = skew_l6_d5;
-    if (en) begin
-      \$391  = skew_l6_d4;
-    end
-    if (rst) begin
-      \$391  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = skew_a7_d0;
-    if (en) begin
-      \$392  = i_a[63:56];
-    end
-    if (rst) begin
-      \$392  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = skew_a7_d1;
-    if (en) begin
-      \$393  = skew_a7_d0;
-    end
-    if (rst) begin
-      \$393  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = skew_a7_d2;
-    if (en) begin
-      \$394  = skew_a7_d1;
-    end
-    if (rst) begin
-      \$394  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = skew_a7_d3;
-    if (en) begin
-      \$395  = skew_a7_d2;
-    end
-    if (rst) begin
-      \$395  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = skew_a7_d4;
-    if (en) begin
-      \$396  = skew_a7_d3;
-    end
-    if (rst) begin
-      \$396  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = skew_a7_d5;
-    if (en) begin
-      \$397  = skew_a7_d4;
-    end
-    if (rst) begin
-      \$397  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = skew_a7_d6;
-    if (en) begin
-      \$398  = skew_a7_d5;
-    end
-    if (rst) begin
-      \$398  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = skew_v7_d0;
-    if (en) begin
-      \$399  = i_valid;
-    end
-    if (rst) begin
-      \$399  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = skew_v7_d1;
-    if (en) begin
-      \$400  = skew_v7_d0;
-    end
-    if (rst) begin
-      \$400  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = skew_v7_d2;
-    if (en) begin
-      \$401  = skew_v7_d1;
-    end
-    if (rst) begin
-      \$401  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = skew_v7_d3;
-    if (en) begin
-      \$402  = skew_v7_d2;
-    end
-    if (rst) begin
-      \$402  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = skew_v7_d4;
-    if (en) begin
-      \$403  = skew_v7_d3;
-    end
-    if (rst) begin
-      \$403  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = skew_v7_d5;
-    if (en) begin
-      \$404  = skew_v7_d4;
-    end
-    if (rst) begin
-      \$404  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = skew_v7_d6;
-    if (en) begin
-      \$405  = skew_v7_d5;
-    end
-    if (rst) begin
-      \$405  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = skew_l7_d0;
-    if (en) begin
-      \$406  = i_last;
-    end
-    if (rst) begin
-      \$406  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = skew_l7_d1;
-    if (en) begin
-      \$407  = skew_l7_d0;
-    end
-    if (rst) begin
-      \$407  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = skew_l7_d2;
-    if (en) begin
-      \$408  = skew_l7_d1;
-    end
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = skew_l7_d3;
-    if (en) begin
-      \$409  = skew_l7_d2;
-    end
-    if (rst) begin
-      \$409  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = skew_l7_d4;
-    if (en) begin
-      \$410  = skew_l7_d3;
-    end
-    if (rst) begin
-      \$410  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = skew_l7_d5;
-    if (en) begin
-      \$411  = skew_l7_d4;
-    end
-    if (rst) begin
-      \$411  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = skew_l7_d6;
-    if (en) begin
-      \$412  = skew_l7_d5;
-    end
-    if (rst) begin
-      \$412  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = skew_w1_d0;
-    if (en) begin
-      \$413  = i_w[15:8];
-    end
-    if (rst) begin
-      \$413  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = skew_w2_d0;
-    if (en) begin
-      \$414  = i_w[23:16];
-    end
-    if (rst) begin
-      \$414  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = skew_w2_d1;
-    if (en) begin
-      \$415  = skew_w2_d0;
-    end
-    if (rst) begin
-      \$415  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = skew_w3_d0;
-    if (en) begin
-      \$416  = i_w[31:24];
-    end
-    if (rst) begin
-      \$416  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = skew_w3_d1;
-    if (en) begin
-      \$417  = skew_w3_d0;
-    end
-    if (rst) begin
-      \$417  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$418  = skew_w3_d2;
-    if (en) begin
-      \$418  = skew_w3_d1;
-    end
-    if (rst) begin
-      \$418  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$419  = skew_w4_d0;
-    if (en) begin
-      \$419  = i_w[39:32];
-    end
-    if (rst) begin
-      \$419  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$420  = skew_w4_d1;
-    if (en) begin
-      \$420  = skew_w4_d0;
-    end
-    if (rst) begin
-      \$420  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$421  = skew_w4_d2;
-    if (en) begin
-      \$421  = skew_w4_d1;
-    end
-    if (rst) begin
-      \$421  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$422  = skew_w4_d3;
-    if (en) begin
-      \$422  = skew_w4_d2;
-    end
-    if (rst) begin
-      \$422  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$423  = skew_w5_d0;
-    if (en) begin
-      \$423  = i_w[47:40];
-    end
-    if (rst) begin
-      \$423  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$424  = skew_w5_d1;
-    if (en) begin
-      \$424  = skew_w5_d0;
-    end
-    if (rst) begin
-      \$424  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$425  = skew_w5_d2;
-    if (en) begin
-      \$425  = skew_w5_d1;
-    end
-    if (rst) begin
-      \$425  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$426  = skew_w5_d3;
-    if (en) begin
-      \$426  = skew_w5_d2;
-    end
-    if (rst) begin
-      \$426  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$427  = skew_w5_d4;
-    if (en) begin
-      \$427  = skew_w5_d3;
-    end
-    if (rst) begin
-      \$427  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$428  = skew_w6_d0;
-    if (en) begin
-      \$428  = i_w[55:48];
-    end
-    if (rst) begin
-      \$428  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$429  = skew_w6_d1;
-    if (en) begin
-      \$429  = skew_w6_d0;
-    end
-    if (rst) begin
-      \$429  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$430  = skew_w6_d2;
-    if (en) begin
-      \$430  = skew_w6_d1;
-    end
-    if (rst) begin
-      \$430  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$431  = skew_w6_d3;
-    if (en) begin
-      \$431  = skew_w6_d2;
-    end
-    if (rst) begin
-      \$431  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$432  = skew_w6_d4;
-    if (en) begin
-      \$432  = skew_w6_d3;
-    end
-    if (rst) begin
-      \$432  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$433  = skew_w6_d5;
-    if (en) begin
-      \$433  = skew_w6_d4;
-    end
-    if (rst) begin
-      \$433  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = skew_w7_d0;
-    if (en) begin
-      \$434  = i_w[63:56];
-    end
-    if (rst) begin
-      \$434  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = skew_w7_d1;
-    if (en) begin
-      \$435  = skew_w7_d0;
-    end
-    if (rst) begin
-      \$435  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = skew_w7_d2;
-    if (en) begin
-      \$436  = skew_w7_d1;
-    end
-    if (rst) begin
-      \$436  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = skew_w7_d3;
-    if (en) begin
-      \$437  = skew_w7_d2;
-    end
-    if (rst) begin
-      \$437  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = skew_w7_d4;
-    if (en) begin
-      \$438  = skew_w7_d3;
-    end
-    if (rst) begin
-      \$438  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = skew_w7_d5;
-    if (en) begin
-      \$439  = skew_w7_d4;
-    end
-    if (rst) begin
-      \$439  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = skew_w7_d6;
-    if (en) begin
-      \$440  = skew_w7_d5;
-    end
-    if (rst) begin
-      \$440  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = a_0_0;
-    if (en) begin
-      \$441  = i_a[7:0];
-    end
-    if (rst) begin
-      \$441  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = v_0_0;
-    if (en) begin
-      \$442  = i_valid;
-    end
-    if (rst) begin
-      \$442  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = l_0_0;
-    if (en) begin
-      \$443  = i_last;
-    end
-    if (rst) begin
-      \$443  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = w_0_0;
-    if (en) begin
-      \$444  = i_w[7:0];
-    end
-    if (rst) begin
-      \$444  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = p_0_0;
-    if (en) begin
-      \$445  = { \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276  };
-    end
-    if (rst) begin
-      \$445  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = vr_0_0_d0;
-    if (en) begin
-      \$446  = i_valid;
-    end
-    if (rst) begin
-      \$446  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = vr_0_0_d1;
-    if (en) begin
-      \$447  = vr_0_0_d0;
-    end
-    if (rst) begin
-      \$447  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = vr_0_0_d2;
-    if (en) begin
-      \$448  = vr_0_0_d1;
-    end
-    if (rst) begin
-      \$448  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = lr_0_0_d0;
-    if (en) begin
-      \$449  = i_last;
-    end
-    if (rst) begin
-      \$449  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = lr_0_0_d1;
-    if (en) begin
-      \$450  = lr_0_0_d0;
-    end
-    if (rst) begin
-      \$450  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = lr_0_0_d2;
-    if (en) begin
-      \$451  = lr_0_0_d1;
-    end
-    if (rst) begin
-      \$451  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = acc_0_0;
-    if (\$1 ) begin
-      \$452  = \$2 ;
-    end
-    if (rst) begin
-      \$452  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = out_0_0;
-    if (cap_0_0) begin
-      \$453  = \$196 [25:0];
-    end else if (\$3 ) begin
-      \$453  = out_1_0;
-    end
-    if (rst) begin
-      \$453  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = a_0_1;
-    if (en) begin
-      \$454  = a_0_0;
-    end
-    if (rst) begin
-      \$454  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = v_0_1;
-    if (en) begin
-      \$455  = v_0_0;
-    end
-    if (rst) begin
-      \$455  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = l_0_1;
-    if (en) begin
-      \$456  = l_0_0;
-    end
-    if (rst) begin
-      \$456  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = w_0_1;
-    if (en) begin
-      \$457  = skew_w1_d0;
-    end
-    if (rst) begin
-      \$457  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = p_0_1;
-    if (en) begin
-      \$458  = { \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292  };
-    end
-    if (rst) begin
-      \$458  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = vr_0_1_d0;
-    if (en) begin
-      \$459  = v_0_0;
-    end
-    if (rst) begin
-      \$459  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = vr_0_1_d1;
-    if (en) begin
-      \$460  = vr_0_1_d0;
-    end
-    if (rst) begin
-      \$460  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = vr_0_1_d2;
-    if (en) begin
-      \$461  = vr_0_1_d1;
-    end
-    if (rst) begin
-      \$461  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = lr_0_1_d0;
-    if (en) begin
-      \$462  = l_0_0;
-    end
-    if (rst) begin
-      \$462  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = lr_0_1_d1;
-    if (en) begin
-      \$463  = lr_0_1_d0;
-    end
-    if (rst) begin
-      \$463  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = lr_0_1_d2;
-    if (en) begin
-      \$464  = lr_0_1_d1;
-    end
-    if (rst) begin
-      \$464  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = acc_0_1;
-    if (\$4 ) begin
-      \$465  = \$5 ;
-    end
-    if (rst) begin
-      \$465  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = out_0_1;
-    if (cap_0_1) begin
-      \$466  = \$198 [25:0];
-    end else if (\$6 ) begin
-      \$466  = out_1_1;
-    end
-    if (rst) begin
-      \$466  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = a_0_2;
-    if (en) begin
-      \$467  = a_0_1;
-    end
-    if (rst) begin
-      \$467  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = v_0_2;
-    if (en) begin
-      \$468  = v_0_1;
-    end
-    if (rst) begin
-      \$468  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = l_0_2;
-    if (en) begin
-      \$469  = l_0_1;
-    end
-    if (rst) begin
-      \$469  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = w_0_2;
-    if (en) begin
-      \$470  = skew_w2_d1;
-    end
-    if (rst) begin
-      \$470  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = p_0_2;
-    if (en) begin
-      \$471  = { \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308  };
-    end
-    if (rst) begin
-      \$471  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = vr_0_2_d0;
-    if (en) begin
-      \$472  = v_0_1;
-    end
-    if (rst) begin
-      \$472  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = vr_0_2_d1;
-    if (en) begin
-      \$473  = vr_0_2_d0;
-    end
-    if (rst) begin
-      \$473  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = vr_0_2_d2;
-    if (en) begin
-      \$474  = vr_0_2_d1;
-    end
-    if (rst) begin
-      \$474  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = lr_0_2_d0;
-    if (en) begin
-      \$475  = l_0_1;
-    end
-    if (rst) begin
-      \$475  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = lr_0_2_d1;
-    if (en) begin
-      \$476  = lr_0_2_d0;
-    end
-    if (rst) begin
-      \$476  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = lr_0_2_d2;
-    if (en) begin
-      \$477  = lr_0_2_d1;
-    end
-    if (rst) begin
-      \$477  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = acc_0_2;
-    if (\$7 ) begin
-      \$478  = \$8 ;
-    end
-    if (rst) begin
-      \$478  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = out_0_2;
-    if (cap_0_2) begin
-      \$479  = \$200 [25:0];
-    end else if (\$9 ) begin
-      \$479  = out_1_2;
-    end
-    if (rst) begin
-      \$479  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = a_0_3;
-    if (en) begin
-      \$480  = a_0_2;
-    end
-    if (rst) begin
-      \$480  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = v_0_3;
-    if (en) begin
-      \$481  = v_0_2;
-    end
-    if (rst) begin
-      \$481  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = l_0_3;
-    if (en) begin
-      \$482  = l_0_2;
-    end
-    if (rst) begin
-      \$482  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = w_0_3;
-    if (en) begin
-      \$483  = skew_w3_d2;
-    end
-    if (rst) begin
-      \$483  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = p_0_3;
-    if (en) begin
-      \$484  = { \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324  };
-    end
-    if (rst) begin
-      \$484  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = vr_0_3_d0;
-    if (en) begin
-      \$485  = v_0_2;
-    end
-    if (rst) begin
-      \$485  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = vr_0_3_d1;
-    if (en) begin
-      \$486  = vr_0_3_d0;
-    end
-    if (rst) begin
-      \$486  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = vr_0_3_d2;
-    if (en) begin
-      \$487  = vr_0_3_d1;
-    end
-    if (rst) begin
-      \$487  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = lr_0_3_d0;
-    if (en) begin
-      \$488  = l_0_2;
-    end
-    if (rst) begin
-      \$488  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = lr_0_3_d1;
-    if (en) begin
-      \$489  = lr_0_3_d0;
-    end
-    if (rst) begin
-      \$489  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = lr_0_3_d2;
-    if (en) begin
-      \$490  = lr_0_3_d1;
-    end
-    if (rst) begin
-      \$490  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = acc_0_3;
-    if (\$10 ) begin
-      \$491  = \$11 ;
-    end
-    if (rst) begin
-      \$491  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = out_0_3;
-    if (cap_0_3) begin
-      \$492  = \$202 [25:0];
-    end else if (\$12 ) begin
-      \$492  = out_1_3;
-    end
-    if (rst) begin
-      \$492  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = a_0_4;
-    if (en) begin
-      \$493  = a_0_3;
-    end
-    if (rst) begin
-      \$493  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = v_0_4;
-    if (en) begin
-      \$494  = v_0_3;
-    end
-    if (rst) begin
-      \$494  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = l_0_4;
-    if (en) begin
-      \$495  = l_0_3;
-    end
-    if (rst) begin
-      \$495  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = w_0_4;
-    if (en) begin
-      \$496  = skew_w4_d3;
-    end
-    if (rst) begin
-      \$496  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = p_0_4;
-    if (en) begin
-      \$497  = { \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340  };
-    end
-    if (rst) begin
-      \$497  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = vr_0_4_d0;
-    if (en) begin
-      \$498  = v_0_3;
-    end
-    if (rst) begin
-      \$498  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = vr_0_4_d1;
-    if (en) begin
-      \$499  = vr_0_4_d0;
-    end
-    if (rst) begin
-      \$499  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$500  = vr_0_4_d2;
-    if (en) begin
-      \$500  = vr_0_4_d1;
-    end
-    if (rst) begin
-      \$500  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = lr_0_4_d0;
-    if (en) begin
-      \$501  = l_0_3;
-    end
-    if (rst) begin
-      \$501  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = lr_0_4_d1;
-    if (en) begin
-      \$502  = lr_0_4_d0;
-    end
-    if (rst) begin
-      \$502  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = lr_0_4_d2;
-    if (en) begin
-      \$503  = lr_0_4_d1;
-    end
-    if (rst) begin
-      \$503  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = acc_0_4;
-    if (\$13 ) begin
-      \$504  = \$14 ;
-    end
-    if (rst) begin
-      \$504  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = out_0_4;
-    if (cap_0_4) begin
-      \$505  = \$204 [25:0];
-    end else if (\$15 ) begin
-      \$505  = out_1_4;
-    end
-    if (rst) begin
-      \$505  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = a_0_5;
-    if (en) begin
-      \$506  = a_0_4;
-    end
-    if (rst) begin
-      \$506  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = v_0_5;
-    if (en) begin
-      \$507  = v_0_4;
-    end
-    if (rst) begin
-      \$507  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = l_0_5;
-    if (en) begin
-      \$508  = l_0_4;
-    end
-    if (rst) begin
-      \$508  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = w_0_5;
-    if (en) begin
-      \$509  = skew_w5_d4;
-    end
-    if (rst) begin
-      \$509  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = p_0_5;
-    if (en) begin
-      \$510  = { \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356  };
-    end
-    if (rst) begin
-      \$510  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = vr_0_5_d0;
-    if (en) begin
-      \$511  = v_0_4;
-    end
-    if (rst) begin
-      \$511  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = vr_0_5_d1;
-    if (en) begin
-      \$512  = vr_0_5_d0;
-    end
-    if (rst) begin
-      \$512  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = vr_0_5_d2;
-    if (en) begin
-      \$513  = vr_0_5_d1;
-    end
-    if (rst) begin
-      \$513  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = lr_0_5_d0;
-    if (en) begin
-      \$514  = l_0_4;
-    end
-    if (rst) begin
-      \$514  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = lr_0_5_d1;
-    if (en) begin
-      \$515  = lr_0_5_d0;
-    end
-    if (rst) begin
-      \$515  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = lr_0_5_d2;
-    if (en) begin
-      \$516  = lr_0_5_d1;
-    end
-    if (rst) begin
-      \$516  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = acc_0_5;
-    if (\$16 ) begin
-      \$517  = \$17 ;
-    end
-    if (rst) begin
-      \$517  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = out_0_5;
-    if (cap_0_5) begin
-      \$518  = \$206 [25:0];
-    end else if (\$18 ) begin
-      \$518  = out_1_5;
-    end
-    if (rst) begin
-      \$518  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = a_0_6;
-    if (en) begin
-      \$519  = a_0_5;
-    end
-    if (rst) begin
-      \$519  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = v_0_6;
-    if (en) begin
-      \$520  = v_0_5;
-    end
-    if (rst) begin
-      \$520  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = l_0_6;
-    if (en) begin
-      \$521  = l_0_5;
-    end
-    if (rst) begin
-      \$521  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = w_0_6;
-    if (en) begin
-      \$522  = skew_w6_d5;
-    end
-    if (rst) begin
-      \$522  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = p_0_6;
-    if (en) begin
-      \$523  = { \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372  };
-    end
-    if (rst) begin
-      \$523  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = vr_0_6_d0;
-    if (en) begin
-      \$524  = v_0_5;
-    end
-    if (rst) begin
-      \$524  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = vr_0_6_d1;
-    if (en) begin
-      \$525  = vr_0_6_d0;
-    end
-    if (rst) begin
-      \$525  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = vr_0_6_d2;
-    if (en) begin
-      \$526  = vr_0_6_d1;
-    end
-    if (rst) begin
-      \$526  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = lr_0_6_d0;
-    if (en) begin
-      \$527  = l_0_5;
-    end
-    if (rst) begin
-      \$527  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = lr_0_6_d1;
-    if (en) begin
-      \$528  = lr_0_6_d0;
-    end
-    if (rst) begin
-      \$528  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = lr_0_6_d2;
-    if (en) begin
-      \$529  = lr_0_6_d1;
-    end
-    if (rst) begin
-      \$529  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = acc_0_6;
-    if (\$19 ) begin
-      \$530  = \$20 ;
-    end
-    if (rst) begin
-      \$530  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = out_0_6;
-    if (cap_0_6) begin
-      \$531  = \$208 [25:0];
-    end else if (\$21 ) begin
-      \$531  = out_1_6;
-    end
-    if (rst) begin
-      \$531  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = a_0_7;
-    if (en) begin
-      \$532  = a_0_6;
-    end
-    if (rst) begin
-      \$532  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = v_0_7;
-    if (en) begin
-      \$533  = v_0_6;
-    end
-    if (rst) begin
-      \$533  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = l_0_7;
-    if (en) begin
-      \$534  = l_0_6;
-    end
-    if (rst) begin
-      \$534  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = w_0_7;
-    if (en) begin
-      \$535  = skew_w7_d6;
-    end
-    if (rst) begin
-      \$535  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = p_0_7;
-    if (en) begin
-      \$536  = { \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388  };
-    end
-    if (rst) begin
-      \$536  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = vr_0_7_d0;
-    if (en) begin
-      \$537  = v_0_6;
-    end
-    if (rst) begin
-      \$537  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = vr_0_7_d1;
-    if (en) begin
-      \$538  = vr_0_7_d0;
-    end
-    if (rst) begin
-      \$538  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = vr_0_7_d2;
-    if (en) begin
-      \$539  = vr_0_7_d1;
-    end
-    if (rst) begin
-      \$539  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = lr_0_7_d0;
-    if (en) begin
-      \$540  = l_0_6;
-    end
-    if (rst) begin
-      \$540  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = lr_0_7_d1;
-    if (en) begin
-      \$541  = lr_0_7_d0;
-    end
-    if (rst) begin
-      \$541  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$542  = lr_0_7_d2;
-    if (en) begin
-      \$542  = lr_0_7_d1;
-    end
-    if (rst) begin
-      \$542  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$543  = acc_0_7;
-    if (\$22 ) begin
-      \$543  = \$23 ;
-    end
-    if (rst) begin
-      \$543  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$544  = out_0_7;
-    if (cap_0_7) begin
-      \$544  = \$210 [25:0];
-    end else if (\$24 ) begin
-      \$544  = out_1_7;
-    end
-    if (rst) begin
-      \$544  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$545  = a_1_0;
-    if (en) begin
-      \$545  = skew_a1_d0;
-    end
-    if (rst) begin
-      \$545  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$546  = v_1_0;
-    if (en) begin
-      \$546  = skew_v1_d0;
-    end
-    if (rst) begin
-      \$546  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$547  = l_1_0;
-    if (en) begin
-      \$547  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$547  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$548  = w_1_0;
-    if (en) begin
-      \$548  = w_0_0;
-    end
-    if (rst) begin
-      \$548  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$549  = p_1_0;
-    if (en) begin
-      \$549  = { \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404  };
-    end
-    if (rst) begin
-      \$549  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$550  = vr_1_0_d0;
-    if (en) begin
-      \$550  = skew_v1_d0;
-    end
-    if (rst) begin
-      \$550  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$551  = vr_1_0_d1;
-    if (en) begin
-      \$551  = vr_1_0_d0;
-    end
-    if (rst) begin
-      \$551  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$552  = vr_1_0_d2;
-    if (en) begin
-      \$552  = vr_1_0_d1;
-    end
-    if (rst) begin
-      \$552  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$553  = lr_1_0_d0;
-    if (en) begin
-      \$553  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$553  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$554  = lr_1_0_d1;
-    if (en) begin
-      \$554  = lr_1_0_d0;
-    end
-    if (rst) begin
-      \$554  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$555  = lr_1_0_d2;
-    if (en) begin
-      \$555  = lr_1_0_d1;
-    end
-    if (rst) begin
-      \$555  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$556  = acc_1_0;
-    if (\$25 ) begin
-      \$556  = \$26 ;
-    end
-    if (rst) begin
-      \$556  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$557  = out_1_0;
-    if (cap_1_0) begin
-      \$557  = \$212 [25:0];
-    end else if (\$27 ) begin
-      \$557  = out_2_0;
-    end
-    if (rst) begin
-      \$557  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$558  = a_1_1;
-    if (en) begin
-      \$558  = a_1_0;
-    end
-    if (rst) begin
-      \$558  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$559  = v_1_1;
-    if (en) begin
-      \$559  = v_1_0;
-    end
-    if (rst) begin
-      \$559  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$560  = l_1_1;
-    if (en) begin
-      \$560  = l_1_0;
-    end
-    if (rst) begin
-      \$560  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$561  = w_1_1;
-    if (en) begin
-      \$561  = w_0_1;
-    end
-    if (rst) begin
-      \$561  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$562  = p_1_1;
-    if (en) begin
-      \$562  = { \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420  };
-    end
-    if (rst) begin
-      \$562  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$563  = vr_1_1_d0;
-    if (en) begin
-      \$563  = v_1_0;
-    end
-    if (rst) begin
-      \$563  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$564  = vr_1_1_d1;
-    if (en) begin
-      \$564  = vr_1_1_d0;
-    end
-    if (rst) begin
-      \$564  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$565  = vr_1_1_d2;
-    if (en) begin
-      \$565  = vr_1_1_d1;
-    end
-    if (rst) begin
-      \$565  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$566  = lr_1_1_d0;
-    if (en) begin
-      \$566  = l_1_0;
-    end
-    if (rst) begin
-      \$566  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$567  = lr_1_1_d1;
-    if (en) begin
-      \$567  = lr_1_1_d0;
-    end
-    if (rst) begin
-      \$567  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$568  = lr_1_1_d2;
-    if (en) begin
-      \$568  = lr_1_1_d1;
-    end
-    if (rst) begin
-      \$568  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$569  = acc_1_1;
-    if (\$28 ) begin
-      \$569  = \$29 ;
-    end
-    if (rst) begin
-      \$569  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$570  = out_1_1;
-    if (cap_1_1) begin
-      \$570  = \$214 [25:0];
-    end else if (\$30 ) begin
-      \$570  = out_2_1;
-    end
-    if (rst) begin
-      \$570  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$571  = a_1_2;
-    if (en) begin
-      \$571  = a_1_1;
-    end
-    if (rst) begin
-      \$571  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$572  = v_1_2;
-    if (en) begin
-      \$572  = v_1_1;
-    end
-    if (rst) begin
-      \$572  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$573  = l_1_2;
-    if (en) begin
-      \$573  = l_1_1;
-    end
-    if (rst) begin
-      \$573  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$574  = w_1_2;
-    if (en) begin
-      \$574  = w_0_2;
-    end
-    if (rst) begin
-      \$574  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$575  = p_1_2;
-    if (en) begin
-      \$575  = { \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436  };
-    end
-    if (rst) begin
-      \$575  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$576  = vr_1_2_d0;
-    if (en) begin
-      \$576  = v_1_1;
-    end
-    if (rst) begin
-      \$576  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$577  = vr_1_2_d1;
-    if (en) begin
-      \$577  = vr_1_2_d0;
-    end
-    if (rst) begin
-      \$577  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$578  = vr_1_2_d2;
-    if (en) begin
-      \$578  = vr_1_2_d1;
-    end
-    if (rst) begin
-      \$578  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$579  = lr_1_2_d0;
-    if (en) begin
-      \$579  = l_1_1;
-    end
-    if (rst) begin
-      \$579  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$580  = lr_1_2_d1;
-    if (en) begin
-      \$580  = lr_1_2_d0;
-    end
-    if (rst) begin
-      \$580  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$581  = lr_1_2_d2;
-    if (en) begin
-      \$581  = lr_1_2_d1;
-    end
-    if (rst) begin
-      \$581  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$582  = acc_1_2;
-    if (\$31 ) begin
-      \$582  = \$32 ;
-    end
-    if (rst) begin
-      \$582  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$583  = out_1_2;
-    if (cap_1_2) begin
-      \$583  = \$216 [25:0];
-    end else if (\$33 ) begin
-      \$583  = out_2_2;
-    end
-    if (rst) begin
-      \$583  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$584  = a_1_3;
-    if (en) begin
-      \$584  = a_1_2;
-    end
-    if (rst) begin
-      \$584  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$585  = v_1_3;
-    if (en) begin
-      \$585  = v_1_2;
-    end
-    if (rst) begin
-      \$585  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$586  = l_1_3;
-    if (en) begin
-      \$586  = l_1_2;
-    end
-    if (rst) begin
-      \$586  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$587  = w_1_3;
-    if (en) begin
-      \$587  = w_0_3;
-    end
-    if (rst) begin
-      \$587  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$588  = p_1_3;
-    if (en) begin
-      \$588  = { \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452  };
-    end
-    if (rst) begin
-      \$588  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$589  = vr_1_3_d0;
-    if (en) begin
-      \$589  = v_1_2;
-    end
-    if (rst) begin
-      \$589  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$590  = vr_1_3_d1;
-    if (en) begin
-      \$590  = vr_1_3_d0;
-    end
-    if (rst) begin
-      \$590  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$591  = vr_1_3_d2;
-    if (en) begin
-      \$591  = vr_1_3_d1;
-    end
-    if (rst) begin
-      \$591  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$592  = lr_1_3_d0;
-    if (en) begin
-      \$592  = l_1_2;
-    end
-    if (rst) begin
-      \$592  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$593  = lr_1_3_d1;
-    if (en) begin
-      \$593  = lr_1_3_d0;
-    end
-    if (rst) begin
-      \$593  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$594  = lr_1_3_d2;
-    if (en) begin
-      \$594  = lr_1_3_d1;
-    end
-    if (rst) begin
-      \$594  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$595  = acc_1_3;
-    if (\$34 ) begin
-      \$595  = \$35 ;
-    end
-    if (rst) begin
-      \$595  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$596  = out_1_3;
-    if (cap_1_3) begin
-      \$596  = \$218 [25:0];
-    end else if (\$36 ) begin
-      \$596  = out_2_3;
-    end
-    if (rst) begin
-      \$596  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$597  = a_1_4;
-    if (en) begin
-      \$597  = a_1_3;
-    end
-    if (rst) begin
-      \$597  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$598  = v_1_4;
-    if (en) begin
-      \$598  = v_1_3;
-    end
-    if (rst) begin
-      \$598  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$599  = l_1_4;
-    if (en) begin
-      \$599  = l_1_3;
-    end
-    if (rst) begin
-      \$599  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$600  = w_1_4;
-    if (en) begin
-      \$600  = w_0_4;
-    end
-    if (rst) begin
-      \$600  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$601  = p_1_4;
-    if (en) begin
-      \$601  = { \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468  };
-    end
-    if (rst) begin
-      \$601  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$602  = vr_1_4_d0;
-    if (en) begin
-      \$602  = v_1_3;
-    end
-    if (rst) begin
-      \$602  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$603  = vr_1_4_d1;
-    if (en) begin
-      \$603  = vr_1_4_d0;
-    end
-    if (rst) begin
-      \$603  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$604  = vr_1_4_d2;
-    if (en) begin
-      \$604  = vr_1_4_d1;
-    end
-    if (rst) begin
-      \$604  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$605  = lr_1_4_d0;
-    if (en) begin
-      \$605  = l_1_3;
-    end
-    if (rst) begin
-      \$605  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$606  = lr_1_4_d1;
-    if (en) begin
-      \$606  = lr_1_4_d0;
-    end
-    if (rst) begin
-      \$606  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$607  = lr_1_4_d2;
-    if (en) begin
-      \$607  = lr_1_4_d1;
-    end
-    if (rst) begin
-      \$607  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$608  = acc_1_4;
-    if (\$37 ) begin
-      \$608  = \$38 ;
-    end
-    if (rst) begin
-      \$608  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$609  = out_1_4;
-    if (cap_1_4) begin
-      \$609  = \$220 [25:0];
-    end else if (\$39 ) begin
-      \$609  = out_2_4;
-    end
-    if (rst) begin
-      \$609  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$610  = a_1_5;
-    if (en) begin
-      \$610  = a_1_4;
-    end
-    if (rst) begin
-      \$610  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$611  = v_1_5;
-    if (en) begin
-      \$611  = v_1_4;
-    end
-    if (rst) begin
-      \$611  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$612  = l_1_5;
-    if (en) begin
-      \$612  = l_1_4;
-    end
-    if (rst) begin
-      \$612  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$613  = w_1_5;
-    if (en) begin
-      \$613  = w_0_5;
-    end
-    if (rst) begin
-      \$613  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$614  = p_1_5;
-    if (en) begin
-      \$614  = { \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484  };
-    end
-    if (rst) begin
-      \$614  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$615  = vr_1_5_d0;
-    if (en) begin
-      \$615  = v_1_4;
-    end
-    if (rst) begin
-      \$615  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$616  = vr_1_5_d1;
-    if (en) begin
-      \$616  = vr_1_5_d0;
-    end
-    if (rst) begin
-      \$616  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$617  = vr_1_5_d2;
-    if (en) begin
-      \$617  = vr_1_5_d1;
-    end
-    if (rst) begin
-      \$617  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$618  = lr_1_5_d0;
-    if (en) begin
-      \$618  = l_1_4;
-    end
-    if (rst) begin
-      \$618  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$619  = lr_1_5_d1;
-    if (en) begin
-      \$619  = lr_1_5_d0;
-    end
-    if (rst) begin
-      \$619  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$620  = lr_1_5_d2;
-    if (en) begin
-      \$620  = lr_1_5_d1;
-    end
-    if (rst) begin
-      \$620  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$621  = acc_1_5;
-    if (\$40 ) begin
-      \$621  = \$41 ;
-    end
-    if (rst) begin
-      \$621  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$622  = out_1_5;
-    if (cap_1_5) begin
-      \$622  = \$222 [25:0];
-    end else if (\$42 ) begin
-      \$622  = out_2_5;
-    end
-    if (rst) begin
-      \$622  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$623  = a_1_6;
-    if (en) begin
-      \$623  = a_1_5;
-    end
-    if (rst) begin
-      \$623  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$624  = v_1_6;
-    if (en) begin
-      \$624  = v_1_5;
-    end
-    if (rst) begin
-      \$624  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$625  = l_1_6;
-    if (en) begin
-      \$625  = l_1_5;
-    end
-    if (rst) begin
-      \$625  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$626  = w_1_6;
-    if (en) begin
-      \$626  = w_0_6;
-    end
-    if (rst) begin
-      \$626  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$627  = p_1_6;
-    if (en) begin
-      \$627  = { \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500  };
-    end
-    if (rst) begin
-      \$627  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$628  = vr_1_6_d0;
-    if (en) begin
-      \$628  = v_1_5;
-    end
-    if (rst) begin
-      \$628  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$629  = vr_1_6_d1;
-    if (en) begin
-      \$629  = vr_1_6_d0;
-    end
-    if (rst) begin
-      \$629  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$630  = vr_1_6_d2;
-    if (en) begin
-      \$630  = vr_1_6_d1;
-    end
-    if (rst) begin
-      \$630  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$631  = lr_1_6_d0;
-    if (en) begin
-      \$631  = l_1_5;
-    end
-    if (rst) begin
-      \$631  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$632  = lr_1_6_d1;
-    if (en) begin
-      \$632  = lr_1_6_d0;
-    end
-    if (rst) begin
-      \$632  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$633  = lr_1_6_d2;
-    if (en) begin
-      \$633  = lr_1_6_d1;
-    end
-    if (rst) begin
-      \$633  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$634  = acc_1_6;
-    if (\$43 ) begin
-      \$634  = \$44 ;
-    end
-    if (rst) begin
-      \$634  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$635  = out_1_6;
-    if (cap_1_6) begin
-      \$635  = \$224 [25:0];
-    end else if (\$45 ) begin
-      \$635  = out_2_6;
-    end
-    if (rst) begin
-      \$635  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$636  = a_1_7;
-    if (en) begin
-      \$636  = a_1_6;
-    end
-    if (rst) begin
-      \$636  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$637  = v_1_7;
-    if (en) begin
-      \$637  = v_1_6;
-    end
-    if (rst) begin
-      \$637  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$638  = l_1_7;
-    if (en) begin
-      \$638  = l_1_6;
-    end
-    if (rst) begin
-      \$638  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$639  = w_1_7;
-    if (en) begin
-      \$639  = w_0_7;
-    end
-    if (rst) begin
-      \$639  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$640  = p_1_7;
-    if (en) begin
-      \$640  = { \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516  };
-    end
-    if (rst) begin
-      \$640  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$641  = vr_1_7_d0;
-    if (en) begin
-      \$641  = v_1_6;
-    end
-    if (rst) begin
-      \$641  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$642  = vr_1_7_d1;
-    if (en) begin
-      \$642  = vr_1_7_d0;
-    end
-    if (rst) begin
-      \$642  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$643  = vr_1_7_d2;
-    if (en) begin
-      \$643  = vr_1_7_d1;
-    end
-    if (rst) begin
-      \$643  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$644  = lr_1_7_d0;
-    if (en) begin
-      \$644  = l_1_6;
-    end
-    if (rst) begin
-      \$644  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$645  = lr_1_7_d1;
-    if (en) begin
-      \$645  = lr_1_7_d0;
-    end
-    if (rst) begin
-      \$645  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$646  = lr_1_7_d2;
-    if (en) begin
-      \$646  = lr_1_7_d1;
-    end
-    if (rst) begin
-      \$646  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$647  = acc_1_7;
-    if (\$46 ) begin
-      \$647  = \$47 ;
-    end
-    if (rst) begin
-      \$647  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$648  = out_1_7;
-    if (cap_1_7) begin
-      \$648  = \$226 [25:0];
-    end else if (\$48 ) begin
-      \$648  = out_2_7;
-    end
-    if (rst) begin
-      \$648  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$649  = a_2_0;
-    if (en) begin
-      \$649  = skew_a2_d1;
-    end
-    if (rst) begin
-      \$649  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$650  = v_2_0;
-    if (en) begin
-      \$650  = skew_v2_d1;
-    end
-    if (rst) begin
-      \$650  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$651  = l_2_0;
-    if (en) begin
-      \$651  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$651  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$652  = w_2_0;
-    if (en) begin
-      \$652  = w_1_0;
-    end
-    if (rst) begin
-      \$652  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$653  = p_2_0;
-    if (en) begin
-      \$653  = { \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532  };
-    end
-    if (rst) begin
-      \$653  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$654  = vr_2_0_d0;
-    if (en) begin
-      \$654  = skew_v2_d1;
-    end
-    if (rst) begin
-      \$654  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$655  = vr_2_0_d1;
-    if (en) begin
-      \$655  = vr_2_0_d0;
-    end
-    if (rst) begin
-      \$655  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$656  = vr_2_0_d2;
-    if (en) begin
-      \$656  = vr_2_0_d1;
-    end
-    if (rst) begin
-      \$656  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$657  = lr_2_0_d0;
-    if (en) begin
-      \$657  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$657  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$658  = lr_2_0_d1;
-    if (en) begin
-      \$658  = lr_2_0_d0;
-    end
-    if (rst) begin
-      \$658  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$659  = lr_2_0_d2;
-    if (en) begin
-      \$659  = lr_2_0_d1;
-    end
-    if (rst) begin
-      \$659  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$660  = acc_2_0;
-    if (\$49 ) begin
-      \$660  = \$50 ;
-    end
-    if (rst) begin
-      \$660  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$661  = out_2_0;
-    if (cap_2_0) begin
-      \$661  = \$228 [25:0];
-    end else if (\$51 ) begin
-      \$661  = out_3_0;
-    end
-    if (rst) begin
-      \$661  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$662  = a_2_1;
-    if (en) begin
-      \$662  = a_2_0;
-    end
-    if (rst) begin
-      \$662  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$663  = v_2_1;
-    if (en) begin
-      \$663  = v_2_0;
-    end
-    if (rst) begin
-      \$663  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$664  = l_2_1;
-    if (en) begin
-      \$664  = l_2_0;
-    end
-    if (rst) begin
-      \$664  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$665  = w_2_1;
-    if (en) begin
-      \$665  = w_1_1;
-    end
-    if (rst) begin
-      \$665  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$666  = p_2_1;
-    if (en) begin
-      \$666  = { \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548  };
-    end
-    if (rst) begin
-      \$666  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$667  = vr_2_1_d0;
-    if (en) begin
-      \$667  = v_2_0;
-    end
-    if (rst) begin
-      \$667  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$668  = vr_2_1_d1;
-    if (en) begin
-      \$668  = vr_2_1_d0;
-    end
-    if (rst) begin
-      \$668  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$669  = vr_2_1_d2;
-    if (en) begin
-      \$669  = vr_2_1_d1;
-    end
-    if (rst) begin
-      \$669  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$670  = lr_2_1_d0;
-    if (en) begin
-      \$670  = l_2_0;
-    end
-    if (rst) begin
-      \$670  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$671  = lr_2_1_d1;
-    if (en) begin
-      \$671  = lr_2_1_d0;
-    end
-    if (rst) begin
-      \$671  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$672  = lr_2_1_d2;
-    if (en) begin
-      \$672  = lr_2_1_d1;
-    end
-    if (rst) begin
-      \$672  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$673  = acc_2_1;
-    if (\$52 ) begin
-      \$673  = \$53 ;
-    end
-    if (rst) begin
-      \$673  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$674  = out_2_1;
-    if (cap_2_1) begin
-      \$674  = \$230 [25:0];
-    end else if (\$54 ) begin
-      \$674  = out_3_1;
-    end
-    if (rst) begin
-      \$674  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$675  = a_2_2;
-    if (en) begin
-      \$675  = a_2_1;
-    end
-    if (rst) begin
-      \$675  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$676  = v_2_2;
-    if (en) begin
-      \$676  = v_2_1;
-    end
-    if (rst) begin
-      \$676  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$677  = l_2_2;
-    if (en) begin
-      \$677  = l_2_1;
-    end
-    if (rst) begin
-      \$677  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$678  = w_2_2;
-    if (en) begin
-      \$678  = w_1_2;
-    end
-    if (rst) begin
-      \$678  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$679  = p_2_2;
-    if (en) begin
-      \$679  = { \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564  };
-    end
-    if (rst) begin
-      \$679  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$680  = vr_2_2_d0;
-    if (en) begin
-      \$680  = v_2_1;
-    end
-    if (rst) begin
-      \$680  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$681  = vr_2_2_d1;
-    if (en) begin
-      \$681  = vr_2_2_d0;
-    end
-    if (rst) begin
-      \$681  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$682  = vr_2_2_d2;
-    if (en) begin
-      \$682  = vr_2_2_d1;
-    end
-    if (rst) begin
-      \$682  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$683  = lr_2_2_d0;
-    if (en) begin
-      \$683  = l_2_1;
-    end
-    if (rst) begin
-      \$683  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$684  = lr_2_2_d1;
-    if (en) begin
-      \$684  = lr_2_2_d0;
-    end
-    if (rst) begin
-      \$684  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$685  = lr_2_2_d2;
-    if (en) begin
-      \$685  = lr_2_2_d1;
-    end
-    if (rst) begin
-      \$685  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$686  = acc_2_2;
-    if (\$55 ) begin
-      \$686  = \$56 ;
-    end
-    if (rst) begin
-      \$686  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$687  = out_2_2;
-    if (cap_2_2) begin
-      \$687  = \$232 [25:0];
-    end else if (\$57 ) begin
-      \$687  = out_3_2;
-    end
-    if (rst) begin
-      \$687  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$688  = a_2_3;
-    if (en) begin
-      \$688  = a_2_2;
-    end
-    if (rst) begin
-      \$688  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$689  = v_2_3;
-    if (en) begin
-      \$689  = v_2_2;
-    end
-    if (rst) begin
-      \$689  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$690  = l_2_3;
-    if (en) begin
-      \$690  = l_2_2;
-    end
-    if (rst) begin
-      \$690  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$691  = w_2_3;
-    if (en) begin
-      \$691  = w_1_3;
-    end
-    if (rst) begin
-      \$691  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$692  = p_2_3;
-    if (en) begin
-      \$692  = { \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580  };
-    end
-    if (rst) begin
-      \$692  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$693  = vr_2_3_d0;
-    if (en) begin
-      \$693  = v_2_2;
-    end
-    if (rst) begin
-      \$693  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$694  = vr_2_3_d1;
-    if (en) begin
-      \$694  = vr_2_3_d0;
-    end
-    if (rst) begin
-      \$694  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$695  = vr_2_3_d2;
-    if (en) begin
-      \$695  = vr_2_3_d1;
-    end
-    if (rst) begin
-      \$695  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$696  = lr_2_3_d0;
-    if (en) begin
-      \$696  = l_2_2;
-    end
-    if (rst) begin
-      \$696  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$697  = lr_2_3_d1;
-    if (en) begin
-      \$697  = lr_2_3_d0;
-    end
-    if (rst) begin
-      \$697  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$698  = lr_2_3_d2;
-    if (en) begin
-      \$698  = lr_2_3_d1;
-    end
-    if (rst) begin
-      \$698  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$699  = acc_2_3;
-    if (\$58 ) begin
-      \$699  = \$59 ;
-    end
-    if (rst) begin
-      \$699  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$700  = out_2_3;
-    if (cap_2_3) begin
-      \$700  = \$234 [25:0];
-    end else if (\$60 ) begin
-      \$700  = out_3_3;
-    end
-    if (rst) begin
-      \$700  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$701  = a_2_4;
-    if (en) begin
-      \$701  = a_2_3;
-    end
-    if (rst) begin
-      \$701  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$702  = v_2_4;
-    if (en) begin
-      \$702  = v_2_3;
-    end
-    if (rst) begin
-      \$702  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$703  = l_2_4;
-    if (en) begin
-      \$703  = l_2_3;
-    end
-    if (rst) begin
-      \$703  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$704  = w_2_4;
-    if (en) begin
-      \$704  = w_1_4;
-    end
-    if (rst) begin
-      \$704  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$705  = p_2_4;
-    if (en) begin
-      \$705  = { \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596  };
-    end
-    if (rst) begin
-      \$705  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$706  = vr_2_4_d0;
-    if (en) begin
-      \$706  = v_2_3;
-    end
-    if (rst) begin
-      \$706  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$707  = vr_2_4_d1;
-    if (en) begin
-      \$707  = vr_2_4_d0;
-    end
-    if (rst) begin
-      \$707  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$708  = vr_2_4_d2;
-    if (en) begin
-      \$708  = vr_2_4_d1;
-    end
-    if (rst) begin
-      \$708  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$709  = lr_2_4_d0;
-    if (en) begin
-      \$709  = l_2_3;
-    end
-    if (rst) begin
-      \$709  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$710  = lr_2_4_d1;
-    if (en) begin
-      \$710  = lr_2_4_d0;
-    end
-    if (rst) begin
-      \$710  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$711  = lr_2_4_d2;
-    if (en) begin
-      \$711  = lr_2_4_d1;
-    end
-    if (rst) begin
-      \$711  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$712  = acc_2_4;
-    if (\$61 ) begin
-      \$712  = \$62 ;
-    end
-    if (rst) begin
-      \$712  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$713  = out_2_4;
-    if (cap_2_4) begin
-      \$713  = \$236 [25:0];
-    end else if (\$63 ) begin
-      \$713  = out_3_4;
-    end
-    if (rst) begin
-      \$713  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$714  = a_2_5;
-    if (en) begin
-      \$714  = a_2_4;
-    end
-    if (rst) begin
-      \$714  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$715  = v_2_5;
-    if (en) begin
-      \$715  = v_2_4;
-    end
-    if (rst) begin
-      \$715  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$716  = l_2_5;
-    if (en) begin
-      \$716  = l_2_4;
-    end
-    if (rst) begin
-      \$716  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$717  = w_2_5;
-    if (en) begin
-      \$717  = w_1_5;
-    end
-    if (rst) begin
-      \$717  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$718  = p_2_5;
-    if (en) begin
-      \$718  = { \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612  };
-    end
-    if (rst) begin
-      \$718  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$719  = vr_2_5_d0;
-    if (en) begin
-      \$719  = v_2_4;
-    end
-    if (rst) begin
-      \$719  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$720  = vr_2_5_d1;
-    if (en) begin
-      \$720  = vr_2_5_d0;
-    end
-    if (rst) begin
-      \$720  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$721  = vr_2_5_d2;
-    if (en) begin
-      \$721  = vr_2_5_d1;
-    end
-    if (rst) begin
-      \$721  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$722  = lr_2_5_d0;
-    if (en) begin
-      \$722  = l_2_4;
-    end
-    if (rst) begin
-      \$722  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$723  = lr_2_5_d1;
-    if (en) begin
-      \$723  = lr_2_5_d0;
-    end
-    if (rst) begin
-      \$723  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$724  = lr_2_5_d2;
-    if (en) begin
-      \$724  = lr_2_5_d1;
-    end
-    if (rst) begin
-      \$724  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$725  = acc_2_5;
-    if (\$64 ) begin
-      \$725  = \$65 ;
-    end
-    if (rst) begin
-      \$725  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$726  = out_2_5;
-    if (cap_2_5) begin
-      \$726  = \$238 [25:0];
-    end else if (\$66 ) begin
-      \$726  = out_3_5;
-    end
-    if (rst) begin
-      \$726  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$727  = a_2_6;
-    if (en) begin
-      \$727  = a_2_5;
-    end
-    if (rst) begin
-      \$727  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$728  = v_2_6;
-    if (en) begin
-      \$728  = v_2_5;
-    end
-    if (rst) begin
-      \$728  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$729  = l_2_6;
-    if (en) begin
-      \$729  = l_2_5;
-    end
-    if (rst) begin
-      \$729  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$730  = w_2_6;
-    if (en) begin
-      \$730  = w_1_6;
-    end
-    if (rst) begin
-      \$730  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$731  = p_2_6;
-    if (en) begin
-      \$731  = { \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628  };
-    end
-    if (rst) begin
-      \$731  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$732  = vr_2_6_d0;
-    if (en) begin
-      \$732  = v_2_5;
-    end
-    if (rst) begin
-      \$732  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$733  = vr_2_6_d1;
-    if (en) begin
-      \$733  = vr_2_6_d0;
-    end
-    if (rst) begin
-      \$733  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$734  = vr_2_6_d2;
-    if (en) begin
-      \$734  = vr_2_6_d1;
-    end
-    if (rst) begin
-      \$734  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$735  = lr_2_6_d0;
-    if (en) begin
-      \$735  = l_2_5;
-    end
-    if (rst) begin
-      \$735  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$736  = lr_2_6_d1;
-    if (en) begin
-      \$736  = lr_2_6_d0;
-    end
-    if (rst) begin
-      \$736  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$737  = lr_2_6_d2;
-    if (en) begin
-      \$737  = lr_2_6_d1;
-    end
-    if (rst) begin
-      \$737  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$738  = acc_2_6;
-    if (\$67 ) begin
-      \$738  = \$68 ;
-    end
-    if (rst) begin
-      \$738  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$739  = out_2_6;
-    if (cap_2_6) begin
-      \$739  = \$240 [25:0];
-    end else if (\$69 ) begin
-      \$739  = out_3_6;
-    end
-    if (rst) begin
-      \$739  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$740  = a_2_7;
-    if (en) begin
-      \$740  = a_2_6;
-    end
-    if (rst) begin
-      \$740  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$741  = v_2_7;
-    if (en) begin
-      \$741  = v_2_6;
-    end
-    if (rst) begin
-      \$741  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$742  = l_2_7;
-    if (en) begin
-      \$742  = l_2_6;
-    end
-    if (rst) begin
-      \$742  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$743  = w_2_7;
-    if (en) begin
-      \$743  = w_1_7;
-    end
-    if (rst) begin
-      \$743  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$744  = p_2_7;
-    if (en) begin
-      \$744  = { \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644  };
-    end
-    if (rst) begin
-      \$744  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$745  = vr_2_7_d0;
-    if (en) begin
-      \$745  = v_2_6;
-    end
-    if (rst) begin
-      \$745  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$746  = vr_2_7_d1;
-    if (en) begin
-      \$746  = vr_2_7_d0;
-    end
-    if (rst) begin
-      \$746  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$747  = vr_2_7_d2;
-    if (en) begin
-      \$747  = vr_2_7_d1;
-    end
-    if (rst) begin
-      \$747  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$748  = lr_2_7_d0;
-    if (en) begin
-      \$748  = l_2_6;
-    end
-    if (rst) begin
-      \$748  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$749  = lr_2_7_d1;
-    if (en) begin
-      \$749  = lr_2_7_d0;
-    end
-    if (rst) begin
-      \$749  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$750  = lr_2_7_d2;
-    if (en) begin
-      \$750  = lr_2_7_d1;
-    end
-    if (rst) begin
-      \$750  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$751  = acc_2_7;
-    if (\$70 ) begin
-      \$751  = \$71 ;
-    end
-    if (rst) begin
-      \$751  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$752  = out_2_7;
-    if (cap_2_7) begin
-      \$752  = \$242 [25:0];
-    end else if (\$72 ) begin
-      \$752  = out_3_7;
-    end
-    if (rst) begin
-      \$752  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$753  = a_3_0;
-    if (en) begin
-      \$753  = skew_a3_d2;
-    end
-    if (rst) begin
-      \$753  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$754  = v_3_0;
-    if (en) begin
-      \$754  = skew_v3_d2;
-    end
-    if (rst) begin
-      \$754  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$755  = l_3_0;
-    if (en) begin
-      \$755  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$755  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = w_3_0;
-    if (en) begin
-      \$756  = w_2_0;
-    end
-    if (rst) begin
-      \$756  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = p_3_0;
-    if (en) begin
-      \$757  = { \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660  };
-    end
-    if (rst) begin
-      \$757  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = vr_3_0_d0;
-    if (en) begin
-      \$758  = skew_v3_d2;
-    end
-    if (rst) begin
-      \$758  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = vr_3_0_d1;
-    if (en) begin
-      \$759  = vr_3_0_d0;
-    end
-    if (rst) begin
-      \$759  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = vr_3_0_d2;
-    if (en) begin
-      \$760  = vr_3_0_d1;
-    end
-    if (rst) begin
-      \$760  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = lr_3_0_d0;
-    if (en) begin
-      \$761  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$761  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = lr_3_0_d1;
-    if (en) begin
-      \$762  = lr_3_0_d0;
-    end
-    if (rst) begin
-      \$762  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = lr_3_0_d2;
-    if (en) begin
-      \$763  = lr_3_0_d1;
-    end
-    if (rst) begin
-      \$763  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = acc_3_0;
-    if (\$73 ) begin
-      \$764  = \$74 ;
-    end
-    if (rst) begin
-      \$764  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = out_3_0;
-    if (cap_3_0) begin
-      \$765  = \$244 [25:0];
-    end else if (\$75 ) begin
-      \$765  = out_4_0;
-    end
-    if (rst) begin
-      \$765  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = a_3_1;
-    if (en) begin
-      \$766  = a_3_0;
-    end
-    if (rst) begin
-      \$766  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = v_3_1;
-    if (en) begin
-      \$767  = v_3_0;
-    end
-    if (rst) begin
-      \$767  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = l_3_1;
-    if (en) begin
-      \$768  = l_3_0;
-    end
-    if (rst) begin
-      \$768  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = w_3_1;
-    if (en) begin
-      \$769  = w_2_1;
-    end
-    if (rst) begin
-      \$769  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = p_3_1;
-    if (en) begin
-      \$770  = { \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676  };
-    end
-    if (rst) begin
-      \$770  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = vr_3_1_d0;
-    if (en) begin
-      \$771  = v_3_0;
-    end
-    if (rst) begin
-      \$771  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = vr_3_1_d1;
-    if (en) begin
-      \$772  = vr_3_1_d0;
-    end
-    if (rst) begin
-      \$772  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$773  = vr_3_1_d2;
-    if (en) begin
-      \$773  = vr_3_1_d1;
-    end
-    if (rst) begin
-      \$773  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$774  = lr_3_1_d0;
-    if (en) begin
-      \$774  = l_3_0;
-    end
-    if (rst) begin
-      \$774  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$775  = lr_3_1_d1;
-    if (en) begin
-      \$775  = lr_3_1_d0;
-    end
-    if (rst) begin
-      \$775  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$776  = lr_3_1_d2;
-    if (en) begin
-      \$776  = lr_3_1_d1;
-    end
-    if (rst) begin
-      \$776  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$777  = acc_3_1;
-    if (\$76 ) begin
-      \$777  = \$77 ;
-    end
-    if (rst) begin
-      \$777  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$778  = out_3_1;
-    if (cap_3_1) begin
-      \$778  = \$246 [25:0];
-    end else if (\$78 ) begin
-      \$778  = out_4_1;
-    end
-    if (rst) begin
-      \$778  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$779  = a_3_2;
-    if (en) begin
-      \$779  = a_3_1;
-    end
-    if (rst) begin
-      \$779  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$780  = v_3_2;
-    if (en) begin
-      \$780  = v_3_1;
-    end
-    if (rst) begin
-      \$780  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$781  = l_3_2;
-    if (en) begin
-      \$781  = l_3_1;
-    end
-    if (rst) begin
-      \$781  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$782  = w_3_2;
-    if (en) begin
-      \$782  = w_2_2;
-    end
-    if (rst) begin
-      \$782  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$783  = p_3_2;
-    if (en) begin
-      \$783  = { \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692  };
-    end
-    if (rst) begin
-      \$783  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$784  = vr_3_2_d0;
-    if (en) begin
-      \$784  = v_3_1;
-    end
-    if (rst) begin
-      \$784  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$785  = vr_3_2_d1;
-    if (en) begin
-      \$785  = vr_3_2_d0;
-    end
-    if (rst) begin
-      \$785  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$786  = vr_3_2_d2;
-    if (en) begin
-      \$786  = vr_3_2_d1;
-    end
-    if (rst) begin
-      \$786  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$787  = lr_3_2_d0;
-    if (en) begin
-      \$787  = l_3_1;
-    end
-    if (rst) begin
-      \$787  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$788  = lr_3_2_d1;
-    if (en) begin
-      \$788  = lr_3_2_d0;
-    end
-    if (rst) begin
-      \$788  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$789  = lr_3_2_d2;
-    if (en) begin
-      \$789  = lr_3_2_d1;
-    end
-    if (rst) begin
-      \$789  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$790  = acc_3_2;
-    if (\$79 ) begin
-      \$790  = \$80 ;
-    end
-    if (rst) begin
-      \$790  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$791  = out_3_2;
-    if (cap_3_2) begin
-      \$791  = \$248 [25:0];
-    end else if (\$81 ) begin
-      \$791  = out_4_2;
-    end
-    if (rst) begin
-      \$791  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$792  = a_3_3;
-    if (en) begin
-      \$792  = a_3_2;
-    end
-    if (rst) begin
-      \$792  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$793  = v_3_3;
-    if (en) begin
-      \$793  = v_3_2;
-    end
-    if (rst) begin
-      \$793  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$794  = l_3_3;
-    if (en) begin
-      \$794  = l_3_2;
-    end
-    if (rst) begin
-      \$794  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$795  = w_3_3;
-    if (en) begin
-      \$795  = w_2_3;
-    end
-    if (rst) begin
-      \$795  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$796  = p_3_3;
-    if (en) begin
-      \$796  = { \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708  };
-    end
-    if (rst) begin
-      \$796  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$797  = vr_3_3_d0;
-    if (en) begin
-      \$797  = v_3_2;
-    end
-    if (rst) begin
-      \$797  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$798  = vr_3_3_d1;
-    if (en) begin
-      \$798  = vr_3_3_d0;
-    end
-    if (rst) begin
-      \$798  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$799  = vr_3_3_d2;
-    if (en) begin
-      \$799  = vr_3_3_d1;
-    end
-    if (rst) begin
-      \$799  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$800  = lr_3_3_d0;
-    if (en) begin
-      \$800  = l_3_2;
-    end
-    if (rst) begin
-      \$800  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$801  = lr_3_3_d1;
-    if (en) begin
-      \$801  = lr_3_3_d0;
-    end
-    if (rst) begin
-      \$801  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$802  = lr_3_3_d2;
-    if (en) begin
-      \$802  = lr_3_3_d1;
-    end
-    if (rst) begin
-      \$802  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$803  = acc_3_3;
-    if (\$82 ) begin
-      \$803  = \$83 ;
-    end
-    if (rst) begin
-      \$803  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$804  = out_3_3;
-    if (cap_3_3) begin
-      \$804  = \$250 [25:0];
-    end else if (\$84 ) begin
-      \$804  = out_4_3;
-    end
-    if (rst) begin
-      \$804  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$805  = a_3_4;
-    if (en) begin
-      \$805  = a_3_3;
-    end
-    if (rst) begin
-      \$805  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$806  = v_3_4;
-    if (en) begin
-      \$806  = v_3_3;
-    end
-    if (rst) begin
-      \$806  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$807  = l_3_4;
-    if (en) begin
-      \$807  = l_3_3;
-    end
-    if (rst) begin
-      \$807  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$808  = w_3_4;
-    if (en) begin
-      \$808  = w_2_4;
-    end
-    if (rst) begin
-      \$808  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$809  = p_3_4;
-    if (en) begin
-      \$809  = { \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724  };
-    end
-    if (rst) begin
-      \$809  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$810  = vr_3_4_d0;
-    if (en) begin
-      \$810  = v_3_3;
-    end
-    if (rst) begin
-      \$810  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$811  = vr_3_4_d1;
-    if (en) begin
-      \$811  = vr_3_4_d0;
-    end
-    if (rst) begin
-      \$811  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$812  = vr_3_4_d2;
-    if (en) begin
-      \$812  = vr_3_4_d1;
-    end
-    if (rst) begin
-      \$812  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$813  = lr_3_4_d0;
-    if (en) begin
-      \$813  = l_3_3;
-    end
-    if (rst) begin
-      \$813  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$814  = lr_3_4_d1;
-    if (en) begin
-      \$814  = lr_3_4_d0;
-    end
-    if (rst) begin
-      \$814  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$815  = lr_3_4_d2;
-    if (en) begin
-      \$815  = lr_3_4_d1;
-    end
-    if (rst) begin
-      \$815  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$816  = acc_3_4;
-    if (\$85 ) begin
-      \$816  = \$86 ;
-    end
-    if (rst) begin
-      \$816  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$817  = out_3_4;
-    if (cap_3_4) begin
-      \$817  = \$252 [25:0];
-    end else if (\$87 ) begin
-      \$817  = out_4_4;
-    end
-    if (rst) begin
-      \$817  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$818  = a_3_5;
-    if (en) begin
-      \$818  = a_3_4;
-    end
-    if (rst) begin
-      \$818  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$819  = v_3_5;
-    if (en) begin
-      \$819  = v_3_4;
-    end
-    if (rst) begin
-      \$819  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$820  = l_3_5;
-    if (en) begin
-      \$820  = l_3_4;
-    end
-    if (rst) begin
-      \$820  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$821  = w_3_5;
-    if (en) begin
-      \$821  = w_2_5;
-    end
-    if (rst) begin
-      \$821  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$822  = p_3_5;
-    if (en) begin
-      \$822  = { \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740  };
-    end
-    if (rst) begin
-      \$822  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$823  = vr_3_5_d0;
-    if (en) begin
-      \$823  = v_3_4;
-    end
-    if (rst) begin
-      \$823  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$824  = vr_3_5_d1;
-    if (en) begin
-      \$824  = vr_3_5_d0;
-    end
-    if (rst) begin
-      \$824  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$825  = vr_3_5_d2;
-    if (en) begin
-      \$825  = vr_3_5_d1;
-    end
-    if (rst) begin
-      \$825  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$826  = lr_3_5_d0;
-    if (en) begin
-      \$826  = l_3_4;
-    end
-    if (rst) begin
-      \$826  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$827  = lr_3_5_d1;
-    if (en) begin
-      \$827  = lr_3_5_d0;
-    end
-    if (rst) begin
-      \$827  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$828  = lr_3_5_d2;
-    if (en) begin
-      \$828  = lr_3_5_d1;
-    end
-    if (rst) begin
-      \$828  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$829  = acc_3_5;
-    if (\$88 ) begin
-      \$829  = \$89 ;
-    end
-    if (rst) begin
-      \$829  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$830  = out_3_5;
-    if (cap_3_5) begin
-      \$830  = \$254 [25:0];
-    end else if (\$90 ) begin
-      \$830  = out_4_5;
-    end
-    if (rst) begin
-      \$830  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$831  = a_3_6;
-    if (en) begin
-      \$831  = a_3_5;
-    end
-    if (rst) begin
-      \$831  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$832  = v_3_6;
-    if (en) begin
-      \$832  = v_3_5;
-    end
-    if (rst) begin
-      \$832  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$833  = l_3_6;
-    if (en) begin
-      \$833  = l_3_5;
-    end
-    if (rst) begin
-      \$833  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$834  = w_3_6;
-    if (en) begin
-      \$834  = w_2_6;
-    end
-    if (rst) begin
-      \$834  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$835  = p_3_6;
-    if (en) begin
-      \$835  = { \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756  };
-    end
-    if (rst) begin
-      \$835  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$836  = vr_3_6_d0;
-    if (en) begin
-      \$836  = v_3_5;
-    end
-    if (rst) begin
-      \$836  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$837  = vr_3_6_d1;
-    if (en) begin
-      \$837  = vr_3_6_d0;
-    end
-    if (rst) begin
-      \$837  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$838  = vr_3_6_d2;
-    if (en) begin
-      \$838  = vr_3_6_d1;
-    end
-    if (rst) begin
-      \$838  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$839  = lr_3_6_d0;
-    if (en) begin
-      \$839  = l_3_5;
-    end
-    if (rst) begin
-      \$839  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$840  = lr_3_6_d1;
-    if (en) begin
-      \$840  = lr_3_6_d0;
-    end
-    if (rst) begin
-      \$840  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$841  = lr_3_6_d2;
-    if (en) begin
-      \$841  = lr_3_6_d1;
-    end
-    if (rst) begin
-      \$841  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$842  = acc_3_6;
-    if (\$91 ) begin
-      \$842  = \$92 ;
-    end
-    if (rst) begin
-      \$842  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$843  = out_3_6;
-    if (cap_3_6) begin
-      \$843  = \$256 [25:0];
-    end else if (\$93 ) begin
-      \$843  = out_4_6;
-    end
-    if (rst) begin
-      \$843  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$844  = a_3_7;
-    if (en) begin
-      \$844  = a_3_6;
-    end
-    if (rst) begin
-      \$844  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$845  = v_3_7;
-    if (en) begin
-      \$845  = v_3_6;
-    end
-    if (rst) begin
-      \$845  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$846  = l_3_7;
-    if (en) begin
-      \$846  = l_3_6;
-    end
-    if (rst) begin
-      \$846  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$847  = w_3_7;
-    if (en) begin
-      \$847  = w_2_7;
-    end
-    if (rst) begin
-      \$847  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$848  = p_3_7;
-    if (en) begin
-      \$848  = { \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772  };
-    end
-    if (rst) begin
-      \$848  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$849  = vr_3_7_d0;
-    if (en) begin
-      \$849  = v_3_6;
-    end
-    if (rst) begin
-      \$849  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$850  = vr_3_7_d1;
-    if (en) begin
-      \$850  = vr_3_7_d0;
-    end
-    if (rst) begin
-      \$850  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$851  = vr_3_7_d2;
-    if (en) begin
-      \$851  = vr_3_7_d1;
-    end
-    if (rst) begin
-      \$851  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$852  = lr_3_7_d0;
-    if (en) begin
-      \$852  = l_3_6;
-    end
-    if (rst) begin
-      \$852  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$853  = lr_3_7_d1;
-    if (en) begin
-      \$853  = lr_3_7_d0;
-    end
-    if (rst) begin
-      \$853  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$854  = lr_3_7_d2;
-    if (en) begin
-      \$854  = lr_3_7_d1;
-    end
-    if (rst) begin
-      \$854  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$855  = acc_3_7;
-    if (\$94 ) begin
-      \$855  = \$95 ;
-    end
-    if (rst) begin
-      \$855  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$856  = out_3_7;
-    if (cap_3_7) begin
-      \$856  = \$258 [25:0];
-    end else if (\$96 ) begin
-      \$856  = out_4_7;
-    end
-    if (rst) begin
-      \$856  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$857  = a_4_0;
-    if (en) begin
-      \$857  = skew_a4_d3;
-    end
-    if (rst) begin
-      \$857  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$858  = v_4_0;
-    if (en) begin
-      \$858  = skew_v4_d3;
-    end
-    if (rst) begin
-      \$858  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$859  = l_4_0;
-    if (en) begin
-      \$859  = skew_l4_d3;
-    end
-    if (rst) begin
-      \$859  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$860  = w_4_0;
-    if (en) begin
-      \$860  = w_3_0;
-    end
-    if (rst) begin
-      \$860  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$861  = p_4_0;
-    if (en) begin
-      \$861  = { \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788  };
-    end
-    if (rst) begin
-      \$861  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$862  = vr_4_0_d0;
-    if (en) begin
-      \$862  = skew_v4_d3;
-    end
-    if (rst) begin
-      \$862  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$863  = vr_4_0_d1;
-    if (en) begin
-      \$863  = vr_4_0_d0;
-    end
-    if (rst) begin
-      \$863  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$864  = vr_4_0_d2;
-    if (en) begin
-      \$864  = vr_4_0_d1;
-    end
-    if (rst) begin
-      \$864  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$865  = lr_4_0_d0;
-    if (en) begin
-      \$865  = skew_l4_d3;
-    end
-    if (rst) begin
-      \$865  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$866  = lr_4_0_d1;
-    if (en) begin
-      \$866  = lr_4_0_d0;
-    end
-    if (rst) begin
-      \$866  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$867  = lr_4_0_d2;
-    if (en) begin
-      \$867  = lr_4_0_d1;
-    end
-    if (rst) begin
-      \$867  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$868  = acc_4_0;
-    if (\$97 ) begin
-      \$868  = \$98 ;
-    end
-    if (rst) begin
-      \$868  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$869  = out_4_0;
-    if (cap_4_0) begin
-      \$869  = \$260 [25:0];
-    end else if (\$99 ) begin
-      \$869  = out_5_0;
-    end
-    if (rst) begin
-      \$869  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$870  = a_4_1;
-    if (en) begin
-      \$870  = a_4_0;
-    end
-    if (rst) begin
-      \$870  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$871  = v_4_1;
-    if (en) begin
-      \$871  = v_4_0;
-    end
-    if (rst) begin
-      \$871  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$872  = l_4_1;
-    if (en) begin
-      \$872  = l_4_0;
-    end
-    if (rst) begin
-      \$872  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$873  = w_4_1;
-    if (en) begin
-      \$873  = w_3_1;
-    end
-    if (rst) begin
-      \$873  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$874  = p_4_1;
-    if (en) begin
-      \$874  = { \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804  };
-    end
-    if (rst) begin
-      \$874  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$875  = vr_4_1_d0;
-    if (en) begin
-      \$875  = v_4_0;
-    end
-    if (rst) begin
-      \$875  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$876  = vr_4_1_d1;
-    if (en) begin
-      \$876  = vr_4_1_d0;
-    end
-    if (rst) begin
-      \$876  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$877  = vr_4_1_d2;
-    if (en) begin
-      \$877  = vr_4_1_d1;
-    end
-    if (rst) begin
-      \$877  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$878  = lr_4_1_d0;
-    if (en) begin
-      \$878  = l_4_0;
-    end
-    if (rst) begin
-      \$878  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$879  = lr_4_1_d1;
-    if (en) begin
-      \$879  = lr_4_1_d0;
-    end
-    if (rst) begin
-      \$879  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$880  = lr_4_1_d2;
-    if (en) begin
-      \$880  = lr_4_1_d1;
-    end
-    if (rst) begin
-      \$880  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$881  = acc_4_1;
-    if (\$100 ) begin
-      \$881  = \$101 ;
-    end
-    if (rst) begin
-      \$881  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$882  = out_4_1;
-    if (cap_4_1) begin
-      \$882  = \$262 [25:0];
-    end else if (\$102 ) begin
-      \$882  = out_5_1;
-    end
-    if (rst) begin
-      \$882  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$883  = a_4_2;
-    if (en) begin
-      \$883  = a_4_1;
-    end
-    if (rst) begin
-      \$883  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$884  = v_4_2;
-    if (en) begin
-      \$884  = v_4_1;
-    end
-    if (rst) begin
-      \$884  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$885  = l_4_2;
-    if (en) begin
-      \$885  = l_4_1;
-    end
-    if (rst) begin
-      \$885  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$886  = w_4_2;
-    if (en) begin
-      \$886  = w_3_2;
-    end
-    if (rst) begin
-      \$886  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$887  = p_4_2;
-    if (en) begin
-      \$887  = { \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820  };
-    end
-    if (rst) begin
-      \$887  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$888  = vr_4_2_d0;
-    if (en) begin
-      \$888  = v_4_1;
-    end
-    if (rst) begin
-      \$888  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$889  = vr_4_2_d1;
-    if (en) begin
-      \$889  = vr_4_2_d0;
-    end
-    if (rst) begin
-      \$889  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$890  = vr_4_2_d2;
-    if (en) begin
-      \$890  = vr_4_2_d1;
-    end
-    if (rst) begin
-      \$890  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$891  = lr_4_2_d0;
-    if (en) begin
-      \$891  = l_4_1;
-    end
-    if (rst) begin
-      \$891  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$892  = lr_4_2_d1;
-    if (en) begin
-      \$892  = lr_4_2_d0;
-    end
-    if (rst) begin
-      \$892  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$893  = lr_4_2_d2;
-    if (en) begin
-      \$893  = lr_4_2_d1;
-    end
-    if (rst) begin
-      \$893  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$894  = acc_4_2;
-    if (\$103 ) begin
-      \$894  = \$104 ;
-    end
-    if (rst) begin
-      \$894  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$895  = out_4_2;
-    if (cap_4_2) begin
-      \$895  = \$264 [25:0];
-    end else if (\$105 ) begin
-      \$895  = out_5_2;
-    end
-    if (rst) begin
-      \$895  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$896  = a_4_3;
-    if (en) begin
-      \$896  = a_4_2;
-    end
-    if (rst) begin
-      \$896  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$897  = v_4_3;
-    if (en) begin
-      \$897  = v_4_2;
-    end
-    if (rst) begin
-      \$897  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$898  = l_4_3;
-    if (en) begin
-      \$898  = l_4_2;
-    end
-    if (rst) begin
-      \$898  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$899  = w_4_3;
-    if (en) begin
-      \$899  = w_3_3;
-    end
-    if (rst) begin
-      \$899  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$900  = p_4_3;
-    if (en) begin
-      \$900  = { \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836  };
-    end
-    if (rst) begin
-      \$900  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$901  = vr_4_3_d0;
-    if (en) begin
-      \$901  = v_4_2;
-    end
-    if (rst) begin
-      \$901  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$902  = vr_4_3_d1;
-    if (en) begin
-      \$902  = vr_4_3_d0;
-    end
-    if (rst) begin
-      \$902  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$903  = vr_4_3_d2;
-    if (en) begin
-      \$903  = vr_4_3_d1;
-    end
-    if (rst) begin
-      \$903  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$904  = lr_4_3_d0;
-    if (en) begin
-      \$904  = l_4_2;
-    end
-    if (rst) begin
-      \$904  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$905  = lr_4_3_d1;
-    if (en) begin
-      \$905  = lr_4_3_d0;
-    end
-    if (rst) begin
-      \$905  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$906  = lr_4_3_d2;
-    if (en) begin
-      \$906  = lr_4_3_d1;
-    end
-    if (rst) begin
-      \$906  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$907  = acc_4_3;
-    if (\$106 ) begin
-      \$907  = \$107 ;
-    end
-    if (rst) begin
-      \$907  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$908  = out_4_3;
-    if (cap_4_3) begin
-      \$908  = \$266 [25:0];
-    end else if (\$108 ) begin
-      \$908  = out_5_3;
-    end
-    if (rst) begin
-      \$908  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$909  = a_4_4;
-    if (en) begin
-      \$909  = a_4_3;
-    end
-    if (rst) begin
-      \$909  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$910  = v_4_4;
-    if (en) begin
-      \$910  = v_4_3;
-    end
-    if (rst) begin
-      \$910  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$911  = l_4_4;
-    if (en) begin
-      \$911  = l_4_3;
-    end
-    if (rst) begin
-      \$911  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$912  = w_4_4;
-    if (en) begin
-      \$912  = w_3_4;
-    end
-    if (rst) begin
-      \$912  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$913  = p_4_4;
-    if (en) begin
-      \$913  = { \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852  };
-    end
-    if (rst) begin
-      \$913  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$914  = vr_4_4_d0;
-    if (en) begin
-      \$914  = v_4_3;
-    end
-    if (rst) begin
-      \$914  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$915  = vr_4_4_d1;
-    if (en) begin
-      \$915  = vr_4_4_d0;
-    end
-    if (rst) begin
-      \$915  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$916  = vr_4_4_d2;
-    if (en) begin
-      \$916  = vr_4_4_d1;
-    end
-    if (rst) begin
-      \$916  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$917  = lr_4_4_d0;
-    if (en) begin
-      \$917  = l_4_3;
-    end
-    if (rst) begin
-      \$917  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$918  = lr_4_4_d1;
-    if (en) begin
-      \$918  = lr_4_4_d0;
-    end
-    if (rst) begin
-      \$918  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$919  = lr_4_4_d2;
-    if (en) begin
-      \$919  = lr_4_4_d1;
-    end
-    if (rst) begin
-      \$919  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$920  = acc_4_4;
-    if (\$109 ) begin
-      \$920  = \$110 ;
-    end
-    if (rst) begin
-      \$920  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$921  = out_4_4;
-    if (cap_4_4) begin
-      \$921  = \$268 [25:0];
-    end else if (\$111 ) begin
-      \$921  = out_5_4;
-    end
-    if (rst) begin
-      \$921  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$922  = a_4_5;
-    if (en) begin
-      \$922  = a_4_4;
-    end
-    if (rst) begin
-      \$922  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$923  = v_4_5;
-    if (en) begin
-      \$923  = v_4_4;
-    end
-    if (rst) begin
-      \$923  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$924  = l_4_5;
-    if (en) begin
-      \$924  = l_4_4;
-    end
-    if (rst) begin
-      \$924  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$925  = w_4_5;
-    if (en) begin
-      \$925  = w_3_5;
-    end
-    if (rst) begin
-      \$925  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$926  = p_4_5;
-    if (en) begin
-      \$926  = { \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868  };
-    end
-    if (rst) begin
-      \$926  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$927  = vr_4_5_d0;
-    if (en) begin
-      \$927  = v_4_4;
-    end
-    if (rst) begin
-      \$927  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$928  = vr_4_5_d1;
-    if (en) begin
-      \$928  = vr_4_5_d0;
-    end
-    if (rst) begin
-      \$928  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$929  = vr_4_5_d2;
-    if (en) begin
-      \$929  = vr_4_5_d1;
-    end
-    if (rst) begin
-      \$929  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$930  = lr_4_5_d0;
-    if (en) begin
-      \$930  = l_4_4;
-    end
-    if (rst) begin
-      \$930  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$931  = lr_4_5_d1;
-    if (en) begin
-      \$931  = lr_4_5_d0;
-    end
-    if (rst) begin
-      \$931  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$932  = lr_4_5_d2;
-    if (en) begin
-      \$932  = lr_4_5_d1;
-    end
-    if (rst) begin
-      \$932  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$933  = acc_4_5;
-    if (\$112 ) begin
-      \$933  = \$113 ;
-    end
-    if (rst) begin
-      \$933  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$934  = out_4_5;
-    if (cap_4_5) begin
-      \$934  = \$270 [25:0];
-    end else if (\$114 ) begin
-      \$934  = out_5_5;
-    end
-    if (rst) begin
-      \$934  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$935  = a_4_6;
-    if (en) begin
-      \$935  = a_4_5;
-    end
-    if (rst) begin
-      \$935  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$936  = v_4_6;
-    if (en) begin
-      \$936  = v_4_5;
-    end
-    if (rst) begin
-      \$936  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$937  = l_4_6;
-    if (en) begin
-      \$937  = l_4_5;
-    end
-    if (rst) begin
-      \$937  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$938  = w_4_6;
-    if (en) begin
-      \$938  = w_3_6;
-    end
-    if (rst) begin
-      \$938  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$939  = p_4_6;
-    if (en) begin
-      \$939  = { \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884  };
-    end
-    if (rst) begin
-      \$939  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$940  = vr_4_6_d0;
-    if (en) begin
-      \$940  = v_4_5;
-    end
-    if (rst) begin
-      \$940  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$941  = vr_4_6_d1;
-    if (en) begin
-      \$941  = vr_4_6_d0;
-    end
-    if (rst) begin
-      \$941  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$942  = vr_4_6_d2;
-    if (en) begin
-      \$942  = vr_4_6_d1;
-    end
-    if (rst) begin
-      \$942  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$943  = lr_4_6_d0;
-    if (en) begin
-      \$943  = l_4_5;
-    end
-    if (rst) begin
-      \$943  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$944  = lr_4_6_d1;
-    if (en) begin
-      \$944  = lr_4_6_d0;
-    end
-    if (rst) begin
-      \$944  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$945  = lr_4_6_d2;
-    if (en) begin
-      \$945  = lr_4_6_d1;
-    end
-    if (rst) begin
-      \$945  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$946  = acc_4_6;
-    if (\$115 ) begin
-      \$946  = \$116 ;
-    end
-    if (rst) begin
-      \$946  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$947  = out_4_6;
-    if (cap_4_6) begin
-      \$947  = \$272 [25:0];
-    end else if (\$117 ) begin
-      \$947  = out_5_6;
-    end
-    if (rst) begin
-      \$947  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$948  = a_4_7;
-    if (en) begin
-      \$948  = a_4_6;
-    end
-    if (rst) begin
-      \$948  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$949  = v_4_7;
-    if (en) begin
-      \$949  = v_4_6;
-    end
-    if (rst) begin
-      \$949  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$950  = l_4_7;
-    if (en) begin
-      \$950  = l_4_6;
-    end
-    if (rst) begin
-      \$950  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$951  = w_4_7;
-    if (en) begin
-      \$951  = w_3_7;
-    end
-    if (rst) begin
-      \$951  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$952  = p_4_7;
-    if (en) begin
-      \$952  = { \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908 , \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900  };
-    end
-    if (rst) begin
-      \$952  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$953  = vr_4_7_d0;
-    if (en) begin
-      \$953  = v_4_6;
-    end
-    if (rst) begin
-      \$953  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$954  = vr_4_7_d1;
-    if (en) begin
-      \$954  = vr_4_7_d0;
-    end
-    if (rst) begin
-      \$954  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$955  = vr_4_7_d2;
-    if (en) begin
-      \$955  = vr_4_7_d1;
-    end
-    if (rst) begin
-      \$955  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$956  = lr_4_7_d0;
-    if (en) begin
-      \$956  = l_4_6;
-    end
-    if (rst) begin
-      \$956  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$957  = lr_4_7_d1;
-    if (en) begin
-      \$957  = lr_4_7_d0;
-    end
-    if (rst) begin
-      \$957  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$958  = lr_4_7_d2;
-    if (en) begin
-      \$958  = lr_4_7_d1;
-    end
-    if (rst) begin
-      \$958  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$959  = acc_4_7;
-    if (\$118 ) begin
-      \$959  = \$119 ;
-    end
-    if (rst) begin
-      \$959  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$960  = out_4_7;
-    if (cap_4_7) begin
-      \$960  = \$274 [25:0];
-    end else if (\$120 ) begin
-      \$960  = out_5_7;
-    end
-    if (rst) begin
-      \$960  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$961  = a_5_0;
-    if (en) begin
-      \$961  = skew_a5_d4;
-    end
-    if (rst) begin
-      \$961  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$962  = v_5_0;
-    if (en) begin
-      \$962  = skew_v5_d4;
-    end
-    if (rst) begin
-      \$962  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$963  = l_5_0;
-    if (en) begin
-      \$963  = skew_l5_d4;
-    end
-    if (rst) begin
-      \$963  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$964  = w_5_0;
-    if (en) begin
-      \$964  = w_4_0;
-    end
-    if (rst) begin
-      \$964  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$965  = p_5_0;
-    if (en) begin
-      \$965  = { \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924 , \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916  };
-    end
-    if (rst) begin
-      \$965  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$966  = vr_5_0_d0;
-    if (en) begin
-      \$966  = skew_v5_d4;
-    end
-    if (rst) begin
-      \$966  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$967  = vr_5_0_d1;
-    if (en) begin
-      \$967  = vr_5_0_d0;
-    end
-    if (rst) begin
-      \$967  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$968  = vr_5_0_d2;
-    if (en) begin
-      \$968  = vr_5_0_d1;
-    end
-    if (rst) begin
-      \$968  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$969  = lr_5_0_d0;
-    if (en) begin
-      \$969  = skew_l5_d4;
-    end
-    if (rst) begin
-      \$969  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$970  = lr_5_0_d1;
-    if (en) begin
-      \$970  = lr_5_0_d0;
-    end
-    if (rst) begin
-      \$970  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$971  = lr_5_0_d2;
-    if (en) begin
-      \$971  = lr_5_0_d1;
-    end
-    if (rst) begin
-      \$971  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$972  = acc_5_0;
-    if (\$121 ) begin
-      \$972  = \$122 ;
-    end
-    if (rst) begin
-      \$972  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$973  = out_5_0;
-    if (cap_5_0) begin
-      \$973  = \$276 [25:0];
-    end else if (\$123 ) begin
-      \$973  = out_6_0;
-    end
-    if (rst) begin
-      \$973  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$974  = a_5_1;
-    if (en) begin
-      \$974  = a_5_0;
-    end
-    if (rst) begin
-      \$974  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$975  = v_5_1;
-    if (en) begin
-      \$975  = v_5_0;
-    end
-    if (rst) begin
-      \$975  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$976  = l_5_1;
-    if (en) begin
-      \$976  = l_5_0;
-    end
-    if (rst) begin
-      \$976  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$977  = w_5_1;
-    if (en) begin
-      \$977  = w_4_1;
-    end
-    if (rst) begin
-      \$977  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$978  = p_5_1;
-    if (en) begin
-      \$978  = { \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940 , \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932  };
-    end
-    if (rst) begin
-      \$978  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$979  = vr_5_1_d0;
-    if (en) begin
-      \$979  = v_5_0;
-    end
-    if (rst) begin
-      \$979  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$980  = vr_5_1_d1;
-    if (en) begin
-      \$980  = vr_5_1_d0;
-    end
-    if (rst) begin
-      \$980  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$981  = vr_5_1_d2;
-    if (en) begin
-      \$981  = vr_5_1_d1;
-    end
-    if (rst) begin
-      \$981  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$982  = lr_5_1_d0;
-    if (en) begin
-      \$982  = l_5_0;
-    end
-    if (rst) begin
-      \$982  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$983  = lr_5_1_d1;
-    if (en) begin
-      \$983  = lr_5_1_d0;
-    end
-    if (rst) begin
-      \$983  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$984  = lr_5_1_d2;
-    if (en) begin
-      \$984  = lr_5_1_d1;
-    end
-    if (rst) begin
-      \$984  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$985  = acc_5_1;
-    if (\$124 ) begin
-      \$985  = \$125 ;
-    end
-    if (rst) begin
-      \$985  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$986  = out_5_1;
-    if (cap_5_1) begin
-      \$986  = \$278 [25:0];
-    end else if (\$126 ) begin
-      \$986  = out_6_1;
-    end
-    if (rst) begin
-      \$986  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$987  = a_5_2;
-    if (en) begin
-      \$987  = a_5_1;
-    end
-    if (rst) begin
-      \$987  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$988  = v_5_2;
-    if (en) begin
-      \$988  = v_5_1;
-    end
-    if (rst) begin
-      \$988  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$989  = l_5_2;
-    if (en) begin
-      \$989  = l_5_1;
-    end
-    if (rst) begin
-      \$989  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$990  = w_5_2;
-    if (en) begin
-      \$990  = w_4_2;
-    end
-    if (rst) begin
-      \$990  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$991  = p_5_2;
-    if (en) begin
-      \$991  = { \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956 , \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948  };
-    end
-    if (rst) begin
-      \$991  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$992  = vr_5_2_d0;
-    if (en) begin
-      \$992  = v_5_1;
-    end
-    if (rst) begin
-      \$992  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$993  = vr_5_2_d1;
-    if (en) begin
-      \$993  = vr_5_2_d0;
-    end
-    if (rst) begin
-      \$993  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$994  = vr_5_2_d2;
-    if (en) begin
-      \$994  = vr_5_2_d1;
-    end
-    if (rst) begin
-      \$994  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$995  = lr_5_2_d0;
-    if (en) begin
-      \$995  = l_5_1;
-    end
-    if (rst) begin
-      \$995  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$996  = lr_5_2_d1;
-    if (en) begin
-      \$996  = lr_5_2_d0;
-    end
-    if (rst) begin
-      \$996  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$997  = lr_5_2_d2;
-    if (en) begin
-      \$997  = lr_5_2_d1;
-    end
-    if (rst) begin
-      \$997  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$998  = acc_5_2;
-    if (\$127 ) begin
-      \$998  = \$128 ;
-    end
-    if (rst) begin
-      \$998  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$999  = out_5_2;
-    if (cap_5_2) begin
-      \$999  = \$280 [25:0];
-    end else if (\$129 ) begin
-      \$999  = out_6_2;
-    end
-    if (rst) begin
-      \$999  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1000  = a_5_3;
-    if (en) begin
-      \$1000  = a_5_2;
-    end
-    if (rst) begin
-      \$1000  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1001  = v_5_3;
-    if (en) begin
-      \$1001  = v_5_2;
-    end
-    if (rst) begin
-      \$1001  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1002  = l_5_3;
-    if (en) begin
-      \$1002  = l_5_2;
-    end
-    if (rst) begin
-      \$1002  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1003  = w_5_3;
-    if (en) begin
-      \$1003  = w_4_3;
-    end
-    if (rst) begin
-      \$1003  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1004  = p_5_3;
-    if (en) begin
-      \$1004  = { \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972 , \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964  };
-    end
-    if (rst) begin
-      \$1004  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1005  = vr_5_3_d0;
-    if (en) begin
-      \$1005  = v_5_2;
-    end
-    if (rst) begin
-      \$1005  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1006  = vr_5_3_d1;
-    if (en) begin
-      \$1006  = vr_5_3_d0;
-    end
-    if (rst) begin
-      \$1006  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1007  = vr_5_3_d2;
-    if (en) begin
-      \$1007  = vr_5_3_d1;
-    end
-    if (rst) begin
-      \$1007  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1008  = lr_5_3_d0;
-    if (en) begin
-      \$1008  = l_5_2;
-    end
-    if (rst) begin
-      \$1008  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1009  = lr_5_3_d1;
-    if (en) begin
-      \$1009  = lr_5_3_d0;
-    end
-    if (rst) begin
-      \$1009  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1010  = lr_5_3_d2;
-    if (en) begin
-      \$1010  = lr_5_3_d1;
-    end
-    if (rst) begin
-      \$1010  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1011  = acc_5_3;
-    if (\$130 ) begin
-      \$1011  = \$131 ;
-    end
-    if (rst) begin
-      \$1011  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1012  = out_5_3;
-    if (cap_5_3) begin
-      \$1012  = \$282 [25:0];
-    end else if (\$132 ) begin
-      \$1012  = out_6_3;
-    end
-    if (rst) begin
-      \$1012  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1013  = a_5_4;
-    if (en) begin
-      \$1013  = a_5_3;
-    end
-    if (rst) begin
-      \$1013  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1014  = v_5_4;
-    if (en) begin
-      \$1014  = v_5_3;
-    end
-    if (rst) begin
-      \$1014  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1015  = l_5_4;
-    if (en) begin
-      \$1015  = l_5_3;
-    end
-    if (rst) begin
-      \$1015  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1016  = w_5_4;
-    if (en) begin
-      \$1016  = w_4_4;
-    end
-    if (rst) begin
-      \$1016  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1017  = p_5_4;
-    if (en) begin
-      \$1017  = { \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988 , \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980  };
-    end
-    if (rst) begin
-      \$1017  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1018  = vr_5_4_d0;
-    if (en) begin
-      \$1018  = v_5_3;
-    end
-    if (rst) begin
-      \$1018  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1019  = vr_5_4_d1;
-    if (en) begin
-      \$1019  = vr_5_4_d0;
-    end
-    if (rst) begin
-      \$1019  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1020  = vr_5_4_d2;
-    if (en) begin
-      \$1020  = vr_5_4_d1;
-    end
-    if (rst) begin
-      \$1020  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1021  = lr_5_4_d0;
-    if (en) begin
-      \$1021  = l_5_3;
-    end
-    if (rst) begin
-      \$1021  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1022  = lr_5_4_d1;
-    if (en) begin
-      \$1022  = lr_5_4_d0;
-    end
-    if (rst) begin
-      \$1022  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1023  = lr_5_4_d2;
-    if (en) begin
-      \$1023  = lr_5_4_d1;
-    end
-    if (rst) begin
-      \$1023  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1024  = acc_5_4;
-    if (\$133 ) begin
-      \$1024  = \$134 ;
-    end
-    if (rst) begin
-      \$1024  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1025  = out_5_4;
-    if (cap_5_4) begin
-      \$1025  = \$284 [25:0];
-    end else if (\$135 ) begin
-      \$1025  = out_6_4;
-    end
-    if (rst) begin
-      \$1025  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1026  = a_5_5;
-    if (en) begin
-      \$1026  = a_5_4;
-    end
-    if (rst) begin
-      \$1026  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1027  = v_5_5;
-    if (en) begin
-      \$1027  = v_5_4;
-    end
-    if (rst) begin
-      \$1027  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1028  = l_5_5;
-    if (en) begin
-      \$1028  = l_5_4;
-    end
-    if (rst) begin
-      \$1028  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1029  = w_5_5;
-    if (en) begin
-      \$1029  = w_4_5;
-    end
-    if (rst) begin
-      \$1029  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1030  = p_5_5;
-    if (en) begin
-      \$1030  = { \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004 , \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996  };
-    end
-    if (rst) begin
-      \$1030  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1031  = vr_5_5_d0;
-    if (en) begin
-      \$1031  = v_5_4;
-    end
-    if (rst) begin
-      \$1031  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1032  = vr_5_5_d1;
-    if (en) begin
-      \$1032  = vr_5_5_d0;
-    end
-    if (rst) begin
-      \$1032  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1033  = vr_5_5_d2;
-    if (en) begin
-      \$1033  = vr_5_5_d1;
-    end
-    if (rst) begin
-      \$1033  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1034  = lr_5_5_d0;
-    if (en) begin
-      \$1034  = l_5_4;
-    end
-    if (rst) begin
-      \$1034  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1035  = lr_5_5_d1;
-    if (en) begin
-      \$1035  = lr_5_5_d0;
-    end
-    if (rst) begin
-      \$1035  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1036  = lr_5_5_d2;
-    if (en) begin
-      \$1036  = lr_5_5_d1;
-    end
-    if (rst) begin
-      \$1036  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1037  = acc_5_5;
-    if (\$136 ) begin
-      \$1037  = \$137 ;
-    end
-    if (rst) begin
-      \$1037  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1038  = out_5_5;
-    if (cap_5_5) begin
-      \$1038  = \$286 [25:0];
-    end else if (\$138 ) begin
-      \$1038  = out_6_5;
-    end
-    if (rst) begin
-      \$1038  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1039  = a_5_6;
-    if (en) begin
-      \$1039  = a_5_5;
-    end
-    if (rst) begin
-      \$1039  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1040  = v_5_6;
-    if (en) begin
-      \$1040  = v_5_5;
-    end
-    if (rst) begin
-      \$1040  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1041  = l_5_6;
-    if (en) begin
-      \$1041  = l_5_5;
-    end
-    if (rst) begin
-      \$1041  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1042  = w_5_6;
-    if (en) begin
-      \$1042  = w_4_6;
-    end
-    if (rst) begin
-      \$1042  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1043  = p_5_6;
-    if (en) begin
-      \$1043  = { \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020 , \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012  };
-    end
-    if (rst) begin
-      \$1043  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1044  = vr_5_6_d0;
-    if (en) begin
-      \$1044  = v_5_5;
-    end
-    if (rst) begin
-      \$1044  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1045  = vr_5_6_d1;
-    if (en) begin
-      \$1045  = vr_5_6_d0;
-    end
-    if (rst) begin
-      \$1045  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1046  = vr_5_6_d2;
-    if (en) begin
-      \$1046  = vr_5_6_d1;
-    end
-    if (rst) begin
-      \$1046  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1047  = lr_5_6_d0;
-    if (en) begin
-      \$1047  = l_5_5;
-    end
-    if (rst) begin
-      \$1047  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1048  = lr_5_6_d1;
-    if (en) begin
-      \$1048  = lr_5_6_d0;
-    end
-    if (rst) begin
-      \$1048  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1049  = lr_5_6_d2;
-    if (en) begin
-      \$1049  = lr_5_6_d1;
-    end
-    if (rst) begin
-      \$1049  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1050  = acc_5_6;
-    if (\$139 ) begin
-      \$1050  = \$140 ;
-    end
-    if (rst) begin
-      \$1050  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1051  = out_5_6;
-    if (cap_5_6) begin
-      \$1051  = \$288 [25:0];
-    end else if (\$141 ) begin
-      \$1051  = out_6_6;
-    end
-    if (rst) begin
-      \$1051  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1052  = a_5_7;
-    if (en) begin
-      \$1052  = a_5_6;
-    end
-    if (rst) begin
-      \$1052  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1053  = v_5_7;
-    if (en) begin
-      \$1053  = v_5_6;
-    end
-    if (rst) begin
-      \$1053  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1054  = l_5_7;
-    if (en) begin
-      \$1054  = l_5_6;
-    end
-    if (rst) begin
-      \$1054  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1055  = w_5_7;
-    if (en) begin
-      \$1055  = w_4_7;
-    end
-    if (rst) begin
-      \$1055  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1056  = p_5_7;
-    if (en) begin
-      \$1056  = { \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036 , \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028  };
-    end
-    if (rst) begin
-      \$1056  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1057  = vr_5_7_d0;
-    if (en) begin
-      \$1057  = v_5_6;
-    end
-    if (rst) begin
-      \$1057  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1058  = vr_5_7_d1;
-    if (en) begin
-      \$1058  = vr_5_7_d0;
-    end
-    if (rst) begin
-      \$1058  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1059  = vr_5_7_d2;
-    if (en) begin
-      \$1059  = vr_5_7_d1;
-    end
-    if (rst) begin
-      \$1059  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1060  = lr_5_7_d0;
-    if (en) begin
-      \$1060  = l_5_6;
-    end
-    if (rst) begin
-      \$1060  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1061  = lr_5_7_d1;
-    if (en) begin
-      \$1061  = lr_5_7_d0;
-    end
-    if (rst) begin
-      \$1061  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1062  = lr_5_7_d2;
-    if (en) begin
-      \$1062  = lr_5_7_d1;
-    end
-    if (rst) begin
-      \$1062  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1063  = acc_5_7;
-    if (\$142 ) begin
-      \$1063  = \$143 ;
-    end
-    if (rst) begin
-      \$1063  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1064  = out_5_7;
-    if (cap_5_7) begin
-      \$1064  = \$290 [25:0];
-    end else if (\$144 ) begin
-      \$1064  = out_6_7;
-    end
-    if (rst) begin
-      \$1064  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1065  = a_6_0;
-    if (en) begin
-      \$1065  = skew_a6_d5;
-    end
-    if (rst) begin
-      \$1065  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1066  = v_6_0;
-    if (en) begin
-      \$1066  = skew_v6_d5;
-    end
-    if (rst) begin
-      \$1066  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1067  = l_6_0;
-    if (en) begin
-      \$1067  = skew_l6_d5;
-    end
-    if (rst) begin
-      \$1067  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1068  = w_6_0;
-    if (en) begin
-      \$1068  = w_5_0;
-    end
-    if (rst) begin
-      \$1068  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1069  = p_6_0;
-    if (en) begin
-      \$1069  = { \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052 , \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044  };
-    end
-    if (rst) begin
-      \$1069  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1070  = vr_6_0_d0;
-    if (en) begin
-      \$1070  = skew_v6_d5;
-    end
-    if (rst) begin
-      \$1070  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1071  = vr_6_0_d1;
-    if (en) begin
-      \$1071  = vr_6_0_d0;
-    end
-    if (rst) begin
-      \$1071  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1072  = vr_6_0_d2;
-    if (en) begin
-      \$1072  = vr_6_0_d1;
-    end
-    if (rst) begin
-      \$1072  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1073  = lr_6_0_d0;
-    if (en) begin
-      \$1073  = skew_l6_d5;
-    end
-    if (rst) begin
-      \$1073  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1074  = lr_6_0_d1;
-    if (en) begin
-      \$1074  = lr_6_0_d0;
-    end
-    if (rst) begin
-      \$1074  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1075  = lr_6_0_d2;
-    if (en) begin
-      \$1075  = lr_6_0_d1;
-    end
-    if (rst) begin
-      \$1075  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1076  = acc_6_0;
-    if (\$145 ) begin
-      \$1076  = \$146 ;
-    end
-    if (rst) begin
-      \$1076  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1077  = out_6_0;
-    if (cap_6_0) begin
-      \$1077  = \$292 [25:0];
-    end else if (\$147 ) begin
-      \$1077  = out_7_0;
-    end
-    if (rst) begin
-      \$1077  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1078  = a_6_1;
-    if (en) begin
-      \$1078  = a_6_0;
-    end
-    if (rst) begin
-      \$1078  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1079  = v_6_1;
-    if (en) begin
-      \$1079  = v_6_0;
-    end
-    if (rst) begin
-      \$1079  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1080  = l_6_1;
-    if (en) begin
-      \$1080  = l_6_0;
-    end
-    if (rst) begin
-      \$1080  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1081  = w_6_1;
-    if (en) begin
-      \$1081  = w_5_1;
-    end
-    if (rst) begin
-      \$1081  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1082  = p_6_1;
-    if (en) begin
-      \$1082  = { \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068 , \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060  };
-    end
-    if (rst) begin
-      \$1082  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1083  = vr_6_1_d0;
-    if (en) begin
-      \$1083  = v_6_0;
-    end
-    if (rst) begin
-      \$1083  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1084  = vr_6_1_d1;
-    if (en) begin
-      \$1084  = vr_6_1_d0;
-    end
-    if (rst) begin
-      \$1084  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1085  = vr_6_1_d2;
-    if (en) begin
-      \$1085  = vr_6_1_d1;
-    end
-    if (rst) begin
-      \$1085  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1086  = lr_6_1_d0;
-    if (en) begin
-      \$1086  = l_6_0;
-    end
-    if (rst) begin
-      \$1086  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1087  = lr_6_1_d1;
-    if (en) begin
-      \$1087  = lr_6_1_d0;
-    end
-    if (rst) begin
-      \$1087  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1088  = lr_6_1_d2;
-    if (en) begin
-      \$1088  = lr_6_1_d1;
-    end
-    if (rst) begin
-      \$1088  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1089  = acc_6_1;
-    if (\$148 ) begin
-      \$1089  = \$149 ;
-    end
-    if (rst) begin
-      \$1089  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1090  = out_6_1;
-    if (cap_6_1) begin
-      \$1090  = \$294 [25:0];
-    end else if (\$150 ) begin
-      \$1090  = out_7_1;
-    end
-    if (rst) begin
-      \$1090  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1091  = a_6_2;
-    if (en) begin
-      \$1091  = a_6_1;
-    end
-    if (rst) begin
-      \$1091  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1092  = v_6_2;
-    if (en) begin
-      \$1092  = v_6_1;
-    end
-    if (rst) begin
-      \$1092  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1093  = l_6_2;
-    if (en) begin
-      \$1093  = l_6_1;
-    end
-    if (rst) begin
-      \$1093  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1094  = w_6_2;
-    if (en) begin
-      \$1094  = w_5_2;
-    end
-    if (rst) begin
-      \$1094  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1095  = p_6_2;
-    if (en) begin
-      \$1095  = { \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084 , \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076  };
-    end
-    if (rst) begin
-      \$1095  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1096  = vr_6_2_d0;
-    if (en) begin
-      \$1096  = v_6_1;
-    end
-    if (rst) begin
-      \$1096  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1097  = vr_6_2_d1;
-    if (en) begin
-      \$1097  = vr_6_2_d0;
-    end
-    if (rst) begin
-      \$1097  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1098  = vr_6_2_d2;
-    if (en) begin
-      \$1098  = vr_6_2_d1;
-    end
-    if (rst) begin
-      \$1098  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1099  = lr_6_2_d0;
-    if (en) begin
-      \$1099  = l_6_1;
-    end
-    if (rst) begin
-      \$1099  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1100  = lr_6_2_d1;
-    if (en) begin
-      \$1100  = lr_6_2_d0;
-    end
-    if (rst) begin
-      \$1100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1101  = lr_6_2_d2;
-    if (en) begin
-      \$1101  = lr_6_2_d1;
-    end
-    if (rst) begin
-      \$1101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1102  = acc_6_2;
-    if (\$151 ) begin
-      \$1102  = \$152 ;
-    end
-    if (rst) begin
-      \$1102  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1103  = out_6_2;
-    if (cap_6_2) begin
-      \$1103  = \$296 [25:0];
-    end else if (\$153 ) begin
-      \$1103  = out_7_2;
-    end
-    if (rst) begin
-      \$1103  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1104  = a_6_3;
-    if (en) begin
-      \$1104  = a_6_2;
-    end
-    if (rst) begin
-      \$1104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1105  = v_6_3;
-    if (en) begin
-      \$1105  = v_6_2;
-    end
-    if (rst) begin
-      \$1105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1106  = l_6_3;
-    if (en) begin
-      \$1106  = l_6_2;
-    end
-    if (rst) begin
-      \$1106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1107  = w_6_3;
-    if (en) begin
-      \$1107  = w_5_3;
-    end
-    if (rst) begin
-      \$1107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1108  = p_6_3;
-    if (en) begin
-      \$1108  = { \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100 , \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092  };
-    end
-    if (rst) begin
-      \$1108  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1109  = vr_6_3_d0;
-    if (en) begin
-      \$1109  = v_6_2;
-    end
-    if (rst) begin
-      \$1109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1110  = vr_6_3_d1;
-    if (en) begin
-      \$1110  = vr_6_3_d0;
-    end
-    if (rst) begin
-      \$1110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1111  = vr_6_3_d2;
-    if (en) begin
-      \$1111  = vr_6_3_d1;
-    end
-    if (rst) begin
-      \$1111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1112  = lr_6_3_d0;
-    if (en) begin
-      \$1112  = l_6_2;
-    end
-    if (rst) begin
-      \$1112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1113  = lr_6_3_d1;
-    if (en) begin
-      \$1113  = lr_6_3_d0;
-    end
-    if (rst) begin
-      \$1113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1114  = lr_6_3_d2;
-    if (en) begin
-      \$1114  = lr_6_3_d1;
-    end
-    if (rst) begin
-      \$1114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1115  = acc_6_3;
-    if (\$154 ) begin
-      \$1115  = \$155 ;
-    end
-    if (rst) begin
-      \$1115  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1116  = out_6_3;
-    if (cap_6_3) begin
-      \$1116  = \$298 [25:0];
-    end else if (\$156 ) begin
-      \$1116  = out_7_3;
-    end
-    if (rst) begin
-      \$1116  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1117  = a_6_4;
-    if (en) begin
-      \$1117  = a_6_3;
-    end
-    if (rst) begin
-      \$1117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1118  = v_6_4;
-    if (en) begin
-      \$1118  = v_6_3;
-    end
-    if (rst) begin
-      \$1118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1119  = l_6_4;
-    if (en) begin
-      \$1119  = l_6_3;
-    end
-    if (rst) begin
-      \$1119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1120  = w_6_4;
-    if (en) begin
-      \$1120  = w_5_4;
-    end
-    if (rst) begin
-      \$1120  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1121  = p_6_4;
-    if (en) begin
-      \$1121  = { \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116 , \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108  };
-    end
-    if (rst) begin
-      \$1121  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1122  = vr_6_4_d0;
-    if (en) begin
-      \$1122  = v_6_3;
-    end
-    if (rst) begin
-      \$1122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1123  = vr_6_4_d1;
-    if (en) begin
-      \$1123  = vr_6_4_d0;
-    end
-    if (rst) begin
-      \$1123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1124  = vr_6_4_d2;
-    if (en) begin
-      \$1124  = vr_6_4_d1;
-    end
-    if (rst) begin
-      \$1124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1125  = lr_6_4_d0;
-    if (en) begin
-      \$1125  = l_6_3;
-    end
-    if (rst) begin
-      \$1125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1126  = lr_6_4_d1;
-    if (en) begin
-      \$1126  = lr_6_4_d0;
-    end
-    if (rst) begin
-      \$1126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1127  = lr_6_4_d2;
-    if (en) begin
-      \$1127  = lr_6_4_d1;
-    end
-    if (rst) begin
-      \$1127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1128  = acc_6_4;
-    if (\$157 ) begin
-      \$1128  = \$158 ;
-    end
-    if (rst) begin
-      \$1128  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1129  = out_6_4;
-    if (cap_6_4) begin
-      \$1129  = \$300 [25:0];
-    end else if (\$159 ) begin
-      \$1129  = out_7_4;
-    end
-    if (rst) begin
-      \$1129  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1130  = a_6_5;
-    if (en) begin
-      \$1130  = a_6_4;
-    end
-    if (rst) begin
-      \$1130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1131  = v_6_5;
-    if (en) begin
-      \$1131  = v_6_4;
-    end
-    if (rst) begin
-      \$1131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1132  = l_6_5;
-    if (en) begin
-      \$1132  = l_6_4;
-    end
-    if (rst) begin
-      \$1132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1133  = w_6_5;
-    if (en) begin
-      \$1133  = w_5_5;
-    end
-    if (rst) begin
-      \$1133  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1134  = p_6_5;
-    if (en) begin
-      \$1134  = { \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132 , \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124  };
-    end
-    if (rst) begin
-      \$1134  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1135  = vr_6_5_d0;
-    if (en) begin
-      \$1135  = v_6_4;
-    end
-    if (rst) begin
-      \$1135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1136  = vr_6_5_d1;
-    if (en) begin
-      \$1136  = vr_6_5_d0;
-    end
-    if (rst) begin
-      \$1136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1137  = vr_6_5_d2;
-    if (en) begin
-      \$1137  = vr_6_5_d1;
-    end
-    if (rst) begin
-      \$1137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1138  = lr_6_5_d0;
-    if (en) begin
-      \$1138  = l_6_4;
-    end
-    if (rst) begin
-      \$1138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1139  = lr_6_5_d1;
-    if (en) begin
-      \$1139  = lr_6_5_d0;
-    end
-    if (rst) begin
-      \$1139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1140  = lr_6_5_d2;
-    if (en) begin
-      \$1140  = lr_6_5_d1;
-    end
-    if (rst) begin
-      \$1140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1141  = acc_6_5;
-    if (\$160 ) begin
-      \$1141  = \$161 ;
-    end
-    if (rst) begin
-      \$1141  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1142  = out_6_5;
-    if (cap_6_5) begin
-      \$1142  = \$302 [25:0];
-    end else if (\$162 ) begin
-      \$1142  = out_7_5;
-    end
-    if (rst) begin
-      \$1142  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1143  = a_6_6;
-    if (en) begin
-      \$1143  = a_6_5;
-    end
-    if (rst) begin
-      \$1143  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1144  = v_6_6;
-    if (en) begin
-      \$1144  = v_6_5;
-    end
-    if (rst) begin
-      \$1144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1145  = l_6_6;
-    if (en) begin
-      \$1145  = l_6_5;
-    end
-    if (rst) begin
-      \$1145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1146  = w_6_6;
-    if (en) begin
-      \$1146  = w_5_6;
-    end
-    if (rst) begin
-      \$1146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1147  = p_6_6;
-    if (en) begin
-      \$1147  = { \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148 , \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140  };
-    end
-    if (rst) begin
-      \$1147  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1148  = vr_6_6_d0;
-    if (en) begin
-      \$1148  = v_6_5;
-    end
-    if (rst) begin
-      \$1148  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1149  = vr_6_6_d1;
-    if (en) begin
-      \$1149  = vr_6_6_d0;
-    end
-    if (rst) begin
-      \$1149  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1150  = vr_6_6_d2;
-    if (en) begin
-      \$1150  = vr_6_6_d1;
-    end
-    if (rst) begin
-      \$1150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1151  = lr_6_6_d0;
-    if (en) begin
-      \$1151  = l_6_5;
-    end
-    if (rst) begin
-      \$1151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1152  = lr_6_6_d1;
-    if (en) begin
-      \$1152  = lr_6_6_d0;
-    end
-    if (rst) begin
-      \$1152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1153  = lr_6_6_d2;
-    if (en) begin
-      \$1153  = lr_6_6_d1;
-    end
-    if (rst) begin
-      \$1153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1154  = acc_6_6;
-    if (\$163 ) begin
-      \$1154  = \$164 ;
-    end
-    if (rst) begin
-      \$1154  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1155  = out_6_6;
-    if (cap_6_6) begin
-      \$1155  = \$304 [25:0];
-    end else if (\$165 ) begin
-      \$1155  = out_7_6;
-    end
-    if (rst) begin
-      \$1155  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1156  = a_6_7;
-    if (en) begin
-      \$1156  = a_6_6;
-    end
-    if (rst) begin
-      \$1156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1157  = v_6_7;
-    if (en) begin
-      \$1157  = v_6_6;
-    end
-    if (rst) begin
-      \$1157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1158  = l_6_7;
-    if (en) begin
-      \$1158  = l_6_6;
-    end
-    if (rst) begin
-      \$1158  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1159  = w_6_7;
-    if (en) begin
-      \$1159  = w_5_7;
-    end
-    if (rst) begin
-      \$1159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1160  = p_6_7;
-    if (en) begin
-      \$1160  = { \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164 , \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156  };
-    end
-    if (rst) begin
-      \$1160  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1161  = vr_6_7_d0;
-    if (en) begin
-      \$1161  = v_6_6;
-    end
-    if (rst) begin
-      \$1161  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1162  = vr_6_7_d1;
-    if (en) begin
-      \$1162  = vr_6_7_d0;
-    end
-    if (rst) begin
-      \$1162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1163  = vr_6_7_d2;
-    if (en) begin
-      \$1163  = vr_6_7_d1;
-    end
-    if (rst) begin
-      \$1163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1164  = lr_6_7_d0;
-    if (en) begin
-      \$1164  = l_6_6;
-    end
-    if (rst) begin
-      \$1164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1165  = lr_6_7_d1;
-    if (en) begin
-      \$1165  = lr_6_7_d0;
-    end
-    if (rst) begin
-      \$1165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1166  = lr_6_7_d2;
-    if (en) begin
-      \$1166  = lr_6_7_d1;
-    end
-    if (rst) begin
-      \$1166  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1167  = acc_6_7;
-    if (\$166 ) begin
-      \$1167  = \$167 ;
-    end
-    if (rst) begin
-      \$1167  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1168  = out_6_7;
-    if (cap_6_7) begin
-      \$1168  = \$306 [25:0];
-    end else if (\$168 ) begin
-      \$1168  = out_7_7;
-    end
-    if (rst) begin
-      \$1168  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1169  = a_7_0;
-    if (en) begin
-      \$1169  = skew_a7_d6;
-    end
-    if (rst) begin
-      \$1169  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1170  = v_7_0;
-    if (en) begin
-      \$1170  = skew_v7_d6;
-    end
-    if (rst) begin
-      \$1170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1171  = l_7_0;
-    if (en) begin
-      \$1171  = skew_l7_d6;
-    end
-    if (rst) begin
-      \$1171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1172  = w_7_0;
-    if (en) begin
-      \$1172  = w_6_0;
-    end
-    if (rst) begin
-      \$1172  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1173  = p_7_0;
-    if (en) begin
-      \$1173  = { \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180 , \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172  };
-    end
-    if (rst) begin
-      \$1173  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1174  = vr_7_0_d0;
-    if (en) begin
-      \$1174  = skew_v7_d6;
-    end
-    if (rst) begin
-      \$1174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1175  = vr_7_0_d1;
-    if (en) begin
-      \$1175  = vr_7_0_d0;
-    end
-    if (rst) begin
-      \$1175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1176  = vr_7_0_d2;
-    if (en) begin
-      \$1176  = vr_7_0_d1;
-    end
-    if (rst) begin
-      \$1176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1177  = lr_7_0_d0;
-    if (en) begin
-      \$1177  = skew_l7_d6;
-    end
-    if (rst) begin
-      \$1177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1178  = lr_7_0_d1;
-    if (en) begin
-      \$1178  = lr_7_0_d0;
-    end
-    if (rst) begin
-      \$1178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1179  = lr_7_0_d2;
-    if (en) begin
-      \$1179  = lr_7_0_d1;
-    end
-    if (rst) begin
-      \$1179  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1180  = acc_7_0;
-    if (\$169 ) begin
-      \$1180  = \$170 ;
-    end
-    if (rst) begin
-      \$1180  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1181  = out_7_0;
-    if (cap_7_0) begin
-      \$1181  = \$308 [25:0];
-    end else if (\$171 ) begin
-      \$1181  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1181  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1182  = a_7_1;
-    if (en) begin
-      \$1182  = a_7_0;
-    end
-    if (rst) begin
-      \$1182  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1183  = v_7_1;
-    if (en) begin
-      \$1183  = v_7_0;
-    end
-    if (rst) begin
-      \$1183  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1184  = l_7_1;
-    if (en) begin
-      \$1184  = l_7_0;
-    end
-    if (rst) begin
-      \$1184  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1185  = w_7_1;
-    if (en) begin
-      \$1185  = w_6_1;
-    end
-    if (rst) begin
-      \$1185  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1186  = p_7_1;
-    if (en) begin
-      \$1186  = { \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196 , \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188  };
-    end
-    if (rst) begin
-      \$1186  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1187  = vr_7_1_d0;
-    if (en) begin
-      \$1187  = v_7_0;
-    end
-    if (rst) begin
-      \$1187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1188  = vr_7_1_d1;
-    if (en) begin
-      \$1188  = vr_7_1_d0;
-    end
-    if (rst) begin
-      \$1188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1189  = vr_7_1_d2;
-    if (en) begin
-      \$1189  = vr_7_1_d1;
-    end
-    if (rst) begin
-      \$1189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1190  = lr_7_1_d0;
-    if (en) begin
-      \$1190  = l_7_0;
-    end
-    if (rst) begin
-      \$1190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1191  = lr_7_1_d1;
-    if (en) begin
-      \$1191  = lr_7_1_d0;
-    end
-    if (rst) begin
-      \$1191  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1192  = lr_7_1_d2;
-    if (en) begin
-      \$1192  = lr_7_1_d1;
-    end
-    if (rst) begin
-      \$1192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1193  = acc_7_1;
-    if (\$172 ) begin
-      \$1193  = \$173 ;
-    end
-    if (rst) begin
-      \$1193  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1194  = out_7_1;
-    if (cap_7_1) begin
-      \$1194  = \$310 [25:0];
-    end else if (\$174 ) begin
-      \$1194  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1194  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1195  = a_7_2;
-    if (en) begin
-      \$1195  = a_7_1;
-    end
-    if (rst) begin
-      \$1195  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1196  = v_7_2;
-    if (en) begin
-      \$1196  = v_7_1;
-    end
-    if (rst) begin
-      \$1196  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1197  = l_7_2;
-    if (en) begin
-      \$1197  = l_7_1;
-    end
-    if (rst) begin
-      \$1197  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1198  = w_7_2;
-    if (en) begin
-      \$1198  = w_6_2;
-    end
-    if (rst) begin
-      \$1198  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1199  = p_7_2;
-    if (en) begin
-      \$1199  = { \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212 , \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204  };
-    end
-    if (rst) begin
-      \$1199  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1200  = vr_7_2_d0;
-    if (en) begin
-      \$1200  = v_7_1;
-    end
-    if (rst) begin
-      \$1200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1201  = vr_7_2_d1;
-    if (en) begin
-      \$1201  = vr_7_2_d0;
-    end
-    if (rst) begin
-      \$1201  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1202  = vr_7_2_d2;
-    if (en) begin
-      \$1202  = vr_7_2_d1;
-    end
-    if (rst) begin
-      \$1202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1203  = lr_7_2_d0;
-    if (en) begin
-      \$1203  = l_7_1;
-    end
-    if (rst) begin
-      \$1203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1204  = lr_7_2_d1;
-    if (en) begin
-      \$1204  = lr_7_2_d0;
-    end
-    if (rst) begin
-      \$1204  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1205  = lr_7_2_d2;
-    if (en) begin
-      \$1205  = lr_7_2_d1;
-    end
-    if (rst) begin
-      \$1205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1206  = acc_7_2;
-    if (\$175 ) begin
-      \$1206  = \$176 ;
-    end
-    if (rst) begin
-      \$1206  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1207  = out_7_2;
-    if (cap_7_2) begin
-      \$1207  = \$312 [25:0];
-    end else if (\$177 ) begin
-      \$1207  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1207  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1208  = a_7_3;
-    if (en) begin
-      \$1208  = a_7_2;
-    end
-    if (rst) begin
-      \$1208  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1209  = v_7_3;
-    if (en) begin
-      \$1209  = v_7_2;
-    end
-    if (rst) begin
-      \$1209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1210  = l_7_3;
-    if (en) begin
-      \$1210  = l_7_2;
-    end
-    if (rst) begin
-      \$1210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1211  = w_7_3;
-    if (en) begin
-      \$1211  = w_6_3;
-    end
-    if (rst) begin
-      \$1211  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1212  = p_7_3;
-    if (en) begin
-      \$1212  = { \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228 , \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220  };
-    end
-    if (rst) begin
-      \$1212  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1213  = vr_7_3_d0;
-    if (en) begin
-      \$1213  = v_7_2;
-    end
-    if (rst) begin
-      \$1213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1214  = vr_7_3_d1;
-    if (en) begin
-      \$1214  = vr_7_3_d0;
-    end
-    if (rst) begin
-      \$1214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1215  = vr_7_3_d2;
-    if (en) begin
-      \$1215  = vr_7_3_d1;
-    end
-    if (rst) begin
-      \$1215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1216  = lr_7_3_d0;
-    if (en) begin
-      \$1216  = l_7_2;
-    end
-    if (rst) begin
-      \$1216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1217  = lr_7_3_d1;
-    if (en) begin
-      \$1217  = lr_7_3_d0;
-    end
-    if (rst) begin
-      \$1217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1218  = lr_7_3_d2;
-    if (en) begin
-      \$1218  = lr_7_3_d1;
-    end
-    if (rst) begin
-      \$1218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1219  = acc_7_3;
-    if (\$178 ) begin
-      \$1219  = \$179 ;
-    end
-    if (rst) begin
-      \$1219  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1220  = out_7_3;
-    if (cap_7_3) begin
-      \$1220  = \$314 [25:0];
-    end else if (\$180 ) begin
-      \$1220  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1220  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1221  = a_7_4;
-    if (en) begin
-      \$1221  = a_7_3;
-    end
-    if (rst) begin
-      \$1221  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1222  = v_7_4;
-    if (en) begin
-      \$1222  = v_7_3;
-    end
-    if (rst) begin
-      \$1222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1223  = l_7_4;
-    if (en) begin
-      \$1223  = l_7_3;
-    end
-    if (rst) begin
-      \$1223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1224  = w_7_4;
-    if (en) begin
-      \$1224  = w_6_4;
-    end
-    if (rst) begin
-      \$1224  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1225  = p_7_4;
-    if (en) begin
-      \$1225  = { \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244 , \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236  };
-    end
-    if (rst) begin
-      \$1225  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1226  = vr_7_4_d0;
-    if (en) begin
-      \$1226  = v_7_3;
-    end
-    if (rst) begin
-      \$1226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1227  = vr_7_4_d1;
-    if (en) begin
-      \$1227  = vr_7_4_d0;
-    end
-    if (rst) begin
-      \$1227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1228  = vr_7_4_d2;
-    if (en) begin
-      \$1228  = vr_7_4_d1;
-    end
-    if (rst) begin
-      \$1228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1229  = lr_7_4_d0;
-    if (en) begin
-      \$1229  = l_7_3;
-    end
-    if (rst) begin
-      \$1229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1230  = lr_7_4_d1;
-    if (en) begin
-      \$1230  = lr_7_4_d0;
-    end
-    if (rst) begin
-      \$1230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1231  = lr_7_4_d2;
-    if (en) begin
-      \$1231  = lr_7_4_d1;
-    end
-    if (rst) begin
-      \$1231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1232  = acc_7_4;
-    if (\$181 ) begin
-      \$1232  = \$182 ;
-    end
-    if (rst) begin
-      \$1232  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1233  = out_7_4;
-    if (cap_7_4) begin
-      \$1233  = \$316 [25:0];
-    end else if (\$183 ) begin
-      \$1233  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1233  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1234  = a_7_5;
-    if (en) begin
-      \$1234  = a_7_4;
-    end
-    if (rst) begin
-      \$1234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1235  = v_7_5;
-    if (en) begin
-      \$1235  = v_7_4;
-    end
-    if (rst) begin
-      \$1235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1236  = l_7_5;
-    if (en) begin
-      \$1236  = l_7_4;
-    end
-    if (rst) begin
-      \$1236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1237  = w_7_5;
-    if (en) begin
-      \$1237  = w_6_5;
-    end
-    if (rst) begin
-      \$1237  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1238  = p_7_5;
-    if (en) begin
-      \$1238  = { \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260 , \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252  };
-    end
-    if (rst) begin
-      \$1238  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1239  = vr_7_5_d0;
-    if (en) begin
-      \$1239  = v_7_4;
-    end
-    if (rst) begin
-      \$1239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1240  = vr_7_5_d1;
-    if (en) begin
-      \$1240  = vr_7_5_d0;
-    end
-    if (rst) begin
-      \$1240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1241  = vr_7_5_d2;
-    if (en) begin
-      \$1241  = vr_7_5_d1;
-    end
-    if (rst) begin
-      \$1241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1242  = lr_7_5_d0;
-    if (en) begin
-      \$1242  = l_7_4;
-    end
-    if (rst) begin
-      \$1242  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1243  = lr_7_5_d1;
-    if (en) begin
-      \$1243  = lr_7_5_d0;
-    end
-    if (rst) begin
-      \$1243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1244  = lr_7_5_d2;
-    if (en) begin
-      \$1244  = lr_7_5_d1;
-    end
-    if (rst) begin
-      \$1244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1245  = acc_7_5;
-    if (\$184 ) begin
-      \$1245  = \$185 ;
-    end
-    if (rst) begin
-      \$1245  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1246  = out_7_5;
-    if (cap_7_5) begin
-      \$1246  = \$318 [25:0];
-    end else if (\$186 ) begin
-      \$1246  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1246  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1247  = a_7_6;
-    if (en) begin
-      \$1247  = a_7_5;
-    end
-    if (rst) begin
-      \$1247  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1248  = v_7_6;
-    if (en) begin
-      \$1248  = v_7_5;
-    end
-    if (rst) begin
-      \$1248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1249  = l_7_6;
-    if (en) begin
-      \$1249  = l_7_5;
-    end
-    if (rst) begin
-      \$1249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1250  = w_7_6;
-    if (en) begin
-      \$1250  = w_6_6;
-    end
-    if (rst) begin
-      \$1250  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1251  = p_7_6;
-    if (en) begin
-      \$1251  = { \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276 , \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268  };
-    end
-    if (rst) begin
-      \$1251  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1252  = vr_7_6_d0;
-    if (en) begin
-      \$1252  = v_7_5;
-    end
-    if (rst) begin
-      \$1252  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1253  = vr_7_6_d1;
-    if (en) begin
-      \$1253  = vr_7_6_d0;
-    end
-    if (rst) begin
-      \$1253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1254  = vr_7_6_d2;
-    if (en) begin
-      \$1254  = vr_7_6_d1;
-    end
-    if (rst) begin
-      \$1254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1255  = lr_7_6_d0;
-    if (en) begin
-      \$1255  = l_7_5;
-    end
-    if (rst) begin
-      \$1255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1256  = lr_7_6_d1;
-    if (en) begin
-      \$1256  = lr_7_6_d0;
-    end
-    if (rst) begin
-      \$1256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1257  = lr_7_6_d2;
-    if (en) begin
-      \$1257  = lr_7_6_d1;
-    end
-    if (rst) begin
-      \$1257  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1258  = acc_7_6;
-    if (\$187 ) begin
-      \$1258  = \$188 ;
-    end
-    if (rst) begin
-      \$1258  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1259  = out_7_6;
-    if (cap_7_6) begin
-      \$1259  = \$320 [25:0];
-    end else if (\$189 ) begin
-      \$1259  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1259  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1260  = a_7_7;
-    if (en) begin
-      \$1260  = a_7_6;
-    end
-    if (rst) begin
-      \$1260  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1261  = v_7_7;
-    if (en) begin
-      \$1261  = v_7_6;
-    end
-    if (rst) begin
-      \$1261  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1262  = l_7_7;
-    if (en) begin
-      \$1262  = l_7_6;
-    end
-    if (rst) begin
-      \$1262  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1263  = w_7_7;
-    if (en) begin
-      \$1263  = w_6_7;
-    end
-    if (rst) begin
-      \$1263  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1264  = p_7_7;
-    if (en) begin
-      \$1264  = { \$2299 , \$2298 , \$2297 , \$2296 , \$2295 , \$2294 , \$2293 , \$2292 , \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284  };
-    end
-    if (rst) begin
-      \$1264  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1265  = vr_7_7_d0;
-    if (en) begin
-      \$1265  = v_7_6;
-    end
-    if (rst) begin
-      \$1265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1266  = vr_7_7_d1;
-    if (en) begin
-      \$1266  = vr_7_7_d0;
-    end
-    if (rst) begin
-      \$1266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1267  = vr_7_7_d2;
-    if (en) begin
-      \$1267  = vr_7_7_d1;
-    end
-    if (rst) begin
-      \$1267  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1268  = lr_7_7_d0;
-    if (en) begin
-      \$1268  = l_7_6;
-    end
-    if (rst) begin
-      \$1268  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1269  = lr_7_7_d1;
-    if (en) begin
-      \$1269  = lr_7_7_d0;
-    end
-    if (rst) begin
-      \$1269  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1270  = lr_7_7_d2;
-    if (en) begin
-      \$1270  = lr_7_7_d1;
-    end
-    if (rst) begin
-      \$1270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1271  = acc_7_7;
-    if (\$190 ) begin
-      \$1271  = \$191 ;
-    end
-    if (rst) begin
-      \$1271  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1272  = out_7_7;
-    if (cap_7_7) begin
-      \$1272  = \$322 [25:0];
-    end else if (\$192 ) begin
-      \$1272  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1272  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1273  = count_next;
-    if (rst) begin
-      \$1273  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1274  = beat_next;
-    if (rst) begin
-      \$1274  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1275  = \$195 ;
-    if (rst) begin
-      \$1275  = 1'h0;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     count_next = drain_count;
     if (cap_7_7) begin
       count_next = 4'h8;
-    end else if (\$324 ) begin
-      count_next = \$325 [3:0];
+    end else if (\$65 ) begin
+      count_next = \$66 [3:0];
     end
   end
   always @* begin
@@ -17103,331 +6236,6612 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     beat_next = drain_beat;
     if (cap_7_7) begin
       beat_next = 3'h0;
-    end else if (\$326 ) begin
-      beat_next = \$328 [2:0];
+    end else if (\$67 ) begin
+      beat_next = \$69 [2:0];
     end
   end
-  assign p = { \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276  };
-  assign sum_0_0 = \$196 [25:0];
-  assign \p$144  = { \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292  };
-  assign sum_0_1 = \$198 [25:0];
-  assign \p$161  = { \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308  };
-  assign sum_0_2 = \$200 [25:0];
-  assign \p$178  = { \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324  };
-  assign sum_0_3 = \$202 [25:0];
-  assign \p$195  = { \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340  };
-  assign sum_0_4 = \$204 [25:0];
-  assign \p$212  = { \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356  };
-  assign sum_0_5 = \$206 [25:0];
-  assign \p$229  = { \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372  };
-  assign sum_0_6 = \$208 [25:0];
-  assign \p$246  = { \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388  };
-  assign sum_0_7 = \$210 [25:0];
-  assign \p$263  = { \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404  };
-  assign sum_1_0 = \$212 [25:0];
-  assign \p$279  = { \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420  };
-  assign sum_1_1 = \$214 [25:0];
-  assign \p$295  = { \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436  };
-  assign sum_1_2 = \$216 [25:0];
-  assign \p$311  = { \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452  };
-  assign sum_1_3 = \$218 [25:0];
-  assign \p$327  = { \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468  };
-  assign sum_1_4 = \$220 [25:0];
-  assign \p$343  = { \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484  };
-  assign sum_1_5 = \$222 [25:0];
-  assign \p$359  = { \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500  };
-  assign sum_1_6 = \$224 [25:0];
-  assign \p$375  = { \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516  };
-  assign sum_1_7 = \$226 [25:0];
-  assign \p$391  = { \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532  };
-  assign sum_2_0 = \$228 [25:0];
-  assign \p$407  = { \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548  };
-  assign sum_2_1 = \$230 [25:0];
-  assign \p$423  = { \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564  };
-  assign sum_2_2 = \$232 [25:0];
-  assign \p$439  = { \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580  };
-  assign sum_2_3 = \$234 [25:0];
-  assign \p$455  = { \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596  };
-  assign sum_2_4 = \$236 [25:0];
-  assign \p$471  = { \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612  };
-  assign sum_2_5 = \$238 [25:0];
-  assign \p$487  = { \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628  };
-  assign sum_2_6 = \$240 [25:0];
-  assign \p$503  = { \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644  };
-  assign sum_2_7 = \$242 [25:0];
-  assign \p$519  = { \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660  };
-  assign sum_3_0 = \$244 [25:0];
-  assign \p$535  = { \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676  };
-  assign sum_3_1 = \$246 [25:0];
-  assign \p$551  = { \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692  };
-  assign sum_3_2 = \$248 [25:0];
-  assign \p$567  = { \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708  };
-  assign sum_3_3 = \$250 [25:0];
-  assign \p$583  = { \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724  };
-  assign sum_3_4 = \$252 [25:0];
-  assign \p$599  = { \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740  };
-  assign sum_3_5 = \$254 [25:0];
-  assign \p$615  = { \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756  };
-  assign sum_3_6 = \$256 [25:0];
-  assign \p$631  = { \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772  };
-  assign sum_3_7 = \$258 [25:0];
-  assign \p$647  = { \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788  };
-  assign sum_4_0 = \$260 [25:0];
-  assign \p$663  = { \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804  };
-  assign sum_4_1 = \$262 [25:0];
-  assign \p$679  = { \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820  };
-  assign sum_4_2 = \$264 [25:0];
-  assign \p$695  = { \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836  };
-  assign sum_4_3 = \$266 [25:0];
-  assign \p$711  = { \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852  };
-  assign sum_4_4 = \$268 [25:0];
-  assign \p$727  = { \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868  };
-  assign sum_4_5 = \$270 [25:0];
-  assign \p$743  = { \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884  };
-  assign sum_4_6 = \$272 [25:0];
-  assign \p$759  = { \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908 , \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900  };
-  assign sum_4_7 = \$274 [25:0];
-  assign \p$775  = { \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924 , \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916  };
-  assign sum_5_0 = \$276 [25:0];
-  assign \p$791  = { \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940 , \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932  };
-  assign sum_5_1 = \$278 [25:0];
-  assign \p$807  = { \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956 , \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948  };
-  assign sum_5_2 = \$280 [25:0];
-  assign \p$823  = { \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972 , \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964  };
-  assign sum_5_3 = \$282 [25:0];
-  assign \p$839  = { \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988 , \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980  };
-  assign sum_5_4 = \$284 [25:0];
-  assign \p$855  = { \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004 , \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996  };
-  assign sum_5_5 = \$286 [25:0];
-  assign \p$871  = { \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020 , \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012  };
-  assign sum_5_6 = \$288 [25:0];
-  assign \p$887  = { \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036 , \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028  };
-  assign sum_5_7 = \$290 [25:0];
-  assign \p$903  = { \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052 , \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044  };
-  assign sum_6_0 = \$292 [25:0];
-  assign \p$919  = { \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068 , \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060  };
-  assign sum_6_1 = \$294 [25:0];
-  assign \p$935  = { \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084 , \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076  };
-  assign sum_6_2 = \$296 [25:0];
-  assign \p$951  = { \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100 , \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092  };
-  assign sum_6_3 = \$298 [25:0];
-  assign \p$967  = { \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116 , \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108  };
-  assign sum_6_4 = \$300 [25:0];
-  assign \p$983  = { \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132 , \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124  };
-  assign sum_6_5 = \$302 [25:0];
-  assign \p$999  = { \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148 , \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140  };
-  assign sum_6_6 = \$304 [25:0];
-  assign \p$1015  = { \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164 , \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156  };
-  assign sum_6_7 = \$306 [25:0];
-  assign \p$1031  = { \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180 , \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172  };
-  assign sum_7_0 = \$308 [25:0];
-  assign \p$1046  = { \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196 , \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188  };
-  assign sum_7_1 = \$310 [25:0];
-  assign \p$1061  = { \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212 , \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204  };
-  assign sum_7_2 = \$312 [25:0];
-  assign \p$1076  = { \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228 , \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220  };
-  assign sum_7_3 = \$314 [25:0];
-  assign \p$1091  = { \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244 , \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236  };
-  assign sum_7_4 = \$316 [25:0];
-  assign \p$1106  = { \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260 , \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252  };
-  assign sum_7_5 = \$318 [25:0];
-  assign \p$1121  = { \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276 , \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268  };
-  assign sum_7_6 = \$320 [25:0];
-  assign \p$1136  = { \$2299 , \$2298 , \$2297 , \$2296 , \$2295 , \$2294 , \$2293 , \$2292 , \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284  };
-  assign sum_7_7 = \$322 [25:0];
-  assign \en$1150  = en;
-  assign a = i_a[7:0];
-  assign b = i_w[7:0];
-  assign \en$1153  = en;
-  assign \a$1154  = a_0_0;
-  assign \b$1155  = skew_w1_d0;
-  assign \en$1156  = en;
-  assign \a$1157  = a_0_1;
-  assign \b$1158  = skew_w2_d1;
-  assign \en$1159  = en;
-  assign \a$1160  = a_0_2;
-  assign \b$1161  = skew_w3_d2;
-  assign \en$1162  = en;
-  assign \a$1163  = a_0_3;
-  assign \b$1164  = skew_w4_d3;
-  assign \en$1165  = en;
-  assign \a$1166  = a_0_4;
-  assign \b$1167  = skew_w5_d4;
-  assign \en$1168  = en;
-  assign \a$1169  = a_0_5;
-  assign \b$1170  = skew_w6_d5;
-  assign \en$1171  = en;
-  assign \a$1172  = a_0_6;
-  assign \b$1173  = skew_w7_d6;
-  assign \en$1174  = en;
-  assign \a$1175  = skew_a1_d0;
-  assign \b$1176  = w_0_0;
-  assign \en$1177  = en;
-  assign \a$1178  = a_1_0;
-  assign \b$1179  = w_0_1;
-  assign \en$1180  = en;
-  assign \a$1181  = a_1_1;
-  assign \b$1182  = w_0_2;
-  assign \en$1183  = en;
-  assign \a$1184  = a_1_2;
-  assign \b$1185  = w_0_3;
-  assign \en$1186  = en;
-  assign \a$1187  = a_1_3;
-  assign \b$1188  = w_0_4;
-  assign \en$1189  = en;
-  assign \a$1190  = a_1_4;
-  assign \b$1191  = w_0_5;
-  assign \en$1192  = en;
-  assign \a$1193  = a_1_5;
-  assign \b$1194  = w_0_6;
-  assign \en$1195  = en;
-  assign \a$1196  = a_1_6;
-  assign \b$1197  = w_0_7;
-  assign \en$1198  = en;
-  assign \a$1199  = skew_a2_d1;
-  assign \b$1200  = w_1_0;
-  assign \en$1201  = en;
-  assign \a$1202  = a_2_0;
-  assign \b$1203  = w_1_1;
-  assign \en$1204  = en;
-  assign \a$1205  = a_2_1;
-  assign \b$1206  = w_1_2;
-  assign \en$1207  = en;
-  assign \a$1208  = a_2_2;
-  assign \b$1209  = w_1_3;
-  assign \en$1210  = en;
-  assign \a$1211  = a_2_3;
-  assign \b$1212  = w_1_4;
-  assign \en$1213  = en;
-  assign \a$1214  = a_2_4;
-  assign \b$1215  = w_1_5;
-  assign \en$1216  = en;
-  assign \a$1217  = a_2_5;
-  assign \b$1218  = w_1_6;
-  assign \en$1219  = en;
-  assign \a$1220  = a_2_6;
-  assign \b$1221  = w_1_7;
-  assign \en$1222  = en;
-  assign \a$1223  = skew_a3_d2;
-  assign \b$1224  = w_2_0;
-  assign \en$1225  = en;
-  assign \a$1226  = a_3_0;
-  assign \b$1227  = w_2_1;
-  assign \en$1228  = en;
-  assign \a$1229  = a_3_1;
-  assign \b$1230  = w_2_2;
-  assign \en$1231  = en;
-  assign \a$1232  = a_3_2;
-  assign \b$1233  = w_2_3;
-  assign \en$1234  = en;
-  assign \a$1235  = a_3_3;
-  assign \b$1236  = w_2_4;
-  assign \en$1237  = en;
-  assign \a$1238  = a_3_4;
-  assign \b$1239  = w_2_5;
-  assign \en$1240  = en;
-  assign \a$1241  = a_3_5;
-  assign \b$1242  = w_2_6;
-  assign \en$1243  = en;
-  assign \a$1244  = a_3_6;
-  assign \b$1245  = w_2_7;
-  assign \en$1246  = en;
-  assign \a$1247  = skew_a4_d3;
-  assign \b$1248  = w_3_0;
-  assign \en$1249  = en;
-  assign \a$1250  = a_4_0;
-  assign \b$1251  = w_3_1;
-  assign \en$1252  = en;
-  assign \a$1253  = a_4_1;
-  assign \b$1254  = w_3_2;
-  assign \en$1255  = en;
-  assign \a$1256  = a_4_2;
-  assign \b$1257  = w_3_3;
-  assign \en$1258  = en;
-  assign \a$1259  = a_4_3;
-  assign \b$1260  = w_3_4;
-  assign \en$1261  = en;
-  assign \a$1262  = a_4_4;
-  assign \b$1263  = w_3_5;
-  assign \en$1264  = en;
-  assign \a$1265  = a_4_5;
-  assign \b$1266  = w_3_6;
-  assign \en$1267  = en;
-  assign \a$1268  = a_4_6;
-  assign \b$1269  = w_3_7;
-  assign \en$1270  = en;
-  assign \a$1271  = skew_a5_d4;
-  assign \b$1272  = w_4_0;
-  assign \en$1273  = en;
-  assign \a$1274  = a_5_0;
-  assign \b$1275  = w_4_1;
-  assign \en$1276  = en;
-  assign \a$1277  = a_5_1;
-  assign \b$1278  = w_4_2;
-  assign \en$1279  = en;
-  assign \a$1280  = a_5_2;
-  assign \b$1281  = w_4_3;
-  assign \en$1282  = en;
-  assign \a$1283  = a_5_3;
-  assign \b$1284  = w_4_4;
-  assign \en$1285  = en;
-  assign \a$1286  = a_5_4;
-  assign \b$1287  = w_4_5;
-  assign \en$1288  = en;
-  assign \a$1289  = a_5_5;
-  assign \b$1290  = w_4_6;
-  assign \en$1291  = en;
-  assign \a$1292  = a_5_6;
-  assign \b$1293  = w_4_7;
-  assign \en$1294  = en;
-  assign \a$1295  = skew_a6_d5;
-  assign \b$1296  = w_5_0;
-  assign \en$1297  = en;
-  assign \a$1298  = a_6_0;
-  assign \b$1299  = w_5_1;
-  assign \en$1300  = en;
-  assign \a$1301  = a_6_1;
-  assign \b$1302  = w_5_2;
-  assign \en$1303  = en;
-  assign \a$1304  = a_6_2;
-  assign \b$1305  = w_5_3;
-  assign \en$1306  = en;
-  assign \a$1307  = a_6_3;
-  assign \b$1308  = w_5_4;
-  assign \en$1309  = en;
-  assign \a$1310  = a_6_4;
-  assign \b$1311  = w_5_5;
-  assign \en$1312  = en;
-  assign \a$1313  = a_6_5;
-  assign \b$1314  = w_5_6;
-  assign \en$1315  = en;
-  assign \a$1316  = a_6_6;
-  assign \b$1317  = w_5_7;
-  assign \en$1318  = en;
-  assign \a$1319  = skew_a7_d6;
-  assign \b$1320  = w_6_0;
-  assign \en$1321  = en;
-  assign \a$1322  = a_7_0;
-  assign \b$1323  = w_6_1;
-  assign \en$1324  = en;
-  assign \a$1325  = a_7_1;
-  assign \b$1326  = w_6_2;
-  assign \en$1327  = en;
-  assign \a$1328  = a_7_2;
-  assign \b$1329  = w_6_3;
-  assign \en$1330  = en;
-  assign \a$1331  = a_7_3;
-  assign \b$1332  = w_6_4;
-  assign \en$1333  = en;
-  assign \a$1334  = a_7_4;
-  assign \b$1335  = w_6_5;
-  assign \en$1336  = en;
-  assign \a$1337  = a_7_5;
-  assign \b$1338  = w_6_6;
-  assign \en$1339  = en;
-  assign \a$1340  = a_7_6;
-  assign \b$1341  = w_6_7;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$210  = \a$104 ;
+    if (en) begin
+      \$210  = a_in1;
+    end
+    if (rst) begin
+      \$210  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$211  = skew_l1_d0;
+    if (en) begin
+      \$211  = \$70 ;
+    end
+    if (rst) begin
+      \$211  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$212  = skew_a2_d0;
+    if (en) begin
+      \$212  = a_in2;
+    end
+    if (rst) begin
+      \$212  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$213  = \a$184 ;
+    if (en) begin
+      \$213  = skew_a2_d0;
+    end
+    if (rst) begin
+      \$213  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$214  = skew_l2_d0;
+    if (en) begin
+      \$214  = \$71 ;
+    end
+    if (rst) begin
+      \$214  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$215  = skew_l2_d1;
+    if (en) begin
+      \$215  = skew_l2_d0;
+    end
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$216  = skew_a3_d0;
+    if (en) begin
+      \$216  = a_in3;
+    end
+    if (rst) begin
+      \$216  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$217  = skew_a3_d1;
+    if (en) begin
+      \$217  = skew_a3_d0;
+    end
+    if (rst) begin
+      \$217  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$218  = \a$264 ;
+    if (en) begin
+      \$218  = skew_a3_d1;
+    end
+    if (rst) begin
+      \$218  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$219  = skew_l3_d0;
+    if (en) begin
+      \$219  = \$72 ;
+    end
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$220  = skew_l3_d1;
+    if (en) begin
+      \$220  = skew_l3_d0;
+    end
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$221  = skew_l3_d2;
+    if (en) begin
+      \$221  = skew_l3_d1;
+    end
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$222  = skew_a4_d0;
+    if (en) begin
+      \$222  = a_in4;
+    end
+    if (rst) begin
+      \$222  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$223  = skew_a4_d1;
+    if (en) begin
+      \$223  = skew_a4_d0;
+    end
+    if (rst) begin
+      \$223  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$224  = skew_a4_d2;
+    if (en) begin
+      \$224  = skew_a4_d1;
+    end
+    if (rst) begin
+      \$224  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$225  = \a$344 ;
+    if (en) begin
+      \$225  = skew_a4_d2;
+    end
+    if (rst) begin
+      \$225  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$226  = skew_l4_d0;
+    if (en) begin
+      \$226  = \$73 ;
+    end
+    if (rst) begin
+      \$226  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$227  = skew_l4_d1;
+    if (en) begin
+      \$227  = skew_l4_d0;
+    end
+    if (rst) begin
+      \$227  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$228  = skew_l4_d2;
+    if (en) begin
+      \$228  = skew_l4_d1;
+    end
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$229  = skew_l4_d3;
+    if (en) begin
+      \$229  = skew_l4_d2;
+    end
+    if (rst) begin
+      \$229  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$230  = skew_a5_d0;
+    if (en) begin
+      \$230  = a_in5;
+    end
+    if (rst) begin
+      \$230  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$231  = skew_a5_d1;
+    if (en) begin
+      \$231  = skew_a5_d0;
+    end
+    if (rst) begin
+      \$231  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$232  = skew_a5_d2;
+    if (en) begin
+      \$232  = skew_a5_d1;
+    end
+    if (rst) begin
+      \$232  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$233  = skew_a5_d3;
+    if (en) begin
+      \$233  = skew_a5_d2;
+    end
+    if (rst) begin
+      \$233  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$234  = \a$424 ;
+    if (en) begin
+      \$234  = skew_a5_d3;
+    end
+    if (rst) begin
+      \$234  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$235  = skew_l5_d0;
+    if (en) begin
+      \$235  = \$74 ;
+    end
+    if (rst) begin
+      \$235  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$236  = skew_l5_d1;
+    if (en) begin
+      \$236  = skew_l5_d0;
+    end
+    if (rst) begin
+      \$236  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$237  = skew_l5_d2;
+    if (en) begin
+      \$237  = skew_l5_d1;
+    end
+    if (rst) begin
+      \$237  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$238  = skew_l5_d3;
+    if (en) begin
+      \$238  = skew_l5_d2;
+    end
+    if (rst) begin
+      \$238  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$239  = skew_l5_d4;
+    if (en) begin
+      \$239  = skew_l5_d3;
+    end
+    if (rst) begin
+      \$239  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$240  = skew_a6_d0;
+    if (en) begin
+      \$240  = a_in6;
+    end
+    if (rst) begin
+      \$240  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$241  = skew_a6_d1;
+    if (en) begin
+      \$241  = skew_a6_d0;
+    end
+    if (rst) begin
+      \$241  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$242  = skew_a6_d2;
+    if (en) begin
+      \$242  = skew_a6_d1;
+    end
+    if (rst) begin
+      \$242  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$243  = skew_a6_d3;
+    if (en) begin
+      \$243  = skew_a6_d2;
+    end
+    if (rst) begin
+      \$243  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$244  = skew_a6_d4;
+    if (en) begin
+      \$244  = skew_a6_d3;
+    end
+    if (rst) begin
+      \$244  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$245  = \a$504 ;
+    if (en) begin
+      \$245  = skew_a6_d4;
+    end
+    if (rst) begin
+      \$245  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$246  = skew_l6_d0;
+    if (en) begin
+      \$246  = \$75 ;
+    end
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$247  = skew_l6_d1;
+    if (en) begin
+      \$247  = skew_l6_d0;
+    end
+    if (rst) begin
+      \$247  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$248  = skew_l6_d2;
+    if (en) begin
+      \$248  = skew_l6_d1;
+    end
+    if (rst) begin
+      \$248  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$249  = skew_l6_d3;
+    if (en) begin
+      \$249  = skew_l6_d2;
+    end
+    if (rst) begin
+      \$249  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$250  = skew_l6_d4;
+    if (en) begin
+      \$250  = skew_l6_d3;
+    end
+    if (rst) begin
+      \$250  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$251  = skew_l6_d5;
+    if (en) begin
+      \$251  = skew_l6_d4;
+    end
+    if (rst) begin
+      \$251  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$252  = skew_a7_d0;
+    if (en) begin
+      \$252  = a_in7;
+    end
+    if (rst) begin
+      \$252  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$253  = skew_a7_d1;
+    if (en) begin
+      \$253  = skew_a7_d0;
+    end
+    if (rst) begin
+      \$253  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$254  = skew_a7_d2;
+    if (en) begin
+      \$254  = skew_a7_d1;
+    end
+    if (rst) begin
+      \$254  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$255  = skew_a7_d3;
+    if (en) begin
+      \$255  = skew_a7_d2;
+    end
+    if (rst) begin
+      \$255  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$256  = skew_a7_d4;
+    if (en) begin
+      \$256  = skew_a7_d3;
+    end
+    if (rst) begin
+      \$256  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$257  = skew_a7_d5;
+    if (en) begin
+      \$257  = skew_a7_d4;
+    end
+    if (rst) begin
+      \$257  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$258  = \a$584 ;
+    if (en) begin
+      \$258  = skew_a7_d5;
+    end
+    if (rst) begin
+      \$258  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$259  = skew_l7_d0;
+    if (en) begin
+      \$259  = \$76 ;
+    end
+    if (rst) begin
+      \$259  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$260  = skew_l7_d1;
+    if (en) begin
+      \$260  = skew_l7_d0;
+    end
+    if (rst) begin
+      \$260  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$261  = skew_l7_d2;
+    if (en) begin
+      \$261  = skew_l7_d1;
+    end
+    if (rst) begin
+      \$261  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$262  = skew_l7_d3;
+    if (en) begin
+      \$262  = skew_l7_d2;
+    end
+    if (rst) begin
+      \$262  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$263  = skew_l7_d4;
+    if (en) begin
+      \$263  = skew_l7_d3;
+    end
+    if (rst) begin
+      \$263  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$264  = skew_l7_d5;
+    if (en) begin
+      \$264  = skew_l7_d4;
+    end
+    if (rst) begin
+      \$264  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$265  = skew_l7_d6;
+    if (en) begin
+      \$265  = skew_l7_d5;
+    end
+    if (rst) begin
+      \$265  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$266  = \b$36 ;
+    if (en) begin
+      \$266  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$267  = skew_w2_d0;
+    if (en) begin
+      \$267  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$268  = \b$46 ;
+    if (en) begin
+      \$268  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$269  = skew_w3_d0;
+    if (en) begin
+      \$269  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$270  = skew_w3_d1;
+    if (en) begin
+      \$270  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$271  = \b$56 ;
+    if (en) begin
+      \$271  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$272  = skew_w4_d0;
+    if (en) begin
+      \$272  = w_in4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$273  = skew_w4_d1;
+    if (en) begin
+      \$273  = skew_w4_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$274  = skew_w4_d2;
+    if (en) begin
+      \$274  = skew_w4_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$275  = \b$66 ;
+    if (en) begin
+      \$275  = skew_w4_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$276  = skew_w5_d0;
+    if (en) begin
+      \$276  = w_in5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$277  = skew_w5_d1;
+    if (en) begin
+      \$277  = skew_w5_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$278  = skew_w5_d2;
+    if (en) begin
+      \$278  = skew_w5_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$279  = skew_w5_d3;
+    if (en) begin
+      \$279  = skew_w5_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$280  = \b$76 ;
+    if (en) begin
+      \$280  = skew_w5_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$281  = skew_w6_d0;
+    if (en) begin
+      \$281  = w_in6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$282  = skew_w6_d1;
+    if (en) begin
+      \$282  = skew_w6_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$283  = skew_w6_d2;
+    if (en) begin
+      \$283  = skew_w6_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$284  = skew_w6_d3;
+    if (en) begin
+      \$284  = skew_w6_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$285  = skew_w6_d4;
+    if (en) begin
+      \$285  = skew_w6_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$286  = \b$86 ;
+    if (en) begin
+      \$286  = skew_w6_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$287  = skew_w7_d0;
+    if (en) begin
+      \$287  = w_in7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$288  = skew_w7_d1;
+    if (en) begin
+      \$288  = skew_w7_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$289  = skew_w7_d2;
+    if (en) begin
+      \$289  = skew_w7_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$290  = skew_w7_d3;
+    if (en) begin
+      \$290  = skew_w7_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$291  = skew_w7_d4;
+    if (en) begin
+      \$291  = skew_w7_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$292  = skew_w7_d5;
+    if (en) begin
+      \$292  = skew_w7_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$293  = \b$96 ;
+    if (en) begin
+      \$293  = skew_w7_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$294  = \a$34 ;
+    if (en) begin
+      \$294  = a_in0;
+    end
+    if (rst) begin
+      \$294  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$295  = l_0_0;
+    if (en) begin
+      \$295  = \$77 ;
+    end
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$296  = \b$106 ;
+    if (en) begin
+      \$296  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$297  = p_0_0;
+    if (en) begin
+      \$297  = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
+    end
+    if (rst) begin
+      \$297  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$298  = lr_0_0_d0;
+    if (en) begin
+      \$298  = \$78 ;
+    end
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$299  = lr_0_0_d1;
+    if (en) begin
+      \$299  = lr_0_0_d0;
+    end
+    if (rst) begin
+      \$299  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$300  = lr_0_0_d2;
+    if (en) begin
+      \$300  = lr_0_0_d1;
+    end
+    if (rst) begin
+      \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$301  = acc_0_0;
+    if (en) begin
+      \$301  = \$79 ;
+    end
+    if (rst) begin
+      \$301  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$302  = out_0_0;
+    if (cap_0_0) begin
+      \$302  = \$1 [25:0];
+    end else if (\$80 ) begin
+      \$302  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$303  = \a$44 ;
+    if (en) begin
+      \$303  = \a$34 ;
+    end
+    if (rst) begin
+      \$303  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$304  = l_0_1;
+    if (en) begin
+      \$304  = l_0_0;
+    end
+    if (rst) begin
+      \$304  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$305  = \b$116 ;
+    if (en) begin
+      \$305  = \b$36 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$306  = p_0_1;
+    if (en) begin
+      \$306  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
+    end
+    if (rst) begin
+      \$306  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$307  = lr_0_1_d0;
+    if (en) begin
+      \$307  = l_0_0;
+    end
+    if (rst) begin
+      \$307  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$308  = lr_0_1_d1;
+    if (en) begin
+      \$308  = lr_0_1_d0;
+    end
+    if (rst) begin
+      \$308  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$309  = lr_0_1_d2;
+    if (en) begin
+      \$309  = lr_0_1_d1;
+    end
+    if (rst) begin
+      \$309  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$310  = acc_0_1;
+    if (en) begin
+      \$310  = \$81 ;
+    end
+    if (rst) begin
+      \$310  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$311  = out_0_1;
+    if (cap_0_1) begin
+      \$311  = \$2 [25:0];
+    end else if (\$82 ) begin
+      \$311  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$312  = \a$54 ;
+    if (en) begin
+      \$312  = \a$44 ;
+    end
+    if (rst) begin
+      \$312  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$313  = l_0_2;
+    if (en) begin
+      \$313  = l_0_1;
+    end
+    if (rst) begin
+      \$313  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$314  = \b$126 ;
+    if (en) begin
+      \$314  = \b$46 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$315  = p_0_2;
+    if (en) begin
+      \$315  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
+    end
+    if (rst) begin
+      \$315  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$316  = lr_0_2_d0;
+    if (en) begin
+      \$316  = l_0_1;
+    end
+    if (rst) begin
+      \$316  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$317  = lr_0_2_d1;
+    if (en) begin
+      \$317  = lr_0_2_d0;
+    end
+    if (rst) begin
+      \$317  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$318  = lr_0_2_d2;
+    if (en) begin
+      \$318  = lr_0_2_d1;
+    end
+    if (rst) begin
+      \$318  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$319  = acc_0_2;
+    if (en) begin
+      \$319  = \$83 ;
+    end
+    if (rst) begin
+      \$319  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$320  = out_0_2;
+    if (cap_0_2) begin
+      \$320  = \$3 [25:0];
+    end else if (\$84 ) begin
+      \$320  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$321  = \a$64 ;
+    if (en) begin
+      \$321  = \a$54 ;
+    end
+    if (rst) begin
+      \$321  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$322  = l_0_3;
+    if (en) begin
+      \$322  = l_0_2;
+    end
+    if (rst) begin
+      \$322  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$323  = \b$136 ;
+    if (en) begin
+      \$323  = \b$56 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$324  = p_0_3;
+    if (en) begin
+      \$324  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
+    end
+    if (rst) begin
+      \$324  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$325  = lr_0_3_d0;
+    if (en) begin
+      \$325  = l_0_2;
+    end
+    if (rst) begin
+      \$325  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$326  = lr_0_3_d1;
+    if (en) begin
+      \$326  = lr_0_3_d0;
+    end
+    if (rst) begin
+      \$326  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$327  = lr_0_3_d2;
+    if (en) begin
+      \$327  = lr_0_3_d1;
+    end
+    if (rst) begin
+      \$327  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$328  = acc_0_3;
+    if (en) begin
+      \$328  = \$85 ;
+    end
+    if (rst) begin
+      \$328  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$329  = out_0_3;
+    if (cap_0_3) begin
+      \$329  = \$4 [25:0];
+    end else if (\$86 ) begin
+      \$329  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$330  = \a$74 ;
+    if (en) begin
+      \$330  = \a$64 ;
+    end
+    if (rst) begin
+      \$330  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$331  = l_0_4;
+    if (en) begin
+      \$331  = l_0_3;
+    end
+    if (rst) begin
+      \$331  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$332  = \b$146 ;
+    if (en) begin
+      \$332  = \b$66 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$333  = p_0_4;
+    if (en) begin
+      \$333  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
+    end
+    if (rst) begin
+      \$333  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$334  = lr_0_4_d0;
+    if (en) begin
+      \$334  = l_0_3;
+    end
+    if (rst) begin
+      \$334  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$335  = lr_0_4_d1;
+    if (en) begin
+      \$335  = lr_0_4_d0;
+    end
+    if (rst) begin
+      \$335  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$336  = lr_0_4_d2;
+    if (en) begin
+      \$336  = lr_0_4_d1;
+    end
+    if (rst) begin
+      \$336  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$337  = acc_0_4;
+    if (en) begin
+      \$337  = \$87 ;
+    end
+    if (rst) begin
+      \$337  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$338  = out_0_4;
+    if (cap_0_4) begin
+      \$338  = \$5 [25:0];
+    end else if (\$88 ) begin
+      \$338  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$339  = \a$84 ;
+    if (en) begin
+      \$339  = \a$74 ;
+    end
+    if (rst) begin
+      \$339  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$340  = l_0_5;
+    if (en) begin
+      \$340  = l_0_4;
+    end
+    if (rst) begin
+      \$340  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$341  = \b$156 ;
+    if (en) begin
+      \$341  = \b$76 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$342  = p_0_5;
+    if (en) begin
+      \$342  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
+    end
+    if (rst) begin
+      \$342  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$343  = lr_0_5_d0;
+    if (en) begin
+      \$343  = l_0_4;
+    end
+    if (rst) begin
+      \$343  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$344  = lr_0_5_d1;
+    if (en) begin
+      \$344  = lr_0_5_d0;
+    end
+    if (rst) begin
+      \$344  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$345  = lr_0_5_d2;
+    if (en) begin
+      \$345  = lr_0_5_d1;
+    end
+    if (rst) begin
+      \$345  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$346  = acc_0_5;
+    if (en) begin
+      \$346  = \$89 ;
+    end
+    if (rst) begin
+      \$346  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$347  = out_0_5;
+    if (cap_0_5) begin
+      \$347  = \$6 [25:0];
+    end else if (\$90 ) begin
+      \$347  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$348  = \a$94 ;
+    if (en) begin
+      \$348  = \a$84 ;
+    end
+    if (rst) begin
+      \$348  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$349  = l_0_6;
+    if (en) begin
+      \$349  = l_0_5;
+    end
+    if (rst) begin
+      \$349  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$350  = \b$166 ;
+    if (en) begin
+      \$350  = \b$86 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$351  = p_0_6;
+    if (en) begin
+      \$351  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
+    end
+    if (rst) begin
+      \$351  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$352  = lr_0_6_d0;
+    if (en) begin
+      \$352  = l_0_5;
+    end
+    if (rst) begin
+      \$352  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$353  = lr_0_6_d1;
+    if (en) begin
+      \$353  = lr_0_6_d0;
+    end
+    if (rst) begin
+      \$353  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$354  = lr_0_6_d2;
+    if (en) begin
+      \$354  = lr_0_6_d1;
+    end
+    if (rst) begin
+      \$354  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$355  = acc_0_6;
+    if (en) begin
+      \$355  = \$91 ;
+    end
+    if (rst) begin
+      \$355  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$356  = out_0_6;
+    if (cap_0_6) begin
+      \$356  = \$7 [25:0];
+    end else if (\$92 ) begin
+      \$356  = out_1_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$357  = a_0_7;
+    if (en) begin
+      \$357  = \a$94 ;
+    end
+    if (rst) begin
+      \$357  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$358  = l_0_7;
+    if (en) begin
+      \$358  = l_0_6;
+    end
+    if (rst) begin
+      \$358  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$359  = \b$176 ;
+    if (en) begin
+      \$359  = \b$96 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$360  = p_0_7;
+    if (en) begin
+      \$360  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
+    end
+    if (rst) begin
+      \$360  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$361  = lr_0_7_d0;
+    if (en) begin
+      \$361  = l_0_6;
+    end
+    if (rst) begin
+      \$361  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$362  = lr_0_7_d1;
+    if (en) begin
+      \$362  = lr_0_7_d0;
+    end
+    if (rst) begin
+      \$362  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$363  = lr_0_7_d2;
+    if (en) begin
+      \$363  = lr_0_7_d1;
+    end
+    if (rst) begin
+      \$363  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$364  = acc_0_7;
+    if (en) begin
+      \$364  = \$93 ;
+    end
+    if (rst) begin
+      \$364  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$365  = out_0_7;
+    if (cap_0_7) begin
+      \$365  = \$8 [25:0];
+    end else if (\$94 ) begin
+      \$365  = out_1_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$366  = \a$114 ;
+    if (en) begin
+      \$366  = \a$104 ;
+    end
+    if (rst) begin
+      \$366  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$367  = l_1_0;
+    if (en) begin
+      \$367  = skew_l1_d0;
+    end
+    if (rst) begin
+      \$367  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$368  = \b$186 ;
+    if (en) begin
+      \$368  = \b$106 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$369  = p_1_0;
+    if (en) begin
+      \$369  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+    end
+    if (rst) begin
+      \$369  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$370  = lr_1_0_d0;
+    if (en) begin
+      \$370  = skew_l1_d0;
+    end
+    if (rst) begin
+      \$370  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$371  = lr_1_0_d1;
+    if (en) begin
+      \$371  = lr_1_0_d0;
+    end
+    if (rst) begin
+      \$371  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$372  = lr_1_0_d2;
+    if (en) begin
+      \$372  = lr_1_0_d1;
+    end
+    if (rst) begin
+      \$372  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$373  = acc_1_0;
+    if (en) begin
+      \$373  = \$95 ;
+    end
+    if (rst) begin
+      \$373  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$374  = out_1_0;
+    if (cap_1_0) begin
+      \$374  = \$9 [25:0];
+    end else if (\$96 ) begin
+      \$374  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$375  = \a$124 ;
+    if (en) begin
+      \$375  = \a$114 ;
+    end
+    if (rst) begin
+      \$375  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$376  = l_1_1;
+    if (en) begin
+      \$376  = l_1_0;
+    end
+    if (rst) begin
+      \$376  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$377  = \b$196 ;
+    if (en) begin
+      \$377  = \b$116 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$378  = p_1_1;
+    if (en) begin
+      \$378  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
+    end
+    if (rst) begin
+      \$378  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$379  = lr_1_1_d0;
+    if (en) begin
+      \$379  = l_1_0;
+    end
+    if (rst) begin
+      \$379  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$380  = lr_1_1_d1;
+    if (en) begin
+      \$380  = lr_1_1_d0;
+    end
+    if (rst) begin
+      \$380  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$381  = lr_1_1_d2;
+    if (en) begin
+      \$381  = lr_1_1_d1;
+    end
+    if (rst) begin
+      \$381  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$382  = acc_1_1;
+    if (en) begin
+      \$382  = \$97 ;
+    end
+    if (rst) begin
+      \$382  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$383  = out_1_1;
+    if (cap_1_1) begin
+      \$383  = \$10 [25:0];
+    end else if (\$98 ) begin
+      \$383  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$384  = \a$134 ;
+    if (en) begin
+      \$384  = \a$124 ;
+    end
+    if (rst) begin
+      \$384  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$385  = l_1_2;
+    if (en) begin
+      \$385  = l_1_1;
+    end
+    if (rst) begin
+      \$385  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$386  = \b$206 ;
+    if (en) begin
+      \$386  = \b$126 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$387  = p_1_2;
+    if (en) begin
+      \$387  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+    end
+    if (rst) begin
+      \$387  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$388  = lr_1_2_d0;
+    if (en) begin
+      \$388  = l_1_1;
+    end
+    if (rst) begin
+      \$388  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$389  = lr_1_2_d1;
+    if (en) begin
+      \$389  = lr_1_2_d0;
+    end
+    if (rst) begin
+      \$389  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$390  = lr_1_2_d2;
+    if (en) begin
+      \$390  = lr_1_2_d1;
+    end
+    if (rst) begin
+      \$390  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$391  = acc_1_2;
+    if (en) begin
+      \$391  = \$99 ;
+    end
+    if (rst) begin
+      \$391  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$392  = out_1_2;
+    if (cap_1_2) begin
+      \$392  = \$11 [25:0];
+    end else if (\$100 ) begin
+      \$392  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$393  = \a$144 ;
+    if (en) begin
+      \$393  = \a$134 ;
+    end
+    if (rst) begin
+      \$393  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$394  = l_1_3;
+    if (en) begin
+      \$394  = l_1_2;
+    end
+    if (rst) begin
+      \$394  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$395  = \b$216 ;
+    if (en) begin
+      \$395  = \b$136 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$396  = p_1_3;
+    if (en) begin
+      \$396  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
+    end
+    if (rst) begin
+      \$396  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$397  = lr_1_3_d0;
+    if (en) begin
+      \$397  = l_1_2;
+    end
+    if (rst) begin
+      \$397  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$398  = lr_1_3_d1;
+    if (en) begin
+      \$398  = lr_1_3_d0;
+    end
+    if (rst) begin
+      \$398  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$399  = lr_1_3_d2;
+    if (en) begin
+      \$399  = lr_1_3_d1;
+    end
+    if (rst) begin
+      \$399  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$400  = acc_1_3;
+    if (en) begin
+      \$400  = \$101 ;
+    end
+    if (rst) begin
+      \$400  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$401  = out_1_3;
+    if (cap_1_3) begin
+      \$401  = \$12 [25:0];
+    end else if (\$102 ) begin
+      \$401  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$402  = \a$154 ;
+    if (en) begin
+      \$402  = \a$144 ;
+    end
+    if (rst) begin
+      \$402  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$403  = l_1_4;
+    if (en) begin
+      \$403  = l_1_3;
+    end
+    if (rst) begin
+      \$403  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$404  = \b$226 ;
+    if (en) begin
+      \$404  = \b$146 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$405  = p_1_4;
+    if (en) begin
+      \$405  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
+    end
+    if (rst) begin
+      \$405  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$406  = lr_1_4_d0;
+    if (en) begin
+      \$406  = l_1_3;
+    end
+    if (rst) begin
+      \$406  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$407  = lr_1_4_d1;
+    if (en) begin
+      \$407  = lr_1_4_d0;
+    end
+    if (rst) begin
+      \$407  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$408  = lr_1_4_d2;
+    if (en) begin
+      \$408  = lr_1_4_d1;
+    end
+    if (rst) begin
+      \$408  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$409  = acc_1_4;
+    if (en) begin
+      \$409  = \$103 ;
+    end
+    if (rst) begin
+      \$409  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$410  = out_1_4;
+    if (cap_1_4) begin
+      \$410  = \$13 [25:0];
+    end else if (\$104 ) begin
+      \$410  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$411  = \a$164 ;
+    if (en) begin
+      \$411  = \a$154 ;
+    end
+    if (rst) begin
+      \$411  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$412  = l_1_5;
+    if (en) begin
+      \$412  = l_1_4;
+    end
+    if (rst) begin
+      \$412  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$413  = \b$236 ;
+    if (en) begin
+      \$413  = \b$156 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$414  = p_1_5;
+    if (en) begin
+      \$414  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
+    end
+    if (rst) begin
+      \$414  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$415  = lr_1_5_d0;
+    if (en) begin
+      \$415  = l_1_4;
+    end
+    if (rst) begin
+      \$415  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$416  = lr_1_5_d1;
+    if (en) begin
+      \$416  = lr_1_5_d0;
+    end
+    if (rst) begin
+      \$416  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$417  = lr_1_5_d2;
+    if (en) begin
+      \$417  = lr_1_5_d1;
+    end
+    if (rst) begin
+      \$417  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$418  = acc_1_5;
+    if (en) begin
+      \$418  = \$105 ;
+    end
+    if (rst) begin
+      \$418  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$419  = out_1_5;
+    if (cap_1_5) begin
+      \$419  = \$14 [25:0];
+    end else if (\$106 ) begin
+      \$419  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$420  = \a$174 ;
+    if (en) begin
+      \$420  = \a$164 ;
+    end
+    if (rst) begin
+      \$420  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$421  = l_1_6;
+    if (en) begin
+      \$421  = l_1_5;
+    end
+    if (rst) begin
+      \$421  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$422  = \b$246 ;
+    if (en) begin
+      \$422  = \b$166 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$423  = p_1_6;
+    if (en) begin
+      \$423  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
+    end
+    if (rst) begin
+      \$423  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$424  = lr_1_6_d0;
+    if (en) begin
+      \$424  = l_1_5;
+    end
+    if (rst) begin
+      \$424  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$425  = lr_1_6_d1;
+    if (en) begin
+      \$425  = lr_1_6_d0;
+    end
+    if (rst) begin
+      \$425  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$426  = lr_1_6_d2;
+    if (en) begin
+      \$426  = lr_1_6_d1;
+    end
+    if (rst) begin
+      \$426  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$427  = acc_1_6;
+    if (en) begin
+      \$427  = \$107 ;
+    end
+    if (rst) begin
+      \$427  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$428  = out_1_6;
+    if (cap_1_6) begin
+      \$428  = \$15 [25:0];
+    end else if (\$108 ) begin
+      \$428  = out_2_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$429  = a_1_7;
+    if (en) begin
+      \$429  = \a$174 ;
+    end
+    if (rst) begin
+      \$429  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$430  = l_1_7;
+    if (en) begin
+      \$430  = l_1_6;
+    end
+    if (rst) begin
+      \$430  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$431  = \b$256 ;
+    if (en) begin
+      \$431  = \b$176 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$432  = p_1_7;
+    if (en) begin
+      \$432  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
+    end
+    if (rst) begin
+      \$432  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$433  = lr_1_7_d0;
+    if (en) begin
+      \$433  = l_1_6;
+    end
+    if (rst) begin
+      \$433  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$434  = lr_1_7_d1;
+    if (en) begin
+      \$434  = lr_1_7_d0;
+    end
+    if (rst) begin
+      \$434  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$435  = lr_1_7_d2;
+    if (en) begin
+      \$435  = lr_1_7_d1;
+    end
+    if (rst) begin
+      \$435  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$436  = acc_1_7;
+    if (en) begin
+      \$436  = \$109 ;
+    end
+    if (rst) begin
+      \$436  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$437  = out_1_7;
+    if (cap_1_7) begin
+      \$437  = \$16 [25:0];
+    end else if (\$110 ) begin
+      \$437  = out_2_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$438  = \a$194 ;
+    if (en) begin
+      \$438  = \a$184 ;
+    end
+    if (rst) begin
+      \$438  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$439  = l_2_0;
+    if (en) begin
+      \$439  = skew_l2_d1;
+    end
+    if (rst) begin
+      \$439  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$440  = \b$266 ;
+    if (en) begin
+      \$440  = \b$186 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$441  = p_2_0;
+    if (en) begin
+      \$441  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
+    end
+    if (rst) begin
+      \$441  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$442  = lr_2_0_d0;
+    if (en) begin
+      \$442  = skew_l2_d1;
+    end
+    if (rst) begin
+      \$442  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$443  = lr_2_0_d1;
+    if (en) begin
+      \$443  = lr_2_0_d0;
+    end
+    if (rst) begin
+      \$443  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$444  = lr_2_0_d2;
+    if (en) begin
+      \$444  = lr_2_0_d1;
+    end
+    if (rst) begin
+      \$444  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$445  = acc_2_0;
+    if (en) begin
+      \$445  = \$111 ;
+    end
+    if (rst) begin
+      \$445  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$446  = out_2_0;
+    if (cap_2_0) begin
+      \$446  = \$17 [25:0];
+    end else if (\$112 ) begin
+      \$446  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$447  = \a$204 ;
+    if (en) begin
+      \$447  = \a$194 ;
+    end
+    if (rst) begin
+      \$447  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = l_2_1;
+    if (en) begin
+      \$448  = l_2_0;
+    end
+    if (rst) begin
+      \$448  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$449  = \b$276 ;
+    if (en) begin
+      \$449  = \b$196 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$450  = p_2_1;
+    if (en) begin
+      \$450  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
+    end
+    if (rst) begin
+      \$450  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$451  = lr_2_1_d0;
+    if (en) begin
+      \$451  = l_2_0;
+    end
+    if (rst) begin
+      \$451  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$452  = lr_2_1_d1;
+    if (en) begin
+      \$452  = lr_2_1_d0;
+    end
+    if (rst) begin
+      \$452  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$453  = lr_2_1_d2;
+    if (en) begin
+      \$453  = lr_2_1_d1;
+    end
+    if (rst) begin
+      \$453  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$454  = acc_2_1;
+    if (en) begin
+      \$454  = \$113 ;
+    end
+    if (rst) begin
+      \$454  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$455  = out_2_1;
+    if (cap_2_1) begin
+      \$455  = \$18 [25:0];
+    end else if (\$114 ) begin
+      \$455  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$456  = \a$214 ;
+    if (en) begin
+      \$456  = \a$204 ;
+    end
+    if (rst) begin
+      \$456  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$457  = l_2_2;
+    if (en) begin
+      \$457  = l_2_1;
+    end
+    if (rst) begin
+      \$457  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$458  = \b$286 ;
+    if (en) begin
+      \$458  = \b$206 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$459  = p_2_2;
+    if (en) begin
+      \$459  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
+    end
+    if (rst) begin
+      \$459  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$460  = lr_2_2_d0;
+    if (en) begin
+      \$460  = l_2_1;
+    end
+    if (rst) begin
+      \$460  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$461  = lr_2_2_d1;
+    if (en) begin
+      \$461  = lr_2_2_d0;
+    end
+    if (rst) begin
+      \$461  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$462  = lr_2_2_d2;
+    if (en) begin
+      \$462  = lr_2_2_d1;
+    end
+    if (rst) begin
+      \$462  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$463  = acc_2_2;
+    if (en) begin
+      \$463  = \$115 ;
+    end
+    if (rst) begin
+      \$463  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$464  = out_2_2;
+    if (cap_2_2) begin
+      \$464  = \$19 [25:0];
+    end else if (\$116 ) begin
+      \$464  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$465  = \a$224 ;
+    if (en) begin
+      \$465  = \a$214 ;
+    end
+    if (rst) begin
+      \$465  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$466  = l_2_3;
+    if (en) begin
+      \$466  = l_2_2;
+    end
+    if (rst) begin
+      \$466  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$467  = \b$296 ;
+    if (en) begin
+      \$467  = \b$216 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$468  = p_2_3;
+    if (en) begin
+      \$468  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
+    end
+    if (rst) begin
+      \$468  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$469  = lr_2_3_d0;
+    if (en) begin
+      \$469  = l_2_2;
+    end
+    if (rst) begin
+      \$469  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$470  = lr_2_3_d1;
+    if (en) begin
+      \$470  = lr_2_3_d0;
+    end
+    if (rst) begin
+      \$470  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$471  = lr_2_3_d2;
+    if (en) begin
+      \$471  = lr_2_3_d1;
+    end
+    if (rst) begin
+      \$471  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$472  = acc_2_3;
+    if (en) begin
+      \$472  = \$117 ;
+    end
+    if (rst) begin
+      \$472  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$473  = out_2_3;
+    if (cap_2_3) begin
+      \$473  = \$20 [25:0];
+    end else if (\$118 ) begin
+      \$473  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$474  = \a$234 ;
+    if (en) begin
+      \$474  = \a$224 ;
+    end
+    if (rst) begin
+      \$474  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$475  = l_2_4;
+    if (en) begin
+      \$475  = l_2_3;
+    end
+    if (rst) begin
+      \$475  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$476  = \b$306 ;
+    if (en) begin
+      \$476  = \b$226 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$477  = p_2_4;
+    if (en) begin
+      \$477  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
+    end
+    if (rst) begin
+      \$477  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$478  = lr_2_4_d0;
+    if (en) begin
+      \$478  = l_2_3;
+    end
+    if (rst) begin
+      \$478  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$479  = lr_2_4_d1;
+    if (en) begin
+      \$479  = lr_2_4_d0;
+    end
+    if (rst) begin
+      \$479  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$480  = lr_2_4_d2;
+    if (en) begin
+      \$480  = lr_2_4_d1;
+    end
+    if (rst) begin
+      \$480  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$481  = acc_2_4;
+    if (en) begin
+      \$481  = \$119 ;
+    end
+    if (rst) begin
+      \$481  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$482  = out_2_4;
+    if (cap_2_4) begin
+      \$482  = \$21 [25:0];
+    end else if (\$120 ) begin
+      \$482  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$483  = \a$244 ;
+    if (en) begin
+      \$483  = \a$234 ;
+    end
+    if (rst) begin
+      \$483  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$484  = l_2_5;
+    if (en) begin
+      \$484  = l_2_4;
+    end
+    if (rst) begin
+      \$484  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$485  = \b$316 ;
+    if (en) begin
+      \$485  = \b$236 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$486  = p_2_5;
+    if (en) begin
+      \$486  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
+    end
+    if (rst) begin
+      \$486  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$487  = lr_2_5_d0;
+    if (en) begin
+      \$487  = l_2_4;
+    end
+    if (rst) begin
+      \$487  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$488  = lr_2_5_d1;
+    if (en) begin
+      \$488  = lr_2_5_d0;
+    end
+    if (rst) begin
+      \$488  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$489  = lr_2_5_d2;
+    if (en) begin
+      \$489  = lr_2_5_d1;
+    end
+    if (rst) begin
+      \$489  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$490  = acc_2_5;
+    if (en) begin
+      \$490  = \$121 ;
+    end
+    if (rst) begin
+      \$490  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$491  = out_2_5;
+    if (cap_2_5) begin
+      \$491  = \$22 [25:0];
+    end else if (\$122 ) begin
+      \$491  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$492  = \a$254 ;
+    if (en) begin
+      \$492  = \a$244 ;
+    end
+    if (rst) begin
+      \$492  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$493  = l_2_6;
+    if (en) begin
+      \$493  = l_2_5;
+    end
+    if (rst) begin
+      \$493  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$494  = \b$326 ;
+    if (en) begin
+      \$494  = \b$246 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$495  = p_2_6;
+    if (en) begin
+      \$495  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
+    end
+    if (rst) begin
+      \$495  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$496  = lr_2_6_d0;
+    if (en) begin
+      \$496  = l_2_5;
+    end
+    if (rst) begin
+      \$496  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$497  = lr_2_6_d1;
+    if (en) begin
+      \$497  = lr_2_6_d0;
+    end
+    if (rst) begin
+      \$497  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$498  = lr_2_6_d2;
+    if (en) begin
+      \$498  = lr_2_6_d1;
+    end
+    if (rst) begin
+      \$498  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$499  = acc_2_6;
+    if (en) begin
+      \$499  = \$123 ;
+    end
+    if (rst) begin
+      \$499  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$500  = out_2_6;
+    if (cap_2_6) begin
+      \$500  = \$23 [25:0];
+    end else if (\$124 ) begin
+      \$500  = out_3_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$501  = a_2_7;
+    if (en) begin
+      \$501  = \a$254 ;
+    end
+    if (rst) begin
+      \$501  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$502  = l_2_7;
+    if (en) begin
+      \$502  = l_2_6;
+    end
+    if (rst) begin
+      \$502  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$503  = \b$336 ;
+    if (en) begin
+      \$503  = \b$256 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$504  = p_2_7;
+    if (en) begin
+      \$504  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
+    end
+    if (rst) begin
+      \$504  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$505  = lr_2_7_d0;
+    if (en) begin
+      \$505  = l_2_6;
+    end
+    if (rst) begin
+      \$505  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$506  = lr_2_7_d1;
+    if (en) begin
+      \$506  = lr_2_7_d0;
+    end
+    if (rst) begin
+      \$506  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$507  = lr_2_7_d2;
+    if (en) begin
+      \$507  = lr_2_7_d1;
+    end
+    if (rst) begin
+      \$507  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$508  = acc_2_7;
+    if (en) begin
+      \$508  = \$125 ;
+    end
+    if (rst) begin
+      \$508  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$509  = out_2_7;
+    if (cap_2_7) begin
+      \$509  = \$24 [25:0];
+    end else if (\$126 ) begin
+      \$509  = out_3_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$510  = \a$274 ;
+    if (en) begin
+      \$510  = \a$264 ;
+    end
+    if (rst) begin
+      \$510  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$511  = l_3_0;
+    if (en) begin
+      \$511  = skew_l3_d2;
+    end
+    if (rst) begin
+      \$511  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$512  = \b$346 ;
+    if (en) begin
+      \$512  = \b$266 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$513  = p_3_0;
+    if (en) begin
+      \$513  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
+    end
+    if (rst) begin
+      \$513  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$514  = lr_3_0_d0;
+    if (en) begin
+      \$514  = skew_l3_d2;
+    end
+    if (rst) begin
+      \$514  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$515  = lr_3_0_d1;
+    if (en) begin
+      \$515  = lr_3_0_d0;
+    end
+    if (rst) begin
+      \$515  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$516  = lr_3_0_d2;
+    if (en) begin
+      \$516  = lr_3_0_d1;
+    end
+    if (rst) begin
+      \$516  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$517  = acc_3_0;
+    if (en) begin
+      \$517  = \$127 ;
+    end
+    if (rst) begin
+      \$517  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$518  = out_3_0;
+    if (cap_3_0) begin
+      \$518  = \$25 [25:0];
+    end else if (\$128 ) begin
+      \$518  = out_4_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$519  = \a$284 ;
+    if (en) begin
+      \$519  = \a$274 ;
+    end
+    if (rst) begin
+      \$519  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$520  = l_3_1;
+    if (en) begin
+      \$520  = l_3_0;
+    end
+    if (rst) begin
+      \$520  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$521  = \b$356 ;
+    if (en) begin
+      \$521  = \b$276 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$522  = p_3_1;
+    if (en) begin
+      \$522  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
+    end
+    if (rst) begin
+      \$522  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$523  = lr_3_1_d0;
+    if (en) begin
+      \$523  = l_3_0;
+    end
+    if (rst) begin
+      \$523  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$524  = lr_3_1_d1;
+    if (en) begin
+      \$524  = lr_3_1_d0;
+    end
+    if (rst) begin
+      \$524  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$525  = lr_3_1_d2;
+    if (en) begin
+      \$525  = lr_3_1_d1;
+    end
+    if (rst) begin
+      \$525  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$526  = acc_3_1;
+    if (en) begin
+      \$526  = \$129 ;
+    end
+    if (rst) begin
+      \$526  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$527  = out_3_1;
+    if (cap_3_1) begin
+      \$527  = \$26 [25:0];
+    end else if (\$130 ) begin
+      \$527  = out_4_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$528  = \a$294 ;
+    if (en) begin
+      \$528  = \a$284 ;
+    end
+    if (rst) begin
+      \$528  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$529  = l_3_2;
+    if (en) begin
+      \$529  = l_3_1;
+    end
+    if (rst) begin
+      \$529  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$530  = \b$366 ;
+    if (en) begin
+      \$530  = \b$286 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$531  = p_3_2;
+    if (en) begin
+      \$531  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
+    end
+    if (rst) begin
+      \$531  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$532  = lr_3_2_d0;
+    if (en) begin
+      \$532  = l_3_1;
+    end
+    if (rst) begin
+      \$532  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$533  = lr_3_2_d1;
+    if (en) begin
+      \$533  = lr_3_2_d0;
+    end
+    if (rst) begin
+      \$533  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$534  = lr_3_2_d2;
+    if (en) begin
+      \$534  = lr_3_2_d1;
+    end
+    if (rst) begin
+      \$534  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$535  = acc_3_2;
+    if (en) begin
+      \$535  = \$131 ;
+    end
+    if (rst) begin
+      \$535  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$536  = out_3_2;
+    if (cap_3_2) begin
+      \$536  = \$27 [25:0];
+    end else if (\$132 ) begin
+      \$536  = out_4_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$537  = \a$304 ;
+    if (en) begin
+      \$537  = \a$294 ;
+    end
+    if (rst) begin
+      \$537  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$538  = l_3_3;
+    if (en) begin
+      \$538  = l_3_2;
+    end
+    if (rst) begin
+      \$538  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$539  = \b$376 ;
+    if (en) begin
+      \$539  = \b$296 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$540  = p_3_3;
+    if (en) begin
+      \$540  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
+    end
+    if (rst) begin
+      \$540  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$541  = lr_3_3_d0;
+    if (en) begin
+      \$541  = l_3_2;
+    end
+    if (rst) begin
+      \$541  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$542  = lr_3_3_d1;
+    if (en) begin
+      \$542  = lr_3_3_d0;
+    end
+    if (rst) begin
+      \$542  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$543  = lr_3_3_d2;
+    if (en) begin
+      \$543  = lr_3_3_d1;
+    end
+    if (rst) begin
+      \$543  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$544  = acc_3_3;
+    if (en) begin
+      \$544  = \$133 ;
+    end
+    if (rst) begin
+      \$544  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$545  = out_3_3;
+    if (cap_3_3) begin
+      \$545  = \$28 [25:0];
+    end else if (\$134 ) begin
+      \$545  = out_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$546  = \a$314 ;
+    if (en) begin
+      \$546  = \a$304 ;
+    end
+    if (rst) begin
+      \$546  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$547  = l_3_4;
+    if (en) begin
+      \$547  = l_3_3;
+    end
+    if (rst) begin
+      \$547  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$548  = \b$386 ;
+    if (en) begin
+      \$548  = \b$306 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$549  = p_3_4;
+    if (en) begin
+      \$549  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
+    end
+    if (rst) begin
+      \$549  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$550  = lr_3_4_d0;
+    if (en) begin
+      \$550  = l_3_3;
+    end
+    if (rst) begin
+      \$550  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$551  = lr_3_4_d1;
+    if (en) begin
+      \$551  = lr_3_4_d0;
+    end
+    if (rst) begin
+      \$551  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$552  = lr_3_4_d2;
+    if (en) begin
+      \$552  = lr_3_4_d1;
+    end
+    if (rst) begin
+      \$552  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$553  = acc_3_4;
+    if (en) begin
+      \$553  = \$135 ;
+    end
+    if (rst) begin
+      \$553  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$554  = out_3_4;
+    if (cap_3_4) begin
+      \$554  = \$29 [25:0];
+    end else if (\$136 ) begin
+      \$554  = out_4_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$555  = \a$324 ;
+    if (en) begin
+      \$555  = \a$314 ;
+    end
+    if (rst) begin
+      \$555  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$556  = l_3_5;
+    if (en) begin
+      \$556  = l_3_4;
+    end
+    if (rst) begin
+      \$556  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$557  = \b$396 ;
+    if (en) begin
+      \$557  = \b$316 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$558  = p_3_5;
+    if (en) begin
+      \$558  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
+    end
+    if (rst) begin
+      \$558  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$559  = lr_3_5_d0;
+    if (en) begin
+      \$559  = l_3_4;
+    end
+    if (rst) begin
+      \$559  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$560  = lr_3_5_d1;
+    if (en) begin
+      \$560  = lr_3_5_d0;
+    end
+    if (rst) begin
+      \$560  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$561  = lr_3_5_d2;
+    if (en) begin
+      \$561  = lr_3_5_d1;
+    end
+    if (rst) begin
+      \$561  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$562  = acc_3_5;
+    if (en) begin
+      \$562  = \$137 ;
+    end
+    if (rst) begin
+      \$562  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$563  = out_3_5;
+    if (cap_3_5) begin
+      \$563  = \$30 [25:0];
+    end else if (\$138 ) begin
+      \$563  = out_4_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$564  = \a$334 ;
+    if (en) begin
+      \$564  = \a$324 ;
+    end
+    if (rst) begin
+      \$564  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$565  = l_3_6;
+    if (en) begin
+      \$565  = l_3_5;
+    end
+    if (rst) begin
+      \$565  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$566  = \b$406 ;
+    if (en) begin
+      \$566  = \b$326 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$567  = p_3_6;
+    if (en) begin
+      \$567  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
+    end
+    if (rst) begin
+      \$567  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$568  = lr_3_6_d0;
+    if (en) begin
+      \$568  = l_3_5;
+    end
+    if (rst) begin
+      \$568  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$569  = lr_3_6_d1;
+    if (en) begin
+      \$569  = lr_3_6_d0;
+    end
+    if (rst) begin
+      \$569  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$570  = lr_3_6_d2;
+    if (en) begin
+      \$570  = lr_3_6_d1;
+    end
+    if (rst) begin
+      \$570  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$571  = acc_3_6;
+    if (en) begin
+      \$571  = \$139 ;
+    end
+    if (rst) begin
+      \$571  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$572  = out_3_6;
+    if (cap_3_6) begin
+      \$572  = \$31 [25:0];
+    end else if (\$140 ) begin
+      \$572  = out_4_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$573  = a_3_7;
+    if (en) begin
+      \$573  = \a$334 ;
+    end
+    if (rst) begin
+      \$573  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$574  = l_3_7;
+    if (en) begin
+      \$574  = l_3_6;
+    end
+    if (rst) begin
+      \$574  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$575  = \b$416 ;
+    if (en) begin
+      \$575  = \b$336 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$576  = p_3_7;
+    if (en) begin
+      \$576  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
+    end
+    if (rst) begin
+      \$576  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$577  = lr_3_7_d0;
+    if (en) begin
+      \$577  = l_3_6;
+    end
+    if (rst) begin
+      \$577  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$578  = lr_3_7_d1;
+    if (en) begin
+      \$578  = lr_3_7_d0;
+    end
+    if (rst) begin
+      \$578  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$579  = lr_3_7_d2;
+    if (en) begin
+      \$579  = lr_3_7_d1;
+    end
+    if (rst) begin
+      \$579  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$580  = acc_3_7;
+    if (en) begin
+      \$580  = \$141 ;
+    end
+    if (rst) begin
+      \$580  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$581  = out_3_7;
+    if (cap_3_7) begin
+      \$581  = \$32 [25:0];
+    end else if (\$142 ) begin
+      \$581  = out_4_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$582  = \a$354 ;
+    if (en) begin
+      \$582  = \a$344 ;
+    end
+    if (rst) begin
+      \$582  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$583  = l_4_0;
+    if (en) begin
+      \$583  = skew_l4_d3;
+    end
+    if (rst) begin
+      \$583  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$584  = \b$426 ;
+    if (en) begin
+      \$584  = \b$346 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$585  = p_4_0;
+    if (en) begin
+      \$585  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
+    end
+    if (rst) begin
+      \$585  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$586  = lr_4_0_d0;
+    if (en) begin
+      \$586  = skew_l4_d3;
+    end
+    if (rst) begin
+      \$586  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$587  = lr_4_0_d1;
+    if (en) begin
+      \$587  = lr_4_0_d0;
+    end
+    if (rst) begin
+      \$587  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$588  = lr_4_0_d2;
+    if (en) begin
+      \$588  = lr_4_0_d1;
+    end
+    if (rst) begin
+      \$588  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$589  = acc_4_0;
+    if (en) begin
+      \$589  = \$143 ;
+    end
+    if (rst) begin
+      \$589  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$590  = out_4_0;
+    if (cap_4_0) begin
+      \$590  = \$33 [25:0];
+    end else if (\$144 ) begin
+      \$590  = out_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$591  = \a$364 ;
+    if (en) begin
+      \$591  = \a$354 ;
+    end
+    if (rst) begin
+      \$591  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$592  = l_4_1;
+    if (en) begin
+      \$592  = l_4_0;
+    end
+    if (rst) begin
+      \$592  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$593  = \b$436 ;
+    if (en) begin
+      \$593  = \b$356 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$594  = p_4_1;
+    if (en) begin
+      \$594  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
+    end
+    if (rst) begin
+      \$594  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$595  = lr_4_1_d0;
+    if (en) begin
+      \$595  = l_4_0;
+    end
+    if (rst) begin
+      \$595  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$596  = lr_4_1_d1;
+    if (en) begin
+      \$596  = lr_4_1_d0;
+    end
+    if (rst) begin
+      \$596  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$597  = lr_4_1_d2;
+    if (en) begin
+      \$597  = lr_4_1_d1;
+    end
+    if (rst) begin
+      \$597  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$598  = acc_4_1;
+    if (en) begin
+      \$598  = \$145 ;
+    end
+    if (rst) begin
+      \$598  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$599  = out_4_1;
+    if (cap_4_1) begin
+      \$599  = \$34 [25:0];
+    end else if (\$146 ) begin
+      \$599  = out_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$600  = \a$374 ;
+    if (en) begin
+      \$600  = \a$364 ;
+    end
+    if (rst) begin
+      \$600  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$601  = l_4_2;
+    if (en) begin
+      \$601  = l_4_1;
+    end
+    if (rst) begin
+      \$601  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$602  = \b$446 ;
+    if (en) begin
+      \$602  = \b$366 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$603  = p_4_2;
+    if (en) begin
+      \$603  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
+    end
+    if (rst) begin
+      \$603  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$604  = lr_4_2_d0;
+    if (en) begin
+      \$604  = l_4_1;
+    end
+    if (rst) begin
+      \$604  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$605  = lr_4_2_d1;
+    if (en) begin
+      \$605  = lr_4_2_d0;
+    end
+    if (rst) begin
+      \$605  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$606  = lr_4_2_d2;
+    if (en) begin
+      \$606  = lr_4_2_d1;
+    end
+    if (rst) begin
+      \$606  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$607  = acc_4_2;
+    if (en) begin
+      \$607  = \$147 ;
+    end
+    if (rst) begin
+      \$607  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$608  = out_4_2;
+    if (cap_4_2) begin
+      \$608  = \$35 [25:0];
+    end else if (\$148 ) begin
+      \$608  = out_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$609  = \a$384 ;
+    if (en) begin
+      \$609  = \a$374 ;
+    end
+    if (rst) begin
+      \$609  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$610  = l_4_3;
+    if (en) begin
+      \$610  = l_4_2;
+    end
+    if (rst) begin
+      \$610  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$611  = \b$456 ;
+    if (en) begin
+      \$611  = \b$376 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$612  = p_4_3;
+    if (en) begin
+      \$612  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
+    end
+    if (rst) begin
+      \$612  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$613  = lr_4_3_d0;
+    if (en) begin
+      \$613  = l_4_2;
+    end
+    if (rst) begin
+      \$613  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$614  = lr_4_3_d1;
+    if (en) begin
+      \$614  = lr_4_3_d0;
+    end
+    if (rst) begin
+      \$614  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$615  = lr_4_3_d2;
+    if (en) begin
+      \$615  = lr_4_3_d1;
+    end
+    if (rst) begin
+      \$615  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$616  = acc_4_3;
+    if (en) begin
+      \$616  = \$149 ;
+    end
+    if (rst) begin
+      \$616  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$617  = out_4_3;
+    if (cap_4_3) begin
+      \$617  = \$36 [25:0];
+    end else if (\$150 ) begin
+      \$617  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$618  = \a$394 ;
+    if (en) begin
+      \$618  = \a$384 ;
+    end
+    if (rst) begin
+      \$618  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$619  = l_4_4;
+    if (en) begin
+      \$619  = l_4_3;
+    end
+    if (rst) begin
+      \$619  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$620  = \b$466 ;
+    if (en) begin
+      \$620  = \b$386 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$621  = p_4_4;
+    if (en) begin
+      \$621  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
+    end
+    if (rst) begin
+      \$621  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$622  = lr_4_4_d0;
+    if (en) begin
+      \$622  = l_4_3;
+    end
+    if (rst) begin
+      \$622  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$623  = lr_4_4_d1;
+    if (en) begin
+      \$623  = lr_4_4_d0;
+    end
+    if (rst) begin
+      \$623  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$624  = lr_4_4_d2;
+    if (en) begin
+      \$624  = lr_4_4_d1;
+    end
+    if (rst) begin
+      \$624  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$625  = acc_4_4;
+    if (en) begin
+      \$625  = \$151 ;
+    end
+    if (rst) begin
+      \$625  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$626  = out_4_4;
+    if (cap_4_4) begin
+      \$626  = \$37 [25:0];
+    end else if (\$152 ) begin
+      \$626  = out_5_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$627  = \a$404 ;
+    if (en) begin
+      \$627  = \a$394 ;
+    end
+    if (rst) begin
+      \$627  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$628  = l_4_5;
+    if (en) begin
+      \$628  = l_4_4;
+    end
+    if (rst) begin
+      \$628  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$629  = \b$476 ;
+    if (en) begin
+      \$629  = \b$396 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$630  = p_4_5;
+    if (en) begin
+      \$630  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
+    end
+    if (rst) begin
+      \$630  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$631  = lr_4_5_d0;
+    if (en) begin
+      \$631  = l_4_4;
+    end
+    if (rst) begin
+      \$631  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$632  = lr_4_5_d1;
+    if (en) begin
+      \$632  = lr_4_5_d0;
+    end
+    if (rst) begin
+      \$632  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$633  = lr_4_5_d2;
+    if (en) begin
+      \$633  = lr_4_5_d1;
+    end
+    if (rst) begin
+      \$633  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$634  = acc_4_5;
+    if (en) begin
+      \$634  = \$153 ;
+    end
+    if (rst) begin
+      \$634  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$635  = out_4_5;
+    if (cap_4_5) begin
+      \$635  = \$38 [25:0];
+    end else if (\$154 ) begin
+      \$635  = out_5_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$636  = \a$414 ;
+    if (en) begin
+      \$636  = \a$404 ;
+    end
+    if (rst) begin
+      \$636  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$637  = l_4_6;
+    if (en) begin
+      \$637  = l_4_5;
+    end
+    if (rst) begin
+      \$637  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$638  = \b$486 ;
+    if (en) begin
+      \$638  = \b$406 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$639  = p_4_6;
+    if (en) begin
+      \$639  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
+    end
+    if (rst) begin
+      \$639  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$640  = lr_4_6_d0;
+    if (en) begin
+      \$640  = l_4_5;
+    end
+    if (rst) begin
+      \$640  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$641  = lr_4_6_d1;
+    if (en) begin
+      \$641  = lr_4_6_d0;
+    end
+    if (rst) begin
+      \$641  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$642  = lr_4_6_d2;
+    if (en) begin
+      \$642  = lr_4_6_d1;
+    end
+    if (rst) begin
+      \$642  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$643  = acc_4_6;
+    if (en) begin
+      \$643  = \$155 ;
+    end
+    if (rst) begin
+      \$643  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$644  = out_4_6;
+    if (cap_4_6) begin
+      \$644  = \$39 [25:0];
+    end else if (\$156 ) begin
+      \$644  = out_5_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$645  = a_4_7;
+    if (en) begin
+      \$645  = \a$414 ;
+    end
+    if (rst) begin
+      \$645  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$646  = l_4_7;
+    if (en) begin
+      \$646  = l_4_6;
+    end
+    if (rst) begin
+      \$646  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$647  = \b$496 ;
+    if (en) begin
+      \$647  = \b$416 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$648  = p_4_7;
+    if (en) begin
+      \$648  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
+    end
+    if (rst) begin
+      \$648  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$649  = lr_4_7_d0;
+    if (en) begin
+      \$649  = l_4_6;
+    end
+    if (rst) begin
+      \$649  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$650  = lr_4_7_d1;
+    if (en) begin
+      \$650  = lr_4_7_d0;
+    end
+    if (rst) begin
+      \$650  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$651  = lr_4_7_d2;
+    if (en) begin
+      \$651  = lr_4_7_d1;
+    end
+    if (rst) begin
+      \$651  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$652  = acc_4_7;
+    if (en) begin
+      \$652  = \$157 ;
+    end
+    if (rst) begin
+      \$652  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$653  = out_4_7;
+    if (cap_4_7) begin
+      \$653  = \$40 [25:0];
+    end else if (\$158 ) begin
+      \$653  = out_5_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$654  = \a$434 ;
+    if (en) begin
+      \$654  = \a$424 ;
+    end
+    if (rst) begin
+      \$654  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$655  = l_5_0;
+    if (en) begin
+      \$655  = skew_l5_d4;
+    end
+    if (rst) begin
+      \$655  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$656  = \b$506 ;
+    if (en) begin
+      \$656  = \b$426 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$657  = p_5_0;
+    if (en) begin
+      \$657  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
+    end
+    if (rst) begin
+      \$657  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$658  = lr_5_0_d0;
+    if (en) begin
+      \$658  = skew_l5_d4;
+    end
+    if (rst) begin
+      \$658  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$659  = lr_5_0_d1;
+    if (en) begin
+      \$659  = lr_5_0_d0;
+    end
+    if (rst) begin
+      \$659  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$660  = lr_5_0_d2;
+    if (en) begin
+      \$660  = lr_5_0_d1;
+    end
+    if (rst) begin
+      \$660  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$661  = acc_5_0;
+    if (en) begin
+      \$661  = \$159 ;
+    end
+    if (rst) begin
+      \$661  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$662  = out_5_0;
+    if (cap_5_0) begin
+      \$662  = \$41 [25:0];
+    end else if (\$160 ) begin
+      \$662  = out_6_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$663  = \a$444 ;
+    if (en) begin
+      \$663  = \a$434 ;
+    end
+    if (rst) begin
+      \$663  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$664  = l_5_1;
+    if (en) begin
+      \$664  = l_5_0;
+    end
+    if (rst) begin
+      \$664  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$665  = \b$516 ;
+    if (en) begin
+      \$665  = \b$436 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$666  = p_5_1;
+    if (en) begin
+      \$666  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
+    end
+    if (rst) begin
+      \$666  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$667  = lr_5_1_d0;
+    if (en) begin
+      \$667  = l_5_0;
+    end
+    if (rst) begin
+      \$667  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$668  = lr_5_1_d1;
+    if (en) begin
+      \$668  = lr_5_1_d0;
+    end
+    if (rst) begin
+      \$668  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$669  = lr_5_1_d2;
+    if (en) begin
+      \$669  = lr_5_1_d1;
+    end
+    if (rst) begin
+      \$669  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$670  = acc_5_1;
+    if (en) begin
+      \$670  = \$161 ;
+    end
+    if (rst) begin
+      \$670  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$671  = out_5_1;
+    if (cap_5_1) begin
+      \$671  = \$42 [25:0];
+    end else if (\$162 ) begin
+      \$671  = out_6_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$672  = \a$454 ;
+    if (en) begin
+      \$672  = \a$444 ;
+    end
+    if (rst) begin
+      \$672  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$673  = l_5_2;
+    if (en) begin
+      \$673  = l_5_1;
+    end
+    if (rst) begin
+      \$673  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$674  = \b$526 ;
+    if (en) begin
+      \$674  = \b$446 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$675  = p_5_2;
+    if (en) begin
+      \$675  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
+    end
+    if (rst) begin
+      \$675  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$676  = lr_5_2_d0;
+    if (en) begin
+      \$676  = l_5_1;
+    end
+    if (rst) begin
+      \$676  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$677  = lr_5_2_d1;
+    if (en) begin
+      \$677  = lr_5_2_d0;
+    end
+    if (rst) begin
+      \$677  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$678  = lr_5_2_d2;
+    if (en) begin
+      \$678  = lr_5_2_d1;
+    end
+    if (rst) begin
+      \$678  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$679  = acc_5_2;
+    if (en) begin
+      \$679  = \$163 ;
+    end
+    if (rst) begin
+      \$679  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$680  = out_5_2;
+    if (cap_5_2) begin
+      \$680  = \$43 [25:0];
+    end else if (\$164 ) begin
+      \$680  = out_6_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$681  = \a$464 ;
+    if (en) begin
+      \$681  = \a$454 ;
+    end
+    if (rst) begin
+      \$681  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$682  = l_5_3;
+    if (en) begin
+      \$682  = l_5_2;
+    end
+    if (rst) begin
+      \$682  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$683  = \b$536 ;
+    if (en) begin
+      \$683  = \b$456 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$684  = p_5_3;
+    if (en) begin
+      \$684  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
+    end
+    if (rst) begin
+      \$684  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$685  = lr_5_3_d0;
+    if (en) begin
+      \$685  = l_5_2;
+    end
+    if (rst) begin
+      \$685  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$686  = lr_5_3_d1;
+    if (en) begin
+      \$686  = lr_5_3_d0;
+    end
+    if (rst) begin
+      \$686  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$687  = lr_5_3_d2;
+    if (en) begin
+      \$687  = lr_5_3_d1;
+    end
+    if (rst) begin
+      \$687  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$688  = acc_5_3;
+    if (en) begin
+      \$688  = \$165 ;
+    end
+    if (rst) begin
+      \$688  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$689  = out_5_3;
+    if (cap_5_3) begin
+      \$689  = \$44 [25:0];
+    end else if (\$166 ) begin
+      \$689  = out_6_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$690  = \a$474 ;
+    if (en) begin
+      \$690  = \a$464 ;
+    end
+    if (rst) begin
+      \$690  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$691  = l_5_4;
+    if (en) begin
+      \$691  = l_5_3;
+    end
+    if (rst) begin
+      \$691  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$692  = \b$546 ;
+    if (en) begin
+      \$692  = \b$466 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$693  = p_5_4;
+    if (en) begin
+      \$693  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
+    end
+    if (rst) begin
+      \$693  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$694  = lr_5_4_d0;
+    if (en) begin
+      \$694  = l_5_3;
+    end
+    if (rst) begin
+      \$694  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$695  = lr_5_4_d1;
+    if (en) begin
+      \$695  = lr_5_4_d0;
+    end
+    if (rst) begin
+      \$695  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$696  = lr_5_4_d2;
+    if (en) begin
+      \$696  = lr_5_4_d1;
+    end
+    if (rst) begin
+      \$696  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$697  = acc_5_4;
+    if (en) begin
+      \$697  = \$167 ;
+    end
+    if (rst) begin
+      \$697  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$698  = out_5_4;
+    if (cap_5_4) begin
+      \$698  = \$45 [25:0];
+    end else if (\$168 ) begin
+      \$698  = out_6_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$699  = \a$484 ;
+    if (en) begin
+      \$699  = \a$474 ;
+    end
+    if (rst) begin
+      \$699  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$700  = l_5_5;
+    if (en) begin
+      \$700  = l_5_4;
+    end
+    if (rst) begin
+      \$700  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$701  = \b$556 ;
+    if (en) begin
+      \$701  = \b$476 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$702  = p_5_5;
+    if (en) begin
+      \$702  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
+    end
+    if (rst) begin
+      \$702  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$703  = lr_5_5_d0;
+    if (en) begin
+      \$703  = l_5_4;
+    end
+    if (rst) begin
+      \$703  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$704  = lr_5_5_d1;
+    if (en) begin
+      \$704  = lr_5_5_d0;
+    end
+    if (rst) begin
+      \$704  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$705  = lr_5_5_d2;
+    if (en) begin
+      \$705  = lr_5_5_d1;
+    end
+    if (rst) begin
+      \$705  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$706  = acc_5_5;
+    if (en) begin
+      \$706  = \$169 ;
+    end
+    if (rst) begin
+      \$706  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$707  = out_5_5;
+    if (cap_5_5) begin
+      \$707  = \$46 [25:0];
+    end else if (\$170 ) begin
+      \$707  = out_6_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$708  = \a$494 ;
+    if (en) begin
+      \$708  = \a$484 ;
+    end
+    if (rst) begin
+      \$708  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$709  = l_5_6;
+    if (en) begin
+      \$709  = l_5_5;
+    end
+    if (rst) begin
+      \$709  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$710  = \b$566 ;
+    if (en) begin
+      \$710  = \b$486 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$711  = p_5_6;
+    if (en) begin
+      \$711  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
+    end
+    if (rst) begin
+      \$711  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$712  = lr_5_6_d0;
+    if (en) begin
+      \$712  = l_5_5;
+    end
+    if (rst) begin
+      \$712  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$713  = lr_5_6_d1;
+    if (en) begin
+      \$713  = lr_5_6_d0;
+    end
+    if (rst) begin
+      \$713  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$714  = lr_5_6_d2;
+    if (en) begin
+      \$714  = lr_5_6_d1;
+    end
+    if (rst) begin
+      \$714  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$715  = acc_5_6;
+    if (en) begin
+      \$715  = \$171 ;
+    end
+    if (rst) begin
+      \$715  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$716  = out_5_6;
+    if (cap_5_6) begin
+      \$716  = \$47 [25:0];
+    end else if (\$172 ) begin
+      \$716  = out_6_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$717  = a_5_7;
+    if (en) begin
+      \$717  = \a$494 ;
+    end
+    if (rst) begin
+      \$717  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$718  = l_5_7;
+    if (en) begin
+      \$718  = l_5_6;
+    end
+    if (rst) begin
+      \$718  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$719  = \b$576 ;
+    if (en) begin
+      \$719  = \b$496 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$720  = p_5_7;
+    if (en) begin
+      \$720  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
+    end
+    if (rst) begin
+      \$720  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$721  = lr_5_7_d0;
+    if (en) begin
+      \$721  = l_5_6;
+    end
+    if (rst) begin
+      \$721  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$722  = lr_5_7_d1;
+    if (en) begin
+      \$722  = lr_5_7_d0;
+    end
+    if (rst) begin
+      \$722  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$723  = lr_5_7_d2;
+    if (en) begin
+      \$723  = lr_5_7_d1;
+    end
+    if (rst) begin
+      \$723  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$724  = acc_5_7;
+    if (en) begin
+      \$724  = \$173 ;
+    end
+    if (rst) begin
+      \$724  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$725  = out_5_7;
+    if (cap_5_7) begin
+      \$725  = \$48 [25:0];
+    end else if (\$174 ) begin
+      \$725  = out_6_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$726  = \a$514 ;
+    if (en) begin
+      \$726  = \a$504 ;
+    end
+    if (rst) begin
+      \$726  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$727  = l_6_0;
+    if (en) begin
+      \$727  = skew_l6_d5;
+    end
+    if (rst) begin
+      \$727  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$728  = \b$586 ;
+    if (en) begin
+      \$728  = \b$506 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$729  = p_6_0;
+    if (en) begin
+      \$729  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
+    end
+    if (rst) begin
+      \$729  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$730  = lr_6_0_d0;
+    if (en) begin
+      \$730  = skew_l6_d5;
+    end
+    if (rst) begin
+      \$730  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$731  = lr_6_0_d1;
+    if (en) begin
+      \$731  = lr_6_0_d0;
+    end
+    if (rst) begin
+      \$731  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$732  = lr_6_0_d2;
+    if (en) begin
+      \$732  = lr_6_0_d1;
+    end
+    if (rst) begin
+      \$732  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$733  = acc_6_0;
+    if (en) begin
+      \$733  = \$175 ;
+    end
+    if (rst) begin
+      \$733  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$734  = out_6_0;
+    if (cap_6_0) begin
+      \$734  = \$49 [25:0];
+    end else if (\$176 ) begin
+      \$734  = out_7_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$735  = \a$524 ;
+    if (en) begin
+      \$735  = \a$514 ;
+    end
+    if (rst) begin
+      \$735  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$736  = l_6_1;
+    if (en) begin
+      \$736  = l_6_0;
+    end
+    if (rst) begin
+      \$736  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$737  = \b$596 ;
+    if (en) begin
+      \$737  = \b$516 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$738  = p_6_1;
+    if (en) begin
+      \$738  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
+    end
+    if (rst) begin
+      \$738  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$739  = lr_6_1_d0;
+    if (en) begin
+      \$739  = l_6_0;
+    end
+    if (rst) begin
+      \$739  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$740  = lr_6_1_d1;
+    if (en) begin
+      \$740  = lr_6_1_d0;
+    end
+    if (rst) begin
+      \$740  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$741  = lr_6_1_d2;
+    if (en) begin
+      \$741  = lr_6_1_d1;
+    end
+    if (rst) begin
+      \$741  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$742  = acc_6_1;
+    if (en) begin
+      \$742  = \$177 ;
+    end
+    if (rst) begin
+      \$742  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$743  = out_6_1;
+    if (cap_6_1) begin
+      \$743  = \$50 [25:0];
+    end else if (\$178 ) begin
+      \$743  = out_7_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$744  = \a$534 ;
+    if (en) begin
+      \$744  = \a$524 ;
+    end
+    if (rst) begin
+      \$744  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$745  = l_6_2;
+    if (en) begin
+      \$745  = l_6_1;
+    end
+    if (rst) begin
+      \$745  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$746  = \b$606 ;
+    if (en) begin
+      \$746  = \b$526 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$747  = p_6_2;
+    if (en) begin
+      \$747  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
+    end
+    if (rst) begin
+      \$747  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$748  = lr_6_2_d0;
+    if (en) begin
+      \$748  = l_6_1;
+    end
+    if (rst) begin
+      \$748  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$749  = lr_6_2_d1;
+    if (en) begin
+      \$749  = lr_6_2_d0;
+    end
+    if (rst) begin
+      \$749  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$750  = lr_6_2_d2;
+    if (en) begin
+      \$750  = lr_6_2_d1;
+    end
+    if (rst) begin
+      \$750  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$751  = acc_6_2;
+    if (en) begin
+      \$751  = \$179 ;
+    end
+    if (rst) begin
+      \$751  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$752  = out_6_2;
+    if (cap_6_2) begin
+      \$752  = \$51 [25:0];
+    end else if (\$180 ) begin
+      \$752  = out_7_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$753  = \a$544 ;
+    if (en) begin
+      \$753  = \a$534 ;
+    end
+    if (rst) begin
+      \$753  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$754  = l_6_3;
+    if (en) begin
+      \$754  = l_6_2;
+    end
+    if (rst) begin
+      \$754  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$755  = \b$616 ;
+    if (en) begin
+      \$755  = \b$536 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$756  = p_6_3;
+    if (en) begin
+      \$756  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
+    end
+    if (rst) begin
+      \$756  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$757  = lr_6_3_d0;
+    if (en) begin
+      \$757  = l_6_2;
+    end
+    if (rst) begin
+      \$757  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$758  = lr_6_3_d1;
+    if (en) begin
+      \$758  = lr_6_3_d0;
+    end
+    if (rst) begin
+      \$758  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$759  = lr_6_3_d2;
+    if (en) begin
+      \$759  = lr_6_3_d1;
+    end
+    if (rst) begin
+      \$759  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$760  = acc_6_3;
+    if (en) begin
+      \$760  = \$181 ;
+    end
+    if (rst) begin
+      \$760  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$761  = out_6_3;
+    if (cap_6_3) begin
+      \$761  = \$52 [25:0];
+    end else if (\$182 ) begin
+      \$761  = out_7_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$762  = \a$554 ;
+    if (en) begin
+      \$762  = \a$544 ;
+    end
+    if (rst) begin
+      \$762  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$763  = l_6_4;
+    if (en) begin
+      \$763  = l_6_3;
+    end
+    if (rst) begin
+      \$763  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$764  = \b$626 ;
+    if (en) begin
+      \$764  = \b$546 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$765  = p_6_4;
+    if (en) begin
+      \$765  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
+    end
+    if (rst) begin
+      \$765  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$766  = lr_6_4_d0;
+    if (en) begin
+      \$766  = l_6_3;
+    end
+    if (rst) begin
+      \$766  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$767  = lr_6_4_d1;
+    if (en) begin
+      \$767  = lr_6_4_d0;
+    end
+    if (rst) begin
+      \$767  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$768  = lr_6_4_d2;
+    if (en) begin
+      \$768  = lr_6_4_d1;
+    end
+    if (rst) begin
+      \$768  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$769  = acc_6_4;
+    if (en) begin
+      \$769  = \$183 ;
+    end
+    if (rst) begin
+      \$769  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$770  = out_6_4;
+    if (cap_6_4) begin
+      \$770  = \$53 [25:0];
+    end else if (\$184 ) begin
+      \$770  = out_7_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$771  = \a$564 ;
+    if (en) begin
+      \$771  = \a$554 ;
+    end
+    if (rst) begin
+      \$771  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$772  = l_6_5;
+    if (en) begin
+      \$772  = l_6_4;
+    end
+    if (rst) begin
+      \$772  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$773  = \b$636 ;
+    if (en) begin
+      \$773  = \b$556 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$774  = p_6_5;
+    if (en) begin
+      \$774  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
+    end
+    if (rst) begin
+      \$774  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$775  = lr_6_5_d0;
+    if (en) begin
+      \$775  = l_6_4;
+    end
+    if (rst) begin
+      \$775  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$776  = lr_6_5_d1;
+    if (en) begin
+      \$776  = lr_6_5_d0;
+    end
+    if (rst) begin
+      \$776  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$777  = lr_6_5_d2;
+    if (en) begin
+      \$777  = lr_6_5_d1;
+    end
+    if (rst) begin
+      \$777  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$778  = acc_6_5;
+    if (en) begin
+      \$778  = \$185 ;
+    end
+    if (rst) begin
+      \$778  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$779  = out_6_5;
+    if (cap_6_5) begin
+      \$779  = \$54 [25:0];
+    end else if (\$186 ) begin
+      \$779  = out_7_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$780  = \a$574 ;
+    if (en) begin
+      \$780  = \a$564 ;
+    end
+    if (rst) begin
+      \$780  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$781  = l_6_6;
+    if (en) begin
+      \$781  = l_6_5;
+    end
+    if (rst) begin
+      \$781  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$782  = \b$646 ;
+    if (en) begin
+      \$782  = \b$566 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$783  = p_6_6;
+    if (en) begin
+      \$783  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
+    end
+    if (rst) begin
+      \$783  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$784  = lr_6_6_d0;
+    if (en) begin
+      \$784  = l_6_5;
+    end
+    if (rst) begin
+      \$784  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$785  = lr_6_6_d1;
+    if (en) begin
+      \$785  = lr_6_6_d0;
+    end
+    if (rst) begin
+      \$785  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$786  = lr_6_6_d2;
+    if (en) begin
+      \$786  = lr_6_6_d1;
+    end
+    if (rst) begin
+      \$786  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$787  = acc_6_6;
+    if (en) begin
+      \$787  = \$187 ;
+    end
+    if (rst) begin
+      \$787  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$788  = out_6_6;
+    if (cap_6_6) begin
+      \$788  = \$55 [25:0];
+    end else if (\$188 ) begin
+      \$788  = out_7_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$789  = a_6_7;
+    if (en) begin
+      \$789  = \a$574 ;
+    end
+    if (rst) begin
+      \$789  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$790  = l_6_7;
+    if (en) begin
+      \$790  = l_6_6;
+    end
+    if (rst) begin
+      \$790  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$791  = \b$656 ;
+    if (en) begin
+      \$791  = \b$576 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$792  = p_6_7;
+    if (en) begin
+      \$792  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
+    end
+    if (rst) begin
+      \$792  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$793  = lr_6_7_d0;
+    if (en) begin
+      \$793  = l_6_6;
+    end
+    if (rst) begin
+      \$793  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$794  = lr_6_7_d1;
+    if (en) begin
+      \$794  = lr_6_7_d0;
+    end
+    if (rst) begin
+      \$794  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$795  = lr_6_7_d2;
+    if (en) begin
+      \$795  = lr_6_7_d1;
+    end
+    if (rst) begin
+      \$795  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$796  = acc_6_7;
+    if (en) begin
+      \$796  = \$189 ;
+    end
+    if (rst) begin
+      \$796  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$797  = out_6_7;
+    if (cap_6_7) begin
+      \$797  = \$56 [25:0];
+    end else if (\$190 ) begin
+      \$797  = out_7_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$798  = \a$594 ;
+    if (en) begin
+      \$798  = \a$584 ;
+    end
+    if (rst) begin
+      \$798  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$799  = l_7_0;
+    if (en) begin
+      \$799  = skew_l7_d6;
+    end
+    if (rst) begin
+      \$799  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$800  = w_7_0;
+    if (en) begin
+      \$800  = \b$586 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$801  = p_7_0;
+    if (en) begin
+      \$801  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
+    end
+    if (rst) begin
+      \$801  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$802  = lr_7_0_d0;
+    if (en) begin
+      \$802  = skew_l7_d6;
+    end
+    if (rst) begin
+      \$802  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$803  = lr_7_0_d1;
+    if (en) begin
+      \$803  = lr_7_0_d0;
+    end
+    if (rst) begin
+      \$803  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$804  = lr_7_0_d2;
+    if (en) begin
+      \$804  = lr_7_0_d1;
+    end
+    if (rst) begin
+      \$804  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$805  = acc_7_0;
+    if (en) begin
+      \$805  = \$191 ;
+    end
+    if (rst) begin
+      \$805  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$806  = out_7_0;
+    if (cap_7_0) begin
+      \$806  = \$57 [25:0];
+    end else if (\$192 ) begin
+      \$806  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$807  = \a$604 ;
+    if (en) begin
+      \$807  = \a$594 ;
+    end
+    if (rst) begin
+      \$807  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$808  = l_7_1;
+    if (en) begin
+      \$808  = l_7_0;
+    end
+    if (rst) begin
+      \$808  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$809  = w_7_1;
+    if (en) begin
+      \$809  = \b$596 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$810  = p_7_1;
+    if (en) begin
+      \$810  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
+    end
+    if (rst) begin
+      \$810  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$811  = lr_7_1_d0;
+    if (en) begin
+      \$811  = l_7_0;
+    end
+    if (rst) begin
+      \$811  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$812  = lr_7_1_d1;
+    if (en) begin
+      \$812  = lr_7_1_d0;
+    end
+    if (rst) begin
+      \$812  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$813  = lr_7_1_d2;
+    if (en) begin
+      \$813  = lr_7_1_d1;
+    end
+    if (rst) begin
+      \$813  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$814  = acc_7_1;
+    if (en) begin
+      \$814  = \$193 ;
+    end
+    if (rst) begin
+      \$814  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$815  = out_7_1;
+    if (cap_7_1) begin
+      \$815  = \$58 [25:0];
+    end else if (\$194 ) begin
+      \$815  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$816  = \a$614 ;
+    if (en) begin
+      \$816  = \a$604 ;
+    end
+    if (rst) begin
+      \$816  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$817  = l_7_2;
+    if (en) begin
+      \$817  = l_7_1;
+    end
+    if (rst) begin
+      \$817  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$818  = w_7_2;
+    if (en) begin
+      \$818  = \b$606 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$819  = p_7_2;
+    if (en) begin
+      \$819  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
+    end
+    if (rst) begin
+      \$819  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$820  = lr_7_2_d0;
+    if (en) begin
+      \$820  = l_7_1;
+    end
+    if (rst) begin
+      \$820  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$821  = lr_7_2_d1;
+    if (en) begin
+      \$821  = lr_7_2_d0;
+    end
+    if (rst) begin
+      \$821  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$822  = lr_7_2_d2;
+    if (en) begin
+      \$822  = lr_7_2_d1;
+    end
+    if (rst) begin
+      \$822  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$823  = acc_7_2;
+    if (en) begin
+      \$823  = \$195 ;
+    end
+    if (rst) begin
+      \$823  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$824  = out_7_2;
+    if (cap_7_2) begin
+      \$824  = \$59 [25:0];
+    end else if (\$196 ) begin
+      \$824  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$825  = \a$624 ;
+    if (en) begin
+      \$825  = \a$614 ;
+    end
+    if (rst) begin
+      \$825  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$826  = l_7_3;
+    if (en) begin
+      \$826  = l_7_2;
+    end
+    if (rst) begin
+      \$826  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$827  = w_7_3;
+    if (en) begin
+      \$827  = \b$616 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$828  = p_7_3;
+    if (en) begin
+      \$828  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
+    end
+    if (rst) begin
+      \$828  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$829  = lr_7_3_d0;
+    if (en) begin
+      \$829  = l_7_2;
+    end
+    if (rst) begin
+      \$829  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$830  = lr_7_3_d1;
+    if (en) begin
+      \$830  = lr_7_3_d0;
+    end
+    if (rst) begin
+      \$830  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$831  = lr_7_3_d2;
+    if (en) begin
+      \$831  = lr_7_3_d1;
+    end
+    if (rst) begin
+      \$831  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$832  = acc_7_3;
+    if (en) begin
+      \$832  = \$197 ;
+    end
+    if (rst) begin
+      \$832  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$833  = out_7_3;
+    if (cap_7_3) begin
+      \$833  = \$60 [25:0];
+    end else if (\$198 ) begin
+      \$833  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$834  = \a$634 ;
+    if (en) begin
+      \$834  = \a$624 ;
+    end
+    if (rst) begin
+      \$834  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$835  = l_7_4;
+    if (en) begin
+      \$835  = l_7_3;
+    end
+    if (rst) begin
+      \$835  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$836  = w_7_4;
+    if (en) begin
+      \$836  = \b$626 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$837  = p_7_4;
+    if (en) begin
+      \$837  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
+    end
+    if (rst) begin
+      \$837  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$838  = lr_7_4_d0;
+    if (en) begin
+      \$838  = l_7_3;
+    end
+    if (rst) begin
+      \$838  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$839  = lr_7_4_d1;
+    if (en) begin
+      \$839  = lr_7_4_d0;
+    end
+    if (rst) begin
+      \$839  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$840  = lr_7_4_d2;
+    if (en) begin
+      \$840  = lr_7_4_d1;
+    end
+    if (rst) begin
+      \$840  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$841  = acc_7_4;
+    if (en) begin
+      \$841  = \$199 ;
+    end
+    if (rst) begin
+      \$841  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$842  = out_7_4;
+    if (cap_7_4) begin
+      \$842  = \$61 [25:0];
+    end else if (\$200 ) begin
+      \$842  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$843  = \a$644 ;
+    if (en) begin
+      \$843  = \a$634 ;
+    end
+    if (rst) begin
+      \$843  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$844  = l_7_5;
+    if (en) begin
+      \$844  = l_7_4;
+    end
+    if (rst) begin
+      \$844  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$845  = w_7_5;
+    if (en) begin
+      \$845  = \b$636 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$846  = p_7_5;
+    if (en) begin
+      \$846  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
+    end
+    if (rst) begin
+      \$846  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$847  = lr_7_5_d0;
+    if (en) begin
+      \$847  = l_7_4;
+    end
+    if (rst) begin
+      \$847  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$848  = lr_7_5_d1;
+    if (en) begin
+      \$848  = lr_7_5_d0;
+    end
+    if (rst) begin
+      \$848  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$849  = lr_7_5_d2;
+    if (en) begin
+      \$849  = lr_7_5_d1;
+    end
+    if (rst) begin
+      \$849  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$850  = acc_7_5;
+    if (en) begin
+      \$850  = \$201 ;
+    end
+    if (rst) begin
+      \$850  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$851  = out_7_5;
+    if (cap_7_5) begin
+      \$851  = \$62 [25:0];
+    end else if (\$202 ) begin
+      \$851  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$852  = \a$654 ;
+    if (en) begin
+      \$852  = \a$644 ;
+    end
+    if (rst) begin
+      \$852  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$853  = l_7_6;
+    if (en) begin
+      \$853  = l_7_5;
+    end
+    if (rst) begin
+      \$853  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$854  = w_7_6;
+    if (en) begin
+      \$854  = \b$646 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$855  = p_7_6;
+    if (en) begin
+      \$855  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
+    end
+    if (rst) begin
+      \$855  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$856  = lr_7_6_d0;
+    if (en) begin
+      \$856  = l_7_5;
+    end
+    if (rst) begin
+      \$856  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$857  = lr_7_6_d1;
+    if (en) begin
+      \$857  = lr_7_6_d0;
+    end
+    if (rst) begin
+      \$857  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$858  = lr_7_6_d2;
+    if (en) begin
+      \$858  = lr_7_6_d1;
+    end
+    if (rst) begin
+      \$858  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$859  = acc_7_6;
+    if (en) begin
+      \$859  = \$203 ;
+    end
+    if (rst) begin
+      \$859  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$860  = out_7_6;
+    if (cap_7_6) begin
+      \$860  = \$63 [25:0];
+    end else if (\$204 ) begin
+      \$860  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$861  = a_7_7;
+    if (en) begin
+      \$861  = \a$654 ;
+    end
+    if (rst) begin
+      \$861  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$862  = l_7_7;
+    if (en) begin
+      \$862  = l_7_6;
+    end
+    if (rst) begin
+      \$862  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$863  = w_7_7;
+    if (en) begin
+      \$863  = \b$656 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$864  = p_7_7;
+    if (en) begin
+      \$864  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
+    end
+    if (rst) begin
+      \$864  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$865  = lr_7_7_d0;
+    if (en) begin
+      \$865  = l_7_6;
+    end
+    if (rst) begin
+      \$865  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$866  = lr_7_7_d1;
+    if (en) begin
+      \$866  = lr_7_7_d0;
+    end
+    if (rst) begin
+      \$866  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$867  = lr_7_7_d2;
+    if (en) begin
+      \$867  = lr_7_7_d1;
+    end
+    if (rst) begin
+      \$867  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$868  = acc_7_7;
+    if (en) begin
+      \$868  = \$205 ;
+    end
+    if (rst) begin
+      \$868  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$869  = out_7_7;
+    if (cap_7_7) begin
+      \$869  = \$64 [25:0];
+    end else if (\$206 ) begin
+      \$869  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$870  = count_next;
+    if (rst) begin
+      \$870  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$871  = beat_next;
+    if (rst) begin
+      \$871  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$872  = \$209 ;
+    if (rst) begin
+      \$872  = 1'h0;
+    end
+  end
+  assign \en$25  = en;
+  assign a = a_in0;
+  assign b = w_in0;
+  assign sum_0_0 = \$1 [25:0];
+  assign \en$33  = en;
+  assign a_0_0 = \a$34 ;
+  assign skew_w1_d0 = \b$36 ;
+  assign sum_0_1 = \$2 [25:0];
+  assign \en$43  = en;
+  assign a_0_1 = \a$44 ;
+  assign skew_w2_d1 = \b$46 ;
+  assign sum_0_2 = \$3 [25:0];
+  assign \en$53  = en;
+  assign a_0_2 = \a$54 ;
+  assign skew_w3_d2 = \b$56 ;
+  assign sum_0_3 = \$4 [25:0];
+  assign \en$63  = en;
+  assign a_0_3 = \a$64 ;
+  assign skew_w4_d3 = \b$66 ;
+  assign sum_0_4 = \$5 [25:0];
+  assign \en$73  = en;
+  assign a_0_4 = \a$74 ;
+  assign skew_w5_d4 = \b$76 ;
+  assign sum_0_5 = \$6 [25:0];
+  assign \en$83  = en;
+  assign a_0_5 = \a$84 ;
+  assign skew_w6_d5 = \b$86 ;
+  assign sum_0_6 = \$7 [25:0];
+  assign \en$93  = en;
+  assign a_0_6 = \a$94 ;
+  assign skew_w7_d6 = \b$96 ;
+  assign sum_0_7 = \$8 [25:0];
+  assign \en$103  = en;
+  assign skew_a1_d0 = \a$104 ;
+  assign w_0_0 = \b$106 ;
+  assign sum_1_0 = \$9 [25:0];
+  assign \en$113  = en;
+  assign a_1_0 = \a$114 ;
+  assign w_0_1 = \b$116 ;
+  assign sum_1_1 = \$10 [25:0];
+  assign \en$123  = en;
+  assign a_1_1 = \a$124 ;
+  assign w_0_2 = \b$126 ;
+  assign sum_1_2 = \$11 [25:0];
+  assign \en$133  = en;
+  assign a_1_2 = \a$134 ;
+  assign w_0_3 = \b$136 ;
+  assign sum_1_3 = \$12 [25:0];
+  assign \en$143  = en;
+  assign a_1_3 = \a$144 ;
+  assign w_0_4 = \b$146 ;
+  assign sum_1_4 = \$13 [25:0];
+  assign \en$153  = en;
+  assign a_1_4 = \a$154 ;
+  assign w_0_5 = \b$156 ;
+  assign sum_1_5 = \$14 [25:0];
+  assign \en$163  = en;
+  assign a_1_5 = \a$164 ;
+  assign w_0_6 = \b$166 ;
+  assign sum_1_6 = \$15 [25:0];
+  assign \en$173  = en;
+  assign a_1_6 = \a$174 ;
+  assign w_0_7 = \b$176 ;
+  assign sum_1_7 = \$16 [25:0];
+  assign \en$183  = en;
+  assign skew_a2_d1 = \a$184 ;
+  assign w_1_0 = \b$186 ;
+  assign sum_2_0 = \$17 [25:0];
+  assign \en$193  = en;
+  assign a_2_0 = \a$194 ;
+  assign w_1_1 = \b$196 ;
+  assign sum_2_1 = \$18 [25:0];
+  assign \en$203  = en;
+  assign a_2_1 = \a$204 ;
+  assign w_1_2 = \b$206 ;
+  assign sum_2_2 = \$19 [25:0];
+  assign \en$213  = en;
+  assign a_2_2 = \a$214 ;
+  assign w_1_3 = \b$216 ;
+  assign sum_2_3 = \$20 [25:0];
+  assign \en$223  = en;
+  assign a_2_3 = \a$224 ;
+  assign w_1_4 = \b$226 ;
+  assign sum_2_4 = \$21 [25:0];
+  assign \en$233  = en;
+  assign a_2_4 = \a$234 ;
+  assign w_1_5 = \b$236 ;
+  assign sum_2_5 = \$22 [25:0];
+  assign \en$243  = en;
+  assign a_2_5 = \a$244 ;
+  assign w_1_6 = \b$246 ;
+  assign sum_2_6 = \$23 [25:0];
+  assign \en$253  = en;
+  assign a_2_6 = \a$254 ;
+  assign w_1_7 = \b$256 ;
+  assign sum_2_7 = \$24 [25:0];
+  assign \en$263  = en;
+  assign skew_a3_d2 = \a$264 ;
+  assign w_2_0 = \b$266 ;
+  assign sum_3_0 = \$25 [25:0];
+  assign \en$273  = en;
+  assign a_3_0 = \a$274 ;
+  assign w_2_1 = \b$276 ;
+  assign sum_3_1 = \$26 [25:0];
+  assign \en$283  = en;
+  assign a_3_1 = \a$284 ;
+  assign w_2_2 = \b$286 ;
+  assign sum_3_2 = \$27 [25:0];
+  assign \en$293  = en;
+  assign a_3_2 = \a$294 ;
+  assign w_2_3 = \b$296 ;
+  assign sum_3_3 = \$28 [25:0];
+  assign \en$303  = en;
+  assign a_3_3 = \a$304 ;
+  assign w_2_4 = \b$306 ;
+  assign sum_3_4 = \$29 [25:0];
+  assign \en$313  = en;
+  assign a_3_4 = \a$314 ;
+  assign w_2_5 = \b$316 ;
+  assign sum_3_5 = \$30 [25:0];
+  assign \en$323  = en;
+  assign a_3_5 = \a$324 ;
+  assign w_2_6 = \b$326 ;
+  assign sum_3_6 = \$31 [25:0];
+  assign \en$333  = en;
+  assign a_3_6 = \a$334 ;
+  assign w_2_7 = \b$336 ;
+  assign sum_3_7 = \$32 [25:0];
+  assign \en$343  = en;
+  assign skew_a4_d3 = \a$344 ;
+  assign w_3_0 = \b$346 ;
+  assign sum_4_0 = \$33 [25:0];
+  assign \en$353  = en;
+  assign a_4_0 = \a$354 ;
+  assign w_3_1 = \b$356 ;
+  assign sum_4_1 = \$34 [25:0];
+  assign \en$363  = en;
+  assign a_4_1 = \a$364 ;
+  assign w_3_2 = \b$366 ;
+  assign sum_4_2 = \$35 [25:0];
+  assign \en$373  = en;
+  assign a_4_2 = \a$374 ;
+  assign w_3_3 = \b$376 ;
+  assign sum_4_3 = \$36 [25:0];
+  assign \en$383  = en;
+  assign a_4_3 = \a$384 ;
+  assign w_3_4 = \b$386 ;
+  assign sum_4_4 = \$37 [25:0];
+  assign \en$393  = en;
+  assign a_4_4 = \a$394 ;
+  assign w_3_5 = \b$396 ;
+  assign sum_4_5 = \$38 [25:0];
+  assign \en$403  = en;
+  assign a_4_5 = \a$404 ;
+  assign w_3_6 = \b$406 ;
+  assign sum_4_6 = \$39 [25:0];
+  assign \en$413  = en;
+  assign a_4_6 = \a$414 ;
+  assign w_3_7 = \b$416 ;
+  assign sum_4_7 = \$40 [25:0];
+  assign \en$423  = en;
+  assign skew_a5_d4 = \a$424 ;
+  assign w_4_0 = \b$426 ;
+  assign sum_5_0 = \$41 [25:0];
+  assign \en$433  = en;
+  assign a_5_0 = \a$434 ;
+  assign w_4_1 = \b$436 ;
+  assign sum_5_1 = \$42 [25:0];
+  assign \en$443  = en;
+  assign a_5_1 = \a$444 ;
+  assign w_4_2 = \b$446 ;
+  assign sum_5_2 = \$43 [25:0];
+  assign \en$453  = en;
+  assign a_5_2 = \a$454 ;
+  assign w_4_3 = \b$456 ;
+  assign sum_5_3 = \$44 [25:0];
+  assign \en$463  = en;
+  assign a_5_3 = \a$464 ;
+  assign w_4_4 = \b$466 ;
+  assign sum_5_4 = \$45 [25:0];
+  assign \en$473  = en;
+  assign a_5_4 = \a$474 ;
+  assign w_4_5 = \b$476 ;
+  assign sum_5_5 = \$46 [25:0];
+  assign \en$483  = en;
+  assign a_5_5 = \a$484 ;
+  assign w_4_6 = \b$486 ;
+  assign sum_5_6 = \$47 [25:0];
+  assign \en$493  = en;
+  assign a_5_6 = \a$494 ;
+  assign w_4_7 = \b$496 ;
+  assign sum_5_7 = \$48 [25:0];
+  assign \en$503  = en;
+  assign skew_a6_d5 = \a$504 ;
+  assign w_5_0 = \b$506 ;
+  assign sum_6_0 = \$49 [25:0];
+  assign \en$513  = en;
+  assign a_6_0 = \a$514 ;
+  assign w_5_1 = \b$516 ;
+  assign sum_6_1 = \$50 [25:0];
+  assign \en$523  = en;
+  assign a_6_1 = \a$524 ;
+  assign w_5_2 = \b$526 ;
+  assign sum_6_2 = \$51 [25:0];
+  assign \en$533  = en;
+  assign a_6_2 = \a$534 ;
+  assign w_5_3 = \b$536 ;
+  assign sum_6_3 = \$52 [25:0];
+  assign \en$543  = en;
+  assign a_6_3 = \a$544 ;
+  assign w_5_4 = \b$546 ;
+  assign sum_6_4 = \$53 [25:0];
+  assign \en$553  = en;
+  assign a_6_4 = \a$554 ;
+  assign w_5_5 = \b$556 ;
+  assign sum_6_5 = \$54 [25:0];
+  assign \en$563  = en;
+  assign a_6_5 = \a$564 ;
+  assign w_5_6 = \b$566 ;
+  assign sum_6_6 = \$55 [25:0];
+  assign \en$573  = en;
+  assign a_6_6 = \a$574 ;
+  assign w_5_7 = \b$576 ;
+  assign sum_6_7 = \$56 [25:0];
+  assign \en$583  = en;
+  assign skew_a7_d6 = \a$584 ;
+  assign w_6_0 = \b$586 ;
+  assign sum_7_0 = \$57 [25:0];
+  assign \en$593  = en;
+  assign a_7_0 = \a$594 ;
+  assign w_6_1 = \b$596 ;
+  assign sum_7_1 = \$58 [25:0];
+  assign \en$603  = en;
+  assign a_7_1 = \a$604 ;
+  assign w_6_2 = \b$606 ;
+  assign sum_7_2 = \$59 [25:0];
+  assign \en$613  = en;
+  assign a_7_2 = \a$614 ;
+  assign w_6_3 = \b$616 ;
+  assign sum_7_3 = \$60 [25:0];
+  assign \en$623  = en;
+  assign a_7_3 = \a$624 ;
+  assign w_6_4 = \b$626 ;
+  assign sum_7_4 = \$61 [25:0];
+  assign \en$633  = en;
+  assign a_7_4 = \a$634 ;
+  assign w_6_5 = \b$636 ;
+  assign sum_7_5 = \$62 [25:0];
+  assign \en$643  = en;
+  assign a_7_5 = \a$644 ;
+  assign w_6_6 = \b$646 ;
+  assign sum_7_6 = \$63 [25:0];
+  assign \en$653  = en;
+  assign a_7_6 = \a$654 ;
+  assign w_6_7 = \b$656 ;
+  assign sum_7_7 = \$64 [25:0];
   assign draining = o_valid;
+  assign p = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
+  assign \p$753  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
+  assign \p$758  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
+  assign \p$763  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
+  assign \p$768  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
+  assign \p$773  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
+  assign \p$778  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
+  assign \p$784  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
+  assign \p$789  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+  assign \p$794  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
+  assign \p$799  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+  assign \p$804  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
+  assign \p$809  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
+  assign \p$814  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
+  assign \p$819  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
+  assign \p$825  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
+  assign \p$830  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
+  assign \p$835  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
+  assign \p$840  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
+  assign \p$845  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
+  assign \p$850  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
+  assign \p$855  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
+  assign \p$860  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
+  assign \p$866  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
+  assign \p$871  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
+  assign \p$876  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
+  assign \p$881  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
+  assign \p$886  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
+  assign \p$891  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
+  assign \p$896  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
+  assign \p$901  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
+  assign \p$907  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
+  assign \p$912  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
+  assign \p$917  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
+  assign \p$922  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
+  assign \p$927  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
+  assign \p$932  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
+  assign \p$937  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
+  assign \p$942  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
+  assign \p$948  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
+  assign \p$953  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
+  assign \p$958  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
+  assign \p$963  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
+  assign \p$968  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
+  assign \p$973  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
+  assign \p$978  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
+  assign \p$983  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
+  assign \p$989  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
+  assign \p$994  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
+  assign \p$999  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
+  assign \p$1004  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
+  assign \p$1009  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
+  assign \p$1014  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
+  assign \p$1019  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
+  assign \p$1024  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
+  assign \p$1030  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
+  assign \p$1036  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
+  assign \p$1041  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
+  assign \p$1046  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
+  assign \p$1051  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
+  assign \p$1056  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
+  assign \p$1061  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
+  assign \p$1066  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
+  assign \p$1072  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -17463,7 +12877,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (a, b, clk, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , en);
+module \hwq_mac_array.mul_0_0 (clk, rst, a, b, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17512,38 +12927,40 @@ module \hwq_mac_array.mul_0_0 (a, b, clk, \port$726$0 , \port$726$1 , \port$726$
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$726$0 ;
-  wire \port$726$0 ;
-  output \port$726$1 ;
-  wire \port$726$1 ;
-  output \port$726$10 ;
-  wire \port$726$10 ;
-  output \port$726$11 ;
-  wire \port$726$11 ;
-  output \port$726$12 ;
-  wire \port$726$12 ;
-  output \port$726$13 ;
-  wire \port$726$13 ;
-  output \port$726$14 ;
-  wire \port$726$14 ;
-  output \port$726$15 ;
-  wire \port$726$15 ;
-  output \port$726$2 ;
-  wire \port$726$2 ;
-  output \port$726$3 ;
-  wire \port$726$3 ;
-  output \port$726$4 ;
-  wire \port$726$4 ;
-  output \port$726$5 ;
-  wire \port$726$5 ;
-  output \port$726$6 ;
-  wire \port$726$6 ;
-  output \port$726$7 ;
-  wire \port$726$7 ;
-  output \port$726$8 ;
-  wire \port$726$8 ;
-  output \port$726$9 ;
-  wire \port$726$9 ;
+  output \port$497$0 ;
+  wire \port$497$0 ;
+  output \port$497$1 ;
+  wire \port$497$1 ;
+  output \port$497$10 ;
+  wire \port$497$10 ;
+  output \port$497$11 ;
+  wire \port$497$11 ;
+  output \port$497$12 ;
+  wire \port$497$12 ;
+  output \port$497$13 ;
+  wire \port$497$13 ;
+  output \port$497$14 ;
+  wire \port$497$14 ;
+  output \port$497$15 ;
+  wire \port$497$15 ;
+  output \port$497$2 ;
+  wire \port$497$2 ;
+  output \port$497$3 ;
+  wire \port$497$3 ;
+  output \port$497$4 ;
+  wire \port$497$4 ;
+  output \port$497$5 ;
+  wire \port$497$5 ;
+  output \port$497$6 ;
+  wire \port$497$6 ;
+  output \port$497$7 ;
+  wire \port$497$7 ;
+  output \port$497$8 ;
+  wire \port$497$8 ;
+  output \port$497$9 ;
+  wire \port$497$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -17653,7 +13070,7 @@ module \hwq_mac_array.mul_0_0 (a, b, clk, \port$726$0 , \port$726$1 , \port$726$
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -17663,26 +13080,27 @@ module \hwq_mac_array.mul_0_0 (a, b, clk, \port$726$0 , \port$726$1 , \port$726$
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$726$0  = \$1 ;
-  assign \port$726$1  = \$2 ;
-  assign \port$726$2  = \$3 ;
-  assign \port$726$3  = \$4 ;
-  assign \port$726$4  = \$5 ;
-  assign \port$726$5  = \$6 ;
-  assign \port$726$6  = \$7 ;
-  assign \port$726$7  = \$8 ;
-  assign \port$726$8  = \$9 ;
-  assign \port$726$9  = \$10 ;
-  assign \port$726$10  = \$11 ;
-  assign \port$726$11  = \$12 ;
-  assign \port$726$12  = \$13 ;
-  assign \port$726$13  = \$14 ;
-  assign \port$726$14  = \$15 ;
-  assign \port$726$15  = \$16 ;
+  assign \port$497$0  = \$1 ;
+  assign \port$497$1  = \$2 ;
+  assign \port$497$2  = \$3 ;
+  assign \port$497$3  = \$4 ;
+  assign \port$497$4  = \$5 ;
+  assign \port$497$5  = \$6 ;
+  assign \port$497$6  = \$7 ;
+  assign \port$497$7  = \$8 ;
+  assign \port$497$8  = \$9 ;
+  assign \port$497$9  = \$10 ;
+  assign \port$497$10  = \$11 ;
+  assign \port$497$11  = \$12 ;
+  assign \port$497$12  = \$13 ;
+  assign \port$497$13  = \$14 ;
+  assign \port$497$14  = \$15 ;
+  assign \port$497$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, en);
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2 , \port$498$3 , \port$498$4 , \port$498$5 , \port$498$6 , \port$498$7 , \port$498$8 , \port$498$9 , \port$498$10 , \port$498$11 , \port$498$12 , \port$498$13 , \port$498$14 , \port$498$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17731,38 +13149,40 @@ module \hwq_mac_array.mul_0_1 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$727$0 ;
-  wire \port$727$0 ;
-  output \port$727$1 ;
-  wire \port$727$1 ;
-  output \port$727$10 ;
-  wire \port$727$10 ;
-  output \port$727$11 ;
-  wire \port$727$11 ;
-  output \port$727$12 ;
-  wire \port$727$12 ;
-  output \port$727$13 ;
-  wire \port$727$13 ;
-  output \port$727$14 ;
-  wire \port$727$14 ;
-  output \port$727$15 ;
-  wire \port$727$15 ;
-  output \port$727$2 ;
-  wire \port$727$2 ;
-  output \port$727$3 ;
-  wire \port$727$3 ;
-  output \port$727$4 ;
-  wire \port$727$4 ;
-  output \port$727$5 ;
-  wire \port$727$5 ;
-  output \port$727$6 ;
-  wire \port$727$6 ;
-  output \port$727$7 ;
-  wire \port$727$7 ;
-  output \port$727$8 ;
-  wire \port$727$8 ;
-  output \port$727$9 ;
-  wire \port$727$9 ;
+  output \port$498$0 ;
+  wire \port$498$0 ;
+  output \port$498$1 ;
+  wire \port$498$1 ;
+  output \port$498$10 ;
+  wire \port$498$10 ;
+  output \port$498$11 ;
+  wire \port$498$11 ;
+  output \port$498$12 ;
+  wire \port$498$12 ;
+  output \port$498$13 ;
+  wire \port$498$13 ;
+  output \port$498$14 ;
+  wire \port$498$14 ;
+  output \port$498$15 ;
+  wire \port$498$15 ;
+  output \port$498$2 ;
+  wire \port$498$2 ;
+  output \port$498$3 ;
+  wire \port$498$3 ;
+  output \port$498$4 ;
+  wire \port$498$4 ;
+  output \port$498$5 ;
+  wire \port$498$5 ;
+  output \port$498$6 ;
+  wire \port$498$6 ;
+  output \port$498$7 ;
+  wire \port$498$7 ;
+  output \port$498$8 ;
+  wire \port$498$8 ;
+  output \port$498$9 ;
+  wire \port$498$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -17872,7 +13292,7 @@ module \hwq_mac_array.mul_0_1 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -17882,26 +13302,27 @@ module \hwq_mac_array.mul_0_1 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$727$0  = \$1 ;
-  assign \port$727$1  = \$2 ;
-  assign \port$727$2  = \$3 ;
-  assign \port$727$3  = \$4 ;
-  assign \port$727$4  = \$5 ;
-  assign \port$727$5  = \$6 ;
-  assign \port$727$6  = \$7 ;
-  assign \port$727$7  = \$8 ;
-  assign \port$727$8  = \$9 ;
-  assign \port$727$9  = \$10 ;
-  assign \port$727$10  = \$11 ;
-  assign \port$727$11  = \$12 ;
-  assign \port$727$12  = \$13 ;
-  assign \port$727$13  = \$14 ;
-  assign \port$727$14  = \$15 ;
-  assign \port$727$15  = \$16 ;
+  assign \port$498$0  = \$1 ;
+  assign \port$498$1  = \$2 ;
+  assign \port$498$2  = \$3 ;
+  assign \port$498$3  = \$4 ;
+  assign \port$498$4  = \$5 ;
+  assign \port$498$5  = \$6 ;
+  assign \port$498$6  = \$7 ;
+  assign \port$498$7  = \$8 ;
+  assign \port$498$8  = \$9 ;
+  assign \port$498$9  = \$10 ;
+  assign \port$498$10  = \$11 ;
+  assign \port$498$11  = \$12 ;
+  assign \port$498$12  = \$13 ;
+  assign \port$498$13  = \$14 ;
+  assign \port$498$14  = \$15 ;
+  assign \port$498$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, en);
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2 , \port$499$3 , \port$499$4 , \port$499$5 , \port$499$6 , \port$499$7 , \port$499$8 , \port$499$9 , \port$499$10 , \port$499$11 , \port$499$12 , \port$499$13 , \port$499$14 , \port$499$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17950,38 +13371,40 @@ module \hwq_mac_array.mul_0_2 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$728$0 ;
-  wire \port$728$0 ;
-  output \port$728$1 ;
-  wire \port$728$1 ;
-  output \port$728$10 ;
-  wire \port$728$10 ;
-  output \port$728$11 ;
-  wire \port$728$11 ;
-  output \port$728$12 ;
-  wire \port$728$12 ;
-  output \port$728$13 ;
-  wire \port$728$13 ;
-  output \port$728$14 ;
-  wire \port$728$14 ;
-  output \port$728$15 ;
-  wire \port$728$15 ;
-  output \port$728$2 ;
-  wire \port$728$2 ;
-  output \port$728$3 ;
-  wire \port$728$3 ;
-  output \port$728$4 ;
-  wire \port$728$4 ;
-  output \port$728$5 ;
-  wire \port$728$5 ;
-  output \port$728$6 ;
-  wire \port$728$6 ;
-  output \port$728$7 ;
-  wire \port$728$7 ;
-  output \port$728$8 ;
-  wire \port$728$8 ;
-  output \port$728$9 ;
-  wire \port$728$9 ;
+  output \port$499$0 ;
+  wire \port$499$0 ;
+  output \port$499$1 ;
+  wire \port$499$1 ;
+  output \port$499$10 ;
+  wire \port$499$10 ;
+  output \port$499$11 ;
+  wire \port$499$11 ;
+  output \port$499$12 ;
+  wire \port$499$12 ;
+  output \port$499$13 ;
+  wire \port$499$13 ;
+  output \port$499$14 ;
+  wire \port$499$14 ;
+  output \port$499$15 ;
+  wire \port$499$15 ;
+  output \port$499$2 ;
+  wire \port$499$2 ;
+  output \port$499$3 ;
+  wire \port$499$3 ;
+  output \port$499$4 ;
+  wire \port$499$4 ;
+  output \port$499$5 ;
+  wire \port$499$5 ;
+  output \port$499$6 ;
+  wire \port$499$6 ;
+  output \port$499$7 ;
+  wire \port$499$7 ;
+  output \port$499$8 ;
+  wire \port$499$8 ;
+  output \port$499$9 ;
+  wire \port$499$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18091,7 +13514,7 @@ module \hwq_mac_array.mul_0_2 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18101,26 +13524,27 @@ module \hwq_mac_array.mul_0_2 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$728$0  = \$1 ;
-  assign \port$728$1  = \$2 ;
-  assign \port$728$2  = \$3 ;
-  assign \port$728$3  = \$4 ;
-  assign \port$728$4  = \$5 ;
-  assign \port$728$5  = \$6 ;
-  assign \port$728$6  = \$7 ;
-  assign \port$728$7  = \$8 ;
-  assign \port$728$8  = \$9 ;
-  assign \port$728$9  = \$10 ;
-  assign \port$728$10  = \$11 ;
-  assign \port$728$11  = \$12 ;
-  assign \port$728$12  = \$13 ;
-  assign \port$728$13  = \$14 ;
-  assign \port$728$14  = \$15 ;
-  assign \port$728$15  = \$16 ;
+  assign \port$499$0  = \$1 ;
+  assign \port$499$1  = \$2 ;
+  assign \port$499$2  = \$3 ;
+  assign \port$499$3  = \$4 ;
+  assign \port$499$4  = \$5 ;
+  assign \port$499$5  = \$6 ;
+  assign \port$499$6  = \$7 ;
+  assign \port$499$7  = \$8 ;
+  assign \port$499$8  = \$9 ;
+  assign \port$499$9  = \$10 ;
+  assign \port$499$10  = \$11 ;
+  assign \port$499$11  = \$12 ;
+  assign \port$499$12  = \$13 ;
+  assign \port$499$13  = \$14 ;
+  assign \port$499$14  = \$15 ;
+  assign \port$499$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, en);
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18169,38 +13593,40 @@ module \hwq_mac_array.mul_0_3 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$729$0 ;
-  wire \port$729$0 ;
-  output \port$729$1 ;
-  wire \port$729$1 ;
-  output \port$729$10 ;
-  wire \port$729$10 ;
-  output \port$729$11 ;
-  wire \port$729$11 ;
-  output \port$729$12 ;
-  wire \port$729$12 ;
-  output \port$729$13 ;
-  wire \port$729$13 ;
-  output \port$729$14 ;
-  wire \port$729$14 ;
-  output \port$729$15 ;
-  wire \port$729$15 ;
-  output \port$729$2 ;
-  wire \port$729$2 ;
-  output \port$729$3 ;
-  wire \port$729$3 ;
-  output \port$729$4 ;
-  wire \port$729$4 ;
-  output \port$729$5 ;
-  wire \port$729$5 ;
-  output \port$729$6 ;
-  wire \port$729$6 ;
-  output \port$729$7 ;
-  wire \port$729$7 ;
-  output \port$729$8 ;
-  wire \port$729$8 ;
-  output \port$729$9 ;
-  wire \port$729$9 ;
+  output \port$500$0 ;
+  wire \port$500$0 ;
+  output \port$500$1 ;
+  wire \port$500$1 ;
+  output \port$500$10 ;
+  wire \port$500$10 ;
+  output \port$500$11 ;
+  wire \port$500$11 ;
+  output \port$500$12 ;
+  wire \port$500$12 ;
+  output \port$500$13 ;
+  wire \port$500$13 ;
+  output \port$500$14 ;
+  wire \port$500$14 ;
+  output \port$500$15 ;
+  wire \port$500$15 ;
+  output \port$500$2 ;
+  wire \port$500$2 ;
+  output \port$500$3 ;
+  wire \port$500$3 ;
+  output \port$500$4 ;
+  wire \port$500$4 ;
+  output \port$500$5 ;
+  wire \port$500$5 ;
+  output \port$500$6 ;
+  wire \port$500$6 ;
+  output \port$500$7 ;
+  wire \port$500$7 ;
+  output \port$500$8 ;
+  wire \port$500$8 ;
+  output \port$500$9 ;
+  wire \port$500$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18310,7 +13736,7 @@ module \hwq_mac_array.mul_0_3 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18320,26 +13746,27 @@ module \hwq_mac_array.mul_0_3 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$729$0  = \$1 ;
-  assign \port$729$1  = \$2 ;
-  assign \port$729$2  = \$3 ;
-  assign \port$729$3  = \$4 ;
-  assign \port$729$4  = \$5 ;
-  assign \port$729$5  = \$6 ;
-  assign \port$729$6  = \$7 ;
-  assign \port$729$7  = \$8 ;
-  assign \port$729$8  = \$9 ;
-  assign \port$729$9  = \$10 ;
-  assign \port$729$10  = \$11 ;
-  assign \port$729$11  = \$12 ;
-  assign \port$729$12  = \$13 ;
-  assign \port$729$13  = \$14 ;
-  assign \port$729$14  = \$15 ;
-  assign \port$729$15  = \$16 ;
+  assign \port$500$0  = \$1 ;
+  assign \port$500$1  = \$2 ;
+  assign \port$500$2  = \$3 ;
+  assign \port$500$3  = \$4 ;
+  assign \port$500$4  = \$5 ;
+  assign \port$500$5  = \$6 ;
+  assign \port$500$6  = \$7 ;
+  assign \port$500$7  = \$8 ;
+  assign \port$500$8  = \$9 ;
+  assign \port$500$9  = \$10 ;
+  assign \port$500$10  = \$11 ;
+  assign \port$500$11  = \$12 ;
+  assign \port$500$12  = \$13 ;
+  assign \port$500$13  = \$14 ;
+  assign \port$500$14  = \$15 ;
+  assign \port$500$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, en);
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18388,38 +13815,40 @@ module \hwq_mac_array.mul_0_4 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$730$0 ;
-  wire \port$730$0 ;
-  output \port$730$1 ;
-  wire \port$730$1 ;
-  output \port$730$10 ;
-  wire \port$730$10 ;
-  output \port$730$11 ;
-  wire \port$730$11 ;
-  output \port$730$12 ;
-  wire \port$730$12 ;
-  output \port$730$13 ;
-  wire \port$730$13 ;
-  output \port$730$14 ;
-  wire \port$730$14 ;
-  output \port$730$15 ;
-  wire \port$730$15 ;
-  output \port$730$2 ;
-  wire \port$730$2 ;
-  output \port$730$3 ;
-  wire \port$730$3 ;
-  output \port$730$4 ;
-  wire \port$730$4 ;
-  output \port$730$5 ;
-  wire \port$730$5 ;
-  output \port$730$6 ;
-  wire \port$730$6 ;
-  output \port$730$7 ;
-  wire \port$730$7 ;
-  output \port$730$8 ;
-  wire \port$730$8 ;
-  output \port$730$9 ;
-  wire \port$730$9 ;
+  output \port$501$0 ;
+  wire \port$501$0 ;
+  output \port$501$1 ;
+  wire \port$501$1 ;
+  output \port$501$10 ;
+  wire \port$501$10 ;
+  output \port$501$11 ;
+  wire \port$501$11 ;
+  output \port$501$12 ;
+  wire \port$501$12 ;
+  output \port$501$13 ;
+  wire \port$501$13 ;
+  output \port$501$14 ;
+  wire \port$501$14 ;
+  output \port$501$15 ;
+  wire \port$501$15 ;
+  output \port$501$2 ;
+  wire \port$501$2 ;
+  output \port$501$3 ;
+  wire \port$501$3 ;
+  output \port$501$4 ;
+  wire \port$501$4 ;
+  output \port$501$5 ;
+  wire \port$501$5 ;
+  output \port$501$6 ;
+  wire \port$501$6 ;
+  output \port$501$7 ;
+  wire \port$501$7 ;
+  output \port$501$8 ;
+  wire \port$501$8 ;
+  output \port$501$9 ;
+  wire \port$501$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18529,7 +13958,7 @@ module \hwq_mac_array.mul_0_4 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18539,26 +13968,27 @@ module \hwq_mac_array.mul_0_4 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$730$0  = \$1 ;
-  assign \port$730$1  = \$2 ;
-  assign \port$730$2  = \$3 ;
-  assign \port$730$3  = \$4 ;
-  assign \port$730$4  = \$5 ;
-  assign \port$730$5  = \$6 ;
-  assign \port$730$6  = \$7 ;
-  assign \port$730$7  = \$8 ;
-  assign \port$730$8  = \$9 ;
-  assign \port$730$9  = \$10 ;
-  assign \port$730$10  = \$11 ;
-  assign \port$730$11  = \$12 ;
-  assign \port$730$12  = \$13 ;
-  assign \port$730$13  = \$14 ;
-  assign \port$730$14  = \$15 ;
-  assign \port$730$15  = \$16 ;
+  assign \port$501$0  = \$1 ;
+  assign \port$501$1  = \$2 ;
+  assign \port$501$2  = \$3 ;
+  assign \port$501$3  = \$4 ;
+  assign \port$501$4  = \$5 ;
+  assign \port$501$5  = \$6 ;
+  assign \port$501$6  = \$7 ;
+  assign \port$501$7  = \$8 ;
+  assign \port$501$8  = \$9 ;
+  assign \port$501$9  = \$10 ;
+  assign \port$501$10  = \$11 ;
+  assign \port$501$11  = \$12 ;
+  assign \port$501$12  = \$13 ;
+  assign \port$501$13  = \$14 ;
+  assign \port$501$14  = \$15 ;
+  assign \port$501$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, en);
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18607,38 +14037,40 @@ module \hwq_mac_array.mul_0_5 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$731$0 ;
-  wire \port$731$0 ;
-  output \port$731$1 ;
-  wire \port$731$1 ;
-  output \port$731$10 ;
-  wire \port$731$10 ;
-  output \port$731$11 ;
-  wire \port$731$11 ;
-  output \port$731$12 ;
-  wire \port$731$12 ;
-  output \port$731$13 ;
-  wire \port$731$13 ;
-  output \port$731$14 ;
-  wire \port$731$14 ;
-  output \port$731$15 ;
-  wire \port$731$15 ;
-  output \port$731$2 ;
-  wire \port$731$2 ;
-  output \port$731$3 ;
-  wire \port$731$3 ;
-  output \port$731$4 ;
-  wire \port$731$4 ;
-  output \port$731$5 ;
-  wire \port$731$5 ;
-  output \port$731$6 ;
-  wire \port$731$6 ;
-  output \port$731$7 ;
-  wire \port$731$7 ;
-  output \port$731$8 ;
-  wire \port$731$8 ;
-  output \port$731$9 ;
-  wire \port$731$9 ;
+  output \port$502$0 ;
+  wire \port$502$0 ;
+  output \port$502$1 ;
+  wire \port$502$1 ;
+  output \port$502$10 ;
+  wire \port$502$10 ;
+  output \port$502$11 ;
+  wire \port$502$11 ;
+  output \port$502$12 ;
+  wire \port$502$12 ;
+  output \port$502$13 ;
+  wire \port$502$13 ;
+  output \port$502$14 ;
+  wire \port$502$14 ;
+  output \port$502$15 ;
+  wire \port$502$15 ;
+  output \port$502$2 ;
+  wire \port$502$2 ;
+  output \port$502$3 ;
+  wire \port$502$3 ;
+  output \port$502$4 ;
+  wire \port$502$4 ;
+  output \port$502$5 ;
+  wire \port$502$5 ;
+  output \port$502$6 ;
+  wire \port$502$6 ;
+  output \port$502$7 ;
+  wire \port$502$7 ;
+  output \port$502$8 ;
+  wire \port$502$8 ;
+  output \port$502$9 ;
+  wire \port$502$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18748,7 +14180,7 @@ module \hwq_mac_array.mul_0_5 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18758,26 +14190,27 @@ module \hwq_mac_array.mul_0_5 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$731$0  = \$1 ;
-  assign \port$731$1  = \$2 ;
-  assign \port$731$2  = \$3 ;
-  assign \port$731$3  = \$4 ;
-  assign \port$731$4  = \$5 ;
-  assign \port$731$5  = \$6 ;
-  assign \port$731$6  = \$7 ;
-  assign \port$731$7  = \$8 ;
-  assign \port$731$8  = \$9 ;
-  assign \port$731$9  = \$10 ;
-  assign \port$731$10  = \$11 ;
-  assign \port$731$11  = \$12 ;
-  assign \port$731$12  = \$13 ;
-  assign \port$731$13  = \$14 ;
-  assign \port$731$14  = \$15 ;
-  assign \port$731$15  = \$16 ;
+  assign \port$502$0  = \$1 ;
+  assign \port$502$1  = \$2 ;
+  assign \port$502$2  = \$3 ;
+  assign \port$502$3  = \$4 ;
+  assign \port$502$4  = \$5 ;
+  assign \port$502$5  = \$6 ;
+  assign \port$502$6  = \$7 ;
+  assign \port$502$7  = \$8 ;
+  assign \port$502$8  = \$9 ;
+  assign \port$502$9  = \$10 ;
+  assign \port$502$10  = \$11 ;
+  assign \port$502$11  = \$12 ;
+  assign \port$502$12  = \$13 ;
+  assign \port$502$13  = \$14 ;
+  assign \port$502$14  = \$15 ;
+  assign \port$502$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, en);
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2 , \port$503$3 , \port$503$4 , \port$503$5 , \port$503$6 , \port$503$7 , \port$503$8 , \port$503$9 , \port$503$10 , \port$503$11 , \port$503$12 , \port$503$13 , \port$503$14 , \port$503$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18826,38 +14259,40 @@ module \hwq_mac_array.mul_0_6 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$732$0 ;
-  wire \port$732$0 ;
-  output \port$732$1 ;
-  wire \port$732$1 ;
-  output \port$732$10 ;
-  wire \port$732$10 ;
-  output \port$732$11 ;
-  wire \port$732$11 ;
-  output \port$732$12 ;
-  wire \port$732$12 ;
-  output \port$732$13 ;
-  wire \port$732$13 ;
-  output \port$732$14 ;
-  wire \port$732$14 ;
-  output \port$732$15 ;
-  wire \port$732$15 ;
-  output \port$732$2 ;
-  wire \port$732$2 ;
-  output \port$732$3 ;
-  wire \port$732$3 ;
-  output \port$732$4 ;
-  wire \port$732$4 ;
-  output \port$732$5 ;
-  wire \port$732$5 ;
-  output \port$732$6 ;
-  wire \port$732$6 ;
-  output \port$732$7 ;
-  wire \port$732$7 ;
-  output \port$732$8 ;
-  wire \port$732$8 ;
-  output \port$732$9 ;
-  wire \port$732$9 ;
+  output \port$503$0 ;
+  wire \port$503$0 ;
+  output \port$503$1 ;
+  wire \port$503$1 ;
+  output \port$503$10 ;
+  wire \port$503$10 ;
+  output \port$503$11 ;
+  wire \port$503$11 ;
+  output \port$503$12 ;
+  wire \port$503$12 ;
+  output \port$503$13 ;
+  wire \port$503$13 ;
+  output \port$503$14 ;
+  wire \port$503$14 ;
+  output \port$503$15 ;
+  wire \port$503$15 ;
+  output \port$503$2 ;
+  wire \port$503$2 ;
+  output \port$503$3 ;
+  wire \port$503$3 ;
+  output \port$503$4 ;
+  wire \port$503$4 ;
+  output \port$503$5 ;
+  wire \port$503$5 ;
+  output \port$503$6 ;
+  wire \port$503$6 ;
+  output \port$503$7 ;
+  wire \port$503$7 ;
+  output \port$503$8 ;
+  wire \port$503$8 ;
+  output \port$503$9 ;
+  wire \port$503$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18967,7 +14402,7 @@ module \hwq_mac_array.mul_0_6 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18977,26 +14412,27 @@ module \hwq_mac_array.mul_0_6 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$732$0  = \$1 ;
-  assign \port$732$1  = \$2 ;
-  assign \port$732$2  = \$3 ;
-  assign \port$732$3  = \$4 ;
-  assign \port$732$4  = \$5 ;
-  assign \port$732$5  = \$6 ;
-  assign \port$732$6  = \$7 ;
-  assign \port$732$7  = \$8 ;
-  assign \port$732$8  = \$9 ;
-  assign \port$732$9  = \$10 ;
-  assign \port$732$10  = \$11 ;
-  assign \port$732$11  = \$12 ;
-  assign \port$732$12  = \$13 ;
-  assign \port$732$13  = \$14 ;
-  assign \port$732$14  = \$15 ;
-  assign \port$732$15  = \$16 ;
+  assign \port$503$0  = \$1 ;
+  assign \port$503$1  = \$2 ;
+  assign \port$503$2  = \$3 ;
+  assign \port$503$3  = \$4 ;
+  assign \port$503$4  = \$5 ;
+  assign \port$503$5  = \$6 ;
+  assign \port$503$6  = \$7 ;
+  assign \port$503$7  = \$8 ;
+  assign \port$503$8  = \$9 ;
+  assign \port$503$9  = \$10 ;
+  assign \port$503$10  = \$11 ;
+  assign \port$503$11  = \$12 ;
+  assign \port$503$12  = \$13 ;
+  assign \port$503$13  = \$14 ;
+  assign \port$503$14  = \$15 ;
+  assign \port$503$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, en);
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2 , \port$504$3 , \port$504$4 , \port$504$5 , \port$504$6 , \port$504$7 , \port$504$8 , \port$504$9 , \port$504$10 , \port$504$11 , \port$504$12 , \port$504$13 , \port$504$14 , \port$504$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19045,38 +14481,40 @@ module \hwq_mac_array.mul_0_7 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$733$0 ;
-  wire \port$733$0 ;
-  output \port$733$1 ;
-  wire \port$733$1 ;
-  output \port$733$10 ;
-  wire \port$733$10 ;
-  output \port$733$11 ;
-  wire \port$733$11 ;
-  output \port$733$12 ;
-  wire \port$733$12 ;
-  output \port$733$13 ;
-  wire \port$733$13 ;
-  output \port$733$14 ;
-  wire \port$733$14 ;
-  output \port$733$15 ;
-  wire \port$733$15 ;
-  output \port$733$2 ;
-  wire \port$733$2 ;
-  output \port$733$3 ;
-  wire \port$733$3 ;
-  output \port$733$4 ;
-  wire \port$733$4 ;
-  output \port$733$5 ;
-  wire \port$733$5 ;
-  output \port$733$6 ;
-  wire \port$733$6 ;
-  output \port$733$7 ;
-  wire \port$733$7 ;
-  output \port$733$8 ;
-  wire \port$733$8 ;
-  output \port$733$9 ;
-  wire \port$733$9 ;
+  output \port$504$0 ;
+  wire \port$504$0 ;
+  output \port$504$1 ;
+  wire \port$504$1 ;
+  output \port$504$10 ;
+  wire \port$504$10 ;
+  output \port$504$11 ;
+  wire \port$504$11 ;
+  output \port$504$12 ;
+  wire \port$504$12 ;
+  output \port$504$13 ;
+  wire \port$504$13 ;
+  output \port$504$14 ;
+  wire \port$504$14 ;
+  output \port$504$15 ;
+  wire \port$504$15 ;
+  output \port$504$2 ;
+  wire \port$504$2 ;
+  output \port$504$3 ;
+  wire \port$504$3 ;
+  output \port$504$4 ;
+  wire \port$504$4 ;
+  output \port$504$5 ;
+  wire \port$504$5 ;
+  output \port$504$6 ;
+  wire \port$504$6 ;
+  output \port$504$7 ;
+  wire \port$504$7 ;
+  output \port$504$8 ;
+  wire \port$504$8 ;
+  output \port$504$9 ;
+  wire \port$504$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19186,7 +14624,7 @@ module \hwq_mac_array.mul_0_7 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19196,26 +14634,27 @@ module \hwq_mac_array.mul_0_7 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$733$0  = \$1 ;
-  assign \port$733$1  = \$2 ;
-  assign \port$733$2  = \$3 ;
-  assign \port$733$3  = \$4 ;
-  assign \port$733$4  = \$5 ;
-  assign \port$733$5  = \$6 ;
-  assign \port$733$6  = \$7 ;
-  assign \port$733$7  = \$8 ;
-  assign \port$733$8  = \$9 ;
-  assign \port$733$9  = \$10 ;
-  assign \port$733$10  = \$11 ;
-  assign \port$733$11  = \$12 ;
-  assign \port$733$12  = \$13 ;
-  assign \port$733$13  = \$14 ;
-  assign \port$733$14  = \$15 ;
-  assign \port$733$15  = \$16 ;
+  assign \port$504$0  = \$1 ;
+  assign \port$504$1  = \$2 ;
+  assign \port$504$2  = \$3 ;
+  assign \port$504$3  = \$4 ;
+  assign \port$504$4  = \$5 ;
+  assign \port$504$5  = \$6 ;
+  assign \port$504$6  = \$7 ;
+  assign \port$504$7  = \$8 ;
+  assign \port$504$8  = \$9 ;
+  assign \port$504$9  = \$10 ;
+  assign \port$504$10  = \$11 ;
+  assign \port$504$11  = \$12 ;
+  assign \port$504$12  = \$13 ;
+  assign \port$504$13  = \$14 ;
+  assign \port$504$14  = \$15 ;
+  assign \port$504$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , a, b, en);
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19264,38 +14703,40 @@ module \hwq_mac_array.mul_1_0 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$734$0 ;
-  wire \port$734$0 ;
-  output \port$734$1 ;
-  wire \port$734$1 ;
-  output \port$734$10 ;
-  wire \port$734$10 ;
-  output \port$734$11 ;
-  wire \port$734$11 ;
-  output \port$734$12 ;
-  wire \port$734$12 ;
-  output \port$734$13 ;
-  wire \port$734$13 ;
-  output \port$734$14 ;
-  wire \port$734$14 ;
-  output \port$734$15 ;
-  wire \port$734$15 ;
-  output \port$734$2 ;
-  wire \port$734$2 ;
-  output \port$734$3 ;
-  wire \port$734$3 ;
-  output \port$734$4 ;
-  wire \port$734$4 ;
-  output \port$734$5 ;
-  wire \port$734$5 ;
-  output \port$734$6 ;
-  wire \port$734$6 ;
-  output \port$734$7 ;
-  wire \port$734$7 ;
-  output \port$734$8 ;
-  wire \port$734$8 ;
-  output \port$734$9 ;
-  wire \port$734$9 ;
+  output \port$505$0 ;
+  wire \port$505$0 ;
+  output \port$505$1 ;
+  wire \port$505$1 ;
+  output \port$505$10 ;
+  wire \port$505$10 ;
+  output \port$505$11 ;
+  wire \port$505$11 ;
+  output \port$505$12 ;
+  wire \port$505$12 ;
+  output \port$505$13 ;
+  wire \port$505$13 ;
+  output \port$505$14 ;
+  wire \port$505$14 ;
+  output \port$505$15 ;
+  wire \port$505$15 ;
+  output \port$505$2 ;
+  wire \port$505$2 ;
+  output \port$505$3 ;
+  wire \port$505$3 ;
+  output \port$505$4 ;
+  wire \port$505$4 ;
+  output \port$505$5 ;
+  wire \port$505$5 ;
+  output \port$505$6 ;
+  wire \port$505$6 ;
+  output \port$505$7 ;
+  wire \port$505$7 ;
+  output \port$505$8 ;
+  wire \port$505$8 ;
+  output \port$505$9 ;
+  wire \port$505$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19405,7 +14846,7 @@ module \hwq_mac_array.mul_1_0 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19415,26 +14856,27 @@ module \hwq_mac_array.mul_1_0 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$734$0  = \$1 ;
-  assign \port$734$1  = \$2 ;
-  assign \port$734$2  = \$3 ;
-  assign \port$734$3  = \$4 ;
-  assign \port$734$4  = \$5 ;
-  assign \port$734$5  = \$6 ;
-  assign \port$734$6  = \$7 ;
-  assign \port$734$7  = \$8 ;
-  assign \port$734$8  = \$9 ;
-  assign \port$734$9  = \$10 ;
-  assign \port$734$10  = \$11 ;
-  assign \port$734$11  = \$12 ;
-  assign \port$734$12  = \$13 ;
-  assign \port$734$13  = \$14 ;
-  assign \port$734$14  = \$15 ;
-  assign \port$734$15  = \$16 ;
+  assign \port$505$0  = \$1 ;
+  assign \port$505$1  = \$2 ;
+  assign \port$505$2  = \$3 ;
+  assign \port$505$3  = \$4 ;
+  assign \port$505$4  = \$5 ;
+  assign \port$505$5  = \$6 ;
+  assign \port$505$6  = \$7 ;
+  assign \port$505$7  = \$8 ;
+  assign \port$505$8  = \$9 ;
+  assign \port$505$9  = \$10 ;
+  assign \port$505$10  = \$11 ;
+  assign \port$505$11  = \$12 ;
+  assign \port$505$12  = \$13 ;
+  assign \port$505$13  = \$14 ;
+  assign \port$505$14  = \$15 ;
+  assign \port$505$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, en);
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19483,38 +14925,40 @@ module \hwq_mac_array.mul_1_1 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$735$0 ;
-  wire \port$735$0 ;
-  output \port$735$1 ;
-  wire \port$735$1 ;
-  output \port$735$10 ;
-  wire \port$735$10 ;
-  output \port$735$11 ;
-  wire \port$735$11 ;
-  output \port$735$12 ;
-  wire \port$735$12 ;
-  output \port$735$13 ;
-  wire \port$735$13 ;
-  output \port$735$14 ;
-  wire \port$735$14 ;
-  output \port$735$15 ;
-  wire \port$735$15 ;
-  output \port$735$2 ;
-  wire \port$735$2 ;
-  output \port$735$3 ;
-  wire \port$735$3 ;
-  output \port$735$4 ;
-  wire \port$735$4 ;
-  output \port$735$5 ;
-  wire \port$735$5 ;
-  output \port$735$6 ;
-  wire \port$735$6 ;
-  output \port$735$7 ;
-  wire \port$735$7 ;
-  output \port$735$8 ;
-  wire \port$735$8 ;
-  output \port$735$9 ;
-  wire \port$735$9 ;
+  output \port$506$0 ;
+  wire \port$506$0 ;
+  output \port$506$1 ;
+  wire \port$506$1 ;
+  output \port$506$10 ;
+  wire \port$506$10 ;
+  output \port$506$11 ;
+  wire \port$506$11 ;
+  output \port$506$12 ;
+  wire \port$506$12 ;
+  output \port$506$13 ;
+  wire \port$506$13 ;
+  output \port$506$14 ;
+  wire \port$506$14 ;
+  output \port$506$15 ;
+  wire \port$506$15 ;
+  output \port$506$2 ;
+  wire \port$506$2 ;
+  output \port$506$3 ;
+  wire \port$506$3 ;
+  output \port$506$4 ;
+  wire \port$506$4 ;
+  output \port$506$5 ;
+  wire \port$506$5 ;
+  output \port$506$6 ;
+  wire \port$506$6 ;
+  output \port$506$7 ;
+  wire \port$506$7 ;
+  output \port$506$8 ;
+  wire \port$506$8 ;
+  output \port$506$9 ;
+  wire \port$506$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19624,7 +15068,7 @@ module \hwq_mac_array.mul_1_1 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19634,26 +15078,27 @@ module \hwq_mac_array.mul_1_1 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$735$0  = \$1 ;
-  assign \port$735$1  = \$2 ;
-  assign \port$735$2  = \$3 ;
-  assign \port$735$3  = \$4 ;
-  assign \port$735$4  = \$5 ;
-  assign \port$735$5  = \$6 ;
-  assign \port$735$6  = \$7 ;
-  assign \port$735$7  = \$8 ;
-  assign \port$735$8  = \$9 ;
-  assign \port$735$9  = \$10 ;
-  assign \port$735$10  = \$11 ;
-  assign \port$735$11  = \$12 ;
-  assign \port$735$12  = \$13 ;
-  assign \port$735$13  = \$14 ;
-  assign \port$735$14  = \$15 ;
-  assign \port$735$15  = \$16 ;
+  assign \port$506$0  = \$1 ;
+  assign \port$506$1  = \$2 ;
+  assign \port$506$2  = \$3 ;
+  assign \port$506$3  = \$4 ;
+  assign \port$506$4  = \$5 ;
+  assign \port$506$5  = \$6 ;
+  assign \port$506$6  = \$7 ;
+  assign \port$506$7  = \$8 ;
+  assign \port$506$8  = \$9 ;
+  assign \port$506$9  = \$10 ;
+  assign \port$506$10  = \$11 ;
+  assign \port$506$11  = \$12 ;
+  assign \port$506$12  = \$13 ;
+  assign \port$506$13  = \$14 ;
+  assign \port$506$14  = \$15 ;
+  assign \port$506$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, en);
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19702,38 +15147,40 @@ module \hwq_mac_array.mul_1_2 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$736$0 ;
-  wire \port$736$0 ;
-  output \port$736$1 ;
-  wire \port$736$1 ;
-  output \port$736$10 ;
-  wire \port$736$10 ;
-  output \port$736$11 ;
-  wire \port$736$11 ;
-  output \port$736$12 ;
-  wire \port$736$12 ;
-  output \port$736$13 ;
-  wire \port$736$13 ;
-  output \port$736$14 ;
-  wire \port$736$14 ;
-  output \port$736$15 ;
-  wire \port$736$15 ;
-  output \port$736$2 ;
-  wire \port$736$2 ;
-  output \port$736$3 ;
-  wire \port$736$3 ;
-  output \port$736$4 ;
-  wire \port$736$4 ;
-  output \port$736$5 ;
-  wire \port$736$5 ;
-  output \port$736$6 ;
-  wire \port$736$6 ;
-  output \port$736$7 ;
-  wire \port$736$7 ;
-  output \port$736$8 ;
-  wire \port$736$8 ;
-  output \port$736$9 ;
-  wire \port$736$9 ;
+  output \port$507$0 ;
+  wire \port$507$0 ;
+  output \port$507$1 ;
+  wire \port$507$1 ;
+  output \port$507$10 ;
+  wire \port$507$10 ;
+  output \port$507$11 ;
+  wire \port$507$11 ;
+  output \port$507$12 ;
+  wire \port$507$12 ;
+  output \port$507$13 ;
+  wire \port$507$13 ;
+  output \port$507$14 ;
+  wire \port$507$14 ;
+  output \port$507$15 ;
+  wire \port$507$15 ;
+  output \port$507$2 ;
+  wire \port$507$2 ;
+  output \port$507$3 ;
+  wire \port$507$3 ;
+  output \port$507$4 ;
+  wire \port$507$4 ;
+  output \port$507$5 ;
+  wire \port$507$5 ;
+  output \port$507$6 ;
+  wire \port$507$6 ;
+  output \port$507$7 ;
+  wire \port$507$7 ;
+  output \port$507$8 ;
+  wire \port$507$8 ;
+  output \port$507$9 ;
+  wire \port$507$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19843,7 +15290,7 @@ module \hwq_mac_array.mul_1_2 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19853,26 +15300,27 @@ module \hwq_mac_array.mul_1_2 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$736$0  = \$1 ;
-  assign \port$736$1  = \$2 ;
-  assign \port$736$2  = \$3 ;
-  assign \port$736$3  = \$4 ;
-  assign \port$736$4  = \$5 ;
-  assign \port$736$5  = \$6 ;
-  assign \port$736$6  = \$7 ;
-  assign \port$736$7  = \$8 ;
-  assign \port$736$8  = \$9 ;
-  assign \port$736$9  = \$10 ;
-  assign \port$736$10  = \$11 ;
-  assign \port$736$11  = \$12 ;
-  assign \port$736$12  = \$13 ;
-  assign \port$736$13  = \$14 ;
-  assign \port$736$14  = \$15 ;
-  assign \port$736$15  = \$16 ;
+  assign \port$507$0  = \$1 ;
+  assign \port$507$1  = \$2 ;
+  assign \port$507$2  = \$3 ;
+  assign \port$507$3  = \$4 ;
+  assign \port$507$4  = \$5 ;
+  assign \port$507$5  = \$6 ;
+  assign \port$507$6  = \$7 ;
+  assign \port$507$7  = \$8 ;
+  assign \port$507$8  = \$9 ;
+  assign \port$507$9  = \$10 ;
+  assign \port$507$10  = \$11 ;
+  assign \port$507$11  = \$12 ;
+  assign \port$507$12  = \$13 ;
+  assign \port$507$13  = \$14 ;
+  assign \port$507$14  = \$15 ;
+  assign \port$507$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, en);
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$508$0 , \port$508$1 , \port$508$2 , \port$508$3 , \port$508$4 , \port$508$5 , \port$508$6 , \port$508$7 , \port$508$8 , \port$508$9 , \port$508$10 , \port$508$11 , \port$508$12 , \port$508$13 , \port$508$14 , \port$508$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19921,38 +15369,40 @@ module \hwq_mac_array.mul_1_3 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$737$0 ;
-  wire \port$737$0 ;
-  output \port$737$1 ;
-  wire \port$737$1 ;
-  output \port$737$10 ;
-  wire \port$737$10 ;
-  output \port$737$11 ;
-  wire \port$737$11 ;
-  output \port$737$12 ;
-  wire \port$737$12 ;
-  output \port$737$13 ;
-  wire \port$737$13 ;
-  output \port$737$14 ;
-  wire \port$737$14 ;
-  output \port$737$15 ;
-  wire \port$737$15 ;
-  output \port$737$2 ;
-  wire \port$737$2 ;
-  output \port$737$3 ;
-  wire \port$737$3 ;
-  output \port$737$4 ;
-  wire \port$737$4 ;
-  output \port$737$5 ;
-  wire \port$737$5 ;
-  output \port$737$6 ;
-  wire \port$737$6 ;
-  output \port$737$7 ;
-  wire \port$737$7 ;
-  output \port$737$8 ;
-  wire \port$737$8 ;
-  output \port$737$9 ;
-  wire \port$737$9 ;
+  output \port$508$0 ;
+  wire \port$508$0 ;
+  output \port$508$1 ;
+  wire \port$508$1 ;
+  output \port$508$10 ;
+  wire \port$508$10 ;
+  output \port$508$11 ;
+  wire \port$508$11 ;
+  output \port$508$12 ;
+  wire \port$508$12 ;
+  output \port$508$13 ;
+  wire \port$508$13 ;
+  output \port$508$14 ;
+  wire \port$508$14 ;
+  output \port$508$15 ;
+  wire \port$508$15 ;
+  output \port$508$2 ;
+  wire \port$508$2 ;
+  output \port$508$3 ;
+  wire \port$508$3 ;
+  output \port$508$4 ;
+  wire \port$508$4 ;
+  output \port$508$5 ;
+  wire \port$508$5 ;
+  output \port$508$6 ;
+  wire \port$508$6 ;
+  output \port$508$7 ;
+  wire \port$508$7 ;
+  output \port$508$8 ;
+  wire \port$508$8 ;
+  output \port$508$9 ;
+  wire \port$508$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20062,7 +15512,7 @@ module \hwq_mac_array.mul_1_3 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20072,26 +15522,27 @@ module \hwq_mac_array.mul_1_3 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$737$0  = \$1 ;
-  assign \port$737$1  = \$2 ;
-  assign \port$737$2  = \$3 ;
-  assign \port$737$3  = \$4 ;
-  assign \port$737$4  = \$5 ;
-  assign \port$737$5  = \$6 ;
-  assign \port$737$6  = \$7 ;
-  assign \port$737$7  = \$8 ;
-  assign \port$737$8  = \$9 ;
-  assign \port$737$9  = \$10 ;
-  assign \port$737$10  = \$11 ;
-  assign \port$737$11  = \$12 ;
-  assign \port$737$12  = \$13 ;
-  assign \port$737$13  = \$14 ;
-  assign \port$737$14  = \$15 ;
-  assign \port$737$15  = \$16 ;
+  assign \port$508$0  = \$1 ;
+  assign \port$508$1  = \$2 ;
+  assign \port$508$2  = \$3 ;
+  assign \port$508$3  = \$4 ;
+  assign \port$508$4  = \$5 ;
+  assign \port$508$5  = \$6 ;
+  assign \port$508$6  = \$7 ;
+  assign \port$508$7  = \$8 ;
+  assign \port$508$8  = \$9 ;
+  assign \port$508$9  = \$10 ;
+  assign \port$508$10  = \$11 ;
+  assign \port$508$11  = \$12 ;
+  assign \port$508$12  = \$13 ;
+  assign \port$508$13  = \$14 ;
+  assign \port$508$14  = \$15 ;
+  assign \port$508$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, en);
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$509$0 , \port$509$1 , \port$509$2 , \port$509$3 , \port$509$4 , \port$509$5 , \port$509$6 , \port$509$7 , \port$509$8 , \port$509$9 , \port$509$10 , \port$509$11 , \port$509$12 , \port$509$13 , \port$509$14 , \port$509$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20140,38 +15591,40 @@ module \hwq_mac_array.mul_1_4 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$738$0 ;
-  wire \port$738$0 ;
-  output \port$738$1 ;
-  wire \port$738$1 ;
-  output \port$738$10 ;
-  wire \port$738$10 ;
-  output \port$738$11 ;
-  wire \port$738$11 ;
-  output \port$738$12 ;
-  wire \port$738$12 ;
-  output \port$738$13 ;
-  wire \port$738$13 ;
-  output \port$738$14 ;
-  wire \port$738$14 ;
-  output \port$738$15 ;
-  wire \port$738$15 ;
-  output \port$738$2 ;
-  wire \port$738$2 ;
-  output \port$738$3 ;
-  wire \port$738$3 ;
-  output \port$738$4 ;
-  wire \port$738$4 ;
-  output \port$738$5 ;
-  wire \port$738$5 ;
-  output \port$738$6 ;
-  wire \port$738$6 ;
-  output \port$738$7 ;
-  wire \port$738$7 ;
-  output \port$738$8 ;
-  wire \port$738$8 ;
-  output \port$738$9 ;
-  wire \port$738$9 ;
+  output \port$509$0 ;
+  wire \port$509$0 ;
+  output \port$509$1 ;
+  wire \port$509$1 ;
+  output \port$509$10 ;
+  wire \port$509$10 ;
+  output \port$509$11 ;
+  wire \port$509$11 ;
+  output \port$509$12 ;
+  wire \port$509$12 ;
+  output \port$509$13 ;
+  wire \port$509$13 ;
+  output \port$509$14 ;
+  wire \port$509$14 ;
+  output \port$509$15 ;
+  wire \port$509$15 ;
+  output \port$509$2 ;
+  wire \port$509$2 ;
+  output \port$509$3 ;
+  wire \port$509$3 ;
+  output \port$509$4 ;
+  wire \port$509$4 ;
+  output \port$509$5 ;
+  wire \port$509$5 ;
+  output \port$509$6 ;
+  wire \port$509$6 ;
+  output \port$509$7 ;
+  wire \port$509$7 ;
+  output \port$509$8 ;
+  wire \port$509$8 ;
+  output \port$509$9 ;
+  wire \port$509$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20281,7 +15734,7 @@ module \hwq_mac_array.mul_1_4 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20291,26 +15744,27 @@ module \hwq_mac_array.mul_1_4 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$738$0  = \$1 ;
-  assign \port$738$1  = \$2 ;
-  assign \port$738$2  = \$3 ;
-  assign \port$738$3  = \$4 ;
-  assign \port$738$4  = \$5 ;
-  assign \port$738$5  = \$6 ;
-  assign \port$738$6  = \$7 ;
-  assign \port$738$7  = \$8 ;
-  assign \port$738$8  = \$9 ;
-  assign \port$738$9  = \$10 ;
-  assign \port$738$10  = \$11 ;
-  assign \port$738$11  = \$12 ;
-  assign \port$738$12  = \$13 ;
-  assign \port$738$13  = \$14 ;
-  assign \port$738$14  = \$15 ;
-  assign \port$738$15  = \$16 ;
+  assign \port$509$0  = \$1 ;
+  assign \port$509$1  = \$2 ;
+  assign \port$509$2  = \$3 ;
+  assign \port$509$3  = \$4 ;
+  assign \port$509$4  = \$5 ;
+  assign \port$509$5  = \$6 ;
+  assign \port$509$6  = \$7 ;
+  assign \port$509$7  = \$8 ;
+  assign \port$509$8  = \$9 ;
+  assign \port$509$9  = \$10 ;
+  assign \port$509$10  = \$11 ;
+  assign \port$509$11  = \$12 ;
+  assign \port$509$12  = \$13 ;
+  assign \port$509$13  = \$14 ;
+  assign \port$509$14  = \$15 ;
+  assign \port$509$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, en);
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20359,38 +15813,40 @@ module \hwq_mac_array.mul_1_5 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$739$0 ;
-  wire \port$739$0 ;
-  output \port$739$1 ;
-  wire \port$739$1 ;
-  output \port$739$10 ;
-  wire \port$739$10 ;
-  output \port$739$11 ;
-  wire \port$739$11 ;
-  output \port$739$12 ;
-  wire \port$739$12 ;
-  output \port$739$13 ;
-  wire \port$739$13 ;
-  output \port$739$14 ;
-  wire \port$739$14 ;
-  output \port$739$15 ;
-  wire \port$739$15 ;
-  output \port$739$2 ;
-  wire \port$739$2 ;
-  output \port$739$3 ;
-  wire \port$739$3 ;
-  output \port$739$4 ;
-  wire \port$739$4 ;
-  output \port$739$5 ;
-  wire \port$739$5 ;
-  output \port$739$6 ;
-  wire \port$739$6 ;
-  output \port$739$7 ;
-  wire \port$739$7 ;
-  output \port$739$8 ;
-  wire \port$739$8 ;
-  output \port$739$9 ;
-  wire \port$739$9 ;
+  output \port$510$0 ;
+  wire \port$510$0 ;
+  output \port$510$1 ;
+  wire \port$510$1 ;
+  output \port$510$10 ;
+  wire \port$510$10 ;
+  output \port$510$11 ;
+  wire \port$510$11 ;
+  output \port$510$12 ;
+  wire \port$510$12 ;
+  output \port$510$13 ;
+  wire \port$510$13 ;
+  output \port$510$14 ;
+  wire \port$510$14 ;
+  output \port$510$15 ;
+  wire \port$510$15 ;
+  output \port$510$2 ;
+  wire \port$510$2 ;
+  output \port$510$3 ;
+  wire \port$510$3 ;
+  output \port$510$4 ;
+  wire \port$510$4 ;
+  output \port$510$5 ;
+  wire \port$510$5 ;
+  output \port$510$6 ;
+  wire \port$510$6 ;
+  output \port$510$7 ;
+  wire \port$510$7 ;
+  output \port$510$8 ;
+  wire \port$510$8 ;
+  output \port$510$9 ;
+  wire \port$510$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20500,7 +15956,7 @@ module \hwq_mac_array.mul_1_5 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20510,26 +15966,27 @@ module \hwq_mac_array.mul_1_5 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$739$0  = \$1 ;
-  assign \port$739$1  = \$2 ;
-  assign \port$739$2  = \$3 ;
-  assign \port$739$3  = \$4 ;
-  assign \port$739$4  = \$5 ;
-  assign \port$739$5  = \$6 ;
-  assign \port$739$6  = \$7 ;
-  assign \port$739$7  = \$8 ;
-  assign \port$739$8  = \$9 ;
-  assign \port$739$9  = \$10 ;
-  assign \port$739$10  = \$11 ;
-  assign \port$739$11  = \$12 ;
-  assign \port$739$12  = \$13 ;
-  assign \port$739$13  = \$14 ;
-  assign \port$739$14  = \$15 ;
-  assign \port$739$15  = \$16 ;
+  assign \port$510$0  = \$1 ;
+  assign \port$510$1  = \$2 ;
+  assign \port$510$2  = \$3 ;
+  assign \port$510$3  = \$4 ;
+  assign \port$510$4  = \$5 ;
+  assign \port$510$5  = \$6 ;
+  assign \port$510$6  = \$7 ;
+  assign \port$510$7  = \$8 ;
+  assign \port$510$8  = \$9 ;
+  assign \port$510$9  = \$10 ;
+  assign \port$510$10  = \$11 ;
+  assign \port$510$11  = \$12 ;
+  assign \port$510$12  = \$13 ;
+  assign \port$510$13  = \$14 ;
+  assign \port$510$14  = \$15 ;
+  assign \port$510$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, en);
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20578,38 +16035,40 @@ module \hwq_mac_array.mul_1_6 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$740$0 ;
-  wire \port$740$0 ;
-  output \port$740$1 ;
-  wire \port$740$1 ;
-  output \port$740$10 ;
-  wire \port$740$10 ;
-  output \port$740$11 ;
-  wire \port$740$11 ;
-  output \port$740$12 ;
-  wire \port$740$12 ;
-  output \port$740$13 ;
-  wire \port$740$13 ;
-  output \port$740$14 ;
-  wire \port$740$14 ;
-  output \port$740$15 ;
-  wire \port$740$15 ;
-  output \port$740$2 ;
-  wire \port$740$2 ;
-  output \port$740$3 ;
-  wire \port$740$3 ;
-  output \port$740$4 ;
-  wire \port$740$4 ;
-  output \port$740$5 ;
-  wire \port$740$5 ;
-  output \port$740$6 ;
-  wire \port$740$6 ;
-  output \port$740$7 ;
-  wire \port$740$7 ;
-  output \port$740$8 ;
-  wire \port$740$8 ;
-  output \port$740$9 ;
-  wire \port$740$9 ;
+  output \port$511$0 ;
+  wire \port$511$0 ;
+  output \port$511$1 ;
+  wire \port$511$1 ;
+  output \port$511$10 ;
+  wire \port$511$10 ;
+  output \port$511$11 ;
+  wire \port$511$11 ;
+  output \port$511$12 ;
+  wire \port$511$12 ;
+  output \port$511$13 ;
+  wire \port$511$13 ;
+  output \port$511$14 ;
+  wire \port$511$14 ;
+  output \port$511$15 ;
+  wire \port$511$15 ;
+  output \port$511$2 ;
+  wire \port$511$2 ;
+  output \port$511$3 ;
+  wire \port$511$3 ;
+  output \port$511$4 ;
+  wire \port$511$4 ;
+  output \port$511$5 ;
+  wire \port$511$5 ;
+  output \port$511$6 ;
+  wire \port$511$6 ;
+  output \port$511$7 ;
+  wire \port$511$7 ;
+  output \port$511$8 ;
+  wire \port$511$8 ;
+  output \port$511$9 ;
+  wire \port$511$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20719,7 +16178,7 @@ module \hwq_mac_array.mul_1_6 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20729,26 +16188,27 @@ module \hwq_mac_array.mul_1_6 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$740$0  = \$1 ;
-  assign \port$740$1  = \$2 ;
-  assign \port$740$2  = \$3 ;
-  assign \port$740$3  = \$4 ;
-  assign \port$740$4  = \$5 ;
-  assign \port$740$5  = \$6 ;
-  assign \port$740$6  = \$7 ;
-  assign \port$740$7  = \$8 ;
-  assign \port$740$8  = \$9 ;
-  assign \port$740$9  = \$10 ;
-  assign \port$740$10  = \$11 ;
-  assign \port$740$11  = \$12 ;
-  assign \port$740$12  = \$13 ;
-  assign \port$740$13  = \$14 ;
-  assign \port$740$14  = \$15 ;
-  assign \port$740$15  = \$16 ;
+  assign \port$511$0  = \$1 ;
+  assign \port$511$1  = \$2 ;
+  assign \port$511$2  = \$3 ;
+  assign \port$511$3  = \$4 ;
+  assign \port$511$4  = \$5 ;
+  assign \port$511$5  = \$6 ;
+  assign \port$511$6  = \$7 ;
+  assign \port$511$7  = \$8 ;
+  assign \port$511$8  = \$9 ;
+  assign \port$511$9  = \$10 ;
+  assign \port$511$10  = \$11 ;
+  assign \port$511$11  = \$12 ;
+  assign \port$511$12  = \$13 ;
+  assign \port$511$13  = \$14 ;
+  assign \port$511$14  = \$15 ;
+  assign \port$511$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, en);
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20797,38 +16257,40 @@ module \hwq_mac_array.mul_1_7 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$741$0 ;
-  wire \port$741$0 ;
-  output \port$741$1 ;
-  wire \port$741$1 ;
-  output \port$741$10 ;
-  wire \port$741$10 ;
-  output \port$741$11 ;
-  wire \port$741$11 ;
-  output \port$741$12 ;
-  wire \port$741$12 ;
-  output \port$741$13 ;
-  wire \port$741$13 ;
-  output \port$741$14 ;
-  wire \port$741$14 ;
-  output \port$741$15 ;
-  wire \port$741$15 ;
-  output \port$741$2 ;
-  wire \port$741$2 ;
-  output \port$741$3 ;
-  wire \port$741$3 ;
-  output \port$741$4 ;
-  wire \port$741$4 ;
-  output \port$741$5 ;
-  wire \port$741$5 ;
-  output \port$741$6 ;
-  wire \port$741$6 ;
-  output \port$741$7 ;
-  wire \port$741$7 ;
-  output \port$741$8 ;
-  wire \port$741$8 ;
-  output \port$741$9 ;
-  wire \port$741$9 ;
+  output \port$512$0 ;
+  wire \port$512$0 ;
+  output \port$512$1 ;
+  wire \port$512$1 ;
+  output \port$512$10 ;
+  wire \port$512$10 ;
+  output \port$512$11 ;
+  wire \port$512$11 ;
+  output \port$512$12 ;
+  wire \port$512$12 ;
+  output \port$512$13 ;
+  wire \port$512$13 ;
+  output \port$512$14 ;
+  wire \port$512$14 ;
+  output \port$512$15 ;
+  wire \port$512$15 ;
+  output \port$512$2 ;
+  wire \port$512$2 ;
+  output \port$512$3 ;
+  wire \port$512$3 ;
+  output \port$512$4 ;
+  wire \port$512$4 ;
+  output \port$512$5 ;
+  wire \port$512$5 ;
+  output \port$512$6 ;
+  wire \port$512$6 ;
+  output \port$512$7 ;
+  wire \port$512$7 ;
+  output \port$512$8 ;
+  wire \port$512$8 ;
+  output \port$512$9 ;
+  wire \port$512$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20938,7 +16400,7 @@ module \hwq_mac_array.mul_1_7 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20948,26 +16410,27 @@ module \hwq_mac_array.mul_1_7 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$741$0  = \$1 ;
-  assign \port$741$1  = \$2 ;
-  assign \port$741$2  = \$3 ;
-  assign \port$741$3  = \$4 ;
-  assign \port$741$4  = \$5 ;
-  assign \port$741$5  = \$6 ;
-  assign \port$741$6  = \$7 ;
-  assign \port$741$7  = \$8 ;
-  assign \port$741$8  = \$9 ;
-  assign \port$741$9  = \$10 ;
-  assign \port$741$10  = \$11 ;
-  assign \port$741$11  = \$12 ;
-  assign \port$741$12  = \$13 ;
-  assign \port$741$13  = \$14 ;
-  assign \port$741$14  = \$15 ;
-  assign \port$741$15  = \$16 ;
+  assign \port$512$0  = \$1 ;
+  assign \port$512$1  = \$2 ;
+  assign \port$512$2  = \$3 ;
+  assign \port$512$3  = \$4 ;
+  assign \port$512$4  = \$5 ;
+  assign \port$512$5  = \$6 ;
+  assign \port$512$6  = \$7 ;
+  assign \port$512$7  = \$8 ;
+  assign \port$512$8  = \$9 ;
+  assign \port$512$9  = \$10 ;
+  assign \port$512$10  = \$11 ;
+  assign \port$512$11  = \$12 ;
+  assign \port$512$12  = \$13 ;
+  assign \port$512$13  = \$14 ;
+  assign \port$512$14  = \$15 ;
+  assign \port$512$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , a, b, en);
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$513$0 , \port$513$1 , \port$513$2 , \port$513$3 , \port$513$4 , \port$513$5 , \port$513$6 , \port$513$7 , \port$513$8 , \port$513$9 , \port$513$10 , \port$513$11 , \port$513$12 , \port$513$13 , \port$513$14 , \port$513$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21016,38 +16479,40 @@ module \hwq_mac_array.mul_2_0 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$742$0 ;
-  wire \port$742$0 ;
-  output \port$742$1 ;
-  wire \port$742$1 ;
-  output \port$742$10 ;
-  wire \port$742$10 ;
-  output \port$742$11 ;
-  wire \port$742$11 ;
-  output \port$742$12 ;
-  wire \port$742$12 ;
-  output \port$742$13 ;
-  wire \port$742$13 ;
-  output \port$742$14 ;
-  wire \port$742$14 ;
-  output \port$742$15 ;
-  wire \port$742$15 ;
-  output \port$742$2 ;
-  wire \port$742$2 ;
-  output \port$742$3 ;
-  wire \port$742$3 ;
-  output \port$742$4 ;
-  wire \port$742$4 ;
-  output \port$742$5 ;
-  wire \port$742$5 ;
-  output \port$742$6 ;
-  wire \port$742$6 ;
-  output \port$742$7 ;
-  wire \port$742$7 ;
-  output \port$742$8 ;
-  wire \port$742$8 ;
-  output \port$742$9 ;
-  wire \port$742$9 ;
+  output \port$513$0 ;
+  wire \port$513$0 ;
+  output \port$513$1 ;
+  wire \port$513$1 ;
+  output \port$513$10 ;
+  wire \port$513$10 ;
+  output \port$513$11 ;
+  wire \port$513$11 ;
+  output \port$513$12 ;
+  wire \port$513$12 ;
+  output \port$513$13 ;
+  wire \port$513$13 ;
+  output \port$513$14 ;
+  wire \port$513$14 ;
+  output \port$513$15 ;
+  wire \port$513$15 ;
+  output \port$513$2 ;
+  wire \port$513$2 ;
+  output \port$513$3 ;
+  wire \port$513$3 ;
+  output \port$513$4 ;
+  wire \port$513$4 ;
+  output \port$513$5 ;
+  wire \port$513$5 ;
+  output \port$513$6 ;
+  wire \port$513$6 ;
+  output \port$513$7 ;
+  wire \port$513$7 ;
+  output \port$513$8 ;
+  wire \port$513$8 ;
+  output \port$513$9 ;
+  wire \port$513$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21157,7 +16622,7 @@ module \hwq_mac_array.mul_2_0 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21167,26 +16632,27 @@ module \hwq_mac_array.mul_2_0 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$742$0  = \$1 ;
-  assign \port$742$1  = \$2 ;
-  assign \port$742$2  = \$3 ;
-  assign \port$742$3  = \$4 ;
-  assign \port$742$4  = \$5 ;
-  assign \port$742$5  = \$6 ;
-  assign \port$742$6  = \$7 ;
-  assign \port$742$7  = \$8 ;
-  assign \port$742$8  = \$9 ;
-  assign \port$742$9  = \$10 ;
-  assign \port$742$10  = \$11 ;
-  assign \port$742$11  = \$12 ;
-  assign \port$742$12  = \$13 ;
-  assign \port$742$13  = \$14 ;
-  assign \port$742$14  = \$15 ;
-  assign \port$742$15  = \$16 ;
+  assign \port$513$0  = \$1 ;
+  assign \port$513$1  = \$2 ;
+  assign \port$513$2  = \$3 ;
+  assign \port$513$3  = \$4 ;
+  assign \port$513$4  = \$5 ;
+  assign \port$513$5  = \$6 ;
+  assign \port$513$6  = \$7 ;
+  assign \port$513$7  = \$8 ;
+  assign \port$513$8  = \$9 ;
+  assign \port$513$9  = \$10 ;
+  assign \port$513$10  = \$11 ;
+  assign \port$513$11  = \$12 ;
+  assign \port$513$12  = \$13 ;
+  assign \port$513$13  = \$14 ;
+  assign \port$513$14  = \$15 ;
+  assign \port$513$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, en);
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$514$0 , \port$514$1 , \port$514$2 , \port$514$3 , \port$514$4 , \port$514$5 , \port$514$6 , \port$514$7 , \port$514$8 , \port$514$9 , \port$514$10 , \port$514$11 , \port$514$12 , \port$514$13 , \port$514$14 , \port$514$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21235,38 +16701,40 @@ module \hwq_mac_array.mul_2_1 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$743$0 ;
-  wire \port$743$0 ;
-  output \port$743$1 ;
-  wire \port$743$1 ;
-  output \port$743$10 ;
-  wire \port$743$10 ;
-  output \port$743$11 ;
-  wire \port$743$11 ;
-  output \port$743$12 ;
-  wire \port$743$12 ;
-  output \port$743$13 ;
-  wire \port$743$13 ;
-  output \port$743$14 ;
-  wire \port$743$14 ;
-  output \port$743$15 ;
-  wire \port$743$15 ;
-  output \port$743$2 ;
-  wire \port$743$2 ;
-  output \port$743$3 ;
-  wire \port$743$3 ;
-  output \port$743$4 ;
-  wire \port$743$4 ;
-  output \port$743$5 ;
-  wire \port$743$5 ;
-  output \port$743$6 ;
-  wire \port$743$6 ;
-  output \port$743$7 ;
-  wire \port$743$7 ;
-  output \port$743$8 ;
-  wire \port$743$8 ;
-  output \port$743$9 ;
-  wire \port$743$9 ;
+  output \port$514$0 ;
+  wire \port$514$0 ;
+  output \port$514$1 ;
+  wire \port$514$1 ;
+  output \port$514$10 ;
+  wire \port$514$10 ;
+  output \port$514$11 ;
+  wire \port$514$11 ;
+  output \port$514$12 ;
+  wire \port$514$12 ;
+  output \port$514$13 ;
+  wire \port$514$13 ;
+  output \port$514$14 ;
+  wire \port$514$14 ;
+  output \port$514$15 ;
+  wire \port$514$15 ;
+  output \port$514$2 ;
+  wire \port$514$2 ;
+  output \port$514$3 ;
+  wire \port$514$3 ;
+  output \port$514$4 ;
+  wire \port$514$4 ;
+  output \port$514$5 ;
+  wire \port$514$5 ;
+  output \port$514$6 ;
+  wire \port$514$6 ;
+  output \port$514$7 ;
+  wire \port$514$7 ;
+  output \port$514$8 ;
+  wire \port$514$8 ;
+  output \port$514$9 ;
+  wire \port$514$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21376,7 +16844,7 @@ module \hwq_mac_array.mul_2_1 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21386,26 +16854,27 @@ module \hwq_mac_array.mul_2_1 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$743$0  = \$1 ;
-  assign \port$743$1  = \$2 ;
-  assign \port$743$2  = \$3 ;
-  assign \port$743$3  = \$4 ;
-  assign \port$743$4  = \$5 ;
-  assign \port$743$5  = \$6 ;
-  assign \port$743$6  = \$7 ;
-  assign \port$743$7  = \$8 ;
-  assign \port$743$8  = \$9 ;
-  assign \port$743$9  = \$10 ;
-  assign \port$743$10  = \$11 ;
-  assign \port$743$11  = \$12 ;
-  assign \port$743$12  = \$13 ;
-  assign \port$743$13  = \$14 ;
-  assign \port$743$14  = \$15 ;
-  assign \port$743$15  = \$16 ;
+  assign \port$514$0  = \$1 ;
+  assign \port$514$1  = \$2 ;
+  assign \port$514$2  = \$3 ;
+  assign \port$514$3  = \$4 ;
+  assign \port$514$4  = \$5 ;
+  assign \port$514$5  = \$6 ;
+  assign \port$514$6  = \$7 ;
+  assign \port$514$7  = \$8 ;
+  assign \port$514$8  = \$9 ;
+  assign \port$514$9  = \$10 ;
+  assign \port$514$10  = \$11 ;
+  assign \port$514$11  = \$12 ;
+  assign \port$514$12  = \$13 ;
+  assign \port$514$13  = \$14 ;
+  assign \port$514$14  = \$15 ;
+  assign \port$514$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, en);
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21454,38 +16923,40 @@ module \hwq_mac_array.mul_2_2 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$744$0 ;
-  wire \port$744$0 ;
-  output \port$744$1 ;
-  wire \port$744$1 ;
-  output \port$744$10 ;
-  wire \port$744$10 ;
-  output \port$744$11 ;
-  wire \port$744$11 ;
-  output \port$744$12 ;
-  wire \port$744$12 ;
-  output \port$744$13 ;
-  wire \port$744$13 ;
-  output \port$744$14 ;
-  wire \port$744$14 ;
-  output \port$744$15 ;
-  wire \port$744$15 ;
-  output \port$744$2 ;
-  wire \port$744$2 ;
-  output \port$744$3 ;
-  wire \port$744$3 ;
-  output \port$744$4 ;
-  wire \port$744$4 ;
-  output \port$744$5 ;
-  wire \port$744$5 ;
-  output \port$744$6 ;
-  wire \port$744$6 ;
-  output \port$744$7 ;
-  wire \port$744$7 ;
-  output \port$744$8 ;
-  wire \port$744$8 ;
-  output \port$744$9 ;
-  wire \port$744$9 ;
+  output \port$515$0 ;
+  wire \port$515$0 ;
+  output \port$515$1 ;
+  wire \port$515$1 ;
+  output \port$515$10 ;
+  wire \port$515$10 ;
+  output \port$515$11 ;
+  wire \port$515$11 ;
+  output \port$515$12 ;
+  wire \port$515$12 ;
+  output \port$515$13 ;
+  wire \port$515$13 ;
+  output \port$515$14 ;
+  wire \port$515$14 ;
+  output \port$515$15 ;
+  wire \port$515$15 ;
+  output \port$515$2 ;
+  wire \port$515$2 ;
+  output \port$515$3 ;
+  wire \port$515$3 ;
+  output \port$515$4 ;
+  wire \port$515$4 ;
+  output \port$515$5 ;
+  wire \port$515$5 ;
+  output \port$515$6 ;
+  wire \port$515$6 ;
+  output \port$515$7 ;
+  wire \port$515$7 ;
+  output \port$515$8 ;
+  wire \port$515$8 ;
+  output \port$515$9 ;
+  wire \port$515$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21595,7 +17066,7 @@ module \hwq_mac_array.mul_2_2 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21605,26 +17076,27 @@ module \hwq_mac_array.mul_2_2 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$744$0  = \$1 ;
-  assign \port$744$1  = \$2 ;
-  assign \port$744$2  = \$3 ;
-  assign \port$744$3  = \$4 ;
-  assign \port$744$4  = \$5 ;
-  assign \port$744$5  = \$6 ;
-  assign \port$744$6  = \$7 ;
-  assign \port$744$7  = \$8 ;
-  assign \port$744$8  = \$9 ;
-  assign \port$744$9  = \$10 ;
-  assign \port$744$10  = \$11 ;
-  assign \port$744$11  = \$12 ;
-  assign \port$744$12  = \$13 ;
-  assign \port$744$13  = \$14 ;
-  assign \port$744$14  = \$15 ;
-  assign \port$744$15  = \$16 ;
+  assign \port$515$0  = \$1 ;
+  assign \port$515$1  = \$2 ;
+  assign \port$515$2  = \$3 ;
+  assign \port$515$3  = \$4 ;
+  assign \port$515$4  = \$5 ;
+  assign \port$515$5  = \$6 ;
+  assign \port$515$6  = \$7 ;
+  assign \port$515$7  = \$8 ;
+  assign \port$515$8  = \$9 ;
+  assign \port$515$9  = \$10 ;
+  assign \port$515$10  = \$11 ;
+  assign \port$515$11  = \$12 ;
+  assign \port$515$12  = \$13 ;
+  assign \port$515$13  = \$14 ;
+  assign \port$515$14  = \$15 ;
+  assign \port$515$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, en);
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21673,38 +17145,40 @@ module \hwq_mac_array.mul_2_3 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$745$0 ;
-  wire \port$745$0 ;
-  output \port$745$1 ;
-  wire \port$745$1 ;
-  output \port$745$10 ;
-  wire \port$745$10 ;
-  output \port$745$11 ;
-  wire \port$745$11 ;
-  output \port$745$12 ;
-  wire \port$745$12 ;
-  output \port$745$13 ;
-  wire \port$745$13 ;
-  output \port$745$14 ;
-  wire \port$745$14 ;
-  output \port$745$15 ;
-  wire \port$745$15 ;
-  output \port$745$2 ;
-  wire \port$745$2 ;
-  output \port$745$3 ;
-  wire \port$745$3 ;
-  output \port$745$4 ;
-  wire \port$745$4 ;
-  output \port$745$5 ;
-  wire \port$745$5 ;
-  output \port$745$6 ;
-  wire \port$745$6 ;
-  output \port$745$7 ;
-  wire \port$745$7 ;
-  output \port$745$8 ;
-  wire \port$745$8 ;
-  output \port$745$9 ;
-  wire \port$745$9 ;
+  output \port$516$0 ;
+  wire \port$516$0 ;
+  output \port$516$1 ;
+  wire \port$516$1 ;
+  output \port$516$10 ;
+  wire \port$516$10 ;
+  output \port$516$11 ;
+  wire \port$516$11 ;
+  output \port$516$12 ;
+  wire \port$516$12 ;
+  output \port$516$13 ;
+  wire \port$516$13 ;
+  output \port$516$14 ;
+  wire \port$516$14 ;
+  output \port$516$15 ;
+  wire \port$516$15 ;
+  output \port$516$2 ;
+  wire \port$516$2 ;
+  output \port$516$3 ;
+  wire \port$516$3 ;
+  output \port$516$4 ;
+  wire \port$516$4 ;
+  output \port$516$5 ;
+  wire \port$516$5 ;
+  output \port$516$6 ;
+  wire \port$516$6 ;
+  output \port$516$7 ;
+  wire \port$516$7 ;
+  output \port$516$8 ;
+  wire \port$516$8 ;
+  output \port$516$9 ;
+  wire \port$516$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21814,7 +17288,7 @@ module \hwq_mac_array.mul_2_3 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21824,26 +17298,27 @@ module \hwq_mac_array.mul_2_3 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$745$0  = \$1 ;
-  assign \port$745$1  = \$2 ;
-  assign \port$745$2  = \$3 ;
-  assign \port$745$3  = \$4 ;
-  assign \port$745$4  = \$5 ;
-  assign \port$745$5  = \$6 ;
-  assign \port$745$6  = \$7 ;
-  assign \port$745$7  = \$8 ;
-  assign \port$745$8  = \$9 ;
-  assign \port$745$9  = \$10 ;
-  assign \port$745$10  = \$11 ;
-  assign \port$745$11  = \$12 ;
-  assign \port$745$12  = \$13 ;
-  assign \port$745$13  = \$14 ;
-  assign \port$745$14  = \$15 ;
-  assign \port$745$15  = \$16 ;
+  assign \port$516$0  = \$1 ;
+  assign \port$516$1  = \$2 ;
+  assign \port$516$2  = \$3 ;
+  assign \port$516$3  = \$4 ;
+  assign \port$516$4  = \$5 ;
+  assign \port$516$5  = \$6 ;
+  assign \port$516$6  = \$7 ;
+  assign \port$516$7  = \$8 ;
+  assign \port$516$8  = \$9 ;
+  assign \port$516$9  = \$10 ;
+  assign \port$516$10  = \$11 ;
+  assign \port$516$11  = \$12 ;
+  assign \port$516$12  = \$13 ;
+  assign \port$516$13  = \$14 ;
+  assign \port$516$14  = \$15 ;
+  assign \port$516$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, en);
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21892,38 +17367,40 @@ module \hwq_mac_array.mul_2_4 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$746$0 ;
-  wire \port$746$0 ;
-  output \port$746$1 ;
-  wire \port$746$1 ;
-  output \port$746$10 ;
-  wire \port$746$10 ;
-  output \port$746$11 ;
-  wire \port$746$11 ;
-  output \port$746$12 ;
-  wire \port$746$12 ;
-  output \port$746$13 ;
-  wire \port$746$13 ;
-  output \port$746$14 ;
-  wire \port$746$14 ;
-  output \port$746$15 ;
-  wire \port$746$15 ;
-  output \port$746$2 ;
-  wire \port$746$2 ;
-  output \port$746$3 ;
-  wire \port$746$3 ;
-  output \port$746$4 ;
-  wire \port$746$4 ;
-  output \port$746$5 ;
-  wire \port$746$5 ;
-  output \port$746$6 ;
-  wire \port$746$6 ;
-  output \port$746$7 ;
-  wire \port$746$7 ;
-  output \port$746$8 ;
-  wire \port$746$8 ;
-  output \port$746$9 ;
-  wire \port$746$9 ;
+  output \port$517$0 ;
+  wire \port$517$0 ;
+  output \port$517$1 ;
+  wire \port$517$1 ;
+  output \port$517$10 ;
+  wire \port$517$10 ;
+  output \port$517$11 ;
+  wire \port$517$11 ;
+  output \port$517$12 ;
+  wire \port$517$12 ;
+  output \port$517$13 ;
+  wire \port$517$13 ;
+  output \port$517$14 ;
+  wire \port$517$14 ;
+  output \port$517$15 ;
+  wire \port$517$15 ;
+  output \port$517$2 ;
+  wire \port$517$2 ;
+  output \port$517$3 ;
+  wire \port$517$3 ;
+  output \port$517$4 ;
+  wire \port$517$4 ;
+  output \port$517$5 ;
+  wire \port$517$5 ;
+  output \port$517$6 ;
+  wire \port$517$6 ;
+  output \port$517$7 ;
+  wire \port$517$7 ;
+  output \port$517$8 ;
+  wire \port$517$8 ;
+  output \port$517$9 ;
+  wire \port$517$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22033,7 +17510,7 @@ module \hwq_mac_array.mul_2_4 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22043,26 +17520,27 @@ module \hwq_mac_array.mul_2_4 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$746$0  = \$1 ;
-  assign \port$746$1  = \$2 ;
-  assign \port$746$2  = \$3 ;
-  assign \port$746$3  = \$4 ;
-  assign \port$746$4  = \$5 ;
-  assign \port$746$5  = \$6 ;
-  assign \port$746$6  = \$7 ;
-  assign \port$746$7  = \$8 ;
-  assign \port$746$8  = \$9 ;
-  assign \port$746$9  = \$10 ;
-  assign \port$746$10  = \$11 ;
-  assign \port$746$11  = \$12 ;
-  assign \port$746$12  = \$13 ;
-  assign \port$746$13  = \$14 ;
-  assign \port$746$14  = \$15 ;
-  assign \port$746$15  = \$16 ;
+  assign \port$517$0  = \$1 ;
+  assign \port$517$1  = \$2 ;
+  assign \port$517$2  = \$3 ;
+  assign \port$517$3  = \$4 ;
+  assign \port$517$4  = \$5 ;
+  assign \port$517$5  = \$6 ;
+  assign \port$517$6  = \$7 ;
+  assign \port$517$7  = \$8 ;
+  assign \port$517$8  = \$9 ;
+  assign \port$517$9  = \$10 ;
+  assign \port$517$10  = \$11 ;
+  assign \port$517$11  = \$12 ;
+  assign \port$517$12  = \$13 ;
+  assign \port$517$13  = \$14 ;
+  assign \port$517$14  = \$15 ;
+  assign \port$517$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, en);
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$518$0 , \port$518$1 , \port$518$2 , \port$518$3 , \port$518$4 , \port$518$5 , \port$518$6 , \port$518$7 , \port$518$8 , \port$518$9 , \port$518$10 , \port$518$11 , \port$518$12 , \port$518$13 , \port$518$14 , \port$518$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22111,38 +17589,40 @@ module \hwq_mac_array.mul_2_5 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$747$0 ;
-  wire \port$747$0 ;
-  output \port$747$1 ;
-  wire \port$747$1 ;
-  output \port$747$10 ;
-  wire \port$747$10 ;
-  output \port$747$11 ;
-  wire \port$747$11 ;
-  output \port$747$12 ;
-  wire \port$747$12 ;
-  output \port$747$13 ;
-  wire \port$747$13 ;
-  output \port$747$14 ;
-  wire \port$747$14 ;
-  output \port$747$15 ;
-  wire \port$747$15 ;
-  output \port$747$2 ;
-  wire \port$747$2 ;
-  output \port$747$3 ;
-  wire \port$747$3 ;
-  output \port$747$4 ;
-  wire \port$747$4 ;
-  output \port$747$5 ;
-  wire \port$747$5 ;
-  output \port$747$6 ;
-  wire \port$747$6 ;
-  output \port$747$7 ;
-  wire \port$747$7 ;
-  output \port$747$8 ;
-  wire \port$747$8 ;
-  output \port$747$9 ;
-  wire \port$747$9 ;
+  output \port$518$0 ;
+  wire \port$518$0 ;
+  output \port$518$1 ;
+  wire \port$518$1 ;
+  output \port$518$10 ;
+  wire \port$518$10 ;
+  output \port$518$11 ;
+  wire \port$518$11 ;
+  output \port$518$12 ;
+  wire \port$518$12 ;
+  output \port$518$13 ;
+  wire \port$518$13 ;
+  output \port$518$14 ;
+  wire \port$518$14 ;
+  output \port$518$15 ;
+  wire \port$518$15 ;
+  output \port$518$2 ;
+  wire \port$518$2 ;
+  output \port$518$3 ;
+  wire \port$518$3 ;
+  output \port$518$4 ;
+  wire \port$518$4 ;
+  output \port$518$5 ;
+  wire \port$518$5 ;
+  output \port$518$6 ;
+  wire \port$518$6 ;
+  output \port$518$7 ;
+  wire \port$518$7 ;
+  output \port$518$8 ;
+  wire \port$518$8 ;
+  output \port$518$9 ;
+  wire \port$518$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22252,7 +17732,7 @@ module \hwq_mac_array.mul_2_5 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22262,26 +17742,27 @@ module \hwq_mac_array.mul_2_5 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$747$0  = \$1 ;
-  assign \port$747$1  = \$2 ;
-  assign \port$747$2  = \$3 ;
-  assign \port$747$3  = \$4 ;
-  assign \port$747$4  = \$5 ;
-  assign \port$747$5  = \$6 ;
-  assign \port$747$6  = \$7 ;
-  assign \port$747$7  = \$8 ;
-  assign \port$747$8  = \$9 ;
-  assign \port$747$9  = \$10 ;
-  assign \port$747$10  = \$11 ;
-  assign \port$747$11  = \$12 ;
-  assign \port$747$12  = \$13 ;
-  assign \port$747$13  = \$14 ;
-  assign \port$747$14  = \$15 ;
-  assign \port$747$15  = \$16 ;
+  assign \port$518$0  = \$1 ;
+  assign \port$518$1  = \$2 ;
+  assign \port$518$2  = \$3 ;
+  assign \port$518$3  = \$4 ;
+  assign \port$518$4  = \$5 ;
+  assign \port$518$5  = \$6 ;
+  assign \port$518$6  = \$7 ;
+  assign \port$518$7  = \$8 ;
+  assign \port$518$8  = \$9 ;
+  assign \port$518$9  = \$10 ;
+  assign \port$518$10  = \$11 ;
+  assign \port$518$11  = \$12 ;
+  assign \port$518$12  = \$13 ;
+  assign \port$518$13  = \$14 ;
+  assign \port$518$14  = \$15 ;
+  assign \port$518$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, en);
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$519$0 , \port$519$1 , \port$519$2 , \port$519$3 , \port$519$4 , \port$519$5 , \port$519$6 , \port$519$7 , \port$519$8 , \port$519$9 , \port$519$10 , \port$519$11 , \port$519$12 , \port$519$13 , \port$519$14 , \port$519$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22330,38 +17811,40 @@ module \hwq_mac_array.mul_2_6 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$748$0 ;
-  wire \port$748$0 ;
-  output \port$748$1 ;
-  wire \port$748$1 ;
-  output \port$748$10 ;
-  wire \port$748$10 ;
-  output \port$748$11 ;
-  wire \port$748$11 ;
-  output \port$748$12 ;
-  wire \port$748$12 ;
-  output \port$748$13 ;
-  wire \port$748$13 ;
-  output \port$748$14 ;
-  wire \port$748$14 ;
-  output \port$748$15 ;
-  wire \port$748$15 ;
-  output \port$748$2 ;
-  wire \port$748$2 ;
-  output \port$748$3 ;
-  wire \port$748$3 ;
-  output \port$748$4 ;
-  wire \port$748$4 ;
-  output \port$748$5 ;
-  wire \port$748$5 ;
-  output \port$748$6 ;
-  wire \port$748$6 ;
-  output \port$748$7 ;
-  wire \port$748$7 ;
-  output \port$748$8 ;
-  wire \port$748$8 ;
-  output \port$748$9 ;
-  wire \port$748$9 ;
+  output \port$519$0 ;
+  wire \port$519$0 ;
+  output \port$519$1 ;
+  wire \port$519$1 ;
+  output \port$519$10 ;
+  wire \port$519$10 ;
+  output \port$519$11 ;
+  wire \port$519$11 ;
+  output \port$519$12 ;
+  wire \port$519$12 ;
+  output \port$519$13 ;
+  wire \port$519$13 ;
+  output \port$519$14 ;
+  wire \port$519$14 ;
+  output \port$519$15 ;
+  wire \port$519$15 ;
+  output \port$519$2 ;
+  wire \port$519$2 ;
+  output \port$519$3 ;
+  wire \port$519$3 ;
+  output \port$519$4 ;
+  wire \port$519$4 ;
+  output \port$519$5 ;
+  wire \port$519$5 ;
+  output \port$519$6 ;
+  wire \port$519$6 ;
+  output \port$519$7 ;
+  wire \port$519$7 ;
+  output \port$519$8 ;
+  wire \port$519$8 ;
+  output \port$519$9 ;
+  wire \port$519$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22471,7 +17954,7 @@ module \hwq_mac_array.mul_2_6 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22481,26 +17964,27 @@ module \hwq_mac_array.mul_2_6 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$748$0  = \$1 ;
-  assign \port$748$1  = \$2 ;
-  assign \port$748$2  = \$3 ;
-  assign \port$748$3  = \$4 ;
-  assign \port$748$4  = \$5 ;
-  assign \port$748$5  = \$6 ;
-  assign \port$748$6  = \$7 ;
-  assign \port$748$7  = \$8 ;
-  assign \port$748$8  = \$9 ;
-  assign \port$748$9  = \$10 ;
-  assign \port$748$10  = \$11 ;
-  assign \port$748$11  = \$12 ;
-  assign \port$748$12  = \$13 ;
-  assign \port$748$13  = \$14 ;
-  assign \port$748$14  = \$15 ;
-  assign \port$748$15  = \$16 ;
+  assign \port$519$0  = \$1 ;
+  assign \port$519$1  = \$2 ;
+  assign \port$519$2  = \$3 ;
+  assign \port$519$3  = \$4 ;
+  assign \port$519$4  = \$5 ;
+  assign \port$519$5  = \$6 ;
+  assign \port$519$6  = \$7 ;
+  assign \port$519$7  = \$8 ;
+  assign \port$519$8  = \$9 ;
+  assign \port$519$9  = \$10 ;
+  assign \port$519$10  = \$11 ;
+  assign \port$519$11  = \$12 ;
+  assign \port$519$12  = \$13 ;
+  assign \port$519$13  = \$14 ;
+  assign \port$519$14  = \$15 ;
+  assign \port$519$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, en);
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22549,38 +18033,40 @@ module \hwq_mac_array.mul_2_7 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$749$0 ;
-  wire \port$749$0 ;
-  output \port$749$1 ;
-  wire \port$749$1 ;
-  output \port$749$10 ;
-  wire \port$749$10 ;
-  output \port$749$11 ;
-  wire \port$749$11 ;
-  output \port$749$12 ;
-  wire \port$749$12 ;
-  output \port$749$13 ;
-  wire \port$749$13 ;
-  output \port$749$14 ;
-  wire \port$749$14 ;
-  output \port$749$15 ;
-  wire \port$749$15 ;
-  output \port$749$2 ;
-  wire \port$749$2 ;
-  output \port$749$3 ;
-  wire \port$749$3 ;
-  output \port$749$4 ;
-  wire \port$749$4 ;
-  output \port$749$5 ;
-  wire \port$749$5 ;
-  output \port$749$6 ;
-  wire \port$749$6 ;
-  output \port$749$7 ;
-  wire \port$749$7 ;
-  output \port$749$8 ;
-  wire \port$749$8 ;
-  output \port$749$9 ;
-  wire \port$749$9 ;
+  output \port$520$0 ;
+  wire \port$520$0 ;
+  output \port$520$1 ;
+  wire \port$520$1 ;
+  output \port$520$10 ;
+  wire \port$520$10 ;
+  output \port$520$11 ;
+  wire \port$520$11 ;
+  output \port$520$12 ;
+  wire \port$520$12 ;
+  output \port$520$13 ;
+  wire \port$520$13 ;
+  output \port$520$14 ;
+  wire \port$520$14 ;
+  output \port$520$15 ;
+  wire \port$520$15 ;
+  output \port$520$2 ;
+  wire \port$520$2 ;
+  output \port$520$3 ;
+  wire \port$520$3 ;
+  output \port$520$4 ;
+  wire \port$520$4 ;
+  output \port$520$5 ;
+  wire \port$520$5 ;
+  output \port$520$6 ;
+  wire \port$520$6 ;
+  output \port$520$7 ;
+  wire \port$520$7 ;
+  output \port$520$8 ;
+  wire \port$520$8 ;
+  output \port$520$9 ;
+  wire \port$520$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22690,7 +18176,7 @@ module \hwq_mac_array.mul_2_7 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22700,26 +18186,27 @@ module \hwq_mac_array.mul_2_7 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$749$0  = \$1 ;
-  assign \port$749$1  = \$2 ;
-  assign \port$749$2  = \$3 ;
-  assign \port$749$3  = \$4 ;
-  assign \port$749$4  = \$5 ;
-  assign \port$749$5  = \$6 ;
-  assign \port$749$6  = \$7 ;
-  assign \port$749$7  = \$8 ;
-  assign \port$749$8  = \$9 ;
-  assign \port$749$9  = \$10 ;
-  assign \port$749$10  = \$11 ;
-  assign \port$749$11  = \$12 ;
-  assign \port$749$12  = \$13 ;
-  assign \port$749$13  = \$14 ;
-  assign \port$749$14  = \$15 ;
-  assign \port$749$15  = \$16 ;
+  assign \port$520$0  = \$1 ;
+  assign \port$520$1  = \$2 ;
+  assign \port$520$2  = \$3 ;
+  assign \port$520$3  = \$4 ;
+  assign \port$520$4  = \$5 ;
+  assign \port$520$5  = \$6 ;
+  assign \port$520$6  = \$7 ;
+  assign \port$520$7  = \$8 ;
+  assign \port$520$8  = \$9 ;
+  assign \port$520$9  = \$10 ;
+  assign \port$520$10  = \$11 ;
+  assign \port$520$11  = \$12 ;
+  assign \port$520$12  = \$13 ;
+  assign \port$520$13  = \$14 ;
+  assign \port$520$14  = \$15 ;
+  assign \port$520$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \port$750$3 , \port$750$4 , \port$750$5 , \port$750$6 , \port$750$7 , \port$750$8 , \port$750$9 , \port$750$10 , \port$750$11 , \port$750$12 , \port$750$13 , \port$750$14 , \port$750$15 , a, b, en);
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22768,38 +18255,40 @@ module \hwq_mac_array.mul_3_0 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$750$0 ;
-  wire \port$750$0 ;
-  output \port$750$1 ;
-  wire \port$750$1 ;
-  output \port$750$10 ;
-  wire \port$750$10 ;
-  output \port$750$11 ;
-  wire \port$750$11 ;
-  output \port$750$12 ;
-  wire \port$750$12 ;
-  output \port$750$13 ;
-  wire \port$750$13 ;
-  output \port$750$14 ;
-  wire \port$750$14 ;
-  output \port$750$15 ;
-  wire \port$750$15 ;
-  output \port$750$2 ;
-  wire \port$750$2 ;
-  output \port$750$3 ;
-  wire \port$750$3 ;
-  output \port$750$4 ;
-  wire \port$750$4 ;
-  output \port$750$5 ;
-  wire \port$750$5 ;
-  output \port$750$6 ;
-  wire \port$750$6 ;
-  output \port$750$7 ;
-  wire \port$750$7 ;
-  output \port$750$8 ;
-  wire \port$750$8 ;
-  output \port$750$9 ;
-  wire \port$750$9 ;
+  output \port$521$0 ;
+  wire \port$521$0 ;
+  output \port$521$1 ;
+  wire \port$521$1 ;
+  output \port$521$10 ;
+  wire \port$521$10 ;
+  output \port$521$11 ;
+  wire \port$521$11 ;
+  output \port$521$12 ;
+  wire \port$521$12 ;
+  output \port$521$13 ;
+  wire \port$521$13 ;
+  output \port$521$14 ;
+  wire \port$521$14 ;
+  output \port$521$15 ;
+  wire \port$521$15 ;
+  output \port$521$2 ;
+  wire \port$521$2 ;
+  output \port$521$3 ;
+  wire \port$521$3 ;
+  output \port$521$4 ;
+  wire \port$521$4 ;
+  output \port$521$5 ;
+  wire \port$521$5 ;
+  output \port$521$6 ;
+  wire \port$521$6 ;
+  output \port$521$7 ;
+  wire \port$521$7 ;
+  output \port$521$8 ;
+  wire \port$521$8 ;
+  output \port$521$9 ;
+  wire \port$521$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22909,7 +18398,7 @@ module \hwq_mac_array.mul_3_0 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22919,26 +18408,27 @@ module \hwq_mac_array.mul_3_0 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$750$0  = \$1 ;
-  assign \port$750$1  = \$2 ;
-  assign \port$750$2  = \$3 ;
-  assign \port$750$3  = \$4 ;
-  assign \port$750$4  = \$5 ;
-  assign \port$750$5  = \$6 ;
-  assign \port$750$6  = \$7 ;
-  assign \port$750$7  = \$8 ;
-  assign \port$750$8  = \$9 ;
-  assign \port$750$9  = \$10 ;
-  assign \port$750$10  = \$11 ;
-  assign \port$750$11  = \$12 ;
-  assign \port$750$12  = \$13 ;
-  assign \port$750$13  = \$14 ;
-  assign \port$750$14  = \$15 ;
-  assign \port$750$15  = \$16 ;
+  assign \port$521$0  = \$1 ;
+  assign \port$521$1  = \$2 ;
+  assign \port$521$2  = \$3 ;
+  assign \port$521$3  = \$4 ;
+  assign \port$521$4  = \$5 ;
+  assign \port$521$5  = \$6 ;
+  assign \port$521$6  = \$7 ;
+  assign \port$521$7  = \$8 ;
+  assign \port$521$8  = \$9 ;
+  assign \port$521$9  = \$10 ;
+  assign \port$521$10  = \$11 ;
+  assign \port$521$11  = \$12 ;
+  assign \port$521$12  = \$13 ;
+  assign \port$521$13  = \$14 ;
+  assign \port$521$14  = \$15 ;
+  assign \port$521$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \port$751$3 , \port$751$4 , \port$751$5 , \port$751$6 , \port$751$7 , \port$751$8 , \port$751$9 , \port$751$10 , \port$751$11 , \port$751$12 , \port$751$13 , \port$751$14 , \port$751$15 , b, a, en);
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22987,38 +18477,40 @@ module \hwq_mac_array.mul_3_1 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$751$0 ;
-  wire \port$751$0 ;
-  output \port$751$1 ;
-  wire \port$751$1 ;
-  output \port$751$10 ;
-  wire \port$751$10 ;
-  output \port$751$11 ;
-  wire \port$751$11 ;
-  output \port$751$12 ;
-  wire \port$751$12 ;
-  output \port$751$13 ;
-  wire \port$751$13 ;
-  output \port$751$14 ;
-  wire \port$751$14 ;
-  output \port$751$15 ;
-  wire \port$751$15 ;
-  output \port$751$2 ;
-  wire \port$751$2 ;
-  output \port$751$3 ;
-  wire \port$751$3 ;
-  output \port$751$4 ;
-  wire \port$751$4 ;
-  output \port$751$5 ;
-  wire \port$751$5 ;
-  output \port$751$6 ;
-  wire \port$751$6 ;
-  output \port$751$7 ;
-  wire \port$751$7 ;
-  output \port$751$8 ;
-  wire \port$751$8 ;
-  output \port$751$9 ;
-  wire \port$751$9 ;
+  output \port$522$0 ;
+  wire \port$522$0 ;
+  output \port$522$1 ;
+  wire \port$522$1 ;
+  output \port$522$10 ;
+  wire \port$522$10 ;
+  output \port$522$11 ;
+  wire \port$522$11 ;
+  output \port$522$12 ;
+  wire \port$522$12 ;
+  output \port$522$13 ;
+  wire \port$522$13 ;
+  output \port$522$14 ;
+  wire \port$522$14 ;
+  output \port$522$15 ;
+  wire \port$522$15 ;
+  output \port$522$2 ;
+  wire \port$522$2 ;
+  output \port$522$3 ;
+  wire \port$522$3 ;
+  output \port$522$4 ;
+  wire \port$522$4 ;
+  output \port$522$5 ;
+  wire \port$522$5 ;
+  output \port$522$6 ;
+  wire \port$522$6 ;
+  output \port$522$7 ;
+  wire \port$522$7 ;
+  output \port$522$8 ;
+  wire \port$522$8 ;
+  output \port$522$9 ;
+  wire \port$522$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23128,7 +18620,7 @@ module \hwq_mac_array.mul_3_1 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23138,26 +18630,27 @@ module \hwq_mac_array.mul_3_1 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$751$0  = \$1 ;
-  assign \port$751$1  = \$2 ;
-  assign \port$751$2  = \$3 ;
-  assign \port$751$3  = \$4 ;
-  assign \port$751$4  = \$5 ;
-  assign \port$751$5  = \$6 ;
-  assign \port$751$6  = \$7 ;
-  assign \port$751$7  = \$8 ;
-  assign \port$751$8  = \$9 ;
-  assign \port$751$9  = \$10 ;
-  assign \port$751$10  = \$11 ;
-  assign \port$751$11  = \$12 ;
-  assign \port$751$12  = \$13 ;
-  assign \port$751$13  = \$14 ;
-  assign \port$751$14  = \$15 ;
-  assign \port$751$15  = \$16 ;
+  assign \port$522$0  = \$1 ;
+  assign \port$522$1  = \$2 ;
+  assign \port$522$2  = \$3 ;
+  assign \port$522$3  = \$4 ;
+  assign \port$522$4  = \$5 ;
+  assign \port$522$5  = \$6 ;
+  assign \port$522$6  = \$7 ;
+  assign \port$522$7  = \$8 ;
+  assign \port$522$8  = \$9 ;
+  assign \port$522$9  = \$10 ;
+  assign \port$522$10  = \$11 ;
+  assign \port$522$11  = \$12 ;
+  assign \port$522$12  = \$13 ;
+  assign \port$522$13  = \$14 ;
+  assign \port$522$14  = \$15 ;
+  assign \port$522$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \port$752$3 , \port$752$4 , \port$752$5 , \port$752$6 , \port$752$7 , \port$752$8 , \port$752$9 , \port$752$10 , \port$752$11 , \port$752$12 , \port$752$13 , \port$752$14 , \port$752$15 , b, a, en);
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2 , \port$523$3 , \port$523$4 , \port$523$5 , \port$523$6 , \port$523$7 , \port$523$8 , \port$523$9 , \port$523$10 , \port$523$11 , \port$523$12 , \port$523$13 , \port$523$14 , \port$523$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23206,38 +18699,40 @@ module \hwq_mac_array.mul_3_2 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$752$0 ;
-  wire \port$752$0 ;
-  output \port$752$1 ;
-  wire \port$752$1 ;
-  output \port$752$10 ;
-  wire \port$752$10 ;
-  output \port$752$11 ;
-  wire \port$752$11 ;
-  output \port$752$12 ;
-  wire \port$752$12 ;
-  output \port$752$13 ;
-  wire \port$752$13 ;
-  output \port$752$14 ;
-  wire \port$752$14 ;
-  output \port$752$15 ;
-  wire \port$752$15 ;
-  output \port$752$2 ;
-  wire \port$752$2 ;
-  output \port$752$3 ;
-  wire \port$752$3 ;
-  output \port$752$4 ;
-  wire \port$752$4 ;
-  output \port$752$5 ;
-  wire \port$752$5 ;
-  output \port$752$6 ;
-  wire \port$752$6 ;
-  output \port$752$7 ;
-  wire \port$752$7 ;
-  output \port$752$8 ;
-  wire \port$752$8 ;
-  output \port$752$9 ;
-  wire \port$752$9 ;
+  output \port$523$0 ;
+  wire \port$523$0 ;
+  output \port$523$1 ;
+  wire \port$523$1 ;
+  output \port$523$10 ;
+  wire \port$523$10 ;
+  output \port$523$11 ;
+  wire \port$523$11 ;
+  output \port$523$12 ;
+  wire \port$523$12 ;
+  output \port$523$13 ;
+  wire \port$523$13 ;
+  output \port$523$14 ;
+  wire \port$523$14 ;
+  output \port$523$15 ;
+  wire \port$523$15 ;
+  output \port$523$2 ;
+  wire \port$523$2 ;
+  output \port$523$3 ;
+  wire \port$523$3 ;
+  output \port$523$4 ;
+  wire \port$523$4 ;
+  output \port$523$5 ;
+  wire \port$523$5 ;
+  output \port$523$6 ;
+  wire \port$523$6 ;
+  output \port$523$7 ;
+  wire \port$523$7 ;
+  output \port$523$8 ;
+  wire \port$523$8 ;
+  output \port$523$9 ;
+  wire \port$523$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23347,7 +18842,7 @@ module \hwq_mac_array.mul_3_2 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23357,26 +18852,27 @@ module \hwq_mac_array.mul_3_2 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$752$0  = \$1 ;
-  assign \port$752$1  = \$2 ;
-  assign \port$752$2  = \$3 ;
-  assign \port$752$3  = \$4 ;
-  assign \port$752$4  = \$5 ;
-  assign \port$752$5  = \$6 ;
-  assign \port$752$6  = \$7 ;
-  assign \port$752$7  = \$8 ;
-  assign \port$752$8  = \$9 ;
-  assign \port$752$9  = \$10 ;
-  assign \port$752$10  = \$11 ;
-  assign \port$752$11  = \$12 ;
-  assign \port$752$12  = \$13 ;
-  assign \port$752$13  = \$14 ;
-  assign \port$752$14  = \$15 ;
-  assign \port$752$15  = \$16 ;
+  assign \port$523$0  = \$1 ;
+  assign \port$523$1  = \$2 ;
+  assign \port$523$2  = \$3 ;
+  assign \port$523$3  = \$4 ;
+  assign \port$523$4  = \$5 ;
+  assign \port$523$5  = \$6 ;
+  assign \port$523$6  = \$7 ;
+  assign \port$523$7  = \$8 ;
+  assign \port$523$8  = \$9 ;
+  assign \port$523$9  = \$10 ;
+  assign \port$523$10  = \$11 ;
+  assign \port$523$11  = \$12 ;
+  assign \port$523$12  = \$13 ;
+  assign \port$523$13  = \$14 ;
+  assign \port$523$14  = \$15 ;
+  assign \port$523$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \port$753$3 , \port$753$4 , \port$753$5 , \port$753$6 , \port$753$7 , \port$753$8 , \port$753$9 , \port$753$10 , \port$753$11 , \port$753$12 , \port$753$13 , \port$753$14 , \port$753$15 , b, a, en);
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$524$0 , \port$524$1 , \port$524$2 , \port$524$3 , \port$524$4 , \port$524$5 , \port$524$6 , \port$524$7 , \port$524$8 , \port$524$9 , \port$524$10 , \port$524$11 , \port$524$12 , \port$524$13 , \port$524$14 , \port$524$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23425,38 +18921,40 @@ module \hwq_mac_array.mul_3_3 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$753$0 ;
-  wire \port$753$0 ;
-  output \port$753$1 ;
-  wire \port$753$1 ;
-  output \port$753$10 ;
-  wire \port$753$10 ;
-  output \port$753$11 ;
-  wire \port$753$11 ;
-  output \port$753$12 ;
-  wire \port$753$12 ;
-  output \port$753$13 ;
-  wire \port$753$13 ;
-  output \port$753$14 ;
-  wire \port$753$14 ;
-  output \port$753$15 ;
-  wire \port$753$15 ;
-  output \port$753$2 ;
-  wire \port$753$2 ;
-  output \port$753$3 ;
-  wire \port$753$3 ;
-  output \port$753$4 ;
-  wire \port$753$4 ;
-  output \port$753$5 ;
-  wire \port$753$5 ;
-  output \port$753$6 ;
-  wire \port$753$6 ;
-  output \port$753$7 ;
-  wire \port$753$7 ;
-  output \port$753$8 ;
-  wire \port$753$8 ;
-  output \port$753$9 ;
-  wire \port$753$9 ;
+  output \port$524$0 ;
+  wire \port$524$0 ;
+  output \port$524$1 ;
+  wire \port$524$1 ;
+  output \port$524$10 ;
+  wire \port$524$10 ;
+  output \port$524$11 ;
+  wire \port$524$11 ;
+  output \port$524$12 ;
+  wire \port$524$12 ;
+  output \port$524$13 ;
+  wire \port$524$13 ;
+  output \port$524$14 ;
+  wire \port$524$14 ;
+  output \port$524$15 ;
+  wire \port$524$15 ;
+  output \port$524$2 ;
+  wire \port$524$2 ;
+  output \port$524$3 ;
+  wire \port$524$3 ;
+  output \port$524$4 ;
+  wire \port$524$4 ;
+  output \port$524$5 ;
+  wire \port$524$5 ;
+  output \port$524$6 ;
+  wire \port$524$6 ;
+  output \port$524$7 ;
+  wire \port$524$7 ;
+  output \port$524$8 ;
+  wire \port$524$8 ;
+  output \port$524$9 ;
+  wire \port$524$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23566,7 +19064,7 @@ module \hwq_mac_array.mul_3_3 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23576,26 +19074,27 @@ module \hwq_mac_array.mul_3_3 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$753$0  = \$1 ;
-  assign \port$753$1  = \$2 ;
-  assign \port$753$2  = \$3 ;
-  assign \port$753$3  = \$4 ;
-  assign \port$753$4  = \$5 ;
-  assign \port$753$5  = \$6 ;
-  assign \port$753$6  = \$7 ;
-  assign \port$753$7  = \$8 ;
-  assign \port$753$8  = \$9 ;
-  assign \port$753$9  = \$10 ;
-  assign \port$753$10  = \$11 ;
-  assign \port$753$11  = \$12 ;
-  assign \port$753$12  = \$13 ;
-  assign \port$753$13  = \$14 ;
-  assign \port$753$14  = \$15 ;
-  assign \port$753$15  = \$16 ;
+  assign \port$524$0  = \$1 ;
+  assign \port$524$1  = \$2 ;
+  assign \port$524$2  = \$3 ;
+  assign \port$524$3  = \$4 ;
+  assign \port$524$4  = \$5 ;
+  assign \port$524$5  = \$6 ;
+  assign \port$524$6  = \$7 ;
+  assign \port$524$7  = \$8 ;
+  assign \port$524$8  = \$9 ;
+  assign \port$524$9  = \$10 ;
+  assign \port$524$10  = \$11 ;
+  assign \port$524$11  = \$12 ;
+  assign \port$524$12  = \$13 ;
+  assign \port$524$13  = \$14 ;
+  assign \port$524$14  = \$15 ;
+  assign \port$524$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \port$754$3 , \port$754$4 , \port$754$5 , \port$754$6 , \port$754$7 , \port$754$8 , \port$754$9 , \port$754$10 , \port$754$11 , \port$754$12 , \port$754$13 , \port$754$14 , \port$754$15 , b, a, en);
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23644,38 +19143,40 @@ module \hwq_mac_array.mul_3_4 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$754$0 ;
-  wire \port$754$0 ;
-  output \port$754$1 ;
-  wire \port$754$1 ;
-  output \port$754$10 ;
-  wire \port$754$10 ;
-  output \port$754$11 ;
-  wire \port$754$11 ;
-  output \port$754$12 ;
-  wire \port$754$12 ;
-  output \port$754$13 ;
-  wire \port$754$13 ;
-  output \port$754$14 ;
-  wire \port$754$14 ;
-  output \port$754$15 ;
-  wire \port$754$15 ;
-  output \port$754$2 ;
-  wire \port$754$2 ;
-  output \port$754$3 ;
-  wire \port$754$3 ;
-  output \port$754$4 ;
-  wire \port$754$4 ;
-  output \port$754$5 ;
-  wire \port$754$5 ;
-  output \port$754$6 ;
-  wire \port$754$6 ;
-  output \port$754$7 ;
-  wire \port$754$7 ;
-  output \port$754$8 ;
-  wire \port$754$8 ;
-  output \port$754$9 ;
-  wire \port$754$9 ;
+  output \port$525$0 ;
+  wire \port$525$0 ;
+  output \port$525$1 ;
+  wire \port$525$1 ;
+  output \port$525$10 ;
+  wire \port$525$10 ;
+  output \port$525$11 ;
+  wire \port$525$11 ;
+  output \port$525$12 ;
+  wire \port$525$12 ;
+  output \port$525$13 ;
+  wire \port$525$13 ;
+  output \port$525$14 ;
+  wire \port$525$14 ;
+  output \port$525$15 ;
+  wire \port$525$15 ;
+  output \port$525$2 ;
+  wire \port$525$2 ;
+  output \port$525$3 ;
+  wire \port$525$3 ;
+  output \port$525$4 ;
+  wire \port$525$4 ;
+  output \port$525$5 ;
+  wire \port$525$5 ;
+  output \port$525$6 ;
+  wire \port$525$6 ;
+  output \port$525$7 ;
+  wire \port$525$7 ;
+  output \port$525$8 ;
+  wire \port$525$8 ;
+  output \port$525$9 ;
+  wire \port$525$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23785,7 +19286,7 @@ module \hwq_mac_array.mul_3_4 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23795,26 +19296,27 @@ module \hwq_mac_array.mul_3_4 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$754$0  = \$1 ;
-  assign \port$754$1  = \$2 ;
-  assign \port$754$2  = \$3 ;
-  assign \port$754$3  = \$4 ;
-  assign \port$754$4  = \$5 ;
-  assign \port$754$5  = \$6 ;
-  assign \port$754$6  = \$7 ;
-  assign \port$754$7  = \$8 ;
-  assign \port$754$8  = \$9 ;
-  assign \port$754$9  = \$10 ;
-  assign \port$754$10  = \$11 ;
-  assign \port$754$11  = \$12 ;
-  assign \port$754$12  = \$13 ;
-  assign \port$754$13  = \$14 ;
-  assign \port$754$14  = \$15 ;
-  assign \port$754$15  = \$16 ;
+  assign \port$525$0  = \$1 ;
+  assign \port$525$1  = \$2 ;
+  assign \port$525$2  = \$3 ;
+  assign \port$525$3  = \$4 ;
+  assign \port$525$4  = \$5 ;
+  assign \port$525$5  = \$6 ;
+  assign \port$525$6  = \$7 ;
+  assign \port$525$7  = \$8 ;
+  assign \port$525$8  = \$9 ;
+  assign \port$525$9  = \$10 ;
+  assign \port$525$10  = \$11 ;
+  assign \port$525$11  = \$12 ;
+  assign \port$525$12  = \$13 ;
+  assign \port$525$13  = \$14 ;
+  assign \port$525$14  = \$15 ;
+  assign \port$525$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \port$755$3 , \port$755$4 , \port$755$5 , \port$755$6 , \port$755$7 , \port$755$8 , \port$755$9 , \port$755$10 , \port$755$11 , \port$755$12 , \port$755$13 , \port$755$14 , \port$755$15 , b, a, en);
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23863,38 +19365,40 @@ module \hwq_mac_array.mul_3_5 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$755$0 ;
-  wire \port$755$0 ;
-  output \port$755$1 ;
-  wire \port$755$1 ;
-  output \port$755$10 ;
-  wire \port$755$10 ;
-  output \port$755$11 ;
-  wire \port$755$11 ;
-  output \port$755$12 ;
-  wire \port$755$12 ;
-  output \port$755$13 ;
-  wire \port$755$13 ;
-  output \port$755$14 ;
-  wire \port$755$14 ;
-  output \port$755$15 ;
-  wire \port$755$15 ;
-  output \port$755$2 ;
-  wire \port$755$2 ;
-  output \port$755$3 ;
-  wire \port$755$3 ;
-  output \port$755$4 ;
-  wire \port$755$4 ;
-  output \port$755$5 ;
-  wire \port$755$5 ;
-  output \port$755$6 ;
-  wire \port$755$6 ;
-  output \port$755$7 ;
-  wire \port$755$7 ;
-  output \port$755$8 ;
-  wire \port$755$8 ;
-  output \port$755$9 ;
-  wire \port$755$9 ;
+  output \port$526$0 ;
+  wire \port$526$0 ;
+  output \port$526$1 ;
+  wire \port$526$1 ;
+  output \port$526$10 ;
+  wire \port$526$10 ;
+  output \port$526$11 ;
+  wire \port$526$11 ;
+  output \port$526$12 ;
+  wire \port$526$12 ;
+  output \port$526$13 ;
+  wire \port$526$13 ;
+  output \port$526$14 ;
+  wire \port$526$14 ;
+  output \port$526$15 ;
+  wire \port$526$15 ;
+  output \port$526$2 ;
+  wire \port$526$2 ;
+  output \port$526$3 ;
+  wire \port$526$3 ;
+  output \port$526$4 ;
+  wire \port$526$4 ;
+  output \port$526$5 ;
+  wire \port$526$5 ;
+  output \port$526$6 ;
+  wire \port$526$6 ;
+  output \port$526$7 ;
+  wire \port$526$7 ;
+  output \port$526$8 ;
+  wire \port$526$8 ;
+  output \port$526$9 ;
+  wire \port$526$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24004,7 +19508,7 @@ module \hwq_mac_array.mul_3_5 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24014,26 +19518,27 @@ module \hwq_mac_array.mul_3_5 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$755$0  = \$1 ;
-  assign \port$755$1  = \$2 ;
-  assign \port$755$2  = \$3 ;
-  assign \port$755$3  = \$4 ;
-  assign \port$755$4  = \$5 ;
-  assign \port$755$5  = \$6 ;
-  assign \port$755$6  = \$7 ;
-  assign \port$755$7  = \$8 ;
-  assign \port$755$8  = \$9 ;
-  assign \port$755$9  = \$10 ;
-  assign \port$755$10  = \$11 ;
-  assign \port$755$11  = \$12 ;
-  assign \port$755$12  = \$13 ;
-  assign \port$755$13  = \$14 ;
-  assign \port$755$14  = \$15 ;
-  assign \port$755$15  = \$16 ;
+  assign \port$526$0  = \$1 ;
+  assign \port$526$1  = \$2 ;
+  assign \port$526$2  = \$3 ;
+  assign \port$526$3  = \$4 ;
+  assign \port$526$4  = \$5 ;
+  assign \port$526$5  = \$6 ;
+  assign \port$526$6  = \$7 ;
+  assign \port$526$7  = \$8 ;
+  assign \port$526$8  = \$9 ;
+  assign \port$526$9  = \$10 ;
+  assign \port$526$10  = \$11 ;
+  assign \port$526$11  = \$12 ;
+  assign \port$526$12  = \$13 ;
+  assign \port$526$13  = \$14 ;
+  assign \port$526$14  = \$15 ;
+  assign \port$526$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \port$756$3 , \port$756$4 , \port$756$5 , \port$756$6 , \port$756$7 , \port$756$8 , \port$756$9 , \port$756$10 , \port$756$11 , \port$756$12 , \port$756$13 , \port$756$14 , \port$756$15 , b, a, en);
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24082,38 +19587,40 @@ module \hwq_mac_array.mul_3_6 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$756$0 ;
-  wire \port$756$0 ;
-  output \port$756$1 ;
-  wire \port$756$1 ;
-  output \port$756$10 ;
-  wire \port$756$10 ;
-  output \port$756$11 ;
-  wire \port$756$11 ;
-  output \port$756$12 ;
-  wire \port$756$12 ;
-  output \port$756$13 ;
-  wire \port$756$13 ;
-  output \port$756$14 ;
-  wire \port$756$14 ;
-  output \port$756$15 ;
-  wire \port$756$15 ;
-  output \port$756$2 ;
-  wire \port$756$2 ;
-  output \port$756$3 ;
-  wire \port$756$3 ;
-  output \port$756$4 ;
-  wire \port$756$4 ;
-  output \port$756$5 ;
-  wire \port$756$5 ;
-  output \port$756$6 ;
-  wire \port$756$6 ;
-  output \port$756$7 ;
-  wire \port$756$7 ;
-  output \port$756$8 ;
-  wire \port$756$8 ;
-  output \port$756$9 ;
-  wire \port$756$9 ;
+  output \port$527$0 ;
+  wire \port$527$0 ;
+  output \port$527$1 ;
+  wire \port$527$1 ;
+  output \port$527$10 ;
+  wire \port$527$10 ;
+  output \port$527$11 ;
+  wire \port$527$11 ;
+  output \port$527$12 ;
+  wire \port$527$12 ;
+  output \port$527$13 ;
+  wire \port$527$13 ;
+  output \port$527$14 ;
+  wire \port$527$14 ;
+  output \port$527$15 ;
+  wire \port$527$15 ;
+  output \port$527$2 ;
+  wire \port$527$2 ;
+  output \port$527$3 ;
+  wire \port$527$3 ;
+  output \port$527$4 ;
+  wire \port$527$4 ;
+  output \port$527$5 ;
+  wire \port$527$5 ;
+  output \port$527$6 ;
+  wire \port$527$6 ;
+  output \port$527$7 ;
+  wire \port$527$7 ;
+  output \port$527$8 ;
+  wire \port$527$8 ;
+  output \port$527$9 ;
+  wire \port$527$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24223,7 +19730,7 @@ module \hwq_mac_array.mul_3_6 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24233,26 +19740,27 @@ module \hwq_mac_array.mul_3_6 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$756$0  = \$1 ;
-  assign \port$756$1  = \$2 ;
-  assign \port$756$2  = \$3 ;
-  assign \port$756$3  = \$4 ;
-  assign \port$756$4  = \$5 ;
-  assign \port$756$5  = \$6 ;
-  assign \port$756$6  = \$7 ;
-  assign \port$756$7  = \$8 ;
-  assign \port$756$8  = \$9 ;
-  assign \port$756$9  = \$10 ;
-  assign \port$756$10  = \$11 ;
-  assign \port$756$11  = \$12 ;
-  assign \port$756$12  = \$13 ;
-  assign \port$756$13  = \$14 ;
-  assign \port$756$14  = \$15 ;
-  assign \port$756$15  = \$16 ;
+  assign \port$527$0  = \$1 ;
+  assign \port$527$1  = \$2 ;
+  assign \port$527$2  = \$3 ;
+  assign \port$527$3  = \$4 ;
+  assign \port$527$4  = \$5 ;
+  assign \port$527$5  = \$6 ;
+  assign \port$527$6  = \$7 ;
+  assign \port$527$7  = \$8 ;
+  assign \port$527$8  = \$9 ;
+  assign \port$527$9  = \$10 ;
+  assign \port$527$10  = \$11 ;
+  assign \port$527$11  = \$12 ;
+  assign \port$527$12  = \$13 ;
+  assign \port$527$13  = \$14 ;
+  assign \port$527$14  = \$15 ;
+  assign \port$527$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, en);
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$528$0 , \port$528$1 , \port$528$2 , \port$528$3 , \port$528$4 , \port$528$5 , \port$528$6 , \port$528$7 , \port$528$8 , \port$528$9 , \port$528$10 , \port$528$11 , \port$528$12 , \port$528$13 , \port$528$14 , \port$528$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24301,38 +19809,40 @@ module \hwq_mac_array.mul_3_7 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$757$0 ;
-  wire \port$757$0 ;
-  output \port$757$1 ;
-  wire \port$757$1 ;
-  output \port$757$10 ;
-  wire \port$757$10 ;
-  output \port$757$11 ;
-  wire \port$757$11 ;
-  output \port$757$12 ;
-  wire \port$757$12 ;
-  output \port$757$13 ;
-  wire \port$757$13 ;
-  output \port$757$14 ;
-  wire \port$757$14 ;
-  output \port$757$15 ;
-  wire \port$757$15 ;
-  output \port$757$2 ;
-  wire \port$757$2 ;
-  output \port$757$3 ;
-  wire \port$757$3 ;
-  output \port$757$4 ;
-  wire \port$757$4 ;
-  output \port$757$5 ;
-  wire \port$757$5 ;
-  output \port$757$6 ;
-  wire \port$757$6 ;
-  output \port$757$7 ;
-  wire \port$757$7 ;
-  output \port$757$8 ;
-  wire \port$757$8 ;
-  output \port$757$9 ;
-  wire \port$757$9 ;
+  output \port$528$0 ;
+  wire \port$528$0 ;
+  output \port$528$1 ;
+  wire \port$528$1 ;
+  output \port$528$10 ;
+  wire \port$528$10 ;
+  output \port$528$11 ;
+  wire \port$528$11 ;
+  output \port$528$12 ;
+  wire \port$528$12 ;
+  output \port$528$13 ;
+  wire \port$528$13 ;
+  output \port$528$14 ;
+  wire \port$528$14 ;
+  output \port$528$15 ;
+  wire \port$528$15 ;
+  output \port$528$2 ;
+  wire \port$528$2 ;
+  output \port$528$3 ;
+  wire \port$528$3 ;
+  output \port$528$4 ;
+  wire \port$528$4 ;
+  output \port$528$5 ;
+  wire \port$528$5 ;
+  output \port$528$6 ;
+  wire \port$528$6 ;
+  output \port$528$7 ;
+  wire \port$528$7 ;
+  output \port$528$8 ;
+  wire \port$528$8 ;
+  output \port$528$9 ;
+  wire \port$528$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24442,7 +19952,7 @@ module \hwq_mac_array.mul_3_7 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24452,26 +19962,27 @@ module \hwq_mac_array.mul_3_7 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$757$0  = \$1 ;
-  assign \port$757$1  = \$2 ;
-  assign \port$757$2  = \$3 ;
-  assign \port$757$3  = \$4 ;
-  assign \port$757$4  = \$5 ;
-  assign \port$757$5  = \$6 ;
-  assign \port$757$6  = \$7 ;
-  assign \port$757$7  = \$8 ;
-  assign \port$757$8  = \$9 ;
-  assign \port$757$9  = \$10 ;
-  assign \port$757$10  = \$11 ;
-  assign \port$757$11  = \$12 ;
-  assign \port$757$12  = \$13 ;
-  assign \port$757$13  = \$14 ;
-  assign \port$757$14  = \$15 ;
-  assign \port$757$15  = \$16 ;
+  assign \port$528$0  = \$1 ;
+  assign \port$528$1  = \$2 ;
+  assign \port$528$2  = \$3 ;
+  assign \port$528$3  = \$4 ;
+  assign \port$528$4  = \$5 ;
+  assign \port$528$5  = \$6 ;
+  assign \port$528$6  = \$7 ;
+  assign \port$528$7  = \$8 ;
+  assign \port$528$8  = \$9 ;
+  assign \port$528$9  = \$10 ;
+  assign \port$528$10  = \$11 ;
+  assign \port$528$11  = \$12 ;
+  assign \port$528$12  = \$13 ;
+  assign \port$528$13  = \$14 ;
+  assign \port$528$14  = \$15 ;
+  assign \port$528$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \port$758$3 , \port$758$4 , \port$758$5 , \port$758$6 , \port$758$7 , \port$758$8 , \port$758$9 , \port$758$10 , \port$758$11 , \port$758$12 , \port$758$13 , \port$758$14 , \port$758$15 , a, b, en);
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$529$0 , \port$529$1 , \port$529$2 , \port$529$3 , \port$529$4 , \port$529$5 , \port$529$6 , \port$529$7 , \port$529$8 , \port$529$9 , \port$529$10 , \port$529$11 , \port$529$12 , \port$529$13 , \port$529$14 , \port$529$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24520,38 +20031,40 @@ module \hwq_mac_array.mul_4_0 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$758$0 ;
-  wire \port$758$0 ;
-  output \port$758$1 ;
-  wire \port$758$1 ;
-  output \port$758$10 ;
-  wire \port$758$10 ;
-  output \port$758$11 ;
-  wire \port$758$11 ;
-  output \port$758$12 ;
-  wire \port$758$12 ;
-  output \port$758$13 ;
-  wire \port$758$13 ;
-  output \port$758$14 ;
-  wire \port$758$14 ;
-  output \port$758$15 ;
-  wire \port$758$15 ;
-  output \port$758$2 ;
-  wire \port$758$2 ;
-  output \port$758$3 ;
-  wire \port$758$3 ;
-  output \port$758$4 ;
-  wire \port$758$4 ;
-  output \port$758$5 ;
-  wire \port$758$5 ;
-  output \port$758$6 ;
-  wire \port$758$6 ;
-  output \port$758$7 ;
-  wire \port$758$7 ;
-  output \port$758$8 ;
-  wire \port$758$8 ;
-  output \port$758$9 ;
-  wire \port$758$9 ;
+  output \port$529$0 ;
+  wire \port$529$0 ;
+  output \port$529$1 ;
+  wire \port$529$1 ;
+  output \port$529$10 ;
+  wire \port$529$10 ;
+  output \port$529$11 ;
+  wire \port$529$11 ;
+  output \port$529$12 ;
+  wire \port$529$12 ;
+  output \port$529$13 ;
+  wire \port$529$13 ;
+  output \port$529$14 ;
+  wire \port$529$14 ;
+  output \port$529$15 ;
+  wire \port$529$15 ;
+  output \port$529$2 ;
+  wire \port$529$2 ;
+  output \port$529$3 ;
+  wire \port$529$3 ;
+  output \port$529$4 ;
+  wire \port$529$4 ;
+  output \port$529$5 ;
+  wire \port$529$5 ;
+  output \port$529$6 ;
+  wire \port$529$6 ;
+  output \port$529$7 ;
+  wire \port$529$7 ;
+  output \port$529$8 ;
+  wire \port$529$8 ;
+  output \port$529$9 ;
+  wire \port$529$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24661,7 +20174,7 @@ module \hwq_mac_array.mul_4_0 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24671,26 +20184,27 @@ module \hwq_mac_array.mul_4_0 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$758$0  = \$1 ;
-  assign \port$758$1  = \$2 ;
-  assign \port$758$2  = \$3 ;
-  assign \port$758$3  = \$4 ;
-  assign \port$758$4  = \$5 ;
-  assign \port$758$5  = \$6 ;
-  assign \port$758$6  = \$7 ;
-  assign \port$758$7  = \$8 ;
-  assign \port$758$8  = \$9 ;
-  assign \port$758$9  = \$10 ;
-  assign \port$758$10  = \$11 ;
-  assign \port$758$11  = \$12 ;
-  assign \port$758$12  = \$13 ;
-  assign \port$758$13  = \$14 ;
-  assign \port$758$14  = \$15 ;
-  assign \port$758$15  = \$16 ;
+  assign \port$529$0  = \$1 ;
+  assign \port$529$1  = \$2 ;
+  assign \port$529$2  = \$3 ;
+  assign \port$529$3  = \$4 ;
+  assign \port$529$4  = \$5 ;
+  assign \port$529$5  = \$6 ;
+  assign \port$529$6  = \$7 ;
+  assign \port$529$7  = \$8 ;
+  assign \port$529$8  = \$9 ;
+  assign \port$529$9  = \$10 ;
+  assign \port$529$10  = \$11 ;
+  assign \port$529$11  = \$12 ;
+  assign \port$529$12  = \$13 ;
+  assign \port$529$13  = \$14 ;
+  assign \port$529$14  = \$15 ;
+  assign \port$529$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \port$759$3 , \port$759$4 , \port$759$5 , \port$759$6 , \port$759$7 , \port$759$8 , \port$759$9 , \port$759$10 , \port$759$11 , \port$759$12 , \port$759$13 , \port$759$14 , \port$759$15 , b, a, en);
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24739,38 +20253,40 @@ module \hwq_mac_array.mul_4_1 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$759$0 ;
-  wire \port$759$0 ;
-  output \port$759$1 ;
-  wire \port$759$1 ;
-  output \port$759$10 ;
-  wire \port$759$10 ;
-  output \port$759$11 ;
-  wire \port$759$11 ;
-  output \port$759$12 ;
-  wire \port$759$12 ;
-  output \port$759$13 ;
-  wire \port$759$13 ;
-  output \port$759$14 ;
-  wire \port$759$14 ;
-  output \port$759$15 ;
-  wire \port$759$15 ;
-  output \port$759$2 ;
-  wire \port$759$2 ;
-  output \port$759$3 ;
-  wire \port$759$3 ;
-  output \port$759$4 ;
-  wire \port$759$4 ;
-  output \port$759$5 ;
-  wire \port$759$5 ;
-  output \port$759$6 ;
-  wire \port$759$6 ;
-  output \port$759$7 ;
-  wire \port$759$7 ;
-  output \port$759$8 ;
-  wire \port$759$8 ;
-  output \port$759$9 ;
-  wire \port$759$9 ;
+  output \port$530$0 ;
+  wire \port$530$0 ;
+  output \port$530$1 ;
+  wire \port$530$1 ;
+  output \port$530$10 ;
+  wire \port$530$10 ;
+  output \port$530$11 ;
+  wire \port$530$11 ;
+  output \port$530$12 ;
+  wire \port$530$12 ;
+  output \port$530$13 ;
+  wire \port$530$13 ;
+  output \port$530$14 ;
+  wire \port$530$14 ;
+  output \port$530$15 ;
+  wire \port$530$15 ;
+  output \port$530$2 ;
+  wire \port$530$2 ;
+  output \port$530$3 ;
+  wire \port$530$3 ;
+  output \port$530$4 ;
+  wire \port$530$4 ;
+  output \port$530$5 ;
+  wire \port$530$5 ;
+  output \port$530$6 ;
+  wire \port$530$6 ;
+  output \port$530$7 ;
+  wire \port$530$7 ;
+  output \port$530$8 ;
+  wire \port$530$8 ;
+  output \port$530$9 ;
+  wire \port$530$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24880,7 +20396,7 @@ module \hwq_mac_array.mul_4_1 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24890,26 +20406,27 @@ module \hwq_mac_array.mul_4_1 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$759$0  = \$1 ;
-  assign \port$759$1  = \$2 ;
-  assign \port$759$2  = \$3 ;
-  assign \port$759$3  = \$4 ;
-  assign \port$759$4  = \$5 ;
-  assign \port$759$5  = \$6 ;
-  assign \port$759$6  = \$7 ;
-  assign \port$759$7  = \$8 ;
-  assign \port$759$8  = \$9 ;
-  assign \port$759$9  = \$10 ;
-  assign \port$759$10  = \$11 ;
-  assign \port$759$11  = \$12 ;
-  assign \port$759$12  = \$13 ;
-  assign \port$759$13  = \$14 ;
-  assign \port$759$14  = \$15 ;
-  assign \port$759$15  = \$16 ;
+  assign \port$530$0  = \$1 ;
+  assign \port$530$1  = \$2 ;
+  assign \port$530$2  = \$3 ;
+  assign \port$530$3  = \$4 ;
+  assign \port$530$4  = \$5 ;
+  assign \port$530$5  = \$6 ;
+  assign \port$530$6  = \$7 ;
+  assign \port$530$7  = \$8 ;
+  assign \port$530$8  = \$9 ;
+  assign \port$530$9  = \$10 ;
+  assign \port$530$10  = \$11 ;
+  assign \port$530$11  = \$12 ;
+  assign \port$530$12  = \$13 ;
+  assign \port$530$13  = \$14 ;
+  assign \port$530$14  = \$15 ;
+  assign \port$530$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \port$760$3 , \port$760$4 , \port$760$5 , \port$760$6 , \port$760$7 , \port$760$8 , \port$760$9 , \port$760$10 , \port$760$11 , \port$760$12 , \port$760$13 , \port$760$14 , \port$760$15 , b, a, en);
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24958,38 +20475,40 @@ module \hwq_mac_array.mul_4_2 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$760$0 ;
-  wire \port$760$0 ;
-  output \port$760$1 ;
-  wire \port$760$1 ;
-  output \port$760$10 ;
-  wire \port$760$10 ;
-  output \port$760$11 ;
-  wire \port$760$11 ;
-  output \port$760$12 ;
-  wire \port$760$12 ;
-  output \port$760$13 ;
-  wire \port$760$13 ;
-  output \port$760$14 ;
-  wire \port$760$14 ;
-  output \port$760$15 ;
-  wire \port$760$15 ;
-  output \port$760$2 ;
-  wire \port$760$2 ;
-  output \port$760$3 ;
-  wire \port$760$3 ;
-  output \port$760$4 ;
-  wire \port$760$4 ;
-  output \port$760$5 ;
-  wire \port$760$5 ;
-  output \port$760$6 ;
-  wire \port$760$6 ;
-  output \port$760$7 ;
-  wire \port$760$7 ;
-  output \port$760$8 ;
-  wire \port$760$8 ;
-  output \port$760$9 ;
-  wire \port$760$9 ;
+  output \port$531$0 ;
+  wire \port$531$0 ;
+  output \port$531$1 ;
+  wire \port$531$1 ;
+  output \port$531$10 ;
+  wire \port$531$10 ;
+  output \port$531$11 ;
+  wire \port$531$11 ;
+  output \port$531$12 ;
+  wire \port$531$12 ;
+  output \port$531$13 ;
+  wire \port$531$13 ;
+  output \port$531$14 ;
+  wire \port$531$14 ;
+  output \port$531$15 ;
+  wire \port$531$15 ;
+  output \port$531$2 ;
+  wire \port$531$2 ;
+  output \port$531$3 ;
+  wire \port$531$3 ;
+  output \port$531$4 ;
+  wire \port$531$4 ;
+  output \port$531$5 ;
+  wire \port$531$5 ;
+  output \port$531$6 ;
+  wire \port$531$6 ;
+  output \port$531$7 ;
+  wire \port$531$7 ;
+  output \port$531$8 ;
+  wire \port$531$8 ;
+  output \port$531$9 ;
+  wire \port$531$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25099,7 +20618,7 @@ module \hwq_mac_array.mul_4_2 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25109,26 +20628,27 @@ module \hwq_mac_array.mul_4_2 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$760$0  = \$1 ;
-  assign \port$760$1  = \$2 ;
-  assign \port$760$2  = \$3 ;
-  assign \port$760$3  = \$4 ;
-  assign \port$760$4  = \$5 ;
-  assign \port$760$5  = \$6 ;
-  assign \port$760$6  = \$7 ;
-  assign \port$760$7  = \$8 ;
-  assign \port$760$8  = \$9 ;
-  assign \port$760$9  = \$10 ;
-  assign \port$760$10  = \$11 ;
-  assign \port$760$11  = \$12 ;
-  assign \port$760$12  = \$13 ;
-  assign \port$760$13  = \$14 ;
-  assign \port$760$14  = \$15 ;
-  assign \port$760$15  = \$16 ;
+  assign \port$531$0  = \$1 ;
+  assign \port$531$1  = \$2 ;
+  assign \port$531$2  = \$3 ;
+  assign \port$531$3  = \$4 ;
+  assign \port$531$4  = \$5 ;
+  assign \port$531$5  = \$6 ;
+  assign \port$531$6  = \$7 ;
+  assign \port$531$7  = \$8 ;
+  assign \port$531$8  = \$9 ;
+  assign \port$531$9  = \$10 ;
+  assign \port$531$10  = \$11 ;
+  assign \port$531$11  = \$12 ;
+  assign \port$531$12  = \$13 ;
+  assign \port$531$13  = \$14 ;
+  assign \port$531$14  = \$15 ;
+  assign \port$531$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \port$761$3 , \port$761$4 , \port$761$5 , \port$761$6 , \port$761$7 , \port$761$8 , \port$761$9 , \port$761$10 , \port$761$11 , \port$761$12 , \port$761$13 , \port$761$14 , \port$761$15 , b, a, en);
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25177,38 +20697,40 @@ module \hwq_mac_array.mul_4_3 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$761$0 ;
-  wire \port$761$0 ;
-  output \port$761$1 ;
-  wire \port$761$1 ;
-  output \port$761$10 ;
-  wire \port$761$10 ;
-  output \port$761$11 ;
-  wire \port$761$11 ;
-  output \port$761$12 ;
-  wire \port$761$12 ;
-  output \port$761$13 ;
-  wire \port$761$13 ;
-  output \port$761$14 ;
-  wire \port$761$14 ;
-  output \port$761$15 ;
-  wire \port$761$15 ;
-  output \port$761$2 ;
-  wire \port$761$2 ;
-  output \port$761$3 ;
-  wire \port$761$3 ;
-  output \port$761$4 ;
-  wire \port$761$4 ;
-  output \port$761$5 ;
-  wire \port$761$5 ;
-  output \port$761$6 ;
-  wire \port$761$6 ;
-  output \port$761$7 ;
-  wire \port$761$7 ;
-  output \port$761$8 ;
-  wire \port$761$8 ;
-  output \port$761$9 ;
-  wire \port$761$9 ;
+  output \port$532$0 ;
+  wire \port$532$0 ;
+  output \port$532$1 ;
+  wire \port$532$1 ;
+  output \port$532$10 ;
+  wire \port$532$10 ;
+  output \port$532$11 ;
+  wire \port$532$11 ;
+  output \port$532$12 ;
+  wire \port$532$12 ;
+  output \port$532$13 ;
+  wire \port$532$13 ;
+  output \port$532$14 ;
+  wire \port$532$14 ;
+  output \port$532$15 ;
+  wire \port$532$15 ;
+  output \port$532$2 ;
+  wire \port$532$2 ;
+  output \port$532$3 ;
+  wire \port$532$3 ;
+  output \port$532$4 ;
+  wire \port$532$4 ;
+  output \port$532$5 ;
+  wire \port$532$5 ;
+  output \port$532$6 ;
+  wire \port$532$6 ;
+  output \port$532$7 ;
+  wire \port$532$7 ;
+  output \port$532$8 ;
+  wire \port$532$8 ;
+  output \port$532$9 ;
+  wire \port$532$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25318,7 +20840,7 @@ module \hwq_mac_array.mul_4_3 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25328,26 +20850,27 @@ module \hwq_mac_array.mul_4_3 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$761$0  = \$1 ;
-  assign \port$761$1  = \$2 ;
-  assign \port$761$2  = \$3 ;
-  assign \port$761$3  = \$4 ;
-  assign \port$761$4  = \$5 ;
-  assign \port$761$5  = \$6 ;
-  assign \port$761$6  = \$7 ;
-  assign \port$761$7  = \$8 ;
-  assign \port$761$8  = \$9 ;
-  assign \port$761$9  = \$10 ;
-  assign \port$761$10  = \$11 ;
-  assign \port$761$11  = \$12 ;
-  assign \port$761$12  = \$13 ;
-  assign \port$761$13  = \$14 ;
-  assign \port$761$14  = \$15 ;
-  assign \port$761$15  = \$16 ;
+  assign \port$532$0  = \$1 ;
+  assign \port$532$1  = \$2 ;
+  assign \port$532$2  = \$3 ;
+  assign \port$532$3  = \$4 ;
+  assign \port$532$4  = \$5 ;
+  assign \port$532$5  = \$6 ;
+  assign \port$532$6  = \$7 ;
+  assign \port$532$7  = \$8 ;
+  assign \port$532$8  = \$9 ;
+  assign \port$532$9  = \$10 ;
+  assign \port$532$10  = \$11 ;
+  assign \port$532$11  = \$12 ;
+  assign \port$532$12  = \$13 ;
+  assign \port$532$13  = \$14 ;
+  assign \port$532$14  = \$15 ;
+  assign \port$532$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \port$762$3 , \port$762$4 , \port$762$5 , \port$762$6 , \port$762$7 , \port$762$8 , \port$762$9 , \port$762$10 , \port$762$11 , \port$762$12 , \port$762$13 , \port$762$14 , \port$762$15 , b, a, en);
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25396,38 +20919,40 @@ module \hwq_mac_array.mul_4_4 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$762$0 ;
-  wire \port$762$0 ;
-  output \port$762$1 ;
-  wire \port$762$1 ;
-  output \port$762$10 ;
-  wire \port$762$10 ;
-  output \port$762$11 ;
-  wire \port$762$11 ;
-  output \port$762$12 ;
-  wire \port$762$12 ;
-  output \port$762$13 ;
-  wire \port$762$13 ;
-  output \port$762$14 ;
-  wire \port$762$14 ;
-  output \port$762$15 ;
-  wire \port$762$15 ;
-  output \port$762$2 ;
-  wire \port$762$2 ;
-  output \port$762$3 ;
-  wire \port$762$3 ;
-  output \port$762$4 ;
-  wire \port$762$4 ;
-  output \port$762$5 ;
-  wire \port$762$5 ;
-  output \port$762$6 ;
-  wire \port$762$6 ;
-  output \port$762$7 ;
-  wire \port$762$7 ;
-  output \port$762$8 ;
-  wire \port$762$8 ;
-  output \port$762$9 ;
-  wire \port$762$9 ;
+  output \port$533$0 ;
+  wire \port$533$0 ;
+  output \port$533$1 ;
+  wire \port$533$1 ;
+  output \port$533$10 ;
+  wire \port$533$10 ;
+  output \port$533$11 ;
+  wire \port$533$11 ;
+  output \port$533$12 ;
+  wire \port$533$12 ;
+  output \port$533$13 ;
+  wire \port$533$13 ;
+  output \port$533$14 ;
+  wire \port$533$14 ;
+  output \port$533$15 ;
+  wire \port$533$15 ;
+  output \port$533$2 ;
+  wire \port$533$2 ;
+  output \port$533$3 ;
+  wire \port$533$3 ;
+  output \port$533$4 ;
+  wire \port$533$4 ;
+  output \port$533$5 ;
+  wire \port$533$5 ;
+  output \port$533$6 ;
+  wire \port$533$6 ;
+  output \port$533$7 ;
+  wire \port$533$7 ;
+  output \port$533$8 ;
+  wire \port$533$8 ;
+  output \port$533$9 ;
+  wire \port$533$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25537,7 +21062,7 @@ module \hwq_mac_array.mul_4_4 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25547,26 +21072,27 @@ module \hwq_mac_array.mul_4_4 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$762$0  = \$1 ;
-  assign \port$762$1  = \$2 ;
-  assign \port$762$2  = \$3 ;
-  assign \port$762$3  = \$4 ;
-  assign \port$762$4  = \$5 ;
-  assign \port$762$5  = \$6 ;
-  assign \port$762$6  = \$7 ;
-  assign \port$762$7  = \$8 ;
-  assign \port$762$8  = \$9 ;
-  assign \port$762$9  = \$10 ;
-  assign \port$762$10  = \$11 ;
-  assign \port$762$11  = \$12 ;
-  assign \port$762$12  = \$13 ;
-  assign \port$762$13  = \$14 ;
-  assign \port$762$14  = \$15 ;
-  assign \port$762$15  = \$16 ;
+  assign \port$533$0  = \$1 ;
+  assign \port$533$1  = \$2 ;
+  assign \port$533$2  = \$3 ;
+  assign \port$533$3  = \$4 ;
+  assign \port$533$4  = \$5 ;
+  assign \port$533$5  = \$6 ;
+  assign \port$533$6  = \$7 ;
+  assign \port$533$7  = \$8 ;
+  assign \port$533$8  = \$9 ;
+  assign \port$533$9  = \$10 ;
+  assign \port$533$10  = \$11 ;
+  assign \port$533$11  = \$12 ;
+  assign \port$533$12  = \$13 ;
+  assign \port$533$13  = \$14 ;
+  assign \port$533$14  = \$15 ;
+  assign \port$533$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \port$763$3 , \port$763$4 , \port$763$5 , \port$763$6 , \port$763$7 , \port$763$8 , \port$763$9 , \port$763$10 , \port$763$11 , \port$763$12 , \port$763$13 , \port$763$14 , \port$763$15 , b, a, en);
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25615,38 +21141,40 @@ module \hwq_mac_array.mul_4_5 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$763$0 ;
-  wire \port$763$0 ;
-  output \port$763$1 ;
-  wire \port$763$1 ;
-  output \port$763$10 ;
-  wire \port$763$10 ;
-  output \port$763$11 ;
-  wire \port$763$11 ;
-  output \port$763$12 ;
-  wire \port$763$12 ;
-  output \port$763$13 ;
-  wire \port$763$13 ;
-  output \port$763$14 ;
-  wire \port$763$14 ;
-  output \port$763$15 ;
-  wire \port$763$15 ;
-  output \port$763$2 ;
-  wire \port$763$2 ;
-  output \port$763$3 ;
-  wire \port$763$3 ;
-  output \port$763$4 ;
-  wire \port$763$4 ;
-  output \port$763$5 ;
-  wire \port$763$5 ;
-  output \port$763$6 ;
-  wire \port$763$6 ;
-  output \port$763$7 ;
-  wire \port$763$7 ;
-  output \port$763$8 ;
-  wire \port$763$8 ;
-  output \port$763$9 ;
-  wire \port$763$9 ;
+  output \port$534$0 ;
+  wire \port$534$0 ;
+  output \port$534$1 ;
+  wire \port$534$1 ;
+  output \port$534$10 ;
+  wire \port$534$10 ;
+  output \port$534$11 ;
+  wire \port$534$11 ;
+  output \port$534$12 ;
+  wire \port$534$12 ;
+  output \port$534$13 ;
+  wire \port$534$13 ;
+  output \port$534$14 ;
+  wire \port$534$14 ;
+  output \port$534$15 ;
+  wire \port$534$15 ;
+  output \port$534$2 ;
+  wire \port$534$2 ;
+  output \port$534$3 ;
+  wire \port$534$3 ;
+  output \port$534$4 ;
+  wire \port$534$4 ;
+  output \port$534$5 ;
+  wire \port$534$5 ;
+  output \port$534$6 ;
+  wire \port$534$6 ;
+  output \port$534$7 ;
+  wire \port$534$7 ;
+  output \port$534$8 ;
+  wire \port$534$8 ;
+  output \port$534$9 ;
+  wire \port$534$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25756,7 +21284,7 @@ module \hwq_mac_array.mul_4_5 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25766,26 +21294,27 @@ module \hwq_mac_array.mul_4_5 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$763$0  = \$1 ;
-  assign \port$763$1  = \$2 ;
-  assign \port$763$2  = \$3 ;
-  assign \port$763$3  = \$4 ;
-  assign \port$763$4  = \$5 ;
-  assign \port$763$5  = \$6 ;
-  assign \port$763$6  = \$7 ;
-  assign \port$763$7  = \$8 ;
-  assign \port$763$8  = \$9 ;
-  assign \port$763$9  = \$10 ;
-  assign \port$763$10  = \$11 ;
-  assign \port$763$11  = \$12 ;
-  assign \port$763$12  = \$13 ;
-  assign \port$763$13  = \$14 ;
-  assign \port$763$14  = \$15 ;
-  assign \port$763$15  = \$16 ;
+  assign \port$534$0  = \$1 ;
+  assign \port$534$1  = \$2 ;
+  assign \port$534$2  = \$3 ;
+  assign \port$534$3  = \$4 ;
+  assign \port$534$4  = \$5 ;
+  assign \port$534$5  = \$6 ;
+  assign \port$534$6  = \$7 ;
+  assign \port$534$7  = \$8 ;
+  assign \port$534$8  = \$9 ;
+  assign \port$534$9  = \$10 ;
+  assign \port$534$10  = \$11 ;
+  assign \port$534$11  = \$12 ;
+  assign \port$534$12  = \$13 ;
+  assign \port$534$13  = \$14 ;
+  assign \port$534$14  = \$15 ;
+  assign \port$534$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \port$764$3 , \port$764$4 , \port$764$5 , \port$764$6 , \port$764$7 , \port$764$8 , \port$764$9 , \port$764$10 , \port$764$11 , \port$764$12 , \port$764$13 , \port$764$14 , \port$764$15 , b, a, en);
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25834,38 +21363,40 @@ module \hwq_mac_array.mul_4_6 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$764$0 ;
-  wire \port$764$0 ;
-  output \port$764$1 ;
-  wire \port$764$1 ;
-  output \port$764$10 ;
-  wire \port$764$10 ;
-  output \port$764$11 ;
-  wire \port$764$11 ;
-  output \port$764$12 ;
-  wire \port$764$12 ;
-  output \port$764$13 ;
-  wire \port$764$13 ;
-  output \port$764$14 ;
-  wire \port$764$14 ;
-  output \port$764$15 ;
-  wire \port$764$15 ;
-  output \port$764$2 ;
-  wire \port$764$2 ;
-  output \port$764$3 ;
-  wire \port$764$3 ;
-  output \port$764$4 ;
-  wire \port$764$4 ;
-  output \port$764$5 ;
-  wire \port$764$5 ;
-  output \port$764$6 ;
-  wire \port$764$6 ;
-  output \port$764$7 ;
-  wire \port$764$7 ;
-  output \port$764$8 ;
-  wire \port$764$8 ;
-  output \port$764$9 ;
-  wire \port$764$9 ;
+  output \port$535$0 ;
+  wire \port$535$0 ;
+  output \port$535$1 ;
+  wire \port$535$1 ;
+  output \port$535$10 ;
+  wire \port$535$10 ;
+  output \port$535$11 ;
+  wire \port$535$11 ;
+  output \port$535$12 ;
+  wire \port$535$12 ;
+  output \port$535$13 ;
+  wire \port$535$13 ;
+  output \port$535$14 ;
+  wire \port$535$14 ;
+  output \port$535$15 ;
+  wire \port$535$15 ;
+  output \port$535$2 ;
+  wire \port$535$2 ;
+  output \port$535$3 ;
+  wire \port$535$3 ;
+  output \port$535$4 ;
+  wire \port$535$4 ;
+  output \port$535$5 ;
+  wire \port$535$5 ;
+  output \port$535$6 ;
+  wire \port$535$6 ;
+  output \port$535$7 ;
+  wire \port$535$7 ;
+  output \port$535$8 ;
+  wire \port$535$8 ;
+  output \port$535$9 ;
+  wire \port$535$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25975,7 +21506,7 @@ module \hwq_mac_array.mul_4_6 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25985,26 +21516,27 @@ module \hwq_mac_array.mul_4_6 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$764$0  = \$1 ;
-  assign \port$764$1  = \$2 ;
-  assign \port$764$2  = \$3 ;
-  assign \port$764$3  = \$4 ;
-  assign \port$764$4  = \$5 ;
-  assign \port$764$5  = \$6 ;
-  assign \port$764$6  = \$7 ;
-  assign \port$764$7  = \$8 ;
-  assign \port$764$8  = \$9 ;
-  assign \port$764$9  = \$10 ;
-  assign \port$764$10  = \$11 ;
-  assign \port$764$11  = \$12 ;
-  assign \port$764$12  = \$13 ;
-  assign \port$764$13  = \$14 ;
-  assign \port$764$14  = \$15 ;
-  assign \port$764$15  = \$16 ;
+  assign \port$535$0  = \$1 ;
+  assign \port$535$1  = \$2 ;
+  assign \port$535$2  = \$3 ;
+  assign \port$535$3  = \$4 ;
+  assign \port$535$4  = \$5 ;
+  assign \port$535$5  = \$6 ;
+  assign \port$535$6  = \$7 ;
+  assign \port$535$7  = \$8 ;
+  assign \port$535$8  = \$9 ;
+  assign \port$535$9  = \$10 ;
+  assign \port$535$10  = \$11 ;
+  assign \port$535$11  = \$12 ;
+  assign \port$535$12  = \$13 ;
+  assign \port$535$13  = \$14 ;
+  assign \port$535$14  = \$15 ;
+  assign \port$535$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \port$765$3 , \port$765$4 , \port$765$5 , \port$765$6 , \port$765$7 , \port$765$8 , \port$765$9 , \port$765$10 , \port$765$11 , \port$765$12 , \port$765$13 , \port$765$14 , \port$765$15 , b, a, en);
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26053,38 +21585,40 @@ module \hwq_mac_array.mul_4_7 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$765$0 ;
-  wire \port$765$0 ;
-  output \port$765$1 ;
-  wire \port$765$1 ;
-  output \port$765$10 ;
-  wire \port$765$10 ;
-  output \port$765$11 ;
-  wire \port$765$11 ;
-  output \port$765$12 ;
-  wire \port$765$12 ;
-  output \port$765$13 ;
-  wire \port$765$13 ;
-  output \port$765$14 ;
-  wire \port$765$14 ;
-  output \port$765$15 ;
-  wire \port$765$15 ;
-  output \port$765$2 ;
-  wire \port$765$2 ;
-  output \port$765$3 ;
-  wire \port$765$3 ;
-  output \port$765$4 ;
-  wire \port$765$4 ;
-  output \port$765$5 ;
-  wire \port$765$5 ;
-  output \port$765$6 ;
-  wire \port$765$6 ;
-  output \port$765$7 ;
-  wire \port$765$7 ;
-  output \port$765$8 ;
-  wire \port$765$8 ;
-  output \port$765$9 ;
-  wire \port$765$9 ;
+  output \port$536$0 ;
+  wire \port$536$0 ;
+  output \port$536$1 ;
+  wire \port$536$1 ;
+  output \port$536$10 ;
+  wire \port$536$10 ;
+  output \port$536$11 ;
+  wire \port$536$11 ;
+  output \port$536$12 ;
+  wire \port$536$12 ;
+  output \port$536$13 ;
+  wire \port$536$13 ;
+  output \port$536$14 ;
+  wire \port$536$14 ;
+  output \port$536$15 ;
+  wire \port$536$15 ;
+  output \port$536$2 ;
+  wire \port$536$2 ;
+  output \port$536$3 ;
+  wire \port$536$3 ;
+  output \port$536$4 ;
+  wire \port$536$4 ;
+  output \port$536$5 ;
+  wire \port$536$5 ;
+  output \port$536$6 ;
+  wire \port$536$6 ;
+  output \port$536$7 ;
+  wire \port$536$7 ;
+  output \port$536$8 ;
+  wire \port$536$8 ;
+  output \port$536$9 ;
+  wire \port$536$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26194,7 +21728,7 @@ module \hwq_mac_array.mul_4_7 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26204,26 +21738,27 @@ module \hwq_mac_array.mul_4_7 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$765$0  = \$1 ;
-  assign \port$765$1  = \$2 ;
-  assign \port$765$2  = \$3 ;
-  assign \port$765$3  = \$4 ;
-  assign \port$765$4  = \$5 ;
-  assign \port$765$5  = \$6 ;
-  assign \port$765$6  = \$7 ;
-  assign \port$765$7  = \$8 ;
-  assign \port$765$8  = \$9 ;
-  assign \port$765$9  = \$10 ;
-  assign \port$765$10  = \$11 ;
-  assign \port$765$11  = \$12 ;
-  assign \port$765$12  = \$13 ;
-  assign \port$765$13  = \$14 ;
-  assign \port$765$14  = \$15 ;
-  assign \port$765$15  = \$16 ;
+  assign \port$536$0  = \$1 ;
+  assign \port$536$1  = \$2 ;
+  assign \port$536$2  = \$3 ;
+  assign \port$536$3  = \$4 ;
+  assign \port$536$4  = \$5 ;
+  assign \port$536$5  = \$6 ;
+  assign \port$536$6  = \$7 ;
+  assign \port$536$7  = \$8 ;
+  assign \port$536$8  = \$9 ;
+  assign \port$536$9  = \$10 ;
+  assign \port$536$10  = \$11 ;
+  assign \port$536$11  = \$12 ;
+  assign \port$536$12  = \$13 ;
+  assign \port$536$13  = \$14 ;
+  assign \port$536$14  = \$15 ;
+  assign \port$536$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \port$766$3 , \port$766$4 , \port$766$5 , \port$766$6 , \port$766$7 , \port$766$8 , \port$766$9 , \port$766$10 , \port$766$11 , \port$766$12 , \port$766$13 , \port$766$14 , \port$766$15 , a, b, en);
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26272,38 +21807,40 @@ module \hwq_mac_array.mul_5_0 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$766$0 ;
-  wire \port$766$0 ;
-  output \port$766$1 ;
-  wire \port$766$1 ;
-  output \port$766$10 ;
-  wire \port$766$10 ;
-  output \port$766$11 ;
-  wire \port$766$11 ;
-  output \port$766$12 ;
-  wire \port$766$12 ;
-  output \port$766$13 ;
-  wire \port$766$13 ;
-  output \port$766$14 ;
-  wire \port$766$14 ;
-  output \port$766$15 ;
-  wire \port$766$15 ;
-  output \port$766$2 ;
-  wire \port$766$2 ;
-  output \port$766$3 ;
-  wire \port$766$3 ;
-  output \port$766$4 ;
-  wire \port$766$4 ;
-  output \port$766$5 ;
-  wire \port$766$5 ;
-  output \port$766$6 ;
-  wire \port$766$6 ;
-  output \port$766$7 ;
-  wire \port$766$7 ;
-  output \port$766$8 ;
-  wire \port$766$8 ;
-  output \port$766$9 ;
-  wire \port$766$9 ;
+  output \port$537$0 ;
+  wire \port$537$0 ;
+  output \port$537$1 ;
+  wire \port$537$1 ;
+  output \port$537$10 ;
+  wire \port$537$10 ;
+  output \port$537$11 ;
+  wire \port$537$11 ;
+  output \port$537$12 ;
+  wire \port$537$12 ;
+  output \port$537$13 ;
+  wire \port$537$13 ;
+  output \port$537$14 ;
+  wire \port$537$14 ;
+  output \port$537$15 ;
+  wire \port$537$15 ;
+  output \port$537$2 ;
+  wire \port$537$2 ;
+  output \port$537$3 ;
+  wire \port$537$3 ;
+  output \port$537$4 ;
+  wire \port$537$4 ;
+  output \port$537$5 ;
+  wire \port$537$5 ;
+  output \port$537$6 ;
+  wire \port$537$6 ;
+  output \port$537$7 ;
+  wire \port$537$7 ;
+  output \port$537$8 ;
+  wire \port$537$8 ;
+  output \port$537$9 ;
+  wire \port$537$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26413,7 +21950,7 @@ module \hwq_mac_array.mul_5_0 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26423,26 +21960,27 @@ module \hwq_mac_array.mul_5_0 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$766$0  = \$1 ;
-  assign \port$766$1  = \$2 ;
-  assign \port$766$2  = \$3 ;
-  assign \port$766$3  = \$4 ;
-  assign \port$766$4  = \$5 ;
-  assign \port$766$5  = \$6 ;
-  assign \port$766$6  = \$7 ;
-  assign \port$766$7  = \$8 ;
-  assign \port$766$8  = \$9 ;
-  assign \port$766$9  = \$10 ;
-  assign \port$766$10  = \$11 ;
-  assign \port$766$11  = \$12 ;
-  assign \port$766$12  = \$13 ;
-  assign \port$766$13  = \$14 ;
-  assign \port$766$14  = \$15 ;
-  assign \port$766$15  = \$16 ;
+  assign \port$537$0  = \$1 ;
+  assign \port$537$1  = \$2 ;
+  assign \port$537$2  = \$3 ;
+  assign \port$537$3  = \$4 ;
+  assign \port$537$4  = \$5 ;
+  assign \port$537$5  = \$6 ;
+  assign \port$537$6  = \$7 ;
+  assign \port$537$7  = \$8 ;
+  assign \port$537$8  = \$9 ;
+  assign \port$537$9  = \$10 ;
+  assign \port$537$10  = \$11 ;
+  assign \port$537$11  = \$12 ;
+  assign \port$537$12  = \$13 ;
+  assign \port$537$13  = \$14 ;
+  assign \port$537$14  = \$15 ;
+  assign \port$537$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \port$767$3 , \port$767$4 , \port$767$5 , \port$767$6 , \port$767$7 , \port$767$8 , \port$767$9 , \port$767$10 , \port$767$11 , \port$767$12 , \port$767$13 , \port$767$14 , \port$767$15 , b, a, en);
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26491,38 +22029,40 @@ module \hwq_mac_array.mul_5_1 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$767$0 ;
-  wire \port$767$0 ;
-  output \port$767$1 ;
-  wire \port$767$1 ;
-  output \port$767$10 ;
-  wire \port$767$10 ;
-  output \port$767$11 ;
-  wire \port$767$11 ;
-  output \port$767$12 ;
-  wire \port$767$12 ;
-  output \port$767$13 ;
-  wire \port$767$13 ;
-  output \port$767$14 ;
-  wire \port$767$14 ;
-  output \port$767$15 ;
-  wire \port$767$15 ;
-  output \port$767$2 ;
-  wire \port$767$2 ;
-  output \port$767$3 ;
-  wire \port$767$3 ;
-  output \port$767$4 ;
-  wire \port$767$4 ;
-  output \port$767$5 ;
-  wire \port$767$5 ;
-  output \port$767$6 ;
-  wire \port$767$6 ;
-  output \port$767$7 ;
-  wire \port$767$7 ;
-  output \port$767$8 ;
-  wire \port$767$8 ;
-  output \port$767$9 ;
-  wire \port$767$9 ;
+  output \port$538$0 ;
+  wire \port$538$0 ;
+  output \port$538$1 ;
+  wire \port$538$1 ;
+  output \port$538$10 ;
+  wire \port$538$10 ;
+  output \port$538$11 ;
+  wire \port$538$11 ;
+  output \port$538$12 ;
+  wire \port$538$12 ;
+  output \port$538$13 ;
+  wire \port$538$13 ;
+  output \port$538$14 ;
+  wire \port$538$14 ;
+  output \port$538$15 ;
+  wire \port$538$15 ;
+  output \port$538$2 ;
+  wire \port$538$2 ;
+  output \port$538$3 ;
+  wire \port$538$3 ;
+  output \port$538$4 ;
+  wire \port$538$4 ;
+  output \port$538$5 ;
+  wire \port$538$5 ;
+  output \port$538$6 ;
+  wire \port$538$6 ;
+  output \port$538$7 ;
+  wire \port$538$7 ;
+  output \port$538$8 ;
+  wire \port$538$8 ;
+  output \port$538$9 ;
+  wire \port$538$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26632,7 +22172,7 @@ module \hwq_mac_array.mul_5_1 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26642,26 +22182,27 @@ module \hwq_mac_array.mul_5_1 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$767$0  = \$1 ;
-  assign \port$767$1  = \$2 ;
-  assign \port$767$2  = \$3 ;
-  assign \port$767$3  = \$4 ;
-  assign \port$767$4  = \$5 ;
-  assign \port$767$5  = \$6 ;
-  assign \port$767$6  = \$7 ;
-  assign \port$767$7  = \$8 ;
-  assign \port$767$8  = \$9 ;
-  assign \port$767$9  = \$10 ;
-  assign \port$767$10  = \$11 ;
-  assign \port$767$11  = \$12 ;
-  assign \port$767$12  = \$13 ;
-  assign \port$767$13  = \$14 ;
-  assign \port$767$14  = \$15 ;
-  assign \port$767$15  = \$16 ;
+  assign \port$538$0  = \$1 ;
+  assign \port$538$1  = \$2 ;
+  assign \port$538$2  = \$3 ;
+  assign \port$538$3  = \$4 ;
+  assign \port$538$4  = \$5 ;
+  assign \port$538$5  = \$6 ;
+  assign \port$538$6  = \$7 ;
+  assign \port$538$7  = \$8 ;
+  assign \port$538$8  = \$9 ;
+  assign \port$538$9  = \$10 ;
+  assign \port$538$10  = \$11 ;
+  assign \port$538$11  = \$12 ;
+  assign \port$538$12  = \$13 ;
+  assign \port$538$13  = \$14 ;
+  assign \port$538$14  = \$15 ;
+  assign \port$538$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \port$768$3 , \port$768$4 , \port$768$5 , \port$768$6 , \port$768$7 , \port$768$8 , \port$768$9 , \port$768$10 , \port$768$11 , \port$768$12 , \port$768$13 , \port$768$14 , \port$768$15 , b, a, en);
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26710,38 +22251,40 @@ module \hwq_mac_array.mul_5_2 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$768$0 ;
-  wire \port$768$0 ;
-  output \port$768$1 ;
-  wire \port$768$1 ;
-  output \port$768$10 ;
-  wire \port$768$10 ;
-  output \port$768$11 ;
-  wire \port$768$11 ;
-  output \port$768$12 ;
-  wire \port$768$12 ;
-  output \port$768$13 ;
-  wire \port$768$13 ;
-  output \port$768$14 ;
-  wire \port$768$14 ;
-  output \port$768$15 ;
-  wire \port$768$15 ;
-  output \port$768$2 ;
-  wire \port$768$2 ;
-  output \port$768$3 ;
-  wire \port$768$3 ;
-  output \port$768$4 ;
-  wire \port$768$4 ;
-  output \port$768$5 ;
-  wire \port$768$5 ;
-  output \port$768$6 ;
-  wire \port$768$6 ;
-  output \port$768$7 ;
-  wire \port$768$7 ;
-  output \port$768$8 ;
-  wire \port$768$8 ;
-  output \port$768$9 ;
-  wire \port$768$9 ;
+  output \port$539$0 ;
+  wire \port$539$0 ;
+  output \port$539$1 ;
+  wire \port$539$1 ;
+  output \port$539$10 ;
+  wire \port$539$10 ;
+  output \port$539$11 ;
+  wire \port$539$11 ;
+  output \port$539$12 ;
+  wire \port$539$12 ;
+  output \port$539$13 ;
+  wire \port$539$13 ;
+  output \port$539$14 ;
+  wire \port$539$14 ;
+  output \port$539$15 ;
+  wire \port$539$15 ;
+  output \port$539$2 ;
+  wire \port$539$2 ;
+  output \port$539$3 ;
+  wire \port$539$3 ;
+  output \port$539$4 ;
+  wire \port$539$4 ;
+  output \port$539$5 ;
+  wire \port$539$5 ;
+  output \port$539$6 ;
+  wire \port$539$6 ;
+  output \port$539$7 ;
+  wire \port$539$7 ;
+  output \port$539$8 ;
+  wire \port$539$8 ;
+  output \port$539$9 ;
+  wire \port$539$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26851,7 +22394,7 @@ module \hwq_mac_array.mul_5_2 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26861,26 +22404,27 @@ module \hwq_mac_array.mul_5_2 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$768$0  = \$1 ;
-  assign \port$768$1  = \$2 ;
-  assign \port$768$2  = \$3 ;
-  assign \port$768$3  = \$4 ;
-  assign \port$768$4  = \$5 ;
-  assign \port$768$5  = \$6 ;
-  assign \port$768$6  = \$7 ;
-  assign \port$768$7  = \$8 ;
-  assign \port$768$8  = \$9 ;
-  assign \port$768$9  = \$10 ;
-  assign \port$768$10  = \$11 ;
-  assign \port$768$11  = \$12 ;
-  assign \port$768$12  = \$13 ;
-  assign \port$768$13  = \$14 ;
-  assign \port$768$14  = \$15 ;
-  assign \port$768$15  = \$16 ;
+  assign \port$539$0  = \$1 ;
+  assign \port$539$1  = \$2 ;
+  assign \port$539$2  = \$3 ;
+  assign \port$539$3  = \$4 ;
+  assign \port$539$4  = \$5 ;
+  assign \port$539$5  = \$6 ;
+  assign \port$539$6  = \$7 ;
+  assign \port$539$7  = \$8 ;
+  assign \port$539$8  = \$9 ;
+  assign \port$539$9  = \$10 ;
+  assign \port$539$10  = \$11 ;
+  assign \port$539$11  = \$12 ;
+  assign \port$539$12  = \$13 ;
+  assign \port$539$13  = \$14 ;
+  assign \port$539$14  = \$15 ;
+  assign \port$539$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \port$769$3 , \port$769$4 , \port$769$5 , \port$769$6 , \port$769$7 , \port$769$8 , \port$769$9 , \port$769$10 , \port$769$11 , \port$769$12 , \port$769$13 , \port$769$14 , \port$769$15 , b, a, en);
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26929,38 +22473,40 @@ module \hwq_mac_array.mul_5_3 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$769$0 ;
-  wire \port$769$0 ;
-  output \port$769$1 ;
-  wire \port$769$1 ;
-  output \port$769$10 ;
-  wire \port$769$10 ;
-  output \port$769$11 ;
-  wire \port$769$11 ;
-  output \port$769$12 ;
-  wire \port$769$12 ;
-  output \port$769$13 ;
-  wire \port$769$13 ;
-  output \port$769$14 ;
-  wire \port$769$14 ;
-  output \port$769$15 ;
-  wire \port$769$15 ;
-  output \port$769$2 ;
-  wire \port$769$2 ;
-  output \port$769$3 ;
-  wire \port$769$3 ;
-  output \port$769$4 ;
-  wire \port$769$4 ;
-  output \port$769$5 ;
-  wire \port$769$5 ;
-  output \port$769$6 ;
-  wire \port$769$6 ;
-  output \port$769$7 ;
-  wire \port$769$7 ;
-  output \port$769$8 ;
-  wire \port$769$8 ;
-  output \port$769$9 ;
-  wire \port$769$9 ;
+  output \port$540$0 ;
+  wire \port$540$0 ;
+  output \port$540$1 ;
+  wire \port$540$1 ;
+  output \port$540$10 ;
+  wire \port$540$10 ;
+  output \port$540$11 ;
+  wire \port$540$11 ;
+  output \port$540$12 ;
+  wire \port$540$12 ;
+  output \port$540$13 ;
+  wire \port$540$13 ;
+  output \port$540$14 ;
+  wire \port$540$14 ;
+  output \port$540$15 ;
+  wire \port$540$15 ;
+  output \port$540$2 ;
+  wire \port$540$2 ;
+  output \port$540$3 ;
+  wire \port$540$3 ;
+  output \port$540$4 ;
+  wire \port$540$4 ;
+  output \port$540$5 ;
+  wire \port$540$5 ;
+  output \port$540$6 ;
+  wire \port$540$6 ;
+  output \port$540$7 ;
+  wire \port$540$7 ;
+  output \port$540$8 ;
+  wire \port$540$8 ;
+  output \port$540$9 ;
+  wire \port$540$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27070,7 +22616,7 @@ module \hwq_mac_array.mul_5_3 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27080,26 +22626,27 @@ module \hwq_mac_array.mul_5_3 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$769$0  = \$1 ;
-  assign \port$769$1  = \$2 ;
-  assign \port$769$2  = \$3 ;
-  assign \port$769$3  = \$4 ;
-  assign \port$769$4  = \$5 ;
-  assign \port$769$5  = \$6 ;
-  assign \port$769$6  = \$7 ;
-  assign \port$769$7  = \$8 ;
-  assign \port$769$8  = \$9 ;
-  assign \port$769$9  = \$10 ;
-  assign \port$769$10  = \$11 ;
-  assign \port$769$11  = \$12 ;
-  assign \port$769$12  = \$13 ;
-  assign \port$769$13  = \$14 ;
-  assign \port$769$14  = \$15 ;
-  assign \port$769$15  = \$16 ;
+  assign \port$540$0  = \$1 ;
+  assign \port$540$1  = \$2 ;
+  assign \port$540$2  = \$3 ;
+  assign \port$540$3  = \$4 ;
+  assign \port$540$4  = \$5 ;
+  assign \port$540$5  = \$6 ;
+  assign \port$540$6  = \$7 ;
+  assign \port$540$7  = \$8 ;
+  assign \port$540$8  = \$9 ;
+  assign \port$540$9  = \$10 ;
+  assign \port$540$10  = \$11 ;
+  assign \port$540$11  = \$12 ;
+  assign \port$540$12  = \$13 ;
+  assign \port$540$13  = \$14 ;
+  assign \port$540$14  = \$15 ;
+  assign \port$540$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \port$770$3 , \port$770$4 , \port$770$5 , \port$770$6 , \port$770$7 , \port$770$8 , \port$770$9 , \port$770$10 , \port$770$11 , \port$770$12 , \port$770$13 , \port$770$14 , \port$770$15 , b, a, en);
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27148,38 +22695,40 @@ module \hwq_mac_array.mul_5_4 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$770$0 ;
-  wire \port$770$0 ;
-  output \port$770$1 ;
-  wire \port$770$1 ;
-  output \port$770$10 ;
-  wire \port$770$10 ;
-  output \port$770$11 ;
-  wire \port$770$11 ;
-  output \port$770$12 ;
-  wire \port$770$12 ;
-  output \port$770$13 ;
-  wire \port$770$13 ;
-  output \port$770$14 ;
-  wire \port$770$14 ;
-  output \port$770$15 ;
-  wire \port$770$15 ;
-  output \port$770$2 ;
-  wire \port$770$2 ;
-  output \port$770$3 ;
-  wire \port$770$3 ;
-  output \port$770$4 ;
-  wire \port$770$4 ;
-  output \port$770$5 ;
-  wire \port$770$5 ;
-  output \port$770$6 ;
-  wire \port$770$6 ;
-  output \port$770$7 ;
-  wire \port$770$7 ;
-  output \port$770$8 ;
-  wire \port$770$8 ;
-  output \port$770$9 ;
-  wire \port$770$9 ;
+  output \port$541$0 ;
+  wire \port$541$0 ;
+  output \port$541$1 ;
+  wire \port$541$1 ;
+  output \port$541$10 ;
+  wire \port$541$10 ;
+  output \port$541$11 ;
+  wire \port$541$11 ;
+  output \port$541$12 ;
+  wire \port$541$12 ;
+  output \port$541$13 ;
+  wire \port$541$13 ;
+  output \port$541$14 ;
+  wire \port$541$14 ;
+  output \port$541$15 ;
+  wire \port$541$15 ;
+  output \port$541$2 ;
+  wire \port$541$2 ;
+  output \port$541$3 ;
+  wire \port$541$3 ;
+  output \port$541$4 ;
+  wire \port$541$4 ;
+  output \port$541$5 ;
+  wire \port$541$5 ;
+  output \port$541$6 ;
+  wire \port$541$6 ;
+  output \port$541$7 ;
+  wire \port$541$7 ;
+  output \port$541$8 ;
+  wire \port$541$8 ;
+  output \port$541$9 ;
+  wire \port$541$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27289,7 +22838,7 @@ module \hwq_mac_array.mul_5_4 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27299,26 +22848,27 @@ module \hwq_mac_array.mul_5_4 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$770$0  = \$1 ;
-  assign \port$770$1  = \$2 ;
-  assign \port$770$2  = \$3 ;
-  assign \port$770$3  = \$4 ;
-  assign \port$770$4  = \$5 ;
-  assign \port$770$5  = \$6 ;
-  assign \port$770$6  = \$7 ;
-  assign \port$770$7  = \$8 ;
-  assign \port$770$8  = \$9 ;
-  assign \port$770$9  = \$10 ;
-  assign \port$770$10  = \$11 ;
-  assign \port$770$11  = \$12 ;
-  assign \port$770$12  = \$13 ;
-  assign \port$770$13  = \$14 ;
-  assign \port$770$14  = \$15 ;
-  assign \port$770$15  = \$16 ;
+  assign \port$541$0  = \$1 ;
+  assign \port$541$1  = \$2 ;
+  assign \port$541$2  = \$3 ;
+  assign \port$541$3  = \$4 ;
+  assign \port$541$4  = \$5 ;
+  assign \port$541$5  = \$6 ;
+  assign \port$541$6  = \$7 ;
+  assign \port$541$7  = \$8 ;
+  assign \port$541$8  = \$9 ;
+  assign \port$541$9  = \$10 ;
+  assign \port$541$10  = \$11 ;
+  assign \port$541$11  = \$12 ;
+  assign \port$541$12  = \$13 ;
+  assign \port$541$13  = \$14 ;
+  assign \port$541$14  = \$15 ;
+  assign \port$541$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \port$771$3 , \port$771$4 , \port$771$5 , \port$771$6 , \port$771$7 , \port$771$8 , \port$771$9 , \port$771$10 , \port$771$11 , \port$771$12 , \port$771$13 , \port$771$14 , \port$771$15 , b, a, en);
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27367,38 +22917,40 @@ module \hwq_mac_array.mul_5_5 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$771$0 ;
-  wire \port$771$0 ;
-  output \port$771$1 ;
-  wire \port$771$1 ;
-  output \port$771$10 ;
-  wire \port$771$10 ;
-  output \port$771$11 ;
-  wire \port$771$11 ;
-  output \port$771$12 ;
-  wire \port$771$12 ;
-  output \port$771$13 ;
-  wire \port$771$13 ;
-  output \port$771$14 ;
-  wire \port$771$14 ;
-  output \port$771$15 ;
-  wire \port$771$15 ;
-  output \port$771$2 ;
-  wire \port$771$2 ;
-  output \port$771$3 ;
-  wire \port$771$3 ;
-  output \port$771$4 ;
-  wire \port$771$4 ;
-  output \port$771$5 ;
-  wire \port$771$5 ;
-  output \port$771$6 ;
-  wire \port$771$6 ;
-  output \port$771$7 ;
-  wire \port$771$7 ;
-  output \port$771$8 ;
-  wire \port$771$8 ;
-  output \port$771$9 ;
-  wire \port$771$9 ;
+  output \port$542$0 ;
+  wire \port$542$0 ;
+  output \port$542$1 ;
+  wire \port$542$1 ;
+  output \port$542$10 ;
+  wire \port$542$10 ;
+  output \port$542$11 ;
+  wire \port$542$11 ;
+  output \port$542$12 ;
+  wire \port$542$12 ;
+  output \port$542$13 ;
+  wire \port$542$13 ;
+  output \port$542$14 ;
+  wire \port$542$14 ;
+  output \port$542$15 ;
+  wire \port$542$15 ;
+  output \port$542$2 ;
+  wire \port$542$2 ;
+  output \port$542$3 ;
+  wire \port$542$3 ;
+  output \port$542$4 ;
+  wire \port$542$4 ;
+  output \port$542$5 ;
+  wire \port$542$5 ;
+  output \port$542$6 ;
+  wire \port$542$6 ;
+  output \port$542$7 ;
+  wire \port$542$7 ;
+  output \port$542$8 ;
+  wire \port$542$8 ;
+  output \port$542$9 ;
+  wire \port$542$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27508,7 +23060,7 @@ module \hwq_mac_array.mul_5_5 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27518,26 +23070,27 @@ module \hwq_mac_array.mul_5_5 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$771$0  = \$1 ;
-  assign \port$771$1  = \$2 ;
-  assign \port$771$2  = \$3 ;
-  assign \port$771$3  = \$4 ;
-  assign \port$771$4  = \$5 ;
-  assign \port$771$5  = \$6 ;
-  assign \port$771$6  = \$7 ;
-  assign \port$771$7  = \$8 ;
-  assign \port$771$8  = \$9 ;
-  assign \port$771$9  = \$10 ;
-  assign \port$771$10  = \$11 ;
-  assign \port$771$11  = \$12 ;
-  assign \port$771$12  = \$13 ;
-  assign \port$771$13  = \$14 ;
-  assign \port$771$14  = \$15 ;
-  assign \port$771$15  = \$16 ;
+  assign \port$542$0  = \$1 ;
+  assign \port$542$1  = \$2 ;
+  assign \port$542$2  = \$3 ;
+  assign \port$542$3  = \$4 ;
+  assign \port$542$4  = \$5 ;
+  assign \port$542$5  = \$6 ;
+  assign \port$542$6  = \$7 ;
+  assign \port$542$7  = \$8 ;
+  assign \port$542$8  = \$9 ;
+  assign \port$542$9  = \$10 ;
+  assign \port$542$10  = \$11 ;
+  assign \port$542$11  = \$12 ;
+  assign \port$542$12  = \$13 ;
+  assign \port$542$13  = \$14 ;
+  assign \port$542$14  = \$15 ;
+  assign \port$542$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \port$772$3 , \port$772$4 , \port$772$5 , \port$772$6 , \port$772$7 , \port$772$8 , \port$772$9 , \port$772$10 , \port$772$11 , \port$772$12 , \port$772$13 , \port$772$14 , \port$772$15 , b, a, en);
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27586,38 +23139,40 @@ module \hwq_mac_array.mul_5_6 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$772$0 ;
-  wire \port$772$0 ;
-  output \port$772$1 ;
-  wire \port$772$1 ;
-  output \port$772$10 ;
-  wire \port$772$10 ;
-  output \port$772$11 ;
-  wire \port$772$11 ;
-  output \port$772$12 ;
-  wire \port$772$12 ;
-  output \port$772$13 ;
-  wire \port$772$13 ;
-  output \port$772$14 ;
-  wire \port$772$14 ;
-  output \port$772$15 ;
-  wire \port$772$15 ;
-  output \port$772$2 ;
-  wire \port$772$2 ;
-  output \port$772$3 ;
-  wire \port$772$3 ;
-  output \port$772$4 ;
-  wire \port$772$4 ;
-  output \port$772$5 ;
-  wire \port$772$5 ;
-  output \port$772$6 ;
-  wire \port$772$6 ;
-  output \port$772$7 ;
-  wire \port$772$7 ;
-  output \port$772$8 ;
-  wire \port$772$8 ;
-  output \port$772$9 ;
-  wire \port$772$9 ;
+  output \port$543$0 ;
+  wire \port$543$0 ;
+  output \port$543$1 ;
+  wire \port$543$1 ;
+  output \port$543$10 ;
+  wire \port$543$10 ;
+  output \port$543$11 ;
+  wire \port$543$11 ;
+  output \port$543$12 ;
+  wire \port$543$12 ;
+  output \port$543$13 ;
+  wire \port$543$13 ;
+  output \port$543$14 ;
+  wire \port$543$14 ;
+  output \port$543$15 ;
+  wire \port$543$15 ;
+  output \port$543$2 ;
+  wire \port$543$2 ;
+  output \port$543$3 ;
+  wire \port$543$3 ;
+  output \port$543$4 ;
+  wire \port$543$4 ;
+  output \port$543$5 ;
+  wire \port$543$5 ;
+  output \port$543$6 ;
+  wire \port$543$6 ;
+  output \port$543$7 ;
+  wire \port$543$7 ;
+  output \port$543$8 ;
+  wire \port$543$8 ;
+  output \port$543$9 ;
+  wire \port$543$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27727,7 +23282,7 @@ module \hwq_mac_array.mul_5_6 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27737,26 +23292,27 @@ module \hwq_mac_array.mul_5_6 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$772$0  = \$1 ;
-  assign \port$772$1  = \$2 ;
-  assign \port$772$2  = \$3 ;
-  assign \port$772$3  = \$4 ;
-  assign \port$772$4  = \$5 ;
-  assign \port$772$5  = \$6 ;
-  assign \port$772$6  = \$7 ;
-  assign \port$772$7  = \$8 ;
-  assign \port$772$8  = \$9 ;
-  assign \port$772$9  = \$10 ;
-  assign \port$772$10  = \$11 ;
-  assign \port$772$11  = \$12 ;
-  assign \port$772$12  = \$13 ;
-  assign \port$772$13  = \$14 ;
-  assign \port$772$14  = \$15 ;
-  assign \port$772$15  = \$16 ;
+  assign \port$543$0  = \$1 ;
+  assign \port$543$1  = \$2 ;
+  assign \port$543$2  = \$3 ;
+  assign \port$543$3  = \$4 ;
+  assign \port$543$4  = \$5 ;
+  assign \port$543$5  = \$6 ;
+  assign \port$543$6  = \$7 ;
+  assign \port$543$7  = \$8 ;
+  assign \port$543$8  = \$9 ;
+  assign \port$543$9  = \$10 ;
+  assign \port$543$10  = \$11 ;
+  assign \port$543$11  = \$12 ;
+  assign \port$543$12  = \$13 ;
+  assign \port$543$13  = \$14 ;
+  assign \port$543$14  = \$15 ;
+  assign \port$543$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, en);
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27805,38 +23361,40 @@ module \hwq_mac_array.mul_5_7 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$773$0 ;
-  wire \port$773$0 ;
-  output \port$773$1 ;
-  wire \port$773$1 ;
-  output \port$773$10 ;
-  wire \port$773$10 ;
-  output \port$773$11 ;
-  wire \port$773$11 ;
-  output \port$773$12 ;
-  wire \port$773$12 ;
-  output \port$773$13 ;
-  wire \port$773$13 ;
-  output \port$773$14 ;
-  wire \port$773$14 ;
-  output \port$773$15 ;
-  wire \port$773$15 ;
-  output \port$773$2 ;
-  wire \port$773$2 ;
-  output \port$773$3 ;
-  wire \port$773$3 ;
-  output \port$773$4 ;
-  wire \port$773$4 ;
-  output \port$773$5 ;
-  wire \port$773$5 ;
-  output \port$773$6 ;
-  wire \port$773$6 ;
-  output \port$773$7 ;
-  wire \port$773$7 ;
-  output \port$773$8 ;
-  wire \port$773$8 ;
-  output \port$773$9 ;
-  wire \port$773$9 ;
+  output \port$544$0 ;
+  wire \port$544$0 ;
+  output \port$544$1 ;
+  wire \port$544$1 ;
+  output \port$544$10 ;
+  wire \port$544$10 ;
+  output \port$544$11 ;
+  wire \port$544$11 ;
+  output \port$544$12 ;
+  wire \port$544$12 ;
+  output \port$544$13 ;
+  wire \port$544$13 ;
+  output \port$544$14 ;
+  wire \port$544$14 ;
+  output \port$544$15 ;
+  wire \port$544$15 ;
+  output \port$544$2 ;
+  wire \port$544$2 ;
+  output \port$544$3 ;
+  wire \port$544$3 ;
+  output \port$544$4 ;
+  wire \port$544$4 ;
+  output \port$544$5 ;
+  wire \port$544$5 ;
+  output \port$544$6 ;
+  wire \port$544$6 ;
+  output \port$544$7 ;
+  wire \port$544$7 ;
+  output \port$544$8 ;
+  wire \port$544$8 ;
+  output \port$544$9 ;
+  wire \port$544$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27946,7 +23504,7 @@ module \hwq_mac_array.mul_5_7 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27956,26 +23514,27 @@ module \hwq_mac_array.mul_5_7 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$773$0  = \$1 ;
-  assign \port$773$1  = \$2 ;
-  assign \port$773$2  = \$3 ;
-  assign \port$773$3  = \$4 ;
-  assign \port$773$4  = \$5 ;
-  assign \port$773$5  = \$6 ;
-  assign \port$773$6  = \$7 ;
-  assign \port$773$7  = \$8 ;
-  assign \port$773$8  = \$9 ;
-  assign \port$773$9  = \$10 ;
-  assign \port$773$10  = \$11 ;
-  assign \port$773$11  = \$12 ;
-  assign \port$773$12  = \$13 ;
-  assign \port$773$13  = \$14 ;
-  assign \port$773$14  = \$15 ;
-  assign \port$773$15  = \$16 ;
+  assign \port$544$0  = \$1 ;
+  assign \port$544$1  = \$2 ;
+  assign \port$544$2  = \$3 ;
+  assign \port$544$3  = \$4 ;
+  assign \port$544$4  = \$5 ;
+  assign \port$544$5  = \$6 ;
+  assign \port$544$6  = \$7 ;
+  assign \port$544$7  = \$8 ;
+  assign \port$544$8  = \$9 ;
+  assign \port$544$9  = \$10 ;
+  assign \port$544$10  = \$11 ;
+  assign \port$544$11  = \$12 ;
+  assign \port$544$12  = \$13 ;
+  assign \port$544$13  = \$14 ;
+  assign \port$544$14  = \$15 ;
+  assign \port$544$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \port$774$3 , \port$774$4 , \port$774$5 , \port$774$6 , \port$774$7 , \port$774$8 , \port$774$9 , \port$774$10 , \port$774$11 , \port$774$12 , \port$774$13 , \port$774$14 , \port$774$15 , a, b, en);
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28024,38 +23583,40 @@ module \hwq_mac_array.mul_6_0 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$774$0 ;
-  wire \port$774$0 ;
-  output \port$774$1 ;
-  wire \port$774$1 ;
-  output \port$774$10 ;
-  wire \port$774$10 ;
-  output \port$774$11 ;
-  wire \port$774$11 ;
-  output \port$774$12 ;
-  wire \port$774$12 ;
-  output \port$774$13 ;
-  wire \port$774$13 ;
-  output \port$774$14 ;
-  wire \port$774$14 ;
-  output \port$774$15 ;
-  wire \port$774$15 ;
-  output \port$774$2 ;
-  wire \port$774$2 ;
-  output \port$774$3 ;
-  wire \port$774$3 ;
-  output \port$774$4 ;
-  wire \port$774$4 ;
-  output \port$774$5 ;
-  wire \port$774$5 ;
-  output \port$774$6 ;
-  wire \port$774$6 ;
-  output \port$774$7 ;
-  wire \port$774$7 ;
-  output \port$774$8 ;
-  wire \port$774$8 ;
-  output \port$774$9 ;
-  wire \port$774$9 ;
+  output \port$545$0 ;
+  wire \port$545$0 ;
+  output \port$545$1 ;
+  wire \port$545$1 ;
+  output \port$545$10 ;
+  wire \port$545$10 ;
+  output \port$545$11 ;
+  wire \port$545$11 ;
+  output \port$545$12 ;
+  wire \port$545$12 ;
+  output \port$545$13 ;
+  wire \port$545$13 ;
+  output \port$545$14 ;
+  wire \port$545$14 ;
+  output \port$545$15 ;
+  wire \port$545$15 ;
+  output \port$545$2 ;
+  wire \port$545$2 ;
+  output \port$545$3 ;
+  wire \port$545$3 ;
+  output \port$545$4 ;
+  wire \port$545$4 ;
+  output \port$545$5 ;
+  wire \port$545$5 ;
+  output \port$545$6 ;
+  wire \port$545$6 ;
+  output \port$545$7 ;
+  wire \port$545$7 ;
+  output \port$545$8 ;
+  wire \port$545$8 ;
+  output \port$545$9 ;
+  wire \port$545$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28165,7 +23726,7 @@ module \hwq_mac_array.mul_6_0 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28175,26 +23736,27 @@ module \hwq_mac_array.mul_6_0 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$774$0  = \$1 ;
-  assign \port$774$1  = \$2 ;
-  assign \port$774$2  = \$3 ;
-  assign \port$774$3  = \$4 ;
-  assign \port$774$4  = \$5 ;
-  assign \port$774$5  = \$6 ;
-  assign \port$774$6  = \$7 ;
-  assign \port$774$7  = \$8 ;
-  assign \port$774$8  = \$9 ;
-  assign \port$774$9  = \$10 ;
-  assign \port$774$10  = \$11 ;
-  assign \port$774$11  = \$12 ;
-  assign \port$774$12  = \$13 ;
-  assign \port$774$13  = \$14 ;
-  assign \port$774$14  = \$15 ;
-  assign \port$774$15  = \$16 ;
+  assign \port$545$0  = \$1 ;
+  assign \port$545$1  = \$2 ;
+  assign \port$545$2  = \$3 ;
+  assign \port$545$3  = \$4 ;
+  assign \port$545$4  = \$5 ;
+  assign \port$545$5  = \$6 ;
+  assign \port$545$6  = \$7 ;
+  assign \port$545$7  = \$8 ;
+  assign \port$545$8  = \$9 ;
+  assign \port$545$9  = \$10 ;
+  assign \port$545$10  = \$11 ;
+  assign \port$545$11  = \$12 ;
+  assign \port$545$12  = \$13 ;
+  assign \port$545$13  = \$14 ;
+  assign \port$545$14  = \$15 ;
+  assign \port$545$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \port$775$3 , \port$775$4 , \port$775$5 , \port$775$6 , \port$775$7 , \port$775$8 , \port$775$9 , \port$775$10 , \port$775$11 , \port$775$12 , \port$775$13 , \port$775$14 , \port$775$15 , b, a, en);
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28243,38 +23805,40 @@ module \hwq_mac_array.mul_6_1 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$775$0 ;
-  wire \port$775$0 ;
-  output \port$775$1 ;
-  wire \port$775$1 ;
-  output \port$775$10 ;
-  wire \port$775$10 ;
-  output \port$775$11 ;
-  wire \port$775$11 ;
-  output \port$775$12 ;
-  wire \port$775$12 ;
-  output \port$775$13 ;
-  wire \port$775$13 ;
-  output \port$775$14 ;
-  wire \port$775$14 ;
-  output \port$775$15 ;
-  wire \port$775$15 ;
-  output \port$775$2 ;
-  wire \port$775$2 ;
-  output \port$775$3 ;
-  wire \port$775$3 ;
-  output \port$775$4 ;
-  wire \port$775$4 ;
-  output \port$775$5 ;
-  wire \port$775$5 ;
-  output \port$775$6 ;
-  wire \port$775$6 ;
-  output \port$775$7 ;
-  wire \port$775$7 ;
-  output \port$775$8 ;
-  wire \port$775$8 ;
-  output \port$775$9 ;
-  wire \port$775$9 ;
+  output \port$546$0 ;
+  wire \port$546$0 ;
+  output \port$546$1 ;
+  wire \port$546$1 ;
+  output \port$546$10 ;
+  wire \port$546$10 ;
+  output \port$546$11 ;
+  wire \port$546$11 ;
+  output \port$546$12 ;
+  wire \port$546$12 ;
+  output \port$546$13 ;
+  wire \port$546$13 ;
+  output \port$546$14 ;
+  wire \port$546$14 ;
+  output \port$546$15 ;
+  wire \port$546$15 ;
+  output \port$546$2 ;
+  wire \port$546$2 ;
+  output \port$546$3 ;
+  wire \port$546$3 ;
+  output \port$546$4 ;
+  wire \port$546$4 ;
+  output \port$546$5 ;
+  wire \port$546$5 ;
+  output \port$546$6 ;
+  wire \port$546$6 ;
+  output \port$546$7 ;
+  wire \port$546$7 ;
+  output \port$546$8 ;
+  wire \port$546$8 ;
+  output \port$546$9 ;
+  wire \port$546$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28384,7 +23948,7 @@ module \hwq_mac_array.mul_6_1 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28394,26 +23958,27 @@ module \hwq_mac_array.mul_6_1 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$775$0  = \$1 ;
-  assign \port$775$1  = \$2 ;
-  assign \port$775$2  = \$3 ;
-  assign \port$775$3  = \$4 ;
-  assign \port$775$4  = \$5 ;
-  assign \port$775$5  = \$6 ;
-  assign \port$775$6  = \$7 ;
-  assign \port$775$7  = \$8 ;
-  assign \port$775$8  = \$9 ;
-  assign \port$775$9  = \$10 ;
-  assign \port$775$10  = \$11 ;
-  assign \port$775$11  = \$12 ;
-  assign \port$775$12  = \$13 ;
-  assign \port$775$13  = \$14 ;
-  assign \port$775$14  = \$15 ;
-  assign \port$775$15  = \$16 ;
+  assign \port$546$0  = \$1 ;
+  assign \port$546$1  = \$2 ;
+  assign \port$546$2  = \$3 ;
+  assign \port$546$3  = \$4 ;
+  assign \port$546$4  = \$5 ;
+  assign \port$546$5  = \$6 ;
+  assign \port$546$6  = \$7 ;
+  assign \port$546$7  = \$8 ;
+  assign \port$546$8  = \$9 ;
+  assign \port$546$9  = \$10 ;
+  assign \port$546$10  = \$11 ;
+  assign \port$546$11  = \$12 ;
+  assign \port$546$12  = \$13 ;
+  assign \port$546$13  = \$14 ;
+  assign \port$546$14  = \$15 ;
+  assign \port$546$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \port$776$3 , \port$776$4 , \port$776$5 , \port$776$6 , \port$776$7 , \port$776$8 , \port$776$9 , \port$776$10 , \port$776$11 , \port$776$12 , \port$776$13 , \port$776$14 , \port$776$15 , b, a, en);
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28462,38 +24027,40 @@ module \hwq_mac_array.mul_6_2 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$776$0 ;
-  wire \port$776$0 ;
-  output \port$776$1 ;
-  wire \port$776$1 ;
-  output \port$776$10 ;
-  wire \port$776$10 ;
-  output \port$776$11 ;
-  wire \port$776$11 ;
-  output \port$776$12 ;
-  wire \port$776$12 ;
-  output \port$776$13 ;
-  wire \port$776$13 ;
-  output \port$776$14 ;
-  wire \port$776$14 ;
-  output \port$776$15 ;
-  wire \port$776$15 ;
-  output \port$776$2 ;
-  wire \port$776$2 ;
-  output \port$776$3 ;
-  wire \port$776$3 ;
-  output \port$776$4 ;
-  wire \port$776$4 ;
-  output \port$776$5 ;
-  wire \port$776$5 ;
-  output \port$776$6 ;
-  wire \port$776$6 ;
-  output \port$776$7 ;
-  wire \port$776$7 ;
-  output \port$776$8 ;
-  wire \port$776$8 ;
-  output \port$776$9 ;
-  wire \port$776$9 ;
+  output \port$547$0 ;
+  wire \port$547$0 ;
+  output \port$547$1 ;
+  wire \port$547$1 ;
+  output \port$547$10 ;
+  wire \port$547$10 ;
+  output \port$547$11 ;
+  wire \port$547$11 ;
+  output \port$547$12 ;
+  wire \port$547$12 ;
+  output \port$547$13 ;
+  wire \port$547$13 ;
+  output \port$547$14 ;
+  wire \port$547$14 ;
+  output \port$547$15 ;
+  wire \port$547$15 ;
+  output \port$547$2 ;
+  wire \port$547$2 ;
+  output \port$547$3 ;
+  wire \port$547$3 ;
+  output \port$547$4 ;
+  wire \port$547$4 ;
+  output \port$547$5 ;
+  wire \port$547$5 ;
+  output \port$547$6 ;
+  wire \port$547$6 ;
+  output \port$547$7 ;
+  wire \port$547$7 ;
+  output \port$547$8 ;
+  wire \port$547$8 ;
+  output \port$547$9 ;
+  wire \port$547$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28603,7 +24170,7 @@ module \hwq_mac_array.mul_6_2 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28613,26 +24180,27 @@ module \hwq_mac_array.mul_6_2 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$776$0  = \$1 ;
-  assign \port$776$1  = \$2 ;
-  assign \port$776$2  = \$3 ;
-  assign \port$776$3  = \$4 ;
-  assign \port$776$4  = \$5 ;
-  assign \port$776$5  = \$6 ;
-  assign \port$776$6  = \$7 ;
-  assign \port$776$7  = \$8 ;
-  assign \port$776$8  = \$9 ;
-  assign \port$776$9  = \$10 ;
-  assign \port$776$10  = \$11 ;
-  assign \port$776$11  = \$12 ;
-  assign \port$776$12  = \$13 ;
-  assign \port$776$13  = \$14 ;
-  assign \port$776$14  = \$15 ;
-  assign \port$776$15  = \$16 ;
+  assign \port$547$0  = \$1 ;
+  assign \port$547$1  = \$2 ;
+  assign \port$547$2  = \$3 ;
+  assign \port$547$3  = \$4 ;
+  assign \port$547$4  = \$5 ;
+  assign \port$547$5  = \$6 ;
+  assign \port$547$6  = \$7 ;
+  assign \port$547$7  = \$8 ;
+  assign \port$547$8  = \$9 ;
+  assign \port$547$9  = \$10 ;
+  assign \port$547$10  = \$11 ;
+  assign \port$547$11  = \$12 ;
+  assign \port$547$12  = \$13 ;
+  assign \port$547$13  = \$14 ;
+  assign \port$547$14  = \$15 ;
+  assign \port$547$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \port$777$3 , \port$777$4 , \port$777$5 , \port$777$6 , \port$777$7 , \port$777$8 , \port$777$9 , \port$777$10 , \port$777$11 , \port$777$12 , \port$777$13 , \port$777$14 , \port$777$15 , b, a, en);
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28681,38 +24249,40 @@ module \hwq_mac_array.mul_6_3 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$777$0 ;
-  wire \port$777$0 ;
-  output \port$777$1 ;
-  wire \port$777$1 ;
-  output \port$777$10 ;
-  wire \port$777$10 ;
-  output \port$777$11 ;
-  wire \port$777$11 ;
-  output \port$777$12 ;
-  wire \port$777$12 ;
-  output \port$777$13 ;
-  wire \port$777$13 ;
-  output \port$777$14 ;
-  wire \port$777$14 ;
-  output \port$777$15 ;
-  wire \port$777$15 ;
-  output \port$777$2 ;
-  wire \port$777$2 ;
-  output \port$777$3 ;
-  wire \port$777$3 ;
-  output \port$777$4 ;
-  wire \port$777$4 ;
-  output \port$777$5 ;
-  wire \port$777$5 ;
-  output \port$777$6 ;
-  wire \port$777$6 ;
-  output \port$777$7 ;
-  wire \port$777$7 ;
-  output \port$777$8 ;
-  wire \port$777$8 ;
-  output \port$777$9 ;
-  wire \port$777$9 ;
+  output \port$548$0 ;
+  wire \port$548$0 ;
+  output \port$548$1 ;
+  wire \port$548$1 ;
+  output \port$548$10 ;
+  wire \port$548$10 ;
+  output \port$548$11 ;
+  wire \port$548$11 ;
+  output \port$548$12 ;
+  wire \port$548$12 ;
+  output \port$548$13 ;
+  wire \port$548$13 ;
+  output \port$548$14 ;
+  wire \port$548$14 ;
+  output \port$548$15 ;
+  wire \port$548$15 ;
+  output \port$548$2 ;
+  wire \port$548$2 ;
+  output \port$548$3 ;
+  wire \port$548$3 ;
+  output \port$548$4 ;
+  wire \port$548$4 ;
+  output \port$548$5 ;
+  wire \port$548$5 ;
+  output \port$548$6 ;
+  wire \port$548$6 ;
+  output \port$548$7 ;
+  wire \port$548$7 ;
+  output \port$548$8 ;
+  wire \port$548$8 ;
+  output \port$548$9 ;
+  wire \port$548$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28822,7 +24392,7 @@ module \hwq_mac_array.mul_6_3 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28832,26 +24402,27 @@ module \hwq_mac_array.mul_6_3 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$777$0  = \$1 ;
-  assign \port$777$1  = \$2 ;
-  assign \port$777$2  = \$3 ;
-  assign \port$777$3  = \$4 ;
-  assign \port$777$4  = \$5 ;
-  assign \port$777$5  = \$6 ;
-  assign \port$777$6  = \$7 ;
-  assign \port$777$7  = \$8 ;
-  assign \port$777$8  = \$9 ;
-  assign \port$777$9  = \$10 ;
-  assign \port$777$10  = \$11 ;
-  assign \port$777$11  = \$12 ;
-  assign \port$777$12  = \$13 ;
-  assign \port$777$13  = \$14 ;
-  assign \port$777$14  = \$15 ;
-  assign \port$777$15  = \$16 ;
+  assign \port$548$0  = \$1 ;
+  assign \port$548$1  = \$2 ;
+  assign \port$548$2  = \$3 ;
+  assign \port$548$3  = \$4 ;
+  assign \port$548$4  = \$5 ;
+  assign \port$548$5  = \$6 ;
+  assign \port$548$6  = \$7 ;
+  assign \port$548$7  = \$8 ;
+  assign \port$548$8  = \$9 ;
+  assign \port$548$9  = \$10 ;
+  assign \port$548$10  = \$11 ;
+  assign \port$548$11  = \$12 ;
+  assign \port$548$12  = \$13 ;
+  assign \port$548$13  = \$14 ;
+  assign \port$548$14  = \$15 ;
+  assign \port$548$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \port$778$3 , \port$778$4 , \port$778$5 , \port$778$6 , \port$778$7 , \port$778$8 , \port$778$9 , \port$778$10 , \port$778$11 , \port$778$12 , \port$778$13 , \port$778$14 , \port$778$15 , b, a, en);
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28900,38 +24471,40 @@ module \hwq_mac_array.mul_6_4 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$778$0 ;
-  wire \port$778$0 ;
-  output \port$778$1 ;
-  wire \port$778$1 ;
-  output \port$778$10 ;
-  wire \port$778$10 ;
-  output \port$778$11 ;
-  wire \port$778$11 ;
-  output \port$778$12 ;
-  wire \port$778$12 ;
-  output \port$778$13 ;
-  wire \port$778$13 ;
-  output \port$778$14 ;
-  wire \port$778$14 ;
-  output \port$778$15 ;
-  wire \port$778$15 ;
-  output \port$778$2 ;
-  wire \port$778$2 ;
-  output \port$778$3 ;
-  wire \port$778$3 ;
-  output \port$778$4 ;
-  wire \port$778$4 ;
-  output \port$778$5 ;
-  wire \port$778$5 ;
-  output \port$778$6 ;
-  wire \port$778$6 ;
-  output \port$778$7 ;
-  wire \port$778$7 ;
-  output \port$778$8 ;
-  wire \port$778$8 ;
-  output \port$778$9 ;
-  wire \port$778$9 ;
+  output \port$549$0 ;
+  wire \port$549$0 ;
+  output \port$549$1 ;
+  wire \port$549$1 ;
+  output \port$549$10 ;
+  wire \port$549$10 ;
+  output \port$549$11 ;
+  wire \port$549$11 ;
+  output \port$549$12 ;
+  wire \port$549$12 ;
+  output \port$549$13 ;
+  wire \port$549$13 ;
+  output \port$549$14 ;
+  wire \port$549$14 ;
+  output \port$549$15 ;
+  wire \port$549$15 ;
+  output \port$549$2 ;
+  wire \port$549$2 ;
+  output \port$549$3 ;
+  wire \port$549$3 ;
+  output \port$549$4 ;
+  wire \port$549$4 ;
+  output \port$549$5 ;
+  wire \port$549$5 ;
+  output \port$549$6 ;
+  wire \port$549$6 ;
+  output \port$549$7 ;
+  wire \port$549$7 ;
+  output \port$549$8 ;
+  wire \port$549$8 ;
+  output \port$549$9 ;
+  wire \port$549$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29041,7 +24614,7 @@ module \hwq_mac_array.mul_6_4 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29051,26 +24624,27 @@ module \hwq_mac_array.mul_6_4 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$778$0  = \$1 ;
-  assign \port$778$1  = \$2 ;
-  assign \port$778$2  = \$3 ;
-  assign \port$778$3  = \$4 ;
-  assign \port$778$4  = \$5 ;
-  assign \port$778$5  = \$6 ;
-  assign \port$778$6  = \$7 ;
-  assign \port$778$7  = \$8 ;
-  assign \port$778$8  = \$9 ;
-  assign \port$778$9  = \$10 ;
-  assign \port$778$10  = \$11 ;
-  assign \port$778$11  = \$12 ;
-  assign \port$778$12  = \$13 ;
-  assign \port$778$13  = \$14 ;
-  assign \port$778$14  = \$15 ;
-  assign \port$778$15  = \$16 ;
+  assign \port$549$0  = \$1 ;
+  assign \port$549$1  = \$2 ;
+  assign \port$549$2  = \$3 ;
+  assign \port$549$3  = \$4 ;
+  assign \port$549$4  = \$5 ;
+  assign \port$549$5  = \$6 ;
+  assign \port$549$6  = \$7 ;
+  assign \port$549$7  = \$8 ;
+  assign \port$549$8  = \$9 ;
+  assign \port$549$9  = \$10 ;
+  assign \port$549$10  = \$11 ;
+  assign \port$549$11  = \$12 ;
+  assign \port$549$12  = \$13 ;
+  assign \port$549$13  = \$14 ;
+  assign \port$549$14  = \$15 ;
+  assign \port$549$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \port$779$3 , \port$779$4 , \port$779$5 , \port$779$6 , \port$779$7 , \port$779$8 , \port$779$9 , \port$779$10 , \port$779$11 , \port$779$12 , \port$779$13 , \port$779$14 , \port$779$15 , b, a, en);
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29119,38 +24693,40 @@ module \hwq_mac_array.mul_6_5 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$779$0 ;
-  wire \port$779$0 ;
-  output \port$779$1 ;
-  wire \port$779$1 ;
-  output \port$779$10 ;
-  wire \port$779$10 ;
-  output \port$779$11 ;
-  wire \port$779$11 ;
-  output \port$779$12 ;
-  wire \port$779$12 ;
-  output \port$779$13 ;
-  wire \port$779$13 ;
-  output \port$779$14 ;
-  wire \port$779$14 ;
-  output \port$779$15 ;
-  wire \port$779$15 ;
-  output \port$779$2 ;
-  wire \port$779$2 ;
-  output \port$779$3 ;
-  wire \port$779$3 ;
-  output \port$779$4 ;
-  wire \port$779$4 ;
-  output \port$779$5 ;
-  wire \port$779$5 ;
-  output \port$779$6 ;
-  wire \port$779$6 ;
-  output \port$779$7 ;
-  wire \port$779$7 ;
-  output \port$779$8 ;
-  wire \port$779$8 ;
-  output \port$779$9 ;
-  wire \port$779$9 ;
+  output \port$550$0 ;
+  wire \port$550$0 ;
+  output \port$550$1 ;
+  wire \port$550$1 ;
+  output \port$550$10 ;
+  wire \port$550$10 ;
+  output \port$550$11 ;
+  wire \port$550$11 ;
+  output \port$550$12 ;
+  wire \port$550$12 ;
+  output \port$550$13 ;
+  wire \port$550$13 ;
+  output \port$550$14 ;
+  wire \port$550$14 ;
+  output \port$550$15 ;
+  wire \port$550$15 ;
+  output \port$550$2 ;
+  wire \port$550$2 ;
+  output \port$550$3 ;
+  wire \port$550$3 ;
+  output \port$550$4 ;
+  wire \port$550$4 ;
+  output \port$550$5 ;
+  wire \port$550$5 ;
+  output \port$550$6 ;
+  wire \port$550$6 ;
+  output \port$550$7 ;
+  wire \port$550$7 ;
+  output \port$550$8 ;
+  wire \port$550$8 ;
+  output \port$550$9 ;
+  wire \port$550$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29260,7 +24836,7 @@ module \hwq_mac_array.mul_6_5 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29270,26 +24846,27 @@ module \hwq_mac_array.mul_6_5 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$779$0  = \$1 ;
-  assign \port$779$1  = \$2 ;
-  assign \port$779$2  = \$3 ;
-  assign \port$779$3  = \$4 ;
-  assign \port$779$4  = \$5 ;
-  assign \port$779$5  = \$6 ;
-  assign \port$779$6  = \$7 ;
-  assign \port$779$7  = \$8 ;
-  assign \port$779$8  = \$9 ;
-  assign \port$779$9  = \$10 ;
-  assign \port$779$10  = \$11 ;
-  assign \port$779$11  = \$12 ;
-  assign \port$779$12  = \$13 ;
-  assign \port$779$13  = \$14 ;
-  assign \port$779$14  = \$15 ;
-  assign \port$779$15  = \$16 ;
+  assign \port$550$0  = \$1 ;
+  assign \port$550$1  = \$2 ;
+  assign \port$550$2  = \$3 ;
+  assign \port$550$3  = \$4 ;
+  assign \port$550$4  = \$5 ;
+  assign \port$550$5  = \$6 ;
+  assign \port$550$6  = \$7 ;
+  assign \port$550$7  = \$8 ;
+  assign \port$550$8  = \$9 ;
+  assign \port$550$9  = \$10 ;
+  assign \port$550$10  = \$11 ;
+  assign \port$550$11  = \$12 ;
+  assign \port$550$12  = \$13 ;
+  assign \port$550$13  = \$14 ;
+  assign \port$550$14  = \$15 ;
+  assign \port$550$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \port$780$3 , \port$780$4 , \port$780$5 , \port$780$6 , \port$780$7 , \port$780$8 , \port$780$9 , \port$780$10 , \port$780$11 , \port$780$12 , \port$780$13 , \port$780$14 , \port$780$15 , b, a, en);
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29338,38 +24915,40 @@ module \hwq_mac_array.mul_6_6 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$780$0 ;
-  wire \port$780$0 ;
-  output \port$780$1 ;
-  wire \port$780$1 ;
-  output \port$780$10 ;
-  wire \port$780$10 ;
-  output \port$780$11 ;
-  wire \port$780$11 ;
-  output \port$780$12 ;
-  wire \port$780$12 ;
-  output \port$780$13 ;
-  wire \port$780$13 ;
-  output \port$780$14 ;
-  wire \port$780$14 ;
-  output \port$780$15 ;
-  wire \port$780$15 ;
-  output \port$780$2 ;
-  wire \port$780$2 ;
-  output \port$780$3 ;
-  wire \port$780$3 ;
-  output \port$780$4 ;
-  wire \port$780$4 ;
-  output \port$780$5 ;
-  wire \port$780$5 ;
-  output \port$780$6 ;
-  wire \port$780$6 ;
-  output \port$780$7 ;
-  wire \port$780$7 ;
-  output \port$780$8 ;
-  wire \port$780$8 ;
-  output \port$780$9 ;
-  wire \port$780$9 ;
+  output \port$551$0 ;
+  wire \port$551$0 ;
+  output \port$551$1 ;
+  wire \port$551$1 ;
+  output \port$551$10 ;
+  wire \port$551$10 ;
+  output \port$551$11 ;
+  wire \port$551$11 ;
+  output \port$551$12 ;
+  wire \port$551$12 ;
+  output \port$551$13 ;
+  wire \port$551$13 ;
+  output \port$551$14 ;
+  wire \port$551$14 ;
+  output \port$551$15 ;
+  wire \port$551$15 ;
+  output \port$551$2 ;
+  wire \port$551$2 ;
+  output \port$551$3 ;
+  wire \port$551$3 ;
+  output \port$551$4 ;
+  wire \port$551$4 ;
+  output \port$551$5 ;
+  wire \port$551$5 ;
+  output \port$551$6 ;
+  wire \port$551$6 ;
+  output \port$551$7 ;
+  wire \port$551$7 ;
+  output \port$551$8 ;
+  wire \port$551$8 ;
+  output \port$551$9 ;
+  wire \port$551$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29479,7 +25058,7 @@ module \hwq_mac_array.mul_6_6 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29489,26 +25068,27 @@ module \hwq_mac_array.mul_6_6 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$780$0  = \$1 ;
-  assign \port$780$1  = \$2 ;
-  assign \port$780$2  = \$3 ;
-  assign \port$780$3  = \$4 ;
-  assign \port$780$4  = \$5 ;
-  assign \port$780$5  = \$6 ;
-  assign \port$780$6  = \$7 ;
-  assign \port$780$7  = \$8 ;
-  assign \port$780$8  = \$9 ;
-  assign \port$780$9  = \$10 ;
-  assign \port$780$10  = \$11 ;
-  assign \port$780$11  = \$12 ;
-  assign \port$780$12  = \$13 ;
-  assign \port$780$13  = \$14 ;
-  assign \port$780$14  = \$15 ;
-  assign \port$780$15  = \$16 ;
+  assign \port$551$0  = \$1 ;
+  assign \port$551$1  = \$2 ;
+  assign \port$551$2  = \$3 ;
+  assign \port$551$3  = \$4 ;
+  assign \port$551$4  = \$5 ;
+  assign \port$551$5  = \$6 ;
+  assign \port$551$6  = \$7 ;
+  assign \port$551$7  = \$8 ;
+  assign \port$551$8  = \$9 ;
+  assign \port$551$9  = \$10 ;
+  assign \port$551$10  = \$11 ;
+  assign \port$551$11  = \$12 ;
+  assign \port$551$12  = \$13 ;
+  assign \port$551$13  = \$14 ;
+  assign \port$551$14  = \$15 ;
+  assign \port$551$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, \port$781$0 , \port$781$1 , \port$781$2 , \port$781$3 , \port$781$4 , \port$781$5 , \port$781$6 , \port$781$7 , \port$781$8 , \port$781$9 , \port$781$10 , \port$781$11 , \port$781$12 , \port$781$13 , \port$781$14 , \port$781$15 , b, a, en);
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29557,38 +25137,40 @@ module \hwq_mac_array.mul_6_7 (clk, \port$781$0 , \port$781$1 , \port$781$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$781$0 ;
-  wire \port$781$0 ;
-  output \port$781$1 ;
-  wire \port$781$1 ;
-  output \port$781$10 ;
-  wire \port$781$10 ;
-  output \port$781$11 ;
-  wire \port$781$11 ;
-  output \port$781$12 ;
-  wire \port$781$12 ;
-  output \port$781$13 ;
-  wire \port$781$13 ;
-  output \port$781$14 ;
-  wire \port$781$14 ;
-  output \port$781$15 ;
-  wire \port$781$15 ;
-  output \port$781$2 ;
-  wire \port$781$2 ;
-  output \port$781$3 ;
-  wire \port$781$3 ;
-  output \port$781$4 ;
-  wire \port$781$4 ;
-  output \port$781$5 ;
-  wire \port$781$5 ;
-  output \port$781$6 ;
-  wire \port$781$6 ;
-  output \port$781$7 ;
-  wire \port$781$7 ;
-  output \port$781$8 ;
-  wire \port$781$8 ;
-  output \port$781$9 ;
-  wire \port$781$9 ;
+  output \port$552$0 ;
+  wire \port$552$0 ;
+  output \port$552$1 ;
+  wire \port$552$1 ;
+  output \port$552$10 ;
+  wire \port$552$10 ;
+  output \port$552$11 ;
+  wire \port$552$11 ;
+  output \port$552$12 ;
+  wire \port$552$12 ;
+  output \port$552$13 ;
+  wire \port$552$13 ;
+  output \port$552$14 ;
+  wire \port$552$14 ;
+  output \port$552$15 ;
+  wire \port$552$15 ;
+  output \port$552$2 ;
+  wire \port$552$2 ;
+  output \port$552$3 ;
+  wire \port$552$3 ;
+  output \port$552$4 ;
+  wire \port$552$4 ;
+  output \port$552$5 ;
+  wire \port$552$5 ;
+  output \port$552$6 ;
+  wire \port$552$6 ;
+  output \port$552$7 ;
+  wire \port$552$7 ;
+  output \port$552$8 ;
+  wire \port$552$8 ;
+  output \port$552$9 ;
+  wire \port$552$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29698,7 +25280,7 @@ module \hwq_mac_array.mul_6_7 (clk, \port$781$0 , \port$781$1 , \port$781$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29708,26 +25290,27 @@ module \hwq_mac_array.mul_6_7 (clk, \port$781$0 , \port$781$1 , \port$781$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$781$0  = \$1 ;
-  assign \port$781$1  = \$2 ;
-  assign \port$781$2  = \$3 ;
-  assign \port$781$3  = \$4 ;
-  assign \port$781$4  = \$5 ;
-  assign \port$781$5  = \$6 ;
-  assign \port$781$6  = \$7 ;
-  assign \port$781$7  = \$8 ;
-  assign \port$781$8  = \$9 ;
-  assign \port$781$9  = \$10 ;
-  assign \port$781$10  = \$11 ;
-  assign \port$781$11  = \$12 ;
-  assign \port$781$12  = \$13 ;
-  assign \port$781$13  = \$14 ;
-  assign \port$781$14  = \$15 ;
-  assign \port$781$15  = \$16 ;
+  assign \port$552$0  = \$1 ;
+  assign \port$552$1  = \$2 ;
+  assign \port$552$2  = \$3 ;
+  assign \port$552$3  = \$4 ;
+  assign \port$552$4  = \$5 ;
+  assign \port$552$5  = \$6 ;
+  assign \port$552$6  = \$7 ;
+  assign \port$552$7  = \$8 ;
+  assign \port$552$8  = \$9 ;
+  assign \port$552$9  = \$10 ;
+  assign \port$552$10  = \$11 ;
+  assign \port$552$11  = \$12 ;
+  assign \port$552$12  = \$13 ;
+  assign \port$552$13  = \$14 ;
+  assign \port$552$14  = \$15 ;
+  assign \port$552$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, \port$782$0 , \port$782$1 , \port$782$2 , \port$782$3 , \port$782$4 , \port$782$5 , \port$782$6 , \port$782$7 , \port$782$8 , \port$782$9 , \port$782$10 , \port$782$11 , \port$782$12 , \port$782$13 , \port$782$14 , \port$782$15 , a, b, en);
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , a, b, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29776,38 +25359,40 @@ module \hwq_mac_array.mul_7_0 (clk, \port$782$0 , \port$782$1 , \port$782$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$782$0 ;
-  wire \port$782$0 ;
-  output \port$782$1 ;
-  wire \port$782$1 ;
-  output \port$782$10 ;
-  wire \port$782$10 ;
-  output \port$782$11 ;
-  wire \port$782$11 ;
-  output \port$782$12 ;
-  wire \port$782$12 ;
-  output \port$782$13 ;
-  wire \port$782$13 ;
-  output \port$782$14 ;
-  wire \port$782$14 ;
-  output \port$782$15 ;
-  wire \port$782$15 ;
-  output \port$782$2 ;
-  wire \port$782$2 ;
-  output \port$782$3 ;
-  wire \port$782$3 ;
-  output \port$782$4 ;
-  wire \port$782$4 ;
-  output \port$782$5 ;
-  wire \port$782$5 ;
-  output \port$782$6 ;
-  wire \port$782$6 ;
-  output \port$782$7 ;
-  wire \port$782$7 ;
-  output \port$782$8 ;
-  wire \port$782$8 ;
-  output \port$782$9 ;
-  wire \port$782$9 ;
+  output \port$553$0 ;
+  wire \port$553$0 ;
+  output \port$553$1 ;
+  wire \port$553$1 ;
+  output \port$553$10 ;
+  wire \port$553$10 ;
+  output \port$553$11 ;
+  wire \port$553$11 ;
+  output \port$553$12 ;
+  wire \port$553$12 ;
+  output \port$553$13 ;
+  wire \port$553$13 ;
+  output \port$553$14 ;
+  wire \port$553$14 ;
+  output \port$553$15 ;
+  wire \port$553$15 ;
+  output \port$553$2 ;
+  wire \port$553$2 ;
+  output \port$553$3 ;
+  wire \port$553$3 ;
+  output \port$553$4 ;
+  wire \port$553$4 ;
+  output \port$553$5 ;
+  wire \port$553$5 ;
+  output \port$553$6 ;
+  wire \port$553$6 ;
+  output \port$553$7 ;
+  wire \port$553$7 ;
+  output \port$553$8 ;
+  wire \port$553$8 ;
+  output \port$553$9 ;
+  wire \port$553$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29917,7 +25502,7 @@ module \hwq_mac_array.mul_7_0 (clk, \port$782$0 , \port$782$1 , \port$782$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29927,26 +25512,27 @@ module \hwq_mac_array.mul_7_0 (clk, \port$782$0 , \port$782$1 , \port$782$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$782$0  = \$1 ;
-  assign \port$782$1  = \$2 ;
-  assign \port$782$2  = \$3 ;
-  assign \port$782$3  = \$4 ;
-  assign \port$782$4  = \$5 ;
-  assign \port$782$5  = \$6 ;
-  assign \port$782$6  = \$7 ;
-  assign \port$782$7  = \$8 ;
-  assign \port$782$8  = \$9 ;
-  assign \port$782$9  = \$10 ;
-  assign \port$782$10  = \$11 ;
-  assign \port$782$11  = \$12 ;
-  assign \port$782$12  = \$13 ;
-  assign \port$782$13  = \$14 ;
-  assign \port$782$14  = \$15 ;
-  assign \port$782$15  = \$16 ;
+  assign \port$553$0  = \$1 ;
+  assign \port$553$1  = \$2 ;
+  assign \port$553$2  = \$3 ;
+  assign \port$553$3  = \$4 ;
+  assign \port$553$4  = \$5 ;
+  assign \port$553$5  = \$6 ;
+  assign \port$553$6  = \$7 ;
+  assign \port$553$7  = \$8 ;
+  assign \port$553$8  = \$9 ;
+  assign \port$553$9  = \$10 ;
+  assign \port$553$10  = \$11 ;
+  assign \port$553$11  = \$12 ;
+  assign \port$553$12  = \$13 ;
+  assign \port$553$13  = \$14 ;
+  assign \port$553$14  = \$15 ;
+  assign \port$553$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, \port$783$0 , \port$783$1 , \port$783$2 , \port$783$3 , \port$783$4 , \port$783$5 , \port$783$6 , \port$783$7 , \port$783$8 , \port$783$9 , \port$783$10 , \port$783$11 , \port$783$12 , \port$783$13 , \port$783$14 , \port$783$15 , b, a, en);
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29995,38 +25581,40 @@ module \hwq_mac_array.mul_7_1 (clk, \port$783$0 , \port$783$1 , \port$783$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$783$0 ;
-  wire \port$783$0 ;
-  output \port$783$1 ;
-  wire \port$783$1 ;
-  output \port$783$10 ;
-  wire \port$783$10 ;
-  output \port$783$11 ;
-  wire \port$783$11 ;
-  output \port$783$12 ;
-  wire \port$783$12 ;
-  output \port$783$13 ;
-  wire \port$783$13 ;
-  output \port$783$14 ;
-  wire \port$783$14 ;
-  output \port$783$15 ;
-  wire \port$783$15 ;
-  output \port$783$2 ;
-  wire \port$783$2 ;
-  output \port$783$3 ;
-  wire \port$783$3 ;
-  output \port$783$4 ;
-  wire \port$783$4 ;
-  output \port$783$5 ;
-  wire \port$783$5 ;
-  output \port$783$6 ;
-  wire \port$783$6 ;
-  output \port$783$7 ;
-  wire \port$783$7 ;
-  output \port$783$8 ;
-  wire \port$783$8 ;
-  output \port$783$9 ;
-  wire \port$783$9 ;
+  output \port$554$0 ;
+  wire \port$554$0 ;
+  output \port$554$1 ;
+  wire \port$554$1 ;
+  output \port$554$10 ;
+  wire \port$554$10 ;
+  output \port$554$11 ;
+  wire \port$554$11 ;
+  output \port$554$12 ;
+  wire \port$554$12 ;
+  output \port$554$13 ;
+  wire \port$554$13 ;
+  output \port$554$14 ;
+  wire \port$554$14 ;
+  output \port$554$15 ;
+  wire \port$554$15 ;
+  output \port$554$2 ;
+  wire \port$554$2 ;
+  output \port$554$3 ;
+  wire \port$554$3 ;
+  output \port$554$4 ;
+  wire \port$554$4 ;
+  output \port$554$5 ;
+  wire \port$554$5 ;
+  output \port$554$6 ;
+  wire \port$554$6 ;
+  output \port$554$7 ;
+  wire \port$554$7 ;
+  output \port$554$8 ;
+  wire \port$554$8 ;
+  output \port$554$9 ;
+  wire \port$554$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30136,7 +25724,7 @@ module \hwq_mac_array.mul_7_1 (clk, \port$783$0 , \port$783$1 , \port$783$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30146,26 +25734,27 @@ module \hwq_mac_array.mul_7_1 (clk, \port$783$0 , \port$783$1 , \port$783$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$783$0  = \$1 ;
-  assign \port$783$1  = \$2 ;
-  assign \port$783$2  = \$3 ;
-  assign \port$783$3  = \$4 ;
-  assign \port$783$4  = \$5 ;
-  assign \port$783$5  = \$6 ;
-  assign \port$783$6  = \$7 ;
-  assign \port$783$7  = \$8 ;
-  assign \port$783$8  = \$9 ;
-  assign \port$783$9  = \$10 ;
-  assign \port$783$10  = \$11 ;
-  assign \port$783$11  = \$12 ;
-  assign \port$783$12  = \$13 ;
-  assign \port$783$13  = \$14 ;
-  assign \port$783$14  = \$15 ;
-  assign \port$783$15  = \$16 ;
+  assign \port$554$0  = \$1 ;
+  assign \port$554$1  = \$2 ;
+  assign \port$554$2  = \$3 ;
+  assign \port$554$3  = \$4 ;
+  assign \port$554$4  = \$5 ;
+  assign \port$554$5  = \$6 ;
+  assign \port$554$6  = \$7 ;
+  assign \port$554$7  = \$8 ;
+  assign \port$554$8  = \$9 ;
+  assign \port$554$9  = \$10 ;
+  assign \port$554$10  = \$11 ;
+  assign \port$554$11  = \$12 ;
+  assign \port$554$12  = \$13 ;
+  assign \port$554$13  = \$14 ;
+  assign \port$554$14  = \$15 ;
+  assign \port$554$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, \port$784$0 , \port$784$1 , \port$784$2 , \port$784$3 , \port$784$4 , \port$784$5 , \port$784$6 , \port$784$7 , \port$784$8 , \port$784$9 , \port$784$10 , \port$784$11 , \port$784$12 , \port$784$13 , \port$784$14 , \port$784$15 , b, a, en);
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30214,38 +25803,40 @@ module \hwq_mac_array.mul_7_2 (clk, \port$784$0 , \port$784$1 , \port$784$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$784$0 ;
-  wire \port$784$0 ;
-  output \port$784$1 ;
-  wire \port$784$1 ;
-  output \port$784$10 ;
-  wire \port$784$10 ;
-  output \port$784$11 ;
-  wire \port$784$11 ;
-  output \port$784$12 ;
-  wire \port$784$12 ;
-  output \port$784$13 ;
-  wire \port$784$13 ;
-  output \port$784$14 ;
-  wire \port$784$14 ;
-  output \port$784$15 ;
-  wire \port$784$15 ;
-  output \port$784$2 ;
-  wire \port$784$2 ;
-  output \port$784$3 ;
-  wire \port$784$3 ;
-  output \port$784$4 ;
-  wire \port$784$4 ;
-  output \port$784$5 ;
-  wire \port$784$5 ;
-  output \port$784$6 ;
-  wire \port$784$6 ;
-  output \port$784$7 ;
-  wire \port$784$7 ;
-  output \port$784$8 ;
-  wire \port$784$8 ;
-  output \port$784$9 ;
-  wire \port$784$9 ;
+  output \port$555$0 ;
+  wire \port$555$0 ;
+  output \port$555$1 ;
+  wire \port$555$1 ;
+  output \port$555$10 ;
+  wire \port$555$10 ;
+  output \port$555$11 ;
+  wire \port$555$11 ;
+  output \port$555$12 ;
+  wire \port$555$12 ;
+  output \port$555$13 ;
+  wire \port$555$13 ;
+  output \port$555$14 ;
+  wire \port$555$14 ;
+  output \port$555$15 ;
+  wire \port$555$15 ;
+  output \port$555$2 ;
+  wire \port$555$2 ;
+  output \port$555$3 ;
+  wire \port$555$3 ;
+  output \port$555$4 ;
+  wire \port$555$4 ;
+  output \port$555$5 ;
+  wire \port$555$5 ;
+  output \port$555$6 ;
+  wire \port$555$6 ;
+  output \port$555$7 ;
+  wire \port$555$7 ;
+  output \port$555$8 ;
+  wire \port$555$8 ;
+  output \port$555$9 ;
+  wire \port$555$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30355,7 +25946,7 @@ module \hwq_mac_array.mul_7_2 (clk, \port$784$0 , \port$784$1 , \port$784$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30365,26 +25956,27 @@ module \hwq_mac_array.mul_7_2 (clk, \port$784$0 , \port$784$1 , \port$784$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$784$0  = \$1 ;
-  assign \port$784$1  = \$2 ;
-  assign \port$784$2  = \$3 ;
-  assign \port$784$3  = \$4 ;
-  assign \port$784$4  = \$5 ;
-  assign \port$784$5  = \$6 ;
-  assign \port$784$6  = \$7 ;
-  assign \port$784$7  = \$8 ;
-  assign \port$784$8  = \$9 ;
-  assign \port$784$9  = \$10 ;
-  assign \port$784$10  = \$11 ;
-  assign \port$784$11  = \$12 ;
-  assign \port$784$12  = \$13 ;
-  assign \port$784$13  = \$14 ;
-  assign \port$784$14  = \$15 ;
-  assign \port$784$15  = \$16 ;
+  assign \port$555$0  = \$1 ;
+  assign \port$555$1  = \$2 ;
+  assign \port$555$2  = \$3 ;
+  assign \port$555$3  = \$4 ;
+  assign \port$555$4  = \$5 ;
+  assign \port$555$5  = \$6 ;
+  assign \port$555$6  = \$7 ;
+  assign \port$555$7  = \$8 ;
+  assign \port$555$8  = \$9 ;
+  assign \port$555$9  = \$10 ;
+  assign \port$555$10  = \$11 ;
+  assign \port$555$11  = \$12 ;
+  assign \port$555$12  = \$13 ;
+  assign \port$555$13  = \$14 ;
+  assign \port$555$14  = \$15 ;
+  assign \port$555$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, \port$785$0 , \port$785$1 , \port$785$2 , \port$785$3 , \port$785$4 , \port$785$5 , \port$785$6 , \port$785$7 , \port$785$8 , \port$785$9 , \port$785$10 , \port$785$11 , \port$785$12 , \port$785$13 , \port$785$14 , \port$785$15 , b, a, en);
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30433,38 +26025,40 @@ module \hwq_mac_array.mul_7_3 (clk, \port$785$0 , \port$785$1 , \port$785$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$785$0 ;
-  wire \port$785$0 ;
-  output \port$785$1 ;
-  wire \port$785$1 ;
-  output \port$785$10 ;
-  wire \port$785$10 ;
-  output \port$785$11 ;
-  wire \port$785$11 ;
-  output \port$785$12 ;
-  wire \port$785$12 ;
-  output \port$785$13 ;
-  wire \port$785$13 ;
-  output \port$785$14 ;
-  wire \port$785$14 ;
-  output \port$785$15 ;
-  wire \port$785$15 ;
-  output \port$785$2 ;
-  wire \port$785$2 ;
-  output \port$785$3 ;
-  wire \port$785$3 ;
-  output \port$785$4 ;
-  wire \port$785$4 ;
-  output \port$785$5 ;
-  wire \port$785$5 ;
-  output \port$785$6 ;
-  wire \port$785$6 ;
-  output \port$785$7 ;
-  wire \port$785$7 ;
-  output \port$785$8 ;
-  wire \port$785$8 ;
-  output \port$785$9 ;
-  wire \port$785$9 ;
+  output \port$556$0 ;
+  wire \port$556$0 ;
+  output \port$556$1 ;
+  wire \port$556$1 ;
+  output \port$556$10 ;
+  wire \port$556$10 ;
+  output \port$556$11 ;
+  wire \port$556$11 ;
+  output \port$556$12 ;
+  wire \port$556$12 ;
+  output \port$556$13 ;
+  wire \port$556$13 ;
+  output \port$556$14 ;
+  wire \port$556$14 ;
+  output \port$556$15 ;
+  wire \port$556$15 ;
+  output \port$556$2 ;
+  wire \port$556$2 ;
+  output \port$556$3 ;
+  wire \port$556$3 ;
+  output \port$556$4 ;
+  wire \port$556$4 ;
+  output \port$556$5 ;
+  wire \port$556$5 ;
+  output \port$556$6 ;
+  wire \port$556$6 ;
+  output \port$556$7 ;
+  wire \port$556$7 ;
+  output \port$556$8 ;
+  wire \port$556$8 ;
+  output \port$556$9 ;
+  wire \port$556$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30574,7 +26168,7 @@ module \hwq_mac_array.mul_7_3 (clk, \port$785$0 , \port$785$1 , \port$785$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30584,26 +26178,27 @@ module \hwq_mac_array.mul_7_3 (clk, \port$785$0 , \port$785$1 , \port$785$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$785$0  = \$1 ;
-  assign \port$785$1  = \$2 ;
-  assign \port$785$2  = \$3 ;
-  assign \port$785$3  = \$4 ;
-  assign \port$785$4  = \$5 ;
-  assign \port$785$5  = \$6 ;
-  assign \port$785$6  = \$7 ;
-  assign \port$785$7  = \$8 ;
-  assign \port$785$8  = \$9 ;
-  assign \port$785$9  = \$10 ;
-  assign \port$785$10  = \$11 ;
-  assign \port$785$11  = \$12 ;
-  assign \port$785$12  = \$13 ;
-  assign \port$785$13  = \$14 ;
-  assign \port$785$14  = \$15 ;
-  assign \port$785$15  = \$16 ;
+  assign \port$556$0  = \$1 ;
+  assign \port$556$1  = \$2 ;
+  assign \port$556$2  = \$3 ;
+  assign \port$556$3  = \$4 ;
+  assign \port$556$4  = \$5 ;
+  assign \port$556$5  = \$6 ;
+  assign \port$556$6  = \$7 ;
+  assign \port$556$7  = \$8 ;
+  assign \port$556$8  = \$9 ;
+  assign \port$556$9  = \$10 ;
+  assign \port$556$10  = \$11 ;
+  assign \port$556$11  = \$12 ;
+  assign \port$556$12  = \$13 ;
+  assign \port$556$13  = \$14 ;
+  assign \port$556$14  = \$15 ;
+  assign \port$556$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, \port$786$0 , \port$786$1 , \port$786$2 , \port$786$3 , \port$786$4 , \port$786$5 , \port$786$6 , \port$786$7 , \port$786$8 , \port$786$9 , \port$786$10 , \port$786$11 , \port$786$12 , \port$786$13 , \port$786$14 , \port$786$15 , b, a, en);
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30652,38 +26247,40 @@ module \hwq_mac_array.mul_7_4 (clk, \port$786$0 , \port$786$1 , \port$786$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$786$0 ;
-  wire \port$786$0 ;
-  output \port$786$1 ;
-  wire \port$786$1 ;
-  output \port$786$10 ;
-  wire \port$786$10 ;
-  output \port$786$11 ;
-  wire \port$786$11 ;
-  output \port$786$12 ;
-  wire \port$786$12 ;
-  output \port$786$13 ;
-  wire \port$786$13 ;
-  output \port$786$14 ;
-  wire \port$786$14 ;
-  output \port$786$15 ;
-  wire \port$786$15 ;
-  output \port$786$2 ;
-  wire \port$786$2 ;
-  output \port$786$3 ;
-  wire \port$786$3 ;
-  output \port$786$4 ;
-  wire \port$786$4 ;
-  output \port$786$5 ;
-  wire \port$786$5 ;
-  output \port$786$6 ;
-  wire \port$786$6 ;
-  output \port$786$7 ;
-  wire \port$786$7 ;
-  output \port$786$8 ;
-  wire \port$786$8 ;
-  output \port$786$9 ;
-  wire \port$786$9 ;
+  output \port$557$0 ;
+  wire \port$557$0 ;
+  output \port$557$1 ;
+  wire \port$557$1 ;
+  output \port$557$10 ;
+  wire \port$557$10 ;
+  output \port$557$11 ;
+  wire \port$557$11 ;
+  output \port$557$12 ;
+  wire \port$557$12 ;
+  output \port$557$13 ;
+  wire \port$557$13 ;
+  output \port$557$14 ;
+  wire \port$557$14 ;
+  output \port$557$15 ;
+  wire \port$557$15 ;
+  output \port$557$2 ;
+  wire \port$557$2 ;
+  output \port$557$3 ;
+  wire \port$557$3 ;
+  output \port$557$4 ;
+  wire \port$557$4 ;
+  output \port$557$5 ;
+  wire \port$557$5 ;
+  output \port$557$6 ;
+  wire \port$557$6 ;
+  output \port$557$7 ;
+  wire \port$557$7 ;
+  output \port$557$8 ;
+  wire \port$557$8 ;
+  output \port$557$9 ;
+  wire \port$557$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30793,7 +26390,7 @@ module \hwq_mac_array.mul_7_4 (clk, \port$786$0 , \port$786$1 , \port$786$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30803,26 +26400,27 @@ module \hwq_mac_array.mul_7_4 (clk, \port$786$0 , \port$786$1 , \port$786$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$786$0  = \$1 ;
-  assign \port$786$1  = \$2 ;
-  assign \port$786$2  = \$3 ;
-  assign \port$786$3  = \$4 ;
-  assign \port$786$4  = \$5 ;
-  assign \port$786$5  = \$6 ;
-  assign \port$786$6  = \$7 ;
-  assign \port$786$7  = \$8 ;
-  assign \port$786$8  = \$9 ;
-  assign \port$786$9  = \$10 ;
-  assign \port$786$10  = \$11 ;
-  assign \port$786$11  = \$12 ;
-  assign \port$786$12  = \$13 ;
-  assign \port$786$13  = \$14 ;
-  assign \port$786$14  = \$15 ;
-  assign \port$786$15  = \$16 ;
+  assign \port$557$0  = \$1 ;
+  assign \port$557$1  = \$2 ;
+  assign \port$557$2  = \$3 ;
+  assign \port$557$3  = \$4 ;
+  assign \port$557$4  = \$5 ;
+  assign \port$557$5  = \$6 ;
+  assign \port$557$6  = \$7 ;
+  assign \port$557$7  = \$8 ;
+  assign \port$557$8  = \$9 ;
+  assign \port$557$9  = \$10 ;
+  assign \port$557$10  = \$11 ;
+  assign \port$557$11  = \$12 ;
+  assign \port$557$12  = \$13 ;
+  assign \port$557$13  = \$14 ;
+  assign \port$557$14  = \$15 ;
+  assign \port$557$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, \port$787$0 , \port$787$1 , \port$787$2 , \port$787$3 , \port$787$4 , \port$787$5 , \port$787$6 , \port$787$7 , \port$787$8 , \port$787$9 , \port$787$10 , \port$787$11 , \port$787$12 , \port$787$13 , \port$787$14 , \port$787$15 , b, a, en);
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30871,38 +26469,40 @@ module \hwq_mac_array.mul_7_5 (clk, \port$787$0 , \port$787$1 , \port$787$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$787$0 ;
-  wire \port$787$0 ;
-  output \port$787$1 ;
-  wire \port$787$1 ;
-  output \port$787$10 ;
-  wire \port$787$10 ;
-  output \port$787$11 ;
-  wire \port$787$11 ;
-  output \port$787$12 ;
-  wire \port$787$12 ;
-  output \port$787$13 ;
-  wire \port$787$13 ;
-  output \port$787$14 ;
-  wire \port$787$14 ;
-  output \port$787$15 ;
-  wire \port$787$15 ;
-  output \port$787$2 ;
-  wire \port$787$2 ;
-  output \port$787$3 ;
-  wire \port$787$3 ;
-  output \port$787$4 ;
-  wire \port$787$4 ;
-  output \port$787$5 ;
-  wire \port$787$5 ;
-  output \port$787$6 ;
-  wire \port$787$6 ;
-  output \port$787$7 ;
-  wire \port$787$7 ;
-  output \port$787$8 ;
-  wire \port$787$8 ;
-  output \port$787$9 ;
-  wire \port$787$9 ;
+  output \port$558$0 ;
+  wire \port$558$0 ;
+  output \port$558$1 ;
+  wire \port$558$1 ;
+  output \port$558$10 ;
+  wire \port$558$10 ;
+  output \port$558$11 ;
+  wire \port$558$11 ;
+  output \port$558$12 ;
+  wire \port$558$12 ;
+  output \port$558$13 ;
+  wire \port$558$13 ;
+  output \port$558$14 ;
+  wire \port$558$14 ;
+  output \port$558$15 ;
+  wire \port$558$15 ;
+  output \port$558$2 ;
+  wire \port$558$2 ;
+  output \port$558$3 ;
+  wire \port$558$3 ;
+  output \port$558$4 ;
+  wire \port$558$4 ;
+  output \port$558$5 ;
+  wire \port$558$5 ;
+  output \port$558$6 ;
+  wire \port$558$6 ;
+  output \port$558$7 ;
+  wire \port$558$7 ;
+  output \port$558$8 ;
+  wire \port$558$8 ;
+  output \port$558$9 ;
+  wire \port$558$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -31012,7 +26612,7 @@ module \hwq_mac_array.mul_7_5 (clk, \port$787$0 , \port$787$1 , \port$787$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -31022,26 +26622,27 @@ module \hwq_mac_array.mul_7_5 (clk, \port$787$0 , \port$787$1 , \port$787$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$787$0  = \$1 ;
-  assign \port$787$1  = \$2 ;
-  assign \port$787$2  = \$3 ;
-  assign \port$787$3  = \$4 ;
-  assign \port$787$4  = \$5 ;
-  assign \port$787$5  = \$6 ;
-  assign \port$787$6  = \$7 ;
-  assign \port$787$7  = \$8 ;
-  assign \port$787$8  = \$9 ;
-  assign \port$787$9  = \$10 ;
-  assign \port$787$10  = \$11 ;
-  assign \port$787$11  = \$12 ;
-  assign \port$787$12  = \$13 ;
-  assign \port$787$13  = \$14 ;
-  assign \port$787$14  = \$15 ;
-  assign \port$787$15  = \$16 ;
+  assign \port$558$0  = \$1 ;
+  assign \port$558$1  = \$2 ;
+  assign \port$558$2  = \$3 ;
+  assign \port$558$3  = \$4 ;
+  assign \port$558$4  = \$5 ;
+  assign \port$558$5  = \$6 ;
+  assign \port$558$6  = \$7 ;
+  assign \port$558$7  = \$8 ;
+  assign \port$558$8  = \$9 ;
+  assign \port$558$9  = \$10 ;
+  assign \port$558$10  = \$11 ;
+  assign \port$558$11  = \$12 ;
+  assign \port$558$12  = \$13 ;
+  assign \port$558$13  = \$14 ;
+  assign \port$558$14  = \$15 ;
+  assign \port$558$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, \port$788$0 , \port$788$1 , \port$788$2 , \port$788$3 , \port$788$4 , \port$788$5 , \port$788$6 , \port$788$7 , \port$788$8 , \port$788$9 , \port$788$10 , \port$788$11 , \port$788$12 , \port$788$13 , \port$788$14 , \port$788$15 , b, a, en);
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$559$0 , \port$559$1 , \port$559$2 , \port$559$3 , \port$559$4 , \port$559$5 , \port$559$6 , \port$559$7 , \port$559$8 , \port$559$9 , \port$559$10 , \port$559$11 , \port$559$12 , \port$559$13 , \port$559$14 , \port$559$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -31090,38 +26691,40 @@ module \hwq_mac_array.mul_7_6 (clk, \port$788$0 , \port$788$1 , \port$788$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$788$0 ;
-  wire \port$788$0 ;
-  output \port$788$1 ;
-  wire \port$788$1 ;
-  output \port$788$10 ;
-  wire \port$788$10 ;
-  output \port$788$11 ;
-  wire \port$788$11 ;
-  output \port$788$12 ;
-  wire \port$788$12 ;
-  output \port$788$13 ;
-  wire \port$788$13 ;
-  output \port$788$14 ;
-  wire \port$788$14 ;
-  output \port$788$15 ;
-  wire \port$788$15 ;
-  output \port$788$2 ;
-  wire \port$788$2 ;
-  output \port$788$3 ;
-  wire \port$788$3 ;
-  output \port$788$4 ;
-  wire \port$788$4 ;
-  output \port$788$5 ;
-  wire \port$788$5 ;
-  output \port$788$6 ;
-  wire \port$788$6 ;
-  output \port$788$7 ;
-  wire \port$788$7 ;
-  output \port$788$8 ;
-  wire \port$788$8 ;
-  output \port$788$9 ;
-  wire \port$788$9 ;
+  output \port$559$0 ;
+  wire \port$559$0 ;
+  output \port$559$1 ;
+  wire \port$559$1 ;
+  output \port$559$10 ;
+  wire \port$559$10 ;
+  output \port$559$11 ;
+  wire \port$559$11 ;
+  output \port$559$12 ;
+  wire \port$559$12 ;
+  output \port$559$13 ;
+  wire \port$559$13 ;
+  output \port$559$14 ;
+  wire \port$559$14 ;
+  output \port$559$15 ;
+  wire \port$559$15 ;
+  output \port$559$2 ;
+  wire \port$559$2 ;
+  output \port$559$3 ;
+  wire \port$559$3 ;
+  output \port$559$4 ;
+  wire \port$559$4 ;
+  output \port$559$5 ;
+  wire \port$559$5 ;
+  output \port$559$6 ;
+  wire \port$559$6 ;
+  output \port$559$7 ;
+  wire \port$559$7 ;
+  output \port$559$8 ;
+  wire \port$559$8 ;
+  output \port$559$9 ;
+  wire \port$559$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -31231,7 +26834,7 @@ module \hwq_mac_array.mul_7_6 (clk, \port$788$0 , \port$788$1 , \port$788$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -31241,26 +26844,27 @@ module \hwq_mac_array.mul_7_6 (clk, \port$788$0 , \port$788$1 , \port$788$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$788$0  = \$1 ;
-  assign \port$788$1  = \$2 ;
-  assign \port$788$2  = \$3 ;
-  assign \port$788$3  = \$4 ;
-  assign \port$788$4  = \$5 ;
-  assign \port$788$5  = \$6 ;
-  assign \port$788$6  = \$7 ;
-  assign \port$788$7  = \$8 ;
-  assign \port$788$8  = \$9 ;
-  assign \port$788$9  = \$10 ;
-  assign \port$788$10  = \$11 ;
-  assign \port$788$11  = \$12 ;
-  assign \port$788$12  = \$13 ;
-  assign \port$788$13  = \$14 ;
-  assign \port$788$14  = \$15 ;
-  assign \port$788$15  = \$16 ;
+  assign \port$559$0  = \$1 ;
+  assign \port$559$1  = \$2 ;
+  assign \port$559$2  = \$3 ;
+  assign \port$559$3  = \$4 ;
+  assign \port$559$4  = \$5 ;
+  assign \port$559$5  = \$6 ;
+  assign \port$559$6  = \$7 ;
+  assign \port$559$7  = \$8 ;
+  assign \port$559$8  = \$9 ;
+  assign \port$559$9  = \$10 ;
+  assign \port$559$10  = \$11 ;
+  assign \port$559$11  = \$12 ;
+  assign \port$559$12  = \$13 ;
+  assign \port$559$13  = \$14 ;
+  assign \port$559$14  = \$15 ;
+  assign \port$559$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , b, a, en);
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$560$0 , \port$560$1 , \port$560$2 , \port$560$3 , \port$560$4 , \port$560$5 , \port$560$6 , \port$560$7 , \port$560$8 , \port$560$9 , \port$560$10 , \port$560$11 , \port$560$12 , \port$560$13 , \port$560$14 , \port$560$15 , b, a, en
+);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -31309,38 +26913,40 @@ module \hwq_mac_array.mul_7_7 (clk, \port$789$0 , \port$789$1 , \port$789$2 , \p
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$789$0 ;
-  wire \port$789$0 ;
-  output \port$789$1 ;
-  wire \port$789$1 ;
-  output \port$789$10 ;
-  wire \port$789$10 ;
-  output \port$789$11 ;
-  wire \port$789$11 ;
-  output \port$789$12 ;
-  wire \port$789$12 ;
-  output \port$789$13 ;
-  wire \port$789$13 ;
-  output \port$789$14 ;
-  wire \port$789$14 ;
-  output \port$789$15 ;
-  wire \port$789$15 ;
-  output \port$789$2 ;
-  wire \port$789$2 ;
-  output \port$789$3 ;
-  wire \port$789$3 ;
-  output \port$789$4 ;
-  wire \port$789$4 ;
-  output \port$789$5 ;
-  wire \port$789$5 ;
-  output \port$789$6 ;
-  wire \port$789$6 ;
-  output \port$789$7 ;
-  wire \port$789$7 ;
-  output \port$789$8 ;
-  wire \port$789$8 ;
-  output \port$789$9 ;
-  wire \port$789$9 ;
+  output \port$560$0 ;
+  wire \port$560$0 ;
+  output \port$560$1 ;
+  wire \port$560$1 ;
+  output \port$560$10 ;
+  wire \port$560$10 ;
+  output \port$560$11 ;
+  wire \port$560$11 ;
+  output \port$560$12 ;
+  wire \port$560$12 ;
+  output \port$560$13 ;
+  wire \port$560$13 ;
+  output \port$560$14 ;
+  wire \port$560$14 ;
+  output \port$560$15 ;
+  wire \port$560$15 ;
+  output \port$560$2 ;
+  wire \port$560$2 ;
+  output \port$560$3 ;
+  wire \port$560$3 ;
+  output \port$560$4 ;
+  wire \port$560$4 ;
+  output \port$560$5 ;
+  wire \port$560$5 ;
+  output \port$560$6 ;
+  wire \port$560$6 ;
+  output \port$560$7 ;
+  wire \port$560$7 ;
+  output \port$560$8 ;
+  wire \port$560$8 ;
+  output \port$560$9 ;
+  wire \port$560$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -31450,7 +27056,7 @@ module \hwq_mac_array.mul_7_7 (clk, \port$789$0 , \port$789$1 , \port$789$2 , \p
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -31460,20 +27066,20 @@ module \hwq_mac_array.mul_7_7 (clk, \port$789$0 , \port$789$1 , \port$789$2 , \p
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$789$0  = \$1 ;
-  assign \port$789$1  = \$2 ;
-  assign \port$789$2  = \$3 ;
-  assign \port$789$3  = \$4 ;
-  assign \port$789$4  = \$5 ;
-  assign \port$789$5  = \$6 ;
-  assign \port$789$6  = \$7 ;
-  assign \port$789$7  = \$8 ;
-  assign \port$789$8  = \$9 ;
-  assign \port$789$9  = \$10 ;
-  assign \port$789$10  = \$11 ;
-  assign \port$789$11  = \$12 ;
-  assign \port$789$12  = \$13 ;
-  assign \port$789$13  = \$14 ;
-  assign \port$789$14  = \$15 ;
-  assign \port$789$15  = \$16 ;
+  assign \port$560$0  = \$1 ;
+  assign \port$560$1  = \$2 ;
+  assign \port$560$2  = \$3 ;
+  assign \port$560$3  = \$4 ;
+  assign \port$560$4  = \$5 ;
+  assign \port$560$5  = \$6 ;
+  assign \port$560$6  = \$7 ;
+  assign \port$560$7  = \$8 ;
+  assign \port$560$8  = \$9 ;
+  assign \port$560$9  = \$10 ;
+  assign \port$560$10  = \$11 ;
+  assign \port$560$11  = \$12 ;
+  assign \port$560$12  = \$13 ;
+  assign \port$560$13  = \$14 ;
+  assign \port$560$14  = \$15 ;
+  assign \port$560$15  = \$16 ;
 endmodule

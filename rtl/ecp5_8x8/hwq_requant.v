@@ -478,7 +478,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .\port$36$6 (\$178 ),
     .\port$36$7 (\$179 ),
     .\port$36$8 (\$180 ),
-    .\port$36$9 (\$181 )
+    .\port$36$9 (\$181 ),
+    .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
@@ -516,7 +517,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .\port$35$6 (\$146 ),
     .\port$35$7 (\$147 ),
     .\port$35$8 (\$148 ),
-    .\port$35$9 (\$149 )
+    .\port$35$9 (\$149 ),
+    .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
@@ -553,7 +555,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .\port$34$6 (\$115 ),
     .\port$34$7 (\$116 ),
     .\port$34$8 (\$117 ),
-    .\port$34$9 (\$118 )
+    .\port$34$9 (\$118 ),
+    .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
@@ -593,7 +596,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .\port$33$6 (\$81 ),
     .\port$33$7 (\$82 ),
     .\port$33$8 (\$83 ),
-    .\port$33$9 (\$84 )
+    .\port$33$9 (\$84 ),
+    .rst(rst)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
@@ -1177,8 +1181,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 , \port$36$19 
-, \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 
+, \port$36$19 , \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -1285,6 +1289,8 @@ module \hwq_requant.phh_0 (clk, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$
   wire \port$36$8 ;
   output \port$36$9 ;
   wire \port$36$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -1394,7 +1400,7 @@ module \hwq_requant.phh_0 (clk, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -1436,8 +1442,8 @@ module \hwq_requant.phh_0 (clk, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 , \port$35$19 
-, \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 
+, \port$35$19 , \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -1550,6 +1556,8 @@ module \hwq_requant.phl_0 (clk, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$
   wire \port$35$8 ;
   output \port$35$9 ;
   wire \port$35$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -1659,7 +1667,7 @@ module \hwq_requant.phl_0 (clk, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -1704,8 +1712,8 @@ module \hwq_requant.phl_0 (clk, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$3 , \port$34$4 , \port$34$5 , \port$34$6 , \port$34$7 , \port$34$8 , \port$34$9 , \port$34$10 , \port$34$11 , \port$34$12 , \port$34$13 , \port$34$14 , \port$34$15 , \port$34$16 , \port$34$17 , \port$34$18 , \port$34$19 
-, \port$34$20 , \port$34$21 , \port$34$22 , \port$34$23 , \port$34$24 , \port$34$25 , \port$34$26 , \port$34$27 , \port$34$28 , \port$34$29 , \port$34$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$3 , \port$34$4 , \port$34$5 , \port$34$6 , \port$34$7 , \port$34$8 , \port$34$9 , \port$34$10 , \port$34$11 , \port$34$12 , \port$34$13 , \port$34$14 , \port$34$15 , \port$34$16 , \port$34$17 , \port$34$18 
+, \port$34$19 , \port$34$20 , \port$34$21 , \port$34$22 , \port$34$23 , \port$34$24 , \port$34$25 , \port$34$26 , \port$34$27 , \port$34$28 , \port$34$29 , \port$34$30 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -1816,6 +1824,8 @@ module \hwq_requant.plh_0 (clk, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$
   wire \port$34$8 ;
   output \port$34$9 ;
   wire \port$34$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -1925,7 +1935,7 @@ module \hwq_requant.plh_0 (clk, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -1969,8 +1979,8 @@ module \hwq_requant.plh_0 (clk, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$3 , \port$33$4 , \port$33$5 , \port$33$6 , \port$33$7 , \port$33$8 , \port$33$9 , \port$33$10 , \port$33$11 , \port$33$12 , \port$33$13 , \port$33$14 , \port$33$15 , \port$33$16 , \port$33$17 , \port$33$18 , \port$33$19 
-, \port$33$20 , \port$33$21 , \port$33$22 , \port$33$23 , \port$33$24 , \port$33$25 , \port$33$26 , \port$33$27 , \port$33$28 , \port$33$29 , \port$33$30 , \port$33$31 , \port$33$32 , \port$33$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$3 , \port$33$4 , \port$33$5 , \port$33$6 , \port$33$7 , \port$33$8 , \port$33$9 , \port$33$10 , \port$33$11 , \port$33$12 , \port$33$13 , \port$33$14 , \port$33$15 , \port$33$16 , \port$33$17 , \port$33$18 
+, \port$33$19 , \port$33$20 , \port$33$21 , \port$33$22 , \port$33$23 , \port$33$24 , \port$33$25 , \port$33$26 , \port$33$27 , \port$33$28 , \port$33$29 , \port$33$30 , \port$33$31 , \port$33$32 , \port$33$33 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -2087,6 +2097,8 @@ module \hwq_requant.pll_0 (clk, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$
   wire \port$33$8 ;
   output \port$33$9 ;
   wire \port$33$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -2196,7 +2208,7 @@ module \hwq_requant.pll_0 (clk, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),

@@ -926,7 +926,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(\o_data$67 ),
     .o_last(o_last),
     .o_valid(\o_valid$69 ),
-    .\port$1004$0 (rp__data),
+    .\port$775$0 (rp__data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1845,319 +1845,319 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$10 ;
+  wire [26:0] \$1 ;
+  wire [26:0] \$10 ;
   wire \$100 ;
-  reg [7:0] \$1000 ;
-  reg \$1001 ;
-  reg \$1002 ;
-  reg [7:0] \$1003 ;
-  reg [15:0] \$1004 ;
-  reg \$1005 ;
-  reg \$1006 ;
-  reg \$1007 ;
-  reg \$1008 ;
-  reg \$1009 ;
+  wire \$1000 ;
+  wire \$1001 ;
+  wire \$1002 ;
+  wire \$1003 ;
+  wire \$1004 ;
+  wire \$1005 ;
+  wire \$1006 ;
+  wire \$1007 ;
+  wire \$1008 ;
+  wire \$1009 ;
   wire [25:0] \$101 ;
-  reg \$1010 ;
-  reg [25:0] \$1011 ;
-  reg [25:0] \$1012 ;
-  reg [7:0] \$1013 ;
-  reg \$1014 ;
-  reg \$1015 ;
-  reg [7:0] \$1016 ;
-  reg [15:0] \$1017 ;
-  reg \$1018 ;
-  reg \$1019 ;
+  wire \$1010 ;
+  wire \$1011 ;
+  wire \$1012 ;
+  wire \$1013 ;
+  wire \$1014 ;
+  wire \$1015 ;
+  wire \$1016 ;
+  wire \$1017 ;
+  wire \$1018 ;
+  wire \$1019 ;
   wire \$102 ;
-  reg \$1020 ;
-  reg \$1021 ;
-  reg \$1022 ;
-  reg \$1023 ;
-  reg [25:0] \$1024 ;
-  reg [25:0] \$1025 ;
-  reg [7:0] \$1026 ;
-  reg \$1027 ;
-  reg \$1028 ;
-  reg [7:0] \$1029 ;
-  wire \$103 ;
-  reg [15:0] \$1030 ;
-  reg \$1031 ;
-  reg \$1032 ;
-  reg \$1033 ;
-  reg \$1034 ;
-  reg \$1035 ;
-  reg \$1036 ;
-  reg [25:0] \$1037 ;
-  reg [25:0] \$1038 ;
-  reg [7:0] \$1039 ;
-  wire [25:0] \$104 ;
-  reg \$1040 ;
-  reg \$1041 ;
-  reg [7:0] \$1042 ;
-  reg [15:0] \$1043 ;
-  reg \$1044 ;
-  reg \$1045 ;
-  reg \$1046 ;
-  reg \$1047 ;
-  reg \$1048 ;
-  reg \$1049 ;
-  wire \$105 ;
-  reg [25:0] \$1050 ;
-  reg [25:0] \$1051 ;
-  reg [7:0] \$1052 ;
-  reg \$1053 ;
-  reg \$1054 ;
-  reg [7:0] \$1055 ;
-  reg [15:0] \$1056 ;
-  reg \$1057 ;
-  reg \$1058 ;
-  reg \$1059 ;
+  wire \$1020 ;
+  wire \$1021 ;
+  wire \$1022 ;
+  wire \$1023 ;
+  wire \$1024 ;
+  wire \$1025 ;
+  wire \$1026 ;
+  wire \$1027 ;
+  wire \$1028 ;
+  wire \$1029 ;
+  wire [25:0] \$103 ;
+  wire \$1030 ;
+  wire \$1031 ;
+  wire \$1032 ;
+  wire \$1033 ;
+  wire \$1034 ;
+  wire \$1035 ;
+  wire \$1036 ;
+  wire \$1037 ;
+  wire \$1038 ;
+  wire \$1039 ;
+  wire \$104 ;
+  wire \$1040 ;
+  wire \$1041 ;
+  wire \$1042 ;
+  wire \$1043 ;
+  wire \$1044 ;
+  wire \$1045 ;
+  wire \$1046 ;
+  wire \$1047 ;
+  wire \$1048 ;
+  wire \$1049 ;
+  wire [25:0] \$105 ;
+  wire \$1050 ;
+  wire \$1051 ;
+  wire \$1052 ;
+  wire \$1053 ;
+  wire \$1054 ;
+  wire \$1055 ;
+  wire \$1056 ;
+  wire \$1057 ;
+  wire \$1058 ;
+  wire \$1059 ;
   wire \$106 ;
-  reg \$1060 ;
-  reg \$1061 ;
-  reg \$1062 ;
-  reg [25:0] \$1063 ;
-  reg [25:0] \$1064 ;
-  reg [7:0] \$1065 ;
-  reg \$1066 ;
-  reg \$1067 ;
-  reg [7:0] \$1068 ;
-  reg [15:0] \$1069 ;
+  wire \$1060 ;
+  wire \$1061 ;
+  wire \$1062 ;
+  wire \$1063 ;
+  wire \$1064 ;
+  wire \$1065 ;
+  wire \$1066 ;
+  wire \$1067 ;
+  wire \$1068 ;
+  wire \$1069 ;
   wire [25:0] \$107 ;
-  reg \$1070 ;
-  reg \$1071 ;
-  reg \$1072 ;
-  reg \$1073 ;
-  reg \$1074 ;
-  reg \$1075 ;
-  reg [25:0] \$1076 ;
-  reg [25:0] \$1077 ;
-  reg [7:0] \$1078 ;
-  reg \$1079 ;
+  wire \$1070 ;
+  wire \$1071 ;
+  wire \$1072 ;
+  wire \$1073 ;
+  wire \$1074 ;
+  wire \$1075 ;
+  wire \$1076 ;
+  wire \$1077 ;
+  wire \$1078 ;
+  wire \$1079 ;
   wire \$108 ;
-  reg \$1080 ;
-  reg [7:0] \$1081 ;
-  reg [15:0] \$1082 ;
-  reg \$1083 ;
-  reg \$1084 ;
-  reg \$1085 ;
-  reg \$1086 ;
-  reg \$1087 ;
-  reg \$1088 ;
-  reg [25:0] \$1089 ;
-  wire \$109 ;
-  reg [25:0] \$1090 ;
-  reg [7:0] \$1091 ;
-  reg \$1092 ;
-  reg \$1093 ;
-  reg [7:0] \$1094 ;
-  reg [15:0] \$1095 ;
-  reg \$1096 ;
-  reg \$1097 ;
-  reg \$1098 ;
-  reg \$1099 ;
-  wire [25:0] \$11 ;
-  wire [25:0] \$110 ;
-  reg \$1100 ;
-  reg \$1101 ;
-  reg [25:0] \$1102 ;
-  reg [25:0] \$1103 ;
-  reg [7:0] \$1104 ;
-  reg \$1105 ;
-  reg \$1106 ;
-  reg [7:0] \$1107 ;
-  reg [15:0] \$1108 ;
-  reg \$1109 ;
-  wire \$111 ;
-  reg \$1110 ;
-  reg \$1111 ;
-  reg \$1112 ;
-  reg \$1113 ;
-  reg \$1114 ;
-  reg [25:0] \$1115 ;
-  reg [25:0] \$1116 ;
-  reg [7:0] \$1117 ;
-  reg \$1118 ;
-  reg \$1119 ;
+  wire \$1080 ;
+  wire \$1081 ;
+  wire \$1082 ;
+  wire \$1083 ;
+  wire \$1084 ;
+  wire \$1085 ;
+  wire \$1086 ;
+  wire \$1087 ;
+  wire \$1088 ;
+  wire \$1089 ;
+  wire [25:0] \$109 ;
+  wire \$1090 ;
+  wire \$1091 ;
+  wire \$1092 ;
+  wire \$1093 ;
+  wire \$1094 ;
+  wire \$1095 ;
+  wire \$1096 ;
+  wire \$1097 ;
+  wire \$1098 ;
+  wire \$1099 ;
+  wire [26:0] \$11 ;
+  wire \$110 ;
+  wire \$1100 ;
+  wire \$1101 ;
+  wire \$1102 ;
+  wire \$1103 ;
+  wire \$1104 ;
+  wire \$1105 ;
+  wire \$1106 ;
+  wire \$1107 ;
+  wire \$1108 ;
+  wire \$1109 ;
+  wire [25:0] \$111 ;
+  wire \$1110 ;
+  wire \$1111 ;
+  wire \$1112 ;
+  wire \$1113 ;
+  wire \$1114 ;
+  wire \$1115 ;
+  wire \$1116 ;
+  wire \$1117 ;
+  wire \$1118 ;
+  wire \$1119 ;
   wire \$112 ;
-  reg [7:0] \$1120 ;
-  reg [15:0] \$1121 ;
-  reg \$1122 ;
-  reg \$1123 ;
-  reg \$1124 ;
-  reg \$1125 ;
-  reg \$1126 ;
-  reg \$1127 ;
-  reg [25:0] \$1128 ;
-  reg [25:0] \$1129 ;
+  wire \$1120 ;
+  wire \$1121 ;
+  wire \$1122 ;
+  wire \$1123 ;
+  wire \$1124 ;
+  wire \$1125 ;
+  wire \$1126 ;
+  wire \$1127 ;
+  wire \$1128 ;
+  wire \$1129 ;
   wire [25:0] \$113 ;
-  reg [7:0] \$1130 ;
-  reg \$1131 ;
-  reg \$1132 ;
-  reg [7:0] \$1133 ;
-  reg [15:0] \$1134 ;
-  reg \$1135 ;
-  reg \$1136 ;
-  reg \$1137 ;
-  reg \$1138 ;
-  reg \$1139 ;
+  wire \$1130 ;
+  wire \$1131 ;
+  wire \$1132 ;
+  wire \$1133 ;
+  wire \$1134 ;
+  wire \$1135 ;
+  wire \$1136 ;
+  wire \$1137 ;
+  wire \$1138 ;
+  wire \$1139 ;
   wire \$114 ;
-  reg \$1140 ;
-  reg [25:0] \$1141 ;
-  reg [25:0] \$1142 ;
-  reg [7:0] \$1143 ;
-  reg \$1144 ;
-  reg \$1145 ;
-  reg [7:0] \$1146 ;
-  reg [15:0] \$1147 ;
-  reg \$1148 ;
-  reg \$1149 ;
-  wire \$115 ;
-  reg \$1150 ;
-  reg \$1151 ;
-  reg \$1152 ;
-  reg \$1153 ;
-  reg [25:0] \$1154 ;
-  reg [25:0] \$1155 ;
-  reg [7:0] \$1156 ;
-  reg \$1157 ;
-  reg \$1158 ;
-  reg [7:0] \$1159 ;
-  wire [25:0] \$116 ;
-  reg [15:0] \$1160 ;
-  reg \$1161 ;
-  reg \$1162 ;
-  reg \$1163 ;
-  reg \$1164 ;
-  reg \$1165 ;
-  reg \$1166 ;
-  reg [25:0] \$1167 ;
-  reg [25:0] \$1168 ;
-  reg [7:0] \$1169 ;
-  wire \$117 ;
-  reg \$1170 ;
-  reg \$1171 ;
-  reg [7:0] \$1172 ;
-  reg [15:0] \$1173 ;
-  reg \$1174 ;
-  reg \$1175 ;
-  reg \$1176 ;
-  reg \$1177 ;
-  reg \$1178 ;
-  reg \$1179 ;
+  wire \$1140 ;
+  wire \$1141 ;
+  wire \$1142 ;
+  wire \$1143 ;
+  wire \$1144 ;
+  wire \$1145 ;
+  wire \$1146 ;
+  wire \$1147 ;
+  wire \$1148 ;
+  wire \$1149 ;
+  wire [25:0] \$115 ;
+  wire \$1150 ;
+  wire \$1151 ;
+  wire \$1152 ;
+  wire \$1153 ;
+  wire \$1154 ;
+  wire \$1155 ;
+  wire \$1156 ;
+  wire \$1157 ;
+  wire \$1158 ;
+  wire \$1159 ;
+  wire \$116 ;
+  wire \$1160 ;
+  wire \$1161 ;
+  wire \$1162 ;
+  wire \$1163 ;
+  wire \$1164 ;
+  wire \$1165 ;
+  wire \$1166 ;
+  wire \$1167 ;
+  wire \$1168 ;
+  wire \$1169 ;
+  wire [25:0] \$117 ;
+  wire \$1170 ;
+  wire \$1171 ;
+  wire \$1172 ;
+  wire \$1173 ;
+  wire \$1174 ;
+  wire \$1175 ;
+  wire \$1176 ;
+  wire \$1177 ;
+  wire \$1178 ;
+  wire \$1179 ;
   wire \$118 ;
-  reg [25:0] \$1180 ;
-  reg [25:0] \$1181 ;
-  reg [7:0] \$1182 ;
-  reg \$1183 ;
-  reg \$1184 ;
-  reg [7:0] \$1185 ;
-  reg [15:0] \$1186 ;
-  reg \$1187 ;
-  reg \$1188 ;
-  reg \$1189 ;
+  wire \$1180 ;
+  wire \$1181 ;
+  wire \$1182 ;
+  wire \$1183 ;
+  wire \$1184 ;
+  wire \$1185 ;
+  wire \$1186 ;
+  wire \$1187 ;
+  wire \$1188 ;
+  wire \$1189 ;
   wire [25:0] \$119 ;
-  reg \$1190 ;
-  reg \$1191 ;
-  reg \$1192 ;
-  reg [25:0] \$1193 ;
-  reg [25:0] \$1194 ;
-  reg [7:0] \$1195 ;
-  reg \$1196 ;
-  reg \$1197 ;
-  reg [7:0] \$1198 ;
-  reg [15:0] \$1199 ;
-  wire \$12 ;
+  wire \$1190 ;
+  wire \$1191 ;
+  wire \$1192 ;
+  wire \$1193 ;
+  wire \$1194 ;
+  wire \$1195 ;
+  wire \$1196 ;
+  wire \$1197 ;
+  wire \$1198 ;
+  wire \$1199 ;
+  wire [26:0] \$12 ;
   wire \$120 ;
-  reg \$1200 ;
-  reg \$1201 ;
-  reg \$1202 ;
-  reg \$1203 ;
-  reg \$1204 ;
-  reg \$1205 ;
-  reg [25:0] \$1206 ;
-  reg [25:0] \$1207 ;
-  reg [7:0] \$1208 ;
-  reg \$1209 ;
-  wire \$121 ;
-  reg \$1210 ;
-  reg [7:0] \$1211 ;
-  reg [15:0] \$1212 ;
-  reg \$1213 ;
-  reg \$1214 ;
-  reg \$1215 ;
-  reg \$1216 ;
-  reg \$1217 ;
-  reg \$1218 ;
-  reg [25:0] \$1219 ;
-  wire [25:0] \$122 ;
-  reg [25:0] \$1220 ;
-  reg [7:0] \$1221 ;
-  reg \$1222 ;
-  reg \$1223 ;
-  reg [7:0] \$1224 ;
-  reg [15:0] \$1225 ;
-  reg \$1226 ;
-  reg \$1227 ;
-  reg \$1228 ;
-  reg \$1229 ;
-  wire \$123 ;
-  reg \$1230 ;
-  reg \$1231 ;
-  reg [25:0] \$1232 ;
-  reg [25:0] \$1233 ;
-  reg [7:0] \$1234 ;
-  reg \$1235 ;
-  reg \$1236 ;
-  reg [7:0] \$1237 ;
-  reg [15:0] \$1238 ;
-  reg \$1239 ;
+  wire \$1200 ;
+  wire \$1201 ;
+  wire \$1202 ;
+  wire \$1203 ;
+  wire \$1204 ;
+  wire \$1205 ;
+  wire \$1206 ;
+  wire \$1207 ;
+  wire \$1208 ;
+  wire \$1209 ;
+  wire [25:0] \$121 ;
+  wire \$1210 ;
+  wire \$1211 ;
+  wire \$1212 ;
+  wire \$1213 ;
+  wire \$1214 ;
+  wire \$1215 ;
+  wire \$1216 ;
+  wire \$1217 ;
+  wire \$1218 ;
+  wire \$1219 ;
+  wire \$122 ;
+  wire \$1220 ;
+  wire \$1221 ;
+  wire \$1222 ;
+  wire \$1223 ;
+  wire \$1224 ;
+  wire \$1225 ;
+  wire \$1226 ;
+  wire \$1227 ;
+  wire \$1228 ;
+  wire \$1229 ;
+  wire [25:0] \$123 ;
+  wire \$1230 ;
+  wire \$1231 ;
+  wire \$1232 ;
+  wire \$1233 ;
+  wire \$1234 ;
+  wire \$1235 ;
+  wire \$1236 ;
+  wire \$1237 ;
+  wire \$1238 ;
+  wire \$1239 ;
   wire \$124 ;
-  reg \$1240 ;
-  reg \$1241 ;
-  reg \$1242 ;
-  reg \$1243 ;
-  reg \$1244 ;
-  reg [25:0] \$1245 ;
-  reg [25:0] \$1246 ;
-  reg [7:0] \$1247 ;
-  reg \$1248 ;
-  reg \$1249 ;
+  wire \$1240 ;
+  wire \$1241 ;
+  wire \$1242 ;
+  wire \$1243 ;
+  wire \$1244 ;
+  wire \$1245 ;
+  wire \$1246 ;
+  wire \$1247 ;
+  wire \$1248 ;
+  wire \$1249 ;
   wire [25:0] \$125 ;
-  reg [7:0] \$1250 ;
-  reg [15:0] \$1251 ;
-  reg \$1252 ;
-  reg \$1253 ;
-  reg \$1254 ;
-  reg \$1255 ;
-  reg \$1256 ;
-  reg \$1257 ;
-  reg [25:0] \$1258 ;
-  reg [25:0] \$1259 ;
+  wire \$1250 ;
+  wire \$1251 ;
+  wire \$1252 ;
+  wire \$1253 ;
+  wire \$1254 ;
+  wire \$1255 ;
+  wire \$1256 ;
+  wire \$1257 ;
+  wire \$1258 ;
+  wire \$1259 ;
   wire \$126 ;
-  reg [7:0] \$1260 ;
-  reg \$1261 ;
-  reg \$1262 ;
-  reg [7:0] \$1263 ;
-  reg [15:0] \$1264 ;
-  reg \$1265 ;
-  reg \$1266 ;
-  reg \$1267 ;
-  reg \$1268 ;
-  reg \$1269 ;
-  wire \$127 ;
-  reg \$1270 ;
-  reg [25:0] \$1271 ;
-  reg [25:0] \$1272 ;
-  reg [3:0] \$1273 ;
-  reg [2:0] \$1274 ;
-  reg \$1275 ;
+  wire \$1260 ;
+  wire \$1261 ;
+  wire \$1262 ;
+  wire \$1263 ;
+  wire \$1264 ;
+  wire \$1265 ;
+  wire \$1266 ;
+  wire \$1267 ;
+  wire \$1268 ;
+  wire \$1269 ;
+  wire [25:0] \$127 ;
+  wire \$1270 ;
+  wire \$1271 ;
+  wire \$1272 ;
+  wire \$1273 ;
+  wire \$1274 ;
+  wire \$1275 ;
   wire \$1276 ;
   wire \$1277 ;
   wire \$1278 ;
   wire \$1279 ;
-  wire [25:0] \$128 ;
+  wire \$128 ;
   wire \$1280 ;
   wire \$1281 ;
   wire \$1282 ;
@@ -2168,7 +2168,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1287 ;
   wire \$1288 ;
   wire \$1289 ;
-  wire \$129 ;
+  wire [25:0] \$129 ;
   wire \$1290 ;
   wire \$1291 ;
   wire \$1292 ;
@@ -2179,7 +2179,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1297 ;
   wire \$1298 ;
   wire \$1299 ;
-  wire \$13 ;
+  wire [26:0] \$13 ;
   wire \$130 ;
   wire \$1300 ;
   wire \$1301 ;
@@ -2213,7 +2213,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1327 ;
   wire \$1328 ;
   wire \$1329 ;
-  wire \$133 ;
+  wire [25:0] \$133 ;
   wire \$1330 ;
   wire \$1331 ;
   wire \$1332 ;
@@ -2224,7 +2224,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1337 ;
   wire \$1338 ;
   wire \$1339 ;
-  wire [25:0] \$134 ;
+  wire \$134 ;
   wire \$1340 ;
   wire \$1341 ;
   wire \$1342 ;
@@ -2235,7 +2235,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1347 ;
   wire \$1348 ;
   wire \$1349 ;
-  wire \$135 ;
+  wire [25:0] \$135 ;
   wire \$1350 ;
   wire \$1351 ;
   wire \$1352 ;
@@ -2279,7 +2279,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1387 ;
   wire \$1388 ;
   wire \$1389 ;
-  wire \$139 ;
+  wire [25:0] \$139 ;
   wire \$1390 ;
   wire \$1391 ;
   wire \$1392 ;
@@ -2290,8 +2290,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1397 ;
   wire \$1398 ;
   wire \$1399 ;
-  wire [25:0] \$14 ;
-  wire [25:0] \$140 ;
+  wire [26:0] \$14 ;
+  wire \$140 ;
   wire \$1400 ;
   wire \$1401 ;
   wire \$1402 ;
@@ -2302,7 +2302,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1407 ;
   wire \$1408 ;
   wire \$1409 ;
-  wire \$141 ;
+  wire [25:0] \$141 ;
   wire \$1410 ;
   wire \$1411 ;
   wire \$1412 ;
@@ -2346,7 +2346,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1447 ;
   wire \$1448 ;
   wire \$1449 ;
-  wire \$145 ;
+  wire [25:0] \$145 ;
   wire \$1450 ;
   wire \$1451 ;
   wire \$1452 ;
@@ -2357,7 +2357,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1457 ;
   wire \$1458 ;
   wire \$1459 ;
-  wire [25:0] \$146 ;
+  wire \$146 ;
   wire \$1460 ;
   wire \$1461 ;
   wire \$1462 ;
@@ -2368,7 +2368,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1467 ;
   wire \$1468 ;
   wire \$1469 ;
-  wire \$147 ;
+  wire [25:0] \$147 ;
   wire \$1470 ;
   wire \$1471 ;
   wire \$1472 ;
@@ -2401,7 +2401,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1497 ;
   wire \$1498 ;
   wire \$1499 ;
-  wire \$15 ;
+  wire [26:0] \$15 ;
   wire \$150 ;
   wire \$1500 ;
   wire \$1501 ;
@@ -2413,7 +2413,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1507 ;
   wire \$1508 ;
   wire \$1509 ;
-  wire \$151 ;
+  wire [25:0] \$151 ;
   wire \$1510 ;
   wire \$1511 ;
   wire \$1512 ;
@@ -2424,7 +2424,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1517 ;
   wire \$1518 ;
   wire \$1519 ;
-  wire [25:0] \$152 ;
+  wire \$152 ;
   wire \$1520 ;
   wire \$1521 ;
   wire \$1522 ;
@@ -2435,7 +2435,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1527 ;
   wire \$1528 ;
   wire \$1529 ;
-  wire \$153 ;
+  wire [25:0] \$153 ;
   wire \$1530 ;
   wire \$1531 ;
   wire \$1532 ;
@@ -2479,7 +2479,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1567 ;
   wire \$1568 ;
   wire \$1569 ;
-  wire \$157 ;
+  wire [25:0] \$157 ;
   wire \$1570 ;
   wire \$1571 ;
   wire \$1572 ;
@@ -2490,7 +2490,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1577 ;
   wire \$1578 ;
   wire \$1579 ;
-  wire [25:0] \$158 ;
+  wire \$158 ;
   wire \$1580 ;
   wire \$1581 ;
   wire \$1582 ;
@@ -2501,7 +2501,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1587 ;
   wire \$1588 ;
   wire \$1589 ;
-  wire \$159 ;
+  wire [25:0] \$159 ;
   wire \$1590 ;
   wire \$1591 ;
   wire \$1592 ;
@@ -2512,7 +2512,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1597 ;
   wire \$1598 ;
   wire \$1599 ;
-  wire \$16 ;
+  wire [26:0] \$16 ;
   wire \$160 ;
   wire \$1600 ;
   wire \$1601 ;
@@ -2546,7 +2546,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1627 ;
   wire \$1628 ;
   wire \$1629 ;
-  wire \$163 ;
+  wire [25:0] \$163 ;
   wire \$1630 ;
   wire \$1631 ;
   wire \$1632 ;
@@ -2557,7 +2557,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1637 ;
   wire \$1638 ;
   wire \$1639 ;
-  wire [25:0] \$164 ;
+  wire \$164 ;
   wire \$1640 ;
   wire \$1641 ;
   wire \$1642 ;
@@ -2568,7 +2568,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1647 ;
   wire \$1648 ;
   wire \$1649 ;
-  wire \$165 ;
+  wire [25:0] \$165 ;
   wire \$1650 ;
   wire \$1651 ;
   wire \$1652 ;
@@ -2612,7 +2612,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1687 ;
   wire \$1688 ;
   wire \$1689 ;
-  wire \$169 ;
+  wire [25:0] \$169 ;
   wire \$1690 ;
   wire \$1691 ;
   wire \$1692 ;
@@ -2623,8 +2623,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1697 ;
   wire \$1698 ;
   wire \$1699 ;
-  wire [25:0] \$17 ;
-  wire [25:0] \$170 ;
+  wire [26:0] \$17 ;
+  wire \$170 ;
   wire \$1700 ;
   wire \$1701 ;
   wire \$1702 ;
@@ -2635,7 +2635,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1707 ;
   wire \$1708 ;
   wire \$1709 ;
-  wire \$171 ;
+  wire [25:0] \$171 ;
   wire \$1710 ;
   wire \$1711 ;
   wire \$1712 ;
@@ -2679,7 +2679,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1747 ;
   wire \$1748 ;
   wire \$1749 ;
-  wire \$175 ;
+  wire [25:0] \$175 ;
   wire \$1750 ;
   wire \$1751 ;
   wire \$1752 ;
@@ -2690,7 +2690,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1757 ;
   wire \$1758 ;
   wire \$1759 ;
-  wire [25:0] \$176 ;
+  wire \$176 ;
   wire \$1760 ;
   wire \$1761 ;
   wire \$1762 ;
@@ -2701,7 +2701,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1767 ;
   wire \$1768 ;
   wire \$1769 ;
-  wire \$177 ;
+  wire [25:0] \$177 ;
   wire \$1770 ;
   wire \$1771 ;
   wire \$1772 ;
@@ -2734,7 +2734,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1797 ;
   wire \$1798 ;
   wire \$1799 ;
-  wire \$18 ;
+  wire [26:0] \$18 ;
   wire \$180 ;
   wire \$1800 ;
   wire \$1801 ;
@@ -2746,7 +2746,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1807 ;
   wire \$1808 ;
   wire \$1809 ;
-  wire \$181 ;
+  wire [25:0] \$181 ;
   wire \$1810 ;
   wire \$1811 ;
   wire \$1812 ;
@@ -2757,7 +2757,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1817 ;
   wire \$1818 ;
   wire \$1819 ;
-  wire [25:0] \$182 ;
+  wire \$182 ;
   wire \$1820 ;
   wire \$1821 ;
   wire \$1822 ;
@@ -2768,7 +2768,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1827 ;
   wire \$1828 ;
   wire \$1829 ;
-  wire \$183 ;
+  wire [25:0] \$183 ;
   wire \$1830 ;
   wire \$1831 ;
   wire \$1832 ;
@@ -2812,7 +2812,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1867 ;
   wire \$1868 ;
   wire \$1869 ;
-  wire \$187 ;
+  wire [25:0] \$187 ;
   wire \$1870 ;
   wire \$1871 ;
   wire \$1872 ;
@@ -2823,7 +2823,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1877 ;
   wire \$1878 ;
   wire \$1879 ;
-  wire [25:0] \$188 ;
+  wire \$188 ;
   wire \$1880 ;
   wire \$1881 ;
   wire \$1882 ;
@@ -2834,7 +2834,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1887 ;
   wire \$1888 ;
   wire \$1889 ;
-  wire \$189 ;
+  wire [25:0] \$189 ;
   wire \$1890 ;
   wire \$1891 ;
   wire \$1892 ;
@@ -2842,900 +2842,497 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1894 ;
   wire \$1895 ;
   wire \$1896 ;
-  wire \$1897 ;
-  wire \$1898 ;
-  wire \$1899 ;
-  wire \$19 ;
+  wire [26:0] \$19 ;
   wire \$190 ;
-  wire \$1900 ;
-  wire \$1901 ;
-  wire \$1902 ;
-  wire \$1903 ;
-  wire \$1904 ;
-  wire \$1905 ;
-  wire \$1906 ;
-  wire \$1907 ;
-  wire \$1908 ;
-  wire \$1909 ;
   wire [25:0] \$191 ;
-  wire \$1910 ;
-  wire \$1911 ;
-  wire \$1912 ;
-  wire \$1913 ;
-  wire \$1914 ;
-  wire \$1915 ;
-  wire \$1916 ;
-  wire \$1917 ;
-  wire \$1918 ;
-  wire \$1919 ;
   wire \$192 ;
-  wire \$1920 ;
-  wire \$1921 ;
-  wire \$1922 ;
-  wire \$1923 ;
-  wire \$1924 ;
-  wire \$1925 ;
-  wire \$1926 ;
-  wire \$1927 ;
-  wire \$1928 ;
-  wire \$1929 ;
-  wire \$193 ;
-  wire \$1930 ;
-  wire \$1931 ;
-  wire \$1932 ;
-  wire \$1933 ;
-  wire \$1934 ;
-  wire \$1935 ;
-  wire \$1936 ;
-  wire \$1937 ;
-  wire \$1938 ;
-  wire \$1939 ;
+  wire [25:0] \$193 ;
   wire \$194 ;
-  wire \$1940 ;
-  wire \$1941 ;
-  wire \$1942 ;
-  wire \$1943 ;
-  wire \$1944 ;
-  wire \$1945 ;
-  wire \$1946 ;
-  wire \$1947 ;
-  wire \$1948 ;
-  wire \$1949 ;
-  wire \$195 ;
-  wire \$1950 ;
-  wire \$1951 ;
-  wire \$1952 ;
-  wire \$1953 ;
-  wire \$1954 ;
-  wire \$1955 ;
-  wire \$1956 ;
-  wire \$1957 ;
-  wire \$1958 ;
-  wire \$1959 ;
-  wire [26:0] \$196 ;
-  wire \$1960 ;
-  wire \$1961 ;
-  wire \$1962 ;
-  wire \$1963 ;
-  wire \$1964 ;
-  wire \$1965 ;
-  wire \$1966 ;
-  wire \$1967 ;
-  wire \$1968 ;
-  wire \$1969 ;
-  wire \$197 ;
-  wire \$1970 ;
-  wire \$1971 ;
-  wire \$1972 ;
-  wire \$1973 ;
-  wire \$1974 ;
-  wire \$1975 ;
-  wire \$1976 ;
-  wire \$1977 ;
-  wire \$1978 ;
-  wire \$1979 ;
-  wire [26:0] \$198 ;
-  wire \$1980 ;
-  wire \$1981 ;
-  wire \$1982 ;
-  wire \$1983 ;
-  wire \$1984 ;
-  wire \$1985 ;
-  wire \$1986 ;
-  wire \$1987 ;
-  wire \$1988 ;
-  wire \$1989 ;
-  wire \$199 ;
-  wire \$1990 ;
-  wire \$1991 ;
-  wire \$1992 ;
-  wire \$1993 ;
-  wire \$1994 ;
-  wire \$1995 ;
-  wire \$1996 ;
-  wire \$1997 ;
-  wire \$1998 ;
-  wire \$1999 ;
-  wire [25:0] \$2 ;
-  wire [25:0] \$20 ;
-  wire [26:0] \$200 ;
-  wire \$2000 ;
-  wire \$2001 ;
-  wire \$2002 ;
-  wire \$2003 ;
-  wire \$2004 ;
-  wire \$2005 ;
-  wire \$2006 ;
-  wire \$2007 ;
-  wire \$2008 ;
-  wire \$2009 ;
-  wire \$201 ;
-  wire \$2010 ;
-  wire \$2011 ;
-  wire \$2012 ;
-  wire \$2013 ;
-  wire \$2014 ;
-  wire \$2015 ;
-  wire \$2016 ;
-  wire \$2017 ;
-  wire \$2018 ;
-  wire \$2019 ;
-  wire [26:0] \$202 ;
-  wire \$2020 ;
-  wire \$2021 ;
-  wire \$2022 ;
-  wire \$2023 ;
-  wire \$2024 ;
-  wire \$2025 ;
-  wire \$2026 ;
-  wire \$2027 ;
-  wire \$2028 ;
-  wire \$2029 ;
-  wire \$203 ;
-  wire \$2030 ;
-  wire \$2031 ;
-  wire \$2032 ;
-  wire \$2033 ;
-  wire \$2034 ;
-  wire \$2035 ;
-  wire \$2036 ;
-  wire \$2037 ;
-  wire \$2038 ;
-  wire \$2039 ;
-  wire [26:0] \$204 ;
-  wire \$2040 ;
-  wire \$2041 ;
-  wire \$2042 ;
-  wire \$2043 ;
-  wire \$2044 ;
-  wire \$2045 ;
-  wire \$2046 ;
-  wire \$2047 ;
-  wire \$2048 ;
-  wire \$2049 ;
-  wire \$205 ;
-  wire \$2050 ;
-  wire \$2051 ;
-  wire \$2052 ;
-  wire \$2053 ;
-  wire \$2054 ;
-  wire \$2055 ;
-  wire \$2056 ;
-  wire \$2057 ;
-  wire \$2058 ;
-  wire \$2059 ;
-  wire [26:0] \$206 ;
-  wire \$2060 ;
-  wire \$2061 ;
-  wire \$2062 ;
-  wire \$2063 ;
-  wire \$2064 ;
-  wire \$2065 ;
-  wire \$2066 ;
-  wire \$2067 ;
-  wire \$2068 ;
-  wire \$2069 ;
+  wire [25:0] \$195 ;
+  wire \$196 ;
+  wire [25:0] \$197 ;
+  wire \$198 ;
+  wire [25:0] \$199 ;
+  wire [26:0] \$2 ;
+  wire [26:0] \$20 ;
+  wire \$200 ;
+  wire [25:0] \$201 ;
+  wire \$202 ;
+  wire [25:0] \$203 ;
+  wire \$204 ;
+  wire [25:0] \$205 ;
+  wire \$206 ;
   wire \$207 ;
-  wire \$2070 ;
-  wire \$2071 ;
-  wire \$2072 ;
-  wire \$2073 ;
-  wire \$2074 ;
-  wire \$2075 ;
-  wire \$2076 ;
-  wire \$2077 ;
-  wire \$2078 ;
-  wire \$2079 ;
-  wire [26:0] \$208 ;
-  wire \$2080 ;
-  wire \$2081 ;
-  wire \$2082 ;
-  wire \$2083 ;
-  wire \$2084 ;
-  wire \$2085 ;
-  wire \$2086 ;
-  wire \$2087 ;
-  wire \$2088 ;
-  wire \$2089 ;
+  wire \$208 ;
   wire \$209 ;
-  wire \$2090 ;
-  wire \$2091 ;
-  wire \$2092 ;
-  wire \$2093 ;
-  wire \$2094 ;
-  wire \$2095 ;
-  wire \$2096 ;
-  wire \$2097 ;
-  wire \$2098 ;
-  wire \$2099 ;
-  wire \$21 ;
-  wire [26:0] \$210 ;
-  wire \$2100 ;
-  wire \$2101 ;
-  wire \$2102 ;
-  wire \$2103 ;
-  wire \$2104 ;
-  wire \$2105 ;
-  wire \$2106 ;
-  wire \$2107 ;
-  wire \$2108 ;
-  wire \$2109 ;
-  wire \$211 ;
-  wire \$2110 ;
-  wire \$2111 ;
-  wire \$2112 ;
-  wire \$2113 ;
-  wire \$2114 ;
-  wire \$2115 ;
-  wire \$2116 ;
-  wire \$2117 ;
-  wire \$2118 ;
-  wire \$2119 ;
-  wire [26:0] \$212 ;
-  wire \$2120 ;
-  wire \$2121 ;
-  wire \$2122 ;
-  wire \$2123 ;
-  wire \$2124 ;
-  wire \$2125 ;
-  wire \$2126 ;
-  wire \$2127 ;
-  wire \$2128 ;
-  wire \$2129 ;
-  wire \$213 ;
-  wire \$2130 ;
-  wire \$2131 ;
-  wire \$2132 ;
-  wire \$2133 ;
-  wire \$2134 ;
-  wire \$2135 ;
-  wire \$2136 ;
-  wire \$2137 ;
-  wire \$2138 ;
-  wire \$2139 ;
-  wire [26:0] \$214 ;
-  wire \$2140 ;
-  wire \$2141 ;
-  wire \$2142 ;
-  wire \$2143 ;
-  wire \$2144 ;
-  wire \$2145 ;
-  wire \$2146 ;
-  wire \$2147 ;
-  wire \$2148 ;
-  wire \$2149 ;
-  wire \$215 ;
-  wire \$2150 ;
-  wire \$2151 ;
-  wire \$2152 ;
-  wire \$2153 ;
-  wire \$2154 ;
-  wire \$2155 ;
-  wire \$2156 ;
-  wire \$2157 ;
-  wire \$2158 ;
-  wire \$2159 ;
-  wire [26:0] \$216 ;
-  wire \$2160 ;
-  wire \$2161 ;
-  wire \$2162 ;
-  wire \$2163 ;
-  wire \$2164 ;
-  wire \$2165 ;
-  wire \$2166 ;
-  wire \$2167 ;
-  wire \$2168 ;
-  wire \$2169 ;
-  wire \$217 ;
-  wire \$2170 ;
-  wire \$2171 ;
-  wire \$2172 ;
-  wire \$2173 ;
-  wire \$2174 ;
-  wire \$2175 ;
-  wire \$2176 ;
-  wire \$2177 ;
-  wire \$2178 ;
-  wire \$2179 ;
-  wire [26:0] \$218 ;
-  wire \$2180 ;
-  wire \$2181 ;
-  wire \$2182 ;
-  wire \$2183 ;
-  wire \$2184 ;
-  wire \$2185 ;
-  wire \$2186 ;
-  wire \$2187 ;
-  wire \$2188 ;
-  wire \$2189 ;
-  wire \$219 ;
-  wire \$2190 ;
-  wire \$2191 ;
-  wire \$2192 ;
-  wire \$2193 ;
-  wire \$2194 ;
-  wire \$2195 ;
-  wire \$2196 ;
-  wire \$2197 ;
-  wire \$2198 ;
-  wire \$2199 ;
-  wire \$22 ;
-  wire [26:0] \$220 ;
-  wire \$2200 ;
-  wire \$2201 ;
-  wire \$2202 ;
-  wire \$2203 ;
-  wire \$2204 ;
-  wire \$2205 ;
-  wire \$2206 ;
-  wire \$2207 ;
-  wire \$2208 ;
-  wire \$2209 ;
-  wire \$221 ;
-  wire \$2210 ;
-  wire \$2211 ;
-  wire \$2212 ;
-  wire \$2213 ;
-  wire \$2214 ;
-  wire \$2215 ;
-  wire \$2216 ;
-  wire \$2217 ;
-  wire \$2218 ;
-  wire \$2219 ;
-  wire [26:0] \$222 ;
-  wire \$2220 ;
-  wire \$2221 ;
-  wire \$2222 ;
-  wire \$2223 ;
-  wire \$2224 ;
-  wire \$2225 ;
-  wire \$2226 ;
-  wire \$2227 ;
-  wire \$2228 ;
-  wire \$2229 ;
-  wire \$223 ;
-  wire \$2230 ;
-  wire \$2231 ;
-  wire \$2232 ;
-  wire \$2233 ;
-  wire \$2234 ;
-  wire \$2235 ;
-  wire \$2236 ;
-  wire \$2237 ;
-  wire \$2238 ;
-  wire \$2239 ;
-  wire [26:0] \$224 ;
-  wire \$2240 ;
-  wire \$2241 ;
-  wire \$2242 ;
-  wire \$2243 ;
-  wire \$2244 ;
-  wire \$2245 ;
-  wire \$2246 ;
-  wire \$2247 ;
-  wire \$2248 ;
-  wire \$2249 ;
-  wire \$225 ;
-  wire \$2250 ;
-  wire \$2251 ;
-  wire \$2252 ;
-  wire \$2253 ;
-  wire \$2254 ;
-  wire \$2255 ;
-  wire \$2256 ;
-  wire \$2257 ;
-  wire \$2258 ;
-  wire \$2259 ;
-  wire [26:0] \$226 ;
-  wire \$2260 ;
-  wire \$2261 ;
-  wire \$2262 ;
-  wire \$2263 ;
-  wire \$2264 ;
-  wire \$2265 ;
-  wire \$2266 ;
-  wire \$2267 ;
-  wire \$2268 ;
-  wire \$2269 ;
-  wire \$227 ;
-  wire \$2270 ;
-  wire \$2271 ;
-  wire \$2272 ;
-  wire \$2273 ;
-  wire \$2274 ;
-  wire \$2275 ;
-  wire \$2276 ;
-  wire \$2277 ;
-  wire \$2278 ;
-  wire \$2279 ;
-  wire [26:0] \$228 ;
-  wire \$2280 ;
-  wire \$2281 ;
-  wire \$2282 ;
-  wire \$2283 ;
-  wire \$2284 ;
-  wire \$2285 ;
-  wire \$2286 ;
-  wire \$2287 ;
-  wire \$2288 ;
-  wire \$2289 ;
-  wire \$229 ;
-  wire \$2290 ;
-  wire \$2291 ;
-  wire \$2292 ;
-  wire \$2293 ;
-  wire \$2294 ;
-  wire \$2295 ;
-  wire \$2296 ;
-  wire \$2297 ;
-  wire \$2298 ;
-  wire \$2299 ;
-  wire [25:0] \$23 ;
-  wire [26:0] \$230 ;
-  wire \$231 ;
-  wire [26:0] \$232 ;
-  wire \$233 ;
-  wire [26:0] \$234 ;
-  wire \$235 ;
-  wire [26:0] \$236 ;
-  wire \$237 ;
-  wire [26:0] \$238 ;
-  wire \$239 ;
-  wire \$24 ;
-  wire [26:0] \$240 ;
-  wire \$241 ;
-  wire [26:0] \$242 ;
-  wire \$243 ;
-  wire [26:0] \$244 ;
-  wire \$245 ;
-  wire [26:0] \$246 ;
-  wire \$247 ;
-  wire [26:0] \$248 ;
-  wire \$249 ;
-  wire \$25 ;
-  wire [26:0] \$250 ;
-  wire \$251 ;
-  wire [26:0] \$252 ;
-  wire \$253 ;
-  wire [26:0] \$254 ;
-  wire \$255 ;
-  wire [26:0] \$256 ;
-  wire \$257 ;
-  wire [26:0] \$258 ;
-  wire \$259 ;
-  wire [25:0] \$26 ;
-  wire [26:0] \$260 ;
-  wire \$261 ;
-  wire [26:0] \$262 ;
-  wire \$263 ;
-  wire [26:0] \$264 ;
-  wire \$265 ;
-  wire [26:0] \$266 ;
-  wire \$267 ;
-  wire [26:0] \$268 ;
-  wire \$269 ;
-  wire \$27 ;
-  wire [26:0] \$270 ;
-  wire \$271 ;
-  wire [26:0] \$272 ;
-  wire \$273 ;
-  wire [26:0] \$274 ;
-  wire \$275 ;
-  wire [26:0] \$276 ;
-  wire \$277 ;
-  wire [26:0] \$278 ;
-  wire \$279 ;
-  wire \$28 ;
-  wire [26:0] \$280 ;
-  wire \$281 ;
-  wire [26:0] \$282 ;
-  wire \$283 ;
-  wire [26:0] \$284 ;
-  wire \$285 ;
-  wire [26:0] \$286 ;
-  wire \$287 ;
-  wire [26:0] \$288 ;
-  wire \$289 ;
-  wire [25:0] \$29 ;
-  wire [26:0] \$290 ;
-  wire \$291 ;
-  wire [26:0] \$292 ;
-  wire \$293 ;
-  wire [26:0] \$294 ;
-  wire \$295 ;
-  wire [26:0] \$296 ;
-  wire \$297 ;
-  wire [26:0] \$298 ;
-  wire \$299 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire [26:0] \$300 ;
-  wire \$301 ;
-  wire [26:0] \$302 ;
-  wire \$303 ;
-  wire [26:0] \$304 ;
-  wire \$305 ;
-  wire [26:0] \$306 ;
-  wire \$307 ;
-  wire [26:0] \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire [26:0] \$310 ;
-  wire \$311 ;
-  wire [26:0] \$312 ;
-  wire \$313 ;
-  wire [26:0] \$314 ;
-  wire \$315 ;
-  wire [26:0] \$316 ;
-  wire \$317 ;
-  wire [26:0] \$318 ;
-  wire \$319 ;
-  wire [25:0] \$32 ;
-  wire [26:0] \$320 ;
-  wire \$321 ;
-  wire [26:0] \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [4:0] \$325 ;
-  wire \$326 ;
-  wire [3:0] \$327 ;
-  wire [3:0] \$328 ;
-  reg [7:0] \$329 ;
-  wire \$33 ;
-  reg \$330 ;
+  wire [26:0] \$21 ;
+  reg [7:0] \$210 ;
+  reg \$211 ;
+  reg [7:0] \$212 ;
+  reg [7:0] \$213 ;
+  reg \$214 ;
+  reg \$215 ;
+  reg [7:0] \$216 ;
+  reg [7:0] \$217 ;
+  reg [7:0] \$218 ;
+  reg \$219 ;
+  wire [26:0] \$22 ;
+  reg \$220 ;
+  reg \$221 ;
+  reg [7:0] \$222 ;
+  reg [7:0] \$223 ;
+  reg [7:0] \$224 ;
+  reg [7:0] \$225 ;
+  reg \$226 ;
+  reg \$227 ;
+  reg \$228 ;
+  reg \$229 ;
+  wire [26:0] \$23 ;
+  reg [7:0] \$230 ;
+  reg [7:0] \$231 ;
+  reg [7:0] \$232 ;
+  reg [7:0] \$233 ;
+  reg [7:0] \$234 ;
+  reg \$235 ;
+  reg \$236 ;
+  reg \$237 ;
+  reg \$238 ;
+  reg \$239 ;
+  wire [26:0] \$24 ;
+  reg [7:0] \$240 ;
+  reg [7:0] \$241 ;
+  reg [7:0] \$242 ;
+  reg [7:0] \$243 ;
+  reg [7:0] \$244 ;
+  reg [7:0] \$245 ;
+  reg \$246 ;
+  reg \$247 ;
+  reg \$248 ;
+  reg \$249 ;
+  wire [26:0] \$25 ;
+  reg \$250 ;
+  reg \$251 ;
+  reg [7:0] \$252 ;
+  reg [7:0] \$253 ;
+  reg [7:0] \$254 ;
+  reg [7:0] \$255 ;
+  reg [7:0] \$256 ;
+  reg [7:0] \$257 ;
+  reg [7:0] \$258 ;
+  reg \$259 ;
+  wire [26:0] \$26 ;
+  reg \$260 ;
+  reg \$261 ;
+  reg \$262 ;
+  reg \$263 ;
+  reg \$264 ;
+  reg \$265 ;
+  wire [7:0] \$266 ;
+  wire [7:0] \$267 ;
+  wire [7:0] \$268 ;
+  wire [7:0] \$269 ;
+  wire [26:0] \$27 ;
+  wire [7:0] \$270 ;
+  wire [7:0] \$271 ;
+  wire [7:0] \$272 ;
+  wire [7:0] \$273 ;
+  wire [7:0] \$274 ;
+  wire [7:0] \$275 ;
+  wire [7:0] \$276 ;
+  wire [7:0] \$277 ;
+  wire [7:0] \$278 ;
+  wire [7:0] \$279 ;
+  wire [26:0] \$28 ;
+  wire [7:0] \$280 ;
+  wire [7:0] \$281 ;
+  wire [7:0] \$282 ;
+  wire [7:0] \$283 ;
+  wire [7:0] \$284 ;
+  wire [7:0] \$285 ;
+  wire [7:0] \$286 ;
+  wire [7:0] \$287 ;
+  wire [7:0] \$288 ;
+  wire [7:0] \$289 ;
+  wire [26:0] \$29 ;
+  wire [7:0] \$290 ;
+  wire [7:0] \$291 ;
+  wire [7:0] \$292 ;
+  wire [7:0] \$293 ;
+  reg [7:0] \$294 ;
+  reg \$295 ;
+  wire [7:0] \$296 ;
+  reg [15:0] \$297 ;
+  reg \$298 ;
+  reg \$299 ;
+  wire [26:0] \$3 ;
+  wire [26:0] \$30 ;
+  reg \$300 ;
+  reg [25:0] \$301 ;
+  reg [25:0] \$302 ;
+  reg [7:0] \$303 ;
+  reg \$304 ;
+  wire [7:0] \$305 ;
+  reg [15:0] \$306 ;
+  reg \$307 ;
+  reg \$308 ;
+  reg \$309 ;
+  wire [26:0] \$31 ;
+  reg [25:0] \$310 ;
+  reg [25:0] \$311 ;
+  reg [7:0] \$312 ;
+  reg \$313 ;
+  wire [7:0] \$314 ;
+  reg [15:0] \$315 ;
+  reg \$316 ;
+  reg \$317 ;
+  reg \$318 ;
+  reg [25:0] \$319 ;
+  wire [26:0] \$32 ;
+  reg [25:0] \$320 ;
+  reg [7:0] \$321 ;
+  reg \$322 ;
+  wire [7:0] \$323 ;
+  reg [15:0] \$324 ;
+  reg \$325 ;
+  reg \$326 ;
+  reg \$327 ;
+  reg [25:0] \$328 ;
+  reg [25:0] \$329 ;
+  wire [26:0] \$33 ;
+  reg [7:0] \$330 ;
   reg \$331 ;
-  reg [7:0] \$332 ;
-  reg [7:0] \$333 ;
+  wire [7:0] \$332 ;
+  reg [15:0] \$333 ;
   reg \$334 ;
   reg \$335 ;
   reg \$336 ;
-  reg \$337 ;
-  reg [7:0] \$338 ;
+  reg [25:0] \$337 ;
+  reg [25:0] \$338 ;
   reg [7:0] \$339 ;
-  wire \$34 ;
-  reg [7:0] \$340 ;
-  reg \$341 ;
-  reg \$342 ;
+  wire [26:0] \$34 ;
+  reg \$340 ;
+  wire [7:0] \$341 ;
+  reg [15:0] \$342 ;
   reg \$343 ;
   reg \$344 ;
   reg \$345 ;
-  reg \$346 ;
-  reg [7:0] \$347 ;
+  reg [25:0] \$346 ;
+  reg [25:0] \$347 ;
   reg [7:0] \$348 ;
-  reg [7:0] \$349 ;
-  wire [25:0] \$35 ;
-  reg [7:0] \$350 ;
-  reg \$351 ;
+  reg \$349 ;
+  wire [26:0] \$35 ;
+  wire [7:0] \$350 ;
+  reg [15:0] \$351 ;
   reg \$352 ;
   reg \$353 ;
   reg \$354 ;
-  reg \$355 ;
-  reg \$356 ;
-  reg \$357 ;
+  reg [25:0] \$355 ;
+  reg [25:0] \$356 ;
+  reg [7:0] \$357 ;
   reg \$358 ;
-  reg [7:0] \$359 ;
-  wire \$36 ;
-  reg [7:0] \$360 ;
-  reg [7:0] \$361 ;
-  reg [7:0] \$362 ;
-  reg [7:0] \$363 ;
-  reg \$364 ;
-  reg \$365 ;
-  reg \$366 ;
+  wire [7:0] \$359 ;
+  wire [26:0] \$36 ;
+  reg [15:0] \$360 ;
+  reg \$361 ;
+  reg \$362 ;
+  reg \$363 ;
+  reg [25:0] \$364 ;
+  reg [25:0] \$365 ;
+  reg [7:0] \$366 ;
   reg \$367 ;
-  reg \$368 ;
-  reg \$369 ;
-  wire \$37 ;
+  wire [7:0] \$368 ;
+  reg [15:0] \$369 ;
+  wire [26:0] \$37 ;
   reg \$370 ;
   reg \$371 ;
   reg \$372 ;
-  reg \$373 ;
-  reg [7:0] \$374 ;
+  reg [25:0] \$373 ;
+  reg [25:0] \$374 ;
   reg [7:0] \$375 ;
-  reg [7:0] \$376 ;
-  reg [7:0] \$377 ;
-  reg [7:0] \$378 ;
-  reg [7:0] \$379 ;
-  wire [25:0] \$38 ;
+  reg \$376 ;
+  wire [7:0] \$377 ;
+  reg [15:0] \$378 ;
+  reg \$379 ;
+  wire [26:0] \$38 ;
   reg \$380 ;
   reg \$381 ;
-  reg \$382 ;
-  reg \$383 ;
-  reg \$384 ;
+  reg [25:0] \$382 ;
+  reg [25:0] \$383 ;
+  reg [7:0] \$384 ;
   reg \$385 ;
-  reg \$386 ;
-  reg \$387 ;
+  wire [7:0] \$386 ;
+  reg [15:0] \$387 ;
   reg \$388 ;
   reg \$389 ;
-  wire \$39 ;
+  wire [26:0] \$39 ;
   reg \$390 ;
-  reg \$391 ;
-  reg [7:0] \$392 ;
+  reg [25:0] \$391 ;
+  reg [25:0] \$392 ;
   reg [7:0] \$393 ;
-  reg [7:0] \$394 ;
-  reg [7:0] \$395 ;
-  reg [7:0] \$396 ;
-  reg [7:0] \$397 ;
-  reg [7:0] \$398 ;
+  reg \$394 ;
+  wire [7:0] \$395 ;
+  reg [15:0] \$396 ;
+  reg \$397 ;
+  reg \$398 ;
   reg \$399 ;
-  wire \$4 ;
-  wire \$40 ;
-  reg \$400 ;
-  reg \$401 ;
-  reg \$402 ;
+  wire [26:0] \$4 ;
+  wire [26:0] \$40 ;
+  reg [25:0] \$400 ;
+  reg [25:0] \$401 ;
+  reg [7:0] \$402 ;
   reg \$403 ;
-  reg \$404 ;
-  reg \$405 ;
+  wire [7:0] \$404 ;
+  reg [15:0] \$405 ;
   reg \$406 ;
   reg \$407 ;
   reg \$408 ;
-  reg \$409 ;
-  wire [25:0] \$41 ;
-  reg \$410 ;
-  reg \$411 ;
+  reg [25:0] \$409 ;
+  wire [26:0] \$41 ;
+  reg [25:0] \$410 ;
+  reg [7:0] \$411 ;
   reg \$412 ;
-  reg [7:0] \$413 ;
-  reg [7:0] \$414 ;
-  reg [7:0] \$415 ;
-  reg [7:0] \$416 ;
-  reg [7:0] \$417 ;
-  reg [7:0] \$418 ;
-  reg [7:0] \$419 ;
-  wire \$42 ;
+  wire [7:0] \$413 ;
+  reg [15:0] \$414 ;
+  reg \$415 ;
+  reg \$416 ;
+  reg \$417 ;
+  reg [25:0] \$418 ;
+  reg [25:0] \$419 ;
+  wire [26:0] \$42 ;
   reg [7:0] \$420 ;
-  reg [7:0] \$421 ;
-  reg [7:0] \$422 ;
-  reg [7:0] \$423 ;
-  reg [7:0] \$424 ;
-  reg [7:0] \$425 ;
-  reg [7:0] \$426 ;
-  reg [7:0] \$427 ;
-  reg [7:0] \$428 ;
+  reg \$421 ;
+  wire [7:0] \$422 ;
+  reg [15:0] \$423 ;
+  reg \$424 ;
+  reg \$425 ;
+  reg \$426 ;
+  reg [25:0] \$427 ;
+  reg [25:0] \$428 ;
   reg [7:0] \$429 ;
-  wire \$43 ;
-  reg [7:0] \$430 ;
-  reg [7:0] \$431 ;
-  reg [7:0] \$432 ;
-  reg [7:0] \$433 ;
-  reg [7:0] \$434 ;
-  reg [7:0] \$435 ;
-  reg [7:0] \$436 ;
-  reg [7:0] \$437 ;
+  wire [26:0] \$43 ;
+  reg \$430 ;
+  wire [7:0] \$431 ;
+  reg [15:0] \$432 ;
+  reg \$433 ;
+  reg \$434 ;
+  reg \$435 ;
+  reg [25:0] \$436 ;
+  reg [25:0] \$437 ;
   reg [7:0] \$438 ;
-  reg [7:0] \$439 ;
-  wire [25:0] \$44 ;
-  reg [7:0] \$440 ;
-  reg [7:0] \$441 ;
+  reg \$439 ;
+  wire [26:0] \$44 ;
+  wire [7:0] \$440 ;
+  reg [15:0] \$441 ;
   reg \$442 ;
   reg \$443 ;
-  reg [7:0] \$444 ;
-  reg [15:0] \$445 ;
-  reg \$446 ;
-  reg \$447 ;
+  reg \$444 ;
+  reg [25:0] \$445 ;
+  reg [25:0] \$446 ;
+  reg [7:0] \$447 ;
   reg \$448 ;
-  reg \$449 ;
-  wire \$45 ;
-  reg \$450 ;
+  wire [7:0] \$449 ;
+  wire [26:0] \$45 ;
+  reg [15:0] \$450 ;
   reg \$451 ;
-  reg [25:0] \$452 ;
-  reg [25:0] \$453 ;
-  reg [7:0] \$454 ;
-  reg \$455 ;
-  reg \$456 ;
-  reg [7:0] \$457 ;
-  reg [15:0] \$458 ;
-  reg \$459 ;
-  wire \$46 ;
+  reg \$452 ;
+  reg \$453 ;
+  reg [25:0] \$454 ;
+  reg [25:0] \$455 ;
+  reg [7:0] \$456 ;
+  reg \$457 ;
+  wire [7:0] \$458 ;
+  reg [15:0] \$459 ;
+  wire [26:0] \$46 ;
   reg \$460 ;
   reg \$461 ;
   reg \$462 ;
-  reg \$463 ;
-  reg \$464 ;
-  reg [25:0] \$465 ;
-  reg [25:0] \$466 ;
-  reg [7:0] \$467 ;
-  reg \$468 ;
+  reg [25:0] \$463 ;
+  reg [25:0] \$464 ;
+  reg [7:0] \$465 ;
+  reg \$466 ;
+  wire [7:0] \$467 ;
+  reg [15:0] \$468 ;
   reg \$469 ;
-  wire [25:0] \$47 ;
-  reg [7:0] \$470 ;
-  reg [15:0] \$471 ;
-  reg \$472 ;
-  reg \$473 ;
-  reg \$474 ;
+  wire [26:0] \$47 ;
+  reg \$470 ;
+  reg \$471 ;
+  reg [25:0] \$472 ;
+  reg [25:0] \$473 ;
+  reg [7:0] \$474 ;
   reg \$475 ;
-  reg \$476 ;
-  reg \$477 ;
-  reg [25:0] \$478 ;
-  reg [25:0] \$479 ;
-  wire \$48 ;
-  reg [7:0] \$480 ;
-  reg \$481 ;
-  reg \$482 ;
+  wire [7:0] \$476 ;
+  reg [15:0] \$477 ;
+  reg \$478 ;
+  reg \$479 ;
+  wire [26:0] \$48 ;
+  reg \$480 ;
+  reg [25:0] \$481 ;
+  reg [25:0] \$482 ;
   reg [7:0] \$483 ;
-  reg [15:0] \$484 ;
-  reg \$485 ;
-  reg \$486 ;
+  reg \$484 ;
+  wire [7:0] \$485 ;
+  reg [15:0] \$486 ;
   reg \$487 ;
   reg \$488 ;
   reg \$489 ;
-  wire \$49 ;
-  reg \$490 ;
+  wire [26:0] \$49 ;
+  reg [25:0] \$490 ;
   reg [25:0] \$491 ;
-  reg [25:0] \$492 ;
-  reg [7:0] \$493 ;
-  reg \$494 ;
-  reg \$495 ;
-  reg [7:0] \$496 ;
-  reg [15:0] \$497 ;
+  reg [7:0] \$492 ;
+  reg \$493 ;
+  wire [7:0] \$494 ;
+  reg [15:0] \$495 ;
+  reg \$496 ;
+  reg \$497 ;
   reg \$498 ;
-  reg \$499 ;
-  wire [25:0] \$5 ;
-  wire [25:0] \$50 ;
-  reg \$500 ;
-  reg \$501 ;
+  reg [25:0] \$499 ;
+  wire [26:0] \$5 ;
+  wire [26:0] \$50 ;
+  reg [25:0] \$500 ;
+  reg [7:0] \$501 ;
   reg \$502 ;
-  reg \$503 ;
-  reg [25:0] \$504 ;
-  reg [25:0] \$505 ;
-  reg [7:0] \$506 ;
+  wire [7:0] \$503 ;
+  reg [15:0] \$504 ;
+  reg \$505 ;
+  reg \$506 ;
   reg \$507 ;
-  reg \$508 ;
-  reg [7:0] \$509 ;
-  wire \$51 ;
-  reg [15:0] \$510 ;
+  reg [25:0] \$508 ;
+  reg [25:0] \$509 ;
+  wire [26:0] \$51 ;
+  reg [7:0] \$510 ;
   reg \$511 ;
-  reg \$512 ;
-  reg \$513 ;
+  wire [7:0] \$512 ;
+  reg [15:0] \$513 ;
   reg \$514 ;
   reg \$515 ;
   reg \$516 ;
   reg [25:0] \$517 ;
   reg [25:0] \$518 ;
   reg [7:0] \$519 ;
-  wire \$52 ;
+  wire [26:0] \$52 ;
   reg \$520 ;
-  reg \$521 ;
-  reg [7:0] \$522 ;
-  reg [15:0] \$523 ;
+  wire [7:0] \$521 ;
+  reg [15:0] \$522 ;
+  reg \$523 ;
   reg \$524 ;
   reg \$525 ;
-  reg \$526 ;
-  reg \$527 ;
-  reg \$528 ;
+  reg [25:0] \$526 ;
+  reg [25:0] \$527 ;
+  reg [7:0] \$528 ;
   reg \$529 ;
-  wire [25:0] \$53 ;
-  reg [25:0] \$530 ;
-  reg [25:0] \$531 ;
-  reg [7:0] \$532 ;
+  wire [26:0] \$53 ;
+  wire [7:0] \$530 ;
+  reg [15:0] \$531 ;
+  reg \$532 ;
   reg \$533 ;
   reg \$534 ;
-  reg [7:0] \$535 ;
-  reg [15:0] \$536 ;
-  reg \$537 ;
+  reg [25:0] \$535 ;
+  reg [25:0] \$536 ;
+  reg [7:0] \$537 ;
   reg \$538 ;
-  reg \$539 ;
-  wire \$54 ;
-  reg \$540 ;
+  wire [7:0] \$539 ;
+  wire [26:0] \$54 ;
+  reg [15:0] \$540 ;
   reg \$541 ;
   reg \$542 ;
-  reg [25:0] \$543 ;
+  reg \$543 ;
   reg [25:0] \$544 ;
-  reg [7:0] \$545 ;
-  reg \$546 ;
+  reg [25:0] \$545 ;
+  reg [7:0] \$546 ;
   reg \$547 ;
-  reg [7:0] \$548 ;
+  wire [7:0] \$548 ;
   reg [15:0] \$549 ;
-  wire \$55 ;
+  wire [26:0] \$55 ;
   reg \$550 ;
   reg \$551 ;
   reg \$552 ;
-  reg \$553 ;
-  reg \$554 ;
-  reg \$555 ;
-  reg [25:0] \$556 ;
-  reg [25:0] \$557 ;
-  reg [7:0] \$558 ;
+  reg [25:0] \$553 ;
+  reg [25:0] \$554 ;
+  reg [7:0] \$555 ;
+  reg \$556 ;
+  wire [7:0] \$557 ;
+  reg [15:0] \$558 ;
   reg \$559 ;
-  wire [25:0] \$56 ;
+  wire [26:0] \$56 ;
   reg \$560 ;
-  reg [7:0] \$561 ;
-  reg [15:0] \$562 ;
-  reg \$563 ;
-  reg \$564 ;
+  reg \$561 ;
+  reg [25:0] \$562 ;
+  reg [25:0] \$563 ;
+  reg [7:0] \$564 ;
   reg \$565 ;
-  reg \$566 ;
-  reg \$567 ;
+  wire [7:0] \$566 ;
+  reg [15:0] \$567 ;
   reg \$568 ;
-  reg [25:0] \$569 ;
-  wire \$57 ;
-  reg [25:0] \$570 ;
-  reg [7:0] \$571 ;
-  reg \$572 ;
-  reg \$573 ;
-  reg [7:0] \$574 ;
-  reg [15:0] \$575 ;
-  reg \$576 ;
+  reg \$569 ;
+  wire [26:0] \$57 ;
+  reg \$570 ;
+  reg [25:0] \$571 ;
+  reg [25:0] \$572 ;
+  reg [7:0] \$573 ;
+  reg \$574 ;
+  wire [7:0] \$575 ;
+  reg [15:0] \$576 ;
   reg \$577 ;
   reg \$578 ;
   reg \$579 ;
-  wire \$58 ;
-  reg \$580 ;
-  reg \$581 ;
-  reg [25:0] \$582 ;
-  reg [25:0] \$583 ;
-  reg [7:0] \$584 ;
-  reg \$585 ;
+  wire [26:0] \$58 ;
+  reg [25:0] \$580 ;
+  reg [25:0] \$581 ;
+  reg [7:0] \$582 ;
+  reg \$583 ;
+  wire [7:0] \$584 ;
+  reg [15:0] \$585 ;
   reg \$586 ;
-  reg [7:0] \$587 ;
-  reg [15:0] \$588 ;
-  reg \$589 ;
-  wire [25:0] \$59 ;
-  reg \$590 ;
-  reg \$591 ;
+  reg \$587 ;
+  reg \$588 ;
+  reg [25:0] \$589 ;
+  wire [26:0] \$59 ;
+  reg [25:0] \$590 ;
+  reg [7:0] \$591 ;
   reg \$592 ;
-  reg \$593 ;
-  reg \$594 ;
-  reg [25:0] \$595 ;
-  reg [25:0] \$596 ;
-  reg [7:0] \$597 ;
-  reg \$598 ;
-  reg \$599 ;
-  wire \$6 ;
-  wire \$60 ;
+  wire [7:0] \$593 ;
+  reg [15:0] \$594 ;
+  reg \$595 ;
+  reg \$596 ;
+  reg \$597 ;
+  reg [25:0] \$598 ;
+  reg [25:0] \$599 ;
+  wire [26:0] \$6 ;
+  wire [26:0] \$60 ;
   reg [7:0] \$600 ;
-  reg [15:0] \$601 ;
-  reg \$602 ;
-  reg \$603 ;
+  reg \$601 ;
+  wire [7:0] \$602 ;
+  reg [15:0] \$603 ;
   reg \$604 ;
   reg \$605 ;
   reg \$606 ;
-  reg \$607 ;
+  reg [25:0] \$607 ;
   reg [25:0] \$608 ;
-  reg [25:0] \$609 ;
-  wire \$61 ;
-  reg [7:0] \$610 ;
-  reg \$611 ;
-  reg \$612 ;
-  reg [7:0] \$613 ;
-  reg [15:0] \$614 ;
+  reg [7:0] \$609 ;
+  wire [26:0] \$61 ;
+  reg \$610 ;
+  wire [7:0] \$611 ;
+  reg [15:0] \$612 ;
+  reg \$613 ;
+  reg \$614 ;
   reg \$615 ;
-  reg \$616 ;
-  reg \$617 ;
-  reg \$618 ;
+  reg [25:0] \$616 ;
+  reg [25:0] \$617 ;
+  reg [7:0] \$618 ;
   reg \$619 ;
-  wire [25:0] \$62 ;
-  reg \$620 ;
-  reg [25:0] \$621 ;
-  reg [25:0] \$622 ;
-  reg [7:0] \$623 ;
+  wire [26:0] \$62 ;
+  wire [7:0] \$620 ;
+  reg [15:0] \$621 ;
+  reg \$622 ;
+  reg \$623 ;
   reg \$624 ;
-  reg \$625 ;
-  reg [7:0] \$626 ;
-  reg [15:0] \$627 ;
+  reg [25:0] \$625 ;
+  reg [25:0] \$626 ;
+  reg [7:0] \$627 ;
   reg \$628 ;
-  reg \$629 ;
-  wire \$63 ;
-  reg \$630 ;
+  wire [7:0] \$629 ;
+  wire [26:0] \$63 ;
+  reg [15:0] \$630 ;
   reg \$631 ;
   reg \$632 ;
   reg \$633 ;
@@ -3743,128 +3340,128 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] \$635 ;
   reg [7:0] \$636 ;
   reg \$637 ;
-  reg \$638 ;
-  reg [7:0] \$639 ;
-  wire \$64 ;
-  reg [15:0] \$640 ;
+  wire [7:0] \$638 ;
+  reg [15:0] \$639 ;
+  wire [26:0] \$64 ;
+  reg \$640 ;
   reg \$641 ;
   reg \$642 ;
-  reg \$643 ;
-  reg \$644 ;
-  reg \$645 ;
+  reg [25:0] \$643 ;
+  reg [25:0] \$644 ;
+  reg [7:0] \$645 ;
   reg \$646 ;
-  reg [25:0] \$647 ;
-  reg [25:0] \$648 ;
-  reg [7:0] \$649 ;
-  wire [25:0] \$65 ;
+  wire [7:0] \$647 ;
+  reg [15:0] \$648 ;
+  reg \$649 ;
+  wire \$65 ;
   reg \$650 ;
   reg \$651 ;
-  reg [7:0] \$652 ;
-  reg [15:0] \$653 ;
-  reg \$654 ;
+  reg [25:0] \$652 ;
+  reg [25:0] \$653 ;
+  reg [7:0] \$654 ;
   reg \$655 ;
-  reg \$656 ;
-  reg \$657 ;
+  wire [7:0] \$656 ;
+  reg [15:0] \$657 ;
   reg \$658 ;
   reg \$659 ;
-  wire \$66 ;
-  reg [25:0] \$660 ;
+  wire [4:0] \$66 ;
+  reg \$660 ;
   reg [25:0] \$661 ;
-  reg [7:0] \$662 ;
-  reg \$663 ;
+  reg [25:0] \$662 ;
+  reg [7:0] \$663 ;
   reg \$664 ;
-  reg [7:0] \$665 ;
+  wire [7:0] \$665 ;
   reg [15:0] \$666 ;
   reg \$667 ;
   reg \$668 ;
   reg \$669 ;
   wire \$67 ;
-  reg \$670 ;
-  reg \$671 ;
-  reg \$672 ;
-  reg [25:0] \$673 ;
-  reg [25:0] \$674 ;
-  reg [7:0] \$675 ;
+  reg [25:0] \$670 ;
+  reg [25:0] \$671 ;
+  reg [7:0] \$672 ;
+  reg \$673 ;
+  wire [7:0] \$674 ;
+  reg [15:0] \$675 ;
   reg \$676 ;
   reg \$677 ;
-  reg [7:0] \$678 ;
-  reg [15:0] \$679 ;
-  wire [25:0] \$68 ;
-  reg \$680 ;
-  reg \$681 ;
+  reg \$678 ;
+  reg [25:0] \$679 ;
+  wire [3:0] \$68 ;
+  reg [25:0] \$680 ;
+  reg [7:0] \$681 ;
   reg \$682 ;
-  reg \$683 ;
-  reg \$684 ;
+  wire [7:0] \$683 ;
+  reg [15:0] \$684 ;
   reg \$685 ;
-  reg [25:0] \$686 ;
-  reg [25:0] \$687 ;
-  reg [7:0] \$688 ;
-  reg \$689 ;
-  wire \$69 ;
-  reg \$690 ;
-  reg [7:0] \$691 ;
-  reg [15:0] \$692 ;
-  reg \$693 ;
+  reg \$686 ;
+  reg \$687 ;
+  reg [25:0] \$688 ;
+  reg [25:0] \$689 ;
+  wire [3:0] \$69 ;
+  reg [7:0] \$690 ;
+  reg \$691 ;
+  wire [7:0] \$692 ;
+  reg [15:0] \$693 ;
   reg \$694 ;
   reg \$695 ;
   reg \$696 ;
-  reg \$697 ;
-  reg \$698 ;
-  reg [25:0] \$699 ;
-  wire \$7 ;
+  reg [25:0] \$697 ;
+  reg [25:0] \$698 ;
+  reg [7:0] \$699 ;
+  wire [26:0] \$7 ;
   wire \$70 ;
-  reg [25:0] \$700 ;
-  reg [7:0] \$701 ;
-  reg \$702 ;
+  reg \$700 ;
+  wire [7:0] \$701 ;
+  reg [15:0] \$702 ;
   reg \$703 ;
-  reg [7:0] \$704 ;
-  reg [15:0] \$705 ;
-  reg \$706 ;
-  reg \$707 ;
-  reg \$708 ;
+  reg \$704 ;
+  reg \$705 ;
+  reg [25:0] \$706 ;
+  reg [25:0] \$707 ;
+  reg [7:0] \$708 ;
   reg \$709 ;
-  wire [25:0] \$71 ;
-  reg \$710 ;
-  reg \$711 ;
-  reg [25:0] \$712 ;
-  reg [25:0] \$713 ;
-  reg [7:0] \$714 ;
-  reg \$715 ;
-  reg \$716 ;
+  wire \$71 ;
+  wire [7:0] \$710 ;
+  reg [15:0] \$711 ;
+  reg \$712 ;
+  reg \$713 ;
+  reg \$714 ;
+  reg [25:0] \$715 ;
+  reg [25:0] \$716 ;
   reg [7:0] \$717 ;
-  reg [15:0] \$718 ;
-  reg \$719 ;
+  reg \$718 ;
+  wire [7:0] \$719 ;
   wire \$72 ;
-  reg \$720 ;
+  reg [15:0] \$720 ;
   reg \$721 ;
   reg \$722 ;
   reg \$723 ;
-  reg \$724 ;
+  reg [25:0] \$724 ;
   reg [25:0] \$725 ;
-  reg [25:0] \$726 ;
-  reg [7:0] \$727 ;
-  reg \$728 ;
-  reg \$729 ;
+  reg [7:0] \$726 ;
+  reg \$727 ;
+  wire [7:0] \$728 ;
+  reg [15:0] \$729 ;
   wire \$73 ;
-  reg [7:0] \$730 ;
-  reg [15:0] \$731 ;
+  reg \$730 ;
+  reg \$731 ;
   reg \$732 ;
-  reg \$733 ;
-  reg \$734 ;
-  reg \$735 ;
+  reg [25:0] \$733 ;
+  reg [25:0] \$734 ;
+  reg [7:0] \$735 ;
   reg \$736 ;
-  reg \$737 ;
-  reg [25:0] \$738 ;
-  reg [25:0] \$739 ;
-  wire [25:0] \$74 ;
-  reg [7:0] \$740 ;
+  wire [7:0] \$737 ;
+  reg [15:0] \$738 ;
+  reg \$739 ;
+  wire \$74 ;
+  reg \$740 ;
   reg \$741 ;
-  reg \$742 ;
-  reg [7:0] \$743 ;
-  reg [15:0] \$744 ;
+  reg [25:0] \$742 ;
+  reg [25:0] \$743 ;
+  reg [7:0] \$744 ;
   reg \$745 ;
-  reg \$746 ;
-  reg \$747 ;
+  wire [7:0] \$746 ;
+  reg [15:0] \$747 ;
   reg \$748 ;
   reg \$749 ;
   wire \$75 ;
@@ -3873,468 +3470,469 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] \$752 ;
   reg [7:0] \$753 ;
   reg \$754 ;
-  reg \$755 ;
-  reg [7:0] \$756 ;
-  reg [15:0] \$757 ;
+  wire [7:0] \$755 ;
+  reg [15:0] \$756 ;
+  reg \$757 ;
   reg \$758 ;
   reg \$759 ;
   wire \$76 ;
-  reg \$760 ;
-  reg \$761 ;
-  reg \$762 ;
+  reg [25:0] \$760 ;
+  reg [25:0] \$761 ;
+  reg [7:0] \$762 ;
   reg \$763 ;
-  reg [25:0] \$764 ;
-  reg [25:0] \$765 ;
-  reg [7:0] \$766 ;
+  wire [7:0] \$764 ;
+  reg [15:0] \$765 ;
+  reg \$766 ;
   reg \$767 ;
   reg \$768 ;
-  reg [7:0] \$769 ;
-  wire [25:0] \$77 ;
-  reg [15:0] \$770 ;
-  reg \$771 ;
+  reg [25:0] \$769 ;
+  wire \$77 ;
+  reg [25:0] \$770 ;
+  reg [7:0] \$771 ;
   reg \$772 ;
-  reg \$773 ;
-  reg \$774 ;
+  wire [7:0] \$773 ;
+  reg [15:0] \$774 ;
   reg \$775 ;
   reg \$776 ;
-  reg [25:0] \$777 ;
+  reg \$777 ;
   reg [25:0] \$778 ;
-  reg [7:0] \$779 ;
+  reg [25:0] \$779 ;
   wire \$78 ;
-  reg \$780 ;
+  reg [7:0] \$780 ;
   reg \$781 ;
-  reg [7:0] \$782 ;
+  wire [7:0] \$782 ;
   reg [15:0] \$783 ;
   reg \$784 ;
   reg \$785 ;
   reg \$786 ;
-  reg \$787 ;
-  reg \$788 ;
-  reg \$789 ;
-  wire \$79 ;
-  reg [25:0] \$790 ;
-  reg [25:0] \$791 ;
-  reg [7:0] \$792 ;
+  reg [25:0] \$787 ;
+  reg [25:0] \$788 ;
+  reg [7:0] \$789 ;
+  wire [25:0] \$79 ;
+  reg \$790 ;
+  wire [7:0] \$791 ;
+  reg [15:0] \$792 ;
   reg \$793 ;
   reg \$794 ;
-  reg [7:0] \$795 ;
-  reg [15:0] \$796 ;
-  reg \$797 ;
-  reg \$798 ;
+  reg \$795 ;
+  reg [25:0] \$796 ;
+  reg [25:0] \$797 ;
+  reg [7:0] \$798 ;
   reg \$799 ;
-  wire [25:0] \$8 ;
-  wire [25:0] \$80 ;
-  reg \$800 ;
-  reg \$801 ;
+  wire [26:0] \$8 ;
+  wire \$80 ;
+  wire [7:0] \$800 ;
+  reg [15:0] \$801 ;
   reg \$802 ;
-  reg [25:0] \$803 ;
-  reg [25:0] \$804 ;
-  reg [7:0] \$805 ;
-  reg \$806 ;
-  reg \$807 ;
-  reg [7:0] \$808 ;
-  reg [15:0] \$809 ;
-  wire \$81 ;
-  reg \$810 ;
+  reg \$803 ;
+  reg \$804 ;
+  reg [25:0] \$805 ;
+  reg [25:0] \$806 ;
+  reg [7:0] \$807 ;
+  reg \$808 ;
+  wire [7:0] \$809 ;
+  wire [25:0] \$81 ;
+  reg [15:0] \$810 ;
   reg \$811 ;
   reg \$812 ;
   reg \$813 ;
-  reg \$814 ;
-  reg \$815 ;
-  reg [25:0] \$816 ;
-  reg [25:0] \$817 ;
-  reg [7:0] \$818 ;
-  reg \$819 ;
+  reg [25:0] \$814 ;
+  reg [25:0] \$815 ;
+  reg [7:0] \$816 ;
+  reg \$817 ;
+  wire [7:0] \$818 ;
+  reg [15:0] \$819 ;
   wire \$82 ;
   reg \$820 ;
-  reg [7:0] \$821 ;
-  reg [15:0] \$822 ;
-  reg \$823 ;
-  reg \$824 ;
-  reg \$825 ;
+  reg \$821 ;
+  reg \$822 ;
+  reg [25:0] \$823 ;
+  reg [25:0] \$824 ;
+  reg [7:0] \$825 ;
   reg \$826 ;
-  reg \$827 ;
-  reg \$828 ;
-  reg [25:0] \$829 ;
+  wire [7:0] \$827 ;
+  reg [15:0] \$828 ;
+  reg \$829 ;
   wire [25:0] \$83 ;
-  reg [25:0] \$830 ;
-  reg [7:0] \$831 ;
-  reg \$832 ;
-  reg \$833 ;
+  reg \$830 ;
+  reg \$831 ;
+  reg [25:0] \$832 ;
+  reg [25:0] \$833 ;
   reg [7:0] \$834 ;
-  reg [15:0] \$835 ;
-  reg \$836 ;
-  reg \$837 ;
+  reg \$835 ;
+  wire [7:0] \$836 ;
+  reg [15:0] \$837 ;
   reg \$838 ;
   reg \$839 ;
   wire \$84 ;
   reg \$840 ;
-  reg \$841 ;
+  reg [25:0] \$841 ;
   reg [25:0] \$842 ;
-  reg [25:0] \$843 ;
-  reg [7:0] \$844 ;
-  reg \$845 ;
-  reg \$846 ;
-  reg [7:0] \$847 ;
-  reg [15:0] \$848 ;
+  reg [7:0] \$843 ;
+  reg \$844 ;
+  wire [7:0] \$845 ;
+  reg [15:0] \$846 ;
+  reg \$847 ;
+  reg \$848 ;
   reg \$849 ;
-  wire \$85 ;
-  reg \$850 ;
-  reg \$851 ;
-  reg \$852 ;
+  wire [25:0] \$85 ;
+  reg [25:0] \$850 ;
+  reg [25:0] \$851 ;
+  reg [7:0] \$852 ;
   reg \$853 ;
-  reg \$854 ;
-  reg [25:0] \$855 ;
-  reg [25:0] \$856 ;
-  reg [7:0] \$857 ;
+  wire [7:0] \$854 ;
+  reg [15:0] \$855 ;
+  reg \$856 ;
+  reg \$857 ;
   reg \$858 ;
-  reg \$859 ;
-  wire [25:0] \$86 ;
-  reg [7:0] \$860 ;
-  reg [15:0] \$861 ;
+  reg [25:0] \$859 ;
+  wire \$86 ;
+  reg [25:0] \$860 ;
+  reg [7:0] \$861 ;
   reg \$862 ;
-  reg \$863 ;
-  reg \$864 ;
+  wire [7:0] \$863 ;
+  reg [15:0] \$864 ;
   reg \$865 ;
   reg \$866 ;
   reg \$867 ;
   reg [25:0] \$868 ;
   reg [25:0] \$869 ;
-  wire \$87 ;
-  reg [7:0] \$870 ;
-  reg \$871 ;
+  wire [25:0] \$87 ;
+  reg [3:0] \$870 ;
+  reg [2:0] \$871 ;
   reg \$872 ;
-  reg [7:0] \$873 ;
-  reg [15:0] \$874 ;
-  reg \$875 ;
-  reg \$876 ;
-  reg \$877 ;
-  reg \$878 ;
-  reg \$879 ;
+  wire \$873 ;
+  wire \$874 ;
+  wire \$875 ;
+  wire \$876 ;
+  wire \$877 ;
+  wire \$878 ;
+  wire \$879 ;
   wire \$88 ;
-  reg \$880 ;
-  reg [25:0] \$881 ;
-  reg [25:0] \$882 ;
-  reg [7:0] \$883 ;
-  reg \$884 ;
-  reg \$885 ;
-  reg [7:0] \$886 ;
-  reg [15:0] \$887 ;
-  reg \$888 ;
-  reg \$889 ;
+  wire \$880 ;
+  wire \$881 ;
+  wire \$882 ;
+  wire \$883 ;
+  wire \$884 ;
+  wire \$885 ;
+  wire \$886 ;
+  wire \$887 ;
+  wire \$888 ;
+  wire \$889 ;
   wire [25:0] \$89 ;
-  reg \$890 ;
-  reg \$891 ;
-  reg \$892 ;
-  reg \$893 ;
-  reg [25:0] \$894 ;
-  reg [25:0] \$895 ;
-  reg [7:0] \$896 ;
-  reg \$897 ;
-  reg \$898 ;
-  reg [7:0] \$899 ;
-  wire \$9 ;
+  wire \$890 ;
+  wire \$891 ;
+  wire \$892 ;
+  wire \$893 ;
+  wire \$894 ;
+  wire \$895 ;
+  wire \$896 ;
+  wire \$897 ;
+  wire \$898 ;
+  wire \$899 ;
+  wire [26:0] \$9 ;
   wire \$90 ;
-  reg [15:0] \$900 ;
-  reg \$901 ;
-  reg \$902 ;
-  reg \$903 ;
-  reg \$904 ;
-  reg \$905 ;
-  reg \$906 ;
-  reg [25:0] \$907 ;
-  reg [25:0] \$908 ;
-  reg [7:0] \$909 ;
-  wire \$91 ;
-  reg \$910 ;
-  reg \$911 ;
-  reg [7:0] \$912 ;
-  reg [15:0] \$913 ;
-  reg \$914 ;
-  reg \$915 ;
-  reg \$916 ;
-  reg \$917 ;
-  reg \$918 ;
-  reg \$919 ;
-  wire [25:0] \$92 ;
-  reg [25:0] \$920 ;
-  reg [25:0] \$921 ;
-  reg [7:0] \$922 ;
-  reg \$923 ;
-  reg \$924 ;
-  reg [7:0] \$925 ;
-  reg [15:0] \$926 ;
-  reg \$927 ;
-  reg \$928 ;
-  reg \$929 ;
-  wire \$93 ;
-  reg \$930 ;
-  reg \$931 ;
-  reg \$932 ;
-  reg [25:0] \$933 ;
-  reg [25:0] \$934 ;
-  reg [7:0] \$935 ;
-  reg \$936 ;
-  reg \$937 ;
-  reg [7:0] \$938 ;
-  reg [15:0] \$939 ;
+  wire \$900 ;
+  wire \$901 ;
+  wire \$902 ;
+  wire \$903 ;
+  wire \$904 ;
+  wire \$905 ;
+  wire \$906 ;
+  wire \$907 ;
+  wire \$908 ;
+  wire \$909 ;
+  wire [25:0] \$91 ;
+  wire \$910 ;
+  wire \$911 ;
+  wire \$912 ;
+  wire \$913 ;
+  wire \$914 ;
+  wire \$915 ;
+  wire \$916 ;
+  wire \$917 ;
+  wire \$918 ;
+  wire \$919 ;
+  wire \$92 ;
+  wire \$920 ;
+  wire \$921 ;
+  wire \$922 ;
+  wire \$923 ;
+  wire \$924 ;
+  wire \$925 ;
+  wire \$926 ;
+  wire \$927 ;
+  wire \$928 ;
+  wire \$929 ;
+  wire [25:0] \$93 ;
+  wire \$930 ;
+  wire \$931 ;
+  wire \$932 ;
+  wire \$933 ;
+  wire \$934 ;
+  wire \$935 ;
+  wire \$936 ;
+  wire \$937 ;
+  wire \$938 ;
+  wire \$939 ;
   wire \$94 ;
-  reg \$940 ;
-  reg \$941 ;
-  reg \$942 ;
-  reg \$943 ;
-  reg \$944 ;
-  reg \$945 ;
-  reg [25:0] \$946 ;
-  reg [25:0] \$947 ;
-  reg [7:0] \$948 ;
-  reg \$949 ;
+  wire \$940 ;
+  wire \$941 ;
+  wire \$942 ;
+  wire \$943 ;
+  wire \$944 ;
+  wire \$945 ;
+  wire \$946 ;
+  wire \$947 ;
+  wire \$948 ;
+  wire \$949 ;
   wire [25:0] \$95 ;
-  reg \$950 ;
-  reg [7:0] \$951 ;
-  reg [15:0] \$952 ;
-  reg \$953 ;
-  reg \$954 ;
-  reg \$955 ;
-  reg \$956 ;
-  reg \$957 ;
-  reg \$958 ;
-  reg [25:0] \$959 ;
+  wire \$950 ;
+  wire \$951 ;
+  wire \$952 ;
+  wire \$953 ;
+  wire \$954 ;
+  wire \$955 ;
+  wire \$956 ;
+  wire \$957 ;
+  wire \$958 ;
+  wire \$959 ;
   wire \$96 ;
-  reg [25:0] \$960 ;
-  reg [7:0] \$961 ;
-  reg \$962 ;
-  reg \$963 ;
-  reg [7:0] \$964 ;
-  reg [15:0] \$965 ;
-  reg \$966 ;
-  reg \$967 ;
-  reg \$968 ;
-  reg \$969 ;
-  wire \$97 ;
-  reg \$970 ;
-  reg \$971 ;
-  reg [25:0] \$972 ;
-  reg [25:0] \$973 ;
-  reg [7:0] \$974 ;
-  reg \$975 ;
-  reg \$976 ;
-  reg [7:0] \$977 ;
-  reg [15:0] \$978 ;
-  reg \$979 ;
-  wire [25:0] \$98 ;
-  reg \$980 ;
-  reg \$981 ;
-  reg \$982 ;
-  reg \$983 ;
-  reg \$984 ;
-  reg [25:0] \$985 ;
-  reg [25:0] \$986 ;
-  reg [7:0] \$987 ;
-  reg \$988 ;
-  reg \$989 ;
-  wire \$99 ;
-  reg [7:0] \$990 ;
-  reg [15:0] \$991 ;
-  reg \$992 ;
-  reg \$993 ;
-  reg \$994 ;
-  reg \$995 ;
-  reg \$996 ;
-  reg \$997 ;
-  reg [25:0] \$998 ;
-  reg [25:0] \$999 ;
+  wire \$960 ;
+  wire \$961 ;
+  wire \$962 ;
+  wire \$963 ;
+  wire \$964 ;
+  wire \$965 ;
+  wire \$966 ;
+  wire \$967 ;
+  wire \$968 ;
+  wire \$969 ;
+  wire [25:0] \$97 ;
+  wire \$970 ;
+  wire \$971 ;
+  wire \$972 ;
+  wire \$973 ;
+  wire \$974 ;
+  wire \$975 ;
+  wire \$976 ;
+  wire \$977 ;
+  wire \$978 ;
+  wire \$979 ;
+  wire \$98 ;
+  wire \$980 ;
+  wire \$981 ;
+  wire \$982 ;
+  wire \$983 ;
+  wire \$984 ;
+  wire \$985 ;
+  wire \$986 ;
+  wire \$987 ;
+  wire \$988 ;
+  wire \$989 ;
+  wire [25:0] \$99 ;
+  wire \$990 ;
+  wire \$991 ;
+  wire \$992 ;
+  wire \$993 ;
+  wire \$994 ;
+  wire \$995 ;
+  wire \$996 ;
+  wire \$997 ;
+  wire \$998 ;
+  wire \$999 ;
   wire [7:0] a;
+  reg [7:0] \a$109  = 8'h00;
+  reg [7:0] \a$119  = 8'h00;
+  reg [7:0] \a$129  = 8'h00;
+  reg [7:0] \a$139  = 8'h00;
+  reg [7:0] \a$149  = 8'h00;
+  reg [7:0] \a$159  = 8'h00;
+  reg [7:0] \a$169  = 8'h00;
+  reg [7:0] \a$179  = 8'h00;
+  reg [7:0] \a$189  = 8'h00;
+  reg [7:0] \a$199  = 8'h00;
+  reg [7:0] \a$209  = 8'h00;
+  reg [7:0] \a$219  = 8'h00;
+  reg [7:0] \a$229  = 8'h00;
+  reg [7:0] \a$239  = 8'h00;
+  reg [7:0] \a$249  = 8'h00;
+  reg [7:0] \a$259  = 8'h00;
+  reg [7:0] \a$269  = 8'h00;
+  reg [7:0] \a$279  = 8'h00;
+  reg [7:0] \a$289  = 8'h00;
+  reg [7:0] \a$29  = 8'h00;
+  reg [7:0] \a$299  = 8'h00;
+  reg [7:0] \a$309  = 8'h00;
+  reg [7:0] \a$319  = 8'h00;
+  reg [7:0] \a$329  = 8'h00;
+  reg [7:0] \a$339  = 8'h00;
+  reg [7:0] \a$349  = 8'h00;
+  reg [7:0] \a$359  = 8'h00;
+  reg [7:0] \a$369  = 8'h00;
+  reg [7:0] \a$379  = 8'h00;
+  reg [7:0] \a$389  = 8'h00;
+  reg [7:0] \a$39  = 8'h00;
+  reg [7:0] \a$399  = 8'h00;
+  reg [7:0] \a$409  = 8'h00;
+  reg [7:0] \a$419  = 8'h00;
+  reg [7:0] \a$429  = 8'h00;
+  reg [7:0] \a$439  = 8'h00;
+  reg [7:0] \a$449  = 8'h00;
+  reg [7:0] \a$459  = 8'h00;
+  reg [7:0] \a$469  = 8'h00;
+  reg [7:0] \a$479  = 8'h00;
+  reg [7:0] \a$489  = 8'h00;
+  reg [7:0] \a$49  = 8'h00;
+  reg [7:0] \a$499  = 8'h00;
+  reg [7:0] \a$509  = 8'h00;
+  reg [7:0] \a$519  = 8'h00;
+  reg [7:0] \a$529  = 8'h00;
+  reg [7:0] \a$539  = 8'h00;
+  reg [7:0] \a$549  = 8'h00;
+  reg [7:0] \a$559  = 8'h00;
+  reg [7:0] \a$569  = 8'h00;
+  reg [7:0] \a$579  = 8'h00;
+  reg [7:0] \a$589  = 8'h00;
+  reg [7:0] \a$59  = 8'h00;
+  reg [7:0] \a$599  = 8'h00;
+  reg [7:0] \a$609  = 8'h00;
+  reg [7:0] \a$619  = 8'h00;
+  reg [7:0] \a$629  = 8'h00;
+  reg [7:0] \a$639  = 8'h00;
+  reg [7:0] \a$649  = 8'h00;
+  reg [7:0] \a$69  = 8'h00;
+  reg [7:0] \a$79  = 8'h00;
+  reg [7:0] \a$89  = 8'h00;
+  reg [7:0] \a$99  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \a$1152 ;
+  wire [7:0] a_0_0;
   (* init = 8'h00 *)
-  wire [7:0] \a$1155 ;
+  wire [7:0] a_0_1;
   (* init = 8'h00 *)
-  wire [7:0] \a$1158 ;
+  wire [7:0] a_0_2;
   (* init = 8'h00 *)
-  wire [7:0] \a$1161 ;
+  wire [7:0] a_0_3;
   (* init = 8'h00 *)
-  wire [7:0] \a$1164 ;
+  wire [7:0] a_0_4;
   (* init = 8'h00 *)
-  wire [7:0] \a$1167 ;
+  wire [7:0] a_0_5;
   (* init = 8'h00 *)
-  wire [7:0] \a$1170 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1173 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1176 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1179 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1182 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1185 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1188 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1191 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1194 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1197 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1200 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1203 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1206 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1209 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1212 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1215 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1218 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1221 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1224 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1227 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1230 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1233 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1236 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1239 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1242 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1245 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1248 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1251 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1254 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1257 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1260 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1263 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1266 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1269 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1272 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1275 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1278 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1281 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1284 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1287 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1290 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1293 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1296 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1299 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1302 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1305 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1308 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1311 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1314 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1317 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1320 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1323 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1326 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1329 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1332 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1335 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1338 ;
-  reg [7:0] a_0_0 = 8'h00;
-  reg [7:0] a_0_1 = 8'h00;
-  reg [7:0] a_0_2 = 8'h00;
-  reg [7:0] a_0_3 = 8'h00;
-  reg [7:0] a_0_4 = 8'h00;
-  reg [7:0] a_0_5 = 8'h00;
-  reg [7:0] a_0_6 = 8'h00;
+  wire [7:0] a_0_6;
   reg [7:0] a_0_7 = 8'h00;
-  reg [7:0] a_1_0 = 8'h00;
-  reg [7:0] a_1_1 = 8'h00;
-  reg [7:0] a_1_2 = 8'h00;
-  reg [7:0] a_1_3 = 8'h00;
-  reg [7:0] a_1_4 = 8'h00;
-  reg [7:0] a_1_5 = 8'h00;
-  reg [7:0] a_1_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_6;
   reg [7:0] a_1_7 = 8'h00;
-  reg [7:0] a_2_0 = 8'h00;
-  reg [7:0] a_2_1 = 8'h00;
-  reg [7:0] a_2_2 = 8'h00;
-  reg [7:0] a_2_3 = 8'h00;
-  reg [7:0] a_2_4 = 8'h00;
-  reg [7:0] a_2_5 = 8'h00;
-  reg [7:0] a_2_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_2_6;
   reg [7:0] a_2_7 = 8'h00;
-  reg [7:0] a_3_0 = 8'h00;
-  reg [7:0] a_3_1 = 8'h00;
-  reg [7:0] a_3_2 = 8'h00;
-  reg [7:0] a_3_3 = 8'h00;
-  reg [7:0] a_3_4 = 8'h00;
-  reg [7:0] a_3_5 = 8'h00;
-  reg [7:0] a_3_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_3_6;
   reg [7:0] a_3_7 = 8'h00;
-  reg [7:0] a_4_0 = 8'h00;
-  reg [7:0] a_4_1 = 8'h00;
-  reg [7:0] a_4_2 = 8'h00;
-  reg [7:0] a_4_3 = 8'h00;
-  reg [7:0] a_4_4 = 8'h00;
-  reg [7:0] a_4_5 = 8'h00;
-  reg [7:0] a_4_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_4_6;
   reg [7:0] a_4_7 = 8'h00;
-  reg [7:0] a_5_0 = 8'h00;
-  reg [7:0] a_5_1 = 8'h00;
-  reg [7:0] a_5_2 = 8'h00;
-  reg [7:0] a_5_3 = 8'h00;
-  reg [7:0] a_5_4 = 8'h00;
-  reg [7:0] a_5_5 = 8'h00;
-  reg [7:0] a_5_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_5_6;
   reg [7:0] a_5_7 = 8'h00;
-  reg [7:0] a_6_0 = 8'h00;
-  reg [7:0] a_6_1 = 8'h00;
-  reg [7:0] a_6_2 = 8'h00;
-  reg [7:0] a_6_3 = 8'h00;
-  reg [7:0] a_6_4 = 8'h00;
-  reg [7:0] a_6_5 = 8'h00;
-  reg [7:0] a_6_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_6_6;
   reg [7:0] a_6_7 = 8'h00;
-  reg [7:0] a_7_0 = 8'h00;
-  reg [7:0] a_7_1 = 8'h00;
-  reg [7:0] a_7_2 = 8'h00;
-  reg [7:0] a_7_3 = 8'h00;
-  reg [7:0] a_7_4 = 8'h00;
-  reg [7:0] a_7_5 = 8'h00;
-  reg [7:0] a_7_6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_2;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_3;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_4;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_5;
+  (* init = 8'h00 *)
+  wire [7:0] a_7_6;
   reg [7:0] a_7_7 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
+  wire [7:0] a_in2;
+  wire [7:0] a_in3;
+  wire [7:0] a_in4;
+  wire [7:0] a_in5;
+  wire [7:0] a_in6;
+  wire [7:0] a_in7;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -4400,132 +3998,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] acc_7_6 = 26'h0000000;
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1153 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1156 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1159 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1162 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1165 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1168 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1171 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1174 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1177 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1180 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1183 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1186 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1189 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1192 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1195 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1198 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1201 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1204 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1207 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1210 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1213 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1216 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1219 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1222 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1225 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1228 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1231 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1234 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1237 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1240 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1243 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1246 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1249 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1252 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1255 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1258 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1261 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1264 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1267 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1270 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1273 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1276 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1279 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1282 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1285 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1288 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1291 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1294 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1297 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1300 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1303 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1306 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1309 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1312 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1315 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1318 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1321 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1324 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1327 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1330 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1333 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1336 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1339 ;
+  reg [7:0] \b$101  = 8'h00;
+  reg [7:0] \b$111  = 8'h00;
+  reg [7:0] \b$121  = 8'h00;
+  reg [7:0] \b$131  = 8'h00;
+  reg [7:0] \b$141  = 8'h00;
+  reg [7:0] \b$151  = 8'h00;
+  reg [7:0] \b$161  = 8'h00;
+  reg [7:0] \b$171  = 8'h00;
+  reg [7:0] \b$181  = 8'h00;
+  reg [7:0] \b$191  = 8'h00;
+  reg [7:0] \b$201  = 8'h00;
+  reg [7:0] \b$211  = 8'h00;
+  reg [7:0] \b$221  = 8'h00;
+  reg [7:0] \b$231  = 8'h00;
+  reg [7:0] \b$241  = 8'h00;
+  reg [7:0] \b$251  = 8'h00;
+  reg [7:0] \b$261  = 8'h00;
+  reg [7:0] \b$271  = 8'h00;
+  reg [7:0] \b$281  = 8'h00;
+  reg [7:0] \b$291  = 8'h00;
+  reg [7:0] \b$301  = 8'h00;
+  reg [7:0] \b$31  = 8'h00;
+  reg [7:0] \b$311  = 8'h00;
+  reg [7:0] \b$321  = 8'h00;
+  reg [7:0] \b$331  = 8'h00;
+  reg [7:0] \b$341  = 8'h00;
+  reg [7:0] \b$351  = 8'h00;
+  reg [7:0] \b$361  = 8'h00;
+  reg [7:0] \b$371  = 8'h00;
+  reg [7:0] \b$381  = 8'h00;
+  reg [7:0] \b$391  = 8'h00;
+  reg [7:0] \b$401  = 8'h00;
+  reg [7:0] \b$41  = 8'h00;
+  reg [7:0] \b$411  = 8'h00;
+  reg [7:0] \b$421  = 8'h00;
+  reg [7:0] \b$431  = 8'h00;
+  reg [7:0] \b$441  = 8'h00;
+  reg [7:0] \b$451  = 8'h00;
+  reg [7:0] \b$461  = 8'h00;
+  reg [7:0] \b$471  = 8'h00;
+  reg [7:0] \b$481  = 8'h00;
+  reg [7:0] \b$491  = 8'h00;
+  reg [7:0] \b$501  = 8'h00;
+  reg [7:0] \b$51  = 8'h00;
+  reg [7:0] \b$511  = 8'h00;
+  reg [7:0] \b$521  = 8'h00;
+  reg [7:0] \b$531  = 8'h00;
+  reg [7:0] \b$541  = 8'h00;
+  reg [7:0] \b$551  = 8'h00;
+  reg [7:0] \b$561  = 8'h00;
+  reg [7:0] \b$571  = 8'h00;
+  reg [7:0] \b$581  = 8'h00;
+  reg [7:0] \b$591  = 8'h00;
+  reg [7:0] \b$601  = 8'h00;
+  reg [7:0] \b$61  = 8'h00;
+  reg [7:0] \b$611  = 8'h00;
+  reg [7:0] \b$621  = 8'h00;
+  reg [7:0] \b$631  = 8'h00;
+  reg [7:0] \b$641  = 8'h00;
+  reg [7:0] \b$651  = 8'h00;
+  reg [7:0] \b$71  = 8'h00;
+  reg [7:0] \b$81  = 8'h00;
+  reg [7:0] \b$91  = 8'h00;
   reg [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -4600,70 +4135,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   output draining;
   wire draining;
   wire en;
-  wire \en$1148 ;
-  wire \en$1151 ;
-  wire \en$1154 ;
-  wire \en$1157 ;
-  wire \en$1160 ;
-  wire \en$1163 ;
-  wire \en$1166 ;
-  wire \en$1169 ;
-  wire \en$1172 ;
-  wire \en$1175 ;
-  wire \en$1178 ;
-  wire \en$1181 ;
-  wire \en$1184 ;
-  wire \en$1187 ;
-  wire \en$1190 ;
-  wire \en$1193 ;
-  wire \en$1196 ;
-  wire \en$1199 ;
-  wire \en$1202 ;
-  wire \en$1205 ;
-  wire \en$1208 ;
-  wire \en$1211 ;
-  wire \en$1214 ;
-  wire \en$1217 ;
-  wire \en$1220 ;
-  wire \en$1223 ;
-  wire \en$1226 ;
-  wire \en$1229 ;
-  wire \en$1232 ;
-  wire \en$1235 ;
-  wire \en$1238 ;
-  wire \en$1241 ;
-  wire \en$1244 ;
-  wire \en$1247 ;
-  wire \en$1250 ;
-  wire \en$1253 ;
-  wire \en$1256 ;
-  wire \en$1259 ;
-  wire \en$1262 ;
-  wire \en$1265 ;
-  wire \en$1268 ;
-  wire \en$1271 ;
-  wire \en$1274 ;
-  wire \en$1277 ;
-  wire \en$1280 ;
-  wire \en$1283 ;
-  wire \en$1286 ;
-  wire \en$1289 ;
-  wire \en$1292 ;
-  wire \en$1295 ;
-  wire \en$1298 ;
-  wire \en$1301 ;
-  wire \en$1304 ;
-  wire \en$1307 ;
-  wire \en$1310 ;
-  wire \en$1313 ;
-  wire \en$1316 ;
-  wire \en$1319 ;
-  wire \en$1322 ;
-  wire \en$1325 ;
-  wire \en$1328 ;
-  wire \en$1331 ;
-  wire \en$1334 ;
-  wire \en$1337 ;
+  wire \en$108 ;
+  wire \en$118 ;
+  wire \en$128 ;
+  wire \en$138 ;
+  wire \en$148 ;
+  wire \en$158 ;
+  wire \en$168 ;
+  wire \en$178 ;
+  wire \en$188 ;
+  wire \en$198 ;
+  wire \en$20 ;
+  wire \en$208 ;
+  wire \en$218 ;
+  wire \en$228 ;
+  wire \en$238 ;
+  wire \en$248 ;
+  wire \en$258 ;
+  wire \en$268 ;
+  wire \en$278 ;
+  wire \en$28 ;
+  wire \en$288 ;
+  wire \en$298 ;
+  wire \en$308 ;
+  wire \en$318 ;
+  wire \en$328 ;
+  wire \en$338 ;
+  wire \en$348 ;
+  wire \en$358 ;
+  wire \en$368 ;
+  wire \en$378 ;
+  wire \en$38 ;
+  wire \en$388 ;
+  wire \en$398 ;
+  wire \en$408 ;
+  wire \en$418 ;
+  wire \en$428 ;
+  wire \en$438 ;
+  wire \en$448 ;
+  wire \en$458 ;
+  wire \en$468 ;
+  wire \en$478 ;
+  wire \en$48 ;
+  wire \en$488 ;
+  wire \en$498 ;
+  wire \en$508 ;
+  wire \en$518 ;
+  wire \en$528 ;
+  wire \en$538 ;
+  wire \en$548 ;
+  wire \en$558 ;
+  wire \en$568 ;
+  wire \en$578 ;
+  wire \en$58 ;
+  wire \en$588 ;
+  wire \en$598 ;
+  wire \en$608 ;
+  wire \en$618 ;
+  wire \en$628 ;
+  wire \en$638 ;
+  wire \en$648 ;
+  wire \en$68 ;
+  wire \en$78 ;
+  wire \en$88 ;
+  wire \en$98 ;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -5020,69 +4555,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$1013 ;
-  wire [15:0] \p$1029 ;
-  wire [15:0] \p$1044 ;
-  wire [15:0] \p$1059 ;
-  wire [15:0] \p$1074 ;
-  wire [15:0] \p$1089 ;
-  wire [15:0] \p$1104 ;
-  wire [15:0] \p$1119 ;
-  wire [15:0] \p$1134 ;
-  wire [15:0] \p$142 ;
-  wire [15:0] \p$159 ;
-  wire [15:0] \p$176 ;
-  wire [15:0] \p$193 ;
-  wire [15:0] \p$210 ;
-  wire [15:0] \p$227 ;
-  wire [15:0] \p$244 ;
-  wire [15:0] \p$261 ;
-  wire [15:0] \p$277 ;
-  wire [15:0] \p$293 ;
-  wire [15:0] \p$309 ;
-  wire [15:0] \p$325 ;
-  wire [15:0] \p$341 ;
-  wire [15:0] \p$357 ;
-  wire [15:0] \p$373 ;
-  wire [15:0] \p$389 ;
-  wire [15:0] \p$405 ;
-  wire [15:0] \p$421 ;
-  wire [15:0] \p$437 ;
-  wire [15:0] \p$453 ;
-  wire [15:0] \p$469 ;
-  wire [15:0] \p$485 ;
-  wire [15:0] \p$501 ;
-  wire [15:0] \p$517 ;
-  wire [15:0] \p$533 ;
-  wire [15:0] \p$549 ;
-  wire [15:0] \p$565 ;
-  wire [15:0] \p$581 ;
-  wire [15:0] \p$597 ;
-  wire [15:0] \p$613 ;
-  wire [15:0] \p$629 ;
-  wire [15:0] \p$645 ;
-  wire [15:0] \p$661 ;
-  wire [15:0] \p$677 ;
-  wire [15:0] \p$693 ;
-  wire [15:0] \p$709 ;
-  wire [15:0] \p$725 ;
-  wire [15:0] \p$741 ;
-  wire [15:0] \p$757 ;
+  wire [15:0] \p$1004 ;
+  wire [15:0] \p$1009 ;
+  wire [15:0] \p$1014 ;
+  wire [15:0] \p$1019 ;
+  wire [15:0] \p$1024 ;
+  wire [15:0] \p$1030 ;
+  wire [15:0] \p$1036 ;
+  wire [15:0] \p$1041 ;
+  wire [15:0] \p$1046 ;
+  wire [15:0] \p$1051 ;
+  wire [15:0] \p$1056 ;
+  wire [15:0] \p$1061 ;
+  wire [15:0] \p$1066 ;
+  wire [15:0] \p$1072 ;
+  wire [15:0] \p$753 ;
+  wire [15:0] \p$758 ;
+  wire [15:0] \p$763 ;
+  wire [15:0] \p$768 ;
   wire [15:0] \p$773 ;
+  wire [15:0] \p$778 ;
+  wire [15:0] \p$784 ;
   wire [15:0] \p$789 ;
-  wire [15:0] \p$805 ;
-  wire [15:0] \p$821 ;
-  wire [15:0] \p$837 ;
-  wire [15:0] \p$853 ;
-  wire [15:0] \p$869 ;
-  wire [15:0] \p$885 ;
+  wire [15:0] \p$794 ;
+  wire [15:0] \p$799 ;
+  wire [15:0] \p$804 ;
+  wire [15:0] \p$809 ;
+  wire [15:0] \p$814 ;
+  wire [15:0] \p$819 ;
+  wire [15:0] \p$825 ;
+  wire [15:0] \p$830 ;
+  wire [15:0] \p$835 ;
+  wire [15:0] \p$840 ;
+  wire [15:0] \p$845 ;
+  wire [15:0] \p$850 ;
+  wire [15:0] \p$855 ;
+  wire [15:0] \p$860 ;
+  wire [15:0] \p$866 ;
+  wire [15:0] \p$871 ;
+  wire [15:0] \p$876 ;
+  wire [15:0] \p$881 ;
+  wire [15:0] \p$886 ;
+  wire [15:0] \p$891 ;
+  wire [15:0] \p$896 ;
   wire [15:0] \p$901 ;
+  wire [15:0] \p$907 ;
+  wire [15:0] \p$912 ;
   wire [15:0] \p$917 ;
-  wire [15:0] \p$933 ;
-  wire [15:0] \p$949 ;
-  wire [15:0] \p$965 ;
-  wire [15:0] \p$981 ;
-  wire [15:0] \p$997 ;
+  wire [15:0] \p$922 ;
+  wire [15:0] \p$927 ;
+  wire [15:0] \p$932 ;
+  wire [15:0] \p$937 ;
+  wire [15:0] \p$942 ;
+  wire [15:0] \p$948 ;
+  wire [15:0] \p$953 ;
+  wire [15:0] \p$958 ;
+  wire [15:0] \p$963 ;
+  wire [15:0] \p$968 ;
+  wire [15:0] \p$973 ;
+  wire [15:0] \p$978 ;
+  wire [15:0] \p$983 ;
+  wire [15:0] \p$989 ;
+  wire [15:0] \p$994 ;
+  wire [15:0] \p$999 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -5149,34 +4684,41 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_7_7 = 16'h0000;
   input rst;
   wire rst;
-  reg [7:0] skew_a1_d0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a1_d0;
   reg [7:0] skew_a2_d0 = 8'h00;
-  reg [7:0] skew_a2_d1 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a2_d1;
   reg [7:0] skew_a3_d0 = 8'h00;
   reg [7:0] skew_a3_d1 = 8'h00;
-  reg [7:0] skew_a3_d2 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a3_d2;
   reg [7:0] skew_a4_d0 = 8'h00;
   reg [7:0] skew_a4_d1 = 8'h00;
   reg [7:0] skew_a4_d2 = 8'h00;
-  reg [7:0] skew_a4_d3 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a4_d3;
   reg [7:0] skew_a5_d0 = 8'h00;
   reg [7:0] skew_a5_d1 = 8'h00;
   reg [7:0] skew_a5_d2 = 8'h00;
   reg [7:0] skew_a5_d3 = 8'h00;
-  reg [7:0] skew_a5_d4 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a5_d4;
   reg [7:0] skew_a6_d0 = 8'h00;
   reg [7:0] skew_a6_d1 = 8'h00;
   reg [7:0] skew_a6_d2 = 8'h00;
   reg [7:0] skew_a6_d3 = 8'h00;
   reg [7:0] skew_a6_d4 = 8'h00;
-  reg [7:0] skew_a6_d5 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a6_d5;
   reg [7:0] skew_a7_d0 = 8'h00;
   reg [7:0] skew_a7_d1 = 8'h00;
   reg [7:0] skew_a7_d2 = 8'h00;
   reg [7:0] skew_a7_d3 = 8'h00;
   reg [7:0] skew_a7_d4 = 8'h00;
   reg [7:0] skew_a7_d5 = 8'h00;
-  reg [7:0] skew_a7_d6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a7_d6;
   reg skew_l1_d0 = 1'h0;
   reg skew_l2_d0 = 1'h0;
   reg skew_l2_d1 = 1'h0;
@@ -5205,62 +4747,41 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg skew_l7_d4 = 1'h0;
   reg skew_l7_d5 = 1'h0;
   reg skew_l7_d6 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg skew_v2_d0 = 1'h0;
-  reg skew_v2_d1 = 1'h0;
-  reg skew_v3_d0 = 1'h0;
-  reg skew_v3_d1 = 1'h0;
-  reg skew_v3_d2 = 1'h0;
-  reg skew_v4_d0 = 1'h0;
-  reg skew_v4_d1 = 1'h0;
-  reg skew_v4_d2 = 1'h0;
-  reg skew_v4_d3 = 1'h0;
-  reg skew_v5_d0 = 1'h0;
-  reg skew_v5_d1 = 1'h0;
-  reg skew_v5_d2 = 1'h0;
-  reg skew_v5_d3 = 1'h0;
-  reg skew_v5_d4 = 1'h0;
-  reg skew_v6_d0 = 1'h0;
-  reg skew_v6_d1 = 1'h0;
-  reg skew_v6_d2 = 1'h0;
-  reg skew_v6_d3 = 1'h0;
-  reg skew_v6_d4 = 1'h0;
-  reg skew_v6_d5 = 1'h0;
-  reg skew_v7_d0 = 1'h0;
-  reg skew_v7_d1 = 1'h0;
-  reg skew_v7_d2 = 1'h0;
-  reg skew_v7_d3 = 1'h0;
-  reg skew_v7_d4 = 1'h0;
-  reg skew_v7_d5 = 1'h0;
-  reg skew_v7_d6 = 1'h0;
-  reg [7:0] skew_w1_d0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w1_d0;
   reg [7:0] skew_w2_d0 = 8'h00;
-  reg [7:0] skew_w2_d1 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w2_d1;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  reg [7:0] skew_w3_d2 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w3_d2;
   reg [7:0] skew_w4_d0 = 8'h00;
   reg [7:0] skew_w4_d1 = 8'h00;
   reg [7:0] skew_w4_d2 = 8'h00;
-  reg [7:0] skew_w4_d3 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w4_d3;
   reg [7:0] skew_w5_d0 = 8'h00;
   reg [7:0] skew_w5_d1 = 8'h00;
   reg [7:0] skew_w5_d2 = 8'h00;
   reg [7:0] skew_w5_d3 = 8'h00;
-  reg [7:0] skew_w5_d4 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w5_d4;
   reg [7:0] skew_w6_d0 = 8'h00;
   reg [7:0] skew_w6_d1 = 8'h00;
   reg [7:0] skew_w6_d2 = 8'h00;
   reg [7:0] skew_w6_d3 = 8'h00;
   reg [7:0] skew_w6_d4 = 8'h00;
-  reg [7:0] skew_w6_d5 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w6_d5;
   reg [7:0] skew_w7_d0 = 8'h00;
   reg [7:0] skew_w7_d1 = 8'h00;
   reg [7:0] skew_w7_d2 = 8'h00;
   reg [7:0] skew_w7_d3 = 8'h00;
   reg [7:0] skew_w7_d4 = 8'h00;
   reg [7:0] skew_w7_d5 = 8'h00;
-  reg [7:0] skew_w7_d6 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w7_d6;
   wire [25:0] sum_0_0;
   wire [25:0] sum_0_1;
   wire [25:0] sum_0_2;
@@ -5325,318 +4846,118 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [25:0] sum_7_5;
   wire [25:0] sum_7_6;
   wire [25:0] sum_7_7;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_0_4 = 1'h0;
-  reg v_0_5 = 1'h0;
-  reg v_0_6 = 1'h0;
-  reg v_0_7 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_1_4 = 1'h0;
-  reg v_1_5 = 1'h0;
-  reg v_1_6 = 1'h0;
-  reg v_1_7 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_2_4 = 1'h0;
-  reg v_2_5 = 1'h0;
-  reg v_2_6 = 1'h0;
-  reg v_2_7 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg v_3_4 = 1'h0;
-  reg v_3_5 = 1'h0;
-  reg v_3_6 = 1'h0;
-  reg v_3_7 = 1'h0;
-  reg v_4_0 = 1'h0;
-  reg v_4_1 = 1'h0;
-  reg v_4_2 = 1'h0;
-  reg v_4_3 = 1'h0;
-  reg v_4_4 = 1'h0;
-  reg v_4_5 = 1'h0;
-  reg v_4_6 = 1'h0;
-  reg v_4_7 = 1'h0;
-  reg v_5_0 = 1'h0;
-  reg v_5_1 = 1'h0;
-  reg v_5_2 = 1'h0;
-  reg v_5_3 = 1'h0;
-  reg v_5_4 = 1'h0;
-  reg v_5_5 = 1'h0;
-  reg v_5_6 = 1'h0;
-  reg v_5_7 = 1'h0;
-  reg v_6_0 = 1'h0;
-  reg v_6_1 = 1'h0;
-  reg v_6_2 = 1'h0;
-  reg v_6_3 = 1'h0;
-  reg v_6_4 = 1'h0;
-  reg v_6_5 = 1'h0;
-  reg v_6_6 = 1'h0;
-  reg v_6_7 = 1'h0;
-  reg v_7_0 = 1'h0;
-  reg v_7_1 = 1'h0;
-  reg v_7_2 = 1'h0;
-  reg v_7_3 = 1'h0;
-  reg v_7_4 = 1'h0;
-  reg v_7_5 = 1'h0;
-  reg v_7_6 = 1'h0;
-  reg v_7_7 = 1'h0;
-  reg vr_0_0_d0 = 1'h0;
-  reg vr_0_0_d1 = 1'h0;
-  reg vr_0_0_d2 = 1'h0;
-  reg vr_0_1_d0 = 1'h0;
-  reg vr_0_1_d1 = 1'h0;
-  reg vr_0_1_d2 = 1'h0;
-  reg vr_0_2_d0 = 1'h0;
-  reg vr_0_2_d1 = 1'h0;
-  reg vr_0_2_d2 = 1'h0;
-  reg vr_0_3_d0 = 1'h0;
-  reg vr_0_3_d1 = 1'h0;
-  reg vr_0_3_d2 = 1'h0;
-  reg vr_0_4_d0 = 1'h0;
-  reg vr_0_4_d1 = 1'h0;
-  reg vr_0_4_d2 = 1'h0;
-  reg vr_0_5_d0 = 1'h0;
-  reg vr_0_5_d1 = 1'h0;
-  reg vr_0_5_d2 = 1'h0;
-  reg vr_0_6_d0 = 1'h0;
-  reg vr_0_6_d1 = 1'h0;
-  reg vr_0_6_d2 = 1'h0;
-  reg vr_0_7_d0 = 1'h0;
-  reg vr_0_7_d1 = 1'h0;
-  reg vr_0_7_d2 = 1'h0;
-  reg vr_1_0_d0 = 1'h0;
-  reg vr_1_0_d1 = 1'h0;
-  reg vr_1_0_d2 = 1'h0;
-  reg vr_1_1_d0 = 1'h0;
-  reg vr_1_1_d1 = 1'h0;
-  reg vr_1_1_d2 = 1'h0;
-  reg vr_1_2_d0 = 1'h0;
-  reg vr_1_2_d1 = 1'h0;
-  reg vr_1_2_d2 = 1'h0;
-  reg vr_1_3_d0 = 1'h0;
-  reg vr_1_3_d1 = 1'h0;
-  reg vr_1_3_d2 = 1'h0;
-  reg vr_1_4_d0 = 1'h0;
-  reg vr_1_4_d1 = 1'h0;
-  reg vr_1_4_d2 = 1'h0;
-  reg vr_1_5_d0 = 1'h0;
-  reg vr_1_5_d1 = 1'h0;
-  reg vr_1_5_d2 = 1'h0;
-  reg vr_1_6_d0 = 1'h0;
-  reg vr_1_6_d1 = 1'h0;
-  reg vr_1_6_d2 = 1'h0;
-  reg vr_1_7_d0 = 1'h0;
-  reg vr_1_7_d1 = 1'h0;
-  reg vr_1_7_d2 = 1'h0;
-  reg vr_2_0_d0 = 1'h0;
-  reg vr_2_0_d1 = 1'h0;
-  reg vr_2_0_d2 = 1'h0;
-  reg vr_2_1_d0 = 1'h0;
-  reg vr_2_1_d1 = 1'h0;
-  reg vr_2_1_d2 = 1'h0;
-  reg vr_2_2_d0 = 1'h0;
-  reg vr_2_2_d1 = 1'h0;
-  reg vr_2_2_d2 = 1'h0;
-  reg vr_2_3_d0 = 1'h0;
-  reg vr_2_3_d1 = 1'h0;
-  reg vr_2_3_d2 = 1'h0;
-  reg vr_2_4_d0 = 1'h0;
-  reg vr_2_4_d1 = 1'h0;
-  reg vr_2_4_d2 = 1'h0;
-  reg vr_2_5_d0 = 1'h0;
-  reg vr_2_5_d1 = 1'h0;
-  reg vr_2_5_d2 = 1'h0;
-  reg vr_2_6_d0 = 1'h0;
-  reg vr_2_6_d1 = 1'h0;
-  reg vr_2_6_d2 = 1'h0;
-  reg vr_2_7_d0 = 1'h0;
-  reg vr_2_7_d1 = 1'h0;
-  reg vr_2_7_d2 = 1'h0;
-  reg vr_3_0_d0 = 1'h0;
-  reg vr_3_0_d1 = 1'h0;
-  reg vr_3_0_d2 = 1'h0;
-  reg vr_3_1_d0 = 1'h0;
-  reg vr_3_1_d1 = 1'h0;
-  reg vr_3_1_d2 = 1'h0;
-  reg vr_3_2_d0 = 1'h0;
-  reg vr_3_2_d1 = 1'h0;
-  reg vr_3_2_d2 = 1'h0;
-  reg vr_3_3_d0 = 1'h0;
-  reg vr_3_3_d1 = 1'h0;
-  reg vr_3_3_d2 = 1'h0;
-  reg vr_3_4_d0 = 1'h0;
-  reg vr_3_4_d1 = 1'h0;
-  reg vr_3_4_d2 = 1'h0;
-  reg vr_3_5_d0 = 1'h0;
-  reg vr_3_5_d1 = 1'h0;
-  reg vr_3_5_d2 = 1'h0;
-  reg vr_3_6_d0 = 1'h0;
-  reg vr_3_6_d1 = 1'h0;
-  reg vr_3_6_d2 = 1'h0;
-  reg vr_3_7_d0 = 1'h0;
-  reg vr_3_7_d1 = 1'h0;
-  reg vr_3_7_d2 = 1'h0;
-  reg vr_4_0_d0 = 1'h0;
-  reg vr_4_0_d1 = 1'h0;
-  reg vr_4_0_d2 = 1'h0;
-  reg vr_4_1_d0 = 1'h0;
-  reg vr_4_1_d1 = 1'h0;
-  reg vr_4_1_d2 = 1'h0;
-  reg vr_4_2_d0 = 1'h0;
-  reg vr_4_2_d1 = 1'h0;
-  reg vr_4_2_d2 = 1'h0;
-  reg vr_4_3_d0 = 1'h0;
-  reg vr_4_3_d1 = 1'h0;
-  reg vr_4_3_d2 = 1'h0;
-  reg vr_4_4_d0 = 1'h0;
-  reg vr_4_4_d1 = 1'h0;
-  reg vr_4_4_d2 = 1'h0;
-  reg vr_4_5_d0 = 1'h0;
-  reg vr_4_5_d1 = 1'h0;
-  reg vr_4_5_d2 = 1'h0;
-  reg vr_4_6_d0 = 1'h0;
-  reg vr_4_6_d1 = 1'h0;
-  reg vr_4_6_d2 = 1'h0;
-  reg vr_4_7_d0 = 1'h0;
-  reg vr_4_7_d1 = 1'h0;
-  reg vr_4_7_d2 = 1'h0;
-  reg vr_5_0_d0 = 1'h0;
-  reg vr_5_0_d1 = 1'h0;
-  reg vr_5_0_d2 = 1'h0;
-  reg vr_5_1_d0 = 1'h0;
-  reg vr_5_1_d1 = 1'h0;
-  reg vr_5_1_d2 = 1'h0;
-  reg vr_5_2_d0 = 1'h0;
-  reg vr_5_2_d1 = 1'h0;
-  reg vr_5_2_d2 = 1'h0;
-  reg vr_5_3_d0 = 1'h0;
-  reg vr_5_3_d1 = 1'h0;
-  reg vr_5_3_d2 = 1'h0;
-  reg vr_5_4_d0 = 1'h0;
-  reg vr_5_4_d1 = 1'h0;
-  reg vr_5_4_d2 = 1'h0;
-  reg vr_5_5_d0 = 1'h0;
-  reg vr_5_5_d1 = 1'h0;
-  reg vr_5_5_d2 = 1'h0;
-  reg vr_5_6_d0 = 1'h0;
-  reg vr_5_6_d1 = 1'h0;
-  reg vr_5_6_d2 = 1'h0;
-  reg vr_5_7_d0 = 1'h0;
-  reg vr_5_7_d1 = 1'h0;
-  reg vr_5_7_d2 = 1'h0;
-  reg vr_6_0_d0 = 1'h0;
-  reg vr_6_0_d1 = 1'h0;
-  reg vr_6_0_d2 = 1'h0;
-  reg vr_6_1_d0 = 1'h0;
-  reg vr_6_1_d1 = 1'h0;
-  reg vr_6_1_d2 = 1'h0;
-  reg vr_6_2_d0 = 1'h0;
-  reg vr_6_2_d1 = 1'h0;
-  reg vr_6_2_d2 = 1'h0;
-  reg vr_6_3_d0 = 1'h0;
-  reg vr_6_3_d1 = 1'h0;
-  reg vr_6_3_d2 = 1'h0;
-  reg vr_6_4_d0 = 1'h0;
-  reg vr_6_4_d1 = 1'h0;
-  reg vr_6_4_d2 = 1'h0;
-  reg vr_6_5_d0 = 1'h0;
-  reg vr_6_5_d1 = 1'h0;
-  reg vr_6_5_d2 = 1'h0;
-  reg vr_6_6_d0 = 1'h0;
-  reg vr_6_6_d1 = 1'h0;
-  reg vr_6_6_d2 = 1'h0;
-  reg vr_6_7_d0 = 1'h0;
-  reg vr_6_7_d1 = 1'h0;
-  reg vr_6_7_d2 = 1'h0;
-  reg vr_7_0_d0 = 1'h0;
-  reg vr_7_0_d1 = 1'h0;
-  reg vr_7_0_d2 = 1'h0;
-  reg vr_7_1_d0 = 1'h0;
-  reg vr_7_1_d1 = 1'h0;
-  reg vr_7_1_d2 = 1'h0;
-  reg vr_7_2_d0 = 1'h0;
-  reg vr_7_2_d1 = 1'h0;
-  reg vr_7_2_d2 = 1'h0;
-  reg vr_7_3_d0 = 1'h0;
-  reg vr_7_3_d1 = 1'h0;
-  reg vr_7_3_d2 = 1'h0;
-  reg vr_7_4_d0 = 1'h0;
-  reg vr_7_4_d1 = 1'h0;
-  reg vr_7_4_d2 = 1'h0;
-  reg vr_7_5_d0 = 1'h0;
-  reg vr_7_5_d1 = 1'h0;
-  reg vr_7_5_d2 = 1'h0;
-  reg vr_7_6_d0 = 1'h0;
-  reg vr_7_6_d1 = 1'h0;
-  reg vr_7_6_d2 = 1'h0;
-  reg vr_7_7_d0 = 1'h0;
-  reg vr_7_7_d1 = 1'h0;
-  reg vr_7_7_d2 = 1'h0;
-  reg [7:0] w_0_0 = 8'h00;
-  reg [7:0] w_0_1 = 8'h00;
-  reg [7:0] w_0_2 = 8'h00;
-  reg [7:0] w_0_3 = 8'h00;
-  reg [7:0] w_0_4 = 8'h00;
-  reg [7:0] w_0_5 = 8'h00;
-  reg [7:0] w_0_6 = 8'h00;
-  reg [7:0] w_0_7 = 8'h00;
-  reg [7:0] w_1_0 = 8'h00;
-  reg [7:0] w_1_1 = 8'h00;
-  reg [7:0] w_1_2 = 8'h00;
-  reg [7:0] w_1_3 = 8'h00;
-  reg [7:0] w_1_4 = 8'h00;
-  reg [7:0] w_1_5 = 8'h00;
-  reg [7:0] w_1_6 = 8'h00;
-  reg [7:0] w_1_7 = 8'h00;
-  reg [7:0] w_2_0 = 8'h00;
-  reg [7:0] w_2_1 = 8'h00;
-  reg [7:0] w_2_2 = 8'h00;
-  reg [7:0] w_2_3 = 8'h00;
-  reg [7:0] w_2_4 = 8'h00;
-  reg [7:0] w_2_5 = 8'h00;
-  reg [7:0] w_2_6 = 8'h00;
-  reg [7:0] w_2_7 = 8'h00;
-  reg [7:0] w_3_0 = 8'h00;
-  reg [7:0] w_3_1 = 8'h00;
-  reg [7:0] w_3_2 = 8'h00;
-  reg [7:0] w_3_3 = 8'h00;
-  reg [7:0] w_3_4 = 8'h00;
-  reg [7:0] w_3_5 = 8'h00;
-  reg [7:0] w_3_6 = 8'h00;
-  reg [7:0] w_3_7 = 8'h00;
-  reg [7:0] w_4_0 = 8'h00;
-  reg [7:0] w_4_1 = 8'h00;
-  reg [7:0] w_4_2 = 8'h00;
-  reg [7:0] w_4_3 = 8'h00;
-  reg [7:0] w_4_4 = 8'h00;
-  reg [7:0] w_4_5 = 8'h00;
-  reg [7:0] w_4_6 = 8'h00;
-  reg [7:0] w_4_7 = 8'h00;
-  reg [7:0] w_5_0 = 8'h00;
-  reg [7:0] w_5_1 = 8'h00;
-  reg [7:0] w_5_2 = 8'h00;
-  reg [7:0] w_5_3 = 8'h00;
-  reg [7:0] w_5_4 = 8'h00;
-  reg [7:0] w_5_5 = 8'h00;
-  reg [7:0] w_5_6 = 8'h00;
-  reg [7:0] w_5_7 = 8'h00;
-  reg [7:0] w_6_0 = 8'h00;
-  reg [7:0] w_6_1 = 8'h00;
-  reg [7:0] w_6_2 = 8'h00;
-  reg [7:0] w_6_3 = 8'h00;
-  reg [7:0] w_6_4 = 8'h00;
-  reg [7:0] w_6_5 = 8'h00;
-  reg [7:0] w_6_6 = 8'h00;
-  reg [7:0] w_6_7 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_1_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_2_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_3_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_4_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_5_7;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_3;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_4;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_5;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_6;
+  (* init = 8'h00 *)
+  wire [7:0] w_6_7;
   reg [7:0] w_7_0 = 8'h00;
   reg [7:0] w_7_1 = 8'h00;
   reg [7:0] w_7_2 = 8'h00;
@@ -5645,10591 +4966,2915 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_7_5 = 8'h00;
   reg [7:0] w_7_6 = 8'h00;
   reg [7:0] w_7_7 = 8'h00;
-  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$196 [25:0];
-  assign \$5  = lr_0_1_d2 ? 26'h0000000 : \$198 [25:0];
-  assign \$8  = lr_0_2_d2 ? 26'h0000000 : \$200 [25:0];
-  assign \$11  = lr_0_3_d2 ? 26'h0000000 : \$202 [25:0];
-  assign \$14  = lr_0_4_d2 ? 26'h0000000 : \$204 [25:0];
-  assign \$17  = lr_0_5_d2 ? 26'h0000000 : \$206 [25:0];
-  assign \$20  = lr_0_6_d2 ? 26'h0000000 : \$208 [25:0];
-  assign \$23  = lr_0_7_d2 ? 26'h0000000 : \$210 [25:0];
-  assign \$26  = lr_1_0_d2 ? 26'h0000000 : \$212 [25:0];
-  assign \$29  = lr_1_1_d2 ? 26'h0000000 : \$214 [25:0];
-  assign \$32  = lr_1_2_d2 ? 26'h0000000 : \$216 [25:0];
-  assign \$35  = lr_1_3_d2 ? 26'h0000000 : \$218 [25:0];
-  assign \$38  = lr_1_4_d2 ? 26'h0000000 : \$220 [25:0];
-  assign \$41  = lr_1_5_d2 ? 26'h0000000 : \$222 [25:0];
-  assign \$44  = lr_1_6_d2 ? 26'h0000000 : \$224 [25:0];
-  assign \$47  = lr_1_7_d2 ? 26'h0000000 : \$226 [25:0];
-  assign \$50  = lr_2_0_d2 ? 26'h0000000 : \$228 [25:0];
-  assign \$53  = lr_2_1_d2 ? 26'h0000000 : \$230 [25:0];
-  assign \$56  = lr_2_2_d2 ? 26'h0000000 : \$232 [25:0];
-  assign \$59  = lr_2_3_d2 ? 26'h0000000 : \$234 [25:0];
-  assign \$62  = lr_2_4_d2 ? 26'h0000000 : \$236 [25:0];
-  assign \$65  = lr_2_5_d2 ? 26'h0000000 : \$238 [25:0];
-  assign \$68  = lr_2_6_d2 ? 26'h0000000 : \$240 [25:0];
-  assign \$71  = lr_2_7_d2 ? 26'h0000000 : \$242 [25:0];
-  assign \$74  = lr_3_0_d2 ? 26'h0000000 : \$244 [25:0];
-  assign \$77  = lr_3_1_d2 ? 26'h0000000 : \$246 [25:0];
-  assign \$80  = lr_3_2_d2 ? 26'h0000000 : \$248 [25:0];
-  assign \$83  = lr_3_3_d2 ? 26'h0000000 : \$250 [25:0];
-  assign \$86  = lr_3_4_d2 ? 26'h0000000 : \$252 [25:0];
-  assign \$89  = lr_3_5_d2 ? 26'h0000000 : \$254 [25:0];
-  assign \$92  = lr_3_6_d2 ? 26'h0000000 : \$256 [25:0];
-  assign \$95  = lr_3_7_d2 ? 26'h0000000 : \$258 [25:0];
-  assign \$98  = lr_4_0_d2 ? 26'h0000000 : \$260 [25:0];
-  assign \$101  = lr_4_1_d2 ? 26'h0000000 : \$262 [25:0];
-  assign \$104  = lr_4_2_d2 ? 26'h0000000 : \$264 [25:0];
-  assign \$107  = lr_4_3_d2 ? 26'h0000000 : \$266 [25:0];
-  assign \$110  = lr_4_4_d2 ? 26'h0000000 : \$268 [25:0];
-  assign \$113  = lr_4_5_d2 ? 26'h0000000 : \$270 [25:0];
-  assign \$116  = lr_4_6_d2 ? 26'h0000000 : \$272 [25:0];
-  assign \$119  = lr_4_7_d2 ? 26'h0000000 : \$274 [25:0];
-  assign \$122  = lr_5_0_d2 ? 26'h0000000 : \$276 [25:0];
-  assign \$125  = lr_5_1_d2 ? 26'h0000000 : \$278 [25:0];
-  assign \$128  = lr_5_2_d2 ? 26'h0000000 : \$280 [25:0];
-  assign \$131  = lr_5_3_d2 ? 26'h0000000 : \$282 [25:0];
-  assign \$134  = lr_5_4_d2 ? 26'h0000000 : \$284 [25:0];
-  assign \$137  = lr_5_5_d2 ? 26'h0000000 : \$286 [25:0];
-  assign \$140  = lr_5_6_d2 ? 26'h0000000 : \$288 [25:0];
-  assign \$143  = lr_5_7_d2 ? 26'h0000000 : \$290 [25:0];
-  assign \$146  = lr_6_0_d2 ? 26'h0000000 : \$292 [25:0];
-  assign \$149  = lr_6_1_d2 ? 26'h0000000 : \$294 [25:0];
-  assign \$152  = lr_6_2_d2 ? 26'h0000000 : \$296 [25:0];
-  assign \$155  = lr_6_3_d2 ? 26'h0000000 : \$298 [25:0];
-  assign \$158  = lr_6_4_d2 ? 26'h0000000 : \$300 [25:0];
-  assign \$161  = lr_6_5_d2 ? 26'h0000000 : \$302 [25:0];
-  assign \$164  = lr_6_6_d2 ? 26'h0000000 : \$304 [25:0];
-  assign \$167  = lr_6_7_d2 ? 26'h0000000 : \$306 [25:0];
-  assign \$170  = lr_7_0_d2 ? 26'h0000000 : \$308 [25:0];
-  assign \$173  = lr_7_1_d2 ? 26'h0000000 : \$310 [25:0];
-  assign \$176  = lr_7_2_d2 ? 26'h0000000 : \$312 [25:0];
-  assign \$179  = lr_7_3_d2 ? 26'h0000000 : \$314 [25:0];
-  assign \$182  = lr_7_4_d2 ? 26'h0000000 : \$316 [25:0];
-  assign \$185  = lr_7_5_d2 ? 26'h0000000 : \$318 [25:0];
-  assign \$188  = lr_7_6_d2 ? 26'h0000000 : \$320 [25:0];
-  assign \$191  = lr_7_7_d2 ? 26'h0000000 : \$322 [25:0];
-  assign \$193  = | count_next;
-  assign \$194  = beat_next == 3'h7;
-  assign \$195  = \$193  & \$194 ;
-  assign \$196  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$197  & lr_0_0_d2;
-  assign \$198  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$199  & lr_0_1_d2;
-  assign \$200  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$201  & lr_0_2_d2;
-  assign \$202  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$203  & lr_0_3_d2;
-  assign \$204  = $signed(acc_0_4) + $signed(p_0_4);
-  assign cap_0_4 = \$205  & lr_0_4_d2;
-  assign \$206  = $signed(acc_0_5) + $signed(p_0_5);
-  assign cap_0_5 = \$207  & lr_0_5_d2;
-  assign \$208  = $signed(acc_0_6) + $signed(p_0_6);
-  assign cap_0_6 = \$209  & lr_0_6_d2;
-  assign \$210  = $signed(acc_0_7) + $signed(p_0_7);
-  assign cap_0_7 = \$211  & lr_0_7_d2;
-  assign \$212  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$213  & lr_1_0_d2;
-  assign \$214  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$215  & lr_1_1_d2;
-  assign \$216  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$217  & lr_1_2_d2;
-  assign \$218  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$219  & lr_1_3_d2;
-  assign \$220  = $signed(acc_1_4) + $signed(p_1_4);
-  assign cap_1_4 = \$221  & lr_1_4_d2;
-  assign \$222  = $signed(acc_1_5) + $signed(p_1_5);
-  assign cap_1_5 = \$223  & lr_1_5_d2;
-  assign \$224  = $signed(acc_1_6) + $signed(p_1_6);
-  assign cap_1_6 = \$225  & lr_1_6_d2;
-  assign \$226  = $signed(acc_1_7) + $signed(p_1_7);
-  assign cap_1_7 = \$227  & lr_1_7_d2;
-  assign \$228  = $signed(acc_2_0) + $signed(p_2_0);
-  assign cap_2_0 = \$229  & lr_2_0_d2;
-  assign \$230  = $signed(acc_2_1) + $signed(p_2_1);
-  assign cap_2_1 = \$231  & lr_2_1_d2;
-  assign \$232  = $signed(acc_2_2) + $signed(p_2_2);
-  assign cap_2_2 = \$233  & lr_2_2_d2;
-  assign \$234  = $signed(acc_2_3) + $signed(p_2_3);
-  assign cap_2_3 = \$235  & lr_2_3_d2;
-  assign \$236  = $signed(acc_2_4) + $signed(p_2_4);
-  assign cap_2_4 = \$237  & lr_2_4_d2;
-  assign \$238  = $signed(acc_2_5) + $signed(p_2_5);
-  assign cap_2_5 = \$239  & lr_2_5_d2;
-  assign \$240  = $signed(acc_2_6) + $signed(p_2_6);
-  assign cap_2_6 = \$241  & lr_2_6_d2;
-  assign \$242  = $signed(acc_2_7) + $signed(p_2_7);
-  assign cap_2_7 = \$243  & lr_2_7_d2;
-  assign \$244  = $signed(acc_3_0) + $signed(p_3_0);
-  assign cap_3_0 = \$245  & lr_3_0_d2;
-  assign \$246  = $signed(acc_3_1) + $signed(p_3_1);
-  assign cap_3_1 = \$247  & lr_3_1_d2;
-  assign \$248  = $signed(acc_3_2) + $signed(p_3_2);
-  assign cap_3_2 = \$249  & lr_3_2_d2;
-  assign \$250  = $signed(acc_3_3) + $signed(p_3_3);
-  assign cap_3_3 = \$251  & lr_3_3_d2;
-  assign \$252  = $signed(acc_3_4) + $signed(p_3_4);
-  assign cap_3_4 = \$253  & lr_3_4_d2;
-  assign \$254  = $signed(acc_3_5) + $signed(p_3_5);
-  assign cap_3_5 = \$255  & lr_3_5_d2;
-  assign \$256  = $signed(acc_3_6) + $signed(p_3_6);
-  assign cap_3_6 = \$257  & lr_3_6_d2;
-  assign \$258  = $signed(acc_3_7) + $signed(p_3_7);
-  assign cap_3_7 = \$259  & lr_3_7_d2;
-  assign \$260  = $signed(acc_4_0) + $signed(p_4_0);
-  assign cap_4_0 = \$261  & lr_4_0_d2;
-  assign \$262  = $signed(acc_4_1) + $signed(p_4_1);
-  assign cap_4_1 = \$263  & lr_4_1_d2;
-  assign \$264  = $signed(acc_4_2) + $signed(p_4_2);
-  assign cap_4_2 = \$265  & lr_4_2_d2;
-  assign \$266  = $signed(acc_4_3) + $signed(p_4_3);
-  assign cap_4_3 = \$267  & lr_4_3_d2;
-  assign \$268  = $signed(acc_4_4) + $signed(p_4_4);
-  assign cap_4_4 = \$269  & lr_4_4_d2;
-  assign \$270  = $signed(acc_4_5) + $signed(p_4_5);
-  assign cap_4_5 = \$271  & lr_4_5_d2;
-  assign \$272  = $signed(acc_4_6) + $signed(p_4_6);
-  assign cap_4_6 = \$273  & lr_4_6_d2;
-  assign \$274  = $signed(acc_4_7) + $signed(p_4_7);
-  assign cap_4_7 = \$275  & lr_4_7_d2;
-  assign \$276  = $signed(acc_5_0) + $signed(p_5_0);
-  assign cap_5_0 = \$277  & lr_5_0_d2;
-  assign \$278  = $signed(acc_5_1) + $signed(p_5_1);
-  assign cap_5_1 = \$279  & lr_5_1_d2;
-  assign \$280  = $signed(acc_5_2) + $signed(p_5_2);
-  assign cap_5_2 = \$281  & lr_5_2_d2;
-  assign \$282  = $signed(acc_5_3) + $signed(p_5_3);
-  assign cap_5_3 = \$283  & lr_5_3_d2;
-  assign \$284  = $signed(acc_5_4) + $signed(p_5_4);
-  assign cap_5_4 = \$285  & lr_5_4_d2;
-  assign \$286  = $signed(acc_5_5) + $signed(p_5_5);
-  assign cap_5_5 = \$287  & lr_5_5_d2;
-  assign \$288  = $signed(acc_5_6) + $signed(p_5_6);
-  assign cap_5_6 = \$289  & lr_5_6_d2;
-  assign \$290  = $signed(acc_5_7) + $signed(p_5_7);
-  assign cap_5_7 = \$291  & lr_5_7_d2;
-  assign \$292  = $signed(acc_6_0) + $signed(p_6_0);
-  assign cap_6_0 = \$293  & lr_6_0_d2;
-  assign \$294  = $signed(acc_6_1) + $signed(p_6_1);
-  assign cap_6_1 = \$295  & lr_6_1_d2;
-  assign \$296  = $signed(acc_6_2) + $signed(p_6_2);
-  assign cap_6_2 = \$297  & lr_6_2_d2;
-  assign \$298  = $signed(acc_6_3) + $signed(p_6_3);
-  assign cap_6_3 = \$299  & lr_6_3_d2;
-  assign \$300  = $signed(acc_6_4) + $signed(p_6_4);
-  assign cap_6_4 = \$301  & lr_6_4_d2;
-  assign \$302  = $signed(acc_6_5) + $signed(p_6_5);
-  assign cap_6_5 = \$303  & lr_6_5_d2;
-  assign \$304  = $signed(acc_6_6) + $signed(p_6_6);
-  assign cap_6_6 = \$305  & lr_6_6_d2;
-  assign \$306  = $signed(acc_6_7) + $signed(p_6_7);
-  assign cap_6_7 = \$307  & lr_6_7_d2;
-  assign \$308  = $signed(acc_7_0) + $signed(p_7_0);
-  assign cap_7_0 = \$309  & lr_7_0_d2;
-  assign \$310  = $signed(acc_7_1) + $signed(p_7_1);
-  assign cap_7_1 = \$311  & lr_7_1_d2;
-  assign \$312  = $signed(acc_7_2) + $signed(p_7_2);
-  assign cap_7_2 = \$313  & lr_7_2_d2;
-  assign \$314  = $signed(acc_7_3) + $signed(p_7_3);
-  assign cap_7_3 = \$315  & lr_7_3_d2;
-  assign \$316  = $signed(acc_7_4) + $signed(p_7_4);
-  assign cap_7_4 = \$317  & lr_7_4_d2;
-  assign \$318  = $signed(acc_7_5) + $signed(p_7_5);
-  assign cap_7_5 = \$319  & lr_7_5_d2;
-  assign \$320  = $signed(acc_7_6) + $signed(p_7_6);
-  assign cap_7_6 = \$321  & lr_7_6_d2;
-  assign \$322  = $signed(acc_7_7) + $signed(p_7_7);
-  assign cap_7_7 = \$323  & lr_7_7_d2;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  wire [7:0] w_in4;
+  wire [7:0] w_in5;
+  wire [7:0] w_in6;
+  wire [7:0] w_in7;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
+  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
+  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
+  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
+  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
+  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
+  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
+  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
+  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
+  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$5  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$6  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$7  = $signed(acc_0_6) + $signed(p_0_6);
+  assign \$8  = $signed(acc_0_7) + $signed(p_0_7);
+  assign \$9  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$10  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$11  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$12  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$13  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$14  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$15  = $signed(acc_1_6) + $signed(p_1_6);
+  assign \$16  = $signed(acc_1_7) + $signed(p_1_7);
+  assign \$17  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$18  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$19  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$20  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$21  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$22  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$23  = $signed(acc_2_6) + $signed(p_2_6);
+  assign \$24  = $signed(acc_2_7) + $signed(p_2_7);
+  assign \$25  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$26  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$27  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$28  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$29  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$30  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$31  = $signed(acc_3_6) + $signed(p_3_6);
+  assign \$32  = $signed(acc_3_7) + $signed(p_3_7);
+  assign \$33  = $signed(acc_4_0) + $signed(p_4_0);
+  assign \$34  = $signed(acc_4_1) + $signed(p_4_1);
+  assign \$35  = $signed(acc_4_2) + $signed(p_4_2);
+  assign \$36  = $signed(acc_4_3) + $signed(p_4_3);
+  assign \$37  = $signed(acc_4_4) + $signed(p_4_4);
+  assign \$38  = $signed(acc_4_5) + $signed(p_4_5);
+  assign \$39  = $signed(acc_4_6) + $signed(p_4_6);
+  assign \$40  = $signed(acc_4_7) + $signed(p_4_7);
+  assign \$41  = $signed(acc_5_0) + $signed(p_5_0);
+  assign \$42  = $signed(acc_5_1) + $signed(p_5_1);
+  assign \$43  = $signed(acc_5_2) + $signed(p_5_2);
+  assign \$44  = $signed(acc_5_3) + $signed(p_5_3);
+  assign \$45  = $signed(acc_5_4) + $signed(p_5_4);
+  assign \$46  = $signed(acc_5_5) + $signed(p_5_5);
+  assign \$47  = $signed(acc_5_6) + $signed(p_5_6);
+  assign \$48  = $signed(acc_5_7) + $signed(p_5_7);
+  assign \$49  = $signed(acc_6_0) + $signed(p_6_0);
+  assign \$50  = $signed(acc_6_1) + $signed(p_6_1);
+  assign \$51  = $signed(acc_6_2) + $signed(p_6_2);
+  assign \$52  = $signed(acc_6_3) + $signed(p_6_3);
+  assign \$53  = $signed(acc_6_4) + $signed(p_6_4);
+  assign \$54  = $signed(acc_6_5) + $signed(p_6_5);
+  assign \$55  = $signed(acc_6_6) + $signed(p_6_6);
+  assign \$56  = $signed(acc_6_7) + $signed(p_6_7);
+  assign \$57  = $signed(acc_7_0) + $signed(p_7_0);
+  assign \$58  = $signed(acc_7_1) + $signed(p_7_1);
+  assign \$59  = $signed(acc_7_2) + $signed(p_7_2);
+  assign \$60  = $signed(acc_7_3) + $signed(p_7_3);
+  assign \$61  = $signed(acc_7_4) + $signed(p_7_4);
+  assign \$62  = $signed(acc_7_5) + $signed(p_7_5);
+  assign \$63  = $signed(acc_7_6) + $signed(p_7_6);
+  assign \$64  = $signed(acc_7_7) + $signed(p_7_7);
   assign draining = | drain_count;
-  assign \$325  = drain_count - 1'h1;
-  assign \$327  = drain_beat + 1'h1;
-  assign \$328  = drain_shift ? 4'h0 : \$327 ;
+  assign \$66  = drain_count - 1'h1;
+  assign \$68  = drain_beat + 1'h1;
+  assign \$69  = drain_shift ? 4'h0 : \$68 ;
+  assign \$70  = i_last & i_valid;
+  assign \$71  = i_last & i_valid;
+  assign \$72  = i_last & i_valid;
+  assign \$73  = i_last & i_valid;
+  assign \$74  = i_last & i_valid;
+  assign \$75  = i_last & i_valid;
+  assign \$76  = i_last & i_valid;
+  assign \$77  = i_last & i_valid;
+  assign \$78  = i_last & i_valid;
+  assign \$79  = lr_0_0_d2 ? 26'h0000000 : \$1 [25:0];
+  assign \$81  = lr_0_1_d2 ? 26'h0000000 : \$2 [25:0];
+  assign \$83  = lr_0_2_d2 ? 26'h0000000 : \$3 [25:0];
+  assign \$85  = lr_0_3_d2 ? 26'h0000000 : \$4 [25:0];
+  assign \$87  = lr_0_4_d2 ? 26'h0000000 : \$5 [25:0];
+  assign \$89  = lr_0_5_d2 ? 26'h0000000 : \$6 [25:0];
+  assign \$91  = lr_0_6_d2 ? 26'h0000000 : \$7 [25:0];
+  assign \$93  = lr_0_7_d2 ? 26'h0000000 : \$8 [25:0];
+  assign \$95  = lr_1_0_d2 ? 26'h0000000 : \$9 [25:0];
+  assign \$97  = lr_1_1_d2 ? 26'h0000000 : \$10 [25:0];
+  assign \$99  = lr_1_2_d2 ? 26'h0000000 : \$11 [25:0];
+  assign \$101  = lr_1_3_d2 ? 26'h0000000 : \$12 [25:0];
+  assign \$103  = lr_1_4_d2 ? 26'h0000000 : \$13 [25:0];
+  assign \$105  = lr_1_5_d2 ? 26'h0000000 : \$14 [25:0];
+  assign \$107  = lr_1_6_d2 ? 26'h0000000 : \$15 [25:0];
+  assign \$109  = lr_1_7_d2 ? 26'h0000000 : \$16 [25:0];
+  assign \$111  = lr_2_0_d2 ? 26'h0000000 : \$17 [25:0];
+  assign \$113  = lr_2_1_d2 ? 26'h0000000 : \$18 [25:0];
+  assign \$115  = lr_2_2_d2 ? 26'h0000000 : \$19 [25:0];
+  assign \$117  = lr_2_3_d2 ? 26'h0000000 : \$20 [25:0];
+  assign \$119  = lr_2_4_d2 ? 26'h0000000 : \$21 [25:0];
+  assign \$121  = lr_2_5_d2 ? 26'h0000000 : \$22 [25:0];
+  assign \$123  = lr_2_6_d2 ? 26'h0000000 : \$23 [25:0];
+  assign \$125  = lr_2_7_d2 ? 26'h0000000 : \$24 [25:0];
+  assign \$127  = lr_3_0_d2 ? 26'h0000000 : \$25 [25:0];
+  assign \$129  = lr_3_1_d2 ? 26'h0000000 : \$26 [25:0];
+  assign \$131  = lr_3_2_d2 ? 26'h0000000 : \$27 [25:0];
+  assign \$133  = lr_3_3_d2 ? 26'h0000000 : \$28 [25:0];
+  assign \$135  = lr_3_4_d2 ? 26'h0000000 : \$29 [25:0];
+  assign \$137  = lr_3_5_d2 ? 26'h0000000 : \$30 [25:0];
+  assign \$139  = lr_3_6_d2 ? 26'h0000000 : \$31 [25:0];
+  assign \$141  = lr_3_7_d2 ? 26'h0000000 : \$32 [25:0];
+  assign \$143  = lr_4_0_d2 ? 26'h0000000 : \$33 [25:0];
+  assign \$145  = lr_4_1_d2 ? 26'h0000000 : \$34 [25:0];
+  assign \$147  = lr_4_2_d2 ? 26'h0000000 : \$35 [25:0];
+  assign \$149  = lr_4_3_d2 ? 26'h0000000 : \$36 [25:0];
+  assign \$151  = lr_4_4_d2 ? 26'h0000000 : \$37 [25:0];
+  assign \$153  = lr_4_5_d2 ? 26'h0000000 : \$38 [25:0];
+  assign \$155  = lr_4_6_d2 ? 26'h0000000 : \$39 [25:0];
+  assign \$157  = lr_4_7_d2 ? 26'h0000000 : \$40 [25:0];
+  assign \$159  = lr_5_0_d2 ? 26'h0000000 : \$41 [25:0];
+  assign \$161  = lr_5_1_d2 ? 26'h0000000 : \$42 [25:0];
+  assign \$163  = lr_5_2_d2 ? 26'h0000000 : \$43 [25:0];
+  assign \$165  = lr_5_3_d2 ? 26'h0000000 : \$44 [25:0];
+  assign \$167  = lr_5_4_d2 ? 26'h0000000 : \$45 [25:0];
+  assign \$169  = lr_5_5_d2 ? 26'h0000000 : \$46 [25:0];
+  assign \$171  = lr_5_6_d2 ? 26'h0000000 : \$47 [25:0];
+  assign \$173  = lr_5_7_d2 ? 26'h0000000 : \$48 [25:0];
+  assign \$175  = lr_6_0_d2 ? 26'h0000000 : \$49 [25:0];
+  assign \$177  = lr_6_1_d2 ? 26'h0000000 : \$50 [25:0];
+  assign \$179  = lr_6_2_d2 ? 26'h0000000 : \$51 [25:0];
+  assign \$181  = lr_6_3_d2 ? 26'h0000000 : \$52 [25:0];
+  assign \$183  = lr_6_4_d2 ? 26'h0000000 : \$53 [25:0];
+  assign \$185  = lr_6_5_d2 ? 26'h0000000 : \$54 [25:0];
+  assign \$187  = lr_6_6_d2 ? 26'h0000000 : \$55 [25:0];
+  assign \$189  = lr_6_7_d2 ? 26'h0000000 : \$56 [25:0];
+  assign \$191  = lr_7_0_d2 ? 26'h0000000 : \$57 [25:0];
+  assign \$193  = lr_7_1_d2 ? 26'h0000000 : \$58 [25:0];
+  assign \$195  = lr_7_2_d2 ? 26'h0000000 : \$59 [25:0];
+  assign \$197  = lr_7_3_d2 ? 26'h0000000 : \$60 [25:0];
+  assign \$199  = lr_7_4_d2 ? 26'h0000000 : \$61 [25:0];
+  assign \$201  = lr_7_5_d2 ? 26'h0000000 : \$62 [25:0];
+  assign \$203  = lr_7_6_d2 ? 26'h0000000 : \$63 [25:0];
+  assign \$205  = lr_7_7_d2 ? 26'h0000000 : \$64 [25:0];
+  assign \$207  = | count_next;
+  assign \$208  = beat_next == 3'h7;
+  assign \$209  = \$207  & \$208 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$329 ;
+    \a$99  <= \$210 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$330 ;
+    skew_l1_d0 <= \$211 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$331 ;
+    skew_a2_d0 <= \$212 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$332 ;
+    \a$179  <= \$213 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$333 ;
+    skew_l2_d0 <= \$214 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$334 ;
+    skew_l2_d1 <= \$215 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$335 ;
+    skew_a3_d0 <= \$216 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$336 ;
+    skew_a3_d1 <= \$217 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$337 ;
+    \a$259  <= \$218 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$338 ;
+    skew_l3_d0 <= \$219 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$339 ;
+    skew_l3_d1 <= \$220 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$340 ;
+    skew_l3_d2 <= \$221 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$341 ;
+    skew_a4_d0 <= \$222 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$342 ;
+    skew_a4_d1 <= \$223 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$343 ;
+    skew_a4_d2 <= \$224 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$344 ;
+    \a$339  <= \$225 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$345 ;
+    skew_l4_d0 <= \$226 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$346 ;
+    skew_l4_d1 <= \$227 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$347 ;
+    skew_l4_d2 <= \$228 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$348 ;
+    skew_l4_d3 <= \$229 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$349 ;
+    skew_a5_d0 <= \$230 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$350 ;
+    skew_a5_d1 <= \$231 ;
   always @(posedge clk)
-    skew_v4_d0 <= \$351 ;
+    skew_a5_d2 <= \$232 ;
   always @(posedge clk)
-    skew_v4_d1 <= \$352 ;
+    skew_a5_d3 <= \$233 ;
   always @(posedge clk)
-    skew_v4_d2 <= \$353 ;
+    \a$419  <= \$234 ;
   always @(posedge clk)
-    skew_v4_d3 <= \$354 ;
+    skew_l5_d0 <= \$235 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$355 ;
+    skew_l5_d1 <= \$236 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$356 ;
+    skew_l5_d2 <= \$237 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$357 ;
+    skew_l5_d3 <= \$238 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$358 ;
+    skew_l5_d4 <= \$239 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$359 ;
+    skew_a6_d0 <= \$240 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$360 ;
+    skew_a6_d1 <= \$241 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$361 ;
+    skew_a6_d2 <= \$242 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$362 ;
+    skew_a6_d3 <= \$243 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$363 ;
+    skew_a6_d4 <= \$244 ;
   always @(posedge clk)
-    skew_v5_d0 <= \$364 ;
+    \a$499  <= \$245 ;
   always @(posedge clk)
-    skew_v5_d1 <= \$365 ;
+    skew_l6_d0 <= \$246 ;
   always @(posedge clk)
-    skew_v5_d2 <= \$366 ;
+    skew_l6_d1 <= \$247 ;
   always @(posedge clk)
-    skew_v5_d3 <= \$367 ;
+    skew_l6_d2 <= \$248 ;
   always @(posedge clk)
-    skew_v5_d4 <= \$368 ;
+    skew_l6_d3 <= \$249 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$369 ;
+    skew_l6_d4 <= \$250 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$370 ;
+    skew_l6_d5 <= \$251 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$371 ;
+    skew_a7_d0 <= \$252 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$372 ;
+    skew_a7_d1 <= \$253 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$373 ;
+    skew_a7_d2 <= \$254 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$374 ;
+    skew_a7_d3 <= \$255 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$375 ;
+    skew_a7_d4 <= \$256 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$376 ;
+    skew_a7_d5 <= \$257 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$377 ;
+    \a$579  <= \$258 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$378 ;
+    skew_l7_d0 <= \$259 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$379 ;
+    skew_l7_d1 <= \$260 ;
   always @(posedge clk)
-    skew_v6_d0 <= \$380 ;
+    skew_l7_d2 <= \$261 ;
   always @(posedge clk)
-    skew_v6_d1 <= \$381 ;
+    skew_l7_d3 <= \$262 ;
   always @(posedge clk)
-    skew_v6_d2 <= \$382 ;
+    skew_l7_d4 <= \$263 ;
   always @(posedge clk)
-    skew_v6_d3 <= \$383 ;
+    skew_l7_d5 <= \$264 ;
   always @(posedge clk)
-    skew_v6_d4 <= \$384 ;
+    skew_l7_d6 <= \$265 ;
   always @(posedge clk)
-    skew_v6_d5 <= \$385 ;
+    \b$31  <= \$266 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$386 ;
+    skew_w2_d0 <= \$267 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$387 ;
+    \b$41  <= \$268 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$388 ;
+    skew_w3_d0 <= \$269 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$389 ;
+    skew_w3_d1 <= \$270 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$390 ;
+    \b$51  <= \$271 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$391 ;
+    skew_w4_d0 <= \$272 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$392 ;
+    skew_w4_d1 <= \$273 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$393 ;
+    skew_w4_d2 <= \$274 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$394 ;
+    \b$61  <= \$275 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$395 ;
+    skew_w5_d0 <= \$276 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$396 ;
+    skew_w5_d1 <= \$277 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$397 ;
+    skew_w5_d2 <= \$278 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$398 ;
+    skew_w5_d3 <= \$279 ;
   always @(posedge clk)
-    skew_v7_d0 <= \$399 ;
+    \b$71  <= \$280 ;
   always @(posedge clk)
-    skew_v7_d1 <= \$400 ;
+    skew_w6_d0 <= \$281 ;
   always @(posedge clk)
-    skew_v7_d2 <= \$401 ;
+    skew_w6_d1 <= \$282 ;
   always @(posedge clk)
-    skew_v7_d3 <= \$402 ;
+    skew_w6_d2 <= \$283 ;
   always @(posedge clk)
-    skew_v7_d4 <= \$403 ;
+    skew_w6_d3 <= \$284 ;
   always @(posedge clk)
-    skew_v7_d5 <= \$404 ;
+    skew_w6_d4 <= \$285 ;
   always @(posedge clk)
-    skew_v7_d6 <= \$405 ;
+    \b$81  <= \$286 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$406 ;
+    skew_w7_d0 <= \$287 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$407 ;
+    skew_w7_d1 <= \$288 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$408 ;
+    skew_w7_d2 <= \$289 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$409 ;
+    skew_w7_d3 <= \$290 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$410 ;
+    skew_w7_d4 <= \$291 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$411 ;
+    skew_w7_d5 <= \$292 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$412 ;
+    \b$91  <= \$293 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$413 ;
+    \a$29  <= \$294 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$414 ;
+    l_0_0 <= \$295 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$415 ;
+    \b$101  <= \$296 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$416 ;
+    p_0_0 <= \$297 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$417 ;
+    lr_0_0_d0 <= \$298 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$418 ;
+    lr_0_0_d1 <= \$299 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$419 ;
+    lr_0_0_d2 <= \$300 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$420 ;
+    acc_0_0 <= \$301 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$421 ;
+    out_0_0 <= \$302 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$422 ;
+    \a$39  <= \$303 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$423 ;
+    l_0_1 <= \$304 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$424 ;
+    \b$111  <= \$305 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$425 ;
+    p_0_1 <= \$306 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$426 ;
+    lr_0_1_d0 <= \$307 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$427 ;
+    lr_0_1_d1 <= \$308 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$428 ;
+    lr_0_1_d2 <= \$309 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$429 ;
+    acc_0_1 <= \$310 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$430 ;
+    out_0_1 <= \$311 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$431 ;
+    \a$49  <= \$312 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$432 ;
+    l_0_2 <= \$313 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$433 ;
+    \b$121  <= \$314 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$434 ;
+    p_0_2 <= \$315 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$435 ;
+    lr_0_2_d0 <= \$316 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$436 ;
+    lr_0_2_d1 <= \$317 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$437 ;
+    lr_0_2_d2 <= \$318 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$438 ;
+    acc_0_2 <= \$319 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$439 ;
+    out_0_2 <= \$320 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$440 ;
+    \a$59  <= \$321 ;
   always @(posedge clk)
-    a_0_0 <= \$441 ;
+    l_0_3 <= \$322 ;
   always @(posedge clk)
-    v_0_0 <= \$442 ;
+    \b$131  <= \$323 ;
   always @(posedge clk)
-    l_0_0 <= \$443 ;
+    p_0_3 <= \$324 ;
   always @(posedge clk)
-    w_0_0 <= \$444 ;
+    lr_0_3_d0 <= \$325 ;
   always @(posedge clk)
-    p_0_0 <= \$445 ;
+    lr_0_3_d1 <= \$326 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$446 ;
+    lr_0_3_d2 <= \$327 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$447 ;
+    acc_0_3 <= \$328 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$448 ;
+    out_0_3 <= \$329 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$449 ;
+    \a$69  <= \$330 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$450 ;
+    l_0_4 <= \$331 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$451 ;
+    \b$141  <= \$332 ;
   always @(posedge clk)
-    acc_0_0 <= \$452 ;
+    p_0_4 <= \$333 ;
   always @(posedge clk)
-    out_0_0 <= \$453 ;
+    lr_0_4_d0 <= \$334 ;
   always @(posedge clk)
-    a_0_1 <= \$454 ;
+    lr_0_4_d1 <= \$335 ;
   always @(posedge clk)
-    v_0_1 <= \$455 ;
+    lr_0_4_d2 <= \$336 ;
   always @(posedge clk)
-    l_0_1 <= \$456 ;
+    acc_0_4 <= \$337 ;
   always @(posedge clk)
-    w_0_1 <= \$457 ;
+    out_0_4 <= \$338 ;
   always @(posedge clk)
-    p_0_1 <= \$458 ;
+    \a$79  <= \$339 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$459 ;
+    l_0_5 <= \$340 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$460 ;
+    \b$151  <= \$341 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$461 ;
+    p_0_5 <= \$342 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$462 ;
+    lr_0_5_d0 <= \$343 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$463 ;
+    lr_0_5_d1 <= \$344 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$464 ;
+    lr_0_5_d2 <= \$345 ;
   always @(posedge clk)
-    acc_0_1 <= \$465 ;
+    acc_0_5 <= \$346 ;
   always @(posedge clk)
-    out_0_1 <= \$466 ;
+    out_0_5 <= \$347 ;
   always @(posedge clk)
-    a_0_2 <= \$467 ;
+    \a$89  <= \$348 ;
   always @(posedge clk)
-    v_0_2 <= \$468 ;
+    l_0_6 <= \$349 ;
   always @(posedge clk)
-    l_0_2 <= \$469 ;
+    \b$161  <= \$350 ;
   always @(posedge clk)
-    w_0_2 <= \$470 ;
+    p_0_6 <= \$351 ;
   always @(posedge clk)
-    p_0_2 <= \$471 ;
+    lr_0_6_d0 <= \$352 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$472 ;
+    lr_0_6_d1 <= \$353 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$473 ;
+    lr_0_6_d2 <= \$354 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$474 ;
+    acc_0_6 <= \$355 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$475 ;
+    out_0_6 <= \$356 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$476 ;
+    a_0_7 <= \$357 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$477 ;
+    l_0_7 <= \$358 ;
   always @(posedge clk)
-    acc_0_2 <= \$478 ;
+    \b$171  <= \$359 ;
   always @(posedge clk)
-    out_0_2 <= \$479 ;
+    p_0_7 <= \$360 ;
   always @(posedge clk)
-    a_0_3 <= \$480 ;
+    lr_0_7_d0 <= \$361 ;
   always @(posedge clk)
-    v_0_3 <= \$481 ;
+    lr_0_7_d1 <= \$362 ;
   always @(posedge clk)
-    l_0_3 <= \$482 ;
+    lr_0_7_d2 <= \$363 ;
   always @(posedge clk)
-    w_0_3 <= \$483 ;
+    acc_0_7 <= \$364 ;
   always @(posedge clk)
-    p_0_3 <= \$484 ;
+    out_0_7 <= \$365 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$485 ;
+    \a$109  <= \$366 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$486 ;
+    l_1_0 <= \$367 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$487 ;
+    \b$181  <= \$368 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$488 ;
+    p_1_0 <= \$369 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$489 ;
+    lr_1_0_d0 <= \$370 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$490 ;
+    lr_1_0_d1 <= \$371 ;
   always @(posedge clk)
-    acc_0_3 <= \$491 ;
+    lr_1_0_d2 <= \$372 ;
   always @(posedge clk)
-    out_0_3 <= \$492 ;
+    acc_1_0 <= \$373 ;
   always @(posedge clk)
-    a_0_4 <= \$493 ;
+    out_1_0 <= \$374 ;
   always @(posedge clk)
-    v_0_4 <= \$494 ;
+    \a$119  <= \$375 ;
   always @(posedge clk)
-    l_0_4 <= \$495 ;
+    l_1_1 <= \$376 ;
   always @(posedge clk)
-    w_0_4 <= \$496 ;
+    \b$191  <= \$377 ;
   always @(posedge clk)
-    p_0_4 <= \$497 ;
+    p_1_1 <= \$378 ;
   always @(posedge clk)
-    vr_0_4_d0 <= \$498 ;
+    lr_1_1_d0 <= \$379 ;
   always @(posedge clk)
-    vr_0_4_d1 <= \$499 ;
+    lr_1_1_d1 <= \$380 ;
   always @(posedge clk)
-    vr_0_4_d2 <= \$500 ;
+    lr_1_1_d2 <= \$381 ;
   always @(posedge clk)
-    lr_0_4_d0 <= \$501 ;
+    acc_1_1 <= \$382 ;
   always @(posedge clk)
-    lr_0_4_d1 <= \$502 ;
+    out_1_1 <= \$383 ;
   always @(posedge clk)
-    lr_0_4_d2 <= \$503 ;
+    \a$129  <= \$384 ;
   always @(posedge clk)
-    acc_0_4 <= \$504 ;
+    l_1_2 <= \$385 ;
   always @(posedge clk)
-    out_0_4 <= \$505 ;
+    \b$201  <= \$386 ;
   always @(posedge clk)
-    a_0_5 <= \$506 ;
+    p_1_2 <= \$387 ;
   always @(posedge clk)
-    v_0_5 <= \$507 ;
+    lr_1_2_d0 <= \$388 ;
   always @(posedge clk)
-    l_0_5 <= \$508 ;
+    lr_1_2_d1 <= \$389 ;
   always @(posedge clk)
-    w_0_5 <= \$509 ;
+    lr_1_2_d2 <= \$390 ;
   always @(posedge clk)
-    p_0_5 <= \$510 ;
+    acc_1_2 <= \$391 ;
   always @(posedge clk)
-    vr_0_5_d0 <= \$511 ;
+    out_1_2 <= \$392 ;
   always @(posedge clk)
-    vr_0_5_d1 <= \$512 ;
+    \a$139  <= \$393 ;
   always @(posedge clk)
-    vr_0_5_d2 <= \$513 ;
+    l_1_3 <= \$394 ;
   always @(posedge clk)
-    lr_0_5_d0 <= \$514 ;
+    \b$211  <= \$395 ;
   always @(posedge clk)
-    lr_0_5_d1 <= \$515 ;
+    p_1_3 <= \$396 ;
   always @(posedge clk)
-    lr_0_5_d2 <= \$516 ;
+    lr_1_3_d0 <= \$397 ;
   always @(posedge clk)
-    acc_0_5 <= \$517 ;
+    lr_1_3_d1 <= \$398 ;
   always @(posedge clk)
-    out_0_5 <= \$518 ;
+    lr_1_3_d2 <= \$399 ;
   always @(posedge clk)
-    a_0_6 <= \$519 ;
+    acc_1_3 <= \$400 ;
   always @(posedge clk)
-    v_0_6 <= \$520 ;
+    out_1_3 <= \$401 ;
   always @(posedge clk)
-    l_0_6 <= \$521 ;
+    \a$149  <= \$402 ;
   always @(posedge clk)
-    w_0_6 <= \$522 ;
+    l_1_4 <= \$403 ;
   always @(posedge clk)
-    p_0_6 <= \$523 ;
+    \b$221  <= \$404 ;
   always @(posedge clk)
-    vr_0_6_d0 <= \$524 ;
+    p_1_4 <= \$405 ;
   always @(posedge clk)
-    vr_0_6_d1 <= \$525 ;
+    lr_1_4_d0 <= \$406 ;
   always @(posedge clk)
-    vr_0_6_d2 <= \$526 ;
+    lr_1_4_d1 <= \$407 ;
   always @(posedge clk)
-    lr_0_6_d0 <= \$527 ;
+    lr_1_4_d2 <= \$408 ;
   always @(posedge clk)
-    lr_0_6_d1 <= \$528 ;
+    acc_1_4 <= \$409 ;
   always @(posedge clk)
-    lr_0_6_d2 <= \$529 ;
+    out_1_4 <= \$410 ;
   always @(posedge clk)
-    acc_0_6 <= \$530 ;
+    \a$159  <= \$411 ;
   always @(posedge clk)
-    out_0_6 <= \$531 ;
+    l_1_5 <= \$412 ;
   always @(posedge clk)
-    a_0_7 <= \$532 ;
+    \b$231  <= \$413 ;
   always @(posedge clk)
-    v_0_7 <= \$533 ;
+    p_1_5 <= \$414 ;
   always @(posedge clk)
-    l_0_7 <= \$534 ;
+    lr_1_5_d0 <= \$415 ;
   always @(posedge clk)
-    w_0_7 <= \$535 ;
+    lr_1_5_d1 <= \$416 ;
   always @(posedge clk)
-    p_0_7 <= \$536 ;
+    lr_1_5_d2 <= \$417 ;
   always @(posedge clk)
-    vr_0_7_d0 <= \$537 ;
+    acc_1_5 <= \$418 ;
   always @(posedge clk)
-    vr_0_7_d1 <= \$538 ;
+    out_1_5 <= \$419 ;
   always @(posedge clk)
-    vr_0_7_d2 <= \$539 ;
+    \a$169  <= \$420 ;
   always @(posedge clk)
-    lr_0_7_d0 <= \$540 ;
+    l_1_6 <= \$421 ;
   always @(posedge clk)
-    lr_0_7_d1 <= \$541 ;
+    \b$241  <= \$422 ;
   always @(posedge clk)
-    lr_0_7_d2 <= \$542 ;
+    p_1_6 <= \$423 ;
   always @(posedge clk)
-    acc_0_7 <= \$543 ;
+    lr_1_6_d0 <= \$424 ;
   always @(posedge clk)
-    out_0_7 <= \$544 ;
+    lr_1_6_d1 <= \$425 ;
   always @(posedge clk)
-    a_1_0 <= \$545 ;
+    lr_1_6_d2 <= \$426 ;
   always @(posedge clk)
-    v_1_0 <= \$546 ;
+    acc_1_6 <= \$427 ;
   always @(posedge clk)
-    l_1_0 <= \$547 ;
+    out_1_6 <= \$428 ;
   always @(posedge clk)
-    w_1_0 <= \$548 ;
+    a_1_7 <= \$429 ;
   always @(posedge clk)
-    p_1_0 <= \$549 ;
+    l_1_7 <= \$430 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$550 ;
+    \b$251  <= \$431 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$551 ;
+    p_1_7 <= \$432 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$552 ;
+    lr_1_7_d0 <= \$433 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$553 ;
+    lr_1_7_d1 <= \$434 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$554 ;
+    lr_1_7_d2 <= \$435 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$555 ;
+    acc_1_7 <= \$436 ;
   always @(posedge clk)
-    acc_1_0 <= \$556 ;
+    out_1_7 <= \$437 ;
   always @(posedge clk)
-    out_1_0 <= \$557 ;
+    \a$189  <= \$438 ;
   always @(posedge clk)
-    a_1_1 <= \$558 ;
+    l_2_0 <= \$439 ;
   always @(posedge clk)
-    v_1_1 <= \$559 ;
+    \b$261  <= \$440 ;
   always @(posedge clk)
-    l_1_1 <= \$560 ;
+    p_2_0 <= \$441 ;
   always @(posedge clk)
-    w_1_1 <= \$561 ;
+    lr_2_0_d0 <= \$442 ;
   always @(posedge clk)
-    p_1_1 <= \$562 ;
+    lr_2_0_d1 <= \$443 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$563 ;
+    lr_2_0_d2 <= \$444 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$564 ;
+    acc_2_0 <= \$445 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$565 ;
+    out_2_0 <= \$446 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$566 ;
+    \a$199  <= \$447 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$567 ;
+    l_2_1 <= \$448 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$568 ;
+    \b$271  <= \$449 ;
   always @(posedge clk)
-    acc_1_1 <= \$569 ;
+    p_2_1 <= \$450 ;
   always @(posedge clk)
-    out_1_1 <= \$570 ;
+    lr_2_1_d0 <= \$451 ;
   always @(posedge clk)
-    a_1_2 <= \$571 ;
+    lr_2_1_d1 <= \$452 ;
   always @(posedge clk)
-    v_1_2 <= \$572 ;
+    lr_2_1_d2 <= \$453 ;
   always @(posedge clk)
-    l_1_2 <= \$573 ;
+    acc_2_1 <= \$454 ;
   always @(posedge clk)
-    w_1_2 <= \$574 ;
+    out_2_1 <= \$455 ;
   always @(posedge clk)
-    p_1_2 <= \$575 ;
+    \a$209  <= \$456 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$576 ;
+    l_2_2 <= \$457 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$577 ;
+    \b$281  <= \$458 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$578 ;
+    p_2_2 <= \$459 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$579 ;
+    lr_2_2_d0 <= \$460 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$580 ;
+    lr_2_2_d1 <= \$461 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$581 ;
+    lr_2_2_d2 <= \$462 ;
   always @(posedge clk)
-    acc_1_2 <= \$582 ;
+    acc_2_2 <= \$463 ;
   always @(posedge clk)
-    out_1_2 <= \$583 ;
+    out_2_2 <= \$464 ;
   always @(posedge clk)
-    a_1_3 <= \$584 ;
+    \a$219  <= \$465 ;
   always @(posedge clk)
-    v_1_3 <= \$585 ;
+    l_2_3 <= \$466 ;
   always @(posedge clk)
-    l_1_3 <= \$586 ;
+    \b$291  <= \$467 ;
   always @(posedge clk)
-    w_1_3 <= \$587 ;
+    p_2_3 <= \$468 ;
   always @(posedge clk)
-    p_1_3 <= \$588 ;
+    lr_2_3_d0 <= \$469 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$589 ;
+    lr_2_3_d1 <= \$470 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$590 ;
+    lr_2_3_d2 <= \$471 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$591 ;
+    acc_2_3 <= \$472 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$592 ;
+    out_2_3 <= \$473 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$593 ;
+    \a$229  <= \$474 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$594 ;
+    l_2_4 <= \$475 ;
   always @(posedge clk)
-    acc_1_3 <= \$595 ;
+    \b$301  <= \$476 ;
   always @(posedge clk)
-    out_1_3 <= \$596 ;
+    p_2_4 <= \$477 ;
   always @(posedge clk)
-    a_1_4 <= \$597 ;
+    lr_2_4_d0 <= \$478 ;
   always @(posedge clk)
-    v_1_4 <= \$598 ;
+    lr_2_4_d1 <= \$479 ;
   always @(posedge clk)
-    l_1_4 <= \$599 ;
+    lr_2_4_d2 <= \$480 ;
   always @(posedge clk)
-    w_1_4 <= \$600 ;
+    acc_2_4 <= \$481 ;
   always @(posedge clk)
-    p_1_4 <= \$601 ;
+    out_2_4 <= \$482 ;
   always @(posedge clk)
-    vr_1_4_d0 <= \$602 ;
+    \a$239  <= \$483 ;
   always @(posedge clk)
-    vr_1_4_d1 <= \$603 ;
+    l_2_5 <= \$484 ;
   always @(posedge clk)
-    vr_1_4_d2 <= \$604 ;
+    \b$311  <= \$485 ;
   always @(posedge clk)
-    lr_1_4_d0 <= \$605 ;
+    p_2_5 <= \$486 ;
   always @(posedge clk)
-    lr_1_4_d1 <= \$606 ;
+    lr_2_5_d0 <= \$487 ;
   always @(posedge clk)
-    lr_1_4_d2 <= \$607 ;
+    lr_2_5_d1 <= \$488 ;
   always @(posedge clk)
-    acc_1_4 <= \$608 ;
+    lr_2_5_d2 <= \$489 ;
   always @(posedge clk)
-    out_1_4 <= \$609 ;
+    acc_2_5 <= \$490 ;
   always @(posedge clk)
-    a_1_5 <= \$610 ;
+    out_2_5 <= \$491 ;
   always @(posedge clk)
-    v_1_5 <= \$611 ;
+    \a$249  <= \$492 ;
   always @(posedge clk)
-    l_1_5 <= \$612 ;
+    l_2_6 <= \$493 ;
   always @(posedge clk)
-    w_1_5 <= \$613 ;
+    \b$321  <= \$494 ;
   always @(posedge clk)
-    p_1_5 <= \$614 ;
+    p_2_6 <= \$495 ;
   always @(posedge clk)
-    vr_1_5_d0 <= \$615 ;
+    lr_2_6_d0 <= \$496 ;
   always @(posedge clk)
-    vr_1_5_d1 <= \$616 ;
+    lr_2_6_d1 <= \$497 ;
   always @(posedge clk)
-    vr_1_5_d2 <= \$617 ;
+    lr_2_6_d2 <= \$498 ;
   always @(posedge clk)
-    lr_1_5_d0 <= \$618 ;
+    acc_2_6 <= \$499 ;
   always @(posedge clk)
-    lr_1_5_d1 <= \$619 ;
+    out_2_6 <= \$500 ;
   always @(posedge clk)
-    lr_1_5_d2 <= \$620 ;
+    a_2_7 <= \$501 ;
   always @(posedge clk)
-    acc_1_5 <= \$621 ;
+    l_2_7 <= \$502 ;
   always @(posedge clk)
-    out_1_5 <= \$622 ;
+    \b$331  <= \$503 ;
   always @(posedge clk)
-    a_1_6 <= \$623 ;
+    p_2_7 <= \$504 ;
   always @(posedge clk)
-    v_1_6 <= \$624 ;
+    lr_2_7_d0 <= \$505 ;
   always @(posedge clk)
-    l_1_6 <= \$625 ;
+    lr_2_7_d1 <= \$506 ;
   always @(posedge clk)
-    w_1_6 <= \$626 ;
+    lr_2_7_d2 <= \$507 ;
   always @(posedge clk)
-    p_1_6 <= \$627 ;
+    acc_2_7 <= \$508 ;
   always @(posedge clk)
-    vr_1_6_d0 <= \$628 ;
+    out_2_7 <= \$509 ;
   always @(posedge clk)
-    vr_1_6_d1 <= \$629 ;
+    \a$269  <= \$510 ;
   always @(posedge clk)
-    vr_1_6_d2 <= \$630 ;
+    l_3_0 <= \$511 ;
   always @(posedge clk)
-    lr_1_6_d0 <= \$631 ;
+    \b$341  <= \$512 ;
   always @(posedge clk)
-    lr_1_6_d1 <= \$632 ;
+    p_3_0 <= \$513 ;
   always @(posedge clk)
-    lr_1_6_d2 <= \$633 ;
+    lr_3_0_d0 <= \$514 ;
   always @(posedge clk)
-    acc_1_6 <= \$634 ;
+    lr_3_0_d1 <= \$515 ;
   always @(posedge clk)
-    out_1_6 <= \$635 ;
+    lr_3_0_d2 <= \$516 ;
   always @(posedge clk)
-    a_1_7 <= \$636 ;
+    acc_3_0 <= \$517 ;
   always @(posedge clk)
-    v_1_7 <= \$637 ;
+    out_3_0 <= \$518 ;
   always @(posedge clk)
-    l_1_7 <= \$638 ;
+    \a$279  <= \$519 ;
   always @(posedge clk)
-    w_1_7 <= \$639 ;
+    l_3_1 <= \$520 ;
   always @(posedge clk)
-    p_1_7 <= \$640 ;
+    \b$351  <= \$521 ;
   always @(posedge clk)
-    vr_1_7_d0 <= \$641 ;
+    p_3_1 <= \$522 ;
   always @(posedge clk)
-    vr_1_7_d1 <= \$642 ;
+    lr_3_1_d0 <= \$523 ;
   always @(posedge clk)
-    vr_1_7_d2 <= \$643 ;
+    lr_3_1_d1 <= \$524 ;
   always @(posedge clk)
-    lr_1_7_d0 <= \$644 ;
+    lr_3_1_d2 <= \$525 ;
   always @(posedge clk)
-    lr_1_7_d1 <= \$645 ;
+    acc_3_1 <= \$526 ;
   always @(posedge clk)
-    lr_1_7_d2 <= \$646 ;
+    out_3_1 <= \$527 ;
   always @(posedge clk)
-    acc_1_7 <= \$647 ;
+    \a$289  <= \$528 ;
   always @(posedge clk)
-    out_1_7 <= \$648 ;
+    l_3_2 <= \$529 ;
   always @(posedge clk)
-    a_2_0 <= \$649 ;
+    \b$361  <= \$530 ;
   always @(posedge clk)
-    v_2_0 <= \$650 ;
+    p_3_2 <= \$531 ;
   always @(posedge clk)
-    l_2_0 <= \$651 ;
+    lr_3_2_d0 <= \$532 ;
   always @(posedge clk)
-    w_2_0 <= \$652 ;
+    lr_3_2_d1 <= \$533 ;
   always @(posedge clk)
-    p_2_0 <= \$653 ;
+    lr_3_2_d2 <= \$534 ;
   always @(posedge clk)
-    vr_2_0_d0 <= \$654 ;
+    acc_3_2 <= \$535 ;
   always @(posedge clk)
-    vr_2_0_d1 <= \$655 ;
+    out_3_2 <= \$536 ;
   always @(posedge clk)
-    vr_2_0_d2 <= \$656 ;
+    \a$299  <= \$537 ;
   always @(posedge clk)
-    lr_2_0_d0 <= \$657 ;
+    l_3_3 <= \$538 ;
   always @(posedge clk)
-    lr_2_0_d1 <= \$658 ;
+    \b$371  <= \$539 ;
   always @(posedge clk)
-    lr_2_0_d2 <= \$659 ;
+    p_3_3 <= \$540 ;
   always @(posedge clk)
-    acc_2_0 <= \$660 ;
+    lr_3_3_d0 <= \$541 ;
   always @(posedge clk)
-    out_2_0 <= \$661 ;
+    lr_3_3_d1 <= \$542 ;
   always @(posedge clk)
-    a_2_1 <= \$662 ;
+    lr_3_3_d2 <= \$543 ;
   always @(posedge clk)
-    v_2_1 <= \$663 ;
+    acc_3_3 <= \$544 ;
   always @(posedge clk)
-    l_2_1 <= \$664 ;
+    out_3_3 <= \$545 ;
   always @(posedge clk)
-    w_2_1 <= \$665 ;
+    \a$309  <= \$546 ;
   always @(posedge clk)
-    p_2_1 <= \$666 ;
+    l_3_4 <= \$547 ;
   always @(posedge clk)
-    vr_2_1_d0 <= \$667 ;
+    \b$381  <= \$548 ;
   always @(posedge clk)
-    vr_2_1_d1 <= \$668 ;
+    p_3_4 <= \$549 ;
   always @(posedge clk)
-    vr_2_1_d2 <= \$669 ;
+    lr_3_4_d0 <= \$550 ;
   always @(posedge clk)
-    lr_2_1_d0 <= \$670 ;
+    lr_3_4_d1 <= \$551 ;
   always @(posedge clk)
-    lr_2_1_d1 <= \$671 ;
+    lr_3_4_d2 <= \$552 ;
   always @(posedge clk)
-    lr_2_1_d2 <= \$672 ;
+    acc_3_4 <= \$553 ;
   always @(posedge clk)
-    acc_2_1 <= \$673 ;
+    out_3_4 <= \$554 ;
   always @(posedge clk)
-    out_2_1 <= \$674 ;
+    \a$319  <= \$555 ;
   always @(posedge clk)
-    a_2_2 <= \$675 ;
+    l_3_5 <= \$556 ;
   always @(posedge clk)
-    v_2_2 <= \$676 ;
+    \b$391  <= \$557 ;
   always @(posedge clk)
-    l_2_2 <= \$677 ;
+    p_3_5 <= \$558 ;
   always @(posedge clk)
-    w_2_2 <= \$678 ;
+    lr_3_5_d0 <= \$559 ;
   always @(posedge clk)
-    p_2_2 <= \$679 ;
+    lr_3_5_d1 <= \$560 ;
   always @(posedge clk)
-    vr_2_2_d0 <= \$680 ;
+    lr_3_5_d2 <= \$561 ;
   always @(posedge clk)
-    vr_2_2_d1 <= \$681 ;
+    acc_3_5 <= \$562 ;
   always @(posedge clk)
-    vr_2_2_d2 <= \$682 ;
+    out_3_5 <= \$563 ;
   always @(posedge clk)
-    lr_2_2_d0 <= \$683 ;
+    \a$329  <= \$564 ;
   always @(posedge clk)
-    lr_2_2_d1 <= \$684 ;
+    l_3_6 <= \$565 ;
   always @(posedge clk)
-    lr_2_2_d2 <= \$685 ;
+    \b$401  <= \$566 ;
   always @(posedge clk)
-    acc_2_2 <= \$686 ;
+    p_3_6 <= \$567 ;
   always @(posedge clk)
-    out_2_2 <= \$687 ;
+    lr_3_6_d0 <= \$568 ;
   always @(posedge clk)
-    a_2_3 <= \$688 ;
+    lr_3_6_d1 <= \$569 ;
   always @(posedge clk)
-    v_2_3 <= \$689 ;
+    lr_3_6_d2 <= \$570 ;
   always @(posedge clk)
-    l_2_3 <= \$690 ;
+    acc_3_6 <= \$571 ;
   always @(posedge clk)
-    w_2_3 <= \$691 ;
+    out_3_6 <= \$572 ;
   always @(posedge clk)
-    p_2_3 <= \$692 ;
+    a_3_7 <= \$573 ;
   always @(posedge clk)
-    vr_2_3_d0 <= \$693 ;
+    l_3_7 <= \$574 ;
   always @(posedge clk)
-    vr_2_3_d1 <= \$694 ;
+    \b$411  <= \$575 ;
   always @(posedge clk)
-    vr_2_3_d2 <= \$695 ;
+    p_3_7 <= \$576 ;
   always @(posedge clk)
-    lr_2_3_d0 <= \$696 ;
+    lr_3_7_d0 <= \$577 ;
   always @(posedge clk)
-    lr_2_3_d1 <= \$697 ;
+    lr_3_7_d1 <= \$578 ;
   always @(posedge clk)
-    lr_2_3_d2 <= \$698 ;
+    lr_3_7_d2 <= \$579 ;
   always @(posedge clk)
-    acc_2_3 <= \$699 ;
+    acc_3_7 <= \$580 ;
   always @(posedge clk)
-    out_2_3 <= \$700 ;
+    out_3_7 <= \$581 ;
   always @(posedge clk)
-    a_2_4 <= \$701 ;
+    \a$349  <= \$582 ;
   always @(posedge clk)
-    v_2_4 <= \$702 ;
+    l_4_0 <= \$583 ;
   always @(posedge clk)
-    l_2_4 <= \$703 ;
+    \b$421  <= \$584 ;
   always @(posedge clk)
-    w_2_4 <= \$704 ;
+    p_4_0 <= \$585 ;
   always @(posedge clk)
-    p_2_4 <= \$705 ;
+    lr_4_0_d0 <= \$586 ;
   always @(posedge clk)
-    vr_2_4_d0 <= \$706 ;
+    lr_4_0_d1 <= \$587 ;
   always @(posedge clk)
-    vr_2_4_d1 <= \$707 ;
+    lr_4_0_d2 <= \$588 ;
   always @(posedge clk)
-    vr_2_4_d2 <= \$708 ;
+    acc_4_0 <= \$589 ;
   always @(posedge clk)
-    lr_2_4_d0 <= \$709 ;
+    out_4_0 <= \$590 ;
   always @(posedge clk)
-    lr_2_4_d1 <= \$710 ;
+    \a$359  <= \$591 ;
   always @(posedge clk)
-    lr_2_4_d2 <= \$711 ;
+    l_4_1 <= \$592 ;
   always @(posedge clk)
-    acc_2_4 <= \$712 ;
+    \b$431  <= \$593 ;
   always @(posedge clk)
-    out_2_4 <= \$713 ;
+    p_4_1 <= \$594 ;
   always @(posedge clk)
-    a_2_5 <= \$714 ;
+    lr_4_1_d0 <= \$595 ;
   always @(posedge clk)
-    v_2_5 <= \$715 ;
+    lr_4_1_d1 <= \$596 ;
   always @(posedge clk)
-    l_2_5 <= \$716 ;
+    lr_4_1_d2 <= \$597 ;
   always @(posedge clk)
-    w_2_5 <= \$717 ;
+    acc_4_1 <= \$598 ;
   always @(posedge clk)
-    p_2_5 <= \$718 ;
+    out_4_1 <= \$599 ;
   always @(posedge clk)
-    vr_2_5_d0 <= \$719 ;
+    \a$369  <= \$600 ;
   always @(posedge clk)
-    vr_2_5_d1 <= \$720 ;
+    l_4_2 <= \$601 ;
   always @(posedge clk)
-    vr_2_5_d2 <= \$721 ;
+    \b$441  <= \$602 ;
   always @(posedge clk)
-    lr_2_5_d0 <= \$722 ;
+    p_4_2 <= \$603 ;
   always @(posedge clk)
-    lr_2_5_d1 <= \$723 ;
+    lr_4_2_d0 <= \$604 ;
   always @(posedge clk)
-    lr_2_5_d2 <= \$724 ;
+    lr_4_2_d1 <= \$605 ;
   always @(posedge clk)
-    acc_2_5 <= \$725 ;
+    lr_4_2_d2 <= \$606 ;
   always @(posedge clk)
-    out_2_5 <= \$726 ;
+    acc_4_2 <= \$607 ;
   always @(posedge clk)
-    a_2_6 <= \$727 ;
+    out_4_2 <= \$608 ;
   always @(posedge clk)
-    v_2_6 <= \$728 ;
+    \a$379  <= \$609 ;
   always @(posedge clk)
-    l_2_6 <= \$729 ;
+    l_4_3 <= \$610 ;
   always @(posedge clk)
-    w_2_6 <= \$730 ;
+    \b$451  <= \$611 ;
   always @(posedge clk)
-    p_2_6 <= \$731 ;
+    p_4_3 <= \$612 ;
   always @(posedge clk)
-    vr_2_6_d0 <= \$732 ;
+    lr_4_3_d0 <= \$613 ;
   always @(posedge clk)
-    vr_2_6_d1 <= \$733 ;
+    lr_4_3_d1 <= \$614 ;
   always @(posedge clk)
-    vr_2_6_d2 <= \$734 ;
+    lr_4_3_d2 <= \$615 ;
   always @(posedge clk)
-    lr_2_6_d0 <= \$735 ;
+    acc_4_3 <= \$616 ;
   always @(posedge clk)
-    lr_2_6_d1 <= \$736 ;
+    out_4_3 <= \$617 ;
   always @(posedge clk)
-    lr_2_6_d2 <= \$737 ;
+    \a$389  <= \$618 ;
   always @(posedge clk)
-    acc_2_6 <= \$738 ;
+    l_4_4 <= \$619 ;
   always @(posedge clk)
-    out_2_6 <= \$739 ;
+    \b$461  <= \$620 ;
   always @(posedge clk)
-    a_2_7 <= \$740 ;
+    p_4_4 <= \$621 ;
   always @(posedge clk)
-    v_2_7 <= \$741 ;
+    lr_4_4_d0 <= \$622 ;
   always @(posedge clk)
-    l_2_7 <= \$742 ;
+    lr_4_4_d1 <= \$623 ;
   always @(posedge clk)
-    w_2_7 <= \$743 ;
+    lr_4_4_d2 <= \$624 ;
   always @(posedge clk)
-    p_2_7 <= \$744 ;
+    acc_4_4 <= \$625 ;
   always @(posedge clk)
-    vr_2_7_d0 <= \$745 ;
+    out_4_4 <= \$626 ;
   always @(posedge clk)
-    vr_2_7_d1 <= \$746 ;
+    \a$399  <= \$627 ;
   always @(posedge clk)
-    vr_2_7_d2 <= \$747 ;
+    l_4_5 <= \$628 ;
   always @(posedge clk)
-    lr_2_7_d0 <= \$748 ;
+    \b$471  <= \$629 ;
   always @(posedge clk)
-    lr_2_7_d1 <= \$749 ;
+    p_4_5 <= \$630 ;
   always @(posedge clk)
-    lr_2_7_d2 <= \$750 ;
+    lr_4_5_d0 <= \$631 ;
   always @(posedge clk)
-    acc_2_7 <= \$751 ;
+    lr_4_5_d1 <= \$632 ;
   always @(posedge clk)
-    out_2_7 <= \$752 ;
+    lr_4_5_d2 <= \$633 ;
   always @(posedge clk)
-    a_3_0 <= \$753 ;
+    acc_4_5 <= \$634 ;
   always @(posedge clk)
-    v_3_0 <= \$754 ;
+    out_4_5 <= \$635 ;
   always @(posedge clk)
-    l_3_0 <= \$755 ;
+    \a$409  <= \$636 ;
   always @(posedge clk)
-    w_3_0 <= \$756 ;
+    l_4_6 <= \$637 ;
   always @(posedge clk)
-    p_3_0 <= \$757 ;
+    \b$481  <= \$638 ;
   always @(posedge clk)
-    vr_3_0_d0 <= \$758 ;
+    p_4_6 <= \$639 ;
   always @(posedge clk)
-    vr_3_0_d1 <= \$759 ;
+    lr_4_6_d0 <= \$640 ;
   always @(posedge clk)
-    vr_3_0_d2 <= \$760 ;
+    lr_4_6_d1 <= \$641 ;
   always @(posedge clk)
-    lr_3_0_d0 <= \$761 ;
+    lr_4_6_d2 <= \$642 ;
   always @(posedge clk)
-    lr_3_0_d1 <= \$762 ;
+    acc_4_6 <= \$643 ;
   always @(posedge clk)
-    lr_3_0_d2 <= \$763 ;
+    out_4_6 <= \$644 ;
   always @(posedge clk)
-    acc_3_0 <= \$764 ;
+    a_4_7 <= \$645 ;
   always @(posedge clk)
-    out_3_0 <= \$765 ;
+    l_4_7 <= \$646 ;
   always @(posedge clk)
-    a_3_1 <= \$766 ;
+    \b$491  <= \$647 ;
   always @(posedge clk)
-    v_3_1 <= \$767 ;
+    p_4_7 <= \$648 ;
   always @(posedge clk)
-    l_3_1 <= \$768 ;
+    lr_4_7_d0 <= \$649 ;
   always @(posedge clk)
-    w_3_1 <= \$769 ;
+    lr_4_7_d1 <= \$650 ;
   always @(posedge clk)
-    p_3_1 <= \$770 ;
+    lr_4_7_d2 <= \$651 ;
   always @(posedge clk)
-    vr_3_1_d0 <= \$771 ;
+    acc_4_7 <= \$652 ;
   always @(posedge clk)
-    vr_3_1_d1 <= \$772 ;
+    out_4_7 <= \$653 ;
   always @(posedge clk)
-    vr_3_1_d2 <= \$773 ;
+    \a$429  <= \$654 ;
   always @(posedge clk)
-    lr_3_1_d0 <= \$774 ;
+    l_5_0 <= \$655 ;
   always @(posedge clk)
-    lr_3_1_d1 <= \$775 ;
+    \b$501  <= \$656 ;
   always @(posedge clk)
-    lr_3_1_d2 <= \$776 ;
+    p_5_0 <= \$657 ;
   always @(posedge clk)
-    acc_3_1 <= \$777 ;
+    lr_5_0_d0 <= \$658 ;
   always @(posedge clk)
-    out_3_1 <= \$778 ;
+    lr_5_0_d1 <= \$659 ;
   always @(posedge clk)
-    a_3_2 <= \$779 ;
+    lr_5_0_d2 <= \$660 ;
   always @(posedge clk)
-    v_3_2 <= \$780 ;
+    acc_5_0 <= \$661 ;
   always @(posedge clk)
-    l_3_2 <= \$781 ;
+    out_5_0 <= \$662 ;
   always @(posedge clk)
-    w_3_2 <= \$782 ;
+    \a$439  <= \$663 ;
   always @(posedge clk)
-    p_3_2 <= \$783 ;
+    l_5_1 <= \$664 ;
   always @(posedge clk)
-    vr_3_2_d0 <= \$784 ;
+    \b$511  <= \$665 ;
   always @(posedge clk)
-    vr_3_2_d1 <= \$785 ;
+    p_5_1 <= \$666 ;
   always @(posedge clk)
-    vr_3_2_d2 <= \$786 ;
+    lr_5_1_d0 <= \$667 ;
   always @(posedge clk)
-    lr_3_2_d0 <= \$787 ;
+    lr_5_1_d1 <= \$668 ;
   always @(posedge clk)
-    lr_3_2_d1 <= \$788 ;
+    lr_5_1_d2 <= \$669 ;
   always @(posedge clk)
-    lr_3_2_d2 <= \$789 ;
+    acc_5_1 <= \$670 ;
   always @(posedge clk)
-    acc_3_2 <= \$790 ;
+    out_5_1 <= \$671 ;
   always @(posedge clk)
-    out_3_2 <= \$791 ;
+    \a$449  <= \$672 ;
   always @(posedge clk)
-    a_3_3 <= \$792 ;
+    l_5_2 <= \$673 ;
   always @(posedge clk)
-    v_3_3 <= \$793 ;
+    \b$521  <= \$674 ;
   always @(posedge clk)
-    l_3_3 <= \$794 ;
+    p_5_2 <= \$675 ;
   always @(posedge clk)
-    w_3_3 <= \$795 ;
+    lr_5_2_d0 <= \$676 ;
   always @(posedge clk)
-    p_3_3 <= \$796 ;
+    lr_5_2_d1 <= \$677 ;
   always @(posedge clk)
-    vr_3_3_d0 <= \$797 ;
+    lr_5_2_d2 <= \$678 ;
   always @(posedge clk)
-    vr_3_3_d1 <= \$798 ;
+    acc_5_2 <= \$679 ;
   always @(posedge clk)
-    vr_3_3_d2 <= \$799 ;
+    out_5_2 <= \$680 ;
   always @(posedge clk)
-    lr_3_3_d0 <= \$800 ;
+    \a$459  <= \$681 ;
   always @(posedge clk)
-    lr_3_3_d1 <= \$801 ;
+    l_5_3 <= \$682 ;
   always @(posedge clk)
-    lr_3_3_d2 <= \$802 ;
+    \b$531  <= \$683 ;
   always @(posedge clk)
-    acc_3_3 <= \$803 ;
+    p_5_3 <= \$684 ;
   always @(posedge clk)
-    out_3_3 <= \$804 ;
+    lr_5_3_d0 <= \$685 ;
   always @(posedge clk)
-    a_3_4 <= \$805 ;
+    lr_5_3_d1 <= \$686 ;
   always @(posedge clk)
-    v_3_4 <= \$806 ;
+    lr_5_3_d2 <= \$687 ;
   always @(posedge clk)
-    l_3_4 <= \$807 ;
+    acc_5_3 <= \$688 ;
   always @(posedge clk)
-    w_3_4 <= \$808 ;
+    out_5_3 <= \$689 ;
   always @(posedge clk)
-    p_3_4 <= \$809 ;
+    \a$469  <= \$690 ;
   always @(posedge clk)
-    vr_3_4_d0 <= \$810 ;
+    l_5_4 <= \$691 ;
   always @(posedge clk)
-    vr_3_4_d1 <= \$811 ;
+    \b$541  <= \$692 ;
   always @(posedge clk)
-    vr_3_4_d2 <= \$812 ;
+    p_5_4 <= \$693 ;
   always @(posedge clk)
-    lr_3_4_d0 <= \$813 ;
+    lr_5_4_d0 <= \$694 ;
   always @(posedge clk)
-    lr_3_4_d1 <= \$814 ;
+    lr_5_4_d1 <= \$695 ;
   always @(posedge clk)
-    lr_3_4_d2 <= \$815 ;
+    lr_5_4_d2 <= \$696 ;
   always @(posedge clk)
-    acc_3_4 <= \$816 ;
+    acc_5_4 <= \$697 ;
   always @(posedge clk)
-    out_3_4 <= \$817 ;
+    out_5_4 <= \$698 ;
   always @(posedge clk)
-    a_3_5 <= \$818 ;
+    \a$479  <= \$699 ;
   always @(posedge clk)
-    v_3_5 <= \$819 ;
+    l_5_5 <= \$700 ;
   always @(posedge clk)
-    l_3_5 <= \$820 ;
+    \b$551  <= \$701 ;
   always @(posedge clk)
-    w_3_5 <= \$821 ;
+    p_5_5 <= \$702 ;
   always @(posedge clk)
-    p_3_5 <= \$822 ;
+    lr_5_5_d0 <= \$703 ;
   always @(posedge clk)
-    vr_3_5_d0 <= \$823 ;
+    lr_5_5_d1 <= \$704 ;
   always @(posedge clk)
-    vr_3_5_d1 <= \$824 ;
+    lr_5_5_d2 <= \$705 ;
   always @(posedge clk)
-    vr_3_5_d2 <= \$825 ;
+    acc_5_5 <= \$706 ;
   always @(posedge clk)
-    lr_3_5_d0 <= \$826 ;
+    out_5_5 <= \$707 ;
   always @(posedge clk)
-    lr_3_5_d1 <= \$827 ;
+    \a$489  <= \$708 ;
   always @(posedge clk)
-    lr_3_5_d2 <= \$828 ;
+    l_5_6 <= \$709 ;
   always @(posedge clk)
-    acc_3_5 <= \$829 ;
+    \b$561  <= \$710 ;
   always @(posedge clk)
-    out_3_5 <= \$830 ;
+    p_5_6 <= \$711 ;
   always @(posedge clk)
-    a_3_6 <= \$831 ;
+    lr_5_6_d0 <= \$712 ;
   always @(posedge clk)
-    v_3_6 <= \$832 ;
+    lr_5_6_d1 <= \$713 ;
   always @(posedge clk)
-    l_3_6 <= \$833 ;
+    lr_5_6_d2 <= \$714 ;
   always @(posedge clk)
-    w_3_6 <= \$834 ;
+    acc_5_6 <= \$715 ;
   always @(posedge clk)
-    p_3_6 <= \$835 ;
+    out_5_6 <= \$716 ;
   always @(posedge clk)
-    vr_3_6_d0 <= \$836 ;
+    a_5_7 <= \$717 ;
   always @(posedge clk)
-    vr_3_6_d1 <= \$837 ;
+    l_5_7 <= \$718 ;
   always @(posedge clk)
-    vr_3_6_d2 <= \$838 ;
+    \b$571  <= \$719 ;
   always @(posedge clk)
-    lr_3_6_d0 <= \$839 ;
+    p_5_7 <= \$720 ;
   always @(posedge clk)
-    lr_3_6_d1 <= \$840 ;
+    lr_5_7_d0 <= \$721 ;
   always @(posedge clk)
-    lr_3_6_d2 <= \$841 ;
+    lr_5_7_d1 <= \$722 ;
   always @(posedge clk)
-    acc_3_6 <= \$842 ;
+    lr_5_7_d2 <= \$723 ;
   always @(posedge clk)
-    out_3_6 <= \$843 ;
+    acc_5_7 <= \$724 ;
   always @(posedge clk)
-    a_3_7 <= \$844 ;
+    out_5_7 <= \$725 ;
   always @(posedge clk)
-    v_3_7 <= \$845 ;
+    \a$509  <= \$726 ;
   always @(posedge clk)
-    l_3_7 <= \$846 ;
+    l_6_0 <= \$727 ;
   always @(posedge clk)
-    w_3_7 <= \$847 ;
+    \b$581  <= \$728 ;
   always @(posedge clk)
-    p_3_7 <= \$848 ;
+    p_6_0 <= \$729 ;
   always @(posedge clk)
-    vr_3_7_d0 <= \$849 ;
+    lr_6_0_d0 <= \$730 ;
   always @(posedge clk)
-    vr_3_7_d1 <= \$850 ;
+    lr_6_0_d1 <= \$731 ;
   always @(posedge clk)
-    vr_3_7_d2 <= \$851 ;
+    lr_6_0_d2 <= \$732 ;
   always @(posedge clk)
-    lr_3_7_d0 <= \$852 ;
+    acc_6_0 <= \$733 ;
   always @(posedge clk)
-    lr_3_7_d1 <= \$853 ;
+    out_6_0 <= \$734 ;
   always @(posedge clk)
-    lr_3_7_d2 <= \$854 ;
+    \a$519  <= \$735 ;
   always @(posedge clk)
-    acc_3_7 <= \$855 ;
+    l_6_1 <= \$736 ;
   always @(posedge clk)
-    out_3_7 <= \$856 ;
+    \b$591  <= \$737 ;
   always @(posedge clk)
-    a_4_0 <= \$857 ;
+    p_6_1 <= \$738 ;
   always @(posedge clk)
-    v_4_0 <= \$858 ;
+    lr_6_1_d0 <= \$739 ;
   always @(posedge clk)
-    l_4_0 <= \$859 ;
+    lr_6_1_d1 <= \$740 ;
   always @(posedge clk)
-    w_4_0 <= \$860 ;
+    lr_6_1_d2 <= \$741 ;
   always @(posedge clk)
-    p_4_0 <= \$861 ;
+    acc_6_1 <= \$742 ;
   always @(posedge clk)
-    vr_4_0_d0 <= \$862 ;
+    out_6_1 <= \$743 ;
   always @(posedge clk)
-    vr_4_0_d1 <= \$863 ;
+    \a$529  <= \$744 ;
   always @(posedge clk)
-    vr_4_0_d2 <= \$864 ;
+    l_6_2 <= \$745 ;
   always @(posedge clk)
-    lr_4_0_d0 <= \$865 ;
+    \b$601  <= \$746 ;
   always @(posedge clk)
-    lr_4_0_d1 <= \$866 ;
+    p_6_2 <= \$747 ;
   always @(posedge clk)
-    lr_4_0_d2 <= \$867 ;
+    lr_6_2_d0 <= \$748 ;
   always @(posedge clk)
-    acc_4_0 <= \$868 ;
+    lr_6_2_d1 <= \$749 ;
   always @(posedge clk)
-    out_4_0 <= \$869 ;
+    lr_6_2_d2 <= \$750 ;
   always @(posedge clk)
-    a_4_1 <= \$870 ;
+    acc_6_2 <= \$751 ;
   always @(posedge clk)
-    v_4_1 <= \$871 ;
+    out_6_2 <= \$752 ;
   always @(posedge clk)
-    l_4_1 <= \$872 ;
+    \a$539  <= \$753 ;
   always @(posedge clk)
-    w_4_1 <= \$873 ;
+    l_6_3 <= \$754 ;
   always @(posedge clk)
-    p_4_1 <= \$874 ;
+    \b$611  <= \$755 ;
   always @(posedge clk)
-    vr_4_1_d0 <= \$875 ;
+    p_6_3 <= \$756 ;
   always @(posedge clk)
-    vr_4_1_d1 <= \$876 ;
+    lr_6_3_d0 <= \$757 ;
   always @(posedge clk)
-    vr_4_1_d2 <= \$877 ;
+    lr_6_3_d1 <= \$758 ;
   always @(posedge clk)
-    lr_4_1_d0 <= \$878 ;
+    lr_6_3_d2 <= \$759 ;
   always @(posedge clk)
-    lr_4_1_d1 <= \$879 ;
+    acc_6_3 <= \$760 ;
   always @(posedge clk)
-    lr_4_1_d2 <= \$880 ;
+    out_6_3 <= \$761 ;
   always @(posedge clk)
-    acc_4_1 <= \$881 ;
+    \a$549  <= \$762 ;
   always @(posedge clk)
-    out_4_1 <= \$882 ;
+    l_6_4 <= \$763 ;
   always @(posedge clk)
-    a_4_2 <= \$883 ;
+    \b$621  <= \$764 ;
   always @(posedge clk)
-    v_4_2 <= \$884 ;
+    p_6_4 <= \$765 ;
   always @(posedge clk)
-    l_4_2 <= \$885 ;
+    lr_6_4_d0 <= \$766 ;
   always @(posedge clk)
-    w_4_2 <= \$886 ;
+    lr_6_4_d1 <= \$767 ;
   always @(posedge clk)
-    p_4_2 <= \$887 ;
+    lr_6_4_d2 <= \$768 ;
   always @(posedge clk)
-    vr_4_2_d0 <= \$888 ;
+    acc_6_4 <= \$769 ;
   always @(posedge clk)
-    vr_4_2_d1 <= \$889 ;
+    out_6_4 <= \$770 ;
   always @(posedge clk)
-    vr_4_2_d2 <= \$890 ;
+    \a$559  <= \$771 ;
   always @(posedge clk)
-    lr_4_2_d0 <= \$891 ;
+    l_6_5 <= \$772 ;
   always @(posedge clk)
-    lr_4_2_d1 <= \$892 ;
+    \b$631  <= \$773 ;
   always @(posedge clk)
-    lr_4_2_d2 <= \$893 ;
+    p_6_5 <= \$774 ;
   always @(posedge clk)
-    acc_4_2 <= \$894 ;
+    lr_6_5_d0 <= \$775 ;
   always @(posedge clk)
-    out_4_2 <= \$895 ;
+    lr_6_5_d1 <= \$776 ;
   always @(posedge clk)
-    a_4_3 <= \$896 ;
+    lr_6_5_d2 <= \$777 ;
   always @(posedge clk)
-    v_4_3 <= \$897 ;
+    acc_6_5 <= \$778 ;
   always @(posedge clk)
-    l_4_3 <= \$898 ;
+    out_6_5 <= \$779 ;
   always @(posedge clk)
-    w_4_3 <= \$899 ;
+    \a$569  <= \$780 ;
   always @(posedge clk)
-    p_4_3 <= \$900 ;
+    l_6_6 <= \$781 ;
   always @(posedge clk)
-    vr_4_3_d0 <= \$901 ;
+    \b$641  <= \$782 ;
   always @(posedge clk)
-    vr_4_3_d1 <= \$902 ;
+    p_6_6 <= \$783 ;
   always @(posedge clk)
-    vr_4_3_d2 <= \$903 ;
+    lr_6_6_d0 <= \$784 ;
   always @(posedge clk)
-    lr_4_3_d0 <= \$904 ;
+    lr_6_6_d1 <= \$785 ;
   always @(posedge clk)
-    lr_4_3_d1 <= \$905 ;
+    lr_6_6_d2 <= \$786 ;
   always @(posedge clk)
-    lr_4_3_d2 <= \$906 ;
+    acc_6_6 <= \$787 ;
   always @(posedge clk)
-    acc_4_3 <= \$907 ;
+    out_6_6 <= \$788 ;
   always @(posedge clk)
-    out_4_3 <= \$908 ;
+    a_6_7 <= \$789 ;
   always @(posedge clk)
-    a_4_4 <= \$909 ;
+    l_6_7 <= \$790 ;
   always @(posedge clk)
-    v_4_4 <= \$910 ;
+    \b$651  <= \$791 ;
   always @(posedge clk)
-    l_4_4 <= \$911 ;
+    p_6_7 <= \$792 ;
   always @(posedge clk)
-    w_4_4 <= \$912 ;
+    lr_6_7_d0 <= \$793 ;
   always @(posedge clk)
-    p_4_4 <= \$913 ;
+    lr_6_7_d1 <= \$794 ;
   always @(posedge clk)
-    vr_4_4_d0 <= \$914 ;
+    lr_6_7_d2 <= \$795 ;
   always @(posedge clk)
-    vr_4_4_d1 <= \$915 ;
+    acc_6_7 <= \$796 ;
   always @(posedge clk)
-    vr_4_4_d2 <= \$916 ;
+    out_6_7 <= \$797 ;
   always @(posedge clk)
-    lr_4_4_d0 <= \$917 ;
+    \a$589  <= \$798 ;
   always @(posedge clk)
-    lr_4_4_d1 <= \$918 ;
+    l_7_0 <= \$799 ;
   always @(posedge clk)
-    lr_4_4_d2 <= \$919 ;
+    w_7_0 <= \$800 ;
   always @(posedge clk)
-    acc_4_4 <= \$920 ;
+    p_7_0 <= \$801 ;
   always @(posedge clk)
-    out_4_4 <= \$921 ;
+    lr_7_0_d0 <= \$802 ;
   always @(posedge clk)
-    a_4_5 <= \$922 ;
+    lr_7_0_d1 <= \$803 ;
   always @(posedge clk)
-    v_4_5 <= \$923 ;
+    lr_7_0_d2 <= \$804 ;
   always @(posedge clk)
-    l_4_5 <= \$924 ;
+    acc_7_0 <= \$805 ;
   always @(posedge clk)
-    w_4_5 <= \$925 ;
+    out_7_0 <= \$806 ;
   always @(posedge clk)
-    p_4_5 <= \$926 ;
+    \a$599  <= \$807 ;
   always @(posedge clk)
-    vr_4_5_d0 <= \$927 ;
+    l_7_1 <= \$808 ;
   always @(posedge clk)
-    vr_4_5_d1 <= \$928 ;
+    w_7_1 <= \$809 ;
   always @(posedge clk)
-    vr_4_5_d2 <= \$929 ;
+    p_7_1 <= \$810 ;
   always @(posedge clk)
-    lr_4_5_d0 <= \$930 ;
+    lr_7_1_d0 <= \$811 ;
   always @(posedge clk)
-    lr_4_5_d1 <= \$931 ;
+    lr_7_1_d1 <= \$812 ;
   always @(posedge clk)
-    lr_4_5_d2 <= \$932 ;
+    lr_7_1_d2 <= \$813 ;
   always @(posedge clk)
-    acc_4_5 <= \$933 ;
+    acc_7_1 <= \$814 ;
   always @(posedge clk)
-    out_4_5 <= \$934 ;
+    out_7_1 <= \$815 ;
   always @(posedge clk)
-    a_4_6 <= \$935 ;
+    \a$609  <= \$816 ;
   always @(posedge clk)
-    v_4_6 <= \$936 ;
+    l_7_2 <= \$817 ;
   always @(posedge clk)
-    l_4_6 <= \$937 ;
+    w_7_2 <= \$818 ;
   always @(posedge clk)
-    w_4_6 <= \$938 ;
+    p_7_2 <= \$819 ;
   always @(posedge clk)
-    p_4_6 <= \$939 ;
+    lr_7_2_d0 <= \$820 ;
   always @(posedge clk)
-    vr_4_6_d0 <= \$940 ;
+    lr_7_2_d1 <= \$821 ;
   always @(posedge clk)
-    vr_4_6_d1 <= \$941 ;
+    lr_7_2_d2 <= \$822 ;
   always @(posedge clk)
-    vr_4_6_d2 <= \$942 ;
+    acc_7_2 <= \$823 ;
   always @(posedge clk)
-    lr_4_6_d0 <= \$943 ;
+    out_7_2 <= \$824 ;
   always @(posedge clk)
-    lr_4_6_d1 <= \$944 ;
+    \a$619  <= \$825 ;
   always @(posedge clk)
-    lr_4_6_d2 <= \$945 ;
+    l_7_3 <= \$826 ;
   always @(posedge clk)
-    acc_4_6 <= \$946 ;
+    w_7_3 <= \$827 ;
   always @(posedge clk)
-    out_4_6 <= \$947 ;
+    p_7_3 <= \$828 ;
   always @(posedge clk)
-    a_4_7 <= \$948 ;
+    lr_7_3_d0 <= \$829 ;
   always @(posedge clk)
-    v_4_7 <= \$949 ;
+    lr_7_3_d1 <= \$830 ;
   always @(posedge clk)
-    l_4_7 <= \$950 ;
+    lr_7_3_d2 <= \$831 ;
   always @(posedge clk)
-    w_4_7 <= \$951 ;
+    acc_7_3 <= \$832 ;
   always @(posedge clk)
-    p_4_7 <= \$952 ;
+    out_7_3 <= \$833 ;
   always @(posedge clk)
-    vr_4_7_d0 <= \$953 ;
+    \a$629  <= \$834 ;
   always @(posedge clk)
-    vr_4_7_d1 <= \$954 ;
+    l_7_4 <= \$835 ;
   always @(posedge clk)
-    vr_4_7_d2 <= \$955 ;
+    w_7_4 <= \$836 ;
   always @(posedge clk)
-    lr_4_7_d0 <= \$956 ;
+    p_7_4 <= \$837 ;
   always @(posedge clk)
-    lr_4_7_d1 <= \$957 ;
+    lr_7_4_d0 <= \$838 ;
   always @(posedge clk)
-    lr_4_7_d2 <= \$958 ;
+    lr_7_4_d1 <= \$839 ;
   always @(posedge clk)
-    acc_4_7 <= \$959 ;
+    lr_7_4_d2 <= \$840 ;
   always @(posedge clk)
-    out_4_7 <= \$960 ;
+    acc_7_4 <= \$841 ;
   always @(posedge clk)
-    a_5_0 <= \$961 ;
+    out_7_4 <= \$842 ;
   always @(posedge clk)
-    v_5_0 <= \$962 ;
+    \a$639  <= \$843 ;
   always @(posedge clk)
-    l_5_0 <= \$963 ;
+    l_7_5 <= \$844 ;
   always @(posedge clk)
-    w_5_0 <= \$964 ;
+    w_7_5 <= \$845 ;
   always @(posedge clk)
-    p_5_0 <= \$965 ;
+    p_7_5 <= \$846 ;
   always @(posedge clk)
-    vr_5_0_d0 <= \$966 ;
+    lr_7_5_d0 <= \$847 ;
   always @(posedge clk)
-    vr_5_0_d1 <= \$967 ;
+    lr_7_5_d1 <= \$848 ;
   always @(posedge clk)
-    vr_5_0_d2 <= \$968 ;
+    lr_7_5_d2 <= \$849 ;
   always @(posedge clk)
-    lr_5_0_d0 <= \$969 ;
+    acc_7_5 <= \$850 ;
   always @(posedge clk)
-    lr_5_0_d1 <= \$970 ;
+    out_7_5 <= \$851 ;
   always @(posedge clk)
-    lr_5_0_d2 <= \$971 ;
+    \a$649  <= \$852 ;
   always @(posedge clk)
-    acc_5_0 <= \$972 ;
+    l_7_6 <= \$853 ;
   always @(posedge clk)
-    out_5_0 <= \$973 ;
+    w_7_6 <= \$854 ;
   always @(posedge clk)
-    a_5_1 <= \$974 ;
+    p_7_6 <= \$855 ;
   always @(posedge clk)
-    v_5_1 <= \$975 ;
+    lr_7_6_d0 <= \$856 ;
   always @(posedge clk)
-    l_5_1 <= \$976 ;
+    lr_7_6_d1 <= \$857 ;
   always @(posedge clk)
-    w_5_1 <= \$977 ;
+    lr_7_6_d2 <= \$858 ;
   always @(posedge clk)
-    p_5_1 <= \$978 ;
+    acc_7_6 <= \$859 ;
   always @(posedge clk)
-    vr_5_1_d0 <= \$979 ;
+    out_7_6 <= \$860 ;
   always @(posedge clk)
-    vr_5_1_d1 <= \$980 ;
+    a_7_7 <= \$861 ;
   always @(posedge clk)
-    vr_5_1_d2 <= \$981 ;
+    l_7_7 <= \$862 ;
   always @(posedge clk)
-    lr_5_1_d0 <= \$982 ;
+    w_7_7 <= \$863 ;
   always @(posedge clk)
-    lr_5_1_d1 <= \$983 ;
+    p_7_7 <= \$864 ;
   always @(posedge clk)
-    lr_5_1_d2 <= \$984 ;
+    lr_7_7_d0 <= \$865 ;
   always @(posedge clk)
-    acc_5_1 <= \$985 ;
+    lr_7_7_d1 <= \$866 ;
   always @(posedge clk)
-    out_5_1 <= \$986 ;
+    lr_7_7_d2 <= \$867 ;
   always @(posedge clk)
-    a_5_2 <= \$987 ;
+    acc_7_7 <= \$868 ;
   always @(posedge clk)
-    v_5_2 <= \$988 ;
+    out_7_7 <= \$869 ;
   always @(posedge clk)
-    l_5_2 <= \$989 ;
+    drain_count <= \$870 ;
   always @(posedge clk)
-    w_5_2 <= \$990 ;
+    drain_beat <= \$871 ;
   always @(posedge clk)
-    p_5_2 <= \$991 ;
-  always @(posedge clk)
-    vr_5_2_d0 <= \$992 ;
-  always @(posedge clk)
-    vr_5_2_d1 <= \$993 ;
-  always @(posedge clk)
-    vr_5_2_d2 <= \$994 ;
-  always @(posedge clk)
-    lr_5_2_d0 <= \$995 ;
-  always @(posedge clk)
-    lr_5_2_d1 <= \$996 ;
-  always @(posedge clk)
-    lr_5_2_d2 <= \$997 ;
-  always @(posedge clk)
-    acc_5_2 <= \$998 ;
-  always @(posedge clk)
-    out_5_2 <= \$999 ;
-  always @(posedge clk)
-    a_5_3 <= \$1000 ;
-  always @(posedge clk)
-    v_5_3 <= \$1001 ;
-  always @(posedge clk)
-    l_5_3 <= \$1002 ;
-  always @(posedge clk)
-    w_5_3 <= \$1003 ;
-  always @(posedge clk)
-    p_5_3 <= \$1004 ;
-  always @(posedge clk)
-    vr_5_3_d0 <= \$1005 ;
-  always @(posedge clk)
-    vr_5_3_d1 <= \$1006 ;
-  always @(posedge clk)
-    vr_5_3_d2 <= \$1007 ;
-  always @(posedge clk)
-    lr_5_3_d0 <= \$1008 ;
-  always @(posedge clk)
-    lr_5_3_d1 <= \$1009 ;
-  always @(posedge clk)
-    lr_5_3_d2 <= \$1010 ;
-  always @(posedge clk)
-    acc_5_3 <= \$1011 ;
-  always @(posedge clk)
-    out_5_3 <= \$1012 ;
-  always @(posedge clk)
-    a_5_4 <= \$1013 ;
-  always @(posedge clk)
-    v_5_4 <= \$1014 ;
-  always @(posedge clk)
-    l_5_4 <= \$1015 ;
-  always @(posedge clk)
-    w_5_4 <= \$1016 ;
-  always @(posedge clk)
-    p_5_4 <= \$1017 ;
-  always @(posedge clk)
-    vr_5_4_d0 <= \$1018 ;
-  always @(posedge clk)
-    vr_5_4_d1 <= \$1019 ;
-  always @(posedge clk)
-    vr_5_4_d2 <= \$1020 ;
-  always @(posedge clk)
-    lr_5_4_d0 <= \$1021 ;
-  always @(posedge clk)
-    lr_5_4_d1 <= \$1022 ;
-  always @(posedge clk)
-    lr_5_4_d2 <= \$1023 ;
-  always @(posedge clk)
-    acc_5_4 <= \$1024 ;
-  always @(posedge clk)
-    out_5_4 <= \$1025 ;
-  always @(posedge clk)
-    a_5_5 <= \$1026 ;
-  always @(posedge clk)
-    v_5_5 <= \$1027 ;
-  always @(posedge clk)
-    l_5_5 <= \$1028 ;
-  always @(posedge clk)
-    w_5_5 <= \$1029 ;
-  always @(posedge clk)
-    p_5_5 <= \$1030 ;
-  always @(posedge clk)
-    vr_5_5_d0 <= \$1031 ;
-  always @(posedge clk)
-    vr_5_5_d1 <= \$1032 ;
-  always @(posedge clk)
-    vr_5_5_d2 <= \$1033 ;
-  always @(posedge clk)
-    lr_5_5_d0 <= \$1034 ;
-  always @(posedge clk)
-    lr_5_5_d1 <= \$1035 ;
-  always @(posedge clk)
-    lr_5_5_d2 <= \$1036 ;
-  always @(posedge clk)
-    acc_5_5 <= \$1037 ;
-  always @(posedge clk)
-    out_5_5 <= \$1038 ;
-  always @(posedge clk)
-    a_5_6 <= \$1039 ;
-  always @(posedge clk)
-    v_5_6 <= \$1040 ;
-  always @(posedge clk)
-    l_5_6 <= \$1041 ;
-  always @(posedge clk)
-    w_5_6 <= \$1042 ;
-  always @(posedge clk)
-    p_5_6 <= \$1043 ;
-  always @(posedge clk)
-    vr_5_6_d0 <= \$1044 ;
-  always @(posedge clk)
-    vr_5_6_d1 <= \$1045 ;
-  always @(posedge clk)
-    vr_5_6_d2 <= \$1046 ;
-  always @(posedge clk)
-    lr_5_6_d0 <= \$1047 ;
-  always @(posedge clk)
-    lr_5_6_d1 <= \$1048 ;
-  always @(posedge clk)
-    lr_5_6_d2 <= \$1049 ;
-  always @(posedge clk)
-    acc_5_6 <= \$1050 ;
-  always @(posedge clk)
-    out_5_6 <= \$1051 ;
-  always @(posedge clk)
-    a_5_7 <= \$1052 ;
-  always @(posedge clk)
-    v_5_7 <= \$1053 ;
-  always @(posedge clk)
-    l_5_7 <= \$1054 ;
-  always @(posedge clk)
-    w_5_7 <= \$1055 ;
-  always @(posedge clk)
-    p_5_7 <= \$1056 ;
-  always @(posedge clk)
-    vr_5_7_d0 <= \$1057 ;
-  always @(posedge clk)
-    vr_5_7_d1 <= \$1058 ;
-  always @(posedge clk)
-    vr_5_7_d2 <= \$1059 ;
-  always @(posedge clk)
-    lr_5_7_d0 <= \$1060 ;
-  always @(posedge clk)
-    lr_5_7_d1 <= \$1061 ;
-  always @(posedge clk)
-    lr_5_7_d2 <= \$1062 ;
-  always @(posedge clk)
-    acc_5_7 <= \$1063 ;
-  always @(posedge clk)
-    out_5_7 <= \$1064 ;
-  always @(posedge clk)
-    a_6_0 <= \$1065 ;
-  always @(posedge clk)
-    v_6_0 <= \$1066 ;
-  always @(posedge clk)
-    l_6_0 <= \$1067 ;
-  always @(posedge clk)
-    w_6_0 <= \$1068 ;
-  always @(posedge clk)
-    p_6_0 <= \$1069 ;
-  always @(posedge clk)
-    vr_6_0_d0 <= \$1070 ;
-  always @(posedge clk)
-    vr_6_0_d1 <= \$1071 ;
-  always @(posedge clk)
-    vr_6_0_d2 <= \$1072 ;
-  always @(posedge clk)
-    lr_6_0_d0 <= \$1073 ;
-  always @(posedge clk)
-    lr_6_0_d1 <= \$1074 ;
-  always @(posedge clk)
-    lr_6_0_d2 <= \$1075 ;
-  always @(posedge clk)
-    acc_6_0 <= \$1076 ;
-  always @(posedge clk)
-    out_6_0 <= \$1077 ;
-  always @(posedge clk)
-    a_6_1 <= \$1078 ;
-  always @(posedge clk)
-    v_6_1 <= \$1079 ;
-  always @(posedge clk)
-    l_6_1 <= \$1080 ;
-  always @(posedge clk)
-    w_6_1 <= \$1081 ;
-  always @(posedge clk)
-    p_6_1 <= \$1082 ;
-  always @(posedge clk)
-    vr_6_1_d0 <= \$1083 ;
-  always @(posedge clk)
-    vr_6_1_d1 <= \$1084 ;
-  always @(posedge clk)
-    vr_6_1_d2 <= \$1085 ;
-  always @(posedge clk)
-    lr_6_1_d0 <= \$1086 ;
-  always @(posedge clk)
-    lr_6_1_d1 <= \$1087 ;
-  always @(posedge clk)
-    lr_6_1_d2 <= \$1088 ;
-  always @(posedge clk)
-    acc_6_1 <= \$1089 ;
-  always @(posedge clk)
-    out_6_1 <= \$1090 ;
-  always @(posedge clk)
-    a_6_2 <= \$1091 ;
-  always @(posedge clk)
-    v_6_2 <= \$1092 ;
-  always @(posedge clk)
-    l_6_2 <= \$1093 ;
-  always @(posedge clk)
-    w_6_2 <= \$1094 ;
-  always @(posedge clk)
-    p_6_2 <= \$1095 ;
-  always @(posedge clk)
-    vr_6_2_d0 <= \$1096 ;
-  always @(posedge clk)
-    vr_6_2_d1 <= \$1097 ;
-  always @(posedge clk)
-    vr_6_2_d2 <= \$1098 ;
-  always @(posedge clk)
-    lr_6_2_d0 <= \$1099 ;
-  always @(posedge clk)
-    lr_6_2_d1 <= \$1100 ;
-  always @(posedge clk)
-    lr_6_2_d2 <= \$1101 ;
-  always @(posedge clk)
-    acc_6_2 <= \$1102 ;
-  always @(posedge clk)
-    out_6_2 <= \$1103 ;
-  always @(posedge clk)
-    a_6_3 <= \$1104 ;
-  always @(posedge clk)
-    v_6_3 <= \$1105 ;
-  always @(posedge clk)
-    l_6_3 <= \$1106 ;
-  always @(posedge clk)
-    w_6_3 <= \$1107 ;
-  always @(posedge clk)
-    p_6_3 <= \$1108 ;
-  always @(posedge clk)
-    vr_6_3_d0 <= \$1109 ;
-  always @(posedge clk)
-    vr_6_3_d1 <= \$1110 ;
-  always @(posedge clk)
-    vr_6_3_d2 <= \$1111 ;
-  always @(posedge clk)
-    lr_6_3_d0 <= \$1112 ;
-  always @(posedge clk)
-    lr_6_3_d1 <= \$1113 ;
-  always @(posedge clk)
-    lr_6_3_d2 <= \$1114 ;
-  always @(posedge clk)
-    acc_6_3 <= \$1115 ;
-  always @(posedge clk)
-    out_6_3 <= \$1116 ;
-  always @(posedge clk)
-    a_6_4 <= \$1117 ;
-  always @(posedge clk)
-    v_6_4 <= \$1118 ;
-  always @(posedge clk)
-    l_6_4 <= \$1119 ;
-  always @(posedge clk)
-    w_6_4 <= \$1120 ;
-  always @(posedge clk)
-    p_6_4 <= \$1121 ;
-  always @(posedge clk)
-    vr_6_4_d0 <= \$1122 ;
-  always @(posedge clk)
-    vr_6_4_d1 <= \$1123 ;
-  always @(posedge clk)
-    vr_6_4_d2 <= \$1124 ;
-  always @(posedge clk)
-    lr_6_4_d0 <= \$1125 ;
-  always @(posedge clk)
-    lr_6_4_d1 <= \$1126 ;
-  always @(posedge clk)
-    lr_6_4_d2 <= \$1127 ;
-  always @(posedge clk)
-    acc_6_4 <= \$1128 ;
-  always @(posedge clk)
-    out_6_4 <= \$1129 ;
-  always @(posedge clk)
-    a_6_5 <= \$1130 ;
-  always @(posedge clk)
-    v_6_5 <= \$1131 ;
-  always @(posedge clk)
-    l_6_5 <= \$1132 ;
-  always @(posedge clk)
-    w_6_5 <= \$1133 ;
-  always @(posedge clk)
-    p_6_5 <= \$1134 ;
-  always @(posedge clk)
-    vr_6_5_d0 <= \$1135 ;
-  always @(posedge clk)
-    vr_6_5_d1 <= \$1136 ;
-  always @(posedge clk)
-    vr_6_5_d2 <= \$1137 ;
-  always @(posedge clk)
-    lr_6_5_d0 <= \$1138 ;
-  always @(posedge clk)
-    lr_6_5_d1 <= \$1139 ;
-  always @(posedge clk)
-    lr_6_5_d2 <= \$1140 ;
-  always @(posedge clk)
-    acc_6_5 <= \$1141 ;
-  always @(posedge clk)
-    out_6_5 <= \$1142 ;
-  always @(posedge clk)
-    a_6_6 <= \$1143 ;
-  always @(posedge clk)
-    v_6_6 <= \$1144 ;
-  always @(posedge clk)
-    l_6_6 <= \$1145 ;
-  always @(posedge clk)
-    w_6_6 <= \$1146 ;
-  always @(posedge clk)
-    p_6_6 <= \$1147 ;
-  always @(posedge clk)
-    vr_6_6_d0 <= \$1148 ;
-  always @(posedge clk)
-    vr_6_6_d1 <= \$1149 ;
-  always @(posedge clk)
-    vr_6_6_d2 <= \$1150 ;
-  always @(posedge clk)
-    lr_6_6_d0 <= \$1151 ;
-  always @(posedge clk)
-    lr_6_6_d1 <= \$1152 ;
-  always @(posedge clk)
-    lr_6_6_d2 <= \$1153 ;
-  always @(posedge clk)
-    acc_6_6 <= \$1154 ;
-  always @(posedge clk)
-    out_6_6 <= \$1155 ;
-  always @(posedge clk)
-    a_6_7 <= \$1156 ;
-  always @(posedge clk)
-    v_6_7 <= \$1157 ;
-  always @(posedge clk)
-    l_6_7 <= \$1158 ;
-  always @(posedge clk)
-    w_6_7 <= \$1159 ;
-  always @(posedge clk)
-    p_6_7 <= \$1160 ;
-  always @(posedge clk)
-    vr_6_7_d0 <= \$1161 ;
-  always @(posedge clk)
-    vr_6_7_d1 <= \$1162 ;
-  always @(posedge clk)
-    vr_6_7_d2 <= \$1163 ;
-  always @(posedge clk)
-    lr_6_7_d0 <= \$1164 ;
-  always @(posedge clk)
-    lr_6_7_d1 <= \$1165 ;
-  always @(posedge clk)
-    lr_6_7_d2 <= \$1166 ;
-  always @(posedge clk)
-    acc_6_7 <= \$1167 ;
-  always @(posedge clk)
-    out_6_7 <= \$1168 ;
-  always @(posedge clk)
-    a_7_0 <= \$1169 ;
-  always @(posedge clk)
-    v_7_0 <= \$1170 ;
-  always @(posedge clk)
-    l_7_0 <= \$1171 ;
-  always @(posedge clk)
-    w_7_0 <= \$1172 ;
-  always @(posedge clk)
-    p_7_0 <= \$1173 ;
-  always @(posedge clk)
-    vr_7_0_d0 <= \$1174 ;
-  always @(posedge clk)
-    vr_7_0_d1 <= \$1175 ;
-  always @(posedge clk)
-    vr_7_0_d2 <= \$1176 ;
-  always @(posedge clk)
-    lr_7_0_d0 <= \$1177 ;
-  always @(posedge clk)
-    lr_7_0_d1 <= \$1178 ;
-  always @(posedge clk)
-    lr_7_0_d2 <= \$1179 ;
-  always @(posedge clk)
-    acc_7_0 <= \$1180 ;
-  always @(posedge clk)
-    out_7_0 <= \$1181 ;
-  always @(posedge clk)
-    a_7_1 <= \$1182 ;
-  always @(posedge clk)
-    v_7_1 <= \$1183 ;
-  always @(posedge clk)
-    l_7_1 <= \$1184 ;
-  always @(posedge clk)
-    w_7_1 <= \$1185 ;
-  always @(posedge clk)
-    p_7_1 <= \$1186 ;
-  always @(posedge clk)
-    vr_7_1_d0 <= \$1187 ;
-  always @(posedge clk)
-    vr_7_1_d1 <= \$1188 ;
-  always @(posedge clk)
-    vr_7_1_d2 <= \$1189 ;
-  always @(posedge clk)
-    lr_7_1_d0 <= \$1190 ;
-  always @(posedge clk)
-    lr_7_1_d1 <= \$1191 ;
-  always @(posedge clk)
-    lr_7_1_d2 <= \$1192 ;
-  always @(posedge clk)
-    acc_7_1 <= \$1193 ;
-  always @(posedge clk)
-    out_7_1 <= \$1194 ;
-  always @(posedge clk)
-    a_7_2 <= \$1195 ;
-  always @(posedge clk)
-    v_7_2 <= \$1196 ;
-  always @(posedge clk)
-    l_7_2 <= \$1197 ;
-  always @(posedge clk)
-    w_7_2 <= \$1198 ;
-  always @(posedge clk)
-    p_7_2 <= \$1199 ;
-  always @(posedge clk)
-    vr_7_2_d0 <= \$1200 ;
-  always @(posedge clk)
-    vr_7_2_d1 <= \$1201 ;
-  always @(posedge clk)
-    vr_7_2_d2 <= \$1202 ;
-  always @(posedge clk)
-    lr_7_2_d0 <= \$1203 ;
-  always @(posedge clk)
-    lr_7_2_d1 <= \$1204 ;
-  always @(posedge clk)
-    lr_7_2_d2 <= \$1205 ;
-  always @(posedge clk)
-    acc_7_2 <= \$1206 ;
-  always @(posedge clk)
-    out_7_2 <= \$1207 ;
-  always @(posedge clk)
-    a_7_3 <= \$1208 ;
-  always @(posedge clk)
-    v_7_3 <= \$1209 ;
-  always @(posedge clk)
-    l_7_3 <= \$1210 ;
-  always @(posedge clk)
-    w_7_3 <= \$1211 ;
-  always @(posedge clk)
-    p_7_3 <= \$1212 ;
-  always @(posedge clk)
-    vr_7_3_d0 <= \$1213 ;
-  always @(posedge clk)
-    vr_7_3_d1 <= \$1214 ;
-  always @(posedge clk)
-    vr_7_3_d2 <= \$1215 ;
-  always @(posedge clk)
-    lr_7_3_d0 <= \$1216 ;
-  always @(posedge clk)
-    lr_7_3_d1 <= \$1217 ;
-  always @(posedge clk)
-    lr_7_3_d2 <= \$1218 ;
-  always @(posedge clk)
-    acc_7_3 <= \$1219 ;
-  always @(posedge clk)
-    out_7_3 <= \$1220 ;
-  always @(posedge clk)
-    a_7_4 <= \$1221 ;
-  always @(posedge clk)
-    v_7_4 <= \$1222 ;
-  always @(posedge clk)
-    l_7_4 <= \$1223 ;
-  always @(posedge clk)
-    w_7_4 <= \$1224 ;
-  always @(posedge clk)
-    p_7_4 <= \$1225 ;
-  always @(posedge clk)
-    vr_7_4_d0 <= \$1226 ;
-  always @(posedge clk)
-    vr_7_4_d1 <= \$1227 ;
-  always @(posedge clk)
-    vr_7_4_d2 <= \$1228 ;
-  always @(posedge clk)
-    lr_7_4_d0 <= \$1229 ;
-  always @(posedge clk)
-    lr_7_4_d1 <= \$1230 ;
-  always @(posedge clk)
-    lr_7_4_d2 <= \$1231 ;
-  always @(posedge clk)
-    acc_7_4 <= \$1232 ;
-  always @(posedge clk)
-    out_7_4 <= \$1233 ;
-  always @(posedge clk)
-    a_7_5 <= \$1234 ;
-  always @(posedge clk)
-    v_7_5 <= \$1235 ;
-  always @(posedge clk)
-    l_7_5 <= \$1236 ;
-  always @(posedge clk)
-    w_7_5 <= \$1237 ;
-  always @(posedge clk)
-    p_7_5 <= \$1238 ;
-  always @(posedge clk)
-    vr_7_5_d0 <= \$1239 ;
-  always @(posedge clk)
-    vr_7_5_d1 <= \$1240 ;
-  always @(posedge clk)
-    vr_7_5_d2 <= \$1241 ;
-  always @(posedge clk)
-    lr_7_5_d0 <= \$1242 ;
-  always @(posedge clk)
-    lr_7_5_d1 <= \$1243 ;
-  always @(posedge clk)
-    lr_7_5_d2 <= \$1244 ;
-  always @(posedge clk)
-    acc_7_5 <= \$1245 ;
-  always @(posedge clk)
-    out_7_5 <= \$1246 ;
-  always @(posedge clk)
-    a_7_6 <= \$1247 ;
-  always @(posedge clk)
-    v_7_6 <= \$1248 ;
-  always @(posedge clk)
-    l_7_6 <= \$1249 ;
-  always @(posedge clk)
-    w_7_6 <= \$1250 ;
-  always @(posedge clk)
-    p_7_6 <= \$1251 ;
-  always @(posedge clk)
-    vr_7_6_d0 <= \$1252 ;
-  always @(posedge clk)
-    vr_7_6_d1 <= \$1253 ;
-  always @(posedge clk)
-    vr_7_6_d2 <= \$1254 ;
-  always @(posedge clk)
-    lr_7_6_d0 <= \$1255 ;
-  always @(posedge clk)
-    lr_7_6_d1 <= \$1256 ;
-  always @(posedge clk)
-    lr_7_6_d2 <= \$1257 ;
-  always @(posedge clk)
-    acc_7_6 <= \$1258 ;
-  always @(posedge clk)
-    out_7_6 <= \$1259 ;
-  always @(posedge clk)
-    a_7_7 <= \$1260 ;
-  always @(posedge clk)
-    v_7_7 <= \$1261 ;
-  always @(posedge clk)
-    l_7_7 <= \$1262 ;
-  always @(posedge clk)
-    w_7_7 <= \$1263 ;
-  always @(posedge clk)
-    p_7_7 <= \$1264 ;
-  always @(posedge clk)
-    vr_7_7_d0 <= \$1265 ;
-  always @(posedge clk)
-    vr_7_7_d1 <= \$1266 ;
-  always @(posedge clk)
-    vr_7_7_d2 <= \$1267 ;
-  always @(posedge clk)
-    lr_7_7_d0 <= \$1268 ;
-  always @(posedge clk)
-    lr_7_7_d1 <= \$1269 ;
-  always @(posedge clk)
-    lr_7_7_d2 <= \$1270 ;
-  always @(posedge clk)
-    acc_7_7 <= \$1271 ;
-  always @(posedge clk)
-    out_7_7 <= \$1272 ;
-  always @(posedge clk)
-    drain_count <= \$1273 ;
-  always @(posedge clk)
-    drain_beat <= \$1274 ;
-  always @(posedge clk)
-    drain_shift <= \$1275 ;
+    drain_shift <= \$872 ;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
-    .a(i_a[7:0]),
-    .b(i_w[7:0]),
+    .a(a_in0),
+    .b(w_in0),
     .clk(clk),
-    .\port$870$0 (\$1276 ),
-    .\port$870$1 (\$1277 ),
-    .\port$870$10 (\$1286 ),
-    .\port$870$11 (\$1287 ),
-    .\port$870$12 (\$1288 ),
-    .\port$870$13 (\$1289 ),
-    .\port$870$14 (\$1290 ),
-    .\port$870$15 (\$1291 ),
-    .\port$870$2 (\$1278 ),
-    .\port$870$3 (\$1279 ),
-    .\port$870$4 (\$1280 ),
-    .\port$870$5 (\$1281 ),
-    .\port$870$6 (\$1282 ),
-    .\port$870$7 (\$1283 ),
-    .\port$870$8 (\$1284 ),
-    .\port$870$9 (\$1285 )
+    .\port$641$0 (\$873 ),
+    .\port$641$1 (\$874 ),
+    .\port$641$10 (\$883 ),
+    .\port$641$11 (\$884 ),
+    .\port$641$12 (\$885 ),
+    .\port$641$13 (\$886 ),
+    .\port$641$14 (\$887 ),
+    .\port$641$15 (\$888 ),
+    .\port$641$2 (\$875 ),
+    .\port$641$3 (\$876 ),
+    .\port$641$4 (\$877 ),
+    .\port$641$5 (\$878 ),
+    .\port$641$6 (\$879 ),
+    .\port$641$7 (\$880 ),
+    .\port$641$8 (\$881 ),
+    .\port$641$9 (\$882 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
-    .a(a_0_0),
-    .b(skew_w1_d0),
+    .a(\a$29 ),
+    .b(\b$31 ),
     .clk(clk),
-    .\port$871$0 (\$1292 ),
-    .\port$871$1 (\$1293 ),
-    .\port$871$10 (\$1302 ),
-    .\port$871$11 (\$1303 ),
-    .\port$871$12 (\$1304 ),
-    .\port$871$13 (\$1305 ),
-    .\port$871$14 (\$1306 ),
-    .\port$871$15 (\$1307 ),
-    .\port$871$2 (\$1294 ),
-    .\port$871$3 (\$1295 ),
-    .\port$871$4 (\$1296 ),
-    .\port$871$5 (\$1297 ),
-    .\port$871$6 (\$1298 ),
-    .\port$871$7 (\$1299 ),
-    .\port$871$8 (\$1300 ),
-    .\port$871$9 (\$1301 )
+    .\port$642$0 (\$889 ),
+    .\port$642$1 (\$890 ),
+    .\port$642$10 (\$899 ),
+    .\port$642$11 (\$900 ),
+    .\port$642$12 (\$901 ),
+    .\port$642$13 (\$902 ),
+    .\port$642$14 (\$903 ),
+    .\port$642$15 (\$904 ),
+    .\port$642$2 (\$891 ),
+    .\port$642$3 (\$892 ),
+    .\port$642$4 (\$893 ),
+    .\port$642$5 (\$894 ),
+    .\port$642$6 (\$895 ),
+    .\port$642$7 (\$896 ),
+    .\port$642$8 (\$897 ),
+    .\port$642$9 (\$898 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
-    .a(a_0_1),
-    .b(skew_w2_d1),
+    .a(\a$39 ),
+    .b(\b$41 ),
     .clk(clk),
-    .\port$872$0 (\$1308 ),
-    .\port$872$1 (\$1309 ),
-    .\port$872$10 (\$1318 ),
-    .\port$872$11 (\$1319 ),
-    .\port$872$12 (\$1320 ),
-    .\port$872$13 (\$1321 ),
-    .\port$872$14 (\$1322 ),
-    .\port$872$15 (\$1323 ),
-    .\port$872$2 (\$1310 ),
-    .\port$872$3 (\$1311 ),
-    .\port$872$4 (\$1312 ),
-    .\port$872$5 (\$1313 ),
-    .\port$872$6 (\$1314 ),
-    .\port$872$7 (\$1315 ),
-    .\port$872$8 (\$1316 ),
-    .\port$872$9 (\$1317 )
+    .\port$643$0 (\$905 ),
+    .\port$643$1 (\$906 ),
+    .\port$643$10 (\$915 ),
+    .\port$643$11 (\$916 ),
+    .\port$643$12 (\$917 ),
+    .\port$643$13 (\$918 ),
+    .\port$643$14 (\$919 ),
+    .\port$643$15 (\$920 ),
+    .\port$643$2 (\$907 ),
+    .\port$643$3 (\$908 ),
+    .\port$643$4 (\$909 ),
+    .\port$643$5 (\$910 ),
+    .\port$643$6 (\$911 ),
+    .\port$643$7 (\$912 ),
+    .\port$643$8 (\$913 ),
+    .\port$643$9 (\$914 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
-    .a(a_0_2),
-    .b(skew_w3_d2),
+    .a(\a$49 ),
+    .b(\b$51 ),
     .clk(clk),
-    .\port$873$0 (\$1324 ),
-    .\port$873$1 (\$1325 ),
-    .\port$873$10 (\$1334 ),
-    .\port$873$11 (\$1335 ),
-    .\port$873$12 (\$1336 ),
-    .\port$873$13 (\$1337 ),
-    .\port$873$14 (\$1338 ),
-    .\port$873$15 (\$1339 ),
-    .\port$873$2 (\$1326 ),
-    .\port$873$3 (\$1327 ),
-    .\port$873$4 (\$1328 ),
-    .\port$873$5 (\$1329 ),
-    .\port$873$6 (\$1330 ),
-    .\port$873$7 (\$1331 ),
-    .\port$873$8 (\$1332 ),
-    .\port$873$9 (\$1333 )
+    .\port$644$0 (\$921 ),
+    .\port$644$1 (\$922 ),
+    .\port$644$10 (\$931 ),
+    .\port$644$11 (\$932 ),
+    .\port$644$12 (\$933 ),
+    .\port$644$13 (\$934 ),
+    .\port$644$14 (\$935 ),
+    .\port$644$15 (\$936 ),
+    .\port$644$2 (\$923 ),
+    .\port$644$3 (\$924 ),
+    .\port$644$4 (\$925 ),
+    .\port$644$5 (\$926 ),
+    .\port$644$6 (\$927 ),
+    .\port$644$7 (\$928 ),
+    .\port$644$8 (\$929 ),
+    .\port$644$9 (\$930 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
-    .a(a_0_3),
-    .b(skew_w4_d3),
+    .a(\a$59 ),
+    .b(\b$61 ),
     .clk(clk),
-    .\port$874$0 (\$1340 ),
-    .\port$874$1 (\$1341 ),
-    .\port$874$10 (\$1350 ),
-    .\port$874$11 (\$1351 ),
-    .\port$874$12 (\$1352 ),
-    .\port$874$13 (\$1353 ),
-    .\port$874$14 (\$1354 ),
-    .\port$874$15 (\$1355 ),
-    .\port$874$2 (\$1342 ),
-    .\port$874$3 (\$1343 ),
-    .\port$874$4 (\$1344 ),
-    .\port$874$5 (\$1345 ),
-    .\port$874$6 (\$1346 ),
-    .\port$874$7 (\$1347 ),
-    .\port$874$8 (\$1348 ),
-    .\port$874$9 (\$1349 )
+    .\port$645$0 (\$937 ),
+    .\port$645$1 (\$938 ),
+    .\port$645$10 (\$947 ),
+    .\port$645$11 (\$948 ),
+    .\port$645$12 (\$949 ),
+    .\port$645$13 (\$950 ),
+    .\port$645$14 (\$951 ),
+    .\port$645$15 (\$952 ),
+    .\port$645$2 (\$939 ),
+    .\port$645$3 (\$940 ),
+    .\port$645$4 (\$941 ),
+    .\port$645$5 (\$942 ),
+    .\port$645$6 (\$943 ),
+    .\port$645$7 (\$944 ),
+    .\port$645$8 (\$945 ),
+    .\port$645$9 (\$946 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
-    .a(a_0_4),
-    .b(skew_w5_d4),
+    .a(\a$69 ),
+    .b(\b$71 ),
     .clk(clk),
-    .\port$875$0 (\$1356 ),
-    .\port$875$1 (\$1357 ),
-    .\port$875$10 (\$1366 ),
-    .\port$875$11 (\$1367 ),
-    .\port$875$12 (\$1368 ),
-    .\port$875$13 (\$1369 ),
-    .\port$875$14 (\$1370 ),
-    .\port$875$15 (\$1371 ),
-    .\port$875$2 (\$1358 ),
-    .\port$875$3 (\$1359 ),
-    .\port$875$4 (\$1360 ),
-    .\port$875$5 (\$1361 ),
-    .\port$875$6 (\$1362 ),
-    .\port$875$7 (\$1363 ),
-    .\port$875$8 (\$1364 ),
-    .\port$875$9 (\$1365 )
+    .\port$646$0 (\$953 ),
+    .\port$646$1 (\$954 ),
+    .\port$646$10 (\$963 ),
+    .\port$646$11 (\$964 ),
+    .\port$646$12 (\$965 ),
+    .\port$646$13 (\$966 ),
+    .\port$646$14 (\$967 ),
+    .\port$646$15 (\$968 ),
+    .\port$646$2 (\$955 ),
+    .\port$646$3 (\$956 ),
+    .\port$646$4 (\$957 ),
+    .\port$646$5 (\$958 ),
+    .\port$646$6 (\$959 ),
+    .\port$646$7 (\$960 ),
+    .\port$646$8 (\$961 ),
+    .\port$646$9 (\$962 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
-    .a(a_0_5),
-    .b(skew_w6_d5),
+    .a(\a$79 ),
+    .b(\b$81 ),
     .clk(clk),
-    .\port$876$0 (\$1372 ),
-    .\port$876$1 (\$1373 ),
-    .\port$876$10 (\$1382 ),
-    .\port$876$11 (\$1383 ),
-    .\port$876$12 (\$1384 ),
-    .\port$876$13 (\$1385 ),
-    .\port$876$14 (\$1386 ),
-    .\port$876$15 (\$1387 ),
-    .\port$876$2 (\$1374 ),
-    .\port$876$3 (\$1375 ),
-    .\port$876$4 (\$1376 ),
-    .\port$876$5 (\$1377 ),
-    .\port$876$6 (\$1378 ),
-    .\port$876$7 (\$1379 ),
-    .\port$876$8 (\$1380 ),
-    .\port$876$9 (\$1381 )
+    .\port$647$0 (\$969 ),
+    .\port$647$1 (\$970 ),
+    .\port$647$10 (\$979 ),
+    .\port$647$11 (\$980 ),
+    .\port$647$12 (\$981 ),
+    .\port$647$13 (\$982 ),
+    .\port$647$14 (\$983 ),
+    .\port$647$15 (\$984 ),
+    .\port$647$2 (\$971 ),
+    .\port$647$3 (\$972 ),
+    .\port$647$4 (\$973 ),
+    .\port$647$5 (\$974 ),
+    .\port$647$6 (\$975 ),
+    .\port$647$7 (\$976 ),
+    .\port$647$8 (\$977 ),
+    .\port$647$9 (\$978 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
-    .a(a_0_6),
-    .b(skew_w7_d6),
+    .a(\a$89 ),
+    .b(\b$91 ),
     .clk(clk),
-    .\port$877$0 (\$1388 ),
-    .\port$877$1 (\$1389 ),
-    .\port$877$10 (\$1398 ),
-    .\port$877$11 (\$1399 ),
-    .\port$877$12 (\$1400 ),
-    .\port$877$13 (\$1401 ),
-    .\port$877$14 (\$1402 ),
-    .\port$877$15 (\$1403 ),
-    .\port$877$2 (\$1390 ),
-    .\port$877$3 (\$1391 ),
-    .\port$877$4 (\$1392 ),
-    .\port$877$5 (\$1393 ),
-    .\port$877$6 (\$1394 ),
-    .\port$877$7 (\$1395 ),
-    .\port$877$8 (\$1396 ),
-    .\port$877$9 (\$1397 )
+    .\port$648$0 (\$985 ),
+    .\port$648$1 (\$986 ),
+    .\port$648$10 (\$995 ),
+    .\port$648$11 (\$996 ),
+    .\port$648$12 (\$997 ),
+    .\port$648$13 (\$998 ),
+    .\port$648$14 (\$999 ),
+    .\port$648$15 (\$1000 ),
+    .\port$648$2 (\$987 ),
+    .\port$648$3 (\$988 ),
+    .\port$648$4 (\$989 ),
+    .\port$648$5 (\$990 ),
+    .\port$648$6 (\$991 ),
+    .\port$648$7 (\$992 ),
+    .\port$648$8 (\$993 ),
+    .\port$648$9 (\$994 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
-    .a(skew_a1_d0),
-    .b(w_0_0),
+    .a(\a$99 ),
+    .b(\b$101 ),
     .clk(clk),
-    .\port$878$0 (\$1404 ),
-    .\port$878$1 (\$1405 ),
-    .\port$878$10 (\$1414 ),
-    .\port$878$11 (\$1415 ),
-    .\port$878$12 (\$1416 ),
-    .\port$878$13 (\$1417 ),
-    .\port$878$14 (\$1418 ),
-    .\port$878$15 (\$1419 ),
-    .\port$878$2 (\$1406 ),
-    .\port$878$3 (\$1407 ),
-    .\port$878$4 (\$1408 ),
-    .\port$878$5 (\$1409 ),
-    .\port$878$6 (\$1410 ),
-    .\port$878$7 (\$1411 ),
-    .\port$878$8 (\$1412 ),
-    .\port$878$9 (\$1413 )
+    .\port$649$0 (\$1001 ),
+    .\port$649$1 (\$1002 ),
+    .\port$649$10 (\$1011 ),
+    .\port$649$11 (\$1012 ),
+    .\port$649$12 (\$1013 ),
+    .\port$649$13 (\$1014 ),
+    .\port$649$14 (\$1015 ),
+    .\port$649$15 (\$1016 ),
+    .\port$649$2 (\$1003 ),
+    .\port$649$3 (\$1004 ),
+    .\port$649$4 (\$1005 ),
+    .\port$649$5 (\$1006 ),
+    .\port$649$6 (\$1007 ),
+    .\port$649$7 (\$1008 ),
+    .\port$649$8 (\$1009 ),
+    .\port$649$9 (\$1010 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
-    .a(a_1_0),
-    .b(w_0_1),
+    .a(\a$109 ),
+    .b(\b$111 ),
     .clk(clk),
-    .\port$879$0 (\$1420 ),
-    .\port$879$1 (\$1421 ),
-    .\port$879$10 (\$1430 ),
-    .\port$879$11 (\$1431 ),
-    .\port$879$12 (\$1432 ),
-    .\port$879$13 (\$1433 ),
-    .\port$879$14 (\$1434 ),
-    .\port$879$15 (\$1435 ),
-    .\port$879$2 (\$1422 ),
-    .\port$879$3 (\$1423 ),
-    .\port$879$4 (\$1424 ),
-    .\port$879$5 (\$1425 ),
-    .\port$879$6 (\$1426 ),
-    .\port$879$7 (\$1427 ),
-    .\port$879$8 (\$1428 ),
-    .\port$879$9 (\$1429 )
+    .\port$650$0 (\$1017 ),
+    .\port$650$1 (\$1018 ),
+    .\port$650$10 (\$1027 ),
+    .\port$650$11 (\$1028 ),
+    .\port$650$12 (\$1029 ),
+    .\port$650$13 (\$1030 ),
+    .\port$650$14 (\$1031 ),
+    .\port$650$15 (\$1032 ),
+    .\port$650$2 (\$1019 ),
+    .\port$650$3 (\$1020 ),
+    .\port$650$4 (\$1021 ),
+    .\port$650$5 (\$1022 ),
+    .\port$650$6 (\$1023 ),
+    .\port$650$7 (\$1024 ),
+    .\port$650$8 (\$1025 ),
+    .\port$650$9 (\$1026 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
-    .a(a_1_1),
-    .b(w_0_2),
+    .a(\a$119 ),
+    .b(\b$121 ),
     .clk(clk),
-    .\port$880$0 (\$1436 ),
-    .\port$880$1 (\$1437 ),
-    .\port$880$10 (\$1446 ),
-    .\port$880$11 (\$1447 ),
-    .\port$880$12 (\$1448 ),
-    .\port$880$13 (\$1449 ),
-    .\port$880$14 (\$1450 ),
-    .\port$880$15 (\$1451 ),
-    .\port$880$2 (\$1438 ),
-    .\port$880$3 (\$1439 ),
-    .\port$880$4 (\$1440 ),
-    .\port$880$5 (\$1441 ),
-    .\port$880$6 (\$1442 ),
-    .\port$880$7 (\$1443 ),
-    .\port$880$8 (\$1444 ),
-    .\port$880$9 (\$1445 )
+    .\port$651$0 (\$1033 ),
+    .\port$651$1 (\$1034 ),
+    .\port$651$10 (\$1043 ),
+    .\port$651$11 (\$1044 ),
+    .\port$651$12 (\$1045 ),
+    .\port$651$13 (\$1046 ),
+    .\port$651$14 (\$1047 ),
+    .\port$651$15 (\$1048 ),
+    .\port$651$2 (\$1035 ),
+    .\port$651$3 (\$1036 ),
+    .\port$651$4 (\$1037 ),
+    .\port$651$5 (\$1038 ),
+    .\port$651$6 (\$1039 ),
+    .\port$651$7 (\$1040 ),
+    .\port$651$8 (\$1041 ),
+    .\port$651$9 (\$1042 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
-    .a(a_1_2),
-    .b(w_0_3),
+    .a(\a$129 ),
+    .b(\b$131 ),
     .clk(clk),
-    .\port$881$0 (\$1452 ),
-    .\port$881$1 (\$1453 ),
-    .\port$881$10 (\$1462 ),
-    .\port$881$11 (\$1463 ),
-    .\port$881$12 (\$1464 ),
-    .\port$881$13 (\$1465 ),
-    .\port$881$14 (\$1466 ),
-    .\port$881$15 (\$1467 ),
-    .\port$881$2 (\$1454 ),
-    .\port$881$3 (\$1455 ),
-    .\port$881$4 (\$1456 ),
-    .\port$881$5 (\$1457 ),
-    .\port$881$6 (\$1458 ),
-    .\port$881$7 (\$1459 ),
-    .\port$881$8 (\$1460 ),
-    .\port$881$9 (\$1461 )
+    .\port$652$0 (\$1049 ),
+    .\port$652$1 (\$1050 ),
+    .\port$652$10 (\$1059 ),
+    .\port$652$11 (\$1060 ),
+    .\port$652$12 (\$1061 ),
+    .\port$652$13 (\$1062 ),
+    .\port$652$14 (\$1063 ),
+    .\port$652$15 (\$1064 ),
+    .\port$652$2 (\$1051 ),
+    .\port$652$3 (\$1052 ),
+    .\port$652$4 (\$1053 ),
+    .\port$652$5 (\$1054 ),
+    .\port$652$6 (\$1055 ),
+    .\port$652$7 (\$1056 ),
+    .\port$652$8 (\$1057 ),
+    .\port$652$9 (\$1058 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
-    .a(a_1_3),
-    .b(w_0_4),
+    .a(\a$139 ),
+    .b(\b$141 ),
     .clk(clk),
-    .\port$882$0 (\$1468 ),
-    .\port$882$1 (\$1469 ),
-    .\port$882$10 (\$1478 ),
-    .\port$882$11 (\$1479 ),
-    .\port$882$12 (\$1480 ),
-    .\port$882$13 (\$1481 ),
-    .\port$882$14 (\$1482 ),
-    .\port$882$15 (\$1483 ),
-    .\port$882$2 (\$1470 ),
-    .\port$882$3 (\$1471 ),
-    .\port$882$4 (\$1472 ),
-    .\port$882$5 (\$1473 ),
-    .\port$882$6 (\$1474 ),
-    .\port$882$7 (\$1475 ),
-    .\port$882$8 (\$1476 ),
-    .\port$882$9 (\$1477 )
+    .\port$653$0 (\$1065 ),
+    .\port$653$1 (\$1066 ),
+    .\port$653$10 (\$1075 ),
+    .\port$653$11 (\$1076 ),
+    .\port$653$12 (\$1077 ),
+    .\port$653$13 (\$1078 ),
+    .\port$653$14 (\$1079 ),
+    .\port$653$15 (\$1080 ),
+    .\port$653$2 (\$1067 ),
+    .\port$653$3 (\$1068 ),
+    .\port$653$4 (\$1069 ),
+    .\port$653$5 (\$1070 ),
+    .\port$653$6 (\$1071 ),
+    .\port$653$7 (\$1072 ),
+    .\port$653$8 (\$1073 ),
+    .\port$653$9 (\$1074 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
-    .a(a_1_4),
-    .b(w_0_5),
+    .a(\a$149 ),
+    .b(\b$151 ),
     .clk(clk),
-    .\port$883$0 (\$1484 ),
-    .\port$883$1 (\$1485 ),
-    .\port$883$10 (\$1494 ),
-    .\port$883$11 (\$1495 ),
-    .\port$883$12 (\$1496 ),
-    .\port$883$13 (\$1497 ),
-    .\port$883$14 (\$1498 ),
-    .\port$883$15 (\$1499 ),
-    .\port$883$2 (\$1486 ),
-    .\port$883$3 (\$1487 ),
-    .\port$883$4 (\$1488 ),
-    .\port$883$5 (\$1489 ),
-    .\port$883$6 (\$1490 ),
-    .\port$883$7 (\$1491 ),
-    .\port$883$8 (\$1492 ),
-    .\port$883$9 (\$1493 )
+    .\port$654$0 (\$1081 ),
+    .\port$654$1 (\$1082 ),
+    .\port$654$10 (\$1091 ),
+    .\port$654$11 (\$1092 ),
+    .\port$654$12 (\$1093 ),
+    .\port$654$13 (\$1094 ),
+    .\port$654$14 (\$1095 ),
+    .\port$654$15 (\$1096 ),
+    .\port$654$2 (\$1083 ),
+    .\port$654$3 (\$1084 ),
+    .\port$654$4 (\$1085 ),
+    .\port$654$5 (\$1086 ),
+    .\port$654$6 (\$1087 ),
+    .\port$654$7 (\$1088 ),
+    .\port$654$8 (\$1089 ),
+    .\port$654$9 (\$1090 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
-    .a(a_1_5),
-    .b(w_0_6),
+    .a(\a$159 ),
+    .b(\b$161 ),
     .clk(clk),
-    .\port$884$0 (\$1500 ),
-    .\port$884$1 (\$1501 ),
-    .\port$884$10 (\$1510 ),
-    .\port$884$11 (\$1511 ),
-    .\port$884$12 (\$1512 ),
-    .\port$884$13 (\$1513 ),
-    .\port$884$14 (\$1514 ),
-    .\port$884$15 (\$1515 ),
-    .\port$884$2 (\$1502 ),
-    .\port$884$3 (\$1503 ),
-    .\port$884$4 (\$1504 ),
-    .\port$884$5 (\$1505 ),
-    .\port$884$6 (\$1506 ),
-    .\port$884$7 (\$1507 ),
-    .\port$884$8 (\$1508 ),
-    .\port$884$9 (\$1509 )
+    .\port$655$0 (\$1097 ),
+    .\port$655$1 (\$1098 ),
+    .\port$655$10 (\$1107 ),
+    .\port$655$11 (\$1108 ),
+    .\port$655$12 (\$1109 ),
+    .\port$655$13 (\$1110 ),
+    .\port$655$14 (\$1111 ),
+    .\port$655$15 (\$1112 ),
+    .\port$655$2 (\$1099 ),
+    .\port$655$3 (\$1100 ),
+    .\port$655$4 (\$1101 ),
+    .\port$655$5 (\$1102 ),
+    .\port$655$6 (\$1103 ),
+    .\port$655$7 (\$1104 ),
+    .\port$655$8 (\$1105 ),
+    .\port$655$9 (\$1106 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
-    .a(a_1_6),
-    .b(w_0_7),
+    .a(\a$169 ),
+    .b(\b$171 ),
     .clk(clk),
-    .\port$885$0 (\$1516 ),
-    .\port$885$1 (\$1517 ),
-    .\port$885$10 (\$1526 ),
-    .\port$885$11 (\$1527 ),
-    .\port$885$12 (\$1528 ),
-    .\port$885$13 (\$1529 ),
-    .\port$885$14 (\$1530 ),
-    .\port$885$15 (\$1531 ),
-    .\port$885$2 (\$1518 ),
-    .\port$885$3 (\$1519 ),
-    .\port$885$4 (\$1520 ),
-    .\port$885$5 (\$1521 ),
-    .\port$885$6 (\$1522 ),
-    .\port$885$7 (\$1523 ),
-    .\port$885$8 (\$1524 ),
-    .\port$885$9 (\$1525 )
+    .\port$656$0 (\$1113 ),
+    .\port$656$1 (\$1114 ),
+    .\port$656$10 (\$1123 ),
+    .\port$656$11 (\$1124 ),
+    .\port$656$12 (\$1125 ),
+    .\port$656$13 (\$1126 ),
+    .\port$656$14 (\$1127 ),
+    .\port$656$15 (\$1128 ),
+    .\port$656$2 (\$1115 ),
+    .\port$656$3 (\$1116 ),
+    .\port$656$4 (\$1117 ),
+    .\port$656$5 (\$1118 ),
+    .\port$656$6 (\$1119 ),
+    .\port$656$7 (\$1120 ),
+    .\port$656$8 (\$1121 ),
+    .\port$656$9 (\$1122 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
-    .a(skew_a2_d1),
-    .b(w_1_0),
+    .a(\a$179 ),
+    .b(\b$181 ),
     .clk(clk),
-    .\port$886$0 (\$1532 ),
-    .\port$886$1 (\$1533 ),
-    .\port$886$10 (\$1542 ),
-    .\port$886$11 (\$1543 ),
-    .\port$886$12 (\$1544 ),
-    .\port$886$13 (\$1545 ),
-    .\port$886$14 (\$1546 ),
-    .\port$886$15 (\$1547 ),
-    .\port$886$2 (\$1534 ),
-    .\port$886$3 (\$1535 ),
-    .\port$886$4 (\$1536 ),
-    .\port$886$5 (\$1537 ),
-    .\port$886$6 (\$1538 ),
-    .\port$886$7 (\$1539 ),
-    .\port$886$8 (\$1540 ),
-    .\port$886$9 (\$1541 )
+    .\port$657$0 (\$1129 ),
+    .\port$657$1 (\$1130 ),
+    .\port$657$10 (\$1139 ),
+    .\port$657$11 (\$1140 ),
+    .\port$657$12 (\$1141 ),
+    .\port$657$13 (\$1142 ),
+    .\port$657$14 (\$1143 ),
+    .\port$657$15 (\$1144 ),
+    .\port$657$2 (\$1131 ),
+    .\port$657$3 (\$1132 ),
+    .\port$657$4 (\$1133 ),
+    .\port$657$5 (\$1134 ),
+    .\port$657$6 (\$1135 ),
+    .\port$657$7 (\$1136 ),
+    .\port$657$8 (\$1137 ),
+    .\port$657$9 (\$1138 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
-    .a(a_2_0),
-    .b(w_1_1),
+    .a(\a$189 ),
+    .b(\b$191 ),
     .clk(clk),
-    .\port$887$0 (\$1548 ),
-    .\port$887$1 (\$1549 ),
-    .\port$887$10 (\$1558 ),
-    .\port$887$11 (\$1559 ),
-    .\port$887$12 (\$1560 ),
-    .\port$887$13 (\$1561 ),
-    .\port$887$14 (\$1562 ),
-    .\port$887$15 (\$1563 ),
-    .\port$887$2 (\$1550 ),
-    .\port$887$3 (\$1551 ),
-    .\port$887$4 (\$1552 ),
-    .\port$887$5 (\$1553 ),
-    .\port$887$6 (\$1554 ),
-    .\port$887$7 (\$1555 ),
-    .\port$887$8 (\$1556 ),
-    .\port$887$9 (\$1557 )
+    .\port$658$0 (\$1145 ),
+    .\port$658$1 (\$1146 ),
+    .\port$658$10 (\$1155 ),
+    .\port$658$11 (\$1156 ),
+    .\port$658$12 (\$1157 ),
+    .\port$658$13 (\$1158 ),
+    .\port$658$14 (\$1159 ),
+    .\port$658$15 (\$1160 ),
+    .\port$658$2 (\$1147 ),
+    .\port$658$3 (\$1148 ),
+    .\port$658$4 (\$1149 ),
+    .\port$658$5 (\$1150 ),
+    .\port$658$6 (\$1151 ),
+    .\port$658$7 (\$1152 ),
+    .\port$658$8 (\$1153 ),
+    .\port$658$9 (\$1154 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
-    .a(a_2_1),
-    .b(w_1_2),
+    .a(\a$199 ),
+    .b(\b$201 ),
     .clk(clk),
-    .\port$888$0 (\$1564 ),
-    .\port$888$1 (\$1565 ),
-    .\port$888$10 (\$1574 ),
-    .\port$888$11 (\$1575 ),
-    .\port$888$12 (\$1576 ),
-    .\port$888$13 (\$1577 ),
-    .\port$888$14 (\$1578 ),
-    .\port$888$15 (\$1579 ),
-    .\port$888$2 (\$1566 ),
-    .\port$888$3 (\$1567 ),
-    .\port$888$4 (\$1568 ),
-    .\port$888$5 (\$1569 ),
-    .\port$888$6 (\$1570 ),
-    .\port$888$7 (\$1571 ),
-    .\port$888$8 (\$1572 ),
-    .\port$888$9 (\$1573 )
+    .\port$659$0 (\$1161 ),
+    .\port$659$1 (\$1162 ),
+    .\port$659$10 (\$1171 ),
+    .\port$659$11 (\$1172 ),
+    .\port$659$12 (\$1173 ),
+    .\port$659$13 (\$1174 ),
+    .\port$659$14 (\$1175 ),
+    .\port$659$15 (\$1176 ),
+    .\port$659$2 (\$1163 ),
+    .\port$659$3 (\$1164 ),
+    .\port$659$4 (\$1165 ),
+    .\port$659$5 (\$1166 ),
+    .\port$659$6 (\$1167 ),
+    .\port$659$7 (\$1168 ),
+    .\port$659$8 (\$1169 ),
+    .\port$659$9 (\$1170 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
-    .a(a_2_2),
-    .b(w_1_3),
+    .a(\a$209 ),
+    .b(\b$211 ),
     .clk(clk),
-    .\port$889$0 (\$1580 ),
-    .\port$889$1 (\$1581 ),
-    .\port$889$10 (\$1590 ),
-    .\port$889$11 (\$1591 ),
-    .\port$889$12 (\$1592 ),
-    .\port$889$13 (\$1593 ),
-    .\port$889$14 (\$1594 ),
-    .\port$889$15 (\$1595 ),
-    .\port$889$2 (\$1582 ),
-    .\port$889$3 (\$1583 ),
-    .\port$889$4 (\$1584 ),
-    .\port$889$5 (\$1585 ),
-    .\port$889$6 (\$1586 ),
-    .\port$889$7 (\$1587 ),
-    .\port$889$8 (\$1588 ),
-    .\port$889$9 (\$1589 )
+    .\port$660$0 (\$1177 ),
+    .\port$660$1 (\$1178 ),
+    .\port$660$10 (\$1187 ),
+    .\port$660$11 (\$1188 ),
+    .\port$660$12 (\$1189 ),
+    .\port$660$13 (\$1190 ),
+    .\port$660$14 (\$1191 ),
+    .\port$660$15 (\$1192 ),
+    .\port$660$2 (\$1179 ),
+    .\port$660$3 (\$1180 ),
+    .\port$660$4 (\$1181 ),
+    .\port$660$5 (\$1182 ),
+    .\port$660$6 (\$1183 ),
+    .\port$660$7 (\$1184 ),
+    .\port$660$8 (\$1185 ),
+    .\port$660$9 (\$1186 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
-    .a(a_2_3),
-    .b(w_1_4),
+    .a(\a$219 ),
+    .b(\b$221 ),
     .clk(clk),
-    .\port$890$0 (\$1596 ),
-    .\port$890$1 (\$1597 ),
-    .\port$890$10 (\$1606 ),
-    .\port$890$11 (\$1607 ),
-    .\port$890$12 (\$1608 ),
-    .\port$890$13 (\$1609 ),
-    .\port$890$14 (\$1610 ),
-    .\port$890$15 (\$1611 ),
-    .\port$890$2 (\$1598 ),
-    .\port$890$3 (\$1599 ),
-    .\port$890$4 (\$1600 ),
-    .\port$890$5 (\$1601 ),
-    .\port$890$6 (\$1602 ),
-    .\port$890$7 (\$1603 ),
-    .\port$890$8 (\$1604 ),
-    .\port$890$9 (\$1605 )
+    .\port$661$0 (\$1193 ),
+    .\port$661$1 (\$1194 ),
+    .\port$661$10 (\$1203 ),
+    .\port$661$11 (\$1204 ),
+    .\port$661$12 (\$1205 ),
+    .\port$661$13 (\$1206 ),
+    .\port$661$14 (\$1207 ),
+    .\port$661$15 (\$1208 ),
+    .\port$661$2 (\$1195 ),
+    .\port$661$3 (\$1196 ),
+    .\port$661$4 (\$1197 ),
+    .\port$661$5 (\$1198 ),
+    .\port$661$6 (\$1199 ),
+    .\port$661$7 (\$1200 ),
+    .\port$661$8 (\$1201 ),
+    .\port$661$9 (\$1202 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
-    .a(a_2_4),
-    .b(w_1_5),
+    .a(\a$229 ),
+    .b(\b$231 ),
     .clk(clk),
-    .\port$891$0 (\$1612 ),
-    .\port$891$1 (\$1613 ),
-    .\port$891$10 (\$1622 ),
-    .\port$891$11 (\$1623 ),
-    .\port$891$12 (\$1624 ),
-    .\port$891$13 (\$1625 ),
-    .\port$891$14 (\$1626 ),
-    .\port$891$15 (\$1627 ),
-    .\port$891$2 (\$1614 ),
-    .\port$891$3 (\$1615 ),
-    .\port$891$4 (\$1616 ),
-    .\port$891$5 (\$1617 ),
-    .\port$891$6 (\$1618 ),
-    .\port$891$7 (\$1619 ),
-    .\port$891$8 (\$1620 ),
-    .\port$891$9 (\$1621 )
+    .\port$662$0 (\$1209 ),
+    .\port$662$1 (\$1210 ),
+    .\port$662$10 (\$1219 ),
+    .\port$662$11 (\$1220 ),
+    .\port$662$12 (\$1221 ),
+    .\port$662$13 (\$1222 ),
+    .\port$662$14 (\$1223 ),
+    .\port$662$15 (\$1224 ),
+    .\port$662$2 (\$1211 ),
+    .\port$662$3 (\$1212 ),
+    .\port$662$4 (\$1213 ),
+    .\port$662$5 (\$1214 ),
+    .\port$662$6 (\$1215 ),
+    .\port$662$7 (\$1216 ),
+    .\port$662$8 (\$1217 ),
+    .\port$662$9 (\$1218 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
-    .a(a_2_5),
-    .b(w_1_6),
+    .a(\a$239 ),
+    .b(\b$241 ),
     .clk(clk),
-    .\port$892$0 (\$1628 ),
-    .\port$892$1 (\$1629 ),
-    .\port$892$10 (\$1638 ),
-    .\port$892$11 (\$1639 ),
-    .\port$892$12 (\$1640 ),
-    .\port$892$13 (\$1641 ),
-    .\port$892$14 (\$1642 ),
-    .\port$892$15 (\$1643 ),
-    .\port$892$2 (\$1630 ),
-    .\port$892$3 (\$1631 ),
-    .\port$892$4 (\$1632 ),
-    .\port$892$5 (\$1633 ),
-    .\port$892$6 (\$1634 ),
-    .\port$892$7 (\$1635 ),
-    .\port$892$8 (\$1636 ),
-    .\port$892$9 (\$1637 )
+    .\port$663$0 (\$1225 ),
+    .\port$663$1 (\$1226 ),
+    .\port$663$10 (\$1235 ),
+    .\port$663$11 (\$1236 ),
+    .\port$663$12 (\$1237 ),
+    .\port$663$13 (\$1238 ),
+    .\port$663$14 (\$1239 ),
+    .\port$663$15 (\$1240 ),
+    .\port$663$2 (\$1227 ),
+    .\port$663$3 (\$1228 ),
+    .\port$663$4 (\$1229 ),
+    .\port$663$5 (\$1230 ),
+    .\port$663$6 (\$1231 ),
+    .\port$663$7 (\$1232 ),
+    .\port$663$8 (\$1233 ),
+    .\port$663$9 (\$1234 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
-    .a(a_2_6),
-    .b(w_1_7),
+    .a(\a$249 ),
+    .b(\b$251 ),
     .clk(clk),
-    .\port$893$0 (\$1644 ),
-    .\port$893$1 (\$1645 ),
-    .\port$893$10 (\$1654 ),
-    .\port$893$11 (\$1655 ),
-    .\port$893$12 (\$1656 ),
-    .\port$893$13 (\$1657 ),
-    .\port$893$14 (\$1658 ),
-    .\port$893$15 (\$1659 ),
-    .\port$893$2 (\$1646 ),
-    .\port$893$3 (\$1647 ),
-    .\port$893$4 (\$1648 ),
-    .\port$893$5 (\$1649 ),
-    .\port$893$6 (\$1650 ),
-    .\port$893$7 (\$1651 ),
-    .\port$893$8 (\$1652 ),
-    .\port$893$9 (\$1653 )
+    .\port$664$0 (\$1241 ),
+    .\port$664$1 (\$1242 ),
+    .\port$664$10 (\$1251 ),
+    .\port$664$11 (\$1252 ),
+    .\port$664$12 (\$1253 ),
+    .\port$664$13 (\$1254 ),
+    .\port$664$14 (\$1255 ),
+    .\port$664$15 (\$1256 ),
+    .\port$664$2 (\$1243 ),
+    .\port$664$3 (\$1244 ),
+    .\port$664$4 (\$1245 ),
+    .\port$664$5 (\$1246 ),
+    .\port$664$6 (\$1247 ),
+    .\port$664$7 (\$1248 ),
+    .\port$664$8 (\$1249 ),
+    .\port$664$9 (\$1250 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
-    .a(skew_a3_d2),
-    .b(w_2_0),
+    .a(\a$259 ),
+    .b(\b$261 ),
     .clk(clk),
-    .\port$894$0 (\$1660 ),
-    .\port$894$1 (\$1661 ),
-    .\port$894$10 (\$1670 ),
-    .\port$894$11 (\$1671 ),
-    .\port$894$12 (\$1672 ),
-    .\port$894$13 (\$1673 ),
-    .\port$894$14 (\$1674 ),
-    .\port$894$15 (\$1675 ),
-    .\port$894$2 (\$1662 ),
-    .\port$894$3 (\$1663 ),
-    .\port$894$4 (\$1664 ),
-    .\port$894$5 (\$1665 ),
-    .\port$894$6 (\$1666 ),
-    .\port$894$7 (\$1667 ),
-    .\port$894$8 (\$1668 ),
-    .\port$894$9 (\$1669 )
+    .\port$665$0 (\$1257 ),
+    .\port$665$1 (\$1258 ),
+    .\port$665$10 (\$1267 ),
+    .\port$665$11 (\$1268 ),
+    .\port$665$12 (\$1269 ),
+    .\port$665$13 (\$1270 ),
+    .\port$665$14 (\$1271 ),
+    .\port$665$15 (\$1272 ),
+    .\port$665$2 (\$1259 ),
+    .\port$665$3 (\$1260 ),
+    .\port$665$4 (\$1261 ),
+    .\port$665$5 (\$1262 ),
+    .\port$665$6 (\$1263 ),
+    .\port$665$7 (\$1264 ),
+    .\port$665$8 (\$1265 ),
+    .\port$665$9 (\$1266 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
-    .a(a_3_0),
-    .b(w_2_1),
+    .a(\a$269 ),
+    .b(\b$271 ),
     .clk(clk),
-    .\port$895$0 (\$1676 ),
-    .\port$895$1 (\$1677 ),
-    .\port$895$10 (\$1686 ),
-    .\port$895$11 (\$1687 ),
-    .\port$895$12 (\$1688 ),
-    .\port$895$13 (\$1689 ),
-    .\port$895$14 (\$1690 ),
-    .\port$895$15 (\$1691 ),
-    .\port$895$2 (\$1678 ),
-    .\port$895$3 (\$1679 ),
-    .\port$895$4 (\$1680 ),
-    .\port$895$5 (\$1681 ),
-    .\port$895$6 (\$1682 ),
-    .\port$895$7 (\$1683 ),
-    .\port$895$8 (\$1684 ),
-    .\port$895$9 (\$1685 )
+    .\port$666$0 (\$1273 ),
+    .\port$666$1 (\$1274 ),
+    .\port$666$10 (\$1283 ),
+    .\port$666$11 (\$1284 ),
+    .\port$666$12 (\$1285 ),
+    .\port$666$13 (\$1286 ),
+    .\port$666$14 (\$1287 ),
+    .\port$666$15 (\$1288 ),
+    .\port$666$2 (\$1275 ),
+    .\port$666$3 (\$1276 ),
+    .\port$666$4 (\$1277 ),
+    .\port$666$5 (\$1278 ),
+    .\port$666$6 (\$1279 ),
+    .\port$666$7 (\$1280 ),
+    .\port$666$8 (\$1281 ),
+    .\port$666$9 (\$1282 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
-    .a(a_3_1),
-    .b(w_2_2),
+    .a(\a$279 ),
+    .b(\b$281 ),
     .clk(clk),
-    .\port$896$0 (\$1692 ),
-    .\port$896$1 (\$1693 ),
-    .\port$896$10 (\$1702 ),
-    .\port$896$11 (\$1703 ),
-    .\port$896$12 (\$1704 ),
-    .\port$896$13 (\$1705 ),
-    .\port$896$14 (\$1706 ),
-    .\port$896$15 (\$1707 ),
-    .\port$896$2 (\$1694 ),
-    .\port$896$3 (\$1695 ),
-    .\port$896$4 (\$1696 ),
-    .\port$896$5 (\$1697 ),
-    .\port$896$6 (\$1698 ),
-    .\port$896$7 (\$1699 ),
-    .\port$896$8 (\$1700 ),
-    .\port$896$9 (\$1701 )
+    .\port$667$0 (\$1289 ),
+    .\port$667$1 (\$1290 ),
+    .\port$667$10 (\$1299 ),
+    .\port$667$11 (\$1300 ),
+    .\port$667$12 (\$1301 ),
+    .\port$667$13 (\$1302 ),
+    .\port$667$14 (\$1303 ),
+    .\port$667$15 (\$1304 ),
+    .\port$667$2 (\$1291 ),
+    .\port$667$3 (\$1292 ),
+    .\port$667$4 (\$1293 ),
+    .\port$667$5 (\$1294 ),
+    .\port$667$6 (\$1295 ),
+    .\port$667$7 (\$1296 ),
+    .\port$667$8 (\$1297 ),
+    .\port$667$9 (\$1298 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
-    .a(a_3_2),
-    .b(w_2_3),
+    .a(\a$289 ),
+    .b(\b$291 ),
     .clk(clk),
-    .\port$897$0 (\$1708 ),
-    .\port$897$1 (\$1709 ),
-    .\port$897$10 (\$1718 ),
-    .\port$897$11 (\$1719 ),
-    .\port$897$12 (\$1720 ),
-    .\port$897$13 (\$1721 ),
-    .\port$897$14 (\$1722 ),
-    .\port$897$15 (\$1723 ),
-    .\port$897$2 (\$1710 ),
-    .\port$897$3 (\$1711 ),
-    .\port$897$4 (\$1712 ),
-    .\port$897$5 (\$1713 ),
-    .\port$897$6 (\$1714 ),
-    .\port$897$7 (\$1715 ),
-    .\port$897$8 (\$1716 ),
-    .\port$897$9 (\$1717 )
+    .\port$668$0 (\$1305 ),
+    .\port$668$1 (\$1306 ),
+    .\port$668$10 (\$1315 ),
+    .\port$668$11 (\$1316 ),
+    .\port$668$12 (\$1317 ),
+    .\port$668$13 (\$1318 ),
+    .\port$668$14 (\$1319 ),
+    .\port$668$15 (\$1320 ),
+    .\port$668$2 (\$1307 ),
+    .\port$668$3 (\$1308 ),
+    .\port$668$4 (\$1309 ),
+    .\port$668$5 (\$1310 ),
+    .\port$668$6 (\$1311 ),
+    .\port$668$7 (\$1312 ),
+    .\port$668$8 (\$1313 ),
+    .\port$668$9 (\$1314 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
-    .a(a_3_3),
-    .b(w_2_4),
+    .a(\a$299 ),
+    .b(\b$301 ),
     .clk(clk),
-    .\port$898$0 (\$1724 ),
-    .\port$898$1 (\$1725 ),
-    .\port$898$10 (\$1734 ),
-    .\port$898$11 (\$1735 ),
-    .\port$898$12 (\$1736 ),
-    .\port$898$13 (\$1737 ),
-    .\port$898$14 (\$1738 ),
-    .\port$898$15 (\$1739 ),
-    .\port$898$2 (\$1726 ),
-    .\port$898$3 (\$1727 ),
-    .\port$898$4 (\$1728 ),
-    .\port$898$5 (\$1729 ),
-    .\port$898$6 (\$1730 ),
-    .\port$898$7 (\$1731 ),
-    .\port$898$8 (\$1732 ),
-    .\port$898$9 (\$1733 )
+    .\port$669$0 (\$1321 ),
+    .\port$669$1 (\$1322 ),
+    .\port$669$10 (\$1331 ),
+    .\port$669$11 (\$1332 ),
+    .\port$669$12 (\$1333 ),
+    .\port$669$13 (\$1334 ),
+    .\port$669$14 (\$1335 ),
+    .\port$669$15 (\$1336 ),
+    .\port$669$2 (\$1323 ),
+    .\port$669$3 (\$1324 ),
+    .\port$669$4 (\$1325 ),
+    .\port$669$5 (\$1326 ),
+    .\port$669$6 (\$1327 ),
+    .\port$669$7 (\$1328 ),
+    .\port$669$8 (\$1329 ),
+    .\port$669$9 (\$1330 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
-    .a(a_3_4),
-    .b(w_2_5),
+    .a(\a$309 ),
+    .b(\b$311 ),
     .clk(clk),
-    .\port$899$0 (\$1740 ),
-    .\port$899$1 (\$1741 ),
-    .\port$899$10 (\$1750 ),
-    .\port$899$11 (\$1751 ),
-    .\port$899$12 (\$1752 ),
-    .\port$899$13 (\$1753 ),
-    .\port$899$14 (\$1754 ),
-    .\port$899$15 (\$1755 ),
-    .\port$899$2 (\$1742 ),
-    .\port$899$3 (\$1743 ),
-    .\port$899$4 (\$1744 ),
-    .\port$899$5 (\$1745 ),
-    .\port$899$6 (\$1746 ),
-    .\port$899$7 (\$1747 ),
-    .\port$899$8 (\$1748 ),
-    .\port$899$9 (\$1749 )
+    .\port$670$0 (\$1337 ),
+    .\port$670$1 (\$1338 ),
+    .\port$670$10 (\$1347 ),
+    .\port$670$11 (\$1348 ),
+    .\port$670$12 (\$1349 ),
+    .\port$670$13 (\$1350 ),
+    .\port$670$14 (\$1351 ),
+    .\port$670$15 (\$1352 ),
+    .\port$670$2 (\$1339 ),
+    .\port$670$3 (\$1340 ),
+    .\port$670$4 (\$1341 ),
+    .\port$670$5 (\$1342 ),
+    .\port$670$6 (\$1343 ),
+    .\port$670$7 (\$1344 ),
+    .\port$670$8 (\$1345 ),
+    .\port$670$9 (\$1346 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
-    .a(a_3_5),
-    .b(w_2_6),
+    .a(\a$319 ),
+    .b(\b$321 ),
     .clk(clk),
-    .\port$900$0 (\$1756 ),
-    .\port$900$1 (\$1757 ),
-    .\port$900$10 (\$1766 ),
-    .\port$900$11 (\$1767 ),
-    .\port$900$12 (\$1768 ),
-    .\port$900$13 (\$1769 ),
-    .\port$900$14 (\$1770 ),
-    .\port$900$15 (\$1771 ),
-    .\port$900$2 (\$1758 ),
-    .\port$900$3 (\$1759 ),
-    .\port$900$4 (\$1760 ),
-    .\port$900$5 (\$1761 ),
-    .\port$900$6 (\$1762 ),
-    .\port$900$7 (\$1763 ),
-    .\port$900$8 (\$1764 ),
-    .\port$900$9 (\$1765 )
+    .\port$671$0 (\$1353 ),
+    .\port$671$1 (\$1354 ),
+    .\port$671$10 (\$1363 ),
+    .\port$671$11 (\$1364 ),
+    .\port$671$12 (\$1365 ),
+    .\port$671$13 (\$1366 ),
+    .\port$671$14 (\$1367 ),
+    .\port$671$15 (\$1368 ),
+    .\port$671$2 (\$1355 ),
+    .\port$671$3 (\$1356 ),
+    .\port$671$4 (\$1357 ),
+    .\port$671$5 (\$1358 ),
+    .\port$671$6 (\$1359 ),
+    .\port$671$7 (\$1360 ),
+    .\port$671$8 (\$1361 ),
+    .\port$671$9 (\$1362 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
-    .a(a_3_6),
-    .b(w_2_7),
+    .a(\a$329 ),
+    .b(\b$331 ),
     .clk(clk),
-    .\port$901$0 (\$1772 ),
-    .\port$901$1 (\$1773 ),
-    .\port$901$10 (\$1782 ),
-    .\port$901$11 (\$1783 ),
-    .\port$901$12 (\$1784 ),
-    .\port$901$13 (\$1785 ),
-    .\port$901$14 (\$1786 ),
-    .\port$901$15 (\$1787 ),
-    .\port$901$2 (\$1774 ),
-    .\port$901$3 (\$1775 ),
-    .\port$901$4 (\$1776 ),
-    .\port$901$5 (\$1777 ),
-    .\port$901$6 (\$1778 ),
-    .\port$901$7 (\$1779 ),
-    .\port$901$8 (\$1780 ),
-    .\port$901$9 (\$1781 )
+    .\port$672$0 (\$1369 ),
+    .\port$672$1 (\$1370 ),
+    .\port$672$10 (\$1379 ),
+    .\port$672$11 (\$1380 ),
+    .\port$672$12 (\$1381 ),
+    .\port$672$13 (\$1382 ),
+    .\port$672$14 (\$1383 ),
+    .\port$672$15 (\$1384 ),
+    .\port$672$2 (\$1371 ),
+    .\port$672$3 (\$1372 ),
+    .\port$672$4 (\$1373 ),
+    .\port$672$5 (\$1374 ),
+    .\port$672$6 (\$1375 ),
+    .\port$672$7 (\$1376 ),
+    .\port$672$8 (\$1377 ),
+    .\port$672$9 (\$1378 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
-    .a(skew_a4_d3),
-    .b(w_3_0),
+    .a(\a$339 ),
+    .b(\b$341 ),
     .clk(clk),
-    .\port$902$0 (\$1788 ),
-    .\port$902$1 (\$1789 ),
-    .\port$902$10 (\$1798 ),
-    .\port$902$11 (\$1799 ),
-    .\port$902$12 (\$1800 ),
-    .\port$902$13 (\$1801 ),
-    .\port$902$14 (\$1802 ),
-    .\port$902$15 (\$1803 ),
-    .\port$902$2 (\$1790 ),
-    .\port$902$3 (\$1791 ),
-    .\port$902$4 (\$1792 ),
-    .\port$902$5 (\$1793 ),
-    .\port$902$6 (\$1794 ),
-    .\port$902$7 (\$1795 ),
-    .\port$902$8 (\$1796 ),
-    .\port$902$9 (\$1797 )
+    .\port$673$0 (\$1385 ),
+    .\port$673$1 (\$1386 ),
+    .\port$673$10 (\$1395 ),
+    .\port$673$11 (\$1396 ),
+    .\port$673$12 (\$1397 ),
+    .\port$673$13 (\$1398 ),
+    .\port$673$14 (\$1399 ),
+    .\port$673$15 (\$1400 ),
+    .\port$673$2 (\$1387 ),
+    .\port$673$3 (\$1388 ),
+    .\port$673$4 (\$1389 ),
+    .\port$673$5 (\$1390 ),
+    .\port$673$6 (\$1391 ),
+    .\port$673$7 (\$1392 ),
+    .\port$673$8 (\$1393 ),
+    .\port$673$9 (\$1394 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
-    .a(a_4_0),
-    .b(w_3_1),
+    .a(\a$349 ),
+    .b(\b$351 ),
     .clk(clk),
-    .\port$903$0 (\$1804 ),
-    .\port$903$1 (\$1805 ),
-    .\port$903$10 (\$1814 ),
-    .\port$903$11 (\$1815 ),
-    .\port$903$12 (\$1816 ),
-    .\port$903$13 (\$1817 ),
-    .\port$903$14 (\$1818 ),
-    .\port$903$15 (\$1819 ),
-    .\port$903$2 (\$1806 ),
-    .\port$903$3 (\$1807 ),
-    .\port$903$4 (\$1808 ),
-    .\port$903$5 (\$1809 ),
-    .\port$903$6 (\$1810 ),
-    .\port$903$7 (\$1811 ),
-    .\port$903$8 (\$1812 ),
-    .\port$903$9 (\$1813 )
+    .\port$674$0 (\$1401 ),
+    .\port$674$1 (\$1402 ),
+    .\port$674$10 (\$1411 ),
+    .\port$674$11 (\$1412 ),
+    .\port$674$12 (\$1413 ),
+    .\port$674$13 (\$1414 ),
+    .\port$674$14 (\$1415 ),
+    .\port$674$15 (\$1416 ),
+    .\port$674$2 (\$1403 ),
+    .\port$674$3 (\$1404 ),
+    .\port$674$4 (\$1405 ),
+    .\port$674$5 (\$1406 ),
+    .\port$674$6 (\$1407 ),
+    .\port$674$7 (\$1408 ),
+    .\port$674$8 (\$1409 ),
+    .\port$674$9 (\$1410 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
-    .a(a_4_1),
-    .b(w_3_2),
+    .a(\a$359 ),
+    .b(\b$361 ),
     .clk(clk),
-    .\port$904$0 (\$1820 ),
-    .\port$904$1 (\$1821 ),
-    .\port$904$10 (\$1830 ),
-    .\port$904$11 (\$1831 ),
-    .\port$904$12 (\$1832 ),
-    .\port$904$13 (\$1833 ),
-    .\port$904$14 (\$1834 ),
-    .\port$904$15 (\$1835 ),
-    .\port$904$2 (\$1822 ),
-    .\port$904$3 (\$1823 ),
-    .\port$904$4 (\$1824 ),
-    .\port$904$5 (\$1825 ),
-    .\port$904$6 (\$1826 ),
-    .\port$904$7 (\$1827 ),
-    .\port$904$8 (\$1828 ),
-    .\port$904$9 (\$1829 )
+    .\port$675$0 (\$1417 ),
+    .\port$675$1 (\$1418 ),
+    .\port$675$10 (\$1427 ),
+    .\port$675$11 (\$1428 ),
+    .\port$675$12 (\$1429 ),
+    .\port$675$13 (\$1430 ),
+    .\port$675$14 (\$1431 ),
+    .\port$675$15 (\$1432 ),
+    .\port$675$2 (\$1419 ),
+    .\port$675$3 (\$1420 ),
+    .\port$675$4 (\$1421 ),
+    .\port$675$5 (\$1422 ),
+    .\port$675$6 (\$1423 ),
+    .\port$675$7 (\$1424 ),
+    .\port$675$8 (\$1425 ),
+    .\port$675$9 (\$1426 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
-    .a(a_4_2),
-    .b(w_3_3),
+    .a(\a$369 ),
+    .b(\b$371 ),
     .clk(clk),
-    .\port$905$0 (\$1836 ),
-    .\port$905$1 (\$1837 ),
-    .\port$905$10 (\$1846 ),
-    .\port$905$11 (\$1847 ),
-    .\port$905$12 (\$1848 ),
-    .\port$905$13 (\$1849 ),
-    .\port$905$14 (\$1850 ),
-    .\port$905$15 (\$1851 ),
-    .\port$905$2 (\$1838 ),
-    .\port$905$3 (\$1839 ),
-    .\port$905$4 (\$1840 ),
-    .\port$905$5 (\$1841 ),
-    .\port$905$6 (\$1842 ),
-    .\port$905$7 (\$1843 ),
-    .\port$905$8 (\$1844 ),
-    .\port$905$9 (\$1845 )
+    .\port$676$0 (\$1433 ),
+    .\port$676$1 (\$1434 ),
+    .\port$676$10 (\$1443 ),
+    .\port$676$11 (\$1444 ),
+    .\port$676$12 (\$1445 ),
+    .\port$676$13 (\$1446 ),
+    .\port$676$14 (\$1447 ),
+    .\port$676$15 (\$1448 ),
+    .\port$676$2 (\$1435 ),
+    .\port$676$3 (\$1436 ),
+    .\port$676$4 (\$1437 ),
+    .\port$676$5 (\$1438 ),
+    .\port$676$6 (\$1439 ),
+    .\port$676$7 (\$1440 ),
+    .\port$676$8 (\$1441 ),
+    .\port$676$9 (\$1442 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
-    .a(a_4_3),
-    .b(w_3_4),
+    .a(\a$379 ),
+    .b(\b$381 ),
     .clk(clk),
-    .\port$906$0 (\$1852 ),
-    .\port$906$1 (\$1853 ),
-    .\port$906$10 (\$1862 ),
-    .\port$906$11 (\$1863 ),
-    .\port$906$12 (\$1864 ),
-    .\port$906$13 (\$1865 ),
-    .\port$906$14 (\$1866 ),
-    .\port$906$15 (\$1867 ),
-    .\port$906$2 (\$1854 ),
-    .\port$906$3 (\$1855 ),
-    .\port$906$4 (\$1856 ),
-    .\port$906$5 (\$1857 ),
-    .\port$906$6 (\$1858 ),
-    .\port$906$7 (\$1859 ),
-    .\port$906$8 (\$1860 ),
-    .\port$906$9 (\$1861 )
+    .\port$677$0 (\$1449 ),
+    .\port$677$1 (\$1450 ),
+    .\port$677$10 (\$1459 ),
+    .\port$677$11 (\$1460 ),
+    .\port$677$12 (\$1461 ),
+    .\port$677$13 (\$1462 ),
+    .\port$677$14 (\$1463 ),
+    .\port$677$15 (\$1464 ),
+    .\port$677$2 (\$1451 ),
+    .\port$677$3 (\$1452 ),
+    .\port$677$4 (\$1453 ),
+    .\port$677$5 (\$1454 ),
+    .\port$677$6 (\$1455 ),
+    .\port$677$7 (\$1456 ),
+    .\port$677$8 (\$1457 ),
+    .\port$677$9 (\$1458 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
-    .a(a_4_4),
-    .b(w_3_5),
+    .a(\a$389 ),
+    .b(\b$391 ),
     .clk(clk),
-    .\port$907$0 (\$1868 ),
-    .\port$907$1 (\$1869 ),
-    .\port$907$10 (\$1878 ),
-    .\port$907$11 (\$1879 ),
-    .\port$907$12 (\$1880 ),
-    .\port$907$13 (\$1881 ),
-    .\port$907$14 (\$1882 ),
-    .\port$907$15 (\$1883 ),
-    .\port$907$2 (\$1870 ),
-    .\port$907$3 (\$1871 ),
-    .\port$907$4 (\$1872 ),
-    .\port$907$5 (\$1873 ),
-    .\port$907$6 (\$1874 ),
-    .\port$907$7 (\$1875 ),
-    .\port$907$8 (\$1876 ),
-    .\port$907$9 (\$1877 )
+    .\port$678$0 (\$1465 ),
+    .\port$678$1 (\$1466 ),
+    .\port$678$10 (\$1475 ),
+    .\port$678$11 (\$1476 ),
+    .\port$678$12 (\$1477 ),
+    .\port$678$13 (\$1478 ),
+    .\port$678$14 (\$1479 ),
+    .\port$678$15 (\$1480 ),
+    .\port$678$2 (\$1467 ),
+    .\port$678$3 (\$1468 ),
+    .\port$678$4 (\$1469 ),
+    .\port$678$5 (\$1470 ),
+    .\port$678$6 (\$1471 ),
+    .\port$678$7 (\$1472 ),
+    .\port$678$8 (\$1473 ),
+    .\port$678$9 (\$1474 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
-    .a(a_4_5),
-    .b(w_3_6),
+    .a(\a$399 ),
+    .b(\b$401 ),
     .clk(clk),
-    .\port$908$0 (\$1884 ),
-    .\port$908$1 (\$1885 ),
-    .\port$908$10 (\$1894 ),
-    .\port$908$11 (\$1895 ),
-    .\port$908$12 (\$1896 ),
-    .\port$908$13 (\$1897 ),
-    .\port$908$14 (\$1898 ),
-    .\port$908$15 (\$1899 ),
-    .\port$908$2 (\$1886 ),
-    .\port$908$3 (\$1887 ),
-    .\port$908$4 (\$1888 ),
-    .\port$908$5 (\$1889 ),
-    .\port$908$6 (\$1890 ),
-    .\port$908$7 (\$1891 ),
-    .\port$908$8 (\$1892 ),
-    .\port$908$9 (\$1893 )
+    .\port$679$0 (\$1481 ),
+    .\port$679$1 (\$1482 ),
+    .\port$679$10 (\$1491 ),
+    .\port$679$11 (\$1492 ),
+    .\port$679$12 (\$1493 ),
+    .\port$679$13 (\$1494 ),
+    .\port$679$14 (\$1495 ),
+    .\port$679$15 (\$1496 ),
+    .\port$679$2 (\$1483 ),
+    .\port$679$3 (\$1484 ),
+    .\port$679$4 (\$1485 ),
+    .\port$679$5 (\$1486 ),
+    .\port$679$6 (\$1487 ),
+    .\port$679$7 (\$1488 ),
+    .\port$679$8 (\$1489 ),
+    .\port$679$9 (\$1490 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
-    .a(a_4_6),
-    .b(w_3_7),
+    .a(\a$409 ),
+    .b(\b$411 ),
     .clk(clk),
-    .\port$909$0 (\$1900 ),
-    .\port$909$1 (\$1901 ),
-    .\port$909$10 (\$1910 ),
-    .\port$909$11 (\$1911 ),
-    .\port$909$12 (\$1912 ),
-    .\port$909$13 (\$1913 ),
-    .\port$909$14 (\$1914 ),
-    .\port$909$15 (\$1915 ),
-    .\port$909$2 (\$1902 ),
-    .\port$909$3 (\$1903 ),
-    .\port$909$4 (\$1904 ),
-    .\port$909$5 (\$1905 ),
-    .\port$909$6 (\$1906 ),
-    .\port$909$7 (\$1907 ),
-    .\port$909$8 (\$1908 ),
-    .\port$909$9 (\$1909 )
+    .\port$680$0 (\$1497 ),
+    .\port$680$1 (\$1498 ),
+    .\port$680$10 (\$1507 ),
+    .\port$680$11 (\$1508 ),
+    .\port$680$12 (\$1509 ),
+    .\port$680$13 (\$1510 ),
+    .\port$680$14 (\$1511 ),
+    .\port$680$15 (\$1512 ),
+    .\port$680$2 (\$1499 ),
+    .\port$680$3 (\$1500 ),
+    .\port$680$4 (\$1501 ),
+    .\port$680$5 (\$1502 ),
+    .\port$680$6 (\$1503 ),
+    .\port$680$7 (\$1504 ),
+    .\port$680$8 (\$1505 ),
+    .\port$680$9 (\$1506 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
-    .a(skew_a5_d4),
-    .b(w_4_0),
+    .a(\a$419 ),
+    .b(\b$421 ),
     .clk(clk),
-    .\port$910$0 (\$1916 ),
-    .\port$910$1 (\$1917 ),
-    .\port$910$10 (\$1926 ),
-    .\port$910$11 (\$1927 ),
-    .\port$910$12 (\$1928 ),
-    .\port$910$13 (\$1929 ),
-    .\port$910$14 (\$1930 ),
-    .\port$910$15 (\$1931 ),
-    .\port$910$2 (\$1918 ),
-    .\port$910$3 (\$1919 ),
-    .\port$910$4 (\$1920 ),
-    .\port$910$5 (\$1921 ),
-    .\port$910$6 (\$1922 ),
-    .\port$910$7 (\$1923 ),
-    .\port$910$8 (\$1924 ),
-    .\port$910$9 (\$1925 )
+    .\port$681$0 (\$1513 ),
+    .\port$681$1 (\$1514 ),
+    .\port$681$10 (\$1523 ),
+    .\port$681$11 (\$1524 ),
+    .\port$681$12 (\$1525 ),
+    .\port$681$13 (\$1526 ),
+    .\port$681$14 (\$1527 ),
+    .\port$681$15 (\$1528 ),
+    .\port$681$2 (\$1515 ),
+    .\port$681$3 (\$1516 ),
+    .\port$681$4 (\$1517 ),
+    .\port$681$5 (\$1518 ),
+    .\port$681$6 (\$1519 ),
+    .\port$681$7 (\$1520 ),
+    .\port$681$8 (\$1521 ),
+    .\port$681$9 (\$1522 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
-    .a(a_5_0),
-    .b(w_4_1),
+    .a(\a$429 ),
+    .b(\b$431 ),
     .clk(clk),
-    .\port$911$0 (\$1932 ),
-    .\port$911$1 (\$1933 ),
-    .\port$911$10 (\$1942 ),
-    .\port$911$11 (\$1943 ),
-    .\port$911$12 (\$1944 ),
-    .\port$911$13 (\$1945 ),
-    .\port$911$14 (\$1946 ),
-    .\port$911$15 (\$1947 ),
-    .\port$911$2 (\$1934 ),
-    .\port$911$3 (\$1935 ),
-    .\port$911$4 (\$1936 ),
-    .\port$911$5 (\$1937 ),
-    .\port$911$6 (\$1938 ),
-    .\port$911$7 (\$1939 ),
-    .\port$911$8 (\$1940 ),
-    .\port$911$9 (\$1941 )
+    .\port$682$0 (\$1529 ),
+    .\port$682$1 (\$1530 ),
+    .\port$682$10 (\$1539 ),
+    .\port$682$11 (\$1540 ),
+    .\port$682$12 (\$1541 ),
+    .\port$682$13 (\$1542 ),
+    .\port$682$14 (\$1543 ),
+    .\port$682$15 (\$1544 ),
+    .\port$682$2 (\$1531 ),
+    .\port$682$3 (\$1532 ),
+    .\port$682$4 (\$1533 ),
+    .\port$682$5 (\$1534 ),
+    .\port$682$6 (\$1535 ),
+    .\port$682$7 (\$1536 ),
+    .\port$682$8 (\$1537 ),
+    .\port$682$9 (\$1538 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
-    .a(a_5_1),
-    .b(w_4_2),
+    .a(\a$439 ),
+    .b(\b$441 ),
     .clk(clk),
-    .\port$912$0 (\$1948 ),
-    .\port$912$1 (\$1949 ),
-    .\port$912$10 (\$1958 ),
-    .\port$912$11 (\$1959 ),
-    .\port$912$12 (\$1960 ),
-    .\port$912$13 (\$1961 ),
-    .\port$912$14 (\$1962 ),
-    .\port$912$15 (\$1963 ),
-    .\port$912$2 (\$1950 ),
-    .\port$912$3 (\$1951 ),
-    .\port$912$4 (\$1952 ),
-    .\port$912$5 (\$1953 ),
-    .\port$912$6 (\$1954 ),
-    .\port$912$7 (\$1955 ),
-    .\port$912$8 (\$1956 ),
-    .\port$912$9 (\$1957 )
+    .\port$683$0 (\$1545 ),
+    .\port$683$1 (\$1546 ),
+    .\port$683$10 (\$1555 ),
+    .\port$683$11 (\$1556 ),
+    .\port$683$12 (\$1557 ),
+    .\port$683$13 (\$1558 ),
+    .\port$683$14 (\$1559 ),
+    .\port$683$15 (\$1560 ),
+    .\port$683$2 (\$1547 ),
+    .\port$683$3 (\$1548 ),
+    .\port$683$4 (\$1549 ),
+    .\port$683$5 (\$1550 ),
+    .\port$683$6 (\$1551 ),
+    .\port$683$7 (\$1552 ),
+    .\port$683$8 (\$1553 ),
+    .\port$683$9 (\$1554 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
-    .a(a_5_2),
-    .b(w_4_3),
+    .a(\a$449 ),
+    .b(\b$451 ),
     .clk(clk),
-    .\port$913$0 (\$1964 ),
-    .\port$913$1 (\$1965 ),
-    .\port$913$10 (\$1974 ),
-    .\port$913$11 (\$1975 ),
-    .\port$913$12 (\$1976 ),
-    .\port$913$13 (\$1977 ),
-    .\port$913$14 (\$1978 ),
-    .\port$913$15 (\$1979 ),
-    .\port$913$2 (\$1966 ),
-    .\port$913$3 (\$1967 ),
-    .\port$913$4 (\$1968 ),
-    .\port$913$5 (\$1969 ),
-    .\port$913$6 (\$1970 ),
-    .\port$913$7 (\$1971 ),
-    .\port$913$8 (\$1972 ),
-    .\port$913$9 (\$1973 )
+    .\port$684$0 (\$1561 ),
+    .\port$684$1 (\$1562 ),
+    .\port$684$10 (\$1571 ),
+    .\port$684$11 (\$1572 ),
+    .\port$684$12 (\$1573 ),
+    .\port$684$13 (\$1574 ),
+    .\port$684$14 (\$1575 ),
+    .\port$684$15 (\$1576 ),
+    .\port$684$2 (\$1563 ),
+    .\port$684$3 (\$1564 ),
+    .\port$684$4 (\$1565 ),
+    .\port$684$5 (\$1566 ),
+    .\port$684$6 (\$1567 ),
+    .\port$684$7 (\$1568 ),
+    .\port$684$8 (\$1569 ),
+    .\port$684$9 (\$1570 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
-    .a(a_5_3),
-    .b(w_4_4),
+    .a(\a$459 ),
+    .b(\b$461 ),
     .clk(clk),
-    .\port$914$0 (\$1980 ),
-    .\port$914$1 (\$1981 ),
-    .\port$914$10 (\$1990 ),
-    .\port$914$11 (\$1991 ),
-    .\port$914$12 (\$1992 ),
-    .\port$914$13 (\$1993 ),
-    .\port$914$14 (\$1994 ),
-    .\port$914$15 (\$1995 ),
-    .\port$914$2 (\$1982 ),
-    .\port$914$3 (\$1983 ),
-    .\port$914$4 (\$1984 ),
-    .\port$914$5 (\$1985 ),
-    .\port$914$6 (\$1986 ),
-    .\port$914$7 (\$1987 ),
-    .\port$914$8 (\$1988 ),
-    .\port$914$9 (\$1989 )
+    .\port$685$0 (\$1577 ),
+    .\port$685$1 (\$1578 ),
+    .\port$685$10 (\$1587 ),
+    .\port$685$11 (\$1588 ),
+    .\port$685$12 (\$1589 ),
+    .\port$685$13 (\$1590 ),
+    .\port$685$14 (\$1591 ),
+    .\port$685$15 (\$1592 ),
+    .\port$685$2 (\$1579 ),
+    .\port$685$3 (\$1580 ),
+    .\port$685$4 (\$1581 ),
+    .\port$685$5 (\$1582 ),
+    .\port$685$6 (\$1583 ),
+    .\port$685$7 (\$1584 ),
+    .\port$685$8 (\$1585 ),
+    .\port$685$9 (\$1586 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
-    .a(a_5_4),
-    .b(w_4_5),
+    .a(\a$469 ),
+    .b(\b$471 ),
     .clk(clk),
-    .\port$915$0 (\$1996 ),
-    .\port$915$1 (\$1997 ),
-    .\port$915$10 (\$2006 ),
-    .\port$915$11 (\$2007 ),
-    .\port$915$12 (\$2008 ),
-    .\port$915$13 (\$2009 ),
-    .\port$915$14 (\$2010 ),
-    .\port$915$15 (\$2011 ),
-    .\port$915$2 (\$1998 ),
-    .\port$915$3 (\$1999 ),
-    .\port$915$4 (\$2000 ),
-    .\port$915$5 (\$2001 ),
-    .\port$915$6 (\$2002 ),
-    .\port$915$7 (\$2003 ),
-    .\port$915$8 (\$2004 ),
-    .\port$915$9 (\$2005 )
+    .\port$686$0 (\$1593 ),
+    .\port$686$1 (\$1594 ),
+    .\port$686$10 (\$1603 ),
+    .\port$686$11 (\$1604 ),
+    .\port$686$12 (\$1605 ),
+    .\port$686$13 (\$1606 ),
+    .\port$686$14 (\$1607 ),
+    .\port$686$15 (\$1608 ),
+    .\port$686$2 (\$1595 ),
+    .\port$686$3 (\$1596 ),
+    .\port$686$4 (\$1597 ),
+    .\port$686$5 (\$1598 ),
+    .\port$686$6 (\$1599 ),
+    .\port$686$7 (\$1600 ),
+    .\port$686$8 (\$1601 ),
+    .\port$686$9 (\$1602 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
-    .a(a_5_5),
-    .b(w_4_6),
+    .a(\a$479 ),
+    .b(\b$481 ),
     .clk(clk),
-    .\port$916$0 (\$2012 ),
-    .\port$916$1 (\$2013 ),
-    .\port$916$10 (\$2022 ),
-    .\port$916$11 (\$2023 ),
-    .\port$916$12 (\$2024 ),
-    .\port$916$13 (\$2025 ),
-    .\port$916$14 (\$2026 ),
-    .\port$916$15 (\$2027 ),
-    .\port$916$2 (\$2014 ),
-    .\port$916$3 (\$2015 ),
-    .\port$916$4 (\$2016 ),
-    .\port$916$5 (\$2017 ),
-    .\port$916$6 (\$2018 ),
-    .\port$916$7 (\$2019 ),
-    .\port$916$8 (\$2020 ),
-    .\port$916$9 (\$2021 )
+    .\port$687$0 (\$1609 ),
+    .\port$687$1 (\$1610 ),
+    .\port$687$10 (\$1619 ),
+    .\port$687$11 (\$1620 ),
+    .\port$687$12 (\$1621 ),
+    .\port$687$13 (\$1622 ),
+    .\port$687$14 (\$1623 ),
+    .\port$687$15 (\$1624 ),
+    .\port$687$2 (\$1611 ),
+    .\port$687$3 (\$1612 ),
+    .\port$687$4 (\$1613 ),
+    .\port$687$5 (\$1614 ),
+    .\port$687$6 (\$1615 ),
+    .\port$687$7 (\$1616 ),
+    .\port$687$8 (\$1617 ),
+    .\port$687$9 (\$1618 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
-    .a(a_5_6),
-    .b(w_4_7),
+    .a(\a$489 ),
+    .b(\b$491 ),
     .clk(clk),
-    .\port$917$0 (\$2028 ),
-    .\port$917$1 (\$2029 ),
-    .\port$917$10 (\$2038 ),
-    .\port$917$11 (\$2039 ),
-    .\port$917$12 (\$2040 ),
-    .\port$917$13 (\$2041 ),
-    .\port$917$14 (\$2042 ),
-    .\port$917$15 (\$2043 ),
-    .\port$917$2 (\$2030 ),
-    .\port$917$3 (\$2031 ),
-    .\port$917$4 (\$2032 ),
-    .\port$917$5 (\$2033 ),
-    .\port$917$6 (\$2034 ),
-    .\port$917$7 (\$2035 ),
-    .\port$917$8 (\$2036 ),
-    .\port$917$9 (\$2037 )
+    .\port$688$0 (\$1625 ),
+    .\port$688$1 (\$1626 ),
+    .\port$688$10 (\$1635 ),
+    .\port$688$11 (\$1636 ),
+    .\port$688$12 (\$1637 ),
+    .\port$688$13 (\$1638 ),
+    .\port$688$14 (\$1639 ),
+    .\port$688$15 (\$1640 ),
+    .\port$688$2 (\$1627 ),
+    .\port$688$3 (\$1628 ),
+    .\port$688$4 (\$1629 ),
+    .\port$688$5 (\$1630 ),
+    .\port$688$6 (\$1631 ),
+    .\port$688$7 (\$1632 ),
+    .\port$688$8 (\$1633 ),
+    .\port$688$9 (\$1634 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
-    .a(skew_a6_d5),
-    .b(w_5_0),
+    .a(\a$499 ),
+    .b(\b$501 ),
     .clk(clk),
-    .\port$918$0 (\$2044 ),
-    .\port$918$1 (\$2045 ),
-    .\port$918$10 (\$2054 ),
-    .\port$918$11 (\$2055 ),
-    .\port$918$12 (\$2056 ),
-    .\port$918$13 (\$2057 ),
-    .\port$918$14 (\$2058 ),
-    .\port$918$15 (\$2059 ),
-    .\port$918$2 (\$2046 ),
-    .\port$918$3 (\$2047 ),
-    .\port$918$4 (\$2048 ),
-    .\port$918$5 (\$2049 ),
-    .\port$918$6 (\$2050 ),
-    .\port$918$7 (\$2051 ),
-    .\port$918$8 (\$2052 ),
-    .\port$918$9 (\$2053 )
+    .\port$689$0 (\$1641 ),
+    .\port$689$1 (\$1642 ),
+    .\port$689$10 (\$1651 ),
+    .\port$689$11 (\$1652 ),
+    .\port$689$12 (\$1653 ),
+    .\port$689$13 (\$1654 ),
+    .\port$689$14 (\$1655 ),
+    .\port$689$15 (\$1656 ),
+    .\port$689$2 (\$1643 ),
+    .\port$689$3 (\$1644 ),
+    .\port$689$4 (\$1645 ),
+    .\port$689$5 (\$1646 ),
+    .\port$689$6 (\$1647 ),
+    .\port$689$7 (\$1648 ),
+    .\port$689$8 (\$1649 ),
+    .\port$689$9 (\$1650 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
-    .a(a_6_0),
-    .b(w_5_1),
+    .a(\a$509 ),
+    .b(\b$511 ),
     .clk(clk),
-    .\port$919$0 (\$2060 ),
-    .\port$919$1 (\$2061 ),
-    .\port$919$10 (\$2070 ),
-    .\port$919$11 (\$2071 ),
-    .\port$919$12 (\$2072 ),
-    .\port$919$13 (\$2073 ),
-    .\port$919$14 (\$2074 ),
-    .\port$919$15 (\$2075 ),
-    .\port$919$2 (\$2062 ),
-    .\port$919$3 (\$2063 ),
-    .\port$919$4 (\$2064 ),
-    .\port$919$5 (\$2065 ),
-    .\port$919$6 (\$2066 ),
-    .\port$919$7 (\$2067 ),
-    .\port$919$8 (\$2068 ),
-    .\port$919$9 (\$2069 )
+    .\port$690$0 (\$1657 ),
+    .\port$690$1 (\$1658 ),
+    .\port$690$10 (\$1667 ),
+    .\port$690$11 (\$1668 ),
+    .\port$690$12 (\$1669 ),
+    .\port$690$13 (\$1670 ),
+    .\port$690$14 (\$1671 ),
+    .\port$690$15 (\$1672 ),
+    .\port$690$2 (\$1659 ),
+    .\port$690$3 (\$1660 ),
+    .\port$690$4 (\$1661 ),
+    .\port$690$5 (\$1662 ),
+    .\port$690$6 (\$1663 ),
+    .\port$690$7 (\$1664 ),
+    .\port$690$8 (\$1665 ),
+    .\port$690$9 (\$1666 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
-    .a(a_6_1),
-    .b(w_5_2),
+    .a(\a$519 ),
+    .b(\b$521 ),
     .clk(clk),
-    .\port$920$0 (\$2076 ),
-    .\port$920$1 (\$2077 ),
-    .\port$920$10 (\$2086 ),
-    .\port$920$11 (\$2087 ),
-    .\port$920$12 (\$2088 ),
-    .\port$920$13 (\$2089 ),
-    .\port$920$14 (\$2090 ),
-    .\port$920$15 (\$2091 ),
-    .\port$920$2 (\$2078 ),
-    .\port$920$3 (\$2079 ),
-    .\port$920$4 (\$2080 ),
-    .\port$920$5 (\$2081 ),
-    .\port$920$6 (\$2082 ),
-    .\port$920$7 (\$2083 ),
-    .\port$920$8 (\$2084 ),
-    .\port$920$9 (\$2085 )
+    .\port$691$0 (\$1673 ),
+    .\port$691$1 (\$1674 ),
+    .\port$691$10 (\$1683 ),
+    .\port$691$11 (\$1684 ),
+    .\port$691$12 (\$1685 ),
+    .\port$691$13 (\$1686 ),
+    .\port$691$14 (\$1687 ),
+    .\port$691$15 (\$1688 ),
+    .\port$691$2 (\$1675 ),
+    .\port$691$3 (\$1676 ),
+    .\port$691$4 (\$1677 ),
+    .\port$691$5 (\$1678 ),
+    .\port$691$6 (\$1679 ),
+    .\port$691$7 (\$1680 ),
+    .\port$691$8 (\$1681 ),
+    .\port$691$9 (\$1682 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
-    .a(a_6_2),
-    .b(w_5_3),
+    .a(\a$529 ),
+    .b(\b$531 ),
     .clk(clk),
-    .\port$921$0 (\$2092 ),
-    .\port$921$1 (\$2093 ),
-    .\port$921$10 (\$2102 ),
-    .\port$921$11 (\$2103 ),
-    .\port$921$12 (\$2104 ),
-    .\port$921$13 (\$2105 ),
-    .\port$921$14 (\$2106 ),
-    .\port$921$15 (\$2107 ),
-    .\port$921$2 (\$2094 ),
-    .\port$921$3 (\$2095 ),
-    .\port$921$4 (\$2096 ),
-    .\port$921$5 (\$2097 ),
-    .\port$921$6 (\$2098 ),
-    .\port$921$7 (\$2099 ),
-    .\port$921$8 (\$2100 ),
-    .\port$921$9 (\$2101 )
+    .\port$692$0 (\$1689 ),
+    .\port$692$1 (\$1690 ),
+    .\port$692$10 (\$1699 ),
+    .\port$692$11 (\$1700 ),
+    .\port$692$12 (\$1701 ),
+    .\port$692$13 (\$1702 ),
+    .\port$692$14 (\$1703 ),
+    .\port$692$15 (\$1704 ),
+    .\port$692$2 (\$1691 ),
+    .\port$692$3 (\$1692 ),
+    .\port$692$4 (\$1693 ),
+    .\port$692$5 (\$1694 ),
+    .\port$692$6 (\$1695 ),
+    .\port$692$7 (\$1696 ),
+    .\port$692$8 (\$1697 ),
+    .\port$692$9 (\$1698 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
-    .a(a_6_3),
-    .b(w_5_4),
+    .a(\a$539 ),
+    .b(\b$541 ),
     .clk(clk),
-    .\port$922$0 (\$2108 ),
-    .\port$922$1 (\$2109 ),
-    .\port$922$10 (\$2118 ),
-    .\port$922$11 (\$2119 ),
-    .\port$922$12 (\$2120 ),
-    .\port$922$13 (\$2121 ),
-    .\port$922$14 (\$2122 ),
-    .\port$922$15 (\$2123 ),
-    .\port$922$2 (\$2110 ),
-    .\port$922$3 (\$2111 ),
-    .\port$922$4 (\$2112 ),
-    .\port$922$5 (\$2113 ),
-    .\port$922$6 (\$2114 ),
-    .\port$922$7 (\$2115 ),
-    .\port$922$8 (\$2116 ),
-    .\port$922$9 (\$2117 )
+    .\port$693$0 (\$1705 ),
+    .\port$693$1 (\$1706 ),
+    .\port$693$10 (\$1715 ),
+    .\port$693$11 (\$1716 ),
+    .\port$693$12 (\$1717 ),
+    .\port$693$13 (\$1718 ),
+    .\port$693$14 (\$1719 ),
+    .\port$693$15 (\$1720 ),
+    .\port$693$2 (\$1707 ),
+    .\port$693$3 (\$1708 ),
+    .\port$693$4 (\$1709 ),
+    .\port$693$5 (\$1710 ),
+    .\port$693$6 (\$1711 ),
+    .\port$693$7 (\$1712 ),
+    .\port$693$8 (\$1713 ),
+    .\port$693$9 (\$1714 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
-    .a(a_6_4),
-    .b(w_5_5),
+    .a(\a$549 ),
+    .b(\b$551 ),
     .clk(clk),
-    .\port$923$0 (\$2124 ),
-    .\port$923$1 (\$2125 ),
-    .\port$923$10 (\$2134 ),
-    .\port$923$11 (\$2135 ),
-    .\port$923$12 (\$2136 ),
-    .\port$923$13 (\$2137 ),
-    .\port$923$14 (\$2138 ),
-    .\port$923$15 (\$2139 ),
-    .\port$923$2 (\$2126 ),
-    .\port$923$3 (\$2127 ),
-    .\port$923$4 (\$2128 ),
-    .\port$923$5 (\$2129 ),
-    .\port$923$6 (\$2130 ),
-    .\port$923$7 (\$2131 ),
-    .\port$923$8 (\$2132 ),
-    .\port$923$9 (\$2133 )
+    .\port$694$0 (\$1721 ),
+    .\port$694$1 (\$1722 ),
+    .\port$694$10 (\$1731 ),
+    .\port$694$11 (\$1732 ),
+    .\port$694$12 (\$1733 ),
+    .\port$694$13 (\$1734 ),
+    .\port$694$14 (\$1735 ),
+    .\port$694$15 (\$1736 ),
+    .\port$694$2 (\$1723 ),
+    .\port$694$3 (\$1724 ),
+    .\port$694$4 (\$1725 ),
+    .\port$694$5 (\$1726 ),
+    .\port$694$6 (\$1727 ),
+    .\port$694$7 (\$1728 ),
+    .\port$694$8 (\$1729 ),
+    .\port$694$9 (\$1730 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
-    .a(a_6_5),
-    .b(w_5_6),
+    .a(\a$559 ),
+    .b(\b$561 ),
     .clk(clk),
-    .\port$924$0 (\$2140 ),
-    .\port$924$1 (\$2141 ),
-    .\port$924$10 (\$2150 ),
-    .\port$924$11 (\$2151 ),
-    .\port$924$12 (\$2152 ),
-    .\port$924$13 (\$2153 ),
-    .\port$924$14 (\$2154 ),
-    .\port$924$15 (\$2155 ),
-    .\port$924$2 (\$2142 ),
-    .\port$924$3 (\$2143 ),
-    .\port$924$4 (\$2144 ),
-    .\port$924$5 (\$2145 ),
-    .\port$924$6 (\$2146 ),
-    .\port$924$7 (\$2147 ),
-    .\port$924$8 (\$2148 ),
-    .\port$924$9 (\$2149 )
+    .\port$695$0 (\$1737 ),
+    .\port$695$1 (\$1738 ),
+    .\port$695$10 (\$1747 ),
+    .\port$695$11 (\$1748 ),
+    .\port$695$12 (\$1749 ),
+    .\port$695$13 (\$1750 ),
+    .\port$695$14 (\$1751 ),
+    .\port$695$15 (\$1752 ),
+    .\port$695$2 (\$1739 ),
+    .\port$695$3 (\$1740 ),
+    .\port$695$4 (\$1741 ),
+    .\port$695$5 (\$1742 ),
+    .\port$695$6 (\$1743 ),
+    .\port$695$7 (\$1744 ),
+    .\port$695$8 (\$1745 ),
+    .\port$695$9 (\$1746 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
-    .a(a_6_6),
-    .b(w_5_7),
+    .a(\a$569 ),
+    .b(\b$571 ),
     .clk(clk),
-    .\port$925$0 (\$2156 ),
-    .\port$925$1 (\$2157 ),
-    .\port$925$10 (\$2166 ),
-    .\port$925$11 (\$2167 ),
-    .\port$925$12 (\$2168 ),
-    .\port$925$13 (\$2169 ),
-    .\port$925$14 (\$2170 ),
-    .\port$925$15 (\$2171 ),
-    .\port$925$2 (\$2158 ),
-    .\port$925$3 (\$2159 ),
-    .\port$925$4 (\$2160 ),
-    .\port$925$5 (\$2161 ),
-    .\port$925$6 (\$2162 ),
-    .\port$925$7 (\$2163 ),
-    .\port$925$8 (\$2164 ),
-    .\port$925$9 (\$2165 )
+    .\port$696$0 (\$1753 ),
+    .\port$696$1 (\$1754 ),
+    .\port$696$10 (\$1763 ),
+    .\port$696$11 (\$1764 ),
+    .\port$696$12 (\$1765 ),
+    .\port$696$13 (\$1766 ),
+    .\port$696$14 (\$1767 ),
+    .\port$696$15 (\$1768 ),
+    .\port$696$2 (\$1755 ),
+    .\port$696$3 (\$1756 ),
+    .\port$696$4 (\$1757 ),
+    .\port$696$5 (\$1758 ),
+    .\port$696$6 (\$1759 ),
+    .\port$696$7 (\$1760 ),
+    .\port$696$8 (\$1761 ),
+    .\port$696$9 (\$1762 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
-    .a(skew_a7_d6),
-    .b(w_6_0),
+    .a(\a$579 ),
+    .b(\b$581 ),
     .clk(clk),
-    .\port$926$0 (\$2172 ),
-    .\port$926$1 (\$2173 ),
-    .\port$926$10 (\$2182 ),
-    .\port$926$11 (\$2183 ),
-    .\port$926$12 (\$2184 ),
-    .\port$926$13 (\$2185 ),
-    .\port$926$14 (\$2186 ),
-    .\port$926$15 (\$2187 ),
-    .\port$926$2 (\$2174 ),
-    .\port$926$3 (\$2175 ),
-    .\port$926$4 (\$2176 ),
-    .\port$926$5 (\$2177 ),
-    .\port$926$6 (\$2178 ),
-    .\port$926$7 (\$2179 ),
-    .\port$926$8 (\$2180 ),
-    .\port$926$9 (\$2181 )
+    .\port$697$0 (\$1769 ),
+    .\port$697$1 (\$1770 ),
+    .\port$697$10 (\$1779 ),
+    .\port$697$11 (\$1780 ),
+    .\port$697$12 (\$1781 ),
+    .\port$697$13 (\$1782 ),
+    .\port$697$14 (\$1783 ),
+    .\port$697$15 (\$1784 ),
+    .\port$697$2 (\$1771 ),
+    .\port$697$3 (\$1772 ),
+    .\port$697$4 (\$1773 ),
+    .\port$697$5 (\$1774 ),
+    .\port$697$6 (\$1775 ),
+    .\port$697$7 (\$1776 ),
+    .\port$697$8 (\$1777 ),
+    .\port$697$9 (\$1778 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
-    .a(a_7_0),
-    .b(w_6_1),
+    .a(\a$589 ),
+    .b(\b$591 ),
     .clk(clk),
-    .\port$927$0 (\$2188 ),
-    .\port$927$1 (\$2189 ),
-    .\port$927$10 (\$2198 ),
-    .\port$927$11 (\$2199 ),
-    .\port$927$12 (\$2200 ),
-    .\port$927$13 (\$2201 ),
-    .\port$927$14 (\$2202 ),
-    .\port$927$15 (\$2203 ),
-    .\port$927$2 (\$2190 ),
-    .\port$927$3 (\$2191 ),
-    .\port$927$4 (\$2192 ),
-    .\port$927$5 (\$2193 ),
-    .\port$927$6 (\$2194 ),
-    .\port$927$7 (\$2195 ),
-    .\port$927$8 (\$2196 ),
-    .\port$927$9 (\$2197 )
+    .\port$698$0 (\$1785 ),
+    .\port$698$1 (\$1786 ),
+    .\port$698$10 (\$1795 ),
+    .\port$698$11 (\$1796 ),
+    .\port$698$12 (\$1797 ),
+    .\port$698$13 (\$1798 ),
+    .\port$698$14 (\$1799 ),
+    .\port$698$15 (\$1800 ),
+    .\port$698$2 (\$1787 ),
+    .\port$698$3 (\$1788 ),
+    .\port$698$4 (\$1789 ),
+    .\port$698$5 (\$1790 ),
+    .\port$698$6 (\$1791 ),
+    .\port$698$7 (\$1792 ),
+    .\port$698$8 (\$1793 ),
+    .\port$698$9 (\$1794 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
-    .a(a_7_1),
-    .b(w_6_2),
+    .a(\a$599 ),
+    .b(\b$601 ),
     .clk(clk),
-    .\port$928$0 (\$2204 ),
-    .\port$928$1 (\$2205 ),
-    .\port$928$10 (\$2214 ),
-    .\port$928$11 (\$2215 ),
-    .\port$928$12 (\$2216 ),
-    .\port$928$13 (\$2217 ),
-    .\port$928$14 (\$2218 ),
-    .\port$928$15 (\$2219 ),
-    .\port$928$2 (\$2206 ),
-    .\port$928$3 (\$2207 ),
-    .\port$928$4 (\$2208 ),
-    .\port$928$5 (\$2209 ),
-    .\port$928$6 (\$2210 ),
-    .\port$928$7 (\$2211 ),
-    .\port$928$8 (\$2212 ),
-    .\port$928$9 (\$2213 )
+    .\port$699$0 (\$1801 ),
+    .\port$699$1 (\$1802 ),
+    .\port$699$10 (\$1811 ),
+    .\port$699$11 (\$1812 ),
+    .\port$699$12 (\$1813 ),
+    .\port$699$13 (\$1814 ),
+    .\port$699$14 (\$1815 ),
+    .\port$699$15 (\$1816 ),
+    .\port$699$2 (\$1803 ),
+    .\port$699$3 (\$1804 ),
+    .\port$699$4 (\$1805 ),
+    .\port$699$5 (\$1806 ),
+    .\port$699$6 (\$1807 ),
+    .\port$699$7 (\$1808 ),
+    .\port$699$8 (\$1809 ),
+    .\port$699$9 (\$1810 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
-    .a(a_7_2),
-    .b(w_6_3),
+    .a(\a$609 ),
+    .b(\b$611 ),
     .clk(clk),
-    .\port$929$0 (\$2220 ),
-    .\port$929$1 (\$2221 ),
-    .\port$929$10 (\$2230 ),
-    .\port$929$11 (\$2231 ),
-    .\port$929$12 (\$2232 ),
-    .\port$929$13 (\$2233 ),
-    .\port$929$14 (\$2234 ),
-    .\port$929$15 (\$2235 ),
-    .\port$929$2 (\$2222 ),
-    .\port$929$3 (\$2223 ),
-    .\port$929$4 (\$2224 ),
-    .\port$929$5 (\$2225 ),
-    .\port$929$6 (\$2226 ),
-    .\port$929$7 (\$2227 ),
-    .\port$929$8 (\$2228 ),
-    .\port$929$9 (\$2229 )
+    .\port$700$0 (\$1817 ),
+    .\port$700$1 (\$1818 ),
+    .\port$700$10 (\$1827 ),
+    .\port$700$11 (\$1828 ),
+    .\port$700$12 (\$1829 ),
+    .\port$700$13 (\$1830 ),
+    .\port$700$14 (\$1831 ),
+    .\port$700$15 (\$1832 ),
+    .\port$700$2 (\$1819 ),
+    .\port$700$3 (\$1820 ),
+    .\port$700$4 (\$1821 ),
+    .\port$700$5 (\$1822 ),
+    .\port$700$6 (\$1823 ),
+    .\port$700$7 (\$1824 ),
+    .\port$700$8 (\$1825 ),
+    .\port$700$9 (\$1826 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
-    .a(a_7_3),
-    .b(w_6_4),
+    .a(\a$619 ),
+    .b(\b$621 ),
     .clk(clk),
-    .\port$930$0 (\$2236 ),
-    .\port$930$1 (\$2237 ),
-    .\port$930$10 (\$2246 ),
-    .\port$930$11 (\$2247 ),
-    .\port$930$12 (\$2248 ),
-    .\port$930$13 (\$2249 ),
-    .\port$930$14 (\$2250 ),
-    .\port$930$15 (\$2251 ),
-    .\port$930$2 (\$2238 ),
-    .\port$930$3 (\$2239 ),
-    .\port$930$4 (\$2240 ),
-    .\port$930$5 (\$2241 ),
-    .\port$930$6 (\$2242 ),
-    .\port$930$7 (\$2243 ),
-    .\port$930$8 (\$2244 ),
-    .\port$930$9 (\$2245 )
+    .\port$701$0 (\$1833 ),
+    .\port$701$1 (\$1834 ),
+    .\port$701$10 (\$1843 ),
+    .\port$701$11 (\$1844 ),
+    .\port$701$12 (\$1845 ),
+    .\port$701$13 (\$1846 ),
+    .\port$701$14 (\$1847 ),
+    .\port$701$15 (\$1848 ),
+    .\port$701$2 (\$1835 ),
+    .\port$701$3 (\$1836 ),
+    .\port$701$4 (\$1837 ),
+    .\port$701$5 (\$1838 ),
+    .\port$701$6 (\$1839 ),
+    .\port$701$7 (\$1840 ),
+    .\port$701$8 (\$1841 ),
+    .\port$701$9 (\$1842 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
-    .a(a_7_4),
-    .b(w_6_5),
+    .a(\a$629 ),
+    .b(\b$631 ),
     .clk(clk),
-    .\port$931$0 (\$2252 ),
-    .\port$931$1 (\$2253 ),
-    .\port$931$10 (\$2262 ),
-    .\port$931$11 (\$2263 ),
-    .\port$931$12 (\$2264 ),
-    .\port$931$13 (\$2265 ),
-    .\port$931$14 (\$2266 ),
-    .\port$931$15 (\$2267 ),
-    .\port$931$2 (\$2254 ),
-    .\port$931$3 (\$2255 ),
-    .\port$931$4 (\$2256 ),
-    .\port$931$5 (\$2257 ),
-    .\port$931$6 (\$2258 ),
-    .\port$931$7 (\$2259 ),
-    .\port$931$8 (\$2260 ),
-    .\port$931$9 (\$2261 )
+    .\port$702$0 (\$1849 ),
+    .\port$702$1 (\$1850 ),
+    .\port$702$10 (\$1859 ),
+    .\port$702$11 (\$1860 ),
+    .\port$702$12 (\$1861 ),
+    .\port$702$13 (\$1862 ),
+    .\port$702$14 (\$1863 ),
+    .\port$702$15 (\$1864 ),
+    .\port$702$2 (\$1851 ),
+    .\port$702$3 (\$1852 ),
+    .\port$702$4 (\$1853 ),
+    .\port$702$5 (\$1854 ),
+    .\port$702$6 (\$1855 ),
+    .\port$702$7 (\$1856 ),
+    .\port$702$8 (\$1857 ),
+    .\port$702$9 (\$1858 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
-    .a(a_7_5),
-    .b(w_6_6),
+    .a(\a$639 ),
+    .b(\b$641 ),
     .clk(clk),
-    .\port$932$0 (\$2268 ),
-    .\port$932$1 (\$2269 ),
-    .\port$932$10 (\$2278 ),
-    .\port$932$11 (\$2279 ),
-    .\port$932$12 (\$2280 ),
-    .\port$932$13 (\$2281 ),
-    .\port$932$14 (\$2282 ),
-    .\port$932$15 (\$2283 ),
-    .\port$932$2 (\$2270 ),
-    .\port$932$3 (\$2271 ),
-    .\port$932$4 (\$2272 ),
-    .\port$932$5 (\$2273 ),
-    .\port$932$6 (\$2274 ),
-    .\port$932$7 (\$2275 ),
-    .\port$932$8 (\$2276 ),
-    .\port$932$9 (\$2277 )
+    .\port$703$0 (\$1865 ),
+    .\port$703$1 (\$1866 ),
+    .\port$703$10 (\$1875 ),
+    .\port$703$11 (\$1876 ),
+    .\port$703$12 (\$1877 ),
+    .\port$703$13 (\$1878 ),
+    .\port$703$14 (\$1879 ),
+    .\port$703$15 (\$1880 ),
+    .\port$703$2 (\$1867 ),
+    .\port$703$3 (\$1868 ),
+    .\port$703$4 (\$1869 ),
+    .\port$703$5 (\$1870 ),
+    .\port$703$6 (\$1871 ),
+    .\port$703$7 (\$1872 ),
+    .\port$703$8 (\$1873 ),
+    .\port$703$9 (\$1874 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
-    .a(a_7_6),
-    .b(w_6_7),
+    .a(\a$649 ),
+    .b(\b$651 ),
     .clk(clk),
-    .\port$933$0 (\$2284 ),
-    .\port$933$1 (\$2285 ),
-    .\port$933$10 (\$2294 ),
-    .\port$933$11 (\$2295 ),
-    .\port$933$12 (\$2296 ),
-    .\port$933$13 (\$2297 ),
-    .\port$933$14 (\$2298 ),
-    .\port$933$15 (\$2299 ),
-    .\port$933$2 (\$2286 ),
-    .\port$933$3 (\$2287 ),
-    .\port$933$4 (\$2288 ),
-    .\port$933$5 (\$2289 ),
-    .\port$933$6 (\$2290 ),
-    .\port$933$7 (\$2291 ),
-    .\port$933$8 (\$2292 ),
-    .\port$933$9 (\$2293 )
+    .\port$704$0 (\$1881 ),
+    .\port$704$1 (\$1882 ),
+    .\port$704$10 (\$1891 ),
+    .\port$704$11 (\$1892 ),
+    .\port$704$12 (\$1893 ),
+    .\port$704$13 (\$1894 ),
+    .\port$704$14 (\$1895 ),
+    .\port$704$15 (\$1896 ),
+    .\port$704$2 (\$1883 ),
+    .\port$704$3 (\$1884 ),
+    .\port$704$4 (\$1885 ),
+    .\port$704$5 (\$1886 ),
+    .\port$704$6 (\$1887 ),
+    .\port$704$7 (\$1888 ),
+    .\port$704$8 (\$1889 ),
+    .\port$704$9 (\$1890 ),
+    .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = i_a[15:8];
-    if (rst) begin
-      \$329  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = i_valid;
-    if (rst) begin
-      \$330  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = i_last;
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = i_a[23:16];
-    if (rst) begin
-      \$332  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = skew_a2_d0;
-    if (rst) begin
-      \$333  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = i_valid;
-    if (rst) begin
-      \$334  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = skew_v2_d0;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = i_last;
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = skew_l2_d0;
-    if (rst) begin
-      \$337  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = i_a[31:24];
-    if (rst) begin
-      \$338  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = skew_a3_d0;
-    if (rst) begin
-      \$339  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = skew_a3_d1;
-    if (rst) begin
-      \$340  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = i_valid;
-    if (rst) begin
-      \$341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = skew_v3_d0;
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = skew_v3_d1;
-    if (rst) begin
-      \$343  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = i_last;
-    if (rst) begin
-      \$344  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = skew_l3_d0;
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = skew_l3_d1;
-    if (rst) begin
-      \$346  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = i_a[39:32];
-    if (rst) begin
-      \$347  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = skew_a4_d0;
-    if (rst) begin
-      \$348  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = skew_a4_d1;
-    if (rst) begin
-      \$349  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = skew_a4_d2;
-    if (rst) begin
-      \$350  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = i_valid;
-    if (rst) begin
-      \$351  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = skew_v4_d0;
-    if (rst) begin
-      \$352  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = skew_v4_d1;
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = skew_v4_d2;
-    if (rst) begin
-      \$354  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = i_last;
-    if (rst) begin
-      \$355  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = skew_l4_d0;
-    if (rst) begin
-      \$356  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = skew_l4_d1;
-    if (rst) begin
-      \$357  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = skew_l4_d2;
-    if (rst) begin
-      \$358  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = i_a[47:40];
-    if (rst) begin
-      \$359  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = skew_a5_d0;
-    if (rst) begin
-      \$360  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = skew_a5_d1;
-    if (rst) begin
-      \$361  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = skew_a5_d2;
-    if (rst) begin
-      \$362  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = skew_a5_d3;
-    if (rst) begin
-      \$363  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = i_valid;
-    if (rst) begin
-      \$364  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = skew_v5_d0;
-    if (rst) begin
-      \$365  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = skew_v5_d1;
-    if (rst) begin
-      \$366  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = skew_v5_d2;
-    if (rst) begin
-      \$367  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = skew_v5_d3;
-    if (rst) begin
-      \$368  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = i_last;
-    if (rst) begin
-      \$369  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = skew_l5_d0;
-    if (rst) begin
-      \$370  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = skew_l5_d1;
-    if (rst) begin
-      \$371  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = skew_l5_d2;
-    if (rst) begin
-      \$372  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = skew_l5_d3;
-    if (rst) begin
-      \$373  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = i_a[55:48];
-    if (rst) begin
-      \$374  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = skew_a6_d0;
-    if (rst) begin
-      \$375  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = skew_a6_d1;
-    if (rst) begin
-      \$376  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = skew_a6_d2;
-    if (rst) begin
-      \$377  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = skew_a6_d3;
-    if (rst) begin
-      \$378  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = skew_a6_d4;
-    if (rst) begin
-      \$379  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = i_valid;
-    if (rst) begin
-      \$380  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = skew_v6_d0;
-    if (rst) begin
-      \$381  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = skew_v6_d1;
-    if (rst) begin
-      \$382  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = skew_v6_d2;
-    if (rst) begin
-      \$383  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = skew_v6_d3;
-    if (rst) begin
-      \$384  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = skew_v6_d4;
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = i_last;
-    if (rst) begin
-      \$386  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = skew_l6_d0;
-    if (rst) begin
-      \$387  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = skew_l6_d1;
-    if (rst) begin
-      \$388  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = skew_l6_d2;
-    if (rst) begin
-      \$389  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = skew_l6_d3;
-    if (rst) begin
-      \$390  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = skew_l6_d4;
-    if (rst) begin
-      \$391  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = i_a[63:56];
-    if (rst) begin
-      \$392  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = skew_a7_d0;
-    if (rst) begin
-      \$393  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = skew_a7_d1;
-    if (rst) begin
-      \$394  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = skew_a7_d2;
-    if (rst) begin
-      \$395  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = skew_a7_d3;
-    if (rst) begin
-      \$396  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = skew_a7_d4;
-    if (rst) begin
-      \$397  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = skew_a7_d5;
-    if (rst) begin
-      \$398  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = i_valid;
-    if (rst) begin
-      \$399  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = skew_v7_d0;
-    if (rst) begin
-      \$400  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = skew_v7_d1;
-    if (rst) begin
-      \$401  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = skew_v7_d2;
-    if (rst) begin
-      \$402  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = skew_v7_d3;
-    if (rst) begin
-      \$403  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = skew_v7_d4;
-    if (rst) begin
-      \$404  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = skew_v7_d5;
-    if (rst) begin
-      \$405  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = i_last;
-    if (rst) begin
-      \$406  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = skew_l7_d0;
-    if (rst) begin
-      \$407  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = skew_l7_d1;
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = skew_l7_d2;
-    if (rst) begin
-      \$409  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = skew_l7_d3;
-    if (rst) begin
-      \$410  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = skew_l7_d4;
-    if (rst) begin
-      \$411  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = skew_l7_d5;
-    if (rst) begin
-      \$412  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$413  = i_w[15:8];
-    if (rst) begin
-      \$413  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = i_w[23:16];
-    if (rst) begin
-      \$414  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = skew_w2_d0;
-    if (rst) begin
-      \$415  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = i_w[31:24];
-    if (rst) begin
-      \$416  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = skew_w3_d0;
-    if (rst) begin
-      \$417  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = skew_w3_d1;
-    if (rst) begin
-      \$418  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = i_w[39:32];
-    if (rst) begin
-      \$419  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = skew_w4_d0;
-    if (rst) begin
-      \$420  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = skew_w4_d1;
-    if (rst) begin
-      \$421  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = skew_w4_d2;
-    if (rst) begin
-      \$422  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = i_w[47:40];
-    if (rst) begin
-      \$423  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = skew_w5_d0;
-    if (rst) begin
-      \$424  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = skew_w5_d1;
-    if (rst) begin
-      \$425  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = skew_w5_d2;
-    if (rst) begin
-      \$426  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = skew_w5_d3;
-    if (rst) begin
-      \$427  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = i_w[55:48];
-    if (rst) begin
-      \$428  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = skew_w6_d0;
-    if (rst) begin
-      \$429  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = skew_w6_d1;
-    if (rst) begin
-      \$430  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$431  = skew_w6_d2;
-    if (rst) begin
-      \$431  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = skew_w6_d3;
-    if (rst) begin
-      \$432  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = skew_w6_d4;
-    if (rst) begin
-      \$433  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = i_w[63:56];
-    if (rst) begin
-      \$434  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = skew_w7_d0;
-    if (rst) begin
-      \$435  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = skew_w7_d1;
-    if (rst) begin
-      \$436  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = skew_w7_d2;
-    if (rst) begin
-      \$437  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = skew_w7_d3;
-    if (rst) begin
-      \$438  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = skew_w7_d4;
-    if (rst) begin
-      \$439  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$440  = skew_w7_d5;
-    if (rst) begin
-      \$440  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$441  = i_a[7:0];
-    if (rst) begin
-      \$441  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = i_valid;
-    if (rst) begin
-      \$442  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = i_last;
-    if (rst) begin
-      \$443  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = i_w[7:0];
-    if (rst) begin
-      \$444  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = { \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276  };
-    if (rst) begin
-      \$445  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = i_valid;
-    if (rst) begin
-      \$446  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = vr_0_0_d0;
-    if (rst) begin
-      \$447  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = vr_0_0_d1;
-    if (rst) begin
-      \$448  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$449  = i_last;
-    if (rst) begin
-      \$449  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$450  = lr_0_0_d0;
-    if (rst) begin
-      \$450  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = lr_0_0_d1;
-    if (rst) begin
-      \$451  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$452  = acc_0_0;
-    if (\$1 ) begin
-      \$452  = \$2 ;
-    end
-    if (rst) begin
-      \$452  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = out_0_0;
-    if (cap_0_0) begin
-      \$453  = \$196 [25:0];
-    end else if (\$3 ) begin
-      \$453  = out_1_0;
-    end
-    if (rst) begin
-      \$453  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = a_0_0;
-    if (rst) begin
-      \$454  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = v_0_0;
-    if (rst) begin
-      \$455  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = l_0_0;
-    if (rst) begin
-      \$456  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = skew_w1_d0;
-    if (rst) begin
-      \$457  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$458  = { \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292  };
-    if (rst) begin
-      \$458  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$459  = v_0_0;
-    if (rst) begin
-      \$459  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = vr_0_1_d0;
-    if (rst) begin
-      \$460  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = vr_0_1_d1;
-    if (rst) begin
-      \$461  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = l_0_0;
-    if (rst) begin
-      \$462  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = lr_0_1_d0;
-    if (rst) begin
-      \$463  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = lr_0_1_d1;
-    if (rst) begin
-      \$464  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = acc_0_1;
-    if (\$4 ) begin
-      \$465  = \$5 ;
-    end
-    if (rst) begin
-      \$465  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = out_0_1;
-    if (cap_0_1) begin
-      \$466  = \$198 [25:0];
-    end else if (\$6 ) begin
-      \$466  = out_1_1;
-    end
-    if (rst) begin
-      \$466  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$467  = a_0_1;
-    if (rst) begin
-      \$467  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$468  = v_0_1;
-    if (rst) begin
-      \$468  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$469  = l_0_1;
-    if (rst) begin
-      \$469  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = skew_w2_d1;
-    if (rst) begin
-      \$470  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = { \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308  };
-    if (rst) begin
-      \$471  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = v_0_1;
-    if (rst) begin
-      \$472  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = vr_0_2_d0;
-    if (rst) begin
-      \$473  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = vr_0_2_d1;
-    if (rst) begin
-      \$474  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = l_0_1;
-    if (rst) begin
-      \$475  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$476  = lr_0_2_d0;
-    if (rst) begin
-      \$476  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$477  = lr_0_2_d1;
-    if (rst) begin
-      \$477  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = acc_0_2;
-    if (\$7 ) begin
-      \$478  = \$8 ;
-    end
-    if (rst) begin
-      \$478  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = out_0_2;
-    if (cap_0_2) begin
-      \$479  = \$200 [25:0];
-    end else if (\$9 ) begin
-      \$479  = out_1_2;
-    end
-    if (rst) begin
-      \$479  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = a_0_2;
-    if (rst) begin
-      \$480  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = v_0_2;
-    if (rst) begin
-      \$481  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = l_0_2;
-    if (rst) begin
-      \$482  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = skew_w3_d2;
-    if (rst) begin
-      \$483  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = { \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324  };
-    if (rst) begin
-      \$484  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$485  = v_0_2;
-    if (rst) begin
-      \$485  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$486  = vr_0_3_d0;
-    if (rst) begin
-      \$486  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$487  = vr_0_3_d1;
-    if (rst) begin
-      \$487  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = l_0_2;
-    if (rst) begin
-      \$488  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = lr_0_3_d0;
-    if (rst) begin
-      \$489  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = lr_0_3_d1;
-    if (rst) begin
-      \$490  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = acc_0_3;
-    if (\$10 ) begin
-      \$491  = \$11 ;
-    end
-    if (rst) begin
-      \$491  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = out_0_3;
-    if (cap_0_3) begin
-      \$492  = \$202 [25:0];
-    end else if (\$12 ) begin
-      \$492  = out_1_3;
-    end
-    if (rst) begin
-      \$492  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = a_0_3;
-    if (rst) begin
-      \$493  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$494  = v_0_3;
-    if (rst) begin
-      \$494  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$495  = l_0_3;
-    if (rst) begin
-      \$495  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = skew_w4_d3;
-    if (rst) begin
-      \$496  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$497  = { \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340  };
-    if (rst) begin
-      \$497  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = v_0_3;
-    if (rst) begin
-      \$498  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = vr_0_4_d0;
-    if (rst) begin
-      \$499  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = vr_0_4_d1;
-    if (rst) begin
-      \$500  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = l_0_3;
-    if (rst) begin
-      \$501  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = lr_0_4_d0;
-    if (rst) begin
-      \$502  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$503  = lr_0_4_d1;
-    if (rst) begin
-      \$503  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$504  = acc_0_4;
-    if (\$13 ) begin
-      \$504  = \$14 ;
-    end
-    if (rst) begin
-      \$504  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = out_0_4;
-    if (cap_0_4) begin
-      \$505  = \$204 [25:0];
-    end else if (\$15 ) begin
-      \$505  = out_1_4;
-    end
-    if (rst) begin
-      \$505  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = a_0_4;
-    if (rst) begin
-      \$506  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = v_0_4;
-    if (rst) begin
-      \$507  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = l_0_4;
-    if (rst) begin
-      \$508  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = skew_w5_d4;
-    if (rst) begin
-      \$509  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = { \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356  };
-    if (rst) begin
-      \$510  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = v_0_4;
-    if (rst) begin
-      \$511  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$512  = vr_0_5_d0;
-    if (rst) begin
-      \$512  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$513  = vr_0_5_d1;
-    if (rst) begin
-      \$513  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = l_0_4;
-    if (rst) begin
-      \$514  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$515  = lr_0_5_d0;
-    if (rst) begin
-      \$515  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = lr_0_5_d1;
-    if (rst) begin
-      \$516  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = acc_0_5;
-    if (\$16 ) begin
-      \$517  = \$17 ;
-    end
-    if (rst) begin
-      \$517  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = out_0_5;
-    if (cap_0_5) begin
-      \$518  = \$206 [25:0];
-    end else if (\$18 ) begin
-      \$518  = out_1_5;
-    end
-    if (rst) begin
-      \$518  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = a_0_5;
-    if (rst) begin
-      \$519  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = v_0_5;
-    if (rst) begin
-      \$520  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$521  = l_0_5;
-    if (rst) begin
-      \$521  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$522  = skew_w6_d5;
-    if (rst) begin
-      \$522  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = { \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372  };
-    if (rst) begin
-      \$523  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = v_0_5;
-    if (rst) begin
-      \$524  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = vr_0_6_d0;
-    if (rst) begin
-      \$525  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = vr_0_6_d1;
-    if (rst) begin
-      \$526  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = l_0_5;
-    if (rst) begin
-      \$527  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = lr_0_6_d0;
-    if (rst) begin
-      \$528  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = lr_0_6_d1;
-    if (rst) begin
-      \$529  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$530  = acc_0_6;
-    if (\$19 ) begin
-      \$530  = \$20 ;
-    end
-    if (rst) begin
-      \$530  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$531  = out_0_6;
-    if (cap_0_6) begin
-      \$531  = \$208 [25:0];
-    end else if (\$21 ) begin
-      \$531  = out_1_6;
-    end
-    if (rst) begin
-      \$531  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$532  = a_0_6;
-    if (rst) begin
-      \$532  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = v_0_6;
-    if (rst) begin
-      \$533  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = l_0_6;
-    if (rst) begin
-      \$534  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = skew_w7_d6;
-    if (rst) begin
-      \$535  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = { \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388  };
-    if (rst) begin
-      \$536  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = v_0_6;
-    if (rst) begin
-      \$537  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = vr_0_7_d0;
-    if (rst) begin
-      \$538  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$539  = vr_0_7_d1;
-    if (rst) begin
-      \$539  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$540  = l_0_6;
-    if (rst) begin
-      \$540  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$541  = lr_0_7_d0;
-    if (rst) begin
-      \$541  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$542  = lr_0_7_d1;
-    if (rst) begin
-      \$542  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$543  = acc_0_7;
-    if (\$22 ) begin
-      \$543  = \$23 ;
-    end
-    if (rst) begin
-      \$543  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$544  = out_0_7;
-    if (cap_0_7) begin
-      \$544  = \$210 [25:0];
-    end else if (\$24 ) begin
-      \$544  = out_1_7;
-    end
-    if (rst) begin
-      \$544  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$545  = skew_a1_d0;
-    if (rst) begin
-      \$545  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$546  = skew_v1_d0;
-    if (rst) begin
-      \$546  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$547  = skew_l1_d0;
-    if (rst) begin
-      \$547  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$548  = w_0_0;
-    if (rst) begin
-      \$548  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$549  = { \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404  };
-    if (rst) begin
-      \$549  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$550  = skew_v1_d0;
-    if (rst) begin
-      \$550  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$551  = vr_1_0_d0;
-    if (rst) begin
-      \$551  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$552  = vr_1_0_d1;
-    if (rst) begin
-      \$552  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$553  = skew_l1_d0;
-    if (rst) begin
-      \$553  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$554  = lr_1_0_d0;
-    if (rst) begin
-      \$554  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$555  = lr_1_0_d1;
-    if (rst) begin
-      \$555  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$556  = acc_1_0;
-    if (\$25 ) begin
-      \$556  = \$26 ;
-    end
-    if (rst) begin
-      \$556  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$557  = out_1_0;
-    if (cap_1_0) begin
-      \$557  = \$212 [25:0];
-    end else if (\$27 ) begin
-      \$557  = out_2_0;
-    end
-    if (rst) begin
-      \$557  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$558  = a_1_0;
-    if (rst) begin
-      \$558  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$559  = v_1_0;
-    if (rst) begin
-      \$559  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$560  = l_1_0;
-    if (rst) begin
-      \$560  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$561  = w_0_1;
-    if (rst) begin
-      \$561  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$562  = { \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420  };
-    if (rst) begin
-      \$562  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$563  = v_1_0;
-    if (rst) begin
-      \$563  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$564  = vr_1_1_d0;
-    if (rst) begin
-      \$564  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$565  = vr_1_1_d1;
-    if (rst) begin
-      \$565  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$566  = l_1_0;
-    if (rst) begin
-      \$566  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$567  = lr_1_1_d0;
-    if (rst) begin
-      \$567  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$568  = lr_1_1_d1;
-    if (rst) begin
-      \$568  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$569  = acc_1_1;
-    if (\$28 ) begin
-      \$569  = \$29 ;
-    end
-    if (rst) begin
-      \$569  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$570  = out_1_1;
-    if (cap_1_1) begin
-      \$570  = \$214 [25:0];
-    end else if (\$30 ) begin
-      \$570  = out_2_1;
-    end
-    if (rst) begin
-      \$570  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$571  = a_1_1;
-    if (rst) begin
-      \$571  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$572  = v_1_1;
-    if (rst) begin
-      \$572  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$573  = l_1_1;
-    if (rst) begin
-      \$573  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$574  = w_0_2;
-    if (rst) begin
-      \$574  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$575  = { \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436  };
-    if (rst) begin
-      \$575  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$576  = v_1_1;
-    if (rst) begin
-      \$576  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$577  = vr_1_2_d0;
-    if (rst) begin
-      \$577  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$578  = vr_1_2_d1;
-    if (rst) begin
-      \$578  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$579  = l_1_1;
-    if (rst) begin
-      \$579  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$580  = lr_1_2_d0;
-    if (rst) begin
-      \$580  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$581  = lr_1_2_d1;
-    if (rst) begin
-      \$581  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$582  = acc_1_2;
-    if (\$31 ) begin
-      \$582  = \$32 ;
-    end
-    if (rst) begin
-      \$582  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$583  = out_1_2;
-    if (cap_1_2) begin
-      \$583  = \$216 [25:0];
-    end else if (\$33 ) begin
-      \$583  = out_2_2;
-    end
-    if (rst) begin
-      \$583  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$584  = a_1_2;
-    if (rst) begin
-      \$584  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$585  = v_1_2;
-    if (rst) begin
-      \$585  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$586  = l_1_2;
-    if (rst) begin
-      \$586  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$587  = w_0_3;
-    if (rst) begin
-      \$587  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$588  = { \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452  };
-    if (rst) begin
-      \$588  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$589  = v_1_2;
-    if (rst) begin
-      \$589  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$590  = vr_1_3_d0;
-    if (rst) begin
-      \$590  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$591  = vr_1_3_d1;
-    if (rst) begin
-      \$591  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$592  = l_1_2;
-    if (rst) begin
-      \$592  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$593  = lr_1_3_d0;
-    if (rst) begin
-      \$593  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$594  = lr_1_3_d1;
-    if (rst) begin
-      \$594  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$595  = acc_1_3;
-    if (\$34 ) begin
-      \$595  = \$35 ;
-    end
-    if (rst) begin
-      \$595  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$596  = out_1_3;
-    if (cap_1_3) begin
-      \$596  = \$218 [25:0];
-    end else if (\$36 ) begin
-      \$596  = out_2_3;
-    end
-    if (rst) begin
-      \$596  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$597  = a_1_3;
-    if (rst) begin
-      \$597  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$598  = v_1_3;
-    if (rst) begin
-      \$598  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$599  = l_1_3;
-    if (rst) begin
-      \$599  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$600  = w_0_4;
-    if (rst) begin
-      \$600  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$601  = { \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468  };
-    if (rst) begin
-      \$601  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$602  = v_1_3;
-    if (rst) begin
-      \$602  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$603  = vr_1_4_d0;
-    if (rst) begin
-      \$603  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$604  = vr_1_4_d1;
-    if (rst) begin
-      \$604  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$605  = l_1_3;
-    if (rst) begin
-      \$605  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$606  = lr_1_4_d0;
-    if (rst) begin
-      \$606  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$607  = lr_1_4_d1;
-    if (rst) begin
-      \$607  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$608  = acc_1_4;
-    if (\$37 ) begin
-      \$608  = \$38 ;
-    end
-    if (rst) begin
-      \$608  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$609  = out_1_4;
-    if (cap_1_4) begin
-      \$609  = \$220 [25:0];
-    end else if (\$39 ) begin
-      \$609  = out_2_4;
-    end
-    if (rst) begin
-      \$609  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$610  = a_1_4;
-    if (rst) begin
-      \$610  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$611  = v_1_4;
-    if (rst) begin
-      \$611  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$612  = l_1_4;
-    if (rst) begin
-      \$612  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$613  = w_0_5;
-    if (rst) begin
-      \$613  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$614  = { \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484  };
-    if (rst) begin
-      \$614  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$615  = v_1_4;
-    if (rst) begin
-      \$615  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$616  = vr_1_5_d0;
-    if (rst) begin
-      \$616  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$617  = vr_1_5_d1;
-    if (rst) begin
-      \$617  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$618  = l_1_4;
-    if (rst) begin
-      \$618  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$619  = lr_1_5_d0;
-    if (rst) begin
-      \$619  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$620  = lr_1_5_d1;
-    if (rst) begin
-      \$620  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$621  = acc_1_5;
-    if (\$40 ) begin
-      \$621  = \$41 ;
-    end
-    if (rst) begin
-      \$621  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$622  = out_1_5;
-    if (cap_1_5) begin
-      \$622  = \$222 [25:0];
-    end else if (\$42 ) begin
-      \$622  = out_2_5;
-    end
-    if (rst) begin
-      \$622  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$623  = a_1_5;
-    if (rst) begin
-      \$623  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$624  = v_1_5;
-    if (rst) begin
-      \$624  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$625  = l_1_5;
-    if (rst) begin
-      \$625  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$626  = w_0_6;
-    if (rst) begin
-      \$626  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$627  = { \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500  };
-    if (rst) begin
-      \$627  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$628  = v_1_5;
-    if (rst) begin
-      \$628  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$629  = vr_1_6_d0;
-    if (rst) begin
-      \$629  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$630  = vr_1_6_d1;
-    if (rst) begin
-      \$630  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$631  = l_1_5;
-    if (rst) begin
-      \$631  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$632  = lr_1_6_d0;
-    if (rst) begin
-      \$632  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$633  = lr_1_6_d1;
-    if (rst) begin
-      \$633  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$634  = acc_1_6;
-    if (\$43 ) begin
-      \$634  = \$44 ;
-    end
-    if (rst) begin
-      \$634  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$635  = out_1_6;
-    if (cap_1_6) begin
-      \$635  = \$224 [25:0];
-    end else if (\$45 ) begin
-      \$635  = out_2_6;
-    end
-    if (rst) begin
-      \$635  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$636  = a_1_6;
-    if (rst) begin
-      \$636  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$637  = v_1_6;
-    if (rst) begin
-      \$637  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$638  = l_1_6;
-    if (rst) begin
-      \$638  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$639  = w_0_7;
-    if (rst) begin
-      \$639  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$640  = { \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516  };
-    if (rst) begin
-      \$640  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$641  = v_1_6;
-    if (rst) begin
-      \$641  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$642  = vr_1_7_d0;
-    if (rst) begin
-      \$642  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$643  = vr_1_7_d1;
-    if (rst) begin
-      \$643  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$644  = l_1_6;
-    if (rst) begin
-      \$644  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$645  = lr_1_7_d0;
-    if (rst) begin
-      \$645  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$646  = lr_1_7_d1;
-    if (rst) begin
-      \$646  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$647  = acc_1_7;
-    if (\$46 ) begin
-      \$647  = \$47 ;
-    end
-    if (rst) begin
-      \$647  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$648  = out_1_7;
-    if (cap_1_7) begin
-      \$648  = \$226 [25:0];
-    end else if (\$48 ) begin
-      \$648  = out_2_7;
-    end
-    if (rst) begin
-      \$648  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$649  = skew_a2_d1;
-    if (rst) begin
-      \$649  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$650  = skew_v2_d1;
-    if (rst) begin
-      \$650  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$651  = skew_l2_d1;
-    if (rst) begin
-      \$651  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$652  = w_1_0;
-    if (rst) begin
-      \$652  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$653  = { \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532  };
-    if (rst) begin
-      \$653  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$654  = skew_v2_d1;
-    if (rst) begin
-      \$654  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$655  = vr_2_0_d0;
-    if (rst) begin
-      \$655  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$656  = vr_2_0_d1;
-    if (rst) begin
-      \$656  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$657  = skew_l2_d1;
-    if (rst) begin
-      \$657  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$658  = lr_2_0_d0;
-    if (rst) begin
-      \$658  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$659  = lr_2_0_d1;
-    if (rst) begin
-      \$659  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$660  = acc_2_0;
-    if (\$49 ) begin
-      \$660  = \$50 ;
-    end
-    if (rst) begin
-      \$660  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$661  = out_2_0;
-    if (cap_2_0) begin
-      \$661  = \$228 [25:0];
-    end else if (\$51 ) begin
-      \$661  = out_3_0;
-    end
-    if (rst) begin
-      \$661  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$662  = a_2_0;
-    if (rst) begin
-      \$662  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$663  = v_2_0;
-    if (rst) begin
-      \$663  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$664  = l_2_0;
-    if (rst) begin
-      \$664  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$665  = w_1_1;
-    if (rst) begin
-      \$665  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$666  = { \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548  };
-    if (rst) begin
-      \$666  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$667  = v_2_0;
-    if (rst) begin
-      \$667  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$668  = vr_2_1_d0;
-    if (rst) begin
-      \$668  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$669  = vr_2_1_d1;
-    if (rst) begin
-      \$669  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$670  = l_2_0;
-    if (rst) begin
-      \$670  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$671  = lr_2_1_d0;
-    if (rst) begin
-      \$671  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$672  = lr_2_1_d1;
-    if (rst) begin
-      \$672  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$673  = acc_2_1;
-    if (\$52 ) begin
-      \$673  = \$53 ;
-    end
-    if (rst) begin
-      \$673  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$674  = out_2_1;
-    if (cap_2_1) begin
-      \$674  = \$230 [25:0];
-    end else if (\$54 ) begin
-      \$674  = out_3_1;
-    end
-    if (rst) begin
-      \$674  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$675  = a_2_1;
-    if (rst) begin
-      \$675  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$676  = v_2_1;
-    if (rst) begin
-      \$676  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$677  = l_2_1;
-    if (rst) begin
-      \$677  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$678  = w_1_2;
-    if (rst) begin
-      \$678  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$679  = { \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564  };
-    if (rst) begin
-      \$679  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$680  = v_2_1;
-    if (rst) begin
-      \$680  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$681  = vr_2_2_d0;
-    if (rst) begin
-      \$681  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$682  = vr_2_2_d1;
-    if (rst) begin
-      \$682  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$683  = l_2_1;
-    if (rst) begin
-      \$683  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$684  = lr_2_2_d0;
-    if (rst) begin
-      \$684  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$685  = lr_2_2_d1;
-    if (rst) begin
-      \$685  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$686  = acc_2_2;
-    if (\$55 ) begin
-      \$686  = \$56 ;
-    end
-    if (rst) begin
-      \$686  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$687  = out_2_2;
-    if (cap_2_2) begin
-      \$687  = \$232 [25:0];
-    end else if (\$57 ) begin
-      \$687  = out_3_2;
-    end
-    if (rst) begin
-      \$687  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$688  = a_2_2;
-    if (rst) begin
-      \$688  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$689  = v_2_2;
-    if (rst) begin
-      \$689  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$690  = l_2_2;
-    if (rst) begin
-      \$690  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$691  = w_1_3;
-    if (rst) begin
-      \$691  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$692  = { \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580  };
-    if (rst) begin
-      \$692  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$693  = v_2_2;
-    if (rst) begin
-      \$693  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$694  = vr_2_3_d0;
-    if (rst) begin
-      \$694  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$695  = vr_2_3_d1;
-    if (rst) begin
-      \$695  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$696  = l_2_2;
-    if (rst) begin
-      \$696  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$697  = lr_2_3_d0;
-    if (rst) begin
-      \$697  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$698  = lr_2_3_d1;
-    if (rst) begin
-      \$698  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$699  = acc_2_3;
-    if (\$58 ) begin
-      \$699  = \$59 ;
-    end
-    if (rst) begin
-      \$699  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$700  = out_2_3;
-    if (cap_2_3) begin
-      \$700  = \$234 [25:0];
-    end else if (\$60 ) begin
-      \$700  = out_3_3;
-    end
-    if (rst) begin
-      \$700  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$701  = a_2_3;
-    if (rst) begin
-      \$701  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$702  = v_2_3;
-    if (rst) begin
-      \$702  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$703  = l_2_3;
-    if (rst) begin
-      \$703  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$704  = w_1_4;
-    if (rst) begin
-      \$704  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$705  = { \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596  };
-    if (rst) begin
-      \$705  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$706  = v_2_3;
-    if (rst) begin
-      \$706  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$707  = vr_2_4_d0;
-    if (rst) begin
-      \$707  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$708  = vr_2_4_d1;
-    if (rst) begin
-      \$708  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$709  = l_2_3;
-    if (rst) begin
-      \$709  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$710  = lr_2_4_d0;
-    if (rst) begin
-      \$710  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$711  = lr_2_4_d1;
-    if (rst) begin
-      \$711  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$712  = acc_2_4;
-    if (\$61 ) begin
-      \$712  = \$62 ;
-    end
-    if (rst) begin
-      \$712  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$713  = out_2_4;
-    if (cap_2_4) begin
-      \$713  = \$236 [25:0];
-    end else if (\$63 ) begin
-      \$713  = out_3_4;
-    end
-    if (rst) begin
-      \$713  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$714  = a_2_4;
-    if (rst) begin
-      \$714  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$715  = v_2_4;
-    if (rst) begin
-      \$715  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$716  = l_2_4;
-    if (rst) begin
-      \$716  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$717  = w_1_5;
-    if (rst) begin
-      \$717  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$718  = { \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612  };
-    if (rst) begin
-      \$718  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$719  = v_2_4;
-    if (rst) begin
-      \$719  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$720  = vr_2_5_d0;
-    if (rst) begin
-      \$720  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$721  = vr_2_5_d1;
-    if (rst) begin
-      \$721  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$722  = l_2_4;
-    if (rst) begin
-      \$722  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$723  = lr_2_5_d0;
-    if (rst) begin
-      \$723  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$724  = lr_2_5_d1;
-    if (rst) begin
-      \$724  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$725  = acc_2_5;
-    if (\$64 ) begin
-      \$725  = \$65 ;
-    end
-    if (rst) begin
-      \$725  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$726  = out_2_5;
-    if (cap_2_5) begin
-      \$726  = \$238 [25:0];
-    end else if (\$66 ) begin
-      \$726  = out_3_5;
-    end
-    if (rst) begin
-      \$726  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$727  = a_2_5;
-    if (rst) begin
-      \$727  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$728  = v_2_5;
-    if (rst) begin
-      \$728  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$729  = l_2_5;
-    if (rst) begin
-      \$729  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$730  = w_1_6;
-    if (rst) begin
-      \$730  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$731  = { \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628  };
-    if (rst) begin
-      \$731  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$732  = v_2_5;
-    if (rst) begin
-      \$732  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$733  = vr_2_6_d0;
-    if (rst) begin
-      \$733  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$734  = vr_2_6_d1;
-    if (rst) begin
-      \$734  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$735  = l_2_5;
-    if (rst) begin
-      \$735  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$736  = lr_2_6_d0;
-    if (rst) begin
-      \$736  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$737  = lr_2_6_d1;
-    if (rst) begin
-      \$737  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$738  = acc_2_6;
-    if (\$67 ) begin
-      \$738  = \$68 ;
-    end
-    if (rst) begin
-      \$738  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$739  = out_2_6;
-    if (cap_2_6) begin
-      \$739  = \$240 [25:0];
-    end else if (\$69 ) begin
-      \$739  = out_3_6;
-    end
-    if (rst) begin
-      \$739  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$740  = a_2_6;
-    if (rst) begin
-      \$740  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$741  = v_2_6;
-    if (rst) begin
-      \$741  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$742  = l_2_6;
-    if (rst) begin
-      \$742  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$743  = w_1_7;
-    if (rst) begin
-      \$743  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$744  = { \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644  };
-    if (rst) begin
-      \$744  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$745  = v_2_6;
-    if (rst) begin
-      \$745  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$746  = vr_2_7_d0;
-    if (rst) begin
-      \$746  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$747  = vr_2_7_d1;
-    if (rst) begin
-      \$747  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$748  = l_2_6;
-    if (rst) begin
-      \$748  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$749  = lr_2_7_d0;
-    if (rst) begin
-      \$749  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$750  = lr_2_7_d1;
-    if (rst) begin
-      \$750  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$751  = acc_2_7;
-    if (\$70 ) begin
-      \$751  = \$71 ;
-    end
-    if (rst) begin
-      \$751  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$752  = out_2_7;
-    if (cap_2_7) begin
-      \$752  = \$242 [25:0];
-    end else if (\$72 ) begin
-      \$752  = out_3_7;
-    end
-    if (rst) begin
-      \$752  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$753  = skew_a3_d2;
-    if (rst) begin
-      \$753  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$754  = skew_v3_d2;
-    if (rst) begin
-      \$754  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$755  = skew_l3_d2;
-    if (rst) begin
-      \$755  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$756  = w_2_0;
-    if (rst) begin
-      \$756  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$757  = { \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660  };
-    if (rst) begin
-      \$757  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$758  = skew_v3_d2;
-    if (rst) begin
-      \$758  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$759  = vr_3_0_d0;
-    if (rst) begin
-      \$759  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$760  = vr_3_0_d1;
-    if (rst) begin
-      \$760  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$761  = skew_l3_d2;
-    if (rst) begin
-      \$761  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$762  = lr_3_0_d0;
-    if (rst) begin
-      \$762  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$763  = lr_3_0_d1;
-    if (rst) begin
-      \$763  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$764  = acc_3_0;
-    if (\$73 ) begin
-      \$764  = \$74 ;
-    end
-    if (rst) begin
-      \$764  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$765  = out_3_0;
-    if (cap_3_0) begin
-      \$765  = \$244 [25:0];
-    end else if (\$75 ) begin
-      \$765  = out_4_0;
-    end
-    if (rst) begin
-      \$765  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$766  = a_3_0;
-    if (rst) begin
-      \$766  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$767  = v_3_0;
-    if (rst) begin
-      \$767  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$768  = l_3_0;
-    if (rst) begin
-      \$768  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$769  = w_2_1;
-    if (rst) begin
-      \$769  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$770  = { \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676  };
-    if (rst) begin
-      \$770  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$771  = v_3_0;
-    if (rst) begin
-      \$771  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$772  = vr_3_1_d0;
-    if (rst) begin
-      \$772  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$773  = vr_3_1_d1;
-    if (rst) begin
-      \$773  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$774  = l_3_0;
-    if (rst) begin
-      \$774  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$775  = lr_3_1_d0;
-    if (rst) begin
-      \$775  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$776  = lr_3_1_d1;
-    if (rst) begin
-      \$776  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$777  = acc_3_1;
-    if (\$76 ) begin
-      \$777  = \$77 ;
-    end
-    if (rst) begin
-      \$777  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$778  = out_3_1;
-    if (cap_3_1) begin
-      \$778  = \$246 [25:0];
-    end else if (\$78 ) begin
-      \$778  = out_4_1;
-    end
-    if (rst) begin
-      \$778  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$779  = a_3_1;
-    if (rst) begin
-      \$779  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$780  = v_3_1;
-    if (rst) begin
-      \$780  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$781  = l_3_1;
-    if (rst) begin
-      \$781  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$782  = w_2_2;
-    if (rst) begin
-      \$782  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$783  = { \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692  };
-    if (rst) begin
-      \$783  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$784  = v_3_1;
-    if (rst) begin
-      \$784  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$785  = vr_3_2_d0;
-    if (rst) begin
-      \$785  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$786  = vr_3_2_d1;
-    if (rst) begin
-      \$786  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$787  = l_3_1;
-    if (rst) begin
-      \$787  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$788  = lr_3_2_d0;
-    if (rst) begin
-      \$788  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$789  = lr_3_2_d1;
-    if (rst) begin
-      \$789  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$790  = acc_3_2;
-    if (\$79 ) begin
-      \$790  = \$80 ;
-    end
-    if (rst) begin
-      \$790  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$791  = out_3_2;
-    if (cap_3_2) begin
-      \$791  = \$248 [25:0];
-    end else if (\$81 ) begin
-      \$791  = out_4_2;
-    end
-    if (rst) begin
-      \$791  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$792  = a_3_2;
-    if (rst) begin
-      \$792  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$793  = v_3_2;
-    if (rst) begin
-      \$793  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$794  = l_3_2;
-    if (rst) begin
-      \$794  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$795  = w_2_3;
-    if (rst) begin
-      \$795  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$796  = { \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708  };
-    if (rst) begin
-      \$796  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$797  = v_3_2;
-    if (rst) begin
-      \$797  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$798  = vr_3_3_d0;
-    if (rst) begin
-      \$798  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$799  = vr_3_3_d1;
-    if (rst) begin
-      \$799  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$800  = l_3_2;
-    if (rst) begin
-      \$800  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$801  = lr_3_3_d0;
-    if (rst) begin
-      \$801  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$802  = lr_3_3_d1;
-    if (rst) begin
-      \$802  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$803  = acc_3_3;
-    if (\$82 ) begin
-      \$803  = \$83 ;
-    end
-    if (rst) begin
-      \$803  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$804  = out_3_3;
-    if (cap_3_3) begin
-      \$804  = \$250 [25:0];
-    end else if (\$84 ) begin
-      \$804  = out_4_3;
-    end
-    if (rst) begin
-      \$804  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$805  = a_3_3;
-    if (rst) begin
-      \$805  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$806  = v_3_3;
-    if (rst) begin
-      \$806  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$807  = l_3_3;
-    if (rst) begin
-      \$807  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$808  = w_2_4;
-    if (rst) begin
-      \$808  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$809  = { \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724  };
-    if (rst) begin
-      \$809  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$810  = v_3_3;
-    if (rst) begin
-      \$810  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$811  = vr_3_4_d0;
-    if (rst) begin
-      \$811  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$812  = vr_3_4_d1;
-    if (rst) begin
-      \$812  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$813  = l_3_3;
-    if (rst) begin
-      \$813  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$814  = lr_3_4_d0;
-    if (rst) begin
-      \$814  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$815  = lr_3_4_d1;
-    if (rst) begin
-      \$815  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$816  = acc_3_4;
-    if (\$85 ) begin
-      \$816  = \$86 ;
-    end
-    if (rst) begin
-      \$816  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$817  = out_3_4;
-    if (cap_3_4) begin
-      \$817  = \$252 [25:0];
-    end else if (\$87 ) begin
-      \$817  = out_4_4;
-    end
-    if (rst) begin
-      \$817  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$818  = a_3_4;
-    if (rst) begin
-      \$818  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$819  = v_3_4;
-    if (rst) begin
-      \$819  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$820  = l_3_4;
-    if (rst) begin
-      \$820  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$821  = w_2_5;
-    if (rst) begin
-      \$821  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$822  = { \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740  };
-    if (rst) begin
-      \$822  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$823  = v_3_4;
-    if (rst) begin
-      \$823  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$824  = vr_3_5_d0;
-    if (rst) begin
-      \$824  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$825  = vr_3_5_d1;
-    if (rst) begin
-      \$825  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$826  = l_3_4;
-    if (rst) begin
-      \$826  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$827  = lr_3_5_d0;
-    if (rst) begin
-      \$827  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$828  = lr_3_5_d1;
-    if (rst) begin
-      \$828  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$829  = acc_3_5;
-    if (\$88 ) begin
-      \$829  = \$89 ;
-    end
-    if (rst) begin
-      \$829  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$830  = out_3_5;
-    if (cap_3_5) begin
-      \$830  = \$254 [25:0];
-    end else if (\$90 ) begin
-      \$830  = out_4_5;
-    end
-    if (rst) begin
-      \$830  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$831  = a_3_5;
-    if (rst) begin
-      \$831  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$832  = v_3_5;
-    if (rst) begin
-      \$832  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$833  = l_3_5;
-    if (rst) begin
-      \$833  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$834  = w_2_6;
-    if (rst) begin
-      \$834  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$835  = { \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756  };
-    if (rst) begin
-      \$835  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$836  = v_3_5;
-    if (rst) begin
-      \$836  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$837  = vr_3_6_d0;
-    if (rst) begin
-      \$837  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$838  = vr_3_6_d1;
-    if (rst) begin
-      \$838  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$839  = l_3_5;
-    if (rst) begin
-      \$839  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$840  = lr_3_6_d0;
-    if (rst) begin
-      \$840  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$841  = lr_3_6_d1;
-    if (rst) begin
-      \$841  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$842  = acc_3_6;
-    if (\$91 ) begin
-      \$842  = \$92 ;
-    end
-    if (rst) begin
-      \$842  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$843  = out_3_6;
-    if (cap_3_6) begin
-      \$843  = \$256 [25:0];
-    end else if (\$93 ) begin
-      \$843  = out_4_6;
-    end
-    if (rst) begin
-      \$843  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$844  = a_3_6;
-    if (rst) begin
-      \$844  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$845  = v_3_6;
-    if (rst) begin
-      \$845  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$846  = l_3_6;
-    if (rst) begin
-      \$846  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$847  = w_2_7;
-    if (rst) begin
-      \$847  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$848  = { \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772  };
-    if (rst) begin
-      \$848  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$849  = v_3_6;
-    if (rst) begin
-      \$849  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$850  = vr_3_7_d0;
-    if (rst) begin
-      \$850  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$851  = vr_3_7_d1;
-    if (rst) begin
-      \$851  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$852  = l_3_6;
-    if (rst) begin
-      \$852  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$853  = lr_3_7_d0;
-    if (rst) begin
-      \$853  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$854  = lr_3_7_d1;
-    if (rst) begin
-      \$854  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$855  = acc_3_7;
-    if (\$94 ) begin
-      \$855  = \$95 ;
-    end
-    if (rst) begin
-      \$855  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$856  = out_3_7;
-    if (cap_3_7) begin
-      \$856  = \$258 [25:0];
-    end else if (\$96 ) begin
-      \$856  = out_4_7;
-    end
-    if (rst) begin
-      \$856  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$857  = skew_a4_d3;
-    if (rst) begin
-      \$857  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$858  = skew_v4_d3;
-    if (rst) begin
-      \$858  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$859  = skew_l4_d3;
-    if (rst) begin
-      \$859  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$860  = w_3_0;
-    if (rst) begin
-      \$860  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$861  = { \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788  };
-    if (rst) begin
-      \$861  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$862  = skew_v4_d3;
-    if (rst) begin
-      \$862  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$863  = vr_4_0_d0;
-    if (rst) begin
-      \$863  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$864  = vr_4_0_d1;
-    if (rst) begin
-      \$864  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$865  = skew_l4_d3;
-    if (rst) begin
-      \$865  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$866  = lr_4_0_d0;
-    if (rst) begin
-      \$866  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$867  = lr_4_0_d1;
-    if (rst) begin
-      \$867  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$868  = acc_4_0;
-    if (\$97 ) begin
-      \$868  = \$98 ;
-    end
-    if (rst) begin
-      \$868  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$869  = out_4_0;
-    if (cap_4_0) begin
-      \$869  = \$260 [25:0];
-    end else if (\$99 ) begin
-      \$869  = out_5_0;
-    end
-    if (rst) begin
-      \$869  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$870  = a_4_0;
-    if (rst) begin
-      \$870  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$871  = v_4_0;
-    if (rst) begin
-      \$871  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$872  = l_4_0;
-    if (rst) begin
-      \$872  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$873  = w_3_1;
-    if (rst) begin
-      \$873  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$874  = { \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804  };
-    if (rst) begin
-      \$874  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$875  = v_4_0;
-    if (rst) begin
-      \$875  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$876  = vr_4_1_d0;
-    if (rst) begin
-      \$876  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$877  = vr_4_1_d1;
-    if (rst) begin
-      \$877  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$878  = l_4_0;
-    if (rst) begin
-      \$878  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$879  = lr_4_1_d0;
-    if (rst) begin
-      \$879  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$880  = lr_4_1_d1;
-    if (rst) begin
-      \$880  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$881  = acc_4_1;
-    if (\$100 ) begin
-      \$881  = \$101 ;
-    end
-    if (rst) begin
-      \$881  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$882  = out_4_1;
-    if (cap_4_1) begin
-      \$882  = \$262 [25:0];
-    end else if (\$102 ) begin
-      \$882  = out_5_1;
-    end
-    if (rst) begin
-      \$882  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$883  = a_4_1;
-    if (rst) begin
-      \$883  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$884  = v_4_1;
-    if (rst) begin
-      \$884  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$885  = l_4_1;
-    if (rst) begin
-      \$885  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$886  = w_3_2;
-    if (rst) begin
-      \$886  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$887  = { \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820  };
-    if (rst) begin
-      \$887  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$888  = v_4_1;
-    if (rst) begin
-      \$888  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$889  = vr_4_2_d0;
-    if (rst) begin
-      \$889  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$890  = vr_4_2_d1;
-    if (rst) begin
-      \$890  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$891  = l_4_1;
-    if (rst) begin
-      \$891  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$892  = lr_4_2_d0;
-    if (rst) begin
-      \$892  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$893  = lr_4_2_d1;
-    if (rst) begin
-      \$893  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$894  = acc_4_2;
-    if (\$103 ) begin
-      \$894  = \$104 ;
-    end
-    if (rst) begin
-      \$894  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$895  = out_4_2;
-    if (cap_4_2) begin
-      \$895  = \$264 [25:0];
-    end else if (\$105 ) begin
-      \$895  = out_5_2;
-    end
-    if (rst) begin
-      \$895  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$896  = a_4_2;
-    if (rst) begin
-      \$896  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$897  = v_4_2;
-    if (rst) begin
-      \$897  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$898  = l_4_2;
-    if (rst) begin
-      \$898  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$899  = w_3_3;
-    if (rst) begin
-      \$899  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$900  = { \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836  };
-    if (rst) begin
-      \$900  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$901  = v_4_2;
-    if (rst) begin
-      \$901  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$902  = vr_4_3_d0;
-    if (rst) begin
-      \$902  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$903  = vr_4_3_d1;
-    if (rst) begin
-      \$903  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$904  = l_4_2;
-    if (rst) begin
-      \$904  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$905  = lr_4_3_d0;
-    if (rst) begin
-      \$905  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$906  = lr_4_3_d1;
-    if (rst) begin
-      \$906  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$907  = acc_4_3;
-    if (\$106 ) begin
-      \$907  = \$107 ;
-    end
-    if (rst) begin
-      \$907  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$908  = out_4_3;
-    if (cap_4_3) begin
-      \$908  = \$266 [25:0];
-    end else if (\$108 ) begin
-      \$908  = out_5_3;
-    end
-    if (rst) begin
-      \$908  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$909  = a_4_3;
-    if (rst) begin
-      \$909  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$910  = v_4_3;
-    if (rst) begin
-      \$910  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$911  = l_4_3;
-    if (rst) begin
-      \$911  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$912  = w_3_4;
-    if (rst) begin
-      \$912  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$913  = { \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852  };
-    if (rst) begin
-      \$913  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$914  = v_4_3;
-    if (rst) begin
-      \$914  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$915  = vr_4_4_d0;
-    if (rst) begin
-      \$915  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$916  = vr_4_4_d1;
-    if (rst) begin
-      \$916  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$917  = l_4_3;
-    if (rst) begin
-      \$917  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$918  = lr_4_4_d0;
-    if (rst) begin
-      \$918  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$919  = lr_4_4_d1;
-    if (rst) begin
-      \$919  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$920  = acc_4_4;
-    if (\$109 ) begin
-      \$920  = \$110 ;
-    end
-    if (rst) begin
-      \$920  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$921  = out_4_4;
-    if (cap_4_4) begin
-      \$921  = \$268 [25:0];
-    end else if (\$111 ) begin
-      \$921  = out_5_4;
-    end
-    if (rst) begin
-      \$921  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$922  = a_4_4;
-    if (rst) begin
-      \$922  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$923  = v_4_4;
-    if (rst) begin
-      \$923  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$924  = l_4_4;
-    if (rst) begin
-      \$924  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$925  = w_3_5;
-    if (rst) begin
-      \$925  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$926  = { \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868  };
-    if (rst) begin
-      \$926  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$927  = v_4_4;
-    if (rst) begin
-      \$927  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$928  = vr_4_5_d0;
-    if (rst) begin
-      \$928  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$929  = vr_4_5_d1;
-    if (rst) begin
-      \$929  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$930  = l_4_4;
-    if (rst) begin
-      \$930  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$931  = lr_4_5_d0;
-    if (rst) begin
-      \$931  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$932  = lr_4_5_d1;
-    if (rst) begin
-      \$932  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$933  = acc_4_5;
-    if (\$112 ) begin
-      \$933  = \$113 ;
-    end
-    if (rst) begin
-      \$933  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$934  = out_4_5;
-    if (cap_4_5) begin
-      \$934  = \$270 [25:0];
-    end else if (\$114 ) begin
-      \$934  = out_5_5;
-    end
-    if (rst) begin
-      \$934  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$935  = a_4_5;
-    if (rst) begin
-      \$935  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$936  = v_4_5;
-    if (rst) begin
-      \$936  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$937  = l_4_5;
-    if (rst) begin
-      \$937  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$938  = w_3_6;
-    if (rst) begin
-      \$938  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$939  = { \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884  };
-    if (rst) begin
-      \$939  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$940  = v_4_5;
-    if (rst) begin
-      \$940  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$941  = vr_4_6_d0;
-    if (rst) begin
-      \$941  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$942  = vr_4_6_d1;
-    if (rst) begin
-      \$942  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$943  = l_4_5;
-    if (rst) begin
-      \$943  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$944  = lr_4_6_d0;
-    if (rst) begin
-      \$944  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$945  = lr_4_6_d1;
-    if (rst) begin
-      \$945  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$946  = acc_4_6;
-    if (\$115 ) begin
-      \$946  = \$116 ;
-    end
-    if (rst) begin
-      \$946  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$947  = out_4_6;
-    if (cap_4_6) begin
-      \$947  = \$272 [25:0];
-    end else if (\$117 ) begin
-      \$947  = out_5_6;
-    end
-    if (rst) begin
-      \$947  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$948  = a_4_6;
-    if (rst) begin
-      \$948  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$949  = v_4_6;
-    if (rst) begin
-      \$949  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$950  = l_4_6;
-    if (rst) begin
-      \$950  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$951  = w_3_7;
-    if (rst) begin
-      \$951  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$952  = { \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908 , \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900  };
-    if (rst) begin
-      \$952  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$953  = v_4_6;
-    if (rst) begin
-      \$953  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$954  = vr_4_7_d0;
-    if (rst) begin
-      \$954  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$955  = vr_4_7_d1;
-    if (rst) begin
-      \$955  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$956  = l_4_6;
-    if (rst) begin
-      \$956  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$957  = lr_4_7_d0;
-    if (rst) begin
-      \$957  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$958  = lr_4_7_d1;
-    if (rst) begin
-      \$958  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$959  = acc_4_7;
-    if (\$118 ) begin
-      \$959  = \$119 ;
-    end
-    if (rst) begin
-      \$959  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$960  = out_4_7;
-    if (cap_4_7) begin
-      \$960  = \$274 [25:0];
-    end else if (\$120 ) begin
-      \$960  = out_5_7;
-    end
-    if (rst) begin
-      \$960  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$961  = skew_a5_d4;
-    if (rst) begin
-      \$961  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$962  = skew_v5_d4;
-    if (rst) begin
-      \$962  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$963  = skew_l5_d4;
-    if (rst) begin
-      \$963  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$964  = w_4_0;
-    if (rst) begin
-      \$964  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$965  = { \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924 , \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916  };
-    if (rst) begin
-      \$965  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$966  = skew_v5_d4;
-    if (rst) begin
-      \$966  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$967  = vr_5_0_d0;
-    if (rst) begin
-      \$967  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$968  = vr_5_0_d1;
-    if (rst) begin
-      \$968  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$969  = skew_l5_d4;
-    if (rst) begin
-      \$969  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$970  = lr_5_0_d0;
-    if (rst) begin
-      \$970  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$971  = lr_5_0_d1;
-    if (rst) begin
-      \$971  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$972  = acc_5_0;
-    if (\$121 ) begin
-      \$972  = \$122 ;
-    end
-    if (rst) begin
-      \$972  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$973  = out_5_0;
-    if (cap_5_0) begin
-      \$973  = \$276 [25:0];
-    end else if (\$123 ) begin
-      \$973  = out_6_0;
-    end
-    if (rst) begin
-      \$973  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$974  = a_5_0;
-    if (rst) begin
-      \$974  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$975  = v_5_0;
-    if (rst) begin
-      \$975  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$976  = l_5_0;
-    if (rst) begin
-      \$976  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$977  = w_4_1;
-    if (rst) begin
-      \$977  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$978  = { \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940 , \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932  };
-    if (rst) begin
-      \$978  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$979  = v_5_0;
-    if (rst) begin
-      \$979  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$980  = vr_5_1_d0;
-    if (rst) begin
-      \$980  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$981  = vr_5_1_d1;
-    if (rst) begin
-      \$981  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$982  = l_5_0;
-    if (rst) begin
-      \$982  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$983  = lr_5_1_d0;
-    if (rst) begin
-      \$983  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$984  = lr_5_1_d1;
-    if (rst) begin
-      \$984  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$985  = acc_5_1;
-    if (\$124 ) begin
-      \$985  = \$125 ;
-    end
-    if (rst) begin
-      \$985  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$986  = out_5_1;
-    if (cap_5_1) begin
-      \$986  = \$278 [25:0];
-    end else if (\$126 ) begin
-      \$986  = out_6_1;
-    end
-    if (rst) begin
-      \$986  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$987  = a_5_1;
-    if (rst) begin
-      \$987  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$988  = v_5_1;
-    if (rst) begin
-      \$988  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$989  = l_5_1;
-    if (rst) begin
-      \$989  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$990  = w_4_2;
-    if (rst) begin
-      \$990  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$991  = { \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956 , \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948  };
-    if (rst) begin
-      \$991  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$992  = v_5_1;
-    if (rst) begin
-      \$992  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$993  = vr_5_2_d0;
-    if (rst) begin
-      \$993  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$994  = vr_5_2_d1;
-    if (rst) begin
-      \$994  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$995  = l_5_1;
-    if (rst) begin
-      \$995  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$996  = lr_5_2_d0;
-    if (rst) begin
-      \$996  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$997  = lr_5_2_d1;
-    if (rst) begin
-      \$997  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$998  = acc_5_2;
-    if (\$127 ) begin
-      \$998  = \$128 ;
-    end
-    if (rst) begin
-      \$998  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$999  = out_5_2;
-    if (cap_5_2) begin
-      \$999  = \$280 [25:0];
-    end else if (\$129 ) begin
-      \$999  = out_6_2;
-    end
-    if (rst) begin
-      \$999  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1000  = a_5_2;
-    if (rst) begin
-      \$1000  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1001  = v_5_2;
-    if (rst) begin
-      \$1001  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1002  = l_5_2;
-    if (rst) begin
-      \$1002  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1003  = w_4_3;
-    if (rst) begin
-      \$1003  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1004  = { \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972 , \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964  };
-    if (rst) begin
-      \$1004  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1005  = v_5_2;
-    if (rst) begin
-      \$1005  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1006  = vr_5_3_d0;
-    if (rst) begin
-      \$1006  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1007  = vr_5_3_d1;
-    if (rst) begin
-      \$1007  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1008  = l_5_2;
-    if (rst) begin
-      \$1008  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1009  = lr_5_3_d0;
-    if (rst) begin
-      \$1009  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1010  = lr_5_3_d1;
-    if (rst) begin
-      \$1010  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1011  = acc_5_3;
-    if (\$130 ) begin
-      \$1011  = \$131 ;
-    end
-    if (rst) begin
-      \$1011  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1012  = out_5_3;
-    if (cap_5_3) begin
-      \$1012  = \$282 [25:0];
-    end else if (\$132 ) begin
-      \$1012  = out_6_3;
-    end
-    if (rst) begin
-      \$1012  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1013  = a_5_3;
-    if (rst) begin
-      \$1013  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1014  = v_5_3;
-    if (rst) begin
-      \$1014  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1015  = l_5_3;
-    if (rst) begin
-      \$1015  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1016  = w_4_4;
-    if (rst) begin
-      \$1016  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1017  = { \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988 , \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980  };
-    if (rst) begin
-      \$1017  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1018  = v_5_3;
-    if (rst) begin
-      \$1018  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1019  = vr_5_4_d0;
-    if (rst) begin
-      \$1019  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1020  = vr_5_4_d1;
-    if (rst) begin
-      \$1020  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1021  = l_5_3;
-    if (rst) begin
-      \$1021  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1022  = lr_5_4_d0;
-    if (rst) begin
-      \$1022  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1023  = lr_5_4_d1;
-    if (rst) begin
-      \$1023  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1024  = acc_5_4;
-    if (\$133 ) begin
-      \$1024  = \$134 ;
-    end
-    if (rst) begin
-      \$1024  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1025  = out_5_4;
-    if (cap_5_4) begin
-      \$1025  = \$284 [25:0];
-    end else if (\$135 ) begin
-      \$1025  = out_6_4;
-    end
-    if (rst) begin
-      \$1025  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1026  = a_5_4;
-    if (rst) begin
-      \$1026  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1027  = v_5_4;
-    if (rst) begin
-      \$1027  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1028  = l_5_4;
-    if (rst) begin
-      \$1028  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1029  = w_4_5;
-    if (rst) begin
-      \$1029  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1030  = { \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004 , \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996  };
-    if (rst) begin
-      \$1030  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1031  = v_5_4;
-    if (rst) begin
-      \$1031  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1032  = vr_5_5_d0;
-    if (rst) begin
-      \$1032  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1033  = vr_5_5_d1;
-    if (rst) begin
-      \$1033  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1034  = l_5_4;
-    if (rst) begin
-      \$1034  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1035  = lr_5_5_d0;
-    if (rst) begin
-      \$1035  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1036  = lr_5_5_d1;
-    if (rst) begin
-      \$1036  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1037  = acc_5_5;
-    if (\$136 ) begin
-      \$1037  = \$137 ;
-    end
-    if (rst) begin
-      \$1037  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1038  = out_5_5;
-    if (cap_5_5) begin
-      \$1038  = \$286 [25:0];
-    end else if (\$138 ) begin
-      \$1038  = out_6_5;
-    end
-    if (rst) begin
-      \$1038  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1039  = a_5_5;
-    if (rst) begin
-      \$1039  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1040  = v_5_5;
-    if (rst) begin
-      \$1040  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1041  = l_5_5;
-    if (rst) begin
-      \$1041  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1042  = w_4_6;
-    if (rst) begin
-      \$1042  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1043  = { \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020 , \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012  };
-    if (rst) begin
-      \$1043  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1044  = v_5_5;
-    if (rst) begin
-      \$1044  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1045  = vr_5_6_d0;
-    if (rst) begin
-      \$1045  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1046  = vr_5_6_d1;
-    if (rst) begin
-      \$1046  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1047  = l_5_5;
-    if (rst) begin
-      \$1047  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1048  = lr_5_6_d0;
-    if (rst) begin
-      \$1048  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1049  = lr_5_6_d1;
-    if (rst) begin
-      \$1049  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1050  = acc_5_6;
-    if (\$139 ) begin
-      \$1050  = \$140 ;
-    end
-    if (rst) begin
-      \$1050  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1051  = out_5_6;
-    if (cap_5_6) begin
-      \$1051  = \$288 [25:0];
-    end else if (\$141 ) begin
-      \$1051  = out_6_6;
-    end
-    if (rst) begin
-      \$1051  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1052  = a_5_6;
-    if (rst) begin
-      \$1052  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1053  = v_5_6;
-    if (rst) begin
-      \$1053  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1054  = l_5_6;
-    if (rst) begin
-      \$1054  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1055  = w_4_7;
-    if (rst) begin
-      \$1055  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1056  = { \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036 , \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028  };
-    if (rst) begin
-      \$1056  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1057  = v_5_6;
-    if (rst) begin
-      \$1057  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1058  = vr_5_7_d0;
-    if (rst) begin
-      \$1058  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1059  = vr_5_7_d1;
-    if (rst) begin
-      \$1059  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1060  = l_5_6;
-    if (rst) begin
-      \$1060  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1061  = lr_5_7_d0;
-    if (rst) begin
-      \$1061  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1062  = lr_5_7_d1;
-    if (rst) begin
-      \$1062  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1063  = acc_5_7;
-    if (\$142 ) begin
-      \$1063  = \$143 ;
-    end
-    if (rst) begin
-      \$1063  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1064  = out_5_7;
-    if (cap_5_7) begin
-      \$1064  = \$290 [25:0];
-    end else if (\$144 ) begin
-      \$1064  = out_6_7;
-    end
-    if (rst) begin
-      \$1064  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1065  = skew_a6_d5;
-    if (rst) begin
-      \$1065  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1066  = skew_v6_d5;
-    if (rst) begin
-      \$1066  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1067  = skew_l6_d5;
-    if (rst) begin
-      \$1067  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1068  = w_5_0;
-    if (rst) begin
-      \$1068  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1069  = { \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052 , \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044  };
-    if (rst) begin
-      \$1069  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1070  = skew_v6_d5;
-    if (rst) begin
-      \$1070  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1071  = vr_6_0_d0;
-    if (rst) begin
-      \$1071  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1072  = vr_6_0_d1;
-    if (rst) begin
-      \$1072  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1073  = skew_l6_d5;
-    if (rst) begin
-      \$1073  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1074  = lr_6_0_d0;
-    if (rst) begin
-      \$1074  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1075  = lr_6_0_d1;
-    if (rst) begin
-      \$1075  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1076  = acc_6_0;
-    if (\$145 ) begin
-      \$1076  = \$146 ;
-    end
-    if (rst) begin
-      \$1076  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1077  = out_6_0;
-    if (cap_6_0) begin
-      \$1077  = \$292 [25:0];
-    end else if (\$147 ) begin
-      \$1077  = out_7_0;
-    end
-    if (rst) begin
-      \$1077  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1078  = a_6_0;
-    if (rst) begin
-      \$1078  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1079  = v_6_0;
-    if (rst) begin
-      \$1079  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1080  = l_6_0;
-    if (rst) begin
-      \$1080  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1081  = w_5_1;
-    if (rst) begin
-      \$1081  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1082  = { \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068 , \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060  };
-    if (rst) begin
-      \$1082  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1083  = v_6_0;
-    if (rst) begin
-      \$1083  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1084  = vr_6_1_d0;
-    if (rst) begin
-      \$1084  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1085  = vr_6_1_d1;
-    if (rst) begin
-      \$1085  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1086  = l_6_0;
-    if (rst) begin
-      \$1086  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1087  = lr_6_1_d0;
-    if (rst) begin
-      \$1087  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1088  = lr_6_1_d1;
-    if (rst) begin
-      \$1088  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1089  = acc_6_1;
-    if (\$148 ) begin
-      \$1089  = \$149 ;
-    end
-    if (rst) begin
-      \$1089  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1090  = out_6_1;
-    if (cap_6_1) begin
-      \$1090  = \$294 [25:0];
-    end else if (\$150 ) begin
-      \$1090  = out_7_1;
-    end
-    if (rst) begin
-      \$1090  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1091  = a_6_1;
-    if (rst) begin
-      \$1091  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1092  = v_6_1;
-    if (rst) begin
-      \$1092  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1093  = l_6_1;
-    if (rst) begin
-      \$1093  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1094  = w_5_2;
-    if (rst) begin
-      \$1094  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1095  = { \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084 , \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076  };
-    if (rst) begin
-      \$1095  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1096  = v_6_1;
-    if (rst) begin
-      \$1096  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1097  = vr_6_2_d0;
-    if (rst) begin
-      \$1097  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1098  = vr_6_2_d1;
-    if (rst) begin
-      \$1098  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1099  = l_6_1;
-    if (rst) begin
-      \$1099  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1100  = lr_6_2_d0;
-    if (rst) begin
-      \$1100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1101  = lr_6_2_d1;
-    if (rst) begin
-      \$1101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1102  = acc_6_2;
-    if (\$151 ) begin
-      \$1102  = \$152 ;
-    end
-    if (rst) begin
-      \$1102  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1103  = out_6_2;
-    if (cap_6_2) begin
-      \$1103  = \$296 [25:0];
-    end else if (\$153 ) begin
-      \$1103  = out_7_2;
-    end
-    if (rst) begin
-      \$1103  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1104  = a_6_2;
-    if (rst) begin
-      \$1104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1105  = v_6_2;
-    if (rst) begin
-      \$1105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1106  = l_6_2;
-    if (rst) begin
-      \$1106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1107  = w_5_3;
-    if (rst) begin
-      \$1107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1108  = { \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100 , \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092  };
-    if (rst) begin
-      \$1108  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1109  = v_6_2;
-    if (rst) begin
-      \$1109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1110  = vr_6_3_d0;
-    if (rst) begin
-      \$1110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1111  = vr_6_3_d1;
-    if (rst) begin
-      \$1111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1112  = l_6_2;
-    if (rst) begin
-      \$1112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1113  = lr_6_3_d0;
-    if (rst) begin
-      \$1113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1114  = lr_6_3_d1;
-    if (rst) begin
-      \$1114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1115  = acc_6_3;
-    if (\$154 ) begin
-      \$1115  = \$155 ;
-    end
-    if (rst) begin
-      \$1115  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1116  = out_6_3;
-    if (cap_6_3) begin
-      \$1116  = \$298 [25:0];
-    end else if (\$156 ) begin
-      \$1116  = out_7_3;
-    end
-    if (rst) begin
-      \$1116  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1117  = a_6_3;
-    if (rst) begin
-      \$1117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1118  = v_6_3;
-    if (rst) begin
-      \$1118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1119  = l_6_3;
-    if (rst) begin
-      \$1119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1120  = w_5_4;
-    if (rst) begin
-      \$1120  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1121  = { \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116 , \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108  };
-    if (rst) begin
-      \$1121  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1122  = v_6_3;
-    if (rst) begin
-      \$1122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1123  = vr_6_4_d0;
-    if (rst) begin
-      \$1123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1124  = vr_6_4_d1;
-    if (rst) begin
-      \$1124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1125  = l_6_3;
-    if (rst) begin
-      \$1125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1126  = lr_6_4_d0;
-    if (rst) begin
-      \$1126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1127  = lr_6_4_d1;
-    if (rst) begin
-      \$1127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1128  = acc_6_4;
-    if (\$157 ) begin
-      \$1128  = \$158 ;
-    end
-    if (rst) begin
-      \$1128  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1129  = out_6_4;
-    if (cap_6_4) begin
-      \$1129  = \$300 [25:0];
-    end else if (\$159 ) begin
-      \$1129  = out_7_4;
-    end
-    if (rst) begin
-      \$1129  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1130  = a_6_4;
-    if (rst) begin
-      \$1130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1131  = v_6_4;
-    if (rst) begin
-      \$1131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1132  = l_6_4;
-    if (rst) begin
-      \$1132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1133  = w_5_5;
-    if (rst) begin
-      \$1133  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1134  = { \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132 , \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124  };
-    if (rst) begin
-      \$1134  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1135  = v_6_4;
-    if (rst) begin
-      \$1135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1136  = vr_6_5_d0;
-    if (rst) begin
-      \$1136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1137  = vr_6_5_d1;
-    if (rst) begin
-      \$1137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1138  = l_6_4;
-    if (rst) begin
-      \$1138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1139  = lr_6_5_d0;
-    if (rst) begin
-      \$1139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1140  = lr_6_5_d1;
-    if (rst) begin
-      \$1140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1141  = acc_6_5;
-    if (\$160 ) begin
-      \$1141  = \$161 ;
-    end
-    if (rst) begin
-      \$1141  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1142  = out_6_5;
-    if (cap_6_5) begin
-      \$1142  = \$302 [25:0];
-    end else if (\$162 ) begin
-      \$1142  = out_7_5;
-    end
-    if (rst) begin
-      \$1142  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1143  = a_6_5;
-    if (rst) begin
-      \$1143  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1144  = v_6_5;
-    if (rst) begin
-      \$1144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1145  = l_6_5;
-    if (rst) begin
-      \$1145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1146  = w_5_6;
-    if (rst) begin
-      \$1146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1147  = { \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148 , \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140  };
-    if (rst) begin
-      \$1147  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1148  = v_6_5;
-    if (rst) begin
-      \$1148  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1149  = vr_6_6_d0;
-    if (rst) begin
-      \$1149  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1150  = vr_6_6_d1;
-    if (rst) begin
-      \$1150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1151  = l_6_5;
-    if (rst) begin
-      \$1151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1152  = lr_6_6_d0;
-    if (rst) begin
-      \$1152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1153  = lr_6_6_d1;
-    if (rst) begin
-      \$1153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1154  = acc_6_6;
-    if (\$163 ) begin
-      \$1154  = \$164 ;
-    end
-    if (rst) begin
-      \$1154  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1155  = out_6_6;
-    if (cap_6_6) begin
-      \$1155  = \$304 [25:0];
-    end else if (\$165 ) begin
-      \$1155  = out_7_6;
-    end
-    if (rst) begin
-      \$1155  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1156  = a_6_6;
-    if (rst) begin
-      \$1156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1157  = v_6_6;
-    if (rst) begin
-      \$1157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1158  = l_6_6;
-    if (rst) begin
-      \$1158  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1159  = w_5_7;
-    if (rst) begin
-      \$1159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1160  = { \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164 , \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156  };
-    if (rst) begin
-      \$1160  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1161  = v_6_6;
-    if (rst) begin
-      \$1161  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1162  = vr_6_7_d0;
-    if (rst) begin
-      \$1162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1163  = vr_6_7_d1;
-    if (rst) begin
-      \$1163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1164  = l_6_6;
-    if (rst) begin
-      \$1164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1165  = lr_6_7_d0;
-    if (rst) begin
-      \$1165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1166  = lr_6_7_d1;
-    if (rst) begin
-      \$1166  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1167  = acc_6_7;
-    if (\$166 ) begin
-      \$1167  = \$167 ;
-    end
-    if (rst) begin
-      \$1167  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1168  = out_6_7;
-    if (cap_6_7) begin
-      \$1168  = \$306 [25:0];
-    end else if (\$168 ) begin
-      \$1168  = out_7_7;
-    end
-    if (rst) begin
-      \$1168  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1169  = skew_a7_d6;
-    if (rst) begin
-      \$1169  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1170  = skew_v7_d6;
-    if (rst) begin
-      \$1170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1171  = skew_l7_d6;
-    if (rst) begin
-      \$1171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1172  = w_6_0;
-    if (rst) begin
-      \$1172  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1173  = { \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180 , \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172  };
-    if (rst) begin
-      \$1173  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1174  = skew_v7_d6;
-    if (rst) begin
-      \$1174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1175  = vr_7_0_d0;
-    if (rst) begin
-      \$1175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1176  = vr_7_0_d1;
-    if (rst) begin
-      \$1176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1177  = skew_l7_d6;
-    if (rst) begin
-      \$1177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1178  = lr_7_0_d0;
-    if (rst) begin
-      \$1178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1179  = lr_7_0_d1;
-    if (rst) begin
-      \$1179  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1180  = acc_7_0;
-    if (\$169 ) begin
-      \$1180  = \$170 ;
-    end
-    if (rst) begin
-      \$1180  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1181  = out_7_0;
-    if (cap_7_0) begin
-      \$1181  = \$308 [25:0];
-    end else if (\$171 ) begin
-      \$1181  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1181  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1182  = a_7_0;
-    if (rst) begin
-      \$1182  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1183  = v_7_0;
-    if (rst) begin
-      \$1183  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1184  = l_7_0;
-    if (rst) begin
-      \$1184  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1185  = w_6_1;
-    if (rst) begin
-      \$1185  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1186  = { \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196 , \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188  };
-    if (rst) begin
-      \$1186  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1187  = v_7_0;
-    if (rst) begin
-      \$1187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1188  = vr_7_1_d0;
-    if (rst) begin
-      \$1188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1189  = vr_7_1_d1;
-    if (rst) begin
-      \$1189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1190  = l_7_0;
-    if (rst) begin
-      \$1190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1191  = lr_7_1_d0;
-    if (rst) begin
-      \$1191  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1192  = lr_7_1_d1;
-    if (rst) begin
-      \$1192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1193  = acc_7_1;
-    if (\$172 ) begin
-      \$1193  = \$173 ;
-    end
-    if (rst) begin
-      \$1193  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1194  = out_7_1;
-    if (cap_7_1) begin
-      \$1194  = \$310 [25:0];
-    end else if (\$174 ) begin
-      \$1194  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1194  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1195  = a_7_1;
-    if (rst) begin
-      \$1195  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1196  = v_7_1;
-    if (rst) begin
-      \$1196  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1197  = l_7_1;
-    if (rst) begin
-      \$1197  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1198  = w_6_2;
-    if (rst) begin
-      \$1198  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1199  = { \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212 , \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204  };
-    if (rst) begin
-      \$1199  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1200  = v_7_1;
-    if (rst) begin
-      \$1200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1201  = vr_7_2_d0;
-    if (rst) begin
-      \$1201  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1202  = vr_7_2_d1;
-    if (rst) begin
-      \$1202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1203  = l_7_1;
-    if (rst) begin
-      \$1203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1204  = lr_7_2_d0;
-    if (rst) begin
-      \$1204  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1205  = lr_7_2_d1;
-    if (rst) begin
-      \$1205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1206  = acc_7_2;
-    if (\$175 ) begin
-      \$1206  = \$176 ;
-    end
-    if (rst) begin
-      \$1206  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1207  = out_7_2;
-    if (cap_7_2) begin
-      \$1207  = \$312 [25:0];
-    end else if (\$177 ) begin
-      \$1207  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1207  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1208  = a_7_2;
-    if (rst) begin
-      \$1208  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1209  = v_7_2;
-    if (rst) begin
-      \$1209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1210  = l_7_2;
-    if (rst) begin
-      \$1210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1211  = w_6_3;
-    if (rst) begin
-      \$1211  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1212  = { \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228 , \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220  };
-    if (rst) begin
-      \$1212  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1213  = v_7_2;
-    if (rst) begin
-      \$1213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1214  = vr_7_3_d0;
-    if (rst) begin
-      \$1214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1215  = vr_7_3_d1;
-    if (rst) begin
-      \$1215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1216  = l_7_2;
-    if (rst) begin
-      \$1216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1217  = lr_7_3_d0;
-    if (rst) begin
-      \$1217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1218  = lr_7_3_d1;
-    if (rst) begin
-      \$1218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1219  = acc_7_3;
-    if (\$178 ) begin
-      \$1219  = \$179 ;
-    end
-    if (rst) begin
-      \$1219  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1220  = out_7_3;
-    if (cap_7_3) begin
-      \$1220  = \$314 [25:0];
-    end else if (\$180 ) begin
-      \$1220  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1220  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1221  = a_7_3;
-    if (rst) begin
-      \$1221  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1222  = v_7_3;
-    if (rst) begin
-      \$1222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1223  = l_7_3;
-    if (rst) begin
-      \$1223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1224  = w_6_4;
-    if (rst) begin
-      \$1224  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1225  = { \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244 , \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236  };
-    if (rst) begin
-      \$1225  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1226  = v_7_3;
-    if (rst) begin
-      \$1226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1227  = vr_7_4_d0;
-    if (rst) begin
-      \$1227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1228  = vr_7_4_d1;
-    if (rst) begin
-      \$1228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1229  = l_7_3;
-    if (rst) begin
-      \$1229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1230  = lr_7_4_d0;
-    if (rst) begin
-      \$1230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1231  = lr_7_4_d1;
-    if (rst) begin
-      \$1231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1232  = acc_7_4;
-    if (\$181 ) begin
-      \$1232  = \$182 ;
-    end
-    if (rst) begin
-      \$1232  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1233  = out_7_4;
-    if (cap_7_4) begin
-      \$1233  = \$316 [25:0];
-    end else if (\$183 ) begin
-      \$1233  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1233  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1234  = a_7_4;
-    if (rst) begin
-      \$1234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1235  = v_7_4;
-    if (rst) begin
-      \$1235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1236  = l_7_4;
-    if (rst) begin
-      \$1236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1237  = w_6_5;
-    if (rst) begin
-      \$1237  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1238  = { \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260 , \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252  };
-    if (rst) begin
-      \$1238  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1239  = v_7_4;
-    if (rst) begin
-      \$1239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1240  = vr_7_5_d0;
-    if (rst) begin
-      \$1240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1241  = vr_7_5_d1;
-    if (rst) begin
-      \$1241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1242  = l_7_4;
-    if (rst) begin
-      \$1242  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1243  = lr_7_5_d0;
-    if (rst) begin
-      \$1243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1244  = lr_7_5_d1;
-    if (rst) begin
-      \$1244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1245  = acc_7_5;
-    if (\$184 ) begin
-      \$1245  = \$185 ;
-    end
-    if (rst) begin
-      \$1245  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1246  = out_7_5;
-    if (cap_7_5) begin
-      \$1246  = \$318 [25:0];
-    end else if (\$186 ) begin
-      \$1246  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1246  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1247  = a_7_5;
-    if (rst) begin
-      \$1247  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1248  = v_7_5;
-    if (rst) begin
-      \$1248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1249  = l_7_5;
-    if (rst) begin
-      \$1249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1250  = w_6_6;
-    if (rst) begin
-      \$1250  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1251  = { \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276 , \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268  };
-    if (rst) begin
-      \$1251  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1252  = v_7_5;
-    if (rst) begin
-      \$1252  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1253  = vr_7_6_d0;
-    if (rst) begin
-      \$1253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1254  = vr_7_6_d1;
-    if (rst) begin
-      \$1254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1255  = l_7_5;
-    if (rst) begin
-      \$1255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1256  = lr_7_6_d0;
-    if (rst) begin
-      \$1256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1257  = lr_7_6_d1;
-    if (rst) begin
-      \$1257  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1258  = acc_7_6;
-    if (\$187 ) begin
-      \$1258  = \$188 ;
-    end
-    if (rst) begin
-      \$1258  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1259  = out_7_6;
-    if (cap_7_6) begin
-      \$1259  = \$320 [25:0];
-    end else if (\$189 ) begin
-      \$1259  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1259  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1260  = a_7_6;
-    if (rst) begin
-      \$1260  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1261  = v_7_6;
-    if (rst) begin
-      \$1261  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1262  = l_7_6;
-    if (rst) begin
-      \$1262  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1263  = w_6_7;
-    if (rst) begin
-      \$1263  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1264  = { \$2299 , \$2298 , \$2297 , \$2296 , \$2295 , \$2294 , \$2293 , \$2292 , \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284  };
-    if (rst) begin
-      \$1264  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1265  = v_7_6;
-    if (rst) begin
-      \$1265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1266  = vr_7_7_d0;
-    if (rst) begin
-      \$1266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1267  = vr_7_7_d1;
-    if (rst) begin
-      \$1267  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1268  = l_7_6;
-    if (rst) begin
-      \$1268  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1269  = lr_7_7_d0;
-    if (rst) begin
-      \$1269  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1270  = lr_7_7_d1;
-    if (rst) begin
-      \$1270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1271  = acc_7_7;
-    if (\$190 ) begin
-      \$1271  = \$191 ;
-    end
-    if (rst) begin
-      \$1271  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1272  = out_7_7;
-    if (cap_7_7) begin
-      \$1272  = \$322 [25:0];
-    end else if (\$192 ) begin
-      \$1272  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1272  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1273  = count_next;
-    if (rst) begin
-      \$1273  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1274  = beat_next;
-    if (rst) begin
-      \$1274  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1275  = \$195 ;
-    if (rst) begin
-      \$1275  = 1'h0;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_7_7) begin
       count_next = 4'h8;
-    end else if (\$324 ) begin
-      count_next = \$325 [3:0];
+    end else if (\$65 ) begin
+      count_next = \$66 [3:0];
     end
   end
   always @* begin
@@ -16237,332 +7882,4457 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_7_7) begin
       beat_next = 3'h0;
-    end else if (\$326 ) begin
-      beat_next = \$328 [2:0];
+    end else if (\$67 ) begin
+      beat_next = \$69 [2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$210  = a_in1;
+    if (rst) begin
+      \$210  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$211  = \$70 ;
+    if (rst) begin
+      \$211  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$212  = a_in2;
+    if (rst) begin
+      \$212  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$213  = skew_a2_d0;
+    if (rst) begin
+      \$213  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$214  = \$71 ;
+    if (rst) begin
+      \$214  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$215  = skew_l2_d0;
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$216  = a_in3;
+    if (rst) begin
+      \$216  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$217  = skew_a3_d0;
+    if (rst) begin
+      \$217  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$218  = skew_a3_d1;
+    if (rst) begin
+      \$218  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$219  = \$72 ;
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$220  = skew_l3_d0;
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$221  = skew_l3_d1;
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$222  = a_in4;
+    if (rst) begin
+      \$222  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$223  = skew_a4_d0;
+    if (rst) begin
+      \$223  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$224  = skew_a4_d1;
+    if (rst) begin
+      \$224  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$225  = skew_a4_d2;
+    if (rst) begin
+      \$225  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$226  = \$73 ;
+    if (rst) begin
+      \$226  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$227  = skew_l4_d0;
+    if (rst) begin
+      \$227  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$228  = skew_l4_d1;
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$229  = skew_l4_d2;
+    if (rst) begin
+      \$229  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$230  = a_in5;
+    if (rst) begin
+      \$230  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$231  = skew_a5_d0;
+    if (rst) begin
+      \$231  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$232  = skew_a5_d1;
+    if (rst) begin
+      \$232  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$233  = skew_a5_d2;
+    if (rst) begin
+      \$233  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$234  = skew_a5_d3;
+    if (rst) begin
+      \$234  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$235  = \$74 ;
+    if (rst) begin
+      \$235  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$236  = skew_l5_d0;
+    if (rst) begin
+      \$236  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$237  = skew_l5_d1;
+    if (rst) begin
+      \$237  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$238  = skew_l5_d2;
+    if (rst) begin
+      \$238  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$239  = skew_l5_d3;
+    if (rst) begin
+      \$239  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$240  = a_in6;
+    if (rst) begin
+      \$240  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$241  = skew_a6_d0;
+    if (rst) begin
+      \$241  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$242  = skew_a6_d1;
+    if (rst) begin
+      \$242  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$243  = skew_a6_d2;
+    if (rst) begin
+      \$243  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$244  = skew_a6_d3;
+    if (rst) begin
+      \$244  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$245  = skew_a6_d4;
+    if (rst) begin
+      \$245  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$246  = \$75 ;
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$247  = skew_l6_d0;
+    if (rst) begin
+      \$247  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$248  = skew_l6_d1;
+    if (rst) begin
+      \$248  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$249  = skew_l6_d2;
+    if (rst) begin
+      \$249  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$250  = skew_l6_d3;
+    if (rst) begin
+      \$250  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$251  = skew_l6_d4;
+    if (rst) begin
+      \$251  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$252  = a_in7;
+    if (rst) begin
+      \$252  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$253  = skew_a7_d0;
+    if (rst) begin
+      \$253  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$254  = skew_a7_d1;
+    if (rst) begin
+      \$254  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$255  = skew_a7_d2;
+    if (rst) begin
+      \$255  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$256  = skew_a7_d3;
+    if (rst) begin
+      \$256  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$257  = skew_a7_d4;
+    if (rst) begin
+      \$257  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$258  = skew_a7_d5;
+    if (rst) begin
+      \$258  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$259  = \$76 ;
+    if (rst) begin
+      \$259  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$260  = skew_l7_d0;
+    if (rst) begin
+      \$260  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$261  = skew_l7_d1;
+    if (rst) begin
+      \$261  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$262  = skew_l7_d2;
+    if (rst) begin
+      \$262  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$263  = skew_l7_d3;
+    if (rst) begin
+      \$263  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$264  = skew_l7_d4;
+    if (rst) begin
+      \$264  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$265  = skew_l7_d5;
+    if (rst) begin
+      \$265  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$294  = a_in0;
+    if (rst) begin
+      \$294  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$295  = \$77 ;
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$297  = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
+    if (rst) begin
+      \$297  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$298  = \$78 ;
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$299  = lr_0_0_d0;
+    if (rst) begin
+      \$299  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$300  = lr_0_0_d1;
+    if (rst) begin
+      \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$301  = \$79 ;
+    if (rst) begin
+      \$301  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$302  = out_0_0;
+    if (cap_0_0) begin
+      \$302  = \$1 [25:0];
+    end else if (\$80 ) begin
+      \$302  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$303  = \a$29 ;
+    if (rst) begin
+      \$303  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$304  = l_0_0;
+    if (rst) begin
+      \$304  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$306  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
+    if (rst) begin
+      \$306  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$307  = l_0_0;
+    if (rst) begin
+      \$307  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$308  = lr_0_1_d0;
+    if (rst) begin
+      \$308  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$309  = lr_0_1_d1;
+    if (rst) begin
+      \$309  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$310  = \$81 ;
+    if (rst) begin
+      \$310  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$311  = out_0_1;
+    if (cap_0_1) begin
+      \$311  = \$2 [25:0];
+    end else if (\$82 ) begin
+      \$311  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$312  = \a$39 ;
+    if (rst) begin
+      \$312  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$313  = l_0_1;
+    if (rst) begin
+      \$313  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$315  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
+    if (rst) begin
+      \$315  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$316  = l_0_1;
+    if (rst) begin
+      \$316  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$317  = lr_0_2_d0;
+    if (rst) begin
+      \$317  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$318  = lr_0_2_d1;
+    if (rst) begin
+      \$318  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$319  = \$83 ;
+    if (rst) begin
+      \$319  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$320  = out_0_2;
+    if (cap_0_2) begin
+      \$320  = \$3 [25:0];
+    end else if (\$84 ) begin
+      \$320  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$321  = \a$49 ;
+    if (rst) begin
+      \$321  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$322  = l_0_2;
+    if (rst) begin
+      \$322  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$324  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
+    if (rst) begin
+      \$324  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$325  = l_0_2;
+    if (rst) begin
+      \$325  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$326  = lr_0_3_d0;
+    if (rst) begin
+      \$326  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$327  = lr_0_3_d1;
+    if (rst) begin
+      \$327  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$328  = \$85 ;
+    if (rst) begin
+      \$328  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$329  = out_0_3;
+    if (cap_0_3) begin
+      \$329  = \$4 [25:0];
+    end else if (\$86 ) begin
+      \$329  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$330  = \a$59 ;
+    if (rst) begin
+      \$330  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$331  = l_0_3;
+    if (rst) begin
+      \$331  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$333  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
+    if (rst) begin
+      \$333  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$334  = l_0_3;
+    if (rst) begin
+      \$334  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$335  = lr_0_4_d0;
+    if (rst) begin
+      \$335  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$336  = lr_0_4_d1;
+    if (rst) begin
+      \$336  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$337  = \$87 ;
+    if (rst) begin
+      \$337  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$338  = out_0_4;
+    if (cap_0_4) begin
+      \$338  = \$5 [25:0];
+    end else if (\$88 ) begin
+      \$338  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$339  = \a$69 ;
+    if (rst) begin
+      \$339  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$340  = l_0_4;
+    if (rst) begin
+      \$340  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$342  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
+    if (rst) begin
+      \$342  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$343  = l_0_4;
+    if (rst) begin
+      \$343  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$344  = lr_0_5_d0;
+    if (rst) begin
+      \$344  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$345  = lr_0_5_d1;
+    if (rst) begin
+      \$345  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$346  = \$89 ;
+    if (rst) begin
+      \$346  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$347  = out_0_5;
+    if (cap_0_5) begin
+      \$347  = \$6 [25:0];
+    end else if (\$90 ) begin
+      \$347  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$348  = \a$79 ;
+    if (rst) begin
+      \$348  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$349  = l_0_5;
+    if (rst) begin
+      \$349  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$351  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
+    if (rst) begin
+      \$351  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$352  = l_0_5;
+    if (rst) begin
+      \$352  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$353  = lr_0_6_d0;
+    if (rst) begin
+      \$353  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$354  = lr_0_6_d1;
+    if (rst) begin
+      \$354  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$355  = \$91 ;
+    if (rst) begin
+      \$355  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$356  = out_0_6;
+    if (cap_0_6) begin
+      \$356  = \$7 [25:0];
+    end else if (\$92 ) begin
+      \$356  = out_1_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$357  = \a$89 ;
+    if (rst) begin
+      \$357  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$358  = l_0_6;
+    if (rst) begin
+      \$358  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$360  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
+    if (rst) begin
+      \$360  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$361  = l_0_6;
+    if (rst) begin
+      \$361  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$362  = lr_0_7_d0;
+    if (rst) begin
+      \$362  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$363  = lr_0_7_d1;
+    if (rst) begin
+      \$363  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$364  = \$93 ;
+    if (rst) begin
+      \$364  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$365  = out_0_7;
+    if (cap_0_7) begin
+      \$365  = \$8 [25:0];
+    end else if (\$94 ) begin
+      \$365  = out_1_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$366  = \a$99 ;
+    if (rst) begin
+      \$366  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$367  = skew_l1_d0;
+    if (rst) begin
+      \$367  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$369  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+    if (rst) begin
+      \$369  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$370  = skew_l1_d0;
+    if (rst) begin
+      \$370  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$371  = lr_1_0_d0;
+    if (rst) begin
+      \$371  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$372  = lr_1_0_d1;
+    if (rst) begin
+      \$372  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$373  = \$95 ;
+    if (rst) begin
+      \$373  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$374  = out_1_0;
+    if (cap_1_0) begin
+      \$374  = \$9 [25:0];
+    end else if (\$96 ) begin
+      \$374  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$375  = \a$109 ;
+    if (rst) begin
+      \$375  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$376  = l_1_0;
+    if (rst) begin
+      \$376  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$378  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
+    if (rst) begin
+      \$378  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$379  = l_1_0;
+    if (rst) begin
+      \$379  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$380  = lr_1_1_d0;
+    if (rst) begin
+      \$380  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$381  = lr_1_1_d1;
+    if (rst) begin
+      \$381  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$382  = \$97 ;
+    if (rst) begin
+      \$382  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$383  = out_1_1;
+    if (cap_1_1) begin
+      \$383  = \$10 [25:0];
+    end else if (\$98 ) begin
+      \$383  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$384  = \a$119 ;
+    if (rst) begin
+      \$384  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$385  = l_1_1;
+    if (rst) begin
+      \$385  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$387  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+    if (rst) begin
+      \$387  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$388  = l_1_1;
+    if (rst) begin
+      \$388  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$389  = lr_1_2_d0;
+    if (rst) begin
+      \$389  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$390  = lr_1_2_d1;
+    if (rst) begin
+      \$390  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$391  = \$99 ;
+    if (rst) begin
+      \$391  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$392  = out_1_2;
+    if (cap_1_2) begin
+      \$392  = \$11 [25:0];
+    end else if (\$100 ) begin
+      \$392  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$393  = \a$129 ;
+    if (rst) begin
+      \$393  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$394  = l_1_2;
+    if (rst) begin
+      \$394  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$396  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
+    if (rst) begin
+      \$396  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$397  = l_1_2;
+    if (rst) begin
+      \$397  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$398  = lr_1_3_d0;
+    if (rst) begin
+      \$398  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$399  = lr_1_3_d1;
+    if (rst) begin
+      \$399  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$400  = \$101 ;
+    if (rst) begin
+      \$400  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$401  = out_1_3;
+    if (cap_1_3) begin
+      \$401  = \$12 [25:0];
+    end else if (\$102 ) begin
+      \$401  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$402  = \a$139 ;
+    if (rst) begin
+      \$402  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$403  = l_1_3;
+    if (rst) begin
+      \$403  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$405  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
+    if (rst) begin
+      \$405  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$406  = l_1_3;
+    if (rst) begin
+      \$406  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$407  = lr_1_4_d0;
+    if (rst) begin
+      \$407  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$408  = lr_1_4_d1;
+    if (rst) begin
+      \$408  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$409  = \$103 ;
+    if (rst) begin
+      \$409  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$410  = out_1_4;
+    if (cap_1_4) begin
+      \$410  = \$13 [25:0];
+    end else if (\$104 ) begin
+      \$410  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$411  = \a$149 ;
+    if (rst) begin
+      \$411  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$412  = l_1_4;
+    if (rst) begin
+      \$412  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$414  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
+    if (rst) begin
+      \$414  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$415  = l_1_4;
+    if (rst) begin
+      \$415  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$416  = lr_1_5_d0;
+    if (rst) begin
+      \$416  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$417  = lr_1_5_d1;
+    if (rst) begin
+      \$417  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$418  = \$105 ;
+    if (rst) begin
+      \$418  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$419  = out_1_5;
+    if (cap_1_5) begin
+      \$419  = \$14 [25:0];
+    end else if (\$106 ) begin
+      \$419  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$420  = \a$159 ;
+    if (rst) begin
+      \$420  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$421  = l_1_5;
+    if (rst) begin
+      \$421  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$423  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
+    if (rst) begin
+      \$423  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$424  = l_1_5;
+    if (rst) begin
+      \$424  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$425  = lr_1_6_d0;
+    if (rst) begin
+      \$425  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$426  = lr_1_6_d1;
+    if (rst) begin
+      \$426  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$427  = \$107 ;
+    if (rst) begin
+      \$427  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$428  = out_1_6;
+    if (cap_1_6) begin
+      \$428  = \$15 [25:0];
+    end else if (\$108 ) begin
+      \$428  = out_2_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$429  = \a$169 ;
+    if (rst) begin
+      \$429  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$430  = l_1_6;
+    if (rst) begin
+      \$430  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$432  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
+    if (rst) begin
+      \$432  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$433  = l_1_6;
+    if (rst) begin
+      \$433  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$434  = lr_1_7_d0;
+    if (rst) begin
+      \$434  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$435  = lr_1_7_d1;
+    if (rst) begin
+      \$435  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$436  = \$109 ;
+    if (rst) begin
+      \$436  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$437  = out_1_7;
+    if (cap_1_7) begin
+      \$437  = \$16 [25:0];
+    end else if (\$110 ) begin
+      \$437  = out_2_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$438  = \a$179 ;
+    if (rst) begin
+      \$438  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$439  = skew_l2_d1;
+    if (rst) begin
+      \$439  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$441  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
+    if (rst) begin
+      \$441  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$442  = skew_l2_d1;
+    if (rst) begin
+      \$442  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$443  = lr_2_0_d0;
+    if (rst) begin
+      \$443  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$444  = lr_2_0_d1;
+    if (rst) begin
+      \$444  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$445  = \$111 ;
+    if (rst) begin
+      \$445  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$446  = out_2_0;
+    if (cap_2_0) begin
+      \$446  = \$17 [25:0];
+    end else if (\$112 ) begin
+      \$446  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$447  = \a$189 ;
+    if (rst) begin
+      \$447  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$448  = l_2_0;
+    if (rst) begin
+      \$448  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$450  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
+    if (rst) begin
+      \$450  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$451  = l_2_0;
+    if (rst) begin
+      \$451  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$452  = lr_2_1_d0;
+    if (rst) begin
+      \$452  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$453  = lr_2_1_d1;
+    if (rst) begin
+      \$453  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$454  = \$113 ;
+    if (rst) begin
+      \$454  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$455  = out_2_1;
+    if (cap_2_1) begin
+      \$455  = \$18 [25:0];
+    end else if (\$114 ) begin
+      \$455  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$456  = \a$199 ;
+    if (rst) begin
+      \$456  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$457  = l_2_1;
+    if (rst) begin
+      \$457  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$459  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
+    if (rst) begin
+      \$459  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$460  = l_2_1;
+    if (rst) begin
+      \$460  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$461  = lr_2_2_d0;
+    if (rst) begin
+      \$461  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$462  = lr_2_2_d1;
+    if (rst) begin
+      \$462  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$463  = \$115 ;
+    if (rst) begin
+      \$463  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$464  = out_2_2;
+    if (cap_2_2) begin
+      \$464  = \$19 [25:0];
+    end else if (\$116 ) begin
+      \$464  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$465  = \a$209 ;
+    if (rst) begin
+      \$465  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$466  = l_2_2;
+    if (rst) begin
+      \$466  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$468  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
+    if (rst) begin
+      \$468  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$469  = l_2_2;
+    if (rst) begin
+      \$469  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$470  = lr_2_3_d0;
+    if (rst) begin
+      \$470  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$471  = lr_2_3_d1;
+    if (rst) begin
+      \$471  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$472  = \$117 ;
+    if (rst) begin
+      \$472  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$473  = out_2_3;
+    if (cap_2_3) begin
+      \$473  = \$20 [25:0];
+    end else if (\$118 ) begin
+      \$473  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$474  = \a$219 ;
+    if (rst) begin
+      \$474  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$475  = l_2_3;
+    if (rst) begin
+      \$475  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$477  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
+    if (rst) begin
+      \$477  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$478  = l_2_3;
+    if (rst) begin
+      \$478  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$479  = lr_2_4_d0;
+    if (rst) begin
+      \$479  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$480  = lr_2_4_d1;
+    if (rst) begin
+      \$480  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$481  = \$119 ;
+    if (rst) begin
+      \$481  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$482  = out_2_4;
+    if (cap_2_4) begin
+      \$482  = \$21 [25:0];
+    end else if (\$120 ) begin
+      \$482  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$483  = \a$229 ;
+    if (rst) begin
+      \$483  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$484  = l_2_4;
+    if (rst) begin
+      \$484  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$486  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
+    if (rst) begin
+      \$486  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$487  = l_2_4;
+    if (rst) begin
+      \$487  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$488  = lr_2_5_d0;
+    if (rst) begin
+      \$488  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$489  = lr_2_5_d1;
+    if (rst) begin
+      \$489  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$490  = \$121 ;
+    if (rst) begin
+      \$490  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$491  = out_2_5;
+    if (cap_2_5) begin
+      \$491  = \$22 [25:0];
+    end else if (\$122 ) begin
+      \$491  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$492  = \a$239 ;
+    if (rst) begin
+      \$492  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$493  = l_2_5;
+    if (rst) begin
+      \$493  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$495  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
+    if (rst) begin
+      \$495  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$496  = l_2_5;
+    if (rst) begin
+      \$496  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$497  = lr_2_6_d0;
+    if (rst) begin
+      \$497  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$498  = lr_2_6_d1;
+    if (rst) begin
+      \$498  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$499  = \$123 ;
+    if (rst) begin
+      \$499  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$500  = out_2_6;
+    if (cap_2_6) begin
+      \$500  = \$23 [25:0];
+    end else if (\$124 ) begin
+      \$500  = out_3_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$501  = \a$249 ;
+    if (rst) begin
+      \$501  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$502  = l_2_6;
+    if (rst) begin
+      \$502  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$504  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
+    if (rst) begin
+      \$504  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$505  = l_2_6;
+    if (rst) begin
+      \$505  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$506  = lr_2_7_d0;
+    if (rst) begin
+      \$506  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$507  = lr_2_7_d1;
+    if (rst) begin
+      \$507  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$508  = \$125 ;
+    if (rst) begin
+      \$508  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$509  = out_2_7;
+    if (cap_2_7) begin
+      \$509  = \$24 [25:0];
+    end else if (\$126 ) begin
+      \$509  = out_3_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$510  = \a$259 ;
+    if (rst) begin
+      \$510  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$511  = skew_l3_d2;
+    if (rst) begin
+      \$511  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$513  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
+    if (rst) begin
+      \$513  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$514  = skew_l3_d2;
+    if (rst) begin
+      \$514  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$515  = lr_3_0_d0;
+    if (rst) begin
+      \$515  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$516  = lr_3_0_d1;
+    if (rst) begin
+      \$516  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$517  = \$127 ;
+    if (rst) begin
+      \$517  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$518  = out_3_0;
+    if (cap_3_0) begin
+      \$518  = \$25 [25:0];
+    end else if (\$128 ) begin
+      \$518  = out_4_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$519  = \a$269 ;
+    if (rst) begin
+      \$519  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$520  = l_3_0;
+    if (rst) begin
+      \$520  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$522  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
+    if (rst) begin
+      \$522  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$523  = l_3_0;
+    if (rst) begin
+      \$523  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$524  = lr_3_1_d0;
+    if (rst) begin
+      \$524  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$525  = lr_3_1_d1;
+    if (rst) begin
+      \$525  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$526  = \$129 ;
+    if (rst) begin
+      \$526  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$527  = out_3_1;
+    if (cap_3_1) begin
+      \$527  = \$26 [25:0];
+    end else if (\$130 ) begin
+      \$527  = out_4_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$528  = \a$279 ;
+    if (rst) begin
+      \$528  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$529  = l_3_1;
+    if (rst) begin
+      \$529  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$531  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
+    if (rst) begin
+      \$531  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$532  = l_3_1;
+    if (rst) begin
+      \$532  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$533  = lr_3_2_d0;
+    if (rst) begin
+      \$533  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$534  = lr_3_2_d1;
+    if (rst) begin
+      \$534  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$535  = \$131 ;
+    if (rst) begin
+      \$535  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$536  = out_3_2;
+    if (cap_3_2) begin
+      \$536  = \$27 [25:0];
+    end else if (\$132 ) begin
+      \$536  = out_4_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$537  = \a$289 ;
+    if (rst) begin
+      \$537  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$538  = l_3_2;
+    if (rst) begin
+      \$538  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$540  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
+    if (rst) begin
+      \$540  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$541  = l_3_2;
+    if (rst) begin
+      \$541  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$542  = lr_3_3_d0;
+    if (rst) begin
+      \$542  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$543  = lr_3_3_d1;
+    if (rst) begin
+      \$543  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$544  = \$133 ;
+    if (rst) begin
+      \$544  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$545  = out_3_3;
+    if (cap_3_3) begin
+      \$545  = \$28 [25:0];
+    end else if (\$134 ) begin
+      \$545  = out_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$546  = \a$299 ;
+    if (rst) begin
+      \$546  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$547  = l_3_3;
+    if (rst) begin
+      \$547  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$549  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
+    if (rst) begin
+      \$549  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$550  = l_3_3;
+    if (rst) begin
+      \$550  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$551  = lr_3_4_d0;
+    if (rst) begin
+      \$551  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$552  = lr_3_4_d1;
+    if (rst) begin
+      \$552  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$553  = \$135 ;
+    if (rst) begin
+      \$553  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$554  = out_3_4;
+    if (cap_3_4) begin
+      \$554  = \$29 [25:0];
+    end else if (\$136 ) begin
+      \$554  = out_4_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$555  = \a$309 ;
+    if (rst) begin
+      \$555  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$556  = l_3_4;
+    if (rst) begin
+      \$556  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$558  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
+    if (rst) begin
+      \$558  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$559  = l_3_4;
+    if (rst) begin
+      \$559  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$560  = lr_3_5_d0;
+    if (rst) begin
+      \$560  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$561  = lr_3_5_d1;
+    if (rst) begin
+      \$561  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$562  = \$137 ;
+    if (rst) begin
+      \$562  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$563  = out_3_5;
+    if (cap_3_5) begin
+      \$563  = \$30 [25:0];
+    end else if (\$138 ) begin
+      \$563  = out_4_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$564  = \a$319 ;
+    if (rst) begin
+      \$564  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$565  = l_3_5;
+    if (rst) begin
+      \$565  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$567  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
+    if (rst) begin
+      \$567  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$568  = l_3_5;
+    if (rst) begin
+      \$568  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$569  = lr_3_6_d0;
+    if (rst) begin
+      \$569  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$570  = lr_3_6_d1;
+    if (rst) begin
+      \$570  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$571  = \$139 ;
+    if (rst) begin
+      \$571  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$572  = out_3_6;
+    if (cap_3_6) begin
+      \$572  = \$31 [25:0];
+    end else if (\$140 ) begin
+      \$572  = out_4_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$573  = \a$329 ;
+    if (rst) begin
+      \$573  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$574  = l_3_6;
+    if (rst) begin
+      \$574  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$576  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
+    if (rst) begin
+      \$576  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$577  = l_3_6;
+    if (rst) begin
+      \$577  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$578  = lr_3_7_d0;
+    if (rst) begin
+      \$578  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$579  = lr_3_7_d1;
+    if (rst) begin
+      \$579  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$580  = \$141 ;
+    if (rst) begin
+      \$580  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$581  = out_3_7;
+    if (cap_3_7) begin
+      \$581  = \$32 [25:0];
+    end else if (\$142 ) begin
+      \$581  = out_4_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$582  = \a$339 ;
+    if (rst) begin
+      \$582  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$583  = skew_l4_d3;
+    if (rst) begin
+      \$583  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$585  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
+    if (rst) begin
+      \$585  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$586  = skew_l4_d3;
+    if (rst) begin
+      \$586  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$587  = lr_4_0_d0;
+    if (rst) begin
+      \$587  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$588  = lr_4_0_d1;
+    if (rst) begin
+      \$588  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$589  = \$143 ;
+    if (rst) begin
+      \$589  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$590  = out_4_0;
+    if (cap_4_0) begin
+      \$590  = \$33 [25:0];
+    end else if (\$144 ) begin
+      \$590  = out_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$591  = \a$349 ;
+    if (rst) begin
+      \$591  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$592  = l_4_0;
+    if (rst) begin
+      \$592  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$594  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
+    if (rst) begin
+      \$594  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$595  = l_4_0;
+    if (rst) begin
+      \$595  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$596  = lr_4_1_d0;
+    if (rst) begin
+      \$596  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$597  = lr_4_1_d1;
+    if (rst) begin
+      \$597  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$598  = \$145 ;
+    if (rst) begin
+      \$598  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$599  = out_4_1;
+    if (cap_4_1) begin
+      \$599  = \$34 [25:0];
+    end else if (\$146 ) begin
+      \$599  = out_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$600  = \a$359 ;
+    if (rst) begin
+      \$600  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$601  = l_4_1;
+    if (rst) begin
+      \$601  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$603  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
+    if (rst) begin
+      \$603  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$604  = l_4_1;
+    if (rst) begin
+      \$604  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$605  = lr_4_2_d0;
+    if (rst) begin
+      \$605  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$606  = lr_4_2_d1;
+    if (rst) begin
+      \$606  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$607  = \$147 ;
+    if (rst) begin
+      \$607  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$608  = out_4_2;
+    if (cap_4_2) begin
+      \$608  = \$35 [25:0];
+    end else if (\$148 ) begin
+      \$608  = out_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$609  = \a$369 ;
+    if (rst) begin
+      \$609  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$610  = l_4_2;
+    if (rst) begin
+      \$610  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$612  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
+    if (rst) begin
+      \$612  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$613  = l_4_2;
+    if (rst) begin
+      \$613  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$614  = lr_4_3_d0;
+    if (rst) begin
+      \$614  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$615  = lr_4_3_d1;
+    if (rst) begin
+      \$615  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$616  = \$149 ;
+    if (rst) begin
+      \$616  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$617  = out_4_3;
+    if (cap_4_3) begin
+      \$617  = \$36 [25:0];
+    end else if (\$150 ) begin
+      \$617  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$618  = \a$379 ;
+    if (rst) begin
+      \$618  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$619  = l_4_3;
+    if (rst) begin
+      \$619  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$621  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
+    if (rst) begin
+      \$621  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$622  = l_4_3;
+    if (rst) begin
+      \$622  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$623  = lr_4_4_d0;
+    if (rst) begin
+      \$623  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$624  = lr_4_4_d1;
+    if (rst) begin
+      \$624  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$625  = \$151 ;
+    if (rst) begin
+      \$625  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$626  = out_4_4;
+    if (cap_4_4) begin
+      \$626  = \$37 [25:0];
+    end else if (\$152 ) begin
+      \$626  = out_5_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$627  = \a$389 ;
+    if (rst) begin
+      \$627  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$628  = l_4_4;
+    if (rst) begin
+      \$628  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$630  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
+    if (rst) begin
+      \$630  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$631  = l_4_4;
+    if (rst) begin
+      \$631  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$632  = lr_4_5_d0;
+    if (rst) begin
+      \$632  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$633  = lr_4_5_d1;
+    if (rst) begin
+      \$633  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$634  = \$153 ;
+    if (rst) begin
+      \$634  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$635  = out_4_5;
+    if (cap_4_5) begin
+      \$635  = \$38 [25:0];
+    end else if (\$154 ) begin
+      \$635  = out_5_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$636  = \a$399 ;
+    if (rst) begin
+      \$636  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$637  = l_4_5;
+    if (rst) begin
+      \$637  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$639  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
+    if (rst) begin
+      \$639  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$640  = l_4_5;
+    if (rst) begin
+      \$640  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$641  = lr_4_6_d0;
+    if (rst) begin
+      \$641  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$642  = lr_4_6_d1;
+    if (rst) begin
+      \$642  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$643  = \$155 ;
+    if (rst) begin
+      \$643  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$644  = out_4_6;
+    if (cap_4_6) begin
+      \$644  = \$39 [25:0];
+    end else if (\$156 ) begin
+      \$644  = out_5_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$645  = \a$409 ;
+    if (rst) begin
+      \$645  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$646  = l_4_6;
+    if (rst) begin
+      \$646  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$648  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
+    if (rst) begin
+      \$648  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$649  = l_4_6;
+    if (rst) begin
+      \$649  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$650  = lr_4_7_d0;
+    if (rst) begin
+      \$650  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$651  = lr_4_7_d1;
+    if (rst) begin
+      \$651  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$652  = \$157 ;
+    if (rst) begin
+      \$652  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$653  = out_4_7;
+    if (cap_4_7) begin
+      \$653  = \$40 [25:0];
+    end else if (\$158 ) begin
+      \$653  = out_5_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$654  = \a$419 ;
+    if (rst) begin
+      \$654  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$655  = skew_l5_d4;
+    if (rst) begin
+      \$655  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$657  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
+    if (rst) begin
+      \$657  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$658  = skew_l5_d4;
+    if (rst) begin
+      \$658  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$659  = lr_5_0_d0;
+    if (rst) begin
+      \$659  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$660  = lr_5_0_d1;
+    if (rst) begin
+      \$660  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$661  = \$159 ;
+    if (rst) begin
+      \$661  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$662  = out_5_0;
+    if (cap_5_0) begin
+      \$662  = \$41 [25:0];
+    end else if (\$160 ) begin
+      \$662  = out_6_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$663  = \a$429 ;
+    if (rst) begin
+      \$663  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$664  = l_5_0;
+    if (rst) begin
+      \$664  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$666  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
+    if (rst) begin
+      \$666  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$667  = l_5_0;
+    if (rst) begin
+      \$667  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$668  = lr_5_1_d0;
+    if (rst) begin
+      \$668  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$669  = lr_5_1_d1;
+    if (rst) begin
+      \$669  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$670  = \$161 ;
+    if (rst) begin
+      \$670  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$671  = out_5_1;
+    if (cap_5_1) begin
+      \$671  = \$42 [25:0];
+    end else if (\$162 ) begin
+      \$671  = out_6_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$672  = \a$439 ;
+    if (rst) begin
+      \$672  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$673  = l_5_1;
+    if (rst) begin
+      \$673  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$675  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
+    if (rst) begin
+      \$675  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$676  = l_5_1;
+    if (rst) begin
+      \$676  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$677  = lr_5_2_d0;
+    if (rst) begin
+      \$677  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$678  = lr_5_2_d1;
+    if (rst) begin
+      \$678  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$679  = \$163 ;
+    if (rst) begin
+      \$679  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$680  = out_5_2;
+    if (cap_5_2) begin
+      \$680  = \$43 [25:0];
+    end else if (\$164 ) begin
+      \$680  = out_6_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$681  = \a$449 ;
+    if (rst) begin
+      \$681  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$682  = l_5_2;
+    if (rst) begin
+      \$682  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$684  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
+    if (rst) begin
+      \$684  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$685  = l_5_2;
+    if (rst) begin
+      \$685  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$686  = lr_5_3_d0;
+    if (rst) begin
+      \$686  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$687  = lr_5_3_d1;
+    if (rst) begin
+      \$687  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$688  = \$165 ;
+    if (rst) begin
+      \$688  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$689  = out_5_3;
+    if (cap_5_3) begin
+      \$689  = \$44 [25:0];
+    end else if (\$166 ) begin
+      \$689  = out_6_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$690  = \a$459 ;
+    if (rst) begin
+      \$690  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$691  = l_5_3;
+    if (rst) begin
+      \$691  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$693  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
+    if (rst) begin
+      \$693  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$694  = l_5_3;
+    if (rst) begin
+      \$694  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$695  = lr_5_4_d0;
+    if (rst) begin
+      \$695  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$696  = lr_5_4_d1;
+    if (rst) begin
+      \$696  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$697  = \$167 ;
+    if (rst) begin
+      \$697  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$698  = out_5_4;
+    if (cap_5_4) begin
+      \$698  = \$45 [25:0];
+    end else if (\$168 ) begin
+      \$698  = out_6_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$699  = \a$469 ;
+    if (rst) begin
+      \$699  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$700  = l_5_4;
+    if (rst) begin
+      \$700  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$702  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
+    if (rst) begin
+      \$702  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$703  = l_5_4;
+    if (rst) begin
+      \$703  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$704  = lr_5_5_d0;
+    if (rst) begin
+      \$704  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$705  = lr_5_5_d1;
+    if (rst) begin
+      \$705  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$706  = \$169 ;
+    if (rst) begin
+      \$706  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$707  = out_5_5;
+    if (cap_5_5) begin
+      \$707  = \$46 [25:0];
+    end else if (\$170 ) begin
+      \$707  = out_6_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$708  = \a$479 ;
+    if (rst) begin
+      \$708  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$709  = l_5_5;
+    if (rst) begin
+      \$709  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$711  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
+    if (rst) begin
+      \$711  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$712  = l_5_5;
+    if (rst) begin
+      \$712  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$713  = lr_5_6_d0;
+    if (rst) begin
+      \$713  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$714  = lr_5_6_d1;
+    if (rst) begin
+      \$714  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$715  = \$171 ;
+    if (rst) begin
+      \$715  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$716  = out_5_6;
+    if (cap_5_6) begin
+      \$716  = \$47 [25:0];
+    end else if (\$172 ) begin
+      \$716  = out_6_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$717  = \a$489 ;
+    if (rst) begin
+      \$717  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$718  = l_5_6;
+    if (rst) begin
+      \$718  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$720  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
+    if (rst) begin
+      \$720  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$721  = l_5_6;
+    if (rst) begin
+      \$721  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$722  = lr_5_7_d0;
+    if (rst) begin
+      \$722  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$723  = lr_5_7_d1;
+    if (rst) begin
+      \$723  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$724  = \$173 ;
+    if (rst) begin
+      \$724  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$725  = out_5_7;
+    if (cap_5_7) begin
+      \$725  = \$48 [25:0];
+    end else if (\$174 ) begin
+      \$725  = out_6_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$726  = \a$499 ;
+    if (rst) begin
+      \$726  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$727  = skew_l6_d5;
+    if (rst) begin
+      \$727  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$729  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
+    if (rst) begin
+      \$729  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$730  = skew_l6_d5;
+    if (rst) begin
+      \$730  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$731  = lr_6_0_d0;
+    if (rst) begin
+      \$731  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$732  = lr_6_0_d1;
+    if (rst) begin
+      \$732  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$733  = \$175 ;
+    if (rst) begin
+      \$733  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$734  = out_6_0;
+    if (cap_6_0) begin
+      \$734  = \$49 [25:0];
+    end else if (\$176 ) begin
+      \$734  = out_7_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$735  = \a$509 ;
+    if (rst) begin
+      \$735  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$736  = l_6_0;
+    if (rst) begin
+      \$736  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$738  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
+    if (rst) begin
+      \$738  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$739  = l_6_0;
+    if (rst) begin
+      \$739  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$740  = lr_6_1_d0;
+    if (rst) begin
+      \$740  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$741  = lr_6_1_d1;
+    if (rst) begin
+      \$741  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$742  = \$177 ;
+    if (rst) begin
+      \$742  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$743  = out_6_1;
+    if (cap_6_1) begin
+      \$743  = \$50 [25:0];
+    end else if (\$178 ) begin
+      \$743  = out_7_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$744  = \a$519 ;
+    if (rst) begin
+      \$744  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$745  = l_6_1;
+    if (rst) begin
+      \$745  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$747  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
+    if (rst) begin
+      \$747  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$748  = l_6_1;
+    if (rst) begin
+      \$748  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$749  = lr_6_2_d0;
+    if (rst) begin
+      \$749  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$750  = lr_6_2_d1;
+    if (rst) begin
+      \$750  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$751  = \$179 ;
+    if (rst) begin
+      \$751  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$752  = out_6_2;
+    if (cap_6_2) begin
+      \$752  = \$51 [25:0];
+    end else if (\$180 ) begin
+      \$752  = out_7_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$753  = \a$529 ;
+    if (rst) begin
+      \$753  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$754  = l_6_2;
+    if (rst) begin
+      \$754  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$756  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
+    if (rst) begin
+      \$756  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$757  = l_6_2;
+    if (rst) begin
+      \$757  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$758  = lr_6_3_d0;
+    if (rst) begin
+      \$758  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$759  = lr_6_3_d1;
+    if (rst) begin
+      \$759  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$760  = \$181 ;
+    if (rst) begin
+      \$760  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$761  = out_6_3;
+    if (cap_6_3) begin
+      \$761  = \$52 [25:0];
+    end else if (\$182 ) begin
+      \$761  = out_7_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$762  = \a$539 ;
+    if (rst) begin
+      \$762  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$763  = l_6_3;
+    if (rst) begin
+      \$763  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$765  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
+    if (rst) begin
+      \$765  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$766  = l_6_3;
+    if (rst) begin
+      \$766  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$767  = lr_6_4_d0;
+    if (rst) begin
+      \$767  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$768  = lr_6_4_d1;
+    if (rst) begin
+      \$768  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$769  = \$183 ;
+    if (rst) begin
+      \$769  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$770  = out_6_4;
+    if (cap_6_4) begin
+      \$770  = \$53 [25:0];
+    end else if (\$184 ) begin
+      \$770  = out_7_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$771  = \a$549 ;
+    if (rst) begin
+      \$771  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$772  = l_6_4;
+    if (rst) begin
+      \$772  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$774  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
+    if (rst) begin
+      \$774  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$775  = l_6_4;
+    if (rst) begin
+      \$775  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$776  = lr_6_5_d0;
+    if (rst) begin
+      \$776  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$777  = lr_6_5_d1;
+    if (rst) begin
+      \$777  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$778  = \$185 ;
+    if (rst) begin
+      \$778  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$779  = out_6_5;
+    if (cap_6_5) begin
+      \$779  = \$54 [25:0];
+    end else if (\$186 ) begin
+      \$779  = out_7_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$780  = \a$559 ;
+    if (rst) begin
+      \$780  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$781  = l_6_5;
+    if (rst) begin
+      \$781  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$783  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
+    if (rst) begin
+      \$783  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$784  = l_6_5;
+    if (rst) begin
+      \$784  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$785  = lr_6_6_d0;
+    if (rst) begin
+      \$785  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$786  = lr_6_6_d1;
+    if (rst) begin
+      \$786  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$787  = \$187 ;
+    if (rst) begin
+      \$787  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$788  = out_6_6;
+    if (cap_6_6) begin
+      \$788  = \$55 [25:0];
+    end else if (\$188 ) begin
+      \$788  = out_7_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$789  = \a$569 ;
+    if (rst) begin
+      \$789  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$790  = l_6_6;
+    if (rst) begin
+      \$790  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$792  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
+    if (rst) begin
+      \$792  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$793  = l_6_6;
+    if (rst) begin
+      \$793  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$794  = lr_6_7_d0;
+    if (rst) begin
+      \$794  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$795  = lr_6_7_d1;
+    if (rst) begin
+      \$795  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$796  = \$189 ;
+    if (rst) begin
+      \$796  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$797  = out_6_7;
+    if (cap_6_7) begin
+      \$797  = \$56 [25:0];
+    end else if (\$190 ) begin
+      \$797  = out_7_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$798  = \a$579 ;
+    if (rst) begin
+      \$798  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$799  = skew_l7_d6;
+    if (rst) begin
+      \$799  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$801  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
+    if (rst) begin
+      \$801  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$802  = skew_l7_d6;
+    if (rst) begin
+      \$802  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$803  = lr_7_0_d0;
+    if (rst) begin
+      \$803  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$804  = lr_7_0_d1;
+    if (rst) begin
+      \$804  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$805  = \$191 ;
+    if (rst) begin
+      \$805  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$806  = out_7_0;
+    if (cap_7_0) begin
+      \$806  = \$57 [25:0];
+    end else if (\$192 ) begin
+      \$806  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$807  = \a$589 ;
+    if (rst) begin
+      \$807  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$808  = l_7_0;
+    if (rst) begin
+      \$808  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$810  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
+    if (rst) begin
+      \$810  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$811  = l_7_0;
+    if (rst) begin
+      \$811  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$812  = lr_7_1_d0;
+    if (rst) begin
+      \$812  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$813  = lr_7_1_d1;
+    if (rst) begin
+      \$813  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$814  = \$193 ;
+    if (rst) begin
+      \$814  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$815  = out_7_1;
+    if (cap_7_1) begin
+      \$815  = \$58 [25:0];
+    end else if (\$194 ) begin
+      \$815  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$816  = \a$599 ;
+    if (rst) begin
+      \$816  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$817  = l_7_1;
+    if (rst) begin
+      \$817  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$819  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
+    if (rst) begin
+      \$819  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$820  = l_7_1;
+    if (rst) begin
+      \$820  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$821  = lr_7_2_d0;
+    if (rst) begin
+      \$821  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$822  = lr_7_2_d1;
+    if (rst) begin
+      \$822  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$823  = \$195 ;
+    if (rst) begin
+      \$823  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$824  = out_7_2;
+    if (cap_7_2) begin
+      \$824  = \$59 [25:0];
+    end else if (\$196 ) begin
+      \$824  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$825  = \a$609 ;
+    if (rst) begin
+      \$825  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$826  = l_7_2;
+    if (rst) begin
+      \$826  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$828  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
+    if (rst) begin
+      \$828  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$829  = l_7_2;
+    if (rst) begin
+      \$829  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$830  = lr_7_3_d0;
+    if (rst) begin
+      \$830  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$831  = lr_7_3_d1;
+    if (rst) begin
+      \$831  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$832  = \$197 ;
+    if (rst) begin
+      \$832  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$833  = out_7_3;
+    if (cap_7_3) begin
+      \$833  = \$60 [25:0];
+    end else if (\$198 ) begin
+      \$833  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$834  = \a$619 ;
+    if (rst) begin
+      \$834  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$835  = l_7_3;
+    if (rst) begin
+      \$835  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$837  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
+    if (rst) begin
+      \$837  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$838  = l_7_3;
+    if (rst) begin
+      \$838  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$839  = lr_7_4_d0;
+    if (rst) begin
+      \$839  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$840  = lr_7_4_d1;
+    if (rst) begin
+      \$840  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$841  = \$199 ;
+    if (rst) begin
+      \$841  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$842  = out_7_4;
+    if (cap_7_4) begin
+      \$842  = \$61 [25:0];
+    end else if (\$200 ) begin
+      \$842  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$843  = \a$629 ;
+    if (rst) begin
+      \$843  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$844  = l_7_4;
+    if (rst) begin
+      \$844  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$846  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
+    if (rst) begin
+      \$846  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$847  = l_7_4;
+    if (rst) begin
+      \$847  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$848  = lr_7_5_d0;
+    if (rst) begin
+      \$848  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$849  = lr_7_5_d1;
+    if (rst) begin
+      \$849  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$850  = \$201 ;
+    if (rst) begin
+      \$850  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$851  = out_7_5;
+    if (cap_7_5) begin
+      \$851  = \$62 [25:0];
+    end else if (\$202 ) begin
+      \$851  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$852  = \a$639 ;
+    if (rst) begin
+      \$852  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$853  = l_7_5;
+    if (rst) begin
+      \$853  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$855  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
+    if (rst) begin
+      \$855  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$856  = l_7_5;
+    if (rst) begin
+      \$856  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$857  = lr_7_6_d0;
+    if (rst) begin
+      \$857  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$858  = lr_7_6_d1;
+    if (rst) begin
+      \$858  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$859  = \$203 ;
+    if (rst) begin
+      \$859  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$860  = out_7_6;
+    if (cap_7_6) begin
+      \$860  = \$63 [25:0];
+    end else if (\$204 ) begin
+      \$860  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$861  = \a$649 ;
+    if (rst) begin
+      \$861  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$862  = l_7_6;
+    if (rst) begin
+      \$862  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$864  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
+    if (rst) begin
+      \$864  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$865  = l_7_6;
+    if (rst) begin
+      \$865  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$866  = lr_7_7_d0;
+    if (rst) begin
+      \$866  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$867  = lr_7_7_d1;
+    if (rst) begin
+      \$867  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$868  = \$205 ;
+    if (rst) begin
+      \$868  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$869  = out_7_7;
+    if (cap_7_7) begin
+      \$869  = \$64 [25:0];
+    end else if (\$206 ) begin
+      \$869  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$870  = count_next;
+    if (rst) begin
+      \$870  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$871  = beat_next;
+    if (rst) begin
+      \$871  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$872  = \$209 ;
+    if (rst) begin
+      \$872  = 1'h0;
     end
   end
   assign en = 1'h1;
-  assign p = { \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276  };
-  assign sum_0_0 = \$196 [25:0];
-  assign \p$142  = { \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292  };
-  assign sum_0_1 = \$198 [25:0];
-  assign \p$159  = { \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308  };
-  assign sum_0_2 = \$200 [25:0];
-  assign \p$176  = { \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324  };
-  assign sum_0_3 = \$202 [25:0];
-  assign \p$193  = { \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340  };
-  assign sum_0_4 = \$204 [25:0];
-  assign \p$210  = { \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356  };
-  assign sum_0_5 = \$206 [25:0];
-  assign \p$227  = { \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372  };
-  assign sum_0_6 = \$208 [25:0];
-  assign \p$244  = { \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388  };
-  assign sum_0_7 = \$210 [25:0];
-  assign \p$261  = { \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404  };
-  assign sum_1_0 = \$212 [25:0];
-  assign \p$277  = { \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420  };
-  assign sum_1_1 = \$214 [25:0];
-  assign \p$293  = { \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436  };
-  assign sum_1_2 = \$216 [25:0];
-  assign \p$309  = { \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452  };
-  assign sum_1_3 = \$218 [25:0];
-  assign \p$325  = { \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468  };
-  assign sum_1_4 = \$220 [25:0];
-  assign \p$341  = { \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484  };
-  assign sum_1_5 = \$222 [25:0];
-  assign \p$357  = { \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500  };
-  assign sum_1_6 = \$224 [25:0];
-  assign \p$373  = { \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516  };
-  assign sum_1_7 = \$226 [25:0];
-  assign \p$389  = { \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532  };
-  assign sum_2_0 = \$228 [25:0];
-  assign \p$405  = { \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548  };
-  assign sum_2_1 = \$230 [25:0];
-  assign \p$421  = { \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564  };
-  assign sum_2_2 = \$232 [25:0];
-  assign \p$437  = { \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580  };
-  assign sum_2_3 = \$234 [25:0];
-  assign \p$453  = { \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596  };
-  assign sum_2_4 = \$236 [25:0];
-  assign \p$469  = { \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612  };
-  assign sum_2_5 = \$238 [25:0];
-  assign \p$485  = { \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628  };
-  assign sum_2_6 = \$240 [25:0];
-  assign \p$501  = { \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644  };
-  assign sum_2_7 = \$242 [25:0];
-  assign \p$517  = { \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660  };
-  assign sum_3_0 = \$244 [25:0];
-  assign \p$533  = { \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676  };
-  assign sum_3_1 = \$246 [25:0];
-  assign \p$549  = { \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692  };
-  assign sum_3_2 = \$248 [25:0];
-  assign \p$565  = { \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708  };
-  assign sum_3_3 = \$250 [25:0];
-  assign \p$581  = { \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724  };
-  assign sum_3_4 = \$252 [25:0];
-  assign \p$597  = { \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740  };
-  assign sum_3_5 = \$254 [25:0];
-  assign \p$613  = { \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756  };
-  assign sum_3_6 = \$256 [25:0];
-  assign \p$629  = { \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772  };
-  assign sum_3_7 = \$258 [25:0];
-  assign \p$645  = { \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788  };
-  assign sum_4_0 = \$260 [25:0];
-  assign \p$661  = { \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804  };
-  assign sum_4_1 = \$262 [25:0];
-  assign \p$677  = { \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820  };
-  assign sum_4_2 = \$264 [25:0];
-  assign \p$693  = { \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836  };
-  assign sum_4_3 = \$266 [25:0];
-  assign \p$709  = { \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852  };
-  assign sum_4_4 = \$268 [25:0];
-  assign \p$725  = { \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868  };
-  assign sum_4_5 = \$270 [25:0];
-  assign \p$741  = { \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884  };
-  assign sum_4_6 = \$272 [25:0];
-  assign \p$757  = { \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908 , \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900  };
-  assign sum_4_7 = \$274 [25:0];
-  assign \p$773  = { \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924 , \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916  };
-  assign sum_5_0 = \$276 [25:0];
-  assign \p$789  = { \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940 , \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932  };
-  assign sum_5_1 = \$278 [25:0];
-  assign \p$805  = { \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956 , \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948  };
-  assign sum_5_2 = \$280 [25:0];
-  assign \p$821  = { \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972 , \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964  };
-  assign sum_5_3 = \$282 [25:0];
-  assign \p$837  = { \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988 , \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980  };
-  assign sum_5_4 = \$284 [25:0];
-  assign \p$853  = { \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004 , \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996  };
-  assign sum_5_5 = \$286 [25:0];
-  assign \p$869  = { \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020 , \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012  };
-  assign sum_5_6 = \$288 [25:0];
-  assign \p$885  = { \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036 , \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028  };
-  assign sum_5_7 = \$290 [25:0];
-  assign \p$901  = { \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052 , \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044  };
-  assign sum_6_0 = \$292 [25:0];
-  assign \p$917  = { \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068 , \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060  };
-  assign sum_6_1 = \$294 [25:0];
-  assign \p$933  = { \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084 , \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076  };
-  assign sum_6_2 = \$296 [25:0];
-  assign \p$949  = { \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100 , \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092  };
-  assign sum_6_3 = \$298 [25:0];
-  assign \p$965  = { \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116 , \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108  };
-  assign sum_6_4 = \$300 [25:0];
-  assign \p$981  = { \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132 , \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124  };
-  assign sum_6_5 = \$302 [25:0];
-  assign \p$997  = { \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148 , \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140  };
-  assign sum_6_6 = \$304 [25:0];
-  assign \p$1013  = { \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164 , \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156  };
-  assign sum_6_7 = \$306 [25:0];
-  assign \p$1029  = { \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180 , \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172  };
-  assign sum_7_0 = \$308 [25:0];
-  assign \p$1044  = { \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196 , \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188  };
-  assign sum_7_1 = \$310 [25:0];
-  assign \p$1059  = { \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212 , \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204  };
-  assign sum_7_2 = \$312 [25:0];
-  assign \p$1074  = { \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228 , \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220  };
-  assign sum_7_3 = \$314 [25:0];
-  assign \p$1089  = { \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244 , \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236  };
-  assign sum_7_4 = \$316 [25:0];
-  assign \p$1104  = { \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260 , \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252  };
-  assign sum_7_5 = \$318 [25:0];
-  assign \p$1119  = { \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276 , \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268  };
-  assign sum_7_6 = \$320 [25:0];
-  assign \p$1134  = { \$2299 , \$2298 , \$2297 , \$2296 , \$2295 , \$2294 , \$2293 , \$2292 , \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284  };
-  assign sum_7_7 = \$322 [25:0];
-  assign \en$1148  = 1'h1;
-  assign a = i_a[7:0];
-  assign b = i_w[7:0];
-  assign \en$1151  = 1'h1;
-  assign \a$1152  = a_0_0;
-  assign \b$1153  = skew_w1_d0;
-  assign \en$1154  = 1'h1;
-  assign \a$1155  = a_0_1;
-  assign \b$1156  = skew_w2_d1;
-  assign \en$1157  = 1'h1;
-  assign \a$1158  = a_0_2;
-  assign \b$1159  = skew_w3_d2;
-  assign \en$1160  = 1'h1;
-  assign \a$1161  = a_0_3;
-  assign \b$1162  = skew_w4_d3;
-  assign \en$1163  = 1'h1;
-  assign \a$1164  = a_0_4;
-  assign \b$1165  = skew_w5_d4;
-  assign \en$1166  = 1'h1;
-  assign \a$1167  = a_0_5;
-  assign \b$1168  = skew_w6_d5;
-  assign \en$1169  = 1'h1;
-  assign \a$1170  = a_0_6;
-  assign \b$1171  = skew_w7_d6;
-  assign \en$1172  = 1'h1;
-  assign \a$1173  = skew_a1_d0;
-  assign \b$1174  = w_0_0;
-  assign \en$1175  = 1'h1;
-  assign \a$1176  = a_1_0;
-  assign \b$1177  = w_0_1;
-  assign \en$1178  = 1'h1;
-  assign \a$1179  = a_1_1;
-  assign \b$1180  = w_0_2;
-  assign \en$1181  = 1'h1;
-  assign \a$1182  = a_1_2;
-  assign \b$1183  = w_0_3;
-  assign \en$1184  = 1'h1;
-  assign \a$1185  = a_1_3;
-  assign \b$1186  = w_0_4;
-  assign \en$1187  = 1'h1;
-  assign \a$1188  = a_1_4;
-  assign \b$1189  = w_0_5;
-  assign \en$1190  = 1'h1;
-  assign \a$1191  = a_1_5;
-  assign \b$1192  = w_0_6;
-  assign \en$1193  = 1'h1;
-  assign \a$1194  = a_1_6;
-  assign \b$1195  = w_0_7;
-  assign \en$1196  = 1'h1;
-  assign \a$1197  = skew_a2_d1;
-  assign \b$1198  = w_1_0;
-  assign \en$1199  = 1'h1;
-  assign \a$1200  = a_2_0;
-  assign \b$1201  = w_1_1;
-  assign \en$1202  = 1'h1;
-  assign \a$1203  = a_2_1;
-  assign \b$1204  = w_1_2;
-  assign \en$1205  = 1'h1;
-  assign \a$1206  = a_2_2;
-  assign \b$1207  = w_1_3;
-  assign \en$1208  = 1'h1;
-  assign \a$1209  = a_2_3;
-  assign \b$1210  = w_1_4;
-  assign \en$1211  = 1'h1;
-  assign \a$1212  = a_2_4;
-  assign \b$1213  = w_1_5;
-  assign \en$1214  = 1'h1;
-  assign \a$1215  = a_2_5;
-  assign \b$1216  = w_1_6;
-  assign \en$1217  = 1'h1;
-  assign \a$1218  = a_2_6;
-  assign \b$1219  = w_1_7;
-  assign \en$1220  = 1'h1;
-  assign \a$1221  = skew_a3_d2;
-  assign \b$1222  = w_2_0;
-  assign \en$1223  = 1'h1;
-  assign \a$1224  = a_3_0;
-  assign \b$1225  = w_2_1;
-  assign \en$1226  = 1'h1;
-  assign \a$1227  = a_3_1;
-  assign \b$1228  = w_2_2;
-  assign \en$1229  = 1'h1;
-  assign \a$1230  = a_3_2;
-  assign \b$1231  = w_2_3;
-  assign \en$1232  = 1'h1;
-  assign \a$1233  = a_3_3;
-  assign \b$1234  = w_2_4;
-  assign \en$1235  = 1'h1;
-  assign \a$1236  = a_3_4;
-  assign \b$1237  = w_2_5;
-  assign \en$1238  = 1'h1;
-  assign \a$1239  = a_3_5;
-  assign \b$1240  = w_2_6;
-  assign \en$1241  = 1'h1;
-  assign \a$1242  = a_3_6;
-  assign \b$1243  = w_2_7;
-  assign \en$1244  = 1'h1;
-  assign \a$1245  = skew_a4_d3;
-  assign \b$1246  = w_3_0;
-  assign \en$1247  = 1'h1;
-  assign \a$1248  = a_4_0;
-  assign \b$1249  = w_3_1;
-  assign \en$1250  = 1'h1;
-  assign \a$1251  = a_4_1;
-  assign \b$1252  = w_3_2;
-  assign \en$1253  = 1'h1;
-  assign \a$1254  = a_4_2;
-  assign \b$1255  = w_3_3;
-  assign \en$1256  = 1'h1;
-  assign \a$1257  = a_4_3;
-  assign \b$1258  = w_3_4;
-  assign \en$1259  = 1'h1;
-  assign \a$1260  = a_4_4;
-  assign \b$1261  = w_3_5;
-  assign \en$1262  = 1'h1;
-  assign \a$1263  = a_4_5;
-  assign \b$1264  = w_3_6;
-  assign \en$1265  = 1'h1;
-  assign \a$1266  = a_4_6;
-  assign \b$1267  = w_3_7;
-  assign \en$1268  = 1'h1;
-  assign \a$1269  = skew_a5_d4;
-  assign \b$1270  = w_4_0;
-  assign \en$1271  = 1'h1;
-  assign \a$1272  = a_5_0;
-  assign \b$1273  = w_4_1;
-  assign \en$1274  = 1'h1;
-  assign \a$1275  = a_5_1;
-  assign \b$1276  = w_4_2;
-  assign \en$1277  = 1'h1;
-  assign \a$1278  = a_5_2;
-  assign \b$1279  = w_4_3;
-  assign \en$1280  = 1'h1;
-  assign \a$1281  = a_5_3;
-  assign \b$1282  = w_4_4;
-  assign \en$1283  = 1'h1;
-  assign \a$1284  = a_5_4;
-  assign \b$1285  = w_4_5;
-  assign \en$1286  = 1'h1;
-  assign \a$1287  = a_5_5;
-  assign \b$1288  = w_4_6;
-  assign \en$1289  = 1'h1;
-  assign \a$1290  = a_5_6;
-  assign \b$1291  = w_4_7;
-  assign \en$1292  = 1'h1;
-  assign \a$1293  = skew_a6_d5;
-  assign \b$1294  = w_5_0;
-  assign \en$1295  = 1'h1;
-  assign \a$1296  = a_6_0;
-  assign \b$1297  = w_5_1;
-  assign \en$1298  = 1'h1;
-  assign \a$1299  = a_6_1;
-  assign \b$1300  = w_5_2;
-  assign \en$1301  = 1'h1;
-  assign \a$1302  = a_6_2;
-  assign \b$1303  = w_5_3;
-  assign \en$1304  = 1'h1;
-  assign \a$1305  = a_6_3;
-  assign \b$1306  = w_5_4;
-  assign \en$1307  = 1'h1;
-  assign \a$1308  = a_6_4;
-  assign \b$1309  = w_5_5;
-  assign \en$1310  = 1'h1;
-  assign \a$1311  = a_6_5;
-  assign \b$1312  = w_5_6;
-  assign \en$1313  = 1'h1;
-  assign \a$1314  = a_6_6;
-  assign \b$1315  = w_5_7;
-  assign \en$1316  = 1'h1;
-  assign \a$1317  = skew_a7_d6;
-  assign \b$1318  = w_6_0;
-  assign \en$1319  = 1'h1;
-  assign \a$1320  = a_7_0;
-  assign \b$1321  = w_6_1;
-  assign \en$1322  = 1'h1;
-  assign \a$1323  = a_7_1;
-  assign \b$1324  = w_6_2;
-  assign \en$1325  = 1'h1;
-  assign \a$1326  = a_7_2;
-  assign \b$1327  = w_6_3;
-  assign \en$1328  = 1'h1;
-  assign \a$1329  = a_7_3;
-  assign \b$1330  = w_6_4;
-  assign \en$1331  = 1'h1;
-  assign \a$1332  = a_7_4;
-  assign \b$1333  = w_6_5;
-  assign \en$1334  = 1'h1;
-  assign \a$1335  = a_7_5;
-  assign \b$1336  = w_6_6;
-  assign \en$1337  = 1'h1;
-  assign \a$1338  = a_7_6;
-  assign \b$1339  = w_6_7;
+  assign \en$20  = 1'h1;
+  assign a = a_in0;
+  assign b = w_in0;
+  assign sum_0_0 = \$1 [25:0];
+  assign \en$28  = 1'h1;
+  assign a_0_0 = \a$29 ;
+  assign skew_w1_d0 = \b$31 ;
+  assign sum_0_1 = \$2 [25:0];
+  assign \en$38  = 1'h1;
+  assign a_0_1 = \a$39 ;
+  assign skew_w2_d1 = \b$41 ;
+  assign sum_0_2 = \$3 [25:0];
+  assign \en$48  = 1'h1;
+  assign a_0_2 = \a$49 ;
+  assign skew_w3_d2 = \b$51 ;
+  assign sum_0_3 = \$4 [25:0];
+  assign \en$58  = 1'h1;
+  assign a_0_3 = \a$59 ;
+  assign skew_w4_d3 = \b$61 ;
+  assign sum_0_4 = \$5 [25:0];
+  assign \en$68  = 1'h1;
+  assign a_0_4 = \a$69 ;
+  assign skew_w5_d4 = \b$71 ;
+  assign sum_0_5 = \$6 [25:0];
+  assign \en$78  = 1'h1;
+  assign a_0_5 = \a$79 ;
+  assign skew_w6_d5 = \b$81 ;
+  assign sum_0_6 = \$7 [25:0];
+  assign \en$88  = 1'h1;
+  assign a_0_6 = \a$89 ;
+  assign skew_w7_d6 = \b$91 ;
+  assign sum_0_7 = \$8 [25:0];
+  assign \en$98  = 1'h1;
+  assign skew_a1_d0 = \a$99 ;
+  assign w_0_0 = \b$101 ;
+  assign sum_1_0 = \$9 [25:0];
+  assign \en$108  = 1'h1;
+  assign a_1_0 = \a$109 ;
+  assign w_0_1 = \b$111 ;
+  assign sum_1_1 = \$10 [25:0];
+  assign \en$118  = 1'h1;
+  assign a_1_1 = \a$119 ;
+  assign w_0_2 = \b$121 ;
+  assign sum_1_2 = \$11 [25:0];
+  assign \en$128  = 1'h1;
+  assign a_1_2 = \a$129 ;
+  assign w_0_3 = \b$131 ;
+  assign sum_1_3 = \$12 [25:0];
+  assign \en$138  = 1'h1;
+  assign a_1_3 = \a$139 ;
+  assign w_0_4 = \b$141 ;
+  assign sum_1_4 = \$13 [25:0];
+  assign \en$148  = 1'h1;
+  assign a_1_4 = \a$149 ;
+  assign w_0_5 = \b$151 ;
+  assign sum_1_5 = \$14 [25:0];
+  assign \en$158  = 1'h1;
+  assign a_1_5 = \a$159 ;
+  assign w_0_6 = \b$161 ;
+  assign sum_1_6 = \$15 [25:0];
+  assign \en$168  = 1'h1;
+  assign a_1_6 = \a$169 ;
+  assign w_0_7 = \b$171 ;
+  assign sum_1_7 = \$16 [25:0];
+  assign \en$178  = 1'h1;
+  assign skew_a2_d1 = \a$179 ;
+  assign w_1_0 = \b$181 ;
+  assign sum_2_0 = \$17 [25:0];
+  assign \en$188  = 1'h1;
+  assign a_2_0 = \a$189 ;
+  assign w_1_1 = \b$191 ;
+  assign sum_2_1 = \$18 [25:0];
+  assign \en$198  = 1'h1;
+  assign a_2_1 = \a$199 ;
+  assign w_1_2 = \b$201 ;
+  assign sum_2_2 = \$19 [25:0];
+  assign \en$208  = 1'h1;
+  assign a_2_2 = \a$209 ;
+  assign w_1_3 = \b$211 ;
+  assign sum_2_3 = \$20 [25:0];
+  assign \en$218  = 1'h1;
+  assign a_2_3 = \a$219 ;
+  assign w_1_4 = \b$221 ;
+  assign sum_2_4 = \$21 [25:0];
+  assign \en$228  = 1'h1;
+  assign a_2_4 = \a$229 ;
+  assign w_1_5 = \b$231 ;
+  assign sum_2_5 = \$22 [25:0];
+  assign \en$238  = 1'h1;
+  assign a_2_5 = \a$239 ;
+  assign w_1_6 = \b$241 ;
+  assign sum_2_6 = \$23 [25:0];
+  assign \en$248  = 1'h1;
+  assign a_2_6 = \a$249 ;
+  assign w_1_7 = \b$251 ;
+  assign sum_2_7 = \$24 [25:0];
+  assign \en$258  = 1'h1;
+  assign skew_a3_d2 = \a$259 ;
+  assign w_2_0 = \b$261 ;
+  assign sum_3_0 = \$25 [25:0];
+  assign \en$268  = 1'h1;
+  assign a_3_0 = \a$269 ;
+  assign w_2_1 = \b$271 ;
+  assign sum_3_1 = \$26 [25:0];
+  assign \en$278  = 1'h1;
+  assign a_3_1 = \a$279 ;
+  assign w_2_2 = \b$281 ;
+  assign sum_3_2 = \$27 [25:0];
+  assign \en$288  = 1'h1;
+  assign a_3_2 = \a$289 ;
+  assign w_2_3 = \b$291 ;
+  assign sum_3_3 = \$28 [25:0];
+  assign \en$298  = 1'h1;
+  assign a_3_3 = \a$299 ;
+  assign w_2_4 = \b$301 ;
+  assign sum_3_4 = \$29 [25:0];
+  assign \en$308  = 1'h1;
+  assign a_3_4 = \a$309 ;
+  assign w_2_5 = \b$311 ;
+  assign sum_3_5 = \$30 [25:0];
+  assign \en$318  = 1'h1;
+  assign a_3_5 = \a$319 ;
+  assign w_2_6 = \b$321 ;
+  assign sum_3_6 = \$31 [25:0];
+  assign \en$328  = 1'h1;
+  assign a_3_6 = \a$329 ;
+  assign w_2_7 = \b$331 ;
+  assign sum_3_7 = \$32 [25:0];
+  assign \en$338  = 1'h1;
+  assign skew_a4_d3 = \a$339 ;
+  assign w_3_0 = \b$341 ;
+  assign sum_4_0 = \$33 [25:0];
+  assign \en$348  = 1'h1;
+  assign a_4_0 = \a$349 ;
+  assign w_3_1 = \b$351 ;
+  assign sum_4_1 = \$34 [25:0];
+  assign \en$358  = 1'h1;
+  assign a_4_1 = \a$359 ;
+  assign w_3_2 = \b$361 ;
+  assign sum_4_2 = \$35 [25:0];
+  assign \en$368  = 1'h1;
+  assign a_4_2 = \a$369 ;
+  assign w_3_3 = \b$371 ;
+  assign sum_4_3 = \$36 [25:0];
+  assign \en$378  = 1'h1;
+  assign a_4_3 = \a$379 ;
+  assign w_3_4 = \b$381 ;
+  assign sum_4_4 = \$37 [25:0];
+  assign \en$388  = 1'h1;
+  assign a_4_4 = \a$389 ;
+  assign w_3_5 = \b$391 ;
+  assign sum_4_5 = \$38 [25:0];
+  assign \en$398  = 1'h1;
+  assign a_4_5 = \a$399 ;
+  assign w_3_6 = \b$401 ;
+  assign sum_4_6 = \$39 [25:0];
+  assign \en$408  = 1'h1;
+  assign a_4_6 = \a$409 ;
+  assign w_3_7 = \b$411 ;
+  assign sum_4_7 = \$40 [25:0];
+  assign \en$418  = 1'h1;
+  assign skew_a5_d4 = \a$419 ;
+  assign w_4_0 = \b$421 ;
+  assign sum_5_0 = \$41 [25:0];
+  assign \en$428  = 1'h1;
+  assign a_5_0 = \a$429 ;
+  assign w_4_1 = \b$431 ;
+  assign sum_5_1 = \$42 [25:0];
+  assign \en$438  = 1'h1;
+  assign a_5_1 = \a$439 ;
+  assign w_4_2 = \b$441 ;
+  assign sum_5_2 = \$43 [25:0];
+  assign \en$448  = 1'h1;
+  assign a_5_2 = \a$449 ;
+  assign w_4_3 = \b$451 ;
+  assign sum_5_3 = \$44 [25:0];
+  assign \en$458  = 1'h1;
+  assign a_5_3 = \a$459 ;
+  assign w_4_4 = \b$461 ;
+  assign sum_5_4 = \$45 [25:0];
+  assign \en$468  = 1'h1;
+  assign a_5_4 = \a$469 ;
+  assign w_4_5 = \b$471 ;
+  assign sum_5_5 = \$46 [25:0];
+  assign \en$478  = 1'h1;
+  assign a_5_5 = \a$479 ;
+  assign w_4_6 = \b$481 ;
+  assign sum_5_6 = \$47 [25:0];
+  assign \en$488  = 1'h1;
+  assign a_5_6 = \a$489 ;
+  assign w_4_7 = \b$491 ;
+  assign sum_5_7 = \$48 [25:0];
+  assign \en$498  = 1'h1;
+  assign skew_a6_d5 = \a$499 ;
+  assign w_5_0 = \b$501 ;
+  assign sum_6_0 = \$49 [25:0];
+  assign \en$508  = 1'h1;
+  assign a_6_0 = \a$509 ;
+  assign w_5_1 = \b$511 ;
+  assign sum_6_1 = \$50 [25:0];
+  assign \en$518  = 1'h1;
+  assign a_6_1 = \a$519 ;
+  assign w_5_2 = \b$521 ;
+  assign sum_6_2 = \$51 [25:0];
+  assign \en$528  = 1'h1;
+  assign a_6_2 = \a$529 ;
+  assign w_5_3 = \b$531 ;
+  assign sum_6_3 = \$52 [25:0];
+  assign \en$538  = 1'h1;
+  assign a_6_3 = \a$539 ;
+  assign w_5_4 = \b$541 ;
+  assign sum_6_4 = \$53 [25:0];
+  assign \en$548  = 1'h1;
+  assign a_6_4 = \a$549 ;
+  assign w_5_5 = \b$551 ;
+  assign sum_6_5 = \$54 [25:0];
+  assign \en$558  = 1'h1;
+  assign a_6_5 = \a$559 ;
+  assign w_5_6 = \b$561 ;
+  assign sum_6_6 = \$55 [25:0];
+  assign \en$568  = 1'h1;
+  assign a_6_6 = \a$569 ;
+  assign w_5_7 = \b$571 ;
+  assign sum_6_7 = \$56 [25:0];
+  assign \en$578  = 1'h1;
+  assign skew_a7_d6 = \a$579 ;
+  assign w_6_0 = \b$581 ;
+  assign sum_7_0 = \$57 [25:0];
+  assign \en$588  = 1'h1;
+  assign a_7_0 = \a$589 ;
+  assign w_6_1 = \b$591 ;
+  assign sum_7_1 = \$58 [25:0];
+  assign \en$598  = 1'h1;
+  assign a_7_1 = \a$599 ;
+  assign w_6_2 = \b$601 ;
+  assign sum_7_2 = \$59 [25:0];
+  assign \en$608  = 1'h1;
+  assign a_7_2 = \a$609 ;
+  assign w_6_3 = \b$611 ;
+  assign sum_7_3 = \$60 [25:0];
+  assign \en$618  = 1'h1;
+  assign a_7_3 = \a$619 ;
+  assign w_6_4 = \b$621 ;
+  assign sum_7_4 = \$61 [25:0];
+  assign \en$628  = 1'h1;
+  assign a_7_4 = \a$629 ;
+  assign w_6_5 = \b$631 ;
+  assign sum_7_5 = \$62 [25:0];
+  assign \en$638  = 1'h1;
+  assign a_7_5 = \a$639 ;
+  assign w_6_6 = \b$641 ;
+  assign sum_7_6 = \$63 [25:0];
+  assign \en$648  = 1'h1;
+  assign a_7_6 = \a$649 ;
+  assign w_6_7 = \b$651 ;
+  assign sum_7_7 = \$64 [25:0];
   assign o_valid = draining;
+  assign p = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
+  assign \p$753  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
+  assign \p$758  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
+  assign \p$763  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
+  assign \p$768  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
+  assign \p$773  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
+  assign \p$778  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
+  assign \p$784  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
+  assign \p$789  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+  assign \p$794  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
+  assign \p$799  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+  assign \p$804  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
+  assign \p$809  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
+  assign \p$814  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
+  assign \p$819  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
+  assign \p$825  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
+  assign \p$830  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
+  assign \p$835  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
+  assign \p$840  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
+  assign \p$845  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
+  assign \p$850  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
+  assign \p$855  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
+  assign \p$860  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
+  assign \p$866  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
+  assign \p$871  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
+  assign \p$876  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
+  assign \p$881  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
+  assign \p$886  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
+  assign \p$891  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
+  assign \p$896  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
+  assign \p$901  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
+  assign \p$907  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
+  assign \p$912  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
+  assign \p$917  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
+  assign \p$922  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
+  assign \p$927  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
+  assign \p$932  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
+  assign \p$937  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
+  assign \p$942  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
+  assign \p$948  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
+  assign \p$953  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
+  assign \p$958  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
+  assign \p$963  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
+  assign \p$968  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
+  assign \p$973  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
+  assign \p$978  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
+  assign \p$983  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
+  assign \p$989  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
+  assign \p$994  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
+  assign \p$999  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
+  assign \p$1004  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
+  assign \p$1009  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
+  assign \p$1014  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
+  assign \p$1019  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
+  assign \p$1024  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
+  assign \p$1030  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
+  assign \p$1036  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
+  assign \p$1041  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
+  assign \p$1046  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
+  assign \p$1051  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
+  assign \p$1056  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
+  assign \p$1061  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
+  assign \p$1066  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
+  assign \p$1072  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -16587,6 +12357,98 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[5]  = o_data[155:130];
   assign \o_data[6]  = o_data[181:156];
   assign \o_data[7]  = o_data[207:182];
+  assign \$863  = \b$651 ;
+  assign \$854  = \b$641 ;
+  assign \$845  = \b$631 ;
+  assign \$836  = \b$621 ;
+  assign \$827  = \b$611 ;
+  assign \$818  = \b$601 ;
+  assign \$809  = \b$591 ;
+  assign \$800  = \b$581 ;
+  assign \$791  = \b$571 ;
+  assign \$782  = \b$561 ;
+  assign \$773  = \b$551 ;
+  assign \$764  = \b$541 ;
+  assign \$755  = \b$531 ;
+  assign \$746  = \b$521 ;
+  assign \$737  = \b$511 ;
+  assign \$728  = \b$501 ;
+  assign \$719  = \b$491 ;
+  assign \$710  = \b$481 ;
+  assign \$701  = \b$471 ;
+  assign \$692  = \b$461 ;
+  assign \$683  = \b$451 ;
+  assign \$674  = \b$441 ;
+  assign \$665  = \b$431 ;
+  assign \$656  = \b$421 ;
+  assign \$647  = \b$411 ;
+  assign \$638  = \b$401 ;
+  assign \$629  = \b$391 ;
+  assign \$620  = \b$381 ;
+  assign \$611  = \b$371 ;
+  assign \$602  = \b$361 ;
+  assign \$593  = \b$351 ;
+  assign \$584  = \b$341 ;
+  assign \$575  = \b$331 ;
+  assign \$566  = \b$321 ;
+  assign \$557  = \b$311 ;
+  assign \$548  = \b$301 ;
+  assign \$539  = \b$291 ;
+  assign \$530  = \b$281 ;
+  assign \$521  = \b$271 ;
+  assign \$512  = \b$261 ;
+  assign \$503  = \b$251 ;
+  assign \$494  = \b$241 ;
+  assign \$485  = \b$231 ;
+  assign \$476  = \b$221 ;
+  assign \$467  = \b$211 ;
+  assign \$458  = \b$201 ;
+  assign \$449  = \b$191 ;
+  assign \$440  = \b$181 ;
+  assign \$431  = \b$171 ;
+  assign \$422  = \b$161 ;
+  assign \$413  = \b$151 ;
+  assign \$404  = \b$141 ;
+  assign \$395  = \b$131 ;
+  assign \$386  = \b$121 ;
+  assign \$377  = \b$111 ;
+  assign \$368  = \b$101 ;
+  assign \$359  = \b$91 ;
+  assign \$350  = \b$81 ;
+  assign \$341  = \b$71 ;
+  assign \$332  = \b$61 ;
+  assign \$323  = \b$51 ;
+  assign \$314  = \b$41 ;
+  assign \$305  = \b$31 ;
+  assign \$296  = w_in0;
+  assign \$293  = skew_w7_d5;
+  assign \$292  = skew_w7_d4;
+  assign \$291  = skew_w7_d3;
+  assign \$290  = skew_w7_d2;
+  assign \$289  = skew_w7_d1;
+  assign \$288  = skew_w7_d0;
+  assign \$287  = w_in7;
+  assign \$286  = skew_w6_d4;
+  assign \$285  = skew_w6_d3;
+  assign \$284  = skew_w6_d2;
+  assign \$283  = skew_w6_d1;
+  assign \$282  = skew_w6_d0;
+  assign \$281  = w_in6;
+  assign \$280  = skew_w5_d3;
+  assign \$279  = skew_w5_d2;
+  assign \$278  = skew_w5_d1;
+  assign \$277  = skew_w5_d0;
+  assign \$276  = w_in5;
+  assign \$275  = skew_w4_d2;
+  assign \$274  = skew_w4_d1;
+  assign \$273  = skew_w4_d0;
+  assign \$272  = w_in4;
+  assign \$271  = skew_w3_d1;
+  assign \$270  = skew_w3_d0;
+  assign \$269  = w_in3;
+  assign \$268  = skew_w2_d0;
+  assign \$267  = w_in2;
+  assign \$266  = w_in1;
   assign o_data[207:182] = out_0_7;
   assign o_data[181:156] = out_0_6;
   assign o_data[155:130] = out_0_5;
@@ -16595,204 +12457,140 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
-  assign \$1  = vr_0_0_d2;
-  assign \$3  = drain_shift;
-  assign \$4  = vr_0_1_d2;
-  assign \$6  = drain_shift;
-  assign \$7  = vr_0_2_d2;
-  assign \$9  = drain_shift;
-  assign \$10  = vr_0_3_d2;
-  assign \$12  = drain_shift;
-  assign \$13  = vr_0_4_d2;
-  assign \$15  = drain_shift;
-  assign \$16  = vr_0_5_d2;
-  assign \$18  = drain_shift;
-  assign \$19  = vr_0_6_d2;
-  assign \$21  = drain_shift;
-  assign \$22  = vr_0_7_d2;
-  assign \$24  = drain_shift;
-  assign \$25  = vr_1_0_d2;
-  assign \$27  = drain_shift;
-  assign \$28  = vr_1_1_d2;
-  assign \$30  = drain_shift;
-  assign \$31  = vr_1_2_d2;
-  assign \$33  = drain_shift;
-  assign \$34  = vr_1_3_d2;
-  assign \$36  = drain_shift;
-  assign \$37  = vr_1_4_d2;
-  assign \$39  = drain_shift;
-  assign \$40  = vr_1_5_d2;
-  assign \$42  = drain_shift;
-  assign \$43  = vr_1_6_d2;
-  assign \$45  = drain_shift;
-  assign \$46  = vr_1_7_d2;
-  assign \$48  = drain_shift;
-  assign \$49  = vr_2_0_d2;
-  assign \$51  = drain_shift;
-  assign \$52  = vr_2_1_d2;
-  assign \$54  = drain_shift;
-  assign \$55  = vr_2_2_d2;
-  assign \$57  = drain_shift;
-  assign \$58  = vr_2_3_d2;
-  assign \$60  = drain_shift;
-  assign \$61  = vr_2_4_d2;
-  assign \$63  = drain_shift;
-  assign \$64  = vr_2_5_d2;
-  assign \$66  = drain_shift;
-  assign \$67  = vr_2_6_d2;
-  assign \$69  = drain_shift;
-  assign \$70  = vr_2_7_d2;
-  assign \$72  = drain_shift;
-  assign \$73  = vr_3_0_d2;
-  assign \$75  = drain_shift;
-  assign \$76  = vr_3_1_d2;
-  assign \$78  = drain_shift;
-  assign \$79  = vr_3_2_d2;
-  assign \$81  = drain_shift;
-  assign \$82  = vr_3_3_d2;
+  assign cap_0_0 = lr_0_0_d2;
+  assign cap_0_1 = lr_0_1_d2;
+  assign cap_0_2 = lr_0_2_d2;
+  assign cap_0_3 = lr_0_3_d2;
+  assign cap_0_4 = lr_0_4_d2;
+  assign cap_0_5 = lr_0_5_d2;
+  assign cap_0_6 = lr_0_6_d2;
+  assign cap_0_7 = lr_0_7_d2;
+  assign cap_1_0 = lr_1_0_d2;
+  assign cap_1_1 = lr_1_1_d2;
+  assign cap_1_2 = lr_1_2_d2;
+  assign cap_1_3 = lr_1_3_d2;
+  assign cap_1_4 = lr_1_4_d2;
+  assign cap_1_5 = lr_1_5_d2;
+  assign cap_1_6 = lr_1_6_d2;
+  assign cap_1_7 = lr_1_7_d2;
+  assign cap_2_0 = lr_2_0_d2;
+  assign cap_2_1 = lr_2_1_d2;
+  assign cap_2_2 = lr_2_2_d2;
+  assign cap_2_3 = lr_2_3_d2;
+  assign cap_2_4 = lr_2_4_d2;
+  assign cap_2_5 = lr_2_5_d2;
+  assign cap_2_6 = lr_2_6_d2;
+  assign cap_2_7 = lr_2_7_d2;
+  assign cap_3_0 = lr_3_0_d2;
+  assign cap_3_1 = lr_3_1_d2;
+  assign cap_3_2 = lr_3_2_d2;
+  assign cap_3_3 = lr_3_3_d2;
+  assign cap_3_4 = lr_3_4_d2;
+  assign cap_3_5 = lr_3_5_d2;
+  assign cap_3_6 = lr_3_6_d2;
+  assign cap_3_7 = lr_3_7_d2;
+  assign cap_4_0 = lr_4_0_d2;
+  assign cap_4_1 = lr_4_1_d2;
+  assign cap_4_2 = lr_4_2_d2;
+  assign cap_4_3 = lr_4_3_d2;
+  assign cap_4_4 = lr_4_4_d2;
+  assign cap_4_5 = lr_4_5_d2;
+  assign cap_4_6 = lr_4_6_d2;
+  assign cap_4_7 = lr_4_7_d2;
+  assign cap_5_0 = lr_5_0_d2;
+  assign cap_5_1 = lr_5_1_d2;
+  assign cap_5_2 = lr_5_2_d2;
+  assign cap_5_3 = lr_5_3_d2;
+  assign cap_5_4 = lr_5_4_d2;
+  assign cap_5_5 = lr_5_5_d2;
+  assign cap_5_6 = lr_5_6_d2;
+  assign cap_5_7 = lr_5_7_d2;
+  assign cap_6_0 = lr_6_0_d2;
+  assign cap_6_1 = lr_6_1_d2;
+  assign cap_6_2 = lr_6_2_d2;
+  assign cap_6_3 = lr_6_3_d2;
+  assign cap_6_4 = lr_6_4_d2;
+  assign cap_6_5 = lr_6_5_d2;
+  assign cap_6_6 = lr_6_6_d2;
+  assign cap_6_7 = lr_6_7_d2;
+  assign cap_7_0 = lr_7_0_d2;
+  assign cap_7_1 = lr_7_1_d2;
+  assign cap_7_2 = lr_7_2_d2;
+  assign cap_7_3 = lr_7_3_d2;
+  assign cap_7_4 = lr_7_4_d2;
+  assign cap_7_5 = lr_7_5_d2;
+  assign cap_7_6 = lr_7_6_d2;
+  assign cap_7_7 = lr_7_7_d2;
+  assign \$65  = drain_shift;
+  assign \$67  = draining;
+  assign \$80  = drain_shift;
+  assign \$82  = drain_shift;
   assign \$84  = drain_shift;
-  assign \$85  = vr_3_4_d2;
-  assign \$87  = drain_shift;
-  assign \$88  = vr_3_5_d2;
+  assign \$86  = drain_shift;
+  assign \$88  = drain_shift;
   assign \$90  = drain_shift;
-  assign \$91  = vr_3_6_d2;
-  assign \$93  = drain_shift;
-  assign \$94  = vr_3_7_d2;
+  assign \$92  = drain_shift;
+  assign \$94  = drain_shift;
   assign \$96  = drain_shift;
-  assign \$97  = vr_4_0_d2;
-  assign \$99  = drain_shift;
-  assign \$100  = vr_4_1_d2;
+  assign \$98  = drain_shift;
+  assign \$100  = drain_shift;
   assign \$102  = drain_shift;
-  assign \$103  = vr_4_2_d2;
-  assign \$105  = drain_shift;
-  assign \$106  = vr_4_3_d2;
+  assign \$104  = drain_shift;
+  assign \$106  = drain_shift;
   assign \$108  = drain_shift;
-  assign \$109  = vr_4_4_d2;
-  assign \$111  = drain_shift;
-  assign \$112  = vr_4_5_d2;
+  assign \$110  = drain_shift;
+  assign \$112  = drain_shift;
   assign \$114  = drain_shift;
-  assign \$115  = vr_4_6_d2;
-  assign \$117  = drain_shift;
-  assign \$118  = vr_4_7_d2;
+  assign \$116  = drain_shift;
+  assign \$118  = drain_shift;
   assign \$120  = drain_shift;
-  assign \$121  = vr_5_0_d2;
-  assign \$123  = drain_shift;
-  assign \$124  = vr_5_1_d2;
+  assign \$122  = drain_shift;
+  assign \$124  = drain_shift;
   assign \$126  = drain_shift;
-  assign \$127  = vr_5_2_d2;
-  assign \$129  = drain_shift;
-  assign \$130  = vr_5_3_d2;
+  assign \$128  = drain_shift;
+  assign \$130  = drain_shift;
   assign \$132  = drain_shift;
-  assign \$133  = vr_5_4_d2;
-  assign \$135  = drain_shift;
-  assign \$136  = vr_5_5_d2;
+  assign \$134  = drain_shift;
+  assign \$136  = drain_shift;
   assign \$138  = drain_shift;
-  assign \$139  = vr_5_6_d2;
-  assign \$141  = drain_shift;
-  assign \$142  = vr_5_7_d2;
+  assign \$140  = drain_shift;
+  assign \$142  = drain_shift;
   assign \$144  = drain_shift;
-  assign \$145  = vr_6_0_d2;
-  assign \$147  = drain_shift;
-  assign \$148  = vr_6_1_d2;
+  assign \$146  = drain_shift;
+  assign \$148  = drain_shift;
   assign \$150  = drain_shift;
-  assign \$151  = vr_6_2_d2;
-  assign \$153  = drain_shift;
-  assign \$154  = vr_6_3_d2;
+  assign \$152  = drain_shift;
+  assign \$154  = drain_shift;
   assign \$156  = drain_shift;
-  assign \$157  = vr_6_4_d2;
-  assign \$159  = drain_shift;
-  assign \$160  = vr_6_5_d2;
+  assign \$158  = drain_shift;
+  assign \$160  = drain_shift;
   assign \$162  = drain_shift;
-  assign \$163  = vr_6_6_d2;
-  assign \$165  = drain_shift;
-  assign \$166  = vr_6_7_d2;
+  assign \$164  = drain_shift;
+  assign \$166  = drain_shift;
   assign \$168  = drain_shift;
-  assign \$169  = vr_7_0_d2;
-  assign \$171  = drain_shift;
-  assign \$172  = vr_7_1_d2;
+  assign \$170  = drain_shift;
+  assign \$172  = drain_shift;
   assign \$174  = drain_shift;
-  assign \$175  = vr_7_2_d2;
-  assign \$177  = drain_shift;
-  assign \$178  = vr_7_3_d2;
+  assign \$176  = drain_shift;
+  assign \$178  = drain_shift;
   assign \$180  = drain_shift;
-  assign \$181  = vr_7_4_d2;
-  assign \$183  = drain_shift;
-  assign \$184  = vr_7_5_d2;
+  assign \$182  = drain_shift;
+  assign \$184  = drain_shift;
   assign \$186  = drain_shift;
-  assign \$187  = vr_7_6_d2;
-  assign \$189  = drain_shift;
-  assign \$190  = vr_7_7_d2;
+  assign \$188  = drain_shift;
+  assign \$190  = drain_shift;
   assign \$192  = drain_shift;
-  assign \$197  = vr_0_0_d2;
-  assign \$199  = vr_0_1_d2;
-  assign \$201  = vr_0_2_d2;
-  assign \$203  = vr_0_3_d2;
-  assign \$205  = vr_0_4_d2;
-  assign \$207  = vr_0_5_d2;
-  assign \$209  = vr_0_6_d2;
-  assign \$211  = vr_0_7_d2;
-  assign \$213  = vr_1_0_d2;
-  assign \$215  = vr_1_1_d2;
-  assign \$217  = vr_1_2_d2;
-  assign \$219  = vr_1_3_d2;
-  assign \$221  = vr_1_4_d2;
-  assign \$223  = vr_1_5_d2;
-  assign \$225  = vr_1_6_d2;
-  assign \$227  = vr_1_7_d2;
-  assign \$229  = vr_2_0_d2;
-  assign \$231  = vr_2_1_d2;
-  assign \$233  = vr_2_2_d2;
-  assign \$235  = vr_2_3_d2;
-  assign \$237  = vr_2_4_d2;
-  assign \$239  = vr_2_5_d2;
-  assign \$241  = vr_2_6_d2;
-  assign \$243  = vr_2_7_d2;
-  assign \$245  = vr_3_0_d2;
-  assign \$247  = vr_3_1_d2;
-  assign \$249  = vr_3_2_d2;
-  assign \$251  = vr_3_3_d2;
-  assign \$253  = vr_3_4_d2;
-  assign \$255  = vr_3_5_d2;
-  assign \$257  = vr_3_6_d2;
-  assign \$259  = vr_3_7_d2;
-  assign \$261  = vr_4_0_d2;
-  assign \$263  = vr_4_1_d2;
-  assign \$265  = vr_4_2_d2;
-  assign \$267  = vr_4_3_d2;
-  assign \$269  = vr_4_4_d2;
-  assign \$271  = vr_4_5_d2;
-  assign \$273  = vr_4_6_d2;
-  assign \$275  = vr_4_7_d2;
-  assign \$277  = vr_5_0_d2;
-  assign \$279  = vr_5_1_d2;
-  assign \$281  = vr_5_2_d2;
-  assign \$283  = vr_5_3_d2;
-  assign \$285  = vr_5_4_d2;
-  assign \$287  = vr_5_5_d2;
-  assign \$289  = vr_5_6_d2;
-  assign \$291  = vr_5_7_d2;
-  assign \$293  = vr_6_0_d2;
-  assign \$295  = vr_6_1_d2;
-  assign \$297  = vr_6_2_d2;
-  assign \$299  = vr_6_3_d2;
-  assign \$301  = vr_6_4_d2;
-  assign \$303  = vr_6_5_d2;
-  assign \$305  = vr_6_6_d2;
-  assign \$307  = vr_6_7_d2;
-  assign \$309  = vr_7_0_d2;
-  assign \$311  = vr_7_1_d2;
-  assign \$313  = vr_7_2_d2;
-  assign \$315  = vr_7_3_d2;
-  assign \$317  = vr_7_4_d2;
-  assign \$319  = vr_7_5_d2;
-  assign \$321  = vr_7_6_d2;
-  assign \$323  = vr_7_7_d2;
-  assign \$324  = drain_shift;
-  assign \$326  = draining;
+  assign \$194  = drain_shift;
+  assign \$196  = drain_shift;
+  assign \$198  = drain_shift;
+  assign \$200  = drain_shift;
+  assign \$202  = drain_shift;
+  assign \$204  = drain_shift;
+  assign \$206  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (b, clk, \port$870$0 , \port$870$1 , \port$870$2 , \port$870$3 , \port$870$4 , \port$870$5 , \port$870$6 , \port$870$7 , \port$870$8 , \port$870$9 , \port$870$10 , \port$870$11 , \port$870$12 , \port$870$13 , \port$870$14 , \port$870$15 , a);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -16840,38 +12638,40 @@ module \hwq_top.engine.array.mul_0_0 (b, clk, \port$870$0 , \port$870$1 , \port$
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$870$0 ;
-  wire \port$870$0 ;
-  output \port$870$1 ;
-  wire \port$870$1 ;
-  output \port$870$10 ;
-  wire \port$870$10 ;
-  output \port$870$11 ;
-  wire \port$870$11 ;
-  output \port$870$12 ;
-  wire \port$870$12 ;
-  output \port$870$13 ;
-  wire \port$870$13 ;
-  output \port$870$14 ;
-  wire \port$870$14 ;
-  output \port$870$15 ;
-  wire \port$870$15 ;
-  output \port$870$2 ;
-  wire \port$870$2 ;
-  output \port$870$3 ;
-  wire \port$870$3 ;
-  output \port$870$4 ;
-  wire \port$870$4 ;
-  output \port$870$5 ;
-  wire \port$870$5 ;
-  output \port$870$6 ;
-  wire \port$870$6 ;
-  output \port$870$7 ;
-  wire \port$870$7 ;
-  output \port$870$8 ;
-  wire \port$870$8 ;
-  output \port$870$9 ;
-  wire \port$870$9 ;
+  output \port$641$0 ;
+  wire \port$641$0 ;
+  output \port$641$1 ;
+  wire \port$641$1 ;
+  output \port$641$10 ;
+  wire \port$641$10 ;
+  output \port$641$11 ;
+  wire \port$641$11 ;
+  output \port$641$12 ;
+  wire \port$641$12 ;
+  output \port$641$13 ;
+  wire \port$641$13 ;
+  output \port$641$14 ;
+  wire \port$641$14 ;
+  output \port$641$15 ;
+  wire \port$641$15 ;
+  output \port$641$2 ;
+  wire \port$641$2 ;
+  output \port$641$3 ;
+  wire \port$641$3 ;
+  output \port$641$4 ;
+  wire \port$641$4 ;
+  output \port$641$5 ;
+  wire \port$641$5 ;
+  output \port$641$6 ;
+  wire \port$641$6 ;
+  output \port$641$7 ;
+  wire \port$641$7 ;
+  output \port$641$8 ;
+  wire \port$641$8 ;
+  output \port$641$9 ;
+  wire \port$641$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -16981,7 +12781,7 @@ module \hwq_top.engine.array.mul_0_0 (b, clk, \port$870$0 , \port$870$1 , \port$
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -16992,26 +12792,26 @@ module \hwq_top.engine.array.mul_0_0 (b, clk, \port$870$0 , \port$870$1 , \port$
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$870$0  = \$1 ;
-  assign \port$870$1  = \$2 ;
-  assign \port$870$2  = \$3 ;
-  assign \port$870$3  = \$4 ;
-  assign \port$870$4  = \$5 ;
-  assign \port$870$5  = \$6 ;
-  assign \port$870$6  = \$7 ;
-  assign \port$870$7  = \$8 ;
-  assign \port$870$8  = \$9 ;
-  assign \port$870$9  = \$10 ;
-  assign \port$870$10  = \$11 ;
-  assign \port$870$11  = \$12 ;
-  assign \port$870$12  = \$13 ;
-  assign \port$870$13  = \$14 ;
-  assign \port$870$14  = \$15 ;
-  assign \port$870$15  = \$16 ;
+  assign \port$641$0  = \$1 ;
+  assign \port$641$1  = \$2 ;
+  assign \port$641$2  = \$3 ;
+  assign \port$641$3  = \$4 ;
+  assign \port$641$4  = \$5 ;
+  assign \port$641$5  = \$6 ;
+  assign \port$641$6  = \$7 ;
+  assign \port$641$7  = \$8 ;
+  assign \port$641$8  = \$9 ;
+  assign \port$641$9  = \$10 ;
+  assign \port$641$10  = \$11 ;
+  assign \port$641$11  = \$12 ;
+  assign \port$641$12  = \$13 ;
+  assign \port$641$13  = \$14 ;
+  assign \port$641$14  = \$15 ;
+  assign \port$641$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (\port$871$0 , \port$871$1 , \port$871$2 , \port$871$3 , \port$871$4 , \port$871$5 , \port$871$6 , \port$871$7 , \port$871$8 , \port$871$9 , \port$871$10 , \port$871$11 , \port$871$12 , \port$871$13 , \port$871$14 , \port$871$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17059,38 +12859,40 @@ module \hwq_top.engine.array.mul_0_1 (\port$871$0 , \port$871$1 , \port$871$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$871$0 ;
-  wire \port$871$0 ;
-  output \port$871$1 ;
-  wire \port$871$1 ;
-  output \port$871$10 ;
-  wire \port$871$10 ;
-  output \port$871$11 ;
-  wire \port$871$11 ;
-  output \port$871$12 ;
-  wire \port$871$12 ;
-  output \port$871$13 ;
-  wire \port$871$13 ;
-  output \port$871$14 ;
-  wire \port$871$14 ;
-  output \port$871$15 ;
-  wire \port$871$15 ;
-  output \port$871$2 ;
-  wire \port$871$2 ;
-  output \port$871$3 ;
-  wire \port$871$3 ;
-  output \port$871$4 ;
-  wire \port$871$4 ;
-  output \port$871$5 ;
-  wire \port$871$5 ;
-  output \port$871$6 ;
-  wire \port$871$6 ;
-  output \port$871$7 ;
-  wire \port$871$7 ;
-  output \port$871$8 ;
-  wire \port$871$8 ;
-  output \port$871$9 ;
-  wire \port$871$9 ;
+  output \port$642$0 ;
+  wire \port$642$0 ;
+  output \port$642$1 ;
+  wire \port$642$1 ;
+  output \port$642$10 ;
+  wire \port$642$10 ;
+  output \port$642$11 ;
+  wire \port$642$11 ;
+  output \port$642$12 ;
+  wire \port$642$12 ;
+  output \port$642$13 ;
+  wire \port$642$13 ;
+  output \port$642$14 ;
+  wire \port$642$14 ;
+  output \port$642$15 ;
+  wire \port$642$15 ;
+  output \port$642$2 ;
+  wire \port$642$2 ;
+  output \port$642$3 ;
+  wire \port$642$3 ;
+  output \port$642$4 ;
+  wire \port$642$4 ;
+  output \port$642$5 ;
+  wire \port$642$5 ;
+  output \port$642$6 ;
+  wire \port$642$6 ;
+  output \port$642$7 ;
+  wire \port$642$7 ;
+  output \port$642$8 ;
+  wire \port$642$8 ;
+  output \port$642$9 ;
+  wire \port$642$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -17200,7 +13002,7 @@ module \hwq_top.engine.array.mul_0_1 (\port$871$0 , \port$871$1 , \port$871$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -17211,26 +13013,26 @@ module \hwq_top.engine.array.mul_0_1 (\port$871$0 , \port$871$1 , \port$871$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$871$0  = \$1 ;
-  assign \port$871$1  = \$2 ;
-  assign \port$871$2  = \$3 ;
-  assign \port$871$3  = \$4 ;
-  assign \port$871$4  = \$5 ;
-  assign \port$871$5  = \$6 ;
-  assign \port$871$6  = \$7 ;
-  assign \port$871$7  = \$8 ;
-  assign \port$871$8  = \$9 ;
-  assign \port$871$9  = \$10 ;
-  assign \port$871$10  = \$11 ;
-  assign \port$871$11  = \$12 ;
-  assign \port$871$12  = \$13 ;
-  assign \port$871$13  = \$14 ;
-  assign \port$871$14  = \$15 ;
-  assign \port$871$15  = \$16 ;
+  assign \port$642$0  = \$1 ;
+  assign \port$642$1  = \$2 ;
+  assign \port$642$2  = \$3 ;
+  assign \port$642$3  = \$4 ;
+  assign \port$642$4  = \$5 ;
+  assign \port$642$5  = \$6 ;
+  assign \port$642$6  = \$7 ;
+  assign \port$642$7  = \$8 ;
+  assign \port$642$8  = \$9 ;
+  assign \port$642$9  = \$10 ;
+  assign \port$642$10  = \$11 ;
+  assign \port$642$11  = \$12 ;
+  assign \port$642$12  = \$13 ;
+  assign \port$642$13  = \$14 ;
+  assign \port$642$14  = \$15 ;
+  assign \port$642$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (\port$872$0 , \port$872$1 , \port$872$2 , \port$872$3 , \port$872$4 , \port$872$5 , \port$872$6 , \port$872$7 , \port$872$8 , \port$872$9 , \port$872$10 , \port$872$11 , \port$872$12 , \port$872$13 , \port$872$14 , \port$872$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17278,38 +13080,40 @@ module \hwq_top.engine.array.mul_0_2 (\port$872$0 , \port$872$1 , \port$872$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$872$0 ;
-  wire \port$872$0 ;
-  output \port$872$1 ;
-  wire \port$872$1 ;
-  output \port$872$10 ;
-  wire \port$872$10 ;
-  output \port$872$11 ;
-  wire \port$872$11 ;
-  output \port$872$12 ;
-  wire \port$872$12 ;
-  output \port$872$13 ;
-  wire \port$872$13 ;
-  output \port$872$14 ;
-  wire \port$872$14 ;
-  output \port$872$15 ;
-  wire \port$872$15 ;
-  output \port$872$2 ;
-  wire \port$872$2 ;
-  output \port$872$3 ;
-  wire \port$872$3 ;
-  output \port$872$4 ;
-  wire \port$872$4 ;
-  output \port$872$5 ;
-  wire \port$872$5 ;
-  output \port$872$6 ;
-  wire \port$872$6 ;
-  output \port$872$7 ;
-  wire \port$872$7 ;
-  output \port$872$8 ;
-  wire \port$872$8 ;
-  output \port$872$9 ;
-  wire \port$872$9 ;
+  output \port$643$0 ;
+  wire \port$643$0 ;
+  output \port$643$1 ;
+  wire \port$643$1 ;
+  output \port$643$10 ;
+  wire \port$643$10 ;
+  output \port$643$11 ;
+  wire \port$643$11 ;
+  output \port$643$12 ;
+  wire \port$643$12 ;
+  output \port$643$13 ;
+  wire \port$643$13 ;
+  output \port$643$14 ;
+  wire \port$643$14 ;
+  output \port$643$15 ;
+  wire \port$643$15 ;
+  output \port$643$2 ;
+  wire \port$643$2 ;
+  output \port$643$3 ;
+  wire \port$643$3 ;
+  output \port$643$4 ;
+  wire \port$643$4 ;
+  output \port$643$5 ;
+  wire \port$643$5 ;
+  output \port$643$6 ;
+  wire \port$643$6 ;
+  output \port$643$7 ;
+  wire \port$643$7 ;
+  output \port$643$8 ;
+  wire \port$643$8 ;
+  output \port$643$9 ;
+  wire \port$643$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -17419,7 +13223,7 @@ module \hwq_top.engine.array.mul_0_2 (\port$872$0 , \port$872$1 , \port$872$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -17430,26 +13234,26 @@ module \hwq_top.engine.array.mul_0_2 (\port$872$0 , \port$872$1 , \port$872$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$872$0  = \$1 ;
-  assign \port$872$1  = \$2 ;
-  assign \port$872$2  = \$3 ;
-  assign \port$872$3  = \$4 ;
-  assign \port$872$4  = \$5 ;
-  assign \port$872$5  = \$6 ;
-  assign \port$872$6  = \$7 ;
-  assign \port$872$7  = \$8 ;
-  assign \port$872$8  = \$9 ;
-  assign \port$872$9  = \$10 ;
-  assign \port$872$10  = \$11 ;
-  assign \port$872$11  = \$12 ;
-  assign \port$872$12  = \$13 ;
-  assign \port$872$13  = \$14 ;
-  assign \port$872$14  = \$15 ;
-  assign \port$872$15  = \$16 ;
+  assign \port$643$0  = \$1 ;
+  assign \port$643$1  = \$2 ;
+  assign \port$643$2  = \$3 ;
+  assign \port$643$3  = \$4 ;
+  assign \port$643$4  = \$5 ;
+  assign \port$643$5  = \$6 ;
+  assign \port$643$6  = \$7 ;
+  assign \port$643$7  = \$8 ;
+  assign \port$643$8  = \$9 ;
+  assign \port$643$9  = \$10 ;
+  assign \port$643$10  = \$11 ;
+  assign \port$643$11  = \$12 ;
+  assign \port$643$12  = \$13 ;
+  assign \port$643$13  = \$14 ;
+  assign \port$643$14  = \$15 ;
+  assign \port$643$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (\port$873$0 , \port$873$1 , \port$873$2 , \port$873$3 , \port$873$4 , \port$873$5 , \port$873$6 , \port$873$7 , \port$873$8 , \port$873$9 , \port$873$10 , \port$873$11 , \port$873$12 , \port$873$13 , \port$873$14 , \port$873$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17497,38 +13301,40 @@ module \hwq_top.engine.array.mul_0_3 (\port$873$0 , \port$873$1 , \port$873$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$873$0 ;
-  wire \port$873$0 ;
-  output \port$873$1 ;
-  wire \port$873$1 ;
-  output \port$873$10 ;
-  wire \port$873$10 ;
-  output \port$873$11 ;
-  wire \port$873$11 ;
-  output \port$873$12 ;
-  wire \port$873$12 ;
-  output \port$873$13 ;
-  wire \port$873$13 ;
-  output \port$873$14 ;
-  wire \port$873$14 ;
-  output \port$873$15 ;
-  wire \port$873$15 ;
-  output \port$873$2 ;
-  wire \port$873$2 ;
-  output \port$873$3 ;
-  wire \port$873$3 ;
-  output \port$873$4 ;
-  wire \port$873$4 ;
-  output \port$873$5 ;
-  wire \port$873$5 ;
-  output \port$873$6 ;
-  wire \port$873$6 ;
-  output \port$873$7 ;
-  wire \port$873$7 ;
-  output \port$873$8 ;
-  wire \port$873$8 ;
-  output \port$873$9 ;
-  wire \port$873$9 ;
+  output \port$644$0 ;
+  wire \port$644$0 ;
+  output \port$644$1 ;
+  wire \port$644$1 ;
+  output \port$644$10 ;
+  wire \port$644$10 ;
+  output \port$644$11 ;
+  wire \port$644$11 ;
+  output \port$644$12 ;
+  wire \port$644$12 ;
+  output \port$644$13 ;
+  wire \port$644$13 ;
+  output \port$644$14 ;
+  wire \port$644$14 ;
+  output \port$644$15 ;
+  wire \port$644$15 ;
+  output \port$644$2 ;
+  wire \port$644$2 ;
+  output \port$644$3 ;
+  wire \port$644$3 ;
+  output \port$644$4 ;
+  wire \port$644$4 ;
+  output \port$644$5 ;
+  wire \port$644$5 ;
+  output \port$644$6 ;
+  wire \port$644$6 ;
+  output \port$644$7 ;
+  wire \port$644$7 ;
+  output \port$644$8 ;
+  wire \port$644$8 ;
+  output \port$644$9 ;
+  wire \port$644$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -17638,7 +13444,7 @@ module \hwq_top.engine.array.mul_0_3 (\port$873$0 , \port$873$1 , \port$873$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -17649,26 +13455,26 @@ module \hwq_top.engine.array.mul_0_3 (\port$873$0 , \port$873$1 , \port$873$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$873$0  = \$1 ;
-  assign \port$873$1  = \$2 ;
-  assign \port$873$2  = \$3 ;
-  assign \port$873$3  = \$4 ;
-  assign \port$873$4  = \$5 ;
-  assign \port$873$5  = \$6 ;
-  assign \port$873$6  = \$7 ;
-  assign \port$873$7  = \$8 ;
-  assign \port$873$8  = \$9 ;
-  assign \port$873$9  = \$10 ;
-  assign \port$873$10  = \$11 ;
-  assign \port$873$11  = \$12 ;
-  assign \port$873$12  = \$13 ;
-  assign \port$873$13  = \$14 ;
-  assign \port$873$14  = \$15 ;
-  assign \port$873$15  = \$16 ;
+  assign \port$644$0  = \$1 ;
+  assign \port$644$1  = \$2 ;
+  assign \port$644$2  = \$3 ;
+  assign \port$644$3  = \$4 ;
+  assign \port$644$4  = \$5 ;
+  assign \port$644$5  = \$6 ;
+  assign \port$644$6  = \$7 ;
+  assign \port$644$7  = \$8 ;
+  assign \port$644$8  = \$9 ;
+  assign \port$644$9  = \$10 ;
+  assign \port$644$10  = \$11 ;
+  assign \port$644$11  = \$12 ;
+  assign \port$644$12  = \$13 ;
+  assign \port$644$13  = \$14 ;
+  assign \port$644$14  = \$15 ;
+  assign \port$644$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (\port$874$0 , \port$874$1 , \port$874$2 , \port$874$3 , \port$874$4 , \port$874$5 , \port$874$6 , \port$874$7 , \port$874$8 , \port$874$9 , \port$874$10 , \port$874$11 , \port$874$12 , \port$874$13 , \port$874$14 , \port$874$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17716,38 +13522,40 @@ module \hwq_top.engine.array.mul_0_4 (\port$874$0 , \port$874$1 , \port$874$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$874$0 ;
-  wire \port$874$0 ;
-  output \port$874$1 ;
-  wire \port$874$1 ;
-  output \port$874$10 ;
-  wire \port$874$10 ;
-  output \port$874$11 ;
-  wire \port$874$11 ;
-  output \port$874$12 ;
-  wire \port$874$12 ;
-  output \port$874$13 ;
-  wire \port$874$13 ;
-  output \port$874$14 ;
-  wire \port$874$14 ;
-  output \port$874$15 ;
-  wire \port$874$15 ;
-  output \port$874$2 ;
-  wire \port$874$2 ;
-  output \port$874$3 ;
-  wire \port$874$3 ;
-  output \port$874$4 ;
-  wire \port$874$4 ;
-  output \port$874$5 ;
-  wire \port$874$5 ;
-  output \port$874$6 ;
-  wire \port$874$6 ;
-  output \port$874$7 ;
-  wire \port$874$7 ;
-  output \port$874$8 ;
-  wire \port$874$8 ;
-  output \port$874$9 ;
-  wire \port$874$9 ;
+  output \port$645$0 ;
+  wire \port$645$0 ;
+  output \port$645$1 ;
+  wire \port$645$1 ;
+  output \port$645$10 ;
+  wire \port$645$10 ;
+  output \port$645$11 ;
+  wire \port$645$11 ;
+  output \port$645$12 ;
+  wire \port$645$12 ;
+  output \port$645$13 ;
+  wire \port$645$13 ;
+  output \port$645$14 ;
+  wire \port$645$14 ;
+  output \port$645$15 ;
+  wire \port$645$15 ;
+  output \port$645$2 ;
+  wire \port$645$2 ;
+  output \port$645$3 ;
+  wire \port$645$3 ;
+  output \port$645$4 ;
+  wire \port$645$4 ;
+  output \port$645$5 ;
+  wire \port$645$5 ;
+  output \port$645$6 ;
+  wire \port$645$6 ;
+  output \port$645$7 ;
+  wire \port$645$7 ;
+  output \port$645$8 ;
+  wire \port$645$8 ;
+  output \port$645$9 ;
+  wire \port$645$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -17857,7 +13665,7 @@ module \hwq_top.engine.array.mul_0_4 (\port$874$0 , \port$874$1 , \port$874$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -17868,26 +13676,26 @@ module \hwq_top.engine.array.mul_0_4 (\port$874$0 , \port$874$1 , \port$874$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$874$0  = \$1 ;
-  assign \port$874$1  = \$2 ;
-  assign \port$874$2  = \$3 ;
-  assign \port$874$3  = \$4 ;
-  assign \port$874$4  = \$5 ;
-  assign \port$874$5  = \$6 ;
-  assign \port$874$6  = \$7 ;
-  assign \port$874$7  = \$8 ;
-  assign \port$874$8  = \$9 ;
-  assign \port$874$9  = \$10 ;
-  assign \port$874$10  = \$11 ;
-  assign \port$874$11  = \$12 ;
-  assign \port$874$12  = \$13 ;
-  assign \port$874$13  = \$14 ;
-  assign \port$874$14  = \$15 ;
-  assign \port$874$15  = \$16 ;
+  assign \port$645$0  = \$1 ;
+  assign \port$645$1  = \$2 ;
+  assign \port$645$2  = \$3 ;
+  assign \port$645$3  = \$4 ;
+  assign \port$645$4  = \$5 ;
+  assign \port$645$5  = \$6 ;
+  assign \port$645$6  = \$7 ;
+  assign \port$645$7  = \$8 ;
+  assign \port$645$8  = \$9 ;
+  assign \port$645$9  = \$10 ;
+  assign \port$645$10  = \$11 ;
+  assign \port$645$11  = \$12 ;
+  assign \port$645$12  = \$13 ;
+  assign \port$645$13  = \$14 ;
+  assign \port$645$14  = \$15 ;
+  assign \port$645$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (\port$875$0 , \port$875$1 , \port$875$2 , \port$875$3 , \port$875$4 , \port$875$5 , \port$875$6 , \port$875$7 , \port$875$8 , \port$875$9 , \port$875$10 , \port$875$11 , \port$875$12 , \port$875$13 , \port$875$14 , \port$875$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17935,38 +13743,40 @@ module \hwq_top.engine.array.mul_0_5 (\port$875$0 , \port$875$1 , \port$875$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$875$0 ;
-  wire \port$875$0 ;
-  output \port$875$1 ;
-  wire \port$875$1 ;
-  output \port$875$10 ;
-  wire \port$875$10 ;
-  output \port$875$11 ;
-  wire \port$875$11 ;
-  output \port$875$12 ;
-  wire \port$875$12 ;
-  output \port$875$13 ;
-  wire \port$875$13 ;
-  output \port$875$14 ;
-  wire \port$875$14 ;
-  output \port$875$15 ;
-  wire \port$875$15 ;
-  output \port$875$2 ;
-  wire \port$875$2 ;
-  output \port$875$3 ;
-  wire \port$875$3 ;
-  output \port$875$4 ;
-  wire \port$875$4 ;
-  output \port$875$5 ;
-  wire \port$875$5 ;
-  output \port$875$6 ;
-  wire \port$875$6 ;
-  output \port$875$7 ;
-  wire \port$875$7 ;
-  output \port$875$8 ;
-  wire \port$875$8 ;
-  output \port$875$9 ;
-  wire \port$875$9 ;
+  output \port$646$0 ;
+  wire \port$646$0 ;
+  output \port$646$1 ;
+  wire \port$646$1 ;
+  output \port$646$10 ;
+  wire \port$646$10 ;
+  output \port$646$11 ;
+  wire \port$646$11 ;
+  output \port$646$12 ;
+  wire \port$646$12 ;
+  output \port$646$13 ;
+  wire \port$646$13 ;
+  output \port$646$14 ;
+  wire \port$646$14 ;
+  output \port$646$15 ;
+  wire \port$646$15 ;
+  output \port$646$2 ;
+  wire \port$646$2 ;
+  output \port$646$3 ;
+  wire \port$646$3 ;
+  output \port$646$4 ;
+  wire \port$646$4 ;
+  output \port$646$5 ;
+  wire \port$646$5 ;
+  output \port$646$6 ;
+  wire \port$646$6 ;
+  output \port$646$7 ;
+  wire \port$646$7 ;
+  output \port$646$8 ;
+  wire \port$646$8 ;
+  output \port$646$9 ;
+  wire \port$646$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18076,7 +13886,7 @@ module \hwq_top.engine.array.mul_0_5 (\port$875$0 , \port$875$1 , \port$875$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18087,26 +13897,26 @@ module \hwq_top.engine.array.mul_0_5 (\port$875$0 , \port$875$1 , \port$875$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$875$0  = \$1 ;
-  assign \port$875$1  = \$2 ;
-  assign \port$875$2  = \$3 ;
-  assign \port$875$3  = \$4 ;
-  assign \port$875$4  = \$5 ;
-  assign \port$875$5  = \$6 ;
-  assign \port$875$6  = \$7 ;
-  assign \port$875$7  = \$8 ;
-  assign \port$875$8  = \$9 ;
-  assign \port$875$9  = \$10 ;
-  assign \port$875$10  = \$11 ;
-  assign \port$875$11  = \$12 ;
-  assign \port$875$12  = \$13 ;
-  assign \port$875$13  = \$14 ;
-  assign \port$875$14  = \$15 ;
-  assign \port$875$15  = \$16 ;
+  assign \port$646$0  = \$1 ;
+  assign \port$646$1  = \$2 ;
+  assign \port$646$2  = \$3 ;
+  assign \port$646$3  = \$4 ;
+  assign \port$646$4  = \$5 ;
+  assign \port$646$5  = \$6 ;
+  assign \port$646$6  = \$7 ;
+  assign \port$646$7  = \$8 ;
+  assign \port$646$8  = \$9 ;
+  assign \port$646$9  = \$10 ;
+  assign \port$646$10  = \$11 ;
+  assign \port$646$11  = \$12 ;
+  assign \port$646$12  = \$13 ;
+  assign \port$646$13  = \$14 ;
+  assign \port$646$14  = \$15 ;
+  assign \port$646$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (\port$876$0 , \port$876$1 , \port$876$2 , \port$876$3 , \port$876$4 , \port$876$5 , \port$876$6 , \port$876$7 , \port$876$8 , \port$876$9 , \port$876$10 , \port$876$11 , \port$876$12 , \port$876$13 , \port$876$14 , \port$876$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18154,38 +13964,40 @@ module \hwq_top.engine.array.mul_0_6 (\port$876$0 , \port$876$1 , \port$876$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$876$0 ;
-  wire \port$876$0 ;
-  output \port$876$1 ;
-  wire \port$876$1 ;
-  output \port$876$10 ;
-  wire \port$876$10 ;
-  output \port$876$11 ;
-  wire \port$876$11 ;
-  output \port$876$12 ;
-  wire \port$876$12 ;
-  output \port$876$13 ;
-  wire \port$876$13 ;
-  output \port$876$14 ;
-  wire \port$876$14 ;
-  output \port$876$15 ;
-  wire \port$876$15 ;
-  output \port$876$2 ;
-  wire \port$876$2 ;
-  output \port$876$3 ;
-  wire \port$876$3 ;
-  output \port$876$4 ;
-  wire \port$876$4 ;
-  output \port$876$5 ;
-  wire \port$876$5 ;
-  output \port$876$6 ;
-  wire \port$876$6 ;
-  output \port$876$7 ;
-  wire \port$876$7 ;
-  output \port$876$8 ;
-  wire \port$876$8 ;
-  output \port$876$9 ;
-  wire \port$876$9 ;
+  output \port$647$0 ;
+  wire \port$647$0 ;
+  output \port$647$1 ;
+  wire \port$647$1 ;
+  output \port$647$10 ;
+  wire \port$647$10 ;
+  output \port$647$11 ;
+  wire \port$647$11 ;
+  output \port$647$12 ;
+  wire \port$647$12 ;
+  output \port$647$13 ;
+  wire \port$647$13 ;
+  output \port$647$14 ;
+  wire \port$647$14 ;
+  output \port$647$15 ;
+  wire \port$647$15 ;
+  output \port$647$2 ;
+  wire \port$647$2 ;
+  output \port$647$3 ;
+  wire \port$647$3 ;
+  output \port$647$4 ;
+  wire \port$647$4 ;
+  output \port$647$5 ;
+  wire \port$647$5 ;
+  output \port$647$6 ;
+  wire \port$647$6 ;
+  output \port$647$7 ;
+  wire \port$647$7 ;
+  output \port$647$8 ;
+  wire \port$647$8 ;
+  output \port$647$9 ;
+  wire \port$647$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18295,7 +14107,7 @@ module \hwq_top.engine.array.mul_0_6 (\port$876$0 , \port$876$1 , \port$876$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18306,26 +14118,26 @@ module \hwq_top.engine.array.mul_0_6 (\port$876$0 , \port$876$1 , \port$876$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$876$0  = \$1 ;
-  assign \port$876$1  = \$2 ;
-  assign \port$876$2  = \$3 ;
-  assign \port$876$3  = \$4 ;
-  assign \port$876$4  = \$5 ;
-  assign \port$876$5  = \$6 ;
-  assign \port$876$6  = \$7 ;
-  assign \port$876$7  = \$8 ;
-  assign \port$876$8  = \$9 ;
-  assign \port$876$9  = \$10 ;
-  assign \port$876$10  = \$11 ;
-  assign \port$876$11  = \$12 ;
-  assign \port$876$12  = \$13 ;
-  assign \port$876$13  = \$14 ;
-  assign \port$876$14  = \$15 ;
-  assign \port$876$15  = \$16 ;
+  assign \port$647$0  = \$1 ;
+  assign \port$647$1  = \$2 ;
+  assign \port$647$2  = \$3 ;
+  assign \port$647$3  = \$4 ;
+  assign \port$647$4  = \$5 ;
+  assign \port$647$5  = \$6 ;
+  assign \port$647$6  = \$7 ;
+  assign \port$647$7  = \$8 ;
+  assign \port$647$8  = \$9 ;
+  assign \port$647$9  = \$10 ;
+  assign \port$647$10  = \$11 ;
+  assign \port$647$11  = \$12 ;
+  assign \port$647$12  = \$13 ;
+  assign \port$647$13  = \$14 ;
+  assign \port$647$14  = \$15 ;
+  assign \port$647$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (\port$877$0 , \port$877$1 , \port$877$2 , \port$877$3 , \port$877$4 , \port$877$5 , \port$877$6 , \port$877$7 , \port$877$8 , \port$877$9 , \port$877$10 , \port$877$11 , \port$877$12 , \port$877$13 , \port$877$14 , \port$877$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18373,38 +14185,40 @@ module \hwq_top.engine.array.mul_0_7 (\port$877$0 , \port$877$1 , \port$877$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$877$0 ;
-  wire \port$877$0 ;
-  output \port$877$1 ;
-  wire \port$877$1 ;
-  output \port$877$10 ;
-  wire \port$877$10 ;
-  output \port$877$11 ;
-  wire \port$877$11 ;
-  output \port$877$12 ;
-  wire \port$877$12 ;
-  output \port$877$13 ;
-  wire \port$877$13 ;
-  output \port$877$14 ;
-  wire \port$877$14 ;
-  output \port$877$15 ;
-  wire \port$877$15 ;
-  output \port$877$2 ;
-  wire \port$877$2 ;
-  output \port$877$3 ;
-  wire \port$877$3 ;
-  output \port$877$4 ;
-  wire \port$877$4 ;
-  output \port$877$5 ;
-  wire \port$877$5 ;
-  output \port$877$6 ;
-  wire \port$877$6 ;
-  output \port$877$7 ;
-  wire \port$877$7 ;
-  output \port$877$8 ;
-  wire \port$877$8 ;
-  output \port$877$9 ;
-  wire \port$877$9 ;
+  output \port$648$0 ;
+  wire \port$648$0 ;
+  output \port$648$1 ;
+  wire \port$648$1 ;
+  output \port$648$10 ;
+  wire \port$648$10 ;
+  output \port$648$11 ;
+  wire \port$648$11 ;
+  output \port$648$12 ;
+  wire \port$648$12 ;
+  output \port$648$13 ;
+  wire \port$648$13 ;
+  output \port$648$14 ;
+  wire \port$648$14 ;
+  output \port$648$15 ;
+  wire \port$648$15 ;
+  output \port$648$2 ;
+  wire \port$648$2 ;
+  output \port$648$3 ;
+  wire \port$648$3 ;
+  output \port$648$4 ;
+  wire \port$648$4 ;
+  output \port$648$5 ;
+  wire \port$648$5 ;
+  output \port$648$6 ;
+  wire \port$648$6 ;
+  output \port$648$7 ;
+  wire \port$648$7 ;
+  output \port$648$8 ;
+  wire \port$648$8 ;
+  output \port$648$9 ;
+  wire \port$648$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18514,7 +14328,7 @@ module \hwq_top.engine.array.mul_0_7 (\port$877$0 , \port$877$1 , \port$877$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18525,26 +14339,26 @@ module \hwq_top.engine.array.mul_0_7 (\port$877$0 , \port$877$1 , \port$877$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$877$0  = \$1 ;
-  assign \port$877$1  = \$2 ;
-  assign \port$877$2  = \$3 ;
-  assign \port$877$3  = \$4 ;
-  assign \port$877$4  = \$5 ;
-  assign \port$877$5  = \$6 ;
-  assign \port$877$6  = \$7 ;
-  assign \port$877$7  = \$8 ;
-  assign \port$877$8  = \$9 ;
-  assign \port$877$9  = \$10 ;
-  assign \port$877$10  = \$11 ;
-  assign \port$877$11  = \$12 ;
-  assign \port$877$12  = \$13 ;
-  assign \port$877$13  = \$14 ;
-  assign \port$877$14  = \$15 ;
-  assign \port$877$15  = \$16 ;
+  assign \port$648$0  = \$1 ;
+  assign \port$648$1  = \$2 ;
+  assign \port$648$2  = \$3 ;
+  assign \port$648$3  = \$4 ;
+  assign \port$648$4  = \$5 ;
+  assign \port$648$5  = \$6 ;
+  assign \port$648$6  = \$7 ;
+  assign \port$648$7  = \$8 ;
+  assign \port$648$8  = \$9 ;
+  assign \port$648$9  = \$10 ;
+  assign \port$648$10  = \$11 ;
+  assign \port$648$11  = \$12 ;
+  assign \port$648$12  = \$13 ;
+  assign \port$648$13  = \$14 ;
+  assign \port$648$14  = \$15 ;
+  assign \port$648$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (\port$878$0 , \port$878$1 , \port$878$2 , \port$878$3 , \port$878$4 , \port$878$5 , \port$878$6 , \port$878$7 , \port$878$8 , \port$878$9 , \port$878$10 , \port$878$11 , \port$878$12 , \port$878$13 , \port$878$14 , \port$878$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18592,38 +14406,40 @@ module \hwq_top.engine.array.mul_1_0 (\port$878$0 , \port$878$1 , \port$878$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$878$0 ;
-  wire \port$878$0 ;
-  output \port$878$1 ;
-  wire \port$878$1 ;
-  output \port$878$10 ;
-  wire \port$878$10 ;
-  output \port$878$11 ;
-  wire \port$878$11 ;
-  output \port$878$12 ;
-  wire \port$878$12 ;
-  output \port$878$13 ;
-  wire \port$878$13 ;
-  output \port$878$14 ;
-  wire \port$878$14 ;
-  output \port$878$15 ;
-  wire \port$878$15 ;
-  output \port$878$2 ;
-  wire \port$878$2 ;
-  output \port$878$3 ;
-  wire \port$878$3 ;
-  output \port$878$4 ;
-  wire \port$878$4 ;
-  output \port$878$5 ;
-  wire \port$878$5 ;
-  output \port$878$6 ;
-  wire \port$878$6 ;
-  output \port$878$7 ;
-  wire \port$878$7 ;
-  output \port$878$8 ;
-  wire \port$878$8 ;
-  output \port$878$9 ;
-  wire \port$878$9 ;
+  output \port$649$0 ;
+  wire \port$649$0 ;
+  output \port$649$1 ;
+  wire \port$649$1 ;
+  output \port$649$10 ;
+  wire \port$649$10 ;
+  output \port$649$11 ;
+  wire \port$649$11 ;
+  output \port$649$12 ;
+  wire \port$649$12 ;
+  output \port$649$13 ;
+  wire \port$649$13 ;
+  output \port$649$14 ;
+  wire \port$649$14 ;
+  output \port$649$15 ;
+  wire \port$649$15 ;
+  output \port$649$2 ;
+  wire \port$649$2 ;
+  output \port$649$3 ;
+  wire \port$649$3 ;
+  output \port$649$4 ;
+  wire \port$649$4 ;
+  output \port$649$5 ;
+  wire \port$649$5 ;
+  output \port$649$6 ;
+  wire \port$649$6 ;
+  output \port$649$7 ;
+  wire \port$649$7 ;
+  output \port$649$8 ;
+  wire \port$649$8 ;
+  output \port$649$9 ;
+  wire \port$649$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18733,7 +14549,7 @@ module \hwq_top.engine.array.mul_1_0 (\port$878$0 , \port$878$1 , \port$878$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18744,26 +14560,26 @@ module \hwq_top.engine.array.mul_1_0 (\port$878$0 , \port$878$1 , \port$878$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$878$0  = \$1 ;
-  assign \port$878$1  = \$2 ;
-  assign \port$878$2  = \$3 ;
-  assign \port$878$3  = \$4 ;
-  assign \port$878$4  = \$5 ;
-  assign \port$878$5  = \$6 ;
-  assign \port$878$6  = \$7 ;
-  assign \port$878$7  = \$8 ;
-  assign \port$878$8  = \$9 ;
-  assign \port$878$9  = \$10 ;
-  assign \port$878$10  = \$11 ;
-  assign \port$878$11  = \$12 ;
-  assign \port$878$12  = \$13 ;
-  assign \port$878$13  = \$14 ;
-  assign \port$878$14  = \$15 ;
-  assign \port$878$15  = \$16 ;
+  assign \port$649$0  = \$1 ;
+  assign \port$649$1  = \$2 ;
+  assign \port$649$2  = \$3 ;
+  assign \port$649$3  = \$4 ;
+  assign \port$649$4  = \$5 ;
+  assign \port$649$5  = \$6 ;
+  assign \port$649$6  = \$7 ;
+  assign \port$649$7  = \$8 ;
+  assign \port$649$8  = \$9 ;
+  assign \port$649$9  = \$10 ;
+  assign \port$649$10  = \$11 ;
+  assign \port$649$11  = \$12 ;
+  assign \port$649$12  = \$13 ;
+  assign \port$649$13  = \$14 ;
+  assign \port$649$14  = \$15 ;
+  assign \port$649$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (\port$879$0 , \port$879$1 , \port$879$2 , \port$879$3 , \port$879$4 , \port$879$5 , \port$879$6 , \port$879$7 , \port$879$8 , \port$879$9 , \port$879$10 , \port$879$11 , \port$879$12 , \port$879$13 , \port$879$14 , \port$879$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18811,38 +14627,40 @@ module \hwq_top.engine.array.mul_1_1 (\port$879$0 , \port$879$1 , \port$879$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$879$0 ;
-  wire \port$879$0 ;
-  output \port$879$1 ;
-  wire \port$879$1 ;
-  output \port$879$10 ;
-  wire \port$879$10 ;
-  output \port$879$11 ;
-  wire \port$879$11 ;
-  output \port$879$12 ;
-  wire \port$879$12 ;
-  output \port$879$13 ;
-  wire \port$879$13 ;
-  output \port$879$14 ;
-  wire \port$879$14 ;
-  output \port$879$15 ;
-  wire \port$879$15 ;
-  output \port$879$2 ;
-  wire \port$879$2 ;
-  output \port$879$3 ;
-  wire \port$879$3 ;
-  output \port$879$4 ;
-  wire \port$879$4 ;
-  output \port$879$5 ;
-  wire \port$879$5 ;
-  output \port$879$6 ;
-  wire \port$879$6 ;
-  output \port$879$7 ;
-  wire \port$879$7 ;
-  output \port$879$8 ;
-  wire \port$879$8 ;
-  output \port$879$9 ;
-  wire \port$879$9 ;
+  output \port$650$0 ;
+  wire \port$650$0 ;
+  output \port$650$1 ;
+  wire \port$650$1 ;
+  output \port$650$10 ;
+  wire \port$650$10 ;
+  output \port$650$11 ;
+  wire \port$650$11 ;
+  output \port$650$12 ;
+  wire \port$650$12 ;
+  output \port$650$13 ;
+  wire \port$650$13 ;
+  output \port$650$14 ;
+  wire \port$650$14 ;
+  output \port$650$15 ;
+  wire \port$650$15 ;
+  output \port$650$2 ;
+  wire \port$650$2 ;
+  output \port$650$3 ;
+  wire \port$650$3 ;
+  output \port$650$4 ;
+  wire \port$650$4 ;
+  output \port$650$5 ;
+  wire \port$650$5 ;
+  output \port$650$6 ;
+  wire \port$650$6 ;
+  output \port$650$7 ;
+  wire \port$650$7 ;
+  output \port$650$8 ;
+  wire \port$650$8 ;
+  output \port$650$9 ;
+  wire \port$650$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -18952,7 +14770,7 @@ module \hwq_top.engine.array.mul_1_1 (\port$879$0 , \port$879$1 , \port$879$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -18963,26 +14781,26 @@ module \hwq_top.engine.array.mul_1_1 (\port$879$0 , \port$879$1 , \port$879$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$879$0  = \$1 ;
-  assign \port$879$1  = \$2 ;
-  assign \port$879$2  = \$3 ;
-  assign \port$879$3  = \$4 ;
-  assign \port$879$4  = \$5 ;
-  assign \port$879$5  = \$6 ;
-  assign \port$879$6  = \$7 ;
-  assign \port$879$7  = \$8 ;
-  assign \port$879$8  = \$9 ;
-  assign \port$879$9  = \$10 ;
-  assign \port$879$10  = \$11 ;
-  assign \port$879$11  = \$12 ;
-  assign \port$879$12  = \$13 ;
-  assign \port$879$13  = \$14 ;
-  assign \port$879$14  = \$15 ;
-  assign \port$879$15  = \$16 ;
+  assign \port$650$0  = \$1 ;
+  assign \port$650$1  = \$2 ;
+  assign \port$650$2  = \$3 ;
+  assign \port$650$3  = \$4 ;
+  assign \port$650$4  = \$5 ;
+  assign \port$650$5  = \$6 ;
+  assign \port$650$6  = \$7 ;
+  assign \port$650$7  = \$8 ;
+  assign \port$650$8  = \$9 ;
+  assign \port$650$9  = \$10 ;
+  assign \port$650$10  = \$11 ;
+  assign \port$650$11  = \$12 ;
+  assign \port$650$12  = \$13 ;
+  assign \port$650$13  = \$14 ;
+  assign \port$650$14  = \$15 ;
+  assign \port$650$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (\port$880$0 , \port$880$1 , \port$880$2 , \port$880$3 , \port$880$4 , \port$880$5 , \port$880$6 , \port$880$7 , \port$880$8 , \port$880$9 , \port$880$10 , \port$880$11 , \port$880$12 , \port$880$13 , \port$880$14 , \port$880$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19030,38 +14848,40 @@ module \hwq_top.engine.array.mul_1_2 (\port$880$0 , \port$880$1 , \port$880$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$880$0 ;
-  wire \port$880$0 ;
-  output \port$880$1 ;
-  wire \port$880$1 ;
-  output \port$880$10 ;
-  wire \port$880$10 ;
-  output \port$880$11 ;
-  wire \port$880$11 ;
-  output \port$880$12 ;
-  wire \port$880$12 ;
-  output \port$880$13 ;
-  wire \port$880$13 ;
-  output \port$880$14 ;
-  wire \port$880$14 ;
-  output \port$880$15 ;
-  wire \port$880$15 ;
-  output \port$880$2 ;
-  wire \port$880$2 ;
-  output \port$880$3 ;
-  wire \port$880$3 ;
-  output \port$880$4 ;
-  wire \port$880$4 ;
-  output \port$880$5 ;
-  wire \port$880$5 ;
-  output \port$880$6 ;
-  wire \port$880$6 ;
-  output \port$880$7 ;
-  wire \port$880$7 ;
-  output \port$880$8 ;
-  wire \port$880$8 ;
-  output \port$880$9 ;
-  wire \port$880$9 ;
+  output \port$651$0 ;
+  wire \port$651$0 ;
+  output \port$651$1 ;
+  wire \port$651$1 ;
+  output \port$651$10 ;
+  wire \port$651$10 ;
+  output \port$651$11 ;
+  wire \port$651$11 ;
+  output \port$651$12 ;
+  wire \port$651$12 ;
+  output \port$651$13 ;
+  wire \port$651$13 ;
+  output \port$651$14 ;
+  wire \port$651$14 ;
+  output \port$651$15 ;
+  wire \port$651$15 ;
+  output \port$651$2 ;
+  wire \port$651$2 ;
+  output \port$651$3 ;
+  wire \port$651$3 ;
+  output \port$651$4 ;
+  wire \port$651$4 ;
+  output \port$651$5 ;
+  wire \port$651$5 ;
+  output \port$651$6 ;
+  wire \port$651$6 ;
+  output \port$651$7 ;
+  wire \port$651$7 ;
+  output \port$651$8 ;
+  wire \port$651$8 ;
+  output \port$651$9 ;
+  wire \port$651$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19171,7 +14991,7 @@ module \hwq_top.engine.array.mul_1_2 (\port$880$0 , \port$880$1 , \port$880$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19182,26 +15002,26 @@ module \hwq_top.engine.array.mul_1_2 (\port$880$0 , \port$880$1 , \port$880$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$880$0  = \$1 ;
-  assign \port$880$1  = \$2 ;
-  assign \port$880$2  = \$3 ;
-  assign \port$880$3  = \$4 ;
-  assign \port$880$4  = \$5 ;
-  assign \port$880$5  = \$6 ;
-  assign \port$880$6  = \$7 ;
-  assign \port$880$7  = \$8 ;
-  assign \port$880$8  = \$9 ;
-  assign \port$880$9  = \$10 ;
-  assign \port$880$10  = \$11 ;
-  assign \port$880$11  = \$12 ;
-  assign \port$880$12  = \$13 ;
-  assign \port$880$13  = \$14 ;
-  assign \port$880$14  = \$15 ;
-  assign \port$880$15  = \$16 ;
+  assign \port$651$0  = \$1 ;
+  assign \port$651$1  = \$2 ;
+  assign \port$651$2  = \$3 ;
+  assign \port$651$3  = \$4 ;
+  assign \port$651$4  = \$5 ;
+  assign \port$651$5  = \$6 ;
+  assign \port$651$6  = \$7 ;
+  assign \port$651$7  = \$8 ;
+  assign \port$651$8  = \$9 ;
+  assign \port$651$9  = \$10 ;
+  assign \port$651$10  = \$11 ;
+  assign \port$651$11  = \$12 ;
+  assign \port$651$12  = \$13 ;
+  assign \port$651$13  = \$14 ;
+  assign \port$651$14  = \$15 ;
+  assign \port$651$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (\port$881$0 , \port$881$1 , \port$881$2 , \port$881$3 , \port$881$4 , \port$881$5 , \port$881$6 , \port$881$7 , \port$881$8 , \port$881$9 , \port$881$10 , \port$881$11 , \port$881$12 , \port$881$13 , \port$881$14 , \port$881$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19249,38 +15069,40 @@ module \hwq_top.engine.array.mul_1_3 (\port$881$0 , \port$881$1 , \port$881$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$881$0 ;
-  wire \port$881$0 ;
-  output \port$881$1 ;
-  wire \port$881$1 ;
-  output \port$881$10 ;
-  wire \port$881$10 ;
-  output \port$881$11 ;
-  wire \port$881$11 ;
-  output \port$881$12 ;
-  wire \port$881$12 ;
-  output \port$881$13 ;
-  wire \port$881$13 ;
-  output \port$881$14 ;
-  wire \port$881$14 ;
-  output \port$881$15 ;
-  wire \port$881$15 ;
-  output \port$881$2 ;
-  wire \port$881$2 ;
-  output \port$881$3 ;
-  wire \port$881$3 ;
-  output \port$881$4 ;
-  wire \port$881$4 ;
-  output \port$881$5 ;
-  wire \port$881$5 ;
-  output \port$881$6 ;
-  wire \port$881$6 ;
-  output \port$881$7 ;
-  wire \port$881$7 ;
-  output \port$881$8 ;
-  wire \port$881$8 ;
-  output \port$881$9 ;
-  wire \port$881$9 ;
+  output \port$652$0 ;
+  wire \port$652$0 ;
+  output \port$652$1 ;
+  wire \port$652$1 ;
+  output \port$652$10 ;
+  wire \port$652$10 ;
+  output \port$652$11 ;
+  wire \port$652$11 ;
+  output \port$652$12 ;
+  wire \port$652$12 ;
+  output \port$652$13 ;
+  wire \port$652$13 ;
+  output \port$652$14 ;
+  wire \port$652$14 ;
+  output \port$652$15 ;
+  wire \port$652$15 ;
+  output \port$652$2 ;
+  wire \port$652$2 ;
+  output \port$652$3 ;
+  wire \port$652$3 ;
+  output \port$652$4 ;
+  wire \port$652$4 ;
+  output \port$652$5 ;
+  wire \port$652$5 ;
+  output \port$652$6 ;
+  wire \port$652$6 ;
+  output \port$652$7 ;
+  wire \port$652$7 ;
+  output \port$652$8 ;
+  wire \port$652$8 ;
+  output \port$652$9 ;
+  wire \port$652$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19390,7 +15212,7 @@ module \hwq_top.engine.array.mul_1_3 (\port$881$0 , \port$881$1 , \port$881$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19401,26 +15223,26 @@ module \hwq_top.engine.array.mul_1_3 (\port$881$0 , \port$881$1 , \port$881$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$881$0  = \$1 ;
-  assign \port$881$1  = \$2 ;
-  assign \port$881$2  = \$3 ;
-  assign \port$881$3  = \$4 ;
-  assign \port$881$4  = \$5 ;
-  assign \port$881$5  = \$6 ;
-  assign \port$881$6  = \$7 ;
-  assign \port$881$7  = \$8 ;
-  assign \port$881$8  = \$9 ;
-  assign \port$881$9  = \$10 ;
-  assign \port$881$10  = \$11 ;
-  assign \port$881$11  = \$12 ;
-  assign \port$881$12  = \$13 ;
-  assign \port$881$13  = \$14 ;
-  assign \port$881$14  = \$15 ;
-  assign \port$881$15  = \$16 ;
+  assign \port$652$0  = \$1 ;
+  assign \port$652$1  = \$2 ;
+  assign \port$652$2  = \$3 ;
+  assign \port$652$3  = \$4 ;
+  assign \port$652$4  = \$5 ;
+  assign \port$652$5  = \$6 ;
+  assign \port$652$6  = \$7 ;
+  assign \port$652$7  = \$8 ;
+  assign \port$652$8  = \$9 ;
+  assign \port$652$9  = \$10 ;
+  assign \port$652$10  = \$11 ;
+  assign \port$652$11  = \$12 ;
+  assign \port$652$12  = \$13 ;
+  assign \port$652$13  = \$14 ;
+  assign \port$652$14  = \$15 ;
+  assign \port$652$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (\port$882$0 , \port$882$1 , \port$882$2 , \port$882$3 , \port$882$4 , \port$882$5 , \port$882$6 , \port$882$7 , \port$882$8 , \port$882$9 , \port$882$10 , \port$882$11 , \port$882$12 , \port$882$13 , \port$882$14 , \port$882$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19468,38 +15290,40 @@ module \hwq_top.engine.array.mul_1_4 (\port$882$0 , \port$882$1 , \port$882$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$882$0 ;
-  wire \port$882$0 ;
-  output \port$882$1 ;
-  wire \port$882$1 ;
-  output \port$882$10 ;
-  wire \port$882$10 ;
-  output \port$882$11 ;
-  wire \port$882$11 ;
-  output \port$882$12 ;
-  wire \port$882$12 ;
-  output \port$882$13 ;
-  wire \port$882$13 ;
-  output \port$882$14 ;
-  wire \port$882$14 ;
-  output \port$882$15 ;
-  wire \port$882$15 ;
-  output \port$882$2 ;
-  wire \port$882$2 ;
-  output \port$882$3 ;
-  wire \port$882$3 ;
-  output \port$882$4 ;
-  wire \port$882$4 ;
-  output \port$882$5 ;
-  wire \port$882$5 ;
-  output \port$882$6 ;
-  wire \port$882$6 ;
-  output \port$882$7 ;
-  wire \port$882$7 ;
-  output \port$882$8 ;
-  wire \port$882$8 ;
-  output \port$882$9 ;
-  wire \port$882$9 ;
+  output \port$653$0 ;
+  wire \port$653$0 ;
+  output \port$653$1 ;
+  wire \port$653$1 ;
+  output \port$653$10 ;
+  wire \port$653$10 ;
+  output \port$653$11 ;
+  wire \port$653$11 ;
+  output \port$653$12 ;
+  wire \port$653$12 ;
+  output \port$653$13 ;
+  wire \port$653$13 ;
+  output \port$653$14 ;
+  wire \port$653$14 ;
+  output \port$653$15 ;
+  wire \port$653$15 ;
+  output \port$653$2 ;
+  wire \port$653$2 ;
+  output \port$653$3 ;
+  wire \port$653$3 ;
+  output \port$653$4 ;
+  wire \port$653$4 ;
+  output \port$653$5 ;
+  wire \port$653$5 ;
+  output \port$653$6 ;
+  wire \port$653$6 ;
+  output \port$653$7 ;
+  wire \port$653$7 ;
+  output \port$653$8 ;
+  wire \port$653$8 ;
+  output \port$653$9 ;
+  wire \port$653$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19609,7 +15433,7 @@ module \hwq_top.engine.array.mul_1_4 (\port$882$0 , \port$882$1 , \port$882$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19620,26 +15444,26 @@ module \hwq_top.engine.array.mul_1_4 (\port$882$0 , \port$882$1 , \port$882$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$882$0  = \$1 ;
-  assign \port$882$1  = \$2 ;
-  assign \port$882$2  = \$3 ;
-  assign \port$882$3  = \$4 ;
-  assign \port$882$4  = \$5 ;
-  assign \port$882$5  = \$6 ;
-  assign \port$882$6  = \$7 ;
-  assign \port$882$7  = \$8 ;
-  assign \port$882$8  = \$9 ;
-  assign \port$882$9  = \$10 ;
-  assign \port$882$10  = \$11 ;
-  assign \port$882$11  = \$12 ;
-  assign \port$882$12  = \$13 ;
-  assign \port$882$13  = \$14 ;
-  assign \port$882$14  = \$15 ;
-  assign \port$882$15  = \$16 ;
+  assign \port$653$0  = \$1 ;
+  assign \port$653$1  = \$2 ;
+  assign \port$653$2  = \$3 ;
+  assign \port$653$3  = \$4 ;
+  assign \port$653$4  = \$5 ;
+  assign \port$653$5  = \$6 ;
+  assign \port$653$6  = \$7 ;
+  assign \port$653$7  = \$8 ;
+  assign \port$653$8  = \$9 ;
+  assign \port$653$9  = \$10 ;
+  assign \port$653$10  = \$11 ;
+  assign \port$653$11  = \$12 ;
+  assign \port$653$12  = \$13 ;
+  assign \port$653$13  = \$14 ;
+  assign \port$653$14  = \$15 ;
+  assign \port$653$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (\port$883$0 , \port$883$1 , \port$883$2 , \port$883$3 , \port$883$4 , \port$883$5 , \port$883$6 , \port$883$7 , \port$883$8 , \port$883$9 , \port$883$10 , \port$883$11 , \port$883$12 , \port$883$13 , \port$883$14 , \port$883$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19687,38 +15511,40 @@ module \hwq_top.engine.array.mul_1_5 (\port$883$0 , \port$883$1 , \port$883$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$883$0 ;
-  wire \port$883$0 ;
-  output \port$883$1 ;
-  wire \port$883$1 ;
-  output \port$883$10 ;
-  wire \port$883$10 ;
-  output \port$883$11 ;
-  wire \port$883$11 ;
-  output \port$883$12 ;
-  wire \port$883$12 ;
-  output \port$883$13 ;
-  wire \port$883$13 ;
-  output \port$883$14 ;
-  wire \port$883$14 ;
-  output \port$883$15 ;
-  wire \port$883$15 ;
-  output \port$883$2 ;
-  wire \port$883$2 ;
-  output \port$883$3 ;
-  wire \port$883$3 ;
-  output \port$883$4 ;
-  wire \port$883$4 ;
-  output \port$883$5 ;
-  wire \port$883$5 ;
-  output \port$883$6 ;
-  wire \port$883$6 ;
-  output \port$883$7 ;
-  wire \port$883$7 ;
-  output \port$883$8 ;
-  wire \port$883$8 ;
-  output \port$883$9 ;
-  wire \port$883$9 ;
+  output \port$654$0 ;
+  wire \port$654$0 ;
+  output \port$654$1 ;
+  wire \port$654$1 ;
+  output \port$654$10 ;
+  wire \port$654$10 ;
+  output \port$654$11 ;
+  wire \port$654$11 ;
+  output \port$654$12 ;
+  wire \port$654$12 ;
+  output \port$654$13 ;
+  wire \port$654$13 ;
+  output \port$654$14 ;
+  wire \port$654$14 ;
+  output \port$654$15 ;
+  wire \port$654$15 ;
+  output \port$654$2 ;
+  wire \port$654$2 ;
+  output \port$654$3 ;
+  wire \port$654$3 ;
+  output \port$654$4 ;
+  wire \port$654$4 ;
+  output \port$654$5 ;
+  wire \port$654$5 ;
+  output \port$654$6 ;
+  wire \port$654$6 ;
+  output \port$654$7 ;
+  wire \port$654$7 ;
+  output \port$654$8 ;
+  wire \port$654$8 ;
+  output \port$654$9 ;
+  wire \port$654$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -19828,7 +15654,7 @@ module \hwq_top.engine.array.mul_1_5 (\port$883$0 , \port$883$1 , \port$883$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -19839,26 +15665,26 @@ module \hwq_top.engine.array.mul_1_5 (\port$883$0 , \port$883$1 , \port$883$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$883$0  = \$1 ;
-  assign \port$883$1  = \$2 ;
-  assign \port$883$2  = \$3 ;
-  assign \port$883$3  = \$4 ;
-  assign \port$883$4  = \$5 ;
-  assign \port$883$5  = \$6 ;
-  assign \port$883$6  = \$7 ;
-  assign \port$883$7  = \$8 ;
-  assign \port$883$8  = \$9 ;
-  assign \port$883$9  = \$10 ;
-  assign \port$883$10  = \$11 ;
-  assign \port$883$11  = \$12 ;
-  assign \port$883$12  = \$13 ;
-  assign \port$883$13  = \$14 ;
-  assign \port$883$14  = \$15 ;
-  assign \port$883$15  = \$16 ;
+  assign \port$654$0  = \$1 ;
+  assign \port$654$1  = \$2 ;
+  assign \port$654$2  = \$3 ;
+  assign \port$654$3  = \$4 ;
+  assign \port$654$4  = \$5 ;
+  assign \port$654$5  = \$6 ;
+  assign \port$654$6  = \$7 ;
+  assign \port$654$7  = \$8 ;
+  assign \port$654$8  = \$9 ;
+  assign \port$654$9  = \$10 ;
+  assign \port$654$10  = \$11 ;
+  assign \port$654$11  = \$12 ;
+  assign \port$654$12  = \$13 ;
+  assign \port$654$13  = \$14 ;
+  assign \port$654$14  = \$15 ;
+  assign \port$654$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (\port$884$0 , \port$884$1 , \port$884$2 , \port$884$3 , \port$884$4 , \port$884$5 , \port$884$6 , \port$884$7 , \port$884$8 , \port$884$9 , \port$884$10 , \port$884$11 , \port$884$12 , \port$884$13 , \port$884$14 , \port$884$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19906,38 +15732,40 @@ module \hwq_top.engine.array.mul_1_6 (\port$884$0 , \port$884$1 , \port$884$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$884$0 ;
-  wire \port$884$0 ;
-  output \port$884$1 ;
-  wire \port$884$1 ;
-  output \port$884$10 ;
-  wire \port$884$10 ;
-  output \port$884$11 ;
-  wire \port$884$11 ;
-  output \port$884$12 ;
-  wire \port$884$12 ;
-  output \port$884$13 ;
-  wire \port$884$13 ;
-  output \port$884$14 ;
-  wire \port$884$14 ;
-  output \port$884$15 ;
-  wire \port$884$15 ;
-  output \port$884$2 ;
-  wire \port$884$2 ;
-  output \port$884$3 ;
-  wire \port$884$3 ;
-  output \port$884$4 ;
-  wire \port$884$4 ;
-  output \port$884$5 ;
-  wire \port$884$5 ;
-  output \port$884$6 ;
-  wire \port$884$6 ;
-  output \port$884$7 ;
-  wire \port$884$7 ;
-  output \port$884$8 ;
-  wire \port$884$8 ;
-  output \port$884$9 ;
-  wire \port$884$9 ;
+  output \port$655$0 ;
+  wire \port$655$0 ;
+  output \port$655$1 ;
+  wire \port$655$1 ;
+  output \port$655$10 ;
+  wire \port$655$10 ;
+  output \port$655$11 ;
+  wire \port$655$11 ;
+  output \port$655$12 ;
+  wire \port$655$12 ;
+  output \port$655$13 ;
+  wire \port$655$13 ;
+  output \port$655$14 ;
+  wire \port$655$14 ;
+  output \port$655$15 ;
+  wire \port$655$15 ;
+  output \port$655$2 ;
+  wire \port$655$2 ;
+  output \port$655$3 ;
+  wire \port$655$3 ;
+  output \port$655$4 ;
+  wire \port$655$4 ;
+  output \port$655$5 ;
+  wire \port$655$5 ;
+  output \port$655$6 ;
+  wire \port$655$6 ;
+  output \port$655$7 ;
+  wire \port$655$7 ;
+  output \port$655$8 ;
+  wire \port$655$8 ;
+  output \port$655$9 ;
+  wire \port$655$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20047,7 +15875,7 @@ module \hwq_top.engine.array.mul_1_6 (\port$884$0 , \port$884$1 , \port$884$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20058,26 +15886,26 @@ module \hwq_top.engine.array.mul_1_6 (\port$884$0 , \port$884$1 , \port$884$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$884$0  = \$1 ;
-  assign \port$884$1  = \$2 ;
-  assign \port$884$2  = \$3 ;
-  assign \port$884$3  = \$4 ;
-  assign \port$884$4  = \$5 ;
-  assign \port$884$5  = \$6 ;
-  assign \port$884$6  = \$7 ;
-  assign \port$884$7  = \$8 ;
-  assign \port$884$8  = \$9 ;
-  assign \port$884$9  = \$10 ;
-  assign \port$884$10  = \$11 ;
-  assign \port$884$11  = \$12 ;
-  assign \port$884$12  = \$13 ;
-  assign \port$884$13  = \$14 ;
-  assign \port$884$14  = \$15 ;
-  assign \port$884$15  = \$16 ;
+  assign \port$655$0  = \$1 ;
+  assign \port$655$1  = \$2 ;
+  assign \port$655$2  = \$3 ;
+  assign \port$655$3  = \$4 ;
+  assign \port$655$4  = \$5 ;
+  assign \port$655$5  = \$6 ;
+  assign \port$655$6  = \$7 ;
+  assign \port$655$7  = \$8 ;
+  assign \port$655$8  = \$9 ;
+  assign \port$655$9  = \$10 ;
+  assign \port$655$10  = \$11 ;
+  assign \port$655$11  = \$12 ;
+  assign \port$655$12  = \$13 ;
+  assign \port$655$13  = \$14 ;
+  assign \port$655$14  = \$15 ;
+  assign \port$655$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (\port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20125,38 +15953,40 @@ module \hwq_top.engine.array.mul_1_7 (\port$885$0 , \port$885$1 , \port$885$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$885$0 ;
-  wire \port$885$0 ;
-  output \port$885$1 ;
-  wire \port$885$1 ;
-  output \port$885$10 ;
-  wire \port$885$10 ;
-  output \port$885$11 ;
-  wire \port$885$11 ;
-  output \port$885$12 ;
-  wire \port$885$12 ;
-  output \port$885$13 ;
-  wire \port$885$13 ;
-  output \port$885$14 ;
-  wire \port$885$14 ;
-  output \port$885$15 ;
-  wire \port$885$15 ;
-  output \port$885$2 ;
-  wire \port$885$2 ;
-  output \port$885$3 ;
-  wire \port$885$3 ;
-  output \port$885$4 ;
-  wire \port$885$4 ;
-  output \port$885$5 ;
-  wire \port$885$5 ;
-  output \port$885$6 ;
-  wire \port$885$6 ;
-  output \port$885$7 ;
-  wire \port$885$7 ;
-  output \port$885$8 ;
-  wire \port$885$8 ;
-  output \port$885$9 ;
-  wire \port$885$9 ;
+  output \port$656$0 ;
+  wire \port$656$0 ;
+  output \port$656$1 ;
+  wire \port$656$1 ;
+  output \port$656$10 ;
+  wire \port$656$10 ;
+  output \port$656$11 ;
+  wire \port$656$11 ;
+  output \port$656$12 ;
+  wire \port$656$12 ;
+  output \port$656$13 ;
+  wire \port$656$13 ;
+  output \port$656$14 ;
+  wire \port$656$14 ;
+  output \port$656$15 ;
+  wire \port$656$15 ;
+  output \port$656$2 ;
+  wire \port$656$2 ;
+  output \port$656$3 ;
+  wire \port$656$3 ;
+  output \port$656$4 ;
+  wire \port$656$4 ;
+  output \port$656$5 ;
+  wire \port$656$5 ;
+  output \port$656$6 ;
+  wire \port$656$6 ;
+  output \port$656$7 ;
+  wire \port$656$7 ;
+  output \port$656$8 ;
+  wire \port$656$8 ;
+  output \port$656$9 ;
+  wire \port$656$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20266,7 +16096,7 @@ module \hwq_top.engine.array.mul_1_7 (\port$885$0 , \port$885$1 , \port$885$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20277,26 +16107,26 @@ module \hwq_top.engine.array.mul_1_7 (\port$885$0 , \port$885$1 , \port$885$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$885$0  = \$1 ;
-  assign \port$885$1  = \$2 ;
-  assign \port$885$2  = \$3 ;
-  assign \port$885$3  = \$4 ;
-  assign \port$885$4  = \$5 ;
-  assign \port$885$5  = \$6 ;
-  assign \port$885$6  = \$7 ;
-  assign \port$885$7  = \$8 ;
-  assign \port$885$8  = \$9 ;
-  assign \port$885$9  = \$10 ;
-  assign \port$885$10  = \$11 ;
-  assign \port$885$11  = \$12 ;
-  assign \port$885$12  = \$13 ;
-  assign \port$885$13  = \$14 ;
-  assign \port$885$14  = \$15 ;
-  assign \port$885$15  = \$16 ;
+  assign \port$656$0  = \$1 ;
+  assign \port$656$1  = \$2 ;
+  assign \port$656$2  = \$3 ;
+  assign \port$656$3  = \$4 ;
+  assign \port$656$4  = \$5 ;
+  assign \port$656$5  = \$6 ;
+  assign \port$656$6  = \$7 ;
+  assign \port$656$7  = \$8 ;
+  assign \port$656$8  = \$9 ;
+  assign \port$656$9  = \$10 ;
+  assign \port$656$10  = \$11 ;
+  assign \port$656$11  = \$12 ;
+  assign \port$656$12  = \$13 ;
+  assign \port$656$13  = \$14 ;
+  assign \port$656$14  = \$15 ;
+  assign \port$656$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (\port$886$0 , \port$886$1 , \port$886$2 , \port$886$3 , \port$886$4 , \port$886$5 , \port$886$6 , \port$886$7 , \port$886$8 , \port$886$9 , \port$886$10 , \port$886$11 , \port$886$12 , \port$886$13 , \port$886$14 , \port$886$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20344,38 +16174,40 @@ module \hwq_top.engine.array.mul_2_0 (\port$886$0 , \port$886$1 , \port$886$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$886$0 ;
-  wire \port$886$0 ;
-  output \port$886$1 ;
-  wire \port$886$1 ;
-  output \port$886$10 ;
-  wire \port$886$10 ;
-  output \port$886$11 ;
-  wire \port$886$11 ;
-  output \port$886$12 ;
-  wire \port$886$12 ;
-  output \port$886$13 ;
-  wire \port$886$13 ;
-  output \port$886$14 ;
-  wire \port$886$14 ;
-  output \port$886$15 ;
-  wire \port$886$15 ;
-  output \port$886$2 ;
-  wire \port$886$2 ;
-  output \port$886$3 ;
-  wire \port$886$3 ;
-  output \port$886$4 ;
-  wire \port$886$4 ;
-  output \port$886$5 ;
-  wire \port$886$5 ;
-  output \port$886$6 ;
-  wire \port$886$6 ;
-  output \port$886$7 ;
-  wire \port$886$7 ;
-  output \port$886$8 ;
-  wire \port$886$8 ;
-  output \port$886$9 ;
-  wire \port$886$9 ;
+  output \port$657$0 ;
+  wire \port$657$0 ;
+  output \port$657$1 ;
+  wire \port$657$1 ;
+  output \port$657$10 ;
+  wire \port$657$10 ;
+  output \port$657$11 ;
+  wire \port$657$11 ;
+  output \port$657$12 ;
+  wire \port$657$12 ;
+  output \port$657$13 ;
+  wire \port$657$13 ;
+  output \port$657$14 ;
+  wire \port$657$14 ;
+  output \port$657$15 ;
+  wire \port$657$15 ;
+  output \port$657$2 ;
+  wire \port$657$2 ;
+  output \port$657$3 ;
+  wire \port$657$3 ;
+  output \port$657$4 ;
+  wire \port$657$4 ;
+  output \port$657$5 ;
+  wire \port$657$5 ;
+  output \port$657$6 ;
+  wire \port$657$6 ;
+  output \port$657$7 ;
+  wire \port$657$7 ;
+  output \port$657$8 ;
+  wire \port$657$8 ;
+  output \port$657$9 ;
+  wire \port$657$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20485,7 +16317,7 @@ module \hwq_top.engine.array.mul_2_0 (\port$886$0 , \port$886$1 , \port$886$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20496,26 +16328,26 @@ module \hwq_top.engine.array.mul_2_0 (\port$886$0 , \port$886$1 , \port$886$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$886$0  = \$1 ;
-  assign \port$886$1  = \$2 ;
-  assign \port$886$2  = \$3 ;
-  assign \port$886$3  = \$4 ;
-  assign \port$886$4  = \$5 ;
-  assign \port$886$5  = \$6 ;
-  assign \port$886$6  = \$7 ;
-  assign \port$886$7  = \$8 ;
-  assign \port$886$8  = \$9 ;
-  assign \port$886$9  = \$10 ;
-  assign \port$886$10  = \$11 ;
-  assign \port$886$11  = \$12 ;
-  assign \port$886$12  = \$13 ;
-  assign \port$886$13  = \$14 ;
-  assign \port$886$14  = \$15 ;
-  assign \port$886$15  = \$16 ;
+  assign \port$657$0  = \$1 ;
+  assign \port$657$1  = \$2 ;
+  assign \port$657$2  = \$3 ;
+  assign \port$657$3  = \$4 ;
+  assign \port$657$4  = \$5 ;
+  assign \port$657$5  = \$6 ;
+  assign \port$657$6  = \$7 ;
+  assign \port$657$7  = \$8 ;
+  assign \port$657$8  = \$9 ;
+  assign \port$657$9  = \$10 ;
+  assign \port$657$10  = \$11 ;
+  assign \port$657$11  = \$12 ;
+  assign \port$657$12  = \$13 ;
+  assign \port$657$13  = \$14 ;
+  assign \port$657$14  = \$15 ;
+  assign \port$657$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (\port$887$0 , \port$887$1 , \port$887$2 , \port$887$3 , \port$887$4 , \port$887$5 , \port$887$6 , \port$887$7 , \port$887$8 , \port$887$9 , \port$887$10 , \port$887$11 , \port$887$12 , \port$887$13 , \port$887$14 , \port$887$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20563,38 +16395,40 @@ module \hwq_top.engine.array.mul_2_1 (\port$887$0 , \port$887$1 , \port$887$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$887$0 ;
-  wire \port$887$0 ;
-  output \port$887$1 ;
-  wire \port$887$1 ;
-  output \port$887$10 ;
-  wire \port$887$10 ;
-  output \port$887$11 ;
-  wire \port$887$11 ;
-  output \port$887$12 ;
-  wire \port$887$12 ;
-  output \port$887$13 ;
-  wire \port$887$13 ;
-  output \port$887$14 ;
-  wire \port$887$14 ;
-  output \port$887$15 ;
-  wire \port$887$15 ;
-  output \port$887$2 ;
-  wire \port$887$2 ;
-  output \port$887$3 ;
-  wire \port$887$3 ;
-  output \port$887$4 ;
-  wire \port$887$4 ;
-  output \port$887$5 ;
-  wire \port$887$5 ;
-  output \port$887$6 ;
-  wire \port$887$6 ;
-  output \port$887$7 ;
-  wire \port$887$7 ;
-  output \port$887$8 ;
-  wire \port$887$8 ;
-  output \port$887$9 ;
-  wire \port$887$9 ;
+  output \port$658$0 ;
+  wire \port$658$0 ;
+  output \port$658$1 ;
+  wire \port$658$1 ;
+  output \port$658$10 ;
+  wire \port$658$10 ;
+  output \port$658$11 ;
+  wire \port$658$11 ;
+  output \port$658$12 ;
+  wire \port$658$12 ;
+  output \port$658$13 ;
+  wire \port$658$13 ;
+  output \port$658$14 ;
+  wire \port$658$14 ;
+  output \port$658$15 ;
+  wire \port$658$15 ;
+  output \port$658$2 ;
+  wire \port$658$2 ;
+  output \port$658$3 ;
+  wire \port$658$3 ;
+  output \port$658$4 ;
+  wire \port$658$4 ;
+  output \port$658$5 ;
+  wire \port$658$5 ;
+  output \port$658$6 ;
+  wire \port$658$6 ;
+  output \port$658$7 ;
+  wire \port$658$7 ;
+  output \port$658$8 ;
+  wire \port$658$8 ;
+  output \port$658$9 ;
+  wire \port$658$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20704,7 +16538,7 @@ module \hwq_top.engine.array.mul_2_1 (\port$887$0 , \port$887$1 , \port$887$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20715,26 +16549,26 @@ module \hwq_top.engine.array.mul_2_1 (\port$887$0 , \port$887$1 , \port$887$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$887$0  = \$1 ;
-  assign \port$887$1  = \$2 ;
-  assign \port$887$2  = \$3 ;
-  assign \port$887$3  = \$4 ;
-  assign \port$887$4  = \$5 ;
-  assign \port$887$5  = \$6 ;
-  assign \port$887$6  = \$7 ;
-  assign \port$887$7  = \$8 ;
-  assign \port$887$8  = \$9 ;
-  assign \port$887$9  = \$10 ;
-  assign \port$887$10  = \$11 ;
-  assign \port$887$11  = \$12 ;
-  assign \port$887$12  = \$13 ;
-  assign \port$887$13  = \$14 ;
-  assign \port$887$14  = \$15 ;
-  assign \port$887$15  = \$16 ;
+  assign \port$658$0  = \$1 ;
+  assign \port$658$1  = \$2 ;
+  assign \port$658$2  = \$3 ;
+  assign \port$658$3  = \$4 ;
+  assign \port$658$4  = \$5 ;
+  assign \port$658$5  = \$6 ;
+  assign \port$658$6  = \$7 ;
+  assign \port$658$7  = \$8 ;
+  assign \port$658$8  = \$9 ;
+  assign \port$658$9  = \$10 ;
+  assign \port$658$10  = \$11 ;
+  assign \port$658$11  = \$12 ;
+  assign \port$658$12  = \$13 ;
+  assign \port$658$13  = \$14 ;
+  assign \port$658$14  = \$15 ;
+  assign \port$658$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (\port$888$0 , \port$888$1 , \port$888$2 , \port$888$3 , \port$888$4 , \port$888$5 , \port$888$6 , \port$888$7 , \port$888$8 , \port$888$9 , \port$888$10 , \port$888$11 , \port$888$12 , \port$888$13 , \port$888$14 , \port$888$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20782,38 +16616,40 @@ module \hwq_top.engine.array.mul_2_2 (\port$888$0 , \port$888$1 , \port$888$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$888$0 ;
-  wire \port$888$0 ;
-  output \port$888$1 ;
-  wire \port$888$1 ;
-  output \port$888$10 ;
-  wire \port$888$10 ;
-  output \port$888$11 ;
-  wire \port$888$11 ;
-  output \port$888$12 ;
-  wire \port$888$12 ;
-  output \port$888$13 ;
-  wire \port$888$13 ;
-  output \port$888$14 ;
-  wire \port$888$14 ;
-  output \port$888$15 ;
-  wire \port$888$15 ;
-  output \port$888$2 ;
-  wire \port$888$2 ;
-  output \port$888$3 ;
-  wire \port$888$3 ;
-  output \port$888$4 ;
-  wire \port$888$4 ;
-  output \port$888$5 ;
-  wire \port$888$5 ;
-  output \port$888$6 ;
-  wire \port$888$6 ;
-  output \port$888$7 ;
-  wire \port$888$7 ;
-  output \port$888$8 ;
-  wire \port$888$8 ;
-  output \port$888$9 ;
-  wire \port$888$9 ;
+  output \port$659$0 ;
+  wire \port$659$0 ;
+  output \port$659$1 ;
+  wire \port$659$1 ;
+  output \port$659$10 ;
+  wire \port$659$10 ;
+  output \port$659$11 ;
+  wire \port$659$11 ;
+  output \port$659$12 ;
+  wire \port$659$12 ;
+  output \port$659$13 ;
+  wire \port$659$13 ;
+  output \port$659$14 ;
+  wire \port$659$14 ;
+  output \port$659$15 ;
+  wire \port$659$15 ;
+  output \port$659$2 ;
+  wire \port$659$2 ;
+  output \port$659$3 ;
+  wire \port$659$3 ;
+  output \port$659$4 ;
+  wire \port$659$4 ;
+  output \port$659$5 ;
+  wire \port$659$5 ;
+  output \port$659$6 ;
+  wire \port$659$6 ;
+  output \port$659$7 ;
+  wire \port$659$7 ;
+  output \port$659$8 ;
+  wire \port$659$8 ;
+  output \port$659$9 ;
+  wire \port$659$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -20923,7 +16759,7 @@ module \hwq_top.engine.array.mul_2_2 (\port$888$0 , \port$888$1 , \port$888$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -20934,26 +16770,26 @@ module \hwq_top.engine.array.mul_2_2 (\port$888$0 , \port$888$1 , \port$888$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$888$0  = \$1 ;
-  assign \port$888$1  = \$2 ;
-  assign \port$888$2  = \$3 ;
-  assign \port$888$3  = \$4 ;
-  assign \port$888$4  = \$5 ;
-  assign \port$888$5  = \$6 ;
-  assign \port$888$6  = \$7 ;
-  assign \port$888$7  = \$8 ;
-  assign \port$888$8  = \$9 ;
-  assign \port$888$9  = \$10 ;
-  assign \port$888$10  = \$11 ;
-  assign \port$888$11  = \$12 ;
-  assign \port$888$12  = \$13 ;
-  assign \port$888$13  = \$14 ;
-  assign \port$888$14  = \$15 ;
-  assign \port$888$15  = \$16 ;
+  assign \port$659$0  = \$1 ;
+  assign \port$659$1  = \$2 ;
+  assign \port$659$2  = \$3 ;
+  assign \port$659$3  = \$4 ;
+  assign \port$659$4  = \$5 ;
+  assign \port$659$5  = \$6 ;
+  assign \port$659$6  = \$7 ;
+  assign \port$659$7  = \$8 ;
+  assign \port$659$8  = \$9 ;
+  assign \port$659$9  = \$10 ;
+  assign \port$659$10  = \$11 ;
+  assign \port$659$11  = \$12 ;
+  assign \port$659$12  = \$13 ;
+  assign \port$659$13  = \$14 ;
+  assign \port$659$14  = \$15 ;
+  assign \port$659$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (\port$889$0 , \port$889$1 , \port$889$2 , \port$889$3 , \port$889$4 , \port$889$5 , \port$889$6 , \port$889$7 , \port$889$8 , \port$889$9 , \port$889$10 , \port$889$11 , \port$889$12 , \port$889$13 , \port$889$14 , \port$889$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21001,38 +16837,40 @@ module \hwq_top.engine.array.mul_2_3 (\port$889$0 , \port$889$1 , \port$889$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$889$0 ;
-  wire \port$889$0 ;
-  output \port$889$1 ;
-  wire \port$889$1 ;
-  output \port$889$10 ;
-  wire \port$889$10 ;
-  output \port$889$11 ;
-  wire \port$889$11 ;
-  output \port$889$12 ;
-  wire \port$889$12 ;
-  output \port$889$13 ;
-  wire \port$889$13 ;
-  output \port$889$14 ;
-  wire \port$889$14 ;
-  output \port$889$15 ;
-  wire \port$889$15 ;
-  output \port$889$2 ;
-  wire \port$889$2 ;
-  output \port$889$3 ;
-  wire \port$889$3 ;
-  output \port$889$4 ;
-  wire \port$889$4 ;
-  output \port$889$5 ;
-  wire \port$889$5 ;
-  output \port$889$6 ;
-  wire \port$889$6 ;
-  output \port$889$7 ;
-  wire \port$889$7 ;
-  output \port$889$8 ;
-  wire \port$889$8 ;
-  output \port$889$9 ;
-  wire \port$889$9 ;
+  output \port$660$0 ;
+  wire \port$660$0 ;
+  output \port$660$1 ;
+  wire \port$660$1 ;
+  output \port$660$10 ;
+  wire \port$660$10 ;
+  output \port$660$11 ;
+  wire \port$660$11 ;
+  output \port$660$12 ;
+  wire \port$660$12 ;
+  output \port$660$13 ;
+  wire \port$660$13 ;
+  output \port$660$14 ;
+  wire \port$660$14 ;
+  output \port$660$15 ;
+  wire \port$660$15 ;
+  output \port$660$2 ;
+  wire \port$660$2 ;
+  output \port$660$3 ;
+  wire \port$660$3 ;
+  output \port$660$4 ;
+  wire \port$660$4 ;
+  output \port$660$5 ;
+  wire \port$660$5 ;
+  output \port$660$6 ;
+  wire \port$660$6 ;
+  output \port$660$7 ;
+  wire \port$660$7 ;
+  output \port$660$8 ;
+  wire \port$660$8 ;
+  output \port$660$9 ;
+  wire \port$660$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21142,7 +16980,7 @@ module \hwq_top.engine.array.mul_2_3 (\port$889$0 , \port$889$1 , \port$889$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21153,26 +16991,26 @@ module \hwq_top.engine.array.mul_2_3 (\port$889$0 , \port$889$1 , \port$889$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$889$0  = \$1 ;
-  assign \port$889$1  = \$2 ;
-  assign \port$889$2  = \$3 ;
-  assign \port$889$3  = \$4 ;
-  assign \port$889$4  = \$5 ;
-  assign \port$889$5  = \$6 ;
-  assign \port$889$6  = \$7 ;
-  assign \port$889$7  = \$8 ;
-  assign \port$889$8  = \$9 ;
-  assign \port$889$9  = \$10 ;
-  assign \port$889$10  = \$11 ;
-  assign \port$889$11  = \$12 ;
-  assign \port$889$12  = \$13 ;
-  assign \port$889$13  = \$14 ;
-  assign \port$889$14  = \$15 ;
-  assign \port$889$15  = \$16 ;
+  assign \port$660$0  = \$1 ;
+  assign \port$660$1  = \$2 ;
+  assign \port$660$2  = \$3 ;
+  assign \port$660$3  = \$4 ;
+  assign \port$660$4  = \$5 ;
+  assign \port$660$5  = \$6 ;
+  assign \port$660$6  = \$7 ;
+  assign \port$660$7  = \$8 ;
+  assign \port$660$8  = \$9 ;
+  assign \port$660$9  = \$10 ;
+  assign \port$660$10  = \$11 ;
+  assign \port$660$11  = \$12 ;
+  assign \port$660$12  = \$13 ;
+  assign \port$660$13  = \$14 ;
+  assign \port$660$14  = \$15 ;
+  assign \port$660$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (\port$890$0 , \port$890$1 , \port$890$2 , \port$890$3 , \port$890$4 , \port$890$5 , \port$890$6 , \port$890$7 , \port$890$8 , \port$890$9 , \port$890$10 , \port$890$11 , \port$890$12 , \port$890$13 , \port$890$14 , \port$890$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21220,38 +17058,40 @@ module \hwq_top.engine.array.mul_2_4 (\port$890$0 , \port$890$1 , \port$890$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$890$0 ;
-  wire \port$890$0 ;
-  output \port$890$1 ;
-  wire \port$890$1 ;
-  output \port$890$10 ;
-  wire \port$890$10 ;
-  output \port$890$11 ;
-  wire \port$890$11 ;
-  output \port$890$12 ;
-  wire \port$890$12 ;
-  output \port$890$13 ;
-  wire \port$890$13 ;
-  output \port$890$14 ;
-  wire \port$890$14 ;
-  output \port$890$15 ;
-  wire \port$890$15 ;
-  output \port$890$2 ;
-  wire \port$890$2 ;
-  output \port$890$3 ;
-  wire \port$890$3 ;
-  output \port$890$4 ;
-  wire \port$890$4 ;
-  output \port$890$5 ;
-  wire \port$890$5 ;
-  output \port$890$6 ;
-  wire \port$890$6 ;
-  output \port$890$7 ;
-  wire \port$890$7 ;
-  output \port$890$8 ;
-  wire \port$890$8 ;
-  output \port$890$9 ;
-  wire \port$890$9 ;
+  output \port$661$0 ;
+  wire \port$661$0 ;
+  output \port$661$1 ;
+  wire \port$661$1 ;
+  output \port$661$10 ;
+  wire \port$661$10 ;
+  output \port$661$11 ;
+  wire \port$661$11 ;
+  output \port$661$12 ;
+  wire \port$661$12 ;
+  output \port$661$13 ;
+  wire \port$661$13 ;
+  output \port$661$14 ;
+  wire \port$661$14 ;
+  output \port$661$15 ;
+  wire \port$661$15 ;
+  output \port$661$2 ;
+  wire \port$661$2 ;
+  output \port$661$3 ;
+  wire \port$661$3 ;
+  output \port$661$4 ;
+  wire \port$661$4 ;
+  output \port$661$5 ;
+  wire \port$661$5 ;
+  output \port$661$6 ;
+  wire \port$661$6 ;
+  output \port$661$7 ;
+  wire \port$661$7 ;
+  output \port$661$8 ;
+  wire \port$661$8 ;
+  output \port$661$9 ;
+  wire \port$661$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21361,7 +17201,7 @@ module \hwq_top.engine.array.mul_2_4 (\port$890$0 , \port$890$1 , \port$890$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21372,26 +17212,26 @@ module \hwq_top.engine.array.mul_2_4 (\port$890$0 , \port$890$1 , \port$890$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$890$0  = \$1 ;
-  assign \port$890$1  = \$2 ;
-  assign \port$890$2  = \$3 ;
-  assign \port$890$3  = \$4 ;
-  assign \port$890$4  = \$5 ;
-  assign \port$890$5  = \$6 ;
-  assign \port$890$6  = \$7 ;
-  assign \port$890$7  = \$8 ;
-  assign \port$890$8  = \$9 ;
-  assign \port$890$9  = \$10 ;
-  assign \port$890$10  = \$11 ;
-  assign \port$890$11  = \$12 ;
-  assign \port$890$12  = \$13 ;
-  assign \port$890$13  = \$14 ;
-  assign \port$890$14  = \$15 ;
-  assign \port$890$15  = \$16 ;
+  assign \port$661$0  = \$1 ;
+  assign \port$661$1  = \$2 ;
+  assign \port$661$2  = \$3 ;
+  assign \port$661$3  = \$4 ;
+  assign \port$661$4  = \$5 ;
+  assign \port$661$5  = \$6 ;
+  assign \port$661$6  = \$7 ;
+  assign \port$661$7  = \$8 ;
+  assign \port$661$8  = \$9 ;
+  assign \port$661$9  = \$10 ;
+  assign \port$661$10  = \$11 ;
+  assign \port$661$11  = \$12 ;
+  assign \port$661$12  = \$13 ;
+  assign \port$661$13  = \$14 ;
+  assign \port$661$14  = \$15 ;
+  assign \port$661$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (\port$891$0 , \port$891$1 , \port$891$2 , \port$891$3 , \port$891$4 , \port$891$5 , \port$891$6 , \port$891$7 , \port$891$8 , \port$891$9 , \port$891$10 , \port$891$11 , \port$891$12 , \port$891$13 , \port$891$14 , \port$891$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21439,38 +17279,40 @@ module \hwq_top.engine.array.mul_2_5 (\port$891$0 , \port$891$1 , \port$891$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$891$0 ;
-  wire \port$891$0 ;
-  output \port$891$1 ;
-  wire \port$891$1 ;
-  output \port$891$10 ;
-  wire \port$891$10 ;
-  output \port$891$11 ;
-  wire \port$891$11 ;
-  output \port$891$12 ;
-  wire \port$891$12 ;
-  output \port$891$13 ;
-  wire \port$891$13 ;
-  output \port$891$14 ;
-  wire \port$891$14 ;
-  output \port$891$15 ;
-  wire \port$891$15 ;
-  output \port$891$2 ;
-  wire \port$891$2 ;
-  output \port$891$3 ;
-  wire \port$891$3 ;
-  output \port$891$4 ;
-  wire \port$891$4 ;
-  output \port$891$5 ;
-  wire \port$891$5 ;
-  output \port$891$6 ;
-  wire \port$891$6 ;
-  output \port$891$7 ;
-  wire \port$891$7 ;
-  output \port$891$8 ;
-  wire \port$891$8 ;
-  output \port$891$9 ;
-  wire \port$891$9 ;
+  output \port$662$0 ;
+  wire \port$662$0 ;
+  output \port$662$1 ;
+  wire \port$662$1 ;
+  output \port$662$10 ;
+  wire \port$662$10 ;
+  output \port$662$11 ;
+  wire \port$662$11 ;
+  output \port$662$12 ;
+  wire \port$662$12 ;
+  output \port$662$13 ;
+  wire \port$662$13 ;
+  output \port$662$14 ;
+  wire \port$662$14 ;
+  output \port$662$15 ;
+  wire \port$662$15 ;
+  output \port$662$2 ;
+  wire \port$662$2 ;
+  output \port$662$3 ;
+  wire \port$662$3 ;
+  output \port$662$4 ;
+  wire \port$662$4 ;
+  output \port$662$5 ;
+  wire \port$662$5 ;
+  output \port$662$6 ;
+  wire \port$662$6 ;
+  output \port$662$7 ;
+  wire \port$662$7 ;
+  output \port$662$8 ;
+  wire \port$662$8 ;
+  output \port$662$9 ;
+  wire \port$662$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21580,7 +17422,7 @@ module \hwq_top.engine.array.mul_2_5 (\port$891$0 , \port$891$1 , \port$891$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21591,26 +17433,26 @@ module \hwq_top.engine.array.mul_2_5 (\port$891$0 , \port$891$1 , \port$891$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$891$0  = \$1 ;
-  assign \port$891$1  = \$2 ;
-  assign \port$891$2  = \$3 ;
-  assign \port$891$3  = \$4 ;
-  assign \port$891$4  = \$5 ;
-  assign \port$891$5  = \$6 ;
-  assign \port$891$6  = \$7 ;
-  assign \port$891$7  = \$8 ;
-  assign \port$891$8  = \$9 ;
-  assign \port$891$9  = \$10 ;
-  assign \port$891$10  = \$11 ;
-  assign \port$891$11  = \$12 ;
-  assign \port$891$12  = \$13 ;
-  assign \port$891$13  = \$14 ;
-  assign \port$891$14  = \$15 ;
-  assign \port$891$15  = \$16 ;
+  assign \port$662$0  = \$1 ;
+  assign \port$662$1  = \$2 ;
+  assign \port$662$2  = \$3 ;
+  assign \port$662$3  = \$4 ;
+  assign \port$662$4  = \$5 ;
+  assign \port$662$5  = \$6 ;
+  assign \port$662$6  = \$7 ;
+  assign \port$662$7  = \$8 ;
+  assign \port$662$8  = \$9 ;
+  assign \port$662$9  = \$10 ;
+  assign \port$662$10  = \$11 ;
+  assign \port$662$11  = \$12 ;
+  assign \port$662$12  = \$13 ;
+  assign \port$662$13  = \$14 ;
+  assign \port$662$14  = \$15 ;
+  assign \port$662$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (\port$892$0 , \port$892$1 , \port$892$2 , \port$892$3 , \port$892$4 , \port$892$5 , \port$892$6 , \port$892$7 , \port$892$8 , \port$892$9 , \port$892$10 , \port$892$11 , \port$892$12 , \port$892$13 , \port$892$14 , \port$892$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21658,38 +17500,40 @@ module \hwq_top.engine.array.mul_2_6 (\port$892$0 , \port$892$1 , \port$892$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$892$0 ;
-  wire \port$892$0 ;
-  output \port$892$1 ;
-  wire \port$892$1 ;
-  output \port$892$10 ;
-  wire \port$892$10 ;
-  output \port$892$11 ;
-  wire \port$892$11 ;
-  output \port$892$12 ;
-  wire \port$892$12 ;
-  output \port$892$13 ;
-  wire \port$892$13 ;
-  output \port$892$14 ;
-  wire \port$892$14 ;
-  output \port$892$15 ;
-  wire \port$892$15 ;
-  output \port$892$2 ;
-  wire \port$892$2 ;
-  output \port$892$3 ;
-  wire \port$892$3 ;
-  output \port$892$4 ;
-  wire \port$892$4 ;
-  output \port$892$5 ;
-  wire \port$892$5 ;
-  output \port$892$6 ;
-  wire \port$892$6 ;
-  output \port$892$7 ;
-  wire \port$892$7 ;
-  output \port$892$8 ;
-  wire \port$892$8 ;
-  output \port$892$9 ;
-  wire \port$892$9 ;
+  output \port$663$0 ;
+  wire \port$663$0 ;
+  output \port$663$1 ;
+  wire \port$663$1 ;
+  output \port$663$10 ;
+  wire \port$663$10 ;
+  output \port$663$11 ;
+  wire \port$663$11 ;
+  output \port$663$12 ;
+  wire \port$663$12 ;
+  output \port$663$13 ;
+  wire \port$663$13 ;
+  output \port$663$14 ;
+  wire \port$663$14 ;
+  output \port$663$15 ;
+  wire \port$663$15 ;
+  output \port$663$2 ;
+  wire \port$663$2 ;
+  output \port$663$3 ;
+  wire \port$663$3 ;
+  output \port$663$4 ;
+  wire \port$663$4 ;
+  output \port$663$5 ;
+  wire \port$663$5 ;
+  output \port$663$6 ;
+  wire \port$663$6 ;
+  output \port$663$7 ;
+  wire \port$663$7 ;
+  output \port$663$8 ;
+  wire \port$663$8 ;
+  output \port$663$9 ;
+  wire \port$663$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -21799,7 +17643,7 @@ module \hwq_top.engine.array.mul_2_6 (\port$892$0 , \port$892$1 , \port$892$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -21810,26 +17654,26 @@ module \hwq_top.engine.array.mul_2_6 (\port$892$0 , \port$892$1 , \port$892$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$892$0  = \$1 ;
-  assign \port$892$1  = \$2 ;
-  assign \port$892$2  = \$3 ;
-  assign \port$892$3  = \$4 ;
-  assign \port$892$4  = \$5 ;
-  assign \port$892$5  = \$6 ;
-  assign \port$892$6  = \$7 ;
-  assign \port$892$7  = \$8 ;
-  assign \port$892$8  = \$9 ;
-  assign \port$892$9  = \$10 ;
-  assign \port$892$10  = \$11 ;
-  assign \port$892$11  = \$12 ;
-  assign \port$892$12  = \$13 ;
-  assign \port$892$13  = \$14 ;
-  assign \port$892$14  = \$15 ;
-  assign \port$892$15  = \$16 ;
+  assign \port$663$0  = \$1 ;
+  assign \port$663$1  = \$2 ;
+  assign \port$663$2  = \$3 ;
+  assign \port$663$3  = \$4 ;
+  assign \port$663$4  = \$5 ;
+  assign \port$663$5  = \$6 ;
+  assign \port$663$6  = \$7 ;
+  assign \port$663$7  = \$8 ;
+  assign \port$663$8  = \$9 ;
+  assign \port$663$9  = \$10 ;
+  assign \port$663$10  = \$11 ;
+  assign \port$663$11  = \$12 ;
+  assign \port$663$12  = \$13 ;
+  assign \port$663$13  = \$14 ;
+  assign \port$663$14  = \$15 ;
+  assign \port$663$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (\port$893$0 , \port$893$1 , \port$893$2 , \port$893$3 , \port$893$4 , \port$893$5 , \port$893$6 , \port$893$7 , \port$893$8 , \port$893$9 , \port$893$10 , \port$893$11 , \port$893$12 , \port$893$13 , \port$893$14 , \port$893$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21877,38 +17721,40 @@ module \hwq_top.engine.array.mul_2_7 (\port$893$0 , \port$893$1 , \port$893$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$893$0 ;
-  wire \port$893$0 ;
-  output \port$893$1 ;
-  wire \port$893$1 ;
-  output \port$893$10 ;
-  wire \port$893$10 ;
-  output \port$893$11 ;
-  wire \port$893$11 ;
-  output \port$893$12 ;
-  wire \port$893$12 ;
-  output \port$893$13 ;
-  wire \port$893$13 ;
-  output \port$893$14 ;
-  wire \port$893$14 ;
-  output \port$893$15 ;
-  wire \port$893$15 ;
-  output \port$893$2 ;
-  wire \port$893$2 ;
-  output \port$893$3 ;
-  wire \port$893$3 ;
-  output \port$893$4 ;
-  wire \port$893$4 ;
-  output \port$893$5 ;
-  wire \port$893$5 ;
-  output \port$893$6 ;
-  wire \port$893$6 ;
-  output \port$893$7 ;
-  wire \port$893$7 ;
-  output \port$893$8 ;
-  wire \port$893$8 ;
-  output \port$893$9 ;
-  wire \port$893$9 ;
+  output \port$664$0 ;
+  wire \port$664$0 ;
+  output \port$664$1 ;
+  wire \port$664$1 ;
+  output \port$664$10 ;
+  wire \port$664$10 ;
+  output \port$664$11 ;
+  wire \port$664$11 ;
+  output \port$664$12 ;
+  wire \port$664$12 ;
+  output \port$664$13 ;
+  wire \port$664$13 ;
+  output \port$664$14 ;
+  wire \port$664$14 ;
+  output \port$664$15 ;
+  wire \port$664$15 ;
+  output \port$664$2 ;
+  wire \port$664$2 ;
+  output \port$664$3 ;
+  wire \port$664$3 ;
+  output \port$664$4 ;
+  wire \port$664$4 ;
+  output \port$664$5 ;
+  wire \port$664$5 ;
+  output \port$664$6 ;
+  wire \port$664$6 ;
+  output \port$664$7 ;
+  wire \port$664$7 ;
+  output \port$664$8 ;
+  wire \port$664$8 ;
+  output \port$664$9 ;
+  wire \port$664$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22018,7 +17864,7 @@ module \hwq_top.engine.array.mul_2_7 (\port$893$0 , \port$893$1 , \port$893$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22029,26 +17875,26 @@ module \hwq_top.engine.array.mul_2_7 (\port$893$0 , \port$893$1 , \port$893$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$893$0  = \$1 ;
-  assign \port$893$1  = \$2 ;
-  assign \port$893$2  = \$3 ;
-  assign \port$893$3  = \$4 ;
-  assign \port$893$4  = \$5 ;
-  assign \port$893$5  = \$6 ;
-  assign \port$893$6  = \$7 ;
-  assign \port$893$7  = \$8 ;
-  assign \port$893$8  = \$9 ;
-  assign \port$893$9  = \$10 ;
-  assign \port$893$10  = \$11 ;
-  assign \port$893$11  = \$12 ;
-  assign \port$893$12  = \$13 ;
-  assign \port$893$13  = \$14 ;
-  assign \port$893$14  = \$15 ;
-  assign \port$893$15  = \$16 ;
+  assign \port$664$0  = \$1 ;
+  assign \port$664$1  = \$2 ;
+  assign \port$664$2  = \$3 ;
+  assign \port$664$3  = \$4 ;
+  assign \port$664$4  = \$5 ;
+  assign \port$664$5  = \$6 ;
+  assign \port$664$6  = \$7 ;
+  assign \port$664$7  = \$8 ;
+  assign \port$664$8  = \$9 ;
+  assign \port$664$9  = \$10 ;
+  assign \port$664$10  = \$11 ;
+  assign \port$664$11  = \$12 ;
+  assign \port$664$12  = \$13 ;
+  assign \port$664$13  = \$14 ;
+  assign \port$664$14  = \$15 ;
+  assign \port$664$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (\port$894$0 , \port$894$1 , \port$894$2 , \port$894$3 , \port$894$4 , \port$894$5 , \port$894$6 , \port$894$7 , \port$894$8 , \port$894$9 , \port$894$10 , \port$894$11 , \port$894$12 , \port$894$13 , \port$894$14 , \port$894$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22096,38 +17942,40 @@ module \hwq_top.engine.array.mul_3_0 (\port$894$0 , \port$894$1 , \port$894$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$894$0 ;
-  wire \port$894$0 ;
-  output \port$894$1 ;
-  wire \port$894$1 ;
-  output \port$894$10 ;
-  wire \port$894$10 ;
-  output \port$894$11 ;
-  wire \port$894$11 ;
-  output \port$894$12 ;
-  wire \port$894$12 ;
-  output \port$894$13 ;
-  wire \port$894$13 ;
-  output \port$894$14 ;
-  wire \port$894$14 ;
-  output \port$894$15 ;
-  wire \port$894$15 ;
-  output \port$894$2 ;
-  wire \port$894$2 ;
-  output \port$894$3 ;
-  wire \port$894$3 ;
-  output \port$894$4 ;
-  wire \port$894$4 ;
-  output \port$894$5 ;
-  wire \port$894$5 ;
-  output \port$894$6 ;
-  wire \port$894$6 ;
-  output \port$894$7 ;
-  wire \port$894$7 ;
-  output \port$894$8 ;
-  wire \port$894$8 ;
-  output \port$894$9 ;
-  wire \port$894$9 ;
+  output \port$665$0 ;
+  wire \port$665$0 ;
+  output \port$665$1 ;
+  wire \port$665$1 ;
+  output \port$665$10 ;
+  wire \port$665$10 ;
+  output \port$665$11 ;
+  wire \port$665$11 ;
+  output \port$665$12 ;
+  wire \port$665$12 ;
+  output \port$665$13 ;
+  wire \port$665$13 ;
+  output \port$665$14 ;
+  wire \port$665$14 ;
+  output \port$665$15 ;
+  wire \port$665$15 ;
+  output \port$665$2 ;
+  wire \port$665$2 ;
+  output \port$665$3 ;
+  wire \port$665$3 ;
+  output \port$665$4 ;
+  wire \port$665$4 ;
+  output \port$665$5 ;
+  wire \port$665$5 ;
+  output \port$665$6 ;
+  wire \port$665$6 ;
+  output \port$665$7 ;
+  wire \port$665$7 ;
+  output \port$665$8 ;
+  wire \port$665$8 ;
+  output \port$665$9 ;
+  wire \port$665$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22237,7 +18085,7 @@ module \hwq_top.engine.array.mul_3_0 (\port$894$0 , \port$894$1 , \port$894$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22248,26 +18096,26 @@ module \hwq_top.engine.array.mul_3_0 (\port$894$0 , \port$894$1 , \port$894$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$894$0  = \$1 ;
-  assign \port$894$1  = \$2 ;
-  assign \port$894$2  = \$3 ;
-  assign \port$894$3  = \$4 ;
-  assign \port$894$4  = \$5 ;
-  assign \port$894$5  = \$6 ;
-  assign \port$894$6  = \$7 ;
-  assign \port$894$7  = \$8 ;
-  assign \port$894$8  = \$9 ;
-  assign \port$894$9  = \$10 ;
-  assign \port$894$10  = \$11 ;
-  assign \port$894$11  = \$12 ;
-  assign \port$894$12  = \$13 ;
-  assign \port$894$13  = \$14 ;
-  assign \port$894$14  = \$15 ;
-  assign \port$894$15  = \$16 ;
+  assign \port$665$0  = \$1 ;
+  assign \port$665$1  = \$2 ;
+  assign \port$665$2  = \$3 ;
+  assign \port$665$3  = \$4 ;
+  assign \port$665$4  = \$5 ;
+  assign \port$665$5  = \$6 ;
+  assign \port$665$6  = \$7 ;
+  assign \port$665$7  = \$8 ;
+  assign \port$665$8  = \$9 ;
+  assign \port$665$9  = \$10 ;
+  assign \port$665$10  = \$11 ;
+  assign \port$665$11  = \$12 ;
+  assign \port$665$12  = \$13 ;
+  assign \port$665$13  = \$14 ;
+  assign \port$665$14  = \$15 ;
+  assign \port$665$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (\port$895$0 , \port$895$1 , \port$895$2 , \port$895$3 , \port$895$4 , \port$895$5 , \port$895$6 , \port$895$7 , \port$895$8 , \port$895$9 , \port$895$10 , \port$895$11 , \port$895$12 , \port$895$13 , \port$895$14 , \port$895$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22315,38 +18163,40 @@ module \hwq_top.engine.array.mul_3_1 (\port$895$0 , \port$895$1 , \port$895$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$895$0 ;
-  wire \port$895$0 ;
-  output \port$895$1 ;
-  wire \port$895$1 ;
-  output \port$895$10 ;
-  wire \port$895$10 ;
-  output \port$895$11 ;
-  wire \port$895$11 ;
-  output \port$895$12 ;
-  wire \port$895$12 ;
-  output \port$895$13 ;
-  wire \port$895$13 ;
-  output \port$895$14 ;
-  wire \port$895$14 ;
-  output \port$895$15 ;
-  wire \port$895$15 ;
-  output \port$895$2 ;
-  wire \port$895$2 ;
-  output \port$895$3 ;
-  wire \port$895$3 ;
-  output \port$895$4 ;
-  wire \port$895$4 ;
-  output \port$895$5 ;
-  wire \port$895$5 ;
-  output \port$895$6 ;
-  wire \port$895$6 ;
-  output \port$895$7 ;
-  wire \port$895$7 ;
-  output \port$895$8 ;
-  wire \port$895$8 ;
-  output \port$895$9 ;
-  wire \port$895$9 ;
+  output \port$666$0 ;
+  wire \port$666$0 ;
+  output \port$666$1 ;
+  wire \port$666$1 ;
+  output \port$666$10 ;
+  wire \port$666$10 ;
+  output \port$666$11 ;
+  wire \port$666$11 ;
+  output \port$666$12 ;
+  wire \port$666$12 ;
+  output \port$666$13 ;
+  wire \port$666$13 ;
+  output \port$666$14 ;
+  wire \port$666$14 ;
+  output \port$666$15 ;
+  wire \port$666$15 ;
+  output \port$666$2 ;
+  wire \port$666$2 ;
+  output \port$666$3 ;
+  wire \port$666$3 ;
+  output \port$666$4 ;
+  wire \port$666$4 ;
+  output \port$666$5 ;
+  wire \port$666$5 ;
+  output \port$666$6 ;
+  wire \port$666$6 ;
+  output \port$666$7 ;
+  wire \port$666$7 ;
+  output \port$666$8 ;
+  wire \port$666$8 ;
+  output \port$666$9 ;
+  wire \port$666$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22456,7 +18306,7 @@ module \hwq_top.engine.array.mul_3_1 (\port$895$0 , \port$895$1 , \port$895$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22467,26 +18317,26 @@ module \hwq_top.engine.array.mul_3_1 (\port$895$0 , \port$895$1 , \port$895$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$895$0  = \$1 ;
-  assign \port$895$1  = \$2 ;
-  assign \port$895$2  = \$3 ;
-  assign \port$895$3  = \$4 ;
-  assign \port$895$4  = \$5 ;
-  assign \port$895$5  = \$6 ;
-  assign \port$895$6  = \$7 ;
-  assign \port$895$7  = \$8 ;
-  assign \port$895$8  = \$9 ;
-  assign \port$895$9  = \$10 ;
-  assign \port$895$10  = \$11 ;
-  assign \port$895$11  = \$12 ;
-  assign \port$895$12  = \$13 ;
-  assign \port$895$13  = \$14 ;
-  assign \port$895$14  = \$15 ;
-  assign \port$895$15  = \$16 ;
+  assign \port$666$0  = \$1 ;
+  assign \port$666$1  = \$2 ;
+  assign \port$666$2  = \$3 ;
+  assign \port$666$3  = \$4 ;
+  assign \port$666$4  = \$5 ;
+  assign \port$666$5  = \$6 ;
+  assign \port$666$6  = \$7 ;
+  assign \port$666$7  = \$8 ;
+  assign \port$666$8  = \$9 ;
+  assign \port$666$9  = \$10 ;
+  assign \port$666$10  = \$11 ;
+  assign \port$666$11  = \$12 ;
+  assign \port$666$12  = \$13 ;
+  assign \port$666$13  = \$14 ;
+  assign \port$666$14  = \$15 ;
+  assign \port$666$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (\port$896$0 , \port$896$1 , \port$896$2 , \port$896$3 , \port$896$4 , \port$896$5 , \port$896$6 , \port$896$7 , \port$896$8 , \port$896$9 , \port$896$10 , \port$896$11 , \port$896$12 , \port$896$13 , \port$896$14 , \port$896$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22534,38 +18384,40 @@ module \hwq_top.engine.array.mul_3_2 (\port$896$0 , \port$896$1 , \port$896$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$896$0 ;
-  wire \port$896$0 ;
-  output \port$896$1 ;
-  wire \port$896$1 ;
-  output \port$896$10 ;
-  wire \port$896$10 ;
-  output \port$896$11 ;
-  wire \port$896$11 ;
-  output \port$896$12 ;
-  wire \port$896$12 ;
-  output \port$896$13 ;
-  wire \port$896$13 ;
-  output \port$896$14 ;
-  wire \port$896$14 ;
-  output \port$896$15 ;
-  wire \port$896$15 ;
-  output \port$896$2 ;
-  wire \port$896$2 ;
-  output \port$896$3 ;
-  wire \port$896$3 ;
-  output \port$896$4 ;
-  wire \port$896$4 ;
-  output \port$896$5 ;
-  wire \port$896$5 ;
-  output \port$896$6 ;
-  wire \port$896$6 ;
-  output \port$896$7 ;
-  wire \port$896$7 ;
-  output \port$896$8 ;
-  wire \port$896$8 ;
-  output \port$896$9 ;
-  wire \port$896$9 ;
+  output \port$667$0 ;
+  wire \port$667$0 ;
+  output \port$667$1 ;
+  wire \port$667$1 ;
+  output \port$667$10 ;
+  wire \port$667$10 ;
+  output \port$667$11 ;
+  wire \port$667$11 ;
+  output \port$667$12 ;
+  wire \port$667$12 ;
+  output \port$667$13 ;
+  wire \port$667$13 ;
+  output \port$667$14 ;
+  wire \port$667$14 ;
+  output \port$667$15 ;
+  wire \port$667$15 ;
+  output \port$667$2 ;
+  wire \port$667$2 ;
+  output \port$667$3 ;
+  wire \port$667$3 ;
+  output \port$667$4 ;
+  wire \port$667$4 ;
+  output \port$667$5 ;
+  wire \port$667$5 ;
+  output \port$667$6 ;
+  wire \port$667$6 ;
+  output \port$667$7 ;
+  wire \port$667$7 ;
+  output \port$667$8 ;
+  wire \port$667$8 ;
+  output \port$667$9 ;
+  wire \port$667$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22675,7 +18527,7 @@ module \hwq_top.engine.array.mul_3_2 (\port$896$0 , \port$896$1 , \port$896$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22686,26 +18538,26 @@ module \hwq_top.engine.array.mul_3_2 (\port$896$0 , \port$896$1 , \port$896$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$896$0  = \$1 ;
-  assign \port$896$1  = \$2 ;
-  assign \port$896$2  = \$3 ;
-  assign \port$896$3  = \$4 ;
-  assign \port$896$4  = \$5 ;
-  assign \port$896$5  = \$6 ;
-  assign \port$896$6  = \$7 ;
-  assign \port$896$7  = \$8 ;
-  assign \port$896$8  = \$9 ;
-  assign \port$896$9  = \$10 ;
-  assign \port$896$10  = \$11 ;
-  assign \port$896$11  = \$12 ;
-  assign \port$896$12  = \$13 ;
-  assign \port$896$13  = \$14 ;
-  assign \port$896$14  = \$15 ;
-  assign \port$896$15  = \$16 ;
+  assign \port$667$0  = \$1 ;
+  assign \port$667$1  = \$2 ;
+  assign \port$667$2  = \$3 ;
+  assign \port$667$3  = \$4 ;
+  assign \port$667$4  = \$5 ;
+  assign \port$667$5  = \$6 ;
+  assign \port$667$6  = \$7 ;
+  assign \port$667$7  = \$8 ;
+  assign \port$667$8  = \$9 ;
+  assign \port$667$9  = \$10 ;
+  assign \port$667$10  = \$11 ;
+  assign \port$667$11  = \$12 ;
+  assign \port$667$12  = \$13 ;
+  assign \port$667$13  = \$14 ;
+  assign \port$667$14  = \$15 ;
+  assign \port$667$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (\port$897$0 , \port$897$1 , \port$897$2 , \port$897$3 , \port$897$4 , \port$897$5 , \port$897$6 , \port$897$7 , \port$897$8 , \port$897$9 , \port$897$10 , \port$897$11 , \port$897$12 , \port$897$13 , \port$897$14 , \port$897$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22753,38 +18605,40 @@ module \hwq_top.engine.array.mul_3_3 (\port$897$0 , \port$897$1 , \port$897$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$897$0 ;
-  wire \port$897$0 ;
-  output \port$897$1 ;
-  wire \port$897$1 ;
-  output \port$897$10 ;
-  wire \port$897$10 ;
-  output \port$897$11 ;
-  wire \port$897$11 ;
-  output \port$897$12 ;
-  wire \port$897$12 ;
-  output \port$897$13 ;
-  wire \port$897$13 ;
-  output \port$897$14 ;
-  wire \port$897$14 ;
-  output \port$897$15 ;
-  wire \port$897$15 ;
-  output \port$897$2 ;
-  wire \port$897$2 ;
-  output \port$897$3 ;
-  wire \port$897$3 ;
-  output \port$897$4 ;
-  wire \port$897$4 ;
-  output \port$897$5 ;
-  wire \port$897$5 ;
-  output \port$897$6 ;
-  wire \port$897$6 ;
-  output \port$897$7 ;
-  wire \port$897$7 ;
-  output \port$897$8 ;
-  wire \port$897$8 ;
-  output \port$897$9 ;
-  wire \port$897$9 ;
+  output \port$668$0 ;
+  wire \port$668$0 ;
+  output \port$668$1 ;
+  wire \port$668$1 ;
+  output \port$668$10 ;
+  wire \port$668$10 ;
+  output \port$668$11 ;
+  wire \port$668$11 ;
+  output \port$668$12 ;
+  wire \port$668$12 ;
+  output \port$668$13 ;
+  wire \port$668$13 ;
+  output \port$668$14 ;
+  wire \port$668$14 ;
+  output \port$668$15 ;
+  wire \port$668$15 ;
+  output \port$668$2 ;
+  wire \port$668$2 ;
+  output \port$668$3 ;
+  wire \port$668$3 ;
+  output \port$668$4 ;
+  wire \port$668$4 ;
+  output \port$668$5 ;
+  wire \port$668$5 ;
+  output \port$668$6 ;
+  wire \port$668$6 ;
+  output \port$668$7 ;
+  wire \port$668$7 ;
+  output \port$668$8 ;
+  wire \port$668$8 ;
+  output \port$668$9 ;
+  wire \port$668$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -22894,7 +18748,7 @@ module \hwq_top.engine.array.mul_3_3 (\port$897$0 , \port$897$1 , \port$897$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -22905,26 +18759,26 @@ module \hwq_top.engine.array.mul_3_3 (\port$897$0 , \port$897$1 , \port$897$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$897$0  = \$1 ;
-  assign \port$897$1  = \$2 ;
-  assign \port$897$2  = \$3 ;
-  assign \port$897$3  = \$4 ;
-  assign \port$897$4  = \$5 ;
-  assign \port$897$5  = \$6 ;
-  assign \port$897$6  = \$7 ;
-  assign \port$897$7  = \$8 ;
-  assign \port$897$8  = \$9 ;
-  assign \port$897$9  = \$10 ;
-  assign \port$897$10  = \$11 ;
-  assign \port$897$11  = \$12 ;
-  assign \port$897$12  = \$13 ;
-  assign \port$897$13  = \$14 ;
-  assign \port$897$14  = \$15 ;
-  assign \port$897$15  = \$16 ;
+  assign \port$668$0  = \$1 ;
+  assign \port$668$1  = \$2 ;
+  assign \port$668$2  = \$3 ;
+  assign \port$668$3  = \$4 ;
+  assign \port$668$4  = \$5 ;
+  assign \port$668$5  = \$6 ;
+  assign \port$668$6  = \$7 ;
+  assign \port$668$7  = \$8 ;
+  assign \port$668$8  = \$9 ;
+  assign \port$668$9  = \$10 ;
+  assign \port$668$10  = \$11 ;
+  assign \port$668$11  = \$12 ;
+  assign \port$668$12  = \$13 ;
+  assign \port$668$13  = \$14 ;
+  assign \port$668$14  = \$15 ;
+  assign \port$668$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (\port$898$0 , \port$898$1 , \port$898$2 , \port$898$3 , \port$898$4 , \port$898$5 , \port$898$6 , \port$898$7 , \port$898$8 , \port$898$9 , \port$898$10 , \port$898$11 , \port$898$12 , \port$898$13 , \port$898$14 , \port$898$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22972,38 +18826,40 @@ module \hwq_top.engine.array.mul_3_4 (\port$898$0 , \port$898$1 , \port$898$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$898$0 ;
-  wire \port$898$0 ;
-  output \port$898$1 ;
-  wire \port$898$1 ;
-  output \port$898$10 ;
-  wire \port$898$10 ;
-  output \port$898$11 ;
-  wire \port$898$11 ;
-  output \port$898$12 ;
-  wire \port$898$12 ;
-  output \port$898$13 ;
-  wire \port$898$13 ;
-  output \port$898$14 ;
-  wire \port$898$14 ;
-  output \port$898$15 ;
-  wire \port$898$15 ;
-  output \port$898$2 ;
-  wire \port$898$2 ;
-  output \port$898$3 ;
-  wire \port$898$3 ;
-  output \port$898$4 ;
-  wire \port$898$4 ;
-  output \port$898$5 ;
-  wire \port$898$5 ;
-  output \port$898$6 ;
-  wire \port$898$6 ;
-  output \port$898$7 ;
-  wire \port$898$7 ;
-  output \port$898$8 ;
-  wire \port$898$8 ;
-  output \port$898$9 ;
-  wire \port$898$9 ;
+  output \port$669$0 ;
+  wire \port$669$0 ;
+  output \port$669$1 ;
+  wire \port$669$1 ;
+  output \port$669$10 ;
+  wire \port$669$10 ;
+  output \port$669$11 ;
+  wire \port$669$11 ;
+  output \port$669$12 ;
+  wire \port$669$12 ;
+  output \port$669$13 ;
+  wire \port$669$13 ;
+  output \port$669$14 ;
+  wire \port$669$14 ;
+  output \port$669$15 ;
+  wire \port$669$15 ;
+  output \port$669$2 ;
+  wire \port$669$2 ;
+  output \port$669$3 ;
+  wire \port$669$3 ;
+  output \port$669$4 ;
+  wire \port$669$4 ;
+  output \port$669$5 ;
+  wire \port$669$5 ;
+  output \port$669$6 ;
+  wire \port$669$6 ;
+  output \port$669$7 ;
+  wire \port$669$7 ;
+  output \port$669$8 ;
+  wire \port$669$8 ;
+  output \port$669$9 ;
+  wire \port$669$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23113,7 +18969,7 @@ module \hwq_top.engine.array.mul_3_4 (\port$898$0 , \port$898$1 , \port$898$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23124,26 +18980,26 @@ module \hwq_top.engine.array.mul_3_4 (\port$898$0 , \port$898$1 , \port$898$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$898$0  = \$1 ;
-  assign \port$898$1  = \$2 ;
-  assign \port$898$2  = \$3 ;
-  assign \port$898$3  = \$4 ;
-  assign \port$898$4  = \$5 ;
-  assign \port$898$5  = \$6 ;
-  assign \port$898$6  = \$7 ;
-  assign \port$898$7  = \$8 ;
-  assign \port$898$8  = \$9 ;
-  assign \port$898$9  = \$10 ;
-  assign \port$898$10  = \$11 ;
-  assign \port$898$11  = \$12 ;
-  assign \port$898$12  = \$13 ;
-  assign \port$898$13  = \$14 ;
-  assign \port$898$14  = \$15 ;
-  assign \port$898$15  = \$16 ;
+  assign \port$669$0  = \$1 ;
+  assign \port$669$1  = \$2 ;
+  assign \port$669$2  = \$3 ;
+  assign \port$669$3  = \$4 ;
+  assign \port$669$4  = \$5 ;
+  assign \port$669$5  = \$6 ;
+  assign \port$669$6  = \$7 ;
+  assign \port$669$7  = \$8 ;
+  assign \port$669$8  = \$9 ;
+  assign \port$669$9  = \$10 ;
+  assign \port$669$10  = \$11 ;
+  assign \port$669$11  = \$12 ;
+  assign \port$669$12  = \$13 ;
+  assign \port$669$13  = \$14 ;
+  assign \port$669$14  = \$15 ;
+  assign \port$669$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (\port$899$0 , \port$899$1 , \port$899$2 , \port$899$3 , \port$899$4 , \port$899$5 , \port$899$6 , \port$899$7 , \port$899$8 , \port$899$9 , \port$899$10 , \port$899$11 , \port$899$12 , \port$899$13 , \port$899$14 , \port$899$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23191,38 +19047,40 @@ module \hwq_top.engine.array.mul_3_5 (\port$899$0 , \port$899$1 , \port$899$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$899$0 ;
-  wire \port$899$0 ;
-  output \port$899$1 ;
-  wire \port$899$1 ;
-  output \port$899$10 ;
-  wire \port$899$10 ;
-  output \port$899$11 ;
-  wire \port$899$11 ;
-  output \port$899$12 ;
-  wire \port$899$12 ;
-  output \port$899$13 ;
-  wire \port$899$13 ;
-  output \port$899$14 ;
-  wire \port$899$14 ;
-  output \port$899$15 ;
-  wire \port$899$15 ;
-  output \port$899$2 ;
-  wire \port$899$2 ;
-  output \port$899$3 ;
-  wire \port$899$3 ;
-  output \port$899$4 ;
-  wire \port$899$4 ;
-  output \port$899$5 ;
-  wire \port$899$5 ;
-  output \port$899$6 ;
-  wire \port$899$6 ;
-  output \port$899$7 ;
-  wire \port$899$7 ;
-  output \port$899$8 ;
-  wire \port$899$8 ;
-  output \port$899$9 ;
-  wire \port$899$9 ;
+  output \port$670$0 ;
+  wire \port$670$0 ;
+  output \port$670$1 ;
+  wire \port$670$1 ;
+  output \port$670$10 ;
+  wire \port$670$10 ;
+  output \port$670$11 ;
+  wire \port$670$11 ;
+  output \port$670$12 ;
+  wire \port$670$12 ;
+  output \port$670$13 ;
+  wire \port$670$13 ;
+  output \port$670$14 ;
+  wire \port$670$14 ;
+  output \port$670$15 ;
+  wire \port$670$15 ;
+  output \port$670$2 ;
+  wire \port$670$2 ;
+  output \port$670$3 ;
+  wire \port$670$3 ;
+  output \port$670$4 ;
+  wire \port$670$4 ;
+  output \port$670$5 ;
+  wire \port$670$5 ;
+  output \port$670$6 ;
+  wire \port$670$6 ;
+  output \port$670$7 ;
+  wire \port$670$7 ;
+  output \port$670$8 ;
+  wire \port$670$8 ;
+  output \port$670$9 ;
+  wire \port$670$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23332,7 +19190,7 @@ module \hwq_top.engine.array.mul_3_5 (\port$899$0 , \port$899$1 , \port$899$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23343,26 +19201,26 @@ module \hwq_top.engine.array.mul_3_5 (\port$899$0 , \port$899$1 , \port$899$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$899$0  = \$1 ;
-  assign \port$899$1  = \$2 ;
-  assign \port$899$2  = \$3 ;
-  assign \port$899$3  = \$4 ;
-  assign \port$899$4  = \$5 ;
-  assign \port$899$5  = \$6 ;
-  assign \port$899$6  = \$7 ;
-  assign \port$899$7  = \$8 ;
-  assign \port$899$8  = \$9 ;
-  assign \port$899$9  = \$10 ;
-  assign \port$899$10  = \$11 ;
-  assign \port$899$11  = \$12 ;
-  assign \port$899$12  = \$13 ;
-  assign \port$899$13  = \$14 ;
-  assign \port$899$14  = \$15 ;
-  assign \port$899$15  = \$16 ;
+  assign \port$670$0  = \$1 ;
+  assign \port$670$1  = \$2 ;
+  assign \port$670$2  = \$3 ;
+  assign \port$670$3  = \$4 ;
+  assign \port$670$4  = \$5 ;
+  assign \port$670$5  = \$6 ;
+  assign \port$670$6  = \$7 ;
+  assign \port$670$7  = \$8 ;
+  assign \port$670$8  = \$9 ;
+  assign \port$670$9  = \$10 ;
+  assign \port$670$10  = \$11 ;
+  assign \port$670$11  = \$12 ;
+  assign \port$670$12  = \$13 ;
+  assign \port$670$13  = \$14 ;
+  assign \port$670$14  = \$15 ;
+  assign \port$670$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (\port$900$0 , \port$900$1 , \port$900$2 , \port$900$3 , \port$900$4 , \port$900$5 , \port$900$6 , \port$900$7 , \port$900$8 , \port$900$9 , \port$900$10 , \port$900$11 , \port$900$12 , \port$900$13 , \port$900$14 , \port$900$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23410,38 +19268,40 @@ module \hwq_top.engine.array.mul_3_6 (\port$900$0 , \port$900$1 , \port$900$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$900$0 ;
-  wire \port$900$0 ;
-  output \port$900$1 ;
-  wire \port$900$1 ;
-  output \port$900$10 ;
-  wire \port$900$10 ;
-  output \port$900$11 ;
-  wire \port$900$11 ;
-  output \port$900$12 ;
-  wire \port$900$12 ;
-  output \port$900$13 ;
-  wire \port$900$13 ;
-  output \port$900$14 ;
-  wire \port$900$14 ;
-  output \port$900$15 ;
-  wire \port$900$15 ;
-  output \port$900$2 ;
-  wire \port$900$2 ;
-  output \port$900$3 ;
-  wire \port$900$3 ;
-  output \port$900$4 ;
-  wire \port$900$4 ;
-  output \port$900$5 ;
-  wire \port$900$5 ;
-  output \port$900$6 ;
-  wire \port$900$6 ;
-  output \port$900$7 ;
-  wire \port$900$7 ;
-  output \port$900$8 ;
-  wire \port$900$8 ;
-  output \port$900$9 ;
-  wire \port$900$9 ;
+  output \port$671$0 ;
+  wire \port$671$0 ;
+  output \port$671$1 ;
+  wire \port$671$1 ;
+  output \port$671$10 ;
+  wire \port$671$10 ;
+  output \port$671$11 ;
+  wire \port$671$11 ;
+  output \port$671$12 ;
+  wire \port$671$12 ;
+  output \port$671$13 ;
+  wire \port$671$13 ;
+  output \port$671$14 ;
+  wire \port$671$14 ;
+  output \port$671$15 ;
+  wire \port$671$15 ;
+  output \port$671$2 ;
+  wire \port$671$2 ;
+  output \port$671$3 ;
+  wire \port$671$3 ;
+  output \port$671$4 ;
+  wire \port$671$4 ;
+  output \port$671$5 ;
+  wire \port$671$5 ;
+  output \port$671$6 ;
+  wire \port$671$6 ;
+  output \port$671$7 ;
+  wire \port$671$7 ;
+  output \port$671$8 ;
+  wire \port$671$8 ;
+  output \port$671$9 ;
+  wire \port$671$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23551,7 +19411,7 @@ module \hwq_top.engine.array.mul_3_6 (\port$900$0 , \port$900$1 , \port$900$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23562,26 +19422,26 @@ module \hwq_top.engine.array.mul_3_6 (\port$900$0 , \port$900$1 , \port$900$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$900$0  = \$1 ;
-  assign \port$900$1  = \$2 ;
-  assign \port$900$2  = \$3 ;
-  assign \port$900$3  = \$4 ;
-  assign \port$900$4  = \$5 ;
-  assign \port$900$5  = \$6 ;
-  assign \port$900$6  = \$7 ;
-  assign \port$900$7  = \$8 ;
-  assign \port$900$8  = \$9 ;
-  assign \port$900$9  = \$10 ;
-  assign \port$900$10  = \$11 ;
-  assign \port$900$11  = \$12 ;
-  assign \port$900$12  = \$13 ;
-  assign \port$900$13  = \$14 ;
-  assign \port$900$14  = \$15 ;
-  assign \port$900$15  = \$16 ;
+  assign \port$671$0  = \$1 ;
+  assign \port$671$1  = \$2 ;
+  assign \port$671$2  = \$3 ;
+  assign \port$671$3  = \$4 ;
+  assign \port$671$4  = \$5 ;
+  assign \port$671$5  = \$6 ;
+  assign \port$671$6  = \$7 ;
+  assign \port$671$7  = \$8 ;
+  assign \port$671$8  = \$9 ;
+  assign \port$671$9  = \$10 ;
+  assign \port$671$10  = \$11 ;
+  assign \port$671$11  = \$12 ;
+  assign \port$671$12  = \$13 ;
+  assign \port$671$13  = \$14 ;
+  assign \port$671$14  = \$15 ;
+  assign \port$671$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (\port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23629,38 +19489,40 @@ module \hwq_top.engine.array.mul_3_7 (\port$901$0 , \port$901$1 , \port$901$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$901$0 ;
-  wire \port$901$0 ;
-  output \port$901$1 ;
-  wire \port$901$1 ;
-  output \port$901$10 ;
-  wire \port$901$10 ;
-  output \port$901$11 ;
-  wire \port$901$11 ;
-  output \port$901$12 ;
-  wire \port$901$12 ;
-  output \port$901$13 ;
-  wire \port$901$13 ;
-  output \port$901$14 ;
-  wire \port$901$14 ;
-  output \port$901$15 ;
-  wire \port$901$15 ;
-  output \port$901$2 ;
-  wire \port$901$2 ;
-  output \port$901$3 ;
-  wire \port$901$3 ;
-  output \port$901$4 ;
-  wire \port$901$4 ;
-  output \port$901$5 ;
-  wire \port$901$5 ;
-  output \port$901$6 ;
-  wire \port$901$6 ;
-  output \port$901$7 ;
-  wire \port$901$7 ;
-  output \port$901$8 ;
-  wire \port$901$8 ;
-  output \port$901$9 ;
-  wire \port$901$9 ;
+  output \port$672$0 ;
+  wire \port$672$0 ;
+  output \port$672$1 ;
+  wire \port$672$1 ;
+  output \port$672$10 ;
+  wire \port$672$10 ;
+  output \port$672$11 ;
+  wire \port$672$11 ;
+  output \port$672$12 ;
+  wire \port$672$12 ;
+  output \port$672$13 ;
+  wire \port$672$13 ;
+  output \port$672$14 ;
+  wire \port$672$14 ;
+  output \port$672$15 ;
+  wire \port$672$15 ;
+  output \port$672$2 ;
+  wire \port$672$2 ;
+  output \port$672$3 ;
+  wire \port$672$3 ;
+  output \port$672$4 ;
+  wire \port$672$4 ;
+  output \port$672$5 ;
+  wire \port$672$5 ;
+  output \port$672$6 ;
+  wire \port$672$6 ;
+  output \port$672$7 ;
+  wire \port$672$7 ;
+  output \port$672$8 ;
+  wire \port$672$8 ;
+  output \port$672$9 ;
+  wire \port$672$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23770,7 +19632,7 @@ module \hwq_top.engine.array.mul_3_7 (\port$901$0 , \port$901$1 , \port$901$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -23781,26 +19643,26 @@ module \hwq_top.engine.array.mul_3_7 (\port$901$0 , \port$901$1 , \port$901$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$901$0  = \$1 ;
-  assign \port$901$1  = \$2 ;
-  assign \port$901$2  = \$3 ;
-  assign \port$901$3  = \$4 ;
-  assign \port$901$4  = \$5 ;
-  assign \port$901$5  = \$6 ;
-  assign \port$901$6  = \$7 ;
-  assign \port$901$7  = \$8 ;
-  assign \port$901$8  = \$9 ;
-  assign \port$901$9  = \$10 ;
-  assign \port$901$10  = \$11 ;
-  assign \port$901$11  = \$12 ;
-  assign \port$901$12  = \$13 ;
-  assign \port$901$13  = \$14 ;
-  assign \port$901$14  = \$15 ;
-  assign \port$901$15  = \$16 ;
+  assign \port$672$0  = \$1 ;
+  assign \port$672$1  = \$2 ;
+  assign \port$672$2  = \$3 ;
+  assign \port$672$3  = \$4 ;
+  assign \port$672$4  = \$5 ;
+  assign \port$672$5  = \$6 ;
+  assign \port$672$6  = \$7 ;
+  assign \port$672$7  = \$8 ;
+  assign \port$672$8  = \$9 ;
+  assign \port$672$9  = \$10 ;
+  assign \port$672$10  = \$11 ;
+  assign \port$672$11  = \$12 ;
+  assign \port$672$12  = \$13 ;
+  assign \port$672$13  = \$14 ;
+  assign \port$672$14  = \$15 ;
+  assign \port$672$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (\port$902$0 , \port$902$1 , \port$902$2 , \port$902$3 , \port$902$4 , \port$902$5 , \port$902$6 , \port$902$7 , \port$902$8 , \port$902$9 , \port$902$10 , \port$902$11 , \port$902$12 , \port$902$13 , \port$902$14 , \port$902$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23848,38 +19710,40 @@ module \hwq_top.engine.array.mul_4_0 (\port$902$0 , \port$902$1 , \port$902$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$902$0 ;
-  wire \port$902$0 ;
-  output \port$902$1 ;
-  wire \port$902$1 ;
-  output \port$902$10 ;
-  wire \port$902$10 ;
-  output \port$902$11 ;
-  wire \port$902$11 ;
-  output \port$902$12 ;
-  wire \port$902$12 ;
-  output \port$902$13 ;
-  wire \port$902$13 ;
-  output \port$902$14 ;
-  wire \port$902$14 ;
-  output \port$902$15 ;
-  wire \port$902$15 ;
-  output \port$902$2 ;
-  wire \port$902$2 ;
-  output \port$902$3 ;
-  wire \port$902$3 ;
-  output \port$902$4 ;
-  wire \port$902$4 ;
-  output \port$902$5 ;
-  wire \port$902$5 ;
-  output \port$902$6 ;
-  wire \port$902$6 ;
-  output \port$902$7 ;
-  wire \port$902$7 ;
-  output \port$902$8 ;
-  wire \port$902$8 ;
-  output \port$902$9 ;
-  wire \port$902$9 ;
+  output \port$673$0 ;
+  wire \port$673$0 ;
+  output \port$673$1 ;
+  wire \port$673$1 ;
+  output \port$673$10 ;
+  wire \port$673$10 ;
+  output \port$673$11 ;
+  wire \port$673$11 ;
+  output \port$673$12 ;
+  wire \port$673$12 ;
+  output \port$673$13 ;
+  wire \port$673$13 ;
+  output \port$673$14 ;
+  wire \port$673$14 ;
+  output \port$673$15 ;
+  wire \port$673$15 ;
+  output \port$673$2 ;
+  wire \port$673$2 ;
+  output \port$673$3 ;
+  wire \port$673$3 ;
+  output \port$673$4 ;
+  wire \port$673$4 ;
+  output \port$673$5 ;
+  wire \port$673$5 ;
+  output \port$673$6 ;
+  wire \port$673$6 ;
+  output \port$673$7 ;
+  wire \port$673$7 ;
+  output \port$673$8 ;
+  wire \port$673$8 ;
+  output \port$673$9 ;
+  wire \port$673$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -23989,7 +19853,7 @@ module \hwq_top.engine.array.mul_4_0 (\port$902$0 , \port$902$1 , \port$902$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24000,26 +19864,26 @@ module \hwq_top.engine.array.mul_4_0 (\port$902$0 , \port$902$1 , \port$902$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$902$0  = \$1 ;
-  assign \port$902$1  = \$2 ;
-  assign \port$902$2  = \$3 ;
-  assign \port$902$3  = \$4 ;
-  assign \port$902$4  = \$5 ;
-  assign \port$902$5  = \$6 ;
-  assign \port$902$6  = \$7 ;
-  assign \port$902$7  = \$8 ;
-  assign \port$902$8  = \$9 ;
-  assign \port$902$9  = \$10 ;
-  assign \port$902$10  = \$11 ;
-  assign \port$902$11  = \$12 ;
-  assign \port$902$12  = \$13 ;
-  assign \port$902$13  = \$14 ;
-  assign \port$902$14  = \$15 ;
-  assign \port$902$15  = \$16 ;
+  assign \port$673$0  = \$1 ;
+  assign \port$673$1  = \$2 ;
+  assign \port$673$2  = \$3 ;
+  assign \port$673$3  = \$4 ;
+  assign \port$673$4  = \$5 ;
+  assign \port$673$5  = \$6 ;
+  assign \port$673$6  = \$7 ;
+  assign \port$673$7  = \$8 ;
+  assign \port$673$8  = \$9 ;
+  assign \port$673$9  = \$10 ;
+  assign \port$673$10  = \$11 ;
+  assign \port$673$11  = \$12 ;
+  assign \port$673$12  = \$13 ;
+  assign \port$673$13  = \$14 ;
+  assign \port$673$14  = \$15 ;
+  assign \port$673$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (\port$903$0 , \port$903$1 , \port$903$2 , \port$903$3 , \port$903$4 , \port$903$5 , \port$903$6 , \port$903$7 , \port$903$8 , \port$903$9 , \port$903$10 , \port$903$11 , \port$903$12 , \port$903$13 , \port$903$14 , \port$903$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24067,38 +19931,40 @@ module \hwq_top.engine.array.mul_4_1 (\port$903$0 , \port$903$1 , \port$903$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$903$0 ;
-  wire \port$903$0 ;
-  output \port$903$1 ;
-  wire \port$903$1 ;
-  output \port$903$10 ;
-  wire \port$903$10 ;
-  output \port$903$11 ;
-  wire \port$903$11 ;
-  output \port$903$12 ;
-  wire \port$903$12 ;
-  output \port$903$13 ;
-  wire \port$903$13 ;
-  output \port$903$14 ;
-  wire \port$903$14 ;
-  output \port$903$15 ;
-  wire \port$903$15 ;
-  output \port$903$2 ;
-  wire \port$903$2 ;
-  output \port$903$3 ;
-  wire \port$903$3 ;
-  output \port$903$4 ;
-  wire \port$903$4 ;
-  output \port$903$5 ;
-  wire \port$903$5 ;
-  output \port$903$6 ;
-  wire \port$903$6 ;
-  output \port$903$7 ;
-  wire \port$903$7 ;
-  output \port$903$8 ;
-  wire \port$903$8 ;
-  output \port$903$9 ;
-  wire \port$903$9 ;
+  output \port$674$0 ;
+  wire \port$674$0 ;
+  output \port$674$1 ;
+  wire \port$674$1 ;
+  output \port$674$10 ;
+  wire \port$674$10 ;
+  output \port$674$11 ;
+  wire \port$674$11 ;
+  output \port$674$12 ;
+  wire \port$674$12 ;
+  output \port$674$13 ;
+  wire \port$674$13 ;
+  output \port$674$14 ;
+  wire \port$674$14 ;
+  output \port$674$15 ;
+  wire \port$674$15 ;
+  output \port$674$2 ;
+  wire \port$674$2 ;
+  output \port$674$3 ;
+  wire \port$674$3 ;
+  output \port$674$4 ;
+  wire \port$674$4 ;
+  output \port$674$5 ;
+  wire \port$674$5 ;
+  output \port$674$6 ;
+  wire \port$674$6 ;
+  output \port$674$7 ;
+  wire \port$674$7 ;
+  output \port$674$8 ;
+  wire \port$674$8 ;
+  output \port$674$9 ;
+  wire \port$674$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24208,7 +20074,7 @@ module \hwq_top.engine.array.mul_4_1 (\port$903$0 , \port$903$1 , \port$903$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24219,26 +20085,26 @@ module \hwq_top.engine.array.mul_4_1 (\port$903$0 , \port$903$1 , \port$903$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$903$0  = \$1 ;
-  assign \port$903$1  = \$2 ;
-  assign \port$903$2  = \$3 ;
-  assign \port$903$3  = \$4 ;
-  assign \port$903$4  = \$5 ;
-  assign \port$903$5  = \$6 ;
-  assign \port$903$6  = \$7 ;
-  assign \port$903$7  = \$8 ;
-  assign \port$903$8  = \$9 ;
-  assign \port$903$9  = \$10 ;
-  assign \port$903$10  = \$11 ;
-  assign \port$903$11  = \$12 ;
-  assign \port$903$12  = \$13 ;
-  assign \port$903$13  = \$14 ;
-  assign \port$903$14  = \$15 ;
-  assign \port$903$15  = \$16 ;
+  assign \port$674$0  = \$1 ;
+  assign \port$674$1  = \$2 ;
+  assign \port$674$2  = \$3 ;
+  assign \port$674$3  = \$4 ;
+  assign \port$674$4  = \$5 ;
+  assign \port$674$5  = \$6 ;
+  assign \port$674$6  = \$7 ;
+  assign \port$674$7  = \$8 ;
+  assign \port$674$8  = \$9 ;
+  assign \port$674$9  = \$10 ;
+  assign \port$674$10  = \$11 ;
+  assign \port$674$11  = \$12 ;
+  assign \port$674$12  = \$13 ;
+  assign \port$674$13  = \$14 ;
+  assign \port$674$14  = \$15 ;
+  assign \port$674$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (\port$904$0 , \port$904$1 , \port$904$2 , \port$904$3 , \port$904$4 , \port$904$5 , \port$904$6 , \port$904$7 , \port$904$8 , \port$904$9 , \port$904$10 , \port$904$11 , \port$904$12 , \port$904$13 , \port$904$14 , \port$904$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24286,38 +20152,40 @@ module \hwq_top.engine.array.mul_4_2 (\port$904$0 , \port$904$1 , \port$904$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$904$0 ;
-  wire \port$904$0 ;
-  output \port$904$1 ;
-  wire \port$904$1 ;
-  output \port$904$10 ;
-  wire \port$904$10 ;
-  output \port$904$11 ;
-  wire \port$904$11 ;
-  output \port$904$12 ;
-  wire \port$904$12 ;
-  output \port$904$13 ;
-  wire \port$904$13 ;
-  output \port$904$14 ;
-  wire \port$904$14 ;
-  output \port$904$15 ;
-  wire \port$904$15 ;
-  output \port$904$2 ;
-  wire \port$904$2 ;
-  output \port$904$3 ;
-  wire \port$904$3 ;
-  output \port$904$4 ;
-  wire \port$904$4 ;
-  output \port$904$5 ;
-  wire \port$904$5 ;
-  output \port$904$6 ;
-  wire \port$904$6 ;
-  output \port$904$7 ;
-  wire \port$904$7 ;
-  output \port$904$8 ;
-  wire \port$904$8 ;
-  output \port$904$9 ;
-  wire \port$904$9 ;
+  output \port$675$0 ;
+  wire \port$675$0 ;
+  output \port$675$1 ;
+  wire \port$675$1 ;
+  output \port$675$10 ;
+  wire \port$675$10 ;
+  output \port$675$11 ;
+  wire \port$675$11 ;
+  output \port$675$12 ;
+  wire \port$675$12 ;
+  output \port$675$13 ;
+  wire \port$675$13 ;
+  output \port$675$14 ;
+  wire \port$675$14 ;
+  output \port$675$15 ;
+  wire \port$675$15 ;
+  output \port$675$2 ;
+  wire \port$675$2 ;
+  output \port$675$3 ;
+  wire \port$675$3 ;
+  output \port$675$4 ;
+  wire \port$675$4 ;
+  output \port$675$5 ;
+  wire \port$675$5 ;
+  output \port$675$6 ;
+  wire \port$675$6 ;
+  output \port$675$7 ;
+  wire \port$675$7 ;
+  output \port$675$8 ;
+  wire \port$675$8 ;
+  output \port$675$9 ;
+  wire \port$675$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24427,7 +20295,7 @@ module \hwq_top.engine.array.mul_4_2 (\port$904$0 , \port$904$1 , \port$904$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24438,26 +20306,26 @@ module \hwq_top.engine.array.mul_4_2 (\port$904$0 , \port$904$1 , \port$904$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$904$0  = \$1 ;
-  assign \port$904$1  = \$2 ;
-  assign \port$904$2  = \$3 ;
-  assign \port$904$3  = \$4 ;
-  assign \port$904$4  = \$5 ;
-  assign \port$904$5  = \$6 ;
-  assign \port$904$6  = \$7 ;
-  assign \port$904$7  = \$8 ;
-  assign \port$904$8  = \$9 ;
-  assign \port$904$9  = \$10 ;
-  assign \port$904$10  = \$11 ;
-  assign \port$904$11  = \$12 ;
-  assign \port$904$12  = \$13 ;
-  assign \port$904$13  = \$14 ;
-  assign \port$904$14  = \$15 ;
-  assign \port$904$15  = \$16 ;
+  assign \port$675$0  = \$1 ;
+  assign \port$675$1  = \$2 ;
+  assign \port$675$2  = \$3 ;
+  assign \port$675$3  = \$4 ;
+  assign \port$675$4  = \$5 ;
+  assign \port$675$5  = \$6 ;
+  assign \port$675$6  = \$7 ;
+  assign \port$675$7  = \$8 ;
+  assign \port$675$8  = \$9 ;
+  assign \port$675$9  = \$10 ;
+  assign \port$675$10  = \$11 ;
+  assign \port$675$11  = \$12 ;
+  assign \port$675$12  = \$13 ;
+  assign \port$675$13  = \$14 ;
+  assign \port$675$14  = \$15 ;
+  assign \port$675$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (\port$905$0 , \port$905$1 , \port$905$2 , \port$905$3 , \port$905$4 , \port$905$5 , \port$905$6 , \port$905$7 , \port$905$8 , \port$905$9 , \port$905$10 , \port$905$11 , \port$905$12 , \port$905$13 , \port$905$14 , \port$905$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24505,38 +20373,40 @@ module \hwq_top.engine.array.mul_4_3 (\port$905$0 , \port$905$1 , \port$905$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$905$0 ;
-  wire \port$905$0 ;
-  output \port$905$1 ;
-  wire \port$905$1 ;
-  output \port$905$10 ;
-  wire \port$905$10 ;
-  output \port$905$11 ;
-  wire \port$905$11 ;
-  output \port$905$12 ;
-  wire \port$905$12 ;
-  output \port$905$13 ;
-  wire \port$905$13 ;
-  output \port$905$14 ;
-  wire \port$905$14 ;
-  output \port$905$15 ;
-  wire \port$905$15 ;
-  output \port$905$2 ;
-  wire \port$905$2 ;
-  output \port$905$3 ;
-  wire \port$905$3 ;
-  output \port$905$4 ;
-  wire \port$905$4 ;
-  output \port$905$5 ;
-  wire \port$905$5 ;
-  output \port$905$6 ;
-  wire \port$905$6 ;
-  output \port$905$7 ;
-  wire \port$905$7 ;
-  output \port$905$8 ;
-  wire \port$905$8 ;
-  output \port$905$9 ;
-  wire \port$905$9 ;
+  output \port$676$0 ;
+  wire \port$676$0 ;
+  output \port$676$1 ;
+  wire \port$676$1 ;
+  output \port$676$10 ;
+  wire \port$676$10 ;
+  output \port$676$11 ;
+  wire \port$676$11 ;
+  output \port$676$12 ;
+  wire \port$676$12 ;
+  output \port$676$13 ;
+  wire \port$676$13 ;
+  output \port$676$14 ;
+  wire \port$676$14 ;
+  output \port$676$15 ;
+  wire \port$676$15 ;
+  output \port$676$2 ;
+  wire \port$676$2 ;
+  output \port$676$3 ;
+  wire \port$676$3 ;
+  output \port$676$4 ;
+  wire \port$676$4 ;
+  output \port$676$5 ;
+  wire \port$676$5 ;
+  output \port$676$6 ;
+  wire \port$676$6 ;
+  output \port$676$7 ;
+  wire \port$676$7 ;
+  output \port$676$8 ;
+  wire \port$676$8 ;
+  output \port$676$9 ;
+  wire \port$676$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24646,7 +20516,7 @@ module \hwq_top.engine.array.mul_4_3 (\port$905$0 , \port$905$1 , \port$905$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24657,26 +20527,26 @@ module \hwq_top.engine.array.mul_4_3 (\port$905$0 , \port$905$1 , \port$905$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$905$0  = \$1 ;
-  assign \port$905$1  = \$2 ;
-  assign \port$905$2  = \$3 ;
-  assign \port$905$3  = \$4 ;
-  assign \port$905$4  = \$5 ;
-  assign \port$905$5  = \$6 ;
-  assign \port$905$6  = \$7 ;
-  assign \port$905$7  = \$8 ;
-  assign \port$905$8  = \$9 ;
-  assign \port$905$9  = \$10 ;
-  assign \port$905$10  = \$11 ;
-  assign \port$905$11  = \$12 ;
-  assign \port$905$12  = \$13 ;
-  assign \port$905$13  = \$14 ;
-  assign \port$905$14  = \$15 ;
-  assign \port$905$15  = \$16 ;
+  assign \port$676$0  = \$1 ;
+  assign \port$676$1  = \$2 ;
+  assign \port$676$2  = \$3 ;
+  assign \port$676$3  = \$4 ;
+  assign \port$676$4  = \$5 ;
+  assign \port$676$5  = \$6 ;
+  assign \port$676$6  = \$7 ;
+  assign \port$676$7  = \$8 ;
+  assign \port$676$8  = \$9 ;
+  assign \port$676$9  = \$10 ;
+  assign \port$676$10  = \$11 ;
+  assign \port$676$11  = \$12 ;
+  assign \port$676$12  = \$13 ;
+  assign \port$676$13  = \$14 ;
+  assign \port$676$14  = \$15 ;
+  assign \port$676$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (\port$906$0 , \port$906$1 , \port$906$2 , \port$906$3 , \port$906$4 , \port$906$5 , \port$906$6 , \port$906$7 , \port$906$8 , \port$906$9 , \port$906$10 , \port$906$11 , \port$906$12 , \port$906$13 , \port$906$14 , \port$906$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24724,38 +20594,40 @@ module \hwq_top.engine.array.mul_4_4 (\port$906$0 , \port$906$1 , \port$906$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$906$0 ;
-  wire \port$906$0 ;
-  output \port$906$1 ;
-  wire \port$906$1 ;
-  output \port$906$10 ;
-  wire \port$906$10 ;
-  output \port$906$11 ;
-  wire \port$906$11 ;
-  output \port$906$12 ;
-  wire \port$906$12 ;
-  output \port$906$13 ;
-  wire \port$906$13 ;
-  output \port$906$14 ;
-  wire \port$906$14 ;
-  output \port$906$15 ;
-  wire \port$906$15 ;
-  output \port$906$2 ;
-  wire \port$906$2 ;
-  output \port$906$3 ;
-  wire \port$906$3 ;
-  output \port$906$4 ;
-  wire \port$906$4 ;
-  output \port$906$5 ;
-  wire \port$906$5 ;
-  output \port$906$6 ;
-  wire \port$906$6 ;
-  output \port$906$7 ;
-  wire \port$906$7 ;
-  output \port$906$8 ;
-  wire \port$906$8 ;
-  output \port$906$9 ;
-  wire \port$906$9 ;
+  output \port$677$0 ;
+  wire \port$677$0 ;
+  output \port$677$1 ;
+  wire \port$677$1 ;
+  output \port$677$10 ;
+  wire \port$677$10 ;
+  output \port$677$11 ;
+  wire \port$677$11 ;
+  output \port$677$12 ;
+  wire \port$677$12 ;
+  output \port$677$13 ;
+  wire \port$677$13 ;
+  output \port$677$14 ;
+  wire \port$677$14 ;
+  output \port$677$15 ;
+  wire \port$677$15 ;
+  output \port$677$2 ;
+  wire \port$677$2 ;
+  output \port$677$3 ;
+  wire \port$677$3 ;
+  output \port$677$4 ;
+  wire \port$677$4 ;
+  output \port$677$5 ;
+  wire \port$677$5 ;
+  output \port$677$6 ;
+  wire \port$677$6 ;
+  output \port$677$7 ;
+  wire \port$677$7 ;
+  output \port$677$8 ;
+  wire \port$677$8 ;
+  output \port$677$9 ;
+  wire \port$677$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -24865,7 +20737,7 @@ module \hwq_top.engine.array.mul_4_4 (\port$906$0 , \port$906$1 , \port$906$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -24876,26 +20748,26 @@ module \hwq_top.engine.array.mul_4_4 (\port$906$0 , \port$906$1 , \port$906$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$906$0  = \$1 ;
-  assign \port$906$1  = \$2 ;
-  assign \port$906$2  = \$3 ;
-  assign \port$906$3  = \$4 ;
-  assign \port$906$4  = \$5 ;
-  assign \port$906$5  = \$6 ;
-  assign \port$906$6  = \$7 ;
-  assign \port$906$7  = \$8 ;
-  assign \port$906$8  = \$9 ;
-  assign \port$906$9  = \$10 ;
-  assign \port$906$10  = \$11 ;
-  assign \port$906$11  = \$12 ;
-  assign \port$906$12  = \$13 ;
-  assign \port$906$13  = \$14 ;
-  assign \port$906$14  = \$15 ;
-  assign \port$906$15  = \$16 ;
+  assign \port$677$0  = \$1 ;
+  assign \port$677$1  = \$2 ;
+  assign \port$677$2  = \$3 ;
+  assign \port$677$3  = \$4 ;
+  assign \port$677$4  = \$5 ;
+  assign \port$677$5  = \$6 ;
+  assign \port$677$6  = \$7 ;
+  assign \port$677$7  = \$8 ;
+  assign \port$677$8  = \$9 ;
+  assign \port$677$9  = \$10 ;
+  assign \port$677$10  = \$11 ;
+  assign \port$677$11  = \$12 ;
+  assign \port$677$12  = \$13 ;
+  assign \port$677$13  = \$14 ;
+  assign \port$677$14  = \$15 ;
+  assign \port$677$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (\port$907$0 , \port$907$1 , \port$907$2 , \port$907$3 , \port$907$4 , \port$907$5 , \port$907$6 , \port$907$7 , \port$907$8 , \port$907$9 , \port$907$10 , \port$907$11 , \port$907$12 , \port$907$13 , \port$907$14 , \port$907$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24943,38 +20815,40 @@ module \hwq_top.engine.array.mul_4_5 (\port$907$0 , \port$907$1 , \port$907$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$907$0 ;
-  wire \port$907$0 ;
-  output \port$907$1 ;
-  wire \port$907$1 ;
-  output \port$907$10 ;
-  wire \port$907$10 ;
-  output \port$907$11 ;
-  wire \port$907$11 ;
-  output \port$907$12 ;
-  wire \port$907$12 ;
-  output \port$907$13 ;
-  wire \port$907$13 ;
-  output \port$907$14 ;
-  wire \port$907$14 ;
-  output \port$907$15 ;
-  wire \port$907$15 ;
-  output \port$907$2 ;
-  wire \port$907$2 ;
-  output \port$907$3 ;
-  wire \port$907$3 ;
-  output \port$907$4 ;
-  wire \port$907$4 ;
-  output \port$907$5 ;
-  wire \port$907$5 ;
-  output \port$907$6 ;
-  wire \port$907$6 ;
-  output \port$907$7 ;
-  wire \port$907$7 ;
-  output \port$907$8 ;
-  wire \port$907$8 ;
-  output \port$907$9 ;
-  wire \port$907$9 ;
+  output \port$678$0 ;
+  wire \port$678$0 ;
+  output \port$678$1 ;
+  wire \port$678$1 ;
+  output \port$678$10 ;
+  wire \port$678$10 ;
+  output \port$678$11 ;
+  wire \port$678$11 ;
+  output \port$678$12 ;
+  wire \port$678$12 ;
+  output \port$678$13 ;
+  wire \port$678$13 ;
+  output \port$678$14 ;
+  wire \port$678$14 ;
+  output \port$678$15 ;
+  wire \port$678$15 ;
+  output \port$678$2 ;
+  wire \port$678$2 ;
+  output \port$678$3 ;
+  wire \port$678$3 ;
+  output \port$678$4 ;
+  wire \port$678$4 ;
+  output \port$678$5 ;
+  wire \port$678$5 ;
+  output \port$678$6 ;
+  wire \port$678$6 ;
+  output \port$678$7 ;
+  wire \port$678$7 ;
+  output \port$678$8 ;
+  wire \port$678$8 ;
+  output \port$678$9 ;
+  wire \port$678$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25084,7 +20958,7 @@ module \hwq_top.engine.array.mul_4_5 (\port$907$0 , \port$907$1 , \port$907$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25095,26 +20969,26 @@ module \hwq_top.engine.array.mul_4_5 (\port$907$0 , \port$907$1 , \port$907$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$907$0  = \$1 ;
-  assign \port$907$1  = \$2 ;
-  assign \port$907$2  = \$3 ;
-  assign \port$907$3  = \$4 ;
-  assign \port$907$4  = \$5 ;
-  assign \port$907$5  = \$6 ;
-  assign \port$907$6  = \$7 ;
-  assign \port$907$7  = \$8 ;
-  assign \port$907$8  = \$9 ;
-  assign \port$907$9  = \$10 ;
-  assign \port$907$10  = \$11 ;
-  assign \port$907$11  = \$12 ;
-  assign \port$907$12  = \$13 ;
-  assign \port$907$13  = \$14 ;
-  assign \port$907$14  = \$15 ;
-  assign \port$907$15  = \$16 ;
+  assign \port$678$0  = \$1 ;
+  assign \port$678$1  = \$2 ;
+  assign \port$678$2  = \$3 ;
+  assign \port$678$3  = \$4 ;
+  assign \port$678$4  = \$5 ;
+  assign \port$678$5  = \$6 ;
+  assign \port$678$6  = \$7 ;
+  assign \port$678$7  = \$8 ;
+  assign \port$678$8  = \$9 ;
+  assign \port$678$9  = \$10 ;
+  assign \port$678$10  = \$11 ;
+  assign \port$678$11  = \$12 ;
+  assign \port$678$12  = \$13 ;
+  assign \port$678$13  = \$14 ;
+  assign \port$678$14  = \$15 ;
+  assign \port$678$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (\port$908$0 , \port$908$1 , \port$908$2 , \port$908$3 , \port$908$4 , \port$908$5 , \port$908$6 , \port$908$7 , \port$908$8 , \port$908$9 , \port$908$10 , \port$908$11 , \port$908$12 , \port$908$13 , \port$908$14 , \port$908$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25162,38 +21036,40 @@ module \hwq_top.engine.array.mul_4_6 (\port$908$0 , \port$908$1 , \port$908$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$908$0 ;
-  wire \port$908$0 ;
-  output \port$908$1 ;
-  wire \port$908$1 ;
-  output \port$908$10 ;
-  wire \port$908$10 ;
-  output \port$908$11 ;
-  wire \port$908$11 ;
-  output \port$908$12 ;
-  wire \port$908$12 ;
-  output \port$908$13 ;
-  wire \port$908$13 ;
-  output \port$908$14 ;
-  wire \port$908$14 ;
-  output \port$908$15 ;
-  wire \port$908$15 ;
-  output \port$908$2 ;
-  wire \port$908$2 ;
-  output \port$908$3 ;
-  wire \port$908$3 ;
-  output \port$908$4 ;
-  wire \port$908$4 ;
-  output \port$908$5 ;
-  wire \port$908$5 ;
-  output \port$908$6 ;
-  wire \port$908$6 ;
-  output \port$908$7 ;
-  wire \port$908$7 ;
-  output \port$908$8 ;
-  wire \port$908$8 ;
-  output \port$908$9 ;
-  wire \port$908$9 ;
+  output \port$679$0 ;
+  wire \port$679$0 ;
+  output \port$679$1 ;
+  wire \port$679$1 ;
+  output \port$679$10 ;
+  wire \port$679$10 ;
+  output \port$679$11 ;
+  wire \port$679$11 ;
+  output \port$679$12 ;
+  wire \port$679$12 ;
+  output \port$679$13 ;
+  wire \port$679$13 ;
+  output \port$679$14 ;
+  wire \port$679$14 ;
+  output \port$679$15 ;
+  wire \port$679$15 ;
+  output \port$679$2 ;
+  wire \port$679$2 ;
+  output \port$679$3 ;
+  wire \port$679$3 ;
+  output \port$679$4 ;
+  wire \port$679$4 ;
+  output \port$679$5 ;
+  wire \port$679$5 ;
+  output \port$679$6 ;
+  wire \port$679$6 ;
+  output \port$679$7 ;
+  wire \port$679$7 ;
+  output \port$679$8 ;
+  wire \port$679$8 ;
+  output \port$679$9 ;
+  wire \port$679$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25303,7 +21179,7 @@ module \hwq_top.engine.array.mul_4_6 (\port$908$0 , \port$908$1 , \port$908$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25314,26 +21190,26 @@ module \hwq_top.engine.array.mul_4_6 (\port$908$0 , \port$908$1 , \port$908$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$908$0  = \$1 ;
-  assign \port$908$1  = \$2 ;
-  assign \port$908$2  = \$3 ;
-  assign \port$908$3  = \$4 ;
-  assign \port$908$4  = \$5 ;
-  assign \port$908$5  = \$6 ;
-  assign \port$908$6  = \$7 ;
-  assign \port$908$7  = \$8 ;
-  assign \port$908$8  = \$9 ;
-  assign \port$908$9  = \$10 ;
-  assign \port$908$10  = \$11 ;
-  assign \port$908$11  = \$12 ;
-  assign \port$908$12  = \$13 ;
-  assign \port$908$13  = \$14 ;
-  assign \port$908$14  = \$15 ;
-  assign \port$908$15  = \$16 ;
+  assign \port$679$0  = \$1 ;
+  assign \port$679$1  = \$2 ;
+  assign \port$679$2  = \$3 ;
+  assign \port$679$3  = \$4 ;
+  assign \port$679$4  = \$5 ;
+  assign \port$679$5  = \$6 ;
+  assign \port$679$6  = \$7 ;
+  assign \port$679$7  = \$8 ;
+  assign \port$679$8  = \$9 ;
+  assign \port$679$9  = \$10 ;
+  assign \port$679$10  = \$11 ;
+  assign \port$679$11  = \$12 ;
+  assign \port$679$12  = \$13 ;
+  assign \port$679$13  = \$14 ;
+  assign \port$679$14  = \$15 ;
+  assign \port$679$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (\port$909$0 , \port$909$1 , \port$909$2 , \port$909$3 , \port$909$4 , \port$909$5 , \port$909$6 , \port$909$7 , \port$909$8 , \port$909$9 , \port$909$10 , \port$909$11 , \port$909$12 , \port$909$13 , \port$909$14 , \port$909$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25381,38 +21257,40 @@ module \hwq_top.engine.array.mul_4_7 (\port$909$0 , \port$909$1 , \port$909$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$909$0 ;
-  wire \port$909$0 ;
-  output \port$909$1 ;
-  wire \port$909$1 ;
-  output \port$909$10 ;
-  wire \port$909$10 ;
-  output \port$909$11 ;
-  wire \port$909$11 ;
-  output \port$909$12 ;
-  wire \port$909$12 ;
-  output \port$909$13 ;
-  wire \port$909$13 ;
-  output \port$909$14 ;
-  wire \port$909$14 ;
-  output \port$909$15 ;
-  wire \port$909$15 ;
-  output \port$909$2 ;
-  wire \port$909$2 ;
-  output \port$909$3 ;
-  wire \port$909$3 ;
-  output \port$909$4 ;
-  wire \port$909$4 ;
-  output \port$909$5 ;
-  wire \port$909$5 ;
-  output \port$909$6 ;
-  wire \port$909$6 ;
-  output \port$909$7 ;
-  wire \port$909$7 ;
-  output \port$909$8 ;
-  wire \port$909$8 ;
-  output \port$909$9 ;
-  wire \port$909$9 ;
+  output \port$680$0 ;
+  wire \port$680$0 ;
+  output \port$680$1 ;
+  wire \port$680$1 ;
+  output \port$680$10 ;
+  wire \port$680$10 ;
+  output \port$680$11 ;
+  wire \port$680$11 ;
+  output \port$680$12 ;
+  wire \port$680$12 ;
+  output \port$680$13 ;
+  wire \port$680$13 ;
+  output \port$680$14 ;
+  wire \port$680$14 ;
+  output \port$680$15 ;
+  wire \port$680$15 ;
+  output \port$680$2 ;
+  wire \port$680$2 ;
+  output \port$680$3 ;
+  wire \port$680$3 ;
+  output \port$680$4 ;
+  wire \port$680$4 ;
+  output \port$680$5 ;
+  wire \port$680$5 ;
+  output \port$680$6 ;
+  wire \port$680$6 ;
+  output \port$680$7 ;
+  wire \port$680$7 ;
+  output \port$680$8 ;
+  wire \port$680$8 ;
+  output \port$680$9 ;
+  wire \port$680$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25522,7 +21400,7 @@ module \hwq_top.engine.array.mul_4_7 (\port$909$0 , \port$909$1 , \port$909$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25533,26 +21411,26 @@ module \hwq_top.engine.array.mul_4_7 (\port$909$0 , \port$909$1 , \port$909$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$909$0  = \$1 ;
-  assign \port$909$1  = \$2 ;
-  assign \port$909$2  = \$3 ;
-  assign \port$909$3  = \$4 ;
-  assign \port$909$4  = \$5 ;
-  assign \port$909$5  = \$6 ;
-  assign \port$909$6  = \$7 ;
-  assign \port$909$7  = \$8 ;
-  assign \port$909$8  = \$9 ;
-  assign \port$909$9  = \$10 ;
-  assign \port$909$10  = \$11 ;
-  assign \port$909$11  = \$12 ;
-  assign \port$909$12  = \$13 ;
-  assign \port$909$13  = \$14 ;
-  assign \port$909$14  = \$15 ;
-  assign \port$909$15  = \$16 ;
+  assign \port$680$0  = \$1 ;
+  assign \port$680$1  = \$2 ;
+  assign \port$680$2  = \$3 ;
+  assign \port$680$3  = \$4 ;
+  assign \port$680$4  = \$5 ;
+  assign \port$680$5  = \$6 ;
+  assign \port$680$6  = \$7 ;
+  assign \port$680$7  = \$8 ;
+  assign \port$680$8  = \$9 ;
+  assign \port$680$9  = \$10 ;
+  assign \port$680$10  = \$11 ;
+  assign \port$680$11  = \$12 ;
+  assign \port$680$12  = \$13 ;
+  assign \port$680$13  = \$14 ;
+  assign \port$680$14  = \$15 ;
+  assign \port$680$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (\port$910$0 , \port$910$1 , \port$910$2 , \port$910$3 , \port$910$4 , \port$910$5 , \port$910$6 , \port$910$7 , \port$910$8 , \port$910$9 , \port$910$10 , \port$910$11 , \port$910$12 , \port$910$13 , \port$910$14 , \port$910$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25600,38 +21478,40 @@ module \hwq_top.engine.array.mul_5_0 (\port$910$0 , \port$910$1 , \port$910$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$910$0 ;
-  wire \port$910$0 ;
-  output \port$910$1 ;
-  wire \port$910$1 ;
-  output \port$910$10 ;
-  wire \port$910$10 ;
-  output \port$910$11 ;
-  wire \port$910$11 ;
-  output \port$910$12 ;
-  wire \port$910$12 ;
-  output \port$910$13 ;
-  wire \port$910$13 ;
-  output \port$910$14 ;
-  wire \port$910$14 ;
-  output \port$910$15 ;
-  wire \port$910$15 ;
-  output \port$910$2 ;
-  wire \port$910$2 ;
-  output \port$910$3 ;
-  wire \port$910$3 ;
-  output \port$910$4 ;
-  wire \port$910$4 ;
-  output \port$910$5 ;
-  wire \port$910$5 ;
-  output \port$910$6 ;
-  wire \port$910$6 ;
-  output \port$910$7 ;
-  wire \port$910$7 ;
-  output \port$910$8 ;
-  wire \port$910$8 ;
-  output \port$910$9 ;
-  wire \port$910$9 ;
+  output \port$681$0 ;
+  wire \port$681$0 ;
+  output \port$681$1 ;
+  wire \port$681$1 ;
+  output \port$681$10 ;
+  wire \port$681$10 ;
+  output \port$681$11 ;
+  wire \port$681$11 ;
+  output \port$681$12 ;
+  wire \port$681$12 ;
+  output \port$681$13 ;
+  wire \port$681$13 ;
+  output \port$681$14 ;
+  wire \port$681$14 ;
+  output \port$681$15 ;
+  wire \port$681$15 ;
+  output \port$681$2 ;
+  wire \port$681$2 ;
+  output \port$681$3 ;
+  wire \port$681$3 ;
+  output \port$681$4 ;
+  wire \port$681$4 ;
+  output \port$681$5 ;
+  wire \port$681$5 ;
+  output \port$681$6 ;
+  wire \port$681$6 ;
+  output \port$681$7 ;
+  wire \port$681$7 ;
+  output \port$681$8 ;
+  wire \port$681$8 ;
+  output \port$681$9 ;
+  wire \port$681$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25741,7 +21621,7 @@ module \hwq_top.engine.array.mul_5_0 (\port$910$0 , \port$910$1 , \port$910$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25752,26 +21632,26 @@ module \hwq_top.engine.array.mul_5_0 (\port$910$0 , \port$910$1 , \port$910$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$910$0  = \$1 ;
-  assign \port$910$1  = \$2 ;
-  assign \port$910$2  = \$3 ;
-  assign \port$910$3  = \$4 ;
-  assign \port$910$4  = \$5 ;
-  assign \port$910$5  = \$6 ;
-  assign \port$910$6  = \$7 ;
-  assign \port$910$7  = \$8 ;
-  assign \port$910$8  = \$9 ;
-  assign \port$910$9  = \$10 ;
-  assign \port$910$10  = \$11 ;
-  assign \port$910$11  = \$12 ;
-  assign \port$910$12  = \$13 ;
-  assign \port$910$13  = \$14 ;
-  assign \port$910$14  = \$15 ;
-  assign \port$910$15  = \$16 ;
+  assign \port$681$0  = \$1 ;
+  assign \port$681$1  = \$2 ;
+  assign \port$681$2  = \$3 ;
+  assign \port$681$3  = \$4 ;
+  assign \port$681$4  = \$5 ;
+  assign \port$681$5  = \$6 ;
+  assign \port$681$6  = \$7 ;
+  assign \port$681$7  = \$8 ;
+  assign \port$681$8  = \$9 ;
+  assign \port$681$9  = \$10 ;
+  assign \port$681$10  = \$11 ;
+  assign \port$681$11  = \$12 ;
+  assign \port$681$12  = \$13 ;
+  assign \port$681$13  = \$14 ;
+  assign \port$681$14  = \$15 ;
+  assign \port$681$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (\port$911$0 , \port$911$1 , \port$911$2 , \port$911$3 , \port$911$4 , \port$911$5 , \port$911$6 , \port$911$7 , \port$911$8 , \port$911$9 , \port$911$10 , \port$911$11 , \port$911$12 , \port$911$13 , \port$911$14 , \port$911$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25819,38 +21699,40 @@ module \hwq_top.engine.array.mul_5_1 (\port$911$0 , \port$911$1 , \port$911$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$911$0 ;
-  wire \port$911$0 ;
-  output \port$911$1 ;
-  wire \port$911$1 ;
-  output \port$911$10 ;
-  wire \port$911$10 ;
-  output \port$911$11 ;
-  wire \port$911$11 ;
-  output \port$911$12 ;
-  wire \port$911$12 ;
-  output \port$911$13 ;
-  wire \port$911$13 ;
-  output \port$911$14 ;
-  wire \port$911$14 ;
-  output \port$911$15 ;
-  wire \port$911$15 ;
-  output \port$911$2 ;
-  wire \port$911$2 ;
-  output \port$911$3 ;
-  wire \port$911$3 ;
-  output \port$911$4 ;
-  wire \port$911$4 ;
-  output \port$911$5 ;
-  wire \port$911$5 ;
-  output \port$911$6 ;
-  wire \port$911$6 ;
-  output \port$911$7 ;
-  wire \port$911$7 ;
-  output \port$911$8 ;
-  wire \port$911$8 ;
-  output \port$911$9 ;
-  wire \port$911$9 ;
+  output \port$682$0 ;
+  wire \port$682$0 ;
+  output \port$682$1 ;
+  wire \port$682$1 ;
+  output \port$682$10 ;
+  wire \port$682$10 ;
+  output \port$682$11 ;
+  wire \port$682$11 ;
+  output \port$682$12 ;
+  wire \port$682$12 ;
+  output \port$682$13 ;
+  wire \port$682$13 ;
+  output \port$682$14 ;
+  wire \port$682$14 ;
+  output \port$682$15 ;
+  wire \port$682$15 ;
+  output \port$682$2 ;
+  wire \port$682$2 ;
+  output \port$682$3 ;
+  wire \port$682$3 ;
+  output \port$682$4 ;
+  wire \port$682$4 ;
+  output \port$682$5 ;
+  wire \port$682$5 ;
+  output \port$682$6 ;
+  wire \port$682$6 ;
+  output \port$682$7 ;
+  wire \port$682$7 ;
+  output \port$682$8 ;
+  wire \port$682$8 ;
+  output \port$682$9 ;
+  wire \port$682$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -25960,7 +21842,7 @@ module \hwq_top.engine.array.mul_5_1 (\port$911$0 , \port$911$1 , \port$911$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -25971,26 +21853,26 @@ module \hwq_top.engine.array.mul_5_1 (\port$911$0 , \port$911$1 , \port$911$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$911$0  = \$1 ;
-  assign \port$911$1  = \$2 ;
-  assign \port$911$2  = \$3 ;
-  assign \port$911$3  = \$4 ;
-  assign \port$911$4  = \$5 ;
-  assign \port$911$5  = \$6 ;
-  assign \port$911$6  = \$7 ;
-  assign \port$911$7  = \$8 ;
-  assign \port$911$8  = \$9 ;
-  assign \port$911$9  = \$10 ;
-  assign \port$911$10  = \$11 ;
-  assign \port$911$11  = \$12 ;
-  assign \port$911$12  = \$13 ;
-  assign \port$911$13  = \$14 ;
-  assign \port$911$14  = \$15 ;
-  assign \port$911$15  = \$16 ;
+  assign \port$682$0  = \$1 ;
+  assign \port$682$1  = \$2 ;
+  assign \port$682$2  = \$3 ;
+  assign \port$682$3  = \$4 ;
+  assign \port$682$4  = \$5 ;
+  assign \port$682$5  = \$6 ;
+  assign \port$682$6  = \$7 ;
+  assign \port$682$7  = \$8 ;
+  assign \port$682$8  = \$9 ;
+  assign \port$682$9  = \$10 ;
+  assign \port$682$10  = \$11 ;
+  assign \port$682$11  = \$12 ;
+  assign \port$682$12  = \$13 ;
+  assign \port$682$13  = \$14 ;
+  assign \port$682$14  = \$15 ;
+  assign \port$682$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (\port$912$0 , \port$912$1 , \port$912$2 , \port$912$3 , \port$912$4 , \port$912$5 , \port$912$6 , \port$912$7 , \port$912$8 , \port$912$9 , \port$912$10 , \port$912$11 , \port$912$12 , \port$912$13 , \port$912$14 , \port$912$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26038,38 +21920,40 @@ module \hwq_top.engine.array.mul_5_2 (\port$912$0 , \port$912$1 , \port$912$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$912$0 ;
-  wire \port$912$0 ;
-  output \port$912$1 ;
-  wire \port$912$1 ;
-  output \port$912$10 ;
-  wire \port$912$10 ;
-  output \port$912$11 ;
-  wire \port$912$11 ;
-  output \port$912$12 ;
-  wire \port$912$12 ;
-  output \port$912$13 ;
-  wire \port$912$13 ;
-  output \port$912$14 ;
-  wire \port$912$14 ;
-  output \port$912$15 ;
-  wire \port$912$15 ;
-  output \port$912$2 ;
-  wire \port$912$2 ;
-  output \port$912$3 ;
-  wire \port$912$3 ;
-  output \port$912$4 ;
-  wire \port$912$4 ;
-  output \port$912$5 ;
-  wire \port$912$5 ;
-  output \port$912$6 ;
-  wire \port$912$6 ;
-  output \port$912$7 ;
-  wire \port$912$7 ;
-  output \port$912$8 ;
-  wire \port$912$8 ;
-  output \port$912$9 ;
-  wire \port$912$9 ;
+  output \port$683$0 ;
+  wire \port$683$0 ;
+  output \port$683$1 ;
+  wire \port$683$1 ;
+  output \port$683$10 ;
+  wire \port$683$10 ;
+  output \port$683$11 ;
+  wire \port$683$11 ;
+  output \port$683$12 ;
+  wire \port$683$12 ;
+  output \port$683$13 ;
+  wire \port$683$13 ;
+  output \port$683$14 ;
+  wire \port$683$14 ;
+  output \port$683$15 ;
+  wire \port$683$15 ;
+  output \port$683$2 ;
+  wire \port$683$2 ;
+  output \port$683$3 ;
+  wire \port$683$3 ;
+  output \port$683$4 ;
+  wire \port$683$4 ;
+  output \port$683$5 ;
+  wire \port$683$5 ;
+  output \port$683$6 ;
+  wire \port$683$6 ;
+  output \port$683$7 ;
+  wire \port$683$7 ;
+  output \port$683$8 ;
+  wire \port$683$8 ;
+  output \port$683$9 ;
+  wire \port$683$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26179,7 +22063,7 @@ module \hwq_top.engine.array.mul_5_2 (\port$912$0 , \port$912$1 , \port$912$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26190,26 +22074,26 @@ module \hwq_top.engine.array.mul_5_2 (\port$912$0 , \port$912$1 , \port$912$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$912$0  = \$1 ;
-  assign \port$912$1  = \$2 ;
-  assign \port$912$2  = \$3 ;
-  assign \port$912$3  = \$4 ;
-  assign \port$912$4  = \$5 ;
-  assign \port$912$5  = \$6 ;
-  assign \port$912$6  = \$7 ;
-  assign \port$912$7  = \$8 ;
-  assign \port$912$8  = \$9 ;
-  assign \port$912$9  = \$10 ;
-  assign \port$912$10  = \$11 ;
-  assign \port$912$11  = \$12 ;
-  assign \port$912$12  = \$13 ;
-  assign \port$912$13  = \$14 ;
-  assign \port$912$14  = \$15 ;
-  assign \port$912$15  = \$16 ;
+  assign \port$683$0  = \$1 ;
+  assign \port$683$1  = \$2 ;
+  assign \port$683$2  = \$3 ;
+  assign \port$683$3  = \$4 ;
+  assign \port$683$4  = \$5 ;
+  assign \port$683$5  = \$6 ;
+  assign \port$683$6  = \$7 ;
+  assign \port$683$7  = \$8 ;
+  assign \port$683$8  = \$9 ;
+  assign \port$683$9  = \$10 ;
+  assign \port$683$10  = \$11 ;
+  assign \port$683$11  = \$12 ;
+  assign \port$683$12  = \$13 ;
+  assign \port$683$13  = \$14 ;
+  assign \port$683$14  = \$15 ;
+  assign \port$683$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (\port$913$0 , \port$913$1 , \port$913$2 , \port$913$3 , \port$913$4 , \port$913$5 , \port$913$6 , \port$913$7 , \port$913$8 , \port$913$9 , \port$913$10 , \port$913$11 , \port$913$12 , \port$913$13 , \port$913$14 , \port$913$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26257,38 +22141,40 @@ module \hwq_top.engine.array.mul_5_3 (\port$913$0 , \port$913$1 , \port$913$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$913$0 ;
-  wire \port$913$0 ;
-  output \port$913$1 ;
-  wire \port$913$1 ;
-  output \port$913$10 ;
-  wire \port$913$10 ;
-  output \port$913$11 ;
-  wire \port$913$11 ;
-  output \port$913$12 ;
-  wire \port$913$12 ;
-  output \port$913$13 ;
-  wire \port$913$13 ;
-  output \port$913$14 ;
-  wire \port$913$14 ;
-  output \port$913$15 ;
-  wire \port$913$15 ;
-  output \port$913$2 ;
-  wire \port$913$2 ;
-  output \port$913$3 ;
-  wire \port$913$3 ;
-  output \port$913$4 ;
-  wire \port$913$4 ;
-  output \port$913$5 ;
-  wire \port$913$5 ;
-  output \port$913$6 ;
-  wire \port$913$6 ;
-  output \port$913$7 ;
-  wire \port$913$7 ;
-  output \port$913$8 ;
-  wire \port$913$8 ;
-  output \port$913$9 ;
-  wire \port$913$9 ;
+  output \port$684$0 ;
+  wire \port$684$0 ;
+  output \port$684$1 ;
+  wire \port$684$1 ;
+  output \port$684$10 ;
+  wire \port$684$10 ;
+  output \port$684$11 ;
+  wire \port$684$11 ;
+  output \port$684$12 ;
+  wire \port$684$12 ;
+  output \port$684$13 ;
+  wire \port$684$13 ;
+  output \port$684$14 ;
+  wire \port$684$14 ;
+  output \port$684$15 ;
+  wire \port$684$15 ;
+  output \port$684$2 ;
+  wire \port$684$2 ;
+  output \port$684$3 ;
+  wire \port$684$3 ;
+  output \port$684$4 ;
+  wire \port$684$4 ;
+  output \port$684$5 ;
+  wire \port$684$5 ;
+  output \port$684$6 ;
+  wire \port$684$6 ;
+  output \port$684$7 ;
+  wire \port$684$7 ;
+  output \port$684$8 ;
+  wire \port$684$8 ;
+  output \port$684$9 ;
+  wire \port$684$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26398,7 +22284,7 @@ module \hwq_top.engine.array.mul_5_3 (\port$913$0 , \port$913$1 , \port$913$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26409,26 +22295,26 @@ module \hwq_top.engine.array.mul_5_3 (\port$913$0 , \port$913$1 , \port$913$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$913$0  = \$1 ;
-  assign \port$913$1  = \$2 ;
-  assign \port$913$2  = \$3 ;
-  assign \port$913$3  = \$4 ;
-  assign \port$913$4  = \$5 ;
-  assign \port$913$5  = \$6 ;
-  assign \port$913$6  = \$7 ;
-  assign \port$913$7  = \$8 ;
-  assign \port$913$8  = \$9 ;
-  assign \port$913$9  = \$10 ;
-  assign \port$913$10  = \$11 ;
-  assign \port$913$11  = \$12 ;
-  assign \port$913$12  = \$13 ;
-  assign \port$913$13  = \$14 ;
-  assign \port$913$14  = \$15 ;
-  assign \port$913$15  = \$16 ;
+  assign \port$684$0  = \$1 ;
+  assign \port$684$1  = \$2 ;
+  assign \port$684$2  = \$3 ;
+  assign \port$684$3  = \$4 ;
+  assign \port$684$4  = \$5 ;
+  assign \port$684$5  = \$6 ;
+  assign \port$684$6  = \$7 ;
+  assign \port$684$7  = \$8 ;
+  assign \port$684$8  = \$9 ;
+  assign \port$684$9  = \$10 ;
+  assign \port$684$10  = \$11 ;
+  assign \port$684$11  = \$12 ;
+  assign \port$684$12  = \$13 ;
+  assign \port$684$13  = \$14 ;
+  assign \port$684$14  = \$15 ;
+  assign \port$684$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (\port$914$0 , \port$914$1 , \port$914$2 , \port$914$3 , \port$914$4 , \port$914$5 , \port$914$6 , \port$914$7 , \port$914$8 , \port$914$9 , \port$914$10 , \port$914$11 , \port$914$12 , \port$914$13 , \port$914$14 , \port$914$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26476,38 +22362,40 @@ module \hwq_top.engine.array.mul_5_4 (\port$914$0 , \port$914$1 , \port$914$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$914$0 ;
-  wire \port$914$0 ;
-  output \port$914$1 ;
-  wire \port$914$1 ;
-  output \port$914$10 ;
-  wire \port$914$10 ;
-  output \port$914$11 ;
-  wire \port$914$11 ;
-  output \port$914$12 ;
-  wire \port$914$12 ;
-  output \port$914$13 ;
-  wire \port$914$13 ;
-  output \port$914$14 ;
-  wire \port$914$14 ;
-  output \port$914$15 ;
-  wire \port$914$15 ;
-  output \port$914$2 ;
-  wire \port$914$2 ;
-  output \port$914$3 ;
-  wire \port$914$3 ;
-  output \port$914$4 ;
-  wire \port$914$4 ;
-  output \port$914$5 ;
-  wire \port$914$5 ;
-  output \port$914$6 ;
-  wire \port$914$6 ;
-  output \port$914$7 ;
-  wire \port$914$7 ;
-  output \port$914$8 ;
-  wire \port$914$8 ;
-  output \port$914$9 ;
-  wire \port$914$9 ;
+  output \port$685$0 ;
+  wire \port$685$0 ;
+  output \port$685$1 ;
+  wire \port$685$1 ;
+  output \port$685$10 ;
+  wire \port$685$10 ;
+  output \port$685$11 ;
+  wire \port$685$11 ;
+  output \port$685$12 ;
+  wire \port$685$12 ;
+  output \port$685$13 ;
+  wire \port$685$13 ;
+  output \port$685$14 ;
+  wire \port$685$14 ;
+  output \port$685$15 ;
+  wire \port$685$15 ;
+  output \port$685$2 ;
+  wire \port$685$2 ;
+  output \port$685$3 ;
+  wire \port$685$3 ;
+  output \port$685$4 ;
+  wire \port$685$4 ;
+  output \port$685$5 ;
+  wire \port$685$5 ;
+  output \port$685$6 ;
+  wire \port$685$6 ;
+  output \port$685$7 ;
+  wire \port$685$7 ;
+  output \port$685$8 ;
+  wire \port$685$8 ;
+  output \port$685$9 ;
+  wire \port$685$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26617,7 +22505,7 @@ module \hwq_top.engine.array.mul_5_4 (\port$914$0 , \port$914$1 , \port$914$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26628,26 +22516,26 @@ module \hwq_top.engine.array.mul_5_4 (\port$914$0 , \port$914$1 , \port$914$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$914$0  = \$1 ;
-  assign \port$914$1  = \$2 ;
-  assign \port$914$2  = \$3 ;
-  assign \port$914$3  = \$4 ;
-  assign \port$914$4  = \$5 ;
-  assign \port$914$5  = \$6 ;
-  assign \port$914$6  = \$7 ;
-  assign \port$914$7  = \$8 ;
-  assign \port$914$8  = \$9 ;
-  assign \port$914$9  = \$10 ;
-  assign \port$914$10  = \$11 ;
-  assign \port$914$11  = \$12 ;
-  assign \port$914$12  = \$13 ;
-  assign \port$914$13  = \$14 ;
-  assign \port$914$14  = \$15 ;
-  assign \port$914$15  = \$16 ;
+  assign \port$685$0  = \$1 ;
+  assign \port$685$1  = \$2 ;
+  assign \port$685$2  = \$3 ;
+  assign \port$685$3  = \$4 ;
+  assign \port$685$4  = \$5 ;
+  assign \port$685$5  = \$6 ;
+  assign \port$685$6  = \$7 ;
+  assign \port$685$7  = \$8 ;
+  assign \port$685$8  = \$9 ;
+  assign \port$685$9  = \$10 ;
+  assign \port$685$10  = \$11 ;
+  assign \port$685$11  = \$12 ;
+  assign \port$685$12  = \$13 ;
+  assign \port$685$13  = \$14 ;
+  assign \port$685$14  = \$15 ;
+  assign \port$685$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (\port$915$0 , \port$915$1 , \port$915$2 , \port$915$3 , \port$915$4 , \port$915$5 , \port$915$6 , \port$915$7 , \port$915$8 , \port$915$9 , \port$915$10 , \port$915$11 , \port$915$12 , \port$915$13 , \port$915$14 , \port$915$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26695,38 +22583,40 @@ module \hwq_top.engine.array.mul_5_5 (\port$915$0 , \port$915$1 , \port$915$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$915$0 ;
-  wire \port$915$0 ;
-  output \port$915$1 ;
-  wire \port$915$1 ;
-  output \port$915$10 ;
-  wire \port$915$10 ;
-  output \port$915$11 ;
-  wire \port$915$11 ;
-  output \port$915$12 ;
-  wire \port$915$12 ;
-  output \port$915$13 ;
-  wire \port$915$13 ;
-  output \port$915$14 ;
-  wire \port$915$14 ;
-  output \port$915$15 ;
-  wire \port$915$15 ;
-  output \port$915$2 ;
-  wire \port$915$2 ;
-  output \port$915$3 ;
-  wire \port$915$3 ;
-  output \port$915$4 ;
-  wire \port$915$4 ;
-  output \port$915$5 ;
-  wire \port$915$5 ;
-  output \port$915$6 ;
-  wire \port$915$6 ;
-  output \port$915$7 ;
-  wire \port$915$7 ;
-  output \port$915$8 ;
-  wire \port$915$8 ;
-  output \port$915$9 ;
-  wire \port$915$9 ;
+  output \port$686$0 ;
+  wire \port$686$0 ;
+  output \port$686$1 ;
+  wire \port$686$1 ;
+  output \port$686$10 ;
+  wire \port$686$10 ;
+  output \port$686$11 ;
+  wire \port$686$11 ;
+  output \port$686$12 ;
+  wire \port$686$12 ;
+  output \port$686$13 ;
+  wire \port$686$13 ;
+  output \port$686$14 ;
+  wire \port$686$14 ;
+  output \port$686$15 ;
+  wire \port$686$15 ;
+  output \port$686$2 ;
+  wire \port$686$2 ;
+  output \port$686$3 ;
+  wire \port$686$3 ;
+  output \port$686$4 ;
+  wire \port$686$4 ;
+  output \port$686$5 ;
+  wire \port$686$5 ;
+  output \port$686$6 ;
+  wire \port$686$6 ;
+  output \port$686$7 ;
+  wire \port$686$7 ;
+  output \port$686$8 ;
+  wire \port$686$8 ;
+  output \port$686$9 ;
+  wire \port$686$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -26836,7 +22726,7 @@ module \hwq_top.engine.array.mul_5_5 (\port$915$0 , \port$915$1 , \port$915$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -26847,26 +22737,26 @@ module \hwq_top.engine.array.mul_5_5 (\port$915$0 , \port$915$1 , \port$915$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$915$0  = \$1 ;
-  assign \port$915$1  = \$2 ;
-  assign \port$915$2  = \$3 ;
-  assign \port$915$3  = \$4 ;
-  assign \port$915$4  = \$5 ;
-  assign \port$915$5  = \$6 ;
-  assign \port$915$6  = \$7 ;
-  assign \port$915$7  = \$8 ;
-  assign \port$915$8  = \$9 ;
-  assign \port$915$9  = \$10 ;
-  assign \port$915$10  = \$11 ;
-  assign \port$915$11  = \$12 ;
-  assign \port$915$12  = \$13 ;
-  assign \port$915$13  = \$14 ;
-  assign \port$915$14  = \$15 ;
-  assign \port$915$15  = \$16 ;
+  assign \port$686$0  = \$1 ;
+  assign \port$686$1  = \$2 ;
+  assign \port$686$2  = \$3 ;
+  assign \port$686$3  = \$4 ;
+  assign \port$686$4  = \$5 ;
+  assign \port$686$5  = \$6 ;
+  assign \port$686$6  = \$7 ;
+  assign \port$686$7  = \$8 ;
+  assign \port$686$8  = \$9 ;
+  assign \port$686$9  = \$10 ;
+  assign \port$686$10  = \$11 ;
+  assign \port$686$11  = \$12 ;
+  assign \port$686$12  = \$13 ;
+  assign \port$686$13  = \$14 ;
+  assign \port$686$14  = \$15 ;
+  assign \port$686$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (\port$916$0 , \port$916$1 , \port$916$2 , \port$916$3 , \port$916$4 , \port$916$5 , \port$916$6 , \port$916$7 , \port$916$8 , \port$916$9 , \port$916$10 , \port$916$11 , \port$916$12 , \port$916$13 , \port$916$14 , \port$916$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26914,38 +22804,40 @@ module \hwq_top.engine.array.mul_5_6 (\port$916$0 , \port$916$1 , \port$916$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$916$0 ;
-  wire \port$916$0 ;
-  output \port$916$1 ;
-  wire \port$916$1 ;
-  output \port$916$10 ;
-  wire \port$916$10 ;
-  output \port$916$11 ;
-  wire \port$916$11 ;
-  output \port$916$12 ;
-  wire \port$916$12 ;
-  output \port$916$13 ;
-  wire \port$916$13 ;
-  output \port$916$14 ;
-  wire \port$916$14 ;
-  output \port$916$15 ;
-  wire \port$916$15 ;
-  output \port$916$2 ;
-  wire \port$916$2 ;
-  output \port$916$3 ;
-  wire \port$916$3 ;
-  output \port$916$4 ;
-  wire \port$916$4 ;
-  output \port$916$5 ;
-  wire \port$916$5 ;
-  output \port$916$6 ;
-  wire \port$916$6 ;
-  output \port$916$7 ;
-  wire \port$916$7 ;
-  output \port$916$8 ;
-  wire \port$916$8 ;
-  output \port$916$9 ;
-  wire \port$916$9 ;
+  output \port$687$0 ;
+  wire \port$687$0 ;
+  output \port$687$1 ;
+  wire \port$687$1 ;
+  output \port$687$10 ;
+  wire \port$687$10 ;
+  output \port$687$11 ;
+  wire \port$687$11 ;
+  output \port$687$12 ;
+  wire \port$687$12 ;
+  output \port$687$13 ;
+  wire \port$687$13 ;
+  output \port$687$14 ;
+  wire \port$687$14 ;
+  output \port$687$15 ;
+  wire \port$687$15 ;
+  output \port$687$2 ;
+  wire \port$687$2 ;
+  output \port$687$3 ;
+  wire \port$687$3 ;
+  output \port$687$4 ;
+  wire \port$687$4 ;
+  output \port$687$5 ;
+  wire \port$687$5 ;
+  output \port$687$6 ;
+  wire \port$687$6 ;
+  output \port$687$7 ;
+  wire \port$687$7 ;
+  output \port$687$8 ;
+  wire \port$687$8 ;
+  output \port$687$9 ;
+  wire \port$687$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27055,7 +22947,7 @@ module \hwq_top.engine.array.mul_5_6 (\port$916$0 , \port$916$1 , \port$916$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27066,26 +22958,26 @@ module \hwq_top.engine.array.mul_5_6 (\port$916$0 , \port$916$1 , \port$916$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$916$0  = \$1 ;
-  assign \port$916$1  = \$2 ;
-  assign \port$916$2  = \$3 ;
-  assign \port$916$3  = \$4 ;
-  assign \port$916$4  = \$5 ;
-  assign \port$916$5  = \$6 ;
-  assign \port$916$6  = \$7 ;
-  assign \port$916$7  = \$8 ;
-  assign \port$916$8  = \$9 ;
-  assign \port$916$9  = \$10 ;
-  assign \port$916$10  = \$11 ;
-  assign \port$916$11  = \$12 ;
-  assign \port$916$12  = \$13 ;
-  assign \port$916$13  = \$14 ;
-  assign \port$916$14  = \$15 ;
-  assign \port$916$15  = \$16 ;
+  assign \port$687$0  = \$1 ;
+  assign \port$687$1  = \$2 ;
+  assign \port$687$2  = \$3 ;
+  assign \port$687$3  = \$4 ;
+  assign \port$687$4  = \$5 ;
+  assign \port$687$5  = \$6 ;
+  assign \port$687$6  = \$7 ;
+  assign \port$687$7  = \$8 ;
+  assign \port$687$8  = \$9 ;
+  assign \port$687$9  = \$10 ;
+  assign \port$687$10  = \$11 ;
+  assign \port$687$11  = \$12 ;
+  assign \port$687$12  = \$13 ;
+  assign \port$687$13  = \$14 ;
+  assign \port$687$14  = \$15 ;
+  assign \port$687$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (\port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27133,38 +23025,40 @@ module \hwq_top.engine.array.mul_5_7 (\port$917$0 , \port$917$1 , \port$917$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$917$0 ;
-  wire \port$917$0 ;
-  output \port$917$1 ;
-  wire \port$917$1 ;
-  output \port$917$10 ;
-  wire \port$917$10 ;
-  output \port$917$11 ;
-  wire \port$917$11 ;
-  output \port$917$12 ;
-  wire \port$917$12 ;
-  output \port$917$13 ;
-  wire \port$917$13 ;
-  output \port$917$14 ;
-  wire \port$917$14 ;
-  output \port$917$15 ;
-  wire \port$917$15 ;
-  output \port$917$2 ;
-  wire \port$917$2 ;
-  output \port$917$3 ;
-  wire \port$917$3 ;
-  output \port$917$4 ;
-  wire \port$917$4 ;
-  output \port$917$5 ;
-  wire \port$917$5 ;
-  output \port$917$6 ;
-  wire \port$917$6 ;
-  output \port$917$7 ;
-  wire \port$917$7 ;
-  output \port$917$8 ;
-  wire \port$917$8 ;
-  output \port$917$9 ;
-  wire \port$917$9 ;
+  output \port$688$0 ;
+  wire \port$688$0 ;
+  output \port$688$1 ;
+  wire \port$688$1 ;
+  output \port$688$10 ;
+  wire \port$688$10 ;
+  output \port$688$11 ;
+  wire \port$688$11 ;
+  output \port$688$12 ;
+  wire \port$688$12 ;
+  output \port$688$13 ;
+  wire \port$688$13 ;
+  output \port$688$14 ;
+  wire \port$688$14 ;
+  output \port$688$15 ;
+  wire \port$688$15 ;
+  output \port$688$2 ;
+  wire \port$688$2 ;
+  output \port$688$3 ;
+  wire \port$688$3 ;
+  output \port$688$4 ;
+  wire \port$688$4 ;
+  output \port$688$5 ;
+  wire \port$688$5 ;
+  output \port$688$6 ;
+  wire \port$688$6 ;
+  output \port$688$7 ;
+  wire \port$688$7 ;
+  output \port$688$8 ;
+  wire \port$688$8 ;
+  output \port$688$9 ;
+  wire \port$688$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27274,7 +23168,7 @@ module \hwq_top.engine.array.mul_5_7 (\port$917$0 , \port$917$1 , \port$917$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27285,26 +23179,26 @@ module \hwq_top.engine.array.mul_5_7 (\port$917$0 , \port$917$1 , \port$917$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$917$0  = \$1 ;
-  assign \port$917$1  = \$2 ;
-  assign \port$917$2  = \$3 ;
-  assign \port$917$3  = \$4 ;
-  assign \port$917$4  = \$5 ;
-  assign \port$917$5  = \$6 ;
-  assign \port$917$6  = \$7 ;
-  assign \port$917$7  = \$8 ;
-  assign \port$917$8  = \$9 ;
-  assign \port$917$9  = \$10 ;
-  assign \port$917$10  = \$11 ;
-  assign \port$917$11  = \$12 ;
-  assign \port$917$12  = \$13 ;
-  assign \port$917$13  = \$14 ;
-  assign \port$917$14  = \$15 ;
-  assign \port$917$15  = \$16 ;
+  assign \port$688$0  = \$1 ;
+  assign \port$688$1  = \$2 ;
+  assign \port$688$2  = \$3 ;
+  assign \port$688$3  = \$4 ;
+  assign \port$688$4  = \$5 ;
+  assign \port$688$5  = \$6 ;
+  assign \port$688$6  = \$7 ;
+  assign \port$688$7  = \$8 ;
+  assign \port$688$8  = \$9 ;
+  assign \port$688$9  = \$10 ;
+  assign \port$688$10  = \$11 ;
+  assign \port$688$11  = \$12 ;
+  assign \port$688$12  = \$13 ;
+  assign \port$688$13  = \$14 ;
+  assign \port$688$14  = \$15 ;
+  assign \port$688$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (\port$918$0 , \port$918$1 , \port$918$2 , \port$918$3 , \port$918$4 , \port$918$5 , \port$918$6 , \port$918$7 , \port$918$8 , \port$918$9 , \port$918$10 , \port$918$11 , \port$918$12 , \port$918$13 , \port$918$14 , \port$918$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27352,38 +23246,40 @@ module \hwq_top.engine.array.mul_6_0 (\port$918$0 , \port$918$1 , \port$918$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$918$0 ;
-  wire \port$918$0 ;
-  output \port$918$1 ;
-  wire \port$918$1 ;
-  output \port$918$10 ;
-  wire \port$918$10 ;
-  output \port$918$11 ;
-  wire \port$918$11 ;
-  output \port$918$12 ;
-  wire \port$918$12 ;
-  output \port$918$13 ;
-  wire \port$918$13 ;
-  output \port$918$14 ;
-  wire \port$918$14 ;
-  output \port$918$15 ;
-  wire \port$918$15 ;
-  output \port$918$2 ;
-  wire \port$918$2 ;
-  output \port$918$3 ;
-  wire \port$918$3 ;
-  output \port$918$4 ;
-  wire \port$918$4 ;
-  output \port$918$5 ;
-  wire \port$918$5 ;
-  output \port$918$6 ;
-  wire \port$918$6 ;
-  output \port$918$7 ;
-  wire \port$918$7 ;
-  output \port$918$8 ;
-  wire \port$918$8 ;
-  output \port$918$9 ;
-  wire \port$918$9 ;
+  output \port$689$0 ;
+  wire \port$689$0 ;
+  output \port$689$1 ;
+  wire \port$689$1 ;
+  output \port$689$10 ;
+  wire \port$689$10 ;
+  output \port$689$11 ;
+  wire \port$689$11 ;
+  output \port$689$12 ;
+  wire \port$689$12 ;
+  output \port$689$13 ;
+  wire \port$689$13 ;
+  output \port$689$14 ;
+  wire \port$689$14 ;
+  output \port$689$15 ;
+  wire \port$689$15 ;
+  output \port$689$2 ;
+  wire \port$689$2 ;
+  output \port$689$3 ;
+  wire \port$689$3 ;
+  output \port$689$4 ;
+  wire \port$689$4 ;
+  output \port$689$5 ;
+  wire \port$689$5 ;
+  output \port$689$6 ;
+  wire \port$689$6 ;
+  output \port$689$7 ;
+  wire \port$689$7 ;
+  output \port$689$8 ;
+  wire \port$689$8 ;
+  output \port$689$9 ;
+  wire \port$689$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27493,7 +23389,7 @@ module \hwq_top.engine.array.mul_6_0 (\port$918$0 , \port$918$1 , \port$918$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27504,26 +23400,26 @@ module \hwq_top.engine.array.mul_6_0 (\port$918$0 , \port$918$1 , \port$918$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$918$0  = \$1 ;
-  assign \port$918$1  = \$2 ;
-  assign \port$918$2  = \$3 ;
-  assign \port$918$3  = \$4 ;
-  assign \port$918$4  = \$5 ;
-  assign \port$918$5  = \$6 ;
-  assign \port$918$6  = \$7 ;
-  assign \port$918$7  = \$8 ;
-  assign \port$918$8  = \$9 ;
-  assign \port$918$9  = \$10 ;
-  assign \port$918$10  = \$11 ;
-  assign \port$918$11  = \$12 ;
-  assign \port$918$12  = \$13 ;
-  assign \port$918$13  = \$14 ;
-  assign \port$918$14  = \$15 ;
-  assign \port$918$15  = \$16 ;
+  assign \port$689$0  = \$1 ;
+  assign \port$689$1  = \$2 ;
+  assign \port$689$2  = \$3 ;
+  assign \port$689$3  = \$4 ;
+  assign \port$689$4  = \$5 ;
+  assign \port$689$5  = \$6 ;
+  assign \port$689$6  = \$7 ;
+  assign \port$689$7  = \$8 ;
+  assign \port$689$8  = \$9 ;
+  assign \port$689$9  = \$10 ;
+  assign \port$689$10  = \$11 ;
+  assign \port$689$11  = \$12 ;
+  assign \port$689$12  = \$13 ;
+  assign \port$689$13  = \$14 ;
+  assign \port$689$14  = \$15 ;
+  assign \port$689$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (\port$919$0 , \port$919$1 , \port$919$2 , \port$919$3 , \port$919$4 , \port$919$5 , \port$919$6 , \port$919$7 , \port$919$8 , \port$919$9 , \port$919$10 , \port$919$11 , \port$919$12 , \port$919$13 , \port$919$14 , \port$919$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27571,38 +23467,40 @@ module \hwq_top.engine.array.mul_6_1 (\port$919$0 , \port$919$1 , \port$919$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$919$0 ;
-  wire \port$919$0 ;
-  output \port$919$1 ;
-  wire \port$919$1 ;
-  output \port$919$10 ;
-  wire \port$919$10 ;
-  output \port$919$11 ;
-  wire \port$919$11 ;
-  output \port$919$12 ;
-  wire \port$919$12 ;
-  output \port$919$13 ;
-  wire \port$919$13 ;
-  output \port$919$14 ;
-  wire \port$919$14 ;
-  output \port$919$15 ;
-  wire \port$919$15 ;
-  output \port$919$2 ;
-  wire \port$919$2 ;
-  output \port$919$3 ;
-  wire \port$919$3 ;
-  output \port$919$4 ;
-  wire \port$919$4 ;
-  output \port$919$5 ;
-  wire \port$919$5 ;
-  output \port$919$6 ;
-  wire \port$919$6 ;
-  output \port$919$7 ;
-  wire \port$919$7 ;
-  output \port$919$8 ;
-  wire \port$919$8 ;
-  output \port$919$9 ;
-  wire \port$919$9 ;
+  output \port$690$0 ;
+  wire \port$690$0 ;
+  output \port$690$1 ;
+  wire \port$690$1 ;
+  output \port$690$10 ;
+  wire \port$690$10 ;
+  output \port$690$11 ;
+  wire \port$690$11 ;
+  output \port$690$12 ;
+  wire \port$690$12 ;
+  output \port$690$13 ;
+  wire \port$690$13 ;
+  output \port$690$14 ;
+  wire \port$690$14 ;
+  output \port$690$15 ;
+  wire \port$690$15 ;
+  output \port$690$2 ;
+  wire \port$690$2 ;
+  output \port$690$3 ;
+  wire \port$690$3 ;
+  output \port$690$4 ;
+  wire \port$690$4 ;
+  output \port$690$5 ;
+  wire \port$690$5 ;
+  output \port$690$6 ;
+  wire \port$690$6 ;
+  output \port$690$7 ;
+  wire \port$690$7 ;
+  output \port$690$8 ;
+  wire \port$690$8 ;
+  output \port$690$9 ;
+  wire \port$690$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27712,7 +23610,7 @@ module \hwq_top.engine.array.mul_6_1 (\port$919$0 , \port$919$1 , \port$919$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27723,26 +23621,26 @@ module \hwq_top.engine.array.mul_6_1 (\port$919$0 , \port$919$1 , \port$919$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$919$0  = \$1 ;
-  assign \port$919$1  = \$2 ;
-  assign \port$919$2  = \$3 ;
-  assign \port$919$3  = \$4 ;
-  assign \port$919$4  = \$5 ;
-  assign \port$919$5  = \$6 ;
-  assign \port$919$6  = \$7 ;
-  assign \port$919$7  = \$8 ;
-  assign \port$919$8  = \$9 ;
-  assign \port$919$9  = \$10 ;
-  assign \port$919$10  = \$11 ;
-  assign \port$919$11  = \$12 ;
-  assign \port$919$12  = \$13 ;
-  assign \port$919$13  = \$14 ;
-  assign \port$919$14  = \$15 ;
-  assign \port$919$15  = \$16 ;
+  assign \port$690$0  = \$1 ;
+  assign \port$690$1  = \$2 ;
+  assign \port$690$2  = \$3 ;
+  assign \port$690$3  = \$4 ;
+  assign \port$690$4  = \$5 ;
+  assign \port$690$5  = \$6 ;
+  assign \port$690$6  = \$7 ;
+  assign \port$690$7  = \$8 ;
+  assign \port$690$8  = \$9 ;
+  assign \port$690$9  = \$10 ;
+  assign \port$690$10  = \$11 ;
+  assign \port$690$11  = \$12 ;
+  assign \port$690$12  = \$13 ;
+  assign \port$690$13  = \$14 ;
+  assign \port$690$14  = \$15 ;
+  assign \port$690$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (\port$920$0 , \port$920$1 , \port$920$2 , \port$920$3 , \port$920$4 , \port$920$5 , \port$920$6 , \port$920$7 , \port$920$8 , \port$920$9 , \port$920$10 , \port$920$11 , \port$920$12 , \port$920$13 , \port$920$14 , \port$920$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27790,38 +23688,40 @@ module \hwq_top.engine.array.mul_6_2 (\port$920$0 , \port$920$1 , \port$920$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$920$0 ;
-  wire \port$920$0 ;
-  output \port$920$1 ;
-  wire \port$920$1 ;
-  output \port$920$10 ;
-  wire \port$920$10 ;
-  output \port$920$11 ;
-  wire \port$920$11 ;
-  output \port$920$12 ;
-  wire \port$920$12 ;
-  output \port$920$13 ;
-  wire \port$920$13 ;
-  output \port$920$14 ;
-  wire \port$920$14 ;
-  output \port$920$15 ;
-  wire \port$920$15 ;
-  output \port$920$2 ;
-  wire \port$920$2 ;
-  output \port$920$3 ;
-  wire \port$920$3 ;
-  output \port$920$4 ;
-  wire \port$920$4 ;
-  output \port$920$5 ;
-  wire \port$920$5 ;
-  output \port$920$6 ;
-  wire \port$920$6 ;
-  output \port$920$7 ;
-  wire \port$920$7 ;
-  output \port$920$8 ;
-  wire \port$920$8 ;
-  output \port$920$9 ;
-  wire \port$920$9 ;
+  output \port$691$0 ;
+  wire \port$691$0 ;
+  output \port$691$1 ;
+  wire \port$691$1 ;
+  output \port$691$10 ;
+  wire \port$691$10 ;
+  output \port$691$11 ;
+  wire \port$691$11 ;
+  output \port$691$12 ;
+  wire \port$691$12 ;
+  output \port$691$13 ;
+  wire \port$691$13 ;
+  output \port$691$14 ;
+  wire \port$691$14 ;
+  output \port$691$15 ;
+  wire \port$691$15 ;
+  output \port$691$2 ;
+  wire \port$691$2 ;
+  output \port$691$3 ;
+  wire \port$691$3 ;
+  output \port$691$4 ;
+  wire \port$691$4 ;
+  output \port$691$5 ;
+  wire \port$691$5 ;
+  output \port$691$6 ;
+  wire \port$691$6 ;
+  output \port$691$7 ;
+  wire \port$691$7 ;
+  output \port$691$8 ;
+  wire \port$691$8 ;
+  output \port$691$9 ;
+  wire \port$691$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -27931,7 +23831,7 @@ module \hwq_top.engine.array.mul_6_2 (\port$920$0 , \port$920$1 , \port$920$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -27942,26 +23842,26 @@ module \hwq_top.engine.array.mul_6_2 (\port$920$0 , \port$920$1 , \port$920$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$920$0  = \$1 ;
-  assign \port$920$1  = \$2 ;
-  assign \port$920$2  = \$3 ;
-  assign \port$920$3  = \$4 ;
-  assign \port$920$4  = \$5 ;
-  assign \port$920$5  = \$6 ;
-  assign \port$920$6  = \$7 ;
-  assign \port$920$7  = \$8 ;
-  assign \port$920$8  = \$9 ;
-  assign \port$920$9  = \$10 ;
-  assign \port$920$10  = \$11 ;
-  assign \port$920$11  = \$12 ;
-  assign \port$920$12  = \$13 ;
-  assign \port$920$13  = \$14 ;
-  assign \port$920$14  = \$15 ;
-  assign \port$920$15  = \$16 ;
+  assign \port$691$0  = \$1 ;
+  assign \port$691$1  = \$2 ;
+  assign \port$691$2  = \$3 ;
+  assign \port$691$3  = \$4 ;
+  assign \port$691$4  = \$5 ;
+  assign \port$691$5  = \$6 ;
+  assign \port$691$6  = \$7 ;
+  assign \port$691$7  = \$8 ;
+  assign \port$691$8  = \$9 ;
+  assign \port$691$9  = \$10 ;
+  assign \port$691$10  = \$11 ;
+  assign \port$691$11  = \$12 ;
+  assign \port$691$12  = \$13 ;
+  assign \port$691$13  = \$14 ;
+  assign \port$691$14  = \$15 ;
+  assign \port$691$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (\port$921$0 , \port$921$1 , \port$921$2 , \port$921$3 , \port$921$4 , \port$921$5 , \port$921$6 , \port$921$7 , \port$921$8 , \port$921$9 , \port$921$10 , \port$921$11 , \port$921$12 , \port$921$13 , \port$921$14 , \port$921$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28009,38 +23909,40 @@ module \hwq_top.engine.array.mul_6_3 (\port$921$0 , \port$921$1 , \port$921$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$921$0 ;
-  wire \port$921$0 ;
-  output \port$921$1 ;
-  wire \port$921$1 ;
-  output \port$921$10 ;
-  wire \port$921$10 ;
-  output \port$921$11 ;
-  wire \port$921$11 ;
-  output \port$921$12 ;
-  wire \port$921$12 ;
-  output \port$921$13 ;
-  wire \port$921$13 ;
-  output \port$921$14 ;
-  wire \port$921$14 ;
-  output \port$921$15 ;
-  wire \port$921$15 ;
-  output \port$921$2 ;
-  wire \port$921$2 ;
-  output \port$921$3 ;
-  wire \port$921$3 ;
-  output \port$921$4 ;
-  wire \port$921$4 ;
-  output \port$921$5 ;
-  wire \port$921$5 ;
-  output \port$921$6 ;
-  wire \port$921$6 ;
-  output \port$921$7 ;
-  wire \port$921$7 ;
-  output \port$921$8 ;
-  wire \port$921$8 ;
-  output \port$921$9 ;
-  wire \port$921$9 ;
+  output \port$692$0 ;
+  wire \port$692$0 ;
+  output \port$692$1 ;
+  wire \port$692$1 ;
+  output \port$692$10 ;
+  wire \port$692$10 ;
+  output \port$692$11 ;
+  wire \port$692$11 ;
+  output \port$692$12 ;
+  wire \port$692$12 ;
+  output \port$692$13 ;
+  wire \port$692$13 ;
+  output \port$692$14 ;
+  wire \port$692$14 ;
+  output \port$692$15 ;
+  wire \port$692$15 ;
+  output \port$692$2 ;
+  wire \port$692$2 ;
+  output \port$692$3 ;
+  wire \port$692$3 ;
+  output \port$692$4 ;
+  wire \port$692$4 ;
+  output \port$692$5 ;
+  wire \port$692$5 ;
+  output \port$692$6 ;
+  wire \port$692$6 ;
+  output \port$692$7 ;
+  wire \port$692$7 ;
+  output \port$692$8 ;
+  wire \port$692$8 ;
+  output \port$692$9 ;
+  wire \port$692$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28150,7 +24052,7 @@ module \hwq_top.engine.array.mul_6_3 (\port$921$0 , \port$921$1 , \port$921$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28161,26 +24063,26 @@ module \hwq_top.engine.array.mul_6_3 (\port$921$0 , \port$921$1 , \port$921$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$921$0  = \$1 ;
-  assign \port$921$1  = \$2 ;
-  assign \port$921$2  = \$3 ;
-  assign \port$921$3  = \$4 ;
-  assign \port$921$4  = \$5 ;
-  assign \port$921$5  = \$6 ;
-  assign \port$921$6  = \$7 ;
-  assign \port$921$7  = \$8 ;
-  assign \port$921$8  = \$9 ;
-  assign \port$921$9  = \$10 ;
-  assign \port$921$10  = \$11 ;
-  assign \port$921$11  = \$12 ;
-  assign \port$921$12  = \$13 ;
-  assign \port$921$13  = \$14 ;
-  assign \port$921$14  = \$15 ;
-  assign \port$921$15  = \$16 ;
+  assign \port$692$0  = \$1 ;
+  assign \port$692$1  = \$2 ;
+  assign \port$692$2  = \$3 ;
+  assign \port$692$3  = \$4 ;
+  assign \port$692$4  = \$5 ;
+  assign \port$692$5  = \$6 ;
+  assign \port$692$6  = \$7 ;
+  assign \port$692$7  = \$8 ;
+  assign \port$692$8  = \$9 ;
+  assign \port$692$9  = \$10 ;
+  assign \port$692$10  = \$11 ;
+  assign \port$692$11  = \$12 ;
+  assign \port$692$12  = \$13 ;
+  assign \port$692$13  = \$14 ;
+  assign \port$692$14  = \$15 ;
+  assign \port$692$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (\port$922$0 , \port$922$1 , \port$922$2 , \port$922$3 , \port$922$4 , \port$922$5 , \port$922$6 , \port$922$7 , \port$922$8 , \port$922$9 , \port$922$10 , \port$922$11 , \port$922$12 , \port$922$13 , \port$922$14 , \port$922$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28228,38 +24130,40 @@ module \hwq_top.engine.array.mul_6_4 (\port$922$0 , \port$922$1 , \port$922$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$922$0 ;
-  wire \port$922$0 ;
-  output \port$922$1 ;
-  wire \port$922$1 ;
-  output \port$922$10 ;
-  wire \port$922$10 ;
-  output \port$922$11 ;
-  wire \port$922$11 ;
-  output \port$922$12 ;
-  wire \port$922$12 ;
-  output \port$922$13 ;
-  wire \port$922$13 ;
-  output \port$922$14 ;
-  wire \port$922$14 ;
-  output \port$922$15 ;
-  wire \port$922$15 ;
-  output \port$922$2 ;
-  wire \port$922$2 ;
-  output \port$922$3 ;
-  wire \port$922$3 ;
-  output \port$922$4 ;
-  wire \port$922$4 ;
-  output \port$922$5 ;
-  wire \port$922$5 ;
-  output \port$922$6 ;
-  wire \port$922$6 ;
-  output \port$922$7 ;
-  wire \port$922$7 ;
-  output \port$922$8 ;
-  wire \port$922$8 ;
-  output \port$922$9 ;
-  wire \port$922$9 ;
+  output \port$693$0 ;
+  wire \port$693$0 ;
+  output \port$693$1 ;
+  wire \port$693$1 ;
+  output \port$693$10 ;
+  wire \port$693$10 ;
+  output \port$693$11 ;
+  wire \port$693$11 ;
+  output \port$693$12 ;
+  wire \port$693$12 ;
+  output \port$693$13 ;
+  wire \port$693$13 ;
+  output \port$693$14 ;
+  wire \port$693$14 ;
+  output \port$693$15 ;
+  wire \port$693$15 ;
+  output \port$693$2 ;
+  wire \port$693$2 ;
+  output \port$693$3 ;
+  wire \port$693$3 ;
+  output \port$693$4 ;
+  wire \port$693$4 ;
+  output \port$693$5 ;
+  wire \port$693$5 ;
+  output \port$693$6 ;
+  wire \port$693$6 ;
+  output \port$693$7 ;
+  wire \port$693$7 ;
+  output \port$693$8 ;
+  wire \port$693$8 ;
+  output \port$693$9 ;
+  wire \port$693$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28369,7 +24273,7 @@ module \hwq_top.engine.array.mul_6_4 (\port$922$0 , \port$922$1 , \port$922$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28380,26 +24284,26 @@ module \hwq_top.engine.array.mul_6_4 (\port$922$0 , \port$922$1 , \port$922$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$922$0  = \$1 ;
-  assign \port$922$1  = \$2 ;
-  assign \port$922$2  = \$3 ;
-  assign \port$922$3  = \$4 ;
-  assign \port$922$4  = \$5 ;
-  assign \port$922$5  = \$6 ;
-  assign \port$922$6  = \$7 ;
-  assign \port$922$7  = \$8 ;
-  assign \port$922$8  = \$9 ;
-  assign \port$922$9  = \$10 ;
-  assign \port$922$10  = \$11 ;
-  assign \port$922$11  = \$12 ;
-  assign \port$922$12  = \$13 ;
-  assign \port$922$13  = \$14 ;
-  assign \port$922$14  = \$15 ;
-  assign \port$922$15  = \$16 ;
+  assign \port$693$0  = \$1 ;
+  assign \port$693$1  = \$2 ;
+  assign \port$693$2  = \$3 ;
+  assign \port$693$3  = \$4 ;
+  assign \port$693$4  = \$5 ;
+  assign \port$693$5  = \$6 ;
+  assign \port$693$6  = \$7 ;
+  assign \port$693$7  = \$8 ;
+  assign \port$693$8  = \$9 ;
+  assign \port$693$9  = \$10 ;
+  assign \port$693$10  = \$11 ;
+  assign \port$693$11  = \$12 ;
+  assign \port$693$12  = \$13 ;
+  assign \port$693$13  = \$14 ;
+  assign \port$693$14  = \$15 ;
+  assign \port$693$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (\port$923$0 , \port$923$1 , \port$923$2 , \port$923$3 , \port$923$4 , \port$923$5 , \port$923$6 , \port$923$7 , \port$923$8 , \port$923$9 , \port$923$10 , \port$923$11 , \port$923$12 , \port$923$13 , \port$923$14 , \port$923$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28447,38 +24351,40 @@ module \hwq_top.engine.array.mul_6_5 (\port$923$0 , \port$923$1 , \port$923$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$923$0 ;
-  wire \port$923$0 ;
-  output \port$923$1 ;
-  wire \port$923$1 ;
-  output \port$923$10 ;
-  wire \port$923$10 ;
-  output \port$923$11 ;
-  wire \port$923$11 ;
-  output \port$923$12 ;
-  wire \port$923$12 ;
-  output \port$923$13 ;
-  wire \port$923$13 ;
-  output \port$923$14 ;
-  wire \port$923$14 ;
-  output \port$923$15 ;
-  wire \port$923$15 ;
-  output \port$923$2 ;
-  wire \port$923$2 ;
-  output \port$923$3 ;
-  wire \port$923$3 ;
-  output \port$923$4 ;
-  wire \port$923$4 ;
-  output \port$923$5 ;
-  wire \port$923$5 ;
-  output \port$923$6 ;
-  wire \port$923$6 ;
-  output \port$923$7 ;
-  wire \port$923$7 ;
-  output \port$923$8 ;
-  wire \port$923$8 ;
-  output \port$923$9 ;
-  wire \port$923$9 ;
+  output \port$694$0 ;
+  wire \port$694$0 ;
+  output \port$694$1 ;
+  wire \port$694$1 ;
+  output \port$694$10 ;
+  wire \port$694$10 ;
+  output \port$694$11 ;
+  wire \port$694$11 ;
+  output \port$694$12 ;
+  wire \port$694$12 ;
+  output \port$694$13 ;
+  wire \port$694$13 ;
+  output \port$694$14 ;
+  wire \port$694$14 ;
+  output \port$694$15 ;
+  wire \port$694$15 ;
+  output \port$694$2 ;
+  wire \port$694$2 ;
+  output \port$694$3 ;
+  wire \port$694$3 ;
+  output \port$694$4 ;
+  wire \port$694$4 ;
+  output \port$694$5 ;
+  wire \port$694$5 ;
+  output \port$694$6 ;
+  wire \port$694$6 ;
+  output \port$694$7 ;
+  wire \port$694$7 ;
+  output \port$694$8 ;
+  wire \port$694$8 ;
+  output \port$694$9 ;
+  wire \port$694$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28588,7 +24494,7 @@ module \hwq_top.engine.array.mul_6_5 (\port$923$0 , \port$923$1 , \port$923$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28599,26 +24505,26 @@ module \hwq_top.engine.array.mul_6_5 (\port$923$0 , \port$923$1 , \port$923$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$923$0  = \$1 ;
-  assign \port$923$1  = \$2 ;
-  assign \port$923$2  = \$3 ;
-  assign \port$923$3  = \$4 ;
-  assign \port$923$4  = \$5 ;
-  assign \port$923$5  = \$6 ;
-  assign \port$923$6  = \$7 ;
-  assign \port$923$7  = \$8 ;
-  assign \port$923$8  = \$9 ;
-  assign \port$923$9  = \$10 ;
-  assign \port$923$10  = \$11 ;
-  assign \port$923$11  = \$12 ;
-  assign \port$923$12  = \$13 ;
-  assign \port$923$13  = \$14 ;
-  assign \port$923$14  = \$15 ;
-  assign \port$923$15  = \$16 ;
+  assign \port$694$0  = \$1 ;
+  assign \port$694$1  = \$2 ;
+  assign \port$694$2  = \$3 ;
+  assign \port$694$3  = \$4 ;
+  assign \port$694$4  = \$5 ;
+  assign \port$694$5  = \$6 ;
+  assign \port$694$6  = \$7 ;
+  assign \port$694$7  = \$8 ;
+  assign \port$694$8  = \$9 ;
+  assign \port$694$9  = \$10 ;
+  assign \port$694$10  = \$11 ;
+  assign \port$694$11  = \$12 ;
+  assign \port$694$12  = \$13 ;
+  assign \port$694$13  = \$14 ;
+  assign \port$694$14  = \$15 ;
+  assign \port$694$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (\port$924$0 , \port$924$1 , \port$924$2 , \port$924$3 , \port$924$4 , \port$924$5 , \port$924$6 , \port$924$7 , \port$924$8 , \port$924$9 , \port$924$10 , \port$924$11 , \port$924$12 , \port$924$13 , \port$924$14 , \port$924$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28666,38 +24572,40 @@ module \hwq_top.engine.array.mul_6_6 (\port$924$0 , \port$924$1 , \port$924$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$924$0 ;
-  wire \port$924$0 ;
-  output \port$924$1 ;
-  wire \port$924$1 ;
-  output \port$924$10 ;
-  wire \port$924$10 ;
-  output \port$924$11 ;
-  wire \port$924$11 ;
-  output \port$924$12 ;
-  wire \port$924$12 ;
-  output \port$924$13 ;
-  wire \port$924$13 ;
-  output \port$924$14 ;
-  wire \port$924$14 ;
-  output \port$924$15 ;
-  wire \port$924$15 ;
-  output \port$924$2 ;
-  wire \port$924$2 ;
-  output \port$924$3 ;
-  wire \port$924$3 ;
-  output \port$924$4 ;
-  wire \port$924$4 ;
-  output \port$924$5 ;
-  wire \port$924$5 ;
-  output \port$924$6 ;
-  wire \port$924$6 ;
-  output \port$924$7 ;
-  wire \port$924$7 ;
-  output \port$924$8 ;
-  wire \port$924$8 ;
-  output \port$924$9 ;
-  wire \port$924$9 ;
+  output \port$695$0 ;
+  wire \port$695$0 ;
+  output \port$695$1 ;
+  wire \port$695$1 ;
+  output \port$695$10 ;
+  wire \port$695$10 ;
+  output \port$695$11 ;
+  wire \port$695$11 ;
+  output \port$695$12 ;
+  wire \port$695$12 ;
+  output \port$695$13 ;
+  wire \port$695$13 ;
+  output \port$695$14 ;
+  wire \port$695$14 ;
+  output \port$695$15 ;
+  wire \port$695$15 ;
+  output \port$695$2 ;
+  wire \port$695$2 ;
+  output \port$695$3 ;
+  wire \port$695$3 ;
+  output \port$695$4 ;
+  wire \port$695$4 ;
+  output \port$695$5 ;
+  wire \port$695$5 ;
+  output \port$695$6 ;
+  wire \port$695$6 ;
+  output \port$695$7 ;
+  wire \port$695$7 ;
+  output \port$695$8 ;
+  wire \port$695$8 ;
+  output \port$695$9 ;
+  wire \port$695$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -28807,7 +24715,7 @@ module \hwq_top.engine.array.mul_6_6 (\port$924$0 , \port$924$1 , \port$924$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -28818,26 +24726,26 @@ module \hwq_top.engine.array.mul_6_6 (\port$924$0 , \port$924$1 , \port$924$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$924$0  = \$1 ;
-  assign \port$924$1  = \$2 ;
-  assign \port$924$2  = \$3 ;
-  assign \port$924$3  = \$4 ;
-  assign \port$924$4  = \$5 ;
-  assign \port$924$5  = \$6 ;
-  assign \port$924$6  = \$7 ;
-  assign \port$924$7  = \$8 ;
-  assign \port$924$8  = \$9 ;
-  assign \port$924$9  = \$10 ;
-  assign \port$924$10  = \$11 ;
-  assign \port$924$11  = \$12 ;
-  assign \port$924$12  = \$13 ;
-  assign \port$924$13  = \$14 ;
-  assign \port$924$14  = \$15 ;
-  assign \port$924$15  = \$16 ;
+  assign \port$695$0  = \$1 ;
+  assign \port$695$1  = \$2 ;
+  assign \port$695$2  = \$3 ;
+  assign \port$695$3  = \$4 ;
+  assign \port$695$4  = \$5 ;
+  assign \port$695$5  = \$6 ;
+  assign \port$695$6  = \$7 ;
+  assign \port$695$7  = \$8 ;
+  assign \port$695$8  = \$9 ;
+  assign \port$695$9  = \$10 ;
+  assign \port$695$10  = \$11 ;
+  assign \port$695$11  = \$12 ;
+  assign \port$695$12  = \$13 ;
+  assign \port$695$13  = \$14 ;
+  assign \port$695$14  = \$15 ;
+  assign \port$695$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (\port$925$0 , \port$925$1 , \port$925$2 , \port$925$3 , \port$925$4 , \port$925$5 , \port$925$6 , \port$925$7 , \port$925$8 , \port$925$9 , \port$925$10 , \port$925$11 , \port$925$12 , \port$925$13 , \port$925$14 , \port$925$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28885,38 +24793,40 @@ module \hwq_top.engine.array.mul_6_7 (\port$925$0 , \port$925$1 , \port$925$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$925$0 ;
-  wire \port$925$0 ;
-  output \port$925$1 ;
-  wire \port$925$1 ;
-  output \port$925$10 ;
-  wire \port$925$10 ;
-  output \port$925$11 ;
-  wire \port$925$11 ;
-  output \port$925$12 ;
-  wire \port$925$12 ;
-  output \port$925$13 ;
-  wire \port$925$13 ;
-  output \port$925$14 ;
-  wire \port$925$14 ;
-  output \port$925$15 ;
-  wire \port$925$15 ;
-  output \port$925$2 ;
-  wire \port$925$2 ;
-  output \port$925$3 ;
-  wire \port$925$3 ;
-  output \port$925$4 ;
-  wire \port$925$4 ;
-  output \port$925$5 ;
-  wire \port$925$5 ;
-  output \port$925$6 ;
-  wire \port$925$6 ;
-  output \port$925$7 ;
-  wire \port$925$7 ;
-  output \port$925$8 ;
-  wire \port$925$8 ;
-  output \port$925$9 ;
-  wire \port$925$9 ;
+  output \port$696$0 ;
+  wire \port$696$0 ;
+  output \port$696$1 ;
+  wire \port$696$1 ;
+  output \port$696$10 ;
+  wire \port$696$10 ;
+  output \port$696$11 ;
+  wire \port$696$11 ;
+  output \port$696$12 ;
+  wire \port$696$12 ;
+  output \port$696$13 ;
+  wire \port$696$13 ;
+  output \port$696$14 ;
+  wire \port$696$14 ;
+  output \port$696$15 ;
+  wire \port$696$15 ;
+  output \port$696$2 ;
+  wire \port$696$2 ;
+  output \port$696$3 ;
+  wire \port$696$3 ;
+  output \port$696$4 ;
+  wire \port$696$4 ;
+  output \port$696$5 ;
+  wire \port$696$5 ;
+  output \port$696$6 ;
+  wire \port$696$6 ;
+  output \port$696$7 ;
+  wire \port$696$7 ;
+  output \port$696$8 ;
+  wire \port$696$8 ;
+  output \port$696$9 ;
+  wire \port$696$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29026,7 +24936,7 @@ module \hwq_top.engine.array.mul_6_7 (\port$925$0 , \port$925$1 , \port$925$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29037,26 +24947,26 @@ module \hwq_top.engine.array.mul_6_7 (\port$925$0 , \port$925$1 , \port$925$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$925$0  = \$1 ;
-  assign \port$925$1  = \$2 ;
-  assign \port$925$2  = \$3 ;
-  assign \port$925$3  = \$4 ;
-  assign \port$925$4  = \$5 ;
-  assign \port$925$5  = \$6 ;
-  assign \port$925$6  = \$7 ;
-  assign \port$925$7  = \$8 ;
-  assign \port$925$8  = \$9 ;
-  assign \port$925$9  = \$10 ;
-  assign \port$925$10  = \$11 ;
-  assign \port$925$11  = \$12 ;
-  assign \port$925$12  = \$13 ;
-  assign \port$925$13  = \$14 ;
-  assign \port$925$14  = \$15 ;
-  assign \port$925$15  = \$16 ;
+  assign \port$696$0  = \$1 ;
+  assign \port$696$1  = \$2 ;
+  assign \port$696$2  = \$3 ;
+  assign \port$696$3  = \$4 ;
+  assign \port$696$4  = \$5 ;
+  assign \port$696$5  = \$6 ;
+  assign \port$696$6  = \$7 ;
+  assign \port$696$7  = \$8 ;
+  assign \port$696$8  = \$9 ;
+  assign \port$696$9  = \$10 ;
+  assign \port$696$10  = \$11 ;
+  assign \port$696$11  = \$12 ;
+  assign \port$696$12  = \$13 ;
+  assign \port$696$13  = \$14 ;
+  assign \port$696$14  = \$15 ;
+  assign \port$696$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (\port$926$0 , \port$926$1 , \port$926$2 , \port$926$3 , \port$926$4 , \port$926$5 , \port$926$6 , \port$926$7 , \port$926$8 , \port$926$9 , \port$926$10 , \port$926$11 , \port$926$12 , \port$926$13 , \port$926$14 , \port$926$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29104,38 +25014,40 @@ module \hwq_top.engine.array.mul_7_0 (\port$926$0 , \port$926$1 , \port$926$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$926$0 ;
-  wire \port$926$0 ;
-  output \port$926$1 ;
-  wire \port$926$1 ;
-  output \port$926$10 ;
-  wire \port$926$10 ;
-  output \port$926$11 ;
-  wire \port$926$11 ;
-  output \port$926$12 ;
-  wire \port$926$12 ;
-  output \port$926$13 ;
-  wire \port$926$13 ;
-  output \port$926$14 ;
-  wire \port$926$14 ;
-  output \port$926$15 ;
-  wire \port$926$15 ;
-  output \port$926$2 ;
-  wire \port$926$2 ;
-  output \port$926$3 ;
-  wire \port$926$3 ;
-  output \port$926$4 ;
-  wire \port$926$4 ;
-  output \port$926$5 ;
-  wire \port$926$5 ;
-  output \port$926$6 ;
-  wire \port$926$6 ;
-  output \port$926$7 ;
-  wire \port$926$7 ;
-  output \port$926$8 ;
-  wire \port$926$8 ;
-  output \port$926$9 ;
-  wire \port$926$9 ;
+  output \port$697$0 ;
+  wire \port$697$0 ;
+  output \port$697$1 ;
+  wire \port$697$1 ;
+  output \port$697$10 ;
+  wire \port$697$10 ;
+  output \port$697$11 ;
+  wire \port$697$11 ;
+  output \port$697$12 ;
+  wire \port$697$12 ;
+  output \port$697$13 ;
+  wire \port$697$13 ;
+  output \port$697$14 ;
+  wire \port$697$14 ;
+  output \port$697$15 ;
+  wire \port$697$15 ;
+  output \port$697$2 ;
+  wire \port$697$2 ;
+  output \port$697$3 ;
+  wire \port$697$3 ;
+  output \port$697$4 ;
+  wire \port$697$4 ;
+  output \port$697$5 ;
+  wire \port$697$5 ;
+  output \port$697$6 ;
+  wire \port$697$6 ;
+  output \port$697$7 ;
+  wire \port$697$7 ;
+  output \port$697$8 ;
+  wire \port$697$8 ;
+  output \port$697$9 ;
+  wire \port$697$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29245,7 +25157,7 @@ module \hwq_top.engine.array.mul_7_0 (\port$926$0 , \port$926$1 , \port$926$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29256,26 +25168,26 @@ module \hwq_top.engine.array.mul_7_0 (\port$926$0 , \port$926$1 , \port$926$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$926$0  = \$1 ;
-  assign \port$926$1  = \$2 ;
-  assign \port$926$2  = \$3 ;
-  assign \port$926$3  = \$4 ;
-  assign \port$926$4  = \$5 ;
-  assign \port$926$5  = \$6 ;
-  assign \port$926$6  = \$7 ;
-  assign \port$926$7  = \$8 ;
-  assign \port$926$8  = \$9 ;
-  assign \port$926$9  = \$10 ;
-  assign \port$926$10  = \$11 ;
-  assign \port$926$11  = \$12 ;
-  assign \port$926$12  = \$13 ;
-  assign \port$926$13  = \$14 ;
-  assign \port$926$14  = \$15 ;
-  assign \port$926$15  = \$16 ;
+  assign \port$697$0  = \$1 ;
+  assign \port$697$1  = \$2 ;
+  assign \port$697$2  = \$3 ;
+  assign \port$697$3  = \$4 ;
+  assign \port$697$4  = \$5 ;
+  assign \port$697$5  = \$6 ;
+  assign \port$697$6  = \$7 ;
+  assign \port$697$7  = \$8 ;
+  assign \port$697$8  = \$9 ;
+  assign \port$697$9  = \$10 ;
+  assign \port$697$10  = \$11 ;
+  assign \port$697$11  = \$12 ;
+  assign \port$697$12  = \$13 ;
+  assign \port$697$13  = \$14 ;
+  assign \port$697$14  = \$15 ;
+  assign \port$697$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (\port$927$0 , \port$927$1 , \port$927$2 , \port$927$3 , \port$927$4 , \port$927$5 , \port$927$6 , \port$927$7 , \port$927$8 , \port$927$9 , \port$927$10 , \port$927$11 , \port$927$12 , \port$927$13 , \port$927$14 , \port$927$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29323,38 +25235,40 @@ module \hwq_top.engine.array.mul_7_1 (\port$927$0 , \port$927$1 , \port$927$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$927$0 ;
-  wire \port$927$0 ;
-  output \port$927$1 ;
-  wire \port$927$1 ;
-  output \port$927$10 ;
-  wire \port$927$10 ;
-  output \port$927$11 ;
-  wire \port$927$11 ;
-  output \port$927$12 ;
-  wire \port$927$12 ;
-  output \port$927$13 ;
-  wire \port$927$13 ;
-  output \port$927$14 ;
-  wire \port$927$14 ;
-  output \port$927$15 ;
-  wire \port$927$15 ;
-  output \port$927$2 ;
-  wire \port$927$2 ;
-  output \port$927$3 ;
-  wire \port$927$3 ;
-  output \port$927$4 ;
-  wire \port$927$4 ;
-  output \port$927$5 ;
-  wire \port$927$5 ;
-  output \port$927$6 ;
-  wire \port$927$6 ;
-  output \port$927$7 ;
-  wire \port$927$7 ;
-  output \port$927$8 ;
-  wire \port$927$8 ;
-  output \port$927$9 ;
-  wire \port$927$9 ;
+  output \port$698$0 ;
+  wire \port$698$0 ;
+  output \port$698$1 ;
+  wire \port$698$1 ;
+  output \port$698$10 ;
+  wire \port$698$10 ;
+  output \port$698$11 ;
+  wire \port$698$11 ;
+  output \port$698$12 ;
+  wire \port$698$12 ;
+  output \port$698$13 ;
+  wire \port$698$13 ;
+  output \port$698$14 ;
+  wire \port$698$14 ;
+  output \port$698$15 ;
+  wire \port$698$15 ;
+  output \port$698$2 ;
+  wire \port$698$2 ;
+  output \port$698$3 ;
+  wire \port$698$3 ;
+  output \port$698$4 ;
+  wire \port$698$4 ;
+  output \port$698$5 ;
+  wire \port$698$5 ;
+  output \port$698$6 ;
+  wire \port$698$6 ;
+  output \port$698$7 ;
+  wire \port$698$7 ;
+  output \port$698$8 ;
+  wire \port$698$8 ;
+  output \port$698$9 ;
+  wire \port$698$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29464,7 +25378,7 @@ module \hwq_top.engine.array.mul_7_1 (\port$927$0 , \port$927$1 , \port$927$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29475,26 +25389,26 @@ module \hwq_top.engine.array.mul_7_1 (\port$927$0 , \port$927$1 , \port$927$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$927$0  = \$1 ;
-  assign \port$927$1  = \$2 ;
-  assign \port$927$2  = \$3 ;
-  assign \port$927$3  = \$4 ;
-  assign \port$927$4  = \$5 ;
-  assign \port$927$5  = \$6 ;
-  assign \port$927$6  = \$7 ;
-  assign \port$927$7  = \$8 ;
-  assign \port$927$8  = \$9 ;
-  assign \port$927$9  = \$10 ;
-  assign \port$927$10  = \$11 ;
-  assign \port$927$11  = \$12 ;
-  assign \port$927$12  = \$13 ;
-  assign \port$927$13  = \$14 ;
-  assign \port$927$14  = \$15 ;
-  assign \port$927$15  = \$16 ;
+  assign \port$698$0  = \$1 ;
+  assign \port$698$1  = \$2 ;
+  assign \port$698$2  = \$3 ;
+  assign \port$698$3  = \$4 ;
+  assign \port$698$4  = \$5 ;
+  assign \port$698$5  = \$6 ;
+  assign \port$698$6  = \$7 ;
+  assign \port$698$7  = \$8 ;
+  assign \port$698$8  = \$9 ;
+  assign \port$698$9  = \$10 ;
+  assign \port$698$10  = \$11 ;
+  assign \port$698$11  = \$12 ;
+  assign \port$698$12  = \$13 ;
+  assign \port$698$13  = \$14 ;
+  assign \port$698$14  = \$15 ;
+  assign \port$698$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (\port$928$0 , \port$928$1 , \port$928$2 , \port$928$3 , \port$928$4 , \port$928$5 , \port$928$6 , \port$928$7 , \port$928$8 , \port$928$9 , \port$928$10 , \port$928$11 , \port$928$12 , \port$928$13 , \port$928$14 , \port$928$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29542,38 +25456,40 @@ module \hwq_top.engine.array.mul_7_2 (\port$928$0 , \port$928$1 , \port$928$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$928$0 ;
-  wire \port$928$0 ;
-  output \port$928$1 ;
-  wire \port$928$1 ;
-  output \port$928$10 ;
-  wire \port$928$10 ;
-  output \port$928$11 ;
-  wire \port$928$11 ;
-  output \port$928$12 ;
-  wire \port$928$12 ;
-  output \port$928$13 ;
-  wire \port$928$13 ;
-  output \port$928$14 ;
-  wire \port$928$14 ;
-  output \port$928$15 ;
-  wire \port$928$15 ;
-  output \port$928$2 ;
-  wire \port$928$2 ;
-  output \port$928$3 ;
-  wire \port$928$3 ;
-  output \port$928$4 ;
-  wire \port$928$4 ;
-  output \port$928$5 ;
-  wire \port$928$5 ;
-  output \port$928$6 ;
-  wire \port$928$6 ;
-  output \port$928$7 ;
-  wire \port$928$7 ;
-  output \port$928$8 ;
-  wire \port$928$8 ;
-  output \port$928$9 ;
-  wire \port$928$9 ;
+  output \port$699$0 ;
+  wire \port$699$0 ;
+  output \port$699$1 ;
+  wire \port$699$1 ;
+  output \port$699$10 ;
+  wire \port$699$10 ;
+  output \port$699$11 ;
+  wire \port$699$11 ;
+  output \port$699$12 ;
+  wire \port$699$12 ;
+  output \port$699$13 ;
+  wire \port$699$13 ;
+  output \port$699$14 ;
+  wire \port$699$14 ;
+  output \port$699$15 ;
+  wire \port$699$15 ;
+  output \port$699$2 ;
+  wire \port$699$2 ;
+  output \port$699$3 ;
+  wire \port$699$3 ;
+  output \port$699$4 ;
+  wire \port$699$4 ;
+  output \port$699$5 ;
+  wire \port$699$5 ;
+  output \port$699$6 ;
+  wire \port$699$6 ;
+  output \port$699$7 ;
+  wire \port$699$7 ;
+  output \port$699$8 ;
+  wire \port$699$8 ;
+  output \port$699$9 ;
+  wire \port$699$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29683,7 +25599,7 @@ module \hwq_top.engine.array.mul_7_2 (\port$928$0 , \port$928$1 , \port$928$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29694,26 +25610,26 @@ module \hwq_top.engine.array.mul_7_2 (\port$928$0 , \port$928$1 , \port$928$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$928$0  = \$1 ;
-  assign \port$928$1  = \$2 ;
-  assign \port$928$2  = \$3 ;
-  assign \port$928$3  = \$4 ;
-  assign \port$928$4  = \$5 ;
-  assign \port$928$5  = \$6 ;
-  assign \port$928$6  = \$7 ;
-  assign \port$928$7  = \$8 ;
-  assign \port$928$8  = \$9 ;
-  assign \port$928$9  = \$10 ;
-  assign \port$928$10  = \$11 ;
-  assign \port$928$11  = \$12 ;
-  assign \port$928$12  = \$13 ;
-  assign \port$928$13  = \$14 ;
-  assign \port$928$14  = \$15 ;
-  assign \port$928$15  = \$16 ;
+  assign \port$699$0  = \$1 ;
+  assign \port$699$1  = \$2 ;
+  assign \port$699$2  = \$3 ;
+  assign \port$699$3  = \$4 ;
+  assign \port$699$4  = \$5 ;
+  assign \port$699$5  = \$6 ;
+  assign \port$699$6  = \$7 ;
+  assign \port$699$7  = \$8 ;
+  assign \port$699$8  = \$9 ;
+  assign \port$699$9  = \$10 ;
+  assign \port$699$10  = \$11 ;
+  assign \port$699$11  = \$12 ;
+  assign \port$699$12  = \$13 ;
+  assign \port$699$13  = \$14 ;
+  assign \port$699$14  = \$15 ;
+  assign \port$699$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (\port$929$0 , \port$929$1 , \port$929$2 , \port$929$3 , \port$929$4 , \port$929$5 , \port$929$6 , \port$929$7 , \port$929$8 , \port$929$9 , \port$929$10 , \port$929$11 , \port$929$12 , \port$929$13 , \port$929$14 , \port$929$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29761,38 +25677,40 @@ module \hwq_top.engine.array.mul_7_3 (\port$929$0 , \port$929$1 , \port$929$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$929$0 ;
-  wire \port$929$0 ;
-  output \port$929$1 ;
-  wire \port$929$1 ;
-  output \port$929$10 ;
-  wire \port$929$10 ;
-  output \port$929$11 ;
-  wire \port$929$11 ;
-  output \port$929$12 ;
-  wire \port$929$12 ;
-  output \port$929$13 ;
-  wire \port$929$13 ;
-  output \port$929$14 ;
-  wire \port$929$14 ;
-  output \port$929$15 ;
-  wire \port$929$15 ;
-  output \port$929$2 ;
-  wire \port$929$2 ;
-  output \port$929$3 ;
-  wire \port$929$3 ;
-  output \port$929$4 ;
-  wire \port$929$4 ;
-  output \port$929$5 ;
-  wire \port$929$5 ;
-  output \port$929$6 ;
-  wire \port$929$6 ;
-  output \port$929$7 ;
-  wire \port$929$7 ;
-  output \port$929$8 ;
-  wire \port$929$8 ;
-  output \port$929$9 ;
-  wire \port$929$9 ;
+  output \port$700$0 ;
+  wire \port$700$0 ;
+  output \port$700$1 ;
+  wire \port$700$1 ;
+  output \port$700$10 ;
+  wire \port$700$10 ;
+  output \port$700$11 ;
+  wire \port$700$11 ;
+  output \port$700$12 ;
+  wire \port$700$12 ;
+  output \port$700$13 ;
+  wire \port$700$13 ;
+  output \port$700$14 ;
+  wire \port$700$14 ;
+  output \port$700$15 ;
+  wire \port$700$15 ;
+  output \port$700$2 ;
+  wire \port$700$2 ;
+  output \port$700$3 ;
+  wire \port$700$3 ;
+  output \port$700$4 ;
+  wire \port$700$4 ;
+  output \port$700$5 ;
+  wire \port$700$5 ;
+  output \port$700$6 ;
+  wire \port$700$6 ;
+  output \port$700$7 ;
+  wire \port$700$7 ;
+  output \port$700$8 ;
+  wire \port$700$8 ;
+  output \port$700$9 ;
+  wire \port$700$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -29902,7 +25820,7 @@ module \hwq_top.engine.array.mul_7_3 (\port$929$0 , \port$929$1 , \port$929$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -29913,26 +25831,26 @@ module \hwq_top.engine.array.mul_7_3 (\port$929$0 , \port$929$1 , \port$929$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$929$0  = \$1 ;
-  assign \port$929$1  = \$2 ;
-  assign \port$929$2  = \$3 ;
-  assign \port$929$3  = \$4 ;
-  assign \port$929$4  = \$5 ;
-  assign \port$929$5  = \$6 ;
-  assign \port$929$6  = \$7 ;
-  assign \port$929$7  = \$8 ;
-  assign \port$929$8  = \$9 ;
-  assign \port$929$9  = \$10 ;
-  assign \port$929$10  = \$11 ;
-  assign \port$929$11  = \$12 ;
-  assign \port$929$12  = \$13 ;
-  assign \port$929$13  = \$14 ;
-  assign \port$929$14  = \$15 ;
-  assign \port$929$15  = \$16 ;
+  assign \port$700$0  = \$1 ;
+  assign \port$700$1  = \$2 ;
+  assign \port$700$2  = \$3 ;
+  assign \port$700$3  = \$4 ;
+  assign \port$700$4  = \$5 ;
+  assign \port$700$5  = \$6 ;
+  assign \port$700$6  = \$7 ;
+  assign \port$700$7  = \$8 ;
+  assign \port$700$8  = \$9 ;
+  assign \port$700$9  = \$10 ;
+  assign \port$700$10  = \$11 ;
+  assign \port$700$11  = \$12 ;
+  assign \port$700$12  = \$13 ;
+  assign \port$700$13  = \$14 ;
+  assign \port$700$14  = \$15 ;
+  assign \port$700$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (\port$930$0 , \port$930$1 , \port$930$2 , \port$930$3 , \port$930$4 , \port$930$5 , \port$930$6 , \port$930$7 , \port$930$8 , \port$930$9 , \port$930$10 , \port$930$11 , \port$930$12 , \port$930$13 , \port$930$14 , \port$930$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29980,38 +25898,40 @@ module \hwq_top.engine.array.mul_7_4 (\port$930$0 , \port$930$1 , \port$930$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$930$0 ;
-  wire \port$930$0 ;
-  output \port$930$1 ;
-  wire \port$930$1 ;
-  output \port$930$10 ;
-  wire \port$930$10 ;
-  output \port$930$11 ;
-  wire \port$930$11 ;
-  output \port$930$12 ;
-  wire \port$930$12 ;
-  output \port$930$13 ;
-  wire \port$930$13 ;
-  output \port$930$14 ;
-  wire \port$930$14 ;
-  output \port$930$15 ;
-  wire \port$930$15 ;
-  output \port$930$2 ;
-  wire \port$930$2 ;
-  output \port$930$3 ;
-  wire \port$930$3 ;
-  output \port$930$4 ;
-  wire \port$930$4 ;
-  output \port$930$5 ;
-  wire \port$930$5 ;
-  output \port$930$6 ;
-  wire \port$930$6 ;
-  output \port$930$7 ;
-  wire \port$930$7 ;
-  output \port$930$8 ;
-  wire \port$930$8 ;
-  output \port$930$9 ;
-  wire \port$930$9 ;
+  output \port$701$0 ;
+  wire \port$701$0 ;
+  output \port$701$1 ;
+  wire \port$701$1 ;
+  output \port$701$10 ;
+  wire \port$701$10 ;
+  output \port$701$11 ;
+  wire \port$701$11 ;
+  output \port$701$12 ;
+  wire \port$701$12 ;
+  output \port$701$13 ;
+  wire \port$701$13 ;
+  output \port$701$14 ;
+  wire \port$701$14 ;
+  output \port$701$15 ;
+  wire \port$701$15 ;
+  output \port$701$2 ;
+  wire \port$701$2 ;
+  output \port$701$3 ;
+  wire \port$701$3 ;
+  output \port$701$4 ;
+  wire \port$701$4 ;
+  output \port$701$5 ;
+  wire \port$701$5 ;
+  output \port$701$6 ;
+  wire \port$701$6 ;
+  output \port$701$7 ;
+  wire \port$701$7 ;
+  output \port$701$8 ;
+  wire \port$701$8 ;
+  output \port$701$9 ;
+  wire \port$701$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30121,7 +26041,7 @@ module \hwq_top.engine.array.mul_7_4 (\port$930$0 , \port$930$1 , \port$930$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30132,26 +26052,26 @@ module \hwq_top.engine.array.mul_7_4 (\port$930$0 , \port$930$1 , \port$930$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$930$0  = \$1 ;
-  assign \port$930$1  = \$2 ;
-  assign \port$930$2  = \$3 ;
-  assign \port$930$3  = \$4 ;
-  assign \port$930$4  = \$5 ;
-  assign \port$930$5  = \$6 ;
-  assign \port$930$6  = \$7 ;
-  assign \port$930$7  = \$8 ;
-  assign \port$930$8  = \$9 ;
-  assign \port$930$9  = \$10 ;
-  assign \port$930$10  = \$11 ;
-  assign \port$930$11  = \$12 ;
-  assign \port$930$12  = \$13 ;
-  assign \port$930$13  = \$14 ;
-  assign \port$930$14  = \$15 ;
-  assign \port$930$15  = \$16 ;
+  assign \port$701$0  = \$1 ;
+  assign \port$701$1  = \$2 ;
+  assign \port$701$2  = \$3 ;
+  assign \port$701$3  = \$4 ;
+  assign \port$701$4  = \$5 ;
+  assign \port$701$5  = \$6 ;
+  assign \port$701$6  = \$7 ;
+  assign \port$701$7  = \$8 ;
+  assign \port$701$8  = \$9 ;
+  assign \port$701$9  = \$10 ;
+  assign \port$701$10  = \$11 ;
+  assign \port$701$11  = \$12 ;
+  assign \port$701$12  = \$13 ;
+  assign \port$701$13  = \$14 ;
+  assign \port$701$14  = \$15 ;
+  assign \port$701$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (\port$931$0 , \port$931$1 , \port$931$2 , \port$931$3 , \port$931$4 , \port$931$5 , \port$931$6 , \port$931$7 , \port$931$8 , \port$931$9 , \port$931$10 , \port$931$11 , \port$931$12 , \port$931$13 , \port$931$14 , \port$931$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30199,38 +26119,40 @@ module \hwq_top.engine.array.mul_7_5 (\port$931$0 , \port$931$1 , \port$931$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$931$0 ;
-  wire \port$931$0 ;
-  output \port$931$1 ;
-  wire \port$931$1 ;
-  output \port$931$10 ;
-  wire \port$931$10 ;
-  output \port$931$11 ;
-  wire \port$931$11 ;
-  output \port$931$12 ;
-  wire \port$931$12 ;
-  output \port$931$13 ;
-  wire \port$931$13 ;
-  output \port$931$14 ;
-  wire \port$931$14 ;
-  output \port$931$15 ;
-  wire \port$931$15 ;
-  output \port$931$2 ;
-  wire \port$931$2 ;
-  output \port$931$3 ;
-  wire \port$931$3 ;
-  output \port$931$4 ;
-  wire \port$931$4 ;
-  output \port$931$5 ;
-  wire \port$931$5 ;
-  output \port$931$6 ;
-  wire \port$931$6 ;
-  output \port$931$7 ;
-  wire \port$931$7 ;
-  output \port$931$8 ;
-  wire \port$931$8 ;
-  output \port$931$9 ;
-  wire \port$931$9 ;
+  output \port$702$0 ;
+  wire \port$702$0 ;
+  output \port$702$1 ;
+  wire \port$702$1 ;
+  output \port$702$10 ;
+  wire \port$702$10 ;
+  output \port$702$11 ;
+  wire \port$702$11 ;
+  output \port$702$12 ;
+  wire \port$702$12 ;
+  output \port$702$13 ;
+  wire \port$702$13 ;
+  output \port$702$14 ;
+  wire \port$702$14 ;
+  output \port$702$15 ;
+  wire \port$702$15 ;
+  output \port$702$2 ;
+  wire \port$702$2 ;
+  output \port$702$3 ;
+  wire \port$702$3 ;
+  output \port$702$4 ;
+  wire \port$702$4 ;
+  output \port$702$5 ;
+  wire \port$702$5 ;
+  output \port$702$6 ;
+  wire \port$702$6 ;
+  output \port$702$7 ;
+  wire \port$702$7 ;
+  output \port$702$8 ;
+  wire \port$702$8 ;
+  output \port$702$9 ;
+  wire \port$702$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30340,7 +26262,7 @@ module \hwq_top.engine.array.mul_7_5 (\port$931$0 , \port$931$1 , \port$931$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30351,26 +26273,26 @@ module \hwq_top.engine.array.mul_7_5 (\port$931$0 , \port$931$1 , \port$931$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$931$0  = \$1 ;
-  assign \port$931$1  = \$2 ;
-  assign \port$931$2  = \$3 ;
-  assign \port$931$3  = \$4 ;
-  assign \port$931$4  = \$5 ;
-  assign \port$931$5  = \$6 ;
-  assign \port$931$6  = \$7 ;
-  assign \port$931$7  = \$8 ;
-  assign \port$931$8  = \$9 ;
-  assign \port$931$9  = \$10 ;
-  assign \port$931$10  = \$11 ;
-  assign \port$931$11  = \$12 ;
-  assign \port$931$12  = \$13 ;
-  assign \port$931$13  = \$14 ;
-  assign \port$931$14  = \$15 ;
-  assign \port$931$15  = \$16 ;
+  assign \port$702$0  = \$1 ;
+  assign \port$702$1  = \$2 ;
+  assign \port$702$2  = \$3 ;
+  assign \port$702$3  = \$4 ;
+  assign \port$702$4  = \$5 ;
+  assign \port$702$5  = \$6 ;
+  assign \port$702$6  = \$7 ;
+  assign \port$702$7  = \$8 ;
+  assign \port$702$8  = \$9 ;
+  assign \port$702$9  = \$10 ;
+  assign \port$702$10  = \$11 ;
+  assign \port$702$11  = \$12 ;
+  assign \port$702$12  = \$13 ;
+  assign \port$702$13  = \$14 ;
+  assign \port$702$14  = \$15 ;
+  assign \port$702$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (\port$932$0 , \port$932$1 , \port$932$2 , \port$932$3 , \port$932$4 , \port$932$5 , \port$932$6 , \port$932$7 , \port$932$8 , \port$932$9 , \port$932$10 , \port$932$11 , \port$932$12 , \port$932$13 , \port$932$14 , \port$932$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30418,38 +26340,40 @@ module \hwq_top.engine.array.mul_7_6 (\port$932$0 , \port$932$1 , \port$932$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$932$0 ;
-  wire \port$932$0 ;
-  output \port$932$1 ;
-  wire \port$932$1 ;
-  output \port$932$10 ;
-  wire \port$932$10 ;
-  output \port$932$11 ;
-  wire \port$932$11 ;
-  output \port$932$12 ;
-  wire \port$932$12 ;
-  output \port$932$13 ;
-  wire \port$932$13 ;
-  output \port$932$14 ;
-  wire \port$932$14 ;
-  output \port$932$15 ;
-  wire \port$932$15 ;
-  output \port$932$2 ;
-  wire \port$932$2 ;
-  output \port$932$3 ;
-  wire \port$932$3 ;
-  output \port$932$4 ;
-  wire \port$932$4 ;
-  output \port$932$5 ;
-  wire \port$932$5 ;
-  output \port$932$6 ;
-  wire \port$932$6 ;
-  output \port$932$7 ;
-  wire \port$932$7 ;
-  output \port$932$8 ;
-  wire \port$932$8 ;
-  output \port$932$9 ;
-  wire \port$932$9 ;
+  output \port$703$0 ;
+  wire \port$703$0 ;
+  output \port$703$1 ;
+  wire \port$703$1 ;
+  output \port$703$10 ;
+  wire \port$703$10 ;
+  output \port$703$11 ;
+  wire \port$703$11 ;
+  output \port$703$12 ;
+  wire \port$703$12 ;
+  output \port$703$13 ;
+  wire \port$703$13 ;
+  output \port$703$14 ;
+  wire \port$703$14 ;
+  output \port$703$15 ;
+  wire \port$703$15 ;
+  output \port$703$2 ;
+  wire \port$703$2 ;
+  output \port$703$3 ;
+  wire \port$703$3 ;
+  output \port$703$4 ;
+  wire \port$703$4 ;
+  output \port$703$5 ;
+  wire \port$703$5 ;
+  output \port$703$6 ;
+  wire \port$703$6 ;
+  output \port$703$7 ;
+  wire \port$703$7 ;
+  output \port$703$8 ;
+  wire \port$703$8 ;
+  output \port$703$9 ;
+  wire \port$703$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30559,7 +26483,7 @@ module \hwq_top.engine.array.mul_7_6 (\port$932$0 , \port$932$1 , \port$932$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30570,26 +26494,26 @@ module \hwq_top.engine.array.mul_7_6 (\port$932$0 , \port$932$1 , \port$932$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$932$0  = \$1 ;
-  assign \port$932$1  = \$2 ;
-  assign \port$932$2  = \$3 ;
-  assign \port$932$3  = \$4 ;
-  assign \port$932$4  = \$5 ;
-  assign \port$932$5  = \$6 ;
-  assign \port$932$6  = \$7 ;
-  assign \port$932$7  = \$8 ;
-  assign \port$932$8  = \$9 ;
-  assign \port$932$9  = \$10 ;
-  assign \port$932$10  = \$11 ;
-  assign \port$932$11  = \$12 ;
-  assign \port$932$12  = \$13 ;
-  assign \port$932$13  = \$14 ;
-  assign \port$932$14  = \$15 ;
-  assign \port$932$15  = \$16 ;
+  assign \port$703$0  = \$1 ;
+  assign \port$703$1  = \$2 ;
+  assign \port$703$2  = \$3 ;
+  assign \port$703$3  = \$4 ;
+  assign \port$703$4  = \$5 ;
+  assign \port$703$5  = \$6 ;
+  assign \port$703$6  = \$7 ;
+  assign \port$703$7  = \$8 ;
+  assign \port$703$8  = \$9 ;
+  assign \port$703$9  = \$10 ;
+  assign \port$703$10  = \$11 ;
+  assign \port$703$11  = \$12 ;
+  assign \port$703$12  = \$13 ;
+  assign \port$703$13  = \$14 ;
+  assign \port$703$14  = \$15 ;
+  assign \port$703$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (\port$933$0 , \port$933$1 , \port$933$2 , \port$933$3 , \port$933$4 , \port$933$5 , \port$933$6 , \port$933$7 , \port$933$8 , \port$933$9 , \port$933$10 , \port$933$11 , \port$933$12 , \port$933$13 , \port$933$14 , \port$933$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30637,38 +26561,40 @@ module \hwq_top.engine.array.mul_7_7 (\port$933$0 , \port$933$1 , \port$933$2 , 
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$933$0 ;
-  wire \port$933$0 ;
-  output \port$933$1 ;
-  wire \port$933$1 ;
-  output \port$933$10 ;
-  wire \port$933$10 ;
-  output \port$933$11 ;
-  wire \port$933$11 ;
-  output \port$933$12 ;
-  wire \port$933$12 ;
-  output \port$933$13 ;
-  wire \port$933$13 ;
-  output \port$933$14 ;
-  wire \port$933$14 ;
-  output \port$933$15 ;
-  wire \port$933$15 ;
-  output \port$933$2 ;
-  wire \port$933$2 ;
-  output \port$933$3 ;
-  wire \port$933$3 ;
-  output \port$933$4 ;
-  wire \port$933$4 ;
-  output \port$933$5 ;
-  wire \port$933$5 ;
-  output \port$933$6 ;
-  wire \port$933$6 ;
-  output \port$933$7 ;
-  wire \port$933$7 ;
-  output \port$933$8 ;
-  wire \port$933$8 ;
-  output \port$933$9 ;
-  wire \port$933$9 ;
+  output \port$704$0 ;
+  wire \port$704$0 ;
+  output \port$704$1 ;
+  wire \port$704$1 ;
+  output \port$704$10 ;
+  wire \port$704$10 ;
+  output \port$704$11 ;
+  wire \port$704$11 ;
+  output \port$704$12 ;
+  wire \port$704$12 ;
+  output \port$704$13 ;
+  wire \port$704$13 ;
+  output \port$704$14 ;
+  wire \port$704$14 ;
+  output \port$704$15 ;
+  wire \port$704$15 ;
+  output \port$704$2 ;
+  wire \port$704$2 ;
+  output \port$704$3 ;
+  wire \port$704$3 ;
+  output \port$704$4 ;
+  wire \port$704$4 ;
+  output \port$704$5 ;
+  wire \port$704$5 ;
+  output \port$704$6 ;
+  wire \port$704$6 ;
+  output \port$704$7 ;
+  wire \port$704$7 ;
+  output \port$704$8 ;
+  wire \port$704$8 ;
+  output \port$704$9 ;
+  wire \port$704$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -30778,7 +26704,7 @@ module \hwq_top.engine.array.mul_7_7 (\port$933$0 , \port$933$1 , \port$933$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -30789,22 +26715,22 @@ module \hwq_top.engine.array.mul_7_7 (\port$933$0 , \port$933$1 , \port$933$2 , 
   assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$933$0  = \$1 ;
-  assign \port$933$1  = \$2 ;
-  assign \port$933$2  = \$3 ;
-  assign \port$933$3  = \$4 ;
-  assign \port$933$4  = \$5 ;
-  assign \port$933$5  = \$6 ;
-  assign \port$933$6  = \$7 ;
-  assign \port$933$7  = \$8 ;
-  assign \port$933$8  = \$9 ;
-  assign \port$933$9  = \$10 ;
-  assign \port$933$10  = \$11 ;
-  assign \port$933$11  = \$12 ;
-  assign \port$933$12  = \$13 ;
-  assign \port$933$13  = \$14 ;
-  assign \port$933$14  = \$15 ;
-  assign \port$933$15  = \$16 ;
+  assign \port$704$0  = \$1 ;
+  assign \port$704$1  = \$2 ;
+  assign \port$704$2  = \$3 ;
+  assign \port$704$3  = \$4 ;
+  assign \port$704$4  = \$5 ;
+  assign \port$704$5  = \$6 ;
+  assign \port$704$6  = \$7 ;
+  assign \port$704$7  = \$8 ;
+  assign \port$704$8  = \$9 ;
+  assign \port$704$9  = \$10 ;
+  assign \port$704$10  = \$11 ;
+  assign \port$704$11  = \$12 ;
+  assign \port$704$12  = \$13 ;
+  assign \port$704$13  = \$14 ;
+  assign \port$704$14  = \$15 ;
+  assign \port$704$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30957,7 +26883,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$775$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -31208,8 +27134,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$1004$0 ;
-  wire [68:0] \port$1004$0 ;
+  input [68:0] \port$775$0 ;
+  wire [68:0] \port$775$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -31402,147 +27328,151 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$969$0 (\$172 ),
-    .\port$969$1 (\$173 ),
-    .\port$969$10 (\$182 ),
-    .\port$969$11 (\$183 ),
-    .\port$969$12 (\$184 ),
-    .\port$969$13 (\$185 ),
-    .\port$969$14 (\$186 ),
-    .\port$969$15 (\$187 ),
-    .\port$969$16 (\$188 ),
-    .\port$969$17 (\$189 ),
-    .\port$969$18 (\$190 ),
-    .\port$969$19 (\$191 ),
-    .\port$969$2 (\$174 ),
-    .\port$969$20 (\$192 ),
-    .\port$969$21 (\$193 ),
-    .\port$969$22 (\$194 ),
-    .\port$969$23 (\$195 ),
-    .\port$969$24 (\$196 ),
-    .\port$969$25 (\$197 ),
-    .\port$969$26 (\$198 ),
-    .\port$969$27 (\$199 ),
-    .\port$969$28 (\$200 ),
-    .\port$969$3 (\$175 ),
-    .\port$969$4 (\$176 ),
-    .\port$969$5 (\$177 ),
-    .\port$969$6 (\$178 ),
-    .\port$969$7 (\$179 ),
-    .\port$969$8 (\$180 ),
-    .\port$969$9 (\$181 )
+    .\port$740$0 (\$172 ),
+    .\port$740$1 (\$173 ),
+    .\port$740$10 (\$182 ),
+    .\port$740$11 (\$183 ),
+    .\port$740$12 (\$184 ),
+    .\port$740$13 (\$185 ),
+    .\port$740$14 (\$186 ),
+    .\port$740$15 (\$187 ),
+    .\port$740$16 (\$188 ),
+    .\port$740$17 (\$189 ),
+    .\port$740$18 (\$190 ),
+    .\port$740$19 (\$191 ),
+    .\port$740$2 (\$174 ),
+    .\port$740$20 (\$192 ),
+    .\port$740$21 (\$193 ),
+    .\port$740$22 (\$194 ),
+    .\port$740$23 (\$195 ),
+    .\port$740$24 (\$196 ),
+    .\port$740$25 (\$197 ),
+    .\port$740$26 (\$198 ),
+    .\port$740$27 (\$199 ),
+    .\port$740$28 (\$200 ),
+    .\port$740$3 (\$175 ),
+    .\port$740$4 (\$176 ),
+    .\port$740$5 (\$177 ),
+    .\port$740$6 (\$178 ),
+    .\port$740$7 (\$179 ),
+    .\port$740$8 (\$180 ),
+    .\port$740$9 (\$181 ),
+    .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$968$0 (\$140 ),
-    .\port$968$1 (\$141 ),
-    .\port$968$10 (\$150 ),
-    .\port$968$11 (\$151 ),
-    .\port$968$12 (\$152 ),
-    .\port$968$13 (\$153 ),
-    .\port$968$14 (\$154 ),
-    .\port$968$15 (\$155 ),
-    .\port$968$16 (\$156 ),
-    .\port$968$17 (\$157 ),
-    .\port$968$18 (\$158 ),
-    .\port$968$19 (\$159 ),
-    .\port$968$2 (\$142 ),
-    .\port$968$20 (\$160 ),
-    .\port$968$21 (\$161 ),
-    .\port$968$22 (\$162 ),
-    .\port$968$23 (\$163 ),
-    .\port$968$24 (\$164 ),
-    .\port$968$25 (\$165 ),
-    .\port$968$26 (\$166 ),
-    .\port$968$27 (\$167 ),
-    .\port$968$28 (\$168 ),
-    .\port$968$29 (\$169 ),
-    .\port$968$3 (\$143 ),
-    .\port$968$30 (\$170 ),
-    .\port$968$31 (\$171 ),
-    .\port$968$4 (\$144 ),
-    .\port$968$5 (\$145 ),
-    .\port$968$6 (\$146 ),
-    .\port$968$7 (\$147 ),
-    .\port$968$8 (\$148 ),
-    .\port$968$9 (\$149 )
+    .\port$739$0 (\$140 ),
+    .\port$739$1 (\$141 ),
+    .\port$739$10 (\$150 ),
+    .\port$739$11 (\$151 ),
+    .\port$739$12 (\$152 ),
+    .\port$739$13 (\$153 ),
+    .\port$739$14 (\$154 ),
+    .\port$739$15 (\$155 ),
+    .\port$739$16 (\$156 ),
+    .\port$739$17 (\$157 ),
+    .\port$739$18 (\$158 ),
+    .\port$739$19 (\$159 ),
+    .\port$739$2 (\$142 ),
+    .\port$739$20 (\$160 ),
+    .\port$739$21 (\$161 ),
+    .\port$739$22 (\$162 ),
+    .\port$739$23 (\$163 ),
+    .\port$739$24 (\$164 ),
+    .\port$739$25 (\$165 ),
+    .\port$739$26 (\$166 ),
+    .\port$739$27 (\$167 ),
+    .\port$739$28 (\$168 ),
+    .\port$739$29 (\$169 ),
+    .\port$739$3 (\$143 ),
+    .\port$739$30 (\$170 ),
+    .\port$739$31 (\$171 ),
+    .\port$739$4 (\$144 ),
+    .\port$739$5 (\$145 ),
+    .\port$739$6 (\$146 ),
+    .\port$739$7 (\$147 ),
+    .\port$739$8 (\$148 ),
+    .\port$739$9 (\$149 ),
+    .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$967$0 (\$109 ),
-    .\port$967$1 (\$110 ),
-    .\port$967$10 (\$119 ),
-    .\port$967$11 (\$120 ),
-    .\port$967$12 (\$121 ),
-    .\port$967$13 (\$122 ),
-    .\port$967$14 (\$123 ),
-    .\port$967$15 (\$124 ),
-    .\port$967$16 (\$125 ),
-    .\port$967$17 (\$126 ),
-    .\port$967$18 (\$127 ),
-    .\port$967$19 (\$128 ),
-    .\port$967$2 (\$111 ),
-    .\port$967$20 (\$129 ),
-    .\port$967$21 (\$130 ),
-    .\port$967$22 (\$131 ),
-    .\port$967$23 (\$132 ),
-    .\port$967$24 (\$133 ),
-    .\port$967$25 (\$134 ),
-    .\port$967$26 (\$135 ),
-    .\port$967$27 (\$136 ),
-    .\port$967$28 (\$137 ),
-    .\port$967$29 (\$138 ),
-    .\port$967$3 (\$112 ),
-    .\port$967$30 (\$139 ),
-    .\port$967$4 (\$113 ),
-    .\port$967$5 (\$114 ),
-    .\port$967$6 (\$115 ),
-    .\port$967$7 (\$116 ),
-    .\port$967$8 (\$117 ),
-    .\port$967$9 (\$118 )
+    .\port$738$0 (\$109 ),
+    .\port$738$1 (\$110 ),
+    .\port$738$10 (\$119 ),
+    .\port$738$11 (\$120 ),
+    .\port$738$12 (\$121 ),
+    .\port$738$13 (\$122 ),
+    .\port$738$14 (\$123 ),
+    .\port$738$15 (\$124 ),
+    .\port$738$16 (\$125 ),
+    .\port$738$17 (\$126 ),
+    .\port$738$18 (\$127 ),
+    .\port$738$19 (\$128 ),
+    .\port$738$2 (\$111 ),
+    .\port$738$20 (\$129 ),
+    .\port$738$21 (\$130 ),
+    .\port$738$22 (\$131 ),
+    .\port$738$23 (\$132 ),
+    .\port$738$24 (\$133 ),
+    .\port$738$25 (\$134 ),
+    .\port$738$26 (\$135 ),
+    .\port$738$27 (\$136 ),
+    .\port$738$28 (\$137 ),
+    .\port$738$29 (\$138 ),
+    .\port$738$3 (\$112 ),
+    .\port$738$30 (\$139 ),
+    .\port$738$4 (\$113 ),
+    .\port$738$5 (\$114 ),
+    .\port$738$6 (\$115 ),
+    .\port$738$7 (\$116 ),
+    .\port$738$8 (\$117 ),
+    .\port$738$9 (\$118 ),
+    .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$966$0 (\$75 ),
-    .\port$966$1 (\$76 ),
-    .\port$966$10 (\$85 ),
-    .\port$966$11 (\$86 ),
-    .\port$966$12 (\$87 ),
-    .\port$966$13 (\$88 ),
-    .\port$966$14 (\$89 ),
-    .\port$966$15 (\$90 ),
-    .\port$966$16 (\$91 ),
-    .\port$966$17 (\$92 ),
-    .\port$966$18 (\$93 ),
-    .\port$966$19 (\$94 ),
-    .\port$966$2 (\$77 ),
-    .\port$966$20 (\$95 ),
-    .\port$966$21 (\$96 ),
-    .\port$966$22 (\$97 ),
-    .\port$966$23 (\$98 ),
-    .\port$966$24 (\$99 ),
-    .\port$966$25 (\$100 ),
-    .\port$966$26 (\$101 ),
-    .\port$966$27 (\$102 ),
-    .\port$966$28 (\$103 ),
-    .\port$966$29 (\$104 ),
-    .\port$966$3 (\$78 ),
-    .\port$966$30 (\$105 ),
-    .\port$966$31 (\$106 ),
-    .\port$966$32 (\$107 ),
-    .\port$966$33 (\$108 ),
-    .\port$966$4 (\$79 ),
-    .\port$966$5 (\$80 ),
-    .\port$966$6 (\$81 ),
-    .\port$966$7 (\$82 ),
-    .\port$966$8 (\$83 ),
-    .\port$966$9 (\$84 )
+    .\port$737$0 (\$75 ),
+    .\port$737$1 (\$76 ),
+    .\port$737$10 (\$85 ),
+    .\port$737$11 (\$86 ),
+    .\port$737$12 (\$87 ),
+    .\port$737$13 (\$88 ),
+    .\port$737$14 (\$89 ),
+    .\port$737$15 (\$90 ),
+    .\port$737$16 (\$91 ),
+    .\port$737$17 (\$92 ),
+    .\port$737$18 (\$93 ),
+    .\port$737$19 (\$94 ),
+    .\port$737$2 (\$77 ),
+    .\port$737$20 (\$95 ),
+    .\port$737$21 (\$96 ),
+    .\port$737$22 (\$97 ),
+    .\port$737$23 (\$98 ),
+    .\port$737$24 (\$99 ),
+    .\port$737$25 (\$100 ),
+    .\port$737$26 (\$101 ),
+    .\port$737$27 (\$102 ),
+    .\port$737$28 (\$103 ),
+    .\port$737$29 (\$104 ),
+    .\port$737$3 (\$78 ),
+    .\port$737$30 (\$105 ),
+    .\port$737$31 (\$106 ),
+    .\port$737$32 (\$107 ),
+    .\port$737$33 (\$108 ),
+    .\port$737$4 (\$79 ),
+    .\port$737$5 (\$80 ),
+    .\port$737$6 (\$81 ),
+    .\port$737$7 (\$82 ),
+    .\port$737$8 (\$83 ),
+    .\port$737$9 (\$84 ),
+    .rst(rst)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
@@ -31560,14 +27490,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$23  = \port$1004$0 [62:32];
+    \$23  = \port$775$0 [62:32];
     if (rst) begin
       \$23  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$24  = \port$1004$0 [68:63];
+    \$24  = \port$775$0 [68:63];
     if (rst) begin
       \$24  = 6'h00;
     end
@@ -31581,7 +27511,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = \port$1004$0 [31:0];
+    \$26  = \port$775$0 [31:0];
     if (rst) begin
       \$26  = 32'd0;
     end
@@ -31930,9 +27860,9 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
     end
   end
   assign en = 1'h1;
-  assign i_multiplier = \port$1004$0 [62:32];
-  assign i_shift = \port$1004$0 [68:63];
-  assign i_bias = \port$1004$0 [31:0];
+  assign i_multiplier = \port$775$0 [62:32];
+  assign i_shift = \port$775$0 [68:63];
+  assign i_bias = \port$775$0 [31:0];
   assign left_0 = \$4 [4:0];
   assign r_0 = \$7 [4:0];
   assign s_0 = \$8 [31:0];
@@ -31957,10 +27887,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
   assign \en$89  = 1'h1;
   assign \a$90  = rq2a_a0[31:17];
   assign \b$91  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$1004$0 [62:32];
-  assign \i_shift[0]  = \port$1004$0 [68:63];
+  assign \i_multiplier[0]  = \port$775$0 [62:32];
+  assign \i_shift[0]  = \port$775$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$1004$0 [31:0];
+  assign \i_bias[0]  = \port$775$0 [31:0];
   assign \o_data[0]  = o_data;
   assign \$11  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
   assign \$13  = { \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63:14] };
@@ -31968,8 +27898,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$1004$0 , zero
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (\port$969$0 , \port$969$1 , \port$969$2 , \port$969$3 , \port$969$4 , \port$969$5 , \port$969$6 , \port$969$7 , \port$969$8 , \port$969$9 , \port$969$10 , \port$969$11 , \port$969$12 , \port$969$13 , \port$969$14 , \port$969$15 , \port$969$16 , \port$969$17 , \port$969$18 , \port$969$19 , \port$969$20 
-, \port$969$21 , \port$969$22 , \port$969$23 , \port$969$24 , \port$969$25 , \port$969$26 , \port$969$27 , \port$969$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , \port$740$16 , \port$740$17 , \port$740$18 , \port$740$19 
+, \port$740$20 , \port$740$21 , \port$740$22 , \port$740$23 , \port$740$24 , \port$740$25 , \port$740$26 , \port$740$27 , \port$740$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -32017,64 +27947,66 @@ module \hwq_top.engine.requant.phh_0 (\port$969$0 , \port$969$1 , \port$969$2 , 
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$969$0 ;
-  wire \port$969$0 ;
-  output \port$969$1 ;
-  wire \port$969$1 ;
-  output \port$969$10 ;
-  wire \port$969$10 ;
-  output \port$969$11 ;
-  wire \port$969$11 ;
-  output \port$969$12 ;
-  wire \port$969$12 ;
-  output \port$969$13 ;
-  wire \port$969$13 ;
-  output \port$969$14 ;
-  wire \port$969$14 ;
-  output \port$969$15 ;
-  wire \port$969$15 ;
-  output \port$969$16 ;
-  wire \port$969$16 ;
-  output \port$969$17 ;
-  wire \port$969$17 ;
-  output \port$969$18 ;
-  wire \port$969$18 ;
-  output \port$969$19 ;
-  wire \port$969$19 ;
-  output \port$969$2 ;
-  wire \port$969$2 ;
-  output \port$969$20 ;
-  wire \port$969$20 ;
-  output \port$969$21 ;
-  wire \port$969$21 ;
-  output \port$969$22 ;
-  wire \port$969$22 ;
-  output \port$969$23 ;
-  wire \port$969$23 ;
-  output \port$969$24 ;
-  wire \port$969$24 ;
-  output \port$969$25 ;
-  wire \port$969$25 ;
-  output \port$969$26 ;
-  wire \port$969$26 ;
-  output \port$969$27 ;
-  wire \port$969$27 ;
-  output \port$969$28 ;
-  wire \port$969$28 ;
-  output \port$969$3 ;
-  wire \port$969$3 ;
-  output \port$969$4 ;
-  wire \port$969$4 ;
-  output \port$969$5 ;
-  wire \port$969$5 ;
-  output \port$969$6 ;
-  wire \port$969$6 ;
-  output \port$969$7 ;
-  wire \port$969$7 ;
-  output \port$969$8 ;
-  wire \port$969$8 ;
-  output \port$969$9 ;
-  wire \port$969$9 ;
+  output \port$740$0 ;
+  wire \port$740$0 ;
+  output \port$740$1 ;
+  wire \port$740$1 ;
+  output \port$740$10 ;
+  wire \port$740$10 ;
+  output \port$740$11 ;
+  wire \port$740$11 ;
+  output \port$740$12 ;
+  wire \port$740$12 ;
+  output \port$740$13 ;
+  wire \port$740$13 ;
+  output \port$740$14 ;
+  wire \port$740$14 ;
+  output \port$740$15 ;
+  wire \port$740$15 ;
+  output \port$740$16 ;
+  wire \port$740$16 ;
+  output \port$740$17 ;
+  wire \port$740$17 ;
+  output \port$740$18 ;
+  wire \port$740$18 ;
+  output \port$740$19 ;
+  wire \port$740$19 ;
+  output \port$740$2 ;
+  wire \port$740$2 ;
+  output \port$740$20 ;
+  wire \port$740$20 ;
+  output \port$740$21 ;
+  wire \port$740$21 ;
+  output \port$740$22 ;
+  wire \port$740$22 ;
+  output \port$740$23 ;
+  wire \port$740$23 ;
+  output \port$740$24 ;
+  wire \port$740$24 ;
+  output \port$740$25 ;
+  wire \port$740$25 ;
+  output \port$740$26 ;
+  wire \port$740$26 ;
+  output \port$740$27 ;
+  wire \port$740$27 ;
+  output \port$740$28 ;
+  wire \port$740$28 ;
+  output \port$740$3 ;
+  wire \port$740$3 ;
+  output \port$740$4 ;
+  wire \port$740$4 ;
+  output \port$740$5 ;
+  wire \port$740$5 ;
+  output \port$740$6 ;
+  wire \port$740$6 ;
+  output \port$740$7 ;
+  wire \port$740$7 ;
+  output \port$740$8 ;
+  wire \port$740$8 ;
+  output \port$740$9 ;
+  wire \port$740$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -32184,7 +28116,7 @@ module \hwq_top.engine.requant.phh_0 (\port$969$0 , \port$969$1 , \port$969$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -32195,40 +28127,40 @@ module \hwq_top.engine.requant.phh_0 (\port$969$0 , \port$969$1 , \port$969$2 , 
   assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$969$0  = \$1 ;
-  assign \port$969$1  = \$2 ;
-  assign \port$969$2  = \$3 ;
-  assign \port$969$3  = \$4 ;
-  assign \port$969$4  = \$5 ;
-  assign \port$969$5  = \$6 ;
-  assign \port$969$6  = \$7 ;
-  assign \port$969$7  = \$8 ;
-  assign \port$969$8  = \$9 ;
-  assign \port$969$9  = \$10 ;
-  assign \port$969$10  = \$11 ;
-  assign \port$969$11  = \$12 ;
-  assign \port$969$12  = \$13 ;
-  assign \port$969$13  = \$14 ;
-  assign \port$969$14  = \$15 ;
-  assign \port$969$15  = \$16 ;
-  assign \port$969$16  = \$17 ;
-  assign \port$969$17  = \$18 ;
-  assign \port$969$18  = \$19 ;
-  assign \port$969$19  = \$20 ;
-  assign \port$969$20  = \$21 ;
-  assign \port$969$21  = \$22 ;
-  assign \port$969$22  = \$23 ;
-  assign \port$969$23  = \$24 ;
-  assign \port$969$24  = \$25 ;
-  assign \port$969$25  = \$26 ;
-  assign \port$969$26  = \$27 ;
-  assign \port$969$27  = \$28 ;
-  assign \port$969$28  = \$29 ;
+  assign \port$740$0  = \$1 ;
+  assign \port$740$1  = \$2 ;
+  assign \port$740$2  = \$3 ;
+  assign \port$740$3  = \$4 ;
+  assign \port$740$4  = \$5 ;
+  assign \port$740$5  = \$6 ;
+  assign \port$740$6  = \$7 ;
+  assign \port$740$7  = \$8 ;
+  assign \port$740$8  = \$9 ;
+  assign \port$740$9  = \$10 ;
+  assign \port$740$10  = \$11 ;
+  assign \port$740$11  = \$12 ;
+  assign \port$740$12  = \$13 ;
+  assign \port$740$13  = \$14 ;
+  assign \port$740$14  = \$15 ;
+  assign \port$740$15  = \$16 ;
+  assign \port$740$16  = \$17 ;
+  assign \port$740$17  = \$18 ;
+  assign \port$740$18  = \$19 ;
+  assign \port$740$19  = \$20 ;
+  assign \port$740$20  = \$21 ;
+  assign \port$740$21  = \$22 ;
+  assign \port$740$22  = \$23 ;
+  assign \port$740$23  = \$24 ;
+  assign \port$740$24  = \$25 ;
+  assign \port$740$25  = \$26 ;
+  assign \port$740$26  = \$27 ;
+  assign \port$740$27  = \$28 ;
+  assign \port$740$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (\port$968$0 , \port$968$1 , \port$968$2 , \port$968$3 , \port$968$4 , \port$968$5 , \port$968$6 , \port$968$7 , \port$968$8 , \port$968$9 , \port$968$10 , \port$968$11 , \port$968$12 , \port$968$13 , \port$968$14 , \port$968$15 , \port$968$16 , \port$968$17 , \port$968$18 , \port$968$19 , \port$968$20 
-, \port$968$21 , \port$968$22 , \port$968$23 , \port$968$24 , \port$968$25 , \port$968$26 , \port$968$27 , \port$968$28 , \port$968$29 , \port$968$30 , \port$968$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , \port$739$16 , \port$739$17 , \port$739$18 , \port$739$19 
+, \port$739$20 , \port$739$21 , \port$739$22 , \port$739$23 , \port$739$24 , \port$739$25 , \port$739$26 , \port$739$27 , \port$739$28 , \port$739$29 , \port$739$30 , \port$739$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -32276,70 +28208,72 @@ module \hwq_top.engine.requant.phl_0 (\port$968$0 , \port$968$1 , \port$968$2 , 
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$968$0 ;
-  wire \port$968$0 ;
-  output \port$968$1 ;
-  wire \port$968$1 ;
-  output \port$968$10 ;
-  wire \port$968$10 ;
-  output \port$968$11 ;
-  wire \port$968$11 ;
-  output \port$968$12 ;
-  wire \port$968$12 ;
-  output \port$968$13 ;
-  wire \port$968$13 ;
-  output \port$968$14 ;
-  wire \port$968$14 ;
-  output \port$968$15 ;
-  wire \port$968$15 ;
-  output \port$968$16 ;
-  wire \port$968$16 ;
-  output \port$968$17 ;
-  wire \port$968$17 ;
-  output \port$968$18 ;
-  wire \port$968$18 ;
-  output \port$968$19 ;
-  wire \port$968$19 ;
-  output \port$968$2 ;
-  wire \port$968$2 ;
-  output \port$968$20 ;
-  wire \port$968$20 ;
-  output \port$968$21 ;
-  wire \port$968$21 ;
-  output \port$968$22 ;
-  wire \port$968$22 ;
-  output \port$968$23 ;
-  wire \port$968$23 ;
-  output \port$968$24 ;
-  wire \port$968$24 ;
-  output \port$968$25 ;
-  wire \port$968$25 ;
-  output \port$968$26 ;
-  wire \port$968$26 ;
-  output \port$968$27 ;
-  wire \port$968$27 ;
-  output \port$968$28 ;
-  wire \port$968$28 ;
-  output \port$968$29 ;
-  wire \port$968$29 ;
-  output \port$968$3 ;
-  wire \port$968$3 ;
-  output \port$968$30 ;
-  wire \port$968$30 ;
-  output \port$968$31 ;
-  wire \port$968$31 ;
-  output \port$968$4 ;
-  wire \port$968$4 ;
-  output \port$968$5 ;
-  wire \port$968$5 ;
-  output \port$968$6 ;
-  wire \port$968$6 ;
-  output \port$968$7 ;
-  wire \port$968$7 ;
-  output \port$968$8 ;
-  wire \port$968$8 ;
-  output \port$968$9 ;
-  wire \port$968$9 ;
+  output \port$739$0 ;
+  wire \port$739$0 ;
+  output \port$739$1 ;
+  wire \port$739$1 ;
+  output \port$739$10 ;
+  wire \port$739$10 ;
+  output \port$739$11 ;
+  wire \port$739$11 ;
+  output \port$739$12 ;
+  wire \port$739$12 ;
+  output \port$739$13 ;
+  wire \port$739$13 ;
+  output \port$739$14 ;
+  wire \port$739$14 ;
+  output \port$739$15 ;
+  wire \port$739$15 ;
+  output \port$739$16 ;
+  wire \port$739$16 ;
+  output \port$739$17 ;
+  wire \port$739$17 ;
+  output \port$739$18 ;
+  wire \port$739$18 ;
+  output \port$739$19 ;
+  wire \port$739$19 ;
+  output \port$739$2 ;
+  wire \port$739$2 ;
+  output \port$739$20 ;
+  wire \port$739$20 ;
+  output \port$739$21 ;
+  wire \port$739$21 ;
+  output \port$739$22 ;
+  wire \port$739$22 ;
+  output \port$739$23 ;
+  wire \port$739$23 ;
+  output \port$739$24 ;
+  wire \port$739$24 ;
+  output \port$739$25 ;
+  wire \port$739$25 ;
+  output \port$739$26 ;
+  wire \port$739$26 ;
+  output \port$739$27 ;
+  wire \port$739$27 ;
+  output \port$739$28 ;
+  wire \port$739$28 ;
+  output \port$739$29 ;
+  wire \port$739$29 ;
+  output \port$739$3 ;
+  wire \port$739$3 ;
+  output \port$739$30 ;
+  wire \port$739$30 ;
+  output \port$739$31 ;
+  wire \port$739$31 ;
+  output \port$739$4 ;
+  wire \port$739$4 ;
+  output \port$739$5 ;
+  wire \port$739$5 ;
+  output \port$739$6 ;
+  wire \port$739$6 ;
+  output \port$739$7 ;
+  wire \port$739$7 ;
+  output \port$739$8 ;
+  wire \port$739$8 ;
+  output \port$739$9 ;
+  wire \port$739$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -32449,7 +28383,7 @@ module \hwq_top.engine.requant.phl_0 (\port$968$0 , \port$968$1 , \port$968$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -32460,43 +28394,43 @@ module \hwq_top.engine.requant.phl_0 (\port$968$0 , \port$968$1 , \port$968$2 , 
   assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$968$0  = \$1 ;
-  assign \port$968$1  = \$2 ;
-  assign \port$968$2  = \$3 ;
-  assign \port$968$3  = \$4 ;
-  assign \port$968$4  = \$5 ;
-  assign \port$968$5  = \$6 ;
-  assign \port$968$6  = \$7 ;
-  assign \port$968$7  = \$8 ;
-  assign \port$968$8  = \$9 ;
-  assign \port$968$9  = \$10 ;
-  assign \port$968$10  = \$11 ;
-  assign \port$968$11  = \$12 ;
-  assign \port$968$12  = \$13 ;
-  assign \port$968$13  = \$14 ;
-  assign \port$968$14  = \$15 ;
-  assign \port$968$15  = \$16 ;
-  assign \port$968$16  = \$17 ;
-  assign \port$968$17  = \$18 ;
-  assign \port$968$18  = \$19 ;
-  assign \port$968$19  = \$20 ;
-  assign \port$968$20  = \$21 ;
-  assign \port$968$21  = \$22 ;
-  assign \port$968$22  = \$23 ;
-  assign \port$968$23  = \$24 ;
-  assign \port$968$24  = \$25 ;
-  assign \port$968$25  = \$26 ;
-  assign \port$968$26  = \$27 ;
-  assign \port$968$27  = \$28 ;
-  assign \port$968$28  = \$29 ;
-  assign \port$968$29  = \$30 ;
-  assign \port$968$30  = \$31 ;
-  assign \port$968$31  = \$32 ;
+  assign \port$739$0  = \$1 ;
+  assign \port$739$1  = \$2 ;
+  assign \port$739$2  = \$3 ;
+  assign \port$739$3  = \$4 ;
+  assign \port$739$4  = \$5 ;
+  assign \port$739$5  = \$6 ;
+  assign \port$739$6  = \$7 ;
+  assign \port$739$7  = \$8 ;
+  assign \port$739$8  = \$9 ;
+  assign \port$739$9  = \$10 ;
+  assign \port$739$10  = \$11 ;
+  assign \port$739$11  = \$12 ;
+  assign \port$739$12  = \$13 ;
+  assign \port$739$13  = \$14 ;
+  assign \port$739$14  = \$15 ;
+  assign \port$739$15  = \$16 ;
+  assign \port$739$16  = \$17 ;
+  assign \port$739$17  = \$18 ;
+  assign \port$739$18  = \$19 ;
+  assign \port$739$19  = \$20 ;
+  assign \port$739$20  = \$21 ;
+  assign \port$739$21  = \$22 ;
+  assign \port$739$22  = \$23 ;
+  assign \port$739$23  = \$24 ;
+  assign \port$739$24  = \$25 ;
+  assign \port$739$25  = \$26 ;
+  assign \port$739$26  = \$27 ;
+  assign \port$739$27  = \$28 ;
+  assign \port$739$28  = \$29 ;
+  assign \port$739$29  = \$30 ;
+  assign \port$739$30  = \$31 ;
+  assign \port$739$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (\port$967$0 , \port$967$1 , \port$967$2 , \port$967$3 , \port$967$4 , \port$967$5 , \port$967$6 , \port$967$7 , \port$967$8 , \port$967$9 , \port$967$10 , \port$967$11 , \port$967$12 , \port$967$13 , \port$967$14 , \port$967$15 , \port$967$16 , \port$967$17 , \port$967$18 , \port$967$19 , \port$967$20 
-, \port$967$21 , \port$967$22 , \port$967$23 , \port$967$24 , \port$967$25 , \port$967$26 , \port$967$27 , \port$967$28 , \port$967$29 , \port$967$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , \port$738$16 , \port$738$17 , \port$738$18 , \port$738$19 
+, \port$738$20 , \port$738$21 , \port$738$22 , \port$738$23 , \port$738$24 , \port$738$25 , \port$738$26 , \port$738$27 , \port$738$28 , \port$738$29 , \port$738$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -32544,68 +28478,70 @@ module \hwq_top.engine.requant.plh_0 (\port$967$0 , \port$967$1 , \port$967$2 , 
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$967$0 ;
-  wire \port$967$0 ;
-  output \port$967$1 ;
-  wire \port$967$1 ;
-  output \port$967$10 ;
-  wire \port$967$10 ;
-  output \port$967$11 ;
-  wire \port$967$11 ;
-  output \port$967$12 ;
-  wire \port$967$12 ;
-  output \port$967$13 ;
-  wire \port$967$13 ;
-  output \port$967$14 ;
-  wire \port$967$14 ;
-  output \port$967$15 ;
-  wire \port$967$15 ;
-  output \port$967$16 ;
-  wire \port$967$16 ;
-  output \port$967$17 ;
-  wire \port$967$17 ;
-  output \port$967$18 ;
-  wire \port$967$18 ;
-  output \port$967$19 ;
-  wire \port$967$19 ;
-  output \port$967$2 ;
-  wire \port$967$2 ;
-  output \port$967$20 ;
-  wire \port$967$20 ;
-  output \port$967$21 ;
-  wire \port$967$21 ;
-  output \port$967$22 ;
-  wire \port$967$22 ;
-  output \port$967$23 ;
-  wire \port$967$23 ;
-  output \port$967$24 ;
-  wire \port$967$24 ;
-  output \port$967$25 ;
-  wire \port$967$25 ;
-  output \port$967$26 ;
-  wire \port$967$26 ;
-  output \port$967$27 ;
-  wire \port$967$27 ;
-  output \port$967$28 ;
-  wire \port$967$28 ;
-  output \port$967$29 ;
-  wire \port$967$29 ;
-  output \port$967$3 ;
-  wire \port$967$3 ;
-  output \port$967$30 ;
-  wire \port$967$30 ;
-  output \port$967$4 ;
-  wire \port$967$4 ;
-  output \port$967$5 ;
-  wire \port$967$5 ;
-  output \port$967$6 ;
-  wire \port$967$6 ;
-  output \port$967$7 ;
-  wire \port$967$7 ;
-  output \port$967$8 ;
-  wire \port$967$8 ;
-  output \port$967$9 ;
-  wire \port$967$9 ;
+  output \port$738$0 ;
+  wire \port$738$0 ;
+  output \port$738$1 ;
+  wire \port$738$1 ;
+  output \port$738$10 ;
+  wire \port$738$10 ;
+  output \port$738$11 ;
+  wire \port$738$11 ;
+  output \port$738$12 ;
+  wire \port$738$12 ;
+  output \port$738$13 ;
+  wire \port$738$13 ;
+  output \port$738$14 ;
+  wire \port$738$14 ;
+  output \port$738$15 ;
+  wire \port$738$15 ;
+  output \port$738$16 ;
+  wire \port$738$16 ;
+  output \port$738$17 ;
+  wire \port$738$17 ;
+  output \port$738$18 ;
+  wire \port$738$18 ;
+  output \port$738$19 ;
+  wire \port$738$19 ;
+  output \port$738$2 ;
+  wire \port$738$2 ;
+  output \port$738$20 ;
+  wire \port$738$20 ;
+  output \port$738$21 ;
+  wire \port$738$21 ;
+  output \port$738$22 ;
+  wire \port$738$22 ;
+  output \port$738$23 ;
+  wire \port$738$23 ;
+  output \port$738$24 ;
+  wire \port$738$24 ;
+  output \port$738$25 ;
+  wire \port$738$25 ;
+  output \port$738$26 ;
+  wire \port$738$26 ;
+  output \port$738$27 ;
+  wire \port$738$27 ;
+  output \port$738$28 ;
+  wire \port$738$28 ;
+  output \port$738$29 ;
+  wire \port$738$29 ;
+  output \port$738$3 ;
+  wire \port$738$3 ;
+  output \port$738$30 ;
+  wire \port$738$30 ;
+  output \port$738$4 ;
+  wire \port$738$4 ;
+  output \port$738$5 ;
+  wire \port$738$5 ;
+  output \port$738$6 ;
+  wire \port$738$6 ;
+  output \port$738$7 ;
+  wire \port$738$7 ;
+  output \port$738$8 ;
+  wire \port$738$8 ;
+  output \port$738$9 ;
+  wire \port$738$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -32715,7 +28651,7 @@ module \hwq_top.engine.requant.plh_0 (\port$967$0 , \port$967$1 , \port$967$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -32726,42 +28662,42 @@ module \hwq_top.engine.requant.plh_0 (\port$967$0 , \port$967$1 , \port$967$2 , 
   assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$967$0  = \$1 ;
-  assign \port$967$1  = \$2 ;
-  assign \port$967$2  = \$3 ;
-  assign \port$967$3  = \$4 ;
-  assign \port$967$4  = \$5 ;
-  assign \port$967$5  = \$6 ;
-  assign \port$967$6  = \$7 ;
-  assign \port$967$7  = \$8 ;
-  assign \port$967$8  = \$9 ;
-  assign \port$967$9  = \$10 ;
-  assign \port$967$10  = \$11 ;
-  assign \port$967$11  = \$12 ;
-  assign \port$967$12  = \$13 ;
-  assign \port$967$13  = \$14 ;
-  assign \port$967$14  = \$15 ;
-  assign \port$967$15  = \$16 ;
-  assign \port$967$16  = \$17 ;
-  assign \port$967$17  = \$18 ;
-  assign \port$967$18  = \$19 ;
-  assign \port$967$19  = \$20 ;
-  assign \port$967$20  = \$21 ;
-  assign \port$967$21  = \$22 ;
-  assign \port$967$22  = \$23 ;
-  assign \port$967$23  = \$24 ;
-  assign \port$967$24  = \$25 ;
-  assign \port$967$25  = \$26 ;
-  assign \port$967$26  = \$27 ;
-  assign \port$967$27  = \$28 ;
-  assign \port$967$28  = \$29 ;
-  assign \port$967$29  = \$30 ;
-  assign \port$967$30  = \$31 ;
+  assign \port$738$0  = \$1 ;
+  assign \port$738$1  = \$2 ;
+  assign \port$738$2  = \$3 ;
+  assign \port$738$3  = \$4 ;
+  assign \port$738$4  = \$5 ;
+  assign \port$738$5  = \$6 ;
+  assign \port$738$6  = \$7 ;
+  assign \port$738$7  = \$8 ;
+  assign \port$738$8  = \$9 ;
+  assign \port$738$9  = \$10 ;
+  assign \port$738$10  = \$11 ;
+  assign \port$738$11  = \$12 ;
+  assign \port$738$12  = \$13 ;
+  assign \port$738$13  = \$14 ;
+  assign \port$738$14  = \$15 ;
+  assign \port$738$15  = \$16 ;
+  assign \port$738$16  = \$17 ;
+  assign \port$738$17  = \$18 ;
+  assign \port$738$18  = \$19 ;
+  assign \port$738$19  = \$20 ;
+  assign \port$738$20  = \$21 ;
+  assign \port$738$21  = \$22 ;
+  assign \port$738$22  = \$23 ;
+  assign \port$738$23  = \$24 ;
+  assign \port$738$24  = \$25 ;
+  assign \port$738$25  = \$26 ;
+  assign \port$738$26  = \$27 ;
+  assign \port$738$27  = \$28 ;
+  assign \port$738$28  = \$29 ;
+  assign \port$738$29  = \$30 ;
+  assign \port$738$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (\port$966$0 , \port$966$1 , \port$966$2 , \port$966$3 , \port$966$4 , \port$966$5 , \port$966$6 , \port$966$7 , \port$966$8 , \port$966$9 , \port$966$10 , \port$966$11 , \port$966$12 , \port$966$13 , \port$966$14 , \port$966$15 , \port$966$16 , \port$966$17 , \port$966$18 , \port$966$19 , \port$966$20 
-, \port$966$21 , \port$966$22 , \port$966$23 , \port$966$24 , \port$966$25 , \port$966$26 , \port$966$27 , \port$966$28 , \port$966$29 , \port$966$30 , \port$966$31 , \port$966$32 , \port$966$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , \port$737$16 , \port$737$17 , \port$737$18 , \port$737$19 
+, \port$737$20 , \port$737$21 , \port$737$22 , \port$737$23 , \port$737$24 , \port$737$25 , \port$737$26 , \port$737$27 , \port$737$28 , \port$737$29 , \port$737$30 , \port$737$31 , \port$737$32 , \port$737$33 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -32809,74 +28745,76 @@ module \hwq_top.engine.requant.pll_0 (\port$966$0 , \port$966$1 , \port$966$2 , 
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$966$0 ;
-  wire \port$966$0 ;
-  output \port$966$1 ;
-  wire \port$966$1 ;
-  output \port$966$10 ;
-  wire \port$966$10 ;
-  output \port$966$11 ;
-  wire \port$966$11 ;
-  output \port$966$12 ;
-  wire \port$966$12 ;
-  output \port$966$13 ;
-  wire \port$966$13 ;
-  output \port$966$14 ;
-  wire \port$966$14 ;
-  output \port$966$15 ;
-  wire \port$966$15 ;
-  output \port$966$16 ;
-  wire \port$966$16 ;
-  output \port$966$17 ;
-  wire \port$966$17 ;
-  output \port$966$18 ;
-  wire \port$966$18 ;
-  output \port$966$19 ;
-  wire \port$966$19 ;
-  output \port$966$2 ;
-  wire \port$966$2 ;
-  output \port$966$20 ;
-  wire \port$966$20 ;
-  output \port$966$21 ;
-  wire \port$966$21 ;
-  output \port$966$22 ;
-  wire \port$966$22 ;
-  output \port$966$23 ;
-  wire \port$966$23 ;
-  output \port$966$24 ;
-  wire \port$966$24 ;
-  output \port$966$25 ;
-  wire \port$966$25 ;
-  output \port$966$26 ;
-  wire \port$966$26 ;
-  output \port$966$27 ;
-  wire \port$966$27 ;
-  output \port$966$28 ;
-  wire \port$966$28 ;
-  output \port$966$29 ;
-  wire \port$966$29 ;
-  output \port$966$3 ;
-  wire \port$966$3 ;
-  output \port$966$30 ;
-  wire \port$966$30 ;
-  output \port$966$31 ;
-  wire \port$966$31 ;
-  output \port$966$32 ;
-  wire \port$966$32 ;
-  output \port$966$33 ;
-  wire \port$966$33 ;
-  output \port$966$4 ;
-  wire \port$966$4 ;
-  output \port$966$5 ;
-  wire \port$966$5 ;
-  output \port$966$6 ;
-  wire \port$966$6 ;
-  output \port$966$7 ;
-  wire \port$966$7 ;
-  output \port$966$8 ;
-  wire \port$966$8 ;
-  output \port$966$9 ;
-  wire \port$966$9 ;
+  output \port$737$0 ;
+  wire \port$737$0 ;
+  output \port$737$1 ;
+  wire \port$737$1 ;
+  output \port$737$10 ;
+  wire \port$737$10 ;
+  output \port$737$11 ;
+  wire \port$737$11 ;
+  output \port$737$12 ;
+  wire \port$737$12 ;
+  output \port$737$13 ;
+  wire \port$737$13 ;
+  output \port$737$14 ;
+  wire \port$737$14 ;
+  output \port$737$15 ;
+  wire \port$737$15 ;
+  output \port$737$16 ;
+  wire \port$737$16 ;
+  output \port$737$17 ;
+  wire \port$737$17 ;
+  output \port$737$18 ;
+  wire \port$737$18 ;
+  output \port$737$19 ;
+  wire \port$737$19 ;
+  output \port$737$2 ;
+  wire \port$737$2 ;
+  output \port$737$20 ;
+  wire \port$737$20 ;
+  output \port$737$21 ;
+  wire \port$737$21 ;
+  output \port$737$22 ;
+  wire \port$737$22 ;
+  output \port$737$23 ;
+  wire \port$737$23 ;
+  output \port$737$24 ;
+  wire \port$737$24 ;
+  output \port$737$25 ;
+  wire \port$737$25 ;
+  output \port$737$26 ;
+  wire \port$737$26 ;
+  output \port$737$27 ;
+  wire \port$737$27 ;
+  output \port$737$28 ;
+  wire \port$737$28 ;
+  output \port$737$29 ;
+  wire \port$737$29 ;
+  output \port$737$3 ;
+  wire \port$737$3 ;
+  output \port$737$30 ;
+  wire \port$737$30 ;
+  output \port$737$31 ;
+  wire \port$737$31 ;
+  output \port$737$32 ;
+  wire \port$737$32 ;
+  output \port$737$33 ;
+  wire \port$737$33 ;
+  output \port$737$4 ;
+  wire \port$737$4 ;
+  output \port$737$5 ;
+  wire \port$737$5 ;
+  output \port$737$6 ;
+  wire \port$737$6 ;
+  output \port$737$7 ;
+  wire \port$737$7 ;
+  output \port$737$8 ;
+  wire \port$737$8 ;
+  output \port$737$9 ;
+  wire \port$737$9 ;
+  input rst;
+  wire rst;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -32986,7 +28924,7 @@ module \hwq_top.engine.requant.pll_0 (\port$966$0 , \port$966$1 , \port$966$2 , 
     .P7(\$8 ),
     .P8(\$9 ),
     .P9(\$10 ),
-    .RST0(1'h0),
+    .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
@@ -32997,38 +28935,38 @@ module \hwq_top.engine.requant.pll_0 (\port$966$0 , \port$966$1 , \port$966$2 , 
   assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$966$0  = \$1 ;
-  assign \port$966$1  = \$2 ;
-  assign \port$966$2  = \$3 ;
-  assign \port$966$3  = \$4 ;
-  assign \port$966$4  = \$5 ;
-  assign \port$966$5  = \$6 ;
-  assign \port$966$6  = \$7 ;
-  assign \port$966$7  = \$8 ;
-  assign \port$966$8  = \$9 ;
-  assign \port$966$9  = \$10 ;
-  assign \port$966$10  = \$11 ;
-  assign \port$966$11  = \$12 ;
-  assign \port$966$12  = \$13 ;
-  assign \port$966$13  = \$14 ;
-  assign \port$966$14  = \$15 ;
-  assign \port$966$15  = \$16 ;
-  assign \port$966$16  = \$17 ;
-  assign \port$966$17  = \$18 ;
-  assign \port$966$18  = \$19 ;
-  assign \port$966$19  = \$20 ;
-  assign \port$966$20  = \$21 ;
-  assign \port$966$21  = \$22 ;
-  assign \port$966$22  = \$23 ;
-  assign \port$966$23  = \$24 ;
-  assign \port$966$24  = \$25 ;
-  assign \port$966$25  = \$26 ;
-  assign \port$966$26  = \$27 ;
-  assign \port$966$27  = \$28 ;
-  assign \port$966$28  = \$29 ;
-  assign \port$966$29  = \$30 ;
-  assign \port$966$30  = \$31 ;
-  assign \port$966$31  = \$32 ;
-  assign \port$966$32  = \$33 ;
-  assign \port$966$33  = \$34 ;
+  assign \port$737$0  = \$1 ;
+  assign \port$737$1  = \$2 ;
+  assign \port$737$2  = \$3 ;
+  assign \port$737$3  = \$4 ;
+  assign \port$737$4  = \$5 ;
+  assign \port$737$5  = \$6 ;
+  assign \port$737$6  = \$7 ;
+  assign \port$737$7  = \$8 ;
+  assign \port$737$8  = \$9 ;
+  assign \port$737$9  = \$10 ;
+  assign \port$737$10  = \$11 ;
+  assign \port$737$11  = \$12 ;
+  assign \port$737$12  = \$13 ;
+  assign \port$737$13  = \$14 ;
+  assign \port$737$14  = \$15 ;
+  assign \port$737$15  = \$16 ;
+  assign \port$737$16  = \$17 ;
+  assign \port$737$17  = \$18 ;
+  assign \port$737$18  = \$19 ;
+  assign \port$737$19  = \$20 ;
+  assign \port$737$20  = \$21 ;
+  assign \port$737$21  = \$22 ;
+  assign \port$737$22  = \$23 ;
+  assign \port$737$23  = \$24 ;
+  assign \port$737$24  = \$25 ;
+  assign \port$737$25  = \$26 ;
+  assign \port$737$26  = \$27 ;
+  assign \port$737$27  = \$28 ;
+  assign \port$737$28  = \$29 ;
+  assign \port$737$29  = \$30 ;
+  assign \port$737$30  = \$31 ;
+  assign \port$737$31  = \$32 ;
+  assign \port$737$32  = \$33 ;
+  assign \port$737$33  = \$34 ;
 endmodule

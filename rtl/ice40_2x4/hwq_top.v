@@ -652,7 +652,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(\o_data$63 ),
     .o_last(o_last),
     .o_valid(\o_valid$65 ),
-    .\port$322$0 (rp__data),
+    .\port$301$0 (rp__data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1449,197 +1449,152 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
+  wire [24:0] \$1 ;
+  wire [2:0] \$10 ;
+  wire [7:0] \$100 ;
   reg [15:0] \$101 ;
   reg \$102 ;
   reg \$103 ;
   reg \$104 ;
-  reg \$105 ;
-  reg \$106 ;
-  reg \$107 ;
-  reg [23:0] \$108 ;
-  reg [23:0] \$109 ;
-  wire [23:0] \$11 ;
-  reg [7:0] \$110 ;
+  reg [23:0] \$105 ;
+  reg [23:0] \$106 ;
+  reg [7:0] \$107 ;
+  reg \$108 ;
+  wire [7:0] \$109 ;
+  wire \$11 ;
+  reg [15:0] \$110 ;
   reg \$111 ;
   reg \$112 ;
-  reg [7:0] \$113 ;
-  reg [15:0] \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg \$117 ;
+  reg \$113 ;
+  reg [23:0] \$114 ;
+  reg [23:0] \$115 ;
+  reg [1:0] \$116 ;
+  reg [1:0] \$117 ;
   reg \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg \$120 ;
-  reg [23:0] \$121 ;
-  reg [23:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg \$124 ;
-  reg \$125 ;
-  reg [7:0] \$126 ;
-  reg [15:0] \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg \$130 ;
-  reg \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg [23:0] \$134 ;
-  reg [23:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg \$137 ;
-  reg \$138 ;
-  reg [7:0] \$139 ;
-  wire [23:0] \$14 ;
-  reg [15:0] \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg \$143 ;
-  reg \$144 ;
-  reg \$145 ;
-  reg \$146 ;
-  reg [23:0] \$147 ;
-  reg [23:0] \$148 ;
-  reg [7:0] \$149 ;
+  wire [31:0] \$119 ;
+  wire [2:0] \$12 ;
+  wire [31:0] \$120 ;
+  wire [31:0] \$121 ;
+  wire [31:0] \$122 ;
+  wire [2:0] \$13 ;
+  wire \$14 ;
   wire \$15 ;
-  reg \$150 ;
-  reg \$151 ;
-  reg [7:0] \$152 ;
-  reg [15:0] \$153 ;
-  reg \$154 ;
-  reg \$155 ;
-  reg \$156 ;
-  reg \$157 ;
-  reg \$158 ;
-  reg \$159 ;
   wire \$16 ;
-  reg [23:0] \$160 ;
-  reg [23:0] \$161 ;
-  reg [1:0] \$162 ;
-  reg [1:0] \$163 ;
-  reg \$164 ;
-  wire [31:0] \$165 ;
-  wire [31:0] \$166 ;
-  wire [31:0] \$167 ;
-  wire [31:0] \$168 ;
   wire [23:0] \$17 ;
   wire \$18 ;
-  wire \$19 ;
-  wire [23:0] \$2 ;
-  wire [23:0] \$20 ;
-  wire \$21 ;
+  wire [23:0] \$19 ;
+  wire [24:0] \$2 ;
+  wire \$20 ;
+  wire [23:0] \$21 ;
   wire \$22 ;
   wire [23:0] \$23 ;
   wire \$24 ;
-  wire \$25 ;
+  wire [23:0] \$25 ;
   wire \$26 ;
-  wire \$27 ;
-  wire [24:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [24:0] \$30 ;
-  wire \$31 ;
-  wire [24:0] \$32 ;
+  wire [23:0] \$27 ;
+  wire \$28 ;
+  wire [23:0] \$29 ;
+  wire [24:0] \$3 ;
+  wire \$30 ;
+  wire [23:0] \$31 ;
+  wire \$32 ;
   wire \$33 ;
-  wire [24:0] \$34 ;
+  wire \$34 ;
   wire \$35 ;
-  wire [24:0] \$36 ;
-  wire \$37 ;
-  wire [24:0] \$38 ;
-  wire \$39 ;
-  wire \$4 ;
-  wire [24:0] \$40 ;
-  wire \$41 ;
-  wire [24:0] \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire [2:0] \$45 ;
-  wire \$46 ;
-  wire [2:0] \$47 ;
-  wire [2:0] \$48 ;
-  reg [7:0] \$49 ;
-  wire [23:0] \$5 ;
+  reg [7:0] \$36 ;
+  reg \$37 ;
+  wire [7:0] \$38 ;
+  wire [7:0] \$39 ;
+  wire [24:0] \$4 ;
+  wire [7:0] \$40 ;
+  wire [7:0] \$41 ;
+  wire [7:0] \$42 ;
+  wire [7:0] \$43 ;
+  reg [7:0] \$44 ;
+  reg \$45 ;
+  wire [7:0] \$46 ;
+  reg [15:0] \$47 ;
+  reg \$48 ;
+  reg \$49 ;
+  wire [24:0] \$5 ;
   reg \$50 ;
-  reg \$51 ;
-  reg [7:0] \$52 ;
+  reg [23:0] \$51 ;
+  reg [23:0] \$52 ;
   reg [7:0] \$53 ;
-  reg [7:0] \$54 ;
-  reg [7:0] \$55 ;
-  reg [7:0] \$56 ;
-  reg [7:0] \$57 ;
-  reg [7:0] \$58 ;
+  reg \$54 ;
+  wire [7:0] \$55 ;
+  reg [15:0] \$56 ;
+  reg \$57 ;
+  reg \$58 ;
   reg \$59 ;
-  wire \$6 ;
-  reg \$60 ;
-  reg [7:0] \$61 ;
-  reg [15:0] \$62 ;
+  wire [24:0] \$6 ;
+  reg [23:0] \$60 ;
+  reg [23:0] \$61 ;
+  reg [7:0] \$62 ;
   reg \$63 ;
-  reg \$64 ;
-  reg \$65 ;
+  wire [7:0] \$64 ;
+  reg [15:0] \$65 ;
   reg \$66 ;
   reg \$67 ;
   reg \$68 ;
   reg [23:0] \$69 ;
-  wire \$7 ;
+  wire [24:0] \$7 ;
   reg [23:0] \$70 ;
   reg [7:0] \$71 ;
   reg \$72 ;
-  reg \$73 ;
-  reg [7:0] \$74 ;
-  reg [15:0] \$75 ;
+  wire [7:0] \$73 ;
+  reg [15:0] \$74 ;
+  reg \$75 ;
   reg \$76 ;
   reg \$77 ;
-  reg \$78 ;
-  reg \$79 ;
-  wire [23:0] \$8 ;
-  reg \$80 ;
+  reg [23:0] \$78 ;
+  reg [23:0] \$79 ;
+  wire [24:0] \$8 ;
+  reg [7:0] \$80 ;
   reg \$81 ;
-  reg [23:0] \$82 ;
-  reg [23:0] \$83 ;
-  reg [7:0] \$84 ;
+  wire [7:0] \$82 ;
+  reg [15:0] \$83 ;
+  reg \$84 ;
   reg \$85 ;
   reg \$86 ;
-  reg [7:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg \$89 ;
+  reg [23:0] \$87 ;
+  reg [23:0] \$88 ;
+  reg [7:0] \$89 ;
   wire \$9 ;
   reg \$90 ;
-  reg \$91 ;
-  reg \$92 ;
+  wire [7:0] \$91 ;
+  reg [15:0] \$92 ;
   reg \$93 ;
   reg \$94 ;
-  reg [23:0] \$95 ;
+  reg \$95 ;
   reg [23:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg \$98 ;
+  reg [23:0] \$97 ;
+  reg [7:0] \$98 ;
   reg \$99 ;
   wire [7:0] a0;
+  reg [7:0] \a0$28  = 8'h00;
+  reg [7:0] \a0$47  = 8'h00;
+  reg [7:0] \a0$66  = 8'h00;
+  reg [7:0] a1 = 8'h00;
+  reg [7:0] \a1$37  = 8'h00;
+  reg [7:0] \a1$56  = 8'h00;
+  reg [7:0] \a1$75  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \a0$155 ;
+  wire [7:0] a_0_0;
   (* init = 8'h00 *)
-  wire [7:0] \a0$160 ;
+  wire [7:0] a_0_1;
   (* init = 8'h00 *)
-  wire [7:0] \a0$165 ;
-  (* init = 8'h00 *)
-  wire [7:0] a1;
-  (* init = 8'h00 *)
-  wire [7:0] \a1$157 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a1$162 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a1$167 ;
-  reg [7:0] a_0_0 = 8'h00;
-  reg [7:0] a_0_1 = 8'h00;
-  reg [7:0] a_0_2 = 8'h00;
+  wire [7:0] a_0_2;
   reg [7:0] a_0_3 = 8'h00;
-  reg [7:0] a_1_0 = 8'h00;
-  reg [7:0] a_1_1 = 8'h00;
-  reg [7:0] a_1_2 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_0;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_1;
+  (* init = 8'h00 *)
+  wire [7:0] a_1_2;
   reg [7:0] a_1_3 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
   reg [23:0] acc_0_0 = 24'h000000;
   reg [23:0] acc_0_1 = 24'h000000;
   reg [23:0] acc_0_2 = 24'h000000;
@@ -1649,20 +1604,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_1_2 = 24'h000000;
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
-  (* init = 8'h00 *)
-  wire [7:0] \b0$156 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b0$161 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b0$166 ;
-  (* init = 8'h00 *)
-  wire [7:0] b1;
-  (* init = 8'h00 *)
-  wire [7:0] \b1$158 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b1$163 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b1$168 ;
+  reg [7:0] \b0$30  = 8'h00;
+  reg [7:0] \b0$49  = 8'h00;
+  reg [7:0] \b0$68  = 8'h00;
+  reg [7:0] b1 = 8'h00;
+  reg [7:0] \b1$39  = 8'h00;
+  reg [7:0] \b1$58  = 8'h00;
+  reg [7:0] \b1$77  = 8'h00;
   reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -1681,10 +1629,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   output draining;
   wire draining;
   wire en;
-  wire \en$149 ;
-  wire \en$154 ;
-  wire \en$159 ;
-  wire \en$164 ;
+  wire \en$10 ;
+  wire \en$27 ;
+  wire \en$46 ;
+  wire \en$65 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -1747,13 +1695,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$120 ;
-  wire [15:0] \p0$56 ;
-  wire [15:0] \p0$90 ;
+  wire [15:0] \p0$114 ;
+  wire [15:0] \p0$126 ;
+  wire [15:0] \p0$136 ;
   wire [15:0] p1;
-  wire [15:0] \p1$105 ;
-  wire [15:0] \p1$135 ;
-  wire [15:0] \p1$73 ;
+  wire [15:0] \p1$120 ;
+  wire [15:0] \p1$131 ;
+  wire [15:0] \p1$142 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -1764,15 +1712,18 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
-  reg [7:0] skew_a1_d0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_a1_d0;
   reg skew_l1_d0 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg [7:0] skew_w1_d0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w1_d0;
   reg [7:0] skew_w2_d0 = 8'h00;
-  reg [7:0] skew_w2_d1 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w2_d1;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  reg [7:0] skew_w3_d2 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] skew_w3_d2;
   wire [23:0] sum_0_0;
   wire [23:0] sum_0_1;
   wire [23:0] sum_0_2;
@@ -1781,1224 +1732,263 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [23:0] sum_1_1;
   wire [23:0] sum_1_2;
   wire [23:0] sum_1_3;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg vr_0_0_d0 = 1'h0;
-  reg vr_0_0_d1 = 1'h0;
-  reg vr_0_0_d2 = 1'h0;
-  reg vr_0_1_d0 = 1'h0;
-  reg vr_0_1_d1 = 1'h0;
-  reg vr_0_1_d2 = 1'h0;
-  reg vr_0_2_d0 = 1'h0;
-  reg vr_0_2_d1 = 1'h0;
-  reg vr_0_2_d2 = 1'h0;
-  reg vr_0_3_d0 = 1'h0;
-  reg vr_0_3_d1 = 1'h0;
-  reg vr_0_3_d2 = 1'h0;
-  reg vr_1_0_d0 = 1'h0;
-  reg vr_1_0_d1 = 1'h0;
-  reg vr_1_0_d2 = 1'h0;
-  reg vr_1_1_d0 = 1'h0;
-  reg vr_1_1_d1 = 1'h0;
-  reg vr_1_1_d2 = 1'h0;
-  reg vr_1_2_d0 = 1'h0;
-  reg vr_1_2_d1 = 1'h0;
-  reg vr_1_2_d2 = 1'h0;
-  reg vr_1_3_d0 = 1'h0;
-  reg vr_1_3_d1 = 1'h0;
-  reg vr_1_3_d2 = 1'h0;
-  reg [7:0] w_0_0 = 8'h00;
-  reg [7:0] w_0_1 = 8'h00;
-  reg [7:0] w_0_2 = 8'h00;
-  reg [7:0] w_0_3 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_0;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_1;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_2;
+  (* init = 8'h00 *)
+  wire [7:0] w_0_3;
   reg [7:0] w_1_0 = 8'h00;
   reg [7:0] w_1_1 = 8'h00;
   reg [7:0] w_1_2 = 8'h00;
   reg [7:0] w_1_3 = 8'h00;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$28 [23:0];
-  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$30 [23:0];
-  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$32 [23:0];
-  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$34 [23:0];
-  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$36 [23:0];
-  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$38 [23:0];
-  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$40 [23:0];
-  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$42 [23:0];
-  assign \$25  = | count_next;
-  assign \$26  = beat_next == 2'h3;
-  assign \$27  = \$25  & \$26 ;
-  assign \$28  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$29  & lr_0_0_d2;
-  assign \$30  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$31  & lr_0_1_d2;
-  assign \$32  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$33  & lr_0_2_d2;
-  assign \$34  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$35  & lr_0_3_d2;
-  assign \$36  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$37  & lr_1_0_d2;
-  assign \$38  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$39  & lr_1_1_d2;
-  assign \$40  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$41  & lr_1_2_d2;
-  assign \$42  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$43  & lr_1_3_d2;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$5  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$6  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$7  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$8  = $signed(acc_1_3) + $signed(p_1_3);
   assign draining = | drain_count;
-  assign \$45  = drain_count - 1'h1;
-  assign \$47  = drain_beat + 1'h1;
-  assign \$48  = drain_shift ? 3'h0 : \$47 ;
+  assign \$10  = drain_count - 1'h1;
+  assign \$12  = drain_beat + 1'h1;
+  assign \$13  = drain_shift ? 3'h0 : \$12 ;
+  assign \$14  = i_last & i_valid;
+  assign \$15  = i_last & i_valid;
+  assign \$16  = i_last & i_valid;
+  assign \$17  = lr_0_0_d2 ? 24'h000000 : \$1 [23:0];
+  assign \$19  = lr_0_1_d2 ? 24'h000000 : \$2 [23:0];
+  assign \$21  = lr_0_2_d2 ? 24'h000000 : \$3 [23:0];
+  assign \$23  = lr_0_3_d2 ? 24'h000000 : \$4 [23:0];
+  assign \$25  = lr_1_0_d2 ? 24'h000000 : \$5 [23:0];
+  assign \$27  = lr_1_1_d2 ? 24'h000000 : \$6 [23:0];
+  assign \$29  = lr_1_2_d2 ? 24'h000000 : \$7 [23:0];
+  assign \$31  = lr_1_3_d2 ? 24'h000000 : \$8 [23:0];
+  assign \$33  = | count_next;
+  assign \$34  = beat_next == 2'h3;
+  assign \$35  = \$33  & \$34 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$49 ;
+    \a0$47  <= \$36 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$50 ;
+    skew_l1_d0 <= \$37 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$51 ;
+    b1 <= \$38 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$52 ;
+    skew_w2_d0 <= \$39 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$53 ;
+    \b0$30  <= \$40 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$54 ;
+    skew_w3_d0 <= \$41 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$55 ;
+    skew_w3_d1 <= \$42 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$56 ;
+    \b1$39  <= \$43 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$57 ;
+    a1 <= \$44 ;
   always @(posedge clk)
-    a_0_0 <= \$58 ;
+    l_0_0 <= \$45 ;
   always @(posedge clk)
-    v_0_0 <= \$59 ;
+    \b0$49  <= \$46 ;
   always @(posedge clk)
-    l_0_0 <= \$60 ;
+    p_0_0 <= \$47 ;
   always @(posedge clk)
-    w_0_0 <= \$61 ;
+    lr_0_0_d0 <= \$48 ;
   always @(posedge clk)
-    p_0_0 <= \$62 ;
+    lr_0_0_d1 <= \$49 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$63 ;
+    lr_0_0_d2 <= \$50 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$64 ;
+    acc_0_0 <= \$51 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$65 ;
+    out_0_0 <= \$52 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$66 ;
+    \a0$28  <= \$53 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$67 ;
+    l_0_1 <= \$54 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$68 ;
+    \b1$58  <= \$55 ;
   always @(posedge clk)
-    acc_0_0 <= \$69 ;
+    p_0_1 <= \$56 ;
   always @(posedge clk)
-    out_0_0 <= \$70 ;
+    lr_0_1_d0 <= \$57 ;
   always @(posedge clk)
-    a_0_1 <= \$71 ;
+    lr_0_1_d1 <= \$58 ;
   always @(posedge clk)
-    v_0_1 <= \$72 ;
+    lr_0_1_d2 <= \$59 ;
   always @(posedge clk)
-    l_0_1 <= \$73 ;
+    acc_0_1 <= \$60 ;
   always @(posedge clk)
-    w_0_1 <= \$74 ;
+    out_0_1 <= \$61 ;
   always @(posedge clk)
-    p_0_1 <= \$75 ;
+    \a1$37  <= \$62 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$76 ;
+    l_0_2 <= \$63 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$77 ;
+    \b0$68  <= \$64 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$78 ;
+    p_0_2 <= \$65 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$79 ;
+    lr_0_2_d0 <= \$66 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$80 ;
+    lr_0_2_d1 <= \$67 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$81 ;
+    lr_0_2_d2 <= \$68 ;
   always @(posedge clk)
-    acc_0_1 <= \$82 ;
+    acc_0_2 <= \$69 ;
   always @(posedge clk)
-    out_0_1 <= \$83 ;
+    out_0_2 <= \$70 ;
   always @(posedge clk)
-    a_0_2 <= \$84 ;
+    a_0_3 <= \$71 ;
   always @(posedge clk)
-    v_0_2 <= \$85 ;
+    l_0_3 <= \$72 ;
   always @(posedge clk)
-    l_0_2 <= \$86 ;
+    \b1$77  <= \$73 ;
   always @(posedge clk)
-    w_0_2 <= \$87 ;
+    p_0_3 <= \$74 ;
   always @(posedge clk)
-    p_0_2 <= \$88 ;
+    lr_0_3_d0 <= \$75 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$89 ;
+    lr_0_3_d1 <= \$76 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$90 ;
+    lr_0_3_d2 <= \$77 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$91 ;
+    acc_0_3 <= \$78 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$92 ;
+    out_0_3 <= \$79 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$93 ;
+    \a1$56  <= \$80 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$94 ;
+    l_1_0 <= \$81 ;
   always @(posedge clk)
-    acc_0_2 <= \$95 ;
+    w_1_0 <= \$82 ;
   always @(posedge clk)
-    out_0_2 <= \$96 ;
+    p_1_0 <= \$83 ;
   always @(posedge clk)
-    a_0_3 <= \$97 ;
+    lr_1_0_d0 <= \$84 ;
   always @(posedge clk)
-    v_0_3 <= \$98 ;
+    lr_1_0_d1 <= \$85 ;
   always @(posedge clk)
-    l_0_3 <= \$99 ;
+    lr_1_0_d2 <= \$86 ;
   always @(posedge clk)
-    w_0_3 <= \$100 ;
+    acc_1_0 <= \$87 ;
   always @(posedge clk)
-    p_0_3 <= \$101 ;
+    out_1_0 <= \$88 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$102 ;
+    \a0$66  <= \$89 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$103 ;
+    l_1_1 <= \$90 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$104 ;
+    w_1_1 <= \$91 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$105 ;
+    p_1_1 <= \$92 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$106 ;
+    lr_1_1_d0 <= \$93 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$107 ;
+    lr_1_1_d1 <= \$94 ;
   always @(posedge clk)
-    acc_0_3 <= \$108 ;
+    lr_1_1_d2 <= \$95 ;
   always @(posedge clk)
-    out_0_3 <= \$109 ;
+    acc_1_1 <= \$96 ;
   always @(posedge clk)
-    a_1_0 <= \$110 ;
+    out_1_1 <= \$97 ;
   always @(posedge clk)
-    v_1_0 <= \$111 ;
+    \a1$75  <= \$98 ;
   always @(posedge clk)
-    l_1_0 <= \$112 ;
+    l_1_2 <= \$99 ;
   always @(posedge clk)
-    w_1_0 <= \$113 ;
+    w_1_2 <= \$100 ;
   always @(posedge clk)
-    p_1_0 <= \$114 ;
+    p_1_2 <= \$101 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$115 ;
+    lr_1_2_d0 <= \$102 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$116 ;
+    lr_1_2_d1 <= \$103 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$117 ;
+    lr_1_2_d2 <= \$104 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$118 ;
+    acc_1_2 <= \$105 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$119 ;
+    out_1_2 <= \$106 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$120 ;
+    a_1_3 <= \$107 ;
   always @(posedge clk)
-    acc_1_0 <= \$121 ;
+    l_1_3 <= \$108 ;
   always @(posedge clk)
-    out_1_0 <= \$122 ;
+    w_1_3 <= \$109 ;
   always @(posedge clk)
-    a_1_1 <= \$123 ;
+    p_1_3 <= \$110 ;
   always @(posedge clk)
-    v_1_1 <= \$124 ;
+    lr_1_3_d0 <= \$111 ;
   always @(posedge clk)
-    l_1_1 <= \$125 ;
+    lr_1_3_d1 <= \$112 ;
   always @(posedge clk)
-    w_1_1 <= \$126 ;
+    lr_1_3_d2 <= \$113 ;
   always @(posedge clk)
-    p_1_1 <= \$127 ;
+    acc_1_3 <= \$114 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$128 ;
+    out_1_3 <= \$115 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$129 ;
+    drain_count <= \$116 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$130 ;
+    drain_beat <= \$117 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$131 ;
-  always @(posedge clk)
-    lr_1_1_d1 <= \$132 ;
-  always @(posedge clk)
-    lr_1_1_d2 <= \$133 ;
-  always @(posedge clk)
-    acc_1_1 <= \$134 ;
-  always @(posedge clk)
-    out_1_1 <= \$135 ;
-  always @(posedge clk)
-    a_1_2 <= \$136 ;
-  always @(posedge clk)
-    v_1_2 <= \$137 ;
-  always @(posedge clk)
-    l_1_2 <= \$138 ;
-  always @(posedge clk)
-    w_1_2 <= \$139 ;
-  always @(posedge clk)
-    p_1_2 <= \$140 ;
-  always @(posedge clk)
-    vr_1_2_d0 <= \$141 ;
-  always @(posedge clk)
-    vr_1_2_d1 <= \$142 ;
-  always @(posedge clk)
-    vr_1_2_d2 <= \$143 ;
-  always @(posedge clk)
-    lr_1_2_d0 <= \$144 ;
-  always @(posedge clk)
-    lr_1_2_d1 <= \$145 ;
-  always @(posedge clk)
-    lr_1_2_d2 <= \$146 ;
-  always @(posedge clk)
-    acc_1_2 <= \$147 ;
-  always @(posedge clk)
-    out_1_2 <= \$148 ;
-  always @(posedge clk)
-    a_1_3 <= \$149 ;
-  always @(posedge clk)
-    v_1_3 <= \$150 ;
-  always @(posedge clk)
-    l_1_3 <= \$151 ;
-  always @(posedge clk)
-    w_1_3 <= \$152 ;
-  always @(posedge clk)
-    p_1_3 <= \$153 ;
-  always @(posedge clk)
-    vr_1_3_d0 <= \$154 ;
-  always @(posedge clk)
-    vr_1_3_d1 <= \$155 ;
-  always @(posedge clk)
-    vr_1_3_d2 <= \$156 ;
-  always @(posedge clk)
-    lr_1_3_d0 <= \$157 ;
-  always @(posedge clk)
-    lr_1_3_d1 <= \$158 ;
-  always @(posedge clk)
-    lr_1_3_d2 <= \$159 ;
-  always @(posedge clk)
-    acc_1_3 <= \$160 ;
-  always @(posedge clk)
-    out_1_3 <= \$161 ;
-  always @(posedge clk)
-    drain_count <= \$162 ;
-  always @(posedge clk)
-    drain_beat <= \$163 ;
-  always @(posedge clk)
-    drain_shift <= \$164 ;
+    drain_shift <= \$118 ;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
-    .a0(i_a[7:0]),
-    .a1(a_0_0),
-    .b0(i_w[7:0]),
-    .b1(skew_w1_d0),
+    .a0(a_in0),
+    .a1(a1),
+    .b0(w_in0),
+    .b1(b1),
     .clk(clk),
-    .o(\$165 )
+    .o(\$119 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
-    .a0(a_0_1),
-    .a1(a_0_2),
-    .b0(skew_w2_d1),
-    .b1(skew_w3_d2),
+    .a0(\a0$28 ),
+    .a1(\a1$37 ),
+    .b0(\b0$30 ),
+    .b1(\b1$39 ),
     .clk(clk),
-    .o(\$166 )
+    .o(\$120 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
-    .a0(skew_a1_d0),
-    .a1(a_1_0),
-    .b0(w_0_0),
-    .b1(w_0_1),
+    .a0(\a0$47 ),
+    .a1(\a1$56 ),
+    .b0(\b0$49 ),
+    .b1(\b1$58 ),
     .clk(clk),
-    .o(\$167 )
+    .o(\$121 ),
+    .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
-    .a0(a_1_1),
-    .a1(a_1_2),
-    .b0(w_0_2),
-    .b1(w_0_3),
+    .a0(\a0$66 ),
+    .a1(\a1$75 ),
+    .b0(\b0$68 ),
+    .b1(\b1$77 ),
     .clk(clk),
-    .o(\$168 )
+    .o(\$122 ),
+    .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$49  = i_a[15:8];
-    if (rst) begin
-      \$49  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$50  = i_valid;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$51  = i_last;
-    if (rst) begin
-      \$51  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$52  = i_w[15:8];
-    if (rst) begin
-      \$52  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = i_w[23:16];
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = skew_w2_d0;
-    if (rst) begin
-      \$54  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$55  = i_w[31:24];
-    if (rst) begin
-      \$55  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = skew_w3_d0;
-    if (rst) begin
-      \$56  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = skew_w3_d1;
-    if (rst) begin
-      \$57  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = i_a[7:0];
-    if (rst) begin
-      \$58  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = i_valid;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = i_last;
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = i_w[7:0];
-    if (rst) begin
-      \$61  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = \$165 [15:0];
-    if (rst) begin
-      \$62  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = i_valid;
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = vr_0_0_d0;
-    if (rst) begin
-      \$64  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = vr_0_0_d1;
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = i_last;
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = lr_0_0_d0;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = lr_0_0_d1;
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = acc_0_0;
-    if (\$1 ) begin
-      \$69  = \$2 ;
-    end
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = out_0_0;
-    if (cap_0_0) begin
-      \$70  = \$28 [23:0];
-    end else if (\$3 ) begin
-      \$70  = out_1_0;
-    end
-    if (rst) begin
-      \$70  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = a_0_0;
-    if (rst) begin
-      \$71  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = v_0_0;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = l_0_0;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = skew_w1_d0;
-    if (rst) begin
-      \$74  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = \$165 [31:16];
-    if (rst) begin
-      \$75  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = v_0_0;
-    if (rst) begin
-      \$76  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = vr_0_1_d0;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = vr_0_1_d1;
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = l_0_0;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = lr_0_1_d0;
-    if (rst) begin
-      \$80  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = lr_0_1_d1;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = acc_0_1;
-    if (\$4 ) begin
-      \$82  = \$5 ;
-    end
-    if (rst) begin
-      \$82  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = out_0_1;
-    if (cap_0_1) begin
-      \$83  = \$30 [23:0];
-    end else if (\$6 ) begin
-      \$83  = out_1_1;
-    end
-    if (rst) begin
-      \$83  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = a_0_1;
-    if (rst) begin
-      \$84  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = v_0_1;
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = l_0_1;
-    if (rst) begin
-      \$86  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = skew_w2_d1;
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = \$166 [15:0];
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = v_0_1;
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = vr_0_2_d0;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = vr_0_2_d1;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = l_0_1;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = lr_0_2_d0;
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = lr_0_2_d1;
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = acc_0_2;
-    if (\$7 ) begin
-      \$95  = \$8 ;
-    end
-    if (rst) begin
-      \$95  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = out_0_2;
-    if (cap_0_2) begin
-      \$96  = \$32 [23:0];
-    end else if (\$9 ) begin
-      \$96  = out_1_2;
-    end
-    if (rst) begin
-      \$96  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = a_0_2;
-    if (rst) begin
-      \$97  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = v_0_2;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = l_0_2;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_w3_d2;
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = \$166 [31:16];
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = v_0_2;
-    if (rst) begin
-      \$102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = vr_0_3_d0;
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = vr_0_3_d1;
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = l_0_2;
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = lr_0_3_d0;
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = lr_0_3_d1;
-    if (rst) begin
-      \$107  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = acc_0_3;
-    if (\$10 ) begin
-      \$108  = \$11 ;
-    end
-    if (rst) begin
-      \$108  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = out_0_3;
-    if (cap_0_3) begin
-      \$109  = \$34 [23:0];
-    end else if (\$12 ) begin
-      \$109  = out_1_3;
-    end
-    if (rst) begin
-      \$109  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = skew_a1_d0;
-    if (rst) begin
-      \$110  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = skew_v1_d0;
-    if (rst) begin
-      \$111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = skew_l1_d0;
-    if (rst) begin
-      \$112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = w_0_0;
-    if (rst) begin
-      \$113  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = \$167 [15:0];
-    if (rst) begin
-      \$114  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = skew_v1_d0;
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = vr_1_0_d0;
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = vr_1_0_d1;
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = skew_l1_d0;
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = lr_1_0_d0;
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = lr_1_0_d1;
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = acc_1_0;
-    if (\$13 ) begin
-      \$121  = \$14 ;
-    end
-    if (rst) begin
-      \$121  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = out_1_0;
-    if (cap_1_0) begin
-      \$122  = \$36 [23:0];
-    end else if (\$15 ) begin
-      \$122  = 24'h000000;
-    end
-    if (rst) begin
-      \$122  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = a_1_0;
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = v_1_0;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = l_1_0;
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = w_0_1;
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = \$167 [31:16];
-    if (rst) begin
-      \$127  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = v_1_0;
-    if (rst) begin
-      \$128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = vr_1_1_d0;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = vr_1_1_d1;
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = l_1_0;
-    if (rst) begin
-      \$131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = lr_1_1_d0;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = lr_1_1_d1;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = acc_1_1;
-    if (\$16 ) begin
-      \$134  = \$17 ;
-    end
-    if (rst) begin
-      \$134  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = out_1_1;
-    if (cap_1_1) begin
-      \$135  = \$38 [23:0];
-    end else if (\$18 ) begin
-      \$135  = 24'h000000;
-    end
-    if (rst) begin
-      \$135  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = a_1_1;
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = v_1_1;
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = l_1_1;
-    if (rst) begin
-      \$138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = w_0_2;
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = \$168 [15:0];
-    if (rst) begin
-      \$140  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = v_1_1;
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = vr_1_2_d0;
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = vr_1_2_d1;
-    if (rst) begin
-      \$143  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = l_1_1;
-    if (rst) begin
-      \$144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = lr_1_2_d0;
-    if (rst) begin
-      \$145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = lr_1_2_d1;
-    if (rst) begin
-      \$146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = acc_1_2;
-    if (\$19 ) begin
-      \$147  = \$20 ;
-    end
-    if (rst) begin
-      \$147  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = out_1_2;
-    if (cap_1_2) begin
-      \$148  = \$40 [23:0];
-    end else if (\$21 ) begin
-      \$148  = 24'h000000;
-    end
-    if (rst) begin
-      \$148  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = a_1_2;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = v_1_2;
-    if (rst) begin
-      \$150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = l_1_2;
-    if (rst) begin
-      \$151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = w_0_3;
-    if (rst) begin
-      \$152  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = \$168 [31:16];
-    if (rst) begin
-      \$153  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = v_1_2;
-    if (rst) begin
-      \$154  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = vr_1_3_d0;
-    if (rst) begin
-      \$155  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = vr_1_3_d1;
-    if (rst) begin
-      \$156  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = l_1_2;
-    if (rst) begin
-      \$157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = lr_1_3_d0;
-    if (rst) begin
-      \$158  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = lr_1_3_d1;
-    if (rst) begin
-      \$159  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = acc_1_3;
-    if (\$22 ) begin
-      \$160  = \$23 ;
-    end
-    if (rst) begin
-      \$160  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = out_1_3;
-    if (cap_1_3) begin
-      \$161  = \$42 [23:0];
-    end else if (\$24 ) begin
-      \$161  = 24'h000000;
-    end
-    if (rst) begin
-      \$161  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = count_next;
-    if (rst) begin
-      \$162  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = beat_next;
-    if (rst) begin
-      \$163  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = \$27 ;
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_1_3) begin
       count_next = 2'h2;
-    end else if (\$44 ) begin
-      count_next = \$45 [1:0];
+    end else if (\$9 ) begin
+      count_next = \$10 [1:0];
     end
   end
   always @* begin
@@ -3006,48 +1996,547 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_1_3) begin
       beat_next = 2'h0;
-    end else if (\$46 ) begin
-      beat_next = \$48 [1:0];
+    end else if (\$11 ) begin
+      beat_next = \$13 [1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$36  = a_in1;
+    if (rst) begin
+      \$36  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$37  = \$14 ;
+    if (rst) begin
+      \$37  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$44  = a_in0;
+    if (rst) begin
+      \$44  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$45  = \$15 ;
+    if (rst) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$47  = \$119 [15:0];
+    if (rst) begin
+      \$47  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$48  = \$16 ;
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$49  = lr_0_0_d0;
+    if (rst) begin
+      \$49  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$50  = lr_0_0_d1;
+    if (rst) begin
+      \$50  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$51  = \$17 ;
+    if (rst) begin
+      \$51  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$52  = out_0_0;
+    if (cap_0_0) begin
+      \$52  = \$1 [23:0];
+    end else if (\$18 ) begin
+      \$52  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$53  = a1;
+    if (rst) begin
+      \$53  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$54  = l_0_0;
+    if (rst) begin
+      \$54  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$56  = \$119 [31:16];
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$57  = l_0_0;
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$58  = lr_0_1_d0;
+    if (rst) begin
+      \$58  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$59  = lr_0_1_d1;
+    if (rst) begin
+      \$59  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$60  = \$19 ;
+    if (rst) begin
+      \$60  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$61  = out_0_1;
+    if (cap_0_1) begin
+      \$61  = \$2 [23:0];
+    end else if (\$20 ) begin
+      \$61  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$62  = \a0$28 ;
+    if (rst) begin
+      \$62  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$63  = l_0_1;
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$65  = \$120 [15:0];
+    if (rst) begin
+      \$65  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$66  = l_0_1;
+    if (rst) begin
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$67  = lr_0_2_d0;
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$68  = lr_0_2_d1;
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$69  = \$21 ;
+    if (rst) begin
+      \$69  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$70  = out_0_2;
+    if (cap_0_2) begin
+      \$70  = \$3 [23:0];
+    end else if (\$22 ) begin
+      \$70  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$71  = \a1$37 ;
+    if (rst) begin
+      \$71  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$72  = l_0_2;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$74  = \$120 [31:16];
+    if (rst) begin
+      \$74  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$75  = l_0_2;
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$76  = lr_0_3_d0;
+    if (rst) begin
+      \$76  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$77  = lr_0_3_d1;
+    if (rst) begin
+      \$77  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$78  = \$23 ;
+    if (rst) begin
+      \$78  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$79  = out_0_3;
+    if (cap_0_3) begin
+      \$79  = \$4 [23:0];
+    end else if (\$24 ) begin
+      \$79  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$80  = \a0$47 ;
+    if (rst) begin
+      \$80  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$81  = skew_l1_d0;
+    if (rst) begin
+      \$81  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$83  = \$121 [15:0];
+    if (rst) begin
+      \$83  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$84  = skew_l1_d0;
+    if (rst) begin
+      \$84  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$85  = lr_1_0_d0;
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$86  = lr_1_0_d1;
+    if (rst) begin
+      \$86  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = \$25 ;
+    if (rst) begin
+      \$87  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$88  = out_1_0;
+    if (cap_1_0) begin
+      \$88  = \$5 [23:0];
+    end else if (\$26 ) begin
+      \$88  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$89  = \a1$56 ;
+    if (rst) begin
+      \$89  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$90  = l_1_0;
+    if (rst) begin
+      \$90  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$92  = \$121 [31:16];
+    if (rst) begin
+      \$92  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$93  = l_1_0;
+    if (rst) begin
+      \$93  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = lr_1_1_d0;
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = lr_1_1_d1;
+    if (rst) begin
+      \$95  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = \$27 ;
+    if (rst) begin
+      \$96  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = out_1_1;
+    if (cap_1_1) begin
+      \$97  = \$6 [23:0];
+    end else if (\$28 ) begin
+      \$97  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = \a0$66 ;
+    if (rst) begin
+      \$98  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = l_1_1;
+    if (rst) begin
+      \$99  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$101  = \$122 [15:0];
+    if (rst) begin
+      \$101  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$102  = l_1_1;
+    if (rst) begin
+      \$102  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$103  = lr_1_2_d0;
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$104  = lr_1_2_d1;
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$105  = \$29 ;
+    if (rst) begin
+      \$105  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$106  = out_1_2;
+    if (cap_1_2) begin
+      \$106  = \$7 [23:0];
+    end else if (\$30 ) begin
+      \$106  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$107  = \a1$75 ;
+    if (rst) begin
+      \$107  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$108  = l_1_2;
+    if (rst) begin
+      \$108  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$110  = \$122 [31:16];
+    if (rst) begin
+      \$110  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$111  = l_1_2;
+    if (rst) begin
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$112  = lr_1_3_d0;
+    if (rst) begin
+      \$112  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$113  = lr_1_3_d1;
+    if (rst) begin
+      \$113  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$114  = \$31 ;
+    if (rst) begin
+      \$114  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$115  = out_1_3;
+    if (cap_1_3) begin
+      \$115  = \$8 [23:0];
+    end else if (\$32 ) begin
+      \$115  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$116  = count_next;
+    if (rst) begin
+      \$116  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$117  = beat_next;
+    if (rst) begin
+      \$117  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$118  = \$35 ;
+    if (rst) begin
+      \$118  = 1'h0;
     end
   end
   assign en = 1'h1;
-  assign p0 = \$165 [15:0];
-  assign sum_0_0 = \$28 [23:0];
-  assign p1 = \$165 [31:16];
-  assign sum_0_1 = \$30 [23:0];
-  assign \p0$56  = \$166 [15:0];
-  assign sum_0_2 = \$32 [23:0];
-  assign \p1$73  = \$166 [31:16];
-  assign sum_0_3 = \$34 [23:0];
-  assign \p0$90  = \$167 [15:0];
-  assign sum_1_0 = \$36 [23:0];
-  assign \p1$105  = \$167 [31:16];
-  assign sum_1_1 = \$38 [23:0];
-  assign \p0$120  = \$168 [15:0];
-  assign sum_1_2 = \$40 [23:0];
-  assign \p1$135  = \$168 [31:16];
-  assign sum_1_3 = \$42 [23:0];
-  assign \en$149  = 1'h1;
-  assign a0 = i_a[7:0];
-  assign b0 = i_w[7:0];
-  assign a1 = a_0_0;
-  assign b1 = skew_w1_d0;
-  assign \en$154  = 1'h1;
-  assign \a0$155  = a_0_1;
-  assign \b0$156  = skew_w2_d1;
-  assign \a1$157  = a_0_2;
-  assign \b1$158  = skew_w3_d2;
-  assign \en$159  = 1'h1;
-  assign \a0$160  = skew_a1_d0;
-  assign \b0$161  = w_0_0;
-  assign \a1$162  = a_1_0;
-  assign \b1$163  = w_0_1;
-  assign \en$164  = 1'h1;
-  assign \a0$165  = a_1_1;
-  assign \b0$166  = w_0_2;
-  assign \a1$167  = a_1_2;
-  assign \b1$168  = w_0_3;
+  assign \en$10  = 1'h1;
+  assign a0 = a_in0;
+  assign b0 = w_in0;
+  assign sum_0_0 = \$1 [23:0];
+  assign a_0_0 = a1;
+  assign skew_w1_d0 = b1;
+  assign sum_0_1 = \$2 [23:0];
+  assign \en$27  = 1'h1;
+  assign a_0_1 = \a0$28 ;
+  assign skew_w2_d1 = \b0$30 ;
+  assign sum_0_2 = \$3 [23:0];
+  assign a_0_2 = \a1$37 ;
+  assign skew_w3_d2 = \b1$39 ;
+  assign sum_0_3 = \$4 [23:0];
+  assign \en$46  = 1'h1;
+  assign skew_a1_d0 = \a0$47 ;
+  assign w_0_0 = \b0$49 ;
+  assign sum_1_0 = \$5 [23:0];
+  assign a_1_0 = \a1$56 ;
+  assign w_0_1 = \b1$58 ;
+  assign sum_1_1 = \$6 [23:0];
+  assign \en$65  = 1'h1;
+  assign a_1_1 = \a0$66 ;
+  assign w_0_2 = \b0$68 ;
+  assign sum_1_2 = \$7 [23:0];
+  assign a_1_2 = \a1$75 ;
+  assign w_0_3 = \b1$77 ;
+  assign sum_1_3 = \$8 [23:0];
   assign o_valid = draining;
+  assign p0 = \$119 [15:0];
+  assign p1 = \$119 [31:16];
+  assign \p0$114  = \$120 [15:0];
+  assign \p1$120  = \$120 [31:16];
+  assign \p0$126  = \$121 [15:0];
+  assign \p1$131  = \$121 [31:16];
+  assign \p0$136  = \$122 [15:0];
+  assign \p1$142  = \$122 [31:16];
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_w[0]  = i_w[7:0];
@@ -3058,40 +2547,46 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[47:24];
   assign \o_data[2]  = o_data[71:48];
   assign \o_data[3]  = o_data[95:72];
+  assign \$109  = \b1$77 ;
+  assign \$100  = \b0$68 ;
+  assign \$91  = \b1$58 ;
+  assign \$82  = \b0$49 ;
+  assign \$73  = \b1$39 ;
+  assign \$64  = \b0$30 ;
+  assign \$55  = b1;
+  assign \$46  = w_in0;
+  assign \$43  = skew_w3_d1;
+  assign \$42  = skew_w3_d0;
+  assign \$41  = w_in3;
+  assign \$40  = skew_w2_d0;
+  assign \$39  = w_in2;
+  assign \$38  = w_in1;
   assign o_data[95:72] = out_0_3;
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
-  assign \$1  = vr_0_0_d2;
-  assign \$3  = drain_shift;
-  assign \$4  = vr_0_1_d2;
-  assign \$6  = drain_shift;
-  assign \$7  = vr_0_2_d2;
+  assign cap_0_0 = lr_0_0_d2;
+  assign cap_0_1 = lr_0_1_d2;
+  assign cap_0_2 = lr_0_2_d2;
+  assign cap_0_3 = lr_0_3_d2;
+  assign cap_1_0 = lr_1_0_d2;
+  assign cap_1_1 = lr_1_1_d2;
+  assign cap_1_2 = lr_1_2_d2;
+  assign cap_1_3 = lr_1_3_d2;
   assign \$9  = drain_shift;
-  assign \$10  = vr_0_3_d2;
-  assign \$12  = drain_shift;
-  assign \$13  = vr_1_0_d2;
-  assign \$15  = drain_shift;
-  assign \$16  = vr_1_1_d2;
+  assign \$11  = draining;
   assign \$18  = drain_shift;
-  assign \$19  = vr_1_2_d2;
-  assign \$21  = drain_shift;
-  assign \$22  = vr_1_3_d2;
+  assign \$20  = drain_shift;
+  assign \$22  = drain_shift;
   assign \$24  = drain_shift;
-  assign \$29  = vr_0_0_d2;
-  assign \$31  = vr_0_1_d2;
-  assign \$33  = vr_0_2_d2;
-  assign \$35  = vr_0_3_d2;
-  assign \$37  = vr_1_0_d2;
-  assign \$39  = vr_1_1_d2;
-  assign \$41  = vr_1_2_d2;
-  assign \$43  = vr_1_3_d2;
-  assign \$44  = drain_shift;
-  assign \$46  = draining;
+  assign \$26  = drain_shift;
+  assign \$28  = drain_shift;
+  assign \$30  = drain_shift;
+  assign \$32  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (b0, clk, o, b1, a1, a0);
+module \hwq_top.engine.array.mul_0_0 (rst, a0, b0, o, b1, a1, clk);
   wire [15:0] \$signal ;
   wire [15:0] \$signal$3 ;
   input [7:0] a0;
@@ -3109,6 +2604,8 @@ module \hwq_top.engine.array.mul_0_0 (b0, clk, o, b1, a1, a0);
   wire [31:0] o;
   wire [15:0] p0;
   wire [15:0] p1;
+  input rst;
+  wire rst;
   SB_MAC16 #(
     .A_REG(1'h1),
     .A_SIGNED(1'h1),
@@ -3145,8 +2642,8 @@ module \hwq_top.engine.array.mul_0_0 (b0, clk, o, b1, a1, a0);
     .CLK(clk),
     .D(16'h0000),
     .DHOLD(1'h0),
-    .IRSTBOT(1'h0),
-    .IRSTTOP(1'h0),
+    .IRSTBOT(rst),
+    .IRSTTOP(rst),
     .O(o),
     .OHOLDBOT(1'h0),
     .OHOLDTOP(1'h0),
@@ -3164,7 +2661,7 @@ module \hwq_top.engine.array.mul_0_0 (b0, clk, o, b1, a1, a0);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (o, b0, b1, a0, a1, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, o, b0, b1, a0, a1, clk);
   wire [15:0] \$signal ;
   wire [15:0] \$signal$3 ;
   input [7:0] a0;
@@ -3182,6 +2679,8 @@ module \hwq_top.engine.array.mul_0_2 (o, b0, b1, a0, a1, clk);
   wire [31:0] o;
   wire [15:0] p0;
   wire [15:0] p1;
+  input rst;
+  wire rst;
   SB_MAC16 #(
     .A_REG(1'h1),
     .A_SIGNED(1'h1),
@@ -3218,8 +2717,8 @@ module \hwq_top.engine.array.mul_0_2 (o, b0, b1, a0, a1, clk);
     .CLK(clk),
     .D(16'h0000),
     .DHOLD(1'h0),
-    .IRSTBOT(1'h0),
-    .IRSTTOP(1'h0),
+    .IRSTBOT(rst),
+    .IRSTTOP(rst),
     .O(o),
     .OHOLDBOT(1'h0),
     .OHOLDTOP(1'h0),
@@ -3237,7 +2736,7 @@ module \hwq_top.engine.array.mul_0_2 (o, b0, b1, a0, a1, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (o, a0, b0, b1, a1, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, o, a0, b0, b1, a1, clk);
   wire [15:0] \$signal ;
   wire [15:0] \$signal$3 ;
   input [7:0] a0;
@@ -3255,6 +2754,8 @@ module \hwq_top.engine.array.mul_1_0 (o, a0, b0, b1, a1, clk);
   wire [31:0] o;
   wire [15:0] p0;
   wire [15:0] p1;
+  input rst;
+  wire rst;
   SB_MAC16 #(
     .A_REG(1'h1),
     .A_SIGNED(1'h1),
@@ -3291,8 +2792,8 @@ module \hwq_top.engine.array.mul_1_0 (o, a0, b0, b1, a1, clk);
     .CLK(clk),
     .D(16'h0000),
     .DHOLD(1'h0),
-    .IRSTBOT(1'h0),
-    .IRSTTOP(1'h0),
+    .IRSTBOT(rst),
+    .IRSTTOP(rst),
     .O(o),
     .OHOLDBOT(1'h0),
     .OHOLDTOP(1'h0),
@@ -3310,7 +2811,7 @@ module \hwq_top.engine.array.mul_1_0 (o, a0, b0, b1, a1, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (o, b0, b1, a0, a1, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, o, b0, b1, a0, a1, clk);
   wire [15:0] \$signal ;
   wire [15:0] \$signal$3 ;
   input [7:0] a0;
@@ -3328,6 +2829,8 @@ module \hwq_top.engine.array.mul_1_2 (o, b0, b1, a0, a1, clk);
   wire [31:0] o;
   wire [15:0] p0;
   wire [15:0] p1;
+  input rst;
+  wire rst;
   SB_MAC16 #(
     .A_REG(1'h1),
     .A_SIGNED(1'h1),
@@ -3364,8 +2867,8 @@ module \hwq_top.engine.array.mul_1_2 (o, b0, b1, a0, a1, clk);
     .CLK(clk),
     .D(16'h0000),
     .DHOLD(1'h0),
-    .IRSTBOT(1'h0),
-    .IRSTTOP(1'h0),
+    .IRSTBOT(rst),
+    .IRSTTOP(rst),
     .O(o),
     .OHOLDBOT(1'h0),
     .OHOLDTOP(1'h0),
@@ -3512,7 +3015,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -3609,8 +3112,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   output o_valid;
   reg o_valid = 1'h0;
   wire [64:0] outer_0;
-  input [68:0] \port$322$0 ;
-  wire [68:0] \port$322$0 ;
+  input [68:0] \port$301$0 ;
+  wire [68:0] \port$301$0 ;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3714,12 +3217,12 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
     o_valid <= \$60 ;
   always @(posedge clk)
     o_last <= \$61 ;
-  assign \$1  = $signed(\port$322$0 [68:63]) > $signed(1'h0);
-  assign \$2  = \$1  ? \port$322$0 [68:63] : 6'h00;
-  assign \$3  = $signed(\port$322$0 [68:63]) < $signed(1'h0);
-  assign \$4  = - $signed(\port$322$0 [68:63]);
+  assign \$1  = $signed(\port$301$0 [68:63]) > $signed(1'h0);
+  assign \$2  = \$1  ? \port$301$0 [68:63] : 6'h00;
+  assign \$3  = $signed(\port$301$0 [68:63]) < $signed(1'h0);
+  assign \$4  = - $signed(\port$301$0 [68:63]);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(\port$322$0 [31:0]);
+  assign \$6  = $signed(i_acc) + $signed(\port$301$0 [31:0]);
   assign \$7  = $signed(rq1_s0) << rq1_l0;
   assign \$8  = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign \$9  = rq2b_phh0 - \$8 ;
@@ -3981,7 +3484,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = \port$322$0 [62:32];
+    \$29  = \port$301$0 [62:32];
     if (rst) begin
       \$29  = 31'h00000000;
     end
@@ -4001,10 +3504,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
     end
   end
   assign left_0 = \$2 [4:0];
-  assign i_shift = \port$322$0 [68:63];
+  assign i_shift = \port$301$0 [68:63];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
-  assign i_bias = \port$322$0 [31:0];
+  assign i_bias = \port$301$0 [31:0];
   assign a_0 = \$7 [31:0];
   assign high_0 = { \$9 [31], \$9  };
   assign outer_0 = { \$9 [31], \$9 , rq2b_pll0 };
@@ -4012,11 +3515,11 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   assign half_0 = \$15 [31:0];
   assign u_0 = \$20 [33:0];
   assign en = 1'h1;
-  assign i_multiplier = \port$322$0 [62:32];
-  assign \i_shift[0]  = \port$322$0 [68:63];
+  assign i_multiplier = \port$301$0 [62:32];
+  assign \i_shift[0]  = \port$301$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$322$0 [31:0];
-  assign \i_multiplier[0]  = \port$322$0 [62:32];
+  assign \i_bias[0]  = \port$301$0 [31:0];
+  assign \i_multiplier[0]  = \port$301$0 [62:32];
   assign \o_data[0]  = o_data;
   assign \$11  = { \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 , rq2b_pll0[31:16] };
   assign \$13  = { \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65:15] };

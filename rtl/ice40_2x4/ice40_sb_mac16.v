@@ -1,8 +1,8 @@
 // hwq's behavioural model of the Lattice iCE40 SB_MAC16 DSP, for simulating the Verilog of
 // configs with `target: ice40` (hwq/hw/dsp.py, Mul8x2). It covers the subset hwq
 // instantiates: 8x8 mode with signed A and B, the A and B input registers and both 8x8 product
-// registers on, clock enable CE, outputs selecting the registered 8x8 products
-// (O[31:16] = A[15:8]*B[15:8], O[15:0] = A[7:0]*B[7:0]). Any other setting stops the
+// registers on, clock enable CE, the input resets IRSTTOP/IRSTBOT, outputs selecting the
+// registered 8x8 products (O[31:16] = A[15:8]*B[15:8], O[15:0] = A[7:0]*B[7:0]). Any other setting stops the
 // simulation. Written from the primitive's documented behaviour; tests/hw/test_dsp_models.py
 // checks it against Yosys' own SB_MAC16 simulation model. Synthesis uses the real primitive,
 // never this file.
@@ -49,13 +49,25 @@ module SB_MAC16 (
         end
     end
 
+    // IRSTTOP clears the A register and the top product, IRSTBOT the B register and the
+    // bottom product, asynchronously (as in the primitive's documentation and Yosys' model)
     reg [15:0] a_r = 16'd0, b_r = 16'd0;
     reg signed [15:0] top_r = 16'sd0, bot_r = 16'sd0;
-    always @(posedge CLK) begin
-        if (CE) begin
+    always @(posedge CLK or posedge IRSTTOP) begin
+        if (IRSTTOP) begin
+            a_r <= 16'd0;
+            top_r <= 16'sd0;
+        end else if (CE) begin
             a_r <= A;
-            b_r <= B;
             top_r <= $signed(a_r[15:8]) * $signed(b_r[15:8]);
+        end
+    end
+    always @(posedge CLK or posedge IRSTBOT) begin
+        if (IRSTBOT) begin
+            b_r <= 16'd0;
+            bot_r <= 16'sd0;
+        end else if (CE) begin
+            b_r <= B;
             bot_r <= $signed(a_r[7:0]) * $signed(b_r[7:0]);
         end
     end
@@ -65,7 +77,7 @@ module SB_MAC16 (
     assign SIGNEXTOUT = 1'b0;
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{C, D, AHOLD, BHOLD, CHOLD, DHOLD, IRSTTOP, IRSTBOT, ORSTTOP, ORSTBOT,
+    wire unused = &{C, D, AHOLD, BHOLD, CHOLD, DHOLD, ORSTTOP, ORSTBOT,
                     OLOADTOP, OLOADBOT, ADDSUBTOP, ADDSUBBOT, OHOLDTOP, OHOLDBOT, CI, ACCUMCI,
                     SIGNEXTIN};
     /* verilator lint_on UNUSEDSIGNAL */

@@ -4,259 +4,194 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire \$10 ;
+  wire [22:0] \$1 ;
+  wire [22:0] \$10 ;
   reg \$100 ;
-  reg \$101 ;
-  reg [7:0] \$102 ;
+  reg [21:0] \$101 ;
+  reg [21:0] \$102 ;
   reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg \$104 ;
   reg [7:0] \$105 ;
-  reg [7:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg \$109 ;
-  wire [21:0] \$11 ;
-  reg \$110 ;
-  reg [7:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
+  reg [15:0] \$106 ;
+  reg \$107 ;
+  reg [21:0] \$108 ;
+  reg [21:0] \$109 ;
+  wire [22:0] \$11 ;
+  reg [7:0] \$110 ;
+  reg \$111 ;
+  reg [7:0] \$112 ;
+  reg [15:0] \$113 ;
   reg \$114 ;
   reg [21:0] \$115 ;
   reg [21:0] \$116 ;
   reg [7:0] \$117 ;
   reg \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [15:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [21:0] \$124 ;
-  reg [21:0] \$125 ;
+  reg [7:0] \$119 ;
+  wire [22:0] \$12 ;
+  reg [15:0] \$120 ;
+  reg \$121 ;
+  reg [21:0] \$122 ;
+  reg [21:0] \$123 ;
+  reg [7:0] \$124 ;
+  reg \$125 ;
   reg [7:0] \$126 ;
-  reg \$127 ;
+  reg [15:0] \$127 ;
   reg \$128 ;
-  reg [7:0] \$129 ;
-  wire \$13 ;
-  reg [15:0] \$130 ;
-  reg \$131 ;
+  reg [21:0] \$129 ;
+  wire [22:0] \$13 ;
+  reg [21:0] \$130 ;
+  reg [7:0] \$131 ;
   reg \$132 ;
-  reg [21:0] \$133 ;
-  reg [21:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg \$136 ;
-  reg \$137 ;
+  reg [7:0] \$133 ;
+  reg [15:0] \$134 ;
+  reg \$135 ;
+  reg [21:0] \$136 ;
+  reg [21:0] \$137 ;
   reg [7:0] \$138 ;
-  reg [15:0] \$139 ;
-  wire [21:0] \$14 ;
-  reg \$140 ;
-  reg \$141 ;
-  reg [21:0] \$142 ;
+  reg \$139 ;
+  wire [22:0] \$14 ;
+  reg [7:0] \$140 ;
+  reg [15:0] \$141 ;
+  reg \$142 ;
   reg [21:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg \$145 ;
+  reg [21:0] \$144 ;
+  reg [7:0] \$145 ;
   reg \$146 ;
   reg [7:0] \$147 ;
   reg [15:0] \$148 ;
   reg \$149 ;
-  wire \$15 ;
-  reg \$150 ;
+  wire [22:0] \$15 ;
+  reg [21:0] \$150 ;
   reg [21:0] \$151 ;
-  reg [21:0] \$152 ;
-  reg [7:0] \$153 ;
-  reg \$154 ;
-  reg \$155 ;
-  reg [7:0] \$156 ;
-  reg [15:0] \$157 ;
-  reg \$158 ;
-  reg \$159 ;
-  wire \$16 ;
-  reg [21:0] \$160 ;
-  reg [21:0] \$161 ;
-  reg [7:0] \$162 ;
+  reg [7:0] \$152 ;
+  reg \$153 ;
+  reg [7:0] \$154 ;
+  reg [15:0] \$155 ;
+  reg \$156 ;
+  reg [21:0] \$157 ;
+  reg [21:0] \$158 ;
+  reg [7:0] \$159 ;
+  wire [22:0] \$16 ;
+  reg \$160 ;
+  reg [7:0] \$161 ;
+  reg [15:0] \$162 ;
   reg \$163 ;
-  reg \$164 ;
-  reg [7:0] \$165 ;
-  reg [15:0] \$166 ;
+  reg [21:0] \$164 ;
+  reg [21:0] \$165 ;
+  reg [7:0] \$166 ;
   reg \$167 ;
-  reg \$168 ;
-  reg [21:0] \$169 ;
-  wire [21:0] \$17 ;
-  reg [21:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg \$172 ;
-  reg \$173 ;
-  reg [7:0] \$174 ;
-  reg [15:0] \$175 ;
-  reg \$176 ;
+  reg [7:0] \$168 ;
+  reg [15:0] \$169 ;
+  wire \$17 ;
+  reg \$170 ;
+  reg [21:0] \$171 ;
+  reg [21:0] \$172 ;
+  reg [7:0] \$173 ;
+  reg \$174 ;
+  reg [7:0] \$175 ;
+  reg [15:0] \$176 ;
   reg \$177 ;
   reg [21:0] \$178 ;
   reg [21:0] \$179 ;
-  wire \$18 ;
+  wire [3:0] \$18 ;
   reg [7:0] \$180 ;
   reg \$181 ;
-  reg \$182 ;
-  reg [7:0] \$183 ;
-  reg [15:0] \$184 ;
-  reg \$185 ;
-  reg \$186 ;
-  reg [21:0] \$187 ;
-  reg [21:0] \$188 ;
-  reg [7:0] \$189 ;
+  reg [7:0] \$182 ;
+  reg [15:0] \$183 ;
+  reg \$184 ;
+  reg [21:0] \$185 ;
+  reg [21:0] \$186 ;
+  reg [2:0] \$187 ;
+  reg \$188 ;
   wire \$19 ;
-  reg \$190 ;
-  reg \$191 ;
-  reg [7:0] \$192 ;
-  reg [15:0] \$193 ;
-  reg \$194 ;
-  reg \$195 ;
-  reg [21:0] \$196 ;
-  reg [21:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg \$199 ;
-  wire [21:0] \$2 ;
-  wire [21:0] \$20 ;
-  reg \$200 ;
-  reg [7:0] \$201 ;
-  reg [15:0] \$202 ;
-  reg \$203 ;
-  reg \$204 ;
-  reg [21:0] \$205 ;
-  reg [21:0] \$206 ;
-  reg [7:0] \$207 ;
-  reg \$208 ;
-  reg \$209 ;
+  wire [22:0] \$2 ;
+  wire \$20 ;
   wire \$21 ;
-  reg [7:0] \$210 ;
-  reg [15:0] \$211 ;
-  reg \$212 ;
-  reg \$213 ;
-  reg [21:0] \$214 ;
-  reg [21:0] \$215 ;
-  reg [7:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg [7:0] \$219 ;
   wire \$22 ;
-  reg [15:0] \$220 ;
-  reg \$221 ;
-  reg \$222 ;
-  reg [21:0] \$223 ;
-  reg [21:0] \$224 ;
-  reg [7:0] \$225 ;
-  reg \$226 ;
-  reg \$227 ;
-  reg [7:0] \$228 ;
-  reg [15:0] \$229 ;
-  wire [21:0] \$23 ;
-  reg \$230 ;
-  reg \$231 ;
-  reg [21:0] \$232 ;
-  reg [21:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
-  reg \$236 ;
-  reg [7:0] \$237 ;
-  reg [15:0] \$238 ;
-  reg \$239 ;
-  wire \$24 ;
-  reg \$240 ;
-  reg [21:0] \$241 ;
-  reg [21:0] \$242 ;
-  reg [7:0] \$243 ;
-  reg \$244 ;
-  reg \$245 ;
-  reg [7:0] \$246 ;
-  reg [15:0] \$247 ;
-  reg \$248 ;
-  reg \$249 ;
+  wire \$23 ;
+  wire [21:0] \$24 ;
   wire \$25 ;
-  reg [21:0] \$250 ;
-  reg [21:0] \$251 ;
-  reg [2:0] \$252 ;
-  reg \$253 ;
   wire [21:0] \$26 ;
   wire \$27 ;
-  wire \$28 ;
-  wire [21:0] \$29 ;
-  wire \$3 ;
-  wire \$30 ;
+  wire [21:0] \$28 ;
+  wire \$29 ;
+  wire [22:0] \$3 ;
+  wire [21:0] \$30 ;
   wire \$31 ;
   wire [21:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire [21:0] \$35 ;
-  wire \$36 ;
+  wire [21:0] \$34 ;
+  wire \$35 ;
+  wire [21:0] \$36 ;
   wire \$37 ;
   wire [21:0] \$38 ;
   wire \$39 ;
-  wire \$4 ;
-  wire \$40 ;
-  wire [21:0] \$41 ;
-  wire \$42 ;
+  wire [22:0] \$4 ;
+  wire [21:0] \$40 ;
+  wire \$41 ;
+  wire [21:0] \$42 ;
   wire \$43 ;
   wire [21:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
-  wire [21:0] \$47 ;
-  wire \$48 ;
+  wire [21:0] \$46 ;
+  wire \$47 ;
+  wire [21:0] \$48 ;
   wire \$49 ;
-  wire [21:0] \$5 ;
-  wire [22:0] \$50 ;
+  wire [22:0] \$5 ;
+  wire [21:0] \$50 ;
   wire \$51 ;
-  wire [22:0] \$52 ;
+  wire [21:0] \$52 ;
   wire \$53 ;
-  wire [22:0] \$54 ;
+  wire [21:0] \$54 ;
   wire \$55 ;
-  wire [22:0] \$56 ;
-  wire \$57 ;
-  wire [22:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire [22:0] \$60 ;
-  wire \$61 ;
-  wire [22:0] \$62 ;
-  wire \$63 ;
-  wire [22:0] \$64 ;
-  wire \$65 ;
-  wire [22:0] \$66 ;
-  wire \$67 ;
-  wire [22:0] \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [22:0] \$70 ;
-  wire \$71 ;
-  wire [22:0] \$72 ;
-  wire \$73 ;
-  wire [22:0] \$74 ;
-  wire \$75 ;
-  wire [22:0] \$76 ;
-  wire \$77 ;
-  wire [22:0] \$78 ;
-  wire \$79 ;
-  wire [21:0] \$8 ;
-  wire [22:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [3:0] \$83 ;
+  wire \$56 ;
+  reg [7:0] \$57 ;
+  reg \$58 ;
+  reg [7:0] \$59 ;
+  wire [22:0] \$6 ;
+  reg [7:0] \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [7:0] \$63 ;
+  reg [7:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg \$66 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg [7:0] \$69 ;
+  wire [22:0] \$7 ;
+  reg [7:0] \$70 ;
+  reg [7:0] \$71 ;
+  reg [7:0] \$72 ;
+  reg [7:0] \$73 ;
+  reg [7:0] \$74 ;
+  reg [7:0] \$75 ;
+  reg \$76 ;
+  reg [7:0] \$77 ;
+  reg [15:0] \$78 ;
+  reg \$79 ;
+  wire [22:0] \$8 ;
+  reg [21:0] \$80 ;
+  reg [21:0] \$81 ;
+  reg [7:0] \$82 ;
+  reg \$83 ;
   reg [7:0] \$84 ;
-  reg \$85 ;
+  reg [15:0] \$85 ;
   reg \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
-  reg \$89 ;
-  wire \$9 ;
+  reg [21:0] \$87 ;
+  reg [21:0] \$88 ;
+  reg [7:0] \$89 ;
+  wire [22:0] \$9 ;
   reg \$90 ;
-  reg \$91 ;
-  reg \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
+  reg [7:0] \$91 ;
+  reg [15:0] \$92 ;
+  reg \$93 ;
+  reg [21:0] \$94 ;
+  reg [21:0] \$95 ;
+  reg [7:0] \$96 ;
   reg \$97 ;
-  reg \$98 ;
-  reg \$99 ;
+  reg [7:0] \$98 ;
+  reg [15:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -273,6 +208,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
   reg [7:0] a_3_3 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
+  wire [7:0] a_in2;
+  wire [7:0] a_in3;
   reg [21:0] acc_0_0 = 22'h000000;
   reg [21:0] acc_0_1 = 22'h000000;
   reg [21:0] acc_0_2 = 22'h000000;
@@ -431,12 +370,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg skew_l3_d0 = 1'h0;
   reg skew_l3_d1 = 1'h0;
   reg skew_l3_d2 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg skew_v2_d0 = 1'h0;
-  reg skew_v2_d1 = 1'h0;
-  reg skew_v3_d0 = 1'h0;
-  reg skew_v3_d1 = 1'h0;
-  reg skew_v3_d2 = 1'h0;
   reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
   reg [7:0] skew_w2_d1 = 8'h00;
@@ -459,38 +392,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [21:0] sum_3_1;
   wire [21:0] sum_3_2;
   wire [21:0] sum_3_3;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg vr_0_0 = 1'h0;
-  reg vr_0_1 = 1'h0;
-  reg vr_0_2 = 1'h0;
-  reg vr_0_3 = 1'h0;
-  reg vr_1_0 = 1'h0;
-  reg vr_1_1 = 1'h0;
-  reg vr_1_2 = 1'h0;
-  reg vr_1_3 = 1'h0;
-  reg vr_2_0 = 1'h0;
-  reg vr_2_1 = 1'h0;
-  reg vr_2_2 = 1'h0;
-  reg vr_2_3 = 1'h0;
-  reg vr_3_0 = 1'h0;
-  reg vr_3_1 = 1'h0;
-  reg vr_3_2 = 1'h0;
-  reg vr_3_3 = 1'h0;
   reg [7:0] w_0_0 = 8'h00;
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
@@ -507,487 +408,650 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_3_1 = 8'h00;
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
-  assign \$1  = en & vr_0_0;
-  assign \$2  = lr_0_0 ? 22'h000000 : \$50 [21:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = en & vr_0_1;
-  assign \$5  = lr_0_1 ? 22'h000000 : \$52 [21:0];
-  assign \$6  = en & drain_shift;
-  assign \$7  = en & vr_0_2;
-  assign \$8  = lr_0_2 ? 22'h000000 : \$54 [21:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = en & vr_0_3;
-  assign \$11  = lr_0_3 ? 22'h000000 : \$56 [21:0];
-  assign \$12  = en & drain_shift;
-  assign \$13  = en & vr_1_0;
-  assign \$14  = lr_1_0 ? 22'h000000 : \$58 [21:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = en & vr_1_1;
-  assign \$17  = lr_1_1 ? 22'h000000 : \$60 [21:0];
-  assign \$18  = en & drain_shift;
-  assign \$19  = en & vr_1_2;
-  assign \$20  = lr_1_2 ? 22'h000000 : \$62 [21:0];
-  assign \$21  = en & drain_shift;
-  assign \$22  = en & vr_1_3;
-  assign \$23  = lr_1_3 ? 22'h000000 : \$64 [21:0];
-  assign \$24  = en & drain_shift;
-  assign \$25  = en & vr_2_0;
-  assign \$26  = lr_2_0 ? 22'h000000 : \$66 [21:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = en & vr_2_1;
-  assign \$29  = lr_2_1 ? 22'h000000 : \$68 [21:0];
-  assign \$30  = en & drain_shift;
-  assign \$31  = en & vr_2_2;
-  assign \$32  = lr_2_2 ? 22'h000000 : \$70 [21:0];
-  assign \$33  = en & drain_shift;
-  assign \$34  = en & vr_2_3;
-  assign \$35  = lr_2_3 ? 22'h000000 : \$72 [21:0];
-  assign \$36  = en & drain_shift;
-  assign \$37  = en & vr_3_0;
-  assign \$38  = lr_3_0 ? 22'h000000 : \$74 [21:0];
-  assign \$39  = en & drain_shift;
-  assign \$40  = en & vr_3_1;
-  assign \$41  = lr_3_1 ? 22'h000000 : \$76 [21:0];
-  assign \$42  = en & drain_shift;
-  assign \$43  = en & vr_3_2;
-  assign \$44  = lr_3_2 ? 22'h000000 : \$78 [21:0];
-  assign \$45  = en & drain_shift;
-  assign \$46  = en & vr_3_3;
-  assign \$47  = lr_3_3 ? 22'h000000 : \$80 [21:0];
-  assign \$48  = en & drain_shift;
-  assign \$49  = | count_next;
-  assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$50  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$51  = en & vr_0_0;
-  assign cap_0_0 = \$51  & lr_0_0;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
+  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$52  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$53  = en & vr_0_1;
-  assign cap_0_1 = \$53  & lr_0_1;
+  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$54  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$55  = en & vr_0_2;
-  assign cap_0_2 = \$55  & lr_0_2;
+  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$56  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$57  = en & vr_0_3;
-  assign cap_0_3 = \$57  & lr_0_3;
+  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign cap_0_3 = en & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$58  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$59  = en & vr_1_0;
-  assign cap_1_0 = \$59  & lr_1_0;
+  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign cap_1_0 = en & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$60  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$61  = en & vr_1_1;
-  assign cap_1_1 = \$61  & lr_1_1;
+  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign cap_1_1 = en & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$62  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$63  = en & vr_1_2;
-  assign cap_1_2 = \$63  & lr_1_2;
+  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign cap_1_2 = en & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$64  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$65  = en & vr_1_3;
-  assign cap_1_3 = \$65  & lr_1_3;
+  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign cap_1_3 = en & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$66  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$67  = en & vr_2_0;
-  assign cap_2_0 = \$67  & lr_2_0;
+  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign cap_2_0 = en & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$68  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$69  = en & vr_2_1;
-  assign cap_2_1 = \$69  & lr_2_1;
+  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign cap_2_1 = en & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$70  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$71  = en & vr_2_2;
-  assign cap_2_2 = \$71  & lr_2_2;
+  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign cap_2_2 = en & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$72  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$73  = en & vr_2_3;
-  assign cap_2_3 = \$73  & lr_2_3;
+  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign cap_2_3 = en & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$74  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$75  = en & vr_3_0;
-  assign cap_3_0 = \$75  & lr_3_0;
+  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign cap_3_0 = en & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$76  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$77  = en & vr_3_1;
-  assign cap_3_1 = \$77  & lr_3_1;
+  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign cap_3_1 = en & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$78  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$79  = en & vr_3_2;
-  assign cap_3_2 = \$79  & lr_3_2;
+  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign cap_3_2 = en & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$80  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$81  = en & vr_3_3;
-  assign cap_3_3 = \$81  & lr_3_3;
+  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign cap_3_3 = en & lr_3_3;
   assign o_valid = | drain_count;
-  assign \$82  = en & drain_shift;
-  assign \$83  = drain_count - 1'h1;
+  assign \$17  = en & drain_shift;
+  assign \$18  = drain_count - 1'h1;
+  assign \$19  = i_last & i_valid;
+  assign \$20  = i_last & i_valid;
+  assign \$21  = i_last & i_valid;
+  assign \$22  = i_last & i_valid;
+  assign \$23  = i_last & i_valid;
+  assign \$24  = lr_0_0 ? 22'h000000 : \$1 [21:0];
+  assign \$25  = en & drain_shift;
+  assign \$26  = lr_0_1 ? 22'h000000 : \$2 [21:0];
+  assign \$27  = en & drain_shift;
+  assign \$28  = lr_0_2 ? 22'h000000 : \$3 [21:0];
+  assign \$29  = en & drain_shift;
+  assign \$30  = lr_0_3 ? 22'h000000 : \$4 [21:0];
+  assign \$31  = en & drain_shift;
+  assign \$32  = lr_1_0 ? 22'h000000 : \$5 [21:0];
+  assign \$33  = en & drain_shift;
+  assign \$34  = lr_1_1 ? 22'h000000 : \$6 [21:0];
+  assign \$35  = en & drain_shift;
+  assign \$36  = lr_1_2 ? 22'h000000 : \$7 [21:0];
+  assign \$37  = en & drain_shift;
+  assign \$38  = lr_1_3 ? 22'h000000 : \$8 [21:0];
+  assign \$39  = en & drain_shift;
+  assign \$40  = lr_2_0 ? 22'h000000 : \$9 [21:0];
+  assign \$41  = en & drain_shift;
+  assign \$42  = lr_2_1 ? 22'h000000 : \$10 [21:0];
+  assign \$43  = en & drain_shift;
+  assign \$44  = lr_2_2 ? 22'h000000 : \$11 [21:0];
+  assign \$45  = en & drain_shift;
+  assign \$46  = lr_2_3 ? 22'h000000 : \$12 [21:0];
+  assign \$47  = en & drain_shift;
+  assign \$48  = lr_3_0 ? 22'h000000 : \$13 [21:0];
+  assign \$49  = en & drain_shift;
+  assign \$50  = lr_3_1 ? 22'h000000 : \$14 [21:0];
+  assign \$51  = en & drain_shift;
+  assign \$52  = lr_3_2 ? 22'h000000 : \$15 [21:0];
+  assign \$53  = en & drain_shift;
+  assign \$54  = lr_3_3 ? 22'h000000 : \$16 [21:0];
+  assign \$55  = en & drain_shift;
+  assign \$56  = | count_next;
   always @(posedge clk)
-    skew_a1_d0 <= \$84 ;
+    skew_a1_d0 <= \$57 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$85 ;
+    skew_l1_d0 <= \$58 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$86 ;
+    skew_a2_d0 <= \$59 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$87 ;
+    skew_a2_d1 <= \$60 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$88 ;
+    skew_l2_d0 <= \$61 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$89 ;
+    skew_l2_d1 <= \$62 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$90 ;
+    skew_a3_d0 <= \$63 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$91 ;
+    skew_a3_d1 <= \$64 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$92 ;
+    skew_a3_d2 <= \$65 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$93 ;
+    skew_l3_d0 <= \$66 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$94 ;
+    skew_l3_d1 <= \$67 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$95 ;
+    skew_l3_d2 <= \$68 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$96 ;
+    skew_w1_d0 <= \$69 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$97 ;
+    skew_w2_d0 <= \$70 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$98 ;
+    skew_w2_d1 <= \$71 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$99 ;
+    skew_w3_d0 <= \$72 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$100 ;
+    skew_w3_d1 <= \$73 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$101 ;
+    skew_w3_d2 <= \$74 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$102 ;
+    a_0_0 <= \$75 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$103 ;
+    l_0_0 <= \$76 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$104 ;
+    w_0_0 <= \$77 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$105 ;
+    pr_0_0 <= \$78 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$106 ;
+    lr_0_0 <= \$79 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$107 ;
+    acc_0_0 <= \$80 ;
   always @(posedge clk)
-    a_0_0 <= \$108 ;
+    out_0_0 <= \$81 ;
   always @(posedge clk)
-    v_0_0 <= \$109 ;
+    a_0_1 <= \$82 ;
   always @(posedge clk)
-    l_0_0 <= \$110 ;
+    l_0_1 <= \$83 ;
   always @(posedge clk)
-    w_0_0 <= \$111 ;
+    w_0_1 <= \$84 ;
   always @(posedge clk)
-    pr_0_0 <= \$112 ;
+    pr_0_1 <= \$85 ;
   always @(posedge clk)
-    vr_0_0 <= \$113 ;
+    lr_0_1 <= \$86 ;
   always @(posedge clk)
-    lr_0_0 <= \$114 ;
+    acc_0_1 <= \$87 ;
   always @(posedge clk)
-    acc_0_0 <= \$115 ;
+    out_0_1 <= \$88 ;
   always @(posedge clk)
-    out_0_0 <= \$116 ;
+    a_0_2 <= \$89 ;
   always @(posedge clk)
-    a_0_1 <= \$117 ;
+    l_0_2 <= \$90 ;
   always @(posedge clk)
-    v_0_1 <= \$118 ;
+    w_0_2 <= \$91 ;
   always @(posedge clk)
-    l_0_1 <= \$119 ;
+    pr_0_2 <= \$92 ;
   always @(posedge clk)
-    w_0_1 <= \$120 ;
+    lr_0_2 <= \$93 ;
   always @(posedge clk)
-    pr_0_1 <= \$121 ;
+    acc_0_2 <= \$94 ;
   always @(posedge clk)
-    vr_0_1 <= \$122 ;
+    out_0_2 <= \$95 ;
   always @(posedge clk)
-    lr_0_1 <= \$123 ;
+    a_0_3 <= \$96 ;
   always @(posedge clk)
-    acc_0_1 <= \$124 ;
+    l_0_3 <= \$97 ;
   always @(posedge clk)
-    out_0_1 <= \$125 ;
+    w_0_3 <= \$98 ;
   always @(posedge clk)
-    a_0_2 <= \$126 ;
+    pr_0_3 <= \$99 ;
   always @(posedge clk)
-    v_0_2 <= \$127 ;
+    lr_0_3 <= \$100 ;
   always @(posedge clk)
-    l_0_2 <= \$128 ;
+    acc_0_3 <= \$101 ;
   always @(posedge clk)
-    w_0_2 <= \$129 ;
+    out_0_3 <= \$102 ;
   always @(posedge clk)
-    pr_0_2 <= \$130 ;
+    a_1_0 <= \$103 ;
   always @(posedge clk)
-    vr_0_2 <= \$131 ;
+    l_1_0 <= \$104 ;
   always @(posedge clk)
-    lr_0_2 <= \$132 ;
+    w_1_0 <= \$105 ;
   always @(posedge clk)
-    acc_0_2 <= \$133 ;
+    pr_1_0 <= \$106 ;
   always @(posedge clk)
-    out_0_2 <= \$134 ;
+    lr_1_0 <= \$107 ;
   always @(posedge clk)
-    a_0_3 <= \$135 ;
+    acc_1_0 <= \$108 ;
   always @(posedge clk)
-    v_0_3 <= \$136 ;
+    out_1_0 <= \$109 ;
   always @(posedge clk)
-    l_0_3 <= \$137 ;
+    a_1_1 <= \$110 ;
   always @(posedge clk)
-    w_0_3 <= \$138 ;
+    l_1_1 <= \$111 ;
   always @(posedge clk)
-    pr_0_3 <= \$139 ;
+    w_1_1 <= \$112 ;
   always @(posedge clk)
-    vr_0_3 <= \$140 ;
+    pr_1_1 <= \$113 ;
   always @(posedge clk)
-    lr_0_3 <= \$141 ;
+    lr_1_1 <= \$114 ;
   always @(posedge clk)
-    acc_0_3 <= \$142 ;
+    acc_1_1 <= \$115 ;
   always @(posedge clk)
-    out_0_3 <= \$143 ;
+    out_1_1 <= \$116 ;
   always @(posedge clk)
-    a_1_0 <= \$144 ;
+    a_1_2 <= \$117 ;
   always @(posedge clk)
-    v_1_0 <= \$145 ;
+    l_1_2 <= \$118 ;
   always @(posedge clk)
-    l_1_0 <= \$146 ;
+    w_1_2 <= \$119 ;
   always @(posedge clk)
-    w_1_0 <= \$147 ;
+    pr_1_2 <= \$120 ;
   always @(posedge clk)
-    pr_1_0 <= \$148 ;
+    lr_1_2 <= \$121 ;
   always @(posedge clk)
-    vr_1_0 <= \$149 ;
+    acc_1_2 <= \$122 ;
   always @(posedge clk)
-    lr_1_0 <= \$150 ;
+    out_1_2 <= \$123 ;
   always @(posedge clk)
-    acc_1_0 <= \$151 ;
+    a_1_3 <= \$124 ;
   always @(posedge clk)
-    out_1_0 <= \$152 ;
+    l_1_3 <= \$125 ;
   always @(posedge clk)
-    a_1_1 <= \$153 ;
+    w_1_3 <= \$126 ;
   always @(posedge clk)
-    v_1_1 <= \$154 ;
+    pr_1_3 <= \$127 ;
   always @(posedge clk)
-    l_1_1 <= \$155 ;
+    lr_1_3 <= \$128 ;
   always @(posedge clk)
-    w_1_1 <= \$156 ;
+    acc_1_3 <= \$129 ;
   always @(posedge clk)
-    pr_1_1 <= \$157 ;
+    out_1_3 <= \$130 ;
   always @(posedge clk)
-    vr_1_1 <= \$158 ;
+    a_2_0 <= \$131 ;
   always @(posedge clk)
-    lr_1_1 <= \$159 ;
+    l_2_0 <= \$132 ;
   always @(posedge clk)
-    acc_1_1 <= \$160 ;
+    w_2_0 <= \$133 ;
   always @(posedge clk)
-    out_1_1 <= \$161 ;
+    pr_2_0 <= \$134 ;
   always @(posedge clk)
-    a_1_2 <= \$162 ;
+    lr_2_0 <= \$135 ;
   always @(posedge clk)
-    v_1_2 <= \$163 ;
+    acc_2_0 <= \$136 ;
   always @(posedge clk)
-    l_1_2 <= \$164 ;
+    out_2_0 <= \$137 ;
   always @(posedge clk)
-    w_1_2 <= \$165 ;
+    a_2_1 <= \$138 ;
   always @(posedge clk)
-    pr_1_2 <= \$166 ;
+    l_2_1 <= \$139 ;
   always @(posedge clk)
-    vr_1_2 <= \$167 ;
+    w_2_1 <= \$140 ;
   always @(posedge clk)
-    lr_1_2 <= \$168 ;
+    pr_2_1 <= \$141 ;
   always @(posedge clk)
-    acc_1_2 <= \$169 ;
+    lr_2_1 <= \$142 ;
   always @(posedge clk)
-    out_1_2 <= \$170 ;
+    acc_2_1 <= \$143 ;
   always @(posedge clk)
-    a_1_3 <= \$171 ;
+    out_2_1 <= \$144 ;
   always @(posedge clk)
-    v_1_3 <= \$172 ;
+    a_2_2 <= \$145 ;
   always @(posedge clk)
-    l_1_3 <= \$173 ;
+    l_2_2 <= \$146 ;
   always @(posedge clk)
-    w_1_3 <= \$174 ;
+    w_2_2 <= \$147 ;
   always @(posedge clk)
-    pr_1_3 <= \$175 ;
+    pr_2_2 <= \$148 ;
   always @(posedge clk)
-    vr_1_3 <= \$176 ;
+    lr_2_2 <= \$149 ;
   always @(posedge clk)
-    lr_1_3 <= \$177 ;
+    acc_2_2 <= \$150 ;
   always @(posedge clk)
-    acc_1_3 <= \$178 ;
+    out_2_2 <= \$151 ;
   always @(posedge clk)
-    out_1_3 <= \$179 ;
+    a_2_3 <= \$152 ;
   always @(posedge clk)
-    a_2_0 <= \$180 ;
+    l_2_3 <= \$153 ;
   always @(posedge clk)
-    v_2_0 <= \$181 ;
+    w_2_3 <= \$154 ;
   always @(posedge clk)
-    l_2_0 <= \$182 ;
+    pr_2_3 <= \$155 ;
   always @(posedge clk)
-    w_2_0 <= \$183 ;
+    lr_2_3 <= \$156 ;
   always @(posedge clk)
-    pr_2_0 <= \$184 ;
+    acc_2_3 <= \$157 ;
   always @(posedge clk)
-    vr_2_0 <= \$185 ;
+    out_2_3 <= \$158 ;
   always @(posedge clk)
-    lr_2_0 <= \$186 ;
+    a_3_0 <= \$159 ;
   always @(posedge clk)
-    acc_2_0 <= \$187 ;
+    l_3_0 <= \$160 ;
   always @(posedge clk)
-    out_2_0 <= \$188 ;
+    w_3_0 <= \$161 ;
   always @(posedge clk)
-    a_2_1 <= \$189 ;
+    pr_3_0 <= \$162 ;
   always @(posedge clk)
-    v_2_1 <= \$190 ;
+    lr_3_0 <= \$163 ;
   always @(posedge clk)
-    l_2_1 <= \$191 ;
+    acc_3_0 <= \$164 ;
   always @(posedge clk)
-    w_2_1 <= \$192 ;
+    out_3_0 <= \$165 ;
   always @(posedge clk)
-    pr_2_1 <= \$193 ;
+    a_3_1 <= \$166 ;
   always @(posedge clk)
-    vr_2_1 <= \$194 ;
+    l_3_1 <= \$167 ;
   always @(posedge clk)
-    lr_2_1 <= \$195 ;
+    w_3_1 <= \$168 ;
   always @(posedge clk)
-    acc_2_1 <= \$196 ;
+    pr_3_1 <= \$169 ;
   always @(posedge clk)
-    out_2_1 <= \$197 ;
+    lr_3_1 <= \$170 ;
   always @(posedge clk)
-    a_2_2 <= \$198 ;
+    acc_3_1 <= \$171 ;
   always @(posedge clk)
-    v_2_2 <= \$199 ;
+    out_3_1 <= \$172 ;
   always @(posedge clk)
-    l_2_2 <= \$200 ;
+    a_3_2 <= \$173 ;
   always @(posedge clk)
-    w_2_2 <= \$201 ;
+    l_3_2 <= \$174 ;
   always @(posedge clk)
-    pr_2_2 <= \$202 ;
+    w_3_2 <= \$175 ;
   always @(posedge clk)
-    vr_2_2 <= \$203 ;
+    pr_3_2 <= \$176 ;
   always @(posedge clk)
-    lr_2_2 <= \$204 ;
+    lr_3_2 <= \$177 ;
   always @(posedge clk)
-    acc_2_2 <= \$205 ;
+    acc_3_2 <= \$178 ;
   always @(posedge clk)
-    out_2_2 <= \$206 ;
+    out_3_2 <= \$179 ;
   always @(posedge clk)
-    a_2_3 <= \$207 ;
+    a_3_3 <= \$180 ;
   always @(posedge clk)
-    v_2_3 <= \$208 ;
+    l_3_3 <= \$181 ;
   always @(posedge clk)
-    l_2_3 <= \$209 ;
+    w_3_3 <= \$182 ;
   always @(posedge clk)
-    w_2_3 <= \$210 ;
+    pr_3_3 <= \$183 ;
   always @(posedge clk)
-    pr_2_3 <= \$211 ;
+    lr_3_3 <= \$184 ;
   always @(posedge clk)
-    vr_2_3 <= \$212 ;
+    acc_3_3 <= \$185 ;
   always @(posedge clk)
-    lr_2_3 <= \$213 ;
+    out_3_3 <= \$186 ;
   always @(posedge clk)
-    acc_2_3 <= \$214 ;
+    drain_count <= \$187 ;
   always @(posedge clk)
-    out_2_3 <= \$215 ;
-  always @(posedge clk)
-    a_3_0 <= \$216 ;
-  always @(posedge clk)
-    v_3_0 <= \$217 ;
-  always @(posedge clk)
-    l_3_0 <= \$218 ;
-  always @(posedge clk)
-    w_3_0 <= \$219 ;
-  always @(posedge clk)
-    pr_3_0 <= \$220 ;
-  always @(posedge clk)
-    vr_3_0 <= \$221 ;
-  always @(posedge clk)
-    lr_3_0 <= \$222 ;
-  always @(posedge clk)
-    acc_3_0 <= \$223 ;
-  always @(posedge clk)
-    out_3_0 <= \$224 ;
-  always @(posedge clk)
-    a_3_1 <= \$225 ;
-  always @(posedge clk)
-    v_3_1 <= \$226 ;
-  always @(posedge clk)
-    l_3_1 <= \$227 ;
-  always @(posedge clk)
-    w_3_1 <= \$228 ;
-  always @(posedge clk)
-    pr_3_1 <= \$229 ;
-  always @(posedge clk)
-    vr_3_1 <= \$230 ;
-  always @(posedge clk)
-    lr_3_1 <= \$231 ;
-  always @(posedge clk)
-    acc_3_1 <= \$232 ;
-  always @(posedge clk)
-    out_3_1 <= \$233 ;
-  always @(posedge clk)
-    a_3_2 <= \$234 ;
-  always @(posedge clk)
-    v_3_2 <= \$235 ;
-  always @(posedge clk)
-    l_3_2 <= \$236 ;
-  always @(posedge clk)
-    w_3_2 <= \$237 ;
-  always @(posedge clk)
-    pr_3_2 <= \$238 ;
-  always @(posedge clk)
-    vr_3_2 <= \$239 ;
-  always @(posedge clk)
-    lr_3_2 <= \$240 ;
-  always @(posedge clk)
-    acc_3_2 <= \$241 ;
-  always @(posedge clk)
-    out_3_2 <= \$242 ;
-  always @(posedge clk)
-    a_3_3 <= \$243 ;
-  always @(posedge clk)
-    v_3_3 <= \$244 ;
-  always @(posedge clk)
-    l_3_3 <= \$245 ;
-  always @(posedge clk)
-    w_3_3 <= \$246 ;
-  always @(posedge clk)
-    pr_3_3 <= \$247 ;
-  always @(posedge clk)
-    vr_3_3 <= \$248 ;
-  always @(posedge clk)
-    lr_3_3 <= \$249 ;
-  always @(posedge clk)
-    acc_3_3 <= \$250 ;
-  always @(posedge clk)
-    out_3_3 <= \$251 ;
-  always @(posedge clk)
-    drain_count <= \$252 ;
-  always @(posedge clk)
-    drain_shift <= \$253 ;
+    drain_shift <= \$188 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_a1_d0;
-    if (en) begin
-      \$84  = i_a[15:8];
-    end
-    if (rst) begin
-      \$84  = 8'h00;
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$17 ) begin
+      count_next = \$18 [2:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_v1_d0;
+    \$57  = skew_a1_d0;
     if (en) begin
-      \$85  = i_valid;
+      \$57  = a_in1;
     end
     if (rst) begin
-      \$85  = 1'h0;
+      \$57  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = skew_l1_d0;
+    \$58  = skew_l1_d0;
     if (en) begin
-      \$86  = i_last;
+      \$58  = \$19 ;
+    end
+    if (rst) begin
+      \$58  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = skew_a2_d0;
+    if (en) begin
+      \$59  = a_in2;
+    end
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = skew_a2_d1;
+    if (en) begin
+      \$60  = skew_a2_d0;
+    end
+    if (rst) begin
+      \$60  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = skew_l2_d0;
+    if (en) begin
+      \$61  = \$20 ;
+    end
+    if (rst) begin
+      \$61  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = skew_l2_d1;
+    if (en) begin
+      \$62  = skew_l2_d0;
+    end
+    if (rst) begin
+      \$62  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = skew_a3_d0;
+    if (en) begin
+      \$63  = a_in3;
+    end
+    if (rst) begin
+      \$63  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = skew_a3_d1;
+    if (en) begin
+      \$64  = skew_a3_d0;
+    end
+    if (rst) begin
+      \$64  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = skew_a3_d2;
+    if (en) begin
+      \$65  = skew_a3_d1;
+    end
+    if (rst) begin
+      \$65  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = skew_l3_d0;
+    if (en) begin
+      \$66  = \$21 ;
+    end
+    if (rst) begin
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = skew_l3_d1;
+    if (en) begin
+      \$67  = skew_l3_d0;
+    end
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = skew_l3_d2;
+    if (en) begin
+      \$68  = skew_l3_d1;
+    end
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = skew_w1_d0;
+    if (en) begin
+      \$69  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = skew_w2_d0;
+    if (en) begin
+      \$70  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = skew_w2_d1;
+    if (en) begin
+      \$71  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = skew_w3_d0;
+    if (en) begin
+      \$72  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = skew_w3_d1;
+    if (en) begin
+      \$73  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = skew_w3_d2;
+    if (en) begin
+      \$74  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = a_0_0;
+    if (en) begin
+      \$75  = a_in0;
+    end
+    if (rst) begin
+      \$75  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = l_0_0;
+    if (en) begin
+      \$76  = \$22 ;
+    end
+    if (rst) begin
+      \$76  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = w_0_0;
+    if (en) begin
+      \$77  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = pr_0_0;
+    if (en) begin
+      \$78  = p_0_0;
+    end
+    if (rst) begin
+      \$78  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = lr_0_0;
+    if (en) begin
+      \$79  = \$23 ;
+    end
+    if (rst) begin
+      \$79  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = acc_0_0;
+    if (en) begin
+      \$80  = \$24 ;
+    end
+    if (rst) begin
+      \$80  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = out_0_0;
+    if (cap_0_0) begin
+      \$81  = \$1 [21:0];
+    end else if (\$25 ) begin
+      \$81  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = a_0_1;
+    if (en) begin
+      \$82  = a_0_0;
+    end
+    if (rst) begin
+      \$82  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = l_0_1;
+    if (en) begin
+      \$83  = l_0_0;
+    end
+    if (rst) begin
+      \$83  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = w_0_1;
+    if (en) begin
+      \$84  = skew_w1_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = pr_0_1;
+    if (en) begin
+      \$85  = p_0_1;
+    end
+    if (rst) begin
+      \$85  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = lr_0_1;
+    if (en) begin
+      \$86  = l_0_0;
     end
     if (rst) begin
       \$86  = 1'h0;
@@ -995,39 +1059,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_a2_d0;
+    \$87  = acc_0_1;
     if (en) begin
-      \$87  = i_a[23:16];
+      \$87  = \$26 ;
     end
     if (rst) begin
-      \$87  = 8'h00;
+      \$87  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_a2_d1;
-    if (en) begin
-      \$88  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_v2_d0;
-    if (en) begin
-      \$89  = i_valid;
-    end
-    if (rst) begin
-      \$89  = 1'h0;
+    \$88  = out_0_1;
+    if (cap_0_1) begin
+      \$88  = \$2 [21:0];
+    end else if (\$27 ) begin
+      \$88  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_v2_d1;
+    \$89  = a_0_2;
     if (en) begin
-      \$90  = skew_v2_d0;
+      \$89  = a_0_1;
+    end
+    if (rst) begin
+      \$89  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = l_0_2;
+    if (en) begin
+      \$90  = l_0_1;
     end
     if (rst) begin
       \$90  = 1'h0;
@@ -1035,69 +1098,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_l2_d0;
+    \$91  = w_0_2;
     if (en) begin
-      \$91  = i_last;
-    end
-    if (rst) begin
-      \$91  = 1'h0;
+      \$91  = skew_w2_d1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_l2_d1;
+    \$92  = pr_0_2;
     if (en) begin
-      \$92  = skew_l2_d0;
+      \$92  = p_0_2;
     end
     if (rst) begin
-      \$92  = 1'h0;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_a3_d0;
+    \$93  = lr_0_2;
     if (en) begin
-      \$93  = i_a[31:24];
+      \$93  = l_0_1;
     end
     if (rst) begin
-      \$93  = 8'h00;
+      \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_a3_d1;
+    \$94  = acc_0_2;
     if (en) begin
-      \$94  = skew_a3_d0;
+      \$94  = \$28 ;
     end
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_a3_d2;
-    if (en) begin
-      \$95  = skew_a3_d1;
-    end
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_v3_d0;
-    if (en) begin
-      \$96  = i_valid;
-    end
-    if (rst) begin
-      \$96  = 1'h0;
+    \$95  = out_0_2;
+    if (cap_0_2) begin
+      \$95  = \$3 [21:0];
+    end else if (\$29 ) begin
+      \$95  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_v3_d1;
+    \$96  = a_0_3;
     if (en) begin
-      \$97  = skew_v3_d0;
+      \$96  = a_0_2;
+    end
+    if (rst) begin
+      \$96  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = l_0_3;
+    if (en) begin
+      \$97  = l_0_2;
     end
     if (rst) begin
       \$97  = 1'h0;
@@ -1105,29 +1164,26 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_v3_d2;
+    \$98  = w_0_3;
     if (en) begin
-      \$98  = skew_v3_d1;
-    end
-    if (rst) begin
-      \$98  = 1'h0;
+      \$98  = skew_w3_d2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_l3_d0;
+    \$99  = pr_0_3;
     if (en) begin
-      \$99  = i_last;
+      \$99  = p_0_3;
     end
     if (rst) begin
-      \$99  = 1'h0;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_l3_d1;
+    \$100  = lr_0_3;
     if (en) begin
-      \$100  = skew_l3_d0;
+      \$100  = l_0_2;
     end
     if (rst) begin
       \$100  = 1'h0;
@@ -1135,29 +1191,28 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_l3_d2;
+    \$101  = acc_0_3;
     if (en) begin
-      \$101  = skew_l3_d1;
+      \$101  = \$30 ;
     end
     if (rst) begin
-      \$101  = 1'h0;
+      \$101  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w1_d0;
-    if (en) begin
-      \$102  = i_w[15:8];
-    end
-    if (rst) begin
-      \$102  = 8'h00;
+    \$102  = out_0_3;
+    if (cap_0_3) begin
+      \$102  = \$4 [21:0];
+    end else if (\$31 ) begin
+      \$102  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w2_d0;
+    \$103  = a_1_0;
     if (en) begin
-      \$103  = i_w[23:16];
+      \$103  = skew_a1_d0;
     end
     if (rst) begin
       \$103  = 8'h00;
@@ -1165,109 +1220,102 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w2_d1;
+    \$104  = l_1_0;
     if (en) begin
-      \$104  = skew_w2_d0;
+      \$104  = skew_l1_d0;
     end
     if (rst) begin
-      \$104  = 8'h00;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w3_d0;
+    \$105  = w_1_0;
     if (en) begin
-      \$105  = i_w[31:24];
-    end
-    if (rst) begin
-      \$105  = 8'h00;
+      \$105  = w_0_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w3_d1;
+    \$106  = pr_1_0;
     if (en) begin
-      \$106  = skew_w3_d0;
+      \$106  = p_1_0;
     end
     if (rst) begin
-      \$106  = 8'h00;
+      \$106  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = skew_w3_d2;
+    \$107  = lr_1_0;
     if (en) begin
-      \$107  = skew_w3_d1;
+      \$107  = skew_l1_d0;
     end
     if (rst) begin
-      \$107  = 8'h00;
+      \$107  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = a_0_0;
+    \$108  = acc_1_0;
     if (en) begin
-      \$108  = i_a[7:0];
+      \$108  = \$32 ;
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$108  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = v_0_0;
-    if (en) begin
-      \$109  = i_valid;
-    end
-    if (rst) begin
-      \$109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = l_0_0;
-    if (en) begin
-      \$110  = i_last;
-    end
-    if (rst) begin
-      \$110  = 1'h0;
+    \$109  = out_1_0;
+    if (cap_1_0) begin
+      \$109  = \$5 [21:0];
+    end else if (\$33 ) begin
+      \$109  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = w_0_0;
+    \$110  = a_1_1;
     if (en) begin
-      \$111  = i_w[7:0];
+      \$110  = a_1_0;
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = pr_0_0;
+    \$111  = l_1_1;
     if (en) begin
-      \$112  = p_0_0;
+      \$111  = l_1_0;
     end
     if (rst) begin
-      \$112  = 16'h0000;
+      \$111  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = vr_0_0;
+    \$112  = w_1_1;
     if (en) begin
-      \$113  = i_valid;
-    end
-    if (rst) begin
-      \$113  = 1'h0;
+      \$112  = w_0_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = lr_0_0;
+    \$113  = pr_1_1;
     if (en) begin
-      \$114  = i_last;
+      \$113  = p_1_1;
+    end
+    if (rst) begin
+      \$113  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = lr_1_1;
+    if (en) begin
+      \$114  = l_1_0;
     end
     if (rst) begin
       \$114  = 1'h0;
@@ -1275,9 +1323,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = acc_0_0;
-    if (\$1 ) begin
-      \$115  = \$2 ;
+    \$115  = acc_1_1;
+    if (en) begin
+      \$115  = \$34 ;
     end
     if (rst) begin
       \$115  = 22'h000000;
@@ -1285,21 +1333,18 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = out_0_0;
-    if (cap_0_0) begin
-      \$116  = \$50 [21:0];
-    end else if (\$3 ) begin
-      \$116  = out_1_0;
-    end
-    if (rst) begin
-      \$116  = 22'h000000;
+    \$116  = out_1_1;
+    if (cap_1_1) begin
+      \$116  = \$6 [21:0];
+    end else if (\$35 ) begin
+      \$116  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = a_0_1;
+    \$117  = a_1_2;
     if (en) begin
-      \$117  = a_0_0;
+      \$117  = a_1_1;
     end
     if (rst) begin
       \$117  = 8'h00;
@@ -1307,9 +1352,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = v_0_1;
+    \$118  = l_1_2;
     if (en) begin
-      \$118  = v_0_0;
+      \$118  = l_1_1;
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -1317,101 +1362,92 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = l_0_1;
+    \$119  = w_1_2;
     if (en) begin
-      \$119  = l_0_0;
-    end
-    if (rst) begin
-      \$119  = 1'h0;
+      \$119  = w_0_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = w_0_1;
+    \$120  = pr_1_2;
     if (en) begin
-      \$120  = skew_w1_d0;
+      \$120  = p_1_2;
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$120  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = pr_0_1;
+    \$121  = lr_1_2;
     if (en) begin
-      \$121  = p_0_1;
+      \$121  = l_1_1;
     end
     if (rst) begin
-      \$121  = 16'h0000;
+      \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = vr_0_1;
+    \$122  = acc_1_2;
     if (en) begin
-      \$122  = v_0_0;
+      \$122  = \$36 ;
     end
     if (rst) begin
-      \$122  = 1'h0;
+      \$122  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = lr_0_1;
+    \$123  = out_1_2;
+    if (cap_1_2) begin
+      \$123  = \$7 [21:0];
+    end else if (\$37 ) begin
+      \$123  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = a_1_3;
     if (en) begin
-      \$123  = l_0_0;
+      \$124  = a_1_2;
     end
     if (rst) begin
-      \$123  = 1'h0;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = acc_0_1;
-    if (\$4 ) begin
-      \$124  = \$5 ;
-    end
-    if (rst) begin
-      \$124  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = out_0_1;
-    if (cap_0_1) begin
-      \$125  = \$52 [21:0];
-    end else if (\$6 ) begin
-      \$125  = out_1_1;
-    end
-    if (rst) begin
-      \$125  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = a_0_2;
+    \$125  = l_1_3;
     if (en) begin
-      \$126  = a_0_1;
+      \$125  = l_1_2;
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = v_0_2;
+    \$126  = w_1_3;
     if (en) begin
-      \$127  = v_0_1;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
+      \$126  = w_0_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = l_0_2;
+    \$127  = pr_1_3;
     if (en) begin
-      \$128  = l_0_1;
+      \$127  = p_1_3;
+    end
+    if (rst) begin
+      \$127  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = lr_1_3;
+    if (en) begin
+      \$128  = l_1_2;
     end
     if (rst) begin
       \$128  = 1'h0;
@@ -1419,39 +1455,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = w_0_2;
+    \$129  = acc_1_3;
     if (en) begin
-      \$129  = skew_w2_d1;
+      \$129  = \$38 ;
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$129  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = pr_0_2;
-    if (en) begin
-      \$130  = p_0_2;
-    end
-    if (rst) begin
-      \$130  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = vr_0_2;
-    if (en) begin
-      \$131  = v_0_1;
-    end
-    if (rst) begin
-      \$131  = 1'h0;
+    \$130  = out_1_3;
+    if (cap_1_3) begin
+      \$130  = \$8 [21:0];
+    end else if (\$39 ) begin
+      \$130  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = lr_0_2;
+    \$131  = a_2_0;
     if (en) begin
-      \$132  = l_0_1;
+      \$131  = skew_a2_d1;
+    end
+    if (rst) begin
+      \$131  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = l_2_0;
+    if (en) begin
+      \$132  = skew_l2_d1;
     end
     if (rst) begin
       \$132  = 1'h0;
@@ -1459,61 +1494,55 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = acc_0_2;
-    if (\$7 ) begin
-      \$133  = \$8 ;
-    end
-    if (rst) begin
-      \$133  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = out_0_2;
-    if (cap_0_2) begin
-      \$134  = \$54 [21:0];
-    end else if (\$9 ) begin
-      \$134  = out_1_2;
-    end
-    if (rst) begin
-      \$134  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = a_0_3;
+    \$133  = w_2_0;
     if (en) begin
-      \$135  = a_0_2;
-    end
-    if (rst) begin
-      \$135  = 8'h00;
+      \$133  = w_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = v_0_3;
+    \$134  = pr_2_0;
     if (en) begin
-      \$136  = v_0_2;
+      \$134  = p_2_0;
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$134  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = l_0_3;
+    \$135  = lr_2_0;
     if (en) begin
-      \$137  = l_0_2;
+      \$135  = skew_l2_d1;
     end
     if (rst) begin
-      \$137  = 1'h0;
+      \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = w_0_3;
+    \$136  = acc_2_0;
     if (en) begin
-      \$138  = skew_w3_d2;
+      \$136  = \$40 ;
+    end
+    if (rst) begin
+      \$136  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = out_2_0;
+    if (cap_2_0) begin
+      \$137  = \$9 [21:0];
+    end else if (\$41 ) begin
+      \$137  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = a_2_1;
+    if (en) begin
+      \$138  = a_2_0;
     end
     if (rst) begin
       \$138  = 8'h00;
@@ -1521,51 +1550,46 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = pr_0_3;
+    \$139  = l_2_1;
     if (en) begin
-      \$139  = p_0_3;
+      \$139  = l_2_0;
     end
     if (rst) begin
-      \$139  = 16'h0000;
+      \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = vr_0_3;
+    \$140  = w_2_1;
     if (en) begin
-      \$140  = v_0_2;
-    end
-    if (rst) begin
-      \$140  = 1'h0;
+      \$140  = w_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = lr_0_3;
+    \$141  = pr_2_1;
     if (en) begin
-      \$141  = l_0_2;
+      \$141  = p_2_1;
     end
     if (rst) begin
-      \$141  = 1'h0;
+      \$141  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = acc_0_3;
-    if (\$10 ) begin
-      \$142  = \$11 ;
+    \$142  = lr_2_1;
+    if (en) begin
+      \$142  = l_2_0;
     end
     if (rst) begin
-      \$142  = 22'h000000;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = out_0_3;
-    if (cap_0_3) begin
-      \$143  = \$56 [21:0];
-    end else if (\$12 ) begin
-      \$143  = out_1_3;
+    \$143  = acc_2_1;
+    if (en) begin
+      \$143  = \$42 ;
     end
     if (rst) begin
       \$143  = 22'h000000;
@@ -1573,29 +1597,28 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = a_1_0;
-    if (en) begin
-      \$144  = skew_a1_d0;
-    end
-    if (rst) begin
-      \$144  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = v_1_0;
-    if (en) begin
-      \$145  = skew_v1_d0;
-    end
-    if (rst) begin
-      \$145  = 1'h0;
+    \$144  = out_2_1;
+    if (cap_2_1) begin
+      \$144  = \$10 [21:0];
+    end else if (\$43 ) begin
+      \$144  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = l_1_0;
+    \$145  = a_2_2;
     if (en) begin
-      \$146  = skew_l1_d0;
+      \$145  = a_2_1;
+    end
+    if (rst) begin
+      \$145  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$146  = l_2_2;
+    if (en) begin
+      \$146  = l_2_1;
     end
     if (rst) begin
       \$146  = 1'h0;
@@ -1603,19 +1626,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = w_1_0;
+    \$147  = w_2_2;
     if (en) begin
-      \$147  = w_0_0;
-    end
-    if (rst) begin
-      \$147  = 8'h00;
+      \$147  = w_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = pr_1_0;
+    \$148  = pr_2_2;
     if (en) begin
-      \$148  = p_1_0;
+      \$148  = p_2_2;
     end
     if (rst) begin
       \$148  = 16'h0000;
@@ -1623,9 +1643,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = vr_1_0;
+    \$149  = lr_2_2;
     if (en) begin
-      \$149  = skew_v1_d0;
+      \$149  = l_2_1;
     end
     if (rst) begin
       \$149  = 1'h0;
@@ -1633,143 +1653,131 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = lr_1_0;
+    \$150  = acc_2_2;
     if (en) begin
-      \$150  = skew_l1_d0;
+      \$150  = \$44 ;
     end
     if (rst) begin
-      \$150  = 1'h0;
+      \$150  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = acc_1_0;
-    if (\$13 ) begin
-      \$151  = \$14 ;
-    end
-    if (rst) begin
-      \$151  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = out_1_0;
-    if (cap_1_0) begin
-      \$152  = \$58 [21:0];
-    end else if (\$15 ) begin
-      \$152  = out_2_0;
-    end
-    if (rst) begin
-      \$152  = 22'h000000;
+    \$151  = out_2_2;
+    if (cap_2_2) begin
+      \$151  = \$11 [21:0];
+    end else if (\$45 ) begin
+      \$151  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = a_1_1;
+    \$152  = a_2_3;
     if (en) begin
-      \$153  = a_1_0;
+      \$152  = a_2_2;
     end
     if (rst) begin
-      \$153  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = v_1_1;
+    \$153  = l_2_3;
     if (en) begin
-      \$154  = v_1_0;
+      \$153  = l_2_2;
     end
     if (rst) begin
-      \$154  = 1'h0;
+      \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = l_1_1;
+    \$154  = w_2_3;
     if (en) begin
-      \$155  = l_1_0;
-    end
-    if (rst) begin
-      \$155  = 1'h0;
+      \$154  = w_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = w_1_1;
+    \$155  = pr_2_3;
     if (en) begin
-      \$156  = w_0_1;
+      \$155  = p_2_3;
     end
     if (rst) begin
-      \$156  = 8'h00;
+      \$155  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = pr_1_1;
+    \$156  = lr_2_3;
     if (en) begin
-      \$157  = p_1_1;
+      \$156  = l_2_2;
     end
     if (rst) begin
-      \$157  = 16'h0000;
+      \$156  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = vr_1_1;
+    \$157  = acc_2_3;
     if (en) begin
-      \$158  = v_1_0;
+      \$157  = \$46 ;
     end
     if (rst) begin
-      \$158  = 1'h0;
+      \$157  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = lr_1_1;
+    \$158  = out_2_3;
+    if (cap_2_3) begin
+      \$158  = \$12 [21:0];
+    end else if (\$47 ) begin
+      \$158  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = a_3_0;
     if (en) begin
-      \$159  = l_1_0;
+      \$159  = skew_a3_d2;
     end
     if (rst) begin
-      \$159  = 1'h0;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = acc_1_1;
-    if (\$16 ) begin
-      \$160  = \$17 ;
-    end
-    if (rst) begin
-      \$160  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = out_1_1;
-    if (cap_1_1) begin
-      \$161  = \$60 [21:0];
-    end else if (\$18 ) begin
-      \$161  = out_2_1;
-    end
-    if (rst) begin
-      \$161  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = a_1_2;
+    \$160  = l_3_0;
     if (en) begin
-      \$162  = a_1_1;
+      \$160  = skew_l3_d2;
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$160  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = v_1_2;
+    \$161  = w_3_0;
     if (en) begin
-      \$163  = v_1_1;
+      \$161  = w_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = pr_3_0;
+    if (en) begin
+      \$162  = p_3_0;
+    end
+    if (rst) begin
+      \$162  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = lr_3_0;
+    if (en) begin
+      \$163  = skew_l3_d2;
     end
     if (rst) begin
       \$163  = 1'h0;
@@ -1777,39 +1785,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = l_1_2;
+    \$164  = acc_3_0;
     if (en) begin
-      \$164  = l_1_1;
+      \$164  = \$48 ;
     end
     if (rst) begin
-      \$164  = 1'h0;
+      \$164  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = w_1_2;
-    if (en) begin
-      \$165  = w_0_2;
-    end
-    if (rst) begin
-      \$165  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = pr_1_2;
-    if (en) begin
-      \$166  = p_1_2;
-    end
-    if (rst) begin
-      \$166  = 16'h0000;
+    \$165  = out_3_0;
+    if (cap_3_0) begin
+      \$165  = \$13 [21:0];
+    end else if (\$49 ) begin
+      \$165  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = vr_1_2;
+    \$166  = a_3_1;
     if (en) begin
-      \$167  = v_1_1;
+      \$166  = a_3_0;
+    end
+    if (rst) begin
+      \$166  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$167  = l_3_1;
+    if (en) begin
+      \$167  = l_3_0;
     end
     if (rst) begin
       \$167  = 1'h0;
@@ -1817,101 +1824,92 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = lr_1_2;
+    \$168  = w_3_1;
     if (en) begin
-      \$168  = l_1_1;
-    end
-    if (rst) begin
-      \$168  = 1'h0;
+      \$168  = w_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = acc_1_2;
-    if (\$19 ) begin
-      \$169  = \$20 ;
-    end
-    if (rst) begin
-      \$169  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = out_1_2;
-    if (cap_1_2) begin
-      \$170  = \$62 [21:0];
-    end else if (\$21 ) begin
-      \$170  = out_2_2;
-    end
-    if (rst) begin
-      \$170  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = a_1_3;
+    \$169  = pr_3_1;
     if (en) begin
-      \$171  = a_1_2;
+      \$169  = p_3_1;
     end
     if (rst) begin
-      \$171  = 8'h00;
+      \$169  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = v_1_3;
+    \$170  = lr_3_1;
     if (en) begin
-      \$172  = v_1_2;
+      \$170  = l_3_0;
     end
     if (rst) begin
-      \$172  = 1'h0;
+      \$170  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = l_1_3;
+    \$171  = acc_3_1;
     if (en) begin
-      \$173  = l_1_2;
+      \$171  = \$50 ;
     end
     if (rst) begin
-      \$173  = 1'h0;
+      \$171  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = w_1_3;
-    if (en) begin
-      \$174  = w_0_3;
-    end
-    if (rst) begin
-      \$174  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = pr_1_3;
-    if (en) begin
-      \$175  = p_1_3;
-    end
-    if (rst) begin
-      \$175  = 16'h0000;
+    \$172  = out_3_1;
+    if (cap_3_1) begin
+      \$172  = \$14 [21:0];
+    end else if (\$51 ) begin
+      \$172  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = vr_1_3;
+    \$173  = a_3_2;
     if (en) begin
-      \$176  = v_1_2;
+      \$173  = a_3_1;
     end
     if (rst) begin
-      \$176  = 1'h0;
+      \$173  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = lr_1_3;
+    \$174  = l_3_2;
     if (en) begin
-      \$177  = l_1_2;
+      \$174  = l_3_1;
+    end
+    if (rst) begin
+      \$174  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$175  = w_3_2;
+    if (en) begin
+      \$175  = w_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$176  = pr_3_2;
+    if (en) begin
+      \$176  = p_3_2;
+    end
+    if (rst) begin
+      \$176  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$177  = lr_3_2;
+    if (en) begin
+      \$177  = l_3_1;
     end
     if (rst) begin
       \$177  = 1'h0;
@@ -1919,9 +1917,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = acc_1_3;
-    if (\$22 ) begin
-      \$178  = \$23 ;
+    \$178  = acc_3_2;
+    if (en) begin
+      \$178  = \$52 ;
     end
     if (rst) begin
       \$178  = 22'h000000;
@@ -1929,21 +1927,18 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = out_1_3;
-    if (cap_1_3) begin
-      \$179  = \$64 [21:0];
-    end else if (\$24 ) begin
-      \$179  = out_2_3;
-    end
-    if (rst) begin
+    \$179  = out_3_2;
+    if (cap_3_2) begin
+      \$179  = \$15 [21:0];
+    end else if (\$53 ) begin
       \$179  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = a_2_0;
+    \$180  = a_3_3;
     if (en) begin
-      \$180  = skew_a2_d1;
+      \$180  = a_3_2;
     end
     if (rst) begin
       \$180  = 8'h00;
@@ -1951,9 +1946,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = v_2_0;
+    \$181  = l_3_3;
     if (en) begin
-      \$181  = skew_v2_d1;
+      \$181  = l_3_2;
     end
     if (rst) begin
       \$181  = 1'h0;
@@ -1961,759 +1956,80 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = l_2_0;
+    \$182  = w_3_3;
     if (en) begin
-      \$182  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$182  = 1'h0;
+      \$182  = w_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = w_2_0;
+    \$183  = pr_3_3;
     if (en) begin
-      \$183  = w_1_0;
+      \$183  = p_3_3;
     end
     if (rst) begin
-      \$183  = 8'h00;
+      \$183  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = pr_2_0;
+    \$184  = lr_3_3;
     if (en) begin
-      \$184  = p_2_0;
+      \$184  = l_3_2;
     end
     if (rst) begin
-      \$184  = 16'h0000;
+      \$184  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = vr_2_0;
+    \$185  = acc_3_3;
     if (en) begin
-      \$185  = skew_v2_d1;
+      \$185  = \$54 ;
     end
     if (rst) begin
-      \$185  = 1'h0;
+      \$185  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = lr_2_0;
-    if (en) begin
-      \$186  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$186  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = acc_2_0;
-    if (\$25 ) begin
-      \$187  = \$26 ;
-    end
-    if (rst) begin
-      \$187  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = out_2_0;
-    if (cap_2_0) begin
-      \$188  = \$66 [21:0];
-    end else if (\$27 ) begin
-      \$188  = out_3_0;
-    end
-    if (rst) begin
-      \$188  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = a_2_1;
-    if (en) begin
-      \$189  = a_2_0;
-    end
-    if (rst) begin
-      \$189  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = v_2_1;
-    if (en) begin
-      \$190  = v_2_0;
-    end
-    if (rst) begin
-      \$190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = l_2_1;
-    if (en) begin
-      \$191  = l_2_0;
-    end
-    if (rst) begin
-      \$191  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = w_2_1;
-    if (en) begin
-      \$192  = w_1_1;
-    end
-    if (rst) begin
-      \$192  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = pr_2_1;
-    if (en) begin
-      \$193  = p_2_1;
-    end
-    if (rst) begin
-      \$193  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = vr_2_1;
-    if (en) begin
-      \$194  = v_2_0;
-    end
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = lr_2_1;
-    if (en) begin
-      \$195  = l_2_0;
-    end
-    if (rst) begin
-      \$195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = acc_2_1;
-    if (\$28 ) begin
-      \$196  = \$29 ;
-    end
-    if (rst) begin
-      \$196  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = out_2_1;
-    if (cap_2_1) begin
-      \$197  = \$68 [21:0];
-    end else if (\$30 ) begin
-      \$197  = out_3_1;
-    end
-    if (rst) begin
-      \$197  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = a_2_2;
-    if (en) begin
-      \$198  = a_2_1;
-    end
-    if (rst) begin
-      \$198  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = v_2_2;
-    if (en) begin
-      \$199  = v_2_1;
-    end
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = l_2_2;
-    if (en) begin
-      \$200  = l_2_1;
-    end
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = w_2_2;
-    if (en) begin
-      \$201  = w_1_2;
-    end
-    if (rst) begin
-      \$201  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = pr_2_2;
-    if (en) begin
-      \$202  = p_2_2;
-    end
-    if (rst) begin
-      \$202  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = vr_2_2;
-    if (en) begin
-      \$203  = v_2_1;
-    end
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = lr_2_2;
-    if (en) begin
-      \$204  = l_2_1;
-    end
-    if (rst) begin
-      \$204  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = acc_2_2;
-    if (\$31 ) begin
-      \$205  = \$32 ;
-    end
-    if (rst) begin
-      \$205  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = out_2_2;
-    if (cap_2_2) begin
-      \$206  = \$70 [21:0];
-    end else if (\$33 ) begin
-      \$206  = out_3_2;
-    end
-    if (rst) begin
-      \$206  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = a_2_3;
-    if (en) begin
-      \$207  = a_2_2;
-    end
-    if (rst) begin
-      \$207  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = v_2_3;
-    if (en) begin
-      \$208  = v_2_2;
-    end
-    if (rst) begin
-      \$208  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = l_2_3;
-    if (en) begin
-      \$209  = l_2_2;
-    end
-    if (rst) begin
-      \$209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = w_2_3;
-    if (en) begin
-      \$210  = w_1_3;
-    end
-    if (rst) begin
-      \$210  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = pr_2_3;
-    if (en) begin
-      \$211  = p_2_3;
-    end
-    if (rst) begin
-      \$211  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = vr_2_3;
-    if (en) begin
-      \$212  = v_2_2;
-    end
-    if (rst) begin
-      \$212  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = lr_2_3;
-    if (en) begin
-      \$213  = l_2_2;
-    end
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = acc_2_3;
-    if (\$34 ) begin
-      \$214  = \$35 ;
-    end
-    if (rst) begin
-      \$214  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = out_2_3;
-    if (cap_2_3) begin
-      \$215  = \$72 [21:0];
-    end else if (\$36 ) begin
-      \$215  = out_3_3;
-    end
-    if (rst) begin
-      \$215  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = a_3_0;
-    if (en) begin
-      \$216  = skew_a3_d2;
-    end
-    if (rst) begin
-      \$216  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = v_3_0;
-    if (en) begin
-      \$217  = skew_v3_d2;
-    end
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = l_3_0;
-    if (en) begin
-      \$218  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = w_3_0;
-    if (en) begin
-      \$219  = w_2_0;
-    end
-    if (rst) begin
-      \$219  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = pr_3_0;
-    if (en) begin
-      \$220  = p_3_0;
-    end
-    if (rst) begin
-      \$220  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = vr_3_0;
-    if (en) begin
-      \$221  = skew_v3_d2;
-    end
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = lr_3_0;
-    if (en) begin
-      \$222  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = acc_3_0;
-    if (\$37 ) begin
-      \$223  = \$38 ;
-    end
-    if (rst) begin
-      \$223  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = out_3_0;
-    if (cap_3_0) begin
-      \$224  = \$74 [21:0];
-    end else if (\$39 ) begin
-      \$224  = 22'h000000;
-    end
-    if (rst) begin
-      \$224  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = a_3_1;
-    if (en) begin
-      \$225  = a_3_0;
-    end
-    if (rst) begin
-      \$225  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = v_3_1;
-    if (en) begin
-      \$226  = v_3_0;
-    end
-    if (rst) begin
-      \$226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = l_3_1;
-    if (en) begin
-      \$227  = l_3_0;
-    end
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = w_3_1;
-    if (en) begin
-      \$228  = w_2_1;
-    end
-    if (rst) begin
-      \$228  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = pr_3_1;
-    if (en) begin
-      \$229  = p_3_1;
-    end
-    if (rst) begin
-      \$229  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = vr_3_1;
-    if (en) begin
-      \$230  = v_3_0;
-    end
-    if (rst) begin
-      \$230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = lr_3_1;
-    if (en) begin
-      \$231  = l_3_0;
-    end
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = acc_3_1;
-    if (\$40 ) begin
-      \$232  = \$41 ;
-    end
-    if (rst) begin
-      \$232  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = out_3_1;
-    if (cap_3_1) begin
-      \$233  = \$76 [21:0];
-    end else if (\$42 ) begin
-      \$233  = 22'h000000;
-    end
-    if (rst) begin
-      \$233  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = a_3_2;
-    if (en) begin
-      \$234  = a_3_1;
-    end
-    if (rst) begin
-      \$234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = v_3_2;
-    if (en) begin
-      \$235  = v_3_1;
-    end
-    if (rst) begin
-      \$235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = l_3_2;
-    if (en) begin
-      \$236  = l_3_1;
-    end
-    if (rst) begin
-      \$236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = w_3_2;
-    if (en) begin
-      \$237  = w_2_2;
-    end
-    if (rst) begin
-      \$237  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = pr_3_2;
-    if (en) begin
-      \$238  = p_3_2;
-    end
-    if (rst) begin
-      \$238  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = vr_3_2;
-    if (en) begin
-      \$239  = v_3_1;
-    end
-    if (rst) begin
-      \$239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = lr_3_2;
-    if (en) begin
-      \$240  = l_3_1;
-    end
-    if (rst) begin
-      \$240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = acc_3_2;
-    if (\$43 ) begin
-      \$241  = \$44 ;
-    end
-    if (rst) begin
-      \$241  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = out_3_2;
-    if (cap_3_2) begin
-      \$242  = \$78 [21:0];
-    end else if (\$45 ) begin
-      \$242  = 22'h000000;
-    end
-    if (rst) begin
-      \$242  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = a_3_3;
-    if (en) begin
-      \$243  = a_3_2;
-    end
-    if (rst) begin
-      \$243  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = v_3_3;
-    if (en) begin
-      \$244  = v_3_2;
-    end
-    if (rst) begin
-      \$244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = l_3_3;
-    if (en) begin
-      \$245  = l_3_2;
-    end
-    if (rst) begin
-      \$245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = w_3_3;
-    if (en) begin
-      \$246  = w_2_3;
-    end
-    if (rst) begin
-      \$246  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = pr_3_3;
-    if (en) begin
-      \$247  = p_3_3;
-    end
-    if (rst) begin
-      \$247  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = vr_3_3;
-    if (en) begin
-      \$248  = v_3_2;
-    end
-    if (rst) begin
-      \$248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = lr_3_3;
-    if (en) begin
-      \$249  = l_3_2;
-    end
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = acc_3_3;
-    if (\$46 ) begin
-      \$250  = \$47 ;
-    end
-    if (rst) begin
-      \$250  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = out_3_3;
+    \$186  = out_3_3;
     if (cap_3_3) begin
-      \$251  = \$80 [21:0];
-    end else if (\$48 ) begin
-      \$251  = 22'h000000;
-    end
-    if (rst) begin
-      \$251  = 22'h000000;
+      \$186  = \$16 [21:0];
+    end else if (\$55 ) begin
+      \$186  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = count_next;
+    \$187  = count_next;
     if (rst) begin
-      \$252  = 3'h0;
+      \$187  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = \$49 ;
+    \$188  = \$56 ;
     if (rst) begin
-      \$253  = 1'h0;
+      \$188  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$82 ) begin
-      count_next = \$83 [2:0];
-    end
-  end
-  assign sum_0_0 = \$50 [21:0];
-  assign sum_0_1 = \$52 [21:0];
-  assign sum_0_2 = \$54 [21:0];
-  assign sum_0_3 = \$56 [21:0];
-  assign sum_1_0 = \$58 [21:0];
-  assign sum_1_1 = \$60 [21:0];
-  assign sum_1_2 = \$62 [21:0];
-  assign sum_1_3 = \$64 [21:0];
-  assign sum_2_0 = \$66 [21:0];
-  assign sum_2_1 = \$68 [21:0];
-  assign sum_2_2 = \$70 [21:0];
-  assign sum_2_3 = \$72 [21:0];
-  assign sum_3_0 = \$74 [21:0];
-  assign sum_3_1 = \$76 [21:0];
-  assign sum_3_2 = \$78 [21:0];
-  assign sum_3_3 = \$80 [21:0];
+  assign sum_0_0 = \$1 [21:0];
+  assign sum_0_1 = \$2 [21:0];
+  assign sum_0_2 = \$3 [21:0];
+  assign sum_0_3 = \$4 [21:0];
+  assign sum_1_0 = \$5 [21:0];
+  assign sum_1_1 = \$6 [21:0];
+  assign sum_1_2 = \$7 [21:0];
+  assign sum_1_3 = \$8 [21:0];
+  assign sum_2_0 = \$9 [21:0];
+  assign sum_2_1 = \$10 [21:0];
+  assign sum_2_2 = \$11 [21:0];
+  assign sum_2_3 = \$12 [21:0];
+  assign sum_3_0 = \$13 [21:0];
+  assign sum_3_1 = \$14 [21:0];
+  assign sum_3_2 = \$15 [21:0];
+  assign sum_3_3 = \$16 [21:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];

@@ -1490,314 +1490,242 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire [25:0] \$100 ;
-  wire \$101 ;
-  wire [25:0] \$102 ;
-  wire \$103 ;
-  wire [25:0] \$104 ;
-  wire \$105 ;
-  wire [25:0] \$106 ;
-  wire \$107 ;
-  wire [25:0] \$108 ;
-  wire \$109 ;
-  wire [24:0] \$11 ;
-  wire [25:0] \$110 ;
-  wire \$111 ;
-  wire [25:0] \$112 ;
-  wire \$113 ;
-  wire [25:0] \$114 ;
-  wire \$115 ;
-  wire [25:0] \$116 ;
-  wire \$117 ;
-  wire [25:0] \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire [25:0] \$120 ;
-  wire \$121 ;
-  wire [25:0] \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire [3:0] \$125 ;
-  wire \$126 ;
-  wire [2:0] \$127 ;
-  wire [2:0] \$128 ;
+  wire [25:0] \$1 ;
+  wire [25:0] \$10 ;
+  wire [7:0] \$100 ;
+  wire [7:0] \$101 ;
+  wire [7:0] \$102 ;
+  wire [7:0] \$103 ;
+  wire [7:0] \$104 ;
+  wire [7:0] \$105 ;
+  wire [7:0] \$106 ;
+  wire [7:0] \$107 ;
+  wire [7:0] \$108 ;
+  wire [7:0] \$109 ;
+  wire [25:0] \$11 ;
+  wire [7:0] \$110 ;
+  wire [7:0] \$111 ;
+  wire [7:0] \$112 ;
+  wire [7:0] \$113 ;
+  reg [7:0] \$114 ;
+  reg \$115 ;
+  wire [7:0] \$116 ;
+  reg [24:0] \$117 ;
+  reg [24:0] \$118 ;
+  reg [7:0] \$119 ;
+  wire [25:0] \$12 ;
+  reg \$120 ;
+  wire [7:0] \$121 ;
+  reg [24:0] \$122 ;
+  reg [24:0] \$123 ;
+  reg [7:0] \$124 ;
+  reg \$125 ;
+  wire [7:0] \$126 ;
+  reg [24:0] \$127 ;
+  reg [24:0] \$128 ;
   reg [7:0] \$129 ;
-  wire \$13 ;
+  wire [25:0] \$13 ;
   reg \$130 ;
-  reg \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg \$134 ;
+  wire [7:0] \$131 ;
+  reg [24:0] \$132 ;
+  reg [24:0] \$133 ;
+  reg [7:0] \$134 ;
   reg \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg [7:0] \$138 ;
+  wire [7:0] \$136 ;
+  reg [24:0] \$137 ;
+  reg [24:0] \$138 ;
   reg [7:0] \$139 ;
-  wire [24:0] \$14 ;
-  reg [7:0] \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg \$143 ;
-  reg \$144 ;
+  wire [25:0] \$14 ;
+  reg \$140 ;
+  wire [7:0] \$141 ;
+  reg [24:0] \$142 ;
+  reg [24:0] \$143 ;
+  reg [7:0] \$144 ;
   reg \$145 ;
-  reg \$146 ;
-  reg [7:0] \$147 ;
-  reg [7:0] \$148 ;
+  wire [7:0] \$146 ;
+  reg [24:0] \$147 ;
+  reg [24:0] \$148 ;
   reg [7:0] \$149 ;
-  wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg [7:0] \$153 ;
+  wire [25:0] \$15 ;
+  reg \$150 ;
+  wire [7:0] \$151 ;
+  reg [24:0] \$152 ;
+  reg [24:0] \$153 ;
   reg [7:0] \$154 ;
-  reg [7:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg [7:0] \$158 ;
+  reg \$155 ;
+  wire [7:0] \$156 ;
+  reg [24:0] \$157 ;
+  reg [24:0] \$158 ;
   reg [7:0] \$159 ;
-  wire \$16 ;
-  reg [7:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg \$163 ;
-  reg \$164 ;
-  reg [7:0] \$165 ;
-  reg [24:0] \$166 ;
+  wire [25:0] \$16 ;
+  reg \$160 ;
+  wire [7:0] \$161 ;
+  reg [24:0] \$162 ;
+  reg [24:0] \$163 ;
+  reg [7:0] \$164 ;
+  reg \$165 ;
+  wire [7:0] \$166 ;
   reg [24:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg \$169 ;
-  wire [24:0] \$17 ;
+  reg [24:0] \$168 ;
+  reg [7:0] \$169 ;
+  wire [25:0] \$17 ;
   reg \$170 ;
-  reg [7:0] \$171 ;
+  wire [7:0] \$171 ;
   reg [24:0] \$172 ;
   reg [24:0] \$173 ;
   reg [7:0] \$174 ;
   reg \$175 ;
-  reg \$176 ;
-  reg [7:0] \$177 ;
+  wire [7:0] \$176 ;
+  reg [24:0] \$177 ;
   reg [24:0] \$178 ;
-  reg [24:0] \$179 ;
-  wire \$18 ;
-  reg [7:0] \$180 ;
-  reg \$181 ;
-  reg \$182 ;
-  reg [7:0] \$183 ;
-  reg [24:0] \$184 ;
-  reg [24:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  reg \$188 ;
+  reg [7:0] \$179 ;
+  wire [25:0] \$18 ;
+  reg \$180 ;
+  wire [7:0] \$181 ;
+  reg [24:0] \$182 ;
+  reg [24:0] \$183 ;
+  reg [7:0] \$184 ;
+  reg \$185 ;
+  wire [7:0] \$186 ;
+  reg [24:0] \$187 ;
+  reg [24:0] \$188 ;
   reg [7:0] \$189 ;
-  wire \$19 ;
-  reg [24:0] \$190 ;
-  reg [24:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [7:0] \$195 ;
-  reg [24:0] \$196 ;
+  wire [25:0] \$19 ;
+  reg \$190 ;
+  wire [7:0] \$191 ;
+  reg [24:0] \$192 ;
+  reg [24:0] \$193 ;
+  reg [7:0] \$194 ;
+  reg \$195 ;
+  wire [7:0] \$196 ;
   reg [24:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg \$199 ;
-  wire [24:0] \$2 ;
-  wire [24:0] \$20 ;
+  reg [24:0] \$198 ;
+  reg [7:0] \$199 ;
+  wire \$2 ;
+  wire [25:0] \$20 ;
   reg \$200 ;
-  reg [7:0] \$201 ;
+  wire [7:0] \$201 ;
   reg [24:0] \$202 ;
   reg [24:0] \$203 ;
   reg [7:0] \$204 ;
   reg \$205 ;
-  reg \$206 ;
-  reg [7:0] \$207 ;
+  wire [7:0] \$206 ;
+  reg [24:0] \$207 ;
   reg [24:0] \$208 ;
-  reg [24:0] \$209 ;
-  wire \$21 ;
-  reg [7:0] \$210 ;
-  reg \$211 ;
-  reg \$212 ;
-  reg [7:0] \$213 ;
-  reg [24:0] \$214 ;
-  reg [24:0] \$215 ;
-  reg [7:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
+  reg [7:0] \$209 ;
+  wire [25:0] \$21 ;
+  reg \$210 ;
+  wire [7:0] \$211 ;
+  reg [24:0] \$212 ;
+  reg [24:0] \$213 ;
+  reg [7:0] \$214 ;
+  reg \$215 ;
+  wire [7:0] \$216 ;
+  reg [24:0] \$217 ;
+  reg [24:0] \$218 ;
   reg [7:0] \$219 ;
-  wire \$22 ;
-  reg [24:0] \$220 ;
-  reg [24:0] \$221 ;
-  reg [7:0] \$222 ;
-  reg \$223 ;
-  reg \$224 ;
-  reg [7:0] \$225 ;
-  reg [24:0] \$226 ;
+  wire [25:0] \$22 ;
+  reg \$220 ;
+  wire [7:0] \$221 ;
+  reg [24:0] \$222 ;
+  reg [24:0] \$223 ;
+  reg [7:0] \$224 ;
+  reg \$225 ;
+  wire [7:0] \$226 ;
   reg [24:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg \$229 ;
-  wire [24:0] \$23 ;
+  reg [24:0] \$228 ;
+  reg [7:0] \$229 ;
+  wire [25:0] \$23 ;
   reg \$230 ;
-  reg [7:0] \$231 ;
+  wire [7:0] \$231 ;
   reg [24:0] \$232 ;
   reg [24:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
+  reg [2:0] \$234 ;
+  reg [1:0] \$235 ;
   reg \$236 ;
-  reg [7:0] \$237 ;
-  reg [24:0] \$238 ;
-  reg [24:0] \$239 ;
-  wire \$24 ;
-  reg [7:0] \$240 ;
-  reg \$241 ;
-  reg \$242 ;
-  reg [7:0] \$243 ;
-  reg [24:0] \$244 ;
-  reg [24:0] \$245 ;
-  reg [7:0] \$246 ;
-  reg \$247 ;
-  reg \$248 ;
-  reg [7:0] \$249 ;
-  wire \$25 ;
-  reg [24:0] \$250 ;
-  reg [24:0] \$251 ;
-  reg [7:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [7:0] \$255 ;
-  reg [24:0] \$256 ;
-  reg [24:0] \$257 ;
-  reg [7:0] \$258 ;
-  reg \$259 ;
-  wire [24:0] \$26 ;
-  reg \$260 ;
-  reg [7:0] \$261 ;
-  reg [24:0] \$262 ;
-  reg [24:0] \$263 ;
-  reg [7:0] \$264 ;
-  reg \$265 ;
-  reg \$266 ;
-  reg [7:0] \$267 ;
-  reg [24:0] \$268 ;
-  reg [24:0] \$269 ;
-  wire \$27 ;
-  reg [7:0] \$270 ;
-  reg \$271 ;
-  reg \$272 ;
-  reg [7:0] \$273 ;
-  reg [24:0] \$274 ;
-  reg [24:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  reg \$278 ;
-  reg [7:0] \$279 ;
+  wire [25:0] \$24 ;
+  wire [25:0] \$25 ;
+  wire \$26 ;
+  wire [3:0] \$27 ;
   wire \$28 ;
-  reg [24:0] \$280 ;
-  reg [24:0] \$281 ;
-  reg [7:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg [7:0] \$285 ;
-  reg [24:0] \$286 ;
-  reg [24:0] \$287 ;
-  reg [7:0] \$288 ;
-  reg \$289 ;
-  wire [24:0] \$29 ;
-  reg \$290 ;
-  reg [7:0] \$291 ;
-  reg [24:0] \$292 ;
-  reg [24:0] \$293 ;
-  reg [7:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [7:0] \$297 ;
-  reg [24:0] \$298 ;
-  reg [24:0] \$299 ;
-  wire \$3 ;
-  wire \$30 ;
-  reg [7:0] \$300 ;
-  reg \$301 ;
-  reg \$302 ;
-  reg [7:0] \$303 ;
-  reg [24:0] \$304 ;
-  reg [24:0] \$305 ;
-  reg [2:0] \$306 ;
-  reg [1:0] \$307 ;
-  reg \$308 ;
+  wire [2:0] \$29 ;
+  wire [25:0] \$3 ;
+  wire [2:0] \$30 ;
   wire \$31 ;
-  wire [24:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [24:0] \$35 ;
-  wire \$36 ;
+  wire \$35 ;
+  wire [24:0] \$36 ;
   wire \$37 ;
   wire [24:0] \$38 ;
   wire \$39 ;
-  wire \$4 ;
-  wire \$40 ;
-  wire [24:0] \$41 ;
-  wire \$42 ;
+  wire [25:0] \$4 ;
+  wire [24:0] \$40 ;
+  wire \$41 ;
+  wire [24:0] \$42 ;
   wire \$43 ;
   wire [24:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
-  wire [24:0] \$47 ;
-  wire \$48 ;
+  wire [24:0] \$46 ;
+  wire \$47 ;
+  wire [24:0] \$48 ;
   wire \$49 ;
-  wire [24:0] \$5 ;
+  wire [25:0] \$5 ;
   wire [24:0] \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire [24:0] \$53 ;
-  wire \$54 ;
+  wire [24:0] \$52 ;
+  wire \$53 ;
+  wire [24:0] \$54 ;
   wire \$55 ;
   wire [24:0] \$56 ;
   wire \$57 ;
-  wire \$58 ;
-  wire [24:0] \$59 ;
-  wire \$6 ;
-  wire \$60 ;
+  wire [24:0] \$58 ;
+  wire \$59 ;
+  wire [25:0] \$6 ;
+  wire [24:0] \$60 ;
   wire \$61 ;
   wire [24:0] \$62 ;
   wire \$63 ;
-  wire \$64 ;
-  wire [24:0] \$65 ;
-  wire \$66 ;
+  wire [24:0] \$64 ;
+  wire \$65 ;
+  wire [24:0] \$66 ;
   wire \$67 ;
   wire [24:0] \$68 ;
   wire \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire [24:0] \$71 ;
-  wire \$72 ;
+  wire [25:0] \$7 ;
+  wire [24:0] \$70 ;
+  wire \$71 ;
+  wire [24:0] \$72 ;
   wire \$73 ;
-  wire \$74 ;
+  wire [24:0] \$74 ;
   wire \$75 ;
-  wire [25:0] \$76 ;
+  wire [24:0] \$76 ;
   wire \$77 ;
-  wire [25:0] \$78 ;
+  wire [24:0] \$78 ;
   wire \$79 ;
-  wire [24:0] \$8 ;
-  wire [25:0] \$80 ;
+  wire [25:0] \$8 ;
+  wire [24:0] \$80 ;
   wire \$81 ;
-  wire [25:0] \$82 ;
+  wire [24:0] \$82 ;
   wire \$83 ;
-  wire [25:0] \$84 ;
+  wire \$84 ;
   wire \$85 ;
-  wire [25:0] \$86 ;
-  wire \$87 ;
-  wire [25:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [25:0] \$90 ;
-  wire \$91 ;
-  wire [25:0] \$92 ;
-  wire \$93 ;
-  wire [25:0] \$94 ;
-  wire \$95 ;
-  wire [25:0] \$96 ;
-  wire \$97 ;
-  wire [25:0] \$98 ;
-  wire \$99 ;
+  wire \$86 ;
+  reg [7:0] \$87 ;
+  reg \$88 ;
+  reg [7:0] \$89 ;
+  wire [25:0] \$9 ;
+  reg [7:0] \$90 ;
+  reg \$91 ;
+  reg \$92 ;
+  reg [7:0] \$93 ;
+  reg [7:0] \$94 ;
+  reg [7:0] \$95 ;
+  reg \$96 ;
+  reg \$97 ;
+  reg \$98 ;
+  wire [7:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1822,6 +1750,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] a_3_3 = 8'h00;
   reg [7:0] a_3_4 = 8'h00;
   reg [7:0] a_3_5 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
+  wire [7:0] a_in2;
+  wire [7:0] a_in3;
   reg [24:0] acc_0_0 = 25'h0000000;
   reg [24:0] acc_0_1 = 25'h0000000;
   reg [24:0] acc_0_2 = 25'h0000000;
@@ -1993,12 +1925,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg skew_l3_d0 = 1'h0;
   reg skew_l3_d1 = 1'h0;
   reg skew_l3_d2 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg skew_v2_d0 = 1'h0;
-  reg skew_v2_d1 = 1'h0;
-  reg skew_v3_d0 = 1'h0;
-  reg skew_v3_d1 = 1'h0;
-  reg skew_v3_d2 = 1'h0;
   reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
   reg [7:0] skew_w2_d1 = 8'h00;
@@ -2038,30 +1964,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [24:0] sum_3_3;
   wire [24:0] sum_3_4;
   wire [24:0] sum_3_5;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_0_4 = 1'h0;
-  reg v_0_5 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_1_4 = 1'h0;
-  reg v_1_5 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_2_4 = 1'h0;
-  reg v_2_5 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg v_3_4 = 1'h0;
-  reg v_3_5 = 1'h0;
   reg [7:0] w_0_0 = 8'h00;
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
@@ -2086,1928 +1988,414 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_3_3 = 8'h00;
   reg [7:0] w_3_4 = 8'h00;
   reg [7:0] w_3_5 = 8'h00;
-  assign \$2  = i_last ? 25'h0000000 : \$76 [24:0];
-  assign \$5  = l_0_0 ? 25'h0000000 : \$78 [24:0];
-  assign \$8  = l_0_1 ? 25'h0000000 : \$80 [24:0];
-  assign \$11  = l_0_2 ? 25'h0000000 : \$82 [24:0];
-  assign \$14  = l_0_3 ? 25'h0000000 : \$84 [24:0];
-  assign \$17  = l_0_4 ? 25'h0000000 : \$86 [24:0];
-  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$88 [24:0];
-  assign \$23  = l_1_0 ? 25'h0000000 : \$90 [24:0];
-  assign \$26  = l_1_1 ? 25'h0000000 : \$92 [24:0];
-  assign \$29  = l_1_2 ? 25'h0000000 : \$94 [24:0];
-  assign \$32  = l_1_3 ? 25'h0000000 : \$96 [24:0];
-  assign \$35  = l_1_4 ? 25'h0000000 : \$98 [24:0];
-  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$100 [24:0];
-  assign \$41  = l_2_0 ? 25'h0000000 : \$102 [24:0];
-  assign \$44  = l_2_1 ? 25'h0000000 : \$104 [24:0];
-  assign \$47  = l_2_2 ? 25'h0000000 : \$106 [24:0];
-  assign \$50  = l_2_3 ? 25'h0000000 : \$108 [24:0];
-  assign \$53  = l_2_4 ? 25'h0000000 : \$110 [24:0];
-  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$112 [24:0];
-  assign \$59  = l_3_0 ? 25'h0000000 : \$114 [24:0];
-  assign \$62  = l_3_1 ? 25'h0000000 : \$116 [24:0];
-  assign \$65  = l_3_2 ? 25'h0000000 : \$118 [24:0];
-  assign \$68  = l_3_3 ? 25'h0000000 : \$120 [24:0];
-  assign \$71  = l_3_4 ? 25'h0000000 : \$122 [24:0];
-  assign \$73  = | count_next;
-  assign \$74  = beat_next == 2'h2;
-  assign \$75  = \$73  & \$74 ;
-  assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$76  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$77  & i_last;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  wire [7:0] w_in4;
+  wire [7:0] w_in5;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
+  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
+  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$2  = i_last & i_valid;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$78  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$79  & l_0_0;
+  assign \$3  = $signed(acc_0_1) + $signed(p_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$80  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$81  & l_0_1;
+  assign \$4  = $signed(acc_0_2) + $signed(p_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$82  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$83  & l_0_2;
+  assign \$5  = $signed(acc_0_3) + $signed(p_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$84  = $signed(acc_0_4) + $signed(p_0_4);
-  assign cap_0_4 = \$85  & l_0_3;
+  assign \$6  = $signed(acc_0_4) + $signed(p_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$86  = $signed(acc_0_5) + $signed(p_0_5);
-  assign cap_0_5 = \$87  & l_0_4;
+  assign \$7  = $signed(acc_0_5) + $signed(p_0_5);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$88  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$89  & skew_l1_d0;
+  assign \$8  = $signed(acc_1_0) + $signed(p_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$90  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$91  & l_1_0;
+  assign \$9  = $signed(acc_1_1) + $signed(p_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$92  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$93  & l_1_1;
+  assign \$10  = $signed(acc_1_2) + $signed(p_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$94  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$95  & l_1_2;
+  assign \$11  = $signed(acc_1_3) + $signed(p_1_3);
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$96  = $signed(acc_1_4) + $signed(p_1_4);
-  assign cap_1_4 = \$97  & l_1_3;
+  assign \$12  = $signed(acc_1_4) + $signed(p_1_4);
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$98  = $signed(acc_1_5) + $signed(p_1_5);
-  assign cap_1_5 = \$99  & l_1_4;
+  assign \$13  = $signed(acc_1_5) + $signed(p_1_5);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$100  = $signed(acc_2_0) + $signed(p_2_0);
-  assign cap_2_0 = \$101  & skew_l2_d1;
+  assign \$14  = $signed(acc_2_0) + $signed(p_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$102  = $signed(acc_2_1) + $signed(p_2_1);
-  assign cap_2_1 = \$103  & l_2_0;
+  assign \$15  = $signed(acc_2_1) + $signed(p_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$104  = $signed(acc_2_2) + $signed(p_2_2);
-  assign cap_2_2 = \$105  & l_2_1;
+  assign \$16  = $signed(acc_2_2) + $signed(p_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$106  = $signed(acc_2_3) + $signed(p_2_3);
-  assign cap_2_3 = \$107  & l_2_2;
+  assign \$17  = $signed(acc_2_3) + $signed(p_2_3);
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$108  = $signed(acc_2_4) + $signed(p_2_4);
-  assign cap_2_4 = \$109  & l_2_3;
+  assign \$18  = $signed(acc_2_4) + $signed(p_2_4);
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$110  = $signed(acc_2_5) + $signed(p_2_5);
-  assign cap_2_5 = \$111  & l_2_4;
+  assign \$19  = $signed(acc_2_5) + $signed(p_2_5);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$112  = $signed(acc_3_0) + $signed(p_3_0);
-  assign cap_3_0 = \$113  & skew_l3_d2;
+  assign \$20  = $signed(acc_3_0) + $signed(p_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$114  = $signed(acc_3_1) + $signed(p_3_1);
-  assign cap_3_1 = \$115  & l_3_0;
+  assign \$21  = $signed(acc_3_1) + $signed(p_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$116  = $signed(acc_3_2) + $signed(p_3_2);
-  assign cap_3_2 = \$117  & l_3_1;
+  assign \$22  = $signed(acc_3_2) + $signed(p_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$118  = $signed(acc_3_3) + $signed(p_3_3);
-  assign cap_3_3 = \$119  & l_3_2;
+  assign \$23  = $signed(acc_3_3) + $signed(p_3_3);
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$120  = $signed(acc_3_4) + $signed(p_3_4);
-  assign cap_3_4 = \$121  & l_3_3;
+  assign \$24  = $signed(acc_3_4) + $signed(p_3_4);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$122  = $signed(acc_3_5) + $signed(p_3_5);
-  assign cap_3_5 = \$123  & l_3_4;
+  assign \$25  = $signed(acc_3_5) + $signed(p_3_5);
   assign draining = | drain_count;
-  assign \$125  = drain_count - 1'h1;
-  assign \$127  = drain_beat + 1'h1;
-  assign \$128  = drain_shift ? 3'h0 : \$127 ;
+  assign \$27  = drain_count - 1'h1;
+  assign \$29  = drain_beat + 1'h1;
+  assign \$30  = drain_shift ? 3'h0 : \$29 ;
+  assign \$31  = i_last & i_valid;
+  assign \$32  = i_last & i_valid;
+  assign \$33  = i_last & i_valid;
+  assign \$34  = i_last & i_valid;
+  assign \$35  = i_last & i_valid;
+  assign \$36  = \$35  ? 25'h0000000 : \$1 [24:0];
+  assign \$38  = l_0_0 ? 25'h0000000 : \$3 [24:0];
+  assign \$40  = l_0_1 ? 25'h0000000 : \$4 [24:0];
+  assign \$42  = l_0_2 ? 25'h0000000 : \$5 [24:0];
+  assign \$44  = l_0_3 ? 25'h0000000 : \$6 [24:0];
+  assign \$46  = l_0_4 ? 25'h0000000 : \$7 [24:0];
+  assign \$48  = skew_l1_d0 ? 25'h0000000 : \$8 [24:0];
+  assign \$50  = l_1_0 ? 25'h0000000 : \$9 [24:0];
+  assign \$52  = l_1_1 ? 25'h0000000 : \$10 [24:0];
+  assign \$54  = l_1_2 ? 25'h0000000 : \$11 [24:0];
+  assign \$56  = l_1_3 ? 25'h0000000 : \$12 [24:0];
+  assign \$58  = l_1_4 ? 25'h0000000 : \$13 [24:0];
+  assign \$60  = skew_l2_d1 ? 25'h0000000 : \$14 [24:0];
+  assign \$62  = l_2_0 ? 25'h0000000 : \$15 [24:0];
+  assign \$64  = l_2_1 ? 25'h0000000 : \$16 [24:0];
+  assign \$66  = l_2_2 ? 25'h0000000 : \$17 [24:0];
+  assign \$68  = l_2_3 ? 25'h0000000 : \$18 [24:0];
+  assign \$70  = l_2_4 ? 25'h0000000 : \$19 [24:0];
+  assign \$72  = skew_l3_d2 ? 25'h0000000 : \$20 [24:0];
+  assign \$74  = l_3_0 ? 25'h0000000 : \$21 [24:0];
+  assign \$76  = l_3_1 ? 25'h0000000 : \$22 [24:0];
+  assign \$78  = l_3_2 ? 25'h0000000 : \$23 [24:0];
+  assign \$80  = l_3_3 ? 25'h0000000 : \$24 [24:0];
+  assign \$82  = l_3_4 ? 25'h0000000 : \$25 [24:0];
+  assign \$84  = | count_next;
+  assign \$85  = beat_next == 2'h2;
+  assign \$86  = \$84  & \$85 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$129 ;
+    skew_a1_d0 <= \$87 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$130 ;
+    skew_l1_d0 <= \$88 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$131 ;
+    skew_a2_d0 <= \$89 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$132 ;
+    skew_a2_d1 <= \$90 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$133 ;
+    skew_l2_d0 <= \$91 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$134 ;
+    skew_l2_d1 <= \$92 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$135 ;
+    skew_a3_d0 <= \$93 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$136 ;
+    skew_a3_d1 <= \$94 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$137 ;
+    skew_a3_d2 <= \$95 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$138 ;
+    skew_l3_d0 <= \$96 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$139 ;
+    skew_l3_d1 <= \$97 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$140 ;
+    skew_l3_d2 <= \$98 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$141 ;
+    skew_w1_d0 <= \$99 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$142 ;
+    skew_w2_d0 <= \$100 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$143 ;
+    skew_w2_d1 <= \$101 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$144 ;
+    skew_w3_d0 <= \$102 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$145 ;
+    skew_w3_d1 <= \$103 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$146 ;
+    skew_w3_d2 <= \$104 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$147 ;
+    skew_w4_d0 <= \$105 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$148 ;
+    skew_w4_d1 <= \$106 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$149 ;
+    skew_w4_d2 <= \$107 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$150 ;
+    skew_w4_d3 <= \$108 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$151 ;
+    skew_w5_d0 <= \$109 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$152 ;
+    skew_w5_d1 <= \$110 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$153 ;
+    skew_w5_d2 <= \$111 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$154 ;
+    skew_w5_d3 <= \$112 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$155 ;
+    skew_w5_d4 <= \$113 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$156 ;
+    a_0_0 <= \$114 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$157 ;
+    l_0_0 <= \$115 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$158 ;
+    w_0_0 <= \$116 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$159 ;
+    acc_0_0 <= \$117 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$160 ;
+    out_0_0 <= \$118 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$161 ;
+    a_0_1 <= \$119 ;
   always @(posedge clk)
-    a_0_0 <= \$162 ;
+    l_0_1 <= \$120 ;
   always @(posedge clk)
-    v_0_0 <= \$163 ;
+    w_0_1 <= \$121 ;
   always @(posedge clk)
-    l_0_0 <= \$164 ;
+    acc_0_1 <= \$122 ;
   always @(posedge clk)
-    w_0_0 <= \$165 ;
+    out_0_1 <= \$123 ;
   always @(posedge clk)
-    acc_0_0 <= \$166 ;
+    a_0_2 <= \$124 ;
   always @(posedge clk)
-    out_0_0 <= \$167 ;
+    l_0_2 <= \$125 ;
   always @(posedge clk)
-    a_0_1 <= \$168 ;
+    w_0_2 <= \$126 ;
   always @(posedge clk)
-    v_0_1 <= \$169 ;
+    acc_0_2 <= \$127 ;
   always @(posedge clk)
-    l_0_1 <= \$170 ;
+    out_0_2 <= \$128 ;
   always @(posedge clk)
-    w_0_1 <= \$171 ;
+    a_0_3 <= \$129 ;
   always @(posedge clk)
-    acc_0_1 <= \$172 ;
+    l_0_3 <= \$130 ;
   always @(posedge clk)
-    out_0_1 <= \$173 ;
+    w_0_3 <= \$131 ;
   always @(posedge clk)
-    a_0_2 <= \$174 ;
+    acc_0_3 <= \$132 ;
   always @(posedge clk)
-    v_0_2 <= \$175 ;
+    out_0_3 <= \$133 ;
   always @(posedge clk)
-    l_0_2 <= \$176 ;
+    a_0_4 <= \$134 ;
   always @(posedge clk)
-    w_0_2 <= \$177 ;
+    l_0_4 <= \$135 ;
   always @(posedge clk)
-    acc_0_2 <= \$178 ;
+    w_0_4 <= \$136 ;
   always @(posedge clk)
-    out_0_2 <= \$179 ;
+    acc_0_4 <= \$137 ;
   always @(posedge clk)
-    a_0_3 <= \$180 ;
+    out_0_4 <= \$138 ;
   always @(posedge clk)
-    v_0_3 <= \$181 ;
+    a_0_5 <= \$139 ;
   always @(posedge clk)
-    l_0_3 <= \$182 ;
+    l_0_5 <= \$140 ;
   always @(posedge clk)
-    w_0_3 <= \$183 ;
+    w_0_5 <= \$141 ;
   always @(posedge clk)
-    acc_0_3 <= \$184 ;
+    acc_0_5 <= \$142 ;
   always @(posedge clk)
-    out_0_3 <= \$185 ;
+    out_0_5 <= \$143 ;
   always @(posedge clk)
-    a_0_4 <= \$186 ;
+    a_1_0 <= \$144 ;
   always @(posedge clk)
-    v_0_4 <= \$187 ;
+    l_1_0 <= \$145 ;
   always @(posedge clk)
-    l_0_4 <= \$188 ;
+    w_1_0 <= \$146 ;
   always @(posedge clk)
-    w_0_4 <= \$189 ;
+    acc_1_0 <= \$147 ;
   always @(posedge clk)
-    acc_0_4 <= \$190 ;
+    out_1_0 <= \$148 ;
   always @(posedge clk)
-    out_0_4 <= \$191 ;
+    a_1_1 <= \$149 ;
   always @(posedge clk)
-    a_0_5 <= \$192 ;
+    l_1_1 <= \$150 ;
   always @(posedge clk)
-    v_0_5 <= \$193 ;
+    w_1_1 <= \$151 ;
   always @(posedge clk)
-    l_0_5 <= \$194 ;
+    acc_1_1 <= \$152 ;
   always @(posedge clk)
-    w_0_5 <= \$195 ;
+    out_1_1 <= \$153 ;
   always @(posedge clk)
-    acc_0_5 <= \$196 ;
+    a_1_2 <= \$154 ;
   always @(posedge clk)
-    out_0_5 <= \$197 ;
+    l_1_2 <= \$155 ;
   always @(posedge clk)
-    a_1_0 <= \$198 ;
+    w_1_2 <= \$156 ;
   always @(posedge clk)
-    v_1_0 <= \$199 ;
+    acc_1_2 <= \$157 ;
   always @(posedge clk)
-    l_1_0 <= \$200 ;
+    out_1_2 <= \$158 ;
   always @(posedge clk)
-    w_1_0 <= \$201 ;
+    a_1_3 <= \$159 ;
   always @(posedge clk)
-    acc_1_0 <= \$202 ;
+    l_1_3 <= \$160 ;
   always @(posedge clk)
-    out_1_0 <= \$203 ;
+    w_1_3 <= \$161 ;
   always @(posedge clk)
-    a_1_1 <= \$204 ;
+    acc_1_3 <= \$162 ;
   always @(posedge clk)
-    v_1_1 <= \$205 ;
+    out_1_3 <= \$163 ;
   always @(posedge clk)
-    l_1_1 <= \$206 ;
+    a_1_4 <= \$164 ;
   always @(posedge clk)
-    w_1_1 <= \$207 ;
+    l_1_4 <= \$165 ;
   always @(posedge clk)
-    acc_1_1 <= \$208 ;
+    w_1_4 <= \$166 ;
   always @(posedge clk)
-    out_1_1 <= \$209 ;
+    acc_1_4 <= \$167 ;
   always @(posedge clk)
-    a_1_2 <= \$210 ;
+    out_1_4 <= \$168 ;
   always @(posedge clk)
-    v_1_2 <= \$211 ;
+    a_1_5 <= \$169 ;
   always @(posedge clk)
-    l_1_2 <= \$212 ;
+    l_1_5 <= \$170 ;
   always @(posedge clk)
-    w_1_2 <= \$213 ;
+    w_1_5 <= \$171 ;
   always @(posedge clk)
-    acc_1_2 <= \$214 ;
+    acc_1_5 <= \$172 ;
   always @(posedge clk)
-    out_1_2 <= \$215 ;
+    out_1_5 <= \$173 ;
   always @(posedge clk)
-    a_1_3 <= \$216 ;
+    a_2_0 <= \$174 ;
   always @(posedge clk)
-    v_1_3 <= \$217 ;
+    l_2_0 <= \$175 ;
   always @(posedge clk)
-    l_1_3 <= \$218 ;
+    w_2_0 <= \$176 ;
   always @(posedge clk)
-    w_1_3 <= \$219 ;
+    acc_2_0 <= \$177 ;
   always @(posedge clk)
-    acc_1_3 <= \$220 ;
+    out_2_0 <= \$178 ;
   always @(posedge clk)
-    out_1_3 <= \$221 ;
+    a_2_1 <= \$179 ;
   always @(posedge clk)
-    a_1_4 <= \$222 ;
+    l_2_1 <= \$180 ;
   always @(posedge clk)
-    v_1_4 <= \$223 ;
+    w_2_1 <= \$181 ;
   always @(posedge clk)
-    l_1_4 <= \$224 ;
+    acc_2_1 <= \$182 ;
   always @(posedge clk)
-    w_1_4 <= \$225 ;
+    out_2_1 <= \$183 ;
   always @(posedge clk)
-    acc_1_4 <= \$226 ;
+    a_2_2 <= \$184 ;
   always @(posedge clk)
-    out_1_4 <= \$227 ;
+    l_2_2 <= \$185 ;
   always @(posedge clk)
-    a_1_5 <= \$228 ;
+    w_2_2 <= \$186 ;
   always @(posedge clk)
-    v_1_5 <= \$229 ;
+    acc_2_2 <= \$187 ;
   always @(posedge clk)
-    l_1_5 <= \$230 ;
+    out_2_2 <= \$188 ;
   always @(posedge clk)
-    w_1_5 <= \$231 ;
+    a_2_3 <= \$189 ;
   always @(posedge clk)
-    acc_1_5 <= \$232 ;
+    l_2_3 <= \$190 ;
   always @(posedge clk)
-    out_1_5 <= \$233 ;
+    w_2_3 <= \$191 ;
   always @(posedge clk)
-    a_2_0 <= \$234 ;
+    acc_2_3 <= \$192 ;
   always @(posedge clk)
-    v_2_0 <= \$235 ;
+    out_2_3 <= \$193 ;
   always @(posedge clk)
-    l_2_0 <= \$236 ;
+    a_2_4 <= \$194 ;
   always @(posedge clk)
-    w_2_0 <= \$237 ;
+    l_2_4 <= \$195 ;
   always @(posedge clk)
-    acc_2_0 <= \$238 ;
+    w_2_4 <= \$196 ;
   always @(posedge clk)
-    out_2_0 <= \$239 ;
+    acc_2_4 <= \$197 ;
   always @(posedge clk)
-    a_2_1 <= \$240 ;
+    out_2_4 <= \$198 ;
   always @(posedge clk)
-    v_2_1 <= \$241 ;
+    a_2_5 <= \$199 ;
   always @(posedge clk)
-    l_2_1 <= \$242 ;
+    l_2_5 <= \$200 ;
   always @(posedge clk)
-    w_2_1 <= \$243 ;
+    w_2_5 <= \$201 ;
   always @(posedge clk)
-    acc_2_1 <= \$244 ;
+    acc_2_5 <= \$202 ;
   always @(posedge clk)
-    out_2_1 <= \$245 ;
+    out_2_5 <= \$203 ;
   always @(posedge clk)
-    a_2_2 <= \$246 ;
+    a_3_0 <= \$204 ;
   always @(posedge clk)
-    v_2_2 <= \$247 ;
+    l_3_0 <= \$205 ;
   always @(posedge clk)
-    l_2_2 <= \$248 ;
+    w_3_0 <= \$206 ;
   always @(posedge clk)
-    w_2_2 <= \$249 ;
+    acc_3_0 <= \$207 ;
   always @(posedge clk)
-    acc_2_2 <= \$250 ;
+    out_3_0 <= \$208 ;
   always @(posedge clk)
-    out_2_2 <= \$251 ;
+    a_3_1 <= \$209 ;
   always @(posedge clk)
-    a_2_3 <= \$252 ;
+    l_3_1 <= \$210 ;
   always @(posedge clk)
-    v_2_3 <= \$253 ;
+    w_3_1 <= \$211 ;
   always @(posedge clk)
-    l_2_3 <= \$254 ;
+    acc_3_1 <= \$212 ;
   always @(posedge clk)
-    w_2_3 <= \$255 ;
+    out_3_1 <= \$213 ;
   always @(posedge clk)
-    acc_2_3 <= \$256 ;
+    a_3_2 <= \$214 ;
   always @(posedge clk)
-    out_2_3 <= \$257 ;
+    l_3_2 <= \$215 ;
   always @(posedge clk)
-    a_2_4 <= \$258 ;
+    w_3_2 <= \$216 ;
   always @(posedge clk)
-    v_2_4 <= \$259 ;
+    acc_3_2 <= \$217 ;
   always @(posedge clk)
-    l_2_4 <= \$260 ;
+    out_3_2 <= \$218 ;
   always @(posedge clk)
-    w_2_4 <= \$261 ;
+    a_3_3 <= \$219 ;
   always @(posedge clk)
-    acc_2_4 <= \$262 ;
+    l_3_3 <= \$220 ;
   always @(posedge clk)
-    out_2_4 <= \$263 ;
+    w_3_3 <= \$221 ;
   always @(posedge clk)
-    a_2_5 <= \$264 ;
+    acc_3_3 <= \$222 ;
   always @(posedge clk)
-    v_2_5 <= \$265 ;
+    out_3_3 <= \$223 ;
   always @(posedge clk)
-    l_2_5 <= \$266 ;
+    a_3_4 <= \$224 ;
   always @(posedge clk)
-    w_2_5 <= \$267 ;
+    l_3_4 <= \$225 ;
   always @(posedge clk)
-    acc_2_5 <= \$268 ;
+    w_3_4 <= \$226 ;
   always @(posedge clk)
-    out_2_5 <= \$269 ;
+    acc_3_4 <= \$227 ;
   always @(posedge clk)
-    a_3_0 <= \$270 ;
+    out_3_4 <= \$228 ;
   always @(posedge clk)
-    v_3_0 <= \$271 ;
+    a_3_5 <= \$229 ;
   always @(posedge clk)
-    l_3_0 <= \$272 ;
+    l_3_5 <= \$230 ;
   always @(posedge clk)
-    w_3_0 <= \$273 ;
+    w_3_5 <= \$231 ;
   always @(posedge clk)
-    acc_3_0 <= \$274 ;
+    acc_3_5 <= \$232 ;
   always @(posedge clk)
-    out_3_0 <= \$275 ;
+    out_3_5 <= \$233 ;
   always @(posedge clk)
-    a_3_1 <= \$276 ;
+    drain_count <= \$234 ;
   always @(posedge clk)
-    v_3_1 <= \$277 ;
+    drain_beat <= \$235 ;
   always @(posedge clk)
-    l_3_1 <= \$278 ;
-  always @(posedge clk)
-    w_3_1 <= \$279 ;
-  always @(posedge clk)
-    acc_3_1 <= \$280 ;
-  always @(posedge clk)
-    out_3_1 <= \$281 ;
-  always @(posedge clk)
-    a_3_2 <= \$282 ;
-  always @(posedge clk)
-    v_3_2 <= \$283 ;
-  always @(posedge clk)
-    l_3_2 <= \$284 ;
-  always @(posedge clk)
-    w_3_2 <= \$285 ;
-  always @(posedge clk)
-    acc_3_2 <= \$286 ;
-  always @(posedge clk)
-    out_3_2 <= \$287 ;
-  always @(posedge clk)
-    a_3_3 <= \$288 ;
-  always @(posedge clk)
-    v_3_3 <= \$289 ;
-  always @(posedge clk)
-    l_3_3 <= \$290 ;
-  always @(posedge clk)
-    w_3_3 <= \$291 ;
-  always @(posedge clk)
-    acc_3_3 <= \$292 ;
-  always @(posedge clk)
-    out_3_3 <= \$293 ;
-  always @(posedge clk)
-    a_3_4 <= \$294 ;
-  always @(posedge clk)
-    v_3_4 <= \$295 ;
-  always @(posedge clk)
-    l_3_4 <= \$296 ;
-  always @(posedge clk)
-    w_3_4 <= \$297 ;
-  always @(posedge clk)
-    acc_3_4 <= \$298 ;
-  always @(posedge clk)
-    out_3_4 <= \$299 ;
-  always @(posedge clk)
-    a_3_5 <= \$300 ;
-  always @(posedge clk)
-    v_3_5 <= \$301 ;
-  always @(posedge clk)
-    l_3_5 <= \$302 ;
-  always @(posedge clk)
-    w_3_5 <= \$303 ;
-  always @(posedge clk)
-    acc_3_5 <= \$304 ;
-  always @(posedge clk)
-    out_3_5 <= \$305 ;
-  always @(posedge clk)
-    drain_count <= \$306 ;
-  always @(posedge clk)
-    drain_beat <= \$307 ;
-  always @(posedge clk)
-    drain_shift <= \$308 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = i_a[15:8];
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = i_valid;
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = i_last;
-    if (rst) begin
-      \$131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = i_a[23:16];
-    if (rst) begin
-      \$132  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_a2_d0;
-    if (rst) begin
-      \$133  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = i_valid;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_v2_d0;
-    if (rst) begin
-      \$135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = i_last;
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_l2_d0;
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = i_a[31:24];
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = skew_a3_d0;
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_a3_d1;
-    if (rst) begin
-      \$140  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = i_valid;
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_v3_d0;
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_v3_d1;
-    if (rst) begin
-      \$143  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = i_last;
-    if (rst) begin
-      \$144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_l3_d0;
-    if (rst) begin
-      \$145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_l3_d1;
-    if (rst) begin
-      \$146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = i_w[15:8];
-    if (rst) begin
-      \$147  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = i_w[23:16];
-    if (rst) begin
-      \$148  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_w2_d0;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = i_w[31:24];
-    if (rst) begin
-      \$150  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = skew_w3_d0;
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_w3_d1;
-    if (rst) begin
-      \$152  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = i_w[39:32];
-    if (rst) begin
-      \$153  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_w4_d0;
-    if (rst) begin
-      \$154  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_w4_d1;
-    if (rst) begin
-      \$155  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = skew_w4_d2;
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = i_w[47:40];
-    if (rst) begin
-      \$157  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = skew_w5_d0;
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_w5_d1;
-    if (rst) begin
-      \$159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = skew_w5_d2;
-    if (rst) begin
-      \$160  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = skew_w5_d3;
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = i_a[7:0];
-    if (rst) begin
-      \$162  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = i_valid;
-    if (rst) begin
-      \$163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = i_last;
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = i_w[7:0];
-    if (rst) begin
-      \$165  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = acc_0_0;
-    if (\$1 ) begin
-      \$166  = \$2 ;
-    end
-    if (rst) begin
-      \$166  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = out_0_0;
-    if (cap_0_0) begin
-      \$167  = \$76 [24:0];
-    end else if (\$3 ) begin
-      \$167  = out_1_0;
-    end
-    if (rst) begin
-      \$167  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = a_0_0;
-    if (rst) begin
-      \$168  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = v_0_0;
-    if (rst) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = l_0_0;
-    if (rst) begin
-      \$170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = skew_w1_d0;
-    if (rst) begin
-      \$171  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = acc_0_1;
-    if (\$4 ) begin
-      \$172  = \$5 ;
-    end
-    if (rst) begin
-      \$172  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = out_0_1;
-    if (cap_0_1) begin
-      \$173  = \$78 [24:0];
-    end else if (\$6 ) begin
-      \$173  = out_1_1;
-    end
-    if (rst) begin
-      \$173  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = a_0_1;
-    if (rst) begin
-      \$174  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = v_0_1;
-    if (rst) begin
-      \$175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = l_0_1;
-    if (rst) begin
-      \$176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = skew_w2_d1;
-    if (rst) begin
-      \$177  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = acc_0_2;
-    if (\$7 ) begin
-      \$178  = \$8 ;
-    end
-    if (rst) begin
-      \$178  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = out_0_2;
-    if (cap_0_2) begin
-      \$179  = \$80 [24:0];
-    end else if (\$9 ) begin
-      \$179  = out_1_2;
-    end
-    if (rst) begin
-      \$179  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = a_0_2;
-    if (rst) begin
-      \$180  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = v_0_2;
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_0_2;
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_w3_d2;
-    if (rst) begin
-      \$183  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = acc_0_3;
-    if (\$10 ) begin
-      \$184  = \$11 ;
-    end
-    if (rst) begin
-      \$184  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = out_0_3;
-    if (cap_0_3) begin
-      \$185  = \$82 [24:0];
-    end else if (\$12 ) begin
-      \$185  = out_1_3;
-    end
-    if (rst) begin
-      \$185  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = a_0_3;
-    if (rst) begin
-      \$186  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = v_0_3;
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = l_0_3;
-    if (rst) begin
-      \$188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = skew_w4_d3;
-    if (rst) begin
-      \$189  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = acc_0_4;
-    if (\$13 ) begin
-      \$190  = \$14 ;
-    end
-    if (rst) begin
-      \$190  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = out_0_4;
-    if (cap_0_4) begin
-      \$191  = \$84 [24:0];
-    end else if (\$15 ) begin
-      \$191  = out_1_4;
-    end
-    if (rst) begin
-      \$191  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = a_0_4;
-    if (rst) begin
-      \$192  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = v_0_4;
-    if (rst) begin
-      \$193  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = l_0_4;
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = skew_w5_d4;
-    if (rst) begin
-      \$195  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = acc_0_5;
-    if (\$16 ) begin
-      \$196  = \$17 ;
-    end
-    if (rst) begin
-      \$196  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = out_0_5;
-    if (cap_0_5) begin
-      \$197  = \$86 [24:0];
-    end else if (\$18 ) begin
-      \$197  = out_1_5;
-    end
-    if (rst) begin
-      \$197  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = skew_a1_d0;
-    if (rst) begin
-      \$198  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = skew_v1_d0;
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = skew_l1_d0;
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = w_0_0;
-    if (rst) begin
-      \$201  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = acc_1_0;
-    if (\$19 ) begin
-      \$202  = \$20 ;
-    end
-    if (rst) begin
-      \$202  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = out_1_0;
-    if (cap_1_0) begin
-      \$203  = \$88 [24:0];
-    end else if (\$21 ) begin
-      \$203  = out_2_0;
-    end
-    if (rst) begin
-      \$203  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = a_1_0;
-    if (rst) begin
-      \$204  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = v_1_0;
-    if (rst) begin
-      \$205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = l_1_0;
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = w_0_1;
-    if (rst) begin
-      \$207  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = acc_1_1;
-    if (\$22 ) begin
-      \$208  = \$23 ;
-    end
-    if (rst) begin
-      \$208  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = out_1_1;
-    if (cap_1_1) begin
-      \$209  = \$90 [24:0];
-    end else if (\$24 ) begin
-      \$209  = out_2_1;
-    end
-    if (rst) begin
-      \$209  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = a_1_1;
-    if (rst) begin
-      \$210  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = v_1_1;
-    if (rst) begin
-      \$211  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = l_1_1;
-    if (rst) begin
-      \$212  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = w_0_2;
-    if (rst) begin
-      \$213  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = acc_1_2;
-    if (\$25 ) begin
-      \$214  = \$26 ;
-    end
-    if (rst) begin
-      \$214  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = out_1_2;
-    if (cap_1_2) begin
-      \$215  = \$92 [24:0];
-    end else if (\$27 ) begin
-      \$215  = out_2_2;
-    end
-    if (rst) begin
-      \$215  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = a_1_2;
-    if (rst) begin
-      \$216  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = v_1_2;
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = l_1_2;
-    if (rst) begin
-      \$218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = w_0_3;
-    if (rst) begin
-      \$219  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = acc_1_3;
-    if (\$28 ) begin
-      \$220  = \$29 ;
-    end
-    if (rst) begin
-      \$220  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = out_1_3;
-    if (cap_1_3) begin
-      \$221  = \$94 [24:0];
-    end else if (\$30 ) begin
-      \$221  = out_2_3;
-    end
-    if (rst) begin
-      \$221  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = a_1_3;
-    if (rst) begin
-      \$222  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = v_1_3;
-    if (rst) begin
-      \$223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_1_3;
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = w_0_4;
-    if (rst) begin
-      \$225  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = acc_1_4;
-    if (\$31 ) begin
-      \$226  = \$32 ;
-    end
-    if (rst) begin
-      \$226  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = out_1_4;
-    if (cap_1_4) begin
-      \$227  = \$96 [24:0];
-    end else if (\$33 ) begin
-      \$227  = out_2_4;
-    end
-    if (rst) begin
-      \$227  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = a_1_4;
-    if (rst) begin
-      \$228  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = v_1_4;
-    if (rst) begin
-      \$229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l_1_4;
-    if (rst) begin
-      \$230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = w_0_5;
-    if (rst) begin
-      \$231  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = acc_1_5;
-    if (\$34 ) begin
-      \$232  = \$35 ;
-    end
-    if (rst) begin
-      \$232  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = out_1_5;
-    if (cap_1_5) begin
-      \$233  = \$98 [24:0];
-    end else if (\$36 ) begin
-      \$233  = out_2_5;
-    end
-    if (rst) begin
-      \$233  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_a2_d1;
-    if (rst) begin
-      \$234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = skew_v2_d1;
-    if (rst) begin
-      \$235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = skew_l2_d1;
-    if (rst) begin
-      \$236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = w_1_0;
-    if (rst) begin
-      \$237  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = acc_2_0;
-    if (\$37 ) begin
-      \$238  = \$38 ;
-    end
-    if (rst) begin
-      \$238  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = out_2_0;
-    if (cap_2_0) begin
-      \$239  = \$100 [24:0];
-    end else if (\$39 ) begin
-      \$239  = out_3_0;
-    end
-    if (rst) begin
-      \$239  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_2_0;
-    if (rst) begin
-      \$240  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = v_2_0;
-    if (rst) begin
-      \$241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = l_2_0;
-    if (rst) begin
-      \$242  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = w_1_1;
-    if (rst) begin
-      \$243  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = acc_2_1;
-    if (\$40 ) begin
-      \$244  = \$41 ;
-    end
-    if (rst) begin
-      \$244  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = out_2_1;
-    if (cap_2_1) begin
-      \$245  = \$102 [24:0];
-    end else if (\$42 ) begin
-      \$245  = out_3_1;
-    end
-    if (rst) begin
-      \$245  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = a_2_1;
-    if (rst) begin
-      \$246  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = v_2_1;
-    if (rst) begin
-      \$247  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_2_1;
-    if (rst) begin
-      \$248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = w_1_2;
-    if (rst) begin
-      \$249  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = acc_2_2;
-    if (\$43 ) begin
-      \$250  = \$44 ;
-    end
-    if (rst) begin
-      \$250  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = out_2_2;
-    if (cap_2_2) begin
-      \$251  = \$104 [24:0];
-    end else if (\$45 ) begin
-      \$251  = out_3_2;
-    end
-    if (rst) begin
-      \$251  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = a_2_2;
-    if (rst) begin
-      \$252  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = v_2_2;
-    if (rst) begin
-      \$253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = l_2_2;
-    if (rst) begin
-      \$254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = w_1_3;
-    if (rst) begin
-      \$255  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = acc_2_3;
-    if (\$46 ) begin
-      \$256  = \$47 ;
-    end
-    if (rst) begin
-      \$256  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = out_2_3;
-    if (cap_2_3) begin
-      \$257  = \$106 [24:0];
-    end else if (\$48 ) begin
-      \$257  = out_3_3;
-    end
-    if (rst) begin
-      \$257  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = a_2_3;
-    if (rst) begin
-      \$258  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = v_2_3;
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = l_2_3;
-    if (rst) begin
-      \$260  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = w_1_4;
-    if (rst) begin
-      \$261  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = acc_2_4;
-    if (\$49 ) begin
-      \$262  = \$50 ;
-    end
-    if (rst) begin
-      \$262  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = out_2_4;
-    if (cap_2_4) begin
-      \$263  = \$108 [24:0];
-    end else if (\$51 ) begin
-      \$263  = out_3_4;
-    end
-    if (rst) begin
-      \$263  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = a_2_4;
-    if (rst) begin
-      \$264  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = v_2_4;
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = l_2_4;
-    if (rst) begin
-      \$266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = w_1_5;
-    if (rst) begin
-      \$267  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = acc_2_5;
-    if (\$52 ) begin
-      \$268  = \$53 ;
-    end
-    if (rst) begin
-      \$268  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = out_2_5;
-    if (cap_2_5) begin
-      \$269  = \$110 [24:0];
-    end else if (\$54 ) begin
-      \$269  = out_3_5;
-    end
-    if (rst) begin
-      \$269  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = skew_a3_d2;
-    if (rst) begin
-      \$270  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = skew_v3_d2;
-    if (rst) begin
-      \$271  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = skew_l3_d2;
-    if (rst) begin
-      \$272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = w_2_0;
-    if (rst) begin
-      \$273  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = acc_3_0;
-    if (\$55 ) begin
-      \$274  = \$56 ;
-    end
-    if (rst) begin
-      \$274  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = out_3_0;
-    if (cap_3_0) begin
-      \$275  = \$112 [24:0];
-    end else if (\$57 ) begin
-      \$275  = 25'h0000000;
-    end
-    if (rst) begin
-      \$275  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = a_3_0;
-    if (rst) begin
-      \$276  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = v_3_0;
-    if (rst) begin
-      \$277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = l_3_0;
-    if (rst) begin
-      \$278  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = w_2_1;
-    if (rst) begin
-      \$279  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = acc_3_1;
-    if (\$58 ) begin
-      \$280  = \$59 ;
-    end
-    if (rst) begin
-      \$280  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = out_3_1;
-    if (cap_3_1) begin
-      \$281  = \$114 [24:0];
-    end else if (\$60 ) begin
-      \$281  = 25'h0000000;
-    end
-    if (rst) begin
-      \$281  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = a_3_1;
-    if (rst) begin
-      \$282  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = v_3_1;
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = l_3_1;
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = w_2_2;
-    if (rst) begin
-      \$285  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = acc_3_2;
-    if (\$61 ) begin
-      \$286  = \$62 ;
-    end
-    if (rst) begin
-      \$286  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = out_3_2;
-    if (cap_3_2) begin
-      \$287  = \$116 [24:0];
-    end else if (\$63 ) begin
-      \$287  = 25'h0000000;
-    end
-    if (rst) begin
-      \$287  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = a_3_2;
-    if (rst) begin
-      \$288  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = v_3_2;
-    if (rst) begin
-      \$289  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = l_3_2;
-    if (rst) begin
-      \$290  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = w_2_3;
-    if (rst) begin
-      \$291  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = acc_3_3;
-    if (\$64 ) begin
-      \$292  = \$65 ;
-    end
-    if (rst) begin
-      \$292  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = out_3_3;
-    if (cap_3_3) begin
-      \$293  = \$118 [24:0];
-    end else if (\$66 ) begin
-      \$293  = 25'h0000000;
-    end
-    if (rst) begin
-      \$293  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = a_3_3;
-    if (rst) begin
-      \$294  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = v_3_3;
-    if (rst) begin
-      \$295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = l_3_3;
-    if (rst) begin
-      \$296  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = w_2_4;
-    if (rst) begin
-      \$297  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = acc_3_4;
-    if (\$67 ) begin
-      \$298  = \$68 ;
-    end
-    if (rst) begin
-      \$298  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = out_3_4;
-    if (cap_3_4) begin
-      \$299  = \$120 [24:0];
-    end else if (\$69 ) begin
-      \$299  = 25'h0000000;
-    end
-    if (rst) begin
-      \$299  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = a_3_4;
-    if (rst) begin
-      \$300  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = v_3_4;
-    if (rst) begin
-      \$301  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = l_3_4;
-    if (rst) begin
-      \$302  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = w_2_5;
-    if (rst) begin
-      \$303  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = acc_3_5;
-    if (\$70 ) begin
-      \$304  = \$71 ;
-    end
-    if (rst) begin
-      \$304  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = out_3_5;
-    if (cap_3_5) begin
-      \$305  = \$122 [24:0];
-    end else if (\$72 ) begin
-      \$305  = 25'h0000000;
-    end
-    if (rst) begin
-      \$305  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = count_next;
-    if (rst) begin
-      \$306  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = beat_next;
-    if (rst) begin
-      \$307  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = \$75 ;
-    if (rst) begin
-      \$308  = 1'h0;
-    end
-  end
+    drain_shift <= \$236 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_3_5) begin
       count_next = 3'h4;
-    end else if (\$124 ) begin
-      count_next = \$125 [2:0];
+    end else if (\$26 ) begin
+      count_next = \$27 [2:0];
     end
   end
   always @* begin
@@ -4015,35 +2403,860 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_3_5) begin
       beat_next = 2'h0;
-    end else if (\$126 ) begin
-      beat_next = \$128 [1:0];
+    end else if (\$28 ) begin
+      beat_next = \$30 [1:0];
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = a_in1;
+    if (rst) begin
+      \$87  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$88  = \$31 ;
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$89  = a_in2;
+    if (rst) begin
+      \$89  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$90  = skew_a2_d0;
+    if (rst) begin
+      \$90  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$91  = \$32 ;
+    if (rst) begin
+      \$91  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$92  = skew_l2_d0;
+    if (rst) begin
+      \$92  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$93  = a_in3;
+    if (rst) begin
+      \$93  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = skew_a3_d0;
+    if (rst) begin
+      \$94  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = skew_a3_d1;
+    if (rst) begin
+      \$95  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = \$33 ;
+    if (rst) begin
+      \$96  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = skew_l3_d0;
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = skew_l3_d1;
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$114  = a_in0;
+    if (rst) begin
+      \$114  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$115  = \$34 ;
+    if (rst) begin
+      \$115  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$117  = \$36 ;
+    if (rst) begin
+      \$117  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$118  = out_0_0;
+    if (cap_0_0) begin
+      \$118  = \$1 [24:0];
+    end else if (\$37 ) begin
+      \$118  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$119  = a_0_0;
+    if (rst) begin
+      \$119  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = l_0_0;
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$122  = \$38 ;
+    if (rst) begin
+      \$122  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$123  = out_0_1;
+    if (cap_0_1) begin
+      \$123  = \$3 [24:0];
+    end else if (\$39 ) begin
+      \$123  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$124  = a_0_1;
+    if (rst) begin
+      \$124  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$125  = l_0_1;
+    if (rst) begin
+      \$125  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$127  = \$40 ;
+    if (rst) begin
+      \$127  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$128  = out_0_2;
+    if (cap_0_2) begin
+      \$128  = \$4 [24:0];
+    end else if (\$41 ) begin
+      \$128  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$129  = a_0_2;
+    if (rst) begin
+      \$129  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$130  = l_0_2;
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$132  = \$42 ;
+    if (rst) begin
+      \$132  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$133  = out_0_3;
+    if (cap_0_3) begin
+      \$133  = \$5 [24:0];
+    end else if (\$43 ) begin
+      \$133  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = a_0_3;
+    if (rst) begin
+      \$134  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = l_0_3;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$137  = \$44 ;
+    if (rst) begin
+      \$137  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$138  = out_0_4;
+    if (cap_0_4) begin
+      \$138  = \$6 [24:0];
+    end else if (\$45 ) begin
+      \$138  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$139  = a_0_4;
+    if (rst) begin
+      \$139  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$140  = l_0_4;
+    if (rst) begin
+      \$140  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$142  = \$46 ;
+    if (rst) begin
+      \$142  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$143  = out_0_5;
+    if (cap_0_5) begin
+      \$143  = \$7 [24:0];
+    end else if (\$47 ) begin
+      \$143  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$144  = skew_a1_d0;
+    if (rst) begin
+      \$144  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$145  = skew_l1_d0;
+    if (rst) begin
+      \$145  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$147  = \$48 ;
+    if (rst) begin
+      \$147  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$148  = out_1_0;
+    if (cap_1_0) begin
+      \$148  = \$8 [24:0];
+    end else if (\$49 ) begin
+      \$148  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$149  = a_1_0;
+    if (rst) begin
+      \$149  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$150  = l_1_0;
+    if (rst) begin
+      \$150  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$152  = \$50 ;
+    if (rst) begin
+      \$152  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$153  = out_1_1;
+    if (cap_1_1) begin
+      \$153  = \$9 [24:0];
+    end else if (\$51 ) begin
+      \$153  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$154  = a_1_1;
+    if (rst) begin
+      \$154  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$155  = l_1_1;
+    if (rst) begin
+      \$155  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$157  = \$52 ;
+    if (rst) begin
+      \$157  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$158  = out_1_2;
+    if (cap_1_2) begin
+      \$158  = \$10 [24:0];
+    end else if (\$53 ) begin
+      \$158  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$159  = a_1_2;
+    if (rst) begin
+      \$159  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$160  = l_1_2;
+    if (rst) begin
+      \$160  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$162  = \$54 ;
+    if (rst) begin
+      \$162  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$163  = out_1_3;
+    if (cap_1_3) begin
+      \$163  = \$11 [24:0];
+    end else if (\$55 ) begin
+      \$163  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = a_1_3;
+    if (rst) begin
+      \$164  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$165  = l_1_3;
+    if (rst) begin
+      \$165  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$167  = \$56 ;
+    if (rst) begin
+      \$167  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$168  = out_1_4;
+    if (cap_1_4) begin
+      \$168  = \$12 [24:0];
+    end else if (\$57 ) begin
+      \$168  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$169  = a_1_4;
+    if (rst) begin
+      \$169  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$170  = l_1_4;
+    if (rst) begin
+      \$170  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$172  = \$58 ;
+    if (rst) begin
+      \$172  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$173  = out_1_5;
+    if (cap_1_5) begin
+      \$173  = \$13 [24:0];
+    end else if (\$59 ) begin
+      \$173  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$174  = skew_a2_d1;
+    if (rst) begin
+      \$174  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$175  = skew_l2_d1;
+    if (rst) begin
+      \$175  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$177  = \$60 ;
+    if (rst) begin
+      \$177  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$178  = out_2_0;
+    if (cap_2_0) begin
+      \$178  = \$14 [24:0];
+    end else if (\$61 ) begin
+      \$178  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$179  = a_2_0;
+    if (rst) begin
+      \$179  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$180  = l_2_0;
+    if (rst) begin
+      \$180  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$182  = \$62 ;
+    if (rst) begin
+      \$182  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$183  = out_2_1;
+    if (cap_2_1) begin
+      \$183  = \$15 [24:0];
+    end else if (\$63 ) begin
+      \$183  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$184  = a_2_1;
+    if (rst) begin
+      \$184  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$185  = l_2_1;
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$187  = \$64 ;
+    if (rst) begin
+      \$187  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$188  = out_2_2;
+    if (cap_2_2) begin
+      \$188  = \$16 [24:0];
+    end else if (\$65 ) begin
+      \$188  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$189  = a_2_2;
+    if (rst) begin
+      \$189  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$190  = l_2_2;
+    if (rst) begin
+      \$190  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$192  = \$66 ;
+    if (rst) begin
+      \$192  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$193  = out_2_3;
+    if (cap_2_3) begin
+      \$193  = \$17 [24:0];
+    end else if (\$67 ) begin
+      \$193  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$194  = a_2_3;
+    if (rst) begin
+      \$194  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$195  = l_2_3;
+    if (rst) begin
+      \$195  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$197  = \$68 ;
+    if (rst) begin
+      \$197  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$198  = out_2_4;
+    if (cap_2_4) begin
+      \$198  = \$18 [24:0];
+    end else if (\$69 ) begin
+      \$198  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$199  = a_2_4;
+    if (rst) begin
+      \$199  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$200  = l_2_4;
+    if (rst) begin
+      \$200  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$202  = \$70 ;
+    if (rst) begin
+      \$202  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$203  = out_2_5;
+    if (cap_2_5) begin
+      \$203  = \$19 [24:0];
+    end else if (\$71 ) begin
+      \$203  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$204  = skew_a3_d2;
+    if (rst) begin
+      \$204  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$205  = skew_l3_d2;
+    if (rst) begin
+      \$205  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$207  = \$72 ;
+    if (rst) begin
+      \$207  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$208  = out_3_0;
+    if (cap_3_0) begin
+      \$208  = \$20 [24:0];
+    end else if (\$73 ) begin
+      \$208  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$209  = a_3_0;
+    if (rst) begin
+      \$209  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$210  = l_3_0;
+    if (rst) begin
+      \$210  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$212  = \$74 ;
+    if (rst) begin
+      \$212  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$213  = out_3_1;
+    if (cap_3_1) begin
+      \$213  = \$21 [24:0];
+    end else if (\$75 ) begin
+      \$213  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$214  = a_3_1;
+    if (rst) begin
+      \$214  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$215  = l_3_1;
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$217  = \$76 ;
+    if (rst) begin
+      \$217  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$218  = out_3_2;
+    if (cap_3_2) begin
+      \$218  = \$22 [24:0];
+    end else if (\$77 ) begin
+      \$218  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$219  = a_3_2;
+    if (rst) begin
+      \$219  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$220  = l_3_2;
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$222  = \$78 ;
+    if (rst) begin
+      \$222  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$223  = out_3_3;
+    if (cap_3_3) begin
+      \$223  = \$23 [24:0];
+    end else if (\$79 ) begin
+      \$223  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$224  = a_3_3;
+    if (rst) begin
+      \$224  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$225  = l_3_3;
+    if (rst) begin
+      \$225  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$227  = \$80 ;
+    if (rst) begin
+      \$227  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$228  = out_3_4;
+    if (cap_3_4) begin
+      \$228  = \$24 [24:0];
+    end else if (\$81 ) begin
+      \$228  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$229  = a_3_4;
+    if (rst) begin
+      \$229  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$230  = l_3_4;
+    if (rst) begin
+      \$230  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$232  = \$82 ;
+    if (rst) begin
+      \$232  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$233  = out_3_5;
+    if (cap_3_5) begin
+      \$233  = \$25 [24:0];
+    end else if (\$83 ) begin
+      \$233  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$234  = count_next;
+    if (rst) begin
+      \$234  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$235  = beat_next;
+    if (rst) begin
+      \$235  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$236  = \$86 ;
+    if (rst) begin
+      \$236  = 1'h0;
+    end
+  end
+  assign sum_0_0 = \$1 [24:0];
   assign en = 1'h1;
-  assign sum_0_0 = \$76 [24:0];
-  assign sum_0_1 = \$78 [24:0];
-  assign sum_0_2 = \$80 [24:0];
-  assign sum_0_3 = \$82 [24:0];
-  assign sum_0_4 = \$84 [24:0];
-  assign sum_0_5 = \$86 [24:0];
-  assign sum_1_0 = \$88 [24:0];
-  assign sum_1_1 = \$90 [24:0];
-  assign sum_1_2 = \$92 [24:0];
-  assign sum_1_3 = \$94 [24:0];
-  assign sum_1_4 = \$96 [24:0];
-  assign sum_1_5 = \$98 [24:0];
-  assign sum_2_0 = \$100 [24:0];
-  assign sum_2_1 = \$102 [24:0];
-  assign sum_2_2 = \$104 [24:0];
-  assign sum_2_3 = \$106 [24:0];
-  assign sum_2_4 = \$108 [24:0];
-  assign sum_2_5 = \$110 [24:0];
-  assign sum_3_0 = \$112 [24:0];
-  assign sum_3_1 = \$114 [24:0];
-  assign sum_3_2 = \$116 [24:0];
-  assign sum_3_3 = \$118 [24:0];
-  assign sum_3_4 = \$120 [24:0];
-  assign sum_3_5 = \$122 [24:0];
+  assign sum_0_1 = \$3 [24:0];
+  assign sum_0_2 = \$4 [24:0];
+  assign sum_0_3 = \$5 [24:0];
+  assign sum_0_4 = \$6 [24:0];
+  assign sum_0_5 = \$7 [24:0];
+  assign sum_1_0 = \$8 [24:0];
+  assign sum_1_1 = \$9 [24:0];
+  assign sum_1_2 = \$10 [24:0];
+  assign sum_1_3 = \$11 [24:0];
+  assign sum_1_4 = \$12 [24:0];
+  assign sum_1_5 = \$13 [24:0];
+  assign sum_2_0 = \$14 [24:0];
+  assign sum_2_1 = \$15 [24:0];
+  assign sum_2_2 = \$16 [24:0];
+  assign sum_2_3 = \$17 [24:0];
+  assign sum_2_4 = \$18 [24:0];
+  assign sum_2_5 = \$19 [24:0];
+  assign sum_3_0 = \$20 [24:0];
+  assign sum_3_1 = \$21 [24:0];
+  assign sum_3_2 = \$22 [24:0];
+  assign sum_3_3 = \$23 [24:0];
+  assign sum_3_4 = \$24 [24:0];
+  assign sum_3_5 = \$25 [24:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -4061,86 +3274,101 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[3]  = o_data[99:75];
   assign \o_data[4]  = o_data[124:100];
   assign \o_data[5]  = o_data[149:125];
+  assign \$231  = w_2_5;
+  assign \$226  = w_2_4;
+  assign \$221  = w_2_3;
+  assign \$216  = w_2_2;
+  assign \$211  = w_2_1;
+  assign \$206  = w_2_0;
+  assign \$201  = w_1_5;
+  assign \$196  = w_1_4;
+  assign \$191  = w_1_3;
+  assign \$186  = w_1_2;
+  assign \$181  = w_1_1;
+  assign \$176  = w_1_0;
+  assign \$171  = w_0_5;
+  assign \$166  = w_0_4;
+  assign \$161  = w_0_3;
+  assign \$156  = w_0_2;
+  assign \$151  = w_0_1;
+  assign \$146  = w_0_0;
+  assign \$141  = skew_w5_d4;
+  assign \$136  = skew_w4_d3;
+  assign \$131  = skew_w3_d2;
+  assign \$126  = skew_w2_d1;
+  assign \$121  = skew_w1_d0;
+  assign \$116  = w_in0;
+  assign \$113  = skew_w5_d3;
+  assign \$112  = skew_w5_d2;
+  assign \$111  = skew_w5_d1;
+  assign \$110  = skew_w5_d0;
+  assign \$109  = w_in5;
+  assign \$108  = skew_w4_d2;
+  assign \$107  = skew_w4_d1;
+  assign \$106  = skew_w4_d0;
+  assign \$105  = w_in4;
+  assign \$104  = skew_w3_d1;
+  assign \$103  = skew_w3_d0;
+  assign \$102  = w_in3;
+  assign \$101  = skew_w2_d0;
+  assign \$100  = w_in2;
+  assign \$99  = w_in1;
   assign o_data[149:125] = out_0_5;
   assign o_data[124:100] = out_0_4;
   assign o_data[99:75] = out_0_3;
   assign o_data[74:50] = out_0_2;
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
-  assign \$1  = i_valid;
-  assign \$3  = drain_shift;
-  assign \$4  = v_0_0;
-  assign \$6  = drain_shift;
-  assign \$7  = v_0_1;
-  assign \$9  = drain_shift;
-  assign \$10  = v_0_2;
-  assign \$12  = drain_shift;
-  assign \$13  = v_0_3;
-  assign \$15  = drain_shift;
-  assign \$16  = v_0_4;
-  assign \$18  = drain_shift;
-  assign \$19  = skew_v1_d0;
-  assign \$21  = drain_shift;
-  assign \$22  = v_1_0;
-  assign \$24  = drain_shift;
-  assign \$25  = v_1_1;
-  assign \$27  = drain_shift;
-  assign \$28  = v_1_2;
-  assign \$30  = drain_shift;
-  assign \$31  = v_1_3;
-  assign \$33  = drain_shift;
-  assign \$34  = v_1_4;
-  assign \$36  = drain_shift;
-  assign \$37  = skew_v2_d1;
+  assign cap_0_0 = \$2 ;
+  assign cap_0_1 = l_0_0;
+  assign cap_0_2 = l_0_1;
+  assign cap_0_3 = l_0_2;
+  assign cap_0_4 = l_0_3;
+  assign cap_0_5 = l_0_4;
+  assign cap_1_0 = skew_l1_d0;
+  assign cap_1_1 = l_1_0;
+  assign cap_1_2 = l_1_1;
+  assign cap_1_3 = l_1_2;
+  assign cap_1_4 = l_1_3;
+  assign cap_1_5 = l_1_4;
+  assign cap_2_0 = skew_l2_d1;
+  assign cap_2_1 = l_2_0;
+  assign cap_2_2 = l_2_1;
+  assign cap_2_3 = l_2_2;
+  assign cap_2_4 = l_2_3;
+  assign cap_2_5 = l_2_4;
+  assign cap_3_0 = skew_l3_d2;
+  assign cap_3_1 = l_3_0;
+  assign cap_3_2 = l_3_1;
+  assign cap_3_3 = l_3_2;
+  assign cap_3_4 = l_3_3;
+  assign cap_3_5 = l_3_4;
+  assign \$26  = drain_shift;
+  assign \$28  = draining;
+  assign \$37  = drain_shift;
   assign \$39  = drain_shift;
-  assign \$40  = v_2_0;
-  assign \$42  = drain_shift;
-  assign \$43  = v_2_1;
+  assign \$41  = drain_shift;
+  assign \$43  = drain_shift;
   assign \$45  = drain_shift;
-  assign \$46  = v_2_2;
-  assign \$48  = drain_shift;
-  assign \$49  = v_2_3;
+  assign \$47  = drain_shift;
+  assign \$49  = drain_shift;
   assign \$51  = drain_shift;
-  assign \$52  = v_2_4;
-  assign \$54  = drain_shift;
-  assign \$55  = skew_v3_d2;
+  assign \$53  = drain_shift;
+  assign \$55  = drain_shift;
   assign \$57  = drain_shift;
-  assign \$58  = v_3_0;
-  assign \$60  = drain_shift;
-  assign \$61  = v_3_1;
+  assign \$59  = drain_shift;
+  assign \$61  = drain_shift;
   assign \$63  = drain_shift;
-  assign \$64  = v_3_2;
-  assign \$66  = drain_shift;
-  assign \$67  = v_3_3;
+  assign \$65  = drain_shift;
+  assign \$67  = drain_shift;
   assign \$69  = drain_shift;
-  assign \$70  = v_3_4;
-  assign \$72  = drain_shift;
-  assign \$77  = i_valid;
-  assign \$79  = v_0_0;
-  assign \$81  = v_0_1;
-  assign \$83  = v_0_2;
-  assign \$85  = v_0_3;
-  assign \$87  = v_0_4;
-  assign \$89  = skew_v1_d0;
-  assign \$91  = v_1_0;
-  assign \$93  = v_1_1;
-  assign \$95  = v_1_2;
-  assign \$97  = v_1_3;
-  assign \$99  = v_1_4;
-  assign \$101  = skew_v2_d1;
-  assign \$103  = v_2_0;
-  assign \$105  = v_2_1;
-  assign \$107  = v_2_2;
-  assign \$109  = v_2_3;
-  assign \$111  = v_2_4;
-  assign \$113  = skew_v3_d2;
-  assign \$115  = v_3_0;
-  assign \$117  = v_3_1;
-  assign \$119  = v_3_2;
-  assign \$121  = v_3_3;
-  assign \$123  = v_3_4;
-  assign \$124  = drain_shift;
-  assign \$126  = draining;
+  assign \$71  = drain_shift;
+  assign \$73  = drain_shift;
+  assign \$75  = drain_shift;
+  assign \$77  = drain_shift;
+  assign \$79  = drain_shift;
+  assign \$81  = drain_shift;
+  assign \$83  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -1451,265 +1451,200 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
-  reg \$101 ;
+  wire [24:0] \$1 ;
+  wire [24:0] \$10 ;
+  reg [23:0] \$100 ;
+  reg [7:0] \$101 ;
   reg \$102 ;
-  reg \$103 ;
-  reg \$104 ;
+  wire [7:0] \$103 ;
+  reg [15:0] \$104 ;
   reg \$105 ;
-  reg \$106 ;
-  reg [7:0] \$107 ;
+  reg [23:0] \$106 ;
+  reg [23:0] \$107 ;
   reg [7:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire [23:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
-  reg [7:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg \$114 ;
-  reg \$115 ;
-  reg [7:0] \$116 ;
-  reg [15:0] \$117 ;
-  reg \$118 ;
+  reg \$109 ;
+  wire [24:0] \$11 ;
+  wire [7:0] \$110 ;
+  reg [15:0] \$111 ;
+  reg \$112 ;
+  reg [23:0] \$113 ;
+  reg [23:0] \$114 ;
+  reg [7:0] \$115 ;
+  reg \$116 ;
+  wire [7:0] \$117 ;
+  reg [15:0] \$118 ;
   reg \$119 ;
-  wire \$12 ;
+  wire [24:0] \$12 ;
   reg [23:0] \$120 ;
   reg [23:0] \$121 ;
   reg [7:0] \$122 ;
   reg \$123 ;
-  reg \$124 ;
-  reg [7:0] \$125 ;
-  reg [15:0] \$126 ;
-  reg \$127 ;
-  reg \$128 ;
-  reg [23:0] \$129 ;
-  wire \$13 ;
-  reg [23:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg \$132 ;
+  wire [7:0] \$124 ;
+  reg [15:0] \$125 ;
+  reg \$126 ;
+  reg [23:0] \$127 ;
+  reg [23:0] \$128 ;
+  reg [7:0] \$129 ;
+  wire [24:0] \$13 ;
+  reg \$130 ;
+  wire [7:0] \$131 ;
+  reg [15:0] \$132 ;
   reg \$133 ;
-  reg [7:0] \$134 ;
-  reg [15:0] \$135 ;
-  reg \$136 ;
+  reg [23:0] \$134 ;
+  reg [23:0] \$135 ;
+  reg [7:0] \$136 ;
   reg \$137 ;
-  reg [23:0] \$138 ;
-  reg [23:0] \$139 ;
-  wire [23:0] \$14 ;
-  reg [7:0] \$140 ;
-  reg \$141 ;
-  reg \$142 ;
+  wire [7:0] \$138 ;
+  reg [15:0] \$139 ;
+  wire [24:0] \$14 ;
+  reg \$140 ;
+  reg [23:0] \$141 ;
+  reg [23:0] \$142 ;
   reg [7:0] \$143 ;
-  reg [15:0] \$144 ;
-  reg \$145 ;
-  reg \$146 ;
-  reg [23:0] \$147 ;
+  reg \$144 ;
+  wire [7:0] \$145 ;
+  reg [15:0] \$146 ;
+  reg \$147 ;
   reg [23:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire \$15 ;
-  reg \$150 ;
+  reg [23:0] \$149 ;
+  wire [24:0] \$15 ;
+  reg [7:0] \$150 ;
   reg \$151 ;
-  reg [7:0] \$152 ;
+  wire [7:0] \$152 ;
   reg [15:0] \$153 ;
   reg \$154 ;
-  reg \$155 ;
+  reg [23:0] \$155 ;
   reg [23:0] \$156 ;
-  reg [23:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg \$159 ;
-  wire \$16 ;
-  reg \$160 ;
-  reg [7:0] \$161 ;
-  reg [15:0] \$162 ;
-  reg \$163 ;
-  reg \$164 ;
-  reg [23:0] \$165 ;
-  reg [23:0] \$166 ;
-  reg [7:0] \$167 ;
+  reg [7:0] \$157 ;
+  reg \$158 ;
+  wire [7:0] \$159 ;
+  wire [24:0] \$16 ;
+  reg [15:0] \$160 ;
+  reg \$161 ;
+  reg [23:0] \$162 ;
+  reg [23:0] \$163 ;
+  reg [7:0] \$164 ;
+  reg \$165 ;
+  wire [7:0] \$166 ;
+  reg [15:0] \$167 ;
   reg \$168 ;
-  reg \$169 ;
-  wire [23:0] \$17 ;
-  reg [7:0] \$170 ;
-  reg [15:0] \$171 ;
+  reg [23:0] \$169 ;
+  wire \$17 ;
+  reg [23:0] \$170 ;
+  reg [7:0] \$171 ;
   reg \$172 ;
-  reg \$173 ;
-  reg [23:0] \$174 ;
-  reg [23:0] \$175 ;
-  reg [7:0] \$176 ;
-  reg \$177 ;
-  reg \$178 ;
-  reg [7:0] \$179 ;
-  wire \$18 ;
-  reg [15:0] \$180 ;
-  reg \$181 ;
+  wire [7:0] \$173 ;
+  reg [15:0] \$174 ;
+  reg \$175 ;
+  reg [23:0] \$176 ;
+  reg [23:0] \$177 ;
+  reg [7:0] \$178 ;
+  reg \$179 ;
+  wire [3:0] \$18 ;
+  wire [7:0] \$180 ;
+  reg [15:0] \$181 ;
   reg \$182 ;
   reg [23:0] \$183 ;
   reg [23:0] \$184 ;
   reg [7:0] \$185 ;
   reg \$186 ;
-  reg \$187 ;
-  reg [7:0] \$188 ;
-  reg [15:0] \$189 ;
+  wire [7:0] \$187 ;
+  reg [15:0] \$188 ;
+  reg \$189 ;
   wire \$19 ;
-  reg \$190 ;
-  reg \$191 ;
-  reg [23:0] \$192 ;
-  reg [23:0] \$193 ;
-  reg [7:0] \$194 ;
-  reg \$195 ;
-  reg \$196 ;
-  reg [7:0] \$197 ;
-  reg [15:0] \$198 ;
-  reg \$199 ;
-  wire [23:0] \$2 ;
-  wire [23:0] \$20 ;
-  reg \$200 ;
-  reg [23:0] \$201 ;
-  reg [23:0] \$202 ;
-  reg [7:0] \$203 ;
-  reg \$204 ;
-  reg \$205 ;
-  reg [7:0] \$206 ;
-  reg [15:0] \$207 ;
-  reg \$208 ;
-  reg \$209 ;
-  wire \$21 ;
-  reg [23:0] \$210 ;
-  reg [23:0] \$211 ;
-  reg [7:0] \$212 ;
-  reg \$213 ;
-  reg \$214 ;
-  reg [7:0] \$215 ;
-  reg [15:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg [23:0] \$219 ;
+  reg [23:0] \$190 ;
+  reg [23:0] \$191 ;
+  reg [2:0] \$192 ;
+  reg [1:0] \$193 ;
+  reg \$194 ;
+  wire [24:0] \$2 ;
+  wire [2:0] \$20 ;
+  wire [2:0] \$21 ;
   wire \$22 ;
-  reg [23:0] \$220 ;
-  reg [7:0] \$221 ;
-  reg \$222 ;
-  reg \$223 ;
-  reg [7:0] \$224 ;
-  reg [15:0] \$225 ;
-  reg \$226 ;
-  reg \$227 ;
-  reg [23:0] \$228 ;
-  reg [23:0] \$229 ;
-  wire [23:0] \$23 ;
-  reg [7:0] \$230 ;
-  reg \$231 ;
-  reg \$232 ;
-  reg [7:0] \$233 ;
-  reg [15:0] \$234 ;
-  reg \$235 ;
-  reg \$236 ;
-  reg [23:0] \$237 ;
-  reg [23:0] \$238 ;
-  reg [7:0] \$239 ;
+  wire \$23 ;
   wire \$24 ;
-  reg \$240 ;
-  reg \$241 ;
-  reg [7:0] \$242 ;
-  reg [15:0] \$243 ;
-  reg \$244 ;
-  reg \$245 ;
-  reg [23:0] \$246 ;
-  reg [23:0] \$247 ;
-  reg [7:0] \$248 ;
-  reg \$249 ;
   wire \$25 ;
-  reg \$250 ;
-  reg [7:0] \$251 ;
-  reg [15:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [23:0] \$255 ;
-  reg [23:0] \$256 ;
-  reg [2:0] \$257 ;
-  reg [1:0] \$258 ;
-  reg \$259 ;
-  wire [23:0] \$26 ;
-  wire \$27 ;
+  wire \$26 ;
+  wire [23:0] \$27 ;
   wire \$28 ;
   wire [23:0] \$29 ;
-  wire \$3 ;
+  wire [24:0] \$3 ;
   wire \$30 ;
-  wire \$31 ;
-  wire [23:0] \$32 ;
-  wire \$33 ;
+  wire [23:0] \$31 ;
+  wire \$32 ;
+  wire [23:0] \$33 ;
   wire \$34 ;
   wire [23:0] \$35 ;
   wire \$36 ;
-  wire \$37 ;
-  wire [23:0] \$38 ;
-  wire \$39 ;
-  wire \$4 ;
+  wire [23:0] \$37 ;
+  wire \$38 ;
+  wire [23:0] \$39 ;
+  wire [24:0] \$4 ;
   wire \$40 ;
   wire [23:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire [23:0] \$44 ;
-  wire \$45 ;
+  wire [23:0] \$43 ;
+  wire \$44 ;
+  wire [23:0] \$45 ;
   wire \$46 ;
   wire [23:0] \$47 ;
   wire \$48 ;
-  wire \$49 ;
-  wire [23:0] \$5 ;
+  wire [23:0] \$49 ;
+  wire [24:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [24:0] \$54 ;
-  wire \$55 ;
-  wire [24:0] \$56 ;
-  wire \$57 ;
-  wire [24:0] \$58 ;
+  wire [23:0] \$51 ;
+  wire \$52 ;
+  wire [23:0] \$53 ;
+  wire \$54 ;
+  wire [23:0] \$55 ;
+  wire \$56 ;
+  wire [23:0] \$57 ;
+  wire \$58 ;
   wire \$59 ;
-  wire \$6 ;
-  wire [24:0] \$60 ;
+  wire [24:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
-  wire [24:0] \$62 ;
-  wire \$63 ;
-  wire [24:0] \$64 ;
-  wire \$65 ;
-  wire [24:0] \$66 ;
-  wire \$67 ;
-  wire [24:0] \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [24:0] \$70 ;
-  wire \$71 ;
-  wire [24:0] \$72 ;
-  wire \$73 ;
-  wire [24:0] \$74 ;
-  wire \$75 ;
-  wire [24:0] \$76 ;
-  wire \$77 ;
-  wire [24:0] \$78 ;
-  wire \$79 ;
-  wire [23:0] \$8 ;
-  wire [24:0] \$80 ;
-  wire \$81 ;
-  wire [24:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [3:0] \$85 ;
-  wire \$86 ;
-  wire [2:0] \$87 ;
-  wire [2:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
+  reg [7:0] \$62 ;
+  reg \$63 ;
+  reg [7:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg \$66 ;
+  reg \$67 ;
+  reg [7:0] \$68 ;
+  reg [7:0] \$69 ;
+  wire [24:0] \$7 ;
+  reg [7:0] \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg \$73 ;
+  wire [7:0] \$74 ;
+  wire [7:0] \$75 ;
+  wire [7:0] \$76 ;
+  wire [7:0] \$77 ;
+  wire [7:0] \$78 ;
+  wire [7:0] \$79 ;
+  wire [24:0] \$8 ;
+  reg [7:0] \$80 ;
+  reg \$81 ;
+  wire [7:0] \$82 ;
+  reg [15:0] \$83 ;
+  reg \$84 ;
+  reg [23:0] \$85 ;
+  reg [23:0] \$86 ;
+  reg [7:0] \$87 ;
+  reg \$88 ;
+  wire [7:0] \$89 ;
+  wire [24:0] \$9 ;
+  reg [15:0] \$90 ;
   reg \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg \$94 ;
+  reg [23:0] \$92 ;
+  reg [23:0] \$93 ;
+  reg [7:0] \$94 ;
   reg \$95 ;
-  reg \$96 ;
-  reg \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [7:0] \$96 ;
+  reg [15:0] \$97 ;
+  reg \$98 ;
+  reg [23:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1726,6 +1661,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
   reg [7:0] a_3_3 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
+  wire [7:0] a_in2;
+  wire [7:0] a_in3;
   reg [23:0] acc_0_0 = 24'h000000;
   reg [23:0] acc_0_1 = 24'h000000;
   reg [23:0] acc_0_2 = 24'h000000;
@@ -1885,12 +1824,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg skew_l3_d0 = 1'h0;
   reg skew_l3_d1 = 1'h0;
   reg skew_l3_d2 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg skew_v2_d0 = 1'h0;
-  reg skew_v2_d1 = 1'h0;
-  reg skew_v3_d0 = 1'h0;
-  reg skew_v3_d1 = 1'h0;
-  reg skew_v3_d2 = 1'h0;
   reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
   reg [7:0] skew_w2_d1 = 8'h00;
@@ -1913,38 +1846,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [23:0] sum_3_1;
   wire [23:0] sum_3_2;
   wire [23:0] sum_3_3;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg vr_0_0 = 1'h0;
-  reg vr_0_1 = 1'h0;
-  reg vr_0_2 = 1'h0;
-  reg vr_0_3 = 1'h0;
-  reg vr_1_0 = 1'h0;
-  reg vr_1_1 = 1'h0;
-  reg vr_1_2 = 1'h0;
-  reg vr_1_3 = 1'h0;
-  reg vr_2_0 = 1'h0;
-  reg vr_2_1 = 1'h0;
-  reg vr_2_2 = 1'h0;
-  reg vr_2_3 = 1'h0;
-  reg vr_3_0 = 1'h0;
-  reg vr_3_1 = 1'h0;
-  reg vr_3_2 = 1'h0;
-  reg vr_3_3 = 1'h0;
   reg [7:0] w_0_0 = 8'h00;
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
@@ -1961,1751 +1862,351 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_3_1 = 8'h00;
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
-  assign \$2  = lr_0_0 ? 24'h000000 : \$52 [23:0];
-  assign \$5  = lr_0_1 ? 24'h000000 : \$54 [23:0];
-  assign \$8  = lr_0_2 ? 24'h000000 : \$56 [23:0];
-  assign \$11  = lr_0_3 ? 24'h000000 : \$58 [23:0];
-  assign \$14  = lr_1_0 ? 24'h000000 : \$60 [23:0];
-  assign \$17  = lr_1_1 ? 24'h000000 : \$62 [23:0];
-  assign \$20  = lr_1_2 ? 24'h000000 : \$64 [23:0];
-  assign \$23  = lr_1_3 ? 24'h000000 : \$66 [23:0];
-  assign \$26  = lr_2_0 ? 24'h000000 : \$68 [23:0];
-  assign \$29  = lr_2_1 ? 24'h000000 : \$70 [23:0];
-  assign \$32  = lr_2_2 ? 24'h000000 : \$72 [23:0];
-  assign \$35  = lr_2_3 ? 24'h000000 : \$74 [23:0];
-  assign \$38  = lr_3_0 ? 24'h000000 : \$76 [23:0];
-  assign \$41  = lr_3_1 ? 24'h000000 : \$78 [23:0];
-  assign \$44  = lr_3_2 ? 24'h000000 : \$80 [23:0];
-  assign \$47  = lr_3_3 ? 24'h000000 : \$82 [23:0];
-  assign \$49  = | count_next;
-  assign \$50  = beat_next == 2'h3;
-  assign \$51  = \$49  & \$50 ;
-  assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$52  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign cap_0_0 = \$53  & lr_0_0;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
+  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$54  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign cap_0_1 = \$55  & lr_0_1;
+  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$56  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign cap_0_2 = \$57  & lr_0_2;
+  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$58  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign cap_0_3 = \$59  & lr_0_3;
+  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$60  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign cap_1_0 = \$61  & lr_1_0;
+  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$62  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign cap_1_1 = \$63  & lr_1_1;
+  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$64  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign cap_1_2 = \$65  & lr_1_2;
+  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$66  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign cap_1_3 = \$67  & lr_1_3;
+  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$68  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign cap_2_0 = \$69  & lr_2_0;
+  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$70  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign cap_2_1 = \$71  & lr_2_1;
+  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$72  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign cap_2_2 = \$73  & lr_2_2;
+  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$74  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign cap_2_3 = \$75  & lr_2_3;
+  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$76  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign cap_3_0 = \$77  & lr_3_0;
+  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$78  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign cap_3_1 = \$79  & lr_3_1;
+  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$80  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign cap_3_2 = \$81  & lr_3_2;
+  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$82  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign cap_3_3 = \$83  & lr_3_3;
+  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
   assign draining = | drain_count;
-  assign \$85  = drain_count - 1'h1;
-  assign \$87  = drain_beat + 1'h1;
-  assign \$88  = drain_shift ? 3'h0 : \$87 ;
+  assign \$18  = drain_count - 1'h1;
+  assign \$20  = drain_beat + 1'h1;
+  assign \$21  = drain_shift ? 3'h0 : \$20 ;
+  assign \$22  = i_last & i_valid;
+  assign \$23  = i_last & i_valid;
+  assign \$24  = i_last & i_valid;
+  assign \$25  = i_last & i_valid;
+  assign \$26  = i_last & i_valid;
+  assign \$27  = lr_0_0 ? 24'h000000 : \$1 [23:0];
+  assign \$29  = lr_0_1 ? 24'h000000 : \$2 [23:0];
+  assign \$31  = lr_0_2 ? 24'h000000 : \$3 [23:0];
+  assign \$33  = lr_0_3 ? 24'h000000 : \$4 [23:0];
+  assign \$35  = lr_1_0 ? 24'h000000 : \$5 [23:0];
+  assign \$37  = lr_1_1 ? 24'h000000 : \$6 [23:0];
+  assign \$39  = lr_1_2 ? 24'h000000 : \$7 [23:0];
+  assign \$41  = lr_1_3 ? 24'h000000 : \$8 [23:0];
+  assign \$43  = lr_2_0 ? 24'h000000 : \$9 [23:0];
+  assign \$45  = lr_2_1 ? 24'h000000 : \$10 [23:0];
+  assign \$47  = lr_2_2 ? 24'h000000 : \$11 [23:0];
+  assign \$49  = lr_2_3 ? 24'h000000 : \$12 [23:0];
+  assign \$51  = lr_3_0 ? 24'h000000 : \$13 [23:0];
+  assign \$53  = lr_3_1 ? 24'h000000 : \$14 [23:0];
+  assign \$55  = lr_3_2 ? 24'h000000 : \$15 [23:0];
+  assign \$57  = lr_3_3 ? 24'h000000 : \$16 [23:0];
+  assign \$59  = | count_next;
+  assign \$60  = beat_next == 2'h3;
+  assign \$61  = \$59  & \$60 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$89 ;
+    skew_a1_d0 <= \$62 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$90 ;
+    skew_l1_d0 <= \$63 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$91 ;
+    skew_a2_d0 <= \$64 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$92 ;
+    skew_a2_d1 <= \$65 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$93 ;
+    skew_l2_d0 <= \$66 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$94 ;
+    skew_l2_d1 <= \$67 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$95 ;
+    skew_a3_d0 <= \$68 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$96 ;
+    skew_a3_d1 <= \$69 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$97 ;
+    skew_a3_d2 <= \$70 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$98 ;
+    skew_l3_d0 <= \$71 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$99 ;
+    skew_l3_d1 <= \$72 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$100 ;
+    skew_l3_d2 <= \$73 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$101 ;
+    skew_w1_d0 <= \$74 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$102 ;
+    skew_w2_d0 <= \$75 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$103 ;
+    skew_w2_d1 <= \$76 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$104 ;
+    skew_w3_d0 <= \$77 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$105 ;
+    skew_w3_d1 <= \$78 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$106 ;
+    skew_w3_d2 <= \$79 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$107 ;
+    a_0_0 <= \$80 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$108 ;
+    l_0_0 <= \$81 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$109 ;
+    w_0_0 <= \$82 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$110 ;
+    pr_0_0 <= \$83 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$111 ;
+    lr_0_0 <= \$84 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$112 ;
+    acc_0_0 <= \$85 ;
   always @(posedge clk)
-    a_0_0 <= \$113 ;
+    out_0_0 <= \$86 ;
   always @(posedge clk)
-    v_0_0 <= \$114 ;
+    a_0_1 <= \$87 ;
   always @(posedge clk)
-    l_0_0 <= \$115 ;
+    l_0_1 <= \$88 ;
   always @(posedge clk)
-    w_0_0 <= \$116 ;
+    w_0_1 <= \$89 ;
   always @(posedge clk)
-    pr_0_0 <= \$117 ;
+    pr_0_1 <= \$90 ;
   always @(posedge clk)
-    vr_0_0 <= \$118 ;
+    lr_0_1 <= \$91 ;
   always @(posedge clk)
-    lr_0_0 <= \$119 ;
+    acc_0_1 <= \$92 ;
   always @(posedge clk)
-    acc_0_0 <= \$120 ;
+    out_0_1 <= \$93 ;
   always @(posedge clk)
-    out_0_0 <= \$121 ;
+    a_0_2 <= \$94 ;
   always @(posedge clk)
-    a_0_1 <= \$122 ;
+    l_0_2 <= \$95 ;
   always @(posedge clk)
-    v_0_1 <= \$123 ;
+    w_0_2 <= \$96 ;
   always @(posedge clk)
-    l_0_1 <= \$124 ;
+    pr_0_2 <= \$97 ;
   always @(posedge clk)
-    w_0_1 <= \$125 ;
+    lr_0_2 <= \$98 ;
   always @(posedge clk)
-    pr_0_1 <= \$126 ;
+    acc_0_2 <= \$99 ;
   always @(posedge clk)
-    vr_0_1 <= \$127 ;
+    out_0_2 <= \$100 ;
   always @(posedge clk)
-    lr_0_1 <= \$128 ;
+    a_0_3 <= \$101 ;
   always @(posedge clk)
-    acc_0_1 <= \$129 ;
+    l_0_3 <= \$102 ;
   always @(posedge clk)
-    out_0_1 <= \$130 ;
+    w_0_3 <= \$103 ;
   always @(posedge clk)
-    a_0_2 <= \$131 ;
+    pr_0_3 <= \$104 ;
   always @(posedge clk)
-    v_0_2 <= \$132 ;
+    lr_0_3 <= \$105 ;
   always @(posedge clk)
-    l_0_2 <= \$133 ;
+    acc_0_3 <= \$106 ;
   always @(posedge clk)
-    w_0_2 <= \$134 ;
+    out_0_3 <= \$107 ;
   always @(posedge clk)
-    pr_0_2 <= \$135 ;
+    a_1_0 <= \$108 ;
   always @(posedge clk)
-    vr_0_2 <= \$136 ;
+    l_1_0 <= \$109 ;
   always @(posedge clk)
-    lr_0_2 <= \$137 ;
+    w_1_0 <= \$110 ;
   always @(posedge clk)
-    acc_0_2 <= \$138 ;
+    pr_1_0 <= \$111 ;
   always @(posedge clk)
-    out_0_2 <= \$139 ;
+    lr_1_0 <= \$112 ;
   always @(posedge clk)
-    a_0_3 <= \$140 ;
+    acc_1_0 <= \$113 ;
   always @(posedge clk)
-    v_0_3 <= \$141 ;
+    out_1_0 <= \$114 ;
   always @(posedge clk)
-    l_0_3 <= \$142 ;
+    a_1_1 <= \$115 ;
   always @(posedge clk)
-    w_0_3 <= \$143 ;
+    l_1_1 <= \$116 ;
   always @(posedge clk)
-    pr_0_3 <= \$144 ;
+    w_1_1 <= \$117 ;
   always @(posedge clk)
-    vr_0_3 <= \$145 ;
+    pr_1_1 <= \$118 ;
   always @(posedge clk)
-    lr_0_3 <= \$146 ;
+    lr_1_1 <= \$119 ;
   always @(posedge clk)
-    acc_0_3 <= \$147 ;
+    acc_1_1 <= \$120 ;
   always @(posedge clk)
-    out_0_3 <= \$148 ;
+    out_1_1 <= \$121 ;
   always @(posedge clk)
-    a_1_0 <= \$149 ;
+    a_1_2 <= \$122 ;
   always @(posedge clk)
-    v_1_0 <= \$150 ;
+    l_1_2 <= \$123 ;
   always @(posedge clk)
-    l_1_0 <= \$151 ;
+    w_1_2 <= \$124 ;
   always @(posedge clk)
-    w_1_0 <= \$152 ;
+    pr_1_2 <= \$125 ;
   always @(posedge clk)
-    pr_1_0 <= \$153 ;
+    lr_1_2 <= \$126 ;
   always @(posedge clk)
-    vr_1_0 <= \$154 ;
+    acc_1_2 <= \$127 ;
   always @(posedge clk)
-    lr_1_0 <= \$155 ;
+    out_1_2 <= \$128 ;
   always @(posedge clk)
-    acc_1_0 <= \$156 ;
+    a_1_3 <= \$129 ;
   always @(posedge clk)
-    out_1_0 <= \$157 ;
+    l_1_3 <= \$130 ;
   always @(posedge clk)
-    a_1_1 <= \$158 ;
+    w_1_3 <= \$131 ;
   always @(posedge clk)
-    v_1_1 <= \$159 ;
+    pr_1_3 <= \$132 ;
   always @(posedge clk)
-    l_1_1 <= \$160 ;
+    lr_1_3 <= \$133 ;
   always @(posedge clk)
-    w_1_1 <= \$161 ;
+    acc_1_3 <= \$134 ;
   always @(posedge clk)
-    pr_1_1 <= \$162 ;
+    out_1_3 <= \$135 ;
   always @(posedge clk)
-    vr_1_1 <= \$163 ;
+    a_2_0 <= \$136 ;
   always @(posedge clk)
-    lr_1_1 <= \$164 ;
+    l_2_0 <= \$137 ;
   always @(posedge clk)
-    acc_1_1 <= \$165 ;
+    w_2_0 <= \$138 ;
   always @(posedge clk)
-    out_1_1 <= \$166 ;
+    pr_2_0 <= \$139 ;
   always @(posedge clk)
-    a_1_2 <= \$167 ;
+    lr_2_0 <= \$140 ;
   always @(posedge clk)
-    v_1_2 <= \$168 ;
+    acc_2_0 <= \$141 ;
   always @(posedge clk)
-    l_1_2 <= \$169 ;
+    out_2_0 <= \$142 ;
   always @(posedge clk)
-    w_1_2 <= \$170 ;
+    a_2_1 <= \$143 ;
   always @(posedge clk)
-    pr_1_2 <= \$171 ;
+    l_2_1 <= \$144 ;
   always @(posedge clk)
-    vr_1_2 <= \$172 ;
+    w_2_1 <= \$145 ;
   always @(posedge clk)
-    lr_1_2 <= \$173 ;
+    pr_2_1 <= \$146 ;
   always @(posedge clk)
-    acc_1_2 <= \$174 ;
+    lr_2_1 <= \$147 ;
   always @(posedge clk)
-    out_1_2 <= \$175 ;
+    acc_2_1 <= \$148 ;
   always @(posedge clk)
-    a_1_3 <= \$176 ;
+    out_2_1 <= \$149 ;
   always @(posedge clk)
-    v_1_3 <= \$177 ;
+    a_2_2 <= \$150 ;
   always @(posedge clk)
-    l_1_3 <= \$178 ;
+    l_2_2 <= \$151 ;
   always @(posedge clk)
-    w_1_3 <= \$179 ;
+    w_2_2 <= \$152 ;
   always @(posedge clk)
-    pr_1_3 <= \$180 ;
+    pr_2_2 <= \$153 ;
   always @(posedge clk)
-    vr_1_3 <= \$181 ;
+    lr_2_2 <= \$154 ;
   always @(posedge clk)
-    lr_1_3 <= \$182 ;
+    acc_2_2 <= \$155 ;
   always @(posedge clk)
-    acc_1_3 <= \$183 ;
+    out_2_2 <= \$156 ;
   always @(posedge clk)
-    out_1_3 <= \$184 ;
+    a_2_3 <= \$157 ;
   always @(posedge clk)
-    a_2_0 <= \$185 ;
+    l_2_3 <= \$158 ;
   always @(posedge clk)
-    v_2_0 <= \$186 ;
+    w_2_3 <= \$159 ;
   always @(posedge clk)
-    l_2_0 <= \$187 ;
+    pr_2_3 <= \$160 ;
   always @(posedge clk)
-    w_2_0 <= \$188 ;
+    lr_2_3 <= \$161 ;
   always @(posedge clk)
-    pr_2_0 <= \$189 ;
+    acc_2_3 <= \$162 ;
   always @(posedge clk)
-    vr_2_0 <= \$190 ;
+    out_2_3 <= \$163 ;
   always @(posedge clk)
-    lr_2_0 <= \$191 ;
+    a_3_0 <= \$164 ;
   always @(posedge clk)
-    acc_2_0 <= \$192 ;
+    l_3_0 <= \$165 ;
   always @(posedge clk)
-    out_2_0 <= \$193 ;
+    w_3_0 <= \$166 ;
   always @(posedge clk)
-    a_2_1 <= \$194 ;
+    pr_3_0 <= \$167 ;
   always @(posedge clk)
-    v_2_1 <= \$195 ;
+    lr_3_0 <= \$168 ;
   always @(posedge clk)
-    l_2_1 <= \$196 ;
+    acc_3_0 <= \$169 ;
   always @(posedge clk)
-    w_2_1 <= \$197 ;
+    out_3_0 <= \$170 ;
   always @(posedge clk)
-    pr_2_1 <= \$198 ;
+    a_3_1 <= \$171 ;
   always @(posedge clk)
-    vr_2_1 <= \$199 ;
+    l_3_1 <= \$172 ;
   always @(posedge clk)
-    lr_2_1 <= \$200 ;
+    w_3_1 <= \$173 ;
   always @(posedge clk)
-    acc_2_1 <= \$201 ;
+    pr_3_1 <= \$174 ;
   always @(posedge clk)
-    out_2_1 <= \$202 ;
+    lr_3_1 <= \$175 ;
   always @(posedge clk)
-    a_2_2 <= \$203 ;
+    acc_3_1 <= \$176 ;
   always @(posedge clk)
-    v_2_2 <= \$204 ;
+    out_3_1 <= \$177 ;
   always @(posedge clk)
-    l_2_2 <= \$205 ;
+    a_3_2 <= \$178 ;
   always @(posedge clk)
-    w_2_2 <= \$206 ;
+    l_3_2 <= \$179 ;
   always @(posedge clk)
-    pr_2_2 <= \$207 ;
+    w_3_2 <= \$180 ;
   always @(posedge clk)
-    vr_2_2 <= \$208 ;
+    pr_3_2 <= \$181 ;
   always @(posedge clk)
-    lr_2_2 <= \$209 ;
+    lr_3_2 <= \$182 ;
   always @(posedge clk)
-    acc_2_2 <= \$210 ;
+    acc_3_2 <= \$183 ;
   always @(posedge clk)
-    out_2_2 <= \$211 ;
+    out_3_2 <= \$184 ;
   always @(posedge clk)
-    a_2_3 <= \$212 ;
+    a_3_3 <= \$185 ;
   always @(posedge clk)
-    v_2_3 <= \$213 ;
+    l_3_3 <= \$186 ;
   always @(posedge clk)
-    l_2_3 <= \$214 ;
+    w_3_3 <= \$187 ;
   always @(posedge clk)
-    w_2_3 <= \$215 ;
+    pr_3_3 <= \$188 ;
   always @(posedge clk)
-    pr_2_3 <= \$216 ;
+    lr_3_3 <= \$189 ;
   always @(posedge clk)
-    vr_2_3 <= \$217 ;
+    acc_3_3 <= \$190 ;
   always @(posedge clk)
-    lr_2_3 <= \$218 ;
+    out_3_3 <= \$191 ;
   always @(posedge clk)
-    acc_2_3 <= \$219 ;
+    drain_count <= \$192 ;
   always @(posedge clk)
-    out_2_3 <= \$220 ;
+    drain_beat <= \$193 ;
   always @(posedge clk)
-    a_3_0 <= \$221 ;
-  always @(posedge clk)
-    v_3_0 <= \$222 ;
-  always @(posedge clk)
-    l_3_0 <= \$223 ;
-  always @(posedge clk)
-    w_3_0 <= \$224 ;
-  always @(posedge clk)
-    pr_3_0 <= \$225 ;
-  always @(posedge clk)
-    vr_3_0 <= \$226 ;
-  always @(posedge clk)
-    lr_3_0 <= \$227 ;
-  always @(posedge clk)
-    acc_3_0 <= \$228 ;
-  always @(posedge clk)
-    out_3_0 <= \$229 ;
-  always @(posedge clk)
-    a_3_1 <= \$230 ;
-  always @(posedge clk)
-    v_3_1 <= \$231 ;
-  always @(posedge clk)
-    l_3_1 <= \$232 ;
-  always @(posedge clk)
-    w_3_1 <= \$233 ;
-  always @(posedge clk)
-    pr_3_1 <= \$234 ;
-  always @(posedge clk)
-    vr_3_1 <= \$235 ;
-  always @(posedge clk)
-    lr_3_1 <= \$236 ;
-  always @(posedge clk)
-    acc_3_1 <= \$237 ;
-  always @(posedge clk)
-    out_3_1 <= \$238 ;
-  always @(posedge clk)
-    a_3_2 <= \$239 ;
-  always @(posedge clk)
-    v_3_2 <= \$240 ;
-  always @(posedge clk)
-    l_3_2 <= \$241 ;
-  always @(posedge clk)
-    w_3_2 <= \$242 ;
-  always @(posedge clk)
-    pr_3_2 <= \$243 ;
-  always @(posedge clk)
-    vr_3_2 <= \$244 ;
-  always @(posedge clk)
-    lr_3_2 <= \$245 ;
-  always @(posedge clk)
-    acc_3_2 <= \$246 ;
-  always @(posedge clk)
-    out_3_2 <= \$247 ;
-  always @(posedge clk)
-    a_3_3 <= \$248 ;
-  always @(posedge clk)
-    v_3_3 <= \$249 ;
-  always @(posedge clk)
-    l_3_3 <= \$250 ;
-  always @(posedge clk)
-    w_3_3 <= \$251 ;
-  always @(posedge clk)
-    pr_3_3 <= \$252 ;
-  always @(posedge clk)
-    vr_3_3 <= \$253 ;
-  always @(posedge clk)
-    lr_3_3 <= \$254 ;
-  always @(posedge clk)
-    acc_3_3 <= \$255 ;
-  always @(posedge clk)
-    out_3_3 <= \$256 ;
-  always @(posedge clk)
-    drain_count <= \$257 ;
-  always @(posedge clk)
-    drain_beat <= \$258 ;
-  always @(posedge clk)
-    drain_shift <= \$259 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = i_a[15:8];
-    if (rst) begin
-      \$89  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = i_valid;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = i_last;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = i_a[23:16];
-    if (rst) begin
-      \$92  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_a2_d0;
-    if (rst) begin
-      \$93  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = i_valid;
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = skew_v2_d0;
-    if (rst) begin
-      \$95  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = i_last;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_l2_d0;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = i_a[31:24];
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = skew_a3_d0;
-    if (rst) begin
-      \$99  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_a3_d1;
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = i_valid;
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = skew_v3_d0;
-    if (rst) begin
-      \$102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_v3_d1;
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = i_last;
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_l3_d0;
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_l3_d1;
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = i_w[15:8];
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = i_w[23:16];
-    if (rst) begin
-      \$108  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_w2_d0;
-    if (rst) begin
-      \$109  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = i_w[31:24];
-    if (rst) begin
-      \$110  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = skew_w3_d0;
-    if (rst) begin
-      \$111  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = skew_w3_d1;
-    if (rst) begin
-      \$112  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = i_a[7:0];
-    if (rst) begin
-      \$113  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = i_valid;
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = i_last;
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = i_w[7:0];
-    if (rst) begin
-      \$116  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = p_0_0;
-    if (rst) begin
-      \$117  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = i_valid;
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = i_last;
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = acc_0_0;
-    if (\$1 ) begin
-      \$120  = \$2 ;
-    end
-    if (rst) begin
-      \$120  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = out_0_0;
-    if (cap_0_0) begin
-      \$121  = \$52 [23:0];
-    end else if (\$3 ) begin
-      \$121  = out_1_0;
-    end
-    if (rst) begin
-      \$121  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = a_0_0;
-    if (rst) begin
-      \$122  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = v_0_0;
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = l_0_0;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = skew_w1_d0;
-    if (rst) begin
-      \$125  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = p_0_1;
-    if (rst) begin
-      \$126  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = v_0_0;
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = l_0_0;
-    if (rst) begin
-      \$128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = acc_0_1;
-    if (\$4 ) begin
-      \$129  = \$5 ;
-    end
-    if (rst) begin
-      \$129  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = out_0_1;
-    if (cap_0_1) begin
-      \$130  = \$54 [23:0];
-    end else if (\$6 ) begin
-      \$130  = out_1_1;
-    end
-    if (rst) begin
-      \$130  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = a_0_1;
-    if (rst) begin
-      \$131  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = v_0_1;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = l_0_1;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = skew_w2_d1;
-    if (rst) begin
-      \$134  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = p_0_2;
-    if (rst) begin
-      \$135  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = v_0_1;
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = l_0_1;
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = acc_0_2;
-    if (\$7 ) begin
-      \$138  = \$8 ;
-    end
-    if (rst) begin
-      \$138  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = out_0_2;
-    if (cap_0_2) begin
-      \$139  = \$56 [23:0];
-    end else if (\$9 ) begin
-      \$139  = out_1_2;
-    end
-    if (rst) begin
-      \$139  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = a_0_2;
-    if (rst) begin
-      \$140  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = v_0_2;
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = l_0_2;
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_w3_d2;
-    if (rst) begin
-      \$143  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = p_0_3;
-    if (rst) begin
-      \$144  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = v_0_2;
-    if (rst) begin
-      \$145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = l_0_2;
-    if (rst) begin
-      \$146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = acc_0_3;
-    if (\$10 ) begin
-      \$147  = \$11 ;
-    end
-    if (rst) begin
-      \$147  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = out_0_3;
-    if (cap_0_3) begin
-      \$148  = \$58 [23:0];
-    end else if (\$12 ) begin
-      \$148  = out_1_3;
-    end
-    if (rst) begin
-      \$148  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_a1_d0;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_v1_d0;
-    if (rst) begin
-      \$150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = skew_l1_d0;
-    if (rst) begin
-      \$151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = w_0_0;
-    if (rst) begin
-      \$152  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = p_1_0;
-    if (rst) begin
-      \$153  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_v1_d0;
-    if (rst) begin
-      \$154  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_l1_d0;
-    if (rst) begin
-      \$155  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = acc_1_0;
-    if (\$13 ) begin
-      \$156  = \$14 ;
-    end
-    if (rst) begin
-      \$156  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = out_1_0;
-    if (cap_1_0) begin
-      \$157  = \$60 [23:0];
-    end else if (\$15 ) begin
-      \$157  = out_2_0;
-    end
-    if (rst) begin
-      \$157  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = a_1_0;
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = v_1_0;
-    if (rst) begin
-      \$159  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = l_1_0;
-    if (rst) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = w_0_1;
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = p_1_1;
-    if (rst) begin
-      \$162  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = v_1_0;
-    if (rst) begin
-      \$163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = l_1_0;
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = acc_1_1;
-    if (\$16 ) begin
-      \$165  = \$17 ;
-    end
-    if (rst) begin
-      \$165  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = out_1_1;
-    if (cap_1_1) begin
-      \$166  = \$62 [23:0];
-    end else if (\$18 ) begin
-      \$166  = out_2_1;
-    end
-    if (rst) begin
-      \$166  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = a_1_1;
-    if (rst) begin
-      \$167  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = v_1_1;
-    if (rst) begin
-      \$168  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = l_1_1;
-    if (rst) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = w_0_2;
-    if (rst) begin
-      \$170  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = p_1_2;
-    if (rst) begin
-      \$171  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = v_1_1;
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = l_1_1;
-    if (rst) begin
-      \$173  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = acc_1_2;
-    if (\$19 ) begin
-      \$174  = \$20 ;
-    end
-    if (rst) begin
-      \$174  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = out_1_2;
-    if (cap_1_2) begin
-      \$175  = \$64 [23:0];
-    end else if (\$21 ) begin
-      \$175  = out_2_2;
-    end
-    if (rst) begin
-      \$175  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = a_1_2;
-    if (rst) begin
-      \$176  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = v_1_2;
-    if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = l_1_2;
-    if (rst) begin
-      \$178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = w_0_3;
-    if (rst) begin
-      \$179  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = p_1_3;
-    if (rst) begin
-      \$180  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = v_1_2;
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_1_2;
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = acc_1_3;
-    if (\$22 ) begin
-      \$183  = \$23 ;
-    end
-    if (rst) begin
-      \$183  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = out_1_3;
-    if (cap_1_3) begin
-      \$184  = \$66 [23:0];
-    end else if (\$24 ) begin
-      \$184  = out_2_3;
-    end
-    if (rst) begin
-      \$184  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_a2_d1;
-    if (rst) begin
-      \$185  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = skew_v2_d1;
-    if (rst) begin
-      \$186  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = skew_l2_d1;
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = w_1_0;
-    if (rst) begin
-      \$188  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = p_2_0;
-    if (rst) begin
-      \$189  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = skew_v2_d1;
-    if (rst) begin
-      \$190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = skew_l2_d1;
-    if (rst) begin
-      \$191  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = acc_2_0;
-    if (\$25 ) begin
-      \$192  = \$26 ;
-    end
-    if (rst) begin
-      \$192  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = out_2_0;
-    if (cap_2_0) begin
-      \$193  = \$68 [23:0];
-    end else if (\$27 ) begin
-      \$193  = out_3_0;
-    end
-    if (rst) begin
-      \$193  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = a_2_0;
-    if (rst) begin
-      \$194  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = v_2_0;
-    if (rst) begin
-      \$195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = l_2_0;
-    if (rst) begin
-      \$196  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = w_1_1;
-    if (rst) begin
-      \$197  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = p_2_1;
-    if (rst) begin
-      \$198  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = v_2_0;
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = l_2_0;
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = acc_2_1;
-    if (\$28 ) begin
-      \$201  = \$29 ;
-    end
-    if (rst) begin
-      \$201  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = out_2_1;
-    if (cap_2_1) begin
-      \$202  = \$70 [23:0];
-    end else if (\$30 ) begin
-      \$202  = out_3_1;
-    end
-    if (rst) begin
-      \$202  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = a_2_1;
-    if (rst) begin
-      \$203  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = v_2_1;
-    if (rst) begin
-      \$204  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = l_2_1;
-    if (rst) begin
-      \$205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = w_1_2;
-    if (rst) begin
-      \$206  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = p_2_2;
-    if (rst) begin
-      \$207  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = v_2_1;
-    if (rst) begin
-      \$208  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = l_2_1;
-    if (rst) begin
-      \$209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = acc_2_2;
-    if (\$31 ) begin
-      \$210  = \$32 ;
-    end
-    if (rst) begin
-      \$210  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = out_2_2;
-    if (cap_2_2) begin
-      \$211  = \$72 [23:0];
-    end else if (\$33 ) begin
-      \$211  = out_3_2;
-    end
-    if (rst) begin
-      \$211  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = a_2_2;
-    if (rst) begin
-      \$212  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = v_2_2;
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = l_2_2;
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = w_1_3;
-    if (rst) begin
-      \$215  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = p_2_3;
-    if (rst) begin
-      \$216  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = v_2_2;
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = l_2_2;
-    if (rst) begin
-      \$218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = acc_2_3;
-    if (\$34 ) begin
-      \$219  = \$35 ;
-    end
-    if (rst) begin
-      \$219  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = out_2_3;
-    if (cap_2_3) begin
-      \$220  = \$74 [23:0];
-    end else if (\$36 ) begin
-      \$220  = out_3_3;
-    end
-    if (rst) begin
-      \$220  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = skew_a3_d2;
-    if (rst) begin
-      \$221  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = skew_v3_d2;
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_l3_d2;
-    if (rst) begin
-      \$223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = w_2_0;
-    if (rst) begin
-      \$224  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = p_3_0;
-    if (rst) begin
-      \$225  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = skew_v3_d2;
-    if (rst) begin
-      \$226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = skew_l3_d2;
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = acc_3_0;
-    if (\$37 ) begin
-      \$228  = \$38 ;
-    end
-    if (rst) begin
-      \$228  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = out_3_0;
-    if (cap_3_0) begin
-      \$229  = \$76 [23:0];
-    end else if (\$39 ) begin
-      \$229  = 24'h000000;
-    end
-    if (rst) begin
-      \$229  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = a_3_0;
-    if (rst) begin
-      \$230  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = v_3_0;
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = l_3_0;
-    if (rst) begin
-      \$232  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = w_2_1;
-    if (rst) begin
-      \$233  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = p_3_1;
-    if (rst) begin
-      \$234  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = v_3_0;
-    if (rst) begin
-      \$235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = l_3_0;
-    if (rst) begin
-      \$236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = acc_3_1;
-    if (\$40 ) begin
-      \$237  = \$41 ;
-    end
-    if (rst) begin
-      \$237  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = out_3_1;
-    if (cap_3_1) begin
-      \$238  = \$78 [23:0];
-    end else if (\$42 ) begin
-      \$238  = 24'h000000;
-    end
-    if (rst) begin
-      \$238  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = a_3_1;
-    if (rst) begin
-      \$239  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = v_3_1;
-    if (rst) begin
-      \$240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = l_3_1;
-    if (rst) begin
-      \$241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = w_2_2;
-    if (rst) begin
-      \$242  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = p_3_2;
-    if (rst) begin
-      \$243  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = v_3_1;
-    if (rst) begin
-      \$244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = l_3_1;
-    if (rst) begin
-      \$245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = acc_3_2;
-    if (\$43 ) begin
-      \$246  = \$44 ;
-    end
-    if (rst) begin
-      \$246  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = out_3_2;
-    if (cap_3_2) begin
-      \$247  = \$80 [23:0];
-    end else if (\$45 ) begin
-      \$247  = 24'h000000;
-    end
-    if (rst) begin
-      \$247  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = a_3_2;
-    if (rst) begin
-      \$248  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = v_3_2;
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = l_3_2;
-    if (rst) begin
-      \$250  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = w_2_3;
-    if (rst) begin
-      \$251  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = p_3_3;
-    if (rst) begin
-      \$252  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = v_3_2;
-    if (rst) begin
-      \$253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = l_3_2;
-    if (rst) begin
-      \$254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = acc_3_3;
-    if (\$46 ) begin
-      \$255  = \$47 ;
-    end
-    if (rst) begin
-      \$255  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = out_3_3;
-    if (cap_3_3) begin
-      \$256  = \$82 [23:0];
-    end else if (\$48 ) begin
-      \$256  = 24'h000000;
-    end
-    if (rst) begin
-      \$256  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = count_next;
-    if (rst) begin
-      \$257  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = beat_next;
-    if (rst) begin
-      \$258  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = \$51 ;
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
+    drain_shift <= \$194 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_3_3) begin
       count_next = 3'h4;
-    end else if (\$84 ) begin
-      count_next = \$85 [2:0];
+    end else if (\$17 ) begin
+      count_next = \$18 [2:0];
     end
   end
   always @* begin
@@ -3713,27 +2214,836 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_3_3) begin
       beat_next = 2'h0;
-    end else if (\$86 ) begin
-      beat_next = \$88 [1:0];
+    end else if (\$19 ) begin
+      beat_next = \$21 [1:0];
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$62  = a_in1;
+    if (rst) begin
+      \$62  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$63  = \$22 ;
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$64  = a_in2;
+    if (rst) begin
+      \$64  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$65  = skew_a2_d0;
+    if (rst) begin
+      \$65  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$66  = \$23 ;
+    if (rst) begin
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$67  = skew_l2_d0;
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$68  = a_in3;
+    if (rst) begin
+      \$68  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$69  = skew_a3_d0;
+    if (rst) begin
+      \$69  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$70  = skew_a3_d1;
+    if (rst) begin
+      \$70  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$71  = \$24 ;
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$72  = skew_l3_d0;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$73  = skew_l3_d1;
+    if (rst) begin
+      \$73  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$80  = a_in0;
+    if (rst) begin
+      \$80  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$81  = \$25 ;
+    if (rst) begin
+      \$81  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$83  = p_0_0;
+    if (rst) begin
+      \$83  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$84  = \$26 ;
+    if (rst) begin
+      \$84  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$85  = \$27 ;
+    if (rst) begin
+      \$85  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$86  = out_0_0;
+    if (cap_0_0) begin
+      \$86  = \$1 [23:0];
+    end else if (\$28 ) begin
+      \$86  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = a_0_0;
+    if (rst) begin
+      \$87  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$88  = l_0_0;
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$90  = p_0_1;
+    if (rst) begin
+      \$90  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$91  = l_0_0;
+    if (rst) begin
+      \$91  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$92  = \$29 ;
+    if (rst) begin
+      \$92  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$93  = out_0_1;
+    if (cap_0_1) begin
+      \$93  = \$2 [23:0];
+    end else if (\$30 ) begin
+      \$93  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = a_0_1;
+    if (rst) begin
+      \$94  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = l_0_1;
+    if (rst) begin
+      \$95  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = p_0_2;
+    if (rst) begin
+      \$97  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = l_0_1;
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = \$31 ;
+    if (rst) begin
+      \$99  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$100  = out_0_2;
+    if (cap_0_2) begin
+      \$100  = \$3 [23:0];
+    end else if (\$32 ) begin
+      \$100  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$101  = a_0_2;
+    if (rst) begin
+      \$101  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$102  = l_0_2;
+    if (rst) begin
+      \$102  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$104  = p_0_3;
+    if (rst) begin
+      \$104  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$105  = l_0_2;
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$106  = \$33 ;
+    if (rst) begin
+      \$106  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$107  = out_0_3;
+    if (cap_0_3) begin
+      \$107  = \$4 [23:0];
+    end else if (\$34 ) begin
+      \$107  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$108  = skew_a1_d0;
+    if (rst) begin
+      \$108  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$109  = skew_l1_d0;
+    if (rst) begin
+      \$109  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$111  = p_1_0;
+    if (rst) begin
+      \$111  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$112  = skew_l1_d0;
+    if (rst) begin
+      \$112  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$113  = \$35 ;
+    if (rst) begin
+      \$113  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$114  = out_1_0;
+    if (cap_1_0) begin
+      \$114  = \$5 [23:0];
+    end else if (\$36 ) begin
+      \$114  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$115  = a_1_0;
+    if (rst) begin
+      \$115  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$116  = l_1_0;
+    if (rst) begin
+      \$116  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$118  = p_1_1;
+    if (rst) begin
+      \$118  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$119  = l_1_0;
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = \$37 ;
+    if (rst) begin
+      \$120  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$121  = out_1_1;
+    if (cap_1_1) begin
+      \$121  = \$6 [23:0];
+    end else if (\$38 ) begin
+      \$121  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$122  = a_1_1;
+    if (rst) begin
+      \$122  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$123  = l_1_1;
+    if (rst) begin
+      \$123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$125  = p_1_2;
+    if (rst) begin
+      \$125  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$126  = l_1_1;
+    if (rst) begin
+      \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$127  = \$39 ;
+    if (rst) begin
+      \$127  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$128  = out_1_2;
+    if (cap_1_2) begin
+      \$128  = \$7 [23:0];
+    end else if (\$40 ) begin
+      \$128  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$129  = a_1_2;
+    if (rst) begin
+      \$129  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$130  = l_1_2;
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$132  = p_1_3;
+    if (rst) begin
+      \$132  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$133  = l_1_2;
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = \$41 ;
+    if (rst) begin
+      \$134  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = out_1_3;
+    if (cap_1_3) begin
+      \$135  = \$8 [23:0];
+    end else if (\$42 ) begin
+      \$135  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$136  = skew_a2_d1;
+    if (rst) begin
+      \$136  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$137  = skew_l2_d1;
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$139  = p_2_0;
+    if (rst) begin
+      \$139  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$140  = skew_l2_d1;
+    if (rst) begin
+      \$140  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$141  = \$43 ;
+    if (rst) begin
+      \$141  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$142  = out_2_0;
+    if (cap_2_0) begin
+      \$142  = \$9 [23:0];
+    end else if (\$44 ) begin
+      \$142  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$143  = a_2_0;
+    if (rst) begin
+      \$143  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$144  = l_2_0;
+    if (rst) begin
+      \$144  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$146  = p_2_1;
+    if (rst) begin
+      \$146  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$147  = l_2_0;
+    if (rst) begin
+      \$147  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$148  = \$45 ;
+    if (rst) begin
+      \$148  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$149  = out_2_1;
+    if (cap_2_1) begin
+      \$149  = \$10 [23:0];
+    end else if (\$46 ) begin
+      \$149  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$150  = a_2_1;
+    if (rst) begin
+      \$150  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$151  = l_2_1;
+    if (rst) begin
+      \$151  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$153  = p_2_2;
+    if (rst) begin
+      \$153  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$154  = l_2_1;
+    if (rst) begin
+      \$154  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$155  = \$47 ;
+    if (rst) begin
+      \$155  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$156  = out_2_2;
+    if (cap_2_2) begin
+      \$156  = \$11 [23:0];
+    end else if (\$48 ) begin
+      \$156  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$157  = a_2_2;
+    if (rst) begin
+      \$157  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$158  = l_2_2;
+    if (rst) begin
+      \$158  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$160  = p_2_3;
+    if (rst) begin
+      \$160  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$161  = l_2_2;
+    if (rst) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$162  = \$49 ;
+    if (rst) begin
+      \$162  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$163  = out_2_3;
+    if (cap_2_3) begin
+      \$163  = \$12 [23:0];
+    end else if (\$50 ) begin
+      \$163  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = skew_a3_d2;
+    if (rst) begin
+      \$164  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$165  = skew_l3_d2;
+    if (rst) begin
+      \$165  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$167  = p_3_0;
+    if (rst) begin
+      \$167  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$168  = skew_l3_d2;
+    if (rst) begin
+      \$168  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$169  = \$51 ;
+    if (rst) begin
+      \$169  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$170  = out_3_0;
+    if (cap_3_0) begin
+      \$170  = \$13 [23:0];
+    end else if (\$52 ) begin
+      \$170  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$171  = a_3_0;
+    if (rst) begin
+      \$171  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$172  = l_3_0;
+    if (rst) begin
+      \$172  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$174  = p_3_1;
+    if (rst) begin
+      \$174  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$175  = l_3_0;
+    if (rst) begin
+      \$175  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$176  = \$53 ;
+    if (rst) begin
+      \$176  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$177  = out_3_1;
+    if (cap_3_1) begin
+      \$177  = \$14 [23:0];
+    end else if (\$54 ) begin
+      \$177  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$178  = a_3_1;
+    if (rst) begin
+      \$178  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$179  = l_3_1;
+    if (rst) begin
+      \$179  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$181  = p_3_2;
+    if (rst) begin
+      \$181  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$182  = l_3_1;
+    if (rst) begin
+      \$182  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$183  = \$55 ;
+    if (rst) begin
+      \$183  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$184  = out_3_2;
+    if (cap_3_2) begin
+      \$184  = \$15 [23:0];
+    end else if (\$56 ) begin
+      \$184  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$185  = a_3_2;
+    if (rst) begin
+      \$185  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$186  = l_3_2;
+    if (rst) begin
+      \$186  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$188  = p_3_3;
+    if (rst) begin
+      \$188  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$189  = l_3_2;
+    if (rst) begin
+      \$189  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$190  = \$57 ;
+    if (rst) begin
+      \$190  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$191  = out_3_3;
+    if (cap_3_3) begin
+      \$191  = \$16 [23:0];
+    end else if (\$58 ) begin
+      \$191  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$192  = count_next;
+    if (rst) begin
+      \$192  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$193  = beat_next;
+    if (rst) begin
+      \$193  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$194  = \$61 ;
+    if (rst) begin
+      \$194  = 1'h0;
+    end
+  end
+  assign sum_0_0 = \$1 [23:0];
   assign en = 1'h1;
-  assign sum_0_0 = \$52 [23:0];
-  assign sum_0_1 = \$54 [23:0];
-  assign sum_0_2 = \$56 [23:0];
-  assign sum_0_3 = \$58 [23:0];
-  assign sum_1_0 = \$60 [23:0];
-  assign sum_1_1 = \$62 [23:0];
-  assign sum_1_2 = \$64 [23:0];
-  assign sum_1_3 = \$66 [23:0];
-  assign sum_2_0 = \$68 [23:0];
-  assign sum_2_1 = \$70 [23:0];
-  assign sum_2_2 = \$72 [23:0];
-  assign sum_2_3 = \$74 [23:0];
-  assign sum_3_0 = \$76 [23:0];
-  assign sum_3_1 = \$78 [23:0];
-  assign sum_3_2 = \$80 [23:0];
-  assign sum_3_3 = \$82 [23:0];
+  assign sum_0_1 = \$2 [23:0];
+  assign sum_0_2 = \$3 [23:0];
+  assign sum_0_3 = \$4 [23:0];
+  assign sum_1_0 = \$5 [23:0];
+  assign sum_1_1 = \$6 [23:0];
+  assign sum_1_2 = \$7 [23:0];
+  assign sum_1_3 = \$8 [23:0];
+  assign sum_2_0 = \$9 [23:0];
+  assign sum_2_1 = \$10 [23:0];
+  assign sum_2_2 = \$11 [23:0];
+  assign sum_2_3 = \$12 [23:0];
+  assign sum_3_0 = \$13 [23:0];
+  assign sum_3_1 = \$14 [23:0];
+  assign sum_3_2 = \$15 [23:0];
+  assign sum_3_3 = \$16 [23:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3747,60 +3057,66 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[47:24];
   assign \o_data[2]  = o_data[71:48];
   assign \o_data[3]  = o_data[95:72];
+  assign \$187  = w_2_3;
+  assign \$180  = w_2_2;
+  assign \$173  = w_2_1;
+  assign \$166  = w_2_0;
+  assign \$159  = w_1_3;
+  assign \$152  = w_1_2;
+  assign \$145  = w_1_1;
+  assign \$138  = w_1_0;
+  assign \$131  = w_0_3;
+  assign \$124  = w_0_2;
+  assign \$117  = w_0_1;
+  assign \$110  = w_0_0;
+  assign \$103  = skew_w3_d2;
+  assign \$96  = skew_w2_d1;
+  assign \$89  = skew_w1_d0;
+  assign \$82  = w_in0;
+  assign \$79  = skew_w3_d1;
+  assign \$78  = skew_w3_d0;
+  assign \$77  = w_in3;
+  assign \$76  = skew_w2_d0;
+  assign \$75  = w_in2;
+  assign \$74  = w_in1;
   assign o_data[95:72] = out_0_3;
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
-  assign \$1  = vr_0_0;
-  assign \$3  = drain_shift;
-  assign \$4  = vr_0_1;
-  assign \$6  = drain_shift;
-  assign \$7  = vr_0_2;
-  assign \$9  = drain_shift;
-  assign \$10  = vr_0_3;
-  assign \$12  = drain_shift;
-  assign \$13  = vr_1_0;
-  assign \$15  = drain_shift;
-  assign \$16  = vr_1_1;
-  assign \$18  = drain_shift;
-  assign \$19  = vr_1_2;
-  assign \$21  = drain_shift;
-  assign \$22  = vr_1_3;
-  assign \$24  = drain_shift;
-  assign \$25  = vr_2_0;
-  assign \$27  = drain_shift;
-  assign \$28  = vr_2_1;
+  assign cap_0_0 = lr_0_0;
+  assign cap_0_1 = lr_0_1;
+  assign cap_0_2 = lr_0_2;
+  assign cap_0_3 = lr_0_3;
+  assign cap_1_0 = lr_1_0;
+  assign cap_1_1 = lr_1_1;
+  assign cap_1_2 = lr_1_2;
+  assign cap_1_3 = lr_1_3;
+  assign cap_2_0 = lr_2_0;
+  assign cap_2_1 = lr_2_1;
+  assign cap_2_2 = lr_2_2;
+  assign cap_2_3 = lr_2_3;
+  assign cap_3_0 = lr_3_0;
+  assign cap_3_1 = lr_3_1;
+  assign cap_3_2 = lr_3_2;
+  assign cap_3_3 = lr_3_3;
+  assign \$17  = drain_shift;
+  assign \$19  = draining;
+  assign \$28  = drain_shift;
   assign \$30  = drain_shift;
-  assign \$31  = vr_2_2;
-  assign \$33  = drain_shift;
-  assign \$34  = vr_2_3;
+  assign \$32  = drain_shift;
+  assign \$34  = drain_shift;
   assign \$36  = drain_shift;
-  assign \$37  = vr_3_0;
-  assign \$39  = drain_shift;
-  assign \$40  = vr_3_1;
+  assign \$38  = drain_shift;
+  assign \$40  = drain_shift;
   assign \$42  = drain_shift;
-  assign \$43  = vr_3_2;
-  assign \$45  = drain_shift;
-  assign \$46  = vr_3_3;
+  assign \$44  = drain_shift;
+  assign \$46  = drain_shift;
   assign \$48  = drain_shift;
-  assign \$53  = vr_0_0;
-  assign \$55  = vr_0_1;
-  assign \$57  = vr_0_2;
-  assign \$59  = vr_0_3;
-  assign \$61  = vr_1_0;
-  assign \$63  = vr_1_1;
-  assign \$65  = vr_1_2;
-  assign \$67  = vr_1_3;
-  assign \$69  = vr_2_0;
-  assign \$71  = vr_2_1;
-  assign \$73  = vr_2_2;
-  assign \$75  = vr_2_3;
-  assign \$77  = vr_3_0;
-  assign \$79  = vr_3_1;
-  assign \$81  = vr_3_2;
-  assign \$83  = vr_3_3;
-  assign \$84  = drain_shift;
-  assign \$86  = draining;
+  assign \$50  = drain_shift;
+  assign \$52  = drain_shift;
+  assign \$54  = drain_shift;
+  assign \$56  = drain_shift;
+  assign \$58  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -1988,355 +1988,293 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [7:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire [26:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
-  reg [7:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
-  wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg [7:0] \$125 ;
-  reg [7:0] \$126 ;
-  reg [7:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [7:0] \$139 ;
-  wire [26:0] \$14 ;
-  reg [7:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg [7:0] \$145 ;
-  reg [7:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg [7:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg [7:0] \$153 ;
-  reg [7:0] \$154 ;
-  reg [7:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire \$16 ;
-  reg [7:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg [7:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg [7:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg [7:0] \$169 ;
-  wire [26:0] \$17 ;
-  reg [7:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg [7:0] \$172 ;
-  reg [7:0] \$173 ;
+  wire [27:0] \$1 ;
+  wire [27:0] \$10 ;
+  wire [7:0] \$100 ;
+  wire [7:0] \$101 ;
+  wire [7:0] \$102 ;
+  wire [7:0] \$103 ;
+  wire [7:0] \$104 ;
+  wire [7:0] \$105 ;
+  wire [7:0] \$106 ;
+  wire [7:0] \$107 ;
+  wire [7:0] \$108 ;
+  wire [7:0] \$109 ;
+  wire [27:0] \$11 ;
+  wire [7:0] \$110 ;
+  wire [7:0] \$111 ;
+  wire [7:0] \$112 ;
+  wire [7:0] \$113 ;
+  wire [7:0] \$114 ;
+  wire [7:0] \$115 ;
+  wire [7:0] \$116 ;
+  wire [7:0] \$117 ;
+  wire [7:0] \$118 ;
+  wire [7:0] \$119 ;
+  wire [27:0] \$12 ;
+  wire [7:0] \$120 ;
+  wire [7:0] \$121 ;
+  wire [7:0] \$122 ;
+  wire [7:0] \$123 ;
+  wire [7:0] \$124 ;
+  wire [7:0] \$125 ;
+  wire [7:0] \$126 ;
+  wire [7:0] \$127 ;
+  wire [7:0] \$128 ;
+  wire [7:0] \$129 ;
+  wire [27:0] \$13 ;
+  wire [7:0] \$130 ;
+  wire [7:0] \$131 ;
+  wire [7:0] \$132 ;
+  wire [7:0] \$133 ;
+  wire [7:0] \$134 ;
+  wire [7:0] \$135 ;
+  wire [7:0] \$136 ;
+  wire [7:0] \$137 ;
+  wire [7:0] \$138 ;
+  wire [7:0] \$139 ;
+  wire [27:0] \$14 ;
+  wire [7:0] \$140 ;
+  wire [7:0] \$141 ;
+  wire [7:0] \$142 ;
+  wire [7:0] \$143 ;
+  wire [7:0] \$144 ;
+  wire [7:0] \$145 ;
+  wire [7:0] \$146 ;
+  wire [7:0] \$147 ;
+  wire [7:0] \$148 ;
+  wire [7:0] \$149 ;
+  wire [27:0] \$15 ;
+  wire [7:0] \$150 ;
+  wire [7:0] \$151 ;
+  wire [7:0] \$152 ;
+  wire [7:0] \$153 ;
+  wire [7:0] \$154 ;
+  wire [7:0] \$155 ;
+  wire [7:0] \$156 ;
+  wire [7:0] \$157 ;
+  wire [7:0] \$158 ;
+  wire [7:0] \$159 ;
+  wire [27:0] \$16 ;
+  wire [7:0] \$160 ;
+  wire [7:0] \$161 ;
+  wire [7:0] \$162 ;
+  wire [7:0] \$163 ;
+  wire [7:0] \$164 ;
+  wire [7:0] \$165 ;
+  wire [7:0] \$166 ;
+  wire [7:0] \$167 ;
+  wire [7:0] \$168 ;
+  wire [7:0] \$169 ;
+  wire \$17 ;
+  wire [7:0] \$170 ;
+  wire [7:0] \$171 ;
+  wire [7:0] \$172 ;
+  wire [7:0] \$173 ;
   reg [7:0] \$174 ;
-  reg [7:0] \$175 ;
-  reg [7:0] \$176 ;
-  reg [7:0] \$177 ;
-  reg [7:0] \$178 ;
-  reg [7:0] \$179 ;
-  wire \$18 ;
-  reg [7:0] \$180 ;
+  reg \$175 ;
+  wire [7:0] \$176 ;
+  reg [15:0] \$177 ;
+  reg \$178 ;
+  reg [26:0] \$179 ;
+  wire [1:0] \$18 ;
+  reg [26:0] \$180 ;
   reg [7:0] \$181 ;
-  reg [7:0] \$182 ;
-  reg [7:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg [7:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg [7:0] \$187 ;
+  reg \$182 ;
+  wire [7:0] \$183 ;
+  reg [15:0] \$184 ;
+  reg \$185 ;
+  reg [26:0] \$186 ;
+  reg [26:0] \$187 ;
   reg [7:0] \$188 ;
-  reg [7:0] \$189 ;
+  reg \$189 ;
   wire \$19 ;
-  reg [7:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg [7:0] \$193 ;
-  reg [7:0] \$194 ;
+  wire [7:0] \$190 ;
+  reg [15:0] \$191 ;
+  reg \$192 ;
+  reg [26:0] \$193 ;
+  reg [26:0] \$194 ;
   reg [7:0] \$195 ;
-  reg [7:0] \$196 ;
-  reg [7:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg [7:0] \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  reg [7:0] \$200 ;
-  reg [7:0] \$201 ;
+  reg \$196 ;
+  wire [7:0] \$197 ;
+  reg [15:0] \$198 ;
+  reg \$199 ;
+  wire [27:0] \$2 ;
+  wire \$20 ;
+  reg [26:0] \$200 ;
+  reg [26:0] \$201 ;
   reg [7:0] \$202 ;
-  reg [7:0] \$203 ;
-  reg [7:0] \$204 ;
-  reg \$205 ;
+  reg \$203 ;
+  wire [7:0] \$204 ;
+  reg [15:0] \$205 ;
   reg \$206 ;
-  reg [7:0] \$207 ;
-  reg [15:0] \$208 ;
-  reg \$209 ;
-  wire \$21 ;
+  reg [26:0] \$207 ;
+  reg [26:0] \$208 ;
+  reg [7:0] \$209 ;
+  wire [26:0] \$21 ;
   reg \$210 ;
-  reg [26:0] \$211 ;
-  reg [26:0] \$212 ;
-  reg [7:0] \$213 ;
-  reg \$214 ;
-  reg \$215 ;
+  wire [7:0] \$211 ;
+  reg [15:0] \$212 ;
+  reg \$213 ;
+  reg [26:0] \$214 ;
+  reg [26:0] \$215 ;
   reg [7:0] \$216 ;
-  reg [15:0] \$217 ;
-  reg \$218 ;
-  reg \$219 ;
+  reg \$217 ;
+  wire [7:0] \$218 ;
+  reg [15:0] \$219 ;
   wire \$22 ;
-  reg [26:0] \$220 ;
+  reg \$220 ;
   reg [26:0] \$221 ;
-  reg [7:0] \$222 ;
-  reg \$223 ;
+  reg [26:0] \$222 ;
+  reg [7:0] \$223 ;
   reg \$224 ;
-  reg [7:0] \$225 ;
+  wire [7:0] \$225 ;
   reg [15:0] \$226 ;
   reg \$227 ;
-  reg \$228 ;
+  reg [26:0] \$228 ;
   reg [26:0] \$229 ;
   wire [26:0] \$23 ;
-  reg [26:0] \$230 ;
-  reg [7:0] \$231 ;
-  reg \$232 ;
-  reg \$233 ;
-  reg [7:0] \$234 ;
-  reg [15:0] \$235 ;
-  reg \$236 ;
-  reg \$237 ;
-  reg [26:0] \$238 ;
-  reg [26:0] \$239 ;
+  reg [7:0] \$230 ;
+  reg \$231 ;
+  wire [7:0] \$232 ;
+  reg [15:0] \$233 ;
+  reg \$234 ;
+  reg [26:0] \$235 ;
+  reg [26:0] \$236 ;
+  reg [7:0] \$237 ;
+  reg \$238 ;
+  wire [7:0] \$239 ;
   wire \$24 ;
-  reg [7:0] \$240 ;
+  reg [15:0] \$240 ;
   reg \$241 ;
-  reg \$242 ;
-  reg [7:0] \$243 ;
-  reg [15:0] \$244 ;
+  reg [26:0] \$242 ;
+  reg [26:0] \$243 ;
+  reg [7:0] \$244 ;
   reg \$245 ;
-  reg \$246 ;
-  reg [26:0] \$247 ;
-  reg [26:0] \$248 ;
-  reg [7:0] \$249 ;
-  wire \$25 ;
-  reg \$250 ;
-  reg \$251 ;
-  reg [7:0] \$252 ;
-  reg [15:0] \$253 ;
-  reg \$254 ;
+  wire [7:0] \$246 ;
+  reg [15:0] \$247 ;
+  reg \$248 ;
+  reg [26:0] \$249 ;
+  wire [26:0] \$25 ;
+  reg [26:0] \$250 ;
+  reg [7:0] \$251 ;
+  reg \$252 ;
+  wire [7:0] \$253 ;
+  reg [15:0] \$254 ;
   reg \$255 ;
   reg [26:0] \$256 ;
   reg [26:0] \$257 ;
   reg [7:0] \$258 ;
   reg \$259 ;
-  wire [26:0] \$26 ;
-  reg \$260 ;
-  reg [7:0] \$261 ;
-  reg [15:0] \$262 ;
-  reg \$263 ;
-  reg \$264 ;
-  reg [26:0] \$265 ;
-  reg [26:0] \$266 ;
-  reg [7:0] \$267 ;
-  reg \$268 ;
+  wire \$26 ;
+  wire [7:0] \$260 ;
+  reg [15:0] \$261 ;
+  reg \$262 ;
+  reg [26:0] \$263 ;
+  reg [26:0] \$264 ;
+  reg [7:0] \$265 ;
+  reg \$266 ;
+  wire [7:0] \$267 ;
+  reg [15:0] \$268 ;
   reg \$269 ;
-  wire \$27 ;
-  reg [7:0] \$270 ;
-  reg [15:0] \$271 ;
-  reg \$272 ;
+  wire [26:0] \$27 ;
+  reg [26:0] \$270 ;
+  reg [26:0] \$271 ;
+  reg [7:0] \$272 ;
   reg \$273 ;
-  reg [26:0] \$274 ;
-  reg [26:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  reg \$278 ;
+  wire [7:0] \$274 ;
+  reg [15:0] \$275 ;
+  reg \$276 ;
+  reg [26:0] \$277 ;
+  reg [26:0] \$278 ;
   reg [7:0] \$279 ;
   wire \$28 ;
-  reg [15:0] \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg [26:0] \$283 ;
+  reg \$280 ;
+  wire [7:0] \$281 ;
+  reg [15:0] \$282 ;
+  reg \$283 ;
   reg [26:0] \$284 ;
-  reg [7:0] \$285 ;
+  reg [26:0] \$285 ;
   reg \$286 ;
   reg \$287 ;
-  reg [7:0] \$288 ;
-  reg [15:0] \$289 ;
   wire [26:0] \$29 ;
-  reg \$290 ;
-  reg \$291 ;
-  reg [26:0] \$292 ;
-  reg [26:0] \$293 ;
-  reg [7:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [7:0] \$297 ;
-  reg [15:0] \$298 ;
-  reg \$299 ;
-  wire \$3 ;
+  wire [27:0] \$3 ;
   wire \$30 ;
-  reg \$300 ;
-  reg [26:0] \$301 ;
-  reg [26:0] \$302 ;
-  reg [7:0] \$303 ;
-  reg \$304 ;
-  reg \$305 ;
-  reg [7:0] \$306 ;
-  reg [15:0] \$307 ;
-  reg \$308 ;
-  reg \$309 ;
-  wire \$31 ;
-  reg [26:0] \$310 ;
-  reg [26:0] \$311 ;
-  reg [7:0] \$312 ;
-  reg \$313 ;
-  reg \$314 ;
-  reg [7:0] \$315 ;
-  reg [15:0] \$316 ;
-  reg \$317 ;
-  reg \$318 ;
-  reg [26:0] \$319 ;
-  wire [26:0] \$32 ;
-  reg [26:0] \$320 ;
-  reg [7:0] \$321 ;
-  reg \$322 ;
-  reg \$323 ;
-  reg [7:0] \$324 ;
-  reg [15:0] \$325 ;
-  reg \$326 ;
-  reg \$327 ;
-  reg [26:0] \$328 ;
-  reg [26:0] \$329 ;
-  wire \$33 ;
-  reg [7:0] \$330 ;
-  reg \$331 ;
-  reg \$332 ;
-  reg [7:0] \$333 ;
-  reg [15:0] \$334 ;
-  reg \$335 ;
-  reg \$336 ;
-  reg [26:0] \$337 ;
-  reg [26:0] \$338 ;
-  reg [7:0] \$339 ;
+  wire [26:0] \$31 ;
+  wire \$32 ;
+  wire [26:0] \$33 ;
   wire \$34 ;
-  reg \$340 ;
-  reg \$341 ;
-  reg [7:0] \$342 ;
-  reg [15:0] \$343 ;
-  reg \$344 ;
-  reg \$345 ;
-  reg [26:0] \$346 ;
-  reg [26:0] \$347 ;
-  reg \$348 ;
-  reg \$349 ;
   wire [26:0] \$35 ;
   wire \$36 ;
-  wire \$37 ;
-  wire [26:0] \$38 ;
-  wire \$39 ;
-  wire \$4 ;
+  wire [26:0] \$37 ;
+  wire \$38 ;
+  wire [26:0] \$39 ;
+  wire [27:0] \$4 ;
   wire \$40 ;
   wire [26:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire [26:0] \$44 ;
-  wire \$45 ;
+  wire [26:0] \$43 ;
+  wire \$44 ;
+  wire [26:0] \$45 ;
   wire \$46 ;
   wire [26:0] \$47 ;
   wire \$48 ;
-  wire \$49 ;
-  wire [26:0] \$5 ;
-  wire [27:0] \$50 ;
-  wire \$51 ;
-  wire [27:0] \$52 ;
+  wire [26:0] \$49 ;
+  wire [27:0] \$5 ;
+  wire \$50 ;
+  wire [26:0] \$51 ;
+  wire \$52 ;
   wire \$53 ;
-  wire [27:0] \$54 ;
-  wire \$55 ;
-  wire [27:0] \$56 ;
-  wire \$57 ;
-  wire [27:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire [27:0] \$60 ;
-  wire \$61 ;
-  wire [27:0] \$62 ;
-  wire \$63 ;
-  wire [27:0] \$64 ;
-  wire \$65 ;
-  wire [27:0] \$66 ;
-  wire \$67 ;
-  wire [27:0] \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [27:0] \$70 ;
-  wire \$71 ;
-  wire [27:0] \$72 ;
-  wire \$73 ;
-  wire [27:0] \$74 ;
-  wire \$75 ;
-  wire [27:0] \$76 ;
-  wire \$77 ;
-  wire [27:0] \$78 ;
-  wire \$79 ;
-  wire [26:0] \$8 ;
-  wire [27:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [1:0] \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [7:0] \$54 ;
+  wire [7:0] \$55 ;
+  wire [7:0] \$56 ;
+  wire [7:0] \$57 ;
+  wire [7:0] \$58 ;
+  wire [7:0] \$59 ;
+  wire [27:0] \$6 ;
+  wire [7:0] \$60 ;
+  wire [7:0] \$61 ;
+  wire [7:0] \$62 ;
+  wire [7:0] \$63 ;
+  wire [7:0] \$64 ;
+  wire [7:0] \$65 ;
+  wire [7:0] \$66 ;
+  wire [7:0] \$67 ;
+  wire [7:0] \$68 ;
+  wire [7:0] \$69 ;
+  wire [27:0] \$7 ;
+  wire [7:0] \$70 ;
+  wire [7:0] \$71 ;
+  wire [7:0] \$72 ;
+  wire [7:0] \$73 ;
+  wire [7:0] \$74 ;
+  wire [7:0] \$75 ;
+  wire [7:0] \$76 ;
+  wire [7:0] \$77 ;
+  wire [7:0] \$78 ;
+  wire [7:0] \$79 ;
+  wire [27:0] \$8 ;
+  wire [7:0] \$80 ;
+  wire [7:0] \$81 ;
+  wire [7:0] \$82 ;
+  wire [7:0] \$83 ;
+  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
+  wire [7:0] \$86 ;
+  wire [7:0] \$87 ;
+  wire [7:0] \$88 ;
+  wire [7:0] \$89 ;
+  wire [27:0] \$9 ;
+  wire [7:0] \$90 ;
+  wire [7:0] \$91 ;
+  wire [7:0] \$92 ;
+  wire [7:0] \$93 ;
+  wire [7:0] \$94 ;
+  wire [7:0] \$95 ;
+  wire [7:0] \$96 ;
+  wire [7:0] \$97 ;
+  wire [7:0] \$98 ;
+  wire [7:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -2353,6 +2291,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] a_0_7 = 8'h00;
   reg [7:0] a_0_8 = 8'h00;
   reg [7:0] a_0_9 = 8'h00;
+  wire [7:0] a_in0;
   reg [26:0] acc_0_0 = 27'h0000000;
   reg [26:0] acc_0_1 = 27'h0000000;
   reg [26:0] acc_0_10 = 27'h0000000;
@@ -2655,38 +2594,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [26:0] sum_0_7;
   wire [26:0] sum_0_8;
   wire [26:0] sum_0_9;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_10 = 1'h0;
-  reg v_0_11 = 1'h0;
-  reg v_0_12 = 1'h0;
-  reg v_0_13 = 1'h0;
-  reg v_0_14 = 1'h0;
-  reg v_0_15 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_0_4 = 1'h0;
-  reg v_0_5 = 1'h0;
-  reg v_0_6 = 1'h0;
-  reg v_0_7 = 1'h0;
-  reg v_0_8 = 1'h0;
-  reg v_0_9 = 1'h0;
-  reg vr_0_0 = 1'h0;
-  reg vr_0_1 = 1'h0;
-  reg vr_0_10 = 1'h0;
-  reg vr_0_11 = 1'h0;
-  reg vr_0_12 = 1'h0;
-  reg vr_0_13 = 1'h0;
-  reg vr_0_14 = 1'h0;
-  reg vr_0_15 = 1'h0;
-  reg vr_0_2 = 1'h0;
-  reg vr_0_3 = 1'h0;
-  reg vr_0_4 = 1'h0;
-  reg vr_0_5 = 1'h0;
-  reg vr_0_6 = 1'h0;
-  reg vr_0_7 = 1'h0;
-  reg vr_0_8 = 1'h0;
-  reg vr_0_9 = 1'h0;
   reg [7:0] w_0_0 = 8'h00;
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_10 = 8'h00;
@@ -2703,2620 +2610,1304 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_0_7 = 8'h00;
   reg [7:0] w_0_8 = 8'h00;
   reg [7:0] w_0_9 = 8'h00;
-  assign \$2  = lr_0_0 ? 27'h0000000 : \$50 [26:0];
-  assign \$5  = lr_0_1 ? 27'h0000000 : \$52 [26:0];
-  assign \$8  = lr_0_2 ? 27'h0000000 : \$54 [26:0];
-  assign \$11  = lr_0_3 ? 27'h0000000 : \$56 [26:0];
-  assign \$14  = lr_0_4 ? 27'h0000000 : \$58 [26:0];
-  assign \$17  = lr_0_5 ? 27'h0000000 : \$60 [26:0];
-  assign \$20  = lr_0_6 ? 27'h0000000 : \$62 [26:0];
-  assign \$23  = lr_0_7 ? 27'h0000000 : \$64 [26:0];
-  assign \$26  = lr_0_8 ? 27'h0000000 : \$66 [26:0];
-  assign \$29  = lr_0_9 ? 27'h0000000 : \$68 [26:0];
-  assign \$32  = lr_0_10 ? 27'h0000000 : \$70 [26:0];
-  assign \$35  = lr_0_11 ? 27'h0000000 : \$72 [26:0];
-  assign \$38  = lr_0_12 ? 27'h0000000 : \$74 [26:0];
-  assign \$41  = lr_0_13 ? 27'h0000000 : \$76 [26:0];
-  assign \$44  = lr_0_14 ? 27'h0000000 : \$78 [26:0];
-  assign \$47  = lr_0_15 ? 27'h0000000 : \$80 [26:0];
-  assign p_0_0 = $signed(i_a) * $signed(i_w[7:0]);
-  assign \$50  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign cap_0_0 = \$51  & lr_0_0;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in10;
+  wire [7:0] w_in11;
+  wire [7:0] w_in12;
+  wire [7:0] w_in13;
+  wire [7:0] w_in14;
+  wire [7:0] w_in15;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
+  wire [7:0] w_in4;
+  wire [7:0] w_in5;
+  wire [7:0] w_in6;
+  wire [7:0] w_in7;
+  wire [7:0] w_in8;
+  wire [7:0] w_in9;
+  assign a_in0 = i_valid ? i_a : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
+  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
+  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
+  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
+  assign w_in8 = i_valid ? i_w[71:64] : 8'h00;
+  assign w_in9 = i_valid ? i_w[79:72] : 8'h00;
+  assign w_in10 = i_valid ? i_w[87:80] : 8'h00;
+  assign w_in11 = i_valid ? i_w[95:88] : 8'h00;
+  assign w_in12 = i_valid ? i_w[103:96] : 8'h00;
+  assign w_in13 = i_valid ? i_w[111:104] : 8'h00;
+  assign w_in14 = i_valid ? i_w[119:112] : 8'h00;
+  assign w_in15 = i_valid ? i_w[127:120] : 8'h00;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$52  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign cap_0_1 = \$53  & lr_0_1;
+  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$54  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign cap_0_2 = \$55  & lr_0_2;
+  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$56  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign cap_0_3 = \$57  & lr_0_3;
+  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$58  = $signed(acc_0_4) + $signed(pr_0_4);
-  assign cap_0_4 = \$59  & lr_0_4;
+  assign \$5  = $signed(acc_0_4) + $signed(pr_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$60  = $signed(acc_0_5) + $signed(pr_0_5);
-  assign cap_0_5 = \$61  & lr_0_5;
+  assign \$6  = $signed(acc_0_5) + $signed(pr_0_5);
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$62  = $signed(acc_0_6) + $signed(pr_0_6);
-  assign cap_0_6 = \$63  & lr_0_6;
+  assign \$7  = $signed(acc_0_6) + $signed(pr_0_6);
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$64  = $signed(acc_0_7) + $signed(pr_0_7);
-  assign cap_0_7 = \$65  & lr_0_7;
+  assign \$8  = $signed(acc_0_7) + $signed(pr_0_7);
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
-  assign \$66  = $signed(acc_0_8) + $signed(pr_0_8);
-  assign cap_0_8 = \$67  & lr_0_8;
+  assign \$9  = $signed(acc_0_8) + $signed(pr_0_8);
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
-  assign \$68  = $signed(acc_0_9) + $signed(pr_0_9);
-  assign cap_0_9 = \$69  & lr_0_9;
+  assign \$10  = $signed(acc_0_9) + $signed(pr_0_9);
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
-  assign \$70  = $signed(acc_0_10) + $signed(pr_0_10);
-  assign cap_0_10 = \$71  & lr_0_10;
+  assign \$11  = $signed(acc_0_10) + $signed(pr_0_10);
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
-  assign \$72  = $signed(acc_0_11) + $signed(pr_0_11);
-  assign cap_0_11 = \$73  & lr_0_11;
+  assign \$12  = $signed(acc_0_11) + $signed(pr_0_11);
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
-  assign \$74  = $signed(acc_0_12) + $signed(pr_0_12);
-  assign cap_0_12 = \$75  & lr_0_12;
+  assign \$13  = $signed(acc_0_12) + $signed(pr_0_12);
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
-  assign \$76  = $signed(acc_0_13) + $signed(pr_0_13);
-  assign cap_0_13 = \$77  & lr_0_13;
+  assign \$14  = $signed(acc_0_13) + $signed(pr_0_13);
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
-  assign \$78  = $signed(acc_0_14) + $signed(pr_0_14);
-  assign cap_0_14 = \$79  & lr_0_14;
+  assign \$15  = $signed(acc_0_14) + $signed(pr_0_14);
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
-  assign \$80  = $signed(acc_0_15) + $signed(pr_0_15);
-  assign cap_0_15 = \$81  & lr_0_15;
-  assign \$83  = drain_count - 1'h1;
+  assign \$16  = $signed(acc_0_15) + $signed(pr_0_15);
+  assign \$18  = drain_count - 1'h1;
+  assign \$19  = i_last & i_valid;
+  assign \$20  = i_last & i_valid;
+  assign \$21  = lr_0_0 ? 27'h0000000 : \$1 [26:0];
+  assign \$23  = lr_0_1 ? 27'h0000000 : \$2 [26:0];
+  assign \$25  = lr_0_2 ? 27'h0000000 : \$3 [26:0];
+  assign \$27  = lr_0_3 ? 27'h0000000 : \$4 [26:0];
+  assign \$29  = lr_0_4 ? 27'h0000000 : \$5 [26:0];
+  assign \$31  = lr_0_5 ? 27'h0000000 : \$6 [26:0];
+  assign \$33  = lr_0_6 ? 27'h0000000 : \$7 [26:0];
+  assign \$35  = lr_0_7 ? 27'h0000000 : \$8 [26:0];
+  assign \$37  = lr_0_8 ? 27'h0000000 : \$9 [26:0];
+  assign \$39  = lr_0_9 ? 27'h0000000 : \$10 [26:0];
+  assign \$41  = lr_0_10 ? 27'h0000000 : \$11 [26:0];
+  assign \$43  = lr_0_11 ? 27'h0000000 : \$12 [26:0];
+  assign \$45  = lr_0_12 ? 27'h0000000 : \$13 [26:0];
+  assign \$47  = lr_0_13 ? 27'h0000000 : \$14 [26:0];
+  assign \$49  = lr_0_14 ? 27'h0000000 : \$15 [26:0];
+  assign \$51  = lr_0_15 ? 27'h0000000 : \$16 [26:0];
   always @(posedge clk)
-    skew_w1_d0 <= \$84 ;
+    skew_w1_d0 <= \$54 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$85 ;
+    skew_w2_d0 <= \$55 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$86 ;
+    skew_w2_d1 <= \$56 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$87 ;
+    skew_w3_d0 <= \$57 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$88 ;
+    skew_w3_d1 <= \$58 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$89 ;
+    skew_w3_d2 <= \$59 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$90 ;
+    skew_w4_d0 <= \$60 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$91 ;
+    skew_w4_d1 <= \$61 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$92 ;
+    skew_w4_d2 <= \$62 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$93 ;
+    skew_w4_d3 <= \$63 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$94 ;
+    skew_w5_d0 <= \$64 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$95 ;
+    skew_w5_d1 <= \$65 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$96 ;
+    skew_w5_d2 <= \$66 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$97 ;
+    skew_w5_d3 <= \$67 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$98 ;
+    skew_w5_d4 <= \$68 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$99 ;
+    skew_w6_d0 <= \$69 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$100 ;
+    skew_w6_d1 <= \$70 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$101 ;
+    skew_w6_d2 <= \$71 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$102 ;
+    skew_w6_d3 <= \$72 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$103 ;
+    skew_w6_d4 <= \$73 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$104 ;
+    skew_w6_d5 <= \$74 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$105 ;
+    skew_w7_d0 <= \$75 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$106 ;
+    skew_w7_d1 <= \$76 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$107 ;
+    skew_w7_d2 <= \$77 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$108 ;
+    skew_w7_d3 <= \$78 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$109 ;
+    skew_w7_d4 <= \$79 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$110 ;
+    skew_w7_d5 <= \$80 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$111 ;
+    skew_w7_d6 <= \$81 ;
   always @(posedge clk)
-    skew_w8_d0 <= \$112 ;
+    skew_w8_d0 <= \$82 ;
   always @(posedge clk)
-    skew_w8_d1 <= \$113 ;
+    skew_w8_d1 <= \$83 ;
   always @(posedge clk)
-    skew_w8_d2 <= \$114 ;
+    skew_w8_d2 <= \$84 ;
   always @(posedge clk)
-    skew_w8_d3 <= \$115 ;
+    skew_w8_d3 <= \$85 ;
   always @(posedge clk)
-    skew_w8_d4 <= \$116 ;
+    skew_w8_d4 <= \$86 ;
   always @(posedge clk)
-    skew_w8_d5 <= \$117 ;
+    skew_w8_d5 <= \$87 ;
   always @(posedge clk)
-    skew_w8_d6 <= \$118 ;
+    skew_w8_d6 <= \$88 ;
   always @(posedge clk)
-    skew_w8_d7 <= \$119 ;
+    skew_w8_d7 <= \$89 ;
   always @(posedge clk)
-    skew_w9_d0 <= \$120 ;
+    skew_w9_d0 <= \$90 ;
   always @(posedge clk)
-    skew_w9_d1 <= \$121 ;
+    skew_w9_d1 <= \$91 ;
   always @(posedge clk)
-    skew_w9_d2 <= \$122 ;
+    skew_w9_d2 <= \$92 ;
   always @(posedge clk)
-    skew_w9_d3 <= \$123 ;
+    skew_w9_d3 <= \$93 ;
   always @(posedge clk)
-    skew_w9_d4 <= \$124 ;
+    skew_w9_d4 <= \$94 ;
   always @(posedge clk)
-    skew_w9_d5 <= \$125 ;
+    skew_w9_d5 <= \$95 ;
   always @(posedge clk)
-    skew_w9_d6 <= \$126 ;
+    skew_w9_d6 <= \$96 ;
   always @(posedge clk)
-    skew_w9_d7 <= \$127 ;
+    skew_w9_d7 <= \$97 ;
   always @(posedge clk)
-    skew_w9_d8 <= \$128 ;
+    skew_w9_d8 <= \$98 ;
   always @(posedge clk)
-    skew_w10_d0 <= \$129 ;
+    skew_w10_d0 <= \$99 ;
   always @(posedge clk)
-    skew_w10_d1 <= \$130 ;
+    skew_w10_d1 <= \$100 ;
   always @(posedge clk)
-    skew_w10_d2 <= \$131 ;
+    skew_w10_d2 <= \$101 ;
   always @(posedge clk)
-    skew_w10_d3 <= \$132 ;
+    skew_w10_d3 <= \$102 ;
   always @(posedge clk)
-    skew_w10_d4 <= \$133 ;
+    skew_w10_d4 <= \$103 ;
   always @(posedge clk)
-    skew_w10_d5 <= \$134 ;
+    skew_w10_d5 <= \$104 ;
   always @(posedge clk)
-    skew_w10_d6 <= \$135 ;
+    skew_w10_d6 <= \$105 ;
   always @(posedge clk)
-    skew_w10_d7 <= \$136 ;
+    skew_w10_d7 <= \$106 ;
   always @(posedge clk)
-    skew_w10_d8 <= \$137 ;
+    skew_w10_d8 <= \$107 ;
   always @(posedge clk)
-    skew_w10_d9 <= \$138 ;
+    skew_w10_d9 <= \$108 ;
   always @(posedge clk)
-    skew_w11_d0 <= \$139 ;
+    skew_w11_d0 <= \$109 ;
   always @(posedge clk)
-    skew_w11_d1 <= \$140 ;
+    skew_w11_d1 <= \$110 ;
   always @(posedge clk)
-    skew_w11_d2 <= \$141 ;
+    skew_w11_d2 <= \$111 ;
   always @(posedge clk)
-    skew_w11_d3 <= \$142 ;
+    skew_w11_d3 <= \$112 ;
   always @(posedge clk)
-    skew_w11_d4 <= \$143 ;
+    skew_w11_d4 <= \$113 ;
   always @(posedge clk)
-    skew_w11_d5 <= \$144 ;
+    skew_w11_d5 <= \$114 ;
   always @(posedge clk)
-    skew_w11_d6 <= \$145 ;
+    skew_w11_d6 <= \$115 ;
   always @(posedge clk)
-    skew_w11_d7 <= \$146 ;
+    skew_w11_d7 <= \$116 ;
   always @(posedge clk)
-    skew_w11_d8 <= \$147 ;
+    skew_w11_d8 <= \$117 ;
   always @(posedge clk)
-    skew_w11_d9 <= \$148 ;
+    skew_w11_d9 <= \$118 ;
   always @(posedge clk)
-    skew_w11_d10 <= \$149 ;
+    skew_w11_d10 <= \$119 ;
   always @(posedge clk)
-    skew_w12_d0 <= \$150 ;
+    skew_w12_d0 <= \$120 ;
   always @(posedge clk)
-    skew_w12_d1 <= \$151 ;
+    skew_w12_d1 <= \$121 ;
   always @(posedge clk)
-    skew_w12_d2 <= \$152 ;
+    skew_w12_d2 <= \$122 ;
   always @(posedge clk)
-    skew_w12_d3 <= \$153 ;
+    skew_w12_d3 <= \$123 ;
   always @(posedge clk)
-    skew_w12_d4 <= \$154 ;
+    skew_w12_d4 <= \$124 ;
   always @(posedge clk)
-    skew_w12_d5 <= \$155 ;
+    skew_w12_d5 <= \$125 ;
   always @(posedge clk)
-    skew_w12_d6 <= \$156 ;
+    skew_w12_d6 <= \$126 ;
   always @(posedge clk)
-    skew_w12_d7 <= \$157 ;
+    skew_w12_d7 <= \$127 ;
   always @(posedge clk)
-    skew_w12_d8 <= \$158 ;
+    skew_w12_d8 <= \$128 ;
   always @(posedge clk)
-    skew_w12_d9 <= \$159 ;
+    skew_w12_d9 <= \$129 ;
   always @(posedge clk)
-    skew_w12_d10 <= \$160 ;
+    skew_w12_d10 <= \$130 ;
   always @(posedge clk)
-    skew_w12_d11 <= \$161 ;
+    skew_w12_d11 <= \$131 ;
   always @(posedge clk)
-    skew_w13_d0 <= \$162 ;
+    skew_w13_d0 <= \$132 ;
   always @(posedge clk)
-    skew_w13_d1 <= \$163 ;
+    skew_w13_d1 <= \$133 ;
   always @(posedge clk)
-    skew_w13_d2 <= \$164 ;
+    skew_w13_d2 <= \$134 ;
   always @(posedge clk)
-    skew_w13_d3 <= \$165 ;
+    skew_w13_d3 <= \$135 ;
   always @(posedge clk)
-    skew_w13_d4 <= \$166 ;
+    skew_w13_d4 <= \$136 ;
   always @(posedge clk)
-    skew_w13_d5 <= \$167 ;
+    skew_w13_d5 <= \$137 ;
   always @(posedge clk)
-    skew_w13_d6 <= \$168 ;
+    skew_w13_d6 <= \$138 ;
   always @(posedge clk)
-    skew_w13_d7 <= \$169 ;
+    skew_w13_d7 <= \$139 ;
   always @(posedge clk)
-    skew_w13_d8 <= \$170 ;
+    skew_w13_d8 <= \$140 ;
   always @(posedge clk)
-    skew_w13_d9 <= \$171 ;
+    skew_w13_d9 <= \$141 ;
   always @(posedge clk)
-    skew_w13_d10 <= \$172 ;
+    skew_w13_d10 <= \$142 ;
   always @(posedge clk)
-    skew_w13_d11 <= \$173 ;
+    skew_w13_d11 <= \$143 ;
   always @(posedge clk)
-    skew_w13_d12 <= \$174 ;
+    skew_w13_d12 <= \$144 ;
   always @(posedge clk)
-    skew_w14_d0 <= \$175 ;
+    skew_w14_d0 <= \$145 ;
   always @(posedge clk)
-    skew_w14_d1 <= \$176 ;
+    skew_w14_d1 <= \$146 ;
   always @(posedge clk)
-    skew_w14_d2 <= \$177 ;
+    skew_w14_d2 <= \$147 ;
   always @(posedge clk)
-    skew_w14_d3 <= \$178 ;
+    skew_w14_d3 <= \$148 ;
   always @(posedge clk)
-    skew_w14_d4 <= \$179 ;
+    skew_w14_d4 <= \$149 ;
   always @(posedge clk)
-    skew_w14_d5 <= \$180 ;
+    skew_w14_d5 <= \$150 ;
   always @(posedge clk)
-    skew_w14_d6 <= \$181 ;
+    skew_w14_d6 <= \$151 ;
   always @(posedge clk)
-    skew_w14_d7 <= \$182 ;
+    skew_w14_d7 <= \$152 ;
   always @(posedge clk)
-    skew_w14_d8 <= \$183 ;
+    skew_w14_d8 <= \$153 ;
   always @(posedge clk)
-    skew_w14_d9 <= \$184 ;
+    skew_w14_d9 <= \$154 ;
   always @(posedge clk)
-    skew_w14_d10 <= \$185 ;
+    skew_w14_d10 <= \$155 ;
   always @(posedge clk)
-    skew_w14_d11 <= \$186 ;
+    skew_w14_d11 <= \$156 ;
   always @(posedge clk)
-    skew_w14_d12 <= \$187 ;
+    skew_w14_d12 <= \$157 ;
   always @(posedge clk)
-    skew_w14_d13 <= \$188 ;
+    skew_w14_d13 <= \$158 ;
   always @(posedge clk)
-    skew_w15_d0 <= \$189 ;
+    skew_w15_d0 <= \$159 ;
   always @(posedge clk)
-    skew_w15_d1 <= \$190 ;
+    skew_w15_d1 <= \$160 ;
   always @(posedge clk)
-    skew_w15_d2 <= \$191 ;
+    skew_w15_d2 <= \$161 ;
   always @(posedge clk)
-    skew_w15_d3 <= \$192 ;
+    skew_w15_d3 <= \$162 ;
   always @(posedge clk)
-    skew_w15_d4 <= \$193 ;
+    skew_w15_d4 <= \$163 ;
   always @(posedge clk)
-    skew_w15_d5 <= \$194 ;
+    skew_w15_d5 <= \$164 ;
   always @(posedge clk)
-    skew_w15_d6 <= \$195 ;
+    skew_w15_d6 <= \$165 ;
   always @(posedge clk)
-    skew_w15_d7 <= \$196 ;
+    skew_w15_d7 <= \$166 ;
   always @(posedge clk)
-    skew_w15_d8 <= \$197 ;
+    skew_w15_d8 <= \$167 ;
   always @(posedge clk)
-    skew_w15_d9 <= \$198 ;
+    skew_w15_d9 <= \$168 ;
   always @(posedge clk)
-    skew_w15_d10 <= \$199 ;
+    skew_w15_d10 <= \$169 ;
   always @(posedge clk)
-    skew_w15_d11 <= \$200 ;
+    skew_w15_d11 <= \$170 ;
   always @(posedge clk)
-    skew_w15_d12 <= \$201 ;
+    skew_w15_d12 <= \$171 ;
   always @(posedge clk)
-    skew_w15_d13 <= \$202 ;
+    skew_w15_d13 <= \$172 ;
   always @(posedge clk)
-    skew_w15_d14 <= \$203 ;
+    skew_w15_d14 <= \$173 ;
   always @(posedge clk)
-    a_0_0 <= \$204 ;
+    a_0_0 <= \$174 ;
   always @(posedge clk)
-    v_0_0 <= \$205 ;
+    l_0_0 <= \$175 ;
   always @(posedge clk)
-    l_0_0 <= \$206 ;
+    w_0_0 <= \$176 ;
   always @(posedge clk)
-    w_0_0 <= \$207 ;
+    pr_0_0 <= \$177 ;
   always @(posedge clk)
-    pr_0_0 <= \$208 ;
+    lr_0_0 <= \$178 ;
   always @(posedge clk)
-    vr_0_0 <= \$209 ;
+    acc_0_0 <= \$179 ;
   always @(posedge clk)
-    lr_0_0 <= \$210 ;
+    out_0_0 <= \$180 ;
   always @(posedge clk)
-    acc_0_0 <= \$211 ;
+    a_0_1 <= \$181 ;
   always @(posedge clk)
-    out_0_0 <= \$212 ;
+    l_0_1 <= \$182 ;
   always @(posedge clk)
-    a_0_1 <= \$213 ;
+    w_0_1 <= \$183 ;
   always @(posedge clk)
-    v_0_1 <= \$214 ;
+    pr_0_1 <= \$184 ;
   always @(posedge clk)
-    l_0_1 <= \$215 ;
+    lr_0_1 <= \$185 ;
   always @(posedge clk)
-    w_0_1 <= \$216 ;
+    acc_0_1 <= \$186 ;
   always @(posedge clk)
-    pr_0_1 <= \$217 ;
+    out_0_1 <= \$187 ;
   always @(posedge clk)
-    vr_0_1 <= \$218 ;
+    a_0_2 <= \$188 ;
   always @(posedge clk)
-    lr_0_1 <= \$219 ;
+    l_0_2 <= \$189 ;
   always @(posedge clk)
-    acc_0_1 <= \$220 ;
+    w_0_2 <= \$190 ;
   always @(posedge clk)
-    out_0_1 <= \$221 ;
+    pr_0_2 <= \$191 ;
   always @(posedge clk)
-    a_0_2 <= \$222 ;
+    lr_0_2 <= \$192 ;
   always @(posedge clk)
-    v_0_2 <= \$223 ;
+    acc_0_2 <= \$193 ;
   always @(posedge clk)
-    l_0_2 <= \$224 ;
+    out_0_2 <= \$194 ;
   always @(posedge clk)
-    w_0_2 <= \$225 ;
+    a_0_3 <= \$195 ;
   always @(posedge clk)
-    pr_0_2 <= \$226 ;
+    l_0_3 <= \$196 ;
   always @(posedge clk)
-    vr_0_2 <= \$227 ;
+    w_0_3 <= \$197 ;
   always @(posedge clk)
-    lr_0_2 <= \$228 ;
+    pr_0_3 <= \$198 ;
   always @(posedge clk)
-    acc_0_2 <= \$229 ;
+    lr_0_3 <= \$199 ;
   always @(posedge clk)
-    out_0_2 <= \$230 ;
+    acc_0_3 <= \$200 ;
   always @(posedge clk)
-    a_0_3 <= \$231 ;
+    out_0_3 <= \$201 ;
   always @(posedge clk)
-    v_0_3 <= \$232 ;
+    a_0_4 <= \$202 ;
   always @(posedge clk)
-    l_0_3 <= \$233 ;
+    l_0_4 <= \$203 ;
   always @(posedge clk)
-    w_0_3 <= \$234 ;
+    w_0_4 <= \$204 ;
   always @(posedge clk)
-    pr_0_3 <= \$235 ;
+    pr_0_4 <= \$205 ;
   always @(posedge clk)
-    vr_0_3 <= \$236 ;
+    lr_0_4 <= \$206 ;
   always @(posedge clk)
-    lr_0_3 <= \$237 ;
+    acc_0_4 <= \$207 ;
   always @(posedge clk)
-    acc_0_3 <= \$238 ;
+    out_0_4 <= \$208 ;
   always @(posedge clk)
-    out_0_3 <= \$239 ;
+    a_0_5 <= \$209 ;
   always @(posedge clk)
-    a_0_4 <= \$240 ;
+    l_0_5 <= \$210 ;
   always @(posedge clk)
-    v_0_4 <= \$241 ;
+    w_0_5 <= \$211 ;
   always @(posedge clk)
-    l_0_4 <= \$242 ;
+    pr_0_5 <= \$212 ;
   always @(posedge clk)
-    w_0_4 <= \$243 ;
+    lr_0_5 <= \$213 ;
   always @(posedge clk)
-    pr_0_4 <= \$244 ;
+    acc_0_5 <= \$214 ;
   always @(posedge clk)
-    vr_0_4 <= \$245 ;
+    out_0_5 <= \$215 ;
   always @(posedge clk)
-    lr_0_4 <= \$246 ;
+    a_0_6 <= \$216 ;
   always @(posedge clk)
-    acc_0_4 <= \$247 ;
+    l_0_6 <= \$217 ;
   always @(posedge clk)
-    out_0_4 <= \$248 ;
+    w_0_6 <= \$218 ;
   always @(posedge clk)
-    a_0_5 <= \$249 ;
+    pr_0_6 <= \$219 ;
   always @(posedge clk)
-    v_0_5 <= \$250 ;
+    lr_0_6 <= \$220 ;
   always @(posedge clk)
-    l_0_5 <= \$251 ;
+    acc_0_6 <= \$221 ;
   always @(posedge clk)
-    w_0_5 <= \$252 ;
+    out_0_6 <= \$222 ;
   always @(posedge clk)
-    pr_0_5 <= \$253 ;
+    a_0_7 <= \$223 ;
   always @(posedge clk)
-    vr_0_5 <= \$254 ;
+    l_0_7 <= \$224 ;
   always @(posedge clk)
-    lr_0_5 <= \$255 ;
+    w_0_7 <= \$225 ;
   always @(posedge clk)
-    acc_0_5 <= \$256 ;
+    pr_0_7 <= \$226 ;
   always @(posedge clk)
-    out_0_5 <= \$257 ;
+    lr_0_7 <= \$227 ;
   always @(posedge clk)
-    a_0_6 <= \$258 ;
+    acc_0_7 <= \$228 ;
   always @(posedge clk)
-    v_0_6 <= \$259 ;
+    out_0_7 <= \$229 ;
   always @(posedge clk)
-    l_0_6 <= \$260 ;
+    a_0_8 <= \$230 ;
   always @(posedge clk)
-    w_0_6 <= \$261 ;
+    l_0_8 <= \$231 ;
   always @(posedge clk)
-    pr_0_6 <= \$262 ;
+    w_0_8 <= \$232 ;
   always @(posedge clk)
-    vr_0_6 <= \$263 ;
+    pr_0_8 <= \$233 ;
   always @(posedge clk)
-    lr_0_6 <= \$264 ;
+    lr_0_8 <= \$234 ;
   always @(posedge clk)
-    acc_0_6 <= \$265 ;
+    acc_0_8 <= \$235 ;
   always @(posedge clk)
-    out_0_6 <= \$266 ;
+    out_0_8 <= \$236 ;
   always @(posedge clk)
-    a_0_7 <= \$267 ;
+    a_0_9 <= \$237 ;
   always @(posedge clk)
-    v_0_7 <= \$268 ;
+    l_0_9 <= \$238 ;
   always @(posedge clk)
-    l_0_7 <= \$269 ;
+    w_0_9 <= \$239 ;
   always @(posedge clk)
-    w_0_7 <= \$270 ;
+    pr_0_9 <= \$240 ;
   always @(posedge clk)
-    pr_0_7 <= \$271 ;
+    lr_0_9 <= \$241 ;
   always @(posedge clk)
-    vr_0_7 <= \$272 ;
+    acc_0_9 <= \$242 ;
   always @(posedge clk)
-    lr_0_7 <= \$273 ;
+    out_0_9 <= \$243 ;
   always @(posedge clk)
-    acc_0_7 <= \$274 ;
+    a_0_10 <= \$244 ;
   always @(posedge clk)
-    out_0_7 <= \$275 ;
+    l_0_10 <= \$245 ;
   always @(posedge clk)
-    a_0_8 <= \$276 ;
+    w_0_10 <= \$246 ;
   always @(posedge clk)
-    v_0_8 <= \$277 ;
+    pr_0_10 <= \$247 ;
   always @(posedge clk)
-    l_0_8 <= \$278 ;
+    lr_0_10 <= \$248 ;
   always @(posedge clk)
-    w_0_8 <= \$279 ;
+    acc_0_10 <= \$249 ;
   always @(posedge clk)
-    pr_0_8 <= \$280 ;
+    out_0_10 <= \$250 ;
   always @(posedge clk)
-    vr_0_8 <= \$281 ;
+    a_0_11 <= \$251 ;
   always @(posedge clk)
-    lr_0_8 <= \$282 ;
+    l_0_11 <= \$252 ;
   always @(posedge clk)
-    acc_0_8 <= \$283 ;
+    w_0_11 <= \$253 ;
   always @(posedge clk)
-    out_0_8 <= \$284 ;
+    pr_0_11 <= \$254 ;
   always @(posedge clk)
-    a_0_9 <= \$285 ;
+    lr_0_11 <= \$255 ;
   always @(posedge clk)
-    v_0_9 <= \$286 ;
+    acc_0_11 <= \$256 ;
   always @(posedge clk)
-    l_0_9 <= \$287 ;
+    out_0_11 <= \$257 ;
   always @(posedge clk)
-    w_0_9 <= \$288 ;
+    a_0_12 <= \$258 ;
   always @(posedge clk)
-    pr_0_9 <= \$289 ;
+    l_0_12 <= \$259 ;
   always @(posedge clk)
-    vr_0_9 <= \$290 ;
+    w_0_12 <= \$260 ;
   always @(posedge clk)
-    lr_0_9 <= \$291 ;
+    pr_0_12 <= \$261 ;
   always @(posedge clk)
-    acc_0_9 <= \$292 ;
+    lr_0_12 <= \$262 ;
   always @(posedge clk)
-    out_0_9 <= \$293 ;
+    acc_0_12 <= \$263 ;
   always @(posedge clk)
-    a_0_10 <= \$294 ;
+    out_0_12 <= \$264 ;
   always @(posedge clk)
-    v_0_10 <= \$295 ;
+    a_0_13 <= \$265 ;
   always @(posedge clk)
-    l_0_10 <= \$296 ;
+    l_0_13 <= \$266 ;
   always @(posedge clk)
-    w_0_10 <= \$297 ;
+    w_0_13 <= \$267 ;
   always @(posedge clk)
-    pr_0_10 <= \$298 ;
+    pr_0_13 <= \$268 ;
   always @(posedge clk)
-    vr_0_10 <= \$299 ;
+    lr_0_13 <= \$269 ;
   always @(posedge clk)
-    lr_0_10 <= \$300 ;
+    acc_0_13 <= \$270 ;
   always @(posedge clk)
-    acc_0_10 <= \$301 ;
+    out_0_13 <= \$271 ;
   always @(posedge clk)
-    out_0_10 <= \$302 ;
+    a_0_14 <= \$272 ;
   always @(posedge clk)
-    a_0_11 <= \$303 ;
+    l_0_14 <= \$273 ;
   always @(posedge clk)
-    v_0_11 <= \$304 ;
+    w_0_14 <= \$274 ;
   always @(posedge clk)
-    l_0_11 <= \$305 ;
+    pr_0_14 <= \$275 ;
   always @(posedge clk)
-    w_0_11 <= \$306 ;
+    lr_0_14 <= \$276 ;
   always @(posedge clk)
-    pr_0_11 <= \$307 ;
+    acc_0_14 <= \$277 ;
   always @(posedge clk)
-    vr_0_11 <= \$308 ;
+    out_0_14 <= \$278 ;
   always @(posedge clk)
-    lr_0_11 <= \$309 ;
+    a_0_15 <= \$279 ;
   always @(posedge clk)
-    acc_0_11 <= \$310 ;
+    l_0_15 <= \$280 ;
   always @(posedge clk)
-    out_0_11 <= \$311 ;
+    w_0_15 <= \$281 ;
   always @(posedge clk)
-    a_0_12 <= \$312 ;
+    pr_0_15 <= \$282 ;
   always @(posedge clk)
-    v_0_12 <= \$313 ;
+    lr_0_15 <= \$283 ;
   always @(posedge clk)
-    l_0_12 <= \$314 ;
+    acc_0_15 <= \$284 ;
   always @(posedge clk)
-    w_0_12 <= \$315 ;
+    out_0_15 <= \$285 ;
   always @(posedge clk)
-    pr_0_12 <= \$316 ;
+    drain_count <= \$286 ;
   always @(posedge clk)
-    vr_0_12 <= \$317 ;
-  always @(posedge clk)
-    lr_0_12 <= \$318 ;
-  always @(posedge clk)
-    acc_0_12 <= \$319 ;
-  always @(posedge clk)
-    out_0_12 <= \$320 ;
-  always @(posedge clk)
-    a_0_13 <= \$321 ;
-  always @(posedge clk)
-    v_0_13 <= \$322 ;
-  always @(posedge clk)
-    l_0_13 <= \$323 ;
-  always @(posedge clk)
-    w_0_13 <= \$324 ;
-  always @(posedge clk)
-    pr_0_13 <= \$325 ;
-  always @(posedge clk)
-    vr_0_13 <= \$326 ;
-  always @(posedge clk)
-    lr_0_13 <= \$327 ;
-  always @(posedge clk)
-    acc_0_13 <= \$328 ;
-  always @(posedge clk)
-    out_0_13 <= \$329 ;
-  always @(posedge clk)
-    a_0_14 <= \$330 ;
-  always @(posedge clk)
-    v_0_14 <= \$331 ;
-  always @(posedge clk)
-    l_0_14 <= \$332 ;
-  always @(posedge clk)
-    w_0_14 <= \$333 ;
-  always @(posedge clk)
-    pr_0_14 <= \$334 ;
-  always @(posedge clk)
-    vr_0_14 <= \$335 ;
-  always @(posedge clk)
-    lr_0_14 <= \$336 ;
-  always @(posedge clk)
-    acc_0_14 <= \$337 ;
-  always @(posedge clk)
-    out_0_14 <= \$338 ;
-  always @(posedge clk)
-    a_0_15 <= \$339 ;
-  always @(posedge clk)
-    v_0_15 <= \$340 ;
-  always @(posedge clk)
-    l_0_15 <= \$341 ;
-  always @(posedge clk)
-    w_0_15 <= \$342 ;
-  always @(posedge clk)
-    pr_0_15 <= \$343 ;
-  always @(posedge clk)
-    vr_0_15 <= \$344 ;
-  always @(posedge clk)
-    lr_0_15 <= \$345 ;
-  always @(posedge clk)
-    acc_0_15 <= \$346 ;
-  always @(posedge clk)
-    out_0_15 <= \$347 ;
-  always @(posedge clk)
-    drain_count <= \$348 ;
-  always @(posedge clk)
-    drain_shift <= \$349 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = i_w[15:8];
-    if (rst) begin
-      \$84  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = i_w[23:16];
-    if (rst) begin
-      \$85  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = skew_w2_d0;
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = i_w[31:24];
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = skew_w3_d0;
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = skew_w3_d1;
-    if (rst) begin
-      \$89  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = i_w[39:32];
-    if (rst) begin
-      \$90  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = skew_w4_d0;
-    if (rst) begin
-      \$91  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = skew_w4_d1;
-    if (rst) begin
-      \$92  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_w4_d2;
-    if (rst) begin
-      \$93  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = i_w[47:40];
-    if (rst) begin
-      \$94  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = skew_w5_d0;
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = skew_w5_d1;
-    if (rst) begin
-      \$96  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_w5_d2;
-    if (rst) begin
-      \$97  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = skew_w5_d3;
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = i_w[55:48];
-    if (rst) begin
-      \$99  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_w6_d0;
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = skew_w6_d1;
-    if (rst) begin
-      \$101  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = skew_w6_d2;
-    if (rst) begin
-      \$102  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_w6_d3;
-    if (rst) begin
-      \$103  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_w6_d4;
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = i_w[63:56];
-    if (rst) begin
-      \$105  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_w7_d0;
-    if (rst) begin
-      \$106  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = skew_w7_d1;
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = skew_w7_d2;
-    if (rst) begin
-      \$108  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_w7_d3;
-    if (rst) begin
-      \$109  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = skew_w7_d4;
-    if (rst) begin
-      \$110  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = skew_w7_d5;
-    if (rst) begin
-      \$111  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = i_w[71:64];
-    if (rst) begin
-      \$112  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = skew_w8_d0;
-    if (rst) begin
-      \$113  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = skew_w8_d1;
-    if (rst) begin
-      \$114  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = skew_w8_d2;
-    if (rst) begin
-      \$115  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = skew_w8_d3;
-    if (rst) begin
-      \$116  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = skew_w8_d4;
-    if (rst) begin
-      \$117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = skew_w8_d5;
-    if (rst) begin
-      \$118  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = skew_w8_d6;
-    if (rst) begin
-      \$119  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = i_w[79:72];
-    if (rst) begin
-      \$120  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = skew_w9_d0;
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = skew_w9_d1;
-    if (rst) begin
-      \$122  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = skew_w9_d2;
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = skew_w9_d3;
-    if (rst) begin
-      \$124  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = skew_w9_d4;
-    if (rst) begin
-      \$125  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = skew_w9_d5;
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = skew_w9_d6;
-    if (rst) begin
-      \$127  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_w9_d7;
-    if (rst) begin
-      \$128  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = i_w[87:80];
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = skew_w10_d0;
-    if (rst) begin
-      \$130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_w10_d1;
-    if (rst) begin
-      \$131  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_w10_d2;
-    if (rst) begin
-      \$132  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_w10_d3;
-    if (rst) begin
-      \$133  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = skew_w10_d4;
-    if (rst) begin
-      \$134  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_w10_d5;
-    if (rst) begin
-      \$135  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_w10_d6;
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_w10_d7;
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_w10_d8;
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = i_w[95:88];
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_w11_d0;
-    if (rst) begin
-      \$140  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_w11_d1;
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_w11_d2;
-    if (rst) begin
-      \$142  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_w11_d3;
-    if (rst) begin
-      \$143  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_w11_d4;
-    if (rst) begin
-      \$144  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_w11_d5;
-    if (rst) begin
-      \$145  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_w11_d6;
-    if (rst) begin
-      \$146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_w11_d7;
-    if (rst) begin
-      \$147  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_w11_d8;
-    if (rst) begin
-      \$148  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_w11_d9;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = i_w[103:96];
-    if (rst) begin
-      \$150  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = skew_w12_d0;
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_w12_d1;
-    if (rst) begin
-      \$152  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_w12_d2;
-    if (rst) begin
-      \$153  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_w12_d3;
-    if (rst) begin
-      \$154  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_w12_d4;
-    if (rst) begin
-      \$155  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = skew_w12_d5;
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = skew_w12_d6;
-    if (rst) begin
-      \$157  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = skew_w12_d7;
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_w12_d8;
-    if (rst) begin
-      \$159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = skew_w12_d9;
-    if (rst) begin
-      \$160  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = skew_w12_d10;
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = i_w[111:104];
-    if (rst) begin
-      \$162  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = skew_w13_d0;
-    if (rst) begin
-      \$163  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = skew_w13_d1;
-    if (rst) begin
-      \$164  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_w13_d2;
-    if (rst) begin
-      \$165  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = skew_w13_d3;
-    if (rst) begin
-      \$166  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = skew_w13_d4;
-    if (rst) begin
-      \$167  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = skew_w13_d5;
-    if (rst) begin
-      \$168  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = skew_w13_d6;
-    if (rst) begin
-      \$169  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = skew_w13_d7;
-    if (rst) begin
-      \$170  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = skew_w13_d8;
-    if (rst) begin
-      \$171  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = skew_w13_d9;
-    if (rst) begin
-      \$172  = 8'h00;
-    end
-  end
+    drain_shift <= \$287 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = skew_w13_d10;
-    if (rst) begin
-      \$173  = 8'h00;
+    count_next = drain_count;
+    if (cap_0_15) begin
+      count_next = 1'h1;
+    end else if (\$17 ) begin
+      count_next = \$18 [0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = skew_w13_d11;
+    \$174  = a_in0;
     if (rst) begin
       \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = i_w[119:112];
+    \$175  = \$19 ;
     if (rst) begin
-      \$175  = 8'h00;
+      \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = skew_w14_d0;
+    \$177  = p_0_0;
     if (rst) begin
-      \$176  = 8'h00;
+      \$177  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = skew_w14_d1;
+    \$178  = \$20 ;
     if (rst) begin
-      \$177  = 8'h00;
+      \$178  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = skew_w14_d2;
+    \$179  = \$21 ;
     if (rst) begin
-      \$178  = 8'h00;
+      \$179  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = skew_w14_d3;
-    if (rst) begin
-      \$179  = 8'h00;
+    \$180  = out_0_0;
+    if (cap_0_0) begin
+      \$180  = \$1 [26:0];
+    end else if (\$22 ) begin
+      \$180  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = skew_w14_d4;
-    if (rst) begin
-      \$180  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_w14_d5;
+    \$181  = a_0_0;
     if (rst) begin
       \$181  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = skew_w14_d6;
+    \$182  = l_0_0;
     if (rst) begin
-      \$182  = 8'h00;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_w14_d7;
+    \$184  = p_0_1;
     if (rst) begin
-      \$183  = 8'h00;
+      \$184  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = skew_w14_d8;
+    \$185  = l_0_0;
     if (rst) begin
-      \$184  = 8'h00;
+      \$185  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_w14_d9;
+    \$186  = \$23 ;
     if (rst) begin
-      \$185  = 8'h00;
+      \$186  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = skew_w14_d10;
-    if (rst) begin
-      \$186  = 8'h00;
+    \$187  = out_0_1;
+    if (cap_0_1) begin
+      \$187  = \$2 [26:0];
+    end else if (\$24 ) begin
+      \$187  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = skew_w14_d11;
-    if (rst) begin
-      \$187  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = skew_w14_d12;
+    \$188  = a_0_1;
     if (rst) begin
       \$188  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = i_w[127:120];
+    \$189  = l_0_1;
     if (rst) begin
-      \$189  = 8'h00;
+      \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = skew_w15_d0;
+    \$191  = p_0_2;
     if (rst) begin
-      \$190  = 8'h00;
+      \$191  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = skew_w15_d1;
+    \$192  = l_0_1;
     if (rst) begin
-      \$191  = 8'h00;
+      \$192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = skew_w15_d2;
+    \$193  = \$25 ;
     if (rst) begin
-      \$192  = 8'h00;
+      \$193  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = skew_w15_d3;
-    if (rst) begin
-      \$193  = 8'h00;
+    \$194  = out_0_2;
+    if (cap_0_2) begin
+      \$194  = \$3 [26:0];
+    end else if (\$26 ) begin
+      \$194  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = skew_w15_d4;
-    if (rst) begin
-      \$194  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = skew_w15_d5;
+    \$195  = a_0_2;
     if (rst) begin
       \$195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = skew_w15_d6;
+    \$196  = l_0_2;
     if (rst) begin
-      \$196  = 8'h00;
+      \$196  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = skew_w15_d7;
+    \$198  = p_0_3;
     if (rst) begin
-      \$197  = 8'h00;
+      \$198  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = skew_w15_d8;
+    \$199  = l_0_2;
     if (rst) begin
-      \$198  = 8'h00;
+      \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = skew_w15_d9;
+    \$200  = \$27 ;
     if (rst) begin
-      \$199  = 8'h00;
+      \$200  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = skew_w15_d10;
-    if (rst) begin
-      \$200  = 8'h00;
+    \$201  = out_0_3;
+    if (cap_0_3) begin
+      \$201  = \$4 [26:0];
+    end else if (\$28 ) begin
+      \$201  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = skew_w15_d11;
-    if (rst) begin
-      \$201  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = skew_w15_d12;
+    \$202  = a_0_3;
     if (rst) begin
       \$202  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = skew_w15_d13;
+    \$203  = l_0_3;
     if (rst) begin
-      \$203  = 8'h00;
+      \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = i_a;
+    \$205  = p_0_4;
     if (rst) begin
-      \$204  = 8'h00;
+      \$205  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = i_valid;
-    if (rst) begin
-      \$205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = i_last;
+    \$206  = l_0_3;
     if (rst) begin
       \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = i_w[7:0];
+    \$207  = \$29 ;
     if (rst) begin
-      \$207  = 8'h00;
+      \$207  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = p_0_0;
-    if (rst) begin
-      \$208  = 16'h0000;
+    \$208  = out_0_4;
+    if (cap_0_4) begin
+      \$208  = \$5 [26:0];
+    end else if (\$30 ) begin
+      \$208  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = i_valid;
+    \$209  = a_0_4;
     if (rst) begin
-      \$209  = 1'h0;
+      \$209  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = i_last;
+    \$210  = l_0_4;
     if (rst) begin
       \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = acc_0_0;
-    if (\$1 ) begin
-      \$211  = \$2 ;
-    end
+    \$212  = p_0_5;
     if (rst) begin
-      \$211  = 27'h0000000;
+      \$212  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = out_0_0;
-    if (cap_0_0) begin
-      \$212  = \$50 [26:0];
-    end else if (\$3 ) begin
-      \$212  = 27'h0000000;
-    end
+    \$213  = l_0_4;
     if (rst) begin
-      \$212  = 27'h0000000;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = a_0_0;
+    \$214  = \$31 ;
     if (rst) begin
-      \$213  = 8'h00;
+      \$214  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = v_0_0;
-    if (rst) begin
-      \$214  = 1'h0;
+    \$215  = out_0_5;
+    if (cap_0_5) begin
+      \$215  = \$6 [26:0];
+    end else if (\$32 ) begin
+      \$215  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = l_0_0;
-    if (rst) begin
-      \$215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = skew_w1_d0;
+    \$216  = a_0_5;
     if (rst) begin
       \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = p_0_1;
+    \$217  = l_0_5;
     if (rst) begin
-      \$217  = 16'h0000;
+      \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = v_0_0;
+    \$219  = p_0_6;
     if (rst) begin
-      \$218  = 1'h0;
+      \$219  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = l_0_0;
+    \$220  = l_0_5;
     if (rst) begin
-      \$219  = 1'h0;
+      \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = acc_0_1;
-    if (\$4 ) begin
-      \$220  = \$5 ;
-    end
-    if (rst) begin
-      \$220  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = out_0_1;
-    if (cap_0_1) begin
-      \$221  = \$52 [26:0];
-    end else if (\$6 ) begin
-      \$221  = 27'h0000000;
-    end
+    \$221  = \$33 ;
     if (rst) begin
       \$221  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = a_0_1;
-    if (rst) begin
-      \$222  = 8'h00;
+    \$222  = out_0_6;
+    if (cap_0_6) begin
+      \$222  = \$7 [26:0];
+    end else if (\$34 ) begin
+      \$222  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = v_0_1;
+    \$223  = a_0_6;
     if (rst) begin
-      \$223  = 1'h0;
+      \$223  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_0_1;
+    \$224  = l_0_6;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_w2_d1;
-    if (rst) begin
-      \$225  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = p_0_2;
+    \$226  = p_0_7;
     if (rst) begin
       \$226  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = v_0_1;
+    \$227  = l_0_6;
     if (rst) begin
       \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = l_0_1;
+    \$228  = \$35 ;
     if (rst) begin
-      \$228  = 1'h0;
+      \$228  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = acc_0_2;
-    if (\$7 ) begin
-      \$229  = \$8 ;
-    end
-    if (rst) begin
+    \$229  = out_0_7;
+    if (cap_0_7) begin
+      \$229  = \$8 [26:0];
+    end else if (\$36 ) begin
       \$229  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = out_0_2;
-    if (cap_0_2) begin
-      \$230  = \$54 [26:0];
-    end else if (\$9 ) begin
-      \$230  = 27'h0000000;
-    end
+    \$230  = a_0_7;
     if (rst) begin
-      \$230  = 27'h0000000;
+      \$230  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = a_0_2;
+    \$231  = l_0_7;
     if (rst) begin
-      \$231  = 8'h00;
+      \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = v_0_2;
+    \$233  = p_0_8;
     if (rst) begin
-      \$232  = 1'h0;
+      \$233  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = l_0_2;
+    \$234  = l_0_7;
     if (rst) begin
-      \$233  = 1'h0;
+      \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_w3_d2;
+    \$235  = \$37 ;
     if (rst) begin
-      \$234  = 8'h00;
+      \$235  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = p_0_3;
-    if (rst) begin
-      \$235  = 16'h0000;
+    \$236  = out_0_8;
+    if (cap_0_8) begin
+      \$236  = \$9 [26:0];
+    end else if (\$38 ) begin
+      \$236  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = v_0_2;
+    \$237  = a_0_8;
     if (rst) begin
-      \$236  = 1'h0;
+      \$237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = l_0_2;
+    \$238  = l_0_8;
     if (rst) begin
-      \$237  = 1'h0;
+      \$238  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = acc_0_3;
-    if (\$10 ) begin
-      \$238  = \$11 ;
-    end
+    \$240  = p_0_9;
     if (rst) begin
-      \$238  = 27'h0000000;
+      \$240  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = out_0_3;
-    if (cap_0_3) begin
-      \$239  = \$56 [26:0];
-    end else if (\$12 ) begin
-      \$239  = 27'h0000000;
-    end
-    if (rst) begin
-      \$239  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_0_3;
-    if (rst) begin
-      \$240  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = v_0_3;
+    \$241  = l_0_8;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = l_0_3;
+    \$242  = \$39 ;
     if (rst) begin
-      \$242  = 1'h0;
+      \$242  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_w4_d3;
-    if (rst) begin
-      \$243  = 8'h00;
+    \$243  = out_0_9;
+    if (cap_0_9) begin
+      \$243  = \$10 [26:0];
+    end else if (\$40 ) begin
+      \$243  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = p_0_4;
+    \$244  = a_0_9;
     if (rst) begin
-      \$244  = 16'h0000;
+      \$244  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = v_0_3;
+    \$245  = l_0_9;
     if (rst) begin
       \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = l_0_3;
+    \$247  = p_0_10;
     if (rst) begin
-      \$246  = 1'h0;
+      \$247  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = acc_0_4;
-    if (\$13 ) begin
-      \$247  = \$14 ;
-    end
+    \$248  = l_0_9;
     if (rst) begin
-      \$247  = 27'h0000000;
+      \$248  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = out_0_4;
-    if (cap_0_4) begin
-      \$248  = \$58 [26:0];
-    end else if (\$15 ) begin
-      \$248  = 27'h0000000;
-    end
+    \$249  = \$41 ;
     if (rst) begin
-      \$248  = 27'h0000000;
+      \$249  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = a_0_4;
-    if (rst) begin
-      \$249  = 8'h00;
+    \$250  = out_0_10;
+    if (cap_0_10) begin
+      \$250  = \$11 [26:0];
+    end else if (\$42 ) begin
+      \$250  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = v_0_4;
+    \$251  = a_0_10;
     if (rst) begin
-      \$250  = 1'h0;
+      \$251  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = l_0_4;
+    \$252  = l_0_10;
     if (rst) begin
-      \$251  = 1'h0;
+      \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = skew_w5_d4;
+    \$254  = p_0_11;
     if (rst) begin
-      \$252  = 8'h00;
+      \$254  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = p_0_5;
-    if (rst) begin
-      \$253  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = v_0_4;
-    if (rst) begin
-      \$254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = l_0_4;
+    \$255  = l_0_10;
     if (rst) begin
       \$255  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = acc_0_5;
-    if (\$16 ) begin
-      \$256  = \$17 ;
-    end
+    \$256  = \$43 ;
     if (rst) begin
       \$256  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = out_0_5;
-    if (cap_0_5) begin
-      \$257  = \$60 [26:0];
-    end else if (\$18 ) begin
-      \$257  = 27'h0000000;
-    end
-    if (rst) begin
+    \$257  = out_0_11;
+    if (cap_0_11) begin
+      \$257  = \$12 [26:0];
+    end else if (\$44 ) begin
       \$257  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = a_0_5;
+    \$258  = a_0_11;
     if (rst) begin
       \$258  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = v_0_5;
+    \$259  = l_0_11;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = l_0_5;
+    \$261  = p_0_12;
     if (rst) begin
-      \$260  = 1'h0;
+      \$261  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = skew_w6_d5;
+    \$262  = l_0_11;
     if (rst) begin
-      \$261  = 8'h00;
+      \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = p_0_6;
+    \$263  = \$45 ;
     if (rst) begin
-      \$262  = 16'h0000;
+      \$263  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = v_0_5;
-    if (rst) begin
-      \$263  = 1'h0;
+    \$264  = out_0_12;
+    if (cap_0_12) begin
+      \$264  = \$13 [26:0];
+    end else if (\$46 ) begin
+      \$264  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = l_0_5;
+    \$265  = a_0_12;
     if (rst) begin
-      \$264  = 1'h0;
+      \$265  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = acc_0_6;
-    if (\$19 ) begin
-      \$265  = \$20 ;
-    end
+    \$266  = l_0_12;
     if (rst) begin
-      \$265  = 27'h0000000;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = out_0_6;
-    if (cap_0_6) begin
-      \$266  = \$62 [26:0];
-    end else if (\$21 ) begin
-      \$266  = 27'h0000000;
-    end
+    \$268  = p_0_13;
     if (rst) begin
-      \$266  = 27'h0000000;
+      \$268  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = a_0_6;
-    if (rst) begin
-      \$267  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = v_0_6;
-    if (rst) begin
-      \$268  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = l_0_6;
+    \$269  = l_0_12;
     if (rst) begin
       \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = skew_w7_d6;
+    \$270  = \$47 ;
     if (rst) begin
-      \$270  = 8'h00;
+      \$270  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = p_0_7;
-    if (rst) begin
-      \$271  = 16'h0000;
+    \$271  = out_0_13;
+    if (cap_0_13) begin
+      \$271  = \$14 [26:0];
+    end else if (\$48 ) begin
+      \$271  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = v_0_6;
+    \$272  = a_0_13;
     if (rst) begin
-      \$272  = 1'h0;
+      \$272  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = l_0_6;
+    \$273  = l_0_13;
     if (rst) begin
       \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = acc_0_7;
-    if (\$22 ) begin
-      \$274  = \$23 ;
-    end
+    \$275  = p_0_14;
     if (rst) begin
-      \$274  = 27'h0000000;
+      \$275  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = out_0_7;
-    if (cap_0_7) begin
-      \$275  = \$64 [26:0];
-    end else if (\$24 ) begin
-      \$275  = 27'h0000000;
-    end
+    \$276  = l_0_13;
     if (rst) begin
-      \$275  = 27'h0000000;
+      \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = a_0_7;
+    \$277  = \$49 ;
     if (rst) begin
-      \$276  = 8'h00;
+      \$277  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = v_0_7;
-    if (rst) begin
-      \$277  = 1'h0;
+    \$278  = out_0_14;
+    if (cap_0_14) begin
+      \$278  = \$15 [26:0];
+    end else if (\$50 ) begin
+      \$278  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = l_0_7;
-    if (rst) begin
-      \$278  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = skew_w8_d7;
+    \$279  = a_0_14;
     if (rst) begin
       \$279  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = p_0_8;
+    \$280  = l_0_14;
     if (rst) begin
-      \$280  = 16'h0000;
+      \$280  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = v_0_7;
+    \$282  = p_0_15;
     if (rst) begin
-      \$281  = 1'h0;
+      \$282  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = l_0_7;
+    \$283  = l_0_14;
     if (rst) begin
-      \$282  = 1'h0;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = acc_0_8;
-    if (\$25 ) begin
-      \$283  = \$26 ;
-    end
-    if (rst) begin
-      \$283  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = out_0_8;
-    if (cap_0_8) begin
-      \$284  = \$66 [26:0];
-    end else if (\$27 ) begin
-      \$284  = 27'h0000000;
-    end
+    \$284  = \$51 ;
     if (rst) begin
       \$284  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = a_0_8;
-    if (rst) begin
-      \$285  = 8'h00;
+    \$285  = out_0_15;
+    if (cap_0_15) begin
+      \$285  = \$16 [26:0];
+    end else if (\$52 ) begin
+      \$285  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = v_0_8;
+    \$286  = count_next;
     if (rst) begin
       \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = l_0_8;
+    \$287  = \$53 ;
     if (rst) begin
       \$287  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = skew_w9_d8;
-    if (rst) begin
-      \$288  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = p_0_9;
-    if (rst) begin
-      \$289  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = v_0_8;
-    if (rst) begin
-      \$290  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = l_0_8;
-    if (rst) begin
-      \$291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = acc_0_9;
-    if (\$28 ) begin
-      \$292  = \$29 ;
-    end
-    if (rst) begin
-      \$292  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = out_0_9;
-    if (cap_0_9) begin
-      \$293  = \$68 [26:0];
-    end else if (\$30 ) begin
-      \$293  = 27'h0000000;
-    end
-    if (rst) begin
-      \$293  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = a_0_9;
-    if (rst) begin
-      \$294  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = v_0_9;
-    if (rst) begin
-      \$295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = l_0_9;
-    if (rst) begin
-      \$296  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = skew_w10_d9;
-    if (rst) begin
-      \$297  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = p_0_10;
-    if (rst) begin
-      \$298  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = v_0_9;
-    if (rst) begin
-      \$299  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = l_0_9;
-    if (rst) begin
-      \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = acc_0_10;
-    if (\$31 ) begin
-      \$301  = \$32 ;
-    end
-    if (rst) begin
-      \$301  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = out_0_10;
-    if (cap_0_10) begin
-      \$302  = \$70 [26:0];
-    end else if (\$33 ) begin
-      \$302  = 27'h0000000;
-    end
-    if (rst) begin
-      \$302  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = a_0_10;
-    if (rst) begin
-      \$303  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = v_0_10;
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = l_0_10;
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = skew_w11_d10;
-    if (rst) begin
-      \$306  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = p_0_11;
-    if (rst) begin
-      \$307  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = v_0_10;
-    if (rst) begin
-      \$308  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = l_0_10;
-    if (rst) begin
-      \$309  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = acc_0_11;
-    if (\$34 ) begin
-      \$310  = \$35 ;
-    end
-    if (rst) begin
-      \$310  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = out_0_11;
-    if (cap_0_11) begin
-      \$311  = \$72 [26:0];
-    end else if (\$36 ) begin
-      \$311  = 27'h0000000;
-    end
-    if (rst) begin
-      \$311  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = a_0_11;
-    if (rst) begin
-      \$312  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = v_0_11;
-    if (rst) begin
-      \$313  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = l_0_11;
-    if (rst) begin
-      \$314  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = skew_w12_d11;
-    if (rst) begin
-      \$315  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = p_0_12;
-    if (rst) begin
-      \$316  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = v_0_11;
-    if (rst) begin
-      \$317  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = l_0_11;
-    if (rst) begin
-      \$318  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = acc_0_12;
-    if (\$37 ) begin
-      \$319  = \$38 ;
-    end
-    if (rst) begin
-      \$319  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = out_0_12;
-    if (cap_0_12) begin
-      \$320  = \$74 [26:0];
-    end else if (\$39 ) begin
-      \$320  = 27'h0000000;
-    end
-    if (rst) begin
-      \$320  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = a_0_12;
-    if (rst) begin
-      \$321  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = v_0_12;
-    if (rst) begin
-      \$322  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = l_0_12;
-    if (rst) begin
-      \$323  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = skew_w13_d12;
-    if (rst) begin
-      \$324  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = p_0_13;
-    if (rst) begin
-      \$325  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = v_0_12;
-    if (rst) begin
-      \$326  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = l_0_12;
-    if (rst) begin
-      \$327  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = acc_0_13;
-    if (\$40 ) begin
-      \$328  = \$41 ;
-    end
-    if (rst) begin
-      \$328  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = out_0_13;
-    if (cap_0_13) begin
-      \$329  = \$76 [26:0];
-    end else if (\$42 ) begin
-      \$329  = 27'h0000000;
-    end
-    if (rst) begin
-      \$329  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = a_0_13;
-    if (rst) begin
-      \$330  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = v_0_13;
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = l_0_13;
-    if (rst) begin
-      \$332  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = skew_w14_d13;
-    if (rst) begin
-      \$333  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = p_0_14;
-    if (rst) begin
-      \$334  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = v_0_13;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = l_0_13;
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = acc_0_14;
-    if (\$43 ) begin
-      \$337  = \$44 ;
-    end
-    if (rst) begin
-      \$337  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = out_0_14;
-    if (cap_0_14) begin
-      \$338  = \$78 [26:0];
-    end else if (\$45 ) begin
-      \$338  = 27'h0000000;
-    end
-    if (rst) begin
-      \$338  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = a_0_14;
-    if (rst) begin
-      \$339  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = v_0_14;
-    if (rst) begin
-      \$340  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = l_0_14;
-    if (rst) begin
-      \$341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = skew_w15_d14;
-    if (rst) begin
-      \$342  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = p_0_15;
-    if (rst) begin
-      \$343  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = v_0_14;
-    if (rst) begin
-      \$344  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = l_0_14;
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = acc_0_15;
-    if (\$46 ) begin
-      \$346  = \$47 ;
-    end
-    if (rst) begin
-      \$346  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = out_0_15;
-    if (cap_0_15) begin
-      \$347  = \$80 [26:0];
-    end else if (\$48 ) begin
-      \$347  = 27'h0000000;
-    end
-    if (rst) begin
-      \$347  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = count_next;
-    if (rst) begin
-      \$348  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = \$49 ;
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_0_15) begin
-      count_next = 1'h1;
-    end else if (\$82 ) begin
-      count_next = \$83 [0];
-    end
-  end
+  assign sum_0_0 = \$1 [26:0];
   assign en = 1'h1;
-  assign sum_0_0 = \$50 [26:0];
-  assign sum_0_1 = \$52 [26:0];
-  assign sum_0_2 = \$54 [26:0];
-  assign sum_0_3 = \$56 [26:0];
-  assign sum_0_4 = \$58 [26:0];
-  assign sum_0_5 = \$60 [26:0];
-  assign sum_0_6 = \$62 [26:0];
-  assign sum_0_7 = \$64 [26:0];
-  assign sum_0_8 = \$66 [26:0];
-  assign sum_0_9 = \$68 [26:0];
-  assign sum_0_10 = \$70 [26:0];
-  assign sum_0_11 = \$72 [26:0];
-  assign sum_0_12 = \$74 [26:0];
-  assign sum_0_13 = \$76 [26:0];
-  assign sum_0_14 = \$78 [26:0];
-  assign sum_0_15 = \$80 [26:0];
+  assign sum_0_1 = \$2 [26:0];
+  assign sum_0_2 = \$3 [26:0];
+  assign sum_0_3 = \$4 [26:0];
+  assign sum_0_4 = \$5 [26:0];
+  assign sum_0_5 = \$6 [26:0];
+  assign sum_0_6 = \$7 [26:0];
+  assign sum_0_7 = \$8 [26:0];
+  assign sum_0_8 = \$9 [26:0];
+  assign sum_0_9 = \$10 [26:0];
+  assign sum_0_10 = \$11 [26:0];
+  assign sum_0_11 = \$12 [26:0];
+  assign sum_0_12 = \$13 [26:0];
+  assign sum_0_13 = \$14 [26:0];
+  assign sum_0_14 = \$15 [26:0];
+  assign sum_0_15 = \$16 [26:0];
   assign o_valid = draining;
+  assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
   assign \i_w[1]  = i_w[15:8];
   assign \i_w[2]  = i_w[23:16];
@@ -5333,7 +3924,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \i_w[13]  = i_w[111:104];
   assign \i_w[14]  = i_w[119:112];
   assign \i_w[15]  = i_w[127:120];
-  assign \i_a[0]  = i_a;
   assign \o_data[0]  = o_data[26:0];
   assign \o_data[1]  = o_data[53:27];
   assign \o_data[2]  = o_data[80:54];
@@ -5350,6 +3940,142 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[13]  = o_data[377:351];
   assign \o_data[14]  = o_data[404:378];
   assign \o_data[15]  = o_data[431:405];
+  assign \$281  = skew_w15_d14;
+  assign \$274  = skew_w14_d13;
+  assign \$267  = skew_w13_d12;
+  assign \$260  = skew_w12_d11;
+  assign \$253  = skew_w11_d10;
+  assign \$246  = skew_w10_d9;
+  assign \$239  = skew_w9_d8;
+  assign \$232  = skew_w8_d7;
+  assign \$225  = skew_w7_d6;
+  assign \$218  = skew_w6_d5;
+  assign \$211  = skew_w5_d4;
+  assign \$204  = skew_w4_d3;
+  assign \$197  = skew_w3_d2;
+  assign \$190  = skew_w2_d1;
+  assign \$183  = skew_w1_d0;
+  assign \$176  = w_in0;
+  assign \$173  = skew_w15_d13;
+  assign \$172  = skew_w15_d12;
+  assign \$171  = skew_w15_d11;
+  assign \$170  = skew_w15_d10;
+  assign \$169  = skew_w15_d9;
+  assign \$168  = skew_w15_d8;
+  assign \$167  = skew_w15_d7;
+  assign \$166  = skew_w15_d6;
+  assign \$165  = skew_w15_d5;
+  assign \$164  = skew_w15_d4;
+  assign \$163  = skew_w15_d3;
+  assign \$162  = skew_w15_d2;
+  assign \$161  = skew_w15_d1;
+  assign \$160  = skew_w15_d0;
+  assign \$159  = w_in15;
+  assign \$158  = skew_w14_d12;
+  assign \$157  = skew_w14_d11;
+  assign \$156  = skew_w14_d10;
+  assign \$155  = skew_w14_d9;
+  assign \$154  = skew_w14_d8;
+  assign \$153  = skew_w14_d7;
+  assign \$152  = skew_w14_d6;
+  assign \$151  = skew_w14_d5;
+  assign \$150  = skew_w14_d4;
+  assign \$149  = skew_w14_d3;
+  assign \$148  = skew_w14_d2;
+  assign \$147  = skew_w14_d1;
+  assign \$146  = skew_w14_d0;
+  assign \$145  = w_in14;
+  assign \$144  = skew_w13_d11;
+  assign \$143  = skew_w13_d10;
+  assign \$142  = skew_w13_d9;
+  assign \$141  = skew_w13_d8;
+  assign \$140  = skew_w13_d7;
+  assign \$139  = skew_w13_d6;
+  assign \$138  = skew_w13_d5;
+  assign \$137  = skew_w13_d4;
+  assign \$136  = skew_w13_d3;
+  assign \$135  = skew_w13_d2;
+  assign \$134  = skew_w13_d1;
+  assign \$133  = skew_w13_d0;
+  assign \$132  = w_in13;
+  assign \$131  = skew_w12_d10;
+  assign \$130  = skew_w12_d9;
+  assign \$129  = skew_w12_d8;
+  assign \$128  = skew_w12_d7;
+  assign \$127  = skew_w12_d6;
+  assign \$126  = skew_w12_d5;
+  assign \$125  = skew_w12_d4;
+  assign \$124  = skew_w12_d3;
+  assign \$123  = skew_w12_d2;
+  assign \$122  = skew_w12_d1;
+  assign \$121  = skew_w12_d0;
+  assign \$120  = w_in12;
+  assign \$119  = skew_w11_d9;
+  assign \$118  = skew_w11_d8;
+  assign \$117  = skew_w11_d7;
+  assign \$116  = skew_w11_d6;
+  assign \$115  = skew_w11_d5;
+  assign \$114  = skew_w11_d4;
+  assign \$113  = skew_w11_d3;
+  assign \$112  = skew_w11_d2;
+  assign \$111  = skew_w11_d1;
+  assign \$110  = skew_w11_d0;
+  assign \$109  = w_in11;
+  assign \$108  = skew_w10_d8;
+  assign \$107  = skew_w10_d7;
+  assign \$106  = skew_w10_d6;
+  assign \$105  = skew_w10_d5;
+  assign \$104  = skew_w10_d4;
+  assign \$103  = skew_w10_d3;
+  assign \$102  = skew_w10_d2;
+  assign \$101  = skew_w10_d1;
+  assign \$100  = skew_w10_d0;
+  assign \$99  = w_in10;
+  assign \$98  = skew_w9_d7;
+  assign \$97  = skew_w9_d6;
+  assign \$96  = skew_w9_d5;
+  assign \$95  = skew_w9_d4;
+  assign \$94  = skew_w9_d3;
+  assign \$93  = skew_w9_d2;
+  assign \$92  = skew_w9_d1;
+  assign \$91  = skew_w9_d0;
+  assign \$90  = w_in9;
+  assign \$89  = skew_w8_d6;
+  assign \$88  = skew_w8_d5;
+  assign \$87  = skew_w8_d4;
+  assign \$86  = skew_w8_d3;
+  assign \$85  = skew_w8_d2;
+  assign \$84  = skew_w8_d1;
+  assign \$83  = skew_w8_d0;
+  assign \$82  = w_in8;
+  assign \$81  = skew_w7_d5;
+  assign \$80  = skew_w7_d4;
+  assign \$79  = skew_w7_d3;
+  assign \$78  = skew_w7_d2;
+  assign \$77  = skew_w7_d1;
+  assign \$76  = skew_w7_d0;
+  assign \$75  = w_in7;
+  assign \$74  = skew_w6_d4;
+  assign \$73  = skew_w6_d3;
+  assign \$72  = skew_w6_d2;
+  assign \$71  = skew_w6_d1;
+  assign \$70  = skew_w6_d0;
+  assign \$69  = w_in6;
+  assign \$68  = skew_w5_d3;
+  assign \$67  = skew_w5_d2;
+  assign \$66  = skew_w5_d1;
+  assign \$65  = skew_w5_d0;
+  assign \$64  = w_in5;
+  assign \$63  = skew_w4_d2;
+  assign \$62  = skew_w4_d1;
+  assign \$61  = skew_w4_d0;
+  assign \$60  = w_in4;
+  assign \$59  = skew_w3_d1;
+  assign \$58  = skew_w3_d0;
+  assign \$57  = w_in3;
+  assign \$56  = skew_w2_d0;
+  assign \$55  = w_in2;
+  assign \$54  = w_in1;
   assign o_data[431:405] = out_0_15;
   assign o_data[404:378] = out_0_14;
   assign o_data[377:351] = out_0_13;
@@ -5366,57 +4092,41 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
-  assign \$1  = vr_0_0;
-  assign \$3  = drain_shift;
-  assign \$4  = vr_0_1;
-  assign \$6  = drain_shift;
-  assign \$7  = vr_0_2;
-  assign \$9  = drain_shift;
-  assign \$10  = vr_0_3;
-  assign \$12  = drain_shift;
-  assign \$13  = vr_0_4;
-  assign \$15  = drain_shift;
-  assign \$16  = vr_0_5;
-  assign \$18  = drain_shift;
-  assign \$19  = vr_0_6;
-  assign \$21  = drain_shift;
-  assign \$22  = vr_0_7;
+  assign cap_0_0 = lr_0_0;
+  assign cap_0_1 = lr_0_1;
+  assign cap_0_2 = lr_0_2;
+  assign cap_0_3 = lr_0_3;
+  assign cap_0_4 = lr_0_4;
+  assign cap_0_5 = lr_0_5;
+  assign cap_0_6 = lr_0_6;
+  assign cap_0_7 = lr_0_7;
+  assign cap_0_8 = lr_0_8;
+  assign cap_0_9 = lr_0_9;
+  assign cap_0_10 = lr_0_10;
+  assign cap_0_11 = lr_0_11;
+  assign cap_0_12 = lr_0_12;
+  assign cap_0_13 = lr_0_13;
+  assign cap_0_14 = lr_0_14;
+  assign cap_0_15 = lr_0_15;
+  assign \$17  = drain_shift;
+  assign \$22  = drain_shift;
   assign \$24  = drain_shift;
-  assign \$25  = vr_0_8;
-  assign \$27  = drain_shift;
-  assign \$28  = vr_0_9;
+  assign \$26  = drain_shift;
+  assign \$28  = drain_shift;
   assign \$30  = drain_shift;
-  assign \$31  = vr_0_10;
-  assign \$33  = drain_shift;
-  assign \$34  = vr_0_11;
+  assign \$32  = drain_shift;
+  assign \$34  = drain_shift;
   assign \$36  = drain_shift;
-  assign \$37  = vr_0_12;
-  assign \$39  = drain_shift;
-  assign \$40  = vr_0_13;
+  assign \$38  = drain_shift;
+  assign \$40  = drain_shift;
   assign \$42  = drain_shift;
-  assign \$43  = vr_0_14;
-  assign \$45  = drain_shift;
-  assign \$46  = vr_0_15;
+  assign \$44  = drain_shift;
+  assign \$46  = drain_shift;
   assign \$48  = drain_shift;
-  assign \$51  = vr_0_0;
-  assign \$53  = vr_0_1;
-  assign \$55  = vr_0_2;
-  assign \$57  = vr_0_3;
-  assign \$59  = vr_0_4;
-  assign \$61  = vr_0_5;
-  assign \$63  = vr_0_6;
-  assign \$65  = vr_0_7;
-  assign \$67  = vr_0_8;
-  assign \$69  = vr_0_9;
-  assign \$71  = vr_0_10;
-  assign \$73  = vr_0_11;
-  assign \$75  = vr_0_12;
-  assign \$77  = vr_0_13;
-  assign \$79  = vr_0_14;
-  assign \$81  = vr_0_15;
-  assign \$82  = drain_shift;
-  assign \$49  = count_next;
+  assign \$50  = drain_shift;
+  assign \$52  = drain_shift;
   assign draining = drain_count;
+  assign \$53  = count_next;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -1470,548 +1470,401 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire [26:0] \$100 ;
+  wire [26:0] \$1 ;
+  wire [26:0] \$10 ;
+  wire [25:0] \$100 ;
   wire \$101 ;
-  wire [26:0] \$102 ;
+  wire [25:0] \$102 ;
   wire \$103 ;
-  wire [26:0] \$104 ;
+  wire [25:0] \$104 ;
   wire \$105 ;
-  wire [26:0] \$106 ;
+  wire [25:0] \$106 ;
   wire \$107 ;
-  wire [26:0] \$108 ;
-  wire \$109 ;
-  wire [25:0] \$11 ;
-  wire [26:0] \$110 ;
-  wire \$111 ;
-  wire [26:0] \$112 ;
-  wire \$113 ;
-  wire [26:0] \$114 ;
-  wire \$115 ;
-  wire [26:0] \$116 ;
-  wire \$117 ;
-  wire [26:0] \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire [26:0] \$120 ;
-  wire \$121 ;
-  wire [26:0] \$122 ;
-  wire \$123 ;
-  wire [26:0] \$124 ;
-  wire \$125 ;
-  wire [26:0] \$126 ;
-  wire \$127 ;
-  wire [26:0] \$128 ;
-  wire \$129 ;
-  wire \$13 ;
-  wire [26:0] \$130 ;
-  wire \$131 ;
-  wire [26:0] \$132 ;
-  wire \$133 ;
-  wire [26:0] \$134 ;
-  wire \$135 ;
-  wire [26:0] \$136 ;
-  wire \$137 ;
-  wire [26:0] \$138 ;
-  wire \$139 ;
-  wire [25:0] \$14 ;
-  wire [26:0] \$140 ;
-  wire \$141 ;
-  wire [26:0] \$142 ;
-  wire \$143 ;
-  wire [26:0] \$144 ;
-  wire \$145 ;
-  wire [26:0] \$146 ;
-  wire \$147 ;
-  wire [26:0] \$148 ;
-  wire \$149 ;
-  wire \$15 ;
-  wire [26:0] \$150 ;
-  wire \$151 ;
-  wire [26:0] \$152 ;
-  wire \$153 ;
-  wire [26:0] \$154 ;
-  wire \$155 ;
-  wire [26:0] \$156 ;
-  wire \$157 ;
-  wire [26:0] \$158 ;
-  wire \$159 ;
-  wire \$16 ;
-  wire [26:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [4:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg \$165 ;
-  reg \$166 ;
-  reg [7:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg \$169 ;
-  wire [25:0] \$17 ;
-  reg \$170 ;
-  reg \$171 ;
+  wire \$108 ;
+  reg [7:0] \$109 ;
+  wire [26:0] \$11 ;
+  reg \$110 ;
+  reg [7:0] \$111 ;
+  reg [7:0] \$112 ;
+  reg \$113 ;
+  reg \$114 ;
+  reg [7:0] \$115 ;
+  reg [7:0] \$116 ;
+  reg [7:0] \$117 ;
+  reg \$118 ;
+  reg \$119 ;
+  wire [26:0] \$12 ;
+  reg \$120 ;
+  reg [7:0] \$121 ;
+  reg [7:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg [7:0] \$124 ;
+  reg \$125 ;
+  reg \$126 ;
+  reg \$127 ;
+  reg \$128 ;
+  reg [7:0] \$129 ;
+  wire [26:0] \$13 ;
+  reg [7:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg [7:0] \$132 ;
+  reg [7:0] \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg [7:0] \$139 ;
+  wire [26:0] \$14 ;
+  reg [7:0] \$140 ;
+  reg [7:0] \$141 ;
+  reg [7:0] \$142 ;
+  reg [7:0] \$143 ;
+  reg [7:0] \$144 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg \$147 ;
+  reg \$148 ;
+  reg \$149 ;
+  wire [26:0] \$15 ;
+  reg \$150 ;
+  reg [7:0] \$151 ;
+  reg [7:0] \$152 ;
+  reg [7:0] \$153 ;
+  reg [7:0] \$154 ;
+  reg [7:0] \$155 ;
+  reg [7:0] \$156 ;
+  reg [7:0] \$157 ;
+  reg \$158 ;
+  reg \$159 ;
+  wire [26:0] \$16 ;
+  reg \$160 ;
+  reg \$161 ;
+  reg \$162 ;
+  reg \$163 ;
+  reg \$164 ;
+  wire [7:0] \$165 ;
+  wire [7:0] \$166 ;
+  wire [7:0] \$167 ;
+  wire [7:0] \$168 ;
+  wire [7:0] \$169 ;
+  wire [26:0] \$17 ;
+  wire [7:0] \$170 ;
+  reg [7:0] \$171 ;
   reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg [7:0] \$175 ;
-  reg \$176 ;
-  reg \$177 ;
-  reg \$178 ;
+  wire [7:0] \$173 ;
+  reg [15:0] \$174 ;
+  reg \$175 ;
+  reg [25:0] \$176 ;
+  reg [25:0] \$177 ;
+  reg [7:0] \$178 ;
   reg \$179 ;
-  wire \$18 ;
-  reg \$180 ;
-  reg \$181 ;
-  reg [7:0] \$182 ;
-  reg [7:0] \$183 ;
-  reg [7:0] \$184 ;
+  wire [26:0] \$18 ;
+  wire [7:0] \$180 ;
+  reg [15:0] \$181 ;
+  reg \$182 ;
+  reg [25:0] \$183 ;
+  reg [25:0] \$184 ;
   reg [7:0] \$185 ;
   reg \$186 ;
-  reg \$187 ;
-  reg \$188 ;
+  wire [7:0] \$187 ;
+  reg [15:0] \$188 ;
   reg \$189 ;
-  wire \$19 ;
-  reg \$190 ;
-  reg \$191 ;
-  reg \$192 ;
+  wire [26:0] \$19 ;
+  reg [25:0] \$190 ;
+  reg [25:0] \$191 ;
+  reg [7:0] \$192 ;
   reg \$193 ;
-  reg [7:0] \$194 ;
-  reg [7:0] \$195 ;
-  reg [7:0] \$196 ;
-  reg [7:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg \$199 ;
-  wire [25:0] \$2 ;
-  wire [25:0] \$20 ;
+  wire [7:0] \$194 ;
+  reg [15:0] \$195 ;
+  reg \$196 ;
+  reg [25:0] \$197 ;
+  reg [25:0] \$198 ;
+  reg [7:0] \$199 ;
+  wire [26:0] \$2 ;
+  wire [26:0] \$20 ;
   reg \$200 ;
-  reg \$201 ;
-  reg \$202 ;
+  wire [7:0] \$201 ;
+  reg [15:0] \$202 ;
   reg \$203 ;
-  reg \$204 ;
-  reg \$205 ;
-  reg \$206 ;
+  reg [25:0] \$204 ;
+  reg [25:0] \$205 ;
+  reg [7:0] \$206 ;
   reg \$207 ;
-  reg \$208 ;
-  reg [7:0] \$209 ;
-  wire \$21 ;
-  reg [7:0] \$210 ;
-  reg [7:0] \$211 ;
-  reg [7:0] \$212 ;
+  wire [7:0] \$208 ;
+  reg [15:0] \$209 ;
+  wire [26:0] \$21 ;
+  reg \$210 ;
+  reg [25:0] \$211 ;
+  reg [25:0] \$212 ;
   reg [7:0] \$213 ;
-  reg [7:0] \$214 ;
-  reg \$215 ;
-  reg \$216 ;
+  reg \$214 ;
+  wire [7:0] \$215 ;
+  reg [15:0] \$216 ;
   reg \$217 ;
-  reg \$218 ;
-  reg \$219 ;
-  wire \$22 ;
-  reg \$220 ;
+  reg [25:0] \$218 ;
+  reg [25:0] \$219 ;
+  wire [26:0] \$22 ;
+  reg [7:0] \$220 ;
   reg \$221 ;
-  reg \$222 ;
-  reg \$223 ;
+  wire [7:0] \$222 ;
+  reg [15:0] \$223 ;
   reg \$224 ;
-  reg \$225 ;
-  reg \$226 ;
+  reg [25:0] \$225 ;
+  reg [25:0] \$226 ;
   reg [7:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg [7:0] \$229 ;
-  wire [25:0] \$23 ;
-  reg [7:0] \$230 ;
-  reg [7:0] \$231 ;
-  reg [7:0] \$232 ;
-  reg [7:0] \$233 ;
-  reg \$234 ;
+  reg \$228 ;
+  wire [7:0] \$229 ;
+  wire [26:0] \$23 ;
+  reg [15:0] \$230 ;
+  reg \$231 ;
+  reg [25:0] \$232 ;
+  reg [25:0] \$233 ;
+  reg [7:0] \$234 ;
   reg \$235 ;
-  reg \$236 ;
-  reg \$237 ;
+  wire [7:0] \$236 ;
+  reg [15:0] \$237 ;
   reg \$238 ;
-  reg \$239 ;
-  wire \$24 ;
-  reg \$240 ;
-  reg \$241 ;
+  reg [25:0] \$239 ;
+  wire [26:0] \$24 ;
+  reg [25:0] \$240 ;
+  reg [7:0] \$241 ;
   reg \$242 ;
-  reg \$243 ;
-  reg \$244 ;
+  wire [7:0] \$243 ;
+  reg [15:0] \$244 ;
   reg \$245 ;
-  reg \$246 ;
-  reg \$247 ;
+  reg [25:0] \$246 ;
+  reg [25:0] \$247 ;
   reg [7:0] \$248 ;
-  reg [7:0] \$249 ;
-  wire \$25 ;
-  reg [7:0] \$250 ;
-  reg [7:0] \$251 ;
-  reg [7:0] \$252 ;
-  reg [7:0] \$253 ;
-  reg [7:0] \$254 ;
-  reg \$255 ;
+  reg \$249 ;
+  wire [26:0] \$25 ;
+  wire [7:0] \$250 ;
+  reg [15:0] \$251 ;
+  reg \$252 ;
+  reg [25:0] \$253 ;
+  reg [25:0] \$254 ;
+  reg [7:0] \$255 ;
   reg \$256 ;
-  reg [7:0] \$257 ;
+  wire [7:0] \$257 ;
   reg [15:0] \$258 ;
   reg \$259 ;
-  wire [25:0] \$26 ;
-  reg \$260 ;
+  wire [26:0] \$26 ;
+  reg [25:0] \$260 ;
   reg [25:0] \$261 ;
-  reg [25:0] \$262 ;
-  reg [7:0] \$263 ;
-  reg \$264 ;
-  reg \$265 ;
-  reg [7:0] \$266 ;
-  reg [15:0] \$267 ;
-  reg \$268 ;
-  reg \$269 ;
-  wire \$27 ;
-  reg [25:0] \$270 ;
-  reg [25:0] \$271 ;
-  reg [7:0] \$272 ;
+  reg [7:0] \$262 ;
+  reg \$263 ;
+  wire [7:0] \$264 ;
+  reg [15:0] \$265 ;
+  reg \$266 ;
+  reg [25:0] \$267 ;
+  reg [25:0] \$268 ;
+  reg [7:0] \$269 ;
+  wire [26:0] \$27 ;
+  reg \$270 ;
+  wire [7:0] \$271 ;
+  reg [15:0] \$272 ;
   reg \$273 ;
-  reg \$274 ;
-  reg [7:0] \$275 ;
-  reg [15:0] \$276 ;
+  reg [25:0] \$274 ;
+  reg [25:0] \$275 ;
+  reg [7:0] \$276 ;
   reg \$277 ;
-  reg \$278 ;
-  reg [25:0] \$279 ;
-  wire \$28 ;
-  reg [25:0] \$280 ;
-  reg [7:0] \$281 ;
-  reg \$282 ;
-  reg \$283 ;
-  reg [7:0] \$284 ;
-  reg [15:0] \$285 ;
-  reg \$286 ;
+  wire [7:0] \$278 ;
+  reg [15:0] \$279 ;
+  wire [26:0] \$28 ;
+  reg \$280 ;
+  reg [25:0] \$281 ;
+  reg [25:0] \$282 ;
+  reg [7:0] \$283 ;
+  reg \$284 ;
+  wire [7:0] \$285 ;
+  reg [15:0] \$286 ;
   reg \$287 ;
   reg [25:0] \$288 ;
   reg [25:0] \$289 ;
-  wire [25:0] \$29 ;
+  wire [26:0] \$29 ;
   reg [7:0] \$290 ;
   reg \$291 ;
-  reg \$292 ;
-  reg [7:0] \$293 ;
-  reg [15:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [25:0] \$297 ;
-  reg [25:0] \$298 ;
-  reg [7:0] \$299 ;
-  wire \$3 ;
-  wire \$30 ;
-  reg \$300 ;
+  wire [7:0] \$292 ;
+  reg [15:0] \$293 ;
+  reg \$294 ;
+  reg [25:0] \$295 ;
+  reg [25:0] \$296 ;
+  reg [7:0] \$297 ;
+  reg \$298 ;
+  wire [7:0] \$299 ;
+  wire [26:0] \$3 ;
+  wire [26:0] \$30 ;
+  reg [15:0] \$300 ;
   reg \$301 ;
-  reg [7:0] \$302 ;
-  reg [15:0] \$303 ;
-  reg \$304 ;
+  reg [25:0] \$302 ;
+  reg [25:0] \$303 ;
+  reg [7:0] \$304 ;
   reg \$305 ;
-  reg [25:0] \$306 ;
-  reg [25:0] \$307 ;
-  reg [7:0] \$308 ;
-  reg \$309 ;
-  wire \$31 ;
-  reg \$310 ;
+  wire [7:0] \$306 ;
+  reg [15:0] \$307 ;
+  reg \$308 ;
+  reg [25:0] \$309 ;
+  wire [26:0] \$31 ;
+  reg [25:0] \$310 ;
   reg [7:0] \$311 ;
-  reg [15:0] \$312 ;
-  reg \$313 ;
-  reg \$314 ;
-  reg [25:0] \$315 ;
+  reg \$312 ;
+  wire [7:0] \$313 ;
+  reg [15:0] \$314 ;
+  reg \$315 ;
   reg [25:0] \$316 ;
-  reg [7:0] \$317 ;
-  reg \$318 ;
+  reg [25:0] \$317 ;
+  reg [7:0] \$318 ;
   reg \$319 ;
-  wire [25:0] \$32 ;
-  reg [7:0] \$320 ;
+  wire [26:0] \$32 ;
+  wire [7:0] \$320 ;
   reg [15:0] \$321 ;
   reg \$322 ;
-  reg \$323 ;
+  reg [25:0] \$323 ;
   reg [25:0] \$324 ;
-  reg [25:0] \$325 ;
-  reg [7:0] \$326 ;
-  reg \$327 ;
-  reg \$328 ;
-  reg [7:0] \$329 ;
+  reg [7:0] \$325 ;
+  reg \$326 ;
+  wire [7:0] \$327 ;
+  reg [15:0] \$328 ;
+  reg \$329 ;
   wire \$33 ;
-  reg [15:0] \$330 ;
-  reg \$331 ;
-  reg \$332 ;
-  reg [25:0] \$333 ;
-  reg [25:0] \$334 ;
-  reg [7:0] \$335 ;
+  reg [25:0] \$330 ;
+  reg [25:0] \$331 ;
+  reg [7:0] \$332 ;
+  reg \$333 ;
+  wire [7:0] \$334 ;
+  reg [15:0] \$335 ;
   reg \$336 ;
-  reg \$337 ;
-  reg [7:0] \$338 ;
-  reg [15:0] \$339 ;
-  wire \$34 ;
+  reg [25:0] \$337 ;
+  reg [25:0] \$338 ;
+  reg [7:0] \$339 ;
+  wire [4:0] \$34 ;
   reg \$340 ;
-  reg \$341 ;
-  reg [25:0] \$342 ;
-  reg [25:0] \$343 ;
-  reg [7:0] \$344 ;
-  reg \$345 ;
-  reg \$346 ;
-  reg [7:0] \$347 ;
-  reg [15:0] \$348 ;
-  reg \$349 ;
-  wire [25:0] \$35 ;
+  wire [7:0] \$341 ;
+  reg [15:0] \$342 ;
+  reg \$343 ;
+  reg [25:0] \$344 ;
+  reg [25:0] \$345 ;
+  reg [7:0] \$346 ;
+  reg \$347 ;
+  wire [7:0] \$348 ;
+  reg [15:0] \$349 ;
+  wire \$35 ;
   reg \$350 ;
   reg [25:0] \$351 ;
   reg [25:0] \$352 ;
   reg [7:0] \$353 ;
   reg \$354 ;
-  reg \$355 ;
-  reg [7:0] \$356 ;
-  reg [15:0] \$357 ;
-  reg \$358 ;
-  reg \$359 ;
+  wire [7:0] \$355 ;
+  reg [15:0] \$356 ;
+  reg \$357 ;
+  reg [25:0] \$358 ;
+  reg [25:0] \$359 ;
   wire \$36 ;
-  reg [25:0] \$360 ;
-  reg [25:0] \$361 ;
-  reg [7:0] \$362 ;
-  reg \$363 ;
+  reg [7:0] \$360 ;
+  reg \$361 ;
+  wire [7:0] \$362 ;
+  reg [15:0] \$363 ;
   reg \$364 ;
-  reg [7:0] \$365 ;
-  reg [15:0] \$366 ;
-  reg \$367 ;
+  reg [25:0] \$365 ;
+  reg [25:0] \$366 ;
+  reg [7:0] \$367 ;
   reg \$368 ;
-  reg [25:0] \$369 ;
+  wire [7:0] \$369 ;
   wire \$37 ;
-  reg [25:0] \$370 ;
-  reg [7:0] \$371 ;
-  reg \$372 ;
-  reg \$373 ;
+  reg [15:0] \$370 ;
+  reg \$371 ;
+  reg [25:0] \$372 ;
+  reg [25:0] \$373 ;
   reg [7:0] \$374 ;
-  reg [15:0] \$375 ;
-  reg \$376 ;
-  reg \$377 ;
-  reg [25:0] \$378 ;
+  reg \$375 ;
+  wire [7:0] \$376 ;
+  reg [15:0] \$377 ;
+  reg \$378 ;
   reg [25:0] \$379 ;
-  wire [25:0] \$38 ;
-  reg [7:0] \$380 ;
-  reg \$381 ;
+  wire \$38 ;
+  reg [25:0] \$380 ;
+  reg [7:0] \$381 ;
   reg \$382 ;
-  reg [7:0] \$383 ;
+  wire [7:0] \$383 ;
   reg [15:0] \$384 ;
   reg \$385 ;
-  reg \$386 ;
+  reg [25:0] \$386 ;
   reg [25:0] \$387 ;
-  reg [25:0] \$388 ;
-  reg [7:0] \$389 ;
+  reg [7:0] \$388 ;
+  reg \$389 ;
   wire \$39 ;
-  reg \$390 ;
-  reg \$391 ;
-  reg [7:0] \$392 ;
-  reg [15:0] \$393 ;
-  reg \$394 ;
-  reg \$395 ;
-  reg [25:0] \$396 ;
-  reg [25:0] \$397 ;
-  reg [7:0] \$398 ;
-  reg \$399 ;
-  wire \$4 ;
+  wire [7:0] \$390 ;
+  reg [15:0] \$391 ;
+  reg \$392 ;
+  reg [25:0] \$393 ;
+  reg [25:0] \$394 ;
+  reg [3:0] \$395 ;
+  reg \$396 ;
+  wire [26:0] \$4 ;
   wire \$40 ;
-  reg \$400 ;
-  reg [7:0] \$401 ;
-  reg [15:0] \$402 ;
-  reg \$403 ;
-  reg \$404 ;
-  reg [25:0] \$405 ;
-  reg [25:0] \$406 ;
-  reg [7:0] \$407 ;
-  reg \$408 ;
-  reg \$409 ;
-  wire [25:0] \$41 ;
-  reg [7:0] \$410 ;
-  reg [15:0] \$411 ;
-  reg \$412 ;
-  reg \$413 ;
-  reg [25:0] \$414 ;
-  reg [25:0] \$415 ;
-  reg [7:0] \$416 ;
-  reg \$417 ;
-  reg \$418 ;
-  reg [7:0] \$419 ;
+  wire \$41 ;
   wire \$42 ;
-  reg [15:0] \$420 ;
-  reg \$421 ;
-  reg \$422 ;
-  reg [25:0] \$423 ;
-  reg [25:0] \$424 ;
-  reg [7:0] \$425 ;
-  reg \$426 ;
-  reg \$427 ;
-  reg [7:0] \$428 ;
-  reg [15:0] \$429 ;
   wire \$43 ;
-  reg \$430 ;
-  reg \$431 ;
-  reg [25:0] \$432 ;
-  reg [25:0] \$433 ;
-  reg [7:0] \$434 ;
-  reg \$435 ;
-  reg \$436 ;
-  reg [7:0] \$437 ;
-  reg [15:0] \$438 ;
-  reg \$439 ;
   wire [25:0] \$44 ;
-  reg \$440 ;
-  reg [25:0] \$441 ;
-  reg [25:0] \$442 ;
-  reg [7:0] \$443 ;
-  reg \$444 ;
-  reg \$445 ;
-  reg [7:0] \$446 ;
-  reg [15:0] \$447 ;
-  reg \$448 ;
-  reg \$449 ;
   wire \$45 ;
-  reg [25:0] \$450 ;
-  reg [25:0] \$451 ;
-  reg [7:0] \$452 ;
-  reg \$453 ;
-  reg \$454 ;
-  reg [7:0] \$455 ;
-  reg [15:0] \$456 ;
-  reg \$457 ;
-  reg \$458 ;
-  reg [25:0] \$459 ;
-  wire \$46 ;
-  reg [25:0] \$460 ;
-  reg [7:0] \$461 ;
-  reg \$462 ;
-  reg \$463 ;
-  reg [7:0] \$464 ;
-  reg [15:0] \$465 ;
-  reg \$466 ;
-  reg \$467 ;
-  reg [25:0] \$468 ;
-  reg [25:0] \$469 ;
-  wire [25:0] \$47 ;
-  reg [7:0] \$470 ;
-  reg \$471 ;
-  reg \$472 ;
-  reg [7:0] \$473 ;
-  reg [15:0] \$474 ;
-  reg \$475 ;
-  reg \$476 ;
-  reg [25:0] \$477 ;
-  reg [25:0] \$478 ;
-  reg [7:0] \$479 ;
-  wire \$48 ;
-  reg \$480 ;
-  reg \$481 ;
-  reg [7:0] \$482 ;
-  reg [15:0] \$483 ;
-  reg \$484 ;
-  reg \$485 ;
-  reg [25:0] \$486 ;
-  reg [25:0] \$487 ;
-  reg [7:0] \$488 ;
-  reg \$489 ;
+  wire [25:0] \$46 ;
+  wire \$47 ;
+  wire [25:0] \$48 ;
   wire \$49 ;
-  reg \$490 ;
-  reg [7:0] \$491 ;
-  reg [15:0] \$492 ;
-  reg \$493 ;
-  reg \$494 ;
-  reg [25:0] \$495 ;
-  reg [25:0] \$496 ;
-  reg [7:0] \$497 ;
-  reg \$498 ;
-  reg \$499 ;
-  wire [25:0] \$5 ;
+  wire [26:0] \$5 ;
   wire [25:0] \$50 ;
-  reg [7:0] \$500 ;
-  reg [15:0] \$501 ;
-  reg \$502 ;
-  reg \$503 ;
-  reg [25:0] \$504 ;
-  reg [25:0] \$505 ;
-  reg [7:0] \$506 ;
-  reg \$507 ;
-  reg \$508 ;
-  reg [7:0] \$509 ;
   wire \$51 ;
-  reg [15:0] \$510 ;
-  reg \$511 ;
-  reg \$512 ;
-  reg [25:0] \$513 ;
-  reg [25:0] \$514 ;
-  reg [7:0] \$515 ;
-  reg \$516 ;
-  reg \$517 ;
-  reg [7:0] \$518 ;
-  reg [15:0] \$519 ;
-  wire \$52 ;
-  reg \$520 ;
-  reg \$521 ;
-  reg [25:0] \$522 ;
-  reg [25:0] \$523 ;
-  reg [7:0] \$524 ;
-  reg \$525 ;
-  reg \$526 ;
-  reg [7:0] \$527 ;
-  reg [15:0] \$528 ;
-  reg \$529 ;
-  wire [25:0] \$53 ;
-  reg \$530 ;
-  reg [25:0] \$531 ;
-  reg [25:0] \$532 ;
-  reg [7:0] \$533 ;
-  reg \$534 ;
-  reg \$535 ;
-  reg [7:0] \$536 ;
-  reg [15:0] \$537 ;
-  reg \$538 ;
-  reg \$539 ;
-  wire \$54 ;
-  reg [25:0] \$540 ;
-  reg [25:0] \$541 ;
-  reg [3:0] \$542 ;
-  reg \$543 ;
+  wire [25:0] \$52 ;
+  wire \$53 ;
+  wire [25:0] \$54 ;
   wire \$55 ;
   wire [25:0] \$56 ;
   wire \$57 ;
-  wire \$58 ;
-  wire [25:0] \$59 ;
-  wire \$6 ;
-  wire \$60 ;
+  wire [25:0] \$58 ;
+  wire \$59 ;
+  wire [26:0] \$6 ;
+  wire [25:0] \$60 ;
   wire \$61 ;
   wire [25:0] \$62 ;
   wire \$63 ;
-  wire \$64 ;
-  wire [25:0] \$65 ;
-  wire \$66 ;
+  wire [25:0] \$64 ;
+  wire \$65 ;
+  wire [25:0] \$66 ;
   wire \$67 ;
   wire [25:0] \$68 ;
   wire \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire [25:0] \$71 ;
-  wire \$72 ;
+  wire [26:0] \$7 ;
+  wire [25:0] \$70 ;
+  wire \$71 ;
+  wire [25:0] \$72 ;
   wire \$73 ;
   wire [25:0] \$74 ;
   wire \$75 ;
-  wire \$76 ;
-  wire [25:0] \$77 ;
-  wire \$78 ;
+  wire [25:0] \$76 ;
+  wire \$77 ;
+  wire [25:0] \$78 ;
   wire \$79 ;
-  wire [25:0] \$8 ;
+  wire [26:0] \$8 ;
   wire [25:0] \$80 ;
   wire \$81 ;
-  wire \$82 ;
-  wire [25:0] \$83 ;
-  wire \$84 ;
+  wire [25:0] \$82 ;
+  wire \$83 ;
+  wire [25:0] \$84 ;
   wire \$85 ;
   wire [25:0] \$86 ;
   wire \$87 ;
-  wire \$88 ;
-  wire [25:0] \$89 ;
-  wire \$9 ;
-  wire \$90 ;
+  wire [25:0] \$88 ;
+  wire \$89 ;
+  wire [26:0] \$9 ;
+  wire [25:0] \$90 ;
   wire \$91 ;
   wire [25:0] \$92 ;
   wire \$93 ;
-  wire \$94 ;
-  wire [25:0] \$95 ;
-  wire \$96 ;
+  wire [25:0] \$94 ;
+  wire \$95 ;
+  wire [25:0] \$96 ;
   wire \$97 ;
-  wire [26:0] \$98 ;
+  wire [25:0] \$98 ;
   wire \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -2045,6 +1898,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] a_7_1 = 8'h00;
   reg [7:0] a_7_2 = 8'h00;
   reg [7:0] a_7_3 = 8'h00;
+  wire [7:0] a_in0;
+  wire [7:0] a_in1;
+  wire [7:0] a_in2;
+  wire [7:0] a_in3;
+  wire [7:0] a_in4;
+  wire [7:0] a_in5;
+  wire [7:0] a_in6;
+  wire [7:0] a_in7;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -2362,34 +2223,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg skew_l7_d4 = 1'h0;
   reg skew_l7_d5 = 1'h0;
   reg skew_l7_d6 = 1'h0;
-  reg skew_v1_d0 = 1'h0;
-  reg skew_v2_d0 = 1'h0;
-  reg skew_v2_d1 = 1'h0;
-  reg skew_v3_d0 = 1'h0;
-  reg skew_v3_d1 = 1'h0;
-  reg skew_v3_d2 = 1'h0;
-  reg skew_v4_d0 = 1'h0;
-  reg skew_v4_d1 = 1'h0;
-  reg skew_v4_d2 = 1'h0;
-  reg skew_v4_d3 = 1'h0;
-  reg skew_v5_d0 = 1'h0;
-  reg skew_v5_d1 = 1'h0;
-  reg skew_v5_d2 = 1'h0;
-  reg skew_v5_d3 = 1'h0;
-  reg skew_v5_d4 = 1'h0;
-  reg skew_v6_d0 = 1'h0;
-  reg skew_v6_d1 = 1'h0;
-  reg skew_v6_d2 = 1'h0;
-  reg skew_v6_d3 = 1'h0;
-  reg skew_v6_d4 = 1'h0;
-  reg skew_v6_d5 = 1'h0;
-  reg skew_v7_d0 = 1'h0;
-  reg skew_v7_d1 = 1'h0;
-  reg skew_v7_d2 = 1'h0;
-  reg skew_v7_d3 = 1'h0;
-  reg skew_v7_d4 = 1'h0;
-  reg skew_v7_d5 = 1'h0;
-  reg skew_v7_d6 = 1'h0;
   reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
   reg [7:0] skew_w2_d1 = 8'h00;
@@ -2428,70 +2261,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [25:0] sum_7_1;
   wire [25:0] sum_7_2;
   wire [25:0] sum_7_3;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg v_4_0 = 1'h0;
-  reg v_4_1 = 1'h0;
-  reg v_4_2 = 1'h0;
-  reg v_4_3 = 1'h0;
-  reg v_5_0 = 1'h0;
-  reg v_5_1 = 1'h0;
-  reg v_5_2 = 1'h0;
-  reg v_5_3 = 1'h0;
-  reg v_6_0 = 1'h0;
-  reg v_6_1 = 1'h0;
-  reg v_6_2 = 1'h0;
-  reg v_6_3 = 1'h0;
-  reg v_7_0 = 1'h0;
-  reg v_7_1 = 1'h0;
-  reg v_7_2 = 1'h0;
-  reg v_7_3 = 1'h0;
-  reg vr_0_0 = 1'h0;
-  reg vr_0_1 = 1'h0;
-  reg vr_0_2 = 1'h0;
-  reg vr_0_3 = 1'h0;
-  reg vr_1_0 = 1'h0;
-  reg vr_1_1 = 1'h0;
-  reg vr_1_2 = 1'h0;
-  reg vr_1_3 = 1'h0;
-  reg vr_2_0 = 1'h0;
-  reg vr_2_1 = 1'h0;
-  reg vr_2_2 = 1'h0;
-  reg vr_2_3 = 1'h0;
-  reg vr_3_0 = 1'h0;
-  reg vr_3_1 = 1'h0;
-  reg vr_3_2 = 1'h0;
-  reg vr_3_3 = 1'h0;
-  reg vr_4_0 = 1'h0;
-  reg vr_4_1 = 1'h0;
-  reg vr_4_2 = 1'h0;
-  reg vr_4_3 = 1'h0;
-  reg vr_5_0 = 1'h0;
-  reg vr_5_1 = 1'h0;
-  reg vr_5_2 = 1'h0;
-  reg vr_5_3 = 1'h0;
-  reg vr_6_0 = 1'h0;
-  reg vr_6_1 = 1'h0;
-  reg vr_6_2 = 1'h0;
-  reg vr_6_3 = 1'h0;
-  reg vr_7_0 = 1'h0;
-  reg vr_7_1 = 1'h0;
-  reg vr_7_2 = 1'h0;
-  reg vr_7_3 = 1'h0;
   reg [7:0] w_0_0 = 8'h00;
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
@@ -2524,2997 +2293,1211 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_7_1 = 8'h00;
   reg [7:0] w_7_2 = 8'h00;
   reg [7:0] w_7_3 = 8'h00;
+  wire [7:0] w_in0;
+  wire [7:0] w_in1;
+  wire [7:0] w_in2;
+  wire [7:0] w_in3;
   always @(posedge clk)
-    lr_0_2 <= \$278 ;
+    out_5_0 <= \$317 ;
   always @(posedge clk)
-    acc_0_2 <= \$279 ;
+    a_5_1 <= \$318 ;
   always @(posedge clk)
-    out_0_2 <= \$280 ;
+    l_5_1 <= \$319 ;
   always @(posedge clk)
-    a_0_3 <= \$281 ;
+    w_5_1 <= \$320 ;
   always @(posedge clk)
-    v_0_3 <= \$282 ;
+    pr_5_1 <= \$321 ;
   always @(posedge clk)
-    l_0_3 <= \$283 ;
+    lr_5_1 <= \$322 ;
   always @(posedge clk)
-    w_0_3 <= \$284 ;
+    acc_5_1 <= \$323 ;
   always @(posedge clk)
-    pr_0_3 <= \$285 ;
+    out_5_1 <= \$324 ;
   always @(posedge clk)
-    vr_0_3 <= \$286 ;
+    a_5_2 <= \$325 ;
   always @(posedge clk)
-    lr_0_3 <= \$287 ;
+    l_5_2 <= \$326 ;
   always @(posedge clk)
-    acc_0_3 <= \$288 ;
+    w_5_2 <= \$327 ;
   always @(posedge clk)
-    out_0_3 <= \$289 ;
+    pr_5_2 <= \$328 ;
   always @(posedge clk)
-    a_1_0 <= \$290 ;
+    lr_5_2 <= \$329 ;
   always @(posedge clk)
-    v_1_0 <= \$291 ;
+    acc_5_2 <= \$330 ;
   always @(posedge clk)
-    l_1_0 <= \$292 ;
+    out_5_2 <= \$331 ;
   always @(posedge clk)
-    w_1_0 <= \$293 ;
+    a_5_3 <= \$332 ;
   always @(posedge clk)
-    pr_1_0 <= \$294 ;
+    l_5_3 <= \$333 ;
   always @(posedge clk)
-    vr_1_0 <= \$295 ;
+    w_5_3 <= \$334 ;
   always @(posedge clk)
-    lr_1_0 <= \$296 ;
+    pr_5_3 <= \$335 ;
   always @(posedge clk)
-    acc_1_0 <= \$297 ;
+    lr_5_3 <= \$336 ;
   always @(posedge clk)
-    out_1_0 <= \$298 ;
+    acc_5_3 <= \$337 ;
   always @(posedge clk)
-    a_1_1 <= \$299 ;
+    out_5_3 <= \$338 ;
   always @(posedge clk)
-    v_1_1 <= \$300 ;
+    a_6_0 <= \$339 ;
   always @(posedge clk)
-    l_1_1 <= \$301 ;
+    l_6_0 <= \$340 ;
   always @(posedge clk)
-    w_1_1 <= \$302 ;
+    w_6_0 <= \$341 ;
   always @(posedge clk)
-    pr_1_1 <= \$303 ;
+    pr_6_0 <= \$342 ;
   always @(posedge clk)
-    vr_1_1 <= \$304 ;
+    lr_6_0 <= \$343 ;
   always @(posedge clk)
-    lr_1_1 <= \$305 ;
+    acc_6_0 <= \$344 ;
   always @(posedge clk)
-    acc_1_1 <= \$306 ;
+    out_6_0 <= \$345 ;
   always @(posedge clk)
-    out_1_1 <= \$307 ;
+    a_6_1 <= \$346 ;
   always @(posedge clk)
-    a_1_2 <= \$308 ;
+    l_6_1 <= \$347 ;
   always @(posedge clk)
-    v_1_2 <= \$309 ;
+    w_6_1 <= \$348 ;
   always @(posedge clk)
-    l_1_2 <= \$310 ;
+    pr_6_1 <= \$349 ;
   always @(posedge clk)
-    w_1_2 <= \$311 ;
+    lr_6_1 <= \$350 ;
   always @(posedge clk)
-    pr_1_2 <= \$312 ;
+    acc_6_1 <= \$351 ;
   always @(posedge clk)
-    vr_1_2 <= \$313 ;
+    out_6_1 <= \$352 ;
   always @(posedge clk)
-    lr_1_2 <= \$314 ;
+    a_6_2 <= \$353 ;
   always @(posedge clk)
-    acc_1_2 <= \$315 ;
+    l_6_2 <= \$354 ;
   always @(posedge clk)
-    out_1_2 <= \$316 ;
+    w_6_2 <= \$355 ;
   always @(posedge clk)
-    a_1_3 <= \$317 ;
+    pr_6_2 <= \$356 ;
   always @(posedge clk)
-    v_1_3 <= \$318 ;
+    lr_6_2 <= \$357 ;
   always @(posedge clk)
-    l_1_3 <= \$319 ;
+    acc_6_2 <= \$358 ;
   always @(posedge clk)
-    w_1_3 <= \$320 ;
+    out_6_2 <= \$359 ;
   always @(posedge clk)
-    pr_1_3 <= \$321 ;
+    a_6_3 <= \$360 ;
   always @(posedge clk)
-    vr_1_3 <= \$322 ;
+    l_6_3 <= \$361 ;
   always @(posedge clk)
-    lr_1_3 <= \$323 ;
+    w_6_3 <= \$362 ;
   always @(posedge clk)
-    acc_1_3 <= \$324 ;
+    pr_6_3 <= \$363 ;
   always @(posedge clk)
-    out_1_3 <= \$325 ;
+    lr_6_3 <= \$364 ;
   always @(posedge clk)
-    a_2_0 <= \$326 ;
+    acc_6_3 <= \$365 ;
   always @(posedge clk)
-    v_2_0 <= \$327 ;
+    out_6_3 <= \$366 ;
   always @(posedge clk)
-    l_2_0 <= \$328 ;
+    a_7_0 <= \$367 ;
   always @(posedge clk)
-    w_2_0 <= \$329 ;
+    l_7_0 <= \$368 ;
   always @(posedge clk)
-    pr_2_0 <= \$330 ;
+    w_7_0 <= \$369 ;
   always @(posedge clk)
-    vr_2_0 <= \$331 ;
+    pr_7_0 <= \$370 ;
   always @(posedge clk)
-    lr_2_0 <= \$332 ;
+    lr_7_0 <= \$371 ;
   always @(posedge clk)
-    acc_2_0 <= \$333 ;
+    acc_7_0 <= \$372 ;
   always @(posedge clk)
-    out_2_0 <= \$334 ;
+    out_7_0 <= \$373 ;
   always @(posedge clk)
-    a_2_1 <= \$335 ;
+    a_7_1 <= \$374 ;
   always @(posedge clk)
-    v_2_1 <= \$336 ;
+    l_7_1 <= \$375 ;
   always @(posedge clk)
-    l_2_1 <= \$337 ;
+    w_7_1 <= \$376 ;
   always @(posedge clk)
-    w_2_1 <= \$338 ;
+    pr_7_1 <= \$377 ;
   always @(posedge clk)
-    pr_2_1 <= \$339 ;
+    lr_7_1 <= \$378 ;
   always @(posedge clk)
-    vr_2_1 <= \$340 ;
+    acc_7_1 <= \$379 ;
   always @(posedge clk)
-    lr_2_1 <= \$341 ;
+    out_7_1 <= \$380 ;
   always @(posedge clk)
-    acc_2_1 <= \$342 ;
+    a_7_2 <= \$381 ;
   always @(posedge clk)
-    out_2_1 <= \$343 ;
+    l_7_2 <= \$382 ;
   always @(posedge clk)
-    a_2_2 <= \$344 ;
+    w_7_2 <= \$383 ;
   always @(posedge clk)
-    v_2_2 <= \$345 ;
+    pr_7_2 <= \$384 ;
   always @(posedge clk)
-    l_2_2 <= \$346 ;
+    lr_7_2 <= \$385 ;
   always @(posedge clk)
-    w_2_2 <= \$347 ;
+    acc_7_2 <= \$386 ;
   always @(posedge clk)
-    pr_2_2 <= \$348 ;
+    out_7_2 <= \$387 ;
   always @(posedge clk)
-    vr_2_2 <= \$349 ;
+    a_7_3 <= \$388 ;
   always @(posedge clk)
-    lr_2_2 <= \$350 ;
+    l_7_3 <= \$389 ;
   always @(posedge clk)
-    acc_2_2 <= \$351 ;
+    w_7_3 <= \$390 ;
   always @(posedge clk)
-    out_2_2 <= \$352 ;
+    pr_7_3 <= \$391 ;
   always @(posedge clk)
-    a_2_3 <= \$353 ;
+    lr_7_3 <= \$392 ;
   always @(posedge clk)
-    v_2_3 <= \$354 ;
+    acc_7_3 <= \$393 ;
   always @(posedge clk)
-    l_2_3 <= \$355 ;
+    out_7_3 <= \$394 ;
   always @(posedge clk)
-    w_2_3 <= \$356 ;
+    drain_count <= \$395 ;
   always @(posedge clk)
-    pr_2_3 <= \$357 ;
-  always @(posedge clk)
-    vr_2_3 <= \$358 ;
-  always @(posedge clk)
-    lr_2_3 <= \$359 ;
-  always @(posedge clk)
-    acc_2_3 <= \$360 ;
-  always @(posedge clk)
-    out_2_3 <= \$361 ;
-  always @(posedge clk)
-    a_3_0 <= \$362 ;
-  always @(posedge clk)
-    v_3_0 <= \$363 ;
-  always @(posedge clk)
-    l_3_0 <= \$364 ;
-  always @(posedge clk)
-    w_3_0 <= \$365 ;
-  always @(posedge clk)
-    pr_3_0 <= \$366 ;
-  always @(posedge clk)
-    vr_3_0 <= \$367 ;
-  always @(posedge clk)
-    lr_3_0 <= \$368 ;
-  always @(posedge clk)
-    acc_3_0 <= \$369 ;
-  always @(posedge clk)
-    out_3_0 <= \$370 ;
-  always @(posedge clk)
-    a_3_1 <= \$371 ;
-  always @(posedge clk)
-    v_3_1 <= \$372 ;
-  always @(posedge clk)
-    l_3_1 <= \$373 ;
-  always @(posedge clk)
-    w_3_1 <= \$374 ;
-  always @(posedge clk)
-    pr_3_1 <= \$375 ;
-  always @(posedge clk)
-    vr_3_1 <= \$376 ;
-  always @(posedge clk)
-    lr_3_1 <= \$377 ;
-  always @(posedge clk)
-    acc_3_1 <= \$378 ;
-  always @(posedge clk)
-    out_3_1 <= \$379 ;
-  always @(posedge clk)
-    a_3_2 <= \$380 ;
-  always @(posedge clk)
-    v_3_2 <= \$381 ;
-  always @(posedge clk)
-    l_3_2 <= \$382 ;
-  always @(posedge clk)
-    w_3_2 <= \$383 ;
-  always @(posedge clk)
-    pr_3_2 <= \$384 ;
-  always @(posedge clk)
-    vr_3_2 <= \$385 ;
-  always @(posedge clk)
-    lr_3_2 <= \$386 ;
-  always @(posedge clk)
-    acc_3_2 <= \$387 ;
-  always @(posedge clk)
-    out_3_2 <= \$388 ;
-  always @(posedge clk)
-    a_3_3 <= \$389 ;
-  always @(posedge clk)
-    v_3_3 <= \$390 ;
-  always @(posedge clk)
-    l_3_3 <= \$391 ;
-  always @(posedge clk)
-    w_3_3 <= \$392 ;
-  always @(posedge clk)
-    pr_3_3 <= \$393 ;
-  always @(posedge clk)
-    vr_3_3 <= \$394 ;
-  always @(posedge clk)
-    lr_3_3 <= \$395 ;
-  always @(posedge clk)
-    acc_3_3 <= \$396 ;
-  always @(posedge clk)
-    out_3_3 <= \$397 ;
-  always @(posedge clk)
-    a_4_0 <= \$398 ;
-  always @(posedge clk)
-    v_4_0 <= \$399 ;
-  always @(posedge clk)
-    l_4_0 <= \$400 ;
-  always @(posedge clk)
-    w_4_0 <= \$401 ;
-  always @(posedge clk)
-    pr_4_0 <= \$402 ;
-  always @(posedge clk)
-    vr_4_0 <= \$403 ;
-  always @(posedge clk)
-    lr_4_0 <= \$404 ;
-  always @(posedge clk)
-    acc_4_0 <= \$405 ;
-  always @(posedge clk)
-    out_4_0 <= \$406 ;
-  always @(posedge clk)
-    a_4_1 <= \$407 ;
-  always @(posedge clk)
-    v_4_1 <= \$408 ;
-  always @(posedge clk)
-    l_4_1 <= \$409 ;
-  always @(posedge clk)
-    w_4_1 <= \$410 ;
-  always @(posedge clk)
-    pr_4_1 <= \$411 ;
-  always @(posedge clk)
-    vr_4_1 <= \$412 ;
-  always @(posedge clk)
-    lr_4_1 <= \$413 ;
-  always @(posedge clk)
-    acc_4_1 <= \$414 ;
-  always @(posedge clk)
-    out_4_1 <= \$415 ;
-  always @(posedge clk)
-    a_4_2 <= \$416 ;
-  always @(posedge clk)
-    v_4_2 <= \$417 ;
-  always @(posedge clk)
-    l_4_2 <= \$418 ;
-  always @(posedge clk)
-    w_4_2 <= \$419 ;
-  always @(posedge clk)
-    pr_4_2 <= \$420 ;
-  always @(posedge clk)
-    vr_4_2 <= \$421 ;
-  always @(posedge clk)
-    lr_4_2 <= \$422 ;
-  always @(posedge clk)
-    acc_4_2 <= \$423 ;
-  always @(posedge clk)
-    out_4_2 <= \$424 ;
-  always @(posedge clk)
-    a_4_3 <= \$425 ;
-  always @(posedge clk)
-    v_4_3 <= \$426 ;
-  always @(posedge clk)
-    l_4_3 <= \$427 ;
-  always @(posedge clk)
-    w_4_3 <= \$428 ;
-  always @(posedge clk)
-    pr_4_3 <= \$429 ;
-  always @(posedge clk)
-    vr_4_3 <= \$430 ;
-  always @(posedge clk)
-    lr_4_3 <= \$431 ;
-  always @(posedge clk)
-    acc_4_3 <= \$432 ;
-  always @(posedge clk)
-    out_4_3 <= \$433 ;
-  always @(posedge clk)
-    a_5_0 <= \$434 ;
-  always @(posedge clk)
-    v_5_0 <= \$435 ;
-  always @(posedge clk)
-    l_5_0 <= \$436 ;
-  always @(posedge clk)
-    w_5_0 <= \$437 ;
-  always @(posedge clk)
-    pr_5_0 <= \$438 ;
-  always @(posedge clk)
-    vr_5_0 <= \$439 ;
-  always @(posedge clk)
-    lr_5_0 <= \$440 ;
-  always @(posedge clk)
-    acc_5_0 <= \$441 ;
-  always @(posedge clk)
-    out_5_0 <= \$442 ;
-  always @(posedge clk)
-    a_5_1 <= \$443 ;
-  always @(posedge clk)
-    v_5_1 <= \$444 ;
-  always @(posedge clk)
-    l_5_1 <= \$445 ;
-  always @(posedge clk)
-    w_5_1 <= \$446 ;
-  always @(posedge clk)
-    pr_5_1 <= \$447 ;
-  always @(posedge clk)
-    vr_5_1 <= \$448 ;
-  always @(posedge clk)
-    lr_5_1 <= \$449 ;
-  always @(posedge clk)
-    acc_5_1 <= \$450 ;
-  always @(posedge clk)
-    out_5_1 <= \$451 ;
-  always @(posedge clk)
-    a_5_2 <= \$452 ;
-  always @(posedge clk)
-    v_5_2 <= \$453 ;
-  always @(posedge clk)
-    l_5_2 <= \$454 ;
-  always @(posedge clk)
-    w_5_2 <= \$455 ;
-  always @(posedge clk)
-    pr_5_2 <= \$456 ;
-  always @(posedge clk)
-    vr_5_2 <= \$457 ;
-  always @(posedge clk)
-    lr_5_2 <= \$458 ;
-  always @(posedge clk)
-    acc_5_2 <= \$459 ;
-  always @(posedge clk)
-    out_5_2 <= \$460 ;
-  always @(posedge clk)
-    a_5_3 <= \$461 ;
-  always @(posedge clk)
-    v_5_3 <= \$462 ;
-  always @(posedge clk)
-    l_5_3 <= \$463 ;
-  always @(posedge clk)
-    w_5_3 <= \$464 ;
-  always @(posedge clk)
-    pr_5_3 <= \$465 ;
-  always @(posedge clk)
-    vr_5_3 <= \$466 ;
-  always @(posedge clk)
-    lr_5_3 <= \$467 ;
-  always @(posedge clk)
-    acc_5_3 <= \$468 ;
-  always @(posedge clk)
-    out_5_3 <= \$469 ;
-  always @(posedge clk)
-    a_6_0 <= \$470 ;
-  always @(posedge clk)
-    v_6_0 <= \$471 ;
-  always @(posedge clk)
-    l_6_0 <= \$472 ;
-  always @(posedge clk)
-    w_6_0 <= \$473 ;
-  always @(posedge clk)
-    pr_6_0 <= \$474 ;
-  always @(posedge clk)
-    vr_6_0 <= \$475 ;
-  always @(posedge clk)
-    lr_6_0 <= \$476 ;
-  always @(posedge clk)
-    acc_6_0 <= \$477 ;
-  always @(posedge clk)
-    out_6_0 <= \$478 ;
-  always @(posedge clk)
-    a_6_1 <= \$479 ;
-  always @(posedge clk)
-    v_6_1 <= \$480 ;
-  always @(posedge clk)
-    l_6_1 <= \$481 ;
-  always @(posedge clk)
-    w_6_1 <= \$482 ;
-  always @(posedge clk)
-    pr_6_1 <= \$483 ;
-  always @(posedge clk)
-    vr_6_1 <= \$484 ;
-  always @(posedge clk)
-    lr_6_1 <= \$485 ;
-  always @(posedge clk)
-    acc_6_1 <= \$486 ;
-  always @(posedge clk)
-    out_6_1 <= \$487 ;
-  always @(posedge clk)
-    a_6_2 <= \$488 ;
-  always @(posedge clk)
-    v_6_2 <= \$489 ;
-  always @(posedge clk)
-    l_6_2 <= \$490 ;
-  always @(posedge clk)
-    w_6_2 <= \$491 ;
-  always @(posedge clk)
-    pr_6_2 <= \$492 ;
-  always @(posedge clk)
-    vr_6_2 <= \$493 ;
-  always @(posedge clk)
-    lr_6_2 <= \$494 ;
-  always @(posedge clk)
-    acc_6_2 <= \$495 ;
-  always @(posedge clk)
-    out_6_2 <= \$496 ;
-  always @(posedge clk)
-    a_6_3 <= \$497 ;
-  always @(posedge clk)
-    v_6_3 <= \$498 ;
-  always @(posedge clk)
-    l_6_3 <= \$499 ;
-  always @(posedge clk)
-    w_6_3 <= \$500 ;
-  always @(posedge clk)
-    pr_6_3 <= \$501 ;
-  always @(posedge clk)
-    vr_6_3 <= \$502 ;
-  always @(posedge clk)
-    lr_6_3 <= \$503 ;
-  always @(posedge clk)
-    acc_6_3 <= \$504 ;
-  always @(posedge clk)
-    out_6_3 <= \$505 ;
-  always @(posedge clk)
-    a_7_0 <= \$506 ;
-  always @(posedge clk)
-    v_7_0 <= \$507 ;
-  always @(posedge clk)
-    l_7_0 <= \$508 ;
-  always @(posedge clk)
-    w_7_0 <= \$509 ;
-  always @(posedge clk)
-    pr_7_0 <= \$510 ;
-  always @(posedge clk)
-    vr_7_0 <= \$511 ;
-  always @(posedge clk)
-    lr_7_0 <= \$512 ;
-  always @(posedge clk)
-    acc_7_0 <= \$513 ;
-  always @(posedge clk)
-    out_7_0 <= \$514 ;
-  always @(posedge clk)
-    a_7_1 <= \$515 ;
-  always @(posedge clk)
-    v_7_1 <= \$516 ;
-  always @(posedge clk)
-    l_7_1 <= \$517 ;
-  always @(posedge clk)
-    w_7_1 <= \$518 ;
-  always @(posedge clk)
-    pr_7_1 <= \$519 ;
-  always @(posedge clk)
-    vr_7_1 <= \$520 ;
-  always @(posedge clk)
-    lr_7_1 <= \$521 ;
-  always @(posedge clk)
-    acc_7_1 <= \$522 ;
-  always @(posedge clk)
-    out_7_1 <= \$523 ;
-  always @(posedge clk)
-    a_7_2 <= \$524 ;
-  always @(posedge clk)
-    v_7_2 <= \$525 ;
-  always @(posedge clk)
-    l_7_2 <= \$526 ;
-  always @(posedge clk)
-    w_7_2 <= \$527 ;
-  always @(posedge clk)
-    pr_7_2 <= \$528 ;
-  always @(posedge clk)
-    vr_7_2 <= \$529 ;
-  always @(posedge clk)
-    lr_7_2 <= \$530 ;
-  always @(posedge clk)
-    acc_7_2 <= \$531 ;
-  always @(posedge clk)
-    out_7_2 <= \$532 ;
-  always @(posedge clk)
-    a_7_3 <= \$533 ;
-  always @(posedge clk)
-    v_7_3 <= \$534 ;
-  always @(posedge clk)
-    l_7_3 <= \$535 ;
-  always @(posedge clk)
-    w_7_3 <= \$536 ;
-  always @(posedge clk)
-    pr_7_3 <= \$537 ;
-  always @(posedge clk)
-    vr_7_3 <= \$538 ;
-  always @(posedge clk)
-    lr_7_3 <= \$539 ;
-  always @(posedge clk)
-    acc_7_3 <= \$540 ;
-  always @(posedge clk)
-    out_7_3 <= \$541 ;
-  always @(posedge clk)
-    drain_count <= \$542 ;
-  always @(posedge clk)
-    drain_shift <= \$543 ;
-  assign \$2  = lr_0_0 ? 26'h0000000 : \$98 [25:0];
-  assign \$5  = lr_0_1 ? 26'h0000000 : \$100 [25:0];
-  assign \$8  = lr_0_2 ? 26'h0000000 : \$102 [25:0];
-  assign \$11  = lr_0_3 ? 26'h0000000 : \$104 [25:0];
-  assign \$14  = lr_1_0 ? 26'h0000000 : \$106 [25:0];
-  assign \$17  = lr_1_1 ? 26'h0000000 : \$108 [25:0];
-  assign \$20  = lr_1_2 ? 26'h0000000 : \$110 [25:0];
-  assign \$23  = lr_1_3 ? 26'h0000000 : \$112 [25:0];
-  assign \$26  = lr_2_0 ? 26'h0000000 : \$114 [25:0];
-  assign \$29  = lr_2_1 ? 26'h0000000 : \$116 [25:0];
-  assign \$32  = lr_2_2 ? 26'h0000000 : \$118 [25:0];
-  assign \$35  = lr_2_3 ? 26'h0000000 : \$120 [25:0];
-  assign \$38  = lr_3_0 ? 26'h0000000 : \$122 [25:0];
-  assign \$41  = lr_3_1 ? 26'h0000000 : \$124 [25:0];
-  assign \$44  = lr_3_2 ? 26'h0000000 : \$126 [25:0];
-  assign \$47  = lr_3_3 ? 26'h0000000 : \$128 [25:0];
-  assign \$50  = lr_4_0 ? 26'h0000000 : \$130 [25:0];
-  assign \$53  = lr_4_1 ? 26'h0000000 : \$132 [25:0];
-  assign \$56  = lr_4_2 ? 26'h0000000 : \$134 [25:0];
-  assign \$59  = lr_4_3 ? 26'h0000000 : \$136 [25:0];
-  assign \$62  = lr_5_0 ? 26'h0000000 : \$138 [25:0];
-  assign \$65  = lr_5_1 ? 26'h0000000 : \$140 [25:0];
-  assign \$68  = lr_5_2 ? 26'h0000000 : \$142 [25:0];
-  assign \$71  = lr_5_3 ? 26'h0000000 : \$144 [25:0];
-  assign \$74  = lr_6_0 ? 26'h0000000 : \$146 [25:0];
-  assign \$77  = lr_6_1 ? 26'h0000000 : \$148 [25:0];
-  assign \$80  = lr_6_2 ? 26'h0000000 : \$150 [25:0];
-  assign \$83  = lr_6_3 ? 26'h0000000 : \$152 [25:0];
-  assign \$86  = lr_7_0 ? 26'h0000000 : \$154 [25:0];
-  assign \$89  = lr_7_1 ? 26'h0000000 : \$156 [25:0];
-  assign \$92  = lr_7_2 ? 26'h0000000 : \$158 [25:0];
-  assign \$95  = lr_7_3 ? 26'h0000000 : \$160 [25:0];
-  assign \$97  = | count_next;
-  assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$98  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign cap_0_0 = \$99  & lr_0_0;
+    drain_shift <= \$396 ;
+  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
+  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
+  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
+  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
+  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
+  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
+  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
+  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
+  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
+  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
+  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
+  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$100  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign cap_0_1 = \$101  & lr_0_1;
+  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$102  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign cap_0_2 = \$103  & lr_0_2;
+  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$104  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign cap_0_3 = \$105  & lr_0_3;
+  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$106  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign cap_1_0 = \$107  & lr_1_0;
+  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$108  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign cap_1_1 = \$109  & lr_1_1;
+  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$110  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign cap_1_2 = \$111  & lr_1_2;
+  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$112  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign cap_1_3 = \$113  & lr_1_3;
+  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$114  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign cap_2_0 = \$115  & lr_2_0;
+  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$116  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign cap_2_1 = \$117  & lr_2_1;
+  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$118  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign cap_2_2 = \$119  & lr_2_2;
+  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$120  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign cap_2_3 = \$121  & lr_2_3;
+  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$122  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign cap_3_0 = \$123  & lr_3_0;
+  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$124  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign cap_3_1 = \$125  & lr_3_1;
+  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$126  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign cap_3_2 = \$127  & lr_3_2;
+  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$128  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign cap_3_3 = \$129  & lr_3_3;
+  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$130  = $signed(acc_4_0) + $signed(pr_4_0);
-  assign cap_4_0 = \$131  & lr_4_0;
+  assign \$17  = $signed(acc_4_0) + $signed(pr_4_0);
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$132  = $signed(acc_4_1) + $signed(pr_4_1);
-  assign cap_4_1 = \$133  & lr_4_1;
+  assign \$18  = $signed(acc_4_1) + $signed(pr_4_1);
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$134  = $signed(acc_4_2) + $signed(pr_4_2);
-  assign cap_4_2 = \$135  & lr_4_2;
+  assign \$19  = $signed(acc_4_2) + $signed(pr_4_2);
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$136  = $signed(acc_4_3) + $signed(pr_4_3);
-  assign cap_4_3 = \$137  & lr_4_3;
+  assign \$20  = $signed(acc_4_3) + $signed(pr_4_3);
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$138  = $signed(acc_5_0) + $signed(pr_5_0);
-  assign cap_5_0 = \$139  & lr_5_0;
+  assign \$21  = $signed(acc_5_0) + $signed(pr_5_0);
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$140  = $signed(acc_5_1) + $signed(pr_5_1);
-  assign cap_5_1 = \$141  & lr_5_1;
+  assign \$22  = $signed(acc_5_1) + $signed(pr_5_1);
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$142  = $signed(acc_5_2) + $signed(pr_5_2);
-  assign cap_5_2 = \$143  & lr_5_2;
+  assign \$23  = $signed(acc_5_2) + $signed(pr_5_2);
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$144  = $signed(acc_5_3) + $signed(pr_5_3);
-  assign cap_5_3 = \$145  & lr_5_3;
+  assign \$24  = $signed(acc_5_3) + $signed(pr_5_3);
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$146  = $signed(acc_6_0) + $signed(pr_6_0);
-  assign cap_6_0 = \$147  & lr_6_0;
+  assign \$25  = $signed(acc_6_0) + $signed(pr_6_0);
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$148  = $signed(acc_6_1) + $signed(pr_6_1);
-  assign cap_6_1 = \$149  & lr_6_1;
+  assign \$26  = $signed(acc_6_1) + $signed(pr_6_1);
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$150  = $signed(acc_6_2) + $signed(pr_6_2);
-  assign cap_6_2 = \$151  & lr_6_2;
+  assign \$27  = $signed(acc_6_2) + $signed(pr_6_2);
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$152  = $signed(acc_6_3) + $signed(pr_6_3);
-  assign cap_6_3 = \$153  & lr_6_3;
+  assign \$28  = $signed(acc_6_3) + $signed(pr_6_3);
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$154  = $signed(acc_7_0) + $signed(pr_7_0);
-  assign cap_7_0 = \$155  & lr_7_0;
+  assign \$29  = $signed(acc_7_0) + $signed(pr_7_0);
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$156  = $signed(acc_7_1) + $signed(pr_7_1);
-  assign cap_7_1 = \$157  & lr_7_1;
+  assign \$30  = $signed(acc_7_1) + $signed(pr_7_1);
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$158  = $signed(acc_7_2) + $signed(pr_7_2);
-  assign cap_7_2 = \$159  & lr_7_2;
+  assign \$31  = $signed(acc_7_2) + $signed(pr_7_2);
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$160  = $signed(acc_7_3) + $signed(pr_7_3);
-  assign cap_7_3 = \$161  & lr_7_3;
+  assign \$32  = $signed(acc_7_3) + $signed(pr_7_3);
   assign draining = | drain_count;
-  assign \$163  = drain_count - 1'h1;
+  assign \$34  = drain_count - 1'h1;
+  assign \$35  = i_last & i_valid;
+  assign \$36  = i_last & i_valid;
+  assign \$37  = i_last & i_valid;
+  assign \$38  = i_last & i_valid;
+  assign \$39  = i_last & i_valid;
+  assign \$40  = i_last & i_valid;
+  assign \$41  = i_last & i_valid;
+  assign \$42  = i_last & i_valid;
+  assign \$43  = i_last & i_valid;
+  assign \$44  = lr_0_0 ? 26'h0000000 : \$1 [25:0];
+  assign \$46  = lr_0_1 ? 26'h0000000 : \$2 [25:0];
+  assign \$48  = lr_0_2 ? 26'h0000000 : \$3 [25:0];
+  assign \$50  = lr_0_3 ? 26'h0000000 : \$4 [25:0];
+  assign \$52  = lr_1_0 ? 26'h0000000 : \$5 [25:0];
+  assign \$54  = lr_1_1 ? 26'h0000000 : \$6 [25:0];
+  assign \$56  = lr_1_2 ? 26'h0000000 : \$7 [25:0];
+  assign \$58  = lr_1_3 ? 26'h0000000 : \$8 [25:0];
+  assign \$60  = lr_2_0 ? 26'h0000000 : \$9 [25:0];
+  assign \$62  = lr_2_1 ? 26'h0000000 : \$10 [25:0];
+  assign \$64  = lr_2_2 ? 26'h0000000 : \$11 [25:0];
+  assign \$66  = lr_2_3 ? 26'h0000000 : \$12 [25:0];
+  assign \$68  = lr_3_0 ? 26'h0000000 : \$13 [25:0];
+  assign \$70  = lr_3_1 ? 26'h0000000 : \$14 [25:0];
+  assign \$72  = lr_3_2 ? 26'h0000000 : \$15 [25:0];
+  assign \$74  = lr_3_3 ? 26'h0000000 : \$16 [25:0];
+  assign \$76  = lr_4_0 ? 26'h0000000 : \$17 [25:0];
+  assign \$78  = lr_4_1 ? 26'h0000000 : \$18 [25:0];
+  assign \$80  = lr_4_2 ? 26'h0000000 : \$19 [25:0];
+  assign \$82  = lr_4_3 ? 26'h0000000 : \$20 [25:0];
+  assign \$84  = lr_5_0 ? 26'h0000000 : \$21 [25:0];
+  assign \$86  = lr_5_1 ? 26'h0000000 : \$22 [25:0];
+  assign \$88  = lr_5_2 ? 26'h0000000 : \$23 [25:0];
+  assign \$90  = lr_5_3 ? 26'h0000000 : \$24 [25:0];
+  assign \$92  = lr_6_0 ? 26'h0000000 : \$25 [25:0];
+  assign \$94  = lr_6_1 ? 26'h0000000 : \$26 [25:0];
+  assign \$96  = lr_6_2 ? 26'h0000000 : \$27 [25:0];
+  assign \$98  = lr_6_3 ? 26'h0000000 : \$28 [25:0];
+  assign \$100  = lr_7_0 ? 26'h0000000 : \$29 [25:0];
+  assign \$102  = lr_7_1 ? 26'h0000000 : \$30 [25:0];
+  assign \$104  = lr_7_2 ? 26'h0000000 : \$31 [25:0];
+  assign \$106  = lr_7_3 ? 26'h0000000 : \$32 [25:0];
+  assign \$108  = | count_next;
   always @(posedge clk)
-    skew_a1_d0 <= \$164 ;
+    skew_a1_d0 <= \$109 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$165 ;
+    skew_l1_d0 <= \$110 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$166 ;
+    skew_a2_d0 <= \$111 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$167 ;
+    skew_a2_d1 <= \$112 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$168 ;
+    skew_l2_d0 <= \$113 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$169 ;
+    skew_l2_d1 <= \$114 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$170 ;
+    skew_a3_d0 <= \$115 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$171 ;
+    skew_a3_d1 <= \$116 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$172 ;
+    skew_a3_d2 <= \$117 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$173 ;
+    skew_l3_d0 <= \$118 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$174 ;
+    skew_l3_d1 <= \$119 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$175 ;
+    skew_l3_d2 <= \$120 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$176 ;
+    skew_a4_d0 <= \$121 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$177 ;
+    skew_a4_d1 <= \$122 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$178 ;
+    skew_a4_d2 <= \$123 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$179 ;
+    skew_a4_d3 <= \$124 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$180 ;
+    skew_l4_d0 <= \$125 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$181 ;
+    skew_l4_d1 <= \$126 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$182 ;
+    skew_l4_d2 <= \$127 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$183 ;
+    skew_l4_d3 <= \$128 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$184 ;
+    skew_a5_d0 <= \$129 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$185 ;
+    skew_a5_d1 <= \$130 ;
   always @(posedge clk)
-    skew_v4_d0 <= \$186 ;
+    skew_a5_d2 <= \$131 ;
   always @(posedge clk)
-    skew_v4_d1 <= \$187 ;
+    skew_a5_d3 <= \$132 ;
   always @(posedge clk)
-    skew_v4_d2 <= \$188 ;
+    skew_a5_d4 <= \$133 ;
   always @(posedge clk)
-    skew_v4_d3 <= \$189 ;
+    skew_l5_d0 <= \$134 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$190 ;
+    skew_l5_d1 <= \$135 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$191 ;
+    skew_l5_d2 <= \$136 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$192 ;
+    skew_l5_d3 <= \$137 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$193 ;
+    skew_l5_d4 <= \$138 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$194 ;
+    skew_a6_d0 <= \$139 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$195 ;
+    skew_a6_d1 <= \$140 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$196 ;
+    skew_a6_d2 <= \$141 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$197 ;
+    skew_a6_d3 <= \$142 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$198 ;
+    skew_a6_d4 <= \$143 ;
   always @(posedge clk)
-    skew_v5_d0 <= \$199 ;
+    skew_a6_d5 <= \$144 ;
   always @(posedge clk)
-    skew_v5_d1 <= \$200 ;
+    skew_l6_d0 <= \$145 ;
   always @(posedge clk)
-    skew_v5_d2 <= \$201 ;
+    skew_l6_d1 <= \$146 ;
   always @(posedge clk)
-    skew_v5_d3 <= \$202 ;
+    skew_l6_d2 <= \$147 ;
   always @(posedge clk)
-    skew_v5_d4 <= \$203 ;
+    skew_l6_d3 <= \$148 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$204 ;
+    skew_l6_d4 <= \$149 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$205 ;
+    skew_l6_d5 <= \$150 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$206 ;
+    skew_a7_d0 <= \$151 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$207 ;
+    skew_a7_d1 <= \$152 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$208 ;
+    skew_a7_d2 <= \$153 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$209 ;
+    skew_a7_d3 <= \$154 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$210 ;
+    skew_a7_d4 <= \$155 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$211 ;
+    skew_a7_d5 <= \$156 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$212 ;
+    skew_a7_d6 <= \$157 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$213 ;
+    skew_l7_d0 <= \$158 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$214 ;
+    skew_l7_d1 <= \$159 ;
   always @(posedge clk)
-    skew_v6_d0 <= \$215 ;
+    skew_l7_d2 <= \$160 ;
   always @(posedge clk)
-    skew_v6_d1 <= \$216 ;
+    skew_l7_d3 <= \$161 ;
   always @(posedge clk)
-    skew_v6_d2 <= \$217 ;
+    skew_l7_d4 <= \$162 ;
   always @(posedge clk)
-    skew_v6_d3 <= \$218 ;
+    skew_l7_d5 <= \$163 ;
   always @(posedge clk)
-    skew_v6_d4 <= \$219 ;
+    skew_l7_d6 <= \$164 ;
   always @(posedge clk)
-    skew_v6_d5 <= \$220 ;
+    skew_w1_d0 <= \$165 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$221 ;
+    skew_w2_d0 <= \$166 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$222 ;
+    skew_w2_d1 <= \$167 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$223 ;
+    skew_w3_d0 <= \$168 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$224 ;
+    skew_w3_d1 <= \$169 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$225 ;
+    skew_w3_d2 <= \$170 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$226 ;
+    a_0_0 <= \$171 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$227 ;
+    l_0_0 <= \$172 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$228 ;
+    w_0_0 <= \$173 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$229 ;
+    pr_0_0 <= \$174 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$230 ;
+    lr_0_0 <= \$175 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$231 ;
+    acc_0_0 <= \$176 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$232 ;
+    out_0_0 <= \$177 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$233 ;
+    a_0_1 <= \$178 ;
   always @(posedge clk)
-    skew_v7_d0 <= \$234 ;
+    l_0_1 <= \$179 ;
   always @(posedge clk)
-    skew_v7_d1 <= \$235 ;
+    w_0_1 <= \$180 ;
   always @(posedge clk)
-    skew_v7_d2 <= \$236 ;
+    pr_0_1 <= \$181 ;
   always @(posedge clk)
-    skew_v7_d3 <= \$237 ;
+    lr_0_1 <= \$182 ;
   always @(posedge clk)
-    skew_v7_d4 <= \$238 ;
+    acc_0_1 <= \$183 ;
   always @(posedge clk)
-    skew_v7_d5 <= \$239 ;
+    out_0_1 <= \$184 ;
   always @(posedge clk)
-    skew_v7_d6 <= \$240 ;
+    a_0_2 <= \$185 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$241 ;
+    l_0_2 <= \$186 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$242 ;
+    w_0_2 <= \$187 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$243 ;
+    pr_0_2 <= \$188 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$244 ;
+    lr_0_2 <= \$189 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$245 ;
+    acc_0_2 <= \$190 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$246 ;
+    out_0_2 <= \$191 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$247 ;
+    a_0_3 <= \$192 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$248 ;
+    l_0_3 <= \$193 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$249 ;
+    w_0_3 <= \$194 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$250 ;
+    pr_0_3 <= \$195 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$251 ;
+    lr_0_3 <= \$196 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$252 ;
+    acc_0_3 <= \$197 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$253 ;
+    out_0_3 <= \$198 ;
   always @(posedge clk)
-    a_0_0 <= \$254 ;
+    a_1_0 <= \$199 ;
   always @(posedge clk)
-    v_0_0 <= \$255 ;
+    l_1_0 <= \$200 ;
   always @(posedge clk)
-    l_0_0 <= \$256 ;
+    w_1_0 <= \$201 ;
   always @(posedge clk)
-    w_0_0 <= \$257 ;
+    pr_1_0 <= \$202 ;
   always @(posedge clk)
-    pr_0_0 <= \$258 ;
+    lr_1_0 <= \$203 ;
   always @(posedge clk)
-    vr_0_0 <= \$259 ;
+    acc_1_0 <= \$204 ;
   always @(posedge clk)
-    lr_0_0 <= \$260 ;
+    out_1_0 <= \$205 ;
   always @(posedge clk)
-    acc_0_0 <= \$261 ;
+    a_1_1 <= \$206 ;
   always @(posedge clk)
-    out_0_0 <= \$262 ;
+    l_1_1 <= \$207 ;
   always @(posedge clk)
-    a_0_1 <= \$263 ;
+    w_1_1 <= \$208 ;
   always @(posedge clk)
-    v_0_1 <= \$264 ;
+    pr_1_1 <= \$209 ;
   always @(posedge clk)
-    l_0_1 <= \$265 ;
+    lr_1_1 <= \$210 ;
   always @(posedge clk)
-    w_0_1 <= \$266 ;
+    acc_1_1 <= \$211 ;
   always @(posedge clk)
-    pr_0_1 <= \$267 ;
+    out_1_1 <= \$212 ;
   always @(posedge clk)
-    vr_0_1 <= \$268 ;
+    a_1_2 <= \$213 ;
   always @(posedge clk)
-    lr_0_1 <= \$269 ;
+    l_1_2 <= \$214 ;
   always @(posedge clk)
-    acc_0_1 <= \$270 ;
+    w_1_2 <= \$215 ;
   always @(posedge clk)
-    out_0_1 <= \$271 ;
+    pr_1_2 <= \$216 ;
   always @(posedge clk)
-    a_0_2 <= \$272 ;
+    lr_1_2 <= \$217 ;
   always @(posedge clk)
-    v_0_2 <= \$273 ;
+    acc_1_2 <= \$218 ;
   always @(posedge clk)
-    l_0_2 <= \$274 ;
+    out_1_2 <= \$219 ;
   always @(posedge clk)
-    w_0_2 <= \$275 ;
+    a_1_3 <= \$220 ;
   always @(posedge clk)
-    pr_0_2 <= \$276 ;
+    l_1_3 <= \$221 ;
   always @(posedge clk)
-    vr_0_2 <= \$277 ;
+    w_1_3 <= \$222 ;
+  always @(posedge clk)
+    pr_1_3 <= \$223 ;
+  always @(posedge clk)
+    lr_1_3 <= \$224 ;
+  always @(posedge clk)
+    acc_1_3 <= \$225 ;
+  always @(posedge clk)
+    out_1_3 <= \$226 ;
+  always @(posedge clk)
+    a_2_0 <= \$227 ;
+  always @(posedge clk)
+    l_2_0 <= \$228 ;
+  always @(posedge clk)
+    w_2_0 <= \$229 ;
+  always @(posedge clk)
+    pr_2_0 <= \$230 ;
+  always @(posedge clk)
+    lr_2_0 <= \$231 ;
+  always @(posedge clk)
+    acc_2_0 <= \$232 ;
+  always @(posedge clk)
+    out_2_0 <= \$233 ;
+  always @(posedge clk)
+    a_2_1 <= \$234 ;
+  always @(posedge clk)
+    l_2_1 <= \$235 ;
+  always @(posedge clk)
+    w_2_1 <= \$236 ;
+  always @(posedge clk)
+    pr_2_1 <= \$237 ;
+  always @(posedge clk)
+    lr_2_1 <= \$238 ;
+  always @(posedge clk)
+    acc_2_1 <= \$239 ;
+  always @(posedge clk)
+    out_2_1 <= \$240 ;
+  always @(posedge clk)
+    a_2_2 <= \$241 ;
+  always @(posedge clk)
+    l_2_2 <= \$242 ;
+  always @(posedge clk)
+    w_2_2 <= \$243 ;
+  always @(posedge clk)
+    pr_2_2 <= \$244 ;
+  always @(posedge clk)
+    lr_2_2 <= \$245 ;
+  always @(posedge clk)
+    acc_2_2 <= \$246 ;
+  always @(posedge clk)
+    out_2_2 <= \$247 ;
+  always @(posedge clk)
+    a_2_3 <= \$248 ;
+  always @(posedge clk)
+    l_2_3 <= \$249 ;
+  always @(posedge clk)
+    w_2_3 <= \$250 ;
+  always @(posedge clk)
+    pr_2_3 <= \$251 ;
+  always @(posedge clk)
+    lr_2_3 <= \$252 ;
+  always @(posedge clk)
+    acc_2_3 <= \$253 ;
+  always @(posedge clk)
+    out_2_3 <= \$254 ;
+  always @(posedge clk)
+    a_3_0 <= \$255 ;
+  always @(posedge clk)
+    l_3_0 <= \$256 ;
+  always @(posedge clk)
+    w_3_0 <= \$257 ;
+  always @(posedge clk)
+    pr_3_0 <= \$258 ;
+  always @(posedge clk)
+    lr_3_0 <= \$259 ;
+  always @(posedge clk)
+    acc_3_0 <= \$260 ;
+  always @(posedge clk)
+    out_3_0 <= \$261 ;
+  always @(posedge clk)
+    a_3_1 <= \$262 ;
+  always @(posedge clk)
+    l_3_1 <= \$263 ;
+  always @(posedge clk)
+    w_3_1 <= \$264 ;
+  always @(posedge clk)
+    pr_3_1 <= \$265 ;
+  always @(posedge clk)
+    lr_3_1 <= \$266 ;
+  always @(posedge clk)
+    acc_3_1 <= \$267 ;
+  always @(posedge clk)
+    out_3_1 <= \$268 ;
+  always @(posedge clk)
+    a_3_2 <= \$269 ;
+  always @(posedge clk)
+    l_3_2 <= \$270 ;
+  always @(posedge clk)
+    w_3_2 <= \$271 ;
+  always @(posedge clk)
+    pr_3_2 <= \$272 ;
+  always @(posedge clk)
+    lr_3_2 <= \$273 ;
+  always @(posedge clk)
+    acc_3_2 <= \$274 ;
+  always @(posedge clk)
+    out_3_2 <= \$275 ;
+  always @(posedge clk)
+    a_3_3 <= \$276 ;
+  always @(posedge clk)
+    l_3_3 <= \$277 ;
+  always @(posedge clk)
+    w_3_3 <= \$278 ;
+  always @(posedge clk)
+    pr_3_3 <= \$279 ;
+  always @(posedge clk)
+    lr_3_3 <= \$280 ;
+  always @(posedge clk)
+    acc_3_3 <= \$281 ;
+  always @(posedge clk)
+    out_3_3 <= \$282 ;
+  always @(posedge clk)
+    a_4_0 <= \$283 ;
+  always @(posedge clk)
+    l_4_0 <= \$284 ;
+  always @(posedge clk)
+    w_4_0 <= \$285 ;
+  always @(posedge clk)
+    pr_4_0 <= \$286 ;
+  always @(posedge clk)
+    lr_4_0 <= \$287 ;
+  always @(posedge clk)
+    acc_4_0 <= \$288 ;
+  always @(posedge clk)
+    out_4_0 <= \$289 ;
+  always @(posedge clk)
+    a_4_1 <= \$290 ;
+  always @(posedge clk)
+    l_4_1 <= \$291 ;
+  always @(posedge clk)
+    w_4_1 <= \$292 ;
+  always @(posedge clk)
+    pr_4_1 <= \$293 ;
+  always @(posedge clk)
+    lr_4_1 <= \$294 ;
+  always @(posedge clk)
+    acc_4_1 <= \$295 ;
+  always @(posedge clk)
+    out_4_1 <= \$296 ;
+  always @(posedge clk)
+    a_4_2 <= \$297 ;
+  always @(posedge clk)
+    l_4_2 <= \$298 ;
+  always @(posedge clk)
+    w_4_2 <= \$299 ;
+  always @(posedge clk)
+    pr_4_2 <= \$300 ;
+  always @(posedge clk)
+    lr_4_2 <= \$301 ;
+  always @(posedge clk)
+    acc_4_2 <= \$302 ;
+  always @(posedge clk)
+    out_4_2 <= \$303 ;
+  always @(posedge clk)
+    a_4_3 <= \$304 ;
+  always @(posedge clk)
+    l_4_3 <= \$305 ;
+  always @(posedge clk)
+    w_4_3 <= \$306 ;
+  always @(posedge clk)
+    pr_4_3 <= \$307 ;
+  always @(posedge clk)
+    lr_4_3 <= \$308 ;
+  always @(posedge clk)
+    acc_4_3 <= \$309 ;
+  always @(posedge clk)
+    out_4_3 <= \$310 ;
+  always @(posedge clk)
+    a_5_0 <= \$311 ;
+  always @(posedge clk)
+    l_5_0 <= \$312 ;
+  always @(posedge clk)
+    w_5_0 <= \$313 ;
+  always @(posedge clk)
+    pr_5_0 <= \$314 ;
+  always @(posedge clk)
+    lr_5_0 <= \$315 ;
+  always @(posedge clk)
+    acc_5_0 <= \$316 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = l_0_1;
-    if (rst) begin
-      \$278  = 1'h0;
+    \$317  = out_5_0;
+    if (cap_5_0) begin
+      \$317  = \$21 [25:0];
+    end else if (\$85 ) begin
+      \$317  = out_6_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = acc_0_2;
-    if (\$7 ) begin
-      \$279  = \$8 ;
-    end
+    \$318  = a_5_0;
     if (rst) begin
-      \$279  = 26'h0000000;
+      \$318  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = out_0_2;
-    if (cap_0_2) begin
-      \$280  = \$102 [25:0];
-    end else if (\$9 ) begin
-      \$280  = out_1_2;
-    end
-    if (rst) begin
-      \$280  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = a_0_2;
-    if (rst) begin
-      \$281  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = v_0_2;
-    if (rst) begin
-      \$282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = l_0_2;
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = skew_w3_d2;
-    if (rst) begin
-      \$284  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = p_0_3;
-    if (rst) begin
-      \$285  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = v_0_2;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = l_0_2;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = acc_0_3;
-    if (\$10 ) begin
-      \$288  = \$11 ;
-    end
-    if (rst) begin
-      \$288  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = out_0_3;
-    if (cap_0_3) begin
-      \$289  = \$104 [25:0];
-    end else if (\$12 ) begin
-      \$289  = out_1_3;
-    end
-    if (rst) begin
-      \$289  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = skew_a1_d0;
-    if (rst) begin
-      \$290  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = skew_v1_d0;
-    if (rst) begin
-      \$291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = skew_l1_d0;
-    if (rst) begin
-      \$292  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = w_0_0;
-    if (rst) begin
-      \$293  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = p_1_0;
-    if (rst) begin
-      \$294  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = skew_v1_d0;
-    if (rst) begin
-      \$295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = skew_l1_d0;
-    if (rst) begin
-      \$296  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = acc_1_0;
-    if (\$13 ) begin
-      \$297  = \$14 ;
-    end
-    if (rst) begin
-      \$297  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = out_1_0;
-    if (cap_1_0) begin
-      \$298  = \$106 [25:0];
-    end else if (\$15 ) begin
-      \$298  = out_2_0;
-    end
-    if (rst) begin
-      \$298  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = a_1_0;
-    if (rst) begin
-      \$299  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = v_1_0;
-    if (rst) begin
-      \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = l_1_0;
-    if (rst) begin
-      \$301  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = w_0_1;
-    if (rst) begin
-      \$302  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = p_1_1;
-    if (rst) begin
-      \$303  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = v_1_0;
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = l_1_0;
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = acc_1_1;
-    if (\$16 ) begin
-      \$306  = \$17 ;
-    end
-    if (rst) begin
-      \$306  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = out_1_1;
-    if (cap_1_1) begin
-      \$307  = \$108 [25:0];
-    end else if (\$18 ) begin
-      \$307  = out_2_1;
-    end
-    if (rst) begin
-      \$307  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = a_1_1;
-    if (rst) begin
-      \$308  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = v_1_1;
-    if (rst) begin
-      \$309  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = l_1_1;
-    if (rst) begin
-      \$310  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = w_0_2;
-    if (rst) begin
-      \$311  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = p_1_2;
-    if (rst) begin
-      \$312  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = v_1_1;
-    if (rst) begin
-      \$313  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = l_1_1;
-    if (rst) begin
-      \$314  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = acc_1_2;
-    if (\$19 ) begin
-      \$315  = \$20 ;
-    end
-    if (rst) begin
-      \$315  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = out_1_2;
-    if (cap_1_2) begin
-      \$316  = \$110 [25:0];
-    end else if (\$21 ) begin
-      \$316  = out_2_2;
-    end
-    if (rst) begin
-      \$316  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = a_1_2;
-    if (rst) begin
-      \$317  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = v_1_2;
-    if (rst) begin
-      \$318  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = l_1_2;
+    \$319  = l_5_0;
     if (rst) begin
       \$319  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = w_0_3;
-    if (rst) begin
-      \$320  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = p_1_3;
+    \$321  = p_5_1;
     if (rst) begin
       \$321  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = v_1_2;
+    \$322  = l_5_0;
     if (rst) begin
       \$322  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = l_1_2;
+    \$323  = \$86 ;
     if (rst) begin
-      \$323  = 1'h0;
+      \$323  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = acc_1_3;
-    if (\$22 ) begin
-      \$324  = \$23 ;
-    end
-    if (rst) begin
-      \$324  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = out_1_3;
-    if (cap_1_3) begin
-      \$325  = \$112 [25:0];
-    end else if (\$24 ) begin
-      \$325  = out_2_3;
-    end
-    if (rst) begin
-      \$325  = 26'h0000000;
+    \$324  = out_5_1;
+    if (cap_5_1) begin
+      \$324  = \$22 [25:0];
+    end else if (\$87 ) begin
+      \$324  = out_6_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = skew_a2_d1;
+    \$325  = a_5_1;
     if (rst) begin
-      \$326  = 8'h00;
+      \$325  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = skew_v2_d1;
+    \$326  = l_5_1;
     if (rst) begin
-      \$327  = 1'h0;
+      \$326  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = skew_l2_d1;
+    \$328  = p_5_2;
     if (rst) begin
-      \$328  = 1'h0;
+      \$328  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = w_1_0;
+    \$329  = l_5_1;
     if (rst) begin
-      \$329  = 8'h00;
+      \$329  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = p_2_0;
+    \$330  = \$88 ;
     if (rst) begin
-      \$330  = 16'h0000;
+      \$330  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = skew_v2_d1;
-    if (rst) begin
-      \$331  = 1'h0;
+    \$331  = out_5_2;
+    if (cap_5_2) begin
+      \$331  = \$23 [25:0];
+    end else if (\$89 ) begin
+      \$331  = out_6_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = skew_l2_d1;
+    \$332  = a_5_2;
     if (rst) begin
-      \$332  = 1'h0;
+      \$332  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = acc_2_0;
-    if (\$25 ) begin
-      \$333  = \$26 ;
-    end
+    \$333  = l_5_2;
     if (rst) begin
-      \$333  = 26'h0000000;
+      \$333  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = out_2_0;
-    if (cap_2_0) begin
-      \$334  = \$114 [25:0];
-    end else if (\$27 ) begin
-      \$334  = out_3_0;
-    end
+    \$335  = p_5_3;
     if (rst) begin
-      \$334  = 26'h0000000;
+      \$335  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = a_2_0;
-    if (rst) begin
-      \$335  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = v_2_0;
+    \$336  = l_5_2;
     if (rst) begin
       \$336  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = l_2_0;
+    \$337  = \$90 ;
     if (rst) begin
-      \$337  = 1'h0;
+      \$337  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = w_1_1;
-    if (rst) begin
-      \$338  = 8'h00;
+    \$338  = out_5_3;
+    if (cap_5_3) begin
+      \$338  = \$24 [25:0];
+    end else if (\$91 ) begin
+      \$338  = out_6_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = p_2_1;
+    \$339  = skew_a6_d5;
     if (rst) begin
-      \$339  = 16'h0000;
+      \$339  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = v_2_0;
+    \$340  = skew_l6_d5;
     if (rst) begin
       \$340  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = l_2_0;
+    \$342  = p_6_0;
     if (rst) begin
-      \$341  = 1'h0;
+      \$342  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = acc_2_1;
-    if (\$28 ) begin
-      \$342  = \$29 ;
-    end
+    \$343  = skew_l6_d5;
     if (rst) begin
-      \$342  = 26'h0000000;
+      \$343  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = out_2_1;
-    if (cap_2_1) begin
-      \$343  = \$116 [25:0];
-    end else if (\$30 ) begin
-      \$343  = out_3_1;
-    end
+    \$344  = \$92 ;
     if (rst) begin
-      \$343  = 26'h0000000;
+      \$344  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = a_2_1;
-    if (rst) begin
-      \$344  = 8'h00;
+    \$345  = out_6_0;
+    if (cap_6_0) begin
+      \$345  = \$25 [25:0];
+    end else if (\$93 ) begin
+      \$345  = out_7_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = v_2_1;
+    \$346  = a_6_0;
     if (rst) begin
-      \$345  = 1'h0;
+      \$346  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = l_2_1;
+    \$347  = l_6_0;
     if (rst) begin
-      \$346  = 1'h0;
+      \$347  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = w_1_2;
+    \$349  = p_6_1;
     if (rst) begin
-      \$347  = 8'h00;
+      \$349  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = p_2_2;
-    if (rst) begin
-      \$348  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = v_2_1;
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = l_2_1;
+    \$350  = l_6_0;
     if (rst) begin
       \$350  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = acc_2_2;
-    if (\$31 ) begin
-      \$351  = \$32 ;
-    end
+    \$351  = \$94 ;
     if (rst) begin
       \$351  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = out_2_2;
-    if (cap_2_2) begin
-      \$352  = \$118 [25:0];
-    end else if (\$33 ) begin
-      \$352  = out_3_2;
-    end
-    if (rst) begin
-      \$352  = 26'h0000000;
+    \$352  = out_6_1;
+    if (cap_6_1) begin
+      \$352  = \$26 [25:0];
+    end else if (\$95 ) begin
+      \$352  = out_7_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = a_2_2;
+    \$353  = a_6_1;
     if (rst) begin
       \$353  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = v_2_2;
+    \$354  = l_6_1;
     if (rst) begin
       \$354  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = l_2_2;
+    \$356  = p_6_2;
     if (rst) begin
-      \$355  = 1'h0;
+      \$356  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = w_1_3;
+    \$357  = l_6_1;
     if (rst) begin
-      \$356  = 8'h00;
+      \$357  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = p_2_3;
+    \$358  = \$96 ;
     if (rst) begin
-      \$357  = 16'h0000;
+      \$358  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = v_2_2;
-    if (rst) begin
-      \$358  = 1'h0;
+    \$359  = out_6_2;
+    if (cap_6_2) begin
+      \$359  = \$27 [25:0];
+    end else if (\$97 ) begin
+      \$359  = out_7_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = l_2_2;
+    \$360  = a_6_2;
     if (rst) begin
-      \$359  = 1'h0;
+      \$360  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = acc_2_3;
-    if (\$34 ) begin
-      \$360  = \$35 ;
-    end
+    \$361  = l_6_2;
     if (rst) begin
-      \$360  = 26'h0000000;
+      \$361  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = out_2_3;
-    if (cap_2_3) begin
-      \$361  = \$120 [25:0];
-    end else if (\$36 ) begin
-      \$361  = out_3_3;
-    end
+    \$363  = p_6_3;
     if (rst) begin
-      \$361  = 26'h0000000;
+      \$363  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = skew_a3_d2;
-    if (rst) begin
-      \$362  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = skew_v3_d2;
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = skew_l3_d2;
+    \$364  = l_6_2;
     if (rst) begin
       \$364  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = w_2_0;
+    \$365  = \$98 ;
     if (rst) begin
-      \$365  = 8'h00;
+      \$365  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = p_3_0;
-    if (rst) begin
-      \$366  = 16'h0000;
+    \$366  = out_6_3;
+    if (cap_6_3) begin
+      \$366  = \$28 [25:0];
+    end else if (\$99 ) begin
+      \$366  = out_7_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = skew_v3_d2;
+    \$367  = skew_a7_d6;
     if (rst) begin
-      \$367  = 1'h0;
+      \$367  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = skew_l3_d2;
+    \$368  = skew_l7_d6;
     if (rst) begin
       \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = acc_3_0;
-    if (\$37 ) begin
-      \$369  = \$38 ;
-    end
+    \$370  = p_7_0;
     if (rst) begin
-      \$369  = 26'h0000000;
+      \$370  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = out_3_0;
-    if (cap_3_0) begin
-      \$370  = \$122 [25:0];
-    end else if (\$39 ) begin
-      \$370  = out_4_0;
-    end
+    \$371  = skew_l7_d6;
     if (rst) begin
-      \$370  = 26'h0000000;
+      \$371  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = a_3_0;
+    \$372  = \$100 ;
     if (rst) begin
-      \$371  = 8'h00;
+      \$372  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = v_3_0;
-    if (rst) begin
-      \$372  = 1'h0;
+    \$373  = out_7_0;
+    if (cap_7_0) begin
+      \$373  = \$29 [25:0];
+    end else if (\$101 ) begin
+      \$373  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = l_3_0;
-    if (rst) begin
-      \$373  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = w_2_1;
+    \$374  = a_7_0;
     if (rst) begin
       \$374  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = p_3_1;
+    \$375  = l_7_0;
     if (rst) begin
-      \$375  = 16'h0000;
+      \$375  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = v_3_0;
+    \$377  = p_7_1;
     if (rst) begin
-      \$376  = 1'h0;
+      \$377  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = l_3_0;
+    \$378  = l_7_0;
     if (rst) begin
-      \$377  = 1'h0;
+      \$378  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = acc_3_1;
-    if (\$40 ) begin
-      \$378  = \$41 ;
-    end
-    if (rst) begin
-      \$378  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = out_3_1;
-    if (cap_3_1) begin
-      \$379  = \$124 [25:0];
-    end else if (\$42 ) begin
-      \$379  = out_4_1;
-    end
+    \$379  = \$102 ;
     if (rst) begin
       \$379  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = a_3_1;
-    if (rst) begin
-      \$380  = 8'h00;
+    \$380  = out_7_1;
+    if (cap_7_1) begin
+      \$380  = \$30 [25:0];
+    end else if (\$103 ) begin
+      \$380  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = v_3_1;
+    \$381  = a_7_1;
     if (rst) begin
-      \$381  = 1'h0;
+      \$381  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = l_3_1;
+    \$382  = l_7_1;
     if (rst) begin
       \$382  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = w_2_2;
-    if (rst) begin
-      \$383  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = p_3_2;
+    \$384  = p_7_2;
     if (rst) begin
       \$384  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = v_3_1;
+    \$385  = l_7_1;
     if (rst) begin
       \$385  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = l_3_1;
+    \$386  = \$104 ;
     if (rst) begin
-      \$386  = 1'h0;
+      \$386  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = acc_3_2;
-    if (\$43 ) begin
-      \$387  = \$44 ;
-    end
-    if (rst) begin
+    \$387  = out_7_2;
+    if (cap_7_2) begin
+      \$387  = \$31 [25:0];
+    end else if (\$105 ) begin
       \$387  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = out_3_2;
-    if (cap_3_2) begin
-      \$388  = \$126 [25:0];
-    end else if (\$45 ) begin
-      \$388  = out_4_2;
-    end
-    if (rst) begin
-      \$388  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = a_3_2;
-    if (rst) begin
-      \$389  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = v_3_2;
-    if (rst) begin
-      \$390  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = l_3_2;
-    if (rst) begin
-      \$391  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = w_2_3;
-    if (rst) begin
-      \$392  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = p_3_3;
-    if (rst) begin
-      \$393  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = v_3_2;
-    if (rst) begin
-      \$394  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = l_3_2;
-    if (rst) begin
-      \$395  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = acc_3_3;
-    if (\$46 ) begin
-      \$396  = \$47 ;
-    end
-    if (rst) begin
-      \$396  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = out_3_3;
-    if (cap_3_3) begin
-      \$397  = \$128 [25:0];
-    end else if (\$48 ) begin
-      \$397  = out_4_3;
-    end
-    if (rst) begin
-      \$397  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = skew_a4_d3;
-    if (rst) begin
-      \$398  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = skew_v4_d3;
-    if (rst) begin
-      \$399  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = skew_l4_d3;
-    if (rst) begin
-      \$400  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = w_3_0;
-    if (rst) begin
-      \$401  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = p_4_0;
-    if (rst) begin
-      \$402  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = skew_v4_d3;
-    if (rst) begin
-      \$403  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = skew_l4_d3;
-    if (rst) begin
-      \$404  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = acc_4_0;
-    if (\$49 ) begin
-      \$405  = \$50 ;
-    end
-    if (rst) begin
-      \$405  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = out_4_0;
-    if (cap_4_0) begin
-      \$406  = \$130 [25:0];
-    end else if (\$51 ) begin
-      \$406  = out_5_0;
-    end
-    if (rst) begin
-      \$406  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = a_4_0;
-    if (rst) begin
-      \$407  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = v_4_0;
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = l_4_0;
-    if (rst) begin
-      \$409  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = w_3_1;
-    if (rst) begin
-      \$410  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = p_4_1;
-    if (rst) begin
-      \$411  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = v_4_0;
-    if (rst) begin
-      \$412  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$413  = l_4_0;
-    if (rst) begin
-      \$413  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = acc_4_1;
-    if (\$52 ) begin
-      \$414  = \$53 ;
-    end
-    if (rst) begin
-      \$414  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = out_4_1;
-    if (cap_4_1) begin
-      \$415  = \$132 [25:0];
-    end else if (\$54 ) begin
-      \$415  = out_5_1;
-    end
-    if (rst) begin
-      \$415  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = a_4_1;
-    if (rst) begin
-      \$416  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = v_4_1;
-    if (rst) begin
-      \$417  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = l_4_1;
-    if (rst) begin
-      \$418  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = w_3_2;
-    if (rst) begin
-      \$419  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = p_4_2;
-    if (rst) begin
-      \$420  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = v_4_1;
-    if (rst) begin
-      \$421  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = l_4_1;
-    if (rst) begin
-      \$422  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = acc_4_2;
-    if (\$55 ) begin
-      \$423  = \$56 ;
-    end
-    if (rst) begin
-      \$423  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = out_4_2;
-    if (cap_4_2) begin
-      \$424  = \$134 [25:0];
-    end else if (\$57 ) begin
-      \$424  = out_5_2;
-    end
-    if (rst) begin
-      \$424  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = a_4_2;
-    if (rst) begin
-      \$425  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = v_4_2;
-    if (rst) begin
-      \$426  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = l_4_2;
-    if (rst) begin
-      \$427  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = w_3_3;
-    if (rst) begin
-      \$428  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = p_4_3;
-    if (rst) begin
-      \$429  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = v_4_2;
-    if (rst) begin
-      \$430  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$431  = l_4_2;
-    if (rst) begin
-      \$431  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = acc_4_3;
-    if (\$58 ) begin
-      \$432  = \$59 ;
-    end
-    if (rst) begin
-      \$432  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = out_4_3;
-    if (cap_4_3) begin
-      \$433  = \$136 [25:0];
-    end else if (\$60 ) begin
-      \$433  = out_5_3;
-    end
-    if (rst) begin
-      \$433  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = skew_a5_d4;
-    if (rst) begin
-      \$434  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = skew_v5_d4;
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = skew_l5_d4;
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = w_4_0;
-    if (rst) begin
-      \$437  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = p_5_0;
-    if (rst) begin
-      \$438  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = skew_v5_d4;
-    if (rst) begin
-      \$439  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$440  = skew_l5_d4;
-    if (rst) begin
-      \$440  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$441  = acc_5_0;
-    if (\$61 ) begin
-      \$441  = \$62 ;
-    end
-    if (rst) begin
-      \$441  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = out_5_0;
-    if (cap_5_0) begin
-      \$442  = \$138 [25:0];
-    end else if (\$63 ) begin
-      \$442  = out_6_0;
-    end
-    if (rst) begin
-      \$442  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = a_5_0;
-    if (rst) begin
-      \$443  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = v_5_0;
-    if (rst) begin
-      \$444  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = l_5_0;
-    if (rst) begin
-      \$445  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = w_4_1;
-    if (rst) begin
-      \$446  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = p_5_1;
-    if (rst) begin
-      \$447  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = v_5_0;
-    if (rst) begin
-      \$448  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$449  = l_5_0;
-    if (rst) begin
-      \$449  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$450  = acc_5_1;
-    if (\$64 ) begin
-      \$450  = \$65 ;
-    end
-    if (rst) begin
-      \$450  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = out_5_1;
-    if (cap_5_1) begin
-      \$451  = \$140 [25:0];
-    end else if (\$66 ) begin
-      \$451  = out_6_1;
-    end
-    if (rst) begin
-      \$451  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$452  = a_5_1;
-    if (rst) begin
-      \$452  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = v_5_1;
-    if (rst) begin
-      \$453  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = l_5_1;
-    if (rst) begin
-      \$454  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = w_4_2;
-    if (rst) begin
-      \$455  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = p_5_2;
-    if (rst) begin
-      \$456  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = v_5_1;
-    if (rst) begin
-      \$457  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$458  = l_5_1;
-    if (rst) begin
-      \$458  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$459  = acc_5_2;
-    if (\$67 ) begin
-      \$459  = \$68 ;
-    end
-    if (rst) begin
-      \$459  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = out_5_2;
-    if (cap_5_2) begin
-      \$460  = \$142 [25:0];
-    end else if (\$69 ) begin
-      \$460  = out_6_2;
-    end
-    if (rst) begin
-      \$460  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = a_5_2;
-    if (rst) begin
-      \$461  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = v_5_2;
-    if (rst) begin
-      \$462  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = l_5_2;
-    if (rst) begin
-      \$463  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = w_4_3;
-    if (rst) begin
-      \$464  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = p_5_3;
-    if (rst) begin
-      \$465  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = v_5_2;
-    if (rst) begin
-      \$466  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$467  = l_5_2;
-    if (rst) begin
-      \$467  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$468  = acc_5_3;
-    if (\$70 ) begin
-      \$468  = \$71 ;
-    end
-    if (rst) begin
-      \$468  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$469  = out_5_3;
-    if (cap_5_3) begin
-      \$469  = \$144 [25:0];
-    end else if (\$72 ) begin
-      \$469  = out_6_3;
-    end
-    if (rst) begin
-      \$469  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = skew_a6_d5;
-    if (rst) begin
-      \$470  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = skew_v6_d5;
-    if (rst) begin
-      \$471  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = skew_l6_d5;
-    if (rst) begin
-      \$472  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = w_5_0;
-    if (rst) begin
-      \$473  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = p_6_0;
-    if (rst) begin
-      \$474  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = skew_v6_d5;
-    if (rst) begin
-      \$475  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$476  = skew_l6_d5;
-    if (rst) begin
-      \$476  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$477  = acc_6_0;
-    if (\$73 ) begin
-      \$477  = \$74 ;
-    end
-    if (rst) begin
-      \$477  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = out_6_0;
-    if (cap_6_0) begin
-      \$478  = \$146 [25:0];
-    end else if (\$75 ) begin
-      \$478  = out_7_0;
-    end
-    if (rst) begin
-      \$478  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = a_6_0;
-    if (rst) begin
-      \$479  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = v_6_0;
-    if (rst) begin
-      \$480  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = l_6_0;
-    if (rst) begin
-      \$481  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = w_5_1;
-    if (rst) begin
-      \$482  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = p_6_1;
-    if (rst) begin
-      \$483  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = v_6_0;
-    if (rst) begin
-      \$484  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$485  = l_6_0;
-    if (rst) begin
-      \$485  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$486  = acc_6_1;
-    if (\$76 ) begin
-      \$486  = \$77 ;
-    end
-    if (rst) begin
-      \$486  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$487  = out_6_1;
-    if (cap_6_1) begin
-      \$487  = \$148 [25:0];
-    end else if (\$78 ) begin
-      \$487  = out_7_1;
-    end
-    if (rst) begin
-      \$487  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = a_6_1;
-    if (rst) begin
-      \$488  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = v_6_1;
-    if (rst) begin
-      \$489  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = l_6_1;
-    if (rst) begin
-      \$490  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = w_5_2;
-    if (rst) begin
-      \$491  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = p_6_2;
-    if (rst) begin
-      \$492  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = v_6_1;
-    if (rst) begin
-      \$493  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$494  = l_6_1;
-    if (rst) begin
-      \$494  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$495  = acc_6_2;
-    if (\$79 ) begin
-      \$495  = \$80 ;
-    end
-    if (rst) begin
-      \$495  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = out_6_2;
-    if (cap_6_2) begin
-      \$496  = \$150 [25:0];
-    end else if (\$81 ) begin
-      \$496  = out_7_2;
-    end
-    if (rst) begin
-      \$496  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$497  = a_6_2;
-    if (rst) begin
-      \$497  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = v_6_2;
-    if (rst) begin
-      \$498  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = l_6_2;
-    if (rst) begin
-      \$499  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = w_5_3;
-    if (rst) begin
-      \$500  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = p_6_3;
-    if (rst) begin
-      \$501  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = v_6_2;
-    if (rst) begin
-      \$502  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$503  = l_6_2;
-    if (rst) begin
-      \$503  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$504  = acc_6_3;
-    if (\$82 ) begin
-      \$504  = \$83 ;
-    end
-    if (rst) begin
-      \$504  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = out_6_3;
-    if (cap_6_3) begin
-      \$505  = \$152 [25:0];
-    end else if (\$84 ) begin
-      \$505  = out_7_3;
-    end
-    if (rst) begin
-      \$505  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = skew_a7_d6;
-    if (rst) begin
-      \$506  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = skew_v7_d6;
-    if (rst) begin
-      \$507  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = skew_l7_d6;
-    if (rst) begin
-      \$508  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = w_6_0;
-    if (rst) begin
-      \$509  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = p_7_0;
-    if (rst) begin
-      \$510  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = skew_v7_d6;
-    if (rst) begin
-      \$511  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$512  = skew_l7_d6;
-    if (rst) begin
-      \$512  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$513  = acc_7_0;
-    if (\$85 ) begin
-      \$513  = \$86 ;
-    end
-    if (rst) begin
-      \$513  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = out_7_0;
-    if (cap_7_0) begin
-      \$514  = \$154 [25:0];
-    end else if (\$87 ) begin
-      \$514  = 26'h0000000;
-    end
-    if (rst) begin
-      \$514  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$515  = a_7_0;
-    if (rst) begin
-      \$515  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = v_7_0;
-    if (rst) begin
-      \$516  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = l_7_0;
-    if (rst) begin
-      \$517  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = w_6_1;
-    if (rst) begin
-      \$518  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = p_7_1;
-    if (rst) begin
-      \$519  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = v_7_0;
-    if (rst) begin
-      \$520  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$521  = l_7_0;
-    if (rst) begin
-      \$521  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$522  = acc_7_1;
-    if (\$88 ) begin
-      \$522  = \$89 ;
-    end
-    if (rst) begin
-      \$522  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = out_7_1;
-    if (cap_7_1) begin
-      \$523  = \$156 [25:0];
-    end else if (\$90 ) begin
-      \$523  = 26'h0000000;
-    end
-    if (rst) begin
-      \$523  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = a_7_1;
-    if (rst) begin
-      \$524  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = v_7_1;
-    if (rst) begin
-      \$525  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = l_7_1;
-    if (rst) begin
-      \$526  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = w_6_2;
-    if (rst) begin
-      \$527  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = p_7_2;
-    if (rst) begin
-      \$528  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = v_7_1;
-    if (rst) begin
-      \$529  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$530  = l_7_1;
+    \$388  = a_7_2;
     if (rst) begin
-      \$530  = 1'h0;
+      \$388  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$531  = acc_7_2;
-    if (\$91 ) begin
-      \$531  = \$92 ;
-    end
-    if (rst) begin
-      \$531  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$532  = out_7_2;
-    if (cap_7_2) begin
-      \$532  = \$158 [25:0];
-    end else if (\$93 ) begin
-      \$532  = 26'h0000000;
-    end
-    if (rst) begin
-      \$532  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = a_7_2;
-    if (rst) begin
-      \$533  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = v_7_2;
-    if (rst) begin
-      \$534  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = l_7_2;
-    if (rst) begin
-      \$535  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = w_6_3;
-    if (rst) begin
-      \$536  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = p_7_3;
+    \$389  = l_7_2;
     if (rst) begin
-      \$537  = 16'h0000;
+      \$389  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = v_7_2;
+    \$391  = p_7_3;
     if (rst) begin
-      \$538  = 1'h0;
+      \$391  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$539  = l_7_2;
+    \$392  = l_7_2;
     if (rst) begin
-      \$539  = 1'h0;
+      \$392  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$540  = acc_7_3;
-    if (\$94 ) begin
-      \$540  = \$95 ;
-    end
+    \$393  = \$106 ;
     if (rst) begin
-      \$540  = 26'h0000000;
+      \$393  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$541  = out_7_3;
+    \$394  = out_7_3;
     if (cap_7_3) begin
-      \$541  = \$160 [25:0];
-    end else if (\$96 ) begin
-      \$541  = 26'h0000000;
-    end
-    if (rst) begin
-      \$541  = 26'h0000000;
+      \$394  = \$32 [25:0];
+    end else if (\$107 ) begin
+      \$394  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$542  = count_next;
+    \$395  = count_next;
     if (rst) begin
-      \$542  = 4'h0;
+      \$395  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$543  = \$97 ;
+    \$396  = \$108 ;
     if (rst) begin
-      \$543  = 1'h0;
+      \$396  = 1'h0;
     end
   end
   always @* begin
@@ -5522,857 +3505,1350 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     count_next = drain_count;
     if (cap_7_3) begin
       count_next = 4'h8;
-    end else if (\$162 ) begin
-      count_next = \$163 [3:0];
+    end else if (\$33 ) begin
+      count_next = \$34 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = i_a[15:8];
+    \$109  = a_in1;
     if (rst) begin
-      \$164  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = i_valid;
+    \$110  = \$35 ;
     if (rst) begin
-      \$165  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = i_last;
+    \$111  = a_in2;
     if (rst) begin
-      \$166  = 1'h0;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = i_a[23:16];
+    \$112  = skew_a2_d0;
     if (rst) begin
-      \$167  = 8'h00;
+      \$112  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = skew_a2_d0;
+    \$113  = \$36 ;
     if (rst) begin
-      \$168  = 8'h00;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = i_valid;
+    \$114  = skew_l2_d0;
     if (rst) begin
-      \$169  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = skew_v2_d0;
+    \$115  = a_in3;
     if (rst) begin
-      \$170  = 1'h0;
+      \$115  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = i_last;
+    \$116  = skew_a3_d0;
     if (rst) begin
-      \$171  = 1'h0;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = skew_l2_d0;
+    \$117  = skew_a3_d1;
+    if (rst) begin
+      \$117  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$118  = \$37 ;
+    if (rst) begin
+      \$118  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$119  = skew_l3_d0;
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = skew_l3_d1;
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$121  = a_in4;
+    if (rst) begin
+      \$121  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$122  = skew_a4_d0;
+    if (rst) begin
+      \$122  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$123  = skew_a4_d1;
+    if (rst) begin
+      \$123  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$124  = skew_a4_d2;
+    if (rst) begin
+      \$124  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$125  = \$38 ;
+    if (rst) begin
+      \$125  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$126  = skew_l4_d0;
+    if (rst) begin
+      \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$127  = skew_l4_d1;
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$128  = skew_l4_d2;
+    if (rst) begin
+      \$128  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$129  = a_in5;
+    if (rst) begin
+      \$129  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$130  = skew_a5_d0;
+    if (rst) begin
+      \$130  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$131  = skew_a5_d1;
+    if (rst) begin
+      \$131  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$132  = skew_a5_d2;
+    if (rst) begin
+      \$132  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$133  = skew_a5_d3;
+    if (rst) begin
+      \$133  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = \$39 ;
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = skew_l5_d0;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$136  = skew_l5_d1;
+    if (rst) begin
+      \$136  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$137  = skew_l5_d2;
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$138  = skew_l5_d3;
+    if (rst) begin
+      \$138  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$139  = a_in6;
+    if (rst) begin
+      \$139  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$140  = skew_a6_d0;
+    if (rst) begin
+      \$140  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$141  = skew_a6_d1;
+    if (rst) begin
+      \$141  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$142  = skew_a6_d2;
+    if (rst) begin
+      \$142  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$143  = skew_a6_d3;
+    if (rst) begin
+      \$143  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$144  = skew_a6_d4;
+    if (rst) begin
+      \$144  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$145  = \$40 ;
+    if (rst) begin
+      \$145  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$146  = skew_l6_d0;
+    if (rst) begin
+      \$146  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$147  = skew_l6_d1;
+    if (rst) begin
+      \$147  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$148  = skew_l6_d2;
+    if (rst) begin
+      \$148  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$149  = skew_l6_d3;
+    if (rst) begin
+      \$149  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$150  = skew_l6_d4;
+    if (rst) begin
+      \$150  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$151  = a_in7;
+    if (rst) begin
+      \$151  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$152  = skew_a7_d0;
+    if (rst) begin
+      \$152  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$153  = skew_a7_d1;
+    if (rst) begin
+      \$153  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$154  = skew_a7_d2;
+    if (rst) begin
+      \$154  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$155  = skew_a7_d3;
+    if (rst) begin
+      \$155  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$156  = skew_a7_d4;
+    if (rst) begin
+      \$156  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$157  = skew_a7_d5;
+    if (rst) begin
+      \$157  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$158  = \$41 ;
+    if (rst) begin
+      \$158  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$159  = skew_l7_d0;
+    if (rst) begin
+      \$159  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$160  = skew_l7_d1;
+    if (rst) begin
+      \$160  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$161  = skew_l7_d2;
+    if (rst) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$162  = skew_l7_d3;
+    if (rst) begin
+      \$162  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$163  = skew_l7_d4;
+    if (rst) begin
+      \$163  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = skew_l7_d5;
+    if (rst) begin
+      \$164  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$171  = a_in0;
+    if (rst) begin
+      \$171  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$172  = \$42 ;
     if (rst) begin
       \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = i_a[31:24];
+    \$174  = p_0_0;
     if (rst) begin
-      \$173  = 8'h00;
+      \$174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = skew_a3_d0;
+    \$175  = \$43 ;
     if (rst) begin
-      \$174  = 8'h00;
+      \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = skew_a3_d1;
+    \$176  = \$44 ;
     if (rst) begin
-      \$175  = 8'h00;
+      \$176  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = i_valid;
-    if (rst) begin
-      \$176  = 1'h0;
+    \$177  = out_0_0;
+    if (cap_0_0) begin
+      \$177  = \$1 [25:0];
+    end else if (\$45 ) begin
+      \$177  = out_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = skew_v3_d0;
+    \$178  = a_0_0;
     if (rst) begin
-      \$177  = 1'h0;
+      \$178  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = skew_v3_d1;
-    if (rst) begin
-      \$178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = i_last;
+    \$179  = l_0_0;
     if (rst) begin
       \$179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = skew_l3_d0;
+    \$181  = p_0_1;
     if (rst) begin
-      \$180  = 1'h0;
+      \$181  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_l3_d1;
+    \$182  = l_0_0;
     if (rst) begin
-      \$181  = 1'h0;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = i_a[39:32];
+    \$183  = \$46 ;
     if (rst) begin
-      \$182  = 8'h00;
+      \$183  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_a4_d0;
-    if (rst) begin
-      \$183  = 8'h00;
+    \$184  = out_0_1;
+    if (cap_0_1) begin
+      \$184  = \$2 [25:0];
+    end else if (\$47 ) begin
+      \$184  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = skew_a4_d1;
-    if (rst) begin
-      \$184  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_a4_d2;
+    \$185  = a_0_1;
     if (rst) begin
       \$185  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = i_valid;
+    \$186  = l_0_1;
     if (rst) begin
       \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = skew_v4_d0;
+    \$188  = p_0_2;
     if (rst) begin
-      \$187  = 1'h0;
+      \$188  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = skew_v4_d1;
-    if (rst) begin
-      \$188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = skew_v4_d2;
+    \$189  = l_0_1;
     if (rst) begin
       \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = i_last;
+    \$190  = \$48 ;
     if (rst) begin
-      \$190  = 1'h0;
+      \$190  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = skew_l4_d0;
-    if (rst) begin
-      \$191  = 1'h0;
+    \$191  = out_0_2;
+    if (cap_0_2) begin
+      \$191  = \$3 [25:0];
+    end else if (\$49 ) begin
+      \$191  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = skew_l4_d1;
+    \$192  = a_0_2;
     if (rst) begin
-      \$192  = 1'h0;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = skew_l4_d2;
+    \$193  = l_0_2;
     if (rst) begin
       \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = i_a[47:40];
+    \$195  = p_0_3;
     if (rst) begin
-      \$194  = 8'h00;
+      \$195  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = skew_a5_d0;
+    \$196  = l_0_2;
     if (rst) begin
-      \$195  = 8'h00;
+      \$196  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = skew_a5_d1;
+    \$197  = \$50 ;
     if (rst) begin
-      \$196  = 8'h00;
+      \$197  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = skew_a5_d2;
-    if (rst) begin
-      \$197  = 8'h00;
+    \$198  = out_0_3;
+    if (cap_0_3) begin
+      \$198  = \$4 [25:0];
+    end else if (\$51 ) begin
+      \$198  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = skew_a5_d3;
+    \$199  = skew_a1_d0;
     if (rst) begin
-      \$198  = 8'h00;
+      \$199  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = i_valid;
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = skew_v5_d0;
+    \$200  = skew_l1_d0;
     if (rst) begin
       \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = skew_v5_d1;
+    \$202  = p_1_0;
     if (rst) begin
-      \$201  = 1'h0;
+      \$202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = skew_v5_d2;
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = skew_v5_d3;
+    \$203  = skew_l1_d0;
     if (rst) begin
       \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = i_last;
+    \$204  = \$52 ;
     if (rst) begin
-      \$204  = 1'h0;
+      \$204  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = skew_l5_d0;
-    if (rst) begin
-      \$205  = 1'h0;
+    \$205  = out_1_0;
+    if (cap_1_0) begin
+      \$205  = \$5 [25:0];
+    end else if (\$53 ) begin
+      \$205  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = skew_l5_d1;
+    \$206  = a_1_0;
     if (rst) begin
-      \$206  = 1'h0;
+      \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = skew_l5_d2;
+    \$207  = l_1_0;
     if (rst) begin
       \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = skew_l5_d3;
+    \$209  = p_1_1;
     if (rst) begin
-      \$208  = 1'h0;
+      \$209  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = i_a[55:48];
+    \$210  = l_1_0;
     if (rst) begin
-      \$209  = 8'h00;
+      \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = skew_a6_d0;
+    \$211  = \$54 ;
     if (rst) begin
-      \$210  = 8'h00;
+      \$211  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = skew_a6_d1;
-    if (rst) begin
-      \$211  = 8'h00;
+    \$212  = out_1_1;
+    if (cap_1_1) begin
+      \$212  = \$6 [25:0];
+    end else if (\$55 ) begin
+      \$212  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = skew_a6_d2;
-    if (rst) begin
-      \$212  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = skew_a6_d3;
+    \$213  = a_1_1;
     if (rst) begin
       \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = skew_a6_d4;
+    \$214  = l_1_1;
     if (rst) begin
-      \$214  = 8'h00;
+      \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = i_valid;
+    \$216  = p_1_2;
     if (rst) begin
-      \$215  = 1'h0;
+      \$216  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = skew_v6_d0;
-    if (rst) begin
-      \$216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = skew_v6_d1;
+    \$217  = l_1_1;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = skew_v6_d2;
+    \$218  = \$56 ;
     if (rst) begin
-      \$218  = 1'h0;
+      \$218  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = skew_v6_d3;
-    if (rst) begin
-      \$219  = 1'h0;
+    \$219  = out_1_2;
+    if (cap_1_2) begin
+      \$219  = \$7 [25:0];
+    end else if (\$57 ) begin
+      \$219  = out_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_v6_d4;
+    \$220  = a_1_2;
     if (rst) begin
-      \$220  = 1'h0;
+      \$220  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = i_last;
+    \$221  = l_1_2;
     if (rst) begin
       \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = skew_l6_d0;
+    \$223  = p_1_3;
     if (rst) begin
-      \$222  = 1'h0;
+      \$223  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_l6_d1;
-    if (rst) begin
-      \$223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = skew_l6_d2;
+    \$224  = l_1_2;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_l6_d3;
+    \$225  = \$58 ;
     if (rst) begin
-      \$225  = 1'h0;
+      \$225  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = skew_l6_d4;
-    if (rst) begin
-      \$226  = 1'h0;
+    \$226  = out_1_3;
+    if (cap_1_3) begin
+      \$226  = \$8 [25:0];
+    end else if (\$59 ) begin
+      \$226  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = i_a[63:56];
+    \$227  = skew_a2_d1;
     if (rst) begin
       \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_a7_d0;
+    \$228  = skew_l2_d1;
     if (rst) begin
-      \$228  = 8'h00;
+      \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = skew_a7_d1;
+    \$230  = p_2_0;
     if (rst) begin
-      \$229  = 8'h00;
+      \$230  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = skew_a7_d2;
+    \$231  = skew_l2_d1;
     if (rst) begin
-      \$230  = 8'h00;
+      \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = skew_a7_d3;
+    \$232  = \$60 ;
     if (rst) begin
-      \$231  = 8'h00;
+      \$232  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = skew_a7_d4;
-    if (rst) begin
-      \$232  = 8'h00;
+    \$233  = out_2_0;
+    if (cap_2_0) begin
+      \$233  = \$9 [25:0];
+    end else if (\$61 ) begin
+      \$233  = out_3_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_a7_d5;
+    \$234  = a_2_0;
     if (rst) begin
-      \$233  = 8'h00;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = i_valid;
-    if (rst) begin
-      \$234  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = skew_v7_d0;
+    \$235  = l_2_0;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = skew_v7_d1;
+    \$237  = p_2_1;
     if (rst) begin
-      \$236  = 1'h0;
+      \$237  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_v7_d2;
-    if (rst) begin
-      \$237  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = skew_v7_d3;
+    \$238  = l_2_0;
     if (rst) begin
       \$238  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = skew_v7_d4;
+    \$239  = \$62 ;
     if (rst) begin
-      \$239  = 1'h0;
+      \$239  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = skew_v7_d5;
-    if (rst) begin
-      \$240  = 1'h0;
+    \$240  = out_2_1;
+    if (cap_2_1) begin
+      \$240  = \$10 [25:0];
+    end else if (\$63 ) begin
+      \$240  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = i_last;
+    \$241  = a_2_1;
     if (rst) begin
-      \$241  = 1'h0;
+      \$241  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = skew_l7_d0;
+    \$242  = l_2_1;
     if (rst) begin
       \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_l7_d1;
+    \$244  = p_2_2;
     if (rst) begin
-      \$243  = 1'h0;
+      \$244  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = skew_l7_d2;
-    if (rst) begin
-      \$244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = skew_l7_d3;
+    \$245  = l_2_1;
     if (rst) begin
       \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = skew_l7_d4;
+    \$246  = \$64 ;
     if (rst) begin
-      \$246  = 1'h0;
+      \$246  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = skew_l7_d5;
-    if (rst) begin
-      \$247  = 1'h0;
+    \$247  = out_2_2;
+    if (cap_2_2) begin
+      \$247  = \$11 [25:0];
+    end else if (\$65 ) begin
+      \$247  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = i_w[15:8];
+    \$248  = a_2_2;
     if (rst) begin
       \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = i_w[23:16];
+    \$249  = l_2_2;
     if (rst) begin
-      \$249  = 8'h00;
+      \$249  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = skew_w2_d0;
+    \$251  = p_2_3;
     if (rst) begin
-      \$250  = 8'h00;
+      \$251  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = i_w[31:24];
+    \$252  = l_2_2;
     if (rst) begin
-      \$251  = 8'h00;
+      \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = skew_w3_d0;
+    \$253  = \$66 ;
     if (rst) begin
-      \$252  = 8'h00;
+      \$253  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = skew_w3_d1;
-    if (rst) begin
-      \$253  = 8'h00;
+    \$254  = out_2_3;
+    if (cap_2_3) begin
+      \$254  = \$12 [25:0];
+    end else if (\$67 ) begin
+      \$254  = out_3_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = i_a[7:0];
+    \$255  = skew_a3_d2;
     if (rst) begin
-      \$254  = 8'h00;
+      \$255  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = i_valid;
-    if (rst) begin
-      \$255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = i_last;
+    \$256  = skew_l3_d2;
     if (rst) begin
       \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = i_w[7:0];
-    if (rst) begin
-      \$257  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = p_0_0;
+    \$258  = p_3_0;
     if (rst) begin
       \$258  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = i_valid;
+    \$259  = skew_l3_d2;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = i_last;
+    \$260  = \$68 ;
     if (rst) begin
-      \$260  = 1'h0;
+      \$260  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = acc_0_0;
-    if (\$1 ) begin
-      \$261  = \$2 ;
-    end
-    if (rst) begin
-      \$261  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = out_0_0;
-    if (cap_0_0) begin
-      \$262  = \$98 [25:0];
-    end else if (\$3 ) begin
-      \$262  = out_1_0;
-    end
-    if (rst) begin
-      \$262  = 26'h0000000;
+    \$261  = out_3_0;
+    if (cap_3_0) begin
+      \$261  = \$13 [25:0];
+    end else if (\$69 ) begin
+      \$261  = out_4_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = a_0_0;
+    \$262  = a_3_0;
     if (rst) begin
-      \$263  = 8'h00;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = v_0_0;
+    \$263  = l_3_0;
     if (rst) begin
-      \$264  = 1'h0;
+      \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = l_0_0;
+    \$265  = p_3_1;
     if (rst) begin
-      \$265  = 1'h0;
+      \$265  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = skew_w1_d0;
+    \$266  = l_3_0;
     if (rst) begin
-      \$266  = 8'h00;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = p_0_1;
+    \$267  = \$70 ;
     if (rst) begin
-      \$267  = 16'h0000;
+      \$267  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = v_0_0;
-    if (rst) begin
-      \$268  = 1'h0;
+    \$268  = out_3_1;
+    if (cap_3_1) begin
+      \$268  = \$14 [25:0];
+    end else if (\$71 ) begin
+      \$268  = out_4_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = l_0_0;
+    \$269  = a_3_1;
     if (rst) begin
-      \$269  = 1'h0;
+      \$269  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = acc_0_1;
-    if (\$4 ) begin
-      \$270  = \$5 ;
-    end
+    \$270  = l_3_1;
     if (rst) begin
-      \$270  = 26'h0000000;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = out_0_1;
-    if (cap_0_1) begin
-      \$271  = \$100 [25:0];
-    end else if (\$6 ) begin
-      \$271  = out_1_1;
-    end
+    \$272  = p_3_2;
     if (rst) begin
-      \$271  = 26'h0000000;
+      \$272  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = a_0_1;
-    if (rst) begin
-      \$272  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = v_0_1;
+    \$273  = l_3_1;
     if (rst) begin
       \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = l_0_1;
+    \$274  = \$72 ;
     if (rst) begin
-      \$274  = 1'h0;
+      \$274  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = skew_w2_d1;
-    if (rst) begin
-      \$275  = 8'h00;
+    \$275  = out_3_2;
+    if (cap_3_2) begin
+      \$275  = \$15 [25:0];
+    end else if (\$73 ) begin
+      \$275  = out_4_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = p_0_2;
+    \$276  = a_3_2;
     if (rst) begin
-      \$276  = 16'h0000;
+      \$276  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = v_0_1;
+    \$277  = l_3_2;
     if (rst) begin
       \$277  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$279  = p_3_3;
+    if (rst) begin
+      \$279  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$280  = l_3_2;
+    if (rst) begin
+      \$280  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$281  = \$74 ;
+    if (rst) begin
+      \$281  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$282  = out_3_3;
+    if (cap_3_3) begin
+      \$282  = \$16 [25:0];
+    end else if (\$75 ) begin
+      \$282  = out_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$283  = skew_a4_d3;
+    if (rst) begin
+      \$283  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$284  = skew_l4_d3;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$286  = p_4_0;
+    if (rst) begin
+      \$286  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$287  = skew_l4_d3;
+    if (rst) begin
+      \$287  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$288  = \$76 ;
+    if (rst) begin
+      \$288  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$289  = out_4_0;
+    if (cap_4_0) begin
+      \$289  = \$17 [25:0];
+    end else if (\$77 ) begin
+      \$289  = out_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$290  = a_4_0;
+    if (rst) begin
+      \$290  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$291  = l_4_0;
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$293  = p_4_1;
+    if (rst) begin
+      \$293  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$294  = l_4_0;
+    if (rst) begin
+      \$294  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$295  = \$78 ;
+    if (rst) begin
+      \$295  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$296  = out_4_1;
+    if (cap_4_1) begin
+      \$296  = \$18 [25:0];
+    end else if (\$79 ) begin
+      \$296  = out_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$297  = a_4_1;
+    if (rst) begin
+      \$297  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$298  = l_4_1;
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$300  = p_4_2;
+    if (rst) begin
+      \$300  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$301  = l_4_1;
+    if (rst) begin
+      \$301  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$302  = \$80 ;
+    if (rst) begin
+      \$302  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$303  = out_4_2;
+    if (cap_4_2) begin
+      \$303  = \$19 [25:0];
+    end else if (\$81 ) begin
+      \$303  = out_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$304  = a_4_2;
+    if (rst) begin
+      \$304  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$305  = l_4_2;
+    if (rst) begin
+      \$305  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$307  = p_4_3;
+    if (rst) begin
+      \$307  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$308  = l_4_2;
+    if (rst) begin
+      \$308  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$309  = \$82 ;
+    if (rst) begin
+      \$309  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$310  = out_4_3;
+    if (cap_4_3) begin
+      \$310  = \$20 [25:0];
+    end else if (\$83 ) begin
+      \$310  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$311  = skew_a5_d4;
+    if (rst) begin
+      \$311  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$312  = skew_l5_d4;
+    if (rst) begin
+      \$312  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$314  = p_5_0;
+    if (rst) begin
+      \$314  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$315  = skew_l5_d4;
+    if (rst) begin
+      \$315  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$316  = \$84 ;
+    if (rst) begin
+      \$316  = 26'h0000000;
+    end
+  end
+  assign sum_0_0 = \$1 [25:0];
   assign en = 1'h1;
-  assign sum_0_0 = \$98 [25:0];
-  assign sum_0_1 = \$100 [25:0];
-  assign sum_0_2 = \$102 [25:0];
-  assign sum_0_3 = \$104 [25:0];
-  assign sum_1_0 = \$106 [25:0];
-  assign sum_1_1 = \$108 [25:0];
-  assign sum_1_2 = \$110 [25:0];
-  assign sum_1_3 = \$112 [25:0];
-  assign sum_2_0 = \$114 [25:0];
-  assign sum_2_1 = \$116 [25:0];
-  assign sum_2_2 = \$118 [25:0];
-  assign sum_2_3 = \$120 [25:0];
-  assign sum_3_0 = \$122 [25:0];
-  assign sum_3_1 = \$124 [25:0];
-  assign sum_3_2 = \$126 [25:0];
-  assign sum_3_3 = \$128 [25:0];
-  assign sum_4_0 = \$130 [25:0];
-  assign sum_4_1 = \$132 [25:0];
-  assign sum_4_2 = \$134 [25:0];
-  assign sum_4_3 = \$136 [25:0];
-  assign sum_5_0 = \$138 [25:0];
-  assign sum_5_1 = \$140 [25:0];
-  assign sum_5_2 = \$142 [25:0];
-  assign sum_5_3 = \$144 [25:0];
-  assign sum_6_0 = \$146 [25:0];
-  assign sum_6_1 = \$148 [25:0];
-  assign sum_6_2 = \$150 [25:0];
-  assign sum_6_3 = \$152 [25:0];
-  assign sum_7_0 = \$154 [25:0];
-  assign sum_7_1 = \$156 [25:0];
-  assign sum_7_2 = \$158 [25:0];
-  assign sum_7_3 = \$160 [25:0];
+  assign sum_0_1 = \$2 [25:0];
+  assign sum_0_2 = \$3 [25:0];
+  assign sum_0_3 = \$4 [25:0];
+  assign sum_1_0 = \$5 [25:0];
+  assign sum_1_1 = \$6 [25:0];
+  assign sum_1_2 = \$7 [25:0];
+  assign sum_1_3 = \$8 [25:0];
+  assign sum_2_0 = \$9 [25:0];
+  assign sum_2_1 = \$10 [25:0];
+  assign sum_2_2 = \$11 [25:0];
+  assign sum_2_3 = \$12 [25:0];
+  assign sum_3_0 = \$13 [25:0];
+  assign sum_3_1 = \$14 [25:0];
+  assign sum_3_2 = \$15 [25:0];
+  assign sum_3_3 = \$16 [25:0];
+  assign sum_4_0 = \$17 [25:0];
+  assign sum_4_1 = \$18 [25:0];
+  assign sum_4_2 = \$19 [25:0];
+  assign sum_4_3 = \$20 [25:0];
+  assign sum_5_0 = \$21 [25:0];
+  assign sum_5_1 = \$22 [25:0];
+  assign sum_5_2 = \$23 [25:0];
+  assign sum_5_3 = \$24 [25:0];
+  assign sum_6_0 = \$25 [25:0];
+  assign sum_6_1 = \$26 [25:0];
+  assign sum_6_2 = \$27 [25:0];
+  assign sum_6_3 = \$28 [25:0];
+  assign sum_7_0 = \$29 [25:0];
+  assign sum_7_1 = \$30 [25:0];
+  assign sum_7_2 = \$31 [25:0];
+  assign sum_7_3 = \$32 [25:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -6390,107 +4866,113 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[51:26];
   assign \o_data[2]  = o_data[77:52];
   assign \o_data[3]  = o_data[103:78];
+  assign \$390  = w_6_3;
+  assign \$383  = w_6_2;
+  assign \$376  = w_6_1;
+  assign \$369  = w_6_0;
+  assign \$362  = w_5_3;
+  assign \$355  = w_5_2;
+  assign \$348  = w_5_1;
+  assign \$341  = w_5_0;
+  assign \$334  = w_4_3;
+  assign \$327  = w_4_2;
+  assign \$320  = w_4_1;
+  assign \$313  = w_4_0;
+  assign \$306  = w_3_3;
+  assign \$299  = w_3_2;
+  assign \$292  = w_3_1;
+  assign \$285  = w_3_0;
+  assign \$278  = w_2_3;
+  assign \$271  = w_2_2;
+  assign \$264  = w_2_1;
+  assign \$257  = w_2_0;
+  assign \$250  = w_1_3;
+  assign \$243  = w_1_2;
+  assign \$236  = w_1_1;
+  assign \$229  = w_1_0;
+  assign \$222  = w_0_3;
+  assign \$215  = w_0_2;
+  assign \$208  = w_0_1;
+  assign \$201  = w_0_0;
+  assign \$194  = skew_w3_d2;
+  assign \$187  = skew_w2_d1;
+  assign \$180  = skew_w1_d0;
+  assign \$173  = w_in0;
+  assign \$170  = skew_w3_d1;
+  assign \$169  = skew_w3_d0;
+  assign \$168  = w_in3;
+  assign \$167  = skew_w2_d0;
+  assign \$166  = w_in2;
+  assign \$165  = w_in1;
   assign o_data[103:78] = out_0_3;
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
-  assign \$1  = vr_0_0;
-  assign \$3  = drain_shift;
-  assign \$4  = vr_0_1;
-  assign \$6  = drain_shift;
-  assign \$7  = vr_0_2;
-  assign \$9  = drain_shift;
-  assign \$10  = vr_0_3;
-  assign \$12  = drain_shift;
-  assign \$13  = vr_1_0;
-  assign \$15  = drain_shift;
-  assign \$16  = vr_1_1;
-  assign \$18  = drain_shift;
-  assign \$19  = vr_1_2;
-  assign \$21  = drain_shift;
-  assign \$22  = vr_1_3;
-  assign \$24  = drain_shift;
-  assign \$25  = vr_2_0;
-  assign \$27  = drain_shift;
-  assign \$28  = vr_2_1;
-  assign \$30  = drain_shift;
-  assign \$31  = vr_2_2;
+  assign cap_0_0 = lr_0_0;
+  assign cap_0_1 = lr_0_1;
+  assign cap_0_2 = lr_0_2;
+  assign cap_0_3 = lr_0_3;
+  assign cap_1_0 = lr_1_0;
+  assign cap_1_1 = lr_1_1;
+  assign cap_1_2 = lr_1_2;
+  assign cap_1_3 = lr_1_3;
+  assign cap_2_0 = lr_2_0;
+  assign cap_2_1 = lr_2_1;
+  assign cap_2_2 = lr_2_2;
+  assign cap_2_3 = lr_2_3;
+  assign cap_3_0 = lr_3_0;
+  assign cap_3_1 = lr_3_1;
+  assign cap_3_2 = lr_3_2;
+  assign cap_3_3 = lr_3_3;
+  assign cap_4_0 = lr_4_0;
+  assign cap_4_1 = lr_4_1;
+  assign cap_4_2 = lr_4_2;
+  assign cap_4_3 = lr_4_3;
+  assign cap_5_0 = lr_5_0;
+  assign cap_5_1 = lr_5_1;
+  assign cap_5_2 = lr_5_2;
+  assign cap_5_3 = lr_5_3;
+  assign cap_6_0 = lr_6_0;
+  assign cap_6_1 = lr_6_1;
+  assign cap_6_2 = lr_6_2;
+  assign cap_6_3 = lr_6_3;
+  assign cap_7_0 = lr_7_0;
+  assign cap_7_1 = lr_7_1;
+  assign cap_7_2 = lr_7_2;
+  assign cap_7_3 = lr_7_3;
   assign \$33  = drain_shift;
-  assign \$34  = vr_2_3;
-  assign \$36  = drain_shift;
-  assign \$37  = vr_3_0;
-  assign \$39  = drain_shift;
-  assign \$40  = vr_3_1;
-  assign \$42  = drain_shift;
-  assign \$43  = vr_3_2;
   assign \$45  = drain_shift;
-  assign \$46  = vr_3_3;
-  assign \$48  = drain_shift;
-  assign \$49  = vr_4_0;
+  assign \$47  = drain_shift;
+  assign \$49  = drain_shift;
   assign \$51  = drain_shift;
-  assign \$52  = vr_4_1;
-  assign \$54  = drain_shift;
-  assign \$55  = vr_4_2;
+  assign \$53  = drain_shift;
+  assign \$55  = drain_shift;
   assign \$57  = drain_shift;
-  assign \$58  = vr_4_3;
-  assign \$60  = drain_shift;
-  assign \$61  = vr_5_0;
+  assign \$59  = drain_shift;
+  assign \$61  = drain_shift;
   assign \$63  = drain_shift;
-  assign \$64  = vr_5_1;
-  assign \$66  = drain_shift;
-  assign \$67  = vr_5_2;
+  assign \$65  = drain_shift;
+  assign \$67  = drain_shift;
   assign \$69  = drain_shift;
-  assign \$70  = vr_5_3;
-  assign \$72  = drain_shift;
-  assign \$73  = vr_6_0;
+  assign \$71  = drain_shift;
+  assign \$73  = drain_shift;
   assign \$75  = drain_shift;
-  assign \$76  = vr_6_1;
-  assign \$78  = drain_shift;
-  assign \$79  = vr_6_2;
+  assign \$77  = drain_shift;
+  assign \$79  = drain_shift;
   assign \$81  = drain_shift;
-  assign \$82  = vr_6_3;
-  assign \$84  = drain_shift;
-  assign \$85  = vr_7_0;
+  assign \$83  = drain_shift;
+  assign \$85  = drain_shift;
   assign \$87  = drain_shift;
-  assign \$88  = vr_7_1;
-  assign \$90  = drain_shift;
-  assign \$91  = vr_7_2;
+  assign \$89  = drain_shift;
+  assign \$91  = drain_shift;
   assign \$93  = drain_shift;
-  assign \$94  = vr_7_3;
-  assign \$96  = drain_shift;
-  assign \$99  = vr_0_0;
-  assign \$101  = vr_0_1;
-  assign \$103  = vr_0_2;
-  assign \$105  = vr_0_3;
-  assign \$107  = vr_1_0;
-  assign \$109  = vr_1_1;
-  assign \$111  = vr_1_2;
-  assign \$113  = vr_1_3;
-  assign \$115  = vr_2_0;
-  assign \$117  = vr_2_1;
-  assign \$119  = vr_2_2;
-  assign \$121  = vr_2_3;
-  assign \$123  = vr_3_0;
-  assign \$125  = vr_3_1;
-  assign \$127  = vr_3_2;
-  assign \$129  = vr_3_3;
-  assign \$131  = vr_4_0;
-  assign \$133  = vr_4_1;
-  assign \$135  = vr_4_2;
-  assign \$137  = vr_4_3;
-  assign \$139  = vr_5_0;
-  assign \$141  = vr_5_1;
-  assign \$143  = vr_5_2;
-  assign \$145  = vr_5_3;
-  assign \$147  = vr_6_0;
-  assign \$149  = vr_6_1;
-  assign \$151  = vr_6_2;
-  assign \$153  = vr_6_3;
-  assign \$155  = vr_7_0;
-  assign \$157  = vr_7_1;
-  assign \$159  = vr_7_2;
-  assign \$161  = vr_7_3;
-  assign \$162  = drain_shift;
+  assign \$95  = drain_shift;
+  assign \$97  = drain_shift;
+  assign \$99  = drain_shift;
+  assign \$101  = drain_shift;
+  assign \$103  = drain_shift;
+  assign \$105  = drain_shift;
+  assign \$107  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)
