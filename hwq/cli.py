@@ -120,8 +120,13 @@ def _cmd_sim(args) -> int:
     jobs = regression_jobs(config, seed=args.seed)
     print(f"{config.name}: {config.rows}x{config.cols} array on {args.simulator}, "
           f"{len(jobs)} layers back to back, stall {args.stall:.0%} on every stream")
+    if args.processes is not None and args.processes < 1:
+        raise CliError(f"--processes must be at least 1, not {args.processes}")
+    # one simulator process per CPU unless told otherwise; waveforms come from one process
+    processes = 1 if args.waves else args.processes or len(os.sched_getaffinity(0))
     res = run_jobs(config, [(layer, x) for _, layer, x in jobs], args.simulator,
-                   stall=args.stall, seed=args.seed, waves=args.waves)
+                   stall=args.stall, seed=args.seed, waves=args.waves,
+                   processes=min(processes, len(jobs)))
     print(f"{'job':<14} {'M':>5} {'N':>5} {'K':>5} {'MACs':>10} {'mismatches':>11}  result")
     failed = 0
     for (name, layer, x), got, want in zip(jobs, res.outputs, res.expected, strict=True):
@@ -139,7 +144,8 @@ def _cmd_sim(args) -> int:
             print(f"{unit:<14} {'':>44}FAIL: {e}")
     print(f"{res.macs} MACs and {res.words} output words checked in {res.cycles} cycles: "
           f"{res.macs / res.wall_s:.3g} MAC/s, {res.cycles / res.wall_s:.3g} cycles/s "
-          f"(simulation {res.wall_s:.1f} s, build {res.build_s:.1f} s)")
+          f"(simulation {res.wall_s:.1f} s in {res.processes} "
+          f"process{'es' if res.processes > 1 else ''}, build {res.build_s:.1f} s)")
     if args.waves:
         print(f"waveforms are in the build directories under "
               f"{os.environ.get('HWQ_SIM_DIR', 'sim_build')}/")
@@ -269,6 +275,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--stall", type=float, default=0.25,
                    help="probability of a stall cycle on every stream (default 0.25)")
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--processes", type=int, metavar="N",
+                   help="simulator processes run at once on parts of the regression "
+                        "(default: one per CPU; 1 with --waves)")
     v.set_defaults(func=_cmd_sim)
 
     y = sub.add_parser("synth", help="resources and Fmax from Yosys + nextpnr")

@@ -14,8 +14,17 @@ for it, which has the same timing. The Verilog simulations run the primitive thr
 
 from pathlib import Path
 
-from amaranth.hdl import (Cat, ClockSignal, Const, Instance, Module, ResetSignal, Signal,
-                          signed, unsigned)
+from amaranth.hdl import (
+    Cat,
+    ClockSignal,
+    Const,
+    Instance,
+    Module,
+    ResetSignal,
+    Signal,
+    signed,
+    unsigned,
+)
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +48,10 @@ class SimResult:
     mismatches: int = 0                              # output elements that differ
     words: int = 0                                   # output words checked
     macs: int = 0                                    # useful MACs checked (Σ M·N·K)
-    cycles: int = 0                                  # clock cycles of the run
+    cycles: int = 0                                  # clock cycles (summed over processes)
     wall_s: float = 0.0                              # simulation wall time (no build)
     build_s: float = 0.0
+    processes: int = 1                               # simulator processes run at once
 
     @property
     def passed(self) -> bool:
@@ -169,38 +173,68 @@ def run_unit(config: HwConfig, unit: str, simulator: str = "verilator", *, seed:
     return time.perf_counter() - t
 
 
+def _split(jobs, processes: int, rows: int) -> list[list[tuple[int, int, int]]]:
+    """Cut ``jobs`` (``(layer, x_rows)``) into at most ``processes`` parts of about equal MACs,
+    in order; a part is a list of ``(job, first row, end row)``. A job is cut only at a
+    multiple of ``rows`` (a row block of the array), so no part adds a partial tile."""
+    per_row = [layer.out_channels * layer.k for layer, _ in jobs]
+    total = sum(len(x) * c for (_, x), c in zip(jobs, per_row, strict=True))
+    parts, done = [[]], 0
+    for j, ((_, x), c) in enumerate(zip(jobs, per_row, strict=True)):
+        m, r0 = len(x), 0
+        while r0 < m:
+            if len(parts) == processes:          # the last part takes the rest
+                r1 = m
+            else:                                # whole row blocks up to this part's share
+                need = max(0.0, total * len(parts) / processes - done)
+                r1 = min(m, r0 + max(rows, math.ceil(need / c / rows) * rows))
+            parts[-1].append((j, r0, r1))
+            done += (r1 - r0) * c
+            r0 = r1
+            if len(parts) < processes and done >= total * len(parts) / processes:
+                parts.append([])
+    return [part for part in parts if part]
+
+
 def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: float = 0.0,
-             seed: int = 0, waves: bool = False, max_cycles: int | None = None) -> SimResult:
+             seed: int = 0, waves: bool = False, max_cycles: int | None = None,
+             processes: int = 1) -> SimResult:
     """Run GEMM ``jobs`` back to back on the RTL, with random backpressure ``stall`` (0..1) on
     every stream, and compare every output with ``hwq.ref``.
 
     Each job is ``(layer, x_rows)``: an ``IntLayer`` and its GEMM rows ``x_rows [M, K]`` int8
-    (for a conv2d layer, the im2col rows; :func:`run_layer` makes them)."""
+    (for a conv2d layer, the im2col rows; :func:`run_layer` makes them).
+
+    ``processes > 1`` cuts the jobs into that many parts of about equal work (a job only at a
+    multiple of the array's rows) and simulates the parts at once, one simulator process each
+    (they share one build); outputs are put back together per job. ``cycles`` is then the sum
+    over the parts. Waveforms need one process."""
     reason = simulator_available(simulator)
     if reason:
         raise RuntimeError(reason)
     if not 0 <= stall < 1:
         raise ValueError(f"stall must be in [0, 1), not {stall!r}")
-    params, acts, wgts, shapes, expected = [], [], [], [], []
-    macs = 0
+    if not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"processes must be a positive integer, not {processes!r}")
+    if waves and processes > 1:
+        raise ValueError("waves are written by one simulator process: use processes=1")
+    checked, expected, macs = [], [], 0
     for i, (layer, x) in enumerate(jobs):
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != layer.k:
             raise ValueError(f"job {i}: x_rows must be [M, {layer.k}], not {x.shape}")
         try:
-            params += param_words(layer, x.shape[0], config)
+            config.check_layer(layer, x.shape[0])     # the config can run it, or say why
         except ValueError as e:
             raise ValueError(f"job {i}: {e}") from None
-        a, w = operand_lanes(x, layer.weight_matrix, config)
-        acts.append(a)
-        wgts.append(w)
-        shapes.append((x.shape[0], layer.out_channels))
         gemm_layer = layer if layer.kind == "linear" else _as_linear(layer)
+        checked.append((gemm_layer, x))
         expected.append(ref_run_layer(gemm_layer, x))
         macs += x.shape[0] * layer.out_channels * layer.k
-    acts, wgts = np.concatenate(acts), np.concatenate(wgts)
-    n_out = sum(output_word_count(m, n, config) for m, n in shapes)
-    need = max(len(params), len(acts), n_out)
+    parts = _split(checked, processes, config.rows)
+    streams = [_streams(config, [(checked[j][0], checked[j][1][r0:r1]) for j, r0, r1 in part])
+               for part in parts]
+    need = max(max(len(st["params"]), len(st["acts"]), st["n_out"]) for st in streams)
     depth = next((d for d in _DEPTHS if d >= need), None)
     if depth is None:
         raise ValueError(f"the jobs need {need} stream words, more than the memory model "
@@ -211,8 +245,66 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
          **sim_models(config.target)},
         {"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth}, str(depth), waves,
         visible=("done", "cycles", "got"))
-    run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
+
+    def run(index):
+        # one runner object per thread: cocotb's runner keeps per-run state on the object
+        r = runner if index == 0 else _runner(simulator)
+        return _run_streams(r, simulator, build_dir, streams[index], stall,
+                            (seed + index) & 0xFFFFFFFF or 1, waves, max_cycles)
+
+    t = time.perf_counter()
+    if len(parts) == 1:
+        raw = [run(0)]
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            raw = list(pool.map(run, range(len(parts))))
+    wall = time.perf_counter() - t
+    result = SimResult(wall_s=wall, build_s=build_s, macs=macs, expected=expected,
+                       cycles=sum(cycles for _, cycles in raw), processes=len(parts))
+    pieces = [[] for _ in checked]
+    data_mask = (1 << (8 * config.cols)) - 1
+    for part, (words, _) in zip(parts, raw, strict=True):
+        result.words += len(words)
+        i = 0
+        for j, r0, r1 in part:
+            count = output_word_count(r1 - r0, checked[j][0].out_channels, config)
+            chunk = words[i:i + count]
+            i += count
+            pieces[j].append(collect_outputs(
+                [w & data_mask for w in chunk], [w >> (8 * config.cols) for w in chunk],
+                r1 - r0, checked[j][0].out_channels, config))
+    for got, want in zip(pieces, expected, strict=True):
+        got = np.concatenate(got) if got else np.zeros_like(want)
+        result.outputs.append(got)
+        result.mismatches += int(np.count_nonzero(got != want))
+    return result
+
+
+def _streams(config: HwConfig, jobs) -> dict:
+    """The words of ``jobs`` (GEMM ``(layer, x_rows)``) for the memory model's three input
+    streams, and how many output words they make."""
+    params, acts, wgts, n_out = [], [], [], 0
+    for layer, x in jobs:
+        params += param_words(layer, x.shape[0], config)
+        a, w = operand_lanes(x, layer.weight_matrix, config)
+        acts.append(a)
+        wgts.append(w)
+        n_out += output_word_count(x.shape[0], layer.out_channels, config)
+    return {"params": params, "acts": np.concatenate(acts), "wgts": np.concatenate(wgts),
+            "n_out": n_out}
+
+
+def _runner(simulator):
+    from cocotb_tools.runner import get_runner
+    return get_runner(simulator)
+
+
+def _run_streams(runner, simulator, build_dir, st, stall, stall_seed, waves, max_cycles):
+    """One simulator process of the memory-model bench on the words ``st``; returns the
+    output words ({tlast, tdata}) and the cycles it took."""
+    run_dir = build_dir / f"run-{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}"
     run_dir.mkdir()
+    params, acts, wgts, n_out = st["params"], st["acts"], st["wgts"], st["n_out"]
     # binary words for hwq_tb's $fread: most significant byte first, so lane 0 comes last
     files = {"params": b"".join(w.to_bytes(9, "big") for w in params),
              "acts": acts.view(np.uint8)[:, ::-1].tobytes(),
@@ -221,7 +313,7 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         (run_dir / f"{name}.bin").write_bytes(data)
     # (+stall_seed, not +seed: cocotb takes +seed for its own random module)
     job = {"n_param": len(params), "n_op": len(acts), "n_out": n_out,
-           "stall_seed": seed & 0xFFFFFFFF or 1, "stall": int(round(stall * 256))}
+           "stall_seed": stall_seed, "stall": int(round(stall * 256))}
     plusargs = [f"+{name}={run_dir / f'{name}.bin'}" for name in files]
     plusargs += [f"+{name}={value}" for name, value in job.items()]
     plusargs.append(f"+outs={run_dir / 'outs.hex'}")
@@ -231,36 +323,29 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
     if waves and simulator == "icarus":
         # (vvp runs with -fst when waves are on, so the file is FST)
         plusargs.append(f"+vcd={run_dir / 'hwq_tb.fst'}")
-    t = time.perf_counter()
-    xml = runner.test(test_module="hwq.sim.benches.tb_engine", hdl_toplevel="hwq_tb",
-                      build_dir=build_dir, test_dir=run_dir, plusargs=plusargs,
-                      extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")}, waves=waves,
-                      timescale=("1ns", "1ps"), log_file=run_dir / "sim.log")
-    wall = time.perf_counter() - t
+    try:
+        xml = runner.test(test_module="hwq.sim.benches.tb_engine", hdl_toplevel="hwq_tb",
+                          hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=run_dir,
+                          plusargs=plusargs,
+                          extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")}, waves=waves,
+                          timescale=("1ns", "1ps"), log_file=run_dir / "sim.log")
+    except SystemExit:
+        # (under pytest, cocotb's runner exits when a cocotb test failed)
+        xml = None
+    if xml is None:
+        raise RuntimeError(f"the cocotb testbench failed on {simulator}; see {run_dir}/sim.log")
     _check_passed(xml, simulator, run_dir)
     summary = json.loads((run_dir / "result.json").read_text())
     if summary["words"] != n_out:
         raise RuntimeError(f"the testbench counted {summary['words']} output words, expected "
                            f"{n_out}; see {run_dir}")
     # $writememh output; Icarus adds `// 0x...` address comments every 16 words
-    raw = [int(code, 16) for code in (line.split("//")[0].strip()
-                                      for line in (run_dir / "outs.hex").read_text().splitlines())
-           if code]
-    result = SimResult(cycles=summary["cycles"], wall_s=wall, build_s=build_s, macs=macs,
-                       words=len(raw), expected=expected)
-    data_mask = (1 << (8 * config.cols)) - 1
-    i = 0
-    for (m, n), want in zip(shapes, expected, strict=True):
-        count = output_word_count(m, n, config)
-        chunk = raw[i:i + count]
-        i += count
-        got = collect_outputs([w & data_mask for w in chunk],
-                              [w >> (8 * config.cols) for w in chunk], m, n, config)
-        result.outputs.append(got)
-        result.mismatches += int(np.count_nonzero(got != want))
+    words = [int(code, 16) for code in (line.split("//")[0].strip()
+                                        for line in (run_dir / "outs.hex").read_text()
+                                        .splitlines()) if code]
     if not waves:
         shutil.rmtree(run_dir, ignore_errors=True)
-    return result
+    return words, summary["cycles"]
 
 
 def _as_linear(layer: IntLayer) -> IntLayer:

@@ -13,7 +13,7 @@ from hwq.lower import lower_conv2d
 from hwq.quant import QuantSpec, qparams_from_range
 from hwq.ref import run_layer as ref_run_layer
 from hwq.sim.regression import random_job, regression_jobs
-from hwq.sim.runner import SIMULATORS, run_jobs, run_layer
+from hwq.sim.runner import SIMULATORS, _split, run_jobs, run_layer
 
 CONFIGS = sorted(p.stem for p in Path("configs").glob("*.yaml"))
 
@@ -78,3 +78,53 @@ def test_scoreboard_catches_a_rounding_difference(monkeypatch):
     assert res.mismatches > 0
     got, want = res.outputs[0], res.expected[0]
     assert np.all(got[got != want] == want[got != want] + 1)   # half up vs half away
+
+
+def test_split_cuts_whole_row_blocks_and_covers_every_row():
+    rng = np.random.default_rng(9)
+    cfg = load_config("configs/nonsquare.yaml")
+    jobs = [random_job(rng, cfg, m, n, k) for m, n, k in
+            [(37, 10, 5), (5, 3, 100), (100, 8, 8), (1, 1, 1)]]
+    macs = [len(x) * layer.out_channels * layer.k for layer, x in jobs]
+    for processes in (1, 2, 3, 5, 40):
+        parts = _split(jobs, processes, cfg.rows)
+        assert 1 <= len(parts) <= processes
+        rows = {j: [] for j in range(len(jobs))}
+        order = []
+        for part in parts:
+            for j, r0, r1 in part:
+                assert r0 < r1 and r0 % cfg.rows == 0
+                assert r1 % cfg.rows == 0 or r1 == len(jobs[j][1])
+                rows[j].append((r0, r1))
+                order.append((j, r0))
+        assert order == sorted(order)                     # jobs and rows stay in order
+        for j, (_, x) in enumerate(jobs):                 # every row exactly once
+            assert [r for seg in rows[j] for r in range(*seg)] == list(range(len(x)))
+        if processes == 2:
+            # about equal work: no part above half the MACs by more than one row block of
+            # the widest job
+            work = [sum((r1 - r0) * jobs[j][0].out_channels * jobs[j][0].k
+                        for j, r0, r1 in part) for part in parts]
+            assert sum(work) == sum(macs)
+            assert max(work) - sum(macs) / 2 <= cfg.rows * max(
+                layer.out_channels * layer.k for layer, _ in jobs)
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_jobs_in_parallel_processes(simulator):
+    """Three simulator processes on parts of a regression: outputs put back per job, every
+    word checked, each part with its own stall sequence."""
+    require(simulator)
+    cfg = load_config("configs/nonsquare.yaml")
+    rng = np.random.default_rng(4)
+    jobs = [random_job(rng, cfg, m, n, k) for m, n, k in [(20, 7, 9), (2, 5, 1), (9, 12, 4)]]
+    res = run_jobs(cfg, jobs, simulator, stall=0.2, seed=3, processes=3)
+    assert res.processes == 3
+    assert res.mismatches == 0
+    for (layer, x), got in zip(jobs, res.outputs, strict=True):
+        assert np.array_equal(got, ref_run_layer(layer, x))
+    assert res.words == sum(-(-layer.out_channels // cfg.cols) * len(x) for layer, x in jobs)
+    with pytest.raises(ValueError, match=r"^processes must be a positive integer, not 0$"):
+        run_jobs(cfg, jobs, simulator, processes=0)
+    with pytest.raises(ValueError, match=r"^waves are written by one simulator process"):
+        run_jobs(cfg, jobs, simulator, processes=2, waves=True)
