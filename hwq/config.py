@@ -82,6 +82,18 @@ def min_tile_steps(rows: int, cols: int, beats: int = 1) -> int:
     return (beats + 1) * rows + cols - 2
 
 
+def mult_steps(target: str, mult_reg: bool) -> int:
+    """Steps from an element's operands to its registered product: 0, 1 (a register after the
+    multiplier) or 3 (``target: ecp5`` or ``ice40``: the DSP's input and output registers,
+    then a fabric register before the accumulator)."""
+    return 3 if target != "generic" else int(mult_reg)
+
+
+def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:
+    """Steps from a tile's last operand entering the array to its first result row."""
+    return rows + cols - 1 + mult_steps(target, mult_reg)
+
+
 def _int(name, v, lo, hi):
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"{name} must be an integer in {lo}..{hi}, not {v!r}")
@@ -197,14 +209,12 @@ class HwConfig:
     @property
     def array_latency(self) -> int:
         """Steps from a tile's last operand entering the array to its first result row."""
-        return self.rows + self.cols - 1 + self.mult_steps
+        return array_latency(self.rows, self.cols, self.target, self.mult_reg)
 
     @property
     def mult_steps(self) -> int:
-        """Steps from the operands to the registered product: 0, 1 (a register after the
-        multiplier) or 3 (``target: ecp5`` or ``ice40``: the DSP's input and output registers,
-        then a fabric register before the accumulator)."""
-        return 3 if self.target != "generic" else int(self.mult_reg)
+        """Steps from the operands to the registered product (:func:`mult_steps`)."""
+        return mult_steps(self.target, self.mult_reg)
 
     @property
     def requant_latency(self) -> int:

@@ -4,8 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import min_tile_steps
-from .dsp import LATENCY as DSP_LATENCY
+from ..config import array_latency, min_tile_steps, mult_steps
 from .dsp import Mul8x2, Mul18
 from .layouts import lanes
 
@@ -21,7 +20,9 @@ class MacArray(wiring.Component):
     ``k`` of the tile's ``K × cols`` weight block), with ``i_valid`` (the step carries data)
     and ``i_last`` (``k = K − 1``). Internal skew registers delay row ``i`` by ``i`` steps and
     column ``j`` by ``j`` steps, so processing element ``(i, j)`` sees step ``s`` at step
-    ``s + i + j``; activations and the flags travel east, weights south.
+    ``s + i + j``; activations and the last flag travel east, weights south. An invalid
+    step enters as zero operands (``i_last`` is ignored on it), so it adds nothing wherever it
+    goes: the elements need no valid flag of their own.
 
     Each element accumulates ``Σ_k a·w`` in ``accumulator_width`` bits. When a tile's last
     operand passes, it hands the finished sum to its output register and restarts from 0, so
@@ -63,9 +64,7 @@ class MacArray(wiring.Component):
         self._mult_reg = mult_reg
         self._target, self._model = target, model
         self._beats = beats
-        # steps from the operands to the registered product: 0, 1 (fabric register) or 3 (the
-        # DSP's input and output registers and a fabric register)
-        self._mult_steps = DSP_LATENCY + 1 if target != "generic" else int(mult_reg)
+        self._mult_steps = mult_steps(target, mult_reg)
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
@@ -78,7 +77,7 @@ class MacArray(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self._rows + self._cols - 1 + self._mult_steps
+        return array_latency(self._rows, self._cols, self._target, self._mult_reg)
 
     @property
     def min_tile_steps(self) -> int:
@@ -157,7 +156,7 @@ class MacArray(wiring.Component):
                         p_dsp = mul.p
                     with m.If(en):
                         m.d.sync += prod.eq(p_dsp)
-                    l_use = delayed(l_in, DSP_LATENCY + 1, f"lr_{i}_{j}")
+                    l_use = delayed(l_in, self._mult_steps, f"lr_{i}_{j}")
                 elif self._mult_reg:
                     p_r = Signal(signed(16), name=f"pr_{i}_{j}")
                     m.d.comb += prod.eq(a_in * w_in)
