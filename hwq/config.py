@@ -90,8 +90,10 @@ def mult_steps(target: str, mult_reg: bool) -> int:
 
 
 def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:
-    """Steps from a tile's last operand entering the array to its first result row."""
-    return rows + cols - 1 + mult_steps(target, mult_reg)
+    """Steps from a tile's last operand entering the array to its first result row: the
+    input register, the skew to the bottom-right element (``rows + cols − 2``), the multiplier
+    (:func:`mult_steps`) and the accumulator."""
+    return rows + cols + mult_steps(target, mult_reg)
 
 
 def _int(name, v, lo, hi):

@@ -98,6 +98,7 @@ class GemmEngine(wiring.Component):
         m.d.comb += [hdr.eq(self.s_param.payload), chan.eq(self.s_param.payload)]
         M_ = Signal(16)
         m_last = Signal(16)                      # M − 1
+        m_wrap = Signal(17)                      # M + rows − 1
         n_last = Signal(16)                      # N − 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
@@ -145,7 +146,7 @@ class GemmEngine(wiring.Component):
 
         m.d.comb += [
             array.en.eq(1), rq.en.eq(1),
-            array.i_valid.eq(take), array.i_last.eq(take & at_k_last), reserve.eq(take & at_k_last),
+            array.i_valid.eq(take), array.i_last.eq(take & at_k_last),
             array.i_a.eq(self.s_act.payload), array.i_w.eq(self.s_wgt.payload),
             self.s_act.ready.eq(take), self.s_wgt.ready.eq(take),
         ]
@@ -156,7 +157,8 @@ class GemmEngine(wiring.Component):
                 m.d.comb += header_taken.eq(self.s_param.valid)
                 with m.If(self.s_param.valid):
                     m.d.sync += [
-                        M_.eq(hdr.m), m_last.eq(hdr.m - 1), n_last.eq(hdr.n - 1),
+                        M_.eq(hdr.m), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
+                        n_last.eq(hdr.n - 1),
                         zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
                         k_last.eq(hdr.k - 1),
@@ -195,6 +197,9 @@ class GemmEngine(wiring.Component):
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 m.d.comb += take.eq(in_data & operands & (credit_ok | ~at_k_last))
+                # = take & at_k_last, written out so it does not wait on `take`, whose many
+                # loads (the zero operands at the array's edges) make it slow to arrive
+                m.d.comb += reserve.eq(in_data & operands & credit_ok & at_k_last)
                 # a step advances the tile on an operand, or on every clock of its padding
                 with m.If(take | ~in_data):
                     with m.If(kk == tile_last):
@@ -230,8 +235,14 @@ class GemmEngine(wiring.Component):
         row = Signal(17)
         row_next = Signal(17)
         row_valid = Signal()
+        row_valid_next = Signal()
+        wrap = Signal()                 # the next row is the first of the next column block
+        # row_next < M, compared from `row` (no adder before the compare): row + 1 < M is
+        # row < M − 1, and row − (rows − 1) < M is row < M + rows − 1
         m.d.comb += [row_end.eq(array.o_valid & (beat == B - 1)),
-                     row_next.eq(Mux((d == R - 1) & (dn != nb_last), row - (R - 1), row + 1))]
+                     wrap.eq((d == R - 1) & (dn != nb_last)),
+                     row_next.eq(Mux(wrap, row - (R - 1), row + 1)),
+                     row_valid_next.eq(Mux(wrap, row < m_wrap, row < m_last))]
         # the parameter memory reads synchronously: it is addressed with the next beat's word
         m.d.comb += ra_next.eq(ra)
         with m.If(array.o_valid):
@@ -251,7 +262,7 @@ class GemmEngine(wiring.Component):
         with m.If(~header_taken & array.o_valid & (beat != B - 1)):
             m.d.sync += beat.eq(beat + 1)
         with m.Elif(~header_taken & row_end):
-            m.d.sync += [beat.eq(0), row.eq(row_next), row_valid.eq(row_next < M_)]
+            m.d.sync += [beat.eq(0), row.eq(row_next), row_valid.eq(row_valid_next)]
             with m.If(d == R - 1):
                 m.d.sync += d.eq(0)
                 with m.If(dn == nb_last):

@@ -18,11 +18,12 @@ class MacArray(wiring.Component):
     otherwise (a global stall). At each step it takes one activation per row (``i_a``, column
     ``k`` of a tile's ``rows × K`` activation block) and one weight per column (``i_w``, row
     ``k`` of the tile's ``K × cols`` weight block), with ``i_valid`` (the step carries data)
-    and ``i_last`` (``k = K − 1``). Internal skew registers delay row ``i`` by ``i`` steps and
-    column ``j`` by ``j`` steps, so processing element ``(i, j)`` sees step ``s`` at step
-    ``s + i + j``; activations and the last flag travel east, weights south. An invalid
-    step enters as zero operands (``i_last`` is ignored on it), so it adds nothing wherever it
-    goes: the elements need no valid flag of their own.
+    and ``i_last`` (``k = K − 1``). The inputs are registered once; then skew registers delay
+    row ``i`` by ``i`` steps and column ``j`` by ``j`` steps, so processing element ``(i, j)``
+    sees step ``s`` at step ``s + 1 + i + j``; activations and the last flag travel east,
+    weights south. An invalid step enters as zero operands (``i_last`` is ignored on it), so
+    it adds nothing wherever it goes: the elements need no valid flag of their own. (The
+    zeroing has rows + cols bytes of loads; the input register drives it from a flip-flop.)
 
     Each element accumulates ``Σ_k a·w`` in ``accumulator_width`` bits. When a tile's last
     operand passes, it hands the finished sum to its output register and restarts from 0, so
@@ -48,8 +49,9 @@ class MacArray(wiring.Component):
     o_valid : Out(1)
     o_data : Out(ArrayLayout(signed(accumulator_width), cols))
 
-    Latency: the first result row of a tile appears ``rows + cols − 1`` steps (plus one with
-    ``mult_reg``) after its last operand was presented.
+    Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
+    ``rows + cols`` steps after its last operand was presented, plus the multiplier's
+    registers (:func:`hwq.config.mult_steps`).
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
@@ -103,17 +105,24 @@ class MacArray(wiring.Component):
         # West edge: row i delayed by i steps (activation and flags); north edge: column j by j.
         # An invalid step enters as a zero activation, so it adds 0 wherever it goes and the
         # elements need no valid flag of their own; only `last` travels with the operands.
+        valid, last_in = Signal(name="in_valid"), Signal(name="in_last")
+        a_q = [Signal(signed(8), name=f"in_a{i}", reset_less=True) for i in range(R)]
+        w_q = [Signal(signed(8), name=f"in_w{j}", reset_less=True) for j in range(C)]
+        with m.If(en):
+            m.d.sync += [valid.eq(self.i_valid), last_in.eq(self.i_last & self.i_valid)]
+            m.d.sync += [a_q[i].eq(self.i_a[i]) for i in range(R)]
+            m.d.sync += [w_q[j].eq(self.i_w[j]) for j in range(C)]
         west = []
         for i in range(R):
             a_0 = Signal(signed(8), name=f"a_in{i}")
-            m.d.comb += a_0.eq(Mux(self.i_valid, self.i_a[i], 0))
+            m.d.comb += a_0.eq(Mux(valid, a_q[i], 0))
             a = delayed(a_0, i, f"skew_a{i}")
-            last = delayed(self.i_last & self.i_valid, i, f"skew_l{i}")
+            last = delayed(last_in, i, f"skew_l{i}")
             west.append((a, last))
         north = []
         for j in range(C):
             w_0 = Signal(signed(8), name=f"w_in{j}")
-            m.d.comb += w_0.eq(Mux(self.i_valid, self.i_w[j], 0))
+            m.d.comb += w_0.eq(Mux(valid, w_q[j], 0))
             north.append(delayed(w_0, j, f"skew_w{j}", reset_less=True))
 
         # weights and output registers need no reset: a weight only meets zero activations

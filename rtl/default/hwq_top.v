@@ -133,126 +133,132 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg [9:0] \$100 ;
-  reg \$101 ;
-  reg [16:0] \$102 ;
-  reg [4:0] \$103 ;
-  reg \$104 ;
+  reg \$100 ;
+  reg [15:0] \$101 ;
+  reg [1:0] \$102 ;
+  reg [30:0] \$103 ;
+  reg [5:0] \$104 ;
   reg [4:0] \$105 ;
-  reg [2:0] \$106 ;
-  reg [4:0] \$107 ;
-  reg \$108 ;
+  reg [9:0] \$106 ;
+  reg \$107 ;
+  reg [16:0] \$108 ;
   reg [4:0] \$109 ;
   wire \$11 ;
-  reg [16:0] \$110 ;
-  reg \$111 ;
-  reg [1:0] \$112 ;
+  reg \$110 ;
+  reg [4:0] \$111 ;
+  reg [2:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg \$114 ;
+  reg [4:0] \$115 ;
+  reg [16:0] \$116 ;
+  reg \$117 ;
+  reg [1:0] \$118 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [3:0] \$2 ;
-  wire \$20 ;
-  wire [5:0] \$21 ;
-  wire [5:0] \$22 ;
-  wire [5:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [5:0] \$26 ;
+  wire [5:0] \$27 ;
+  wire [5:0] \$28 ;
   wire \$29 ;
   wire [6:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [17:0] \$37 ;
   wire \$38 ;
-  wire [15:0] \$39 ;
+  wire \$39 ;
   wire [14:0] \$4 ;
   wire [16:0] \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [5:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [3:0] \$48 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [15:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [16:0] \$48 ;
   wire \$49 ;
   wire [14:0] \$5 ;
-  wire \$50 ;
+  wire [5:0] \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [5:0] \$52 ;
+  wire [1:0] \$53 ;
+  wire [3:0] \$54 ;
   wire \$55 ;
-  wire [17:0] \$56 ;
-  wire [5:0] \$57 ;
-  wire [10:0] \$58 ;
-  wire [10:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire [5:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
+  wire [17:0] \$62 ;
+  wire [5:0] \$63 ;
+  wire [10:0] \$64 ;
+  wire [10:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire \$68 ;
+  wire [5:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire [1:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [5:0] \$74 ;
-  wire [3:0] \$75 ;
-  wire \$76 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [1:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [1:0] \$79 ;
+  wire [5:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [4:0] \$81 ;
-  reg \$82 ;
-  reg [15:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
+  wire [3:0] \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire [1:0] \$84 ;
+  reg \$85 ;
+  reg [4:0] \$86 ;
+  reg \$87 ;
+  reg [15:0] \$88 ;
   reg [15:0] \$89 ;
   wire \$9 ;
-  reg [9:0] \$90 ;
-  reg [2:0] \$91 ;
-  reg [4:0] \$92 ;
-  reg [4:0] \$93 ;
-  reg \$94 ;
+  reg [16:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg [7:0] \$92 ;
+  reg [7:0] \$93 ;
+  reg [7:0] \$94 ;
   reg [15:0] \$95 ;
-  reg [1:0] \$96 ;
-  reg [30:0] \$97 ;
-  reg [5:0] \$98 ;
+  reg [9:0] \$96 ;
+  reg [2:0] \$97 ;
+  reg [4:0] \$98 ;
   reg [4:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$82  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$85  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -314,7 +320,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[6] ;
   wire [31:0] \i_bias[7] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [247:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -335,7 +341,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[7] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -367,18 +373,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [207:0] o_data;
-  wire [63:0] \o_data$60 ;
-  wire [7:0] \o_data$60[0] ;
-  wire [7:0] \o_data$60[1] ;
-  wire [7:0] \o_data$60[2] ;
-  wire [7:0] \o_data$60[3] ;
-  wire [7:0] \o_data$60[4] ;
-  wire [7:0] \o_data$60[5] ;
-  wire [7:0] \o_data$60[6] ;
-  wire [7:0] \o_data$60[7] ;
+  wire [63:0] \o_data$63 ;
+  wire [7:0] \o_data$63[0] ;
+  wire [7:0] \o_data$63[1] ;
+  wire [7:0] \o_data$63[2] ;
+  wire [7:0] \o_data$63[3] ;
+  wire [7:0] \o_data$63[4] ;
+  wire [7:0] \o_data$63[5] ;
+  wire [7:0] \o_data$63[6] ;
+  wire [7:0] \o_data$63[7] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
@@ -389,7 +396,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$65 ;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -412,6 +419,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [4:0] rp__addr;
   wire [551:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -518,6 +526,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[7].multiplier ;
   wire [5:0] \wp__data[7].shift ;
   reg [7:0] wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [551:0] params [31:0];
   initial begin
@@ -581,7 +590,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 4'h8 : 4'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 15'h0000;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -589,142 +597,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = ! beat;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = d == 3'h7;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 3'h7;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$19  = d != 3'h7;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 1'h0;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 4'h8;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [4:0] >= 4'h8;
-  assign \$35  = hdr[15:0] - 1'h1;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 5'h16;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h0016;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 3'h7;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch == n_last;
-  assign \$50  = ! k_last;
-  assign \$51  = ~ in_data;
-  assign \$52  = i_valid | \$51 ;
-  assign \$53  = kk == tile_last;
-  assign \$54  = ! k_last;
-  assign \$55  = fn == nb_last;
-  assign \$56  = fm0 + 4'h8;
-  assign \$57  = fn + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = \$59  == k_last;
-  assign \$61  = kk == k_last;
-  assign \$62  = flush - 1'h1;
-  assign \$63  = ! flush;
-  assign \$64  = ~ header_taken;
-  assign \$65  = \$64  & o_valid;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ header_taken;
-  assign \$69  = \$68  & row_end;
-  assign \$70  = beat + 1'h1;
-  assign \$71  = \$17 [16:0] < M_;
-  assign \$72  = d == 3'h7;
-  assign \$73  = dn == nb_last;
-  assign \$74  = dn + 1'h1;
-  assign \$75  = d + 1'h1;
-  assign \$76  = r_en & m_out__valid;
-  assign \$77  = ~ row_valid;
-  assign \$78  = row_end & \$77 ;
-  assign \$79  = \$76  + \$78 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = ! beat;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = d == 3'h7;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 3'h7;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$24  = d != 3'h7;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 1'h0;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$33  = ! ctrl_state;
+  assign \$34  = ctrl_state == 1'h1;
+  assign \$35  = ctrl_state == 2'h2;
+  assign \$36  = ctrl_state == 2'h3;
+  assign \$37  = fm0 + 4'h8;
+  assign \$38  = \$37  >= M_;
+  assign \$39  = \$3 [4:0] >= 4'h8;
+  assign \$40  = hdr[15:0] - 1'h1;
+  assign \$41  = hdr[15:0] + 3'h7;
+  assign \$42  = hdr[31:16] - 1'h1;
+  assign \$43  = hdr[47:32] - 1'h1;
+  assign \$44  = hdr[47:32] > 5'h16;
+  assign \$45  = \$44  ? hdr[47:32] : 16'h0016;
+  assign \$46  = \$45  - 1'h1;
+  assign \$47  = ! ch;
+  assign \$48  = ch + 1'h1;
+  assign \$49  = lane == 3'h7;
+  assign \$50  = wa + 1'h1;
+  assign \$51  = ! wb;
+  assign \$52  = blk + 1'h1;
+  assign \$53  = wb + 1'h1;
+  assign \$54  = lane + 1'h1;
+  assign \$55  = ch == n_last;
+  assign \$56  = ! k_last;
+  assign \$57  = ~ in_data;
+  assign \$58  = i_valid | \$57 ;
+  assign \$59  = kk == tile_last;
+  assign \$60  = ! k_last;
+  assign \$61  = fn == nb_last;
+  assign \$62  = fm0 + 4'h8;
+  assign \$63  = fn + 1'h1;
+  assign \$64  = kk + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = \$65  == k_last;
+  assign \$67  = kk == k_last;
+  assign \$68  = flush - 1'h1;
+  assign \$69  = ! flush;
+  assign \$70  = ~ header_taken;
+  assign \$71  = \$70  & o_valid;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ header_taken;
+  assign \$75  = \$74  & row_end;
+  assign \$76  = beat + 1'h1;
+  assign \$77  = d == 3'h7;
+  assign \$78  = dn == nb_last;
+  assign \$79  = dn + 1'h1;
+  assign \$80  = d + 1'h1;
+  assign \$81  = r_en & m_out__valid;
+  assign \$82  = ~ row_valid;
+  assign \$83  = row_end & \$82 ;
+  assign \$84  = \$81  + \$83 ;
   always @(posedge clk)
-    last_mblock <= \$80 ;
+    last_mblock <= \$85 ;
   always @(posedge clk)
-    credits <= \$81 ;
+    credits <= \$86 ;
   always @(posedge clk)
-    credit_ok <= \$82 ;
+    credit_ok <= \$87 ;
   always @(posedge clk)
-    M_ <= \$83 ;
+    M_ <= \$88 ;
   always @(posedge clk)
-    m_last <= \$84 ;
+    m_last <= \$89 ;
   always @(posedge clk)
-    n_last <= \$85 ;
+    m_wrap <= \$90 ;
   always @(posedge clk)
-    zero_point <= \$86 ;
+    n_last <= \$91 ;
   always @(posedge clk)
-    act_min <= \$87 ;
+    zero_point <= \$92 ;
   always @(posedge clk)
-    act_max <= \$88 ;
+    act_min <= \$93 ;
   always @(posedge clk)
-    k_last <= \$89 ;
+    act_max <= \$94 ;
   always @(posedge clk)
-    tile_last <= \$90 ;
+    k_last <= \$95 ;
   always @(posedge clk)
-    lane <= \$91 ;
+    tile_last <= \$96 ;
   always @(posedge clk)
-    blk <= \$92 ;
+    lane <= \$97 ;
   always @(posedge clk)
-    wa <= \$93 ;
+    blk <= \$98 ;
   always @(posedge clk)
-    wb <= \$94 ;
+    wa <= \$99 ;
   always @(posedge clk)
-    ch <= \$95 ;
+    wb <= \$100 ;
   always @(posedge clk)
-    ctrl_state <= \$96 ;
+    ch <= \$101 ;
   always @(posedge clk)
-    \$signal$82  <= \$97 ;
+    ctrl_state <= \$102 ;
   always @(posedge clk)
-    pt_shift <= \$98 ;
+    \$signal$85  <= \$103 ;
   always @(posedge clk)
-    nb_last <= \$99 ;
+    pt_shift <= \$104 ;
   always @(posedge clk)
-    kk <= \$100 ;
+    nb_last <= \$105 ;
   always @(posedge clk)
-    in_data <= \$101 ;
+    kk <= \$106 ;
   always @(posedge clk)
-    fm0 <= \$102 ;
+    in_data <= \$107 ;
   always @(posedge clk)
-    fn <= \$103 ;
+    fm0 <= \$108 ;
   always @(posedge clk)
-    at_k_last <= \$104 ;
+    fn <= \$109 ;
   always @(posedge clk)
-    flush <= \$105 ;
+    at_k_last <= \$110 ;
   always @(posedge clk)
-    d <= \$106 ;
+    flush <= \$111 ;
   always @(posedge clk)
-    dn <= \$107 ;
+    d <= \$112 ;
   always @(posedge clk)
-    beat <= \$108 ;
+    dn <= \$113 ;
   always @(posedge clk)
-    ra <= \$109 ;
+    beat <= \$114 ;
   always @(posedge clk)
-    row <= \$110 ;
+    ra <= \$115 ;
   always @(posedge clk)
-    row_valid <= \$111 ;
+    row <= \$116 ;
   always @(posedge clk)
-    give_back <= \$112 ;
+    row_valid <= \$117 ;
+  always @(posedge clk)
+    give_back <= \$118 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -750,11 +767,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$45 ),
+    .i_last(\i_last$49 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$60 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$63 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -847,126 +864,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [4:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [4:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [4:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [4:0];
+      end else if (\$25 ) begin
         ra_next = 5'h00;
       end else begin
-        ra_next = \$23 [4:0];
+        ra_next = \$28 [4:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$33 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \$3 [4:0];
+    \$86  = \$3 [4:0];
     if (rst) begin
-      \$81  = 5'h14;
+      \$86  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = \$34 ;
+    \$87  = \$39 ;
     if (rst) begin
-      \$82  = 1'h1;
+      \$87  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = M_;
+    \$88  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$83  = hdr[15:0];
+            \$88  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$83  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = m_last;
+    \$89  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$84  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$87  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$88  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
+            \$89  = \$40 [15:0];
           end
     endcase
     if (rst) begin
@@ -975,114 +939,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = tile_last;
+    \$90  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = \$40 [9:0];
+            \$90  = \$41 ;
           end
     endcase
     if (rst) begin
-      \$90  = 10'h000;
+      \$90  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lane;
+    \$91  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$91  = 3'h0;
-            end else begin
-              \$91  = \$48 [2:0];
-            end
+            \$91  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$91  = 3'h0;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = blk;
+    \$92  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$92  = \$46 [4:0];
-              end
-            end
+            \$92  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$92  = 5'h00;
+      \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = wa;
+    \$93  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$93  = \$44 [4:0];
-            end
+            \$93  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$93  = 5'h00;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = wb;
+    \$94  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$94  = 1'h0;
-              end else begin
-                \$94  = \$47 [0];
-              end
-            end
+            \$94  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$94  = 1'h0;
+      \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = ch;
+    \$95  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$95  = \$42 [15:0];
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
@@ -1091,82 +1017,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$96  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 2'h1;
+            \$96  = \$46 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$96  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$97  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$49 ) begin
+              \$97  = 3'h0;
+            end else begin
+              \$97  = \$54 [2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$98  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$96  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                if (last_mblock) begin
-                  \$96  = 2'h3;
-                end
+              if (\$51 ) begin
+                \$98  = \$52 [4:0];
               end
             end
           end
-      2'h3:
-          if (\$63 ) begin
-            \$96  = 2'h0;
-          end
     endcase
     if (rst) begin
-      \$96  = 2'h0;
+      \$98  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$signal$82 ;
+    \$99  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$41 ) begin
-              \$97  = hdr[62:32];
-            end
+            \$99  = 5'h00;
           end
-    endcase
-    if (rst) begin
-      \$97  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$98  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$98  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$99  = blk;
+              \$99  = \$50 [4:0];
             end
           end
     endcase
@@ -1176,158 +1092,125 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = kk;
+    \$100  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$100  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$100  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$100  = 10'h000;
-            end else begin
-              \$100  = \$58 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$100  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$101  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$101  = 1'h1;
-            end else begin
-              if (\$61 ) begin
-                \$101  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$102  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                \$102  = \$56 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$103  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
               (* full_case = 32'd1 *)
-              if (\$55 ) begin
-                \$103  = 5'h00;
+              if (\$51 ) begin
+                \$100  = 1'h0;
               end else begin
-                \$103  = \$57 [4:0];
+                \$100  = \$53 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$103  = 5'h00;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = at_k_last;
+    \$101  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$104  = \$50 ;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$104  = \$54 ;
-            end else begin
-              \$104  = \$60 ;
-            end
+            \$101  = \$48 [15:0];
           end
     endcase
     if (rst) begin
-      \$104  = 1'h0;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = flush;
+    \$102  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$102  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
                 if (last_mblock) begin
-                  \$105  = 5'h1e;
+                  \$102  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$105  = \$62 [4:0];
+          if (\$69 ) begin
+            \$102  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$102  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = \$signal$85 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$103  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$104  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$105  = blk;
+            end
+          end
     endcase
     if (rst) begin
       \$105  = 5'h00;
@@ -1335,104 +1218,263 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = d;
-    if (header_taken) begin
-      \$106  = 3'h0;
-    end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      (* full_case = 32'd1 *)
-      if (\$72 ) begin
-        \$106  = 3'h0;
-      end else begin
-        \$106  = \$75 [2:0];
-      end
-    end
+    \$106  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$106  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$106  = 10'h000;
+            end else begin
+              \$106  = \$64 [9:0];
+            end
+          end
+    endcase
     if (rst) begin
-      \$106  = 3'h0;
+      \$106  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = dn;
-    if (header_taken) begin
-      \$107  = 5'h00;
+    \$107  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$107  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$107  = 1'h1;
+            end else begin
+              if (\$67 ) begin
+                \$107  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      if (\$72 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$108  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                \$108  = \$62 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$108  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$109  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              (* full_case = 32'd1 *)
+              if (\$61 ) begin
+                \$109  = 5'h00;
+              end else begin
+                \$109  = \$63 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$110  = \$56 ;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$110  = \$60 ;
+            end else begin
+              \$110  = \$66 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                if (last_mblock) begin
+                  \$111  = 5'h1f;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$111  = \$68 [4:0];
+    endcase
+    if (rst) begin
+      \$111  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = d;
+    if (header_taken) begin
+      \$112  = 3'h0;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      (* full_case = 32'd1 *)
+      if (\$77 ) begin
+        \$112  = 3'h0;
+      end else begin
+        \$112  = \$80 [2:0];
+      end
+    end
+    if (rst) begin
+      \$112  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = dn;
+    if (header_taken) begin
+      \$113  = 5'h00;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      if (\$77 ) begin
         (* full_case = 32'd1 *)
-        if (\$73 ) begin
-          \$107  = 5'h00;
+        if (\$78 ) begin
+          \$113  = 5'h00;
         end else begin
-          \$107  = \$74 [4:0];
+          \$113  = \$79 [4:0];
         end
       end
     end
     if (rst) begin
-      \$107  = 5'h00;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = beat;
+    \$114  = beat;
     if (header_taken) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
-    if (\$67 ) begin
-      \$108  = \$70 [0];
-    end else if (\$69 ) begin
-      \$108  = 1'h0;
+    if (\$73 ) begin
+      \$114  = \$76 [0];
+    end else if (\$75 ) begin
+      \$114  = 1'h0;
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$109  = 5'h00;
+      \$115  = 5'h00;
     end else begin
-      \$109  = ra_next;
+      \$115  = ra_next;
     end
     if (rst) begin
-      \$109  = 5'h00;
+      \$115  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = row;
+    \$116  = row;
     if (header_taken) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$110  = \$17 [16:0];
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$116  = \$20 [16:0];
     end
     if (rst) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = row_valid;
+    \$117  = row_valid;
     if (header_taken) begin
-      \$111  = 1'h1;
+      \$117  = 1'h1;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$111  = \$71 ;
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$117  = row_valid_next;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = \$79 ;
+    \$118  = \$84 ;
     if (rst) begin
-      \$112  = 2'h0;
+      \$118  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1445,13 +1487,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign o_data = i_acc;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$65  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1611,14 +1653,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[6]  = out_w[55:48];
   assign \out_w.data[7]  = out_w[63:56];
   assign \out_w.last  = out_w[64];
-  assign \o_data$60[0]  = \o_data$60 [7:0];
-  assign \o_data$60[1]  = \o_data$60 [15:8];
-  assign \o_data$60[2]  = \o_data$60 [23:16];
-  assign \o_data$60[3]  = \o_data$60 [31:24];
-  assign \o_data$60[4]  = \o_data$60 [39:32];
-  assign \o_data$60[5]  = \o_data$60 [47:40];
-  assign \o_data$60[6]  = \o_data$60 [55:48];
-  assign \o_data$60[7]  = \o_data$60 [63:56];
+  assign \o_data$63[0]  = \o_data$63 [7:0];
+  assign \o_data$63[1]  = \o_data$63 [15:8];
+  assign \o_data$63[2]  = \o_data$63 [23:16];
+  assign \o_data$63[3]  = \o_data$63 [31:24];
+  assign \o_data$63[4]  = \o_data$63 [39:32];
+  assign \o_data$63[5]  = \o_data$63 [47:40];
+  assign \o_data$63[6]  = \o_data$63 [55:48];
+  assign \o_data$63[7]  = \o_data$63 [63:56];
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1630,7 +1672,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = \o_data$60 ;
+  assign out_w[63:0] = \o_data$63 ;
   assign i_shift[47:42] = rp__data[551:546];
   assign i_shift[41:36] = rp__data[482:477];
   assign i_shift[35:30] = rp__data[413:408];
@@ -1655,15 +1697,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$18  = beat;
-  assign \$66  = beat;
+  assign \$23  = beat;
+  assign \$72  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [26:0] \$1 ;
-  wire [26:0] \$10 ;
+  wire \$1 ;
+  wire [25:0] \$10 ;
   wire [25:0] \$100 ;
   wire \$101 ;
   wire [25:0] \$102 ;
@@ -1674,7 +1716,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$107 ;
   wire [25:0] \$108 ;
   wire \$109 ;
-  wire [26:0] \$11 ;
+  wire \$11 ;
   wire [25:0] \$110 ;
   wire \$111 ;
   wire [25:0] \$112 ;
@@ -1685,7 +1727,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$117 ;
   wire [25:0] \$118 ;
   wire \$119 ;
-  wire [26:0] \$12 ;
+  wire [25:0] \$12 ;
   wire [25:0] \$120 ;
   wire \$121 ;
   wire [25:0] \$122 ;
@@ -1696,119 +1738,119 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$127 ;
   wire [25:0] \$128 ;
   wire \$129 ;
-  wire [26:0] \$13 ;
-  wire [25:0] \$130 ;
-  wire \$131 ;
-  wire [25:0] \$132 ;
-  wire \$133 ;
-  wire [25:0] \$134 ;
-  wire \$135 ;
-  wire [25:0] \$136 ;
-  wire \$137 ;
-  wire [25:0] \$138 ;
-  wire \$139 ;
-  wire [26:0] \$14 ;
-  wire [25:0] \$140 ;
-  wire \$141 ;
-  wire [25:0] \$142 ;
-  wire \$143 ;
-  wire [25:0] \$144 ;
-  wire \$145 ;
-  wire [25:0] \$146 ;
-  wire \$147 ;
-  wire [25:0] \$148 ;
-  wire \$149 ;
-  wire [26:0] \$15 ;
-  wire [25:0] \$150 ;
-  wire \$151 ;
-  wire [25:0] \$152 ;
-  wire \$153 ;
-  wire [25:0] \$154 ;
-  wire \$155 ;
-  wire [25:0] \$156 ;
-  wire \$157 ;
-  wire [25:0] \$158 ;
-  wire \$159 ;
-  wire [26:0] \$16 ;
-  wire [25:0] \$160 ;
-  wire \$161 ;
-  wire [25:0] \$162 ;
-  wire \$163 ;
-  wire [25:0] \$164 ;
-  wire \$165 ;
-  wire [25:0] \$166 ;
-  wire \$167 ;
-  wire [25:0] \$168 ;
-  wire \$169 ;
-  wire [26:0] \$17 ;
-  wire [25:0] \$170 ;
-  wire \$171 ;
-  wire [25:0] \$172 ;
-  wire \$173 ;
-  wire [25:0] \$174 ;
-  wire \$175 ;
-  wire [25:0] \$176 ;
-  wire \$177 ;
-  wire [25:0] \$178 ;
-  wire \$179 ;
-  wire [26:0] \$18 ;
-  wire [25:0] \$180 ;
-  wire \$181 ;
-  wire [25:0] \$182 ;
-  wire \$183 ;
-  wire [25:0] \$184 ;
-  wire \$185 ;
-  wire [25:0] \$186 ;
-  wire \$187 ;
-  wire [25:0] \$188 ;
-  wire \$189 ;
-  wire [26:0] \$19 ;
-  wire [25:0] \$190 ;
-  wire \$191 ;
-  wire [25:0] \$192 ;
-  wire \$193 ;
-  wire [25:0] \$194 ;
+  wire \$13 ;
+  wire \$130 ;
+  wire [26:0] \$131 ;
+  wire [26:0] \$132 ;
+  wire [26:0] \$133 ;
+  wire [26:0] \$134 ;
+  wire [26:0] \$135 ;
+  wire [26:0] \$136 ;
+  wire [26:0] \$137 ;
+  wire [26:0] \$138 ;
+  wire [26:0] \$139 ;
+  wire [25:0] \$14 ;
+  wire [26:0] \$140 ;
+  wire [26:0] \$141 ;
+  wire [26:0] \$142 ;
+  wire [26:0] \$143 ;
+  wire [26:0] \$144 ;
+  wire [26:0] \$145 ;
+  wire [26:0] \$146 ;
+  wire [26:0] \$147 ;
+  wire [26:0] \$148 ;
+  wire [26:0] \$149 ;
+  wire \$15 ;
+  wire [26:0] \$150 ;
+  wire [26:0] \$151 ;
+  wire [26:0] \$152 ;
+  wire [26:0] \$153 ;
+  wire [26:0] \$154 ;
+  wire [26:0] \$155 ;
+  wire [26:0] \$156 ;
+  wire [26:0] \$157 ;
+  wire [26:0] \$158 ;
+  wire [26:0] \$159 ;
+  wire [25:0] \$16 ;
+  wire [26:0] \$160 ;
+  wire [26:0] \$161 ;
+  wire [26:0] \$162 ;
+  wire [26:0] \$163 ;
+  wire [26:0] \$164 ;
+  wire [26:0] \$165 ;
+  wire [26:0] \$166 ;
+  wire [26:0] \$167 ;
+  wire [26:0] \$168 ;
+  wire [26:0] \$169 ;
+  wire \$17 ;
+  wire [26:0] \$170 ;
+  wire [26:0] \$171 ;
+  wire [26:0] \$172 ;
+  wire [26:0] \$173 ;
+  wire [26:0] \$174 ;
+  wire [26:0] \$175 ;
+  wire [26:0] \$176 ;
+  wire [26:0] \$177 ;
+  wire [26:0] \$178 ;
+  wire [26:0] \$179 ;
+  wire [25:0] \$18 ;
+  wire [26:0] \$180 ;
+  wire [26:0] \$181 ;
+  wire [26:0] \$182 ;
+  wire [26:0] \$183 ;
+  wire [26:0] \$184 ;
+  wire [26:0] \$185 ;
+  wire [26:0] \$186 ;
+  wire [26:0] \$187 ;
+  wire [26:0] \$188 ;
+  wire [26:0] \$189 ;
+  wire \$19 ;
+  wire [26:0] \$190 ;
+  wire [26:0] \$191 ;
+  wire [26:0] \$192 ;
+  wire [26:0] \$193 ;
+  wire [26:0] \$194 ;
   wire \$195 ;
-  wire [25:0] \$196 ;
-  wire \$197 ;
-  wire [25:0] \$198 ;
-  wire \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  wire [25:0] \$200 ;
-  wire \$201 ;
-  wire [25:0] \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  reg [7:0] \$205 ;
-  reg \$206 ;
-  reg [7:0] \$207 ;
-  reg [7:0] \$208 ;
-  reg \$209 ;
-  wire [26:0] \$21 ;
-  reg \$210 ;
-  reg [7:0] \$211 ;
-  reg [7:0] \$212 ;
-  reg [7:0] \$213 ;
-  reg \$214 ;
-  reg \$215 ;
+  wire [4:0] \$196 ;
+  reg \$197 ;
+  reg \$198 ;
+  wire [7:0] \$199 ;
+  wire [25:0] \$2 ;
+  wire [25:0] \$20 ;
+  wire [7:0] \$200 ;
+  wire [7:0] \$201 ;
+  wire [7:0] \$202 ;
+  wire [7:0] \$203 ;
+  wire [7:0] \$204 ;
+  wire [7:0] \$205 ;
+  wire [7:0] \$206 ;
+  wire [7:0] \$207 ;
+  wire [7:0] \$208 ;
+  wire [7:0] \$209 ;
+  wire \$21 ;
+  wire [7:0] \$210 ;
+  wire [7:0] \$211 ;
+  wire [7:0] \$212 ;
+  wire [7:0] \$213 ;
+  wire [7:0] \$214 ;
+  reg [7:0] \$215 ;
   reg \$216 ;
   reg [7:0] \$217 ;
   reg [7:0] \$218 ;
-  reg [7:0] \$219 ;
-  wire [26:0] \$22 ;
-  reg [7:0] \$220 ;
-  reg \$221 ;
-  reg \$222 ;
-  reg \$223 ;
+  reg \$219 ;
+  wire [25:0] \$22 ;
+  reg \$220 ;
+  reg [7:0] \$221 ;
+  reg [7:0] \$222 ;
+  reg [7:0] \$223 ;
   reg \$224 ;
-  reg [7:0] \$225 ;
-  reg [7:0] \$226 ;
+  reg \$225 ;
+  reg \$226 ;
   reg [7:0] \$227 ;
   reg [7:0] \$228 ;
   reg [7:0] \$229 ;
-  wire [26:0] \$23 ;
-  reg \$230 ;
+  wire \$23 ;
+  reg [7:0] \$230 ;
   reg \$231 ;
   reg \$232 ;
   reg \$233 ;
@@ -1818,41 +1860,41 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] \$237 ;
   reg [7:0] \$238 ;
   reg [7:0] \$239 ;
-  wire [26:0] \$24 ;
-  reg [7:0] \$240 ;
+  wire [25:0] \$24 ;
+  reg \$240 ;
   reg \$241 ;
   reg \$242 ;
   reg \$243 ;
   reg \$244 ;
-  reg \$245 ;
-  reg \$246 ;
+  reg [7:0] \$245 ;
+  reg [7:0] \$246 ;
   reg [7:0] \$247 ;
   reg [7:0] \$248 ;
   reg [7:0] \$249 ;
-  wire [26:0] \$25 ;
+  wire \$25 ;
   reg [7:0] \$250 ;
-  reg [7:0] \$251 ;
-  reg [7:0] \$252 ;
-  reg [7:0] \$253 ;
+  reg \$251 ;
+  reg \$252 ;
+  reg \$253 ;
   reg \$254 ;
   reg \$255 ;
   reg \$256 ;
-  reg \$257 ;
-  reg \$258 ;
-  reg \$259 ;
-  wire [26:0] \$26 ;
-  reg \$260 ;
-  wire [7:0] \$261 ;
-  wire [7:0] \$262 ;
-  wire [7:0] \$263 ;
-  wire [7:0] \$264 ;
-  wire [7:0] \$265 ;
-  wire [7:0] \$266 ;
-  wire [7:0] \$267 ;
-  wire [7:0] \$268 ;
-  wire [7:0] \$269 ;
-  wire [26:0] \$27 ;
-  wire [7:0] \$270 ;
+  reg [7:0] \$257 ;
+  reg [7:0] \$258 ;
+  reg [7:0] \$259 ;
+  wire [25:0] \$26 ;
+  reg [7:0] \$260 ;
+  reg [7:0] \$261 ;
+  reg [7:0] \$262 ;
+  reg [7:0] \$263 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg \$267 ;
+  reg \$268 ;
+  reg \$269 ;
+  wire \$27 ;
+  reg \$270 ;
   wire [7:0] \$271 ;
   wire [7:0] \$272 ;
   wire [7:0] \$273 ;
@@ -1862,7 +1904,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$277 ;
   wire [7:0] \$278 ;
   wire [7:0] \$279 ;
-  wire [26:0] \$28 ;
+  wire [25:0] \$28 ;
   wire [7:0] \$280 ;
   wire [7:0] \$281 ;
   wire [7:0] \$282 ;
@@ -1872,513 +1914,523 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$286 ;
   wire [7:0] \$287 ;
   wire [7:0] \$288 ;
-  reg [7:0] \$289 ;
-  wire [26:0] \$29 ;
-  reg \$290 ;
+  wire [7:0] \$289 ;
+  wire \$29 ;
+  wire [7:0] \$290 ;
   wire [7:0] \$291 ;
-  reg [15:0] \$292 ;
-  reg \$293 ;
-  reg [25:0] \$294 ;
-  reg [25:0] \$295 ;
-  reg [7:0] \$296 ;
-  reg \$297 ;
+  wire [7:0] \$292 ;
+  wire [7:0] \$293 ;
+  wire [7:0] \$294 ;
+  wire [7:0] \$295 ;
+  wire [7:0] \$296 ;
+  wire [7:0] \$297 ;
   wire [7:0] \$298 ;
-  reg [15:0] \$299 ;
-  wire [26:0] \$3 ;
-  wire [26:0] \$30 ;
+  reg [7:0] \$299 ;
+  wire \$3 ;
+  wire [25:0] \$30 ;
   reg \$300 ;
-  reg [25:0] \$301 ;
-  reg [25:0] \$302 ;
-  reg [7:0] \$303 ;
-  reg \$304 ;
-  wire [7:0] \$305 ;
-  reg [15:0] \$306 ;
+  wire [7:0] \$301 ;
+  reg [15:0] \$302 ;
+  reg \$303 ;
+  reg [25:0] \$304 ;
+  reg [25:0] \$305 ;
+  reg [7:0] \$306 ;
   reg \$307 ;
-  reg [25:0] \$308 ;
-  reg [25:0] \$309 ;
-  wire [26:0] \$31 ;
-  reg [7:0] \$310 ;
-  reg \$311 ;
-  wire [7:0] \$312 ;
-  reg [15:0] \$313 ;
+  wire [7:0] \$308 ;
+  reg [15:0] \$309 ;
+  wire \$31 ;
+  reg \$310 ;
+  reg [25:0] \$311 ;
+  reg [25:0] \$312 ;
+  reg [7:0] \$313 ;
   reg \$314 ;
-  reg [25:0] \$315 ;
-  reg [25:0] \$316 ;
-  reg [7:0] \$317 ;
-  reg \$318 ;
-  wire [7:0] \$319 ;
-  wire [26:0] \$32 ;
-  reg [15:0] \$320 ;
+  wire [7:0] \$315 ;
+  reg [15:0] \$316 ;
+  reg \$317 ;
+  reg [25:0] \$318 ;
+  reg [25:0] \$319 ;
+  wire [25:0] \$32 ;
+  reg [7:0] \$320 ;
   reg \$321 ;
-  reg [25:0] \$322 ;
-  reg [25:0] \$323 ;
-  reg [7:0] \$324 ;
-  reg \$325 ;
-  wire [7:0] \$326 ;
-  reg [15:0] \$327 ;
+  wire [7:0] \$322 ;
+  reg [15:0] \$323 ;
+  reg \$324 ;
+  reg [25:0] \$325 ;
+  reg [25:0] \$326 ;
+  reg [7:0] \$327 ;
   reg \$328 ;
-  reg [25:0] \$329 ;
-  wire [26:0] \$33 ;
-  reg [25:0] \$330 ;
-  reg [7:0] \$331 ;
-  reg \$332 ;
-  wire [7:0] \$333 ;
-  reg [15:0] \$334 ;
+  wire [7:0] \$329 ;
+  wire \$33 ;
+  reg [15:0] \$330 ;
+  reg \$331 ;
+  reg [25:0] \$332 ;
+  reg [25:0] \$333 ;
+  reg [7:0] \$334 ;
   reg \$335 ;
-  reg [25:0] \$336 ;
-  reg [25:0] \$337 ;
-  reg [7:0] \$338 ;
-  reg \$339 ;
-  wire [26:0] \$34 ;
-  wire [7:0] \$340 ;
-  reg [15:0] \$341 ;
+  wire [7:0] \$336 ;
+  reg [15:0] \$337 ;
+  reg \$338 ;
+  reg [25:0] \$339 ;
+  wire [25:0] \$34 ;
+  reg [25:0] \$340 ;
+  reg [7:0] \$341 ;
   reg \$342 ;
-  reg [25:0] \$343 ;
-  reg [25:0] \$344 ;
-  reg [7:0] \$345 ;
-  reg \$346 ;
-  wire [7:0] \$347 ;
-  reg [15:0] \$348 ;
+  wire [7:0] \$343 ;
+  reg [15:0] \$344 ;
+  reg \$345 ;
+  reg [25:0] \$346 ;
+  reg [25:0] \$347 ;
+  reg [7:0] \$348 ;
   reg \$349 ;
-  wire [26:0] \$35 ;
-  reg [25:0] \$350 ;
-  reg [25:0] \$351 ;
-  reg [7:0] \$352 ;
-  reg \$353 ;
-  wire [7:0] \$354 ;
-  reg [15:0] \$355 ;
+  wire \$35 ;
+  wire [7:0] \$350 ;
+  reg [15:0] \$351 ;
+  reg \$352 ;
+  reg [25:0] \$353 ;
+  reg [25:0] \$354 ;
+  reg [7:0] \$355 ;
   reg \$356 ;
-  reg [25:0] \$357 ;
-  reg [25:0] \$358 ;
-  reg [7:0] \$359 ;
-  wire [26:0] \$36 ;
-  reg \$360 ;
-  wire [7:0] \$361 ;
-  reg [15:0] \$362 ;
+  wire [7:0] \$357 ;
+  reg [15:0] \$358 ;
+  reg \$359 ;
+  wire [25:0] \$36 ;
+  reg [25:0] \$360 ;
+  reg [25:0] \$361 ;
+  reg [7:0] \$362 ;
   reg \$363 ;
-  reg [25:0] \$364 ;
-  reg [25:0] \$365 ;
-  reg [7:0] \$366 ;
-  reg \$367 ;
-  wire [7:0] \$368 ;
-  reg [15:0] \$369 ;
-  wire [26:0] \$37 ;
+  wire [7:0] \$364 ;
+  reg [15:0] \$365 ;
+  reg \$366 ;
+  reg [25:0] \$367 ;
+  reg [25:0] \$368 ;
+  reg [7:0] \$369 ;
+  wire \$37 ;
   reg \$370 ;
-  reg [25:0] \$371 ;
-  reg [25:0] \$372 ;
-  reg [7:0] \$373 ;
-  reg \$374 ;
-  wire [7:0] \$375 ;
-  reg [15:0] \$376 ;
+  wire [7:0] \$371 ;
+  reg [15:0] \$372 ;
+  reg \$373 ;
+  reg [25:0] \$374 ;
+  reg [25:0] \$375 ;
+  reg [7:0] \$376 ;
   reg \$377 ;
-  reg [25:0] \$378 ;
-  reg [25:0] \$379 ;
-  wire [26:0] \$38 ;
-  reg [7:0] \$380 ;
-  reg \$381 ;
-  wire [7:0] \$382 ;
-  reg [15:0] \$383 ;
+  wire [7:0] \$378 ;
+  reg [15:0] \$379 ;
+  wire [25:0] \$38 ;
+  reg \$380 ;
+  reg [25:0] \$381 ;
+  reg [25:0] \$382 ;
+  reg [7:0] \$383 ;
   reg \$384 ;
-  reg [25:0] \$385 ;
-  reg [25:0] \$386 ;
-  reg [7:0] \$387 ;
-  reg \$388 ;
-  wire [7:0] \$389 ;
-  wire [26:0] \$39 ;
-  reg [15:0] \$390 ;
+  wire [7:0] \$385 ;
+  reg [15:0] \$386 ;
+  reg \$387 ;
+  reg [25:0] \$388 ;
+  reg [25:0] \$389 ;
+  wire \$39 ;
+  reg [7:0] \$390 ;
   reg \$391 ;
-  reg [25:0] \$392 ;
-  reg [25:0] \$393 ;
-  reg [7:0] \$394 ;
-  reg \$395 ;
-  wire [7:0] \$396 ;
-  reg [15:0] \$397 ;
+  wire [7:0] \$392 ;
+  reg [15:0] \$393 ;
+  reg \$394 ;
+  reg [25:0] \$395 ;
+  reg [25:0] \$396 ;
+  reg [7:0] \$397 ;
   reg \$398 ;
-  reg [25:0] \$399 ;
-  wire [26:0] \$4 ;
-  wire [26:0] \$40 ;
-  reg [25:0] \$400 ;
-  reg [7:0] \$401 ;
-  reg \$402 ;
-  wire [7:0] \$403 ;
-  reg [15:0] \$404 ;
+  wire [7:0] \$399 ;
+  wire [25:0] \$4 ;
+  wire [25:0] \$40 ;
+  reg [15:0] \$400 ;
+  reg \$401 ;
+  reg [25:0] \$402 ;
+  reg [25:0] \$403 ;
+  reg [7:0] \$404 ;
   reg \$405 ;
-  reg [25:0] \$406 ;
-  reg [25:0] \$407 ;
-  reg [7:0] \$408 ;
-  reg \$409 ;
-  wire [26:0] \$41 ;
-  wire [7:0] \$410 ;
-  reg [15:0] \$411 ;
+  wire [7:0] \$406 ;
+  reg [15:0] \$407 ;
+  reg \$408 ;
+  reg [25:0] \$409 ;
+  wire \$41 ;
+  reg [25:0] \$410 ;
+  reg [7:0] \$411 ;
   reg \$412 ;
-  reg [25:0] \$413 ;
-  reg [25:0] \$414 ;
-  reg [7:0] \$415 ;
-  reg \$416 ;
-  wire [7:0] \$417 ;
-  reg [15:0] \$418 ;
+  wire [7:0] \$413 ;
+  reg [15:0] \$414 ;
+  reg \$415 ;
+  reg [25:0] \$416 ;
+  reg [25:0] \$417 ;
+  reg [7:0] \$418 ;
   reg \$419 ;
-  wire [26:0] \$42 ;
-  reg [25:0] \$420 ;
-  reg [25:0] \$421 ;
-  reg [7:0] \$422 ;
-  reg \$423 ;
-  wire [7:0] \$424 ;
-  reg [15:0] \$425 ;
+  wire [25:0] \$42 ;
+  wire [7:0] \$420 ;
+  reg [15:0] \$421 ;
+  reg \$422 ;
+  reg [25:0] \$423 ;
+  reg [25:0] \$424 ;
+  reg [7:0] \$425 ;
   reg \$426 ;
-  reg [25:0] \$427 ;
-  reg [25:0] \$428 ;
-  reg [7:0] \$429 ;
-  wire [26:0] \$43 ;
-  reg \$430 ;
-  wire [7:0] \$431 ;
-  reg [15:0] \$432 ;
+  wire [7:0] \$427 ;
+  reg [15:0] \$428 ;
+  reg \$429 ;
+  wire \$43 ;
+  reg [25:0] \$430 ;
+  reg [25:0] \$431 ;
+  reg [7:0] \$432 ;
   reg \$433 ;
-  reg [25:0] \$434 ;
-  reg [25:0] \$435 ;
-  reg [7:0] \$436 ;
-  reg \$437 ;
-  wire [7:0] \$438 ;
-  reg [15:0] \$439 ;
-  wire [26:0] \$44 ;
+  wire [7:0] \$434 ;
+  reg [15:0] \$435 ;
+  reg \$436 ;
+  reg [25:0] \$437 ;
+  reg [25:0] \$438 ;
+  reg [7:0] \$439 ;
+  wire [25:0] \$44 ;
   reg \$440 ;
-  reg [25:0] \$441 ;
-  reg [25:0] \$442 ;
-  reg [7:0] \$443 ;
-  reg \$444 ;
-  wire [7:0] \$445 ;
-  reg [15:0] \$446 ;
+  wire [7:0] \$441 ;
+  reg [15:0] \$442 ;
+  reg \$443 ;
+  reg [25:0] \$444 ;
+  reg [25:0] \$445 ;
+  reg [7:0] \$446 ;
   reg \$447 ;
-  reg [25:0] \$448 ;
-  reg [25:0] \$449 ;
-  wire [26:0] \$45 ;
-  reg [7:0] \$450 ;
-  reg \$451 ;
-  wire [7:0] \$452 ;
-  reg [15:0] \$453 ;
+  wire [7:0] \$448 ;
+  reg [15:0] \$449 ;
+  wire \$45 ;
+  reg \$450 ;
+  reg [25:0] \$451 ;
+  reg [25:0] \$452 ;
+  reg [7:0] \$453 ;
   reg \$454 ;
-  reg [25:0] \$455 ;
-  reg [25:0] \$456 ;
-  reg [7:0] \$457 ;
-  reg \$458 ;
-  wire [7:0] \$459 ;
-  wire [26:0] \$46 ;
-  reg [15:0] \$460 ;
+  wire [7:0] \$455 ;
+  reg [15:0] \$456 ;
+  reg \$457 ;
+  reg [25:0] \$458 ;
+  reg [25:0] \$459 ;
+  wire [25:0] \$46 ;
+  reg [7:0] \$460 ;
   reg \$461 ;
-  reg [25:0] \$462 ;
-  reg [25:0] \$463 ;
-  reg [7:0] \$464 ;
-  reg \$465 ;
-  wire [7:0] \$466 ;
-  reg [15:0] \$467 ;
+  wire [7:0] \$462 ;
+  reg [15:0] \$463 ;
+  reg \$464 ;
+  reg [25:0] \$465 ;
+  reg [25:0] \$466 ;
+  reg [7:0] \$467 ;
   reg \$468 ;
-  reg [25:0] \$469 ;
-  wire [26:0] \$47 ;
-  reg [25:0] \$470 ;
-  reg [7:0] \$471 ;
-  reg \$472 ;
-  wire [7:0] \$473 ;
-  reg [15:0] \$474 ;
+  wire [7:0] \$469 ;
+  wire \$47 ;
+  reg [15:0] \$470 ;
+  reg \$471 ;
+  reg [25:0] \$472 ;
+  reg [25:0] \$473 ;
+  reg [7:0] \$474 ;
   reg \$475 ;
-  reg [25:0] \$476 ;
-  reg [25:0] \$477 ;
-  reg [7:0] \$478 ;
-  reg \$479 ;
-  wire [26:0] \$48 ;
-  wire [7:0] \$480 ;
-  reg [15:0] \$481 ;
+  wire [7:0] \$476 ;
+  reg [15:0] \$477 ;
+  reg \$478 ;
+  reg [25:0] \$479 ;
+  wire [25:0] \$48 ;
+  reg [25:0] \$480 ;
+  reg [7:0] \$481 ;
   reg \$482 ;
-  reg [25:0] \$483 ;
-  reg [25:0] \$484 ;
-  reg [7:0] \$485 ;
-  reg \$486 ;
-  wire [7:0] \$487 ;
-  reg [15:0] \$488 ;
+  wire [7:0] \$483 ;
+  reg [15:0] \$484 ;
+  reg \$485 ;
+  reg [25:0] \$486 ;
+  reg [25:0] \$487 ;
+  reg [7:0] \$488 ;
   reg \$489 ;
-  wire [26:0] \$49 ;
-  reg [25:0] \$490 ;
-  reg [25:0] \$491 ;
-  reg [7:0] \$492 ;
-  reg \$493 ;
-  wire [7:0] \$494 ;
-  reg [15:0] \$495 ;
+  wire \$49 ;
+  wire [7:0] \$490 ;
+  reg [15:0] \$491 ;
+  reg \$492 ;
+  reg [25:0] \$493 ;
+  reg [25:0] \$494 ;
+  reg [7:0] \$495 ;
   reg \$496 ;
-  reg [25:0] \$497 ;
-  reg [25:0] \$498 ;
-  reg [7:0] \$499 ;
-  wire [26:0] \$5 ;
-  wire [26:0] \$50 ;
-  reg \$500 ;
-  wire [7:0] \$501 ;
-  reg [15:0] \$502 ;
+  wire [7:0] \$497 ;
+  reg [15:0] \$498 ;
+  reg \$499 ;
+  wire \$5 ;
+  wire [25:0] \$50 ;
+  reg [25:0] \$500 ;
+  reg [25:0] \$501 ;
+  reg [7:0] \$502 ;
   reg \$503 ;
-  reg [25:0] \$504 ;
-  reg [25:0] \$505 ;
-  reg [7:0] \$506 ;
-  reg \$507 ;
-  wire [7:0] \$508 ;
-  reg [15:0] \$509 ;
-  wire [26:0] \$51 ;
+  wire [7:0] \$504 ;
+  reg [15:0] \$505 ;
+  reg \$506 ;
+  reg [25:0] \$507 ;
+  reg [25:0] \$508 ;
+  reg [7:0] \$509 ;
+  wire \$51 ;
   reg \$510 ;
-  reg [25:0] \$511 ;
-  reg [25:0] \$512 ;
-  reg [7:0] \$513 ;
-  reg \$514 ;
-  wire [7:0] \$515 ;
-  reg [15:0] \$516 ;
+  wire [7:0] \$511 ;
+  reg [15:0] \$512 ;
+  reg \$513 ;
+  reg [25:0] \$514 ;
+  reg [25:0] \$515 ;
+  reg [7:0] \$516 ;
   reg \$517 ;
-  reg [25:0] \$518 ;
-  reg [25:0] \$519 ;
-  wire [26:0] \$52 ;
-  reg [7:0] \$520 ;
-  reg \$521 ;
-  wire [7:0] \$522 ;
-  reg [15:0] \$523 ;
+  wire [7:0] \$518 ;
+  reg [15:0] \$519 ;
+  wire [25:0] \$52 ;
+  reg \$520 ;
+  reg [25:0] \$521 ;
+  reg [25:0] \$522 ;
+  reg [7:0] \$523 ;
   reg \$524 ;
-  reg [25:0] \$525 ;
-  reg [25:0] \$526 ;
-  reg [7:0] \$527 ;
-  reg \$528 ;
-  wire [7:0] \$529 ;
-  wire [26:0] \$53 ;
-  reg [15:0] \$530 ;
+  wire [7:0] \$525 ;
+  reg [15:0] \$526 ;
+  reg \$527 ;
+  reg [25:0] \$528 ;
+  reg [25:0] \$529 ;
+  wire \$53 ;
+  reg [7:0] \$530 ;
   reg \$531 ;
-  reg [25:0] \$532 ;
-  reg [25:0] \$533 ;
-  reg [7:0] \$534 ;
-  reg \$535 ;
-  wire [7:0] \$536 ;
-  reg [15:0] \$537 ;
+  wire [7:0] \$532 ;
+  reg [15:0] \$533 ;
+  reg \$534 ;
+  reg [25:0] \$535 ;
+  reg [25:0] \$536 ;
+  reg [7:0] \$537 ;
   reg \$538 ;
-  reg [25:0] \$539 ;
-  wire [26:0] \$54 ;
-  reg [25:0] \$540 ;
-  reg [7:0] \$541 ;
-  reg \$542 ;
-  wire [7:0] \$543 ;
-  reg [15:0] \$544 ;
+  wire [7:0] \$539 ;
+  wire [25:0] \$54 ;
+  reg [15:0] \$540 ;
+  reg \$541 ;
+  reg [25:0] \$542 ;
+  reg [25:0] \$543 ;
+  reg [7:0] \$544 ;
   reg \$545 ;
-  reg [25:0] \$546 ;
-  reg [25:0] \$547 ;
-  reg [7:0] \$548 ;
-  reg \$549 ;
-  wire [26:0] \$55 ;
-  wire [7:0] \$550 ;
-  reg [15:0] \$551 ;
+  wire [7:0] \$546 ;
+  reg [15:0] \$547 ;
+  reg \$548 ;
+  reg [25:0] \$549 ;
+  wire \$55 ;
+  reg [25:0] \$550 ;
+  reg [7:0] \$551 ;
   reg \$552 ;
-  reg [25:0] \$553 ;
-  reg [25:0] \$554 ;
-  reg [7:0] \$555 ;
-  reg \$556 ;
-  wire [7:0] \$557 ;
-  reg [15:0] \$558 ;
+  wire [7:0] \$553 ;
+  reg [15:0] \$554 ;
+  reg \$555 ;
+  reg [25:0] \$556 ;
+  reg [25:0] \$557 ;
+  reg [7:0] \$558 ;
   reg \$559 ;
-  wire [26:0] \$56 ;
-  reg [25:0] \$560 ;
-  reg [25:0] \$561 ;
-  reg [7:0] \$562 ;
-  reg \$563 ;
-  wire [7:0] \$564 ;
-  reg [15:0] \$565 ;
+  wire [25:0] \$56 ;
+  wire [7:0] \$560 ;
+  reg [15:0] \$561 ;
+  reg \$562 ;
+  reg [25:0] \$563 ;
+  reg [25:0] \$564 ;
+  reg [7:0] \$565 ;
   reg \$566 ;
-  reg [25:0] \$567 ;
-  reg [25:0] \$568 ;
-  reg [7:0] \$569 ;
-  wire [26:0] \$57 ;
-  reg \$570 ;
-  wire [7:0] \$571 ;
-  reg [15:0] \$572 ;
+  wire [7:0] \$567 ;
+  reg [15:0] \$568 ;
+  reg \$569 ;
+  wire \$57 ;
+  reg [25:0] \$570 ;
+  reg [25:0] \$571 ;
+  reg [7:0] \$572 ;
   reg \$573 ;
-  reg [25:0] \$574 ;
-  reg [25:0] \$575 ;
-  reg [7:0] \$576 ;
-  reg \$577 ;
-  wire [7:0] \$578 ;
-  reg [15:0] \$579 ;
-  wire [26:0] \$58 ;
+  wire [7:0] \$574 ;
+  reg [15:0] \$575 ;
+  reg \$576 ;
+  reg [25:0] \$577 ;
+  reg [25:0] \$578 ;
+  reg [7:0] \$579 ;
+  wire [25:0] \$58 ;
   reg \$580 ;
-  reg [25:0] \$581 ;
-  reg [25:0] \$582 ;
-  reg [7:0] \$583 ;
-  reg \$584 ;
-  wire [7:0] \$585 ;
-  reg [15:0] \$586 ;
+  wire [7:0] \$581 ;
+  reg [15:0] \$582 ;
+  reg \$583 ;
+  reg [25:0] \$584 ;
+  reg [25:0] \$585 ;
+  reg [7:0] \$586 ;
   reg \$587 ;
-  reg [25:0] \$588 ;
-  reg [25:0] \$589 ;
-  wire [26:0] \$59 ;
-  reg [7:0] \$590 ;
-  reg \$591 ;
-  wire [7:0] \$592 ;
-  reg [15:0] \$593 ;
+  wire [7:0] \$588 ;
+  reg [15:0] \$589 ;
+  wire \$59 ;
+  reg \$590 ;
+  reg [25:0] \$591 ;
+  reg [25:0] \$592 ;
+  reg [7:0] \$593 ;
   reg \$594 ;
-  reg [25:0] \$595 ;
-  reg [25:0] \$596 ;
-  reg [7:0] \$597 ;
-  reg \$598 ;
-  wire [7:0] \$599 ;
-  wire [26:0] \$6 ;
-  wire [26:0] \$60 ;
-  reg [15:0] \$600 ;
+  wire [7:0] \$595 ;
+  reg [15:0] \$596 ;
+  reg \$597 ;
+  reg [25:0] \$598 ;
+  reg [25:0] \$599 ;
+  wire [25:0] \$6 ;
+  wire [25:0] \$60 ;
+  reg [7:0] \$600 ;
   reg \$601 ;
-  reg [25:0] \$602 ;
-  reg [25:0] \$603 ;
-  reg [7:0] \$604 ;
-  reg \$605 ;
-  wire [7:0] \$606 ;
-  reg [15:0] \$607 ;
+  wire [7:0] \$602 ;
+  reg [15:0] \$603 ;
+  reg \$604 ;
+  reg [25:0] \$605 ;
+  reg [25:0] \$606 ;
+  reg [7:0] \$607 ;
   reg \$608 ;
-  reg [25:0] \$609 ;
-  wire [26:0] \$61 ;
-  reg [25:0] \$610 ;
-  reg [7:0] \$611 ;
-  reg \$612 ;
-  wire [7:0] \$613 ;
-  reg [15:0] \$614 ;
+  wire [7:0] \$609 ;
+  wire \$61 ;
+  reg [15:0] \$610 ;
+  reg \$611 ;
+  reg [25:0] \$612 ;
+  reg [25:0] \$613 ;
+  reg [7:0] \$614 ;
   reg \$615 ;
-  reg [25:0] \$616 ;
-  reg [25:0] \$617 ;
-  reg [7:0] \$618 ;
-  reg \$619 ;
-  wire [26:0] \$62 ;
-  wire [7:0] \$620 ;
-  reg [15:0] \$621 ;
+  wire [7:0] \$616 ;
+  reg [15:0] \$617 ;
+  reg \$618 ;
+  reg [25:0] \$619 ;
+  wire [25:0] \$62 ;
+  reg [25:0] \$620 ;
+  reg [7:0] \$621 ;
   reg \$622 ;
-  reg [25:0] \$623 ;
-  reg [25:0] \$624 ;
-  reg [7:0] \$625 ;
-  reg \$626 ;
-  wire [7:0] \$627 ;
-  reg [15:0] \$628 ;
+  wire [7:0] \$623 ;
+  reg [15:0] \$624 ;
+  reg \$625 ;
+  reg [25:0] \$626 ;
+  reg [25:0] \$627 ;
+  reg [7:0] \$628 ;
   reg \$629 ;
-  wire [26:0] \$63 ;
-  reg [25:0] \$630 ;
-  reg [25:0] \$631 ;
-  reg [7:0] \$632 ;
-  reg \$633 ;
-  wire [7:0] \$634 ;
-  reg [15:0] \$635 ;
+  wire \$63 ;
+  wire [7:0] \$630 ;
+  reg [15:0] \$631 ;
+  reg \$632 ;
+  reg [25:0] \$633 ;
+  reg [25:0] \$634 ;
+  reg [7:0] \$635 ;
   reg \$636 ;
-  reg [25:0] \$637 ;
-  reg [25:0] \$638 ;
-  reg [7:0] \$639 ;
-  wire [26:0] \$64 ;
-  reg \$640 ;
-  wire [7:0] \$641 ;
-  reg [15:0] \$642 ;
+  wire [7:0] \$637 ;
+  reg [15:0] \$638 ;
+  reg \$639 ;
+  wire [25:0] \$64 ;
+  reg [25:0] \$640 ;
+  reg [25:0] \$641 ;
+  reg [7:0] \$642 ;
   reg \$643 ;
-  reg [25:0] \$644 ;
-  reg [25:0] \$645 ;
-  reg [7:0] \$646 ;
-  reg \$647 ;
-  wire [7:0] \$648 ;
-  reg [15:0] \$649 ;
+  wire [7:0] \$644 ;
+  reg [15:0] \$645 ;
+  reg \$646 ;
+  reg [25:0] \$647 ;
+  reg [25:0] \$648 ;
+  reg [7:0] \$649 ;
   wire \$65 ;
   reg \$650 ;
-  reg [25:0] \$651 ;
-  reg [25:0] \$652 ;
-  reg [7:0] \$653 ;
-  reg \$654 ;
-  wire [7:0] \$655 ;
-  reg [15:0] \$656 ;
+  wire [7:0] \$651 ;
+  reg [15:0] \$652 ;
+  reg \$653 ;
+  reg [25:0] \$654 ;
+  reg [25:0] \$655 ;
+  reg [7:0] \$656 ;
   reg \$657 ;
-  reg [25:0] \$658 ;
-  reg [25:0] \$659 ;
-  wire [4:0] \$66 ;
-  reg [7:0] \$660 ;
-  reg \$661 ;
-  wire [7:0] \$662 ;
-  reg [15:0] \$663 ;
+  wire [7:0] \$658 ;
+  reg [15:0] \$659 ;
+  wire [25:0] \$66 ;
+  reg \$660 ;
+  reg [25:0] \$661 ;
+  reg [25:0] \$662 ;
+  reg [7:0] \$663 ;
   reg \$664 ;
-  reg [25:0] \$665 ;
-  reg [25:0] \$666 ;
-  reg [7:0] \$667 ;
-  reg \$668 ;
-  wire [7:0] \$669 ;
+  wire [7:0] \$665 ;
+  reg [15:0] \$666 ;
+  reg \$667 ;
+  reg [25:0] \$668 ;
+  reg [25:0] \$669 ;
   wire \$67 ;
-  reg [15:0] \$670 ;
+  reg [7:0] \$670 ;
   reg \$671 ;
-  reg [25:0] \$672 ;
-  reg [25:0] \$673 ;
-  reg [7:0] \$674 ;
-  reg \$675 ;
-  wire [7:0] \$676 ;
-  reg [15:0] \$677 ;
+  wire [7:0] \$672 ;
+  reg [15:0] \$673 ;
+  reg \$674 ;
+  reg [25:0] \$675 ;
+  reg [25:0] \$676 ;
+  reg [7:0] \$677 ;
   reg \$678 ;
-  reg [25:0] \$679 ;
-  wire \$68 ;
-  reg [25:0] \$680 ;
-  reg [7:0] \$681 ;
-  reg \$682 ;
-  wire [7:0] \$683 ;
-  reg [15:0] \$684 ;
+  wire [7:0] \$679 ;
+  wire [25:0] \$68 ;
+  reg [15:0] \$680 ;
+  reg \$681 ;
+  reg [25:0] \$682 ;
+  reg [25:0] \$683 ;
+  reg [7:0] \$684 ;
   reg \$685 ;
-  reg [25:0] \$686 ;
-  reg [25:0] \$687 ;
-  reg [7:0] \$688 ;
-  reg \$689 ;
+  wire [7:0] \$686 ;
+  reg [15:0] \$687 ;
+  reg \$688 ;
+  reg [25:0] \$689 ;
   wire \$69 ;
-  wire [7:0] \$690 ;
-  reg [15:0] \$691 ;
+  reg [25:0] \$690 ;
+  reg [7:0] \$691 ;
   reg \$692 ;
-  reg [25:0] \$693 ;
-  reg [25:0] \$694 ;
-  reg [7:0] \$695 ;
-  reg \$696 ;
-  wire [7:0] \$697 ;
-  reg [15:0] \$698 ;
+  wire [7:0] \$693 ;
+  reg [15:0] \$694 ;
+  reg \$695 ;
+  reg [25:0] \$696 ;
+  reg [25:0] \$697 ;
+  reg [7:0] \$698 ;
   reg \$699 ;
-  wire [26:0] \$7 ;
-  wire \$70 ;
-  reg [25:0] \$700 ;
-  reg [25:0] \$701 ;
-  reg [7:0] \$702 ;
-  reg \$703 ;
-  wire [7:0] \$704 ;
-  reg [15:0] \$705 ;
+  wire \$7 ;
+  wire [25:0] \$70 ;
+  wire [7:0] \$700 ;
+  reg [15:0] \$701 ;
+  reg \$702 ;
+  reg [25:0] \$703 ;
+  reg [25:0] \$704 ;
+  reg [7:0] \$705 ;
   reg \$706 ;
-  reg [25:0] \$707 ;
-  reg [25:0] \$708 ;
-  reg [7:0] \$709 ;
+  wire [7:0] \$707 ;
+  reg [15:0] \$708 ;
+  reg \$709 ;
   wire \$71 ;
-  reg \$710 ;
-  wire [7:0] \$711 ;
-  reg [15:0] \$712 ;
+  reg [25:0] \$710 ;
+  reg [25:0] \$711 ;
+  reg [7:0] \$712 ;
   reg \$713 ;
-  reg [25:0] \$714 ;
-  reg [25:0] \$715 ;
-  reg [7:0] \$716 ;
-  reg \$717 ;
-  wire [7:0] \$718 ;
-  reg [15:0] \$719 ;
-  wire \$72 ;
+  wire [7:0] \$714 ;
+  reg [15:0] \$715 ;
+  reg \$716 ;
+  reg [25:0] \$717 ;
+  reg [25:0] \$718 ;
+  reg [7:0] \$719 ;
+  wire [25:0] \$72 ;
   reg \$720 ;
-  reg [25:0] \$721 ;
-  reg [25:0] \$722 ;
-  reg [7:0] \$723 ;
-  reg \$724 ;
-  wire [7:0] \$725 ;
-  reg [15:0] \$726 ;
+  wire [7:0] \$721 ;
+  reg [15:0] \$722 ;
+  reg \$723 ;
+  reg [25:0] \$724 ;
+  reg [25:0] \$725 ;
+  reg [7:0] \$726 ;
   reg \$727 ;
-  reg [25:0] \$728 ;
-  reg [25:0] \$729 ;
+  wire [7:0] \$728 ;
+  reg [15:0] \$729 ;
   wire \$73 ;
-  reg [7:0] \$730 ;
-  reg \$731 ;
-  wire [7:0] \$732 ;
-  reg [15:0] \$733 ;
+  reg \$730 ;
+  reg [25:0] \$731 ;
+  reg [25:0] \$732 ;
+  reg [7:0] \$733 ;
   reg \$734 ;
-  reg [25:0] \$735 ;
-  reg [25:0] \$736 ;
-  reg [3:0] \$737 ;
-  reg \$738 ;
-  wire \$74 ;
+  wire [7:0] \$735 ;
+  reg [15:0] \$736 ;
+  reg \$737 ;
+  reg [25:0] \$738 ;
+  reg [25:0] \$739 ;
+  wire [25:0] \$74 ;
+  reg [7:0] \$740 ;
+  reg \$741 ;
+  wire [7:0] \$742 ;
+  reg [15:0] \$743 ;
+  reg \$744 ;
+  reg [25:0] \$745 ;
+  reg [25:0] \$746 ;
+  reg [3:0] \$747 ;
+  reg \$748 ;
   wire \$75 ;
   wire [25:0] \$76 ;
   wire \$77 ;
   wire [25:0] \$78 ;
   wire \$79 ;
-  wire [26:0] \$8 ;
+  wire [25:0] \$8 ;
   wire [25:0] \$80 ;
   wire \$81 ;
   wire [25:0] \$82 ;
@@ -2389,7 +2441,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$87 ;
   wire [25:0] \$88 ;
   wire \$89 ;
-  wire [26:0] \$9 ;
+  wire \$9 ;
   wire [25:0] \$90 ;
   wire \$91 ;
   wire [25:0] \$92 ;
@@ -2632,6 +2684,24 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[5] ;
   wire [7:0] \i_w[6] ;
   wire [7:0] \i_w[7] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg [7:0] in_a4 = 8'h00;
+  reg [7:0] in_a5 = 8'h00;
+  reg [7:0] in_a6 = 8'h00;
+  reg [7:0] in_a7 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
+  reg [7:0] in_w6 = 8'h00;
+  reg [7:0] in_w7 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -3185,4590 +3255,4632 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in5;
   wire [7:0] w_in6;
   wire [7:0] w_in7;
-  assign \$118  = lr_2_5 ? 26'h0000000 : \$22 [25:0];
-  assign \$120  = lr_2_6 ? 26'h0000000 : \$23 [25:0];
-  assign \$122  = lr_2_7 ? 26'h0000000 : \$24 [25:0];
-  assign \$124  = lr_3_0 ? 26'h0000000 : \$25 [25:0];
-  assign \$126  = lr_3_1 ? 26'h0000000 : \$26 [25:0];
-  assign \$128  = lr_3_2 ? 26'h0000000 : \$27 [25:0];
-  assign \$130  = lr_3_3 ? 26'h0000000 : \$28 [25:0];
-  assign \$132  = lr_3_4 ? 26'h0000000 : \$29 [25:0];
-  assign \$134  = lr_3_5 ? 26'h0000000 : \$30 [25:0];
-  assign \$136  = lr_3_6 ? 26'h0000000 : \$31 [25:0];
-  assign \$138  = lr_3_7 ? 26'h0000000 : \$32 [25:0];
-  assign \$140  = lr_4_0 ? 26'h0000000 : \$33 [25:0];
-  assign \$142  = lr_4_1 ? 26'h0000000 : \$34 [25:0];
-  assign \$144  = lr_4_2 ? 26'h0000000 : \$35 [25:0];
-  assign \$146  = lr_4_3 ? 26'h0000000 : \$36 [25:0];
-  assign \$148  = lr_4_4 ? 26'h0000000 : \$37 [25:0];
-  assign \$150  = lr_4_5 ? 26'h0000000 : \$38 [25:0];
-  assign \$152  = lr_4_6 ? 26'h0000000 : \$39 [25:0];
-  assign \$154  = lr_4_7 ? 26'h0000000 : \$40 [25:0];
-  assign \$156  = lr_5_0 ? 26'h0000000 : \$41 [25:0];
-  assign \$158  = lr_5_1 ? 26'h0000000 : \$42 [25:0];
-  assign \$160  = lr_5_2 ? 26'h0000000 : \$43 [25:0];
-  assign \$162  = lr_5_3 ? 26'h0000000 : \$44 [25:0];
-  assign \$164  = lr_5_4 ? 26'h0000000 : \$45 [25:0];
-  assign \$166  = lr_5_5 ? 26'h0000000 : \$46 [25:0];
-  assign \$168  = lr_5_6 ? 26'h0000000 : \$47 [25:0];
-  assign \$170  = lr_5_7 ? 26'h0000000 : \$48 [25:0];
-  assign \$172  = lr_6_0 ? 26'h0000000 : \$49 [25:0];
-  assign \$174  = lr_6_1 ? 26'h0000000 : \$50 [25:0];
-  assign \$176  = lr_6_2 ? 26'h0000000 : \$51 [25:0];
-  assign \$178  = lr_6_3 ? 26'h0000000 : \$52 [25:0];
-  assign \$180  = lr_6_4 ? 26'h0000000 : \$53 [25:0];
-  assign \$182  = lr_6_5 ? 26'h0000000 : \$54 [25:0];
-  assign \$184  = lr_6_6 ? 26'h0000000 : \$55 [25:0];
-  assign \$186  = lr_6_7 ? 26'h0000000 : \$56 [25:0];
-  assign \$188  = lr_7_0 ? 26'h0000000 : \$57 [25:0];
-  assign \$190  = lr_7_1 ? 26'h0000000 : \$58 [25:0];
-  assign \$192  = lr_7_2 ? 26'h0000000 : \$59 [25:0];
-  assign \$194  = lr_7_3 ? 26'h0000000 : \$60 [25:0];
-  assign \$196  = lr_7_4 ? 26'h0000000 : \$61 [25:0];
-  assign \$198  = lr_7_5 ? 26'h0000000 : \$62 [25:0];
-  assign \$200  = lr_7_6 ? 26'h0000000 : \$63 [25:0];
-  assign \$202  = lr_7_7 ? 26'h0000000 : \$64 [25:0];
-  assign \$204  = | count_next;
-  always @(posedge clk)
-    skew_a1_d0 <= \$205 ;
-  always @(posedge clk)
-    skew_l1_d0 <= \$206 ;
-  always @(posedge clk)
-    skew_a2_d0 <= \$207 ;
-  always @(posedge clk)
-    skew_a2_d1 <= \$208 ;
-  always @(posedge clk)
-    skew_l2_d0 <= \$209 ;
-  always @(posedge clk)
-    skew_l2_d1 <= \$210 ;
-  always @(posedge clk)
-    skew_a3_d0 <= \$211 ;
-  always @(posedge clk)
-    skew_a3_d1 <= \$212 ;
-  always @(posedge clk)
-    skew_a3_d2 <= \$213 ;
-  always @(posedge clk)
-    skew_l3_d0 <= \$214 ;
-  always @(posedge clk)
-    skew_l3_d1 <= \$215 ;
-  always @(posedge clk)
-    skew_l3_d2 <= \$216 ;
-  always @(posedge clk)
-    skew_a4_d0 <= \$217 ;
-  always @(posedge clk)
-    skew_a4_d1 <= \$218 ;
-  always @(posedge clk)
-    skew_a4_d2 <= \$219 ;
-  always @(posedge clk)
-    skew_a4_d3 <= \$220 ;
-  always @(posedge clk)
-    skew_l4_d0 <= \$221 ;
-  always @(posedge clk)
-    skew_l4_d1 <= \$222 ;
-  always @(posedge clk)
-    skew_l4_d2 <= \$223 ;
-  always @(posedge clk)
-    skew_l4_d3 <= \$224 ;
-  always @(posedge clk)
-    skew_a5_d0 <= \$225 ;
-  always @(posedge clk)
-    skew_a5_d1 <= \$226 ;
-  always @(posedge clk)
-    skew_a5_d2 <= \$227 ;
-  always @(posedge clk)
-    skew_a5_d3 <= \$228 ;
-  always @(posedge clk)
-    skew_a5_d4 <= \$229 ;
-  always @(posedge clk)
-    skew_l5_d0 <= \$230 ;
-  always @(posedge clk)
-    skew_l5_d1 <= \$231 ;
-  always @(posedge clk)
-    skew_l5_d2 <= \$232 ;
-  always @(posedge clk)
-    skew_l5_d3 <= \$233 ;
-  always @(posedge clk)
-    skew_l5_d4 <= \$234 ;
-  always @(posedge clk)
-    skew_a6_d0 <= \$235 ;
-  always @(posedge clk)
-    skew_a6_d1 <= \$236 ;
-  always @(posedge clk)
-    skew_a6_d2 <= \$237 ;
-  always @(posedge clk)
-    skew_a6_d3 <= \$238 ;
-  always @(posedge clk)
-    skew_a6_d4 <= \$239 ;
-  always @(posedge clk)
-    skew_a6_d5 <= \$240 ;
-  always @(posedge clk)
-    skew_l6_d0 <= \$241 ;
-  always @(posedge clk)
-    skew_l6_d1 <= \$242 ;
-  always @(posedge clk)
-    skew_l6_d2 <= \$243 ;
-  always @(posedge clk)
-    skew_l6_d3 <= \$244 ;
-  always @(posedge clk)
-    skew_l6_d4 <= \$245 ;
-  always @(posedge clk)
-    skew_l6_d5 <= \$246 ;
-  always @(posedge clk)
-    skew_a7_d0 <= \$247 ;
-  always @(posedge clk)
-    skew_a7_d1 <= \$248 ;
-  always @(posedge clk)
-    skew_a7_d2 <= \$249 ;
-  always @(posedge clk)
-    skew_a7_d3 <= \$250 ;
-  always @(posedge clk)
-    skew_a7_d4 <= \$251 ;
-  always @(posedge clk)
-    skew_a7_d5 <= \$252 ;
-  always @(posedge clk)
-    skew_a7_d6 <= \$253 ;
-  always @(posedge clk)
-    skew_l7_d0 <= \$254 ;
-  always @(posedge clk)
-    skew_l7_d1 <= \$255 ;
-  always @(posedge clk)
-    skew_l7_d2 <= \$256 ;
-  always @(posedge clk)
-    skew_l7_d3 <= \$257 ;
-  always @(posedge clk)
-    skew_l7_d4 <= \$258 ;
-  always @(posedge clk)
-    skew_l7_d5 <= \$259 ;
-  always @(posedge clk)
-    skew_l7_d6 <= \$260 ;
-  always @(posedge clk)
-    skew_w1_d0 <= \$261 ;
-  always @(posedge clk)
-    skew_w2_d0 <= \$262 ;
-  always @(posedge clk)
-    skew_w2_d1 <= \$263 ;
-  always @(posedge clk)
-    skew_w3_d0 <= \$264 ;
-  always @(posedge clk)
-    skew_w3_d1 <= \$265 ;
-  always @(posedge clk)
-    skew_w3_d2 <= \$266 ;
-  always @(posedge clk)
-    skew_w4_d0 <= \$267 ;
-  always @(posedge clk)
-    skew_w4_d1 <= \$268 ;
-  always @(posedge clk)
-    skew_w4_d2 <= \$269 ;
-  always @(posedge clk)
-    skew_w4_d3 <= \$270 ;
-  always @(posedge clk)
-    skew_w5_d0 <= \$271 ;
-  always @(posedge clk)
-    skew_w5_d1 <= \$272 ;
-  always @(posedge clk)
-    skew_w5_d2 <= \$273 ;
-  always @(posedge clk)
-    skew_w5_d3 <= \$274 ;
-  always @(posedge clk)
-    skew_w5_d4 <= \$275 ;
-  always @(posedge clk)
-    skew_w6_d0 <= \$276 ;
-  always @(posedge clk)
-    skew_w6_d1 <= \$277 ;
-  always @(posedge clk)
-    skew_w6_d2 <= \$278 ;
-  always @(posedge clk)
-    skew_w6_d3 <= \$279 ;
-  always @(posedge clk)
-    skew_w6_d4 <= \$280 ;
-  always @(posedge clk)
-    skew_w6_d5 <= \$281 ;
-  always @(posedge clk)
-    skew_w7_d0 <= \$282 ;
-  always @(posedge clk)
-    skew_w7_d1 <= \$283 ;
-  always @(posedge clk)
-    skew_w7_d2 <= \$284 ;
-  always @(posedge clk)
-    skew_w7_d3 <= \$285 ;
-  always @(posedge clk)
-    skew_w7_d4 <= \$286 ;
-  always @(posedge clk)
-    skew_w7_d5 <= \$287 ;
-  always @(posedge clk)
-    skew_w7_d6 <= \$288 ;
-  always @(posedge clk)
-    a_0_0 <= \$289 ;
-  always @(posedge clk)
-    l_0_0 <= \$290 ;
-  always @(posedge clk)
-    w_0_0 <= \$291 ;
-  always @(posedge clk)
-    pr_0_0 <= \$292 ;
-  always @(posedge clk)
-    lr_0_0 <= \$293 ;
-  always @(posedge clk)
-    acc_0_0 <= \$294 ;
-  always @(posedge clk)
-    out_0_0 <= \$295 ;
-  always @(posedge clk)
-    a_0_1 <= \$296 ;
-  always @(posedge clk)
-    l_0_1 <= \$297 ;
-  always @(posedge clk)
-    w_0_1 <= \$298 ;
-  always @(posedge clk)
-    pr_0_1 <= \$299 ;
-  always @(posedge clk)
-    lr_0_1 <= \$300 ;
-  always @(posedge clk)
-    acc_0_1 <= \$301 ;
-  always @(posedge clk)
-    out_0_1 <= \$302 ;
-  always @(posedge clk)
-    a_0_2 <= \$303 ;
-  always @(posedge clk)
-    l_0_2 <= \$304 ;
-  always @(posedge clk)
-    w_0_2 <= \$305 ;
-  always @(posedge clk)
-    pr_0_2 <= \$306 ;
-  always @(posedge clk)
-    lr_0_2 <= \$307 ;
-  always @(posedge clk)
-    acc_0_2 <= \$308 ;
-  always @(posedge clk)
-    out_0_2 <= \$309 ;
-  always @(posedge clk)
-    a_0_3 <= \$310 ;
-  always @(posedge clk)
-    l_0_3 <= \$311 ;
-  always @(posedge clk)
-    w_0_3 <= \$312 ;
-  always @(posedge clk)
-    pr_0_3 <= \$313 ;
-  always @(posedge clk)
-    lr_0_3 <= \$314 ;
-  always @(posedge clk)
-    acc_0_3 <= \$315 ;
-  always @(posedge clk)
-    out_0_3 <= \$316 ;
-  always @(posedge clk)
-    a_0_4 <= \$317 ;
-  always @(posedge clk)
-    l_0_4 <= \$318 ;
-  always @(posedge clk)
-    w_0_4 <= \$319 ;
-  always @(posedge clk)
-    pr_0_4 <= \$320 ;
-  always @(posedge clk)
-    lr_0_4 <= \$321 ;
-  always @(posedge clk)
-    acc_0_4 <= \$322 ;
-  always @(posedge clk)
-    out_0_4 <= \$323 ;
-  always @(posedge clk)
-    a_0_5 <= \$324 ;
-  always @(posedge clk)
-    l_0_5 <= \$325 ;
-  always @(posedge clk)
-    w_0_5 <= \$326 ;
-  always @(posedge clk)
-    pr_0_5 <= \$327 ;
-  always @(posedge clk)
-    lr_0_5 <= \$328 ;
-  always @(posedge clk)
-    acc_0_5 <= \$329 ;
-  always @(posedge clk)
-    out_0_5 <= \$330 ;
-  always @(posedge clk)
-    a_0_6 <= \$331 ;
-  always @(posedge clk)
-    l_0_6 <= \$332 ;
-  always @(posedge clk)
-    w_0_6 <= \$333 ;
-  always @(posedge clk)
-    pr_0_6 <= \$334 ;
-  always @(posedge clk)
-    lr_0_6 <= \$335 ;
-  always @(posedge clk)
-    acc_0_6 <= \$336 ;
-  always @(posedge clk)
-    out_0_6 <= \$337 ;
-  always @(posedge clk)
-    a_0_7 <= \$338 ;
-  always @(posedge clk)
-    l_0_7 <= \$339 ;
-  always @(posedge clk)
-    w_0_7 <= \$340 ;
-  always @(posedge clk)
-    pr_0_7 <= \$341 ;
-  always @(posedge clk)
-    lr_0_7 <= \$342 ;
-  always @(posedge clk)
-    acc_0_7 <= \$343 ;
-  always @(posedge clk)
-    out_0_7 <= \$344 ;
-  always @(posedge clk)
-    a_1_0 <= \$345 ;
-  always @(posedge clk)
-    l_1_0 <= \$346 ;
-  always @(posedge clk)
-    w_1_0 <= \$347 ;
-  always @(posedge clk)
-    pr_1_0 <= \$348 ;
-  always @(posedge clk)
-    lr_1_0 <= \$349 ;
-  always @(posedge clk)
-    acc_1_0 <= \$350 ;
-  always @(posedge clk)
-    out_1_0 <= \$351 ;
-  always @(posedge clk)
-    a_1_1 <= \$352 ;
-  always @(posedge clk)
-    l_1_1 <= \$353 ;
-  always @(posedge clk)
-    w_1_1 <= \$354 ;
-  always @(posedge clk)
-    pr_1_1 <= \$355 ;
-  always @(posedge clk)
-    lr_1_1 <= \$356 ;
-  always @(posedge clk)
-    acc_1_1 <= \$357 ;
-  always @(posedge clk)
-    out_1_1 <= \$358 ;
-  always @(posedge clk)
-    a_1_2 <= \$359 ;
-  always @(posedge clk)
-    l_1_2 <= \$360 ;
-  always @(posedge clk)
-    w_1_2 <= \$361 ;
-  always @(posedge clk)
-    pr_1_2 <= \$362 ;
-  always @(posedge clk)
-    lr_1_2 <= \$363 ;
-  always @(posedge clk)
-    acc_1_2 <= \$364 ;
-  always @(posedge clk)
-    out_1_2 <= \$365 ;
-  always @(posedge clk)
-    a_1_3 <= \$366 ;
-  always @(posedge clk)
-    l_1_3 <= \$367 ;
-  always @(posedge clk)
-    w_1_3 <= \$368 ;
-  always @(posedge clk)
-    pr_1_3 <= \$369 ;
-  always @(posedge clk)
-    lr_1_3 <= \$370 ;
-  always @(posedge clk)
-    acc_1_3 <= \$371 ;
-  always @(posedge clk)
-    out_1_3 <= \$372 ;
-  always @(posedge clk)
-    a_1_4 <= \$373 ;
-  always @(posedge clk)
-    l_1_4 <= \$374 ;
-  always @(posedge clk)
-    w_1_4 <= \$375 ;
-  always @(posedge clk)
-    pr_1_4 <= \$376 ;
-  always @(posedge clk)
-    lr_1_4 <= \$377 ;
-  always @(posedge clk)
-    acc_1_4 <= \$378 ;
-  always @(posedge clk)
-    out_1_4 <= \$379 ;
-  always @(posedge clk)
-    a_1_5 <= \$380 ;
-  always @(posedge clk)
-    l_1_5 <= \$381 ;
-  always @(posedge clk)
-    w_1_5 <= \$382 ;
-  always @(posedge clk)
-    pr_1_5 <= \$383 ;
-  always @(posedge clk)
-    lr_1_5 <= \$384 ;
-  always @(posedge clk)
-    acc_1_5 <= \$385 ;
-  always @(posedge clk)
-    out_1_5 <= \$386 ;
-  always @(posedge clk)
-    a_1_6 <= \$387 ;
-  always @(posedge clk)
-    l_1_6 <= \$388 ;
-  always @(posedge clk)
-    w_1_6 <= \$389 ;
-  always @(posedge clk)
-    pr_1_6 <= \$390 ;
-  always @(posedge clk)
-    lr_1_6 <= \$391 ;
-  always @(posedge clk)
-    acc_1_6 <= \$392 ;
-  always @(posedge clk)
-    out_1_6 <= \$393 ;
-  always @(posedge clk)
-    a_1_7 <= \$394 ;
-  always @(posedge clk)
-    l_1_7 <= \$395 ;
-  always @(posedge clk)
-    w_1_7 <= \$396 ;
-  always @(posedge clk)
-    pr_1_7 <= \$397 ;
-  always @(posedge clk)
-    lr_1_7 <= \$398 ;
-  always @(posedge clk)
-    acc_1_7 <= \$399 ;
-  always @(posedge clk)
-    out_1_7 <= \$400 ;
-  always @(posedge clk)
-    a_2_0 <= \$401 ;
-  always @(posedge clk)
-    l_2_0 <= \$402 ;
-  always @(posedge clk)
-    w_2_0 <= \$403 ;
-  always @(posedge clk)
-    pr_2_0 <= \$404 ;
-  always @(posedge clk)
-    lr_2_0 <= \$405 ;
-  always @(posedge clk)
-    acc_2_0 <= \$406 ;
-  always @(posedge clk)
-    out_2_0 <= \$407 ;
-  always @(posedge clk)
-    a_2_1 <= \$408 ;
-  always @(posedge clk)
-    l_2_1 <= \$409 ;
-  always @(posedge clk)
-    w_2_1 <= \$410 ;
-  always @(posedge clk)
-    pr_2_1 <= \$411 ;
-  always @(posedge clk)
-    lr_2_1 <= \$412 ;
-  always @(posedge clk)
-    acc_2_1 <= \$413 ;
-  always @(posedge clk)
-    out_2_1 <= \$414 ;
-  always @(posedge clk)
-    a_2_2 <= \$415 ;
-  always @(posedge clk)
-    l_2_2 <= \$416 ;
-  always @(posedge clk)
-    w_2_2 <= \$417 ;
-  always @(posedge clk)
-    pr_2_2 <= \$418 ;
-  always @(posedge clk)
-    lr_2_2 <= \$419 ;
-  always @(posedge clk)
-    acc_2_2 <= \$420 ;
-  always @(posedge clk)
-    out_2_2 <= \$421 ;
-  always @(posedge clk)
-    a_2_3 <= \$422 ;
-  always @(posedge clk)
-    l_2_3 <= \$423 ;
-  always @(posedge clk)
-    w_2_3 <= \$424 ;
-  always @(posedge clk)
-    pr_2_3 <= \$425 ;
-  always @(posedge clk)
-    lr_2_3 <= \$426 ;
-  always @(posedge clk)
-    acc_2_3 <= \$427 ;
-  always @(posedge clk)
-    out_2_3 <= \$428 ;
-  always @(posedge clk)
-    a_2_4 <= \$429 ;
-  always @(posedge clk)
-    l_2_4 <= \$430 ;
-  always @(posedge clk)
-    w_2_4 <= \$431 ;
-  always @(posedge clk)
-    pr_2_4 <= \$432 ;
-  always @(posedge clk)
-    lr_2_4 <= \$433 ;
-  always @(posedge clk)
-    acc_2_4 <= \$434 ;
-  always @(posedge clk)
-    out_2_4 <= \$435 ;
-  always @(posedge clk)
-    a_2_5 <= \$436 ;
-  always @(posedge clk)
-    l_2_5 <= \$437 ;
-  always @(posedge clk)
-    w_2_5 <= \$438 ;
-  always @(posedge clk)
-    pr_2_5 <= \$439 ;
-  always @(posedge clk)
-    lr_2_5 <= \$440 ;
-  always @(posedge clk)
-    acc_2_5 <= \$441 ;
-  always @(posedge clk)
-    out_2_5 <= \$442 ;
-  always @(posedge clk)
-    a_2_6 <= \$443 ;
-  always @(posedge clk)
-    l_2_6 <= \$444 ;
-  always @(posedge clk)
-    w_2_6 <= \$445 ;
-  always @(posedge clk)
-    pr_2_6 <= \$446 ;
-  always @(posedge clk)
-    lr_2_6 <= \$447 ;
-  always @(posedge clk)
-    acc_2_6 <= \$448 ;
-  always @(posedge clk)
-    out_2_6 <= \$449 ;
-  always @(posedge clk)
-    a_2_7 <= \$450 ;
-  always @(posedge clk)
-    l_2_7 <= \$451 ;
-  always @(posedge clk)
-    w_2_7 <= \$452 ;
-  always @(posedge clk)
-    pr_2_7 <= \$453 ;
-  always @(posedge clk)
-    lr_2_7 <= \$454 ;
-  always @(posedge clk)
-    acc_2_7 <= \$455 ;
-  always @(posedge clk)
-    out_2_7 <= \$456 ;
-  always @(posedge clk)
-    a_3_0 <= \$457 ;
-  always @(posedge clk)
-    l_3_0 <= \$458 ;
-  always @(posedge clk)
-    w_3_0 <= \$459 ;
-  always @(posedge clk)
-    pr_3_0 <= \$460 ;
-  always @(posedge clk)
-    lr_3_0 <= \$461 ;
-  always @(posedge clk)
-    acc_3_0 <= \$462 ;
-  always @(posedge clk)
-    out_3_0 <= \$463 ;
-  always @(posedge clk)
-    a_3_1 <= \$464 ;
-  always @(posedge clk)
-    l_3_1 <= \$465 ;
-  always @(posedge clk)
-    w_3_1 <= \$466 ;
-  always @(posedge clk)
-    pr_3_1 <= \$467 ;
-  always @(posedge clk)
-    lr_3_1 <= \$468 ;
-  always @(posedge clk)
-    acc_3_1 <= \$469 ;
-  always @(posedge clk)
-    out_3_1 <= \$470 ;
-  always @(posedge clk)
-    a_3_2 <= \$471 ;
-  always @(posedge clk)
-    l_3_2 <= \$472 ;
-  always @(posedge clk)
-    w_3_2 <= \$473 ;
-  always @(posedge clk)
-    pr_3_2 <= \$474 ;
-  always @(posedge clk)
-    lr_3_2 <= \$475 ;
-  always @(posedge clk)
-    acc_3_2 <= \$476 ;
-  always @(posedge clk)
-    out_3_2 <= \$477 ;
-  always @(posedge clk)
-    a_3_3 <= \$478 ;
-  always @(posedge clk)
-    l_3_3 <= \$479 ;
-  always @(posedge clk)
-    w_3_3 <= \$480 ;
-  always @(posedge clk)
-    pr_3_3 <= \$481 ;
-  always @(posedge clk)
-    lr_3_3 <= \$482 ;
-  always @(posedge clk)
-    acc_3_3 <= \$483 ;
-  always @(posedge clk)
-    out_3_3 <= \$484 ;
-  always @(posedge clk)
-    a_3_4 <= \$485 ;
-  always @(posedge clk)
-    l_3_4 <= \$486 ;
-  always @(posedge clk)
-    w_3_4 <= \$487 ;
-  always @(posedge clk)
-    pr_3_4 <= \$488 ;
-  always @(posedge clk)
-    lr_3_4 <= \$489 ;
-  always @(posedge clk)
-    acc_3_4 <= \$490 ;
-  always @(posedge clk)
-    out_3_4 <= \$491 ;
-  always @(posedge clk)
-    a_3_5 <= \$492 ;
-  always @(posedge clk)
-    l_3_5 <= \$493 ;
-  always @(posedge clk)
-    w_3_5 <= \$494 ;
-  always @(posedge clk)
-    pr_3_5 <= \$495 ;
-  always @(posedge clk)
-    lr_3_5 <= \$496 ;
-  always @(posedge clk)
-    acc_3_5 <= \$497 ;
-  always @(posedge clk)
-    out_3_5 <= \$498 ;
-  always @(posedge clk)
-    a_3_6 <= \$499 ;
-  always @(posedge clk)
-    l_3_6 <= \$500 ;
-  always @(posedge clk)
-    w_3_6 <= \$501 ;
-  always @(posedge clk)
-    pr_3_6 <= \$502 ;
-  always @(posedge clk)
-    lr_3_6 <= \$503 ;
-  always @(posedge clk)
-    acc_3_6 <= \$504 ;
-  always @(posedge clk)
-    out_3_6 <= \$505 ;
-  always @(posedge clk)
-    a_3_7 <= \$506 ;
-  always @(posedge clk)
-    l_3_7 <= \$507 ;
-  always @(posedge clk)
-    w_3_7 <= \$508 ;
-  always @(posedge clk)
-    pr_3_7 <= \$509 ;
-  always @(posedge clk)
-    lr_3_7 <= \$510 ;
-  always @(posedge clk)
-    acc_3_7 <= \$511 ;
-  always @(posedge clk)
-    out_3_7 <= \$512 ;
-  always @(posedge clk)
-    a_4_0 <= \$513 ;
-  always @(posedge clk)
-    l_4_0 <= \$514 ;
-  always @(posedge clk)
-    w_4_0 <= \$515 ;
-  always @(posedge clk)
-    pr_4_0 <= \$516 ;
-  always @(posedge clk)
-    lr_4_0 <= \$517 ;
-  always @(posedge clk)
-    acc_4_0 <= \$518 ;
-  always @(posedge clk)
-    out_4_0 <= \$519 ;
-  always @(posedge clk)
-    a_4_1 <= \$520 ;
-  always @(posedge clk)
-    l_4_1 <= \$521 ;
-  always @(posedge clk)
-    w_4_1 <= \$522 ;
-  always @(posedge clk)
-    pr_4_1 <= \$523 ;
-  always @(posedge clk)
-    lr_4_1 <= \$524 ;
-  always @(posedge clk)
-    acc_4_1 <= \$525 ;
-  always @(posedge clk)
-    out_4_1 <= \$526 ;
-  always @(posedge clk)
-    a_4_2 <= \$527 ;
-  always @(posedge clk)
-    l_4_2 <= \$528 ;
-  always @(posedge clk)
-    w_4_2 <= \$529 ;
-  always @(posedge clk)
-    pr_4_2 <= \$530 ;
-  always @(posedge clk)
-    lr_4_2 <= \$531 ;
-  always @(posedge clk)
-    acc_4_2 <= \$532 ;
-  always @(posedge clk)
-    out_4_2 <= \$533 ;
-  always @(posedge clk)
-    a_4_3 <= \$534 ;
-  always @(posedge clk)
-    l_4_3 <= \$535 ;
-  always @(posedge clk)
-    w_4_3 <= \$536 ;
-  always @(posedge clk)
-    pr_4_3 <= \$537 ;
-  always @(posedge clk)
-    lr_4_3 <= \$538 ;
-  always @(posedge clk)
-    acc_4_3 <= \$539 ;
-  always @(posedge clk)
-    out_4_3 <= \$540 ;
-  always @(posedge clk)
-    a_4_4 <= \$541 ;
-  always @(posedge clk)
-    l_4_4 <= \$542 ;
-  always @(posedge clk)
-    w_4_4 <= \$543 ;
-  always @(posedge clk)
-    pr_4_4 <= \$544 ;
-  always @(posedge clk)
-    lr_4_4 <= \$545 ;
-  always @(posedge clk)
-    acc_4_4 <= \$546 ;
-  always @(posedge clk)
-    out_4_4 <= \$547 ;
-  always @(posedge clk)
-    a_4_5 <= \$548 ;
-  always @(posedge clk)
-    l_4_5 <= \$549 ;
-  always @(posedge clk)
-    w_4_5 <= \$550 ;
-  always @(posedge clk)
-    pr_4_5 <= \$551 ;
-  always @(posedge clk)
-    lr_4_5 <= \$552 ;
-  always @(posedge clk)
-    acc_4_5 <= \$553 ;
-  always @(posedge clk)
-    out_4_5 <= \$554 ;
-  always @(posedge clk)
-    a_4_6 <= \$555 ;
-  always @(posedge clk)
-    l_4_6 <= \$556 ;
-  always @(posedge clk)
-    w_4_6 <= \$557 ;
-  always @(posedge clk)
-    pr_4_6 <= \$558 ;
-  always @(posedge clk)
-    lr_4_6 <= \$559 ;
-  always @(posedge clk)
-    acc_4_6 <= \$560 ;
-  always @(posedge clk)
-    out_4_6 <= \$561 ;
-  always @(posedge clk)
-    a_4_7 <= \$562 ;
-  always @(posedge clk)
-    l_4_7 <= \$563 ;
-  always @(posedge clk)
-    w_4_7 <= \$564 ;
-  always @(posedge clk)
-    pr_4_7 <= \$565 ;
-  always @(posedge clk)
-    lr_4_7 <= \$566 ;
-  always @(posedge clk)
-    acc_4_7 <= \$567 ;
-  always @(posedge clk)
-    out_4_7 <= \$568 ;
-  always @(posedge clk)
-    a_5_0 <= \$569 ;
-  always @(posedge clk)
-    l_5_0 <= \$570 ;
-  always @(posedge clk)
-    w_5_0 <= \$571 ;
-  always @(posedge clk)
-    pr_5_0 <= \$572 ;
-  always @(posedge clk)
-    lr_5_0 <= \$573 ;
-  always @(posedge clk)
-    acc_5_0 <= \$574 ;
-  always @(posedge clk)
-    out_5_0 <= \$575 ;
-  always @(posedge clk)
-    a_5_1 <= \$576 ;
-  always @(posedge clk)
-    l_5_1 <= \$577 ;
-  always @(posedge clk)
-    w_5_1 <= \$578 ;
-  always @(posedge clk)
-    pr_5_1 <= \$579 ;
-  always @(posedge clk)
-    lr_5_1 <= \$580 ;
-  always @(posedge clk)
-    acc_5_1 <= \$581 ;
-  always @(posedge clk)
-    out_5_1 <= \$582 ;
-  always @(posedge clk)
-    a_5_2 <= \$583 ;
-  always @(posedge clk)
-    l_5_2 <= \$584 ;
-  always @(posedge clk)
-    w_5_2 <= \$585 ;
-  always @(posedge clk)
-    pr_5_2 <= \$586 ;
-  always @(posedge clk)
-    lr_5_2 <= \$587 ;
-  always @(posedge clk)
-    acc_5_2 <= \$588 ;
-  always @(posedge clk)
-    out_5_2 <= \$589 ;
-  always @(posedge clk)
-    a_5_3 <= \$590 ;
-  always @(posedge clk)
-    l_5_3 <= \$591 ;
-  always @(posedge clk)
-    w_5_3 <= \$592 ;
-  always @(posedge clk)
-    pr_5_3 <= \$593 ;
-  always @(posedge clk)
-    lr_5_3 <= \$594 ;
-  always @(posedge clk)
-    acc_5_3 <= \$595 ;
-  always @(posedge clk)
-    out_5_3 <= \$596 ;
-  always @(posedge clk)
-    a_5_4 <= \$597 ;
-  always @(posedge clk)
-    l_5_4 <= \$598 ;
-  always @(posedge clk)
-    w_5_4 <= \$599 ;
-  always @(posedge clk)
-    pr_5_4 <= \$600 ;
-  always @(posedge clk)
-    lr_5_4 <= \$601 ;
-  always @(posedge clk)
-    acc_5_4 <= \$602 ;
-  always @(posedge clk)
-    out_5_4 <= \$603 ;
-  always @(posedge clk)
-    a_5_5 <= \$604 ;
-  always @(posedge clk)
-    l_5_5 <= \$605 ;
-  always @(posedge clk)
-    w_5_5 <= \$606 ;
-  always @(posedge clk)
-    pr_5_5 <= \$607 ;
-  always @(posedge clk)
-    lr_5_5 <= \$608 ;
-  always @(posedge clk)
-    acc_5_5 <= \$609 ;
-  always @(posedge clk)
-    out_5_5 <= \$610 ;
-  always @(posedge clk)
-    a_5_6 <= \$611 ;
-  always @(posedge clk)
-    l_5_6 <= \$612 ;
-  always @(posedge clk)
-    w_5_6 <= \$613 ;
-  always @(posedge clk)
-    pr_5_6 <= \$614 ;
-  always @(posedge clk)
-    lr_5_6 <= \$615 ;
-  always @(posedge clk)
-    acc_5_6 <= \$616 ;
-  always @(posedge clk)
-    out_5_6 <= \$617 ;
-  always @(posedge clk)
-    a_5_7 <= \$618 ;
-  always @(posedge clk)
-    l_5_7 <= \$619 ;
-  always @(posedge clk)
-    w_5_7 <= \$620 ;
-  always @(posedge clk)
-    pr_5_7 <= \$621 ;
-  always @(posedge clk)
-    lr_5_7 <= \$622 ;
-  always @(posedge clk)
-    acc_5_7 <= \$623 ;
-  always @(posedge clk)
-    out_5_7 <= \$624 ;
-  always @(posedge clk)
-    a_6_0 <= \$625 ;
-  always @(posedge clk)
-    l_6_0 <= \$626 ;
-  always @(posedge clk)
-    w_6_0 <= \$627 ;
-  always @(posedge clk)
-    pr_6_0 <= \$628 ;
-  always @(posedge clk)
-    lr_6_0 <= \$629 ;
-  always @(posedge clk)
-    acc_6_0 <= \$630 ;
-  always @(posedge clk)
-    out_6_0 <= \$631 ;
-  always @(posedge clk)
-    a_6_1 <= \$632 ;
-  always @(posedge clk)
-    l_6_1 <= \$633 ;
-  always @(posedge clk)
-    w_6_1 <= \$634 ;
-  always @(posedge clk)
-    pr_6_1 <= \$635 ;
-  always @(posedge clk)
-    lr_6_1 <= \$636 ;
-  always @(posedge clk)
-    acc_6_1 <= \$637 ;
-  always @(posedge clk)
-    out_6_1 <= \$638 ;
-  always @(posedge clk)
-    a_6_2 <= \$639 ;
-  always @(posedge clk)
-    l_6_2 <= \$640 ;
-  always @(posedge clk)
-    w_6_2 <= \$641 ;
-  always @(posedge clk)
-    pr_6_2 <= \$642 ;
-  always @(posedge clk)
-    lr_6_2 <= \$643 ;
-  always @(posedge clk)
-    acc_6_2 <= \$644 ;
-  always @(posedge clk)
-    out_6_2 <= \$645 ;
-  always @(posedge clk)
-    a_6_3 <= \$646 ;
-  always @(posedge clk)
-    l_6_3 <= \$647 ;
-  always @(posedge clk)
-    w_6_3 <= \$648 ;
-  always @(posedge clk)
-    pr_6_3 <= \$649 ;
-  always @(posedge clk)
-    lr_6_3 <= \$650 ;
-  always @(posedge clk)
-    acc_6_3 <= \$651 ;
-  always @(posedge clk)
-    out_6_3 <= \$652 ;
-  always @(posedge clk)
-    a_6_4 <= \$653 ;
-  always @(posedge clk)
-    l_6_4 <= \$654 ;
-  always @(posedge clk)
-    w_6_4 <= \$655 ;
-  always @(posedge clk)
-    pr_6_4 <= \$656 ;
-  always @(posedge clk)
-    lr_6_4 <= \$657 ;
-  always @(posedge clk)
-    acc_6_4 <= \$658 ;
-  always @(posedge clk)
-    out_6_4 <= \$659 ;
-  always @(posedge clk)
-    a_6_5 <= \$660 ;
-  always @(posedge clk)
-    l_6_5 <= \$661 ;
-  always @(posedge clk)
-    w_6_5 <= \$662 ;
-  always @(posedge clk)
-    pr_6_5 <= \$663 ;
-  always @(posedge clk)
-    lr_6_5 <= \$664 ;
-  always @(posedge clk)
-    acc_6_5 <= \$665 ;
-  always @(posedge clk)
-    out_6_5 <= \$666 ;
-  always @(posedge clk)
-    a_6_6 <= \$667 ;
-  always @(posedge clk)
-    l_6_6 <= \$668 ;
-  always @(posedge clk)
-    w_6_6 <= \$669 ;
-  always @(posedge clk)
-    pr_6_6 <= \$670 ;
-  always @(posedge clk)
-    lr_6_6 <= \$671 ;
-  always @(posedge clk)
-    acc_6_6 <= \$672 ;
-  always @(posedge clk)
-    out_6_6 <= \$673 ;
-  always @(posedge clk)
-    a_6_7 <= \$674 ;
-  always @(posedge clk)
-    l_6_7 <= \$675 ;
-  always @(posedge clk)
-    w_6_7 <= \$676 ;
-  always @(posedge clk)
-    pr_6_7 <= \$677 ;
-  always @(posedge clk)
-    lr_6_7 <= \$678 ;
-  always @(posedge clk)
-    acc_6_7 <= \$679 ;
-  always @(posedge clk)
-    out_6_7 <= \$680 ;
-  always @(posedge clk)
-    a_7_0 <= \$681 ;
-  always @(posedge clk)
-    l_7_0 <= \$682 ;
-  always @(posedge clk)
-    w_7_0 <= \$683 ;
-  always @(posedge clk)
-    pr_7_0 <= \$684 ;
-  always @(posedge clk)
-    lr_7_0 <= \$685 ;
-  always @(posedge clk)
-    acc_7_0 <= \$686 ;
-  always @(posedge clk)
-    out_7_0 <= \$687 ;
-  always @(posedge clk)
-    a_7_1 <= \$688 ;
-  always @(posedge clk)
-    l_7_1 <= \$689 ;
-  always @(posedge clk)
-    w_7_1 <= \$690 ;
-  always @(posedge clk)
-    pr_7_1 <= \$691 ;
-  always @(posedge clk)
-    lr_7_1 <= \$692 ;
-  always @(posedge clk)
-    acc_7_1 <= \$693 ;
-  always @(posedge clk)
-    out_7_1 <= \$694 ;
-  always @(posedge clk)
-    a_7_2 <= \$695 ;
-  always @(posedge clk)
-    l_7_2 <= \$696 ;
-  always @(posedge clk)
-    w_7_2 <= \$697 ;
-  always @(posedge clk)
-    pr_7_2 <= \$698 ;
-  always @(posedge clk)
-    lr_7_2 <= \$699 ;
-  always @(posedge clk)
-    acc_7_2 <= \$700 ;
-  always @(posedge clk)
-    out_7_2 <= \$701 ;
-  always @(posedge clk)
-    a_7_3 <= \$702 ;
-  always @(posedge clk)
-    l_7_3 <= \$703 ;
-  always @(posedge clk)
-    w_7_3 <= \$704 ;
-  always @(posedge clk)
-    pr_7_3 <= \$705 ;
-  always @(posedge clk)
-    lr_7_3 <= \$706 ;
-  always @(posedge clk)
-    acc_7_3 <= \$707 ;
-  always @(posedge clk)
-    out_7_3 <= \$708 ;
-  always @(posedge clk)
-    a_7_4 <= \$709 ;
-  always @(posedge clk)
-    l_7_4 <= \$710 ;
-  always @(posedge clk)
-    w_7_4 <= \$711 ;
-  always @(posedge clk)
-    pr_7_4 <= \$712 ;
-  always @(posedge clk)
-    lr_7_4 <= \$713 ;
-  always @(posedge clk)
-    acc_7_4 <= \$714 ;
-  always @(posedge clk)
-    out_7_4 <= \$715 ;
-  always @(posedge clk)
-    a_7_5 <= \$716 ;
-  always @(posedge clk)
-    l_7_5 <= \$717 ;
-  always @(posedge clk)
-    w_7_5 <= \$718 ;
-  always @(posedge clk)
-    pr_7_5 <= \$719 ;
-  always @(posedge clk)
-    lr_7_5 <= \$720 ;
-  always @(posedge clk)
-    acc_7_5 <= \$721 ;
-  always @(posedge clk)
-    out_7_5 <= \$722 ;
-  always @(posedge clk)
-    a_7_6 <= \$723 ;
-  always @(posedge clk)
-    l_7_6 <= \$724 ;
-  always @(posedge clk)
-    w_7_6 <= \$725 ;
-  always @(posedge clk)
-    pr_7_6 <= \$726 ;
-  always @(posedge clk)
-    lr_7_6 <= \$727 ;
-  always @(posedge clk)
-    acc_7_6 <= \$728 ;
-  always @(posedge clk)
-    out_7_6 <= \$729 ;
-  always @(posedge clk)
-    a_7_7 <= \$730 ;
-  always @(posedge clk)
-    l_7_7 <= \$731 ;
-  always @(posedge clk)
-    w_7_7 <= \$732 ;
-  always @(posedge clk)
-    pr_7_7 <= \$733 ;
-  always @(posedge clk)
-    lr_7_7 <= \$734 ;
-  always @(posedge clk)
-    acc_7_7 <= \$735 ;
-  always @(posedge clk)
-    out_7_7 <= \$736 ;
-  always @(posedge clk)
-    drain_count <= \$737 ;
-  always @(posedge clk)
-    drain_shift <= \$738 ;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
-  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
-  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
-  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
-  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
-  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
-  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$5  = $signed(acc_0_4) + $signed(pr_0_4);
-  assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$6  = $signed(acc_0_5) + $signed(pr_0_5);
-  assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$7  = $signed(acc_0_6) + $signed(pr_0_6);
-  assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$8  = $signed(acc_0_7) + $signed(pr_0_7);
-  assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$9  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$10  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$11  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$12  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$13  = $signed(acc_1_4) + $signed(pr_1_4);
-  assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$14  = $signed(acc_1_5) + $signed(pr_1_5);
-  assign p_1_6 = $signed(a_1_5) * $signed(w_0_6);
-  assign \$15  = $signed(acc_1_6) + $signed(pr_1_6);
-  assign p_1_7 = $signed(a_1_6) * $signed(w_0_7);
-  assign \$16  = $signed(acc_1_7) + $signed(pr_1_7);
-  assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$17  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$18  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$19  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$20  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$21  = $signed(acc_2_4) + $signed(pr_2_4);
-  assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$22  = $signed(acc_2_5) + $signed(pr_2_5);
-  assign p_2_6 = $signed(a_2_5) * $signed(w_1_6);
-  assign \$23  = $signed(acc_2_6) + $signed(pr_2_6);
-  assign p_2_7 = $signed(a_2_6) * $signed(w_1_7);
-  assign \$24  = $signed(acc_2_7) + $signed(pr_2_7);
-  assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$25  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$26  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$27  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$28  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$29  = $signed(acc_3_4) + $signed(pr_3_4);
-  assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$30  = $signed(acc_3_5) + $signed(pr_3_5);
-  assign p_3_6 = $signed(a_3_5) * $signed(w_2_6);
-  assign \$31  = $signed(acc_3_6) + $signed(pr_3_6);
-  assign p_3_7 = $signed(a_3_6) * $signed(w_2_7);
-  assign \$32  = $signed(acc_3_7) + $signed(pr_3_7);
-  assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$33  = $signed(acc_4_0) + $signed(pr_4_0);
-  assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$34  = $signed(acc_4_1) + $signed(pr_4_1);
-  assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$35  = $signed(acc_4_2) + $signed(pr_4_2);
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$36  = $signed(acc_4_3) + $signed(pr_4_3);
+  assign \$166  = $signed(acc_4_3) + $signed(pr_4_3);
   assign p_4_4 = $signed(a_4_3) * $signed(w_3_4);
-  assign \$37  = $signed(acc_4_4) + $signed(pr_4_4);
+  assign \$167  = $signed(acc_4_4) + $signed(pr_4_4);
   assign p_4_5 = $signed(a_4_4) * $signed(w_3_5);
-  assign \$38  = $signed(acc_4_5) + $signed(pr_4_5);
+  assign \$168  = $signed(acc_4_5) + $signed(pr_4_5);
   assign p_4_6 = $signed(a_4_5) * $signed(w_3_6);
-  assign \$39  = $signed(acc_4_6) + $signed(pr_4_6);
+  assign \$169  = $signed(acc_4_6) + $signed(pr_4_6);
   assign p_4_7 = $signed(a_4_6) * $signed(w_3_7);
-  assign \$40  = $signed(acc_4_7) + $signed(pr_4_7);
+  assign \$170  = $signed(acc_4_7) + $signed(pr_4_7);
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$41  = $signed(acc_5_0) + $signed(pr_5_0);
+  assign \$171  = $signed(acc_5_0) + $signed(pr_5_0);
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$42  = $signed(acc_5_1) + $signed(pr_5_1);
+  assign \$172  = $signed(acc_5_1) + $signed(pr_5_1);
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$43  = $signed(acc_5_2) + $signed(pr_5_2);
+  assign \$173  = $signed(acc_5_2) + $signed(pr_5_2);
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$44  = $signed(acc_5_3) + $signed(pr_5_3);
+  assign \$174  = $signed(acc_5_3) + $signed(pr_5_3);
   assign p_5_4 = $signed(a_5_3) * $signed(w_4_4);
-  assign \$45  = $signed(acc_5_4) + $signed(pr_5_4);
+  assign \$175  = $signed(acc_5_4) + $signed(pr_5_4);
   assign p_5_5 = $signed(a_5_4) * $signed(w_4_5);
-  assign \$46  = $signed(acc_5_5) + $signed(pr_5_5);
+  assign \$176  = $signed(acc_5_5) + $signed(pr_5_5);
   assign p_5_6 = $signed(a_5_5) * $signed(w_4_6);
-  assign \$47  = $signed(acc_5_6) + $signed(pr_5_6);
+  assign \$177  = $signed(acc_5_6) + $signed(pr_5_6);
   assign p_5_7 = $signed(a_5_6) * $signed(w_4_7);
-  assign \$48  = $signed(acc_5_7) + $signed(pr_5_7);
+  assign \$178  = $signed(acc_5_7) + $signed(pr_5_7);
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$49  = $signed(acc_6_0) + $signed(pr_6_0);
+  assign \$179  = $signed(acc_6_0) + $signed(pr_6_0);
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$50  = $signed(acc_6_1) + $signed(pr_6_1);
+  assign \$180  = $signed(acc_6_1) + $signed(pr_6_1);
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$51  = $signed(acc_6_2) + $signed(pr_6_2);
+  assign \$181  = $signed(acc_6_2) + $signed(pr_6_2);
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$52  = $signed(acc_6_3) + $signed(pr_6_3);
+  assign \$182  = $signed(acc_6_3) + $signed(pr_6_3);
   assign p_6_4 = $signed(a_6_3) * $signed(w_5_4);
-  assign \$53  = $signed(acc_6_4) + $signed(pr_6_4);
+  assign \$183  = $signed(acc_6_4) + $signed(pr_6_4);
   assign p_6_5 = $signed(a_6_4) * $signed(w_5_5);
-  assign \$54  = $signed(acc_6_5) + $signed(pr_6_5);
+  assign \$184  = $signed(acc_6_5) + $signed(pr_6_5);
   assign p_6_6 = $signed(a_6_5) * $signed(w_5_6);
-  assign \$55  = $signed(acc_6_6) + $signed(pr_6_6);
+  assign \$185  = $signed(acc_6_6) + $signed(pr_6_6);
   assign p_6_7 = $signed(a_6_6) * $signed(w_5_7);
-  assign \$56  = $signed(acc_6_7) + $signed(pr_6_7);
+  assign \$186  = $signed(acc_6_7) + $signed(pr_6_7);
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$57  = $signed(acc_7_0) + $signed(pr_7_0);
+  assign \$187  = $signed(acc_7_0) + $signed(pr_7_0);
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$58  = $signed(acc_7_1) + $signed(pr_7_1);
+  assign \$188  = $signed(acc_7_1) + $signed(pr_7_1);
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$59  = $signed(acc_7_2) + $signed(pr_7_2);
+  assign \$189  = $signed(acc_7_2) + $signed(pr_7_2);
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$60  = $signed(acc_7_3) + $signed(pr_7_3);
+  assign \$190  = $signed(acc_7_3) + $signed(pr_7_3);
   assign p_7_4 = $signed(a_7_3) * $signed(w_6_4);
-  assign \$61  = $signed(acc_7_4) + $signed(pr_7_4);
+  assign \$191  = $signed(acc_7_4) + $signed(pr_7_4);
   assign p_7_5 = $signed(a_7_4) * $signed(w_6_5);
-  assign \$62  = $signed(acc_7_5) + $signed(pr_7_5);
+  assign \$192  = $signed(acc_7_5) + $signed(pr_7_5);
   assign p_7_6 = $signed(a_7_5) * $signed(w_6_6);
-  assign \$63  = $signed(acc_7_6) + $signed(pr_7_6);
+  assign \$193  = $signed(acc_7_6) + $signed(pr_7_6);
   assign p_7_7 = $signed(a_7_6) * $signed(w_6_7);
-  assign \$64  = $signed(acc_7_7) + $signed(pr_7_7);
+  assign \$194  = $signed(acc_7_7) + $signed(pr_7_7);
   assign draining = | drain_count;
-  assign \$66  = drain_count - 1'h1;
-  assign \$67  = i_last & i_valid;
-  assign \$68  = i_last & i_valid;
-  assign \$69  = i_last & i_valid;
-  assign \$70  = i_last & i_valid;
-  assign \$71  = i_last & i_valid;
-  assign \$72  = i_last & i_valid;
-  assign \$73  = i_last & i_valid;
-  assign \$74  = i_last & i_valid;
-  assign \$75  = i_last & i_valid;
-  assign \$76  = lr_0_0 ? 26'h0000000 : \$1 [25:0];
-  assign \$78  = lr_0_1 ? 26'h0000000 : \$2 [25:0];
-  assign \$80  = lr_0_2 ? 26'h0000000 : \$3 [25:0];
-  assign \$82  = lr_0_3 ? 26'h0000000 : \$4 [25:0];
-  assign \$84  = lr_0_4 ? 26'h0000000 : \$5 [25:0];
-  assign \$86  = lr_0_5 ? 26'h0000000 : \$6 [25:0];
-  assign \$88  = lr_0_6 ? 26'h0000000 : \$7 [25:0];
-  assign \$90  = lr_0_7 ? 26'h0000000 : \$8 [25:0];
-  assign \$92  = lr_1_0 ? 26'h0000000 : \$9 [25:0];
-  assign \$94  = lr_1_1 ? 26'h0000000 : \$10 [25:0];
-  assign \$96  = lr_1_2 ? 26'h0000000 : \$11 [25:0];
-  assign \$98  = lr_1_3 ? 26'h0000000 : \$12 [25:0];
-  assign \$100  = lr_1_4 ? 26'h0000000 : \$13 [25:0];
-  assign \$102  = lr_1_5 ? 26'h0000000 : \$14 [25:0];
-  assign \$104  = lr_1_6 ? 26'h0000000 : \$15 [25:0];
-  assign \$106  = lr_1_7 ? 26'h0000000 : \$16 [25:0];
-  assign \$108  = lr_2_0 ? 26'h0000000 : \$17 [25:0];
-  assign \$110  = lr_2_1 ? 26'h0000000 : \$18 [25:0];
-  assign \$112  = lr_2_2 ? 26'h0000000 : \$19 [25:0];
-  assign \$114  = lr_2_3 ? 26'h0000000 : \$20 [25:0];
-  assign \$116  = lr_2_4 ? 26'h0000000 : \$21 [25:0];
+  assign \$196  = drain_count - 1'h1;
+  always @(posedge clk)
+    in_valid <= \$197 ;
+  always @(posedge clk)
+    in_last <= \$198 ;
+  always @(posedge clk)
+    in_a0 <= \$199 ;
+  always @(posedge clk)
+    in_a1 <= \$200 ;
+  always @(posedge clk)
+    in_a2 <= \$201 ;
+  always @(posedge clk)
+    in_a3 <= \$202 ;
+  always @(posedge clk)
+    in_a4 <= \$203 ;
+  always @(posedge clk)
+    in_a5 <= \$204 ;
+  always @(posedge clk)
+    in_a6 <= \$205 ;
+  always @(posedge clk)
+    in_a7 <= \$206 ;
+  always @(posedge clk)
+    in_w0 <= \$207 ;
+  always @(posedge clk)
+    in_w1 <= \$208 ;
+  always @(posedge clk)
+    in_w2 <= \$209 ;
+  always @(posedge clk)
+    in_w3 <= \$210 ;
+  always @(posedge clk)
+    in_w4 <= \$211 ;
+  always @(posedge clk)
+    in_w5 <= \$212 ;
+  always @(posedge clk)
+    in_w6 <= \$213 ;
+  always @(posedge clk)
+    in_w7 <= \$214 ;
+  always @(posedge clk)
+    skew_a1_d0 <= \$215 ;
+  always @(posedge clk)
+    skew_l1_d0 <= \$216 ;
+  always @(posedge clk)
+    skew_a2_d0 <= \$217 ;
+  always @(posedge clk)
+    skew_a2_d1 <= \$218 ;
+  always @(posedge clk)
+    skew_l2_d0 <= \$219 ;
+  always @(posedge clk)
+    skew_l2_d1 <= \$220 ;
+  always @(posedge clk)
+    skew_a3_d0 <= \$221 ;
+  always @(posedge clk)
+    skew_a3_d1 <= \$222 ;
+  always @(posedge clk)
+    skew_a3_d2 <= \$223 ;
+  always @(posedge clk)
+    skew_l3_d0 <= \$224 ;
+  always @(posedge clk)
+    skew_l3_d1 <= \$225 ;
+  always @(posedge clk)
+    skew_l3_d2 <= \$226 ;
+  always @(posedge clk)
+    skew_a4_d0 <= \$227 ;
+  always @(posedge clk)
+    skew_a4_d1 <= \$228 ;
+  always @(posedge clk)
+    skew_a4_d2 <= \$229 ;
+  always @(posedge clk)
+    skew_a4_d3 <= \$230 ;
+  always @(posedge clk)
+    skew_l4_d0 <= \$231 ;
+  always @(posedge clk)
+    skew_l4_d1 <= \$232 ;
+  always @(posedge clk)
+    skew_l4_d2 <= \$233 ;
+  always @(posedge clk)
+    skew_l4_d3 <= \$234 ;
+  always @(posedge clk)
+    skew_a5_d0 <= \$235 ;
+  always @(posedge clk)
+    skew_a5_d1 <= \$236 ;
+  always @(posedge clk)
+    skew_a5_d2 <= \$237 ;
+  always @(posedge clk)
+    skew_a5_d3 <= \$238 ;
+  always @(posedge clk)
+    skew_a5_d4 <= \$239 ;
+  always @(posedge clk)
+    skew_l5_d0 <= \$240 ;
+  always @(posedge clk)
+    skew_l5_d1 <= \$241 ;
+  always @(posedge clk)
+    skew_l5_d2 <= \$242 ;
+  always @(posedge clk)
+    skew_l5_d3 <= \$243 ;
+  always @(posedge clk)
+    skew_l5_d4 <= \$244 ;
+  always @(posedge clk)
+    skew_a6_d0 <= \$245 ;
+  always @(posedge clk)
+    skew_a6_d1 <= \$246 ;
+  always @(posedge clk)
+    skew_a6_d2 <= \$247 ;
+  always @(posedge clk)
+    skew_a6_d3 <= \$248 ;
+  always @(posedge clk)
+    skew_a6_d4 <= \$249 ;
+  always @(posedge clk)
+    skew_a6_d5 <= \$250 ;
+  always @(posedge clk)
+    skew_l6_d0 <= \$251 ;
+  always @(posedge clk)
+    skew_l6_d1 <= \$252 ;
+  always @(posedge clk)
+    skew_l6_d2 <= \$253 ;
+  always @(posedge clk)
+    skew_l6_d3 <= \$254 ;
+  always @(posedge clk)
+    skew_l6_d4 <= \$255 ;
+  always @(posedge clk)
+    skew_l6_d5 <= \$256 ;
+  always @(posedge clk)
+    skew_a7_d0 <= \$257 ;
+  always @(posedge clk)
+    skew_a7_d1 <= \$258 ;
+  always @(posedge clk)
+    skew_a7_d2 <= \$259 ;
+  always @(posedge clk)
+    skew_a7_d3 <= \$260 ;
+  always @(posedge clk)
+    skew_a7_d4 <= \$261 ;
+  always @(posedge clk)
+    skew_a7_d5 <= \$262 ;
+  always @(posedge clk)
+    skew_a7_d6 <= \$263 ;
+  always @(posedge clk)
+    skew_l7_d0 <= \$264 ;
+  always @(posedge clk)
+    skew_l7_d1 <= \$265 ;
+  always @(posedge clk)
+    skew_l7_d2 <= \$266 ;
+  always @(posedge clk)
+    skew_l7_d3 <= \$267 ;
+  always @(posedge clk)
+    skew_l7_d4 <= \$268 ;
+  always @(posedge clk)
+    skew_l7_d5 <= \$269 ;
+  always @(posedge clk)
+    skew_l7_d6 <= \$270 ;
+  always @(posedge clk)
+    skew_w1_d0 <= \$271 ;
+  always @(posedge clk)
+    skew_w2_d0 <= \$272 ;
+  always @(posedge clk)
+    skew_w2_d1 <= \$273 ;
+  always @(posedge clk)
+    skew_w3_d0 <= \$274 ;
+  always @(posedge clk)
+    skew_w3_d1 <= \$275 ;
+  always @(posedge clk)
+    skew_w3_d2 <= \$276 ;
+  always @(posedge clk)
+    skew_w4_d0 <= \$277 ;
+  always @(posedge clk)
+    skew_w4_d1 <= \$278 ;
+  always @(posedge clk)
+    skew_w4_d2 <= \$279 ;
+  always @(posedge clk)
+    skew_w4_d3 <= \$280 ;
+  always @(posedge clk)
+    skew_w5_d0 <= \$281 ;
+  always @(posedge clk)
+    skew_w5_d1 <= \$282 ;
+  always @(posedge clk)
+    skew_w5_d2 <= \$283 ;
+  always @(posedge clk)
+    skew_w5_d3 <= \$284 ;
+  always @(posedge clk)
+    skew_w5_d4 <= \$285 ;
+  always @(posedge clk)
+    skew_w6_d0 <= \$286 ;
+  always @(posedge clk)
+    skew_w6_d1 <= \$287 ;
+  always @(posedge clk)
+    skew_w6_d2 <= \$288 ;
+  always @(posedge clk)
+    skew_w6_d3 <= \$289 ;
+  always @(posedge clk)
+    skew_w6_d4 <= \$290 ;
+  always @(posedge clk)
+    skew_w6_d5 <= \$291 ;
+  always @(posedge clk)
+    skew_w7_d0 <= \$292 ;
+  always @(posedge clk)
+    skew_w7_d1 <= \$293 ;
+  always @(posedge clk)
+    skew_w7_d2 <= \$294 ;
+  always @(posedge clk)
+    skew_w7_d3 <= \$295 ;
+  always @(posedge clk)
+    skew_w7_d4 <= \$296 ;
+  always @(posedge clk)
+    skew_w7_d5 <= \$297 ;
+  always @(posedge clk)
+    skew_w7_d6 <= \$298 ;
+  always @(posedge clk)
+    a_0_0 <= \$299 ;
+  always @(posedge clk)
+    l_0_0 <= \$300 ;
+  always @(posedge clk)
+    w_0_0 <= \$301 ;
+  always @(posedge clk)
+    pr_0_0 <= \$302 ;
+  always @(posedge clk)
+    lr_0_0 <= \$303 ;
+  always @(posedge clk)
+    acc_0_0 <= \$304 ;
+  always @(posedge clk)
+    out_0_0 <= \$305 ;
+  always @(posedge clk)
+    a_0_1 <= \$306 ;
+  always @(posedge clk)
+    l_0_1 <= \$307 ;
+  always @(posedge clk)
+    w_0_1 <= \$308 ;
+  always @(posedge clk)
+    pr_0_1 <= \$309 ;
+  always @(posedge clk)
+    lr_0_1 <= \$310 ;
+  always @(posedge clk)
+    acc_0_1 <= \$311 ;
+  always @(posedge clk)
+    out_0_1 <= \$312 ;
+  always @(posedge clk)
+    a_0_2 <= \$313 ;
+  always @(posedge clk)
+    l_0_2 <= \$314 ;
+  always @(posedge clk)
+    w_0_2 <= \$315 ;
+  always @(posedge clk)
+    pr_0_2 <= \$316 ;
+  always @(posedge clk)
+    lr_0_2 <= \$317 ;
+  always @(posedge clk)
+    acc_0_2 <= \$318 ;
+  always @(posedge clk)
+    out_0_2 <= \$319 ;
+  always @(posedge clk)
+    a_0_3 <= \$320 ;
+  always @(posedge clk)
+    l_0_3 <= \$321 ;
+  always @(posedge clk)
+    w_0_3 <= \$322 ;
+  always @(posedge clk)
+    pr_0_3 <= \$323 ;
+  always @(posedge clk)
+    lr_0_3 <= \$324 ;
+  always @(posedge clk)
+    acc_0_3 <= \$325 ;
+  always @(posedge clk)
+    out_0_3 <= \$326 ;
+  always @(posedge clk)
+    a_0_4 <= \$327 ;
+  always @(posedge clk)
+    l_0_4 <= \$328 ;
+  always @(posedge clk)
+    w_0_4 <= \$329 ;
+  always @(posedge clk)
+    pr_0_4 <= \$330 ;
+  always @(posedge clk)
+    lr_0_4 <= \$331 ;
+  always @(posedge clk)
+    acc_0_4 <= \$332 ;
+  always @(posedge clk)
+    out_0_4 <= \$333 ;
+  always @(posedge clk)
+    a_0_5 <= \$334 ;
+  always @(posedge clk)
+    l_0_5 <= \$335 ;
+  always @(posedge clk)
+    w_0_5 <= \$336 ;
+  always @(posedge clk)
+    pr_0_5 <= \$337 ;
+  always @(posedge clk)
+    lr_0_5 <= \$338 ;
+  always @(posedge clk)
+    acc_0_5 <= \$339 ;
+  always @(posedge clk)
+    out_0_5 <= \$340 ;
+  always @(posedge clk)
+    a_0_6 <= \$341 ;
+  always @(posedge clk)
+    l_0_6 <= \$342 ;
+  always @(posedge clk)
+    w_0_6 <= \$343 ;
+  always @(posedge clk)
+    pr_0_6 <= \$344 ;
+  always @(posedge clk)
+    lr_0_6 <= \$345 ;
+  always @(posedge clk)
+    acc_0_6 <= \$346 ;
+  always @(posedge clk)
+    out_0_6 <= \$347 ;
+  always @(posedge clk)
+    a_0_7 <= \$348 ;
+  always @(posedge clk)
+    l_0_7 <= \$349 ;
+  always @(posedge clk)
+    w_0_7 <= \$350 ;
+  always @(posedge clk)
+    pr_0_7 <= \$351 ;
+  always @(posedge clk)
+    lr_0_7 <= \$352 ;
+  always @(posedge clk)
+    acc_0_7 <= \$353 ;
+  always @(posedge clk)
+    out_0_7 <= \$354 ;
+  always @(posedge clk)
+    a_1_0 <= \$355 ;
+  always @(posedge clk)
+    l_1_0 <= \$356 ;
+  always @(posedge clk)
+    w_1_0 <= \$357 ;
+  always @(posedge clk)
+    pr_1_0 <= \$358 ;
+  always @(posedge clk)
+    lr_1_0 <= \$359 ;
+  always @(posedge clk)
+    acc_1_0 <= \$360 ;
+  always @(posedge clk)
+    out_1_0 <= \$361 ;
+  always @(posedge clk)
+    a_1_1 <= \$362 ;
+  always @(posedge clk)
+    l_1_1 <= \$363 ;
+  always @(posedge clk)
+    w_1_1 <= \$364 ;
+  always @(posedge clk)
+    pr_1_1 <= \$365 ;
+  always @(posedge clk)
+    lr_1_1 <= \$366 ;
+  always @(posedge clk)
+    acc_1_1 <= \$367 ;
+  always @(posedge clk)
+    out_1_1 <= \$368 ;
+  always @(posedge clk)
+    a_1_2 <= \$369 ;
+  always @(posedge clk)
+    l_1_2 <= \$370 ;
+  always @(posedge clk)
+    w_1_2 <= \$371 ;
+  always @(posedge clk)
+    pr_1_2 <= \$372 ;
+  always @(posedge clk)
+    lr_1_2 <= \$373 ;
+  always @(posedge clk)
+    acc_1_2 <= \$374 ;
+  always @(posedge clk)
+    out_1_2 <= \$375 ;
+  always @(posedge clk)
+    a_1_3 <= \$376 ;
+  always @(posedge clk)
+    l_1_3 <= \$377 ;
+  always @(posedge clk)
+    w_1_3 <= \$378 ;
+  always @(posedge clk)
+    pr_1_3 <= \$379 ;
+  always @(posedge clk)
+    lr_1_3 <= \$380 ;
+  always @(posedge clk)
+    acc_1_3 <= \$381 ;
+  always @(posedge clk)
+    out_1_3 <= \$382 ;
+  always @(posedge clk)
+    a_1_4 <= \$383 ;
+  always @(posedge clk)
+    l_1_4 <= \$384 ;
+  always @(posedge clk)
+    w_1_4 <= \$385 ;
+  always @(posedge clk)
+    pr_1_4 <= \$386 ;
+  always @(posedge clk)
+    lr_1_4 <= \$387 ;
+  always @(posedge clk)
+    acc_1_4 <= \$388 ;
+  always @(posedge clk)
+    out_1_4 <= \$389 ;
+  always @(posedge clk)
+    a_1_5 <= \$390 ;
+  always @(posedge clk)
+    l_1_5 <= \$391 ;
+  always @(posedge clk)
+    w_1_5 <= \$392 ;
+  always @(posedge clk)
+    pr_1_5 <= \$393 ;
+  always @(posedge clk)
+    lr_1_5 <= \$394 ;
+  always @(posedge clk)
+    acc_1_5 <= \$395 ;
+  always @(posedge clk)
+    out_1_5 <= \$396 ;
+  always @(posedge clk)
+    a_1_6 <= \$397 ;
+  always @(posedge clk)
+    l_1_6 <= \$398 ;
+  always @(posedge clk)
+    w_1_6 <= \$399 ;
+  always @(posedge clk)
+    pr_1_6 <= \$400 ;
+  always @(posedge clk)
+    lr_1_6 <= \$401 ;
+  always @(posedge clk)
+    acc_1_6 <= \$402 ;
+  always @(posedge clk)
+    out_1_6 <= \$403 ;
+  always @(posedge clk)
+    a_1_7 <= \$404 ;
+  always @(posedge clk)
+    l_1_7 <= \$405 ;
+  always @(posedge clk)
+    w_1_7 <= \$406 ;
+  always @(posedge clk)
+    pr_1_7 <= \$407 ;
+  always @(posedge clk)
+    lr_1_7 <= \$408 ;
+  always @(posedge clk)
+    acc_1_7 <= \$409 ;
+  always @(posedge clk)
+    out_1_7 <= \$410 ;
+  always @(posedge clk)
+    a_2_0 <= \$411 ;
+  always @(posedge clk)
+    l_2_0 <= \$412 ;
+  always @(posedge clk)
+    w_2_0 <= \$413 ;
+  always @(posedge clk)
+    pr_2_0 <= \$414 ;
+  always @(posedge clk)
+    lr_2_0 <= \$415 ;
+  always @(posedge clk)
+    acc_2_0 <= \$416 ;
+  always @(posedge clk)
+    out_2_0 <= \$417 ;
+  always @(posedge clk)
+    a_2_1 <= \$418 ;
+  always @(posedge clk)
+    l_2_1 <= \$419 ;
+  always @(posedge clk)
+    w_2_1 <= \$420 ;
+  always @(posedge clk)
+    pr_2_1 <= \$421 ;
+  always @(posedge clk)
+    lr_2_1 <= \$422 ;
+  always @(posedge clk)
+    acc_2_1 <= \$423 ;
+  always @(posedge clk)
+    out_2_1 <= \$424 ;
+  always @(posedge clk)
+    a_2_2 <= \$425 ;
+  always @(posedge clk)
+    l_2_2 <= \$426 ;
+  always @(posedge clk)
+    w_2_2 <= \$427 ;
+  always @(posedge clk)
+    pr_2_2 <= \$428 ;
+  always @(posedge clk)
+    lr_2_2 <= \$429 ;
+  always @(posedge clk)
+    acc_2_2 <= \$430 ;
+  always @(posedge clk)
+    out_2_2 <= \$431 ;
+  always @(posedge clk)
+    a_2_3 <= \$432 ;
+  always @(posedge clk)
+    l_2_3 <= \$433 ;
+  always @(posedge clk)
+    w_2_3 <= \$434 ;
+  always @(posedge clk)
+    pr_2_3 <= \$435 ;
+  always @(posedge clk)
+    lr_2_3 <= \$436 ;
+  always @(posedge clk)
+    acc_2_3 <= \$437 ;
+  always @(posedge clk)
+    out_2_3 <= \$438 ;
+  always @(posedge clk)
+    a_2_4 <= \$439 ;
+  always @(posedge clk)
+    l_2_4 <= \$440 ;
+  always @(posedge clk)
+    w_2_4 <= \$441 ;
+  always @(posedge clk)
+    pr_2_4 <= \$442 ;
+  always @(posedge clk)
+    lr_2_4 <= \$443 ;
+  always @(posedge clk)
+    acc_2_4 <= \$444 ;
+  always @(posedge clk)
+    out_2_4 <= \$445 ;
+  always @(posedge clk)
+    a_2_5 <= \$446 ;
+  always @(posedge clk)
+    l_2_5 <= \$447 ;
+  always @(posedge clk)
+    w_2_5 <= \$448 ;
+  always @(posedge clk)
+    pr_2_5 <= \$449 ;
+  always @(posedge clk)
+    lr_2_5 <= \$450 ;
+  always @(posedge clk)
+    acc_2_5 <= \$451 ;
+  always @(posedge clk)
+    out_2_5 <= \$452 ;
+  always @(posedge clk)
+    a_2_6 <= \$453 ;
+  always @(posedge clk)
+    l_2_6 <= \$454 ;
+  always @(posedge clk)
+    w_2_6 <= \$455 ;
+  always @(posedge clk)
+    pr_2_6 <= \$456 ;
+  always @(posedge clk)
+    lr_2_6 <= \$457 ;
+  always @(posedge clk)
+    acc_2_6 <= \$458 ;
+  always @(posedge clk)
+    out_2_6 <= \$459 ;
+  always @(posedge clk)
+    a_2_7 <= \$460 ;
+  always @(posedge clk)
+    l_2_7 <= \$461 ;
+  always @(posedge clk)
+    w_2_7 <= \$462 ;
+  always @(posedge clk)
+    pr_2_7 <= \$463 ;
+  always @(posedge clk)
+    lr_2_7 <= \$464 ;
+  always @(posedge clk)
+    acc_2_7 <= \$465 ;
+  always @(posedge clk)
+    out_2_7 <= \$466 ;
+  always @(posedge clk)
+    a_3_0 <= \$467 ;
+  always @(posedge clk)
+    l_3_0 <= \$468 ;
+  always @(posedge clk)
+    w_3_0 <= \$469 ;
+  always @(posedge clk)
+    pr_3_0 <= \$470 ;
+  always @(posedge clk)
+    lr_3_0 <= \$471 ;
+  always @(posedge clk)
+    acc_3_0 <= \$472 ;
+  always @(posedge clk)
+    out_3_0 <= \$473 ;
+  always @(posedge clk)
+    a_3_1 <= \$474 ;
+  always @(posedge clk)
+    l_3_1 <= \$475 ;
+  always @(posedge clk)
+    w_3_1 <= \$476 ;
+  always @(posedge clk)
+    pr_3_1 <= \$477 ;
+  always @(posedge clk)
+    lr_3_1 <= \$478 ;
+  always @(posedge clk)
+    acc_3_1 <= \$479 ;
+  always @(posedge clk)
+    out_3_1 <= \$480 ;
+  always @(posedge clk)
+    a_3_2 <= \$481 ;
+  always @(posedge clk)
+    l_3_2 <= \$482 ;
+  always @(posedge clk)
+    w_3_2 <= \$483 ;
+  always @(posedge clk)
+    pr_3_2 <= \$484 ;
+  always @(posedge clk)
+    lr_3_2 <= \$485 ;
+  always @(posedge clk)
+    acc_3_2 <= \$486 ;
+  always @(posedge clk)
+    out_3_2 <= \$487 ;
+  always @(posedge clk)
+    a_3_3 <= \$488 ;
+  always @(posedge clk)
+    l_3_3 <= \$489 ;
+  always @(posedge clk)
+    w_3_3 <= \$490 ;
+  always @(posedge clk)
+    pr_3_3 <= \$491 ;
+  always @(posedge clk)
+    lr_3_3 <= \$492 ;
+  always @(posedge clk)
+    acc_3_3 <= \$493 ;
+  always @(posedge clk)
+    out_3_3 <= \$494 ;
+  always @(posedge clk)
+    a_3_4 <= \$495 ;
+  always @(posedge clk)
+    l_3_4 <= \$496 ;
+  always @(posedge clk)
+    w_3_4 <= \$497 ;
+  always @(posedge clk)
+    pr_3_4 <= \$498 ;
+  always @(posedge clk)
+    lr_3_4 <= \$499 ;
+  always @(posedge clk)
+    acc_3_4 <= \$500 ;
+  always @(posedge clk)
+    out_3_4 <= \$501 ;
+  always @(posedge clk)
+    a_3_5 <= \$502 ;
+  always @(posedge clk)
+    l_3_5 <= \$503 ;
+  always @(posedge clk)
+    w_3_5 <= \$504 ;
+  always @(posedge clk)
+    pr_3_5 <= \$505 ;
+  always @(posedge clk)
+    lr_3_5 <= \$506 ;
+  always @(posedge clk)
+    acc_3_5 <= \$507 ;
+  always @(posedge clk)
+    out_3_5 <= \$508 ;
+  always @(posedge clk)
+    a_3_6 <= \$509 ;
+  always @(posedge clk)
+    l_3_6 <= \$510 ;
+  always @(posedge clk)
+    w_3_6 <= \$511 ;
+  always @(posedge clk)
+    pr_3_6 <= \$512 ;
+  always @(posedge clk)
+    lr_3_6 <= \$513 ;
+  always @(posedge clk)
+    acc_3_6 <= \$514 ;
+  always @(posedge clk)
+    out_3_6 <= \$515 ;
+  always @(posedge clk)
+    a_3_7 <= \$516 ;
+  always @(posedge clk)
+    l_3_7 <= \$517 ;
+  always @(posedge clk)
+    w_3_7 <= \$518 ;
+  always @(posedge clk)
+    pr_3_7 <= \$519 ;
+  always @(posedge clk)
+    lr_3_7 <= \$520 ;
+  always @(posedge clk)
+    acc_3_7 <= \$521 ;
+  always @(posedge clk)
+    out_3_7 <= \$522 ;
+  always @(posedge clk)
+    a_4_0 <= \$523 ;
+  always @(posedge clk)
+    l_4_0 <= \$524 ;
+  always @(posedge clk)
+    w_4_0 <= \$525 ;
+  always @(posedge clk)
+    pr_4_0 <= \$526 ;
+  always @(posedge clk)
+    lr_4_0 <= \$527 ;
+  always @(posedge clk)
+    acc_4_0 <= \$528 ;
+  always @(posedge clk)
+    out_4_0 <= \$529 ;
+  always @(posedge clk)
+    a_4_1 <= \$530 ;
+  always @(posedge clk)
+    l_4_1 <= \$531 ;
+  always @(posedge clk)
+    w_4_1 <= \$532 ;
+  always @(posedge clk)
+    pr_4_1 <= \$533 ;
+  always @(posedge clk)
+    lr_4_1 <= \$534 ;
+  always @(posedge clk)
+    acc_4_1 <= \$535 ;
+  always @(posedge clk)
+    out_4_1 <= \$536 ;
+  always @(posedge clk)
+    a_4_2 <= \$537 ;
+  always @(posedge clk)
+    l_4_2 <= \$538 ;
+  always @(posedge clk)
+    w_4_2 <= \$539 ;
+  always @(posedge clk)
+    pr_4_2 <= \$540 ;
+  always @(posedge clk)
+    lr_4_2 <= \$541 ;
+  always @(posedge clk)
+    acc_4_2 <= \$542 ;
+  always @(posedge clk)
+    out_4_2 <= \$543 ;
+  always @(posedge clk)
+    a_4_3 <= \$544 ;
+  always @(posedge clk)
+    l_4_3 <= \$545 ;
+  always @(posedge clk)
+    w_4_3 <= \$546 ;
+  always @(posedge clk)
+    pr_4_3 <= \$547 ;
+  always @(posedge clk)
+    lr_4_3 <= \$548 ;
+  always @(posedge clk)
+    acc_4_3 <= \$549 ;
+  always @(posedge clk)
+    out_4_3 <= \$550 ;
+  always @(posedge clk)
+    a_4_4 <= \$551 ;
+  always @(posedge clk)
+    l_4_4 <= \$552 ;
+  always @(posedge clk)
+    w_4_4 <= \$553 ;
+  always @(posedge clk)
+    pr_4_4 <= \$554 ;
+  always @(posedge clk)
+    lr_4_4 <= \$555 ;
+  always @(posedge clk)
+    acc_4_4 <= \$556 ;
+  always @(posedge clk)
+    out_4_4 <= \$557 ;
+  always @(posedge clk)
+    a_4_5 <= \$558 ;
+  always @(posedge clk)
+    l_4_5 <= \$559 ;
+  always @(posedge clk)
+    w_4_5 <= \$560 ;
+  always @(posedge clk)
+    pr_4_5 <= \$561 ;
+  always @(posedge clk)
+    lr_4_5 <= \$562 ;
+  always @(posedge clk)
+    acc_4_5 <= \$563 ;
+  always @(posedge clk)
+    out_4_5 <= \$564 ;
+  always @(posedge clk)
+    a_4_6 <= \$565 ;
+  always @(posedge clk)
+    l_4_6 <= \$566 ;
+  always @(posedge clk)
+    w_4_6 <= \$567 ;
+  always @(posedge clk)
+    pr_4_6 <= \$568 ;
+  always @(posedge clk)
+    lr_4_6 <= \$569 ;
+  always @(posedge clk)
+    acc_4_6 <= \$570 ;
+  always @(posedge clk)
+    out_4_6 <= \$571 ;
+  always @(posedge clk)
+    a_4_7 <= \$572 ;
+  always @(posedge clk)
+    l_4_7 <= \$573 ;
+  always @(posedge clk)
+    w_4_7 <= \$574 ;
+  always @(posedge clk)
+    pr_4_7 <= \$575 ;
+  always @(posedge clk)
+    lr_4_7 <= \$576 ;
+  always @(posedge clk)
+    acc_4_7 <= \$577 ;
+  always @(posedge clk)
+    out_4_7 <= \$578 ;
+  always @(posedge clk)
+    a_5_0 <= \$579 ;
+  always @(posedge clk)
+    l_5_0 <= \$580 ;
+  always @(posedge clk)
+    w_5_0 <= \$581 ;
+  always @(posedge clk)
+    pr_5_0 <= \$582 ;
+  always @(posedge clk)
+    lr_5_0 <= \$583 ;
+  always @(posedge clk)
+    acc_5_0 <= \$584 ;
+  always @(posedge clk)
+    out_5_0 <= \$585 ;
+  always @(posedge clk)
+    a_5_1 <= \$586 ;
+  always @(posedge clk)
+    l_5_1 <= \$587 ;
+  always @(posedge clk)
+    w_5_1 <= \$588 ;
+  always @(posedge clk)
+    pr_5_1 <= \$589 ;
+  always @(posedge clk)
+    lr_5_1 <= \$590 ;
+  always @(posedge clk)
+    acc_5_1 <= \$591 ;
+  always @(posedge clk)
+    out_5_1 <= \$592 ;
+  always @(posedge clk)
+    a_5_2 <= \$593 ;
+  always @(posedge clk)
+    l_5_2 <= \$594 ;
+  always @(posedge clk)
+    w_5_2 <= \$595 ;
+  always @(posedge clk)
+    pr_5_2 <= \$596 ;
+  always @(posedge clk)
+    lr_5_2 <= \$597 ;
+  always @(posedge clk)
+    acc_5_2 <= \$598 ;
+  always @(posedge clk)
+    out_5_2 <= \$599 ;
+  always @(posedge clk)
+    a_5_3 <= \$600 ;
+  always @(posedge clk)
+    l_5_3 <= \$601 ;
+  always @(posedge clk)
+    w_5_3 <= \$602 ;
+  always @(posedge clk)
+    pr_5_3 <= \$603 ;
+  always @(posedge clk)
+    lr_5_3 <= \$604 ;
+  always @(posedge clk)
+    acc_5_3 <= \$605 ;
+  always @(posedge clk)
+    out_5_3 <= \$606 ;
+  always @(posedge clk)
+    a_5_4 <= \$607 ;
+  always @(posedge clk)
+    l_5_4 <= \$608 ;
+  always @(posedge clk)
+    w_5_4 <= \$609 ;
+  always @(posedge clk)
+    pr_5_4 <= \$610 ;
+  always @(posedge clk)
+    lr_5_4 <= \$611 ;
+  always @(posedge clk)
+    acc_5_4 <= \$612 ;
+  always @(posedge clk)
+    out_5_4 <= \$613 ;
+  always @(posedge clk)
+    a_5_5 <= \$614 ;
+  always @(posedge clk)
+    l_5_5 <= \$615 ;
+  always @(posedge clk)
+    w_5_5 <= \$616 ;
+  always @(posedge clk)
+    pr_5_5 <= \$617 ;
+  always @(posedge clk)
+    lr_5_5 <= \$618 ;
+  always @(posedge clk)
+    acc_5_5 <= \$619 ;
+  always @(posedge clk)
+    out_5_5 <= \$620 ;
+  always @(posedge clk)
+    a_5_6 <= \$621 ;
+  always @(posedge clk)
+    l_5_6 <= \$622 ;
+  always @(posedge clk)
+    w_5_6 <= \$623 ;
+  always @(posedge clk)
+    pr_5_6 <= \$624 ;
+  always @(posedge clk)
+    lr_5_6 <= \$625 ;
+  always @(posedge clk)
+    acc_5_6 <= \$626 ;
+  always @(posedge clk)
+    out_5_6 <= \$627 ;
+  always @(posedge clk)
+    a_5_7 <= \$628 ;
+  always @(posedge clk)
+    l_5_7 <= \$629 ;
+  always @(posedge clk)
+    w_5_7 <= \$630 ;
+  always @(posedge clk)
+    pr_5_7 <= \$631 ;
+  always @(posedge clk)
+    lr_5_7 <= \$632 ;
+  always @(posedge clk)
+    acc_5_7 <= \$633 ;
+  always @(posedge clk)
+    out_5_7 <= \$634 ;
+  always @(posedge clk)
+    a_6_0 <= \$635 ;
+  always @(posedge clk)
+    l_6_0 <= \$636 ;
+  always @(posedge clk)
+    w_6_0 <= \$637 ;
+  always @(posedge clk)
+    pr_6_0 <= \$638 ;
+  always @(posedge clk)
+    lr_6_0 <= \$639 ;
+  always @(posedge clk)
+    acc_6_0 <= \$640 ;
+  always @(posedge clk)
+    out_6_0 <= \$641 ;
+  always @(posedge clk)
+    a_6_1 <= \$642 ;
+  always @(posedge clk)
+    l_6_1 <= \$643 ;
+  always @(posedge clk)
+    w_6_1 <= \$644 ;
+  always @(posedge clk)
+    pr_6_1 <= \$645 ;
+  always @(posedge clk)
+    lr_6_1 <= \$646 ;
+  always @(posedge clk)
+    acc_6_1 <= \$647 ;
+  always @(posedge clk)
+    out_6_1 <= \$648 ;
+  always @(posedge clk)
+    a_6_2 <= \$649 ;
+  always @(posedge clk)
+    l_6_2 <= \$650 ;
+  always @(posedge clk)
+    w_6_2 <= \$651 ;
+  always @(posedge clk)
+    pr_6_2 <= \$652 ;
+  always @(posedge clk)
+    lr_6_2 <= \$653 ;
+  always @(posedge clk)
+    acc_6_2 <= \$654 ;
+  always @(posedge clk)
+    out_6_2 <= \$655 ;
+  always @(posedge clk)
+    a_6_3 <= \$656 ;
+  always @(posedge clk)
+    l_6_3 <= \$657 ;
+  always @(posedge clk)
+    w_6_3 <= \$658 ;
+  always @(posedge clk)
+    pr_6_3 <= \$659 ;
+  always @(posedge clk)
+    lr_6_3 <= \$660 ;
+  always @(posedge clk)
+    acc_6_3 <= \$661 ;
+  always @(posedge clk)
+    out_6_3 <= \$662 ;
+  always @(posedge clk)
+    a_6_4 <= \$663 ;
+  always @(posedge clk)
+    l_6_4 <= \$664 ;
+  always @(posedge clk)
+    w_6_4 <= \$665 ;
+  always @(posedge clk)
+    pr_6_4 <= \$666 ;
+  always @(posedge clk)
+    lr_6_4 <= \$667 ;
+  always @(posedge clk)
+    acc_6_4 <= \$668 ;
+  always @(posedge clk)
+    out_6_4 <= \$669 ;
+  always @(posedge clk)
+    a_6_5 <= \$670 ;
+  always @(posedge clk)
+    l_6_5 <= \$671 ;
+  always @(posedge clk)
+    w_6_5 <= \$672 ;
+  always @(posedge clk)
+    pr_6_5 <= \$673 ;
+  always @(posedge clk)
+    lr_6_5 <= \$674 ;
+  always @(posedge clk)
+    acc_6_5 <= \$675 ;
+  always @(posedge clk)
+    out_6_5 <= \$676 ;
+  always @(posedge clk)
+    a_6_6 <= \$677 ;
+  always @(posedge clk)
+    l_6_6 <= \$678 ;
+  always @(posedge clk)
+    w_6_6 <= \$679 ;
+  always @(posedge clk)
+    pr_6_6 <= \$680 ;
+  always @(posedge clk)
+    lr_6_6 <= \$681 ;
+  always @(posedge clk)
+    acc_6_6 <= \$682 ;
+  always @(posedge clk)
+    out_6_6 <= \$683 ;
+  always @(posedge clk)
+    a_6_7 <= \$684 ;
+  always @(posedge clk)
+    l_6_7 <= \$685 ;
+  always @(posedge clk)
+    w_6_7 <= \$686 ;
+  always @(posedge clk)
+    pr_6_7 <= \$687 ;
+  always @(posedge clk)
+    lr_6_7 <= \$688 ;
+  always @(posedge clk)
+    acc_6_7 <= \$689 ;
+  always @(posedge clk)
+    out_6_7 <= \$690 ;
+  always @(posedge clk)
+    a_7_0 <= \$691 ;
+  always @(posedge clk)
+    l_7_0 <= \$692 ;
+  always @(posedge clk)
+    w_7_0 <= \$693 ;
+  always @(posedge clk)
+    pr_7_0 <= \$694 ;
+  always @(posedge clk)
+    lr_7_0 <= \$695 ;
+  always @(posedge clk)
+    acc_7_0 <= \$696 ;
+  always @(posedge clk)
+    out_7_0 <= \$697 ;
+  always @(posedge clk)
+    a_7_1 <= \$698 ;
+  always @(posedge clk)
+    l_7_1 <= \$699 ;
+  always @(posedge clk)
+    w_7_1 <= \$700 ;
+  always @(posedge clk)
+    pr_7_1 <= \$701 ;
+  always @(posedge clk)
+    lr_7_1 <= \$702 ;
+  always @(posedge clk)
+    acc_7_1 <= \$703 ;
+  always @(posedge clk)
+    out_7_1 <= \$704 ;
+  always @(posedge clk)
+    a_7_2 <= \$705 ;
+  always @(posedge clk)
+    l_7_2 <= \$706 ;
+  always @(posedge clk)
+    w_7_2 <= \$707 ;
+  always @(posedge clk)
+    pr_7_2 <= \$708 ;
+  always @(posedge clk)
+    lr_7_2 <= \$709 ;
+  always @(posedge clk)
+    acc_7_2 <= \$710 ;
+  always @(posedge clk)
+    out_7_2 <= \$711 ;
+  always @(posedge clk)
+    a_7_3 <= \$712 ;
+  always @(posedge clk)
+    l_7_3 <= \$713 ;
+  always @(posedge clk)
+    w_7_3 <= \$714 ;
+  always @(posedge clk)
+    pr_7_3 <= \$715 ;
+  always @(posedge clk)
+    lr_7_3 <= \$716 ;
+  always @(posedge clk)
+    acc_7_3 <= \$717 ;
+  always @(posedge clk)
+    out_7_3 <= \$718 ;
+  always @(posedge clk)
+    a_7_4 <= \$719 ;
+  always @(posedge clk)
+    l_7_4 <= \$720 ;
+  always @(posedge clk)
+    w_7_4 <= \$721 ;
+  always @(posedge clk)
+    pr_7_4 <= \$722 ;
+  always @(posedge clk)
+    lr_7_4 <= \$723 ;
+  always @(posedge clk)
+    acc_7_4 <= \$724 ;
+  always @(posedge clk)
+    out_7_4 <= \$725 ;
+  always @(posedge clk)
+    a_7_5 <= \$726 ;
+  always @(posedge clk)
+    l_7_5 <= \$727 ;
+  always @(posedge clk)
+    w_7_5 <= \$728 ;
+  always @(posedge clk)
+    pr_7_5 <= \$729 ;
+  always @(posedge clk)
+    lr_7_5 <= \$730 ;
+  always @(posedge clk)
+    acc_7_5 <= \$731 ;
+  always @(posedge clk)
+    out_7_5 <= \$732 ;
+  always @(posedge clk)
+    a_7_6 <= \$733 ;
+  always @(posedge clk)
+    l_7_6 <= \$734 ;
+  always @(posedge clk)
+    w_7_6 <= \$735 ;
+  always @(posedge clk)
+    pr_7_6 <= \$736 ;
+  always @(posedge clk)
+    lr_7_6 <= \$737 ;
+  always @(posedge clk)
+    acc_7_6 <= \$738 ;
+  always @(posedge clk)
+    out_7_6 <= \$739 ;
+  always @(posedge clk)
+    a_7_7 <= \$740 ;
+  always @(posedge clk)
+    l_7_7 <= \$741 ;
+  always @(posedge clk)
+    w_7_7 <= \$742 ;
+  always @(posedge clk)
+    pr_7_7 <= \$743 ;
+  always @(posedge clk)
+    lr_7_7 <= \$744 ;
+  always @(posedge clk)
+    acc_7_7 <= \$745 ;
+  always @(posedge clk)
+    out_7_7 <= \$746 ;
+  always @(posedge clk)
+    drain_count <= \$747 ;
+  always @(posedge clk)
+    drain_shift <= \$748 ;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 26'h0000000 : \$131 [25:0];
+  assign \$4  = lr_0_1 ? 26'h0000000 : \$132 [25:0];
+  assign \$6  = lr_0_2 ? 26'h0000000 : \$133 [25:0];
+  assign \$8  = lr_0_3 ? 26'h0000000 : \$134 [25:0];
+  assign \$10  = lr_0_4 ? 26'h0000000 : \$135 [25:0];
+  assign \$12  = lr_0_5 ? 26'h0000000 : \$136 [25:0];
+  assign \$14  = lr_0_6 ? 26'h0000000 : \$137 [25:0];
+  assign \$16  = lr_0_7 ? 26'h0000000 : \$138 [25:0];
+  assign \$18  = lr_1_0 ? 26'h0000000 : \$139 [25:0];
+  assign \$20  = lr_1_1 ? 26'h0000000 : \$140 [25:0];
+  assign \$22  = lr_1_2 ? 26'h0000000 : \$141 [25:0];
+  assign \$24  = lr_1_3 ? 26'h0000000 : \$142 [25:0];
+  assign \$26  = lr_1_4 ? 26'h0000000 : \$143 [25:0];
+  assign \$28  = lr_1_5 ? 26'h0000000 : \$144 [25:0];
+  assign \$30  = lr_1_6 ? 26'h0000000 : \$145 [25:0];
+  assign \$32  = lr_1_7 ? 26'h0000000 : \$146 [25:0];
+  assign \$34  = lr_2_0 ? 26'h0000000 : \$147 [25:0];
+  assign \$36  = lr_2_1 ? 26'h0000000 : \$148 [25:0];
+  assign \$38  = lr_2_2 ? 26'h0000000 : \$149 [25:0];
+  assign \$40  = lr_2_3 ? 26'h0000000 : \$150 [25:0];
+  assign \$42  = lr_2_4 ? 26'h0000000 : \$151 [25:0];
+  assign \$44  = lr_2_5 ? 26'h0000000 : \$152 [25:0];
+  assign \$46  = lr_2_6 ? 26'h0000000 : \$153 [25:0];
+  assign \$48  = lr_2_7 ? 26'h0000000 : \$154 [25:0];
+  assign \$50  = lr_3_0 ? 26'h0000000 : \$155 [25:0];
+  assign \$52  = lr_3_1 ? 26'h0000000 : \$156 [25:0];
+  assign \$54  = lr_3_2 ? 26'h0000000 : \$157 [25:0];
+  assign \$56  = lr_3_3 ? 26'h0000000 : \$158 [25:0];
+  assign \$58  = lr_3_4 ? 26'h0000000 : \$159 [25:0];
+  assign \$60  = lr_3_5 ? 26'h0000000 : \$160 [25:0];
+  assign \$62  = lr_3_6 ? 26'h0000000 : \$161 [25:0];
+  assign \$64  = lr_3_7 ? 26'h0000000 : \$162 [25:0];
+  assign \$66  = lr_4_0 ? 26'h0000000 : \$163 [25:0];
+  assign \$68  = lr_4_1 ? 26'h0000000 : \$164 [25:0];
+  assign \$70  = lr_4_2 ? 26'h0000000 : \$165 [25:0];
+  assign \$72  = lr_4_3 ? 26'h0000000 : \$166 [25:0];
+  assign \$74  = lr_4_4 ? 26'h0000000 : \$167 [25:0];
+  assign \$76  = lr_4_5 ? 26'h0000000 : \$168 [25:0];
+  assign \$78  = lr_4_6 ? 26'h0000000 : \$169 [25:0];
+  assign \$80  = lr_4_7 ? 26'h0000000 : \$170 [25:0];
+  assign \$82  = lr_5_0 ? 26'h0000000 : \$171 [25:0];
+  assign \$84  = lr_5_1 ? 26'h0000000 : \$172 [25:0];
+  assign \$86  = lr_5_2 ? 26'h0000000 : \$173 [25:0];
+  assign \$88  = lr_5_3 ? 26'h0000000 : \$174 [25:0];
+  assign \$90  = lr_5_4 ? 26'h0000000 : \$175 [25:0];
+  assign \$92  = lr_5_5 ? 26'h0000000 : \$176 [25:0];
+  assign \$94  = lr_5_6 ? 26'h0000000 : \$177 [25:0];
+  assign \$96  = lr_5_7 ? 26'h0000000 : \$178 [25:0];
+  assign \$98  = lr_6_0 ? 26'h0000000 : \$179 [25:0];
+  assign \$100  = lr_6_1 ? 26'h0000000 : \$180 [25:0];
+  assign \$102  = lr_6_2 ? 26'h0000000 : \$181 [25:0];
+  assign \$104  = lr_6_3 ? 26'h0000000 : \$182 [25:0];
+  assign \$106  = lr_6_4 ? 26'h0000000 : \$183 [25:0];
+  assign \$108  = lr_6_5 ? 26'h0000000 : \$184 [25:0];
+  assign \$110  = lr_6_6 ? 26'h0000000 : \$185 [25:0];
+  assign \$112  = lr_6_7 ? 26'h0000000 : \$186 [25:0];
+  assign \$114  = lr_7_0 ? 26'h0000000 : \$187 [25:0];
+  assign \$116  = lr_7_1 ? 26'h0000000 : \$188 [25:0];
+  assign \$118  = lr_7_2 ? 26'h0000000 : \$189 [25:0];
+  assign \$120  = lr_7_3 ? 26'h0000000 : \$190 [25:0];
+  assign \$122  = lr_7_4 ? 26'h0000000 : \$191 [25:0];
+  assign \$124  = lr_7_5 ? 26'h0000000 : \$192 [25:0];
+  assign \$126  = lr_7_6 ? 26'h0000000 : \$193 [25:0];
+  assign \$128  = lr_7_7 ? 26'h0000000 : \$194 [25:0];
+  assign \$130  = | count_next;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign a_in4 = in_valid ? in_a4 : 8'h00;
+  assign a_in5 = in_valid ? in_a5 : 8'h00;
+  assign a_in6 = in_valid ? in_a6 : 8'h00;
+  assign a_in7 = in_valid ? in_a7 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
+  assign w_in6 = in_valid ? in_w6 : 8'h00;
+  assign w_in7 = in_valid ? in_w7 : 8'h00;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign \$131  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
+  assign \$132  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
+  assign \$133  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
+  assign \$134  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
+  assign \$135  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
+  assign \$136  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
+  assign \$137  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
+  assign \$138  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
+  assign \$139  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
+  assign \$140  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
+  assign \$141  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
+  assign \$142  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
+  assign \$143  = $signed(acc_1_4) + $signed(pr_1_4);
+  assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
+  assign \$144  = $signed(acc_1_5) + $signed(pr_1_5);
+  assign p_1_6 = $signed(a_1_5) * $signed(w_0_6);
+  assign \$145  = $signed(acc_1_6) + $signed(pr_1_6);
+  assign p_1_7 = $signed(a_1_6) * $signed(w_0_7);
+  assign \$146  = $signed(acc_1_7) + $signed(pr_1_7);
+  assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
+  assign \$147  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
+  assign \$148  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
+  assign \$149  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
+  assign \$150  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
+  assign \$151  = $signed(acc_2_4) + $signed(pr_2_4);
+  assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
+  assign \$152  = $signed(acc_2_5) + $signed(pr_2_5);
+  assign p_2_6 = $signed(a_2_5) * $signed(w_1_6);
+  assign \$153  = $signed(acc_2_6) + $signed(pr_2_6);
+  assign p_2_7 = $signed(a_2_6) * $signed(w_1_7);
+  assign \$154  = $signed(acc_2_7) + $signed(pr_2_7);
+  assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
+  assign \$155  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
+  assign \$156  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
+  assign \$157  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
+  assign \$158  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
+  assign \$159  = $signed(acc_3_4) + $signed(pr_3_4);
+  assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
+  assign \$160  = $signed(acc_3_5) + $signed(pr_3_5);
+  assign p_3_6 = $signed(a_3_5) * $signed(w_2_6);
+  assign \$161  = $signed(acc_3_6) + $signed(pr_3_6);
+  assign p_3_7 = $signed(a_3_6) * $signed(w_2_7);
+  assign \$162  = $signed(acc_3_7) + $signed(pr_3_7);
+  assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
+  assign \$163  = $signed(acc_4_0) + $signed(pr_4_0);
+  assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
+  assign \$164  = $signed(acc_4_1) + $signed(pr_4_1);
+  assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
+  assign \$165  = $signed(acc_4_2) + $signed(pr_4_2);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_7_7) begin
-      count_next = 4'h8;
-    end else if (\$65 ) begin
-      count_next = \$66 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = a_in1;
+    \$197  = i_valid;
     if (rst) begin
-      \$205  = 8'h00;
+      \$197  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = \$67 ;
+    \$198  = \$1 ;
     if (rst) begin
-      \$206  = 1'h0;
+      \$198  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = a_in2;
+    \$215  = a_in1;
     if (rst) begin
-      \$207  = 8'h00;
+      \$215  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = skew_a2_d0;
-    if (rst) begin
-      \$208  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = \$68 ;
-    if (rst) begin
-      \$209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = skew_l2_d0;
-    if (rst) begin
-      \$210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = a_in3;
-    if (rst) begin
-      \$211  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = skew_a3_d0;
-    if (rst) begin
-      \$212  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = skew_a3_d1;
-    if (rst) begin
-      \$213  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = \$69 ;
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = skew_l3_d0;
-    if (rst) begin
-      \$215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = skew_l3_d1;
+    \$216  = in_last;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = a_in4;
+    \$217  = a_in2;
     if (rst) begin
       \$217  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = skew_a4_d0;
+    \$218  = skew_a2_d0;
     if (rst) begin
       \$218  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = skew_a4_d1;
+    \$219  = in_last;
     if (rst) begin
-      \$219  = 8'h00;
+      \$219  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_a4_d2;
+    \$220  = skew_l2_d0;
     if (rst) begin
-      \$220  = 8'h00;
+      \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = \$70 ;
+    \$221  = a_in3;
     if (rst) begin
-      \$221  = 1'h0;
+      \$221  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = skew_l4_d0;
+    \$222  = skew_a3_d0;
     if (rst) begin
-      \$222  = 1'h0;
+      \$222  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_l4_d1;
+    \$223  = skew_a3_d1;
     if (rst) begin
-      \$223  = 1'h0;
+      \$223  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = skew_l4_d2;
+    \$224  = in_last;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = a_in5;
+    \$225  = skew_l3_d0;
     if (rst) begin
-      \$225  = 8'h00;
+      \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = skew_a5_d0;
+    \$226  = skew_l3_d1;
     if (rst) begin
-      \$226  = 8'h00;
+      \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = skew_a5_d1;
+    \$227  = a_in4;
     if (rst) begin
       \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_a5_d2;
+    \$228  = skew_a4_d0;
     if (rst) begin
       \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = skew_a5_d3;
+    \$229  = skew_a4_d1;
     if (rst) begin
       \$229  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = \$71 ;
+    \$230  = skew_a4_d2;
     if (rst) begin
-      \$230  = 1'h0;
+      \$230  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = skew_l5_d0;
+    \$231  = in_last;
     if (rst) begin
       \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = skew_l5_d1;
+    \$232  = skew_l4_d0;
     if (rst) begin
       \$232  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_l5_d2;
+    \$233  = skew_l4_d1;
     if (rst) begin
       \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_l5_d3;
+    \$234  = skew_l4_d2;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = a_in6;
+    \$235  = a_in5;
     if (rst) begin
       \$235  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = skew_a6_d0;
+    \$236  = skew_a5_d0;
     if (rst) begin
       \$236  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_a6_d1;
+    \$237  = skew_a5_d1;
     if (rst) begin
       \$237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = skew_a6_d2;
+    \$238  = skew_a5_d2;
     if (rst) begin
       \$238  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = skew_a6_d3;
+    \$239  = skew_a5_d3;
     if (rst) begin
       \$239  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = skew_a6_d4;
+    \$240  = in_last;
     if (rst) begin
-      \$240  = 8'h00;
+      \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = \$72 ;
+    \$241  = skew_l5_d0;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = skew_l6_d0;
+    \$242  = skew_l5_d1;
     if (rst) begin
       \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_l6_d1;
+    \$243  = skew_l5_d2;
     if (rst) begin
       \$243  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = skew_l6_d2;
+    \$244  = skew_l5_d3;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = skew_l6_d3;
+    \$245  = a_in6;
     if (rst) begin
-      \$245  = 1'h0;
+      \$245  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = skew_l6_d4;
+    \$246  = skew_a6_d0;
     if (rst) begin
-      \$246  = 1'h0;
+      \$246  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = a_in7;
+    \$247  = skew_a6_d1;
     if (rst) begin
       \$247  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = skew_a7_d0;
+    \$248  = skew_a6_d2;
     if (rst) begin
       \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = skew_a7_d1;
+    \$249  = skew_a6_d3;
     if (rst) begin
       \$249  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = skew_a7_d2;
+    \$250  = skew_a6_d4;
     if (rst) begin
       \$250  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = skew_a7_d3;
+    \$251  = in_last;
     if (rst) begin
-      \$251  = 8'h00;
+      \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = skew_a7_d4;
+    \$252  = skew_l6_d0;
     if (rst) begin
-      \$252  = 8'h00;
+      \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = skew_a7_d5;
+    \$253  = skew_l6_d1;
     if (rst) begin
-      \$253  = 8'h00;
+      \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = \$73 ;
+    \$254  = skew_l6_d2;
     if (rst) begin
       \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = skew_l7_d0;
+    \$255  = skew_l6_d3;
     if (rst) begin
       \$255  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = skew_l7_d1;
+    \$256  = skew_l6_d4;
     if (rst) begin
       \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = skew_l7_d2;
+    \$257  = a_in7;
     if (rst) begin
-      \$257  = 1'h0;
+      \$257  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = skew_l7_d3;
+    \$258  = skew_a7_d0;
     if (rst) begin
-      \$258  = 1'h0;
+      \$258  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = skew_l7_d4;
+    \$259  = skew_a7_d1;
     if (rst) begin
-      \$259  = 1'h0;
+      \$259  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = skew_l7_d5;
+    \$260  = skew_a7_d2;
     if (rst) begin
-      \$260  = 1'h0;
+      \$260  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = a_in0;
+    \$261  = skew_a7_d3;
     if (rst) begin
-      \$289  = 8'h00;
+      \$261  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = \$74 ;
+    \$262  = skew_a7_d4;
     if (rst) begin
-      \$290  = 1'h0;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = p_0_0;
+    \$263  = skew_a7_d5;
     if (rst) begin
-      \$292  = 16'h0000;
+      \$263  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = \$75 ;
+    \$264  = in_last;
     if (rst) begin
-      \$293  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = \$76 ;
+    \$265  = skew_l7_d0;
     if (rst) begin
-      \$294  = 26'h0000000;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = out_0_0;
-    if (cap_0_0) begin
-      \$295  = \$1 [25:0];
-    end else if (\$77 ) begin
-      \$295  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = a_0_0;
+    \$266  = skew_l7_d1;
     if (rst) begin
-      \$296  = 8'h00;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = l_0_0;
+    \$267  = skew_l7_d2;
     if (rst) begin
-      \$297  = 1'h0;
+      \$267  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = p_0_1;
+    \$268  = skew_l7_d3;
     if (rst) begin
-      \$299  = 16'h0000;
+      \$268  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = l_0_0;
+    \$269  = skew_l7_d4;
+    if (rst) begin
+      \$269  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$270  = skew_l7_d5;
+    if (rst) begin
+      \$270  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$299  = a_in0;
+    if (rst) begin
+      \$299  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$300  = in_last;
     if (rst) begin
       \$300  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = \$78 ;
+    \$302  = p_0_0;
     if (rst) begin
-      \$301  = 26'h0000000;
+      \$302  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = out_0_1;
-    if (cap_0_1) begin
-      \$302  = \$2 [25:0];
-    end else if (\$79 ) begin
-      \$302  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = a_0_1;
+    \$303  = in_last;
     if (rst) begin
-      \$303  = 8'h00;
+      \$303  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = l_0_1;
+    \$304  = \$2 ;
     if (rst) begin
-      \$304  = 1'h0;
+      \$304  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = p_0_2;
+    \$305  = out_0_0;
+    if (cap_0_0) begin
+      \$305  = \$131 [25:0];
+    end else if (\$3 ) begin
+      \$305  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$306  = a_0_0;
     if (rst) begin
-      \$306  = 16'h0000;
+      \$306  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = l_0_1;
+    \$307  = l_0_0;
     if (rst) begin
       \$307  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = \$80 ;
+    \$309  = p_0_1;
     if (rst) begin
-      \$308  = 26'h0000000;
+      \$309  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = out_0_2;
-    if (cap_0_2) begin
-      \$309  = \$3 [25:0];
-    end else if (\$81 ) begin
-      \$309  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = a_0_2;
+    \$310  = l_0_0;
     if (rst) begin
-      \$310  = 8'h00;
+      \$310  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = l_0_2;
+    \$311  = \$4 ;
     if (rst) begin
-      \$311  = 1'h0;
+      \$311  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = p_0_3;
+    \$312  = out_0_1;
+    if (cap_0_1) begin
+      \$312  = \$132 [25:0];
+    end else if (\$5 ) begin
+      \$312  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$313  = a_0_1;
     if (rst) begin
-      \$313  = 16'h0000;
+      \$313  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = l_0_2;
+    \$314  = l_0_1;
     if (rst) begin
       \$314  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = \$82 ;
+    \$316  = p_0_2;
     if (rst) begin
-      \$315  = 26'h0000000;
+      \$316  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = out_0_3;
-    if (cap_0_3) begin
-      \$316  = \$4 [25:0];
-    end else if (\$83 ) begin
-      \$316  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = a_0_3;
+    \$317  = l_0_1;
     if (rst) begin
-      \$317  = 8'h00;
+      \$317  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = l_0_3;
+    \$318  = \$6 ;
     if (rst) begin
-      \$318  = 1'h0;
+      \$318  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = p_0_4;
+    \$319  = out_0_2;
+    if (cap_0_2) begin
+      \$319  = \$133 [25:0];
+    end else if (\$7 ) begin
+      \$319  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$320  = a_0_2;
     if (rst) begin
-      \$320  = 16'h0000;
+      \$320  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = l_0_3;
+    \$321  = l_0_2;
     if (rst) begin
       \$321  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = \$84 ;
+    \$323  = p_0_3;
     if (rst) begin
-      \$322  = 26'h0000000;
+      \$323  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = out_0_4;
-    if (cap_0_4) begin
-      \$323  = \$5 [25:0];
-    end else if (\$85 ) begin
-      \$323  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = a_0_4;
+    \$324  = l_0_2;
     if (rst) begin
-      \$324  = 8'h00;
+      \$324  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = l_0_4;
+    \$325  = \$8 ;
     if (rst) begin
-      \$325  = 1'h0;
+      \$325  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = p_0_5;
+    \$326  = out_0_3;
+    if (cap_0_3) begin
+      \$326  = \$134 [25:0];
+    end else if (\$9 ) begin
+      \$326  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$327  = a_0_3;
     if (rst) begin
-      \$327  = 16'h0000;
+      \$327  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = l_0_4;
+    \$328  = l_0_3;
     if (rst) begin
       \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = \$86 ;
+    \$330  = p_0_4;
     if (rst) begin
-      \$329  = 26'h0000000;
+      \$330  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = out_0_5;
-    if (cap_0_5) begin
-      \$330  = \$6 [25:0];
-    end else if (\$87 ) begin
-      \$330  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = a_0_5;
+    \$331  = l_0_3;
     if (rst) begin
-      \$331  = 8'h00;
+      \$331  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = l_0_5;
+    \$332  = \$10 ;
     if (rst) begin
-      \$332  = 1'h0;
+      \$332  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = p_0_6;
+    \$333  = out_0_4;
+    if (cap_0_4) begin
+      \$333  = \$135 [25:0];
+    end else if (\$11 ) begin
+      \$333  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$334  = a_0_4;
     if (rst) begin
-      \$334  = 16'h0000;
+      \$334  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = l_0_5;
+    \$335  = l_0_4;
     if (rst) begin
       \$335  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = \$88 ;
+    \$337  = p_0_5;
     if (rst) begin
-      \$336  = 26'h0000000;
+      \$337  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = out_0_6;
-    if (cap_0_6) begin
-      \$337  = \$7 [25:0];
-    end else if (\$89 ) begin
-      \$337  = out_1_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = a_0_6;
+    \$338  = l_0_4;
     if (rst) begin
-      \$338  = 8'h00;
+      \$338  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = l_0_6;
+    \$339  = \$12 ;
     if (rst) begin
-      \$339  = 1'h0;
+      \$339  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = p_0_7;
+    \$340  = out_0_5;
+    if (cap_0_5) begin
+      \$340  = \$136 [25:0];
+    end else if (\$13 ) begin
+      \$340  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$341  = a_0_5;
     if (rst) begin
-      \$341  = 16'h0000;
+      \$341  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = l_0_6;
+    \$342  = l_0_5;
     if (rst) begin
       \$342  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = \$90 ;
+    \$344  = p_0_6;
     if (rst) begin
-      \$343  = 26'h0000000;
+      \$344  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = out_0_7;
-    if (cap_0_7) begin
-      \$344  = \$8 [25:0];
-    end else if (\$91 ) begin
-      \$344  = out_1_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = skew_a1_d0;
+    \$345  = l_0_5;
     if (rst) begin
-      \$345  = 8'h00;
+      \$345  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = skew_l1_d0;
+    \$346  = \$14 ;
     if (rst) begin
-      \$346  = 1'h0;
+      \$346  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = p_1_0;
+    \$347  = out_0_6;
+    if (cap_0_6) begin
+      \$347  = \$137 [25:0];
+    end else if (\$15 ) begin
+      \$347  = out_1_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$348  = a_0_6;
     if (rst) begin
-      \$348  = 16'h0000;
+      \$348  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = skew_l1_d0;
+    \$349  = l_0_6;
     if (rst) begin
       \$349  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = \$92 ;
+    \$351  = p_0_7;
     if (rst) begin
-      \$350  = 26'h0000000;
+      \$351  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = out_1_0;
-    if (cap_1_0) begin
-      \$351  = \$9 [25:0];
-    end else if (\$93 ) begin
-      \$351  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = a_1_0;
+    \$352  = l_0_6;
     if (rst) begin
-      \$352  = 8'h00;
+      \$352  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = l_1_0;
+    \$353  = \$16 ;
     if (rst) begin
-      \$353  = 1'h0;
+      \$353  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = p_1_1;
+    \$354  = out_0_7;
+    if (cap_0_7) begin
+      \$354  = \$138 [25:0];
+    end else if (\$17 ) begin
+      \$354  = out_1_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$355  = skew_a1_d0;
     if (rst) begin
-      \$355  = 16'h0000;
+      \$355  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = l_1_0;
+    \$356  = skew_l1_d0;
     if (rst) begin
       \$356  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = \$94 ;
+    \$358  = p_1_0;
     if (rst) begin
-      \$357  = 26'h0000000;
+      \$358  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = out_1_1;
-    if (cap_1_1) begin
-      \$358  = \$10 [25:0];
-    end else if (\$95 ) begin
-      \$358  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = a_1_1;
+    \$359  = skew_l1_d0;
     if (rst) begin
-      \$359  = 8'h00;
+      \$359  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = l_1_1;
+    \$360  = \$18 ;
     if (rst) begin
-      \$360  = 1'h0;
+      \$360  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = p_1_2;
+    \$361  = out_1_0;
+    if (cap_1_0) begin
+      \$361  = \$139 [25:0];
+    end else if (\$19 ) begin
+      \$361  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$362  = a_1_0;
     if (rst) begin
-      \$362  = 16'h0000;
+      \$362  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = l_1_1;
+    \$363  = l_1_0;
     if (rst) begin
       \$363  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = \$96 ;
+    \$365  = p_1_1;
     if (rst) begin
-      \$364  = 26'h0000000;
+      \$365  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = out_1_2;
-    if (cap_1_2) begin
-      \$365  = \$11 [25:0];
-    end else if (\$97 ) begin
-      \$365  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = a_1_2;
+    \$366  = l_1_0;
     if (rst) begin
-      \$366  = 8'h00;
+      \$366  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = l_1_2;
+    \$367  = \$20 ;
     if (rst) begin
-      \$367  = 1'h0;
+      \$367  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = p_1_3;
+    \$368  = out_1_1;
+    if (cap_1_1) begin
+      \$368  = \$140 [25:0];
+    end else if (\$21 ) begin
+      \$368  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$369  = a_1_1;
     if (rst) begin
-      \$369  = 16'h0000;
+      \$369  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = l_1_2;
+    \$370  = l_1_1;
     if (rst) begin
       \$370  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = \$98 ;
+    \$372  = p_1_2;
     if (rst) begin
-      \$371  = 26'h0000000;
+      \$372  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = out_1_3;
-    if (cap_1_3) begin
-      \$372  = \$12 [25:0];
-    end else if (\$99 ) begin
-      \$372  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = a_1_3;
+    \$373  = l_1_1;
     if (rst) begin
-      \$373  = 8'h00;
+      \$373  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = l_1_3;
+    \$374  = \$22 ;
     if (rst) begin
-      \$374  = 1'h0;
+      \$374  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = p_1_4;
+    \$375  = out_1_2;
+    if (cap_1_2) begin
+      \$375  = \$141 [25:0];
+    end else if (\$23 ) begin
+      \$375  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$376  = a_1_2;
     if (rst) begin
-      \$376  = 16'h0000;
+      \$376  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = l_1_3;
+    \$377  = l_1_2;
     if (rst) begin
       \$377  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = \$100 ;
+    \$379  = p_1_3;
     if (rst) begin
-      \$378  = 26'h0000000;
+      \$379  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = out_1_4;
-    if (cap_1_4) begin
-      \$379  = \$13 [25:0];
-    end else if (\$101 ) begin
-      \$379  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = a_1_4;
+    \$380  = l_1_2;
     if (rst) begin
-      \$380  = 8'h00;
+      \$380  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = l_1_4;
+    \$381  = \$24 ;
     if (rst) begin
-      \$381  = 1'h0;
+      \$381  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = p_1_5;
+    \$382  = out_1_3;
+    if (cap_1_3) begin
+      \$382  = \$142 [25:0];
+    end else if (\$25 ) begin
+      \$382  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$383  = a_1_3;
     if (rst) begin
-      \$383  = 16'h0000;
+      \$383  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = l_1_4;
+    \$384  = l_1_3;
     if (rst) begin
       \$384  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = \$102 ;
+    \$386  = p_1_4;
     if (rst) begin
-      \$385  = 26'h0000000;
+      \$386  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = out_1_5;
-    if (cap_1_5) begin
-      \$386  = \$14 [25:0];
-    end else if (\$103 ) begin
-      \$386  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = a_1_5;
+    \$387  = l_1_3;
     if (rst) begin
-      \$387  = 8'h00;
+      \$387  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = l_1_5;
+    \$388  = \$26 ;
     if (rst) begin
-      \$388  = 1'h0;
+      \$388  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = p_1_6;
+    \$389  = out_1_4;
+    if (cap_1_4) begin
+      \$389  = \$143 [25:0];
+    end else if (\$27 ) begin
+      \$389  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$390  = a_1_4;
     if (rst) begin
-      \$390  = 16'h0000;
+      \$390  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = l_1_5;
+    \$391  = l_1_4;
     if (rst) begin
       \$391  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = \$104 ;
+    \$393  = p_1_5;
     if (rst) begin
-      \$392  = 26'h0000000;
+      \$393  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = out_1_6;
-    if (cap_1_6) begin
-      \$393  = \$15 [25:0];
-    end else if (\$105 ) begin
-      \$393  = out_2_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = a_1_6;
+    \$394  = l_1_4;
     if (rst) begin
-      \$394  = 8'h00;
+      \$394  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = l_1_6;
+    \$395  = \$28 ;
     if (rst) begin
-      \$395  = 1'h0;
+      \$395  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = p_1_7;
+    \$396  = out_1_5;
+    if (cap_1_5) begin
+      \$396  = \$144 [25:0];
+    end else if (\$29 ) begin
+      \$396  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$397  = a_1_5;
     if (rst) begin
-      \$397  = 16'h0000;
+      \$397  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = l_1_6;
+    \$398  = l_1_5;
     if (rst) begin
       \$398  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = \$106 ;
+    \$400  = p_1_6;
     if (rst) begin
-      \$399  = 26'h0000000;
+      \$400  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = out_1_7;
-    if (cap_1_7) begin
-      \$400  = \$16 [25:0];
-    end else if (\$107 ) begin
-      \$400  = out_2_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = skew_a2_d1;
+    \$401  = l_1_5;
     if (rst) begin
-      \$401  = 8'h00;
+      \$401  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = skew_l2_d1;
+    \$402  = \$30 ;
     if (rst) begin
-      \$402  = 1'h0;
+      \$402  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = p_2_0;
+    \$403  = out_1_6;
+    if (cap_1_6) begin
+      \$403  = \$145 [25:0];
+    end else if (\$31 ) begin
+      \$403  = out_2_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$404  = a_1_6;
     if (rst) begin
-      \$404  = 16'h0000;
+      \$404  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = skew_l2_d1;
+    \$405  = l_1_6;
     if (rst) begin
       \$405  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = \$108 ;
+    \$407  = p_1_7;
     if (rst) begin
-      \$406  = 26'h0000000;
+      \$407  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = out_2_0;
-    if (cap_2_0) begin
-      \$407  = \$17 [25:0];
-    end else if (\$109 ) begin
-      \$407  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = a_2_0;
+    \$408  = l_1_6;
     if (rst) begin
-      \$408  = 8'h00;
+      \$408  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = l_2_0;
+    \$409  = \$32 ;
     if (rst) begin
-      \$409  = 1'h0;
+      \$409  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = p_2_1;
+    \$410  = out_1_7;
+    if (cap_1_7) begin
+      \$410  = \$146 [25:0];
+    end else if (\$33 ) begin
+      \$410  = out_2_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$411  = skew_a2_d1;
     if (rst) begin
-      \$411  = 16'h0000;
+      \$411  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = l_2_0;
+    \$412  = skew_l2_d1;
     if (rst) begin
       \$412  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$413  = \$110 ;
+    \$414  = p_2_0;
     if (rst) begin
-      \$413  = 26'h0000000;
+      \$414  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = out_2_1;
-    if (cap_2_1) begin
-      \$414  = \$18 [25:0];
-    end else if (\$111 ) begin
-      \$414  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = a_2_1;
+    \$415  = skew_l2_d1;
     if (rst) begin
-      \$415  = 8'h00;
+      \$415  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = l_2_1;
+    \$416  = \$34 ;
     if (rst) begin
-      \$416  = 1'h0;
+      \$416  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = p_2_2;
+    \$417  = out_2_0;
+    if (cap_2_0) begin
+      \$417  = \$147 [25:0];
+    end else if (\$35 ) begin
+      \$417  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$418  = a_2_0;
     if (rst) begin
-      \$418  = 16'h0000;
+      \$418  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = l_2_1;
+    \$419  = l_2_0;
     if (rst) begin
       \$419  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = \$112 ;
+    \$421  = p_2_1;
     if (rst) begin
-      \$420  = 26'h0000000;
+      \$421  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = out_2_2;
-    if (cap_2_2) begin
-      \$421  = \$19 [25:0];
-    end else if (\$113 ) begin
-      \$421  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = a_2_2;
+    \$422  = l_2_0;
     if (rst) begin
-      \$422  = 8'h00;
+      \$422  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = l_2_2;
+    \$423  = \$36 ;
     if (rst) begin
-      \$423  = 1'h0;
+      \$423  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = p_2_3;
+    \$424  = out_2_1;
+    if (cap_2_1) begin
+      \$424  = \$148 [25:0];
+    end else if (\$37 ) begin
+      \$424  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$425  = a_2_1;
     if (rst) begin
-      \$425  = 16'h0000;
+      \$425  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = l_2_2;
+    \$426  = l_2_1;
     if (rst) begin
       \$426  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = \$114 ;
+    \$428  = p_2_2;
     if (rst) begin
-      \$427  = 26'h0000000;
+      \$428  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = out_2_3;
-    if (cap_2_3) begin
-      \$428  = \$20 [25:0];
-    end else if (\$115 ) begin
-      \$428  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = a_2_3;
+    \$429  = l_2_1;
     if (rst) begin
-      \$429  = 8'h00;
+      \$429  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = l_2_3;
+    \$430  = \$38 ;
     if (rst) begin
-      \$430  = 1'h0;
+      \$430  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = p_2_4;
+    \$431  = out_2_2;
+    if (cap_2_2) begin
+      \$431  = \$149 [25:0];
+    end else if (\$39 ) begin
+      \$431  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$432  = a_2_2;
     if (rst) begin
-      \$432  = 16'h0000;
+      \$432  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = l_2_3;
+    \$433  = l_2_2;
     if (rst) begin
       \$433  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = \$116 ;
+    \$435  = p_2_3;
     if (rst) begin
-      \$434  = 26'h0000000;
+      \$435  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = out_2_4;
-    if (cap_2_4) begin
-      \$435  = \$21 [25:0];
-    end else if (\$117 ) begin
-      \$435  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = a_2_4;
+    \$436  = l_2_2;
     if (rst) begin
-      \$436  = 8'h00;
+      \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = l_2_4;
+    \$437  = \$40 ;
     if (rst) begin
-      \$437  = 1'h0;
+      \$437  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = p_2_5;
+    \$438  = out_2_3;
+    if (cap_2_3) begin
+      \$438  = \$150 [25:0];
+    end else if (\$41 ) begin
+      \$438  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$439  = a_2_3;
     if (rst) begin
-      \$439  = 16'h0000;
+      \$439  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$440  = l_2_4;
+    \$440  = l_2_3;
     if (rst) begin
       \$440  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$441  = \$118 ;
+    \$442  = p_2_4;
     if (rst) begin
-      \$441  = 26'h0000000;
+      \$442  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = out_2_5;
-    if (cap_2_5) begin
-      \$442  = \$22 [25:0];
-    end else if (\$119 ) begin
-      \$442  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = a_2_5;
+    \$443  = l_2_3;
     if (rst) begin
-      \$443  = 8'h00;
+      \$443  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = l_2_5;
+    \$444  = \$42 ;
     if (rst) begin
-      \$444  = 1'h0;
+      \$444  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = p_2_6;
+    \$445  = out_2_4;
+    if (cap_2_4) begin
+      \$445  = \$151 [25:0];
+    end else if (\$43 ) begin
+      \$445  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$446  = a_2_4;
     if (rst) begin
-      \$446  = 16'h0000;
+      \$446  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = l_2_5;
+    \$447  = l_2_4;
     if (rst) begin
       \$447  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = \$120 ;
+    \$449  = p_2_5;
     if (rst) begin
-      \$448  = 26'h0000000;
+      \$449  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$449  = out_2_6;
-    if (cap_2_6) begin
-      \$449  = \$23 [25:0];
-    end else if (\$121 ) begin
-      \$449  = out_3_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$450  = a_2_6;
+    \$450  = l_2_4;
     if (rst) begin
-      \$450  = 8'h00;
+      \$450  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = l_2_6;
+    \$451  = \$44 ;
     if (rst) begin
-      \$451  = 1'h0;
+      \$451  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = p_2_7;
+    \$452  = out_2_5;
+    if (cap_2_5) begin
+      \$452  = \$152 [25:0];
+    end else if (\$45 ) begin
+      \$452  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$453  = a_2_5;
     if (rst) begin
-      \$453  = 16'h0000;
+      \$453  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = l_2_6;
+    \$454  = l_2_5;
     if (rst) begin
       \$454  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = \$122 ;
+    \$456  = p_2_6;
     if (rst) begin
-      \$455  = 26'h0000000;
+      \$456  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = out_2_7;
-    if (cap_2_7) begin
-      \$456  = \$24 [25:0];
-    end else if (\$123 ) begin
-      \$456  = out_3_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = skew_a3_d2;
+    \$457  = l_2_5;
     if (rst) begin
-      \$457  = 8'h00;
+      \$457  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$458  = skew_l3_d2;
+    \$458  = \$46 ;
     if (rst) begin
-      \$458  = 1'h0;
+      \$458  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = p_3_0;
+    \$459  = out_2_6;
+    if (cap_2_6) begin
+      \$459  = \$153 [25:0];
+    end else if (\$47 ) begin
+      \$459  = out_3_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$460  = a_2_6;
     if (rst) begin
-      \$460  = 16'h0000;
+      \$460  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = skew_l3_d2;
+    \$461  = l_2_6;
     if (rst) begin
       \$461  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = \$124 ;
+    \$463  = p_2_7;
     if (rst) begin
-      \$462  = 26'h0000000;
+      \$463  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = out_3_0;
-    if (cap_3_0) begin
-      \$463  = \$25 [25:0];
-    end else if (\$125 ) begin
-      \$463  = out_4_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = a_3_0;
+    \$464  = l_2_6;
     if (rst) begin
-      \$464  = 8'h00;
+      \$464  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = l_3_0;
+    \$465  = \$48 ;
     if (rst) begin
-      \$465  = 1'h0;
+      \$465  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$467  = p_3_1;
+    \$466  = out_2_7;
+    if (cap_2_7) begin
+      \$466  = \$154 [25:0];
+    end else if (\$49 ) begin
+      \$466  = out_3_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$467  = skew_a3_d2;
     if (rst) begin
-      \$467  = 16'h0000;
+      \$467  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$468  = l_3_0;
+    \$468  = skew_l3_d2;
     if (rst) begin
       \$468  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$469  = \$126 ;
+    \$470  = p_3_0;
     if (rst) begin
-      \$469  = 26'h0000000;
+      \$470  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = out_3_1;
-    if (cap_3_1) begin
-      \$470  = \$26 [25:0];
-    end else if (\$127 ) begin
-      \$470  = out_4_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = a_3_1;
+    \$471  = skew_l3_d2;
     if (rst) begin
-      \$471  = 8'h00;
+      \$471  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = l_3_1;
+    \$472  = \$50 ;
     if (rst) begin
-      \$472  = 1'h0;
+      \$472  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = p_3_2;
+    \$473  = out_3_0;
+    if (cap_3_0) begin
+      \$473  = \$155 [25:0];
+    end else if (\$51 ) begin
+      \$473  = out_4_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$474  = a_3_0;
     if (rst) begin
-      \$474  = 16'h0000;
+      \$474  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = l_3_1;
+    \$475  = l_3_0;
     if (rst) begin
       \$475  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$476  = \$128 ;
+    \$477  = p_3_1;
     if (rst) begin
-      \$476  = 26'h0000000;
+      \$477  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$477  = out_3_2;
-    if (cap_3_2) begin
-      \$477  = \$27 [25:0];
-    end else if (\$129 ) begin
-      \$477  = out_4_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = a_3_2;
+    \$478  = l_3_0;
     if (rst) begin
-      \$478  = 8'h00;
+      \$478  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = l_3_2;
+    \$479  = \$52 ;
     if (rst) begin
-      \$479  = 1'h0;
+      \$479  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = p_3_3;
+    \$480  = out_3_1;
+    if (cap_3_1) begin
+      \$480  = \$156 [25:0];
+    end else if (\$53 ) begin
+      \$480  = out_4_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$481  = a_3_1;
     if (rst) begin
-      \$481  = 16'h0000;
+      \$481  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = l_3_2;
+    \$482  = l_3_1;
     if (rst) begin
       \$482  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = \$130 ;
+    \$484  = p_3_2;
     if (rst) begin
-      \$483  = 26'h0000000;
+      \$484  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = out_3_3;
-    if (cap_3_3) begin
-      \$484  = \$28 [25:0];
-    end else if (\$131 ) begin
-      \$484  = out_4_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$485  = a_3_3;
+    \$485  = l_3_1;
     if (rst) begin
-      \$485  = 8'h00;
+      \$485  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$486  = l_3_3;
+    \$486  = \$54 ;
     if (rst) begin
-      \$486  = 1'h0;
+      \$486  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = p_3_4;
+    \$487  = out_3_2;
+    if (cap_3_2) begin
+      \$487  = \$157 [25:0];
+    end else if (\$55 ) begin
+      \$487  = out_4_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$488  = a_3_2;
     if (rst) begin
-      \$488  = 16'h0000;
+      \$488  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = l_3_3;
+    \$489  = l_3_2;
     if (rst) begin
       \$489  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = \$132 ;
+    \$491  = p_3_3;
     if (rst) begin
-      \$490  = 26'h0000000;
+      \$491  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = out_3_4;
-    if (cap_3_4) begin
-      \$491  = \$29 [25:0];
-    end else if (\$133 ) begin
-      \$491  = out_4_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = a_3_4;
+    \$492  = l_3_2;
     if (rst) begin
-      \$492  = 8'h00;
+      \$492  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = l_3_4;
+    \$493  = \$56 ;
     if (rst) begin
-      \$493  = 1'h0;
+      \$493  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$495  = p_3_5;
+    \$494  = out_3_3;
+    if (cap_3_3) begin
+      \$494  = \$158 [25:0];
+    end else if (\$57 ) begin
+      \$494  = out_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$495  = a_3_3;
     if (rst) begin
-      \$495  = 16'h0000;
+      \$495  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = l_3_4;
+    \$496  = l_3_3;
     if (rst) begin
       \$496  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$497  = \$134 ;
+    \$498  = p_3_4;
     if (rst) begin
-      \$497  = 26'h0000000;
+      \$498  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = out_3_5;
-    if (cap_3_5) begin
-      \$498  = \$30 [25:0];
-    end else if (\$135 ) begin
-      \$498  = out_4_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = a_3_5;
+    \$499  = l_3_3;
     if (rst) begin
-      \$499  = 8'h00;
+      \$499  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = l_3_5;
+    \$500  = \$58 ;
     if (rst) begin
-      \$500  = 1'h0;
+      \$500  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = p_3_6;
+    \$501  = out_3_4;
+    if (cap_3_4) begin
+      \$501  = \$159 [25:0];
+    end else if (\$59 ) begin
+      \$501  = out_4_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$502  = a_3_4;
     if (rst) begin
-      \$502  = 16'h0000;
+      \$502  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$503  = l_3_5;
+    \$503  = l_3_4;
     if (rst) begin
       \$503  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$504  = \$136 ;
+    \$505  = p_3_5;
     if (rst) begin
-      \$504  = 26'h0000000;
+      \$505  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = out_3_6;
-    if (cap_3_6) begin
-      \$505  = \$31 [25:0];
-    end else if (\$137 ) begin
-      \$505  = out_4_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = a_3_6;
+    \$506  = l_3_4;
     if (rst) begin
-      \$506  = 8'h00;
+      \$506  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = l_3_6;
+    \$507  = \$60 ;
     if (rst) begin
-      \$507  = 1'h0;
+      \$507  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = p_3_7;
+    \$508  = out_3_5;
+    if (cap_3_5) begin
+      \$508  = \$160 [25:0];
+    end else if (\$61 ) begin
+      \$508  = out_4_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$509  = a_3_5;
     if (rst) begin
-      \$509  = 16'h0000;
+      \$509  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = l_3_6;
+    \$510  = l_3_5;
     if (rst) begin
       \$510  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = \$138 ;
+    \$512  = p_3_6;
     if (rst) begin
-      \$511  = 26'h0000000;
+      \$512  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$512  = out_3_7;
-    if (cap_3_7) begin
-      \$512  = \$32 [25:0];
-    end else if (\$139 ) begin
-      \$512  = out_4_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$513  = skew_a4_d3;
+    \$513  = l_3_5;
     if (rst) begin
-      \$513  = 8'h00;
+      \$513  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = skew_l4_d3;
+    \$514  = \$62 ;
     if (rst) begin
-      \$514  = 1'h0;
+      \$514  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = p_4_0;
+    \$515  = out_3_6;
+    if (cap_3_6) begin
+      \$515  = \$161 [25:0];
+    end else if (\$63 ) begin
+      \$515  = out_4_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$516  = a_3_6;
     if (rst) begin
-      \$516  = 16'h0000;
+      \$516  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = skew_l4_d3;
+    \$517  = l_3_6;
     if (rst) begin
       \$517  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = \$140 ;
+    \$519  = p_3_7;
     if (rst) begin
-      \$518  = 26'h0000000;
+      \$519  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = out_4_0;
-    if (cap_4_0) begin
-      \$519  = \$33 [25:0];
-    end else if (\$141 ) begin
-      \$519  = out_5_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = a_4_0;
+    \$520  = l_3_6;
     if (rst) begin
-      \$520  = 8'h00;
+      \$520  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$521  = l_4_0;
+    \$521  = \$64 ;
     if (rst) begin
-      \$521  = 1'h0;
+      \$521  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = p_4_1;
+    \$522  = out_3_7;
+    if (cap_3_7) begin
+      \$522  = \$162 [25:0];
+    end else if (\$65 ) begin
+      \$522  = out_4_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$523  = skew_a4_d3;
     if (rst) begin
-      \$523  = 16'h0000;
+      \$523  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = l_4_0;
+    \$524  = skew_l4_d3;
     if (rst) begin
       \$524  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = \$142 ;
+    \$526  = p_4_0;
     if (rst) begin
-      \$525  = 26'h0000000;
+      \$526  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = out_4_1;
-    if (cap_4_1) begin
-      \$526  = \$34 [25:0];
-    end else if (\$143 ) begin
-      \$526  = out_5_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = a_4_1;
+    \$527  = skew_l4_d3;
     if (rst) begin
-      \$527  = 8'h00;
+      \$527  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = l_4_1;
+    \$528  = \$66 ;
     if (rst) begin
-      \$528  = 1'h0;
+      \$528  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$530  = p_4_2;
+    \$529  = out_4_0;
+    if (cap_4_0) begin
+      \$529  = \$163 [25:0];
+    end else if (\$67 ) begin
+      \$529  = out_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$530  = a_4_0;
     if (rst) begin
-      \$530  = 16'h0000;
+      \$530  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$531  = l_4_1;
+    \$531  = l_4_0;
     if (rst) begin
       \$531  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$532  = \$144 ;
+    \$533  = p_4_1;
     if (rst) begin
-      \$532  = 26'h0000000;
+      \$533  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = out_4_2;
-    if (cap_4_2) begin
-      \$533  = \$35 [25:0];
-    end else if (\$145 ) begin
-      \$533  = out_5_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = a_4_2;
+    \$534  = l_4_0;
     if (rst) begin
-      \$534  = 8'h00;
+      \$534  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = l_4_2;
+    \$535  = \$68 ;
     if (rst) begin
-      \$535  = 1'h0;
+      \$535  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = p_4_3;
+    \$536  = out_4_1;
+    if (cap_4_1) begin
+      \$536  = \$164 [25:0];
+    end else if (\$69 ) begin
+      \$536  = out_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$537  = a_4_1;
     if (rst) begin
-      \$537  = 16'h0000;
+      \$537  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = l_4_2;
+    \$538  = l_4_1;
     if (rst) begin
       \$538  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$539  = \$146 ;
+    \$540  = p_4_2;
     if (rst) begin
-      \$539  = 26'h0000000;
+      \$540  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$540  = out_4_3;
-    if (cap_4_3) begin
-      \$540  = \$36 [25:0];
-    end else if (\$147 ) begin
-      \$540  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$541  = a_4_3;
+    \$541  = l_4_1;
     if (rst) begin
-      \$541  = 8'h00;
+      \$541  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$542  = l_4_3;
+    \$542  = \$70 ;
     if (rst) begin
-      \$542  = 1'h0;
+      \$542  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$544  = p_4_4;
+    \$543  = out_4_2;
+    if (cap_4_2) begin
+      \$543  = \$165 [25:0];
+    end else if (\$71 ) begin
+      \$543  = out_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$544  = a_4_2;
     if (rst) begin
-      \$544  = 16'h0000;
+      \$544  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$545  = l_4_3;
+    \$545  = l_4_2;
     if (rst) begin
       \$545  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$546  = \$148 ;
+    \$547  = p_4_3;
     if (rst) begin
-      \$546  = 26'h0000000;
+      \$547  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$547  = out_4_4;
-    if (cap_4_4) begin
-      \$547  = \$37 [25:0];
-    end else if (\$149 ) begin
-      \$547  = out_5_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$548  = a_4_4;
+    \$548  = l_4_2;
     if (rst) begin
-      \$548  = 8'h00;
+      \$548  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$549  = l_4_4;
+    \$549  = \$72 ;
     if (rst) begin
-      \$549  = 1'h0;
+      \$549  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$551  = p_4_5;
+    \$550  = out_4_3;
+    if (cap_4_3) begin
+      \$550  = \$166 [25:0];
+    end else if (\$73 ) begin
+      \$550  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$551  = a_4_3;
     if (rst) begin
-      \$551  = 16'h0000;
+      \$551  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$552  = l_4_4;
+    \$552  = l_4_3;
     if (rst) begin
       \$552  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$553  = \$150 ;
+    \$554  = p_4_4;
     if (rst) begin
-      \$553  = 26'h0000000;
+      \$554  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$554  = out_4_5;
-    if (cap_4_5) begin
-      \$554  = \$38 [25:0];
-    end else if (\$151 ) begin
-      \$554  = out_5_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$555  = a_4_5;
+    \$555  = l_4_3;
     if (rst) begin
-      \$555  = 8'h00;
+      \$555  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$556  = l_4_5;
+    \$556  = \$74 ;
     if (rst) begin
-      \$556  = 1'h0;
+      \$556  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$558  = p_4_6;
+    \$557  = out_4_4;
+    if (cap_4_4) begin
+      \$557  = \$167 [25:0];
+    end else if (\$75 ) begin
+      \$557  = out_5_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$558  = a_4_4;
     if (rst) begin
-      \$558  = 16'h0000;
+      \$558  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$559  = l_4_5;
+    \$559  = l_4_4;
     if (rst) begin
       \$559  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$560  = \$152 ;
+    \$561  = p_4_5;
     if (rst) begin
-      \$560  = 26'h0000000;
+      \$561  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$561  = out_4_6;
-    if (cap_4_6) begin
-      \$561  = \$39 [25:0];
-    end else if (\$153 ) begin
-      \$561  = out_5_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$562  = a_4_6;
+    \$562  = l_4_4;
     if (rst) begin
-      \$562  = 8'h00;
+      \$562  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$563  = l_4_6;
+    \$563  = \$76 ;
     if (rst) begin
-      \$563  = 1'h0;
+      \$563  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$565  = p_4_7;
+    \$564  = out_4_5;
+    if (cap_4_5) begin
+      \$564  = \$168 [25:0];
+    end else if (\$77 ) begin
+      \$564  = out_5_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$565  = a_4_5;
     if (rst) begin
-      \$565  = 16'h0000;
+      \$565  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$566  = l_4_6;
+    \$566  = l_4_5;
     if (rst) begin
       \$566  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$567  = \$154 ;
+    \$568  = p_4_6;
     if (rst) begin
-      \$567  = 26'h0000000;
+      \$568  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$568  = out_4_7;
-    if (cap_4_7) begin
-      \$568  = \$40 [25:0];
-    end else if (\$155 ) begin
-      \$568  = out_5_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$569  = skew_a5_d4;
+    \$569  = l_4_5;
     if (rst) begin
-      \$569  = 8'h00;
+      \$569  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$570  = skew_l5_d4;
+    \$570  = \$78 ;
     if (rst) begin
-      \$570  = 1'h0;
+      \$570  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$572  = p_5_0;
+    \$571  = out_4_6;
+    if (cap_4_6) begin
+      \$571  = \$169 [25:0];
+    end else if (\$79 ) begin
+      \$571  = out_5_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$572  = a_4_6;
     if (rst) begin
-      \$572  = 16'h0000;
+      \$572  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$573  = skew_l5_d4;
+    \$573  = l_4_6;
     if (rst) begin
       \$573  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$574  = \$156 ;
+    \$575  = p_4_7;
     if (rst) begin
-      \$574  = 26'h0000000;
+      \$575  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$575  = out_5_0;
-    if (cap_5_0) begin
-      \$575  = \$41 [25:0];
-    end else if (\$157 ) begin
-      \$575  = out_6_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$576  = a_5_0;
+    \$576  = l_4_6;
     if (rst) begin
-      \$576  = 8'h00;
+      \$576  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$577  = l_5_0;
+    \$577  = \$80 ;
     if (rst) begin
-      \$577  = 1'h0;
+      \$577  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$579  = p_5_1;
+    \$578  = out_4_7;
+    if (cap_4_7) begin
+      \$578  = \$170 [25:0];
+    end else if (\$81 ) begin
+      \$578  = out_5_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$579  = skew_a5_d4;
     if (rst) begin
-      \$579  = 16'h0000;
+      \$579  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$580  = l_5_0;
+    \$580  = skew_l5_d4;
     if (rst) begin
       \$580  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$581  = \$158 ;
+    \$582  = p_5_0;
     if (rst) begin
-      \$581  = 26'h0000000;
+      \$582  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$582  = out_5_1;
-    if (cap_5_1) begin
-      \$582  = \$42 [25:0];
-    end else if (\$159 ) begin
-      \$582  = out_6_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$583  = a_5_1;
+    \$583  = skew_l5_d4;
     if (rst) begin
-      \$583  = 8'h00;
+      \$583  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$584  = l_5_1;
+    \$584  = \$82 ;
     if (rst) begin
-      \$584  = 1'h0;
+      \$584  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$586  = p_5_2;
+    \$585  = out_5_0;
+    if (cap_5_0) begin
+      \$585  = \$171 [25:0];
+    end else if (\$83 ) begin
+      \$585  = out_6_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$586  = a_5_0;
     if (rst) begin
-      \$586  = 16'h0000;
+      \$586  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$587  = l_5_1;
+    \$587  = l_5_0;
     if (rst) begin
       \$587  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$588  = \$160 ;
+    \$589  = p_5_1;
     if (rst) begin
-      \$588  = 26'h0000000;
+      \$589  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$589  = out_5_2;
-    if (cap_5_2) begin
-      \$589  = \$43 [25:0];
-    end else if (\$161 ) begin
-      \$589  = out_6_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$590  = a_5_2;
+    \$590  = l_5_0;
     if (rst) begin
-      \$590  = 8'h00;
+      \$590  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$591  = l_5_2;
+    \$591  = \$84 ;
     if (rst) begin
-      \$591  = 1'h0;
+      \$591  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$593  = p_5_3;
+    \$592  = out_5_1;
+    if (cap_5_1) begin
+      \$592  = \$172 [25:0];
+    end else if (\$85 ) begin
+      \$592  = out_6_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$593  = a_5_1;
     if (rst) begin
-      \$593  = 16'h0000;
+      \$593  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$594  = l_5_2;
+    \$594  = l_5_1;
     if (rst) begin
       \$594  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$595  = \$162 ;
+    \$596  = p_5_2;
     if (rst) begin
-      \$595  = 26'h0000000;
+      \$596  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$596  = out_5_3;
-    if (cap_5_3) begin
-      \$596  = \$44 [25:0];
-    end else if (\$163 ) begin
-      \$596  = out_6_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$597  = a_5_3;
+    \$597  = l_5_1;
     if (rst) begin
-      \$597  = 8'h00;
+      \$597  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$598  = l_5_3;
+    \$598  = \$86 ;
     if (rst) begin
-      \$598  = 1'h0;
+      \$598  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$600  = p_5_4;
+    \$599  = out_5_2;
+    if (cap_5_2) begin
+      \$599  = \$173 [25:0];
+    end else if (\$87 ) begin
+      \$599  = out_6_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$600  = a_5_2;
     if (rst) begin
-      \$600  = 16'h0000;
+      \$600  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$601  = l_5_3;
+    \$601  = l_5_2;
     if (rst) begin
       \$601  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$602  = \$164 ;
+    \$603  = p_5_3;
     if (rst) begin
-      \$602  = 26'h0000000;
+      \$603  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$603  = out_5_4;
-    if (cap_5_4) begin
-      \$603  = \$45 [25:0];
-    end else if (\$165 ) begin
-      \$603  = out_6_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$604  = a_5_4;
+    \$604  = l_5_2;
     if (rst) begin
-      \$604  = 8'h00;
+      \$604  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$605  = l_5_4;
+    \$605  = \$88 ;
     if (rst) begin
-      \$605  = 1'h0;
+      \$605  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$607  = p_5_5;
+    \$606  = out_5_3;
+    if (cap_5_3) begin
+      \$606  = \$174 [25:0];
+    end else if (\$89 ) begin
+      \$606  = out_6_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$607  = a_5_3;
     if (rst) begin
-      \$607  = 16'h0000;
+      \$607  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$608  = l_5_4;
+    \$608  = l_5_3;
     if (rst) begin
       \$608  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$609  = \$166 ;
+    \$610  = p_5_4;
     if (rst) begin
-      \$609  = 26'h0000000;
+      \$610  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$610  = out_5_5;
-    if (cap_5_5) begin
-      \$610  = \$46 [25:0];
-    end else if (\$167 ) begin
-      \$610  = out_6_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$611  = a_5_5;
+    \$611  = l_5_3;
     if (rst) begin
-      \$611  = 8'h00;
+      \$611  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$612  = l_5_5;
+    \$612  = \$90 ;
     if (rst) begin
-      \$612  = 1'h0;
+      \$612  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$614  = p_5_6;
+    \$613  = out_5_4;
+    if (cap_5_4) begin
+      \$613  = \$175 [25:0];
+    end else if (\$91 ) begin
+      \$613  = out_6_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$614  = a_5_4;
     if (rst) begin
-      \$614  = 16'h0000;
+      \$614  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$615  = l_5_5;
+    \$615  = l_5_4;
     if (rst) begin
       \$615  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$616  = \$168 ;
+    \$617  = p_5_5;
     if (rst) begin
-      \$616  = 26'h0000000;
+      \$617  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$617  = out_5_6;
-    if (cap_5_6) begin
-      \$617  = \$47 [25:0];
-    end else if (\$169 ) begin
-      \$617  = out_6_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$618  = a_5_6;
+    \$618  = l_5_4;
     if (rst) begin
-      \$618  = 8'h00;
+      \$618  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$619  = l_5_6;
+    \$619  = \$92 ;
     if (rst) begin
-      \$619  = 1'h0;
+      \$619  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$621  = p_5_7;
+    \$620  = out_5_5;
+    if (cap_5_5) begin
+      \$620  = \$176 [25:0];
+    end else if (\$93 ) begin
+      \$620  = out_6_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$621  = a_5_5;
     if (rst) begin
-      \$621  = 16'h0000;
+      \$621  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$622  = l_5_6;
+    \$622  = l_5_5;
     if (rst) begin
       \$622  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$623  = \$170 ;
+    \$624  = p_5_6;
     if (rst) begin
-      \$623  = 26'h0000000;
+      \$624  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$624  = out_5_7;
-    if (cap_5_7) begin
-      \$624  = \$48 [25:0];
-    end else if (\$171 ) begin
-      \$624  = out_6_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$625  = skew_a6_d5;
+    \$625  = l_5_5;
     if (rst) begin
-      \$625  = 8'h00;
+      \$625  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$626  = skew_l6_d5;
+    \$626  = \$94 ;
     if (rst) begin
-      \$626  = 1'h0;
+      \$626  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$628  = p_6_0;
+    \$627  = out_5_6;
+    if (cap_5_6) begin
+      \$627  = \$177 [25:0];
+    end else if (\$95 ) begin
+      \$627  = out_6_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$628  = a_5_6;
     if (rst) begin
-      \$628  = 16'h0000;
+      \$628  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$629  = skew_l6_d5;
+    \$629  = l_5_6;
     if (rst) begin
       \$629  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$630  = \$172 ;
+    \$631  = p_5_7;
     if (rst) begin
-      \$630  = 26'h0000000;
+      \$631  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$631  = out_6_0;
-    if (cap_6_0) begin
-      \$631  = \$49 [25:0];
-    end else if (\$173 ) begin
-      \$631  = out_7_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$632  = a_6_0;
+    \$632  = l_5_6;
     if (rst) begin
-      \$632  = 8'h00;
+      \$632  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$633  = l_6_0;
+    \$633  = \$96 ;
     if (rst) begin
-      \$633  = 1'h0;
+      \$633  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$635  = p_6_1;
+    \$634  = out_5_7;
+    if (cap_5_7) begin
+      \$634  = \$178 [25:0];
+    end else if (\$97 ) begin
+      \$634  = out_6_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$635  = skew_a6_d5;
     if (rst) begin
-      \$635  = 16'h0000;
+      \$635  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$636  = l_6_0;
+    \$636  = skew_l6_d5;
     if (rst) begin
       \$636  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$637  = \$174 ;
+    \$638  = p_6_0;
     if (rst) begin
-      \$637  = 26'h0000000;
+      \$638  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$638  = out_6_1;
-    if (cap_6_1) begin
-      \$638  = \$50 [25:0];
-    end else if (\$175 ) begin
-      \$638  = out_7_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$639  = a_6_1;
+    \$639  = skew_l6_d5;
     if (rst) begin
-      \$639  = 8'h00;
+      \$639  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$640  = l_6_1;
+    \$640  = \$98 ;
     if (rst) begin
-      \$640  = 1'h0;
+      \$640  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$642  = p_6_2;
+    \$641  = out_6_0;
+    if (cap_6_0) begin
+      \$641  = \$179 [25:0];
+    end else if (\$99 ) begin
+      \$641  = out_7_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$642  = a_6_0;
     if (rst) begin
-      \$642  = 16'h0000;
+      \$642  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$643  = l_6_1;
+    \$643  = l_6_0;
     if (rst) begin
       \$643  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$644  = \$176 ;
+    \$645  = p_6_1;
     if (rst) begin
-      \$644  = 26'h0000000;
+      \$645  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$645  = out_6_2;
-    if (cap_6_2) begin
-      \$645  = \$51 [25:0];
-    end else if (\$177 ) begin
-      \$645  = out_7_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$646  = a_6_2;
+    \$646  = l_6_0;
     if (rst) begin
-      \$646  = 8'h00;
+      \$646  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$647  = l_6_2;
+    \$647  = \$100 ;
     if (rst) begin
-      \$647  = 1'h0;
+      \$647  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$649  = p_6_3;
+    \$648  = out_6_1;
+    if (cap_6_1) begin
+      \$648  = \$180 [25:0];
+    end else if (\$101 ) begin
+      \$648  = out_7_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$649  = a_6_1;
     if (rst) begin
-      \$649  = 16'h0000;
+      \$649  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$650  = l_6_2;
+    \$650  = l_6_1;
     if (rst) begin
       \$650  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$651  = \$178 ;
+    \$652  = p_6_2;
     if (rst) begin
-      \$651  = 26'h0000000;
+      \$652  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$652  = out_6_3;
-    if (cap_6_3) begin
-      \$652  = \$52 [25:0];
-    end else if (\$179 ) begin
-      \$652  = out_7_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$653  = a_6_3;
+    \$653  = l_6_1;
     if (rst) begin
-      \$653  = 8'h00;
+      \$653  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$654  = l_6_3;
+    \$654  = \$102 ;
     if (rst) begin
-      \$654  = 1'h0;
+      \$654  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$656  = p_6_4;
+    \$655  = out_6_2;
+    if (cap_6_2) begin
+      \$655  = \$181 [25:0];
+    end else if (\$103 ) begin
+      \$655  = out_7_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$656  = a_6_2;
     if (rst) begin
-      \$656  = 16'h0000;
+      \$656  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$657  = l_6_3;
+    \$657  = l_6_2;
     if (rst) begin
       \$657  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$658  = \$180 ;
+    \$659  = p_6_3;
     if (rst) begin
-      \$658  = 26'h0000000;
+      \$659  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$659  = out_6_4;
-    if (cap_6_4) begin
-      \$659  = \$53 [25:0];
-    end else if (\$181 ) begin
-      \$659  = out_7_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$660  = a_6_4;
+    \$660  = l_6_2;
     if (rst) begin
-      \$660  = 8'h00;
+      \$660  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$661  = l_6_4;
+    \$661  = \$104 ;
     if (rst) begin
-      \$661  = 1'h0;
+      \$661  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$663  = p_6_5;
+    \$662  = out_6_3;
+    if (cap_6_3) begin
+      \$662  = \$182 [25:0];
+    end else if (\$105 ) begin
+      \$662  = out_7_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$663  = a_6_3;
     if (rst) begin
-      \$663  = 16'h0000;
+      \$663  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$664  = l_6_4;
+    \$664  = l_6_3;
     if (rst) begin
       \$664  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$665  = \$182 ;
+    \$666  = p_6_4;
     if (rst) begin
-      \$665  = 26'h0000000;
+      \$666  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$666  = out_6_5;
-    if (cap_6_5) begin
-      \$666  = \$54 [25:0];
-    end else if (\$183 ) begin
-      \$666  = out_7_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$667  = a_6_5;
+    \$667  = l_6_3;
     if (rst) begin
-      \$667  = 8'h00;
+      \$667  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$668  = l_6_5;
+    \$668  = \$106 ;
     if (rst) begin
-      \$668  = 1'h0;
+      \$668  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$670  = p_6_6;
+    \$669  = out_6_4;
+    if (cap_6_4) begin
+      \$669  = \$183 [25:0];
+    end else if (\$107 ) begin
+      \$669  = out_7_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$670  = a_6_4;
     if (rst) begin
-      \$670  = 16'h0000;
+      \$670  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$671  = l_6_5;
+    \$671  = l_6_4;
     if (rst) begin
       \$671  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$672  = \$184 ;
+    \$673  = p_6_5;
     if (rst) begin
-      \$672  = 26'h0000000;
+      \$673  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$673  = out_6_6;
-    if (cap_6_6) begin
-      \$673  = \$55 [25:0];
-    end else if (\$185 ) begin
-      \$673  = out_7_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$674  = a_6_6;
+    \$674  = l_6_4;
     if (rst) begin
-      \$674  = 8'h00;
+      \$674  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$675  = l_6_6;
+    \$675  = \$108 ;
     if (rst) begin
-      \$675  = 1'h0;
+      \$675  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$677  = p_6_7;
+    \$676  = out_6_5;
+    if (cap_6_5) begin
+      \$676  = \$184 [25:0];
+    end else if (\$109 ) begin
+      \$676  = out_7_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$677  = a_6_5;
     if (rst) begin
-      \$677  = 16'h0000;
+      \$677  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$678  = l_6_6;
+    \$678  = l_6_5;
     if (rst) begin
       \$678  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$679  = \$186 ;
+    \$680  = p_6_6;
     if (rst) begin
-      \$679  = 26'h0000000;
+      \$680  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$680  = out_6_7;
-    if (cap_6_7) begin
-      \$680  = \$56 [25:0];
-    end else if (\$187 ) begin
-      \$680  = out_7_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$681  = skew_a7_d6;
+    \$681  = l_6_5;
     if (rst) begin
-      \$681  = 8'h00;
+      \$681  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$682  = skew_l7_d6;
+    \$682  = \$110 ;
     if (rst) begin
-      \$682  = 1'h0;
+      \$682  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$684  = p_7_0;
+    \$683  = out_6_6;
+    if (cap_6_6) begin
+      \$683  = \$185 [25:0];
+    end else if (\$111 ) begin
+      \$683  = out_7_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$684  = a_6_6;
     if (rst) begin
-      \$684  = 16'h0000;
+      \$684  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$685  = skew_l7_d6;
+    \$685  = l_6_6;
     if (rst) begin
       \$685  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$686  = \$188 ;
+    \$687  = p_6_7;
     if (rst) begin
-      \$686  = 26'h0000000;
+      \$687  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$687  = out_7_0;
-    if (cap_7_0) begin
-      \$687  = \$57 [25:0];
-    end else if (\$189 ) begin
-      \$687  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$688  = a_7_0;
+    \$688  = l_6_6;
     if (rst) begin
-      \$688  = 8'h00;
+      \$688  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$689  = l_7_0;
+    \$689  = \$112 ;
     if (rst) begin
-      \$689  = 1'h0;
+      \$689  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$691  = p_7_1;
+    \$690  = out_6_7;
+    if (cap_6_7) begin
+      \$690  = \$186 [25:0];
+    end else if (\$113 ) begin
+      \$690  = out_7_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$691  = skew_a7_d6;
     if (rst) begin
-      \$691  = 16'h0000;
+      \$691  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$692  = l_7_0;
+    \$692  = skew_l7_d6;
     if (rst) begin
       \$692  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$693  = \$190 ;
+    \$694  = p_7_0;
     if (rst) begin
-      \$693  = 26'h0000000;
+      \$694  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$694  = out_7_1;
-    if (cap_7_1) begin
-      \$694  = \$58 [25:0];
-    end else if (\$191 ) begin
-      \$694  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$695  = a_7_1;
+    \$695  = skew_l7_d6;
     if (rst) begin
-      \$695  = 8'h00;
+      \$695  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$696  = l_7_1;
+    \$696  = \$114 ;
     if (rst) begin
-      \$696  = 1'h0;
+      \$696  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$698  = p_7_2;
+    \$697  = out_7_0;
+    if (cap_7_0) begin
+      \$697  = \$187 [25:0];
+    end else if (\$115 ) begin
+      \$697  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$698  = a_7_0;
     if (rst) begin
-      \$698  = 16'h0000;
+      \$698  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$699  = l_7_1;
+    \$699  = l_7_0;
     if (rst) begin
       \$699  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$700  = \$192 ;
+    \$701  = p_7_1;
     if (rst) begin
-      \$700  = 26'h0000000;
+      \$701  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$701  = out_7_2;
-    if (cap_7_2) begin
-      \$701  = \$59 [25:0];
-    end else if (\$193 ) begin
-      \$701  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$702  = a_7_2;
+    \$702  = l_7_0;
     if (rst) begin
-      \$702  = 8'h00;
+      \$702  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$703  = l_7_2;
+    \$703  = \$116 ;
     if (rst) begin
-      \$703  = 1'h0;
+      \$703  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$705  = p_7_3;
+    \$704  = out_7_1;
+    if (cap_7_1) begin
+      \$704  = \$188 [25:0];
+    end else if (\$117 ) begin
+      \$704  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$705  = a_7_1;
     if (rst) begin
-      \$705  = 16'h0000;
+      \$705  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$706  = l_7_2;
+    \$706  = l_7_1;
     if (rst) begin
       \$706  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$707  = \$194 ;
+    \$708  = p_7_2;
     if (rst) begin
-      \$707  = 26'h0000000;
+      \$708  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$708  = out_7_3;
-    if (cap_7_3) begin
-      \$708  = \$60 [25:0];
-    end else if (\$195 ) begin
-      \$708  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$709  = a_7_3;
+    \$709  = l_7_1;
     if (rst) begin
-      \$709  = 8'h00;
+      \$709  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$710  = l_7_3;
+    \$710  = \$118 ;
     if (rst) begin
-      \$710  = 1'h0;
+      \$710  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$712  = p_7_4;
+    \$711  = out_7_2;
+    if (cap_7_2) begin
+      \$711  = \$189 [25:0];
+    end else if (\$119 ) begin
+      \$711  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$712  = a_7_2;
     if (rst) begin
-      \$712  = 16'h0000;
+      \$712  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$713  = l_7_3;
+    \$713  = l_7_2;
     if (rst) begin
       \$713  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$714  = \$196 ;
+    \$715  = p_7_3;
     if (rst) begin
-      \$714  = 26'h0000000;
+      \$715  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$715  = out_7_4;
-    if (cap_7_4) begin
-      \$715  = \$61 [25:0];
-    end else if (\$197 ) begin
-      \$715  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$716  = a_7_4;
+    \$716  = l_7_2;
     if (rst) begin
-      \$716  = 8'h00;
+      \$716  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$717  = l_7_4;
+    \$717  = \$120 ;
     if (rst) begin
-      \$717  = 1'h0;
+      \$717  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$719  = p_7_5;
+    \$718  = out_7_3;
+    if (cap_7_3) begin
+      \$718  = \$190 [25:0];
+    end else if (\$121 ) begin
+      \$718  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$719  = a_7_3;
     if (rst) begin
-      \$719  = 16'h0000;
+      \$719  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$720  = l_7_4;
+    \$720  = l_7_3;
     if (rst) begin
       \$720  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$721  = \$198 ;
+    \$722  = p_7_4;
     if (rst) begin
-      \$721  = 26'h0000000;
+      \$722  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$722  = out_7_5;
-    if (cap_7_5) begin
-      \$722  = \$62 [25:0];
-    end else if (\$199 ) begin
-      \$722  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$723  = a_7_5;
+    \$723  = l_7_3;
     if (rst) begin
-      \$723  = 8'h00;
+      \$723  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$724  = l_7_5;
+    \$724  = \$122 ;
     if (rst) begin
-      \$724  = 1'h0;
+      \$724  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$726  = p_7_6;
+    \$725  = out_7_4;
+    if (cap_7_4) begin
+      \$725  = \$191 [25:0];
+    end else if (\$123 ) begin
+      \$725  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$726  = a_7_4;
     if (rst) begin
-      \$726  = 16'h0000;
+      \$726  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$727  = l_7_5;
+    \$727  = l_7_4;
     if (rst) begin
       \$727  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$728  = \$200 ;
+    \$729  = p_7_5;
     if (rst) begin
-      \$728  = 26'h0000000;
+      \$729  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$729  = out_7_6;
-    if (cap_7_6) begin
-      \$729  = \$63 [25:0];
-    end else if (\$201 ) begin
-      \$729  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$730  = a_7_6;
+    \$730  = l_7_4;
     if (rst) begin
-      \$730  = 8'h00;
+      \$730  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$731  = l_7_6;
+    \$731  = \$124 ;
     if (rst) begin
-      \$731  = 1'h0;
+      \$731  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$733  = p_7_7;
+    \$732  = out_7_5;
+    if (cap_7_5) begin
+      \$732  = \$192 [25:0];
+    end else if (\$125 ) begin
+      \$732  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$733  = a_7_5;
     if (rst) begin
-      \$733  = 16'h0000;
+      \$733  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$734  = l_7_6;
+    \$734  = l_7_5;
     if (rst) begin
       \$734  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$735  = \$202 ;
+    \$736  = p_7_6;
     if (rst) begin
-      \$735  = 26'h0000000;
+      \$736  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$736  = out_7_7;
+    \$737  = l_7_5;
+    if (rst) begin
+      \$737  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$738  = \$126 ;
+    if (rst) begin
+      \$738  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$739  = out_7_6;
+    if (cap_7_6) begin
+      \$739  = \$193 [25:0];
+    end else if (\$127 ) begin
+      \$739  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$740  = a_7_6;
+    if (rst) begin
+      \$740  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$741  = l_7_6;
+    if (rst) begin
+      \$741  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$743  = p_7_7;
+    if (rst) begin
+      \$743  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$744  = l_7_6;
+    if (rst) begin
+      \$744  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$745  = \$128 ;
+    if (rst) begin
+      \$745  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$746  = out_7_7;
     if (cap_7_7) begin
-      \$736  = \$64 [25:0];
-    end else if (\$203 ) begin
-      \$736  = 26'h0000000;
+      \$746  = \$194 [25:0];
+    end else if (\$129 ) begin
+      \$746  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$737  = count_next;
+    \$747  = count_next;
     if (rst) begin
-      \$737  = 4'h0;
+      \$747  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$738  = \$204 ;
+    \$748  = \$130 ;
     if (rst) begin
-      \$738  = 1'h0;
+      \$748  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [25:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_7_7) begin
+      count_next = 4'h8;
+    end else if (\$195 ) begin
+      count_next = \$196 [3:0];
+    end
+  end
   assign en = 1'h1;
-  assign sum_0_1 = \$2 [25:0];
-  assign sum_0_2 = \$3 [25:0];
-  assign sum_0_3 = \$4 [25:0];
-  assign sum_0_4 = \$5 [25:0];
-  assign sum_0_5 = \$6 [25:0];
-  assign sum_0_6 = \$7 [25:0];
-  assign sum_0_7 = \$8 [25:0];
-  assign sum_1_0 = \$9 [25:0];
-  assign sum_1_1 = \$10 [25:0];
-  assign sum_1_2 = \$11 [25:0];
-  assign sum_1_3 = \$12 [25:0];
-  assign sum_1_4 = \$13 [25:0];
-  assign sum_1_5 = \$14 [25:0];
-  assign sum_1_6 = \$15 [25:0];
-  assign sum_1_7 = \$16 [25:0];
-  assign sum_2_0 = \$17 [25:0];
-  assign sum_2_1 = \$18 [25:0];
-  assign sum_2_2 = \$19 [25:0];
-  assign sum_2_3 = \$20 [25:0];
-  assign sum_2_4 = \$21 [25:0];
-  assign sum_2_5 = \$22 [25:0];
-  assign sum_2_6 = \$23 [25:0];
-  assign sum_2_7 = \$24 [25:0];
-  assign sum_3_0 = \$25 [25:0];
-  assign sum_3_1 = \$26 [25:0];
-  assign sum_3_2 = \$27 [25:0];
-  assign sum_3_3 = \$28 [25:0];
-  assign sum_3_4 = \$29 [25:0];
-  assign sum_3_5 = \$30 [25:0];
-  assign sum_3_6 = \$31 [25:0];
-  assign sum_3_7 = \$32 [25:0];
-  assign sum_4_0 = \$33 [25:0];
-  assign sum_4_1 = \$34 [25:0];
-  assign sum_4_2 = \$35 [25:0];
-  assign sum_4_3 = \$36 [25:0];
-  assign sum_4_4 = \$37 [25:0];
-  assign sum_4_5 = \$38 [25:0];
-  assign sum_4_6 = \$39 [25:0];
-  assign sum_4_7 = \$40 [25:0];
-  assign sum_5_0 = \$41 [25:0];
-  assign sum_5_1 = \$42 [25:0];
-  assign sum_5_2 = \$43 [25:0];
-  assign sum_5_3 = \$44 [25:0];
-  assign sum_5_4 = \$45 [25:0];
-  assign sum_5_5 = \$46 [25:0];
-  assign sum_5_6 = \$47 [25:0];
-  assign sum_5_7 = \$48 [25:0];
-  assign sum_6_0 = \$49 [25:0];
-  assign sum_6_1 = \$50 [25:0];
-  assign sum_6_2 = \$51 [25:0];
-  assign sum_6_3 = \$52 [25:0];
-  assign sum_6_4 = \$53 [25:0];
-  assign sum_6_5 = \$54 [25:0];
-  assign sum_6_6 = \$55 [25:0];
-  assign sum_6_7 = \$56 [25:0];
-  assign sum_7_0 = \$57 [25:0];
-  assign sum_7_1 = \$58 [25:0];
-  assign sum_7_2 = \$59 [25:0];
-  assign sum_7_3 = \$60 [25:0];
-  assign sum_7_4 = \$61 [25:0];
-  assign sum_7_5 = \$62 [25:0];
-  assign sum_7_6 = \$63 [25:0];
-  assign sum_7_7 = \$64 [25:0];
+  assign sum_0_0 = \$131 [25:0];
+  assign sum_0_1 = \$132 [25:0];
+  assign sum_0_2 = \$133 [25:0];
+  assign sum_0_3 = \$134 [25:0];
+  assign sum_0_4 = \$135 [25:0];
+  assign sum_0_5 = \$136 [25:0];
+  assign sum_0_6 = \$137 [25:0];
+  assign sum_0_7 = \$138 [25:0];
+  assign sum_1_0 = \$139 [25:0];
+  assign sum_1_1 = \$140 [25:0];
+  assign sum_1_2 = \$141 [25:0];
+  assign sum_1_3 = \$142 [25:0];
+  assign sum_1_4 = \$143 [25:0];
+  assign sum_1_5 = \$144 [25:0];
+  assign sum_1_6 = \$145 [25:0];
+  assign sum_1_7 = \$146 [25:0];
+  assign sum_2_0 = \$147 [25:0];
+  assign sum_2_1 = \$148 [25:0];
+  assign sum_2_2 = \$149 [25:0];
+  assign sum_2_3 = \$150 [25:0];
+  assign sum_2_4 = \$151 [25:0];
+  assign sum_2_5 = \$152 [25:0];
+  assign sum_2_6 = \$153 [25:0];
+  assign sum_2_7 = \$154 [25:0];
+  assign sum_3_0 = \$155 [25:0];
+  assign sum_3_1 = \$156 [25:0];
+  assign sum_3_2 = \$157 [25:0];
+  assign sum_3_3 = \$158 [25:0];
+  assign sum_3_4 = \$159 [25:0];
+  assign sum_3_5 = \$160 [25:0];
+  assign sum_3_6 = \$161 [25:0];
+  assign sum_3_7 = \$162 [25:0];
+  assign sum_4_0 = \$163 [25:0];
+  assign sum_4_1 = \$164 [25:0];
+  assign sum_4_2 = \$165 [25:0];
+  assign sum_4_3 = \$166 [25:0];
+  assign sum_4_4 = \$167 [25:0];
+  assign sum_4_5 = \$168 [25:0];
+  assign sum_4_6 = \$169 [25:0];
+  assign sum_4_7 = \$170 [25:0];
+  assign sum_5_0 = \$171 [25:0];
+  assign sum_5_1 = \$172 [25:0];
+  assign sum_5_2 = \$173 [25:0];
+  assign sum_5_3 = \$174 [25:0];
+  assign sum_5_4 = \$175 [25:0];
+  assign sum_5_5 = \$176 [25:0];
+  assign sum_5_6 = \$177 [25:0];
+  assign sum_5_7 = \$178 [25:0];
+  assign sum_6_0 = \$179 [25:0];
+  assign sum_6_1 = \$180 [25:0];
+  assign sum_6_2 = \$181 [25:0];
+  assign sum_6_3 = \$182 [25:0];
+  assign sum_6_4 = \$183 [25:0];
+  assign sum_6_5 = \$184 [25:0];
+  assign sum_6_6 = \$185 [25:0];
+  assign sum_6_7 = \$186 [25:0];
+  assign sum_7_0 = \$187 [25:0];
+  assign sum_7_1 = \$188 [25:0];
+  assign sum_7_2 = \$189 [25:0];
+  assign sum_7_3 = \$190 [25:0];
+  assign sum_7_4 = \$191 [25:0];
+  assign sum_7_5 = \$192 [25:0];
+  assign sum_7_6 = \$193 [25:0];
+  assign sum_7_7 = \$194 [25:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -7794,98 +7906,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[5]  = o_data[155:130];
   assign \o_data[6]  = o_data[181:156];
   assign \o_data[7]  = o_data[207:182];
-  assign \$732  = w_6_7;
-  assign \$725  = w_6_6;
-  assign \$718  = w_6_5;
-  assign \$711  = w_6_4;
-  assign \$704  = w_6_3;
-  assign \$697  = w_6_2;
-  assign \$690  = w_6_1;
-  assign \$683  = w_6_0;
-  assign \$676  = w_5_7;
-  assign \$669  = w_5_6;
-  assign \$662  = w_5_5;
-  assign \$655  = w_5_4;
-  assign \$648  = w_5_3;
-  assign \$641  = w_5_2;
-  assign \$634  = w_5_1;
-  assign \$627  = w_5_0;
-  assign \$620  = w_4_7;
-  assign \$613  = w_4_6;
-  assign \$606  = w_4_5;
-  assign \$599  = w_4_4;
-  assign \$592  = w_4_3;
-  assign \$585  = w_4_2;
-  assign \$578  = w_4_1;
-  assign \$571  = w_4_0;
-  assign \$564  = w_3_7;
-  assign \$557  = w_3_6;
-  assign \$550  = w_3_5;
-  assign \$543  = w_3_4;
-  assign \$536  = w_3_3;
-  assign \$529  = w_3_2;
-  assign \$522  = w_3_1;
-  assign \$515  = w_3_0;
-  assign \$508  = w_2_7;
-  assign \$501  = w_2_6;
-  assign \$494  = w_2_5;
-  assign \$487  = w_2_4;
-  assign \$480  = w_2_3;
-  assign \$473  = w_2_2;
-  assign \$466  = w_2_1;
-  assign \$459  = w_2_0;
-  assign \$452  = w_1_7;
-  assign \$445  = w_1_6;
-  assign \$438  = w_1_5;
-  assign \$431  = w_1_4;
-  assign \$424  = w_1_3;
-  assign \$417  = w_1_2;
-  assign \$410  = w_1_1;
-  assign \$403  = w_1_0;
-  assign \$396  = w_0_7;
-  assign \$389  = w_0_6;
-  assign \$382  = w_0_5;
-  assign \$375  = w_0_4;
-  assign \$368  = w_0_3;
-  assign \$361  = w_0_2;
-  assign \$354  = w_0_1;
-  assign \$347  = w_0_0;
-  assign \$340  = skew_w7_d6;
-  assign \$333  = skew_w6_d5;
-  assign \$326  = skew_w5_d4;
-  assign \$319  = skew_w4_d3;
-  assign \$312  = skew_w3_d2;
-  assign \$305  = skew_w2_d1;
-  assign \$298  = skew_w1_d0;
-  assign \$291  = w_in0;
-  assign \$288  = skew_w7_d5;
-  assign \$287  = skew_w7_d4;
-  assign \$286  = skew_w7_d3;
-  assign \$285  = skew_w7_d2;
-  assign \$284  = skew_w7_d1;
-  assign \$283  = skew_w7_d0;
-  assign \$282  = w_in7;
-  assign \$281  = skew_w6_d4;
-  assign \$280  = skew_w6_d3;
-  assign \$279  = skew_w6_d2;
-  assign \$278  = skew_w6_d1;
-  assign \$277  = skew_w6_d0;
-  assign \$276  = w_in6;
-  assign \$275  = skew_w5_d3;
-  assign \$274  = skew_w5_d2;
-  assign \$273  = skew_w5_d1;
-  assign \$272  = skew_w5_d0;
-  assign \$271  = w_in5;
-  assign \$270  = skew_w4_d2;
-  assign \$269  = skew_w4_d1;
-  assign \$268  = skew_w4_d0;
-  assign \$267  = w_in4;
-  assign \$266  = skew_w3_d1;
-  assign \$265  = skew_w3_d0;
-  assign \$264  = w_in3;
-  assign \$263  = skew_w2_d0;
-  assign \$262  = w_in2;
-  assign \$261  = w_in1;
   assign o_data[207:182] = out_0_7;
   assign o_data[181:156] = out_0_6;
   assign o_data[155:130] = out_0_5;
@@ -7894,6 +7914,178 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
+  assign \$742  = w_6_7;
+  assign \$735  = w_6_6;
+  assign \$728  = w_6_5;
+  assign \$721  = w_6_4;
+  assign \$714  = w_6_3;
+  assign \$707  = w_6_2;
+  assign \$700  = w_6_1;
+  assign \$693  = w_6_0;
+  assign \$686  = w_5_7;
+  assign \$679  = w_5_6;
+  assign \$672  = w_5_5;
+  assign \$665  = w_5_4;
+  assign \$658  = w_5_3;
+  assign \$651  = w_5_2;
+  assign \$644  = w_5_1;
+  assign \$637  = w_5_0;
+  assign \$630  = w_4_7;
+  assign \$623  = w_4_6;
+  assign \$616  = w_4_5;
+  assign \$609  = w_4_4;
+  assign \$602  = w_4_3;
+  assign \$595  = w_4_2;
+  assign \$588  = w_4_1;
+  assign \$581  = w_4_0;
+  assign \$574  = w_3_7;
+  assign \$567  = w_3_6;
+  assign \$560  = w_3_5;
+  assign \$553  = w_3_4;
+  assign \$546  = w_3_3;
+  assign \$539  = w_3_2;
+  assign \$532  = w_3_1;
+  assign \$525  = w_3_0;
+  assign \$518  = w_2_7;
+  assign \$511  = w_2_6;
+  assign \$504  = w_2_5;
+  assign \$497  = w_2_4;
+  assign \$490  = w_2_3;
+  assign \$483  = w_2_2;
+  assign \$476  = w_2_1;
+  assign \$469  = w_2_0;
+  assign \$462  = w_1_7;
+  assign \$455  = w_1_6;
+  assign \$448  = w_1_5;
+  assign \$441  = w_1_4;
+  assign \$434  = w_1_3;
+  assign \$427  = w_1_2;
+  assign \$420  = w_1_1;
+  assign \$413  = w_1_0;
+  assign \$406  = w_0_7;
+  assign \$399  = w_0_6;
+  assign \$392  = w_0_5;
+  assign \$385  = w_0_4;
+  assign \$378  = w_0_3;
+  assign \$371  = w_0_2;
+  assign \$364  = w_0_1;
+  assign \$357  = w_0_0;
+  assign \$350  = skew_w7_d6;
+  assign \$343  = skew_w6_d5;
+  assign \$336  = skew_w5_d4;
+  assign \$329  = skew_w4_d3;
+  assign \$322  = skew_w3_d2;
+  assign \$315  = skew_w2_d1;
+  assign \$308  = skew_w1_d0;
+  assign \$301  = w_in0;
+  assign \$298  = skew_w7_d5;
+  assign \$297  = skew_w7_d4;
+  assign \$296  = skew_w7_d3;
+  assign \$295  = skew_w7_d2;
+  assign \$294  = skew_w7_d1;
+  assign \$293  = skew_w7_d0;
+  assign \$292  = w_in7;
+  assign \$291  = skew_w6_d4;
+  assign \$290  = skew_w6_d3;
+  assign \$289  = skew_w6_d2;
+  assign \$288  = skew_w6_d1;
+  assign \$287  = skew_w6_d0;
+  assign \$286  = w_in6;
+  assign \$285  = skew_w5_d3;
+  assign \$284  = skew_w5_d2;
+  assign \$283  = skew_w5_d1;
+  assign \$282  = skew_w5_d0;
+  assign \$281  = w_in5;
+  assign \$280  = skew_w4_d2;
+  assign \$279  = skew_w4_d1;
+  assign \$278  = skew_w4_d0;
+  assign \$277  = w_in4;
+  assign \$276  = skew_w3_d1;
+  assign \$275  = skew_w3_d0;
+  assign \$274  = w_in3;
+  assign \$273  = skew_w2_d0;
+  assign \$272  = w_in2;
+  assign \$271  = w_in1;
+  assign \$214  = i_w[63:56];
+  assign \$213  = i_w[55:48];
+  assign \$212  = i_w[47:40];
+  assign \$211  = i_w[39:32];
+  assign \$210  = i_w[31:24];
+  assign \$209  = i_w[23:16];
+  assign \$208  = i_w[15:8];
+  assign \$207  = i_w[7:0];
+  assign \$206  = i_a[63:56];
+  assign \$205  = i_a[55:48];
+  assign \$204  = i_a[47:40];
+  assign \$203  = i_a[39:32];
+  assign \$202  = i_a[31:24];
+  assign \$201  = i_a[23:16];
+  assign \$200  = i_a[15:8];
+  assign \$199  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
+  assign \$35  = drain_shift;
+  assign \$37  = drain_shift;
+  assign \$39  = drain_shift;
+  assign \$41  = drain_shift;
+  assign \$43  = drain_shift;
+  assign \$45  = drain_shift;
+  assign \$47  = drain_shift;
+  assign \$49  = drain_shift;
+  assign \$51  = drain_shift;
+  assign \$53  = drain_shift;
+  assign \$55  = drain_shift;
+  assign \$57  = drain_shift;
+  assign \$59  = drain_shift;
+  assign \$61  = drain_shift;
+  assign \$63  = drain_shift;
+  assign \$65  = drain_shift;
+  assign \$67  = drain_shift;
+  assign \$69  = drain_shift;
+  assign \$71  = drain_shift;
+  assign \$73  = drain_shift;
+  assign \$75  = drain_shift;
+  assign \$77  = drain_shift;
+  assign \$79  = drain_shift;
+  assign \$81  = drain_shift;
+  assign \$83  = drain_shift;
+  assign \$85  = drain_shift;
+  assign \$87  = drain_shift;
+  assign \$89  = drain_shift;
+  assign \$91  = drain_shift;
+  assign \$93  = drain_shift;
+  assign \$95  = drain_shift;
+  assign \$97  = drain_shift;
+  assign \$99  = drain_shift;
+  assign \$101  = drain_shift;
+  assign \$103  = drain_shift;
+  assign \$105  = drain_shift;
+  assign \$107  = drain_shift;
+  assign \$109  = drain_shift;
+  assign \$111  = drain_shift;
+  assign \$113  = drain_shift;
+  assign \$115  = drain_shift;
+  assign \$117  = drain_shift;
+  assign \$119  = drain_shift;
+  assign \$121  = drain_shift;
+  assign \$123  = drain_shift;
+  assign \$125  = drain_shift;
+  assign \$127  = drain_shift;
+  assign \$129  = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -7958,71 +8150,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_5 = lr_7_5;
   assign cap_7_6 = lr_7_6;
   assign cap_7_7 = lr_7_7;
-  assign \$65  = drain_shift;
-  assign \$77  = drain_shift;
-  assign \$79  = drain_shift;
-  assign \$81  = drain_shift;
-  assign \$83  = drain_shift;
-  assign \$85  = drain_shift;
-  assign \$87  = drain_shift;
-  assign \$89  = drain_shift;
-  assign \$91  = drain_shift;
-  assign \$93  = drain_shift;
-  assign \$95  = drain_shift;
-  assign \$97  = drain_shift;
-  assign \$99  = drain_shift;
-  assign \$101  = drain_shift;
-  assign \$103  = drain_shift;
-  assign \$105  = drain_shift;
-  assign \$107  = drain_shift;
-  assign \$109  = drain_shift;
-  assign \$111  = drain_shift;
-  assign \$113  = drain_shift;
-  assign \$115  = drain_shift;
-  assign \$117  = drain_shift;
-  assign \$119  = drain_shift;
-  assign \$121  = drain_shift;
-  assign \$123  = drain_shift;
-  assign \$125  = drain_shift;
-  assign \$127  = drain_shift;
-  assign \$129  = drain_shift;
-  assign \$131  = drain_shift;
-  assign \$133  = drain_shift;
-  assign \$135  = drain_shift;
-  assign \$137  = drain_shift;
-  assign \$139  = drain_shift;
-  assign \$141  = drain_shift;
-  assign \$143  = drain_shift;
-  assign \$145  = drain_shift;
-  assign \$147  = drain_shift;
-  assign \$149  = drain_shift;
-  assign \$151  = drain_shift;
-  assign \$153  = drain_shift;
-  assign \$155  = drain_shift;
-  assign \$157  = drain_shift;
-  assign \$159  = drain_shift;
-  assign \$161  = drain_shift;
-  assign \$163  = drain_shift;
-  assign \$165  = drain_shift;
-  assign \$167  = drain_shift;
-  assign \$169  = drain_shift;
-  assign \$171  = drain_shift;
-  assign \$173  = drain_shift;
-  assign \$175  = drain_shift;
-  assign \$177  = drain_shift;
-  assign \$179  = drain_shift;
-  assign \$181  = drain_shift;
-  assign \$183  = drain_shift;
-  assign \$185  = drain_shift;
-  assign \$187  = drain_shift;
-  assign \$189  = drain_shift;
-  assign \$191  = drain_shift;
-  assign \$193  = drain_shift;
   assign \$195  = drain_shift;
-  assign \$197  = drain_shift;
-  assign \$199  = drain_shift;
-  assign \$201  = drain_shift;
-  assign \$203  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)

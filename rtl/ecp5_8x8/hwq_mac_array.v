@@ -4,9 +4,9 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [26:0] \$1 ;
-  wire [26:0] \$10 ;
-  wire \$100 ;
+  wire \$1 ;
+  wire [25:0] \$10 ;
+  wire [25:0] \$100 ;
   wire \$1000 ;
   wire \$1001 ;
   wire \$1002 ;
@@ -17,7 +17,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1007 ;
   wire \$1008 ;
   wire \$1009 ;
-  wire [25:0] \$101 ;
+  wire \$101 ;
   wire \$1010 ;
   wire \$1011 ;
   wire \$1012 ;
@@ -28,7 +28,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1017 ;
   wire \$1018 ;
   wire \$1019 ;
-  wire \$102 ;
+  wire [25:0] \$102 ;
   wire \$1020 ;
   wire \$1021 ;
   wire \$1022 ;
@@ -39,7 +39,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1027 ;
   wire \$1028 ;
   wire \$1029 ;
-  wire [25:0] \$103 ;
+  wire \$103 ;
   wire \$1030 ;
   wire \$1031 ;
   wire \$1032 ;
@@ -50,7 +50,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1037 ;
   wire \$1038 ;
   wire \$1039 ;
-  wire \$104 ;
+  wire [25:0] \$104 ;
   wire \$1040 ;
   wire \$1041 ;
   wire \$1042 ;
@@ -61,7 +61,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1047 ;
   wire \$1048 ;
   wire \$1049 ;
-  wire [25:0] \$105 ;
+  wire \$105 ;
   wire \$1050 ;
   wire \$1051 ;
   wire \$1052 ;
@@ -72,7 +72,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1057 ;
   wire \$1058 ;
   wire \$1059 ;
-  wire \$106 ;
+  wire [25:0] \$106 ;
   wire \$1060 ;
   wire \$1061 ;
   wire \$1062 ;
@@ -83,7 +83,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1067 ;
   wire \$1068 ;
   wire \$1069 ;
-  wire [25:0] \$107 ;
+  wire \$107 ;
   wire \$1070 ;
   wire \$1071 ;
   wire \$1072 ;
@@ -94,7 +94,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1077 ;
   wire \$1078 ;
   wire \$1079 ;
-  wire \$108 ;
+  wire [25:0] \$108 ;
   wire \$1080 ;
   wire \$1081 ;
   wire \$1082 ;
@@ -105,7 +105,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1087 ;
   wire \$1088 ;
   wire \$1089 ;
-  wire [25:0] \$109 ;
+  wire \$109 ;
   wire \$1090 ;
   wire \$1091 ;
   wire \$1092 ;
@@ -116,8 +116,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1097 ;
   wire \$1098 ;
   wire \$1099 ;
-  wire [26:0] \$11 ;
-  wire \$110 ;
+  wire \$11 ;
+  wire [25:0] \$110 ;
   wire \$1100 ;
   wire \$1101 ;
   wire \$1102 ;
@@ -128,7 +128,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1107 ;
   wire \$1108 ;
   wire \$1109 ;
-  wire [25:0] \$111 ;
+  wire \$111 ;
   wire \$1110 ;
   wire \$1111 ;
   wire \$1112 ;
@@ -139,7 +139,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1117 ;
   wire \$1118 ;
   wire \$1119 ;
-  wire \$112 ;
+  wire [25:0] \$112 ;
   wire \$1120 ;
   wire \$1121 ;
   wire \$1122 ;
@@ -150,7 +150,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1127 ;
   wire \$1128 ;
   wire \$1129 ;
-  wire [25:0] \$113 ;
+  wire \$113 ;
   wire \$1130 ;
   wire \$1131 ;
   wire \$1132 ;
@@ -161,7 +161,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1137 ;
   wire \$1138 ;
   wire \$1139 ;
-  wire \$114 ;
+  wire [25:0] \$114 ;
   wire \$1140 ;
   wire \$1141 ;
   wire \$1142 ;
@@ -172,7 +172,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1147 ;
   wire \$1148 ;
   wire \$1149 ;
-  wire [25:0] \$115 ;
+  wire \$115 ;
   wire \$1150 ;
   wire \$1151 ;
   wire \$1152 ;
@@ -183,7 +183,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1157 ;
   wire \$1158 ;
   wire \$1159 ;
-  wire \$116 ;
+  wire [25:0] \$116 ;
   wire \$1160 ;
   wire \$1161 ;
   wire \$1162 ;
@@ -194,7 +194,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1167 ;
   wire \$1168 ;
   wire \$1169 ;
-  wire [25:0] \$117 ;
+  wire \$117 ;
   wire \$1170 ;
   wire \$1171 ;
   wire \$1172 ;
@@ -205,7 +205,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1177 ;
   wire \$1178 ;
   wire \$1179 ;
-  wire \$118 ;
+  wire [25:0] \$118 ;
   wire \$1180 ;
   wire \$1181 ;
   wire \$1182 ;
@@ -216,7 +216,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1187 ;
   wire \$1188 ;
   wire \$1189 ;
-  wire [25:0] \$119 ;
+  wire \$119 ;
   wire \$1190 ;
   wire \$1191 ;
   wire \$1192 ;
@@ -227,8 +227,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1197 ;
   wire \$1198 ;
   wire \$1199 ;
-  wire [26:0] \$12 ;
-  wire \$120 ;
+  wire [25:0] \$12 ;
+  wire [25:0] \$120 ;
   wire \$1200 ;
   wire \$1201 ;
   wire \$1202 ;
@@ -239,7 +239,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1207 ;
   wire \$1208 ;
   wire \$1209 ;
-  wire [25:0] \$121 ;
+  wire \$121 ;
   wire \$1210 ;
   wire \$1211 ;
   wire \$1212 ;
@@ -250,7 +250,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1217 ;
   wire \$1218 ;
   wire \$1219 ;
-  wire \$122 ;
+  wire [25:0] \$122 ;
   wire \$1220 ;
   wire \$1221 ;
   wire \$1222 ;
@@ -261,7 +261,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1227 ;
   wire \$1228 ;
   wire \$1229 ;
-  wire [25:0] \$123 ;
+  wire \$123 ;
   wire \$1230 ;
   wire \$1231 ;
   wire \$1232 ;
@@ -272,7 +272,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1237 ;
   wire \$1238 ;
   wire \$1239 ;
-  wire \$124 ;
+  wire [25:0] \$124 ;
   wire \$1240 ;
   wire \$1241 ;
   wire \$1242 ;
@@ -283,7 +283,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1247 ;
   wire \$1248 ;
   wire \$1249 ;
-  wire [25:0] \$125 ;
+  wire \$125 ;
   wire \$1250 ;
   wire \$1251 ;
   wire \$1252 ;
@@ -294,7 +294,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1257 ;
   wire \$1258 ;
   wire \$1259 ;
-  wire \$126 ;
+  wire [25:0] \$126 ;
   wire \$1260 ;
   wire \$1261 ;
   wire \$1262 ;
@@ -305,7 +305,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1267 ;
   wire \$1268 ;
   wire \$1269 ;
-  wire [25:0] \$127 ;
+  wire \$127 ;
   wire \$1270 ;
   wire \$1271 ;
   wire \$1272 ;
@@ -316,7 +316,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1277 ;
   wire \$1278 ;
   wire \$1279 ;
-  wire \$128 ;
+  wire [25:0] \$128 ;
   wire \$1280 ;
   wire \$1281 ;
   wire \$1282 ;
@@ -327,7 +327,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1287 ;
   wire \$1288 ;
   wire \$1289 ;
-  wire [25:0] \$129 ;
+  wire \$129 ;
   wire \$1290 ;
   wire \$1291 ;
   wire \$1292 ;
@@ -338,7 +338,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1297 ;
   wire \$1298 ;
   wire \$1299 ;
-  wire [26:0] \$13 ;
+  wire \$13 ;
   wire \$130 ;
   wire \$1300 ;
   wire \$1301 ;
@@ -350,7 +350,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1307 ;
   wire \$1308 ;
   wire \$1309 ;
-  wire [25:0] \$131 ;
+  wire \$131 ;
   wire \$1310 ;
   wire \$1311 ;
   wire \$1312 ;
@@ -372,7 +372,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1327 ;
   wire \$1328 ;
   wire \$1329 ;
-  wire [25:0] \$133 ;
+  wire [26:0] \$133 ;
   wire \$1330 ;
   wire \$1331 ;
   wire \$1332 ;
@@ -383,7 +383,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1337 ;
   wire \$1338 ;
   wire \$1339 ;
-  wire \$134 ;
+  wire [26:0] \$134 ;
   wire \$1340 ;
   wire \$1341 ;
   wire \$1342 ;
@@ -394,7 +394,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1347 ;
   wire \$1348 ;
   wire \$1349 ;
-  wire [25:0] \$135 ;
+  wire [26:0] \$135 ;
   wire \$1350 ;
   wire \$1351 ;
   wire \$1352 ;
@@ -405,7 +405,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1357 ;
   wire \$1358 ;
   wire \$1359 ;
-  wire \$136 ;
+  wire [26:0] \$136 ;
   wire \$1360 ;
   wire \$1361 ;
   wire \$1362 ;
@@ -416,7 +416,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1367 ;
   wire \$1368 ;
   wire \$1369 ;
-  wire [25:0] \$137 ;
+  wire [26:0] \$137 ;
   wire \$1370 ;
   wire \$1371 ;
   wire \$1372 ;
@@ -427,7 +427,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1377 ;
   wire \$1378 ;
   wire \$1379 ;
-  wire \$138 ;
+  wire [26:0] \$138 ;
   wire \$1380 ;
   wire \$1381 ;
   wire \$1382 ;
@@ -438,7 +438,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1387 ;
   wire \$1388 ;
   wire \$1389 ;
-  wire [25:0] \$139 ;
+  wire [26:0] \$139 ;
   wire \$1390 ;
   wire \$1391 ;
   wire \$1392 ;
@@ -449,8 +449,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1397 ;
   wire \$1398 ;
   wire \$1399 ;
-  wire [26:0] \$14 ;
-  wire \$140 ;
+  wire [25:0] \$14 ;
+  wire [26:0] \$140 ;
   wire \$1400 ;
   wire \$1401 ;
   wire \$1402 ;
@@ -461,7 +461,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1407 ;
   wire \$1408 ;
   wire \$1409 ;
-  wire [25:0] \$141 ;
+  wire [26:0] \$141 ;
   wire \$1410 ;
   wire \$1411 ;
   wire \$1412 ;
@@ -472,7 +472,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1417 ;
   wire \$1418 ;
   wire \$1419 ;
-  wire \$142 ;
+  wire [26:0] \$142 ;
   wire \$1420 ;
   wire \$1421 ;
   wire \$1422 ;
@@ -483,7 +483,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1427 ;
   wire \$1428 ;
   wire \$1429 ;
-  wire [25:0] \$143 ;
+  wire [26:0] \$143 ;
   wire \$1430 ;
   wire \$1431 ;
   wire \$1432 ;
@@ -494,7 +494,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1437 ;
   wire \$1438 ;
   wire \$1439 ;
-  wire \$144 ;
+  wire [26:0] \$144 ;
   wire \$1440 ;
   wire \$1441 ;
   wire \$1442 ;
@@ -505,7 +505,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1447 ;
   wire \$1448 ;
   wire \$1449 ;
-  wire [25:0] \$145 ;
+  wire [26:0] \$145 ;
   wire \$1450 ;
   wire \$1451 ;
   wire \$1452 ;
@@ -516,7 +516,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1457 ;
   wire \$1458 ;
   wire \$1459 ;
-  wire \$146 ;
+  wire [26:0] \$146 ;
   wire \$1460 ;
   wire \$1461 ;
   wire \$1462 ;
@@ -527,7 +527,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1467 ;
   wire \$1468 ;
   wire \$1469 ;
-  wire [25:0] \$147 ;
+  wire [26:0] \$147 ;
   wire \$1470 ;
   wire \$1471 ;
   wire \$1472 ;
@@ -538,7 +538,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1477 ;
   wire \$1478 ;
   wire \$1479 ;
-  wire \$148 ;
+  wire [26:0] \$148 ;
   wire \$1480 ;
   wire \$1481 ;
   wire \$1482 ;
@@ -549,7 +549,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1487 ;
   wire \$1488 ;
   wire \$1489 ;
-  wire [25:0] \$149 ;
+  wire [26:0] \$149 ;
   wire \$1490 ;
   wire \$1491 ;
   wire \$1492 ;
@@ -560,8 +560,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1497 ;
   wire \$1498 ;
   wire \$1499 ;
-  wire [26:0] \$15 ;
-  wire \$150 ;
+  wire \$15 ;
+  wire [26:0] \$150 ;
   wire \$1500 ;
   wire \$1501 ;
   wire \$1502 ;
@@ -572,7 +572,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1507 ;
   wire \$1508 ;
   wire \$1509 ;
-  wire [25:0] \$151 ;
+  wire [26:0] \$151 ;
   wire \$1510 ;
   wire \$1511 ;
   wire \$1512 ;
@@ -583,7 +583,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1517 ;
   wire \$1518 ;
   wire \$1519 ;
-  wire \$152 ;
+  wire [26:0] \$152 ;
   wire \$1520 ;
   wire \$1521 ;
   wire \$1522 ;
@@ -594,7 +594,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1527 ;
   wire \$1528 ;
   wire \$1529 ;
-  wire [25:0] \$153 ;
+  wire [26:0] \$153 ;
   wire \$1530 ;
   wire \$1531 ;
   wire \$1532 ;
@@ -605,7 +605,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1537 ;
   wire \$1538 ;
   wire \$1539 ;
-  wire \$154 ;
+  wire [26:0] \$154 ;
   wire \$1540 ;
   wire \$1541 ;
   wire \$1542 ;
@@ -616,7 +616,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1547 ;
   wire \$1548 ;
   wire \$1549 ;
-  wire [25:0] \$155 ;
+  wire [26:0] \$155 ;
   wire \$1550 ;
   wire \$1551 ;
   wire \$1552 ;
@@ -627,7 +627,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1557 ;
   wire \$1558 ;
   wire \$1559 ;
-  wire \$156 ;
+  wire [26:0] \$156 ;
   wire \$1560 ;
   wire \$1561 ;
   wire \$1562 ;
@@ -638,7 +638,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1567 ;
   wire \$1568 ;
   wire \$1569 ;
-  wire [25:0] \$157 ;
+  wire [26:0] \$157 ;
   wire \$1570 ;
   wire \$1571 ;
   wire \$1572 ;
@@ -649,7 +649,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1577 ;
   wire \$1578 ;
   wire \$1579 ;
-  wire \$158 ;
+  wire [26:0] \$158 ;
   wire \$1580 ;
   wire \$1581 ;
   wire \$1582 ;
@@ -660,7 +660,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1587 ;
   wire \$1588 ;
   wire \$1589 ;
-  wire [25:0] \$159 ;
+  wire [26:0] \$159 ;
   wire \$1590 ;
   wire \$1591 ;
   wire \$1592 ;
@@ -671,8 +671,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1597 ;
   wire \$1598 ;
   wire \$1599 ;
-  wire [26:0] \$16 ;
-  wire \$160 ;
+  wire [25:0] \$16 ;
+  wire [26:0] \$160 ;
   wire \$1600 ;
   wire \$1601 ;
   wire \$1602 ;
@@ -683,7 +683,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1607 ;
   wire \$1608 ;
   wire \$1609 ;
-  wire [25:0] \$161 ;
+  wire [26:0] \$161 ;
   wire \$1610 ;
   wire \$1611 ;
   wire \$1612 ;
@@ -694,7 +694,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1617 ;
   wire \$1618 ;
   wire \$1619 ;
-  wire \$162 ;
+  wire [26:0] \$162 ;
   wire \$1620 ;
   wire \$1621 ;
   wire \$1622 ;
@@ -705,7 +705,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1627 ;
   wire \$1628 ;
   wire \$1629 ;
-  wire [25:0] \$163 ;
+  wire [26:0] \$163 ;
   wire \$1630 ;
   wire \$1631 ;
   wire \$1632 ;
@@ -716,7 +716,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1637 ;
   wire \$1638 ;
   wire \$1639 ;
-  wire \$164 ;
+  wire [26:0] \$164 ;
   wire \$1640 ;
   wire \$1641 ;
   wire \$1642 ;
@@ -727,7 +727,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1647 ;
   wire \$1648 ;
   wire \$1649 ;
-  wire [25:0] \$165 ;
+  wire [26:0] \$165 ;
   wire \$1650 ;
   wire \$1651 ;
   wire \$1652 ;
@@ -738,7 +738,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1657 ;
   wire \$1658 ;
   wire \$1659 ;
-  wire \$166 ;
+  wire [26:0] \$166 ;
   wire \$1660 ;
   wire \$1661 ;
   wire \$1662 ;
@@ -749,7 +749,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1667 ;
   wire \$1668 ;
   wire \$1669 ;
-  wire [25:0] \$167 ;
+  wire [26:0] \$167 ;
   wire \$1670 ;
   wire \$1671 ;
   wire \$1672 ;
@@ -760,7 +760,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1677 ;
   wire \$1678 ;
   wire \$1679 ;
-  wire \$168 ;
+  wire [26:0] \$168 ;
   wire \$1680 ;
   wire \$1681 ;
   wire \$1682 ;
@@ -771,7 +771,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1687 ;
   wire \$1688 ;
   wire \$1689 ;
-  wire [25:0] \$169 ;
+  wire [26:0] \$169 ;
   wire \$1690 ;
   wire \$1691 ;
   wire \$1692 ;
@@ -782,8 +782,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1697 ;
   wire \$1698 ;
   wire \$1699 ;
-  wire [26:0] \$17 ;
-  wire \$170 ;
+  wire \$17 ;
+  wire [26:0] \$170 ;
   wire \$1700 ;
   wire \$1701 ;
   wire \$1702 ;
@@ -794,7 +794,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1707 ;
   wire \$1708 ;
   wire \$1709 ;
-  wire [25:0] \$171 ;
+  wire [26:0] \$171 ;
   wire \$1710 ;
   wire \$1711 ;
   wire \$1712 ;
@@ -805,7 +805,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1717 ;
   wire \$1718 ;
   wire \$1719 ;
-  wire \$172 ;
+  wire [26:0] \$172 ;
   wire \$1720 ;
   wire \$1721 ;
   wire \$1722 ;
@@ -816,7 +816,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1727 ;
   wire \$1728 ;
   wire \$1729 ;
-  wire [25:0] \$173 ;
+  wire [26:0] \$173 ;
   wire \$1730 ;
   wire \$1731 ;
   wire \$1732 ;
@@ -827,7 +827,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1737 ;
   wire \$1738 ;
   wire \$1739 ;
-  wire \$174 ;
+  wire [26:0] \$174 ;
   wire \$1740 ;
   wire \$1741 ;
   wire \$1742 ;
@@ -838,7 +838,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1747 ;
   wire \$1748 ;
   wire \$1749 ;
-  wire [25:0] \$175 ;
+  wire [26:0] \$175 ;
   wire \$1750 ;
   wire \$1751 ;
   wire \$1752 ;
@@ -849,7 +849,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1757 ;
   wire \$1758 ;
   wire \$1759 ;
-  wire \$176 ;
+  wire [26:0] \$176 ;
   wire \$1760 ;
   wire \$1761 ;
   wire \$1762 ;
@@ -860,7 +860,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1767 ;
   wire \$1768 ;
   wire \$1769 ;
-  wire [25:0] \$177 ;
+  wire [26:0] \$177 ;
   wire \$1770 ;
   wire \$1771 ;
   wire \$1772 ;
@@ -871,7 +871,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1777 ;
   wire \$1778 ;
   wire \$1779 ;
-  wire \$178 ;
+  wire [26:0] \$178 ;
   wire \$1780 ;
   wire \$1781 ;
   wire \$1782 ;
@@ -882,7 +882,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1787 ;
   wire \$1788 ;
   wire \$1789 ;
-  wire [25:0] \$179 ;
+  wire [26:0] \$179 ;
   wire \$1790 ;
   wire \$1791 ;
   wire \$1792 ;
@@ -893,8 +893,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1797 ;
   wire \$1798 ;
   wire \$1799 ;
-  wire [26:0] \$18 ;
-  wire \$180 ;
+  wire [25:0] \$18 ;
+  wire [26:0] \$180 ;
   wire \$1800 ;
   wire \$1801 ;
   wire \$1802 ;
@@ -905,7 +905,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1807 ;
   wire \$1808 ;
   wire \$1809 ;
-  wire [25:0] \$181 ;
+  wire [26:0] \$181 ;
   wire \$1810 ;
   wire \$1811 ;
   wire \$1812 ;
@@ -916,7 +916,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1817 ;
   wire \$1818 ;
   wire \$1819 ;
-  wire \$182 ;
+  wire [26:0] \$182 ;
   wire \$1820 ;
   wire \$1821 ;
   wire \$1822 ;
@@ -927,7 +927,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1827 ;
   wire \$1828 ;
   wire \$1829 ;
-  wire [25:0] \$183 ;
+  wire [26:0] \$183 ;
   wire \$1830 ;
   wire \$1831 ;
   wire \$1832 ;
@@ -938,7 +938,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1837 ;
   wire \$1838 ;
   wire \$1839 ;
-  wire \$184 ;
+  wire [26:0] \$184 ;
   wire \$1840 ;
   wire \$1841 ;
   wire \$1842 ;
@@ -949,7 +949,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1847 ;
   wire \$1848 ;
   wire \$1849 ;
-  wire [25:0] \$185 ;
+  wire [26:0] \$185 ;
   wire \$1850 ;
   wire \$1851 ;
   wire \$1852 ;
@@ -960,7 +960,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1857 ;
   wire \$1858 ;
   wire \$1859 ;
-  wire \$186 ;
+  wire [26:0] \$186 ;
   wire \$1860 ;
   wire \$1861 ;
   wire \$1862 ;
@@ -971,7 +971,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1867 ;
   wire \$1868 ;
   wire \$1869 ;
-  wire [25:0] \$187 ;
+  wire [26:0] \$187 ;
   wire \$1870 ;
   wire \$1871 ;
   wire \$1872 ;
@@ -982,7 +982,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1877 ;
   wire \$1878 ;
   wire \$1879 ;
-  wire \$188 ;
+  wire [26:0] \$188 ;
   wire \$1880 ;
   wire \$1881 ;
   wire \$1882 ;
@@ -993,7 +993,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1887 ;
   wire \$1888 ;
   wire \$1889 ;
-  wire [25:0] \$189 ;
+  wire [26:0] \$189 ;
   wire \$1890 ;
   wire \$1891 ;
   wire \$1892 ;
@@ -1001,107 +1001,117 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1894 ;
   wire \$1895 ;
   wire \$1896 ;
-  wire [26:0] \$19 ;
-  wire \$190 ;
-  wire [25:0] \$191 ;
-  wire \$192 ;
-  wire [25:0] \$193 ;
-  wire \$194 ;
-  wire [25:0] \$195 ;
-  wire \$196 ;
-  wire [25:0] \$197 ;
-  wire \$198 ;
-  wire [25:0] \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  wire \$200 ;
-  wire [25:0] \$201 ;
-  wire \$202 ;
-  wire [25:0] \$203 ;
-  wire \$204 ;
-  wire [25:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire [26:0] \$21 ;
+  wire \$1897 ;
+  wire \$1898 ;
+  wire \$1899 ;
+  wire \$19 ;
+  wire [26:0] \$190 ;
+  wire \$1900 ;
+  wire \$1901 ;
+  wire \$1902 ;
+  wire \$1903 ;
+  wire \$1904 ;
+  wire \$1905 ;
+  wire \$1906 ;
+  wire [26:0] \$191 ;
+  wire [26:0] \$192 ;
+  wire [26:0] \$193 ;
+  wire [26:0] \$194 ;
+  wire [26:0] \$195 ;
+  wire [26:0] \$196 ;
+  wire \$197 ;
+  wire [4:0] \$198 ;
+  wire \$199 ;
+  wire [25:0] \$2 ;
+  wire [25:0] \$20 ;
+  wire [3:0] \$200 ;
+  wire [3:0] \$201 ;
+  reg \$202 ;
+  reg \$203 ;
+  reg [7:0] \$204 ;
+  reg [7:0] \$205 ;
+  reg [7:0] \$206 ;
+  reg [7:0] \$207 ;
+  reg [7:0] \$208 ;
+  reg [7:0] \$209 ;
+  wire \$21 ;
   reg [7:0] \$210 ;
-  reg \$211 ;
+  reg [7:0] \$211 ;
   reg [7:0] \$212 ;
   reg [7:0] \$213 ;
-  reg \$214 ;
-  reg \$215 ;
+  reg [7:0] \$214 ;
+  reg [7:0] \$215 ;
   reg [7:0] \$216 ;
   reg [7:0] \$217 ;
   reg [7:0] \$218 ;
-  reg \$219 ;
-  wire [26:0] \$22 ;
-  reg \$220 ;
+  reg [7:0] \$219 ;
+  wire [25:0] \$22 ;
+  reg [7:0] \$220 ;
   reg \$221 ;
   reg [7:0] \$222 ;
   reg [7:0] \$223 ;
-  reg [7:0] \$224 ;
-  reg [7:0] \$225 ;
-  reg \$226 ;
-  reg \$227 ;
-  reg \$228 ;
+  reg \$224 ;
+  reg \$225 ;
+  reg [7:0] \$226 ;
+  reg [7:0] \$227 ;
+  reg [7:0] \$228 ;
   reg \$229 ;
-  wire [26:0] \$23 ;
-  reg [7:0] \$230 ;
-  reg [7:0] \$231 ;
+  wire \$23 ;
+  reg \$230 ;
+  reg \$231 ;
   reg [7:0] \$232 ;
   reg [7:0] \$233 ;
   reg [7:0] \$234 ;
-  reg \$235 ;
+  reg [7:0] \$235 ;
   reg \$236 ;
   reg \$237 ;
   reg \$238 ;
   reg \$239 ;
-  wire [26:0] \$24 ;
+  wire [25:0] \$24 ;
   reg [7:0] \$240 ;
   reg [7:0] \$241 ;
   reg [7:0] \$242 ;
   reg [7:0] \$243 ;
   reg [7:0] \$244 ;
-  reg [7:0] \$245 ;
+  reg \$245 ;
   reg \$246 ;
   reg \$247 ;
   reg \$248 ;
   reg \$249 ;
-  wire [26:0] \$25 ;
-  reg \$250 ;
-  reg \$251 ;
+  wire \$25 ;
+  reg [7:0] \$250 ;
+  reg [7:0] \$251 ;
   reg [7:0] \$252 ;
   reg [7:0] \$253 ;
   reg [7:0] \$254 ;
   reg [7:0] \$255 ;
-  reg [7:0] \$256 ;
-  reg [7:0] \$257 ;
-  reg [7:0] \$258 ;
+  reg \$256 ;
+  reg \$257 ;
+  reg \$258 ;
   reg \$259 ;
-  wire [26:0] \$26 ;
+  wire [25:0] \$26 ;
   reg \$260 ;
   reg \$261 ;
-  reg \$262 ;
-  reg \$263 ;
-  reg \$264 ;
-  reg \$265 ;
+  reg [7:0] \$262 ;
+  reg [7:0] \$263 ;
+  reg [7:0] \$264 ;
+  reg [7:0] \$265 ;
   reg [7:0] \$266 ;
   reg [7:0] \$267 ;
   reg [7:0] \$268 ;
-  reg [7:0] \$269 ;
-  wire [26:0] \$27 ;
-  reg [7:0] \$270 ;
-  reg [7:0] \$271 ;
-  reg [7:0] \$272 ;
-  reg [7:0] \$273 ;
-  reg [7:0] \$274 ;
-  reg [7:0] \$275 ;
+  reg \$269 ;
+  wire \$27 ;
+  reg \$270 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg \$273 ;
+  reg \$274 ;
+  reg \$275 ;
   reg [7:0] \$276 ;
   reg [7:0] \$277 ;
   reg [7:0] \$278 ;
   reg [7:0] \$279 ;
-  wire [26:0] \$28 ;
+  wire [25:0] \$28 ;
   reg [7:0] \$280 ;
   reg [7:0] \$281 ;
   reg [7:0] \$282 ;
@@ -1112,665 +1122,665 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$287 ;
   reg [7:0] \$288 ;
   reg [7:0] \$289 ;
-  wire [26:0] \$29 ;
+  wire \$29 ;
   reg [7:0] \$290 ;
   reg [7:0] \$291 ;
   reg [7:0] \$292 ;
   reg [7:0] \$293 ;
   reg [7:0] \$294 ;
-  reg \$295 ;
+  reg [7:0] \$295 ;
   reg [7:0] \$296 ;
-  reg [15:0] \$297 ;
-  reg \$298 ;
-  reg \$299 ;
-  wire [26:0] \$3 ;
-  wire [26:0] \$30 ;
-  reg \$300 ;
-  reg [25:0] \$301 ;
-  reg [25:0] \$302 ;
+  reg [7:0] \$297 ;
+  reg [7:0] \$298 ;
+  reg [7:0] \$299 ;
+  wire \$3 ;
+  wire [25:0] \$30 ;
+  reg [7:0] \$300 ;
+  reg [7:0] \$301 ;
+  reg [7:0] \$302 ;
   reg [7:0] \$303 ;
-  reg \$304 ;
-  reg [7:0] \$305 ;
-  reg [15:0] \$306 ;
-  reg \$307 ;
+  reg [7:0] \$304 ;
+  reg \$305 ;
+  reg [7:0] \$306 ;
+  reg [15:0] \$307 ;
   reg \$308 ;
   reg \$309 ;
-  wire [26:0] \$31 ;
-  reg [25:0] \$310 ;
+  wire \$31 ;
+  reg \$310 ;
   reg [25:0] \$311 ;
-  reg [7:0] \$312 ;
-  reg \$313 ;
-  reg [7:0] \$314 ;
-  reg [15:0] \$315 ;
-  reg \$316 ;
+  reg [25:0] \$312 ;
+  reg [7:0] \$313 ;
+  reg \$314 ;
+  reg [7:0] \$315 ;
+  reg [15:0] \$316 ;
   reg \$317 ;
   reg \$318 ;
-  reg [25:0] \$319 ;
-  wire [26:0] \$32 ;
+  reg \$319 ;
+  wire [25:0] \$32 ;
   reg [25:0] \$320 ;
-  reg [7:0] \$321 ;
-  reg \$322 ;
-  reg [7:0] \$323 ;
-  reg [15:0] \$324 ;
-  reg \$325 ;
+  reg [25:0] \$321 ;
+  reg [7:0] \$322 ;
+  reg \$323 ;
+  reg [7:0] \$324 ;
+  reg [15:0] \$325 ;
   reg \$326 ;
   reg \$327 ;
-  reg [25:0] \$328 ;
+  reg \$328 ;
   reg [25:0] \$329 ;
-  wire [26:0] \$33 ;
-  reg [7:0] \$330 ;
-  reg \$331 ;
-  reg [7:0] \$332 ;
-  reg [15:0] \$333 ;
-  reg \$334 ;
+  wire \$33 ;
+  reg [25:0] \$330 ;
+  reg [7:0] \$331 ;
+  reg \$332 ;
+  reg [7:0] \$333 ;
+  reg [15:0] \$334 ;
   reg \$335 ;
   reg \$336 ;
-  reg [25:0] \$337 ;
+  reg \$337 ;
   reg [25:0] \$338 ;
-  reg [7:0] \$339 ;
-  wire [26:0] \$34 ;
-  reg \$340 ;
-  reg [7:0] \$341 ;
-  reg [15:0] \$342 ;
-  reg \$343 ;
+  reg [25:0] \$339 ;
+  wire [25:0] \$34 ;
+  reg [7:0] \$340 ;
+  reg \$341 ;
+  reg [7:0] \$342 ;
+  reg [15:0] \$343 ;
   reg \$344 ;
   reg \$345 ;
-  reg [25:0] \$346 ;
+  reg \$346 ;
   reg [25:0] \$347 ;
-  reg [7:0] \$348 ;
-  reg \$349 ;
-  wire [26:0] \$35 ;
-  reg [7:0] \$350 ;
-  reg [15:0] \$351 ;
-  reg \$352 ;
+  reg [25:0] \$348 ;
+  reg [7:0] \$349 ;
+  wire \$35 ;
+  reg \$350 ;
+  reg [7:0] \$351 ;
+  reg [15:0] \$352 ;
   reg \$353 ;
   reg \$354 ;
-  reg [25:0] \$355 ;
+  reg \$355 ;
   reg [25:0] \$356 ;
-  reg [7:0] \$357 ;
-  reg \$358 ;
-  reg [7:0] \$359 ;
-  wire [26:0] \$36 ;
-  reg [15:0] \$360 ;
-  reg \$361 ;
+  reg [25:0] \$357 ;
+  reg [7:0] \$358 ;
+  reg \$359 ;
+  wire [25:0] \$36 ;
+  reg [7:0] \$360 ;
+  reg [15:0] \$361 ;
   reg \$362 ;
   reg \$363 ;
-  reg [25:0] \$364 ;
+  reg \$364 ;
   reg [25:0] \$365 ;
-  reg [7:0] \$366 ;
-  reg \$367 ;
-  reg [7:0] \$368 ;
-  reg [15:0] \$369 ;
-  wire [26:0] \$37 ;
-  reg \$370 ;
+  reg [25:0] \$366 ;
+  reg [7:0] \$367 ;
+  reg \$368 ;
+  reg [7:0] \$369 ;
+  wire \$37 ;
+  reg [15:0] \$370 ;
   reg \$371 ;
   reg \$372 ;
-  reg [25:0] \$373 ;
+  reg \$373 ;
   reg [25:0] \$374 ;
-  reg [7:0] \$375 ;
-  reg \$376 ;
-  reg [7:0] \$377 ;
-  reg [15:0] \$378 ;
-  reg \$379 ;
-  wire [26:0] \$38 ;
+  reg [25:0] \$375 ;
+  reg [7:0] \$376 ;
+  reg \$377 ;
+  reg [7:0] \$378 ;
+  reg [15:0] \$379 ;
+  wire [25:0] \$38 ;
   reg \$380 ;
   reg \$381 ;
-  reg [25:0] \$382 ;
+  reg \$382 ;
   reg [25:0] \$383 ;
-  reg [7:0] \$384 ;
-  reg \$385 ;
-  reg [7:0] \$386 ;
-  reg [15:0] \$387 ;
-  reg \$388 ;
+  reg [25:0] \$384 ;
+  reg [7:0] \$385 ;
+  reg \$386 ;
+  reg [7:0] \$387 ;
+  reg [15:0] \$388 ;
   reg \$389 ;
-  wire [26:0] \$39 ;
+  wire \$39 ;
   reg \$390 ;
-  reg [25:0] \$391 ;
+  reg \$391 ;
   reg [25:0] \$392 ;
-  reg [7:0] \$393 ;
-  reg \$394 ;
-  reg [7:0] \$395 ;
-  reg [15:0] \$396 ;
-  reg \$397 ;
+  reg [25:0] \$393 ;
+  reg [7:0] \$394 ;
+  reg \$395 ;
+  reg [7:0] \$396 ;
+  reg [15:0] \$397 ;
   reg \$398 ;
   reg \$399 ;
-  wire [26:0] \$4 ;
-  wire [26:0] \$40 ;
-  reg [25:0] \$400 ;
+  wire [25:0] \$4 ;
+  wire [25:0] \$40 ;
+  reg \$400 ;
   reg [25:0] \$401 ;
-  reg [7:0] \$402 ;
-  reg \$403 ;
-  reg [7:0] \$404 ;
-  reg [15:0] \$405 ;
-  reg \$406 ;
+  reg [25:0] \$402 ;
+  reg [7:0] \$403 ;
+  reg \$404 ;
+  reg [7:0] \$405 ;
+  reg [15:0] \$406 ;
   reg \$407 ;
   reg \$408 ;
-  reg [25:0] \$409 ;
-  wire [26:0] \$41 ;
+  reg \$409 ;
+  wire \$41 ;
   reg [25:0] \$410 ;
-  reg [7:0] \$411 ;
-  reg \$412 ;
-  reg [7:0] \$413 ;
-  reg [15:0] \$414 ;
-  reg \$415 ;
+  reg [25:0] \$411 ;
+  reg [7:0] \$412 ;
+  reg \$413 ;
+  reg [7:0] \$414 ;
+  reg [15:0] \$415 ;
   reg \$416 ;
   reg \$417 ;
-  reg [25:0] \$418 ;
+  reg \$418 ;
   reg [25:0] \$419 ;
-  wire [26:0] \$42 ;
-  reg [7:0] \$420 ;
-  reg \$421 ;
-  reg [7:0] \$422 ;
-  reg [15:0] \$423 ;
-  reg \$424 ;
+  wire [25:0] \$42 ;
+  reg [25:0] \$420 ;
+  reg [7:0] \$421 ;
+  reg \$422 ;
+  reg [7:0] \$423 ;
+  reg [15:0] \$424 ;
   reg \$425 ;
   reg \$426 ;
-  reg [25:0] \$427 ;
+  reg \$427 ;
   reg [25:0] \$428 ;
-  reg [7:0] \$429 ;
-  wire [26:0] \$43 ;
-  reg \$430 ;
-  reg [7:0] \$431 ;
-  reg [15:0] \$432 ;
-  reg \$433 ;
+  reg [25:0] \$429 ;
+  wire \$43 ;
+  reg [7:0] \$430 ;
+  reg \$431 ;
+  reg [7:0] \$432 ;
+  reg [15:0] \$433 ;
   reg \$434 ;
   reg \$435 ;
-  reg [25:0] \$436 ;
+  reg \$436 ;
   reg [25:0] \$437 ;
-  reg [7:0] \$438 ;
-  reg \$439 ;
-  wire [26:0] \$44 ;
-  reg [7:0] \$440 ;
-  reg [15:0] \$441 ;
-  reg \$442 ;
+  reg [25:0] \$438 ;
+  reg [7:0] \$439 ;
+  wire [25:0] \$44 ;
+  reg \$440 ;
+  reg [7:0] \$441 ;
+  reg [15:0] \$442 ;
   reg \$443 ;
   reg \$444 ;
-  reg [25:0] \$445 ;
+  reg \$445 ;
   reg [25:0] \$446 ;
-  reg [7:0] \$447 ;
-  reg \$448 ;
-  reg [7:0] \$449 ;
-  wire [26:0] \$45 ;
-  reg [15:0] \$450 ;
-  reg \$451 ;
+  reg [25:0] \$447 ;
+  reg [7:0] \$448 ;
+  reg \$449 ;
+  wire \$45 ;
+  reg [7:0] \$450 ;
+  reg [15:0] \$451 ;
   reg \$452 ;
   reg \$453 ;
-  reg [25:0] \$454 ;
+  reg \$454 ;
   reg [25:0] \$455 ;
-  reg [7:0] \$456 ;
-  reg \$457 ;
-  reg [7:0] \$458 ;
-  reg [15:0] \$459 ;
-  wire [26:0] \$46 ;
-  reg \$460 ;
+  reg [25:0] \$456 ;
+  reg [7:0] \$457 ;
+  reg \$458 ;
+  reg [7:0] \$459 ;
+  wire [25:0] \$46 ;
+  reg [15:0] \$460 ;
   reg \$461 ;
   reg \$462 ;
-  reg [25:0] \$463 ;
+  reg \$463 ;
   reg [25:0] \$464 ;
-  reg [7:0] \$465 ;
-  reg \$466 ;
-  reg [7:0] \$467 ;
-  reg [15:0] \$468 ;
-  reg \$469 ;
-  wire [26:0] \$47 ;
+  reg [25:0] \$465 ;
+  reg [7:0] \$466 ;
+  reg \$467 ;
+  reg [7:0] \$468 ;
+  reg [15:0] \$469 ;
+  wire \$47 ;
   reg \$470 ;
   reg \$471 ;
-  reg [25:0] \$472 ;
+  reg \$472 ;
   reg [25:0] \$473 ;
-  reg [7:0] \$474 ;
-  reg \$475 ;
-  reg [7:0] \$476 ;
-  reg [15:0] \$477 ;
-  reg \$478 ;
+  reg [25:0] \$474 ;
+  reg [7:0] \$475 ;
+  reg \$476 ;
+  reg [7:0] \$477 ;
+  reg [15:0] \$478 ;
   reg \$479 ;
-  wire [26:0] \$48 ;
+  wire [25:0] \$48 ;
   reg \$480 ;
-  reg [25:0] \$481 ;
+  reg \$481 ;
   reg [25:0] \$482 ;
-  reg [7:0] \$483 ;
-  reg \$484 ;
-  reg [7:0] \$485 ;
-  reg [15:0] \$486 ;
-  reg \$487 ;
+  reg [25:0] \$483 ;
+  reg [7:0] \$484 ;
+  reg \$485 ;
+  reg [7:0] \$486 ;
+  reg [15:0] \$487 ;
   reg \$488 ;
   reg \$489 ;
-  wire [26:0] \$49 ;
-  reg [25:0] \$490 ;
+  wire \$49 ;
+  reg \$490 ;
   reg [25:0] \$491 ;
-  reg [7:0] \$492 ;
-  reg \$493 ;
-  reg [7:0] \$494 ;
-  reg [15:0] \$495 ;
-  reg \$496 ;
+  reg [25:0] \$492 ;
+  reg [7:0] \$493 ;
+  reg \$494 ;
+  reg [7:0] \$495 ;
+  reg [15:0] \$496 ;
   reg \$497 ;
   reg \$498 ;
-  reg [25:0] \$499 ;
-  wire [26:0] \$5 ;
-  wire [26:0] \$50 ;
+  reg \$499 ;
+  wire \$5 ;
+  wire [25:0] \$50 ;
   reg [25:0] \$500 ;
-  reg [7:0] \$501 ;
-  reg \$502 ;
-  reg [7:0] \$503 ;
-  reg [15:0] \$504 ;
-  reg \$505 ;
+  reg [25:0] \$501 ;
+  reg [7:0] \$502 ;
+  reg \$503 ;
+  reg [7:0] \$504 ;
+  reg [15:0] \$505 ;
   reg \$506 ;
   reg \$507 ;
-  reg [25:0] \$508 ;
+  reg \$508 ;
   reg [25:0] \$509 ;
-  wire [26:0] \$51 ;
-  reg [7:0] \$510 ;
-  reg \$511 ;
-  reg [7:0] \$512 ;
-  reg [15:0] \$513 ;
-  reg \$514 ;
+  wire \$51 ;
+  reg [25:0] \$510 ;
+  reg [7:0] \$511 ;
+  reg \$512 ;
+  reg [7:0] \$513 ;
+  reg [15:0] \$514 ;
   reg \$515 ;
   reg \$516 ;
-  reg [25:0] \$517 ;
+  reg \$517 ;
   reg [25:0] \$518 ;
-  reg [7:0] \$519 ;
-  wire [26:0] \$52 ;
-  reg \$520 ;
-  reg [7:0] \$521 ;
-  reg [15:0] \$522 ;
-  reg \$523 ;
+  reg [25:0] \$519 ;
+  wire [25:0] \$52 ;
+  reg [7:0] \$520 ;
+  reg \$521 ;
+  reg [7:0] \$522 ;
+  reg [15:0] \$523 ;
   reg \$524 ;
   reg \$525 ;
-  reg [25:0] \$526 ;
+  reg \$526 ;
   reg [25:0] \$527 ;
-  reg [7:0] \$528 ;
-  reg \$529 ;
-  wire [26:0] \$53 ;
-  reg [7:0] \$530 ;
-  reg [15:0] \$531 ;
-  reg \$532 ;
+  reg [25:0] \$528 ;
+  reg [7:0] \$529 ;
+  wire \$53 ;
+  reg \$530 ;
+  reg [7:0] \$531 ;
+  reg [15:0] \$532 ;
   reg \$533 ;
   reg \$534 ;
-  reg [25:0] \$535 ;
+  reg \$535 ;
   reg [25:0] \$536 ;
-  reg [7:0] \$537 ;
-  reg \$538 ;
-  reg [7:0] \$539 ;
-  wire [26:0] \$54 ;
-  reg [15:0] \$540 ;
-  reg \$541 ;
+  reg [25:0] \$537 ;
+  reg [7:0] \$538 ;
+  reg \$539 ;
+  wire [25:0] \$54 ;
+  reg [7:0] \$540 ;
+  reg [15:0] \$541 ;
   reg \$542 ;
   reg \$543 ;
-  reg [25:0] \$544 ;
+  reg \$544 ;
   reg [25:0] \$545 ;
-  reg [7:0] \$546 ;
-  reg \$547 ;
-  reg [7:0] \$548 ;
-  reg [15:0] \$549 ;
-  wire [26:0] \$55 ;
-  reg \$550 ;
+  reg [25:0] \$546 ;
+  reg [7:0] \$547 ;
+  reg \$548 ;
+  reg [7:0] \$549 ;
+  wire \$55 ;
+  reg [15:0] \$550 ;
   reg \$551 ;
   reg \$552 ;
-  reg [25:0] \$553 ;
+  reg \$553 ;
   reg [25:0] \$554 ;
-  reg [7:0] \$555 ;
-  reg \$556 ;
-  reg [7:0] \$557 ;
-  reg [15:0] \$558 ;
-  reg \$559 ;
-  wire [26:0] \$56 ;
+  reg [25:0] \$555 ;
+  reg [7:0] \$556 ;
+  reg \$557 ;
+  reg [7:0] \$558 ;
+  reg [15:0] \$559 ;
+  wire [25:0] \$56 ;
   reg \$560 ;
   reg \$561 ;
-  reg [25:0] \$562 ;
+  reg \$562 ;
   reg [25:0] \$563 ;
-  reg [7:0] \$564 ;
-  reg \$565 ;
-  reg [7:0] \$566 ;
-  reg [15:0] \$567 ;
-  reg \$568 ;
+  reg [25:0] \$564 ;
+  reg [7:0] \$565 ;
+  reg \$566 ;
+  reg [7:0] \$567 ;
+  reg [15:0] \$568 ;
   reg \$569 ;
-  wire [26:0] \$57 ;
+  wire \$57 ;
   reg \$570 ;
-  reg [25:0] \$571 ;
+  reg \$571 ;
   reg [25:0] \$572 ;
-  reg [7:0] \$573 ;
-  reg \$574 ;
-  reg [7:0] \$575 ;
-  reg [15:0] \$576 ;
-  reg \$577 ;
+  reg [25:0] \$573 ;
+  reg [7:0] \$574 ;
+  reg \$575 ;
+  reg [7:0] \$576 ;
+  reg [15:0] \$577 ;
   reg \$578 ;
   reg \$579 ;
-  wire [26:0] \$58 ;
-  reg [25:0] \$580 ;
+  wire [25:0] \$58 ;
+  reg \$580 ;
   reg [25:0] \$581 ;
-  reg [7:0] \$582 ;
-  reg \$583 ;
-  reg [7:0] \$584 ;
-  reg [15:0] \$585 ;
-  reg \$586 ;
+  reg [25:0] \$582 ;
+  reg [7:0] \$583 ;
+  reg \$584 ;
+  reg [7:0] \$585 ;
+  reg [15:0] \$586 ;
   reg \$587 ;
   reg \$588 ;
-  reg [25:0] \$589 ;
-  wire [26:0] \$59 ;
+  reg \$589 ;
+  wire \$59 ;
   reg [25:0] \$590 ;
-  reg [7:0] \$591 ;
-  reg \$592 ;
-  reg [7:0] \$593 ;
-  reg [15:0] \$594 ;
-  reg \$595 ;
+  reg [25:0] \$591 ;
+  reg [7:0] \$592 ;
+  reg \$593 ;
+  reg [7:0] \$594 ;
+  reg [15:0] \$595 ;
   reg \$596 ;
   reg \$597 ;
-  reg [25:0] \$598 ;
+  reg \$598 ;
   reg [25:0] \$599 ;
-  wire [26:0] \$6 ;
-  wire [26:0] \$60 ;
-  reg [7:0] \$600 ;
-  reg \$601 ;
-  reg [7:0] \$602 ;
-  reg [15:0] \$603 ;
-  reg \$604 ;
+  wire [25:0] \$6 ;
+  wire [25:0] \$60 ;
+  reg [25:0] \$600 ;
+  reg [7:0] \$601 ;
+  reg \$602 ;
+  reg [7:0] \$603 ;
+  reg [15:0] \$604 ;
   reg \$605 ;
   reg \$606 ;
-  reg [25:0] \$607 ;
+  reg \$607 ;
   reg [25:0] \$608 ;
-  reg [7:0] \$609 ;
-  wire [26:0] \$61 ;
-  reg \$610 ;
-  reg [7:0] \$611 ;
-  reg [15:0] \$612 ;
-  reg \$613 ;
+  reg [25:0] \$609 ;
+  wire \$61 ;
+  reg [7:0] \$610 ;
+  reg \$611 ;
+  reg [7:0] \$612 ;
+  reg [15:0] \$613 ;
   reg \$614 ;
   reg \$615 ;
-  reg [25:0] \$616 ;
+  reg \$616 ;
   reg [25:0] \$617 ;
-  reg [7:0] \$618 ;
-  reg \$619 ;
-  wire [26:0] \$62 ;
-  reg [7:0] \$620 ;
-  reg [15:0] \$621 ;
-  reg \$622 ;
+  reg [25:0] \$618 ;
+  reg [7:0] \$619 ;
+  wire [25:0] \$62 ;
+  reg \$620 ;
+  reg [7:0] \$621 ;
+  reg [15:0] \$622 ;
   reg \$623 ;
   reg \$624 ;
-  reg [25:0] \$625 ;
+  reg \$625 ;
   reg [25:0] \$626 ;
-  reg [7:0] \$627 ;
-  reg \$628 ;
-  reg [7:0] \$629 ;
-  wire [26:0] \$63 ;
-  reg [15:0] \$630 ;
-  reg \$631 ;
+  reg [25:0] \$627 ;
+  reg [7:0] \$628 ;
+  reg \$629 ;
+  wire \$63 ;
+  reg [7:0] \$630 ;
+  reg [15:0] \$631 ;
   reg \$632 ;
   reg \$633 ;
-  reg [25:0] \$634 ;
+  reg \$634 ;
   reg [25:0] \$635 ;
-  reg [7:0] \$636 ;
-  reg \$637 ;
-  reg [7:0] \$638 ;
-  reg [15:0] \$639 ;
-  wire [26:0] \$64 ;
-  reg \$640 ;
+  reg [25:0] \$636 ;
+  reg [7:0] \$637 ;
+  reg \$638 ;
+  reg [7:0] \$639 ;
+  wire [25:0] \$64 ;
+  reg [15:0] \$640 ;
   reg \$641 ;
   reg \$642 ;
-  reg [25:0] \$643 ;
+  reg \$643 ;
   reg [25:0] \$644 ;
-  reg [7:0] \$645 ;
-  reg \$646 ;
-  reg [7:0] \$647 ;
-  reg [15:0] \$648 ;
-  reg \$649 ;
+  reg [25:0] \$645 ;
+  reg [7:0] \$646 ;
+  reg \$647 ;
+  reg [7:0] \$648 ;
+  reg [15:0] \$649 ;
   wire \$65 ;
   reg \$650 ;
   reg \$651 ;
-  reg [25:0] \$652 ;
+  reg \$652 ;
   reg [25:0] \$653 ;
-  reg [7:0] \$654 ;
-  reg \$655 ;
-  reg [7:0] \$656 ;
-  reg [15:0] \$657 ;
-  reg \$658 ;
+  reg [25:0] \$654 ;
+  reg [7:0] \$655 ;
+  reg \$656 ;
+  reg [7:0] \$657 ;
+  reg [15:0] \$658 ;
   reg \$659 ;
-  wire [4:0] \$66 ;
+  wire [25:0] \$66 ;
   reg \$660 ;
-  reg [25:0] \$661 ;
+  reg \$661 ;
   reg [25:0] \$662 ;
-  reg [7:0] \$663 ;
-  reg \$664 ;
-  reg [7:0] \$665 ;
-  reg [15:0] \$666 ;
-  reg \$667 ;
+  reg [25:0] \$663 ;
+  reg [7:0] \$664 ;
+  reg \$665 ;
+  reg [7:0] \$666 ;
+  reg [15:0] \$667 ;
   reg \$668 ;
   reg \$669 ;
   wire \$67 ;
-  reg [25:0] \$670 ;
+  reg \$670 ;
   reg [25:0] \$671 ;
-  reg [7:0] \$672 ;
-  reg \$673 ;
-  reg [7:0] \$674 ;
-  reg [15:0] \$675 ;
-  reg \$676 ;
+  reg [25:0] \$672 ;
+  reg [7:0] \$673 ;
+  reg \$674 ;
+  reg [7:0] \$675 ;
+  reg [15:0] \$676 ;
   reg \$677 ;
   reg \$678 ;
-  reg [25:0] \$679 ;
-  wire [3:0] \$68 ;
+  reg \$679 ;
+  wire [25:0] \$68 ;
   reg [25:0] \$680 ;
-  reg [7:0] \$681 ;
-  reg \$682 ;
-  reg [7:0] \$683 ;
-  reg [15:0] \$684 ;
-  reg \$685 ;
+  reg [25:0] \$681 ;
+  reg [7:0] \$682 ;
+  reg \$683 ;
+  reg [7:0] \$684 ;
+  reg [15:0] \$685 ;
   reg \$686 ;
   reg \$687 ;
-  reg [25:0] \$688 ;
+  reg \$688 ;
   reg [25:0] \$689 ;
-  wire [3:0] \$69 ;
-  reg [7:0] \$690 ;
-  reg \$691 ;
-  reg [7:0] \$692 ;
-  reg [15:0] \$693 ;
-  reg \$694 ;
+  wire \$69 ;
+  reg [25:0] \$690 ;
+  reg [7:0] \$691 ;
+  reg \$692 ;
+  reg [7:0] \$693 ;
+  reg [15:0] \$694 ;
   reg \$695 ;
   reg \$696 ;
-  reg [25:0] \$697 ;
+  reg \$697 ;
   reg [25:0] \$698 ;
-  reg [7:0] \$699 ;
-  wire [26:0] \$7 ;
-  wire \$70 ;
-  reg \$700 ;
-  reg [7:0] \$701 ;
-  reg [15:0] \$702 ;
-  reg \$703 ;
+  reg [25:0] \$699 ;
+  wire \$7 ;
+  wire [25:0] \$70 ;
+  reg [7:0] \$700 ;
+  reg \$701 ;
+  reg [7:0] \$702 ;
+  reg [15:0] \$703 ;
   reg \$704 ;
   reg \$705 ;
-  reg [25:0] \$706 ;
+  reg \$706 ;
   reg [25:0] \$707 ;
-  reg [7:0] \$708 ;
-  reg \$709 ;
+  reg [25:0] \$708 ;
+  reg [7:0] \$709 ;
   wire \$71 ;
-  reg [7:0] \$710 ;
-  reg [15:0] \$711 ;
-  reg \$712 ;
+  reg \$710 ;
+  reg [7:0] \$711 ;
+  reg [15:0] \$712 ;
   reg \$713 ;
   reg \$714 ;
-  reg [25:0] \$715 ;
+  reg \$715 ;
   reg [25:0] \$716 ;
-  reg [7:0] \$717 ;
-  reg \$718 ;
-  reg [7:0] \$719 ;
-  wire \$72 ;
-  reg [15:0] \$720 ;
-  reg \$721 ;
+  reg [25:0] \$717 ;
+  reg [7:0] \$718 ;
+  reg \$719 ;
+  wire [25:0] \$72 ;
+  reg [7:0] \$720 ;
+  reg [15:0] \$721 ;
   reg \$722 ;
   reg \$723 ;
-  reg [25:0] \$724 ;
+  reg \$724 ;
   reg [25:0] \$725 ;
-  reg [7:0] \$726 ;
-  reg \$727 ;
-  reg [7:0] \$728 ;
-  reg [15:0] \$729 ;
+  reg [25:0] \$726 ;
+  reg [7:0] \$727 ;
+  reg \$728 ;
+  reg [7:0] \$729 ;
   wire \$73 ;
-  reg \$730 ;
+  reg [15:0] \$730 ;
   reg \$731 ;
   reg \$732 ;
-  reg [25:0] \$733 ;
+  reg \$733 ;
   reg [25:0] \$734 ;
-  reg [7:0] \$735 ;
-  reg \$736 ;
-  reg [7:0] \$737 ;
-  reg [15:0] \$738 ;
-  reg \$739 ;
-  wire \$74 ;
+  reg [25:0] \$735 ;
+  reg [7:0] \$736 ;
+  reg \$737 ;
+  reg [7:0] \$738 ;
+  reg [15:0] \$739 ;
+  wire [25:0] \$74 ;
   reg \$740 ;
   reg \$741 ;
-  reg [25:0] \$742 ;
+  reg \$742 ;
   reg [25:0] \$743 ;
-  reg [7:0] \$744 ;
-  reg \$745 ;
-  reg [7:0] \$746 ;
-  reg [15:0] \$747 ;
-  reg \$748 ;
+  reg [25:0] \$744 ;
+  reg [7:0] \$745 ;
+  reg \$746 ;
+  reg [7:0] \$747 ;
+  reg [15:0] \$748 ;
   reg \$749 ;
   wire \$75 ;
   reg \$750 ;
-  reg [25:0] \$751 ;
+  reg \$751 ;
   reg [25:0] \$752 ;
-  reg [7:0] \$753 ;
-  reg \$754 ;
-  reg [7:0] \$755 ;
-  reg [15:0] \$756 ;
-  reg \$757 ;
+  reg [25:0] \$753 ;
+  reg [7:0] \$754 ;
+  reg \$755 ;
+  reg [7:0] \$756 ;
+  reg [15:0] \$757 ;
   reg \$758 ;
   reg \$759 ;
-  wire \$76 ;
-  reg [25:0] \$760 ;
+  wire [25:0] \$76 ;
+  reg \$760 ;
   reg [25:0] \$761 ;
-  reg [7:0] \$762 ;
-  reg \$763 ;
-  reg [7:0] \$764 ;
-  reg [15:0] \$765 ;
-  reg \$766 ;
+  reg [25:0] \$762 ;
+  reg [7:0] \$763 ;
+  reg \$764 ;
+  reg [7:0] \$765 ;
+  reg [15:0] \$766 ;
   reg \$767 ;
   reg \$768 ;
-  reg [25:0] \$769 ;
+  reg \$769 ;
   wire \$77 ;
   reg [25:0] \$770 ;
-  reg [7:0] \$771 ;
-  reg \$772 ;
-  reg [7:0] \$773 ;
-  reg [15:0] \$774 ;
-  reg \$775 ;
+  reg [25:0] \$771 ;
+  reg [7:0] \$772 ;
+  reg \$773 ;
+  reg [7:0] \$774 ;
+  reg [15:0] \$775 ;
   reg \$776 ;
   reg \$777 ;
-  reg [25:0] \$778 ;
+  reg \$778 ;
   reg [25:0] \$779 ;
-  wire \$78 ;
-  reg [7:0] \$780 ;
-  reg \$781 ;
-  reg [7:0] \$782 ;
-  reg [15:0] \$783 ;
-  reg \$784 ;
+  wire [25:0] \$78 ;
+  reg [25:0] \$780 ;
+  reg [7:0] \$781 ;
+  reg \$782 ;
+  reg [7:0] \$783 ;
+  reg [15:0] \$784 ;
   reg \$785 ;
   reg \$786 ;
-  reg [25:0] \$787 ;
+  reg \$787 ;
   reg [25:0] \$788 ;
-  reg [7:0] \$789 ;
-  wire [25:0] \$79 ;
-  reg \$790 ;
-  reg [7:0] \$791 ;
-  reg [15:0] \$792 ;
-  reg \$793 ;
+  reg [25:0] \$789 ;
+  wire \$79 ;
+  reg [7:0] \$790 ;
+  reg \$791 ;
+  reg [7:0] \$792 ;
+  reg [15:0] \$793 ;
   reg \$794 ;
   reg \$795 ;
-  reg [25:0] \$796 ;
+  reg \$796 ;
   reg [25:0] \$797 ;
-  reg [7:0] \$798 ;
-  reg \$799 ;
-  wire [26:0] \$8 ;
-  wire \$80 ;
-  reg [7:0] \$800 ;
-  reg [15:0] \$801 ;
-  reg \$802 ;
+  reg [25:0] \$798 ;
+  reg [7:0] \$799 ;
+  wire [25:0] \$8 ;
+  wire [25:0] \$80 ;
+  reg \$800 ;
+  reg [7:0] \$801 ;
+  reg [15:0] \$802 ;
   reg \$803 ;
   reg \$804 ;
-  reg [25:0] \$805 ;
+  reg \$805 ;
   reg [25:0] \$806 ;
-  reg [7:0] \$807 ;
-  reg \$808 ;
-  reg [7:0] \$809 ;
-  wire [25:0] \$81 ;
-  reg [15:0] \$810 ;
-  reg \$811 ;
+  reg [25:0] \$807 ;
+  reg [7:0] \$808 ;
+  reg \$809 ;
+  wire \$81 ;
+  reg [7:0] \$810 ;
+  reg [15:0] \$811 ;
   reg \$812 ;
   reg \$813 ;
-  reg [25:0] \$814 ;
+  reg \$814 ;
   reg [25:0] \$815 ;
-  reg [7:0] \$816 ;
-  reg \$817 ;
-  reg [7:0] \$818 ;
-  reg [15:0] \$819 ;
-  wire \$82 ;
-  reg \$820 ;
+  reg [25:0] \$816 ;
+  reg [7:0] \$817 ;
+  reg \$818 ;
+  reg [7:0] \$819 ;
+  wire [25:0] \$82 ;
+  reg [15:0] \$820 ;
   reg \$821 ;
   reg \$822 ;
-  reg [25:0] \$823 ;
+  reg \$823 ;
   reg [25:0] \$824 ;
-  reg [7:0] \$825 ;
-  reg \$826 ;
-  reg [7:0] \$827 ;
-  reg [15:0] \$828 ;
-  reg \$829 ;
-  wire [25:0] \$83 ;
+  reg [25:0] \$825 ;
+  reg [7:0] \$826 ;
+  reg \$827 ;
+  reg [7:0] \$828 ;
+  reg [15:0] \$829 ;
+  wire \$83 ;
   reg \$830 ;
   reg \$831 ;
-  reg [25:0] \$832 ;
+  reg \$832 ;
   reg [25:0] \$833 ;
-  reg [7:0] \$834 ;
-  reg \$835 ;
-  reg [7:0] \$836 ;
-  reg [15:0] \$837 ;
-  reg \$838 ;
+  reg [25:0] \$834 ;
+  reg [7:0] \$835 ;
+  reg \$836 ;
+  reg [7:0] \$837 ;
+  reg [15:0] \$838 ;
   reg \$839 ;
-  wire \$84 ;
+  wire [25:0] \$84 ;
   reg \$840 ;
-  reg [25:0] \$841 ;
+  reg \$841 ;
   reg [25:0] \$842 ;
-  reg [7:0] \$843 ;
-  reg \$844 ;
-  reg [7:0] \$845 ;
-  reg [15:0] \$846 ;
-  reg \$847 ;
+  reg [25:0] \$843 ;
+  reg [7:0] \$844 ;
+  reg \$845 ;
+  reg [7:0] \$846 ;
+  reg [15:0] \$847 ;
   reg \$848 ;
   reg \$849 ;
-  wire [25:0] \$85 ;
-  reg [25:0] \$850 ;
+  wire \$85 ;
+  reg \$850 ;
   reg [25:0] \$851 ;
-  reg [7:0] \$852 ;
-  reg \$853 ;
-  reg [7:0] \$854 ;
-  reg [15:0] \$855 ;
-  reg \$856 ;
+  reg [25:0] \$852 ;
+  reg [7:0] \$853 ;
+  reg \$854 ;
+  reg [7:0] \$855 ;
+  reg [15:0] \$856 ;
   reg \$857 ;
   reg \$858 ;
-  reg [25:0] \$859 ;
-  wire \$86 ;
+  reg \$859 ;
+  wire [25:0] \$86 ;
   reg [25:0] \$860 ;
-  reg [7:0] \$861 ;
-  reg \$862 ;
-  reg [7:0] \$863 ;
-  reg [15:0] \$864 ;
-  reg \$865 ;
+  reg [25:0] \$861 ;
+  reg [7:0] \$862 ;
+  reg \$863 ;
+  reg [7:0] \$864 ;
+  reg [15:0] \$865 ;
   reg \$866 ;
   reg \$867 ;
-  reg [25:0] \$868 ;
+  reg \$868 ;
   reg [25:0] \$869 ;
-  wire [25:0] \$87 ;
-  reg [3:0] \$870 ;
-  reg [2:0] \$871 ;
+  wire \$87 ;
+  reg [25:0] \$870 ;
+  reg [7:0] \$871 ;
   reg \$872 ;
-  wire \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire \$876 ;
-  wire \$877 ;
-  wire \$878 ;
-  wire \$879 ;
-  wire \$88 ;
-  wire \$880 ;
-  wire \$881 ;
-  wire \$882 ;
+  reg [7:0] \$873 ;
+  reg [15:0] \$874 ;
+  reg \$875 ;
+  reg \$876 ;
+  reg \$877 ;
+  reg [25:0] \$878 ;
+  reg [25:0] \$879 ;
+  wire [25:0] \$88 ;
+  reg [3:0] \$880 ;
+  reg [2:0] \$881 ;
+  reg \$882 ;
   wire \$883 ;
   wire \$884 ;
   wire \$885 ;
@@ -1778,7 +1788,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$887 ;
   wire \$888 ;
   wire \$889 ;
-  wire [25:0] \$89 ;
+  wire \$89 ;
   wire \$890 ;
   wire \$891 ;
   wire \$892 ;
@@ -1789,8 +1799,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$897 ;
   wire \$898 ;
   wire \$899 ;
-  wire [26:0] \$9 ;
-  wire \$90 ;
+  wire \$9 ;
+  wire [25:0] \$90 ;
   wire \$900 ;
   wire \$901 ;
   wire \$902 ;
@@ -1801,7 +1811,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$907 ;
   wire \$908 ;
   wire \$909 ;
-  wire [25:0] \$91 ;
+  wire \$91 ;
   wire \$910 ;
   wire \$911 ;
   wire \$912 ;
@@ -1812,7 +1822,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$917 ;
   wire \$918 ;
   wire \$919 ;
-  wire \$92 ;
+  wire [25:0] \$92 ;
   wire \$920 ;
   wire \$921 ;
   wire \$922 ;
@@ -1823,7 +1833,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$927 ;
   wire \$928 ;
   wire \$929 ;
-  wire [25:0] \$93 ;
+  wire \$93 ;
   wire \$930 ;
   wire \$931 ;
   wire \$932 ;
@@ -1834,7 +1844,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$937 ;
   wire \$938 ;
   wire \$939 ;
-  wire \$94 ;
+  wire [25:0] \$94 ;
   wire \$940 ;
   wire \$941 ;
   wire \$942 ;
@@ -1845,7 +1855,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$947 ;
   wire \$948 ;
   wire \$949 ;
-  wire [25:0] \$95 ;
+  wire \$95 ;
   wire \$950 ;
   wire \$951 ;
   wire \$952 ;
@@ -1856,7 +1866,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$957 ;
   wire \$958 ;
   wire \$959 ;
-  wire \$96 ;
+  wire [25:0] \$96 ;
   wire \$960 ;
   wire \$961 ;
   wire \$962 ;
@@ -1867,7 +1877,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$967 ;
   wire \$968 ;
   wire \$969 ;
-  wire [25:0] \$97 ;
+  wire \$97 ;
   wire \$970 ;
   wire \$971 ;
   wire \$972 ;
@@ -1878,7 +1888,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$977 ;
   wire \$978 ;
   wire \$979 ;
-  wire \$98 ;
+  wire [25:0] \$98 ;
   wire \$980 ;
   wire \$981 ;
   wire \$982 ;
@@ -1889,7 +1899,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$987 ;
   wire \$988 ;
   wire \$989 ;
-  wire [25:0] \$99 ;
+  wire \$99 ;
   wire \$990 ;
   wire \$991 ;
   wire \$992 ;
@@ -1901,188 +1911,195 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$998 ;
   wire \$999 ;
   wire [7:0] a;
-  reg [7:0] \a$104  = 8'h00;
-  reg [7:0] \a$114  = 8'h00;
-  reg [7:0] \a$124  = 8'h00;
-  reg [7:0] \a$134  = 8'h00;
-  reg [7:0] \a$144  = 8'h00;
-  reg [7:0] \a$154  = 8'h00;
-  reg [7:0] \a$164  = 8'h00;
-  reg [7:0] \a$174  = 8'h00;
-  reg [7:0] \a$184  = 8'h00;
-  reg [7:0] \a$194  = 8'h00;
-  reg [7:0] \a$204  = 8'h00;
-  reg [7:0] \a$214  = 8'h00;
-  reg [7:0] \a$224  = 8'h00;
-  reg [7:0] \a$234  = 8'h00;
-  reg [7:0] \a$244  = 8'h00;
-  reg [7:0] \a$254  = 8'h00;
-  reg [7:0] \a$264  = 8'h00;
-  reg [7:0] \a$274  = 8'h00;
-  reg [7:0] \a$284  = 8'h00;
-  reg [7:0] \a$294  = 8'h00;
-  reg [7:0] \a$304  = 8'h00;
-  reg [7:0] \a$314  = 8'h00;
-  reg [7:0] \a$324  = 8'h00;
-  reg [7:0] \a$334  = 8'h00;
-  reg [7:0] \a$34  = 8'h00;
-  reg [7:0] \a$344  = 8'h00;
-  reg [7:0] \a$354  = 8'h00;
-  reg [7:0] \a$364  = 8'h00;
-  reg [7:0] \a$374  = 8'h00;
-  reg [7:0] \a$384  = 8'h00;
-  reg [7:0] \a$394  = 8'h00;
-  reg [7:0] \a$404  = 8'h00;
-  reg [7:0] \a$414  = 8'h00;
-  reg [7:0] \a$424  = 8'h00;
-  reg [7:0] \a$434  = 8'h00;
-  reg [7:0] \a$44  = 8'h00;
-  reg [7:0] \a$444  = 8'h00;
-  reg [7:0] \a$454  = 8'h00;
-  reg [7:0] \a$464  = 8'h00;
-  reg [7:0] \a$474  = 8'h00;
-  reg [7:0] \a$484  = 8'h00;
-  reg [7:0] \a$494  = 8'h00;
-  reg [7:0] \a$504  = 8'h00;
-  reg [7:0] \a$514  = 8'h00;
-  reg [7:0] \a$524  = 8'h00;
-  reg [7:0] \a$534  = 8'h00;
-  reg [7:0] \a$54  = 8'h00;
-  reg [7:0] \a$544  = 8'h00;
-  reg [7:0] \a$554  = 8'h00;
-  reg [7:0] \a$564  = 8'h00;
-  reg [7:0] \a$574  = 8'h00;
-  reg [7:0] \a$584  = 8'h00;
-  reg [7:0] \a$594  = 8'h00;
-  reg [7:0] \a$604  = 8'h00;
-  reg [7:0] \a$614  = 8'h00;
-  reg [7:0] \a$624  = 8'h00;
-  reg [7:0] \a$634  = 8'h00;
-  reg [7:0] \a$64  = 8'h00;
-  reg [7:0] \a$644  = 8'h00;
-  reg [7:0] \a$654  = 8'h00;
-  reg [7:0] \a$74  = 8'h00;
-  reg [7:0] \a$84  = 8'h00;
-  reg [7:0] \a$94  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] a_0_0;
+  wire [7:0] \a$1000 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_1;
+  wire [7:0] \a$1003 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_2;
+  wire [7:0] \a$1006 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_3;
+  wire [7:0] \a$1009 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_4;
+  wire [7:0] \a$1012 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_5;
+  wire [7:0] \a$1015 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_6;
+  wire [7:0] \a$1018 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1021 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1024 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1027 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1030 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1033 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1036 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1039 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1042 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1045 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1048 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1051 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1054 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1057 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1060 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1063 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1066 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1069 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1072 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1075 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1078 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1081 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1084 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1087 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1090 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$904 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$907 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$910 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$913 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$916 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$919 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$922 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$925 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$928 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$931 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$934 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$937 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$940 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$943 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$946 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$949 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$952 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$955 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$958 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$961 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$964 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$967 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$970 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$973 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$976 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$979 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$982 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$985 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$988 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$991 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$994 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$997 ;
+  reg [7:0] a_0_0 = 8'h00;
+  reg [7:0] a_0_1 = 8'h00;
+  reg [7:0] a_0_2 = 8'h00;
+  reg [7:0] a_0_3 = 8'h00;
+  reg [7:0] a_0_4 = 8'h00;
+  reg [7:0] a_0_5 = 8'h00;
+  reg [7:0] a_0_6 = 8'h00;
   reg [7:0] a_0_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_6;
+  reg [7:0] a_1_0 = 8'h00;
+  reg [7:0] a_1_1 = 8'h00;
+  reg [7:0] a_1_2 = 8'h00;
+  reg [7:0] a_1_3 = 8'h00;
+  reg [7:0] a_1_4 = 8'h00;
+  reg [7:0] a_1_5 = 8'h00;
+  reg [7:0] a_1_6 = 8'h00;
   reg [7:0] a_1_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_6;
+  reg [7:0] a_2_0 = 8'h00;
+  reg [7:0] a_2_1 = 8'h00;
+  reg [7:0] a_2_2 = 8'h00;
+  reg [7:0] a_2_3 = 8'h00;
+  reg [7:0] a_2_4 = 8'h00;
+  reg [7:0] a_2_5 = 8'h00;
+  reg [7:0] a_2_6 = 8'h00;
   reg [7:0] a_2_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_6;
+  reg [7:0] a_3_0 = 8'h00;
+  reg [7:0] a_3_1 = 8'h00;
+  reg [7:0] a_3_2 = 8'h00;
+  reg [7:0] a_3_3 = 8'h00;
+  reg [7:0] a_3_4 = 8'h00;
+  reg [7:0] a_3_5 = 8'h00;
+  reg [7:0] a_3_6 = 8'h00;
   reg [7:0] a_3_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_6;
+  reg [7:0] a_4_0 = 8'h00;
+  reg [7:0] a_4_1 = 8'h00;
+  reg [7:0] a_4_2 = 8'h00;
+  reg [7:0] a_4_3 = 8'h00;
+  reg [7:0] a_4_4 = 8'h00;
+  reg [7:0] a_4_5 = 8'h00;
+  reg [7:0] a_4_6 = 8'h00;
   reg [7:0] a_4_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_6;
+  reg [7:0] a_5_0 = 8'h00;
+  reg [7:0] a_5_1 = 8'h00;
+  reg [7:0] a_5_2 = 8'h00;
+  reg [7:0] a_5_3 = 8'h00;
+  reg [7:0] a_5_4 = 8'h00;
+  reg [7:0] a_5_5 = 8'h00;
+  reg [7:0] a_5_6 = 8'h00;
   reg [7:0] a_5_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_6;
+  reg [7:0] a_6_0 = 8'h00;
+  reg [7:0] a_6_1 = 8'h00;
+  reg [7:0] a_6_2 = 8'h00;
+  reg [7:0] a_6_3 = 8'h00;
+  reg [7:0] a_6_4 = 8'h00;
+  reg [7:0] a_6_5 = 8'h00;
+  reg [7:0] a_6_6 = 8'h00;
   reg [7:0] a_6_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_6;
+  reg [7:0] a_7_0 = 8'h00;
+  reg [7:0] a_7_1 = 8'h00;
+  reg [7:0] a_7_2 = 8'h00;
+  reg [7:0] a_7_3 = 8'h00;
+  reg [7:0] a_7_4 = 8'h00;
+  reg [7:0] a_7_5 = 8'h00;
+  reg [7:0] a_7_6 = 8'h00;
   reg [7:0] a_7_7 = 8'h00;
   wire [7:0] a_in0;
   wire [7:0] a_in1;
@@ -2157,69 +2174,132 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] acc_7_6 = 26'h0000000;
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
-  reg [7:0] \b$106  = 8'h00;
-  reg [7:0] \b$116  = 8'h00;
-  reg [7:0] \b$126  = 8'h00;
-  reg [7:0] \b$136  = 8'h00;
-  reg [7:0] \b$146  = 8'h00;
-  reg [7:0] \b$156  = 8'h00;
-  reg [7:0] \b$166  = 8'h00;
-  reg [7:0] \b$176  = 8'h00;
-  reg [7:0] \b$186  = 8'h00;
-  reg [7:0] \b$196  = 8'h00;
-  reg [7:0] \b$206  = 8'h00;
-  reg [7:0] \b$216  = 8'h00;
-  reg [7:0] \b$226  = 8'h00;
-  reg [7:0] \b$236  = 8'h00;
-  reg [7:0] \b$246  = 8'h00;
-  reg [7:0] \b$256  = 8'h00;
-  reg [7:0] \b$266  = 8'h00;
-  reg [7:0] \b$276  = 8'h00;
-  reg [7:0] \b$286  = 8'h00;
-  reg [7:0] \b$296  = 8'h00;
-  reg [7:0] \b$306  = 8'h00;
-  reg [7:0] \b$316  = 8'h00;
-  reg [7:0] \b$326  = 8'h00;
-  reg [7:0] \b$336  = 8'h00;
-  reg [7:0] \b$346  = 8'h00;
-  reg [7:0] \b$356  = 8'h00;
-  reg [7:0] \b$36  = 8'h00;
-  reg [7:0] \b$366  = 8'h00;
-  reg [7:0] \b$376  = 8'h00;
-  reg [7:0] \b$386  = 8'h00;
-  reg [7:0] \b$396  = 8'h00;
-  reg [7:0] \b$406  = 8'h00;
-  reg [7:0] \b$416  = 8'h00;
-  reg [7:0] \b$426  = 8'h00;
-  reg [7:0] \b$436  = 8'h00;
-  reg [7:0] \b$446  = 8'h00;
-  reg [7:0] \b$456  = 8'h00;
-  reg [7:0] \b$46  = 8'h00;
-  reg [7:0] \b$466  = 8'h00;
-  reg [7:0] \b$476  = 8'h00;
-  reg [7:0] \b$486  = 8'h00;
-  reg [7:0] \b$496  = 8'h00;
-  reg [7:0] \b$506  = 8'h00;
-  reg [7:0] \b$516  = 8'h00;
-  reg [7:0] \b$526  = 8'h00;
-  reg [7:0] \b$536  = 8'h00;
-  reg [7:0] \b$546  = 8'h00;
-  reg [7:0] \b$556  = 8'h00;
-  reg [7:0] \b$56  = 8'h00;
-  reg [7:0] \b$566  = 8'h00;
-  reg [7:0] \b$576  = 8'h00;
-  reg [7:0] \b$586  = 8'h00;
-  reg [7:0] \b$596  = 8'h00;
-  reg [7:0] \b$606  = 8'h00;
-  reg [7:0] \b$616  = 8'h00;
-  reg [7:0] \b$626  = 8'h00;
-  reg [7:0] \b$636  = 8'h00;
-  reg [7:0] \b$646  = 8'h00;
-  reg [7:0] \b$656  = 8'h00;
-  reg [7:0] \b$66  = 8'h00;
-  reg [7:0] \b$76  = 8'h00;
-  reg [7:0] \b$86  = 8'h00;
-  reg [7:0] \b$96  = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1001 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1004 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1007 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1010 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1013 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1016 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1019 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1022 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1025 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1028 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1031 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1034 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1037 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1040 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1043 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1046 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1049 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1052 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1055 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1058 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1061 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1064 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1067 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1070 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1073 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1076 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1079 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1082 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1085 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1088 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1091 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$905 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$908 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$911 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$914 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$917 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$920 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$923 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$926 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$929 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$932 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$935 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$938 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$941 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$944 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$947 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$950 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$953 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$956 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$959 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$962 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$965 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$968 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$971 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$974 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$977 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$980 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$983 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$986 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$989 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$992 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$995 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$998 ;
   reg [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -2294,70 +2374,70 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire draining;
   input en;
   wire en;
-  wire \en$103 ;
-  wire \en$113 ;
-  wire \en$123 ;
-  wire \en$133 ;
-  wire \en$143 ;
-  wire \en$153 ;
-  wire \en$163 ;
-  wire \en$173 ;
-  wire \en$183 ;
-  wire \en$193 ;
-  wire \en$203 ;
-  wire \en$213 ;
-  wire \en$223 ;
-  wire \en$233 ;
-  wire \en$243 ;
-  wire \en$25 ;
-  wire \en$253 ;
-  wire \en$263 ;
-  wire \en$273 ;
-  wire \en$283 ;
-  wire \en$293 ;
-  wire \en$303 ;
-  wire \en$313 ;
-  wire \en$323 ;
-  wire \en$33 ;
-  wire \en$333 ;
-  wire \en$343 ;
-  wire \en$353 ;
-  wire \en$363 ;
-  wire \en$373 ;
-  wire \en$383 ;
-  wire \en$393 ;
-  wire \en$403 ;
-  wire \en$413 ;
-  wire \en$423 ;
-  wire \en$43 ;
-  wire \en$433 ;
-  wire \en$443 ;
-  wire \en$453 ;
-  wire \en$463 ;
-  wire \en$473 ;
-  wire \en$483 ;
-  wire \en$493 ;
-  wire \en$503 ;
-  wire \en$513 ;
-  wire \en$523 ;
-  wire \en$53 ;
-  wire \en$533 ;
-  wire \en$543 ;
-  wire \en$553 ;
-  wire \en$563 ;
-  wire \en$573 ;
-  wire \en$583 ;
-  wire \en$593 ;
-  wire \en$603 ;
-  wire \en$613 ;
-  wire \en$623 ;
-  wire \en$63 ;
-  wire \en$633 ;
-  wire \en$643 ;
-  wire \en$653 ;
-  wire \en$73 ;
-  wire \en$83 ;
-  wire \en$93 ;
+  wire \en$1002 ;
+  wire \en$1005 ;
+  wire \en$1008 ;
+  wire \en$1011 ;
+  wire \en$1014 ;
+  wire \en$1017 ;
+  wire \en$1020 ;
+  wire \en$1023 ;
+  wire \en$1026 ;
+  wire \en$1029 ;
+  wire \en$1032 ;
+  wire \en$1035 ;
+  wire \en$1038 ;
+  wire \en$1041 ;
+  wire \en$1044 ;
+  wire \en$1047 ;
+  wire \en$1050 ;
+  wire \en$1053 ;
+  wire \en$1056 ;
+  wire \en$1059 ;
+  wire \en$1062 ;
+  wire \en$1065 ;
+  wire \en$1068 ;
+  wire \en$1071 ;
+  wire \en$1074 ;
+  wire \en$1077 ;
+  wire \en$1080 ;
+  wire \en$1083 ;
+  wire \en$1086 ;
+  wire \en$1089 ;
+  wire \en$900 ;
+  wire \en$903 ;
+  wire \en$906 ;
+  wire \en$909 ;
+  wire \en$912 ;
+  wire \en$915 ;
+  wire \en$918 ;
+  wire \en$921 ;
+  wire \en$924 ;
+  wire \en$927 ;
+  wire \en$930 ;
+  wire \en$933 ;
+  wire \en$936 ;
+  wire \en$939 ;
+  wire \en$942 ;
+  wire \en$945 ;
+  wire \en$948 ;
+  wire \en$951 ;
+  wire \en$954 ;
+  wire \en$957 ;
+  wire \en$960 ;
+  wire \en$963 ;
+  wire \en$966 ;
+  wire \en$969 ;
+  wire \en$972 ;
+  wire \en$975 ;
+  wire \en$978 ;
+  wire \en$981 ;
+  wire \en$984 ;
+  wire \en$987 ;
+  wire \en$990 ;
+  wire \en$993 ;
+  wire \en$996 ;
+  wire \en$999 ;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -2382,6 +2462,24 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \i_w[5] ;
   wire [7:0] \i_w[6] ;
   wire [7:0] \i_w[7] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg [7:0] in_a4 = 8'h00;
+  reg [7:0] in_a5 = 8'h00;
+  reg [7:0] in_a6 = 8'h00;
+  reg [7:0] in_a7 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
+  reg [7:0] in_w6 = 8'h00;
+  reg [7:0] in_w7 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -2715,69 +2813,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$1004 ;
-  wire [15:0] \p$1009 ;
-  wire [15:0] \p$1014 ;
-  wire [15:0] \p$1019 ;
-  wire [15:0] \p$1024 ;
-  wire [15:0] \p$1030 ;
-  wire [15:0] \p$1036 ;
-  wire [15:0] \p$1041 ;
-  wire [15:0] \p$1046 ;
-  wire [15:0] \p$1051 ;
-  wire [15:0] \p$1056 ;
-  wire [15:0] \p$1061 ;
-  wire [15:0] \p$1066 ;
-  wire [15:0] \p$1072 ;
-  wire [15:0] \p$753 ;
-  wire [15:0] \p$758 ;
-  wire [15:0] \p$763 ;
-  wire [15:0] \p$768 ;
-  wire [15:0] \p$773 ;
-  wire [15:0] \p$778 ;
-  wire [15:0] \p$784 ;
-  wire [15:0] \p$789 ;
-  wire [15:0] \p$794 ;
-  wire [15:0] \p$799 ;
-  wire [15:0] \p$804 ;
-  wire [15:0] \p$809 ;
-  wire [15:0] \p$814 ;
-  wire [15:0] \p$819 ;
-  wire [15:0] \p$825 ;
-  wire [15:0] \p$830 ;
-  wire [15:0] \p$835 ;
-  wire [15:0] \p$840 ;
+  wire [15:0] \p$145 ;
+  wire [15:0] \p$158 ;
+  wire [15:0] \p$171 ;
+  wire [15:0] \p$184 ;
+  wire [15:0] \p$197 ;
+  wire [15:0] \p$210 ;
+  wire [15:0] \p$223 ;
+  wire [15:0] \p$236 ;
+  wire [15:0] \p$248 ;
+  wire [15:0] \p$260 ;
+  wire [15:0] \p$272 ;
+  wire [15:0] \p$284 ;
+  wire [15:0] \p$296 ;
+  wire [15:0] \p$308 ;
+  wire [15:0] \p$320 ;
+  wire [15:0] \p$332 ;
+  wire [15:0] \p$344 ;
+  wire [15:0] \p$356 ;
+  wire [15:0] \p$368 ;
+  wire [15:0] \p$380 ;
+  wire [15:0] \p$392 ;
+  wire [15:0] \p$404 ;
+  wire [15:0] \p$416 ;
+  wire [15:0] \p$428 ;
+  wire [15:0] \p$440 ;
+  wire [15:0] \p$452 ;
+  wire [15:0] \p$464 ;
+  wire [15:0] \p$476 ;
+  wire [15:0] \p$488 ;
+  wire [15:0] \p$500 ;
+  wire [15:0] \p$512 ;
+  wire [15:0] \p$524 ;
+  wire [15:0] \p$536 ;
+  wire [15:0] \p$548 ;
+  wire [15:0] \p$560 ;
+  wire [15:0] \p$572 ;
+  wire [15:0] \p$584 ;
+  wire [15:0] \p$596 ;
+  wire [15:0] \p$608 ;
+  wire [15:0] \p$620 ;
+  wire [15:0] \p$632 ;
+  wire [15:0] \p$644 ;
+  wire [15:0] \p$656 ;
+  wire [15:0] \p$668 ;
+  wire [15:0] \p$680 ;
+  wire [15:0] \p$692 ;
+  wire [15:0] \p$704 ;
+  wire [15:0] \p$716 ;
+  wire [15:0] \p$728 ;
+  wire [15:0] \p$740 ;
+  wire [15:0] \p$752 ;
+  wire [15:0] \p$764 ;
+  wire [15:0] \p$776 ;
+  wire [15:0] \p$788 ;
+  wire [15:0] \p$800 ;
+  wire [15:0] \p$812 ;
+  wire [15:0] \p$823 ;
+  wire [15:0] \p$834 ;
   wire [15:0] \p$845 ;
-  wire [15:0] \p$850 ;
-  wire [15:0] \p$855 ;
-  wire [15:0] \p$860 ;
-  wire [15:0] \p$866 ;
-  wire [15:0] \p$871 ;
-  wire [15:0] \p$876 ;
-  wire [15:0] \p$881 ;
-  wire [15:0] \p$886 ;
-  wire [15:0] \p$891 ;
-  wire [15:0] \p$896 ;
-  wire [15:0] \p$901 ;
-  wire [15:0] \p$907 ;
-  wire [15:0] \p$912 ;
-  wire [15:0] \p$917 ;
-  wire [15:0] \p$922 ;
-  wire [15:0] \p$927 ;
-  wire [15:0] \p$932 ;
-  wire [15:0] \p$937 ;
-  wire [15:0] \p$942 ;
-  wire [15:0] \p$948 ;
-  wire [15:0] \p$953 ;
-  wire [15:0] \p$958 ;
-  wire [15:0] \p$963 ;
-  wire [15:0] \p$968 ;
-  wire [15:0] \p$973 ;
-  wire [15:0] \p$978 ;
-  wire [15:0] \p$983 ;
-  wire [15:0] \p$989 ;
-  wire [15:0] \p$994 ;
-  wire [15:0] \p$999 ;
+  wire [15:0] \p$856 ;
+  wire [15:0] \p$867 ;
+  wire [15:0] \p$878 ;
+  wire [15:0] \p$889 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -2844,41 +2942,34 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] p_7_7 = 16'h0000;
   input rst;
   wire rst;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a1_d0;
+  reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a2_d1;
+  reg [7:0] skew_a2_d1 = 8'h00;
   reg [7:0] skew_a3_d0 = 8'h00;
   reg [7:0] skew_a3_d1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a3_d2;
+  reg [7:0] skew_a3_d2 = 8'h00;
   reg [7:0] skew_a4_d0 = 8'h00;
   reg [7:0] skew_a4_d1 = 8'h00;
   reg [7:0] skew_a4_d2 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a4_d3;
+  reg [7:0] skew_a4_d3 = 8'h00;
   reg [7:0] skew_a5_d0 = 8'h00;
   reg [7:0] skew_a5_d1 = 8'h00;
   reg [7:0] skew_a5_d2 = 8'h00;
   reg [7:0] skew_a5_d3 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a5_d4;
+  reg [7:0] skew_a5_d4 = 8'h00;
   reg [7:0] skew_a6_d0 = 8'h00;
   reg [7:0] skew_a6_d1 = 8'h00;
   reg [7:0] skew_a6_d2 = 8'h00;
   reg [7:0] skew_a6_d3 = 8'h00;
   reg [7:0] skew_a6_d4 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a6_d5;
+  reg [7:0] skew_a6_d5 = 8'h00;
   reg [7:0] skew_a7_d0 = 8'h00;
   reg [7:0] skew_a7_d1 = 8'h00;
   reg [7:0] skew_a7_d2 = 8'h00;
   reg [7:0] skew_a7_d3 = 8'h00;
   reg [7:0] skew_a7_d4 = 8'h00;
   reg [7:0] skew_a7_d5 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a7_d6;
+  reg [7:0] skew_a7_d6 = 8'h00;
   reg skew_l1_d0 = 1'h0;
   reg skew_l2_d0 = 1'h0;
   reg skew_l2_d1 = 1'h0;
@@ -2907,41 +2998,34 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg skew_l7_d4 = 1'h0;
   reg skew_l7_d5 = 1'h0;
   reg skew_l7_d6 = 1'h0;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w1_d0;
+  reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w2_d1;
+  reg [7:0] skew_w2_d1 = 8'h00;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w3_d2;
+  reg [7:0] skew_w3_d2 = 8'h00;
   reg [7:0] skew_w4_d0 = 8'h00;
   reg [7:0] skew_w4_d1 = 8'h00;
   reg [7:0] skew_w4_d2 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w4_d3;
+  reg [7:0] skew_w4_d3 = 8'h00;
   reg [7:0] skew_w5_d0 = 8'h00;
   reg [7:0] skew_w5_d1 = 8'h00;
   reg [7:0] skew_w5_d2 = 8'h00;
   reg [7:0] skew_w5_d3 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w5_d4;
+  reg [7:0] skew_w5_d4 = 8'h00;
   reg [7:0] skew_w6_d0 = 8'h00;
   reg [7:0] skew_w6_d1 = 8'h00;
   reg [7:0] skew_w6_d2 = 8'h00;
   reg [7:0] skew_w6_d3 = 8'h00;
   reg [7:0] skew_w6_d4 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w6_d5;
+  reg [7:0] skew_w6_d5 = 8'h00;
   reg [7:0] skew_w7_d0 = 8'h00;
   reg [7:0] skew_w7_d1 = 8'h00;
   reg [7:0] skew_w7_d2 = 8'h00;
   reg [7:0] skew_w7_d3 = 8'h00;
   reg [7:0] skew_w7_d4 = 8'h00;
   reg [7:0] skew_w7_d5 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w7_d6;
+  reg [7:0] skew_w7_d6 = 8'h00;
   wire [25:0] sum_0_0;
   wire [25:0] sum_0_1;
   wire [25:0] sum_0_2;
@@ -3006,118 +3090,62 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [25:0] sum_7_5;
   wire [25:0] sum_7_6;
   wire [25:0] sum_7_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_7;
+  reg [7:0] w_0_0 = 8'h00;
+  reg [7:0] w_0_1 = 8'h00;
+  reg [7:0] w_0_2 = 8'h00;
+  reg [7:0] w_0_3 = 8'h00;
+  reg [7:0] w_0_4 = 8'h00;
+  reg [7:0] w_0_5 = 8'h00;
+  reg [7:0] w_0_6 = 8'h00;
+  reg [7:0] w_0_7 = 8'h00;
+  reg [7:0] w_1_0 = 8'h00;
+  reg [7:0] w_1_1 = 8'h00;
+  reg [7:0] w_1_2 = 8'h00;
+  reg [7:0] w_1_3 = 8'h00;
+  reg [7:0] w_1_4 = 8'h00;
+  reg [7:0] w_1_5 = 8'h00;
+  reg [7:0] w_1_6 = 8'h00;
+  reg [7:0] w_1_7 = 8'h00;
+  reg [7:0] w_2_0 = 8'h00;
+  reg [7:0] w_2_1 = 8'h00;
+  reg [7:0] w_2_2 = 8'h00;
+  reg [7:0] w_2_3 = 8'h00;
+  reg [7:0] w_2_4 = 8'h00;
+  reg [7:0] w_2_5 = 8'h00;
+  reg [7:0] w_2_6 = 8'h00;
+  reg [7:0] w_2_7 = 8'h00;
+  reg [7:0] w_3_0 = 8'h00;
+  reg [7:0] w_3_1 = 8'h00;
+  reg [7:0] w_3_2 = 8'h00;
+  reg [7:0] w_3_3 = 8'h00;
+  reg [7:0] w_3_4 = 8'h00;
+  reg [7:0] w_3_5 = 8'h00;
+  reg [7:0] w_3_6 = 8'h00;
+  reg [7:0] w_3_7 = 8'h00;
+  reg [7:0] w_4_0 = 8'h00;
+  reg [7:0] w_4_1 = 8'h00;
+  reg [7:0] w_4_2 = 8'h00;
+  reg [7:0] w_4_3 = 8'h00;
+  reg [7:0] w_4_4 = 8'h00;
+  reg [7:0] w_4_5 = 8'h00;
+  reg [7:0] w_4_6 = 8'h00;
+  reg [7:0] w_4_7 = 8'h00;
+  reg [7:0] w_5_0 = 8'h00;
+  reg [7:0] w_5_1 = 8'h00;
+  reg [7:0] w_5_2 = 8'h00;
+  reg [7:0] w_5_3 = 8'h00;
+  reg [7:0] w_5_4 = 8'h00;
+  reg [7:0] w_5_5 = 8'h00;
+  reg [7:0] w_5_6 = 8'h00;
+  reg [7:0] w_5_7 = 8'h00;
+  reg [7:0] w_6_0 = 8'h00;
+  reg [7:0] w_6_1 = 8'h00;
+  reg [7:0] w_6_2 = 8'h00;
+  reg [7:0] w_6_3 = 8'h00;
+  reg [7:0] w_6_4 = 8'h00;
+  reg [7:0] w_6_5 = 8'h00;
+  reg [7:0] w_6_6 = 8'h00;
+  reg [7:0] w_6_7 = 8'h00;
   reg [7:0] w_7_0 = 8'h00;
   reg [7:0] w_7_1 = 8'h00;
   reg [7:0] w_7_2 = 8'h00;
@@ -3134,3227 +3162,3269 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in5;
   wire [7:0] w_in6;
   wire [7:0] w_in7;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
-  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
-  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
-  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
-  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
-  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
-  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$133 [25:0];
+  assign \$3  = en & drain_shift;
+  assign \$4  = lr_0_1_d2 ? 26'h0000000 : \$134 [25:0];
+  assign \$5  = en & drain_shift;
+  assign \$6  = lr_0_2_d2 ? 26'h0000000 : \$135 [25:0];
+  assign \$7  = en & drain_shift;
+  assign \$8  = lr_0_3_d2 ? 26'h0000000 : \$136 [25:0];
+  assign \$9  = en & drain_shift;
+  assign \$10  = lr_0_4_d2 ? 26'h0000000 : \$137 [25:0];
+  assign \$11  = en & drain_shift;
+  assign \$12  = lr_0_5_d2 ? 26'h0000000 : \$138 [25:0];
+  assign \$13  = en & drain_shift;
+  assign \$14  = lr_0_6_d2 ? 26'h0000000 : \$139 [25:0];
+  assign \$15  = en & drain_shift;
+  assign \$16  = lr_0_7_d2 ? 26'h0000000 : \$140 [25:0];
+  assign \$17  = en & drain_shift;
+  assign \$18  = lr_1_0_d2 ? 26'h0000000 : \$141 [25:0];
+  assign \$19  = en & drain_shift;
+  assign \$20  = lr_1_1_d2 ? 26'h0000000 : \$142 [25:0];
+  assign \$21  = en & drain_shift;
+  assign \$22  = lr_1_2_d2 ? 26'h0000000 : \$143 [25:0];
+  assign \$23  = en & drain_shift;
+  assign \$24  = lr_1_3_d2 ? 26'h0000000 : \$144 [25:0];
+  assign \$25  = en & drain_shift;
+  assign \$26  = lr_1_4_d2 ? 26'h0000000 : \$145 [25:0];
+  assign \$27  = en & drain_shift;
+  assign \$28  = lr_1_5_d2 ? 26'h0000000 : \$146 [25:0];
+  assign \$29  = en & drain_shift;
+  assign \$30  = lr_1_6_d2 ? 26'h0000000 : \$147 [25:0];
+  assign \$31  = en & drain_shift;
+  assign \$32  = lr_1_7_d2 ? 26'h0000000 : \$148 [25:0];
+  assign \$33  = en & drain_shift;
+  assign \$34  = lr_2_0_d2 ? 26'h0000000 : \$149 [25:0];
+  assign \$35  = en & drain_shift;
+  assign \$36  = lr_2_1_d2 ? 26'h0000000 : \$150 [25:0];
+  assign \$37  = en & drain_shift;
+  assign \$38  = lr_2_2_d2 ? 26'h0000000 : \$151 [25:0];
+  assign \$39  = en & drain_shift;
+  assign \$40  = lr_2_3_d2 ? 26'h0000000 : \$152 [25:0];
+  assign \$41  = en & drain_shift;
+  assign \$42  = lr_2_4_d2 ? 26'h0000000 : \$153 [25:0];
+  assign \$43  = en & drain_shift;
+  assign \$44  = lr_2_5_d2 ? 26'h0000000 : \$154 [25:0];
+  assign \$45  = en & drain_shift;
+  assign \$46  = lr_2_6_d2 ? 26'h0000000 : \$155 [25:0];
+  assign \$47  = en & drain_shift;
+  assign \$48  = lr_2_7_d2 ? 26'h0000000 : \$156 [25:0];
+  assign \$49  = en & drain_shift;
+  assign \$50  = lr_3_0_d2 ? 26'h0000000 : \$157 [25:0];
+  assign \$51  = en & drain_shift;
+  assign \$52  = lr_3_1_d2 ? 26'h0000000 : \$158 [25:0];
+  assign \$53  = en & drain_shift;
+  assign \$54  = lr_3_2_d2 ? 26'h0000000 : \$159 [25:0];
+  assign \$55  = en & drain_shift;
+  assign \$56  = lr_3_3_d2 ? 26'h0000000 : \$160 [25:0];
+  assign \$57  = en & drain_shift;
+  assign \$58  = lr_3_4_d2 ? 26'h0000000 : \$161 [25:0];
+  assign \$59  = en & drain_shift;
+  assign \$60  = lr_3_5_d2 ? 26'h0000000 : \$162 [25:0];
+  assign \$61  = en & drain_shift;
+  assign \$62  = lr_3_6_d2 ? 26'h0000000 : \$163 [25:0];
+  assign \$63  = en & drain_shift;
+  assign \$64  = lr_3_7_d2 ? 26'h0000000 : \$164 [25:0];
+  assign \$65  = en & drain_shift;
+  assign \$66  = lr_4_0_d2 ? 26'h0000000 : \$165 [25:0];
+  assign \$67  = en & drain_shift;
+  assign \$68  = lr_4_1_d2 ? 26'h0000000 : \$166 [25:0];
+  assign \$69  = en & drain_shift;
+  assign \$70  = lr_4_2_d2 ? 26'h0000000 : \$167 [25:0];
+  assign \$71  = en & drain_shift;
+  assign \$72  = lr_4_3_d2 ? 26'h0000000 : \$168 [25:0];
+  assign \$73  = en & drain_shift;
+  assign \$74  = lr_4_4_d2 ? 26'h0000000 : \$169 [25:0];
+  assign \$75  = en & drain_shift;
+  assign \$76  = lr_4_5_d2 ? 26'h0000000 : \$170 [25:0];
+  assign \$77  = en & drain_shift;
+  assign \$78  = lr_4_6_d2 ? 26'h0000000 : \$171 [25:0];
+  assign \$79  = en & drain_shift;
+  assign \$80  = lr_4_7_d2 ? 26'h0000000 : \$172 [25:0];
+  assign \$81  = en & drain_shift;
+  assign \$82  = lr_5_0_d2 ? 26'h0000000 : \$173 [25:0];
+  assign \$83  = en & drain_shift;
+  assign \$84  = lr_5_1_d2 ? 26'h0000000 : \$174 [25:0];
+  assign \$85  = en & drain_shift;
+  assign \$86  = lr_5_2_d2 ? 26'h0000000 : \$175 [25:0];
+  assign \$87  = en & drain_shift;
+  assign \$88  = lr_5_3_d2 ? 26'h0000000 : \$176 [25:0];
+  assign \$89  = en & drain_shift;
+  assign \$90  = lr_5_4_d2 ? 26'h0000000 : \$177 [25:0];
+  assign \$91  = en & drain_shift;
+  assign \$92  = lr_5_5_d2 ? 26'h0000000 : \$178 [25:0];
+  assign \$93  = en & drain_shift;
+  assign \$94  = lr_5_6_d2 ? 26'h0000000 : \$179 [25:0];
+  assign \$95  = en & drain_shift;
+  assign \$96  = lr_5_7_d2 ? 26'h0000000 : \$180 [25:0];
+  assign \$97  = en & drain_shift;
+  assign \$98  = lr_6_0_d2 ? 26'h0000000 : \$181 [25:0];
+  assign \$99  = en & drain_shift;
+  assign \$100  = lr_6_1_d2 ? 26'h0000000 : \$182 [25:0];
+  assign \$101  = en & drain_shift;
+  assign \$102  = lr_6_2_d2 ? 26'h0000000 : \$183 [25:0];
+  assign \$103  = en & drain_shift;
+  assign \$104  = lr_6_3_d2 ? 26'h0000000 : \$184 [25:0];
+  assign \$105  = en & drain_shift;
+  assign \$106  = lr_6_4_d2 ? 26'h0000000 : \$185 [25:0];
+  assign \$107  = en & drain_shift;
+  assign \$108  = lr_6_5_d2 ? 26'h0000000 : \$186 [25:0];
+  assign \$109  = en & drain_shift;
+  assign \$110  = lr_6_6_d2 ? 26'h0000000 : \$187 [25:0];
+  assign \$111  = en & drain_shift;
+  assign \$112  = lr_6_7_d2 ? 26'h0000000 : \$188 [25:0];
+  assign \$113  = en & drain_shift;
+  assign \$114  = lr_7_0_d2 ? 26'h0000000 : \$189 [25:0];
+  assign \$115  = en & drain_shift;
+  assign \$116  = lr_7_1_d2 ? 26'h0000000 : \$190 [25:0];
+  assign \$117  = en & drain_shift;
+  assign \$118  = lr_7_2_d2 ? 26'h0000000 : \$191 [25:0];
+  assign \$119  = en & drain_shift;
+  assign \$120  = lr_7_3_d2 ? 26'h0000000 : \$192 [25:0];
+  assign \$121  = en & drain_shift;
+  assign \$122  = lr_7_4_d2 ? 26'h0000000 : \$193 [25:0];
+  assign \$123  = en & drain_shift;
+  assign \$124  = lr_7_5_d2 ? 26'h0000000 : \$194 [25:0];
+  assign \$125  = en & drain_shift;
+  assign \$126  = lr_7_6_d2 ? 26'h0000000 : \$195 [25:0];
+  assign \$127  = en & drain_shift;
+  assign \$128  = lr_7_7_d2 ? 26'h0000000 : \$196 [25:0];
+  assign \$129  = en & drain_shift;
+  assign \$130  = | count_next;
+  assign \$131  = beat_next == 3'h7;
+  assign \$132  = \$130  & \$131 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign a_in4 = in_valid ? in_a4 : 8'h00;
+  assign a_in5 = in_valid ? in_a5 : 8'h00;
+  assign a_in6 = in_valid ? in_a6 : 8'h00;
+  assign a_in7 = in_valid ? in_a7 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
+  assign w_in6 = in_valid ? in_w6 : 8'h00;
+  assign w_in7 = in_valid ? in_w7 : 8'h00;
+  assign \$133  = $signed(acc_0_0) + $signed(p_0_0);
   assign cap_0_0 = en & lr_0_0_d2;
-  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$134  = $signed(acc_0_1) + $signed(p_0_1);
   assign cap_0_1 = en & lr_0_1_d2;
-  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$135  = $signed(acc_0_2) + $signed(p_0_2);
   assign cap_0_2 = en & lr_0_2_d2;
-  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$136  = $signed(acc_0_3) + $signed(p_0_3);
   assign cap_0_3 = en & lr_0_3_d2;
-  assign \$5  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$137  = $signed(acc_0_4) + $signed(p_0_4);
   assign cap_0_4 = en & lr_0_4_d2;
-  assign \$6  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$138  = $signed(acc_0_5) + $signed(p_0_5);
   assign cap_0_5 = en & lr_0_5_d2;
-  assign \$7  = $signed(acc_0_6) + $signed(p_0_6);
+  assign \$139  = $signed(acc_0_6) + $signed(p_0_6);
   assign cap_0_6 = en & lr_0_6_d2;
-  assign \$8  = $signed(acc_0_7) + $signed(p_0_7);
+  assign \$140  = $signed(acc_0_7) + $signed(p_0_7);
   assign cap_0_7 = en & lr_0_7_d2;
-  assign \$9  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$141  = $signed(acc_1_0) + $signed(p_1_0);
   assign cap_1_0 = en & lr_1_0_d2;
-  assign \$10  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$142  = $signed(acc_1_1) + $signed(p_1_1);
   assign cap_1_1 = en & lr_1_1_d2;
-  assign \$11  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$143  = $signed(acc_1_2) + $signed(p_1_2);
   assign cap_1_2 = en & lr_1_2_d2;
-  assign \$12  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$144  = $signed(acc_1_3) + $signed(p_1_3);
   assign cap_1_3 = en & lr_1_3_d2;
-  assign \$13  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$145  = $signed(acc_1_4) + $signed(p_1_4);
   assign cap_1_4 = en & lr_1_4_d2;
-  assign \$14  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$146  = $signed(acc_1_5) + $signed(p_1_5);
   assign cap_1_5 = en & lr_1_5_d2;
-  assign \$15  = $signed(acc_1_6) + $signed(p_1_6);
+  assign \$147  = $signed(acc_1_6) + $signed(p_1_6);
   assign cap_1_6 = en & lr_1_6_d2;
-  assign \$16  = $signed(acc_1_7) + $signed(p_1_7);
+  assign \$148  = $signed(acc_1_7) + $signed(p_1_7);
   assign cap_1_7 = en & lr_1_7_d2;
-  assign \$17  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$149  = $signed(acc_2_0) + $signed(p_2_0);
   assign cap_2_0 = en & lr_2_0_d2;
-  assign \$18  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$150  = $signed(acc_2_1) + $signed(p_2_1);
   assign cap_2_1 = en & lr_2_1_d2;
-  assign \$19  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$151  = $signed(acc_2_2) + $signed(p_2_2);
   assign cap_2_2 = en & lr_2_2_d2;
-  assign \$20  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$152  = $signed(acc_2_3) + $signed(p_2_3);
   assign cap_2_3 = en & lr_2_3_d2;
-  assign \$21  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$153  = $signed(acc_2_4) + $signed(p_2_4);
   assign cap_2_4 = en & lr_2_4_d2;
-  assign \$22  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$154  = $signed(acc_2_5) + $signed(p_2_5);
   assign cap_2_5 = en & lr_2_5_d2;
-  assign \$23  = $signed(acc_2_6) + $signed(p_2_6);
+  assign \$155  = $signed(acc_2_6) + $signed(p_2_6);
   assign cap_2_6 = en & lr_2_6_d2;
-  assign \$24  = $signed(acc_2_7) + $signed(p_2_7);
+  assign \$156  = $signed(acc_2_7) + $signed(p_2_7);
   assign cap_2_7 = en & lr_2_7_d2;
-  assign \$25  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$157  = $signed(acc_3_0) + $signed(p_3_0);
   assign cap_3_0 = en & lr_3_0_d2;
-  assign \$26  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$158  = $signed(acc_3_1) + $signed(p_3_1);
   assign cap_3_1 = en & lr_3_1_d2;
-  assign \$27  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$159  = $signed(acc_3_2) + $signed(p_3_2);
   assign cap_3_2 = en & lr_3_2_d2;
-  assign \$28  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$160  = $signed(acc_3_3) + $signed(p_3_3);
   assign cap_3_3 = en & lr_3_3_d2;
-  assign \$29  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$161  = $signed(acc_3_4) + $signed(p_3_4);
   assign cap_3_4 = en & lr_3_4_d2;
-  assign \$30  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$162  = $signed(acc_3_5) + $signed(p_3_5);
   assign cap_3_5 = en & lr_3_5_d2;
-  assign \$31  = $signed(acc_3_6) + $signed(p_3_6);
+  assign \$163  = $signed(acc_3_6) + $signed(p_3_6);
   assign cap_3_6 = en & lr_3_6_d2;
-  assign \$32  = $signed(acc_3_7) + $signed(p_3_7);
+  assign \$164  = $signed(acc_3_7) + $signed(p_3_7);
   assign cap_3_7 = en & lr_3_7_d2;
-  assign \$33  = $signed(acc_4_0) + $signed(p_4_0);
+  assign \$165  = $signed(acc_4_0) + $signed(p_4_0);
   assign cap_4_0 = en & lr_4_0_d2;
-  assign \$34  = $signed(acc_4_1) + $signed(p_4_1);
+  assign \$166  = $signed(acc_4_1) + $signed(p_4_1);
   assign cap_4_1 = en & lr_4_1_d2;
-  assign \$35  = $signed(acc_4_2) + $signed(p_4_2);
+  assign \$167  = $signed(acc_4_2) + $signed(p_4_2);
   assign cap_4_2 = en & lr_4_2_d2;
-  assign \$36  = $signed(acc_4_3) + $signed(p_4_3);
+  assign \$168  = $signed(acc_4_3) + $signed(p_4_3);
   assign cap_4_3 = en & lr_4_3_d2;
-  assign \$37  = $signed(acc_4_4) + $signed(p_4_4);
+  assign \$169  = $signed(acc_4_4) + $signed(p_4_4);
   assign cap_4_4 = en & lr_4_4_d2;
-  assign \$38  = $signed(acc_4_5) + $signed(p_4_5);
+  assign \$170  = $signed(acc_4_5) + $signed(p_4_5);
   assign cap_4_5 = en & lr_4_5_d2;
-  assign \$39  = $signed(acc_4_6) + $signed(p_4_6);
+  assign \$171  = $signed(acc_4_6) + $signed(p_4_6);
   assign cap_4_6 = en & lr_4_6_d2;
-  assign \$40  = $signed(acc_4_7) + $signed(p_4_7);
+  assign \$172  = $signed(acc_4_7) + $signed(p_4_7);
   assign cap_4_7 = en & lr_4_7_d2;
-  assign \$41  = $signed(acc_5_0) + $signed(p_5_0);
+  assign \$173  = $signed(acc_5_0) + $signed(p_5_0);
   assign cap_5_0 = en & lr_5_0_d2;
-  assign \$42  = $signed(acc_5_1) + $signed(p_5_1);
+  assign \$174  = $signed(acc_5_1) + $signed(p_5_1);
   assign cap_5_1 = en & lr_5_1_d2;
-  assign \$43  = $signed(acc_5_2) + $signed(p_5_2);
+  assign \$175  = $signed(acc_5_2) + $signed(p_5_2);
   assign cap_5_2 = en & lr_5_2_d2;
-  assign \$44  = $signed(acc_5_3) + $signed(p_5_3);
+  assign \$176  = $signed(acc_5_3) + $signed(p_5_3);
   assign cap_5_3 = en & lr_5_3_d2;
-  assign \$45  = $signed(acc_5_4) + $signed(p_5_4);
+  assign \$177  = $signed(acc_5_4) + $signed(p_5_4);
   assign cap_5_4 = en & lr_5_4_d2;
-  assign \$46  = $signed(acc_5_5) + $signed(p_5_5);
+  assign \$178  = $signed(acc_5_5) + $signed(p_5_5);
   assign cap_5_5 = en & lr_5_5_d2;
-  assign \$47  = $signed(acc_5_6) + $signed(p_5_6);
+  assign \$179  = $signed(acc_5_6) + $signed(p_5_6);
   assign cap_5_6 = en & lr_5_6_d2;
-  assign \$48  = $signed(acc_5_7) + $signed(p_5_7);
+  assign \$180  = $signed(acc_5_7) + $signed(p_5_7);
   assign cap_5_7 = en & lr_5_7_d2;
-  assign \$49  = $signed(acc_6_0) + $signed(p_6_0);
+  assign \$181  = $signed(acc_6_0) + $signed(p_6_0);
   assign cap_6_0 = en & lr_6_0_d2;
-  assign \$50  = $signed(acc_6_1) + $signed(p_6_1);
+  assign \$182  = $signed(acc_6_1) + $signed(p_6_1);
   assign cap_6_1 = en & lr_6_1_d2;
-  assign \$51  = $signed(acc_6_2) + $signed(p_6_2);
+  assign \$183  = $signed(acc_6_2) + $signed(p_6_2);
   assign cap_6_2 = en & lr_6_2_d2;
-  assign \$52  = $signed(acc_6_3) + $signed(p_6_3);
+  assign \$184  = $signed(acc_6_3) + $signed(p_6_3);
   assign cap_6_3 = en & lr_6_3_d2;
-  assign \$53  = $signed(acc_6_4) + $signed(p_6_4);
+  assign \$185  = $signed(acc_6_4) + $signed(p_6_4);
   assign cap_6_4 = en & lr_6_4_d2;
-  assign \$54  = $signed(acc_6_5) + $signed(p_6_5);
+  assign \$186  = $signed(acc_6_5) + $signed(p_6_5);
   assign cap_6_5 = en & lr_6_5_d2;
-  assign \$55  = $signed(acc_6_6) + $signed(p_6_6);
+  assign \$187  = $signed(acc_6_6) + $signed(p_6_6);
   assign cap_6_6 = en & lr_6_6_d2;
-  assign \$56  = $signed(acc_6_7) + $signed(p_6_7);
+  assign \$188  = $signed(acc_6_7) + $signed(p_6_7);
   assign cap_6_7 = en & lr_6_7_d2;
-  assign \$57  = $signed(acc_7_0) + $signed(p_7_0);
+  assign \$189  = $signed(acc_7_0) + $signed(p_7_0);
   assign cap_7_0 = en & lr_7_0_d2;
-  assign \$58  = $signed(acc_7_1) + $signed(p_7_1);
+  assign \$190  = $signed(acc_7_1) + $signed(p_7_1);
   assign cap_7_1 = en & lr_7_1_d2;
-  assign \$59  = $signed(acc_7_2) + $signed(p_7_2);
+  assign \$191  = $signed(acc_7_2) + $signed(p_7_2);
   assign cap_7_2 = en & lr_7_2_d2;
-  assign \$60  = $signed(acc_7_3) + $signed(p_7_3);
+  assign \$192  = $signed(acc_7_3) + $signed(p_7_3);
   assign cap_7_3 = en & lr_7_3_d2;
-  assign \$61  = $signed(acc_7_4) + $signed(p_7_4);
+  assign \$193  = $signed(acc_7_4) + $signed(p_7_4);
   assign cap_7_4 = en & lr_7_4_d2;
-  assign \$62  = $signed(acc_7_5) + $signed(p_7_5);
+  assign \$194  = $signed(acc_7_5) + $signed(p_7_5);
   assign cap_7_5 = en & lr_7_5_d2;
-  assign \$63  = $signed(acc_7_6) + $signed(p_7_6);
+  assign \$195  = $signed(acc_7_6) + $signed(p_7_6);
   assign cap_7_6 = en & lr_7_6_d2;
-  assign \$64  = $signed(acc_7_7) + $signed(p_7_7);
+  assign \$196  = $signed(acc_7_7) + $signed(p_7_7);
   assign cap_7_7 = en & lr_7_7_d2;
   assign o_valid = | drain_count;
-  assign \$65  = en & drain_shift;
-  assign \$66  = drain_count - 1'h1;
-  assign \$67  = en & o_valid;
-  assign \$68  = drain_beat + 1'h1;
-  assign \$69  = drain_shift ? 4'h0 : \$68 ;
-  assign \$70  = i_last & i_valid;
-  assign \$71  = i_last & i_valid;
-  assign \$72  = i_last & i_valid;
-  assign \$73  = i_last & i_valid;
-  assign \$74  = i_last & i_valid;
-  assign \$75  = i_last & i_valid;
-  assign \$76  = i_last & i_valid;
-  assign \$77  = i_last & i_valid;
-  assign \$78  = i_last & i_valid;
-  assign \$79  = lr_0_0_d2 ? 26'h0000000 : \$1 [25:0];
-  assign \$80  = en & drain_shift;
-  assign \$81  = lr_0_1_d2 ? 26'h0000000 : \$2 [25:0];
-  assign \$82  = en & drain_shift;
-  assign \$83  = lr_0_2_d2 ? 26'h0000000 : \$3 [25:0];
-  assign \$84  = en & drain_shift;
-  assign \$85  = lr_0_3_d2 ? 26'h0000000 : \$4 [25:0];
-  assign \$86  = en & drain_shift;
-  assign \$87  = lr_0_4_d2 ? 26'h0000000 : \$5 [25:0];
-  assign \$88  = en & drain_shift;
-  assign \$89  = lr_0_5_d2 ? 26'h0000000 : \$6 [25:0];
-  assign \$90  = en & drain_shift;
-  assign \$91  = lr_0_6_d2 ? 26'h0000000 : \$7 [25:0];
-  assign \$92  = en & drain_shift;
-  assign \$93  = lr_0_7_d2 ? 26'h0000000 : \$8 [25:0];
-  assign \$94  = en & drain_shift;
-  assign \$95  = lr_1_0_d2 ? 26'h0000000 : \$9 [25:0];
-  assign \$96  = en & drain_shift;
-  assign \$97  = lr_1_1_d2 ? 26'h0000000 : \$10 [25:0];
-  assign \$98  = en & drain_shift;
-  assign \$99  = lr_1_2_d2 ? 26'h0000000 : \$11 [25:0];
-  assign \$100  = en & drain_shift;
-  assign \$101  = lr_1_3_d2 ? 26'h0000000 : \$12 [25:0];
-  assign \$102  = en & drain_shift;
-  assign \$103  = lr_1_4_d2 ? 26'h0000000 : \$13 [25:0];
-  assign \$104  = en & drain_shift;
-  assign \$105  = lr_1_5_d2 ? 26'h0000000 : \$14 [25:0];
-  assign \$106  = en & drain_shift;
-  assign \$107  = lr_1_6_d2 ? 26'h0000000 : \$15 [25:0];
-  assign \$108  = en & drain_shift;
-  assign \$109  = lr_1_7_d2 ? 26'h0000000 : \$16 [25:0];
-  assign \$110  = en & drain_shift;
-  assign \$111  = lr_2_0_d2 ? 26'h0000000 : \$17 [25:0];
-  assign \$112  = en & drain_shift;
-  assign \$113  = lr_2_1_d2 ? 26'h0000000 : \$18 [25:0];
-  assign \$114  = en & drain_shift;
-  assign \$115  = lr_2_2_d2 ? 26'h0000000 : \$19 [25:0];
-  assign \$116  = en & drain_shift;
-  assign \$117  = lr_2_3_d2 ? 26'h0000000 : \$20 [25:0];
-  assign \$118  = en & drain_shift;
-  assign \$119  = lr_2_4_d2 ? 26'h0000000 : \$21 [25:0];
-  assign \$120  = en & drain_shift;
-  assign \$121  = lr_2_5_d2 ? 26'h0000000 : \$22 [25:0];
-  assign \$122  = en & drain_shift;
-  assign \$123  = lr_2_6_d2 ? 26'h0000000 : \$23 [25:0];
-  assign \$124  = en & drain_shift;
-  assign \$125  = lr_2_7_d2 ? 26'h0000000 : \$24 [25:0];
-  assign \$126  = en & drain_shift;
-  assign \$127  = lr_3_0_d2 ? 26'h0000000 : \$25 [25:0];
-  assign \$128  = en & drain_shift;
-  assign \$129  = lr_3_1_d2 ? 26'h0000000 : \$26 [25:0];
-  assign \$130  = en & drain_shift;
-  assign \$131  = lr_3_2_d2 ? 26'h0000000 : \$27 [25:0];
-  assign \$132  = en & drain_shift;
-  assign \$133  = lr_3_3_d2 ? 26'h0000000 : \$28 [25:0];
-  assign \$134  = en & drain_shift;
-  assign \$135  = lr_3_4_d2 ? 26'h0000000 : \$29 [25:0];
-  assign \$136  = en & drain_shift;
-  assign \$137  = lr_3_5_d2 ? 26'h0000000 : \$30 [25:0];
-  assign \$138  = en & drain_shift;
-  assign \$139  = lr_3_6_d2 ? 26'h0000000 : \$31 [25:0];
-  assign \$140  = en & drain_shift;
-  assign \$141  = lr_3_7_d2 ? 26'h0000000 : \$32 [25:0];
-  assign \$142  = en & drain_shift;
-  assign \$143  = lr_4_0_d2 ? 26'h0000000 : \$33 [25:0];
-  assign \$144  = en & drain_shift;
-  assign \$145  = lr_4_1_d2 ? 26'h0000000 : \$34 [25:0];
-  assign \$146  = en & drain_shift;
-  assign \$147  = lr_4_2_d2 ? 26'h0000000 : \$35 [25:0];
-  assign \$148  = en & drain_shift;
-  assign \$149  = lr_4_3_d2 ? 26'h0000000 : \$36 [25:0];
-  assign \$150  = en & drain_shift;
-  assign \$151  = lr_4_4_d2 ? 26'h0000000 : \$37 [25:0];
-  assign \$152  = en & drain_shift;
-  assign \$153  = lr_4_5_d2 ? 26'h0000000 : \$38 [25:0];
-  assign \$154  = en & drain_shift;
-  assign \$155  = lr_4_6_d2 ? 26'h0000000 : \$39 [25:0];
-  assign \$156  = en & drain_shift;
-  assign \$157  = lr_4_7_d2 ? 26'h0000000 : \$40 [25:0];
-  assign \$158  = en & drain_shift;
-  assign \$159  = lr_5_0_d2 ? 26'h0000000 : \$41 [25:0];
-  assign \$160  = en & drain_shift;
-  assign \$161  = lr_5_1_d2 ? 26'h0000000 : \$42 [25:0];
-  assign \$162  = en & drain_shift;
-  assign \$163  = lr_5_2_d2 ? 26'h0000000 : \$43 [25:0];
-  assign \$164  = en & drain_shift;
-  assign \$165  = lr_5_3_d2 ? 26'h0000000 : \$44 [25:0];
-  assign \$166  = en & drain_shift;
-  assign \$167  = lr_5_4_d2 ? 26'h0000000 : \$45 [25:0];
-  assign \$168  = en & drain_shift;
-  assign \$169  = lr_5_5_d2 ? 26'h0000000 : \$46 [25:0];
-  assign \$170  = en & drain_shift;
-  assign \$171  = lr_5_6_d2 ? 26'h0000000 : \$47 [25:0];
-  assign \$172  = en & drain_shift;
-  assign \$173  = lr_5_7_d2 ? 26'h0000000 : \$48 [25:0];
-  assign \$174  = en & drain_shift;
-  assign \$175  = lr_6_0_d2 ? 26'h0000000 : \$49 [25:0];
-  assign \$176  = en & drain_shift;
-  assign \$177  = lr_6_1_d2 ? 26'h0000000 : \$50 [25:0];
-  assign \$178  = en & drain_shift;
-  assign \$179  = lr_6_2_d2 ? 26'h0000000 : \$51 [25:0];
-  assign \$180  = en & drain_shift;
-  assign \$181  = lr_6_3_d2 ? 26'h0000000 : \$52 [25:0];
-  assign \$182  = en & drain_shift;
-  assign \$183  = lr_6_4_d2 ? 26'h0000000 : \$53 [25:0];
-  assign \$184  = en & drain_shift;
-  assign \$185  = lr_6_5_d2 ? 26'h0000000 : \$54 [25:0];
-  assign \$186  = en & drain_shift;
-  assign \$187  = lr_6_6_d2 ? 26'h0000000 : \$55 [25:0];
-  assign \$188  = en & drain_shift;
-  assign \$189  = lr_6_7_d2 ? 26'h0000000 : \$56 [25:0];
-  assign \$190  = en & drain_shift;
-  assign \$191  = lr_7_0_d2 ? 26'h0000000 : \$57 [25:0];
-  assign \$192  = en & drain_shift;
-  assign \$193  = lr_7_1_d2 ? 26'h0000000 : \$58 [25:0];
-  assign \$194  = en & drain_shift;
-  assign \$195  = lr_7_2_d2 ? 26'h0000000 : \$59 [25:0];
-  assign \$196  = en & drain_shift;
-  assign \$197  = lr_7_3_d2 ? 26'h0000000 : \$60 [25:0];
-  assign \$198  = en & drain_shift;
-  assign \$199  = lr_7_4_d2 ? 26'h0000000 : \$61 [25:0];
-  assign \$200  = en & drain_shift;
-  assign \$201  = lr_7_5_d2 ? 26'h0000000 : \$62 [25:0];
-  assign \$202  = en & drain_shift;
-  assign \$203  = lr_7_6_d2 ? 26'h0000000 : \$63 [25:0];
-  assign \$204  = en & drain_shift;
-  assign \$205  = lr_7_7_d2 ? 26'h0000000 : \$64 [25:0];
-  assign \$206  = en & drain_shift;
-  assign \$207  = | count_next;
-  assign \$208  = beat_next == 3'h7;
-  assign \$209  = \$207  & \$208 ;
+  assign \$197  = en & drain_shift;
+  assign \$198  = drain_count - 1'h1;
+  assign \$199  = en & o_valid;
+  assign \$200  = drain_beat + 1'h1;
+  assign \$201  = drain_shift ? 4'h0 : \$200 ;
   always @(posedge clk)
-    \a$104  <= \$210 ;
+    in_valid <= \$202 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$211 ;
+    in_last <= \$203 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$212 ;
+    in_a0 <= \$204 ;
   always @(posedge clk)
-    \a$184  <= \$213 ;
+    in_a1 <= \$205 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$214 ;
+    in_a2 <= \$206 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$215 ;
+    in_a3 <= \$207 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$216 ;
+    in_a4 <= \$208 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$217 ;
+    in_a5 <= \$209 ;
   always @(posedge clk)
-    \a$264  <= \$218 ;
+    in_a6 <= \$210 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$219 ;
+    in_a7 <= \$211 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$220 ;
+    in_w0 <= \$212 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$221 ;
+    in_w1 <= \$213 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$222 ;
+    in_w2 <= \$214 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$223 ;
+    in_w3 <= \$215 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$224 ;
+    in_w4 <= \$216 ;
   always @(posedge clk)
-    \a$344  <= \$225 ;
+    in_w5 <= \$217 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$226 ;
+    in_w6 <= \$218 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$227 ;
+    in_w7 <= \$219 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$228 ;
+    skew_a1_d0 <= \$220 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$229 ;
+    skew_l1_d0 <= \$221 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$230 ;
+    skew_a2_d0 <= \$222 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$231 ;
+    skew_a2_d1 <= \$223 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$232 ;
+    skew_l2_d0 <= \$224 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$233 ;
+    skew_l2_d1 <= \$225 ;
   always @(posedge clk)
-    \a$424  <= \$234 ;
+    skew_a3_d0 <= \$226 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$235 ;
+    skew_a3_d1 <= \$227 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$236 ;
+    skew_a3_d2 <= \$228 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$237 ;
+    skew_l3_d0 <= \$229 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$238 ;
+    skew_l3_d1 <= \$230 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$239 ;
+    skew_l3_d2 <= \$231 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$240 ;
+    skew_a4_d0 <= \$232 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$241 ;
+    skew_a4_d1 <= \$233 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$242 ;
+    skew_a4_d2 <= \$234 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$243 ;
+    skew_a4_d3 <= \$235 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$244 ;
+    skew_l4_d0 <= \$236 ;
   always @(posedge clk)
-    \a$504  <= \$245 ;
+    skew_l4_d1 <= \$237 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$246 ;
+    skew_l4_d2 <= \$238 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$247 ;
+    skew_l4_d3 <= \$239 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$248 ;
+    skew_a5_d0 <= \$240 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$249 ;
+    skew_a5_d1 <= \$241 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$250 ;
+    skew_a5_d2 <= \$242 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$251 ;
+    skew_a5_d3 <= \$243 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$252 ;
+    skew_a5_d4 <= \$244 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$253 ;
+    skew_l5_d0 <= \$245 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$254 ;
+    skew_l5_d1 <= \$246 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$255 ;
+    skew_l5_d2 <= \$247 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$256 ;
+    skew_l5_d3 <= \$248 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$257 ;
+    skew_l5_d4 <= \$249 ;
   always @(posedge clk)
-    \a$584  <= \$258 ;
+    skew_a6_d0 <= \$250 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$259 ;
+    skew_a6_d1 <= \$251 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$260 ;
+    skew_a6_d2 <= \$252 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$261 ;
+    skew_a6_d3 <= \$253 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$262 ;
+    skew_a6_d4 <= \$254 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$263 ;
+    skew_a6_d5 <= \$255 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$264 ;
+    skew_l6_d0 <= \$256 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$265 ;
+    skew_l6_d1 <= \$257 ;
   always @(posedge clk)
-    \b$36  <= \$266 ;
+    skew_l6_d2 <= \$258 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$267 ;
+    skew_l6_d3 <= \$259 ;
   always @(posedge clk)
-    \b$46  <= \$268 ;
+    skew_l6_d4 <= \$260 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$269 ;
+    skew_l6_d5 <= \$261 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$270 ;
+    skew_a7_d0 <= \$262 ;
   always @(posedge clk)
-    \b$56  <= \$271 ;
+    skew_a7_d1 <= \$263 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$272 ;
+    skew_a7_d2 <= \$264 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$273 ;
+    skew_a7_d3 <= \$265 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$274 ;
+    skew_a7_d4 <= \$266 ;
   always @(posedge clk)
-    \b$66  <= \$275 ;
+    skew_a7_d5 <= \$267 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$276 ;
+    skew_a7_d6 <= \$268 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$277 ;
+    skew_l7_d0 <= \$269 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$278 ;
+    skew_l7_d1 <= \$270 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$279 ;
+    skew_l7_d2 <= \$271 ;
   always @(posedge clk)
-    \b$76  <= \$280 ;
+    skew_l7_d3 <= \$272 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$281 ;
+    skew_l7_d4 <= \$273 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$282 ;
+    skew_l7_d5 <= \$274 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$283 ;
+    skew_l7_d6 <= \$275 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$284 ;
+    skew_w1_d0 <= \$276 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$285 ;
+    skew_w2_d0 <= \$277 ;
   always @(posedge clk)
-    \b$86  <= \$286 ;
+    skew_w2_d1 <= \$278 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$287 ;
+    skew_w3_d0 <= \$279 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$288 ;
+    skew_w3_d1 <= \$280 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$289 ;
+    skew_w3_d2 <= \$281 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$290 ;
+    skew_w4_d0 <= \$282 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$291 ;
+    skew_w4_d1 <= \$283 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$292 ;
+    skew_w4_d2 <= \$284 ;
   always @(posedge clk)
-    \b$96  <= \$293 ;
+    skew_w4_d3 <= \$285 ;
   always @(posedge clk)
-    \a$34  <= \$294 ;
+    skew_w5_d0 <= \$286 ;
   always @(posedge clk)
-    l_0_0 <= \$295 ;
+    skew_w5_d1 <= \$287 ;
   always @(posedge clk)
-    \b$106  <= \$296 ;
+    skew_w5_d2 <= \$288 ;
   always @(posedge clk)
-    p_0_0 <= \$297 ;
+    skew_w5_d3 <= \$289 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$298 ;
+    skew_w5_d4 <= \$290 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$299 ;
+    skew_w6_d0 <= \$291 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$300 ;
+    skew_w6_d1 <= \$292 ;
   always @(posedge clk)
-    acc_0_0 <= \$301 ;
+    skew_w6_d2 <= \$293 ;
   always @(posedge clk)
-    out_0_0 <= \$302 ;
+    skew_w6_d3 <= \$294 ;
   always @(posedge clk)
-    \a$44  <= \$303 ;
+    skew_w6_d4 <= \$295 ;
   always @(posedge clk)
-    l_0_1 <= \$304 ;
+    skew_w6_d5 <= \$296 ;
   always @(posedge clk)
-    \b$116  <= \$305 ;
+    skew_w7_d0 <= \$297 ;
   always @(posedge clk)
-    p_0_1 <= \$306 ;
+    skew_w7_d1 <= \$298 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$307 ;
+    skew_w7_d2 <= \$299 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$308 ;
+    skew_w7_d3 <= \$300 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$309 ;
+    skew_w7_d4 <= \$301 ;
   always @(posedge clk)
-    acc_0_1 <= \$310 ;
+    skew_w7_d5 <= \$302 ;
   always @(posedge clk)
-    out_0_1 <= \$311 ;
+    skew_w7_d6 <= \$303 ;
   always @(posedge clk)
-    \a$54  <= \$312 ;
+    a_0_0 <= \$304 ;
   always @(posedge clk)
-    l_0_2 <= \$313 ;
+    l_0_0 <= \$305 ;
   always @(posedge clk)
-    \b$126  <= \$314 ;
+    w_0_0 <= \$306 ;
   always @(posedge clk)
-    p_0_2 <= \$315 ;
+    p_0_0 <= \$307 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$316 ;
+    lr_0_0_d0 <= \$308 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$317 ;
+    lr_0_0_d1 <= \$309 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$318 ;
+    lr_0_0_d2 <= \$310 ;
   always @(posedge clk)
-    acc_0_2 <= \$319 ;
+    acc_0_0 <= \$311 ;
   always @(posedge clk)
-    out_0_2 <= \$320 ;
+    out_0_0 <= \$312 ;
   always @(posedge clk)
-    \a$64  <= \$321 ;
+    a_0_1 <= \$313 ;
   always @(posedge clk)
-    l_0_3 <= \$322 ;
+    l_0_1 <= \$314 ;
   always @(posedge clk)
-    \b$136  <= \$323 ;
+    w_0_1 <= \$315 ;
   always @(posedge clk)
-    p_0_3 <= \$324 ;
+    p_0_1 <= \$316 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$325 ;
+    lr_0_1_d0 <= \$317 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$326 ;
+    lr_0_1_d1 <= \$318 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$327 ;
+    lr_0_1_d2 <= \$319 ;
   always @(posedge clk)
-    acc_0_3 <= \$328 ;
+    acc_0_1 <= \$320 ;
   always @(posedge clk)
-    out_0_3 <= \$329 ;
+    out_0_1 <= \$321 ;
   always @(posedge clk)
-    \a$74  <= \$330 ;
+    a_0_2 <= \$322 ;
   always @(posedge clk)
-    l_0_4 <= \$331 ;
+    l_0_2 <= \$323 ;
   always @(posedge clk)
-    \b$146  <= \$332 ;
+    w_0_2 <= \$324 ;
   always @(posedge clk)
-    p_0_4 <= \$333 ;
+    p_0_2 <= \$325 ;
   always @(posedge clk)
-    lr_0_4_d0 <= \$334 ;
+    lr_0_2_d0 <= \$326 ;
   always @(posedge clk)
-    lr_0_4_d1 <= \$335 ;
+    lr_0_2_d1 <= \$327 ;
   always @(posedge clk)
-    lr_0_4_d2 <= \$336 ;
+    lr_0_2_d2 <= \$328 ;
   always @(posedge clk)
-    acc_0_4 <= \$337 ;
+    acc_0_2 <= \$329 ;
   always @(posedge clk)
-    out_0_4 <= \$338 ;
+    out_0_2 <= \$330 ;
   always @(posedge clk)
-    \a$84  <= \$339 ;
+    a_0_3 <= \$331 ;
   always @(posedge clk)
-    l_0_5 <= \$340 ;
+    l_0_3 <= \$332 ;
   always @(posedge clk)
-    \b$156  <= \$341 ;
+    w_0_3 <= \$333 ;
   always @(posedge clk)
-    p_0_5 <= \$342 ;
+    p_0_3 <= \$334 ;
   always @(posedge clk)
-    lr_0_5_d0 <= \$343 ;
+    lr_0_3_d0 <= \$335 ;
   always @(posedge clk)
-    lr_0_5_d1 <= \$344 ;
+    lr_0_3_d1 <= \$336 ;
   always @(posedge clk)
-    lr_0_5_d2 <= \$345 ;
+    lr_0_3_d2 <= \$337 ;
   always @(posedge clk)
-    acc_0_5 <= \$346 ;
+    acc_0_3 <= \$338 ;
   always @(posedge clk)
-    out_0_5 <= \$347 ;
+    out_0_3 <= \$339 ;
   always @(posedge clk)
-    \a$94  <= \$348 ;
+    a_0_4 <= \$340 ;
   always @(posedge clk)
-    l_0_6 <= \$349 ;
+    l_0_4 <= \$341 ;
   always @(posedge clk)
-    \b$166  <= \$350 ;
+    w_0_4 <= \$342 ;
   always @(posedge clk)
-    p_0_6 <= \$351 ;
+    p_0_4 <= \$343 ;
   always @(posedge clk)
-    lr_0_6_d0 <= \$352 ;
+    lr_0_4_d0 <= \$344 ;
   always @(posedge clk)
-    lr_0_6_d1 <= \$353 ;
+    lr_0_4_d1 <= \$345 ;
   always @(posedge clk)
-    lr_0_6_d2 <= \$354 ;
+    lr_0_4_d2 <= \$346 ;
   always @(posedge clk)
-    acc_0_6 <= \$355 ;
+    acc_0_4 <= \$347 ;
   always @(posedge clk)
-    out_0_6 <= \$356 ;
+    out_0_4 <= \$348 ;
   always @(posedge clk)
-    a_0_7 <= \$357 ;
+    a_0_5 <= \$349 ;
   always @(posedge clk)
-    l_0_7 <= \$358 ;
+    l_0_5 <= \$350 ;
   always @(posedge clk)
-    \b$176  <= \$359 ;
+    w_0_5 <= \$351 ;
   always @(posedge clk)
-    p_0_7 <= \$360 ;
+    p_0_5 <= \$352 ;
   always @(posedge clk)
-    lr_0_7_d0 <= \$361 ;
+    lr_0_5_d0 <= \$353 ;
   always @(posedge clk)
-    lr_0_7_d1 <= \$362 ;
+    lr_0_5_d1 <= \$354 ;
   always @(posedge clk)
-    lr_0_7_d2 <= \$363 ;
+    lr_0_5_d2 <= \$355 ;
   always @(posedge clk)
-    acc_0_7 <= \$364 ;
+    acc_0_5 <= \$356 ;
   always @(posedge clk)
-    out_0_7 <= \$365 ;
+    out_0_5 <= \$357 ;
   always @(posedge clk)
-    \a$114  <= \$366 ;
+    a_0_6 <= \$358 ;
   always @(posedge clk)
-    l_1_0 <= \$367 ;
+    l_0_6 <= \$359 ;
   always @(posedge clk)
-    \b$186  <= \$368 ;
+    w_0_6 <= \$360 ;
   always @(posedge clk)
-    p_1_0 <= \$369 ;
+    p_0_6 <= \$361 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$370 ;
+    lr_0_6_d0 <= \$362 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$371 ;
+    lr_0_6_d1 <= \$363 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$372 ;
+    lr_0_6_d2 <= \$364 ;
   always @(posedge clk)
-    acc_1_0 <= \$373 ;
+    acc_0_6 <= \$365 ;
   always @(posedge clk)
-    out_1_0 <= \$374 ;
+    out_0_6 <= \$366 ;
   always @(posedge clk)
-    \a$124  <= \$375 ;
+    a_0_7 <= \$367 ;
   always @(posedge clk)
-    l_1_1 <= \$376 ;
+    l_0_7 <= \$368 ;
   always @(posedge clk)
-    \b$196  <= \$377 ;
+    w_0_7 <= \$369 ;
   always @(posedge clk)
-    p_1_1 <= \$378 ;
+    p_0_7 <= \$370 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$379 ;
+    lr_0_7_d0 <= \$371 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$380 ;
+    lr_0_7_d1 <= \$372 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$381 ;
+    lr_0_7_d2 <= \$373 ;
   always @(posedge clk)
-    acc_1_1 <= \$382 ;
+    acc_0_7 <= \$374 ;
   always @(posedge clk)
-    out_1_1 <= \$383 ;
+    out_0_7 <= \$375 ;
   always @(posedge clk)
-    \a$134  <= \$384 ;
+    a_1_0 <= \$376 ;
   always @(posedge clk)
-    l_1_2 <= \$385 ;
+    l_1_0 <= \$377 ;
   always @(posedge clk)
-    \b$206  <= \$386 ;
+    w_1_0 <= \$378 ;
   always @(posedge clk)
-    p_1_2 <= \$387 ;
+    p_1_0 <= \$379 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$388 ;
+    lr_1_0_d0 <= \$380 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$389 ;
+    lr_1_0_d1 <= \$381 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$390 ;
+    lr_1_0_d2 <= \$382 ;
   always @(posedge clk)
-    acc_1_2 <= \$391 ;
+    acc_1_0 <= \$383 ;
   always @(posedge clk)
-    out_1_2 <= \$392 ;
+    out_1_0 <= \$384 ;
   always @(posedge clk)
-    \a$144  <= \$393 ;
+    a_1_1 <= \$385 ;
   always @(posedge clk)
-    l_1_3 <= \$394 ;
+    l_1_1 <= \$386 ;
   always @(posedge clk)
-    \b$216  <= \$395 ;
+    w_1_1 <= \$387 ;
   always @(posedge clk)
-    p_1_3 <= \$396 ;
+    p_1_1 <= \$388 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$397 ;
+    lr_1_1_d0 <= \$389 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$398 ;
+    lr_1_1_d1 <= \$390 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$399 ;
+    lr_1_1_d2 <= \$391 ;
   always @(posedge clk)
-    acc_1_3 <= \$400 ;
+    acc_1_1 <= \$392 ;
   always @(posedge clk)
-    out_1_3 <= \$401 ;
+    out_1_1 <= \$393 ;
   always @(posedge clk)
-    \a$154  <= \$402 ;
+    a_1_2 <= \$394 ;
   always @(posedge clk)
-    l_1_4 <= \$403 ;
+    l_1_2 <= \$395 ;
   always @(posedge clk)
-    \b$226  <= \$404 ;
+    w_1_2 <= \$396 ;
   always @(posedge clk)
-    p_1_4 <= \$405 ;
+    p_1_2 <= \$397 ;
   always @(posedge clk)
-    lr_1_4_d0 <= \$406 ;
+    lr_1_2_d0 <= \$398 ;
   always @(posedge clk)
-    lr_1_4_d1 <= \$407 ;
+    lr_1_2_d1 <= \$399 ;
   always @(posedge clk)
-    lr_1_4_d2 <= \$408 ;
+    lr_1_2_d2 <= \$400 ;
   always @(posedge clk)
-    acc_1_4 <= \$409 ;
+    acc_1_2 <= \$401 ;
   always @(posedge clk)
-    out_1_4 <= \$410 ;
+    out_1_2 <= \$402 ;
   always @(posedge clk)
-    \a$164  <= \$411 ;
+    a_1_3 <= \$403 ;
   always @(posedge clk)
-    l_1_5 <= \$412 ;
+    l_1_3 <= \$404 ;
   always @(posedge clk)
-    \b$236  <= \$413 ;
+    w_1_3 <= \$405 ;
   always @(posedge clk)
-    p_1_5 <= \$414 ;
+    p_1_3 <= \$406 ;
   always @(posedge clk)
-    lr_1_5_d0 <= \$415 ;
+    lr_1_3_d0 <= \$407 ;
   always @(posedge clk)
-    lr_1_5_d1 <= \$416 ;
+    lr_1_3_d1 <= \$408 ;
   always @(posedge clk)
-    lr_1_5_d2 <= \$417 ;
+    lr_1_3_d2 <= \$409 ;
   always @(posedge clk)
-    acc_1_5 <= \$418 ;
+    acc_1_3 <= \$410 ;
   always @(posedge clk)
-    out_1_5 <= \$419 ;
+    out_1_3 <= \$411 ;
   always @(posedge clk)
-    \a$174  <= \$420 ;
+    a_1_4 <= \$412 ;
   always @(posedge clk)
-    l_1_6 <= \$421 ;
+    l_1_4 <= \$413 ;
   always @(posedge clk)
-    \b$246  <= \$422 ;
+    w_1_4 <= \$414 ;
   always @(posedge clk)
-    p_1_6 <= \$423 ;
+    p_1_4 <= \$415 ;
   always @(posedge clk)
-    lr_1_6_d0 <= \$424 ;
+    lr_1_4_d0 <= \$416 ;
   always @(posedge clk)
-    lr_1_6_d1 <= \$425 ;
+    lr_1_4_d1 <= \$417 ;
   always @(posedge clk)
-    lr_1_6_d2 <= \$426 ;
+    lr_1_4_d2 <= \$418 ;
   always @(posedge clk)
-    acc_1_6 <= \$427 ;
+    acc_1_4 <= \$419 ;
   always @(posedge clk)
-    out_1_6 <= \$428 ;
+    out_1_4 <= \$420 ;
   always @(posedge clk)
-    a_1_7 <= \$429 ;
+    a_1_5 <= \$421 ;
   always @(posedge clk)
-    l_1_7 <= \$430 ;
+    l_1_5 <= \$422 ;
   always @(posedge clk)
-    \b$256  <= \$431 ;
+    w_1_5 <= \$423 ;
   always @(posedge clk)
-    p_1_7 <= \$432 ;
+    p_1_5 <= \$424 ;
   always @(posedge clk)
-    lr_1_7_d0 <= \$433 ;
+    lr_1_5_d0 <= \$425 ;
   always @(posedge clk)
-    lr_1_7_d1 <= \$434 ;
+    lr_1_5_d1 <= \$426 ;
   always @(posedge clk)
-    lr_1_7_d2 <= \$435 ;
+    lr_1_5_d2 <= \$427 ;
   always @(posedge clk)
-    acc_1_7 <= \$436 ;
+    acc_1_5 <= \$428 ;
   always @(posedge clk)
-    out_1_7 <= \$437 ;
+    out_1_5 <= \$429 ;
   always @(posedge clk)
-    \a$194  <= \$438 ;
+    a_1_6 <= \$430 ;
   always @(posedge clk)
-    l_2_0 <= \$439 ;
+    l_1_6 <= \$431 ;
   always @(posedge clk)
-    \b$266  <= \$440 ;
+    w_1_6 <= \$432 ;
   always @(posedge clk)
-    p_2_0 <= \$441 ;
+    p_1_6 <= \$433 ;
   always @(posedge clk)
-    lr_2_0_d0 <= \$442 ;
+    lr_1_6_d0 <= \$434 ;
   always @(posedge clk)
-    lr_2_0_d1 <= \$443 ;
+    lr_1_6_d1 <= \$435 ;
   always @(posedge clk)
-    lr_2_0_d2 <= \$444 ;
+    lr_1_6_d2 <= \$436 ;
   always @(posedge clk)
-    acc_2_0 <= \$445 ;
+    acc_1_6 <= \$437 ;
   always @(posedge clk)
-    out_2_0 <= \$446 ;
+    out_1_6 <= \$438 ;
   always @(posedge clk)
-    \a$204  <= \$447 ;
+    a_1_7 <= \$439 ;
   always @(posedge clk)
-    l_2_1 <= \$448 ;
+    l_1_7 <= \$440 ;
   always @(posedge clk)
-    \b$276  <= \$449 ;
+    w_1_7 <= \$441 ;
   always @(posedge clk)
-    p_2_1 <= \$450 ;
+    p_1_7 <= \$442 ;
   always @(posedge clk)
-    lr_2_1_d0 <= \$451 ;
+    lr_1_7_d0 <= \$443 ;
   always @(posedge clk)
-    lr_2_1_d1 <= \$452 ;
+    lr_1_7_d1 <= \$444 ;
   always @(posedge clk)
-    lr_2_1_d2 <= \$453 ;
+    lr_1_7_d2 <= \$445 ;
   always @(posedge clk)
-    acc_2_1 <= \$454 ;
+    acc_1_7 <= \$446 ;
   always @(posedge clk)
-    out_2_1 <= \$455 ;
+    out_1_7 <= \$447 ;
   always @(posedge clk)
-    \a$214  <= \$456 ;
+    a_2_0 <= \$448 ;
   always @(posedge clk)
-    l_2_2 <= \$457 ;
+    l_2_0 <= \$449 ;
   always @(posedge clk)
-    \b$286  <= \$458 ;
+    w_2_0 <= \$450 ;
   always @(posedge clk)
-    p_2_2 <= \$459 ;
+    p_2_0 <= \$451 ;
   always @(posedge clk)
-    lr_2_2_d0 <= \$460 ;
+    lr_2_0_d0 <= \$452 ;
   always @(posedge clk)
-    lr_2_2_d1 <= \$461 ;
+    lr_2_0_d1 <= \$453 ;
   always @(posedge clk)
-    lr_2_2_d2 <= \$462 ;
+    lr_2_0_d2 <= \$454 ;
   always @(posedge clk)
-    acc_2_2 <= \$463 ;
+    acc_2_0 <= \$455 ;
   always @(posedge clk)
-    out_2_2 <= \$464 ;
+    out_2_0 <= \$456 ;
   always @(posedge clk)
-    \a$224  <= \$465 ;
+    a_2_1 <= \$457 ;
   always @(posedge clk)
-    l_2_3 <= \$466 ;
+    l_2_1 <= \$458 ;
   always @(posedge clk)
-    \b$296  <= \$467 ;
+    w_2_1 <= \$459 ;
   always @(posedge clk)
-    p_2_3 <= \$468 ;
+    p_2_1 <= \$460 ;
   always @(posedge clk)
-    lr_2_3_d0 <= \$469 ;
+    lr_2_1_d0 <= \$461 ;
   always @(posedge clk)
-    lr_2_3_d1 <= \$470 ;
+    lr_2_1_d1 <= \$462 ;
   always @(posedge clk)
-    lr_2_3_d2 <= \$471 ;
+    lr_2_1_d2 <= \$463 ;
   always @(posedge clk)
-    acc_2_3 <= \$472 ;
+    acc_2_1 <= \$464 ;
   always @(posedge clk)
-    out_2_3 <= \$473 ;
+    out_2_1 <= \$465 ;
   always @(posedge clk)
-    \a$234  <= \$474 ;
+    a_2_2 <= \$466 ;
   always @(posedge clk)
-    l_2_4 <= \$475 ;
+    l_2_2 <= \$467 ;
   always @(posedge clk)
-    \b$306  <= \$476 ;
+    w_2_2 <= \$468 ;
   always @(posedge clk)
-    p_2_4 <= \$477 ;
+    p_2_2 <= \$469 ;
   always @(posedge clk)
-    lr_2_4_d0 <= \$478 ;
+    lr_2_2_d0 <= \$470 ;
   always @(posedge clk)
-    lr_2_4_d1 <= \$479 ;
+    lr_2_2_d1 <= \$471 ;
   always @(posedge clk)
-    lr_2_4_d2 <= \$480 ;
+    lr_2_2_d2 <= \$472 ;
   always @(posedge clk)
-    acc_2_4 <= \$481 ;
+    acc_2_2 <= \$473 ;
   always @(posedge clk)
-    out_2_4 <= \$482 ;
+    out_2_2 <= \$474 ;
   always @(posedge clk)
-    \a$244  <= \$483 ;
+    a_2_3 <= \$475 ;
   always @(posedge clk)
-    l_2_5 <= \$484 ;
+    l_2_3 <= \$476 ;
   always @(posedge clk)
-    \b$316  <= \$485 ;
+    w_2_3 <= \$477 ;
   always @(posedge clk)
-    p_2_5 <= \$486 ;
+    p_2_3 <= \$478 ;
   always @(posedge clk)
-    lr_2_5_d0 <= \$487 ;
+    lr_2_3_d0 <= \$479 ;
   always @(posedge clk)
-    lr_2_5_d1 <= \$488 ;
+    lr_2_3_d1 <= \$480 ;
   always @(posedge clk)
-    lr_2_5_d2 <= \$489 ;
+    lr_2_3_d2 <= \$481 ;
   always @(posedge clk)
-    acc_2_5 <= \$490 ;
+    acc_2_3 <= \$482 ;
   always @(posedge clk)
-    out_2_5 <= \$491 ;
+    out_2_3 <= \$483 ;
   always @(posedge clk)
-    \a$254  <= \$492 ;
+    a_2_4 <= \$484 ;
   always @(posedge clk)
-    l_2_6 <= \$493 ;
+    l_2_4 <= \$485 ;
   always @(posedge clk)
-    \b$326  <= \$494 ;
+    w_2_4 <= \$486 ;
   always @(posedge clk)
-    p_2_6 <= \$495 ;
+    p_2_4 <= \$487 ;
   always @(posedge clk)
-    lr_2_6_d0 <= \$496 ;
+    lr_2_4_d0 <= \$488 ;
   always @(posedge clk)
-    lr_2_6_d1 <= \$497 ;
+    lr_2_4_d1 <= \$489 ;
   always @(posedge clk)
-    lr_2_6_d2 <= \$498 ;
+    lr_2_4_d2 <= \$490 ;
   always @(posedge clk)
-    acc_2_6 <= \$499 ;
+    acc_2_4 <= \$491 ;
   always @(posedge clk)
-    out_2_6 <= \$500 ;
+    out_2_4 <= \$492 ;
   always @(posedge clk)
-    a_2_7 <= \$501 ;
+    a_2_5 <= \$493 ;
   always @(posedge clk)
-    l_2_7 <= \$502 ;
+    l_2_5 <= \$494 ;
   always @(posedge clk)
-    \b$336  <= \$503 ;
+    w_2_5 <= \$495 ;
   always @(posedge clk)
-    p_2_7 <= \$504 ;
+    p_2_5 <= \$496 ;
   always @(posedge clk)
-    lr_2_7_d0 <= \$505 ;
+    lr_2_5_d0 <= \$497 ;
   always @(posedge clk)
-    lr_2_7_d1 <= \$506 ;
+    lr_2_5_d1 <= \$498 ;
   always @(posedge clk)
-    lr_2_7_d2 <= \$507 ;
+    lr_2_5_d2 <= \$499 ;
   always @(posedge clk)
-    acc_2_7 <= \$508 ;
+    acc_2_5 <= \$500 ;
   always @(posedge clk)
-    out_2_7 <= \$509 ;
+    out_2_5 <= \$501 ;
   always @(posedge clk)
-    \a$274  <= \$510 ;
+    a_2_6 <= \$502 ;
   always @(posedge clk)
-    l_3_0 <= \$511 ;
+    l_2_6 <= \$503 ;
   always @(posedge clk)
-    \b$346  <= \$512 ;
+    w_2_6 <= \$504 ;
   always @(posedge clk)
-    p_3_0 <= \$513 ;
+    p_2_6 <= \$505 ;
   always @(posedge clk)
-    lr_3_0_d0 <= \$514 ;
+    lr_2_6_d0 <= \$506 ;
   always @(posedge clk)
-    lr_3_0_d1 <= \$515 ;
+    lr_2_6_d1 <= \$507 ;
   always @(posedge clk)
-    lr_3_0_d2 <= \$516 ;
+    lr_2_6_d2 <= \$508 ;
   always @(posedge clk)
-    acc_3_0 <= \$517 ;
+    acc_2_6 <= \$509 ;
   always @(posedge clk)
-    out_3_0 <= \$518 ;
+    out_2_6 <= \$510 ;
   always @(posedge clk)
-    \a$284  <= \$519 ;
+    a_2_7 <= \$511 ;
   always @(posedge clk)
-    l_3_1 <= \$520 ;
+    l_2_7 <= \$512 ;
   always @(posedge clk)
-    \b$356  <= \$521 ;
+    w_2_7 <= \$513 ;
   always @(posedge clk)
-    p_3_1 <= \$522 ;
+    p_2_7 <= \$514 ;
   always @(posedge clk)
-    lr_3_1_d0 <= \$523 ;
+    lr_2_7_d0 <= \$515 ;
   always @(posedge clk)
-    lr_3_1_d1 <= \$524 ;
+    lr_2_7_d1 <= \$516 ;
   always @(posedge clk)
-    lr_3_1_d2 <= \$525 ;
+    lr_2_7_d2 <= \$517 ;
   always @(posedge clk)
-    acc_3_1 <= \$526 ;
+    acc_2_7 <= \$518 ;
   always @(posedge clk)
-    out_3_1 <= \$527 ;
+    out_2_7 <= \$519 ;
   always @(posedge clk)
-    \a$294  <= \$528 ;
+    a_3_0 <= \$520 ;
   always @(posedge clk)
-    l_3_2 <= \$529 ;
+    l_3_0 <= \$521 ;
   always @(posedge clk)
-    \b$366  <= \$530 ;
+    w_3_0 <= \$522 ;
   always @(posedge clk)
-    p_3_2 <= \$531 ;
+    p_3_0 <= \$523 ;
   always @(posedge clk)
-    lr_3_2_d0 <= \$532 ;
+    lr_3_0_d0 <= \$524 ;
   always @(posedge clk)
-    lr_3_2_d1 <= \$533 ;
+    lr_3_0_d1 <= \$525 ;
   always @(posedge clk)
-    lr_3_2_d2 <= \$534 ;
+    lr_3_0_d2 <= \$526 ;
   always @(posedge clk)
-    acc_3_2 <= \$535 ;
+    acc_3_0 <= \$527 ;
   always @(posedge clk)
-    out_3_2 <= \$536 ;
+    out_3_0 <= \$528 ;
   always @(posedge clk)
-    \a$304  <= \$537 ;
+    a_3_1 <= \$529 ;
   always @(posedge clk)
-    l_3_3 <= \$538 ;
+    l_3_1 <= \$530 ;
   always @(posedge clk)
-    \b$376  <= \$539 ;
+    w_3_1 <= \$531 ;
   always @(posedge clk)
-    p_3_3 <= \$540 ;
+    p_3_1 <= \$532 ;
   always @(posedge clk)
-    lr_3_3_d0 <= \$541 ;
+    lr_3_1_d0 <= \$533 ;
   always @(posedge clk)
-    lr_3_3_d1 <= \$542 ;
+    lr_3_1_d1 <= \$534 ;
   always @(posedge clk)
-    lr_3_3_d2 <= \$543 ;
+    lr_3_1_d2 <= \$535 ;
   always @(posedge clk)
-    acc_3_3 <= \$544 ;
+    acc_3_1 <= \$536 ;
   always @(posedge clk)
-    out_3_3 <= \$545 ;
+    out_3_1 <= \$537 ;
   always @(posedge clk)
-    \a$314  <= \$546 ;
+    a_3_2 <= \$538 ;
   always @(posedge clk)
-    l_3_4 <= \$547 ;
+    l_3_2 <= \$539 ;
   always @(posedge clk)
-    \b$386  <= \$548 ;
+    w_3_2 <= \$540 ;
   always @(posedge clk)
-    p_3_4 <= \$549 ;
+    p_3_2 <= \$541 ;
   always @(posedge clk)
-    lr_3_4_d0 <= \$550 ;
+    lr_3_2_d0 <= \$542 ;
   always @(posedge clk)
-    lr_3_4_d1 <= \$551 ;
+    lr_3_2_d1 <= \$543 ;
   always @(posedge clk)
-    lr_3_4_d2 <= \$552 ;
+    lr_3_2_d2 <= \$544 ;
   always @(posedge clk)
-    acc_3_4 <= \$553 ;
+    acc_3_2 <= \$545 ;
   always @(posedge clk)
-    out_3_4 <= \$554 ;
+    out_3_2 <= \$546 ;
   always @(posedge clk)
-    \a$324  <= \$555 ;
+    a_3_3 <= \$547 ;
   always @(posedge clk)
-    l_3_5 <= \$556 ;
+    l_3_3 <= \$548 ;
   always @(posedge clk)
-    \b$396  <= \$557 ;
+    w_3_3 <= \$549 ;
   always @(posedge clk)
-    p_3_5 <= \$558 ;
+    p_3_3 <= \$550 ;
   always @(posedge clk)
-    lr_3_5_d0 <= \$559 ;
+    lr_3_3_d0 <= \$551 ;
   always @(posedge clk)
-    lr_3_5_d1 <= \$560 ;
+    lr_3_3_d1 <= \$552 ;
   always @(posedge clk)
-    lr_3_5_d2 <= \$561 ;
+    lr_3_3_d2 <= \$553 ;
   always @(posedge clk)
-    acc_3_5 <= \$562 ;
+    acc_3_3 <= \$554 ;
   always @(posedge clk)
-    out_3_5 <= \$563 ;
+    out_3_3 <= \$555 ;
   always @(posedge clk)
-    \a$334  <= \$564 ;
+    a_3_4 <= \$556 ;
   always @(posedge clk)
-    l_3_6 <= \$565 ;
+    l_3_4 <= \$557 ;
   always @(posedge clk)
-    \b$406  <= \$566 ;
+    w_3_4 <= \$558 ;
   always @(posedge clk)
-    p_3_6 <= \$567 ;
+    p_3_4 <= \$559 ;
   always @(posedge clk)
-    lr_3_6_d0 <= \$568 ;
+    lr_3_4_d0 <= \$560 ;
   always @(posedge clk)
-    lr_3_6_d1 <= \$569 ;
+    lr_3_4_d1 <= \$561 ;
   always @(posedge clk)
-    lr_3_6_d2 <= \$570 ;
+    lr_3_4_d2 <= \$562 ;
   always @(posedge clk)
-    acc_3_6 <= \$571 ;
+    acc_3_4 <= \$563 ;
   always @(posedge clk)
-    out_3_6 <= \$572 ;
+    out_3_4 <= \$564 ;
   always @(posedge clk)
-    a_3_7 <= \$573 ;
+    a_3_5 <= \$565 ;
   always @(posedge clk)
-    l_3_7 <= \$574 ;
+    l_3_5 <= \$566 ;
   always @(posedge clk)
-    \b$416  <= \$575 ;
+    w_3_5 <= \$567 ;
   always @(posedge clk)
-    p_3_7 <= \$576 ;
+    p_3_5 <= \$568 ;
   always @(posedge clk)
-    lr_3_7_d0 <= \$577 ;
+    lr_3_5_d0 <= \$569 ;
   always @(posedge clk)
-    lr_3_7_d1 <= \$578 ;
+    lr_3_5_d1 <= \$570 ;
   always @(posedge clk)
-    lr_3_7_d2 <= \$579 ;
+    lr_3_5_d2 <= \$571 ;
   always @(posedge clk)
-    acc_3_7 <= \$580 ;
+    acc_3_5 <= \$572 ;
   always @(posedge clk)
-    out_3_7 <= \$581 ;
+    out_3_5 <= \$573 ;
   always @(posedge clk)
-    \a$354  <= \$582 ;
+    a_3_6 <= \$574 ;
   always @(posedge clk)
-    l_4_0 <= \$583 ;
+    l_3_6 <= \$575 ;
   always @(posedge clk)
-    \b$426  <= \$584 ;
+    w_3_6 <= \$576 ;
   always @(posedge clk)
-    p_4_0 <= \$585 ;
+    p_3_6 <= \$577 ;
   always @(posedge clk)
-    lr_4_0_d0 <= \$586 ;
+    lr_3_6_d0 <= \$578 ;
   always @(posedge clk)
-    lr_4_0_d1 <= \$587 ;
+    lr_3_6_d1 <= \$579 ;
   always @(posedge clk)
-    lr_4_0_d2 <= \$588 ;
+    lr_3_6_d2 <= \$580 ;
   always @(posedge clk)
-    acc_4_0 <= \$589 ;
+    acc_3_6 <= \$581 ;
   always @(posedge clk)
-    out_4_0 <= \$590 ;
+    out_3_6 <= \$582 ;
   always @(posedge clk)
-    \a$364  <= \$591 ;
+    a_3_7 <= \$583 ;
   always @(posedge clk)
-    l_4_1 <= \$592 ;
+    l_3_7 <= \$584 ;
   always @(posedge clk)
-    \b$436  <= \$593 ;
+    w_3_7 <= \$585 ;
   always @(posedge clk)
-    p_4_1 <= \$594 ;
+    p_3_7 <= \$586 ;
   always @(posedge clk)
-    lr_4_1_d0 <= \$595 ;
+    lr_3_7_d0 <= \$587 ;
   always @(posedge clk)
-    lr_4_1_d1 <= \$596 ;
+    lr_3_7_d1 <= \$588 ;
   always @(posedge clk)
-    lr_4_1_d2 <= \$597 ;
+    lr_3_7_d2 <= \$589 ;
   always @(posedge clk)
-    acc_4_1 <= \$598 ;
+    acc_3_7 <= \$590 ;
   always @(posedge clk)
-    out_4_1 <= \$599 ;
+    out_3_7 <= \$591 ;
   always @(posedge clk)
-    \a$374  <= \$600 ;
+    a_4_0 <= \$592 ;
   always @(posedge clk)
-    l_4_2 <= \$601 ;
+    l_4_0 <= \$593 ;
   always @(posedge clk)
-    \b$446  <= \$602 ;
+    w_4_0 <= \$594 ;
   always @(posedge clk)
-    p_4_2 <= \$603 ;
+    p_4_0 <= \$595 ;
   always @(posedge clk)
-    lr_4_2_d0 <= \$604 ;
+    lr_4_0_d0 <= \$596 ;
   always @(posedge clk)
-    lr_4_2_d1 <= \$605 ;
+    lr_4_0_d1 <= \$597 ;
   always @(posedge clk)
-    lr_4_2_d2 <= \$606 ;
+    lr_4_0_d2 <= \$598 ;
   always @(posedge clk)
-    acc_4_2 <= \$607 ;
+    acc_4_0 <= \$599 ;
   always @(posedge clk)
-    out_4_2 <= \$608 ;
+    out_4_0 <= \$600 ;
   always @(posedge clk)
-    \a$384  <= \$609 ;
+    a_4_1 <= \$601 ;
   always @(posedge clk)
-    l_4_3 <= \$610 ;
+    l_4_1 <= \$602 ;
   always @(posedge clk)
-    \b$456  <= \$611 ;
+    w_4_1 <= \$603 ;
   always @(posedge clk)
-    p_4_3 <= \$612 ;
+    p_4_1 <= \$604 ;
   always @(posedge clk)
-    lr_4_3_d0 <= \$613 ;
+    lr_4_1_d0 <= \$605 ;
   always @(posedge clk)
-    lr_4_3_d1 <= \$614 ;
+    lr_4_1_d1 <= \$606 ;
   always @(posedge clk)
-    lr_4_3_d2 <= \$615 ;
+    lr_4_1_d2 <= \$607 ;
   always @(posedge clk)
-    acc_4_3 <= \$616 ;
+    acc_4_1 <= \$608 ;
   always @(posedge clk)
-    out_4_3 <= \$617 ;
+    out_4_1 <= \$609 ;
   always @(posedge clk)
-    \a$394  <= \$618 ;
+    a_4_2 <= \$610 ;
   always @(posedge clk)
-    l_4_4 <= \$619 ;
+    l_4_2 <= \$611 ;
   always @(posedge clk)
-    \b$466  <= \$620 ;
+    w_4_2 <= \$612 ;
   always @(posedge clk)
-    p_4_4 <= \$621 ;
+    p_4_2 <= \$613 ;
   always @(posedge clk)
-    lr_4_4_d0 <= \$622 ;
+    lr_4_2_d0 <= \$614 ;
   always @(posedge clk)
-    lr_4_4_d1 <= \$623 ;
+    lr_4_2_d1 <= \$615 ;
   always @(posedge clk)
-    lr_4_4_d2 <= \$624 ;
+    lr_4_2_d2 <= \$616 ;
   always @(posedge clk)
-    acc_4_4 <= \$625 ;
+    acc_4_2 <= \$617 ;
   always @(posedge clk)
-    out_4_4 <= \$626 ;
+    out_4_2 <= \$618 ;
   always @(posedge clk)
-    \a$404  <= \$627 ;
+    a_4_3 <= \$619 ;
   always @(posedge clk)
-    l_4_5 <= \$628 ;
+    l_4_3 <= \$620 ;
   always @(posedge clk)
-    \b$476  <= \$629 ;
+    w_4_3 <= \$621 ;
   always @(posedge clk)
-    p_4_5 <= \$630 ;
+    p_4_3 <= \$622 ;
   always @(posedge clk)
-    lr_4_5_d0 <= \$631 ;
+    lr_4_3_d0 <= \$623 ;
   always @(posedge clk)
-    lr_4_5_d1 <= \$632 ;
+    lr_4_3_d1 <= \$624 ;
   always @(posedge clk)
-    lr_4_5_d2 <= \$633 ;
+    lr_4_3_d2 <= \$625 ;
   always @(posedge clk)
-    acc_4_5 <= \$634 ;
+    acc_4_3 <= \$626 ;
   always @(posedge clk)
-    out_4_5 <= \$635 ;
+    out_4_3 <= \$627 ;
   always @(posedge clk)
-    \a$414  <= \$636 ;
+    a_4_4 <= \$628 ;
   always @(posedge clk)
-    l_4_6 <= \$637 ;
+    l_4_4 <= \$629 ;
   always @(posedge clk)
-    \b$486  <= \$638 ;
+    w_4_4 <= \$630 ;
   always @(posedge clk)
-    p_4_6 <= \$639 ;
+    p_4_4 <= \$631 ;
   always @(posedge clk)
-    lr_4_6_d0 <= \$640 ;
+    lr_4_4_d0 <= \$632 ;
   always @(posedge clk)
-    lr_4_6_d1 <= \$641 ;
+    lr_4_4_d1 <= \$633 ;
   always @(posedge clk)
-    lr_4_6_d2 <= \$642 ;
+    lr_4_4_d2 <= \$634 ;
   always @(posedge clk)
-    acc_4_6 <= \$643 ;
+    acc_4_4 <= \$635 ;
   always @(posedge clk)
-    out_4_6 <= \$644 ;
+    out_4_4 <= \$636 ;
   always @(posedge clk)
-    a_4_7 <= \$645 ;
+    a_4_5 <= \$637 ;
   always @(posedge clk)
-    l_4_7 <= \$646 ;
+    l_4_5 <= \$638 ;
   always @(posedge clk)
-    \b$496  <= \$647 ;
+    w_4_5 <= \$639 ;
   always @(posedge clk)
-    p_4_7 <= \$648 ;
+    p_4_5 <= \$640 ;
   always @(posedge clk)
-    lr_4_7_d0 <= \$649 ;
+    lr_4_5_d0 <= \$641 ;
   always @(posedge clk)
-    lr_4_7_d1 <= \$650 ;
+    lr_4_5_d1 <= \$642 ;
   always @(posedge clk)
-    lr_4_7_d2 <= \$651 ;
+    lr_4_5_d2 <= \$643 ;
   always @(posedge clk)
-    acc_4_7 <= \$652 ;
+    acc_4_5 <= \$644 ;
   always @(posedge clk)
-    out_4_7 <= \$653 ;
+    out_4_5 <= \$645 ;
   always @(posedge clk)
-    \a$434  <= \$654 ;
+    a_4_6 <= \$646 ;
   always @(posedge clk)
-    l_5_0 <= \$655 ;
+    l_4_6 <= \$647 ;
   always @(posedge clk)
-    \b$506  <= \$656 ;
+    w_4_6 <= \$648 ;
   always @(posedge clk)
-    p_5_0 <= \$657 ;
+    p_4_6 <= \$649 ;
   always @(posedge clk)
-    lr_5_0_d0 <= \$658 ;
+    lr_4_6_d0 <= \$650 ;
   always @(posedge clk)
-    lr_5_0_d1 <= \$659 ;
+    lr_4_6_d1 <= \$651 ;
   always @(posedge clk)
-    lr_5_0_d2 <= \$660 ;
+    lr_4_6_d2 <= \$652 ;
   always @(posedge clk)
-    acc_5_0 <= \$661 ;
+    acc_4_6 <= \$653 ;
   always @(posedge clk)
-    out_5_0 <= \$662 ;
+    out_4_6 <= \$654 ;
   always @(posedge clk)
-    \a$444  <= \$663 ;
+    a_4_7 <= \$655 ;
   always @(posedge clk)
-    l_5_1 <= \$664 ;
+    l_4_7 <= \$656 ;
   always @(posedge clk)
-    \b$516  <= \$665 ;
+    w_4_7 <= \$657 ;
   always @(posedge clk)
-    p_5_1 <= \$666 ;
+    p_4_7 <= \$658 ;
   always @(posedge clk)
-    lr_5_1_d0 <= \$667 ;
+    lr_4_7_d0 <= \$659 ;
   always @(posedge clk)
-    lr_5_1_d1 <= \$668 ;
+    lr_4_7_d1 <= \$660 ;
   always @(posedge clk)
-    lr_5_1_d2 <= \$669 ;
+    lr_4_7_d2 <= \$661 ;
   always @(posedge clk)
-    acc_5_1 <= \$670 ;
+    acc_4_7 <= \$662 ;
   always @(posedge clk)
-    out_5_1 <= \$671 ;
+    out_4_7 <= \$663 ;
   always @(posedge clk)
-    \a$454  <= \$672 ;
+    a_5_0 <= \$664 ;
   always @(posedge clk)
-    l_5_2 <= \$673 ;
+    l_5_0 <= \$665 ;
   always @(posedge clk)
-    \b$526  <= \$674 ;
+    w_5_0 <= \$666 ;
   always @(posedge clk)
-    p_5_2 <= \$675 ;
+    p_5_0 <= \$667 ;
   always @(posedge clk)
-    lr_5_2_d0 <= \$676 ;
+    lr_5_0_d0 <= \$668 ;
   always @(posedge clk)
-    lr_5_2_d1 <= \$677 ;
+    lr_5_0_d1 <= \$669 ;
   always @(posedge clk)
-    lr_5_2_d2 <= \$678 ;
+    lr_5_0_d2 <= \$670 ;
   always @(posedge clk)
-    acc_5_2 <= \$679 ;
+    acc_5_0 <= \$671 ;
   always @(posedge clk)
-    out_5_2 <= \$680 ;
+    out_5_0 <= \$672 ;
   always @(posedge clk)
-    \a$464  <= \$681 ;
+    a_5_1 <= \$673 ;
   always @(posedge clk)
-    l_5_3 <= \$682 ;
+    l_5_1 <= \$674 ;
   always @(posedge clk)
-    \b$536  <= \$683 ;
+    w_5_1 <= \$675 ;
   always @(posedge clk)
-    p_5_3 <= \$684 ;
+    p_5_1 <= \$676 ;
   always @(posedge clk)
-    lr_5_3_d0 <= \$685 ;
+    lr_5_1_d0 <= \$677 ;
   always @(posedge clk)
-    lr_5_3_d1 <= \$686 ;
+    lr_5_1_d1 <= \$678 ;
   always @(posedge clk)
-    lr_5_3_d2 <= \$687 ;
+    lr_5_1_d2 <= \$679 ;
   always @(posedge clk)
-    acc_5_3 <= \$688 ;
+    acc_5_1 <= \$680 ;
   always @(posedge clk)
-    out_5_3 <= \$689 ;
+    out_5_1 <= \$681 ;
   always @(posedge clk)
-    \a$474  <= \$690 ;
+    a_5_2 <= \$682 ;
   always @(posedge clk)
-    l_5_4 <= \$691 ;
+    l_5_2 <= \$683 ;
   always @(posedge clk)
-    \b$546  <= \$692 ;
+    w_5_2 <= \$684 ;
   always @(posedge clk)
-    p_5_4 <= \$693 ;
+    p_5_2 <= \$685 ;
   always @(posedge clk)
-    lr_5_4_d0 <= \$694 ;
+    lr_5_2_d0 <= \$686 ;
   always @(posedge clk)
-    lr_5_4_d1 <= \$695 ;
+    lr_5_2_d1 <= \$687 ;
   always @(posedge clk)
-    lr_5_4_d2 <= \$696 ;
+    lr_5_2_d2 <= \$688 ;
   always @(posedge clk)
-    acc_5_4 <= \$697 ;
+    acc_5_2 <= \$689 ;
   always @(posedge clk)
-    out_5_4 <= \$698 ;
+    out_5_2 <= \$690 ;
   always @(posedge clk)
-    \a$484  <= \$699 ;
+    a_5_3 <= \$691 ;
   always @(posedge clk)
-    l_5_5 <= \$700 ;
+    l_5_3 <= \$692 ;
   always @(posedge clk)
-    \b$556  <= \$701 ;
+    w_5_3 <= \$693 ;
   always @(posedge clk)
-    p_5_5 <= \$702 ;
+    p_5_3 <= \$694 ;
   always @(posedge clk)
-    lr_5_5_d0 <= \$703 ;
+    lr_5_3_d0 <= \$695 ;
   always @(posedge clk)
-    lr_5_5_d1 <= \$704 ;
+    lr_5_3_d1 <= \$696 ;
   always @(posedge clk)
-    lr_5_5_d2 <= \$705 ;
+    lr_5_3_d2 <= \$697 ;
   always @(posedge clk)
-    acc_5_5 <= \$706 ;
+    acc_5_3 <= \$698 ;
   always @(posedge clk)
-    out_5_5 <= \$707 ;
+    out_5_3 <= \$699 ;
   always @(posedge clk)
-    \a$494  <= \$708 ;
+    a_5_4 <= \$700 ;
   always @(posedge clk)
-    l_5_6 <= \$709 ;
+    l_5_4 <= \$701 ;
   always @(posedge clk)
-    \b$566  <= \$710 ;
+    w_5_4 <= \$702 ;
   always @(posedge clk)
-    p_5_6 <= \$711 ;
+    p_5_4 <= \$703 ;
   always @(posedge clk)
-    lr_5_6_d0 <= \$712 ;
+    lr_5_4_d0 <= \$704 ;
   always @(posedge clk)
-    lr_5_6_d1 <= \$713 ;
+    lr_5_4_d1 <= \$705 ;
   always @(posedge clk)
-    lr_5_6_d2 <= \$714 ;
+    lr_5_4_d2 <= \$706 ;
   always @(posedge clk)
-    acc_5_6 <= \$715 ;
+    acc_5_4 <= \$707 ;
   always @(posedge clk)
-    out_5_6 <= \$716 ;
+    out_5_4 <= \$708 ;
   always @(posedge clk)
-    a_5_7 <= \$717 ;
+    a_5_5 <= \$709 ;
   always @(posedge clk)
-    l_5_7 <= \$718 ;
+    l_5_5 <= \$710 ;
   always @(posedge clk)
-    \b$576  <= \$719 ;
+    w_5_5 <= \$711 ;
   always @(posedge clk)
-    p_5_7 <= \$720 ;
+    p_5_5 <= \$712 ;
   always @(posedge clk)
-    lr_5_7_d0 <= \$721 ;
+    lr_5_5_d0 <= \$713 ;
   always @(posedge clk)
-    lr_5_7_d1 <= \$722 ;
+    lr_5_5_d1 <= \$714 ;
   always @(posedge clk)
-    lr_5_7_d2 <= \$723 ;
+    lr_5_5_d2 <= \$715 ;
   always @(posedge clk)
-    acc_5_7 <= \$724 ;
+    acc_5_5 <= \$716 ;
   always @(posedge clk)
-    out_5_7 <= \$725 ;
+    out_5_5 <= \$717 ;
   always @(posedge clk)
-    \a$514  <= \$726 ;
+    a_5_6 <= \$718 ;
   always @(posedge clk)
-    l_6_0 <= \$727 ;
+    l_5_6 <= \$719 ;
   always @(posedge clk)
-    \b$586  <= \$728 ;
+    w_5_6 <= \$720 ;
   always @(posedge clk)
-    p_6_0 <= \$729 ;
+    p_5_6 <= \$721 ;
   always @(posedge clk)
-    lr_6_0_d0 <= \$730 ;
+    lr_5_6_d0 <= \$722 ;
   always @(posedge clk)
-    lr_6_0_d1 <= \$731 ;
+    lr_5_6_d1 <= \$723 ;
   always @(posedge clk)
-    lr_6_0_d2 <= \$732 ;
+    lr_5_6_d2 <= \$724 ;
   always @(posedge clk)
-    acc_6_0 <= \$733 ;
+    acc_5_6 <= \$725 ;
   always @(posedge clk)
-    out_6_0 <= \$734 ;
+    out_5_6 <= \$726 ;
   always @(posedge clk)
-    \a$524  <= \$735 ;
+    a_5_7 <= \$727 ;
   always @(posedge clk)
-    l_6_1 <= \$736 ;
+    l_5_7 <= \$728 ;
   always @(posedge clk)
-    \b$596  <= \$737 ;
+    w_5_7 <= \$729 ;
   always @(posedge clk)
-    p_6_1 <= \$738 ;
+    p_5_7 <= \$730 ;
   always @(posedge clk)
-    lr_6_1_d0 <= \$739 ;
+    lr_5_7_d0 <= \$731 ;
   always @(posedge clk)
-    lr_6_1_d1 <= \$740 ;
+    lr_5_7_d1 <= \$732 ;
   always @(posedge clk)
-    lr_6_1_d2 <= \$741 ;
+    lr_5_7_d2 <= \$733 ;
   always @(posedge clk)
-    acc_6_1 <= \$742 ;
+    acc_5_7 <= \$734 ;
   always @(posedge clk)
-    out_6_1 <= \$743 ;
+    out_5_7 <= \$735 ;
   always @(posedge clk)
-    \a$534  <= \$744 ;
+    a_6_0 <= \$736 ;
   always @(posedge clk)
-    l_6_2 <= \$745 ;
+    l_6_0 <= \$737 ;
   always @(posedge clk)
-    \b$606  <= \$746 ;
+    w_6_0 <= \$738 ;
   always @(posedge clk)
-    p_6_2 <= \$747 ;
+    p_6_0 <= \$739 ;
   always @(posedge clk)
-    lr_6_2_d0 <= \$748 ;
+    lr_6_0_d0 <= \$740 ;
   always @(posedge clk)
-    lr_6_2_d1 <= \$749 ;
+    lr_6_0_d1 <= \$741 ;
   always @(posedge clk)
-    lr_6_2_d2 <= \$750 ;
+    lr_6_0_d2 <= \$742 ;
   always @(posedge clk)
-    acc_6_2 <= \$751 ;
+    acc_6_0 <= \$743 ;
   always @(posedge clk)
-    out_6_2 <= \$752 ;
+    out_6_0 <= \$744 ;
   always @(posedge clk)
-    \a$544  <= \$753 ;
+    a_6_1 <= \$745 ;
   always @(posedge clk)
-    l_6_3 <= \$754 ;
+    l_6_1 <= \$746 ;
   always @(posedge clk)
-    \b$616  <= \$755 ;
+    w_6_1 <= \$747 ;
   always @(posedge clk)
-    p_6_3 <= \$756 ;
+    p_6_1 <= \$748 ;
   always @(posedge clk)
-    lr_6_3_d0 <= \$757 ;
+    lr_6_1_d0 <= \$749 ;
   always @(posedge clk)
-    lr_6_3_d1 <= \$758 ;
+    lr_6_1_d1 <= \$750 ;
   always @(posedge clk)
-    lr_6_3_d2 <= \$759 ;
+    lr_6_1_d2 <= \$751 ;
   always @(posedge clk)
-    acc_6_3 <= \$760 ;
+    acc_6_1 <= \$752 ;
   always @(posedge clk)
-    out_6_3 <= \$761 ;
+    out_6_1 <= \$753 ;
   always @(posedge clk)
-    \a$554  <= \$762 ;
+    a_6_2 <= \$754 ;
   always @(posedge clk)
-    l_6_4 <= \$763 ;
+    l_6_2 <= \$755 ;
   always @(posedge clk)
-    \b$626  <= \$764 ;
+    w_6_2 <= \$756 ;
   always @(posedge clk)
-    p_6_4 <= \$765 ;
+    p_6_2 <= \$757 ;
   always @(posedge clk)
-    lr_6_4_d0 <= \$766 ;
+    lr_6_2_d0 <= \$758 ;
   always @(posedge clk)
-    lr_6_4_d1 <= \$767 ;
+    lr_6_2_d1 <= \$759 ;
   always @(posedge clk)
-    lr_6_4_d2 <= \$768 ;
+    lr_6_2_d2 <= \$760 ;
   always @(posedge clk)
-    acc_6_4 <= \$769 ;
+    acc_6_2 <= \$761 ;
   always @(posedge clk)
-    out_6_4 <= \$770 ;
+    out_6_2 <= \$762 ;
   always @(posedge clk)
-    \a$564  <= \$771 ;
+    a_6_3 <= \$763 ;
   always @(posedge clk)
-    l_6_5 <= \$772 ;
+    l_6_3 <= \$764 ;
   always @(posedge clk)
-    \b$636  <= \$773 ;
+    w_6_3 <= \$765 ;
   always @(posedge clk)
-    p_6_5 <= \$774 ;
+    p_6_3 <= \$766 ;
   always @(posedge clk)
-    lr_6_5_d0 <= \$775 ;
+    lr_6_3_d0 <= \$767 ;
   always @(posedge clk)
-    lr_6_5_d1 <= \$776 ;
+    lr_6_3_d1 <= \$768 ;
   always @(posedge clk)
-    lr_6_5_d2 <= \$777 ;
+    lr_6_3_d2 <= \$769 ;
   always @(posedge clk)
-    acc_6_5 <= \$778 ;
+    acc_6_3 <= \$770 ;
   always @(posedge clk)
-    out_6_5 <= \$779 ;
+    out_6_3 <= \$771 ;
   always @(posedge clk)
-    \a$574  <= \$780 ;
+    a_6_4 <= \$772 ;
   always @(posedge clk)
-    l_6_6 <= \$781 ;
+    l_6_4 <= \$773 ;
   always @(posedge clk)
-    \b$646  <= \$782 ;
+    w_6_4 <= \$774 ;
   always @(posedge clk)
-    p_6_6 <= \$783 ;
+    p_6_4 <= \$775 ;
   always @(posedge clk)
-    lr_6_6_d0 <= \$784 ;
+    lr_6_4_d0 <= \$776 ;
   always @(posedge clk)
-    lr_6_6_d1 <= \$785 ;
+    lr_6_4_d1 <= \$777 ;
   always @(posedge clk)
-    lr_6_6_d2 <= \$786 ;
+    lr_6_4_d2 <= \$778 ;
   always @(posedge clk)
-    acc_6_6 <= \$787 ;
+    acc_6_4 <= \$779 ;
   always @(posedge clk)
-    out_6_6 <= \$788 ;
+    out_6_4 <= \$780 ;
   always @(posedge clk)
-    a_6_7 <= \$789 ;
+    a_6_5 <= \$781 ;
   always @(posedge clk)
-    l_6_7 <= \$790 ;
+    l_6_5 <= \$782 ;
   always @(posedge clk)
-    \b$656  <= \$791 ;
+    w_6_5 <= \$783 ;
   always @(posedge clk)
-    p_6_7 <= \$792 ;
+    p_6_5 <= \$784 ;
   always @(posedge clk)
-    lr_6_7_d0 <= \$793 ;
+    lr_6_5_d0 <= \$785 ;
   always @(posedge clk)
-    lr_6_7_d1 <= \$794 ;
+    lr_6_5_d1 <= \$786 ;
   always @(posedge clk)
-    lr_6_7_d2 <= \$795 ;
+    lr_6_5_d2 <= \$787 ;
   always @(posedge clk)
-    acc_6_7 <= \$796 ;
+    acc_6_5 <= \$788 ;
   always @(posedge clk)
-    out_6_7 <= \$797 ;
+    out_6_5 <= \$789 ;
   always @(posedge clk)
-    \a$594  <= \$798 ;
+    a_6_6 <= \$790 ;
   always @(posedge clk)
-    l_7_0 <= \$799 ;
+    l_6_6 <= \$791 ;
   always @(posedge clk)
-    w_7_0 <= \$800 ;
+    w_6_6 <= \$792 ;
   always @(posedge clk)
-    p_7_0 <= \$801 ;
+    p_6_6 <= \$793 ;
   always @(posedge clk)
-    lr_7_0_d0 <= \$802 ;
+    lr_6_6_d0 <= \$794 ;
   always @(posedge clk)
-    lr_7_0_d1 <= \$803 ;
+    lr_6_6_d1 <= \$795 ;
   always @(posedge clk)
-    lr_7_0_d2 <= \$804 ;
+    lr_6_6_d2 <= \$796 ;
   always @(posedge clk)
-    acc_7_0 <= \$805 ;
+    acc_6_6 <= \$797 ;
   always @(posedge clk)
-    out_7_0 <= \$806 ;
+    out_6_6 <= \$798 ;
   always @(posedge clk)
-    \a$604  <= \$807 ;
+    a_6_7 <= \$799 ;
   always @(posedge clk)
-    l_7_1 <= \$808 ;
+    l_6_7 <= \$800 ;
   always @(posedge clk)
-    w_7_1 <= \$809 ;
+    w_6_7 <= \$801 ;
   always @(posedge clk)
-    p_7_1 <= \$810 ;
+    p_6_7 <= \$802 ;
   always @(posedge clk)
-    lr_7_1_d0 <= \$811 ;
+    lr_6_7_d0 <= \$803 ;
   always @(posedge clk)
-    lr_7_1_d1 <= \$812 ;
+    lr_6_7_d1 <= \$804 ;
   always @(posedge clk)
-    lr_7_1_d2 <= \$813 ;
+    lr_6_7_d2 <= \$805 ;
   always @(posedge clk)
-    acc_7_1 <= \$814 ;
+    acc_6_7 <= \$806 ;
   always @(posedge clk)
-    out_7_1 <= \$815 ;
+    out_6_7 <= \$807 ;
   always @(posedge clk)
-    \a$614  <= \$816 ;
+    a_7_0 <= \$808 ;
   always @(posedge clk)
-    l_7_2 <= \$817 ;
+    l_7_0 <= \$809 ;
   always @(posedge clk)
-    w_7_2 <= \$818 ;
+    w_7_0 <= \$810 ;
   always @(posedge clk)
-    p_7_2 <= \$819 ;
+    p_7_0 <= \$811 ;
   always @(posedge clk)
-    lr_7_2_d0 <= \$820 ;
+    lr_7_0_d0 <= \$812 ;
   always @(posedge clk)
-    lr_7_2_d1 <= \$821 ;
+    lr_7_0_d1 <= \$813 ;
   always @(posedge clk)
-    lr_7_2_d2 <= \$822 ;
+    lr_7_0_d2 <= \$814 ;
   always @(posedge clk)
-    acc_7_2 <= \$823 ;
+    acc_7_0 <= \$815 ;
   always @(posedge clk)
-    out_7_2 <= \$824 ;
+    out_7_0 <= \$816 ;
   always @(posedge clk)
-    \a$624  <= \$825 ;
+    a_7_1 <= \$817 ;
   always @(posedge clk)
-    l_7_3 <= \$826 ;
+    l_7_1 <= \$818 ;
   always @(posedge clk)
-    w_7_3 <= \$827 ;
+    w_7_1 <= \$819 ;
   always @(posedge clk)
-    p_7_3 <= \$828 ;
+    p_7_1 <= \$820 ;
   always @(posedge clk)
-    lr_7_3_d0 <= \$829 ;
+    lr_7_1_d0 <= \$821 ;
   always @(posedge clk)
-    lr_7_3_d1 <= \$830 ;
+    lr_7_1_d1 <= \$822 ;
   always @(posedge clk)
-    lr_7_3_d2 <= \$831 ;
+    lr_7_1_d2 <= \$823 ;
   always @(posedge clk)
-    acc_7_3 <= \$832 ;
+    acc_7_1 <= \$824 ;
   always @(posedge clk)
-    out_7_3 <= \$833 ;
+    out_7_1 <= \$825 ;
   always @(posedge clk)
-    \a$634  <= \$834 ;
+    a_7_2 <= \$826 ;
   always @(posedge clk)
-    l_7_4 <= \$835 ;
+    l_7_2 <= \$827 ;
   always @(posedge clk)
-    w_7_4 <= \$836 ;
+    w_7_2 <= \$828 ;
   always @(posedge clk)
-    p_7_4 <= \$837 ;
+    p_7_2 <= \$829 ;
   always @(posedge clk)
-    lr_7_4_d0 <= \$838 ;
+    lr_7_2_d0 <= \$830 ;
   always @(posedge clk)
-    lr_7_4_d1 <= \$839 ;
+    lr_7_2_d1 <= \$831 ;
   always @(posedge clk)
-    lr_7_4_d2 <= \$840 ;
+    lr_7_2_d2 <= \$832 ;
   always @(posedge clk)
-    acc_7_4 <= \$841 ;
+    acc_7_2 <= \$833 ;
   always @(posedge clk)
-    out_7_4 <= \$842 ;
+    out_7_2 <= \$834 ;
   always @(posedge clk)
-    \a$644  <= \$843 ;
+    a_7_3 <= \$835 ;
   always @(posedge clk)
-    l_7_5 <= \$844 ;
+    l_7_3 <= \$836 ;
   always @(posedge clk)
-    w_7_5 <= \$845 ;
+    w_7_3 <= \$837 ;
   always @(posedge clk)
-    p_7_5 <= \$846 ;
+    p_7_3 <= \$838 ;
   always @(posedge clk)
-    lr_7_5_d0 <= \$847 ;
+    lr_7_3_d0 <= \$839 ;
   always @(posedge clk)
-    lr_7_5_d1 <= \$848 ;
+    lr_7_3_d1 <= \$840 ;
   always @(posedge clk)
-    lr_7_5_d2 <= \$849 ;
+    lr_7_3_d2 <= \$841 ;
   always @(posedge clk)
-    acc_7_5 <= \$850 ;
+    acc_7_3 <= \$842 ;
   always @(posedge clk)
-    out_7_5 <= \$851 ;
+    out_7_3 <= \$843 ;
   always @(posedge clk)
-    \a$654  <= \$852 ;
+    a_7_4 <= \$844 ;
   always @(posedge clk)
-    l_7_6 <= \$853 ;
+    l_7_4 <= \$845 ;
   always @(posedge clk)
-    w_7_6 <= \$854 ;
+    w_7_4 <= \$846 ;
   always @(posedge clk)
-    p_7_6 <= \$855 ;
+    p_7_4 <= \$847 ;
   always @(posedge clk)
-    lr_7_6_d0 <= \$856 ;
+    lr_7_4_d0 <= \$848 ;
   always @(posedge clk)
-    lr_7_6_d1 <= \$857 ;
+    lr_7_4_d1 <= \$849 ;
   always @(posedge clk)
-    lr_7_6_d2 <= \$858 ;
+    lr_7_4_d2 <= \$850 ;
   always @(posedge clk)
-    acc_7_6 <= \$859 ;
+    acc_7_4 <= \$851 ;
   always @(posedge clk)
-    out_7_6 <= \$860 ;
+    out_7_4 <= \$852 ;
   always @(posedge clk)
-    a_7_7 <= \$861 ;
+    a_7_5 <= \$853 ;
   always @(posedge clk)
-    l_7_7 <= \$862 ;
+    l_7_5 <= \$854 ;
   always @(posedge clk)
-    w_7_7 <= \$863 ;
+    w_7_5 <= \$855 ;
   always @(posedge clk)
-    p_7_7 <= \$864 ;
+    p_7_5 <= \$856 ;
   always @(posedge clk)
-    lr_7_7_d0 <= \$865 ;
+    lr_7_5_d0 <= \$857 ;
   always @(posedge clk)
-    lr_7_7_d1 <= \$866 ;
+    lr_7_5_d1 <= \$858 ;
   always @(posedge clk)
-    lr_7_7_d2 <= \$867 ;
+    lr_7_5_d2 <= \$859 ;
   always @(posedge clk)
-    acc_7_7 <= \$868 ;
+    acc_7_5 <= \$860 ;
   always @(posedge clk)
-    out_7_7 <= \$869 ;
+    out_7_5 <= \$861 ;
   always @(posedge clk)
-    drain_count <= \$870 ;
+    a_7_6 <= \$862 ;
   always @(posedge clk)
-    drain_beat <= \$871 ;
+    l_7_6 <= \$863 ;
   always @(posedge clk)
-    drain_shift <= \$872 ;
+    w_7_6 <= \$864 ;
+  always @(posedge clk)
+    p_7_6 <= \$865 ;
+  always @(posedge clk)
+    lr_7_6_d0 <= \$866 ;
+  always @(posedge clk)
+    lr_7_6_d1 <= \$867 ;
+  always @(posedge clk)
+    lr_7_6_d2 <= \$868 ;
+  always @(posedge clk)
+    acc_7_6 <= \$869 ;
+  always @(posedge clk)
+    out_7_6 <= \$870 ;
+  always @(posedge clk)
+    a_7_7 <= \$871 ;
+  always @(posedge clk)
+    l_7_7 <= \$872 ;
+  always @(posedge clk)
+    w_7_7 <= \$873 ;
+  always @(posedge clk)
+    p_7_7 <= \$874 ;
+  always @(posedge clk)
+    lr_7_7_d0 <= \$875 ;
+  always @(posedge clk)
+    lr_7_7_d1 <= \$876 ;
+  always @(posedge clk)
+    lr_7_7_d2 <= \$877 ;
+  always @(posedge clk)
+    acc_7_7 <= \$878 ;
+  always @(posedge clk)
+    out_7_7 <= \$879 ;
+  always @(posedge clk)
+    drain_count <= \$880 ;
+  always @(posedge clk)
+    drain_beat <= \$881 ;
+  always @(posedge clk)
+    drain_shift <= \$882 ;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
     .en(en),
-    .\port$497$0 (\$873 ),
-    .\port$497$1 (\$874 ),
-    .\port$497$10 (\$883 ),
-    .\port$497$11 (\$884 ),
-    .\port$497$12 (\$885 ),
-    .\port$497$13 (\$886 ),
-    .\port$497$14 (\$887 ),
-    .\port$497$15 (\$888 ),
-    .\port$497$2 (\$875 ),
-    .\port$497$3 (\$876 ),
-    .\port$497$4 (\$877 ),
-    .\port$497$5 (\$878 ),
-    .\port$497$6 (\$879 ),
-    .\port$497$7 (\$880 ),
-    .\port$497$8 (\$881 ),
-    .\port$497$9 (\$882 ),
+    .\port$491$0 (\$883 ),
+    .\port$491$1 (\$884 ),
+    .\port$491$10 (\$893 ),
+    .\port$491$11 (\$894 ),
+    .\port$491$12 (\$895 ),
+    .\port$491$13 (\$896 ),
+    .\port$491$14 (\$897 ),
+    .\port$491$15 (\$898 ),
+    .\port$491$2 (\$885 ),
+    .\port$491$3 (\$886 ),
+    .\port$491$4 (\$887 ),
+    .\port$491$5 (\$888 ),
+    .\port$491$6 (\$889 ),
+    .\port$491$7 (\$890 ),
+    .\port$491$8 (\$891 ),
+    .\port$491$9 (\$892 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
-    .a(\a$34 ),
-    .b(\b$36 ),
+    .a(a_0_0),
+    .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$498$0 (\$889 ),
-    .\port$498$1 (\$890 ),
-    .\port$498$10 (\$899 ),
-    .\port$498$11 (\$900 ),
-    .\port$498$12 (\$901 ),
-    .\port$498$13 (\$902 ),
-    .\port$498$14 (\$903 ),
-    .\port$498$15 (\$904 ),
-    .\port$498$2 (\$891 ),
-    .\port$498$3 (\$892 ),
-    .\port$498$4 (\$893 ),
-    .\port$498$5 (\$894 ),
-    .\port$498$6 (\$895 ),
-    .\port$498$7 (\$896 ),
-    .\port$498$8 (\$897 ),
-    .\port$498$9 (\$898 ),
+    .\port$492$0 (\$899 ),
+    .\port$492$1 (\$900 ),
+    .\port$492$10 (\$909 ),
+    .\port$492$11 (\$910 ),
+    .\port$492$12 (\$911 ),
+    .\port$492$13 (\$912 ),
+    .\port$492$14 (\$913 ),
+    .\port$492$15 (\$914 ),
+    .\port$492$2 (\$901 ),
+    .\port$492$3 (\$902 ),
+    .\port$492$4 (\$903 ),
+    .\port$492$5 (\$904 ),
+    .\port$492$6 (\$905 ),
+    .\port$492$7 (\$906 ),
+    .\port$492$8 (\$907 ),
+    .\port$492$9 (\$908 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
-    .a(\a$44 ),
-    .b(\b$46 ),
+    .a(a_0_1),
+    .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$499$0 (\$905 ),
-    .\port$499$1 (\$906 ),
-    .\port$499$10 (\$915 ),
-    .\port$499$11 (\$916 ),
-    .\port$499$12 (\$917 ),
-    .\port$499$13 (\$918 ),
-    .\port$499$14 (\$919 ),
-    .\port$499$15 (\$920 ),
-    .\port$499$2 (\$907 ),
-    .\port$499$3 (\$908 ),
-    .\port$499$4 (\$909 ),
-    .\port$499$5 (\$910 ),
-    .\port$499$6 (\$911 ),
-    .\port$499$7 (\$912 ),
-    .\port$499$8 (\$913 ),
-    .\port$499$9 (\$914 ),
+    .\port$493$0 (\$915 ),
+    .\port$493$1 (\$916 ),
+    .\port$493$10 (\$925 ),
+    .\port$493$11 (\$926 ),
+    .\port$493$12 (\$927 ),
+    .\port$493$13 (\$928 ),
+    .\port$493$14 (\$929 ),
+    .\port$493$15 (\$930 ),
+    .\port$493$2 (\$917 ),
+    .\port$493$3 (\$918 ),
+    .\port$493$4 (\$919 ),
+    .\port$493$5 (\$920 ),
+    .\port$493$6 (\$921 ),
+    .\port$493$7 (\$922 ),
+    .\port$493$8 (\$923 ),
+    .\port$493$9 (\$924 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
-    .a(\a$54 ),
-    .b(\b$56 ),
+    .a(a_0_2),
+    .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$500$0 (\$921 ),
-    .\port$500$1 (\$922 ),
-    .\port$500$10 (\$931 ),
-    .\port$500$11 (\$932 ),
-    .\port$500$12 (\$933 ),
-    .\port$500$13 (\$934 ),
-    .\port$500$14 (\$935 ),
-    .\port$500$15 (\$936 ),
-    .\port$500$2 (\$923 ),
-    .\port$500$3 (\$924 ),
-    .\port$500$4 (\$925 ),
-    .\port$500$5 (\$926 ),
-    .\port$500$6 (\$927 ),
-    .\port$500$7 (\$928 ),
-    .\port$500$8 (\$929 ),
-    .\port$500$9 (\$930 ),
+    .\port$494$0 (\$931 ),
+    .\port$494$1 (\$932 ),
+    .\port$494$10 (\$941 ),
+    .\port$494$11 (\$942 ),
+    .\port$494$12 (\$943 ),
+    .\port$494$13 (\$944 ),
+    .\port$494$14 (\$945 ),
+    .\port$494$15 (\$946 ),
+    .\port$494$2 (\$933 ),
+    .\port$494$3 (\$934 ),
+    .\port$494$4 (\$935 ),
+    .\port$494$5 (\$936 ),
+    .\port$494$6 (\$937 ),
+    .\port$494$7 (\$938 ),
+    .\port$494$8 (\$939 ),
+    .\port$494$9 (\$940 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
-    .a(\a$64 ),
-    .b(\b$66 ),
+    .a(a_0_3),
+    .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$501$0 (\$937 ),
-    .\port$501$1 (\$938 ),
-    .\port$501$10 (\$947 ),
-    .\port$501$11 (\$948 ),
-    .\port$501$12 (\$949 ),
-    .\port$501$13 (\$950 ),
-    .\port$501$14 (\$951 ),
-    .\port$501$15 (\$952 ),
-    .\port$501$2 (\$939 ),
-    .\port$501$3 (\$940 ),
-    .\port$501$4 (\$941 ),
-    .\port$501$5 (\$942 ),
-    .\port$501$6 (\$943 ),
-    .\port$501$7 (\$944 ),
-    .\port$501$8 (\$945 ),
-    .\port$501$9 (\$946 ),
+    .\port$495$0 (\$947 ),
+    .\port$495$1 (\$948 ),
+    .\port$495$10 (\$957 ),
+    .\port$495$11 (\$958 ),
+    .\port$495$12 (\$959 ),
+    .\port$495$13 (\$960 ),
+    .\port$495$14 (\$961 ),
+    .\port$495$15 (\$962 ),
+    .\port$495$2 (\$949 ),
+    .\port$495$3 (\$950 ),
+    .\port$495$4 (\$951 ),
+    .\port$495$5 (\$952 ),
+    .\port$495$6 (\$953 ),
+    .\port$495$7 (\$954 ),
+    .\port$495$8 (\$955 ),
+    .\port$495$9 (\$956 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
-    .a(\a$74 ),
-    .b(\b$76 ),
+    .a(a_0_4),
+    .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$502$0 (\$953 ),
-    .\port$502$1 (\$954 ),
-    .\port$502$10 (\$963 ),
-    .\port$502$11 (\$964 ),
-    .\port$502$12 (\$965 ),
-    .\port$502$13 (\$966 ),
-    .\port$502$14 (\$967 ),
-    .\port$502$15 (\$968 ),
-    .\port$502$2 (\$955 ),
-    .\port$502$3 (\$956 ),
-    .\port$502$4 (\$957 ),
-    .\port$502$5 (\$958 ),
-    .\port$502$6 (\$959 ),
-    .\port$502$7 (\$960 ),
-    .\port$502$8 (\$961 ),
-    .\port$502$9 (\$962 ),
+    .\port$496$0 (\$963 ),
+    .\port$496$1 (\$964 ),
+    .\port$496$10 (\$973 ),
+    .\port$496$11 (\$974 ),
+    .\port$496$12 (\$975 ),
+    .\port$496$13 (\$976 ),
+    .\port$496$14 (\$977 ),
+    .\port$496$15 (\$978 ),
+    .\port$496$2 (\$965 ),
+    .\port$496$3 (\$966 ),
+    .\port$496$4 (\$967 ),
+    .\port$496$5 (\$968 ),
+    .\port$496$6 (\$969 ),
+    .\port$496$7 (\$970 ),
+    .\port$496$8 (\$971 ),
+    .\port$496$9 (\$972 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
-    .a(\a$84 ),
-    .b(\b$86 ),
+    .a(a_0_5),
+    .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$503$0 (\$969 ),
-    .\port$503$1 (\$970 ),
-    .\port$503$10 (\$979 ),
-    .\port$503$11 (\$980 ),
-    .\port$503$12 (\$981 ),
-    .\port$503$13 (\$982 ),
-    .\port$503$14 (\$983 ),
-    .\port$503$15 (\$984 ),
-    .\port$503$2 (\$971 ),
-    .\port$503$3 (\$972 ),
-    .\port$503$4 (\$973 ),
-    .\port$503$5 (\$974 ),
-    .\port$503$6 (\$975 ),
-    .\port$503$7 (\$976 ),
-    .\port$503$8 (\$977 ),
-    .\port$503$9 (\$978 ),
+    .\port$497$0 (\$979 ),
+    .\port$497$1 (\$980 ),
+    .\port$497$10 (\$989 ),
+    .\port$497$11 (\$990 ),
+    .\port$497$12 (\$991 ),
+    .\port$497$13 (\$992 ),
+    .\port$497$14 (\$993 ),
+    .\port$497$15 (\$994 ),
+    .\port$497$2 (\$981 ),
+    .\port$497$3 (\$982 ),
+    .\port$497$4 (\$983 ),
+    .\port$497$5 (\$984 ),
+    .\port$497$6 (\$985 ),
+    .\port$497$7 (\$986 ),
+    .\port$497$8 (\$987 ),
+    .\port$497$9 (\$988 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
-    .a(\a$94 ),
-    .b(\b$96 ),
+    .a(a_0_6),
+    .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$504$0 (\$985 ),
-    .\port$504$1 (\$986 ),
-    .\port$504$10 (\$995 ),
-    .\port$504$11 (\$996 ),
-    .\port$504$12 (\$997 ),
-    .\port$504$13 (\$998 ),
-    .\port$504$14 (\$999 ),
-    .\port$504$15 (\$1000 ),
-    .\port$504$2 (\$987 ),
-    .\port$504$3 (\$988 ),
-    .\port$504$4 (\$989 ),
-    .\port$504$5 (\$990 ),
-    .\port$504$6 (\$991 ),
-    .\port$504$7 (\$992 ),
-    .\port$504$8 (\$993 ),
-    .\port$504$9 (\$994 ),
+    .\port$498$0 (\$995 ),
+    .\port$498$1 (\$996 ),
+    .\port$498$10 (\$1005 ),
+    .\port$498$11 (\$1006 ),
+    .\port$498$12 (\$1007 ),
+    .\port$498$13 (\$1008 ),
+    .\port$498$14 (\$1009 ),
+    .\port$498$15 (\$1010 ),
+    .\port$498$2 (\$997 ),
+    .\port$498$3 (\$998 ),
+    .\port$498$4 (\$999 ),
+    .\port$498$5 (\$1000 ),
+    .\port$498$6 (\$1001 ),
+    .\port$498$7 (\$1002 ),
+    .\port$498$8 (\$1003 ),
+    .\port$498$9 (\$1004 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
-    .a(\a$104 ),
-    .b(\b$106 ),
+    .a(skew_a1_d0),
+    .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$505$0 (\$1001 ),
-    .\port$505$1 (\$1002 ),
-    .\port$505$10 (\$1011 ),
-    .\port$505$11 (\$1012 ),
-    .\port$505$12 (\$1013 ),
-    .\port$505$13 (\$1014 ),
-    .\port$505$14 (\$1015 ),
-    .\port$505$15 (\$1016 ),
-    .\port$505$2 (\$1003 ),
-    .\port$505$3 (\$1004 ),
-    .\port$505$4 (\$1005 ),
-    .\port$505$5 (\$1006 ),
-    .\port$505$6 (\$1007 ),
-    .\port$505$7 (\$1008 ),
-    .\port$505$8 (\$1009 ),
-    .\port$505$9 (\$1010 ),
+    .\port$499$0 (\$1011 ),
+    .\port$499$1 (\$1012 ),
+    .\port$499$10 (\$1021 ),
+    .\port$499$11 (\$1022 ),
+    .\port$499$12 (\$1023 ),
+    .\port$499$13 (\$1024 ),
+    .\port$499$14 (\$1025 ),
+    .\port$499$15 (\$1026 ),
+    .\port$499$2 (\$1013 ),
+    .\port$499$3 (\$1014 ),
+    .\port$499$4 (\$1015 ),
+    .\port$499$5 (\$1016 ),
+    .\port$499$6 (\$1017 ),
+    .\port$499$7 (\$1018 ),
+    .\port$499$8 (\$1019 ),
+    .\port$499$9 (\$1020 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
-    .a(\a$114 ),
-    .b(\b$116 ),
+    .a(a_1_0),
+    .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$506$0 (\$1017 ),
-    .\port$506$1 (\$1018 ),
-    .\port$506$10 (\$1027 ),
-    .\port$506$11 (\$1028 ),
-    .\port$506$12 (\$1029 ),
-    .\port$506$13 (\$1030 ),
-    .\port$506$14 (\$1031 ),
-    .\port$506$15 (\$1032 ),
-    .\port$506$2 (\$1019 ),
-    .\port$506$3 (\$1020 ),
-    .\port$506$4 (\$1021 ),
-    .\port$506$5 (\$1022 ),
-    .\port$506$6 (\$1023 ),
-    .\port$506$7 (\$1024 ),
-    .\port$506$8 (\$1025 ),
-    .\port$506$9 (\$1026 ),
+    .\port$500$0 (\$1027 ),
+    .\port$500$1 (\$1028 ),
+    .\port$500$10 (\$1037 ),
+    .\port$500$11 (\$1038 ),
+    .\port$500$12 (\$1039 ),
+    .\port$500$13 (\$1040 ),
+    .\port$500$14 (\$1041 ),
+    .\port$500$15 (\$1042 ),
+    .\port$500$2 (\$1029 ),
+    .\port$500$3 (\$1030 ),
+    .\port$500$4 (\$1031 ),
+    .\port$500$5 (\$1032 ),
+    .\port$500$6 (\$1033 ),
+    .\port$500$7 (\$1034 ),
+    .\port$500$8 (\$1035 ),
+    .\port$500$9 (\$1036 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
-    .a(\a$124 ),
-    .b(\b$126 ),
+    .a(a_1_1),
+    .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$507$0 (\$1033 ),
-    .\port$507$1 (\$1034 ),
-    .\port$507$10 (\$1043 ),
-    .\port$507$11 (\$1044 ),
-    .\port$507$12 (\$1045 ),
-    .\port$507$13 (\$1046 ),
-    .\port$507$14 (\$1047 ),
-    .\port$507$15 (\$1048 ),
-    .\port$507$2 (\$1035 ),
-    .\port$507$3 (\$1036 ),
-    .\port$507$4 (\$1037 ),
-    .\port$507$5 (\$1038 ),
-    .\port$507$6 (\$1039 ),
-    .\port$507$7 (\$1040 ),
-    .\port$507$8 (\$1041 ),
-    .\port$507$9 (\$1042 ),
+    .\port$501$0 (\$1043 ),
+    .\port$501$1 (\$1044 ),
+    .\port$501$10 (\$1053 ),
+    .\port$501$11 (\$1054 ),
+    .\port$501$12 (\$1055 ),
+    .\port$501$13 (\$1056 ),
+    .\port$501$14 (\$1057 ),
+    .\port$501$15 (\$1058 ),
+    .\port$501$2 (\$1045 ),
+    .\port$501$3 (\$1046 ),
+    .\port$501$4 (\$1047 ),
+    .\port$501$5 (\$1048 ),
+    .\port$501$6 (\$1049 ),
+    .\port$501$7 (\$1050 ),
+    .\port$501$8 (\$1051 ),
+    .\port$501$9 (\$1052 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
-    .a(\a$134 ),
-    .b(\b$136 ),
+    .a(a_1_2),
+    .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$508$0 (\$1049 ),
-    .\port$508$1 (\$1050 ),
-    .\port$508$10 (\$1059 ),
-    .\port$508$11 (\$1060 ),
-    .\port$508$12 (\$1061 ),
-    .\port$508$13 (\$1062 ),
-    .\port$508$14 (\$1063 ),
-    .\port$508$15 (\$1064 ),
-    .\port$508$2 (\$1051 ),
-    .\port$508$3 (\$1052 ),
-    .\port$508$4 (\$1053 ),
-    .\port$508$5 (\$1054 ),
-    .\port$508$6 (\$1055 ),
-    .\port$508$7 (\$1056 ),
-    .\port$508$8 (\$1057 ),
-    .\port$508$9 (\$1058 ),
+    .\port$502$0 (\$1059 ),
+    .\port$502$1 (\$1060 ),
+    .\port$502$10 (\$1069 ),
+    .\port$502$11 (\$1070 ),
+    .\port$502$12 (\$1071 ),
+    .\port$502$13 (\$1072 ),
+    .\port$502$14 (\$1073 ),
+    .\port$502$15 (\$1074 ),
+    .\port$502$2 (\$1061 ),
+    .\port$502$3 (\$1062 ),
+    .\port$502$4 (\$1063 ),
+    .\port$502$5 (\$1064 ),
+    .\port$502$6 (\$1065 ),
+    .\port$502$7 (\$1066 ),
+    .\port$502$8 (\$1067 ),
+    .\port$502$9 (\$1068 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
-    .a(\a$144 ),
-    .b(\b$146 ),
+    .a(a_1_3),
+    .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$509$0 (\$1065 ),
-    .\port$509$1 (\$1066 ),
-    .\port$509$10 (\$1075 ),
-    .\port$509$11 (\$1076 ),
-    .\port$509$12 (\$1077 ),
-    .\port$509$13 (\$1078 ),
-    .\port$509$14 (\$1079 ),
-    .\port$509$15 (\$1080 ),
-    .\port$509$2 (\$1067 ),
-    .\port$509$3 (\$1068 ),
-    .\port$509$4 (\$1069 ),
-    .\port$509$5 (\$1070 ),
-    .\port$509$6 (\$1071 ),
-    .\port$509$7 (\$1072 ),
-    .\port$509$8 (\$1073 ),
-    .\port$509$9 (\$1074 ),
+    .\port$503$0 (\$1075 ),
+    .\port$503$1 (\$1076 ),
+    .\port$503$10 (\$1085 ),
+    .\port$503$11 (\$1086 ),
+    .\port$503$12 (\$1087 ),
+    .\port$503$13 (\$1088 ),
+    .\port$503$14 (\$1089 ),
+    .\port$503$15 (\$1090 ),
+    .\port$503$2 (\$1077 ),
+    .\port$503$3 (\$1078 ),
+    .\port$503$4 (\$1079 ),
+    .\port$503$5 (\$1080 ),
+    .\port$503$6 (\$1081 ),
+    .\port$503$7 (\$1082 ),
+    .\port$503$8 (\$1083 ),
+    .\port$503$9 (\$1084 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
-    .a(\a$154 ),
-    .b(\b$156 ),
+    .a(a_1_4),
+    .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$510$0 (\$1081 ),
-    .\port$510$1 (\$1082 ),
-    .\port$510$10 (\$1091 ),
-    .\port$510$11 (\$1092 ),
-    .\port$510$12 (\$1093 ),
-    .\port$510$13 (\$1094 ),
-    .\port$510$14 (\$1095 ),
-    .\port$510$15 (\$1096 ),
-    .\port$510$2 (\$1083 ),
-    .\port$510$3 (\$1084 ),
-    .\port$510$4 (\$1085 ),
-    .\port$510$5 (\$1086 ),
-    .\port$510$6 (\$1087 ),
-    .\port$510$7 (\$1088 ),
-    .\port$510$8 (\$1089 ),
-    .\port$510$9 (\$1090 ),
+    .\port$504$0 (\$1091 ),
+    .\port$504$1 (\$1092 ),
+    .\port$504$10 (\$1101 ),
+    .\port$504$11 (\$1102 ),
+    .\port$504$12 (\$1103 ),
+    .\port$504$13 (\$1104 ),
+    .\port$504$14 (\$1105 ),
+    .\port$504$15 (\$1106 ),
+    .\port$504$2 (\$1093 ),
+    .\port$504$3 (\$1094 ),
+    .\port$504$4 (\$1095 ),
+    .\port$504$5 (\$1096 ),
+    .\port$504$6 (\$1097 ),
+    .\port$504$7 (\$1098 ),
+    .\port$504$8 (\$1099 ),
+    .\port$504$9 (\$1100 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
-    .a(\a$164 ),
-    .b(\b$166 ),
+    .a(a_1_5),
+    .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$511$0 (\$1097 ),
-    .\port$511$1 (\$1098 ),
-    .\port$511$10 (\$1107 ),
-    .\port$511$11 (\$1108 ),
-    .\port$511$12 (\$1109 ),
-    .\port$511$13 (\$1110 ),
-    .\port$511$14 (\$1111 ),
-    .\port$511$15 (\$1112 ),
-    .\port$511$2 (\$1099 ),
-    .\port$511$3 (\$1100 ),
-    .\port$511$4 (\$1101 ),
-    .\port$511$5 (\$1102 ),
-    .\port$511$6 (\$1103 ),
-    .\port$511$7 (\$1104 ),
-    .\port$511$8 (\$1105 ),
-    .\port$511$9 (\$1106 ),
+    .\port$505$0 (\$1107 ),
+    .\port$505$1 (\$1108 ),
+    .\port$505$10 (\$1117 ),
+    .\port$505$11 (\$1118 ),
+    .\port$505$12 (\$1119 ),
+    .\port$505$13 (\$1120 ),
+    .\port$505$14 (\$1121 ),
+    .\port$505$15 (\$1122 ),
+    .\port$505$2 (\$1109 ),
+    .\port$505$3 (\$1110 ),
+    .\port$505$4 (\$1111 ),
+    .\port$505$5 (\$1112 ),
+    .\port$505$6 (\$1113 ),
+    .\port$505$7 (\$1114 ),
+    .\port$505$8 (\$1115 ),
+    .\port$505$9 (\$1116 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
-    .a(\a$174 ),
-    .b(\b$176 ),
+    .a(a_1_6),
+    .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$512$0 (\$1113 ),
-    .\port$512$1 (\$1114 ),
-    .\port$512$10 (\$1123 ),
-    .\port$512$11 (\$1124 ),
-    .\port$512$12 (\$1125 ),
-    .\port$512$13 (\$1126 ),
-    .\port$512$14 (\$1127 ),
-    .\port$512$15 (\$1128 ),
-    .\port$512$2 (\$1115 ),
-    .\port$512$3 (\$1116 ),
-    .\port$512$4 (\$1117 ),
-    .\port$512$5 (\$1118 ),
-    .\port$512$6 (\$1119 ),
-    .\port$512$7 (\$1120 ),
-    .\port$512$8 (\$1121 ),
-    .\port$512$9 (\$1122 ),
+    .\port$506$0 (\$1123 ),
+    .\port$506$1 (\$1124 ),
+    .\port$506$10 (\$1133 ),
+    .\port$506$11 (\$1134 ),
+    .\port$506$12 (\$1135 ),
+    .\port$506$13 (\$1136 ),
+    .\port$506$14 (\$1137 ),
+    .\port$506$15 (\$1138 ),
+    .\port$506$2 (\$1125 ),
+    .\port$506$3 (\$1126 ),
+    .\port$506$4 (\$1127 ),
+    .\port$506$5 (\$1128 ),
+    .\port$506$6 (\$1129 ),
+    .\port$506$7 (\$1130 ),
+    .\port$506$8 (\$1131 ),
+    .\port$506$9 (\$1132 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
-    .a(\a$184 ),
-    .b(\b$186 ),
+    .a(skew_a2_d1),
+    .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$513$0 (\$1129 ),
-    .\port$513$1 (\$1130 ),
-    .\port$513$10 (\$1139 ),
-    .\port$513$11 (\$1140 ),
-    .\port$513$12 (\$1141 ),
-    .\port$513$13 (\$1142 ),
-    .\port$513$14 (\$1143 ),
-    .\port$513$15 (\$1144 ),
-    .\port$513$2 (\$1131 ),
-    .\port$513$3 (\$1132 ),
-    .\port$513$4 (\$1133 ),
-    .\port$513$5 (\$1134 ),
-    .\port$513$6 (\$1135 ),
-    .\port$513$7 (\$1136 ),
-    .\port$513$8 (\$1137 ),
-    .\port$513$9 (\$1138 ),
+    .\port$507$0 (\$1139 ),
+    .\port$507$1 (\$1140 ),
+    .\port$507$10 (\$1149 ),
+    .\port$507$11 (\$1150 ),
+    .\port$507$12 (\$1151 ),
+    .\port$507$13 (\$1152 ),
+    .\port$507$14 (\$1153 ),
+    .\port$507$15 (\$1154 ),
+    .\port$507$2 (\$1141 ),
+    .\port$507$3 (\$1142 ),
+    .\port$507$4 (\$1143 ),
+    .\port$507$5 (\$1144 ),
+    .\port$507$6 (\$1145 ),
+    .\port$507$7 (\$1146 ),
+    .\port$507$8 (\$1147 ),
+    .\port$507$9 (\$1148 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
-    .a(\a$194 ),
-    .b(\b$196 ),
+    .a(a_2_0),
+    .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$514$0 (\$1145 ),
-    .\port$514$1 (\$1146 ),
-    .\port$514$10 (\$1155 ),
-    .\port$514$11 (\$1156 ),
-    .\port$514$12 (\$1157 ),
-    .\port$514$13 (\$1158 ),
-    .\port$514$14 (\$1159 ),
-    .\port$514$15 (\$1160 ),
-    .\port$514$2 (\$1147 ),
-    .\port$514$3 (\$1148 ),
-    .\port$514$4 (\$1149 ),
-    .\port$514$5 (\$1150 ),
-    .\port$514$6 (\$1151 ),
-    .\port$514$7 (\$1152 ),
-    .\port$514$8 (\$1153 ),
-    .\port$514$9 (\$1154 ),
+    .\port$508$0 (\$1155 ),
+    .\port$508$1 (\$1156 ),
+    .\port$508$10 (\$1165 ),
+    .\port$508$11 (\$1166 ),
+    .\port$508$12 (\$1167 ),
+    .\port$508$13 (\$1168 ),
+    .\port$508$14 (\$1169 ),
+    .\port$508$15 (\$1170 ),
+    .\port$508$2 (\$1157 ),
+    .\port$508$3 (\$1158 ),
+    .\port$508$4 (\$1159 ),
+    .\port$508$5 (\$1160 ),
+    .\port$508$6 (\$1161 ),
+    .\port$508$7 (\$1162 ),
+    .\port$508$8 (\$1163 ),
+    .\port$508$9 (\$1164 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
-    .a(\a$204 ),
-    .b(\b$206 ),
+    .a(a_2_1),
+    .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$515$0 (\$1161 ),
-    .\port$515$1 (\$1162 ),
-    .\port$515$10 (\$1171 ),
-    .\port$515$11 (\$1172 ),
-    .\port$515$12 (\$1173 ),
-    .\port$515$13 (\$1174 ),
-    .\port$515$14 (\$1175 ),
-    .\port$515$15 (\$1176 ),
-    .\port$515$2 (\$1163 ),
-    .\port$515$3 (\$1164 ),
-    .\port$515$4 (\$1165 ),
-    .\port$515$5 (\$1166 ),
-    .\port$515$6 (\$1167 ),
-    .\port$515$7 (\$1168 ),
-    .\port$515$8 (\$1169 ),
-    .\port$515$9 (\$1170 ),
+    .\port$509$0 (\$1171 ),
+    .\port$509$1 (\$1172 ),
+    .\port$509$10 (\$1181 ),
+    .\port$509$11 (\$1182 ),
+    .\port$509$12 (\$1183 ),
+    .\port$509$13 (\$1184 ),
+    .\port$509$14 (\$1185 ),
+    .\port$509$15 (\$1186 ),
+    .\port$509$2 (\$1173 ),
+    .\port$509$3 (\$1174 ),
+    .\port$509$4 (\$1175 ),
+    .\port$509$5 (\$1176 ),
+    .\port$509$6 (\$1177 ),
+    .\port$509$7 (\$1178 ),
+    .\port$509$8 (\$1179 ),
+    .\port$509$9 (\$1180 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
-    .a(\a$214 ),
-    .b(\b$216 ),
+    .a(a_2_2),
+    .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$516$0 (\$1177 ),
-    .\port$516$1 (\$1178 ),
-    .\port$516$10 (\$1187 ),
-    .\port$516$11 (\$1188 ),
-    .\port$516$12 (\$1189 ),
-    .\port$516$13 (\$1190 ),
-    .\port$516$14 (\$1191 ),
-    .\port$516$15 (\$1192 ),
-    .\port$516$2 (\$1179 ),
-    .\port$516$3 (\$1180 ),
-    .\port$516$4 (\$1181 ),
-    .\port$516$5 (\$1182 ),
-    .\port$516$6 (\$1183 ),
-    .\port$516$7 (\$1184 ),
-    .\port$516$8 (\$1185 ),
-    .\port$516$9 (\$1186 ),
+    .\port$510$0 (\$1187 ),
+    .\port$510$1 (\$1188 ),
+    .\port$510$10 (\$1197 ),
+    .\port$510$11 (\$1198 ),
+    .\port$510$12 (\$1199 ),
+    .\port$510$13 (\$1200 ),
+    .\port$510$14 (\$1201 ),
+    .\port$510$15 (\$1202 ),
+    .\port$510$2 (\$1189 ),
+    .\port$510$3 (\$1190 ),
+    .\port$510$4 (\$1191 ),
+    .\port$510$5 (\$1192 ),
+    .\port$510$6 (\$1193 ),
+    .\port$510$7 (\$1194 ),
+    .\port$510$8 (\$1195 ),
+    .\port$510$9 (\$1196 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
-    .a(\a$224 ),
-    .b(\b$226 ),
+    .a(a_2_3),
+    .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$517$0 (\$1193 ),
-    .\port$517$1 (\$1194 ),
-    .\port$517$10 (\$1203 ),
-    .\port$517$11 (\$1204 ),
-    .\port$517$12 (\$1205 ),
-    .\port$517$13 (\$1206 ),
-    .\port$517$14 (\$1207 ),
-    .\port$517$15 (\$1208 ),
-    .\port$517$2 (\$1195 ),
-    .\port$517$3 (\$1196 ),
-    .\port$517$4 (\$1197 ),
-    .\port$517$5 (\$1198 ),
-    .\port$517$6 (\$1199 ),
-    .\port$517$7 (\$1200 ),
-    .\port$517$8 (\$1201 ),
-    .\port$517$9 (\$1202 ),
+    .\port$511$0 (\$1203 ),
+    .\port$511$1 (\$1204 ),
+    .\port$511$10 (\$1213 ),
+    .\port$511$11 (\$1214 ),
+    .\port$511$12 (\$1215 ),
+    .\port$511$13 (\$1216 ),
+    .\port$511$14 (\$1217 ),
+    .\port$511$15 (\$1218 ),
+    .\port$511$2 (\$1205 ),
+    .\port$511$3 (\$1206 ),
+    .\port$511$4 (\$1207 ),
+    .\port$511$5 (\$1208 ),
+    .\port$511$6 (\$1209 ),
+    .\port$511$7 (\$1210 ),
+    .\port$511$8 (\$1211 ),
+    .\port$511$9 (\$1212 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
-    .a(\a$234 ),
-    .b(\b$236 ),
+    .a(a_2_4),
+    .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$518$0 (\$1209 ),
-    .\port$518$1 (\$1210 ),
-    .\port$518$10 (\$1219 ),
-    .\port$518$11 (\$1220 ),
-    .\port$518$12 (\$1221 ),
-    .\port$518$13 (\$1222 ),
-    .\port$518$14 (\$1223 ),
-    .\port$518$15 (\$1224 ),
-    .\port$518$2 (\$1211 ),
-    .\port$518$3 (\$1212 ),
-    .\port$518$4 (\$1213 ),
-    .\port$518$5 (\$1214 ),
-    .\port$518$6 (\$1215 ),
-    .\port$518$7 (\$1216 ),
-    .\port$518$8 (\$1217 ),
-    .\port$518$9 (\$1218 ),
+    .\port$512$0 (\$1219 ),
+    .\port$512$1 (\$1220 ),
+    .\port$512$10 (\$1229 ),
+    .\port$512$11 (\$1230 ),
+    .\port$512$12 (\$1231 ),
+    .\port$512$13 (\$1232 ),
+    .\port$512$14 (\$1233 ),
+    .\port$512$15 (\$1234 ),
+    .\port$512$2 (\$1221 ),
+    .\port$512$3 (\$1222 ),
+    .\port$512$4 (\$1223 ),
+    .\port$512$5 (\$1224 ),
+    .\port$512$6 (\$1225 ),
+    .\port$512$7 (\$1226 ),
+    .\port$512$8 (\$1227 ),
+    .\port$512$9 (\$1228 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
-    .a(\a$244 ),
-    .b(\b$246 ),
+    .a(a_2_5),
+    .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$519$0 (\$1225 ),
-    .\port$519$1 (\$1226 ),
-    .\port$519$10 (\$1235 ),
-    .\port$519$11 (\$1236 ),
-    .\port$519$12 (\$1237 ),
-    .\port$519$13 (\$1238 ),
-    .\port$519$14 (\$1239 ),
-    .\port$519$15 (\$1240 ),
-    .\port$519$2 (\$1227 ),
-    .\port$519$3 (\$1228 ),
-    .\port$519$4 (\$1229 ),
-    .\port$519$5 (\$1230 ),
-    .\port$519$6 (\$1231 ),
-    .\port$519$7 (\$1232 ),
-    .\port$519$8 (\$1233 ),
-    .\port$519$9 (\$1234 ),
+    .\port$513$0 (\$1235 ),
+    .\port$513$1 (\$1236 ),
+    .\port$513$10 (\$1245 ),
+    .\port$513$11 (\$1246 ),
+    .\port$513$12 (\$1247 ),
+    .\port$513$13 (\$1248 ),
+    .\port$513$14 (\$1249 ),
+    .\port$513$15 (\$1250 ),
+    .\port$513$2 (\$1237 ),
+    .\port$513$3 (\$1238 ),
+    .\port$513$4 (\$1239 ),
+    .\port$513$5 (\$1240 ),
+    .\port$513$6 (\$1241 ),
+    .\port$513$7 (\$1242 ),
+    .\port$513$8 (\$1243 ),
+    .\port$513$9 (\$1244 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
-    .a(\a$254 ),
-    .b(\b$256 ),
+    .a(a_2_6),
+    .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$520$0 (\$1241 ),
-    .\port$520$1 (\$1242 ),
-    .\port$520$10 (\$1251 ),
-    .\port$520$11 (\$1252 ),
-    .\port$520$12 (\$1253 ),
-    .\port$520$13 (\$1254 ),
-    .\port$520$14 (\$1255 ),
-    .\port$520$15 (\$1256 ),
-    .\port$520$2 (\$1243 ),
-    .\port$520$3 (\$1244 ),
-    .\port$520$4 (\$1245 ),
-    .\port$520$5 (\$1246 ),
-    .\port$520$6 (\$1247 ),
-    .\port$520$7 (\$1248 ),
-    .\port$520$8 (\$1249 ),
-    .\port$520$9 (\$1250 ),
+    .\port$514$0 (\$1251 ),
+    .\port$514$1 (\$1252 ),
+    .\port$514$10 (\$1261 ),
+    .\port$514$11 (\$1262 ),
+    .\port$514$12 (\$1263 ),
+    .\port$514$13 (\$1264 ),
+    .\port$514$14 (\$1265 ),
+    .\port$514$15 (\$1266 ),
+    .\port$514$2 (\$1253 ),
+    .\port$514$3 (\$1254 ),
+    .\port$514$4 (\$1255 ),
+    .\port$514$5 (\$1256 ),
+    .\port$514$6 (\$1257 ),
+    .\port$514$7 (\$1258 ),
+    .\port$514$8 (\$1259 ),
+    .\port$514$9 (\$1260 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
-    .a(\a$264 ),
-    .b(\b$266 ),
+    .a(skew_a3_d2),
+    .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$521$0 (\$1257 ),
-    .\port$521$1 (\$1258 ),
-    .\port$521$10 (\$1267 ),
-    .\port$521$11 (\$1268 ),
-    .\port$521$12 (\$1269 ),
-    .\port$521$13 (\$1270 ),
-    .\port$521$14 (\$1271 ),
-    .\port$521$15 (\$1272 ),
-    .\port$521$2 (\$1259 ),
-    .\port$521$3 (\$1260 ),
-    .\port$521$4 (\$1261 ),
-    .\port$521$5 (\$1262 ),
-    .\port$521$6 (\$1263 ),
-    .\port$521$7 (\$1264 ),
-    .\port$521$8 (\$1265 ),
-    .\port$521$9 (\$1266 ),
+    .\port$515$0 (\$1267 ),
+    .\port$515$1 (\$1268 ),
+    .\port$515$10 (\$1277 ),
+    .\port$515$11 (\$1278 ),
+    .\port$515$12 (\$1279 ),
+    .\port$515$13 (\$1280 ),
+    .\port$515$14 (\$1281 ),
+    .\port$515$15 (\$1282 ),
+    .\port$515$2 (\$1269 ),
+    .\port$515$3 (\$1270 ),
+    .\port$515$4 (\$1271 ),
+    .\port$515$5 (\$1272 ),
+    .\port$515$6 (\$1273 ),
+    .\port$515$7 (\$1274 ),
+    .\port$515$8 (\$1275 ),
+    .\port$515$9 (\$1276 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
-    .a(\a$274 ),
-    .b(\b$276 ),
+    .a(a_3_0),
+    .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$522$0 (\$1273 ),
-    .\port$522$1 (\$1274 ),
-    .\port$522$10 (\$1283 ),
-    .\port$522$11 (\$1284 ),
-    .\port$522$12 (\$1285 ),
-    .\port$522$13 (\$1286 ),
-    .\port$522$14 (\$1287 ),
-    .\port$522$15 (\$1288 ),
-    .\port$522$2 (\$1275 ),
-    .\port$522$3 (\$1276 ),
-    .\port$522$4 (\$1277 ),
-    .\port$522$5 (\$1278 ),
-    .\port$522$6 (\$1279 ),
-    .\port$522$7 (\$1280 ),
-    .\port$522$8 (\$1281 ),
-    .\port$522$9 (\$1282 ),
+    .\port$516$0 (\$1283 ),
+    .\port$516$1 (\$1284 ),
+    .\port$516$10 (\$1293 ),
+    .\port$516$11 (\$1294 ),
+    .\port$516$12 (\$1295 ),
+    .\port$516$13 (\$1296 ),
+    .\port$516$14 (\$1297 ),
+    .\port$516$15 (\$1298 ),
+    .\port$516$2 (\$1285 ),
+    .\port$516$3 (\$1286 ),
+    .\port$516$4 (\$1287 ),
+    .\port$516$5 (\$1288 ),
+    .\port$516$6 (\$1289 ),
+    .\port$516$7 (\$1290 ),
+    .\port$516$8 (\$1291 ),
+    .\port$516$9 (\$1292 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
-    .a(\a$284 ),
-    .b(\b$286 ),
+    .a(a_3_1),
+    .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$523$0 (\$1289 ),
-    .\port$523$1 (\$1290 ),
-    .\port$523$10 (\$1299 ),
-    .\port$523$11 (\$1300 ),
-    .\port$523$12 (\$1301 ),
-    .\port$523$13 (\$1302 ),
-    .\port$523$14 (\$1303 ),
-    .\port$523$15 (\$1304 ),
-    .\port$523$2 (\$1291 ),
-    .\port$523$3 (\$1292 ),
-    .\port$523$4 (\$1293 ),
-    .\port$523$5 (\$1294 ),
-    .\port$523$6 (\$1295 ),
-    .\port$523$7 (\$1296 ),
-    .\port$523$8 (\$1297 ),
-    .\port$523$9 (\$1298 ),
+    .\port$517$0 (\$1299 ),
+    .\port$517$1 (\$1300 ),
+    .\port$517$10 (\$1309 ),
+    .\port$517$11 (\$1310 ),
+    .\port$517$12 (\$1311 ),
+    .\port$517$13 (\$1312 ),
+    .\port$517$14 (\$1313 ),
+    .\port$517$15 (\$1314 ),
+    .\port$517$2 (\$1301 ),
+    .\port$517$3 (\$1302 ),
+    .\port$517$4 (\$1303 ),
+    .\port$517$5 (\$1304 ),
+    .\port$517$6 (\$1305 ),
+    .\port$517$7 (\$1306 ),
+    .\port$517$8 (\$1307 ),
+    .\port$517$9 (\$1308 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
-    .a(\a$294 ),
-    .b(\b$296 ),
+    .a(a_3_2),
+    .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$524$0 (\$1305 ),
-    .\port$524$1 (\$1306 ),
-    .\port$524$10 (\$1315 ),
-    .\port$524$11 (\$1316 ),
-    .\port$524$12 (\$1317 ),
-    .\port$524$13 (\$1318 ),
-    .\port$524$14 (\$1319 ),
-    .\port$524$15 (\$1320 ),
-    .\port$524$2 (\$1307 ),
-    .\port$524$3 (\$1308 ),
-    .\port$524$4 (\$1309 ),
-    .\port$524$5 (\$1310 ),
-    .\port$524$6 (\$1311 ),
-    .\port$524$7 (\$1312 ),
-    .\port$524$8 (\$1313 ),
-    .\port$524$9 (\$1314 ),
+    .\port$518$0 (\$1315 ),
+    .\port$518$1 (\$1316 ),
+    .\port$518$10 (\$1325 ),
+    .\port$518$11 (\$1326 ),
+    .\port$518$12 (\$1327 ),
+    .\port$518$13 (\$1328 ),
+    .\port$518$14 (\$1329 ),
+    .\port$518$15 (\$1330 ),
+    .\port$518$2 (\$1317 ),
+    .\port$518$3 (\$1318 ),
+    .\port$518$4 (\$1319 ),
+    .\port$518$5 (\$1320 ),
+    .\port$518$6 (\$1321 ),
+    .\port$518$7 (\$1322 ),
+    .\port$518$8 (\$1323 ),
+    .\port$518$9 (\$1324 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
-    .a(\a$304 ),
-    .b(\b$306 ),
+    .a(a_3_3),
+    .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$525$0 (\$1321 ),
-    .\port$525$1 (\$1322 ),
-    .\port$525$10 (\$1331 ),
-    .\port$525$11 (\$1332 ),
-    .\port$525$12 (\$1333 ),
-    .\port$525$13 (\$1334 ),
-    .\port$525$14 (\$1335 ),
-    .\port$525$15 (\$1336 ),
-    .\port$525$2 (\$1323 ),
-    .\port$525$3 (\$1324 ),
-    .\port$525$4 (\$1325 ),
-    .\port$525$5 (\$1326 ),
-    .\port$525$6 (\$1327 ),
-    .\port$525$7 (\$1328 ),
-    .\port$525$8 (\$1329 ),
-    .\port$525$9 (\$1330 ),
+    .\port$519$0 (\$1331 ),
+    .\port$519$1 (\$1332 ),
+    .\port$519$10 (\$1341 ),
+    .\port$519$11 (\$1342 ),
+    .\port$519$12 (\$1343 ),
+    .\port$519$13 (\$1344 ),
+    .\port$519$14 (\$1345 ),
+    .\port$519$15 (\$1346 ),
+    .\port$519$2 (\$1333 ),
+    .\port$519$3 (\$1334 ),
+    .\port$519$4 (\$1335 ),
+    .\port$519$5 (\$1336 ),
+    .\port$519$6 (\$1337 ),
+    .\port$519$7 (\$1338 ),
+    .\port$519$8 (\$1339 ),
+    .\port$519$9 (\$1340 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
-    .a(\a$314 ),
-    .b(\b$316 ),
+    .a(a_3_4),
+    .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$526$0 (\$1337 ),
-    .\port$526$1 (\$1338 ),
-    .\port$526$10 (\$1347 ),
-    .\port$526$11 (\$1348 ),
-    .\port$526$12 (\$1349 ),
-    .\port$526$13 (\$1350 ),
-    .\port$526$14 (\$1351 ),
-    .\port$526$15 (\$1352 ),
-    .\port$526$2 (\$1339 ),
-    .\port$526$3 (\$1340 ),
-    .\port$526$4 (\$1341 ),
-    .\port$526$5 (\$1342 ),
-    .\port$526$6 (\$1343 ),
-    .\port$526$7 (\$1344 ),
-    .\port$526$8 (\$1345 ),
-    .\port$526$9 (\$1346 ),
+    .\port$520$0 (\$1347 ),
+    .\port$520$1 (\$1348 ),
+    .\port$520$10 (\$1357 ),
+    .\port$520$11 (\$1358 ),
+    .\port$520$12 (\$1359 ),
+    .\port$520$13 (\$1360 ),
+    .\port$520$14 (\$1361 ),
+    .\port$520$15 (\$1362 ),
+    .\port$520$2 (\$1349 ),
+    .\port$520$3 (\$1350 ),
+    .\port$520$4 (\$1351 ),
+    .\port$520$5 (\$1352 ),
+    .\port$520$6 (\$1353 ),
+    .\port$520$7 (\$1354 ),
+    .\port$520$8 (\$1355 ),
+    .\port$520$9 (\$1356 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
-    .a(\a$324 ),
-    .b(\b$326 ),
+    .a(a_3_5),
+    .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$527$0 (\$1353 ),
-    .\port$527$1 (\$1354 ),
-    .\port$527$10 (\$1363 ),
-    .\port$527$11 (\$1364 ),
-    .\port$527$12 (\$1365 ),
-    .\port$527$13 (\$1366 ),
-    .\port$527$14 (\$1367 ),
-    .\port$527$15 (\$1368 ),
-    .\port$527$2 (\$1355 ),
-    .\port$527$3 (\$1356 ),
-    .\port$527$4 (\$1357 ),
-    .\port$527$5 (\$1358 ),
-    .\port$527$6 (\$1359 ),
-    .\port$527$7 (\$1360 ),
-    .\port$527$8 (\$1361 ),
-    .\port$527$9 (\$1362 ),
+    .\port$521$0 (\$1363 ),
+    .\port$521$1 (\$1364 ),
+    .\port$521$10 (\$1373 ),
+    .\port$521$11 (\$1374 ),
+    .\port$521$12 (\$1375 ),
+    .\port$521$13 (\$1376 ),
+    .\port$521$14 (\$1377 ),
+    .\port$521$15 (\$1378 ),
+    .\port$521$2 (\$1365 ),
+    .\port$521$3 (\$1366 ),
+    .\port$521$4 (\$1367 ),
+    .\port$521$5 (\$1368 ),
+    .\port$521$6 (\$1369 ),
+    .\port$521$7 (\$1370 ),
+    .\port$521$8 (\$1371 ),
+    .\port$521$9 (\$1372 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
-    .a(\a$334 ),
-    .b(\b$336 ),
+    .a(a_3_6),
+    .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$528$0 (\$1369 ),
-    .\port$528$1 (\$1370 ),
-    .\port$528$10 (\$1379 ),
-    .\port$528$11 (\$1380 ),
-    .\port$528$12 (\$1381 ),
-    .\port$528$13 (\$1382 ),
-    .\port$528$14 (\$1383 ),
-    .\port$528$15 (\$1384 ),
-    .\port$528$2 (\$1371 ),
-    .\port$528$3 (\$1372 ),
-    .\port$528$4 (\$1373 ),
-    .\port$528$5 (\$1374 ),
-    .\port$528$6 (\$1375 ),
-    .\port$528$7 (\$1376 ),
-    .\port$528$8 (\$1377 ),
-    .\port$528$9 (\$1378 ),
+    .\port$522$0 (\$1379 ),
+    .\port$522$1 (\$1380 ),
+    .\port$522$10 (\$1389 ),
+    .\port$522$11 (\$1390 ),
+    .\port$522$12 (\$1391 ),
+    .\port$522$13 (\$1392 ),
+    .\port$522$14 (\$1393 ),
+    .\port$522$15 (\$1394 ),
+    .\port$522$2 (\$1381 ),
+    .\port$522$3 (\$1382 ),
+    .\port$522$4 (\$1383 ),
+    .\port$522$5 (\$1384 ),
+    .\port$522$6 (\$1385 ),
+    .\port$522$7 (\$1386 ),
+    .\port$522$8 (\$1387 ),
+    .\port$522$9 (\$1388 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
-    .a(\a$344 ),
-    .b(\b$346 ),
+    .a(skew_a4_d3),
+    .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$529$0 (\$1385 ),
-    .\port$529$1 (\$1386 ),
-    .\port$529$10 (\$1395 ),
-    .\port$529$11 (\$1396 ),
-    .\port$529$12 (\$1397 ),
-    .\port$529$13 (\$1398 ),
-    .\port$529$14 (\$1399 ),
-    .\port$529$15 (\$1400 ),
-    .\port$529$2 (\$1387 ),
-    .\port$529$3 (\$1388 ),
-    .\port$529$4 (\$1389 ),
-    .\port$529$5 (\$1390 ),
-    .\port$529$6 (\$1391 ),
-    .\port$529$7 (\$1392 ),
-    .\port$529$8 (\$1393 ),
-    .\port$529$9 (\$1394 ),
+    .\port$523$0 (\$1395 ),
+    .\port$523$1 (\$1396 ),
+    .\port$523$10 (\$1405 ),
+    .\port$523$11 (\$1406 ),
+    .\port$523$12 (\$1407 ),
+    .\port$523$13 (\$1408 ),
+    .\port$523$14 (\$1409 ),
+    .\port$523$15 (\$1410 ),
+    .\port$523$2 (\$1397 ),
+    .\port$523$3 (\$1398 ),
+    .\port$523$4 (\$1399 ),
+    .\port$523$5 (\$1400 ),
+    .\port$523$6 (\$1401 ),
+    .\port$523$7 (\$1402 ),
+    .\port$523$8 (\$1403 ),
+    .\port$523$9 (\$1404 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
-    .a(\a$354 ),
-    .b(\b$356 ),
+    .a(a_4_0),
+    .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$530$0 (\$1401 ),
-    .\port$530$1 (\$1402 ),
-    .\port$530$10 (\$1411 ),
-    .\port$530$11 (\$1412 ),
-    .\port$530$12 (\$1413 ),
-    .\port$530$13 (\$1414 ),
-    .\port$530$14 (\$1415 ),
-    .\port$530$15 (\$1416 ),
-    .\port$530$2 (\$1403 ),
-    .\port$530$3 (\$1404 ),
-    .\port$530$4 (\$1405 ),
-    .\port$530$5 (\$1406 ),
-    .\port$530$6 (\$1407 ),
-    .\port$530$7 (\$1408 ),
-    .\port$530$8 (\$1409 ),
-    .\port$530$9 (\$1410 ),
+    .\port$524$0 (\$1411 ),
+    .\port$524$1 (\$1412 ),
+    .\port$524$10 (\$1421 ),
+    .\port$524$11 (\$1422 ),
+    .\port$524$12 (\$1423 ),
+    .\port$524$13 (\$1424 ),
+    .\port$524$14 (\$1425 ),
+    .\port$524$15 (\$1426 ),
+    .\port$524$2 (\$1413 ),
+    .\port$524$3 (\$1414 ),
+    .\port$524$4 (\$1415 ),
+    .\port$524$5 (\$1416 ),
+    .\port$524$6 (\$1417 ),
+    .\port$524$7 (\$1418 ),
+    .\port$524$8 (\$1419 ),
+    .\port$524$9 (\$1420 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
-    .a(\a$364 ),
-    .b(\b$366 ),
+    .a(a_4_1),
+    .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$531$0 (\$1417 ),
-    .\port$531$1 (\$1418 ),
-    .\port$531$10 (\$1427 ),
-    .\port$531$11 (\$1428 ),
-    .\port$531$12 (\$1429 ),
-    .\port$531$13 (\$1430 ),
-    .\port$531$14 (\$1431 ),
-    .\port$531$15 (\$1432 ),
-    .\port$531$2 (\$1419 ),
-    .\port$531$3 (\$1420 ),
-    .\port$531$4 (\$1421 ),
-    .\port$531$5 (\$1422 ),
-    .\port$531$6 (\$1423 ),
-    .\port$531$7 (\$1424 ),
-    .\port$531$8 (\$1425 ),
-    .\port$531$9 (\$1426 ),
+    .\port$525$0 (\$1427 ),
+    .\port$525$1 (\$1428 ),
+    .\port$525$10 (\$1437 ),
+    .\port$525$11 (\$1438 ),
+    .\port$525$12 (\$1439 ),
+    .\port$525$13 (\$1440 ),
+    .\port$525$14 (\$1441 ),
+    .\port$525$15 (\$1442 ),
+    .\port$525$2 (\$1429 ),
+    .\port$525$3 (\$1430 ),
+    .\port$525$4 (\$1431 ),
+    .\port$525$5 (\$1432 ),
+    .\port$525$6 (\$1433 ),
+    .\port$525$7 (\$1434 ),
+    .\port$525$8 (\$1435 ),
+    .\port$525$9 (\$1436 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
-    .a(\a$374 ),
-    .b(\b$376 ),
+    .a(a_4_2),
+    .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$532$0 (\$1433 ),
-    .\port$532$1 (\$1434 ),
-    .\port$532$10 (\$1443 ),
-    .\port$532$11 (\$1444 ),
-    .\port$532$12 (\$1445 ),
-    .\port$532$13 (\$1446 ),
-    .\port$532$14 (\$1447 ),
-    .\port$532$15 (\$1448 ),
-    .\port$532$2 (\$1435 ),
-    .\port$532$3 (\$1436 ),
-    .\port$532$4 (\$1437 ),
-    .\port$532$5 (\$1438 ),
-    .\port$532$6 (\$1439 ),
-    .\port$532$7 (\$1440 ),
-    .\port$532$8 (\$1441 ),
-    .\port$532$9 (\$1442 ),
+    .\port$526$0 (\$1443 ),
+    .\port$526$1 (\$1444 ),
+    .\port$526$10 (\$1453 ),
+    .\port$526$11 (\$1454 ),
+    .\port$526$12 (\$1455 ),
+    .\port$526$13 (\$1456 ),
+    .\port$526$14 (\$1457 ),
+    .\port$526$15 (\$1458 ),
+    .\port$526$2 (\$1445 ),
+    .\port$526$3 (\$1446 ),
+    .\port$526$4 (\$1447 ),
+    .\port$526$5 (\$1448 ),
+    .\port$526$6 (\$1449 ),
+    .\port$526$7 (\$1450 ),
+    .\port$526$8 (\$1451 ),
+    .\port$526$9 (\$1452 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
-    .a(\a$384 ),
-    .b(\b$386 ),
+    .a(a_4_3),
+    .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$533$0 (\$1449 ),
-    .\port$533$1 (\$1450 ),
-    .\port$533$10 (\$1459 ),
-    .\port$533$11 (\$1460 ),
-    .\port$533$12 (\$1461 ),
-    .\port$533$13 (\$1462 ),
-    .\port$533$14 (\$1463 ),
-    .\port$533$15 (\$1464 ),
-    .\port$533$2 (\$1451 ),
-    .\port$533$3 (\$1452 ),
-    .\port$533$4 (\$1453 ),
-    .\port$533$5 (\$1454 ),
-    .\port$533$6 (\$1455 ),
-    .\port$533$7 (\$1456 ),
-    .\port$533$8 (\$1457 ),
-    .\port$533$9 (\$1458 ),
+    .\port$527$0 (\$1459 ),
+    .\port$527$1 (\$1460 ),
+    .\port$527$10 (\$1469 ),
+    .\port$527$11 (\$1470 ),
+    .\port$527$12 (\$1471 ),
+    .\port$527$13 (\$1472 ),
+    .\port$527$14 (\$1473 ),
+    .\port$527$15 (\$1474 ),
+    .\port$527$2 (\$1461 ),
+    .\port$527$3 (\$1462 ),
+    .\port$527$4 (\$1463 ),
+    .\port$527$5 (\$1464 ),
+    .\port$527$6 (\$1465 ),
+    .\port$527$7 (\$1466 ),
+    .\port$527$8 (\$1467 ),
+    .\port$527$9 (\$1468 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
-    .a(\a$394 ),
-    .b(\b$396 ),
+    .a(a_4_4),
+    .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$534$0 (\$1465 ),
-    .\port$534$1 (\$1466 ),
-    .\port$534$10 (\$1475 ),
-    .\port$534$11 (\$1476 ),
-    .\port$534$12 (\$1477 ),
-    .\port$534$13 (\$1478 ),
-    .\port$534$14 (\$1479 ),
-    .\port$534$15 (\$1480 ),
-    .\port$534$2 (\$1467 ),
-    .\port$534$3 (\$1468 ),
-    .\port$534$4 (\$1469 ),
-    .\port$534$5 (\$1470 ),
-    .\port$534$6 (\$1471 ),
-    .\port$534$7 (\$1472 ),
-    .\port$534$8 (\$1473 ),
-    .\port$534$9 (\$1474 ),
+    .\port$528$0 (\$1475 ),
+    .\port$528$1 (\$1476 ),
+    .\port$528$10 (\$1485 ),
+    .\port$528$11 (\$1486 ),
+    .\port$528$12 (\$1487 ),
+    .\port$528$13 (\$1488 ),
+    .\port$528$14 (\$1489 ),
+    .\port$528$15 (\$1490 ),
+    .\port$528$2 (\$1477 ),
+    .\port$528$3 (\$1478 ),
+    .\port$528$4 (\$1479 ),
+    .\port$528$5 (\$1480 ),
+    .\port$528$6 (\$1481 ),
+    .\port$528$7 (\$1482 ),
+    .\port$528$8 (\$1483 ),
+    .\port$528$9 (\$1484 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
-    .a(\a$404 ),
-    .b(\b$406 ),
+    .a(a_4_5),
+    .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$535$0 (\$1481 ),
-    .\port$535$1 (\$1482 ),
-    .\port$535$10 (\$1491 ),
-    .\port$535$11 (\$1492 ),
-    .\port$535$12 (\$1493 ),
-    .\port$535$13 (\$1494 ),
-    .\port$535$14 (\$1495 ),
-    .\port$535$15 (\$1496 ),
-    .\port$535$2 (\$1483 ),
-    .\port$535$3 (\$1484 ),
-    .\port$535$4 (\$1485 ),
-    .\port$535$5 (\$1486 ),
-    .\port$535$6 (\$1487 ),
-    .\port$535$7 (\$1488 ),
-    .\port$535$8 (\$1489 ),
-    .\port$535$9 (\$1490 ),
+    .\port$529$0 (\$1491 ),
+    .\port$529$1 (\$1492 ),
+    .\port$529$10 (\$1501 ),
+    .\port$529$11 (\$1502 ),
+    .\port$529$12 (\$1503 ),
+    .\port$529$13 (\$1504 ),
+    .\port$529$14 (\$1505 ),
+    .\port$529$15 (\$1506 ),
+    .\port$529$2 (\$1493 ),
+    .\port$529$3 (\$1494 ),
+    .\port$529$4 (\$1495 ),
+    .\port$529$5 (\$1496 ),
+    .\port$529$6 (\$1497 ),
+    .\port$529$7 (\$1498 ),
+    .\port$529$8 (\$1499 ),
+    .\port$529$9 (\$1500 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
-    .a(\a$414 ),
-    .b(\b$416 ),
+    .a(a_4_6),
+    .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$536$0 (\$1497 ),
-    .\port$536$1 (\$1498 ),
-    .\port$536$10 (\$1507 ),
-    .\port$536$11 (\$1508 ),
-    .\port$536$12 (\$1509 ),
-    .\port$536$13 (\$1510 ),
-    .\port$536$14 (\$1511 ),
-    .\port$536$15 (\$1512 ),
-    .\port$536$2 (\$1499 ),
-    .\port$536$3 (\$1500 ),
-    .\port$536$4 (\$1501 ),
-    .\port$536$5 (\$1502 ),
-    .\port$536$6 (\$1503 ),
-    .\port$536$7 (\$1504 ),
-    .\port$536$8 (\$1505 ),
-    .\port$536$9 (\$1506 ),
+    .\port$530$0 (\$1507 ),
+    .\port$530$1 (\$1508 ),
+    .\port$530$10 (\$1517 ),
+    .\port$530$11 (\$1518 ),
+    .\port$530$12 (\$1519 ),
+    .\port$530$13 (\$1520 ),
+    .\port$530$14 (\$1521 ),
+    .\port$530$15 (\$1522 ),
+    .\port$530$2 (\$1509 ),
+    .\port$530$3 (\$1510 ),
+    .\port$530$4 (\$1511 ),
+    .\port$530$5 (\$1512 ),
+    .\port$530$6 (\$1513 ),
+    .\port$530$7 (\$1514 ),
+    .\port$530$8 (\$1515 ),
+    .\port$530$9 (\$1516 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
-    .a(\a$424 ),
-    .b(\b$426 ),
+    .a(skew_a5_d4),
+    .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$537$0 (\$1513 ),
-    .\port$537$1 (\$1514 ),
-    .\port$537$10 (\$1523 ),
-    .\port$537$11 (\$1524 ),
-    .\port$537$12 (\$1525 ),
-    .\port$537$13 (\$1526 ),
-    .\port$537$14 (\$1527 ),
-    .\port$537$15 (\$1528 ),
-    .\port$537$2 (\$1515 ),
-    .\port$537$3 (\$1516 ),
-    .\port$537$4 (\$1517 ),
-    .\port$537$5 (\$1518 ),
-    .\port$537$6 (\$1519 ),
-    .\port$537$7 (\$1520 ),
-    .\port$537$8 (\$1521 ),
-    .\port$537$9 (\$1522 ),
+    .\port$531$0 (\$1523 ),
+    .\port$531$1 (\$1524 ),
+    .\port$531$10 (\$1533 ),
+    .\port$531$11 (\$1534 ),
+    .\port$531$12 (\$1535 ),
+    .\port$531$13 (\$1536 ),
+    .\port$531$14 (\$1537 ),
+    .\port$531$15 (\$1538 ),
+    .\port$531$2 (\$1525 ),
+    .\port$531$3 (\$1526 ),
+    .\port$531$4 (\$1527 ),
+    .\port$531$5 (\$1528 ),
+    .\port$531$6 (\$1529 ),
+    .\port$531$7 (\$1530 ),
+    .\port$531$8 (\$1531 ),
+    .\port$531$9 (\$1532 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
-    .a(\a$434 ),
-    .b(\b$436 ),
+    .a(a_5_0),
+    .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$538$0 (\$1529 ),
-    .\port$538$1 (\$1530 ),
-    .\port$538$10 (\$1539 ),
-    .\port$538$11 (\$1540 ),
-    .\port$538$12 (\$1541 ),
-    .\port$538$13 (\$1542 ),
-    .\port$538$14 (\$1543 ),
-    .\port$538$15 (\$1544 ),
-    .\port$538$2 (\$1531 ),
-    .\port$538$3 (\$1532 ),
-    .\port$538$4 (\$1533 ),
-    .\port$538$5 (\$1534 ),
-    .\port$538$6 (\$1535 ),
-    .\port$538$7 (\$1536 ),
-    .\port$538$8 (\$1537 ),
-    .\port$538$9 (\$1538 ),
+    .\port$532$0 (\$1539 ),
+    .\port$532$1 (\$1540 ),
+    .\port$532$10 (\$1549 ),
+    .\port$532$11 (\$1550 ),
+    .\port$532$12 (\$1551 ),
+    .\port$532$13 (\$1552 ),
+    .\port$532$14 (\$1553 ),
+    .\port$532$15 (\$1554 ),
+    .\port$532$2 (\$1541 ),
+    .\port$532$3 (\$1542 ),
+    .\port$532$4 (\$1543 ),
+    .\port$532$5 (\$1544 ),
+    .\port$532$6 (\$1545 ),
+    .\port$532$7 (\$1546 ),
+    .\port$532$8 (\$1547 ),
+    .\port$532$9 (\$1548 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
-    .a(\a$444 ),
-    .b(\b$446 ),
+    .a(a_5_1),
+    .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$539$0 (\$1545 ),
-    .\port$539$1 (\$1546 ),
-    .\port$539$10 (\$1555 ),
-    .\port$539$11 (\$1556 ),
-    .\port$539$12 (\$1557 ),
-    .\port$539$13 (\$1558 ),
-    .\port$539$14 (\$1559 ),
-    .\port$539$15 (\$1560 ),
-    .\port$539$2 (\$1547 ),
-    .\port$539$3 (\$1548 ),
-    .\port$539$4 (\$1549 ),
-    .\port$539$5 (\$1550 ),
-    .\port$539$6 (\$1551 ),
-    .\port$539$7 (\$1552 ),
-    .\port$539$8 (\$1553 ),
-    .\port$539$9 (\$1554 ),
+    .\port$533$0 (\$1555 ),
+    .\port$533$1 (\$1556 ),
+    .\port$533$10 (\$1565 ),
+    .\port$533$11 (\$1566 ),
+    .\port$533$12 (\$1567 ),
+    .\port$533$13 (\$1568 ),
+    .\port$533$14 (\$1569 ),
+    .\port$533$15 (\$1570 ),
+    .\port$533$2 (\$1557 ),
+    .\port$533$3 (\$1558 ),
+    .\port$533$4 (\$1559 ),
+    .\port$533$5 (\$1560 ),
+    .\port$533$6 (\$1561 ),
+    .\port$533$7 (\$1562 ),
+    .\port$533$8 (\$1563 ),
+    .\port$533$9 (\$1564 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
-    .a(\a$454 ),
-    .b(\b$456 ),
+    .a(a_5_2),
+    .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$540$0 (\$1561 ),
-    .\port$540$1 (\$1562 ),
-    .\port$540$10 (\$1571 ),
-    .\port$540$11 (\$1572 ),
-    .\port$540$12 (\$1573 ),
-    .\port$540$13 (\$1574 ),
-    .\port$540$14 (\$1575 ),
-    .\port$540$15 (\$1576 ),
-    .\port$540$2 (\$1563 ),
-    .\port$540$3 (\$1564 ),
-    .\port$540$4 (\$1565 ),
-    .\port$540$5 (\$1566 ),
-    .\port$540$6 (\$1567 ),
-    .\port$540$7 (\$1568 ),
-    .\port$540$8 (\$1569 ),
-    .\port$540$9 (\$1570 ),
+    .\port$534$0 (\$1571 ),
+    .\port$534$1 (\$1572 ),
+    .\port$534$10 (\$1581 ),
+    .\port$534$11 (\$1582 ),
+    .\port$534$12 (\$1583 ),
+    .\port$534$13 (\$1584 ),
+    .\port$534$14 (\$1585 ),
+    .\port$534$15 (\$1586 ),
+    .\port$534$2 (\$1573 ),
+    .\port$534$3 (\$1574 ),
+    .\port$534$4 (\$1575 ),
+    .\port$534$5 (\$1576 ),
+    .\port$534$6 (\$1577 ),
+    .\port$534$7 (\$1578 ),
+    .\port$534$8 (\$1579 ),
+    .\port$534$9 (\$1580 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
-    .a(\a$464 ),
-    .b(\b$466 ),
+    .a(a_5_3),
+    .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$541$0 (\$1577 ),
-    .\port$541$1 (\$1578 ),
-    .\port$541$10 (\$1587 ),
-    .\port$541$11 (\$1588 ),
-    .\port$541$12 (\$1589 ),
-    .\port$541$13 (\$1590 ),
-    .\port$541$14 (\$1591 ),
-    .\port$541$15 (\$1592 ),
-    .\port$541$2 (\$1579 ),
-    .\port$541$3 (\$1580 ),
-    .\port$541$4 (\$1581 ),
-    .\port$541$5 (\$1582 ),
-    .\port$541$6 (\$1583 ),
-    .\port$541$7 (\$1584 ),
-    .\port$541$8 (\$1585 ),
-    .\port$541$9 (\$1586 ),
+    .\port$535$0 (\$1587 ),
+    .\port$535$1 (\$1588 ),
+    .\port$535$10 (\$1597 ),
+    .\port$535$11 (\$1598 ),
+    .\port$535$12 (\$1599 ),
+    .\port$535$13 (\$1600 ),
+    .\port$535$14 (\$1601 ),
+    .\port$535$15 (\$1602 ),
+    .\port$535$2 (\$1589 ),
+    .\port$535$3 (\$1590 ),
+    .\port$535$4 (\$1591 ),
+    .\port$535$5 (\$1592 ),
+    .\port$535$6 (\$1593 ),
+    .\port$535$7 (\$1594 ),
+    .\port$535$8 (\$1595 ),
+    .\port$535$9 (\$1596 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
-    .a(\a$474 ),
-    .b(\b$476 ),
+    .a(a_5_4),
+    .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$542$0 (\$1593 ),
-    .\port$542$1 (\$1594 ),
-    .\port$542$10 (\$1603 ),
-    .\port$542$11 (\$1604 ),
-    .\port$542$12 (\$1605 ),
-    .\port$542$13 (\$1606 ),
-    .\port$542$14 (\$1607 ),
-    .\port$542$15 (\$1608 ),
-    .\port$542$2 (\$1595 ),
-    .\port$542$3 (\$1596 ),
-    .\port$542$4 (\$1597 ),
-    .\port$542$5 (\$1598 ),
-    .\port$542$6 (\$1599 ),
-    .\port$542$7 (\$1600 ),
-    .\port$542$8 (\$1601 ),
-    .\port$542$9 (\$1602 ),
+    .\port$536$0 (\$1603 ),
+    .\port$536$1 (\$1604 ),
+    .\port$536$10 (\$1613 ),
+    .\port$536$11 (\$1614 ),
+    .\port$536$12 (\$1615 ),
+    .\port$536$13 (\$1616 ),
+    .\port$536$14 (\$1617 ),
+    .\port$536$15 (\$1618 ),
+    .\port$536$2 (\$1605 ),
+    .\port$536$3 (\$1606 ),
+    .\port$536$4 (\$1607 ),
+    .\port$536$5 (\$1608 ),
+    .\port$536$6 (\$1609 ),
+    .\port$536$7 (\$1610 ),
+    .\port$536$8 (\$1611 ),
+    .\port$536$9 (\$1612 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
-    .a(\a$484 ),
-    .b(\b$486 ),
+    .a(a_5_5),
+    .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$543$0 (\$1609 ),
-    .\port$543$1 (\$1610 ),
-    .\port$543$10 (\$1619 ),
-    .\port$543$11 (\$1620 ),
-    .\port$543$12 (\$1621 ),
-    .\port$543$13 (\$1622 ),
-    .\port$543$14 (\$1623 ),
-    .\port$543$15 (\$1624 ),
-    .\port$543$2 (\$1611 ),
-    .\port$543$3 (\$1612 ),
-    .\port$543$4 (\$1613 ),
-    .\port$543$5 (\$1614 ),
-    .\port$543$6 (\$1615 ),
-    .\port$543$7 (\$1616 ),
-    .\port$543$8 (\$1617 ),
-    .\port$543$9 (\$1618 ),
+    .\port$537$0 (\$1619 ),
+    .\port$537$1 (\$1620 ),
+    .\port$537$10 (\$1629 ),
+    .\port$537$11 (\$1630 ),
+    .\port$537$12 (\$1631 ),
+    .\port$537$13 (\$1632 ),
+    .\port$537$14 (\$1633 ),
+    .\port$537$15 (\$1634 ),
+    .\port$537$2 (\$1621 ),
+    .\port$537$3 (\$1622 ),
+    .\port$537$4 (\$1623 ),
+    .\port$537$5 (\$1624 ),
+    .\port$537$6 (\$1625 ),
+    .\port$537$7 (\$1626 ),
+    .\port$537$8 (\$1627 ),
+    .\port$537$9 (\$1628 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
-    .a(\a$494 ),
-    .b(\b$496 ),
+    .a(a_5_6),
+    .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$544$0 (\$1625 ),
-    .\port$544$1 (\$1626 ),
-    .\port$544$10 (\$1635 ),
-    .\port$544$11 (\$1636 ),
-    .\port$544$12 (\$1637 ),
-    .\port$544$13 (\$1638 ),
-    .\port$544$14 (\$1639 ),
-    .\port$544$15 (\$1640 ),
-    .\port$544$2 (\$1627 ),
-    .\port$544$3 (\$1628 ),
-    .\port$544$4 (\$1629 ),
-    .\port$544$5 (\$1630 ),
-    .\port$544$6 (\$1631 ),
-    .\port$544$7 (\$1632 ),
-    .\port$544$8 (\$1633 ),
-    .\port$544$9 (\$1634 ),
+    .\port$538$0 (\$1635 ),
+    .\port$538$1 (\$1636 ),
+    .\port$538$10 (\$1645 ),
+    .\port$538$11 (\$1646 ),
+    .\port$538$12 (\$1647 ),
+    .\port$538$13 (\$1648 ),
+    .\port$538$14 (\$1649 ),
+    .\port$538$15 (\$1650 ),
+    .\port$538$2 (\$1637 ),
+    .\port$538$3 (\$1638 ),
+    .\port$538$4 (\$1639 ),
+    .\port$538$5 (\$1640 ),
+    .\port$538$6 (\$1641 ),
+    .\port$538$7 (\$1642 ),
+    .\port$538$8 (\$1643 ),
+    .\port$538$9 (\$1644 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
-    .a(\a$504 ),
-    .b(\b$506 ),
+    .a(skew_a6_d5),
+    .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$545$0 (\$1641 ),
-    .\port$545$1 (\$1642 ),
-    .\port$545$10 (\$1651 ),
-    .\port$545$11 (\$1652 ),
-    .\port$545$12 (\$1653 ),
-    .\port$545$13 (\$1654 ),
-    .\port$545$14 (\$1655 ),
-    .\port$545$15 (\$1656 ),
-    .\port$545$2 (\$1643 ),
-    .\port$545$3 (\$1644 ),
-    .\port$545$4 (\$1645 ),
-    .\port$545$5 (\$1646 ),
-    .\port$545$6 (\$1647 ),
-    .\port$545$7 (\$1648 ),
-    .\port$545$8 (\$1649 ),
-    .\port$545$9 (\$1650 ),
+    .\port$539$0 (\$1651 ),
+    .\port$539$1 (\$1652 ),
+    .\port$539$10 (\$1661 ),
+    .\port$539$11 (\$1662 ),
+    .\port$539$12 (\$1663 ),
+    .\port$539$13 (\$1664 ),
+    .\port$539$14 (\$1665 ),
+    .\port$539$15 (\$1666 ),
+    .\port$539$2 (\$1653 ),
+    .\port$539$3 (\$1654 ),
+    .\port$539$4 (\$1655 ),
+    .\port$539$5 (\$1656 ),
+    .\port$539$6 (\$1657 ),
+    .\port$539$7 (\$1658 ),
+    .\port$539$8 (\$1659 ),
+    .\port$539$9 (\$1660 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
-    .a(\a$514 ),
-    .b(\b$516 ),
+    .a(a_6_0),
+    .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$546$0 (\$1657 ),
-    .\port$546$1 (\$1658 ),
-    .\port$546$10 (\$1667 ),
-    .\port$546$11 (\$1668 ),
-    .\port$546$12 (\$1669 ),
-    .\port$546$13 (\$1670 ),
-    .\port$546$14 (\$1671 ),
-    .\port$546$15 (\$1672 ),
-    .\port$546$2 (\$1659 ),
-    .\port$546$3 (\$1660 ),
-    .\port$546$4 (\$1661 ),
-    .\port$546$5 (\$1662 ),
-    .\port$546$6 (\$1663 ),
-    .\port$546$7 (\$1664 ),
-    .\port$546$8 (\$1665 ),
-    .\port$546$9 (\$1666 ),
+    .\port$540$0 (\$1667 ),
+    .\port$540$1 (\$1668 ),
+    .\port$540$10 (\$1677 ),
+    .\port$540$11 (\$1678 ),
+    .\port$540$12 (\$1679 ),
+    .\port$540$13 (\$1680 ),
+    .\port$540$14 (\$1681 ),
+    .\port$540$15 (\$1682 ),
+    .\port$540$2 (\$1669 ),
+    .\port$540$3 (\$1670 ),
+    .\port$540$4 (\$1671 ),
+    .\port$540$5 (\$1672 ),
+    .\port$540$6 (\$1673 ),
+    .\port$540$7 (\$1674 ),
+    .\port$540$8 (\$1675 ),
+    .\port$540$9 (\$1676 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
-    .a(\a$524 ),
-    .b(\b$526 ),
+    .a(a_6_1),
+    .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$547$0 (\$1673 ),
-    .\port$547$1 (\$1674 ),
-    .\port$547$10 (\$1683 ),
-    .\port$547$11 (\$1684 ),
-    .\port$547$12 (\$1685 ),
-    .\port$547$13 (\$1686 ),
-    .\port$547$14 (\$1687 ),
-    .\port$547$15 (\$1688 ),
-    .\port$547$2 (\$1675 ),
-    .\port$547$3 (\$1676 ),
-    .\port$547$4 (\$1677 ),
-    .\port$547$5 (\$1678 ),
-    .\port$547$6 (\$1679 ),
-    .\port$547$7 (\$1680 ),
-    .\port$547$8 (\$1681 ),
-    .\port$547$9 (\$1682 ),
+    .\port$541$0 (\$1683 ),
+    .\port$541$1 (\$1684 ),
+    .\port$541$10 (\$1693 ),
+    .\port$541$11 (\$1694 ),
+    .\port$541$12 (\$1695 ),
+    .\port$541$13 (\$1696 ),
+    .\port$541$14 (\$1697 ),
+    .\port$541$15 (\$1698 ),
+    .\port$541$2 (\$1685 ),
+    .\port$541$3 (\$1686 ),
+    .\port$541$4 (\$1687 ),
+    .\port$541$5 (\$1688 ),
+    .\port$541$6 (\$1689 ),
+    .\port$541$7 (\$1690 ),
+    .\port$541$8 (\$1691 ),
+    .\port$541$9 (\$1692 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
-    .a(\a$534 ),
-    .b(\b$536 ),
+    .a(a_6_2),
+    .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$548$0 (\$1689 ),
-    .\port$548$1 (\$1690 ),
-    .\port$548$10 (\$1699 ),
-    .\port$548$11 (\$1700 ),
-    .\port$548$12 (\$1701 ),
-    .\port$548$13 (\$1702 ),
-    .\port$548$14 (\$1703 ),
-    .\port$548$15 (\$1704 ),
-    .\port$548$2 (\$1691 ),
-    .\port$548$3 (\$1692 ),
-    .\port$548$4 (\$1693 ),
-    .\port$548$5 (\$1694 ),
-    .\port$548$6 (\$1695 ),
-    .\port$548$7 (\$1696 ),
-    .\port$548$8 (\$1697 ),
-    .\port$548$9 (\$1698 ),
+    .\port$542$0 (\$1699 ),
+    .\port$542$1 (\$1700 ),
+    .\port$542$10 (\$1709 ),
+    .\port$542$11 (\$1710 ),
+    .\port$542$12 (\$1711 ),
+    .\port$542$13 (\$1712 ),
+    .\port$542$14 (\$1713 ),
+    .\port$542$15 (\$1714 ),
+    .\port$542$2 (\$1701 ),
+    .\port$542$3 (\$1702 ),
+    .\port$542$4 (\$1703 ),
+    .\port$542$5 (\$1704 ),
+    .\port$542$6 (\$1705 ),
+    .\port$542$7 (\$1706 ),
+    .\port$542$8 (\$1707 ),
+    .\port$542$9 (\$1708 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
-    .a(\a$544 ),
-    .b(\b$546 ),
+    .a(a_6_3),
+    .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$549$0 (\$1705 ),
-    .\port$549$1 (\$1706 ),
-    .\port$549$10 (\$1715 ),
-    .\port$549$11 (\$1716 ),
-    .\port$549$12 (\$1717 ),
-    .\port$549$13 (\$1718 ),
-    .\port$549$14 (\$1719 ),
-    .\port$549$15 (\$1720 ),
-    .\port$549$2 (\$1707 ),
-    .\port$549$3 (\$1708 ),
-    .\port$549$4 (\$1709 ),
-    .\port$549$5 (\$1710 ),
-    .\port$549$6 (\$1711 ),
-    .\port$549$7 (\$1712 ),
-    .\port$549$8 (\$1713 ),
-    .\port$549$9 (\$1714 ),
+    .\port$543$0 (\$1715 ),
+    .\port$543$1 (\$1716 ),
+    .\port$543$10 (\$1725 ),
+    .\port$543$11 (\$1726 ),
+    .\port$543$12 (\$1727 ),
+    .\port$543$13 (\$1728 ),
+    .\port$543$14 (\$1729 ),
+    .\port$543$15 (\$1730 ),
+    .\port$543$2 (\$1717 ),
+    .\port$543$3 (\$1718 ),
+    .\port$543$4 (\$1719 ),
+    .\port$543$5 (\$1720 ),
+    .\port$543$6 (\$1721 ),
+    .\port$543$7 (\$1722 ),
+    .\port$543$8 (\$1723 ),
+    .\port$543$9 (\$1724 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
-    .a(\a$554 ),
-    .b(\b$556 ),
+    .a(a_6_4),
+    .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$550$0 (\$1721 ),
-    .\port$550$1 (\$1722 ),
-    .\port$550$10 (\$1731 ),
-    .\port$550$11 (\$1732 ),
-    .\port$550$12 (\$1733 ),
-    .\port$550$13 (\$1734 ),
-    .\port$550$14 (\$1735 ),
-    .\port$550$15 (\$1736 ),
-    .\port$550$2 (\$1723 ),
-    .\port$550$3 (\$1724 ),
-    .\port$550$4 (\$1725 ),
-    .\port$550$5 (\$1726 ),
-    .\port$550$6 (\$1727 ),
-    .\port$550$7 (\$1728 ),
-    .\port$550$8 (\$1729 ),
-    .\port$550$9 (\$1730 ),
+    .\port$544$0 (\$1731 ),
+    .\port$544$1 (\$1732 ),
+    .\port$544$10 (\$1741 ),
+    .\port$544$11 (\$1742 ),
+    .\port$544$12 (\$1743 ),
+    .\port$544$13 (\$1744 ),
+    .\port$544$14 (\$1745 ),
+    .\port$544$15 (\$1746 ),
+    .\port$544$2 (\$1733 ),
+    .\port$544$3 (\$1734 ),
+    .\port$544$4 (\$1735 ),
+    .\port$544$5 (\$1736 ),
+    .\port$544$6 (\$1737 ),
+    .\port$544$7 (\$1738 ),
+    .\port$544$8 (\$1739 ),
+    .\port$544$9 (\$1740 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
-    .a(\a$564 ),
-    .b(\b$566 ),
+    .a(a_6_5),
+    .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$551$0 (\$1737 ),
-    .\port$551$1 (\$1738 ),
-    .\port$551$10 (\$1747 ),
-    .\port$551$11 (\$1748 ),
-    .\port$551$12 (\$1749 ),
-    .\port$551$13 (\$1750 ),
-    .\port$551$14 (\$1751 ),
-    .\port$551$15 (\$1752 ),
-    .\port$551$2 (\$1739 ),
-    .\port$551$3 (\$1740 ),
-    .\port$551$4 (\$1741 ),
-    .\port$551$5 (\$1742 ),
-    .\port$551$6 (\$1743 ),
-    .\port$551$7 (\$1744 ),
-    .\port$551$8 (\$1745 ),
-    .\port$551$9 (\$1746 ),
+    .\port$545$0 (\$1747 ),
+    .\port$545$1 (\$1748 ),
+    .\port$545$10 (\$1757 ),
+    .\port$545$11 (\$1758 ),
+    .\port$545$12 (\$1759 ),
+    .\port$545$13 (\$1760 ),
+    .\port$545$14 (\$1761 ),
+    .\port$545$15 (\$1762 ),
+    .\port$545$2 (\$1749 ),
+    .\port$545$3 (\$1750 ),
+    .\port$545$4 (\$1751 ),
+    .\port$545$5 (\$1752 ),
+    .\port$545$6 (\$1753 ),
+    .\port$545$7 (\$1754 ),
+    .\port$545$8 (\$1755 ),
+    .\port$545$9 (\$1756 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
-    .a(\a$574 ),
-    .b(\b$576 ),
+    .a(a_6_6),
+    .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$552$0 (\$1753 ),
-    .\port$552$1 (\$1754 ),
-    .\port$552$10 (\$1763 ),
-    .\port$552$11 (\$1764 ),
-    .\port$552$12 (\$1765 ),
-    .\port$552$13 (\$1766 ),
-    .\port$552$14 (\$1767 ),
-    .\port$552$15 (\$1768 ),
-    .\port$552$2 (\$1755 ),
-    .\port$552$3 (\$1756 ),
-    .\port$552$4 (\$1757 ),
-    .\port$552$5 (\$1758 ),
-    .\port$552$6 (\$1759 ),
-    .\port$552$7 (\$1760 ),
-    .\port$552$8 (\$1761 ),
-    .\port$552$9 (\$1762 ),
+    .\port$546$0 (\$1763 ),
+    .\port$546$1 (\$1764 ),
+    .\port$546$10 (\$1773 ),
+    .\port$546$11 (\$1774 ),
+    .\port$546$12 (\$1775 ),
+    .\port$546$13 (\$1776 ),
+    .\port$546$14 (\$1777 ),
+    .\port$546$15 (\$1778 ),
+    .\port$546$2 (\$1765 ),
+    .\port$546$3 (\$1766 ),
+    .\port$546$4 (\$1767 ),
+    .\port$546$5 (\$1768 ),
+    .\port$546$6 (\$1769 ),
+    .\port$546$7 (\$1770 ),
+    .\port$546$8 (\$1771 ),
+    .\port$546$9 (\$1772 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
-    .a(\a$584 ),
-    .b(\b$586 ),
+    .a(skew_a7_d6),
+    .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$553$0 (\$1769 ),
-    .\port$553$1 (\$1770 ),
-    .\port$553$10 (\$1779 ),
-    .\port$553$11 (\$1780 ),
-    .\port$553$12 (\$1781 ),
-    .\port$553$13 (\$1782 ),
-    .\port$553$14 (\$1783 ),
-    .\port$553$15 (\$1784 ),
-    .\port$553$2 (\$1771 ),
-    .\port$553$3 (\$1772 ),
-    .\port$553$4 (\$1773 ),
-    .\port$553$5 (\$1774 ),
-    .\port$553$6 (\$1775 ),
-    .\port$553$7 (\$1776 ),
-    .\port$553$8 (\$1777 ),
-    .\port$553$9 (\$1778 ),
+    .\port$547$0 (\$1779 ),
+    .\port$547$1 (\$1780 ),
+    .\port$547$10 (\$1789 ),
+    .\port$547$11 (\$1790 ),
+    .\port$547$12 (\$1791 ),
+    .\port$547$13 (\$1792 ),
+    .\port$547$14 (\$1793 ),
+    .\port$547$15 (\$1794 ),
+    .\port$547$2 (\$1781 ),
+    .\port$547$3 (\$1782 ),
+    .\port$547$4 (\$1783 ),
+    .\port$547$5 (\$1784 ),
+    .\port$547$6 (\$1785 ),
+    .\port$547$7 (\$1786 ),
+    .\port$547$8 (\$1787 ),
+    .\port$547$9 (\$1788 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
-    .a(\a$594 ),
-    .b(\b$596 ),
+    .a(a_7_0),
+    .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$554$0 (\$1785 ),
-    .\port$554$1 (\$1786 ),
-    .\port$554$10 (\$1795 ),
-    .\port$554$11 (\$1796 ),
-    .\port$554$12 (\$1797 ),
-    .\port$554$13 (\$1798 ),
-    .\port$554$14 (\$1799 ),
-    .\port$554$15 (\$1800 ),
-    .\port$554$2 (\$1787 ),
-    .\port$554$3 (\$1788 ),
-    .\port$554$4 (\$1789 ),
-    .\port$554$5 (\$1790 ),
-    .\port$554$6 (\$1791 ),
-    .\port$554$7 (\$1792 ),
-    .\port$554$8 (\$1793 ),
-    .\port$554$9 (\$1794 ),
+    .\port$548$0 (\$1795 ),
+    .\port$548$1 (\$1796 ),
+    .\port$548$10 (\$1805 ),
+    .\port$548$11 (\$1806 ),
+    .\port$548$12 (\$1807 ),
+    .\port$548$13 (\$1808 ),
+    .\port$548$14 (\$1809 ),
+    .\port$548$15 (\$1810 ),
+    .\port$548$2 (\$1797 ),
+    .\port$548$3 (\$1798 ),
+    .\port$548$4 (\$1799 ),
+    .\port$548$5 (\$1800 ),
+    .\port$548$6 (\$1801 ),
+    .\port$548$7 (\$1802 ),
+    .\port$548$8 (\$1803 ),
+    .\port$548$9 (\$1804 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
-    .a(\a$604 ),
-    .b(\b$606 ),
+    .a(a_7_1),
+    .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$555$0 (\$1801 ),
-    .\port$555$1 (\$1802 ),
-    .\port$555$10 (\$1811 ),
-    .\port$555$11 (\$1812 ),
-    .\port$555$12 (\$1813 ),
-    .\port$555$13 (\$1814 ),
-    .\port$555$14 (\$1815 ),
-    .\port$555$15 (\$1816 ),
-    .\port$555$2 (\$1803 ),
-    .\port$555$3 (\$1804 ),
-    .\port$555$4 (\$1805 ),
-    .\port$555$5 (\$1806 ),
-    .\port$555$6 (\$1807 ),
-    .\port$555$7 (\$1808 ),
-    .\port$555$8 (\$1809 ),
-    .\port$555$9 (\$1810 ),
+    .\port$549$0 (\$1811 ),
+    .\port$549$1 (\$1812 ),
+    .\port$549$10 (\$1821 ),
+    .\port$549$11 (\$1822 ),
+    .\port$549$12 (\$1823 ),
+    .\port$549$13 (\$1824 ),
+    .\port$549$14 (\$1825 ),
+    .\port$549$15 (\$1826 ),
+    .\port$549$2 (\$1813 ),
+    .\port$549$3 (\$1814 ),
+    .\port$549$4 (\$1815 ),
+    .\port$549$5 (\$1816 ),
+    .\port$549$6 (\$1817 ),
+    .\port$549$7 (\$1818 ),
+    .\port$549$8 (\$1819 ),
+    .\port$549$9 (\$1820 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
-    .a(\a$614 ),
-    .b(\b$616 ),
+    .a(a_7_2),
+    .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$556$0 (\$1817 ),
-    .\port$556$1 (\$1818 ),
-    .\port$556$10 (\$1827 ),
-    .\port$556$11 (\$1828 ),
-    .\port$556$12 (\$1829 ),
-    .\port$556$13 (\$1830 ),
-    .\port$556$14 (\$1831 ),
-    .\port$556$15 (\$1832 ),
-    .\port$556$2 (\$1819 ),
-    .\port$556$3 (\$1820 ),
-    .\port$556$4 (\$1821 ),
-    .\port$556$5 (\$1822 ),
-    .\port$556$6 (\$1823 ),
-    .\port$556$7 (\$1824 ),
-    .\port$556$8 (\$1825 ),
-    .\port$556$9 (\$1826 ),
+    .\port$550$0 (\$1827 ),
+    .\port$550$1 (\$1828 ),
+    .\port$550$10 (\$1837 ),
+    .\port$550$11 (\$1838 ),
+    .\port$550$12 (\$1839 ),
+    .\port$550$13 (\$1840 ),
+    .\port$550$14 (\$1841 ),
+    .\port$550$15 (\$1842 ),
+    .\port$550$2 (\$1829 ),
+    .\port$550$3 (\$1830 ),
+    .\port$550$4 (\$1831 ),
+    .\port$550$5 (\$1832 ),
+    .\port$550$6 (\$1833 ),
+    .\port$550$7 (\$1834 ),
+    .\port$550$8 (\$1835 ),
+    .\port$550$9 (\$1836 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
-    .a(\a$624 ),
-    .b(\b$626 ),
+    .a(a_7_3),
+    .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$557$0 (\$1833 ),
-    .\port$557$1 (\$1834 ),
-    .\port$557$10 (\$1843 ),
-    .\port$557$11 (\$1844 ),
-    .\port$557$12 (\$1845 ),
-    .\port$557$13 (\$1846 ),
-    .\port$557$14 (\$1847 ),
-    .\port$557$15 (\$1848 ),
-    .\port$557$2 (\$1835 ),
-    .\port$557$3 (\$1836 ),
-    .\port$557$4 (\$1837 ),
-    .\port$557$5 (\$1838 ),
-    .\port$557$6 (\$1839 ),
-    .\port$557$7 (\$1840 ),
-    .\port$557$8 (\$1841 ),
-    .\port$557$9 (\$1842 ),
+    .\port$551$0 (\$1843 ),
+    .\port$551$1 (\$1844 ),
+    .\port$551$10 (\$1853 ),
+    .\port$551$11 (\$1854 ),
+    .\port$551$12 (\$1855 ),
+    .\port$551$13 (\$1856 ),
+    .\port$551$14 (\$1857 ),
+    .\port$551$15 (\$1858 ),
+    .\port$551$2 (\$1845 ),
+    .\port$551$3 (\$1846 ),
+    .\port$551$4 (\$1847 ),
+    .\port$551$5 (\$1848 ),
+    .\port$551$6 (\$1849 ),
+    .\port$551$7 (\$1850 ),
+    .\port$551$8 (\$1851 ),
+    .\port$551$9 (\$1852 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
-    .a(\a$634 ),
-    .b(\b$636 ),
+    .a(a_7_4),
+    .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$558$0 (\$1849 ),
-    .\port$558$1 (\$1850 ),
-    .\port$558$10 (\$1859 ),
-    .\port$558$11 (\$1860 ),
-    .\port$558$12 (\$1861 ),
-    .\port$558$13 (\$1862 ),
-    .\port$558$14 (\$1863 ),
-    .\port$558$15 (\$1864 ),
-    .\port$558$2 (\$1851 ),
-    .\port$558$3 (\$1852 ),
-    .\port$558$4 (\$1853 ),
-    .\port$558$5 (\$1854 ),
-    .\port$558$6 (\$1855 ),
-    .\port$558$7 (\$1856 ),
-    .\port$558$8 (\$1857 ),
-    .\port$558$9 (\$1858 ),
+    .\port$552$0 (\$1859 ),
+    .\port$552$1 (\$1860 ),
+    .\port$552$10 (\$1869 ),
+    .\port$552$11 (\$1870 ),
+    .\port$552$12 (\$1871 ),
+    .\port$552$13 (\$1872 ),
+    .\port$552$14 (\$1873 ),
+    .\port$552$15 (\$1874 ),
+    .\port$552$2 (\$1861 ),
+    .\port$552$3 (\$1862 ),
+    .\port$552$4 (\$1863 ),
+    .\port$552$5 (\$1864 ),
+    .\port$552$6 (\$1865 ),
+    .\port$552$7 (\$1866 ),
+    .\port$552$8 (\$1867 ),
+    .\port$552$9 (\$1868 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
-    .a(\a$644 ),
-    .b(\b$646 ),
+    .a(a_7_5),
+    .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$559$0 (\$1865 ),
-    .\port$559$1 (\$1866 ),
-    .\port$559$10 (\$1875 ),
-    .\port$559$11 (\$1876 ),
-    .\port$559$12 (\$1877 ),
-    .\port$559$13 (\$1878 ),
-    .\port$559$14 (\$1879 ),
-    .\port$559$15 (\$1880 ),
-    .\port$559$2 (\$1867 ),
-    .\port$559$3 (\$1868 ),
-    .\port$559$4 (\$1869 ),
-    .\port$559$5 (\$1870 ),
-    .\port$559$6 (\$1871 ),
-    .\port$559$7 (\$1872 ),
-    .\port$559$8 (\$1873 ),
-    .\port$559$9 (\$1874 ),
+    .\port$553$0 (\$1875 ),
+    .\port$553$1 (\$1876 ),
+    .\port$553$10 (\$1885 ),
+    .\port$553$11 (\$1886 ),
+    .\port$553$12 (\$1887 ),
+    .\port$553$13 (\$1888 ),
+    .\port$553$14 (\$1889 ),
+    .\port$553$15 (\$1890 ),
+    .\port$553$2 (\$1877 ),
+    .\port$553$3 (\$1878 ),
+    .\port$553$4 (\$1879 ),
+    .\port$553$5 (\$1880 ),
+    .\port$553$6 (\$1881 ),
+    .\port$553$7 (\$1882 ),
+    .\port$553$8 (\$1883 ),
+    .\port$553$9 (\$1884 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
-    .a(\a$654 ),
-    .b(\b$656 ),
+    .a(a_7_6),
+    .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$560$0 (\$1881 ),
-    .\port$560$1 (\$1882 ),
-    .\port$560$10 (\$1891 ),
-    .\port$560$11 (\$1892 ),
-    .\port$560$12 (\$1893 ),
-    .\port$560$13 (\$1894 ),
-    .\port$560$14 (\$1895 ),
-    .\port$560$15 (\$1896 ),
-    .\port$560$2 (\$1883 ),
-    .\port$560$3 (\$1884 ),
-    .\port$560$4 (\$1885 ),
-    .\port$560$5 (\$1886 ),
-    .\port$560$6 (\$1887 ),
-    .\port$560$7 (\$1888 ),
-    .\port$560$8 (\$1889 ),
-    .\port$560$9 (\$1890 ),
+    .\port$554$0 (\$1891 ),
+    .\port$554$1 (\$1892 ),
+    .\port$554$10 (\$1901 ),
+    .\port$554$11 (\$1902 ),
+    .\port$554$12 (\$1903 ),
+    .\port$554$13 (\$1904 ),
+    .\port$554$14 (\$1905 ),
+    .\port$554$15 (\$1906 ),
+    .\port$554$2 (\$1893 ),
+    .\port$554$3 (\$1894 ),
+    .\port$554$4 (\$1895 ),
+    .\port$554$5 (\$1896 ),
+    .\port$554$6 (\$1897 ),
+    .\port$554$7 (\$1898 ),
+    .\port$554$8 (\$1899 ),
+    .\port$554$9 (\$1900 ),
     .rst(rst)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_7_7) begin
-      count_next = 4'h8;
-    end else if (\$65 ) begin
-      count_next = \$66 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_7_7) begin
-      beat_next = 3'h0;
-    end else if (\$67 ) begin
-      beat_next = \$69 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = \a$104 ;
+    \$202  = in_valid;
     if (en) begin
-      \$210  = a_in1;
+      \$202  = i_valid;
     end
     if (rst) begin
-      \$210  = 8'h00;
+      \$202  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = skew_l1_d0;
+    \$203  = in_last;
     if (en) begin
-      \$211  = \$70 ;
+      \$203  = \$1 ;
     end
     if (rst) begin
-      \$211  = 1'h0;
+      \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = skew_a2_d0;
+    \$204  = in_a0;
     if (en) begin
-      \$212  = a_in2;
+      \$204  = i_a[7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$205  = in_a1;
+    if (en) begin
+      \$205  = i_a[15:8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$206  = in_a2;
+    if (en) begin
+      \$206  = i_a[23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$207  = in_a3;
+    if (en) begin
+      \$207  = i_a[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$208  = in_a4;
+    if (en) begin
+      \$208  = i_a[39:32];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$209  = in_a5;
+    if (en) begin
+      \$209  = i_a[47:40];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$210  = in_a6;
+    if (en) begin
+      \$210  = i_a[55:48];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$211  = in_a7;
+    if (en) begin
+      \$211  = i_a[63:56];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$212  = in_w0;
+    if (en) begin
+      \$212  = i_w[7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$213  = in_w1;
+    if (en) begin
+      \$213  = i_w[15:8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$214  = in_w2;
+    if (en) begin
+      \$214  = i_w[23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$215  = in_w3;
+    if (en) begin
+      \$215  = i_w[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$216  = in_w4;
+    if (en) begin
+      \$216  = i_w[39:32];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$217  = in_w5;
+    if (en) begin
+      \$217  = i_w[47:40];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$218  = in_w6;
+    if (en) begin
+      \$218  = i_w[55:48];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$219  = in_w7;
+    if (en) begin
+      \$219  = i_w[63:56];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$220  = skew_a1_d0;
+    if (en) begin
+      \$220  = a_in1;
     end
     if (rst) begin
-      \$212  = 8'h00;
+      \$220  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = \a$184 ;
+    \$221  = skew_l1_d0;
     if (en) begin
-      \$213  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$213  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = skew_l2_d0;
-    if (en) begin
-      \$214  = \$71 ;
-    end
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = skew_l2_d1;
-    if (en) begin
-      \$215  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = skew_a3_d0;
-    if (en) begin
-      \$216  = a_in3;
-    end
-    if (rst) begin
-      \$216  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = skew_a3_d1;
-    if (en) begin
-      \$217  = skew_a3_d0;
-    end
-    if (rst) begin
-      \$217  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = \a$264 ;
-    if (en) begin
-      \$218  = skew_a3_d1;
-    end
-    if (rst) begin
-      \$218  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = skew_l3_d0;
-    if (en) begin
-      \$219  = \$72 ;
-    end
-    if (rst) begin
-      \$219  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = skew_l3_d1;
-    if (en) begin
-      \$220  = skew_l3_d0;
-    end
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = skew_l3_d2;
-    if (en) begin
-      \$221  = skew_l3_d1;
+      \$221  = in_last;
     end
     if (rst) begin
       \$221  = 1'h0;
@@ -6362,9 +6432,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = skew_a4_d0;
+    \$222  = skew_a2_d0;
     if (en) begin
-      \$222  = a_in4;
+      \$222  = a_in2;
     end
     if (rst) begin
       \$222  = 8'h00;
@@ -6372,9 +6442,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = skew_a4_d1;
+    \$223  = skew_a2_d1;
     if (en) begin
-      \$223  = skew_a4_d0;
+      \$223  = skew_a2_d0;
     end
     if (rst) begin
       \$223  = 8'h00;
@@ -6382,59 +6452,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = skew_a4_d2;
+    \$224  = skew_l2_d0;
     if (en) begin
-      \$224  = skew_a4_d1;
+      \$224  = in_last;
     end
     if (rst) begin
-      \$224  = 8'h00;
+      \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = \a$344 ;
+    \$225  = skew_l2_d1;
     if (en) begin
-      \$225  = skew_a4_d2;
+      \$225  = skew_l2_d0;
     end
     if (rst) begin
-      \$225  = 8'h00;
+      \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = skew_l4_d0;
+    \$226  = skew_a3_d0;
     if (en) begin
-      \$226  = \$73 ;
+      \$226  = a_in3;
     end
     if (rst) begin
-      \$226  = 1'h0;
+      \$226  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = skew_l4_d1;
+    \$227  = skew_a3_d1;
     if (en) begin
-      \$227  = skew_l4_d0;
+      \$227  = skew_a3_d0;
     end
     if (rst) begin
-      \$227  = 1'h0;
+      \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = skew_l4_d2;
+    \$228  = skew_a3_d2;
     if (en) begin
-      \$228  = skew_l4_d1;
+      \$228  = skew_a3_d1;
     end
     if (rst) begin
-      \$228  = 1'h0;
+      \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = skew_l4_d3;
+    \$229  = skew_l3_d0;
     if (en) begin
-      \$229  = skew_l4_d2;
+      \$229  = in_last;
     end
     if (rst) begin
       \$229  = 1'h0;
@@ -6442,29 +6512,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = skew_a5_d0;
+    \$230  = skew_l3_d1;
     if (en) begin
-      \$230  = a_in5;
+      \$230  = skew_l3_d0;
     end
     if (rst) begin
-      \$230  = 8'h00;
+      \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = skew_a5_d1;
+    \$231  = skew_l3_d2;
     if (en) begin
-      \$231  = skew_a5_d0;
+      \$231  = skew_l3_d1;
     end
     if (rst) begin
-      \$231  = 8'h00;
+      \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = skew_a5_d2;
+    \$232  = skew_a4_d0;
     if (en) begin
-      \$232  = skew_a5_d1;
+      \$232  = a_in4;
     end
     if (rst) begin
       \$232  = 8'h00;
@@ -6472,9 +6542,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = skew_a5_d3;
+    \$233  = skew_a4_d1;
     if (en) begin
-      \$233  = skew_a5_d2;
+      \$233  = skew_a4_d0;
     end
     if (rst) begin
       \$233  = 8'h00;
@@ -6482,9 +6552,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = \a$424 ;
+    \$234  = skew_a4_d2;
     if (en) begin
-      \$234  = skew_a5_d3;
+      \$234  = skew_a4_d1;
     end
     if (rst) begin
       \$234  = 8'h00;
@@ -6492,19 +6562,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = skew_l5_d0;
+    \$235  = skew_a4_d3;
     if (en) begin
-      \$235  = \$74 ;
+      \$235  = skew_a4_d2;
     end
     if (rst) begin
-      \$235  = 1'h0;
+      \$235  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = skew_l5_d1;
+    \$236  = skew_l4_d0;
     if (en) begin
-      \$236  = skew_l5_d0;
+      \$236  = in_last;
     end
     if (rst) begin
       \$236  = 1'h0;
@@ -6512,9 +6582,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = skew_l5_d2;
+    \$237  = skew_l4_d1;
     if (en) begin
-      \$237  = skew_l5_d1;
+      \$237  = skew_l4_d0;
     end
     if (rst) begin
       \$237  = 1'h0;
@@ -6522,9 +6592,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = skew_l5_d3;
+    \$238  = skew_l4_d2;
     if (en) begin
-      \$238  = skew_l5_d2;
+      \$238  = skew_l4_d1;
     end
     if (rst) begin
       \$238  = 1'h0;
@@ -6532,9 +6602,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = skew_l5_d4;
+    \$239  = skew_l4_d3;
     if (en) begin
-      \$239  = skew_l5_d3;
+      \$239  = skew_l4_d2;
     end
     if (rst) begin
       \$239  = 1'h0;
@@ -6542,9 +6612,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = skew_a6_d0;
+    \$240  = skew_a5_d0;
     if (en) begin
-      \$240  = a_in6;
+      \$240  = a_in5;
     end
     if (rst) begin
       \$240  = 8'h00;
@@ -6552,9 +6622,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = skew_a6_d1;
+    \$241  = skew_a5_d1;
     if (en) begin
-      \$241  = skew_a6_d0;
+      \$241  = skew_a5_d0;
     end
     if (rst) begin
       \$241  = 8'h00;
@@ -6562,9 +6632,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = skew_a6_d2;
+    \$242  = skew_a5_d2;
     if (en) begin
-      \$242  = skew_a6_d1;
+      \$242  = skew_a5_d1;
     end
     if (rst) begin
       \$242  = 8'h00;
@@ -6572,9 +6642,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = skew_a6_d3;
+    \$243  = skew_a5_d3;
     if (en) begin
-      \$243  = skew_a6_d2;
+      \$243  = skew_a5_d2;
     end
     if (rst) begin
       \$243  = 8'h00;
@@ -6582,9 +6652,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = skew_a6_d4;
+    \$244  = skew_a5_d4;
     if (en) begin
-      \$244  = skew_a6_d3;
+      \$244  = skew_a5_d3;
     end
     if (rst) begin
       \$244  = 8'h00;
@@ -6592,19 +6662,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = \a$504 ;
+    \$245  = skew_l5_d0;
     if (en) begin
-      \$245  = skew_a6_d4;
+      \$245  = in_last;
     end
     if (rst) begin
-      \$245  = 8'h00;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = skew_l6_d0;
+    \$246  = skew_l5_d1;
     if (en) begin
-      \$246  = \$75 ;
+      \$246  = skew_l5_d0;
     end
     if (rst) begin
       \$246  = 1'h0;
@@ -6612,9 +6682,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = skew_l6_d1;
+    \$247  = skew_l5_d2;
     if (en) begin
-      \$247  = skew_l6_d0;
+      \$247  = skew_l5_d1;
     end
     if (rst) begin
       \$247  = 1'h0;
@@ -6622,9 +6692,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = skew_l6_d2;
+    \$248  = skew_l5_d3;
     if (en) begin
-      \$248  = skew_l6_d1;
+      \$248  = skew_l5_d2;
     end
     if (rst) begin
       \$248  = 1'h0;
@@ -6632,9 +6702,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = skew_l6_d3;
+    \$249  = skew_l5_d4;
     if (en) begin
-      \$249  = skew_l6_d2;
+      \$249  = skew_l5_d3;
     end
     if (rst) begin
       \$249  = 1'h0;
@@ -6642,29 +6712,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = skew_l6_d4;
+    \$250  = skew_a6_d0;
     if (en) begin
-      \$250  = skew_l6_d3;
+      \$250  = a_in6;
     end
     if (rst) begin
-      \$250  = 1'h0;
+      \$250  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = skew_l6_d5;
+    \$251  = skew_a6_d1;
     if (en) begin
-      \$251  = skew_l6_d4;
+      \$251  = skew_a6_d0;
     end
     if (rst) begin
-      \$251  = 1'h0;
+      \$251  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = skew_a7_d0;
+    \$252  = skew_a6_d2;
     if (en) begin
-      \$252  = a_in7;
+      \$252  = skew_a6_d1;
     end
     if (rst) begin
       \$252  = 8'h00;
@@ -6672,9 +6742,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = skew_a7_d1;
+    \$253  = skew_a6_d3;
     if (en) begin
-      \$253  = skew_a7_d0;
+      \$253  = skew_a6_d2;
     end
     if (rst) begin
       \$253  = 8'h00;
@@ -6682,9 +6752,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = skew_a7_d2;
+    \$254  = skew_a6_d4;
     if (en) begin
-      \$254  = skew_a7_d1;
+      \$254  = skew_a6_d3;
     end
     if (rst) begin
       \$254  = 8'h00;
@@ -6692,9 +6762,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = skew_a7_d3;
+    \$255  = skew_a6_d5;
     if (en) begin
-      \$255  = skew_a7_d2;
+      \$255  = skew_a6_d4;
     end
     if (rst) begin
       \$255  = 8'h00;
@@ -6702,39 +6772,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = skew_a7_d4;
+    \$256  = skew_l6_d0;
     if (en) begin
-      \$256  = skew_a7_d3;
+      \$256  = in_last;
     end
     if (rst) begin
-      \$256  = 8'h00;
+      \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = skew_a7_d5;
+    \$257  = skew_l6_d1;
     if (en) begin
-      \$257  = skew_a7_d4;
+      \$257  = skew_l6_d0;
     end
     if (rst) begin
-      \$257  = 8'h00;
+      \$257  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = \a$584 ;
+    \$258  = skew_l6_d2;
     if (en) begin
-      \$258  = skew_a7_d5;
+      \$258  = skew_l6_d1;
     end
     if (rst) begin
-      \$258  = 8'h00;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = skew_l7_d0;
+    \$259  = skew_l6_d3;
     if (en) begin
-      \$259  = \$76 ;
+      \$259  = skew_l6_d2;
     end
     if (rst) begin
       \$259  = 1'h0;
@@ -6742,9 +6812,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = skew_l7_d1;
+    \$260  = skew_l6_d4;
     if (en) begin
-      \$260  = skew_l7_d0;
+      \$260  = skew_l6_d3;
     end
     if (rst) begin
       \$260  = 1'h0;
@@ -6752,9 +6822,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = skew_l7_d2;
+    \$261  = skew_l6_d5;
     if (en) begin
-      \$261  = skew_l7_d1;
+      \$261  = skew_l6_d4;
     end
     if (rst) begin
       \$261  = 1'h0;
@@ -6762,378 +6832,382 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = skew_l7_d3;
+    \$262  = skew_a7_d0;
     if (en) begin
-      \$262  = skew_l7_d2;
+      \$262  = a_in7;
     end
     if (rst) begin
-      \$262  = 1'h0;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = skew_l7_d4;
+    \$263  = skew_a7_d1;
     if (en) begin
-      \$263  = skew_l7_d3;
+      \$263  = skew_a7_d0;
     end
     if (rst) begin
-      \$263  = 1'h0;
+      \$263  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = skew_l7_d5;
+    \$264  = skew_a7_d2;
     if (en) begin
-      \$264  = skew_l7_d4;
+      \$264  = skew_a7_d1;
     end
     if (rst) begin
-      \$264  = 1'h0;
+      \$264  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = skew_l7_d6;
+    \$265  = skew_a7_d3;
     if (en) begin
-      \$265  = skew_l7_d5;
+      \$265  = skew_a7_d2;
     end
     if (rst) begin
-      \$265  = 1'h0;
+      \$265  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = \b$36 ;
+    \$266  = skew_a7_d4;
     if (en) begin
-      \$266  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = skew_w2_d0;
-    if (en) begin
-      \$267  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = \b$46 ;
-    if (en) begin
-      \$268  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = skew_w3_d0;
-    if (en) begin
-      \$269  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = skew_w3_d1;
-    if (en) begin
-      \$270  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = \b$56 ;
-    if (en) begin
-      \$271  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = skew_w4_d0;
-    if (en) begin
-      \$272  = w_in4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = skew_w4_d1;
-    if (en) begin
-      \$273  = skew_w4_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = skew_w4_d2;
-    if (en) begin
-      \$274  = skew_w4_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = \b$66 ;
-    if (en) begin
-      \$275  = skew_w4_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = skew_w5_d0;
-    if (en) begin
-      \$276  = w_in5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = skew_w5_d1;
-    if (en) begin
-      \$277  = skew_w5_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = skew_w5_d2;
-    if (en) begin
-      \$278  = skew_w5_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = skew_w5_d3;
-    if (en) begin
-      \$279  = skew_w5_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = \b$76 ;
-    if (en) begin
-      \$280  = skew_w5_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = skew_w6_d0;
-    if (en) begin
-      \$281  = w_in6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = skew_w6_d1;
-    if (en) begin
-      \$282  = skew_w6_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = skew_w6_d2;
-    if (en) begin
-      \$283  = skew_w6_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = skew_w6_d3;
-    if (en) begin
-      \$284  = skew_w6_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = skew_w6_d4;
-    if (en) begin
-      \$285  = skew_w6_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = \b$86 ;
-    if (en) begin
-      \$286  = skew_w6_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = skew_w7_d0;
-    if (en) begin
-      \$287  = w_in7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = skew_w7_d1;
-    if (en) begin
-      \$288  = skew_w7_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = skew_w7_d2;
-    if (en) begin
-      \$289  = skew_w7_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = skew_w7_d3;
-    if (en) begin
-      \$290  = skew_w7_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = skew_w7_d4;
-    if (en) begin
-      \$291  = skew_w7_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = skew_w7_d5;
-    if (en) begin
-      \$292  = skew_w7_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = \b$96 ;
-    if (en) begin
-      \$293  = skew_w7_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = \a$34 ;
-    if (en) begin
-      \$294  = a_in0;
+      \$266  = skew_a7_d3;
     end
     if (rst) begin
-      \$294  = 8'h00;
+      \$266  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = l_0_0;
+    \$267  = skew_a7_d5;
     if (en) begin
-      \$295  = \$77 ;
+      \$267  = skew_a7_d4;
     end
     if (rst) begin
-      \$295  = 1'h0;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = \b$106 ;
+    \$268  = skew_a7_d6;
     if (en) begin
-      \$296  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = p_0_0;
-    if (en) begin
-      \$297  = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
+      \$268  = skew_a7_d5;
     end
     if (rst) begin
-      \$297  = 16'h0000;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = lr_0_0_d0;
+    \$269  = skew_l7_d0;
     if (en) begin
-      \$298  = \$78 ;
+      \$269  = in_last;
     end
     if (rst) begin
-      \$298  = 1'h0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = lr_0_0_d1;
+    \$270  = skew_l7_d1;
     if (en) begin
-      \$299  = lr_0_0_d0;
+      \$270  = skew_l7_d0;
     end
     if (rst) begin
-      \$299  = 1'h0;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = lr_0_0_d2;
+    \$271  = skew_l7_d2;
     if (en) begin
-      \$300  = lr_0_0_d1;
+      \$271  = skew_l7_d1;
     end
     if (rst) begin
-      \$300  = 1'h0;
+      \$271  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = acc_0_0;
+    \$272  = skew_l7_d3;
     if (en) begin
-      \$301  = \$79 ;
+      \$272  = skew_l7_d2;
     end
     if (rst) begin
-      \$301  = 26'h0000000;
+      \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = out_0_0;
-    if (cap_0_0) begin
-      \$302  = \$1 [25:0];
-    end else if (\$80 ) begin
-      \$302  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = \a$44 ;
+    \$273  = skew_l7_d4;
     if (en) begin
-      \$303  = \a$34 ;
+      \$273  = skew_l7_d3;
     end
     if (rst) begin
-      \$303  = 8'h00;
+      \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = l_0_1;
+    \$274  = skew_l7_d5;
     if (en) begin
-      \$304  = l_0_0;
+      \$274  = skew_l7_d4;
     end
     if (rst) begin
-      \$304  = 1'h0;
+      \$274  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = \b$116 ;
+    \$275  = skew_l7_d6;
     if (en) begin
-      \$305  = \b$36 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = p_0_1;
-    if (en) begin
-      \$306  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
+      \$275  = skew_l7_d5;
     end
     if (rst) begin
-      \$306  = 16'h0000;
+      \$275  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = lr_0_1_d0;
+    \$276  = skew_w1_d0;
     if (en) begin
-      \$307  = l_0_0;
+      \$276  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$277  = skew_w2_d0;
+    if (en) begin
+      \$277  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$278  = skew_w2_d1;
+    if (en) begin
+      \$278  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$279  = skew_w3_d0;
+    if (en) begin
+      \$279  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$280  = skew_w3_d1;
+    if (en) begin
+      \$280  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$281  = skew_w3_d2;
+    if (en) begin
+      \$281  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$282  = skew_w4_d0;
+    if (en) begin
+      \$282  = w_in4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$283  = skew_w4_d1;
+    if (en) begin
+      \$283  = skew_w4_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$284  = skew_w4_d2;
+    if (en) begin
+      \$284  = skew_w4_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$285  = skew_w4_d3;
+    if (en) begin
+      \$285  = skew_w4_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$286  = skew_w5_d0;
+    if (en) begin
+      \$286  = w_in5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$287  = skew_w5_d1;
+    if (en) begin
+      \$287  = skew_w5_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$288  = skew_w5_d2;
+    if (en) begin
+      \$288  = skew_w5_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$289  = skew_w5_d3;
+    if (en) begin
+      \$289  = skew_w5_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$290  = skew_w5_d4;
+    if (en) begin
+      \$290  = skew_w5_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$291  = skew_w6_d0;
+    if (en) begin
+      \$291  = w_in6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$292  = skew_w6_d1;
+    if (en) begin
+      \$292  = skew_w6_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$293  = skew_w6_d2;
+    if (en) begin
+      \$293  = skew_w6_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$294  = skew_w6_d3;
+    if (en) begin
+      \$294  = skew_w6_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$295  = skew_w6_d4;
+    if (en) begin
+      \$295  = skew_w6_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$296  = skew_w6_d5;
+    if (en) begin
+      \$296  = skew_w6_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$297  = skew_w7_d0;
+    if (en) begin
+      \$297  = w_in7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$298  = skew_w7_d1;
+    if (en) begin
+      \$298  = skew_w7_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$299  = skew_w7_d2;
+    if (en) begin
+      \$299  = skew_w7_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$300  = skew_w7_d3;
+    if (en) begin
+      \$300  = skew_w7_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$301  = skew_w7_d4;
+    if (en) begin
+      \$301  = skew_w7_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$302  = skew_w7_d5;
+    if (en) begin
+      \$302  = skew_w7_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$303  = skew_w7_d6;
+    if (en) begin
+      \$303  = skew_w7_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$304  = a_0_0;
+    if (en) begin
+      \$304  = a_in0;
     end
     if (rst) begin
-      \$307  = 1'h0;
+      \$304  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = lr_0_1_d1;
+    \$305  = l_0_0;
     if (en) begin
-      \$308  = lr_0_1_d0;
+      \$305  = in_last;
+    end
+    if (rst) begin
+      \$305  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$306  = w_0_0;
+    if (en) begin
+      \$306  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$307  = p_0_0;
+    if (en) begin
+      \$307  = { \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883  };
+    end
+    if (rst) begin
+      \$307  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$308  = lr_0_0_d0;
+    if (en) begin
+      \$308  = in_last;
     end
     if (rst) begin
       \$308  = 1'h0;
@@ -7141,9 +7215,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = lr_0_1_d2;
+    \$309  = lr_0_0_d1;
     if (en) begin
-      \$309  = lr_0_1_d1;
+      \$309  = lr_0_0_d0;
     end
     if (rst) begin
       \$309  = 1'h0;
@@ -7151,75 +7225,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = acc_0_1;
+    \$310  = lr_0_0_d2;
     if (en) begin
-      \$310  = \$81 ;
+      \$310  = lr_0_0_d1;
     end
     if (rst) begin
-      \$310  = 26'h0000000;
+      \$310  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = out_0_1;
-    if (cap_0_1) begin
-      \$311  = \$2 [25:0];
-    end else if (\$82 ) begin
-      \$311  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = \a$54 ;
+    \$311  = acc_0_0;
     if (en) begin
-      \$312  = \a$44 ;
+      \$311  = \$2 ;
     end
     if (rst) begin
-      \$312  = 8'h00;
+      \$311  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = l_0_2;
+    \$312  = out_0_0;
+    if (cap_0_0) begin
+      \$312  = \$133 [25:0];
+    end else if (\$3 ) begin
+      \$312  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$313  = a_0_1;
     if (en) begin
-      \$313  = l_0_1;
+      \$313  = a_0_0;
     end
     if (rst) begin
-      \$313  = 1'h0;
+      \$313  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = \b$126 ;
+    \$314  = l_0_1;
     if (en) begin
-      \$314  = \b$46 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = p_0_2;
-    if (en) begin
-      \$315  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
+      \$314  = l_0_0;
     end
     if (rst) begin
-      \$315  = 16'h0000;
+      \$314  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = lr_0_2_d0;
+    \$315  = w_0_1;
     if (en) begin
-      \$316  = l_0_1;
+      \$315  = skew_w1_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$316  = p_0_1;
+    if (en) begin
+      \$316  = { \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899  };
     end
     if (rst) begin
-      \$316  = 1'h0;
+      \$316  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = lr_0_2_d1;
+    \$317  = lr_0_1_d0;
     if (en) begin
-      \$317  = lr_0_2_d0;
+      \$317  = l_0_0;
     end
     if (rst) begin
       \$317  = 1'h0;
@@ -7227,9 +7301,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = lr_0_2_d2;
+    \$318  = lr_0_1_d1;
     if (en) begin
-      \$318  = lr_0_2_d1;
+      \$318  = lr_0_1_d0;
     end
     if (rst) begin
       \$318  = 1'h0;
@@ -7237,75 +7311,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = acc_0_2;
+    \$319  = lr_0_1_d2;
     if (en) begin
-      \$319  = \$83 ;
+      \$319  = lr_0_1_d1;
     end
     if (rst) begin
-      \$319  = 26'h0000000;
+      \$319  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = out_0_2;
-    if (cap_0_2) begin
-      \$320  = \$3 [25:0];
-    end else if (\$84 ) begin
-      \$320  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = \a$64 ;
+    \$320  = acc_0_1;
     if (en) begin
-      \$321  = \a$54 ;
+      \$320  = \$4 ;
     end
     if (rst) begin
-      \$321  = 8'h00;
+      \$320  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = l_0_3;
+    \$321  = out_0_1;
+    if (cap_0_1) begin
+      \$321  = \$134 [25:0];
+    end else if (\$5 ) begin
+      \$321  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$322  = a_0_2;
     if (en) begin
-      \$322  = l_0_2;
+      \$322  = a_0_1;
     end
     if (rst) begin
-      \$322  = 1'h0;
+      \$322  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = \b$136 ;
+    \$323  = l_0_2;
     if (en) begin
-      \$323  = \b$56 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = p_0_3;
-    if (en) begin
-      \$324  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
+      \$323  = l_0_1;
     end
     if (rst) begin
-      \$324  = 16'h0000;
+      \$323  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = lr_0_3_d0;
+    \$324  = w_0_2;
     if (en) begin
-      \$325  = l_0_2;
+      \$324  = skew_w2_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$325  = p_0_2;
+    if (en) begin
+      \$325  = { \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915  };
     end
     if (rst) begin
-      \$325  = 1'h0;
+      \$325  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = lr_0_3_d1;
+    \$326  = lr_0_2_d0;
     if (en) begin
-      \$326  = lr_0_3_d0;
+      \$326  = l_0_1;
     end
     if (rst) begin
       \$326  = 1'h0;
@@ -7313,9 +7387,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = lr_0_3_d2;
+    \$327  = lr_0_2_d1;
     if (en) begin
-      \$327  = lr_0_3_d1;
+      \$327  = lr_0_2_d0;
     end
     if (rst) begin
       \$327  = 1'h0;
@@ -7323,75 +7397,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = acc_0_3;
+    \$328  = lr_0_2_d2;
     if (en) begin
-      \$328  = \$85 ;
+      \$328  = lr_0_2_d1;
     end
     if (rst) begin
-      \$328  = 26'h0000000;
+      \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = out_0_3;
-    if (cap_0_3) begin
-      \$329  = \$4 [25:0];
-    end else if (\$86 ) begin
-      \$329  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = \a$74 ;
+    \$329  = acc_0_2;
     if (en) begin
-      \$330  = \a$64 ;
+      \$329  = \$6 ;
     end
     if (rst) begin
-      \$330  = 8'h00;
+      \$329  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = l_0_4;
+    \$330  = out_0_2;
+    if (cap_0_2) begin
+      \$330  = \$135 [25:0];
+    end else if (\$7 ) begin
+      \$330  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$331  = a_0_3;
     if (en) begin
-      \$331  = l_0_3;
+      \$331  = a_0_2;
     end
     if (rst) begin
-      \$331  = 1'h0;
+      \$331  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = \b$146 ;
+    \$332  = l_0_3;
     if (en) begin
-      \$332  = \b$66 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = p_0_4;
-    if (en) begin
-      \$333  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
+      \$332  = l_0_2;
     end
     if (rst) begin
-      \$333  = 16'h0000;
+      \$332  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = lr_0_4_d0;
+    \$333  = w_0_3;
     if (en) begin
-      \$334  = l_0_3;
+      \$333  = skew_w3_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$334  = p_0_3;
+    if (en) begin
+      \$334  = { \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931  };
     end
     if (rst) begin
-      \$334  = 1'h0;
+      \$334  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = lr_0_4_d1;
+    \$335  = lr_0_3_d0;
     if (en) begin
-      \$335  = lr_0_4_d0;
+      \$335  = l_0_2;
     end
     if (rst) begin
       \$335  = 1'h0;
@@ -7399,9 +7473,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = lr_0_4_d2;
+    \$336  = lr_0_3_d1;
     if (en) begin
-      \$336  = lr_0_4_d1;
+      \$336  = lr_0_3_d0;
     end
     if (rst) begin
       \$336  = 1'h0;
@@ -7409,75 +7483,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = acc_0_4;
+    \$337  = lr_0_3_d2;
     if (en) begin
-      \$337  = \$87 ;
+      \$337  = lr_0_3_d1;
     end
     if (rst) begin
-      \$337  = 26'h0000000;
+      \$337  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = out_0_4;
-    if (cap_0_4) begin
-      \$338  = \$5 [25:0];
-    end else if (\$88 ) begin
-      \$338  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = \a$84 ;
+    \$338  = acc_0_3;
     if (en) begin
-      \$339  = \a$74 ;
+      \$338  = \$8 ;
     end
     if (rst) begin
-      \$339  = 8'h00;
+      \$338  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = l_0_5;
+    \$339  = out_0_3;
+    if (cap_0_3) begin
+      \$339  = \$136 [25:0];
+    end else if (\$9 ) begin
+      \$339  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$340  = a_0_4;
     if (en) begin
-      \$340  = l_0_4;
+      \$340  = a_0_3;
     end
     if (rst) begin
-      \$340  = 1'h0;
+      \$340  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = \b$156 ;
+    \$341  = l_0_4;
     if (en) begin
-      \$341  = \b$76 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = p_0_5;
-    if (en) begin
-      \$342  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
+      \$341  = l_0_3;
     end
     if (rst) begin
-      \$342  = 16'h0000;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = lr_0_5_d0;
+    \$342  = w_0_4;
     if (en) begin
-      \$343  = l_0_4;
+      \$342  = skew_w4_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$343  = p_0_4;
+    if (en) begin
+      \$343  = { \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947  };
     end
     if (rst) begin
-      \$343  = 1'h0;
+      \$343  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = lr_0_5_d1;
+    \$344  = lr_0_4_d0;
     if (en) begin
-      \$344  = lr_0_5_d0;
+      \$344  = l_0_3;
     end
     if (rst) begin
       \$344  = 1'h0;
@@ -7485,9 +7559,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = lr_0_5_d2;
+    \$345  = lr_0_4_d1;
     if (en) begin
-      \$345  = lr_0_5_d1;
+      \$345  = lr_0_4_d0;
     end
     if (rst) begin
       \$345  = 1'h0;
@@ -7495,75 +7569,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = acc_0_5;
+    \$346  = lr_0_4_d2;
     if (en) begin
-      \$346  = \$89 ;
+      \$346  = lr_0_4_d1;
     end
     if (rst) begin
-      \$346  = 26'h0000000;
+      \$346  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = out_0_5;
-    if (cap_0_5) begin
-      \$347  = \$6 [25:0];
-    end else if (\$90 ) begin
-      \$347  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = \a$94 ;
+    \$347  = acc_0_4;
     if (en) begin
-      \$348  = \a$84 ;
+      \$347  = \$10 ;
     end
     if (rst) begin
-      \$348  = 8'h00;
+      \$347  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = l_0_6;
+    \$348  = out_0_4;
+    if (cap_0_4) begin
+      \$348  = \$137 [25:0];
+    end else if (\$11 ) begin
+      \$348  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$349  = a_0_5;
     if (en) begin
-      \$349  = l_0_5;
+      \$349  = a_0_4;
     end
     if (rst) begin
-      \$349  = 1'h0;
+      \$349  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = \b$166 ;
+    \$350  = l_0_5;
     if (en) begin
-      \$350  = \b$86 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = p_0_6;
-    if (en) begin
-      \$351  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
+      \$350  = l_0_4;
     end
     if (rst) begin
-      \$351  = 16'h0000;
+      \$350  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = lr_0_6_d0;
+    \$351  = w_0_5;
     if (en) begin
-      \$352  = l_0_5;
+      \$351  = skew_w5_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$352  = p_0_5;
+    if (en) begin
+      \$352  = { \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963  };
     end
     if (rst) begin
-      \$352  = 1'h0;
+      \$352  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = lr_0_6_d1;
+    \$353  = lr_0_5_d0;
     if (en) begin
-      \$353  = lr_0_6_d0;
+      \$353  = l_0_4;
     end
     if (rst) begin
       \$353  = 1'h0;
@@ -7571,9 +7645,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = lr_0_6_d2;
+    \$354  = lr_0_5_d1;
     if (en) begin
-      \$354  = lr_0_6_d1;
+      \$354  = lr_0_5_d0;
     end
     if (rst) begin
       \$354  = 1'h0;
@@ -7581,75 +7655,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = acc_0_6;
+    \$355  = lr_0_5_d2;
     if (en) begin
-      \$355  = \$91 ;
+      \$355  = lr_0_5_d1;
     end
     if (rst) begin
-      \$355  = 26'h0000000;
+      \$355  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = out_0_6;
-    if (cap_0_6) begin
-      \$356  = \$7 [25:0];
-    end else if (\$92 ) begin
-      \$356  = out_1_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = a_0_7;
+    \$356  = acc_0_5;
     if (en) begin
-      \$357  = \a$94 ;
+      \$356  = \$12 ;
     end
     if (rst) begin
-      \$357  = 8'h00;
+      \$356  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = l_0_7;
+    \$357  = out_0_5;
+    if (cap_0_5) begin
+      \$357  = \$138 [25:0];
+    end else if (\$13 ) begin
+      \$357  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$358  = a_0_6;
     if (en) begin
-      \$358  = l_0_6;
+      \$358  = a_0_5;
     end
     if (rst) begin
-      \$358  = 1'h0;
+      \$358  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = \b$176 ;
+    \$359  = l_0_6;
     if (en) begin
-      \$359  = \b$96 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = p_0_7;
-    if (en) begin
-      \$360  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
+      \$359  = l_0_5;
     end
     if (rst) begin
-      \$360  = 16'h0000;
+      \$359  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = lr_0_7_d0;
+    \$360  = w_0_6;
     if (en) begin
-      \$361  = l_0_6;
+      \$360  = skew_w6_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$361  = p_0_6;
+    if (en) begin
+      \$361  = { \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979  };
     end
     if (rst) begin
-      \$361  = 1'h0;
+      \$361  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = lr_0_7_d1;
+    \$362  = lr_0_6_d0;
     if (en) begin
-      \$362  = lr_0_7_d0;
+      \$362  = l_0_5;
     end
     if (rst) begin
       \$362  = 1'h0;
@@ -7657,9 +7731,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = lr_0_7_d2;
+    \$363  = lr_0_6_d1;
     if (en) begin
-      \$363  = lr_0_7_d1;
+      \$363  = lr_0_6_d0;
     end
     if (rst) begin
       \$363  = 1'h0;
@@ -7667,75 +7741,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = acc_0_7;
+    \$364  = lr_0_6_d2;
     if (en) begin
-      \$364  = \$93 ;
+      \$364  = lr_0_6_d1;
     end
     if (rst) begin
-      \$364  = 26'h0000000;
+      \$364  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = out_0_7;
-    if (cap_0_7) begin
-      \$365  = \$8 [25:0];
-    end else if (\$94 ) begin
-      \$365  = out_1_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = \a$114 ;
+    \$365  = acc_0_6;
     if (en) begin
-      \$366  = \a$104 ;
+      \$365  = \$14 ;
     end
     if (rst) begin
-      \$366  = 8'h00;
+      \$365  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = l_1_0;
+    \$366  = out_0_6;
+    if (cap_0_6) begin
+      \$366  = \$139 [25:0];
+    end else if (\$15 ) begin
+      \$366  = out_1_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$367  = a_0_7;
     if (en) begin
-      \$367  = skew_l1_d0;
+      \$367  = a_0_6;
     end
     if (rst) begin
-      \$367  = 1'h0;
+      \$367  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = \b$186 ;
+    \$368  = l_0_7;
     if (en) begin
-      \$368  = \b$106 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = p_1_0;
-    if (en) begin
-      \$369  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+      \$368  = l_0_6;
     end
     if (rst) begin
-      \$369  = 16'h0000;
+      \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = lr_1_0_d0;
+    \$369  = w_0_7;
     if (en) begin
-      \$370  = skew_l1_d0;
+      \$369  = skew_w7_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$370  = p_0_7;
+    if (en) begin
+      \$370  = { \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995  };
     end
     if (rst) begin
-      \$370  = 1'h0;
+      \$370  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = lr_1_0_d1;
+    \$371  = lr_0_7_d0;
     if (en) begin
-      \$371  = lr_1_0_d0;
+      \$371  = l_0_6;
     end
     if (rst) begin
       \$371  = 1'h0;
@@ -7743,9 +7817,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = lr_1_0_d2;
+    \$372  = lr_0_7_d1;
     if (en) begin
-      \$372  = lr_1_0_d1;
+      \$372  = lr_0_7_d0;
     end
     if (rst) begin
       \$372  = 1'h0;
@@ -7753,75 +7827,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = acc_1_0;
+    \$373  = lr_0_7_d2;
     if (en) begin
-      \$373  = \$95 ;
+      \$373  = lr_0_7_d1;
     end
     if (rst) begin
-      \$373  = 26'h0000000;
+      \$373  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = out_1_0;
-    if (cap_1_0) begin
-      \$374  = \$9 [25:0];
-    end else if (\$96 ) begin
-      \$374  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = \a$124 ;
+    \$374  = acc_0_7;
     if (en) begin
-      \$375  = \a$114 ;
+      \$374  = \$16 ;
     end
     if (rst) begin
-      \$375  = 8'h00;
+      \$374  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = l_1_1;
+    \$375  = out_0_7;
+    if (cap_0_7) begin
+      \$375  = \$140 [25:0];
+    end else if (\$17 ) begin
+      \$375  = out_1_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$376  = a_1_0;
     if (en) begin
-      \$376  = l_1_0;
+      \$376  = skew_a1_d0;
     end
     if (rst) begin
-      \$376  = 1'h0;
+      \$376  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = \b$196 ;
+    \$377  = l_1_0;
     if (en) begin
-      \$377  = \b$116 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = p_1_1;
-    if (en) begin
-      \$378  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
+      \$377  = skew_l1_d0;
     end
     if (rst) begin
-      \$378  = 16'h0000;
+      \$377  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = lr_1_1_d0;
+    \$378  = w_1_0;
     if (en) begin
-      \$379  = l_1_0;
+      \$378  = w_0_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$379  = p_1_0;
+    if (en) begin
+      \$379  = { \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011  };
     end
     if (rst) begin
-      \$379  = 1'h0;
+      \$379  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = lr_1_1_d1;
+    \$380  = lr_1_0_d0;
     if (en) begin
-      \$380  = lr_1_1_d0;
+      \$380  = skew_l1_d0;
     end
     if (rst) begin
       \$380  = 1'h0;
@@ -7829,9 +7903,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = lr_1_1_d2;
+    \$381  = lr_1_0_d1;
     if (en) begin
-      \$381  = lr_1_1_d1;
+      \$381  = lr_1_0_d0;
     end
     if (rst) begin
       \$381  = 1'h0;
@@ -7839,75 +7913,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = acc_1_1;
+    \$382  = lr_1_0_d2;
     if (en) begin
-      \$382  = \$97 ;
+      \$382  = lr_1_0_d1;
     end
     if (rst) begin
-      \$382  = 26'h0000000;
+      \$382  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = out_1_1;
-    if (cap_1_1) begin
-      \$383  = \$10 [25:0];
-    end else if (\$98 ) begin
-      \$383  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = \a$134 ;
+    \$383  = acc_1_0;
     if (en) begin
-      \$384  = \a$124 ;
+      \$383  = \$18 ;
     end
     if (rst) begin
-      \$384  = 8'h00;
+      \$383  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = l_1_2;
+    \$384  = out_1_0;
+    if (cap_1_0) begin
+      \$384  = \$141 [25:0];
+    end else if (\$19 ) begin
+      \$384  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$385  = a_1_1;
     if (en) begin
-      \$385  = l_1_1;
+      \$385  = a_1_0;
     end
     if (rst) begin
-      \$385  = 1'h0;
+      \$385  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = \b$206 ;
+    \$386  = l_1_1;
     if (en) begin
-      \$386  = \b$126 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = p_1_2;
-    if (en) begin
-      \$387  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+      \$386  = l_1_0;
     end
     if (rst) begin
-      \$387  = 16'h0000;
+      \$386  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = lr_1_2_d0;
+    \$387  = w_1_1;
     if (en) begin
-      \$388  = l_1_1;
+      \$387  = w_0_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$388  = p_1_1;
+    if (en) begin
+      \$388  = { \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027  };
     end
     if (rst) begin
-      \$388  = 1'h0;
+      \$388  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = lr_1_2_d1;
+    \$389  = lr_1_1_d0;
     if (en) begin
-      \$389  = lr_1_2_d0;
+      \$389  = l_1_0;
     end
     if (rst) begin
       \$389  = 1'h0;
@@ -7915,9 +7989,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = lr_1_2_d2;
+    \$390  = lr_1_1_d1;
     if (en) begin
-      \$390  = lr_1_2_d1;
+      \$390  = lr_1_1_d0;
     end
     if (rst) begin
       \$390  = 1'h0;
@@ -7925,75 +7999,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = acc_1_2;
+    \$391  = lr_1_1_d2;
     if (en) begin
-      \$391  = \$99 ;
+      \$391  = lr_1_1_d1;
     end
     if (rst) begin
-      \$391  = 26'h0000000;
+      \$391  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = out_1_2;
-    if (cap_1_2) begin
-      \$392  = \$11 [25:0];
-    end else if (\$100 ) begin
-      \$392  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = \a$144 ;
+    \$392  = acc_1_1;
     if (en) begin
-      \$393  = \a$134 ;
+      \$392  = \$20 ;
     end
     if (rst) begin
-      \$393  = 8'h00;
+      \$392  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = l_1_3;
+    \$393  = out_1_1;
+    if (cap_1_1) begin
+      \$393  = \$142 [25:0];
+    end else if (\$21 ) begin
+      \$393  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$394  = a_1_2;
     if (en) begin
-      \$394  = l_1_2;
+      \$394  = a_1_1;
     end
     if (rst) begin
-      \$394  = 1'h0;
+      \$394  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = \b$216 ;
+    \$395  = l_1_2;
     if (en) begin
-      \$395  = \b$136 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = p_1_3;
-    if (en) begin
-      \$396  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
+      \$395  = l_1_1;
     end
     if (rst) begin
-      \$396  = 16'h0000;
+      \$395  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = lr_1_3_d0;
+    \$396  = w_1_2;
     if (en) begin
-      \$397  = l_1_2;
+      \$396  = w_0_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$397  = p_1_2;
+    if (en) begin
+      \$397  = { \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043  };
     end
     if (rst) begin
-      \$397  = 1'h0;
+      \$397  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = lr_1_3_d1;
+    \$398  = lr_1_2_d0;
     if (en) begin
-      \$398  = lr_1_3_d0;
+      \$398  = l_1_1;
     end
     if (rst) begin
       \$398  = 1'h0;
@@ -8001,9 +8075,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = lr_1_3_d2;
+    \$399  = lr_1_2_d1;
     if (en) begin
-      \$399  = lr_1_3_d1;
+      \$399  = lr_1_2_d0;
     end
     if (rst) begin
       \$399  = 1'h0;
@@ -8011,75 +8085,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = acc_1_3;
+    \$400  = lr_1_2_d2;
     if (en) begin
-      \$400  = \$101 ;
+      \$400  = lr_1_2_d1;
     end
     if (rst) begin
-      \$400  = 26'h0000000;
+      \$400  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = out_1_3;
-    if (cap_1_3) begin
-      \$401  = \$12 [25:0];
-    end else if (\$102 ) begin
-      \$401  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = \a$154 ;
+    \$401  = acc_1_2;
     if (en) begin
-      \$402  = \a$144 ;
+      \$401  = \$22 ;
     end
     if (rst) begin
-      \$402  = 8'h00;
+      \$401  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = l_1_4;
+    \$402  = out_1_2;
+    if (cap_1_2) begin
+      \$402  = \$143 [25:0];
+    end else if (\$23 ) begin
+      \$402  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$403  = a_1_3;
     if (en) begin
-      \$403  = l_1_3;
+      \$403  = a_1_2;
     end
     if (rst) begin
-      \$403  = 1'h0;
+      \$403  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = \b$226 ;
+    \$404  = l_1_3;
     if (en) begin
-      \$404  = \b$146 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = p_1_4;
-    if (en) begin
-      \$405  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
+      \$404  = l_1_2;
     end
     if (rst) begin
-      \$405  = 16'h0000;
+      \$404  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = lr_1_4_d0;
+    \$405  = w_1_3;
     if (en) begin
-      \$406  = l_1_3;
+      \$405  = w_0_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$406  = p_1_3;
+    if (en) begin
+      \$406  = { \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059  };
     end
     if (rst) begin
-      \$406  = 1'h0;
+      \$406  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = lr_1_4_d1;
+    \$407  = lr_1_3_d0;
     if (en) begin
-      \$407  = lr_1_4_d0;
+      \$407  = l_1_2;
     end
     if (rst) begin
       \$407  = 1'h0;
@@ -8087,9 +8161,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = lr_1_4_d2;
+    \$408  = lr_1_3_d1;
     if (en) begin
-      \$408  = lr_1_4_d1;
+      \$408  = lr_1_3_d0;
     end
     if (rst) begin
       \$408  = 1'h0;
@@ -8097,75 +8171,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = acc_1_4;
+    \$409  = lr_1_3_d2;
     if (en) begin
-      \$409  = \$103 ;
+      \$409  = lr_1_3_d1;
     end
     if (rst) begin
-      \$409  = 26'h0000000;
+      \$409  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = out_1_4;
-    if (cap_1_4) begin
-      \$410  = \$13 [25:0];
-    end else if (\$104 ) begin
-      \$410  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = \a$164 ;
+    \$410  = acc_1_3;
     if (en) begin
-      \$411  = \a$154 ;
+      \$410  = \$24 ;
     end
     if (rst) begin
-      \$411  = 8'h00;
+      \$410  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = l_1_5;
+    \$411  = out_1_3;
+    if (cap_1_3) begin
+      \$411  = \$144 [25:0];
+    end else if (\$25 ) begin
+      \$411  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$412  = a_1_4;
     if (en) begin
-      \$412  = l_1_4;
+      \$412  = a_1_3;
     end
     if (rst) begin
-      \$412  = 1'h0;
+      \$412  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = \b$236 ;
+    \$413  = l_1_4;
     if (en) begin
-      \$413  = \b$156 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = p_1_5;
-    if (en) begin
-      \$414  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
+      \$413  = l_1_3;
     end
     if (rst) begin
-      \$414  = 16'h0000;
+      \$413  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = lr_1_5_d0;
+    \$414  = w_1_4;
     if (en) begin
-      \$415  = l_1_4;
+      \$414  = w_0_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$415  = p_1_4;
+    if (en) begin
+      \$415  = { \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075  };
     end
     if (rst) begin
-      \$415  = 1'h0;
+      \$415  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = lr_1_5_d1;
+    \$416  = lr_1_4_d0;
     if (en) begin
-      \$416  = lr_1_5_d0;
+      \$416  = l_1_3;
     end
     if (rst) begin
       \$416  = 1'h0;
@@ -8173,9 +8247,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = lr_1_5_d2;
+    \$417  = lr_1_4_d1;
     if (en) begin
-      \$417  = lr_1_5_d1;
+      \$417  = lr_1_4_d0;
     end
     if (rst) begin
       \$417  = 1'h0;
@@ -8183,75 +8257,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$418  = acc_1_5;
+    \$418  = lr_1_4_d2;
     if (en) begin
-      \$418  = \$105 ;
+      \$418  = lr_1_4_d1;
     end
     if (rst) begin
-      \$418  = 26'h0000000;
+      \$418  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$419  = out_1_5;
-    if (cap_1_5) begin
-      \$419  = \$14 [25:0];
-    end else if (\$106 ) begin
-      \$419  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$420  = \a$174 ;
+    \$419  = acc_1_4;
     if (en) begin
-      \$420  = \a$164 ;
+      \$419  = \$26 ;
     end
     if (rst) begin
-      \$420  = 8'h00;
+      \$419  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$421  = l_1_6;
+    \$420  = out_1_4;
+    if (cap_1_4) begin
+      \$420  = \$145 [25:0];
+    end else if (\$27 ) begin
+      \$420  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$421  = a_1_5;
     if (en) begin
-      \$421  = l_1_5;
+      \$421  = a_1_4;
     end
     if (rst) begin
-      \$421  = 1'h0;
+      \$421  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$422  = \b$246 ;
+    \$422  = l_1_5;
     if (en) begin
-      \$422  = \b$166 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$423  = p_1_6;
-    if (en) begin
-      \$423  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
+      \$422  = l_1_4;
     end
     if (rst) begin
-      \$423  = 16'h0000;
+      \$422  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$424  = lr_1_6_d0;
+    \$423  = w_1_5;
     if (en) begin
-      \$424  = l_1_5;
+      \$423  = w_0_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$424  = p_1_5;
+    if (en) begin
+      \$424  = { \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091  };
     end
     if (rst) begin
-      \$424  = 1'h0;
+      \$424  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$425  = lr_1_6_d1;
+    \$425  = lr_1_5_d0;
     if (en) begin
-      \$425  = lr_1_6_d0;
+      \$425  = l_1_4;
     end
     if (rst) begin
       \$425  = 1'h0;
@@ -8259,9 +8333,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$426  = lr_1_6_d2;
+    \$426  = lr_1_5_d1;
     if (en) begin
-      \$426  = lr_1_6_d1;
+      \$426  = lr_1_5_d0;
     end
     if (rst) begin
       \$426  = 1'h0;
@@ -8269,75 +8343,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$427  = acc_1_6;
+    \$427  = lr_1_5_d2;
     if (en) begin
-      \$427  = \$107 ;
+      \$427  = lr_1_5_d1;
     end
     if (rst) begin
-      \$427  = 26'h0000000;
+      \$427  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$428  = out_1_6;
-    if (cap_1_6) begin
-      \$428  = \$15 [25:0];
-    end else if (\$108 ) begin
-      \$428  = out_2_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$429  = a_1_7;
+    \$428  = acc_1_5;
     if (en) begin
-      \$429  = \a$174 ;
+      \$428  = \$28 ;
     end
     if (rst) begin
-      \$429  = 8'h00;
+      \$428  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$430  = l_1_7;
+    \$429  = out_1_5;
+    if (cap_1_5) begin
+      \$429  = \$146 [25:0];
+    end else if (\$29 ) begin
+      \$429  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$430  = a_1_6;
     if (en) begin
-      \$430  = l_1_6;
+      \$430  = a_1_5;
     end
     if (rst) begin
-      \$430  = 1'h0;
+      \$430  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$431  = \b$256 ;
+    \$431  = l_1_6;
     if (en) begin
-      \$431  = \b$176 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$432  = p_1_7;
-    if (en) begin
-      \$432  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
+      \$431  = l_1_5;
     end
     if (rst) begin
-      \$432  = 16'h0000;
+      \$431  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$433  = lr_1_7_d0;
+    \$432  = w_1_6;
     if (en) begin
-      \$433  = l_1_6;
+      \$432  = w_0_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$433  = p_1_6;
+    if (en) begin
+      \$433  = { \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107  };
     end
     if (rst) begin
-      \$433  = 1'h0;
+      \$433  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = lr_1_7_d1;
+    \$434  = lr_1_6_d0;
     if (en) begin
-      \$434  = lr_1_7_d0;
+      \$434  = l_1_5;
     end
     if (rst) begin
       \$434  = 1'h0;
@@ -8345,9 +8419,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = lr_1_7_d2;
+    \$435  = lr_1_6_d1;
     if (en) begin
-      \$435  = lr_1_7_d1;
+      \$435  = lr_1_6_d0;
     end
     if (rst) begin
       \$435  = 1'h0;
@@ -8355,75 +8429,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = acc_1_7;
+    \$436  = lr_1_6_d2;
     if (en) begin
-      \$436  = \$109 ;
+      \$436  = lr_1_6_d1;
     end
     if (rst) begin
-      \$436  = 26'h0000000;
+      \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = out_1_7;
-    if (cap_1_7) begin
-      \$437  = \$16 [25:0];
-    end else if (\$110 ) begin
-      \$437  = out_2_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = \a$194 ;
+    \$437  = acc_1_6;
     if (en) begin
-      \$438  = \a$184 ;
+      \$437  = \$30 ;
     end
     if (rst) begin
-      \$438  = 8'h00;
+      \$437  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = l_2_0;
+    \$438  = out_1_6;
+    if (cap_1_6) begin
+      \$438  = \$147 [25:0];
+    end else if (\$31 ) begin
+      \$438  = out_2_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$439  = a_1_7;
     if (en) begin
-      \$439  = skew_l2_d1;
+      \$439  = a_1_6;
     end
     if (rst) begin
-      \$439  = 1'h0;
+      \$439  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = \b$266 ;
+    \$440  = l_1_7;
     if (en) begin
-      \$440  = \b$186 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = p_2_0;
-    if (en) begin
-      \$441  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
+      \$440  = l_1_6;
     end
     if (rst) begin
-      \$441  = 16'h0000;
+      \$440  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = lr_2_0_d0;
+    \$441  = w_1_7;
     if (en) begin
-      \$442  = skew_l2_d1;
+      \$441  = w_0_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$442  = p_1_7;
+    if (en) begin
+      \$442  = { \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123  };
     end
     if (rst) begin
-      \$442  = 1'h0;
+      \$442  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = lr_2_0_d1;
+    \$443  = lr_1_7_d0;
     if (en) begin
-      \$443  = lr_2_0_d0;
+      \$443  = l_1_6;
     end
     if (rst) begin
       \$443  = 1'h0;
@@ -8431,9 +8505,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = lr_2_0_d2;
+    \$444  = lr_1_7_d1;
     if (en) begin
-      \$444  = lr_2_0_d1;
+      \$444  = lr_1_7_d0;
     end
     if (rst) begin
       \$444  = 1'h0;
@@ -8441,75 +8515,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = acc_2_0;
+    \$445  = lr_1_7_d2;
     if (en) begin
-      \$445  = \$111 ;
+      \$445  = lr_1_7_d1;
     end
     if (rst) begin
-      \$445  = 26'h0000000;
+      \$445  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = out_2_0;
-    if (cap_2_0) begin
-      \$446  = \$17 [25:0];
-    end else if (\$112 ) begin
-      \$446  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = \a$204 ;
+    \$446  = acc_1_7;
     if (en) begin
-      \$447  = \a$194 ;
+      \$446  = \$32 ;
     end
     if (rst) begin
-      \$447  = 8'h00;
+      \$446  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = l_2_1;
+    \$447  = out_1_7;
+    if (cap_1_7) begin
+      \$447  = \$148 [25:0];
+    end else if (\$33 ) begin
+      \$447  = out_2_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = a_2_0;
     if (en) begin
-      \$448  = l_2_0;
+      \$448  = skew_a2_d1;
     end
     if (rst) begin
-      \$448  = 1'h0;
+      \$448  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = \b$276 ;
+    \$449  = l_2_0;
     if (en) begin
-      \$449  = \b$196 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = p_2_1;
-    if (en) begin
-      \$450  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
+      \$449  = skew_l2_d1;
     end
     if (rst) begin
-      \$450  = 16'h0000;
+      \$449  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = lr_2_1_d0;
+    \$450  = w_2_0;
     if (en) begin
-      \$451  = l_2_0;
+      \$450  = w_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$451  = p_2_0;
+    if (en) begin
+      \$451  = { \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139  };
     end
     if (rst) begin
-      \$451  = 1'h0;
+      \$451  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = lr_2_1_d1;
+    \$452  = lr_2_0_d0;
     if (en) begin
-      \$452  = lr_2_1_d0;
+      \$452  = skew_l2_d1;
     end
     if (rst) begin
       \$452  = 1'h0;
@@ -8517,9 +8591,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = lr_2_1_d2;
+    \$453  = lr_2_0_d1;
     if (en) begin
-      \$453  = lr_2_1_d1;
+      \$453  = lr_2_0_d0;
     end
     if (rst) begin
       \$453  = 1'h0;
@@ -8527,75 +8601,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = acc_2_1;
+    \$454  = lr_2_0_d2;
     if (en) begin
-      \$454  = \$113 ;
+      \$454  = lr_2_0_d1;
     end
     if (rst) begin
-      \$454  = 26'h0000000;
+      \$454  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = out_2_1;
-    if (cap_2_1) begin
-      \$455  = \$18 [25:0];
-    end else if (\$114 ) begin
-      \$455  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = \a$214 ;
+    \$455  = acc_2_0;
     if (en) begin
-      \$456  = \a$204 ;
+      \$455  = \$34 ;
     end
     if (rst) begin
-      \$456  = 8'h00;
+      \$455  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = l_2_2;
+    \$456  = out_2_0;
+    if (cap_2_0) begin
+      \$456  = \$149 [25:0];
+    end else if (\$35 ) begin
+      \$456  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$457  = a_2_1;
     if (en) begin
-      \$457  = l_2_1;
+      \$457  = a_2_0;
     end
     if (rst) begin
-      \$457  = 1'h0;
+      \$457  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = \b$286 ;
+    \$458  = l_2_1;
     if (en) begin
-      \$458  = \b$206 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = p_2_2;
-    if (en) begin
-      \$459  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
+      \$458  = l_2_0;
     end
     if (rst) begin
-      \$459  = 16'h0000;
+      \$458  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = lr_2_2_d0;
+    \$459  = w_2_1;
     if (en) begin
-      \$460  = l_2_1;
+      \$459  = w_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$460  = p_2_1;
+    if (en) begin
+      \$460  = { \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155  };
     end
     if (rst) begin
-      \$460  = 1'h0;
+      \$460  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = lr_2_2_d1;
+    \$461  = lr_2_1_d0;
     if (en) begin
-      \$461  = lr_2_2_d0;
+      \$461  = l_2_0;
     end
     if (rst) begin
       \$461  = 1'h0;
@@ -8603,9 +8677,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = lr_2_2_d2;
+    \$462  = lr_2_1_d1;
     if (en) begin
-      \$462  = lr_2_2_d1;
+      \$462  = lr_2_1_d0;
     end
     if (rst) begin
       \$462  = 1'h0;
@@ -8613,75 +8687,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = acc_2_2;
+    \$463  = lr_2_1_d2;
     if (en) begin
-      \$463  = \$115 ;
+      \$463  = lr_2_1_d1;
     end
     if (rst) begin
-      \$463  = 26'h0000000;
+      \$463  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = out_2_2;
-    if (cap_2_2) begin
-      \$464  = \$19 [25:0];
-    end else if (\$116 ) begin
-      \$464  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = \a$224 ;
+    \$464  = acc_2_1;
     if (en) begin
-      \$465  = \a$214 ;
+      \$464  = \$36 ;
     end
     if (rst) begin
-      \$465  = 8'h00;
+      \$464  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = l_2_3;
+    \$465  = out_2_1;
+    if (cap_2_1) begin
+      \$465  = \$150 [25:0];
+    end else if (\$37 ) begin
+      \$465  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$466  = a_2_2;
     if (en) begin
-      \$466  = l_2_2;
+      \$466  = a_2_1;
     end
     if (rst) begin
-      \$466  = 1'h0;
+      \$466  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = \b$296 ;
+    \$467  = l_2_2;
     if (en) begin
-      \$467  = \b$216 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = p_2_3;
-    if (en) begin
-      \$468  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
+      \$467  = l_2_1;
     end
     if (rst) begin
-      \$468  = 16'h0000;
+      \$467  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = lr_2_3_d0;
+    \$468  = w_2_2;
     if (en) begin
-      \$469  = l_2_2;
+      \$468  = w_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$469  = p_2_2;
+    if (en) begin
+      \$469  = { \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171  };
     end
     if (rst) begin
-      \$469  = 1'h0;
+      \$469  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = lr_2_3_d1;
+    \$470  = lr_2_2_d0;
     if (en) begin
-      \$470  = lr_2_3_d0;
+      \$470  = l_2_1;
     end
     if (rst) begin
       \$470  = 1'h0;
@@ -8689,9 +8763,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = lr_2_3_d2;
+    \$471  = lr_2_2_d1;
     if (en) begin
-      \$471  = lr_2_3_d1;
+      \$471  = lr_2_2_d0;
     end
     if (rst) begin
       \$471  = 1'h0;
@@ -8699,75 +8773,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = acc_2_3;
+    \$472  = lr_2_2_d2;
     if (en) begin
-      \$472  = \$117 ;
+      \$472  = lr_2_2_d1;
     end
     if (rst) begin
-      \$472  = 26'h0000000;
+      \$472  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = out_2_3;
-    if (cap_2_3) begin
-      \$473  = \$20 [25:0];
-    end else if (\$118 ) begin
-      \$473  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = \a$234 ;
+    \$473  = acc_2_2;
     if (en) begin
-      \$474  = \a$224 ;
+      \$473  = \$38 ;
     end
     if (rst) begin
-      \$474  = 8'h00;
+      \$473  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = l_2_4;
+    \$474  = out_2_2;
+    if (cap_2_2) begin
+      \$474  = \$151 [25:0];
+    end else if (\$39 ) begin
+      \$474  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$475  = a_2_3;
     if (en) begin
-      \$475  = l_2_3;
+      \$475  = a_2_2;
     end
     if (rst) begin
-      \$475  = 1'h0;
+      \$475  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = \b$306 ;
+    \$476  = l_2_3;
     if (en) begin
-      \$476  = \b$226 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = p_2_4;
-    if (en) begin
-      \$477  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
+      \$476  = l_2_2;
     end
     if (rst) begin
-      \$477  = 16'h0000;
+      \$476  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = lr_2_4_d0;
+    \$477  = w_2_3;
     if (en) begin
-      \$478  = l_2_3;
+      \$477  = w_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$478  = p_2_3;
+    if (en) begin
+      \$478  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187  };
     end
     if (rst) begin
-      \$478  = 1'h0;
+      \$478  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = lr_2_4_d1;
+    \$479  = lr_2_3_d0;
     if (en) begin
-      \$479  = lr_2_4_d0;
+      \$479  = l_2_2;
     end
     if (rst) begin
       \$479  = 1'h0;
@@ -8775,9 +8849,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = lr_2_4_d2;
+    \$480  = lr_2_3_d1;
     if (en) begin
-      \$480  = lr_2_4_d1;
+      \$480  = lr_2_3_d0;
     end
     if (rst) begin
       \$480  = 1'h0;
@@ -8785,75 +8859,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = acc_2_4;
+    \$481  = lr_2_3_d2;
     if (en) begin
-      \$481  = \$119 ;
+      \$481  = lr_2_3_d1;
     end
     if (rst) begin
-      \$481  = 26'h0000000;
+      \$481  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = out_2_4;
-    if (cap_2_4) begin
-      \$482  = \$21 [25:0];
-    end else if (\$120 ) begin
-      \$482  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = \a$244 ;
+    \$482  = acc_2_3;
     if (en) begin
-      \$483  = \a$234 ;
+      \$482  = \$40 ;
     end
     if (rst) begin
-      \$483  = 8'h00;
+      \$482  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = l_2_5;
+    \$483  = out_2_3;
+    if (cap_2_3) begin
+      \$483  = \$152 [25:0];
+    end else if (\$41 ) begin
+      \$483  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$484  = a_2_4;
     if (en) begin
-      \$484  = l_2_4;
+      \$484  = a_2_3;
     end
     if (rst) begin
-      \$484  = 1'h0;
+      \$484  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = \b$316 ;
+    \$485  = l_2_4;
     if (en) begin
-      \$485  = \b$236 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = p_2_5;
-    if (en) begin
-      \$486  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
+      \$485  = l_2_3;
     end
     if (rst) begin
-      \$486  = 16'h0000;
+      \$485  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = lr_2_5_d0;
+    \$486  = w_2_4;
     if (en) begin
-      \$487  = l_2_4;
+      \$486  = w_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$487  = p_2_4;
+    if (en) begin
+      \$487  = { \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
     end
     if (rst) begin
-      \$487  = 1'h0;
+      \$487  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = lr_2_5_d1;
+    \$488  = lr_2_4_d0;
     if (en) begin
-      \$488  = lr_2_5_d0;
+      \$488  = l_2_3;
     end
     if (rst) begin
       \$488  = 1'h0;
@@ -8861,9 +8935,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = lr_2_5_d2;
+    \$489  = lr_2_4_d1;
     if (en) begin
-      \$489  = lr_2_5_d1;
+      \$489  = lr_2_4_d0;
     end
     if (rst) begin
       \$489  = 1'h0;
@@ -8871,75 +8945,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = acc_2_5;
+    \$490  = lr_2_4_d2;
     if (en) begin
-      \$490  = \$121 ;
+      \$490  = lr_2_4_d1;
     end
     if (rst) begin
-      \$490  = 26'h0000000;
+      \$490  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = out_2_5;
-    if (cap_2_5) begin
-      \$491  = \$22 [25:0];
-    end else if (\$122 ) begin
-      \$491  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = \a$254 ;
+    \$491  = acc_2_4;
     if (en) begin
-      \$492  = \a$244 ;
+      \$491  = \$42 ;
     end
     if (rst) begin
-      \$492  = 8'h00;
+      \$491  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = l_2_6;
+    \$492  = out_2_4;
+    if (cap_2_4) begin
+      \$492  = \$153 [25:0];
+    end else if (\$43 ) begin
+      \$492  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$493  = a_2_5;
     if (en) begin
-      \$493  = l_2_5;
+      \$493  = a_2_4;
     end
     if (rst) begin
-      \$493  = 1'h0;
+      \$493  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = \b$326 ;
+    \$494  = l_2_5;
     if (en) begin
-      \$494  = \b$246 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = p_2_6;
-    if (en) begin
-      \$495  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
+      \$494  = l_2_4;
     end
     if (rst) begin
-      \$495  = 16'h0000;
+      \$494  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = lr_2_6_d0;
+    \$495  = w_2_5;
     if (en) begin
-      \$496  = l_2_5;
+      \$495  = w_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$496  = p_2_5;
+    if (en) begin
+      \$496  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219  };
     end
     if (rst) begin
-      \$496  = 1'h0;
+      \$496  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = lr_2_6_d1;
+    \$497  = lr_2_5_d0;
     if (en) begin
-      \$497  = lr_2_6_d0;
+      \$497  = l_2_4;
     end
     if (rst) begin
       \$497  = 1'h0;
@@ -8947,9 +9021,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = lr_2_6_d2;
+    \$498  = lr_2_5_d1;
     if (en) begin
-      \$498  = lr_2_6_d1;
+      \$498  = lr_2_5_d0;
     end
     if (rst) begin
       \$498  = 1'h0;
@@ -8957,75 +9031,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = acc_2_6;
+    \$499  = lr_2_5_d2;
     if (en) begin
-      \$499  = \$123 ;
+      \$499  = lr_2_5_d1;
     end
     if (rst) begin
-      \$499  = 26'h0000000;
+      \$499  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$500  = out_2_6;
-    if (cap_2_6) begin
-      \$500  = \$23 [25:0];
-    end else if (\$124 ) begin
-      \$500  = out_3_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = a_2_7;
+    \$500  = acc_2_5;
     if (en) begin
-      \$501  = \a$254 ;
+      \$500  = \$44 ;
     end
     if (rst) begin
-      \$501  = 8'h00;
+      \$500  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = l_2_7;
+    \$501  = out_2_5;
+    if (cap_2_5) begin
+      \$501  = \$154 [25:0];
+    end else if (\$45 ) begin
+      \$501  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$502  = a_2_6;
     if (en) begin
-      \$502  = l_2_6;
+      \$502  = a_2_5;
     end
     if (rst) begin
-      \$502  = 1'h0;
+      \$502  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = \b$336 ;
+    \$503  = l_2_6;
     if (en) begin
-      \$503  = \b$256 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = p_2_7;
-    if (en) begin
-      \$504  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
+      \$503  = l_2_5;
     end
     if (rst) begin
-      \$504  = 16'h0000;
+      \$503  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = lr_2_7_d0;
+    \$504  = w_2_6;
     if (en) begin
-      \$505  = l_2_6;
+      \$504  = w_1_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$505  = p_2_6;
+    if (en) begin
+      \$505  = { \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
     end
     if (rst) begin
-      \$505  = 1'h0;
+      \$505  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = lr_2_7_d1;
+    \$506  = lr_2_6_d0;
     if (en) begin
-      \$506  = lr_2_7_d0;
+      \$506  = l_2_5;
     end
     if (rst) begin
       \$506  = 1'h0;
@@ -9033,9 +9107,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = lr_2_7_d2;
+    \$507  = lr_2_6_d1;
     if (en) begin
-      \$507  = lr_2_7_d1;
+      \$507  = lr_2_6_d0;
     end
     if (rst) begin
       \$507  = 1'h0;
@@ -9043,75 +9117,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = acc_2_7;
+    \$508  = lr_2_6_d2;
     if (en) begin
-      \$508  = \$125 ;
+      \$508  = lr_2_6_d1;
     end
     if (rst) begin
-      \$508  = 26'h0000000;
+      \$508  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = out_2_7;
-    if (cap_2_7) begin
-      \$509  = \$24 [25:0];
-    end else if (\$126 ) begin
-      \$509  = out_3_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = \a$274 ;
+    \$509  = acc_2_6;
     if (en) begin
-      \$510  = \a$264 ;
+      \$509  = \$46 ;
     end
     if (rst) begin
-      \$510  = 8'h00;
+      \$509  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = l_3_0;
+    \$510  = out_2_6;
+    if (cap_2_6) begin
+      \$510  = \$155 [25:0];
+    end else if (\$47 ) begin
+      \$510  = out_3_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$511  = a_2_7;
     if (en) begin
-      \$511  = skew_l3_d2;
+      \$511  = a_2_6;
     end
     if (rst) begin
-      \$511  = 1'h0;
+      \$511  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = \b$346 ;
+    \$512  = l_2_7;
     if (en) begin
-      \$512  = \b$266 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = p_3_0;
-    if (en) begin
-      \$513  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
+      \$512  = l_2_6;
     end
     if (rst) begin
-      \$513  = 16'h0000;
+      \$512  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = lr_3_0_d0;
+    \$513  = w_2_7;
     if (en) begin
-      \$514  = skew_l3_d2;
+      \$513  = w_1_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$514  = p_2_7;
+    if (en) begin
+      \$514  = { \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251  };
     end
     if (rst) begin
-      \$514  = 1'h0;
+      \$514  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = lr_3_0_d1;
+    \$515  = lr_2_7_d0;
     if (en) begin
-      \$515  = lr_3_0_d0;
+      \$515  = l_2_6;
     end
     if (rst) begin
       \$515  = 1'h0;
@@ -9119,9 +9193,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = lr_3_0_d2;
+    \$516  = lr_2_7_d1;
     if (en) begin
-      \$516  = lr_3_0_d1;
+      \$516  = lr_2_7_d0;
     end
     if (rst) begin
       \$516  = 1'h0;
@@ -9129,75 +9203,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = acc_3_0;
+    \$517  = lr_2_7_d2;
     if (en) begin
-      \$517  = \$127 ;
+      \$517  = lr_2_7_d1;
     end
     if (rst) begin
-      \$517  = 26'h0000000;
+      \$517  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = out_3_0;
-    if (cap_3_0) begin
-      \$518  = \$25 [25:0];
-    end else if (\$128 ) begin
-      \$518  = out_4_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = \a$284 ;
+    \$518  = acc_2_7;
     if (en) begin
-      \$519  = \a$274 ;
+      \$518  = \$48 ;
     end
     if (rst) begin
-      \$519  = 8'h00;
+      \$518  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = l_3_1;
+    \$519  = out_2_7;
+    if (cap_2_7) begin
+      \$519  = \$156 [25:0];
+    end else if (\$49 ) begin
+      \$519  = out_3_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$520  = a_3_0;
     if (en) begin
-      \$520  = l_3_0;
+      \$520  = skew_a3_d2;
     end
     if (rst) begin
-      \$520  = 1'h0;
+      \$520  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = \b$356 ;
+    \$521  = l_3_0;
     if (en) begin
-      \$521  = \b$276 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = p_3_1;
-    if (en) begin
-      \$522  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
+      \$521  = skew_l3_d2;
     end
     if (rst) begin
-      \$522  = 16'h0000;
+      \$521  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = lr_3_1_d0;
+    \$522  = w_3_0;
     if (en) begin
-      \$523  = l_3_0;
+      \$522  = w_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$523  = p_3_0;
+    if (en) begin
+      \$523  = { \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267  };
     end
     if (rst) begin
-      \$523  = 1'h0;
+      \$523  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = lr_3_1_d1;
+    \$524  = lr_3_0_d0;
     if (en) begin
-      \$524  = lr_3_1_d0;
+      \$524  = skew_l3_d2;
     end
     if (rst) begin
       \$524  = 1'h0;
@@ -9205,9 +9279,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = lr_3_1_d2;
+    \$525  = lr_3_0_d1;
     if (en) begin
-      \$525  = lr_3_1_d1;
+      \$525  = lr_3_0_d0;
     end
     if (rst) begin
       \$525  = 1'h0;
@@ -9215,75 +9289,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = acc_3_1;
+    \$526  = lr_3_0_d2;
     if (en) begin
-      \$526  = \$129 ;
+      \$526  = lr_3_0_d1;
     end
     if (rst) begin
-      \$526  = 26'h0000000;
+      \$526  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = out_3_1;
-    if (cap_3_1) begin
-      \$527  = \$26 [25:0];
-    end else if (\$130 ) begin
-      \$527  = out_4_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = \a$294 ;
+    \$527  = acc_3_0;
     if (en) begin
-      \$528  = \a$284 ;
+      \$527  = \$50 ;
     end
     if (rst) begin
-      \$528  = 8'h00;
+      \$527  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = l_3_2;
+    \$528  = out_3_0;
+    if (cap_3_0) begin
+      \$528  = \$157 [25:0];
+    end else if (\$51 ) begin
+      \$528  = out_4_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$529  = a_3_1;
     if (en) begin
-      \$529  = l_3_1;
+      \$529  = a_3_0;
     end
     if (rst) begin
-      \$529  = 1'h0;
+      \$529  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = \b$366 ;
+    \$530  = l_3_1;
     if (en) begin
-      \$530  = \b$286 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = p_3_2;
-    if (en) begin
-      \$531  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
+      \$530  = l_3_0;
     end
     if (rst) begin
-      \$531  = 16'h0000;
+      \$530  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = lr_3_2_d0;
+    \$531  = w_3_1;
     if (en) begin
-      \$532  = l_3_1;
+      \$531  = w_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$532  = p_3_1;
+    if (en) begin
+      \$532  = { \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283  };
     end
     if (rst) begin
-      \$532  = 1'h0;
+      \$532  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = lr_3_2_d1;
+    \$533  = lr_3_1_d0;
     if (en) begin
-      \$533  = lr_3_2_d0;
+      \$533  = l_3_0;
     end
     if (rst) begin
       \$533  = 1'h0;
@@ -9291,9 +9365,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = lr_3_2_d2;
+    \$534  = lr_3_1_d1;
     if (en) begin
-      \$534  = lr_3_2_d1;
+      \$534  = lr_3_1_d0;
     end
     if (rst) begin
       \$534  = 1'h0;
@@ -9301,75 +9375,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = acc_3_2;
+    \$535  = lr_3_1_d2;
     if (en) begin
-      \$535  = \$131 ;
+      \$535  = lr_3_1_d1;
     end
     if (rst) begin
-      \$535  = 26'h0000000;
+      \$535  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = out_3_2;
-    if (cap_3_2) begin
-      \$536  = \$27 [25:0];
-    end else if (\$132 ) begin
-      \$536  = out_4_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = \a$304 ;
+    \$536  = acc_3_1;
     if (en) begin
-      \$537  = \a$294 ;
+      \$536  = \$52 ;
     end
     if (rst) begin
-      \$537  = 8'h00;
+      \$536  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = l_3_3;
+    \$537  = out_3_1;
+    if (cap_3_1) begin
+      \$537  = \$158 [25:0];
+    end else if (\$53 ) begin
+      \$537  = out_4_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$538  = a_3_2;
     if (en) begin
-      \$538  = l_3_2;
+      \$538  = a_3_1;
     end
     if (rst) begin
-      \$538  = 1'h0;
+      \$538  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = \b$376 ;
+    \$539  = l_3_2;
     if (en) begin
-      \$539  = \b$296 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = p_3_3;
-    if (en) begin
-      \$540  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
+      \$539  = l_3_1;
     end
     if (rst) begin
-      \$540  = 16'h0000;
+      \$539  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = lr_3_3_d0;
+    \$540  = w_3_2;
     if (en) begin
-      \$541  = l_3_2;
+      \$540  = w_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$541  = p_3_2;
+    if (en) begin
+      \$541  = { \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299  };
     end
     if (rst) begin
-      \$541  = 1'h0;
+      \$541  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$542  = lr_3_3_d1;
+    \$542  = lr_3_2_d0;
     if (en) begin
-      \$542  = lr_3_3_d0;
+      \$542  = l_3_1;
     end
     if (rst) begin
       \$542  = 1'h0;
@@ -9377,9 +9451,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$543  = lr_3_3_d2;
+    \$543  = lr_3_2_d1;
     if (en) begin
-      \$543  = lr_3_3_d1;
+      \$543  = lr_3_2_d0;
     end
     if (rst) begin
       \$543  = 1'h0;
@@ -9387,75 +9461,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$544  = acc_3_3;
+    \$544  = lr_3_2_d2;
     if (en) begin
-      \$544  = \$133 ;
+      \$544  = lr_3_2_d1;
     end
     if (rst) begin
-      \$544  = 26'h0000000;
+      \$544  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$545  = out_3_3;
-    if (cap_3_3) begin
-      \$545  = \$28 [25:0];
-    end else if (\$134 ) begin
-      \$545  = out_4_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$546  = \a$314 ;
+    \$545  = acc_3_2;
     if (en) begin
-      \$546  = \a$304 ;
+      \$545  = \$54 ;
     end
     if (rst) begin
-      \$546  = 8'h00;
+      \$545  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$547  = l_3_4;
+    \$546  = out_3_2;
+    if (cap_3_2) begin
+      \$546  = \$159 [25:0];
+    end else if (\$55 ) begin
+      \$546  = out_4_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$547  = a_3_3;
     if (en) begin
-      \$547  = l_3_3;
+      \$547  = a_3_2;
     end
     if (rst) begin
-      \$547  = 1'h0;
+      \$547  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$548  = \b$386 ;
+    \$548  = l_3_3;
     if (en) begin
-      \$548  = \b$306 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$549  = p_3_4;
-    if (en) begin
-      \$549  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
+      \$548  = l_3_2;
     end
     if (rst) begin
-      \$549  = 16'h0000;
+      \$548  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$550  = lr_3_4_d0;
+    \$549  = w_3_3;
     if (en) begin
-      \$550  = l_3_3;
+      \$549  = w_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$550  = p_3_3;
+    if (en) begin
+      \$550  = { \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315  };
     end
     if (rst) begin
-      \$550  = 1'h0;
+      \$550  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$551  = lr_3_4_d1;
+    \$551  = lr_3_3_d0;
     if (en) begin
-      \$551  = lr_3_4_d0;
+      \$551  = l_3_2;
     end
     if (rst) begin
       \$551  = 1'h0;
@@ -9463,9 +9537,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$552  = lr_3_4_d2;
+    \$552  = lr_3_3_d1;
     if (en) begin
-      \$552  = lr_3_4_d1;
+      \$552  = lr_3_3_d0;
     end
     if (rst) begin
       \$552  = 1'h0;
@@ -9473,75 +9547,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$553  = acc_3_4;
+    \$553  = lr_3_3_d2;
     if (en) begin
-      \$553  = \$135 ;
+      \$553  = lr_3_3_d1;
     end
     if (rst) begin
-      \$553  = 26'h0000000;
+      \$553  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$554  = out_3_4;
-    if (cap_3_4) begin
-      \$554  = \$29 [25:0];
-    end else if (\$136 ) begin
-      \$554  = out_4_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$555  = \a$324 ;
+    \$554  = acc_3_3;
     if (en) begin
-      \$555  = \a$314 ;
+      \$554  = \$56 ;
     end
     if (rst) begin
-      \$555  = 8'h00;
+      \$554  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$556  = l_3_5;
+    \$555  = out_3_3;
+    if (cap_3_3) begin
+      \$555  = \$160 [25:0];
+    end else if (\$57 ) begin
+      \$555  = out_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$556  = a_3_4;
     if (en) begin
-      \$556  = l_3_4;
+      \$556  = a_3_3;
     end
     if (rst) begin
-      \$556  = 1'h0;
+      \$556  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$557  = \b$396 ;
+    \$557  = l_3_4;
     if (en) begin
-      \$557  = \b$316 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$558  = p_3_5;
-    if (en) begin
-      \$558  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
+      \$557  = l_3_3;
     end
     if (rst) begin
-      \$558  = 16'h0000;
+      \$557  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$559  = lr_3_5_d0;
+    \$558  = w_3_4;
     if (en) begin
-      \$559  = l_3_4;
+      \$558  = w_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$559  = p_3_4;
+    if (en) begin
+      \$559  = { \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331  };
     end
     if (rst) begin
-      \$559  = 1'h0;
+      \$559  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$560  = lr_3_5_d1;
+    \$560  = lr_3_4_d0;
     if (en) begin
-      \$560  = lr_3_5_d0;
+      \$560  = l_3_3;
     end
     if (rst) begin
       \$560  = 1'h0;
@@ -9549,9 +9623,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$561  = lr_3_5_d2;
+    \$561  = lr_3_4_d1;
     if (en) begin
-      \$561  = lr_3_5_d1;
+      \$561  = lr_3_4_d0;
     end
     if (rst) begin
       \$561  = 1'h0;
@@ -9559,75 +9633,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$562  = acc_3_5;
+    \$562  = lr_3_4_d2;
     if (en) begin
-      \$562  = \$137 ;
+      \$562  = lr_3_4_d1;
     end
     if (rst) begin
-      \$562  = 26'h0000000;
+      \$562  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$563  = out_3_5;
-    if (cap_3_5) begin
-      \$563  = \$30 [25:0];
-    end else if (\$138 ) begin
-      \$563  = out_4_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$564  = \a$334 ;
+    \$563  = acc_3_4;
     if (en) begin
-      \$564  = \a$324 ;
+      \$563  = \$58 ;
     end
     if (rst) begin
-      \$564  = 8'h00;
+      \$563  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$565  = l_3_6;
+    \$564  = out_3_4;
+    if (cap_3_4) begin
+      \$564  = \$161 [25:0];
+    end else if (\$59 ) begin
+      \$564  = out_4_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$565  = a_3_5;
     if (en) begin
-      \$565  = l_3_5;
+      \$565  = a_3_4;
     end
     if (rst) begin
-      \$565  = 1'h0;
+      \$565  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$566  = \b$406 ;
+    \$566  = l_3_5;
     if (en) begin
-      \$566  = \b$326 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$567  = p_3_6;
-    if (en) begin
-      \$567  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
+      \$566  = l_3_4;
     end
     if (rst) begin
-      \$567  = 16'h0000;
+      \$566  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$568  = lr_3_6_d0;
+    \$567  = w_3_5;
     if (en) begin
-      \$568  = l_3_5;
+      \$567  = w_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$568  = p_3_5;
+    if (en) begin
+      \$568  = { \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347  };
     end
     if (rst) begin
-      \$568  = 1'h0;
+      \$568  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$569  = lr_3_6_d1;
+    \$569  = lr_3_5_d0;
     if (en) begin
-      \$569  = lr_3_6_d0;
+      \$569  = l_3_4;
     end
     if (rst) begin
       \$569  = 1'h0;
@@ -9635,9 +9709,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$570  = lr_3_6_d2;
+    \$570  = lr_3_5_d1;
     if (en) begin
-      \$570  = lr_3_6_d1;
+      \$570  = lr_3_5_d0;
     end
     if (rst) begin
       \$570  = 1'h0;
@@ -9645,75 +9719,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$571  = acc_3_6;
+    \$571  = lr_3_5_d2;
     if (en) begin
-      \$571  = \$139 ;
+      \$571  = lr_3_5_d1;
     end
     if (rst) begin
-      \$571  = 26'h0000000;
+      \$571  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$572  = out_3_6;
-    if (cap_3_6) begin
-      \$572  = \$31 [25:0];
-    end else if (\$140 ) begin
-      \$572  = out_4_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$573  = a_3_7;
+    \$572  = acc_3_5;
     if (en) begin
-      \$573  = \a$334 ;
+      \$572  = \$60 ;
     end
     if (rst) begin
-      \$573  = 8'h00;
+      \$572  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$574  = l_3_7;
+    \$573  = out_3_5;
+    if (cap_3_5) begin
+      \$573  = \$162 [25:0];
+    end else if (\$61 ) begin
+      \$573  = out_4_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$574  = a_3_6;
     if (en) begin
-      \$574  = l_3_6;
+      \$574  = a_3_5;
     end
     if (rst) begin
-      \$574  = 1'h0;
+      \$574  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$575  = \b$416 ;
+    \$575  = l_3_6;
     if (en) begin
-      \$575  = \b$336 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$576  = p_3_7;
-    if (en) begin
-      \$576  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
+      \$575  = l_3_5;
     end
     if (rst) begin
-      \$576  = 16'h0000;
+      \$575  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$577  = lr_3_7_d0;
+    \$576  = w_3_6;
     if (en) begin
-      \$577  = l_3_6;
+      \$576  = w_2_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$577  = p_3_6;
+    if (en) begin
+      \$577  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363  };
     end
     if (rst) begin
-      \$577  = 1'h0;
+      \$577  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$578  = lr_3_7_d1;
+    \$578  = lr_3_6_d0;
     if (en) begin
-      \$578  = lr_3_7_d0;
+      \$578  = l_3_5;
     end
     if (rst) begin
       \$578  = 1'h0;
@@ -9721,9 +9795,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$579  = lr_3_7_d2;
+    \$579  = lr_3_6_d1;
     if (en) begin
-      \$579  = lr_3_7_d1;
+      \$579  = lr_3_6_d0;
     end
     if (rst) begin
       \$579  = 1'h0;
@@ -9731,75 +9805,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$580  = acc_3_7;
+    \$580  = lr_3_6_d2;
     if (en) begin
-      \$580  = \$141 ;
+      \$580  = lr_3_6_d1;
     end
     if (rst) begin
-      \$580  = 26'h0000000;
+      \$580  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$581  = out_3_7;
-    if (cap_3_7) begin
-      \$581  = \$32 [25:0];
-    end else if (\$142 ) begin
-      \$581  = out_4_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$582  = \a$354 ;
+    \$581  = acc_3_6;
     if (en) begin
-      \$582  = \a$344 ;
+      \$581  = \$62 ;
     end
     if (rst) begin
-      \$582  = 8'h00;
+      \$581  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$583  = l_4_0;
+    \$582  = out_3_6;
+    if (cap_3_6) begin
+      \$582  = \$163 [25:0];
+    end else if (\$63 ) begin
+      \$582  = out_4_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$583  = a_3_7;
     if (en) begin
-      \$583  = skew_l4_d3;
+      \$583  = a_3_6;
     end
     if (rst) begin
-      \$583  = 1'h0;
+      \$583  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$584  = \b$426 ;
+    \$584  = l_3_7;
     if (en) begin
-      \$584  = \b$346 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$585  = p_4_0;
-    if (en) begin
-      \$585  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
+      \$584  = l_3_6;
     end
     if (rst) begin
-      \$585  = 16'h0000;
+      \$584  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$586  = lr_4_0_d0;
+    \$585  = w_3_7;
     if (en) begin
-      \$586  = skew_l4_d3;
+      \$585  = w_2_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$586  = p_3_7;
+    if (en) begin
+      \$586  = { \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
     end
     if (rst) begin
-      \$586  = 1'h0;
+      \$586  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$587  = lr_4_0_d1;
+    \$587  = lr_3_7_d0;
     if (en) begin
-      \$587  = lr_4_0_d0;
+      \$587  = l_3_6;
     end
     if (rst) begin
       \$587  = 1'h0;
@@ -9807,9 +9881,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$588  = lr_4_0_d2;
+    \$588  = lr_3_7_d1;
     if (en) begin
-      \$588  = lr_4_0_d1;
+      \$588  = lr_3_7_d0;
     end
     if (rst) begin
       \$588  = 1'h0;
@@ -9817,75 +9891,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$589  = acc_4_0;
+    \$589  = lr_3_7_d2;
     if (en) begin
-      \$589  = \$143 ;
+      \$589  = lr_3_7_d1;
     end
     if (rst) begin
-      \$589  = 26'h0000000;
+      \$589  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$590  = out_4_0;
-    if (cap_4_0) begin
-      \$590  = \$33 [25:0];
-    end else if (\$144 ) begin
-      \$590  = out_5_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$591  = \a$364 ;
+    \$590  = acc_3_7;
     if (en) begin
-      \$591  = \a$354 ;
+      \$590  = \$64 ;
     end
     if (rst) begin
-      \$591  = 8'h00;
+      \$590  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$592  = l_4_1;
+    \$591  = out_3_7;
+    if (cap_3_7) begin
+      \$591  = \$164 [25:0];
+    end else if (\$65 ) begin
+      \$591  = out_4_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$592  = a_4_0;
     if (en) begin
-      \$592  = l_4_0;
+      \$592  = skew_a4_d3;
     end
     if (rst) begin
-      \$592  = 1'h0;
+      \$592  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$593  = \b$436 ;
+    \$593  = l_4_0;
     if (en) begin
-      \$593  = \b$356 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$594  = p_4_1;
-    if (en) begin
-      \$594  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
+      \$593  = skew_l4_d3;
     end
     if (rst) begin
-      \$594  = 16'h0000;
+      \$593  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$595  = lr_4_1_d0;
+    \$594  = w_4_0;
     if (en) begin
-      \$595  = l_4_0;
+      \$594  = w_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$595  = p_4_0;
+    if (en) begin
+      \$595  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395  };
     end
     if (rst) begin
-      \$595  = 1'h0;
+      \$595  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$596  = lr_4_1_d1;
+    \$596  = lr_4_0_d0;
     if (en) begin
-      \$596  = lr_4_1_d0;
+      \$596  = skew_l4_d3;
     end
     if (rst) begin
       \$596  = 1'h0;
@@ -9893,9 +9967,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$597  = lr_4_1_d2;
+    \$597  = lr_4_0_d1;
     if (en) begin
-      \$597  = lr_4_1_d1;
+      \$597  = lr_4_0_d0;
     end
     if (rst) begin
       \$597  = 1'h0;
@@ -9903,75 +9977,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$598  = acc_4_1;
+    \$598  = lr_4_0_d2;
     if (en) begin
-      \$598  = \$145 ;
+      \$598  = lr_4_0_d1;
     end
     if (rst) begin
-      \$598  = 26'h0000000;
+      \$598  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$599  = out_4_1;
-    if (cap_4_1) begin
-      \$599  = \$34 [25:0];
-    end else if (\$146 ) begin
-      \$599  = out_5_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$600  = \a$374 ;
+    \$599  = acc_4_0;
     if (en) begin
-      \$600  = \a$364 ;
+      \$599  = \$66 ;
     end
     if (rst) begin
-      \$600  = 8'h00;
+      \$599  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$601  = l_4_2;
+    \$600  = out_4_0;
+    if (cap_4_0) begin
+      \$600  = \$165 [25:0];
+    end else if (\$67 ) begin
+      \$600  = out_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$601  = a_4_1;
     if (en) begin
-      \$601  = l_4_1;
+      \$601  = a_4_0;
     end
     if (rst) begin
-      \$601  = 1'h0;
+      \$601  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$602  = \b$446 ;
+    \$602  = l_4_1;
     if (en) begin
-      \$602  = \b$366 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$603  = p_4_2;
-    if (en) begin
-      \$603  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
+      \$602  = l_4_0;
     end
     if (rst) begin
-      \$603  = 16'h0000;
+      \$602  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$604  = lr_4_2_d0;
+    \$603  = w_4_1;
     if (en) begin
-      \$604  = l_4_1;
+      \$603  = w_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$604  = p_4_1;
+    if (en) begin
+      \$604  = { \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
     end
     if (rst) begin
-      \$604  = 1'h0;
+      \$604  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$605  = lr_4_2_d1;
+    \$605  = lr_4_1_d0;
     if (en) begin
-      \$605  = lr_4_2_d0;
+      \$605  = l_4_0;
     end
     if (rst) begin
       \$605  = 1'h0;
@@ -9979,9 +10053,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$606  = lr_4_2_d2;
+    \$606  = lr_4_1_d1;
     if (en) begin
-      \$606  = lr_4_2_d1;
+      \$606  = lr_4_1_d0;
     end
     if (rst) begin
       \$606  = 1'h0;
@@ -9989,75 +10063,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$607  = acc_4_2;
+    \$607  = lr_4_1_d2;
     if (en) begin
-      \$607  = \$147 ;
+      \$607  = lr_4_1_d1;
     end
     if (rst) begin
-      \$607  = 26'h0000000;
+      \$607  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$608  = out_4_2;
-    if (cap_4_2) begin
-      \$608  = \$35 [25:0];
-    end else if (\$148 ) begin
-      \$608  = out_5_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$609  = \a$384 ;
+    \$608  = acc_4_1;
     if (en) begin
-      \$609  = \a$374 ;
+      \$608  = \$68 ;
     end
     if (rst) begin
-      \$609  = 8'h00;
+      \$608  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$610  = l_4_3;
+    \$609  = out_4_1;
+    if (cap_4_1) begin
+      \$609  = \$166 [25:0];
+    end else if (\$69 ) begin
+      \$609  = out_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$610  = a_4_2;
     if (en) begin
-      \$610  = l_4_2;
+      \$610  = a_4_1;
     end
     if (rst) begin
-      \$610  = 1'h0;
+      \$610  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$611  = \b$456 ;
+    \$611  = l_4_2;
     if (en) begin
-      \$611  = \b$376 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$612  = p_4_3;
-    if (en) begin
-      \$612  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
+      \$611  = l_4_1;
     end
     if (rst) begin
-      \$612  = 16'h0000;
+      \$611  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$613  = lr_4_3_d0;
+    \$612  = w_4_2;
     if (en) begin
-      \$613  = l_4_2;
+      \$612  = w_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$613  = p_4_2;
+    if (en) begin
+      \$613  = { \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427  };
     end
     if (rst) begin
-      \$613  = 1'h0;
+      \$613  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$614  = lr_4_3_d1;
+    \$614  = lr_4_2_d0;
     if (en) begin
-      \$614  = lr_4_3_d0;
+      \$614  = l_4_1;
     end
     if (rst) begin
       \$614  = 1'h0;
@@ -10065,9 +10139,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$615  = lr_4_3_d2;
+    \$615  = lr_4_2_d1;
     if (en) begin
-      \$615  = lr_4_3_d1;
+      \$615  = lr_4_2_d0;
     end
     if (rst) begin
       \$615  = 1'h0;
@@ -10075,75 +10149,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$616  = acc_4_3;
+    \$616  = lr_4_2_d2;
     if (en) begin
-      \$616  = \$149 ;
+      \$616  = lr_4_2_d1;
     end
     if (rst) begin
-      \$616  = 26'h0000000;
+      \$616  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$617  = out_4_3;
-    if (cap_4_3) begin
-      \$617  = \$36 [25:0];
-    end else if (\$150 ) begin
-      \$617  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$618  = \a$394 ;
+    \$617  = acc_4_2;
     if (en) begin
-      \$618  = \a$384 ;
+      \$617  = \$70 ;
     end
     if (rst) begin
-      \$618  = 8'h00;
+      \$617  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$619  = l_4_4;
+    \$618  = out_4_2;
+    if (cap_4_2) begin
+      \$618  = \$167 [25:0];
+    end else if (\$71 ) begin
+      \$618  = out_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$619  = a_4_3;
     if (en) begin
-      \$619  = l_4_3;
+      \$619  = a_4_2;
     end
     if (rst) begin
-      \$619  = 1'h0;
+      \$619  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$620  = \b$466 ;
+    \$620  = l_4_3;
     if (en) begin
-      \$620  = \b$386 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$621  = p_4_4;
-    if (en) begin
-      \$621  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
+      \$620  = l_4_2;
     end
     if (rst) begin
-      \$621  = 16'h0000;
+      \$620  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$622  = lr_4_4_d0;
+    \$621  = w_4_3;
     if (en) begin
-      \$622  = l_4_3;
+      \$621  = w_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$622  = p_4_3;
+    if (en) begin
+      \$622  = { \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443  };
     end
     if (rst) begin
-      \$622  = 1'h0;
+      \$622  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$623  = lr_4_4_d1;
+    \$623  = lr_4_3_d0;
     if (en) begin
-      \$623  = lr_4_4_d0;
+      \$623  = l_4_2;
     end
     if (rst) begin
       \$623  = 1'h0;
@@ -10151,9 +10225,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$624  = lr_4_4_d2;
+    \$624  = lr_4_3_d1;
     if (en) begin
-      \$624  = lr_4_4_d1;
+      \$624  = lr_4_3_d0;
     end
     if (rst) begin
       \$624  = 1'h0;
@@ -10161,75 +10235,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$625  = acc_4_4;
+    \$625  = lr_4_3_d2;
     if (en) begin
-      \$625  = \$151 ;
+      \$625  = lr_4_3_d1;
     end
     if (rst) begin
-      \$625  = 26'h0000000;
+      \$625  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$626  = out_4_4;
-    if (cap_4_4) begin
-      \$626  = \$37 [25:0];
-    end else if (\$152 ) begin
-      \$626  = out_5_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$627  = \a$404 ;
+    \$626  = acc_4_3;
     if (en) begin
-      \$627  = \a$394 ;
+      \$626  = \$72 ;
     end
     if (rst) begin
-      \$627  = 8'h00;
+      \$626  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$628  = l_4_5;
+    \$627  = out_4_3;
+    if (cap_4_3) begin
+      \$627  = \$168 [25:0];
+    end else if (\$73 ) begin
+      \$627  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$628  = a_4_4;
     if (en) begin
-      \$628  = l_4_4;
+      \$628  = a_4_3;
     end
     if (rst) begin
-      \$628  = 1'h0;
+      \$628  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$629  = \b$476 ;
+    \$629  = l_4_4;
     if (en) begin
-      \$629  = \b$396 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$630  = p_4_5;
-    if (en) begin
-      \$630  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
+      \$629  = l_4_3;
     end
     if (rst) begin
-      \$630  = 16'h0000;
+      \$629  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$631  = lr_4_5_d0;
+    \$630  = w_4_4;
     if (en) begin
-      \$631  = l_4_4;
+      \$630  = w_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$631  = p_4_4;
+    if (en) begin
+      \$631  = { \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459  };
     end
     if (rst) begin
-      \$631  = 1'h0;
+      \$631  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$632  = lr_4_5_d1;
+    \$632  = lr_4_4_d0;
     if (en) begin
-      \$632  = lr_4_5_d0;
+      \$632  = l_4_3;
     end
     if (rst) begin
       \$632  = 1'h0;
@@ -10237,9 +10311,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$633  = lr_4_5_d2;
+    \$633  = lr_4_4_d1;
     if (en) begin
-      \$633  = lr_4_5_d1;
+      \$633  = lr_4_4_d0;
     end
     if (rst) begin
       \$633  = 1'h0;
@@ -10247,75 +10321,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$634  = acc_4_5;
+    \$634  = lr_4_4_d2;
     if (en) begin
-      \$634  = \$153 ;
+      \$634  = lr_4_4_d1;
     end
     if (rst) begin
-      \$634  = 26'h0000000;
+      \$634  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$635  = out_4_5;
-    if (cap_4_5) begin
-      \$635  = \$38 [25:0];
-    end else if (\$154 ) begin
-      \$635  = out_5_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$636  = \a$414 ;
+    \$635  = acc_4_4;
     if (en) begin
-      \$636  = \a$404 ;
+      \$635  = \$74 ;
     end
     if (rst) begin
-      \$636  = 8'h00;
+      \$635  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$637  = l_4_6;
+    \$636  = out_4_4;
+    if (cap_4_4) begin
+      \$636  = \$169 [25:0];
+    end else if (\$75 ) begin
+      \$636  = out_5_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$637  = a_4_5;
     if (en) begin
-      \$637  = l_4_5;
+      \$637  = a_4_4;
     end
     if (rst) begin
-      \$637  = 1'h0;
+      \$637  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$638  = \b$486 ;
+    \$638  = l_4_5;
     if (en) begin
-      \$638  = \b$406 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$639  = p_4_6;
-    if (en) begin
-      \$639  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
+      \$638  = l_4_4;
     end
     if (rst) begin
-      \$639  = 16'h0000;
+      \$638  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$640  = lr_4_6_d0;
+    \$639  = w_4_5;
     if (en) begin
-      \$640  = l_4_5;
+      \$639  = w_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$640  = p_4_5;
+    if (en) begin
+      \$640  = { \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475  };
     end
     if (rst) begin
-      \$640  = 1'h0;
+      \$640  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$641  = lr_4_6_d1;
+    \$641  = lr_4_5_d0;
     if (en) begin
-      \$641  = lr_4_6_d0;
+      \$641  = l_4_4;
     end
     if (rst) begin
       \$641  = 1'h0;
@@ -10323,9 +10397,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$642  = lr_4_6_d2;
+    \$642  = lr_4_5_d1;
     if (en) begin
-      \$642  = lr_4_6_d1;
+      \$642  = lr_4_5_d0;
     end
     if (rst) begin
       \$642  = 1'h0;
@@ -10333,75 +10407,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$643  = acc_4_6;
+    \$643  = lr_4_5_d2;
     if (en) begin
-      \$643  = \$155 ;
+      \$643  = lr_4_5_d1;
     end
     if (rst) begin
-      \$643  = 26'h0000000;
+      \$643  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$644  = out_4_6;
-    if (cap_4_6) begin
-      \$644  = \$39 [25:0];
-    end else if (\$156 ) begin
-      \$644  = out_5_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$645  = a_4_7;
+    \$644  = acc_4_5;
     if (en) begin
-      \$645  = \a$414 ;
+      \$644  = \$76 ;
     end
     if (rst) begin
-      \$645  = 8'h00;
+      \$644  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$646  = l_4_7;
+    \$645  = out_4_5;
+    if (cap_4_5) begin
+      \$645  = \$170 [25:0];
+    end else if (\$77 ) begin
+      \$645  = out_5_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$646  = a_4_6;
     if (en) begin
-      \$646  = l_4_6;
+      \$646  = a_4_5;
     end
     if (rst) begin
-      \$646  = 1'h0;
+      \$646  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$647  = \b$496 ;
+    \$647  = l_4_6;
     if (en) begin
-      \$647  = \b$416 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$648  = p_4_7;
-    if (en) begin
-      \$648  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
+      \$647  = l_4_5;
     end
     if (rst) begin
-      \$648  = 16'h0000;
+      \$647  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$649  = lr_4_7_d0;
+    \$648  = w_4_6;
     if (en) begin
-      \$649  = l_4_6;
+      \$648  = w_3_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$649  = p_4_6;
+    if (en) begin
+      \$649  = { \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491  };
     end
     if (rst) begin
-      \$649  = 1'h0;
+      \$649  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$650  = lr_4_7_d1;
+    \$650  = lr_4_6_d0;
     if (en) begin
-      \$650  = lr_4_7_d0;
+      \$650  = l_4_5;
     end
     if (rst) begin
       \$650  = 1'h0;
@@ -10409,9 +10483,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$651  = lr_4_7_d2;
+    \$651  = lr_4_6_d1;
     if (en) begin
-      \$651  = lr_4_7_d1;
+      \$651  = lr_4_6_d0;
     end
     if (rst) begin
       \$651  = 1'h0;
@@ -10419,75 +10493,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$652  = acc_4_7;
+    \$652  = lr_4_6_d2;
     if (en) begin
-      \$652  = \$157 ;
+      \$652  = lr_4_6_d1;
     end
     if (rst) begin
-      \$652  = 26'h0000000;
+      \$652  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$653  = out_4_7;
-    if (cap_4_7) begin
-      \$653  = \$40 [25:0];
-    end else if (\$158 ) begin
-      \$653  = out_5_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$654  = \a$434 ;
+    \$653  = acc_4_6;
     if (en) begin
-      \$654  = \a$424 ;
+      \$653  = \$78 ;
     end
     if (rst) begin
-      \$654  = 8'h00;
+      \$653  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$655  = l_5_0;
+    \$654  = out_4_6;
+    if (cap_4_6) begin
+      \$654  = \$171 [25:0];
+    end else if (\$79 ) begin
+      \$654  = out_5_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$655  = a_4_7;
     if (en) begin
-      \$655  = skew_l5_d4;
+      \$655  = a_4_6;
     end
     if (rst) begin
-      \$655  = 1'h0;
+      \$655  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$656  = \b$506 ;
+    \$656  = l_4_7;
     if (en) begin
-      \$656  = \b$426 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$657  = p_5_0;
-    if (en) begin
-      \$657  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
+      \$656  = l_4_6;
     end
     if (rst) begin
-      \$657  = 16'h0000;
+      \$656  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$658  = lr_5_0_d0;
+    \$657  = w_4_7;
     if (en) begin
-      \$658  = skew_l5_d4;
+      \$657  = w_3_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$658  = p_4_7;
+    if (en) begin
+      \$658  = { \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507  };
     end
     if (rst) begin
-      \$658  = 1'h0;
+      \$658  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$659  = lr_5_0_d1;
+    \$659  = lr_4_7_d0;
     if (en) begin
-      \$659  = lr_5_0_d0;
+      \$659  = l_4_6;
     end
     if (rst) begin
       \$659  = 1'h0;
@@ -10495,9 +10569,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$660  = lr_5_0_d2;
+    \$660  = lr_4_7_d1;
     if (en) begin
-      \$660  = lr_5_0_d1;
+      \$660  = lr_4_7_d0;
     end
     if (rst) begin
       \$660  = 1'h0;
@@ -10505,75 +10579,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$661  = acc_5_0;
+    \$661  = lr_4_7_d2;
     if (en) begin
-      \$661  = \$159 ;
+      \$661  = lr_4_7_d1;
     end
     if (rst) begin
-      \$661  = 26'h0000000;
+      \$661  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$662  = out_5_0;
-    if (cap_5_0) begin
-      \$662  = \$41 [25:0];
-    end else if (\$160 ) begin
-      \$662  = out_6_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$663  = \a$444 ;
+    \$662  = acc_4_7;
     if (en) begin
-      \$663  = \a$434 ;
+      \$662  = \$80 ;
     end
     if (rst) begin
-      \$663  = 8'h00;
+      \$662  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$664  = l_5_1;
+    \$663  = out_4_7;
+    if (cap_4_7) begin
+      \$663  = \$172 [25:0];
+    end else if (\$81 ) begin
+      \$663  = out_5_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$664  = a_5_0;
     if (en) begin
-      \$664  = l_5_0;
+      \$664  = skew_a5_d4;
     end
     if (rst) begin
-      \$664  = 1'h0;
+      \$664  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$665  = \b$516 ;
+    \$665  = l_5_0;
     if (en) begin
-      \$665  = \b$436 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$666  = p_5_1;
-    if (en) begin
-      \$666  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
+      \$665  = skew_l5_d4;
     end
     if (rst) begin
-      \$666  = 16'h0000;
+      \$665  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$667  = lr_5_1_d0;
+    \$666  = w_5_0;
     if (en) begin
-      \$667  = l_5_0;
+      \$666  = w_4_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$667  = p_5_0;
+    if (en) begin
+      \$667  = { \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523  };
     end
     if (rst) begin
-      \$667  = 1'h0;
+      \$667  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$668  = lr_5_1_d1;
+    \$668  = lr_5_0_d0;
     if (en) begin
-      \$668  = lr_5_1_d0;
+      \$668  = skew_l5_d4;
     end
     if (rst) begin
       \$668  = 1'h0;
@@ -10581,9 +10655,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$669  = lr_5_1_d2;
+    \$669  = lr_5_0_d1;
     if (en) begin
-      \$669  = lr_5_1_d1;
+      \$669  = lr_5_0_d0;
     end
     if (rst) begin
       \$669  = 1'h0;
@@ -10591,75 +10665,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$670  = acc_5_1;
+    \$670  = lr_5_0_d2;
     if (en) begin
-      \$670  = \$161 ;
+      \$670  = lr_5_0_d1;
     end
     if (rst) begin
-      \$670  = 26'h0000000;
+      \$670  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$671  = out_5_1;
-    if (cap_5_1) begin
-      \$671  = \$42 [25:0];
-    end else if (\$162 ) begin
-      \$671  = out_6_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$672  = \a$454 ;
+    \$671  = acc_5_0;
     if (en) begin
-      \$672  = \a$444 ;
+      \$671  = \$82 ;
     end
     if (rst) begin
-      \$672  = 8'h00;
+      \$671  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$673  = l_5_2;
+    \$672  = out_5_0;
+    if (cap_5_0) begin
+      \$672  = \$173 [25:0];
+    end else if (\$83 ) begin
+      \$672  = out_6_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$673  = a_5_1;
     if (en) begin
-      \$673  = l_5_1;
+      \$673  = a_5_0;
     end
     if (rst) begin
-      \$673  = 1'h0;
+      \$673  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$674  = \b$526 ;
+    \$674  = l_5_1;
     if (en) begin
-      \$674  = \b$446 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$675  = p_5_2;
-    if (en) begin
-      \$675  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
+      \$674  = l_5_0;
     end
     if (rst) begin
-      \$675  = 16'h0000;
+      \$674  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$676  = lr_5_2_d0;
+    \$675  = w_5_1;
     if (en) begin
-      \$676  = l_5_1;
+      \$675  = w_4_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$676  = p_5_1;
+    if (en) begin
+      \$676  = { \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539  };
     end
     if (rst) begin
-      \$676  = 1'h0;
+      \$676  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$677  = lr_5_2_d1;
+    \$677  = lr_5_1_d0;
     if (en) begin
-      \$677  = lr_5_2_d0;
+      \$677  = l_5_0;
     end
     if (rst) begin
       \$677  = 1'h0;
@@ -10667,9 +10741,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$678  = lr_5_2_d2;
+    \$678  = lr_5_1_d1;
     if (en) begin
-      \$678  = lr_5_2_d1;
+      \$678  = lr_5_1_d0;
     end
     if (rst) begin
       \$678  = 1'h0;
@@ -10677,75 +10751,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$679  = acc_5_2;
+    \$679  = lr_5_1_d2;
     if (en) begin
-      \$679  = \$163 ;
+      \$679  = lr_5_1_d1;
     end
     if (rst) begin
-      \$679  = 26'h0000000;
+      \$679  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$680  = out_5_2;
-    if (cap_5_2) begin
-      \$680  = \$43 [25:0];
-    end else if (\$164 ) begin
-      \$680  = out_6_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$681  = \a$464 ;
+    \$680  = acc_5_1;
     if (en) begin
-      \$681  = \a$454 ;
+      \$680  = \$84 ;
     end
     if (rst) begin
-      \$681  = 8'h00;
+      \$680  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$682  = l_5_3;
+    \$681  = out_5_1;
+    if (cap_5_1) begin
+      \$681  = \$174 [25:0];
+    end else if (\$85 ) begin
+      \$681  = out_6_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$682  = a_5_2;
     if (en) begin
-      \$682  = l_5_2;
+      \$682  = a_5_1;
     end
     if (rst) begin
-      \$682  = 1'h0;
+      \$682  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$683  = \b$536 ;
+    \$683  = l_5_2;
     if (en) begin
-      \$683  = \b$456 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$684  = p_5_3;
-    if (en) begin
-      \$684  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
+      \$683  = l_5_1;
     end
     if (rst) begin
-      \$684  = 16'h0000;
+      \$683  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$685  = lr_5_3_d0;
+    \$684  = w_5_2;
     if (en) begin
-      \$685  = l_5_2;
+      \$684  = w_4_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$685  = p_5_2;
+    if (en) begin
+      \$685  = { \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555  };
     end
     if (rst) begin
-      \$685  = 1'h0;
+      \$685  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$686  = lr_5_3_d1;
+    \$686  = lr_5_2_d0;
     if (en) begin
-      \$686  = lr_5_3_d0;
+      \$686  = l_5_1;
     end
     if (rst) begin
       \$686  = 1'h0;
@@ -10753,9 +10827,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$687  = lr_5_3_d2;
+    \$687  = lr_5_2_d1;
     if (en) begin
-      \$687  = lr_5_3_d1;
+      \$687  = lr_5_2_d0;
     end
     if (rst) begin
       \$687  = 1'h0;
@@ -10763,75 +10837,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$688  = acc_5_3;
+    \$688  = lr_5_2_d2;
     if (en) begin
-      \$688  = \$165 ;
+      \$688  = lr_5_2_d1;
     end
     if (rst) begin
-      \$688  = 26'h0000000;
+      \$688  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$689  = out_5_3;
-    if (cap_5_3) begin
-      \$689  = \$44 [25:0];
-    end else if (\$166 ) begin
-      \$689  = out_6_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$690  = \a$474 ;
+    \$689  = acc_5_2;
     if (en) begin
-      \$690  = \a$464 ;
+      \$689  = \$86 ;
     end
     if (rst) begin
-      \$690  = 8'h00;
+      \$689  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$691  = l_5_4;
+    \$690  = out_5_2;
+    if (cap_5_2) begin
+      \$690  = \$175 [25:0];
+    end else if (\$87 ) begin
+      \$690  = out_6_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$691  = a_5_3;
     if (en) begin
-      \$691  = l_5_3;
+      \$691  = a_5_2;
     end
     if (rst) begin
-      \$691  = 1'h0;
+      \$691  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$692  = \b$546 ;
+    \$692  = l_5_3;
     if (en) begin
-      \$692  = \b$466 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$693  = p_5_4;
-    if (en) begin
-      \$693  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
+      \$692  = l_5_2;
     end
     if (rst) begin
-      \$693  = 16'h0000;
+      \$692  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$694  = lr_5_4_d0;
+    \$693  = w_5_3;
     if (en) begin
-      \$694  = l_5_3;
+      \$693  = w_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$694  = p_5_3;
+    if (en) begin
+      \$694  = { \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571  };
     end
     if (rst) begin
-      \$694  = 1'h0;
+      \$694  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$695  = lr_5_4_d1;
+    \$695  = lr_5_3_d0;
     if (en) begin
-      \$695  = lr_5_4_d0;
+      \$695  = l_5_2;
     end
     if (rst) begin
       \$695  = 1'h0;
@@ -10839,9 +10913,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$696  = lr_5_4_d2;
+    \$696  = lr_5_3_d1;
     if (en) begin
-      \$696  = lr_5_4_d1;
+      \$696  = lr_5_3_d0;
     end
     if (rst) begin
       \$696  = 1'h0;
@@ -10849,75 +10923,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$697  = acc_5_4;
+    \$697  = lr_5_3_d2;
     if (en) begin
-      \$697  = \$167 ;
+      \$697  = lr_5_3_d1;
     end
     if (rst) begin
-      \$697  = 26'h0000000;
+      \$697  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$698  = out_5_4;
-    if (cap_5_4) begin
-      \$698  = \$45 [25:0];
-    end else if (\$168 ) begin
-      \$698  = out_6_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$699  = \a$484 ;
+    \$698  = acc_5_3;
     if (en) begin
-      \$699  = \a$474 ;
+      \$698  = \$88 ;
     end
     if (rst) begin
-      \$699  = 8'h00;
+      \$698  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$700  = l_5_5;
+    \$699  = out_5_3;
+    if (cap_5_3) begin
+      \$699  = \$176 [25:0];
+    end else if (\$89 ) begin
+      \$699  = out_6_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$700  = a_5_4;
     if (en) begin
-      \$700  = l_5_4;
+      \$700  = a_5_3;
     end
     if (rst) begin
-      \$700  = 1'h0;
+      \$700  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$701  = \b$556 ;
+    \$701  = l_5_4;
     if (en) begin
-      \$701  = \b$476 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$702  = p_5_5;
-    if (en) begin
-      \$702  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
+      \$701  = l_5_3;
     end
     if (rst) begin
-      \$702  = 16'h0000;
+      \$701  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$703  = lr_5_5_d0;
+    \$702  = w_5_4;
     if (en) begin
-      \$703  = l_5_4;
+      \$702  = w_4_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$703  = p_5_4;
+    if (en) begin
+      \$703  = { \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587  };
     end
     if (rst) begin
-      \$703  = 1'h0;
+      \$703  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$704  = lr_5_5_d1;
+    \$704  = lr_5_4_d0;
     if (en) begin
-      \$704  = lr_5_5_d0;
+      \$704  = l_5_3;
     end
     if (rst) begin
       \$704  = 1'h0;
@@ -10925,9 +10999,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$705  = lr_5_5_d2;
+    \$705  = lr_5_4_d1;
     if (en) begin
-      \$705  = lr_5_5_d1;
+      \$705  = lr_5_4_d0;
     end
     if (rst) begin
       \$705  = 1'h0;
@@ -10935,75 +11009,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$706  = acc_5_5;
+    \$706  = lr_5_4_d2;
     if (en) begin
-      \$706  = \$169 ;
+      \$706  = lr_5_4_d1;
     end
     if (rst) begin
-      \$706  = 26'h0000000;
+      \$706  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$707  = out_5_5;
-    if (cap_5_5) begin
-      \$707  = \$46 [25:0];
-    end else if (\$170 ) begin
-      \$707  = out_6_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$708  = \a$494 ;
+    \$707  = acc_5_4;
     if (en) begin
-      \$708  = \a$484 ;
+      \$707  = \$90 ;
     end
     if (rst) begin
-      \$708  = 8'h00;
+      \$707  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$709  = l_5_6;
+    \$708  = out_5_4;
+    if (cap_5_4) begin
+      \$708  = \$177 [25:0];
+    end else if (\$91 ) begin
+      \$708  = out_6_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$709  = a_5_5;
     if (en) begin
-      \$709  = l_5_5;
+      \$709  = a_5_4;
     end
     if (rst) begin
-      \$709  = 1'h0;
+      \$709  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$710  = \b$566 ;
+    \$710  = l_5_5;
     if (en) begin
-      \$710  = \b$486 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$711  = p_5_6;
-    if (en) begin
-      \$711  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
+      \$710  = l_5_4;
     end
     if (rst) begin
-      \$711  = 16'h0000;
+      \$710  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$712  = lr_5_6_d0;
+    \$711  = w_5_5;
     if (en) begin
-      \$712  = l_5_5;
+      \$711  = w_4_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$712  = p_5_5;
+    if (en) begin
+      \$712  = { \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603  };
     end
     if (rst) begin
-      \$712  = 1'h0;
+      \$712  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$713  = lr_5_6_d1;
+    \$713  = lr_5_5_d0;
     if (en) begin
-      \$713  = lr_5_6_d0;
+      \$713  = l_5_4;
     end
     if (rst) begin
       \$713  = 1'h0;
@@ -11011,9 +11085,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$714  = lr_5_6_d2;
+    \$714  = lr_5_5_d1;
     if (en) begin
-      \$714  = lr_5_6_d1;
+      \$714  = lr_5_5_d0;
     end
     if (rst) begin
       \$714  = 1'h0;
@@ -11021,75 +11095,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$715  = acc_5_6;
+    \$715  = lr_5_5_d2;
     if (en) begin
-      \$715  = \$171 ;
+      \$715  = lr_5_5_d1;
     end
     if (rst) begin
-      \$715  = 26'h0000000;
+      \$715  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$716  = out_5_6;
-    if (cap_5_6) begin
-      \$716  = \$47 [25:0];
-    end else if (\$172 ) begin
-      \$716  = out_6_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$717  = a_5_7;
+    \$716  = acc_5_5;
     if (en) begin
-      \$717  = \a$494 ;
+      \$716  = \$92 ;
     end
     if (rst) begin
-      \$717  = 8'h00;
+      \$716  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$718  = l_5_7;
+    \$717  = out_5_5;
+    if (cap_5_5) begin
+      \$717  = \$178 [25:0];
+    end else if (\$93 ) begin
+      \$717  = out_6_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$718  = a_5_6;
     if (en) begin
-      \$718  = l_5_6;
+      \$718  = a_5_5;
     end
     if (rst) begin
-      \$718  = 1'h0;
+      \$718  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$719  = \b$576 ;
+    \$719  = l_5_6;
     if (en) begin
-      \$719  = \b$496 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$720  = p_5_7;
-    if (en) begin
-      \$720  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
+      \$719  = l_5_5;
     end
     if (rst) begin
-      \$720  = 16'h0000;
+      \$719  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$721  = lr_5_7_d0;
+    \$720  = w_5_6;
     if (en) begin
-      \$721  = l_5_6;
+      \$720  = w_4_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$721  = p_5_6;
+    if (en) begin
+      \$721  = { \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619  };
     end
     if (rst) begin
-      \$721  = 1'h0;
+      \$721  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$722  = lr_5_7_d1;
+    \$722  = lr_5_6_d0;
     if (en) begin
-      \$722  = lr_5_7_d0;
+      \$722  = l_5_5;
     end
     if (rst) begin
       \$722  = 1'h0;
@@ -11097,9 +11171,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$723  = lr_5_7_d2;
+    \$723  = lr_5_6_d1;
     if (en) begin
-      \$723  = lr_5_7_d1;
+      \$723  = lr_5_6_d0;
     end
     if (rst) begin
       \$723  = 1'h0;
@@ -11107,75 +11181,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$724  = acc_5_7;
+    \$724  = lr_5_6_d2;
     if (en) begin
-      \$724  = \$173 ;
+      \$724  = lr_5_6_d1;
     end
     if (rst) begin
-      \$724  = 26'h0000000;
+      \$724  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$725  = out_5_7;
-    if (cap_5_7) begin
-      \$725  = \$48 [25:0];
-    end else if (\$174 ) begin
-      \$725  = out_6_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$726  = \a$514 ;
+    \$725  = acc_5_6;
     if (en) begin
-      \$726  = \a$504 ;
+      \$725  = \$94 ;
     end
     if (rst) begin
-      \$726  = 8'h00;
+      \$725  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$727  = l_6_0;
+    \$726  = out_5_6;
+    if (cap_5_6) begin
+      \$726  = \$179 [25:0];
+    end else if (\$95 ) begin
+      \$726  = out_6_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$727  = a_5_7;
     if (en) begin
-      \$727  = skew_l6_d5;
+      \$727  = a_5_6;
     end
     if (rst) begin
-      \$727  = 1'h0;
+      \$727  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$728  = \b$586 ;
+    \$728  = l_5_7;
     if (en) begin
-      \$728  = \b$506 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$729  = p_6_0;
-    if (en) begin
-      \$729  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
+      \$728  = l_5_6;
     end
     if (rst) begin
-      \$729  = 16'h0000;
+      \$728  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$730  = lr_6_0_d0;
+    \$729  = w_5_7;
     if (en) begin
-      \$730  = skew_l6_d5;
+      \$729  = w_4_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$730  = p_5_7;
+    if (en) begin
+      \$730  = { \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635  };
     end
     if (rst) begin
-      \$730  = 1'h0;
+      \$730  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$731  = lr_6_0_d1;
+    \$731  = lr_5_7_d0;
     if (en) begin
-      \$731  = lr_6_0_d0;
+      \$731  = l_5_6;
     end
     if (rst) begin
       \$731  = 1'h0;
@@ -11183,9 +11257,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$732  = lr_6_0_d2;
+    \$732  = lr_5_7_d1;
     if (en) begin
-      \$732  = lr_6_0_d1;
+      \$732  = lr_5_7_d0;
     end
     if (rst) begin
       \$732  = 1'h0;
@@ -11193,75 +11267,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$733  = acc_6_0;
+    \$733  = lr_5_7_d2;
     if (en) begin
-      \$733  = \$175 ;
+      \$733  = lr_5_7_d1;
     end
     if (rst) begin
-      \$733  = 26'h0000000;
+      \$733  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$734  = out_6_0;
-    if (cap_6_0) begin
-      \$734  = \$49 [25:0];
-    end else if (\$176 ) begin
-      \$734  = out_7_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$735  = \a$524 ;
+    \$734  = acc_5_7;
     if (en) begin
-      \$735  = \a$514 ;
+      \$734  = \$96 ;
     end
     if (rst) begin
-      \$735  = 8'h00;
+      \$734  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$736  = l_6_1;
+    \$735  = out_5_7;
+    if (cap_5_7) begin
+      \$735  = \$180 [25:0];
+    end else if (\$97 ) begin
+      \$735  = out_6_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$736  = a_6_0;
     if (en) begin
-      \$736  = l_6_0;
+      \$736  = skew_a6_d5;
     end
     if (rst) begin
-      \$736  = 1'h0;
+      \$736  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$737  = \b$596 ;
+    \$737  = l_6_0;
     if (en) begin
-      \$737  = \b$516 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$738  = p_6_1;
-    if (en) begin
-      \$738  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
+      \$737  = skew_l6_d5;
     end
     if (rst) begin
-      \$738  = 16'h0000;
+      \$737  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$739  = lr_6_1_d0;
+    \$738  = w_6_0;
     if (en) begin
-      \$739  = l_6_0;
+      \$738  = w_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$739  = p_6_0;
+    if (en) begin
+      \$739  = { \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651  };
     end
     if (rst) begin
-      \$739  = 1'h0;
+      \$739  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$740  = lr_6_1_d1;
+    \$740  = lr_6_0_d0;
     if (en) begin
-      \$740  = lr_6_1_d0;
+      \$740  = skew_l6_d5;
     end
     if (rst) begin
       \$740  = 1'h0;
@@ -11269,9 +11343,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$741  = lr_6_1_d2;
+    \$741  = lr_6_0_d1;
     if (en) begin
-      \$741  = lr_6_1_d1;
+      \$741  = lr_6_0_d0;
     end
     if (rst) begin
       \$741  = 1'h0;
@@ -11279,75 +11353,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$742  = acc_6_1;
+    \$742  = lr_6_0_d2;
     if (en) begin
-      \$742  = \$177 ;
+      \$742  = lr_6_0_d1;
     end
     if (rst) begin
-      \$742  = 26'h0000000;
+      \$742  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$743  = out_6_1;
-    if (cap_6_1) begin
-      \$743  = \$50 [25:0];
-    end else if (\$178 ) begin
-      \$743  = out_7_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$744  = \a$534 ;
+    \$743  = acc_6_0;
     if (en) begin
-      \$744  = \a$524 ;
+      \$743  = \$98 ;
     end
     if (rst) begin
-      \$744  = 8'h00;
+      \$743  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$745  = l_6_2;
+    \$744  = out_6_0;
+    if (cap_6_0) begin
+      \$744  = \$181 [25:0];
+    end else if (\$99 ) begin
+      \$744  = out_7_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$745  = a_6_1;
     if (en) begin
-      \$745  = l_6_1;
+      \$745  = a_6_0;
     end
     if (rst) begin
-      \$745  = 1'h0;
+      \$745  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$746  = \b$606 ;
+    \$746  = l_6_1;
     if (en) begin
-      \$746  = \b$526 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$747  = p_6_2;
-    if (en) begin
-      \$747  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
+      \$746  = l_6_0;
     end
     if (rst) begin
-      \$747  = 16'h0000;
+      \$746  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$748  = lr_6_2_d0;
+    \$747  = w_6_1;
     if (en) begin
-      \$748  = l_6_1;
+      \$747  = w_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$748  = p_6_1;
+    if (en) begin
+      \$748  = { \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667  };
     end
     if (rst) begin
-      \$748  = 1'h0;
+      \$748  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$749  = lr_6_2_d1;
+    \$749  = lr_6_1_d0;
     if (en) begin
-      \$749  = lr_6_2_d0;
+      \$749  = l_6_0;
     end
     if (rst) begin
       \$749  = 1'h0;
@@ -11355,9 +11429,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$750  = lr_6_2_d2;
+    \$750  = lr_6_1_d1;
     if (en) begin
-      \$750  = lr_6_2_d1;
+      \$750  = lr_6_1_d0;
     end
     if (rst) begin
       \$750  = 1'h0;
@@ -11365,75 +11439,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$751  = acc_6_2;
+    \$751  = lr_6_1_d2;
     if (en) begin
-      \$751  = \$179 ;
+      \$751  = lr_6_1_d1;
     end
     if (rst) begin
-      \$751  = 26'h0000000;
+      \$751  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$752  = out_6_2;
-    if (cap_6_2) begin
-      \$752  = \$51 [25:0];
-    end else if (\$180 ) begin
-      \$752  = out_7_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$753  = \a$544 ;
+    \$752  = acc_6_1;
     if (en) begin
-      \$753  = \a$534 ;
+      \$752  = \$100 ;
     end
     if (rst) begin
-      \$753  = 8'h00;
+      \$752  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$754  = l_6_3;
+    \$753  = out_6_1;
+    if (cap_6_1) begin
+      \$753  = \$182 [25:0];
+    end else if (\$101 ) begin
+      \$753  = out_7_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$754  = a_6_2;
     if (en) begin
-      \$754  = l_6_2;
+      \$754  = a_6_1;
     end
     if (rst) begin
-      \$754  = 1'h0;
+      \$754  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$755  = \b$616 ;
+    \$755  = l_6_2;
     if (en) begin
-      \$755  = \b$536 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = p_6_3;
-    if (en) begin
-      \$756  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
+      \$755  = l_6_1;
     end
     if (rst) begin
-      \$756  = 16'h0000;
+      \$755  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = lr_6_3_d0;
+    \$756  = w_6_2;
     if (en) begin
-      \$757  = l_6_2;
+      \$756  = w_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$757  = p_6_2;
+    if (en) begin
+      \$757  = { \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683  };
     end
     if (rst) begin
-      \$757  = 1'h0;
+      \$757  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = lr_6_3_d1;
+    \$758  = lr_6_2_d0;
     if (en) begin
-      \$758  = lr_6_3_d0;
+      \$758  = l_6_1;
     end
     if (rst) begin
       \$758  = 1'h0;
@@ -11441,9 +11515,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = lr_6_3_d2;
+    \$759  = lr_6_2_d1;
     if (en) begin
-      \$759  = lr_6_3_d1;
+      \$759  = lr_6_2_d0;
     end
     if (rst) begin
       \$759  = 1'h0;
@@ -11451,75 +11525,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = acc_6_3;
+    \$760  = lr_6_2_d2;
     if (en) begin
-      \$760  = \$181 ;
+      \$760  = lr_6_2_d1;
     end
     if (rst) begin
-      \$760  = 26'h0000000;
+      \$760  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = out_6_3;
-    if (cap_6_3) begin
-      \$761  = \$52 [25:0];
-    end else if (\$182 ) begin
-      \$761  = out_7_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = \a$554 ;
+    \$761  = acc_6_2;
     if (en) begin
-      \$762  = \a$544 ;
+      \$761  = \$102 ;
     end
     if (rst) begin
-      \$762  = 8'h00;
+      \$761  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = l_6_4;
+    \$762  = out_6_2;
+    if (cap_6_2) begin
+      \$762  = \$183 [25:0];
+    end else if (\$103 ) begin
+      \$762  = out_7_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$763  = a_6_3;
     if (en) begin
-      \$763  = l_6_3;
+      \$763  = a_6_2;
     end
     if (rst) begin
-      \$763  = 1'h0;
+      \$763  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = \b$626 ;
+    \$764  = l_6_3;
     if (en) begin
-      \$764  = \b$546 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = p_6_4;
-    if (en) begin
-      \$765  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
+      \$764  = l_6_2;
     end
     if (rst) begin
-      \$765  = 16'h0000;
+      \$764  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = lr_6_4_d0;
+    \$765  = w_6_3;
     if (en) begin
-      \$766  = l_6_3;
+      \$765  = w_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$766  = p_6_3;
+    if (en) begin
+      \$766  = { \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699  };
     end
     if (rst) begin
-      \$766  = 1'h0;
+      \$766  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = lr_6_4_d1;
+    \$767  = lr_6_3_d0;
     if (en) begin
-      \$767  = lr_6_4_d0;
+      \$767  = l_6_2;
     end
     if (rst) begin
       \$767  = 1'h0;
@@ -11527,9 +11601,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = lr_6_4_d2;
+    \$768  = lr_6_3_d1;
     if (en) begin
-      \$768  = lr_6_4_d1;
+      \$768  = lr_6_3_d0;
     end
     if (rst) begin
       \$768  = 1'h0;
@@ -11537,75 +11611,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = acc_6_4;
+    \$769  = lr_6_3_d2;
     if (en) begin
-      \$769  = \$183 ;
+      \$769  = lr_6_3_d1;
     end
     if (rst) begin
-      \$769  = 26'h0000000;
+      \$769  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = out_6_4;
-    if (cap_6_4) begin
-      \$770  = \$53 [25:0];
-    end else if (\$184 ) begin
-      \$770  = out_7_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = \a$564 ;
+    \$770  = acc_6_3;
     if (en) begin
-      \$771  = \a$554 ;
+      \$770  = \$104 ;
     end
     if (rst) begin
-      \$771  = 8'h00;
+      \$770  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = l_6_5;
+    \$771  = out_6_3;
+    if (cap_6_3) begin
+      \$771  = \$184 [25:0];
+    end else if (\$105 ) begin
+      \$771  = out_7_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$772  = a_6_4;
     if (en) begin
-      \$772  = l_6_4;
+      \$772  = a_6_3;
     end
     if (rst) begin
-      \$772  = 1'h0;
+      \$772  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$773  = \b$636 ;
+    \$773  = l_6_4;
     if (en) begin
-      \$773  = \b$556 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$774  = p_6_5;
-    if (en) begin
-      \$774  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
+      \$773  = l_6_3;
     end
     if (rst) begin
-      \$774  = 16'h0000;
+      \$773  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$775  = lr_6_5_d0;
+    \$774  = w_6_4;
     if (en) begin
-      \$775  = l_6_4;
+      \$774  = w_5_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$775  = p_6_4;
+    if (en) begin
+      \$775  = { \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715  };
     end
     if (rst) begin
-      \$775  = 1'h0;
+      \$775  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$776  = lr_6_5_d1;
+    \$776  = lr_6_4_d0;
     if (en) begin
-      \$776  = lr_6_5_d0;
+      \$776  = l_6_3;
     end
     if (rst) begin
       \$776  = 1'h0;
@@ -11613,9 +11687,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$777  = lr_6_5_d2;
+    \$777  = lr_6_4_d1;
     if (en) begin
-      \$777  = lr_6_5_d1;
+      \$777  = lr_6_4_d0;
     end
     if (rst) begin
       \$777  = 1'h0;
@@ -11623,75 +11697,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$778  = acc_6_5;
+    \$778  = lr_6_4_d2;
     if (en) begin
-      \$778  = \$185 ;
+      \$778  = lr_6_4_d1;
     end
     if (rst) begin
-      \$778  = 26'h0000000;
+      \$778  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$779  = out_6_5;
-    if (cap_6_5) begin
-      \$779  = \$54 [25:0];
-    end else if (\$186 ) begin
-      \$779  = out_7_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$780  = \a$574 ;
+    \$779  = acc_6_4;
     if (en) begin
-      \$780  = \a$564 ;
+      \$779  = \$106 ;
     end
     if (rst) begin
-      \$780  = 8'h00;
+      \$779  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$781  = l_6_6;
+    \$780  = out_6_4;
+    if (cap_6_4) begin
+      \$780  = \$185 [25:0];
+    end else if (\$107 ) begin
+      \$780  = out_7_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$781  = a_6_5;
     if (en) begin
-      \$781  = l_6_5;
+      \$781  = a_6_4;
     end
     if (rst) begin
-      \$781  = 1'h0;
+      \$781  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$782  = \b$646 ;
+    \$782  = l_6_5;
     if (en) begin
-      \$782  = \b$566 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$783  = p_6_6;
-    if (en) begin
-      \$783  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
+      \$782  = l_6_4;
     end
     if (rst) begin
-      \$783  = 16'h0000;
+      \$782  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$784  = lr_6_6_d0;
+    \$783  = w_6_5;
     if (en) begin
-      \$784  = l_6_5;
+      \$783  = w_5_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$784  = p_6_5;
+    if (en) begin
+      \$784  = { \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731  };
     end
     if (rst) begin
-      \$784  = 1'h0;
+      \$784  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$785  = lr_6_6_d1;
+    \$785  = lr_6_5_d0;
     if (en) begin
-      \$785  = lr_6_6_d0;
+      \$785  = l_6_4;
     end
     if (rst) begin
       \$785  = 1'h0;
@@ -11699,9 +11773,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$786  = lr_6_6_d2;
+    \$786  = lr_6_5_d1;
     if (en) begin
-      \$786  = lr_6_6_d1;
+      \$786  = lr_6_5_d0;
     end
     if (rst) begin
       \$786  = 1'h0;
@@ -11709,75 +11783,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$787  = acc_6_6;
+    \$787  = lr_6_5_d2;
     if (en) begin
-      \$787  = \$187 ;
+      \$787  = lr_6_5_d1;
     end
     if (rst) begin
-      \$787  = 26'h0000000;
+      \$787  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$788  = out_6_6;
-    if (cap_6_6) begin
-      \$788  = \$55 [25:0];
-    end else if (\$188 ) begin
-      \$788  = out_7_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$789  = a_6_7;
+    \$788  = acc_6_5;
     if (en) begin
-      \$789  = \a$574 ;
+      \$788  = \$108 ;
     end
     if (rst) begin
-      \$789  = 8'h00;
+      \$788  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$790  = l_6_7;
+    \$789  = out_6_5;
+    if (cap_6_5) begin
+      \$789  = \$186 [25:0];
+    end else if (\$109 ) begin
+      \$789  = out_7_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$790  = a_6_6;
     if (en) begin
-      \$790  = l_6_6;
+      \$790  = a_6_5;
     end
     if (rst) begin
-      \$790  = 1'h0;
+      \$790  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$791  = \b$656 ;
+    \$791  = l_6_6;
     if (en) begin
-      \$791  = \b$576 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$792  = p_6_7;
-    if (en) begin
-      \$792  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
+      \$791  = l_6_5;
     end
     if (rst) begin
-      \$792  = 16'h0000;
+      \$791  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$793  = lr_6_7_d0;
+    \$792  = w_6_6;
     if (en) begin
-      \$793  = l_6_6;
+      \$792  = w_5_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$793  = p_6_6;
+    if (en) begin
+      \$793  = { \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747  };
     end
     if (rst) begin
-      \$793  = 1'h0;
+      \$793  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$794  = lr_6_7_d1;
+    \$794  = lr_6_6_d0;
     if (en) begin
-      \$794  = lr_6_7_d0;
+      \$794  = l_6_5;
     end
     if (rst) begin
       \$794  = 1'h0;
@@ -11785,9 +11859,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$795  = lr_6_7_d2;
+    \$795  = lr_6_6_d1;
     if (en) begin
-      \$795  = lr_6_7_d1;
+      \$795  = lr_6_6_d0;
     end
     if (rst) begin
       \$795  = 1'h0;
@@ -11795,75 +11869,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$796  = acc_6_7;
+    \$796  = lr_6_6_d2;
     if (en) begin
-      \$796  = \$189 ;
+      \$796  = lr_6_6_d1;
     end
     if (rst) begin
-      \$796  = 26'h0000000;
+      \$796  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$797  = out_6_7;
-    if (cap_6_7) begin
-      \$797  = \$56 [25:0];
-    end else if (\$190 ) begin
-      \$797  = out_7_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$798  = \a$594 ;
+    \$797  = acc_6_6;
     if (en) begin
-      \$798  = \a$584 ;
+      \$797  = \$110 ;
     end
     if (rst) begin
-      \$798  = 8'h00;
+      \$797  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$799  = l_7_0;
+    \$798  = out_6_6;
+    if (cap_6_6) begin
+      \$798  = \$187 [25:0];
+    end else if (\$111 ) begin
+      \$798  = out_7_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$799  = a_6_7;
     if (en) begin
-      \$799  = skew_l7_d6;
+      \$799  = a_6_6;
     end
     if (rst) begin
-      \$799  = 1'h0;
+      \$799  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$800  = w_7_0;
+    \$800  = l_6_7;
     if (en) begin
-      \$800  = \b$586 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$801  = p_7_0;
-    if (en) begin
-      \$801  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
+      \$800  = l_6_6;
     end
     if (rst) begin
-      \$801  = 16'h0000;
+      \$800  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$802  = lr_7_0_d0;
+    \$801  = w_6_7;
     if (en) begin
-      \$802  = skew_l7_d6;
+      \$801  = w_5_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$802  = p_6_7;
+    if (en) begin
+      \$802  = { \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763  };
     end
     if (rst) begin
-      \$802  = 1'h0;
+      \$802  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$803  = lr_7_0_d1;
+    \$803  = lr_6_7_d0;
     if (en) begin
-      \$803  = lr_7_0_d0;
+      \$803  = l_6_6;
     end
     if (rst) begin
       \$803  = 1'h0;
@@ -11871,9 +11945,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$804  = lr_7_0_d2;
+    \$804  = lr_6_7_d1;
     if (en) begin
-      \$804  = lr_7_0_d1;
+      \$804  = lr_6_7_d0;
     end
     if (rst) begin
       \$804  = 1'h0;
@@ -11881,75 +11955,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$805  = acc_7_0;
+    \$805  = lr_6_7_d2;
     if (en) begin
-      \$805  = \$191 ;
+      \$805  = lr_6_7_d1;
     end
     if (rst) begin
-      \$805  = 26'h0000000;
+      \$805  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$806  = out_7_0;
-    if (cap_7_0) begin
-      \$806  = \$57 [25:0];
-    end else if (\$192 ) begin
+    \$806  = acc_6_7;
+    if (en) begin
+      \$806  = \$112 ;
+    end
+    if (rst) begin
       \$806  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$807  = \a$604 ;
+    \$807  = out_6_7;
+    if (cap_6_7) begin
+      \$807  = \$188 [25:0];
+    end else if (\$113 ) begin
+      \$807  = out_7_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$808  = a_7_0;
     if (en) begin
-      \$807  = \a$594 ;
+      \$808  = skew_a7_d6;
     end
     if (rst) begin
-      \$807  = 8'h00;
+      \$808  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$808  = l_7_1;
+    \$809  = l_7_0;
     if (en) begin
-      \$808  = l_7_0;
+      \$809  = skew_l7_d6;
     end
     if (rst) begin
-      \$808  = 1'h0;
+      \$809  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$809  = w_7_1;
+    \$810  = w_7_0;
     if (en) begin
-      \$809  = \b$596 ;
+      \$810  = w_6_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$810  = p_7_1;
+    \$811  = p_7_0;
     if (en) begin
-      \$810  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
+      \$811  = { \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779  };
     end
     if (rst) begin
-      \$810  = 16'h0000;
+      \$811  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$811  = lr_7_1_d0;
+    \$812  = lr_7_0_d0;
     if (en) begin
-      \$811  = l_7_0;
-    end
-    if (rst) begin
-      \$811  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$812  = lr_7_1_d1;
-    if (en) begin
-      \$812  = lr_7_1_d0;
+      \$812  = skew_l7_d6;
     end
     if (rst) begin
       \$812  = 1'h0;
@@ -11957,9 +12031,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$813  = lr_7_1_d2;
+    \$813  = lr_7_0_d1;
     if (en) begin
-      \$813  = lr_7_1_d1;
+      \$813  = lr_7_0_d0;
     end
     if (rst) begin
       \$813  = 1'h0;
@@ -11967,75 +12041,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$814  = acc_7_1;
+    \$814  = lr_7_0_d2;
     if (en) begin
-      \$814  = \$193 ;
+      \$814  = lr_7_0_d1;
     end
     if (rst) begin
-      \$814  = 26'h0000000;
+      \$814  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$815  = out_7_1;
-    if (cap_7_1) begin
-      \$815  = \$58 [25:0];
-    end else if (\$194 ) begin
+    \$815  = acc_7_0;
+    if (en) begin
+      \$815  = \$114 ;
+    end
+    if (rst) begin
       \$815  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$816  = \a$614 ;
+    \$816  = out_7_0;
+    if (cap_7_0) begin
+      \$816  = \$189 [25:0];
+    end else if (\$115 ) begin
+      \$816  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$817  = a_7_1;
     if (en) begin
-      \$816  = \a$604 ;
+      \$817  = a_7_0;
     end
     if (rst) begin
-      \$816  = 8'h00;
+      \$817  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$817  = l_7_2;
+    \$818  = l_7_1;
     if (en) begin
-      \$817  = l_7_1;
+      \$818  = l_7_0;
     end
     if (rst) begin
-      \$817  = 1'h0;
+      \$818  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$818  = w_7_2;
+    \$819  = w_7_1;
     if (en) begin
-      \$818  = \b$606 ;
+      \$819  = w_6_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$819  = p_7_2;
+    \$820  = p_7_1;
     if (en) begin
-      \$819  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
+      \$820  = { \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795  };
     end
     if (rst) begin
-      \$819  = 16'h0000;
+      \$820  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$820  = lr_7_2_d0;
+    \$821  = lr_7_1_d0;
     if (en) begin
-      \$820  = l_7_1;
-    end
-    if (rst) begin
-      \$820  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$821  = lr_7_2_d1;
-    if (en) begin
-      \$821  = lr_7_2_d0;
+      \$821  = l_7_0;
     end
     if (rst) begin
       \$821  = 1'h0;
@@ -12043,9 +12117,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$822  = lr_7_2_d2;
+    \$822  = lr_7_1_d1;
     if (en) begin
-      \$822  = lr_7_2_d1;
+      \$822  = lr_7_1_d0;
     end
     if (rst) begin
       \$822  = 1'h0;
@@ -12053,75 +12127,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$823  = acc_7_2;
+    \$823  = lr_7_1_d2;
     if (en) begin
-      \$823  = \$195 ;
+      \$823  = lr_7_1_d1;
     end
     if (rst) begin
-      \$823  = 26'h0000000;
+      \$823  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$824  = out_7_2;
-    if (cap_7_2) begin
-      \$824  = \$59 [25:0];
-    end else if (\$196 ) begin
+    \$824  = acc_7_1;
+    if (en) begin
+      \$824  = \$116 ;
+    end
+    if (rst) begin
       \$824  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$825  = \a$624 ;
+    \$825  = out_7_1;
+    if (cap_7_1) begin
+      \$825  = \$190 [25:0];
+    end else if (\$117 ) begin
+      \$825  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$826  = a_7_2;
     if (en) begin
-      \$825  = \a$614 ;
+      \$826  = a_7_1;
     end
     if (rst) begin
-      \$825  = 8'h00;
+      \$826  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$826  = l_7_3;
+    \$827  = l_7_2;
     if (en) begin
-      \$826  = l_7_2;
+      \$827  = l_7_1;
     end
     if (rst) begin
-      \$826  = 1'h0;
+      \$827  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$827  = w_7_3;
+    \$828  = w_7_2;
     if (en) begin
-      \$827  = \b$616 ;
+      \$828  = w_6_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$828  = p_7_3;
+    \$829  = p_7_2;
     if (en) begin
-      \$828  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
+      \$829  = { \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811  };
     end
     if (rst) begin
-      \$828  = 16'h0000;
+      \$829  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$829  = lr_7_3_d0;
+    \$830  = lr_7_2_d0;
     if (en) begin
-      \$829  = l_7_2;
-    end
-    if (rst) begin
-      \$829  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$830  = lr_7_3_d1;
-    if (en) begin
-      \$830  = lr_7_3_d0;
+      \$830  = l_7_1;
     end
     if (rst) begin
       \$830  = 1'h0;
@@ -12129,9 +12203,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$831  = lr_7_3_d2;
+    \$831  = lr_7_2_d1;
     if (en) begin
-      \$831  = lr_7_3_d1;
+      \$831  = lr_7_2_d0;
     end
     if (rst) begin
       \$831  = 1'h0;
@@ -12139,75 +12213,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$832  = acc_7_3;
+    \$832  = lr_7_2_d2;
     if (en) begin
-      \$832  = \$197 ;
+      \$832  = lr_7_2_d1;
     end
     if (rst) begin
-      \$832  = 26'h0000000;
+      \$832  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$833  = out_7_3;
-    if (cap_7_3) begin
-      \$833  = \$60 [25:0];
-    end else if (\$198 ) begin
+    \$833  = acc_7_2;
+    if (en) begin
+      \$833  = \$118 ;
+    end
+    if (rst) begin
       \$833  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$834  = \a$634 ;
+    \$834  = out_7_2;
+    if (cap_7_2) begin
+      \$834  = \$191 [25:0];
+    end else if (\$119 ) begin
+      \$834  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$835  = a_7_3;
     if (en) begin
-      \$834  = \a$624 ;
+      \$835  = a_7_2;
     end
     if (rst) begin
-      \$834  = 8'h00;
+      \$835  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$835  = l_7_4;
+    \$836  = l_7_3;
     if (en) begin
-      \$835  = l_7_3;
+      \$836  = l_7_2;
     end
     if (rst) begin
-      \$835  = 1'h0;
+      \$836  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$836  = w_7_4;
+    \$837  = w_7_3;
     if (en) begin
-      \$836  = \b$626 ;
+      \$837  = w_6_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$837  = p_7_4;
+    \$838  = p_7_3;
     if (en) begin
-      \$837  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
+      \$838  = { \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827  };
     end
     if (rst) begin
-      \$837  = 16'h0000;
+      \$838  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$838  = lr_7_4_d0;
+    \$839  = lr_7_3_d0;
     if (en) begin
-      \$838  = l_7_3;
-    end
-    if (rst) begin
-      \$838  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$839  = lr_7_4_d1;
-    if (en) begin
-      \$839  = lr_7_4_d0;
+      \$839  = l_7_2;
     end
     if (rst) begin
       \$839  = 1'h0;
@@ -12215,9 +12289,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$840  = lr_7_4_d2;
+    \$840  = lr_7_3_d1;
     if (en) begin
-      \$840  = lr_7_4_d1;
+      \$840  = lr_7_3_d0;
     end
     if (rst) begin
       \$840  = 1'h0;
@@ -12225,75 +12299,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$841  = acc_7_4;
+    \$841  = lr_7_3_d2;
     if (en) begin
-      \$841  = \$199 ;
+      \$841  = lr_7_3_d1;
     end
     if (rst) begin
-      \$841  = 26'h0000000;
+      \$841  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$842  = out_7_4;
-    if (cap_7_4) begin
-      \$842  = \$61 [25:0];
-    end else if (\$200 ) begin
+    \$842  = acc_7_3;
+    if (en) begin
+      \$842  = \$120 ;
+    end
+    if (rst) begin
       \$842  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$843  = \a$644 ;
+    \$843  = out_7_3;
+    if (cap_7_3) begin
+      \$843  = \$192 [25:0];
+    end else if (\$121 ) begin
+      \$843  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$844  = a_7_4;
     if (en) begin
-      \$843  = \a$634 ;
+      \$844  = a_7_3;
     end
     if (rst) begin
-      \$843  = 8'h00;
+      \$844  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$844  = l_7_5;
+    \$845  = l_7_4;
     if (en) begin
-      \$844  = l_7_4;
+      \$845  = l_7_3;
     end
     if (rst) begin
-      \$844  = 1'h0;
+      \$845  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$845  = w_7_5;
+    \$846  = w_7_4;
     if (en) begin
-      \$845  = \b$636 ;
+      \$846  = w_6_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$846  = p_7_5;
+    \$847  = p_7_4;
     if (en) begin
-      \$846  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
+      \$847  = { \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843  };
     end
     if (rst) begin
-      \$846  = 16'h0000;
+      \$847  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$847  = lr_7_5_d0;
+    \$848  = lr_7_4_d0;
     if (en) begin
-      \$847  = l_7_4;
-    end
-    if (rst) begin
-      \$847  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$848  = lr_7_5_d1;
-    if (en) begin
-      \$848  = lr_7_5_d0;
+      \$848  = l_7_3;
     end
     if (rst) begin
       \$848  = 1'h0;
@@ -12301,9 +12375,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$849  = lr_7_5_d2;
+    \$849  = lr_7_4_d1;
     if (en) begin
-      \$849  = lr_7_5_d1;
+      \$849  = lr_7_4_d0;
     end
     if (rst) begin
       \$849  = 1'h0;
@@ -12311,75 +12385,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$850  = acc_7_5;
+    \$850  = lr_7_4_d2;
     if (en) begin
-      \$850  = \$201 ;
+      \$850  = lr_7_4_d1;
     end
     if (rst) begin
-      \$850  = 26'h0000000;
+      \$850  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$851  = out_7_5;
-    if (cap_7_5) begin
-      \$851  = \$62 [25:0];
-    end else if (\$202 ) begin
+    \$851  = acc_7_4;
+    if (en) begin
+      \$851  = \$122 ;
+    end
+    if (rst) begin
       \$851  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$852  = \a$654 ;
+    \$852  = out_7_4;
+    if (cap_7_4) begin
+      \$852  = \$193 [25:0];
+    end else if (\$123 ) begin
+      \$852  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$853  = a_7_5;
     if (en) begin
-      \$852  = \a$644 ;
+      \$853  = a_7_4;
     end
     if (rst) begin
-      \$852  = 8'h00;
+      \$853  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$853  = l_7_6;
+    \$854  = l_7_5;
     if (en) begin
-      \$853  = l_7_5;
+      \$854  = l_7_4;
     end
     if (rst) begin
-      \$853  = 1'h0;
+      \$854  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$854  = w_7_6;
+    \$855  = w_7_5;
     if (en) begin
-      \$854  = \b$646 ;
+      \$855  = w_6_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$855  = p_7_6;
+    \$856  = p_7_5;
     if (en) begin
-      \$855  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
+      \$856  = { \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859  };
     end
     if (rst) begin
-      \$855  = 16'h0000;
+      \$856  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$856  = lr_7_6_d0;
+    \$857  = lr_7_5_d0;
     if (en) begin
-      \$856  = l_7_5;
-    end
-    if (rst) begin
-      \$856  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$857  = lr_7_6_d1;
-    if (en) begin
-      \$857  = lr_7_6_d0;
+      \$857  = l_7_4;
     end
     if (rst) begin
       \$857  = 1'h0;
@@ -12387,9 +12461,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$858  = lr_7_6_d2;
+    \$858  = lr_7_5_d1;
     if (en) begin
-      \$858  = lr_7_6_d1;
+      \$858  = lr_7_5_d0;
     end
     if (rst) begin
       \$858  = 1'h0;
@@ -12397,75 +12471,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$859  = acc_7_6;
+    \$859  = lr_7_5_d2;
     if (en) begin
-      \$859  = \$203 ;
+      \$859  = lr_7_5_d1;
     end
     if (rst) begin
-      \$859  = 26'h0000000;
+      \$859  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$860  = out_7_6;
-    if (cap_7_6) begin
-      \$860  = \$63 [25:0];
-    end else if (\$204 ) begin
+    \$860  = acc_7_5;
+    if (en) begin
+      \$860  = \$124 ;
+    end
+    if (rst) begin
       \$860  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$861  = a_7_7;
+    \$861  = out_7_5;
+    if (cap_7_5) begin
+      \$861  = \$194 [25:0];
+    end else if (\$125 ) begin
+      \$861  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$862  = a_7_6;
     if (en) begin
-      \$861  = \a$654 ;
+      \$862  = a_7_5;
     end
     if (rst) begin
-      \$861  = 8'h00;
+      \$862  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$862  = l_7_7;
+    \$863  = l_7_6;
     if (en) begin
-      \$862  = l_7_6;
+      \$863  = l_7_5;
     end
     if (rst) begin
-      \$862  = 1'h0;
+      \$863  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$863  = w_7_7;
+    \$864  = w_7_6;
     if (en) begin
-      \$863  = \b$656 ;
+      \$864  = w_6_6;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$864  = p_7_7;
+    \$865  = p_7_6;
     if (en) begin
-      \$864  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
+      \$865  = { \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875  };
     end
     if (rst) begin
-      \$864  = 16'h0000;
+      \$865  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$865  = lr_7_7_d0;
+    \$866  = lr_7_6_d0;
     if (en) begin
-      \$865  = l_7_6;
-    end
-    if (rst) begin
-      \$865  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$866  = lr_7_7_d1;
-    if (en) begin
-      \$866  = lr_7_7_d0;
+      \$866  = l_7_5;
     end
     if (rst) begin
       \$866  = 1'h0;
@@ -12473,9 +12547,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$867  = lr_7_7_d2;
+    \$867  = lr_7_6_d1;
     if (en) begin
-      \$867  = lr_7_7_d1;
+      \$867  = lr_7_6_d0;
     end
     if (rst) begin
       \$867  = 1'h0;
@@ -12483,365 +12557,479 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$868  = acc_7_7;
+    \$868  = lr_7_6_d2;
     if (en) begin
-      \$868  = \$205 ;
+      \$868  = lr_7_6_d1;
     end
     if (rst) begin
-      \$868  = 26'h0000000;
+      \$868  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$869  = out_7_7;
-    if (cap_7_7) begin
-      \$869  = \$64 [25:0];
-    end else if (\$206 ) begin
+    \$869  = acc_7_6;
+    if (en) begin
+      \$869  = \$126 ;
+    end
+    if (rst) begin
       \$869  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$870  = count_next;
-    if (rst) begin
-      \$870  = 4'h0;
+    \$870  = out_7_6;
+    if (cap_7_6) begin
+      \$870  = \$195 [25:0];
+    end else if (\$127 ) begin
+      \$870  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$871  = beat_next;
+    \$871  = a_7_7;
+    if (en) begin
+      \$871  = a_7_6;
+    end
     if (rst) begin
-      \$871  = 3'h0;
+      \$871  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$872  = \$209 ;
+    \$872  = l_7_7;
+    if (en) begin
+      \$872  = l_7_6;
+    end
     if (rst) begin
       \$872  = 1'h0;
     end
   end
-  assign \en$25  = en;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$873  = w_7_7;
+    if (en) begin
+      \$873  = w_6_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$874  = p_7_7;
+    if (en) begin
+      \$874  = { \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891  };
+    end
+    if (rst) begin
+      \$874  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$875  = lr_7_7_d0;
+    if (en) begin
+      \$875  = l_7_6;
+    end
+    if (rst) begin
+      \$875  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$876  = lr_7_7_d1;
+    if (en) begin
+      \$876  = lr_7_7_d0;
+    end
+    if (rst) begin
+      \$876  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$877  = lr_7_7_d2;
+    if (en) begin
+      \$877  = lr_7_7_d1;
+    end
+    if (rst) begin
+      \$877  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$878  = acc_7_7;
+    if (en) begin
+      \$878  = \$128 ;
+    end
+    if (rst) begin
+      \$878  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$879  = out_7_7;
+    if (cap_7_7) begin
+      \$879  = \$196 [25:0];
+    end else if (\$129 ) begin
+      \$879  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$880  = count_next;
+    if (rst) begin
+      \$880  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$881  = beat_next;
+    if (rst) begin
+      \$881  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$882  = \$132 ;
+    if (rst) begin
+      \$882  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_7_7) begin
+      count_next = 4'h8;
+    end else if (\$197 ) begin
+      count_next = \$198 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    beat_next = drain_beat;
+    if (cap_7_7) begin
+      beat_next = 3'h0;
+    end else if (\$199 ) begin
+      beat_next = \$201 [2:0];
+    end
+  end
+  assign p = { \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883  };
+  assign sum_0_0 = \$133 [25:0];
+  assign \p$145  = { \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899  };
+  assign sum_0_1 = \$134 [25:0];
+  assign \p$158  = { \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915  };
+  assign sum_0_2 = \$135 [25:0];
+  assign \p$171  = { \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931  };
+  assign sum_0_3 = \$136 [25:0];
+  assign \p$184  = { \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947  };
+  assign sum_0_4 = \$137 [25:0];
+  assign \p$197  = { \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963  };
+  assign sum_0_5 = \$138 [25:0];
+  assign \p$210  = { \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979  };
+  assign sum_0_6 = \$139 [25:0];
+  assign \p$223  = { \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995  };
+  assign sum_0_7 = \$140 [25:0];
+  assign \p$236  = { \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011  };
+  assign sum_1_0 = \$141 [25:0];
+  assign \p$248  = { \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027  };
+  assign sum_1_1 = \$142 [25:0];
+  assign \p$260  = { \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043  };
+  assign sum_1_2 = \$143 [25:0];
+  assign \p$272  = { \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059  };
+  assign sum_1_3 = \$144 [25:0];
+  assign \p$284  = { \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075  };
+  assign sum_1_4 = \$145 [25:0];
+  assign \p$296  = { \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091  };
+  assign sum_1_5 = \$146 [25:0];
+  assign \p$308  = { \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107  };
+  assign sum_1_6 = \$147 [25:0];
+  assign \p$320  = { \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123  };
+  assign sum_1_7 = \$148 [25:0];
+  assign \p$332  = { \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139  };
+  assign sum_2_0 = \$149 [25:0];
+  assign \p$344  = { \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155  };
+  assign sum_2_1 = \$150 [25:0];
+  assign \p$356  = { \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171  };
+  assign sum_2_2 = \$151 [25:0];
+  assign \p$368  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187  };
+  assign sum_2_3 = \$152 [25:0];
+  assign \p$380  = { \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
+  assign sum_2_4 = \$153 [25:0];
+  assign \p$392  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219  };
+  assign sum_2_5 = \$154 [25:0];
+  assign \p$404  = { \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
+  assign sum_2_6 = \$155 [25:0];
+  assign \p$416  = { \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251  };
+  assign sum_2_7 = \$156 [25:0];
+  assign \p$428  = { \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267  };
+  assign sum_3_0 = \$157 [25:0];
+  assign \p$440  = { \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283  };
+  assign sum_3_1 = \$158 [25:0];
+  assign \p$452  = { \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299  };
+  assign sum_3_2 = \$159 [25:0];
+  assign \p$464  = { \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315  };
+  assign sum_3_3 = \$160 [25:0];
+  assign \p$476  = { \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331  };
+  assign sum_3_4 = \$161 [25:0];
+  assign \p$488  = { \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347  };
+  assign sum_3_5 = \$162 [25:0];
+  assign \p$500  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363  };
+  assign sum_3_6 = \$163 [25:0];
+  assign \p$512  = { \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
+  assign sum_3_7 = \$164 [25:0];
+  assign \p$524  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395  };
+  assign sum_4_0 = \$165 [25:0];
+  assign \p$536  = { \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
+  assign sum_4_1 = \$166 [25:0];
+  assign \p$548  = { \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427  };
+  assign sum_4_2 = \$167 [25:0];
+  assign \p$560  = { \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443  };
+  assign sum_4_3 = \$168 [25:0];
+  assign \p$572  = { \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459  };
+  assign sum_4_4 = \$169 [25:0];
+  assign \p$584  = { \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475  };
+  assign sum_4_5 = \$170 [25:0];
+  assign \p$596  = { \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491  };
+  assign sum_4_6 = \$171 [25:0];
+  assign \p$608  = { \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507  };
+  assign sum_4_7 = \$172 [25:0];
+  assign \p$620  = { \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523  };
+  assign sum_5_0 = \$173 [25:0];
+  assign \p$632  = { \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539  };
+  assign sum_5_1 = \$174 [25:0];
+  assign \p$644  = { \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555  };
+  assign sum_5_2 = \$175 [25:0];
+  assign \p$656  = { \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571  };
+  assign sum_5_3 = \$176 [25:0];
+  assign \p$668  = { \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587  };
+  assign sum_5_4 = \$177 [25:0];
+  assign \p$680  = { \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603  };
+  assign sum_5_5 = \$178 [25:0];
+  assign \p$692  = { \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619  };
+  assign sum_5_6 = \$179 [25:0];
+  assign \p$704  = { \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635  };
+  assign sum_5_7 = \$180 [25:0];
+  assign \p$716  = { \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651  };
+  assign sum_6_0 = \$181 [25:0];
+  assign \p$728  = { \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667  };
+  assign sum_6_1 = \$182 [25:0];
+  assign \p$740  = { \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683  };
+  assign sum_6_2 = \$183 [25:0];
+  assign \p$752  = { \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699  };
+  assign sum_6_3 = \$184 [25:0];
+  assign \p$764  = { \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715  };
+  assign sum_6_4 = \$185 [25:0];
+  assign \p$776  = { \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731  };
+  assign sum_6_5 = \$186 [25:0];
+  assign \p$788  = { \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747  };
+  assign sum_6_6 = \$187 [25:0];
+  assign \p$800  = { \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763  };
+  assign sum_6_7 = \$188 [25:0];
+  assign \p$812  = { \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779  };
+  assign sum_7_0 = \$189 [25:0];
+  assign \p$823  = { \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795  };
+  assign sum_7_1 = \$190 [25:0];
+  assign \p$834  = { \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811  };
+  assign sum_7_2 = \$191 [25:0];
+  assign \p$845  = { \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827  };
+  assign sum_7_3 = \$192 [25:0];
+  assign \p$856  = { \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843  };
+  assign sum_7_4 = \$193 [25:0];
+  assign \p$867  = { \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859  };
+  assign sum_7_5 = \$194 [25:0];
+  assign \p$878  = { \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875  };
+  assign sum_7_6 = \$195 [25:0];
+  assign \p$889  = { \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891  };
+  assign sum_7_7 = \$196 [25:0];
+  assign \en$900  = en;
   assign a = a_in0;
   assign b = w_in0;
-  assign sum_0_0 = \$1 [25:0];
-  assign \en$33  = en;
-  assign a_0_0 = \a$34 ;
-  assign skew_w1_d0 = \b$36 ;
-  assign sum_0_1 = \$2 [25:0];
-  assign \en$43  = en;
-  assign a_0_1 = \a$44 ;
-  assign skew_w2_d1 = \b$46 ;
-  assign sum_0_2 = \$3 [25:0];
-  assign \en$53  = en;
-  assign a_0_2 = \a$54 ;
-  assign skew_w3_d2 = \b$56 ;
-  assign sum_0_3 = \$4 [25:0];
-  assign \en$63  = en;
-  assign a_0_3 = \a$64 ;
-  assign skew_w4_d3 = \b$66 ;
-  assign sum_0_4 = \$5 [25:0];
-  assign \en$73  = en;
-  assign a_0_4 = \a$74 ;
-  assign skew_w5_d4 = \b$76 ;
-  assign sum_0_5 = \$6 [25:0];
-  assign \en$83  = en;
-  assign a_0_5 = \a$84 ;
-  assign skew_w6_d5 = \b$86 ;
-  assign sum_0_6 = \$7 [25:0];
-  assign \en$93  = en;
-  assign a_0_6 = \a$94 ;
-  assign skew_w7_d6 = \b$96 ;
-  assign sum_0_7 = \$8 [25:0];
-  assign \en$103  = en;
-  assign skew_a1_d0 = \a$104 ;
-  assign w_0_0 = \b$106 ;
-  assign sum_1_0 = \$9 [25:0];
-  assign \en$113  = en;
-  assign a_1_0 = \a$114 ;
-  assign w_0_1 = \b$116 ;
-  assign sum_1_1 = \$10 [25:0];
-  assign \en$123  = en;
-  assign a_1_1 = \a$124 ;
-  assign w_0_2 = \b$126 ;
-  assign sum_1_2 = \$11 [25:0];
-  assign \en$133  = en;
-  assign a_1_2 = \a$134 ;
-  assign w_0_3 = \b$136 ;
-  assign sum_1_3 = \$12 [25:0];
-  assign \en$143  = en;
-  assign a_1_3 = \a$144 ;
-  assign w_0_4 = \b$146 ;
-  assign sum_1_4 = \$13 [25:0];
-  assign \en$153  = en;
-  assign a_1_4 = \a$154 ;
-  assign w_0_5 = \b$156 ;
-  assign sum_1_5 = \$14 [25:0];
-  assign \en$163  = en;
-  assign a_1_5 = \a$164 ;
-  assign w_0_6 = \b$166 ;
-  assign sum_1_6 = \$15 [25:0];
-  assign \en$173  = en;
-  assign a_1_6 = \a$174 ;
-  assign w_0_7 = \b$176 ;
-  assign sum_1_7 = \$16 [25:0];
-  assign \en$183  = en;
-  assign skew_a2_d1 = \a$184 ;
-  assign w_1_0 = \b$186 ;
-  assign sum_2_0 = \$17 [25:0];
-  assign \en$193  = en;
-  assign a_2_0 = \a$194 ;
-  assign w_1_1 = \b$196 ;
-  assign sum_2_1 = \$18 [25:0];
-  assign \en$203  = en;
-  assign a_2_1 = \a$204 ;
-  assign w_1_2 = \b$206 ;
-  assign sum_2_2 = \$19 [25:0];
-  assign \en$213  = en;
-  assign a_2_2 = \a$214 ;
-  assign w_1_3 = \b$216 ;
-  assign sum_2_3 = \$20 [25:0];
-  assign \en$223  = en;
-  assign a_2_3 = \a$224 ;
-  assign w_1_4 = \b$226 ;
-  assign sum_2_4 = \$21 [25:0];
-  assign \en$233  = en;
-  assign a_2_4 = \a$234 ;
-  assign w_1_5 = \b$236 ;
-  assign sum_2_5 = \$22 [25:0];
-  assign \en$243  = en;
-  assign a_2_5 = \a$244 ;
-  assign w_1_6 = \b$246 ;
-  assign sum_2_6 = \$23 [25:0];
-  assign \en$253  = en;
-  assign a_2_6 = \a$254 ;
-  assign w_1_7 = \b$256 ;
-  assign sum_2_7 = \$24 [25:0];
-  assign \en$263  = en;
-  assign skew_a3_d2 = \a$264 ;
-  assign w_2_0 = \b$266 ;
-  assign sum_3_0 = \$25 [25:0];
-  assign \en$273  = en;
-  assign a_3_0 = \a$274 ;
-  assign w_2_1 = \b$276 ;
-  assign sum_3_1 = \$26 [25:0];
-  assign \en$283  = en;
-  assign a_3_1 = \a$284 ;
-  assign w_2_2 = \b$286 ;
-  assign sum_3_2 = \$27 [25:0];
-  assign \en$293  = en;
-  assign a_3_2 = \a$294 ;
-  assign w_2_3 = \b$296 ;
-  assign sum_3_3 = \$28 [25:0];
-  assign \en$303  = en;
-  assign a_3_3 = \a$304 ;
-  assign w_2_4 = \b$306 ;
-  assign sum_3_4 = \$29 [25:0];
-  assign \en$313  = en;
-  assign a_3_4 = \a$314 ;
-  assign w_2_5 = \b$316 ;
-  assign sum_3_5 = \$30 [25:0];
-  assign \en$323  = en;
-  assign a_3_5 = \a$324 ;
-  assign w_2_6 = \b$326 ;
-  assign sum_3_6 = \$31 [25:0];
-  assign \en$333  = en;
-  assign a_3_6 = \a$334 ;
-  assign w_2_7 = \b$336 ;
-  assign sum_3_7 = \$32 [25:0];
-  assign \en$343  = en;
-  assign skew_a4_d3 = \a$344 ;
-  assign w_3_0 = \b$346 ;
-  assign sum_4_0 = \$33 [25:0];
-  assign \en$353  = en;
-  assign a_4_0 = \a$354 ;
-  assign w_3_1 = \b$356 ;
-  assign sum_4_1 = \$34 [25:0];
-  assign \en$363  = en;
-  assign a_4_1 = \a$364 ;
-  assign w_3_2 = \b$366 ;
-  assign sum_4_2 = \$35 [25:0];
-  assign \en$373  = en;
-  assign a_4_2 = \a$374 ;
-  assign w_3_3 = \b$376 ;
-  assign sum_4_3 = \$36 [25:0];
-  assign \en$383  = en;
-  assign a_4_3 = \a$384 ;
-  assign w_3_4 = \b$386 ;
-  assign sum_4_4 = \$37 [25:0];
-  assign \en$393  = en;
-  assign a_4_4 = \a$394 ;
-  assign w_3_5 = \b$396 ;
-  assign sum_4_5 = \$38 [25:0];
-  assign \en$403  = en;
-  assign a_4_5 = \a$404 ;
-  assign w_3_6 = \b$406 ;
-  assign sum_4_6 = \$39 [25:0];
-  assign \en$413  = en;
-  assign a_4_6 = \a$414 ;
-  assign w_3_7 = \b$416 ;
-  assign sum_4_7 = \$40 [25:0];
-  assign \en$423  = en;
-  assign skew_a5_d4 = \a$424 ;
-  assign w_4_0 = \b$426 ;
-  assign sum_5_0 = \$41 [25:0];
-  assign \en$433  = en;
-  assign a_5_0 = \a$434 ;
-  assign w_4_1 = \b$436 ;
-  assign sum_5_1 = \$42 [25:0];
-  assign \en$443  = en;
-  assign a_5_1 = \a$444 ;
-  assign w_4_2 = \b$446 ;
-  assign sum_5_2 = \$43 [25:0];
-  assign \en$453  = en;
-  assign a_5_2 = \a$454 ;
-  assign w_4_3 = \b$456 ;
-  assign sum_5_3 = \$44 [25:0];
-  assign \en$463  = en;
-  assign a_5_3 = \a$464 ;
-  assign w_4_4 = \b$466 ;
-  assign sum_5_4 = \$45 [25:0];
-  assign \en$473  = en;
-  assign a_5_4 = \a$474 ;
-  assign w_4_5 = \b$476 ;
-  assign sum_5_5 = \$46 [25:0];
-  assign \en$483  = en;
-  assign a_5_5 = \a$484 ;
-  assign w_4_6 = \b$486 ;
-  assign sum_5_6 = \$47 [25:0];
-  assign \en$493  = en;
-  assign a_5_6 = \a$494 ;
-  assign w_4_7 = \b$496 ;
-  assign sum_5_7 = \$48 [25:0];
-  assign \en$503  = en;
-  assign skew_a6_d5 = \a$504 ;
-  assign w_5_0 = \b$506 ;
-  assign sum_6_0 = \$49 [25:0];
-  assign \en$513  = en;
-  assign a_6_0 = \a$514 ;
-  assign w_5_1 = \b$516 ;
-  assign sum_6_1 = \$50 [25:0];
-  assign \en$523  = en;
-  assign a_6_1 = \a$524 ;
-  assign w_5_2 = \b$526 ;
-  assign sum_6_2 = \$51 [25:0];
-  assign \en$533  = en;
-  assign a_6_2 = \a$534 ;
-  assign w_5_3 = \b$536 ;
-  assign sum_6_3 = \$52 [25:0];
-  assign \en$543  = en;
-  assign a_6_3 = \a$544 ;
-  assign w_5_4 = \b$546 ;
-  assign sum_6_4 = \$53 [25:0];
-  assign \en$553  = en;
-  assign a_6_4 = \a$554 ;
-  assign w_5_5 = \b$556 ;
-  assign sum_6_5 = \$54 [25:0];
-  assign \en$563  = en;
-  assign a_6_5 = \a$564 ;
-  assign w_5_6 = \b$566 ;
-  assign sum_6_6 = \$55 [25:0];
-  assign \en$573  = en;
-  assign a_6_6 = \a$574 ;
-  assign w_5_7 = \b$576 ;
-  assign sum_6_7 = \$56 [25:0];
-  assign \en$583  = en;
-  assign skew_a7_d6 = \a$584 ;
-  assign w_6_0 = \b$586 ;
-  assign sum_7_0 = \$57 [25:0];
-  assign \en$593  = en;
-  assign a_7_0 = \a$594 ;
-  assign w_6_1 = \b$596 ;
-  assign sum_7_1 = \$58 [25:0];
-  assign \en$603  = en;
-  assign a_7_1 = \a$604 ;
-  assign w_6_2 = \b$606 ;
-  assign sum_7_2 = \$59 [25:0];
-  assign \en$613  = en;
-  assign a_7_2 = \a$614 ;
-  assign w_6_3 = \b$616 ;
-  assign sum_7_3 = \$60 [25:0];
-  assign \en$623  = en;
-  assign a_7_3 = \a$624 ;
-  assign w_6_4 = \b$626 ;
-  assign sum_7_4 = \$61 [25:0];
-  assign \en$633  = en;
-  assign a_7_4 = \a$634 ;
-  assign w_6_5 = \b$636 ;
-  assign sum_7_5 = \$62 [25:0];
-  assign \en$643  = en;
-  assign a_7_5 = \a$644 ;
-  assign w_6_6 = \b$646 ;
-  assign sum_7_6 = \$63 [25:0];
-  assign \en$653  = en;
-  assign a_7_6 = \a$654 ;
-  assign w_6_7 = \b$656 ;
-  assign sum_7_7 = \$64 [25:0];
+  assign \en$903  = en;
+  assign \a$904  = a_0_0;
+  assign \b$905  = skew_w1_d0;
+  assign \en$906  = en;
+  assign \a$907  = a_0_1;
+  assign \b$908  = skew_w2_d1;
+  assign \en$909  = en;
+  assign \a$910  = a_0_2;
+  assign \b$911  = skew_w3_d2;
+  assign \en$912  = en;
+  assign \a$913  = a_0_3;
+  assign \b$914  = skew_w4_d3;
+  assign \en$915  = en;
+  assign \a$916  = a_0_4;
+  assign \b$917  = skew_w5_d4;
+  assign \en$918  = en;
+  assign \a$919  = a_0_5;
+  assign \b$920  = skew_w6_d5;
+  assign \en$921  = en;
+  assign \a$922  = a_0_6;
+  assign \b$923  = skew_w7_d6;
+  assign \en$924  = en;
+  assign \a$925  = skew_a1_d0;
+  assign \b$926  = w_0_0;
+  assign \en$927  = en;
+  assign \a$928  = a_1_0;
+  assign \b$929  = w_0_1;
+  assign \en$930  = en;
+  assign \a$931  = a_1_1;
+  assign \b$932  = w_0_2;
+  assign \en$933  = en;
+  assign \a$934  = a_1_2;
+  assign \b$935  = w_0_3;
+  assign \en$936  = en;
+  assign \a$937  = a_1_3;
+  assign \b$938  = w_0_4;
+  assign \en$939  = en;
+  assign \a$940  = a_1_4;
+  assign \b$941  = w_0_5;
+  assign \en$942  = en;
+  assign \a$943  = a_1_5;
+  assign \b$944  = w_0_6;
+  assign \en$945  = en;
+  assign \a$946  = a_1_6;
+  assign \b$947  = w_0_7;
+  assign \en$948  = en;
+  assign \a$949  = skew_a2_d1;
+  assign \b$950  = w_1_0;
+  assign \en$951  = en;
+  assign \a$952  = a_2_0;
+  assign \b$953  = w_1_1;
+  assign \en$954  = en;
+  assign \a$955  = a_2_1;
+  assign \b$956  = w_1_2;
+  assign \en$957  = en;
+  assign \a$958  = a_2_2;
+  assign \b$959  = w_1_3;
+  assign \en$960  = en;
+  assign \a$961  = a_2_3;
+  assign \b$962  = w_1_4;
+  assign \en$963  = en;
+  assign \a$964  = a_2_4;
+  assign \b$965  = w_1_5;
+  assign \en$966  = en;
+  assign \a$967  = a_2_5;
+  assign \b$968  = w_1_6;
+  assign \en$969  = en;
+  assign \a$970  = a_2_6;
+  assign \b$971  = w_1_7;
+  assign \en$972  = en;
+  assign \a$973  = skew_a3_d2;
+  assign \b$974  = w_2_0;
+  assign \en$975  = en;
+  assign \a$976  = a_3_0;
+  assign \b$977  = w_2_1;
+  assign \en$978  = en;
+  assign \a$979  = a_3_1;
+  assign \b$980  = w_2_2;
+  assign \en$981  = en;
+  assign \a$982  = a_3_2;
+  assign \b$983  = w_2_3;
+  assign \en$984  = en;
+  assign \a$985  = a_3_3;
+  assign \b$986  = w_2_4;
+  assign \en$987  = en;
+  assign \a$988  = a_3_4;
+  assign \b$989  = w_2_5;
+  assign \en$990  = en;
+  assign \a$991  = a_3_5;
+  assign \b$992  = w_2_6;
+  assign \en$993  = en;
+  assign \a$994  = a_3_6;
+  assign \b$995  = w_2_7;
+  assign \en$996  = en;
+  assign \a$997  = skew_a4_d3;
+  assign \b$998  = w_3_0;
+  assign \en$999  = en;
+  assign \a$1000  = a_4_0;
+  assign \b$1001  = w_3_1;
+  assign \en$1002  = en;
+  assign \a$1003  = a_4_1;
+  assign \b$1004  = w_3_2;
+  assign \en$1005  = en;
+  assign \a$1006  = a_4_2;
+  assign \b$1007  = w_3_3;
+  assign \en$1008  = en;
+  assign \a$1009  = a_4_3;
+  assign \b$1010  = w_3_4;
+  assign \en$1011  = en;
+  assign \a$1012  = a_4_4;
+  assign \b$1013  = w_3_5;
+  assign \en$1014  = en;
+  assign \a$1015  = a_4_5;
+  assign \b$1016  = w_3_6;
+  assign \en$1017  = en;
+  assign \a$1018  = a_4_6;
+  assign \b$1019  = w_3_7;
+  assign \en$1020  = en;
+  assign \a$1021  = skew_a5_d4;
+  assign \b$1022  = w_4_0;
+  assign \en$1023  = en;
+  assign \a$1024  = a_5_0;
+  assign \b$1025  = w_4_1;
+  assign \en$1026  = en;
+  assign \a$1027  = a_5_1;
+  assign \b$1028  = w_4_2;
+  assign \en$1029  = en;
+  assign \a$1030  = a_5_2;
+  assign \b$1031  = w_4_3;
+  assign \en$1032  = en;
+  assign \a$1033  = a_5_3;
+  assign \b$1034  = w_4_4;
+  assign \en$1035  = en;
+  assign \a$1036  = a_5_4;
+  assign \b$1037  = w_4_5;
+  assign \en$1038  = en;
+  assign \a$1039  = a_5_5;
+  assign \b$1040  = w_4_6;
+  assign \en$1041  = en;
+  assign \a$1042  = a_5_6;
+  assign \b$1043  = w_4_7;
+  assign \en$1044  = en;
+  assign \a$1045  = skew_a6_d5;
+  assign \b$1046  = w_5_0;
+  assign \en$1047  = en;
+  assign \a$1048  = a_6_0;
+  assign \b$1049  = w_5_1;
+  assign \en$1050  = en;
+  assign \a$1051  = a_6_1;
+  assign \b$1052  = w_5_2;
+  assign \en$1053  = en;
+  assign \a$1054  = a_6_2;
+  assign \b$1055  = w_5_3;
+  assign \en$1056  = en;
+  assign \a$1057  = a_6_3;
+  assign \b$1058  = w_5_4;
+  assign \en$1059  = en;
+  assign \a$1060  = a_6_4;
+  assign \b$1061  = w_5_5;
+  assign \en$1062  = en;
+  assign \a$1063  = a_6_5;
+  assign \b$1064  = w_5_6;
+  assign \en$1065  = en;
+  assign \a$1066  = a_6_6;
+  assign \b$1067  = w_5_7;
+  assign \en$1068  = en;
+  assign \a$1069  = skew_a7_d6;
+  assign \b$1070  = w_6_0;
+  assign \en$1071  = en;
+  assign \a$1072  = a_7_0;
+  assign \b$1073  = w_6_1;
+  assign \en$1074  = en;
+  assign \a$1075  = a_7_1;
+  assign \b$1076  = w_6_2;
+  assign \en$1077  = en;
+  assign \a$1078  = a_7_2;
+  assign \b$1079  = w_6_3;
+  assign \en$1080  = en;
+  assign \a$1081  = a_7_3;
+  assign \b$1082  = w_6_4;
+  assign \en$1083  = en;
+  assign \a$1084  = a_7_4;
+  assign \b$1085  = w_6_5;
+  assign \en$1086  = en;
+  assign \a$1087  = a_7_5;
+  assign \b$1088  = w_6_6;
+  assign \en$1089  = en;
+  assign \a$1090  = a_7_6;
+  assign \b$1091  = w_6_7;
   assign draining = o_valid;
-  assign p = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
-  assign \p$753  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
-  assign \p$758  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
-  assign \p$763  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
-  assign \p$768  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
-  assign \p$773  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
-  assign \p$778  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
-  assign \p$784  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
-  assign \p$789  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
-  assign \p$794  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
-  assign \p$799  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
-  assign \p$804  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
-  assign \p$809  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
-  assign \p$814  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
-  assign \p$819  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
-  assign \p$825  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
-  assign \p$830  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
-  assign \p$835  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
-  assign \p$840  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
-  assign \p$845  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
-  assign \p$850  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
-  assign \p$855  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
-  assign \p$860  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
-  assign \p$866  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
-  assign \p$871  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
-  assign \p$876  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
-  assign \p$881  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
-  assign \p$886  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
-  assign \p$891  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
-  assign \p$896  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
-  assign \p$901  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
-  assign \p$907  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
-  assign \p$912  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
-  assign \p$917  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
-  assign \p$922  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
-  assign \p$927  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
-  assign \p$932  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
-  assign \p$937  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
-  assign \p$942  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
-  assign \p$948  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
-  assign \p$953  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
-  assign \p$958  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
-  assign \p$963  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
-  assign \p$968  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
-  assign \p$973  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
-  assign \p$978  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
-  assign \p$983  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
-  assign \p$989  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
-  assign \p$994  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
-  assign \p$999  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
-  assign \p$1004  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
-  assign \p$1009  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
-  assign \p$1014  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
-  assign \p$1019  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
-  assign \p$1024  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
-  assign \p$1030  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
-  assign \p$1036  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
-  assign \p$1041  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
-  assign \p$1046  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
-  assign \p$1051  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
-  assign \p$1056  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
-  assign \p$1061  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
-  assign \p$1066  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
-  assign \p$1072  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -12877,7 +13065,1339 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, a, b, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , en
+module \hwq_mac_array.mul_0_0 (clk, rst, a, b, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , en
+);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$491$0 ;
+  wire \port$491$0 ;
+  output \port$491$1 ;
+  wire \port$491$1 ;
+  output \port$491$10 ;
+  wire \port$491$10 ;
+  output \port$491$11 ;
+  wire \port$491$11 ;
+  output \port$491$12 ;
+  wire \port$491$12 ;
+  output \port$491$13 ;
+  wire \port$491$13 ;
+  output \port$491$14 ;
+  wire \port$491$14 ;
+  output \port$491$15 ;
+  wire \port$491$15 ;
+  output \port$491$2 ;
+  wire \port$491$2 ;
+  output \port$491$3 ;
+  wire \port$491$3 ;
+  output \port$491$4 ;
+  wire \port$491$4 ;
+  output \port$491$5 ;
+  wire \port$491$5 ;
+  output \port$491$6 ;
+  wire \port$491$6 ;
+  output \port$491$7 ;
+  wire \port$491$7 ;
+  output \port$491$8 ;
+  wire \port$491$8 ;
+  output \port$491$9 ;
+  wire \port$491$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$491$0  = \$1 ;
+  assign \port$491$1  = \$2 ;
+  assign \port$491$2  = \$3 ;
+  assign \port$491$3  = \$4 ;
+  assign \port$491$4  = \$5 ;
+  assign \port$491$5  = \$6 ;
+  assign \port$491$6  = \$7 ;
+  assign \port$491$7  = \$8 ;
+  assign \port$491$8  = \$9 ;
+  assign \port$491$9  = \$10 ;
+  assign \port$491$10  = \$11 ;
+  assign \port$491$11  = \$12 ;
+  assign \port$491$12  = \$13 ;
+  assign \port$491$13  = \$14 ;
+  assign \port$491$14  = \$15 ;
+  assign \port$491$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , b, a, en
+);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$492$0 ;
+  wire \port$492$0 ;
+  output \port$492$1 ;
+  wire \port$492$1 ;
+  output \port$492$10 ;
+  wire \port$492$10 ;
+  output \port$492$11 ;
+  wire \port$492$11 ;
+  output \port$492$12 ;
+  wire \port$492$12 ;
+  output \port$492$13 ;
+  wire \port$492$13 ;
+  output \port$492$14 ;
+  wire \port$492$14 ;
+  output \port$492$15 ;
+  wire \port$492$15 ;
+  output \port$492$2 ;
+  wire \port$492$2 ;
+  output \port$492$3 ;
+  wire \port$492$3 ;
+  output \port$492$4 ;
+  wire \port$492$4 ;
+  output \port$492$5 ;
+  wire \port$492$5 ;
+  output \port$492$6 ;
+  wire \port$492$6 ;
+  output \port$492$7 ;
+  wire \port$492$7 ;
+  output \port$492$8 ;
+  wire \port$492$8 ;
+  output \port$492$9 ;
+  wire \port$492$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$492$0  = \$1 ;
+  assign \port$492$1  = \$2 ;
+  assign \port$492$2  = \$3 ;
+  assign \port$492$3  = \$4 ;
+  assign \port$492$4  = \$5 ;
+  assign \port$492$5  = \$6 ;
+  assign \port$492$6  = \$7 ;
+  assign \port$492$7  = \$8 ;
+  assign \port$492$8  = \$9 ;
+  assign \port$492$9  = \$10 ;
+  assign \port$492$10  = \$11 ;
+  assign \port$492$11  = \$12 ;
+  assign \port$492$12  = \$13 ;
+  assign \port$492$13  = \$14 ;
+  assign \port$492$14  = \$15 ;
+  assign \port$492$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$493$0 , \port$493$1 , \port$493$2 , \port$493$3 , \port$493$4 , \port$493$5 , \port$493$6 , \port$493$7 , \port$493$8 , \port$493$9 , \port$493$10 , \port$493$11 , \port$493$12 , \port$493$13 , \port$493$14 , \port$493$15 , b, a, en
+);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$493$0 ;
+  wire \port$493$0 ;
+  output \port$493$1 ;
+  wire \port$493$1 ;
+  output \port$493$10 ;
+  wire \port$493$10 ;
+  output \port$493$11 ;
+  wire \port$493$11 ;
+  output \port$493$12 ;
+  wire \port$493$12 ;
+  output \port$493$13 ;
+  wire \port$493$13 ;
+  output \port$493$14 ;
+  wire \port$493$14 ;
+  output \port$493$15 ;
+  wire \port$493$15 ;
+  output \port$493$2 ;
+  wire \port$493$2 ;
+  output \port$493$3 ;
+  wire \port$493$3 ;
+  output \port$493$4 ;
+  wire \port$493$4 ;
+  output \port$493$5 ;
+  wire \port$493$5 ;
+  output \port$493$6 ;
+  wire \port$493$6 ;
+  output \port$493$7 ;
+  wire \port$493$7 ;
+  output \port$493$8 ;
+  wire \port$493$8 ;
+  output \port$493$9 ;
+  wire \port$493$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$493$0  = \$1 ;
+  assign \port$493$1  = \$2 ;
+  assign \port$493$2  = \$3 ;
+  assign \port$493$3  = \$4 ;
+  assign \port$493$4  = \$5 ;
+  assign \port$493$5  = \$6 ;
+  assign \port$493$6  = \$7 ;
+  assign \port$493$7  = \$8 ;
+  assign \port$493$8  = \$9 ;
+  assign \port$493$9  = \$10 ;
+  assign \port$493$10  = \$11 ;
+  assign \port$493$11  = \$12 ;
+  assign \port$493$12  = \$13 ;
+  assign \port$493$13  = \$14 ;
+  assign \port$493$14  = \$15 ;
+  assign \port$493$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$494$0 , \port$494$1 , \port$494$2 , \port$494$3 , \port$494$4 , \port$494$5 , \port$494$6 , \port$494$7 , \port$494$8 , \port$494$9 , \port$494$10 , \port$494$11 , \port$494$12 , \port$494$13 , \port$494$14 , \port$494$15 , b, a, en
+);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$494$0 ;
+  wire \port$494$0 ;
+  output \port$494$1 ;
+  wire \port$494$1 ;
+  output \port$494$10 ;
+  wire \port$494$10 ;
+  output \port$494$11 ;
+  wire \port$494$11 ;
+  output \port$494$12 ;
+  wire \port$494$12 ;
+  output \port$494$13 ;
+  wire \port$494$13 ;
+  output \port$494$14 ;
+  wire \port$494$14 ;
+  output \port$494$15 ;
+  wire \port$494$15 ;
+  output \port$494$2 ;
+  wire \port$494$2 ;
+  output \port$494$3 ;
+  wire \port$494$3 ;
+  output \port$494$4 ;
+  wire \port$494$4 ;
+  output \port$494$5 ;
+  wire \port$494$5 ;
+  output \port$494$6 ;
+  wire \port$494$6 ;
+  output \port$494$7 ;
+  wire \port$494$7 ;
+  output \port$494$8 ;
+  wire \port$494$8 ;
+  output \port$494$9 ;
+  wire \port$494$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$494$0  = \$1 ;
+  assign \port$494$1  = \$2 ;
+  assign \port$494$2  = \$3 ;
+  assign \port$494$3  = \$4 ;
+  assign \port$494$4  = \$5 ;
+  assign \port$494$5  = \$6 ;
+  assign \port$494$6  = \$7 ;
+  assign \port$494$7  = \$8 ;
+  assign \port$494$8  = \$9 ;
+  assign \port$494$9  = \$10 ;
+  assign \port$494$10  = \$11 ;
+  assign \port$494$11  = \$12 ;
+  assign \port$494$12  = \$13 ;
+  assign \port$494$13  = \$14 ;
+  assign \port$494$14  = \$15 ;
+  assign \port$494$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$495$0 , \port$495$1 , \port$495$2 , \port$495$3 , \port$495$4 , \port$495$5 , \port$495$6 , \port$495$7 , \port$495$8 , \port$495$9 , \port$495$10 , \port$495$11 , \port$495$12 , \port$495$13 , \port$495$14 , \port$495$15 , b, a, en
+);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$495$0 ;
+  wire \port$495$0 ;
+  output \port$495$1 ;
+  wire \port$495$1 ;
+  output \port$495$10 ;
+  wire \port$495$10 ;
+  output \port$495$11 ;
+  wire \port$495$11 ;
+  output \port$495$12 ;
+  wire \port$495$12 ;
+  output \port$495$13 ;
+  wire \port$495$13 ;
+  output \port$495$14 ;
+  wire \port$495$14 ;
+  output \port$495$15 ;
+  wire \port$495$15 ;
+  output \port$495$2 ;
+  wire \port$495$2 ;
+  output \port$495$3 ;
+  wire \port$495$3 ;
+  output \port$495$4 ;
+  wire \port$495$4 ;
+  output \port$495$5 ;
+  wire \port$495$5 ;
+  output \port$495$6 ;
+  wire \port$495$6 ;
+  output \port$495$7 ;
+  wire \port$495$7 ;
+  output \port$495$8 ;
+  wire \port$495$8 ;
+  output \port$495$9 ;
+  wire \port$495$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$495$0  = \$1 ;
+  assign \port$495$1  = \$2 ;
+  assign \port$495$2  = \$3 ;
+  assign \port$495$3  = \$4 ;
+  assign \port$495$4  = \$5 ;
+  assign \port$495$5  = \$6 ;
+  assign \port$495$6  = \$7 ;
+  assign \port$495$7  = \$8 ;
+  assign \port$495$8  = \$9 ;
+  assign \port$495$9  = \$10 ;
+  assign \port$495$10  = \$11 ;
+  assign \port$495$11  = \$12 ;
+  assign \port$495$12  = \$13 ;
+  assign \port$495$13  = \$14 ;
+  assign \port$495$14  = \$15 ;
+  assign \port$495$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , b, a, en
+);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$496$0 ;
+  wire \port$496$0 ;
+  output \port$496$1 ;
+  wire \port$496$1 ;
+  output \port$496$10 ;
+  wire \port$496$10 ;
+  output \port$496$11 ;
+  wire \port$496$11 ;
+  output \port$496$12 ;
+  wire \port$496$12 ;
+  output \port$496$13 ;
+  wire \port$496$13 ;
+  output \port$496$14 ;
+  wire \port$496$14 ;
+  output \port$496$15 ;
+  wire \port$496$15 ;
+  output \port$496$2 ;
+  wire \port$496$2 ;
+  output \port$496$3 ;
+  wire \port$496$3 ;
+  output \port$496$4 ;
+  wire \port$496$4 ;
+  output \port$496$5 ;
+  wire \port$496$5 ;
+  output \port$496$6 ;
+  wire \port$496$6 ;
+  output \port$496$7 ;
+  wire \port$496$7 ;
+  output \port$496$8 ;
+  wire \port$496$8 ;
+  output \port$496$9 ;
+  wire \port$496$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$496$0  = \$1 ;
+  assign \port$496$1  = \$2 ;
+  assign \port$496$2  = \$3 ;
+  assign \port$496$3  = \$4 ;
+  assign \port$496$4  = \$5 ;
+  assign \port$496$5  = \$6 ;
+  assign \port$496$6  = \$7 ;
+  assign \port$496$7  = \$8 ;
+  assign \port$496$8  = \$9 ;
+  assign \port$496$9  = \$10 ;
+  assign \port$496$10  = \$11 ;
+  assign \port$496$11  = \$12 ;
+  assign \port$496$12  = \$13 ;
+  assign \port$496$13  = \$14 ;
+  assign \port$496$14  = \$15 ;
+  assign \port$496$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -13099,7 +14619,7 @@ module \hwq_mac_array.mul_0_0 (clk, rst, a, b, \port$497$0 , \port$497$1 , \port
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2 , \port$498$3 , \port$498$4 , \port$498$5 , \port$498$6 , \port$498$7 , \port$498$8 , \port$498$9 , \port$498$10 , \port$498$11 , \port$498$12 , \port$498$13 , \port$498$14 , \port$498$15 , b, a, en
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2 , \port$498$3 , \port$498$4 , \port$498$5 , \port$498$6 , \port$498$7 , \port$498$8 , \port$498$9 , \port$498$10 , \port$498$11 , \port$498$12 , \port$498$13 , \port$498$14 , \port$498$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -13321,7 +14841,7 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2 , \port$499$3 , \port$499$4 , \port$499$5 , \port$499$6 , \port$499$7 , \port$499$8 , \port$499$9 , \port$499$10 , \port$499$11 , \port$499$12 , \port$499$13 , \port$499$14 , \port$499$15 , b, a, en
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2 , \port$499$3 , \port$499$4 , \port$499$5 , \port$499$6 , \port$499$7 , \port$499$8 , \port$499$9 , \port$499$10 , \port$499$11 , \port$499$12 , \port$499$13 , \port$499$14 , \port$499$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -13543,7 +15063,7 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , b, a, en
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -13765,7 +15285,7 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , b, a, en
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -13987,7 +15507,7 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , b, a, en
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -14209,7 +15729,7 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2 , \port$503$3 , \port$503$4 , \port$503$5 , \port$503$6 , \port$503$7 , \port$503$8 , \port$503$9 , \port$503$10 , \port$503$11 , \port$503$12 , \port$503$13 , \port$503$14 , \port$503$15 , b, a, en
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2 , \port$503$3 , \port$503$4 , \port$503$5 , \port$503$6 , \port$503$7 , \port$503$8 , \port$503$9 , \port$503$10 , \port$503$11 , \port$503$12 , \port$503$13 , \port$503$14 , \port$503$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -14431,7 +15951,7 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2 , \port$504$3 , \port$504$4 , \port$504$5 , \port$504$6 , \port$504$7 , \port$504$8 , \port$504$9 , \port$504$10 , \port$504$11 , \port$504$12 , \port$504$13 , \port$504$14 , \port$504$15 , b, a, en
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2 , \port$504$3 , \port$504$4 , \port$504$5 , \port$504$6 , \port$504$7 , \port$504$8 , \port$504$9 , \port$504$10 , \port$504$11 , \port$504$12 , \port$504$13 , \port$504$14 , \port$504$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -14653,7 +16173,7 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , a, b, en
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -14875,7 +16395,7 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , b, a, en
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -15097,7 +16617,7 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$506$0 , \port$506$1 , \port$506$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , b, a, en
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -15319,7 +16839,7 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, rst, \port$508$0 , \port$508$1 , \port$508$2 , \port$508$3 , \port$508$4 , \port$508$5 , \port$508$6 , \port$508$7 , \port$508$8 , \port$508$9 , \port$508$10 , \port$508$11 , \port$508$12 , \port$508$13 , \port$508$14 , \port$508$15 , b, a, en
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$508$0 , \port$508$1 , \port$508$2 , \port$508$3 , \port$508$4 , \port$508$5 , \port$508$6 , \port$508$7 , \port$508$8 , \port$508$9 , \port$508$10 , \port$508$11 , \port$508$12 , \port$508$13 , \port$508$14 , \port$508$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -15541,7 +17061,7 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$508$0 , \port$508$1 , \port$508$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, rst, \port$509$0 , \port$509$1 , \port$509$2 , \port$509$3 , \port$509$4 , \port$509$5 , \port$509$6 , \port$509$7 , \port$509$8 , \port$509$9 , \port$509$10 , \port$509$11 , \port$509$12 , \port$509$13 , \port$509$14 , \port$509$15 , b, a, en
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$509$0 , \port$509$1 , \port$509$2 , \port$509$3 , \port$509$4 , \port$509$5 , \port$509$6 , \port$509$7 , \port$509$8 , \port$509$9 , \port$509$10 , \port$509$11 , \port$509$12 , \port$509$13 , \port$509$14 , \port$509$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -15763,7 +17283,7 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$509$0 , \port$509$1 , \port$509$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , b, a, en
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -15985,7 +17505,7 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$510$0 , \port$510$1 , \port$510$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , b, a, en
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -16207,7 +17727,7 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$511$0 , \port$511$1 , \port$511$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , b, a, en
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -16429,7 +17949,7 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$512$0 , \port$512$1 , \port$512$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, rst, \port$513$0 , \port$513$1 , \port$513$2 , \port$513$3 , \port$513$4 , \port$513$5 , \port$513$6 , \port$513$7 , \port$513$8 , \port$513$9 , \port$513$10 , \port$513$11 , \port$513$12 , \port$513$13 , \port$513$14 , \port$513$15 , a, b, en
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$513$0 , \port$513$1 , \port$513$2 , \port$513$3 , \port$513$4 , \port$513$5 , \port$513$6 , \port$513$7 , \port$513$8 , \port$513$9 , \port$513$10 , \port$513$11 , \port$513$12 , \port$513$13 , \port$513$14 , \port$513$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -16651,7 +18171,7 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$513$0 , \port$513$1 , \port$513$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, rst, \port$514$0 , \port$514$1 , \port$514$2 , \port$514$3 , \port$514$4 , \port$514$5 , \port$514$6 , \port$514$7 , \port$514$8 , \port$514$9 , \port$514$10 , \port$514$11 , \port$514$12 , \port$514$13 , \port$514$14 , \port$514$15 , b, a, en
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$514$0 , \port$514$1 , \port$514$2 , \port$514$3 , \port$514$4 , \port$514$5 , \port$514$6 , \port$514$7 , \port$514$8 , \port$514$9 , \port$514$10 , \port$514$11 , \port$514$12 , \port$514$13 , \port$514$14 , \port$514$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -16873,7 +18393,7 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$514$0 , \port$514$1 , \port$514$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , b, a, en
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -17095,7 +18615,7 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , b, a, en
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -17317,7 +18837,7 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$516$0 , \port$516$1 , \port$516$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , b, a, en
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -17539,7 +19059,7 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, rst, \port$518$0 , \port$518$1 , \port$518$2 , \port$518$3 , \port$518$4 , \port$518$5 , \port$518$6 , \port$518$7 , \port$518$8 , \port$518$9 , \port$518$10 , \port$518$11 , \port$518$12 , \port$518$13 , \port$518$14 , \port$518$15 , b, a, en
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$518$0 , \port$518$1 , \port$518$2 , \port$518$3 , \port$518$4 , \port$518$5 , \port$518$6 , \port$518$7 , \port$518$8 , \port$518$9 , \port$518$10 , \port$518$11 , \port$518$12 , \port$518$13 , \port$518$14 , \port$518$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -17761,7 +19281,7 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$518$0 , \port$518$1 , \port$518$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, rst, \port$519$0 , \port$519$1 , \port$519$2 , \port$519$3 , \port$519$4 , \port$519$5 , \port$519$6 , \port$519$7 , \port$519$8 , \port$519$9 , \port$519$10 , \port$519$11 , \port$519$12 , \port$519$13 , \port$519$14 , \port$519$15 , b, a, en
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$519$0 , \port$519$1 , \port$519$2 , \port$519$3 , \port$519$4 , \port$519$5 , \port$519$6 , \port$519$7 , \port$519$8 , \port$519$9 , \port$519$10 , \port$519$11 , \port$519$12 , \port$519$13 , \port$519$14 , \port$519$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -17983,7 +19503,7 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$519$0 , \port$519$1 , \port$519$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , b, a, en
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -18205,7 +19725,7 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$520$0 , \port$520$1 , \port$520$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , a, b, en
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -18427,7 +19947,7 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$521$0 , \port$521$1 , \port$521$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , b, a, en
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -18649,7 +20169,7 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$522$0 , \port$522$1 , \port$522$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2 , \port$523$3 , \port$523$4 , \port$523$5 , \port$523$6 , \port$523$7 , \port$523$8 , \port$523$9 , \port$523$10 , \port$523$11 , \port$523$12 , \port$523$13 , \port$523$14 , \port$523$15 , b, a, en
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2 , \port$523$3 , \port$523$4 , \port$523$5 , \port$523$6 , \port$523$7 , \port$523$8 , \port$523$9 , \port$523$10 , \port$523$11 , \port$523$12 , \port$523$13 , \port$523$14 , \port$523$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -18871,7 +20391,7 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, rst, \port$524$0 , \port$524$1 , \port$524$2 , \port$524$3 , \port$524$4 , \port$524$5 , \port$524$6 , \port$524$7 , \port$524$8 , \port$524$9 , \port$524$10 , \port$524$11 , \port$524$12 , \port$524$13 , \port$524$14 , \port$524$15 , b, a, en
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$524$0 , \port$524$1 , \port$524$2 , \port$524$3 , \port$524$4 , \port$524$5 , \port$524$6 , \port$524$7 , \port$524$8 , \port$524$9 , \port$524$10 , \port$524$11 , \port$524$12 , \port$524$13 , \port$524$14 , \port$524$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -19093,7 +20613,7 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$524$0 , \port$524$1 , \port$524$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , b, a, en
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -19315,7 +20835,7 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$525$0 , \port$525$1 , \port$525$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , b, a, en
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -19537,7 +21057,7 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$526$0 , \port$526$1 , \port$526$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , b, a, en
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -19759,7 +21279,7 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$527$0 , \port$527$1 , \port$527$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, rst, \port$528$0 , \port$528$1 , \port$528$2 , \port$528$3 , \port$528$4 , \port$528$5 , \port$528$6 , \port$528$7 , \port$528$8 , \port$528$9 , \port$528$10 , \port$528$11 , \port$528$12 , \port$528$13 , \port$528$14 , \port$528$15 , b, a, en
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$528$0 , \port$528$1 , \port$528$2 , \port$528$3 , \port$528$4 , \port$528$5 , \port$528$6 , \port$528$7 , \port$528$8 , \port$528$9 , \port$528$10 , \port$528$11 , \port$528$12 , \port$528$13 , \port$528$14 , \port$528$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -19981,7 +21501,7 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$528$0 , \port$528$1 , \port$528$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, rst, \port$529$0 , \port$529$1 , \port$529$2 , \port$529$3 , \port$529$4 , \port$529$5 , \port$529$6 , \port$529$7 , \port$529$8 , \port$529$9 , \port$529$10 , \port$529$11 , \port$529$12 , \port$529$13 , \port$529$14 , \port$529$15 , a, b, en
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$529$0 , \port$529$1 , \port$529$2 , \port$529$3 , \port$529$4 , \port$529$5 , \port$529$6 , \port$529$7 , \port$529$8 , \port$529$9 , \port$529$10 , \port$529$11 , \port$529$12 , \port$529$13 , \port$529$14 , \port$529$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -20203,7 +21723,7 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$529$0 , \port$529$1 , \port$529$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , b, a, en
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -20425,7 +21945,7 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$530$0 , \port$530$1 , \port$530$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , b, a, en
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -20647,7 +22167,7 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , b, a, en
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -20869,7 +22389,7 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$532$0 , \port$532$1 , \port$532$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, en
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -21091,7 +22611,7 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, en
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -21313,7 +22833,7 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$534$0 , \port$534$1 , \port$534$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , b, a, en
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -21535,7 +23055,7 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$535$0 , \port$535$1 , \port$535$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, en
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -21757,7 +23277,7 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$536$0 , \port$536$1 , \port$536$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , a, b, en
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -21979,7 +23499,7 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$537$0 , \port$537$1 , \port$537$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, en
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -22201,7 +23721,7 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$538$0 , \port$538$1 , \port$538$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, en
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -22423,7 +23943,7 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, en
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -22645,7 +24165,7 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$540$0 , \port$540$1 , \port$540$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, en
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -22867,7 +24387,7 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$541$0 , \port$541$1 , \port$541$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, en
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -23089,7 +24609,7 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$542$0 , \port$542$1 , \port$542$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, en
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -23311,7 +24831,7 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$543$0 , \port$543$1 , \port$543$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , b, a, en
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -23533,7 +25053,7 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$544$0 , \port$544$1 , \port$544$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , a, b, en
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -23755,7 +25275,7 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$545$0 , \port$545$1 , \port$545$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, en
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -23977,7 +25497,7 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$546$0 , \port$546$1 , \port$546$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, en
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , a, b, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -24199,7 +25719,7 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, en
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -24421,7 +25941,7 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$548$0 , \port$548$1 , \port$548$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, en
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -24643,7 +26163,7 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, en
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -24865,7 +26385,7 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$550$0 , \port$550$1 , \port$550$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, en
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -25087,7 +26607,7 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$551$0 , \port$551$1 , \port$551$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, en
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -25309,7 +26829,7 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$552$0 , \port$552$1 , \port$552$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , a, b, en
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -25531,7 +27051,7 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$553$0 , \port$553$1 , \port$553$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, en
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, en
 );
   wire \$1 ;
   wire \$10 ;
@@ -25750,1336 +27270,4 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$554$0 , \port$554$1 , \port$554$2
   assign \port$554$13  = \$14 ;
   assign \port$554$14  = \$15 ;
   assign \port$554$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , b, a, en
-);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$555$0 ;
-  wire \port$555$0 ;
-  output \port$555$1 ;
-  wire \port$555$1 ;
-  output \port$555$10 ;
-  wire \port$555$10 ;
-  output \port$555$11 ;
-  wire \port$555$11 ;
-  output \port$555$12 ;
-  wire \port$555$12 ;
-  output \port$555$13 ;
-  wire \port$555$13 ;
-  output \port$555$14 ;
-  wire \port$555$14 ;
-  output \port$555$15 ;
-  wire \port$555$15 ;
-  output \port$555$2 ;
-  wire \port$555$2 ;
-  output \port$555$3 ;
-  wire \port$555$3 ;
-  output \port$555$4 ;
-  wire \port$555$4 ;
-  output \port$555$5 ;
-  wire \port$555$5 ;
-  output \port$555$6 ;
-  wire \port$555$6 ;
-  output \port$555$7 ;
-  wire \port$555$7 ;
-  output \port$555$8 ;
-  wire \port$555$8 ;
-  output \port$555$9 ;
-  wire \port$555$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$555$0  = \$1 ;
-  assign \port$555$1  = \$2 ;
-  assign \port$555$2  = \$3 ;
-  assign \port$555$3  = \$4 ;
-  assign \port$555$4  = \$5 ;
-  assign \port$555$5  = \$6 ;
-  assign \port$555$6  = \$7 ;
-  assign \port$555$7  = \$8 ;
-  assign \port$555$8  = \$9 ;
-  assign \port$555$9  = \$10 ;
-  assign \port$555$10  = \$11 ;
-  assign \port$555$11  = \$12 ;
-  assign \port$555$12  = \$13 ;
-  assign \port$555$13  = \$14 ;
-  assign \port$555$14  = \$15 ;
-  assign \port$555$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , b, a, en
-);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$556$0 ;
-  wire \port$556$0 ;
-  output \port$556$1 ;
-  wire \port$556$1 ;
-  output \port$556$10 ;
-  wire \port$556$10 ;
-  output \port$556$11 ;
-  wire \port$556$11 ;
-  output \port$556$12 ;
-  wire \port$556$12 ;
-  output \port$556$13 ;
-  wire \port$556$13 ;
-  output \port$556$14 ;
-  wire \port$556$14 ;
-  output \port$556$15 ;
-  wire \port$556$15 ;
-  output \port$556$2 ;
-  wire \port$556$2 ;
-  output \port$556$3 ;
-  wire \port$556$3 ;
-  output \port$556$4 ;
-  wire \port$556$4 ;
-  output \port$556$5 ;
-  wire \port$556$5 ;
-  output \port$556$6 ;
-  wire \port$556$6 ;
-  output \port$556$7 ;
-  wire \port$556$7 ;
-  output \port$556$8 ;
-  wire \port$556$8 ;
-  output \port$556$9 ;
-  wire \port$556$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$556$0  = \$1 ;
-  assign \port$556$1  = \$2 ;
-  assign \port$556$2  = \$3 ;
-  assign \port$556$3  = \$4 ;
-  assign \port$556$4  = \$5 ;
-  assign \port$556$5  = \$6 ;
-  assign \port$556$6  = \$7 ;
-  assign \port$556$7  = \$8 ;
-  assign \port$556$8  = \$9 ;
-  assign \port$556$9  = \$10 ;
-  assign \port$556$10  = \$11 ;
-  assign \port$556$11  = \$12 ;
-  assign \port$556$12  = \$13 ;
-  assign \port$556$13  = \$14 ;
-  assign \port$556$14  = \$15 ;
-  assign \port$556$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, en
-);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$557$0 ;
-  wire \port$557$0 ;
-  output \port$557$1 ;
-  wire \port$557$1 ;
-  output \port$557$10 ;
-  wire \port$557$10 ;
-  output \port$557$11 ;
-  wire \port$557$11 ;
-  output \port$557$12 ;
-  wire \port$557$12 ;
-  output \port$557$13 ;
-  wire \port$557$13 ;
-  output \port$557$14 ;
-  wire \port$557$14 ;
-  output \port$557$15 ;
-  wire \port$557$15 ;
-  output \port$557$2 ;
-  wire \port$557$2 ;
-  output \port$557$3 ;
-  wire \port$557$3 ;
-  output \port$557$4 ;
-  wire \port$557$4 ;
-  output \port$557$5 ;
-  wire \port$557$5 ;
-  output \port$557$6 ;
-  wire \port$557$6 ;
-  output \port$557$7 ;
-  wire \port$557$7 ;
-  output \port$557$8 ;
-  wire \port$557$8 ;
-  output \port$557$9 ;
-  wire \port$557$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$557$0  = \$1 ;
-  assign \port$557$1  = \$2 ;
-  assign \port$557$2  = \$3 ;
-  assign \port$557$3  = \$4 ;
-  assign \port$557$4  = \$5 ;
-  assign \port$557$5  = \$6 ;
-  assign \port$557$6  = \$7 ;
-  assign \port$557$7  = \$8 ;
-  assign \port$557$8  = \$9 ;
-  assign \port$557$9  = \$10 ;
-  assign \port$557$10  = \$11 ;
-  assign \port$557$11  = \$12 ;
-  assign \port$557$12  = \$13 ;
-  assign \port$557$13  = \$14 ;
-  assign \port$557$14  = \$15 ;
-  assign \port$557$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, en
-);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$558$0 ;
-  wire \port$558$0 ;
-  output \port$558$1 ;
-  wire \port$558$1 ;
-  output \port$558$10 ;
-  wire \port$558$10 ;
-  output \port$558$11 ;
-  wire \port$558$11 ;
-  output \port$558$12 ;
-  wire \port$558$12 ;
-  output \port$558$13 ;
-  wire \port$558$13 ;
-  output \port$558$14 ;
-  wire \port$558$14 ;
-  output \port$558$15 ;
-  wire \port$558$15 ;
-  output \port$558$2 ;
-  wire \port$558$2 ;
-  output \port$558$3 ;
-  wire \port$558$3 ;
-  output \port$558$4 ;
-  wire \port$558$4 ;
-  output \port$558$5 ;
-  wire \port$558$5 ;
-  output \port$558$6 ;
-  wire \port$558$6 ;
-  output \port$558$7 ;
-  wire \port$558$7 ;
-  output \port$558$8 ;
-  wire \port$558$8 ;
-  output \port$558$9 ;
-  wire \port$558$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$558$0  = \$1 ;
-  assign \port$558$1  = \$2 ;
-  assign \port$558$2  = \$3 ;
-  assign \port$558$3  = \$4 ;
-  assign \port$558$4  = \$5 ;
-  assign \port$558$5  = \$6 ;
-  assign \port$558$6  = \$7 ;
-  assign \port$558$7  = \$8 ;
-  assign \port$558$8  = \$9 ;
-  assign \port$558$9  = \$10 ;
-  assign \port$558$10  = \$11 ;
-  assign \port$558$11  = \$12 ;
-  assign \port$558$12  = \$13 ;
-  assign \port$558$13  = \$14 ;
-  assign \port$558$14  = \$15 ;
-  assign \port$558$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, rst, \port$559$0 , \port$559$1 , \port$559$2 , \port$559$3 , \port$559$4 , \port$559$5 , \port$559$6 , \port$559$7 , \port$559$8 , \port$559$9 , \port$559$10 , \port$559$11 , \port$559$12 , \port$559$13 , \port$559$14 , \port$559$15 , b, a, en
-);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$559$0 ;
-  wire \port$559$0 ;
-  output \port$559$1 ;
-  wire \port$559$1 ;
-  output \port$559$10 ;
-  wire \port$559$10 ;
-  output \port$559$11 ;
-  wire \port$559$11 ;
-  output \port$559$12 ;
-  wire \port$559$12 ;
-  output \port$559$13 ;
-  wire \port$559$13 ;
-  output \port$559$14 ;
-  wire \port$559$14 ;
-  output \port$559$15 ;
-  wire \port$559$15 ;
-  output \port$559$2 ;
-  wire \port$559$2 ;
-  output \port$559$3 ;
-  wire \port$559$3 ;
-  output \port$559$4 ;
-  wire \port$559$4 ;
-  output \port$559$5 ;
-  wire \port$559$5 ;
-  output \port$559$6 ;
-  wire \port$559$6 ;
-  output \port$559$7 ;
-  wire \port$559$7 ;
-  output \port$559$8 ;
-  wire \port$559$8 ;
-  output \port$559$9 ;
-  wire \port$559$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$559$0  = \$1 ;
-  assign \port$559$1  = \$2 ;
-  assign \port$559$2  = \$3 ;
-  assign \port$559$3  = \$4 ;
-  assign \port$559$4  = \$5 ;
-  assign \port$559$5  = \$6 ;
-  assign \port$559$6  = \$7 ;
-  assign \port$559$7  = \$8 ;
-  assign \port$559$8  = \$9 ;
-  assign \port$559$9  = \$10 ;
-  assign \port$559$10  = \$11 ;
-  assign \port$559$11  = \$12 ;
-  assign \port$559$12  = \$13 ;
-  assign \port$559$13  = \$14 ;
-  assign \port$559$14  = \$15 ;
-  assign \port$559$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, rst, \port$560$0 , \port$560$1 , \port$560$2 , \port$560$3 , \port$560$4 , \port$560$5 , \port$560$6 , \port$560$7 , \port$560$8 , \port$560$9 , \port$560$10 , \port$560$11 , \port$560$12 , \port$560$13 , \port$560$14 , \port$560$15 , b, a, en
-);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$560$0 ;
-  wire \port$560$0 ;
-  output \port$560$1 ;
-  wire \port$560$1 ;
-  output \port$560$10 ;
-  wire \port$560$10 ;
-  output \port$560$11 ;
-  wire \port$560$11 ;
-  output \port$560$12 ;
-  wire \port$560$12 ;
-  output \port$560$13 ;
-  wire \port$560$13 ;
-  output \port$560$14 ;
-  wire \port$560$14 ;
-  output \port$560$15 ;
-  wire \port$560$15 ;
-  output \port$560$2 ;
-  wire \port$560$2 ;
-  output \port$560$3 ;
-  wire \port$560$3 ;
-  output \port$560$4 ;
-  wire \port$560$4 ;
-  output \port$560$5 ;
-  wire \port$560$5 ;
-  output \port$560$6 ;
-  wire \port$560$6 ;
-  output \port$560$7 ;
-  wire \port$560$7 ;
-  output \port$560$8 ;
-  wire \port$560$8 ;
-  output \port$560$9 ;
-  wire \port$560$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$560$0  = \$1 ;
-  assign \port$560$1  = \$2 ;
-  assign \port$560$2  = \$3 ;
-  assign \port$560$3  = \$4 ;
-  assign \port$560$4  = \$5 ;
-  assign \port$560$5  = \$6 ;
-  assign \port$560$6  = \$7 ;
-  assign \port$560$7  = \$8 ;
-  assign \port$560$8  = \$9 ;
-  assign \port$560$9  = \$10 ;
-  assign \port$560$10  = \$11 ;
-  assign \port$560$11  = \$12 ;
-  assign \port$560$12  = \$13 ;
-  assign \port$560$13  = \$14 ;
-  assign \port$560$14  = \$15 ;
-  assign \port$560$15  = \$16 ;
 endmodule

@@ -133,139 +133,145 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg [1:0] \$100 ;
-  reg [30:0] \$101 ;
-  reg [5:0] \$102 ;
-  reg [4:0] \$103 ;
-  reg [9:0] \$104 ;
-  reg \$105 ;
-  reg [16:0] \$106 ;
-  reg [4:0] \$107 ;
-  reg \$108 ;
-  reg [6:0] \$109 ;
+  reg [9:0] \$100 ;
+  reg \$101 ;
+  reg [4:0] \$102 ;
+  reg [7:0] \$103 ;
+  reg [2:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [30:0] \$107 ;
+  reg [5:0] \$108 ;
+  reg [4:0] \$109 ;
   wire \$11 ;
-  reg [2:0] \$110 ;
-  reg [4:0] \$111 ;
-  reg [2:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg [16:0] \$114 ;
-  reg \$115 ;
+  reg [9:0] \$110 ;
+  reg \$111 ;
+  reg [16:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg \$114 ;
+  reg [6:0] \$115 ;
   reg [2:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
+  reg [4:0] \$117 ;
+  reg [2:0] \$118 ;
   reg [7:0] \$119 ;
   wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg [7:0] \$122 ;
+  reg [16:0] \$120 ;
+  reg \$121 ;
+  reg [2:0] \$122 ;
   reg [7:0] \$123 ;
-  reg [1:0] \$124 ;
+  reg [7:0] \$124 ;
+  reg [7:0] \$125 ;
+  reg [7:0] \$126 ;
+  reg [7:0] \$127 ;
+  reg [7:0] \$128 ;
+  reg [7:0] \$129 ;
   wire \$13 ;
+  reg [1:0] \$130 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [7:0] \$157 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [7:0] \$169 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [3:0] \$2 ;
-  wire \$20 ;
-  wire [8:0] \$21 ;
-  wire [8:0] \$22 ;
-  wire [8:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [8:0] \$26 ;
+  wire [8:0] \$27 ;
+  wire [8:0] \$28 ;
   wire \$29 ;
   wire [6:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [17:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [17:0] \$38 ;
   wire \$39 ;
   wire [1:0] \$4 ;
-  wire [15:0] \$40 ;
+  wire \$40 ;
   wire [16:0] \$41 ;
-  wire \$42 ;
+  wire [16:0] \$42 ;
   wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire \$46 ;
-  wire [5:0] \$47 ;
-  wire [3:0] \$48 ;
-  wire [1:0] \$49 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [15:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire \$48 ;
+  wire [16:0] \$49 ;
   wire [1:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
+  wire [8:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
+  wire [5:0] \$53 ;
+  wire [3:0] \$54 ;
+  wire [1:0] \$55 ;
   wire \$56 ;
-  wire [17:0] \$57 ;
-  wire [5:0] \$58 ;
-  wire [10:0] \$59 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [10:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [7:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
+  wire [17:0] \$63 ;
+  wire [5:0] \$64 ;
+  wire [10:0] \$65 ;
+  wire [10:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [7:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [3:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [5:0] \$75 ;
-  wire [3:0] \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
-  wire [3:0] \$79 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [3:0] \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [5:0] \$80 ;
+  wire [3:0] \$81 ;
   wire \$82 ;
-  wire [1:0] \$83 ;
-  reg \$84 ;
-  reg [4:0] \$85 ;
-  reg \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [15:0] \$89 ;
+  wire [3:0] \$83 ;
+  wire [3:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire [1:0] \$88 ;
+  reg \$89 ;
   wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
+  reg [4:0] \$90 ;
+  reg \$91 ;
+  reg [15:0] \$92 ;
   reg [15:0] \$93 ;
-  reg [9:0] \$94 ;
-  reg \$95 ;
-  reg [4:0] \$96 ;
+  reg [16:0] \$94 ;
+  reg [15:0] \$95 ;
+  reg [7:0] \$96 ;
   reg [7:0] \$97 ;
-  reg [2:0] \$98 ;
+  reg [7:0] \$98 ;
   reg [15:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$90  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$93  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg [2:0] beat = 3'h0;
@@ -313,14 +319,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -352,11 +358,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [207:0] o_data;
-  wire [7:0] \o_data$67 ;
-  wire [7:0] \o_data$67[0] ;
+  wire [7:0] \o_data$70 ;
+  wire [7:0] \o_data$70[0] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
@@ -367,7 +374,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$69 ;
+  wire \o_valid$72 ;
   reg [2:0] ob = 3'h0;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
@@ -405,6 +412,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [7:0] rp__addr;
   wire [68:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -455,6 +463,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[0].multiplier ;
   wire [5:0] \wp__data[0].shift ;
   reg wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [68:0] params [255:0];
   initial begin
@@ -728,7 +737,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 4'h8 : 4'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 2'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -736,167 +744,176 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = beat == 3'h7;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = d == 3'h7;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 3'h7;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$18  = beat != 3'h7;
-  assign \$19  = d != 3'h7;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 3'h7;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$157  = beat * 5'h1a;
-  assign i_acc = o_data >> \$157 ;
-  assign \$28  = ob == 3'h7;
-  assign w_en = \o_valid$69  & \$28 ;
-  assign \$29  = ! ctrl_state;
-  assign \$30  = ctrl_state == 1'h1;
-  assign \$31  = ctrl_state == 2'h2;
-  assign \$32  = ctrl_state == 2'h3;
-  assign \$33  = fm0 + 4'h8;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = \$3 [4:0] >= 4'h8;
-  assign \$36  = hdr[15:0] - 1'h1;
-  assign \$37  = hdr[31:16] - 1'h1;
-  assign \$38  = hdr[47:32] - 1'h1;
-  assign \$39  = hdr[47:32] > 7'h4e;
-  assign \$40  = \$39  ? hdr[47:32] : 16'h004e;
-  assign \$41  = \$40  - 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$44  = ! lane;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 3'h7;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ~ in_data;
-  assign \$53  = i_valid | \$52 ;
-  assign \$54  = kk == tile_last;
-  assign \$55  = ! k_last;
-  assign \$56  = fn == nb_last;
-  assign \$57  = fm0 + 4'h8;
-  assign \$58  = fn + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = \$60  == k_last;
-  assign \$62  = kk == k_last;
-  assign \$63  = flush - 1'h1;
-  assign \$64  = ! flush;
-  assign \$65  = ~ header_taken;
-  assign \$66  = \$65  & o_valid;
-  assign \$67  = beat != 3'h7;
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & row_end;
-  assign \$71  = beat + 1'h1;
-  assign \$72  = \$17 [16:0] < M_;
-  assign \$73  = d == 3'h7;
-  assign \$74  = dn == nb_last;
-  assign \$75  = dn + 1'h1;
-  assign \$76  = d + 1'h1;
-  assign \$77  = ob == 3'h7;
-  assign \$78  = ob + 1'h1;
-  assign \$79  = \$77  ? 4'h0 : \$78 ;
-  assign \$80  = r_en & m_out__valid;
-  assign \$81  = ~ row_valid;
-  assign \$82  = row_end & \$81 ;
-  assign \$83  = \$80  + \$82 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = beat == 3'h7;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = d == 3'h7;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 3'h7;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$23  = beat != 3'h7;
+  assign \$24  = d != 3'h7;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 3'h7;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$169  = beat * 5'h1a;
+  assign i_acc = o_data >> \$169 ;
+  assign \$33  = ob == 3'h7;
+  assign w_en = \o_valid$72  & \$33 ;
+  assign \$34  = ! ctrl_state;
+  assign \$35  = ctrl_state == 1'h1;
+  assign \$36  = ctrl_state == 2'h2;
+  assign \$37  = ctrl_state == 2'h3;
+  assign \$38  = fm0 + 4'h8;
+  assign \$39  = \$38  >= M_;
+  assign \$40  = \$3 [4:0] >= 4'h8;
+  assign \$41  = hdr[15:0] - 1'h1;
+  assign \$42  = hdr[15:0] + 3'h7;
+  assign \$43  = hdr[31:16] - 1'h1;
+  assign \$44  = hdr[47:32] - 1'h1;
+  assign \$45  = hdr[47:32] > 7'h4e;
+  assign \$46  = \$45  ? hdr[47:32] : 16'h004e;
+  assign \$47  = \$46  - 1'h1;
+  assign \$48  = ! ch;
+  assign \$49  = ch + 1'h1;
+  assign \$50  = ! lane;
+  assign \$51  = wa + 1'h1;
+  assign \$52  = wb == 3'h7;
+  assign \$53  = blk + 1'h1;
+  assign \$54  = wb + 1'h1;
+  assign \$55  = lane + 1'h1;
+  assign \$56  = ch == n_last;
+  assign \$57  = ! k_last;
+  assign \$58  = ~ in_data;
+  assign \$59  = i_valid | \$58 ;
+  assign \$60  = kk == tile_last;
+  assign \$61  = ! k_last;
+  assign \$62  = fn == nb_last;
+  assign \$63  = fm0 + 4'h8;
+  assign \$64  = fn + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = kk + 1'h1;
+  assign \$67  = \$66  == k_last;
+  assign \$68  = kk == k_last;
+  assign \$69  = flush - 1'h1;
+  assign \$70  = ! flush;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & o_valid;
+  assign \$73  = beat != 3'h7;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ header_taken;
+  assign \$76  = \$75  & row_end;
+  assign \$77  = beat + 1'h1;
+  assign \$78  = d == 3'h7;
+  assign \$79  = dn == nb_last;
+  assign \$80  = dn + 1'h1;
+  assign \$81  = d + 1'h1;
+  assign \$82  = ob == 3'h7;
+  assign \$83  = ob + 1'h1;
+  assign \$84  = \$82  ? 4'h0 : \$83 ;
+  assign \$85  = r_en & m_out__valid;
+  assign \$86  = ~ row_valid;
+  assign \$87  = row_end & \$86 ;
+  assign \$88  = \$85  + \$87 ;
   always @(posedge clk)
-    last_mblock <= \$84 ;
+    last_mblock <= \$89 ;
   always @(posedge clk)
-    credits <= \$85 ;
+    credits <= \$90 ;
   always @(posedge clk)
-    credit_ok <= \$86 ;
+    credit_ok <= \$91 ;
   always @(posedge clk)
-    M_ <= \$87 ;
+    M_ <= \$92 ;
   always @(posedge clk)
-    m_last <= \$88 ;
+    m_last <= \$93 ;
   always @(posedge clk)
-    n_last <= \$89 ;
+    m_wrap <= \$94 ;
   always @(posedge clk)
-    zero_point <= \$90 ;
+    n_last <= \$95 ;
   always @(posedge clk)
-    act_min <= \$91 ;
+    zero_point <= \$96 ;
   always @(posedge clk)
-    act_max <= \$92 ;
+    act_min <= \$97 ;
   always @(posedge clk)
-    k_last <= \$93 ;
+    act_max <= \$98 ;
   always @(posedge clk)
-    tile_last <= \$94 ;
+    k_last <= \$99 ;
   always @(posedge clk)
-    lane <= \$95 ;
+    tile_last <= \$100 ;
   always @(posedge clk)
-    blk <= \$96 ;
+    lane <= \$101 ;
   always @(posedge clk)
-    wa <= \$97 ;
+    blk <= \$102 ;
   always @(posedge clk)
-    wb <= \$98 ;
+    wa <= \$103 ;
   always @(posedge clk)
-    ch <= \$99 ;
+    wb <= \$104 ;
   always @(posedge clk)
-    ctrl_state <= \$100 ;
+    ch <= \$105 ;
   always @(posedge clk)
-    \$signal$90  <= \$101 ;
+    ctrl_state <= \$106 ;
   always @(posedge clk)
-    pt_shift <= \$102 ;
+    \$signal$93  <= \$107 ;
   always @(posedge clk)
-    nb_last <= \$103 ;
+    pt_shift <= \$108 ;
   always @(posedge clk)
-    kk <= \$104 ;
+    nb_last <= \$109 ;
   always @(posedge clk)
-    in_data <= \$105 ;
+    kk <= \$110 ;
   always @(posedge clk)
-    fm0 <= \$106 ;
+    in_data <= \$111 ;
   always @(posedge clk)
-    fn <= \$107 ;
+    fm0 <= \$112 ;
   always @(posedge clk)
-    at_k_last <= \$108 ;
+    fn <= \$113 ;
   always @(posedge clk)
-    flush <= \$109 ;
+    at_k_last <= \$114 ;
   always @(posedge clk)
-    d <= \$110 ;
+    flush <= \$115 ;
   always @(posedge clk)
-    dn <= \$111 ;
+    d <= \$116 ;
   always @(posedge clk)
-    beat <= \$112 ;
+    dn <= \$117 ;
   always @(posedge clk)
-    ra <= \$113 ;
+    beat <= \$118 ;
   always @(posedge clk)
-    row <= \$114 ;
+    ra <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$115 ;
+    row <= \$120 ;
   always @(posedge clk)
-    ob <= \$116 ;
+    row_valid <= \$121 ;
   always @(posedge clk)
-    part0 <= \$117 ;
+    ob <= \$122 ;
   always @(posedge clk)
-    part1 <= \$118 ;
+    part0 <= \$123 ;
   always @(posedge clk)
-    part2 <= \$119 ;
+    part1 <= \$124 ;
   always @(posedge clk)
-    part3 <= \$120 ;
+    part2 <= \$125 ;
   always @(posedge clk)
-    part4 <= \$121 ;
+    part3 <= \$126 ;
   always @(posedge clk)
-    part5 <= \$122 ;
+    part4 <= \$127 ;
   always @(posedge clk)
-    part6 <= \$123 ;
+    part5 <= \$128 ;
   always @(posedge clk)
-    give_back <= \$124 ;
+    part6 <= \$129 ;
+  always @(posedge clk)
+    give_back <= \$130 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -921,11 +938,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$45 ),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$67 ),
+    .i_last(\i_last$49 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$70 ),
     .o_last(o_last),
-    .o_valid(\o_valid$69 ),
+    .o_valid(\o_valid$72 ),
     .\port$775$0 (rp__data),
     .rst(rst),
     .zero_point(zero_point)
@@ -996,126 +1013,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [7:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [7:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [7:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [7:0];
+      end else if (\$25 ) begin
         ra_next = 8'h00;
       end else begin
-        ra_next = \$23 [7:0];
+        ra_next = \$28 [7:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$34 ;
+    \$89  = \$39 ;
     if (rst) begin
-      \$84  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$3 [4:0];
+    \$90  = \$3 [4:0];
     if (rst) begin
-      \$85  = 5'h14;
+      \$90  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$35 ;
+    \$91  = \$40 ;
     if (rst) begin
-      \$86  = 1'h1;
+      \$91  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = M_;
+    \$92  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[15:0];
+            \$92  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 16'h0000;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = m_last;
+    \$93  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$90  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$90  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$91  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$91  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$92  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$92  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$93  = \$38 [15:0];
+            \$93  = \$41 [15:0];
           end
     endcase
     if (rst) begin
@@ -1124,73 +1088,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = tile_last;
+    \$94  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$41 [9:0];
+            \$94  = \$42 ;
           end
     endcase
     if (rst) begin
-      \$94  = 10'h000;
+      \$94  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = lane;
+    \$95  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$95  = 1'h0;
-            end else begin
-              \$95  = \$49 [0];
-            end
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = blk;
+    \$96  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$96  = \$47 [4:0];
-              end
-            end
+            \$96  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$96  = 5'h00;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = wa;
+    \$97  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 8'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$97  = \$45 [7:0];
-            end
+            \$97  = hdr[63:56];
           end
     endcase
     if (rst) begin
@@ -1199,39 +1140,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = wb;
+    \$98  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$98  = 3'h0;
-              end else begin
-                \$98  = \$48 [2:0];
-              end
-            end
+            \$98  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$98  = 3'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = ch;
+    \$99  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$99  = \$43 [15:0];
+            \$99  = \$44 [15:0];
           end
     endcase
     if (rst) begin
@@ -1240,348 +1166,378 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$100  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$100  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                if (last_mblock) begin
-                  \$100  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$64 ) begin
-            \$100  = 2'h0;
+            \$100  = \$47 [9:0];
           end
     endcase
     if (rst) begin
-      \$100  = 2'h0;
+      \$100  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = \$signal$90 ;
+    \$101  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
-              \$101  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$102  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$103  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$104  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$104  = 10'h000;
+            if (\$50 ) begin
+              \$101  = 1'h0;
             end else begin
-              \$104  = \$59 [9:0];
+              \$101  = \$55 [0];
             end
           end
     endcase
     if (rst) begin
-      \$104  = 10'h000;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = in_data;
+    \$102  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 5'h00;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$105  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$105  = 1'h1;
-            end else begin
-              if (\$62 ) begin
-                \$105  = 1'h0;
+              if (\$52 ) begin
+                \$102  = \$53 [4:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 1'h0;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = fm0;
+    \$103  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$103  = 8'h00;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$106  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                \$106  = \$57 [16:0];
-              end
+              \$103  = \$51 [7:0];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 17'h00000;
+      \$103  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = fn;
+    \$104  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$104  = 3'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$107  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
               (* full_case = 32'd1 *)
-              if (\$56 ) begin
-                \$107  = 5'h00;
+              if (\$52 ) begin
+                \$104  = 3'h0;
               end else begin
-                \$107  = \$58 [4:0];
+                \$104  = \$54 [2:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 5'h00;
+      \$104  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = at_k_last;
+    \$105  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$105  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
-              \$108  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$108  = \$55 ;
-            end else begin
-              \$108  = \$61 ;
-            end
+            \$105  = \$49 [15:0];
           end
     endcase
     if (rst) begin
-      \$108  = 1'h0;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = flush;
+    \$106  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$106  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$106  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
                 if (last_mblock) begin
-                  \$109  = 7'h5f;
+                  \$106  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$109  = \$63 [6:0];
+          if (\$70 ) begin
+            \$106  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$109  = 7'h00;
+      \$106  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = d;
-    if (header_taken) begin
-      \$110  = 3'h0;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$110  = 3'h0;
-      end else begin
-        \$110  = \$76 [2:0];
-      end
-    end
+    \$107  = \$signal$93 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$107  = hdr[62:32];
+            end
+          end
+    endcase
     if (rst) begin
-      \$110  = 3'h0;
+      \$107  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = dn;
-    if (header_taken) begin
-      \$111  = 5'h00;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      if (\$73 ) begin
-        (* full_case = 32'd1 *)
-        if (\$74 ) begin
-          \$111  = 5'h00;
-        end else begin
-          \$111  = \$75 [4:0];
-        end
-      end
-    end
+    \$108  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$108  = hdr[69:64];
+            end
+          end
+    endcase
     if (rst) begin
-      \$111  = 5'h00;
+      \$108  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = beat;
-    if (header_taken) begin
-      \$112  = 3'h0;
-    end
-    if (\$68 ) begin
-      \$112  = \$71 [2:0];
-    end else if (\$70 ) begin
-      \$112  = 3'h0;
-    end
+    \$109  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$109  = blk;
+            end
+          end
+    endcase
     if (rst) begin
-      \$112  = 3'h0;
+      \$109  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$110  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$110  = 10'h000;
+            end else begin
+              \$110  = \$65 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$111  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$111  = 1'h1;
+            end else begin
+              if (\$68 ) begin
+                \$111  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$112  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                \$112  = \$63 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$112  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$113  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              (* full_case = 32'd1 *)
+              if (\$62 ) begin
+                \$113  = 5'h00;
+              end else begin
+                \$113  = \$64 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$113  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$114  = \$57 ;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$114  = \$61 ;
+            end else begin
+              \$114  = \$67 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = flush;
     (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$113  = 8'h00;
-    end else begin
-      \$113  = ra_next;
-    end
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                if (last_mblock) begin
+                  \$115  = 7'h60;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$115  = \$69 [6:0];
+    endcase
     if (rst) begin
-      \$113  = 8'h00;
+      \$115  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = row;
+    \$116  = d;
     if (header_taken) begin
-      \$114  = 17'h00000;
+      \$116  = 3'h0;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$114  = \$17 [16:0];
-    end
-    if (rst) begin
-      \$114  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = row_valid;
-    if (header_taken) begin
-      \$115  = 1'h1;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$115  = \$72 ;
-    end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = ob;
-    if (\o_valid$69 ) begin
-      \$116  = \$79 [2:0];
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      (* full_case = 32'd1 *)
+      if (\$78 ) begin
+        \$116  = 3'h0;
+      end else begin
+        \$116  = \$81 [2:0];
+      end
     end
     if (rst) begin
       \$116  = 3'h0;
@@ -1589,44 +1545,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = part0;
-    if (\o_valid$69 ) begin
-      casez (ob)
-        3'h0:
-            \$117  = \o_data$67 ;
-      endcase
+    \$117  = dn;
+    if (header_taken) begin
+      \$117  = 5'h00;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      if (\$78 ) begin
+        (* full_case = 32'd1 *)
+        if (\$79 ) begin
+          \$117  = 5'h00;
+        end else begin
+          \$117  = \$80 [4:0];
+        end
+      end
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$117  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = part1;
-    if (\o_valid$69 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            \$118  = \o_data$67 ;
-      endcase
+    \$118  = beat;
+    if (header_taken) begin
+      \$118  = 3'h0;
+    end
+    if (\$74 ) begin
+      \$118  = \$77 [2:0];
+    end else if (\$76 ) begin
+      \$118  = 3'h0;
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$118  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = part2;
-    if (\o_valid$69 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            /* empty */;
-        3'h2:
-            \$119  = \o_data$67 ;
-      endcase
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$119  = 8'h00;
+    end else begin
+      \$119  = ra_next;
     end
     if (rst) begin
       \$119  = 8'h00;
@@ -1634,8 +1593,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = part3;
-    if (\o_valid$69 ) begin
+    \$120  = row;
+    if (header_taken) begin
+      \$120  = 17'h00000;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$120  = \$20 [16:0];
+    end
+    if (rst) begin
+      \$120  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = row_valid;
+    if (header_taken) begin
+      \$121  = 1'h1;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$121  = row_valid_next;
+    end
+    if (rst) begin
+      \$121  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = ob;
+    if (\o_valid$72 ) begin
+      \$122  = \$84 [2:0];
+    end
+    if (rst) begin
+      \$122  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = part0;
+    if (\o_valid$72 ) begin
+      casez (ob)
+        3'h0:
+            \$123  = \o_data$70 ;
+      endcase
+    end
+    if (rst) begin
+      \$123  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = part1;
+    if (\o_valid$72 ) begin
+      casez (ob)
+        3'h0:
+            /* empty */;
+        3'h1:
+            \$124  = \o_data$70 ;
+      endcase
+    end
+    if (rst) begin
+      \$124  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = part2;
+    if (\o_valid$72 ) begin
+      casez (ob)
+        3'h0:
+            /* empty */;
+        3'h1:
+            /* empty */;
+        3'h2:
+            \$125  = \o_data$70 ;
+      endcase
+    end
+    if (rst) begin
+      \$125  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = part3;
+    if (\o_valid$72 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1644,17 +1686,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h2:
             /* empty */;
         3'h3:
-            \$120  = \o_data$67 ;
+            \$126  = \o_data$70 ;
       endcase
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = part4;
-    if (\o_valid$69 ) begin
+    \$127  = part4;
+    if (\o_valid$72 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1665,17 +1707,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h3:
             /* empty */;
         3'h4:
-            \$121  = \o_data$67 ;
+            \$127  = \o_data$70 ;
       endcase
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = part5;
-    if (\o_valid$69 ) begin
+    \$128  = part5;
+    if (\o_valid$72 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1688,17 +1730,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h4:
             /* empty */;
         3'h5:
-            \$122  = \o_data$67 ;
+            \$128  = \o_data$70 ;
       endcase
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = part6;
-    if (\o_valid$69 ) begin
+    \$129  = part6;
+    if (\o_valid$72 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1713,18 +1755,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h5:
             /* empty */;
         3'h6:
-            \$123  = \o_data$67 ;
+            \$129  = \o_data$70 ;
       endcase
     end
     if (rst) begin
-      \$123  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = \$83 ;
+    \$130  = \$88 ;
     if (rst) begin
-      \$124  = 2'h0;
+      \$130  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1737,11 +1779,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign i_bias = rp__data[31:0];
   assign i_multiplier = rp__data[62:32];
   assign i_shift = rp__data[68:63];
@@ -1827,7 +1869,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \part4[0]  = part4;
   assign \part5[0]  = part5;
   assign \part6[0]  = part6;
-  assign \o_data$67[0]  = \o_data$67 ;
+  assign \o_data$70[0]  = \o_data$70 ;
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1839,15 +1881,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = { \o_data$67 , part6, part5, part4, part3, part2, part1, part0 };
+  assign out_w[63:0] = { \o_data$70 , part6, part5, part4, part3, part2, part1, part0 };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [26:0] \$1 ;
-  wire [26:0] \$10 ;
-  wire \$100 ;
+  wire \$1 ;
+  wire [25:0] \$10 ;
+  wire [25:0] \$100 ;
   wire \$1000 ;
   wire \$1001 ;
   wire \$1002 ;
@@ -1858,7 +1900,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1007 ;
   wire \$1008 ;
   wire \$1009 ;
-  wire [25:0] \$101 ;
+  wire \$101 ;
   wire \$1010 ;
   wire \$1011 ;
   wire \$1012 ;
@@ -1869,7 +1911,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1017 ;
   wire \$1018 ;
   wire \$1019 ;
-  wire \$102 ;
+  wire [25:0] \$102 ;
   wire \$1020 ;
   wire \$1021 ;
   wire \$1022 ;
@@ -1880,7 +1922,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1027 ;
   wire \$1028 ;
   wire \$1029 ;
-  wire [25:0] \$103 ;
+  wire \$103 ;
   wire \$1030 ;
   wire \$1031 ;
   wire \$1032 ;
@@ -1891,7 +1933,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1037 ;
   wire \$1038 ;
   wire \$1039 ;
-  wire \$104 ;
+  wire [25:0] \$104 ;
   wire \$1040 ;
   wire \$1041 ;
   wire \$1042 ;
@@ -1902,7 +1944,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1047 ;
   wire \$1048 ;
   wire \$1049 ;
-  wire [25:0] \$105 ;
+  wire \$105 ;
   wire \$1050 ;
   wire \$1051 ;
   wire \$1052 ;
@@ -1913,7 +1955,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1057 ;
   wire \$1058 ;
   wire \$1059 ;
-  wire \$106 ;
+  wire [25:0] \$106 ;
   wire \$1060 ;
   wire \$1061 ;
   wire \$1062 ;
@@ -1924,7 +1966,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1067 ;
   wire \$1068 ;
   wire \$1069 ;
-  wire [25:0] \$107 ;
+  wire \$107 ;
   wire \$1070 ;
   wire \$1071 ;
   wire \$1072 ;
@@ -1935,7 +1977,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1077 ;
   wire \$1078 ;
   wire \$1079 ;
-  wire \$108 ;
+  wire [25:0] \$108 ;
   wire \$1080 ;
   wire \$1081 ;
   wire \$1082 ;
@@ -1946,7 +1988,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1087 ;
   wire \$1088 ;
   wire \$1089 ;
-  wire [25:0] \$109 ;
+  wire \$109 ;
   wire \$1090 ;
   wire \$1091 ;
   wire \$1092 ;
@@ -1957,8 +1999,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1097 ;
   wire \$1098 ;
   wire \$1099 ;
-  wire [26:0] \$11 ;
-  wire \$110 ;
+  wire \$11 ;
+  wire [25:0] \$110 ;
   wire \$1100 ;
   wire \$1101 ;
   wire \$1102 ;
@@ -1969,7 +2011,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1107 ;
   wire \$1108 ;
   wire \$1109 ;
-  wire [25:0] \$111 ;
+  wire \$111 ;
   wire \$1110 ;
   wire \$1111 ;
   wire \$1112 ;
@@ -1980,7 +2022,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1117 ;
   wire \$1118 ;
   wire \$1119 ;
-  wire \$112 ;
+  wire [25:0] \$112 ;
   wire \$1120 ;
   wire \$1121 ;
   wire \$1122 ;
@@ -1991,7 +2033,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1127 ;
   wire \$1128 ;
   wire \$1129 ;
-  wire [25:0] \$113 ;
+  wire \$113 ;
   wire \$1130 ;
   wire \$1131 ;
   wire \$1132 ;
@@ -2002,7 +2044,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1137 ;
   wire \$1138 ;
   wire \$1139 ;
-  wire \$114 ;
+  wire [25:0] \$114 ;
   wire \$1140 ;
   wire \$1141 ;
   wire \$1142 ;
@@ -2013,7 +2055,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1147 ;
   wire \$1148 ;
   wire \$1149 ;
-  wire [25:0] \$115 ;
+  wire \$115 ;
   wire \$1150 ;
   wire \$1151 ;
   wire \$1152 ;
@@ -2024,7 +2066,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1157 ;
   wire \$1158 ;
   wire \$1159 ;
-  wire \$116 ;
+  wire [25:0] \$116 ;
   wire \$1160 ;
   wire \$1161 ;
   wire \$1162 ;
@@ -2035,7 +2077,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1167 ;
   wire \$1168 ;
   wire \$1169 ;
-  wire [25:0] \$117 ;
+  wire \$117 ;
   wire \$1170 ;
   wire \$1171 ;
   wire \$1172 ;
@@ -2046,7 +2088,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1177 ;
   wire \$1178 ;
   wire \$1179 ;
-  wire \$118 ;
+  wire [25:0] \$118 ;
   wire \$1180 ;
   wire \$1181 ;
   wire \$1182 ;
@@ -2057,7 +2099,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1187 ;
   wire \$1188 ;
   wire \$1189 ;
-  wire [25:0] \$119 ;
+  wire \$119 ;
   wire \$1190 ;
   wire \$1191 ;
   wire \$1192 ;
@@ -2068,8 +2110,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1197 ;
   wire \$1198 ;
   wire \$1199 ;
-  wire [26:0] \$12 ;
-  wire \$120 ;
+  wire [25:0] \$12 ;
+  wire [25:0] \$120 ;
   wire \$1200 ;
   wire \$1201 ;
   wire \$1202 ;
@@ -2080,7 +2122,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1207 ;
   wire \$1208 ;
   wire \$1209 ;
-  wire [25:0] \$121 ;
+  wire \$121 ;
   wire \$1210 ;
   wire \$1211 ;
   wire \$1212 ;
@@ -2091,7 +2133,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1217 ;
   wire \$1218 ;
   wire \$1219 ;
-  wire \$122 ;
+  wire [25:0] \$122 ;
   wire \$1220 ;
   wire \$1221 ;
   wire \$1222 ;
@@ -2102,7 +2144,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1227 ;
   wire \$1228 ;
   wire \$1229 ;
-  wire [25:0] \$123 ;
+  wire \$123 ;
   wire \$1230 ;
   wire \$1231 ;
   wire \$1232 ;
@@ -2113,7 +2155,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1237 ;
   wire \$1238 ;
   wire \$1239 ;
-  wire \$124 ;
+  wire [25:0] \$124 ;
   wire \$1240 ;
   wire \$1241 ;
   wire \$1242 ;
@@ -2124,7 +2166,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1247 ;
   wire \$1248 ;
   wire \$1249 ;
-  wire [25:0] \$125 ;
+  wire \$125 ;
   wire \$1250 ;
   wire \$1251 ;
   wire \$1252 ;
@@ -2135,7 +2177,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1257 ;
   wire \$1258 ;
   wire \$1259 ;
-  wire \$126 ;
+  wire [25:0] \$126 ;
   wire \$1260 ;
   wire \$1261 ;
   wire \$1262 ;
@@ -2146,7 +2188,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1267 ;
   wire \$1268 ;
   wire \$1269 ;
-  wire [25:0] \$127 ;
+  wire \$127 ;
   wire \$1270 ;
   wire \$1271 ;
   wire \$1272 ;
@@ -2157,7 +2199,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1277 ;
   wire \$1278 ;
   wire \$1279 ;
-  wire \$128 ;
+  wire [25:0] \$128 ;
   wire \$1280 ;
   wire \$1281 ;
   wire \$1282 ;
@@ -2168,7 +2210,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1287 ;
   wire \$1288 ;
   wire \$1289 ;
-  wire [25:0] \$129 ;
+  wire \$129 ;
   wire \$1290 ;
   wire \$1291 ;
   wire \$1292 ;
@@ -2179,7 +2221,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1297 ;
   wire \$1298 ;
   wire \$1299 ;
-  wire [26:0] \$13 ;
+  wire \$13 ;
   wire \$130 ;
   wire \$1300 ;
   wire \$1301 ;
@@ -2191,7 +2233,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1307 ;
   wire \$1308 ;
   wire \$1309 ;
-  wire [25:0] \$131 ;
+  wire \$131 ;
   wire \$1310 ;
   wire \$1311 ;
   wire \$1312 ;
@@ -2213,7 +2255,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1327 ;
   wire \$1328 ;
   wire \$1329 ;
-  wire [25:0] \$133 ;
+  wire [26:0] \$133 ;
   wire \$1330 ;
   wire \$1331 ;
   wire \$1332 ;
@@ -2224,7 +2266,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1337 ;
   wire \$1338 ;
   wire \$1339 ;
-  wire \$134 ;
+  wire [26:0] \$134 ;
   wire \$1340 ;
   wire \$1341 ;
   wire \$1342 ;
@@ -2235,7 +2277,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1347 ;
   wire \$1348 ;
   wire \$1349 ;
-  wire [25:0] \$135 ;
+  wire [26:0] \$135 ;
   wire \$1350 ;
   wire \$1351 ;
   wire \$1352 ;
@@ -2246,7 +2288,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1357 ;
   wire \$1358 ;
   wire \$1359 ;
-  wire \$136 ;
+  wire [26:0] \$136 ;
   wire \$1360 ;
   wire \$1361 ;
   wire \$1362 ;
@@ -2257,7 +2299,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1367 ;
   wire \$1368 ;
   wire \$1369 ;
-  wire [25:0] \$137 ;
+  wire [26:0] \$137 ;
   wire \$1370 ;
   wire \$1371 ;
   wire \$1372 ;
@@ -2268,7 +2310,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1377 ;
   wire \$1378 ;
   wire \$1379 ;
-  wire \$138 ;
+  wire [26:0] \$138 ;
   wire \$1380 ;
   wire \$1381 ;
   wire \$1382 ;
@@ -2279,7 +2321,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1387 ;
   wire \$1388 ;
   wire \$1389 ;
-  wire [25:0] \$139 ;
+  wire [26:0] \$139 ;
   wire \$1390 ;
   wire \$1391 ;
   wire \$1392 ;
@@ -2290,8 +2332,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1397 ;
   wire \$1398 ;
   wire \$1399 ;
-  wire [26:0] \$14 ;
-  wire \$140 ;
+  wire [25:0] \$14 ;
+  wire [26:0] \$140 ;
   wire \$1400 ;
   wire \$1401 ;
   wire \$1402 ;
@@ -2302,7 +2344,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1407 ;
   wire \$1408 ;
   wire \$1409 ;
-  wire [25:0] \$141 ;
+  wire [26:0] \$141 ;
   wire \$1410 ;
   wire \$1411 ;
   wire \$1412 ;
@@ -2313,7 +2355,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1417 ;
   wire \$1418 ;
   wire \$1419 ;
-  wire \$142 ;
+  wire [26:0] \$142 ;
   wire \$1420 ;
   wire \$1421 ;
   wire \$1422 ;
@@ -2324,7 +2366,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1427 ;
   wire \$1428 ;
   wire \$1429 ;
-  wire [25:0] \$143 ;
+  wire [26:0] \$143 ;
   wire \$1430 ;
   wire \$1431 ;
   wire \$1432 ;
@@ -2335,7 +2377,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1437 ;
   wire \$1438 ;
   wire \$1439 ;
-  wire \$144 ;
+  wire [26:0] \$144 ;
   wire \$1440 ;
   wire \$1441 ;
   wire \$1442 ;
@@ -2346,7 +2388,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1447 ;
   wire \$1448 ;
   wire \$1449 ;
-  wire [25:0] \$145 ;
+  wire [26:0] \$145 ;
   wire \$1450 ;
   wire \$1451 ;
   wire \$1452 ;
@@ -2357,7 +2399,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1457 ;
   wire \$1458 ;
   wire \$1459 ;
-  wire \$146 ;
+  wire [26:0] \$146 ;
   wire \$1460 ;
   wire \$1461 ;
   wire \$1462 ;
@@ -2368,7 +2410,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1467 ;
   wire \$1468 ;
   wire \$1469 ;
-  wire [25:0] \$147 ;
+  wire [26:0] \$147 ;
   wire \$1470 ;
   wire \$1471 ;
   wire \$1472 ;
@@ -2379,7 +2421,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1477 ;
   wire \$1478 ;
   wire \$1479 ;
-  wire \$148 ;
+  wire [26:0] \$148 ;
   wire \$1480 ;
   wire \$1481 ;
   wire \$1482 ;
@@ -2390,7 +2432,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1487 ;
   wire \$1488 ;
   wire \$1489 ;
-  wire [25:0] \$149 ;
+  wire [26:0] \$149 ;
   wire \$1490 ;
   wire \$1491 ;
   wire \$1492 ;
@@ -2401,8 +2443,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1497 ;
   wire \$1498 ;
   wire \$1499 ;
-  wire [26:0] \$15 ;
-  wire \$150 ;
+  wire \$15 ;
+  wire [26:0] \$150 ;
   wire \$1500 ;
   wire \$1501 ;
   wire \$1502 ;
@@ -2413,7 +2455,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1507 ;
   wire \$1508 ;
   wire \$1509 ;
-  wire [25:0] \$151 ;
+  wire [26:0] \$151 ;
   wire \$1510 ;
   wire \$1511 ;
   wire \$1512 ;
@@ -2424,7 +2466,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1517 ;
   wire \$1518 ;
   wire \$1519 ;
-  wire \$152 ;
+  wire [26:0] \$152 ;
   wire \$1520 ;
   wire \$1521 ;
   wire \$1522 ;
@@ -2435,7 +2477,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1527 ;
   wire \$1528 ;
   wire \$1529 ;
-  wire [25:0] \$153 ;
+  wire [26:0] \$153 ;
   wire \$1530 ;
   wire \$1531 ;
   wire \$1532 ;
@@ -2446,7 +2488,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1537 ;
   wire \$1538 ;
   wire \$1539 ;
-  wire \$154 ;
+  wire [26:0] \$154 ;
   wire \$1540 ;
   wire \$1541 ;
   wire \$1542 ;
@@ -2457,7 +2499,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1547 ;
   wire \$1548 ;
   wire \$1549 ;
-  wire [25:0] \$155 ;
+  wire [26:0] \$155 ;
   wire \$1550 ;
   wire \$1551 ;
   wire \$1552 ;
@@ -2468,7 +2510,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1557 ;
   wire \$1558 ;
   wire \$1559 ;
-  wire \$156 ;
+  wire [26:0] \$156 ;
   wire \$1560 ;
   wire \$1561 ;
   wire \$1562 ;
@@ -2479,7 +2521,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1567 ;
   wire \$1568 ;
   wire \$1569 ;
-  wire [25:0] \$157 ;
+  wire [26:0] \$157 ;
   wire \$1570 ;
   wire \$1571 ;
   wire \$1572 ;
@@ -2490,7 +2532,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1577 ;
   wire \$1578 ;
   wire \$1579 ;
-  wire \$158 ;
+  wire [26:0] \$158 ;
   wire \$1580 ;
   wire \$1581 ;
   wire \$1582 ;
@@ -2501,7 +2543,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1587 ;
   wire \$1588 ;
   wire \$1589 ;
-  wire [25:0] \$159 ;
+  wire [26:0] \$159 ;
   wire \$1590 ;
   wire \$1591 ;
   wire \$1592 ;
@@ -2512,8 +2554,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1597 ;
   wire \$1598 ;
   wire \$1599 ;
-  wire [26:0] \$16 ;
-  wire \$160 ;
+  wire [25:0] \$16 ;
+  wire [26:0] \$160 ;
   wire \$1600 ;
   wire \$1601 ;
   wire \$1602 ;
@@ -2524,7 +2566,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1607 ;
   wire \$1608 ;
   wire \$1609 ;
-  wire [25:0] \$161 ;
+  wire [26:0] \$161 ;
   wire \$1610 ;
   wire \$1611 ;
   wire \$1612 ;
@@ -2535,7 +2577,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1617 ;
   wire \$1618 ;
   wire \$1619 ;
-  wire \$162 ;
+  wire [26:0] \$162 ;
   wire \$1620 ;
   wire \$1621 ;
   wire \$1622 ;
@@ -2546,7 +2588,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1627 ;
   wire \$1628 ;
   wire \$1629 ;
-  wire [25:0] \$163 ;
+  wire [26:0] \$163 ;
   wire \$1630 ;
   wire \$1631 ;
   wire \$1632 ;
@@ -2557,7 +2599,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1637 ;
   wire \$1638 ;
   wire \$1639 ;
-  wire \$164 ;
+  wire [26:0] \$164 ;
   wire \$1640 ;
   wire \$1641 ;
   wire \$1642 ;
@@ -2568,7 +2610,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1647 ;
   wire \$1648 ;
   wire \$1649 ;
-  wire [25:0] \$165 ;
+  wire [26:0] \$165 ;
   wire \$1650 ;
   wire \$1651 ;
   wire \$1652 ;
@@ -2579,7 +2621,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1657 ;
   wire \$1658 ;
   wire \$1659 ;
-  wire \$166 ;
+  wire [26:0] \$166 ;
   wire \$1660 ;
   wire \$1661 ;
   wire \$1662 ;
@@ -2590,7 +2632,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1667 ;
   wire \$1668 ;
   wire \$1669 ;
-  wire [25:0] \$167 ;
+  wire [26:0] \$167 ;
   wire \$1670 ;
   wire \$1671 ;
   wire \$1672 ;
@@ -2601,7 +2643,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1677 ;
   wire \$1678 ;
   wire \$1679 ;
-  wire \$168 ;
+  wire [26:0] \$168 ;
   wire \$1680 ;
   wire \$1681 ;
   wire \$1682 ;
@@ -2612,7 +2654,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1687 ;
   wire \$1688 ;
   wire \$1689 ;
-  wire [25:0] \$169 ;
+  wire [26:0] \$169 ;
   wire \$1690 ;
   wire \$1691 ;
   wire \$1692 ;
@@ -2623,8 +2665,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1697 ;
   wire \$1698 ;
   wire \$1699 ;
-  wire [26:0] \$17 ;
-  wire \$170 ;
+  wire \$17 ;
+  wire [26:0] \$170 ;
   wire \$1700 ;
   wire \$1701 ;
   wire \$1702 ;
@@ -2635,7 +2677,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1707 ;
   wire \$1708 ;
   wire \$1709 ;
-  wire [25:0] \$171 ;
+  wire [26:0] \$171 ;
   wire \$1710 ;
   wire \$1711 ;
   wire \$1712 ;
@@ -2646,7 +2688,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1717 ;
   wire \$1718 ;
   wire \$1719 ;
-  wire \$172 ;
+  wire [26:0] \$172 ;
   wire \$1720 ;
   wire \$1721 ;
   wire \$1722 ;
@@ -2657,7 +2699,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1727 ;
   wire \$1728 ;
   wire \$1729 ;
-  wire [25:0] \$173 ;
+  wire [26:0] \$173 ;
   wire \$1730 ;
   wire \$1731 ;
   wire \$1732 ;
@@ -2668,7 +2710,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1737 ;
   wire \$1738 ;
   wire \$1739 ;
-  wire \$174 ;
+  wire [26:0] \$174 ;
   wire \$1740 ;
   wire \$1741 ;
   wire \$1742 ;
@@ -2679,7 +2721,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1747 ;
   wire \$1748 ;
   wire \$1749 ;
-  wire [25:0] \$175 ;
+  wire [26:0] \$175 ;
   wire \$1750 ;
   wire \$1751 ;
   wire \$1752 ;
@@ -2690,7 +2732,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1757 ;
   wire \$1758 ;
   wire \$1759 ;
-  wire \$176 ;
+  wire [26:0] \$176 ;
   wire \$1760 ;
   wire \$1761 ;
   wire \$1762 ;
@@ -2701,7 +2743,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1767 ;
   wire \$1768 ;
   wire \$1769 ;
-  wire [25:0] \$177 ;
+  wire [26:0] \$177 ;
   wire \$1770 ;
   wire \$1771 ;
   wire \$1772 ;
@@ -2712,7 +2754,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1777 ;
   wire \$1778 ;
   wire \$1779 ;
-  wire \$178 ;
+  wire [26:0] \$178 ;
   wire \$1780 ;
   wire \$1781 ;
   wire \$1782 ;
@@ -2723,7 +2765,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1787 ;
   wire \$1788 ;
   wire \$1789 ;
-  wire [25:0] \$179 ;
+  wire [26:0] \$179 ;
   wire \$1790 ;
   wire \$1791 ;
   wire \$1792 ;
@@ -2734,8 +2776,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1797 ;
   wire \$1798 ;
   wire \$1799 ;
-  wire [26:0] \$18 ;
-  wire \$180 ;
+  wire [25:0] \$18 ;
+  wire [26:0] \$180 ;
   wire \$1800 ;
   wire \$1801 ;
   wire \$1802 ;
@@ -2746,7 +2788,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1807 ;
   wire \$1808 ;
   wire \$1809 ;
-  wire [25:0] \$181 ;
+  wire [26:0] \$181 ;
   wire \$1810 ;
   wire \$1811 ;
   wire \$1812 ;
@@ -2757,7 +2799,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1817 ;
   wire \$1818 ;
   wire \$1819 ;
-  wire \$182 ;
+  wire [26:0] \$182 ;
   wire \$1820 ;
   wire \$1821 ;
   wire \$1822 ;
@@ -2768,7 +2810,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1827 ;
   wire \$1828 ;
   wire \$1829 ;
-  wire [25:0] \$183 ;
+  wire [26:0] \$183 ;
   wire \$1830 ;
   wire \$1831 ;
   wire \$1832 ;
@@ -2779,7 +2821,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1837 ;
   wire \$1838 ;
   wire \$1839 ;
-  wire \$184 ;
+  wire [26:0] \$184 ;
   wire \$1840 ;
   wire \$1841 ;
   wire \$1842 ;
@@ -2790,7 +2832,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1847 ;
   wire \$1848 ;
   wire \$1849 ;
-  wire [25:0] \$185 ;
+  wire [26:0] \$185 ;
   wire \$1850 ;
   wire \$1851 ;
   wire \$1852 ;
@@ -2801,7 +2843,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1857 ;
   wire \$1858 ;
   wire \$1859 ;
-  wire \$186 ;
+  wire [26:0] \$186 ;
   wire \$1860 ;
   wire \$1861 ;
   wire \$1862 ;
@@ -2812,7 +2854,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1867 ;
   wire \$1868 ;
   wire \$1869 ;
-  wire [25:0] \$187 ;
+  wire [26:0] \$187 ;
   wire \$1870 ;
   wire \$1871 ;
   wire \$1872 ;
@@ -2823,7 +2865,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1877 ;
   wire \$1878 ;
   wire \$1879 ;
-  wire \$188 ;
+  wire [26:0] \$188 ;
   wire \$1880 ;
   wire \$1881 ;
   wire \$1882 ;
@@ -2834,7 +2876,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1887 ;
   wire \$1888 ;
   wire \$1889 ;
-  wire [25:0] \$189 ;
+  wire [26:0] \$189 ;
   wire \$1890 ;
   wire \$1891 ;
   wire \$1892 ;
@@ -2842,107 +2884,117 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1894 ;
   wire \$1895 ;
   wire \$1896 ;
-  wire [26:0] \$19 ;
-  wire \$190 ;
-  wire [25:0] \$191 ;
-  wire \$192 ;
-  wire [25:0] \$193 ;
-  wire \$194 ;
-  wire [25:0] \$195 ;
-  wire \$196 ;
-  wire [25:0] \$197 ;
-  wire \$198 ;
-  wire [25:0] \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  wire \$200 ;
-  wire [25:0] \$201 ;
-  wire \$202 ;
-  wire [25:0] \$203 ;
-  wire \$204 ;
-  wire [25:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire [26:0] \$21 ;
-  reg [7:0] \$210 ;
-  reg \$211 ;
-  reg [7:0] \$212 ;
-  reg [7:0] \$213 ;
-  reg \$214 ;
-  reg \$215 ;
-  reg [7:0] \$216 ;
-  reg [7:0] \$217 ;
-  reg [7:0] \$218 ;
-  reg \$219 ;
-  wire [26:0] \$22 ;
-  reg \$220 ;
+  wire \$1897 ;
+  wire \$1898 ;
+  wire \$1899 ;
+  wire \$19 ;
+  wire [26:0] \$190 ;
+  wire \$1900 ;
+  wire \$1901 ;
+  wire \$1902 ;
+  wire \$1903 ;
+  wire \$1904 ;
+  wire \$1905 ;
+  wire \$1906 ;
+  wire [26:0] \$191 ;
+  wire [26:0] \$192 ;
+  wire [26:0] \$193 ;
+  wire [26:0] \$194 ;
+  wire [26:0] \$195 ;
+  wire [26:0] \$196 ;
+  wire \$197 ;
+  wire [4:0] \$198 ;
+  wire \$199 ;
+  wire [25:0] \$2 ;
+  wire [25:0] \$20 ;
+  wire [3:0] \$200 ;
+  wire [3:0] \$201 ;
+  reg \$202 ;
+  reg \$203 ;
+  wire [7:0] \$204 ;
+  wire [7:0] \$205 ;
+  wire [7:0] \$206 ;
+  wire [7:0] \$207 ;
+  wire [7:0] \$208 ;
+  wire [7:0] \$209 ;
+  wire \$21 ;
+  wire [7:0] \$210 ;
+  wire [7:0] \$211 ;
+  wire [7:0] \$212 ;
+  wire [7:0] \$213 ;
+  wire [7:0] \$214 ;
+  wire [7:0] \$215 ;
+  wire [7:0] \$216 ;
+  wire [7:0] \$217 ;
+  wire [7:0] \$218 ;
+  wire [7:0] \$219 ;
+  wire [25:0] \$22 ;
+  reg [7:0] \$220 ;
   reg \$221 ;
   reg [7:0] \$222 ;
   reg [7:0] \$223 ;
-  reg [7:0] \$224 ;
-  reg [7:0] \$225 ;
-  reg \$226 ;
-  reg \$227 ;
-  reg \$228 ;
+  reg \$224 ;
+  reg \$225 ;
+  reg [7:0] \$226 ;
+  reg [7:0] \$227 ;
+  reg [7:0] \$228 ;
   reg \$229 ;
-  wire [26:0] \$23 ;
-  reg [7:0] \$230 ;
-  reg [7:0] \$231 ;
+  wire \$23 ;
+  reg \$230 ;
+  reg \$231 ;
   reg [7:0] \$232 ;
   reg [7:0] \$233 ;
   reg [7:0] \$234 ;
-  reg \$235 ;
+  reg [7:0] \$235 ;
   reg \$236 ;
   reg \$237 ;
   reg \$238 ;
   reg \$239 ;
-  wire [26:0] \$24 ;
+  wire [25:0] \$24 ;
   reg [7:0] \$240 ;
   reg [7:0] \$241 ;
   reg [7:0] \$242 ;
   reg [7:0] \$243 ;
   reg [7:0] \$244 ;
-  reg [7:0] \$245 ;
+  reg \$245 ;
   reg \$246 ;
   reg \$247 ;
   reg \$248 ;
   reg \$249 ;
-  wire [26:0] \$25 ;
-  reg \$250 ;
-  reg \$251 ;
+  wire \$25 ;
+  reg [7:0] \$250 ;
+  reg [7:0] \$251 ;
   reg [7:0] \$252 ;
   reg [7:0] \$253 ;
   reg [7:0] \$254 ;
   reg [7:0] \$255 ;
-  reg [7:0] \$256 ;
-  reg [7:0] \$257 ;
-  reg [7:0] \$258 ;
+  reg \$256 ;
+  reg \$257 ;
+  reg \$258 ;
   reg \$259 ;
-  wire [26:0] \$26 ;
+  wire [25:0] \$26 ;
   reg \$260 ;
   reg \$261 ;
-  reg \$262 ;
-  reg \$263 ;
-  reg \$264 ;
-  reg \$265 ;
-  wire [7:0] \$266 ;
-  wire [7:0] \$267 ;
-  wire [7:0] \$268 ;
-  wire [7:0] \$269 ;
-  wire [26:0] \$27 ;
-  wire [7:0] \$270 ;
-  wire [7:0] \$271 ;
-  wire [7:0] \$272 ;
-  wire [7:0] \$273 ;
-  wire [7:0] \$274 ;
-  wire [7:0] \$275 ;
+  reg [7:0] \$262 ;
+  reg [7:0] \$263 ;
+  reg [7:0] \$264 ;
+  reg [7:0] \$265 ;
+  reg [7:0] \$266 ;
+  reg [7:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
+  wire \$27 ;
+  reg \$270 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg \$273 ;
+  reg \$274 ;
+  reg \$275 ;
   wire [7:0] \$276 ;
   wire [7:0] \$277 ;
   wire [7:0] \$278 ;
   wire [7:0] \$279 ;
-  wire [26:0] \$28 ;
+  wire [25:0] \$28 ;
   wire [7:0] \$280 ;
   wire [7:0] \$281 ;
   wire [7:0] \$282 ;
@@ -2953,665 +3005,665 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$287 ;
   wire [7:0] \$288 ;
   wire [7:0] \$289 ;
-  wire [26:0] \$29 ;
+  wire \$29 ;
   wire [7:0] \$290 ;
   wire [7:0] \$291 ;
   wire [7:0] \$292 ;
   wire [7:0] \$293 ;
-  reg [7:0] \$294 ;
-  reg \$295 ;
+  wire [7:0] \$294 ;
+  wire [7:0] \$295 ;
   wire [7:0] \$296 ;
-  reg [15:0] \$297 ;
-  reg \$298 ;
-  reg \$299 ;
-  wire [26:0] \$3 ;
-  wire [26:0] \$30 ;
-  reg \$300 ;
-  reg [25:0] \$301 ;
-  reg [25:0] \$302 ;
-  reg [7:0] \$303 ;
-  reg \$304 ;
-  wire [7:0] \$305 ;
-  reg [15:0] \$306 ;
-  reg \$307 ;
+  wire [7:0] \$297 ;
+  wire [7:0] \$298 ;
+  wire [7:0] \$299 ;
+  wire \$3 ;
+  wire [25:0] \$30 ;
+  wire [7:0] \$300 ;
+  wire [7:0] \$301 ;
+  wire [7:0] \$302 ;
+  wire [7:0] \$303 ;
+  reg [7:0] \$304 ;
+  reg \$305 ;
+  wire [7:0] \$306 ;
+  reg [15:0] \$307 ;
   reg \$308 ;
   reg \$309 ;
-  wire [26:0] \$31 ;
-  reg [25:0] \$310 ;
+  wire \$31 ;
+  reg \$310 ;
   reg [25:0] \$311 ;
-  reg [7:0] \$312 ;
-  reg \$313 ;
-  wire [7:0] \$314 ;
-  reg [15:0] \$315 ;
-  reg \$316 ;
+  reg [25:0] \$312 ;
+  reg [7:0] \$313 ;
+  reg \$314 ;
+  wire [7:0] \$315 ;
+  reg [15:0] \$316 ;
   reg \$317 ;
   reg \$318 ;
-  reg [25:0] \$319 ;
-  wire [26:0] \$32 ;
+  reg \$319 ;
+  wire [25:0] \$32 ;
   reg [25:0] \$320 ;
-  reg [7:0] \$321 ;
-  reg \$322 ;
-  wire [7:0] \$323 ;
-  reg [15:0] \$324 ;
-  reg \$325 ;
+  reg [25:0] \$321 ;
+  reg [7:0] \$322 ;
+  reg \$323 ;
+  wire [7:0] \$324 ;
+  reg [15:0] \$325 ;
   reg \$326 ;
   reg \$327 ;
-  reg [25:0] \$328 ;
+  reg \$328 ;
   reg [25:0] \$329 ;
-  wire [26:0] \$33 ;
-  reg [7:0] \$330 ;
-  reg \$331 ;
-  wire [7:0] \$332 ;
-  reg [15:0] \$333 ;
-  reg \$334 ;
+  wire \$33 ;
+  reg [25:0] \$330 ;
+  reg [7:0] \$331 ;
+  reg \$332 ;
+  wire [7:0] \$333 ;
+  reg [15:0] \$334 ;
   reg \$335 ;
   reg \$336 ;
-  reg [25:0] \$337 ;
+  reg \$337 ;
   reg [25:0] \$338 ;
-  reg [7:0] \$339 ;
-  wire [26:0] \$34 ;
-  reg \$340 ;
-  wire [7:0] \$341 ;
-  reg [15:0] \$342 ;
-  reg \$343 ;
+  reg [25:0] \$339 ;
+  wire [25:0] \$34 ;
+  reg [7:0] \$340 ;
+  reg \$341 ;
+  wire [7:0] \$342 ;
+  reg [15:0] \$343 ;
   reg \$344 ;
   reg \$345 ;
-  reg [25:0] \$346 ;
+  reg \$346 ;
   reg [25:0] \$347 ;
-  reg [7:0] \$348 ;
-  reg \$349 ;
-  wire [26:0] \$35 ;
-  wire [7:0] \$350 ;
-  reg [15:0] \$351 ;
-  reg \$352 ;
+  reg [25:0] \$348 ;
+  reg [7:0] \$349 ;
+  wire \$35 ;
+  reg \$350 ;
+  wire [7:0] \$351 ;
+  reg [15:0] \$352 ;
   reg \$353 ;
   reg \$354 ;
-  reg [25:0] \$355 ;
+  reg \$355 ;
   reg [25:0] \$356 ;
-  reg [7:0] \$357 ;
-  reg \$358 ;
-  wire [7:0] \$359 ;
-  wire [26:0] \$36 ;
-  reg [15:0] \$360 ;
-  reg \$361 ;
+  reg [25:0] \$357 ;
+  reg [7:0] \$358 ;
+  reg \$359 ;
+  wire [25:0] \$36 ;
+  wire [7:0] \$360 ;
+  reg [15:0] \$361 ;
   reg \$362 ;
   reg \$363 ;
-  reg [25:0] \$364 ;
+  reg \$364 ;
   reg [25:0] \$365 ;
-  reg [7:0] \$366 ;
-  reg \$367 ;
-  wire [7:0] \$368 ;
-  reg [15:0] \$369 ;
-  wire [26:0] \$37 ;
-  reg \$370 ;
+  reg [25:0] \$366 ;
+  reg [7:0] \$367 ;
+  reg \$368 ;
+  wire [7:0] \$369 ;
+  wire \$37 ;
+  reg [15:0] \$370 ;
   reg \$371 ;
   reg \$372 ;
-  reg [25:0] \$373 ;
+  reg \$373 ;
   reg [25:0] \$374 ;
-  reg [7:0] \$375 ;
-  reg \$376 ;
-  wire [7:0] \$377 ;
-  reg [15:0] \$378 ;
-  reg \$379 ;
-  wire [26:0] \$38 ;
+  reg [25:0] \$375 ;
+  reg [7:0] \$376 ;
+  reg \$377 ;
+  wire [7:0] \$378 ;
+  reg [15:0] \$379 ;
+  wire [25:0] \$38 ;
   reg \$380 ;
   reg \$381 ;
-  reg [25:0] \$382 ;
+  reg \$382 ;
   reg [25:0] \$383 ;
-  reg [7:0] \$384 ;
-  reg \$385 ;
-  wire [7:0] \$386 ;
-  reg [15:0] \$387 ;
-  reg \$388 ;
+  reg [25:0] \$384 ;
+  reg [7:0] \$385 ;
+  reg \$386 ;
+  wire [7:0] \$387 ;
+  reg [15:0] \$388 ;
   reg \$389 ;
-  wire [26:0] \$39 ;
+  wire \$39 ;
   reg \$390 ;
-  reg [25:0] \$391 ;
+  reg \$391 ;
   reg [25:0] \$392 ;
-  reg [7:0] \$393 ;
-  reg \$394 ;
-  wire [7:0] \$395 ;
-  reg [15:0] \$396 ;
-  reg \$397 ;
+  reg [25:0] \$393 ;
+  reg [7:0] \$394 ;
+  reg \$395 ;
+  wire [7:0] \$396 ;
+  reg [15:0] \$397 ;
   reg \$398 ;
   reg \$399 ;
-  wire [26:0] \$4 ;
-  wire [26:0] \$40 ;
-  reg [25:0] \$400 ;
+  wire [25:0] \$4 ;
+  wire [25:0] \$40 ;
+  reg \$400 ;
   reg [25:0] \$401 ;
-  reg [7:0] \$402 ;
-  reg \$403 ;
-  wire [7:0] \$404 ;
-  reg [15:0] \$405 ;
-  reg \$406 ;
+  reg [25:0] \$402 ;
+  reg [7:0] \$403 ;
+  reg \$404 ;
+  wire [7:0] \$405 ;
+  reg [15:0] \$406 ;
   reg \$407 ;
   reg \$408 ;
-  reg [25:0] \$409 ;
-  wire [26:0] \$41 ;
+  reg \$409 ;
+  wire \$41 ;
   reg [25:0] \$410 ;
-  reg [7:0] \$411 ;
-  reg \$412 ;
-  wire [7:0] \$413 ;
-  reg [15:0] \$414 ;
-  reg \$415 ;
+  reg [25:0] \$411 ;
+  reg [7:0] \$412 ;
+  reg \$413 ;
+  wire [7:0] \$414 ;
+  reg [15:0] \$415 ;
   reg \$416 ;
   reg \$417 ;
-  reg [25:0] \$418 ;
+  reg \$418 ;
   reg [25:0] \$419 ;
-  wire [26:0] \$42 ;
-  reg [7:0] \$420 ;
-  reg \$421 ;
-  wire [7:0] \$422 ;
-  reg [15:0] \$423 ;
-  reg \$424 ;
+  wire [25:0] \$42 ;
+  reg [25:0] \$420 ;
+  reg [7:0] \$421 ;
+  reg \$422 ;
+  wire [7:0] \$423 ;
+  reg [15:0] \$424 ;
   reg \$425 ;
   reg \$426 ;
-  reg [25:0] \$427 ;
+  reg \$427 ;
   reg [25:0] \$428 ;
-  reg [7:0] \$429 ;
-  wire [26:0] \$43 ;
-  reg \$430 ;
-  wire [7:0] \$431 ;
-  reg [15:0] \$432 ;
-  reg \$433 ;
+  reg [25:0] \$429 ;
+  wire \$43 ;
+  reg [7:0] \$430 ;
+  reg \$431 ;
+  wire [7:0] \$432 ;
+  reg [15:0] \$433 ;
   reg \$434 ;
   reg \$435 ;
-  reg [25:0] \$436 ;
+  reg \$436 ;
   reg [25:0] \$437 ;
-  reg [7:0] \$438 ;
-  reg \$439 ;
-  wire [26:0] \$44 ;
-  wire [7:0] \$440 ;
-  reg [15:0] \$441 ;
-  reg \$442 ;
+  reg [25:0] \$438 ;
+  reg [7:0] \$439 ;
+  wire [25:0] \$44 ;
+  reg \$440 ;
+  wire [7:0] \$441 ;
+  reg [15:0] \$442 ;
   reg \$443 ;
   reg \$444 ;
-  reg [25:0] \$445 ;
+  reg \$445 ;
   reg [25:0] \$446 ;
-  reg [7:0] \$447 ;
-  reg \$448 ;
-  wire [7:0] \$449 ;
-  wire [26:0] \$45 ;
-  reg [15:0] \$450 ;
-  reg \$451 ;
+  reg [25:0] \$447 ;
+  reg [7:0] \$448 ;
+  reg \$449 ;
+  wire \$45 ;
+  wire [7:0] \$450 ;
+  reg [15:0] \$451 ;
   reg \$452 ;
   reg \$453 ;
-  reg [25:0] \$454 ;
+  reg \$454 ;
   reg [25:0] \$455 ;
-  reg [7:0] \$456 ;
-  reg \$457 ;
-  wire [7:0] \$458 ;
-  reg [15:0] \$459 ;
-  wire [26:0] \$46 ;
-  reg \$460 ;
+  reg [25:0] \$456 ;
+  reg [7:0] \$457 ;
+  reg \$458 ;
+  wire [7:0] \$459 ;
+  wire [25:0] \$46 ;
+  reg [15:0] \$460 ;
   reg \$461 ;
   reg \$462 ;
-  reg [25:0] \$463 ;
+  reg \$463 ;
   reg [25:0] \$464 ;
-  reg [7:0] \$465 ;
-  reg \$466 ;
-  wire [7:0] \$467 ;
-  reg [15:0] \$468 ;
-  reg \$469 ;
-  wire [26:0] \$47 ;
+  reg [25:0] \$465 ;
+  reg [7:0] \$466 ;
+  reg \$467 ;
+  wire [7:0] \$468 ;
+  reg [15:0] \$469 ;
+  wire \$47 ;
   reg \$470 ;
   reg \$471 ;
-  reg [25:0] \$472 ;
+  reg \$472 ;
   reg [25:0] \$473 ;
-  reg [7:0] \$474 ;
-  reg \$475 ;
-  wire [7:0] \$476 ;
-  reg [15:0] \$477 ;
-  reg \$478 ;
+  reg [25:0] \$474 ;
+  reg [7:0] \$475 ;
+  reg \$476 ;
+  wire [7:0] \$477 ;
+  reg [15:0] \$478 ;
   reg \$479 ;
-  wire [26:0] \$48 ;
+  wire [25:0] \$48 ;
   reg \$480 ;
-  reg [25:0] \$481 ;
+  reg \$481 ;
   reg [25:0] \$482 ;
-  reg [7:0] \$483 ;
-  reg \$484 ;
-  wire [7:0] \$485 ;
-  reg [15:0] \$486 ;
-  reg \$487 ;
+  reg [25:0] \$483 ;
+  reg [7:0] \$484 ;
+  reg \$485 ;
+  wire [7:0] \$486 ;
+  reg [15:0] \$487 ;
   reg \$488 ;
   reg \$489 ;
-  wire [26:0] \$49 ;
-  reg [25:0] \$490 ;
+  wire \$49 ;
+  reg \$490 ;
   reg [25:0] \$491 ;
-  reg [7:0] \$492 ;
-  reg \$493 ;
-  wire [7:0] \$494 ;
-  reg [15:0] \$495 ;
-  reg \$496 ;
+  reg [25:0] \$492 ;
+  reg [7:0] \$493 ;
+  reg \$494 ;
+  wire [7:0] \$495 ;
+  reg [15:0] \$496 ;
   reg \$497 ;
   reg \$498 ;
-  reg [25:0] \$499 ;
-  wire [26:0] \$5 ;
-  wire [26:0] \$50 ;
+  reg \$499 ;
+  wire \$5 ;
+  wire [25:0] \$50 ;
   reg [25:0] \$500 ;
-  reg [7:0] \$501 ;
-  reg \$502 ;
-  wire [7:0] \$503 ;
-  reg [15:0] \$504 ;
-  reg \$505 ;
+  reg [25:0] \$501 ;
+  reg [7:0] \$502 ;
+  reg \$503 ;
+  wire [7:0] \$504 ;
+  reg [15:0] \$505 ;
   reg \$506 ;
   reg \$507 ;
-  reg [25:0] \$508 ;
+  reg \$508 ;
   reg [25:0] \$509 ;
-  wire [26:0] \$51 ;
-  reg [7:0] \$510 ;
-  reg \$511 ;
-  wire [7:0] \$512 ;
-  reg [15:0] \$513 ;
-  reg \$514 ;
+  wire \$51 ;
+  reg [25:0] \$510 ;
+  reg [7:0] \$511 ;
+  reg \$512 ;
+  wire [7:0] \$513 ;
+  reg [15:0] \$514 ;
   reg \$515 ;
   reg \$516 ;
-  reg [25:0] \$517 ;
+  reg \$517 ;
   reg [25:0] \$518 ;
-  reg [7:0] \$519 ;
-  wire [26:0] \$52 ;
-  reg \$520 ;
-  wire [7:0] \$521 ;
-  reg [15:0] \$522 ;
-  reg \$523 ;
+  reg [25:0] \$519 ;
+  wire [25:0] \$52 ;
+  reg [7:0] \$520 ;
+  reg \$521 ;
+  wire [7:0] \$522 ;
+  reg [15:0] \$523 ;
   reg \$524 ;
   reg \$525 ;
-  reg [25:0] \$526 ;
+  reg \$526 ;
   reg [25:0] \$527 ;
-  reg [7:0] \$528 ;
-  reg \$529 ;
-  wire [26:0] \$53 ;
-  wire [7:0] \$530 ;
-  reg [15:0] \$531 ;
-  reg \$532 ;
+  reg [25:0] \$528 ;
+  reg [7:0] \$529 ;
+  wire \$53 ;
+  reg \$530 ;
+  wire [7:0] \$531 ;
+  reg [15:0] \$532 ;
   reg \$533 ;
   reg \$534 ;
-  reg [25:0] \$535 ;
+  reg \$535 ;
   reg [25:0] \$536 ;
-  reg [7:0] \$537 ;
-  reg \$538 ;
-  wire [7:0] \$539 ;
-  wire [26:0] \$54 ;
-  reg [15:0] \$540 ;
-  reg \$541 ;
+  reg [25:0] \$537 ;
+  reg [7:0] \$538 ;
+  reg \$539 ;
+  wire [25:0] \$54 ;
+  wire [7:0] \$540 ;
+  reg [15:0] \$541 ;
   reg \$542 ;
   reg \$543 ;
-  reg [25:0] \$544 ;
+  reg \$544 ;
   reg [25:0] \$545 ;
-  reg [7:0] \$546 ;
-  reg \$547 ;
-  wire [7:0] \$548 ;
-  reg [15:0] \$549 ;
-  wire [26:0] \$55 ;
-  reg \$550 ;
+  reg [25:0] \$546 ;
+  reg [7:0] \$547 ;
+  reg \$548 ;
+  wire [7:0] \$549 ;
+  wire \$55 ;
+  reg [15:0] \$550 ;
   reg \$551 ;
   reg \$552 ;
-  reg [25:0] \$553 ;
+  reg \$553 ;
   reg [25:0] \$554 ;
-  reg [7:0] \$555 ;
-  reg \$556 ;
-  wire [7:0] \$557 ;
-  reg [15:0] \$558 ;
-  reg \$559 ;
-  wire [26:0] \$56 ;
+  reg [25:0] \$555 ;
+  reg [7:0] \$556 ;
+  reg \$557 ;
+  wire [7:0] \$558 ;
+  reg [15:0] \$559 ;
+  wire [25:0] \$56 ;
   reg \$560 ;
   reg \$561 ;
-  reg [25:0] \$562 ;
+  reg \$562 ;
   reg [25:0] \$563 ;
-  reg [7:0] \$564 ;
-  reg \$565 ;
-  wire [7:0] \$566 ;
-  reg [15:0] \$567 ;
-  reg \$568 ;
+  reg [25:0] \$564 ;
+  reg [7:0] \$565 ;
+  reg \$566 ;
+  wire [7:0] \$567 ;
+  reg [15:0] \$568 ;
   reg \$569 ;
-  wire [26:0] \$57 ;
+  wire \$57 ;
   reg \$570 ;
-  reg [25:0] \$571 ;
+  reg \$571 ;
   reg [25:0] \$572 ;
-  reg [7:0] \$573 ;
-  reg \$574 ;
-  wire [7:0] \$575 ;
-  reg [15:0] \$576 ;
-  reg \$577 ;
+  reg [25:0] \$573 ;
+  reg [7:0] \$574 ;
+  reg \$575 ;
+  wire [7:0] \$576 ;
+  reg [15:0] \$577 ;
   reg \$578 ;
   reg \$579 ;
-  wire [26:0] \$58 ;
-  reg [25:0] \$580 ;
+  wire [25:0] \$58 ;
+  reg \$580 ;
   reg [25:0] \$581 ;
-  reg [7:0] \$582 ;
-  reg \$583 ;
-  wire [7:0] \$584 ;
-  reg [15:0] \$585 ;
-  reg \$586 ;
+  reg [25:0] \$582 ;
+  reg [7:0] \$583 ;
+  reg \$584 ;
+  wire [7:0] \$585 ;
+  reg [15:0] \$586 ;
   reg \$587 ;
   reg \$588 ;
-  reg [25:0] \$589 ;
-  wire [26:0] \$59 ;
+  reg \$589 ;
+  wire \$59 ;
   reg [25:0] \$590 ;
-  reg [7:0] \$591 ;
-  reg \$592 ;
-  wire [7:0] \$593 ;
-  reg [15:0] \$594 ;
-  reg \$595 ;
+  reg [25:0] \$591 ;
+  reg [7:0] \$592 ;
+  reg \$593 ;
+  wire [7:0] \$594 ;
+  reg [15:0] \$595 ;
   reg \$596 ;
   reg \$597 ;
-  reg [25:0] \$598 ;
+  reg \$598 ;
   reg [25:0] \$599 ;
-  wire [26:0] \$6 ;
-  wire [26:0] \$60 ;
-  reg [7:0] \$600 ;
-  reg \$601 ;
-  wire [7:0] \$602 ;
-  reg [15:0] \$603 ;
-  reg \$604 ;
+  wire [25:0] \$6 ;
+  wire [25:0] \$60 ;
+  reg [25:0] \$600 ;
+  reg [7:0] \$601 ;
+  reg \$602 ;
+  wire [7:0] \$603 ;
+  reg [15:0] \$604 ;
   reg \$605 ;
   reg \$606 ;
-  reg [25:0] \$607 ;
+  reg \$607 ;
   reg [25:0] \$608 ;
-  reg [7:0] \$609 ;
-  wire [26:0] \$61 ;
-  reg \$610 ;
-  wire [7:0] \$611 ;
-  reg [15:0] \$612 ;
-  reg \$613 ;
+  reg [25:0] \$609 ;
+  wire \$61 ;
+  reg [7:0] \$610 ;
+  reg \$611 ;
+  wire [7:0] \$612 ;
+  reg [15:0] \$613 ;
   reg \$614 ;
   reg \$615 ;
-  reg [25:0] \$616 ;
+  reg \$616 ;
   reg [25:0] \$617 ;
-  reg [7:0] \$618 ;
-  reg \$619 ;
-  wire [26:0] \$62 ;
-  wire [7:0] \$620 ;
-  reg [15:0] \$621 ;
-  reg \$622 ;
+  reg [25:0] \$618 ;
+  reg [7:0] \$619 ;
+  wire [25:0] \$62 ;
+  reg \$620 ;
+  wire [7:0] \$621 ;
+  reg [15:0] \$622 ;
   reg \$623 ;
   reg \$624 ;
-  reg [25:0] \$625 ;
+  reg \$625 ;
   reg [25:0] \$626 ;
-  reg [7:0] \$627 ;
-  reg \$628 ;
-  wire [7:0] \$629 ;
-  wire [26:0] \$63 ;
-  reg [15:0] \$630 ;
-  reg \$631 ;
+  reg [25:0] \$627 ;
+  reg [7:0] \$628 ;
+  reg \$629 ;
+  wire \$63 ;
+  wire [7:0] \$630 ;
+  reg [15:0] \$631 ;
   reg \$632 ;
   reg \$633 ;
-  reg [25:0] \$634 ;
+  reg \$634 ;
   reg [25:0] \$635 ;
-  reg [7:0] \$636 ;
-  reg \$637 ;
-  wire [7:0] \$638 ;
-  reg [15:0] \$639 ;
-  wire [26:0] \$64 ;
-  reg \$640 ;
+  reg [25:0] \$636 ;
+  reg [7:0] \$637 ;
+  reg \$638 ;
+  wire [7:0] \$639 ;
+  wire [25:0] \$64 ;
+  reg [15:0] \$640 ;
   reg \$641 ;
   reg \$642 ;
-  reg [25:0] \$643 ;
+  reg \$643 ;
   reg [25:0] \$644 ;
-  reg [7:0] \$645 ;
-  reg \$646 ;
-  wire [7:0] \$647 ;
-  reg [15:0] \$648 ;
-  reg \$649 ;
+  reg [25:0] \$645 ;
+  reg [7:0] \$646 ;
+  reg \$647 ;
+  wire [7:0] \$648 ;
+  reg [15:0] \$649 ;
   wire \$65 ;
   reg \$650 ;
   reg \$651 ;
-  reg [25:0] \$652 ;
+  reg \$652 ;
   reg [25:0] \$653 ;
-  reg [7:0] \$654 ;
-  reg \$655 ;
-  wire [7:0] \$656 ;
-  reg [15:0] \$657 ;
-  reg \$658 ;
+  reg [25:0] \$654 ;
+  reg [7:0] \$655 ;
+  reg \$656 ;
+  wire [7:0] \$657 ;
+  reg [15:0] \$658 ;
   reg \$659 ;
-  wire [4:0] \$66 ;
+  wire [25:0] \$66 ;
   reg \$660 ;
-  reg [25:0] \$661 ;
+  reg \$661 ;
   reg [25:0] \$662 ;
-  reg [7:0] \$663 ;
-  reg \$664 ;
-  wire [7:0] \$665 ;
-  reg [15:0] \$666 ;
-  reg \$667 ;
+  reg [25:0] \$663 ;
+  reg [7:0] \$664 ;
+  reg \$665 ;
+  wire [7:0] \$666 ;
+  reg [15:0] \$667 ;
   reg \$668 ;
   reg \$669 ;
   wire \$67 ;
-  reg [25:0] \$670 ;
+  reg \$670 ;
   reg [25:0] \$671 ;
-  reg [7:0] \$672 ;
-  reg \$673 ;
-  wire [7:0] \$674 ;
-  reg [15:0] \$675 ;
-  reg \$676 ;
+  reg [25:0] \$672 ;
+  reg [7:0] \$673 ;
+  reg \$674 ;
+  wire [7:0] \$675 ;
+  reg [15:0] \$676 ;
   reg \$677 ;
   reg \$678 ;
-  reg [25:0] \$679 ;
-  wire [3:0] \$68 ;
+  reg \$679 ;
+  wire [25:0] \$68 ;
   reg [25:0] \$680 ;
-  reg [7:0] \$681 ;
-  reg \$682 ;
-  wire [7:0] \$683 ;
-  reg [15:0] \$684 ;
-  reg \$685 ;
+  reg [25:0] \$681 ;
+  reg [7:0] \$682 ;
+  reg \$683 ;
+  wire [7:0] \$684 ;
+  reg [15:0] \$685 ;
   reg \$686 ;
   reg \$687 ;
-  reg [25:0] \$688 ;
+  reg \$688 ;
   reg [25:0] \$689 ;
-  wire [3:0] \$69 ;
-  reg [7:0] \$690 ;
-  reg \$691 ;
-  wire [7:0] \$692 ;
-  reg [15:0] \$693 ;
-  reg \$694 ;
+  wire \$69 ;
+  reg [25:0] \$690 ;
+  reg [7:0] \$691 ;
+  reg \$692 ;
+  wire [7:0] \$693 ;
+  reg [15:0] \$694 ;
   reg \$695 ;
   reg \$696 ;
-  reg [25:0] \$697 ;
+  reg \$697 ;
   reg [25:0] \$698 ;
-  reg [7:0] \$699 ;
-  wire [26:0] \$7 ;
-  wire \$70 ;
-  reg \$700 ;
-  wire [7:0] \$701 ;
-  reg [15:0] \$702 ;
-  reg \$703 ;
+  reg [25:0] \$699 ;
+  wire \$7 ;
+  wire [25:0] \$70 ;
+  reg [7:0] \$700 ;
+  reg \$701 ;
+  wire [7:0] \$702 ;
+  reg [15:0] \$703 ;
   reg \$704 ;
   reg \$705 ;
-  reg [25:0] \$706 ;
+  reg \$706 ;
   reg [25:0] \$707 ;
-  reg [7:0] \$708 ;
-  reg \$709 ;
+  reg [25:0] \$708 ;
+  reg [7:0] \$709 ;
   wire \$71 ;
-  wire [7:0] \$710 ;
-  reg [15:0] \$711 ;
-  reg \$712 ;
+  reg \$710 ;
+  wire [7:0] \$711 ;
+  reg [15:0] \$712 ;
   reg \$713 ;
   reg \$714 ;
-  reg [25:0] \$715 ;
+  reg \$715 ;
   reg [25:0] \$716 ;
-  reg [7:0] \$717 ;
-  reg \$718 ;
-  wire [7:0] \$719 ;
-  wire \$72 ;
-  reg [15:0] \$720 ;
-  reg \$721 ;
+  reg [25:0] \$717 ;
+  reg [7:0] \$718 ;
+  reg \$719 ;
+  wire [25:0] \$72 ;
+  wire [7:0] \$720 ;
+  reg [15:0] \$721 ;
   reg \$722 ;
   reg \$723 ;
-  reg [25:0] \$724 ;
+  reg \$724 ;
   reg [25:0] \$725 ;
-  reg [7:0] \$726 ;
-  reg \$727 ;
-  wire [7:0] \$728 ;
-  reg [15:0] \$729 ;
+  reg [25:0] \$726 ;
+  reg [7:0] \$727 ;
+  reg \$728 ;
+  wire [7:0] \$729 ;
   wire \$73 ;
-  reg \$730 ;
+  reg [15:0] \$730 ;
   reg \$731 ;
   reg \$732 ;
-  reg [25:0] \$733 ;
+  reg \$733 ;
   reg [25:0] \$734 ;
-  reg [7:0] \$735 ;
-  reg \$736 ;
-  wire [7:0] \$737 ;
-  reg [15:0] \$738 ;
-  reg \$739 ;
-  wire \$74 ;
+  reg [25:0] \$735 ;
+  reg [7:0] \$736 ;
+  reg \$737 ;
+  wire [7:0] \$738 ;
+  reg [15:0] \$739 ;
+  wire [25:0] \$74 ;
   reg \$740 ;
   reg \$741 ;
-  reg [25:0] \$742 ;
+  reg \$742 ;
   reg [25:0] \$743 ;
-  reg [7:0] \$744 ;
-  reg \$745 ;
-  wire [7:0] \$746 ;
-  reg [15:0] \$747 ;
-  reg \$748 ;
+  reg [25:0] \$744 ;
+  reg [7:0] \$745 ;
+  reg \$746 ;
+  wire [7:0] \$747 ;
+  reg [15:0] \$748 ;
   reg \$749 ;
   wire \$75 ;
   reg \$750 ;
-  reg [25:0] \$751 ;
+  reg \$751 ;
   reg [25:0] \$752 ;
-  reg [7:0] \$753 ;
-  reg \$754 ;
-  wire [7:0] \$755 ;
-  reg [15:0] \$756 ;
-  reg \$757 ;
+  reg [25:0] \$753 ;
+  reg [7:0] \$754 ;
+  reg \$755 ;
+  wire [7:0] \$756 ;
+  reg [15:0] \$757 ;
   reg \$758 ;
   reg \$759 ;
-  wire \$76 ;
-  reg [25:0] \$760 ;
+  wire [25:0] \$76 ;
+  reg \$760 ;
   reg [25:0] \$761 ;
-  reg [7:0] \$762 ;
-  reg \$763 ;
-  wire [7:0] \$764 ;
-  reg [15:0] \$765 ;
-  reg \$766 ;
+  reg [25:0] \$762 ;
+  reg [7:0] \$763 ;
+  reg \$764 ;
+  wire [7:0] \$765 ;
+  reg [15:0] \$766 ;
   reg \$767 ;
   reg \$768 ;
-  reg [25:0] \$769 ;
+  reg \$769 ;
   wire \$77 ;
   reg [25:0] \$770 ;
-  reg [7:0] \$771 ;
-  reg \$772 ;
-  wire [7:0] \$773 ;
-  reg [15:0] \$774 ;
-  reg \$775 ;
+  reg [25:0] \$771 ;
+  reg [7:0] \$772 ;
+  reg \$773 ;
+  wire [7:0] \$774 ;
+  reg [15:0] \$775 ;
   reg \$776 ;
   reg \$777 ;
-  reg [25:0] \$778 ;
+  reg \$778 ;
   reg [25:0] \$779 ;
-  wire \$78 ;
-  reg [7:0] \$780 ;
-  reg \$781 ;
-  wire [7:0] \$782 ;
-  reg [15:0] \$783 ;
-  reg \$784 ;
+  wire [25:0] \$78 ;
+  reg [25:0] \$780 ;
+  reg [7:0] \$781 ;
+  reg \$782 ;
+  wire [7:0] \$783 ;
+  reg [15:0] \$784 ;
   reg \$785 ;
   reg \$786 ;
-  reg [25:0] \$787 ;
+  reg \$787 ;
   reg [25:0] \$788 ;
-  reg [7:0] \$789 ;
-  wire [25:0] \$79 ;
-  reg \$790 ;
-  wire [7:0] \$791 ;
-  reg [15:0] \$792 ;
-  reg \$793 ;
+  reg [25:0] \$789 ;
+  wire \$79 ;
+  reg [7:0] \$790 ;
+  reg \$791 ;
+  wire [7:0] \$792 ;
+  reg [15:0] \$793 ;
   reg \$794 ;
   reg \$795 ;
-  reg [25:0] \$796 ;
+  reg \$796 ;
   reg [25:0] \$797 ;
-  reg [7:0] \$798 ;
-  reg \$799 ;
-  wire [26:0] \$8 ;
-  wire \$80 ;
-  wire [7:0] \$800 ;
-  reg [15:0] \$801 ;
-  reg \$802 ;
+  reg [25:0] \$798 ;
+  reg [7:0] \$799 ;
+  wire [25:0] \$8 ;
+  wire [25:0] \$80 ;
+  reg \$800 ;
+  wire [7:0] \$801 ;
+  reg [15:0] \$802 ;
   reg \$803 ;
   reg \$804 ;
-  reg [25:0] \$805 ;
+  reg \$805 ;
   reg [25:0] \$806 ;
-  reg [7:0] \$807 ;
-  reg \$808 ;
-  wire [7:0] \$809 ;
-  wire [25:0] \$81 ;
-  reg [15:0] \$810 ;
-  reg \$811 ;
+  reg [25:0] \$807 ;
+  reg [7:0] \$808 ;
+  reg \$809 ;
+  wire \$81 ;
+  wire [7:0] \$810 ;
+  reg [15:0] \$811 ;
   reg \$812 ;
   reg \$813 ;
-  reg [25:0] \$814 ;
+  reg \$814 ;
   reg [25:0] \$815 ;
-  reg [7:0] \$816 ;
-  reg \$817 ;
-  wire [7:0] \$818 ;
-  reg [15:0] \$819 ;
-  wire \$82 ;
-  reg \$820 ;
+  reg [25:0] \$816 ;
+  reg [7:0] \$817 ;
+  reg \$818 ;
+  wire [7:0] \$819 ;
+  wire [25:0] \$82 ;
+  reg [15:0] \$820 ;
   reg \$821 ;
   reg \$822 ;
-  reg [25:0] \$823 ;
+  reg \$823 ;
   reg [25:0] \$824 ;
-  reg [7:0] \$825 ;
-  reg \$826 ;
-  wire [7:0] \$827 ;
-  reg [15:0] \$828 ;
-  reg \$829 ;
-  wire [25:0] \$83 ;
+  reg [25:0] \$825 ;
+  reg [7:0] \$826 ;
+  reg \$827 ;
+  wire [7:0] \$828 ;
+  reg [15:0] \$829 ;
+  wire \$83 ;
   reg \$830 ;
   reg \$831 ;
-  reg [25:0] \$832 ;
+  reg \$832 ;
   reg [25:0] \$833 ;
-  reg [7:0] \$834 ;
-  reg \$835 ;
-  wire [7:0] \$836 ;
-  reg [15:0] \$837 ;
-  reg \$838 ;
+  reg [25:0] \$834 ;
+  reg [7:0] \$835 ;
+  reg \$836 ;
+  wire [7:0] \$837 ;
+  reg [15:0] \$838 ;
   reg \$839 ;
-  wire \$84 ;
+  wire [25:0] \$84 ;
   reg \$840 ;
-  reg [25:0] \$841 ;
+  reg \$841 ;
   reg [25:0] \$842 ;
-  reg [7:0] \$843 ;
-  reg \$844 ;
-  wire [7:0] \$845 ;
-  reg [15:0] \$846 ;
-  reg \$847 ;
+  reg [25:0] \$843 ;
+  reg [7:0] \$844 ;
+  reg \$845 ;
+  wire [7:0] \$846 ;
+  reg [15:0] \$847 ;
   reg \$848 ;
   reg \$849 ;
-  wire [25:0] \$85 ;
-  reg [25:0] \$850 ;
+  wire \$85 ;
+  reg \$850 ;
   reg [25:0] \$851 ;
-  reg [7:0] \$852 ;
-  reg \$853 ;
-  wire [7:0] \$854 ;
-  reg [15:0] \$855 ;
-  reg \$856 ;
+  reg [25:0] \$852 ;
+  reg [7:0] \$853 ;
+  reg \$854 ;
+  wire [7:0] \$855 ;
+  reg [15:0] \$856 ;
   reg \$857 ;
   reg \$858 ;
-  reg [25:0] \$859 ;
-  wire \$86 ;
+  reg \$859 ;
+  wire [25:0] \$86 ;
   reg [25:0] \$860 ;
-  reg [7:0] \$861 ;
-  reg \$862 ;
-  wire [7:0] \$863 ;
-  reg [15:0] \$864 ;
-  reg \$865 ;
+  reg [25:0] \$861 ;
+  reg [7:0] \$862 ;
+  reg \$863 ;
+  wire [7:0] \$864 ;
+  reg [15:0] \$865 ;
   reg \$866 ;
   reg \$867 ;
-  reg [25:0] \$868 ;
+  reg \$868 ;
   reg [25:0] \$869 ;
-  wire [25:0] \$87 ;
-  reg [3:0] \$870 ;
-  reg [2:0] \$871 ;
+  wire \$87 ;
+  reg [25:0] \$870 ;
+  reg [7:0] \$871 ;
   reg \$872 ;
-  wire \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire \$876 ;
-  wire \$877 ;
-  wire \$878 ;
-  wire \$879 ;
-  wire \$88 ;
-  wire \$880 ;
-  wire \$881 ;
-  wire \$882 ;
+  wire [7:0] \$873 ;
+  reg [15:0] \$874 ;
+  reg \$875 ;
+  reg \$876 ;
+  reg \$877 ;
+  reg [25:0] \$878 ;
+  reg [25:0] \$879 ;
+  wire [25:0] \$88 ;
+  reg [3:0] \$880 ;
+  reg [2:0] \$881 ;
+  reg \$882 ;
   wire \$883 ;
   wire \$884 ;
   wire \$885 ;
@@ -3619,7 +3671,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$887 ;
   wire \$888 ;
   wire \$889 ;
-  wire [25:0] \$89 ;
+  wire \$89 ;
   wire \$890 ;
   wire \$891 ;
   wire \$892 ;
@@ -3630,8 +3682,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$897 ;
   wire \$898 ;
   wire \$899 ;
-  wire [26:0] \$9 ;
-  wire \$90 ;
+  wire \$9 ;
+  wire [25:0] \$90 ;
   wire \$900 ;
   wire \$901 ;
   wire \$902 ;
@@ -3642,7 +3694,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$907 ;
   wire \$908 ;
   wire \$909 ;
-  wire [25:0] \$91 ;
+  wire \$91 ;
   wire \$910 ;
   wire \$911 ;
   wire \$912 ;
@@ -3653,7 +3705,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$917 ;
   wire \$918 ;
   wire \$919 ;
-  wire \$92 ;
+  wire [25:0] \$92 ;
   wire \$920 ;
   wire \$921 ;
   wire \$922 ;
@@ -3664,7 +3716,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$927 ;
   wire \$928 ;
   wire \$929 ;
-  wire [25:0] \$93 ;
+  wire \$93 ;
   wire \$930 ;
   wire \$931 ;
   wire \$932 ;
@@ -3675,7 +3727,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$937 ;
   wire \$938 ;
   wire \$939 ;
-  wire \$94 ;
+  wire [25:0] \$94 ;
   wire \$940 ;
   wire \$941 ;
   wire \$942 ;
@@ -3686,7 +3738,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$947 ;
   wire \$948 ;
   wire \$949 ;
-  wire [25:0] \$95 ;
+  wire \$95 ;
   wire \$950 ;
   wire \$951 ;
   wire \$952 ;
@@ -3697,7 +3749,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$957 ;
   wire \$958 ;
   wire \$959 ;
-  wire \$96 ;
+  wire [25:0] \$96 ;
   wire \$960 ;
   wire \$961 ;
   wire \$962 ;
@@ -3708,7 +3760,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$967 ;
   wire \$968 ;
   wire \$969 ;
-  wire [25:0] \$97 ;
+  wire \$97 ;
   wire \$970 ;
   wire \$971 ;
   wire \$972 ;
@@ -3719,7 +3771,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$977 ;
   wire \$978 ;
   wire \$979 ;
-  wire \$98 ;
+  wire [25:0] \$98 ;
   wire \$980 ;
   wire \$981 ;
   wire \$982 ;
@@ -3730,7 +3782,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$987 ;
   wire \$988 ;
   wire \$989 ;
-  wire [25:0] \$99 ;
+  wire \$99 ;
   wire \$990 ;
   wire \$991 ;
   wire \$992 ;
@@ -3742,188 +3794,195 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$998 ;
   wire \$999 ;
   wire [7:0] a;
-  reg [7:0] \a$109  = 8'h00;
-  reg [7:0] \a$119  = 8'h00;
-  reg [7:0] \a$129  = 8'h00;
-  reg [7:0] \a$139  = 8'h00;
-  reg [7:0] \a$149  = 8'h00;
-  reg [7:0] \a$159  = 8'h00;
-  reg [7:0] \a$169  = 8'h00;
-  reg [7:0] \a$179  = 8'h00;
-  reg [7:0] \a$189  = 8'h00;
-  reg [7:0] \a$199  = 8'h00;
-  reg [7:0] \a$209  = 8'h00;
-  reg [7:0] \a$219  = 8'h00;
-  reg [7:0] \a$229  = 8'h00;
-  reg [7:0] \a$239  = 8'h00;
-  reg [7:0] \a$249  = 8'h00;
-  reg [7:0] \a$259  = 8'h00;
-  reg [7:0] \a$269  = 8'h00;
-  reg [7:0] \a$279  = 8'h00;
-  reg [7:0] \a$289  = 8'h00;
-  reg [7:0] \a$29  = 8'h00;
-  reg [7:0] \a$299  = 8'h00;
-  reg [7:0] \a$309  = 8'h00;
-  reg [7:0] \a$319  = 8'h00;
-  reg [7:0] \a$329  = 8'h00;
-  reg [7:0] \a$339  = 8'h00;
-  reg [7:0] \a$349  = 8'h00;
-  reg [7:0] \a$359  = 8'h00;
-  reg [7:0] \a$369  = 8'h00;
-  reg [7:0] \a$379  = 8'h00;
-  reg [7:0] \a$389  = 8'h00;
-  reg [7:0] \a$39  = 8'h00;
-  reg [7:0] \a$399  = 8'h00;
-  reg [7:0] \a$409  = 8'h00;
-  reg [7:0] \a$419  = 8'h00;
-  reg [7:0] \a$429  = 8'h00;
-  reg [7:0] \a$439  = 8'h00;
-  reg [7:0] \a$449  = 8'h00;
-  reg [7:0] \a$459  = 8'h00;
-  reg [7:0] \a$469  = 8'h00;
-  reg [7:0] \a$479  = 8'h00;
-  reg [7:0] \a$489  = 8'h00;
-  reg [7:0] \a$49  = 8'h00;
-  reg [7:0] \a$499  = 8'h00;
-  reg [7:0] \a$509  = 8'h00;
-  reg [7:0] \a$519  = 8'h00;
-  reg [7:0] \a$529  = 8'h00;
-  reg [7:0] \a$539  = 8'h00;
-  reg [7:0] \a$549  = 8'h00;
-  reg [7:0] \a$559  = 8'h00;
-  reg [7:0] \a$569  = 8'h00;
-  reg [7:0] \a$579  = 8'h00;
-  reg [7:0] \a$589  = 8'h00;
-  reg [7:0] \a$59  = 8'h00;
-  reg [7:0] \a$599  = 8'h00;
-  reg [7:0] \a$609  = 8'h00;
-  reg [7:0] \a$619  = 8'h00;
-  reg [7:0] \a$629  = 8'h00;
-  reg [7:0] \a$639  = 8'h00;
-  reg [7:0] \a$649  = 8'h00;
-  reg [7:0] \a$69  = 8'h00;
-  reg [7:0] \a$79  = 8'h00;
-  reg [7:0] \a$89  = 8'h00;
-  reg [7:0] \a$99  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] a_0_0;
+  wire [7:0] \a$1001 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_1;
+  wire [7:0] \a$1004 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_2;
+  wire [7:0] \a$1007 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_3;
+  wire [7:0] \a$1010 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_4;
+  wire [7:0] \a$1013 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_5;
+  wire [7:0] \a$1016 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_6;
+  wire [7:0] \a$1019 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1022 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1025 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1028 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1031 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1034 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1037 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1040 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1043 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1046 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1049 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1052 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1055 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1058 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1061 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1064 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1067 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1070 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1073 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1076 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1079 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1082 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1085 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1088 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$902 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$905 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$908 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$911 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$914 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$917 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$920 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$923 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$926 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$929 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$932 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$935 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$938 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$941 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$944 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$947 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$950 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$953 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$956 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$959 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$962 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$965 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$968 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$971 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$974 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$977 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$980 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$983 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$986 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$989 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$992 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$995 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$998 ;
+  reg [7:0] a_0_0 = 8'h00;
+  reg [7:0] a_0_1 = 8'h00;
+  reg [7:0] a_0_2 = 8'h00;
+  reg [7:0] a_0_3 = 8'h00;
+  reg [7:0] a_0_4 = 8'h00;
+  reg [7:0] a_0_5 = 8'h00;
+  reg [7:0] a_0_6 = 8'h00;
   reg [7:0] a_0_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_6;
+  reg [7:0] a_1_0 = 8'h00;
+  reg [7:0] a_1_1 = 8'h00;
+  reg [7:0] a_1_2 = 8'h00;
+  reg [7:0] a_1_3 = 8'h00;
+  reg [7:0] a_1_4 = 8'h00;
+  reg [7:0] a_1_5 = 8'h00;
+  reg [7:0] a_1_6 = 8'h00;
   reg [7:0] a_1_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_2_6;
+  reg [7:0] a_2_0 = 8'h00;
+  reg [7:0] a_2_1 = 8'h00;
+  reg [7:0] a_2_2 = 8'h00;
+  reg [7:0] a_2_3 = 8'h00;
+  reg [7:0] a_2_4 = 8'h00;
+  reg [7:0] a_2_5 = 8'h00;
+  reg [7:0] a_2_6 = 8'h00;
   reg [7:0] a_2_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_3_6;
+  reg [7:0] a_3_0 = 8'h00;
+  reg [7:0] a_3_1 = 8'h00;
+  reg [7:0] a_3_2 = 8'h00;
+  reg [7:0] a_3_3 = 8'h00;
+  reg [7:0] a_3_4 = 8'h00;
+  reg [7:0] a_3_5 = 8'h00;
+  reg [7:0] a_3_6 = 8'h00;
   reg [7:0] a_3_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_4_6;
+  reg [7:0] a_4_0 = 8'h00;
+  reg [7:0] a_4_1 = 8'h00;
+  reg [7:0] a_4_2 = 8'h00;
+  reg [7:0] a_4_3 = 8'h00;
+  reg [7:0] a_4_4 = 8'h00;
+  reg [7:0] a_4_5 = 8'h00;
+  reg [7:0] a_4_6 = 8'h00;
   reg [7:0] a_4_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_5_6;
+  reg [7:0] a_5_0 = 8'h00;
+  reg [7:0] a_5_1 = 8'h00;
+  reg [7:0] a_5_2 = 8'h00;
+  reg [7:0] a_5_3 = 8'h00;
+  reg [7:0] a_5_4 = 8'h00;
+  reg [7:0] a_5_5 = 8'h00;
+  reg [7:0] a_5_6 = 8'h00;
   reg [7:0] a_5_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_6_6;
+  reg [7:0] a_6_0 = 8'h00;
+  reg [7:0] a_6_1 = 8'h00;
+  reg [7:0] a_6_2 = 8'h00;
+  reg [7:0] a_6_3 = 8'h00;
+  reg [7:0] a_6_4 = 8'h00;
+  reg [7:0] a_6_5 = 8'h00;
+  reg [7:0] a_6_6 = 8'h00;
   reg [7:0] a_6_7 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_2;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_3;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_4;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_5;
-  (* init = 8'h00 *)
-  wire [7:0] a_7_6;
+  reg [7:0] a_7_0 = 8'h00;
+  reg [7:0] a_7_1 = 8'h00;
+  reg [7:0] a_7_2 = 8'h00;
+  reg [7:0] a_7_3 = 8'h00;
+  reg [7:0] a_7_4 = 8'h00;
+  reg [7:0] a_7_5 = 8'h00;
+  reg [7:0] a_7_6 = 8'h00;
   reg [7:0] a_7_7 = 8'h00;
   wire [7:0] a_in0;
   wire [7:0] a_in1;
@@ -3998,69 +4057,132 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] acc_7_6 = 26'h0000000;
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
-  reg [7:0] \b$101  = 8'h00;
-  reg [7:0] \b$111  = 8'h00;
-  reg [7:0] \b$121  = 8'h00;
-  reg [7:0] \b$131  = 8'h00;
-  reg [7:0] \b$141  = 8'h00;
-  reg [7:0] \b$151  = 8'h00;
-  reg [7:0] \b$161  = 8'h00;
-  reg [7:0] \b$171  = 8'h00;
-  reg [7:0] \b$181  = 8'h00;
-  reg [7:0] \b$191  = 8'h00;
-  reg [7:0] \b$201  = 8'h00;
-  reg [7:0] \b$211  = 8'h00;
-  reg [7:0] \b$221  = 8'h00;
-  reg [7:0] \b$231  = 8'h00;
-  reg [7:0] \b$241  = 8'h00;
-  reg [7:0] \b$251  = 8'h00;
-  reg [7:0] \b$261  = 8'h00;
-  reg [7:0] \b$271  = 8'h00;
-  reg [7:0] \b$281  = 8'h00;
-  reg [7:0] \b$291  = 8'h00;
-  reg [7:0] \b$301  = 8'h00;
-  reg [7:0] \b$31  = 8'h00;
-  reg [7:0] \b$311  = 8'h00;
-  reg [7:0] \b$321  = 8'h00;
-  reg [7:0] \b$331  = 8'h00;
-  reg [7:0] \b$341  = 8'h00;
-  reg [7:0] \b$351  = 8'h00;
-  reg [7:0] \b$361  = 8'h00;
-  reg [7:0] \b$371  = 8'h00;
-  reg [7:0] \b$381  = 8'h00;
-  reg [7:0] \b$391  = 8'h00;
-  reg [7:0] \b$401  = 8'h00;
-  reg [7:0] \b$41  = 8'h00;
-  reg [7:0] \b$411  = 8'h00;
-  reg [7:0] \b$421  = 8'h00;
-  reg [7:0] \b$431  = 8'h00;
-  reg [7:0] \b$441  = 8'h00;
-  reg [7:0] \b$451  = 8'h00;
-  reg [7:0] \b$461  = 8'h00;
-  reg [7:0] \b$471  = 8'h00;
-  reg [7:0] \b$481  = 8'h00;
-  reg [7:0] \b$491  = 8'h00;
-  reg [7:0] \b$501  = 8'h00;
-  reg [7:0] \b$51  = 8'h00;
-  reg [7:0] \b$511  = 8'h00;
-  reg [7:0] \b$521  = 8'h00;
-  reg [7:0] \b$531  = 8'h00;
-  reg [7:0] \b$541  = 8'h00;
-  reg [7:0] \b$551  = 8'h00;
-  reg [7:0] \b$561  = 8'h00;
-  reg [7:0] \b$571  = 8'h00;
-  reg [7:0] \b$581  = 8'h00;
-  reg [7:0] \b$591  = 8'h00;
-  reg [7:0] \b$601  = 8'h00;
-  reg [7:0] \b$61  = 8'h00;
-  reg [7:0] \b$611  = 8'h00;
-  reg [7:0] \b$621  = 8'h00;
-  reg [7:0] \b$631  = 8'h00;
-  reg [7:0] \b$641  = 8'h00;
-  reg [7:0] \b$651  = 8'h00;
-  reg [7:0] \b$71  = 8'h00;
-  reg [7:0] \b$81  = 8'h00;
-  reg [7:0] \b$91  = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1002 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1005 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1008 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1011 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1014 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1017 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1020 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1023 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1026 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1029 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1032 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1035 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1038 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1041 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1044 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1047 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1050 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1053 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1056 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1059 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1062 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1065 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1068 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1071 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1074 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1077 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1080 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1083 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1086 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1089 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$903 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$906 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$909 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$912 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$915 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$918 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$921 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$924 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$927 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$930 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$933 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$936 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$939 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$942 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$945 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$948 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$951 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$954 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$957 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$960 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$963 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$966 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$969 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$972 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$975 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$978 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$981 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$984 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$987 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$990 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$993 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$996 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$999 ;
   reg [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -4135,70 +4257,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   output draining;
   wire draining;
   wire en;
-  wire \en$108 ;
-  wire \en$118 ;
-  wire \en$128 ;
-  wire \en$138 ;
-  wire \en$148 ;
-  wire \en$158 ;
-  wire \en$168 ;
-  wire \en$178 ;
-  wire \en$188 ;
-  wire \en$198 ;
-  wire \en$20 ;
-  wire \en$208 ;
-  wire \en$218 ;
-  wire \en$228 ;
-  wire \en$238 ;
-  wire \en$248 ;
-  wire \en$258 ;
-  wire \en$268 ;
-  wire \en$278 ;
-  wire \en$28 ;
-  wire \en$288 ;
-  wire \en$298 ;
-  wire \en$308 ;
-  wire \en$318 ;
-  wire \en$328 ;
-  wire \en$338 ;
-  wire \en$348 ;
-  wire \en$358 ;
-  wire \en$368 ;
-  wire \en$378 ;
-  wire \en$38 ;
-  wire \en$388 ;
-  wire \en$398 ;
-  wire \en$408 ;
-  wire \en$418 ;
-  wire \en$428 ;
-  wire \en$438 ;
-  wire \en$448 ;
-  wire \en$458 ;
-  wire \en$468 ;
-  wire \en$478 ;
-  wire \en$48 ;
-  wire \en$488 ;
-  wire \en$498 ;
-  wire \en$508 ;
-  wire \en$518 ;
-  wire \en$528 ;
-  wire \en$538 ;
-  wire \en$548 ;
-  wire \en$558 ;
-  wire \en$568 ;
-  wire \en$578 ;
-  wire \en$58 ;
-  wire \en$588 ;
-  wire \en$598 ;
-  wire \en$608 ;
-  wire \en$618 ;
-  wire \en$628 ;
-  wire \en$638 ;
-  wire \en$648 ;
-  wire \en$68 ;
-  wire \en$78 ;
-  wire \en$88 ;
-  wire \en$98 ;
+  wire \en$1000 ;
+  wire \en$1003 ;
+  wire \en$1006 ;
+  wire \en$1009 ;
+  wire \en$1012 ;
+  wire \en$1015 ;
+  wire \en$1018 ;
+  wire \en$1021 ;
+  wire \en$1024 ;
+  wire \en$1027 ;
+  wire \en$1030 ;
+  wire \en$1033 ;
+  wire \en$1036 ;
+  wire \en$1039 ;
+  wire \en$1042 ;
+  wire \en$1045 ;
+  wire \en$1048 ;
+  wire \en$1051 ;
+  wire \en$1054 ;
+  wire \en$1057 ;
+  wire \en$1060 ;
+  wire \en$1063 ;
+  wire \en$1066 ;
+  wire \en$1069 ;
+  wire \en$1072 ;
+  wire \en$1075 ;
+  wire \en$1078 ;
+  wire \en$1081 ;
+  wire \en$1084 ;
+  wire \en$1087 ;
+  wire \en$898 ;
+  wire \en$901 ;
+  wire \en$904 ;
+  wire \en$907 ;
+  wire \en$910 ;
+  wire \en$913 ;
+  wire \en$916 ;
+  wire \en$919 ;
+  wire \en$922 ;
+  wire \en$925 ;
+  wire \en$928 ;
+  wire \en$931 ;
+  wire \en$934 ;
+  wire \en$937 ;
+  wire \en$940 ;
+  wire \en$943 ;
+  wire \en$946 ;
+  wire \en$949 ;
+  wire \en$952 ;
+  wire \en$955 ;
+  wire \en$958 ;
+  wire \en$961 ;
+  wire \en$964 ;
+  wire \en$967 ;
+  wire \en$970 ;
+  wire \en$973 ;
+  wire \en$976 ;
+  wire \en$979 ;
+  wire \en$982 ;
+  wire \en$985 ;
+  wire \en$988 ;
+  wire \en$991 ;
+  wire \en$994 ;
+  wire \en$997 ;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -4223,6 +4345,24 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[5] ;
   wire [7:0] \i_w[6] ;
   wire [7:0] \i_w[7] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg [7:0] in_a4 = 8'h00;
+  reg [7:0] in_a5 = 8'h00;
+  reg [7:0] in_a6 = 8'h00;
+  reg [7:0] in_a7 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
+  reg [7:0] in_w6 = 8'h00;
+  reg [7:0] in_w7 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -4555,69 +4695,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$1004 ;
-  wire [15:0] \p$1009 ;
-  wire [15:0] \p$1014 ;
-  wire [15:0] \p$1019 ;
-  wire [15:0] \p$1024 ;
-  wire [15:0] \p$1030 ;
-  wire [15:0] \p$1036 ;
-  wire [15:0] \p$1041 ;
-  wire [15:0] \p$1046 ;
-  wire [15:0] \p$1051 ;
-  wire [15:0] \p$1056 ;
-  wire [15:0] \p$1061 ;
-  wire [15:0] \p$1066 ;
-  wire [15:0] \p$1072 ;
-  wire [15:0] \p$753 ;
-  wire [15:0] \p$758 ;
-  wire [15:0] \p$763 ;
-  wire [15:0] \p$768 ;
-  wire [15:0] \p$773 ;
-  wire [15:0] \p$778 ;
-  wire [15:0] \p$784 ;
-  wire [15:0] \p$789 ;
-  wire [15:0] \p$794 ;
-  wire [15:0] \p$799 ;
-  wire [15:0] \p$804 ;
-  wire [15:0] \p$809 ;
-  wire [15:0] \p$814 ;
-  wire [15:0] \p$819 ;
-  wire [15:0] \p$825 ;
-  wire [15:0] \p$830 ;
-  wire [15:0] \p$835 ;
-  wire [15:0] \p$840 ;
-  wire [15:0] \p$845 ;
-  wire [15:0] \p$850 ;
-  wire [15:0] \p$855 ;
-  wire [15:0] \p$860 ;
-  wire [15:0] \p$866 ;
-  wire [15:0] \p$871 ;
+  wire [15:0] \p$143 ;
+  wire [15:0] \p$156 ;
+  wire [15:0] \p$169 ;
+  wire [15:0] \p$182 ;
+  wire [15:0] \p$195 ;
+  wire [15:0] \p$208 ;
+  wire [15:0] \p$221 ;
+  wire [15:0] \p$234 ;
+  wire [15:0] \p$246 ;
+  wire [15:0] \p$258 ;
+  wire [15:0] \p$270 ;
+  wire [15:0] \p$282 ;
+  wire [15:0] \p$294 ;
+  wire [15:0] \p$306 ;
+  wire [15:0] \p$318 ;
+  wire [15:0] \p$330 ;
+  wire [15:0] \p$342 ;
+  wire [15:0] \p$354 ;
+  wire [15:0] \p$366 ;
+  wire [15:0] \p$378 ;
+  wire [15:0] \p$390 ;
+  wire [15:0] \p$402 ;
+  wire [15:0] \p$414 ;
+  wire [15:0] \p$426 ;
+  wire [15:0] \p$438 ;
+  wire [15:0] \p$450 ;
+  wire [15:0] \p$462 ;
+  wire [15:0] \p$474 ;
+  wire [15:0] \p$486 ;
+  wire [15:0] \p$498 ;
+  wire [15:0] \p$510 ;
+  wire [15:0] \p$522 ;
+  wire [15:0] \p$534 ;
+  wire [15:0] \p$546 ;
+  wire [15:0] \p$558 ;
+  wire [15:0] \p$570 ;
+  wire [15:0] \p$582 ;
+  wire [15:0] \p$594 ;
+  wire [15:0] \p$606 ;
+  wire [15:0] \p$618 ;
+  wire [15:0] \p$630 ;
+  wire [15:0] \p$642 ;
+  wire [15:0] \p$654 ;
+  wire [15:0] \p$666 ;
+  wire [15:0] \p$678 ;
+  wire [15:0] \p$690 ;
+  wire [15:0] \p$702 ;
+  wire [15:0] \p$714 ;
+  wire [15:0] \p$726 ;
+  wire [15:0] \p$738 ;
+  wire [15:0] \p$750 ;
+  wire [15:0] \p$762 ;
+  wire [15:0] \p$774 ;
+  wire [15:0] \p$786 ;
+  wire [15:0] \p$798 ;
+  wire [15:0] \p$810 ;
+  wire [15:0] \p$821 ;
+  wire [15:0] \p$832 ;
+  wire [15:0] \p$843 ;
+  wire [15:0] \p$854 ;
+  wire [15:0] \p$865 ;
   wire [15:0] \p$876 ;
-  wire [15:0] \p$881 ;
-  wire [15:0] \p$886 ;
-  wire [15:0] \p$891 ;
-  wire [15:0] \p$896 ;
-  wire [15:0] \p$901 ;
-  wire [15:0] \p$907 ;
-  wire [15:0] \p$912 ;
-  wire [15:0] \p$917 ;
-  wire [15:0] \p$922 ;
-  wire [15:0] \p$927 ;
-  wire [15:0] \p$932 ;
-  wire [15:0] \p$937 ;
-  wire [15:0] \p$942 ;
-  wire [15:0] \p$948 ;
-  wire [15:0] \p$953 ;
-  wire [15:0] \p$958 ;
-  wire [15:0] \p$963 ;
-  wire [15:0] \p$968 ;
-  wire [15:0] \p$973 ;
-  wire [15:0] \p$978 ;
-  wire [15:0] \p$983 ;
-  wire [15:0] \p$989 ;
-  wire [15:0] \p$994 ;
-  wire [15:0] \p$999 ;
+  wire [15:0] \p$887 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -4684,41 +4824,34 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_7_7 = 16'h0000;
   input rst;
   wire rst;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a1_d0;
+  reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a2_d1;
+  reg [7:0] skew_a2_d1 = 8'h00;
   reg [7:0] skew_a3_d0 = 8'h00;
   reg [7:0] skew_a3_d1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a3_d2;
+  reg [7:0] skew_a3_d2 = 8'h00;
   reg [7:0] skew_a4_d0 = 8'h00;
   reg [7:0] skew_a4_d1 = 8'h00;
   reg [7:0] skew_a4_d2 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a4_d3;
+  reg [7:0] skew_a4_d3 = 8'h00;
   reg [7:0] skew_a5_d0 = 8'h00;
   reg [7:0] skew_a5_d1 = 8'h00;
   reg [7:0] skew_a5_d2 = 8'h00;
   reg [7:0] skew_a5_d3 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a5_d4;
+  reg [7:0] skew_a5_d4 = 8'h00;
   reg [7:0] skew_a6_d0 = 8'h00;
   reg [7:0] skew_a6_d1 = 8'h00;
   reg [7:0] skew_a6_d2 = 8'h00;
   reg [7:0] skew_a6_d3 = 8'h00;
   reg [7:0] skew_a6_d4 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a6_d5;
+  reg [7:0] skew_a6_d5 = 8'h00;
   reg [7:0] skew_a7_d0 = 8'h00;
   reg [7:0] skew_a7_d1 = 8'h00;
   reg [7:0] skew_a7_d2 = 8'h00;
   reg [7:0] skew_a7_d3 = 8'h00;
   reg [7:0] skew_a7_d4 = 8'h00;
   reg [7:0] skew_a7_d5 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a7_d6;
+  reg [7:0] skew_a7_d6 = 8'h00;
   reg skew_l1_d0 = 1'h0;
   reg skew_l2_d0 = 1'h0;
   reg skew_l2_d1 = 1'h0;
@@ -4747,41 +4880,34 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg skew_l7_d4 = 1'h0;
   reg skew_l7_d5 = 1'h0;
   reg skew_l7_d6 = 1'h0;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w1_d0;
+  reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w2_d1;
+  reg [7:0] skew_w2_d1 = 8'h00;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w3_d2;
+  reg [7:0] skew_w3_d2 = 8'h00;
   reg [7:0] skew_w4_d0 = 8'h00;
   reg [7:0] skew_w4_d1 = 8'h00;
   reg [7:0] skew_w4_d2 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w4_d3;
+  reg [7:0] skew_w4_d3 = 8'h00;
   reg [7:0] skew_w5_d0 = 8'h00;
   reg [7:0] skew_w5_d1 = 8'h00;
   reg [7:0] skew_w5_d2 = 8'h00;
   reg [7:0] skew_w5_d3 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w5_d4;
+  reg [7:0] skew_w5_d4 = 8'h00;
   reg [7:0] skew_w6_d0 = 8'h00;
   reg [7:0] skew_w6_d1 = 8'h00;
   reg [7:0] skew_w6_d2 = 8'h00;
   reg [7:0] skew_w6_d3 = 8'h00;
   reg [7:0] skew_w6_d4 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w6_d5;
+  reg [7:0] skew_w6_d5 = 8'h00;
   reg [7:0] skew_w7_d0 = 8'h00;
   reg [7:0] skew_w7_d1 = 8'h00;
   reg [7:0] skew_w7_d2 = 8'h00;
   reg [7:0] skew_w7_d3 = 8'h00;
   reg [7:0] skew_w7_d4 = 8'h00;
   reg [7:0] skew_w7_d5 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w7_d6;
+  reg [7:0] skew_w7_d6 = 8'h00;
   wire [25:0] sum_0_0;
   wire [25:0] sum_0_1;
   wire [25:0] sum_0_2;
@@ -4846,118 +4972,62 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [25:0] sum_7_5;
   wire [25:0] sum_7_6;
   wire [25:0] sum_7_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_1_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_2_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_3_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_4_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_5_7;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_4;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_5;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_6;
-  (* init = 8'h00 *)
-  wire [7:0] w_6_7;
+  reg [7:0] w_0_0 = 8'h00;
+  reg [7:0] w_0_1 = 8'h00;
+  reg [7:0] w_0_2 = 8'h00;
+  reg [7:0] w_0_3 = 8'h00;
+  reg [7:0] w_0_4 = 8'h00;
+  reg [7:0] w_0_5 = 8'h00;
+  reg [7:0] w_0_6 = 8'h00;
+  reg [7:0] w_0_7 = 8'h00;
+  reg [7:0] w_1_0 = 8'h00;
+  reg [7:0] w_1_1 = 8'h00;
+  reg [7:0] w_1_2 = 8'h00;
+  reg [7:0] w_1_3 = 8'h00;
+  reg [7:0] w_1_4 = 8'h00;
+  reg [7:0] w_1_5 = 8'h00;
+  reg [7:0] w_1_6 = 8'h00;
+  reg [7:0] w_1_7 = 8'h00;
+  reg [7:0] w_2_0 = 8'h00;
+  reg [7:0] w_2_1 = 8'h00;
+  reg [7:0] w_2_2 = 8'h00;
+  reg [7:0] w_2_3 = 8'h00;
+  reg [7:0] w_2_4 = 8'h00;
+  reg [7:0] w_2_5 = 8'h00;
+  reg [7:0] w_2_6 = 8'h00;
+  reg [7:0] w_2_7 = 8'h00;
+  reg [7:0] w_3_0 = 8'h00;
+  reg [7:0] w_3_1 = 8'h00;
+  reg [7:0] w_3_2 = 8'h00;
+  reg [7:0] w_3_3 = 8'h00;
+  reg [7:0] w_3_4 = 8'h00;
+  reg [7:0] w_3_5 = 8'h00;
+  reg [7:0] w_3_6 = 8'h00;
+  reg [7:0] w_3_7 = 8'h00;
+  reg [7:0] w_4_0 = 8'h00;
+  reg [7:0] w_4_1 = 8'h00;
+  reg [7:0] w_4_2 = 8'h00;
+  reg [7:0] w_4_3 = 8'h00;
+  reg [7:0] w_4_4 = 8'h00;
+  reg [7:0] w_4_5 = 8'h00;
+  reg [7:0] w_4_6 = 8'h00;
+  reg [7:0] w_4_7 = 8'h00;
+  reg [7:0] w_5_0 = 8'h00;
+  reg [7:0] w_5_1 = 8'h00;
+  reg [7:0] w_5_2 = 8'h00;
+  reg [7:0] w_5_3 = 8'h00;
+  reg [7:0] w_5_4 = 8'h00;
+  reg [7:0] w_5_5 = 8'h00;
+  reg [7:0] w_5_6 = 8'h00;
+  reg [7:0] w_5_7 = 8'h00;
+  reg [7:0] w_6_0 = 8'h00;
+  reg [7:0] w_6_1 = 8'h00;
+  reg [7:0] w_6_2 = 8'h00;
+  reg [7:0] w_6_3 = 8'h00;
+  reg [7:0] w_6_4 = 8'h00;
+  reg [7:0] w_6_5 = 8'h00;
+  reg [7:0] w_6_6 = 8'h00;
+  reg [7:0] w_6_7 = 8'h00;
   reg [7:0] w_7_0 = 8'h00;
   reg [7:0] w_7_1 = 8'h00;
   reg [7:0] w_7_2 = 8'h00;
@@ -4974,2907 +5044,7074 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in5;
   wire [7:0] w_in6;
   wire [7:0] w_in7;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
-  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
-  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
-  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
-  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
-  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
-  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$5  = $signed(acc_0_4) + $signed(p_0_4);
-  assign \$6  = $signed(acc_0_5) + $signed(p_0_5);
-  assign \$7  = $signed(acc_0_6) + $signed(p_0_6);
-  assign \$8  = $signed(acc_0_7) + $signed(p_0_7);
-  assign \$9  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$10  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$11  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$12  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$13  = $signed(acc_1_4) + $signed(p_1_4);
-  assign \$14  = $signed(acc_1_5) + $signed(p_1_5);
-  assign \$15  = $signed(acc_1_6) + $signed(p_1_6);
-  assign \$16  = $signed(acc_1_7) + $signed(p_1_7);
-  assign \$17  = $signed(acc_2_0) + $signed(p_2_0);
-  assign \$18  = $signed(acc_2_1) + $signed(p_2_1);
-  assign \$19  = $signed(acc_2_2) + $signed(p_2_2);
-  assign \$20  = $signed(acc_2_3) + $signed(p_2_3);
-  assign \$21  = $signed(acc_2_4) + $signed(p_2_4);
-  assign \$22  = $signed(acc_2_5) + $signed(p_2_5);
-  assign \$23  = $signed(acc_2_6) + $signed(p_2_6);
-  assign \$24  = $signed(acc_2_7) + $signed(p_2_7);
-  assign \$25  = $signed(acc_3_0) + $signed(p_3_0);
-  assign \$26  = $signed(acc_3_1) + $signed(p_3_1);
-  assign \$27  = $signed(acc_3_2) + $signed(p_3_2);
-  assign \$28  = $signed(acc_3_3) + $signed(p_3_3);
-  assign \$29  = $signed(acc_3_4) + $signed(p_3_4);
-  assign \$30  = $signed(acc_3_5) + $signed(p_3_5);
-  assign \$31  = $signed(acc_3_6) + $signed(p_3_6);
-  assign \$32  = $signed(acc_3_7) + $signed(p_3_7);
-  assign \$33  = $signed(acc_4_0) + $signed(p_4_0);
-  assign \$34  = $signed(acc_4_1) + $signed(p_4_1);
-  assign \$35  = $signed(acc_4_2) + $signed(p_4_2);
-  assign \$36  = $signed(acc_4_3) + $signed(p_4_3);
-  assign \$37  = $signed(acc_4_4) + $signed(p_4_4);
-  assign \$38  = $signed(acc_4_5) + $signed(p_4_5);
-  assign \$39  = $signed(acc_4_6) + $signed(p_4_6);
-  assign \$40  = $signed(acc_4_7) + $signed(p_4_7);
-  assign \$41  = $signed(acc_5_0) + $signed(p_5_0);
-  assign \$42  = $signed(acc_5_1) + $signed(p_5_1);
-  assign \$43  = $signed(acc_5_2) + $signed(p_5_2);
-  assign \$44  = $signed(acc_5_3) + $signed(p_5_3);
-  assign \$45  = $signed(acc_5_4) + $signed(p_5_4);
-  assign \$46  = $signed(acc_5_5) + $signed(p_5_5);
-  assign \$47  = $signed(acc_5_6) + $signed(p_5_6);
-  assign \$48  = $signed(acc_5_7) + $signed(p_5_7);
-  assign \$49  = $signed(acc_6_0) + $signed(p_6_0);
-  assign \$50  = $signed(acc_6_1) + $signed(p_6_1);
-  assign \$51  = $signed(acc_6_2) + $signed(p_6_2);
-  assign \$52  = $signed(acc_6_3) + $signed(p_6_3);
-  assign \$53  = $signed(acc_6_4) + $signed(p_6_4);
-  assign \$54  = $signed(acc_6_5) + $signed(p_6_5);
-  assign \$55  = $signed(acc_6_6) + $signed(p_6_6);
-  assign \$56  = $signed(acc_6_7) + $signed(p_6_7);
-  assign \$57  = $signed(acc_7_0) + $signed(p_7_0);
-  assign \$58  = $signed(acc_7_1) + $signed(p_7_1);
-  assign \$59  = $signed(acc_7_2) + $signed(p_7_2);
-  assign \$60  = $signed(acc_7_3) + $signed(p_7_3);
-  assign \$61  = $signed(acc_7_4) + $signed(p_7_4);
-  assign \$62  = $signed(acc_7_5) + $signed(p_7_5);
-  assign \$63  = $signed(acc_7_6) + $signed(p_7_6);
-  assign \$64  = $signed(acc_7_7) + $signed(p_7_7);
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$133 [25:0];
+  assign \$4  = lr_0_1_d2 ? 26'h0000000 : \$134 [25:0];
+  assign \$6  = lr_0_2_d2 ? 26'h0000000 : \$135 [25:0];
+  assign \$8  = lr_0_3_d2 ? 26'h0000000 : \$136 [25:0];
+  assign \$10  = lr_0_4_d2 ? 26'h0000000 : \$137 [25:0];
+  assign \$12  = lr_0_5_d2 ? 26'h0000000 : \$138 [25:0];
+  assign \$14  = lr_0_6_d2 ? 26'h0000000 : \$139 [25:0];
+  assign \$16  = lr_0_7_d2 ? 26'h0000000 : \$140 [25:0];
+  assign \$18  = lr_1_0_d2 ? 26'h0000000 : \$141 [25:0];
+  assign \$20  = lr_1_1_d2 ? 26'h0000000 : \$142 [25:0];
+  assign \$22  = lr_1_2_d2 ? 26'h0000000 : \$143 [25:0];
+  assign \$24  = lr_1_3_d2 ? 26'h0000000 : \$144 [25:0];
+  assign \$26  = lr_1_4_d2 ? 26'h0000000 : \$145 [25:0];
+  assign \$28  = lr_1_5_d2 ? 26'h0000000 : \$146 [25:0];
+  assign \$30  = lr_1_6_d2 ? 26'h0000000 : \$147 [25:0];
+  assign \$32  = lr_1_7_d2 ? 26'h0000000 : \$148 [25:0];
+  assign \$34  = lr_2_0_d2 ? 26'h0000000 : \$149 [25:0];
+  assign \$36  = lr_2_1_d2 ? 26'h0000000 : \$150 [25:0];
+  assign \$38  = lr_2_2_d2 ? 26'h0000000 : \$151 [25:0];
+  assign \$40  = lr_2_3_d2 ? 26'h0000000 : \$152 [25:0];
+  assign \$42  = lr_2_4_d2 ? 26'h0000000 : \$153 [25:0];
+  assign \$44  = lr_2_5_d2 ? 26'h0000000 : \$154 [25:0];
+  assign \$46  = lr_2_6_d2 ? 26'h0000000 : \$155 [25:0];
+  assign \$48  = lr_2_7_d2 ? 26'h0000000 : \$156 [25:0];
+  assign \$50  = lr_3_0_d2 ? 26'h0000000 : \$157 [25:0];
+  assign \$52  = lr_3_1_d2 ? 26'h0000000 : \$158 [25:0];
+  assign \$54  = lr_3_2_d2 ? 26'h0000000 : \$159 [25:0];
+  assign \$56  = lr_3_3_d2 ? 26'h0000000 : \$160 [25:0];
+  assign \$58  = lr_3_4_d2 ? 26'h0000000 : \$161 [25:0];
+  assign \$60  = lr_3_5_d2 ? 26'h0000000 : \$162 [25:0];
+  assign \$62  = lr_3_6_d2 ? 26'h0000000 : \$163 [25:0];
+  assign \$64  = lr_3_7_d2 ? 26'h0000000 : \$164 [25:0];
+  assign \$66  = lr_4_0_d2 ? 26'h0000000 : \$165 [25:0];
+  assign \$68  = lr_4_1_d2 ? 26'h0000000 : \$166 [25:0];
+  assign \$70  = lr_4_2_d2 ? 26'h0000000 : \$167 [25:0];
+  assign \$72  = lr_4_3_d2 ? 26'h0000000 : \$168 [25:0];
+  assign \$74  = lr_4_4_d2 ? 26'h0000000 : \$169 [25:0];
+  assign \$76  = lr_4_5_d2 ? 26'h0000000 : \$170 [25:0];
+  assign \$78  = lr_4_6_d2 ? 26'h0000000 : \$171 [25:0];
+  assign \$80  = lr_4_7_d2 ? 26'h0000000 : \$172 [25:0];
+  assign \$82  = lr_5_0_d2 ? 26'h0000000 : \$173 [25:0];
+  assign \$84  = lr_5_1_d2 ? 26'h0000000 : \$174 [25:0];
+  assign \$86  = lr_5_2_d2 ? 26'h0000000 : \$175 [25:0];
+  assign \$88  = lr_5_3_d2 ? 26'h0000000 : \$176 [25:0];
+  assign \$90  = lr_5_4_d2 ? 26'h0000000 : \$177 [25:0];
+  assign \$92  = lr_5_5_d2 ? 26'h0000000 : \$178 [25:0];
+  assign \$94  = lr_5_6_d2 ? 26'h0000000 : \$179 [25:0];
+  assign \$96  = lr_5_7_d2 ? 26'h0000000 : \$180 [25:0];
+  assign \$98  = lr_6_0_d2 ? 26'h0000000 : \$181 [25:0];
+  assign \$100  = lr_6_1_d2 ? 26'h0000000 : \$182 [25:0];
+  assign \$102  = lr_6_2_d2 ? 26'h0000000 : \$183 [25:0];
+  assign \$104  = lr_6_3_d2 ? 26'h0000000 : \$184 [25:0];
+  assign \$106  = lr_6_4_d2 ? 26'h0000000 : \$185 [25:0];
+  assign \$108  = lr_6_5_d2 ? 26'h0000000 : \$186 [25:0];
+  assign \$110  = lr_6_6_d2 ? 26'h0000000 : \$187 [25:0];
+  assign \$112  = lr_6_7_d2 ? 26'h0000000 : \$188 [25:0];
+  assign \$114  = lr_7_0_d2 ? 26'h0000000 : \$189 [25:0];
+  assign \$116  = lr_7_1_d2 ? 26'h0000000 : \$190 [25:0];
+  assign \$118  = lr_7_2_d2 ? 26'h0000000 : \$191 [25:0];
+  assign \$120  = lr_7_3_d2 ? 26'h0000000 : \$192 [25:0];
+  assign \$122  = lr_7_4_d2 ? 26'h0000000 : \$193 [25:0];
+  assign \$124  = lr_7_5_d2 ? 26'h0000000 : \$194 [25:0];
+  assign \$126  = lr_7_6_d2 ? 26'h0000000 : \$195 [25:0];
+  assign \$128  = lr_7_7_d2 ? 26'h0000000 : \$196 [25:0];
+  assign \$130  = | count_next;
+  assign \$131  = beat_next == 3'h7;
+  assign \$132  = \$130  & \$131 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign a_in4 = in_valid ? in_a4 : 8'h00;
+  assign a_in5 = in_valid ? in_a5 : 8'h00;
+  assign a_in6 = in_valid ? in_a6 : 8'h00;
+  assign a_in7 = in_valid ? in_a7 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
+  assign w_in6 = in_valid ? in_w6 : 8'h00;
+  assign w_in7 = in_valid ? in_w7 : 8'h00;
+  assign \$133  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$134  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$135  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$136  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$137  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$138  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$139  = $signed(acc_0_6) + $signed(p_0_6);
+  assign \$140  = $signed(acc_0_7) + $signed(p_0_7);
+  assign \$141  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$142  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$143  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$144  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$145  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$146  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$147  = $signed(acc_1_6) + $signed(p_1_6);
+  assign \$148  = $signed(acc_1_7) + $signed(p_1_7);
+  assign \$149  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$150  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$151  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$152  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$153  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$154  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$155  = $signed(acc_2_6) + $signed(p_2_6);
+  assign \$156  = $signed(acc_2_7) + $signed(p_2_7);
+  assign \$157  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$158  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$159  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$160  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$161  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$162  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$163  = $signed(acc_3_6) + $signed(p_3_6);
+  assign \$164  = $signed(acc_3_7) + $signed(p_3_7);
+  assign \$165  = $signed(acc_4_0) + $signed(p_4_0);
+  assign \$166  = $signed(acc_4_1) + $signed(p_4_1);
+  assign \$167  = $signed(acc_4_2) + $signed(p_4_2);
+  assign \$168  = $signed(acc_4_3) + $signed(p_4_3);
+  assign \$169  = $signed(acc_4_4) + $signed(p_4_4);
+  assign \$170  = $signed(acc_4_5) + $signed(p_4_5);
+  assign \$171  = $signed(acc_4_6) + $signed(p_4_6);
+  assign \$172  = $signed(acc_4_7) + $signed(p_4_7);
+  assign \$173  = $signed(acc_5_0) + $signed(p_5_0);
+  assign \$174  = $signed(acc_5_1) + $signed(p_5_1);
+  assign \$175  = $signed(acc_5_2) + $signed(p_5_2);
+  assign \$176  = $signed(acc_5_3) + $signed(p_5_3);
+  assign \$177  = $signed(acc_5_4) + $signed(p_5_4);
+  assign \$178  = $signed(acc_5_5) + $signed(p_5_5);
+  assign \$179  = $signed(acc_5_6) + $signed(p_5_6);
+  assign \$180  = $signed(acc_5_7) + $signed(p_5_7);
+  assign \$181  = $signed(acc_6_0) + $signed(p_6_0);
+  assign \$182  = $signed(acc_6_1) + $signed(p_6_1);
+  assign \$183  = $signed(acc_6_2) + $signed(p_6_2);
+  assign \$184  = $signed(acc_6_3) + $signed(p_6_3);
+  assign \$185  = $signed(acc_6_4) + $signed(p_6_4);
+  assign \$186  = $signed(acc_6_5) + $signed(p_6_5);
+  assign \$187  = $signed(acc_6_6) + $signed(p_6_6);
+  assign \$188  = $signed(acc_6_7) + $signed(p_6_7);
+  assign \$189  = $signed(acc_7_0) + $signed(p_7_0);
+  assign \$190  = $signed(acc_7_1) + $signed(p_7_1);
+  assign \$191  = $signed(acc_7_2) + $signed(p_7_2);
+  assign \$192  = $signed(acc_7_3) + $signed(p_7_3);
+  assign \$193  = $signed(acc_7_4) + $signed(p_7_4);
+  assign \$194  = $signed(acc_7_5) + $signed(p_7_5);
+  assign \$195  = $signed(acc_7_6) + $signed(p_7_6);
+  assign \$196  = $signed(acc_7_7) + $signed(p_7_7);
   assign draining = | drain_count;
-  assign \$66  = drain_count - 1'h1;
-  assign \$68  = drain_beat + 1'h1;
-  assign \$69  = drain_shift ? 4'h0 : \$68 ;
-  assign \$70  = i_last & i_valid;
-  assign \$71  = i_last & i_valid;
-  assign \$72  = i_last & i_valid;
-  assign \$73  = i_last & i_valid;
-  assign \$74  = i_last & i_valid;
-  assign \$75  = i_last & i_valid;
-  assign \$76  = i_last & i_valid;
-  assign \$77  = i_last & i_valid;
-  assign \$78  = i_last & i_valid;
-  assign \$79  = lr_0_0_d2 ? 26'h0000000 : \$1 [25:0];
-  assign \$81  = lr_0_1_d2 ? 26'h0000000 : \$2 [25:0];
-  assign \$83  = lr_0_2_d2 ? 26'h0000000 : \$3 [25:0];
-  assign \$85  = lr_0_3_d2 ? 26'h0000000 : \$4 [25:0];
-  assign \$87  = lr_0_4_d2 ? 26'h0000000 : \$5 [25:0];
-  assign \$89  = lr_0_5_d2 ? 26'h0000000 : \$6 [25:0];
-  assign \$91  = lr_0_6_d2 ? 26'h0000000 : \$7 [25:0];
-  assign \$93  = lr_0_7_d2 ? 26'h0000000 : \$8 [25:0];
-  assign \$95  = lr_1_0_d2 ? 26'h0000000 : \$9 [25:0];
-  assign \$97  = lr_1_1_d2 ? 26'h0000000 : \$10 [25:0];
-  assign \$99  = lr_1_2_d2 ? 26'h0000000 : \$11 [25:0];
-  assign \$101  = lr_1_3_d2 ? 26'h0000000 : \$12 [25:0];
-  assign \$103  = lr_1_4_d2 ? 26'h0000000 : \$13 [25:0];
-  assign \$105  = lr_1_5_d2 ? 26'h0000000 : \$14 [25:0];
-  assign \$107  = lr_1_6_d2 ? 26'h0000000 : \$15 [25:0];
-  assign \$109  = lr_1_7_d2 ? 26'h0000000 : \$16 [25:0];
-  assign \$111  = lr_2_0_d2 ? 26'h0000000 : \$17 [25:0];
-  assign \$113  = lr_2_1_d2 ? 26'h0000000 : \$18 [25:0];
-  assign \$115  = lr_2_2_d2 ? 26'h0000000 : \$19 [25:0];
-  assign \$117  = lr_2_3_d2 ? 26'h0000000 : \$20 [25:0];
-  assign \$119  = lr_2_4_d2 ? 26'h0000000 : \$21 [25:0];
-  assign \$121  = lr_2_5_d2 ? 26'h0000000 : \$22 [25:0];
-  assign \$123  = lr_2_6_d2 ? 26'h0000000 : \$23 [25:0];
-  assign \$125  = lr_2_7_d2 ? 26'h0000000 : \$24 [25:0];
-  assign \$127  = lr_3_0_d2 ? 26'h0000000 : \$25 [25:0];
-  assign \$129  = lr_3_1_d2 ? 26'h0000000 : \$26 [25:0];
-  assign \$131  = lr_3_2_d2 ? 26'h0000000 : \$27 [25:0];
-  assign \$133  = lr_3_3_d2 ? 26'h0000000 : \$28 [25:0];
-  assign \$135  = lr_3_4_d2 ? 26'h0000000 : \$29 [25:0];
-  assign \$137  = lr_3_5_d2 ? 26'h0000000 : \$30 [25:0];
-  assign \$139  = lr_3_6_d2 ? 26'h0000000 : \$31 [25:0];
-  assign \$141  = lr_3_7_d2 ? 26'h0000000 : \$32 [25:0];
-  assign \$143  = lr_4_0_d2 ? 26'h0000000 : \$33 [25:0];
-  assign \$145  = lr_4_1_d2 ? 26'h0000000 : \$34 [25:0];
-  assign \$147  = lr_4_2_d2 ? 26'h0000000 : \$35 [25:0];
-  assign \$149  = lr_4_3_d2 ? 26'h0000000 : \$36 [25:0];
-  assign \$151  = lr_4_4_d2 ? 26'h0000000 : \$37 [25:0];
-  assign \$153  = lr_4_5_d2 ? 26'h0000000 : \$38 [25:0];
-  assign \$155  = lr_4_6_d2 ? 26'h0000000 : \$39 [25:0];
-  assign \$157  = lr_4_7_d2 ? 26'h0000000 : \$40 [25:0];
-  assign \$159  = lr_5_0_d2 ? 26'h0000000 : \$41 [25:0];
-  assign \$161  = lr_5_1_d2 ? 26'h0000000 : \$42 [25:0];
-  assign \$163  = lr_5_2_d2 ? 26'h0000000 : \$43 [25:0];
-  assign \$165  = lr_5_3_d2 ? 26'h0000000 : \$44 [25:0];
-  assign \$167  = lr_5_4_d2 ? 26'h0000000 : \$45 [25:0];
-  assign \$169  = lr_5_5_d2 ? 26'h0000000 : \$46 [25:0];
-  assign \$171  = lr_5_6_d2 ? 26'h0000000 : \$47 [25:0];
-  assign \$173  = lr_5_7_d2 ? 26'h0000000 : \$48 [25:0];
-  assign \$175  = lr_6_0_d2 ? 26'h0000000 : \$49 [25:0];
-  assign \$177  = lr_6_1_d2 ? 26'h0000000 : \$50 [25:0];
-  assign \$179  = lr_6_2_d2 ? 26'h0000000 : \$51 [25:0];
-  assign \$181  = lr_6_3_d2 ? 26'h0000000 : \$52 [25:0];
-  assign \$183  = lr_6_4_d2 ? 26'h0000000 : \$53 [25:0];
-  assign \$185  = lr_6_5_d2 ? 26'h0000000 : \$54 [25:0];
-  assign \$187  = lr_6_6_d2 ? 26'h0000000 : \$55 [25:0];
-  assign \$189  = lr_6_7_d2 ? 26'h0000000 : \$56 [25:0];
-  assign \$191  = lr_7_0_d2 ? 26'h0000000 : \$57 [25:0];
-  assign \$193  = lr_7_1_d2 ? 26'h0000000 : \$58 [25:0];
-  assign \$195  = lr_7_2_d2 ? 26'h0000000 : \$59 [25:0];
-  assign \$197  = lr_7_3_d2 ? 26'h0000000 : \$60 [25:0];
-  assign \$199  = lr_7_4_d2 ? 26'h0000000 : \$61 [25:0];
-  assign \$201  = lr_7_5_d2 ? 26'h0000000 : \$62 [25:0];
-  assign \$203  = lr_7_6_d2 ? 26'h0000000 : \$63 [25:0];
-  assign \$205  = lr_7_7_d2 ? 26'h0000000 : \$64 [25:0];
-  assign \$207  = | count_next;
-  assign \$208  = beat_next == 3'h7;
-  assign \$209  = \$207  & \$208 ;
+  assign \$198  = drain_count - 1'h1;
+  assign \$200  = drain_beat + 1'h1;
+  assign \$201  = drain_shift ? 4'h0 : \$200 ;
   always @(posedge clk)
-    \a$99  <= \$210 ;
+    in_valid <= \$202 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$211 ;
+    in_last <= \$203 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$212 ;
+    in_a0 <= \$204 ;
   always @(posedge clk)
-    \a$179  <= \$213 ;
+    in_a1 <= \$205 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$214 ;
+    in_a2 <= \$206 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$215 ;
+    in_a3 <= \$207 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$216 ;
+    in_a4 <= \$208 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$217 ;
+    in_a5 <= \$209 ;
   always @(posedge clk)
-    \a$259  <= \$218 ;
+    in_a6 <= \$210 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$219 ;
+    in_a7 <= \$211 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$220 ;
+    in_w0 <= \$212 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$221 ;
+    in_w1 <= \$213 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$222 ;
+    in_w2 <= \$214 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$223 ;
+    in_w3 <= \$215 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$224 ;
+    in_w4 <= \$216 ;
   always @(posedge clk)
-    \a$339  <= \$225 ;
+    in_w5 <= \$217 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$226 ;
+    in_w6 <= \$218 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$227 ;
+    in_w7 <= \$219 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$228 ;
+    skew_a1_d0 <= \$220 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$229 ;
+    skew_l1_d0 <= \$221 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$230 ;
+    skew_a2_d0 <= \$222 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$231 ;
+    skew_a2_d1 <= \$223 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$232 ;
+    skew_l2_d0 <= \$224 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$233 ;
+    skew_l2_d1 <= \$225 ;
   always @(posedge clk)
-    \a$419  <= \$234 ;
+    skew_a3_d0 <= \$226 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$235 ;
+    skew_a3_d1 <= \$227 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$236 ;
+    skew_a3_d2 <= \$228 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$237 ;
+    skew_l3_d0 <= \$229 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$238 ;
+    skew_l3_d1 <= \$230 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$239 ;
+    skew_l3_d2 <= \$231 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$240 ;
+    skew_a4_d0 <= \$232 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$241 ;
+    skew_a4_d1 <= \$233 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$242 ;
+    skew_a4_d2 <= \$234 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$243 ;
+    skew_a4_d3 <= \$235 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$244 ;
+    skew_l4_d0 <= \$236 ;
   always @(posedge clk)
-    \a$499  <= \$245 ;
+    skew_l4_d1 <= \$237 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$246 ;
+    skew_l4_d2 <= \$238 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$247 ;
+    skew_l4_d3 <= \$239 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$248 ;
+    skew_a5_d0 <= \$240 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$249 ;
+    skew_a5_d1 <= \$241 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$250 ;
+    skew_a5_d2 <= \$242 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$251 ;
+    skew_a5_d3 <= \$243 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$252 ;
+    skew_a5_d4 <= \$244 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$253 ;
+    skew_l5_d0 <= \$245 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$254 ;
+    skew_l5_d1 <= \$246 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$255 ;
+    skew_l5_d2 <= \$247 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$256 ;
+    skew_l5_d3 <= \$248 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$257 ;
+    skew_l5_d4 <= \$249 ;
   always @(posedge clk)
-    \a$579  <= \$258 ;
+    skew_a6_d0 <= \$250 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$259 ;
+    skew_a6_d1 <= \$251 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$260 ;
+    skew_a6_d2 <= \$252 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$261 ;
+    skew_a6_d3 <= \$253 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$262 ;
+    skew_a6_d4 <= \$254 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$263 ;
+    skew_a6_d5 <= \$255 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$264 ;
+    skew_l6_d0 <= \$256 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$265 ;
+    skew_l6_d1 <= \$257 ;
   always @(posedge clk)
-    \b$31  <= \$266 ;
+    skew_l6_d2 <= \$258 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$267 ;
+    skew_l6_d3 <= \$259 ;
   always @(posedge clk)
-    \b$41  <= \$268 ;
+    skew_l6_d4 <= \$260 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$269 ;
+    skew_l6_d5 <= \$261 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$270 ;
+    skew_a7_d0 <= \$262 ;
   always @(posedge clk)
-    \b$51  <= \$271 ;
+    skew_a7_d1 <= \$263 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$272 ;
+    skew_a7_d2 <= \$264 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$273 ;
+    skew_a7_d3 <= \$265 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$274 ;
+    skew_a7_d4 <= \$266 ;
   always @(posedge clk)
-    \b$61  <= \$275 ;
+    skew_a7_d5 <= \$267 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$276 ;
+    skew_a7_d6 <= \$268 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$277 ;
+    skew_l7_d0 <= \$269 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$278 ;
+    skew_l7_d1 <= \$270 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$279 ;
+    skew_l7_d2 <= \$271 ;
   always @(posedge clk)
-    \b$71  <= \$280 ;
+    skew_l7_d3 <= \$272 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$281 ;
+    skew_l7_d4 <= \$273 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$282 ;
+    skew_l7_d5 <= \$274 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$283 ;
+    skew_l7_d6 <= \$275 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$284 ;
+    skew_w1_d0 <= \$276 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$285 ;
+    skew_w2_d0 <= \$277 ;
   always @(posedge clk)
-    \b$81  <= \$286 ;
+    skew_w2_d1 <= \$278 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$287 ;
+    skew_w3_d0 <= \$279 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$288 ;
+    skew_w3_d1 <= \$280 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$289 ;
+    skew_w3_d2 <= \$281 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$290 ;
+    skew_w4_d0 <= \$282 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$291 ;
+    skew_w4_d1 <= \$283 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$292 ;
+    skew_w4_d2 <= \$284 ;
   always @(posedge clk)
-    \b$91  <= \$293 ;
+    skew_w4_d3 <= \$285 ;
   always @(posedge clk)
-    \a$29  <= \$294 ;
+    skew_w5_d0 <= \$286 ;
   always @(posedge clk)
-    l_0_0 <= \$295 ;
+    skew_w5_d1 <= \$287 ;
   always @(posedge clk)
-    \b$101  <= \$296 ;
+    skew_w5_d2 <= \$288 ;
   always @(posedge clk)
-    p_0_0 <= \$297 ;
+    skew_w5_d3 <= \$289 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$298 ;
+    skew_w5_d4 <= \$290 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$299 ;
+    skew_w6_d0 <= \$291 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$300 ;
+    skew_w6_d1 <= \$292 ;
   always @(posedge clk)
-    acc_0_0 <= \$301 ;
+    skew_w6_d2 <= \$293 ;
   always @(posedge clk)
-    out_0_0 <= \$302 ;
+    skew_w6_d3 <= \$294 ;
   always @(posedge clk)
-    \a$39  <= \$303 ;
+    skew_w6_d4 <= \$295 ;
   always @(posedge clk)
-    l_0_1 <= \$304 ;
+    skew_w6_d5 <= \$296 ;
   always @(posedge clk)
-    \b$111  <= \$305 ;
+    skew_w7_d0 <= \$297 ;
   always @(posedge clk)
-    p_0_1 <= \$306 ;
+    skew_w7_d1 <= \$298 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$307 ;
+    skew_w7_d2 <= \$299 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$308 ;
+    skew_w7_d3 <= \$300 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$309 ;
+    skew_w7_d4 <= \$301 ;
   always @(posedge clk)
-    acc_0_1 <= \$310 ;
+    skew_w7_d5 <= \$302 ;
   always @(posedge clk)
-    out_0_1 <= \$311 ;
+    skew_w7_d6 <= \$303 ;
   always @(posedge clk)
-    \a$49  <= \$312 ;
+    a_0_0 <= \$304 ;
   always @(posedge clk)
-    l_0_2 <= \$313 ;
+    l_0_0 <= \$305 ;
   always @(posedge clk)
-    \b$121  <= \$314 ;
+    w_0_0 <= \$306 ;
   always @(posedge clk)
-    p_0_2 <= \$315 ;
+    p_0_0 <= \$307 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$316 ;
+    lr_0_0_d0 <= \$308 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$317 ;
+    lr_0_0_d1 <= \$309 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$318 ;
+    lr_0_0_d2 <= \$310 ;
   always @(posedge clk)
-    acc_0_2 <= \$319 ;
+    acc_0_0 <= \$311 ;
   always @(posedge clk)
-    out_0_2 <= \$320 ;
+    out_0_0 <= \$312 ;
   always @(posedge clk)
-    \a$59  <= \$321 ;
+    a_0_1 <= \$313 ;
   always @(posedge clk)
-    l_0_3 <= \$322 ;
+    l_0_1 <= \$314 ;
   always @(posedge clk)
-    \b$131  <= \$323 ;
+    w_0_1 <= \$315 ;
   always @(posedge clk)
-    p_0_3 <= \$324 ;
+    p_0_1 <= \$316 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$325 ;
+    lr_0_1_d0 <= \$317 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$326 ;
+    lr_0_1_d1 <= \$318 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$327 ;
+    lr_0_1_d2 <= \$319 ;
   always @(posedge clk)
-    acc_0_3 <= \$328 ;
+    acc_0_1 <= \$320 ;
   always @(posedge clk)
-    out_0_3 <= \$329 ;
+    out_0_1 <= \$321 ;
   always @(posedge clk)
-    \a$69  <= \$330 ;
+    a_0_2 <= \$322 ;
   always @(posedge clk)
-    l_0_4 <= \$331 ;
+    l_0_2 <= \$323 ;
   always @(posedge clk)
-    \b$141  <= \$332 ;
+    w_0_2 <= \$324 ;
   always @(posedge clk)
-    p_0_4 <= \$333 ;
+    p_0_2 <= \$325 ;
   always @(posedge clk)
-    lr_0_4_d0 <= \$334 ;
+    lr_0_2_d0 <= \$326 ;
   always @(posedge clk)
-    lr_0_4_d1 <= \$335 ;
+    lr_0_2_d1 <= \$327 ;
   always @(posedge clk)
-    lr_0_4_d2 <= \$336 ;
+    lr_0_2_d2 <= \$328 ;
   always @(posedge clk)
-    acc_0_4 <= \$337 ;
+    acc_0_2 <= \$329 ;
   always @(posedge clk)
-    out_0_4 <= \$338 ;
+    out_0_2 <= \$330 ;
   always @(posedge clk)
-    \a$79  <= \$339 ;
+    a_0_3 <= \$331 ;
   always @(posedge clk)
-    l_0_5 <= \$340 ;
+    l_0_3 <= \$332 ;
   always @(posedge clk)
-    \b$151  <= \$341 ;
+    w_0_3 <= \$333 ;
   always @(posedge clk)
-    p_0_5 <= \$342 ;
+    p_0_3 <= \$334 ;
   always @(posedge clk)
-    lr_0_5_d0 <= \$343 ;
+    lr_0_3_d0 <= \$335 ;
   always @(posedge clk)
-    lr_0_5_d1 <= \$344 ;
+    lr_0_3_d1 <= \$336 ;
   always @(posedge clk)
-    lr_0_5_d2 <= \$345 ;
+    lr_0_3_d2 <= \$337 ;
   always @(posedge clk)
-    acc_0_5 <= \$346 ;
+    acc_0_3 <= \$338 ;
   always @(posedge clk)
-    out_0_5 <= \$347 ;
+    out_0_3 <= \$339 ;
   always @(posedge clk)
-    \a$89  <= \$348 ;
+    a_0_4 <= \$340 ;
   always @(posedge clk)
-    l_0_6 <= \$349 ;
+    l_0_4 <= \$341 ;
   always @(posedge clk)
-    \b$161  <= \$350 ;
+    w_0_4 <= \$342 ;
   always @(posedge clk)
-    p_0_6 <= \$351 ;
+    p_0_4 <= \$343 ;
   always @(posedge clk)
-    lr_0_6_d0 <= \$352 ;
+    lr_0_4_d0 <= \$344 ;
   always @(posedge clk)
-    lr_0_6_d1 <= \$353 ;
+    lr_0_4_d1 <= \$345 ;
   always @(posedge clk)
-    lr_0_6_d2 <= \$354 ;
+    lr_0_4_d2 <= \$346 ;
   always @(posedge clk)
-    acc_0_6 <= \$355 ;
+    acc_0_4 <= \$347 ;
   always @(posedge clk)
-    out_0_6 <= \$356 ;
+    out_0_4 <= \$348 ;
   always @(posedge clk)
-    a_0_7 <= \$357 ;
+    a_0_5 <= \$349 ;
   always @(posedge clk)
-    l_0_7 <= \$358 ;
+    l_0_5 <= \$350 ;
   always @(posedge clk)
-    \b$171  <= \$359 ;
+    w_0_5 <= \$351 ;
   always @(posedge clk)
-    p_0_7 <= \$360 ;
+    p_0_5 <= \$352 ;
   always @(posedge clk)
-    lr_0_7_d0 <= \$361 ;
+    lr_0_5_d0 <= \$353 ;
   always @(posedge clk)
-    lr_0_7_d1 <= \$362 ;
+    lr_0_5_d1 <= \$354 ;
   always @(posedge clk)
-    lr_0_7_d2 <= \$363 ;
+    lr_0_5_d2 <= \$355 ;
   always @(posedge clk)
-    acc_0_7 <= \$364 ;
+    acc_0_5 <= \$356 ;
   always @(posedge clk)
-    out_0_7 <= \$365 ;
+    out_0_5 <= \$357 ;
   always @(posedge clk)
-    \a$109  <= \$366 ;
+    a_0_6 <= \$358 ;
   always @(posedge clk)
-    l_1_0 <= \$367 ;
+    l_0_6 <= \$359 ;
   always @(posedge clk)
-    \b$181  <= \$368 ;
+    w_0_6 <= \$360 ;
   always @(posedge clk)
-    p_1_0 <= \$369 ;
+    p_0_6 <= \$361 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$370 ;
+    lr_0_6_d0 <= \$362 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$371 ;
+    lr_0_6_d1 <= \$363 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$372 ;
+    lr_0_6_d2 <= \$364 ;
   always @(posedge clk)
-    acc_1_0 <= \$373 ;
+    acc_0_6 <= \$365 ;
   always @(posedge clk)
-    out_1_0 <= \$374 ;
+    out_0_6 <= \$366 ;
   always @(posedge clk)
-    \a$119  <= \$375 ;
+    a_0_7 <= \$367 ;
   always @(posedge clk)
-    l_1_1 <= \$376 ;
+    l_0_7 <= \$368 ;
   always @(posedge clk)
-    \b$191  <= \$377 ;
+    w_0_7 <= \$369 ;
   always @(posedge clk)
-    p_1_1 <= \$378 ;
+    p_0_7 <= \$370 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$379 ;
+    lr_0_7_d0 <= \$371 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$380 ;
+    lr_0_7_d1 <= \$372 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$381 ;
+    lr_0_7_d2 <= \$373 ;
   always @(posedge clk)
-    acc_1_1 <= \$382 ;
+    acc_0_7 <= \$374 ;
   always @(posedge clk)
-    out_1_1 <= \$383 ;
+    out_0_7 <= \$375 ;
   always @(posedge clk)
-    \a$129  <= \$384 ;
+    a_1_0 <= \$376 ;
   always @(posedge clk)
-    l_1_2 <= \$385 ;
+    l_1_0 <= \$377 ;
   always @(posedge clk)
-    \b$201  <= \$386 ;
+    w_1_0 <= \$378 ;
   always @(posedge clk)
-    p_1_2 <= \$387 ;
+    p_1_0 <= \$379 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$388 ;
+    lr_1_0_d0 <= \$380 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$389 ;
+    lr_1_0_d1 <= \$381 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$390 ;
+    lr_1_0_d2 <= \$382 ;
   always @(posedge clk)
-    acc_1_2 <= \$391 ;
+    acc_1_0 <= \$383 ;
   always @(posedge clk)
-    out_1_2 <= \$392 ;
+    out_1_0 <= \$384 ;
   always @(posedge clk)
-    \a$139  <= \$393 ;
+    a_1_1 <= \$385 ;
   always @(posedge clk)
-    l_1_3 <= \$394 ;
+    l_1_1 <= \$386 ;
   always @(posedge clk)
-    \b$211  <= \$395 ;
+    w_1_1 <= \$387 ;
   always @(posedge clk)
-    p_1_3 <= \$396 ;
+    p_1_1 <= \$388 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$397 ;
+    lr_1_1_d0 <= \$389 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$398 ;
+    lr_1_1_d1 <= \$390 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$399 ;
+    lr_1_1_d2 <= \$391 ;
   always @(posedge clk)
-    acc_1_3 <= \$400 ;
+    acc_1_1 <= \$392 ;
   always @(posedge clk)
-    out_1_3 <= \$401 ;
+    out_1_1 <= \$393 ;
   always @(posedge clk)
-    \a$149  <= \$402 ;
+    a_1_2 <= \$394 ;
   always @(posedge clk)
-    l_1_4 <= \$403 ;
+    l_1_2 <= \$395 ;
   always @(posedge clk)
-    \b$221  <= \$404 ;
+    w_1_2 <= \$396 ;
   always @(posedge clk)
-    p_1_4 <= \$405 ;
+    p_1_2 <= \$397 ;
   always @(posedge clk)
-    lr_1_4_d0 <= \$406 ;
+    lr_1_2_d0 <= \$398 ;
   always @(posedge clk)
-    lr_1_4_d1 <= \$407 ;
+    lr_1_2_d1 <= \$399 ;
   always @(posedge clk)
-    lr_1_4_d2 <= \$408 ;
+    lr_1_2_d2 <= \$400 ;
   always @(posedge clk)
-    acc_1_4 <= \$409 ;
+    acc_1_2 <= \$401 ;
   always @(posedge clk)
-    out_1_4 <= \$410 ;
+    out_1_2 <= \$402 ;
   always @(posedge clk)
-    \a$159  <= \$411 ;
+    a_1_3 <= \$403 ;
   always @(posedge clk)
-    l_1_5 <= \$412 ;
+    l_1_3 <= \$404 ;
   always @(posedge clk)
-    \b$231  <= \$413 ;
+    w_1_3 <= \$405 ;
   always @(posedge clk)
-    p_1_5 <= \$414 ;
+    p_1_3 <= \$406 ;
   always @(posedge clk)
-    lr_1_5_d0 <= \$415 ;
+    lr_1_3_d0 <= \$407 ;
   always @(posedge clk)
-    lr_1_5_d1 <= \$416 ;
+    lr_1_3_d1 <= \$408 ;
   always @(posedge clk)
-    lr_1_5_d2 <= \$417 ;
+    lr_1_3_d2 <= \$409 ;
   always @(posedge clk)
-    acc_1_5 <= \$418 ;
+    acc_1_3 <= \$410 ;
   always @(posedge clk)
-    out_1_5 <= \$419 ;
+    out_1_3 <= \$411 ;
   always @(posedge clk)
-    \a$169  <= \$420 ;
+    a_1_4 <= \$412 ;
   always @(posedge clk)
-    l_1_6 <= \$421 ;
+    l_1_4 <= \$413 ;
   always @(posedge clk)
-    \b$241  <= \$422 ;
+    w_1_4 <= \$414 ;
   always @(posedge clk)
-    p_1_6 <= \$423 ;
+    p_1_4 <= \$415 ;
   always @(posedge clk)
-    lr_1_6_d0 <= \$424 ;
+    lr_1_4_d0 <= \$416 ;
   always @(posedge clk)
-    lr_1_6_d1 <= \$425 ;
+    lr_1_4_d1 <= \$417 ;
   always @(posedge clk)
-    lr_1_6_d2 <= \$426 ;
+    lr_1_4_d2 <= \$418 ;
   always @(posedge clk)
-    acc_1_6 <= \$427 ;
+    acc_1_4 <= \$419 ;
   always @(posedge clk)
-    out_1_6 <= \$428 ;
+    out_1_4 <= \$420 ;
   always @(posedge clk)
-    a_1_7 <= \$429 ;
+    a_1_5 <= \$421 ;
   always @(posedge clk)
-    l_1_7 <= \$430 ;
+    l_1_5 <= \$422 ;
   always @(posedge clk)
-    \b$251  <= \$431 ;
+    w_1_5 <= \$423 ;
   always @(posedge clk)
-    p_1_7 <= \$432 ;
+    p_1_5 <= \$424 ;
   always @(posedge clk)
-    lr_1_7_d0 <= \$433 ;
+    lr_1_5_d0 <= \$425 ;
   always @(posedge clk)
-    lr_1_7_d1 <= \$434 ;
+    lr_1_5_d1 <= \$426 ;
   always @(posedge clk)
-    lr_1_7_d2 <= \$435 ;
+    lr_1_5_d2 <= \$427 ;
   always @(posedge clk)
-    acc_1_7 <= \$436 ;
+    acc_1_5 <= \$428 ;
   always @(posedge clk)
-    out_1_7 <= \$437 ;
+    out_1_5 <= \$429 ;
   always @(posedge clk)
-    \a$189  <= \$438 ;
+    a_1_6 <= \$430 ;
   always @(posedge clk)
-    l_2_0 <= \$439 ;
+    l_1_6 <= \$431 ;
   always @(posedge clk)
-    \b$261  <= \$440 ;
+    w_1_6 <= \$432 ;
   always @(posedge clk)
-    p_2_0 <= \$441 ;
+    p_1_6 <= \$433 ;
   always @(posedge clk)
-    lr_2_0_d0 <= \$442 ;
+    lr_1_6_d0 <= \$434 ;
   always @(posedge clk)
-    lr_2_0_d1 <= \$443 ;
+    lr_1_6_d1 <= \$435 ;
   always @(posedge clk)
-    lr_2_0_d2 <= \$444 ;
+    lr_1_6_d2 <= \$436 ;
   always @(posedge clk)
-    acc_2_0 <= \$445 ;
+    acc_1_6 <= \$437 ;
   always @(posedge clk)
-    out_2_0 <= \$446 ;
+    out_1_6 <= \$438 ;
   always @(posedge clk)
-    \a$199  <= \$447 ;
+    a_1_7 <= \$439 ;
   always @(posedge clk)
-    l_2_1 <= \$448 ;
+    l_1_7 <= \$440 ;
   always @(posedge clk)
-    \b$271  <= \$449 ;
+    w_1_7 <= \$441 ;
   always @(posedge clk)
-    p_2_1 <= \$450 ;
+    p_1_7 <= \$442 ;
   always @(posedge clk)
-    lr_2_1_d0 <= \$451 ;
+    lr_1_7_d0 <= \$443 ;
   always @(posedge clk)
-    lr_2_1_d1 <= \$452 ;
+    lr_1_7_d1 <= \$444 ;
   always @(posedge clk)
-    lr_2_1_d2 <= \$453 ;
+    lr_1_7_d2 <= \$445 ;
   always @(posedge clk)
-    acc_2_1 <= \$454 ;
+    acc_1_7 <= \$446 ;
   always @(posedge clk)
-    out_2_1 <= \$455 ;
+    out_1_7 <= \$447 ;
   always @(posedge clk)
-    \a$209  <= \$456 ;
+    a_2_0 <= \$448 ;
   always @(posedge clk)
-    l_2_2 <= \$457 ;
+    l_2_0 <= \$449 ;
   always @(posedge clk)
-    \b$281  <= \$458 ;
+    w_2_0 <= \$450 ;
   always @(posedge clk)
-    p_2_2 <= \$459 ;
+    p_2_0 <= \$451 ;
   always @(posedge clk)
-    lr_2_2_d0 <= \$460 ;
+    lr_2_0_d0 <= \$452 ;
   always @(posedge clk)
-    lr_2_2_d1 <= \$461 ;
+    lr_2_0_d1 <= \$453 ;
   always @(posedge clk)
-    lr_2_2_d2 <= \$462 ;
+    lr_2_0_d2 <= \$454 ;
   always @(posedge clk)
-    acc_2_2 <= \$463 ;
+    acc_2_0 <= \$455 ;
   always @(posedge clk)
-    out_2_2 <= \$464 ;
+    out_2_0 <= \$456 ;
   always @(posedge clk)
-    \a$219  <= \$465 ;
+    a_2_1 <= \$457 ;
   always @(posedge clk)
-    l_2_3 <= \$466 ;
+    l_2_1 <= \$458 ;
   always @(posedge clk)
-    \b$291  <= \$467 ;
+    w_2_1 <= \$459 ;
   always @(posedge clk)
-    p_2_3 <= \$468 ;
+    p_2_1 <= \$460 ;
   always @(posedge clk)
-    lr_2_3_d0 <= \$469 ;
+    lr_2_1_d0 <= \$461 ;
   always @(posedge clk)
-    lr_2_3_d1 <= \$470 ;
+    lr_2_1_d1 <= \$462 ;
   always @(posedge clk)
-    lr_2_3_d2 <= \$471 ;
+    lr_2_1_d2 <= \$463 ;
   always @(posedge clk)
-    acc_2_3 <= \$472 ;
+    acc_2_1 <= \$464 ;
   always @(posedge clk)
-    out_2_3 <= \$473 ;
+    out_2_1 <= \$465 ;
   always @(posedge clk)
-    \a$229  <= \$474 ;
+    a_2_2 <= \$466 ;
   always @(posedge clk)
-    l_2_4 <= \$475 ;
+    l_2_2 <= \$467 ;
   always @(posedge clk)
-    \b$301  <= \$476 ;
+    w_2_2 <= \$468 ;
   always @(posedge clk)
-    p_2_4 <= \$477 ;
+    p_2_2 <= \$469 ;
   always @(posedge clk)
-    lr_2_4_d0 <= \$478 ;
+    lr_2_2_d0 <= \$470 ;
   always @(posedge clk)
-    lr_2_4_d1 <= \$479 ;
+    lr_2_2_d1 <= \$471 ;
   always @(posedge clk)
-    lr_2_4_d2 <= \$480 ;
+    lr_2_2_d2 <= \$472 ;
   always @(posedge clk)
-    acc_2_4 <= \$481 ;
+    acc_2_2 <= \$473 ;
   always @(posedge clk)
-    out_2_4 <= \$482 ;
+    out_2_2 <= \$474 ;
   always @(posedge clk)
-    \a$239  <= \$483 ;
+    a_2_3 <= \$475 ;
   always @(posedge clk)
-    l_2_5 <= \$484 ;
+    l_2_3 <= \$476 ;
   always @(posedge clk)
-    \b$311  <= \$485 ;
+    w_2_3 <= \$477 ;
   always @(posedge clk)
-    p_2_5 <= \$486 ;
+    p_2_3 <= \$478 ;
   always @(posedge clk)
-    lr_2_5_d0 <= \$487 ;
+    lr_2_3_d0 <= \$479 ;
   always @(posedge clk)
-    lr_2_5_d1 <= \$488 ;
+    lr_2_3_d1 <= \$480 ;
   always @(posedge clk)
-    lr_2_5_d2 <= \$489 ;
+    lr_2_3_d2 <= \$481 ;
   always @(posedge clk)
-    acc_2_5 <= \$490 ;
+    acc_2_3 <= \$482 ;
   always @(posedge clk)
-    out_2_5 <= \$491 ;
+    out_2_3 <= \$483 ;
   always @(posedge clk)
-    \a$249  <= \$492 ;
+    a_2_4 <= \$484 ;
   always @(posedge clk)
-    l_2_6 <= \$493 ;
+    l_2_4 <= \$485 ;
   always @(posedge clk)
-    \b$321  <= \$494 ;
+    w_2_4 <= \$486 ;
   always @(posedge clk)
-    p_2_6 <= \$495 ;
+    p_2_4 <= \$487 ;
   always @(posedge clk)
-    lr_2_6_d0 <= \$496 ;
+    lr_2_4_d0 <= \$488 ;
   always @(posedge clk)
-    lr_2_6_d1 <= \$497 ;
+    lr_2_4_d1 <= \$489 ;
   always @(posedge clk)
-    lr_2_6_d2 <= \$498 ;
+    lr_2_4_d2 <= \$490 ;
   always @(posedge clk)
-    acc_2_6 <= \$499 ;
+    acc_2_4 <= \$491 ;
   always @(posedge clk)
-    out_2_6 <= \$500 ;
+    out_2_4 <= \$492 ;
   always @(posedge clk)
-    a_2_7 <= \$501 ;
+    a_2_5 <= \$493 ;
   always @(posedge clk)
-    l_2_7 <= \$502 ;
+    l_2_5 <= \$494 ;
   always @(posedge clk)
-    \b$331  <= \$503 ;
+    w_2_5 <= \$495 ;
   always @(posedge clk)
-    p_2_7 <= \$504 ;
+    p_2_5 <= \$496 ;
   always @(posedge clk)
-    lr_2_7_d0 <= \$505 ;
+    lr_2_5_d0 <= \$497 ;
   always @(posedge clk)
-    lr_2_7_d1 <= \$506 ;
+    lr_2_5_d1 <= \$498 ;
   always @(posedge clk)
-    lr_2_7_d2 <= \$507 ;
+    lr_2_5_d2 <= \$499 ;
   always @(posedge clk)
-    acc_2_7 <= \$508 ;
+    acc_2_5 <= \$500 ;
   always @(posedge clk)
-    out_2_7 <= \$509 ;
+    out_2_5 <= \$501 ;
   always @(posedge clk)
-    \a$269  <= \$510 ;
+    a_2_6 <= \$502 ;
   always @(posedge clk)
-    l_3_0 <= \$511 ;
+    l_2_6 <= \$503 ;
   always @(posedge clk)
-    \b$341  <= \$512 ;
+    w_2_6 <= \$504 ;
   always @(posedge clk)
-    p_3_0 <= \$513 ;
+    p_2_6 <= \$505 ;
   always @(posedge clk)
-    lr_3_0_d0 <= \$514 ;
+    lr_2_6_d0 <= \$506 ;
   always @(posedge clk)
-    lr_3_0_d1 <= \$515 ;
+    lr_2_6_d1 <= \$507 ;
   always @(posedge clk)
-    lr_3_0_d2 <= \$516 ;
+    lr_2_6_d2 <= \$508 ;
   always @(posedge clk)
-    acc_3_0 <= \$517 ;
+    acc_2_6 <= \$509 ;
   always @(posedge clk)
-    out_3_0 <= \$518 ;
+    out_2_6 <= \$510 ;
   always @(posedge clk)
-    \a$279  <= \$519 ;
+    a_2_7 <= \$511 ;
   always @(posedge clk)
-    l_3_1 <= \$520 ;
+    l_2_7 <= \$512 ;
   always @(posedge clk)
-    \b$351  <= \$521 ;
+    w_2_7 <= \$513 ;
   always @(posedge clk)
-    p_3_1 <= \$522 ;
+    p_2_7 <= \$514 ;
   always @(posedge clk)
-    lr_3_1_d0 <= \$523 ;
+    lr_2_7_d0 <= \$515 ;
   always @(posedge clk)
-    lr_3_1_d1 <= \$524 ;
+    lr_2_7_d1 <= \$516 ;
   always @(posedge clk)
-    lr_3_1_d2 <= \$525 ;
+    lr_2_7_d2 <= \$517 ;
   always @(posedge clk)
-    acc_3_1 <= \$526 ;
+    acc_2_7 <= \$518 ;
   always @(posedge clk)
-    out_3_1 <= \$527 ;
+    out_2_7 <= \$519 ;
   always @(posedge clk)
-    \a$289  <= \$528 ;
+    a_3_0 <= \$520 ;
   always @(posedge clk)
-    l_3_2 <= \$529 ;
+    l_3_0 <= \$521 ;
   always @(posedge clk)
-    \b$361  <= \$530 ;
+    w_3_0 <= \$522 ;
   always @(posedge clk)
-    p_3_2 <= \$531 ;
+    p_3_0 <= \$523 ;
   always @(posedge clk)
-    lr_3_2_d0 <= \$532 ;
+    lr_3_0_d0 <= \$524 ;
   always @(posedge clk)
-    lr_3_2_d1 <= \$533 ;
+    lr_3_0_d1 <= \$525 ;
   always @(posedge clk)
-    lr_3_2_d2 <= \$534 ;
+    lr_3_0_d2 <= \$526 ;
   always @(posedge clk)
-    acc_3_2 <= \$535 ;
+    acc_3_0 <= \$527 ;
   always @(posedge clk)
-    out_3_2 <= \$536 ;
+    out_3_0 <= \$528 ;
   always @(posedge clk)
-    \a$299  <= \$537 ;
+    a_3_1 <= \$529 ;
   always @(posedge clk)
-    l_3_3 <= \$538 ;
+    l_3_1 <= \$530 ;
   always @(posedge clk)
-    \b$371  <= \$539 ;
+    w_3_1 <= \$531 ;
   always @(posedge clk)
-    p_3_3 <= \$540 ;
+    p_3_1 <= \$532 ;
   always @(posedge clk)
-    lr_3_3_d0 <= \$541 ;
+    lr_3_1_d0 <= \$533 ;
   always @(posedge clk)
-    lr_3_3_d1 <= \$542 ;
+    lr_3_1_d1 <= \$534 ;
   always @(posedge clk)
-    lr_3_3_d2 <= \$543 ;
+    lr_3_1_d2 <= \$535 ;
   always @(posedge clk)
-    acc_3_3 <= \$544 ;
+    acc_3_1 <= \$536 ;
   always @(posedge clk)
-    out_3_3 <= \$545 ;
+    out_3_1 <= \$537 ;
   always @(posedge clk)
-    \a$309  <= \$546 ;
+    a_3_2 <= \$538 ;
   always @(posedge clk)
-    l_3_4 <= \$547 ;
+    l_3_2 <= \$539 ;
   always @(posedge clk)
-    \b$381  <= \$548 ;
+    w_3_2 <= \$540 ;
   always @(posedge clk)
-    p_3_4 <= \$549 ;
+    p_3_2 <= \$541 ;
   always @(posedge clk)
-    lr_3_4_d0 <= \$550 ;
+    lr_3_2_d0 <= \$542 ;
   always @(posedge clk)
-    lr_3_4_d1 <= \$551 ;
+    lr_3_2_d1 <= \$543 ;
   always @(posedge clk)
-    lr_3_4_d2 <= \$552 ;
+    lr_3_2_d2 <= \$544 ;
   always @(posedge clk)
-    acc_3_4 <= \$553 ;
+    acc_3_2 <= \$545 ;
   always @(posedge clk)
-    out_3_4 <= \$554 ;
+    out_3_2 <= \$546 ;
   always @(posedge clk)
-    \a$319  <= \$555 ;
+    a_3_3 <= \$547 ;
   always @(posedge clk)
-    l_3_5 <= \$556 ;
+    l_3_3 <= \$548 ;
   always @(posedge clk)
-    \b$391  <= \$557 ;
+    w_3_3 <= \$549 ;
   always @(posedge clk)
-    p_3_5 <= \$558 ;
+    p_3_3 <= \$550 ;
   always @(posedge clk)
-    lr_3_5_d0 <= \$559 ;
+    lr_3_3_d0 <= \$551 ;
   always @(posedge clk)
-    lr_3_5_d1 <= \$560 ;
+    lr_3_3_d1 <= \$552 ;
   always @(posedge clk)
-    lr_3_5_d2 <= \$561 ;
+    lr_3_3_d2 <= \$553 ;
   always @(posedge clk)
-    acc_3_5 <= \$562 ;
+    acc_3_3 <= \$554 ;
   always @(posedge clk)
-    out_3_5 <= \$563 ;
+    out_3_3 <= \$555 ;
   always @(posedge clk)
-    \a$329  <= \$564 ;
+    a_3_4 <= \$556 ;
   always @(posedge clk)
-    l_3_6 <= \$565 ;
+    l_3_4 <= \$557 ;
   always @(posedge clk)
-    \b$401  <= \$566 ;
+    w_3_4 <= \$558 ;
   always @(posedge clk)
-    p_3_6 <= \$567 ;
+    p_3_4 <= \$559 ;
   always @(posedge clk)
-    lr_3_6_d0 <= \$568 ;
+    lr_3_4_d0 <= \$560 ;
   always @(posedge clk)
-    lr_3_6_d1 <= \$569 ;
+    lr_3_4_d1 <= \$561 ;
   always @(posedge clk)
-    lr_3_6_d2 <= \$570 ;
+    lr_3_4_d2 <= \$562 ;
   always @(posedge clk)
-    acc_3_6 <= \$571 ;
+    acc_3_4 <= \$563 ;
   always @(posedge clk)
-    out_3_6 <= \$572 ;
+    out_3_4 <= \$564 ;
   always @(posedge clk)
-    a_3_7 <= \$573 ;
+    a_3_5 <= \$565 ;
   always @(posedge clk)
-    l_3_7 <= \$574 ;
+    l_3_5 <= \$566 ;
   always @(posedge clk)
-    \b$411  <= \$575 ;
+    w_3_5 <= \$567 ;
   always @(posedge clk)
-    p_3_7 <= \$576 ;
+    p_3_5 <= \$568 ;
   always @(posedge clk)
-    lr_3_7_d0 <= \$577 ;
+    lr_3_5_d0 <= \$569 ;
   always @(posedge clk)
-    lr_3_7_d1 <= \$578 ;
+    lr_3_5_d1 <= \$570 ;
   always @(posedge clk)
-    lr_3_7_d2 <= \$579 ;
+    lr_3_5_d2 <= \$571 ;
   always @(posedge clk)
-    acc_3_7 <= \$580 ;
+    acc_3_5 <= \$572 ;
   always @(posedge clk)
-    out_3_7 <= \$581 ;
+    out_3_5 <= \$573 ;
   always @(posedge clk)
-    \a$349  <= \$582 ;
+    a_3_6 <= \$574 ;
   always @(posedge clk)
-    l_4_0 <= \$583 ;
+    l_3_6 <= \$575 ;
   always @(posedge clk)
-    \b$421  <= \$584 ;
+    w_3_6 <= \$576 ;
   always @(posedge clk)
-    p_4_0 <= \$585 ;
+    p_3_6 <= \$577 ;
   always @(posedge clk)
-    lr_4_0_d0 <= \$586 ;
+    lr_3_6_d0 <= \$578 ;
   always @(posedge clk)
-    lr_4_0_d1 <= \$587 ;
+    lr_3_6_d1 <= \$579 ;
   always @(posedge clk)
-    lr_4_0_d2 <= \$588 ;
+    lr_3_6_d2 <= \$580 ;
   always @(posedge clk)
-    acc_4_0 <= \$589 ;
+    acc_3_6 <= \$581 ;
   always @(posedge clk)
-    out_4_0 <= \$590 ;
+    out_3_6 <= \$582 ;
   always @(posedge clk)
-    \a$359  <= \$591 ;
+    a_3_7 <= \$583 ;
   always @(posedge clk)
-    l_4_1 <= \$592 ;
+    l_3_7 <= \$584 ;
   always @(posedge clk)
-    \b$431  <= \$593 ;
+    w_3_7 <= \$585 ;
   always @(posedge clk)
-    p_4_1 <= \$594 ;
+    p_3_7 <= \$586 ;
   always @(posedge clk)
-    lr_4_1_d0 <= \$595 ;
+    lr_3_7_d0 <= \$587 ;
   always @(posedge clk)
-    lr_4_1_d1 <= \$596 ;
+    lr_3_7_d1 <= \$588 ;
   always @(posedge clk)
-    lr_4_1_d2 <= \$597 ;
+    lr_3_7_d2 <= \$589 ;
   always @(posedge clk)
-    acc_4_1 <= \$598 ;
+    acc_3_7 <= \$590 ;
   always @(posedge clk)
-    out_4_1 <= \$599 ;
+    out_3_7 <= \$591 ;
   always @(posedge clk)
-    \a$369  <= \$600 ;
+    a_4_0 <= \$592 ;
   always @(posedge clk)
-    l_4_2 <= \$601 ;
+    l_4_0 <= \$593 ;
   always @(posedge clk)
-    \b$441  <= \$602 ;
+    w_4_0 <= \$594 ;
   always @(posedge clk)
-    p_4_2 <= \$603 ;
+    p_4_0 <= \$595 ;
   always @(posedge clk)
-    lr_4_2_d0 <= \$604 ;
+    lr_4_0_d0 <= \$596 ;
   always @(posedge clk)
-    lr_4_2_d1 <= \$605 ;
+    lr_4_0_d1 <= \$597 ;
   always @(posedge clk)
-    lr_4_2_d2 <= \$606 ;
+    lr_4_0_d2 <= \$598 ;
   always @(posedge clk)
-    acc_4_2 <= \$607 ;
+    acc_4_0 <= \$599 ;
   always @(posedge clk)
-    out_4_2 <= \$608 ;
+    out_4_0 <= \$600 ;
   always @(posedge clk)
-    \a$379  <= \$609 ;
+    a_4_1 <= \$601 ;
   always @(posedge clk)
-    l_4_3 <= \$610 ;
+    l_4_1 <= \$602 ;
   always @(posedge clk)
-    \b$451  <= \$611 ;
+    w_4_1 <= \$603 ;
   always @(posedge clk)
-    p_4_3 <= \$612 ;
+    p_4_1 <= \$604 ;
   always @(posedge clk)
-    lr_4_3_d0 <= \$613 ;
+    lr_4_1_d0 <= \$605 ;
   always @(posedge clk)
-    lr_4_3_d1 <= \$614 ;
+    lr_4_1_d1 <= \$606 ;
   always @(posedge clk)
-    lr_4_3_d2 <= \$615 ;
+    lr_4_1_d2 <= \$607 ;
   always @(posedge clk)
-    acc_4_3 <= \$616 ;
+    acc_4_1 <= \$608 ;
   always @(posedge clk)
-    out_4_3 <= \$617 ;
+    out_4_1 <= \$609 ;
   always @(posedge clk)
-    \a$389  <= \$618 ;
+    a_4_2 <= \$610 ;
   always @(posedge clk)
-    l_4_4 <= \$619 ;
+    l_4_2 <= \$611 ;
   always @(posedge clk)
-    \b$461  <= \$620 ;
+    w_4_2 <= \$612 ;
   always @(posedge clk)
-    p_4_4 <= \$621 ;
+    p_4_2 <= \$613 ;
   always @(posedge clk)
-    lr_4_4_d0 <= \$622 ;
+    lr_4_2_d0 <= \$614 ;
   always @(posedge clk)
-    lr_4_4_d1 <= \$623 ;
+    lr_4_2_d1 <= \$615 ;
   always @(posedge clk)
-    lr_4_4_d2 <= \$624 ;
+    lr_4_2_d2 <= \$616 ;
   always @(posedge clk)
-    acc_4_4 <= \$625 ;
+    acc_4_2 <= \$617 ;
   always @(posedge clk)
-    out_4_4 <= \$626 ;
+    out_4_2 <= \$618 ;
   always @(posedge clk)
-    \a$399  <= \$627 ;
+    a_4_3 <= \$619 ;
   always @(posedge clk)
-    l_4_5 <= \$628 ;
+    l_4_3 <= \$620 ;
   always @(posedge clk)
-    \b$471  <= \$629 ;
+    w_4_3 <= \$621 ;
   always @(posedge clk)
-    p_4_5 <= \$630 ;
+    p_4_3 <= \$622 ;
   always @(posedge clk)
-    lr_4_5_d0 <= \$631 ;
+    lr_4_3_d0 <= \$623 ;
   always @(posedge clk)
-    lr_4_5_d1 <= \$632 ;
+    lr_4_3_d1 <= \$624 ;
   always @(posedge clk)
-    lr_4_5_d2 <= \$633 ;
+    lr_4_3_d2 <= \$625 ;
   always @(posedge clk)
-    acc_4_5 <= \$634 ;
+    acc_4_3 <= \$626 ;
   always @(posedge clk)
-    out_4_5 <= \$635 ;
+    out_4_3 <= \$627 ;
   always @(posedge clk)
-    \a$409  <= \$636 ;
+    a_4_4 <= \$628 ;
   always @(posedge clk)
-    l_4_6 <= \$637 ;
+    l_4_4 <= \$629 ;
   always @(posedge clk)
-    \b$481  <= \$638 ;
+    w_4_4 <= \$630 ;
   always @(posedge clk)
-    p_4_6 <= \$639 ;
+    p_4_4 <= \$631 ;
   always @(posedge clk)
-    lr_4_6_d0 <= \$640 ;
+    lr_4_4_d0 <= \$632 ;
   always @(posedge clk)
-    lr_4_6_d1 <= \$641 ;
+    lr_4_4_d1 <= \$633 ;
   always @(posedge clk)
-    lr_4_6_d2 <= \$642 ;
+    lr_4_4_d2 <= \$634 ;
   always @(posedge clk)
-    acc_4_6 <= \$643 ;
+    acc_4_4 <= \$635 ;
   always @(posedge clk)
-    out_4_6 <= \$644 ;
+    out_4_4 <= \$636 ;
   always @(posedge clk)
-    a_4_7 <= \$645 ;
+    a_4_5 <= \$637 ;
   always @(posedge clk)
-    l_4_7 <= \$646 ;
+    l_4_5 <= \$638 ;
   always @(posedge clk)
-    \b$491  <= \$647 ;
+    w_4_5 <= \$639 ;
   always @(posedge clk)
-    p_4_7 <= \$648 ;
+    p_4_5 <= \$640 ;
   always @(posedge clk)
-    lr_4_7_d0 <= \$649 ;
+    lr_4_5_d0 <= \$641 ;
   always @(posedge clk)
-    lr_4_7_d1 <= \$650 ;
+    lr_4_5_d1 <= \$642 ;
   always @(posedge clk)
-    lr_4_7_d2 <= \$651 ;
+    lr_4_5_d2 <= \$643 ;
   always @(posedge clk)
-    acc_4_7 <= \$652 ;
+    acc_4_5 <= \$644 ;
   always @(posedge clk)
-    out_4_7 <= \$653 ;
+    out_4_5 <= \$645 ;
   always @(posedge clk)
-    \a$429  <= \$654 ;
+    a_4_6 <= \$646 ;
   always @(posedge clk)
-    l_5_0 <= \$655 ;
+    l_4_6 <= \$647 ;
   always @(posedge clk)
-    \b$501  <= \$656 ;
+    w_4_6 <= \$648 ;
   always @(posedge clk)
-    p_5_0 <= \$657 ;
+    p_4_6 <= \$649 ;
   always @(posedge clk)
-    lr_5_0_d0 <= \$658 ;
+    lr_4_6_d0 <= \$650 ;
   always @(posedge clk)
-    lr_5_0_d1 <= \$659 ;
+    lr_4_6_d1 <= \$651 ;
   always @(posedge clk)
-    lr_5_0_d2 <= \$660 ;
+    lr_4_6_d2 <= \$652 ;
   always @(posedge clk)
-    acc_5_0 <= \$661 ;
+    acc_4_6 <= \$653 ;
   always @(posedge clk)
-    out_5_0 <= \$662 ;
+    out_4_6 <= \$654 ;
   always @(posedge clk)
-    \a$439  <= \$663 ;
+    a_4_7 <= \$655 ;
   always @(posedge clk)
-    l_5_1 <= \$664 ;
+    l_4_7 <= \$656 ;
   always @(posedge clk)
-    \b$511  <= \$665 ;
+    w_4_7 <= \$657 ;
   always @(posedge clk)
-    p_5_1 <= \$666 ;
+    p_4_7 <= \$658 ;
   always @(posedge clk)
-    lr_5_1_d0 <= \$667 ;
+    lr_4_7_d0 <= \$659 ;
   always @(posedge clk)
-    lr_5_1_d1 <= \$668 ;
+    lr_4_7_d1 <= \$660 ;
   always @(posedge clk)
-    lr_5_1_d2 <= \$669 ;
+    lr_4_7_d2 <= \$661 ;
   always @(posedge clk)
-    acc_5_1 <= \$670 ;
+    acc_4_7 <= \$662 ;
   always @(posedge clk)
-    out_5_1 <= \$671 ;
+    out_4_7 <= \$663 ;
   always @(posedge clk)
-    \a$449  <= \$672 ;
+    a_5_0 <= \$664 ;
   always @(posedge clk)
-    l_5_2 <= \$673 ;
+    l_5_0 <= \$665 ;
   always @(posedge clk)
-    \b$521  <= \$674 ;
+    w_5_0 <= \$666 ;
   always @(posedge clk)
-    p_5_2 <= \$675 ;
+    p_5_0 <= \$667 ;
   always @(posedge clk)
-    lr_5_2_d0 <= \$676 ;
+    lr_5_0_d0 <= \$668 ;
   always @(posedge clk)
-    lr_5_2_d1 <= \$677 ;
+    lr_5_0_d1 <= \$669 ;
   always @(posedge clk)
-    lr_5_2_d2 <= \$678 ;
+    lr_5_0_d2 <= \$670 ;
   always @(posedge clk)
-    acc_5_2 <= \$679 ;
+    acc_5_0 <= \$671 ;
   always @(posedge clk)
-    out_5_2 <= \$680 ;
+    out_5_0 <= \$672 ;
   always @(posedge clk)
-    \a$459  <= \$681 ;
+    a_5_1 <= \$673 ;
   always @(posedge clk)
-    l_5_3 <= \$682 ;
+    l_5_1 <= \$674 ;
   always @(posedge clk)
-    \b$531  <= \$683 ;
+    w_5_1 <= \$675 ;
   always @(posedge clk)
-    p_5_3 <= \$684 ;
+    p_5_1 <= \$676 ;
   always @(posedge clk)
-    lr_5_3_d0 <= \$685 ;
+    lr_5_1_d0 <= \$677 ;
   always @(posedge clk)
-    lr_5_3_d1 <= \$686 ;
+    lr_5_1_d1 <= \$678 ;
   always @(posedge clk)
-    lr_5_3_d2 <= \$687 ;
+    lr_5_1_d2 <= \$679 ;
   always @(posedge clk)
-    acc_5_3 <= \$688 ;
+    acc_5_1 <= \$680 ;
   always @(posedge clk)
-    out_5_3 <= \$689 ;
+    out_5_1 <= \$681 ;
   always @(posedge clk)
-    \a$469  <= \$690 ;
+    a_5_2 <= \$682 ;
   always @(posedge clk)
-    l_5_4 <= \$691 ;
+    l_5_2 <= \$683 ;
   always @(posedge clk)
-    \b$541  <= \$692 ;
+    w_5_2 <= \$684 ;
   always @(posedge clk)
-    p_5_4 <= \$693 ;
+    p_5_2 <= \$685 ;
   always @(posedge clk)
-    lr_5_4_d0 <= \$694 ;
+    lr_5_2_d0 <= \$686 ;
   always @(posedge clk)
-    lr_5_4_d1 <= \$695 ;
+    lr_5_2_d1 <= \$687 ;
   always @(posedge clk)
-    lr_5_4_d2 <= \$696 ;
+    lr_5_2_d2 <= \$688 ;
   always @(posedge clk)
-    acc_5_4 <= \$697 ;
+    acc_5_2 <= \$689 ;
   always @(posedge clk)
-    out_5_4 <= \$698 ;
+    out_5_2 <= \$690 ;
   always @(posedge clk)
-    \a$479  <= \$699 ;
+    a_5_3 <= \$691 ;
   always @(posedge clk)
-    l_5_5 <= \$700 ;
+    l_5_3 <= \$692 ;
   always @(posedge clk)
-    \b$551  <= \$701 ;
+    w_5_3 <= \$693 ;
   always @(posedge clk)
-    p_5_5 <= \$702 ;
+    p_5_3 <= \$694 ;
   always @(posedge clk)
-    lr_5_5_d0 <= \$703 ;
+    lr_5_3_d0 <= \$695 ;
   always @(posedge clk)
-    lr_5_5_d1 <= \$704 ;
+    lr_5_3_d1 <= \$696 ;
   always @(posedge clk)
-    lr_5_5_d2 <= \$705 ;
+    lr_5_3_d2 <= \$697 ;
   always @(posedge clk)
-    acc_5_5 <= \$706 ;
+    acc_5_3 <= \$698 ;
   always @(posedge clk)
-    out_5_5 <= \$707 ;
+    out_5_3 <= \$699 ;
   always @(posedge clk)
-    \a$489  <= \$708 ;
+    a_5_4 <= \$700 ;
   always @(posedge clk)
-    l_5_6 <= \$709 ;
+    l_5_4 <= \$701 ;
   always @(posedge clk)
-    \b$561  <= \$710 ;
+    w_5_4 <= \$702 ;
   always @(posedge clk)
-    p_5_6 <= \$711 ;
+    p_5_4 <= \$703 ;
   always @(posedge clk)
-    lr_5_6_d0 <= \$712 ;
+    lr_5_4_d0 <= \$704 ;
   always @(posedge clk)
-    lr_5_6_d1 <= \$713 ;
+    lr_5_4_d1 <= \$705 ;
   always @(posedge clk)
-    lr_5_6_d2 <= \$714 ;
+    lr_5_4_d2 <= \$706 ;
   always @(posedge clk)
-    acc_5_6 <= \$715 ;
+    acc_5_4 <= \$707 ;
   always @(posedge clk)
-    out_5_6 <= \$716 ;
+    out_5_4 <= \$708 ;
   always @(posedge clk)
-    a_5_7 <= \$717 ;
+    a_5_5 <= \$709 ;
   always @(posedge clk)
-    l_5_7 <= \$718 ;
+    l_5_5 <= \$710 ;
   always @(posedge clk)
-    \b$571  <= \$719 ;
+    w_5_5 <= \$711 ;
   always @(posedge clk)
-    p_5_7 <= \$720 ;
+    p_5_5 <= \$712 ;
   always @(posedge clk)
-    lr_5_7_d0 <= \$721 ;
+    lr_5_5_d0 <= \$713 ;
   always @(posedge clk)
-    lr_5_7_d1 <= \$722 ;
+    lr_5_5_d1 <= \$714 ;
   always @(posedge clk)
-    lr_5_7_d2 <= \$723 ;
+    lr_5_5_d2 <= \$715 ;
   always @(posedge clk)
-    acc_5_7 <= \$724 ;
+    acc_5_5 <= \$716 ;
   always @(posedge clk)
-    out_5_7 <= \$725 ;
+    out_5_5 <= \$717 ;
   always @(posedge clk)
-    \a$509  <= \$726 ;
+    a_5_6 <= \$718 ;
   always @(posedge clk)
-    l_6_0 <= \$727 ;
+    l_5_6 <= \$719 ;
   always @(posedge clk)
-    \b$581  <= \$728 ;
+    w_5_6 <= \$720 ;
   always @(posedge clk)
-    p_6_0 <= \$729 ;
+    p_5_6 <= \$721 ;
   always @(posedge clk)
-    lr_6_0_d0 <= \$730 ;
+    lr_5_6_d0 <= \$722 ;
   always @(posedge clk)
-    lr_6_0_d1 <= \$731 ;
+    lr_5_6_d1 <= \$723 ;
   always @(posedge clk)
-    lr_6_0_d2 <= \$732 ;
+    lr_5_6_d2 <= \$724 ;
   always @(posedge clk)
-    acc_6_0 <= \$733 ;
+    acc_5_6 <= \$725 ;
   always @(posedge clk)
-    out_6_0 <= \$734 ;
+    out_5_6 <= \$726 ;
   always @(posedge clk)
-    \a$519  <= \$735 ;
+    a_5_7 <= \$727 ;
   always @(posedge clk)
-    l_6_1 <= \$736 ;
+    l_5_7 <= \$728 ;
   always @(posedge clk)
-    \b$591  <= \$737 ;
+    w_5_7 <= \$729 ;
   always @(posedge clk)
-    p_6_1 <= \$738 ;
+    p_5_7 <= \$730 ;
   always @(posedge clk)
-    lr_6_1_d0 <= \$739 ;
+    lr_5_7_d0 <= \$731 ;
   always @(posedge clk)
-    lr_6_1_d1 <= \$740 ;
+    lr_5_7_d1 <= \$732 ;
   always @(posedge clk)
-    lr_6_1_d2 <= \$741 ;
+    lr_5_7_d2 <= \$733 ;
   always @(posedge clk)
-    acc_6_1 <= \$742 ;
+    acc_5_7 <= \$734 ;
   always @(posedge clk)
-    out_6_1 <= \$743 ;
+    out_5_7 <= \$735 ;
   always @(posedge clk)
-    \a$529  <= \$744 ;
+    a_6_0 <= \$736 ;
   always @(posedge clk)
-    l_6_2 <= \$745 ;
+    l_6_0 <= \$737 ;
   always @(posedge clk)
-    \b$601  <= \$746 ;
+    w_6_0 <= \$738 ;
   always @(posedge clk)
-    p_6_2 <= \$747 ;
+    p_6_0 <= \$739 ;
   always @(posedge clk)
-    lr_6_2_d0 <= \$748 ;
+    lr_6_0_d0 <= \$740 ;
   always @(posedge clk)
-    lr_6_2_d1 <= \$749 ;
+    lr_6_0_d1 <= \$741 ;
   always @(posedge clk)
-    lr_6_2_d2 <= \$750 ;
+    lr_6_0_d2 <= \$742 ;
   always @(posedge clk)
-    acc_6_2 <= \$751 ;
+    acc_6_0 <= \$743 ;
   always @(posedge clk)
-    out_6_2 <= \$752 ;
+    out_6_0 <= \$744 ;
   always @(posedge clk)
-    \a$539  <= \$753 ;
+    a_6_1 <= \$745 ;
   always @(posedge clk)
-    l_6_3 <= \$754 ;
+    l_6_1 <= \$746 ;
   always @(posedge clk)
-    \b$611  <= \$755 ;
+    w_6_1 <= \$747 ;
   always @(posedge clk)
-    p_6_3 <= \$756 ;
+    p_6_1 <= \$748 ;
   always @(posedge clk)
-    lr_6_3_d0 <= \$757 ;
+    lr_6_1_d0 <= \$749 ;
   always @(posedge clk)
-    lr_6_3_d1 <= \$758 ;
+    lr_6_1_d1 <= \$750 ;
   always @(posedge clk)
-    lr_6_3_d2 <= \$759 ;
+    lr_6_1_d2 <= \$751 ;
   always @(posedge clk)
-    acc_6_3 <= \$760 ;
+    acc_6_1 <= \$752 ;
   always @(posedge clk)
-    out_6_3 <= \$761 ;
+    out_6_1 <= \$753 ;
   always @(posedge clk)
-    \a$549  <= \$762 ;
+    a_6_2 <= \$754 ;
   always @(posedge clk)
-    l_6_4 <= \$763 ;
+    l_6_2 <= \$755 ;
   always @(posedge clk)
-    \b$621  <= \$764 ;
+    w_6_2 <= \$756 ;
   always @(posedge clk)
-    p_6_4 <= \$765 ;
+    p_6_2 <= \$757 ;
   always @(posedge clk)
-    lr_6_4_d0 <= \$766 ;
+    lr_6_2_d0 <= \$758 ;
   always @(posedge clk)
-    lr_6_4_d1 <= \$767 ;
+    lr_6_2_d1 <= \$759 ;
   always @(posedge clk)
-    lr_6_4_d2 <= \$768 ;
+    lr_6_2_d2 <= \$760 ;
   always @(posedge clk)
-    acc_6_4 <= \$769 ;
+    acc_6_2 <= \$761 ;
   always @(posedge clk)
-    out_6_4 <= \$770 ;
+    out_6_2 <= \$762 ;
   always @(posedge clk)
-    \a$559  <= \$771 ;
+    a_6_3 <= \$763 ;
   always @(posedge clk)
-    l_6_5 <= \$772 ;
+    l_6_3 <= \$764 ;
   always @(posedge clk)
-    \b$631  <= \$773 ;
+    w_6_3 <= \$765 ;
   always @(posedge clk)
-    p_6_5 <= \$774 ;
+    p_6_3 <= \$766 ;
   always @(posedge clk)
-    lr_6_5_d0 <= \$775 ;
+    lr_6_3_d0 <= \$767 ;
   always @(posedge clk)
-    lr_6_5_d1 <= \$776 ;
+    lr_6_3_d1 <= \$768 ;
   always @(posedge clk)
-    lr_6_5_d2 <= \$777 ;
+    lr_6_3_d2 <= \$769 ;
   always @(posedge clk)
-    acc_6_5 <= \$778 ;
+    acc_6_3 <= \$770 ;
   always @(posedge clk)
-    out_6_5 <= \$779 ;
+    out_6_3 <= \$771 ;
   always @(posedge clk)
-    \a$569  <= \$780 ;
+    a_6_4 <= \$772 ;
   always @(posedge clk)
-    l_6_6 <= \$781 ;
+    l_6_4 <= \$773 ;
   always @(posedge clk)
-    \b$641  <= \$782 ;
+    w_6_4 <= \$774 ;
   always @(posedge clk)
-    p_6_6 <= \$783 ;
+    p_6_4 <= \$775 ;
   always @(posedge clk)
-    lr_6_6_d0 <= \$784 ;
+    lr_6_4_d0 <= \$776 ;
   always @(posedge clk)
-    lr_6_6_d1 <= \$785 ;
+    lr_6_4_d1 <= \$777 ;
   always @(posedge clk)
-    lr_6_6_d2 <= \$786 ;
+    lr_6_4_d2 <= \$778 ;
   always @(posedge clk)
-    acc_6_6 <= \$787 ;
+    acc_6_4 <= \$779 ;
   always @(posedge clk)
-    out_6_6 <= \$788 ;
+    out_6_4 <= \$780 ;
   always @(posedge clk)
-    a_6_7 <= \$789 ;
+    a_6_5 <= \$781 ;
   always @(posedge clk)
-    l_6_7 <= \$790 ;
+    l_6_5 <= \$782 ;
   always @(posedge clk)
-    \b$651  <= \$791 ;
+    w_6_5 <= \$783 ;
   always @(posedge clk)
-    p_6_7 <= \$792 ;
+    p_6_5 <= \$784 ;
   always @(posedge clk)
-    lr_6_7_d0 <= \$793 ;
+    lr_6_5_d0 <= \$785 ;
   always @(posedge clk)
-    lr_6_7_d1 <= \$794 ;
+    lr_6_5_d1 <= \$786 ;
   always @(posedge clk)
-    lr_6_7_d2 <= \$795 ;
+    lr_6_5_d2 <= \$787 ;
   always @(posedge clk)
-    acc_6_7 <= \$796 ;
+    acc_6_5 <= \$788 ;
   always @(posedge clk)
-    out_6_7 <= \$797 ;
+    out_6_5 <= \$789 ;
   always @(posedge clk)
-    \a$589  <= \$798 ;
+    a_6_6 <= \$790 ;
   always @(posedge clk)
-    l_7_0 <= \$799 ;
+    l_6_6 <= \$791 ;
   always @(posedge clk)
-    w_7_0 <= \$800 ;
+    w_6_6 <= \$792 ;
   always @(posedge clk)
-    p_7_0 <= \$801 ;
+    p_6_6 <= \$793 ;
   always @(posedge clk)
-    lr_7_0_d0 <= \$802 ;
+    lr_6_6_d0 <= \$794 ;
   always @(posedge clk)
-    lr_7_0_d1 <= \$803 ;
+    lr_6_6_d1 <= \$795 ;
   always @(posedge clk)
-    lr_7_0_d2 <= \$804 ;
+    lr_6_6_d2 <= \$796 ;
   always @(posedge clk)
-    acc_7_0 <= \$805 ;
+    acc_6_6 <= \$797 ;
   always @(posedge clk)
-    out_7_0 <= \$806 ;
+    out_6_6 <= \$798 ;
   always @(posedge clk)
-    \a$599  <= \$807 ;
+    a_6_7 <= \$799 ;
   always @(posedge clk)
-    l_7_1 <= \$808 ;
+    l_6_7 <= \$800 ;
   always @(posedge clk)
-    w_7_1 <= \$809 ;
+    w_6_7 <= \$801 ;
   always @(posedge clk)
-    p_7_1 <= \$810 ;
+    p_6_7 <= \$802 ;
   always @(posedge clk)
-    lr_7_1_d0 <= \$811 ;
+    lr_6_7_d0 <= \$803 ;
   always @(posedge clk)
-    lr_7_1_d1 <= \$812 ;
+    lr_6_7_d1 <= \$804 ;
   always @(posedge clk)
-    lr_7_1_d2 <= \$813 ;
+    lr_6_7_d2 <= \$805 ;
   always @(posedge clk)
-    acc_7_1 <= \$814 ;
+    acc_6_7 <= \$806 ;
   always @(posedge clk)
-    out_7_1 <= \$815 ;
+    out_6_7 <= \$807 ;
   always @(posedge clk)
-    \a$609  <= \$816 ;
+    a_7_0 <= \$808 ;
   always @(posedge clk)
-    l_7_2 <= \$817 ;
+    l_7_0 <= \$809 ;
   always @(posedge clk)
-    w_7_2 <= \$818 ;
+    w_7_0 <= \$810 ;
   always @(posedge clk)
-    p_7_2 <= \$819 ;
+    p_7_0 <= \$811 ;
   always @(posedge clk)
-    lr_7_2_d0 <= \$820 ;
+    lr_7_0_d0 <= \$812 ;
   always @(posedge clk)
-    lr_7_2_d1 <= \$821 ;
+    lr_7_0_d1 <= \$813 ;
   always @(posedge clk)
-    lr_7_2_d2 <= \$822 ;
+    lr_7_0_d2 <= \$814 ;
   always @(posedge clk)
-    acc_7_2 <= \$823 ;
+    acc_7_0 <= \$815 ;
   always @(posedge clk)
-    out_7_2 <= \$824 ;
+    out_7_0 <= \$816 ;
   always @(posedge clk)
-    \a$619  <= \$825 ;
+    a_7_1 <= \$817 ;
   always @(posedge clk)
-    l_7_3 <= \$826 ;
+    l_7_1 <= \$818 ;
   always @(posedge clk)
-    w_7_3 <= \$827 ;
+    w_7_1 <= \$819 ;
   always @(posedge clk)
-    p_7_3 <= \$828 ;
+    p_7_1 <= \$820 ;
   always @(posedge clk)
-    lr_7_3_d0 <= \$829 ;
+    lr_7_1_d0 <= \$821 ;
   always @(posedge clk)
-    lr_7_3_d1 <= \$830 ;
+    lr_7_1_d1 <= \$822 ;
   always @(posedge clk)
-    lr_7_3_d2 <= \$831 ;
+    lr_7_1_d2 <= \$823 ;
   always @(posedge clk)
-    acc_7_3 <= \$832 ;
+    acc_7_1 <= \$824 ;
   always @(posedge clk)
-    out_7_3 <= \$833 ;
+    out_7_1 <= \$825 ;
   always @(posedge clk)
-    \a$629  <= \$834 ;
+    a_7_2 <= \$826 ;
   always @(posedge clk)
-    l_7_4 <= \$835 ;
+    l_7_2 <= \$827 ;
   always @(posedge clk)
-    w_7_4 <= \$836 ;
+    w_7_2 <= \$828 ;
   always @(posedge clk)
-    p_7_4 <= \$837 ;
+    p_7_2 <= \$829 ;
   always @(posedge clk)
-    lr_7_4_d0 <= \$838 ;
+    lr_7_2_d0 <= \$830 ;
   always @(posedge clk)
-    lr_7_4_d1 <= \$839 ;
+    lr_7_2_d1 <= \$831 ;
   always @(posedge clk)
-    lr_7_4_d2 <= \$840 ;
+    lr_7_2_d2 <= \$832 ;
   always @(posedge clk)
-    acc_7_4 <= \$841 ;
+    acc_7_2 <= \$833 ;
   always @(posedge clk)
-    out_7_4 <= \$842 ;
+    out_7_2 <= \$834 ;
   always @(posedge clk)
-    \a$639  <= \$843 ;
+    a_7_3 <= \$835 ;
   always @(posedge clk)
-    l_7_5 <= \$844 ;
+    l_7_3 <= \$836 ;
   always @(posedge clk)
-    w_7_5 <= \$845 ;
+    w_7_3 <= \$837 ;
   always @(posedge clk)
-    p_7_5 <= \$846 ;
+    p_7_3 <= \$838 ;
   always @(posedge clk)
-    lr_7_5_d0 <= \$847 ;
+    lr_7_3_d0 <= \$839 ;
   always @(posedge clk)
-    lr_7_5_d1 <= \$848 ;
+    lr_7_3_d1 <= \$840 ;
   always @(posedge clk)
-    lr_7_5_d2 <= \$849 ;
+    lr_7_3_d2 <= \$841 ;
   always @(posedge clk)
-    acc_7_5 <= \$850 ;
+    acc_7_3 <= \$842 ;
   always @(posedge clk)
-    out_7_5 <= \$851 ;
+    out_7_3 <= \$843 ;
   always @(posedge clk)
-    \a$649  <= \$852 ;
+    a_7_4 <= \$844 ;
   always @(posedge clk)
-    l_7_6 <= \$853 ;
+    l_7_4 <= \$845 ;
   always @(posedge clk)
-    w_7_6 <= \$854 ;
+    w_7_4 <= \$846 ;
   always @(posedge clk)
-    p_7_6 <= \$855 ;
+    p_7_4 <= \$847 ;
   always @(posedge clk)
-    lr_7_6_d0 <= \$856 ;
+    lr_7_4_d0 <= \$848 ;
   always @(posedge clk)
-    lr_7_6_d1 <= \$857 ;
+    lr_7_4_d1 <= \$849 ;
   always @(posedge clk)
-    lr_7_6_d2 <= \$858 ;
+    lr_7_4_d2 <= \$850 ;
   always @(posedge clk)
-    acc_7_6 <= \$859 ;
+    acc_7_4 <= \$851 ;
   always @(posedge clk)
-    out_7_6 <= \$860 ;
+    out_7_4 <= \$852 ;
   always @(posedge clk)
-    a_7_7 <= \$861 ;
+    a_7_5 <= \$853 ;
   always @(posedge clk)
-    l_7_7 <= \$862 ;
+    l_7_5 <= \$854 ;
   always @(posedge clk)
-    w_7_7 <= \$863 ;
+    w_7_5 <= \$855 ;
   always @(posedge clk)
-    p_7_7 <= \$864 ;
+    p_7_5 <= \$856 ;
   always @(posedge clk)
-    lr_7_7_d0 <= \$865 ;
+    lr_7_5_d0 <= \$857 ;
   always @(posedge clk)
-    lr_7_7_d1 <= \$866 ;
+    lr_7_5_d1 <= \$858 ;
   always @(posedge clk)
-    lr_7_7_d2 <= \$867 ;
+    lr_7_5_d2 <= \$859 ;
   always @(posedge clk)
-    acc_7_7 <= \$868 ;
+    acc_7_5 <= \$860 ;
   always @(posedge clk)
-    out_7_7 <= \$869 ;
+    out_7_5 <= \$861 ;
   always @(posedge clk)
-    drain_count <= \$870 ;
+    a_7_6 <= \$862 ;
   always @(posedge clk)
-    drain_beat <= \$871 ;
+    l_7_6 <= \$863 ;
   always @(posedge clk)
-    drain_shift <= \$872 ;
+    w_7_6 <= \$864 ;
+  always @(posedge clk)
+    p_7_6 <= \$865 ;
+  always @(posedge clk)
+    lr_7_6_d0 <= \$866 ;
+  always @(posedge clk)
+    lr_7_6_d1 <= \$867 ;
+  always @(posedge clk)
+    lr_7_6_d2 <= \$868 ;
+  always @(posedge clk)
+    acc_7_6 <= \$869 ;
+  always @(posedge clk)
+    out_7_6 <= \$870 ;
+  always @(posedge clk)
+    a_7_7 <= \$871 ;
+  always @(posedge clk)
+    l_7_7 <= \$872 ;
+  always @(posedge clk)
+    w_7_7 <= \$873 ;
+  always @(posedge clk)
+    p_7_7 <= \$874 ;
+  always @(posedge clk)
+    lr_7_7_d0 <= \$875 ;
+  always @(posedge clk)
+    lr_7_7_d1 <= \$876 ;
+  always @(posedge clk)
+    lr_7_7_d2 <= \$877 ;
+  always @(posedge clk)
+    acc_7_7 <= \$878 ;
+  always @(posedge clk)
+    out_7_7 <= \$879 ;
+  always @(posedge clk)
+    drain_count <= \$880 ;
+  always @(posedge clk)
+    drain_beat <= \$881 ;
+  always @(posedge clk)
+    drain_shift <= \$882 ;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$641$0 (\$873 ),
-    .\port$641$1 (\$874 ),
-    .\port$641$10 (\$883 ),
-    .\port$641$11 (\$884 ),
-    .\port$641$12 (\$885 ),
-    .\port$641$13 (\$886 ),
-    .\port$641$14 (\$887 ),
-    .\port$641$15 (\$888 ),
-    .\port$641$2 (\$875 ),
-    .\port$641$3 (\$876 ),
-    .\port$641$4 (\$877 ),
-    .\port$641$5 (\$878 ),
-    .\port$641$6 (\$879 ),
-    .\port$641$7 (\$880 ),
-    .\port$641$8 (\$881 ),
-    .\port$641$9 (\$882 ),
+    .\port$641$0 (\$883 ),
+    .\port$641$1 (\$884 ),
+    .\port$641$10 (\$893 ),
+    .\port$641$11 (\$894 ),
+    .\port$641$12 (\$895 ),
+    .\port$641$13 (\$896 ),
+    .\port$641$14 (\$897 ),
+    .\port$641$15 (\$898 ),
+    .\port$641$2 (\$885 ),
+    .\port$641$3 (\$886 ),
+    .\port$641$4 (\$887 ),
+    .\port$641$5 (\$888 ),
+    .\port$641$6 (\$889 ),
+    .\port$641$7 (\$890 ),
+    .\port$641$8 (\$891 ),
+    .\port$641$9 (\$892 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
-    .a(\a$29 ),
-    .b(\b$31 ),
+    .a(a_0_0),
+    .b(skew_w1_d0),
     .clk(clk),
-    .\port$642$0 (\$889 ),
-    .\port$642$1 (\$890 ),
-    .\port$642$10 (\$899 ),
-    .\port$642$11 (\$900 ),
-    .\port$642$12 (\$901 ),
-    .\port$642$13 (\$902 ),
-    .\port$642$14 (\$903 ),
-    .\port$642$15 (\$904 ),
-    .\port$642$2 (\$891 ),
-    .\port$642$3 (\$892 ),
-    .\port$642$4 (\$893 ),
-    .\port$642$5 (\$894 ),
-    .\port$642$6 (\$895 ),
-    .\port$642$7 (\$896 ),
-    .\port$642$8 (\$897 ),
-    .\port$642$9 (\$898 ),
+    .\port$642$0 (\$899 ),
+    .\port$642$1 (\$900 ),
+    .\port$642$10 (\$909 ),
+    .\port$642$11 (\$910 ),
+    .\port$642$12 (\$911 ),
+    .\port$642$13 (\$912 ),
+    .\port$642$14 (\$913 ),
+    .\port$642$15 (\$914 ),
+    .\port$642$2 (\$901 ),
+    .\port$642$3 (\$902 ),
+    .\port$642$4 (\$903 ),
+    .\port$642$5 (\$904 ),
+    .\port$642$6 (\$905 ),
+    .\port$642$7 (\$906 ),
+    .\port$642$8 (\$907 ),
+    .\port$642$9 (\$908 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
-    .a(\a$39 ),
-    .b(\b$41 ),
+    .a(a_0_1),
+    .b(skew_w2_d1),
     .clk(clk),
-    .\port$643$0 (\$905 ),
-    .\port$643$1 (\$906 ),
-    .\port$643$10 (\$915 ),
-    .\port$643$11 (\$916 ),
-    .\port$643$12 (\$917 ),
-    .\port$643$13 (\$918 ),
-    .\port$643$14 (\$919 ),
-    .\port$643$15 (\$920 ),
-    .\port$643$2 (\$907 ),
-    .\port$643$3 (\$908 ),
-    .\port$643$4 (\$909 ),
-    .\port$643$5 (\$910 ),
-    .\port$643$6 (\$911 ),
-    .\port$643$7 (\$912 ),
-    .\port$643$8 (\$913 ),
-    .\port$643$9 (\$914 ),
+    .\port$643$0 (\$915 ),
+    .\port$643$1 (\$916 ),
+    .\port$643$10 (\$925 ),
+    .\port$643$11 (\$926 ),
+    .\port$643$12 (\$927 ),
+    .\port$643$13 (\$928 ),
+    .\port$643$14 (\$929 ),
+    .\port$643$15 (\$930 ),
+    .\port$643$2 (\$917 ),
+    .\port$643$3 (\$918 ),
+    .\port$643$4 (\$919 ),
+    .\port$643$5 (\$920 ),
+    .\port$643$6 (\$921 ),
+    .\port$643$7 (\$922 ),
+    .\port$643$8 (\$923 ),
+    .\port$643$9 (\$924 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
-    .a(\a$49 ),
-    .b(\b$51 ),
+    .a(a_0_2),
+    .b(skew_w3_d2),
     .clk(clk),
-    .\port$644$0 (\$921 ),
-    .\port$644$1 (\$922 ),
-    .\port$644$10 (\$931 ),
-    .\port$644$11 (\$932 ),
-    .\port$644$12 (\$933 ),
-    .\port$644$13 (\$934 ),
-    .\port$644$14 (\$935 ),
-    .\port$644$15 (\$936 ),
-    .\port$644$2 (\$923 ),
-    .\port$644$3 (\$924 ),
-    .\port$644$4 (\$925 ),
-    .\port$644$5 (\$926 ),
-    .\port$644$6 (\$927 ),
-    .\port$644$7 (\$928 ),
-    .\port$644$8 (\$929 ),
-    .\port$644$9 (\$930 ),
+    .\port$644$0 (\$931 ),
+    .\port$644$1 (\$932 ),
+    .\port$644$10 (\$941 ),
+    .\port$644$11 (\$942 ),
+    .\port$644$12 (\$943 ),
+    .\port$644$13 (\$944 ),
+    .\port$644$14 (\$945 ),
+    .\port$644$15 (\$946 ),
+    .\port$644$2 (\$933 ),
+    .\port$644$3 (\$934 ),
+    .\port$644$4 (\$935 ),
+    .\port$644$5 (\$936 ),
+    .\port$644$6 (\$937 ),
+    .\port$644$7 (\$938 ),
+    .\port$644$8 (\$939 ),
+    .\port$644$9 (\$940 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
-    .a(\a$59 ),
-    .b(\b$61 ),
+    .a(a_0_3),
+    .b(skew_w4_d3),
     .clk(clk),
-    .\port$645$0 (\$937 ),
-    .\port$645$1 (\$938 ),
-    .\port$645$10 (\$947 ),
-    .\port$645$11 (\$948 ),
-    .\port$645$12 (\$949 ),
-    .\port$645$13 (\$950 ),
-    .\port$645$14 (\$951 ),
-    .\port$645$15 (\$952 ),
-    .\port$645$2 (\$939 ),
-    .\port$645$3 (\$940 ),
-    .\port$645$4 (\$941 ),
-    .\port$645$5 (\$942 ),
-    .\port$645$6 (\$943 ),
-    .\port$645$7 (\$944 ),
-    .\port$645$8 (\$945 ),
-    .\port$645$9 (\$946 ),
+    .\port$645$0 (\$947 ),
+    .\port$645$1 (\$948 ),
+    .\port$645$10 (\$957 ),
+    .\port$645$11 (\$958 ),
+    .\port$645$12 (\$959 ),
+    .\port$645$13 (\$960 ),
+    .\port$645$14 (\$961 ),
+    .\port$645$15 (\$962 ),
+    .\port$645$2 (\$949 ),
+    .\port$645$3 (\$950 ),
+    .\port$645$4 (\$951 ),
+    .\port$645$5 (\$952 ),
+    .\port$645$6 (\$953 ),
+    .\port$645$7 (\$954 ),
+    .\port$645$8 (\$955 ),
+    .\port$645$9 (\$956 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
-    .a(\a$69 ),
-    .b(\b$71 ),
+    .a(a_0_4),
+    .b(skew_w5_d4),
     .clk(clk),
-    .\port$646$0 (\$953 ),
-    .\port$646$1 (\$954 ),
-    .\port$646$10 (\$963 ),
-    .\port$646$11 (\$964 ),
-    .\port$646$12 (\$965 ),
-    .\port$646$13 (\$966 ),
-    .\port$646$14 (\$967 ),
-    .\port$646$15 (\$968 ),
-    .\port$646$2 (\$955 ),
-    .\port$646$3 (\$956 ),
-    .\port$646$4 (\$957 ),
-    .\port$646$5 (\$958 ),
-    .\port$646$6 (\$959 ),
-    .\port$646$7 (\$960 ),
-    .\port$646$8 (\$961 ),
-    .\port$646$9 (\$962 ),
+    .\port$646$0 (\$963 ),
+    .\port$646$1 (\$964 ),
+    .\port$646$10 (\$973 ),
+    .\port$646$11 (\$974 ),
+    .\port$646$12 (\$975 ),
+    .\port$646$13 (\$976 ),
+    .\port$646$14 (\$977 ),
+    .\port$646$15 (\$978 ),
+    .\port$646$2 (\$965 ),
+    .\port$646$3 (\$966 ),
+    .\port$646$4 (\$967 ),
+    .\port$646$5 (\$968 ),
+    .\port$646$6 (\$969 ),
+    .\port$646$7 (\$970 ),
+    .\port$646$8 (\$971 ),
+    .\port$646$9 (\$972 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
-    .a(\a$79 ),
-    .b(\b$81 ),
+    .a(a_0_5),
+    .b(skew_w6_d5),
     .clk(clk),
-    .\port$647$0 (\$969 ),
-    .\port$647$1 (\$970 ),
-    .\port$647$10 (\$979 ),
-    .\port$647$11 (\$980 ),
-    .\port$647$12 (\$981 ),
-    .\port$647$13 (\$982 ),
-    .\port$647$14 (\$983 ),
-    .\port$647$15 (\$984 ),
-    .\port$647$2 (\$971 ),
-    .\port$647$3 (\$972 ),
-    .\port$647$4 (\$973 ),
-    .\port$647$5 (\$974 ),
-    .\port$647$6 (\$975 ),
-    .\port$647$7 (\$976 ),
-    .\port$647$8 (\$977 ),
-    .\port$647$9 (\$978 ),
+    .\port$647$0 (\$979 ),
+    .\port$647$1 (\$980 ),
+    .\port$647$10 (\$989 ),
+    .\port$647$11 (\$990 ),
+    .\port$647$12 (\$991 ),
+    .\port$647$13 (\$992 ),
+    .\port$647$14 (\$993 ),
+    .\port$647$15 (\$994 ),
+    .\port$647$2 (\$981 ),
+    .\port$647$3 (\$982 ),
+    .\port$647$4 (\$983 ),
+    .\port$647$5 (\$984 ),
+    .\port$647$6 (\$985 ),
+    .\port$647$7 (\$986 ),
+    .\port$647$8 (\$987 ),
+    .\port$647$9 (\$988 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
-    .a(\a$89 ),
-    .b(\b$91 ),
+    .a(a_0_6),
+    .b(skew_w7_d6),
     .clk(clk),
-    .\port$648$0 (\$985 ),
-    .\port$648$1 (\$986 ),
-    .\port$648$10 (\$995 ),
-    .\port$648$11 (\$996 ),
-    .\port$648$12 (\$997 ),
-    .\port$648$13 (\$998 ),
-    .\port$648$14 (\$999 ),
-    .\port$648$15 (\$1000 ),
-    .\port$648$2 (\$987 ),
-    .\port$648$3 (\$988 ),
-    .\port$648$4 (\$989 ),
-    .\port$648$5 (\$990 ),
-    .\port$648$6 (\$991 ),
-    .\port$648$7 (\$992 ),
-    .\port$648$8 (\$993 ),
-    .\port$648$9 (\$994 ),
+    .\port$648$0 (\$995 ),
+    .\port$648$1 (\$996 ),
+    .\port$648$10 (\$1005 ),
+    .\port$648$11 (\$1006 ),
+    .\port$648$12 (\$1007 ),
+    .\port$648$13 (\$1008 ),
+    .\port$648$14 (\$1009 ),
+    .\port$648$15 (\$1010 ),
+    .\port$648$2 (\$997 ),
+    .\port$648$3 (\$998 ),
+    .\port$648$4 (\$999 ),
+    .\port$648$5 (\$1000 ),
+    .\port$648$6 (\$1001 ),
+    .\port$648$7 (\$1002 ),
+    .\port$648$8 (\$1003 ),
+    .\port$648$9 (\$1004 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
-    .a(\a$99 ),
-    .b(\b$101 ),
+    .a(skew_a1_d0),
+    .b(w_0_0),
     .clk(clk),
-    .\port$649$0 (\$1001 ),
-    .\port$649$1 (\$1002 ),
-    .\port$649$10 (\$1011 ),
-    .\port$649$11 (\$1012 ),
-    .\port$649$12 (\$1013 ),
-    .\port$649$13 (\$1014 ),
-    .\port$649$14 (\$1015 ),
-    .\port$649$15 (\$1016 ),
-    .\port$649$2 (\$1003 ),
-    .\port$649$3 (\$1004 ),
-    .\port$649$4 (\$1005 ),
-    .\port$649$5 (\$1006 ),
-    .\port$649$6 (\$1007 ),
-    .\port$649$7 (\$1008 ),
-    .\port$649$8 (\$1009 ),
-    .\port$649$9 (\$1010 ),
+    .\port$649$0 (\$1011 ),
+    .\port$649$1 (\$1012 ),
+    .\port$649$10 (\$1021 ),
+    .\port$649$11 (\$1022 ),
+    .\port$649$12 (\$1023 ),
+    .\port$649$13 (\$1024 ),
+    .\port$649$14 (\$1025 ),
+    .\port$649$15 (\$1026 ),
+    .\port$649$2 (\$1013 ),
+    .\port$649$3 (\$1014 ),
+    .\port$649$4 (\$1015 ),
+    .\port$649$5 (\$1016 ),
+    .\port$649$6 (\$1017 ),
+    .\port$649$7 (\$1018 ),
+    .\port$649$8 (\$1019 ),
+    .\port$649$9 (\$1020 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
-    .a(\a$109 ),
-    .b(\b$111 ),
+    .a(a_1_0),
+    .b(w_0_1),
     .clk(clk),
-    .\port$650$0 (\$1017 ),
-    .\port$650$1 (\$1018 ),
-    .\port$650$10 (\$1027 ),
-    .\port$650$11 (\$1028 ),
-    .\port$650$12 (\$1029 ),
-    .\port$650$13 (\$1030 ),
-    .\port$650$14 (\$1031 ),
-    .\port$650$15 (\$1032 ),
-    .\port$650$2 (\$1019 ),
-    .\port$650$3 (\$1020 ),
-    .\port$650$4 (\$1021 ),
-    .\port$650$5 (\$1022 ),
-    .\port$650$6 (\$1023 ),
-    .\port$650$7 (\$1024 ),
-    .\port$650$8 (\$1025 ),
-    .\port$650$9 (\$1026 ),
+    .\port$650$0 (\$1027 ),
+    .\port$650$1 (\$1028 ),
+    .\port$650$10 (\$1037 ),
+    .\port$650$11 (\$1038 ),
+    .\port$650$12 (\$1039 ),
+    .\port$650$13 (\$1040 ),
+    .\port$650$14 (\$1041 ),
+    .\port$650$15 (\$1042 ),
+    .\port$650$2 (\$1029 ),
+    .\port$650$3 (\$1030 ),
+    .\port$650$4 (\$1031 ),
+    .\port$650$5 (\$1032 ),
+    .\port$650$6 (\$1033 ),
+    .\port$650$7 (\$1034 ),
+    .\port$650$8 (\$1035 ),
+    .\port$650$9 (\$1036 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
-    .a(\a$119 ),
-    .b(\b$121 ),
+    .a(a_1_1),
+    .b(w_0_2),
     .clk(clk),
-    .\port$651$0 (\$1033 ),
-    .\port$651$1 (\$1034 ),
-    .\port$651$10 (\$1043 ),
-    .\port$651$11 (\$1044 ),
-    .\port$651$12 (\$1045 ),
-    .\port$651$13 (\$1046 ),
-    .\port$651$14 (\$1047 ),
-    .\port$651$15 (\$1048 ),
-    .\port$651$2 (\$1035 ),
-    .\port$651$3 (\$1036 ),
-    .\port$651$4 (\$1037 ),
-    .\port$651$5 (\$1038 ),
-    .\port$651$6 (\$1039 ),
-    .\port$651$7 (\$1040 ),
-    .\port$651$8 (\$1041 ),
-    .\port$651$9 (\$1042 ),
+    .\port$651$0 (\$1043 ),
+    .\port$651$1 (\$1044 ),
+    .\port$651$10 (\$1053 ),
+    .\port$651$11 (\$1054 ),
+    .\port$651$12 (\$1055 ),
+    .\port$651$13 (\$1056 ),
+    .\port$651$14 (\$1057 ),
+    .\port$651$15 (\$1058 ),
+    .\port$651$2 (\$1045 ),
+    .\port$651$3 (\$1046 ),
+    .\port$651$4 (\$1047 ),
+    .\port$651$5 (\$1048 ),
+    .\port$651$6 (\$1049 ),
+    .\port$651$7 (\$1050 ),
+    .\port$651$8 (\$1051 ),
+    .\port$651$9 (\$1052 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
-    .a(\a$129 ),
-    .b(\b$131 ),
+    .a(a_1_2),
+    .b(w_0_3),
     .clk(clk),
-    .\port$652$0 (\$1049 ),
-    .\port$652$1 (\$1050 ),
-    .\port$652$10 (\$1059 ),
-    .\port$652$11 (\$1060 ),
-    .\port$652$12 (\$1061 ),
-    .\port$652$13 (\$1062 ),
-    .\port$652$14 (\$1063 ),
-    .\port$652$15 (\$1064 ),
-    .\port$652$2 (\$1051 ),
-    .\port$652$3 (\$1052 ),
-    .\port$652$4 (\$1053 ),
-    .\port$652$5 (\$1054 ),
-    .\port$652$6 (\$1055 ),
-    .\port$652$7 (\$1056 ),
-    .\port$652$8 (\$1057 ),
-    .\port$652$9 (\$1058 ),
+    .\port$652$0 (\$1059 ),
+    .\port$652$1 (\$1060 ),
+    .\port$652$10 (\$1069 ),
+    .\port$652$11 (\$1070 ),
+    .\port$652$12 (\$1071 ),
+    .\port$652$13 (\$1072 ),
+    .\port$652$14 (\$1073 ),
+    .\port$652$15 (\$1074 ),
+    .\port$652$2 (\$1061 ),
+    .\port$652$3 (\$1062 ),
+    .\port$652$4 (\$1063 ),
+    .\port$652$5 (\$1064 ),
+    .\port$652$6 (\$1065 ),
+    .\port$652$7 (\$1066 ),
+    .\port$652$8 (\$1067 ),
+    .\port$652$9 (\$1068 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
-    .a(\a$139 ),
-    .b(\b$141 ),
+    .a(a_1_3),
+    .b(w_0_4),
     .clk(clk),
-    .\port$653$0 (\$1065 ),
-    .\port$653$1 (\$1066 ),
-    .\port$653$10 (\$1075 ),
-    .\port$653$11 (\$1076 ),
-    .\port$653$12 (\$1077 ),
-    .\port$653$13 (\$1078 ),
-    .\port$653$14 (\$1079 ),
-    .\port$653$15 (\$1080 ),
-    .\port$653$2 (\$1067 ),
-    .\port$653$3 (\$1068 ),
-    .\port$653$4 (\$1069 ),
-    .\port$653$5 (\$1070 ),
-    .\port$653$6 (\$1071 ),
-    .\port$653$7 (\$1072 ),
-    .\port$653$8 (\$1073 ),
-    .\port$653$9 (\$1074 ),
+    .\port$653$0 (\$1075 ),
+    .\port$653$1 (\$1076 ),
+    .\port$653$10 (\$1085 ),
+    .\port$653$11 (\$1086 ),
+    .\port$653$12 (\$1087 ),
+    .\port$653$13 (\$1088 ),
+    .\port$653$14 (\$1089 ),
+    .\port$653$15 (\$1090 ),
+    .\port$653$2 (\$1077 ),
+    .\port$653$3 (\$1078 ),
+    .\port$653$4 (\$1079 ),
+    .\port$653$5 (\$1080 ),
+    .\port$653$6 (\$1081 ),
+    .\port$653$7 (\$1082 ),
+    .\port$653$8 (\$1083 ),
+    .\port$653$9 (\$1084 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
-    .a(\a$149 ),
-    .b(\b$151 ),
+    .a(a_1_4),
+    .b(w_0_5),
     .clk(clk),
-    .\port$654$0 (\$1081 ),
-    .\port$654$1 (\$1082 ),
-    .\port$654$10 (\$1091 ),
-    .\port$654$11 (\$1092 ),
-    .\port$654$12 (\$1093 ),
-    .\port$654$13 (\$1094 ),
-    .\port$654$14 (\$1095 ),
-    .\port$654$15 (\$1096 ),
-    .\port$654$2 (\$1083 ),
-    .\port$654$3 (\$1084 ),
-    .\port$654$4 (\$1085 ),
-    .\port$654$5 (\$1086 ),
-    .\port$654$6 (\$1087 ),
-    .\port$654$7 (\$1088 ),
-    .\port$654$8 (\$1089 ),
-    .\port$654$9 (\$1090 ),
+    .\port$654$0 (\$1091 ),
+    .\port$654$1 (\$1092 ),
+    .\port$654$10 (\$1101 ),
+    .\port$654$11 (\$1102 ),
+    .\port$654$12 (\$1103 ),
+    .\port$654$13 (\$1104 ),
+    .\port$654$14 (\$1105 ),
+    .\port$654$15 (\$1106 ),
+    .\port$654$2 (\$1093 ),
+    .\port$654$3 (\$1094 ),
+    .\port$654$4 (\$1095 ),
+    .\port$654$5 (\$1096 ),
+    .\port$654$6 (\$1097 ),
+    .\port$654$7 (\$1098 ),
+    .\port$654$8 (\$1099 ),
+    .\port$654$9 (\$1100 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
-    .a(\a$159 ),
-    .b(\b$161 ),
+    .a(a_1_5),
+    .b(w_0_6),
     .clk(clk),
-    .\port$655$0 (\$1097 ),
-    .\port$655$1 (\$1098 ),
-    .\port$655$10 (\$1107 ),
-    .\port$655$11 (\$1108 ),
-    .\port$655$12 (\$1109 ),
-    .\port$655$13 (\$1110 ),
-    .\port$655$14 (\$1111 ),
-    .\port$655$15 (\$1112 ),
-    .\port$655$2 (\$1099 ),
-    .\port$655$3 (\$1100 ),
-    .\port$655$4 (\$1101 ),
-    .\port$655$5 (\$1102 ),
-    .\port$655$6 (\$1103 ),
-    .\port$655$7 (\$1104 ),
-    .\port$655$8 (\$1105 ),
-    .\port$655$9 (\$1106 ),
+    .\port$655$0 (\$1107 ),
+    .\port$655$1 (\$1108 ),
+    .\port$655$10 (\$1117 ),
+    .\port$655$11 (\$1118 ),
+    .\port$655$12 (\$1119 ),
+    .\port$655$13 (\$1120 ),
+    .\port$655$14 (\$1121 ),
+    .\port$655$15 (\$1122 ),
+    .\port$655$2 (\$1109 ),
+    .\port$655$3 (\$1110 ),
+    .\port$655$4 (\$1111 ),
+    .\port$655$5 (\$1112 ),
+    .\port$655$6 (\$1113 ),
+    .\port$655$7 (\$1114 ),
+    .\port$655$8 (\$1115 ),
+    .\port$655$9 (\$1116 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
-    .a(\a$169 ),
-    .b(\b$171 ),
+    .a(a_1_6),
+    .b(w_0_7),
     .clk(clk),
-    .\port$656$0 (\$1113 ),
-    .\port$656$1 (\$1114 ),
-    .\port$656$10 (\$1123 ),
-    .\port$656$11 (\$1124 ),
-    .\port$656$12 (\$1125 ),
-    .\port$656$13 (\$1126 ),
-    .\port$656$14 (\$1127 ),
-    .\port$656$15 (\$1128 ),
-    .\port$656$2 (\$1115 ),
-    .\port$656$3 (\$1116 ),
-    .\port$656$4 (\$1117 ),
-    .\port$656$5 (\$1118 ),
-    .\port$656$6 (\$1119 ),
-    .\port$656$7 (\$1120 ),
-    .\port$656$8 (\$1121 ),
-    .\port$656$9 (\$1122 ),
+    .\port$656$0 (\$1123 ),
+    .\port$656$1 (\$1124 ),
+    .\port$656$10 (\$1133 ),
+    .\port$656$11 (\$1134 ),
+    .\port$656$12 (\$1135 ),
+    .\port$656$13 (\$1136 ),
+    .\port$656$14 (\$1137 ),
+    .\port$656$15 (\$1138 ),
+    .\port$656$2 (\$1125 ),
+    .\port$656$3 (\$1126 ),
+    .\port$656$4 (\$1127 ),
+    .\port$656$5 (\$1128 ),
+    .\port$656$6 (\$1129 ),
+    .\port$656$7 (\$1130 ),
+    .\port$656$8 (\$1131 ),
+    .\port$656$9 (\$1132 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
-    .a(\a$179 ),
-    .b(\b$181 ),
+    .a(skew_a2_d1),
+    .b(w_1_0),
     .clk(clk),
-    .\port$657$0 (\$1129 ),
-    .\port$657$1 (\$1130 ),
-    .\port$657$10 (\$1139 ),
-    .\port$657$11 (\$1140 ),
-    .\port$657$12 (\$1141 ),
-    .\port$657$13 (\$1142 ),
-    .\port$657$14 (\$1143 ),
-    .\port$657$15 (\$1144 ),
-    .\port$657$2 (\$1131 ),
-    .\port$657$3 (\$1132 ),
-    .\port$657$4 (\$1133 ),
-    .\port$657$5 (\$1134 ),
-    .\port$657$6 (\$1135 ),
-    .\port$657$7 (\$1136 ),
-    .\port$657$8 (\$1137 ),
-    .\port$657$9 (\$1138 ),
+    .\port$657$0 (\$1139 ),
+    .\port$657$1 (\$1140 ),
+    .\port$657$10 (\$1149 ),
+    .\port$657$11 (\$1150 ),
+    .\port$657$12 (\$1151 ),
+    .\port$657$13 (\$1152 ),
+    .\port$657$14 (\$1153 ),
+    .\port$657$15 (\$1154 ),
+    .\port$657$2 (\$1141 ),
+    .\port$657$3 (\$1142 ),
+    .\port$657$4 (\$1143 ),
+    .\port$657$5 (\$1144 ),
+    .\port$657$6 (\$1145 ),
+    .\port$657$7 (\$1146 ),
+    .\port$657$8 (\$1147 ),
+    .\port$657$9 (\$1148 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
-    .a(\a$189 ),
-    .b(\b$191 ),
+    .a(a_2_0),
+    .b(w_1_1),
     .clk(clk),
-    .\port$658$0 (\$1145 ),
-    .\port$658$1 (\$1146 ),
-    .\port$658$10 (\$1155 ),
-    .\port$658$11 (\$1156 ),
-    .\port$658$12 (\$1157 ),
-    .\port$658$13 (\$1158 ),
-    .\port$658$14 (\$1159 ),
-    .\port$658$15 (\$1160 ),
-    .\port$658$2 (\$1147 ),
-    .\port$658$3 (\$1148 ),
-    .\port$658$4 (\$1149 ),
-    .\port$658$5 (\$1150 ),
-    .\port$658$6 (\$1151 ),
-    .\port$658$7 (\$1152 ),
-    .\port$658$8 (\$1153 ),
-    .\port$658$9 (\$1154 ),
+    .\port$658$0 (\$1155 ),
+    .\port$658$1 (\$1156 ),
+    .\port$658$10 (\$1165 ),
+    .\port$658$11 (\$1166 ),
+    .\port$658$12 (\$1167 ),
+    .\port$658$13 (\$1168 ),
+    .\port$658$14 (\$1169 ),
+    .\port$658$15 (\$1170 ),
+    .\port$658$2 (\$1157 ),
+    .\port$658$3 (\$1158 ),
+    .\port$658$4 (\$1159 ),
+    .\port$658$5 (\$1160 ),
+    .\port$658$6 (\$1161 ),
+    .\port$658$7 (\$1162 ),
+    .\port$658$8 (\$1163 ),
+    .\port$658$9 (\$1164 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
-    .a(\a$199 ),
-    .b(\b$201 ),
+    .a(a_2_1),
+    .b(w_1_2),
     .clk(clk),
-    .\port$659$0 (\$1161 ),
-    .\port$659$1 (\$1162 ),
-    .\port$659$10 (\$1171 ),
-    .\port$659$11 (\$1172 ),
-    .\port$659$12 (\$1173 ),
-    .\port$659$13 (\$1174 ),
-    .\port$659$14 (\$1175 ),
-    .\port$659$15 (\$1176 ),
-    .\port$659$2 (\$1163 ),
-    .\port$659$3 (\$1164 ),
-    .\port$659$4 (\$1165 ),
-    .\port$659$5 (\$1166 ),
-    .\port$659$6 (\$1167 ),
-    .\port$659$7 (\$1168 ),
-    .\port$659$8 (\$1169 ),
-    .\port$659$9 (\$1170 ),
+    .\port$659$0 (\$1171 ),
+    .\port$659$1 (\$1172 ),
+    .\port$659$10 (\$1181 ),
+    .\port$659$11 (\$1182 ),
+    .\port$659$12 (\$1183 ),
+    .\port$659$13 (\$1184 ),
+    .\port$659$14 (\$1185 ),
+    .\port$659$15 (\$1186 ),
+    .\port$659$2 (\$1173 ),
+    .\port$659$3 (\$1174 ),
+    .\port$659$4 (\$1175 ),
+    .\port$659$5 (\$1176 ),
+    .\port$659$6 (\$1177 ),
+    .\port$659$7 (\$1178 ),
+    .\port$659$8 (\$1179 ),
+    .\port$659$9 (\$1180 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
-    .a(\a$209 ),
-    .b(\b$211 ),
+    .a(a_2_2),
+    .b(w_1_3),
     .clk(clk),
-    .\port$660$0 (\$1177 ),
-    .\port$660$1 (\$1178 ),
-    .\port$660$10 (\$1187 ),
-    .\port$660$11 (\$1188 ),
-    .\port$660$12 (\$1189 ),
-    .\port$660$13 (\$1190 ),
-    .\port$660$14 (\$1191 ),
-    .\port$660$15 (\$1192 ),
-    .\port$660$2 (\$1179 ),
-    .\port$660$3 (\$1180 ),
-    .\port$660$4 (\$1181 ),
-    .\port$660$5 (\$1182 ),
-    .\port$660$6 (\$1183 ),
-    .\port$660$7 (\$1184 ),
-    .\port$660$8 (\$1185 ),
-    .\port$660$9 (\$1186 ),
+    .\port$660$0 (\$1187 ),
+    .\port$660$1 (\$1188 ),
+    .\port$660$10 (\$1197 ),
+    .\port$660$11 (\$1198 ),
+    .\port$660$12 (\$1199 ),
+    .\port$660$13 (\$1200 ),
+    .\port$660$14 (\$1201 ),
+    .\port$660$15 (\$1202 ),
+    .\port$660$2 (\$1189 ),
+    .\port$660$3 (\$1190 ),
+    .\port$660$4 (\$1191 ),
+    .\port$660$5 (\$1192 ),
+    .\port$660$6 (\$1193 ),
+    .\port$660$7 (\$1194 ),
+    .\port$660$8 (\$1195 ),
+    .\port$660$9 (\$1196 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
-    .a(\a$219 ),
-    .b(\b$221 ),
+    .a(a_2_3),
+    .b(w_1_4),
     .clk(clk),
-    .\port$661$0 (\$1193 ),
-    .\port$661$1 (\$1194 ),
-    .\port$661$10 (\$1203 ),
-    .\port$661$11 (\$1204 ),
-    .\port$661$12 (\$1205 ),
-    .\port$661$13 (\$1206 ),
-    .\port$661$14 (\$1207 ),
-    .\port$661$15 (\$1208 ),
-    .\port$661$2 (\$1195 ),
-    .\port$661$3 (\$1196 ),
-    .\port$661$4 (\$1197 ),
-    .\port$661$5 (\$1198 ),
-    .\port$661$6 (\$1199 ),
-    .\port$661$7 (\$1200 ),
-    .\port$661$8 (\$1201 ),
-    .\port$661$9 (\$1202 ),
+    .\port$661$0 (\$1203 ),
+    .\port$661$1 (\$1204 ),
+    .\port$661$10 (\$1213 ),
+    .\port$661$11 (\$1214 ),
+    .\port$661$12 (\$1215 ),
+    .\port$661$13 (\$1216 ),
+    .\port$661$14 (\$1217 ),
+    .\port$661$15 (\$1218 ),
+    .\port$661$2 (\$1205 ),
+    .\port$661$3 (\$1206 ),
+    .\port$661$4 (\$1207 ),
+    .\port$661$5 (\$1208 ),
+    .\port$661$6 (\$1209 ),
+    .\port$661$7 (\$1210 ),
+    .\port$661$8 (\$1211 ),
+    .\port$661$9 (\$1212 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
-    .a(\a$229 ),
-    .b(\b$231 ),
+    .a(a_2_4),
+    .b(w_1_5),
     .clk(clk),
-    .\port$662$0 (\$1209 ),
-    .\port$662$1 (\$1210 ),
-    .\port$662$10 (\$1219 ),
-    .\port$662$11 (\$1220 ),
-    .\port$662$12 (\$1221 ),
-    .\port$662$13 (\$1222 ),
-    .\port$662$14 (\$1223 ),
-    .\port$662$15 (\$1224 ),
-    .\port$662$2 (\$1211 ),
-    .\port$662$3 (\$1212 ),
-    .\port$662$4 (\$1213 ),
-    .\port$662$5 (\$1214 ),
-    .\port$662$6 (\$1215 ),
-    .\port$662$7 (\$1216 ),
-    .\port$662$8 (\$1217 ),
-    .\port$662$9 (\$1218 ),
+    .\port$662$0 (\$1219 ),
+    .\port$662$1 (\$1220 ),
+    .\port$662$10 (\$1229 ),
+    .\port$662$11 (\$1230 ),
+    .\port$662$12 (\$1231 ),
+    .\port$662$13 (\$1232 ),
+    .\port$662$14 (\$1233 ),
+    .\port$662$15 (\$1234 ),
+    .\port$662$2 (\$1221 ),
+    .\port$662$3 (\$1222 ),
+    .\port$662$4 (\$1223 ),
+    .\port$662$5 (\$1224 ),
+    .\port$662$6 (\$1225 ),
+    .\port$662$7 (\$1226 ),
+    .\port$662$8 (\$1227 ),
+    .\port$662$9 (\$1228 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
-    .a(\a$239 ),
-    .b(\b$241 ),
+    .a(a_2_5),
+    .b(w_1_6),
     .clk(clk),
-    .\port$663$0 (\$1225 ),
-    .\port$663$1 (\$1226 ),
-    .\port$663$10 (\$1235 ),
-    .\port$663$11 (\$1236 ),
-    .\port$663$12 (\$1237 ),
-    .\port$663$13 (\$1238 ),
-    .\port$663$14 (\$1239 ),
-    .\port$663$15 (\$1240 ),
-    .\port$663$2 (\$1227 ),
-    .\port$663$3 (\$1228 ),
-    .\port$663$4 (\$1229 ),
-    .\port$663$5 (\$1230 ),
-    .\port$663$6 (\$1231 ),
-    .\port$663$7 (\$1232 ),
-    .\port$663$8 (\$1233 ),
-    .\port$663$9 (\$1234 ),
+    .\port$663$0 (\$1235 ),
+    .\port$663$1 (\$1236 ),
+    .\port$663$10 (\$1245 ),
+    .\port$663$11 (\$1246 ),
+    .\port$663$12 (\$1247 ),
+    .\port$663$13 (\$1248 ),
+    .\port$663$14 (\$1249 ),
+    .\port$663$15 (\$1250 ),
+    .\port$663$2 (\$1237 ),
+    .\port$663$3 (\$1238 ),
+    .\port$663$4 (\$1239 ),
+    .\port$663$5 (\$1240 ),
+    .\port$663$6 (\$1241 ),
+    .\port$663$7 (\$1242 ),
+    .\port$663$8 (\$1243 ),
+    .\port$663$9 (\$1244 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
-    .a(\a$249 ),
-    .b(\b$251 ),
+    .a(a_2_6),
+    .b(w_1_7),
     .clk(clk),
-    .\port$664$0 (\$1241 ),
-    .\port$664$1 (\$1242 ),
-    .\port$664$10 (\$1251 ),
-    .\port$664$11 (\$1252 ),
-    .\port$664$12 (\$1253 ),
-    .\port$664$13 (\$1254 ),
-    .\port$664$14 (\$1255 ),
-    .\port$664$15 (\$1256 ),
-    .\port$664$2 (\$1243 ),
-    .\port$664$3 (\$1244 ),
-    .\port$664$4 (\$1245 ),
-    .\port$664$5 (\$1246 ),
-    .\port$664$6 (\$1247 ),
-    .\port$664$7 (\$1248 ),
-    .\port$664$8 (\$1249 ),
-    .\port$664$9 (\$1250 ),
+    .\port$664$0 (\$1251 ),
+    .\port$664$1 (\$1252 ),
+    .\port$664$10 (\$1261 ),
+    .\port$664$11 (\$1262 ),
+    .\port$664$12 (\$1263 ),
+    .\port$664$13 (\$1264 ),
+    .\port$664$14 (\$1265 ),
+    .\port$664$15 (\$1266 ),
+    .\port$664$2 (\$1253 ),
+    .\port$664$3 (\$1254 ),
+    .\port$664$4 (\$1255 ),
+    .\port$664$5 (\$1256 ),
+    .\port$664$6 (\$1257 ),
+    .\port$664$7 (\$1258 ),
+    .\port$664$8 (\$1259 ),
+    .\port$664$9 (\$1260 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
-    .a(\a$259 ),
-    .b(\b$261 ),
+    .a(skew_a3_d2),
+    .b(w_2_0),
     .clk(clk),
-    .\port$665$0 (\$1257 ),
-    .\port$665$1 (\$1258 ),
-    .\port$665$10 (\$1267 ),
-    .\port$665$11 (\$1268 ),
-    .\port$665$12 (\$1269 ),
-    .\port$665$13 (\$1270 ),
-    .\port$665$14 (\$1271 ),
-    .\port$665$15 (\$1272 ),
-    .\port$665$2 (\$1259 ),
-    .\port$665$3 (\$1260 ),
-    .\port$665$4 (\$1261 ),
-    .\port$665$5 (\$1262 ),
-    .\port$665$6 (\$1263 ),
-    .\port$665$7 (\$1264 ),
-    .\port$665$8 (\$1265 ),
-    .\port$665$9 (\$1266 ),
+    .\port$665$0 (\$1267 ),
+    .\port$665$1 (\$1268 ),
+    .\port$665$10 (\$1277 ),
+    .\port$665$11 (\$1278 ),
+    .\port$665$12 (\$1279 ),
+    .\port$665$13 (\$1280 ),
+    .\port$665$14 (\$1281 ),
+    .\port$665$15 (\$1282 ),
+    .\port$665$2 (\$1269 ),
+    .\port$665$3 (\$1270 ),
+    .\port$665$4 (\$1271 ),
+    .\port$665$5 (\$1272 ),
+    .\port$665$6 (\$1273 ),
+    .\port$665$7 (\$1274 ),
+    .\port$665$8 (\$1275 ),
+    .\port$665$9 (\$1276 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
-    .a(\a$269 ),
-    .b(\b$271 ),
+    .a(a_3_0),
+    .b(w_2_1),
     .clk(clk),
-    .\port$666$0 (\$1273 ),
-    .\port$666$1 (\$1274 ),
-    .\port$666$10 (\$1283 ),
-    .\port$666$11 (\$1284 ),
-    .\port$666$12 (\$1285 ),
-    .\port$666$13 (\$1286 ),
-    .\port$666$14 (\$1287 ),
-    .\port$666$15 (\$1288 ),
-    .\port$666$2 (\$1275 ),
-    .\port$666$3 (\$1276 ),
-    .\port$666$4 (\$1277 ),
-    .\port$666$5 (\$1278 ),
-    .\port$666$6 (\$1279 ),
-    .\port$666$7 (\$1280 ),
-    .\port$666$8 (\$1281 ),
-    .\port$666$9 (\$1282 ),
+    .\port$666$0 (\$1283 ),
+    .\port$666$1 (\$1284 ),
+    .\port$666$10 (\$1293 ),
+    .\port$666$11 (\$1294 ),
+    .\port$666$12 (\$1295 ),
+    .\port$666$13 (\$1296 ),
+    .\port$666$14 (\$1297 ),
+    .\port$666$15 (\$1298 ),
+    .\port$666$2 (\$1285 ),
+    .\port$666$3 (\$1286 ),
+    .\port$666$4 (\$1287 ),
+    .\port$666$5 (\$1288 ),
+    .\port$666$6 (\$1289 ),
+    .\port$666$7 (\$1290 ),
+    .\port$666$8 (\$1291 ),
+    .\port$666$9 (\$1292 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
-    .a(\a$279 ),
-    .b(\b$281 ),
+    .a(a_3_1),
+    .b(w_2_2),
     .clk(clk),
-    .\port$667$0 (\$1289 ),
-    .\port$667$1 (\$1290 ),
-    .\port$667$10 (\$1299 ),
-    .\port$667$11 (\$1300 ),
-    .\port$667$12 (\$1301 ),
-    .\port$667$13 (\$1302 ),
-    .\port$667$14 (\$1303 ),
-    .\port$667$15 (\$1304 ),
-    .\port$667$2 (\$1291 ),
-    .\port$667$3 (\$1292 ),
-    .\port$667$4 (\$1293 ),
-    .\port$667$5 (\$1294 ),
-    .\port$667$6 (\$1295 ),
-    .\port$667$7 (\$1296 ),
-    .\port$667$8 (\$1297 ),
-    .\port$667$9 (\$1298 ),
+    .\port$667$0 (\$1299 ),
+    .\port$667$1 (\$1300 ),
+    .\port$667$10 (\$1309 ),
+    .\port$667$11 (\$1310 ),
+    .\port$667$12 (\$1311 ),
+    .\port$667$13 (\$1312 ),
+    .\port$667$14 (\$1313 ),
+    .\port$667$15 (\$1314 ),
+    .\port$667$2 (\$1301 ),
+    .\port$667$3 (\$1302 ),
+    .\port$667$4 (\$1303 ),
+    .\port$667$5 (\$1304 ),
+    .\port$667$6 (\$1305 ),
+    .\port$667$7 (\$1306 ),
+    .\port$667$8 (\$1307 ),
+    .\port$667$9 (\$1308 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
-    .a(\a$289 ),
-    .b(\b$291 ),
+    .a(a_3_2),
+    .b(w_2_3),
     .clk(clk),
-    .\port$668$0 (\$1305 ),
-    .\port$668$1 (\$1306 ),
-    .\port$668$10 (\$1315 ),
-    .\port$668$11 (\$1316 ),
-    .\port$668$12 (\$1317 ),
-    .\port$668$13 (\$1318 ),
-    .\port$668$14 (\$1319 ),
-    .\port$668$15 (\$1320 ),
-    .\port$668$2 (\$1307 ),
-    .\port$668$3 (\$1308 ),
-    .\port$668$4 (\$1309 ),
-    .\port$668$5 (\$1310 ),
-    .\port$668$6 (\$1311 ),
-    .\port$668$7 (\$1312 ),
-    .\port$668$8 (\$1313 ),
-    .\port$668$9 (\$1314 ),
+    .\port$668$0 (\$1315 ),
+    .\port$668$1 (\$1316 ),
+    .\port$668$10 (\$1325 ),
+    .\port$668$11 (\$1326 ),
+    .\port$668$12 (\$1327 ),
+    .\port$668$13 (\$1328 ),
+    .\port$668$14 (\$1329 ),
+    .\port$668$15 (\$1330 ),
+    .\port$668$2 (\$1317 ),
+    .\port$668$3 (\$1318 ),
+    .\port$668$4 (\$1319 ),
+    .\port$668$5 (\$1320 ),
+    .\port$668$6 (\$1321 ),
+    .\port$668$7 (\$1322 ),
+    .\port$668$8 (\$1323 ),
+    .\port$668$9 (\$1324 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
-    .a(\a$299 ),
-    .b(\b$301 ),
+    .a(a_3_3),
+    .b(w_2_4),
     .clk(clk),
-    .\port$669$0 (\$1321 ),
-    .\port$669$1 (\$1322 ),
-    .\port$669$10 (\$1331 ),
-    .\port$669$11 (\$1332 ),
-    .\port$669$12 (\$1333 ),
-    .\port$669$13 (\$1334 ),
-    .\port$669$14 (\$1335 ),
-    .\port$669$15 (\$1336 ),
-    .\port$669$2 (\$1323 ),
-    .\port$669$3 (\$1324 ),
-    .\port$669$4 (\$1325 ),
-    .\port$669$5 (\$1326 ),
-    .\port$669$6 (\$1327 ),
-    .\port$669$7 (\$1328 ),
-    .\port$669$8 (\$1329 ),
-    .\port$669$9 (\$1330 ),
+    .\port$669$0 (\$1331 ),
+    .\port$669$1 (\$1332 ),
+    .\port$669$10 (\$1341 ),
+    .\port$669$11 (\$1342 ),
+    .\port$669$12 (\$1343 ),
+    .\port$669$13 (\$1344 ),
+    .\port$669$14 (\$1345 ),
+    .\port$669$15 (\$1346 ),
+    .\port$669$2 (\$1333 ),
+    .\port$669$3 (\$1334 ),
+    .\port$669$4 (\$1335 ),
+    .\port$669$5 (\$1336 ),
+    .\port$669$6 (\$1337 ),
+    .\port$669$7 (\$1338 ),
+    .\port$669$8 (\$1339 ),
+    .\port$669$9 (\$1340 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
-    .a(\a$309 ),
-    .b(\b$311 ),
+    .a(a_3_4),
+    .b(w_2_5),
     .clk(clk),
-    .\port$670$0 (\$1337 ),
-    .\port$670$1 (\$1338 ),
-    .\port$670$10 (\$1347 ),
-    .\port$670$11 (\$1348 ),
-    .\port$670$12 (\$1349 ),
-    .\port$670$13 (\$1350 ),
-    .\port$670$14 (\$1351 ),
-    .\port$670$15 (\$1352 ),
-    .\port$670$2 (\$1339 ),
-    .\port$670$3 (\$1340 ),
-    .\port$670$4 (\$1341 ),
-    .\port$670$5 (\$1342 ),
-    .\port$670$6 (\$1343 ),
-    .\port$670$7 (\$1344 ),
-    .\port$670$8 (\$1345 ),
-    .\port$670$9 (\$1346 ),
+    .\port$670$0 (\$1347 ),
+    .\port$670$1 (\$1348 ),
+    .\port$670$10 (\$1357 ),
+    .\port$670$11 (\$1358 ),
+    .\port$670$12 (\$1359 ),
+    .\port$670$13 (\$1360 ),
+    .\port$670$14 (\$1361 ),
+    .\port$670$15 (\$1362 ),
+    .\port$670$2 (\$1349 ),
+    .\port$670$3 (\$1350 ),
+    .\port$670$4 (\$1351 ),
+    .\port$670$5 (\$1352 ),
+    .\port$670$6 (\$1353 ),
+    .\port$670$7 (\$1354 ),
+    .\port$670$8 (\$1355 ),
+    .\port$670$9 (\$1356 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
-    .a(\a$319 ),
-    .b(\b$321 ),
+    .a(a_3_5),
+    .b(w_2_6),
     .clk(clk),
-    .\port$671$0 (\$1353 ),
-    .\port$671$1 (\$1354 ),
-    .\port$671$10 (\$1363 ),
-    .\port$671$11 (\$1364 ),
-    .\port$671$12 (\$1365 ),
-    .\port$671$13 (\$1366 ),
-    .\port$671$14 (\$1367 ),
-    .\port$671$15 (\$1368 ),
-    .\port$671$2 (\$1355 ),
-    .\port$671$3 (\$1356 ),
-    .\port$671$4 (\$1357 ),
-    .\port$671$5 (\$1358 ),
-    .\port$671$6 (\$1359 ),
-    .\port$671$7 (\$1360 ),
-    .\port$671$8 (\$1361 ),
-    .\port$671$9 (\$1362 ),
+    .\port$671$0 (\$1363 ),
+    .\port$671$1 (\$1364 ),
+    .\port$671$10 (\$1373 ),
+    .\port$671$11 (\$1374 ),
+    .\port$671$12 (\$1375 ),
+    .\port$671$13 (\$1376 ),
+    .\port$671$14 (\$1377 ),
+    .\port$671$15 (\$1378 ),
+    .\port$671$2 (\$1365 ),
+    .\port$671$3 (\$1366 ),
+    .\port$671$4 (\$1367 ),
+    .\port$671$5 (\$1368 ),
+    .\port$671$6 (\$1369 ),
+    .\port$671$7 (\$1370 ),
+    .\port$671$8 (\$1371 ),
+    .\port$671$9 (\$1372 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
-    .a(\a$329 ),
-    .b(\b$331 ),
+    .a(a_3_6),
+    .b(w_2_7),
     .clk(clk),
-    .\port$672$0 (\$1369 ),
-    .\port$672$1 (\$1370 ),
-    .\port$672$10 (\$1379 ),
-    .\port$672$11 (\$1380 ),
-    .\port$672$12 (\$1381 ),
-    .\port$672$13 (\$1382 ),
-    .\port$672$14 (\$1383 ),
-    .\port$672$15 (\$1384 ),
-    .\port$672$2 (\$1371 ),
-    .\port$672$3 (\$1372 ),
-    .\port$672$4 (\$1373 ),
-    .\port$672$5 (\$1374 ),
-    .\port$672$6 (\$1375 ),
-    .\port$672$7 (\$1376 ),
-    .\port$672$8 (\$1377 ),
-    .\port$672$9 (\$1378 ),
+    .\port$672$0 (\$1379 ),
+    .\port$672$1 (\$1380 ),
+    .\port$672$10 (\$1389 ),
+    .\port$672$11 (\$1390 ),
+    .\port$672$12 (\$1391 ),
+    .\port$672$13 (\$1392 ),
+    .\port$672$14 (\$1393 ),
+    .\port$672$15 (\$1394 ),
+    .\port$672$2 (\$1381 ),
+    .\port$672$3 (\$1382 ),
+    .\port$672$4 (\$1383 ),
+    .\port$672$5 (\$1384 ),
+    .\port$672$6 (\$1385 ),
+    .\port$672$7 (\$1386 ),
+    .\port$672$8 (\$1387 ),
+    .\port$672$9 (\$1388 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
-    .a(\a$339 ),
-    .b(\b$341 ),
+    .a(skew_a4_d3),
+    .b(w_3_0),
     .clk(clk),
-    .\port$673$0 (\$1385 ),
-    .\port$673$1 (\$1386 ),
-    .\port$673$10 (\$1395 ),
-    .\port$673$11 (\$1396 ),
-    .\port$673$12 (\$1397 ),
-    .\port$673$13 (\$1398 ),
-    .\port$673$14 (\$1399 ),
-    .\port$673$15 (\$1400 ),
-    .\port$673$2 (\$1387 ),
-    .\port$673$3 (\$1388 ),
-    .\port$673$4 (\$1389 ),
-    .\port$673$5 (\$1390 ),
-    .\port$673$6 (\$1391 ),
-    .\port$673$7 (\$1392 ),
-    .\port$673$8 (\$1393 ),
-    .\port$673$9 (\$1394 ),
+    .\port$673$0 (\$1395 ),
+    .\port$673$1 (\$1396 ),
+    .\port$673$10 (\$1405 ),
+    .\port$673$11 (\$1406 ),
+    .\port$673$12 (\$1407 ),
+    .\port$673$13 (\$1408 ),
+    .\port$673$14 (\$1409 ),
+    .\port$673$15 (\$1410 ),
+    .\port$673$2 (\$1397 ),
+    .\port$673$3 (\$1398 ),
+    .\port$673$4 (\$1399 ),
+    .\port$673$5 (\$1400 ),
+    .\port$673$6 (\$1401 ),
+    .\port$673$7 (\$1402 ),
+    .\port$673$8 (\$1403 ),
+    .\port$673$9 (\$1404 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
-    .a(\a$349 ),
-    .b(\b$351 ),
+    .a(a_4_0),
+    .b(w_3_1),
     .clk(clk),
-    .\port$674$0 (\$1401 ),
-    .\port$674$1 (\$1402 ),
-    .\port$674$10 (\$1411 ),
-    .\port$674$11 (\$1412 ),
-    .\port$674$12 (\$1413 ),
-    .\port$674$13 (\$1414 ),
-    .\port$674$14 (\$1415 ),
-    .\port$674$15 (\$1416 ),
-    .\port$674$2 (\$1403 ),
-    .\port$674$3 (\$1404 ),
-    .\port$674$4 (\$1405 ),
-    .\port$674$5 (\$1406 ),
-    .\port$674$6 (\$1407 ),
-    .\port$674$7 (\$1408 ),
-    .\port$674$8 (\$1409 ),
-    .\port$674$9 (\$1410 ),
+    .\port$674$0 (\$1411 ),
+    .\port$674$1 (\$1412 ),
+    .\port$674$10 (\$1421 ),
+    .\port$674$11 (\$1422 ),
+    .\port$674$12 (\$1423 ),
+    .\port$674$13 (\$1424 ),
+    .\port$674$14 (\$1425 ),
+    .\port$674$15 (\$1426 ),
+    .\port$674$2 (\$1413 ),
+    .\port$674$3 (\$1414 ),
+    .\port$674$4 (\$1415 ),
+    .\port$674$5 (\$1416 ),
+    .\port$674$6 (\$1417 ),
+    .\port$674$7 (\$1418 ),
+    .\port$674$8 (\$1419 ),
+    .\port$674$9 (\$1420 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
-    .a(\a$359 ),
-    .b(\b$361 ),
+    .a(a_4_1),
+    .b(w_3_2),
     .clk(clk),
-    .\port$675$0 (\$1417 ),
-    .\port$675$1 (\$1418 ),
-    .\port$675$10 (\$1427 ),
-    .\port$675$11 (\$1428 ),
-    .\port$675$12 (\$1429 ),
-    .\port$675$13 (\$1430 ),
-    .\port$675$14 (\$1431 ),
-    .\port$675$15 (\$1432 ),
-    .\port$675$2 (\$1419 ),
-    .\port$675$3 (\$1420 ),
-    .\port$675$4 (\$1421 ),
-    .\port$675$5 (\$1422 ),
-    .\port$675$6 (\$1423 ),
-    .\port$675$7 (\$1424 ),
-    .\port$675$8 (\$1425 ),
-    .\port$675$9 (\$1426 ),
+    .\port$675$0 (\$1427 ),
+    .\port$675$1 (\$1428 ),
+    .\port$675$10 (\$1437 ),
+    .\port$675$11 (\$1438 ),
+    .\port$675$12 (\$1439 ),
+    .\port$675$13 (\$1440 ),
+    .\port$675$14 (\$1441 ),
+    .\port$675$15 (\$1442 ),
+    .\port$675$2 (\$1429 ),
+    .\port$675$3 (\$1430 ),
+    .\port$675$4 (\$1431 ),
+    .\port$675$5 (\$1432 ),
+    .\port$675$6 (\$1433 ),
+    .\port$675$7 (\$1434 ),
+    .\port$675$8 (\$1435 ),
+    .\port$675$9 (\$1436 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
-    .a(\a$369 ),
-    .b(\b$371 ),
+    .a(a_4_2),
+    .b(w_3_3),
     .clk(clk),
-    .\port$676$0 (\$1433 ),
-    .\port$676$1 (\$1434 ),
-    .\port$676$10 (\$1443 ),
-    .\port$676$11 (\$1444 ),
-    .\port$676$12 (\$1445 ),
-    .\port$676$13 (\$1446 ),
-    .\port$676$14 (\$1447 ),
-    .\port$676$15 (\$1448 ),
-    .\port$676$2 (\$1435 ),
-    .\port$676$3 (\$1436 ),
-    .\port$676$4 (\$1437 ),
-    .\port$676$5 (\$1438 ),
-    .\port$676$6 (\$1439 ),
-    .\port$676$7 (\$1440 ),
-    .\port$676$8 (\$1441 ),
-    .\port$676$9 (\$1442 ),
+    .\port$676$0 (\$1443 ),
+    .\port$676$1 (\$1444 ),
+    .\port$676$10 (\$1453 ),
+    .\port$676$11 (\$1454 ),
+    .\port$676$12 (\$1455 ),
+    .\port$676$13 (\$1456 ),
+    .\port$676$14 (\$1457 ),
+    .\port$676$15 (\$1458 ),
+    .\port$676$2 (\$1445 ),
+    .\port$676$3 (\$1446 ),
+    .\port$676$4 (\$1447 ),
+    .\port$676$5 (\$1448 ),
+    .\port$676$6 (\$1449 ),
+    .\port$676$7 (\$1450 ),
+    .\port$676$8 (\$1451 ),
+    .\port$676$9 (\$1452 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
-    .a(\a$379 ),
-    .b(\b$381 ),
+    .a(a_4_3),
+    .b(w_3_4),
     .clk(clk),
-    .\port$677$0 (\$1449 ),
-    .\port$677$1 (\$1450 ),
-    .\port$677$10 (\$1459 ),
-    .\port$677$11 (\$1460 ),
-    .\port$677$12 (\$1461 ),
-    .\port$677$13 (\$1462 ),
-    .\port$677$14 (\$1463 ),
-    .\port$677$15 (\$1464 ),
-    .\port$677$2 (\$1451 ),
-    .\port$677$3 (\$1452 ),
-    .\port$677$4 (\$1453 ),
-    .\port$677$5 (\$1454 ),
-    .\port$677$6 (\$1455 ),
-    .\port$677$7 (\$1456 ),
-    .\port$677$8 (\$1457 ),
-    .\port$677$9 (\$1458 ),
+    .\port$677$0 (\$1459 ),
+    .\port$677$1 (\$1460 ),
+    .\port$677$10 (\$1469 ),
+    .\port$677$11 (\$1470 ),
+    .\port$677$12 (\$1471 ),
+    .\port$677$13 (\$1472 ),
+    .\port$677$14 (\$1473 ),
+    .\port$677$15 (\$1474 ),
+    .\port$677$2 (\$1461 ),
+    .\port$677$3 (\$1462 ),
+    .\port$677$4 (\$1463 ),
+    .\port$677$5 (\$1464 ),
+    .\port$677$6 (\$1465 ),
+    .\port$677$7 (\$1466 ),
+    .\port$677$8 (\$1467 ),
+    .\port$677$9 (\$1468 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
-    .a(\a$389 ),
-    .b(\b$391 ),
+    .a(a_4_4),
+    .b(w_3_5),
     .clk(clk),
-    .\port$678$0 (\$1465 ),
-    .\port$678$1 (\$1466 ),
-    .\port$678$10 (\$1475 ),
-    .\port$678$11 (\$1476 ),
-    .\port$678$12 (\$1477 ),
-    .\port$678$13 (\$1478 ),
-    .\port$678$14 (\$1479 ),
-    .\port$678$15 (\$1480 ),
-    .\port$678$2 (\$1467 ),
-    .\port$678$3 (\$1468 ),
-    .\port$678$4 (\$1469 ),
-    .\port$678$5 (\$1470 ),
-    .\port$678$6 (\$1471 ),
-    .\port$678$7 (\$1472 ),
-    .\port$678$8 (\$1473 ),
-    .\port$678$9 (\$1474 ),
+    .\port$678$0 (\$1475 ),
+    .\port$678$1 (\$1476 ),
+    .\port$678$10 (\$1485 ),
+    .\port$678$11 (\$1486 ),
+    .\port$678$12 (\$1487 ),
+    .\port$678$13 (\$1488 ),
+    .\port$678$14 (\$1489 ),
+    .\port$678$15 (\$1490 ),
+    .\port$678$2 (\$1477 ),
+    .\port$678$3 (\$1478 ),
+    .\port$678$4 (\$1479 ),
+    .\port$678$5 (\$1480 ),
+    .\port$678$6 (\$1481 ),
+    .\port$678$7 (\$1482 ),
+    .\port$678$8 (\$1483 ),
+    .\port$678$9 (\$1484 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
-    .a(\a$399 ),
-    .b(\b$401 ),
+    .a(a_4_5),
+    .b(w_3_6),
     .clk(clk),
-    .\port$679$0 (\$1481 ),
-    .\port$679$1 (\$1482 ),
-    .\port$679$10 (\$1491 ),
-    .\port$679$11 (\$1492 ),
-    .\port$679$12 (\$1493 ),
-    .\port$679$13 (\$1494 ),
-    .\port$679$14 (\$1495 ),
-    .\port$679$15 (\$1496 ),
-    .\port$679$2 (\$1483 ),
-    .\port$679$3 (\$1484 ),
-    .\port$679$4 (\$1485 ),
-    .\port$679$5 (\$1486 ),
-    .\port$679$6 (\$1487 ),
-    .\port$679$7 (\$1488 ),
-    .\port$679$8 (\$1489 ),
-    .\port$679$9 (\$1490 ),
+    .\port$679$0 (\$1491 ),
+    .\port$679$1 (\$1492 ),
+    .\port$679$10 (\$1501 ),
+    .\port$679$11 (\$1502 ),
+    .\port$679$12 (\$1503 ),
+    .\port$679$13 (\$1504 ),
+    .\port$679$14 (\$1505 ),
+    .\port$679$15 (\$1506 ),
+    .\port$679$2 (\$1493 ),
+    .\port$679$3 (\$1494 ),
+    .\port$679$4 (\$1495 ),
+    .\port$679$5 (\$1496 ),
+    .\port$679$6 (\$1497 ),
+    .\port$679$7 (\$1498 ),
+    .\port$679$8 (\$1499 ),
+    .\port$679$9 (\$1500 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
-    .a(\a$409 ),
-    .b(\b$411 ),
+    .a(a_4_6),
+    .b(w_3_7),
     .clk(clk),
-    .\port$680$0 (\$1497 ),
-    .\port$680$1 (\$1498 ),
-    .\port$680$10 (\$1507 ),
-    .\port$680$11 (\$1508 ),
-    .\port$680$12 (\$1509 ),
-    .\port$680$13 (\$1510 ),
-    .\port$680$14 (\$1511 ),
-    .\port$680$15 (\$1512 ),
-    .\port$680$2 (\$1499 ),
-    .\port$680$3 (\$1500 ),
-    .\port$680$4 (\$1501 ),
-    .\port$680$5 (\$1502 ),
-    .\port$680$6 (\$1503 ),
-    .\port$680$7 (\$1504 ),
-    .\port$680$8 (\$1505 ),
-    .\port$680$9 (\$1506 ),
+    .\port$680$0 (\$1507 ),
+    .\port$680$1 (\$1508 ),
+    .\port$680$10 (\$1517 ),
+    .\port$680$11 (\$1518 ),
+    .\port$680$12 (\$1519 ),
+    .\port$680$13 (\$1520 ),
+    .\port$680$14 (\$1521 ),
+    .\port$680$15 (\$1522 ),
+    .\port$680$2 (\$1509 ),
+    .\port$680$3 (\$1510 ),
+    .\port$680$4 (\$1511 ),
+    .\port$680$5 (\$1512 ),
+    .\port$680$6 (\$1513 ),
+    .\port$680$7 (\$1514 ),
+    .\port$680$8 (\$1515 ),
+    .\port$680$9 (\$1516 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
-    .a(\a$419 ),
-    .b(\b$421 ),
+    .a(skew_a5_d4),
+    .b(w_4_0),
     .clk(clk),
-    .\port$681$0 (\$1513 ),
-    .\port$681$1 (\$1514 ),
-    .\port$681$10 (\$1523 ),
-    .\port$681$11 (\$1524 ),
-    .\port$681$12 (\$1525 ),
-    .\port$681$13 (\$1526 ),
-    .\port$681$14 (\$1527 ),
-    .\port$681$15 (\$1528 ),
-    .\port$681$2 (\$1515 ),
-    .\port$681$3 (\$1516 ),
-    .\port$681$4 (\$1517 ),
-    .\port$681$5 (\$1518 ),
-    .\port$681$6 (\$1519 ),
-    .\port$681$7 (\$1520 ),
-    .\port$681$8 (\$1521 ),
-    .\port$681$9 (\$1522 ),
+    .\port$681$0 (\$1523 ),
+    .\port$681$1 (\$1524 ),
+    .\port$681$10 (\$1533 ),
+    .\port$681$11 (\$1534 ),
+    .\port$681$12 (\$1535 ),
+    .\port$681$13 (\$1536 ),
+    .\port$681$14 (\$1537 ),
+    .\port$681$15 (\$1538 ),
+    .\port$681$2 (\$1525 ),
+    .\port$681$3 (\$1526 ),
+    .\port$681$4 (\$1527 ),
+    .\port$681$5 (\$1528 ),
+    .\port$681$6 (\$1529 ),
+    .\port$681$7 (\$1530 ),
+    .\port$681$8 (\$1531 ),
+    .\port$681$9 (\$1532 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
-    .a(\a$429 ),
-    .b(\b$431 ),
+    .a(a_5_0),
+    .b(w_4_1),
     .clk(clk),
-    .\port$682$0 (\$1529 ),
-    .\port$682$1 (\$1530 ),
-    .\port$682$10 (\$1539 ),
-    .\port$682$11 (\$1540 ),
-    .\port$682$12 (\$1541 ),
-    .\port$682$13 (\$1542 ),
-    .\port$682$14 (\$1543 ),
-    .\port$682$15 (\$1544 ),
-    .\port$682$2 (\$1531 ),
-    .\port$682$3 (\$1532 ),
-    .\port$682$4 (\$1533 ),
-    .\port$682$5 (\$1534 ),
-    .\port$682$6 (\$1535 ),
-    .\port$682$7 (\$1536 ),
-    .\port$682$8 (\$1537 ),
-    .\port$682$9 (\$1538 ),
+    .\port$682$0 (\$1539 ),
+    .\port$682$1 (\$1540 ),
+    .\port$682$10 (\$1549 ),
+    .\port$682$11 (\$1550 ),
+    .\port$682$12 (\$1551 ),
+    .\port$682$13 (\$1552 ),
+    .\port$682$14 (\$1553 ),
+    .\port$682$15 (\$1554 ),
+    .\port$682$2 (\$1541 ),
+    .\port$682$3 (\$1542 ),
+    .\port$682$4 (\$1543 ),
+    .\port$682$5 (\$1544 ),
+    .\port$682$6 (\$1545 ),
+    .\port$682$7 (\$1546 ),
+    .\port$682$8 (\$1547 ),
+    .\port$682$9 (\$1548 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
-    .a(\a$439 ),
-    .b(\b$441 ),
+    .a(a_5_1),
+    .b(w_4_2),
     .clk(clk),
-    .\port$683$0 (\$1545 ),
-    .\port$683$1 (\$1546 ),
-    .\port$683$10 (\$1555 ),
-    .\port$683$11 (\$1556 ),
-    .\port$683$12 (\$1557 ),
-    .\port$683$13 (\$1558 ),
-    .\port$683$14 (\$1559 ),
-    .\port$683$15 (\$1560 ),
-    .\port$683$2 (\$1547 ),
-    .\port$683$3 (\$1548 ),
-    .\port$683$4 (\$1549 ),
-    .\port$683$5 (\$1550 ),
-    .\port$683$6 (\$1551 ),
-    .\port$683$7 (\$1552 ),
-    .\port$683$8 (\$1553 ),
-    .\port$683$9 (\$1554 ),
+    .\port$683$0 (\$1555 ),
+    .\port$683$1 (\$1556 ),
+    .\port$683$10 (\$1565 ),
+    .\port$683$11 (\$1566 ),
+    .\port$683$12 (\$1567 ),
+    .\port$683$13 (\$1568 ),
+    .\port$683$14 (\$1569 ),
+    .\port$683$15 (\$1570 ),
+    .\port$683$2 (\$1557 ),
+    .\port$683$3 (\$1558 ),
+    .\port$683$4 (\$1559 ),
+    .\port$683$5 (\$1560 ),
+    .\port$683$6 (\$1561 ),
+    .\port$683$7 (\$1562 ),
+    .\port$683$8 (\$1563 ),
+    .\port$683$9 (\$1564 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
-    .a(\a$449 ),
-    .b(\b$451 ),
+    .a(a_5_2),
+    .b(w_4_3),
     .clk(clk),
-    .\port$684$0 (\$1561 ),
-    .\port$684$1 (\$1562 ),
-    .\port$684$10 (\$1571 ),
-    .\port$684$11 (\$1572 ),
-    .\port$684$12 (\$1573 ),
-    .\port$684$13 (\$1574 ),
-    .\port$684$14 (\$1575 ),
-    .\port$684$15 (\$1576 ),
-    .\port$684$2 (\$1563 ),
-    .\port$684$3 (\$1564 ),
-    .\port$684$4 (\$1565 ),
-    .\port$684$5 (\$1566 ),
-    .\port$684$6 (\$1567 ),
-    .\port$684$7 (\$1568 ),
-    .\port$684$8 (\$1569 ),
-    .\port$684$9 (\$1570 ),
+    .\port$684$0 (\$1571 ),
+    .\port$684$1 (\$1572 ),
+    .\port$684$10 (\$1581 ),
+    .\port$684$11 (\$1582 ),
+    .\port$684$12 (\$1583 ),
+    .\port$684$13 (\$1584 ),
+    .\port$684$14 (\$1585 ),
+    .\port$684$15 (\$1586 ),
+    .\port$684$2 (\$1573 ),
+    .\port$684$3 (\$1574 ),
+    .\port$684$4 (\$1575 ),
+    .\port$684$5 (\$1576 ),
+    .\port$684$6 (\$1577 ),
+    .\port$684$7 (\$1578 ),
+    .\port$684$8 (\$1579 ),
+    .\port$684$9 (\$1580 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
-    .a(\a$459 ),
-    .b(\b$461 ),
+    .a(a_5_3),
+    .b(w_4_4),
     .clk(clk),
-    .\port$685$0 (\$1577 ),
-    .\port$685$1 (\$1578 ),
-    .\port$685$10 (\$1587 ),
-    .\port$685$11 (\$1588 ),
-    .\port$685$12 (\$1589 ),
-    .\port$685$13 (\$1590 ),
-    .\port$685$14 (\$1591 ),
-    .\port$685$15 (\$1592 ),
-    .\port$685$2 (\$1579 ),
-    .\port$685$3 (\$1580 ),
-    .\port$685$4 (\$1581 ),
-    .\port$685$5 (\$1582 ),
-    .\port$685$6 (\$1583 ),
-    .\port$685$7 (\$1584 ),
-    .\port$685$8 (\$1585 ),
-    .\port$685$9 (\$1586 ),
+    .\port$685$0 (\$1587 ),
+    .\port$685$1 (\$1588 ),
+    .\port$685$10 (\$1597 ),
+    .\port$685$11 (\$1598 ),
+    .\port$685$12 (\$1599 ),
+    .\port$685$13 (\$1600 ),
+    .\port$685$14 (\$1601 ),
+    .\port$685$15 (\$1602 ),
+    .\port$685$2 (\$1589 ),
+    .\port$685$3 (\$1590 ),
+    .\port$685$4 (\$1591 ),
+    .\port$685$5 (\$1592 ),
+    .\port$685$6 (\$1593 ),
+    .\port$685$7 (\$1594 ),
+    .\port$685$8 (\$1595 ),
+    .\port$685$9 (\$1596 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
-    .a(\a$469 ),
-    .b(\b$471 ),
+    .a(a_5_4),
+    .b(w_4_5),
     .clk(clk),
-    .\port$686$0 (\$1593 ),
-    .\port$686$1 (\$1594 ),
-    .\port$686$10 (\$1603 ),
-    .\port$686$11 (\$1604 ),
-    .\port$686$12 (\$1605 ),
-    .\port$686$13 (\$1606 ),
-    .\port$686$14 (\$1607 ),
-    .\port$686$15 (\$1608 ),
-    .\port$686$2 (\$1595 ),
-    .\port$686$3 (\$1596 ),
-    .\port$686$4 (\$1597 ),
-    .\port$686$5 (\$1598 ),
-    .\port$686$6 (\$1599 ),
-    .\port$686$7 (\$1600 ),
-    .\port$686$8 (\$1601 ),
-    .\port$686$9 (\$1602 ),
+    .\port$686$0 (\$1603 ),
+    .\port$686$1 (\$1604 ),
+    .\port$686$10 (\$1613 ),
+    .\port$686$11 (\$1614 ),
+    .\port$686$12 (\$1615 ),
+    .\port$686$13 (\$1616 ),
+    .\port$686$14 (\$1617 ),
+    .\port$686$15 (\$1618 ),
+    .\port$686$2 (\$1605 ),
+    .\port$686$3 (\$1606 ),
+    .\port$686$4 (\$1607 ),
+    .\port$686$5 (\$1608 ),
+    .\port$686$6 (\$1609 ),
+    .\port$686$7 (\$1610 ),
+    .\port$686$8 (\$1611 ),
+    .\port$686$9 (\$1612 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
-    .a(\a$479 ),
-    .b(\b$481 ),
+    .a(a_5_5),
+    .b(w_4_6),
     .clk(clk),
-    .\port$687$0 (\$1609 ),
-    .\port$687$1 (\$1610 ),
-    .\port$687$10 (\$1619 ),
-    .\port$687$11 (\$1620 ),
-    .\port$687$12 (\$1621 ),
-    .\port$687$13 (\$1622 ),
-    .\port$687$14 (\$1623 ),
-    .\port$687$15 (\$1624 ),
-    .\port$687$2 (\$1611 ),
-    .\port$687$3 (\$1612 ),
-    .\port$687$4 (\$1613 ),
-    .\port$687$5 (\$1614 ),
-    .\port$687$6 (\$1615 ),
-    .\port$687$7 (\$1616 ),
-    .\port$687$8 (\$1617 ),
-    .\port$687$9 (\$1618 ),
+    .\port$687$0 (\$1619 ),
+    .\port$687$1 (\$1620 ),
+    .\port$687$10 (\$1629 ),
+    .\port$687$11 (\$1630 ),
+    .\port$687$12 (\$1631 ),
+    .\port$687$13 (\$1632 ),
+    .\port$687$14 (\$1633 ),
+    .\port$687$15 (\$1634 ),
+    .\port$687$2 (\$1621 ),
+    .\port$687$3 (\$1622 ),
+    .\port$687$4 (\$1623 ),
+    .\port$687$5 (\$1624 ),
+    .\port$687$6 (\$1625 ),
+    .\port$687$7 (\$1626 ),
+    .\port$687$8 (\$1627 ),
+    .\port$687$9 (\$1628 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
-    .a(\a$489 ),
-    .b(\b$491 ),
+    .a(a_5_6),
+    .b(w_4_7),
     .clk(clk),
-    .\port$688$0 (\$1625 ),
-    .\port$688$1 (\$1626 ),
-    .\port$688$10 (\$1635 ),
-    .\port$688$11 (\$1636 ),
-    .\port$688$12 (\$1637 ),
-    .\port$688$13 (\$1638 ),
-    .\port$688$14 (\$1639 ),
-    .\port$688$15 (\$1640 ),
-    .\port$688$2 (\$1627 ),
-    .\port$688$3 (\$1628 ),
-    .\port$688$4 (\$1629 ),
-    .\port$688$5 (\$1630 ),
-    .\port$688$6 (\$1631 ),
-    .\port$688$7 (\$1632 ),
-    .\port$688$8 (\$1633 ),
-    .\port$688$9 (\$1634 ),
+    .\port$688$0 (\$1635 ),
+    .\port$688$1 (\$1636 ),
+    .\port$688$10 (\$1645 ),
+    .\port$688$11 (\$1646 ),
+    .\port$688$12 (\$1647 ),
+    .\port$688$13 (\$1648 ),
+    .\port$688$14 (\$1649 ),
+    .\port$688$15 (\$1650 ),
+    .\port$688$2 (\$1637 ),
+    .\port$688$3 (\$1638 ),
+    .\port$688$4 (\$1639 ),
+    .\port$688$5 (\$1640 ),
+    .\port$688$6 (\$1641 ),
+    .\port$688$7 (\$1642 ),
+    .\port$688$8 (\$1643 ),
+    .\port$688$9 (\$1644 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
-    .a(\a$499 ),
-    .b(\b$501 ),
+    .a(skew_a6_d5),
+    .b(w_5_0),
     .clk(clk),
-    .\port$689$0 (\$1641 ),
-    .\port$689$1 (\$1642 ),
-    .\port$689$10 (\$1651 ),
-    .\port$689$11 (\$1652 ),
-    .\port$689$12 (\$1653 ),
-    .\port$689$13 (\$1654 ),
-    .\port$689$14 (\$1655 ),
-    .\port$689$15 (\$1656 ),
-    .\port$689$2 (\$1643 ),
-    .\port$689$3 (\$1644 ),
-    .\port$689$4 (\$1645 ),
-    .\port$689$5 (\$1646 ),
-    .\port$689$6 (\$1647 ),
-    .\port$689$7 (\$1648 ),
-    .\port$689$8 (\$1649 ),
-    .\port$689$9 (\$1650 ),
+    .\port$689$0 (\$1651 ),
+    .\port$689$1 (\$1652 ),
+    .\port$689$10 (\$1661 ),
+    .\port$689$11 (\$1662 ),
+    .\port$689$12 (\$1663 ),
+    .\port$689$13 (\$1664 ),
+    .\port$689$14 (\$1665 ),
+    .\port$689$15 (\$1666 ),
+    .\port$689$2 (\$1653 ),
+    .\port$689$3 (\$1654 ),
+    .\port$689$4 (\$1655 ),
+    .\port$689$5 (\$1656 ),
+    .\port$689$6 (\$1657 ),
+    .\port$689$7 (\$1658 ),
+    .\port$689$8 (\$1659 ),
+    .\port$689$9 (\$1660 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
-    .a(\a$509 ),
-    .b(\b$511 ),
+    .a(a_6_0),
+    .b(w_5_1),
     .clk(clk),
-    .\port$690$0 (\$1657 ),
-    .\port$690$1 (\$1658 ),
-    .\port$690$10 (\$1667 ),
-    .\port$690$11 (\$1668 ),
-    .\port$690$12 (\$1669 ),
-    .\port$690$13 (\$1670 ),
-    .\port$690$14 (\$1671 ),
-    .\port$690$15 (\$1672 ),
-    .\port$690$2 (\$1659 ),
-    .\port$690$3 (\$1660 ),
-    .\port$690$4 (\$1661 ),
-    .\port$690$5 (\$1662 ),
-    .\port$690$6 (\$1663 ),
-    .\port$690$7 (\$1664 ),
-    .\port$690$8 (\$1665 ),
-    .\port$690$9 (\$1666 ),
+    .\port$690$0 (\$1667 ),
+    .\port$690$1 (\$1668 ),
+    .\port$690$10 (\$1677 ),
+    .\port$690$11 (\$1678 ),
+    .\port$690$12 (\$1679 ),
+    .\port$690$13 (\$1680 ),
+    .\port$690$14 (\$1681 ),
+    .\port$690$15 (\$1682 ),
+    .\port$690$2 (\$1669 ),
+    .\port$690$3 (\$1670 ),
+    .\port$690$4 (\$1671 ),
+    .\port$690$5 (\$1672 ),
+    .\port$690$6 (\$1673 ),
+    .\port$690$7 (\$1674 ),
+    .\port$690$8 (\$1675 ),
+    .\port$690$9 (\$1676 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
-    .a(\a$519 ),
-    .b(\b$521 ),
+    .a(a_6_1),
+    .b(w_5_2),
     .clk(clk),
-    .\port$691$0 (\$1673 ),
-    .\port$691$1 (\$1674 ),
-    .\port$691$10 (\$1683 ),
-    .\port$691$11 (\$1684 ),
-    .\port$691$12 (\$1685 ),
-    .\port$691$13 (\$1686 ),
-    .\port$691$14 (\$1687 ),
-    .\port$691$15 (\$1688 ),
-    .\port$691$2 (\$1675 ),
-    .\port$691$3 (\$1676 ),
-    .\port$691$4 (\$1677 ),
-    .\port$691$5 (\$1678 ),
-    .\port$691$6 (\$1679 ),
-    .\port$691$7 (\$1680 ),
-    .\port$691$8 (\$1681 ),
-    .\port$691$9 (\$1682 ),
+    .\port$691$0 (\$1683 ),
+    .\port$691$1 (\$1684 ),
+    .\port$691$10 (\$1693 ),
+    .\port$691$11 (\$1694 ),
+    .\port$691$12 (\$1695 ),
+    .\port$691$13 (\$1696 ),
+    .\port$691$14 (\$1697 ),
+    .\port$691$15 (\$1698 ),
+    .\port$691$2 (\$1685 ),
+    .\port$691$3 (\$1686 ),
+    .\port$691$4 (\$1687 ),
+    .\port$691$5 (\$1688 ),
+    .\port$691$6 (\$1689 ),
+    .\port$691$7 (\$1690 ),
+    .\port$691$8 (\$1691 ),
+    .\port$691$9 (\$1692 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
-    .a(\a$529 ),
-    .b(\b$531 ),
+    .a(a_6_2),
+    .b(w_5_3),
     .clk(clk),
-    .\port$692$0 (\$1689 ),
-    .\port$692$1 (\$1690 ),
-    .\port$692$10 (\$1699 ),
-    .\port$692$11 (\$1700 ),
-    .\port$692$12 (\$1701 ),
-    .\port$692$13 (\$1702 ),
-    .\port$692$14 (\$1703 ),
-    .\port$692$15 (\$1704 ),
-    .\port$692$2 (\$1691 ),
-    .\port$692$3 (\$1692 ),
-    .\port$692$4 (\$1693 ),
-    .\port$692$5 (\$1694 ),
-    .\port$692$6 (\$1695 ),
-    .\port$692$7 (\$1696 ),
-    .\port$692$8 (\$1697 ),
-    .\port$692$9 (\$1698 ),
+    .\port$692$0 (\$1699 ),
+    .\port$692$1 (\$1700 ),
+    .\port$692$10 (\$1709 ),
+    .\port$692$11 (\$1710 ),
+    .\port$692$12 (\$1711 ),
+    .\port$692$13 (\$1712 ),
+    .\port$692$14 (\$1713 ),
+    .\port$692$15 (\$1714 ),
+    .\port$692$2 (\$1701 ),
+    .\port$692$3 (\$1702 ),
+    .\port$692$4 (\$1703 ),
+    .\port$692$5 (\$1704 ),
+    .\port$692$6 (\$1705 ),
+    .\port$692$7 (\$1706 ),
+    .\port$692$8 (\$1707 ),
+    .\port$692$9 (\$1708 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
-    .a(\a$539 ),
-    .b(\b$541 ),
+    .a(a_6_3),
+    .b(w_5_4),
     .clk(clk),
-    .\port$693$0 (\$1705 ),
-    .\port$693$1 (\$1706 ),
-    .\port$693$10 (\$1715 ),
-    .\port$693$11 (\$1716 ),
-    .\port$693$12 (\$1717 ),
-    .\port$693$13 (\$1718 ),
-    .\port$693$14 (\$1719 ),
-    .\port$693$15 (\$1720 ),
-    .\port$693$2 (\$1707 ),
-    .\port$693$3 (\$1708 ),
-    .\port$693$4 (\$1709 ),
-    .\port$693$5 (\$1710 ),
-    .\port$693$6 (\$1711 ),
-    .\port$693$7 (\$1712 ),
-    .\port$693$8 (\$1713 ),
-    .\port$693$9 (\$1714 ),
+    .\port$693$0 (\$1715 ),
+    .\port$693$1 (\$1716 ),
+    .\port$693$10 (\$1725 ),
+    .\port$693$11 (\$1726 ),
+    .\port$693$12 (\$1727 ),
+    .\port$693$13 (\$1728 ),
+    .\port$693$14 (\$1729 ),
+    .\port$693$15 (\$1730 ),
+    .\port$693$2 (\$1717 ),
+    .\port$693$3 (\$1718 ),
+    .\port$693$4 (\$1719 ),
+    .\port$693$5 (\$1720 ),
+    .\port$693$6 (\$1721 ),
+    .\port$693$7 (\$1722 ),
+    .\port$693$8 (\$1723 ),
+    .\port$693$9 (\$1724 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
-    .a(\a$549 ),
-    .b(\b$551 ),
+    .a(a_6_4),
+    .b(w_5_5),
     .clk(clk),
-    .\port$694$0 (\$1721 ),
-    .\port$694$1 (\$1722 ),
-    .\port$694$10 (\$1731 ),
-    .\port$694$11 (\$1732 ),
-    .\port$694$12 (\$1733 ),
-    .\port$694$13 (\$1734 ),
-    .\port$694$14 (\$1735 ),
-    .\port$694$15 (\$1736 ),
-    .\port$694$2 (\$1723 ),
-    .\port$694$3 (\$1724 ),
-    .\port$694$4 (\$1725 ),
-    .\port$694$5 (\$1726 ),
-    .\port$694$6 (\$1727 ),
-    .\port$694$7 (\$1728 ),
-    .\port$694$8 (\$1729 ),
-    .\port$694$9 (\$1730 ),
+    .\port$694$0 (\$1731 ),
+    .\port$694$1 (\$1732 ),
+    .\port$694$10 (\$1741 ),
+    .\port$694$11 (\$1742 ),
+    .\port$694$12 (\$1743 ),
+    .\port$694$13 (\$1744 ),
+    .\port$694$14 (\$1745 ),
+    .\port$694$15 (\$1746 ),
+    .\port$694$2 (\$1733 ),
+    .\port$694$3 (\$1734 ),
+    .\port$694$4 (\$1735 ),
+    .\port$694$5 (\$1736 ),
+    .\port$694$6 (\$1737 ),
+    .\port$694$7 (\$1738 ),
+    .\port$694$8 (\$1739 ),
+    .\port$694$9 (\$1740 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
-    .a(\a$559 ),
-    .b(\b$561 ),
+    .a(a_6_5),
+    .b(w_5_6),
     .clk(clk),
-    .\port$695$0 (\$1737 ),
-    .\port$695$1 (\$1738 ),
-    .\port$695$10 (\$1747 ),
-    .\port$695$11 (\$1748 ),
-    .\port$695$12 (\$1749 ),
-    .\port$695$13 (\$1750 ),
-    .\port$695$14 (\$1751 ),
-    .\port$695$15 (\$1752 ),
-    .\port$695$2 (\$1739 ),
-    .\port$695$3 (\$1740 ),
-    .\port$695$4 (\$1741 ),
-    .\port$695$5 (\$1742 ),
-    .\port$695$6 (\$1743 ),
-    .\port$695$7 (\$1744 ),
-    .\port$695$8 (\$1745 ),
-    .\port$695$9 (\$1746 ),
+    .\port$695$0 (\$1747 ),
+    .\port$695$1 (\$1748 ),
+    .\port$695$10 (\$1757 ),
+    .\port$695$11 (\$1758 ),
+    .\port$695$12 (\$1759 ),
+    .\port$695$13 (\$1760 ),
+    .\port$695$14 (\$1761 ),
+    .\port$695$15 (\$1762 ),
+    .\port$695$2 (\$1749 ),
+    .\port$695$3 (\$1750 ),
+    .\port$695$4 (\$1751 ),
+    .\port$695$5 (\$1752 ),
+    .\port$695$6 (\$1753 ),
+    .\port$695$7 (\$1754 ),
+    .\port$695$8 (\$1755 ),
+    .\port$695$9 (\$1756 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
-    .a(\a$569 ),
-    .b(\b$571 ),
+    .a(a_6_6),
+    .b(w_5_7),
     .clk(clk),
-    .\port$696$0 (\$1753 ),
-    .\port$696$1 (\$1754 ),
-    .\port$696$10 (\$1763 ),
-    .\port$696$11 (\$1764 ),
-    .\port$696$12 (\$1765 ),
-    .\port$696$13 (\$1766 ),
-    .\port$696$14 (\$1767 ),
-    .\port$696$15 (\$1768 ),
-    .\port$696$2 (\$1755 ),
-    .\port$696$3 (\$1756 ),
-    .\port$696$4 (\$1757 ),
-    .\port$696$5 (\$1758 ),
-    .\port$696$6 (\$1759 ),
-    .\port$696$7 (\$1760 ),
-    .\port$696$8 (\$1761 ),
-    .\port$696$9 (\$1762 ),
+    .\port$696$0 (\$1763 ),
+    .\port$696$1 (\$1764 ),
+    .\port$696$10 (\$1773 ),
+    .\port$696$11 (\$1774 ),
+    .\port$696$12 (\$1775 ),
+    .\port$696$13 (\$1776 ),
+    .\port$696$14 (\$1777 ),
+    .\port$696$15 (\$1778 ),
+    .\port$696$2 (\$1765 ),
+    .\port$696$3 (\$1766 ),
+    .\port$696$4 (\$1767 ),
+    .\port$696$5 (\$1768 ),
+    .\port$696$6 (\$1769 ),
+    .\port$696$7 (\$1770 ),
+    .\port$696$8 (\$1771 ),
+    .\port$696$9 (\$1772 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
-    .a(\a$579 ),
-    .b(\b$581 ),
+    .a(skew_a7_d6),
+    .b(w_6_0),
     .clk(clk),
-    .\port$697$0 (\$1769 ),
-    .\port$697$1 (\$1770 ),
-    .\port$697$10 (\$1779 ),
-    .\port$697$11 (\$1780 ),
-    .\port$697$12 (\$1781 ),
-    .\port$697$13 (\$1782 ),
-    .\port$697$14 (\$1783 ),
-    .\port$697$15 (\$1784 ),
-    .\port$697$2 (\$1771 ),
-    .\port$697$3 (\$1772 ),
-    .\port$697$4 (\$1773 ),
-    .\port$697$5 (\$1774 ),
-    .\port$697$6 (\$1775 ),
-    .\port$697$7 (\$1776 ),
-    .\port$697$8 (\$1777 ),
-    .\port$697$9 (\$1778 ),
+    .\port$697$0 (\$1779 ),
+    .\port$697$1 (\$1780 ),
+    .\port$697$10 (\$1789 ),
+    .\port$697$11 (\$1790 ),
+    .\port$697$12 (\$1791 ),
+    .\port$697$13 (\$1792 ),
+    .\port$697$14 (\$1793 ),
+    .\port$697$15 (\$1794 ),
+    .\port$697$2 (\$1781 ),
+    .\port$697$3 (\$1782 ),
+    .\port$697$4 (\$1783 ),
+    .\port$697$5 (\$1784 ),
+    .\port$697$6 (\$1785 ),
+    .\port$697$7 (\$1786 ),
+    .\port$697$8 (\$1787 ),
+    .\port$697$9 (\$1788 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
-    .a(\a$589 ),
-    .b(\b$591 ),
+    .a(a_7_0),
+    .b(w_6_1),
     .clk(clk),
-    .\port$698$0 (\$1785 ),
-    .\port$698$1 (\$1786 ),
-    .\port$698$10 (\$1795 ),
-    .\port$698$11 (\$1796 ),
-    .\port$698$12 (\$1797 ),
-    .\port$698$13 (\$1798 ),
-    .\port$698$14 (\$1799 ),
-    .\port$698$15 (\$1800 ),
-    .\port$698$2 (\$1787 ),
-    .\port$698$3 (\$1788 ),
-    .\port$698$4 (\$1789 ),
-    .\port$698$5 (\$1790 ),
-    .\port$698$6 (\$1791 ),
-    .\port$698$7 (\$1792 ),
-    .\port$698$8 (\$1793 ),
-    .\port$698$9 (\$1794 ),
+    .\port$698$0 (\$1795 ),
+    .\port$698$1 (\$1796 ),
+    .\port$698$10 (\$1805 ),
+    .\port$698$11 (\$1806 ),
+    .\port$698$12 (\$1807 ),
+    .\port$698$13 (\$1808 ),
+    .\port$698$14 (\$1809 ),
+    .\port$698$15 (\$1810 ),
+    .\port$698$2 (\$1797 ),
+    .\port$698$3 (\$1798 ),
+    .\port$698$4 (\$1799 ),
+    .\port$698$5 (\$1800 ),
+    .\port$698$6 (\$1801 ),
+    .\port$698$7 (\$1802 ),
+    .\port$698$8 (\$1803 ),
+    .\port$698$9 (\$1804 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
-    .a(\a$599 ),
-    .b(\b$601 ),
+    .a(a_7_1),
+    .b(w_6_2),
     .clk(clk),
-    .\port$699$0 (\$1801 ),
-    .\port$699$1 (\$1802 ),
-    .\port$699$10 (\$1811 ),
-    .\port$699$11 (\$1812 ),
-    .\port$699$12 (\$1813 ),
-    .\port$699$13 (\$1814 ),
-    .\port$699$14 (\$1815 ),
-    .\port$699$15 (\$1816 ),
-    .\port$699$2 (\$1803 ),
-    .\port$699$3 (\$1804 ),
-    .\port$699$4 (\$1805 ),
-    .\port$699$5 (\$1806 ),
-    .\port$699$6 (\$1807 ),
-    .\port$699$7 (\$1808 ),
-    .\port$699$8 (\$1809 ),
-    .\port$699$9 (\$1810 ),
+    .\port$699$0 (\$1811 ),
+    .\port$699$1 (\$1812 ),
+    .\port$699$10 (\$1821 ),
+    .\port$699$11 (\$1822 ),
+    .\port$699$12 (\$1823 ),
+    .\port$699$13 (\$1824 ),
+    .\port$699$14 (\$1825 ),
+    .\port$699$15 (\$1826 ),
+    .\port$699$2 (\$1813 ),
+    .\port$699$3 (\$1814 ),
+    .\port$699$4 (\$1815 ),
+    .\port$699$5 (\$1816 ),
+    .\port$699$6 (\$1817 ),
+    .\port$699$7 (\$1818 ),
+    .\port$699$8 (\$1819 ),
+    .\port$699$9 (\$1820 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
-    .a(\a$609 ),
-    .b(\b$611 ),
+    .a(a_7_2),
+    .b(w_6_3),
     .clk(clk),
-    .\port$700$0 (\$1817 ),
-    .\port$700$1 (\$1818 ),
-    .\port$700$10 (\$1827 ),
-    .\port$700$11 (\$1828 ),
-    .\port$700$12 (\$1829 ),
-    .\port$700$13 (\$1830 ),
-    .\port$700$14 (\$1831 ),
-    .\port$700$15 (\$1832 ),
-    .\port$700$2 (\$1819 ),
-    .\port$700$3 (\$1820 ),
-    .\port$700$4 (\$1821 ),
-    .\port$700$5 (\$1822 ),
-    .\port$700$6 (\$1823 ),
-    .\port$700$7 (\$1824 ),
-    .\port$700$8 (\$1825 ),
-    .\port$700$9 (\$1826 ),
+    .\port$700$0 (\$1827 ),
+    .\port$700$1 (\$1828 ),
+    .\port$700$10 (\$1837 ),
+    .\port$700$11 (\$1838 ),
+    .\port$700$12 (\$1839 ),
+    .\port$700$13 (\$1840 ),
+    .\port$700$14 (\$1841 ),
+    .\port$700$15 (\$1842 ),
+    .\port$700$2 (\$1829 ),
+    .\port$700$3 (\$1830 ),
+    .\port$700$4 (\$1831 ),
+    .\port$700$5 (\$1832 ),
+    .\port$700$6 (\$1833 ),
+    .\port$700$7 (\$1834 ),
+    .\port$700$8 (\$1835 ),
+    .\port$700$9 (\$1836 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
-    .a(\a$619 ),
-    .b(\b$621 ),
+    .a(a_7_3),
+    .b(w_6_4),
     .clk(clk),
-    .\port$701$0 (\$1833 ),
-    .\port$701$1 (\$1834 ),
-    .\port$701$10 (\$1843 ),
-    .\port$701$11 (\$1844 ),
-    .\port$701$12 (\$1845 ),
-    .\port$701$13 (\$1846 ),
-    .\port$701$14 (\$1847 ),
-    .\port$701$15 (\$1848 ),
-    .\port$701$2 (\$1835 ),
-    .\port$701$3 (\$1836 ),
-    .\port$701$4 (\$1837 ),
-    .\port$701$5 (\$1838 ),
-    .\port$701$6 (\$1839 ),
-    .\port$701$7 (\$1840 ),
-    .\port$701$8 (\$1841 ),
-    .\port$701$9 (\$1842 ),
+    .\port$701$0 (\$1843 ),
+    .\port$701$1 (\$1844 ),
+    .\port$701$10 (\$1853 ),
+    .\port$701$11 (\$1854 ),
+    .\port$701$12 (\$1855 ),
+    .\port$701$13 (\$1856 ),
+    .\port$701$14 (\$1857 ),
+    .\port$701$15 (\$1858 ),
+    .\port$701$2 (\$1845 ),
+    .\port$701$3 (\$1846 ),
+    .\port$701$4 (\$1847 ),
+    .\port$701$5 (\$1848 ),
+    .\port$701$6 (\$1849 ),
+    .\port$701$7 (\$1850 ),
+    .\port$701$8 (\$1851 ),
+    .\port$701$9 (\$1852 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
-    .a(\a$629 ),
-    .b(\b$631 ),
+    .a(a_7_4),
+    .b(w_6_5),
     .clk(clk),
-    .\port$702$0 (\$1849 ),
-    .\port$702$1 (\$1850 ),
-    .\port$702$10 (\$1859 ),
-    .\port$702$11 (\$1860 ),
-    .\port$702$12 (\$1861 ),
-    .\port$702$13 (\$1862 ),
-    .\port$702$14 (\$1863 ),
-    .\port$702$15 (\$1864 ),
-    .\port$702$2 (\$1851 ),
-    .\port$702$3 (\$1852 ),
-    .\port$702$4 (\$1853 ),
-    .\port$702$5 (\$1854 ),
-    .\port$702$6 (\$1855 ),
-    .\port$702$7 (\$1856 ),
-    .\port$702$8 (\$1857 ),
-    .\port$702$9 (\$1858 ),
+    .\port$702$0 (\$1859 ),
+    .\port$702$1 (\$1860 ),
+    .\port$702$10 (\$1869 ),
+    .\port$702$11 (\$1870 ),
+    .\port$702$12 (\$1871 ),
+    .\port$702$13 (\$1872 ),
+    .\port$702$14 (\$1873 ),
+    .\port$702$15 (\$1874 ),
+    .\port$702$2 (\$1861 ),
+    .\port$702$3 (\$1862 ),
+    .\port$702$4 (\$1863 ),
+    .\port$702$5 (\$1864 ),
+    .\port$702$6 (\$1865 ),
+    .\port$702$7 (\$1866 ),
+    .\port$702$8 (\$1867 ),
+    .\port$702$9 (\$1868 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
-    .a(\a$639 ),
-    .b(\b$641 ),
+    .a(a_7_5),
+    .b(w_6_6),
     .clk(clk),
-    .\port$703$0 (\$1865 ),
-    .\port$703$1 (\$1866 ),
-    .\port$703$10 (\$1875 ),
-    .\port$703$11 (\$1876 ),
-    .\port$703$12 (\$1877 ),
-    .\port$703$13 (\$1878 ),
-    .\port$703$14 (\$1879 ),
-    .\port$703$15 (\$1880 ),
-    .\port$703$2 (\$1867 ),
-    .\port$703$3 (\$1868 ),
-    .\port$703$4 (\$1869 ),
-    .\port$703$5 (\$1870 ),
-    .\port$703$6 (\$1871 ),
-    .\port$703$7 (\$1872 ),
-    .\port$703$8 (\$1873 ),
-    .\port$703$9 (\$1874 ),
+    .\port$703$0 (\$1875 ),
+    .\port$703$1 (\$1876 ),
+    .\port$703$10 (\$1885 ),
+    .\port$703$11 (\$1886 ),
+    .\port$703$12 (\$1887 ),
+    .\port$703$13 (\$1888 ),
+    .\port$703$14 (\$1889 ),
+    .\port$703$15 (\$1890 ),
+    .\port$703$2 (\$1877 ),
+    .\port$703$3 (\$1878 ),
+    .\port$703$4 (\$1879 ),
+    .\port$703$5 (\$1880 ),
+    .\port$703$6 (\$1881 ),
+    .\port$703$7 (\$1882 ),
+    .\port$703$8 (\$1883 ),
+    .\port$703$9 (\$1884 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
-    .a(\a$649 ),
-    .b(\b$651 ),
+    .a(a_7_6),
+    .b(w_6_7),
     .clk(clk),
-    .\port$704$0 (\$1881 ),
-    .\port$704$1 (\$1882 ),
-    .\port$704$10 (\$1891 ),
-    .\port$704$11 (\$1892 ),
-    .\port$704$12 (\$1893 ),
-    .\port$704$13 (\$1894 ),
-    .\port$704$14 (\$1895 ),
-    .\port$704$15 (\$1896 ),
-    .\port$704$2 (\$1883 ),
-    .\port$704$3 (\$1884 ),
-    .\port$704$4 (\$1885 ),
-    .\port$704$5 (\$1886 ),
-    .\port$704$6 (\$1887 ),
-    .\port$704$7 (\$1888 ),
-    .\port$704$8 (\$1889 ),
-    .\port$704$9 (\$1890 ),
+    .\port$704$0 (\$1891 ),
+    .\port$704$1 (\$1892 ),
+    .\port$704$10 (\$1901 ),
+    .\port$704$11 (\$1902 ),
+    .\port$704$12 (\$1903 ),
+    .\port$704$13 (\$1904 ),
+    .\port$704$14 (\$1905 ),
+    .\port$704$15 (\$1906 ),
+    .\port$704$2 (\$1893 ),
+    .\port$704$3 (\$1894 ),
+    .\port$704$4 (\$1895 ),
+    .\port$704$5 (\$1896 ),
+    .\port$704$6 (\$1897 ),
+    .\port$704$7 (\$1898 ),
+    .\port$704$8 (\$1899 ),
+    .\port$704$9 (\$1900 ),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$202  = i_valid;
+    if (rst) begin
+      \$202  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$203  = \$1 ;
+    if (rst) begin
+      \$203  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$220  = a_in1;
+    if (rst) begin
+      \$220  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$221  = in_last;
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$222  = a_in2;
+    if (rst) begin
+      \$222  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$223  = skew_a2_d0;
+    if (rst) begin
+      \$223  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$224  = in_last;
+    if (rst) begin
+      \$224  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$225  = skew_l2_d0;
+    if (rst) begin
+      \$225  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$226  = a_in3;
+    if (rst) begin
+      \$226  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$227  = skew_a3_d0;
+    if (rst) begin
+      \$227  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$228  = skew_a3_d1;
+    if (rst) begin
+      \$228  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$229  = in_last;
+    if (rst) begin
+      \$229  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$230  = skew_l3_d0;
+    if (rst) begin
+      \$230  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$231  = skew_l3_d1;
+    if (rst) begin
+      \$231  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$232  = a_in4;
+    if (rst) begin
+      \$232  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$233  = skew_a4_d0;
+    if (rst) begin
+      \$233  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$234  = skew_a4_d1;
+    if (rst) begin
+      \$234  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$235  = skew_a4_d2;
+    if (rst) begin
+      \$235  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$236  = in_last;
+    if (rst) begin
+      \$236  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$237  = skew_l4_d0;
+    if (rst) begin
+      \$237  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$238  = skew_l4_d1;
+    if (rst) begin
+      \$238  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$239  = skew_l4_d2;
+    if (rst) begin
+      \$239  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$240  = a_in5;
+    if (rst) begin
+      \$240  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$241  = skew_a5_d0;
+    if (rst) begin
+      \$241  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$242  = skew_a5_d1;
+    if (rst) begin
+      \$242  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$243  = skew_a5_d2;
+    if (rst) begin
+      \$243  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$244  = skew_a5_d3;
+    if (rst) begin
+      \$244  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$245  = in_last;
+    if (rst) begin
+      \$245  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$246  = skew_l5_d0;
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$247  = skew_l5_d1;
+    if (rst) begin
+      \$247  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$248  = skew_l5_d2;
+    if (rst) begin
+      \$248  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$249  = skew_l5_d3;
+    if (rst) begin
+      \$249  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$250  = a_in6;
+    if (rst) begin
+      \$250  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$251  = skew_a6_d0;
+    if (rst) begin
+      \$251  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$252  = skew_a6_d1;
+    if (rst) begin
+      \$252  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$253  = skew_a6_d2;
+    if (rst) begin
+      \$253  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$254  = skew_a6_d3;
+    if (rst) begin
+      \$254  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$255  = skew_a6_d4;
+    if (rst) begin
+      \$255  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$256  = in_last;
+    if (rst) begin
+      \$256  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$257  = skew_l6_d0;
+    if (rst) begin
+      \$257  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$258  = skew_l6_d1;
+    if (rst) begin
+      \$258  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$259  = skew_l6_d2;
+    if (rst) begin
+      \$259  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$260  = skew_l6_d3;
+    if (rst) begin
+      \$260  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$261  = skew_l6_d4;
+    if (rst) begin
+      \$261  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$262  = a_in7;
+    if (rst) begin
+      \$262  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$263  = skew_a7_d0;
+    if (rst) begin
+      \$263  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$264  = skew_a7_d1;
+    if (rst) begin
+      \$264  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$265  = skew_a7_d2;
+    if (rst) begin
+      \$265  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$266  = skew_a7_d3;
+    if (rst) begin
+      \$266  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$267  = skew_a7_d4;
+    if (rst) begin
+      \$267  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$268  = skew_a7_d5;
+    if (rst) begin
+      \$268  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$269  = in_last;
+    if (rst) begin
+      \$269  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$270  = skew_l7_d0;
+    if (rst) begin
+      \$270  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$271  = skew_l7_d1;
+    if (rst) begin
+      \$271  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$272  = skew_l7_d2;
+    if (rst) begin
+      \$272  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$273  = skew_l7_d3;
+    if (rst) begin
+      \$273  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$274  = skew_l7_d4;
+    if (rst) begin
+      \$274  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$275  = skew_l7_d5;
+    if (rst) begin
+      \$275  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$304  = a_in0;
+    if (rst) begin
+      \$304  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$305  = in_last;
+    if (rst) begin
+      \$305  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$307  = { \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883  };
+    if (rst) begin
+      \$307  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$308  = in_last;
+    if (rst) begin
+      \$308  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$309  = lr_0_0_d0;
+    if (rst) begin
+      \$309  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$310  = lr_0_0_d1;
+    if (rst) begin
+      \$310  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$311  = \$2 ;
+    if (rst) begin
+      \$311  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$312  = out_0_0;
+    if (cap_0_0) begin
+      \$312  = \$133 [25:0];
+    end else if (\$3 ) begin
+      \$312  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$313  = a_0_0;
+    if (rst) begin
+      \$313  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$314  = l_0_0;
+    if (rst) begin
+      \$314  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$316  = { \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899  };
+    if (rst) begin
+      \$316  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$317  = l_0_0;
+    if (rst) begin
+      \$317  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$318  = lr_0_1_d0;
+    if (rst) begin
+      \$318  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$319  = lr_0_1_d1;
+    if (rst) begin
+      \$319  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$320  = \$4 ;
+    if (rst) begin
+      \$320  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$321  = out_0_1;
+    if (cap_0_1) begin
+      \$321  = \$134 [25:0];
+    end else if (\$5 ) begin
+      \$321  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$322  = a_0_1;
+    if (rst) begin
+      \$322  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$323  = l_0_1;
+    if (rst) begin
+      \$323  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$325  = { \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915  };
+    if (rst) begin
+      \$325  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$326  = l_0_1;
+    if (rst) begin
+      \$326  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$327  = lr_0_2_d0;
+    if (rst) begin
+      \$327  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$328  = lr_0_2_d1;
+    if (rst) begin
+      \$328  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$329  = \$6 ;
+    if (rst) begin
+      \$329  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$330  = out_0_2;
+    if (cap_0_2) begin
+      \$330  = \$135 [25:0];
+    end else if (\$7 ) begin
+      \$330  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$331  = a_0_2;
+    if (rst) begin
+      \$331  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$332  = l_0_2;
+    if (rst) begin
+      \$332  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$334  = { \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931  };
+    if (rst) begin
+      \$334  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$335  = l_0_2;
+    if (rst) begin
+      \$335  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$336  = lr_0_3_d0;
+    if (rst) begin
+      \$336  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$337  = lr_0_3_d1;
+    if (rst) begin
+      \$337  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$338  = \$8 ;
+    if (rst) begin
+      \$338  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$339  = out_0_3;
+    if (cap_0_3) begin
+      \$339  = \$136 [25:0];
+    end else if (\$9 ) begin
+      \$339  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$340  = a_0_3;
+    if (rst) begin
+      \$340  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$341  = l_0_3;
+    if (rst) begin
+      \$341  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$343  = { \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947  };
+    if (rst) begin
+      \$343  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$344  = l_0_3;
+    if (rst) begin
+      \$344  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$345  = lr_0_4_d0;
+    if (rst) begin
+      \$345  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$346  = lr_0_4_d1;
+    if (rst) begin
+      \$346  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$347  = \$10 ;
+    if (rst) begin
+      \$347  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$348  = out_0_4;
+    if (cap_0_4) begin
+      \$348  = \$137 [25:0];
+    end else if (\$11 ) begin
+      \$348  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$349  = a_0_4;
+    if (rst) begin
+      \$349  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$350  = l_0_4;
+    if (rst) begin
+      \$350  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$352  = { \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963  };
+    if (rst) begin
+      \$352  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$353  = l_0_4;
+    if (rst) begin
+      \$353  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$354  = lr_0_5_d0;
+    if (rst) begin
+      \$354  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$355  = lr_0_5_d1;
+    if (rst) begin
+      \$355  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$356  = \$12 ;
+    if (rst) begin
+      \$356  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$357  = out_0_5;
+    if (cap_0_5) begin
+      \$357  = \$138 [25:0];
+    end else if (\$13 ) begin
+      \$357  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$358  = a_0_5;
+    if (rst) begin
+      \$358  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$359  = l_0_5;
+    if (rst) begin
+      \$359  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$361  = { \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979  };
+    if (rst) begin
+      \$361  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$362  = l_0_5;
+    if (rst) begin
+      \$362  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$363  = lr_0_6_d0;
+    if (rst) begin
+      \$363  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$364  = lr_0_6_d1;
+    if (rst) begin
+      \$364  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$365  = \$14 ;
+    if (rst) begin
+      \$365  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$366  = out_0_6;
+    if (cap_0_6) begin
+      \$366  = \$139 [25:0];
+    end else if (\$15 ) begin
+      \$366  = out_1_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$367  = a_0_6;
+    if (rst) begin
+      \$367  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$368  = l_0_6;
+    if (rst) begin
+      \$368  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$370  = { \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995  };
+    if (rst) begin
+      \$370  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$371  = l_0_6;
+    if (rst) begin
+      \$371  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$372  = lr_0_7_d0;
+    if (rst) begin
+      \$372  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$373  = lr_0_7_d1;
+    if (rst) begin
+      \$373  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$374  = \$16 ;
+    if (rst) begin
+      \$374  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$375  = out_0_7;
+    if (cap_0_7) begin
+      \$375  = \$140 [25:0];
+    end else if (\$17 ) begin
+      \$375  = out_1_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$376  = skew_a1_d0;
+    if (rst) begin
+      \$376  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$377  = skew_l1_d0;
+    if (rst) begin
+      \$377  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$379  = { \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011  };
+    if (rst) begin
+      \$379  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$380  = skew_l1_d0;
+    if (rst) begin
+      \$380  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$381  = lr_1_0_d0;
+    if (rst) begin
+      \$381  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$382  = lr_1_0_d1;
+    if (rst) begin
+      \$382  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$383  = \$18 ;
+    if (rst) begin
+      \$383  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$384  = out_1_0;
+    if (cap_1_0) begin
+      \$384  = \$141 [25:0];
+    end else if (\$19 ) begin
+      \$384  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$385  = a_1_0;
+    if (rst) begin
+      \$385  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$386  = l_1_0;
+    if (rst) begin
+      \$386  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$388  = { \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027  };
+    if (rst) begin
+      \$388  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$389  = l_1_0;
+    if (rst) begin
+      \$389  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$390  = lr_1_1_d0;
+    if (rst) begin
+      \$390  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$391  = lr_1_1_d1;
+    if (rst) begin
+      \$391  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$392  = \$20 ;
+    if (rst) begin
+      \$392  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$393  = out_1_1;
+    if (cap_1_1) begin
+      \$393  = \$142 [25:0];
+    end else if (\$21 ) begin
+      \$393  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$394  = a_1_1;
+    if (rst) begin
+      \$394  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$395  = l_1_1;
+    if (rst) begin
+      \$395  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$397  = { \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043  };
+    if (rst) begin
+      \$397  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$398  = l_1_1;
+    if (rst) begin
+      \$398  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$399  = lr_1_2_d0;
+    if (rst) begin
+      \$399  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$400  = lr_1_2_d1;
+    if (rst) begin
+      \$400  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$401  = \$22 ;
+    if (rst) begin
+      \$401  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$402  = out_1_2;
+    if (cap_1_2) begin
+      \$402  = \$143 [25:0];
+    end else if (\$23 ) begin
+      \$402  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$403  = a_1_2;
+    if (rst) begin
+      \$403  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$404  = l_1_2;
+    if (rst) begin
+      \$404  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$406  = { \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059  };
+    if (rst) begin
+      \$406  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$407  = l_1_2;
+    if (rst) begin
+      \$407  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$408  = lr_1_3_d0;
+    if (rst) begin
+      \$408  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$409  = lr_1_3_d1;
+    if (rst) begin
+      \$409  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$410  = \$24 ;
+    if (rst) begin
+      \$410  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$411  = out_1_3;
+    if (cap_1_3) begin
+      \$411  = \$144 [25:0];
+    end else if (\$25 ) begin
+      \$411  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$412  = a_1_3;
+    if (rst) begin
+      \$412  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$413  = l_1_3;
+    if (rst) begin
+      \$413  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$415  = { \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075  };
+    if (rst) begin
+      \$415  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$416  = l_1_3;
+    if (rst) begin
+      \$416  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$417  = lr_1_4_d0;
+    if (rst) begin
+      \$417  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$418  = lr_1_4_d1;
+    if (rst) begin
+      \$418  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$419  = \$26 ;
+    if (rst) begin
+      \$419  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$420  = out_1_4;
+    if (cap_1_4) begin
+      \$420  = \$145 [25:0];
+    end else if (\$27 ) begin
+      \$420  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$421  = a_1_4;
+    if (rst) begin
+      \$421  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$422  = l_1_4;
+    if (rst) begin
+      \$422  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$424  = { \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091  };
+    if (rst) begin
+      \$424  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$425  = l_1_4;
+    if (rst) begin
+      \$425  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$426  = lr_1_5_d0;
+    if (rst) begin
+      \$426  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$427  = lr_1_5_d1;
+    if (rst) begin
+      \$427  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$428  = \$28 ;
+    if (rst) begin
+      \$428  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$429  = out_1_5;
+    if (cap_1_5) begin
+      \$429  = \$146 [25:0];
+    end else if (\$29 ) begin
+      \$429  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$430  = a_1_5;
+    if (rst) begin
+      \$430  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$431  = l_1_5;
+    if (rst) begin
+      \$431  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$433  = { \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107  };
+    if (rst) begin
+      \$433  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$434  = l_1_5;
+    if (rst) begin
+      \$434  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$435  = lr_1_6_d0;
+    if (rst) begin
+      \$435  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$436  = lr_1_6_d1;
+    if (rst) begin
+      \$436  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$437  = \$30 ;
+    if (rst) begin
+      \$437  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$438  = out_1_6;
+    if (cap_1_6) begin
+      \$438  = \$147 [25:0];
+    end else if (\$31 ) begin
+      \$438  = out_2_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$439  = a_1_6;
+    if (rst) begin
+      \$439  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$440  = l_1_6;
+    if (rst) begin
+      \$440  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$442  = { \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123  };
+    if (rst) begin
+      \$442  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$443  = l_1_6;
+    if (rst) begin
+      \$443  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$444  = lr_1_7_d0;
+    if (rst) begin
+      \$444  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$445  = lr_1_7_d1;
+    if (rst) begin
+      \$445  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$446  = \$32 ;
+    if (rst) begin
+      \$446  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$447  = out_1_7;
+    if (cap_1_7) begin
+      \$447  = \$148 [25:0];
+    end else if (\$33 ) begin
+      \$447  = out_2_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$448  = skew_a2_d1;
+    if (rst) begin
+      \$448  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$449  = skew_l2_d1;
+    if (rst) begin
+      \$449  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$451  = { \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139  };
+    if (rst) begin
+      \$451  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$452  = skew_l2_d1;
+    if (rst) begin
+      \$452  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$453  = lr_2_0_d0;
+    if (rst) begin
+      \$453  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$454  = lr_2_0_d1;
+    if (rst) begin
+      \$454  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$455  = \$34 ;
+    if (rst) begin
+      \$455  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$456  = out_2_0;
+    if (cap_2_0) begin
+      \$456  = \$149 [25:0];
+    end else if (\$35 ) begin
+      \$456  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$457  = a_2_0;
+    if (rst) begin
+      \$457  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$458  = l_2_0;
+    if (rst) begin
+      \$458  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$460  = { \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155  };
+    if (rst) begin
+      \$460  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$461  = l_2_0;
+    if (rst) begin
+      \$461  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$462  = lr_2_1_d0;
+    if (rst) begin
+      \$462  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$463  = lr_2_1_d1;
+    if (rst) begin
+      \$463  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$464  = \$36 ;
+    if (rst) begin
+      \$464  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$465  = out_2_1;
+    if (cap_2_1) begin
+      \$465  = \$150 [25:0];
+    end else if (\$37 ) begin
+      \$465  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$466  = a_2_1;
+    if (rst) begin
+      \$466  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$467  = l_2_1;
+    if (rst) begin
+      \$467  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$469  = { \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171  };
+    if (rst) begin
+      \$469  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$470  = l_2_1;
+    if (rst) begin
+      \$470  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$471  = lr_2_2_d0;
+    if (rst) begin
+      \$471  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$472  = lr_2_2_d1;
+    if (rst) begin
+      \$472  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$473  = \$38 ;
+    if (rst) begin
+      \$473  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$474  = out_2_2;
+    if (cap_2_2) begin
+      \$474  = \$151 [25:0];
+    end else if (\$39 ) begin
+      \$474  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$475  = a_2_2;
+    if (rst) begin
+      \$475  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$476  = l_2_2;
+    if (rst) begin
+      \$476  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$478  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187  };
+    if (rst) begin
+      \$478  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$479  = l_2_2;
+    if (rst) begin
+      \$479  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$480  = lr_2_3_d0;
+    if (rst) begin
+      \$480  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$481  = lr_2_3_d1;
+    if (rst) begin
+      \$481  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$482  = \$40 ;
+    if (rst) begin
+      \$482  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$483  = out_2_3;
+    if (cap_2_3) begin
+      \$483  = \$152 [25:0];
+    end else if (\$41 ) begin
+      \$483  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$484  = a_2_3;
+    if (rst) begin
+      \$484  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$485  = l_2_3;
+    if (rst) begin
+      \$485  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$487  = { \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
+    if (rst) begin
+      \$487  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$488  = l_2_3;
+    if (rst) begin
+      \$488  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$489  = lr_2_4_d0;
+    if (rst) begin
+      \$489  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$490  = lr_2_4_d1;
+    if (rst) begin
+      \$490  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$491  = \$42 ;
+    if (rst) begin
+      \$491  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$492  = out_2_4;
+    if (cap_2_4) begin
+      \$492  = \$153 [25:0];
+    end else if (\$43 ) begin
+      \$492  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$493  = a_2_4;
+    if (rst) begin
+      \$493  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$494  = l_2_4;
+    if (rst) begin
+      \$494  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$496  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219  };
+    if (rst) begin
+      \$496  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$497  = l_2_4;
+    if (rst) begin
+      \$497  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$498  = lr_2_5_d0;
+    if (rst) begin
+      \$498  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$499  = lr_2_5_d1;
+    if (rst) begin
+      \$499  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$500  = \$44 ;
+    if (rst) begin
+      \$500  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$501  = out_2_5;
+    if (cap_2_5) begin
+      \$501  = \$154 [25:0];
+    end else if (\$45 ) begin
+      \$501  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$502  = a_2_5;
+    if (rst) begin
+      \$502  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$503  = l_2_5;
+    if (rst) begin
+      \$503  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$505  = { \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
+    if (rst) begin
+      \$505  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$506  = l_2_5;
+    if (rst) begin
+      \$506  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$507  = lr_2_6_d0;
+    if (rst) begin
+      \$507  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$508  = lr_2_6_d1;
+    if (rst) begin
+      \$508  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$509  = \$46 ;
+    if (rst) begin
+      \$509  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$510  = out_2_6;
+    if (cap_2_6) begin
+      \$510  = \$155 [25:0];
+    end else if (\$47 ) begin
+      \$510  = out_3_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$511  = a_2_6;
+    if (rst) begin
+      \$511  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$512  = l_2_6;
+    if (rst) begin
+      \$512  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$514  = { \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251  };
+    if (rst) begin
+      \$514  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$515  = l_2_6;
+    if (rst) begin
+      \$515  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$516  = lr_2_7_d0;
+    if (rst) begin
+      \$516  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$517  = lr_2_7_d1;
+    if (rst) begin
+      \$517  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$518  = \$48 ;
+    if (rst) begin
+      \$518  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$519  = out_2_7;
+    if (cap_2_7) begin
+      \$519  = \$156 [25:0];
+    end else if (\$49 ) begin
+      \$519  = out_3_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$520  = skew_a3_d2;
+    if (rst) begin
+      \$520  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$521  = skew_l3_d2;
+    if (rst) begin
+      \$521  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$523  = { \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267  };
+    if (rst) begin
+      \$523  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$524  = skew_l3_d2;
+    if (rst) begin
+      \$524  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$525  = lr_3_0_d0;
+    if (rst) begin
+      \$525  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$526  = lr_3_0_d1;
+    if (rst) begin
+      \$526  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$527  = \$50 ;
+    if (rst) begin
+      \$527  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$528  = out_3_0;
+    if (cap_3_0) begin
+      \$528  = \$157 [25:0];
+    end else if (\$51 ) begin
+      \$528  = out_4_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$529  = a_3_0;
+    if (rst) begin
+      \$529  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$530  = l_3_0;
+    if (rst) begin
+      \$530  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$532  = { \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283  };
+    if (rst) begin
+      \$532  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$533  = l_3_0;
+    if (rst) begin
+      \$533  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$534  = lr_3_1_d0;
+    if (rst) begin
+      \$534  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$535  = lr_3_1_d1;
+    if (rst) begin
+      \$535  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$536  = \$52 ;
+    if (rst) begin
+      \$536  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$537  = out_3_1;
+    if (cap_3_1) begin
+      \$537  = \$158 [25:0];
+    end else if (\$53 ) begin
+      \$537  = out_4_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$538  = a_3_1;
+    if (rst) begin
+      \$538  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$539  = l_3_1;
+    if (rst) begin
+      \$539  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$541  = { \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299  };
+    if (rst) begin
+      \$541  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$542  = l_3_1;
+    if (rst) begin
+      \$542  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$543  = lr_3_2_d0;
+    if (rst) begin
+      \$543  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$544  = lr_3_2_d1;
+    if (rst) begin
+      \$544  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$545  = \$54 ;
+    if (rst) begin
+      \$545  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$546  = out_3_2;
+    if (cap_3_2) begin
+      \$546  = \$159 [25:0];
+    end else if (\$55 ) begin
+      \$546  = out_4_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$547  = a_3_2;
+    if (rst) begin
+      \$547  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$548  = l_3_2;
+    if (rst) begin
+      \$548  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$550  = { \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315  };
+    if (rst) begin
+      \$550  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$551  = l_3_2;
+    if (rst) begin
+      \$551  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$552  = lr_3_3_d0;
+    if (rst) begin
+      \$552  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$553  = lr_3_3_d1;
+    if (rst) begin
+      \$553  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$554  = \$56 ;
+    if (rst) begin
+      \$554  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$555  = out_3_3;
+    if (cap_3_3) begin
+      \$555  = \$160 [25:0];
+    end else if (\$57 ) begin
+      \$555  = out_4_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$556  = a_3_3;
+    if (rst) begin
+      \$556  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$557  = l_3_3;
+    if (rst) begin
+      \$557  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$559  = { \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331  };
+    if (rst) begin
+      \$559  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$560  = l_3_3;
+    if (rst) begin
+      \$560  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$561  = lr_3_4_d0;
+    if (rst) begin
+      \$561  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$562  = lr_3_4_d1;
+    if (rst) begin
+      \$562  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$563  = \$58 ;
+    if (rst) begin
+      \$563  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$564  = out_3_4;
+    if (cap_3_4) begin
+      \$564  = \$161 [25:0];
+    end else if (\$59 ) begin
+      \$564  = out_4_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$565  = a_3_4;
+    if (rst) begin
+      \$565  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$566  = l_3_4;
+    if (rst) begin
+      \$566  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$568  = { \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347  };
+    if (rst) begin
+      \$568  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$569  = l_3_4;
+    if (rst) begin
+      \$569  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$570  = lr_3_5_d0;
+    if (rst) begin
+      \$570  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$571  = lr_3_5_d1;
+    if (rst) begin
+      \$571  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$572  = \$60 ;
+    if (rst) begin
+      \$572  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$573  = out_3_5;
+    if (cap_3_5) begin
+      \$573  = \$162 [25:0];
+    end else if (\$61 ) begin
+      \$573  = out_4_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$574  = a_3_5;
+    if (rst) begin
+      \$574  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$575  = l_3_5;
+    if (rst) begin
+      \$575  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$577  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363  };
+    if (rst) begin
+      \$577  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$578  = l_3_5;
+    if (rst) begin
+      \$578  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$579  = lr_3_6_d0;
+    if (rst) begin
+      \$579  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$580  = lr_3_6_d1;
+    if (rst) begin
+      \$580  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$581  = \$62 ;
+    if (rst) begin
+      \$581  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$582  = out_3_6;
+    if (cap_3_6) begin
+      \$582  = \$163 [25:0];
+    end else if (\$63 ) begin
+      \$582  = out_4_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$583  = a_3_6;
+    if (rst) begin
+      \$583  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$584  = l_3_6;
+    if (rst) begin
+      \$584  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$586  = { \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
+    if (rst) begin
+      \$586  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$587  = l_3_6;
+    if (rst) begin
+      \$587  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$588  = lr_3_7_d0;
+    if (rst) begin
+      \$588  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$589  = lr_3_7_d1;
+    if (rst) begin
+      \$589  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$590  = \$64 ;
+    if (rst) begin
+      \$590  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$591  = out_3_7;
+    if (cap_3_7) begin
+      \$591  = \$164 [25:0];
+    end else if (\$65 ) begin
+      \$591  = out_4_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$592  = skew_a4_d3;
+    if (rst) begin
+      \$592  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$593  = skew_l4_d3;
+    if (rst) begin
+      \$593  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$595  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395  };
+    if (rst) begin
+      \$595  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$596  = skew_l4_d3;
+    if (rst) begin
+      \$596  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$597  = lr_4_0_d0;
+    if (rst) begin
+      \$597  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$598  = lr_4_0_d1;
+    if (rst) begin
+      \$598  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$599  = \$66 ;
+    if (rst) begin
+      \$599  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$600  = out_4_0;
+    if (cap_4_0) begin
+      \$600  = \$165 [25:0];
+    end else if (\$67 ) begin
+      \$600  = out_5_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$601  = a_4_0;
+    if (rst) begin
+      \$601  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$602  = l_4_0;
+    if (rst) begin
+      \$602  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$604  = { \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
+    if (rst) begin
+      \$604  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$605  = l_4_0;
+    if (rst) begin
+      \$605  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$606  = lr_4_1_d0;
+    if (rst) begin
+      \$606  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$607  = lr_4_1_d1;
+    if (rst) begin
+      \$607  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$608  = \$68 ;
+    if (rst) begin
+      \$608  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$609  = out_4_1;
+    if (cap_4_1) begin
+      \$609  = \$166 [25:0];
+    end else if (\$69 ) begin
+      \$609  = out_5_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$610  = a_4_1;
+    if (rst) begin
+      \$610  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$611  = l_4_1;
+    if (rst) begin
+      \$611  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$613  = { \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427  };
+    if (rst) begin
+      \$613  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$614  = l_4_1;
+    if (rst) begin
+      \$614  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$615  = lr_4_2_d0;
+    if (rst) begin
+      \$615  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$616  = lr_4_2_d1;
+    if (rst) begin
+      \$616  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$617  = \$70 ;
+    if (rst) begin
+      \$617  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$618  = out_4_2;
+    if (cap_4_2) begin
+      \$618  = \$167 [25:0];
+    end else if (\$71 ) begin
+      \$618  = out_5_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$619  = a_4_2;
+    if (rst) begin
+      \$619  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$620  = l_4_2;
+    if (rst) begin
+      \$620  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$622  = { \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443  };
+    if (rst) begin
+      \$622  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$623  = l_4_2;
+    if (rst) begin
+      \$623  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$624  = lr_4_3_d0;
+    if (rst) begin
+      \$624  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$625  = lr_4_3_d1;
+    if (rst) begin
+      \$625  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$626  = \$72 ;
+    if (rst) begin
+      \$626  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$627  = out_4_3;
+    if (cap_4_3) begin
+      \$627  = \$168 [25:0];
+    end else if (\$73 ) begin
+      \$627  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$628  = a_4_3;
+    if (rst) begin
+      \$628  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$629  = l_4_3;
+    if (rst) begin
+      \$629  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$631  = { \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459  };
+    if (rst) begin
+      \$631  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$632  = l_4_3;
+    if (rst) begin
+      \$632  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$633  = lr_4_4_d0;
+    if (rst) begin
+      \$633  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$634  = lr_4_4_d1;
+    if (rst) begin
+      \$634  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$635  = \$74 ;
+    if (rst) begin
+      \$635  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$636  = out_4_4;
+    if (cap_4_4) begin
+      \$636  = \$169 [25:0];
+    end else if (\$75 ) begin
+      \$636  = out_5_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$637  = a_4_4;
+    if (rst) begin
+      \$637  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$638  = l_4_4;
+    if (rst) begin
+      \$638  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$640  = { \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475  };
+    if (rst) begin
+      \$640  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$641  = l_4_4;
+    if (rst) begin
+      \$641  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$642  = lr_4_5_d0;
+    if (rst) begin
+      \$642  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$643  = lr_4_5_d1;
+    if (rst) begin
+      \$643  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$644  = \$76 ;
+    if (rst) begin
+      \$644  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$645  = out_4_5;
+    if (cap_4_5) begin
+      \$645  = \$170 [25:0];
+    end else if (\$77 ) begin
+      \$645  = out_5_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$646  = a_4_5;
+    if (rst) begin
+      \$646  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$647  = l_4_5;
+    if (rst) begin
+      \$647  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$649  = { \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491  };
+    if (rst) begin
+      \$649  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$650  = l_4_5;
+    if (rst) begin
+      \$650  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$651  = lr_4_6_d0;
+    if (rst) begin
+      \$651  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$652  = lr_4_6_d1;
+    if (rst) begin
+      \$652  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$653  = \$78 ;
+    if (rst) begin
+      \$653  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$654  = out_4_6;
+    if (cap_4_6) begin
+      \$654  = \$171 [25:0];
+    end else if (\$79 ) begin
+      \$654  = out_5_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$655  = a_4_6;
+    if (rst) begin
+      \$655  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$656  = l_4_6;
+    if (rst) begin
+      \$656  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$658  = { \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507  };
+    if (rst) begin
+      \$658  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$659  = l_4_6;
+    if (rst) begin
+      \$659  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$660  = lr_4_7_d0;
+    if (rst) begin
+      \$660  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$661  = lr_4_7_d1;
+    if (rst) begin
+      \$661  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$662  = \$80 ;
+    if (rst) begin
+      \$662  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$663  = out_4_7;
+    if (cap_4_7) begin
+      \$663  = \$172 [25:0];
+    end else if (\$81 ) begin
+      \$663  = out_5_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$664  = skew_a5_d4;
+    if (rst) begin
+      \$664  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$665  = skew_l5_d4;
+    if (rst) begin
+      \$665  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$667  = { \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523  };
+    if (rst) begin
+      \$667  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$668  = skew_l5_d4;
+    if (rst) begin
+      \$668  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$669  = lr_5_0_d0;
+    if (rst) begin
+      \$669  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$670  = lr_5_0_d1;
+    if (rst) begin
+      \$670  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$671  = \$82 ;
+    if (rst) begin
+      \$671  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$672  = out_5_0;
+    if (cap_5_0) begin
+      \$672  = \$173 [25:0];
+    end else if (\$83 ) begin
+      \$672  = out_6_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$673  = a_5_0;
+    if (rst) begin
+      \$673  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$674  = l_5_0;
+    if (rst) begin
+      \$674  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$676  = { \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539  };
+    if (rst) begin
+      \$676  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$677  = l_5_0;
+    if (rst) begin
+      \$677  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$678  = lr_5_1_d0;
+    if (rst) begin
+      \$678  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$679  = lr_5_1_d1;
+    if (rst) begin
+      \$679  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$680  = \$84 ;
+    if (rst) begin
+      \$680  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$681  = out_5_1;
+    if (cap_5_1) begin
+      \$681  = \$174 [25:0];
+    end else if (\$85 ) begin
+      \$681  = out_6_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$682  = a_5_1;
+    if (rst) begin
+      \$682  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$683  = l_5_1;
+    if (rst) begin
+      \$683  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$685  = { \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555  };
+    if (rst) begin
+      \$685  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$686  = l_5_1;
+    if (rst) begin
+      \$686  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$687  = lr_5_2_d0;
+    if (rst) begin
+      \$687  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$688  = lr_5_2_d1;
+    if (rst) begin
+      \$688  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$689  = \$86 ;
+    if (rst) begin
+      \$689  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$690  = out_5_2;
+    if (cap_5_2) begin
+      \$690  = \$175 [25:0];
+    end else if (\$87 ) begin
+      \$690  = out_6_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$691  = a_5_2;
+    if (rst) begin
+      \$691  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$692  = l_5_2;
+    if (rst) begin
+      \$692  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$694  = { \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571  };
+    if (rst) begin
+      \$694  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$695  = l_5_2;
+    if (rst) begin
+      \$695  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$696  = lr_5_3_d0;
+    if (rst) begin
+      \$696  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$697  = lr_5_3_d1;
+    if (rst) begin
+      \$697  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$698  = \$88 ;
+    if (rst) begin
+      \$698  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$699  = out_5_3;
+    if (cap_5_3) begin
+      \$699  = \$176 [25:0];
+    end else if (\$89 ) begin
+      \$699  = out_6_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$700  = a_5_3;
+    if (rst) begin
+      \$700  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$701  = l_5_3;
+    if (rst) begin
+      \$701  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$703  = { \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587  };
+    if (rst) begin
+      \$703  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$704  = l_5_3;
+    if (rst) begin
+      \$704  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$705  = lr_5_4_d0;
+    if (rst) begin
+      \$705  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$706  = lr_5_4_d1;
+    if (rst) begin
+      \$706  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$707  = \$90 ;
+    if (rst) begin
+      \$707  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$708  = out_5_4;
+    if (cap_5_4) begin
+      \$708  = \$177 [25:0];
+    end else if (\$91 ) begin
+      \$708  = out_6_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$709  = a_5_4;
+    if (rst) begin
+      \$709  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$710  = l_5_4;
+    if (rst) begin
+      \$710  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$712  = { \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603  };
+    if (rst) begin
+      \$712  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$713  = l_5_4;
+    if (rst) begin
+      \$713  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$714  = lr_5_5_d0;
+    if (rst) begin
+      \$714  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$715  = lr_5_5_d1;
+    if (rst) begin
+      \$715  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$716  = \$92 ;
+    if (rst) begin
+      \$716  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$717  = out_5_5;
+    if (cap_5_5) begin
+      \$717  = \$178 [25:0];
+    end else if (\$93 ) begin
+      \$717  = out_6_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$718  = a_5_5;
+    if (rst) begin
+      \$718  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$719  = l_5_5;
+    if (rst) begin
+      \$719  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$721  = { \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619  };
+    if (rst) begin
+      \$721  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$722  = l_5_5;
+    if (rst) begin
+      \$722  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$723  = lr_5_6_d0;
+    if (rst) begin
+      \$723  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$724  = lr_5_6_d1;
+    if (rst) begin
+      \$724  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$725  = \$94 ;
+    if (rst) begin
+      \$725  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$726  = out_5_6;
+    if (cap_5_6) begin
+      \$726  = \$179 [25:0];
+    end else if (\$95 ) begin
+      \$726  = out_6_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$727  = a_5_6;
+    if (rst) begin
+      \$727  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$728  = l_5_6;
+    if (rst) begin
+      \$728  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$730  = { \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635  };
+    if (rst) begin
+      \$730  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$731  = l_5_6;
+    if (rst) begin
+      \$731  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$732  = lr_5_7_d0;
+    if (rst) begin
+      \$732  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$733  = lr_5_7_d1;
+    if (rst) begin
+      \$733  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$734  = \$96 ;
+    if (rst) begin
+      \$734  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$735  = out_5_7;
+    if (cap_5_7) begin
+      \$735  = \$180 [25:0];
+    end else if (\$97 ) begin
+      \$735  = out_6_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$736  = skew_a6_d5;
+    if (rst) begin
+      \$736  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$737  = skew_l6_d5;
+    if (rst) begin
+      \$737  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$739  = { \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651  };
+    if (rst) begin
+      \$739  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$740  = skew_l6_d5;
+    if (rst) begin
+      \$740  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$741  = lr_6_0_d0;
+    if (rst) begin
+      \$741  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$742  = lr_6_0_d1;
+    if (rst) begin
+      \$742  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$743  = \$98 ;
+    if (rst) begin
+      \$743  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$744  = out_6_0;
+    if (cap_6_0) begin
+      \$744  = \$181 [25:0];
+    end else if (\$99 ) begin
+      \$744  = out_7_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$745  = a_6_0;
+    if (rst) begin
+      \$745  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$746  = l_6_0;
+    if (rst) begin
+      \$746  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$748  = { \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667  };
+    if (rst) begin
+      \$748  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$749  = l_6_0;
+    if (rst) begin
+      \$749  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$750  = lr_6_1_d0;
+    if (rst) begin
+      \$750  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$751  = lr_6_1_d1;
+    if (rst) begin
+      \$751  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$752  = \$100 ;
+    if (rst) begin
+      \$752  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$753  = out_6_1;
+    if (cap_6_1) begin
+      \$753  = \$182 [25:0];
+    end else if (\$101 ) begin
+      \$753  = out_7_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$754  = a_6_1;
+    if (rst) begin
+      \$754  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$755  = l_6_1;
+    if (rst) begin
+      \$755  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$757  = { \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683  };
+    if (rst) begin
+      \$757  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$758  = l_6_1;
+    if (rst) begin
+      \$758  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$759  = lr_6_2_d0;
+    if (rst) begin
+      \$759  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$760  = lr_6_2_d1;
+    if (rst) begin
+      \$760  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$761  = \$102 ;
+    if (rst) begin
+      \$761  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$762  = out_6_2;
+    if (cap_6_2) begin
+      \$762  = \$183 [25:0];
+    end else if (\$103 ) begin
+      \$762  = out_7_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$763  = a_6_2;
+    if (rst) begin
+      \$763  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$764  = l_6_2;
+    if (rst) begin
+      \$764  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$766  = { \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699  };
+    if (rst) begin
+      \$766  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$767  = l_6_2;
+    if (rst) begin
+      \$767  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$768  = lr_6_3_d0;
+    if (rst) begin
+      \$768  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$769  = lr_6_3_d1;
+    if (rst) begin
+      \$769  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$770  = \$104 ;
+    if (rst) begin
+      \$770  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$771  = out_6_3;
+    if (cap_6_3) begin
+      \$771  = \$184 [25:0];
+    end else if (\$105 ) begin
+      \$771  = out_7_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$772  = a_6_3;
+    if (rst) begin
+      \$772  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$773  = l_6_3;
+    if (rst) begin
+      \$773  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$775  = { \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715  };
+    if (rst) begin
+      \$775  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$776  = l_6_3;
+    if (rst) begin
+      \$776  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$777  = lr_6_4_d0;
+    if (rst) begin
+      \$777  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$778  = lr_6_4_d1;
+    if (rst) begin
+      \$778  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$779  = \$106 ;
+    if (rst) begin
+      \$779  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$780  = out_6_4;
+    if (cap_6_4) begin
+      \$780  = \$185 [25:0];
+    end else if (\$107 ) begin
+      \$780  = out_7_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$781  = a_6_4;
+    if (rst) begin
+      \$781  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$782  = l_6_4;
+    if (rst) begin
+      \$782  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$784  = { \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731  };
+    if (rst) begin
+      \$784  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$785  = l_6_4;
+    if (rst) begin
+      \$785  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$786  = lr_6_5_d0;
+    if (rst) begin
+      \$786  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$787  = lr_6_5_d1;
+    if (rst) begin
+      \$787  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$788  = \$108 ;
+    if (rst) begin
+      \$788  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$789  = out_6_5;
+    if (cap_6_5) begin
+      \$789  = \$186 [25:0];
+    end else if (\$109 ) begin
+      \$789  = out_7_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$790  = a_6_5;
+    if (rst) begin
+      \$790  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$791  = l_6_5;
+    if (rst) begin
+      \$791  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$793  = { \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747  };
+    if (rst) begin
+      \$793  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$794  = l_6_5;
+    if (rst) begin
+      \$794  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$795  = lr_6_6_d0;
+    if (rst) begin
+      \$795  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$796  = lr_6_6_d1;
+    if (rst) begin
+      \$796  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$797  = \$110 ;
+    if (rst) begin
+      \$797  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$798  = out_6_6;
+    if (cap_6_6) begin
+      \$798  = \$187 [25:0];
+    end else if (\$111 ) begin
+      \$798  = out_7_6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$799  = a_6_6;
+    if (rst) begin
+      \$799  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$800  = l_6_6;
+    if (rst) begin
+      \$800  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$802  = { \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763  };
+    if (rst) begin
+      \$802  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$803  = l_6_6;
+    if (rst) begin
+      \$803  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$804  = lr_6_7_d0;
+    if (rst) begin
+      \$804  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$805  = lr_6_7_d1;
+    if (rst) begin
+      \$805  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$806  = \$112 ;
+    if (rst) begin
+      \$806  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$807  = out_6_7;
+    if (cap_6_7) begin
+      \$807  = \$188 [25:0];
+    end else if (\$113 ) begin
+      \$807  = out_7_7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$808  = skew_a7_d6;
+    if (rst) begin
+      \$808  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$809  = skew_l7_d6;
+    if (rst) begin
+      \$809  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$811  = { \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779  };
+    if (rst) begin
+      \$811  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$812  = skew_l7_d6;
+    if (rst) begin
+      \$812  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$813  = lr_7_0_d0;
+    if (rst) begin
+      \$813  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$814  = lr_7_0_d1;
+    if (rst) begin
+      \$814  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$815  = \$114 ;
+    if (rst) begin
+      \$815  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$816  = out_7_0;
+    if (cap_7_0) begin
+      \$816  = \$189 [25:0];
+    end else if (\$115 ) begin
+      \$816  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$817  = a_7_0;
+    if (rst) begin
+      \$817  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$818  = l_7_0;
+    if (rst) begin
+      \$818  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$820  = { \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795  };
+    if (rst) begin
+      \$820  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$821  = l_7_0;
+    if (rst) begin
+      \$821  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$822  = lr_7_1_d0;
+    if (rst) begin
+      \$822  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$823  = lr_7_1_d1;
+    if (rst) begin
+      \$823  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$824  = \$116 ;
+    if (rst) begin
+      \$824  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$825  = out_7_1;
+    if (cap_7_1) begin
+      \$825  = \$190 [25:0];
+    end else if (\$117 ) begin
+      \$825  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$826  = a_7_1;
+    if (rst) begin
+      \$826  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$827  = l_7_1;
+    if (rst) begin
+      \$827  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$829  = { \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811  };
+    if (rst) begin
+      \$829  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$830  = l_7_1;
+    if (rst) begin
+      \$830  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$831  = lr_7_2_d0;
+    if (rst) begin
+      \$831  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$832  = lr_7_2_d1;
+    if (rst) begin
+      \$832  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$833  = \$118 ;
+    if (rst) begin
+      \$833  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$834  = out_7_2;
+    if (cap_7_2) begin
+      \$834  = \$191 [25:0];
+    end else if (\$119 ) begin
+      \$834  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$835  = a_7_2;
+    if (rst) begin
+      \$835  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$836  = l_7_2;
+    if (rst) begin
+      \$836  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$838  = { \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827  };
+    if (rst) begin
+      \$838  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$839  = l_7_2;
+    if (rst) begin
+      \$839  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$840  = lr_7_3_d0;
+    if (rst) begin
+      \$840  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$841  = lr_7_3_d1;
+    if (rst) begin
+      \$841  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$842  = \$120 ;
+    if (rst) begin
+      \$842  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$843  = out_7_3;
+    if (cap_7_3) begin
+      \$843  = \$192 [25:0];
+    end else if (\$121 ) begin
+      \$843  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$844  = a_7_3;
+    if (rst) begin
+      \$844  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$845  = l_7_3;
+    if (rst) begin
+      \$845  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$847  = { \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843  };
+    if (rst) begin
+      \$847  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$848  = l_7_3;
+    if (rst) begin
+      \$848  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$849  = lr_7_4_d0;
+    if (rst) begin
+      \$849  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$850  = lr_7_4_d1;
+    if (rst) begin
+      \$850  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$851  = \$122 ;
+    if (rst) begin
+      \$851  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$852  = out_7_4;
+    if (cap_7_4) begin
+      \$852  = \$193 [25:0];
+    end else if (\$123 ) begin
+      \$852  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$853  = a_7_4;
+    if (rst) begin
+      \$853  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$854  = l_7_4;
+    if (rst) begin
+      \$854  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$856  = { \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859  };
+    if (rst) begin
+      \$856  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$857  = l_7_4;
+    if (rst) begin
+      \$857  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$858  = lr_7_5_d0;
+    if (rst) begin
+      \$858  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$859  = lr_7_5_d1;
+    if (rst) begin
+      \$859  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$860  = \$124 ;
+    if (rst) begin
+      \$860  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$861  = out_7_5;
+    if (cap_7_5) begin
+      \$861  = \$194 [25:0];
+    end else if (\$125 ) begin
+      \$861  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$862  = a_7_5;
+    if (rst) begin
+      \$862  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$863  = l_7_5;
+    if (rst) begin
+      \$863  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$865  = { \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875  };
+    if (rst) begin
+      \$865  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$866  = l_7_5;
+    if (rst) begin
+      \$866  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$867  = lr_7_6_d0;
+    if (rst) begin
+      \$867  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$868  = lr_7_6_d1;
+    if (rst) begin
+      \$868  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$869  = \$126 ;
+    if (rst) begin
+      \$869  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$870  = out_7_6;
+    if (cap_7_6) begin
+      \$870  = \$195 [25:0];
+    end else if (\$127 ) begin
+      \$870  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$871  = a_7_6;
+    if (rst) begin
+      \$871  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$872  = l_7_6;
+    if (rst) begin
+      \$872  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$874  = { \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891  };
+    if (rst) begin
+      \$874  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$875  = l_7_6;
+    if (rst) begin
+      \$875  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$876  = lr_7_7_d0;
+    if (rst) begin
+      \$876  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$877  = lr_7_7_d1;
+    if (rst) begin
+      \$877  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$878  = \$128 ;
+    if (rst) begin
+      \$878  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$879  = out_7_7;
+    if (cap_7_7) begin
+      \$879  = \$196 [25:0];
+    end else if (\$129 ) begin
+      \$879  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$880  = count_next;
+    if (rst) begin
+      \$880  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$881  = beat_next;
+    if (rst) begin
+      \$881  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$882  = \$132 ;
+    if (rst) begin
+      \$882  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_7_7) begin
       count_next = 4'h8;
-    end else if (\$65 ) begin
-      count_next = \$66 [3:0];
+    end else if (\$197 ) begin
+      count_next = \$198 [3:0];
     end
   end
   always @* begin
@@ -7882,4457 +12119,332 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_7_7) begin
       beat_next = 3'h0;
-    end else if (\$67 ) begin
-      beat_next = \$69 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = a_in1;
-    if (rst) begin
-      \$210  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = \$70 ;
-    if (rst) begin
-      \$211  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = a_in2;
-    if (rst) begin
-      \$212  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = skew_a2_d0;
-    if (rst) begin
-      \$213  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = \$71 ;
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = skew_l2_d0;
-    if (rst) begin
-      \$215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = a_in3;
-    if (rst) begin
-      \$216  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = skew_a3_d0;
-    if (rst) begin
-      \$217  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = skew_a3_d1;
-    if (rst) begin
-      \$218  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = \$72 ;
-    if (rst) begin
-      \$219  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_l3_d0;
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = skew_l3_d1;
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = a_in4;
-    if (rst) begin
-      \$222  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_a4_d0;
-    if (rst) begin
-      \$223  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = skew_a4_d1;
-    if (rst) begin
-      \$224  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_a4_d2;
-    if (rst) begin
-      \$225  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = \$73 ;
-    if (rst) begin
-      \$226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = skew_l4_d0;
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_l4_d1;
-    if (rst) begin
-      \$228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = skew_l4_d2;
-    if (rst) begin
-      \$229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = a_in5;
-    if (rst) begin
-      \$230  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = skew_a5_d0;
-    if (rst) begin
-      \$231  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = skew_a5_d1;
-    if (rst) begin
-      \$232  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_a5_d2;
-    if (rst) begin
-      \$233  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_a5_d3;
-    if (rst) begin
-      \$234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = \$74 ;
-    if (rst) begin
-      \$235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = skew_l5_d0;
-    if (rst) begin
-      \$236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_l5_d1;
-    if (rst) begin
-      \$237  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = skew_l5_d2;
-    if (rst) begin
-      \$238  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = skew_l5_d3;
-    if (rst) begin
-      \$239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_in6;
-    if (rst) begin
-      \$240  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = skew_a6_d0;
-    if (rst) begin
-      \$241  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = skew_a6_d1;
-    if (rst) begin
-      \$242  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_a6_d2;
-    if (rst) begin
-      \$243  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = skew_a6_d3;
-    if (rst) begin
-      \$244  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = skew_a6_d4;
-    if (rst) begin
-      \$245  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = \$75 ;
-    if (rst) begin
-      \$246  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = skew_l6_d0;
-    if (rst) begin
-      \$247  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = skew_l6_d1;
-    if (rst) begin
-      \$248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = skew_l6_d2;
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = skew_l6_d3;
-    if (rst) begin
-      \$250  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = skew_l6_d4;
-    if (rst) begin
-      \$251  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = a_in7;
-    if (rst) begin
-      \$252  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = skew_a7_d0;
-    if (rst) begin
-      \$253  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = skew_a7_d1;
-    if (rst) begin
-      \$254  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = skew_a7_d2;
-    if (rst) begin
-      \$255  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = skew_a7_d3;
-    if (rst) begin
-      \$256  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = skew_a7_d4;
-    if (rst) begin
-      \$257  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = skew_a7_d5;
-    if (rst) begin
-      \$258  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = \$76 ;
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = skew_l7_d0;
-    if (rst) begin
-      \$260  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = skew_l7_d1;
-    if (rst) begin
-      \$261  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = skew_l7_d2;
-    if (rst) begin
-      \$262  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = skew_l7_d3;
-    if (rst) begin
-      \$263  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = skew_l7_d4;
-    if (rst) begin
-      \$264  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = skew_l7_d5;
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = a_in0;
-    if (rst) begin
-      \$294  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = \$77 ;
-    if (rst) begin
-      \$295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
-    if (rst) begin
-      \$297  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = \$78 ;
-    if (rst) begin
-      \$298  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = lr_0_0_d0;
-    if (rst) begin
-      \$299  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = lr_0_0_d1;
-    if (rst) begin
-      \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = \$79 ;
-    if (rst) begin
-      \$301  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = out_0_0;
-    if (cap_0_0) begin
-      \$302  = \$1 [25:0];
-    end else if (\$80 ) begin
-      \$302  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = \a$29 ;
-    if (rst) begin
-      \$303  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = l_0_0;
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
-    if (rst) begin
-      \$306  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = l_0_0;
-    if (rst) begin
-      \$307  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = lr_0_1_d0;
-    if (rst) begin
-      \$308  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = lr_0_1_d1;
-    if (rst) begin
-      \$309  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = \$81 ;
-    if (rst) begin
-      \$310  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = out_0_1;
-    if (cap_0_1) begin
-      \$311  = \$2 [25:0];
-    end else if (\$82 ) begin
-      \$311  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = \a$39 ;
-    if (rst) begin
-      \$312  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = l_0_1;
-    if (rst) begin
-      \$313  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
-    if (rst) begin
-      \$315  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = l_0_1;
-    if (rst) begin
-      \$316  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = lr_0_2_d0;
-    if (rst) begin
-      \$317  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = lr_0_2_d1;
-    if (rst) begin
-      \$318  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = \$83 ;
-    if (rst) begin
-      \$319  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = out_0_2;
-    if (cap_0_2) begin
-      \$320  = \$3 [25:0];
-    end else if (\$84 ) begin
-      \$320  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = \a$49 ;
-    if (rst) begin
-      \$321  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = l_0_2;
-    if (rst) begin
-      \$322  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
-    if (rst) begin
-      \$324  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = l_0_2;
-    if (rst) begin
-      \$325  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = lr_0_3_d0;
-    if (rst) begin
-      \$326  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = lr_0_3_d1;
-    if (rst) begin
-      \$327  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = \$85 ;
-    if (rst) begin
-      \$328  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = out_0_3;
-    if (cap_0_3) begin
-      \$329  = \$4 [25:0];
-    end else if (\$86 ) begin
-      \$329  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = \a$59 ;
-    if (rst) begin
-      \$330  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = l_0_3;
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
-    if (rst) begin
-      \$333  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = l_0_3;
-    if (rst) begin
-      \$334  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = lr_0_4_d0;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = lr_0_4_d1;
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = \$87 ;
-    if (rst) begin
-      \$337  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = out_0_4;
-    if (cap_0_4) begin
-      \$338  = \$5 [25:0];
-    end else if (\$88 ) begin
-      \$338  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = \a$69 ;
-    if (rst) begin
-      \$339  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = l_0_4;
-    if (rst) begin
-      \$340  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
-    if (rst) begin
-      \$342  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = l_0_4;
-    if (rst) begin
-      \$343  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = lr_0_5_d0;
-    if (rst) begin
-      \$344  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = lr_0_5_d1;
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = \$89 ;
-    if (rst) begin
-      \$346  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = out_0_5;
-    if (cap_0_5) begin
-      \$347  = \$6 [25:0];
-    end else if (\$90 ) begin
-      \$347  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = \a$79 ;
-    if (rst) begin
-      \$348  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = l_0_5;
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
-    if (rst) begin
-      \$351  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = l_0_5;
-    if (rst) begin
-      \$352  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = lr_0_6_d0;
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = lr_0_6_d1;
-    if (rst) begin
-      \$354  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = \$91 ;
-    if (rst) begin
-      \$355  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = out_0_6;
-    if (cap_0_6) begin
-      \$356  = \$7 [25:0];
-    end else if (\$92 ) begin
-      \$356  = out_1_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = \a$89 ;
-    if (rst) begin
-      \$357  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = l_0_6;
-    if (rst) begin
-      \$358  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
-    if (rst) begin
-      \$360  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = l_0_6;
-    if (rst) begin
-      \$361  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = lr_0_7_d0;
-    if (rst) begin
-      \$362  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = lr_0_7_d1;
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = \$93 ;
-    if (rst) begin
-      \$364  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = out_0_7;
-    if (cap_0_7) begin
-      \$365  = \$8 [25:0];
-    end else if (\$94 ) begin
-      \$365  = out_1_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = \a$99 ;
-    if (rst) begin
-      \$366  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = skew_l1_d0;
-    if (rst) begin
-      \$367  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
-    if (rst) begin
-      \$369  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = skew_l1_d0;
-    if (rst) begin
-      \$370  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = lr_1_0_d0;
-    if (rst) begin
-      \$371  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = lr_1_0_d1;
-    if (rst) begin
-      \$372  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = \$95 ;
-    if (rst) begin
-      \$373  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = out_1_0;
-    if (cap_1_0) begin
-      \$374  = \$9 [25:0];
-    end else if (\$96 ) begin
-      \$374  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = \a$109 ;
-    if (rst) begin
-      \$375  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = l_1_0;
-    if (rst) begin
-      \$376  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
-    if (rst) begin
-      \$378  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = l_1_0;
-    if (rst) begin
-      \$379  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = lr_1_1_d0;
-    if (rst) begin
-      \$380  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = lr_1_1_d1;
-    if (rst) begin
-      \$381  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = \$97 ;
-    if (rst) begin
-      \$382  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = out_1_1;
-    if (cap_1_1) begin
-      \$383  = \$10 [25:0];
-    end else if (\$98 ) begin
-      \$383  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = \a$119 ;
-    if (rst) begin
-      \$384  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = l_1_1;
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
-    if (rst) begin
-      \$387  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = l_1_1;
-    if (rst) begin
-      \$388  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = lr_1_2_d0;
-    if (rst) begin
-      \$389  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = lr_1_2_d1;
-    if (rst) begin
-      \$390  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = \$99 ;
-    if (rst) begin
-      \$391  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = out_1_2;
-    if (cap_1_2) begin
-      \$392  = \$11 [25:0];
-    end else if (\$100 ) begin
-      \$392  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = \a$129 ;
-    if (rst) begin
-      \$393  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = l_1_2;
-    if (rst) begin
-      \$394  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
-    if (rst) begin
-      \$396  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = l_1_2;
-    if (rst) begin
-      \$397  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = lr_1_3_d0;
-    if (rst) begin
-      \$398  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = lr_1_3_d1;
-    if (rst) begin
-      \$399  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = \$101 ;
-    if (rst) begin
-      \$400  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = out_1_3;
-    if (cap_1_3) begin
-      \$401  = \$12 [25:0];
-    end else if (\$102 ) begin
-      \$401  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = \a$139 ;
-    if (rst) begin
-      \$402  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = l_1_3;
-    if (rst) begin
-      \$403  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
-    if (rst) begin
-      \$405  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = l_1_3;
-    if (rst) begin
-      \$406  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = lr_1_4_d0;
-    if (rst) begin
-      \$407  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = lr_1_4_d1;
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = \$103 ;
-    if (rst) begin
-      \$409  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = out_1_4;
-    if (cap_1_4) begin
-      \$410  = \$13 [25:0];
-    end else if (\$104 ) begin
-      \$410  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = \a$149 ;
-    if (rst) begin
-      \$411  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = l_1_4;
-    if (rst) begin
-      \$412  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
-    if (rst) begin
-      \$414  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = l_1_4;
-    if (rst) begin
-      \$415  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = lr_1_5_d0;
-    if (rst) begin
-      \$416  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = lr_1_5_d1;
-    if (rst) begin
-      \$417  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = \$105 ;
-    if (rst) begin
-      \$418  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = out_1_5;
-    if (cap_1_5) begin
-      \$419  = \$14 [25:0];
-    end else if (\$106 ) begin
-      \$419  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = \a$159 ;
-    if (rst) begin
-      \$420  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = l_1_5;
-    if (rst) begin
-      \$421  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
-    if (rst) begin
-      \$423  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = l_1_5;
-    if (rst) begin
-      \$424  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = lr_1_6_d0;
-    if (rst) begin
-      \$425  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = lr_1_6_d1;
-    if (rst) begin
-      \$426  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = \$107 ;
-    if (rst) begin
-      \$427  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = out_1_6;
-    if (cap_1_6) begin
-      \$428  = \$15 [25:0];
-    end else if (\$108 ) begin
-      \$428  = out_2_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = \a$169 ;
-    if (rst) begin
-      \$429  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = l_1_6;
-    if (rst) begin
-      \$430  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
-    if (rst) begin
-      \$432  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = l_1_6;
-    if (rst) begin
-      \$433  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = lr_1_7_d0;
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = lr_1_7_d1;
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = \$109 ;
-    if (rst) begin
-      \$436  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = out_1_7;
-    if (cap_1_7) begin
-      \$437  = \$16 [25:0];
-    end else if (\$110 ) begin
-      \$437  = out_2_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = \a$179 ;
-    if (rst) begin
-      \$438  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = skew_l2_d1;
-    if (rst) begin
-      \$439  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$441  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
-    if (rst) begin
-      \$441  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = skew_l2_d1;
-    if (rst) begin
-      \$442  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = lr_2_0_d0;
-    if (rst) begin
-      \$443  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = lr_2_0_d1;
-    if (rst) begin
-      \$444  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = \$111 ;
-    if (rst) begin
-      \$445  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = out_2_0;
-    if (cap_2_0) begin
-      \$446  = \$17 [25:0];
-    end else if (\$112 ) begin
-      \$446  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = \a$189 ;
-    if (rst) begin
-      \$447  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = l_2_0;
-    if (rst) begin
-      \$448  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$450  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
-    if (rst) begin
-      \$450  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = l_2_0;
-    if (rst) begin
-      \$451  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$452  = lr_2_1_d0;
-    if (rst) begin
-      \$452  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = lr_2_1_d1;
-    if (rst) begin
-      \$453  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = \$113 ;
-    if (rst) begin
-      \$454  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = out_2_1;
-    if (cap_2_1) begin
-      \$455  = \$18 [25:0];
-    end else if (\$114 ) begin
-      \$455  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = \a$199 ;
-    if (rst) begin
-      \$456  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = l_2_1;
-    if (rst) begin
-      \$457  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$459  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
-    if (rst) begin
-      \$459  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = l_2_1;
-    if (rst) begin
-      \$460  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = lr_2_2_d0;
-    if (rst) begin
-      \$461  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = lr_2_2_d1;
-    if (rst) begin
-      \$462  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = \$115 ;
-    if (rst) begin
-      \$463  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = out_2_2;
-    if (cap_2_2) begin
-      \$464  = \$19 [25:0];
-    end else if (\$116 ) begin
-      \$464  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = \a$209 ;
-    if (rst) begin
-      \$465  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = l_2_2;
-    if (rst) begin
-      \$466  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$468  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
-    if (rst) begin
-      \$468  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$469  = l_2_2;
-    if (rst) begin
-      \$469  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = lr_2_3_d0;
-    if (rst) begin
-      \$470  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = lr_2_3_d1;
-    if (rst) begin
-      \$471  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = \$117 ;
-    if (rst) begin
-      \$472  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = out_2_3;
-    if (cap_2_3) begin
-      \$473  = \$20 [25:0];
-    end else if (\$118 ) begin
-      \$473  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = \a$219 ;
-    if (rst) begin
-      \$474  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = l_2_3;
-    if (rst) begin
-      \$475  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$477  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
-    if (rst) begin
-      \$477  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = l_2_3;
-    if (rst) begin
-      \$478  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = lr_2_4_d0;
-    if (rst) begin
-      \$479  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = lr_2_4_d1;
-    if (rst) begin
-      \$480  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = \$119 ;
-    if (rst) begin
-      \$481  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = out_2_4;
-    if (cap_2_4) begin
-      \$482  = \$21 [25:0];
-    end else if (\$120 ) begin
-      \$482  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = \a$229 ;
-    if (rst) begin
-      \$483  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = l_2_4;
-    if (rst) begin
-      \$484  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$486  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
-    if (rst) begin
-      \$486  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$487  = l_2_4;
-    if (rst) begin
-      \$487  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = lr_2_5_d0;
-    if (rst) begin
-      \$488  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = lr_2_5_d1;
-    if (rst) begin
-      \$489  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = \$121 ;
-    if (rst) begin
-      \$490  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = out_2_5;
-    if (cap_2_5) begin
-      \$491  = \$22 [25:0];
-    end else if (\$122 ) begin
-      \$491  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = \a$239 ;
-    if (rst) begin
-      \$492  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = l_2_5;
-    if (rst) begin
-      \$493  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$495  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
-    if (rst) begin
-      \$495  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = l_2_5;
-    if (rst) begin
-      \$496  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$497  = lr_2_6_d0;
-    if (rst) begin
-      \$497  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = lr_2_6_d1;
-    if (rst) begin
-      \$498  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = \$123 ;
-    if (rst) begin
-      \$499  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = out_2_6;
-    if (cap_2_6) begin
-      \$500  = \$23 [25:0];
-    end else if (\$124 ) begin
-      \$500  = out_3_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = \a$249 ;
-    if (rst) begin
-      \$501  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = l_2_6;
-    if (rst) begin
-      \$502  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$504  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
-    if (rst) begin
-      \$504  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = l_2_6;
-    if (rst) begin
-      \$505  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = lr_2_7_d0;
-    if (rst) begin
-      \$506  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = lr_2_7_d1;
-    if (rst) begin
-      \$507  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = \$125 ;
-    if (rst) begin
-      \$508  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = out_2_7;
-    if (cap_2_7) begin
-      \$509  = \$24 [25:0];
-    end else if (\$126 ) begin
-      \$509  = out_3_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = \a$259 ;
-    if (rst) begin
-      \$510  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = skew_l3_d2;
-    if (rst) begin
-      \$511  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$513  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
-    if (rst) begin
-      \$513  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = skew_l3_d2;
-    if (rst) begin
-      \$514  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$515  = lr_3_0_d0;
-    if (rst) begin
-      \$515  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = lr_3_0_d1;
-    if (rst) begin
-      \$516  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = \$127 ;
-    if (rst) begin
-      \$517  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = out_3_0;
-    if (cap_3_0) begin
-      \$518  = \$25 [25:0];
-    end else if (\$128 ) begin
-      \$518  = out_4_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = \a$269 ;
-    if (rst) begin
-      \$519  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = l_3_0;
-    if (rst) begin
-      \$520  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$522  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
-    if (rst) begin
-      \$522  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = l_3_0;
-    if (rst) begin
-      \$523  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = lr_3_1_d0;
-    if (rst) begin
-      \$524  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = lr_3_1_d1;
-    if (rst) begin
-      \$525  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = \$129 ;
-    if (rst) begin
-      \$526  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = out_3_1;
-    if (cap_3_1) begin
-      \$527  = \$26 [25:0];
-    end else if (\$130 ) begin
-      \$527  = out_4_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = \a$279 ;
-    if (rst) begin
-      \$528  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = l_3_1;
-    if (rst) begin
-      \$529  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$531  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
-    if (rst) begin
-      \$531  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$532  = l_3_1;
-    if (rst) begin
-      \$532  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = lr_3_2_d0;
-    if (rst) begin
-      \$533  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = lr_3_2_d1;
-    if (rst) begin
-      \$534  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = \$131 ;
-    if (rst) begin
-      \$535  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = out_3_2;
-    if (cap_3_2) begin
-      \$536  = \$27 [25:0];
-    end else if (\$132 ) begin
-      \$536  = out_4_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = \a$289 ;
-    if (rst) begin
-      \$537  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = l_3_2;
-    if (rst) begin
-      \$538  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$540  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
-    if (rst) begin
-      \$540  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$541  = l_3_2;
-    if (rst) begin
-      \$541  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$542  = lr_3_3_d0;
-    if (rst) begin
-      \$542  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$543  = lr_3_3_d1;
-    if (rst) begin
-      \$543  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$544  = \$133 ;
-    if (rst) begin
-      \$544  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$545  = out_3_3;
-    if (cap_3_3) begin
-      \$545  = \$28 [25:0];
-    end else if (\$134 ) begin
-      \$545  = out_4_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$546  = \a$299 ;
-    if (rst) begin
-      \$546  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$547  = l_3_3;
-    if (rst) begin
-      \$547  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$549  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
-    if (rst) begin
-      \$549  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$550  = l_3_3;
-    if (rst) begin
-      \$550  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$551  = lr_3_4_d0;
-    if (rst) begin
-      \$551  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$552  = lr_3_4_d1;
-    if (rst) begin
-      \$552  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$553  = \$135 ;
-    if (rst) begin
-      \$553  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$554  = out_3_4;
-    if (cap_3_4) begin
-      \$554  = \$29 [25:0];
-    end else if (\$136 ) begin
-      \$554  = out_4_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$555  = \a$309 ;
-    if (rst) begin
-      \$555  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$556  = l_3_4;
-    if (rst) begin
-      \$556  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$558  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
-    if (rst) begin
-      \$558  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$559  = l_3_4;
-    if (rst) begin
-      \$559  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$560  = lr_3_5_d0;
-    if (rst) begin
-      \$560  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$561  = lr_3_5_d1;
-    if (rst) begin
-      \$561  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$562  = \$137 ;
-    if (rst) begin
-      \$562  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$563  = out_3_5;
-    if (cap_3_5) begin
-      \$563  = \$30 [25:0];
-    end else if (\$138 ) begin
-      \$563  = out_4_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$564  = \a$319 ;
-    if (rst) begin
-      \$564  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$565  = l_3_5;
-    if (rst) begin
-      \$565  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$567  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
-    if (rst) begin
-      \$567  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$568  = l_3_5;
-    if (rst) begin
-      \$568  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$569  = lr_3_6_d0;
-    if (rst) begin
-      \$569  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$570  = lr_3_6_d1;
-    if (rst) begin
-      \$570  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$571  = \$139 ;
-    if (rst) begin
-      \$571  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$572  = out_3_6;
-    if (cap_3_6) begin
-      \$572  = \$31 [25:0];
-    end else if (\$140 ) begin
-      \$572  = out_4_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$573  = \a$329 ;
-    if (rst) begin
-      \$573  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$574  = l_3_6;
-    if (rst) begin
-      \$574  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$576  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
-    if (rst) begin
-      \$576  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$577  = l_3_6;
-    if (rst) begin
-      \$577  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$578  = lr_3_7_d0;
-    if (rst) begin
-      \$578  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$579  = lr_3_7_d1;
-    if (rst) begin
-      \$579  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$580  = \$141 ;
-    if (rst) begin
-      \$580  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$581  = out_3_7;
-    if (cap_3_7) begin
-      \$581  = \$32 [25:0];
-    end else if (\$142 ) begin
-      \$581  = out_4_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$582  = \a$339 ;
-    if (rst) begin
-      \$582  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$583  = skew_l4_d3;
-    if (rst) begin
-      \$583  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$585  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
-    if (rst) begin
-      \$585  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$586  = skew_l4_d3;
-    if (rst) begin
-      \$586  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$587  = lr_4_0_d0;
-    if (rst) begin
-      \$587  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$588  = lr_4_0_d1;
-    if (rst) begin
-      \$588  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$589  = \$143 ;
-    if (rst) begin
-      \$589  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$590  = out_4_0;
-    if (cap_4_0) begin
-      \$590  = \$33 [25:0];
-    end else if (\$144 ) begin
-      \$590  = out_5_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$591  = \a$349 ;
-    if (rst) begin
-      \$591  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$592  = l_4_0;
-    if (rst) begin
-      \$592  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$594  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
-    if (rst) begin
-      \$594  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$595  = l_4_0;
-    if (rst) begin
-      \$595  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$596  = lr_4_1_d0;
-    if (rst) begin
-      \$596  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$597  = lr_4_1_d1;
-    if (rst) begin
-      \$597  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$598  = \$145 ;
-    if (rst) begin
-      \$598  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$599  = out_4_1;
-    if (cap_4_1) begin
-      \$599  = \$34 [25:0];
-    end else if (\$146 ) begin
-      \$599  = out_5_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$600  = \a$359 ;
-    if (rst) begin
-      \$600  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$601  = l_4_1;
-    if (rst) begin
-      \$601  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$603  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
-    if (rst) begin
-      \$603  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$604  = l_4_1;
-    if (rst) begin
-      \$604  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$605  = lr_4_2_d0;
-    if (rst) begin
-      \$605  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$606  = lr_4_2_d1;
-    if (rst) begin
-      \$606  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$607  = \$147 ;
-    if (rst) begin
-      \$607  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$608  = out_4_2;
-    if (cap_4_2) begin
-      \$608  = \$35 [25:0];
-    end else if (\$148 ) begin
-      \$608  = out_5_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$609  = \a$369 ;
-    if (rst) begin
-      \$609  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$610  = l_4_2;
-    if (rst) begin
-      \$610  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$612  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
-    if (rst) begin
-      \$612  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$613  = l_4_2;
-    if (rst) begin
-      \$613  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$614  = lr_4_3_d0;
-    if (rst) begin
-      \$614  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$615  = lr_4_3_d1;
-    if (rst) begin
-      \$615  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$616  = \$149 ;
-    if (rst) begin
-      \$616  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$617  = out_4_3;
-    if (cap_4_3) begin
-      \$617  = \$36 [25:0];
-    end else if (\$150 ) begin
-      \$617  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$618  = \a$379 ;
-    if (rst) begin
-      \$618  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$619  = l_4_3;
-    if (rst) begin
-      \$619  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$621  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
-    if (rst) begin
-      \$621  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$622  = l_4_3;
-    if (rst) begin
-      \$622  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$623  = lr_4_4_d0;
-    if (rst) begin
-      \$623  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$624  = lr_4_4_d1;
-    if (rst) begin
-      \$624  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$625  = \$151 ;
-    if (rst) begin
-      \$625  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$626  = out_4_4;
-    if (cap_4_4) begin
-      \$626  = \$37 [25:0];
-    end else if (\$152 ) begin
-      \$626  = out_5_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$627  = \a$389 ;
-    if (rst) begin
-      \$627  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$628  = l_4_4;
-    if (rst) begin
-      \$628  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$630  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
-    if (rst) begin
-      \$630  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$631  = l_4_4;
-    if (rst) begin
-      \$631  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$632  = lr_4_5_d0;
-    if (rst) begin
-      \$632  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$633  = lr_4_5_d1;
-    if (rst) begin
-      \$633  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$634  = \$153 ;
-    if (rst) begin
-      \$634  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$635  = out_4_5;
-    if (cap_4_5) begin
-      \$635  = \$38 [25:0];
-    end else if (\$154 ) begin
-      \$635  = out_5_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$636  = \a$399 ;
-    if (rst) begin
-      \$636  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$637  = l_4_5;
-    if (rst) begin
-      \$637  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$639  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
-    if (rst) begin
-      \$639  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$640  = l_4_5;
-    if (rst) begin
-      \$640  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$641  = lr_4_6_d0;
-    if (rst) begin
-      \$641  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$642  = lr_4_6_d1;
-    if (rst) begin
-      \$642  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$643  = \$155 ;
-    if (rst) begin
-      \$643  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$644  = out_4_6;
-    if (cap_4_6) begin
-      \$644  = \$39 [25:0];
-    end else if (\$156 ) begin
-      \$644  = out_5_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$645  = \a$409 ;
-    if (rst) begin
-      \$645  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$646  = l_4_6;
-    if (rst) begin
-      \$646  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$648  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
-    if (rst) begin
-      \$648  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$649  = l_4_6;
-    if (rst) begin
-      \$649  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$650  = lr_4_7_d0;
-    if (rst) begin
-      \$650  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$651  = lr_4_7_d1;
-    if (rst) begin
-      \$651  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$652  = \$157 ;
-    if (rst) begin
-      \$652  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$653  = out_4_7;
-    if (cap_4_7) begin
-      \$653  = \$40 [25:0];
-    end else if (\$158 ) begin
-      \$653  = out_5_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$654  = \a$419 ;
-    if (rst) begin
-      \$654  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$655  = skew_l5_d4;
-    if (rst) begin
-      \$655  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$657  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
-    if (rst) begin
-      \$657  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$658  = skew_l5_d4;
-    if (rst) begin
-      \$658  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$659  = lr_5_0_d0;
-    if (rst) begin
-      \$659  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$660  = lr_5_0_d1;
-    if (rst) begin
-      \$660  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$661  = \$159 ;
-    if (rst) begin
-      \$661  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$662  = out_5_0;
-    if (cap_5_0) begin
-      \$662  = \$41 [25:0];
-    end else if (\$160 ) begin
-      \$662  = out_6_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$663  = \a$429 ;
-    if (rst) begin
-      \$663  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$664  = l_5_0;
-    if (rst) begin
-      \$664  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$666  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
-    if (rst) begin
-      \$666  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$667  = l_5_0;
-    if (rst) begin
-      \$667  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$668  = lr_5_1_d0;
-    if (rst) begin
-      \$668  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$669  = lr_5_1_d1;
-    if (rst) begin
-      \$669  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$670  = \$161 ;
-    if (rst) begin
-      \$670  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$671  = out_5_1;
-    if (cap_5_1) begin
-      \$671  = \$42 [25:0];
-    end else if (\$162 ) begin
-      \$671  = out_6_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$672  = \a$439 ;
-    if (rst) begin
-      \$672  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$673  = l_5_1;
-    if (rst) begin
-      \$673  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$675  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
-    if (rst) begin
-      \$675  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$676  = l_5_1;
-    if (rst) begin
-      \$676  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$677  = lr_5_2_d0;
-    if (rst) begin
-      \$677  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$678  = lr_5_2_d1;
-    if (rst) begin
-      \$678  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$679  = \$163 ;
-    if (rst) begin
-      \$679  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$680  = out_5_2;
-    if (cap_5_2) begin
-      \$680  = \$43 [25:0];
-    end else if (\$164 ) begin
-      \$680  = out_6_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$681  = \a$449 ;
-    if (rst) begin
-      \$681  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$682  = l_5_2;
-    if (rst) begin
-      \$682  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$684  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
-    if (rst) begin
-      \$684  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$685  = l_5_2;
-    if (rst) begin
-      \$685  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$686  = lr_5_3_d0;
-    if (rst) begin
-      \$686  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$687  = lr_5_3_d1;
-    if (rst) begin
-      \$687  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$688  = \$165 ;
-    if (rst) begin
-      \$688  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$689  = out_5_3;
-    if (cap_5_3) begin
-      \$689  = \$44 [25:0];
-    end else if (\$166 ) begin
-      \$689  = out_6_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$690  = \a$459 ;
-    if (rst) begin
-      \$690  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$691  = l_5_3;
-    if (rst) begin
-      \$691  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$693  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
-    if (rst) begin
-      \$693  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$694  = l_5_3;
-    if (rst) begin
-      \$694  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$695  = lr_5_4_d0;
-    if (rst) begin
-      \$695  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$696  = lr_5_4_d1;
-    if (rst) begin
-      \$696  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$697  = \$167 ;
-    if (rst) begin
-      \$697  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$698  = out_5_4;
-    if (cap_5_4) begin
-      \$698  = \$45 [25:0];
-    end else if (\$168 ) begin
-      \$698  = out_6_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$699  = \a$469 ;
-    if (rst) begin
-      \$699  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$700  = l_5_4;
-    if (rst) begin
-      \$700  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$702  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
-    if (rst) begin
-      \$702  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$703  = l_5_4;
-    if (rst) begin
-      \$703  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$704  = lr_5_5_d0;
-    if (rst) begin
-      \$704  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$705  = lr_5_5_d1;
-    if (rst) begin
-      \$705  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$706  = \$169 ;
-    if (rst) begin
-      \$706  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$707  = out_5_5;
-    if (cap_5_5) begin
-      \$707  = \$46 [25:0];
-    end else if (\$170 ) begin
-      \$707  = out_6_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$708  = \a$479 ;
-    if (rst) begin
-      \$708  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$709  = l_5_5;
-    if (rst) begin
-      \$709  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$711  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
-    if (rst) begin
-      \$711  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$712  = l_5_5;
-    if (rst) begin
-      \$712  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$713  = lr_5_6_d0;
-    if (rst) begin
-      \$713  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$714  = lr_5_6_d1;
-    if (rst) begin
-      \$714  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$715  = \$171 ;
-    if (rst) begin
-      \$715  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$716  = out_5_6;
-    if (cap_5_6) begin
-      \$716  = \$47 [25:0];
-    end else if (\$172 ) begin
-      \$716  = out_6_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$717  = \a$489 ;
-    if (rst) begin
-      \$717  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$718  = l_5_6;
-    if (rst) begin
-      \$718  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$720  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
-    if (rst) begin
-      \$720  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$721  = l_5_6;
-    if (rst) begin
-      \$721  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$722  = lr_5_7_d0;
-    if (rst) begin
-      \$722  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$723  = lr_5_7_d1;
-    if (rst) begin
-      \$723  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$724  = \$173 ;
-    if (rst) begin
-      \$724  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$725  = out_5_7;
-    if (cap_5_7) begin
-      \$725  = \$48 [25:0];
-    end else if (\$174 ) begin
-      \$725  = out_6_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$726  = \a$499 ;
-    if (rst) begin
-      \$726  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$727  = skew_l6_d5;
-    if (rst) begin
-      \$727  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$729  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
-    if (rst) begin
-      \$729  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$730  = skew_l6_d5;
-    if (rst) begin
-      \$730  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$731  = lr_6_0_d0;
-    if (rst) begin
-      \$731  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$732  = lr_6_0_d1;
-    if (rst) begin
-      \$732  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$733  = \$175 ;
-    if (rst) begin
-      \$733  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$734  = out_6_0;
-    if (cap_6_0) begin
-      \$734  = \$49 [25:0];
-    end else if (\$176 ) begin
-      \$734  = out_7_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$735  = \a$509 ;
-    if (rst) begin
-      \$735  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$736  = l_6_0;
-    if (rst) begin
-      \$736  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$738  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
-    if (rst) begin
-      \$738  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$739  = l_6_0;
-    if (rst) begin
-      \$739  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$740  = lr_6_1_d0;
-    if (rst) begin
-      \$740  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$741  = lr_6_1_d1;
-    if (rst) begin
-      \$741  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$742  = \$177 ;
-    if (rst) begin
-      \$742  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$743  = out_6_1;
-    if (cap_6_1) begin
-      \$743  = \$50 [25:0];
-    end else if (\$178 ) begin
-      \$743  = out_7_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$744  = \a$519 ;
-    if (rst) begin
-      \$744  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$745  = l_6_1;
-    if (rst) begin
-      \$745  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$747  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
-    if (rst) begin
-      \$747  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$748  = l_6_1;
-    if (rst) begin
-      \$748  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$749  = lr_6_2_d0;
-    if (rst) begin
-      \$749  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$750  = lr_6_2_d1;
-    if (rst) begin
-      \$750  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$751  = \$179 ;
-    if (rst) begin
-      \$751  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$752  = out_6_2;
-    if (cap_6_2) begin
-      \$752  = \$51 [25:0];
-    end else if (\$180 ) begin
-      \$752  = out_7_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$753  = \a$529 ;
-    if (rst) begin
-      \$753  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$754  = l_6_2;
-    if (rst) begin
-      \$754  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$756  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
-    if (rst) begin
-      \$756  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$757  = l_6_2;
-    if (rst) begin
-      \$757  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$758  = lr_6_3_d0;
-    if (rst) begin
-      \$758  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$759  = lr_6_3_d1;
-    if (rst) begin
-      \$759  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$760  = \$181 ;
-    if (rst) begin
-      \$760  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$761  = out_6_3;
-    if (cap_6_3) begin
-      \$761  = \$52 [25:0];
-    end else if (\$182 ) begin
-      \$761  = out_7_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$762  = \a$539 ;
-    if (rst) begin
-      \$762  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$763  = l_6_3;
-    if (rst) begin
-      \$763  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$765  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
-    if (rst) begin
-      \$765  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$766  = l_6_3;
-    if (rst) begin
-      \$766  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$767  = lr_6_4_d0;
-    if (rst) begin
-      \$767  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$768  = lr_6_4_d1;
-    if (rst) begin
-      \$768  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$769  = \$183 ;
-    if (rst) begin
-      \$769  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$770  = out_6_4;
-    if (cap_6_4) begin
-      \$770  = \$53 [25:0];
-    end else if (\$184 ) begin
-      \$770  = out_7_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$771  = \a$549 ;
-    if (rst) begin
-      \$771  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$772  = l_6_4;
-    if (rst) begin
-      \$772  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$774  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
-    if (rst) begin
-      \$774  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$775  = l_6_4;
-    if (rst) begin
-      \$775  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$776  = lr_6_5_d0;
-    if (rst) begin
-      \$776  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$777  = lr_6_5_d1;
-    if (rst) begin
-      \$777  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$778  = \$185 ;
-    if (rst) begin
-      \$778  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$779  = out_6_5;
-    if (cap_6_5) begin
-      \$779  = \$54 [25:0];
-    end else if (\$186 ) begin
-      \$779  = out_7_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$780  = \a$559 ;
-    if (rst) begin
-      \$780  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$781  = l_6_5;
-    if (rst) begin
-      \$781  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$783  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
-    if (rst) begin
-      \$783  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$784  = l_6_5;
-    if (rst) begin
-      \$784  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$785  = lr_6_6_d0;
-    if (rst) begin
-      \$785  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$786  = lr_6_6_d1;
-    if (rst) begin
-      \$786  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$787  = \$187 ;
-    if (rst) begin
-      \$787  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$788  = out_6_6;
-    if (cap_6_6) begin
-      \$788  = \$55 [25:0];
-    end else if (\$188 ) begin
-      \$788  = out_7_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$789  = \a$569 ;
-    if (rst) begin
-      \$789  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$790  = l_6_6;
-    if (rst) begin
-      \$790  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$792  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
-    if (rst) begin
-      \$792  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$793  = l_6_6;
-    if (rst) begin
-      \$793  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$794  = lr_6_7_d0;
-    if (rst) begin
-      \$794  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$795  = lr_6_7_d1;
-    if (rst) begin
-      \$795  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$796  = \$189 ;
-    if (rst) begin
-      \$796  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$797  = out_6_7;
-    if (cap_6_7) begin
-      \$797  = \$56 [25:0];
-    end else if (\$190 ) begin
-      \$797  = out_7_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$798  = \a$579 ;
-    if (rst) begin
-      \$798  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$799  = skew_l7_d6;
-    if (rst) begin
-      \$799  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$801  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
-    if (rst) begin
-      \$801  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$802  = skew_l7_d6;
-    if (rst) begin
-      \$802  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$803  = lr_7_0_d0;
-    if (rst) begin
-      \$803  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$804  = lr_7_0_d1;
-    if (rst) begin
-      \$804  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$805  = \$191 ;
-    if (rst) begin
-      \$805  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$806  = out_7_0;
-    if (cap_7_0) begin
-      \$806  = \$57 [25:0];
-    end else if (\$192 ) begin
-      \$806  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$807  = \a$589 ;
-    if (rst) begin
-      \$807  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$808  = l_7_0;
-    if (rst) begin
-      \$808  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$810  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
-    if (rst) begin
-      \$810  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$811  = l_7_0;
-    if (rst) begin
-      \$811  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$812  = lr_7_1_d0;
-    if (rst) begin
-      \$812  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$813  = lr_7_1_d1;
-    if (rst) begin
-      \$813  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$814  = \$193 ;
-    if (rst) begin
-      \$814  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$815  = out_7_1;
-    if (cap_7_1) begin
-      \$815  = \$58 [25:0];
-    end else if (\$194 ) begin
-      \$815  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$816  = \a$599 ;
-    if (rst) begin
-      \$816  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$817  = l_7_1;
-    if (rst) begin
-      \$817  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$819  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
-    if (rst) begin
-      \$819  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$820  = l_7_1;
-    if (rst) begin
-      \$820  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$821  = lr_7_2_d0;
-    if (rst) begin
-      \$821  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$822  = lr_7_2_d1;
-    if (rst) begin
-      \$822  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$823  = \$195 ;
-    if (rst) begin
-      \$823  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$824  = out_7_2;
-    if (cap_7_2) begin
-      \$824  = \$59 [25:0];
-    end else if (\$196 ) begin
-      \$824  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$825  = \a$609 ;
-    if (rst) begin
-      \$825  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$826  = l_7_2;
-    if (rst) begin
-      \$826  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$828  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
-    if (rst) begin
-      \$828  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$829  = l_7_2;
-    if (rst) begin
-      \$829  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$830  = lr_7_3_d0;
-    if (rst) begin
-      \$830  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$831  = lr_7_3_d1;
-    if (rst) begin
-      \$831  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$832  = \$197 ;
-    if (rst) begin
-      \$832  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$833  = out_7_3;
-    if (cap_7_3) begin
-      \$833  = \$60 [25:0];
-    end else if (\$198 ) begin
-      \$833  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$834  = \a$619 ;
-    if (rst) begin
-      \$834  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$835  = l_7_3;
-    if (rst) begin
-      \$835  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$837  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
-    if (rst) begin
-      \$837  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$838  = l_7_3;
-    if (rst) begin
-      \$838  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$839  = lr_7_4_d0;
-    if (rst) begin
-      \$839  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$840  = lr_7_4_d1;
-    if (rst) begin
-      \$840  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$841  = \$199 ;
-    if (rst) begin
-      \$841  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$842  = out_7_4;
-    if (cap_7_4) begin
-      \$842  = \$61 [25:0];
-    end else if (\$200 ) begin
-      \$842  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$843  = \a$629 ;
-    if (rst) begin
-      \$843  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$844  = l_7_4;
-    if (rst) begin
-      \$844  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$846  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
-    if (rst) begin
-      \$846  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$847  = l_7_4;
-    if (rst) begin
-      \$847  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$848  = lr_7_5_d0;
-    if (rst) begin
-      \$848  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$849  = lr_7_5_d1;
-    if (rst) begin
-      \$849  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$850  = \$201 ;
-    if (rst) begin
-      \$850  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$851  = out_7_5;
-    if (cap_7_5) begin
-      \$851  = \$62 [25:0];
-    end else if (\$202 ) begin
-      \$851  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$852  = \a$639 ;
-    if (rst) begin
-      \$852  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$853  = l_7_5;
-    if (rst) begin
-      \$853  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$855  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
-    if (rst) begin
-      \$855  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$856  = l_7_5;
-    if (rst) begin
-      \$856  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$857  = lr_7_6_d0;
-    if (rst) begin
-      \$857  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$858  = lr_7_6_d1;
-    if (rst) begin
-      \$858  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$859  = \$203 ;
-    if (rst) begin
-      \$859  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$860  = out_7_6;
-    if (cap_7_6) begin
-      \$860  = \$63 [25:0];
-    end else if (\$204 ) begin
-      \$860  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$861  = \a$649 ;
-    if (rst) begin
-      \$861  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$862  = l_7_6;
-    if (rst) begin
-      \$862  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$864  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
-    if (rst) begin
-      \$864  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$865  = l_7_6;
-    if (rst) begin
-      \$865  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$866  = lr_7_7_d0;
-    if (rst) begin
-      \$866  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$867  = lr_7_7_d1;
-    if (rst) begin
-      \$867  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$868  = \$205 ;
-    if (rst) begin
-      \$868  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$869  = out_7_7;
-    if (cap_7_7) begin
-      \$869  = \$64 [25:0];
-    end else if (\$206 ) begin
-      \$869  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$870  = count_next;
-    if (rst) begin
-      \$870  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$871  = beat_next;
-    if (rst) begin
-      \$871  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$872  = \$209 ;
-    if (rst) begin
-      \$872  = 1'h0;
+    end else if (\$199 ) begin
+      beat_next = \$201 [2:0];
     end
   end
   assign en = 1'h1;
-  assign \en$20  = 1'h1;
+  assign p = { \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883  };
+  assign sum_0_0 = \$133 [25:0];
+  assign \p$143  = { \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899  };
+  assign sum_0_1 = \$134 [25:0];
+  assign \p$156  = { \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915  };
+  assign sum_0_2 = \$135 [25:0];
+  assign \p$169  = { \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931  };
+  assign sum_0_3 = \$136 [25:0];
+  assign \p$182  = { \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947  };
+  assign sum_0_4 = \$137 [25:0];
+  assign \p$195  = { \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963  };
+  assign sum_0_5 = \$138 [25:0];
+  assign \p$208  = { \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979  };
+  assign sum_0_6 = \$139 [25:0];
+  assign \p$221  = { \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995  };
+  assign sum_0_7 = \$140 [25:0];
+  assign \p$234  = { \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011  };
+  assign sum_1_0 = \$141 [25:0];
+  assign \p$246  = { \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027  };
+  assign sum_1_1 = \$142 [25:0];
+  assign \p$258  = { \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043  };
+  assign sum_1_2 = \$143 [25:0];
+  assign \p$270  = { \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059  };
+  assign sum_1_3 = \$144 [25:0];
+  assign \p$282  = { \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075  };
+  assign sum_1_4 = \$145 [25:0];
+  assign \p$294  = { \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091  };
+  assign sum_1_5 = \$146 [25:0];
+  assign \p$306  = { \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107  };
+  assign sum_1_6 = \$147 [25:0];
+  assign \p$318  = { \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123  };
+  assign sum_1_7 = \$148 [25:0];
+  assign \p$330  = { \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139  };
+  assign sum_2_0 = \$149 [25:0];
+  assign \p$342  = { \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155  };
+  assign sum_2_1 = \$150 [25:0];
+  assign \p$354  = { \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171  };
+  assign sum_2_2 = \$151 [25:0];
+  assign \p$366  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187  };
+  assign sum_2_3 = \$152 [25:0];
+  assign \p$378  = { \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
+  assign sum_2_4 = \$153 [25:0];
+  assign \p$390  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219  };
+  assign sum_2_5 = \$154 [25:0];
+  assign \p$402  = { \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
+  assign sum_2_6 = \$155 [25:0];
+  assign \p$414  = { \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251  };
+  assign sum_2_7 = \$156 [25:0];
+  assign \p$426  = { \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267  };
+  assign sum_3_0 = \$157 [25:0];
+  assign \p$438  = { \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283  };
+  assign sum_3_1 = \$158 [25:0];
+  assign \p$450  = { \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299  };
+  assign sum_3_2 = \$159 [25:0];
+  assign \p$462  = { \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315  };
+  assign sum_3_3 = \$160 [25:0];
+  assign \p$474  = { \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331  };
+  assign sum_3_4 = \$161 [25:0];
+  assign \p$486  = { \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347  };
+  assign sum_3_5 = \$162 [25:0];
+  assign \p$498  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363  };
+  assign sum_3_6 = \$163 [25:0];
+  assign \p$510  = { \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
+  assign sum_3_7 = \$164 [25:0];
+  assign \p$522  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395  };
+  assign sum_4_0 = \$165 [25:0];
+  assign \p$534  = { \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
+  assign sum_4_1 = \$166 [25:0];
+  assign \p$546  = { \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427  };
+  assign sum_4_2 = \$167 [25:0];
+  assign \p$558  = { \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443  };
+  assign sum_4_3 = \$168 [25:0];
+  assign \p$570  = { \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459  };
+  assign sum_4_4 = \$169 [25:0];
+  assign \p$582  = { \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475  };
+  assign sum_4_5 = \$170 [25:0];
+  assign \p$594  = { \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491  };
+  assign sum_4_6 = \$171 [25:0];
+  assign \p$606  = { \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507  };
+  assign sum_4_7 = \$172 [25:0];
+  assign \p$618  = { \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523  };
+  assign sum_5_0 = \$173 [25:0];
+  assign \p$630  = { \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539  };
+  assign sum_5_1 = \$174 [25:0];
+  assign \p$642  = { \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555  };
+  assign sum_5_2 = \$175 [25:0];
+  assign \p$654  = { \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571  };
+  assign sum_5_3 = \$176 [25:0];
+  assign \p$666  = { \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587  };
+  assign sum_5_4 = \$177 [25:0];
+  assign \p$678  = { \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603  };
+  assign sum_5_5 = \$178 [25:0];
+  assign \p$690  = { \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619  };
+  assign sum_5_6 = \$179 [25:0];
+  assign \p$702  = { \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635  };
+  assign sum_5_7 = \$180 [25:0];
+  assign \p$714  = { \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651  };
+  assign sum_6_0 = \$181 [25:0];
+  assign \p$726  = { \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667  };
+  assign sum_6_1 = \$182 [25:0];
+  assign \p$738  = { \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683  };
+  assign sum_6_2 = \$183 [25:0];
+  assign \p$750  = { \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699  };
+  assign sum_6_3 = \$184 [25:0];
+  assign \p$762  = { \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715  };
+  assign sum_6_4 = \$185 [25:0];
+  assign \p$774  = { \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731  };
+  assign sum_6_5 = \$186 [25:0];
+  assign \p$786  = { \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747  };
+  assign sum_6_6 = \$187 [25:0];
+  assign \p$798  = { \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763  };
+  assign sum_6_7 = \$188 [25:0];
+  assign \p$810  = { \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779  };
+  assign sum_7_0 = \$189 [25:0];
+  assign \p$821  = { \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795  };
+  assign sum_7_1 = \$190 [25:0];
+  assign \p$832  = { \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811  };
+  assign sum_7_2 = \$191 [25:0];
+  assign \p$843  = { \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827  };
+  assign sum_7_3 = \$192 [25:0];
+  assign \p$854  = { \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843  };
+  assign sum_7_4 = \$193 [25:0];
+  assign \p$865  = { \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859  };
+  assign sum_7_5 = \$194 [25:0];
+  assign \p$876  = { \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875  };
+  assign sum_7_6 = \$195 [25:0];
+  assign \p$887  = { \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891  };
+  assign sum_7_7 = \$196 [25:0];
+  assign \en$898  = 1'h1;
   assign a = a_in0;
   assign b = w_in0;
-  assign sum_0_0 = \$1 [25:0];
-  assign \en$28  = 1'h1;
-  assign a_0_0 = \a$29 ;
-  assign skew_w1_d0 = \b$31 ;
-  assign sum_0_1 = \$2 [25:0];
-  assign \en$38  = 1'h1;
-  assign a_0_1 = \a$39 ;
-  assign skew_w2_d1 = \b$41 ;
-  assign sum_0_2 = \$3 [25:0];
-  assign \en$48  = 1'h1;
-  assign a_0_2 = \a$49 ;
-  assign skew_w3_d2 = \b$51 ;
-  assign sum_0_3 = \$4 [25:0];
-  assign \en$58  = 1'h1;
-  assign a_0_3 = \a$59 ;
-  assign skew_w4_d3 = \b$61 ;
-  assign sum_0_4 = \$5 [25:0];
-  assign \en$68  = 1'h1;
-  assign a_0_4 = \a$69 ;
-  assign skew_w5_d4 = \b$71 ;
-  assign sum_0_5 = \$6 [25:0];
-  assign \en$78  = 1'h1;
-  assign a_0_5 = \a$79 ;
-  assign skew_w6_d5 = \b$81 ;
-  assign sum_0_6 = \$7 [25:0];
-  assign \en$88  = 1'h1;
-  assign a_0_6 = \a$89 ;
-  assign skew_w7_d6 = \b$91 ;
-  assign sum_0_7 = \$8 [25:0];
-  assign \en$98  = 1'h1;
-  assign skew_a1_d0 = \a$99 ;
-  assign w_0_0 = \b$101 ;
-  assign sum_1_0 = \$9 [25:0];
-  assign \en$108  = 1'h1;
-  assign a_1_0 = \a$109 ;
-  assign w_0_1 = \b$111 ;
-  assign sum_1_1 = \$10 [25:0];
-  assign \en$118  = 1'h1;
-  assign a_1_1 = \a$119 ;
-  assign w_0_2 = \b$121 ;
-  assign sum_1_2 = \$11 [25:0];
-  assign \en$128  = 1'h1;
-  assign a_1_2 = \a$129 ;
-  assign w_0_3 = \b$131 ;
-  assign sum_1_3 = \$12 [25:0];
-  assign \en$138  = 1'h1;
-  assign a_1_3 = \a$139 ;
-  assign w_0_4 = \b$141 ;
-  assign sum_1_4 = \$13 [25:0];
-  assign \en$148  = 1'h1;
-  assign a_1_4 = \a$149 ;
-  assign w_0_5 = \b$151 ;
-  assign sum_1_5 = \$14 [25:0];
-  assign \en$158  = 1'h1;
-  assign a_1_5 = \a$159 ;
-  assign w_0_6 = \b$161 ;
-  assign sum_1_6 = \$15 [25:0];
-  assign \en$168  = 1'h1;
-  assign a_1_6 = \a$169 ;
-  assign w_0_7 = \b$171 ;
-  assign sum_1_7 = \$16 [25:0];
-  assign \en$178  = 1'h1;
-  assign skew_a2_d1 = \a$179 ;
-  assign w_1_0 = \b$181 ;
-  assign sum_2_0 = \$17 [25:0];
-  assign \en$188  = 1'h1;
-  assign a_2_0 = \a$189 ;
-  assign w_1_1 = \b$191 ;
-  assign sum_2_1 = \$18 [25:0];
-  assign \en$198  = 1'h1;
-  assign a_2_1 = \a$199 ;
-  assign w_1_2 = \b$201 ;
-  assign sum_2_2 = \$19 [25:0];
-  assign \en$208  = 1'h1;
-  assign a_2_2 = \a$209 ;
-  assign w_1_3 = \b$211 ;
-  assign sum_2_3 = \$20 [25:0];
-  assign \en$218  = 1'h1;
-  assign a_2_3 = \a$219 ;
-  assign w_1_4 = \b$221 ;
-  assign sum_2_4 = \$21 [25:0];
-  assign \en$228  = 1'h1;
-  assign a_2_4 = \a$229 ;
-  assign w_1_5 = \b$231 ;
-  assign sum_2_5 = \$22 [25:0];
-  assign \en$238  = 1'h1;
-  assign a_2_5 = \a$239 ;
-  assign w_1_6 = \b$241 ;
-  assign sum_2_6 = \$23 [25:0];
-  assign \en$248  = 1'h1;
-  assign a_2_6 = \a$249 ;
-  assign w_1_7 = \b$251 ;
-  assign sum_2_7 = \$24 [25:0];
-  assign \en$258  = 1'h1;
-  assign skew_a3_d2 = \a$259 ;
-  assign w_2_0 = \b$261 ;
-  assign sum_3_0 = \$25 [25:0];
-  assign \en$268  = 1'h1;
-  assign a_3_0 = \a$269 ;
-  assign w_2_1 = \b$271 ;
-  assign sum_3_1 = \$26 [25:0];
-  assign \en$278  = 1'h1;
-  assign a_3_1 = \a$279 ;
-  assign w_2_2 = \b$281 ;
-  assign sum_3_2 = \$27 [25:0];
-  assign \en$288  = 1'h1;
-  assign a_3_2 = \a$289 ;
-  assign w_2_3 = \b$291 ;
-  assign sum_3_3 = \$28 [25:0];
-  assign \en$298  = 1'h1;
-  assign a_3_3 = \a$299 ;
-  assign w_2_4 = \b$301 ;
-  assign sum_3_4 = \$29 [25:0];
-  assign \en$308  = 1'h1;
-  assign a_3_4 = \a$309 ;
-  assign w_2_5 = \b$311 ;
-  assign sum_3_5 = \$30 [25:0];
-  assign \en$318  = 1'h1;
-  assign a_3_5 = \a$319 ;
-  assign w_2_6 = \b$321 ;
-  assign sum_3_6 = \$31 [25:0];
-  assign \en$328  = 1'h1;
-  assign a_3_6 = \a$329 ;
-  assign w_2_7 = \b$331 ;
-  assign sum_3_7 = \$32 [25:0];
-  assign \en$338  = 1'h1;
-  assign skew_a4_d3 = \a$339 ;
-  assign w_3_0 = \b$341 ;
-  assign sum_4_0 = \$33 [25:0];
-  assign \en$348  = 1'h1;
-  assign a_4_0 = \a$349 ;
-  assign w_3_1 = \b$351 ;
-  assign sum_4_1 = \$34 [25:0];
-  assign \en$358  = 1'h1;
-  assign a_4_1 = \a$359 ;
-  assign w_3_2 = \b$361 ;
-  assign sum_4_2 = \$35 [25:0];
-  assign \en$368  = 1'h1;
-  assign a_4_2 = \a$369 ;
-  assign w_3_3 = \b$371 ;
-  assign sum_4_3 = \$36 [25:0];
-  assign \en$378  = 1'h1;
-  assign a_4_3 = \a$379 ;
-  assign w_3_4 = \b$381 ;
-  assign sum_4_4 = \$37 [25:0];
-  assign \en$388  = 1'h1;
-  assign a_4_4 = \a$389 ;
-  assign w_3_5 = \b$391 ;
-  assign sum_4_5 = \$38 [25:0];
-  assign \en$398  = 1'h1;
-  assign a_4_5 = \a$399 ;
-  assign w_3_6 = \b$401 ;
-  assign sum_4_6 = \$39 [25:0];
-  assign \en$408  = 1'h1;
-  assign a_4_6 = \a$409 ;
-  assign w_3_7 = \b$411 ;
-  assign sum_4_7 = \$40 [25:0];
-  assign \en$418  = 1'h1;
-  assign skew_a5_d4 = \a$419 ;
-  assign w_4_0 = \b$421 ;
-  assign sum_5_0 = \$41 [25:0];
-  assign \en$428  = 1'h1;
-  assign a_5_0 = \a$429 ;
-  assign w_4_1 = \b$431 ;
-  assign sum_5_1 = \$42 [25:0];
-  assign \en$438  = 1'h1;
-  assign a_5_1 = \a$439 ;
-  assign w_4_2 = \b$441 ;
-  assign sum_5_2 = \$43 [25:0];
-  assign \en$448  = 1'h1;
-  assign a_5_2 = \a$449 ;
-  assign w_4_3 = \b$451 ;
-  assign sum_5_3 = \$44 [25:0];
-  assign \en$458  = 1'h1;
-  assign a_5_3 = \a$459 ;
-  assign w_4_4 = \b$461 ;
-  assign sum_5_4 = \$45 [25:0];
-  assign \en$468  = 1'h1;
-  assign a_5_4 = \a$469 ;
-  assign w_4_5 = \b$471 ;
-  assign sum_5_5 = \$46 [25:0];
-  assign \en$478  = 1'h1;
-  assign a_5_5 = \a$479 ;
-  assign w_4_6 = \b$481 ;
-  assign sum_5_6 = \$47 [25:0];
-  assign \en$488  = 1'h1;
-  assign a_5_6 = \a$489 ;
-  assign w_4_7 = \b$491 ;
-  assign sum_5_7 = \$48 [25:0];
-  assign \en$498  = 1'h1;
-  assign skew_a6_d5 = \a$499 ;
-  assign w_5_0 = \b$501 ;
-  assign sum_6_0 = \$49 [25:0];
-  assign \en$508  = 1'h1;
-  assign a_6_0 = \a$509 ;
-  assign w_5_1 = \b$511 ;
-  assign sum_6_1 = \$50 [25:0];
-  assign \en$518  = 1'h1;
-  assign a_6_1 = \a$519 ;
-  assign w_5_2 = \b$521 ;
-  assign sum_6_2 = \$51 [25:0];
-  assign \en$528  = 1'h1;
-  assign a_6_2 = \a$529 ;
-  assign w_5_3 = \b$531 ;
-  assign sum_6_3 = \$52 [25:0];
-  assign \en$538  = 1'h1;
-  assign a_6_3 = \a$539 ;
-  assign w_5_4 = \b$541 ;
-  assign sum_6_4 = \$53 [25:0];
-  assign \en$548  = 1'h1;
-  assign a_6_4 = \a$549 ;
-  assign w_5_5 = \b$551 ;
-  assign sum_6_5 = \$54 [25:0];
-  assign \en$558  = 1'h1;
-  assign a_6_5 = \a$559 ;
-  assign w_5_6 = \b$561 ;
-  assign sum_6_6 = \$55 [25:0];
-  assign \en$568  = 1'h1;
-  assign a_6_6 = \a$569 ;
-  assign w_5_7 = \b$571 ;
-  assign sum_6_7 = \$56 [25:0];
-  assign \en$578  = 1'h1;
-  assign skew_a7_d6 = \a$579 ;
-  assign w_6_0 = \b$581 ;
-  assign sum_7_0 = \$57 [25:0];
-  assign \en$588  = 1'h1;
-  assign a_7_0 = \a$589 ;
-  assign w_6_1 = \b$591 ;
-  assign sum_7_1 = \$58 [25:0];
-  assign \en$598  = 1'h1;
-  assign a_7_1 = \a$599 ;
-  assign w_6_2 = \b$601 ;
-  assign sum_7_2 = \$59 [25:0];
-  assign \en$608  = 1'h1;
-  assign a_7_2 = \a$609 ;
-  assign w_6_3 = \b$611 ;
-  assign sum_7_3 = \$60 [25:0];
-  assign \en$618  = 1'h1;
-  assign a_7_3 = \a$619 ;
-  assign w_6_4 = \b$621 ;
-  assign sum_7_4 = \$61 [25:0];
-  assign \en$628  = 1'h1;
-  assign a_7_4 = \a$629 ;
-  assign w_6_5 = \b$631 ;
-  assign sum_7_5 = \$62 [25:0];
-  assign \en$638  = 1'h1;
-  assign a_7_5 = \a$639 ;
-  assign w_6_6 = \b$641 ;
-  assign sum_7_6 = \$63 [25:0];
-  assign \en$648  = 1'h1;
-  assign a_7_6 = \a$649 ;
-  assign w_6_7 = \b$651 ;
-  assign sum_7_7 = \$64 [25:0];
+  assign \en$901  = 1'h1;
+  assign \a$902  = a_0_0;
+  assign \b$903  = skew_w1_d0;
+  assign \en$904  = 1'h1;
+  assign \a$905  = a_0_1;
+  assign \b$906  = skew_w2_d1;
+  assign \en$907  = 1'h1;
+  assign \a$908  = a_0_2;
+  assign \b$909  = skew_w3_d2;
+  assign \en$910  = 1'h1;
+  assign \a$911  = a_0_3;
+  assign \b$912  = skew_w4_d3;
+  assign \en$913  = 1'h1;
+  assign \a$914  = a_0_4;
+  assign \b$915  = skew_w5_d4;
+  assign \en$916  = 1'h1;
+  assign \a$917  = a_0_5;
+  assign \b$918  = skew_w6_d5;
+  assign \en$919  = 1'h1;
+  assign \a$920  = a_0_6;
+  assign \b$921  = skew_w7_d6;
+  assign \en$922  = 1'h1;
+  assign \a$923  = skew_a1_d0;
+  assign \b$924  = w_0_0;
+  assign \en$925  = 1'h1;
+  assign \a$926  = a_1_0;
+  assign \b$927  = w_0_1;
+  assign \en$928  = 1'h1;
+  assign \a$929  = a_1_1;
+  assign \b$930  = w_0_2;
+  assign \en$931  = 1'h1;
+  assign \a$932  = a_1_2;
+  assign \b$933  = w_0_3;
+  assign \en$934  = 1'h1;
+  assign \a$935  = a_1_3;
+  assign \b$936  = w_0_4;
+  assign \en$937  = 1'h1;
+  assign \a$938  = a_1_4;
+  assign \b$939  = w_0_5;
+  assign \en$940  = 1'h1;
+  assign \a$941  = a_1_5;
+  assign \b$942  = w_0_6;
+  assign \en$943  = 1'h1;
+  assign \a$944  = a_1_6;
+  assign \b$945  = w_0_7;
+  assign \en$946  = 1'h1;
+  assign \a$947  = skew_a2_d1;
+  assign \b$948  = w_1_0;
+  assign \en$949  = 1'h1;
+  assign \a$950  = a_2_0;
+  assign \b$951  = w_1_1;
+  assign \en$952  = 1'h1;
+  assign \a$953  = a_2_1;
+  assign \b$954  = w_1_2;
+  assign \en$955  = 1'h1;
+  assign \a$956  = a_2_2;
+  assign \b$957  = w_1_3;
+  assign \en$958  = 1'h1;
+  assign \a$959  = a_2_3;
+  assign \b$960  = w_1_4;
+  assign \en$961  = 1'h1;
+  assign \a$962  = a_2_4;
+  assign \b$963  = w_1_5;
+  assign \en$964  = 1'h1;
+  assign \a$965  = a_2_5;
+  assign \b$966  = w_1_6;
+  assign \en$967  = 1'h1;
+  assign \a$968  = a_2_6;
+  assign \b$969  = w_1_7;
+  assign \en$970  = 1'h1;
+  assign \a$971  = skew_a3_d2;
+  assign \b$972  = w_2_0;
+  assign \en$973  = 1'h1;
+  assign \a$974  = a_3_0;
+  assign \b$975  = w_2_1;
+  assign \en$976  = 1'h1;
+  assign \a$977  = a_3_1;
+  assign \b$978  = w_2_2;
+  assign \en$979  = 1'h1;
+  assign \a$980  = a_3_2;
+  assign \b$981  = w_2_3;
+  assign \en$982  = 1'h1;
+  assign \a$983  = a_3_3;
+  assign \b$984  = w_2_4;
+  assign \en$985  = 1'h1;
+  assign \a$986  = a_3_4;
+  assign \b$987  = w_2_5;
+  assign \en$988  = 1'h1;
+  assign \a$989  = a_3_5;
+  assign \b$990  = w_2_6;
+  assign \en$991  = 1'h1;
+  assign \a$992  = a_3_6;
+  assign \b$993  = w_2_7;
+  assign \en$994  = 1'h1;
+  assign \a$995  = skew_a4_d3;
+  assign \b$996  = w_3_0;
+  assign \en$997  = 1'h1;
+  assign \a$998  = a_4_0;
+  assign \b$999  = w_3_1;
+  assign \en$1000  = 1'h1;
+  assign \a$1001  = a_4_1;
+  assign \b$1002  = w_3_2;
+  assign \en$1003  = 1'h1;
+  assign \a$1004  = a_4_2;
+  assign \b$1005  = w_3_3;
+  assign \en$1006  = 1'h1;
+  assign \a$1007  = a_4_3;
+  assign \b$1008  = w_3_4;
+  assign \en$1009  = 1'h1;
+  assign \a$1010  = a_4_4;
+  assign \b$1011  = w_3_5;
+  assign \en$1012  = 1'h1;
+  assign \a$1013  = a_4_5;
+  assign \b$1014  = w_3_6;
+  assign \en$1015  = 1'h1;
+  assign \a$1016  = a_4_6;
+  assign \b$1017  = w_3_7;
+  assign \en$1018  = 1'h1;
+  assign \a$1019  = skew_a5_d4;
+  assign \b$1020  = w_4_0;
+  assign \en$1021  = 1'h1;
+  assign \a$1022  = a_5_0;
+  assign \b$1023  = w_4_1;
+  assign \en$1024  = 1'h1;
+  assign \a$1025  = a_5_1;
+  assign \b$1026  = w_4_2;
+  assign \en$1027  = 1'h1;
+  assign \a$1028  = a_5_2;
+  assign \b$1029  = w_4_3;
+  assign \en$1030  = 1'h1;
+  assign \a$1031  = a_5_3;
+  assign \b$1032  = w_4_4;
+  assign \en$1033  = 1'h1;
+  assign \a$1034  = a_5_4;
+  assign \b$1035  = w_4_5;
+  assign \en$1036  = 1'h1;
+  assign \a$1037  = a_5_5;
+  assign \b$1038  = w_4_6;
+  assign \en$1039  = 1'h1;
+  assign \a$1040  = a_5_6;
+  assign \b$1041  = w_4_7;
+  assign \en$1042  = 1'h1;
+  assign \a$1043  = skew_a6_d5;
+  assign \b$1044  = w_5_0;
+  assign \en$1045  = 1'h1;
+  assign \a$1046  = a_6_0;
+  assign \b$1047  = w_5_1;
+  assign \en$1048  = 1'h1;
+  assign \a$1049  = a_6_1;
+  assign \b$1050  = w_5_2;
+  assign \en$1051  = 1'h1;
+  assign \a$1052  = a_6_2;
+  assign \b$1053  = w_5_3;
+  assign \en$1054  = 1'h1;
+  assign \a$1055  = a_6_3;
+  assign \b$1056  = w_5_4;
+  assign \en$1057  = 1'h1;
+  assign \a$1058  = a_6_4;
+  assign \b$1059  = w_5_5;
+  assign \en$1060  = 1'h1;
+  assign \a$1061  = a_6_5;
+  assign \b$1062  = w_5_6;
+  assign \en$1063  = 1'h1;
+  assign \a$1064  = a_6_6;
+  assign \b$1065  = w_5_7;
+  assign \en$1066  = 1'h1;
+  assign \a$1067  = skew_a7_d6;
+  assign \b$1068  = w_6_0;
+  assign \en$1069  = 1'h1;
+  assign \a$1070  = a_7_0;
+  assign \b$1071  = w_6_1;
+  assign \en$1072  = 1'h1;
+  assign \a$1073  = a_7_1;
+  assign \b$1074  = w_6_2;
+  assign \en$1075  = 1'h1;
+  assign \a$1076  = a_7_2;
+  assign \b$1077  = w_6_3;
+  assign \en$1078  = 1'h1;
+  assign \a$1079  = a_7_3;
+  assign \b$1080  = w_6_4;
+  assign \en$1081  = 1'h1;
+  assign \a$1082  = a_7_4;
+  assign \b$1083  = w_6_5;
+  assign \en$1084  = 1'h1;
+  assign \a$1085  = a_7_5;
+  assign \b$1086  = w_6_6;
+  assign \en$1087  = 1'h1;
+  assign \a$1088  = a_7_6;
+  assign \b$1089  = w_6_7;
   assign o_valid = draining;
-  assign p = { \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873  };
-  assign \p$753  = { \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889  };
-  assign \p$758  = { \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905  };
-  assign \p$763  = { \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921  };
-  assign \p$768  = { \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937  };
-  assign \p$773  = { \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953  };
-  assign \p$778  = { \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969  };
-  assign \p$784  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985  };
-  assign \p$789  = { \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
-  assign \p$794  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017  };
-  assign \p$799  = { \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
-  assign \p$804  = { \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049  };
-  assign \p$809  = { \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065  };
-  assign \p$814  = { \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081  };
-  assign \p$819  = { \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097  };
-  assign \p$825  = { \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113  };
-  assign \p$830  = { \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129  };
-  assign \p$835  = { \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145  };
-  assign \p$840  = { \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161  };
-  assign \p$845  = { \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177  };
-  assign \p$850  = { \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193  };
-  assign \p$855  = { \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209  };
-  assign \p$860  = { \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225  };
-  assign \p$866  = { \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241  };
-  assign \p$871  = { \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257  };
-  assign \p$876  = { \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273  };
-  assign \p$881  = { \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289  };
-  assign \p$886  = { \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305  };
-  assign \p$891  = { \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321  };
-  assign \p$896  = { \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337  };
-  assign \p$901  = { \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353  };
-  assign \p$907  = { \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369  };
-  assign \p$912  = { \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385  };
-  assign \p$917  = { \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401  };
-  assign \p$922  = { \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417  };
-  assign \p$927  = { \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433  };
-  assign \p$932  = { \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449  };
-  assign \p$937  = { \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465  };
-  assign \p$942  = { \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481  };
-  assign \p$948  = { \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497  };
-  assign \p$953  = { \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513  };
-  assign \p$958  = { \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529  };
-  assign \p$963  = { \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545  };
-  assign \p$968  = { \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561  };
-  assign \p$973  = { \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577  };
-  assign \p$978  = { \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593  };
-  assign \p$983  = { \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609  };
-  assign \p$989  = { \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625  };
-  assign \p$994  = { \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641  };
-  assign \p$999  = { \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657  };
-  assign \p$1004  = { \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673  };
-  assign \p$1009  = { \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689  };
-  assign \p$1014  = { \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705  };
-  assign \p$1019  = { \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721  };
-  assign \p$1024  = { \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737  };
-  assign \p$1030  = { \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753  };
-  assign \p$1036  = { \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769  };
-  assign \p$1041  = { \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785  };
-  assign \p$1046  = { \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801  };
-  assign \p$1051  = { \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817  };
-  assign \p$1056  = { \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833  };
-  assign \p$1061  = { \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849  };
-  assign \p$1066  = { \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865  };
-  assign \p$1072  = { \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881  };
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -12357,98 +12469,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[5]  = o_data[155:130];
   assign \o_data[6]  = o_data[181:156];
   assign \o_data[7]  = o_data[207:182];
-  assign \$863  = \b$651 ;
-  assign \$854  = \b$641 ;
-  assign \$845  = \b$631 ;
-  assign \$836  = \b$621 ;
-  assign \$827  = \b$611 ;
-  assign \$818  = \b$601 ;
-  assign \$809  = \b$591 ;
-  assign \$800  = \b$581 ;
-  assign \$791  = \b$571 ;
-  assign \$782  = \b$561 ;
-  assign \$773  = \b$551 ;
-  assign \$764  = \b$541 ;
-  assign \$755  = \b$531 ;
-  assign \$746  = \b$521 ;
-  assign \$737  = \b$511 ;
-  assign \$728  = \b$501 ;
-  assign \$719  = \b$491 ;
-  assign \$710  = \b$481 ;
-  assign \$701  = \b$471 ;
-  assign \$692  = \b$461 ;
-  assign \$683  = \b$451 ;
-  assign \$674  = \b$441 ;
-  assign \$665  = \b$431 ;
-  assign \$656  = \b$421 ;
-  assign \$647  = \b$411 ;
-  assign \$638  = \b$401 ;
-  assign \$629  = \b$391 ;
-  assign \$620  = \b$381 ;
-  assign \$611  = \b$371 ;
-  assign \$602  = \b$361 ;
-  assign \$593  = \b$351 ;
-  assign \$584  = \b$341 ;
-  assign \$575  = \b$331 ;
-  assign \$566  = \b$321 ;
-  assign \$557  = \b$311 ;
-  assign \$548  = \b$301 ;
-  assign \$539  = \b$291 ;
-  assign \$530  = \b$281 ;
-  assign \$521  = \b$271 ;
-  assign \$512  = \b$261 ;
-  assign \$503  = \b$251 ;
-  assign \$494  = \b$241 ;
-  assign \$485  = \b$231 ;
-  assign \$476  = \b$221 ;
-  assign \$467  = \b$211 ;
-  assign \$458  = \b$201 ;
-  assign \$449  = \b$191 ;
-  assign \$440  = \b$181 ;
-  assign \$431  = \b$171 ;
-  assign \$422  = \b$161 ;
-  assign \$413  = \b$151 ;
-  assign \$404  = \b$141 ;
-  assign \$395  = \b$131 ;
-  assign \$386  = \b$121 ;
-  assign \$377  = \b$111 ;
-  assign \$368  = \b$101 ;
-  assign \$359  = \b$91 ;
-  assign \$350  = \b$81 ;
-  assign \$341  = \b$71 ;
-  assign \$332  = \b$61 ;
-  assign \$323  = \b$51 ;
-  assign \$314  = \b$41 ;
-  assign \$305  = \b$31 ;
-  assign \$296  = w_in0;
-  assign \$293  = skew_w7_d5;
-  assign \$292  = skew_w7_d4;
-  assign \$291  = skew_w7_d3;
-  assign \$290  = skew_w7_d2;
-  assign \$289  = skew_w7_d1;
-  assign \$288  = skew_w7_d0;
-  assign \$287  = w_in7;
-  assign \$286  = skew_w6_d4;
-  assign \$285  = skew_w6_d3;
-  assign \$284  = skew_w6_d2;
-  assign \$283  = skew_w6_d1;
-  assign \$282  = skew_w6_d0;
-  assign \$281  = w_in6;
-  assign \$280  = skew_w5_d3;
-  assign \$279  = skew_w5_d2;
-  assign \$278  = skew_w5_d1;
-  assign \$277  = skew_w5_d0;
-  assign \$276  = w_in5;
-  assign \$275  = skew_w4_d2;
-  assign \$274  = skew_w4_d1;
-  assign \$273  = skew_w4_d0;
-  assign \$272  = w_in4;
-  assign \$271  = skew_w3_d1;
-  assign \$270  = skew_w3_d0;
-  assign \$269  = w_in3;
-  assign \$268  = skew_w2_d0;
-  assign \$267  = w_in2;
-  assign \$266  = w_in1;
   assign o_data[207:182] = out_0_7;
   assign o_data[181:156] = out_0_6;
   assign o_data[155:130] = out_0_5;
@@ -12457,6 +12477,178 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
+  assign \$873  = w_6_7;
+  assign \$864  = w_6_6;
+  assign \$855  = w_6_5;
+  assign \$846  = w_6_4;
+  assign \$837  = w_6_3;
+  assign \$828  = w_6_2;
+  assign \$819  = w_6_1;
+  assign \$810  = w_6_0;
+  assign \$801  = w_5_7;
+  assign \$792  = w_5_6;
+  assign \$783  = w_5_5;
+  assign \$774  = w_5_4;
+  assign \$765  = w_5_3;
+  assign \$756  = w_5_2;
+  assign \$747  = w_5_1;
+  assign \$738  = w_5_0;
+  assign \$729  = w_4_7;
+  assign \$720  = w_4_6;
+  assign \$711  = w_4_5;
+  assign \$702  = w_4_4;
+  assign \$693  = w_4_3;
+  assign \$684  = w_4_2;
+  assign \$675  = w_4_1;
+  assign \$666  = w_4_0;
+  assign \$657  = w_3_7;
+  assign \$648  = w_3_6;
+  assign \$639  = w_3_5;
+  assign \$630  = w_3_4;
+  assign \$621  = w_3_3;
+  assign \$612  = w_3_2;
+  assign \$603  = w_3_1;
+  assign \$594  = w_3_0;
+  assign \$585  = w_2_7;
+  assign \$576  = w_2_6;
+  assign \$567  = w_2_5;
+  assign \$558  = w_2_4;
+  assign \$549  = w_2_3;
+  assign \$540  = w_2_2;
+  assign \$531  = w_2_1;
+  assign \$522  = w_2_0;
+  assign \$513  = w_1_7;
+  assign \$504  = w_1_6;
+  assign \$495  = w_1_5;
+  assign \$486  = w_1_4;
+  assign \$477  = w_1_3;
+  assign \$468  = w_1_2;
+  assign \$459  = w_1_1;
+  assign \$450  = w_1_0;
+  assign \$441  = w_0_7;
+  assign \$432  = w_0_6;
+  assign \$423  = w_0_5;
+  assign \$414  = w_0_4;
+  assign \$405  = w_0_3;
+  assign \$396  = w_0_2;
+  assign \$387  = w_0_1;
+  assign \$378  = w_0_0;
+  assign \$369  = skew_w7_d6;
+  assign \$360  = skew_w6_d5;
+  assign \$351  = skew_w5_d4;
+  assign \$342  = skew_w4_d3;
+  assign \$333  = skew_w3_d2;
+  assign \$324  = skew_w2_d1;
+  assign \$315  = skew_w1_d0;
+  assign \$306  = w_in0;
+  assign \$303  = skew_w7_d5;
+  assign \$302  = skew_w7_d4;
+  assign \$301  = skew_w7_d3;
+  assign \$300  = skew_w7_d2;
+  assign \$299  = skew_w7_d1;
+  assign \$298  = skew_w7_d0;
+  assign \$297  = w_in7;
+  assign \$296  = skew_w6_d4;
+  assign \$295  = skew_w6_d3;
+  assign \$294  = skew_w6_d2;
+  assign \$293  = skew_w6_d1;
+  assign \$292  = skew_w6_d0;
+  assign \$291  = w_in6;
+  assign \$290  = skew_w5_d3;
+  assign \$289  = skew_w5_d2;
+  assign \$288  = skew_w5_d1;
+  assign \$287  = skew_w5_d0;
+  assign \$286  = w_in5;
+  assign \$285  = skew_w4_d2;
+  assign \$284  = skew_w4_d1;
+  assign \$283  = skew_w4_d0;
+  assign \$282  = w_in4;
+  assign \$281  = skew_w3_d1;
+  assign \$280  = skew_w3_d0;
+  assign \$279  = w_in3;
+  assign \$278  = skew_w2_d0;
+  assign \$277  = w_in2;
+  assign \$276  = w_in1;
+  assign \$219  = i_w[63:56];
+  assign \$218  = i_w[55:48];
+  assign \$217  = i_w[47:40];
+  assign \$216  = i_w[39:32];
+  assign \$215  = i_w[31:24];
+  assign \$214  = i_w[23:16];
+  assign \$213  = i_w[15:8];
+  assign \$212  = i_w[7:0];
+  assign \$211  = i_a[63:56];
+  assign \$210  = i_a[55:48];
+  assign \$209  = i_a[47:40];
+  assign \$208  = i_a[39:32];
+  assign \$207  = i_a[31:24];
+  assign \$206  = i_a[23:16];
+  assign \$205  = i_a[15:8];
+  assign \$204  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
+  assign \$35  = drain_shift;
+  assign \$37  = drain_shift;
+  assign \$39  = drain_shift;
+  assign \$41  = drain_shift;
+  assign \$43  = drain_shift;
+  assign \$45  = drain_shift;
+  assign \$47  = drain_shift;
+  assign \$49  = drain_shift;
+  assign \$51  = drain_shift;
+  assign \$53  = drain_shift;
+  assign \$55  = drain_shift;
+  assign \$57  = drain_shift;
+  assign \$59  = drain_shift;
+  assign \$61  = drain_shift;
+  assign \$63  = drain_shift;
+  assign \$65  = drain_shift;
+  assign \$67  = drain_shift;
+  assign \$69  = drain_shift;
+  assign \$71  = drain_shift;
+  assign \$73  = drain_shift;
+  assign \$75  = drain_shift;
+  assign \$77  = drain_shift;
+  assign \$79  = drain_shift;
+  assign \$81  = drain_shift;
+  assign \$83  = drain_shift;
+  assign \$85  = drain_shift;
+  assign \$87  = drain_shift;
+  assign \$89  = drain_shift;
+  assign \$91  = drain_shift;
+  assign \$93  = drain_shift;
+  assign \$95  = drain_shift;
+  assign \$97  = drain_shift;
+  assign \$99  = drain_shift;
+  assign \$101  = drain_shift;
+  assign \$103  = drain_shift;
+  assign \$105  = drain_shift;
+  assign \$107  = drain_shift;
+  assign \$109  = drain_shift;
+  assign \$111  = drain_shift;
+  assign \$113  = drain_shift;
+  assign \$115  = drain_shift;
+  assign \$117  = drain_shift;
+  assign \$119  = drain_shift;
+  assign \$121  = drain_shift;
+  assign \$123  = drain_shift;
+  assign \$125  = drain_shift;
+  assign \$127  = drain_shift;
+  assign \$129  = drain_shift;
   assign cap_0_0 = lr_0_0_d2;
   assign cap_0_1 = lr_0_1_d2;
   assign cap_0_2 = lr_0_2_d2;
@@ -12521,72 +12713,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_5 = lr_7_5_d2;
   assign cap_7_6 = lr_7_6_d2;
   assign cap_7_7 = lr_7_7_d2;
-  assign \$65  = drain_shift;
-  assign \$67  = draining;
-  assign \$80  = drain_shift;
-  assign \$82  = drain_shift;
-  assign \$84  = drain_shift;
-  assign \$86  = drain_shift;
-  assign \$88  = drain_shift;
-  assign \$90  = drain_shift;
-  assign \$92  = drain_shift;
-  assign \$94  = drain_shift;
-  assign \$96  = drain_shift;
-  assign \$98  = drain_shift;
-  assign \$100  = drain_shift;
-  assign \$102  = drain_shift;
-  assign \$104  = drain_shift;
-  assign \$106  = drain_shift;
-  assign \$108  = drain_shift;
-  assign \$110  = drain_shift;
-  assign \$112  = drain_shift;
-  assign \$114  = drain_shift;
-  assign \$116  = drain_shift;
-  assign \$118  = drain_shift;
-  assign \$120  = drain_shift;
-  assign \$122  = drain_shift;
-  assign \$124  = drain_shift;
-  assign \$126  = drain_shift;
-  assign \$128  = drain_shift;
-  assign \$130  = drain_shift;
-  assign \$132  = drain_shift;
-  assign \$134  = drain_shift;
-  assign \$136  = drain_shift;
-  assign \$138  = drain_shift;
-  assign \$140  = drain_shift;
-  assign \$142  = drain_shift;
-  assign \$144  = drain_shift;
-  assign \$146  = drain_shift;
-  assign \$148  = drain_shift;
-  assign \$150  = drain_shift;
-  assign \$152  = drain_shift;
-  assign \$154  = drain_shift;
-  assign \$156  = drain_shift;
-  assign \$158  = drain_shift;
-  assign \$160  = drain_shift;
-  assign \$162  = drain_shift;
-  assign \$164  = drain_shift;
-  assign \$166  = drain_shift;
-  assign \$168  = drain_shift;
-  assign \$170  = drain_shift;
-  assign \$172  = drain_shift;
-  assign \$174  = drain_shift;
-  assign \$176  = drain_shift;
-  assign \$178  = drain_shift;
-  assign \$180  = drain_shift;
-  assign \$182  = drain_shift;
-  assign \$184  = drain_shift;
-  assign \$186  = drain_shift;
-  assign \$188  = drain_shift;
-  assign \$190  = drain_shift;
-  assign \$192  = drain_shift;
-  assign \$194  = drain_shift;
-  assign \$196  = drain_shift;
-  assign \$198  = drain_shift;
-  assign \$200  = drain_shift;
-  assign \$202  = drain_shift;
-  assign \$204  = drain_shift;
-  assign \$206  = drain_shift;
+  assign \$197  = drain_shift;
+  assign \$199  = draining;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -4,149 +4,156 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [24:0] \$1 ;
-  wire [2:0] \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg \$102 ;
-  reg \$103 ;
-  reg \$104 ;
-  reg [23:0] \$105 ;
-  reg [23:0] \$106 ;
-  reg [7:0] \$107 ;
+  wire \$1 ;
+  wire [23:0] \$10 ;
+  reg \$100 ;
+  reg \$101 ;
+  reg [23:0] \$102 ;
+  reg [23:0] \$103 ;
+  reg [7:0] \$104 ;
+  reg \$105 ;
+  reg [7:0] \$106 ;
+  reg [15:0] \$107 ;
   reg \$108 ;
-  reg [7:0] \$109 ;
+  reg \$109 ;
   wire \$11 ;
-  reg [15:0] \$110 ;
-  reg \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  reg [23:0] \$114 ;
-  reg [23:0] \$115 ;
-  reg [1:0] \$116 ;
-  reg [1:0] \$117 ;
+  reg \$110 ;
+  reg [23:0] \$111 ;
+  reg [23:0] \$112 ;
+  reg [7:0] \$113 ;
+  reg \$114 ;
+  reg [7:0] \$115 ;
+  reg [15:0] \$116 ;
+  reg \$117 ;
   reg \$118 ;
-  wire [31:0] \$119 ;
-  wire [2:0] \$12 ;
-  wire [31:0] \$120 ;
-  wire [31:0] \$121 ;
-  wire [31:0] \$122 ;
-  wire [2:0] \$13 ;
-  wire \$14 ;
+  reg \$119 ;
+  wire [23:0] \$12 ;
+  reg [23:0] \$120 ;
+  reg [23:0] \$121 ;
+  reg [1:0] \$122 ;
+  reg [1:0] \$123 ;
+  reg \$124 ;
+  wire [31:0] \$125 ;
+  wire [31:0] \$126 ;
+  wire [31:0] \$127 ;
+  wire [31:0] \$128 ;
+  wire \$13 ;
+  wire [23:0] \$14 ;
   wire \$15 ;
-  wire \$16 ;
-  wire [23:0] \$17 ;
+  wire [23:0] \$16 ;
+  wire \$17 ;
   wire \$18 ;
-  wire [23:0] \$19 ;
-  wire [24:0] \$2 ;
+  wire \$19 ;
+  wire [23:0] \$2 ;
   wire \$20 ;
-  wire [23:0] \$21 ;
-  wire \$22 ;
-  wire [23:0] \$23 ;
-  wire \$24 ;
-  wire [23:0] \$25 ;
-  wire \$26 ;
-  wire [23:0] \$27 ;
-  wire \$28 ;
-  wire [23:0] \$29 ;
-  wire [24:0] \$3 ;
-  wire \$30 ;
-  wire [23:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
+  wire [24:0] \$21 ;
+  wire [24:0] \$22 ;
+  wire [24:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [24:0] \$25 ;
+  wire [24:0] \$26 ;
+  wire [24:0] \$27 ;
+  wire [24:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [2:0] \$30 ;
+  wire \$31 ;
+  wire [2:0] \$32 ;
+  wire [2:0] \$33 ;
+  reg \$34 ;
+  reg \$35 ;
   reg [7:0] \$36 ;
-  reg \$37 ;
+  reg [7:0] \$37 ;
   reg [7:0] \$38 ;
   reg [7:0] \$39 ;
-  wire [24:0] \$4 ;
+  wire [23:0] \$4 ;
   reg [7:0] \$40 ;
   reg [7:0] \$41 ;
   reg [7:0] \$42 ;
-  reg [7:0] \$43 ;
+  reg \$43 ;
   reg [7:0] \$44 ;
-  reg \$45 ;
+  reg [7:0] \$45 ;
   reg [7:0] \$46 ;
-  reg [15:0] \$47 ;
-  reg \$48 ;
-  reg \$49 ;
-  wire [24:0] \$5 ;
-  reg \$50 ;
-  reg [23:0] \$51 ;
-  reg [23:0] \$52 ;
-  reg [7:0] \$53 ;
+  reg [7:0] \$47 ;
+  reg [7:0] \$48 ;
+  reg [7:0] \$49 ;
+  wire \$5 ;
+  reg [7:0] \$50 ;
+  reg \$51 ;
+  reg [7:0] \$52 ;
+  reg [15:0] \$53 ;
   reg \$54 ;
-  reg [7:0] \$55 ;
-  reg [15:0] \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire [24:0] \$6 ;
-  reg [23:0] \$60 ;
-  reg [23:0] \$61 ;
-  reg [7:0] \$62 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg [23:0] \$57 ;
+  reg [23:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire [23:0] \$6 ;
+  reg \$60 ;
+  reg [7:0] \$61 ;
+  reg [15:0] \$62 ;
   reg \$63 ;
-  reg [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg [23:0] \$69 ;
-  wire [24:0] \$7 ;
-  reg [23:0] \$70 ;
-  reg [7:0] \$71 ;
+  reg \$64 ;
+  reg \$65 ;
+  reg [23:0] \$66 ;
+  reg [23:0] \$67 ;
+  reg [7:0] \$68 ;
+  reg \$69 ;
+  wire \$7 ;
+  reg [7:0] \$70 ;
+  reg [15:0] \$71 ;
   reg \$72 ;
-  reg [7:0] \$73 ;
-  reg [15:0] \$74 ;
-  reg \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [23:0] \$78 ;
-  reg [23:0] \$79 ;
-  wire [24:0] \$8 ;
-  reg [7:0] \$80 ;
+  reg \$73 ;
+  reg \$74 ;
+  reg [23:0] \$75 ;
+  reg [23:0] \$76 ;
+  reg [7:0] \$77 ;
+  reg \$78 ;
+  reg [7:0] \$79 ;
+  wire [23:0] \$8 ;
+  reg [15:0] \$80 ;
   reg \$81 ;
-  reg [7:0] \$82 ;
-  reg [15:0] \$83 ;
-  reg \$84 ;
-  reg \$85 ;
-  reg \$86 ;
-  reg [23:0] \$87 ;
-  reg [23:0] \$88 ;
-  reg [7:0] \$89 ;
+  reg \$82 ;
+  reg \$83 ;
+  reg [23:0] \$84 ;
+  reg [23:0] \$85 ;
+  reg [7:0] \$86 ;
+  reg \$87 ;
+  reg [7:0] \$88 ;
+  reg [15:0] \$89 ;
   wire \$9 ;
   reg \$90 ;
-  reg [7:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg \$95 ;
-  reg [23:0] \$96 ;
-  reg [23:0] \$97 ;
-  reg [7:0] \$98 ;
+  reg \$91 ;
+  reg \$92 ;
+  reg [23:0] \$93 ;
+  reg [23:0] \$94 ;
+  reg [7:0] \$95 ;
+  reg \$96 ;
+  reg [7:0] \$97 ;
+  reg [15:0] \$98 ;
   reg \$99 ;
   wire [7:0] a0;
-  reg [7:0] \a0$33  = 8'h00;
-  reg [7:0] \a0$52  = 8'h00;
-  reg [7:0] \a0$71  = 8'h00;
-  reg [7:0] a1 = 8'h00;
-  reg [7:0] \a1$42  = 8'h00;
-  reg [7:0] \a1$61  = 8'h00;
-  reg [7:0] \a1$80  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] a_0_0;
+  wire [7:0] \a0$138 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_1;
+  wire [7:0] \a0$143 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_2;
+  wire [7:0] \a0$148 ;
+  (* init = 8'h00 *)
+  wire [7:0] a1;
+  (* init = 8'h00 *)
+  wire [7:0] \a1$140 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a1$145 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a1$150 ;
+  reg [7:0] a_0_0 = 8'h00;
+  reg [7:0] a_0_1 = 8'h00;
+  reg [7:0] a_0_2 = 8'h00;
   reg [7:0] a_0_3 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_2;
+  reg [7:0] a_1_0 = 8'h00;
+  reg [7:0] a_1_1 = 8'h00;
+  reg [7:0] a_1_2 = 8'h00;
   reg [7:0] a_1_3 = 8'h00;
   wire [7:0] a_in0;
   wire [7:0] a_in1;
@@ -159,13 +166,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] acc_1_2 = 24'h000000;
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
-  reg [7:0] \b0$35  = 8'h00;
-  reg [7:0] \b0$54  = 8'h00;
-  reg [7:0] \b0$73  = 8'h00;
-  reg [7:0] b1 = 8'h00;
-  reg [7:0] \b1$44  = 8'h00;
-  reg [7:0] \b1$63  = 8'h00;
-  reg [7:0] \b1$82  = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] \b0$139 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b0$144 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b0$149 ;
+  (* init = 8'h00 *)
+  wire [7:0] b1;
+  (* init = 8'h00 *)
+  wire [7:0] \b1$141 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b1$146 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b1$151 ;
   reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -184,10 +198,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire draining;
   input en;
   wire en;
-  wire \en$15 ;
-  wire \en$32 ;
-  wire \en$51 ;
-  wire \en$70 ;
+  wire \en$132 ;
+  wire \en$137 ;
+  wire \en$142 ;
+  wire \en$147 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -202,6 +216,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -251,13 +273,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$114 ;
-  wire [15:0] \p0$126 ;
-  wire [15:0] \p0$136 ;
+  wire [15:0] \p0$110 ;
+  wire [15:0] \p0$62 ;
+  wire [15:0] \p0$88 ;
   wire [15:0] p1;
-  wire [15:0] \p1$120 ;
-  wire [15:0] \p1$131 ;
-  wire [15:0] \p1$142 ;
+  wire [15:0] \p1$121 ;
+  wire [15:0] \p1$75 ;
+  wire [15:0] \p1$99 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -268,18 +290,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a1_d0;
+  reg [7:0] skew_a1_d0 = 8'h00;
   reg skew_l1_d0 = 1'h0;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w1_d0;
+  reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w2_d1;
+  reg [7:0] skew_w2_d1 = 8'h00;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w3_d2;
+  reg [7:0] skew_w3_d2 = 8'h00;
   wire [23:0] sum_0_0;
   wire [23:0] sum_0_1;
   wire [23:0] sum_0_2;
@@ -288,14 +306,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [23:0] sum_1_1;
   wire [23:0] sum_1_2;
   wire [23:0] sum_1_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_3;
+  reg [7:0] w_0_0 = 8'h00;
+  reg [7:0] w_0_1 = 8'h00;
+  reg [7:0] w_0_2 = 8'h00;
+  reg [7:0] w_0_3 = 8'h00;
   reg [7:0] w_1_0 = 8'h00;
   reg [7:0] w_1_1 = 8'h00;
   reg [7:0] w_1_2 = 8'h00;
@@ -304,443 +318,442 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$21 [23:0];
+  assign \$3  = en & drain_shift;
+  assign \$4  = lr_0_1_d2 ? 24'h000000 : \$22 [23:0];
+  assign \$5  = en & drain_shift;
+  assign \$6  = lr_0_2_d2 ? 24'h000000 : \$23 [23:0];
+  assign \$7  = en & drain_shift;
+  assign \$8  = lr_0_3_d2 ? 24'h000000 : \$24 [23:0];
+  assign \$9  = en & drain_shift;
+  assign \$10  = lr_1_0_d2 ? 24'h000000 : \$25 [23:0];
+  assign \$11  = en & drain_shift;
+  assign \$12  = lr_1_1_d2 ? 24'h000000 : \$26 [23:0];
+  assign \$13  = en & drain_shift;
+  assign \$14  = lr_1_2_d2 ? 24'h000000 : \$27 [23:0];
+  assign \$15  = en & drain_shift;
+  assign \$16  = lr_1_3_d2 ? 24'h000000 : \$28 [23:0];
+  assign \$17  = en & drain_shift;
+  assign \$18  = | count_next;
+  assign \$19  = beat_next == 2'h3;
+  assign \$20  = \$18  & \$19 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign \$21  = $signed(acc_0_0) + $signed(p_0_0);
   assign cap_0_0 = en & lr_0_0_d2;
-  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$22  = $signed(acc_0_1) + $signed(p_0_1);
   assign cap_0_1 = en & lr_0_1_d2;
-  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$23  = $signed(acc_0_2) + $signed(p_0_2);
   assign cap_0_2 = en & lr_0_2_d2;
-  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$24  = $signed(acc_0_3) + $signed(p_0_3);
   assign cap_0_3 = en & lr_0_3_d2;
-  assign \$5  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$25  = $signed(acc_1_0) + $signed(p_1_0);
   assign cap_1_0 = en & lr_1_0_d2;
-  assign \$6  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$26  = $signed(acc_1_1) + $signed(p_1_1);
   assign cap_1_1 = en & lr_1_1_d2;
-  assign \$7  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$27  = $signed(acc_1_2) + $signed(p_1_2);
   assign cap_1_2 = en & lr_1_2_d2;
-  assign \$8  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$28  = $signed(acc_1_3) + $signed(p_1_3);
   assign cap_1_3 = en & lr_1_3_d2;
   assign o_valid = | drain_count;
-  assign \$9  = en & drain_shift;
-  assign \$10  = drain_count - 1'h1;
-  assign \$11  = en & o_valid;
-  assign \$12  = drain_beat + 1'h1;
-  assign \$13  = drain_shift ? 3'h0 : \$12 ;
-  assign \$14  = i_last & i_valid;
-  assign \$15  = i_last & i_valid;
-  assign \$16  = i_last & i_valid;
-  assign \$17  = lr_0_0_d2 ? 24'h000000 : \$1 [23:0];
-  assign \$18  = en & drain_shift;
-  assign \$19  = lr_0_1_d2 ? 24'h000000 : \$2 [23:0];
-  assign \$20  = en & drain_shift;
-  assign \$21  = lr_0_2_d2 ? 24'h000000 : \$3 [23:0];
-  assign \$22  = en & drain_shift;
-  assign \$23  = lr_0_3_d2 ? 24'h000000 : \$4 [23:0];
-  assign \$24  = en & drain_shift;
-  assign \$25  = lr_1_0_d2 ? 24'h000000 : \$5 [23:0];
-  assign \$26  = en & drain_shift;
-  assign \$27  = lr_1_1_d2 ? 24'h000000 : \$6 [23:0];
-  assign \$28  = en & drain_shift;
-  assign \$29  = lr_1_2_d2 ? 24'h000000 : \$7 [23:0];
-  assign \$30  = en & drain_shift;
-  assign \$31  = lr_1_3_d2 ? 24'h000000 : \$8 [23:0];
-  assign \$32  = en & drain_shift;
-  assign \$33  = | count_next;
-  assign \$34  = beat_next == 2'h3;
-  assign \$35  = \$33  & \$34 ;
+  assign \$29  = en & drain_shift;
+  assign \$30  = drain_count - 1'h1;
+  assign \$31  = en & o_valid;
+  assign \$32  = drain_beat + 1'h1;
+  assign \$33  = drain_shift ? 3'h0 : \$32 ;
   always @(posedge clk)
-    \a0$52  <= \$36 ;
+    in_valid <= \$34 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$37 ;
+    in_last <= \$35 ;
   always @(posedge clk)
-    b1 <= \$38 ;
+    in_a0 <= \$36 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$39 ;
+    in_a1 <= \$37 ;
   always @(posedge clk)
-    \b0$35  <= \$40 ;
+    in_w0 <= \$38 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$41 ;
+    in_w1 <= \$39 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$42 ;
+    in_w2 <= \$40 ;
   always @(posedge clk)
-    \b1$44  <= \$43 ;
+    in_w3 <= \$41 ;
   always @(posedge clk)
-    a1 <= \$44 ;
+    skew_a1_d0 <= \$42 ;
   always @(posedge clk)
-    l_0_0 <= \$45 ;
+    skew_l1_d0 <= \$43 ;
   always @(posedge clk)
-    \b0$54  <= \$46 ;
+    skew_w1_d0 <= \$44 ;
   always @(posedge clk)
-    p_0_0 <= \$47 ;
+    skew_w2_d0 <= \$45 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$48 ;
+    skew_w2_d1 <= \$46 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$49 ;
+    skew_w3_d0 <= \$47 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$50 ;
+    skew_w3_d1 <= \$48 ;
   always @(posedge clk)
-    acc_0_0 <= \$51 ;
+    skew_w3_d2 <= \$49 ;
   always @(posedge clk)
-    out_0_0 <= \$52 ;
+    a_0_0 <= \$50 ;
   always @(posedge clk)
-    \a0$33  <= \$53 ;
+    l_0_0 <= \$51 ;
   always @(posedge clk)
-    l_0_1 <= \$54 ;
+    w_0_0 <= \$52 ;
   always @(posedge clk)
-    \b1$63  <= \$55 ;
+    p_0_0 <= \$53 ;
   always @(posedge clk)
-    p_0_1 <= \$56 ;
+    lr_0_0_d0 <= \$54 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$57 ;
+    lr_0_0_d1 <= \$55 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$58 ;
+    lr_0_0_d2 <= \$56 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$59 ;
+    acc_0_0 <= \$57 ;
   always @(posedge clk)
-    acc_0_1 <= \$60 ;
+    out_0_0 <= \$58 ;
   always @(posedge clk)
-    out_0_1 <= \$61 ;
+    a_0_1 <= \$59 ;
   always @(posedge clk)
-    \a1$42  <= \$62 ;
+    l_0_1 <= \$60 ;
   always @(posedge clk)
-    l_0_2 <= \$63 ;
+    w_0_1 <= \$61 ;
   always @(posedge clk)
-    \b0$73  <= \$64 ;
+    p_0_1 <= \$62 ;
   always @(posedge clk)
-    p_0_2 <= \$65 ;
+    lr_0_1_d0 <= \$63 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$66 ;
+    lr_0_1_d1 <= \$64 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$67 ;
+    lr_0_1_d2 <= \$65 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$68 ;
+    acc_0_1 <= \$66 ;
   always @(posedge clk)
-    acc_0_2 <= \$69 ;
+    out_0_1 <= \$67 ;
   always @(posedge clk)
-    out_0_2 <= \$70 ;
+    a_0_2 <= \$68 ;
   always @(posedge clk)
-    a_0_3 <= \$71 ;
+    l_0_2 <= \$69 ;
   always @(posedge clk)
-    l_0_3 <= \$72 ;
+    w_0_2 <= \$70 ;
   always @(posedge clk)
-    \b1$82  <= \$73 ;
+    p_0_2 <= \$71 ;
   always @(posedge clk)
-    p_0_3 <= \$74 ;
+    lr_0_2_d0 <= \$72 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$75 ;
+    lr_0_2_d1 <= \$73 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$76 ;
+    lr_0_2_d2 <= \$74 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$77 ;
+    acc_0_2 <= \$75 ;
   always @(posedge clk)
-    acc_0_3 <= \$78 ;
+    out_0_2 <= \$76 ;
   always @(posedge clk)
-    out_0_3 <= \$79 ;
+    a_0_3 <= \$77 ;
   always @(posedge clk)
-    \a1$61  <= \$80 ;
+    l_0_3 <= \$78 ;
   always @(posedge clk)
-    l_1_0 <= \$81 ;
+    w_0_3 <= \$79 ;
   always @(posedge clk)
-    w_1_0 <= \$82 ;
+    p_0_3 <= \$80 ;
   always @(posedge clk)
-    p_1_0 <= \$83 ;
+    lr_0_3_d0 <= \$81 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$84 ;
+    lr_0_3_d1 <= \$82 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$85 ;
+    lr_0_3_d2 <= \$83 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$86 ;
+    acc_0_3 <= \$84 ;
   always @(posedge clk)
-    acc_1_0 <= \$87 ;
+    out_0_3 <= \$85 ;
   always @(posedge clk)
-    out_1_0 <= \$88 ;
+    a_1_0 <= \$86 ;
   always @(posedge clk)
-    \a0$71  <= \$89 ;
+    l_1_0 <= \$87 ;
   always @(posedge clk)
-    l_1_1 <= \$90 ;
+    w_1_0 <= \$88 ;
   always @(posedge clk)
-    w_1_1 <= \$91 ;
+    p_1_0 <= \$89 ;
   always @(posedge clk)
-    p_1_1 <= \$92 ;
+    lr_1_0_d0 <= \$90 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$93 ;
+    lr_1_0_d1 <= \$91 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$94 ;
+    lr_1_0_d2 <= \$92 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$95 ;
+    acc_1_0 <= \$93 ;
   always @(posedge clk)
-    acc_1_1 <= \$96 ;
+    out_1_0 <= \$94 ;
   always @(posedge clk)
-    out_1_1 <= \$97 ;
+    a_1_1 <= \$95 ;
   always @(posedge clk)
-    \a1$80  <= \$98 ;
+    l_1_1 <= \$96 ;
   always @(posedge clk)
-    l_1_2 <= \$99 ;
+    w_1_1 <= \$97 ;
   always @(posedge clk)
-    w_1_2 <= \$100 ;
+    p_1_1 <= \$98 ;
   always @(posedge clk)
-    p_1_2 <= \$101 ;
+    lr_1_1_d0 <= \$99 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$102 ;
+    lr_1_1_d1 <= \$100 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$103 ;
+    lr_1_1_d2 <= \$101 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$104 ;
+    acc_1_1 <= \$102 ;
   always @(posedge clk)
-    acc_1_2 <= \$105 ;
+    out_1_1 <= \$103 ;
   always @(posedge clk)
-    out_1_2 <= \$106 ;
+    a_1_2 <= \$104 ;
   always @(posedge clk)
-    a_1_3 <= \$107 ;
+    l_1_2 <= \$105 ;
   always @(posedge clk)
-    l_1_3 <= \$108 ;
+    w_1_2 <= \$106 ;
   always @(posedge clk)
-    w_1_3 <= \$109 ;
+    p_1_2 <= \$107 ;
   always @(posedge clk)
-    p_1_3 <= \$110 ;
+    lr_1_2_d0 <= \$108 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$111 ;
+    lr_1_2_d1 <= \$109 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$112 ;
+    lr_1_2_d2 <= \$110 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$113 ;
+    acc_1_2 <= \$111 ;
   always @(posedge clk)
-    acc_1_3 <= \$114 ;
+    out_1_2 <= \$112 ;
   always @(posedge clk)
-    out_1_3 <= \$115 ;
+    a_1_3 <= \$113 ;
   always @(posedge clk)
-    drain_count <= \$116 ;
+    l_1_3 <= \$114 ;
   always @(posedge clk)
-    drain_beat <= \$117 ;
+    w_1_3 <= \$115 ;
   always @(posedge clk)
-    drain_shift <= \$118 ;
+    p_1_3 <= \$116 ;
+  always @(posedge clk)
+    lr_1_3_d0 <= \$117 ;
+  always @(posedge clk)
+    lr_1_3_d1 <= \$118 ;
+  always @(posedge clk)
+    lr_1_3_d2 <= \$119 ;
+  always @(posedge clk)
+    acc_1_3 <= \$120 ;
+  always @(posedge clk)
+    out_1_3 <= \$121 ;
+  always @(posedge clk)
+    drain_count <= \$122 ;
+  always @(posedge clk)
+    drain_beat <= \$123 ;
+  always @(posedge clk)
+    drain_shift <= \$124 ;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(a_in0),
-    .a1(a1),
+    .a1(a_0_0),
     .b0(w_in0),
-    .b1(b1),
+    .b1(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .o(\$119 ),
+    .o(\$125 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
-    .a0(\a0$33 ),
-    .a1(\a1$42 ),
-    .b0(\b0$35 ),
-    .b1(\b1$44 ),
+    .a0(a_0_1),
+    .a1(a_0_2),
+    .b0(skew_w2_d1),
+    .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o(\$120 ),
+    .o(\$126 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
-    .a0(\a0$52 ),
-    .a1(\a1$61 ),
-    .b0(\b0$54 ),
-    .b1(\b1$63 ),
+    .a0(skew_a1_d0),
+    .a1(a_1_0),
+    .b0(w_0_0),
+    .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o(\$121 ),
+    .o(\$127 ),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
-    .a0(\a0$71 ),
-    .a1(\a1$80 ),
-    .b0(\b0$73 ),
-    .b1(\b1$82 ),
+    .a0(a_1_1),
+    .a1(a_1_2),
+    .b0(w_0_2),
+    .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o(\$122 ),
+    .o(\$128 ),
     .rst(rst)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_1_3) begin
-      count_next = 2'h2;
-    end else if (\$9 ) begin
-      count_next = \$10 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_1_3) begin
-      beat_next = 2'h0;
-    end else if (\$11 ) begin
-      beat_next = \$13 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = \a0$52 ;
+    \$34  = in_valid;
     if (en) begin
-      \$36  = a_in1;
+      \$34  = i_valid;
     end
     if (rst) begin
-      \$36  = 8'h00;
+      \$34  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = skew_l1_d0;
+    \$35  = in_last;
     if (en) begin
-      \$37  = \$14 ;
+      \$35  = \$1 ;
     end
     if (rst) begin
-      \$37  = 1'h0;
+      \$35  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = b1;
+    \$36  = in_a0;
     if (en) begin
-      \$38  = w_in1;
+      \$36  = i_a[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = skew_w2_d0;
+    \$37  = in_a1;
     if (en) begin
-      \$39  = w_in2;
+      \$37  = i_a[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = \b0$35 ;
+    \$38  = in_w0;
     if (en) begin
-      \$40  = skew_w2_d0;
+      \$38  = i_w[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = skew_w3_d0;
+    \$39  = in_w1;
     if (en) begin
-      \$41  = w_in3;
+      \$39  = i_w[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$42  = skew_w3_d1;
+    \$40  = in_w2;
     if (en) begin
-      \$42  = skew_w3_d0;
+      \$40  = i_w[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = \b1$44 ;
+    \$41  = in_w3;
     if (en) begin
-      \$43  = skew_w3_d1;
+      \$41  = i_w[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = a1;
+    \$42  = skew_a1_d0;
     if (en) begin
-      \$44  = a_in0;
+      \$42  = a_in1;
     end
     if (rst) begin
-      \$44  = 8'h00;
+      \$42  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = l_0_0;
+    \$43  = skew_l1_d0;
     if (en) begin
-      \$45  = \$15 ;
+      \$43  = in_last;
     end
     if (rst) begin
-      \$45  = 1'h0;
+      \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = \b0$54 ;
+    \$44  = skew_w1_d0;
     if (en) begin
-      \$46  = w_in0;
+      \$44  = w_in1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = p_0_0;
+    \$45  = skew_w2_d0;
     if (en) begin
-      \$47  = \$119 [15:0];
+      \$45  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$46  = skew_w2_d1;
+    if (en) begin
+      \$46  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$47  = skew_w3_d0;
+    if (en) begin
+      \$47  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$48  = skew_w3_d1;
+    if (en) begin
+      \$48  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$49  = skew_w3_d2;
+    if (en) begin
+      \$49  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$50  = a_0_0;
+    if (en) begin
+      \$50  = a_in0;
     end
     if (rst) begin
-      \$47  = 16'h0000;
+      \$50  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = lr_0_0_d0;
+    \$51  = l_0_0;
     if (en) begin
-      \$48  = \$16 ;
+      \$51  = in_last;
     end
     if (rst) begin
-      \$48  = 1'h0;
+      \$51  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = lr_0_0_d1;
+    \$52  = w_0_0;
     if (en) begin
-      \$49  = lr_0_0_d0;
+      \$52  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = p_0_0;
+    if (en) begin
+      \$53  = \$125 [15:0];
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$53  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = lr_0_0_d2;
+    \$54  = lr_0_0_d0;
     if (en) begin
-      \$50  = lr_0_0_d1;
-    end
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = acc_0_0;
-    if (en) begin
-      \$51  = \$17 ;
-    end
-    if (rst) begin
-      \$51  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = out_0_0;
-    if (cap_0_0) begin
-      \$52  = \$1 [23:0];
-    end else if (\$18 ) begin
-      \$52  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \a0$33 ;
-    if (en) begin
-      \$53  = a1;
-    end
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = l_0_1;
-    if (en) begin
-      \$54  = l_0_0;
+      \$54  = in_last;
     end
     if (rst) begin
       \$54  = 1'h0;
@@ -748,85 +761,85 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = \b1$63 ;
+    \$55  = lr_0_0_d1;
     if (en) begin
-      \$55  = b1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = p_0_1;
-    if (en) begin
-      \$56  = \$119 [31:16];
+      \$55  = lr_0_0_d0;
     end
     if (rst) begin
-      \$56  = 16'h0000;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = lr_0_1_d0;
+    \$56  = lr_0_0_d2;
     if (en) begin
-      \$57  = l_0_0;
+      \$56  = lr_0_0_d1;
     end
     if (rst) begin
-      \$57  = 1'h0;
+      \$56  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = lr_0_1_d1;
+    \$57  = acc_0_0;
     if (en) begin
-      \$58  = lr_0_1_d0;
+      \$57  = \$2 ;
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$57  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = lr_0_1_d2;
+    \$58  = out_0_0;
+    if (cap_0_0) begin
+      \$58  = \$21 [23:0];
+    end else if (\$3 ) begin
+      \$58  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = a_0_1;
     if (en) begin
-      \$59  = lr_0_1_d1;
+      \$59  = a_0_0;
     end
     if (rst) begin
-      \$59  = 1'h0;
+      \$59  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = acc_0_1;
+    \$60  = l_0_1;
     if (en) begin
-      \$60  = \$19 ;
+      \$60  = l_0_0;
     end
     if (rst) begin
-      \$60  = 24'h000000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = out_0_1;
-    if (cap_0_1) begin
-      \$61  = \$2 [23:0];
-    end else if (\$20 ) begin
-      \$61  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = \a1$42 ;
+    \$61  = w_0_1;
     if (en) begin
-      \$62  = \a0$33 ;
+      \$61  = skew_w1_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = p_0_1;
+    if (en) begin
+      \$62  = \$125 [31:16];
     end
     if (rst) begin
-      \$62  = 8'h00;
+      \$62  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = l_0_2;
+    \$63  = lr_0_1_d0;
     if (en) begin
-      \$63  = l_0_1;
+      \$63  = l_0_0;
     end
     if (rst) begin
       \$63  = 1'h0;
@@ -834,85 +847,85 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = \b0$73 ;
+    \$64  = lr_0_1_d1;
     if (en) begin
-      \$64  = \b0$35 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = p_0_2;
-    if (en) begin
-      \$65  = \$120 [15:0];
+      \$64  = lr_0_1_d0;
     end
     if (rst) begin
-      \$65  = 16'h0000;
+      \$64  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = lr_0_2_d0;
+    \$65  = lr_0_1_d2;
     if (en) begin
-      \$66  = l_0_1;
+      \$65  = lr_0_1_d1;
     end
     if (rst) begin
-      \$66  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = lr_0_2_d1;
+    \$66  = acc_0_1;
     if (en) begin
-      \$67  = lr_0_2_d0;
+      \$66  = \$4 ;
     end
     if (rst) begin
-      \$67  = 1'h0;
+      \$66  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = lr_0_2_d2;
+    \$67  = out_0_1;
+    if (cap_0_1) begin
+      \$67  = \$22 [23:0];
+    end else if (\$5 ) begin
+      \$67  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = a_0_2;
     if (en) begin
-      \$68  = lr_0_2_d1;
+      \$68  = a_0_1;
     end
     if (rst) begin
-      \$68  = 1'h0;
+      \$68  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = acc_0_2;
+    \$69  = l_0_2;
     if (en) begin
-      \$69  = \$21 ;
+      \$69  = l_0_1;
     end
     if (rst) begin
-      \$69  = 24'h000000;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = out_0_2;
-    if (cap_0_2) begin
-      \$70  = \$3 [23:0];
-    end else if (\$22 ) begin
-      \$70  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = a_0_3;
+    \$70  = w_0_2;
     if (en) begin
-      \$71  = \a1$42 ;
+      \$70  = skew_w2_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = p_0_2;
+    if (en) begin
+      \$71  = \$126 [15:0];
     end
     if (rst) begin
-      \$71  = 8'h00;
+      \$71  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = l_0_3;
+    \$72  = lr_0_2_d0;
     if (en) begin
-      \$72  = l_0_2;
+      \$72  = l_0_1;
     end
     if (rst) begin
       \$72  = 1'h0;
@@ -920,85 +933,85 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = \b1$82 ;
+    \$73  = lr_0_2_d1;
     if (en) begin
-      \$73  = \b1$44 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = p_0_3;
-    if (en) begin
-      \$74  = \$120 [31:16];
+      \$73  = lr_0_2_d0;
     end
     if (rst) begin
-      \$74  = 16'h0000;
+      \$73  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = lr_0_3_d0;
+    \$74  = lr_0_2_d2;
     if (en) begin
-      \$75  = l_0_2;
+      \$74  = lr_0_2_d1;
     end
     if (rst) begin
-      \$75  = 1'h0;
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = lr_0_3_d1;
+    \$75  = acc_0_2;
     if (en) begin
-      \$76  = lr_0_3_d0;
+      \$75  = \$6 ;
     end
     if (rst) begin
-      \$76  = 1'h0;
+      \$75  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = lr_0_3_d2;
+    \$76  = out_0_2;
+    if (cap_0_2) begin
+      \$76  = \$23 [23:0];
+    end else if (\$7 ) begin
+      \$76  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = a_0_3;
     if (en) begin
-      \$77  = lr_0_3_d1;
+      \$77  = a_0_2;
     end
     if (rst) begin
-      \$77  = 1'h0;
+      \$77  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = acc_0_3;
+    \$78  = l_0_3;
     if (en) begin
-      \$78  = \$23 ;
+      \$78  = l_0_2;
     end
     if (rst) begin
-      \$78  = 24'h000000;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = out_0_3;
-    if (cap_0_3) begin
-      \$79  = \$4 [23:0];
-    end else if (\$24 ) begin
-      \$79  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \a1$61 ;
+    \$79  = w_0_3;
     if (en) begin
-      \$80  = \a0$52 ;
+      \$79  = skew_w3_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = p_0_3;
+    if (en) begin
+      \$80  = \$126 [31:16];
     end
     if (rst) begin
-      \$80  = 8'h00;
+      \$80  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = l_1_0;
+    \$81  = lr_0_3_d0;
     if (en) begin
-      \$81  = skew_l1_d0;
+      \$81  = l_0_2;
     end
     if (rst) begin
       \$81  = 1'h0;
@@ -1006,85 +1019,85 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = w_1_0;
+    \$82  = lr_0_3_d1;
     if (en) begin
-      \$82  = \b0$54 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = p_1_0;
-    if (en) begin
-      \$83  = \$121 [15:0];
+      \$82  = lr_0_3_d0;
     end
     if (rst) begin
-      \$83  = 16'h0000;
+      \$82  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = lr_1_0_d0;
+    \$83  = lr_0_3_d2;
     if (en) begin
-      \$84  = skew_l1_d0;
+      \$83  = lr_0_3_d1;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = lr_1_0_d1;
+    \$84  = acc_0_3;
     if (en) begin
-      \$85  = lr_1_0_d0;
+      \$84  = \$8 ;
     end
     if (rst) begin
-      \$85  = 1'h0;
+      \$84  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = lr_1_0_d2;
+    \$85  = out_0_3;
+    if (cap_0_3) begin
+      \$85  = \$24 [23:0];
+    end else if (\$9 ) begin
+      \$85  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = a_1_0;
     if (en) begin
-      \$86  = lr_1_0_d1;
+      \$86  = skew_a1_d0;
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$86  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = acc_1_0;
+    \$87  = l_1_0;
     if (en) begin
-      \$87  = \$25 ;
+      \$87  = skew_l1_d0;
     end
     if (rst) begin
-      \$87  = 24'h000000;
+      \$87  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = out_1_0;
-    if (cap_1_0) begin
-      \$88  = \$5 [23:0];
-    end else if (\$26 ) begin
-      \$88  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = \a0$71 ;
+    \$88  = w_1_0;
     if (en) begin
-      \$89  = \a1$61 ;
+      \$88  = w_0_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = p_1_0;
+    if (en) begin
+      \$89  = \$127 [15:0];
     end
     if (rst) begin
-      \$89  = 8'h00;
+      \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = l_1_1;
+    \$90  = lr_1_0_d0;
     if (en) begin
-      \$90  = l_1_0;
+      \$90  = skew_l1_d0;
     end
     if (rst) begin
       \$90  = 1'h0;
@@ -1092,85 +1105,85 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = w_1_1;
+    \$91  = lr_1_0_d1;
     if (en) begin
-      \$91  = \b1$63 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = p_1_1;
-    if (en) begin
-      \$92  = \$121 [31:16];
+      \$91  = lr_1_0_d0;
     end
     if (rst) begin
-      \$92  = 16'h0000;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = lr_1_1_d0;
+    \$92  = lr_1_0_d2;
     if (en) begin
-      \$93  = l_1_0;
+      \$92  = lr_1_0_d1;
     end
     if (rst) begin
-      \$93  = 1'h0;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = lr_1_1_d1;
+    \$93  = acc_1_0;
     if (en) begin
-      \$94  = lr_1_1_d0;
+      \$93  = \$10 ;
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$93  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = lr_1_1_d2;
+    \$94  = out_1_0;
+    if (cap_1_0) begin
+      \$94  = \$25 [23:0];
+    end else if (\$11 ) begin
+      \$94  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = a_1_1;
     if (en) begin
-      \$95  = lr_1_1_d1;
+      \$95  = a_1_0;
     end
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = acc_1_1;
+    \$96  = l_1_1;
     if (en) begin
-      \$96  = \$27 ;
+      \$96  = l_1_0;
     end
     if (rst) begin
-      \$96  = 24'h000000;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = out_1_1;
-    if (cap_1_1) begin
-      \$97  = \$6 [23:0];
-    end else if (\$28 ) begin
-      \$97  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = \a1$80 ;
+    \$97  = w_1_1;
     if (en) begin
-      \$98  = \a0$71 ;
+      \$97  = w_0_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = p_1_1;
+    if (en) begin
+      \$98  = \$127 [31:16];
     end
     if (rst) begin
-      \$98  = 8'h00;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = l_1_2;
+    \$99  = lr_1_1_d0;
     if (en) begin
-      \$99  = l_1_1;
+      \$99  = l_1_0;
     end
     if (rst) begin
       \$99  = 1'h0;
@@ -1178,85 +1191,85 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = w_1_2;
+    \$100  = lr_1_1_d1;
     if (en) begin
-      \$100  = \b0$73 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = p_1_2;
-    if (en) begin
-      \$101  = \$122 [15:0];
+      \$100  = lr_1_1_d0;
     end
     if (rst) begin
-      \$101  = 16'h0000;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = lr_1_2_d0;
+    \$101  = lr_1_1_d2;
     if (en) begin
-      \$102  = l_1_1;
+      \$101  = lr_1_1_d1;
     end
     if (rst) begin
-      \$102  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lr_1_2_d1;
+    \$102  = acc_1_1;
     if (en) begin
-      \$103  = lr_1_2_d0;
+      \$102  = \$12 ;
     end
     if (rst) begin
-      \$103  = 1'h0;
+      \$102  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = lr_1_2_d2;
+    \$103  = out_1_1;
+    if (cap_1_1) begin
+      \$103  = \$26 [23:0];
+    end else if (\$13 ) begin
+      \$103  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = a_1_2;
     if (en) begin
-      \$104  = lr_1_2_d1;
+      \$104  = a_1_1;
     end
     if (rst) begin
-      \$104  = 1'h0;
+      \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = acc_1_2;
+    \$105  = l_1_2;
     if (en) begin
-      \$105  = \$29 ;
+      \$105  = l_1_1;
     end
     if (rst) begin
-      \$105  = 24'h000000;
+      \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = out_1_2;
-    if (cap_1_2) begin
-      \$106  = \$7 [23:0];
-    end else if (\$30 ) begin
-      \$106  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = a_1_3;
+    \$106  = w_1_2;
     if (en) begin
-      \$107  = \a1$80 ;
+      \$106  = w_0_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = p_1_2;
+    if (en) begin
+      \$107  = \$128 [15:0];
     end
     if (rst) begin
-      \$107  = 8'h00;
+      \$107  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = l_1_3;
+    \$108  = lr_1_2_d0;
     if (en) begin
-      \$108  = l_1_2;
+      \$108  = l_1_1;
     end
     if (rst) begin
       \$108  = 1'h0;
@@ -1264,128 +1277,205 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = w_1_3;
+    \$109  = lr_1_2_d1;
     if (en) begin
-      \$109  = \b1$82 ;
+      \$109  = lr_1_2_d0;
+    end
+    if (rst) begin
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = p_1_3;
+    \$110  = lr_1_2_d2;
     if (en) begin
-      \$110  = \$122 [31:16];
+      \$110  = lr_1_2_d1;
     end
     if (rst) begin
-      \$110  = 16'h0000;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = lr_1_3_d0;
+    \$111  = acc_1_2;
     if (en) begin
-      \$111  = l_1_2;
+      \$111  = \$14 ;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$111  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = lr_1_3_d1;
+    \$112  = out_1_2;
+    if (cap_1_2) begin
+      \$112  = \$27 [23:0];
+    end else if (\$15 ) begin
+      \$112  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = a_1_3;
     if (en) begin
-      \$112  = lr_1_3_d0;
+      \$113  = a_1_2;
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = lr_1_3_d2;
+    \$114  = l_1_3;
     if (en) begin
-      \$113  = lr_1_3_d1;
+      \$114  = l_1_2;
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = acc_1_3;
+    \$115  = w_1_3;
     if (en) begin
-      \$114  = \$31 ;
+      \$115  = w_0_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = p_1_3;
+    if (en) begin
+      \$116  = \$128 [31:16];
     end
     if (rst) begin
-      \$114  = 24'h000000;
+      \$116  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = out_1_3;
-    if (cap_1_3) begin
-      \$115  = \$8 [23:0];
-    end else if (\$32 ) begin
-      \$115  = 24'h000000;
+    \$117  = lr_1_3_d0;
+    if (en) begin
+      \$117  = l_1_2;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = count_next;
     if (rst) begin
-      \$116  = 2'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = beat_next;
-    if (rst) begin
-      \$117  = 2'h0;
+    \$118  = lr_1_3_d1;
+    if (en) begin
+      \$118  = lr_1_3_d0;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = \$35 ;
     if (rst) begin
       \$118  = 1'h0;
     end
   end
-  assign \en$15  = en;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = lr_1_3_d2;
+    if (en) begin
+      \$119  = lr_1_3_d1;
+    end
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = acc_1_3;
+    if (en) begin
+      \$120  = \$16 ;
+    end
+    if (rst) begin
+      \$120  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = out_1_3;
+    if (cap_1_3) begin
+      \$121  = \$28 [23:0];
+    end else if (\$17 ) begin
+      \$121  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = count_next;
+    if (rst) begin
+      \$122  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = beat_next;
+    if (rst) begin
+      \$123  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = \$20 ;
+    if (rst) begin
+      \$124  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_1_3) begin
+      count_next = 2'h2;
+    end else if (\$29 ) begin
+      count_next = \$30 [1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    beat_next = drain_beat;
+    if (cap_1_3) begin
+      beat_next = 2'h0;
+    end else if (\$31 ) begin
+      beat_next = \$33 [1:0];
+    end
+  end
+  assign p0 = \$125 [15:0];
+  assign sum_0_0 = \$21 [23:0];
+  assign p1 = \$125 [31:16];
+  assign sum_0_1 = \$22 [23:0];
+  assign \p0$62  = \$126 [15:0];
+  assign sum_0_2 = \$23 [23:0];
+  assign \p1$75  = \$126 [31:16];
+  assign sum_0_3 = \$24 [23:0];
+  assign \p0$88  = \$127 [15:0];
+  assign sum_1_0 = \$25 [23:0];
+  assign \p1$99  = \$127 [31:16];
+  assign sum_1_1 = \$26 [23:0];
+  assign \p0$110  = \$128 [15:0];
+  assign sum_1_2 = \$27 [23:0];
+  assign \p1$121  = \$128 [31:16];
+  assign sum_1_3 = \$28 [23:0];
+  assign \en$132  = en;
   assign a0 = a_in0;
   assign b0 = w_in0;
-  assign sum_0_0 = \$1 [23:0];
-  assign a_0_0 = a1;
-  assign skew_w1_d0 = b1;
-  assign sum_0_1 = \$2 [23:0];
-  assign \en$32  = en;
-  assign a_0_1 = \a0$33 ;
-  assign skew_w2_d1 = \b0$35 ;
-  assign sum_0_2 = \$3 [23:0];
-  assign a_0_2 = \a1$42 ;
-  assign skew_w3_d2 = \b1$44 ;
-  assign sum_0_3 = \$4 [23:0];
-  assign \en$51  = en;
-  assign skew_a1_d0 = \a0$52 ;
-  assign w_0_0 = \b0$54 ;
-  assign sum_1_0 = \$5 [23:0];
-  assign a_1_0 = \a1$61 ;
-  assign w_0_1 = \b1$63 ;
-  assign sum_1_1 = \$6 [23:0];
-  assign \en$70  = en;
-  assign a_1_1 = \a0$71 ;
-  assign w_0_2 = \b0$73 ;
-  assign sum_1_2 = \$7 [23:0];
-  assign a_1_2 = \a1$80 ;
-  assign w_0_3 = \b1$82 ;
-  assign sum_1_3 = \$8 [23:0];
+  assign a1 = a_0_0;
+  assign b1 = skew_w1_d0;
+  assign \en$137  = en;
+  assign \a0$138  = a_0_1;
+  assign \b0$139  = skew_w2_d1;
+  assign \a1$140  = a_0_2;
+  assign \b1$141  = skew_w3_d2;
+  assign \en$142  = en;
+  assign \a0$143  = skew_a1_d0;
+  assign \b0$144  = w_0_0;
+  assign \a1$145  = a_1_0;
+  assign \b1$146  = w_0_1;
+  assign \en$147  = en;
+  assign \a0$148  = a_1_1;
+  assign \b0$149  = w_0_2;
+  assign \a1$150  = a_1_2;
+  assign \b1$151  = w_0_3;
   assign draining = o_valid;
-  assign p0 = \$119 [15:0];
-  assign p1 = \$119 [31:16];
-  assign \p0$114  = \$120 [15:0];
-  assign \p1$120  = \$120 [31:16];
-  assign \p0$126  = \$121 [15:0];
-  assign \p1$131  = \$121 [31:16];
-  assign \p0$136  = \$122 [15:0];
-  assign \p1$142  = \$122 [31:16];
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_w[0]  = i_w[7:0];

@@ -105,135 +105,141 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [1:0] \$100 ;
-  reg [30:0] \$101 ;
-  reg [5:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg \$105 ;
-  reg [16:0] \$106 ;
-  reg [3:0] \$107 ;
-  reg \$108 ;
-  reg [4:0] \$109 ;
+  reg [7:0] \$100 ;
+  reg \$101 ;
+  reg [3:0] \$102 ;
+  reg [5:0] \$103 ;
+  reg [1:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [30:0] \$107 ;
+  reg [5:0] \$108 ;
+  reg [3:0] \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [3:0] \$111 ;
-  reg [1:0] \$112 ;
-  reg [5:0] \$113 ;
-  reg [16:0] \$114 ;
-  reg \$115 ;
-  reg [1:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
+  reg [7:0] \$110 ;
+  reg \$111 ;
+  reg [16:0] \$112 ;
+  reg [3:0] \$113 ;
+  reg \$114 ;
+  reg [4:0] \$115 ;
+  reg \$116 ;
+  reg [3:0] \$117 ;
+  reg [1:0] \$118 ;
+  reg [5:0] \$119 ;
   wire \$12 ;
-  reg [1:0] \$120 ;
+  reg [16:0] \$120 ;
+  reg \$121 ;
+  reg [1:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg [7:0] \$124 ;
+  reg [7:0] \$125 ;
+  reg [1:0] \$126 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [6:0] \$153 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [6:0] \$165 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [1:0] \$2 ;
-  wire \$20 ;
-  wire [6:0] \$21 ;
-  wire [6:0] \$22 ;
-  wire [6:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [6:0] \$26 ;
+  wire [6:0] \$27 ;
+  wire [6:0] \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [17:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [17:0] \$38 ;
   wire \$39 ;
   wire [1:0] \$4 ;
-  wire [15:0] \$40 ;
+  wire \$40 ;
   wire [16:0] \$41 ;
-  wire \$42 ;
+  wire [16:0] \$42 ;
   wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [6:0] \$45 ;
-  wire \$46 ;
-  wire [4:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [1:0] \$49 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [15:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire \$48 ;
+  wire [16:0] \$49 ;
   wire [1:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
+  wire [6:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
+  wire [4:0] \$53 ;
+  wire [2:0] \$54 ;
+  wire [1:0] \$55 ;
   wire \$56 ;
-  wire [17:0] \$57 ;
-  wire [4:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [8:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [5:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
+  wire [17:0] \$63 ;
+  wire [4:0] \$64 ;
+  wire [8:0] \$65 ;
+  wire [8:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [5:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [2:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [4:0] \$75 ;
-  wire [1:0] \$76 ;
-  wire \$77 ;
-  wire [2:0] \$78 ;
-  wire [2:0] \$79 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [2:0] \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [4:0] \$80 ;
+  wire [1:0] \$81 ;
   wire \$82 ;
-  wire [1:0] \$83 ;
-  reg \$84 ;
-  reg [3:0] \$85 ;
-  reg \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [15:0] \$89 ;
+  wire [2:0] \$83 ;
+  wire [2:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire [1:0] \$88 ;
+  reg \$89 ;
   wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
+  reg [3:0] \$90 ;
+  reg \$91 ;
+  reg [15:0] \$92 ;
   reg [15:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  reg [3:0] \$96 ;
-  reg [5:0] \$97 ;
-  reg [1:0] \$98 ;
+  reg [16:0] \$94 ;
+  reg [15:0] \$95 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg [7:0] \$98 ;
   reg [15:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$86  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$89  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg [1:0] beat = 2'h0;
@@ -275,14 +281,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -306,18 +312,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [7:0] \o_data$63 ;
-  wire [7:0] \o_data$63[0] ;
+  wire [7:0] \o_data$66 ;
+  wire [7:0] \o_data$66[0] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$65 ;
+  wire \o_valid$68 ;
   reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
@@ -343,6 +350,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [5:0] rp__addr;
   wire [68:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -383,6 +391,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[0].multiplier ;
   wire [5:0] \wp__data[0].shift ;
   reg wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [68:0] params [63:0];
   initial begin
@@ -464,7 +473,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 2'h2 : 2'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 2'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -472,157 +480,166 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = beat == 2'h3;
-  assign row_end = o_valid & \$11 ;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 1'h1;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$18  = beat != 2'h3;
-  assign \$19  = ~ d;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 2'h3;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$153  = beat * 5'h18;
-  assign i_acc = o_data >> \$153 ;
-  assign \$28  = ob == 2'h3;
-  assign w_en = \o_valid$65  & \$28 ;
-  assign \$29  = ! ctrl_state;
-  assign \$30  = ctrl_state == 1'h1;
-  assign \$31  = ctrl_state == 2'h2;
-  assign \$32  = ctrl_state == 2'h3;
-  assign \$33  = fm0 + 2'h2;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = \$3 [3:0] >= 2'h2;
-  assign \$36  = hdr[15:0] - 1'h1;
-  assign \$37  = hdr[31:16] - 1'h1;
-  assign \$38  = hdr[47:32] - 1'h1;
-  assign \$39  = hdr[47:32] > 4'hc;
-  assign \$40  = \$39  ? hdr[47:32] : 16'h000c;
-  assign \$41  = \$40  - 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$44  = ! lane;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 2'h3;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ~ in_data;
-  assign \$53  = i_valid | \$52 ;
-  assign \$54  = kk == tile_last;
-  assign \$55  = ! k_last;
-  assign \$56  = fn == nb_last;
-  assign \$57  = fm0 + 2'h2;
-  assign \$58  = fn + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = \$60  == k_last;
-  assign \$62  = kk == k_last;
-  assign \$63  = flush - 1'h1;
-  assign \$64  = ! flush;
-  assign \$65  = ~ header_taken;
-  assign \$66  = \$65  & o_valid;
-  assign \$67  = beat != 2'h3;
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & row_end;
-  assign \$71  = beat + 1'h1;
-  assign \$72  = \$17 [16:0] < M_;
-  assign \$74  = dn == nb_last;
-  assign \$75  = dn + 1'h1;
-  assign \$76  = d + 1'h1;
-  assign \$77  = ob == 2'h3;
-  assign \$78  = ob + 1'h1;
-  assign \$79  = \$77  ? 3'h0 : \$78 ;
-  assign \$80  = r_en & m_out__valid;
-  assign \$81  = ~ row_valid;
-  assign \$82  = row_end & \$81 ;
-  assign \$83  = \$80  + \$82 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = beat == 2'h3;
+  assign row_end = o_valid & \$15 ;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 1'h1;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$23  = beat != 2'h3;
+  assign \$24  = ~ d;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 2'h3;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$165  = beat * 5'h18;
+  assign i_acc = o_data >> \$165 ;
+  assign \$33  = ob == 2'h3;
+  assign w_en = \o_valid$68  & \$33 ;
+  assign \$34  = ! ctrl_state;
+  assign \$35  = ctrl_state == 1'h1;
+  assign \$36  = ctrl_state == 2'h2;
+  assign \$37  = ctrl_state == 2'h3;
+  assign \$38  = fm0 + 2'h2;
+  assign \$39  = \$38  >= M_;
+  assign \$40  = \$3 [3:0] >= 2'h2;
+  assign \$41  = hdr[15:0] - 1'h1;
+  assign \$42  = hdr[15:0] + 1'h1;
+  assign \$43  = hdr[31:16] - 1'h1;
+  assign \$44  = hdr[47:32] - 1'h1;
+  assign \$45  = hdr[47:32] > 4'hc;
+  assign \$46  = \$45  ? hdr[47:32] : 16'h000c;
+  assign \$47  = \$46  - 1'h1;
+  assign \$48  = ! ch;
+  assign \$49  = ch + 1'h1;
+  assign \$50  = ! lane;
+  assign \$51  = wa + 1'h1;
+  assign \$52  = wb == 2'h3;
+  assign \$53  = blk + 1'h1;
+  assign \$54  = wb + 1'h1;
+  assign \$55  = lane + 1'h1;
+  assign \$56  = ch == n_last;
+  assign \$57  = ! k_last;
+  assign \$58  = ~ in_data;
+  assign \$59  = i_valid | \$58 ;
+  assign \$60  = kk == tile_last;
+  assign \$61  = ! k_last;
+  assign \$62  = fn == nb_last;
+  assign \$63  = fm0 + 2'h2;
+  assign \$64  = fn + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = kk + 1'h1;
+  assign \$67  = \$66  == k_last;
+  assign \$68  = kk == k_last;
+  assign \$69  = flush - 1'h1;
+  assign \$70  = ! flush;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & o_valid;
+  assign \$73  = beat != 2'h3;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ header_taken;
+  assign \$76  = \$75  & row_end;
+  assign \$77  = beat + 1'h1;
+  assign \$79  = dn == nb_last;
+  assign \$80  = dn + 1'h1;
+  assign \$81  = d + 1'h1;
+  assign \$82  = ob == 2'h3;
+  assign \$83  = ob + 1'h1;
+  assign \$84  = \$82  ? 3'h0 : \$83 ;
+  assign \$85  = r_en & m_out__valid;
+  assign \$86  = ~ row_valid;
+  assign \$87  = row_end & \$86 ;
+  assign \$88  = \$85  + \$87 ;
   always @(posedge clk)
-    last_mblock <= \$84 ;
+    last_mblock <= \$89 ;
   always @(posedge clk)
-    credits <= \$85 ;
+    credits <= \$90 ;
   always @(posedge clk)
-    credit_ok <= \$86 ;
+    credit_ok <= \$91 ;
   always @(posedge clk)
-    M_ <= \$87 ;
+    M_ <= \$92 ;
   always @(posedge clk)
-    m_last <= \$88 ;
+    m_last <= \$93 ;
   always @(posedge clk)
-    n_last <= \$89 ;
+    m_wrap <= \$94 ;
   always @(posedge clk)
-    zero_point <= \$90 ;
+    n_last <= \$95 ;
   always @(posedge clk)
-    act_min <= \$91 ;
+    zero_point <= \$96 ;
   always @(posedge clk)
-    act_max <= \$92 ;
+    act_min <= \$97 ;
   always @(posedge clk)
-    k_last <= \$93 ;
+    act_max <= \$98 ;
   always @(posedge clk)
-    tile_last <= \$94 ;
+    k_last <= \$99 ;
   always @(posedge clk)
-    lane <= \$95 ;
+    tile_last <= \$100 ;
   always @(posedge clk)
-    blk <= \$96 ;
+    lane <= \$101 ;
   always @(posedge clk)
-    wa <= \$97 ;
+    blk <= \$102 ;
   always @(posedge clk)
-    wb <= \$98 ;
+    wa <= \$103 ;
   always @(posedge clk)
-    ch <= \$99 ;
+    wb <= \$104 ;
   always @(posedge clk)
-    ctrl_state <= \$100 ;
+    ch <= \$105 ;
   always @(posedge clk)
-    \$signal$86  <= \$101 ;
+    ctrl_state <= \$106 ;
   always @(posedge clk)
-    pt_shift <= \$102 ;
+    \$signal$89  <= \$107 ;
   always @(posedge clk)
-    nb_last <= \$103 ;
+    pt_shift <= \$108 ;
   always @(posedge clk)
-    kk <= \$104 ;
+    nb_last <= \$109 ;
   always @(posedge clk)
-    in_data <= \$105 ;
+    kk <= \$110 ;
   always @(posedge clk)
-    fm0 <= \$106 ;
+    in_data <= \$111 ;
   always @(posedge clk)
-    fn <= \$107 ;
+    fm0 <= \$112 ;
   always @(posedge clk)
-    at_k_last <= \$108 ;
+    fn <= \$113 ;
   always @(posedge clk)
-    flush <= \$109 ;
+    at_k_last <= \$114 ;
   always @(posedge clk)
-    d <= \$110 ;
+    flush <= \$115 ;
   always @(posedge clk)
-    dn <= \$111 ;
+    d <= \$116 ;
   always @(posedge clk)
-    beat <= \$112 ;
+    dn <= \$117 ;
   always @(posedge clk)
-    ra <= \$113 ;
+    beat <= \$118 ;
   always @(posedge clk)
-    row <= \$114 ;
+    ra <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$115 ;
+    row <= \$120 ;
   always @(posedge clk)
-    ob <= \$116 ;
+    row_valid <= \$121 ;
   always @(posedge clk)
-    part0 <= \$117 ;
+    ob <= \$122 ;
   always @(posedge clk)
-    part1 <= \$118 ;
+    part0 <= \$123 ;
   always @(posedge clk)
-    part2 <= \$119 ;
+    part1 <= \$124 ;
   always @(posedge clk)
-    give_back <= \$120 ;
+    part2 <= \$125 ;
+  always @(posedge clk)
+    give_back <= \$126 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -647,12 +664,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$45 ),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$63 ),
+    .i_last(\i_last$49 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$66 ),
     .o_last(o_last),
-    .o_valid(\o_valid$65 ),
-    .\port$301$0 (rp__data),
+    .o_valid(\o_valid$68 ),
+    .\port$307$0 (rp__data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -722,126 +739,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [5:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [5:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [5:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [5:0];
+      end else if (\$25 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$23 [5:0];
+        ra_next = \$28 [5:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$34 ;
+    \$89  = \$39 ;
     if (rst) begin
-      \$84  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$3 [3:0];
+    \$90  = \$3 [3:0];
     if (rst) begin
-      \$85  = 4'h8;
+      \$90  = 4'h8;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$35 ;
+    \$91  = \$40 ;
     if (rst) begin
-      \$86  = 1'h1;
+      \$91  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = M_;
+    \$92  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[15:0];
+            \$92  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 16'h0000;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = m_last;
+    \$93  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$90  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$90  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$91  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$91  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$92  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$92  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$93  = \$38 [15:0];
+            \$93  = \$41 [15:0];
           end
     endcase
     if (rst) begin
@@ -850,114 +814,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = tile_last;
+    \$94  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$41 [7:0];
+            \$94  = \$42 ;
           end
     endcase
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = lane;
+    \$95  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$95  = 1'h0;
-            end else begin
-              \$95  = \$49 [0];
-            end
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = blk;
+    \$96  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$96  = \$47 [3:0];
-              end
-            end
+            \$96  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$96  = 4'h0;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = wa;
+    \$97  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$97  = \$45 [5:0];
-            end
+            \$97  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$97  = 6'h00;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = wb;
+    \$98  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$98  = 2'h0;
-              end else begin
-                \$98  = \$48 [1:0];
-              end
-            end
+            \$98  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$98  = 2'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = ch;
+    \$99  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$99  = \$43 [15:0];
+            \$99  = \$44 [15:0];
           end
     endcase
     if (rst) begin
@@ -966,225 +892,341 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$100  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$100  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                if (last_mblock) begin
-                  \$100  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$64 ) begin
-            \$100  = 2'h0;
+            \$100  = \$47 [7:0];
           end
     endcase
     if (rst) begin
-      \$100  = 2'h0;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = \$signal$86 ;
+    \$101  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
-              \$101  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$102  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$103  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$104  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$104  = 8'h00;
+            if (\$50 ) begin
+              \$101  = 1'h0;
             end else begin
-              \$104  = \$59 [7:0];
+              \$101  = \$55 [0];
             end
           end
     endcase
     if (rst) begin
-      \$104  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = in_data;
+    \$102  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 4'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$105  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$105  = 1'h1;
-            end else begin
-              if (\$62 ) begin
-                \$105  = 1'h0;
+              if (\$52 ) begin
+                \$102  = \$53 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 1'h0;
+      \$102  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = fm0;
+    \$103  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$103  = 6'h00;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$106  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                \$106  = \$57 [16:0];
-              end
+              \$103  = \$51 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 17'h00000;
+      \$103  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = fn;
+    \$104  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$104  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$107  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
               (* full_case = 32'd1 *)
-              if (\$56 ) begin
-                \$107  = 4'h0;
+              if (\$52 ) begin
+                \$104  = 2'h0;
               end else begin
-                \$107  = \$58 [3:0];
+                \$104  = \$54 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 4'h0;
+      \$104  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = at_k_last;
+    \$105  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$105  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$105  = \$49 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$105  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$106  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$106  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                if (last_mblock) begin
+                  \$106  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$70 ) begin
+            \$106  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$106  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = \$signal$89 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
-              \$108  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$108  = \$55 ;
-            end else begin
-              \$108  = \$61 ;
+            if (\$48 ) begin
+              \$107  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$108  = 1'h0;
+      \$107  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = flush;
+    \$108  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$108  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$108  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$109  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$110  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$110  = 8'h00;
+            end else begin
+              \$110  = \$65 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$111  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$111  = 1'h1;
+            end else begin
+              if (\$68 ) begin
+                \$111  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$112  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                \$112  = \$63 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$112  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$113  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              (* full_case = 32'd1 *)
+              if (\$62 ) begin
+                \$113  = 4'h0;
+              end else begin
+                \$113  = \$64 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$113  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$114  = \$57 ;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$114  = \$61 ;
+            end else begin
+              \$114  = \$67 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1192,177 +1234,177 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
                 if (last_mblock) begin
-                  \$109  = 5'h19;
+                  \$115  = 5'h1a;
                 end
               end
             end
           end
       2'h3:
-          \$109  = \$63 [4:0];
+          \$115  = \$69 [4:0];
     endcase
     if (rst) begin
-      \$109  = 5'h00;
+      \$115  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = d;
+    \$116  = d;
     if (header_taken) begin
-      \$110  = 1'h0;
+      \$116  = 1'h0;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
+    if (\$74 ) begin
+    end else if (\$76 ) begin
       (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$110  = 1'h0;
+      if (\$78 ) begin
+        \$116  = 1'h0;
       end else begin
-        \$110  = \$76 [0];
+        \$116  = \$81 [0];
       end
     end
     if (rst) begin
-      \$110  = 1'h0;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = dn;
+    \$117  = dn;
     if (header_taken) begin
-      \$111  = 4'h0;
+      \$117  = 4'h0;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      if (\$73 ) begin
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      if (\$78 ) begin
         (* full_case = 32'd1 *)
-        if (\$74 ) begin
-          \$111  = 4'h0;
+        if (\$79 ) begin
+          \$117  = 4'h0;
         end else begin
-          \$111  = \$75 [3:0];
+          \$117  = \$80 [3:0];
         end
       end
     end
     if (rst) begin
-      \$111  = 4'h0;
+      \$117  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = beat;
+    \$118  = beat;
     if (header_taken) begin
-      \$112  = 2'h0;
+      \$118  = 2'h0;
     end
-    if (\$68 ) begin
-      \$112  = \$71 [1:0];
-    end else if (\$70 ) begin
-      \$112  = 2'h0;
+    if (\$74 ) begin
+      \$118  = \$77 [1:0];
+    end else if (\$76 ) begin
+      \$118  = 2'h0;
     end
     if (rst) begin
-      \$112  = 2'h0;
+      \$118  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$113  = 6'h00;
+      \$119  = 6'h00;
     end else begin
-      \$113  = ra_next;
+      \$119  = ra_next;
     end
     if (rst) begin
-      \$113  = 6'h00;
+      \$119  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = row;
+    \$120  = row;
     if (header_taken) begin
-      \$114  = 17'h00000;
+      \$120  = 17'h00000;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$114  = \$17 [16:0];
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$120  = \$20 [16:0];
     end
     if (rst) begin
-      \$114  = 17'h00000;
+      \$120  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = row_valid;
+    \$121  = row_valid;
     if (header_taken) begin
-      \$115  = 1'h1;
+      \$121  = 1'h1;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$115  = \$72 ;
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$121  = row_valid_next;
     end
     if (rst) begin
-      \$115  = 1'h0;
+      \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = ob;
-    if (\o_valid$65 ) begin
-      \$116  = \$79 [1:0];
+    \$122  = ob;
+    if (\o_valid$68 ) begin
+      \$122  = \$84 [1:0];
     end
     if (rst) begin
-      \$116  = 2'h0;
+      \$122  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = part0;
-    if (\o_valid$65 ) begin
+    \$123  = part0;
+    if (\o_valid$68 ) begin
       casez (ob)
         2'h0:
-            \$117  = \o_data$63 ;
+            \$123  = \o_data$66 ;
       endcase
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = part1;
-    if (\o_valid$65 ) begin
+    \$124  = part1;
+    if (\o_valid$68 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$118  = \o_data$63 ;
+            \$124  = \o_data$66 ;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = part2;
-    if (\o_valid$65 ) begin
+    \$125  = part2;
+    if (\o_valid$68 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
             /* empty */;
         2'h2:
-            \$119  = \o_data$63 ;
+            \$125  = \o_data$66 ;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = \$83 ;
+    \$126  = \$88 ;
     if (rst) begin
-      \$120  = 2'h0;
+      \$126  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1375,11 +1417,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign i_bias = rp__data[31:0];
   assign i_multiplier = rp__data[62:32];
   assign i_shift = rp__data[68:63];
@@ -1433,7 +1475,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \part0[0]  = part0;
   assign \part1[0]  = part1;
   assign \part2[0]  = part2;
-  assign \o_data$63[0]  = \o_data$63 ;
+  assign \o_data$66[0]  = \o_data$66 ;
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1441,157 +1483,164 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = { \o_data$63 , part2, part1, part0 };
-  assign \$12  = d;
-  assign \$73  = d;
+  assign out_w[31:0] = { \o_data$66 , part2, part1, part0 };
+  assign \$16  = d;
+  assign \$78  = d;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [24:0] \$1 ;
-  wire [2:0] \$10 ;
-  wire [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg \$102 ;
-  reg \$103 ;
-  reg \$104 ;
-  reg [23:0] \$105 ;
-  reg [23:0] \$106 ;
-  reg [7:0] \$107 ;
+  wire \$1 ;
+  wire [23:0] \$10 ;
+  reg \$100 ;
+  reg \$101 ;
+  reg [23:0] \$102 ;
+  reg [23:0] \$103 ;
+  reg [7:0] \$104 ;
+  reg \$105 ;
+  wire [7:0] \$106 ;
+  reg [15:0] \$107 ;
   reg \$108 ;
-  wire [7:0] \$109 ;
+  reg \$109 ;
   wire \$11 ;
-  reg [15:0] \$110 ;
-  reg \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  reg [23:0] \$114 ;
-  reg [23:0] \$115 ;
-  reg [1:0] \$116 ;
-  reg [1:0] \$117 ;
+  reg \$110 ;
+  reg [23:0] \$111 ;
+  reg [23:0] \$112 ;
+  reg [7:0] \$113 ;
+  reg \$114 ;
+  wire [7:0] \$115 ;
+  reg [15:0] \$116 ;
+  reg \$117 ;
   reg \$118 ;
-  wire [31:0] \$119 ;
-  wire [2:0] \$12 ;
-  wire [31:0] \$120 ;
-  wire [31:0] \$121 ;
-  wire [31:0] \$122 ;
-  wire [2:0] \$13 ;
-  wire \$14 ;
+  reg \$119 ;
+  wire [23:0] \$12 ;
+  reg [23:0] \$120 ;
+  reg [23:0] \$121 ;
+  reg [1:0] \$122 ;
+  reg [1:0] \$123 ;
+  reg \$124 ;
+  wire [31:0] \$125 ;
+  wire [31:0] \$126 ;
+  wire [31:0] \$127 ;
+  wire [31:0] \$128 ;
+  wire \$13 ;
+  wire [23:0] \$14 ;
   wire \$15 ;
-  wire \$16 ;
-  wire [23:0] \$17 ;
+  wire [23:0] \$16 ;
+  wire \$17 ;
   wire \$18 ;
-  wire [23:0] \$19 ;
-  wire [24:0] \$2 ;
+  wire \$19 ;
+  wire [23:0] \$2 ;
   wire \$20 ;
-  wire [23:0] \$21 ;
-  wire \$22 ;
-  wire [23:0] \$23 ;
-  wire \$24 ;
-  wire [23:0] \$25 ;
-  wire \$26 ;
-  wire [23:0] \$27 ;
-  wire \$28 ;
-  wire [23:0] \$29 ;
-  wire [24:0] \$3 ;
-  wire \$30 ;
-  wire [23:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  reg [7:0] \$36 ;
-  reg \$37 ;
+  wire [24:0] \$21 ;
+  wire [24:0] \$22 ;
+  wire [24:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [24:0] \$25 ;
+  wire [24:0] \$26 ;
+  wire [24:0] \$27 ;
+  wire [24:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [2:0] \$30 ;
+  wire \$31 ;
+  wire [2:0] \$32 ;
+  wire [2:0] \$33 ;
+  reg \$34 ;
+  reg \$35 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$37 ;
   wire [7:0] \$38 ;
   wire [7:0] \$39 ;
-  wire [24:0] \$4 ;
+  wire [23:0] \$4 ;
   wire [7:0] \$40 ;
   wire [7:0] \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  reg [7:0] \$44 ;
-  reg \$45 ;
+  reg [7:0] \$42 ;
+  reg \$43 ;
+  wire [7:0] \$44 ;
+  wire [7:0] \$45 ;
   wire [7:0] \$46 ;
-  reg [15:0] \$47 ;
-  reg \$48 ;
-  reg \$49 ;
-  wire [24:0] \$5 ;
-  reg \$50 ;
-  reg [23:0] \$51 ;
-  reg [23:0] \$52 ;
-  reg [7:0] \$53 ;
+  wire [7:0] \$47 ;
+  wire [7:0] \$48 ;
+  wire [7:0] \$49 ;
+  wire \$5 ;
+  reg [7:0] \$50 ;
+  reg \$51 ;
+  wire [7:0] \$52 ;
+  reg [15:0] \$53 ;
   reg \$54 ;
-  wire [7:0] \$55 ;
-  reg [15:0] \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire [24:0] \$6 ;
-  reg [23:0] \$60 ;
-  reg [23:0] \$61 ;
-  reg [7:0] \$62 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg [23:0] \$57 ;
+  reg [23:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire [23:0] \$6 ;
+  reg \$60 ;
+  wire [7:0] \$61 ;
+  reg [15:0] \$62 ;
   reg \$63 ;
-  wire [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg [23:0] \$69 ;
-  wire [24:0] \$7 ;
-  reg [23:0] \$70 ;
-  reg [7:0] \$71 ;
+  reg \$64 ;
+  reg \$65 ;
+  reg [23:0] \$66 ;
+  reg [23:0] \$67 ;
+  reg [7:0] \$68 ;
+  reg \$69 ;
+  wire \$7 ;
+  wire [7:0] \$70 ;
+  reg [15:0] \$71 ;
   reg \$72 ;
-  wire [7:0] \$73 ;
-  reg [15:0] \$74 ;
-  reg \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [23:0] \$78 ;
-  reg [23:0] \$79 ;
-  wire [24:0] \$8 ;
-  reg [7:0] \$80 ;
+  reg \$73 ;
+  reg \$74 ;
+  reg [23:0] \$75 ;
+  reg [23:0] \$76 ;
+  reg [7:0] \$77 ;
+  reg \$78 ;
+  wire [7:0] \$79 ;
+  wire [23:0] \$8 ;
+  reg [15:0] \$80 ;
   reg \$81 ;
-  wire [7:0] \$82 ;
-  reg [15:0] \$83 ;
-  reg \$84 ;
-  reg \$85 ;
-  reg \$86 ;
-  reg [23:0] \$87 ;
-  reg [23:0] \$88 ;
-  reg [7:0] \$89 ;
+  reg \$82 ;
+  reg \$83 ;
+  reg [23:0] \$84 ;
+  reg [23:0] \$85 ;
+  reg [7:0] \$86 ;
+  reg \$87 ;
+  wire [7:0] \$88 ;
+  reg [15:0] \$89 ;
   wire \$9 ;
   reg \$90 ;
-  wire [7:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg \$95 ;
-  reg [23:0] \$96 ;
-  reg [23:0] \$97 ;
-  reg [7:0] \$98 ;
+  reg \$91 ;
+  reg \$92 ;
+  reg [23:0] \$93 ;
+  reg [23:0] \$94 ;
+  reg [7:0] \$95 ;
+  reg \$96 ;
+  wire [7:0] \$97 ;
+  reg [15:0] \$98 ;
   reg \$99 ;
   wire [7:0] a0;
-  reg [7:0] \a0$28  = 8'h00;
-  reg [7:0] \a0$47  = 8'h00;
-  reg [7:0] \a0$66  = 8'h00;
-  reg [7:0] a1 = 8'h00;
-  reg [7:0] \a1$37  = 8'h00;
-  reg [7:0] \a1$56  = 8'h00;
-  reg [7:0] \a1$75  = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] a_0_0;
+  wire [7:0] \a0$136 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_1;
+  wire [7:0] \a0$141 ;
   (* init = 8'h00 *)
-  wire [7:0] a_0_2;
+  wire [7:0] \a0$146 ;
+  (* init = 8'h00 *)
+  wire [7:0] a1;
+  (* init = 8'h00 *)
+  wire [7:0] \a1$138 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a1$143 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a1$148 ;
+  reg [7:0] a_0_0 = 8'h00;
+  reg [7:0] a_0_1 = 8'h00;
+  reg [7:0] a_0_2 = 8'h00;
   reg [7:0] a_0_3 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_0;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_1;
-  (* init = 8'h00 *)
-  wire [7:0] a_1_2;
+  reg [7:0] a_1_0 = 8'h00;
+  reg [7:0] a_1_1 = 8'h00;
+  reg [7:0] a_1_2 = 8'h00;
   reg [7:0] a_1_3 = 8'h00;
   wire [7:0] a_in0;
   wire [7:0] a_in1;
@@ -1604,13 +1653,20 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_1_2 = 24'h000000;
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
-  reg [7:0] \b0$30  = 8'h00;
-  reg [7:0] \b0$49  = 8'h00;
-  reg [7:0] \b0$68  = 8'h00;
-  reg [7:0] b1 = 8'h00;
-  reg [7:0] \b1$39  = 8'h00;
-  reg [7:0] \b1$58  = 8'h00;
-  reg [7:0] \b1$77  = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] \b0$137 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b0$142 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b0$147 ;
+  (* init = 8'h00 *)
+  wire [7:0] b1;
+  (* init = 8'h00 *)
+  wire [7:0] \b1$139 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b1$144 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b1$149 ;
   reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -1629,10 +1685,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   output draining;
   wire draining;
   wire en;
-  wire \en$10 ;
-  wire \en$27 ;
-  wire \en$46 ;
-  wire \en$65 ;
+  wire \en$130 ;
+  wire \en$135 ;
+  wire \en$140 ;
+  wire \en$145 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -1647,6 +1703,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -1695,13 +1759,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$114 ;
-  wire [15:0] \p0$126 ;
-  wire [15:0] \p0$136 ;
+  wire [15:0] \p0$108 ;
+  wire [15:0] \p0$60 ;
+  wire [15:0] \p0$86 ;
   wire [15:0] p1;
-  wire [15:0] \p1$120 ;
-  wire [15:0] \p1$131 ;
-  wire [15:0] \p1$142 ;
+  wire [15:0] \p1$119 ;
+  wire [15:0] \p1$73 ;
+  wire [15:0] \p1$97 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -1712,18 +1776,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
-  (* init = 8'h00 *)
-  wire [7:0] skew_a1_d0;
+  reg [7:0] skew_a1_d0 = 8'h00;
   reg skew_l1_d0 = 1'h0;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w1_d0;
+  reg [7:0] skew_w1_d0 = 8'h00;
   reg [7:0] skew_w2_d0 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w2_d1;
+  reg [7:0] skew_w2_d1 = 8'h00;
   reg [7:0] skew_w3_d0 = 8'h00;
   reg [7:0] skew_w3_d1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] skew_w3_d2;
+  reg [7:0] skew_w3_d2 = 8'h00;
   wire [23:0] sum_0_0;
   wire [23:0] sum_0_1;
   wire [23:0] sum_0_2;
@@ -1732,14 +1792,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [23:0] sum_1_1;
   wire [23:0] sum_1_2;
   wire [23:0] sum_1_3;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_0;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_1;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_2;
-  (* init = 8'h00 *)
-  wire [7:0] w_0_3;
+  reg [7:0] w_0_0 = 8'h00;
+  reg [7:0] w_0_1 = 8'h00;
+  reg [7:0] w_0_2 = 8'h00;
+  reg [7:0] w_0_3 = 8'h00;
   reg [7:0] w_1_0 = 8'h00;
   reg [7:0] w_1_1 = 8'h00;
   reg [7:0] w_1_2 = 8'h00;
@@ -1748,247 +1804,774 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$2  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$3  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$4  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$5  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$6  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$7  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$8  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$21 [23:0];
+  assign \$4  = lr_0_1_d2 ? 24'h000000 : \$22 [23:0];
+  assign \$6  = lr_0_2_d2 ? 24'h000000 : \$23 [23:0];
+  assign \$8  = lr_0_3_d2 ? 24'h000000 : \$24 [23:0];
+  assign \$10  = lr_1_0_d2 ? 24'h000000 : \$25 [23:0];
+  assign \$12  = lr_1_1_d2 ? 24'h000000 : \$26 [23:0];
+  assign \$14  = lr_1_2_d2 ? 24'h000000 : \$27 [23:0];
+  assign \$16  = lr_1_3_d2 ? 24'h000000 : \$28 [23:0];
+  assign \$18  = | count_next;
+  assign \$19  = beat_next == 2'h3;
+  assign \$20  = \$18  & \$19 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign \$21  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$22  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$23  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$24  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$25  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$26  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$27  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$28  = $signed(acc_1_3) + $signed(p_1_3);
   assign draining = | drain_count;
-  assign \$10  = drain_count - 1'h1;
-  assign \$12  = drain_beat + 1'h1;
-  assign \$13  = drain_shift ? 3'h0 : \$12 ;
-  assign \$14  = i_last & i_valid;
-  assign \$15  = i_last & i_valid;
-  assign \$16  = i_last & i_valid;
-  assign \$17  = lr_0_0_d2 ? 24'h000000 : \$1 [23:0];
-  assign \$19  = lr_0_1_d2 ? 24'h000000 : \$2 [23:0];
-  assign \$21  = lr_0_2_d2 ? 24'h000000 : \$3 [23:0];
-  assign \$23  = lr_0_3_d2 ? 24'h000000 : \$4 [23:0];
-  assign \$25  = lr_1_0_d2 ? 24'h000000 : \$5 [23:0];
-  assign \$27  = lr_1_1_d2 ? 24'h000000 : \$6 [23:0];
-  assign \$29  = lr_1_2_d2 ? 24'h000000 : \$7 [23:0];
-  assign \$31  = lr_1_3_d2 ? 24'h000000 : \$8 [23:0];
-  assign \$33  = | count_next;
-  assign \$34  = beat_next == 2'h3;
-  assign \$35  = \$33  & \$34 ;
+  assign \$30  = drain_count - 1'h1;
+  assign \$32  = drain_beat + 1'h1;
+  assign \$33  = drain_shift ? 3'h0 : \$32 ;
   always @(posedge clk)
-    \a0$47  <= \$36 ;
+    in_valid <= \$34 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$37 ;
+    in_last <= \$35 ;
   always @(posedge clk)
-    b1 <= \$38 ;
+    in_a0 <= \$36 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$39 ;
+    in_a1 <= \$37 ;
   always @(posedge clk)
-    \b0$30  <= \$40 ;
+    in_w0 <= \$38 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$41 ;
+    in_w1 <= \$39 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$42 ;
+    in_w2 <= \$40 ;
   always @(posedge clk)
-    \b1$39  <= \$43 ;
+    in_w3 <= \$41 ;
   always @(posedge clk)
-    a1 <= \$44 ;
+    skew_a1_d0 <= \$42 ;
   always @(posedge clk)
-    l_0_0 <= \$45 ;
+    skew_l1_d0 <= \$43 ;
   always @(posedge clk)
-    \b0$49  <= \$46 ;
+    skew_w1_d0 <= \$44 ;
   always @(posedge clk)
-    p_0_0 <= \$47 ;
+    skew_w2_d0 <= \$45 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$48 ;
+    skew_w2_d1 <= \$46 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$49 ;
+    skew_w3_d0 <= \$47 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$50 ;
+    skew_w3_d1 <= \$48 ;
   always @(posedge clk)
-    acc_0_0 <= \$51 ;
+    skew_w3_d2 <= \$49 ;
   always @(posedge clk)
-    out_0_0 <= \$52 ;
+    a_0_0 <= \$50 ;
   always @(posedge clk)
-    \a0$28  <= \$53 ;
+    l_0_0 <= \$51 ;
   always @(posedge clk)
-    l_0_1 <= \$54 ;
+    w_0_0 <= \$52 ;
   always @(posedge clk)
-    \b1$58  <= \$55 ;
+    p_0_0 <= \$53 ;
   always @(posedge clk)
-    p_0_1 <= \$56 ;
+    lr_0_0_d0 <= \$54 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$57 ;
+    lr_0_0_d1 <= \$55 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$58 ;
+    lr_0_0_d2 <= \$56 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$59 ;
+    acc_0_0 <= \$57 ;
   always @(posedge clk)
-    acc_0_1 <= \$60 ;
+    out_0_0 <= \$58 ;
   always @(posedge clk)
-    out_0_1 <= \$61 ;
+    a_0_1 <= \$59 ;
   always @(posedge clk)
-    \a1$37  <= \$62 ;
+    l_0_1 <= \$60 ;
   always @(posedge clk)
-    l_0_2 <= \$63 ;
+    w_0_1 <= \$61 ;
   always @(posedge clk)
-    \b0$68  <= \$64 ;
+    p_0_1 <= \$62 ;
   always @(posedge clk)
-    p_0_2 <= \$65 ;
+    lr_0_1_d0 <= \$63 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$66 ;
+    lr_0_1_d1 <= \$64 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$67 ;
+    lr_0_1_d2 <= \$65 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$68 ;
+    acc_0_1 <= \$66 ;
   always @(posedge clk)
-    acc_0_2 <= \$69 ;
+    out_0_1 <= \$67 ;
   always @(posedge clk)
-    out_0_2 <= \$70 ;
+    a_0_2 <= \$68 ;
   always @(posedge clk)
-    a_0_3 <= \$71 ;
+    l_0_2 <= \$69 ;
   always @(posedge clk)
-    l_0_3 <= \$72 ;
+    w_0_2 <= \$70 ;
   always @(posedge clk)
-    \b1$77  <= \$73 ;
+    p_0_2 <= \$71 ;
   always @(posedge clk)
-    p_0_3 <= \$74 ;
+    lr_0_2_d0 <= \$72 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$75 ;
+    lr_0_2_d1 <= \$73 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$76 ;
+    lr_0_2_d2 <= \$74 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$77 ;
+    acc_0_2 <= \$75 ;
   always @(posedge clk)
-    acc_0_3 <= \$78 ;
+    out_0_2 <= \$76 ;
   always @(posedge clk)
-    out_0_3 <= \$79 ;
+    a_0_3 <= \$77 ;
   always @(posedge clk)
-    \a1$56  <= \$80 ;
+    l_0_3 <= \$78 ;
   always @(posedge clk)
-    l_1_0 <= \$81 ;
+    w_0_3 <= \$79 ;
   always @(posedge clk)
-    w_1_0 <= \$82 ;
+    p_0_3 <= \$80 ;
   always @(posedge clk)
-    p_1_0 <= \$83 ;
+    lr_0_3_d0 <= \$81 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$84 ;
+    lr_0_3_d1 <= \$82 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$85 ;
+    lr_0_3_d2 <= \$83 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$86 ;
+    acc_0_3 <= \$84 ;
   always @(posedge clk)
-    acc_1_0 <= \$87 ;
+    out_0_3 <= \$85 ;
   always @(posedge clk)
-    out_1_0 <= \$88 ;
+    a_1_0 <= \$86 ;
   always @(posedge clk)
-    \a0$66  <= \$89 ;
+    l_1_0 <= \$87 ;
   always @(posedge clk)
-    l_1_1 <= \$90 ;
+    w_1_0 <= \$88 ;
   always @(posedge clk)
-    w_1_1 <= \$91 ;
+    p_1_0 <= \$89 ;
   always @(posedge clk)
-    p_1_1 <= \$92 ;
+    lr_1_0_d0 <= \$90 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$93 ;
+    lr_1_0_d1 <= \$91 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$94 ;
+    lr_1_0_d2 <= \$92 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$95 ;
+    acc_1_0 <= \$93 ;
   always @(posedge clk)
-    acc_1_1 <= \$96 ;
+    out_1_0 <= \$94 ;
   always @(posedge clk)
-    out_1_1 <= \$97 ;
+    a_1_1 <= \$95 ;
   always @(posedge clk)
-    \a1$75  <= \$98 ;
+    l_1_1 <= \$96 ;
   always @(posedge clk)
-    l_1_2 <= \$99 ;
+    w_1_1 <= \$97 ;
   always @(posedge clk)
-    w_1_2 <= \$100 ;
+    p_1_1 <= \$98 ;
   always @(posedge clk)
-    p_1_2 <= \$101 ;
+    lr_1_1_d0 <= \$99 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$102 ;
+    lr_1_1_d1 <= \$100 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$103 ;
+    lr_1_1_d2 <= \$101 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$104 ;
+    acc_1_1 <= \$102 ;
   always @(posedge clk)
-    acc_1_2 <= \$105 ;
+    out_1_1 <= \$103 ;
   always @(posedge clk)
-    out_1_2 <= \$106 ;
+    a_1_2 <= \$104 ;
   always @(posedge clk)
-    a_1_3 <= \$107 ;
+    l_1_2 <= \$105 ;
   always @(posedge clk)
-    l_1_3 <= \$108 ;
+    w_1_2 <= \$106 ;
   always @(posedge clk)
-    w_1_3 <= \$109 ;
+    p_1_2 <= \$107 ;
   always @(posedge clk)
-    p_1_3 <= \$110 ;
+    lr_1_2_d0 <= \$108 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$111 ;
+    lr_1_2_d1 <= \$109 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$112 ;
+    lr_1_2_d2 <= \$110 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$113 ;
+    acc_1_2 <= \$111 ;
   always @(posedge clk)
-    acc_1_3 <= \$114 ;
+    out_1_2 <= \$112 ;
   always @(posedge clk)
-    out_1_3 <= \$115 ;
+    a_1_3 <= \$113 ;
   always @(posedge clk)
-    drain_count <= \$116 ;
+    l_1_3 <= \$114 ;
   always @(posedge clk)
-    drain_beat <= \$117 ;
+    w_1_3 <= \$115 ;
   always @(posedge clk)
-    drain_shift <= \$118 ;
+    p_1_3 <= \$116 ;
+  always @(posedge clk)
+    lr_1_3_d0 <= \$117 ;
+  always @(posedge clk)
+    lr_1_3_d1 <= \$118 ;
+  always @(posedge clk)
+    lr_1_3_d2 <= \$119 ;
+  always @(posedge clk)
+    acc_1_3 <= \$120 ;
+  always @(posedge clk)
+    out_1_3 <= \$121 ;
+  always @(posedge clk)
+    drain_count <= \$122 ;
+  always @(posedge clk)
+    drain_beat <= \$123 ;
+  always @(posedge clk)
+    drain_shift <= \$124 ;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a_in0),
-    .a1(a1),
+    .a1(a_0_0),
     .b0(w_in0),
-    .b1(b1),
+    .b1(skew_w1_d0),
     .clk(clk),
-    .o(\$119 ),
+    .o(\$125 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
-    .a0(\a0$28 ),
-    .a1(\a1$37 ),
-    .b0(\b0$30 ),
-    .b1(\b1$39 ),
+    .a0(a_0_1),
+    .a1(a_0_2),
+    .b0(skew_w2_d1),
+    .b1(skew_w3_d2),
     .clk(clk),
-    .o(\$120 ),
+    .o(\$126 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
-    .a0(\a0$47 ),
-    .a1(\a1$56 ),
-    .b0(\b0$49 ),
-    .b1(\b1$58 ),
+    .a0(skew_a1_d0),
+    .a1(a_1_0),
+    .b0(w_0_0),
+    .b1(w_0_1),
     .clk(clk),
-    .o(\$121 ),
+    .o(\$127 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
-    .a0(\a0$66 ),
-    .a1(\a1$75 ),
-    .b0(\b0$68 ),
-    .b1(\b1$77 ),
+    .a0(a_1_1),
+    .a1(a_1_2),
+    .b0(w_0_2),
+    .b1(w_0_3),
     .clk(clk),
-    .o(\$122 ),
+    .o(\$128 ),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$34  = i_valid;
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$35  = \$1 ;
+    if (rst) begin
+      \$35  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$42  = a_in1;
+    if (rst) begin
+      \$42  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$43  = in_last;
+    if (rst) begin
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$50  = a_in0;
+    if (rst) begin
+      \$50  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$51  = in_last;
+    if (rst) begin
+      \$51  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$53  = \$125 [15:0];
+    if (rst) begin
+      \$53  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$54  = in_last;
+    if (rst) begin
+      \$54  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$55  = lr_0_0_d0;
+    if (rst) begin
+      \$55  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$56  = lr_0_0_d1;
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$57  = \$2 ;
+    if (rst) begin
+      \$57  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$58  = out_0_0;
+    if (cap_0_0) begin
+      \$58  = \$21 [23:0];
+    end else if (\$3 ) begin
+      \$58  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$59  = a_0_0;
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$60  = l_0_0;
+    if (rst) begin
+      \$60  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$62  = \$125 [31:16];
+    if (rst) begin
+      \$62  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$63  = l_0_0;
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$64  = lr_0_1_d0;
+    if (rst) begin
+      \$64  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$65  = lr_0_1_d1;
+    if (rst) begin
+      \$65  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$66  = \$4 ;
+    if (rst) begin
+      \$66  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$67  = out_0_1;
+    if (cap_0_1) begin
+      \$67  = \$22 [23:0];
+    end else if (\$5 ) begin
+      \$67  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$68  = a_0_1;
+    if (rst) begin
+      \$68  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$69  = l_0_1;
+    if (rst) begin
+      \$69  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$71  = \$126 [15:0];
+    if (rst) begin
+      \$71  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$72  = l_0_1;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$73  = lr_0_2_d0;
+    if (rst) begin
+      \$73  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$74  = lr_0_2_d1;
+    if (rst) begin
+      \$74  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$75  = \$6 ;
+    if (rst) begin
+      \$75  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$76  = out_0_2;
+    if (cap_0_2) begin
+      \$76  = \$23 [23:0];
+    end else if (\$7 ) begin
+      \$76  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$77  = a_0_2;
+    if (rst) begin
+      \$77  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$78  = l_0_2;
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$80  = \$126 [31:16];
+    if (rst) begin
+      \$80  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$81  = l_0_2;
+    if (rst) begin
+      \$81  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$82  = lr_0_3_d0;
+    if (rst) begin
+      \$82  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$83  = lr_0_3_d1;
+    if (rst) begin
+      \$83  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$84  = \$8 ;
+    if (rst) begin
+      \$84  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$85  = out_0_3;
+    if (cap_0_3) begin
+      \$85  = \$24 [23:0];
+    end else if (\$9 ) begin
+      \$85  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$86  = skew_a1_d0;
+    if (rst) begin
+      \$86  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = skew_l1_d0;
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$89  = \$127 [15:0];
+    if (rst) begin
+      \$89  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$90  = skew_l1_d0;
+    if (rst) begin
+      \$90  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$91  = lr_1_0_d0;
+    if (rst) begin
+      \$91  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$92  = lr_1_0_d1;
+    if (rst) begin
+      \$92  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$93  = \$10 ;
+    if (rst) begin
+      \$93  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = out_1_0;
+    if (cap_1_0) begin
+      \$94  = \$25 [23:0];
+    end else if (\$11 ) begin
+      \$94  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = a_1_0;
+    if (rst) begin
+      \$95  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = l_1_0;
+    if (rst) begin
+      \$96  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = \$127 [31:16];
+    if (rst) begin
+      \$98  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = l_1_0;
+    if (rst) begin
+      \$99  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$100  = lr_1_1_d0;
+    if (rst) begin
+      \$100  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$101  = lr_1_1_d1;
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$102  = \$12 ;
+    if (rst) begin
+      \$102  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$103  = out_1_1;
+    if (cap_1_1) begin
+      \$103  = \$26 [23:0];
+    end else if (\$13 ) begin
+      \$103  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$104  = a_1_1;
+    if (rst) begin
+      \$104  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$105  = l_1_1;
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$107  = \$128 [15:0];
+    if (rst) begin
+      \$107  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$108  = l_1_1;
+    if (rst) begin
+      \$108  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$109  = lr_1_2_d0;
+    if (rst) begin
+      \$109  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$110  = lr_1_2_d1;
+    if (rst) begin
+      \$110  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$111  = \$14 ;
+    if (rst) begin
+      \$111  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$112  = out_1_2;
+    if (cap_1_2) begin
+      \$112  = \$27 [23:0];
+    end else if (\$15 ) begin
+      \$112  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$113  = a_1_2;
+    if (rst) begin
+      \$113  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$114  = l_1_2;
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$116  = \$128 [31:16];
+    if (rst) begin
+      \$116  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$117  = l_1_2;
+    if (rst) begin
+      \$117  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$118  = lr_1_3_d0;
+    if (rst) begin
+      \$118  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$119  = lr_1_3_d1;
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = \$16 ;
+    if (rst) begin
+      \$120  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$121  = out_1_3;
+    if (cap_1_3) begin
+      \$121  = \$28 [23:0];
+    end else if (\$17 ) begin
+      \$121  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$122  = count_next;
+    if (rst) begin
+      \$122  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$123  = beat_next;
+    if (rst) begin
+      \$123  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$124  = \$20 ;
+    if (rst) begin
+      \$124  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_1_3) begin
       count_next = 2'h2;
-    end else if (\$9 ) begin
-      count_next = \$10 [1:0];
+    end else if (\$29 ) begin
+      count_next = \$30 [1:0];
     end
   end
   always @* begin
@@ -1996,547 +2579,48 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_1_3) begin
       beat_next = 2'h0;
-    end else if (\$11 ) begin
-      beat_next = \$13 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$36  = a_in1;
-    if (rst) begin
-      \$36  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$37  = \$14 ;
-    if (rst) begin
-      \$37  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$44  = a_in0;
-    if (rst) begin
-      \$44  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$45  = \$15 ;
-    if (rst) begin
-      \$45  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$47  = \$119 [15:0];
-    if (rst) begin
-      \$47  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$48  = \$16 ;
-    if (rst) begin
-      \$48  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$49  = lr_0_0_d0;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$50  = lr_0_0_d1;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$51  = \$17 ;
-    if (rst) begin
-      \$51  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$52  = out_0_0;
-    if (cap_0_0) begin
-      \$52  = \$1 [23:0];
-    end else if (\$18 ) begin
-      \$52  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = a1;
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = l_0_0;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = \$119 [31:16];
-    if (rst) begin
-      \$56  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = l_0_0;
-    if (rst) begin
-      \$57  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = lr_0_1_d0;
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = lr_0_1_d1;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = \$19 ;
-    if (rst) begin
-      \$60  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = out_0_1;
-    if (cap_0_1) begin
-      \$61  = \$2 [23:0];
-    end else if (\$20 ) begin
-      \$61  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = \a0$28 ;
-    if (rst) begin
-      \$62  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = l_0_1;
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = \$120 [15:0];
-    if (rst) begin
-      \$65  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = l_0_1;
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = lr_0_2_d0;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = lr_0_2_d1;
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = \$21 ;
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = out_0_2;
-    if (cap_0_2) begin
-      \$70  = \$3 [23:0];
-    end else if (\$22 ) begin
-      \$70  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = \a1$37 ;
-    if (rst) begin
-      \$71  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = l_0_2;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = \$120 [31:16];
-    if (rst) begin
-      \$74  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = l_0_2;
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = lr_0_3_d0;
-    if (rst) begin
-      \$76  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = lr_0_3_d1;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = \$23 ;
-    if (rst) begin
-      \$78  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = out_0_3;
-    if (cap_0_3) begin
-      \$79  = \$4 [23:0];
-    end else if (\$24 ) begin
-      \$79  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = \a0$47 ;
-    if (rst) begin
-      \$80  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = skew_l1_d0;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = \$121 [15:0];
-    if (rst) begin
-      \$83  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = skew_l1_d0;
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = lr_1_0_d0;
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = lr_1_0_d1;
-    if (rst) begin
-      \$86  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = \$25 ;
-    if (rst) begin
-      \$87  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = out_1_0;
-    if (cap_1_0) begin
-      \$88  = \$5 [23:0];
-    end else if (\$26 ) begin
-      \$88  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = \a1$56 ;
-    if (rst) begin
-      \$89  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = l_1_0;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = \$121 [31:16];
-    if (rst) begin
-      \$92  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = l_1_0;
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = lr_1_1_d0;
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = lr_1_1_d1;
-    if (rst) begin
-      \$95  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = \$27 ;
-    if (rst) begin
-      \$96  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = out_1_1;
-    if (cap_1_1) begin
-      \$97  = \$6 [23:0];
-    end else if (\$28 ) begin
-      \$97  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = \a0$66 ;
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = l_1_1;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = \$122 [15:0];
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = l_1_1;
-    if (rst) begin
-      \$102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = lr_1_2_d0;
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = lr_1_2_d1;
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = \$29 ;
-    if (rst) begin
-      \$105  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = out_1_2;
-    if (cap_1_2) begin
-      \$106  = \$7 [23:0];
-    end else if (\$30 ) begin
-      \$106  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = \a1$75 ;
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = l_1_2;
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = \$122 [31:16];
-    if (rst) begin
-      \$110  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = l_1_2;
-    if (rst) begin
-      \$111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = lr_1_3_d0;
-    if (rst) begin
-      \$112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = lr_1_3_d1;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = \$31 ;
-    if (rst) begin
-      \$114  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = out_1_3;
-    if (cap_1_3) begin
-      \$115  = \$8 [23:0];
-    end else if (\$32 ) begin
-      \$115  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = count_next;
-    if (rst) begin
-      \$116  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = beat_next;
-    if (rst) begin
-      \$117  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = \$35 ;
-    if (rst) begin
-      \$118  = 1'h0;
+    end else if (\$31 ) begin
+      beat_next = \$33 [1:0];
     end
   end
   assign en = 1'h1;
-  assign \en$10  = 1'h1;
+  assign p0 = \$125 [15:0];
+  assign sum_0_0 = \$21 [23:0];
+  assign p1 = \$125 [31:16];
+  assign sum_0_1 = \$22 [23:0];
+  assign \p0$60  = \$126 [15:0];
+  assign sum_0_2 = \$23 [23:0];
+  assign \p1$73  = \$126 [31:16];
+  assign sum_0_3 = \$24 [23:0];
+  assign \p0$86  = \$127 [15:0];
+  assign sum_1_0 = \$25 [23:0];
+  assign \p1$97  = \$127 [31:16];
+  assign sum_1_1 = \$26 [23:0];
+  assign \p0$108  = \$128 [15:0];
+  assign sum_1_2 = \$27 [23:0];
+  assign \p1$119  = \$128 [31:16];
+  assign sum_1_3 = \$28 [23:0];
+  assign \en$130  = 1'h1;
   assign a0 = a_in0;
   assign b0 = w_in0;
-  assign sum_0_0 = \$1 [23:0];
-  assign a_0_0 = a1;
-  assign skew_w1_d0 = b1;
-  assign sum_0_1 = \$2 [23:0];
-  assign \en$27  = 1'h1;
-  assign a_0_1 = \a0$28 ;
-  assign skew_w2_d1 = \b0$30 ;
-  assign sum_0_2 = \$3 [23:0];
-  assign a_0_2 = \a1$37 ;
-  assign skew_w3_d2 = \b1$39 ;
-  assign sum_0_3 = \$4 [23:0];
-  assign \en$46  = 1'h1;
-  assign skew_a1_d0 = \a0$47 ;
-  assign w_0_0 = \b0$49 ;
-  assign sum_1_0 = \$5 [23:0];
-  assign a_1_0 = \a1$56 ;
-  assign w_0_1 = \b1$58 ;
-  assign sum_1_1 = \$6 [23:0];
-  assign \en$65  = 1'h1;
-  assign a_1_1 = \a0$66 ;
-  assign w_0_2 = \b0$68 ;
-  assign sum_1_2 = \$7 [23:0];
-  assign a_1_2 = \a1$75 ;
-  assign w_0_3 = \b1$77 ;
-  assign sum_1_3 = \$8 [23:0];
+  assign a1 = a_0_0;
+  assign b1 = skew_w1_d0;
+  assign \en$135  = 1'h1;
+  assign \a0$136  = a_0_1;
+  assign \b0$137  = skew_w2_d1;
+  assign \a1$138  = a_0_2;
+  assign \b1$139  = skew_w3_d2;
+  assign \en$140  = 1'h1;
+  assign \a0$141  = skew_a1_d0;
+  assign \b0$142  = w_0_0;
+  assign \a1$143  = a_1_0;
+  assign \b1$144  = w_0_1;
+  assign \en$145  = 1'h1;
+  assign \a0$146  = a_1_1;
+  assign \b0$147  = w_0_2;
+  assign \a1$148  = a_1_2;
+  assign \b1$149  = w_0_3;
   assign o_valid = draining;
-  assign p0 = \$119 [15:0];
-  assign p1 = \$119 [31:16];
-  assign \p0$114  = \$120 [15:0];
-  assign \p1$120  = \$120 [31:16];
-  assign \p0$126  = \$121 [15:0];
-  assign \p1$131  = \$121 [31:16];
-  assign \p0$136  = \$122 [15:0];
-  assign \p1$142  = \$122 [31:16];
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_w[0]  = i_w[7:0];
@@ -2547,24 +2631,38 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[47:24];
   assign \o_data[2]  = o_data[71:48];
   assign \o_data[3]  = o_data[95:72];
-  assign \$109  = \b1$77 ;
-  assign \$100  = \b0$68 ;
-  assign \$91  = \b1$58 ;
-  assign \$82  = \b0$49 ;
-  assign \$73  = \b1$39 ;
-  assign \$64  = \b0$30 ;
-  assign \$55  = b1;
-  assign \$46  = w_in0;
-  assign \$43  = skew_w3_d1;
-  assign \$42  = skew_w3_d0;
-  assign \$41  = w_in3;
-  assign \$40  = skew_w2_d0;
-  assign \$39  = w_in2;
-  assign \$38  = w_in1;
   assign o_data[95:72] = out_0_3;
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
+  assign \$115  = w_0_3;
+  assign \$106  = w_0_2;
+  assign \$97  = w_0_1;
+  assign \$88  = w_0_0;
+  assign \$79  = skew_w3_d2;
+  assign \$70  = skew_w2_d1;
+  assign \$61  = skew_w1_d0;
+  assign \$52  = w_in0;
+  assign \$49  = skew_w3_d1;
+  assign \$48  = skew_w3_d0;
+  assign \$47  = w_in3;
+  assign \$46  = skew_w2_d0;
+  assign \$45  = w_in2;
+  assign \$44  = w_in1;
+  assign \$41  = i_w[31:24];
+  assign \$40  = i_w[23:16];
+  assign \$39  = i_w[15:8];
+  assign \$38  = i_w[7:0];
+  assign \$37  = i_a[15:8];
+  assign \$36  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
   assign cap_0_0 = lr_0_0_d2;
   assign cap_0_1 = lr_0_1_d2;
   assign cap_0_2 = lr_0_2_d2;
@@ -2573,16 +2671,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_1_1 = lr_1_1_d2;
   assign cap_1_2 = lr_1_2_d2;
   assign cap_1_3 = lr_1_3_d2;
-  assign \$9  = drain_shift;
-  assign \$11  = draining;
-  assign \$18  = drain_shift;
-  assign \$20  = drain_shift;
-  assign \$22  = drain_shift;
-  assign \$24  = drain_shift;
-  assign \$26  = drain_shift;
-  assign \$28  = drain_shift;
-  assign \$30  = drain_shift;
-  assign \$32  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = draining;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3015,7 +3105,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$307$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -3112,8 +3202,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_
   output o_valid;
   reg o_valid = 1'h0;
   wire [64:0] outer_0;
-  input [68:0] \port$301$0 ;
-  wire [68:0] \port$301$0 ;
+  input [68:0] \port$307$0 ;
+  wire [68:0] \port$307$0 ;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3217,12 +3307,12 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_
     o_valid <= \$60 ;
   always @(posedge clk)
     o_last <= \$61 ;
-  assign \$1  = $signed(\port$301$0 [68:63]) > $signed(1'h0);
-  assign \$2  = \$1  ? \port$301$0 [68:63] : 6'h00;
-  assign \$3  = $signed(\port$301$0 [68:63]) < $signed(1'h0);
-  assign \$4  = - $signed(\port$301$0 [68:63]);
+  assign \$1  = $signed(\port$307$0 [68:63]) > $signed(1'h0);
+  assign \$2  = \$1  ? \port$307$0 [68:63] : 6'h00;
+  assign \$3  = $signed(\port$307$0 [68:63]) < $signed(1'h0);
+  assign \$4  = - $signed(\port$307$0 [68:63]);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(\port$301$0 [31:0]);
+  assign \$6  = $signed(i_acc) + $signed(\port$307$0 [31:0]);
   assign \$7  = $signed(rq1_s0) << rq1_l0;
   assign \$8  = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign \$9  = rq2b_phh0 - \$8 ;
@@ -3484,7 +3574,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = \port$301$0 [62:32];
+    \$29  = \port$307$0 [62:32];
     if (rst) begin
       \$29  = 31'h00000000;
     end
@@ -3504,10 +3594,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_
     end
   end
   assign left_0 = \$2 [4:0];
-  assign i_shift = \port$301$0 [68:63];
+  assign i_shift = \port$307$0 [68:63];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
-  assign i_bias = \port$301$0 [31:0];
+  assign i_bias = \port$307$0 [31:0];
   assign a_0 = \$7 [31:0];
   assign high_0 = { \$9 [31], \$9  };
   assign outer_0 = { \$9 [31], \$9 , rq2b_pll0 };
@@ -3515,11 +3605,11 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$301$0 , zero_
   assign half_0 = \$15 [31:0];
   assign u_0 = \$20 [33:0];
   assign en = 1'h1;
-  assign i_multiplier = \port$301$0 [62:32];
-  assign \i_shift[0]  = \port$301$0 [68:63];
+  assign i_multiplier = \port$307$0 [62:32];
+  assign \i_shift[0]  = \port$307$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$301$0 [31:0];
-  assign \i_multiplier[0]  = \port$301$0 [62:32];
+  assign \i_bias[0]  = \port$307$0 [31:0];
+  assign \i_multiplier[0]  = \port$307$0 [62:32];
   assign \o_data[0]  = o_data;
   assign \$11  = { \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 , rq2b_pll0[31:16] };
   assign \$13  = { \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65:15] };

@@ -4,110 +4,116 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [22:0] \$1 ;
-  wire [22:0] \$10 ;
-  reg \$100 ;
+  wire \$1 ;
+  wire [21:0] \$10 ;
+  reg [21:0] \$100 ;
   reg [21:0] \$101 ;
-  reg [21:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg \$104 ;
-  reg [7:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg \$107 ;
+  reg [7:0] \$102 ;
+  reg \$103 ;
+  reg [7:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg \$106 ;
+  reg [21:0] \$107 ;
   reg [21:0] \$108 ;
-  reg [21:0] \$109 ;
-  wire [22:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg \$111 ;
-  reg [7:0] \$112 ;
-  reg [15:0] \$113 ;
-  reg \$114 ;
+  reg [7:0] \$109 ;
+  wire \$11 ;
+  reg \$110 ;
+  reg [7:0] \$111 ;
+  reg [15:0] \$112 ;
+  reg \$113 ;
+  reg [21:0] \$114 ;
   reg [21:0] \$115 ;
-  reg [21:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg \$118 ;
-  reg [7:0] \$119 ;
-  wire [22:0] \$12 ;
-  reg [15:0] \$120 ;
-  reg \$121 ;
+  reg [7:0] \$116 ;
+  reg \$117 ;
+  reg [7:0] \$118 ;
+  reg [15:0] \$119 ;
+  wire [21:0] \$12 ;
+  reg \$120 ;
+  reg [21:0] \$121 ;
   reg [21:0] \$122 ;
-  reg [21:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg \$125 ;
-  reg [7:0] \$126 ;
-  reg [15:0] \$127 ;
-  reg \$128 ;
+  reg [7:0] \$123 ;
+  reg \$124 ;
+  reg [7:0] \$125 ;
+  reg [15:0] \$126 ;
+  reg \$127 ;
+  reg [21:0] \$128 ;
   reg [21:0] \$129 ;
-  wire [22:0] \$13 ;
-  reg [21:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg \$132 ;
-  reg [7:0] \$133 ;
-  reg [15:0] \$134 ;
-  reg \$135 ;
+  wire \$13 ;
+  reg [7:0] \$130 ;
+  reg \$131 ;
+  reg [7:0] \$132 ;
+  reg [15:0] \$133 ;
+  reg \$134 ;
+  reg [21:0] \$135 ;
   reg [21:0] \$136 ;
-  reg [21:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg \$139 ;
-  wire [22:0] \$14 ;
-  reg [7:0] \$140 ;
-  reg [15:0] \$141 ;
-  reg \$142 ;
+  reg [7:0] \$137 ;
+  reg \$138 ;
+  reg [7:0] \$139 ;
+  wire [21:0] \$14 ;
+  reg [15:0] \$140 ;
+  reg \$141 ;
+  reg [21:0] \$142 ;
   reg [21:0] \$143 ;
-  reg [21:0] \$144 ;
-  reg [7:0] \$145 ;
-  reg \$146 ;
-  reg [7:0] \$147 ;
-  reg [15:0] \$148 ;
-  reg \$149 ;
-  wire [22:0] \$15 ;
+  reg [7:0] \$144 ;
+  reg \$145 ;
+  reg [7:0] \$146 ;
+  reg [15:0] \$147 ;
+  reg \$148 ;
+  reg [21:0] \$149 ;
+  wire \$15 ;
   reg [21:0] \$150 ;
-  reg [21:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg \$153 ;
-  reg [7:0] \$154 ;
-  reg [15:0] \$155 ;
-  reg \$156 ;
+  reg [7:0] \$151 ;
+  reg \$152 ;
+  reg [7:0] \$153 ;
+  reg [15:0] \$154 ;
+  reg \$155 ;
+  reg [21:0] \$156 ;
   reg [21:0] \$157 ;
-  reg [21:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire [22:0] \$16 ;
-  reg \$160 ;
-  reg [7:0] \$161 ;
-  reg [15:0] \$162 ;
-  reg \$163 ;
+  reg [7:0] \$158 ;
+  reg \$159 ;
+  wire [21:0] \$16 ;
+  reg [7:0] \$160 ;
+  reg [15:0] \$161 ;
+  reg \$162 ;
+  reg [21:0] \$163 ;
   reg [21:0] \$164 ;
-  reg [21:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg \$167 ;
-  reg [7:0] \$168 ;
-  reg [15:0] \$169 ;
+  reg [7:0] \$165 ;
+  reg \$166 ;
+  reg [7:0] \$167 ;
+  reg [15:0] \$168 ;
+  reg \$169 ;
   wire \$17 ;
-  reg \$170 ;
+  reg [21:0] \$170 ;
   reg [21:0] \$171 ;
-  reg [21:0] \$172 ;
-  reg [7:0] \$173 ;
-  reg \$174 ;
-  reg [7:0] \$175 ;
-  reg [15:0] \$176 ;
-  reg \$177 ;
+  reg [7:0] \$172 ;
+  reg \$173 ;
+  reg [7:0] \$174 ;
+  reg [15:0] \$175 ;
+  reg \$176 ;
+  reg [21:0] \$177 ;
   reg [21:0] \$178 ;
-  reg [21:0] \$179 ;
-  wire [3:0] \$18 ;
-  reg [7:0] \$180 ;
-  reg \$181 ;
-  reg [7:0] \$182 ;
-  reg [15:0] \$183 ;
-  reg \$184 ;
+  reg [7:0] \$179 ;
+  wire [21:0] \$18 ;
+  reg \$180 ;
+  reg [7:0] \$181 ;
+  reg [15:0] \$182 ;
+  reg \$183 ;
+  reg [21:0] \$184 ;
   reg [21:0] \$185 ;
-  reg [21:0] \$186 ;
-  reg [2:0] \$187 ;
-  reg \$188 ;
+  reg [7:0] \$186 ;
+  reg \$187 ;
+  reg [7:0] \$188 ;
+  reg [15:0] \$189 ;
   wire \$19 ;
-  wire [22:0] \$2 ;
-  wire \$20 ;
+  reg \$190 ;
+  reg [21:0] \$191 ;
+  reg [21:0] \$192 ;
+  reg [2:0] \$193 ;
+  reg \$194 ;
+  wire [21:0] \$2 ;
+  wire [21:0] \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [21:0] \$22 ;
   wire \$23 ;
   wire [21:0] \$24 ;
   wire \$25 ;
@@ -115,83 +121,83 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$27 ;
   wire [21:0] \$28 ;
   wire \$29 ;
-  wire [22:0] \$3 ;
+  wire \$3 ;
   wire [21:0] \$30 ;
   wire \$31 ;
   wire [21:0] \$32 ;
   wire \$33 ;
-  wire [21:0] \$34 ;
-  wire \$35 ;
-  wire [21:0] \$36 ;
-  wire \$37 ;
-  wire [21:0] \$38 ;
-  wire \$39 ;
-  wire [22:0] \$4 ;
-  wire [21:0] \$40 ;
-  wire \$41 ;
-  wire [21:0] \$42 ;
-  wire \$43 ;
-  wire [21:0] \$44 ;
-  wire \$45 ;
-  wire [21:0] \$46 ;
-  wire \$47 ;
-  wire [21:0] \$48 ;
-  wire \$49 ;
-  wire [22:0] \$5 ;
-  wire [21:0] \$50 ;
+  wire \$34 ;
+  wire [22:0] \$35 ;
+  wire [22:0] \$36 ;
+  wire [22:0] \$37 ;
+  wire [22:0] \$38 ;
+  wire [22:0] \$39 ;
+  wire [21:0] \$4 ;
+  wire [22:0] \$40 ;
+  wire [22:0] \$41 ;
+  wire [22:0] \$42 ;
+  wire [22:0] \$43 ;
+  wire [22:0] \$44 ;
+  wire [22:0] \$45 ;
+  wire [22:0] \$46 ;
+  wire [22:0] \$47 ;
+  wire [22:0] \$48 ;
+  wire [22:0] \$49 ;
+  wire \$5 ;
+  wire [22:0] \$50 ;
   wire \$51 ;
-  wire [21:0] \$52 ;
-  wire \$53 ;
-  wire [21:0] \$54 ;
-  wire \$55 ;
-  wire \$56 ;
+  wire [3:0] \$52 ;
+  reg \$53 ;
+  reg \$54 ;
+  reg [7:0] \$55 ;
+  reg [7:0] \$56 ;
   reg [7:0] \$57 ;
-  reg \$58 ;
+  reg [7:0] \$58 ;
   reg [7:0] \$59 ;
-  wire [22:0] \$6 ;
+  wire [21:0] \$6 ;
   reg [7:0] \$60 ;
-  reg \$61 ;
-  reg \$62 ;
+  reg [7:0] \$61 ;
+  reg [7:0] \$62 ;
   reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
+  reg \$64 ;
   reg [7:0] \$65 ;
-  reg \$66 ;
+  reg [7:0] \$66 ;
   reg \$67 ;
   reg \$68 ;
   reg [7:0] \$69 ;
-  wire [22:0] \$7 ;
+  wire \$7 ;
   reg [7:0] \$70 ;
   reg [7:0] \$71 ;
-  reg [7:0] \$72 ;
-  reg [7:0] \$73 ;
-  reg [7:0] \$74 ;
+  reg \$72 ;
+  reg \$73 ;
+  reg \$74 ;
   reg [7:0] \$75 ;
-  reg \$76 ;
+  reg [7:0] \$76 ;
   reg [7:0] \$77 ;
-  reg [15:0] \$78 ;
-  reg \$79 ;
-  wire [22:0] \$8 ;
-  reg [21:0] \$80 ;
-  reg [21:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg \$83 ;
-  reg [7:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg \$86 ;
+  reg [7:0] \$78 ;
+  reg [7:0] \$79 ;
+  wire [21:0] \$8 ;
+  reg [7:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg \$82 ;
+  reg [7:0] \$83 ;
+  reg [15:0] \$84 ;
+  reg \$85 ;
+  reg [21:0] \$86 ;
   reg [21:0] \$87 ;
-  reg [21:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire [22:0] \$9 ;
-  reg \$90 ;
-  reg [7:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg \$93 ;
+  reg [7:0] \$88 ;
+  reg \$89 ;
+  wire \$9 ;
+  reg [7:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg \$92 ;
+  reg [21:0] \$93 ;
   reg [21:0] \$94 ;
-  reg [21:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg \$97 ;
-  reg [7:0] \$98 ;
-  reg [15:0] \$99 ;
+  reg [7:0] \$95 ;
+  reg \$96 ;
+  reg [7:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -268,6 +274,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -412,441 +428,464 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 22'h000000 : \$35 [21:0];
+  assign \$3  = en & drain_shift;
+  assign \$4  = lr_0_1 ? 22'h000000 : \$36 [21:0];
+  assign \$5  = en & drain_shift;
+  assign \$6  = lr_0_2 ? 22'h000000 : \$37 [21:0];
+  assign \$7  = en & drain_shift;
+  assign \$8  = lr_0_3 ? 22'h000000 : \$38 [21:0];
+  assign \$9  = en & drain_shift;
+  assign \$10  = lr_1_0 ? 22'h000000 : \$39 [21:0];
+  assign \$11  = en & drain_shift;
+  assign \$12  = lr_1_1 ? 22'h000000 : \$40 [21:0];
+  assign \$13  = en & drain_shift;
+  assign \$14  = lr_1_2 ? 22'h000000 : \$41 [21:0];
+  assign \$15  = en & drain_shift;
+  assign \$16  = lr_1_3 ? 22'h000000 : \$42 [21:0];
+  assign \$17  = en & drain_shift;
+  assign \$18  = lr_2_0 ? 22'h000000 : \$43 [21:0];
+  assign \$19  = en & drain_shift;
+  assign \$20  = lr_2_1 ? 22'h000000 : \$44 [21:0];
+  assign \$21  = en & drain_shift;
+  assign \$22  = lr_2_2 ? 22'h000000 : \$45 [21:0];
+  assign \$23  = en & drain_shift;
+  assign \$24  = lr_2_3 ? 22'h000000 : \$46 [21:0];
+  assign \$25  = en & drain_shift;
+  assign \$26  = lr_3_0 ? 22'h000000 : \$47 [21:0];
+  assign \$27  = en & drain_shift;
+  assign \$28  = lr_3_1 ? 22'h000000 : \$48 [21:0];
+  assign \$29  = en & drain_shift;
+  assign \$30  = lr_3_2 ? 22'h000000 : \$49 [21:0];
+  assign \$31  = en & drain_shift;
+  assign \$32  = lr_3_3 ? 22'h000000 : \$50 [21:0];
+  assign \$33  = en & drain_shift;
+  assign \$34  = | count_next;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
   assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
   assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
   assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
   assign cap_0_3 = en & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$39  = $signed(acc_1_0) + $signed(pr_1_0);
   assign cap_1_0 = en & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$40  = $signed(acc_1_1) + $signed(pr_1_1);
   assign cap_1_1 = en & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$41  = $signed(acc_1_2) + $signed(pr_1_2);
   assign cap_1_2 = en & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$42  = $signed(acc_1_3) + $signed(pr_1_3);
   assign cap_1_3 = en & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$43  = $signed(acc_2_0) + $signed(pr_2_0);
   assign cap_2_0 = en & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$44  = $signed(acc_2_1) + $signed(pr_2_1);
   assign cap_2_1 = en & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$45  = $signed(acc_2_2) + $signed(pr_2_2);
   assign cap_2_2 = en & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$46  = $signed(acc_2_3) + $signed(pr_2_3);
   assign cap_2_3 = en & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$47  = $signed(acc_3_0) + $signed(pr_3_0);
   assign cap_3_0 = en & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$48  = $signed(acc_3_1) + $signed(pr_3_1);
   assign cap_3_1 = en & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$49  = $signed(acc_3_2) + $signed(pr_3_2);
   assign cap_3_2 = en & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$50  = $signed(acc_3_3) + $signed(pr_3_3);
   assign cap_3_3 = en & lr_3_3;
   assign o_valid = | drain_count;
-  assign \$17  = en & drain_shift;
-  assign \$18  = drain_count - 1'h1;
-  assign \$19  = i_last & i_valid;
-  assign \$20  = i_last & i_valid;
-  assign \$21  = i_last & i_valid;
-  assign \$22  = i_last & i_valid;
-  assign \$23  = i_last & i_valid;
-  assign \$24  = lr_0_0 ? 22'h000000 : \$1 [21:0];
-  assign \$25  = en & drain_shift;
-  assign \$26  = lr_0_1 ? 22'h000000 : \$2 [21:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = lr_0_2 ? 22'h000000 : \$3 [21:0];
-  assign \$29  = en & drain_shift;
-  assign \$30  = lr_0_3 ? 22'h000000 : \$4 [21:0];
-  assign \$31  = en & drain_shift;
-  assign \$32  = lr_1_0 ? 22'h000000 : \$5 [21:0];
-  assign \$33  = en & drain_shift;
-  assign \$34  = lr_1_1 ? 22'h000000 : \$6 [21:0];
-  assign \$35  = en & drain_shift;
-  assign \$36  = lr_1_2 ? 22'h000000 : \$7 [21:0];
-  assign \$37  = en & drain_shift;
-  assign \$38  = lr_1_3 ? 22'h000000 : \$8 [21:0];
-  assign \$39  = en & drain_shift;
-  assign \$40  = lr_2_0 ? 22'h000000 : \$9 [21:0];
-  assign \$41  = en & drain_shift;
-  assign \$42  = lr_2_1 ? 22'h000000 : \$10 [21:0];
-  assign \$43  = en & drain_shift;
-  assign \$44  = lr_2_2 ? 22'h000000 : \$11 [21:0];
-  assign \$45  = en & drain_shift;
-  assign \$46  = lr_2_3 ? 22'h000000 : \$12 [21:0];
-  assign \$47  = en & drain_shift;
-  assign \$48  = lr_3_0 ? 22'h000000 : \$13 [21:0];
-  assign \$49  = en & drain_shift;
-  assign \$50  = lr_3_1 ? 22'h000000 : \$14 [21:0];
   assign \$51  = en & drain_shift;
-  assign \$52  = lr_3_2 ? 22'h000000 : \$15 [21:0];
-  assign \$53  = en & drain_shift;
-  assign \$54  = lr_3_3 ? 22'h000000 : \$16 [21:0];
-  assign \$55  = en & drain_shift;
-  assign \$56  = | count_next;
+  assign \$52  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$57 ;
+    in_valid <= \$53 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$58 ;
+    in_last <= \$54 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$59 ;
+    in_a0 <= \$55 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$60 ;
+    in_a1 <= \$56 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$61 ;
+    in_a2 <= \$57 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$62 ;
+    in_a3 <= \$58 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$63 ;
+    in_w0 <= \$59 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$64 ;
+    in_w1 <= \$60 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$65 ;
+    in_w2 <= \$61 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$66 ;
+    in_w3 <= \$62 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$67 ;
+    skew_a1_d0 <= \$63 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$68 ;
+    skew_l1_d0 <= \$64 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$69 ;
+    skew_a2_d0 <= \$65 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$70 ;
+    skew_a2_d1 <= \$66 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$71 ;
+    skew_l2_d0 <= \$67 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$72 ;
+    skew_l2_d1 <= \$68 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$73 ;
+    skew_a3_d0 <= \$69 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$74 ;
+    skew_a3_d1 <= \$70 ;
   always @(posedge clk)
-    a_0_0 <= \$75 ;
+    skew_a3_d2 <= \$71 ;
   always @(posedge clk)
-    l_0_0 <= \$76 ;
+    skew_l3_d0 <= \$72 ;
   always @(posedge clk)
-    w_0_0 <= \$77 ;
+    skew_l3_d1 <= \$73 ;
   always @(posedge clk)
-    pr_0_0 <= \$78 ;
+    skew_l3_d2 <= \$74 ;
   always @(posedge clk)
-    lr_0_0 <= \$79 ;
+    skew_w1_d0 <= \$75 ;
   always @(posedge clk)
-    acc_0_0 <= \$80 ;
+    skew_w2_d0 <= \$76 ;
   always @(posedge clk)
-    out_0_0 <= \$81 ;
+    skew_w2_d1 <= \$77 ;
   always @(posedge clk)
-    a_0_1 <= \$82 ;
+    skew_w3_d0 <= \$78 ;
   always @(posedge clk)
-    l_0_1 <= \$83 ;
+    skew_w3_d1 <= \$79 ;
   always @(posedge clk)
-    w_0_1 <= \$84 ;
+    skew_w3_d2 <= \$80 ;
   always @(posedge clk)
-    pr_0_1 <= \$85 ;
+    a_0_0 <= \$81 ;
   always @(posedge clk)
-    lr_0_1 <= \$86 ;
+    l_0_0 <= \$82 ;
   always @(posedge clk)
-    acc_0_1 <= \$87 ;
+    w_0_0 <= \$83 ;
   always @(posedge clk)
-    out_0_1 <= \$88 ;
+    pr_0_0 <= \$84 ;
   always @(posedge clk)
-    a_0_2 <= \$89 ;
+    lr_0_0 <= \$85 ;
   always @(posedge clk)
-    l_0_2 <= \$90 ;
+    acc_0_0 <= \$86 ;
   always @(posedge clk)
-    w_0_2 <= \$91 ;
+    out_0_0 <= \$87 ;
   always @(posedge clk)
-    pr_0_2 <= \$92 ;
+    a_0_1 <= \$88 ;
   always @(posedge clk)
-    lr_0_2 <= \$93 ;
+    l_0_1 <= \$89 ;
   always @(posedge clk)
-    acc_0_2 <= \$94 ;
+    w_0_1 <= \$90 ;
   always @(posedge clk)
-    out_0_2 <= \$95 ;
+    pr_0_1 <= \$91 ;
   always @(posedge clk)
-    a_0_3 <= \$96 ;
+    lr_0_1 <= \$92 ;
   always @(posedge clk)
-    l_0_3 <= \$97 ;
+    acc_0_1 <= \$93 ;
   always @(posedge clk)
-    w_0_3 <= \$98 ;
+    out_0_1 <= \$94 ;
   always @(posedge clk)
-    pr_0_3 <= \$99 ;
+    a_0_2 <= \$95 ;
   always @(posedge clk)
-    lr_0_3 <= \$100 ;
+    l_0_2 <= \$96 ;
   always @(posedge clk)
-    acc_0_3 <= \$101 ;
+    w_0_2 <= \$97 ;
   always @(posedge clk)
-    out_0_3 <= \$102 ;
+    pr_0_2 <= \$98 ;
   always @(posedge clk)
-    a_1_0 <= \$103 ;
+    lr_0_2 <= \$99 ;
   always @(posedge clk)
-    l_1_0 <= \$104 ;
+    acc_0_2 <= \$100 ;
   always @(posedge clk)
-    w_1_0 <= \$105 ;
+    out_0_2 <= \$101 ;
   always @(posedge clk)
-    pr_1_0 <= \$106 ;
+    a_0_3 <= \$102 ;
   always @(posedge clk)
-    lr_1_0 <= \$107 ;
+    l_0_3 <= \$103 ;
   always @(posedge clk)
-    acc_1_0 <= \$108 ;
+    w_0_3 <= \$104 ;
   always @(posedge clk)
-    out_1_0 <= \$109 ;
+    pr_0_3 <= \$105 ;
   always @(posedge clk)
-    a_1_1 <= \$110 ;
+    lr_0_3 <= \$106 ;
   always @(posedge clk)
-    l_1_1 <= \$111 ;
+    acc_0_3 <= \$107 ;
   always @(posedge clk)
-    w_1_1 <= \$112 ;
+    out_0_3 <= \$108 ;
   always @(posedge clk)
-    pr_1_1 <= \$113 ;
+    a_1_0 <= \$109 ;
   always @(posedge clk)
-    lr_1_1 <= \$114 ;
+    l_1_0 <= \$110 ;
   always @(posedge clk)
-    acc_1_1 <= \$115 ;
+    w_1_0 <= \$111 ;
   always @(posedge clk)
-    out_1_1 <= \$116 ;
+    pr_1_0 <= \$112 ;
   always @(posedge clk)
-    a_1_2 <= \$117 ;
+    lr_1_0 <= \$113 ;
   always @(posedge clk)
-    l_1_2 <= \$118 ;
+    acc_1_0 <= \$114 ;
   always @(posedge clk)
-    w_1_2 <= \$119 ;
+    out_1_0 <= \$115 ;
   always @(posedge clk)
-    pr_1_2 <= \$120 ;
+    a_1_1 <= \$116 ;
   always @(posedge clk)
-    lr_1_2 <= \$121 ;
+    l_1_1 <= \$117 ;
   always @(posedge clk)
-    acc_1_2 <= \$122 ;
+    w_1_1 <= \$118 ;
   always @(posedge clk)
-    out_1_2 <= \$123 ;
+    pr_1_1 <= \$119 ;
   always @(posedge clk)
-    a_1_3 <= \$124 ;
+    lr_1_1 <= \$120 ;
   always @(posedge clk)
-    l_1_3 <= \$125 ;
+    acc_1_1 <= \$121 ;
   always @(posedge clk)
-    w_1_3 <= \$126 ;
+    out_1_1 <= \$122 ;
   always @(posedge clk)
-    pr_1_3 <= \$127 ;
+    a_1_2 <= \$123 ;
   always @(posedge clk)
-    lr_1_3 <= \$128 ;
+    l_1_2 <= \$124 ;
   always @(posedge clk)
-    acc_1_3 <= \$129 ;
+    w_1_2 <= \$125 ;
   always @(posedge clk)
-    out_1_3 <= \$130 ;
+    pr_1_2 <= \$126 ;
   always @(posedge clk)
-    a_2_0 <= \$131 ;
+    lr_1_2 <= \$127 ;
   always @(posedge clk)
-    l_2_0 <= \$132 ;
+    acc_1_2 <= \$128 ;
   always @(posedge clk)
-    w_2_0 <= \$133 ;
+    out_1_2 <= \$129 ;
   always @(posedge clk)
-    pr_2_0 <= \$134 ;
+    a_1_3 <= \$130 ;
   always @(posedge clk)
-    lr_2_0 <= \$135 ;
+    l_1_3 <= \$131 ;
   always @(posedge clk)
-    acc_2_0 <= \$136 ;
+    w_1_3 <= \$132 ;
   always @(posedge clk)
-    out_2_0 <= \$137 ;
+    pr_1_3 <= \$133 ;
   always @(posedge clk)
-    a_2_1 <= \$138 ;
+    lr_1_3 <= \$134 ;
   always @(posedge clk)
-    l_2_1 <= \$139 ;
+    acc_1_3 <= \$135 ;
   always @(posedge clk)
-    w_2_1 <= \$140 ;
+    out_1_3 <= \$136 ;
   always @(posedge clk)
-    pr_2_1 <= \$141 ;
+    a_2_0 <= \$137 ;
   always @(posedge clk)
-    lr_2_1 <= \$142 ;
+    l_2_0 <= \$138 ;
   always @(posedge clk)
-    acc_2_1 <= \$143 ;
+    w_2_0 <= \$139 ;
   always @(posedge clk)
-    out_2_1 <= \$144 ;
+    pr_2_0 <= \$140 ;
   always @(posedge clk)
-    a_2_2 <= \$145 ;
+    lr_2_0 <= \$141 ;
   always @(posedge clk)
-    l_2_2 <= \$146 ;
+    acc_2_0 <= \$142 ;
   always @(posedge clk)
-    w_2_2 <= \$147 ;
+    out_2_0 <= \$143 ;
   always @(posedge clk)
-    pr_2_2 <= \$148 ;
+    a_2_1 <= \$144 ;
   always @(posedge clk)
-    lr_2_2 <= \$149 ;
+    l_2_1 <= \$145 ;
   always @(posedge clk)
-    acc_2_2 <= \$150 ;
+    w_2_1 <= \$146 ;
   always @(posedge clk)
-    out_2_2 <= \$151 ;
+    pr_2_1 <= \$147 ;
   always @(posedge clk)
-    a_2_3 <= \$152 ;
+    lr_2_1 <= \$148 ;
   always @(posedge clk)
-    l_2_3 <= \$153 ;
+    acc_2_1 <= \$149 ;
   always @(posedge clk)
-    w_2_3 <= \$154 ;
+    out_2_1 <= \$150 ;
   always @(posedge clk)
-    pr_2_3 <= \$155 ;
+    a_2_2 <= \$151 ;
   always @(posedge clk)
-    lr_2_3 <= \$156 ;
+    l_2_2 <= \$152 ;
   always @(posedge clk)
-    acc_2_3 <= \$157 ;
+    w_2_2 <= \$153 ;
   always @(posedge clk)
-    out_2_3 <= \$158 ;
+    pr_2_2 <= \$154 ;
   always @(posedge clk)
-    a_3_0 <= \$159 ;
+    lr_2_2 <= \$155 ;
   always @(posedge clk)
-    l_3_0 <= \$160 ;
+    acc_2_2 <= \$156 ;
   always @(posedge clk)
-    w_3_0 <= \$161 ;
+    out_2_2 <= \$157 ;
   always @(posedge clk)
-    pr_3_0 <= \$162 ;
+    a_2_3 <= \$158 ;
   always @(posedge clk)
-    lr_3_0 <= \$163 ;
+    l_2_3 <= \$159 ;
   always @(posedge clk)
-    acc_3_0 <= \$164 ;
+    w_2_3 <= \$160 ;
   always @(posedge clk)
-    out_3_0 <= \$165 ;
+    pr_2_3 <= \$161 ;
   always @(posedge clk)
-    a_3_1 <= \$166 ;
+    lr_2_3 <= \$162 ;
   always @(posedge clk)
-    l_3_1 <= \$167 ;
+    acc_2_3 <= \$163 ;
   always @(posedge clk)
-    w_3_1 <= \$168 ;
+    out_2_3 <= \$164 ;
   always @(posedge clk)
-    pr_3_1 <= \$169 ;
+    a_3_0 <= \$165 ;
   always @(posedge clk)
-    lr_3_1 <= \$170 ;
+    l_3_0 <= \$166 ;
   always @(posedge clk)
-    acc_3_1 <= \$171 ;
+    w_3_0 <= \$167 ;
   always @(posedge clk)
-    out_3_1 <= \$172 ;
+    pr_3_0 <= \$168 ;
   always @(posedge clk)
-    a_3_2 <= \$173 ;
+    lr_3_0 <= \$169 ;
   always @(posedge clk)
-    l_3_2 <= \$174 ;
+    acc_3_0 <= \$170 ;
   always @(posedge clk)
-    w_3_2 <= \$175 ;
+    out_3_0 <= \$171 ;
   always @(posedge clk)
-    pr_3_2 <= \$176 ;
+    a_3_1 <= \$172 ;
   always @(posedge clk)
-    lr_3_2 <= \$177 ;
+    l_3_1 <= \$173 ;
   always @(posedge clk)
-    acc_3_2 <= \$178 ;
+    w_3_1 <= \$174 ;
   always @(posedge clk)
-    out_3_2 <= \$179 ;
+    pr_3_1 <= \$175 ;
   always @(posedge clk)
-    a_3_3 <= \$180 ;
+    lr_3_1 <= \$176 ;
   always @(posedge clk)
-    l_3_3 <= \$181 ;
+    acc_3_1 <= \$177 ;
   always @(posedge clk)
-    w_3_3 <= \$182 ;
+    out_3_1 <= \$178 ;
   always @(posedge clk)
-    pr_3_3 <= \$183 ;
+    a_3_2 <= \$179 ;
   always @(posedge clk)
-    lr_3_3 <= \$184 ;
+    l_3_2 <= \$180 ;
   always @(posedge clk)
-    acc_3_3 <= \$185 ;
+    w_3_2 <= \$181 ;
   always @(posedge clk)
-    out_3_3 <= \$186 ;
+    pr_3_2 <= \$182 ;
   always @(posedge clk)
-    drain_count <= \$187 ;
+    lr_3_2 <= \$183 ;
   always @(posedge clk)
-    drain_shift <= \$188 ;
+    acc_3_2 <= \$184 ;
+  always @(posedge clk)
+    out_3_2 <= \$185 ;
+  always @(posedge clk)
+    a_3_3 <= \$186 ;
+  always @(posedge clk)
+    l_3_3 <= \$187 ;
+  always @(posedge clk)
+    w_3_3 <= \$188 ;
+  always @(posedge clk)
+    pr_3_3 <= \$189 ;
+  always @(posedge clk)
+    lr_3_3 <= \$190 ;
+  always @(posedge clk)
+    acc_3_3 <= \$191 ;
+  always @(posedge clk)
+    out_3_3 <= \$192 ;
+  always @(posedge clk)
+    drain_count <= \$193 ;
+  always @(posedge clk)
+    drain_shift <= \$194 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$17 ) begin
-      count_next = \$18 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = skew_a1_d0;
+    \$53  = in_valid;
     if (en) begin
-      \$57  = a_in1;
+      \$53  = i_valid;
     end
     if (rst) begin
-      \$57  = 8'h00;
+      \$53  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = skew_l1_d0;
+    \$54  = in_last;
     if (en) begin
-      \$58  = \$19 ;
+      \$54  = \$1 ;
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = skew_a2_d0;
+    \$55  = in_a0;
     if (en) begin
-      \$59  = a_in2;
-    end
-    if (rst) begin
-      \$59  = 8'h00;
+      \$55  = i_a[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = skew_a2_d1;
+    \$56  = in_a1;
     if (en) begin
-      \$60  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$60  = 8'h00;
+      \$56  = i_a[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = skew_l2_d0;
+    \$57  = in_a2;
     if (en) begin
-      \$61  = \$20 ;
-    end
-    if (rst) begin
-      \$61  = 1'h0;
+      \$57  = i_a[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = skew_l2_d1;
+    \$58  = in_a3;
     if (en) begin
-      \$62  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$62  = 1'h0;
+      \$58  = i_a[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = skew_a3_d0;
+    \$59  = in_w0;
     if (en) begin
-      \$63  = a_in3;
+      \$59  = i_w[7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = in_w1;
+    if (en) begin
+      \$60  = i_w[15:8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = in_w2;
+    if (en) begin
+      \$61  = i_w[23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = in_w3;
+    if (en) begin
+      \$62  = i_w[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = skew_a1_d0;
+    if (en) begin
+      \$63  = a_in1;
     end
     if (rst) begin
       \$63  = 8'h00;
@@ -854,19 +893,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = skew_a3_d1;
+    \$64  = skew_l1_d0;
     if (en) begin
-      \$64  = skew_a3_d0;
+      \$64  = in_last;
     end
     if (rst) begin
-      \$64  = 8'h00;
+      \$64  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = skew_a3_d2;
+    \$65  = skew_a2_d0;
     if (en) begin
-      \$65  = skew_a3_d1;
+      \$65  = a_in2;
     end
     if (rst) begin
       \$65  = 8'h00;
@@ -874,19 +913,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = skew_l3_d0;
+    \$66  = skew_a2_d1;
     if (en) begin
-      \$66  = \$21 ;
+      \$66  = skew_a2_d0;
     end
     if (rst) begin
-      \$66  = 1'h0;
+      \$66  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = skew_l3_d1;
+    \$67  = skew_l2_d0;
     if (en) begin
-      \$67  = skew_l3_d0;
+      \$67  = in_last;
     end
     if (rst) begin
       \$67  = 1'h0;
@@ -894,9 +933,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = skew_l3_d2;
+    \$68  = skew_l2_d1;
     if (en) begin
-      \$68  = skew_l3_d1;
+      \$68  = skew_l2_d0;
     end
     if (rst) begin
       \$68  = 1'h0;
@@ -904,1132 +943,1201 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = skew_w1_d0;
+    \$69  = skew_a3_d0;
     if (en) begin
-      \$69  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = skew_w2_d0;
-    if (en) begin
-      \$70  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = skew_w2_d1;
-    if (en) begin
-      \$71  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = skew_w3_d0;
-    if (en) begin
-      \$72  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = skew_w3_d1;
-    if (en) begin
-      \$73  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = skew_w3_d2;
-    if (en) begin
-      \$74  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = a_0_0;
-    if (en) begin
-      \$75  = a_in0;
+      \$69  = a_in3;
     end
     if (rst) begin
-      \$75  = 8'h00;
+      \$69  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = l_0_0;
+    \$70  = skew_a3_d1;
     if (en) begin
-      \$76  = \$22 ;
+      \$70  = skew_a3_d0;
     end
     if (rst) begin
-      \$76  = 1'h0;
+      \$70  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = w_0_0;
+    \$71  = skew_a3_d2;
     if (en) begin
-      \$77  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = pr_0_0;
-    if (en) begin
-      \$78  = p_0_0;
+      \$71  = skew_a3_d1;
     end
     if (rst) begin
-      \$78  = 16'h0000;
+      \$71  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = lr_0_0;
+    \$72  = skew_l3_d0;
     if (en) begin
-      \$79  = \$23 ;
+      \$72  = in_last;
     end
     if (rst) begin
-      \$79  = 1'h0;
+      \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = acc_0_0;
+    \$73  = skew_l3_d1;
     if (en) begin
-      \$80  = \$24 ;
+      \$73  = skew_l3_d0;
     end
     if (rst) begin
-      \$80  = 22'h000000;
+      \$73  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = out_0_0;
+    \$74  = skew_l3_d2;
+    if (en) begin
+      \$74  = skew_l3_d1;
+    end
+    if (rst) begin
+      \$74  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = skew_w1_d0;
+    if (en) begin
+      \$75  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = skew_w2_d0;
+    if (en) begin
+      \$76  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = skew_w2_d1;
+    if (en) begin
+      \$77  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = skew_w3_d0;
+    if (en) begin
+      \$78  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = skew_w3_d1;
+    if (en) begin
+      \$79  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = skew_w3_d2;
+    if (en) begin
+      \$80  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = a_0_0;
+    if (en) begin
+      \$81  = a_in0;
+    end
+    if (rst) begin
+      \$81  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = l_0_0;
+    if (en) begin
+      \$82  = in_last;
+    end
+    if (rst) begin
+      \$82  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = w_0_0;
+    if (en) begin
+      \$83  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = pr_0_0;
+    if (en) begin
+      \$84  = p_0_0;
+    end
+    if (rst) begin
+      \$84  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = lr_0_0;
+    if (en) begin
+      \$85  = in_last;
+    end
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = acc_0_0;
+    if (en) begin
+      \$86  = \$2 ;
+    end
+    if (rst) begin
+      \$86  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = out_0_0;
     if (cap_0_0) begin
-      \$81  = \$1 [21:0];
-    end else if (\$25 ) begin
-      \$81  = out_1_0;
+      \$87  = \$35 [21:0];
+    end else if (\$3 ) begin
+      \$87  = out_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = a_0_1;
+    \$88  = a_0_1;
     if (en) begin
-      \$82  = a_0_0;
+      \$88  = a_0_0;
     end
     if (rst) begin
-      \$82  = 8'h00;
+      \$88  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = l_0_1;
+    \$89  = l_0_1;
     if (en) begin
-      \$83  = l_0_0;
+      \$89  = l_0_0;
     end
     if (rst) begin
-      \$83  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = w_0_1;
+    \$90  = w_0_1;
     if (en) begin
-      \$84  = skew_w1_d0;
+      \$90  = skew_w1_d0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = pr_0_1;
+    \$91  = pr_0_1;
     if (en) begin
-      \$85  = p_0_1;
+      \$91  = p_0_1;
     end
     if (rst) begin
-      \$85  = 16'h0000;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = lr_0_1;
+    \$92  = lr_0_1;
     if (en) begin
-      \$86  = l_0_0;
+      \$92  = l_0_0;
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = acc_0_1;
+    \$93  = acc_0_1;
     if (en) begin
-      \$87  = \$26 ;
+      \$93  = \$4 ;
     end
     if (rst) begin
-      \$87  = 22'h000000;
+      \$93  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = out_0_1;
+    \$94  = out_0_1;
     if (cap_0_1) begin
-      \$88  = \$2 [21:0];
-    end else if (\$27 ) begin
-      \$88  = out_1_1;
+      \$94  = \$36 [21:0];
+    end else if (\$5 ) begin
+      \$94  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = a_0_2;
+    \$95  = a_0_2;
     if (en) begin
-      \$89  = a_0_1;
+      \$95  = a_0_1;
     end
     if (rst) begin
-      \$89  = 8'h00;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = l_0_2;
+    \$96  = l_0_2;
     if (en) begin
-      \$90  = l_0_1;
+      \$96  = l_0_1;
     end
     if (rst) begin
-      \$90  = 1'h0;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = w_0_2;
+    \$97  = w_0_2;
     if (en) begin
-      \$91  = skew_w2_d1;
+      \$97  = skew_w2_d1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = pr_0_2;
+    \$98  = pr_0_2;
     if (en) begin
-      \$92  = p_0_2;
+      \$98  = p_0_2;
     end
     if (rst) begin
-      \$92  = 16'h0000;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = lr_0_2;
+    \$99  = lr_0_2;
     if (en) begin
-      \$93  = l_0_1;
+      \$99  = l_0_1;
     end
     if (rst) begin
-      \$93  = 1'h0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = acc_0_2;
+    \$100  = acc_0_2;
     if (en) begin
-      \$94  = \$28 ;
+      \$100  = \$6 ;
     end
     if (rst) begin
-      \$94  = 22'h000000;
+      \$100  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = out_0_2;
+    \$101  = out_0_2;
     if (cap_0_2) begin
-      \$95  = \$3 [21:0];
-    end else if (\$29 ) begin
-      \$95  = out_1_2;
+      \$101  = \$37 [21:0];
+    end else if (\$7 ) begin
+      \$101  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = a_0_3;
+    \$102  = a_0_3;
     if (en) begin
-      \$96  = a_0_2;
+      \$102  = a_0_2;
     end
     if (rst) begin
-      \$96  = 8'h00;
+      \$102  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = l_0_3;
+    \$103  = l_0_3;
     if (en) begin
-      \$97  = l_0_2;
+      \$103  = l_0_2;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = w_0_3;
+    \$104  = w_0_3;
     if (en) begin
-      \$98  = skew_w3_d2;
+      \$104  = skew_w3_d2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = pr_0_3;
+    \$105  = pr_0_3;
     if (en) begin
-      \$99  = p_0_3;
+      \$105  = p_0_3;
     end
     if (rst) begin
-      \$99  = 16'h0000;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = lr_0_3;
+    \$106  = lr_0_3;
     if (en) begin
-      \$100  = l_0_2;
+      \$106  = l_0_2;
     end
     if (rst) begin
-      \$100  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = acc_0_3;
+    \$107  = acc_0_3;
     if (en) begin
-      \$101  = \$30 ;
+      \$107  = \$8 ;
     end
     if (rst) begin
-      \$101  = 22'h000000;
+      \$107  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = out_0_3;
+    \$108  = out_0_3;
     if (cap_0_3) begin
-      \$102  = \$4 [21:0];
-    end else if (\$31 ) begin
-      \$102  = out_1_3;
+      \$108  = \$38 [21:0];
+    end else if (\$9 ) begin
+      \$108  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = a_1_0;
+    \$109  = a_1_0;
     if (en) begin
-      \$103  = skew_a1_d0;
+      \$109  = skew_a1_d0;
     end
     if (rst) begin
-      \$103  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = l_1_0;
+    \$110  = l_1_0;
     if (en) begin
-      \$104  = skew_l1_d0;
+      \$110  = skew_l1_d0;
     end
     if (rst) begin
-      \$104  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = w_1_0;
+    \$111  = w_1_0;
     if (en) begin
-      \$105  = w_0_0;
+      \$111  = w_0_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = pr_1_0;
+    \$112  = pr_1_0;
     if (en) begin
-      \$106  = p_1_0;
+      \$112  = p_1_0;
     end
     if (rst) begin
-      \$106  = 16'h0000;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = lr_1_0;
+    \$113  = lr_1_0;
     if (en) begin
-      \$107  = skew_l1_d0;
+      \$113  = skew_l1_d0;
     end
     if (rst) begin
-      \$107  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = acc_1_0;
+    \$114  = acc_1_0;
     if (en) begin
-      \$108  = \$32 ;
+      \$114  = \$10 ;
     end
     if (rst) begin
-      \$108  = 22'h000000;
+      \$114  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = out_1_0;
+    \$115  = out_1_0;
     if (cap_1_0) begin
-      \$109  = \$5 [21:0];
-    end else if (\$33 ) begin
-      \$109  = out_2_0;
+      \$115  = \$39 [21:0];
+    end else if (\$11 ) begin
+      \$115  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = a_1_1;
+    \$116  = a_1_1;
     if (en) begin
-      \$110  = a_1_0;
+      \$116  = a_1_0;
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = l_1_1;
+    \$117  = l_1_1;
     if (en) begin
-      \$111  = l_1_0;
+      \$117  = l_1_0;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = w_1_1;
+    \$118  = w_1_1;
     if (en) begin
-      \$112  = w_0_1;
+      \$118  = w_0_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = pr_1_1;
+    \$119  = pr_1_1;
     if (en) begin
-      \$113  = p_1_1;
+      \$119  = p_1_1;
     end
     if (rst) begin
-      \$113  = 16'h0000;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = lr_1_1;
+    \$120  = lr_1_1;
     if (en) begin
-      \$114  = l_1_0;
+      \$120  = l_1_0;
     end
     if (rst) begin
-      \$114  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = acc_1_1;
+    \$121  = acc_1_1;
     if (en) begin
-      \$115  = \$34 ;
+      \$121  = \$12 ;
     end
     if (rst) begin
-      \$115  = 22'h000000;
+      \$121  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = out_1_1;
+    \$122  = out_1_1;
     if (cap_1_1) begin
-      \$116  = \$6 [21:0];
-    end else if (\$35 ) begin
-      \$116  = out_2_1;
+      \$122  = \$40 [21:0];
+    end else if (\$13 ) begin
+      \$122  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = a_1_2;
+    \$123  = a_1_2;
     if (en) begin
-      \$117  = a_1_1;
+      \$123  = a_1_1;
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = l_1_2;
+    \$124  = l_1_2;
     if (en) begin
-      \$118  = l_1_1;
+      \$124  = l_1_1;
     end
     if (rst) begin
-      \$118  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = w_1_2;
+    \$125  = w_1_2;
     if (en) begin
-      \$119  = w_0_2;
+      \$125  = w_0_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = pr_1_2;
+    \$126  = pr_1_2;
     if (en) begin
-      \$120  = p_1_2;
+      \$126  = p_1_2;
     end
     if (rst) begin
-      \$120  = 16'h0000;
+      \$126  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = lr_1_2;
+    \$127  = lr_1_2;
     if (en) begin
-      \$121  = l_1_1;
+      \$127  = l_1_1;
     end
     if (rst) begin
-      \$121  = 1'h0;
+      \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = acc_1_2;
+    \$128  = acc_1_2;
     if (en) begin
-      \$122  = \$36 ;
+      \$128  = \$14 ;
     end
     if (rst) begin
-      \$122  = 22'h000000;
+      \$128  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = out_1_2;
+    \$129  = out_1_2;
     if (cap_1_2) begin
-      \$123  = \$7 [21:0];
-    end else if (\$37 ) begin
-      \$123  = out_2_2;
+      \$129  = \$41 [21:0];
+    end else if (\$15 ) begin
+      \$129  = out_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = a_1_3;
+    \$130  = a_1_3;
     if (en) begin
-      \$124  = a_1_2;
+      \$130  = a_1_2;
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = l_1_3;
+    \$131  = l_1_3;
     if (en) begin
-      \$125  = l_1_2;
+      \$131  = l_1_2;
     end
     if (rst) begin
-      \$125  = 1'h0;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = w_1_3;
+    \$132  = w_1_3;
     if (en) begin
-      \$126  = w_0_3;
+      \$132  = w_0_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = pr_1_3;
+    \$133  = pr_1_3;
     if (en) begin
-      \$127  = p_1_3;
+      \$133  = p_1_3;
     end
     if (rst) begin
-      \$127  = 16'h0000;
+      \$133  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = lr_1_3;
+    \$134  = lr_1_3;
     if (en) begin
-      \$128  = l_1_2;
+      \$134  = l_1_2;
     end
     if (rst) begin
-      \$128  = 1'h0;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = acc_1_3;
+    \$135  = acc_1_3;
     if (en) begin
-      \$129  = \$38 ;
+      \$135  = \$16 ;
     end
     if (rst) begin
-      \$129  = 22'h000000;
+      \$135  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = out_1_3;
+    \$136  = out_1_3;
     if (cap_1_3) begin
-      \$130  = \$8 [21:0];
-    end else if (\$39 ) begin
-      \$130  = out_2_3;
+      \$136  = \$42 [21:0];
+    end else if (\$17 ) begin
+      \$136  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = a_2_0;
+    \$137  = a_2_0;
     if (en) begin
-      \$131  = skew_a2_d1;
+      \$137  = skew_a2_d1;
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = l_2_0;
+    \$138  = l_2_0;
     if (en) begin
-      \$132  = skew_l2_d1;
+      \$138  = skew_l2_d1;
     end
     if (rst) begin
-      \$132  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = w_2_0;
+    \$139  = w_2_0;
     if (en) begin
-      \$133  = w_1_0;
+      \$139  = w_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = pr_2_0;
+    \$140  = pr_2_0;
     if (en) begin
-      \$134  = p_2_0;
+      \$140  = p_2_0;
     end
     if (rst) begin
-      \$134  = 16'h0000;
+      \$140  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = lr_2_0;
+    \$141  = lr_2_0;
     if (en) begin
-      \$135  = skew_l2_d1;
+      \$141  = skew_l2_d1;
     end
     if (rst) begin
-      \$135  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = acc_2_0;
+    \$142  = acc_2_0;
     if (en) begin
-      \$136  = \$40 ;
+      \$142  = \$18 ;
     end
     if (rst) begin
-      \$136  = 22'h000000;
+      \$142  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = out_2_0;
+    \$143  = out_2_0;
     if (cap_2_0) begin
-      \$137  = \$9 [21:0];
-    end else if (\$41 ) begin
-      \$137  = out_3_0;
+      \$143  = \$43 [21:0];
+    end else if (\$19 ) begin
+      \$143  = out_3_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = a_2_1;
+    \$144  = a_2_1;
     if (en) begin
-      \$138  = a_2_0;
+      \$144  = a_2_0;
     end
     if (rst) begin
-      \$138  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = l_2_1;
+    \$145  = l_2_1;
     if (en) begin
-      \$139  = l_2_0;
+      \$145  = l_2_0;
     end
     if (rst) begin
-      \$139  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = w_2_1;
+    \$146  = w_2_1;
     if (en) begin
-      \$140  = w_1_1;
+      \$146  = w_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = pr_2_1;
+    \$147  = pr_2_1;
     if (en) begin
-      \$141  = p_2_1;
+      \$147  = p_2_1;
     end
     if (rst) begin
-      \$141  = 16'h0000;
+      \$147  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = lr_2_1;
+    \$148  = lr_2_1;
     if (en) begin
-      \$142  = l_2_0;
+      \$148  = l_2_0;
     end
     if (rst) begin
-      \$142  = 1'h0;
+      \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = acc_2_1;
+    \$149  = acc_2_1;
     if (en) begin
-      \$143  = \$42 ;
+      \$149  = \$20 ;
     end
     if (rst) begin
-      \$143  = 22'h000000;
+      \$149  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = out_2_1;
+    \$150  = out_2_1;
     if (cap_2_1) begin
-      \$144  = \$10 [21:0];
-    end else if (\$43 ) begin
-      \$144  = out_3_1;
+      \$150  = \$44 [21:0];
+    end else if (\$21 ) begin
+      \$150  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = a_2_2;
+    \$151  = a_2_2;
     if (en) begin
-      \$145  = a_2_1;
+      \$151  = a_2_1;
     end
     if (rst) begin
-      \$145  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = l_2_2;
+    \$152  = l_2_2;
     if (en) begin
-      \$146  = l_2_1;
+      \$152  = l_2_1;
     end
     if (rst) begin
-      \$146  = 1'h0;
+      \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = w_2_2;
+    \$153  = w_2_2;
     if (en) begin
-      \$147  = w_1_2;
+      \$153  = w_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = pr_2_2;
+    \$154  = pr_2_2;
     if (en) begin
-      \$148  = p_2_2;
+      \$154  = p_2_2;
     end
     if (rst) begin
-      \$148  = 16'h0000;
+      \$154  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = lr_2_2;
+    \$155  = lr_2_2;
     if (en) begin
-      \$149  = l_2_1;
+      \$155  = l_2_1;
     end
     if (rst) begin
-      \$149  = 1'h0;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = acc_2_2;
+    \$156  = acc_2_2;
     if (en) begin
-      \$150  = \$44 ;
+      \$156  = \$22 ;
     end
     if (rst) begin
-      \$150  = 22'h000000;
+      \$156  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = out_2_2;
+    \$157  = out_2_2;
     if (cap_2_2) begin
-      \$151  = \$11 [21:0];
-    end else if (\$45 ) begin
-      \$151  = out_3_2;
+      \$157  = \$45 [21:0];
+    end else if (\$23 ) begin
+      \$157  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = a_2_3;
+    \$158  = a_2_3;
     if (en) begin
-      \$152  = a_2_2;
+      \$158  = a_2_2;
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = l_2_3;
+    \$159  = l_2_3;
     if (en) begin
-      \$153  = l_2_2;
+      \$159  = l_2_2;
     end
     if (rst) begin
-      \$153  = 1'h0;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = w_2_3;
+    \$160  = w_2_3;
     if (en) begin
-      \$154  = w_1_3;
+      \$160  = w_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = pr_2_3;
+    \$161  = pr_2_3;
     if (en) begin
-      \$155  = p_2_3;
+      \$161  = p_2_3;
     end
     if (rst) begin
-      \$155  = 16'h0000;
+      \$161  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = lr_2_3;
+    \$162  = lr_2_3;
     if (en) begin
-      \$156  = l_2_2;
+      \$162  = l_2_2;
     end
     if (rst) begin
-      \$156  = 1'h0;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = acc_2_3;
+    \$163  = acc_2_3;
     if (en) begin
-      \$157  = \$46 ;
+      \$163  = \$24 ;
     end
     if (rst) begin
-      \$157  = 22'h000000;
+      \$163  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = out_2_3;
+    \$164  = out_2_3;
     if (cap_2_3) begin
-      \$158  = \$12 [21:0];
-    end else if (\$47 ) begin
-      \$158  = out_3_3;
+      \$164  = \$46 [21:0];
+    end else if (\$25 ) begin
+      \$164  = out_3_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = a_3_0;
+    \$165  = a_3_0;
     if (en) begin
-      \$159  = skew_a3_d2;
+      \$165  = skew_a3_d2;
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = l_3_0;
+    \$166  = l_3_0;
     if (en) begin
-      \$160  = skew_l3_d2;
+      \$166  = skew_l3_d2;
     end
     if (rst) begin
-      \$160  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = w_3_0;
+    \$167  = w_3_0;
     if (en) begin
-      \$161  = w_2_0;
+      \$167  = w_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = pr_3_0;
+    \$168  = pr_3_0;
     if (en) begin
-      \$162  = p_3_0;
+      \$168  = p_3_0;
     end
     if (rst) begin
-      \$162  = 16'h0000;
+      \$168  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = lr_3_0;
+    \$169  = lr_3_0;
     if (en) begin
-      \$163  = skew_l3_d2;
+      \$169  = skew_l3_d2;
     end
     if (rst) begin
-      \$163  = 1'h0;
+      \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = acc_3_0;
+    \$170  = acc_3_0;
     if (en) begin
-      \$164  = \$48 ;
+      \$170  = \$26 ;
     end
     if (rst) begin
-      \$164  = 22'h000000;
+      \$170  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = out_3_0;
+    \$171  = out_3_0;
     if (cap_3_0) begin
-      \$165  = \$13 [21:0];
-    end else if (\$49 ) begin
-      \$165  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = a_3_1;
-    if (en) begin
-      \$166  = a_3_0;
-    end
-    if (rst) begin
-      \$166  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = l_3_1;
-    if (en) begin
-      \$167  = l_3_0;
-    end
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = w_3_1;
-    if (en) begin
-      \$168  = w_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = pr_3_1;
-    if (en) begin
-      \$169  = p_3_1;
-    end
-    if (rst) begin
-      \$169  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = lr_3_1;
-    if (en) begin
-      \$170  = l_3_0;
-    end
-    if (rst) begin
-      \$170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = acc_3_1;
-    if (en) begin
-      \$171  = \$50 ;
-    end
-    if (rst) begin
+      \$171  = \$47 [21:0];
+    end else if (\$27 ) begin
       \$171  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = out_3_1;
+    \$172  = a_3_1;
+    if (en) begin
+      \$172  = a_3_0;
+    end
+    if (rst) begin
+      \$172  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$173  = l_3_1;
+    if (en) begin
+      \$173  = l_3_0;
+    end
+    if (rst) begin
+      \$173  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$174  = w_3_1;
+    if (en) begin
+      \$174  = w_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$175  = pr_3_1;
+    if (en) begin
+      \$175  = p_3_1;
+    end
+    if (rst) begin
+      \$175  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$176  = lr_3_1;
+    if (en) begin
+      \$176  = l_3_0;
+    end
+    if (rst) begin
+      \$176  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$177  = acc_3_1;
+    if (en) begin
+      \$177  = \$28 ;
+    end
+    if (rst) begin
+      \$177  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$178  = out_3_1;
     if (cap_3_1) begin
-      \$172  = \$14 [21:0];
-    end else if (\$51 ) begin
-      \$172  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = a_3_2;
-    if (en) begin
-      \$173  = a_3_1;
-    end
-    if (rst) begin
-      \$173  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = l_3_2;
-    if (en) begin
-      \$174  = l_3_1;
-    end
-    if (rst) begin
-      \$174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = w_3_2;
-    if (en) begin
-      \$175  = w_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = pr_3_2;
-    if (en) begin
-      \$176  = p_3_2;
-    end
-    if (rst) begin
-      \$176  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = lr_3_2;
-    if (en) begin
-      \$177  = l_3_1;
-    end
-    if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = acc_3_2;
-    if (en) begin
-      \$178  = \$52 ;
-    end
-    if (rst) begin
+      \$178  = \$48 [21:0];
+    end else if (\$29 ) begin
       \$178  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = out_3_2;
+    \$179  = a_3_2;
+    if (en) begin
+      \$179  = a_3_1;
+    end
+    if (rst) begin
+      \$179  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$180  = l_3_2;
+    if (en) begin
+      \$180  = l_3_1;
+    end
+    if (rst) begin
+      \$180  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$181  = w_3_2;
+    if (en) begin
+      \$181  = w_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$182  = pr_3_2;
+    if (en) begin
+      \$182  = p_3_2;
+    end
+    if (rst) begin
+      \$182  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$183  = lr_3_2;
+    if (en) begin
+      \$183  = l_3_1;
+    end
+    if (rst) begin
+      \$183  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$184  = acc_3_2;
+    if (en) begin
+      \$184  = \$30 ;
+    end
+    if (rst) begin
+      \$184  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$185  = out_3_2;
     if (cap_3_2) begin
-      \$179  = \$15 [21:0];
-    end else if (\$53 ) begin
-      \$179  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = a_3_3;
-    if (en) begin
-      \$180  = a_3_2;
-    end
-    if (rst) begin
-      \$180  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = l_3_3;
-    if (en) begin
-      \$181  = l_3_2;
-    end
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = w_3_3;
-    if (en) begin
-      \$182  = w_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = pr_3_3;
-    if (en) begin
-      \$183  = p_3_3;
-    end
-    if (rst) begin
-      \$183  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = lr_3_3;
-    if (en) begin
-      \$184  = l_3_2;
-    end
-    if (rst) begin
-      \$184  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = acc_3_3;
-    if (en) begin
-      \$185  = \$54 ;
-    end
-    if (rst) begin
+      \$185  = \$49 [21:0];
+    end else if (\$31 ) begin
       \$185  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = out_3_3;
+    \$186  = a_3_3;
+    if (en) begin
+      \$186  = a_3_2;
+    end
+    if (rst) begin
+      \$186  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$187  = l_3_3;
+    if (en) begin
+      \$187  = l_3_2;
+    end
+    if (rst) begin
+      \$187  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$188  = w_3_3;
+    if (en) begin
+      \$188  = w_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$189  = pr_3_3;
+    if (en) begin
+      \$189  = p_3_3;
+    end
+    if (rst) begin
+      \$189  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$190  = lr_3_3;
+    if (en) begin
+      \$190  = l_3_2;
+    end
+    if (rst) begin
+      \$190  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$191  = acc_3_3;
+    if (en) begin
+      \$191  = \$32 ;
+    end
+    if (rst) begin
+      \$191  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$192  = out_3_3;
     if (cap_3_3) begin
-      \$186  = \$16 [21:0];
-    end else if (\$55 ) begin
-      \$186  = 22'h000000;
+      \$192  = \$50 [21:0];
+    end else if (\$33 ) begin
+      \$192  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = count_next;
+    \$193  = count_next;
     if (rst) begin
-      \$187  = 3'h0;
+      \$193  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = \$56 ;
+    \$194  = \$34 ;
     if (rst) begin
-      \$188  = 1'h0;
+      \$194  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [21:0];
-  assign sum_0_1 = \$2 [21:0];
-  assign sum_0_2 = \$3 [21:0];
-  assign sum_0_3 = \$4 [21:0];
-  assign sum_1_0 = \$5 [21:0];
-  assign sum_1_1 = \$6 [21:0];
-  assign sum_1_2 = \$7 [21:0];
-  assign sum_1_3 = \$8 [21:0];
-  assign sum_2_0 = \$9 [21:0];
-  assign sum_2_1 = \$10 [21:0];
-  assign sum_2_2 = \$11 [21:0];
-  assign sum_2_3 = \$12 [21:0];
-  assign sum_3_0 = \$13 [21:0];
-  assign sum_3_1 = \$14 [21:0];
-  assign sum_3_2 = \$15 [21:0];
-  assign sum_3_3 = \$16 [21:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$51 ) begin
+      count_next = \$52 [2:0];
+    end
+  end
+  assign sum_0_0 = \$35 [21:0];
+  assign sum_0_1 = \$36 [21:0];
+  assign sum_0_2 = \$37 [21:0];
+  assign sum_0_3 = \$38 [21:0];
+  assign sum_1_0 = \$39 [21:0];
+  assign sum_1_1 = \$40 [21:0];
+  assign sum_1_2 = \$41 [21:0];
+  assign sum_1_3 = \$42 [21:0];
+  assign sum_2_0 = \$43 [21:0];
+  assign sum_2_1 = \$44 [21:0];
+  assign sum_2_2 = \$45 [21:0];
+  assign sum_2_3 = \$46 [21:0];
+  assign sum_3_0 = \$47 [21:0];
+  assign sum_3_1 = \$48 [21:0];
+  assign sum_3_2 = \$49 [21:0];
+  assign sum_3_3 = \$50 [21:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];

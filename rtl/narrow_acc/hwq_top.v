@@ -109,126 +109,132 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [5:0] \$100 ;
-  reg \$101 ;
-  reg [16:0] \$102 ;
-  reg [2:0] \$103 ;
-  reg \$104 ;
-  reg [4:0] \$105 ;
-  reg [1:0] \$106 ;
-  reg [2:0] \$107 ;
-  reg \$108 ;
+  reg \$100 ;
+  reg [15:0] \$101 ;
+  reg [1:0] \$102 ;
+  reg [30:0] \$103 ;
+  reg [5:0] \$104 ;
+  reg [2:0] \$105 ;
+  reg [5:0] \$106 ;
+  reg \$107 ;
+  reg [16:0] \$108 ;
   reg [2:0] \$109 ;
   wire \$11 ;
-  reg [16:0] \$110 ;
-  reg \$111 ;
+  reg \$110 ;
+  reg [4:0] \$111 ;
   reg [1:0] \$112 ;
+  reg [2:0] \$113 ;
+  reg \$114 ;
+  reg [2:0] \$115 ;
+  reg [16:0] \$116 ;
+  reg \$117 ;
+  reg [1:0] \$118 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
-  wire [3:0] \$21 ;
-  wire [3:0] \$22 ;
-  wire [3:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [3:0] \$26 ;
+  wire [3:0] \$27 ;
+  wire [3:0] \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [17:0] \$37 ;
   wire \$38 ;
-  wire [15:0] \$39 ;
+  wire \$39 ;
   wire [6:0] \$4 ;
   wire [16:0] \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [3:0] \$44 ;
-  wire \$45 ;
-  wire [3:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [2:0] \$48 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [15:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [16:0] \$48 ;
   wire \$49 ;
   wire [6:0] \$5 ;
-  wire \$50 ;
+  wire [3:0] \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [3:0] \$52 ;
+  wire [1:0] \$53 ;
+  wire [2:0] \$54 ;
   wire \$55 ;
-  wire [17:0] \$56 ;
-  wire [3:0] \$57 ;
-  wire [6:0] \$58 ;
-  wire [6:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire [5:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
+  wire [17:0] \$62 ;
+  wire [3:0] \$63 ;
+  wire [6:0] \$64 ;
+  wire [6:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire \$68 ;
+  wire [5:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire [1:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [3:0] \$74 ;
-  wire [2:0] \$75 ;
-  wire \$76 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [1:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [1:0] \$79 ;
+  wire [3:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [3:0] \$81 ;
-  reg \$82 ;
-  reg [15:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
+  wire [2:0] \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire [1:0] \$84 ;
+  reg \$85 ;
+  reg [3:0] \$86 ;
+  reg \$87 ;
+  reg [15:0] \$88 ;
   reg [15:0] \$89 ;
   wire \$9 ;
-  reg [5:0] \$90 ;
-  reg [1:0] \$91 ;
-  reg [2:0] \$92 ;
-  reg [2:0] \$93 ;
-  reg \$94 ;
+  reg [16:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg [7:0] \$92 ;
+  reg [7:0] \$93 ;
+  reg [7:0] \$94 ;
   reg [15:0] \$95 ;
-  reg [1:0] \$96 ;
-  reg [30:0] \$97 ;
-  reg [5:0] \$98 ;
+  reg [5:0] \$96 ;
+  reg [1:0] \$97 ;
+  reg [2:0] \$98 ;
   reg [2:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$82  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$85  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -278,7 +284,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -291,7 +297,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -315,21 +321,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [2:0] nb_last = 3'h0;
   wire [87:0] o_data;
-  wire [31:0] \o_data$60 ;
-  wire [7:0] \o_data$60[0] ;
-  wire [7:0] \o_data$60[1] ;
-  wire [7:0] \o_data$60[2] ;
-  wire [7:0] \o_data$60[3] ;
+  wire [31:0] \o_data$63 ;
+  wire [7:0] \o_data$63[0] ;
+  wire [7:0] \o_data$63[1] ;
+  wire [7:0] \o_data$63[2] ;
+  wire [7:0] \o_data$63[3] ;
   wire [21:0] \o_data[0] ;
   wire [21:0] \o_data[1] ;
   wire [21:0] \o_data[2] ;
   wire [21:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$65 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -348,6 +355,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [2:0] rp__addr;
   wire [275:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -414,6 +422,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[3].multiplier ;
   wire [5:0] \wp__data[3].shift ;
   reg [3:0] wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [275:0] params [7:0];
   initial begin
@@ -445,7 +454,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 7'h00;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -453,142 +461,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = ! beat;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = d == 2'h3;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 2'h3;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$19  = d != 2'h3;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 1'h0;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 3'h4;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [4:0] >= 3'h4;
-  assign \$35  = hdr[15:0] - 1'h1;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 4'ha;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h000a;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 2'h3;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch == n_last;
-  assign \$50  = ! k_last;
-  assign \$51  = ~ in_data;
-  assign \$52  = i_valid | \$51 ;
-  assign \$53  = kk == tile_last;
-  assign \$54  = ! k_last;
-  assign \$55  = fn == nb_last;
-  assign \$56  = fm0 + 3'h4;
-  assign \$57  = fn + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = \$59  == k_last;
-  assign \$61  = kk == k_last;
-  assign \$62  = flush - 1'h1;
-  assign \$63  = ! flush;
-  assign \$64  = ~ header_taken;
-  assign \$65  = \$64  & o_valid;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ header_taken;
-  assign \$69  = \$68  & row_end;
-  assign \$70  = beat + 1'h1;
-  assign \$71  = \$17 [16:0] < M_;
-  assign \$72  = d == 2'h3;
-  assign \$73  = dn == nb_last;
-  assign \$74  = dn + 1'h1;
-  assign \$75  = d + 1'h1;
-  assign \$76  = r_en & m_out__valid;
-  assign \$77  = ~ row_valid;
-  assign \$78  = row_end & \$77 ;
-  assign \$79  = \$76  + \$78 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = ! beat;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = d == 2'h3;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 2'h3;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$24  = d != 2'h3;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 1'h0;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$33  = ! ctrl_state;
+  assign \$34  = ctrl_state == 1'h1;
+  assign \$35  = ctrl_state == 2'h2;
+  assign \$36  = ctrl_state == 2'h3;
+  assign \$37  = fm0 + 3'h4;
+  assign \$38  = \$37  >= M_;
+  assign \$39  = \$3 [4:0] >= 3'h4;
+  assign \$40  = hdr[15:0] - 1'h1;
+  assign \$41  = hdr[15:0] + 2'h3;
+  assign \$42  = hdr[31:16] - 1'h1;
+  assign \$43  = hdr[47:32] - 1'h1;
+  assign \$44  = hdr[47:32] > 4'ha;
+  assign \$45  = \$44  ? hdr[47:32] : 16'h000a;
+  assign \$46  = \$45  - 1'h1;
+  assign \$47  = ! ch;
+  assign \$48  = ch + 1'h1;
+  assign \$49  = lane == 2'h3;
+  assign \$50  = wa + 1'h1;
+  assign \$51  = ! wb;
+  assign \$52  = blk + 1'h1;
+  assign \$53  = wb + 1'h1;
+  assign \$54  = lane + 1'h1;
+  assign \$55  = ch == n_last;
+  assign \$56  = ! k_last;
+  assign \$57  = ~ in_data;
+  assign \$58  = i_valid | \$57 ;
+  assign \$59  = kk == tile_last;
+  assign \$60  = ! k_last;
+  assign \$61  = fn == nb_last;
+  assign \$62  = fm0 + 3'h4;
+  assign \$63  = fn + 1'h1;
+  assign \$64  = kk + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = \$65  == k_last;
+  assign \$67  = kk == k_last;
+  assign \$68  = flush - 1'h1;
+  assign \$69  = ! flush;
+  assign \$70  = ~ header_taken;
+  assign \$71  = \$70  & o_valid;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ header_taken;
+  assign \$75  = \$74  & row_end;
+  assign \$76  = beat + 1'h1;
+  assign \$77  = d == 2'h3;
+  assign \$78  = dn == nb_last;
+  assign \$79  = dn + 1'h1;
+  assign \$80  = d + 1'h1;
+  assign \$81  = r_en & m_out__valid;
+  assign \$82  = ~ row_valid;
+  assign \$83  = row_end & \$82 ;
+  assign \$84  = \$81  + \$83 ;
   always @(posedge clk)
-    last_mblock <= \$80 ;
+    last_mblock <= \$85 ;
   always @(posedge clk)
-    credits <= \$81 ;
+    credits <= \$86 ;
   always @(posedge clk)
-    credit_ok <= \$82 ;
+    credit_ok <= \$87 ;
   always @(posedge clk)
-    M_ <= \$83 ;
+    M_ <= \$88 ;
   always @(posedge clk)
-    m_last <= \$84 ;
+    m_last <= \$89 ;
   always @(posedge clk)
-    n_last <= \$85 ;
+    m_wrap <= \$90 ;
   always @(posedge clk)
-    zero_point <= \$86 ;
+    n_last <= \$91 ;
   always @(posedge clk)
-    act_min <= \$87 ;
+    zero_point <= \$92 ;
   always @(posedge clk)
-    act_max <= \$88 ;
+    act_min <= \$93 ;
   always @(posedge clk)
-    k_last <= \$89 ;
+    act_max <= \$94 ;
   always @(posedge clk)
-    tile_last <= \$90 ;
+    k_last <= \$95 ;
   always @(posedge clk)
-    lane <= \$91 ;
+    tile_last <= \$96 ;
   always @(posedge clk)
-    blk <= \$92 ;
+    lane <= \$97 ;
   always @(posedge clk)
-    wa <= \$93 ;
+    blk <= \$98 ;
   always @(posedge clk)
-    wb <= \$94 ;
+    wa <= \$99 ;
   always @(posedge clk)
-    ch <= \$95 ;
+    wb <= \$100 ;
   always @(posedge clk)
-    ctrl_state <= \$96 ;
+    ch <= \$101 ;
   always @(posedge clk)
-    \$signal$82  <= \$97 ;
+    ctrl_state <= \$102 ;
   always @(posedge clk)
-    pt_shift <= \$98 ;
+    \$signal$85  <= \$103 ;
   always @(posedge clk)
-    nb_last <= \$99 ;
+    pt_shift <= \$104 ;
   always @(posedge clk)
-    kk <= \$100 ;
+    nb_last <= \$105 ;
   always @(posedge clk)
-    in_data <= \$101 ;
+    kk <= \$106 ;
   always @(posedge clk)
-    fm0 <= \$102 ;
+    in_data <= \$107 ;
   always @(posedge clk)
-    fn <= \$103 ;
+    fm0 <= \$108 ;
   always @(posedge clk)
-    at_k_last <= \$104 ;
+    fn <= \$109 ;
   always @(posedge clk)
-    flush <= \$105 ;
+    at_k_last <= \$110 ;
   always @(posedge clk)
-    d <= \$106 ;
+    flush <= \$111 ;
   always @(posedge clk)
-    dn <= \$107 ;
+    d <= \$112 ;
   always @(posedge clk)
-    beat <= \$108 ;
+    dn <= \$113 ;
   always @(posedge clk)
-    ra <= \$109 ;
+    beat <= \$114 ;
   always @(posedge clk)
-    row <= \$110 ;
+    ra <= \$115 ;
   always @(posedge clk)
-    row_valid <= \$111 ;
+    row <= \$116 ;
   always @(posedge clk)
-    give_back <= \$112 ;
+    row_valid <= \$117 ;
+  always @(posedge clk)
+    give_back <= \$118 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -614,11 +631,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$45 ),
+    .i_last(\i_last$49 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$60 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$63 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -699,126 +716,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [2:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [2:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [2:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [2:0];
+      end else if (\$25 ) begin
         ra_next = 3'h0;
       end else begin
-        ra_next = \$23 [2:0];
+        ra_next = \$28 [2:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$33 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \$3 [3:0];
+    \$86  = \$3 [3:0];
     if (rst) begin
-      \$81  = 4'hc;
+      \$86  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = \$34 ;
+    \$87  = \$39 ;
     if (rst) begin
-      \$82  = 1'h1;
+      \$87  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = M_;
+    \$88  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$83  = hdr[15:0];
+            \$88  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$83  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = m_last;
+    \$89  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$84  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$87  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$88  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
+            \$89  = \$40 [15:0];
           end
     endcase
     if (rst) begin
@@ -827,114 +791,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = tile_last;
+    \$90  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = \$40 [5:0];
+            \$90  = \$41 ;
           end
     endcase
     if (rst) begin
-      \$90  = 6'h00;
+      \$90  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lane;
+    \$91  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$91  = 2'h0;
-            end else begin
-              \$91  = \$48 [1:0];
-            end
+            \$91  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$91  = 2'h0;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = blk;
+    \$92  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$92  = \$46 [2:0];
-              end
-            end
+            \$92  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$92  = 3'h0;
+      \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = wa;
+    \$93  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$93  = \$44 [2:0];
-            end
+            \$93  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$93  = 3'h0;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = wb;
+    \$94  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$94  = 1'h0;
-              end else begin
-                \$94  = \$47 [0];
-              end
-            end
+            \$94  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$94  = 1'h0;
+      \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = ch;
+    \$95  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$95  = \$42 [15:0];
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
@@ -943,82 +869,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$96  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 2'h1;
+            \$96  = \$46 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$96  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$97  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$49 ) begin
+              \$97  = 2'h0;
+            end else begin
+              \$97  = \$54 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$98  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$96  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                if (last_mblock) begin
-                  \$96  = 2'h3;
-                end
+              if (\$51 ) begin
+                \$98  = \$52 [2:0];
               end
             end
           end
-      2'h3:
-          if (\$63 ) begin
-            \$96  = 2'h0;
-          end
     endcase
     if (rst) begin
-      \$96  = 2'h0;
+      \$98  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$signal$82 ;
+    \$99  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$41 ) begin
-              \$97  = hdr[62:32];
-            end
+            \$99  = 3'h0;
           end
-    endcase
-    if (rst) begin
-      \$97  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$98  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$98  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$99  = blk;
+              \$99  = \$50 [2:0];
             end
           end
     endcase
@@ -1028,263 +944,389 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = kk;
+    \$100  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$100  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$100  = 6'h00;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$100  = 6'h00;
-            end else begin
-              \$100  = \$58 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$100  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$101  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$101  = 1'h1;
-            end else begin
-              if (\$61 ) begin
-                \$101  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$102  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                \$102  = \$56 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$103  = 3'h0;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
               (* full_case = 32'd1 *)
-              if (\$55 ) begin
-                \$103  = 3'h0;
+              if (\$51 ) begin
+                \$100  = 1'h0;
               end else begin
-                \$103  = \$57 [2:0];
+                \$100  = \$53 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$103  = 3'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = at_k_last;
+    \$101  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$104  = \$50 ;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$104  = \$54 ;
-            end else begin
-              \$104  = \$60 ;
-            end
+            \$101  = \$48 [15:0];
           end
     endcase
     if (rst) begin
-      \$104  = 1'h0;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = flush;
+    \$102  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$102  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
                 if (last_mblock) begin
-                  \$105  = 5'h10;
+                  \$102  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$105  = \$62 [4:0];
+          if (\$69 ) begin
+            \$102  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$105  = 5'h00;
+      \$102  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = d;
-    if (header_taken) begin
-      \$106  = 2'h0;
+    \$103  = \$signal$85 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$103  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 31'h00000000;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$104  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$105  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$105  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$106  = 6'h00;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$106  = 6'h00;
+            end else begin
+              \$106  = \$64 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$107  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$107  = 1'h1;
+            end else begin
+              if (\$67 ) begin
+                \$107  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$108  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                \$108  = \$62 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$108  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$109  = 3'h0;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              (* full_case = 32'd1 *)
+              if (\$61 ) begin
+                \$109  = 3'h0;
+              end else begin
+                \$109  = \$63 [2:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$110  = \$56 ;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$110  = \$60 ;
+            end else begin
+              \$110  = \$66 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                if (last_mblock) begin
+                  \$111  = 5'h11;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$111  = \$68 [4:0];
+    endcase
+    if (rst) begin
+      \$111  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = d;
+    if (header_taken) begin
+      \$112  = 2'h0;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
       (* full_case = 32'd1 *)
-      if (\$72 ) begin
-        \$106  = 2'h0;
+      if (\$77 ) begin
+        \$112  = 2'h0;
       end else begin
-        \$106  = \$75 [1:0];
+        \$112  = \$80 [1:0];
       end
     end
     if (rst) begin
-      \$106  = 2'h0;
+      \$112  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = dn;
+    \$113  = dn;
     if (header_taken) begin
-      \$107  = 3'h0;
+      \$113  = 3'h0;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      if (\$72 ) begin
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      if (\$77 ) begin
         (* full_case = 32'd1 *)
-        if (\$73 ) begin
-          \$107  = 3'h0;
+        if (\$78 ) begin
+          \$113  = 3'h0;
         end else begin
-          \$107  = \$74 [2:0];
+          \$113  = \$79 [2:0];
         end
       end
     end
     if (rst) begin
-      \$107  = 3'h0;
+      \$113  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = beat;
+    \$114  = beat;
     if (header_taken) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
-    if (\$67 ) begin
-      \$108  = \$70 [0];
-    end else if (\$69 ) begin
-      \$108  = 1'h0;
+    if (\$73 ) begin
+      \$114  = \$76 [0];
+    end else if (\$75 ) begin
+      \$114  = 1'h0;
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$109  = 3'h0;
+      \$115  = 3'h0;
     end else begin
-      \$109  = ra_next;
+      \$115  = ra_next;
     end
     if (rst) begin
-      \$109  = 3'h0;
+      \$115  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = row;
+    \$116  = row;
     if (header_taken) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$110  = \$17 [16:0];
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$116  = \$20 [16:0];
     end
     if (rst) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = row_valid;
+    \$117  = row_valid;
     if (header_taken) begin
-      \$111  = 1'h1;
+      \$117  = 1'h1;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$111  = \$71 ;
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$117  = row_valid_next;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = \$79 ;
+    \$118  = \$84 ;
     if (rst) begin
-      \$112  = 2'h0;
+      \$118  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1297,13 +1339,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign o_data = i_acc;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$65  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1391,10 +1433,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$60[0]  = \o_data$60 [7:0];
-  assign \o_data$60[1]  = \o_data$60 [15:8];
-  assign \o_data$60[2]  = \o_data$60 [23:16];
-  assign \o_data$60[3]  = \o_data$60 [31:24];
+  assign \o_data$63[0]  = \o_data$63 [7:0];
+  assign \o_data$63[1]  = \o_data$63 [15:8];
+  assign \o_data$63[2]  = \o_data$63 [23:16];
+  assign \o_data$63[3]  = \o_data$63 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1402,7 +1444,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$60 ;
+  assign out_w[31:0] = \o_data$63 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -1415,117 +1457,123 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$18  = beat;
-  assign \$66  = beat;
+  assign \$23  = beat;
+  assign \$72  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [22:0] \$1 ;
-  wire [22:0] \$10 ;
-  reg \$100 ;
+  wire \$1 ;
+  wire [21:0] \$10 ;
+  reg [21:0] \$100 ;
   reg [21:0] \$101 ;
-  reg [21:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg \$104 ;
-  wire [7:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg \$107 ;
+  reg [7:0] \$102 ;
+  reg \$103 ;
+  wire [7:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg \$106 ;
+  reg [21:0] \$107 ;
   reg [21:0] \$108 ;
-  reg [21:0] \$109 ;
-  wire [22:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg \$111 ;
-  wire [7:0] \$112 ;
-  reg [15:0] \$113 ;
-  reg \$114 ;
+  reg [7:0] \$109 ;
+  wire \$11 ;
+  reg \$110 ;
+  wire [7:0] \$111 ;
+  reg [15:0] \$112 ;
+  reg \$113 ;
+  reg [21:0] \$114 ;
   reg [21:0] \$115 ;
-  reg [21:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg \$118 ;
-  wire [7:0] \$119 ;
-  wire [22:0] \$12 ;
-  reg [15:0] \$120 ;
-  reg \$121 ;
+  reg [7:0] \$116 ;
+  reg \$117 ;
+  wire [7:0] \$118 ;
+  reg [15:0] \$119 ;
+  wire [21:0] \$12 ;
+  reg \$120 ;
+  reg [21:0] \$121 ;
   reg [21:0] \$122 ;
-  reg [21:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg \$125 ;
-  wire [7:0] \$126 ;
-  reg [15:0] \$127 ;
-  reg \$128 ;
+  reg [7:0] \$123 ;
+  reg \$124 ;
+  wire [7:0] \$125 ;
+  reg [15:0] \$126 ;
+  reg \$127 ;
+  reg [21:0] \$128 ;
   reg [21:0] \$129 ;
-  wire [22:0] \$13 ;
-  reg [21:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg \$132 ;
-  wire [7:0] \$133 ;
-  reg [15:0] \$134 ;
-  reg \$135 ;
+  wire \$13 ;
+  reg [7:0] \$130 ;
+  reg \$131 ;
+  wire [7:0] \$132 ;
+  reg [15:0] \$133 ;
+  reg \$134 ;
+  reg [21:0] \$135 ;
   reg [21:0] \$136 ;
-  reg [21:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg \$139 ;
-  wire [22:0] \$14 ;
-  wire [7:0] \$140 ;
-  reg [15:0] \$141 ;
-  reg \$142 ;
+  reg [7:0] \$137 ;
+  reg \$138 ;
+  wire [7:0] \$139 ;
+  wire [21:0] \$14 ;
+  reg [15:0] \$140 ;
+  reg \$141 ;
+  reg [21:0] \$142 ;
   reg [21:0] \$143 ;
-  reg [21:0] \$144 ;
-  reg [7:0] \$145 ;
-  reg \$146 ;
-  wire [7:0] \$147 ;
-  reg [15:0] \$148 ;
-  reg \$149 ;
-  wire [22:0] \$15 ;
+  reg [7:0] \$144 ;
+  reg \$145 ;
+  wire [7:0] \$146 ;
+  reg [15:0] \$147 ;
+  reg \$148 ;
+  reg [21:0] \$149 ;
+  wire \$15 ;
   reg [21:0] \$150 ;
-  reg [21:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg \$153 ;
-  wire [7:0] \$154 ;
-  reg [15:0] \$155 ;
-  reg \$156 ;
+  reg [7:0] \$151 ;
+  reg \$152 ;
+  wire [7:0] \$153 ;
+  reg [15:0] \$154 ;
+  reg \$155 ;
+  reg [21:0] \$156 ;
   reg [21:0] \$157 ;
-  reg [21:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire [22:0] \$16 ;
-  reg \$160 ;
-  wire [7:0] \$161 ;
-  reg [15:0] \$162 ;
-  reg \$163 ;
+  reg [7:0] \$158 ;
+  reg \$159 ;
+  wire [21:0] \$16 ;
+  wire [7:0] \$160 ;
+  reg [15:0] \$161 ;
+  reg \$162 ;
+  reg [21:0] \$163 ;
   reg [21:0] \$164 ;
-  reg [21:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg \$167 ;
-  wire [7:0] \$168 ;
-  reg [15:0] \$169 ;
+  reg [7:0] \$165 ;
+  reg \$166 ;
+  wire [7:0] \$167 ;
+  reg [15:0] \$168 ;
+  reg \$169 ;
   wire \$17 ;
-  reg \$170 ;
+  reg [21:0] \$170 ;
   reg [21:0] \$171 ;
-  reg [21:0] \$172 ;
-  reg [7:0] \$173 ;
-  reg \$174 ;
-  wire [7:0] \$175 ;
-  reg [15:0] \$176 ;
-  reg \$177 ;
+  reg [7:0] \$172 ;
+  reg \$173 ;
+  wire [7:0] \$174 ;
+  reg [15:0] \$175 ;
+  reg \$176 ;
+  reg [21:0] \$177 ;
   reg [21:0] \$178 ;
-  reg [21:0] \$179 ;
-  wire [3:0] \$18 ;
-  reg [7:0] \$180 ;
-  reg \$181 ;
-  wire [7:0] \$182 ;
-  reg [15:0] \$183 ;
-  reg \$184 ;
+  reg [7:0] \$179 ;
+  wire [21:0] \$18 ;
+  reg \$180 ;
+  wire [7:0] \$181 ;
+  reg [15:0] \$182 ;
+  reg \$183 ;
+  reg [21:0] \$184 ;
   reg [21:0] \$185 ;
-  reg [21:0] \$186 ;
-  reg [2:0] \$187 ;
-  reg \$188 ;
+  reg [7:0] \$186 ;
+  reg \$187 ;
+  wire [7:0] \$188 ;
+  reg [15:0] \$189 ;
   wire \$19 ;
-  wire [22:0] \$2 ;
-  wire \$20 ;
+  reg \$190 ;
+  reg [21:0] \$191 ;
+  reg [21:0] \$192 ;
+  reg [2:0] \$193 ;
+  reg \$194 ;
+  wire [21:0] \$2 ;
+  wire [21:0] \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [21:0] \$22 ;
   wire \$23 ;
   wire [21:0] \$24 ;
   wire \$25 ;
@@ -1533,83 +1581,83 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$27 ;
   wire [21:0] \$28 ;
   wire \$29 ;
-  wire [22:0] \$3 ;
+  wire \$3 ;
   wire [21:0] \$30 ;
   wire \$31 ;
   wire [21:0] \$32 ;
   wire \$33 ;
-  wire [21:0] \$34 ;
-  wire \$35 ;
-  wire [21:0] \$36 ;
-  wire \$37 ;
-  wire [21:0] \$38 ;
-  wire \$39 ;
-  wire [22:0] \$4 ;
-  wire [21:0] \$40 ;
-  wire \$41 ;
-  wire [21:0] \$42 ;
-  wire \$43 ;
-  wire [21:0] \$44 ;
-  wire \$45 ;
-  wire [21:0] \$46 ;
-  wire \$47 ;
-  wire [21:0] \$48 ;
-  wire \$49 ;
-  wire [22:0] \$5 ;
-  wire [21:0] \$50 ;
+  wire \$34 ;
+  wire [22:0] \$35 ;
+  wire [22:0] \$36 ;
+  wire [22:0] \$37 ;
+  wire [22:0] \$38 ;
+  wire [22:0] \$39 ;
+  wire [21:0] \$4 ;
+  wire [22:0] \$40 ;
+  wire [22:0] \$41 ;
+  wire [22:0] \$42 ;
+  wire [22:0] \$43 ;
+  wire [22:0] \$44 ;
+  wire [22:0] \$45 ;
+  wire [22:0] \$46 ;
+  wire [22:0] \$47 ;
+  wire [22:0] \$48 ;
+  wire [22:0] \$49 ;
+  wire \$5 ;
+  wire [22:0] \$50 ;
   wire \$51 ;
-  wire [21:0] \$52 ;
-  wire \$53 ;
-  wire [21:0] \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  reg [7:0] \$57 ;
-  reg \$58 ;
-  reg [7:0] \$59 ;
-  wire [22:0] \$6 ;
-  reg [7:0] \$60 ;
-  reg \$61 ;
-  reg \$62 ;
+  wire [3:0] \$52 ;
+  reg \$53 ;
+  reg \$54 ;
+  wire [7:0] \$55 ;
+  wire [7:0] \$56 ;
+  wire [7:0] \$57 ;
+  wire [7:0] \$58 ;
+  wire [7:0] \$59 ;
+  wire [21:0] \$6 ;
+  wire [7:0] \$60 ;
+  wire [7:0] \$61 ;
+  wire [7:0] \$62 ;
   reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
+  reg \$64 ;
   reg [7:0] \$65 ;
-  reg \$66 ;
+  reg [7:0] \$66 ;
   reg \$67 ;
   reg \$68 ;
-  wire [7:0] \$69 ;
-  wire [22:0] \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [7:0] \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  reg [7:0] \$75 ;
-  reg \$76 ;
+  reg [7:0] \$69 ;
+  wire \$7 ;
+  reg [7:0] \$70 ;
+  reg [7:0] \$71 ;
+  reg \$72 ;
+  reg \$73 ;
+  reg \$74 ;
+  wire [7:0] \$75 ;
+  wire [7:0] \$76 ;
   wire [7:0] \$77 ;
-  reg [15:0] \$78 ;
-  reg \$79 ;
-  wire [22:0] \$8 ;
-  reg [21:0] \$80 ;
-  reg [21:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg \$83 ;
-  wire [7:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg \$86 ;
+  wire [7:0] \$78 ;
+  wire [7:0] \$79 ;
+  wire [21:0] \$8 ;
+  wire [7:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg \$82 ;
+  wire [7:0] \$83 ;
+  reg [15:0] \$84 ;
+  reg \$85 ;
+  reg [21:0] \$86 ;
   reg [21:0] \$87 ;
-  reg [21:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire [22:0] \$9 ;
-  reg \$90 ;
-  wire [7:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg \$93 ;
+  reg [7:0] \$88 ;
+  reg \$89 ;
+  wire \$9 ;
+  wire [7:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg \$92 ;
+  reg [21:0] \$93 ;
   reg [21:0] \$94 ;
-  reg [21:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg \$97 ;
-  wire [7:0] \$98 ;
-  reg [15:0] \$99 ;
+  reg [7:0] \$95 ;
+  reg \$96 ;
+  wire [7:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1686,6 +1734,16 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -1829,1162 +1887,1192 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 22'h000000 : \$35 [21:0];
+  assign \$4  = lr_0_1 ? 22'h000000 : \$36 [21:0];
+  assign \$6  = lr_0_2 ? 22'h000000 : \$37 [21:0];
+  assign \$8  = lr_0_3 ? 22'h000000 : \$38 [21:0];
+  assign \$10  = lr_1_0 ? 22'h000000 : \$39 [21:0];
+  assign \$12  = lr_1_1 ? 22'h000000 : \$40 [21:0];
+  assign \$14  = lr_1_2 ? 22'h000000 : \$41 [21:0];
+  assign \$16  = lr_1_3 ? 22'h000000 : \$42 [21:0];
+  assign \$18  = lr_2_0 ? 22'h000000 : \$43 [21:0];
+  assign \$20  = lr_2_1 ? 22'h000000 : \$44 [21:0];
+  assign \$22  = lr_2_2 ? 22'h000000 : \$45 [21:0];
+  assign \$24  = lr_2_3 ? 22'h000000 : \$46 [21:0];
+  assign \$26  = lr_3_0 ? 22'h000000 : \$47 [21:0];
+  assign \$28  = lr_3_1 ? 22'h000000 : \$48 [21:0];
+  assign \$30  = lr_3_2 ? 22'h000000 : \$49 [21:0];
+  assign \$32  = lr_3_3 ? 22'h000000 : \$50 [21:0];
+  assign \$34  = | count_next;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$39  = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$40  = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$41  = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$42  = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$43  = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$44  = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$45  = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$46  = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$47  = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$48  = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$49  = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$50  = $signed(acc_3_3) + $signed(pr_3_3);
   assign draining = | drain_count;
-  assign \$18  = drain_count - 1'h1;
-  assign \$19  = i_last & i_valid;
-  assign \$20  = i_last & i_valid;
-  assign \$21  = i_last & i_valid;
-  assign \$22  = i_last & i_valid;
-  assign \$23  = i_last & i_valid;
-  assign \$24  = lr_0_0 ? 22'h000000 : \$1 [21:0];
-  assign \$26  = lr_0_1 ? 22'h000000 : \$2 [21:0];
-  assign \$28  = lr_0_2 ? 22'h000000 : \$3 [21:0];
-  assign \$30  = lr_0_3 ? 22'h000000 : \$4 [21:0];
-  assign \$32  = lr_1_0 ? 22'h000000 : \$5 [21:0];
-  assign \$34  = lr_1_1 ? 22'h000000 : \$6 [21:0];
-  assign \$36  = lr_1_2 ? 22'h000000 : \$7 [21:0];
-  assign \$38  = lr_1_3 ? 22'h000000 : \$8 [21:0];
-  assign \$40  = lr_2_0 ? 22'h000000 : \$9 [21:0];
-  assign \$42  = lr_2_1 ? 22'h000000 : \$10 [21:0];
-  assign \$44  = lr_2_2 ? 22'h000000 : \$11 [21:0];
-  assign \$46  = lr_2_3 ? 22'h000000 : \$12 [21:0];
-  assign \$48  = lr_3_0 ? 22'h000000 : \$13 [21:0];
-  assign \$50  = lr_3_1 ? 22'h000000 : \$14 [21:0];
-  assign \$52  = lr_3_2 ? 22'h000000 : \$15 [21:0];
-  assign \$54  = lr_3_3 ? 22'h000000 : \$16 [21:0];
-  assign \$56  = | count_next;
+  assign \$52  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$57 ;
+    in_valid <= \$53 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$58 ;
+    in_last <= \$54 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$59 ;
+    in_a0 <= \$55 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$60 ;
+    in_a1 <= \$56 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$61 ;
+    in_a2 <= \$57 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$62 ;
+    in_a3 <= \$58 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$63 ;
+    in_w0 <= \$59 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$64 ;
+    in_w1 <= \$60 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$65 ;
+    in_w2 <= \$61 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$66 ;
+    in_w3 <= \$62 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$67 ;
+    skew_a1_d0 <= \$63 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$68 ;
+    skew_l1_d0 <= \$64 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$69 ;
+    skew_a2_d0 <= \$65 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$70 ;
+    skew_a2_d1 <= \$66 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$71 ;
+    skew_l2_d0 <= \$67 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$72 ;
+    skew_l2_d1 <= \$68 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$73 ;
+    skew_a3_d0 <= \$69 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$74 ;
+    skew_a3_d1 <= \$70 ;
   always @(posedge clk)
-    a_0_0 <= \$75 ;
+    skew_a3_d2 <= \$71 ;
   always @(posedge clk)
-    l_0_0 <= \$76 ;
+    skew_l3_d0 <= \$72 ;
   always @(posedge clk)
-    w_0_0 <= \$77 ;
+    skew_l3_d1 <= \$73 ;
   always @(posedge clk)
-    pr_0_0 <= \$78 ;
+    skew_l3_d2 <= \$74 ;
   always @(posedge clk)
-    lr_0_0 <= \$79 ;
+    skew_w1_d0 <= \$75 ;
   always @(posedge clk)
-    acc_0_0 <= \$80 ;
+    skew_w2_d0 <= \$76 ;
   always @(posedge clk)
-    out_0_0 <= \$81 ;
+    skew_w2_d1 <= \$77 ;
   always @(posedge clk)
-    a_0_1 <= \$82 ;
+    skew_w3_d0 <= \$78 ;
   always @(posedge clk)
-    l_0_1 <= \$83 ;
+    skew_w3_d1 <= \$79 ;
   always @(posedge clk)
-    w_0_1 <= \$84 ;
+    skew_w3_d2 <= \$80 ;
   always @(posedge clk)
-    pr_0_1 <= \$85 ;
+    a_0_0 <= \$81 ;
   always @(posedge clk)
-    lr_0_1 <= \$86 ;
+    l_0_0 <= \$82 ;
   always @(posedge clk)
-    acc_0_1 <= \$87 ;
+    w_0_0 <= \$83 ;
   always @(posedge clk)
-    out_0_1 <= \$88 ;
+    pr_0_0 <= \$84 ;
   always @(posedge clk)
-    a_0_2 <= \$89 ;
+    lr_0_0 <= \$85 ;
   always @(posedge clk)
-    l_0_2 <= \$90 ;
+    acc_0_0 <= \$86 ;
   always @(posedge clk)
-    w_0_2 <= \$91 ;
+    out_0_0 <= \$87 ;
   always @(posedge clk)
-    pr_0_2 <= \$92 ;
+    a_0_1 <= \$88 ;
   always @(posedge clk)
-    lr_0_2 <= \$93 ;
+    l_0_1 <= \$89 ;
   always @(posedge clk)
-    acc_0_2 <= \$94 ;
+    w_0_1 <= \$90 ;
   always @(posedge clk)
-    out_0_2 <= \$95 ;
+    pr_0_1 <= \$91 ;
   always @(posedge clk)
-    a_0_3 <= \$96 ;
+    lr_0_1 <= \$92 ;
   always @(posedge clk)
-    l_0_3 <= \$97 ;
+    acc_0_1 <= \$93 ;
   always @(posedge clk)
-    w_0_3 <= \$98 ;
+    out_0_1 <= \$94 ;
   always @(posedge clk)
-    pr_0_3 <= \$99 ;
+    a_0_2 <= \$95 ;
   always @(posedge clk)
-    lr_0_3 <= \$100 ;
+    l_0_2 <= \$96 ;
   always @(posedge clk)
-    acc_0_3 <= \$101 ;
+    w_0_2 <= \$97 ;
   always @(posedge clk)
-    out_0_3 <= \$102 ;
+    pr_0_2 <= \$98 ;
   always @(posedge clk)
-    a_1_0 <= \$103 ;
+    lr_0_2 <= \$99 ;
   always @(posedge clk)
-    l_1_0 <= \$104 ;
+    acc_0_2 <= \$100 ;
   always @(posedge clk)
-    w_1_0 <= \$105 ;
+    out_0_2 <= \$101 ;
   always @(posedge clk)
-    pr_1_0 <= \$106 ;
+    a_0_3 <= \$102 ;
   always @(posedge clk)
-    lr_1_0 <= \$107 ;
+    l_0_3 <= \$103 ;
   always @(posedge clk)
-    acc_1_0 <= \$108 ;
+    w_0_3 <= \$104 ;
   always @(posedge clk)
-    out_1_0 <= \$109 ;
+    pr_0_3 <= \$105 ;
   always @(posedge clk)
-    a_1_1 <= \$110 ;
+    lr_0_3 <= \$106 ;
   always @(posedge clk)
-    l_1_1 <= \$111 ;
+    acc_0_3 <= \$107 ;
   always @(posedge clk)
-    w_1_1 <= \$112 ;
+    out_0_3 <= \$108 ;
   always @(posedge clk)
-    pr_1_1 <= \$113 ;
+    a_1_0 <= \$109 ;
   always @(posedge clk)
-    lr_1_1 <= \$114 ;
+    l_1_0 <= \$110 ;
   always @(posedge clk)
-    acc_1_1 <= \$115 ;
+    w_1_0 <= \$111 ;
   always @(posedge clk)
-    out_1_1 <= \$116 ;
+    pr_1_0 <= \$112 ;
   always @(posedge clk)
-    a_1_2 <= \$117 ;
+    lr_1_0 <= \$113 ;
   always @(posedge clk)
-    l_1_2 <= \$118 ;
+    acc_1_0 <= \$114 ;
   always @(posedge clk)
-    w_1_2 <= \$119 ;
+    out_1_0 <= \$115 ;
   always @(posedge clk)
-    pr_1_2 <= \$120 ;
+    a_1_1 <= \$116 ;
   always @(posedge clk)
-    lr_1_2 <= \$121 ;
+    l_1_1 <= \$117 ;
   always @(posedge clk)
-    acc_1_2 <= \$122 ;
+    w_1_1 <= \$118 ;
   always @(posedge clk)
-    out_1_2 <= \$123 ;
+    pr_1_1 <= \$119 ;
   always @(posedge clk)
-    a_1_3 <= \$124 ;
+    lr_1_1 <= \$120 ;
   always @(posedge clk)
-    l_1_3 <= \$125 ;
+    acc_1_1 <= \$121 ;
   always @(posedge clk)
-    w_1_3 <= \$126 ;
+    out_1_1 <= \$122 ;
   always @(posedge clk)
-    pr_1_3 <= \$127 ;
+    a_1_2 <= \$123 ;
   always @(posedge clk)
-    lr_1_3 <= \$128 ;
+    l_1_2 <= \$124 ;
   always @(posedge clk)
-    acc_1_3 <= \$129 ;
+    w_1_2 <= \$125 ;
   always @(posedge clk)
-    out_1_3 <= \$130 ;
+    pr_1_2 <= \$126 ;
   always @(posedge clk)
-    a_2_0 <= \$131 ;
+    lr_1_2 <= \$127 ;
   always @(posedge clk)
-    l_2_0 <= \$132 ;
+    acc_1_2 <= \$128 ;
   always @(posedge clk)
-    w_2_0 <= \$133 ;
+    out_1_2 <= \$129 ;
   always @(posedge clk)
-    pr_2_0 <= \$134 ;
+    a_1_3 <= \$130 ;
   always @(posedge clk)
-    lr_2_0 <= \$135 ;
+    l_1_3 <= \$131 ;
   always @(posedge clk)
-    acc_2_0 <= \$136 ;
+    w_1_3 <= \$132 ;
   always @(posedge clk)
-    out_2_0 <= \$137 ;
+    pr_1_3 <= \$133 ;
   always @(posedge clk)
-    a_2_1 <= \$138 ;
+    lr_1_3 <= \$134 ;
   always @(posedge clk)
-    l_2_1 <= \$139 ;
+    acc_1_3 <= \$135 ;
   always @(posedge clk)
-    w_2_1 <= \$140 ;
+    out_1_3 <= \$136 ;
   always @(posedge clk)
-    pr_2_1 <= \$141 ;
+    a_2_0 <= \$137 ;
   always @(posedge clk)
-    lr_2_1 <= \$142 ;
+    l_2_0 <= \$138 ;
   always @(posedge clk)
-    acc_2_1 <= \$143 ;
+    w_2_0 <= \$139 ;
   always @(posedge clk)
-    out_2_1 <= \$144 ;
+    pr_2_0 <= \$140 ;
   always @(posedge clk)
-    a_2_2 <= \$145 ;
+    lr_2_0 <= \$141 ;
   always @(posedge clk)
-    l_2_2 <= \$146 ;
+    acc_2_0 <= \$142 ;
   always @(posedge clk)
-    w_2_2 <= \$147 ;
+    out_2_0 <= \$143 ;
   always @(posedge clk)
-    pr_2_2 <= \$148 ;
+    a_2_1 <= \$144 ;
   always @(posedge clk)
-    lr_2_2 <= \$149 ;
+    l_2_1 <= \$145 ;
   always @(posedge clk)
-    acc_2_2 <= \$150 ;
+    w_2_1 <= \$146 ;
   always @(posedge clk)
-    out_2_2 <= \$151 ;
+    pr_2_1 <= \$147 ;
   always @(posedge clk)
-    a_2_3 <= \$152 ;
+    lr_2_1 <= \$148 ;
   always @(posedge clk)
-    l_2_3 <= \$153 ;
+    acc_2_1 <= \$149 ;
   always @(posedge clk)
-    w_2_3 <= \$154 ;
+    out_2_1 <= \$150 ;
   always @(posedge clk)
-    pr_2_3 <= \$155 ;
+    a_2_2 <= \$151 ;
   always @(posedge clk)
-    lr_2_3 <= \$156 ;
+    l_2_2 <= \$152 ;
   always @(posedge clk)
-    acc_2_3 <= \$157 ;
+    w_2_2 <= \$153 ;
   always @(posedge clk)
-    out_2_3 <= \$158 ;
+    pr_2_2 <= \$154 ;
   always @(posedge clk)
-    a_3_0 <= \$159 ;
+    lr_2_2 <= \$155 ;
   always @(posedge clk)
-    l_3_0 <= \$160 ;
+    acc_2_2 <= \$156 ;
   always @(posedge clk)
-    w_3_0 <= \$161 ;
+    out_2_2 <= \$157 ;
   always @(posedge clk)
-    pr_3_0 <= \$162 ;
+    a_2_3 <= \$158 ;
   always @(posedge clk)
-    lr_3_0 <= \$163 ;
+    l_2_3 <= \$159 ;
   always @(posedge clk)
-    acc_3_0 <= \$164 ;
+    w_2_3 <= \$160 ;
   always @(posedge clk)
-    out_3_0 <= \$165 ;
+    pr_2_3 <= \$161 ;
   always @(posedge clk)
-    a_3_1 <= \$166 ;
+    lr_2_3 <= \$162 ;
   always @(posedge clk)
-    l_3_1 <= \$167 ;
+    acc_2_3 <= \$163 ;
   always @(posedge clk)
-    w_3_1 <= \$168 ;
+    out_2_3 <= \$164 ;
   always @(posedge clk)
-    pr_3_1 <= \$169 ;
+    a_3_0 <= \$165 ;
   always @(posedge clk)
-    lr_3_1 <= \$170 ;
+    l_3_0 <= \$166 ;
   always @(posedge clk)
-    acc_3_1 <= \$171 ;
+    w_3_0 <= \$167 ;
   always @(posedge clk)
-    out_3_1 <= \$172 ;
+    pr_3_0 <= \$168 ;
   always @(posedge clk)
-    a_3_2 <= \$173 ;
+    lr_3_0 <= \$169 ;
   always @(posedge clk)
-    l_3_2 <= \$174 ;
+    acc_3_0 <= \$170 ;
   always @(posedge clk)
-    w_3_2 <= \$175 ;
+    out_3_0 <= \$171 ;
   always @(posedge clk)
-    pr_3_2 <= \$176 ;
+    a_3_1 <= \$172 ;
   always @(posedge clk)
-    lr_3_2 <= \$177 ;
+    l_3_1 <= \$173 ;
   always @(posedge clk)
-    acc_3_2 <= \$178 ;
+    w_3_1 <= \$174 ;
   always @(posedge clk)
-    out_3_2 <= \$179 ;
+    pr_3_1 <= \$175 ;
   always @(posedge clk)
-    a_3_3 <= \$180 ;
+    lr_3_1 <= \$176 ;
   always @(posedge clk)
-    l_3_3 <= \$181 ;
+    acc_3_1 <= \$177 ;
   always @(posedge clk)
-    w_3_3 <= \$182 ;
+    out_3_1 <= \$178 ;
   always @(posedge clk)
-    pr_3_3 <= \$183 ;
+    a_3_2 <= \$179 ;
   always @(posedge clk)
-    lr_3_3 <= \$184 ;
+    l_3_2 <= \$180 ;
   always @(posedge clk)
-    acc_3_3 <= \$185 ;
+    w_3_2 <= \$181 ;
   always @(posedge clk)
-    out_3_3 <= \$186 ;
+    pr_3_2 <= \$182 ;
   always @(posedge clk)
-    drain_count <= \$187 ;
+    lr_3_2 <= \$183 ;
   always @(posedge clk)
-    drain_shift <= \$188 ;
+    acc_3_2 <= \$184 ;
+  always @(posedge clk)
+    out_3_2 <= \$185 ;
+  always @(posedge clk)
+    a_3_3 <= \$186 ;
+  always @(posedge clk)
+    l_3_3 <= \$187 ;
+  always @(posedge clk)
+    w_3_3 <= \$188 ;
+  always @(posedge clk)
+    pr_3_3 <= \$189 ;
+  always @(posedge clk)
+    lr_3_3 <= \$190 ;
+  always @(posedge clk)
+    acc_3_3 <= \$191 ;
+  always @(posedge clk)
+    out_3_3 <= \$192 ;
+  always @(posedge clk)
+    drain_count <= \$193 ;
+  always @(posedge clk)
+    drain_shift <= \$194 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$17 ) begin
-      count_next = \$18 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = a_in1;
+    \$53  = i_valid;
     if (rst) begin
-      \$57  = 8'h00;
+      \$53  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = \$19 ;
+    \$54  = \$1 ;
     if (rst) begin
-      \$58  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = a_in2;
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = skew_a2_d0;
-    if (rst) begin
-      \$60  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = \$20 ;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = skew_l2_d0;
-    if (rst) begin
-      \$62  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = a_in3;
+    \$63  = a_in1;
     if (rst) begin
       \$63  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = skew_a3_d0;
+    \$64  = in_last;
     if (rst) begin
-      \$64  = 8'h00;
+      \$64  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = skew_a3_d1;
+    \$65  = a_in2;
     if (rst) begin
       \$65  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = \$21 ;
+    \$66  = skew_a2_d0;
     if (rst) begin
-      \$66  = 1'h0;
+      \$66  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = skew_l3_d0;
+    \$67  = in_last;
     if (rst) begin
       \$67  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = skew_l3_d1;
+    \$68  = skew_l2_d0;
     if (rst) begin
       \$68  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = a_in0;
+    \$69  = a_in3;
     if (rst) begin
-      \$75  = 8'h00;
+      \$69  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = \$22 ;
+    \$70  = skew_a3_d0;
     if (rst) begin
-      \$76  = 1'h0;
+      \$70  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = p_0_0;
+    \$71  = skew_a3_d1;
     if (rst) begin
-      \$78  = 16'h0000;
+      \$71  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = \$23 ;
+    \$72  = in_last;
     if (rst) begin
-      \$79  = 1'h0;
+      \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = \$24 ;
+    \$73  = skew_l3_d0;
     if (rst) begin
-      \$80  = 22'h000000;
+      \$73  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = out_0_0;
+    \$74  = skew_l3_d1;
+    if (rst) begin
+      \$74  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$81  = a_in0;
+    if (rst) begin
+      \$81  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$82  = in_last;
+    if (rst) begin
+      \$82  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$84  = p_0_0;
+    if (rst) begin
+      \$84  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$85  = in_last;
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$86  = \$2 ;
+    if (rst) begin
+      \$86  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = out_0_0;
     if (cap_0_0) begin
-      \$81  = \$1 [21:0];
-    end else if (\$25 ) begin
-      \$81  = out_1_0;
+      \$87  = \$35 [21:0];
+    end else if (\$3 ) begin
+      \$87  = out_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = a_0_0;
+    \$88  = a_0_0;
     if (rst) begin
-      \$82  = 8'h00;
+      \$88  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = l_0_0;
+    \$89  = l_0_0;
     if (rst) begin
-      \$83  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = p_0_1;
+    \$91  = p_0_1;
     if (rst) begin
-      \$85  = 16'h0000;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = l_0_0;
+    \$92  = l_0_0;
     if (rst) begin
-      \$86  = 1'h0;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = \$26 ;
+    \$93  = \$4 ;
     if (rst) begin
-      \$87  = 22'h000000;
+      \$93  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = out_0_1;
+    \$94  = out_0_1;
     if (cap_0_1) begin
-      \$88  = \$2 [21:0];
-    end else if (\$27 ) begin
-      \$88  = out_1_1;
+      \$94  = \$36 [21:0];
+    end else if (\$5 ) begin
+      \$94  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = a_0_1;
+    \$95  = a_0_1;
     if (rst) begin
-      \$89  = 8'h00;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = l_0_1;
+    \$96  = l_0_1;
     if (rst) begin
-      \$90  = 1'h0;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = p_0_2;
+    \$98  = p_0_2;
     if (rst) begin
-      \$92  = 16'h0000;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = l_0_1;
+    \$99  = l_0_1;
     if (rst) begin
-      \$93  = 1'h0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = \$28 ;
+    \$100  = \$6 ;
     if (rst) begin
-      \$94  = 22'h000000;
+      \$100  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = out_0_2;
+    \$101  = out_0_2;
     if (cap_0_2) begin
-      \$95  = \$3 [21:0];
-    end else if (\$29 ) begin
-      \$95  = out_1_2;
+      \$101  = \$37 [21:0];
+    end else if (\$7 ) begin
+      \$101  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = a_0_2;
+    \$102  = a_0_2;
     if (rst) begin
-      \$96  = 8'h00;
+      \$102  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = l_0_2;
+    \$103  = l_0_2;
     if (rst) begin
-      \$97  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = p_0_3;
+    \$105  = p_0_3;
     if (rst) begin
-      \$99  = 16'h0000;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = l_0_2;
+    \$106  = l_0_2;
     if (rst) begin
-      \$100  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = \$30 ;
+    \$107  = \$8 ;
     if (rst) begin
-      \$101  = 22'h000000;
+      \$107  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = out_0_3;
+    \$108  = out_0_3;
     if (cap_0_3) begin
-      \$102  = \$4 [21:0];
-    end else if (\$31 ) begin
-      \$102  = out_1_3;
+      \$108  = \$38 [21:0];
+    end else if (\$9 ) begin
+      \$108  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_a1_d0;
+    \$109  = skew_a1_d0;
     if (rst) begin
-      \$103  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_l1_d0;
+    \$110  = skew_l1_d0;
     if (rst) begin
-      \$104  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = p_1_0;
+    \$112  = p_1_0;
     if (rst) begin
-      \$106  = 16'h0000;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = skew_l1_d0;
+    \$113  = skew_l1_d0;
     if (rst) begin
-      \$107  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = \$32 ;
+    \$114  = \$10 ;
     if (rst) begin
-      \$108  = 22'h000000;
+      \$114  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = out_1_0;
+    \$115  = out_1_0;
     if (cap_1_0) begin
-      \$109  = \$5 [21:0];
-    end else if (\$33 ) begin
-      \$109  = out_2_0;
+      \$115  = \$39 [21:0];
+    end else if (\$11 ) begin
+      \$115  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = a_1_0;
+    \$116  = a_1_0;
     if (rst) begin
-      \$110  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = l_1_0;
+    \$117  = l_1_0;
     if (rst) begin
-      \$111  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = p_1_1;
+    \$119  = p_1_1;
     if (rst) begin
-      \$113  = 16'h0000;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = l_1_0;
+    \$120  = l_1_0;
     if (rst) begin
-      \$114  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = \$34 ;
+    \$121  = \$12 ;
     if (rst) begin
-      \$115  = 22'h000000;
+      \$121  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = out_1_1;
+    \$122  = out_1_1;
     if (cap_1_1) begin
-      \$116  = \$6 [21:0];
-    end else if (\$35 ) begin
-      \$116  = out_2_1;
+      \$122  = \$40 [21:0];
+    end else if (\$13 ) begin
+      \$122  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = a_1_1;
+    \$123  = a_1_1;
     if (rst) begin
-      \$117  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = l_1_1;
+    \$124  = l_1_1;
     if (rst) begin
-      \$118  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = p_1_2;
+    \$126  = p_1_2;
     if (rst) begin
-      \$120  = 16'h0000;
+      \$126  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = l_1_1;
+    \$127  = l_1_1;
     if (rst) begin
-      \$121  = 1'h0;
+      \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = \$36 ;
+    \$128  = \$14 ;
     if (rst) begin
-      \$122  = 22'h000000;
+      \$128  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = out_1_2;
+    \$129  = out_1_2;
     if (cap_1_2) begin
-      \$123  = \$7 [21:0];
-    end else if (\$37 ) begin
-      \$123  = out_2_2;
+      \$129  = \$41 [21:0];
+    end else if (\$15 ) begin
+      \$129  = out_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = a_1_2;
+    \$130  = a_1_2;
     if (rst) begin
-      \$124  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = l_1_2;
+    \$131  = l_1_2;
     if (rst) begin
-      \$125  = 1'h0;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = p_1_3;
+    \$133  = p_1_3;
     if (rst) begin
-      \$127  = 16'h0000;
+      \$133  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = l_1_2;
+    \$134  = l_1_2;
     if (rst) begin
-      \$128  = 1'h0;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = \$38 ;
+    \$135  = \$16 ;
     if (rst) begin
-      \$129  = 22'h000000;
+      \$135  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = out_1_3;
+    \$136  = out_1_3;
     if (cap_1_3) begin
-      \$130  = \$8 [21:0];
-    end else if (\$39 ) begin
-      \$130  = out_2_3;
+      \$136  = \$42 [21:0];
+    end else if (\$17 ) begin
+      \$136  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_a2_d1;
+    \$137  = skew_a2_d1;
     if (rst) begin
-      \$131  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_l2_d1;
+    \$138  = skew_l2_d1;
     if (rst) begin
-      \$132  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = p_2_0;
+    \$140  = p_2_0;
     if (rst) begin
-      \$134  = 16'h0000;
+      \$140  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_l2_d1;
+    \$141  = skew_l2_d1;
     if (rst) begin
-      \$135  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = \$40 ;
+    \$142  = \$18 ;
     if (rst) begin
-      \$136  = 22'h000000;
+      \$142  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = out_2_0;
+    \$143  = out_2_0;
     if (cap_2_0) begin
-      \$137  = \$9 [21:0];
-    end else if (\$41 ) begin
-      \$137  = out_3_0;
+      \$143  = \$43 [21:0];
+    end else if (\$19 ) begin
+      \$143  = out_3_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = a_2_0;
+    \$144  = a_2_0;
     if (rst) begin
-      \$138  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = l_2_0;
+    \$145  = l_2_0;
     if (rst) begin
-      \$139  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = p_2_1;
+    \$147  = p_2_1;
     if (rst) begin
-      \$141  = 16'h0000;
+      \$147  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = l_2_0;
+    \$148  = l_2_0;
     if (rst) begin
-      \$142  = 1'h0;
+      \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = \$42 ;
+    \$149  = \$20 ;
     if (rst) begin
-      \$143  = 22'h000000;
+      \$149  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = out_2_1;
+    \$150  = out_2_1;
     if (cap_2_1) begin
-      \$144  = \$10 [21:0];
-    end else if (\$43 ) begin
-      \$144  = out_3_1;
+      \$150  = \$44 [21:0];
+    end else if (\$21 ) begin
+      \$150  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = a_2_1;
+    \$151  = a_2_1;
     if (rst) begin
-      \$145  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = l_2_1;
+    \$152  = l_2_1;
     if (rst) begin
-      \$146  = 1'h0;
+      \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = p_2_2;
+    \$154  = p_2_2;
     if (rst) begin
-      \$148  = 16'h0000;
+      \$154  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = l_2_1;
+    \$155  = l_2_1;
     if (rst) begin
-      \$149  = 1'h0;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = \$44 ;
+    \$156  = \$22 ;
     if (rst) begin
-      \$150  = 22'h000000;
+      \$156  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = out_2_2;
+    \$157  = out_2_2;
     if (cap_2_2) begin
-      \$151  = \$11 [21:0];
-    end else if (\$45 ) begin
-      \$151  = out_3_2;
+      \$157  = \$45 [21:0];
+    end else if (\$23 ) begin
+      \$157  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = a_2_2;
+    \$158  = a_2_2;
     if (rst) begin
-      \$152  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = l_2_2;
+    \$159  = l_2_2;
     if (rst) begin
-      \$153  = 1'h0;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = p_2_3;
+    \$161  = p_2_3;
     if (rst) begin
-      \$155  = 16'h0000;
+      \$161  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = l_2_2;
+    \$162  = l_2_2;
     if (rst) begin
-      \$156  = 1'h0;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = \$46 ;
+    \$163  = \$24 ;
     if (rst) begin
-      \$157  = 22'h000000;
+      \$163  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = out_2_3;
+    \$164  = out_2_3;
     if (cap_2_3) begin
-      \$158  = \$12 [21:0];
-    end else if (\$47 ) begin
-      \$158  = out_3_3;
+      \$164  = \$46 [21:0];
+    end else if (\$25 ) begin
+      \$164  = out_3_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_a3_d2;
+    \$165  = skew_a3_d2;
     if (rst) begin
-      \$159  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = skew_l3_d2;
+    \$166  = skew_l3_d2;
     if (rst) begin
-      \$160  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = p_3_0;
+    \$168  = p_3_0;
     if (rst) begin
-      \$162  = 16'h0000;
+      \$168  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = skew_l3_d2;
+    \$169  = skew_l3_d2;
     if (rst) begin
-      \$163  = 1'h0;
+      \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = \$48 ;
+    \$170  = \$26 ;
     if (rst) begin
-      \$164  = 22'h000000;
+      \$170  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = out_3_0;
+    \$171  = out_3_0;
     if (cap_3_0) begin
-      \$165  = \$13 [21:0];
-    end else if (\$49 ) begin
-      \$165  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = a_3_0;
-    if (rst) begin
-      \$166  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = l_3_0;
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = p_3_1;
-    if (rst) begin
-      \$169  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = l_3_0;
-    if (rst) begin
-      \$170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = \$50 ;
-    if (rst) begin
+      \$171  = \$47 [21:0];
+    end else if (\$27 ) begin
       \$171  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = out_3_1;
+    \$172  = a_3_0;
+    if (rst) begin
+      \$172  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$173  = l_3_0;
+    if (rst) begin
+      \$173  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$175  = p_3_1;
+    if (rst) begin
+      \$175  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$176  = l_3_0;
+    if (rst) begin
+      \$176  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$177  = \$28 ;
+    if (rst) begin
+      \$177  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$178  = out_3_1;
     if (cap_3_1) begin
-      \$172  = \$14 [21:0];
-    end else if (\$51 ) begin
-      \$172  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = a_3_1;
-    if (rst) begin
-      \$173  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = l_3_1;
-    if (rst) begin
-      \$174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = p_3_2;
-    if (rst) begin
-      \$176  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = l_3_1;
-    if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = \$52 ;
-    if (rst) begin
+      \$178  = \$48 [21:0];
+    end else if (\$29 ) begin
       \$178  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = out_3_2;
+    \$179  = a_3_1;
+    if (rst) begin
+      \$179  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$180  = l_3_1;
+    if (rst) begin
+      \$180  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$182  = p_3_2;
+    if (rst) begin
+      \$182  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$183  = l_3_1;
+    if (rst) begin
+      \$183  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$184  = \$30 ;
+    if (rst) begin
+      \$184  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$185  = out_3_2;
     if (cap_3_2) begin
-      \$179  = \$15 [21:0];
-    end else if (\$53 ) begin
-      \$179  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = a_3_2;
-    if (rst) begin
-      \$180  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = l_3_2;
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = p_3_3;
-    if (rst) begin
-      \$183  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = l_3_2;
-    if (rst) begin
-      \$184  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = \$54 ;
-    if (rst) begin
+      \$185  = \$49 [21:0];
+    end else if (\$31 ) begin
       \$185  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = out_3_3;
+    \$186  = a_3_2;
+    if (rst) begin
+      \$186  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$187  = l_3_2;
+    if (rst) begin
+      \$187  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$189  = p_3_3;
+    if (rst) begin
+      \$189  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$190  = l_3_2;
+    if (rst) begin
+      \$190  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$191  = \$32 ;
+    if (rst) begin
+      \$191  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$192  = out_3_3;
     if (cap_3_3) begin
-      \$186  = \$16 [21:0];
-    end else if (\$55 ) begin
-      \$186  = 22'h000000;
+      \$192  = \$50 [21:0];
+    end else if (\$33 ) begin
+      \$192  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = count_next;
+    \$193  = count_next;
     if (rst) begin
-      \$187  = 3'h0;
+      \$193  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = \$56 ;
+    \$194  = \$34 ;
     if (rst) begin
-      \$188  = 1'h0;
+      \$194  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [21:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$51 ) begin
+      count_next = \$52 [2:0];
+    end
+  end
   assign en = 1'h1;
-  assign sum_0_1 = \$2 [21:0];
-  assign sum_0_2 = \$3 [21:0];
-  assign sum_0_3 = \$4 [21:0];
-  assign sum_1_0 = \$5 [21:0];
-  assign sum_1_1 = \$6 [21:0];
-  assign sum_1_2 = \$7 [21:0];
-  assign sum_1_3 = \$8 [21:0];
-  assign sum_2_0 = \$9 [21:0];
-  assign sum_2_1 = \$10 [21:0];
-  assign sum_2_2 = \$11 [21:0];
-  assign sum_2_3 = \$12 [21:0];
-  assign sum_3_0 = \$13 [21:0];
-  assign sum_3_1 = \$14 [21:0];
-  assign sum_3_2 = \$15 [21:0];
-  assign sum_3_3 = \$16 [21:0];
+  assign sum_0_0 = \$35 [21:0];
+  assign sum_0_1 = \$36 [21:0];
+  assign sum_0_2 = \$37 [21:0];
+  assign sum_0_3 = \$38 [21:0];
+  assign sum_1_0 = \$39 [21:0];
+  assign sum_1_1 = \$40 [21:0];
+  assign sum_1_2 = \$41 [21:0];
+  assign sum_1_3 = \$42 [21:0];
+  assign sum_2_0 = \$43 [21:0];
+  assign sum_2_1 = \$44 [21:0];
+  assign sum_2_2 = \$45 [21:0];
+  assign sum_2_3 = \$46 [21:0];
+  assign sum_3_0 = \$47 [21:0];
+  assign sum_3_1 = \$48 [21:0];
+  assign sum_3_2 = \$49 [21:0];
+  assign sum_3_3 = \$50 [21:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -2998,32 +3086,56 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[43:22];
   assign \o_data[2]  = o_data[65:44];
   assign \o_data[3]  = o_data[87:66];
-  assign \$182  = w_2_3;
-  assign \$175  = w_2_2;
-  assign \$168  = w_2_1;
-  assign \$161  = w_2_0;
-  assign \$154  = w_1_3;
-  assign \$147  = w_1_2;
-  assign \$140  = w_1_1;
-  assign \$133  = w_1_0;
-  assign \$126  = w_0_3;
-  assign \$119  = w_0_2;
-  assign \$112  = w_0_1;
-  assign \$105  = w_0_0;
-  assign \$98  = skew_w3_d2;
-  assign \$91  = skew_w2_d1;
-  assign \$84  = skew_w1_d0;
-  assign \$77  = w_in0;
-  assign \$74  = skew_w3_d1;
-  assign \$73  = skew_w3_d0;
-  assign \$72  = w_in3;
-  assign \$71  = skew_w2_d0;
-  assign \$70  = w_in2;
-  assign \$69  = w_in1;
   assign o_data[87:66] = out_0_3;
   assign o_data[65:44] = out_0_2;
   assign o_data[43:22] = out_0_1;
   assign o_data[21:0] = out_0_0;
+  assign \$188  = w_2_3;
+  assign \$181  = w_2_2;
+  assign \$174  = w_2_1;
+  assign \$167  = w_2_0;
+  assign \$160  = w_1_3;
+  assign \$153  = w_1_2;
+  assign \$146  = w_1_1;
+  assign \$139  = w_1_0;
+  assign \$132  = w_0_3;
+  assign \$125  = w_0_2;
+  assign \$118  = w_0_1;
+  assign \$111  = w_0_0;
+  assign \$104  = skew_w3_d2;
+  assign \$97  = skew_w2_d1;
+  assign \$90  = skew_w1_d0;
+  assign \$83  = w_in0;
+  assign \$80  = skew_w3_d1;
+  assign \$79  = skew_w3_d0;
+  assign \$78  = w_in3;
+  assign \$77  = skew_w2_d0;
+  assign \$76  = w_in2;
+  assign \$75  = w_in1;
+  assign \$62  = i_w[31:24];
+  assign \$61  = i_w[23:16];
+  assign \$60  = i_w[15:8];
+  assign \$59  = i_w[7:0];
+  assign \$58  = i_a[31:24];
+  assign \$57  = i_a[23:16];
+  assign \$56  = i_a[15:8];
+  assign \$55  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -3040,23 +3152,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_3_1 = lr_3_1;
   assign cap_3_2 = lr_3_2;
   assign cap_3_3 = lr_3_3;
-  assign \$17  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
-  assign \$35  = drain_shift;
-  assign \$37  = drain_shift;
-  assign \$39  = drain_shift;
-  assign \$41  = drain_shift;
-  assign \$43  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
   assign \$51  = drain_shift;
-  assign \$53  = drain_shift;
-  assign \$55  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -4,177 +4,184 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [25:0] \$1 ;
-  wire [25:0] \$10 ;
+  wire \$1 ;
+  wire [24:0] \$10 ;
   reg [7:0] \$100 ;
   reg [7:0] \$101 ;
   reg [7:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
+  reg \$103 ;
+  reg \$104 ;
+  reg \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
   reg [7:0] \$108 ;
   reg [7:0] \$109 ;
-  wire [25:0] \$11 ;
+  wire \$11 ;
   reg [7:0] \$110 ;
   reg [7:0] \$111 ;
   reg [7:0] \$112 ;
   reg [7:0] \$113 ;
   reg [7:0] \$114 ;
-  reg \$115 ;
+  reg [7:0] \$115 ;
   reg [7:0] \$116 ;
-  reg [24:0] \$117 ;
-  reg [24:0] \$118 ;
+  reg [7:0] \$117 ;
+  reg [7:0] \$118 ;
   reg [7:0] \$119 ;
-  wire [25:0] \$12 ;
-  reg \$120 ;
+  wire [24:0] \$12 ;
+  reg [7:0] \$120 ;
   reg [7:0] \$121 ;
-  reg [24:0] \$122 ;
-  reg [24:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg \$125 ;
+  reg \$122 ;
+  reg [7:0] \$123 ;
+  reg [24:0] \$124 ;
+  reg [24:0] \$125 ;
   reg [7:0] \$126 ;
-  reg [24:0] \$127 ;
-  reg [24:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire [25:0] \$13 ;
-  reg \$130 ;
+  reg \$127 ;
+  reg [7:0] \$128 ;
+  reg [24:0] \$129 ;
+  wire \$13 ;
+  reg [24:0] \$130 ;
   reg [7:0] \$131 ;
-  reg [24:0] \$132 ;
-  reg [24:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg \$135 ;
+  reg \$132 ;
+  reg [7:0] \$133 ;
+  reg [24:0] \$134 ;
+  reg [24:0] \$135 ;
   reg [7:0] \$136 ;
-  reg [24:0] \$137 ;
-  reg [24:0] \$138 ;
-  reg [7:0] \$139 ;
-  wire [25:0] \$14 ;
-  reg \$140 ;
+  reg \$137 ;
+  reg [7:0] \$138 ;
+  reg [24:0] \$139 ;
+  wire [24:0] \$14 ;
+  reg [24:0] \$140 ;
   reg [7:0] \$141 ;
-  reg [24:0] \$142 ;
-  reg [24:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg \$145 ;
+  reg \$142 ;
+  reg [7:0] \$143 ;
+  reg [24:0] \$144 ;
+  reg [24:0] \$145 ;
   reg [7:0] \$146 ;
-  reg [24:0] \$147 ;
-  reg [24:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire [25:0] \$15 ;
-  reg \$150 ;
+  reg \$147 ;
+  reg [7:0] \$148 ;
+  reg [24:0] \$149 ;
+  wire \$15 ;
+  reg [24:0] \$150 ;
   reg [7:0] \$151 ;
-  reg [24:0] \$152 ;
-  reg [24:0] \$153 ;
-  reg [7:0] \$154 ;
-  reg \$155 ;
+  reg \$152 ;
+  reg [7:0] \$153 ;
+  reg [24:0] \$154 ;
+  reg [24:0] \$155 ;
   reg [7:0] \$156 ;
-  reg [24:0] \$157 ;
-  reg [24:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire [25:0] \$16 ;
-  reg \$160 ;
+  reg \$157 ;
+  reg [7:0] \$158 ;
+  reg [24:0] \$159 ;
+  wire [24:0] \$16 ;
+  reg [24:0] \$160 ;
   reg [7:0] \$161 ;
-  reg [24:0] \$162 ;
-  reg [24:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg \$165 ;
+  reg \$162 ;
+  reg [7:0] \$163 ;
+  reg [24:0] \$164 ;
+  reg [24:0] \$165 ;
   reg [7:0] \$166 ;
-  reg [24:0] \$167 ;
-  reg [24:0] \$168 ;
-  reg [7:0] \$169 ;
-  wire [25:0] \$17 ;
-  reg \$170 ;
+  reg \$167 ;
+  reg [7:0] \$168 ;
+  reg [24:0] \$169 ;
+  wire \$17 ;
+  reg [24:0] \$170 ;
   reg [7:0] \$171 ;
-  reg [24:0] \$172 ;
-  reg [24:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg \$175 ;
+  reg \$172 ;
+  reg [7:0] \$173 ;
+  reg [24:0] \$174 ;
+  reg [24:0] \$175 ;
   reg [7:0] \$176 ;
-  reg [24:0] \$177 ;
-  reg [24:0] \$178 ;
-  reg [7:0] \$179 ;
-  wire [25:0] \$18 ;
-  reg \$180 ;
+  reg \$177 ;
+  reg [7:0] \$178 ;
+  reg [24:0] \$179 ;
+  wire [24:0] \$18 ;
+  reg [24:0] \$180 ;
   reg [7:0] \$181 ;
-  reg [24:0] \$182 ;
-  reg [24:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg \$185 ;
+  reg \$182 ;
+  reg [7:0] \$183 ;
+  reg [24:0] \$184 ;
+  reg [24:0] \$185 ;
   reg [7:0] \$186 ;
-  reg [24:0] \$187 ;
-  reg [24:0] \$188 ;
-  reg [7:0] \$189 ;
-  wire [25:0] \$19 ;
-  reg \$190 ;
+  reg \$187 ;
+  reg [7:0] \$188 ;
+  reg [24:0] \$189 ;
+  wire \$19 ;
+  reg [24:0] \$190 ;
   reg [7:0] \$191 ;
-  reg [24:0] \$192 ;
-  reg [24:0] \$193 ;
-  reg [7:0] \$194 ;
-  reg \$195 ;
+  reg \$192 ;
+  reg [7:0] \$193 ;
+  reg [24:0] \$194 ;
+  reg [24:0] \$195 ;
   reg [7:0] \$196 ;
-  reg [24:0] \$197 ;
-  reg [24:0] \$198 ;
-  reg [7:0] \$199 ;
-  wire \$2 ;
-  wire [25:0] \$20 ;
-  reg \$200 ;
+  reg \$197 ;
+  reg [7:0] \$198 ;
+  reg [24:0] \$199 ;
+  wire [24:0] \$2 ;
+  wire [24:0] \$20 ;
+  reg [24:0] \$200 ;
   reg [7:0] \$201 ;
-  reg [24:0] \$202 ;
-  reg [24:0] \$203 ;
-  reg [7:0] \$204 ;
-  reg \$205 ;
+  reg \$202 ;
+  reg [7:0] \$203 ;
+  reg [24:0] \$204 ;
+  reg [24:0] \$205 ;
   reg [7:0] \$206 ;
-  reg [24:0] \$207 ;
-  reg [24:0] \$208 ;
-  reg [7:0] \$209 ;
-  wire [25:0] \$21 ;
-  reg \$210 ;
+  reg \$207 ;
+  reg [7:0] \$208 ;
+  reg [24:0] \$209 ;
+  wire \$21 ;
+  reg [24:0] \$210 ;
   reg [7:0] \$211 ;
-  reg [24:0] \$212 ;
-  reg [24:0] \$213 ;
-  reg [7:0] \$214 ;
-  reg \$215 ;
+  reg \$212 ;
+  reg [7:0] \$213 ;
+  reg [24:0] \$214 ;
+  reg [24:0] \$215 ;
   reg [7:0] \$216 ;
-  reg [24:0] \$217 ;
-  reg [24:0] \$218 ;
-  reg [7:0] \$219 ;
-  wire [25:0] \$22 ;
-  reg \$220 ;
+  reg \$217 ;
+  reg [7:0] \$218 ;
+  reg [24:0] \$219 ;
+  wire [24:0] \$22 ;
+  reg [24:0] \$220 ;
   reg [7:0] \$221 ;
-  reg [24:0] \$222 ;
-  reg [24:0] \$223 ;
-  reg [7:0] \$224 ;
-  reg \$225 ;
+  reg \$222 ;
+  reg [7:0] \$223 ;
+  reg [24:0] \$224 ;
+  reg [24:0] \$225 ;
   reg [7:0] \$226 ;
-  reg [24:0] \$227 ;
-  reg [24:0] \$228 ;
-  reg [7:0] \$229 ;
-  wire [25:0] \$23 ;
-  reg \$230 ;
+  reg \$227 ;
+  reg [7:0] \$228 ;
+  reg [24:0] \$229 ;
+  wire \$23 ;
+  reg [24:0] \$230 ;
   reg [7:0] \$231 ;
-  reg [24:0] \$232 ;
-  reg [24:0] \$233 ;
-  reg [2:0] \$234 ;
-  reg [1:0] \$235 ;
-  reg \$236 ;
-  wire [25:0] \$24 ;
-  wire [25:0] \$25 ;
-  wire \$26 ;
-  wire [3:0] \$27 ;
-  wire \$28 ;
-  wire [2:0] \$29 ;
-  wire [25:0] \$3 ;
-  wire [2:0] \$30 ;
+  reg \$232 ;
+  reg [7:0] \$233 ;
+  reg [24:0] \$234 ;
+  reg [24:0] \$235 ;
+  reg [7:0] \$236 ;
+  reg \$237 ;
+  reg [7:0] \$238 ;
+  reg [24:0] \$239 ;
+  wire [24:0] \$24 ;
+  reg [24:0] \$240 ;
+  reg [2:0] \$241 ;
+  reg [1:0] \$242 ;
+  reg \$243 ;
+  wire \$25 ;
+  wire [24:0] \$26 ;
+  wire \$27 ;
+  wire [24:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [24:0] \$30 ;
   wire \$31 ;
-  wire \$32 ;
+  wire [24:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
+  wire [24:0] \$34 ;
   wire \$35 ;
   wire [24:0] \$36 ;
   wire \$37 ;
   wire [24:0] \$38 ;
   wire \$39 ;
-  wire [25:0] \$4 ;
+  wire [24:0] \$4 ;
   wire [24:0] \$40 ;
   wire \$41 ;
   wire [24:0] \$42 ;
@@ -185,61 +192,61 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$47 ;
   wire [24:0] \$48 ;
   wire \$49 ;
-  wire [25:0] \$5 ;
-  wire [24:0] \$50 ;
+  wire \$5 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [24:0] \$54 ;
-  wire \$55 ;
-  wire [24:0] \$56 ;
-  wire \$57 ;
-  wire [24:0] \$58 ;
-  wire \$59 ;
-  wire [25:0] \$6 ;
-  wire [24:0] \$60 ;
-  wire \$61 ;
-  wire [24:0] \$62 ;
-  wire \$63 ;
-  wire [24:0] \$64 ;
-  wire \$65 ;
-  wire [24:0] \$66 ;
-  wire \$67 ;
-  wire [24:0] \$68 ;
-  wire \$69 ;
-  wire [25:0] \$7 ;
-  wire [24:0] \$70 ;
-  wire \$71 ;
-  wire [24:0] \$72 ;
-  wire \$73 ;
-  wire [24:0] \$74 ;
-  wire \$75 ;
-  wire [24:0] \$76 ;
+  wire \$52 ;
+  wire [25:0] \$53 ;
+  wire [25:0] \$54 ;
+  wire [25:0] \$55 ;
+  wire [25:0] \$56 ;
+  wire [25:0] \$57 ;
+  wire [25:0] \$58 ;
+  wire [25:0] \$59 ;
+  wire [24:0] \$6 ;
+  wire [25:0] \$60 ;
+  wire [25:0] \$61 ;
+  wire [25:0] \$62 ;
+  wire [25:0] \$63 ;
+  wire [25:0] \$64 ;
+  wire [25:0] \$65 ;
+  wire [25:0] \$66 ;
+  wire [25:0] \$67 ;
+  wire [25:0] \$68 ;
+  wire [25:0] \$69 ;
+  wire \$7 ;
+  wire [25:0] \$70 ;
+  wire [25:0] \$71 ;
+  wire [25:0] \$72 ;
+  wire [25:0] \$73 ;
+  wire [25:0] \$74 ;
+  wire [25:0] \$75 ;
+  wire [25:0] \$76 ;
   wire \$77 ;
-  wire [24:0] \$78 ;
+  wire [3:0] \$78 ;
   wire \$79 ;
-  wire [25:0] \$8 ;
-  wire [24:0] \$80 ;
-  wire \$81 ;
-  wire [24:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
+  wire [24:0] \$8 ;
+  wire [2:0] \$80 ;
+  wire [2:0] \$81 ;
+  reg \$82 ;
+  reg \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg [7:0] \$86 ;
   reg [7:0] \$87 ;
-  reg \$88 ;
+  reg [7:0] \$88 ;
   reg [7:0] \$89 ;
-  wire [25:0] \$9 ;
+  wire \$9 ;
   reg [7:0] \$90 ;
-  reg \$91 ;
-  reg \$92 ;
+  reg [7:0] \$91 ;
+  reg [7:0] \$92 ;
   reg [7:0] \$93 ;
   reg [7:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
+  reg \$95 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
   reg \$98 ;
-  reg [7:0] \$99 ;
+  reg \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -344,6 +351,18 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \i_w[3] ;
   wire [7:0] \i_w[4] ;
   wire [7:0] \i_w[5] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -509,544 +528,565 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in3;
   wire [7:0] w_in4;
   wire [7:0] w_in5;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = in_last ? 25'h0000000 : \$53 [24:0];
+  assign \$3  = en & drain_shift;
+  assign \$4  = l_0_0 ? 25'h0000000 : \$54 [24:0];
+  assign \$5  = en & drain_shift;
+  assign \$6  = l_0_1 ? 25'h0000000 : \$55 [24:0];
+  assign \$7  = en & drain_shift;
+  assign \$8  = l_0_2 ? 25'h0000000 : \$56 [24:0];
+  assign \$9  = en & drain_shift;
+  assign \$10  = l_0_3 ? 25'h0000000 : \$57 [24:0];
+  assign \$11  = en & drain_shift;
+  assign \$12  = l_0_4 ? 25'h0000000 : \$58 [24:0];
+  assign \$13  = en & drain_shift;
+  assign \$14  = skew_l1_d0 ? 25'h0000000 : \$59 [24:0];
+  assign \$15  = en & drain_shift;
+  assign \$16  = l_1_0 ? 25'h0000000 : \$60 [24:0];
+  assign \$17  = en & drain_shift;
+  assign \$18  = l_1_1 ? 25'h0000000 : \$61 [24:0];
+  assign \$19  = en & drain_shift;
+  assign \$20  = l_1_2 ? 25'h0000000 : \$62 [24:0];
+  assign \$21  = en & drain_shift;
+  assign \$22  = l_1_3 ? 25'h0000000 : \$63 [24:0];
+  assign \$23  = en & drain_shift;
+  assign \$24  = l_1_4 ? 25'h0000000 : \$64 [24:0];
+  assign \$25  = en & drain_shift;
+  assign \$26  = skew_l2_d1 ? 25'h0000000 : \$65 [24:0];
+  assign \$27  = en & drain_shift;
+  assign \$28  = l_2_0 ? 25'h0000000 : \$66 [24:0];
+  assign \$29  = en & drain_shift;
+  assign \$30  = l_2_1 ? 25'h0000000 : \$67 [24:0];
+  assign \$31  = en & drain_shift;
+  assign \$32  = l_2_2 ? 25'h0000000 : \$68 [24:0];
+  assign \$33  = en & drain_shift;
+  assign \$34  = l_2_3 ? 25'h0000000 : \$69 [24:0];
+  assign \$35  = en & drain_shift;
+  assign \$36  = l_2_4 ? 25'h0000000 : \$70 [24:0];
+  assign \$37  = en & drain_shift;
+  assign \$38  = skew_l3_d2 ? 25'h0000000 : \$71 [24:0];
+  assign \$39  = en & drain_shift;
+  assign \$40  = l_3_0 ? 25'h0000000 : \$72 [24:0];
+  assign \$41  = en & drain_shift;
+  assign \$42  = l_3_1 ? 25'h0000000 : \$73 [24:0];
+  assign \$43  = en & drain_shift;
+  assign \$44  = l_3_2 ? 25'h0000000 : \$74 [24:0];
+  assign \$45  = en & drain_shift;
+  assign \$46  = l_3_3 ? 25'h0000000 : \$75 [24:0];
+  assign \$47  = en & drain_shift;
+  assign \$48  = l_3_4 ? 25'h0000000 : \$76 [24:0];
+  assign \$49  = en & drain_shift;
+  assign \$50  = | count_next;
+  assign \$51  = beat_next == 2'h2;
+  assign \$52  = \$50  & \$51 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$2  = i_last & i_valid;
-  assign cap_0_0 = en & \$2 ;
+  assign \$53  = $signed(acc_0_0) + $signed(p_0_0);
+  assign cap_0_0 = en & in_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$3  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$54  = $signed(acc_0_1) + $signed(p_0_1);
   assign cap_0_1 = en & l_0_0;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$4  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$55  = $signed(acc_0_2) + $signed(p_0_2);
   assign cap_0_2 = en & l_0_1;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$5  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$56  = $signed(acc_0_3) + $signed(p_0_3);
   assign cap_0_3 = en & l_0_2;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$6  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$57  = $signed(acc_0_4) + $signed(p_0_4);
   assign cap_0_4 = en & l_0_3;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$7  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$58  = $signed(acc_0_5) + $signed(p_0_5);
   assign cap_0_5 = en & l_0_4;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$8  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$59  = $signed(acc_1_0) + $signed(p_1_0);
   assign cap_1_0 = en & skew_l1_d0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$9  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$60  = $signed(acc_1_1) + $signed(p_1_1);
   assign cap_1_1 = en & l_1_0;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$10  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$61  = $signed(acc_1_2) + $signed(p_1_2);
   assign cap_1_2 = en & l_1_1;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$11  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$62  = $signed(acc_1_3) + $signed(p_1_3);
   assign cap_1_3 = en & l_1_2;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$12  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$63  = $signed(acc_1_4) + $signed(p_1_4);
   assign cap_1_4 = en & l_1_3;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$13  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$64  = $signed(acc_1_5) + $signed(p_1_5);
   assign cap_1_5 = en & l_1_4;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$14  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$65  = $signed(acc_2_0) + $signed(p_2_0);
   assign cap_2_0 = en & skew_l2_d1;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$15  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$66  = $signed(acc_2_1) + $signed(p_2_1);
   assign cap_2_1 = en & l_2_0;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$16  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$67  = $signed(acc_2_2) + $signed(p_2_2);
   assign cap_2_2 = en & l_2_1;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$17  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$68  = $signed(acc_2_3) + $signed(p_2_3);
   assign cap_2_3 = en & l_2_2;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$18  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$69  = $signed(acc_2_4) + $signed(p_2_4);
   assign cap_2_4 = en & l_2_3;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$19  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$70  = $signed(acc_2_5) + $signed(p_2_5);
   assign cap_2_5 = en & l_2_4;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$20  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$71  = $signed(acc_3_0) + $signed(p_3_0);
   assign cap_3_0 = en & skew_l3_d2;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$21  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$72  = $signed(acc_3_1) + $signed(p_3_1);
   assign cap_3_1 = en & l_3_0;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$22  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$73  = $signed(acc_3_2) + $signed(p_3_2);
   assign cap_3_2 = en & l_3_1;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$23  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$74  = $signed(acc_3_3) + $signed(p_3_3);
   assign cap_3_3 = en & l_3_2;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$24  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$75  = $signed(acc_3_4) + $signed(p_3_4);
   assign cap_3_4 = en & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$25  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$76  = $signed(acc_3_5) + $signed(p_3_5);
   assign cap_3_5 = en & l_3_4;
   assign o_valid = | drain_count;
-  assign \$26  = en & drain_shift;
-  assign \$27  = drain_count - 1'h1;
-  assign \$28  = en & o_valid;
-  assign \$29  = drain_beat + 1'h1;
-  assign \$30  = drain_shift ? 3'h0 : \$29 ;
-  assign \$31  = i_last & i_valid;
-  assign \$32  = i_last & i_valid;
-  assign \$33  = i_last & i_valid;
-  assign \$34  = i_last & i_valid;
-  assign \$35  = i_last & i_valid;
-  assign \$36  = \$35  ? 25'h0000000 : \$1 [24:0];
-  assign \$37  = en & drain_shift;
-  assign \$38  = l_0_0 ? 25'h0000000 : \$3 [24:0];
-  assign \$39  = en & drain_shift;
-  assign \$40  = l_0_1 ? 25'h0000000 : \$4 [24:0];
-  assign \$41  = en & drain_shift;
-  assign \$42  = l_0_2 ? 25'h0000000 : \$5 [24:0];
-  assign \$43  = en & drain_shift;
-  assign \$44  = l_0_3 ? 25'h0000000 : \$6 [24:0];
-  assign \$45  = en & drain_shift;
-  assign \$46  = l_0_4 ? 25'h0000000 : \$7 [24:0];
-  assign \$47  = en & drain_shift;
-  assign \$48  = skew_l1_d0 ? 25'h0000000 : \$8 [24:0];
-  assign \$49  = en & drain_shift;
-  assign \$50  = l_1_0 ? 25'h0000000 : \$9 [24:0];
-  assign \$51  = en & drain_shift;
-  assign \$52  = l_1_1 ? 25'h0000000 : \$10 [24:0];
-  assign \$53  = en & drain_shift;
-  assign \$54  = l_1_2 ? 25'h0000000 : \$11 [24:0];
-  assign \$55  = en & drain_shift;
-  assign \$56  = l_1_3 ? 25'h0000000 : \$12 [24:0];
-  assign \$57  = en & drain_shift;
-  assign \$58  = l_1_4 ? 25'h0000000 : \$13 [24:0];
-  assign \$59  = en & drain_shift;
-  assign \$60  = skew_l2_d1 ? 25'h0000000 : \$14 [24:0];
-  assign \$61  = en & drain_shift;
-  assign \$62  = l_2_0 ? 25'h0000000 : \$15 [24:0];
-  assign \$63  = en & drain_shift;
-  assign \$64  = l_2_1 ? 25'h0000000 : \$16 [24:0];
-  assign \$65  = en & drain_shift;
-  assign \$66  = l_2_2 ? 25'h0000000 : \$17 [24:0];
-  assign \$67  = en & drain_shift;
-  assign \$68  = l_2_3 ? 25'h0000000 : \$18 [24:0];
-  assign \$69  = en & drain_shift;
-  assign \$70  = l_2_4 ? 25'h0000000 : \$19 [24:0];
-  assign \$71  = en & drain_shift;
-  assign \$72  = skew_l3_d2 ? 25'h0000000 : \$20 [24:0];
-  assign \$73  = en & drain_shift;
-  assign \$74  = l_3_0 ? 25'h0000000 : \$21 [24:0];
-  assign \$75  = en & drain_shift;
-  assign \$76  = l_3_1 ? 25'h0000000 : \$22 [24:0];
   assign \$77  = en & drain_shift;
-  assign \$78  = l_3_2 ? 25'h0000000 : \$23 [24:0];
-  assign \$79  = en & drain_shift;
-  assign \$80  = l_3_3 ? 25'h0000000 : \$24 [24:0];
-  assign \$81  = en & drain_shift;
-  assign \$82  = l_3_4 ? 25'h0000000 : \$25 [24:0];
-  assign \$83  = en & drain_shift;
-  assign \$84  = | count_next;
-  assign \$85  = beat_next == 2'h2;
-  assign \$86  = \$84  & \$85 ;
+  assign \$78  = drain_count - 1'h1;
+  assign \$79  = en & o_valid;
+  assign \$80  = drain_beat + 1'h1;
+  assign \$81  = drain_shift ? 3'h0 : \$80 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$87 ;
+    in_valid <= \$82 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$88 ;
+    in_last <= \$83 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$89 ;
+    in_a0 <= \$84 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$90 ;
+    in_a1 <= \$85 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$91 ;
+    in_a2 <= \$86 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$92 ;
+    in_a3 <= \$87 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$93 ;
+    in_w0 <= \$88 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$94 ;
+    in_w1 <= \$89 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$95 ;
+    in_w2 <= \$90 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$96 ;
+    in_w3 <= \$91 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$97 ;
+    in_w4 <= \$92 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$98 ;
+    in_w5 <= \$93 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$99 ;
+    skew_a1_d0 <= \$94 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$100 ;
+    skew_l1_d0 <= \$95 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$101 ;
+    skew_a2_d0 <= \$96 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$102 ;
+    skew_a2_d1 <= \$97 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$103 ;
+    skew_l2_d0 <= \$98 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$104 ;
+    skew_l2_d1 <= \$99 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$105 ;
+    skew_a3_d0 <= \$100 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$106 ;
+    skew_a3_d1 <= \$101 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$107 ;
+    skew_a3_d2 <= \$102 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$108 ;
+    skew_l3_d0 <= \$103 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$109 ;
+    skew_l3_d1 <= \$104 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$110 ;
+    skew_l3_d2 <= \$105 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$111 ;
+    skew_w1_d0 <= \$106 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$112 ;
+    skew_w2_d0 <= \$107 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$113 ;
+    skew_w2_d1 <= \$108 ;
   always @(posedge clk)
-    a_0_0 <= \$114 ;
+    skew_w3_d0 <= \$109 ;
   always @(posedge clk)
-    l_0_0 <= \$115 ;
+    skew_w3_d1 <= \$110 ;
   always @(posedge clk)
-    w_0_0 <= \$116 ;
+    skew_w3_d2 <= \$111 ;
   always @(posedge clk)
-    acc_0_0 <= \$117 ;
+    skew_w4_d0 <= \$112 ;
   always @(posedge clk)
-    out_0_0 <= \$118 ;
+    skew_w4_d1 <= \$113 ;
   always @(posedge clk)
-    a_0_1 <= \$119 ;
+    skew_w4_d2 <= \$114 ;
   always @(posedge clk)
-    l_0_1 <= \$120 ;
+    skew_w4_d3 <= \$115 ;
   always @(posedge clk)
-    w_0_1 <= \$121 ;
+    skew_w5_d0 <= \$116 ;
   always @(posedge clk)
-    acc_0_1 <= \$122 ;
+    skew_w5_d1 <= \$117 ;
   always @(posedge clk)
-    out_0_1 <= \$123 ;
+    skew_w5_d2 <= \$118 ;
   always @(posedge clk)
-    a_0_2 <= \$124 ;
+    skew_w5_d3 <= \$119 ;
   always @(posedge clk)
-    l_0_2 <= \$125 ;
+    skew_w5_d4 <= \$120 ;
   always @(posedge clk)
-    w_0_2 <= \$126 ;
+    a_0_0 <= \$121 ;
   always @(posedge clk)
-    acc_0_2 <= \$127 ;
+    l_0_0 <= \$122 ;
   always @(posedge clk)
-    out_0_2 <= \$128 ;
+    w_0_0 <= \$123 ;
   always @(posedge clk)
-    a_0_3 <= \$129 ;
+    acc_0_0 <= \$124 ;
   always @(posedge clk)
-    l_0_3 <= \$130 ;
+    out_0_0 <= \$125 ;
   always @(posedge clk)
-    w_0_3 <= \$131 ;
+    a_0_1 <= \$126 ;
   always @(posedge clk)
-    acc_0_3 <= \$132 ;
+    l_0_1 <= \$127 ;
   always @(posedge clk)
-    out_0_3 <= \$133 ;
+    w_0_1 <= \$128 ;
   always @(posedge clk)
-    a_0_4 <= \$134 ;
+    acc_0_1 <= \$129 ;
   always @(posedge clk)
-    l_0_4 <= \$135 ;
+    out_0_1 <= \$130 ;
   always @(posedge clk)
-    w_0_4 <= \$136 ;
+    a_0_2 <= \$131 ;
   always @(posedge clk)
-    acc_0_4 <= \$137 ;
+    l_0_2 <= \$132 ;
   always @(posedge clk)
-    out_0_4 <= \$138 ;
+    w_0_2 <= \$133 ;
   always @(posedge clk)
-    a_0_5 <= \$139 ;
+    acc_0_2 <= \$134 ;
   always @(posedge clk)
-    l_0_5 <= \$140 ;
+    out_0_2 <= \$135 ;
   always @(posedge clk)
-    w_0_5 <= \$141 ;
+    a_0_3 <= \$136 ;
   always @(posedge clk)
-    acc_0_5 <= \$142 ;
+    l_0_3 <= \$137 ;
   always @(posedge clk)
-    out_0_5 <= \$143 ;
+    w_0_3 <= \$138 ;
   always @(posedge clk)
-    a_1_0 <= \$144 ;
+    acc_0_3 <= \$139 ;
   always @(posedge clk)
-    l_1_0 <= \$145 ;
+    out_0_3 <= \$140 ;
   always @(posedge clk)
-    w_1_0 <= \$146 ;
+    a_0_4 <= \$141 ;
   always @(posedge clk)
-    acc_1_0 <= \$147 ;
+    l_0_4 <= \$142 ;
   always @(posedge clk)
-    out_1_0 <= \$148 ;
+    w_0_4 <= \$143 ;
   always @(posedge clk)
-    a_1_1 <= \$149 ;
+    acc_0_4 <= \$144 ;
   always @(posedge clk)
-    l_1_1 <= \$150 ;
+    out_0_4 <= \$145 ;
   always @(posedge clk)
-    w_1_1 <= \$151 ;
+    a_0_5 <= \$146 ;
   always @(posedge clk)
-    acc_1_1 <= \$152 ;
+    l_0_5 <= \$147 ;
   always @(posedge clk)
-    out_1_1 <= \$153 ;
+    w_0_5 <= \$148 ;
   always @(posedge clk)
-    a_1_2 <= \$154 ;
+    acc_0_5 <= \$149 ;
   always @(posedge clk)
-    l_1_2 <= \$155 ;
+    out_0_5 <= \$150 ;
   always @(posedge clk)
-    w_1_2 <= \$156 ;
+    a_1_0 <= \$151 ;
   always @(posedge clk)
-    acc_1_2 <= \$157 ;
+    l_1_0 <= \$152 ;
   always @(posedge clk)
-    out_1_2 <= \$158 ;
+    w_1_0 <= \$153 ;
   always @(posedge clk)
-    a_1_3 <= \$159 ;
+    acc_1_0 <= \$154 ;
   always @(posedge clk)
-    l_1_3 <= \$160 ;
+    out_1_0 <= \$155 ;
   always @(posedge clk)
-    w_1_3 <= \$161 ;
+    a_1_1 <= \$156 ;
   always @(posedge clk)
-    acc_1_3 <= \$162 ;
+    l_1_1 <= \$157 ;
   always @(posedge clk)
-    out_1_3 <= \$163 ;
+    w_1_1 <= \$158 ;
   always @(posedge clk)
-    a_1_4 <= \$164 ;
+    acc_1_1 <= \$159 ;
   always @(posedge clk)
-    l_1_4 <= \$165 ;
+    out_1_1 <= \$160 ;
   always @(posedge clk)
-    w_1_4 <= \$166 ;
+    a_1_2 <= \$161 ;
   always @(posedge clk)
-    acc_1_4 <= \$167 ;
+    l_1_2 <= \$162 ;
   always @(posedge clk)
-    out_1_4 <= \$168 ;
+    w_1_2 <= \$163 ;
   always @(posedge clk)
-    a_1_5 <= \$169 ;
+    acc_1_2 <= \$164 ;
   always @(posedge clk)
-    l_1_5 <= \$170 ;
+    out_1_2 <= \$165 ;
   always @(posedge clk)
-    w_1_5 <= \$171 ;
+    a_1_3 <= \$166 ;
   always @(posedge clk)
-    acc_1_5 <= \$172 ;
+    l_1_3 <= \$167 ;
   always @(posedge clk)
-    out_1_5 <= \$173 ;
+    w_1_3 <= \$168 ;
   always @(posedge clk)
-    a_2_0 <= \$174 ;
+    acc_1_3 <= \$169 ;
   always @(posedge clk)
-    l_2_0 <= \$175 ;
+    out_1_3 <= \$170 ;
   always @(posedge clk)
-    w_2_0 <= \$176 ;
+    a_1_4 <= \$171 ;
   always @(posedge clk)
-    acc_2_0 <= \$177 ;
+    l_1_4 <= \$172 ;
   always @(posedge clk)
-    out_2_0 <= \$178 ;
+    w_1_4 <= \$173 ;
   always @(posedge clk)
-    a_2_1 <= \$179 ;
+    acc_1_4 <= \$174 ;
   always @(posedge clk)
-    l_2_1 <= \$180 ;
+    out_1_4 <= \$175 ;
   always @(posedge clk)
-    w_2_1 <= \$181 ;
+    a_1_5 <= \$176 ;
   always @(posedge clk)
-    acc_2_1 <= \$182 ;
+    l_1_5 <= \$177 ;
   always @(posedge clk)
-    out_2_1 <= \$183 ;
+    w_1_5 <= \$178 ;
   always @(posedge clk)
-    a_2_2 <= \$184 ;
+    acc_1_5 <= \$179 ;
   always @(posedge clk)
-    l_2_2 <= \$185 ;
+    out_1_5 <= \$180 ;
   always @(posedge clk)
-    w_2_2 <= \$186 ;
+    a_2_0 <= \$181 ;
   always @(posedge clk)
-    acc_2_2 <= \$187 ;
+    l_2_0 <= \$182 ;
   always @(posedge clk)
-    out_2_2 <= \$188 ;
+    w_2_0 <= \$183 ;
   always @(posedge clk)
-    a_2_3 <= \$189 ;
+    acc_2_0 <= \$184 ;
   always @(posedge clk)
-    l_2_3 <= \$190 ;
+    out_2_0 <= \$185 ;
   always @(posedge clk)
-    w_2_3 <= \$191 ;
+    a_2_1 <= \$186 ;
   always @(posedge clk)
-    acc_2_3 <= \$192 ;
+    l_2_1 <= \$187 ;
   always @(posedge clk)
-    out_2_3 <= \$193 ;
+    w_2_1 <= \$188 ;
   always @(posedge clk)
-    a_2_4 <= \$194 ;
+    acc_2_1 <= \$189 ;
   always @(posedge clk)
-    l_2_4 <= \$195 ;
+    out_2_1 <= \$190 ;
   always @(posedge clk)
-    w_2_4 <= \$196 ;
+    a_2_2 <= \$191 ;
   always @(posedge clk)
-    acc_2_4 <= \$197 ;
+    l_2_2 <= \$192 ;
   always @(posedge clk)
-    out_2_4 <= \$198 ;
+    w_2_2 <= \$193 ;
   always @(posedge clk)
-    a_2_5 <= \$199 ;
+    acc_2_2 <= \$194 ;
   always @(posedge clk)
-    l_2_5 <= \$200 ;
+    out_2_2 <= \$195 ;
   always @(posedge clk)
-    w_2_5 <= \$201 ;
+    a_2_3 <= \$196 ;
   always @(posedge clk)
-    acc_2_5 <= \$202 ;
+    l_2_3 <= \$197 ;
   always @(posedge clk)
-    out_2_5 <= \$203 ;
+    w_2_3 <= \$198 ;
   always @(posedge clk)
-    a_3_0 <= \$204 ;
+    acc_2_3 <= \$199 ;
   always @(posedge clk)
-    l_3_0 <= \$205 ;
+    out_2_3 <= \$200 ;
   always @(posedge clk)
-    w_3_0 <= \$206 ;
+    a_2_4 <= \$201 ;
   always @(posedge clk)
-    acc_3_0 <= \$207 ;
+    l_2_4 <= \$202 ;
   always @(posedge clk)
-    out_3_0 <= \$208 ;
+    w_2_4 <= \$203 ;
   always @(posedge clk)
-    a_3_1 <= \$209 ;
+    acc_2_4 <= \$204 ;
   always @(posedge clk)
-    l_3_1 <= \$210 ;
+    out_2_4 <= \$205 ;
   always @(posedge clk)
-    w_3_1 <= \$211 ;
+    a_2_5 <= \$206 ;
   always @(posedge clk)
-    acc_3_1 <= \$212 ;
+    l_2_5 <= \$207 ;
   always @(posedge clk)
-    out_3_1 <= \$213 ;
+    w_2_5 <= \$208 ;
   always @(posedge clk)
-    a_3_2 <= \$214 ;
+    acc_2_5 <= \$209 ;
   always @(posedge clk)
-    l_3_2 <= \$215 ;
+    out_2_5 <= \$210 ;
   always @(posedge clk)
-    w_3_2 <= \$216 ;
+    a_3_0 <= \$211 ;
   always @(posedge clk)
-    acc_3_2 <= \$217 ;
+    l_3_0 <= \$212 ;
   always @(posedge clk)
-    out_3_2 <= \$218 ;
+    w_3_0 <= \$213 ;
   always @(posedge clk)
-    a_3_3 <= \$219 ;
+    acc_3_0 <= \$214 ;
   always @(posedge clk)
-    l_3_3 <= \$220 ;
+    out_3_0 <= \$215 ;
   always @(posedge clk)
-    w_3_3 <= \$221 ;
+    a_3_1 <= \$216 ;
   always @(posedge clk)
-    acc_3_3 <= \$222 ;
+    l_3_1 <= \$217 ;
   always @(posedge clk)
-    out_3_3 <= \$223 ;
+    w_3_1 <= \$218 ;
   always @(posedge clk)
-    a_3_4 <= \$224 ;
+    acc_3_1 <= \$219 ;
   always @(posedge clk)
-    l_3_4 <= \$225 ;
+    out_3_1 <= \$220 ;
   always @(posedge clk)
-    w_3_4 <= \$226 ;
+    a_3_2 <= \$221 ;
   always @(posedge clk)
-    acc_3_4 <= \$227 ;
+    l_3_2 <= \$222 ;
   always @(posedge clk)
-    out_3_4 <= \$228 ;
+    w_3_2 <= \$223 ;
   always @(posedge clk)
-    a_3_5 <= \$229 ;
+    acc_3_2 <= \$224 ;
   always @(posedge clk)
-    l_3_5 <= \$230 ;
+    out_3_2 <= \$225 ;
   always @(posedge clk)
-    w_3_5 <= \$231 ;
+    a_3_3 <= \$226 ;
   always @(posedge clk)
-    acc_3_5 <= \$232 ;
+    l_3_3 <= \$227 ;
   always @(posedge clk)
-    out_3_5 <= \$233 ;
+    w_3_3 <= \$228 ;
   always @(posedge clk)
-    drain_count <= \$234 ;
+    acc_3_3 <= \$229 ;
   always @(posedge clk)
-    drain_beat <= \$235 ;
+    out_3_3 <= \$230 ;
   always @(posedge clk)
-    drain_shift <= \$236 ;
+    a_3_4 <= \$231 ;
+  always @(posedge clk)
+    l_3_4 <= \$232 ;
+  always @(posedge clk)
+    w_3_4 <= \$233 ;
+  always @(posedge clk)
+    acc_3_4 <= \$234 ;
+  always @(posedge clk)
+    out_3_4 <= \$235 ;
+  always @(posedge clk)
+    a_3_5 <= \$236 ;
+  always @(posedge clk)
+    l_3_5 <= \$237 ;
+  always @(posedge clk)
+    w_3_5 <= \$238 ;
+  always @(posedge clk)
+    acc_3_5 <= \$239 ;
+  always @(posedge clk)
+    out_3_5 <= \$240 ;
+  always @(posedge clk)
+    drain_count <= \$241 ;
+  always @(posedge clk)
+    drain_beat <= \$242 ;
+  always @(posedge clk)
+    drain_shift <= \$243 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_5) begin
-      count_next = 3'h4;
-    end else if (\$26 ) begin
-      count_next = \$27 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_3_5) begin
-      beat_next = 2'h0;
-    end else if (\$28 ) begin
-      beat_next = \$30 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_a1_d0;
+    \$82  = in_valid;
     if (en) begin
-      \$87  = a_in1;
+      \$82  = i_valid;
     end
     if (rst) begin
-      \$87  = 8'h00;
+      \$82  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_l1_d0;
+    \$83  = in_last;
     if (en) begin
-      \$88  = \$31 ;
+      \$83  = \$1 ;
     end
     if (rst) begin
-      \$88  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_a2_d0;
+    \$84  = in_a0;
     if (en) begin
-      \$89  = a_in2;
-    end
-    if (rst) begin
-      \$89  = 8'h00;
+      \$84  = i_a[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_a2_d1;
+    \$85  = in_a1;
     if (en) begin
-      \$90  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$90  = 8'h00;
+      \$85  = i_a[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_l2_d0;
+    \$86  = in_a2;
     if (en) begin
-      \$91  = \$32 ;
-    end
-    if (rst) begin
-      \$91  = 1'h0;
+      \$86  = i_a[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_l2_d1;
+    \$87  = in_a3;
     if (en) begin
-      \$92  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$92  = 1'h0;
+      \$87  = i_a[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_a3_d0;
+    \$88  = in_w0;
     if (en) begin
-      \$93  = a_in3;
-    end
-    if (rst) begin
-      \$93  = 8'h00;
+      \$88  = i_w[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_a3_d1;
+    \$89  = in_w1;
     if (en) begin
-      \$94  = skew_a3_d0;
+      \$89  = i_w[15:8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = in_w2;
+    if (en) begin
+      \$90  = i_w[23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = in_w3;
+    if (en) begin
+      \$91  = i_w[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = in_w4;
+    if (en) begin
+      \$92  = i_w[39:32];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = in_w5;
+    if (en) begin
+      \$93  = i_w[47:40];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = skew_a1_d0;
+    if (en) begin
+      \$94  = a_in1;
     end
     if (rst) begin
       \$94  = 8'h00;
@@ -1054,39 +1094,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_a3_d2;
+    \$95  = skew_l1_d0;
     if (en) begin
-      \$95  = skew_a3_d1;
+      \$95  = in_last;
     end
     if (rst) begin
-      \$95  = 8'h00;
+      \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_l3_d0;
+    \$96  = skew_a2_d0;
     if (en) begin
-      \$96  = \$33 ;
+      \$96  = a_in2;
     end
     if (rst) begin
-      \$96  = 1'h0;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_l3_d1;
+    \$97  = skew_a2_d1;
     if (en) begin
-      \$97  = skew_l3_d0;
+      \$97  = skew_a2_d0;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_l3_d2;
+    \$98  = skew_l2_d0;
     if (en) begin
-      \$98  = skew_l3_d1;
+      \$98  = in_last;
     end
     if (rst) begin
       \$98  = 1'h0;
@@ -1094,1258 +1134,1346 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_w1_d0;
+    \$99  = skew_l2_d1;
     if (en) begin
-      \$99  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_w2_d0;
-    if (en) begin
-      \$100  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_w2_d1;
-    if (en) begin
-      \$101  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w3_d0;
-    if (en) begin
-      \$102  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w3_d1;
-    if (en) begin
-      \$103  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w3_d2;
-    if (en) begin
-      \$104  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w4_d0;
-    if (en) begin
-      \$105  = w_in4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w4_d1;
-    if (en) begin
-      \$106  = skew_w4_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = skew_w4_d2;
-    if (en) begin
-      \$107  = skew_w4_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = skew_w4_d3;
-    if (en) begin
-      \$108  = skew_w4_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = skew_w5_d0;
-    if (en) begin
-      \$109  = w_in5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = skew_w5_d1;
-    if (en) begin
-      \$110  = skew_w5_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = skew_w5_d2;
-    if (en) begin
-      \$111  = skew_w5_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = skew_w5_d3;
-    if (en) begin
-      \$112  = skew_w5_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = skew_w5_d4;
-    if (en) begin
-      \$113  = skew_w5_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = a_0_0;
-    if (en) begin
-      \$114  = a_in0;
+      \$99  = skew_l2_d0;
     end
     if (rst) begin
-      \$114  = 8'h00;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = l_0_0;
+    \$100  = skew_a3_d0;
     if (en) begin
-      \$115  = \$34 ;
+      \$100  = a_in3;
     end
     if (rst) begin
-      \$115  = 1'h0;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = w_0_0;
+    \$101  = skew_a3_d1;
     if (en) begin
-      \$116  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = acc_0_0;
-    if (en) begin
-      \$117  = \$36 ;
+      \$101  = skew_a3_d0;
     end
     if (rst) begin
-      \$117  = 25'h0000000;
+      \$101  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = out_0_0;
+    \$102  = skew_a3_d2;
+    if (en) begin
+      \$102  = skew_a3_d1;
+    end
+    if (rst) begin
+      \$102  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = skew_l3_d0;
+    if (en) begin
+      \$103  = in_last;
+    end
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = skew_l3_d1;
+    if (en) begin
+      \$104  = skew_l3_d0;
+    end
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = skew_l3_d2;
+    if (en) begin
+      \$105  = skew_l3_d1;
+    end
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = skew_w1_d0;
+    if (en) begin
+      \$106  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = skew_w2_d0;
+    if (en) begin
+      \$107  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = skew_w2_d1;
+    if (en) begin
+      \$108  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = skew_w3_d0;
+    if (en) begin
+      \$109  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = skew_w3_d1;
+    if (en) begin
+      \$110  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = skew_w3_d2;
+    if (en) begin
+      \$111  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = skew_w4_d0;
+    if (en) begin
+      \$112  = w_in4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = skew_w4_d1;
+    if (en) begin
+      \$113  = skew_w4_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = skew_w4_d2;
+    if (en) begin
+      \$114  = skew_w4_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = skew_w4_d3;
+    if (en) begin
+      \$115  = skew_w4_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = skew_w5_d0;
+    if (en) begin
+      \$116  = w_in5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = skew_w5_d1;
+    if (en) begin
+      \$117  = skew_w5_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = skew_w5_d2;
+    if (en) begin
+      \$118  = skew_w5_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = skew_w5_d3;
+    if (en) begin
+      \$119  = skew_w5_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = skew_w5_d4;
+    if (en) begin
+      \$120  = skew_w5_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = a_0_0;
+    if (en) begin
+      \$121  = a_in0;
+    end
+    if (rst) begin
+      \$121  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = l_0_0;
+    if (en) begin
+      \$122  = in_last;
+    end
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = w_0_0;
+    if (en) begin
+      \$123  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = acc_0_0;
+    if (en) begin
+      \$124  = \$2 ;
+    end
+    if (rst) begin
+      \$124  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = out_0_0;
     if (cap_0_0) begin
-      \$118  = \$1 [24:0];
-    end else if (\$37 ) begin
-      \$118  = out_1_0;
+      \$125  = \$53 [24:0];
+    end else if (\$3 ) begin
+      \$125  = out_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = a_0_1;
+    \$126  = a_0_1;
     if (en) begin
-      \$119  = a_0_0;
+      \$126  = a_0_0;
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = l_0_1;
+    \$127  = l_0_1;
     if (en) begin
-      \$120  = l_0_0;
+      \$127  = l_0_0;
     end
     if (rst) begin
-      \$120  = 1'h0;
+      \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = w_0_1;
+    \$128  = w_0_1;
     if (en) begin
-      \$121  = skew_w1_d0;
+      \$128  = skew_w1_d0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = acc_0_1;
+    \$129  = acc_0_1;
     if (en) begin
-      \$122  = \$38 ;
+      \$129  = \$4 ;
     end
     if (rst) begin
-      \$122  = 25'h0000000;
+      \$129  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = out_0_1;
+    \$130  = out_0_1;
     if (cap_0_1) begin
-      \$123  = \$3 [24:0];
-    end else if (\$39 ) begin
-      \$123  = out_1_1;
+      \$130  = \$54 [24:0];
+    end else if (\$5 ) begin
+      \$130  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = a_0_2;
+    \$131  = a_0_2;
     if (en) begin
-      \$124  = a_0_1;
+      \$131  = a_0_1;
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = l_0_2;
+    \$132  = l_0_2;
     if (en) begin
-      \$125  = l_0_1;
+      \$132  = l_0_1;
     end
     if (rst) begin
-      \$125  = 1'h0;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = w_0_2;
+    \$133  = w_0_2;
     if (en) begin
-      \$126  = skew_w2_d1;
+      \$133  = skew_w2_d1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = acc_0_2;
+    \$134  = acc_0_2;
     if (en) begin
-      \$127  = \$40 ;
+      \$134  = \$6 ;
     end
     if (rst) begin
-      \$127  = 25'h0000000;
+      \$134  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = out_0_2;
+    \$135  = out_0_2;
     if (cap_0_2) begin
-      \$128  = \$4 [24:0];
-    end else if (\$41 ) begin
-      \$128  = out_1_2;
+      \$135  = \$55 [24:0];
+    end else if (\$7 ) begin
+      \$135  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = a_0_3;
+    \$136  = a_0_3;
     if (en) begin
-      \$129  = a_0_2;
+      \$136  = a_0_2;
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = l_0_3;
+    \$137  = l_0_3;
     if (en) begin
-      \$130  = l_0_2;
+      \$137  = l_0_2;
     end
     if (rst) begin
-      \$130  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = w_0_3;
+    \$138  = w_0_3;
     if (en) begin
-      \$131  = skew_w3_d2;
+      \$138  = skew_w3_d2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = acc_0_3;
+    \$139  = acc_0_3;
     if (en) begin
-      \$132  = \$42 ;
+      \$139  = \$8 ;
     end
     if (rst) begin
-      \$132  = 25'h0000000;
+      \$139  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = out_0_3;
+    \$140  = out_0_3;
     if (cap_0_3) begin
-      \$133  = \$5 [24:0];
-    end else if (\$43 ) begin
-      \$133  = out_1_3;
+      \$140  = \$56 [24:0];
+    end else if (\$9 ) begin
+      \$140  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = a_0_4;
+    \$141  = a_0_4;
     if (en) begin
-      \$134  = a_0_3;
+      \$141  = a_0_3;
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = l_0_4;
+    \$142  = l_0_4;
     if (en) begin
-      \$135  = l_0_3;
+      \$142  = l_0_3;
     end
     if (rst) begin
-      \$135  = 1'h0;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = w_0_4;
+    \$143  = w_0_4;
     if (en) begin
-      \$136  = skew_w4_d3;
+      \$143  = skew_w4_d3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = acc_0_4;
+    \$144  = acc_0_4;
     if (en) begin
-      \$137  = \$44 ;
+      \$144  = \$10 ;
     end
     if (rst) begin
-      \$137  = 25'h0000000;
+      \$144  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = out_0_4;
+    \$145  = out_0_4;
     if (cap_0_4) begin
-      \$138  = \$6 [24:0];
-    end else if (\$45 ) begin
-      \$138  = out_1_4;
+      \$145  = \$57 [24:0];
+    end else if (\$11 ) begin
+      \$145  = out_1_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = a_0_5;
+    \$146  = a_0_5;
     if (en) begin
-      \$139  = a_0_4;
+      \$146  = a_0_4;
     end
     if (rst) begin
-      \$139  = 8'h00;
+      \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = l_0_5;
+    \$147  = l_0_5;
     if (en) begin
-      \$140  = l_0_4;
+      \$147  = l_0_4;
     end
     if (rst) begin
-      \$140  = 1'h0;
+      \$147  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = w_0_5;
+    \$148  = w_0_5;
     if (en) begin
-      \$141  = skew_w5_d4;
+      \$148  = skew_w5_d4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = acc_0_5;
+    \$149  = acc_0_5;
     if (en) begin
-      \$142  = \$46 ;
+      \$149  = \$12 ;
     end
     if (rst) begin
-      \$142  = 25'h0000000;
+      \$149  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = out_0_5;
+    \$150  = out_0_5;
     if (cap_0_5) begin
-      \$143  = \$7 [24:0];
-    end else if (\$47 ) begin
-      \$143  = out_1_5;
+      \$150  = \$58 [24:0];
+    end else if (\$13 ) begin
+      \$150  = out_1_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = a_1_0;
+    \$151  = a_1_0;
     if (en) begin
-      \$144  = skew_a1_d0;
+      \$151  = skew_a1_d0;
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = l_1_0;
+    \$152  = l_1_0;
     if (en) begin
-      \$145  = skew_l1_d0;
+      \$152  = skew_l1_d0;
     end
     if (rst) begin
-      \$145  = 1'h0;
+      \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = w_1_0;
+    \$153  = w_1_0;
     if (en) begin
-      \$146  = w_0_0;
+      \$153  = w_0_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = acc_1_0;
+    \$154  = acc_1_0;
     if (en) begin
-      \$147  = \$48 ;
+      \$154  = \$14 ;
     end
     if (rst) begin
-      \$147  = 25'h0000000;
+      \$154  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = out_1_0;
+    \$155  = out_1_0;
     if (cap_1_0) begin
-      \$148  = \$8 [24:0];
-    end else if (\$49 ) begin
-      \$148  = out_2_0;
+      \$155  = \$59 [24:0];
+    end else if (\$15 ) begin
+      \$155  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = a_1_1;
+    \$156  = a_1_1;
     if (en) begin
-      \$149  = a_1_0;
+      \$156  = a_1_0;
     end
     if (rst) begin
-      \$149  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = l_1_1;
+    \$157  = l_1_1;
     if (en) begin
-      \$150  = l_1_0;
+      \$157  = l_1_0;
     end
     if (rst) begin
-      \$150  = 1'h0;
+      \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = w_1_1;
+    \$158  = w_1_1;
     if (en) begin
-      \$151  = w_0_1;
+      \$158  = w_0_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = acc_1_1;
+    \$159  = acc_1_1;
     if (en) begin
-      \$152  = \$50 ;
+      \$159  = \$16 ;
     end
     if (rst) begin
-      \$152  = 25'h0000000;
+      \$159  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = out_1_1;
+    \$160  = out_1_1;
     if (cap_1_1) begin
-      \$153  = \$9 [24:0];
-    end else if (\$51 ) begin
-      \$153  = out_2_1;
+      \$160  = \$60 [24:0];
+    end else if (\$17 ) begin
+      \$160  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = a_1_2;
+    \$161  = a_1_2;
     if (en) begin
-      \$154  = a_1_1;
+      \$161  = a_1_1;
     end
     if (rst) begin
-      \$154  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = l_1_2;
+    \$162  = l_1_2;
     if (en) begin
-      \$155  = l_1_1;
+      \$162  = l_1_1;
     end
     if (rst) begin
-      \$155  = 1'h0;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = w_1_2;
+    \$163  = w_1_2;
     if (en) begin
-      \$156  = w_0_2;
+      \$163  = w_0_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = acc_1_2;
+    \$164  = acc_1_2;
     if (en) begin
-      \$157  = \$52 ;
+      \$164  = \$18 ;
     end
     if (rst) begin
-      \$157  = 25'h0000000;
+      \$164  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = out_1_2;
+    \$165  = out_1_2;
     if (cap_1_2) begin
-      \$158  = \$10 [24:0];
-    end else if (\$53 ) begin
-      \$158  = out_2_2;
+      \$165  = \$61 [24:0];
+    end else if (\$19 ) begin
+      \$165  = out_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = a_1_3;
+    \$166  = a_1_3;
     if (en) begin
-      \$159  = a_1_2;
+      \$166  = a_1_2;
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = l_1_3;
+    \$167  = l_1_3;
     if (en) begin
-      \$160  = l_1_2;
+      \$167  = l_1_2;
     end
     if (rst) begin
-      \$160  = 1'h0;
+      \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = w_1_3;
+    \$168  = w_1_3;
     if (en) begin
-      \$161  = w_0_3;
+      \$168  = w_0_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = acc_1_3;
+    \$169  = acc_1_3;
     if (en) begin
-      \$162  = \$54 ;
+      \$169  = \$20 ;
     end
     if (rst) begin
-      \$162  = 25'h0000000;
+      \$169  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = out_1_3;
+    \$170  = out_1_3;
     if (cap_1_3) begin
-      \$163  = \$11 [24:0];
-    end else if (\$55 ) begin
-      \$163  = out_2_3;
+      \$170  = \$62 [24:0];
+    end else if (\$21 ) begin
+      \$170  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = a_1_4;
+    \$171  = a_1_4;
     if (en) begin
-      \$164  = a_1_3;
+      \$171  = a_1_3;
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$171  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = l_1_4;
+    \$172  = l_1_4;
     if (en) begin
-      \$165  = l_1_3;
+      \$172  = l_1_3;
     end
     if (rst) begin
-      \$165  = 1'h0;
+      \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = w_1_4;
+    \$173  = w_1_4;
     if (en) begin
-      \$166  = w_0_4;
+      \$173  = w_0_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = acc_1_4;
+    \$174  = acc_1_4;
     if (en) begin
-      \$167  = \$56 ;
+      \$174  = \$22 ;
     end
     if (rst) begin
-      \$167  = 25'h0000000;
+      \$174  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = out_1_4;
+    \$175  = out_1_4;
     if (cap_1_4) begin
-      \$168  = \$12 [24:0];
-    end else if (\$57 ) begin
-      \$168  = out_2_4;
+      \$175  = \$63 [24:0];
+    end else if (\$23 ) begin
+      \$175  = out_2_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = a_1_5;
+    \$176  = a_1_5;
     if (en) begin
-      \$169  = a_1_4;
+      \$176  = a_1_4;
     end
     if (rst) begin
-      \$169  = 8'h00;
+      \$176  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = l_1_5;
+    \$177  = l_1_5;
     if (en) begin
-      \$170  = l_1_4;
+      \$177  = l_1_4;
     end
     if (rst) begin
-      \$170  = 1'h0;
+      \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = w_1_5;
+    \$178  = w_1_5;
     if (en) begin
-      \$171  = w_0_5;
+      \$178  = w_0_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = acc_1_5;
+    \$179  = acc_1_5;
     if (en) begin
-      \$172  = \$58 ;
+      \$179  = \$24 ;
     end
     if (rst) begin
-      \$172  = 25'h0000000;
+      \$179  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = out_1_5;
+    \$180  = out_1_5;
     if (cap_1_5) begin
-      \$173  = \$13 [24:0];
-    end else if (\$59 ) begin
-      \$173  = out_2_5;
+      \$180  = \$64 [24:0];
+    end else if (\$25 ) begin
+      \$180  = out_2_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = a_2_0;
+    \$181  = a_2_0;
     if (en) begin
-      \$174  = skew_a2_d1;
+      \$181  = skew_a2_d1;
     end
     if (rst) begin
-      \$174  = 8'h00;
+      \$181  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = l_2_0;
+    \$182  = l_2_0;
     if (en) begin
-      \$175  = skew_l2_d1;
+      \$182  = skew_l2_d1;
     end
     if (rst) begin
-      \$175  = 1'h0;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = w_2_0;
+    \$183  = w_2_0;
     if (en) begin
-      \$176  = w_1_0;
+      \$183  = w_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = acc_2_0;
+    \$184  = acc_2_0;
     if (en) begin
-      \$177  = \$60 ;
+      \$184  = \$26 ;
     end
     if (rst) begin
-      \$177  = 25'h0000000;
+      \$184  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = out_2_0;
+    \$185  = out_2_0;
     if (cap_2_0) begin
-      \$178  = \$14 [24:0];
-    end else if (\$61 ) begin
-      \$178  = out_3_0;
+      \$185  = \$65 [24:0];
+    end else if (\$27 ) begin
+      \$185  = out_3_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = a_2_1;
+    \$186  = a_2_1;
     if (en) begin
-      \$179  = a_2_0;
+      \$186  = a_2_0;
     end
     if (rst) begin
-      \$179  = 8'h00;
+      \$186  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = l_2_1;
+    \$187  = l_2_1;
     if (en) begin
-      \$180  = l_2_0;
+      \$187  = l_2_0;
     end
     if (rst) begin
-      \$180  = 1'h0;
+      \$187  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = w_2_1;
+    \$188  = w_2_1;
     if (en) begin
-      \$181  = w_1_1;
+      \$188  = w_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = acc_2_1;
+    \$189  = acc_2_1;
     if (en) begin
-      \$182  = \$62 ;
+      \$189  = \$28 ;
     end
     if (rst) begin
-      \$182  = 25'h0000000;
+      \$189  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = out_2_1;
+    \$190  = out_2_1;
     if (cap_2_1) begin
-      \$183  = \$15 [24:0];
-    end else if (\$63 ) begin
-      \$183  = out_3_1;
+      \$190  = \$66 [24:0];
+    end else if (\$29 ) begin
+      \$190  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = a_2_2;
+    \$191  = a_2_2;
     if (en) begin
-      \$184  = a_2_1;
+      \$191  = a_2_1;
     end
     if (rst) begin
-      \$184  = 8'h00;
+      \$191  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = l_2_2;
+    \$192  = l_2_2;
     if (en) begin
-      \$185  = l_2_1;
+      \$192  = l_2_1;
     end
     if (rst) begin
-      \$185  = 1'h0;
+      \$192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = w_2_2;
+    \$193  = w_2_2;
     if (en) begin
-      \$186  = w_1_2;
+      \$193  = w_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = acc_2_2;
+    \$194  = acc_2_2;
     if (en) begin
-      \$187  = \$64 ;
+      \$194  = \$30 ;
     end
     if (rst) begin
-      \$187  = 25'h0000000;
+      \$194  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = out_2_2;
+    \$195  = out_2_2;
     if (cap_2_2) begin
-      \$188  = \$16 [24:0];
-    end else if (\$65 ) begin
-      \$188  = out_3_2;
+      \$195  = \$67 [24:0];
+    end else if (\$31 ) begin
+      \$195  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = a_2_3;
+    \$196  = a_2_3;
     if (en) begin
-      \$189  = a_2_2;
+      \$196  = a_2_2;
     end
     if (rst) begin
-      \$189  = 8'h00;
+      \$196  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = l_2_3;
+    \$197  = l_2_3;
     if (en) begin
-      \$190  = l_2_2;
+      \$197  = l_2_2;
     end
     if (rst) begin
-      \$190  = 1'h0;
+      \$197  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = w_2_3;
+    \$198  = w_2_3;
     if (en) begin
-      \$191  = w_1_3;
+      \$198  = w_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = acc_2_3;
+    \$199  = acc_2_3;
     if (en) begin
-      \$192  = \$66 ;
+      \$199  = \$32 ;
     end
     if (rst) begin
-      \$192  = 25'h0000000;
+      \$199  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = out_2_3;
+    \$200  = out_2_3;
     if (cap_2_3) begin
-      \$193  = \$17 [24:0];
-    end else if (\$67 ) begin
-      \$193  = out_3_3;
+      \$200  = \$68 [24:0];
+    end else if (\$33 ) begin
+      \$200  = out_3_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = a_2_4;
+    \$201  = a_2_4;
     if (en) begin
-      \$194  = a_2_3;
+      \$201  = a_2_3;
     end
     if (rst) begin
-      \$194  = 8'h00;
+      \$201  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = l_2_4;
+    \$202  = l_2_4;
     if (en) begin
-      \$195  = l_2_3;
+      \$202  = l_2_3;
     end
     if (rst) begin
-      \$195  = 1'h0;
+      \$202  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = w_2_4;
+    \$203  = w_2_4;
     if (en) begin
-      \$196  = w_1_4;
+      \$203  = w_1_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = acc_2_4;
+    \$204  = acc_2_4;
     if (en) begin
-      \$197  = \$68 ;
+      \$204  = \$34 ;
     end
     if (rst) begin
-      \$197  = 25'h0000000;
+      \$204  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = out_2_4;
+    \$205  = out_2_4;
     if (cap_2_4) begin
-      \$198  = \$18 [24:0];
-    end else if (\$69 ) begin
-      \$198  = out_3_4;
+      \$205  = \$69 [24:0];
+    end else if (\$35 ) begin
+      \$205  = out_3_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = a_2_5;
+    \$206  = a_2_5;
     if (en) begin
-      \$199  = a_2_4;
+      \$206  = a_2_4;
     end
     if (rst) begin
-      \$199  = 8'h00;
+      \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = l_2_5;
+    \$207  = l_2_5;
     if (en) begin
-      \$200  = l_2_4;
+      \$207  = l_2_4;
     end
     if (rst) begin
-      \$200  = 1'h0;
+      \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = w_2_5;
+    \$208  = w_2_5;
     if (en) begin
-      \$201  = w_1_5;
+      \$208  = w_1_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = acc_2_5;
+    \$209  = acc_2_5;
     if (en) begin
-      \$202  = \$70 ;
+      \$209  = \$36 ;
     end
     if (rst) begin
-      \$202  = 25'h0000000;
+      \$209  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = out_2_5;
+    \$210  = out_2_5;
     if (cap_2_5) begin
-      \$203  = \$19 [24:0];
-    end else if (\$71 ) begin
-      \$203  = out_3_5;
+      \$210  = \$70 [24:0];
+    end else if (\$37 ) begin
+      \$210  = out_3_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = a_3_0;
+    \$211  = a_3_0;
     if (en) begin
-      \$204  = skew_a3_d2;
+      \$211  = skew_a3_d2;
     end
     if (rst) begin
-      \$204  = 8'h00;
+      \$211  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = l_3_0;
+    \$212  = l_3_0;
     if (en) begin
-      \$205  = skew_l3_d2;
+      \$212  = skew_l3_d2;
     end
     if (rst) begin
-      \$205  = 1'h0;
+      \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = w_3_0;
+    \$213  = w_3_0;
     if (en) begin
-      \$206  = w_2_0;
+      \$213  = w_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = acc_3_0;
+    \$214  = acc_3_0;
     if (en) begin
-      \$207  = \$72 ;
+      \$214  = \$38 ;
     end
     if (rst) begin
-      \$207  = 25'h0000000;
+      \$214  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = out_3_0;
+    \$215  = out_3_0;
     if (cap_3_0) begin
-      \$208  = \$20 [24:0];
-    end else if (\$73 ) begin
-      \$208  = 25'h0000000;
+      \$215  = \$71 [24:0];
+    end else if (\$39 ) begin
+      \$215  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = a_3_1;
+    \$216  = a_3_1;
     if (en) begin
-      \$209  = a_3_0;
+      \$216  = a_3_0;
     end
     if (rst) begin
-      \$209  = 8'h00;
+      \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = l_3_1;
+    \$217  = l_3_1;
     if (en) begin
-      \$210  = l_3_0;
+      \$217  = l_3_0;
     end
     if (rst) begin
-      \$210  = 1'h0;
+      \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = w_3_1;
+    \$218  = w_3_1;
     if (en) begin
-      \$211  = w_2_1;
+      \$218  = w_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = acc_3_1;
+    \$219  = acc_3_1;
     if (en) begin
-      \$212  = \$74 ;
+      \$219  = \$40 ;
     end
     if (rst) begin
-      \$212  = 25'h0000000;
+      \$219  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = out_3_1;
+    \$220  = out_3_1;
     if (cap_3_1) begin
-      \$213  = \$21 [24:0];
-    end else if (\$75 ) begin
-      \$213  = 25'h0000000;
+      \$220  = \$72 [24:0];
+    end else if (\$41 ) begin
+      \$220  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = a_3_2;
+    \$221  = a_3_2;
     if (en) begin
-      \$214  = a_3_1;
+      \$221  = a_3_1;
     end
     if (rst) begin
-      \$214  = 8'h00;
+      \$221  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = l_3_2;
+    \$222  = l_3_2;
     if (en) begin
-      \$215  = l_3_1;
+      \$222  = l_3_1;
     end
     if (rst) begin
-      \$215  = 1'h0;
+      \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = w_3_2;
+    \$223  = w_3_2;
     if (en) begin
-      \$216  = w_2_2;
+      \$223  = w_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = acc_3_2;
+    \$224  = acc_3_2;
     if (en) begin
-      \$217  = \$76 ;
+      \$224  = \$42 ;
     end
     if (rst) begin
-      \$217  = 25'h0000000;
+      \$224  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = out_3_2;
+    \$225  = out_3_2;
     if (cap_3_2) begin
-      \$218  = \$22 [24:0];
-    end else if (\$77 ) begin
-      \$218  = 25'h0000000;
+      \$225  = \$73 [24:0];
+    end else if (\$43 ) begin
+      \$225  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = a_3_3;
+    \$226  = a_3_3;
     if (en) begin
-      \$219  = a_3_2;
+      \$226  = a_3_2;
     end
     if (rst) begin
-      \$219  = 8'h00;
+      \$226  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = l_3_3;
+    \$227  = l_3_3;
     if (en) begin
-      \$220  = l_3_2;
+      \$227  = l_3_2;
     end
     if (rst) begin
-      \$220  = 1'h0;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = w_3_3;
+    \$228  = w_3_3;
     if (en) begin
-      \$221  = w_2_3;
+      \$228  = w_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = acc_3_3;
+    \$229  = acc_3_3;
     if (en) begin
-      \$222  = \$78 ;
+      \$229  = \$44 ;
     end
     if (rst) begin
-      \$222  = 25'h0000000;
+      \$229  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = out_3_3;
+    \$230  = out_3_3;
     if (cap_3_3) begin
-      \$223  = \$23 [24:0];
-    end else if (\$79 ) begin
-      \$223  = 25'h0000000;
+      \$230  = \$74 [24:0];
+    end else if (\$45 ) begin
+      \$230  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = a_3_4;
+    \$231  = a_3_4;
     if (en) begin
-      \$224  = a_3_3;
+      \$231  = a_3_3;
     end
     if (rst) begin
-      \$224  = 8'h00;
+      \$231  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = l_3_4;
+    \$232  = l_3_4;
     if (en) begin
-      \$225  = l_3_3;
+      \$232  = l_3_3;
     end
     if (rst) begin
-      \$225  = 1'h0;
+      \$232  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = w_3_4;
+    \$233  = w_3_4;
     if (en) begin
-      \$226  = w_2_4;
+      \$233  = w_2_4;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = acc_3_4;
+    \$234  = acc_3_4;
     if (en) begin
-      \$227  = \$80 ;
+      \$234  = \$46 ;
     end
     if (rst) begin
-      \$227  = 25'h0000000;
+      \$234  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = out_3_4;
+    \$235  = out_3_4;
     if (cap_3_4) begin
-      \$228  = \$24 [24:0];
-    end else if (\$81 ) begin
-      \$228  = 25'h0000000;
+      \$235  = \$75 [24:0];
+    end else if (\$47 ) begin
+      \$235  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = a_3_5;
+    \$236  = a_3_5;
     if (en) begin
-      \$229  = a_3_4;
+      \$236  = a_3_4;
     end
     if (rst) begin
-      \$229  = 8'h00;
+      \$236  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = l_3_5;
+    \$237  = l_3_5;
     if (en) begin
-      \$230  = l_3_4;
+      \$237  = l_3_4;
     end
     if (rst) begin
-      \$230  = 1'h0;
+      \$237  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = w_3_5;
+    \$238  = w_3_5;
     if (en) begin
-      \$231  = w_2_5;
+      \$238  = w_2_5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = acc_3_5;
+    \$239  = acc_3_5;
     if (en) begin
-      \$232  = \$82 ;
+      \$239  = \$48 ;
     end
     if (rst) begin
-      \$232  = 25'h0000000;
+      \$239  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = out_3_5;
+    \$240  = out_3_5;
     if (cap_3_5) begin
-      \$233  = \$25 [24:0];
-    end else if (\$83 ) begin
-      \$233  = 25'h0000000;
+      \$240  = \$76 [24:0];
+    end else if (\$49 ) begin
+      \$240  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = count_next;
+    \$241  = count_next;
     if (rst) begin
-      \$234  = 3'h0;
+      \$241  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = beat_next;
+    \$242  = beat_next;
     if (rst) begin
-      \$235  = 2'h0;
+      \$242  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = \$86 ;
+    \$243  = \$52 ;
     if (rst) begin
-      \$236  = 1'h0;
+      \$243  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [24:0];
-  assign sum_0_1 = \$3 [24:0];
-  assign sum_0_2 = \$4 [24:0];
-  assign sum_0_3 = \$5 [24:0];
-  assign sum_0_4 = \$6 [24:0];
-  assign sum_0_5 = \$7 [24:0];
-  assign sum_1_0 = \$8 [24:0];
-  assign sum_1_1 = \$9 [24:0];
-  assign sum_1_2 = \$10 [24:0];
-  assign sum_1_3 = \$11 [24:0];
-  assign sum_1_4 = \$12 [24:0];
-  assign sum_1_5 = \$13 [24:0];
-  assign sum_2_0 = \$14 [24:0];
-  assign sum_2_1 = \$15 [24:0];
-  assign sum_2_2 = \$16 [24:0];
-  assign sum_2_3 = \$17 [24:0];
-  assign sum_2_4 = \$18 [24:0];
-  assign sum_2_5 = \$19 [24:0];
-  assign sum_3_0 = \$20 [24:0];
-  assign sum_3_1 = \$21 [24:0];
-  assign sum_3_2 = \$22 [24:0];
-  assign sum_3_3 = \$23 [24:0];
-  assign sum_3_4 = \$24 [24:0];
-  assign sum_3_5 = \$25 [24:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_3_5) begin
+      count_next = 3'h4;
+    end else if (\$77 ) begin
+      count_next = \$78 [2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    beat_next = drain_beat;
+    if (cap_3_5) begin
+      beat_next = 2'h0;
+    end else if (\$79 ) begin
+      beat_next = \$81 [1:0];
+    end
+  end
+  assign sum_0_0 = \$53 [24:0];
+  assign sum_0_1 = \$54 [24:0];
+  assign sum_0_2 = \$55 [24:0];
+  assign sum_0_3 = \$56 [24:0];
+  assign sum_0_4 = \$57 [24:0];
+  assign sum_0_5 = \$58 [24:0];
+  assign sum_1_0 = \$59 [24:0];
+  assign sum_1_1 = \$60 [24:0];
+  assign sum_1_2 = \$61 [24:0];
+  assign sum_1_3 = \$62 [24:0];
+  assign sum_1_4 = \$63 [24:0];
+  assign sum_1_5 = \$64 [24:0];
+  assign sum_2_0 = \$65 [24:0];
+  assign sum_2_1 = \$66 [24:0];
+  assign sum_2_2 = \$67 [24:0];
+  assign sum_2_3 = \$68 [24:0];
+  assign sum_2_4 = \$69 [24:0];
+  assign sum_2_5 = \$70 [24:0];
+  assign sum_3_0 = \$71 [24:0];
+  assign sum_3_1 = \$72 [24:0];
+  assign sum_3_2 = \$73 [24:0];
+  assign sum_3_3 = \$74 [24:0];
+  assign sum_3_4 = \$75 [24:0];
+  assign sum_3_5 = \$76 [24:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];

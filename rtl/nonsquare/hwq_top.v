@@ -117,134 +117,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [1:0] \$100 ;
-  reg [30:0] \$101 ;
-  reg [5:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [8:0] \$104 ;
-  reg \$105 ;
-  reg [16:0] \$106 ;
-  reg [3:0] \$107 ;
-  reg \$108 ;
-  reg [4:0] \$109 ;
+  reg [8:0] \$100 ;
+  reg \$101 ;
+  reg [3:0] \$102 ;
+  reg [5:0] \$103 ;
+  reg [1:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [30:0] \$107 ;
+  reg [5:0] \$108 ;
+  reg [3:0] \$109 ;
   wire \$11 ;
-  reg [1:0] \$110 ;
-  reg [3:0] \$111 ;
-  reg [1:0] \$112 ;
-  reg [5:0] \$113 ;
-  reg [16:0] \$114 ;
-  reg \$115 ;
+  reg [8:0] \$110 ;
+  reg \$111 ;
+  reg [16:0] \$112 ;
+  reg [3:0] \$113 ;
+  reg \$114 ;
+  reg [4:0] \$115 ;
   reg [1:0] \$116 ;
-  reg [15:0] \$117 ;
-  reg [15:0] \$118 ;
-  reg [1:0] \$119 ;
+  reg [3:0] \$117 ;
+  reg [1:0] \$118 ;
+  reg [5:0] \$119 ;
   wire \$12 ;
+  reg [16:0] \$120 ;
+  reg \$121 ;
+  reg [1:0] \$122 ;
+  reg [15:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg [1:0] \$125 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [7:0] \$152 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [7:0] \$164 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
-  wire [6:0] \$21 ;
-  wire [6:0] \$22 ;
-  wire [6:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [6:0] \$26 ;
+  wire [6:0] \$27 ;
+  wire [6:0] \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [17:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [17:0] \$38 ;
   wire \$39 ;
   wire [2:0] \$4 ;
-  wire [15:0] \$40 ;
+  wire \$40 ;
   wire [16:0] \$41 ;
-  wire \$42 ;
+  wire [16:0] \$42 ;
   wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [6:0] \$45 ;
-  wire \$46 ;
-  wire [4:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [1:0] \$49 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [15:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire \$48 ;
+  wire [16:0] \$49 ;
   wire [2:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
+  wire [6:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
+  wire [4:0] \$53 ;
+  wire [2:0] \$54 ;
+  wire [1:0] \$55 ;
   wire \$56 ;
-  wire [17:0] \$57 ;
-  wire [4:0] \$58 ;
-  wire [9:0] \$59 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [9:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [5:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
+  wire [17:0] \$63 ;
+  wire [4:0] \$64 ;
+  wire [9:0] \$65 ;
+  wire [9:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [5:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [2:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [4:0] \$75 ;
-  wire [2:0] \$76 ;
-  wire \$77 ;
-  wire [2:0] \$78 ;
-  wire [2:0] \$79 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [2:0] \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [4:0] \$80 ;
+  wire [2:0] \$81 ;
   wire \$82 ;
-  wire [1:0] \$83 ;
-  reg \$84 ;
-  reg [3:0] \$85 ;
-  reg \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [15:0] \$89 ;
+  wire [2:0] \$83 ;
+  wire [2:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire [1:0] \$88 ;
+  reg \$89 ;
   wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
+  reg [3:0] \$90 ;
+  reg \$91 ;
+  reg [15:0] \$92 ;
   reg [15:0] \$93 ;
-  reg [8:0] \$94 ;
-  reg \$95 ;
-  reg [3:0] \$96 ;
-  reg [5:0] \$97 ;
-  reg [1:0] \$98 ;
+  reg [16:0] \$94 ;
+  reg [15:0] \$95 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg [7:0] \$98 ;
   reg [15:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$85  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$88  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg [1:0] beat = 2'h0;
@@ -290,7 +296,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -299,7 +305,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[1] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -327,12 +333,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [149:0] o_data;
-  wire [15:0] \o_data$62 ;
-  wire [7:0] \o_data$62[0] ;
-  wire [7:0] \o_data$62[1] ;
+  wire [15:0] \o_data$65 ;
+  wire [7:0] \o_data$65[0] ;
+  wire [7:0] \o_data$65[1] ;
   wire [24:0] \o_data[0] ;
   wire [24:0] \o_data[1] ;
   wire [24:0] \o_data[2] ;
@@ -341,7 +348,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [24:0] \o_data[5] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$64 ;
+  wire \o_valid$67 ;
   reg [1:0] ob = 2'h0;
   wire [48:0] out_w;
   wire [47:0] \out_w.data ;
@@ -369,6 +376,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [5:0] rp__addr;
   wire [137:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -421,6 +429,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[1].multiplier ;
   wire [5:0] \wp__data[1].shift ;
   reg [1:0] wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [137:0] params [47:0];
   initial begin
@@ -488,7 +497,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 3'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -496,156 +504,165 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = beat == 2'h2;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = d == 2'h3;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 2'h3;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$18  = beat != 2'h2;
-  assign \$19  = d != 2'h3;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 2'h2;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$152  = beat * 6'h32;
-  assign i_acc = o_data >> \$152 ;
-  assign \$28  = ob == 2'h2;
-  assign w_en = \o_valid$64  & \$28 ;
-  assign \$29  = ! ctrl_state;
-  assign \$30  = ctrl_state == 1'h1;
-  assign \$31  = ctrl_state == 2'h2;
-  assign \$32  = ctrl_state == 2'h3;
-  assign \$33  = fm0 + 3'h4;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = \$3 [4:0] >= 3'h4;
-  assign \$36  = hdr[15:0] - 1'h1;
-  assign \$37  = hdr[31:16] - 1'h1;
-  assign \$38  = hdr[47:32] - 1'h1;
-  assign \$39  = hdr[47:32] > 5'h14;
-  assign \$40  = \$39  ? hdr[47:32] : 16'h0014;
-  assign \$41  = \$40  - 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 2'h2;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ~ in_data;
-  assign \$53  = i_valid | \$52 ;
-  assign \$54  = kk == tile_last;
-  assign \$55  = ! k_last;
-  assign \$56  = fn == nb_last;
-  assign \$57  = fm0 + 3'h4;
-  assign \$58  = fn + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = \$60  == k_last;
-  assign \$62  = kk == k_last;
-  assign \$63  = flush - 1'h1;
-  assign \$64  = ! flush;
-  assign \$65  = ~ header_taken;
-  assign \$66  = \$65  & o_valid;
-  assign \$67  = beat != 2'h2;
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & row_end;
-  assign \$71  = beat + 1'h1;
-  assign \$72  = \$17 [16:0] < M_;
-  assign \$73  = d == 2'h3;
-  assign \$74  = dn == nb_last;
-  assign \$75  = dn + 1'h1;
-  assign \$76  = d + 1'h1;
-  assign \$77  = ob == 2'h2;
-  assign \$78  = ob + 1'h1;
-  assign \$79  = \$77  ? 3'h0 : \$78 ;
-  assign \$80  = r_en & m_out__valid;
-  assign \$81  = ~ row_valid;
-  assign \$82  = row_end & \$81 ;
-  assign \$83  = \$80  + \$82 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = beat == 2'h2;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = d == 2'h3;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 2'h3;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$23  = beat != 2'h2;
+  assign \$24  = d != 2'h3;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 2'h2;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$164  = beat * 6'h32;
+  assign i_acc = o_data >> \$164 ;
+  assign \$33  = ob == 2'h2;
+  assign w_en = \o_valid$67  & \$33 ;
+  assign \$34  = ! ctrl_state;
+  assign \$35  = ctrl_state == 1'h1;
+  assign \$36  = ctrl_state == 2'h2;
+  assign \$37  = ctrl_state == 2'h3;
+  assign \$38  = fm0 + 3'h4;
+  assign \$39  = \$38  >= M_;
+  assign \$40  = \$3 [4:0] >= 3'h4;
+  assign \$41  = hdr[15:0] - 1'h1;
+  assign \$42  = hdr[15:0] + 2'h3;
+  assign \$43  = hdr[31:16] - 1'h1;
+  assign \$44  = hdr[47:32] - 1'h1;
+  assign \$45  = hdr[47:32] > 5'h14;
+  assign \$46  = \$45  ? hdr[47:32] : 16'h0014;
+  assign \$47  = \$46  - 1'h1;
+  assign \$48  = ! ch;
+  assign \$49  = ch + 1'h1;
+  assign \$51  = wa + 1'h1;
+  assign \$52  = wb == 2'h2;
+  assign \$53  = blk + 1'h1;
+  assign \$54  = wb + 1'h1;
+  assign \$55  = lane + 1'h1;
+  assign \$56  = ch == n_last;
+  assign \$57  = ! k_last;
+  assign \$58  = ~ in_data;
+  assign \$59  = i_valid | \$58 ;
+  assign \$60  = kk == tile_last;
+  assign \$61  = ! k_last;
+  assign \$62  = fn == nb_last;
+  assign \$63  = fm0 + 3'h4;
+  assign \$64  = fn + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = kk + 1'h1;
+  assign \$67  = \$66  == k_last;
+  assign \$68  = kk == k_last;
+  assign \$69  = flush - 1'h1;
+  assign \$70  = ! flush;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & o_valid;
+  assign \$73  = beat != 2'h2;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ header_taken;
+  assign \$76  = \$75  & row_end;
+  assign \$77  = beat + 1'h1;
+  assign \$78  = d == 2'h3;
+  assign \$79  = dn == nb_last;
+  assign \$80  = dn + 1'h1;
+  assign \$81  = d + 1'h1;
+  assign \$82  = ob == 2'h2;
+  assign \$83  = ob + 1'h1;
+  assign \$84  = \$82  ? 3'h0 : \$83 ;
+  assign \$85  = r_en & m_out__valid;
+  assign \$86  = ~ row_valid;
+  assign \$87  = row_end & \$86 ;
+  assign \$88  = \$85  + \$87 ;
   always @(posedge clk)
-    last_mblock <= \$84 ;
+    last_mblock <= \$89 ;
   always @(posedge clk)
-    credits <= \$85 ;
+    credits <= \$90 ;
   always @(posedge clk)
-    credit_ok <= \$86 ;
+    credit_ok <= \$91 ;
   always @(posedge clk)
-    M_ <= \$87 ;
+    M_ <= \$92 ;
   always @(posedge clk)
-    m_last <= \$88 ;
+    m_last <= \$93 ;
   always @(posedge clk)
-    n_last <= \$89 ;
+    m_wrap <= \$94 ;
   always @(posedge clk)
-    zero_point <= \$90 ;
+    n_last <= \$95 ;
   always @(posedge clk)
-    act_min <= \$91 ;
+    zero_point <= \$96 ;
   always @(posedge clk)
-    act_max <= \$92 ;
+    act_min <= \$97 ;
   always @(posedge clk)
-    k_last <= \$93 ;
+    act_max <= \$98 ;
   always @(posedge clk)
-    tile_last <= \$94 ;
+    k_last <= \$99 ;
   always @(posedge clk)
-    lane <= \$95 ;
+    tile_last <= \$100 ;
   always @(posedge clk)
-    blk <= \$96 ;
+    lane <= \$101 ;
   always @(posedge clk)
-    wa <= \$97 ;
+    blk <= \$102 ;
   always @(posedge clk)
-    wb <= \$98 ;
+    wa <= \$103 ;
   always @(posedge clk)
-    ch <= \$99 ;
+    wb <= \$104 ;
   always @(posedge clk)
-    ctrl_state <= \$100 ;
+    ch <= \$105 ;
   always @(posedge clk)
-    \$signal$85  <= \$101 ;
+    ctrl_state <= \$106 ;
   always @(posedge clk)
-    pt_shift <= \$102 ;
+    \$signal$88  <= \$107 ;
   always @(posedge clk)
-    nb_last <= \$103 ;
+    pt_shift <= \$108 ;
   always @(posedge clk)
-    kk <= \$104 ;
+    nb_last <= \$109 ;
   always @(posedge clk)
-    in_data <= \$105 ;
+    kk <= \$110 ;
   always @(posedge clk)
-    fm0 <= \$106 ;
+    in_data <= \$111 ;
   always @(posedge clk)
-    fn <= \$107 ;
+    fm0 <= \$112 ;
   always @(posedge clk)
-    at_k_last <= \$108 ;
+    fn <= \$113 ;
   always @(posedge clk)
-    flush <= \$109 ;
+    at_k_last <= \$114 ;
   always @(posedge clk)
-    d <= \$110 ;
+    flush <= \$115 ;
   always @(posedge clk)
-    dn <= \$111 ;
+    d <= \$116 ;
   always @(posedge clk)
-    beat <= \$112 ;
+    dn <= \$117 ;
   always @(posedge clk)
-    ra <= \$113 ;
+    beat <= \$118 ;
   always @(posedge clk)
-    row <= \$114 ;
+    ra <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$115 ;
+    row <= \$120 ;
   always @(posedge clk)
-    ob <= \$116 ;
+    row_valid <= \$121 ;
   always @(posedge clk)
-    part0 <= \$117 ;
+    ob <= \$122 ;
   always @(posedge clk)
-    part1 <= \$118 ;
+    part0 <= \$123 ;
   always @(posedge clk)
-    give_back <= \$119 ;
+    part1 <= \$124 ;
+  always @(posedge clk)
+    give_back <= \$125 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -671,13 +688,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$45 ),
+    .i_last(\i_last$49 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$62 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$65 ),
     .o_last(o_last),
-    .o_valid(\o_valid$64 ),
+    .o_valid(\o_valid$67 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -750,126 +767,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [5:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [5:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [5:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [5:0];
+      end else if (\$25 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$23 [5:0];
+        ra_next = \$28 [5:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$34 ;
+    \$89  = \$39 ;
     if (rst) begin
-      \$84  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$3 [3:0];
+    \$90  = \$3 [3:0];
     if (rst) begin
-      \$85  = 4'hc;
+      \$90  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$35 ;
+    \$91  = \$40 ;
     if (rst) begin
-      \$86  = 1'h1;
+      \$91  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = M_;
+    \$92  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[15:0];
+            \$92  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 16'h0000;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = m_last;
+    \$93  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$90  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$90  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$91  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$91  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$92  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$92  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$93  = \$38 [15:0];
+            \$93  = \$41 [15:0];
           end
     endcase
     if (rst) begin
@@ -878,114 +842,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = tile_last;
+    \$94  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$41 [8:0];
+            \$94  = \$42 ;
           end
     endcase
     if (rst) begin
-      \$94  = 9'h000;
+      \$94  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = lane;
+    \$95  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$95  = 1'h0;
-            end else begin
-              \$95  = \$49 [0];
-            end
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = blk;
+    \$96  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$96  = \$47 [3:0];
-              end
-            end
+            \$96  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$96  = 4'h0;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = wa;
+    \$97  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$97  = \$45 [5:0];
-            end
+            \$97  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$97  = 6'h00;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = wb;
+    \$98  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$98  = 2'h0;
-              end else begin
-                \$98  = \$48 [1:0];
-              end
-            end
+            \$98  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$98  = 2'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = ch;
+    \$99  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$99  = \$43 [15:0];
+            \$99  = \$44 [15:0];
           end
     endcase
     if (rst) begin
@@ -994,348 +920,378 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$100  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$100  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                if (last_mblock) begin
-                  \$100  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$64 ) begin
-            \$100  = 2'h0;
+            \$100  = \$47 [8:0];
           end
     endcase
     if (rst) begin
-      \$100  = 2'h0;
+      \$100  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = \$signal$85 ;
+    \$101  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
-              \$101  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$102  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$103  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$104  = 9'h000;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$104  = 9'h000;
+            if (\$50 ) begin
+              \$101  = 1'h0;
             end else begin
-              \$104  = \$59 [8:0];
+              \$101  = \$55 [0];
             end
           end
     endcase
     if (rst) begin
-      \$104  = 9'h000;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = in_data;
+    \$102  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 4'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$105  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$105  = 1'h1;
-            end else begin
-              if (\$62 ) begin
-                \$105  = 1'h0;
+              if (\$52 ) begin
+                \$102  = \$53 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 1'h0;
+      \$102  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = fm0;
+    \$103  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$103  = 6'h00;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$106  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                \$106  = \$57 [16:0];
-              end
+              \$103  = \$51 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 17'h00000;
+      \$103  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = fn;
+    \$104  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$104  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$107  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
               (* full_case = 32'd1 *)
-              if (\$56 ) begin
-                \$107  = 4'h0;
+              if (\$52 ) begin
+                \$104  = 2'h0;
               end else begin
-                \$107  = \$58 [3:0];
+                \$104  = \$54 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 4'h0;
+      \$104  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = at_k_last;
+    \$105  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$105  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
-              \$108  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$108  = \$55 ;
-            end else begin
-              \$108  = \$61 ;
-            end
+            \$105  = \$49 [15:0];
           end
     endcase
     if (rst) begin
-      \$108  = 1'h0;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = flush;
+    \$106  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$106  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$106  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
                 if (last_mblock) begin
-                  \$109  = 5'h1a;
+                  \$106  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$109  = \$63 [4:0];
+          if (\$70 ) begin
+            \$106  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$109  = 5'h00;
+      \$106  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = d;
-    if (header_taken) begin
-      \$110  = 2'h0;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$110  = 2'h0;
-      end else begin
-        \$110  = \$76 [1:0];
-      end
-    end
+    \$107  = \$signal$88 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$107  = hdr[62:32];
+            end
+          end
+    endcase
     if (rst) begin
-      \$110  = 2'h0;
+      \$107  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = dn;
-    if (header_taken) begin
-      \$111  = 4'h0;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      if (\$73 ) begin
-        (* full_case = 32'd1 *)
-        if (\$74 ) begin
-          \$111  = 4'h0;
-        end else begin
-          \$111  = \$75 [3:0];
-        end
-      end
-    end
+    \$108  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$108  = hdr[69:64];
+            end
+          end
+    endcase
     if (rst) begin
-      \$111  = 4'h0;
+      \$108  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = beat;
-    if (header_taken) begin
-      \$112  = 2'h0;
-    end
-    if (\$68 ) begin
-      \$112  = \$71 [1:0];
-    end else if (\$70 ) begin
-      \$112  = 2'h0;
-    end
+    \$109  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$109  = blk;
+            end
+          end
+    endcase
     if (rst) begin
-      \$112  = 2'h0;
+      \$109  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$110  = 9'h000;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$110  = 9'h000;
+            end else begin
+              \$110  = \$65 [8:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$111  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$111  = 1'h1;
+            end else begin
+              if (\$68 ) begin
+                \$111  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$112  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                \$112  = \$63 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$112  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$113  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              (* full_case = 32'd1 *)
+              if (\$62 ) begin
+                \$113  = 4'h0;
+              end else begin
+                \$113  = \$64 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$113  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$114  = \$57 ;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$114  = \$61 ;
+            end else begin
+              \$114  = \$67 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = flush;
     (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$113  = 6'h00;
-    end else begin
-      \$113  = ra_next;
-    end
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                if (last_mblock) begin
+                  \$115  = 5'h1b;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$115  = \$69 [4:0];
+    endcase
     if (rst) begin
-      \$113  = 6'h00;
+      \$115  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = row;
+    \$116  = d;
     if (header_taken) begin
-      \$114  = 17'h00000;
+      \$116  = 2'h0;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$114  = \$17 [16:0];
-    end
-    if (rst) begin
-      \$114  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = row_valid;
-    if (header_taken) begin
-      \$115  = 1'h1;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$115  = \$72 ;
-    end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = ob;
-    if (\o_valid$64 ) begin
-      \$116  = \$79 [1:0];
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      (* full_case = 32'd1 *)
+      if (\$78 ) begin
+        \$116  = 2'h0;
+      end else begin
+        \$116  = \$81 [1:0];
+      end
     end
     if (rst) begin
       \$116  = 2'h0;
@@ -1343,37 +1299,123 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = part0;
-    if (\o_valid$64 ) begin
-      casez (ob)
-        2'h0:
-            \$117  = \o_data$62 ;
-      endcase
+    \$117  = dn;
+    if (header_taken) begin
+      \$117  = 4'h0;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      if (\$78 ) begin
+        (* full_case = 32'd1 *)
+        if (\$79 ) begin
+          \$117  = 4'h0;
+        end else begin
+          \$117  = \$80 [3:0];
+        end
+      end
     end
     if (rst) begin
-      \$117  = 16'h0000;
+      \$117  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = part1;
-    if (\o_valid$64 ) begin
+    \$118  = beat;
+    if (header_taken) begin
+      \$118  = 2'h0;
+    end
+    if (\$74 ) begin
+      \$118  = \$77 [1:0];
+    end else if (\$76 ) begin
+      \$118  = 2'h0;
+    end
+    if (rst) begin
+      \$118  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$119  = 6'h00;
+    end else begin
+      \$119  = ra_next;
+    end
+    if (rst) begin
+      \$119  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = row;
+    if (header_taken) begin
+      \$120  = 17'h00000;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$120  = \$20 [16:0];
+    end
+    if (rst) begin
+      \$120  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = row_valid;
+    if (header_taken) begin
+      \$121  = 1'h1;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$121  = row_valid_next;
+    end
+    if (rst) begin
+      \$121  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = ob;
+    if (\o_valid$67 ) begin
+      \$122  = \$84 [1:0];
+    end
+    if (rst) begin
+      \$122  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = part0;
+    if (\o_valid$67 ) begin
+      casez (ob)
+        2'h0:
+            \$123  = \o_data$65 ;
+      endcase
+    end
+    if (rst) begin
+      \$123  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = part1;
+    if (\o_valid$67 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$118  = \o_data$62 ;
+            \$124  = \o_data$65 ;
       endcase
     end
     if (rst) begin
-      \$118  = 16'h0000;
+      \$124  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = \$83 ;
+    \$125  = \$88 ;
     if (rst) begin
-      \$119  = 2'h0;
+      \$125  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1386,11 +1428,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1466,8 +1508,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \part0[1]  = part0[15:8];
   assign \part1[0]  = part1[7:0];
   assign \part1[1]  = part1[15:8];
-  assign \o_data$62[0]  = \o_data$62 [7:0];
-  assign \o_data$62[1]  = \o_data$62 [15:8];
+  assign \o_data$65[0]  = \o_data$65 [7:0];
+  assign \o_data$65[1]  = \o_data$65 [15:8];
   assign \m_out__payload.data  = m_out__payload[47:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1477,190 +1519,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[5]  = m_out__payload[47:40];
   assign \m_out__payload.last  = m_out__payload[48];
   assign out_w[48] = o_last;
-  assign out_w[47:0] = { \o_data$62 , part1, part0 };
+  assign out_w[47:0] = { \o_data$65 , part1, part0 };
   assign i_shift[11:6] = rp__data[137:132];
   assign i_shift[5:0] = rp__data[68:63];
   assign i_multiplier[61:31] = rp__data[131:101];
   assign i_multiplier[30:0] = rp__data[62:32];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$44  = lane;
+  assign \$50  = lane;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [25:0] \$1 ;
-  wire [25:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$103 ;
-  wire [7:0] \$104 ;
-  wire [7:0] \$105 ;
+  wire \$1 ;
+  wire [24:0] \$10 ;
+  reg [7:0] \$100 ;
+  reg [7:0] \$101 ;
+  reg [7:0] \$102 ;
+  reg \$103 ;
+  reg \$104 ;
+  reg \$105 ;
   wire [7:0] \$106 ;
   wire [7:0] \$107 ;
   wire [7:0] \$108 ;
   wire [7:0] \$109 ;
-  wire [25:0] \$11 ;
+  wire \$11 ;
   wire [7:0] \$110 ;
   wire [7:0] \$111 ;
   wire [7:0] \$112 ;
   wire [7:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg \$115 ;
+  wire [7:0] \$114 ;
+  wire [7:0] \$115 ;
   wire [7:0] \$116 ;
-  reg [24:0] \$117 ;
-  reg [24:0] \$118 ;
-  reg [7:0] \$119 ;
-  wire [25:0] \$12 ;
-  reg \$120 ;
-  wire [7:0] \$121 ;
-  reg [24:0] \$122 ;
-  reg [24:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg \$125 ;
-  wire [7:0] \$126 ;
-  reg [24:0] \$127 ;
-  reg [24:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire [25:0] \$13 ;
-  reg \$130 ;
-  wire [7:0] \$131 ;
-  reg [24:0] \$132 ;
-  reg [24:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg \$135 ;
-  wire [7:0] \$136 ;
-  reg [24:0] \$137 ;
-  reg [24:0] \$138 ;
-  reg [7:0] \$139 ;
-  wire [25:0] \$14 ;
-  reg \$140 ;
-  wire [7:0] \$141 ;
-  reg [24:0] \$142 ;
-  reg [24:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg \$145 ;
-  wire [7:0] \$146 ;
-  reg [24:0] \$147 ;
-  reg [24:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire [25:0] \$15 ;
-  reg \$150 ;
-  wire [7:0] \$151 ;
-  reg [24:0] \$152 ;
-  reg [24:0] \$153 ;
-  reg [7:0] \$154 ;
-  reg \$155 ;
-  wire [7:0] \$156 ;
-  reg [24:0] \$157 ;
-  reg [24:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire [25:0] \$16 ;
-  reg \$160 ;
-  wire [7:0] \$161 ;
-  reg [24:0] \$162 ;
-  reg [24:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg \$165 ;
-  wire [7:0] \$166 ;
-  reg [24:0] \$167 ;
-  reg [24:0] \$168 ;
-  reg [7:0] \$169 ;
-  wire [25:0] \$17 ;
-  reg \$170 ;
-  wire [7:0] \$171 ;
-  reg [24:0] \$172 ;
-  reg [24:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg \$175 ;
-  wire [7:0] \$176 ;
-  reg [24:0] \$177 ;
-  reg [24:0] \$178 ;
-  reg [7:0] \$179 ;
-  wire [25:0] \$18 ;
-  reg \$180 ;
-  wire [7:0] \$181 ;
-  reg [24:0] \$182 ;
-  reg [24:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg \$185 ;
-  wire [7:0] \$186 ;
-  reg [24:0] \$187 ;
-  reg [24:0] \$188 ;
-  reg [7:0] \$189 ;
-  wire [25:0] \$19 ;
-  reg \$190 ;
-  wire [7:0] \$191 ;
-  reg [24:0] \$192 ;
-  reg [24:0] \$193 ;
-  reg [7:0] \$194 ;
-  reg \$195 ;
-  wire [7:0] \$196 ;
-  reg [24:0] \$197 ;
-  reg [24:0] \$198 ;
-  reg [7:0] \$199 ;
-  wire \$2 ;
-  wire [25:0] \$20 ;
-  reg \$200 ;
-  wire [7:0] \$201 ;
-  reg [24:0] \$202 ;
-  reg [24:0] \$203 ;
-  reg [7:0] \$204 ;
-  reg \$205 ;
-  wire [7:0] \$206 ;
-  reg [24:0] \$207 ;
-  reg [24:0] \$208 ;
-  reg [7:0] \$209 ;
-  wire [25:0] \$21 ;
-  reg \$210 ;
-  wire [7:0] \$211 ;
-  reg [24:0] \$212 ;
-  reg [24:0] \$213 ;
-  reg [7:0] \$214 ;
-  reg \$215 ;
-  wire [7:0] \$216 ;
-  reg [24:0] \$217 ;
-  reg [24:0] \$218 ;
-  reg [7:0] \$219 ;
-  wire [25:0] \$22 ;
-  reg \$220 ;
-  wire [7:0] \$221 ;
-  reg [24:0] \$222 ;
-  reg [24:0] \$223 ;
-  reg [7:0] \$224 ;
-  reg \$225 ;
-  wire [7:0] \$226 ;
-  reg [24:0] \$227 ;
-  reg [24:0] \$228 ;
-  reg [7:0] \$229 ;
-  wire [25:0] \$23 ;
-  reg \$230 ;
-  wire [7:0] \$231 ;
-  reg [24:0] \$232 ;
-  reg [24:0] \$233 ;
-  reg [2:0] \$234 ;
-  reg [1:0] \$235 ;
-  reg \$236 ;
-  wire [25:0] \$24 ;
-  wire [25:0] \$25 ;
-  wire \$26 ;
-  wire [3:0] \$27 ;
-  wire \$28 ;
-  wire [2:0] \$29 ;
-  wire [25:0] \$3 ;
-  wire [2:0] \$30 ;
+  wire [7:0] \$117 ;
+  wire [7:0] \$118 ;
+  wire [7:0] \$119 ;
+  wire [24:0] \$12 ;
+  wire [7:0] \$120 ;
+  reg [7:0] \$121 ;
+  reg \$122 ;
+  wire [7:0] \$123 ;
+  reg [24:0] \$124 ;
+  reg [24:0] \$125 ;
+  reg [7:0] \$126 ;
+  reg \$127 ;
+  wire [7:0] \$128 ;
+  reg [24:0] \$129 ;
+  wire \$13 ;
+  reg [24:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg \$132 ;
+  wire [7:0] \$133 ;
+  reg [24:0] \$134 ;
+  reg [24:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg \$137 ;
+  wire [7:0] \$138 ;
+  reg [24:0] \$139 ;
+  wire [24:0] \$14 ;
+  reg [24:0] \$140 ;
+  reg [7:0] \$141 ;
+  reg \$142 ;
+  wire [7:0] \$143 ;
+  reg [24:0] \$144 ;
+  reg [24:0] \$145 ;
+  reg [7:0] \$146 ;
+  reg \$147 ;
+  wire [7:0] \$148 ;
+  reg [24:0] \$149 ;
+  wire \$15 ;
+  reg [24:0] \$150 ;
+  reg [7:0] \$151 ;
+  reg \$152 ;
+  wire [7:0] \$153 ;
+  reg [24:0] \$154 ;
+  reg [24:0] \$155 ;
+  reg [7:0] \$156 ;
+  reg \$157 ;
+  wire [7:0] \$158 ;
+  reg [24:0] \$159 ;
+  wire [24:0] \$16 ;
+  reg [24:0] \$160 ;
+  reg [7:0] \$161 ;
+  reg \$162 ;
+  wire [7:0] \$163 ;
+  reg [24:0] \$164 ;
+  reg [24:0] \$165 ;
+  reg [7:0] \$166 ;
+  reg \$167 ;
+  wire [7:0] \$168 ;
+  reg [24:0] \$169 ;
+  wire \$17 ;
+  reg [24:0] \$170 ;
+  reg [7:0] \$171 ;
+  reg \$172 ;
+  wire [7:0] \$173 ;
+  reg [24:0] \$174 ;
+  reg [24:0] \$175 ;
+  reg [7:0] \$176 ;
+  reg \$177 ;
+  wire [7:0] \$178 ;
+  reg [24:0] \$179 ;
+  wire [24:0] \$18 ;
+  reg [24:0] \$180 ;
+  reg [7:0] \$181 ;
+  reg \$182 ;
+  wire [7:0] \$183 ;
+  reg [24:0] \$184 ;
+  reg [24:0] \$185 ;
+  reg [7:0] \$186 ;
+  reg \$187 ;
+  wire [7:0] \$188 ;
+  reg [24:0] \$189 ;
+  wire \$19 ;
+  reg [24:0] \$190 ;
+  reg [7:0] \$191 ;
+  reg \$192 ;
+  wire [7:0] \$193 ;
+  reg [24:0] \$194 ;
+  reg [24:0] \$195 ;
+  reg [7:0] \$196 ;
+  reg \$197 ;
+  wire [7:0] \$198 ;
+  reg [24:0] \$199 ;
+  wire [24:0] \$2 ;
+  wire [24:0] \$20 ;
+  reg [24:0] \$200 ;
+  reg [7:0] \$201 ;
+  reg \$202 ;
+  wire [7:0] \$203 ;
+  reg [24:0] \$204 ;
+  reg [24:0] \$205 ;
+  reg [7:0] \$206 ;
+  reg \$207 ;
+  wire [7:0] \$208 ;
+  reg [24:0] \$209 ;
+  wire \$21 ;
+  reg [24:0] \$210 ;
+  reg [7:0] \$211 ;
+  reg \$212 ;
+  wire [7:0] \$213 ;
+  reg [24:0] \$214 ;
+  reg [24:0] \$215 ;
+  reg [7:0] \$216 ;
+  reg \$217 ;
+  wire [7:0] \$218 ;
+  reg [24:0] \$219 ;
+  wire [24:0] \$22 ;
+  reg [24:0] \$220 ;
+  reg [7:0] \$221 ;
+  reg \$222 ;
+  wire [7:0] \$223 ;
+  reg [24:0] \$224 ;
+  reg [24:0] \$225 ;
+  reg [7:0] \$226 ;
+  reg \$227 ;
+  wire [7:0] \$228 ;
+  reg [24:0] \$229 ;
+  wire \$23 ;
+  reg [24:0] \$230 ;
+  reg [7:0] \$231 ;
+  reg \$232 ;
+  wire [7:0] \$233 ;
+  reg [24:0] \$234 ;
+  reg [24:0] \$235 ;
+  reg [7:0] \$236 ;
+  reg \$237 ;
+  wire [7:0] \$238 ;
+  reg [24:0] \$239 ;
+  wire [24:0] \$24 ;
+  reg [24:0] \$240 ;
+  reg [2:0] \$241 ;
+  reg [1:0] \$242 ;
+  reg \$243 ;
+  wire \$25 ;
+  wire [24:0] \$26 ;
+  wire \$27 ;
+  wire [24:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [24:0] \$30 ;
   wire \$31 ;
-  wire \$32 ;
+  wire [24:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
+  wire [24:0] \$34 ;
   wire \$35 ;
   wire [24:0] \$36 ;
   wire \$37 ;
   wire [24:0] \$38 ;
   wire \$39 ;
-  wire [25:0] \$4 ;
+  wire [24:0] \$4 ;
   wire [24:0] \$40 ;
   wire \$41 ;
   wire [24:0] \$42 ;
@@ -1671,61 +1720,61 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$47 ;
   wire [24:0] \$48 ;
   wire \$49 ;
-  wire [25:0] \$5 ;
-  wire [24:0] \$50 ;
+  wire \$5 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [24:0] \$54 ;
-  wire \$55 ;
-  wire [24:0] \$56 ;
-  wire \$57 ;
-  wire [24:0] \$58 ;
-  wire \$59 ;
-  wire [25:0] \$6 ;
-  wire [24:0] \$60 ;
-  wire \$61 ;
-  wire [24:0] \$62 ;
-  wire \$63 ;
-  wire [24:0] \$64 ;
-  wire \$65 ;
-  wire [24:0] \$66 ;
-  wire \$67 ;
-  wire [24:0] \$68 ;
-  wire \$69 ;
-  wire [25:0] \$7 ;
-  wire [24:0] \$70 ;
-  wire \$71 ;
-  wire [24:0] \$72 ;
-  wire \$73 ;
-  wire [24:0] \$74 ;
-  wire \$75 ;
-  wire [24:0] \$76 ;
+  wire \$52 ;
+  wire [25:0] \$53 ;
+  wire [25:0] \$54 ;
+  wire [25:0] \$55 ;
+  wire [25:0] \$56 ;
+  wire [25:0] \$57 ;
+  wire [25:0] \$58 ;
+  wire [25:0] \$59 ;
+  wire [24:0] \$6 ;
+  wire [25:0] \$60 ;
+  wire [25:0] \$61 ;
+  wire [25:0] \$62 ;
+  wire [25:0] \$63 ;
+  wire [25:0] \$64 ;
+  wire [25:0] \$65 ;
+  wire [25:0] \$66 ;
+  wire [25:0] \$67 ;
+  wire [25:0] \$68 ;
+  wire [25:0] \$69 ;
+  wire \$7 ;
+  wire [25:0] \$70 ;
+  wire [25:0] \$71 ;
+  wire [25:0] \$72 ;
+  wire [25:0] \$73 ;
+  wire [25:0] \$74 ;
+  wire [25:0] \$75 ;
+  wire [25:0] \$76 ;
   wire \$77 ;
-  wire [24:0] \$78 ;
+  wire [3:0] \$78 ;
   wire \$79 ;
-  wire [25:0] \$8 ;
-  wire [24:0] \$80 ;
-  wire \$81 ;
-  wire [24:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  reg [7:0] \$87 ;
-  reg \$88 ;
-  reg [7:0] \$89 ;
-  wire [25:0] \$9 ;
-  reg [7:0] \$90 ;
-  reg \$91 ;
-  reg \$92 ;
-  reg [7:0] \$93 ;
+  wire [24:0] \$8 ;
+  wire [2:0] \$80 ;
+  wire [2:0] \$81 ;
+  reg \$82 ;
+  reg \$83 ;
+  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
+  wire [7:0] \$86 ;
+  wire [7:0] \$87 ;
+  wire [7:0] \$88 ;
+  wire [7:0] \$89 ;
+  wire \$9 ;
+  wire [7:0] \$90 ;
+  wire [7:0] \$91 ;
+  wire [7:0] \$92 ;
+  wire [7:0] \$93 ;
   reg [7:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
+  reg \$95 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
   reg \$98 ;
-  wire [7:0] \$99 ;
+  reg \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1830,6 +1879,18 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[3] ;
   wire [7:0] \i_w[4] ;
   wire [7:0] \i_w[5] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -1994,408 +2055,1266 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in3;
   wire [7:0] w_in4;
   wire [7:0] w_in5;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = in_last ? 25'h0000000 : \$53 [24:0];
+  assign \$4  = l_0_0 ? 25'h0000000 : \$54 [24:0];
+  assign \$6  = l_0_1 ? 25'h0000000 : \$55 [24:0];
+  assign \$8  = l_0_2 ? 25'h0000000 : \$56 [24:0];
+  assign \$10  = l_0_3 ? 25'h0000000 : \$57 [24:0];
+  assign \$12  = l_0_4 ? 25'h0000000 : \$58 [24:0];
+  assign \$14  = skew_l1_d0 ? 25'h0000000 : \$59 [24:0];
+  assign \$16  = l_1_0 ? 25'h0000000 : \$60 [24:0];
+  assign \$18  = l_1_1 ? 25'h0000000 : \$61 [24:0];
+  assign \$20  = l_1_2 ? 25'h0000000 : \$62 [24:0];
+  assign \$22  = l_1_3 ? 25'h0000000 : \$63 [24:0];
+  assign \$24  = l_1_4 ? 25'h0000000 : \$64 [24:0];
+  assign \$26  = skew_l2_d1 ? 25'h0000000 : \$65 [24:0];
+  assign \$28  = l_2_0 ? 25'h0000000 : \$66 [24:0];
+  assign \$30  = l_2_1 ? 25'h0000000 : \$67 [24:0];
+  assign \$32  = l_2_2 ? 25'h0000000 : \$68 [24:0];
+  assign \$34  = l_2_3 ? 25'h0000000 : \$69 [24:0];
+  assign \$36  = l_2_4 ? 25'h0000000 : \$70 [24:0];
+  assign \$38  = skew_l3_d2 ? 25'h0000000 : \$71 [24:0];
+  assign \$40  = l_3_0 ? 25'h0000000 : \$72 [24:0];
+  assign \$42  = l_3_1 ? 25'h0000000 : \$73 [24:0];
+  assign \$44  = l_3_2 ? 25'h0000000 : \$74 [24:0];
+  assign \$46  = l_3_3 ? 25'h0000000 : \$75 [24:0];
+  assign \$48  = l_3_4 ? 25'h0000000 : \$76 [24:0];
+  assign \$50  = | count_next;
+  assign \$51  = beat_next == 2'h2;
+  assign \$52  = \$50  & \$51 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$2  = i_last & i_valid;
+  assign \$53  = $signed(acc_0_0) + $signed(p_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$3  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$54  = $signed(acc_0_1) + $signed(p_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$4  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$55  = $signed(acc_0_2) + $signed(p_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$5  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$56  = $signed(acc_0_3) + $signed(p_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$6  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$57  = $signed(acc_0_4) + $signed(p_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$7  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$58  = $signed(acc_0_5) + $signed(p_0_5);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$8  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$59  = $signed(acc_1_0) + $signed(p_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$9  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$60  = $signed(acc_1_1) + $signed(p_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$10  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$61  = $signed(acc_1_2) + $signed(p_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$11  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$62  = $signed(acc_1_3) + $signed(p_1_3);
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$12  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$63  = $signed(acc_1_4) + $signed(p_1_4);
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$13  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$64  = $signed(acc_1_5) + $signed(p_1_5);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$14  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$65  = $signed(acc_2_0) + $signed(p_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$15  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$66  = $signed(acc_2_1) + $signed(p_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$16  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$67  = $signed(acc_2_2) + $signed(p_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$17  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$68  = $signed(acc_2_3) + $signed(p_2_3);
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$18  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$69  = $signed(acc_2_4) + $signed(p_2_4);
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$19  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$70  = $signed(acc_2_5) + $signed(p_2_5);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$20  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$71  = $signed(acc_3_0) + $signed(p_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$21  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$72  = $signed(acc_3_1) + $signed(p_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$22  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$73  = $signed(acc_3_2) + $signed(p_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$23  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$74  = $signed(acc_3_3) + $signed(p_3_3);
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$24  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$75  = $signed(acc_3_4) + $signed(p_3_4);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$25  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$76  = $signed(acc_3_5) + $signed(p_3_5);
   assign draining = | drain_count;
-  assign \$27  = drain_count - 1'h1;
-  assign \$29  = drain_beat + 1'h1;
-  assign \$30  = drain_shift ? 3'h0 : \$29 ;
-  assign \$31  = i_last & i_valid;
-  assign \$32  = i_last & i_valid;
-  assign \$33  = i_last & i_valid;
-  assign \$34  = i_last & i_valid;
-  assign \$35  = i_last & i_valid;
-  assign \$36  = \$35  ? 25'h0000000 : \$1 [24:0];
-  assign \$38  = l_0_0 ? 25'h0000000 : \$3 [24:0];
-  assign \$40  = l_0_1 ? 25'h0000000 : \$4 [24:0];
-  assign \$42  = l_0_2 ? 25'h0000000 : \$5 [24:0];
-  assign \$44  = l_0_3 ? 25'h0000000 : \$6 [24:0];
-  assign \$46  = l_0_4 ? 25'h0000000 : \$7 [24:0];
-  assign \$48  = skew_l1_d0 ? 25'h0000000 : \$8 [24:0];
-  assign \$50  = l_1_0 ? 25'h0000000 : \$9 [24:0];
-  assign \$52  = l_1_1 ? 25'h0000000 : \$10 [24:0];
-  assign \$54  = l_1_2 ? 25'h0000000 : \$11 [24:0];
-  assign \$56  = l_1_3 ? 25'h0000000 : \$12 [24:0];
-  assign \$58  = l_1_4 ? 25'h0000000 : \$13 [24:0];
-  assign \$60  = skew_l2_d1 ? 25'h0000000 : \$14 [24:0];
-  assign \$62  = l_2_0 ? 25'h0000000 : \$15 [24:0];
-  assign \$64  = l_2_1 ? 25'h0000000 : \$16 [24:0];
-  assign \$66  = l_2_2 ? 25'h0000000 : \$17 [24:0];
-  assign \$68  = l_2_3 ? 25'h0000000 : \$18 [24:0];
-  assign \$70  = l_2_4 ? 25'h0000000 : \$19 [24:0];
-  assign \$72  = skew_l3_d2 ? 25'h0000000 : \$20 [24:0];
-  assign \$74  = l_3_0 ? 25'h0000000 : \$21 [24:0];
-  assign \$76  = l_3_1 ? 25'h0000000 : \$22 [24:0];
-  assign \$78  = l_3_2 ? 25'h0000000 : \$23 [24:0];
-  assign \$80  = l_3_3 ? 25'h0000000 : \$24 [24:0];
-  assign \$82  = l_3_4 ? 25'h0000000 : \$25 [24:0];
-  assign \$84  = | count_next;
-  assign \$85  = beat_next == 2'h2;
-  assign \$86  = \$84  & \$85 ;
+  assign \$78  = drain_count - 1'h1;
+  assign \$80  = drain_beat + 1'h1;
+  assign \$81  = drain_shift ? 3'h0 : \$80 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$87 ;
+    in_valid <= \$82 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$88 ;
+    in_last <= \$83 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$89 ;
+    in_a0 <= \$84 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$90 ;
+    in_a1 <= \$85 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$91 ;
+    in_a2 <= \$86 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$92 ;
+    in_a3 <= \$87 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$93 ;
+    in_w0 <= \$88 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$94 ;
+    in_w1 <= \$89 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$95 ;
+    in_w2 <= \$90 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$96 ;
+    in_w3 <= \$91 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$97 ;
+    in_w4 <= \$92 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$98 ;
+    in_w5 <= \$93 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$99 ;
+    skew_a1_d0 <= \$94 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$100 ;
+    skew_l1_d0 <= \$95 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$101 ;
+    skew_a2_d0 <= \$96 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$102 ;
+    skew_a2_d1 <= \$97 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$103 ;
+    skew_l2_d0 <= \$98 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$104 ;
+    skew_l2_d1 <= \$99 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$105 ;
+    skew_a3_d0 <= \$100 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$106 ;
+    skew_a3_d1 <= \$101 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$107 ;
+    skew_a3_d2 <= \$102 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$108 ;
+    skew_l3_d0 <= \$103 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$109 ;
+    skew_l3_d1 <= \$104 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$110 ;
+    skew_l3_d2 <= \$105 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$111 ;
+    skew_w1_d0 <= \$106 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$112 ;
+    skew_w2_d0 <= \$107 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$113 ;
+    skew_w2_d1 <= \$108 ;
   always @(posedge clk)
-    a_0_0 <= \$114 ;
+    skew_w3_d0 <= \$109 ;
   always @(posedge clk)
-    l_0_0 <= \$115 ;
+    skew_w3_d1 <= \$110 ;
   always @(posedge clk)
-    w_0_0 <= \$116 ;
+    skew_w3_d2 <= \$111 ;
   always @(posedge clk)
-    acc_0_0 <= \$117 ;
+    skew_w4_d0 <= \$112 ;
   always @(posedge clk)
-    out_0_0 <= \$118 ;
+    skew_w4_d1 <= \$113 ;
   always @(posedge clk)
-    a_0_1 <= \$119 ;
+    skew_w4_d2 <= \$114 ;
   always @(posedge clk)
-    l_0_1 <= \$120 ;
+    skew_w4_d3 <= \$115 ;
   always @(posedge clk)
-    w_0_1 <= \$121 ;
+    skew_w5_d0 <= \$116 ;
   always @(posedge clk)
-    acc_0_1 <= \$122 ;
+    skew_w5_d1 <= \$117 ;
   always @(posedge clk)
-    out_0_1 <= \$123 ;
+    skew_w5_d2 <= \$118 ;
   always @(posedge clk)
-    a_0_2 <= \$124 ;
+    skew_w5_d3 <= \$119 ;
   always @(posedge clk)
-    l_0_2 <= \$125 ;
+    skew_w5_d4 <= \$120 ;
   always @(posedge clk)
-    w_0_2 <= \$126 ;
+    a_0_0 <= \$121 ;
   always @(posedge clk)
-    acc_0_2 <= \$127 ;
+    l_0_0 <= \$122 ;
   always @(posedge clk)
-    out_0_2 <= \$128 ;
+    w_0_0 <= \$123 ;
   always @(posedge clk)
-    a_0_3 <= \$129 ;
+    acc_0_0 <= \$124 ;
   always @(posedge clk)
-    l_0_3 <= \$130 ;
+    out_0_0 <= \$125 ;
   always @(posedge clk)
-    w_0_3 <= \$131 ;
+    a_0_1 <= \$126 ;
   always @(posedge clk)
-    acc_0_3 <= \$132 ;
+    l_0_1 <= \$127 ;
   always @(posedge clk)
-    out_0_3 <= \$133 ;
+    w_0_1 <= \$128 ;
   always @(posedge clk)
-    a_0_4 <= \$134 ;
+    acc_0_1 <= \$129 ;
   always @(posedge clk)
-    l_0_4 <= \$135 ;
+    out_0_1 <= \$130 ;
   always @(posedge clk)
-    w_0_4 <= \$136 ;
+    a_0_2 <= \$131 ;
   always @(posedge clk)
-    acc_0_4 <= \$137 ;
+    l_0_2 <= \$132 ;
   always @(posedge clk)
-    out_0_4 <= \$138 ;
+    w_0_2 <= \$133 ;
   always @(posedge clk)
-    a_0_5 <= \$139 ;
+    acc_0_2 <= \$134 ;
   always @(posedge clk)
-    l_0_5 <= \$140 ;
+    out_0_2 <= \$135 ;
   always @(posedge clk)
-    w_0_5 <= \$141 ;
+    a_0_3 <= \$136 ;
   always @(posedge clk)
-    acc_0_5 <= \$142 ;
+    l_0_3 <= \$137 ;
   always @(posedge clk)
-    out_0_5 <= \$143 ;
+    w_0_3 <= \$138 ;
   always @(posedge clk)
-    a_1_0 <= \$144 ;
+    acc_0_3 <= \$139 ;
   always @(posedge clk)
-    l_1_0 <= \$145 ;
+    out_0_3 <= \$140 ;
   always @(posedge clk)
-    w_1_0 <= \$146 ;
+    a_0_4 <= \$141 ;
   always @(posedge clk)
-    acc_1_0 <= \$147 ;
+    l_0_4 <= \$142 ;
   always @(posedge clk)
-    out_1_0 <= \$148 ;
+    w_0_4 <= \$143 ;
   always @(posedge clk)
-    a_1_1 <= \$149 ;
+    acc_0_4 <= \$144 ;
   always @(posedge clk)
-    l_1_1 <= \$150 ;
+    out_0_4 <= \$145 ;
   always @(posedge clk)
-    w_1_1 <= \$151 ;
+    a_0_5 <= \$146 ;
   always @(posedge clk)
-    acc_1_1 <= \$152 ;
+    l_0_5 <= \$147 ;
   always @(posedge clk)
-    out_1_1 <= \$153 ;
+    w_0_5 <= \$148 ;
   always @(posedge clk)
-    a_1_2 <= \$154 ;
+    acc_0_5 <= \$149 ;
   always @(posedge clk)
-    l_1_2 <= \$155 ;
+    out_0_5 <= \$150 ;
   always @(posedge clk)
-    w_1_2 <= \$156 ;
+    a_1_0 <= \$151 ;
   always @(posedge clk)
-    acc_1_2 <= \$157 ;
+    l_1_0 <= \$152 ;
   always @(posedge clk)
-    out_1_2 <= \$158 ;
+    w_1_0 <= \$153 ;
   always @(posedge clk)
-    a_1_3 <= \$159 ;
+    acc_1_0 <= \$154 ;
   always @(posedge clk)
-    l_1_3 <= \$160 ;
+    out_1_0 <= \$155 ;
   always @(posedge clk)
-    w_1_3 <= \$161 ;
+    a_1_1 <= \$156 ;
   always @(posedge clk)
-    acc_1_3 <= \$162 ;
+    l_1_1 <= \$157 ;
   always @(posedge clk)
-    out_1_3 <= \$163 ;
+    w_1_1 <= \$158 ;
   always @(posedge clk)
-    a_1_4 <= \$164 ;
+    acc_1_1 <= \$159 ;
   always @(posedge clk)
-    l_1_4 <= \$165 ;
+    out_1_1 <= \$160 ;
   always @(posedge clk)
-    w_1_4 <= \$166 ;
+    a_1_2 <= \$161 ;
   always @(posedge clk)
-    acc_1_4 <= \$167 ;
+    l_1_2 <= \$162 ;
   always @(posedge clk)
-    out_1_4 <= \$168 ;
+    w_1_2 <= \$163 ;
   always @(posedge clk)
-    a_1_5 <= \$169 ;
+    acc_1_2 <= \$164 ;
   always @(posedge clk)
-    l_1_5 <= \$170 ;
+    out_1_2 <= \$165 ;
   always @(posedge clk)
-    w_1_5 <= \$171 ;
+    a_1_3 <= \$166 ;
   always @(posedge clk)
-    acc_1_5 <= \$172 ;
+    l_1_3 <= \$167 ;
   always @(posedge clk)
-    out_1_5 <= \$173 ;
+    w_1_3 <= \$168 ;
   always @(posedge clk)
-    a_2_0 <= \$174 ;
+    acc_1_3 <= \$169 ;
   always @(posedge clk)
-    l_2_0 <= \$175 ;
+    out_1_3 <= \$170 ;
   always @(posedge clk)
-    w_2_0 <= \$176 ;
+    a_1_4 <= \$171 ;
   always @(posedge clk)
-    acc_2_0 <= \$177 ;
+    l_1_4 <= \$172 ;
   always @(posedge clk)
-    out_2_0 <= \$178 ;
+    w_1_4 <= \$173 ;
   always @(posedge clk)
-    a_2_1 <= \$179 ;
+    acc_1_4 <= \$174 ;
   always @(posedge clk)
-    l_2_1 <= \$180 ;
+    out_1_4 <= \$175 ;
   always @(posedge clk)
-    w_2_1 <= \$181 ;
+    a_1_5 <= \$176 ;
   always @(posedge clk)
-    acc_2_1 <= \$182 ;
+    l_1_5 <= \$177 ;
   always @(posedge clk)
-    out_2_1 <= \$183 ;
+    w_1_5 <= \$178 ;
   always @(posedge clk)
-    a_2_2 <= \$184 ;
+    acc_1_5 <= \$179 ;
   always @(posedge clk)
-    l_2_2 <= \$185 ;
+    out_1_5 <= \$180 ;
   always @(posedge clk)
-    w_2_2 <= \$186 ;
+    a_2_0 <= \$181 ;
   always @(posedge clk)
-    acc_2_2 <= \$187 ;
+    l_2_0 <= \$182 ;
   always @(posedge clk)
-    out_2_2 <= \$188 ;
+    w_2_0 <= \$183 ;
   always @(posedge clk)
-    a_2_3 <= \$189 ;
+    acc_2_0 <= \$184 ;
   always @(posedge clk)
-    l_2_3 <= \$190 ;
+    out_2_0 <= \$185 ;
   always @(posedge clk)
-    w_2_3 <= \$191 ;
+    a_2_1 <= \$186 ;
   always @(posedge clk)
-    acc_2_3 <= \$192 ;
+    l_2_1 <= \$187 ;
   always @(posedge clk)
-    out_2_3 <= \$193 ;
+    w_2_1 <= \$188 ;
   always @(posedge clk)
-    a_2_4 <= \$194 ;
+    acc_2_1 <= \$189 ;
   always @(posedge clk)
-    l_2_4 <= \$195 ;
+    out_2_1 <= \$190 ;
   always @(posedge clk)
-    w_2_4 <= \$196 ;
+    a_2_2 <= \$191 ;
   always @(posedge clk)
-    acc_2_4 <= \$197 ;
+    l_2_2 <= \$192 ;
   always @(posedge clk)
-    out_2_4 <= \$198 ;
+    w_2_2 <= \$193 ;
   always @(posedge clk)
-    a_2_5 <= \$199 ;
+    acc_2_2 <= \$194 ;
   always @(posedge clk)
-    l_2_5 <= \$200 ;
+    out_2_2 <= \$195 ;
   always @(posedge clk)
-    w_2_5 <= \$201 ;
+    a_2_3 <= \$196 ;
   always @(posedge clk)
-    acc_2_5 <= \$202 ;
+    l_2_3 <= \$197 ;
   always @(posedge clk)
-    out_2_5 <= \$203 ;
+    w_2_3 <= \$198 ;
   always @(posedge clk)
-    a_3_0 <= \$204 ;
+    acc_2_3 <= \$199 ;
   always @(posedge clk)
-    l_3_0 <= \$205 ;
+    out_2_3 <= \$200 ;
   always @(posedge clk)
-    w_3_0 <= \$206 ;
+    a_2_4 <= \$201 ;
   always @(posedge clk)
-    acc_3_0 <= \$207 ;
+    l_2_4 <= \$202 ;
   always @(posedge clk)
-    out_3_0 <= \$208 ;
+    w_2_4 <= \$203 ;
   always @(posedge clk)
-    a_3_1 <= \$209 ;
+    acc_2_4 <= \$204 ;
   always @(posedge clk)
-    l_3_1 <= \$210 ;
+    out_2_4 <= \$205 ;
   always @(posedge clk)
-    w_3_1 <= \$211 ;
+    a_2_5 <= \$206 ;
   always @(posedge clk)
-    acc_3_1 <= \$212 ;
+    l_2_5 <= \$207 ;
   always @(posedge clk)
-    out_3_1 <= \$213 ;
+    w_2_5 <= \$208 ;
   always @(posedge clk)
-    a_3_2 <= \$214 ;
+    acc_2_5 <= \$209 ;
   always @(posedge clk)
-    l_3_2 <= \$215 ;
+    out_2_5 <= \$210 ;
   always @(posedge clk)
-    w_3_2 <= \$216 ;
+    a_3_0 <= \$211 ;
   always @(posedge clk)
-    acc_3_2 <= \$217 ;
+    l_3_0 <= \$212 ;
   always @(posedge clk)
-    out_3_2 <= \$218 ;
+    w_3_0 <= \$213 ;
   always @(posedge clk)
-    a_3_3 <= \$219 ;
+    acc_3_0 <= \$214 ;
   always @(posedge clk)
-    l_3_3 <= \$220 ;
+    out_3_0 <= \$215 ;
   always @(posedge clk)
-    w_3_3 <= \$221 ;
+    a_3_1 <= \$216 ;
   always @(posedge clk)
-    acc_3_3 <= \$222 ;
+    l_3_1 <= \$217 ;
   always @(posedge clk)
-    out_3_3 <= \$223 ;
+    w_3_1 <= \$218 ;
   always @(posedge clk)
-    a_3_4 <= \$224 ;
+    acc_3_1 <= \$219 ;
   always @(posedge clk)
-    l_3_4 <= \$225 ;
+    out_3_1 <= \$220 ;
   always @(posedge clk)
-    w_3_4 <= \$226 ;
+    a_3_2 <= \$221 ;
   always @(posedge clk)
-    acc_3_4 <= \$227 ;
+    l_3_2 <= \$222 ;
   always @(posedge clk)
-    out_3_4 <= \$228 ;
+    w_3_2 <= \$223 ;
   always @(posedge clk)
-    a_3_5 <= \$229 ;
+    acc_3_2 <= \$224 ;
   always @(posedge clk)
-    l_3_5 <= \$230 ;
+    out_3_2 <= \$225 ;
   always @(posedge clk)
-    w_3_5 <= \$231 ;
+    a_3_3 <= \$226 ;
   always @(posedge clk)
-    acc_3_5 <= \$232 ;
+    l_3_3 <= \$227 ;
   always @(posedge clk)
-    out_3_5 <= \$233 ;
+    w_3_3 <= \$228 ;
   always @(posedge clk)
-    drain_count <= \$234 ;
+    acc_3_3 <= \$229 ;
   always @(posedge clk)
-    drain_beat <= \$235 ;
+    out_3_3 <= \$230 ;
   always @(posedge clk)
-    drain_shift <= \$236 ;
+    a_3_4 <= \$231 ;
+  always @(posedge clk)
+    l_3_4 <= \$232 ;
+  always @(posedge clk)
+    w_3_4 <= \$233 ;
+  always @(posedge clk)
+    acc_3_4 <= \$234 ;
+  always @(posedge clk)
+    out_3_4 <= \$235 ;
+  always @(posedge clk)
+    a_3_5 <= \$236 ;
+  always @(posedge clk)
+    l_3_5 <= \$237 ;
+  always @(posedge clk)
+    w_3_5 <= \$238 ;
+  always @(posedge clk)
+    acc_3_5 <= \$239 ;
+  always @(posedge clk)
+    out_3_5 <= \$240 ;
+  always @(posedge clk)
+    drain_count <= \$241 ;
+  always @(posedge clk)
+    drain_beat <= \$242 ;
+  always @(posedge clk)
+    drain_shift <= \$243 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$82  = i_valid;
+    if (rst) begin
+      \$82  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$83  = \$1 ;
+    if (rst) begin
+      \$83  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = a_in1;
+    if (rst) begin
+      \$94  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = in_last;
+    if (rst) begin
+      \$95  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = a_in2;
+    if (rst) begin
+      \$96  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = skew_a2_d0;
+    if (rst) begin
+      \$97  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = in_last;
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = skew_l2_d0;
+    if (rst) begin
+      \$99  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$100  = a_in3;
+    if (rst) begin
+      \$100  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$101  = skew_a3_d0;
+    if (rst) begin
+      \$101  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$102  = skew_a3_d1;
+    if (rst) begin
+      \$102  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$103  = in_last;
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$104  = skew_l3_d0;
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$105  = skew_l3_d1;
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$121  = a_in0;
+    if (rst) begin
+      \$121  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$122  = in_last;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$124  = \$2 ;
+    if (rst) begin
+      \$124  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$125  = out_0_0;
+    if (cap_0_0) begin
+      \$125  = \$53 [24:0];
+    end else if (\$3 ) begin
+      \$125  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$126  = a_0_0;
+    if (rst) begin
+      \$126  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$127  = l_0_0;
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$129  = \$4 ;
+    if (rst) begin
+      \$129  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$130  = out_0_1;
+    if (cap_0_1) begin
+      \$130  = \$54 [24:0];
+    end else if (\$5 ) begin
+      \$130  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$131  = a_0_1;
+    if (rst) begin
+      \$131  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$132  = l_0_1;
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = \$6 ;
+    if (rst) begin
+      \$134  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = out_0_2;
+    if (cap_0_2) begin
+      \$135  = \$55 [24:0];
+    end else if (\$7 ) begin
+      \$135  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$136  = a_0_2;
+    if (rst) begin
+      \$136  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$137  = l_0_2;
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$139  = \$8 ;
+    if (rst) begin
+      \$139  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$140  = out_0_3;
+    if (cap_0_3) begin
+      \$140  = \$56 [24:0];
+    end else if (\$9 ) begin
+      \$140  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$141  = a_0_3;
+    if (rst) begin
+      \$141  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$142  = l_0_3;
+    if (rst) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$144  = \$10 ;
+    if (rst) begin
+      \$144  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$145  = out_0_4;
+    if (cap_0_4) begin
+      \$145  = \$57 [24:0];
+    end else if (\$11 ) begin
+      \$145  = out_1_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$146  = a_0_4;
+    if (rst) begin
+      \$146  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$147  = l_0_4;
+    if (rst) begin
+      \$147  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$149  = \$12 ;
+    if (rst) begin
+      \$149  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$150  = out_0_5;
+    if (cap_0_5) begin
+      \$150  = \$58 [24:0];
+    end else if (\$13 ) begin
+      \$150  = out_1_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$151  = skew_a1_d0;
+    if (rst) begin
+      \$151  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$152  = skew_l1_d0;
+    if (rst) begin
+      \$152  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$154  = \$14 ;
+    if (rst) begin
+      \$154  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$155  = out_1_0;
+    if (cap_1_0) begin
+      \$155  = \$59 [24:0];
+    end else if (\$15 ) begin
+      \$155  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$156  = a_1_0;
+    if (rst) begin
+      \$156  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$157  = l_1_0;
+    if (rst) begin
+      \$157  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$159  = \$16 ;
+    if (rst) begin
+      \$159  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$160  = out_1_1;
+    if (cap_1_1) begin
+      \$160  = \$60 [24:0];
+    end else if (\$17 ) begin
+      \$160  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$161  = a_1_1;
+    if (rst) begin
+      \$161  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$162  = l_1_1;
+    if (rst) begin
+      \$162  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = \$18 ;
+    if (rst) begin
+      \$164  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$165  = out_1_2;
+    if (cap_1_2) begin
+      \$165  = \$61 [24:0];
+    end else if (\$19 ) begin
+      \$165  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$166  = a_1_2;
+    if (rst) begin
+      \$166  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$167  = l_1_2;
+    if (rst) begin
+      \$167  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$169  = \$20 ;
+    if (rst) begin
+      \$169  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$170  = out_1_3;
+    if (cap_1_3) begin
+      \$170  = \$62 [24:0];
+    end else if (\$21 ) begin
+      \$170  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$171  = a_1_3;
+    if (rst) begin
+      \$171  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$172  = l_1_3;
+    if (rst) begin
+      \$172  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$174  = \$22 ;
+    if (rst) begin
+      \$174  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$175  = out_1_4;
+    if (cap_1_4) begin
+      \$175  = \$63 [24:0];
+    end else if (\$23 ) begin
+      \$175  = out_2_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$176  = a_1_4;
+    if (rst) begin
+      \$176  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$177  = l_1_4;
+    if (rst) begin
+      \$177  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$179  = \$24 ;
+    if (rst) begin
+      \$179  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$180  = out_1_5;
+    if (cap_1_5) begin
+      \$180  = \$64 [24:0];
+    end else if (\$25 ) begin
+      \$180  = out_2_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$181  = skew_a2_d1;
+    if (rst) begin
+      \$181  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$182  = skew_l2_d1;
+    if (rst) begin
+      \$182  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$184  = \$26 ;
+    if (rst) begin
+      \$184  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$185  = out_2_0;
+    if (cap_2_0) begin
+      \$185  = \$65 [24:0];
+    end else if (\$27 ) begin
+      \$185  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$186  = a_2_0;
+    if (rst) begin
+      \$186  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$187  = l_2_0;
+    if (rst) begin
+      \$187  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$189  = \$28 ;
+    if (rst) begin
+      \$189  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$190  = out_2_1;
+    if (cap_2_1) begin
+      \$190  = \$66 [24:0];
+    end else if (\$29 ) begin
+      \$190  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$191  = a_2_1;
+    if (rst) begin
+      \$191  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$192  = l_2_1;
+    if (rst) begin
+      \$192  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$194  = \$30 ;
+    if (rst) begin
+      \$194  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$195  = out_2_2;
+    if (cap_2_2) begin
+      \$195  = \$67 [24:0];
+    end else if (\$31 ) begin
+      \$195  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$196  = a_2_2;
+    if (rst) begin
+      \$196  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$197  = l_2_2;
+    if (rst) begin
+      \$197  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$199  = \$32 ;
+    if (rst) begin
+      \$199  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$200  = out_2_3;
+    if (cap_2_3) begin
+      \$200  = \$68 [24:0];
+    end else if (\$33 ) begin
+      \$200  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$201  = a_2_3;
+    if (rst) begin
+      \$201  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$202  = l_2_3;
+    if (rst) begin
+      \$202  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$204  = \$34 ;
+    if (rst) begin
+      \$204  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$205  = out_2_4;
+    if (cap_2_4) begin
+      \$205  = \$69 [24:0];
+    end else if (\$35 ) begin
+      \$205  = out_3_4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$206  = a_2_4;
+    if (rst) begin
+      \$206  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$207  = l_2_4;
+    if (rst) begin
+      \$207  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$209  = \$36 ;
+    if (rst) begin
+      \$209  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$210  = out_2_5;
+    if (cap_2_5) begin
+      \$210  = \$70 [24:0];
+    end else if (\$37 ) begin
+      \$210  = out_3_5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$211  = skew_a3_d2;
+    if (rst) begin
+      \$211  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$212  = skew_l3_d2;
+    if (rst) begin
+      \$212  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$214  = \$38 ;
+    if (rst) begin
+      \$214  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$215  = out_3_0;
+    if (cap_3_0) begin
+      \$215  = \$71 [24:0];
+    end else if (\$39 ) begin
+      \$215  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$216  = a_3_0;
+    if (rst) begin
+      \$216  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$217  = l_3_0;
+    if (rst) begin
+      \$217  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$219  = \$40 ;
+    if (rst) begin
+      \$219  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$220  = out_3_1;
+    if (cap_3_1) begin
+      \$220  = \$72 [24:0];
+    end else if (\$41 ) begin
+      \$220  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$221  = a_3_1;
+    if (rst) begin
+      \$221  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$222  = l_3_1;
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$224  = \$42 ;
+    if (rst) begin
+      \$224  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$225  = out_3_2;
+    if (cap_3_2) begin
+      \$225  = \$73 [24:0];
+    end else if (\$43 ) begin
+      \$225  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$226  = a_3_2;
+    if (rst) begin
+      \$226  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$227  = l_3_2;
+    if (rst) begin
+      \$227  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$229  = \$44 ;
+    if (rst) begin
+      \$229  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$230  = out_3_3;
+    if (cap_3_3) begin
+      \$230  = \$74 [24:0];
+    end else if (\$45 ) begin
+      \$230  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$231  = a_3_3;
+    if (rst) begin
+      \$231  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$232  = l_3_3;
+    if (rst) begin
+      \$232  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$234  = \$46 ;
+    if (rst) begin
+      \$234  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$235  = out_3_4;
+    if (cap_3_4) begin
+      \$235  = \$75 [24:0];
+    end else if (\$47 ) begin
+      \$235  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$236  = a_3_4;
+    if (rst) begin
+      \$236  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$237  = l_3_4;
+    if (rst) begin
+      \$237  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$239  = \$48 ;
+    if (rst) begin
+      \$239  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$240  = out_3_5;
+    if (cap_3_5) begin
+      \$240  = \$76 [24:0];
+    end else if (\$49 ) begin
+      \$240  = 25'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$241  = count_next;
+    if (rst) begin
+      \$241  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$242  = beat_next;
+    if (rst) begin
+      \$242  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$243  = \$52 ;
+    if (rst) begin
+      \$243  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_3_5) begin
       count_next = 3'h4;
-    end else if (\$26 ) begin
-      count_next = \$27 [2:0];
+    end else if (\$77 ) begin
+      count_next = \$78 [2:0];
     end
   end
   always @* begin
@@ -2403,860 +3322,35 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_3_5) begin
       beat_next = 2'h0;
-    end else if (\$28 ) begin
-      beat_next = \$30 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = a_in1;
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = \$31 ;
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = a_in2;
-    if (rst) begin
-      \$89  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = skew_a2_d0;
-    if (rst) begin
-      \$90  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = \$32 ;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = skew_l2_d0;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = a_in3;
-    if (rst) begin
-      \$93  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = skew_a3_d0;
-    if (rst) begin
-      \$94  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = skew_a3_d1;
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = \$33 ;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_l3_d0;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = skew_l3_d1;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = a_in0;
-    if (rst) begin
-      \$114  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = \$34 ;
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = \$36 ;
-    if (rst) begin
-      \$117  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = out_0_0;
-    if (cap_0_0) begin
-      \$118  = \$1 [24:0];
-    end else if (\$37 ) begin
-      \$118  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = a_0_0;
-    if (rst) begin
-      \$119  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = l_0_0;
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = \$38 ;
-    if (rst) begin
-      \$122  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = out_0_1;
-    if (cap_0_1) begin
-      \$123  = \$3 [24:0];
-    end else if (\$39 ) begin
-      \$123  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = a_0_1;
-    if (rst) begin
-      \$124  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = l_0_1;
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = \$40 ;
-    if (rst) begin
-      \$127  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = out_0_2;
-    if (cap_0_2) begin
-      \$128  = \$4 [24:0];
-    end else if (\$41 ) begin
-      \$128  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = a_0_2;
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = l_0_2;
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = \$42 ;
-    if (rst) begin
-      \$132  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = out_0_3;
-    if (cap_0_3) begin
-      \$133  = \$5 [24:0];
-    end else if (\$43 ) begin
-      \$133  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = a_0_3;
-    if (rst) begin
-      \$134  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = l_0_3;
-    if (rst) begin
-      \$135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = \$44 ;
-    if (rst) begin
-      \$137  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = out_0_4;
-    if (cap_0_4) begin
-      \$138  = \$6 [24:0];
-    end else if (\$45 ) begin
-      \$138  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = a_0_4;
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = l_0_4;
-    if (rst) begin
-      \$140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = \$46 ;
-    if (rst) begin
-      \$142  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = out_0_5;
-    if (cap_0_5) begin
-      \$143  = \$7 [24:0];
-    end else if (\$47 ) begin
-      \$143  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_a1_d0;
-    if (rst) begin
-      \$144  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_l1_d0;
-    if (rst) begin
-      \$145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = \$48 ;
-    if (rst) begin
-      \$147  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = out_1_0;
-    if (cap_1_0) begin
-      \$148  = \$8 [24:0];
-    end else if (\$49 ) begin
-      \$148  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = a_1_0;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = l_1_0;
-    if (rst) begin
-      \$150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = \$50 ;
-    if (rst) begin
-      \$152  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = out_1_1;
-    if (cap_1_1) begin
-      \$153  = \$9 [24:0];
-    end else if (\$51 ) begin
-      \$153  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = a_1_1;
-    if (rst) begin
-      \$154  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = l_1_1;
-    if (rst) begin
-      \$155  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = \$52 ;
-    if (rst) begin
-      \$157  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = out_1_2;
-    if (cap_1_2) begin
-      \$158  = \$10 [24:0];
-    end else if (\$53 ) begin
-      \$158  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = a_1_2;
-    if (rst) begin
-      \$159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = l_1_2;
-    if (rst) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = \$54 ;
-    if (rst) begin
-      \$162  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = out_1_3;
-    if (cap_1_3) begin
-      \$163  = \$11 [24:0];
-    end else if (\$55 ) begin
-      \$163  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = a_1_3;
-    if (rst) begin
-      \$164  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = l_1_3;
-    if (rst) begin
-      \$165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = \$56 ;
-    if (rst) begin
-      \$167  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = out_1_4;
-    if (cap_1_4) begin
-      \$168  = \$12 [24:0];
-    end else if (\$57 ) begin
-      \$168  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = a_1_4;
-    if (rst) begin
-      \$169  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = l_1_4;
-    if (rst) begin
-      \$170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = \$58 ;
-    if (rst) begin
-      \$172  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = out_1_5;
-    if (cap_1_5) begin
-      \$173  = \$13 [24:0];
-    end else if (\$59 ) begin
-      \$173  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = skew_a2_d1;
-    if (rst) begin
-      \$174  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = skew_l2_d1;
-    if (rst) begin
-      \$175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = \$60 ;
-    if (rst) begin
-      \$177  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = out_2_0;
-    if (cap_2_0) begin
-      \$178  = \$14 [24:0];
-    end else if (\$61 ) begin
-      \$178  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = a_2_0;
-    if (rst) begin
-      \$179  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = l_2_0;
-    if (rst) begin
-      \$180  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = \$62 ;
-    if (rst) begin
-      \$182  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = out_2_1;
-    if (cap_2_1) begin
-      \$183  = \$15 [24:0];
-    end else if (\$63 ) begin
-      \$183  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = a_2_1;
-    if (rst) begin
-      \$184  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = l_2_1;
-    if (rst) begin
-      \$185  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = \$64 ;
-    if (rst) begin
-      \$187  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = out_2_2;
-    if (cap_2_2) begin
-      \$188  = \$16 [24:0];
-    end else if (\$65 ) begin
-      \$188  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = a_2_2;
-    if (rst) begin
-      \$189  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = l_2_2;
-    if (rst) begin
-      \$190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = \$66 ;
-    if (rst) begin
-      \$192  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = out_2_3;
-    if (cap_2_3) begin
-      \$193  = \$17 [24:0];
-    end else if (\$67 ) begin
-      \$193  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = a_2_3;
-    if (rst) begin
-      \$194  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = l_2_3;
-    if (rst) begin
-      \$195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = \$68 ;
-    if (rst) begin
-      \$197  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = out_2_4;
-    if (cap_2_4) begin
-      \$198  = \$18 [24:0];
-    end else if (\$69 ) begin
-      \$198  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = a_2_4;
-    if (rst) begin
-      \$199  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = l_2_4;
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = \$70 ;
-    if (rst) begin
-      \$202  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = out_2_5;
-    if (cap_2_5) begin
-      \$203  = \$19 [24:0];
-    end else if (\$71 ) begin
-      \$203  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = skew_a3_d2;
-    if (rst) begin
-      \$204  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = skew_l3_d2;
-    if (rst) begin
-      \$205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = \$72 ;
-    if (rst) begin
-      \$207  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = out_3_0;
-    if (cap_3_0) begin
-      \$208  = \$20 [24:0];
-    end else if (\$73 ) begin
-      \$208  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = a_3_0;
-    if (rst) begin
-      \$209  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = l_3_0;
-    if (rst) begin
-      \$210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = \$74 ;
-    if (rst) begin
-      \$212  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = out_3_1;
-    if (cap_3_1) begin
-      \$213  = \$21 [24:0];
-    end else if (\$75 ) begin
-      \$213  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = a_3_1;
-    if (rst) begin
-      \$214  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = l_3_1;
-    if (rst) begin
-      \$215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = \$76 ;
-    if (rst) begin
-      \$217  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = out_3_2;
-    if (cap_3_2) begin
-      \$218  = \$22 [24:0];
-    end else if (\$77 ) begin
-      \$218  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = a_3_2;
-    if (rst) begin
-      \$219  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = l_3_2;
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = \$78 ;
-    if (rst) begin
-      \$222  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = out_3_3;
-    if (cap_3_3) begin
-      \$223  = \$23 [24:0];
     end else if (\$79 ) begin
-      \$223  = 25'h0000000;
+      beat_next = \$81 [1:0];
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = a_3_3;
-    if (rst) begin
-      \$224  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = l_3_3;
-    if (rst) begin
-      \$225  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = \$80 ;
-    if (rst) begin
-      \$227  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = out_3_4;
-    if (cap_3_4) begin
-      \$228  = \$24 [24:0];
-    end else if (\$81 ) begin
-      \$228  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = a_3_4;
-    if (rst) begin
-      \$229  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l_3_4;
-    if (rst) begin
-      \$230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = \$82 ;
-    if (rst) begin
-      \$232  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = out_3_5;
-    if (cap_3_5) begin
-      \$233  = \$25 [24:0];
-    end else if (\$83 ) begin
-      \$233  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = count_next;
-    if (rst) begin
-      \$234  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = beat_next;
-    if (rst) begin
-      \$235  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = \$86 ;
-    if (rst) begin
-      \$236  = 1'h0;
-    end
-  end
-  assign sum_0_0 = \$1 [24:0];
   assign en = 1'h1;
-  assign sum_0_1 = \$3 [24:0];
-  assign sum_0_2 = \$4 [24:0];
-  assign sum_0_3 = \$5 [24:0];
-  assign sum_0_4 = \$6 [24:0];
-  assign sum_0_5 = \$7 [24:0];
-  assign sum_1_0 = \$8 [24:0];
-  assign sum_1_1 = \$9 [24:0];
-  assign sum_1_2 = \$10 [24:0];
-  assign sum_1_3 = \$11 [24:0];
-  assign sum_1_4 = \$12 [24:0];
-  assign sum_1_5 = \$13 [24:0];
-  assign sum_2_0 = \$14 [24:0];
-  assign sum_2_1 = \$15 [24:0];
-  assign sum_2_2 = \$16 [24:0];
-  assign sum_2_3 = \$17 [24:0];
-  assign sum_2_4 = \$18 [24:0];
-  assign sum_2_5 = \$19 [24:0];
-  assign sum_3_0 = \$20 [24:0];
-  assign sum_3_1 = \$21 [24:0];
-  assign sum_3_2 = \$22 [24:0];
-  assign sum_3_3 = \$23 [24:0];
-  assign sum_3_4 = \$24 [24:0];
-  assign sum_3_5 = \$25 [24:0];
+  assign sum_0_0 = \$53 [24:0];
+  assign sum_0_1 = \$54 [24:0];
+  assign sum_0_2 = \$55 [24:0];
+  assign sum_0_3 = \$56 [24:0];
+  assign sum_0_4 = \$57 [24:0];
+  assign sum_0_5 = \$58 [24:0];
+  assign sum_1_0 = \$59 [24:0];
+  assign sum_1_1 = \$60 [24:0];
+  assign sum_1_2 = \$61 [24:0];
+  assign sum_1_3 = \$62 [24:0];
+  assign sum_1_4 = \$63 [24:0];
+  assign sum_1_5 = \$64 [24:0];
+  assign sum_2_0 = \$65 [24:0];
+  assign sum_2_1 = \$66 [24:0];
+  assign sum_2_2 = \$67 [24:0];
+  assign sum_2_3 = \$68 [24:0];
+  assign sum_2_4 = \$69 [24:0];
+  assign sum_2_5 = \$70 [24:0];
+  assign sum_3_0 = \$71 [24:0];
+  assign sum_3_1 = \$72 [24:0];
+  assign sum_3_2 = \$73 [24:0];
+  assign sum_3_3 = \$74 [24:0];
+  assign sum_3_4 = \$75 [24:0];
+  assign sum_3_5 = \$76 [24:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3274,52 +3368,86 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[3]  = o_data[99:75];
   assign \o_data[4]  = o_data[124:100];
   assign \o_data[5]  = o_data[149:125];
-  assign \$231  = w_2_5;
-  assign \$226  = w_2_4;
-  assign \$221  = w_2_3;
-  assign \$216  = w_2_2;
-  assign \$211  = w_2_1;
-  assign \$206  = w_2_0;
-  assign \$201  = w_1_5;
-  assign \$196  = w_1_4;
-  assign \$191  = w_1_3;
-  assign \$186  = w_1_2;
-  assign \$181  = w_1_1;
-  assign \$176  = w_1_0;
-  assign \$171  = w_0_5;
-  assign \$166  = w_0_4;
-  assign \$161  = w_0_3;
-  assign \$156  = w_0_2;
-  assign \$151  = w_0_1;
-  assign \$146  = w_0_0;
-  assign \$141  = skew_w5_d4;
-  assign \$136  = skew_w4_d3;
-  assign \$131  = skew_w3_d2;
-  assign \$126  = skew_w2_d1;
-  assign \$121  = skew_w1_d0;
-  assign \$116  = w_in0;
-  assign \$113  = skew_w5_d3;
-  assign \$112  = skew_w5_d2;
-  assign \$111  = skew_w5_d1;
-  assign \$110  = skew_w5_d0;
-  assign \$109  = w_in5;
-  assign \$108  = skew_w4_d2;
-  assign \$107  = skew_w4_d1;
-  assign \$106  = skew_w4_d0;
-  assign \$105  = w_in4;
-  assign \$104  = skew_w3_d1;
-  assign \$103  = skew_w3_d0;
-  assign \$102  = w_in3;
-  assign \$101  = skew_w2_d0;
-  assign \$100  = w_in2;
-  assign \$99  = w_in1;
   assign o_data[149:125] = out_0_5;
   assign o_data[124:100] = out_0_4;
   assign o_data[99:75] = out_0_3;
   assign o_data[74:50] = out_0_2;
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
-  assign cap_0_0 = \$2 ;
+  assign \$238  = w_2_5;
+  assign \$233  = w_2_4;
+  assign \$228  = w_2_3;
+  assign \$223  = w_2_2;
+  assign \$218  = w_2_1;
+  assign \$213  = w_2_0;
+  assign \$208  = w_1_5;
+  assign \$203  = w_1_4;
+  assign \$198  = w_1_3;
+  assign \$193  = w_1_2;
+  assign \$188  = w_1_1;
+  assign \$183  = w_1_0;
+  assign \$178  = w_0_5;
+  assign \$173  = w_0_4;
+  assign \$168  = w_0_3;
+  assign \$163  = w_0_2;
+  assign \$158  = w_0_1;
+  assign \$153  = w_0_0;
+  assign \$148  = skew_w5_d4;
+  assign \$143  = skew_w4_d3;
+  assign \$138  = skew_w3_d2;
+  assign \$133  = skew_w2_d1;
+  assign \$128  = skew_w1_d0;
+  assign \$123  = w_in0;
+  assign \$120  = skew_w5_d3;
+  assign \$119  = skew_w5_d2;
+  assign \$118  = skew_w5_d1;
+  assign \$117  = skew_w5_d0;
+  assign \$116  = w_in5;
+  assign \$115  = skew_w4_d2;
+  assign \$114  = skew_w4_d1;
+  assign \$113  = skew_w4_d0;
+  assign \$112  = w_in4;
+  assign \$111  = skew_w3_d1;
+  assign \$110  = skew_w3_d0;
+  assign \$109  = w_in3;
+  assign \$108  = skew_w2_d0;
+  assign \$107  = w_in2;
+  assign \$106  = w_in1;
+  assign \$93  = i_w[47:40];
+  assign \$92  = i_w[39:32];
+  assign \$91  = i_w[31:24];
+  assign \$90  = i_w[23:16];
+  assign \$89  = i_w[15:8];
+  assign \$88  = i_w[7:0];
+  assign \$87  = i_a[31:24];
+  assign \$86  = i_a[23:16];
+  assign \$85  = i_a[15:8];
+  assign \$84  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
+  assign \$35  = drain_shift;
+  assign \$37  = drain_shift;
+  assign \$39  = drain_shift;
+  assign \$41  = drain_shift;
+  assign \$43  = drain_shift;
+  assign \$45  = drain_shift;
+  assign \$47  = drain_shift;
+  assign \$49  = drain_shift;
+  assign cap_0_0 = in_last;
   assign cap_0_1 = l_0_0;
   assign cap_0_2 = l_0_1;
   assign cap_0_3 = l_0_2;
@@ -3343,32 +3471,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_3_3 = l_3_2;
   assign cap_3_4 = l_3_3;
   assign cap_3_5 = l_3_4;
-  assign \$26  = drain_shift;
-  assign \$28  = draining;
-  assign \$37  = drain_shift;
-  assign \$39  = drain_shift;
-  assign \$41  = drain_shift;
-  assign \$43  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
-  assign \$51  = drain_shift;
-  assign \$53  = drain_shift;
-  assign \$55  = drain_shift;
-  assign \$57  = drain_shift;
-  assign \$59  = drain_shift;
-  assign \$61  = drain_shift;
-  assign \$63  = drain_shift;
-  assign \$65  = drain_shift;
-  assign \$67  = drain_shift;
-  assign \$69  = drain_shift;
-  assign \$71  = drain_shift;
-  assign \$73  = drain_shift;
-  assign \$75  = drain_shift;
   assign \$77  = drain_shift;
-  assign \$79  = drain_shift;
-  assign \$81  = drain_shift;
-  assign \$83  = drain_shift;
+  assign \$79  = draining;
 endmodule
 
 (* generator = "Amaranth" *)

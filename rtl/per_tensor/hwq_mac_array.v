@@ -4,199 +4,205 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [24:0] \$1 ;
-  wire [24:0] \$10 ;
-  reg [23:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg \$102 ;
-  reg [7:0] \$103 ;
-  reg [15:0] \$104 ;
-  reg \$105 ;
+  wire \$1 ;
+  wire [23:0] \$10 ;
+  reg [7:0] \$100 ;
+  reg \$101 ;
+  reg [7:0] \$102 ;
+  reg [15:0] \$103 ;
+  reg \$104 ;
+  reg [23:0] \$105 ;
   reg [23:0] \$106 ;
-  reg [23:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg \$109 ;
-  wire [24:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [15:0] \$111 ;
-  reg \$112 ;
+  reg [7:0] \$107 ;
+  reg \$108 ;
+  reg [7:0] \$109 ;
+  wire \$11 ;
+  reg [15:0] \$110 ;
+  reg \$111 ;
+  reg [23:0] \$112 ;
   reg [23:0] \$113 ;
-  reg [23:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg \$116 ;
-  reg [7:0] \$117 ;
-  reg [15:0] \$118 ;
-  reg \$119 ;
-  wire [24:0] \$12 ;
+  reg [7:0] \$114 ;
+  reg \$115 ;
+  reg [7:0] \$116 ;
+  reg [15:0] \$117 ;
+  reg \$118 ;
+  reg [23:0] \$119 ;
+  wire [23:0] \$12 ;
   reg [23:0] \$120 ;
-  reg [23:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg \$123 ;
-  reg [7:0] \$124 ;
-  reg [15:0] \$125 ;
-  reg \$126 ;
+  reg [7:0] \$121 ;
+  reg \$122 ;
+  reg [7:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg \$125 ;
+  reg [23:0] \$126 ;
   reg [23:0] \$127 ;
-  reg [23:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire [24:0] \$13 ;
-  reg \$130 ;
-  reg [7:0] \$131 ;
-  reg [15:0] \$132 ;
-  reg \$133 ;
+  reg [7:0] \$128 ;
+  reg \$129 ;
+  wire \$13 ;
+  reg [7:0] \$130 ;
+  reg [15:0] \$131 ;
+  reg \$132 ;
+  reg [23:0] \$133 ;
   reg [23:0] \$134 ;
-  reg [23:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg \$137 ;
-  reg [7:0] \$138 ;
-  reg [15:0] \$139 ;
-  wire [24:0] \$14 ;
-  reg \$140 ;
+  reg [7:0] \$135 ;
+  reg \$136 ;
+  reg [7:0] \$137 ;
+  reg [15:0] \$138 ;
+  reg \$139 ;
+  wire [23:0] \$14 ;
+  reg [23:0] \$140 ;
   reg [23:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg \$144 ;
-  reg [7:0] \$145 ;
-  reg [15:0] \$146 ;
-  reg \$147 ;
+  reg [7:0] \$142 ;
+  reg \$143 ;
+  reg [7:0] \$144 ;
+  reg [15:0] \$145 ;
+  reg \$146 ;
+  reg [23:0] \$147 ;
   reg [23:0] \$148 ;
-  reg [23:0] \$149 ;
-  wire [24:0] \$15 ;
-  reg [7:0] \$150 ;
-  reg \$151 ;
-  reg [7:0] \$152 ;
-  reg [15:0] \$153 ;
-  reg \$154 ;
+  reg [7:0] \$149 ;
+  wire \$15 ;
+  reg \$150 ;
+  reg [7:0] \$151 ;
+  reg [15:0] \$152 ;
+  reg \$153 ;
+  reg [23:0] \$154 ;
   reg [23:0] \$155 ;
-  reg [23:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg \$158 ;
-  reg [7:0] \$159 ;
-  wire [24:0] \$16 ;
-  reg [15:0] \$160 ;
-  reg \$161 ;
+  reg [7:0] \$156 ;
+  reg \$157 ;
+  reg [7:0] \$158 ;
+  reg [15:0] \$159 ;
+  wire [23:0] \$16 ;
+  reg \$160 ;
+  reg [23:0] \$161 ;
   reg [23:0] \$162 ;
-  reg [23:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg \$165 ;
-  reg [7:0] \$166 ;
-  reg [15:0] \$167 ;
-  reg \$168 ;
+  reg [7:0] \$163 ;
+  reg \$164 ;
+  reg [7:0] \$165 ;
+  reg [15:0] \$166 ;
+  reg \$167 ;
+  reg [23:0] \$168 ;
   reg [23:0] \$169 ;
   wire \$17 ;
-  reg [23:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [15:0] \$174 ;
-  reg \$175 ;
+  reg [7:0] \$170 ;
+  reg \$171 ;
+  reg [7:0] \$172 ;
+  reg [15:0] \$173 ;
+  reg \$174 ;
+  reg [23:0] \$175 ;
   reg [23:0] \$176 ;
-  reg [23:0] \$177 ;
-  reg [7:0] \$178 ;
-  reg \$179 ;
-  wire [3:0] \$18 ;
-  reg [7:0] \$180 ;
-  reg [15:0] \$181 ;
-  reg \$182 ;
+  reg [7:0] \$177 ;
+  reg \$178 ;
+  reg [7:0] \$179 ;
+  wire [23:0] \$18 ;
+  reg [15:0] \$180 ;
+  reg \$181 ;
+  reg [23:0] \$182 ;
   reg [23:0] \$183 ;
-  reg [23:0] \$184 ;
-  reg [7:0] \$185 ;
-  reg \$186 ;
-  reg [7:0] \$187 ;
-  reg [15:0] \$188 ;
-  reg \$189 ;
+  reg [7:0] \$184 ;
+  reg \$185 ;
+  reg [7:0] \$186 ;
+  reg [15:0] \$187 ;
+  reg \$188 ;
+  reg [23:0] \$189 ;
   wire \$19 ;
   reg [23:0] \$190 ;
-  reg [23:0] \$191 ;
-  reg [2:0] \$192 ;
-  reg [1:0] \$193 ;
-  reg \$194 ;
-  wire [24:0] \$2 ;
-  wire [2:0] \$20 ;
-  wire [2:0] \$21 ;
-  wire \$22 ;
+  reg [7:0] \$191 ;
+  reg \$192 ;
+  reg [7:0] \$193 ;
+  reg [15:0] \$194 ;
+  reg \$195 ;
+  reg [23:0] \$196 ;
+  reg [23:0] \$197 ;
+  reg [2:0] \$198 ;
+  reg [1:0] \$199 ;
+  wire [23:0] \$2 ;
+  wire [23:0] \$20 ;
+  reg \$200 ;
+  wire \$21 ;
+  wire [23:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [23:0] \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire [23:0] \$27 ;
-  wire \$28 ;
-  wire [23:0] \$29 ;
-  wire [24:0] \$3 ;
-  wire \$30 ;
-  wire [23:0] \$31 ;
-  wire \$32 ;
-  wire [23:0] \$33 ;
+  wire [23:0] \$26 ;
+  wire \$27 ;
+  wire [23:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [23:0] \$30 ;
+  wire \$31 ;
+  wire [23:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [23:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
-  wire [23:0] \$37 ;
-  wire \$38 ;
-  wire [23:0] \$39 ;
-  wire [24:0] \$4 ;
-  wire \$40 ;
-  wire [23:0] \$41 ;
-  wire \$42 ;
-  wire [23:0] \$43 ;
-  wire \$44 ;
-  wire [23:0] \$45 ;
-  wire \$46 ;
-  wire [23:0] \$47 ;
-  wire \$48 ;
-  wire [23:0] \$49 ;
-  wire [24:0] \$5 ;
-  wire \$50 ;
-  wire [23:0] \$51 ;
-  wire \$52 ;
-  wire [23:0] \$53 ;
-  wire \$54 ;
-  wire [23:0] \$55 ;
-  wire \$56 ;
-  wire [23:0] \$57 ;
-  wire \$58 ;
-  wire \$59 ;
-  wire [24:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
+  wire [24:0] \$37 ;
+  wire [24:0] \$38 ;
+  wire [24:0] \$39 ;
+  wire [23:0] \$4 ;
+  wire [24:0] \$40 ;
+  wire [24:0] \$41 ;
+  wire [24:0] \$42 ;
+  wire [24:0] \$43 ;
+  wire [24:0] \$44 ;
+  wire [24:0] \$45 ;
+  wire [24:0] \$46 ;
+  wire [24:0] \$47 ;
+  wire [24:0] \$48 ;
+  wire [24:0] \$49 ;
+  wire \$5 ;
+  wire [24:0] \$50 ;
+  wire [24:0] \$51 ;
+  wire [24:0] \$52 ;
+  wire \$53 ;
+  wire [3:0] \$54 ;
+  wire \$55 ;
+  wire [2:0] \$56 ;
+  wire [2:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
+  wire [23:0] \$6 ;
+  reg [7:0] \$60 ;
+  reg [7:0] \$61 ;
   reg [7:0] \$62 ;
-  reg \$63 ;
+  reg [7:0] \$63 ;
   reg [7:0] \$64 ;
   reg [7:0] \$65 ;
-  reg \$66 ;
-  reg \$67 ;
+  reg [7:0] \$66 ;
+  reg [7:0] \$67 ;
   reg [7:0] \$68 ;
-  reg [7:0] \$69 ;
-  wire [24:0] \$7 ;
+  reg \$69 ;
+  wire \$7 ;
   reg [7:0] \$70 ;
-  reg \$71 ;
+  reg [7:0] \$71 ;
   reg \$72 ;
   reg \$73 ;
   reg [7:0] \$74 ;
   reg [7:0] \$75 ;
   reg [7:0] \$76 ;
-  reg [7:0] \$77 ;
-  reg [7:0] \$78 ;
-  reg [7:0] \$79 ;
-  wire [24:0] \$8 ;
+  reg \$77 ;
+  reg \$78 ;
+  reg \$79 ;
+  wire [23:0] \$8 ;
   reg [7:0] \$80 ;
-  reg \$81 ;
+  reg [7:0] \$81 ;
   reg [7:0] \$82 ;
-  reg [15:0] \$83 ;
-  reg \$84 ;
-  reg [23:0] \$85 ;
-  reg [23:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg \$88 ;
-  reg [7:0] \$89 ;
-  wire [24:0] \$9 ;
-  reg [15:0] \$90 ;
-  reg \$91 ;
+  reg [7:0] \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg [7:0] \$86 ;
+  reg \$87 ;
+  reg [7:0] \$88 ;
+  reg [15:0] \$89 ;
+  wire \$9 ;
+  reg \$90 ;
+  reg [23:0] \$91 ;
   reg [23:0] \$92 ;
-  reg [23:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  reg [7:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg \$98 ;
+  reg [7:0] \$93 ;
+  reg \$94 ;
+  reg [7:0] \$95 ;
+  reg [15:0] \$96 ;
+  reg \$97 ;
+  reg [23:0] \$98 ;
   reg [23:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -276,6 +282,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -420,457 +436,471 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 24'h000000 : \$37 [23:0];
+  assign \$3  = en & drain_shift;
+  assign \$4  = lr_0_1 ? 24'h000000 : \$38 [23:0];
+  assign \$5  = en & drain_shift;
+  assign \$6  = lr_0_2 ? 24'h000000 : \$39 [23:0];
+  assign \$7  = en & drain_shift;
+  assign \$8  = lr_0_3 ? 24'h000000 : \$40 [23:0];
+  assign \$9  = en & drain_shift;
+  assign \$10  = lr_1_0 ? 24'h000000 : \$41 [23:0];
+  assign \$11  = en & drain_shift;
+  assign \$12  = lr_1_1 ? 24'h000000 : \$42 [23:0];
+  assign \$13  = en & drain_shift;
+  assign \$14  = lr_1_2 ? 24'h000000 : \$43 [23:0];
+  assign \$15  = en & drain_shift;
+  assign \$16  = lr_1_3 ? 24'h000000 : \$44 [23:0];
+  assign \$17  = en & drain_shift;
+  assign \$18  = lr_2_0 ? 24'h000000 : \$45 [23:0];
+  assign \$19  = en & drain_shift;
+  assign \$20  = lr_2_1 ? 24'h000000 : \$46 [23:0];
+  assign \$21  = en & drain_shift;
+  assign \$22  = lr_2_2 ? 24'h000000 : \$47 [23:0];
+  assign \$23  = en & drain_shift;
+  assign \$24  = lr_2_3 ? 24'h000000 : \$48 [23:0];
+  assign \$25  = en & drain_shift;
+  assign \$26  = lr_3_0 ? 24'h000000 : \$49 [23:0];
+  assign \$27  = en & drain_shift;
+  assign \$28  = lr_3_1 ? 24'h000000 : \$50 [23:0];
+  assign \$29  = en & drain_shift;
+  assign \$30  = lr_3_2 ? 24'h000000 : \$51 [23:0];
+  assign \$31  = en & drain_shift;
+  assign \$32  = lr_3_3 ? 24'h000000 : \$52 [23:0];
+  assign \$33  = en & drain_shift;
+  assign \$34  = | count_next;
+  assign \$35  = beat_next == 2'h3;
+  assign \$36  = \$34  & \$35 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$37  = $signed(acc_0_0) + $signed(pr_0_0);
   assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$38  = $signed(acc_0_1) + $signed(pr_0_1);
   assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$39  = $signed(acc_0_2) + $signed(pr_0_2);
   assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$40  = $signed(acc_0_3) + $signed(pr_0_3);
   assign cap_0_3 = en & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$41  = $signed(acc_1_0) + $signed(pr_1_0);
   assign cap_1_0 = en & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$42  = $signed(acc_1_1) + $signed(pr_1_1);
   assign cap_1_1 = en & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$43  = $signed(acc_1_2) + $signed(pr_1_2);
   assign cap_1_2 = en & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$44  = $signed(acc_1_3) + $signed(pr_1_3);
   assign cap_1_3 = en & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$45  = $signed(acc_2_0) + $signed(pr_2_0);
   assign cap_2_0 = en & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$46  = $signed(acc_2_1) + $signed(pr_2_1);
   assign cap_2_1 = en & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$47  = $signed(acc_2_2) + $signed(pr_2_2);
   assign cap_2_2 = en & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$48  = $signed(acc_2_3) + $signed(pr_2_3);
   assign cap_2_3 = en & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$49  = $signed(acc_3_0) + $signed(pr_3_0);
   assign cap_3_0 = en & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$50  = $signed(acc_3_1) + $signed(pr_3_1);
   assign cap_3_1 = en & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$51  = $signed(acc_3_2) + $signed(pr_3_2);
   assign cap_3_2 = en & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$52  = $signed(acc_3_3) + $signed(pr_3_3);
   assign cap_3_3 = en & lr_3_3;
   assign o_valid = | drain_count;
-  assign \$17  = en & drain_shift;
-  assign \$18  = drain_count - 1'h1;
-  assign \$19  = en & o_valid;
-  assign \$20  = drain_beat + 1'h1;
-  assign \$21  = drain_shift ? 3'h0 : \$20 ;
-  assign \$22  = i_last & i_valid;
-  assign \$23  = i_last & i_valid;
-  assign \$24  = i_last & i_valid;
-  assign \$25  = i_last & i_valid;
-  assign \$26  = i_last & i_valid;
-  assign \$27  = lr_0_0 ? 24'h000000 : \$1 [23:0];
-  assign \$28  = en & drain_shift;
-  assign \$29  = lr_0_1 ? 24'h000000 : \$2 [23:0];
-  assign \$30  = en & drain_shift;
-  assign \$31  = lr_0_2 ? 24'h000000 : \$3 [23:0];
-  assign \$32  = en & drain_shift;
-  assign \$33  = lr_0_3 ? 24'h000000 : \$4 [23:0];
-  assign \$34  = en & drain_shift;
-  assign \$35  = lr_1_0 ? 24'h000000 : \$5 [23:0];
-  assign \$36  = en & drain_shift;
-  assign \$37  = lr_1_1 ? 24'h000000 : \$6 [23:0];
-  assign \$38  = en & drain_shift;
-  assign \$39  = lr_1_2 ? 24'h000000 : \$7 [23:0];
-  assign \$40  = en & drain_shift;
-  assign \$41  = lr_1_3 ? 24'h000000 : \$8 [23:0];
-  assign \$42  = en & drain_shift;
-  assign \$43  = lr_2_0 ? 24'h000000 : \$9 [23:0];
-  assign \$44  = en & drain_shift;
-  assign \$45  = lr_2_1 ? 24'h000000 : \$10 [23:0];
-  assign \$46  = en & drain_shift;
-  assign \$47  = lr_2_2 ? 24'h000000 : \$11 [23:0];
-  assign \$48  = en & drain_shift;
-  assign \$49  = lr_2_3 ? 24'h000000 : \$12 [23:0];
-  assign \$50  = en & drain_shift;
-  assign \$51  = lr_3_0 ? 24'h000000 : \$13 [23:0];
-  assign \$52  = en & drain_shift;
-  assign \$53  = lr_3_1 ? 24'h000000 : \$14 [23:0];
-  assign \$54  = en & drain_shift;
-  assign \$55  = lr_3_2 ? 24'h000000 : \$15 [23:0];
-  assign \$56  = en & drain_shift;
-  assign \$57  = lr_3_3 ? 24'h000000 : \$16 [23:0];
-  assign \$58  = en & drain_shift;
-  assign \$59  = | count_next;
-  assign \$60  = beat_next == 2'h3;
-  assign \$61  = \$59  & \$60 ;
+  assign \$53  = en & drain_shift;
+  assign \$54  = drain_count - 1'h1;
+  assign \$55  = en & o_valid;
+  assign \$56  = drain_beat + 1'h1;
+  assign \$57  = drain_shift ? 3'h0 : \$56 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$62 ;
+    in_valid <= \$58 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$63 ;
+    in_last <= \$59 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$64 ;
+    in_a0 <= \$60 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$65 ;
+    in_a1 <= \$61 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$66 ;
+    in_a2 <= \$62 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$67 ;
+    in_a3 <= \$63 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$68 ;
+    in_w0 <= \$64 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$69 ;
+    in_w1 <= \$65 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$70 ;
+    in_w2 <= \$66 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$71 ;
+    in_w3 <= \$67 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$72 ;
+    skew_a1_d0 <= \$68 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$73 ;
+    skew_l1_d0 <= \$69 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$74 ;
+    skew_a2_d0 <= \$70 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$75 ;
+    skew_a2_d1 <= \$71 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$76 ;
+    skew_l2_d0 <= \$72 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$77 ;
+    skew_l2_d1 <= \$73 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$78 ;
+    skew_a3_d0 <= \$74 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$79 ;
+    skew_a3_d1 <= \$75 ;
   always @(posedge clk)
-    a_0_0 <= \$80 ;
+    skew_a3_d2 <= \$76 ;
   always @(posedge clk)
-    l_0_0 <= \$81 ;
+    skew_l3_d0 <= \$77 ;
   always @(posedge clk)
-    w_0_0 <= \$82 ;
+    skew_l3_d1 <= \$78 ;
   always @(posedge clk)
-    pr_0_0 <= \$83 ;
+    skew_l3_d2 <= \$79 ;
   always @(posedge clk)
-    lr_0_0 <= \$84 ;
+    skew_w1_d0 <= \$80 ;
   always @(posedge clk)
-    acc_0_0 <= \$85 ;
+    skew_w2_d0 <= \$81 ;
   always @(posedge clk)
-    out_0_0 <= \$86 ;
+    skew_w2_d1 <= \$82 ;
   always @(posedge clk)
-    a_0_1 <= \$87 ;
+    skew_w3_d0 <= \$83 ;
   always @(posedge clk)
-    l_0_1 <= \$88 ;
+    skew_w3_d1 <= \$84 ;
   always @(posedge clk)
-    w_0_1 <= \$89 ;
+    skew_w3_d2 <= \$85 ;
   always @(posedge clk)
-    pr_0_1 <= \$90 ;
+    a_0_0 <= \$86 ;
   always @(posedge clk)
-    lr_0_1 <= \$91 ;
+    l_0_0 <= \$87 ;
   always @(posedge clk)
-    acc_0_1 <= \$92 ;
+    w_0_0 <= \$88 ;
   always @(posedge clk)
-    out_0_1 <= \$93 ;
+    pr_0_0 <= \$89 ;
   always @(posedge clk)
-    a_0_2 <= \$94 ;
+    lr_0_0 <= \$90 ;
   always @(posedge clk)
-    l_0_2 <= \$95 ;
+    acc_0_0 <= \$91 ;
   always @(posedge clk)
-    w_0_2 <= \$96 ;
+    out_0_0 <= \$92 ;
   always @(posedge clk)
-    pr_0_2 <= \$97 ;
+    a_0_1 <= \$93 ;
   always @(posedge clk)
-    lr_0_2 <= \$98 ;
+    l_0_1 <= \$94 ;
   always @(posedge clk)
-    acc_0_2 <= \$99 ;
+    w_0_1 <= \$95 ;
   always @(posedge clk)
-    out_0_2 <= \$100 ;
+    pr_0_1 <= \$96 ;
   always @(posedge clk)
-    a_0_3 <= \$101 ;
+    lr_0_1 <= \$97 ;
   always @(posedge clk)
-    l_0_3 <= \$102 ;
+    acc_0_1 <= \$98 ;
   always @(posedge clk)
-    w_0_3 <= \$103 ;
+    out_0_1 <= \$99 ;
   always @(posedge clk)
-    pr_0_3 <= \$104 ;
+    a_0_2 <= \$100 ;
   always @(posedge clk)
-    lr_0_3 <= \$105 ;
+    l_0_2 <= \$101 ;
   always @(posedge clk)
-    acc_0_3 <= \$106 ;
+    w_0_2 <= \$102 ;
   always @(posedge clk)
-    out_0_3 <= \$107 ;
+    pr_0_2 <= \$103 ;
   always @(posedge clk)
-    a_1_0 <= \$108 ;
+    lr_0_2 <= \$104 ;
   always @(posedge clk)
-    l_1_0 <= \$109 ;
+    acc_0_2 <= \$105 ;
   always @(posedge clk)
-    w_1_0 <= \$110 ;
+    out_0_2 <= \$106 ;
   always @(posedge clk)
-    pr_1_0 <= \$111 ;
+    a_0_3 <= \$107 ;
   always @(posedge clk)
-    lr_1_0 <= \$112 ;
+    l_0_3 <= \$108 ;
   always @(posedge clk)
-    acc_1_0 <= \$113 ;
+    w_0_3 <= \$109 ;
   always @(posedge clk)
-    out_1_0 <= \$114 ;
+    pr_0_3 <= \$110 ;
   always @(posedge clk)
-    a_1_1 <= \$115 ;
+    lr_0_3 <= \$111 ;
   always @(posedge clk)
-    l_1_1 <= \$116 ;
+    acc_0_3 <= \$112 ;
   always @(posedge clk)
-    w_1_1 <= \$117 ;
+    out_0_3 <= \$113 ;
   always @(posedge clk)
-    pr_1_1 <= \$118 ;
+    a_1_0 <= \$114 ;
   always @(posedge clk)
-    lr_1_1 <= \$119 ;
+    l_1_0 <= \$115 ;
   always @(posedge clk)
-    acc_1_1 <= \$120 ;
+    w_1_0 <= \$116 ;
   always @(posedge clk)
-    out_1_1 <= \$121 ;
+    pr_1_0 <= \$117 ;
   always @(posedge clk)
-    a_1_2 <= \$122 ;
+    lr_1_0 <= \$118 ;
   always @(posedge clk)
-    l_1_2 <= \$123 ;
+    acc_1_0 <= \$119 ;
   always @(posedge clk)
-    w_1_2 <= \$124 ;
+    out_1_0 <= \$120 ;
   always @(posedge clk)
-    pr_1_2 <= \$125 ;
+    a_1_1 <= \$121 ;
   always @(posedge clk)
-    lr_1_2 <= \$126 ;
+    l_1_1 <= \$122 ;
   always @(posedge clk)
-    acc_1_2 <= \$127 ;
+    w_1_1 <= \$123 ;
   always @(posedge clk)
-    out_1_2 <= \$128 ;
+    pr_1_1 <= \$124 ;
   always @(posedge clk)
-    a_1_3 <= \$129 ;
+    lr_1_1 <= \$125 ;
   always @(posedge clk)
-    l_1_3 <= \$130 ;
+    acc_1_1 <= \$126 ;
   always @(posedge clk)
-    w_1_3 <= \$131 ;
+    out_1_1 <= \$127 ;
   always @(posedge clk)
-    pr_1_3 <= \$132 ;
+    a_1_2 <= \$128 ;
   always @(posedge clk)
-    lr_1_3 <= \$133 ;
+    l_1_2 <= \$129 ;
   always @(posedge clk)
-    acc_1_3 <= \$134 ;
+    w_1_2 <= \$130 ;
   always @(posedge clk)
-    out_1_3 <= \$135 ;
+    pr_1_2 <= \$131 ;
   always @(posedge clk)
-    a_2_0 <= \$136 ;
+    lr_1_2 <= \$132 ;
   always @(posedge clk)
-    l_2_0 <= \$137 ;
+    acc_1_2 <= \$133 ;
   always @(posedge clk)
-    w_2_0 <= \$138 ;
+    out_1_2 <= \$134 ;
   always @(posedge clk)
-    pr_2_0 <= \$139 ;
+    a_1_3 <= \$135 ;
   always @(posedge clk)
-    lr_2_0 <= \$140 ;
+    l_1_3 <= \$136 ;
   always @(posedge clk)
-    acc_2_0 <= \$141 ;
+    w_1_3 <= \$137 ;
   always @(posedge clk)
-    out_2_0 <= \$142 ;
+    pr_1_3 <= \$138 ;
   always @(posedge clk)
-    a_2_1 <= \$143 ;
+    lr_1_3 <= \$139 ;
   always @(posedge clk)
-    l_2_1 <= \$144 ;
+    acc_1_3 <= \$140 ;
   always @(posedge clk)
-    w_2_1 <= \$145 ;
+    out_1_3 <= \$141 ;
   always @(posedge clk)
-    pr_2_1 <= \$146 ;
+    a_2_0 <= \$142 ;
   always @(posedge clk)
-    lr_2_1 <= \$147 ;
+    l_2_0 <= \$143 ;
   always @(posedge clk)
-    acc_2_1 <= \$148 ;
+    w_2_0 <= \$144 ;
   always @(posedge clk)
-    out_2_1 <= \$149 ;
+    pr_2_0 <= \$145 ;
   always @(posedge clk)
-    a_2_2 <= \$150 ;
+    lr_2_0 <= \$146 ;
   always @(posedge clk)
-    l_2_2 <= \$151 ;
+    acc_2_0 <= \$147 ;
   always @(posedge clk)
-    w_2_2 <= \$152 ;
+    out_2_0 <= \$148 ;
   always @(posedge clk)
-    pr_2_2 <= \$153 ;
+    a_2_1 <= \$149 ;
   always @(posedge clk)
-    lr_2_2 <= \$154 ;
+    l_2_1 <= \$150 ;
   always @(posedge clk)
-    acc_2_2 <= \$155 ;
+    w_2_1 <= \$151 ;
   always @(posedge clk)
-    out_2_2 <= \$156 ;
+    pr_2_1 <= \$152 ;
   always @(posedge clk)
-    a_2_3 <= \$157 ;
+    lr_2_1 <= \$153 ;
   always @(posedge clk)
-    l_2_3 <= \$158 ;
+    acc_2_1 <= \$154 ;
   always @(posedge clk)
-    w_2_3 <= \$159 ;
+    out_2_1 <= \$155 ;
   always @(posedge clk)
-    pr_2_3 <= \$160 ;
+    a_2_2 <= \$156 ;
   always @(posedge clk)
-    lr_2_3 <= \$161 ;
+    l_2_2 <= \$157 ;
   always @(posedge clk)
-    acc_2_3 <= \$162 ;
+    w_2_2 <= \$158 ;
   always @(posedge clk)
-    out_2_3 <= \$163 ;
+    pr_2_2 <= \$159 ;
   always @(posedge clk)
-    a_3_0 <= \$164 ;
+    lr_2_2 <= \$160 ;
   always @(posedge clk)
-    l_3_0 <= \$165 ;
+    acc_2_2 <= \$161 ;
   always @(posedge clk)
-    w_3_0 <= \$166 ;
+    out_2_2 <= \$162 ;
   always @(posedge clk)
-    pr_3_0 <= \$167 ;
+    a_2_3 <= \$163 ;
   always @(posedge clk)
-    lr_3_0 <= \$168 ;
+    l_2_3 <= \$164 ;
   always @(posedge clk)
-    acc_3_0 <= \$169 ;
+    w_2_3 <= \$165 ;
   always @(posedge clk)
-    out_3_0 <= \$170 ;
+    pr_2_3 <= \$166 ;
   always @(posedge clk)
-    a_3_1 <= \$171 ;
+    lr_2_3 <= \$167 ;
   always @(posedge clk)
-    l_3_1 <= \$172 ;
+    acc_2_3 <= \$168 ;
   always @(posedge clk)
-    w_3_1 <= \$173 ;
+    out_2_3 <= \$169 ;
   always @(posedge clk)
-    pr_3_1 <= \$174 ;
+    a_3_0 <= \$170 ;
   always @(posedge clk)
-    lr_3_1 <= \$175 ;
+    l_3_0 <= \$171 ;
   always @(posedge clk)
-    acc_3_1 <= \$176 ;
+    w_3_0 <= \$172 ;
   always @(posedge clk)
-    out_3_1 <= \$177 ;
+    pr_3_0 <= \$173 ;
   always @(posedge clk)
-    a_3_2 <= \$178 ;
+    lr_3_0 <= \$174 ;
   always @(posedge clk)
-    l_3_2 <= \$179 ;
+    acc_3_0 <= \$175 ;
   always @(posedge clk)
-    w_3_2 <= \$180 ;
+    out_3_0 <= \$176 ;
   always @(posedge clk)
-    pr_3_2 <= \$181 ;
+    a_3_1 <= \$177 ;
   always @(posedge clk)
-    lr_3_2 <= \$182 ;
+    l_3_1 <= \$178 ;
   always @(posedge clk)
-    acc_3_2 <= \$183 ;
+    w_3_1 <= \$179 ;
   always @(posedge clk)
-    out_3_2 <= \$184 ;
+    pr_3_1 <= \$180 ;
   always @(posedge clk)
-    a_3_3 <= \$185 ;
+    lr_3_1 <= \$181 ;
   always @(posedge clk)
-    l_3_3 <= \$186 ;
+    acc_3_1 <= \$182 ;
   always @(posedge clk)
-    w_3_3 <= \$187 ;
+    out_3_1 <= \$183 ;
   always @(posedge clk)
-    pr_3_3 <= \$188 ;
+    a_3_2 <= \$184 ;
   always @(posedge clk)
-    lr_3_3 <= \$189 ;
+    l_3_2 <= \$185 ;
   always @(posedge clk)
-    acc_3_3 <= \$190 ;
+    w_3_2 <= \$186 ;
   always @(posedge clk)
-    out_3_3 <= \$191 ;
+    pr_3_2 <= \$187 ;
   always @(posedge clk)
-    drain_count <= \$192 ;
+    lr_3_2 <= \$188 ;
   always @(posedge clk)
-    drain_beat <= \$193 ;
+    acc_3_2 <= \$189 ;
   always @(posedge clk)
-    drain_shift <= \$194 ;
+    out_3_2 <= \$190 ;
+  always @(posedge clk)
+    a_3_3 <= \$191 ;
+  always @(posedge clk)
+    l_3_3 <= \$192 ;
+  always @(posedge clk)
+    w_3_3 <= \$193 ;
+  always @(posedge clk)
+    pr_3_3 <= \$194 ;
+  always @(posedge clk)
+    lr_3_3 <= \$195 ;
+  always @(posedge clk)
+    acc_3_3 <= \$196 ;
+  always @(posedge clk)
+    out_3_3 <= \$197 ;
+  always @(posedge clk)
+    drain_count <= \$198 ;
+  always @(posedge clk)
+    drain_beat <= \$199 ;
+  always @(posedge clk)
+    drain_shift <= \$200 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$17 ) begin
-      count_next = \$18 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_3_3) begin
-      beat_next = 2'h0;
-    end else if (\$19 ) begin
-      beat_next = \$21 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = skew_a1_d0;
+    \$58  = in_valid;
     if (en) begin
-      \$62  = a_in1;
+      \$58  = i_valid;
     end
     if (rst) begin
-      \$62  = 8'h00;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = skew_l1_d0;
+    \$59  = in_last;
     if (en) begin
-      \$63  = \$22 ;
+      \$59  = \$1 ;
     end
     if (rst) begin
-      \$63  = 1'h0;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = skew_a2_d0;
+    \$60  = in_a0;
     if (en) begin
-      \$64  = a_in2;
-    end
-    if (rst) begin
-      \$64  = 8'h00;
+      \$60  = i_a[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = skew_a2_d1;
+    \$61  = in_a1;
     if (en) begin
-      \$65  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$65  = 8'h00;
+      \$61  = i_a[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = skew_l2_d0;
+    \$62  = in_a2;
     if (en) begin
-      \$66  = \$23 ;
-    end
-    if (rst) begin
-      \$66  = 1'h0;
+      \$62  = i_a[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = skew_l2_d1;
+    \$63  = in_a3;
     if (en) begin
-      \$67  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$67  = 1'h0;
+      \$63  = i_a[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = skew_a3_d0;
+    \$64  = in_w0;
     if (en) begin
-      \$68  = a_in3;
+      \$64  = i_w[7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = in_w1;
+    if (en) begin
+      \$65  = i_w[15:8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = in_w2;
+    if (en) begin
+      \$66  = i_w[23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = in_w3;
+    if (en) begin
+      \$67  = i_w[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = skew_a1_d0;
+    if (en) begin
+      \$68  = a_in1;
     end
     if (rst) begin
       \$68  = 8'h00;
@@ -878,19 +908,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = skew_a3_d1;
+    \$69  = skew_l1_d0;
     if (en) begin
-      \$69  = skew_a3_d0;
+      \$69  = in_last;
     end
     if (rst) begin
-      \$69  = 8'h00;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = skew_a3_d2;
+    \$70  = skew_a2_d0;
     if (en) begin
-      \$70  = skew_a3_d1;
+      \$70  = a_in2;
     end
     if (rst) begin
       \$70  = 8'h00;
@@ -898,19 +928,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = skew_l3_d0;
+    \$71  = skew_a2_d1;
     if (en) begin
-      \$71  = \$24 ;
+      \$71  = skew_a2_d0;
     end
     if (rst) begin
-      \$71  = 1'h0;
+      \$71  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = skew_l3_d1;
+    \$72  = skew_l2_d0;
     if (en) begin
-      \$72  = skew_l3_d0;
+      \$72  = in_last;
     end
     if (rst) begin
       \$72  = 1'h0;
@@ -918,9 +948,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = skew_l3_d2;
+    \$73  = skew_l2_d1;
     if (en) begin
-      \$73  = skew_l3_d1;
+      \$73  = skew_l2_d0;
     end
     if (rst) begin
       \$73  = 1'h0;
@@ -928,1139 +958,1217 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = skew_w1_d0;
+    \$74  = skew_a3_d0;
     if (en) begin
-      \$74  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = skew_w2_d0;
-    if (en) begin
-      \$75  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = skew_w2_d1;
-    if (en) begin
-      \$76  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = skew_w3_d0;
-    if (en) begin
-      \$77  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = skew_w3_d1;
-    if (en) begin
-      \$78  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = skew_w3_d2;
-    if (en) begin
-      \$79  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = a_0_0;
-    if (en) begin
-      \$80  = a_in0;
+      \$74  = a_in3;
     end
     if (rst) begin
-      \$80  = 8'h00;
+      \$74  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = l_0_0;
+    \$75  = skew_a3_d1;
     if (en) begin
-      \$81  = \$25 ;
+      \$75  = skew_a3_d0;
     end
     if (rst) begin
-      \$81  = 1'h0;
+      \$75  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = w_0_0;
+    \$76  = skew_a3_d2;
     if (en) begin
-      \$82  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = pr_0_0;
-    if (en) begin
-      \$83  = p_0_0;
+      \$76  = skew_a3_d1;
     end
     if (rst) begin
-      \$83  = 16'h0000;
+      \$76  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = lr_0_0;
+    \$77  = skew_l3_d0;
     if (en) begin
-      \$84  = \$26 ;
+      \$77  = in_last;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = acc_0_0;
+    \$78  = skew_l3_d1;
     if (en) begin
-      \$85  = \$27 ;
+      \$78  = skew_l3_d0;
     end
     if (rst) begin
-      \$85  = 24'h000000;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = out_0_0;
+    \$79  = skew_l3_d2;
+    if (en) begin
+      \$79  = skew_l3_d1;
+    end
+    if (rst) begin
+      \$79  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = skew_w1_d0;
+    if (en) begin
+      \$80  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = skew_w2_d0;
+    if (en) begin
+      \$81  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = skew_w2_d1;
+    if (en) begin
+      \$82  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = skew_w3_d0;
+    if (en) begin
+      \$83  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = skew_w3_d1;
+    if (en) begin
+      \$84  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = skew_w3_d2;
+    if (en) begin
+      \$85  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = a_0_0;
+    if (en) begin
+      \$86  = a_in0;
+    end
+    if (rst) begin
+      \$86  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = l_0_0;
+    if (en) begin
+      \$87  = in_last;
+    end
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$88  = w_0_0;
+    if (en) begin
+      \$88  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = pr_0_0;
+    if (en) begin
+      \$89  = p_0_0;
+    end
+    if (rst) begin
+      \$89  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = lr_0_0;
+    if (en) begin
+      \$90  = in_last;
+    end
+    if (rst) begin
+      \$90  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = acc_0_0;
+    if (en) begin
+      \$91  = \$2 ;
+    end
+    if (rst) begin
+      \$91  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = out_0_0;
     if (cap_0_0) begin
-      \$86  = \$1 [23:0];
-    end else if (\$28 ) begin
-      \$86  = out_1_0;
+      \$92  = \$37 [23:0];
+    end else if (\$3 ) begin
+      \$92  = out_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = a_0_1;
+    \$93  = a_0_1;
     if (en) begin
-      \$87  = a_0_0;
+      \$93  = a_0_0;
     end
     if (rst) begin
-      \$87  = 8'h00;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = l_0_1;
+    \$94  = l_0_1;
     if (en) begin
-      \$88  = l_0_0;
+      \$94  = l_0_0;
     end
     if (rst) begin
-      \$88  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = w_0_1;
+    \$95  = w_0_1;
     if (en) begin
-      \$89  = skew_w1_d0;
+      \$95  = skew_w1_d0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = pr_0_1;
+    \$96  = pr_0_1;
     if (en) begin
-      \$90  = p_0_1;
+      \$96  = p_0_1;
     end
     if (rst) begin
-      \$90  = 16'h0000;
+      \$96  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lr_0_1;
+    \$97  = lr_0_1;
     if (en) begin
-      \$91  = l_0_0;
+      \$97  = l_0_0;
     end
     if (rst) begin
-      \$91  = 1'h0;
+      \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = acc_0_1;
+    \$98  = acc_0_1;
     if (en) begin
-      \$92  = \$29 ;
+      \$98  = \$4 ;
     end
     if (rst) begin
-      \$92  = 24'h000000;
+      \$98  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = out_0_1;
+    \$99  = out_0_1;
     if (cap_0_1) begin
-      \$93  = \$2 [23:0];
-    end else if (\$30 ) begin
-      \$93  = out_1_1;
+      \$99  = \$38 [23:0];
+    end else if (\$5 ) begin
+      \$99  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = a_0_2;
+    \$100  = a_0_2;
     if (en) begin
-      \$94  = a_0_1;
+      \$100  = a_0_1;
     end
     if (rst) begin
-      \$94  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = l_0_2;
+    \$101  = l_0_2;
     if (en) begin
-      \$95  = l_0_1;
+      \$101  = l_0_1;
     end
     if (rst) begin
-      \$95  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = w_0_2;
+    \$102  = w_0_2;
     if (en) begin
-      \$96  = skew_w2_d1;
+      \$102  = skew_w2_d1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = pr_0_2;
+    \$103  = pr_0_2;
     if (en) begin
-      \$97  = p_0_2;
+      \$103  = p_0_2;
     end
     if (rst) begin
-      \$97  = 16'h0000;
+      \$103  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = lr_0_2;
+    \$104  = lr_0_2;
     if (en) begin
-      \$98  = l_0_1;
+      \$104  = l_0_1;
     end
     if (rst) begin
-      \$98  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = acc_0_2;
+    \$105  = acc_0_2;
     if (en) begin
-      \$99  = \$31 ;
+      \$105  = \$6 ;
     end
     if (rst) begin
-      \$99  = 24'h000000;
+      \$105  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = out_0_2;
+    \$106  = out_0_2;
     if (cap_0_2) begin
-      \$100  = \$3 [23:0];
-    end else if (\$32 ) begin
-      \$100  = out_1_2;
+      \$106  = \$39 [23:0];
+    end else if (\$7 ) begin
+      \$106  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = a_0_3;
+    \$107  = a_0_3;
     if (en) begin
-      \$101  = a_0_2;
+      \$107  = a_0_2;
     end
     if (rst) begin
-      \$101  = 8'h00;
+      \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = l_0_3;
+    \$108  = l_0_3;
     if (en) begin
-      \$102  = l_0_2;
+      \$108  = l_0_2;
     end
     if (rst) begin
-      \$102  = 1'h0;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = w_0_3;
+    \$109  = w_0_3;
     if (en) begin
-      \$103  = skew_w3_d2;
+      \$109  = skew_w3_d2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = pr_0_3;
+    \$110  = pr_0_3;
     if (en) begin
-      \$104  = p_0_3;
+      \$110  = p_0_3;
     end
     if (rst) begin
-      \$104  = 16'h0000;
+      \$110  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = lr_0_3;
+    \$111  = lr_0_3;
     if (en) begin
-      \$105  = l_0_2;
+      \$111  = l_0_2;
     end
     if (rst) begin
-      \$105  = 1'h0;
+      \$111  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = acc_0_3;
+    \$112  = acc_0_3;
     if (en) begin
-      \$106  = \$33 ;
+      \$112  = \$8 ;
     end
     if (rst) begin
-      \$106  = 24'h000000;
+      \$112  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = out_0_3;
+    \$113  = out_0_3;
     if (cap_0_3) begin
-      \$107  = \$4 [23:0];
-    end else if (\$34 ) begin
-      \$107  = out_1_3;
+      \$113  = \$40 [23:0];
+    end else if (\$9 ) begin
+      \$113  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = a_1_0;
+    \$114  = a_1_0;
     if (en) begin
-      \$108  = skew_a1_d0;
+      \$114  = skew_a1_d0;
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = l_1_0;
+    \$115  = l_1_0;
     if (en) begin
-      \$109  = skew_l1_d0;
+      \$115  = skew_l1_d0;
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = w_1_0;
+    \$116  = w_1_0;
     if (en) begin
-      \$110  = w_0_0;
+      \$116  = w_0_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pr_1_0;
+    \$117  = pr_1_0;
     if (en) begin
-      \$111  = p_1_0;
+      \$117  = p_1_0;
     end
     if (rst) begin
-      \$111  = 16'h0000;
+      \$117  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = lr_1_0;
+    \$118  = lr_1_0;
     if (en) begin
-      \$112  = skew_l1_d0;
+      \$118  = skew_l1_d0;
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = acc_1_0;
+    \$119  = acc_1_0;
     if (en) begin
-      \$113  = \$35 ;
+      \$119  = \$10 ;
     end
     if (rst) begin
-      \$113  = 24'h000000;
+      \$119  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = out_1_0;
+    \$120  = out_1_0;
     if (cap_1_0) begin
-      \$114  = \$5 [23:0];
-    end else if (\$36 ) begin
-      \$114  = out_2_0;
+      \$120  = \$41 [23:0];
+    end else if (\$11 ) begin
+      \$120  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = a_1_1;
+    \$121  = a_1_1;
     if (en) begin
-      \$115  = a_1_0;
+      \$121  = a_1_0;
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = l_1_1;
+    \$122  = l_1_1;
     if (en) begin
-      \$116  = l_1_0;
+      \$122  = l_1_0;
     end
     if (rst) begin
-      \$116  = 1'h0;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = w_1_1;
+    \$123  = w_1_1;
     if (en) begin
-      \$117  = w_0_1;
+      \$123  = w_0_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = pr_1_1;
+    \$124  = pr_1_1;
     if (en) begin
-      \$118  = p_1_1;
+      \$124  = p_1_1;
     end
     if (rst) begin
-      \$118  = 16'h0000;
+      \$124  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = lr_1_1;
+    \$125  = lr_1_1;
     if (en) begin
-      \$119  = l_1_0;
+      \$125  = l_1_0;
     end
     if (rst) begin
-      \$119  = 1'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = acc_1_1;
+    \$126  = acc_1_1;
     if (en) begin
-      \$120  = \$37 ;
+      \$126  = \$12 ;
     end
     if (rst) begin
-      \$120  = 24'h000000;
+      \$126  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = out_1_1;
+    \$127  = out_1_1;
     if (cap_1_1) begin
-      \$121  = \$6 [23:0];
-    end else if (\$38 ) begin
-      \$121  = out_2_1;
+      \$127  = \$42 [23:0];
+    end else if (\$13 ) begin
+      \$127  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = a_1_2;
+    \$128  = a_1_2;
     if (en) begin
-      \$122  = a_1_1;
+      \$128  = a_1_1;
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = l_1_2;
+    \$129  = l_1_2;
     if (en) begin
-      \$123  = l_1_1;
+      \$129  = l_1_1;
     end
     if (rst) begin
-      \$123  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = w_1_2;
+    \$130  = w_1_2;
     if (en) begin
-      \$124  = w_0_2;
+      \$130  = w_0_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = pr_1_2;
+    \$131  = pr_1_2;
     if (en) begin
-      \$125  = p_1_2;
+      \$131  = p_1_2;
     end
     if (rst) begin
-      \$125  = 16'h0000;
+      \$131  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = lr_1_2;
+    \$132  = lr_1_2;
     if (en) begin
-      \$126  = l_1_1;
+      \$132  = l_1_1;
     end
     if (rst) begin
-      \$126  = 1'h0;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = acc_1_2;
+    \$133  = acc_1_2;
     if (en) begin
-      \$127  = \$39 ;
+      \$133  = \$14 ;
     end
     if (rst) begin
-      \$127  = 24'h000000;
+      \$133  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = out_1_2;
+    \$134  = out_1_2;
     if (cap_1_2) begin
-      \$128  = \$7 [23:0];
-    end else if (\$40 ) begin
-      \$128  = out_2_2;
+      \$134  = \$43 [23:0];
+    end else if (\$15 ) begin
+      \$134  = out_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = a_1_3;
+    \$135  = a_1_3;
     if (en) begin
-      \$129  = a_1_2;
+      \$135  = a_1_2;
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = l_1_3;
+    \$136  = l_1_3;
     if (en) begin
-      \$130  = l_1_2;
+      \$136  = l_1_2;
     end
     if (rst) begin
-      \$130  = 1'h0;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = w_1_3;
+    \$137  = w_1_3;
     if (en) begin
-      \$131  = w_0_3;
+      \$137  = w_0_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = pr_1_3;
+    \$138  = pr_1_3;
     if (en) begin
-      \$132  = p_1_3;
+      \$138  = p_1_3;
     end
     if (rst) begin
-      \$132  = 16'h0000;
+      \$138  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = lr_1_3;
+    \$139  = lr_1_3;
     if (en) begin
-      \$133  = l_1_2;
+      \$139  = l_1_2;
     end
     if (rst) begin
-      \$133  = 1'h0;
+      \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = acc_1_3;
+    \$140  = acc_1_3;
     if (en) begin
-      \$134  = \$41 ;
+      \$140  = \$16 ;
     end
     if (rst) begin
-      \$134  = 24'h000000;
+      \$140  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = out_1_3;
+    \$141  = out_1_3;
     if (cap_1_3) begin
-      \$135  = \$8 [23:0];
-    end else if (\$42 ) begin
-      \$135  = out_2_3;
+      \$141  = \$44 [23:0];
+    end else if (\$17 ) begin
+      \$141  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = a_2_0;
+    \$142  = a_2_0;
     if (en) begin
-      \$136  = skew_a2_d1;
+      \$142  = skew_a2_d1;
     end
     if (rst) begin
-      \$136  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = l_2_0;
+    \$143  = l_2_0;
     if (en) begin
-      \$137  = skew_l2_d1;
+      \$143  = skew_l2_d1;
     end
     if (rst) begin
-      \$137  = 1'h0;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = w_2_0;
+    \$144  = w_2_0;
     if (en) begin
-      \$138  = w_1_0;
+      \$144  = w_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = pr_2_0;
+    \$145  = pr_2_0;
     if (en) begin
-      \$139  = p_2_0;
+      \$145  = p_2_0;
     end
     if (rst) begin
-      \$139  = 16'h0000;
+      \$145  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = lr_2_0;
+    \$146  = lr_2_0;
     if (en) begin
-      \$140  = skew_l2_d1;
+      \$146  = skew_l2_d1;
     end
     if (rst) begin
-      \$140  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = acc_2_0;
+    \$147  = acc_2_0;
     if (en) begin
-      \$141  = \$43 ;
+      \$147  = \$18 ;
     end
     if (rst) begin
-      \$141  = 24'h000000;
+      \$147  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = out_2_0;
+    \$148  = out_2_0;
     if (cap_2_0) begin
-      \$142  = \$9 [23:0];
-    end else if (\$44 ) begin
-      \$142  = out_3_0;
+      \$148  = \$45 [23:0];
+    end else if (\$19 ) begin
+      \$148  = out_3_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = a_2_1;
+    \$149  = a_2_1;
     if (en) begin
-      \$143  = a_2_0;
+      \$149  = a_2_0;
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = l_2_1;
+    \$150  = l_2_1;
     if (en) begin
-      \$144  = l_2_0;
+      \$150  = l_2_0;
     end
     if (rst) begin
-      \$144  = 1'h0;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = w_2_1;
+    \$151  = w_2_1;
     if (en) begin
-      \$145  = w_1_1;
+      \$151  = w_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = pr_2_1;
+    \$152  = pr_2_1;
     if (en) begin
-      \$146  = p_2_1;
+      \$152  = p_2_1;
     end
     if (rst) begin
-      \$146  = 16'h0000;
+      \$152  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = lr_2_1;
+    \$153  = lr_2_1;
     if (en) begin
-      \$147  = l_2_0;
+      \$153  = l_2_0;
     end
     if (rst) begin
-      \$147  = 1'h0;
+      \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = acc_2_1;
+    \$154  = acc_2_1;
     if (en) begin
-      \$148  = \$45 ;
+      \$154  = \$20 ;
     end
     if (rst) begin
-      \$148  = 24'h000000;
+      \$154  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = out_2_1;
+    \$155  = out_2_1;
     if (cap_2_1) begin
-      \$149  = \$10 [23:0];
-    end else if (\$46 ) begin
-      \$149  = out_3_1;
+      \$155  = \$46 [23:0];
+    end else if (\$21 ) begin
+      \$155  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = a_2_2;
+    \$156  = a_2_2;
     if (en) begin
-      \$150  = a_2_1;
+      \$156  = a_2_1;
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = l_2_2;
+    \$157  = l_2_2;
     if (en) begin
-      \$151  = l_2_1;
+      \$157  = l_2_1;
     end
     if (rst) begin
-      \$151  = 1'h0;
+      \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = w_2_2;
+    \$158  = w_2_2;
     if (en) begin
-      \$152  = w_1_2;
+      \$158  = w_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = pr_2_2;
+    \$159  = pr_2_2;
     if (en) begin
-      \$153  = p_2_2;
+      \$159  = p_2_2;
     end
     if (rst) begin
-      \$153  = 16'h0000;
+      \$159  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = lr_2_2;
+    \$160  = lr_2_2;
     if (en) begin
-      \$154  = l_2_1;
+      \$160  = l_2_1;
     end
     if (rst) begin
-      \$154  = 1'h0;
+      \$160  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = acc_2_2;
+    \$161  = acc_2_2;
     if (en) begin
-      \$155  = \$47 ;
+      \$161  = \$22 ;
     end
     if (rst) begin
-      \$155  = 24'h000000;
+      \$161  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = out_2_2;
+    \$162  = out_2_2;
     if (cap_2_2) begin
-      \$156  = \$11 [23:0];
-    end else if (\$48 ) begin
-      \$156  = out_3_2;
+      \$162  = \$47 [23:0];
+    end else if (\$23 ) begin
+      \$162  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = a_2_3;
+    \$163  = a_2_3;
     if (en) begin
-      \$157  = a_2_2;
+      \$163  = a_2_2;
     end
     if (rst) begin
-      \$157  = 8'h00;
+      \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = l_2_3;
+    \$164  = l_2_3;
     if (en) begin
-      \$158  = l_2_2;
+      \$164  = l_2_2;
     end
     if (rst) begin
-      \$158  = 1'h0;
+      \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = w_2_3;
+    \$165  = w_2_3;
     if (en) begin
-      \$159  = w_1_3;
+      \$165  = w_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = pr_2_3;
+    \$166  = pr_2_3;
     if (en) begin
-      \$160  = p_2_3;
+      \$166  = p_2_3;
     end
     if (rst) begin
-      \$160  = 16'h0000;
+      \$166  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = lr_2_3;
+    \$167  = lr_2_3;
     if (en) begin
-      \$161  = l_2_2;
+      \$167  = l_2_2;
     end
     if (rst) begin
-      \$161  = 1'h0;
+      \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = acc_2_3;
+    \$168  = acc_2_3;
     if (en) begin
-      \$162  = \$49 ;
+      \$168  = \$24 ;
     end
     if (rst) begin
-      \$162  = 24'h000000;
+      \$168  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = out_2_3;
+    \$169  = out_2_3;
     if (cap_2_3) begin
-      \$163  = \$12 [23:0];
-    end else if (\$50 ) begin
-      \$163  = out_3_3;
+      \$169  = \$48 [23:0];
+    end else if (\$25 ) begin
+      \$169  = out_3_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = a_3_0;
+    \$170  = a_3_0;
     if (en) begin
-      \$164  = skew_a3_d2;
+      \$170  = skew_a3_d2;
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$170  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = l_3_0;
+    \$171  = l_3_0;
     if (en) begin
-      \$165  = skew_l3_d2;
+      \$171  = skew_l3_d2;
     end
     if (rst) begin
-      \$165  = 1'h0;
+      \$171  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = w_3_0;
+    \$172  = w_3_0;
     if (en) begin
-      \$166  = w_2_0;
+      \$172  = w_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = pr_3_0;
+    \$173  = pr_3_0;
     if (en) begin
-      \$167  = p_3_0;
+      \$173  = p_3_0;
     end
     if (rst) begin
-      \$167  = 16'h0000;
+      \$173  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = lr_3_0;
+    \$174  = lr_3_0;
     if (en) begin
-      \$168  = skew_l3_d2;
+      \$174  = skew_l3_d2;
     end
     if (rst) begin
-      \$168  = 1'h0;
+      \$174  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = acc_3_0;
+    \$175  = acc_3_0;
     if (en) begin
-      \$169  = \$51 ;
+      \$175  = \$26 ;
     end
     if (rst) begin
-      \$169  = 24'h000000;
+      \$175  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = out_3_0;
+    \$176  = out_3_0;
     if (cap_3_0) begin
-      \$170  = \$13 [23:0];
-    end else if (\$52 ) begin
-      \$170  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = a_3_1;
-    if (en) begin
-      \$171  = a_3_0;
-    end
-    if (rst) begin
-      \$171  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = l_3_1;
-    if (en) begin
-      \$172  = l_3_0;
-    end
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = w_3_1;
-    if (en) begin
-      \$173  = w_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = pr_3_1;
-    if (en) begin
-      \$174  = p_3_1;
-    end
-    if (rst) begin
-      \$174  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = lr_3_1;
-    if (en) begin
-      \$175  = l_3_0;
-    end
-    if (rst) begin
-      \$175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = acc_3_1;
-    if (en) begin
-      \$176  = \$53 ;
-    end
-    if (rst) begin
+      \$176  = \$49 [23:0];
+    end else if (\$27 ) begin
       \$176  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = out_3_1;
+    \$177  = a_3_1;
+    if (en) begin
+      \$177  = a_3_0;
+    end
+    if (rst) begin
+      \$177  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$178  = l_3_1;
+    if (en) begin
+      \$178  = l_3_0;
+    end
+    if (rst) begin
+      \$178  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$179  = w_3_1;
+    if (en) begin
+      \$179  = w_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$180  = pr_3_1;
+    if (en) begin
+      \$180  = p_3_1;
+    end
+    if (rst) begin
+      \$180  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$181  = lr_3_1;
+    if (en) begin
+      \$181  = l_3_0;
+    end
+    if (rst) begin
+      \$181  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$182  = acc_3_1;
+    if (en) begin
+      \$182  = \$28 ;
+    end
+    if (rst) begin
+      \$182  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$183  = out_3_1;
     if (cap_3_1) begin
-      \$177  = \$14 [23:0];
-    end else if (\$54 ) begin
-      \$177  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = a_3_2;
-    if (en) begin
-      \$178  = a_3_1;
-    end
-    if (rst) begin
-      \$178  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = l_3_2;
-    if (en) begin
-      \$179  = l_3_1;
-    end
-    if (rst) begin
-      \$179  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = w_3_2;
-    if (en) begin
-      \$180  = w_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = pr_3_2;
-    if (en) begin
-      \$181  = p_3_2;
-    end
-    if (rst) begin
-      \$181  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = lr_3_2;
-    if (en) begin
-      \$182  = l_3_1;
-    end
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = acc_3_2;
-    if (en) begin
-      \$183  = \$55 ;
-    end
-    if (rst) begin
+      \$183  = \$50 [23:0];
+    end else if (\$29 ) begin
       \$183  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = out_3_2;
+    \$184  = a_3_2;
+    if (en) begin
+      \$184  = a_3_1;
+    end
+    if (rst) begin
+      \$184  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$185  = l_3_2;
+    if (en) begin
+      \$185  = l_3_1;
+    end
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$186  = w_3_2;
+    if (en) begin
+      \$186  = w_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$187  = pr_3_2;
+    if (en) begin
+      \$187  = p_3_2;
+    end
+    if (rst) begin
+      \$187  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$188  = lr_3_2;
+    if (en) begin
+      \$188  = l_3_1;
+    end
+    if (rst) begin
+      \$188  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$189  = acc_3_2;
+    if (en) begin
+      \$189  = \$30 ;
+    end
+    if (rst) begin
+      \$189  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$190  = out_3_2;
     if (cap_3_2) begin
-      \$184  = \$15 [23:0];
-    end else if (\$56 ) begin
-      \$184  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = a_3_3;
-    if (en) begin
-      \$185  = a_3_2;
-    end
-    if (rst) begin
-      \$185  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = l_3_3;
-    if (en) begin
-      \$186  = l_3_2;
-    end
-    if (rst) begin
-      \$186  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = w_3_3;
-    if (en) begin
-      \$187  = w_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = pr_3_3;
-    if (en) begin
-      \$188  = p_3_3;
-    end
-    if (rst) begin
-      \$188  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = lr_3_3;
-    if (en) begin
-      \$189  = l_3_2;
-    end
-    if (rst) begin
-      \$189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = acc_3_3;
-    if (en) begin
-      \$190  = \$57 ;
-    end
-    if (rst) begin
+      \$190  = \$51 [23:0];
+    end else if (\$31 ) begin
       \$190  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = out_3_3;
+    \$191  = a_3_3;
+    if (en) begin
+      \$191  = a_3_2;
+    end
+    if (rst) begin
+      \$191  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$192  = l_3_3;
+    if (en) begin
+      \$192  = l_3_2;
+    end
+    if (rst) begin
+      \$192  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$193  = w_3_3;
+    if (en) begin
+      \$193  = w_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$194  = pr_3_3;
+    if (en) begin
+      \$194  = p_3_3;
+    end
+    if (rst) begin
+      \$194  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$195  = lr_3_3;
+    if (en) begin
+      \$195  = l_3_2;
+    end
+    if (rst) begin
+      \$195  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$196  = acc_3_3;
+    if (en) begin
+      \$196  = \$32 ;
+    end
+    if (rst) begin
+      \$196  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$197  = out_3_3;
     if (cap_3_3) begin
-      \$191  = \$16 [23:0];
-    end else if (\$58 ) begin
-      \$191  = 24'h000000;
+      \$197  = \$52 [23:0];
+    end else if (\$33 ) begin
+      \$197  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = count_next;
+    \$198  = count_next;
     if (rst) begin
-      \$192  = 3'h0;
+      \$198  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = beat_next;
+    \$199  = beat_next;
     if (rst) begin
-      \$193  = 2'h0;
+      \$199  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = \$61 ;
+    \$200  = \$36 ;
     if (rst) begin
-      \$194  = 1'h0;
+      \$200  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [23:0];
-  assign sum_0_1 = \$2 [23:0];
-  assign sum_0_2 = \$3 [23:0];
-  assign sum_0_3 = \$4 [23:0];
-  assign sum_1_0 = \$5 [23:0];
-  assign sum_1_1 = \$6 [23:0];
-  assign sum_1_2 = \$7 [23:0];
-  assign sum_1_3 = \$8 [23:0];
-  assign sum_2_0 = \$9 [23:0];
-  assign sum_2_1 = \$10 [23:0];
-  assign sum_2_2 = \$11 [23:0];
-  assign sum_2_3 = \$12 [23:0];
-  assign sum_3_0 = \$13 [23:0];
-  assign sum_3_1 = \$14 [23:0];
-  assign sum_3_2 = \$15 [23:0];
-  assign sum_3_3 = \$16 [23:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$53 ) begin
+      count_next = \$54 [2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    beat_next = drain_beat;
+    if (cap_3_3) begin
+      beat_next = 2'h0;
+    end else if (\$55 ) begin
+      beat_next = \$57 [1:0];
+    end
+  end
+  assign sum_0_0 = \$37 [23:0];
+  assign sum_0_1 = \$38 [23:0];
+  assign sum_0_2 = \$39 [23:0];
+  assign sum_0_3 = \$40 [23:0];
+  assign sum_1_0 = \$41 [23:0];
+  assign sum_1_1 = \$42 [23:0];
+  assign sum_1_2 = \$43 [23:0];
+  assign sum_1_3 = \$44 [23:0];
+  assign sum_2_0 = \$45 [23:0];
+  assign sum_2_1 = \$46 [23:0];
+  assign sum_2_2 = \$47 [23:0];
+  assign sum_2_3 = \$48 [23:0];
+  assign sum_3_0 = \$49 [23:0];
+  assign sum_3_1 = \$50 [23:0];
+  assign sum_3_2 = \$51 [23:0];
+  assign sum_3_3 = \$52 [23:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];

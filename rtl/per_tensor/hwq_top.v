@@ -109,136 +109,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [1:0] \$100 ;
-  reg [30:0] \$101 ;
-  reg [5:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg \$105 ;
-  reg [16:0] \$106 ;
-  reg [3:0] \$107 ;
-  reg \$108 ;
-  reg [4:0] \$109 ;
+  reg [7:0] \$100 ;
+  reg \$101 ;
+  reg [3:0] \$102 ;
+  reg [5:0] \$103 ;
+  reg [1:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [30:0] \$107 ;
+  reg [5:0] \$108 ;
+  reg [3:0] \$109 ;
   wire \$11 ;
-  reg [1:0] \$110 ;
-  reg [3:0] \$111 ;
-  reg [1:0] \$112 ;
-  reg [5:0] \$113 ;
-  reg [16:0] \$114 ;
-  reg \$115 ;
+  reg [7:0] \$110 ;
+  reg \$111 ;
+  reg [16:0] \$112 ;
+  reg [3:0] \$113 ;
+  reg \$114 ;
+  reg [4:0] \$115 ;
   reg [1:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
+  reg [3:0] \$117 ;
+  reg [1:0] \$118 ;
+  reg [5:0] \$119 ;
   wire \$12 ;
-  reg [1:0] \$120 ;
+  reg [16:0] \$120 ;
+  reg \$121 ;
+  reg [1:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg [7:0] \$124 ;
+  reg [7:0] \$125 ;
+  reg [1:0] \$126 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [6:0] \$153 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [6:0] \$165 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
-  wire [6:0] \$21 ;
-  wire [6:0] \$22 ;
-  wire [6:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [6:0] \$26 ;
+  wire [6:0] \$27 ;
+  wire [6:0] \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [17:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [17:0] \$38 ;
   wire \$39 ;
   wire [1:0] \$4 ;
-  wire [15:0] \$40 ;
+  wire \$40 ;
   wire [16:0] \$41 ;
-  wire \$42 ;
+  wire [16:0] \$42 ;
   wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [6:0] \$45 ;
-  wire \$46 ;
-  wire [4:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [1:0] \$49 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [15:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire \$48 ;
+  wire [16:0] \$49 ;
   wire [1:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
+  wire [6:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
+  wire [4:0] \$53 ;
+  wire [2:0] \$54 ;
+  wire [1:0] \$55 ;
   wire \$56 ;
-  wire [17:0] \$57 ;
-  wire [4:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [8:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [5:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
+  wire [17:0] \$63 ;
+  wire [4:0] \$64 ;
+  wire [8:0] \$65 ;
+  wire [8:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [5:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [2:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [4:0] \$75 ;
-  wire [2:0] \$76 ;
-  wire \$77 ;
-  wire [2:0] \$78 ;
-  wire [2:0] \$79 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [2:0] \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [4:0] \$80 ;
+  wire [2:0] \$81 ;
   wire \$82 ;
-  wire [1:0] \$83 ;
-  reg \$84 ;
-  reg [3:0] \$85 ;
-  reg \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [15:0] \$89 ;
+  wire [2:0] \$83 ;
+  wire [2:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire [1:0] \$88 ;
+  reg \$89 ;
   wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
+  reg [3:0] \$90 ;
+  reg \$91 ;
+  reg [15:0] \$92 ;
   reg [15:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  reg [3:0] \$96 ;
-  reg [5:0] \$97 ;
-  reg [1:0] \$98 ;
+  reg [16:0] \$94 ;
+  reg [15:0] \$95 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg [7:0] \$98 ;
   reg [15:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
+  wire [7:0] \$signal$53 ;
   (* init = 31'h00000000 *)
-  wire [30:0] \$signal$58 ;
+  wire [30:0] \$signal$61 ;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg [1:0] beat = 2'h0;
@@ -282,14 +288,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -313,18 +319,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [7:0] \o_data$65 ;
-  wire [7:0] \o_data$65[0] ;
+  wire [7:0] \o_data$68 ;
+  wire [7:0] \o_data$68[0] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$67 ;
+  wire \o_valid$70 ;
   reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
@@ -351,6 +358,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [5:0] rp__addr;
   wire [31:0] rp__data;
   wire [31:0] \rp__data[0] ;
@@ -389,6 +397,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   reg wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [31:0] params [63:0];
   initial begin
@@ -470,7 +479,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 2'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -478,159 +486,168 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = beat == 2'h3;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = d == 2'h3;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 2'h3;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$18  = beat != 2'h3;
-  assign \$19  = d != 2'h3;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 2'h3;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$153  = beat * 5'h18;
-  assign i_acc = o_data >> \$153 ;
-  assign \$28  = ob == 2'h3;
-  assign w_en = \o_valid$67  & \$28 ;
-  assign \$29  = ! ctrl_state;
-  assign \$30  = ctrl_state == 1'h1;
-  assign \$31  = ctrl_state == 2'h2;
-  assign \$32  = ctrl_state == 2'h3;
-  assign \$33  = fm0 + 3'h4;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = \$3 [4:0] >= 3'h4;
-  assign \$36  = hdr[15:0] - 1'h1;
-  assign \$37  = hdr[31:16] - 1'h1;
-  assign \$38  = hdr[47:32] - 1'h1;
-  assign \$39  = hdr[47:32] > 5'h16;
-  assign \$40  = \$39  ? hdr[47:32] : 16'h0016;
-  assign \$41  = \$40  - 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$44  = ! lane;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 2'h3;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ~ in_data;
-  assign \$53  = i_valid | \$52 ;
-  assign \$54  = kk == tile_last;
-  assign \$55  = ! k_last;
-  assign \$56  = fn == nb_last;
-  assign \$57  = fm0 + 3'h4;
-  assign \$58  = fn + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = \$60  == k_last;
-  assign \$62  = kk == k_last;
-  assign \$63  = flush - 1'h1;
-  assign \$64  = ! flush;
-  assign \$65  = ~ header_taken;
-  assign \$66  = \$65  & o_valid;
-  assign \$67  = beat != 2'h3;
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & row_end;
-  assign \$71  = beat + 1'h1;
-  assign \$72  = \$17 [16:0] < M_;
-  assign \$73  = d == 2'h3;
-  assign \$74  = dn == nb_last;
-  assign \$75  = dn + 1'h1;
-  assign \$76  = d + 1'h1;
-  assign \$77  = ob == 2'h3;
-  assign \$78  = ob + 1'h1;
-  assign \$79  = \$77  ? 3'h0 : \$78 ;
-  assign \$80  = r_en & m_out__valid;
-  assign \$81  = ~ row_valid;
-  assign \$82  = row_end & \$81 ;
-  assign \$83  = \$80  + \$82 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = beat == 2'h3;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = d == 2'h3;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 2'h3;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$23  = beat != 2'h3;
+  assign \$24  = d != 2'h3;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 2'h3;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$165  = beat * 5'h18;
+  assign i_acc = o_data >> \$165 ;
+  assign \$33  = ob == 2'h3;
+  assign w_en = \o_valid$70  & \$33 ;
+  assign \$34  = ! ctrl_state;
+  assign \$35  = ctrl_state == 1'h1;
+  assign \$36  = ctrl_state == 2'h2;
+  assign \$37  = ctrl_state == 2'h3;
+  assign \$38  = fm0 + 3'h4;
+  assign \$39  = \$38  >= M_;
+  assign \$40  = \$3 [4:0] >= 3'h4;
+  assign \$41  = hdr[15:0] - 1'h1;
+  assign \$42  = hdr[15:0] + 2'h3;
+  assign \$43  = hdr[31:16] - 1'h1;
+  assign \$44  = hdr[47:32] - 1'h1;
+  assign \$45  = hdr[47:32] > 5'h16;
+  assign \$46  = \$45  ? hdr[47:32] : 16'h0016;
+  assign \$47  = \$46  - 1'h1;
+  assign \$48  = ! ch;
+  assign \$49  = ch + 1'h1;
+  assign \$50  = ! lane;
+  assign \$51  = wa + 1'h1;
+  assign \$52  = wb == 2'h3;
+  assign \$53  = blk + 1'h1;
+  assign \$54  = wb + 1'h1;
+  assign \$55  = lane + 1'h1;
+  assign \$56  = ch == n_last;
+  assign \$57  = ! k_last;
+  assign \$58  = ~ in_data;
+  assign \$59  = i_valid | \$58 ;
+  assign \$60  = kk == tile_last;
+  assign \$61  = ! k_last;
+  assign \$62  = fn == nb_last;
+  assign \$63  = fm0 + 3'h4;
+  assign \$64  = fn + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = kk + 1'h1;
+  assign \$67  = \$66  == k_last;
+  assign \$68  = kk == k_last;
+  assign \$69  = flush - 1'h1;
+  assign \$70  = ! flush;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & o_valid;
+  assign \$73  = beat != 2'h3;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ header_taken;
+  assign \$76  = \$75  & row_end;
+  assign \$77  = beat + 1'h1;
+  assign \$78  = d == 2'h3;
+  assign \$79  = dn == nb_last;
+  assign \$80  = dn + 1'h1;
+  assign \$81  = d + 1'h1;
+  assign \$82  = ob == 2'h3;
+  assign \$83  = ob + 1'h1;
+  assign \$84  = \$82  ? 3'h0 : \$83 ;
+  assign \$85  = r_en & m_out__valid;
+  assign \$86  = ~ row_valid;
+  assign \$87  = row_end & \$86 ;
+  assign \$88  = \$85  + \$87 ;
   always @(posedge clk)
-    last_mblock <= \$84 ;
+    last_mblock <= \$89 ;
   always @(posedge clk)
-    credits <= \$85 ;
+    credits <= \$90 ;
   always @(posedge clk)
-    credit_ok <= \$86 ;
+    credit_ok <= \$91 ;
   always @(posedge clk)
-    M_ <= \$87 ;
+    M_ <= \$92 ;
   always @(posedge clk)
-    m_last <= \$88 ;
+    m_last <= \$93 ;
   always @(posedge clk)
-    n_last <= \$89 ;
+    m_wrap <= \$94 ;
   always @(posedge clk)
-    zero_point <= \$90 ;
+    n_last <= \$95 ;
   always @(posedge clk)
-    act_min <= \$91 ;
+    zero_point <= \$96 ;
   always @(posedge clk)
-    act_max <= \$92 ;
+    act_min <= \$97 ;
   always @(posedge clk)
-    k_last <= \$93 ;
+    act_max <= \$98 ;
   always @(posedge clk)
-    tile_last <= \$94 ;
+    k_last <= \$99 ;
   always @(posedge clk)
-    lane <= \$95 ;
+    tile_last <= \$100 ;
   always @(posedge clk)
-    blk <= \$96 ;
+    lane <= \$101 ;
   always @(posedge clk)
-    wa <= \$97 ;
+    blk <= \$102 ;
   always @(posedge clk)
-    wb <= \$98 ;
+    wa <= \$103 ;
   always @(posedge clk)
-    ch <= \$99 ;
+    wb <= \$104 ;
   always @(posedge clk)
-    ctrl_state <= \$100 ;
+    ch <= \$105 ;
   always @(posedge clk)
-    i_multiplier <= \$101 ;
+    ctrl_state <= \$106 ;
   always @(posedge clk)
-    i_shift <= \$102 ;
+    i_multiplier <= \$107 ;
   always @(posedge clk)
-    nb_last <= \$103 ;
+    i_shift <= \$108 ;
   always @(posedge clk)
-    kk <= \$104 ;
+    nb_last <= \$109 ;
   always @(posedge clk)
-    in_data <= \$105 ;
+    kk <= \$110 ;
   always @(posedge clk)
-    fm0 <= \$106 ;
+    in_data <= \$111 ;
   always @(posedge clk)
-    fn <= \$107 ;
+    fm0 <= \$112 ;
   always @(posedge clk)
-    at_k_last <= \$108 ;
+    fn <= \$113 ;
   always @(posedge clk)
-    flush <= \$109 ;
+    at_k_last <= \$114 ;
   always @(posedge clk)
-    d <= \$110 ;
+    flush <= \$115 ;
   always @(posedge clk)
-    dn <= \$111 ;
+    d <= \$116 ;
   always @(posedge clk)
-    beat <= \$112 ;
+    dn <= \$117 ;
   always @(posedge clk)
-    ra <= \$113 ;
+    beat <= \$118 ;
   always @(posedge clk)
-    row <= \$114 ;
+    ra <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$115 ;
+    row <= \$120 ;
   always @(posedge clk)
-    ob <= \$116 ;
+    row_valid <= \$121 ;
   always @(posedge clk)
-    part0 <= \$117 ;
+    ob <= \$122 ;
   always @(posedge clk)
-    part1 <= \$118 ;
+    part0 <= \$123 ;
   always @(posedge clk)
-    part2 <= \$119 ;
+    part1 <= \$124 ;
   always @(posedge clk)
-    give_back <= \$120 ;
+    part2 <= \$125 ;
+  always @(posedge clk)
+    give_back <= \$126 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -654,13 +671,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$45 ),
+    .i_last(\i_last$49 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$65 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$68 ),
     .o_last(o_last),
-    .o_valid(\o_valid$67 ),
+    .o_valid(\o_valid$70 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -726,126 +743,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [5:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [5:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [5:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [5:0];
+      end else if (\$25 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$23 [5:0];
+        ra_next = \$28 [5:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$34 ;
+    \$89  = \$39 ;
     if (rst) begin
-      \$84  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$3 [3:0];
+    \$90  = \$3 [3:0];
     if (rst) begin
-      \$85  = 4'hc;
+      \$90  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$35 ;
+    \$91  = \$40 ;
     if (rst) begin
-      \$86  = 1'h1;
+      \$91  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = M_;
+    \$92  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[15:0];
+            \$92  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 16'h0000;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = m_last;
+    \$93  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$90  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$90  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$91  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$91  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$92  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$92  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$93  = \$38 [15:0];
+            \$93  = \$41 [15:0];
           end
     endcase
     if (rst) begin
@@ -854,114 +818,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = tile_last;
+    \$94  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$41 [7:0];
+            \$94  = \$42 ;
           end
     endcase
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = lane;
+    \$95  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$95  = 1'h0;
-            end else begin
-              \$95  = \$49 [0];
-            end
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = blk;
+    \$96  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$96  = \$47 [3:0];
-              end
-            end
+            \$96  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$96  = 4'h0;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = wa;
+    \$97  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$97  = \$45 [5:0];
-            end
+            \$97  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$97  = 6'h00;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = wb;
+    \$98  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$98  = 2'h0;
-              end else begin
-                \$98  = \$48 [1:0];
-              end
-            end
+            \$98  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$98  = 2'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = ch;
+    \$99  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$99  = \$43 [15:0];
+            \$99  = \$44 [15:0];
           end
     endcase
     if (rst) begin
@@ -970,348 +896,378 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$100  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$100  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                if (last_mblock) begin
-                  \$100  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$64 ) begin
-            \$100  = 2'h0;
+            \$100  = \$47 [7:0];
           end
     endcase
     if (rst) begin
-      \$100  = 2'h0;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = i_multiplier;
+    \$101  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
-              \$101  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = i_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$102  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$103  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$50 ) begin
-              \$104  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$104  = 8'h00;
+            if (\$50 ) begin
+              \$101  = 1'h0;
             end else begin
-              \$104  = \$59 [7:0];
+              \$101  = \$55 [0];
             end
           end
     endcase
     if (rst) begin
-      \$104  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = in_data;
+    \$102  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 4'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$105  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$105  = 1'h1;
-            end else begin
-              if (\$62 ) begin
-                \$105  = 1'h0;
+              if (\$52 ) begin
+                \$102  = \$53 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 1'h0;
+      \$102  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = fm0;
+    \$103  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$103  = 6'h00;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$106  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
-                \$106  = \$57 [16:0];
-              end
+              \$103  = \$51 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 17'h00000;
+      \$103  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = fn;
+    \$104  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$104  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$50 ) begin
-              \$107  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
               (* full_case = 32'd1 *)
-              if (\$56 ) begin
-                \$107  = 4'h0;
+              if (\$52 ) begin
+                \$104  = 2'h0;
               end else begin
-                \$107  = \$58 [3:0];
+                \$104  = \$54 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 4'h0;
+      \$104  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = at_k_last;
+    \$105  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$105  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
-              \$108  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$53 ) begin
-            (* full_case = 32'd1 *)
-            if (\$54 ) begin
-              \$108  = \$55 ;
-            end else begin
-              \$108  = \$61 ;
-            end
+            \$105  = \$49 [15:0];
           end
     endcase
     if (rst) begin
-      \$108  = 1'h0;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = flush;
+    \$106  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$106  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$106  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$53 ) begin
-            if (\$54 ) begin
-              if (\$56 ) begin
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
                 if (last_mblock) begin
-                  \$109  = 5'h1e;
+                  \$106  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$109  = \$63 [4:0];
+          if (\$70 ) begin
+            \$106  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$109  = 5'h00;
+      \$106  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = d;
-    if (header_taken) begin
-      \$110  = 2'h0;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$110  = 2'h0;
-      end else begin
-        \$110  = \$76 [1:0];
-      end
-    end
+    \$107  = i_multiplier;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$107  = hdr[62:32];
+            end
+          end
+    endcase
     if (rst) begin
-      \$110  = 2'h0;
+      \$107  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = dn;
-    if (header_taken) begin
-      \$111  = 4'h0;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      if (\$73 ) begin
-        (* full_case = 32'd1 *)
-        if (\$74 ) begin
-          \$111  = 4'h0;
-        end else begin
-          \$111  = \$75 [3:0];
-        end
-      end
-    end
+    \$108  = i_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$108  = hdr[69:64];
+            end
+          end
+    endcase
     if (rst) begin
-      \$111  = 4'h0;
+      \$108  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = beat;
-    if (header_taken) begin
-      \$112  = 2'h0;
-    end
-    if (\$68 ) begin
-      \$112  = \$71 [1:0];
-    end else if (\$70 ) begin
-      \$112  = 2'h0;
-    end
+    \$109  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$109  = blk;
+            end
+          end
+    endcase
     if (rst) begin
-      \$112  = 2'h0;
+      \$109  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$110  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$110  = 8'h00;
+            end else begin
+              \$110  = \$65 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$111  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$111  = 1'h1;
+            end else begin
+              if (\$68 ) begin
+                \$111  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$112  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                \$112  = \$63 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$112  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$113  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              (* full_case = 32'd1 *)
+              if (\$62 ) begin
+                \$113  = 4'h0;
+              end else begin
+                \$113  = \$64 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$113  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$56 ) begin
+              \$114  = \$57 ;
+            end
+          end
+      2'h2:
+          if (\$59 ) begin
+            (* full_case = 32'd1 *)
+            if (\$60 ) begin
+              \$114  = \$61 ;
+            end else begin
+              \$114  = \$67 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = flush;
     (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$113  = 6'h00;
-    end else begin
-      \$113  = ra_next;
-    end
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$59 ) begin
+            if (\$60 ) begin
+              if (\$62 ) begin
+                if (last_mblock) begin
+                  \$115  = 5'h1f;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$115  = \$69 [4:0];
+    endcase
     if (rst) begin
-      \$113  = 6'h00;
+      \$115  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = row;
+    \$116  = d;
     if (header_taken) begin
-      \$114  = 17'h00000;
+      \$116  = 2'h0;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$114  = \$17 [16:0];
-    end
-    if (rst) begin
-      \$114  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = row_valid;
-    if (header_taken) begin
-      \$115  = 1'h1;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$115  = \$72 ;
-    end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = ob;
-    if (\o_valid$67 ) begin
-      \$116  = \$79 [1:0];
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      (* full_case = 32'd1 *)
+      if (\$78 ) begin
+        \$116  = 2'h0;
+      end else begin
+        \$116  = \$81 [1:0];
+      end
     end
     if (rst) begin
       \$116  = 2'h0;
@@ -1319,54 +1275,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = part0;
-    if (\o_valid$67 ) begin
-      casez (ob)
-        2'h0:
-            \$117  = \o_data$65 ;
-      endcase
+    \$117  = dn;
+    if (header_taken) begin
+      \$117  = 4'h0;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      if (\$78 ) begin
+        (* full_case = 32'd1 *)
+        if (\$79 ) begin
+          \$117  = 4'h0;
+        end else begin
+          \$117  = \$80 [3:0];
+        end
+      end
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$117  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = part1;
-    if (\o_valid$67 ) begin
+    \$118  = beat;
+    if (header_taken) begin
+      \$118  = 2'h0;
+    end
+    if (\$74 ) begin
+      \$118  = \$77 [1:0];
+    end else if (\$76 ) begin
+      \$118  = 2'h0;
+    end
+    if (rst) begin
+      \$118  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$119  = 6'h00;
+    end else begin
+      \$119  = ra_next;
+    end
+    if (rst) begin
+      \$119  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = row;
+    if (header_taken) begin
+      \$120  = 17'h00000;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$120  = \$20 [16:0];
+    end
+    if (rst) begin
+      \$120  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = row_valid;
+    if (header_taken) begin
+      \$121  = 1'h1;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$121  = row_valid_next;
+    end
+    if (rst) begin
+      \$121  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = ob;
+    if (\o_valid$70 ) begin
+      \$122  = \$84 [1:0];
+    end
+    if (rst) begin
+      \$122  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = part0;
+    if (\o_valid$70 ) begin
+      casez (ob)
+        2'h0:
+            \$123  = \o_data$68 ;
+      endcase
+    end
+    if (rst) begin
+      \$123  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = part1;
+    if (\o_valid$70 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$118  = \o_data$65 ;
+            \$124  = \o_data$68 ;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = part2;
-    if (\o_valid$67 ) begin
+    \$125  = part2;
+    if (\o_valid$70 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
             /* empty */;
         2'h2:
-            \$119  = \o_data$65 ;
+            \$125  = \o_data$68 ;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = \$83 ;
+    \$126  = \$88 ;
     if (rst) begin
-      \$120  = 2'h0;
+      \$126  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1379,13 +1421,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign rp__data = i_bias;
-  assign \$signal$58  = i_multiplier;
+  assign \$signal$61  = i_multiplier;
   assign pt_shift = i_shift;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
@@ -1437,7 +1479,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \part0[0]  = part0;
   assign \part1[0]  = part1;
   assign \part2[0]  = part2;
-  assign \o_data$65[0]  = \o_data$65 ;
+  assign \o_data$68[0]  = \o_data$68 ;
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1445,205 +1487,211 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = { \o_data$65 , part2, part1, part0 };
+  assign out_w[31:0] = { \o_data$68 , part2, part1, part0 };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [24:0] \$1 ;
-  wire [24:0] \$10 ;
-  reg [23:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg \$102 ;
-  wire [7:0] \$103 ;
-  reg [15:0] \$104 ;
-  reg \$105 ;
+  wire \$1 ;
+  wire [23:0] \$10 ;
+  reg [7:0] \$100 ;
+  reg \$101 ;
+  wire [7:0] \$102 ;
+  reg [15:0] \$103 ;
+  reg \$104 ;
+  reg [23:0] \$105 ;
   reg [23:0] \$106 ;
-  reg [23:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg \$109 ;
-  wire [24:0] \$11 ;
-  wire [7:0] \$110 ;
-  reg [15:0] \$111 ;
-  reg \$112 ;
+  reg [7:0] \$107 ;
+  reg \$108 ;
+  wire [7:0] \$109 ;
+  wire \$11 ;
+  reg [15:0] \$110 ;
+  reg \$111 ;
+  reg [23:0] \$112 ;
   reg [23:0] \$113 ;
-  reg [23:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg \$116 ;
-  wire [7:0] \$117 ;
-  reg [15:0] \$118 ;
-  reg \$119 ;
-  wire [24:0] \$12 ;
+  reg [7:0] \$114 ;
+  reg \$115 ;
+  wire [7:0] \$116 ;
+  reg [15:0] \$117 ;
+  reg \$118 ;
+  reg [23:0] \$119 ;
+  wire [23:0] \$12 ;
   reg [23:0] \$120 ;
-  reg [23:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg \$123 ;
-  wire [7:0] \$124 ;
-  reg [15:0] \$125 ;
-  reg \$126 ;
+  reg [7:0] \$121 ;
+  reg \$122 ;
+  wire [7:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg \$125 ;
+  reg [23:0] \$126 ;
   reg [23:0] \$127 ;
-  reg [23:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire [24:0] \$13 ;
-  reg \$130 ;
-  wire [7:0] \$131 ;
-  reg [15:0] \$132 ;
-  reg \$133 ;
+  reg [7:0] \$128 ;
+  reg \$129 ;
+  wire \$13 ;
+  wire [7:0] \$130 ;
+  reg [15:0] \$131 ;
+  reg \$132 ;
+  reg [23:0] \$133 ;
   reg [23:0] \$134 ;
-  reg [23:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg \$137 ;
-  wire [7:0] \$138 ;
-  reg [15:0] \$139 ;
-  wire [24:0] \$14 ;
-  reg \$140 ;
+  reg [7:0] \$135 ;
+  reg \$136 ;
+  wire [7:0] \$137 ;
+  reg [15:0] \$138 ;
+  reg \$139 ;
+  wire [23:0] \$14 ;
+  reg [23:0] \$140 ;
   reg [23:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg \$144 ;
-  wire [7:0] \$145 ;
-  reg [15:0] \$146 ;
-  reg \$147 ;
+  reg [7:0] \$142 ;
+  reg \$143 ;
+  wire [7:0] \$144 ;
+  reg [15:0] \$145 ;
+  reg \$146 ;
+  reg [23:0] \$147 ;
   reg [23:0] \$148 ;
-  reg [23:0] \$149 ;
-  wire [24:0] \$15 ;
-  reg [7:0] \$150 ;
-  reg \$151 ;
-  wire [7:0] \$152 ;
-  reg [15:0] \$153 ;
-  reg \$154 ;
+  reg [7:0] \$149 ;
+  wire \$15 ;
+  reg \$150 ;
+  wire [7:0] \$151 ;
+  reg [15:0] \$152 ;
+  reg \$153 ;
+  reg [23:0] \$154 ;
   reg [23:0] \$155 ;
-  reg [23:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg \$158 ;
-  wire [7:0] \$159 ;
-  wire [24:0] \$16 ;
-  reg [15:0] \$160 ;
-  reg \$161 ;
+  reg [7:0] \$156 ;
+  reg \$157 ;
+  wire [7:0] \$158 ;
+  reg [15:0] \$159 ;
+  wire [23:0] \$16 ;
+  reg \$160 ;
+  reg [23:0] \$161 ;
   reg [23:0] \$162 ;
-  reg [23:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg \$165 ;
-  wire [7:0] \$166 ;
-  reg [15:0] \$167 ;
-  reg \$168 ;
+  reg [7:0] \$163 ;
+  reg \$164 ;
+  wire [7:0] \$165 ;
+  reg [15:0] \$166 ;
+  reg \$167 ;
+  reg [23:0] \$168 ;
   reg [23:0] \$169 ;
   wire \$17 ;
-  reg [23:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg \$172 ;
-  wire [7:0] \$173 ;
-  reg [15:0] \$174 ;
-  reg \$175 ;
+  reg [7:0] \$170 ;
+  reg \$171 ;
+  wire [7:0] \$172 ;
+  reg [15:0] \$173 ;
+  reg \$174 ;
+  reg [23:0] \$175 ;
   reg [23:0] \$176 ;
-  reg [23:0] \$177 ;
-  reg [7:0] \$178 ;
-  reg \$179 ;
-  wire [3:0] \$18 ;
-  wire [7:0] \$180 ;
-  reg [15:0] \$181 ;
-  reg \$182 ;
+  reg [7:0] \$177 ;
+  reg \$178 ;
+  wire [7:0] \$179 ;
+  wire [23:0] \$18 ;
+  reg [15:0] \$180 ;
+  reg \$181 ;
+  reg [23:0] \$182 ;
   reg [23:0] \$183 ;
-  reg [23:0] \$184 ;
-  reg [7:0] \$185 ;
-  reg \$186 ;
-  wire [7:0] \$187 ;
-  reg [15:0] \$188 ;
-  reg \$189 ;
+  reg [7:0] \$184 ;
+  reg \$185 ;
+  wire [7:0] \$186 ;
+  reg [15:0] \$187 ;
+  reg \$188 ;
+  reg [23:0] \$189 ;
   wire \$19 ;
   reg [23:0] \$190 ;
-  reg [23:0] \$191 ;
-  reg [2:0] \$192 ;
-  reg [1:0] \$193 ;
-  reg \$194 ;
-  wire [24:0] \$2 ;
-  wire [2:0] \$20 ;
-  wire [2:0] \$21 ;
-  wire \$22 ;
+  reg [7:0] \$191 ;
+  reg \$192 ;
+  wire [7:0] \$193 ;
+  reg [15:0] \$194 ;
+  reg \$195 ;
+  reg [23:0] \$196 ;
+  reg [23:0] \$197 ;
+  reg [2:0] \$198 ;
+  reg [1:0] \$199 ;
+  wire [23:0] \$2 ;
+  wire [23:0] \$20 ;
+  reg \$200 ;
+  wire \$21 ;
+  wire [23:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [23:0] \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire [23:0] \$27 ;
-  wire \$28 ;
-  wire [23:0] \$29 ;
-  wire [24:0] \$3 ;
-  wire \$30 ;
-  wire [23:0] \$31 ;
-  wire \$32 ;
-  wire [23:0] \$33 ;
+  wire [23:0] \$26 ;
+  wire \$27 ;
+  wire [23:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [23:0] \$30 ;
+  wire \$31 ;
+  wire [23:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [23:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
-  wire [23:0] \$37 ;
-  wire \$38 ;
-  wire [23:0] \$39 ;
-  wire [24:0] \$4 ;
-  wire \$40 ;
-  wire [23:0] \$41 ;
-  wire \$42 ;
-  wire [23:0] \$43 ;
-  wire \$44 ;
-  wire [23:0] \$45 ;
-  wire \$46 ;
-  wire [23:0] \$47 ;
-  wire \$48 ;
-  wire [23:0] \$49 ;
-  wire [24:0] \$5 ;
-  wire \$50 ;
-  wire [23:0] \$51 ;
-  wire \$52 ;
-  wire [23:0] \$53 ;
-  wire \$54 ;
-  wire [23:0] \$55 ;
-  wire \$56 ;
-  wire [23:0] \$57 ;
-  wire \$58 ;
-  wire \$59 ;
-  wire [24:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  reg [7:0] \$62 ;
-  reg \$63 ;
-  reg [7:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg \$66 ;
-  reg \$67 ;
+  wire [24:0] \$37 ;
+  wire [24:0] \$38 ;
+  wire [24:0] \$39 ;
+  wire [23:0] \$4 ;
+  wire [24:0] \$40 ;
+  wire [24:0] \$41 ;
+  wire [24:0] \$42 ;
+  wire [24:0] \$43 ;
+  wire [24:0] \$44 ;
+  wire [24:0] \$45 ;
+  wire [24:0] \$46 ;
+  wire [24:0] \$47 ;
+  wire [24:0] \$48 ;
+  wire [24:0] \$49 ;
+  wire \$5 ;
+  wire [24:0] \$50 ;
+  wire [24:0] \$51 ;
+  wire [24:0] \$52 ;
+  wire \$53 ;
+  wire [3:0] \$54 ;
+  wire \$55 ;
+  wire [2:0] \$56 ;
+  wire [2:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
+  wire [23:0] \$6 ;
+  wire [7:0] \$60 ;
+  wire [7:0] \$61 ;
+  wire [7:0] \$62 ;
+  wire [7:0] \$63 ;
+  wire [7:0] \$64 ;
+  wire [7:0] \$65 ;
+  wire [7:0] \$66 ;
+  wire [7:0] \$67 ;
   reg [7:0] \$68 ;
-  reg [7:0] \$69 ;
-  wire [24:0] \$7 ;
+  reg \$69 ;
+  wire \$7 ;
   reg [7:0] \$70 ;
-  reg \$71 ;
+  reg [7:0] \$71 ;
   reg \$72 ;
   reg \$73 ;
-  wire [7:0] \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [7:0] \$79 ;
-  wire [24:0] \$8 ;
-  reg [7:0] \$80 ;
-  reg \$81 ;
+  reg [7:0] \$74 ;
+  reg [7:0] \$75 ;
+  reg [7:0] \$76 ;
+  reg \$77 ;
+  reg \$78 ;
+  reg \$79 ;
+  wire [23:0] \$8 ;
+  wire [7:0] \$80 ;
+  wire [7:0] \$81 ;
   wire [7:0] \$82 ;
-  reg [15:0] \$83 ;
-  reg \$84 ;
-  reg [23:0] \$85 ;
-  reg [23:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg \$88 ;
-  wire [7:0] \$89 ;
-  wire [24:0] \$9 ;
-  reg [15:0] \$90 ;
-  reg \$91 ;
+  wire [7:0] \$83 ;
+  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
+  reg [7:0] \$86 ;
+  reg \$87 ;
+  wire [7:0] \$88 ;
+  reg [15:0] \$89 ;
+  wire \$9 ;
+  reg \$90 ;
+  reg [23:0] \$91 ;
   reg [23:0] \$92 ;
-  reg [23:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  wire [7:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg \$98 ;
+  reg [7:0] \$93 ;
+  reg \$94 ;
+  wire [7:0] \$95 ;
+  reg [15:0] \$96 ;
+  reg \$97 ;
+  reg [23:0] \$98 ;
   reg [23:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -1723,6 +1771,16 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -1866,347 +1924,1186 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 24'h000000 : \$37 [23:0];
+  assign \$4  = lr_0_1 ? 24'h000000 : \$38 [23:0];
+  assign \$6  = lr_0_2 ? 24'h000000 : \$39 [23:0];
+  assign \$8  = lr_0_3 ? 24'h000000 : \$40 [23:0];
+  assign \$10  = lr_1_0 ? 24'h000000 : \$41 [23:0];
+  assign \$12  = lr_1_1 ? 24'h000000 : \$42 [23:0];
+  assign \$14  = lr_1_2 ? 24'h000000 : \$43 [23:0];
+  assign \$16  = lr_1_3 ? 24'h000000 : \$44 [23:0];
+  assign \$18  = lr_2_0 ? 24'h000000 : \$45 [23:0];
+  assign \$20  = lr_2_1 ? 24'h000000 : \$46 [23:0];
+  assign \$22  = lr_2_2 ? 24'h000000 : \$47 [23:0];
+  assign \$24  = lr_2_3 ? 24'h000000 : \$48 [23:0];
+  assign \$26  = lr_3_0 ? 24'h000000 : \$49 [23:0];
+  assign \$28  = lr_3_1 ? 24'h000000 : \$50 [23:0];
+  assign \$30  = lr_3_2 ? 24'h000000 : \$51 [23:0];
+  assign \$32  = lr_3_3 ? 24'h000000 : \$52 [23:0];
+  assign \$34  = | count_next;
+  assign \$35  = beat_next == 2'h3;
+  assign \$36  = \$34  & \$35 ;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$37  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$38  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$39  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$40  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$41  = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$42  = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$43  = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$44  = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$45  = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$46  = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$47  = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$48  = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$49  = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$50  = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$51  = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$52  = $signed(acc_3_3) + $signed(pr_3_3);
   assign draining = | drain_count;
-  assign \$18  = drain_count - 1'h1;
-  assign \$20  = drain_beat + 1'h1;
-  assign \$21  = drain_shift ? 3'h0 : \$20 ;
-  assign \$22  = i_last & i_valid;
-  assign \$23  = i_last & i_valid;
-  assign \$24  = i_last & i_valid;
-  assign \$25  = i_last & i_valid;
-  assign \$26  = i_last & i_valid;
-  assign \$27  = lr_0_0 ? 24'h000000 : \$1 [23:0];
-  assign \$29  = lr_0_1 ? 24'h000000 : \$2 [23:0];
-  assign \$31  = lr_0_2 ? 24'h000000 : \$3 [23:0];
-  assign \$33  = lr_0_3 ? 24'h000000 : \$4 [23:0];
-  assign \$35  = lr_1_0 ? 24'h000000 : \$5 [23:0];
-  assign \$37  = lr_1_1 ? 24'h000000 : \$6 [23:0];
-  assign \$39  = lr_1_2 ? 24'h000000 : \$7 [23:0];
-  assign \$41  = lr_1_3 ? 24'h000000 : \$8 [23:0];
-  assign \$43  = lr_2_0 ? 24'h000000 : \$9 [23:0];
-  assign \$45  = lr_2_1 ? 24'h000000 : \$10 [23:0];
-  assign \$47  = lr_2_2 ? 24'h000000 : \$11 [23:0];
-  assign \$49  = lr_2_3 ? 24'h000000 : \$12 [23:0];
-  assign \$51  = lr_3_0 ? 24'h000000 : \$13 [23:0];
-  assign \$53  = lr_3_1 ? 24'h000000 : \$14 [23:0];
-  assign \$55  = lr_3_2 ? 24'h000000 : \$15 [23:0];
-  assign \$57  = lr_3_3 ? 24'h000000 : \$16 [23:0];
-  assign \$59  = | count_next;
-  assign \$60  = beat_next == 2'h3;
-  assign \$61  = \$59  & \$60 ;
+  assign \$54  = drain_count - 1'h1;
+  assign \$56  = drain_beat + 1'h1;
+  assign \$57  = drain_shift ? 3'h0 : \$56 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$62 ;
+    in_valid <= \$58 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$63 ;
+    in_last <= \$59 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$64 ;
+    in_a0 <= \$60 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$65 ;
+    in_a1 <= \$61 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$66 ;
+    in_a2 <= \$62 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$67 ;
+    in_a3 <= \$63 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$68 ;
+    in_w0 <= \$64 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$69 ;
+    in_w1 <= \$65 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$70 ;
+    in_w2 <= \$66 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$71 ;
+    in_w3 <= \$67 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$72 ;
+    skew_a1_d0 <= \$68 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$73 ;
+    skew_l1_d0 <= \$69 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$74 ;
+    skew_a2_d0 <= \$70 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$75 ;
+    skew_a2_d1 <= \$71 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$76 ;
+    skew_l2_d0 <= \$72 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$77 ;
+    skew_l2_d1 <= \$73 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$78 ;
+    skew_a3_d0 <= \$74 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$79 ;
+    skew_a3_d1 <= \$75 ;
   always @(posedge clk)
-    a_0_0 <= \$80 ;
+    skew_a3_d2 <= \$76 ;
   always @(posedge clk)
-    l_0_0 <= \$81 ;
+    skew_l3_d0 <= \$77 ;
   always @(posedge clk)
-    w_0_0 <= \$82 ;
+    skew_l3_d1 <= \$78 ;
   always @(posedge clk)
-    pr_0_0 <= \$83 ;
+    skew_l3_d2 <= \$79 ;
   always @(posedge clk)
-    lr_0_0 <= \$84 ;
+    skew_w1_d0 <= \$80 ;
   always @(posedge clk)
-    acc_0_0 <= \$85 ;
+    skew_w2_d0 <= \$81 ;
   always @(posedge clk)
-    out_0_0 <= \$86 ;
+    skew_w2_d1 <= \$82 ;
   always @(posedge clk)
-    a_0_1 <= \$87 ;
+    skew_w3_d0 <= \$83 ;
   always @(posedge clk)
-    l_0_1 <= \$88 ;
+    skew_w3_d1 <= \$84 ;
   always @(posedge clk)
-    w_0_1 <= \$89 ;
+    skew_w3_d2 <= \$85 ;
   always @(posedge clk)
-    pr_0_1 <= \$90 ;
+    a_0_0 <= \$86 ;
   always @(posedge clk)
-    lr_0_1 <= \$91 ;
+    l_0_0 <= \$87 ;
   always @(posedge clk)
-    acc_0_1 <= \$92 ;
+    w_0_0 <= \$88 ;
   always @(posedge clk)
-    out_0_1 <= \$93 ;
+    pr_0_0 <= \$89 ;
   always @(posedge clk)
-    a_0_2 <= \$94 ;
+    lr_0_0 <= \$90 ;
   always @(posedge clk)
-    l_0_2 <= \$95 ;
+    acc_0_0 <= \$91 ;
   always @(posedge clk)
-    w_0_2 <= \$96 ;
+    out_0_0 <= \$92 ;
   always @(posedge clk)
-    pr_0_2 <= \$97 ;
+    a_0_1 <= \$93 ;
   always @(posedge clk)
-    lr_0_2 <= \$98 ;
+    l_0_1 <= \$94 ;
   always @(posedge clk)
-    acc_0_2 <= \$99 ;
+    w_0_1 <= \$95 ;
   always @(posedge clk)
-    out_0_2 <= \$100 ;
+    pr_0_1 <= \$96 ;
   always @(posedge clk)
-    a_0_3 <= \$101 ;
+    lr_0_1 <= \$97 ;
   always @(posedge clk)
-    l_0_3 <= \$102 ;
+    acc_0_1 <= \$98 ;
   always @(posedge clk)
-    w_0_3 <= \$103 ;
+    out_0_1 <= \$99 ;
   always @(posedge clk)
-    pr_0_3 <= \$104 ;
+    a_0_2 <= \$100 ;
   always @(posedge clk)
-    lr_0_3 <= \$105 ;
+    l_0_2 <= \$101 ;
   always @(posedge clk)
-    acc_0_3 <= \$106 ;
+    w_0_2 <= \$102 ;
   always @(posedge clk)
-    out_0_3 <= \$107 ;
+    pr_0_2 <= \$103 ;
   always @(posedge clk)
-    a_1_0 <= \$108 ;
+    lr_0_2 <= \$104 ;
   always @(posedge clk)
-    l_1_0 <= \$109 ;
+    acc_0_2 <= \$105 ;
   always @(posedge clk)
-    w_1_0 <= \$110 ;
+    out_0_2 <= \$106 ;
   always @(posedge clk)
-    pr_1_0 <= \$111 ;
+    a_0_3 <= \$107 ;
   always @(posedge clk)
-    lr_1_0 <= \$112 ;
+    l_0_3 <= \$108 ;
   always @(posedge clk)
-    acc_1_0 <= \$113 ;
+    w_0_3 <= \$109 ;
   always @(posedge clk)
-    out_1_0 <= \$114 ;
+    pr_0_3 <= \$110 ;
   always @(posedge clk)
-    a_1_1 <= \$115 ;
+    lr_0_3 <= \$111 ;
   always @(posedge clk)
-    l_1_1 <= \$116 ;
+    acc_0_3 <= \$112 ;
   always @(posedge clk)
-    w_1_1 <= \$117 ;
+    out_0_3 <= \$113 ;
   always @(posedge clk)
-    pr_1_1 <= \$118 ;
+    a_1_0 <= \$114 ;
   always @(posedge clk)
-    lr_1_1 <= \$119 ;
+    l_1_0 <= \$115 ;
   always @(posedge clk)
-    acc_1_1 <= \$120 ;
+    w_1_0 <= \$116 ;
   always @(posedge clk)
-    out_1_1 <= \$121 ;
+    pr_1_0 <= \$117 ;
   always @(posedge clk)
-    a_1_2 <= \$122 ;
+    lr_1_0 <= \$118 ;
   always @(posedge clk)
-    l_1_2 <= \$123 ;
+    acc_1_0 <= \$119 ;
   always @(posedge clk)
-    w_1_2 <= \$124 ;
+    out_1_0 <= \$120 ;
   always @(posedge clk)
-    pr_1_2 <= \$125 ;
+    a_1_1 <= \$121 ;
   always @(posedge clk)
-    lr_1_2 <= \$126 ;
+    l_1_1 <= \$122 ;
   always @(posedge clk)
-    acc_1_2 <= \$127 ;
+    w_1_1 <= \$123 ;
   always @(posedge clk)
-    out_1_2 <= \$128 ;
+    pr_1_1 <= \$124 ;
   always @(posedge clk)
-    a_1_3 <= \$129 ;
+    lr_1_1 <= \$125 ;
   always @(posedge clk)
-    l_1_3 <= \$130 ;
+    acc_1_1 <= \$126 ;
   always @(posedge clk)
-    w_1_3 <= \$131 ;
+    out_1_1 <= \$127 ;
   always @(posedge clk)
-    pr_1_3 <= \$132 ;
+    a_1_2 <= \$128 ;
   always @(posedge clk)
-    lr_1_3 <= \$133 ;
+    l_1_2 <= \$129 ;
   always @(posedge clk)
-    acc_1_3 <= \$134 ;
+    w_1_2 <= \$130 ;
   always @(posedge clk)
-    out_1_3 <= \$135 ;
+    pr_1_2 <= \$131 ;
   always @(posedge clk)
-    a_2_0 <= \$136 ;
+    lr_1_2 <= \$132 ;
   always @(posedge clk)
-    l_2_0 <= \$137 ;
+    acc_1_2 <= \$133 ;
   always @(posedge clk)
-    w_2_0 <= \$138 ;
+    out_1_2 <= \$134 ;
   always @(posedge clk)
-    pr_2_0 <= \$139 ;
+    a_1_3 <= \$135 ;
   always @(posedge clk)
-    lr_2_0 <= \$140 ;
+    l_1_3 <= \$136 ;
   always @(posedge clk)
-    acc_2_0 <= \$141 ;
+    w_1_3 <= \$137 ;
   always @(posedge clk)
-    out_2_0 <= \$142 ;
+    pr_1_3 <= \$138 ;
   always @(posedge clk)
-    a_2_1 <= \$143 ;
+    lr_1_3 <= \$139 ;
   always @(posedge clk)
-    l_2_1 <= \$144 ;
+    acc_1_3 <= \$140 ;
   always @(posedge clk)
-    w_2_1 <= \$145 ;
+    out_1_3 <= \$141 ;
   always @(posedge clk)
-    pr_2_1 <= \$146 ;
+    a_2_0 <= \$142 ;
   always @(posedge clk)
-    lr_2_1 <= \$147 ;
+    l_2_0 <= \$143 ;
   always @(posedge clk)
-    acc_2_1 <= \$148 ;
+    w_2_0 <= \$144 ;
   always @(posedge clk)
-    out_2_1 <= \$149 ;
+    pr_2_0 <= \$145 ;
   always @(posedge clk)
-    a_2_2 <= \$150 ;
+    lr_2_0 <= \$146 ;
   always @(posedge clk)
-    l_2_2 <= \$151 ;
+    acc_2_0 <= \$147 ;
   always @(posedge clk)
-    w_2_2 <= \$152 ;
+    out_2_0 <= \$148 ;
   always @(posedge clk)
-    pr_2_2 <= \$153 ;
+    a_2_1 <= \$149 ;
   always @(posedge clk)
-    lr_2_2 <= \$154 ;
+    l_2_1 <= \$150 ;
   always @(posedge clk)
-    acc_2_2 <= \$155 ;
+    w_2_1 <= \$151 ;
   always @(posedge clk)
-    out_2_2 <= \$156 ;
+    pr_2_1 <= \$152 ;
   always @(posedge clk)
-    a_2_3 <= \$157 ;
+    lr_2_1 <= \$153 ;
   always @(posedge clk)
-    l_2_3 <= \$158 ;
+    acc_2_1 <= \$154 ;
   always @(posedge clk)
-    w_2_3 <= \$159 ;
+    out_2_1 <= \$155 ;
   always @(posedge clk)
-    pr_2_3 <= \$160 ;
+    a_2_2 <= \$156 ;
   always @(posedge clk)
-    lr_2_3 <= \$161 ;
+    l_2_2 <= \$157 ;
   always @(posedge clk)
-    acc_2_3 <= \$162 ;
+    w_2_2 <= \$158 ;
   always @(posedge clk)
-    out_2_3 <= \$163 ;
+    pr_2_2 <= \$159 ;
   always @(posedge clk)
-    a_3_0 <= \$164 ;
+    lr_2_2 <= \$160 ;
   always @(posedge clk)
-    l_3_0 <= \$165 ;
+    acc_2_2 <= \$161 ;
   always @(posedge clk)
-    w_3_0 <= \$166 ;
+    out_2_2 <= \$162 ;
   always @(posedge clk)
-    pr_3_0 <= \$167 ;
+    a_2_3 <= \$163 ;
   always @(posedge clk)
-    lr_3_0 <= \$168 ;
+    l_2_3 <= \$164 ;
   always @(posedge clk)
-    acc_3_0 <= \$169 ;
+    w_2_3 <= \$165 ;
   always @(posedge clk)
-    out_3_0 <= \$170 ;
+    pr_2_3 <= \$166 ;
   always @(posedge clk)
-    a_3_1 <= \$171 ;
+    lr_2_3 <= \$167 ;
   always @(posedge clk)
-    l_3_1 <= \$172 ;
+    acc_2_3 <= \$168 ;
   always @(posedge clk)
-    w_3_1 <= \$173 ;
+    out_2_3 <= \$169 ;
   always @(posedge clk)
-    pr_3_1 <= \$174 ;
+    a_3_0 <= \$170 ;
   always @(posedge clk)
-    lr_3_1 <= \$175 ;
+    l_3_0 <= \$171 ;
   always @(posedge clk)
-    acc_3_1 <= \$176 ;
+    w_3_0 <= \$172 ;
   always @(posedge clk)
-    out_3_1 <= \$177 ;
+    pr_3_0 <= \$173 ;
   always @(posedge clk)
-    a_3_2 <= \$178 ;
+    lr_3_0 <= \$174 ;
   always @(posedge clk)
-    l_3_2 <= \$179 ;
+    acc_3_0 <= \$175 ;
   always @(posedge clk)
-    w_3_2 <= \$180 ;
+    out_3_0 <= \$176 ;
   always @(posedge clk)
-    pr_3_2 <= \$181 ;
+    a_3_1 <= \$177 ;
   always @(posedge clk)
-    lr_3_2 <= \$182 ;
+    l_3_1 <= \$178 ;
   always @(posedge clk)
-    acc_3_2 <= \$183 ;
+    w_3_1 <= \$179 ;
   always @(posedge clk)
-    out_3_2 <= \$184 ;
+    pr_3_1 <= \$180 ;
   always @(posedge clk)
-    a_3_3 <= \$185 ;
+    lr_3_1 <= \$181 ;
   always @(posedge clk)
-    l_3_3 <= \$186 ;
+    acc_3_1 <= \$182 ;
   always @(posedge clk)
-    w_3_3 <= \$187 ;
+    out_3_1 <= \$183 ;
   always @(posedge clk)
-    pr_3_3 <= \$188 ;
+    a_3_2 <= \$184 ;
   always @(posedge clk)
-    lr_3_3 <= \$189 ;
+    l_3_2 <= \$185 ;
   always @(posedge clk)
-    acc_3_3 <= \$190 ;
+    w_3_2 <= \$186 ;
   always @(posedge clk)
-    out_3_3 <= \$191 ;
+    pr_3_2 <= \$187 ;
   always @(posedge clk)
-    drain_count <= \$192 ;
+    lr_3_2 <= \$188 ;
   always @(posedge clk)
-    drain_beat <= \$193 ;
+    acc_3_2 <= \$189 ;
   always @(posedge clk)
-    drain_shift <= \$194 ;
+    out_3_2 <= \$190 ;
+  always @(posedge clk)
+    a_3_3 <= \$191 ;
+  always @(posedge clk)
+    l_3_3 <= \$192 ;
+  always @(posedge clk)
+    w_3_3 <= \$193 ;
+  always @(posedge clk)
+    pr_3_3 <= \$194 ;
+  always @(posedge clk)
+    lr_3_3 <= \$195 ;
+  always @(posedge clk)
+    acc_3_3 <= \$196 ;
+  always @(posedge clk)
+    out_3_3 <= \$197 ;
+  always @(posedge clk)
+    drain_count <= \$198 ;
+  always @(posedge clk)
+    drain_beat <= \$199 ;
+  always @(posedge clk)
+    drain_shift <= \$200 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$58  = i_valid;
+    if (rst) begin
+      \$58  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$59  = \$1 ;
+    if (rst) begin
+      \$59  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$68  = a_in1;
+    if (rst) begin
+      \$68  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$69  = in_last;
+    if (rst) begin
+      \$69  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$70  = a_in2;
+    if (rst) begin
+      \$70  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$71  = skew_a2_d0;
+    if (rst) begin
+      \$71  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$72  = in_last;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$73  = skew_l2_d0;
+    if (rst) begin
+      \$73  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$74  = a_in3;
+    if (rst) begin
+      \$74  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$75  = skew_a3_d0;
+    if (rst) begin
+      \$75  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$76  = skew_a3_d1;
+    if (rst) begin
+      \$76  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$77  = in_last;
+    if (rst) begin
+      \$77  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$78  = skew_l3_d0;
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$79  = skew_l3_d1;
+    if (rst) begin
+      \$79  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$86  = a_in0;
+    if (rst) begin
+      \$86  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = in_last;
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$89  = p_0_0;
+    if (rst) begin
+      \$89  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$90  = in_last;
+    if (rst) begin
+      \$90  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$91  = \$2 ;
+    if (rst) begin
+      \$91  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$92  = out_0_0;
+    if (cap_0_0) begin
+      \$92  = \$37 [23:0];
+    end else if (\$3 ) begin
+      \$92  = out_1_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$93  = a_0_0;
+    if (rst) begin
+      \$93  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = l_0_0;
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = p_0_1;
+    if (rst) begin
+      \$96  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = l_0_0;
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = \$4 ;
+    if (rst) begin
+      \$98  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = out_0_1;
+    if (cap_0_1) begin
+      \$99  = \$38 [23:0];
+    end else if (\$5 ) begin
+      \$99  = out_1_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$100  = a_0_1;
+    if (rst) begin
+      \$100  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$101  = l_0_1;
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$103  = p_0_2;
+    if (rst) begin
+      \$103  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$104  = l_0_1;
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$105  = \$6 ;
+    if (rst) begin
+      \$105  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$106  = out_0_2;
+    if (cap_0_2) begin
+      \$106  = \$39 [23:0];
+    end else if (\$7 ) begin
+      \$106  = out_1_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$107  = a_0_2;
+    if (rst) begin
+      \$107  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$108  = l_0_2;
+    if (rst) begin
+      \$108  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$110  = p_0_3;
+    if (rst) begin
+      \$110  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$111  = l_0_2;
+    if (rst) begin
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$112  = \$8 ;
+    if (rst) begin
+      \$112  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$113  = out_0_3;
+    if (cap_0_3) begin
+      \$113  = \$40 [23:0];
+    end else if (\$9 ) begin
+      \$113  = out_1_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$114  = skew_a1_d0;
+    if (rst) begin
+      \$114  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$115  = skew_l1_d0;
+    if (rst) begin
+      \$115  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$117  = p_1_0;
+    if (rst) begin
+      \$117  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$118  = skew_l1_d0;
+    if (rst) begin
+      \$118  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$119  = \$10 ;
+    if (rst) begin
+      \$119  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = out_1_0;
+    if (cap_1_0) begin
+      \$120  = \$41 [23:0];
+    end else if (\$11 ) begin
+      \$120  = out_2_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$121  = a_1_0;
+    if (rst) begin
+      \$121  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$122  = l_1_0;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$124  = p_1_1;
+    if (rst) begin
+      \$124  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$125  = l_1_0;
+    if (rst) begin
+      \$125  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$126  = \$12 ;
+    if (rst) begin
+      \$126  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$127  = out_1_1;
+    if (cap_1_1) begin
+      \$127  = \$42 [23:0];
+    end else if (\$13 ) begin
+      \$127  = out_2_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$128  = a_1_1;
+    if (rst) begin
+      \$128  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$129  = l_1_1;
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$131  = p_1_2;
+    if (rst) begin
+      \$131  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$132  = l_1_1;
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$133  = \$14 ;
+    if (rst) begin
+      \$133  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = out_1_2;
+    if (cap_1_2) begin
+      \$134  = \$43 [23:0];
+    end else if (\$15 ) begin
+      \$134  = out_2_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = a_1_2;
+    if (rst) begin
+      \$135  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$136  = l_1_2;
+    if (rst) begin
+      \$136  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$138  = p_1_3;
+    if (rst) begin
+      \$138  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$139  = l_1_2;
+    if (rst) begin
+      \$139  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$140  = \$16 ;
+    if (rst) begin
+      \$140  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$141  = out_1_3;
+    if (cap_1_3) begin
+      \$141  = \$44 [23:0];
+    end else if (\$17 ) begin
+      \$141  = out_2_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$142  = skew_a2_d1;
+    if (rst) begin
+      \$142  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$143  = skew_l2_d1;
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$145  = p_2_0;
+    if (rst) begin
+      \$145  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$146  = skew_l2_d1;
+    if (rst) begin
+      \$146  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$147  = \$18 ;
+    if (rst) begin
+      \$147  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$148  = out_2_0;
+    if (cap_2_0) begin
+      \$148  = \$45 [23:0];
+    end else if (\$19 ) begin
+      \$148  = out_3_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$149  = a_2_0;
+    if (rst) begin
+      \$149  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$150  = l_2_0;
+    if (rst) begin
+      \$150  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$152  = p_2_1;
+    if (rst) begin
+      \$152  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$153  = l_2_0;
+    if (rst) begin
+      \$153  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$154  = \$20 ;
+    if (rst) begin
+      \$154  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$155  = out_2_1;
+    if (cap_2_1) begin
+      \$155  = \$46 [23:0];
+    end else if (\$21 ) begin
+      \$155  = out_3_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$156  = a_2_1;
+    if (rst) begin
+      \$156  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$157  = l_2_1;
+    if (rst) begin
+      \$157  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$159  = p_2_2;
+    if (rst) begin
+      \$159  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$160  = l_2_1;
+    if (rst) begin
+      \$160  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$161  = \$22 ;
+    if (rst) begin
+      \$161  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$162  = out_2_2;
+    if (cap_2_2) begin
+      \$162  = \$47 [23:0];
+    end else if (\$23 ) begin
+      \$162  = out_3_2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$163  = a_2_2;
+    if (rst) begin
+      \$163  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = l_2_2;
+    if (rst) begin
+      \$164  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$166  = p_2_3;
+    if (rst) begin
+      \$166  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$167  = l_2_2;
+    if (rst) begin
+      \$167  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$168  = \$24 ;
+    if (rst) begin
+      \$168  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$169  = out_2_3;
+    if (cap_2_3) begin
+      \$169  = \$48 [23:0];
+    end else if (\$25 ) begin
+      \$169  = out_3_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$170  = skew_a3_d2;
+    if (rst) begin
+      \$170  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$171  = skew_l3_d2;
+    if (rst) begin
+      \$171  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$173  = p_3_0;
+    if (rst) begin
+      \$173  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$174  = skew_l3_d2;
+    if (rst) begin
+      \$174  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$175  = \$26 ;
+    if (rst) begin
+      \$175  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$176  = out_3_0;
+    if (cap_3_0) begin
+      \$176  = \$49 [23:0];
+    end else if (\$27 ) begin
+      \$176  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$177  = a_3_0;
+    if (rst) begin
+      \$177  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$178  = l_3_0;
+    if (rst) begin
+      \$178  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$180  = p_3_1;
+    if (rst) begin
+      \$180  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$181  = l_3_0;
+    if (rst) begin
+      \$181  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$182  = \$28 ;
+    if (rst) begin
+      \$182  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$183  = out_3_1;
+    if (cap_3_1) begin
+      \$183  = \$50 [23:0];
+    end else if (\$29 ) begin
+      \$183  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$184  = a_3_1;
+    if (rst) begin
+      \$184  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$185  = l_3_1;
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$187  = p_3_2;
+    if (rst) begin
+      \$187  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$188  = l_3_1;
+    if (rst) begin
+      \$188  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$189  = \$30 ;
+    if (rst) begin
+      \$189  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$190  = out_3_2;
+    if (cap_3_2) begin
+      \$190  = \$51 [23:0];
+    end else if (\$31 ) begin
+      \$190  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$191  = a_3_2;
+    if (rst) begin
+      \$191  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$192  = l_3_2;
+    if (rst) begin
+      \$192  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$194  = p_3_3;
+    if (rst) begin
+      \$194  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$195  = l_3_2;
+    if (rst) begin
+      \$195  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$196  = \$32 ;
+    if (rst) begin
+      \$196  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$197  = out_3_3;
+    if (cap_3_3) begin
+      \$197  = \$52 [23:0];
+    end else if (\$33 ) begin
+      \$197  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$198  = count_next;
+    if (rst) begin
+      \$198  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$199  = beat_next;
+    if (rst) begin
+      \$199  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$200  = \$36 ;
+    if (rst) begin
+      \$200  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_next = drain_count;
     if (cap_3_3) begin
       count_next = 3'h4;
-    end else if (\$17 ) begin
-      count_next = \$18 [2:0];
+    end else if (\$53 ) begin
+      count_next = \$54 [2:0];
     end
   end
   always @* begin
@@ -2214,836 +3111,27 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     beat_next = drain_beat;
     if (cap_3_3) begin
       beat_next = 2'h0;
-    end else if (\$19 ) begin
-      beat_next = \$21 [1:0];
+    end else if (\$55 ) begin
+      beat_next = \$57 [1:0];
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = a_in1;
-    if (rst) begin
-      \$62  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = \$22 ;
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = a_in2;
-    if (rst) begin
-      \$64  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = skew_a2_d0;
-    if (rst) begin
-      \$65  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = \$23 ;
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = skew_l2_d0;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = a_in3;
-    if (rst) begin
-      \$68  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = skew_a3_d0;
-    if (rst) begin
-      \$69  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = skew_a3_d1;
-    if (rst) begin
-      \$70  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = \$24 ;
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = skew_l3_d0;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = skew_l3_d1;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = a_in0;
-    if (rst) begin
-      \$80  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = \$25 ;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = p_0_0;
-    if (rst) begin
-      \$83  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = \$26 ;
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = \$27 ;
-    if (rst) begin
-      \$85  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = out_0_0;
-    if (cap_0_0) begin
-      \$86  = \$1 [23:0];
-    end else if (\$28 ) begin
-      \$86  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = a_0_0;
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = l_0_0;
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = p_0_1;
-    if (rst) begin
-      \$90  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = l_0_0;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = \$29 ;
-    if (rst) begin
-      \$92  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = out_0_1;
-    if (cap_0_1) begin
-      \$93  = \$2 [23:0];
-    end else if (\$30 ) begin
-      \$93  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = a_0_1;
-    if (rst) begin
-      \$94  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = l_0_1;
-    if (rst) begin
-      \$95  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = p_0_2;
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = l_0_1;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = \$31 ;
-    if (rst) begin
-      \$99  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = out_0_2;
-    if (cap_0_2) begin
-      \$100  = \$3 [23:0];
-    end else if (\$32 ) begin
-      \$100  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = a_0_2;
-    if (rst) begin
-      \$101  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = l_0_2;
-    if (rst) begin
-      \$102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = p_0_3;
-    if (rst) begin
-      \$104  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = l_0_2;
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = \$33 ;
-    if (rst) begin
-      \$106  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = out_0_3;
-    if (cap_0_3) begin
-      \$107  = \$4 [23:0];
-    end else if (\$34 ) begin
-      \$107  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = skew_a1_d0;
-    if (rst) begin
-      \$108  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_l1_d0;
-    if (rst) begin
-      \$109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = p_1_0;
-    if (rst) begin
-      \$111  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = skew_l1_d0;
-    if (rst) begin
-      \$112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = \$35 ;
-    if (rst) begin
-      \$113  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = out_1_0;
-    if (cap_1_0) begin
-      \$114  = \$5 [23:0];
-    end else if (\$36 ) begin
-      \$114  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = a_1_0;
-    if (rst) begin
-      \$115  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = l_1_0;
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = p_1_1;
-    if (rst) begin
-      \$118  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = l_1_0;
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = \$37 ;
-    if (rst) begin
-      \$120  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = out_1_1;
-    if (cap_1_1) begin
-      \$121  = \$6 [23:0];
-    end else if (\$38 ) begin
-      \$121  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = a_1_1;
-    if (rst) begin
-      \$122  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = l_1_1;
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = p_1_2;
-    if (rst) begin
-      \$125  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = l_1_1;
-    if (rst) begin
-      \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = \$39 ;
-    if (rst) begin
-      \$127  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = out_1_2;
-    if (cap_1_2) begin
-      \$128  = \$7 [23:0];
-    end else if (\$40 ) begin
-      \$128  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = a_1_2;
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = l_1_2;
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = p_1_3;
-    if (rst) begin
-      \$132  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = l_1_2;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = \$41 ;
-    if (rst) begin
-      \$134  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = out_1_3;
-    if (cap_1_3) begin
-      \$135  = \$8 [23:0];
-    end else if (\$42 ) begin
-      \$135  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_a2_d1;
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_l2_d1;
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = p_2_0;
-    if (rst) begin
-      \$139  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_l2_d1;
-    if (rst) begin
-      \$140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = \$43 ;
-    if (rst) begin
-      \$141  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = out_2_0;
-    if (cap_2_0) begin
-      \$142  = \$9 [23:0];
-    end else if (\$44 ) begin
-      \$142  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = a_2_0;
-    if (rst) begin
-      \$143  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = l_2_0;
-    if (rst) begin
-      \$144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = p_2_1;
-    if (rst) begin
-      \$146  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = l_2_0;
-    if (rst) begin
-      \$147  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = \$45 ;
-    if (rst) begin
-      \$148  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = out_2_1;
-    if (cap_2_1) begin
-      \$149  = \$10 [23:0];
-    end else if (\$46 ) begin
-      \$149  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = a_2_1;
-    if (rst) begin
-      \$150  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = l_2_1;
-    if (rst) begin
-      \$151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = p_2_2;
-    if (rst) begin
-      \$153  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = l_2_1;
-    if (rst) begin
-      \$154  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = \$47 ;
-    if (rst) begin
-      \$155  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = out_2_2;
-    if (cap_2_2) begin
-      \$156  = \$11 [23:0];
-    end else if (\$48 ) begin
-      \$156  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = a_2_2;
-    if (rst) begin
-      \$157  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = l_2_2;
-    if (rst) begin
-      \$158  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = p_2_3;
-    if (rst) begin
-      \$160  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = l_2_2;
-    if (rst) begin
-      \$161  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = \$49 ;
-    if (rst) begin
-      \$162  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = out_2_3;
-    if (cap_2_3) begin
-      \$163  = \$12 [23:0];
-    end else if (\$50 ) begin
-      \$163  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = skew_a3_d2;
-    if (rst) begin
-      \$164  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_l3_d2;
-    if (rst) begin
-      \$165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = p_3_0;
-    if (rst) begin
-      \$167  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = skew_l3_d2;
-    if (rst) begin
-      \$168  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = \$51 ;
-    if (rst) begin
-      \$169  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = out_3_0;
-    if (cap_3_0) begin
-      \$170  = \$13 [23:0];
-    end else if (\$52 ) begin
-      \$170  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = a_3_0;
-    if (rst) begin
-      \$171  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = l_3_0;
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = p_3_1;
-    if (rst) begin
-      \$174  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = l_3_0;
-    if (rst) begin
-      \$175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = \$53 ;
-    if (rst) begin
-      \$176  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = out_3_1;
-    if (cap_3_1) begin
-      \$177  = \$14 [23:0];
-    end else if (\$54 ) begin
-      \$177  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = a_3_1;
-    if (rst) begin
-      \$178  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = l_3_1;
-    if (rst) begin
-      \$179  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = p_3_2;
-    if (rst) begin
-      \$181  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_3_1;
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = \$55 ;
-    if (rst) begin
-      \$183  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = out_3_2;
-    if (cap_3_2) begin
-      \$184  = \$15 [23:0];
-    end else if (\$56 ) begin
-      \$184  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = a_3_2;
-    if (rst) begin
-      \$185  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = l_3_2;
-    if (rst) begin
-      \$186  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = p_3_3;
-    if (rst) begin
-      \$188  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = l_3_2;
-    if (rst) begin
-      \$189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = \$57 ;
-    if (rst) begin
-      \$190  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = out_3_3;
-    if (cap_3_3) begin
-      \$191  = \$16 [23:0];
-    end else if (\$58 ) begin
-      \$191  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = count_next;
-    if (rst) begin
-      \$192  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = beat_next;
-    if (rst) begin
-      \$193  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = \$61 ;
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  assign sum_0_0 = \$1 [23:0];
   assign en = 1'h1;
-  assign sum_0_1 = \$2 [23:0];
-  assign sum_0_2 = \$3 [23:0];
-  assign sum_0_3 = \$4 [23:0];
-  assign sum_1_0 = \$5 [23:0];
-  assign sum_1_1 = \$6 [23:0];
-  assign sum_1_2 = \$7 [23:0];
-  assign sum_1_3 = \$8 [23:0];
-  assign sum_2_0 = \$9 [23:0];
-  assign sum_2_1 = \$10 [23:0];
-  assign sum_2_2 = \$11 [23:0];
-  assign sum_2_3 = \$12 [23:0];
-  assign sum_3_0 = \$13 [23:0];
-  assign sum_3_1 = \$14 [23:0];
-  assign sum_3_2 = \$15 [23:0];
-  assign sum_3_3 = \$16 [23:0];
+  assign sum_0_0 = \$37 [23:0];
+  assign sum_0_1 = \$38 [23:0];
+  assign sum_0_2 = \$39 [23:0];
+  assign sum_0_3 = \$40 [23:0];
+  assign sum_1_0 = \$41 [23:0];
+  assign sum_1_1 = \$42 [23:0];
+  assign sum_1_2 = \$43 [23:0];
+  assign sum_1_3 = \$44 [23:0];
+  assign sum_2_0 = \$45 [23:0];
+  assign sum_2_1 = \$46 [23:0];
+  assign sum_2_2 = \$47 [23:0];
+  assign sum_2_3 = \$48 [23:0];
+  assign sum_3_0 = \$49 [23:0];
+  assign sum_3_1 = \$50 [23:0];
+  assign sum_3_2 = \$51 [23:0];
+  assign sum_3_3 = \$52 [23:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3057,32 +3145,56 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[47:24];
   assign \o_data[2]  = o_data[71:48];
   assign \o_data[3]  = o_data[95:72];
-  assign \$187  = w_2_3;
-  assign \$180  = w_2_2;
-  assign \$173  = w_2_1;
-  assign \$166  = w_2_0;
-  assign \$159  = w_1_3;
-  assign \$152  = w_1_2;
-  assign \$145  = w_1_1;
-  assign \$138  = w_1_0;
-  assign \$131  = w_0_3;
-  assign \$124  = w_0_2;
-  assign \$117  = w_0_1;
-  assign \$110  = w_0_0;
-  assign \$103  = skew_w3_d2;
-  assign \$96  = skew_w2_d1;
-  assign \$89  = skew_w1_d0;
-  assign \$82  = w_in0;
-  assign \$79  = skew_w3_d1;
-  assign \$78  = skew_w3_d0;
-  assign \$77  = w_in3;
-  assign \$76  = skew_w2_d0;
-  assign \$75  = w_in2;
-  assign \$74  = w_in1;
   assign o_data[95:72] = out_0_3;
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
+  assign \$193  = w_2_3;
+  assign \$186  = w_2_2;
+  assign \$179  = w_2_1;
+  assign \$172  = w_2_0;
+  assign \$165  = w_1_3;
+  assign \$158  = w_1_2;
+  assign \$151  = w_1_1;
+  assign \$144  = w_1_0;
+  assign \$137  = w_0_3;
+  assign \$130  = w_0_2;
+  assign \$123  = w_0_1;
+  assign \$116  = w_0_0;
+  assign \$109  = skew_w3_d2;
+  assign \$102  = skew_w2_d1;
+  assign \$95  = skew_w1_d0;
+  assign \$88  = w_in0;
+  assign \$85  = skew_w3_d1;
+  assign \$84  = skew_w3_d0;
+  assign \$83  = w_in3;
+  assign \$82  = skew_w2_d0;
+  assign \$81  = w_in2;
+  assign \$80  = w_in1;
+  assign \$67  = i_w[31:24];
+  assign \$66  = i_w[23:16];
+  assign \$65  = i_w[15:8];
+  assign \$64  = i_w[7:0];
+  assign \$63  = i_a[31:24];
+  assign \$62  = i_a[23:16];
+  assign \$61  = i_a[15:8];
+  assign \$60  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -3099,24 +3211,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_3_1 = lr_3_1;
   assign cap_3_2 = lr_3_2;
   assign cap_3_3 = lr_3_3;
-  assign \$17  = drain_shift;
-  assign \$19  = draining;
-  assign \$28  = drain_shift;
-  assign \$30  = drain_shift;
-  assign \$32  = drain_shift;
-  assign \$34  = drain_shift;
-  assign \$36  = drain_shift;
-  assign \$38  = drain_shift;
-  assign \$40  = drain_shift;
-  assign \$42  = drain_shift;
-  assign \$44  = drain_shift;
-  assign \$46  = drain_shift;
-  assign \$48  = drain_shift;
-  assign \$50  = drain_shift;
-  assign \$52  = drain_shift;
-  assign \$54  = drain_shift;
-  assign \$56  = drain_shift;
-  assign \$58  = drain_shift;
+  assign \$53  = drain_shift;
+  assign \$55  = draining;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -4,8 +4,8 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [27:0] \$1 ;
-  wire [27:0] \$10 ;
+  wire \$1 ;
+  wire [26:0] \$10 ;
   reg [7:0] \$100 ;
   reg [7:0] \$101 ;
   reg [7:0] \$102 ;
@@ -16,7 +16,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$107 ;
   reg [7:0] \$108 ;
   reg [7:0] \$109 ;
-  wire [27:0] \$11 ;
+  wire \$11 ;
   reg [7:0] \$110 ;
   reg [7:0] \$111 ;
   reg [7:0] \$112 ;
@@ -27,7 +27,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$117 ;
   reg [7:0] \$118 ;
   reg [7:0] \$119 ;
-  wire [27:0] \$12 ;
+  wire [26:0] \$12 ;
   reg [7:0] \$120 ;
   reg [7:0] \$121 ;
   reg [7:0] \$122 ;
@@ -38,7 +38,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$127 ;
   reg [7:0] \$128 ;
   reg [7:0] \$129 ;
-  wire [27:0] \$13 ;
+  wire \$13 ;
   reg [7:0] \$130 ;
   reg [7:0] \$131 ;
   reg [7:0] \$132 ;
@@ -49,7 +49,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$137 ;
   reg [7:0] \$138 ;
   reg [7:0] \$139 ;
-  wire [27:0] \$14 ;
+  wire [26:0] \$14 ;
   reg [7:0] \$140 ;
   reg [7:0] \$141 ;
   reg [7:0] \$142 ;
@@ -60,7 +60,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$147 ;
   reg [7:0] \$148 ;
   reg [7:0] \$149 ;
-  wire [27:0] \$15 ;
+  wire \$15 ;
   reg [7:0] \$150 ;
   reg [7:0] \$151 ;
   reg [7:0] \$152 ;
@@ -71,7 +71,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$157 ;
   reg [7:0] \$158 ;
   reg [7:0] \$159 ;
-  wire [27:0] \$16 ;
+  wire [26:0] \$16 ;
   reg [7:0] \$160 ;
   reg [7:0] \$161 ;
   reg [7:0] \$162 ;
@@ -88,166 +88,184 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$172 ;
   reg [7:0] \$173 ;
   reg [7:0] \$174 ;
-  reg \$175 ;
+  reg [7:0] \$175 ;
   reg [7:0] \$176 ;
-  reg [15:0] \$177 ;
-  reg \$178 ;
-  reg [26:0] \$179 ;
-  wire [1:0] \$18 ;
-  reg [26:0] \$180 ;
+  reg [7:0] \$177 ;
+  reg [7:0] \$178 ;
+  reg [7:0] \$179 ;
+  wire [26:0] \$18 ;
+  reg [7:0] \$180 ;
   reg [7:0] \$181 ;
-  reg \$182 ;
+  reg [7:0] \$182 ;
   reg [7:0] \$183 ;
-  reg [15:0] \$184 ;
-  reg \$185 ;
-  reg [26:0] \$186 ;
-  reg [26:0] \$187 ;
+  reg [7:0] \$184 ;
+  reg [7:0] \$185 ;
+  reg [7:0] \$186 ;
+  reg [7:0] \$187 ;
   reg [7:0] \$188 ;
-  reg \$189 ;
+  reg [7:0] \$189 ;
   wire \$19 ;
   reg [7:0] \$190 ;
-  reg [15:0] \$191 ;
-  reg \$192 ;
-  reg [26:0] \$193 ;
-  reg [26:0] \$194 ;
-  reg [7:0] \$195 ;
+  reg [7:0] \$191 ;
+  reg [7:0] \$192 ;
+  reg \$193 ;
+  reg [7:0] \$194 ;
+  reg [15:0] \$195 ;
   reg \$196 ;
-  reg [7:0] \$197 ;
-  reg [15:0] \$198 ;
-  reg \$199 ;
-  wire [27:0] \$2 ;
-  wire \$20 ;
-  reg [26:0] \$200 ;
-  reg [26:0] \$201 ;
-  reg [7:0] \$202 ;
+  reg [26:0] \$197 ;
+  reg [26:0] \$198 ;
+  reg [7:0] \$199 ;
+  wire [26:0] \$2 ;
+  wire [26:0] \$20 ;
+  reg \$200 ;
+  reg [7:0] \$201 ;
+  reg [15:0] \$202 ;
   reg \$203 ;
-  reg [7:0] \$204 ;
-  reg [15:0] \$205 ;
-  reg \$206 ;
-  reg [26:0] \$207 ;
-  reg [26:0] \$208 ;
-  reg [7:0] \$209 ;
-  wire [26:0] \$21 ;
+  reg [26:0] \$204 ;
+  reg [26:0] \$205 ;
+  reg [7:0] \$206 ;
+  reg \$207 ;
+  reg [7:0] \$208 ;
+  reg [15:0] \$209 ;
+  wire \$21 ;
   reg \$210 ;
-  reg [7:0] \$211 ;
-  reg [15:0] \$212 ;
-  reg \$213 ;
-  reg [26:0] \$214 ;
-  reg [26:0] \$215 ;
-  reg [7:0] \$216 ;
+  reg [26:0] \$211 ;
+  reg [26:0] \$212 ;
+  reg [7:0] \$213 ;
+  reg \$214 ;
+  reg [7:0] \$215 ;
+  reg [15:0] \$216 ;
   reg \$217 ;
-  reg [7:0] \$218 ;
-  reg [15:0] \$219 ;
-  wire \$22 ;
-  reg \$220 ;
-  reg [26:0] \$221 ;
-  reg [26:0] \$222 ;
-  reg [7:0] \$223 ;
+  reg [26:0] \$218 ;
+  reg [26:0] \$219 ;
+  wire [26:0] \$22 ;
+  reg [7:0] \$220 ;
+  reg \$221 ;
+  reg [7:0] \$222 ;
+  reg [15:0] \$223 ;
   reg \$224 ;
-  reg [7:0] \$225 ;
-  reg [15:0] \$226 ;
-  reg \$227 ;
-  reg [26:0] \$228 ;
-  reg [26:0] \$229 ;
-  wire [26:0] \$23 ;
-  reg [7:0] \$230 ;
+  reg [26:0] \$225 ;
+  reg [26:0] \$226 ;
+  reg [7:0] \$227 ;
+  reg \$228 ;
+  reg [7:0] \$229 ;
+  wire \$23 ;
+  reg [15:0] \$230 ;
   reg \$231 ;
-  reg [7:0] \$232 ;
-  reg [15:0] \$233 ;
-  reg \$234 ;
-  reg [26:0] \$235 ;
-  reg [26:0] \$236 ;
-  reg [7:0] \$237 ;
+  reg [26:0] \$232 ;
+  reg [26:0] \$233 ;
+  reg [7:0] \$234 ;
+  reg \$235 ;
+  reg [7:0] \$236 ;
+  reg [15:0] \$237 ;
   reg \$238 ;
-  reg [7:0] \$239 ;
-  wire \$24 ;
-  reg [15:0] \$240 ;
-  reg \$241 ;
-  reg [26:0] \$242 ;
-  reg [26:0] \$243 ;
-  reg [7:0] \$244 ;
+  reg [26:0] \$239 ;
+  wire [26:0] \$24 ;
+  reg [26:0] \$240 ;
+  reg [7:0] \$241 ;
+  reg \$242 ;
+  reg [7:0] \$243 ;
+  reg [15:0] \$244 ;
   reg \$245 ;
-  reg [7:0] \$246 ;
-  reg [15:0] \$247 ;
-  reg \$248 ;
-  reg [26:0] \$249 ;
-  wire [26:0] \$25 ;
-  reg [26:0] \$250 ;
-  reg [7:0] \$251 ;
+  reg [26:0] \$246 ;
+  reg [26:0] \$247 ;
+  reg [7:0] \$248 ;
+  reg \$249 ;
+  wire \$25 ;
+  reg [7:0] \$250 ;
+  reg [15:0] \$251 ;
   reg \$252 ;
-  reg [7:0] \$253 ;
-  reg [15:0] \$254 ;
-  reg \$255 ;
-  reg [26:0] \$256 ;
-  reg [26:0] \$257 ;
-  reg [7:0] \$258 ;
+  reg [26:0] \$253 ;
+  reg [26:0] \$254 ;
+  reg [7:0] \$255 ;
+  reg \$256 ;
+  reg [7:0] \$257 ;
+  reg [15:0] \$258 ;
   reg \$259 ;
-  wire \$26 ;
-  reg [7:0] \$260 ;
-  reg [15:0] \$261 ;
-  reg \$262 ;
-  reg [26:0] \$263 ;
-  reg [26:0] \$264 ;
-  reg [7:0] \$265 ;
+  wire [26:0] \$26 ;
+  reg [26:0] \$260 ;
+  reg [26:0] \$261 ;
+  reg [7:0] \$262 ;
+  reg \$263 ;
+  reg [7:0] \$264 ;
+  reg [15:0] \$265 ;
   reg \$266 ;
-  reg [7:0] \$267 ;
-  reg [15:0] \$268 ;
-  reg \$269 ;
-  wire [26:0] \$27 ;
-  reg [26:0] \$270 ;
-  reg [26:0] \$271 ;
-  reg [7:0] \$272 ;
+  reg [26:0] \$267 ;
+  reg [26:0] \$268 ;
+  reg [7:0] \$269 ;
+  wire \$27 ;
+  reg \$270 ;
+  reg [7:0] \$271 ;
+  reg [15:0] \$272 ;
   reg \$273 ;
-  reg [7:0] \$274 ;
-  reg [15:0] \$275 ;
-  reg \$276 ;
-  reg [26:0] \$277 ;
-  reg [26:0] \$278 ;
-  reg [7:0] \$279 ;
-  wire \$28 ;
+  reg [26:0] \$274 ;
+  reg [26:0] \$275 ;
+  reg [7:0] \$276 ;
+  reg \$277 ;
+  reg [7:0] \$278 ;
+  reg [15:0] \$279 ;
+  wire [26:0] \$28 ;
   reg \$280 ;
-  reg [7:0] \$281 ;
-  reg [15:0] \$282 ;
-  reg \$283 ;
-  reg [26:0] \$284 ;
-  reg [26:0] \$285 ;
-  reg \$286 ;
+  reg [26:0] \$281 ;
+  reg [26:0] \$282 ;
+  reg [7:0] \$283 ;
+  reg \$284 ;
+  reg [7:0] \$285 ;
+  reg [15:0] \$286 ;
   reg \$287 ;
-  wire [26:0] \$29 ;
-  wire [27:0] \$3 ;
-  wire \$30 ;
-  wire [26:0] \$31 ;
-  wire \$32 ;
-  wire [26:0] \$33 ;
+  reg [26:0] \$288 ;
+  reg [26:0] \$289 ;
+  wire \$29 ;
+  reg [7:0] \$290 ;
+  reg \$291 ;
+  reg [7:0] \$292 ;
+  reg [15:0] \$293 ;
+  reg \$294 ;
+  reg [26:0] \$295 ;
+  reg [26:0] \$296 ;
+  reg [7:0] \$297 ;
+  reg \$298 ;
+  reg [7:0] \$299 ;
+  wire \$3 ;
+  wire [26:0] \$30 ;
+  reg [15:0] \$300 ;
+  reg \$301 ;
+  reg [26:0] \$302 ;
+  reg [26:0] \$303 ;
+  reg \$304 ;
+  reg \$305 ;
+  wire \$31 ;
+  wire [26:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [26:0] \$35 ;
-  wire \$36 ;
-  wire [26:0] \$37 ;
-  wire \$38 ;
-  wire [26:0] \$39 ;
-  wire [27:0] \$4 ;
-  wire \$40 ;
-  wire [26:0] \$41 ;
-  wire \$42 ;
-  wire [26:0] \$43 ;
-  wire \$44 ;
-  wire [26:0] \$45 ;
-  wire \$46 ;
-  wire [26:0] \$47 ;
-  wire \$48 ;
-  wire [26:0] \$49 ;
-  wire [27:0] \$5 ;
-  wire \$50 ;
-  wire [26:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  reg [7:0] \$54 ;
+  wire [27:0] \$35 ;
+  wire [27:0] \$36 ;
+  wire [27:0] \$37 ;
+  wire [27:0] \$38 ;
+  wire [27:0] \$39 ;
+  wire [26:0] \$4 ;
+  wire [27:0] \$40 ;
+  wire [27:0] \$41 ;
+  wire [27:0] \$42 ;
+  wire [27:0] \$43 ;
+  wire [27:0] \$44 ;
+  wire [27:0] \$45 ;
+  wire [27:0] \$46 ;
+  wire [27:0] \$47 ;
+  wire [27:0] \$48 ;
+  wire [27:0] \$49 ;
+  wire \$5 ;
+  wire [27:0] \$50 ;
+  wire \$51 ;
+  wire [1:0] \$52 ;
+  reg \$53 ;
+  reg \$54 ;
   reg [7:0] \$55 ;
   reg [7:0] \$56 ;
   reg [7:0] \$57 ;
   reg [7:0] \$58 ;
   reg [7:0] \$59 ;
-  wire [27:0] \$6 ;
+  wire [26:0] \$6 ;
   reg [7:0] \$60 ;
   reg [7:0] \$61 ;
   reg [7:0] \$62 ;
@@ -258,7 +276,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$67 ;
   reg [7:0] \$68 ;
   reg [7:0] \$69 ;
-  wire [27:0] \$7 ;
+  wire \$7 ;
   reg [7:0] \$70 ;
   reg [7:0] \$71 ;
   reg [7:0] \$72 ;
@@ -269,7 +287,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$77 ;
   reg [7:0] \$78 ;
   reg [7:0] \$79 ;
-  wire [27:0] \$8 ;
+  wire [26:0] \$8 ;
   reg [7:0] \$80 ;
   reg [7:0] \$81 ;
   reg [7:0] \$82 ;
@@ -280,7 +298,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$87 ;
   reg [7:0] \$88 ;
   reg [7:0] \$89 ;
-  wire [27:0] \$9 ;
+  wire \$9 ;
   reg [7:0] \$90 ;
   reg [7:0] \$91 ;
   reg [7:0] \$92 ;
@@ -373,6 +391,25 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \i_w[7] ;
   wire [7:0] \i_w[8] ;
   wire [7:0] \i_w[9] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w10 = 8'h00;
+  reg [7:0] in_w11 = 8'h00;
+  reg [7:0] in_w12 = 8'h00;
+  reg [7:0] in_w13 = 8'h00;
+  reg [7:0] in_w14 = 8'h00;
+  reg [7:0] in_w15 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
+  reg [7:0] in_w6 = 8'h00;
+  reg [7:0] in_w7 = 8'h00;
+  reg [7:0] in_w8 = 8'h00;
+  reg [7:0] in_w9 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_10 = 1'h0;
@@ -643,1637 +680,1633 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in7;
   wire [7:0] w_in8;
   wire [7:0] w_in9;
-  assign a_in0 = i_valid ? i_a : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
-  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
-  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
-  assign w_in8 = i_valid ? i_w[71:64] : 8'h00;
-  assign w_in9 = i_valid ? i_w[79:72] : 8'h00;
-  assign w_in10 = i_valid ? i_w[87:80] : 8'h00;
-  assign w_in11 = i_valid ? i_w[95:88] : 8'h00;
-  assign w_in12 = i_valid ? i_w[103:96] : 8'h00;
-  assign w_in13 = i_valid ? i_w[111:104] : 8'h00;
-  assign w_in14 = i_valid ? i_w[119:112] : 8'h00;
-  assign w_in15 = i_valid ? i_w[127:120] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 27'h0000000 : \$35 [26:0];
+  assign \$3  = en & drain_shift;
+  assign \$4  = lr_0_1 ? 27'h0000000 : \$36 [26:0];
+  assign \$5  = en & drain_shift;
+  assign \$6  = lr_0_2 ? 27'h0000000 : \$37 [26:0];
+  assign \$7  = en & drain_shift;
+  assign \$8  = lr_0_3 ? 27'h0000000 : \$38 [26:0];
+  assign \$9  = en & drain_shift;
+  assign \$10  = lr_0_4 ? 27'h0000000 : \$39 [26:0];
+  assign \$11  = en & drain_shift;
+  assign \$12  = lr_0_5 ? 27'h0000000 : \$40 [26:0];
+  assign \$13  = en & drain_shift;
+  assign \$14  = lr_0_6 ? 27'h0000000 : \$41 [26:0];
+  assign \$15  = en & drain_shift;
+  assign \$16  = lr_0_7 ? 27'h0000000 : \$42 [26:0];
+  assign \$17  = en & drain_shift;
+  assign \$18  = lr_0_8 ? 27'h0000000 : \$43 [26:0];
+  assign \$19  = en & drain_shift;
+  assign \$20  = lr_0_9 ? 27'h0000000 : \$44 [26:0];
+  assign \$21  = en & drain_shift;
+  assign \$22  = lr_0_10 ? 27'h0000000 : \$45 [26:0];
+  assign \$23  = en & drain_shift;
+  assign \$24  = lr_0_11 ? 27'h0000000 : \$46 [26:0];
+  assign \$25  = en & drain_shift;
+  assign \$26  = lr_0_12 ? 27'h0000000 : \$47 [26:0];
+  assign \$27  = en & drain_shift;
+  assign \$28  = lr_0_13 ? 27'h0000000 : \$48 [26:0];
+  assign \$29  = en & drain_shift;
+  assign \$30  = lr_0_14 ? 27'h0000000 : \$49 [26:0];
+  assign \$31  = en & drain_shift;
+  assign \$32  = lr_0_15 ? 27'h0000000 : \$50 [26:0];
+  assign \$33  = en & drain_shift;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
+  assign w_in6 = in_valid ? in_w6 : 8'h00;
+  assign w_in7 = in_valid ? in_w7 : 8'h00;
+  assign w_in8 = in_valid ? in_w8 : 8'h00;
+  assign w_in9 = in_valid ? in_w9 : 8'h00;
+  assign w_in10 = in_valid ? in_w10 : 8'h00;
+  assign w_in11 = in_valid ? in_w11 : 8'h00;
+  assign w_in12 = in_valid ? in_w12 : 8'h00;
+  assign w_in13 = in_valid ? in_w13 : 8'h00;
+  assign w_in14 = in_valid ? in_w14 : 8'h00;
+  assign w_in15 = in_valid ? in_w15 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
   assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
   assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
   assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
   assign cap_0_3 = en & lr_0_3;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$5  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign \$39  = $signed(acc_0_4) + $signed(pr_0_4);
   assign cap_0_4 = en & lr_0_4;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$6  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign \$40  = $signed(acc_0_5) + $signed(pr_0_5);
   assign cap_0_5 = en & lr_0_5;
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$7  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign \$41  = $signed(acc_0_6) + $signed(pr_0_6);
   assign cap_0_6 = en & lr_0_6;
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$8  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign \$42  = $signed(acc_0_7) + $signed(pr_0_7);
   assign cap_0_7 = en & lr_0_7;
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
-  assign \$9  = $signed(acc_0_8) + $signed(pr_0_8);
+  assign \$43  = $signed(acc_0_8) + $signed(pr_0_8);
   assign cap_0_8 = en & lr_0_8;
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
-  assign \$10  = $signed(acc_0_9) + $signed(pr_0_9);
+  assign \$44  = $signed(acc_0_9) + $signed(pr_0_9);
   assign cap_0_9 = en & lr_0_9;
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
-  assign \$11  = $signed(acc_0_10) + $signed(pr_0_10);
+  assign \$45  = $signed(acc_0_10) + $signed(pr_0_10);
   assign cap_0_10 = en & lr_0_10;
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
-  assign \$12  = $signed(acc_0_11) + $signed(pr_0_11);
+  assign \$46  = $signed(acc_0_11) + $signed(pr_0_11);
   assign cap_0_11 = en & lr_0_11;
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
-  assign \$13  = $signed(acc_0_12) + $signed(pr_0_12);
+  assign \$47  = $signed(acc_0_12) + $signed(pr_0_12);
   assign cap_0_12 = en & lr_0_12;
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
-  assign \$14  = $signed(acc_0_13) + $signed(pr_0_13);
+  assign \$48  = $signed(acc_0_13) + $signed(pr_0_13);
   assign cap_0_13 = en & lr_0_13;
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
-  assign \$15  = $signed(acc_0_14) + $signed(pr_0_14);
+  assign \$49  = $signed(acc_0_14) + $signed(pr_0_14);
   assign cap_0_14 = en & lr_0_14;
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
-  assign \$16  = $signed(acc_0_15) + $signed(pr_0_15);
+  assign \$50  = $signed(acc_0_15) + $signed(pr_0_15);
   assign cap_0_15 = en & lr_0_15;
-  assign \$17  = en & drain_shift;
-  assign \$18  = drain_count - 1'h1;
-  assign \$19  = i_last & i_valid;
-  assign \$20  = i_last & i_valid;
-  assign \$21  = lr_0_0 ? 27'h0000000 : \$1 [26:0];
-  assign \$22  = en & drain_shift;
-  assign \$23  = lr_0_1 ? 27'h0000000 : \$2 [26:0];
-  assign \$24  = en & drain_shift;
-  assign \$25  = lr_0_2 ? 27'h0000000 : \$3 [26:0];
-  assign \$26  = en & drain_shift;
-  assign \$27  = lr_0_3 ? 27'h0000000 : \$4 [26:0];
-  assign \$28  = en & drain_shift;
-  assign \$29  = lr_0_4 ? 27'h0000000 : \$5 [26:0];
-  assign \$30  = en & drain_shift;
-  assign \$31  = lr_0_5 ? 27'h0000000 : \$6 [26:0];
-  assign \$32  = en & drain_shift;
-  assign \$33  = lr_0_6 ? 27'h0000000 : \$7 [26:0];
-  assign \$34  = en & drain_shift;
-  assign \$35  = lr_0_7 ? 27'h0000000 : \$8 [26:0];
-  assign \$36  = en & drain_shift;
-  assign \$37  = lr_0_8 ? 27'h0000000 : \$9 [26:0];
-  assign \$38  = en & drain_shift;
-  assign \$39  = lr_0_9 ? 27'h0000000 : \$10 [26:0];
-  assign \$40  = en & drain_shift;
-  assign \$41  = lr_0_10 ? 27'h0000000 : \$11 [26:0];
-  assign \$42  = en & drain_shift;
-  assign \$43  = lr_0_11 ? 27'h0000000 : \$12 [26:0];
-  assign \$44  = en & drain_shift;
-  assign \$45  = lr_0_12 ? 27'h0000000 : \$13 [26:0];
-  assign \$46  = en & drain_shift;
-  assign \$47  = lr_0_13 ? 27'h0000000 : \$14 [26:0];
-  assign \$48  = en & drain_shift;
-  assign \$49  = lr_0_14 ? 27'h0000000 : \$15 [26:0];
-  assign \$50  = en & drain_shift;
-  assign \$51  = lr_0_15 ? 27'h0000000 : \$16 [26:0];
-  assign \$52  = en & drain_shift;
+  assign \$51  = en & drain_shift;
+  assign \$52  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_w1_d0 <= \$54 ;
+    in_valid <= \$53 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$55 ;
+    in_last <= \$54 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$56 ;
+    in_a0 <= \$55 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$57 ;
+    in_w0 <= \$56 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$58 ;
+    in_w1 <= \$57 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$59 ;
+    in_w2 <= \$58 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$60 ;
+    in_w3 <= \$59 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$61 ;
+    in_w4 <= \$60 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$62 ;
+    in_w5 <= \$61 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$63 ;
+    in_w6 <= \$62 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$64 ;
+    in_w7 <= \$63 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$65 ;
+    in_w8 <= \$64 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$66 ;
+    in_w9 <= \$65 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$67 ;
+    in_w10 <= \$66 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$68 ;
+    in_w11 <= \$67 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$69 ;
+    in_w12 <= \$68 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$70 ;
+    in_w13 <= \$69 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$71 ;
+    in_w14 <= \$70 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$72 ;
+    in_w15 <= \$71 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$73 ;
+    skew_w1_d0 <= \$72 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$74 ;
+    skew_w2_d0 <= \$73 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$75 ;
+    skew_w2_d1 <= \$74 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$76 ;
+    skew_w3_d0 <= \$75 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$77 ;
+    skew_w3_d1 <= \$76 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$78 ;
+    skew_w3_d2 <= \$77 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$79 ;
+    skew_w4_d0 <= \$78 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$80 ;
+    skew_w4_d1 <= \$79 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$81 ;
+    skew_w4_d2 <= \$80 ;
   always @(posedge clk)
-    skew_w8_d0 <= \$82 ;
+    skew_w4_d3 <= \$81 ;
   always @(posedge clk)
-    skew_w8_d1 <= \$83 ;
+    skew_w5_d0 <= \$82 ;
   always @(posedge clk)
-    skew_w8_d2 <= \$84 ;
+    skew_w5_d1 <= \$83 ;
   always @(posedge clk)
-    skew_w8_d3 <= \$85 ;
+    skew_w5_d2 <= \$84 ;
   always @(posedge clk)
-    skew_w8_d4 <= \$86 ;
+    skew_w5_d3 <= \$85 ;
   always @(posedge clk)
-    skew_w8_d5 <= \$87 ;
+    skew_w5_d4 <= \$86 ;
   always @(posedge clk)
-    skew_w8_d6 <= \$88 ;
+    skew_w6_d0 <= \$87 ;
   always @(posedge clk)
-    skew_w8_d7 <= \$89 ;
+    skew_w6_d1 <= \$88 ;
   always @(posedge clk)
-    skew_w9_d0 <= \$90 ;
+    skew_w6_d2 <= \$89 ;
   always @(posedge clk)
-    skew_w9_d1 <= \$91 ;
+    skew_w6_d3 <= \$90 ;
   always @(posedge clk)
-    skew_w9_d2 <= \$92 ;
+    skew_w6_d4 <= \$91 ;
   always @(posedge clk)
-    skew_w9_d3 <= \$93 ;
+    skew_w6_d5 <= \$92 ;
   always @(posedge clk)
-    skew_w9_d4 <= \$94 ;
+    skew_w7_d0 <= \$93 ;
   always @(posedge clk)
-    skew_w9_d5 <= \$95 ;
+    skew_w7_d1 <= \$94 ;
   always @(posedge clk)
-    skew_w9_d6 <= \$96 ;
+    skew_w7_d2 <= \$95 ;
   always @(posedge clk)
-    skew_w9_d7 <= \$97 ;
+    skew_w7_d3 <= \$96 ;
   always @(posedge clk)
-    skew_w9_d8 <= \$98 ;
+    skew_w7_d4 <= \$97 ;
   always @(posedge clk)
-    skew_w10_d0 <= \$99 ;
+    skew_w7_d5 <= \$98 ;
   always @(posedge clk)
-    skew_w10_d1 <= \$100 ;
+    skew_w7_d6 <= \$99 ;
   always @(posedge clk)
-    skew_w10_d2 <= \$101 ;
+    skew_w8_d0 <= \$100 ;
   always @(posedge clk)
-    skew_w10_d3 <= \$102 ;
+    skew_w8_d1 <= \$101 ;
   always @(posedge clk)
-    skew_w10_d4 <= \$103 ;
+    skew_w8_d2 <= \$102 ;
   always @(posedge clk)
-    skew_w10_d5 <= \$104 ;
+    skew_w8_d3 <= \$103 ;
   always @(posedge clk)
-    skew_w10_d6 <= \$105 ;
+    skew_w8_d4 <= \$104 ;
   always @(posedge clk)
-    skew_w10_d7 <= \$106 ;
+    skew_w8_d5 <= \$105 ;
   always @(posedge clk)
-    skew_w10_d8 <= \$107 ;
+    skew_w8_d6 <= \$106 ;
   always @(posedge clk)
-    skew_w10_d9 <= \$108 ;
+    skew_w8_d7 <= \$107 ;
   always @(posedge clk)
-    skew_w11_d0 <= \$109 ;
+    skew_w9_d0 <= \$108 ;
   always @(posedge clk)
-    skew_w11_d1 <= \$110 ;
+    skew_w9_d1 <= \$109 ;
   always @(posedge clk)
-    skew_w11_d2 <= \$111 ;
+    skew_w9_d2 <= \$110 ;
   always @(posedge clk)
-    skew_w11_d3 <= \$112 ;
+    skew_w9_d3 <= \$111 ;
   always @(posedge clk)
-    skew_w11_d4 <= \$113 ;
+    skew_w9_d4 <= \$112 ;
   always @(posedge clk)
-    skew_w11_d5 <= \$114 ;
+    skew_w9_d5 <= \$113 ;
   always @(posedge clk)
-    skew_w11_d6 <= \$115 ;
+    skew_w9_d6 <= \$114 ;
   always @(posedge clk)
-    skew_w11_d7 <= \$116 ;
+    skew_w9_d7 <= \$115 ;
   always @(posedge clk)
-    skew_w11_d8 <= \$117 ;
+    skew_w9_d8 <= \$116 ;
   always @(posedge clk)
-    skew_w11_d9 <= \$118 ;
+    skew_w10_d0 <= \$117 ;
   always @(posedge clk)
-    skew_w11_d10 <= \$119 ;
+    skew_w10_d1 <= \$118 ;
   always @(posedge clk)
-    skew_w12_d0 <= \$120 ;
+    skew_w10_d2 <= \$119 ;
   always @(posedge clk)
-    skew_w12_d1 <= \$121 ;
+    skew_w10_d3 <= \$120 ;
   always @(posedge clk)
-    skew_w12_d2 <= \$122 ;
+    skew_w10_d4 <= \$121 ;
   always @(posedge clk)
-    skew_w12_d3 <= \$123 ;
+    skew_w10_d5 <= \$122 ;
   always @(posedge clk)
-    skew_w12_d4 <= \$124 ;
+    skew_w10_d6 <= \$123 ;
   always @(posedge clk)
-    skew_w12_d5 <= \$125 ;
+    skew_w10_d7 <= \$124 ;
   always @(posedge clk)
-    skew_w12_d6 <= \$126 ;
+    skew_w10_d8 <= \$125 ;
   always @(posedge clk)
-    skew_w12_d7 <= \$127 ;
+    skew_w10_d9 <= \$126 ;
   always @(posedge clk)
-    skew_w12_d8 <= \$128 ;
+    skew_w11_d0 <= \$127 ;
   always @(posedge clk)
-    skew_w12_d9 <= \$129 ;
+    skew_w11_d1 <= \$128 ;
   always @(posedge clk)
-    skew_w12_d10 <= \$130 ;
+    skew_w11_d2 <= \$129 ;
   always @(posedge clk)
-    skew_w12_d11 <= \$131 ;
+    skew_w11_d3 <= \$130 ;
   always @(posedge clk)
-    skew_w13_d0 <= \$132 ;
+    skew_w11_d4 <= \$131 ;
   always @(posedge clk)
-    skew_w13_d1 <= \$133 ;
+    skew_w11_d5 <= \$132 ;
   always @(posedge clk)
-    skew_w13_d2 <= \$134 ;
+    skew_w11_d6 <= \$133 ;
   always @(posedge clk)
-    skew_w13_d3 <= \$135 ;
+    skew_w11_d7 <= \$134 ;
   always @(posedge clk)
-    skew_w13_d4 <= \$136 ;
+    skew_w11_d8 <= \$135 ;
   always @(posedge clk)
-    skew_w13_d5 <= \$137 ;
+    skew_w11_d9 <= \$136 ;
   always @(posedge clk)
-    skew_w13_d6 <= \$138 ;
+    skew_w11_d10 <= \$137 ;
   always @(posedge clk)
-    skew_w13_d7 <= \$139 ;
+    skew_w12_d0 <= \$138 ;
   always @(posedge clk)
-    skew_w13_d8 <= \$140 ;
+    skew_w12_d1 <= \$139 ;
   always @(posedge clk)
-    skew_w13_d9 <= \$141 ;
+    skew_w12_d2 <= \$140 ;
   always @(posedge clk)
-    skew_w13_d10 <= \$142 ;
+    skew_w12_d3 <= \$141 ;
   always @(posedge clk)
-    skew_w13_d11 <= \$143 ;
+    skew_w12_d4 <= \$142 ;
   always @(posedge clk)
-    skew_w13_d12 <= \$144 ;
+    skew_w12_d5 <= \$143 ;
   always @(posedge clk)
-    skew_w14_d0 <= \$145 ;
+    skew_w12_d6 <= \$144 ;
   always @(posedge clk)
-    skew_w14_d1 <= \$146 ;
+    skew_w12_d7 <= \$145 ;
   always @(posedge clk)
-    skew_w14_d2 <= \$147 ;
+    skew_w12_d8 <= \$146 ;
   always @(posedge clk)
-    skew_w14_d3 <= \$148 ;
+    skew_w12_d9 <= \$147 ;
   always @(posedge clk)
-    skew_w14_d4 <= \$149 ;
+    skew_w12_d10 <= \$148 ;
   always @(posedge clk)
-    skew_w14_d5 <= \$150 ;
+    skew_w12_d11 <= \$149 ;
   always @(posedge clk)
-    skew_w14_d6 <= \$151 ;
+    skew_w13_d0 <= \$150 ;
   always @(posedge clk)
-    skew_w14_d7 <= \$152 ;
+    skew_w13_d1 <= \$151 ;
   always @(posedge clk)
-    skew_w14_d8 <= \$153 ;
+    skew_w13_d2 <= \$152 ;
   always @(posedge clk)
-    skew_w14_d9 <= \$154 ;
+    skew_w13_d3 <= \$153 ;
   always @(posedge clk)
-    skew_w14_d10 <= \$155 ;
+    skew_w13_d4 <= \$154 ;
   always @(posedge clk)
-    skew_w14_d11 <= \$156 ;
+    skew_w13_d5 <= \$155 ;
   always @(posedge clk)
-    skew_w14_d12 <= \$157 ;
+    skew_w13_d6 <= \$156 ;
   always @(posedge clk)
-    skew_w14_d13 <= \$158 ;
+    skew_w13_d7 <= \$157 ;
   always @(posedge clk)
-    skew_w15_d0 <= \$159 ;
+    skew_w13_d8 <= \$158 ;
   always @(posedge clk)
-    skew_w15_d1 <= \$160 ;
+    skew_w13_d9 <= \$159 ;
   always @(posedge clk)
-    skew_w15_d2 <= \$161 ;
+    skew_w13_d10 <= \$160 ;
   always @(posedge clk)
-    skew_w15_d3 <= \$162 ;
+    skew_w13_d11 <= \$161 ;
   always @(posedge clk)
-    skew_w15_d4 <= \$163 ;
+    skew_w13_d12 <= \$162 ;
   always @(posedge clk)
-    skew_w15_d5 <= \$164 ;
+    skew_w14_d0 <= \$163 ;
   always @(posedge clk)
-    skew_w15_d6 <= \$165 ;
+    skew_w14_d1 <= \$164 ;
   always @(posedge clk)
-    skew_w15_d7 <= \$166 ;
+    skew_w14_d2 <= \$165 ;
   always @(posedge clk)
-    skew_w15_d8 <= \$167 ;
+    skew_w14_d3 <= \$166 ;
   always @(posedge clk)
-    skew_w15_d9 <= \$168 ;
+    skew_w14_d4 <= \$167 ;
   always @(posedge clk)
-    skew_w15_d10 <= \$169 ;
+    skew_w14_d5 <= \$168 ;
   always @(posedge clk)
-    skew_w15_d11 <= \$170 ;
+    skew_w14_d6 <= \$169 ;
   always @(posedge clk)
-    skew_w15_d12 <= \$171 ;
+    skew_w14_d7 <= \$170 ;
   always @(posedge clk)
-    skew_w15_d13 <= \$172 ;
+    skew_w14_d8 <= \$171 ;
   always @(posedge clk)
-    skew_w15_d14 <= \$173 ;
+    skew_w14_d9 <= \$172 ;
   always @(posedge clk)
-    a_0_0 <= \$174 ;
+    skew_w14_d10 <= \$173 ;
   always @(posedge clk)
-    l_0_0 <= \$175 ;
+    skew_w14_d11 <= \$174 ;
   always @(posedge clk)
-    w_0_0 <= \$176 ;
+    skew_w14_d12 <= \$175 ;
   always @(posedge clk)
-    pr_0_0 <= \$177 ;
+    skew_w14_d13 <= \$176 ;
   always @(posedge clk)
-    lr_0_0 <= \$178 ;
+    skew_w15_d0 <= \$177 ;
   always @(posedge clk)
-    acc_0_0 <= \$179 ;
+    skew_w15_d1 <= \$178 ;
   always @(posedge clk)
-    out_0_0 <= \$180 ;
+    skew_w15_d2 <= \$179 ;
   always @(posedge clk)
-    a_0_1 <= \$181 ;
+    skew_w15_d3 <= \$180 ;
   always @(posedge clk)
-    l_0_1 <= \$182 ;
+    skew_w15_d4 <= \$181 ;
   always @(posedge clk)
-    w_0_1 <= \$183 ;
+    skew_w15_d5 <= \$182 ;
   always @(posedge clk)
-    pr_0_1 <= \$184 ;
+    skew_w15_d6 <= \$183 ;
   always @(posedge clk)
-    lr_0_1 <= \$185 ;
+    skew_w15_d7 <= \$184 ;
   always @(posedge clk)
-    acc_0_1 <= \$186 ;
+    skew_w15_d8 <= \$185 ;
   always @(posedge clk)
-    out_0_1 <= \$187 ;
+    skew_w15_d9 <= \$186 ;
   always @(posedge clk)
-    a_0_2 <= \$188 ;
+    skew_w15_d10 <= \$187 ;
   always @(posedge clk)
-    l_0_2 <= \$189 ;
+    skew_w15_d11 <= \$188 ;
   always @(posedge clk)
-    w_0_2 <= \$190 ;
+    skew_w15_d12 <= \$189 ;
   always @(posedge clk)
-    pr_0_2 <= \$191 ;
+    skew_w15_d13 <= \$190 ;
   always @(posedge clk)
-    lr_0_2 <= \$192 ;
+    skew_w15_d14 <= \$191 ;
   always @(posedge clk)
-    acc_0_2 <= \$193 ;
+    a_0_0 <= \$192 ;
   always @(posedge clk)
-    out_0_2 <= \$194 ;
+    l_0_0 <= \$193 ;
   always @(posedge clk)
-    a_0_3 <= \$195 ;
+    w_0_0 <= \$194 ;
   always @(posedge clk)
-    l_0_3 <= \$196 ;
+    pr_0_0 <= \$195 ;
   always @(posedge clk)
-    w_0_3 <= \$197 ;
+    lr_0_0 <= \$196 ;
   always @(posedge clk)
-    pr_0_3 <= \$198 ;
+    acc_0_0 <= \$197 ;
   always @(posedge clk)
-    lr_0_3 <= \$199 ;
+    out_0_0 <= \$198 ;
   always @(posedge clk)
-    acc_0_3 <= \$200 ;
+    a_0_1 <= \$199 ;
   always @(posedge clk)
-    out_0_3 <= \$201 ;
+    l_0_1 <= \$200 ;
   always @(posedge clk)
-    a_0_4 <= \$202 ;
+    w_0_1 <= \$201 ;
   always @(posedge clk)
-    l_0_4 <= \$203 ;
+    pr_0_1 <= \$202 ;
   always @(posedge clk)
-    w_0_4 <= \$204 ;
+    lr_0_1 <= \$203 ;
   always @(posedge clk)
-    pr_0_4 <= \$205 ;
+    acc_0_1 <= \$204 ;
   always @(posedge clk)
-    lr_0_4 <= \$206 ;
+    out_0_1 <= \$205 ;
   always @(posedge clk)
-    acc_0_4 <= \$207 ;
+    a_0_2 <= \$206 ;
   always @(posedge clk)
-    out_0_4 <= \$208 ;
+    l_0_2 <= \$207 ;
   always @(posedge clk)
-    a_0_5 <= \$209 ;
+    w_0_2 <= \$208 ;
   always @(posedge clk)
-    l_0_5 <= \$210 ;
+    pr_0_2 <= \$209 ;
   always @(posedge clk)
-    w_0_5 <= \$211 ;
+    lr_0_2 <= \$210 ;
   always @(posedge clk)
-    pr_0_5 <= \$212 ;
+    acc_0_2 <= \$211 ;
   always @(posedge clk)
-    lr_0_5 <= \$213 ;
+    out_0_2 <= \$212 ;
   always @(posedge clk)
-    acc_0_5 <= \$214 ;
+    a_0_3 <= \$213 ;
   always @(posedge clk)
-    out_0_5 <= \$215 ;
+    l_0_3 <= \$214 ;
   always @(posedge clk)
-    a_0_6 <= \$216 ;
+    w_0_3 <= \$215 ;
   always @(posedge clk)
-    l_0_6 <= \$217 ;
+    pr_0_3 <= \$216 ;
   always @(posedge clk)
-    w_0_6 <= \$218 ;
+    lr_0_3 <= \$217 ;
   always @(posedge clk)
-    pr_0_6 <= \$219 ;
+    acc_0_3 <= \$218 ;
   always @(posedge clk)
-    lr_0_6 <= \$220 ;
+    out_0_3 <= \$219 ;
   always @(posedge clk)
-    acc_0_6 <= \$221 ;
+    a_0_4 <= \$220 ;
   always @(posedge clk)
-    out_0_6 <= \$222 ;
+    l_0_4 <= \$221 ;
   always @(posedge clk)
-    a_0_7 <= \$223 ;
+    w_0_4 <= \$222 ;
   always @(posedge clk)
-    l_0_7 <= \$224 ;
+    pr_0_4 <= \$223 ;
   always @(posedge clk)
-    w_0_7 <= \$225 ;
+    lr_0_4 <= \$224 ;
   always @(posedge clk)
-    pr_0_7 <= \$226 ;
+    acc_0_4 <= \$225 ;
   always @(posedge clk)
-    lr_0_7 <= \$227 ;
+    out_0_4 <= \$226 ;
   always @(posedge clk)
-    acc_0_7 <= \$228 ;
+    a_0_5 <= \$227 ;
   always @(posedge clk)
-    out_0_7 <= \$229 ;
+    l_0_5 <= \$228 ;
   always @(posedge clk)
-    a_0_8 <= \$230 ;
+    w_0_5 <= \$229 ;
   always @(posedge clk)
-    l_0_8 <= \$231 ;
+    pr_0_5 <= \$230 ;
   always @(posedge clk)
-    w_0_8 <= \$232 ;
+    lr_0_5 <= \$231 ;
   always @(posedge clk)
-    pr_0_8 <= \$233 ;
+    acc_0_5 <= \$232 ;
   always @(posedge clk)
-    lr_0_8 <= \$234 ;
+    out_0_5 <= \$233 ;
   always @(posedge clk)
-    acc_0_8 <= \$235 ;
+    a_0_6 <= \$234 ;
   always @(posedge clk)
-    out_0_8 <= \$236 ;
+    l_0_6 <= \$235 ;
   always @(posedge clk)
-    a_0_9 <= \$237 ;
+    w_0_6 <= \$236 ;
   always @(posedge clk)
-    l_0_9 <= \$238 ;
+    pr_0_6 <= \$237 ;
   always @(posedge clk)
-    w_0_9 <= \$239 ;
+    lr_0_6 <= \$238 ;
   always @(posedge clk)
-    pr_0_9 <= \$240 ;
+    acc_0_6 <= \$239 ;
   always @(posedge clk)
-    lr_0_9 <= \$241 ;
+    out_0_6 <= \$240 ;
   always @(posedge clk)
-    acc_0_9 <= \$242 ;
+    a_0_7 <= \$241 ;
   always @(posedge clk)
-    out_0_9 <= \$243 ;
+    l_0_7 <= \$242 ;
   always @(posedge clk)
-    a_0_10 <= \$244 ;
+    w_0_7 <= \$243 ;
   always @(posedge clk)
-    l_0_10 <= \$245 ;
+    pr_0_7 <= \$244 ;
   always @(posedge clk)
-    w_0_10 <= \$246 ;
+    lr_0_7 <= \$245 ;
   always @(posedge clk)
-    pr_0_10 <= \$247 ;
+    acc_0_7 <= \$246 ;
   always @(posedge clk)
-    lr_0_10 <= \$248 ;
+    out_0_7 <= \$247 ;
   always @(posedge clk)
-    acc_0_10 <= \$249 ;
+    a_0_8 <= \$248 ;
   always @(posedge clk)
-    out_0_10 <= \$250 ;
+    l_0_8 <= \$249 ;
   always @(posedge clk)
-    a_0_11 <= \$251 ;
+    w_0_8 <= \$250 ;
   always @(posedge clk)
-    l_0_11 <= \$252 ;
+    pr_0_8 <= \$251 ;
   always @(posedge clk)
-    w_0_11 <= \$253 ;
+    lr_0_8 <= \$252 ;
   always @(posedge clk)
-    pr_0_11 <= \$254 ;
+    acc_0_8 <= \$253 ;
   always @(posedge clk)
-    lr_0_11 <= \$255 ;
+    out_0_8 <= \$254 ;
   always @(posedge clk)
-    acc_0_11 <= \$256 ;
+    a_0_9 <= \$255 ;
   always @(posedge clk)
-    out_0_11 <= \$257 ;
+    l_0_9 <= \$256 ;
   always @(posedge clk)
-    a_0_12 <= \$258 ;
+    w_0_9 <= \$257 ;
   always @(posedge clk)
-    l_0_12 <= \$259 ;
+    pr_0_9 <= \$258 ;
   always @(posedge clk)
-    w_0_12 <= \$260 ;
+    lr_0_9 <= \$259 ;
   always @(posedge clk)
-    pr_0_12 <= \$261 ;
+    acc_0_9 <= \$260 ;
   always @(posedge clk)
-    lr_0_12 <= \$262 ;
+    out_0_9 <= \$261 ;
   always @(posedge clk)
-    acc_0_12 <= \$263 ;
+    a_0_10 <= \$262 ;
   always @(posedge clk)
-    out_0_12 <= \$264 ;
+    l_0_10 <= \$263 ;
   always @(posedge clk)
-    a_0_13 <= \$265 ;
+    w_0_10 <= \$264 ;
   always @(posedge clk)
-    l_0_13 <= \$266 ;
+    pr_0_10 <= \$265 ;
   always @(posedge clk)
-    w_0_13 <= \$267 ;
+    lr_0_10 <= \$266 ;
   always @(posedge clk)
-    pr_0_13 <= \$268 ;
+    acc_0_10 <= \$267 ;
   always @(posedge clk)
-    lr_0_13 <= \$269 ;
+    out_0_10 <= \$268 ;
   always @(posedge clk)
-    acc_0_13 <= \$270 ;
+    a_0_11 <= \$269 ;
   always @(posedge clk)
-    out_0_13 <= \$271 ;
+    l_0_11 <= \$270 ;
   always @(posedge clk)
-    a_0_14 <= \$272 ;
+    w_0_11 <= \$271 ;
   always @(posedge clk)
-    l_0_14 <= \$273 ;
+    pr_0_11 <= \$272 ;
   always @(posedge clk)
-    w_0_14 <= \$274 ;
+    lr_0_11 <= \$273 ;
   always @(posedge clk)
-    pr_0_14 <= \$275 ;
+    acc_0_11 <= \$274 ;
   always @(posedge clk)
-    lr_0_14 <= \$276 ;
+    out_0_11 <= \$275 ;
   always @(posedge clk)
-    acc_0_14 <= \$277 ;
+    a_0_12 <= \$276 ;
   always @(posedge clk)
-    out_0_14 <= \$278 ;
+    l_0_12 <= \$277 ;
   always @(posedge clk)
-    a_0_15 <= \$279 ;
+    w_0_12 <= \$278 ;
   always @(posedge clk)
-    l_0_15 <= \$280 ;
+    pr_0_12 <= \$279 ;
   always @(posedge clk)
-    w_0_15 <= \$281 ;
+    lr_0_12 <= \$280 ;
   always @(posedge clk)
-    pr_0_15 <= \$282 ;
+    acc_0_12 <= \$281 ;
   always @(posedge clk)
-    lr_0_15 <= \$283 ;
+    out_0_12 <= \$282 ;
   always @(posedge clk)
-    acc_0_15 <= \$284 ;
+    a_0_13 <= \$283 ;
   always @(posedge clk)
-    out_0_15 <= \$285 ;
+    l_0_13 <= \$284 ;
   always @(posedge clk)
-    drain_count <= \$286 ;
+    w_0_13 <= \$285 ;
   always @(posedge clk)
-    drain_shift <= \$287 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_0_15) begin
-      count_next = 1'h1;
-    end else if (\$17 ) begin
-      count_next = \$18 [0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = skew_w1_d0;
-    if (en) begin
-      \$54  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = skew_w2_d0;
-    if (en) begin
-      \$55  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = skew_w2_d1;
-    if (en) begin
-      \$56  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = skew_w3_d0;
-    if (en) begin
-      \$57  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = skew_w3_d1;
-    if (en) begin
-      \$58  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = skew_w3_d2;
-    if (en) begin
-      \$59  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = skew_w4_d0;
-    if (en) begin
-      \$60  = w_in4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = skew_w4_d1;
-    if (en) begin
-      \$61  = skew_w4_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = skew_w4_d2;
-    if (en) begin
-      \$62  = skew_w4_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = skew_w4_d3;
-    if (en) begin
-      \$63  = skew_w4_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = skew_w5_d0;
-    if (en) begin
-      \$64  = w_in5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = skew_w5_d1;
-    if (en) begin
-      \$65  = skew_w5_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = skew_w5_d2;
-    if (en) begin
-      \$66  = skew_w5_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = skew_w5_d3;
-    if (en) begin
-      \$67  = skew_w5_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = skew_w5_d4;
-    if (en) begin
-      \$68  = skew_w5_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = skew_w6_d0;
-    if (en) begin
-      \$69  = w_in6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = skew_w6_d1;
-    if (en) begin
-      \$70  = skew_w6_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = skew_w6_d2;
-    if (en) begin
-      \$71  = skew_w6_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = skew_w6_d3;
-    if (en) begin
-      \$72  = skew_w6_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = skew_w6_d4;
-    if (en) begin
-      \$73  = skew_w6_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = skew_w6_d5;
-    if (en) begin
-      \$74  = skew_w6_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = skew_w7_d0;
-    if (en) begin
-      \$75  = w_in7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = skew_w7_d1;
-    if (en) begin
-      \$76  = skew_w7_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = skew_w7_d2;
-    if (en) begin
-      \$77  = skew_w7_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = skew_w7_d3;
-    if (en) begin
-      \$78  = skew_w7_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = skew_w7_d4;
-    if (en) begin
-      \$79  = skew_w7_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = skew_w7_d5;
-    if (en) begin
-      \$80  = skew_w7_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = skew_w7_d6;
-    if (en) begin
-      \$81  = skew_w7_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = skew_w8_d0;
-    if (en) begin
-      \$82  = w_in8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = skew_w8_d1;
-    if (en) begin
-      \$83  = skew_w8_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_w8_d2;
-    if (en) begin
-      \$84  = skew_w8_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_w8_d3;
-    if (en) begin
-      \$85  = skew_w8_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = skew_w8_d4;
-    if (en) begin
-      \$86  = skew_w8_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_w8_d5;
-    if (en) begin
-      \$87  = skew_w8_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_w8_d6;
-    if (en) begin
-      \$88  = skew_w8_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_w8_d7;
-    if (en) begin
-      \$89  = skew_w8_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_w9_d0;
-    if (en) begin
-      \$90  = w_in9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_w9_d1;
-    if (en) begin
-      \$91  = skew_w9_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_w9_d2;
-    if (en) begin
-      \$92  = skew_w9_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_w9_d3;
-    if (en) begin
-      \$93  = skew_w9_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_w9_d4;
-    if (en) begin
-      \$94  = skew_w9_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_w9_d5;
-    if (en) begin
-      \$95  = skew_w9_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_w9_d6;
-    if (en) begin
-      \$96  = skew_w9_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_w9_d7;
-    if (en) begin
-      \$97  = skew_w9_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_w9_d8;
-    if (en) begin
-      \$98  = skew_w9_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_w10_d0;
-    if (en) begin
-      \$99  = w_in10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_w10_d1;
-    if (en) begin
-      \$100  = skew_w10_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_w10_d2;
-    if (en) begin
-      \$101  = skew_w10_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w10_d3;
-    if (en) begin
-      \$102  = skew_w10_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w10_d4;
-    if (en) begin
-      \$103  = skew_w10_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w10_d5;
-    if (en) begin
-      \$104  = skew_w10_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w10_d6;
-    if (en) begin
-      \$105  = skew_w10_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w10_d7;
-    if (en) begin
-      \$106  = skew_w10_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = skew_w10_d8;
-    if (en) begin
-      \$107  = skew_w10_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = skew_w10_d9;
-    if (en) begin
-      \$108  = skew_w10_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = skew_w11_d0;
-    if (en) begin
-      \$109  = w_in11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = skew_w11_d1;
-    if (en) begin
-      \$110  = skew_w11_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = skew_w11_d2;
-    if (en) begin
-      \$111  = skew_w11_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = skew_w11_d3;
-    if (en) begin
-      \$112  = skew_w11_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = skew_w11_d4;
-    if (en) begin
-      \$113  = skew_w11_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = skew_w11_d5;
-    if (en) begin
-      \$114  = skew_w11_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = skew_w11_d6;
-    if (en) begin
-      \$115  = skew_w11_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = skew_w11_d7;
-    if (en) begin
-      \$116  = skew_w11_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = skew_w11_d8;
-    if (en) begin
-      \$117  = skew_w11_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = skew_w11_d9;
-    if (en) begin
-      \$118  = skew_w11_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = skew_w11_d10;
-    if (en) begin
-      \$119  = skew_w11_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = skew_w12_d0;
-    if (en) begin
-      \$120  = w_in12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = skew_w12_d1;
-    if (en) begin
-      \$121  = skew_w12_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = skew_w12_d2;
-    if (en) begin
-      \$122  = skew_w12_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = skew_w12_d3;
-    if (en) begin
-      \$123  = skew_w12_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = skew_w12_d4;
-    if (en) begin
-      \$124  = skew_w12_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = skew_w12_d5;
-    if (en) begin
-      \$125  = skew_w12_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = skew_w12_d6;
-    if (en) begin
-      \$126  = skew_w12_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = skew_w12_d7;
-    if (en) begin
-      \$127  = skew_w12_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = skew_w12_d8;
-    if (en) begin
-      \$128  = skew_w12_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skew_w12_d9;
-    if (en) begin
-      \$129  = skew_w12_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = skew_w12_d10;
-    if (en) begin
-      \$130  = skew_w12_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = skew_w12_d11;
-    if (en) begin
-      \$131  = skew_w12_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = skew_w13_d0;
-    if (en) begin
-      \$132  = w_in13;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = skew_w13_d1;
-    if (en) begin
-      \$133  = skew_w13_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = skew_w13_d2;
-    if (en) begin
-      \$134  = skew_w13_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = skew_w13_d3;
-    if (en) begin
-      \$135  = skew_w13_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = skew_w13_d4;
-    if (en) begin
-      \$136  = skew_w13_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = skew_w13_d5;
-    if (en) begin
-      \$137  = skew_w13_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = skew_w13_d6;
-    if (en) begin
-      \$138  = skew_w13_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = skew_w13_d7;
-    if (en) begin
-      \$139  = skew_w13_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = skew_w13_d8;
-    if (en) begin
-      \$140  = skew_w13_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = skew_w13_d9;
-    if (en) begin
-      \$141  = skew_w13_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = skew_w13_d10;
-    if (en) begin
-      \$142  = skew_w13_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = skew_w13_d11;
-    if (en) begin
-      \$143  = skew_w13_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = skew_w13_d12;
-    if (en) begin
-      \$144  = skew_w13_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = skew_w14_d0;
-    if (en) begin
-      \$145  = w_in14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = skew_w14_d1;
-    if (en) begin
-      \$146  = skew_w14_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = skew_w14_d2;
-    if (en) begin
-      \$147  = skew_w14_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = skew_w14_d3;
-    if (en) begin
-      \$148  = skew_w14_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = skew_w14_d4;
-    if (en) begin
-      \$149  = skew_w14_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = skew_w14_d5;
-    if (en) begin
-      \$150  = skew_w14_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = skew_w14_d6;
-    if (en) begin
-      \$151  = skew_w14_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = skew_w14_d7;
-    if (en) begin
-      \$152  = skew_w14_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = skew_w14_d8;
-    if (en) begin
-      \$153  = skew_w14_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = skew_w14_d9;
-    if (en) begin
-      \$154  = skew_w14_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = skew_w14_d10;
-    if (en) begin
-      \$155  = skew_w14_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = skew_w14_d11;
-    if (en) begin
-      \$156  = skew_w14_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = skew_w14_d12;
-    if (en) begin
-      \$157  = skew_w14_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = skew_w14_d13;
-    if (en) begin
-      \$158  = skew_w14_d12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = skew_w15_d0;
-    if (en) begin
-      \$159  = w_in15;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = skew_w15_d1;
-    if (en) begin
-      \$160  = skew_w15_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = skew_w15_d2;
-    if (en) begin
-      \$161  = skew_w15_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = skew_w15_d3;
-    if (en) begin
-      \$162  = skew_w15_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = skew_w15_d4;
-    if (en) begin
-      \$163  = skew_w15_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = skew_w15_d5;
-    if (en) begin
-      \$164  = skew_w15_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = skew_w15_d6;
-    if (en) begin
-      \$165  = skew_w15_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = skew_w15_d7;
-    if (en) begin
-      \$166  = skew_w15_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = skew_w15_d8;
-    if (en) begin
-      \$167  = skew_w15_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = skew_w15_d9;
-    if (en) begin
-      \$168  = skew_w15_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = skew_w15_d10;
-    if (en) begin
-      \$169  = skew_w15_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = skew_w15_d11;
-    if (en) begin
-      \$170  = skew_w15_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = skew_w15_d12;
-    if (en) begin
-      \$171  = skew_w15_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = skew_w15_d13;
-    if (en) begin
-      \$172  = skew_w15_d12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = skew_w15_d14;
-    if (en) begin
-      \$173  = skew_w15_d13;
-    end
-  end
+    pr_0_13 <= \$286 ;
+  always @(posedge clk)
+    lr_0_13 <= \$287 ;
+  always @(posedge clk)
+    acc_0_13 <= \$288 ;
+  always @(posedge clk)
+    out_0_13 <= \$289 ;
+  always @(posedge clk)
+    a_0_14 <= \$290 ;
+  always @(posedge clk)
+    l_0_14 <= \$291 ;
+  always @(posedge clk)
+    w_0_14 <= \$292 ;
+  always @(posedge clk)
+    pr_0_14 <= \$293 ;
+  always @(posedge clk)
+    lr_0_14 <= \$294 ;
+  always @(posedge clk)
+    acc_0_14 <= \$295 ;
+  always @(posedge clk)
+    out_0_14 <= \$296 ;
+  always @(posedge clk)
+    a_0_15 <= \$297 ;
+  always @(posedge clk)
+    l_0_15 <= \$298 ;
+  always @(posedge clk)
+    w_0_15 <= \$299 ;
+  always @(posedge clk)
+    pr_0_15 <= \$300 ;
+  always @(posedge clk)
+    lr_0_15 <= \$301 ;
+  always @(posedge clk)
+    acc_0_15 <= \$302 ;
+  always @(posedge clk)
+    out_0_15 <= \$303 ;
+  always @(posedge clk)
+    drain_count <= \$304 ;
+  always @(posedge clk)
+    drain_shift <= \$305 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = a_0_0;
+    \$53  = in_valid;
     if (en) begin
-      \$174  = a_in0;
+      \$53  = i_valid;
     end
     if (rst) begin
-      \$174  = 8'h00;
+      \$53  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = l_0_0;
+    \$54  = in_last;
     if (en) begin
-      \$175  = \$19 ;
+      \$54  = \$1 ;
     end
     if (rst) begin
-      \$175  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = w_0_0;
+    \$55  = in_a0;
     if (en) begin
-      \$176  = w_in0;
+      \$55  = i_a;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = pr_0_0;
+    \$56  = in_w0;
     if (en) begin
-      \$177  = p_0_0;
+      \$56  = i_w[7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = in_w1;
+    if (en) begin
+      \$57  = i_w[15:8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = in_w2;
+    if (en) begin
+      \$58  = i_w[23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = in_w3;
+    if (en) begin
+      \$59  = i_w[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = in_w4;
+    if (en) begin
+      \$60  = i_w[39:32];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = in_w5;
+    if (en) begin
+      \$61  = i_w[47:40];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = in_w6;
+    if (en) begin
+      \$62  = i_w[55:48];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = in_w7;
+    if (en) begin
+      \$63  = i_w[63:56];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = in_w8;
+    if (en) begin
+      \$64  = i_w[71:64];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = in_w9;
+    if (en) begin
+      \$65  = i_w[79:72];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = in_w10;
+    if (en) begin
+      \$66  = i_w[87:80];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = in_w11;
+    if (en) begin
+      \$67  = i_w[95:88];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = in_w12;
+    if (en) begin
+      \$68  = i_w[103:96];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = in_w13;
+    if (en) begin
+      \$69  = i_w[111:104];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = in_w14;
+    if (en) begin
+      \$70  = i_w[119:112];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = in_w15;
+    if (en) begin
+      \$71  = i_w[127:120];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = skew_w1_d0;
+    if (en) begin
+      \$72  = w_in1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = skew_w2_d0;
+    if (en) begin
+      \$73  = w_in2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = skew_w2_d1;
+    if (en) begin
+      \$74  = skew_w2_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = skew_w3_d0;
+    if (en) begin
+      \$75  = w_in3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = skew_w3_d1;
+    if (en) begin
+      \$76  = skew_w3_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = skew_w3_d2;
+    if (en) begin
+      \$77  = skew_w3_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = skew_w4_d0;
+    if (en) begin
+      \$78  = w_in4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = skew_w4_d1;
+    if (en) begin
+      \$79  = skew_w4_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = skew_w4_d2;
+    if (en) begin
+      \$80  = skew_w4_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = skew_w4_d3;
+    if (en) begin
+      \$81  = skew_w4_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = skew_w5_d0;
+    if (en) begin
+      \$82  = w_in5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = skew_w5_d1;
+    if (en) begin
+      \$83  = skew_w5_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = skew_w5_d2;
+    if (en) begin
+      \$84  = skew_w5_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = skew_w5_d3;
+    if (en) begin
+      \$85  = skew_w5_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = skew_w5_d4;
+    if (en) begin
+      \$86  = skew_w5_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = skew_w6_d0;
+    if (en) begin
+      \$87  = w_in6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$88  = skew_w6_d1;
+    if (en) begin
+      \$88  = skew_w6_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = skew_w6_d2;
+    if (en) begin
+      \$89  = skew_w6_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = skew_w6_d3;
+    if (en) begin
+      \$90  = skew_w6_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = skew_w6_d4;
+    if (en) begin
+      \$91  = skew_w6_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = skew_w6_d5;
+    if (en) begin
+      \$92  = skew_w6_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = skew_w7_d0;
+    if (en) begin
+      \$93  = w_in7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = skew_w7_d1;
+    if (en) begin
+      \$94  = skew_w7_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = skew_w7_d2;
+    if (en) begin
+      \$95  = skew_w7_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = skew_w7_d3;
+    if (en) begin
+      \$96  = skew_w7_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = skew_w7_d4;
+    if (en) begin
+      \$97  = skew_w7_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = skew_w7_d5;
+    if (en) begin
+      \$98  = skew_w7_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$99  = skew_w7_d6;
+    if (en) begin
+      \$99  = skew_w7_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$100  = skew_w8_d0;
+    if (en) begin
+      \$100  = w_in8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = skew_w8_d1;
+    if (en) begin
+      \$101  = skew_w8_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = skew_w8_d2;
+    if (en) begin
+      \$102  = skew_w8_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = skew_w8_d3;
+    if (en) begin
+      \$103  = skew_w8_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = skew_w8_d4;
+    if (en) begin
+      \$104  = skew_w8_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = skew_w8_d5;
+    if (en) begin
+      \$105  = skew_w8_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = skew_w8_d6;
+    if (en) begin
+      \$106  = skew_w8_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = skew_w8_d7;
+    if (en) begin
+      \$107  = skew_w8_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = skew_w9_d0;
+    if (en) begin
+      \$108  = w_in9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = skew_w9_d1;
+    if (en) begin
+      \$109  = skew_w9_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = skew_w9_d2;
+    if (en) begin
+      \$110  = skew_w9_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = skew_w9_d3;
+    if (en) begin
+      \$111  = skew_w9_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = skew_w9_d4;
+    if (en) begin
+      \$112  = skew_w9_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = skew_w9_d5;
+    if (en) begin
+      \$113  = skew_w9_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = skew_w9_d6;
+    if (en) begin
+      \$114  = skew_w9_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = skew_w9_d7;
+    if (en) begin
+      \$115  = skew_w9_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = skew_w9_d8;
+    if (en) begin
+      \$116  = skew_w9_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = skew_w10_d0;
+    if (en) begin
+      \$117  = w_in10;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = skew_w10_d1;
+    if (en) begin
+      \$118  = skew_w10_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = skew_w10_d2;
+    if (en) begin
+      \$119  = skew_w10_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = skew_w10_d3;
+    if (en) begin
+      \$120  = skew_w10_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = skew_w10_d4;
+    if (en) begin
+      \$121  = skew_w10_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = skew_w10_d5;
+    if (en) begin
+      \$122  = skew_w10_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = skew_w10_d6;
+    if (en) begin
+      \$123  = skew_w10_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = skew_w10_d7;
+    if (en) begin
+      \$124  = skew_w10_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = skew_w10_d8;
+    if (en) begin
+      \$125  = skew_w10_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = skew_w10_d9;
+    if (en) begin
+      \$126  = skew_w10_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$127  = skew_w11_d0;
+    if (en) begin
+      \$127  = w_in11;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = skew_w11_d1;
+    if (en) begin
+      \$128  = skew_w11_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$129  = skew_w11_d2;
+    if (en) begin
+      \$129  = skew_w11_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = skew_w11_d3;
+    if (en) begin
+      \$130  = skew_w11_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = skew_w11_d4;
+    if (en) begin
+      \$131  = skew_w11_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = skew_w11_d5;
+    if (en) begin
+      \$132  = skew_w11_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = skew_w11_d6;
+    if (en) begin
+      \$133  = skew_w11_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = skew_w11_d7;
+    if (en) begin
+      \$134  = skew_w11_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$135  = skew_w11_d8;
+    if (en) begin
+      \$135  = skew_w11_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$136  = skew_w11_d9;
+    if (en) begin
+      \$136  = skew_w11_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = skew_w11_d10;
+    if (en) begin
+      \$137  = skew_w11_d9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = skew_w12_d0;
+    if (en) begin
+      \$138  = w_in12;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$139  = skew_w12_d1;
+    if (en) begin
+      \$139  = skew_w12_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = skew_w12_d2;
+    if (en) begin
+      \$140  = skew_w12_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = skew_w12_d3;
+    if (en) begin
+      \$141  = skew_w12_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = skew_w12_d4;
+    if (en) begin
+      \$142  = skew_w12_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = skew_w12_d5;
+    if (en) begin
+      \$143  = skew_w12_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = skew_w12_d6;
+    if (en) begin
+      \$144  = skew_w12_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$145  = skew_w12_d7;
+    if (en) begin
+      \$145  = skew_w12_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$146  = skew_w12_d8;
+    if (en) begin
+      \$146  = skew_w12_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$147  = skew_w12_d9;
+    if (en) begin
+      \$147  = skew_w12_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$148  = skew_w12_d10;
+    if (en) begin
+      \$148  = skew_w12_d9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$149  = skew_w12_d11;
+    if (en) begin
+      \$149  = skew_w12_d10;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$150  = skew_w13_d0;
+    if (en) begin
+      \$150  = w_in13;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$151  = skew_w13_d1;
+    if (en) begin
+      \$151  = skew_w13_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$152  = skew_w13_d2;
+    if (en) begin
+      \$152  = skew_w13_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$153  = skew_w13_d3;
+    if (en) begin
+      \$153  = skew_w13_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$154  = skew_w13_d4;
+    if (en) begin
+      \$154  = skew_w13_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$155  = skew_w13_d5;
+    if (en) begin
+      \$155  = skew_w13_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$156  = skew_w13_d6;
+    if (en) begin
+      \$156  = skew_w13_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$157  = skew_w13_d7;
+    if (en) begin
+      \$157  = skew_w13_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$158  = skew_w13_d8;
+    if (en) begin
+      \$158  = skew_w13_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = skew_w13_d9;
+    if (en) begin
+      \$159  = skew_w13_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = skew_w13_d10;
+    if (en) begin
+      \$160  = skew_w13_d9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = skew_w13_d11;
+    if (en) begin
+      \$161  = skew_w13_d10;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = skew_w13_d12;
+    if (en) begin
+      \$162  = skew_w13_d11;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = skew_w14_d0;
+    if (en) begin
+      \$163  = w_in14;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$164  = skew_w14_d1;
+    if (en) begin
+      \$164  = skew_w14_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$165  = skew_w14_d2;
+    if (en) begin
+      \$165  = skew_w14_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$166  = skew_w14_d3;
+    if (en) begin
+      \$166  = skew_w14_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$167  = skew_w14_d4;
+    if (en) begin
+      \$167  = skew_w14_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$168  = skew_w14_d5;
+    if (en) begin
+      \$168  = skew_w14_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$169  = skew_w14_d6;
+    if (en) begin
+      \$169  = skew_w14_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$170  = skew_w14_d7;
+    if (en) begin
+      \$170  = skew_w14_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$171  = skew_w14_d8;
+    if (en) begin
+      \$171  = skew_w14_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$172  = skew_w14_d9;
+    if (en) begin
+      \$172  = skew_w14_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$173  = skew_w14_d10;
+    if (en) begin
+      \$173  = skew_w14_d9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$174  = skew_w14_d11;
+    if (en) begin
+      \$174  = skew_w14_d10;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$175  = skew_w14_d12;
+    if (en) begin
+      \$175  = skew_w14_d11;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$176  = skew_w14_d13;
+    if (en) begin
+      \$176  = skew_w14_d12;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$177  = skew_w15_d0;
+    if (en) begin
+      \$177  = w_in15;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$178  = skew_w15_d1;
+    if (en) begin
+      \$178  = skew_w15_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$179  = skew_w15_d2;
+    if (en) begin
+      \$179  = skew_w15_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$180  = skew_w15_d3;
+    if (en) begin
+      \$180  = skew_w15_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$181  = skew_w15_d4;
+    if (en) begin
+      \$181  = skew_w15_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$182  = skew_w15_d5;
+    if (en) begin
+      \$182  = skew_w15_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$183  = skew_w15_d6;
+    if (en) begin
+      \$183  = skew_w15_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$184  = skew_w15_d7;
+    if (en) begin
+      \$184  = skew_w15_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$185  = skew_w15_d8;
+    if (en) begin
+      \$185  = skew_w15_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$186  = skew_w15_d9;
+    if (en) begin
+      \$186  = skew_w15_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$187  = skew_w15_d10;
+    if (en) begin
+      \$187  = skew_w15_d9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$188  = skew_w15_d11;
+    if (en) begin
+      \$188  = skew_w15_d10;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$189  = skew_w15_d12;
+    if (en) begin
+      \$189  = skew_w15_d11;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$190  = skew_w15_d13;
+    if (en) begin
+      \$190  = skew_w15_d12;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$191  = skew_w15_d14;
+    if (en) begin
+      \$191  = skew_w15_d13;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$192  = a_0_0;
+    if (en) begin
+      \$192  = a_in0;
     end
     if (rst) begin
-      \$177  = 16'h0000;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = lr_0_0;
+    \$193  = l_0_0;
     if (en) begin
-      \$178  = \$20 ;
+      \$193  = in_last;
     end
     if (rst) begin
-      \$178  = 1'h0;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = acc_0_0;
+    \$194  = w_0_0;
     if (en) begin
-      \$179  = \$21 ;
+      \$194  = w_in0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$195  = pr_0_0;
+    if (en) begin
+      \$195  = p_0_0;
     end
     if (rst) begin
-      \$179  = 27'h0000000;
+      \$195  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = out_0_0;
-    if (cap_0_0) begin
-      \$180  = \$1 [26:0];
-    end else if (\$22 ) begin
-      \$180  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = a_0_1;
+    \$196  = lr_0_0;
     if (en) begin
-      \$181  = a_0_0;
-    end
-    if (rst) begin
-      \$181  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = l_0_1;
-    if (en) begin
-      \$182  = l_0_0;
-    end
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = w_0_1;
-    if (en) begin
-      \$183  = skew_w1_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = pr_0_1;
-    if (en) begin
-      \$184  = p_0_1;
-    end
-    if (rst) begin
-      \$184  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = lr_0_1;
-    if (en) begin
-      \$185  = l_0_0;
-    end
-    if (rst) begin
-      \$185  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = acc_0_1;
-    if (en) begin
-      \$186  = \$23 ;
-    end
-    if (rst) begin
-      \$186  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = out_0_1;
-    if (cap_0_1) begin
-      \$187  = \$2 [26:0];
-    end else if (\$24 ) begin
-      \$187  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = a_0_2;
-    if (en) begin
-      \$188  = a_0_1;
-    end
-    if (rst) begin
-      \$188  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = l_0_2;
-    if (en) begin
-      \$189  = l_0_1;
-    end
-    if (rst) begin
-      \$189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = w_0_2;
-    if (en) begin
-      \$190  = skew_w2_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = pr_0_2;
-    if (en) begin
-      \$191  = p_0_2;
-    end
-    if (rst) begin
-      \$191  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = lr_0_2;
-    if (en) begin
-      \$192  = l_0_1;
-    end
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = acc_0_2;
-    if (en) begin
-      \$193  = \$25 ;
-    end
-    if (rst) begin
-      \$193  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = out_0_2;
-    if (cap_0_2) begin
-      \$194  = \$3 [26:0];
-    end else if (\$26 ) begin
-      \$194  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = a_0_3;
-    if (en) begin
-      \$195  = a_0_2;
-    end
-    if (rst) begin
-      \$195  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = l_0_3;
-    if (en) begin
-      \$196  = l_0_2;
+      \$196  = in_last;
     end
     if (rst) begin
       \$196  = 1'h0;
@@ -2281,65 +2314,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = w_0_3;
+    \$197  = acc_0_0;
     if (en) begin
-      \$197  = skew_w3_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = pr_0_3;
-    if (en) begin
-      \$198  = p_0_3;
+      \$197  = \$2 ;
     end
     if (rst) begin
-      \$198  = 16'h0000;
+      \$197  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = lr_0_3;
+    \$198  = out_0_0;
+    if (cap_0_0) begin
+      \$198  = \$35 [26:0];
+    end else if (\$3 ) begin
+      \$198  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$199  = a_0_1;
     if (en) begin
-      \$199  = l_0_2;
+      \$199  = a_0_0;
     end
     if (rst) begin
-      \$199  = 1'h0;
+      \$199  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = acc_0_3;
+    \$200  = l_0_1;
     if (en) begin
-      \$200  = \$27 ;
+      \$200  = l_0_0;
     end
     if (rst) begin
-      \$200  = 27'h0000000;
+      \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = out_0_3;
-    if (cap_0_3) begin
-      \$201  = \$4 [26:0];
-    end else if (\$28 ) begin
-      \$201  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = a_0_4;
+    \$201  = w_0_1;
     if (en) begin
-      \$202  = a_0_3;
+      \$201  = skew_w1_d0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$202  = pr_0_1;
+    if (en) begin
+      \$202  = p_0_1;
     end
     if (rst) begin
-      \$202  = 8'h00;
+      \$202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = l_0_4;
+    \$203  = lr_0_1;
     if (en) begin
-      \$203  = l_0_3;
+      \$203  = l_0_0;
     end
     if (rst) begin
       \$203  = 1'h0;
@@ -2347,65 +2380,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = w_0_4;
+    \$204  = acc_0_1;
     if (en) begin
-      \$204  = skew_w4_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = pr_0_4;
-    if (en) begin
-      \$205  = p_0_4;
+      \$204  = \$4 ;
     end
     if (rst) begin
-      \$205  = 16'h0000;
+      \$204  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = lr_0_4;
+    \$205  = out_0_1;
+    if (cap_0_1) begin
+      \$205  = \$36 [26:0];
+    end else if (\$5 ) begin
+      \$205  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$206  = a_0_2;
     if (en) begin
-      \$206  = l_0_3;
+      \$206  = a_0_1;
     end
     if (rst) begin
-      \$206  = 1'h0;
+      \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = acc_0_4;
+    \$207  = l_0_2;
     if (en) begin
-      \$207  = \$29 ;
+      \$207  = l_0_1;
     end
     if (rst) begin
-      \$207  = 27'h0000000;
+      \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = out_0_4;
-    if (cap_0_4) begin
-      \$208  = \$5 [26:0];
-    end else if (\$30 ) begin
-      \$208  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = a_0_5;
+    \$208  = w_0_2;
     if (en) begin
-      \$209  = a_0_4;
+      \$208  = skew_w2_d1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$209  = pr_0_2;
+    if (en) begin
+      \$209  = p_0_2;
     end
     if (rst) begin
-      \$209  = 8'h00;
+      \$209  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = l_0_5;
+    \$210  = lr_0_2;
     if (en) begin
-      \$210  = l_0_4;
+      \$210  = l_0_1;
     end
     if (rst) begin
       \$210  = 1'h0;
@@ -2413,65 +2446,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = w_0_5;
+    \$211  = acc_0_2;
     if (en) begin
-      \$211  = skew_w5_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = pr_0_5;
-    if (en) begin
-      \$212  = p_0_5;
+      \$211  = \$6 ;
     end
     if (rst) begin
-      \$212  = 16'h0000;
+      \$211  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = lr_0_5;
+    \$212  = out_0_2;
+    if (cap_0_2) begin
+      \$212  = \$37 [26:0];
+    end else if (\$7 ) begin
+      \$212  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$213  = a_0_3;
     if (en) begin
-      \$213  = l_0_4;
+      \$213  = a_0_2;
     end
     if (rst) begin
-      \$213  = 1'h0;
+      \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = acc_0_5;
+    \$214  = l_0_3;
     if (en) begin
-      \$214  = \$31 ;
+      \$214  = l_0_2;
     end
     if (rst) begin
-      \$214  = 27'h0000000;
+      \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = out_0_5;
-    if (cap_0_5) begin
-      \$215  = \$6 [26:0];
-    end else if (\$32 ) begin
-      \$215  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = a_0_6;
+    \$215  = w_0_3;
     if (en) begin
-      \$216  = a_0_5;
+      \$215  = skew_w3_d2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$216  = pr_0_3;
+    if (en) begin
+      \$216  = p_0_3;
     end
     if (rst) begin
-      \$216  = 8'h00;
+      \$216  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = l_0_6;
+    \$217  = lr_0_3;
     if (en) begin
-      \$217  = l_0_5;
+      \$217  = l_0_2;
     end
     if (rst) begin
       \$217  = 1'h0;
@@ -2479,65 +2512,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = w_0_6;
+    \$218  = acc_0_3;
     if (en) begin
-      \$218  = skew_w6_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = pr_0_6;
-    if (en) begin
-      \$219  = p_0_6;
+      \$218  = \$8 ;
     end
     if (rst) begin
-      \$219  = 16'h0000;
+      \$218  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = lr_0_6;
+    \$219  = out_0_3;
+    if (cap_0_3) begin
+      \$219  = \$38 [26:0];
+    end else if (\$9 ) begin
+      \$219  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$220  = a_0_4;
     if (en) begin
-      \$220  = l_0_5;
+      \$220  = a_0_3;
     end
     if (rst) begin
-      \$220  = 1'h0;
+      \$220  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = acc_0_6;
+    \$221  = l_0_4;
     if (en) begin
-      \$221  = \$33 ;
+      \$221  = l_0_3;
     end
     if (rst) begin
-      \$221  = 27'h0000000;
+      \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = out_0_6;
-    if (cap_0_6) begin
-      \$222  = \$7 [26:0];
-    end else if (\$34 ) begin
-      \$222  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = a_0_7;
+    \$222  = w_0_4;
     if (en) begin
-      \$223  = a_0_6;
+      \$222  = skew_w4_d3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$223  = pr_0_4;
+    if (en) begin
+      \$223  = p_0_4;
     end
     if (rst) begin
-      \$223  = 8'h00;
+      \$223  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = l_0_7;
+    \$224  = lr_0_4;
     if (en) begin
-      \$224  = l_0_6;
+      \$224  = l_0_3;
     end
     if (rst) begin
       \$224  = 1'h0;
@@ -2545,65 +2578,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = w_0_7;
+    \$225  = acc_0_4;
     if (en) begin
-      \$225  = skew_w7_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = pr_0_7;
-    if (en) begin
-      \$226  = p_0_7;
+      \$225  = \$10 ;
     end
     if (rst) begin
-      \$226  = 16'h0000;
+      \$225  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = lr_0_7;
+    \$226  = out_0_4;
+    if (cap_0_4) begin
+      \$226  = \$39 [26:0];
+    end else if (\$11 ) begin
+      \$226  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$227  = a_0_5;
     if (en) begin
-      \$227  = l_0_6;
+      \$227  = a_0_4;
     end
     if (rst) begin
-      \$227  = 1'h0;
+      \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = acc_0_7;
+    \$228  = l_0_5;
     if (en) begin
-      \$228  = \$35 ;
+      \$228  = l_0_4;
     end
     if (rst) begin
-      \$228  = 27'h0000000;
+      \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = out_0_7;
-    if (cap_0_7) begin
-      \$229  = \$8 [26:0];
-    end else if (\$36 ) begin
-      \$229  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = a_0_8;
+    \$229  = w_0_5;
     if (en) begin
-      \$230  = a_0_7;
+      \$229  = skew_w5_d4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$230  = pr_0_5;
+    if (en) begin
+      \$230  = p_0_5;
     end
     if (rst) begin
-      \$230  = 8'h00;
+      \$230  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = l_0_8;
+    \$231  = lr_0_5;
     if (en) begin
-      \$231  = l_0_7;
+      \$231  = l_0_4;
     end
     if (rst) begin
       \$231  = 1'h0;
@@ -2611,65 +2644,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = w_0_8;
+    \$232  = acc_0_5;
     if (en) begin
-      \$232  = skew_w8_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = pr_0_8;
-    if (en) begin
-      \$233  = p_0_8;
+      \$232  = \$12 ;
     end
     if (rst) begin
-      \$233  = 16'h0000;
+      \$232  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = lr_0_8;
+    \$233  = out_0_5;
+    if (cap_0_5) begin
+      \$233  = \$40 [26:0];
+    end else if (\$13 ) begin
+      \$233  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$234  = a_0_6;
     if (en) begin
-      \$234  = l_0_7;
+      \$234  = a_0_5;
     end
     if (rst) begin
-      \$234  = 1'h0;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = acc_0_8;
+    \$235  = l_0_6;
     if (en) begin
-      \$235  = \$37 ;
+      \$235  = l_0_5;
     end
     if (rst) begin
-      \$235  = 27'h0000000;
+      \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = out_0_8;
-    if (cap_0_8) begin
-      \$236  = \$9 [26:0];
-    end else if (\$38 ) begin
-      \$236  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = a_0_9;
+    \$236  = w_0_6;
     if (en) begin
-      \$237  = a_0_8;
+      \$236  = skew_w6_d5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$237  = pr_0_6;
+    if (en) begin
+      \$237  = p_0_6;
     end
     if (rst) begin
-      \$237  = 8'h00;
+      \$237  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = l_0_9;
+    \$238  = lr_0_6;
     if (en) begin
-      \$238  = l_0_8;
+      \$238  = l_0_5;
     end
     if (rst) begin
       \$238  = 1'h0;
@@ -2677,65 +2710,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = w_0_9;
+    \$239  = acc_0_6;
     if (en) begin
-      \$239  = skew_w9_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = pr_0_9;
-    if (en) begin
-      \$240  = p_0_9;
+      \$239  = \$14 ;
     end
     if (rst) begin
-      \$240  = 16'h0000;
+      \$239  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = lr_0_9;
+    \$240  = out_0_6;
+    if (cap_0_6) begin
+      \$240  = \$41 [26:0];
+    end else if (\$15 ) begin
+      \$240  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$241  = a_0_7;
     if (en) begin
-      \$241  = l_0_8;
+      \$241  = a_0_6;
     end
     if (rst) begin
-      \$241  = 1'h0;
+      \$241  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = acc_0_9;
+    \$242  = l_0_7;
     if (en) begin
-      \$242  = \$39 ;
+      \$242  = l_0_6;
     end
     if (rst) begin
-      \$242  = 27'h0000000;
+      \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = out_0_9;
-    if (cap_0_9) begin
-      \$243  = \$10 [26:0];
-    end else if (\$40 ) begin
-      \$243  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = a_0_10;
+    \$243  = w_0_7;
     if (en) begin
-      \$244  = a_0_9;
+      \$243  = skew_w7_d6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$244  = pr_0_7;
+    if (en) begin
+      \$244  = p_0_7;
     end
     if (rst) begin
-      \$244  = 8'h00;
+      \$244  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = l_0_10;
+    \$245  = lr_0_7;
     if (en) begin
-      \$245  = l_0_9;
+      \$245  = l_0_6;
     end
     if (rst) begin
       \$245  = 1'h0;
@@ -2743,65 +2776,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = w_0_10;
+    \$246  = acc_0_7;
     if (en) begin
-      \$246  = skew_w10_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = pr_0_10;
-    if (en) begin
-      \$247  = p_0_10;
+      \$246  = \$16 ;
     end
     if (rst) begin
-      \$247  = 16'h0000;
+      \$246  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = lr_0_10;
+    \$247  = out_0_7;
+    if (cap_0_7) begin
+      \$247  = \$42 [26:0];
+    end else if (\$17 ) begin
+      \$247  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$248  = a_0_8;
     if (en) begin
-      \$248  = l_0_9;
+      \$248  = a_0_7;
     end
     if (rst) begin
-      \$248  = 1'h0;
+      \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = acc_0_10;
+    \$249  = l_0_8;
     if (en) begin
-      \$249  = \$41 ;
+      \$249  = l_0_7;
     end
     if (rst) begin
-      \$249  = 27'h0000000;
+      \$249  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = out_0_10;
-    if (cap_0_10) begin
-      \$250  = \$11 [26:0];
-    end else if (\$42 ) begin
-      \$250  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = a_0_11;
+    \$250  = w_0_8;
     if (en) begin
-      \$251  = a_0_10;
+      \$250  = skew_w8_d7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$251  = pr_0_8;
+    if (en) begin
+      \$251  = p_0_8;
     end
     if (rst) begin
-      \$251  = 8'h00;
+      \$251  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = l_0_11;
+    \$252  = lr_0_8;
     if (en) begin
-      \$252  = l_0_10;
+      \$252  = l_0_7;
     end
     if (rst) begin
       \$252  = 1'h0;
@@ -2809,65 +2842,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = w_0_11;
+    \$253  = acc_0_8;
     if (en) begin
-      \$253  = skew_w11_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = pr_0_11;
-    if (en) begin
-      \$254  = p_0_11;
+      \$253  = \$18 ;
     end
     if (rst) begin
-      \$254  = 16'h0000;
+      \$253  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = lr_0_11;
+    \$254  = out_0_8;
+    if (cap_0_8) begin
+      \$254  = \$43 [26:0];
+    end else if (\$19 ) begin
+      \$254  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$255  = a_0_9;
     if (en) begin
-      \$255  = l_0_10;
+      \$255  = a_0_8;
     end
     if (rst) begin
-      \$255  = 1'h0;
+      \$255  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = acc_0_11;
+    \$256  = l_0_9;
     if (en) begin
-      \$256  = \$43 ;
+      \$256  = l_0_8;
     end
     if (rst) begin
-      \$256  = 27'h0000000;
+      \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = out_0_11;
-    if (cap_0_11) begin
-      \$257  = \$12 [26:0];
-    end else if (\$44 ) begin
-      \$257  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = a_0_12;
+    \$257  = w_0_9;
     if (en) begin
-      \$258  = a_0_11;
+      \$257  = skew_w9_d8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$258  = pr_0_9;
+    if (en) begin
+      \$258  = p_0_9;
     end
     if (rst) begin
-      \$258  = 8'h00;
+      \$258  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = l_0_12;
+    \$259  = lr_0_9;
     if (en) begin
-      \$259  = l_0_11;
+      \$259  = l_0_8;
     end
     if (rst) begin
       \$259  = 1'h0;
@@ -2875,65 +2908,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = w_0_12;
+    \$260  = acc_0_9;
     if (en) begin
-      \$260  = skew_w12_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = pr_0_12;
-    if (en) begin
-      \$261  = p_0_12;
+      \$260  = \$20 ;
     end
     if (rst) begin
-      \$261  = 16'h0000;
+      \$260  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = lr_0_12;
+    \$261  = out_0_9;
+    if (cap_0_9) begin
+      \$261  = \$44 [26:0];
+    end else if (\$21 ) begin
+      \$261  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$262  = a_0_10;
     if (en) begin
-      \$262  = l_0_11;
+      \$262  = a_0_9;
     end
     if (rst) begin
-      \$262  = 1'h0;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = acc_0_12;
+    \$263  = l_0_10;
     if (en) begin
-      \$263  = \$45 ;
+      \$263  = l_0_9;
     end
     if (rst) begin
-      \$263  = 27'h0000000;
+      \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = out_0_12;
-    if (cap_0_12) begin
-      \$264  = \$13 [26:0];
-    end else if (\$46 ) begin
-      \$264  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = a_0_13;
+    \$264  = w_0_10;
     if (en) begin
-      \$265  = a_0_12;
+      \$264  = skew_w10_d9;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$265  = pr_0_10;
+    if (en) begin
+      \$265  = p_0_10;
     end
     if (rst) begin
-      \$265  = 8'h00;
+      \$265  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = l_0_13;
+    \$266  = lr_0_10;
     if (en) begin
-      \$266  = l_0_12;
+      \$266  = l_0_9;
     end
     if (rst) begin
       \$266  = 1'h0;
@@ -2941,65 +2974,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = w_0_13;
+    \$267  = acc_0_10;
     if (en) begin
-      \$267  = skew_w13_d12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = pr_0_13;
-    if (en) begin
-      \$268  = p_0_13;
+      \$267  = \$22 ;
     end
     if (rst) begin
-      \$268  = 16'h0000;
+      \$267  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = lr_0_13;
+    \$268  = out_0_10;
+    if (cap_0_10) begin
+      \$268  = \$45 [26:0];
+    end else if (\$23 ) begin
+      \$268  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$269  = a_0_11;
     if (en) begin
-      \$269  = l_0_12;
+      \$269  = a_0_10;
     end
     if (rst) begin
-      \$269  = 1'h0;
+      \$269  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = acc_0_13;
+    \$270  = l_0_11;
     if (en) begin
-      \$270  = \$47 ;
+      \$270  = l_0_10;
     end
     if (rst) begin
-      \$270  = 27'h0000000;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = out_0_13;
-    if (cap_0_13) begin
-      \$271  = \$14 [26:0];
-    end else if (\$48 ) begin
-      \$271  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = a_0_14;
+    \$271  = w_0_11;
     if (en) begin
-      \$272  = a_0_13;
+      \$271  = skew_w11_d10;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$272  = pr_0_11;
+    if (en) begin
+      \$272  = p_0_11;
     end
     if (rst) begin
-      \$272  = 8'h00;
+      \$272  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = l_0_14;
+    \$273  = lr_0_11;
     if (en) begin
-      \$273  = l_0_13;
+      \$273  = l_0_10;
     end
     if (rst) begin
       \$273  = 1'h0;
@@ -3007,65 +3040,65 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = w_0_14;
+    \$274  = acc_0_11;
     if (en) begin
-      \$274  = skew_w14_d13;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = pr_0_14;
-    if (en) begin
-      \$275  = p_0_14;
+      \$274  = \$24 ;
     end
     if (rst) begin
-      \$275  = 16'h0000;
+      \$274  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = lr_0_14;
+    \$275  = out_0_11;
+    if (cap_0_11) begin
+      \$275  = \$46 [26:0];
+    end else if (\$25 ) begin
+      \$275  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$276  = a_0_12;
     if (en) begin
-      \$276  = l_0_13;
+      \$276  = a_0_11;
     end
     if (rst) begin
-      \$276  = 1'h0;
+      \$276  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = acc_0_14;
+    \$277  = l_0_12;
     if (en) begin
-      \$277  = \$49 ;
+      \$277  = l_0_11;
     end
     if (rst) begin
-      \$277  = 27'h0000000;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = out_0_14;
-    if (cap_0_14) begin
-      \$278  = \$15 [26:0];
-    end else if (\$50 ) begin
-      \$278  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = a_0_15;
+    \$278  = w_0_12;
     if (en) begin
-      \$279  = a_0_14;
+      \$278  = skew_w12_d11;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$279  = pr_0_12;
+    if (en) begin
+      \$279  = p_0_12;
     end
     if (rst) begin
-      \$279  = 8'h00;
+      \$279  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = l_0_15;
+    \$280  = lr_0_12;
     if (en) begin
-      \$280  = l_0_14;
+      \$280  = l_0_11;
     end
     if (rst) begin
       \$280  = 1'h0;
@@ -3073,80 +3106,260 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = w_0_15;
+    \$281  = acc_0_12;
     if (en) begin
-      \$281  = skew_w15_d14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = pr_0_15;
-    if (en) begin
-      \$282  = p_0_15;
+      \$281  = \$26 ;
     end
     if (rst) begin
-      \$282  = 16'h0000;
+      \$281  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = lr_0_15;
+    \$282  = out_0_12;
+    if (cap_0_12) begin
+      \$282  = \$47 [26:0];
+    end else if (\$27 ) begin
+      \$282  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$283  = a_0_13;
     if (en) begin
-      \$283  = l_0_14;
+      \$283  = a_0_12;
     end
     if (rst) begin
-      \$283  = 1'h0;
+      \$283  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = acc_0_15;
+    \$284  = l_0_13;
     if (en) begin
-      \$284  = \$51 ;
+      \$284  = l_0_12;
     end
     if (rst) begin
-      \$284  = 27'h0000000;
+      \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = out_0_15;
-    if (cap_0_15) begin
-      \$285  = \$16 [26:0];
-    end else if (\$52 ) begin
-      \$285  = 27'h0000000;
+    \$285  = w_0_13;
+    if (en) begin
+      \$285  = skew_w13_d12;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = count_next;
+    \$286  = pr_0_13;
+    if (en) begin
+      \$286  = p_0_13;
+    end
     if (rst) begin
-      \$286  = 1'h0;
+      \$286  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = \$53 ;
+    \$287  = lr_0_13;
+    if (en) begin
+      \$287  = l_0_12;
+    end
     if (rst) begin
       \$287  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [26:0];
-  assign sum_0_1 = \$2 [26:0];
-  assign sum_0_2 = \$3 [26:0];
-  assign sum_0_3 = \$4 [26:0];
-  assign sum_0_4 = \$5 [26:0];
-  assign sum_0_5 = \$6 [26:0];
-  assign sum_0_6 = \$7 [26:0];
-  assign sum_0_7 = \$8 [26:0];
-  assign sum_0_8 = \$9 [26:0];
-  assign sum_0_9 = \$10 [26:0];
-  assign sum_0_10 = \$11 [26:0];
-  assign sum_0_11 = \$12 [26:0];
-  assign sum_0_12 = \$13 [26:0];
-  assign sum_0_13 = \$14 [26:0];
-  assign sum_0_14 = \$15 [26:0];
-  assign sum_0_15 = \$16 [26:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$288  = acc_0_13;
+    if (en) begin
+      \$288  = \$28 ;
+    end
+    if (rst) begin
+      \$288  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$289  = out_0_13;
+    if (cap_0_13) begin
+      \$289  = \$48 [26:0];
+    end else if (\$29 ) begin
+      \$289  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$290  = a_0_14;
+    if (en) begin
+      \$290  = a_0_13;
+    end
+    if (rst) begin
+      \$290  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$291  = l_0_14;
+    if (en) begin
+      \$291  = l_0_13;
+    end
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$292  = w_0_14;
+    if (en) begin
+      \$292  = skew_w14_d13;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$293  = pr_0_14;
+    if (en) begin
+      \$293  = p_0_14;
+    end
+    if (rst) begin
+      \$293  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$294  = lr_0_14;
+    if (en) begin
+      \$294  = l_0_13;
+    end
+    if (rst) begin
+      \$294  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$295  = acc_0_14;
+    if (en) begin
+      \$295  = \$30 ;
+    end
+    if (rst) begin
+      \$295  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$296  = out_0_14;
+    if (cap_0_14) begin
+      \$296  = \$49 [26:0];
+    end else if (\$31 ) begin
+      \$296  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$297  = a_0_15;
+    if (en) begin
+      \$297  = a_0_14;
+    end
+    if (rst) begin
+      \$297  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$298  = l_0_15;
+    if (en) begin
+      \$298  = l_0_14;
+    end
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$299  = w_0_15;
+    if (en) begin
+      \$299  = skew_w15_d14;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$300  = pr_0_15;
+    if (en) begin
+      \$300  = p_0_15;
+    end
+    if (rst) begin
+      \$300  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$301  = lr_0_15;
+    if (en) begin
+      \$301  = l_0_14;
+    end
+    if (rst) begin
+      \$301  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$302  = acc_0_15;
+    if (en) begin
+      \$302  = \$32 ;
+    end
+    if (rst) begin
+      \$302  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$303  = out_0_15;
+    if (cap_0_15) begin
+      \$303  = \$50 [26:0];
+    end else if (\$33 ) begin
+      \$303  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$304  = count_next;
+    if (rst) begin
+      \$304  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$305  = \$34 ;
+    if (rst) begin
+      \$305  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_0_15) begin
+      count_next = 1'h1;
+    end else if (\$51 ) begin
+      count_next = \$52 [0];
+    end
+  end
+  assign sum_0_0 = \$35 [26:0];
+  assign sum_0_1 = \$36 [26:0];
+  assign sum_0_2 = \$37 [26:0];
+  assign sum_0_3 = \$38 [26:0];
+  assign sum_0_4 = \$39 [26:0];
+  assign sum_0_5 = \$40 [26:0];
+  assign sum_0_6 = \$41 [26:0];
+  assign sum_0_7 = \$42 [26:0];
+  assign sum_0_8 = \$43 [26:0];
+  assign sum_0_9 = \$44 [26:0];
+  assign sum_0_10 = \$45 [26:0];
+  assign sum_0_11 = \$46 [26:0];
+  assign sum_0_12 = \$47 [26:0];
+  assign sum_0_13 = \$48 [26:0];
+  assign sum_0_14 = \$49 [26:0];
+  assign sum_0_15 = \$50 [26:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
@@ -3197,6 +3410,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
+  assign \$34  = count_next;
   assign o_valid = drain_count;
-  assign \$53  = count_next;
 endmodule

@@ -151,126 +151,132 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
-  reg [10:0] \$100 ;
-  reg \$101 ;
-  reg [16:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg \$104 ;
-  reg [4:0] \$105 ;
-  reg \$106 ;
-  reg [3:0] \$107 ;
-  reg \$108 ;
+  reg \$100 ;
+  reg [15:0] \$101 ;
+  reg [1:0] \$102 ;
+  reg [30:0] \$103 ;
+  reg [5:0] \$104 ;
+  reg [3:0] \$105 ;
+  reg [10:0] \$106 ;
+  reg \$107 ;
+  reg [16:0] \$108 ;
   reg [3:0] \$109 ;
   wire \$11 ;
-  reg [16:0] \$110 ;
-  reg \$111 ;
-  reg [1:0] \$112 ;
+  reg \$110 ;
+  reg [4:0] \$111 ;
+  reg \$112 ;
+  reg [3:0] \$113 ;
+  reg \$114 ;
+  reg [3:0] \$115 ;
+  reg [16:0] \$116 ;
+  reg \$117 ;
+  reg [1:0] \$118 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [4:0] \$21 ;
-  wire [4:0] \$22 ;
-  wire [4:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [4:0] \$26 ;
+  wire [4:0] \$27 ;
+  wire [4:0] \$28 ;
   wire \$29 ;
   wire [4:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [17:0] \$37 ;
   wire \$38 ;
-  wire [15:0] \$39 ;
+  wire \$39 ;
   wire [30:0] \$4 ;
   wire [16:0] \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [4:0] \$44 ;
-  wire \$45 ;
-  wire [4:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [4:0] \$48 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [15:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [16:0] \$48 ;
   wire \$49 ;
   wire [30:0] \$5 ;
-  wire \$50 ;
+  wire [4:0] \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [4:0] \$52 ;
+  wire [1:0] \$53 ;
+  wire [4:0] \$54 ;
   wire \$55 ;
-  wire [17:0] \$56 ;
-  wire [4:0] \$57 ;
-  wire [11:0] \$58 ;
-  wire [11:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire [5:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
+  wire [17:0] \$62 ;
+  wire [4:0] \$63 ;
+  wire [11:0] \$64 ;
+  wire [11:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire \$68 ;
+  wire [5:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire [1:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [4:0] \$74 ;
-  wire [1:0] \$75 ;
-  wire \$76 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [1:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [1:0] \$79 ;
+  wire [4:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [2:0] \$81 ;
-  reg \$82 ;
-  reg [15:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
+  wire [1:0] \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire [1:0] \$84 ;
+  reg \$85 ;
+  reg [2:0] \$86 ;
+  reg \$87 ;
+  reg [15:0] \$88 ;
   reg [15:0] \$89 ;
   wire \$9 ;
-  reg [10:0] \$90 ;
-  reg [3:0] \$91 ;
-  reg [3:0] \$92 ;
-  reg [3:0] \$93 ;
-  reg \$94 ;
+  reg [16:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg [7:0] \$92 ;
+  reg [7:0] \$93 ;
+  reg [7:0] \$94 ;
   reg [15:0] \$95 ;
-  reg [1:0] \$96 ;
-  reg [30:0] \$97 ;
-  reg [5:0] \$98 ;
+  reg [10:0] \$96 ;
+  reg [3:0] \$97 ;
+  reg [3:0] \$98 ;
   reg [3:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$82  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$85  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -341,7 +347,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -378,7 +384,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[9] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -426,26 +432,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [431:0] o_data;
-  wire [127:0] \o_data$60 ;
-  wire [7:0] \o_data$60[0] ;
-  wire [7:0] \o_data$60[10] ;
-  wire [7:0] \o_data$60[11] ;
-  wire [7:0] \o_data$60[12] ;
-  wire [7:0] \o_data$60[13] ;
-  wire [7:0] \o_data$60[14] ;
-  wire [7:0] \o_data$60[15] ;
-  wire [7:0] \o_data$60[1] ;
-  wire [7:0] \o_data$60[2] ;
-  wire [7:0] \o_data$60[3] ;
-  wire [7:0] \o_data$60[4] ;
-  wire [7:0] \o_data$60[5] ;
-  wire [7:0] \o_data$60[6] ;
-  wire [7:0] \o_data$60[7] ;
-  wire [7:0] \o_data$60[8] ;
-  wire [7:0] \o_data$60[9] ;
+  wire [127:0] \o_data$63 ;
+  wire [7:0] \o_data$63[0] ;
+  wire [7:0] \o_data$63[10] ;
+  wire [7:0] \o_data$63[11] ;
+  wire [7:0] \o_data$63[12] ;
+  wire [7:0] \o_data$63[13] ;
+  wire [7:0] \o_data$63[14] ;
+  wire [7:0] \o_data$63[15] ;
+  wire [7:0] \o_data$63[1] ;
+  wire [7:0] \o_data$63[2] ;
+  wire [7:0] \o_data$63[3] ;
+  wire [7:0] \o_data$63[4] ;
+  wire [7:0] \o_data$63[5] ;
+  wire [7:0] \o_data$63[6] ;
+  wire [7:0] \o_data$63[7] ;
+  wire [7:0] \o_data$63[8] ;
+  wire [7:0] \o_data$63[9] ;
   wire [26:0] \o_data[0] ;
   wire [26:0] \o_data[10] ;
   wire [26:0] \o_data[11] ;
@@ -464,7 +471,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$65 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -495,6 +502,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [3:0] rp__addr;
   wire [1103:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -666,6 +674,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[9].multiplier ;
   wire [5:0] \wp__data[9].shift ;
   reg [15:0] wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [1103:0] params [15:0];
   initial begin
@@ -729,7 +738,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 1'h1 : 1'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 31'h00000000;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -737,141 +745,150 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = ! beat;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = ! d;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 1'h0;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 1'h0;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 1'h1;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [3:0] >= 1'h1;
-  assign \$35  = hdr[15:0] - 1'h1;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 5'h10;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h0010;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 4'hf;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch == n_last;
-  assign \$50  = ! k_last;
-  assign \$51  = ~ in_data;
-  assign \$52  = i_valid | \$51 ;
-  assign \$53  = kk == tile_last;
-  assign \$54  = ! k_last;
-  assign \$55  = fn == nb_last;
-  assign \$56  = fm0 + 1'h1;
-  assign \$57  = fn + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = \$59  == k_last;
-  assign \$61  = kk == k_last;
-  assign \$62  = flush - 1'h1;
-  assign \$63  = ! flush;
-  assign \$64  = ~ header_taken;
-  assign \$65  = \$64  & o_valid;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ header_taken;
-  assign \$69  = \$68  & row_end;
-  assign \$70  = beat + 1'h1;
-  assign \$71  = \$17 [16:0] < M_;
-  assign \$72  = ! d;
-  assign \$73  = dn == nb_last;
-  assign \$74  = dn + 1'h1;
-  assign \$75  = d + 1'h1;
-  assign \$76  = r_en & m_out__valid;
-  assign \$77  = ~ row_valid;
-  assign \$78  = row_end & \$77 ;
-  assign \$79  = \$76  + \$78 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = ! beat;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = ! d;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 1'h0;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 1'h0;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$33  = ! ctrl_state;
+  assign \$34  = ctrl_state == 1'h1;
+  assign \$35  = ctrl_state == 2'h2;
+  assign \$36  = ctrl_state == 2'h3;
+  assign \$37  = fm0 + 1'h1;
+  assign \$38  = \$37  >= M_;
+  assign \$39  = \$3 [3:0] >= 1'h1;
+  assign \$40  = hdr[15:0] - 1'h1;
+  assign \$41  = hdr[15:0] + 1'h0;
+  assign \$42  = hdr[31:16] - 1'h1;
+  assign \$43  = hdr[47:32] - 1'h1;
+  assign \$44  = hdr[47:32] > 5'h10;
+  assign \$45  = \$44  ? hdr[47:32] : 16'h0010;
+  assign \$46  = \$45  - 1'h1;
+  assign \$47  = ! ch;
+  assign \$48  = ch + 1'h1;
+  assign \$49  = lane == 4'hf;
+  assign \$50  = wa + 1'h1;
+  assign \$51  = ! wb;
+  assign \$52  = blk + 1'h1;
+  assign \$53  = wb + 1'h1;
+  assign \$54  = lane + 1'h1;
+  assign \$55  = ch == n_last;
+  assign \$56  = ! k_last;
+  assign \$57  = ~ in_data;
+  assign \$58  = i_valid | \$57 ;
+  assign \$59  = kk == tile_last;
+  assign \$60  = ! k_last;
+  assign \$61  = fn == nb_last;
+  assign \$62  = fm0 + 1'h1;
+  assign \$63  = fn + 1'h1;
+  assign \$64  = kk + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = \$65  == k_last;
+  assign \$67  = kk == k_last;
+  assign \$68  = flush - 1'h1;
+  assign \$69  = ! flush;
+  assign \$70  = ~ header_taken;
+  assign \$71  = \$70  & o_valid;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ header_taken;
+  assign \$75  = \$74  & row_end;
+  assign \$76  = beat + 1'h1;
+  assign \$77  = ! d;
+  assign \$78  = dn == nb_last;
+  assign \$79  = dn + 1'h1;
+  assign \$80  = d + 1'h1;
+  assign \$81  = r_en & m_out__valid;
+  assign \$82  = ~ row_valid;
+  assign \$83  = row_end & \$82 ;
+  assign \$84  = \$81  + \$83 ;
   always @(posedge clk)
-    last_mblock <= \$80 ;
+    last_mblock <= \$85 ;
   always @(posedge clk)
-    credits <= \$81 ;
+    credits <= \$86 ;
   always @(posedge clk)
-    credit_ok <= \$82 ;
+    credit_ok <= \$87 ;
   always @(posedge clk)
-    M_ <= \$83 ;
+    M_ <= \$88 ;
   always @(posedge clk)
-    m_last <= \$84 ;
+    m_last <= \$89 ;
   always @(posedge clk)
-    n_last <= \$85 ;
+    m_wrap <= \$90 ;
   always @(posedge clk)
-    zero_point <= \$86 ;
+    n_last <= \$91 ;
   always @(posedge clk)
-    act_min <= \$87 ;
+    zero_point <= \$92 ;
   always @(posedge clk)
-    act_max <= \$88 ;
+    act_min <= \$93 ;
   always @(posedge clk)
-    k_last <= \$89 ;
+    act_max <= \$94 ;
   always @(posedge clk)
-    tile_last <= \$90 ;
+    k_last <= \$95 ;
   always @(posedge clk)
-    lane <= \$91 ;
+    tile_last <= \$96 ;
   always @(posedge clk)
-    blk <= \$92 ;
+    lane <= \$97 ;
   always @(posedge clk)
-    wa <= \$93 ;
+    blk <= \$98 ;
   always @(posedge clk)
-    wb <= \$94 ;
+    wa <= \$99 ;
   always @(posedge clk)
-    ch <= \$95 ;
+    wb <= \$100 ;
   always @(posedge clk)
-    ctrl_state <= \$96 ;
+    ch <= \$101 ;
   always @(posedge clk)
-    \$signal$82  <= \$97 ;
+    ctrl_state <= \$102 ;
   always @(posedge clk)
-    pt_shift <= \$98 ;
+    \$signal$85  <= \$103 ;
   always @(posedge clk)
-    nb_last <= \$99 ;
+    pt_shift <= \$104 ;
   always @(posedge clk)
-    kk <= \$100 ;
+    nb_last <= \$105 ;
   always @(posedge clk)
-    in_data <= \$101 ;
+    kk <= \$106 ;
   always @(posedge clk)
-    fm0 <= \$102 ;
+    in_data <= \$107 ;
   always @(posedge clk)
-    fn <= \$103 ;
+    fm0 <= \$108 ;
   always @(posedge clk)
-    at_k_last <= \$104 ;
+    fn <= \$109 ;
   always @(posedge clk)
-    flush <= \$105 ;
+    at_k_last <= \$110 ;
   always @(posedge clk)
-    d <= \$106 ;
+    flush <= \$111 ;
   always @(posedge clk)
-    dn <= \$107 ;
+    d <= \$112 ;
   always @(posedge clk)
-    beat <= \$108 ;
+    dn <= \$113 ;
   always @(posedge clk)
-    ra <= \$109 ;
+    beat <= \$114 ;
   always @(posedge clk)
-    row <= \$110 ;
+    ra <= \$115 ;
   always @(posedge clk)
-    row_valid <= \$111 ;
+    row <= \$116 ;
   always @(posedge clk)
-    give_back <= \$112 ;
+    row_valid <= \$117 ;
+  always @(posedge clk)
+    give_back <= \$118 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -897,11 +914,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$45 ),
+    .i_last(\i_last$49 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$60 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$63 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -1018,126 +1035,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [3:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [3:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [3:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [3:0];
+      end else if (\$25 ) begin
         ra_next = 4'h0;
       end else begin
-        ra_next = \$23 [3:0];
+        ra_next = \$28 [3:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$33 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \$3 [2:0];
+    \$86  = \$3 [2:0];
     if (rst) begin
-      \$81  = 3'h6;
+      \$86  = 3'h6;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = \$34 ;
+    \$87  = \$39 ;
     if (rst) begin
-      \$82  = 1'h1;
+      \$87  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = M_;
+    \$88  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$83  = hdr[15:0];
+            \$88  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$83  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = m_last;
+    \$89  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$84  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$87  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$88  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
+            \$89  = \$40 [15:0];
           end
     endcase
     if (rst) begin
@@ -1146,114 +1110,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = tile_last;
+    \$90  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = \$40 [10:0];
+            \$90  = \$41 ;
           end
     endcase
     if (rst) begin
-      \$90  = 11'h000;
+      \$90  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lane;
+    \$91  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$91  = 4'h0;
-            end else begin
-              \$91  = \$48 [3:0];
-            end
+            \$91  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$91  = 4'h0;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = blk;
+    \$92  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$92  = \$46 [3:0];
-              end
-            end
+            \$92  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$92  = 4'h0;
+      \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = wa;
+    \$93  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$93  = \$44 [3:0];
-            end
+            \$93  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$93  = 4'h0;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = wb;
+    \$94  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$94  = 1'h0;
-              end else begin
-                \$94  = \$47 [0];
-              end
-            end
+            \$94  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$94  = 1'h0;
+      \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = ch;
+    \$95  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$95  = \$42 [15:0];
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
@@ -1262,82 +1188,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$96  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 2'h1;
+            \$96  = \$46 [10:0];
+          end
+    endcase
+    if (rst) begin
+      \$96  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$97  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$49 ) begin
+              \$97  = 4'h0;
+            end else begin
+              \$97  = \$54 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$98  = 4'h0;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$96  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                if (last_mblock) begin
-                  \$96  = 2'h3;
-                end
+              if (\$51 ) begin
+                \$98  = \$52 [3:0];
               end
             end
           end
-      2'h3:
-          if (\$63 ) begin
-            \$96  = 2'h0;
-          end
     endcase
     if (rst) begin
-      \$96  = 2'h0;
+      \$98  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$signal$82 ;
+    \$99  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$41 ) begin
-              \$97  = hdr[62:32];
-            end
+            \$99  = 4'h0;
           end
-    endcase
-    if (rst) begin
-      \$97  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$98  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$98  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$99  = blk;
+              \$99  = \$50 [3:0];
             end
           end
     endcase
@@ -1347,263 +1263,389 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = kk;
+    \$100  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$100  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$100  = 11'h000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$100  = 11'h000;
-            end else begin
-              \$100  = \$58 [10:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$100  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$101  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$101  = 1'h1;
-            end else begin
-              if (\$61 ) begin
-                \$101  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$102  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                \$102  = \$56 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$103  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
               (* full_case = 32'd1 *)
-              if (\$55 ) begin
-                \$103  = 4'h0;
+              if (\$51 ) begin
+                \$100  = 1'h0;
               end else begin
-                \$103  = \$57 [3:0];
+                \$100  = \$53 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$103  = 4'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = at_k_last;
+    \$101  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$104  = \$50 ;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$104  = \$54 ;
-            end else begin
-              \$104  = \$60 ;
-            end
+            \$101  = \$48 [15:0];
           end
     endcase
     if (rst) begin
-      \$104  = 1'h0;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = flush;
+    \$102  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$102  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
                 if (last_mblock) begin
-                  \$105  = 5'h18;
+                  \$102  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$105  = \$62 [4:0];
+          if (\$69 ) begin
+            \$102  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$105  = 5'h00;
+      \$102  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = d;
-    if (header_taken) begin
-      \$106  = 1'h0;
+    \$103  = \$signal$85 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$103  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 31'h00000000;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$104  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$105  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$105  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$106  = 11'h000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$106  = 11'h000;
+            end else begin
+              \$106  = \$64 [10:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$107  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$107  = 1'h1;
+            end else begin
+              if (\$67 ) begin
+                \$107  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$108  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                \$108  = \$62 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$108  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$109  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              (* full_case = 32'd1 *)
+              if (\$61 ) begin
+                \$109  = 4'h0;
+              end else begin
+                \$109  = \$63 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$110  = \$56 ;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$110  = \$60 ;
+            end else begin
+              \$110  = \$66 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                if (last_mblock) begin
+                  \$111  = 5'h19;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$111  = \$68 [4:0];
+    endcase
+    if (rst) begin
+      \$111  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = d;
+    if (header_taken) begin
+      \$112  = 1'h0;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
       (* full_case = 32'd1 *)
-      if (\$72 ) begin
-        \$106  = 1'h0;
+      if (\$77 ) begin
+        \$112  = 1'h0;
       end else begin
-        \$106  = \$75 [0];
+        \$112  = \$80 [0];
       end
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = dn;
+    \$113  = dn;
     if (header_taken) begin
-      \$107  = 4'h0;
+      \$113  = 4'h0;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      if (\$72 ) begin
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      if (\$77 ) begin
         (* full_case = 32'd1 *)
-        if (\$73 ) begin
-          \$107  = 4'h0;
+        if (\$78 ) begin
+          \$113  = 4'h0;
         end else begin
-          \$107  = \$74 [3:0];
+          \$113  = \$79 [3:0];
         end
       end
     end
     if (rst) begin
-      \$107  = 4'h0;
+      \$113  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = beat;
+    \$114  = beat;
     if (header_taken) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
-    if (\$67 ) begin
-      \$108  = \$70 [0];
-    end else if (\$69 ) begin
-      \$108  = 1'h0;
+    if (\$73 ) begin
+      \$114  = \$76 [0];
+    end else if (\$75 ) begin
+      \$114  = 1'h0;
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$109  = 4'h0;
+      \$115  = 4'h0;
     end else begin
-      \$109  = ra_next;
+      \$115  = ra_next;
     end
     if (rst) begin
-      \$109  = 4'h0;
+      \$115  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = row;
+    \$116  = row;
     if (header_taken) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$110  = \$17 [16:0];
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$116  = \$20 [16:0];
     end
     if (rst) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = row_valid;
+    \$117  = row_valid;
     if (header_taken) begin
-      \$111  = 1'h1;
+      \$117  = 1'h1;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$111  = \$71 ;
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$117  = row_valid_next;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = \$79 ;
+    \$118  = \$84 ;
     if (rst) begin
-      \$112  = 2'h0;
+      \$118  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1616,13 +1658,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign o_data = i_acc;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$65  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1896,22 +1938,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[14]  = out_w[119:112];
   assign \out_w.data[15]  = out_w[127:120];
   assign \out_w.last  = out_w[128];
-  assign \o_data$60[0]  = \o_data$60 [7:0];
-  assign \o_data$60[1]  = \o_data$60 [15:8];
-  assign \o_data$60[2]  = \o_data$60 [23:16];
-  assign \o_data$60[3]  = \o_data$60 [31:24];
-  assign \o_data$60[4]  = \o_data$60 [39:32];
-  assign \o_data$60[5]  = \o_data$60 [47:40];
-  assign \o_data$60[6]  = \o_data$60 [55:48];
-  assign \o_data$60[7]  = \o_data$60 [63:56];
-  assign \o_data$60[8]  = \o_data$60 [71:64];
-  assign \o_data$60[9]  = \o_data$60 [79:72];
-  assign \o_data$60[10]  = \o_data$60 [87:80];
-  assign \o_data$60[11]  = \o_data$60 [95:88];
-  assign \o_data$60[12]  = \o_data$60 [103:96];
-  assign \o_data$60[13]  = \o_data$60 [111:104];
-  assign \o_data$60[14]  = \o_data$60 [119:112];
-  assign \o_data$60[15]  = \o_data$60 [127:120];
+  assign \o_data$63[0]  = \o_data$63 [7:0];
+  assign \o_data$63[1]  = \o_data$63 [15:8];
+  assign \o_data$63[2]  = \o_data$63 [23:16];
+  assign \o_data$63[3]  = \o_data$63 [31:24];
+  assign \o_data$63[4]  = \o_data$63 [39:32];
+  assign \o_data$63[5]  = \o_data$63 [47:40];
+  assign \o_data$63[6]  = \o_data$63 [55:48];
+  assign \o_data$63[7]  = \o_data$63 [63:56];
+  assign \o_data$63[8]  = \o_data$63 [71:64];
+  assign \o_data$63[9]  = \o_data$63 [79:72];
+  assign \o_data$63[10]  = \o_data$63 [87:80];
+  assign \o_data$63[11]  = \o_data$63 [95:88];
+  assign \o_data$63[12]  = \o_data$63 [103:96];
+  assign \o_data$63[13]  = \o_data$63 [111:104];
+  assign \o_data$63[14]  = \o_data$63 [119:112];
+  assign \o_data$63[15]  = \o_data$63 [127:120];
   assign \m_out__payload.data  = m_out__payload[127:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1931,7 +1973,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
   assign out_w[128] = o_last;
-  assign out_w[127:0] = \o_data$60 ;
+  assign out_w[127:0] = \o_data$63 ;
   assign i_shift[95:90] = rp__data[1103:1098];
   assign i_shift[89:84] = rp__data[1034:1029];
   assign i_shift[83:78] = rp__data[965:960];
@@ -1980,16 +2022,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$18  = beat;
-  assign \$19  = d;
-  assign \$66  = beat;
+  assign \$23  = beat;
+  assign \$24  = d;
+  assign \$72  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [27:0] \$1 ;
-  wire [27:0] \$10 ;
+  wire \$1 ;
+  wire [26:0] \$10 ;
   wire [7:0] \$100 ;
   wire [7:0] \$101 ;
   wire [7:0] \$102 ;
@@ -2000,7 +2042,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$107 ;
   wire [7:0] \$108 ;
   wire [7:0] \$109 ;
-  wire [27:0] \$11 ;
+  wire \$11 ;
   wire [7:0] \$110 ;
   wire [7:0] \$111 ;
   wire [7:0] \$112 ;
@@ -2011,7 +2053,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$117 ;
   wire [7:0] \$118 ;
   wire [7:0] \$119 ;
-  wire [27:0] \$12 ;
+  wire [26:0] \$12 ;
   wire [7:0] \$120 ;
   wire [7:0] \$121 ;
   wire [7:0] \$122 ;
@@ -2022,7 +2064,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$127 ;
   wire [7:0] \$128 ;
   wire [7:0] \$129 ;
-  wire [27:0] \$13 ;
+  wire \$13 ;
   wire [7:0] \$130 ;
   wire [7:0] \$131 ;
   wire [7:0] \$132 ;
@@ -2033,7 +2075,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$137 ;
   wire [7:0] \$138 ;
   wire [7:0] \$139 ;
-  wire [27:0] \$14 ;
+  wire [26:0] \$14 ;
   wire [7:0] \$140 ;
   wire [7:0] \$141 ;
   wire [7:0] \$142 ;
@@ -2044,7 +2086,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$147 ;
   wire [7:0] \$148 ;
   wire [7:0] \$149 ;
-  wire [27:0] \$15 ;
+  wire \$15 ;
   wire [7:0] \$150 ;
   wire [7:0] \$151 ;
   wire [7:0] \$152 ;
@@ -2055,7 +2097,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$157 ;
   wire [7:0] \$158 ;
   wire [7:0] \$159 ;
-  wire [27:0] \$16 ;
+  wire [26:0] \$16 ;
   wire [7:0] \$160 ;
   wire [7:0] \$161 ;
   wire [7:0] \$162 ;
@@ -2071,167 +2113,185 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$171 ;
   wire [7:0] \$172 ;
   wire [7:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg \$175 ;
+  wire [7:0] \$174 ;
+  wire [7:0] \$175 ;
   wire [7:0] \$176 ;
-  reg [15:0] \$177 ;
-  reg \$178 ;
-  reg [26:0] \$179 ;
-  wire [1:0] \$18 ;
-  reg [26:0] \$180 ;
-  reg [7:0] \$181 ;
-  reg \$182 ;
+  wire [7:0] \$177 ;
+  wire [7:0] \$178 ;
+  wire [7:0] \$179 ;
+  wire [26:0] \$18 ;
+  wire [7:0] \$180 ;
+  wire [7:0] \$181 ;
+  wire [7:0] \$182 ;
   wire [7:0] \$183 ;
-  reg [15:0] \$184 ;
-  reg \$185 ;
-  reg [26:0] \$186 ;
-  reg [26:0] \$187 ;
-  reg [7:0] \$188 ;
-  reg \$189 ;
+  wire [7:0] \$184 ;
+  wire [7:0] \$185 ;
+  wire [7:0] \$186 ;
+  wire [7:0] \$187 ;
+  wire [7:0] \$188 ;
+  wire [7:0] \$189 ;
   wire \$19 ;
   wire [7:0] \$190 ;
-  reg [15:0] \$191 ;
-  reg \$192 ;
-  reg [26:0] \$193 ;
-  reg [26:0] \$194 ;
-  reg [7:0] \$195 ;
+  wire [7:0] \$191 ;
+  reg [7:0] \$192 ;
+  reg \$193 ;
+  wire [7:0] \$194 ;
+  reg [15:0] \$195 ;
   reg \$196 ;
-  wire [7:0] \$197 ;
-  reg [15:0] \$198 ;
-  reg \$199 ;
-  wire [27:0] \$2 ;
-  wire \$20 ;
-  reg [26:0] \$200 ;
-  reg [26:0] \$201 ;
-  reg [7:0] \$202 ;
+  reg [26:0] \$197 ;
+  reg [26:0] \$198 ;
+  reg [7:0] \$199 ;
+  wire [26:0] \$2 ;
+  wire [26:0] \$20 ;
+  reg \$200 ;
+  wire [7:0] \$201 ;
+  reg [15:0] \$202 ;
   reg \$203 ;
-  wire [7:0] \$204 ;
-  reg [15:0] \$205 ;
-  reg \$206 ;
-  reg [26:0] \$207 ;
-  reg [26:0] \$208 ;
-  reg [7:0] \$209 ;
-  wire [26:0] \$21 ;
+  reg [26:0] \$204 ;
+  reg [26:0] \$205 ;
+  reg [7:0] \$206 ;
+  reg \$207 ;
+  wire [7:0] \$208 ;
+  reg [15:0] \$209 ;
+  wire \$21 ;
   reg \$210 ;
-  wire [7:0] \$211 ;
-  reg [15:0] \$212 ;
-  reg \$213 ;
-  reg [26:0] \$214 ;
-  reg [26:0] \$215 ;
-  reg [7:0] \$216 ;
+  reg [26:0] \$211 ;
+  reg [26:0] \$212 ;
+  reg [7:0] \$213 ;
+  reg \$214 ;
+  wire [7:0] \$215 ;
+  reg [15:0] \$216 ;
   reg \$217 ;
-  wire [7:0] \$218 ;
-  reg [15:0] \$219 ;
-  wire \$22 ;
-  reg \$220 ;
-  reg [26:0] \$221 ;
-  reg [26:0] \$222 ;
-  reg [7:0] \$223 ;
+  reg [26:0] \$218 ;
+  reg [26:0] \$219 ;
+  wire [26:0] \$22 ;
+  reg [7:0] \$220 ;
+  reg \$221 ;
+  wire [7:0] \$222 ;
+  reg [15:0] \$223 ;
   reg \$224 ;
-  wire [7:0] \$225 ;
-  reg [15:0] \$226 ;
-  reg \$227 ;
-  reg [26:0] \$228 ;
-  reg [26:0] \$229 ;
-  wire [26:0] \$23 ;
-  reg [7:0] \$230 ;
+  reg [26:0] \$225 ;
+  reg [26:0] \$226 ;
+  reg [7:0] \$227 ;
+  reg \$228 ;
+  wire [7:0] \$229 ;
+  wire \$23 ;
+  reg [15:0] \$230 ;
   reg \$231 ;
-  wire [7:0] \$232 ;
-  reg [15:0] \$233 ;
-  reg \$234 ;
-  reg [26:0] \$235 ;
-  reg [26:0] \$236 ;
-  reg [7:0] \$237 ;
+  reg [26:0] \$232 ;
+  reg [26:0] \$233 ;
+  reg [7:0] \$234 ;
+  reg \$235 ;
+  wire [7:0] \$236 ;
+  reg [15:0] \$237 ;
   reg \$238 ;
-  wire [7:0] \$239 ;
-  wire \$24 ;
-  reg [15:0] \$240 ;
-  reg \$241 ;
-  reg [26:0] \$242 ;
-  reg [26:0] \$243 ;
-  reg [7:0] \$244 ;
+  reg [26:0] \$239 ;
+  wire [26:0] \$24 ;
+  reg [26:0] \$240 ;
+  reg [7:0] \$241 ;
+  reg \$242 ;
+  wire [7:0] \$243 ;
+  reg [15:0] \$244 ;
   reg \$245 ;
-  wire [7:0] \$246 ;
-  reg [15:0] \$247 ;
-  reg \$248 ;
-  reg [26:0] \$249 ;
-  wire [26:0] \$25 ;
-  reg [26:0] \$250 ;
-  reg [7:0] \$251 ;
+  reg [26:0] \$246 ;
+  reg [26:0] \$247 ;
+  reg [7:0] \$248 ;
+  reg \$249 ;
+  wire \$25 ;
+  wire [7:0] \$250 ;
+  reg [15:0] \$251 ;
   reg \$252 ;
-  wire [7:0] \$253 ;
-  reg [15:0] \$254 ;
-  reg \$255 ;
-  reg [26:0] \$256 ;
-  reg [26:0] \$257 ;
-  reg [7:0] \$258 ;
+  reg [26:0] \$253 ;
+  reg [26:0] \$254 ;
+  reg [7:0] \$255 ;
+  reg \$256 ;
+  wire [7:0] \$257 ;
+  reg [15:0] \$258 ;
   reg \$259 ;
-  wire \$26 ;
-  wire [7:0] \$260 ;
-  reg [15:0] \$261 ;
-  reg \$262 ;
-  reg [26:0] \$263 ;
-  reg [26:0] \$264 ;
-  reg [7:0] \$265 ;
+  wire [26:0] \$26 ;
+  reg [26:0] \$260 ;
+  reg [26:0] \$261 ;
+  reg [7:0] \$262 ;
+  reg \$263 ;
+  wire [7:0] \$264 ;
+  reg [15:0] \$265 ;
   reg \$266 ;
-  wire [7:0] \$267 ;
-  reg [15:0] \$268 ;
-  reg \$269 ;
-  wire [26:0] \$27 ;
-  reg [26:0] \$270 ;
-  reg [26:0] \$271 ;
-  reg [7:0] \$272 ;
+  reg [26:0] \$267 ;
+  reg [26:0] \$268 ;
+  reg [7:0] \$269 ;
+  wire \$27 ;
+  reg \$270 ;
+  wire [7:0] \$271 ;
+  reg [15:0] \$272 ;
   reg \$273 ;
-  wire [7:0] \$274 ;
-  reg [15:0] \$275 ;
-  reg \$276 ;
-  reg [26:0] \$277 ;
-  reg [26:0] \$278 ;
-  reg [7:0] \$279 ;
-  wire \$28 ;
+  reg [26:0] \$274 ;
+  reg [26:0] \$275 ;
+  reg [7:0] \$276 ;
+  reg \$277 ;
+  wire [7:0] \$278 ;
+  reg [15:0] \$279 ;
+  wire [26:0] \$28 ;
   reg \$280 ;
-  wire [7:0] \$281 ;
-  reg [15:0] \$282 ;
-  reg \$283 ;
-  reg [26:0] \$284 ;
-  reg [26:0] \$285 ;
-  reg \$286 ;
+  reg [26:0] \$281 ;
+  reg [26:0] \$282 ;
+  reg [7:0] \$283 ;
+  reg \$284 ;
+  wire [7:0] \$285 ;
+  reg [15:0] \$286 ;
   reg \$287 ;
-  wire [26:0] \$29 ;
-  wire [27:0] \$3 ;
-  wire \$30 ;
-  wire [26:0] \$31 ;
-  wire \$32 ;
-  wire [26:0] \$33 ;
+  reg [26:0] \$288 ;
+  reg [26:0] \$289 ;
+  wire \$29 ;
+  reg [7:0] \$290 ;
+  reg \$291 ;
+  wire [7:0] \$292 ;
+  reg [15:0] \$293 ;
+  reg \$294 ;
+  reg [26:0] \$295 ;
+  reg [26:0] \$296 ;
+  reg [7:0] \$297 ;
+  reg \$298 ;
+  wire [7:0] \$299 ;
+  wire \$3 ;
+  wire [26:0] \$30 ;
+  reg [15:0] \$300 ;
+  reg \$301 ;
+  reg [26:0] \$302 ;
+  reg [26:0] \$303 ;
+  reg \$304 ;
+  reg \$305 ;
+  wire \$31 ;
+  wire [26:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [26:0] \$35 ;
-  wire \$36 ;
-  wire [26:0] \$37 ;
-  wire \$38 ;
-  wire [26:0] \$39 ;
-  wire [27:0] \$4 ;
-  wire \$40 ;
-  wire [26:0] \$41 ;
-  wire \$42 ;
-  wire [26:0] \$43 ;
-  wire \$44 ;
-  wire [26:0] \$45 ;
-  wire \$46 ;
-  wire [26:0] \$47 ;
-  wire \$48 ;
-  wire [26:0] \$49 ;
-  wire [27:0] \$5 ;
-  wire \$50 ;
-  wire [26:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
+  wire [27:0] \$35 ;
+  wire [27:0] \$36 ;
+  wire [27:0] \$37 ;
+  wire [27:0] \$38 ;
+  wire [27:0] \$39 ;
+  wire [26:0] \$4 ;
+  wire [27:0] \$40 ;
+  wire [27:0] \$41 ;
+  wire [27:0] \$42 ;
+  wire [27:0] \$43 ;
+  wire [27:0] \$44 ;
+  wire [27:0] \$45 ;
+  wire [27:0] \$46 ;
+  wire [27:0] \$47 ;
+  wire [27:0] \$48 ;
+  wire [27:0] \$49 ;
+  wire \$5 ;
+  wire [27:0] \$50 ;
+  wire \$51 ;
+  wire [1:0] \$52 ;
+  reg \$53 ;
+  reg \$54 ;
   wire [7:0] \$55 ;
   wire [7:0] \$56 ;
   wire [7:0] \$57 ;
   wire [7:0] \$58 ;
   wire [7:0] \$59 ;
-  wire [27:0] \$6 ;
+  wire [26:0] \$6 ;
   wire [7:0] \$60 ;
   wire [7:0] \$61 ;
   wire [7:0] \$62 ;
@@ -2242,7 +2302,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$67 ;
   wire [7:0] \$68 ;
   wire [7:0] \$69 ;
-  wire [27:0] \$7 ;
+  wire \$7 ;
   wire [7:0] \$70 ;
   wire [7:0] \$71 ;
   wire [7:0] \$72 ;
@@ -2253,7 +2313,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$77 ;
   wire [7:0] \$78 ;
   wire [7:0] \$79 ;
-  wire [27:0] \$8 ;
+  wire [26:0] \$8 ;
   wire [7:0] \$80 ;
   wire [7:0] \$81 ;
   wire [7:0] \$82 ;
@@ -2264,7 +2324,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \$87 ;
   wire [7:0] \$88 ;
   wire [7:0] \$89 ;
-  wire [27:0] \$9 ;
+  wire \$9 ;
   wire [7:0] \$90 ;
   wire [7:0] \$91 ;
   wire [7:0] \$92 ;
@@ -2357,6 +2417,25 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[7] ;
   wire [7:0] \i_w[8] ;
   wire [7:0] \i_w[9] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w10 = 8'h00;
+  reg [7:0] in_w11 = 8'h00;
+  reg [7:0] in_w12 = 8'h00;
+  reg [7:0] in_w13 = 8'h00;
+  reg [7:0] in_w14 = 8'h00;
+  reg [7:0] in_w15 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
+  reg [7:0] in_w4 = 8'h00;
+  reg [7:0] in_w5 = 8'h00;
+  reg [7:0] in_w6 = 8'h00;
+  reg [7:0] in_w7 = 8'h00;
+  reg [7:0] in_w8 = 8'h00;
+  reg [7:0] in_w9 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_10 = 1'h0;
@@ -2626,1286 +2705,1337 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in7;
   wire [7:0] w_in8;
   wire [7:0] w_in9;
-  assign a_in0 = i_valid ? i_a : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
-  assign w_in4 = i_valid ? i_w[39:32] : 8'h00;
-  assign w_in5 = i_valid ? i_w[47:40] : 8'h00;
-  assign w_in6 = i_valid ? i_w[55:48] : 8'h00;
-  assign w_in7 = i_valid ? i_w[63:56] : 8'h00;
-  assign w_in8 = i_valid ? i_w[71:64] : 8'h00;
-  assign w_in9 = i_valid ? i_w[79:72] : 8'h00;
-  assign w_in10 = i_valid ? i_w[87:80] : 8'h00;
-  assign w_in11 = i_valid ? i_w[95:88] : 8'h00;
-  assign w_in12 = i_valid ? i_w[103:96] : 8'h00;
-  assign w_in13 = i_valid ? i_w[111:104] : 8'h00;
-  assign w_in14 = i_valid ? i_w[119:112] : 8'h00;
-  assign w_in15 = i_valid ? i_w[127:120] : 8'h00;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 27'h0000000 : \$35 [26:0];
+  assign \$4  = lr_0_1 ? 27'h0000000 : \$36 [26:0];
+  assign \$6  = lr_0_2 ? 27'h0000000 : \$37 [26:0];
+  assign \$8  = lr_0_3 ? 27'h0000000 : \$38 [26:0];
+  assign \$10  = lr_0_4 ? 27'h0000000 : \$39 [26:0];
+  assign \$12  = lr_0_5 ? 27'h0000000 : \$40 [26:0];
+  assign \$14  = lr_0_6 ? 27'h0000000 : \$41 [26:0];
+  assign \$16  = lr_0_7 ? 27'h0000000 : \$42 [26:0];
+  assign \$18  = lr_0_8 ? 27'h0000000 : \$43 [26:0];
+  assign \$20  = lr_0_9 ? 27'h0000000 : \$44 [26:0];
+  assign \$22  = lr_0_10 ? 27'h0000000 : \$45 [26:0];
+  assign \$24  = lr_0_11 ? 27'h0000000 : \$46 [26:0];
+  assign \$26  = lr_0_12 ? 27'h0000000 : \$47 [26:0];
+  assign \$28  = lr_0_13 ? 27'h0000000 : \$48 [26:0];
+  assign \$30  = lr_0_14 ? 27'h0000000 : \$49 [26:0];
+  assign \$32  = lr_0_15 ? 27'h0000000 : \$50 [26:0];
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
+  assign w_in4 = in_valid ? in_w4 : 8'h00;
+  assign w_in5 = in_valid ? in_w5 : 8'h00;
+  assign w_in6 = in_valid ? in_w6 : 8'h00;
+  assign w_in7 = in_valid ? in_w7 : 8'h00;
+  assign w_in8 = in_valid ? in_w8 : 8'h00;
+  assign w_in9 = in_valid ? in_w9 : 8'h00;
+  assign w_in10 = in_valid ? in_w10 : 8'h00;
+  assign w_in11 = in_valid ? in_w11 : 8'h00;
+  assign w_in12 = in_valid ? in_w12 : 8'h00;
+  assign w_in13 = in_valid ? in_w13 : 8'h00;
+  assign w_in14 = in_valid ? in_w14 : 8'h00;
+  assign w_in15 = in_valid ? in_w15 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$5  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign \$39  = $signed(acc_0_4) + $signed(pr_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$6  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign \$40  = $signed(acc_0_5) + $signed(pr_0_5);
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$7  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign \$41  = $signed(acc_0_6) + $signed(pr_0_6);
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$8  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign \$42  = $signed(acc_0_7) + $signed(pr_0_7);
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
-  assign \$9  = $signed(acc_0_8) + $signed(pr_0_8);
+  assign \$43  = $signed(acc_0_8) + $signed(pr_0_8);
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
-  assign \$10  = $signed(acc_0_9) + $signed(pr_0_9);
+  assign \$44  = $signed(acc_0_9) + $signed(pr_0_9);
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
-  assign \$11  = $signed(acc_0_10) + $signed(pr_0_10);
+  assign \$45  = $signed(acc_0_10) + $signed(pr_0_10);
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
-  assign \$12  = $signed(acc_0_11) + $signed(pr_0_11);
+  assign \$46  = $signed(acc_0_11) + $signed(pr_0_11);
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
-  assign \$13  = $signed(acc_0_12) + $signed(pr_0_12);
+  assign \$47  = $signed(acc_0_12) + $signed(pr_0_12);
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
-  assign \$14  = $signed(acc_0_13) + $signed(pr_0_13);
+  assign \$48  = $signed(acc_0_13) + $signed(pr_0_13);
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
-  assign \$15  = $signed(acc_0_14) + $signed(pr_0_14);
+  assign \$49  = $signed(acc_0_14) + $signed(pr_0_14);
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
-  assign \$16  = $signed(acc_0_15) + $signed(pr_0_15);
-  assign \$18  = drain_count - 1'h1;
-  assign \$19  = i_last & i_valid;
-  assign \$20  = i_last & i_valid;
-  assign \$21  = lr_0_0 ? 27'h0000000 : \$1 [26:0];
-  assign \$23  = lr_0_1 ? 27'h0000000 : \$2 [26:0];
-  assign \$25  = lr_0_2 ? 27'h0000000 : \$3 [26:0];
-  assign \$27  = lr_0_3 ? 27'h0000000 : \$4 [26:0];
-  assign \$29  = lr_0_4 ? 27'h0000000 : \$5 [26:0];
-  assign \$31  = lr_0_5 ? 27'h0000000 : \$6 [26:0];
-  assign \$33  = lr_0_6 ? 27'h0000000 : \$7 [26:0];
-  assign \$35  = lr_0_7 ? 27'h0000000 : \$8 [26:0];
-  assign \$37  = lr_0_8 ? 27'h0000000 : \$9 [26:0];
-  assign \$39  = lr_0_9 ? 27'h0000000 : \$10 [26:0];
-  assign \$41  = lr_0_10 ? 27'h0000000 : \$11 [26:0];
-  assign \$43  = lr_0_11 ? 27'h0000000 : \$12 [26:0];
-  assign \$45  = lr_0_12 ? 27'h0000000 : \$13 [26:0];
-  assign \$47  = lr_0_13 ? 27'h0000000 : \$14 [26:0];
-  assign \$49  = lr_0_14 ? 27'h0000000 : \$15 [26:0];
-  assign \$51  = lr_0_15 ? 27'h0000000 : \$16 [26:0];
+  assign \$50  = $signed(acc_0_15) + $signed(pr_0_15);
+  assign \$52  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_w1_d0 <= \$54 ;
+    in_valid <= \$53 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$55 ;
+    in_last <= \$54 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$56 ;
+    in_a0 <= \$55 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$57 ;
+    in_w0 <= \$56 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$58 ;
+    in_w1 <= \$57 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$59 ;
+    in_w2 <= \$58 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$60 ;
+    in_w3 <= \$59 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$61 ;
+    in_w4 <= \$60 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$62 ;
+    in_w5 <= \$61 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$63 ;
+    in_w6 <= \$62 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$64 ;
+    in_w7 <= \$63 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$65 ;
+    in_w8 <= \$64 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$66 ;
+    in_w9 <= \$65 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$67 ;
+    in_w10 <= \$66 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$68 ;
+    in_w11 <= \$67 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$69 ;
+    in_w12 <= \$68 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$70 ;
+    in_w13 <= \$69 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$71 ;
+    in_w14 <= \$70 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$72 ;
+    in_w15 <= \$71 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$73 ;
+    skew_w1_d0 <= \$72 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$74 ;
+    skew_w2_d0 <= \$73 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$75 ;
+    skew_w2_d1 <= \$74 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$76 ;
+    skew_w3_d0 <= \$75 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$77 ;
+    skew_w3_d1 <= \$76 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$78 ;
+    skew_w3_d2 <= \$77 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$79 ;
+    skew_w4_d0 <= \$78 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$80 ;
+    skew_w4_d1 <= \$79 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$81 ;
+    skew_w4_d2 <= \$80 ;
   always @(posedge clk)
-    skew_w8_d0 <= \$82 ;
+    skew_w4_d3 <= \$81 ;
   always @(posedge clk)
-    skew_w8_d1 <= \$83 ;
+    skew_w5_d0 <= \$82 ;
   always @(posedge clk)
-    skew_w8_d2 <= \$84 ;
+    skew_w5_d1 <= \$83 ;
   always @(posedge clk)
-    skew_w8_d3 <= \$85 ;
+    skew_w5_d2 <= \$84 ;
   always @(posedge clk)
-    skew_w8_d4 <= \$86 ;
+    skew_w5_d3 <= \$85 ;
   always @(posedge clk)
-    skew_w8_d5 <= \$87 ;
+    skew_w5_d4 <= \$86 ;
   always @(posedge clk)
-    skew_w8_d6 <= \$88 ;
+    skew_w6_d0 <= \$87 ;
   always @(posedge clk)
-    skew_w8_d7 <= \$89 ;
+    skew_w6_d1 <= \$88 ;
   always @(posedge clk)
-    skew_w9_d0 <= \$90 ;
+    skew_w6_d2 <= \$89 ;
   always @(posedge clk)
-    skew_w9_d1 <= \$91 ;
+    skew_w6_d3 <= \$90 ;
   always @(posedge clk)
-    skew_w9_d2 <= \$92 ;
+    skew_w6_d4 <= \$91 ;
   always @(posedge clk)
-    skew_w9_d3 <= \$93 ;
+    skew_w6_d5 <= \$92 ;
   always @(posedge clk)
-    skew_w9_d4 <= \$94 ;
+    skew_w7_d0 <= \$93 ;
   always @(posedge clk)
-    skew_w9_d5 <= \$95 ;
+    skew_w7_d1 <= \$94 ;
   always @(posedge clk)
-    skew_w9_d6 <= \$96 ;
+    skew_w7_d2 <= \$95 ;
   always @(posedge clk)
-    skew_w9_d7 <= \$97 ;
+    skew_w7_d3 <= \$96 ;
   always @(posedge clk)
-    skew_w9_d8 <= \$98 ;
+    skew_w7_d4 <= \$97 ;
   always @(posedge clk)
-    skew_w10_d0 <= \$99 ;
+    skew_w7_d5 <= \$98 ;
   always @(posedge clk)
-    skew_w10_d1 <= \$100 ;
+    skew_w7_d6 <= \$99 ;
   always @(posedge clk)
-    skew_w10_d2 <= \$101 ;
+    skew_w8_d0 <= \$100 ;
   always @(posedge clk)
-    skew_w10_d3 <= \$102 ;
+    skew_w8_d1 <= \$101 ;
   always @(posedge clk)
-    skew_w10_d4 <= \$103 ;
+    skew_w8_d2 <= \$102 ;
   always @(posedge clk)
-    skew_w10_d5 <= \$104 ;
+    skew_w8_d3 <= \$103 ;
   always @(posedge clk)
-    skew_w10_d6 <= \$105 ;
+    skew_w8_d4 <= \$104 ;
   always @(posedge clk)
-    skew_w10_d7 <= \$106 ;
+    skew_w8_d5 <= \$105 ;
   always @(posedge clk)
-    skew_w10_d8 <= \$107 ;
+    skew_w8_d6 <= \$106 ;
   always @(posedge clk)
-    skew_w10_d9 <= \$108 ;
+    skew_w8_d7 <= \$107 ;
   always @(posedge clk)
-    skew_w11_d0 <= \$109 ;
+    skew_w9_d0 <= \$108 ;
   always @(posedge clk)
-    skew_w11_d1 <= \$110 ;
+    skew_w9_d1 <= \$109 ;
   always @(posedge clk)
-    skew_w11_d2 <= \$111 ;
+    skew_w9_d2 <= \$110 ;
   always @(posedge clk)
-    skew_w11_d3 <= \$112 ;
+    skew_w9_d3 <= \$111 ;
   always @(posedge clk)
-    skew_w11_d4 <= \$113 ;
+    skew_w9_d4 <= \$112 ;
   always @(posedge clk)
-    skew_w11_d5 <= \$114 ;
+    skew_w9_d5 <= \$113 ;
   always @(posedge clk)
-    skew_w11_d6 <= \$115 ;
+    skew_w9_d6 <= \$114 ;
   always @(posedge clk)
-    skew_w11_d7 <= \$116 ;
+    skew_w9_d7 <= \$115 ;
   always @(posedge clk)
-    skew_w11_d8 <= \$117 ;
+    skew_w9_d8 <= \$116 ;
   always @(posedge clk)
-    skew_w11_d9 <= \$118 ;
+    skew_w10_d0 <= \$117 ;
   always @(posedge clk)
-    skew_w11_d10 <= \$119 ;
+    skew_w10_d1 <= \$118 ;
   always @(posedge clk)
-    skew_w12_d0 <= \$120 ;
+    skew_w10_d2 <= \$119 ;
   always @(posedge clk)
-    skew_w12_d1 <= \$121 ;
+    skew_w10_d3 <= \$120 ;
   always @(posedge clk)
-    skew_w12_d2 <= \$122 ;
+    skew_w10_d4 <= \$121 ;
   always @(posedge clk)
-    skew_w12_d3 <= \$123 ;
+    skew_w10_d5 <= \$122 ;
   always @(posedge clk)
-    skew_w12_d4 <= \$124 ;
+    skew_w10_d6 <= \$123 ;
   always @(posedge clk)
-    skew_w12_d5 <= \$125 ;
+    skew_w10_d7 <= \$124 ;
   always @(posedge clk)
-    skew_w12_d6 <= \$126 ;
+    skew_w10_d8 <= \$125 ;
   always @(posedge clk)
-    skew_w12_d7 <= \$127 ;
+    skew_w10_d9 <= \$126 ;
   always @(posedge clk)
-    skew_w12_d8 <= \$128 ;
+    skew_w11_d0 <= \$127 ;
   always @(posedge clk)
-    skew_w12_d9 <= \$129 ;
+    skew_w11_d1 <= \$128 ;
   always @(posedge clk)
-    skew_w12_d10 <= \$130 ;
+    skew_w11_d2 <= \$129 ;
   always @(posedge clk)
-    skew_w12_d11 <= \$131 ;
+    skew_w11_d3 <= \$130 ;
   always @(posedge clk)
-    skew_w13_d0 <= \$132 ;
+    skew_w11_d4 <= \$131 ;
   always @(posedge clk)
-    skew_w13_d1 <= \$133 ;
+    skew_w11_d5 <= \$132 ;
   always @(posedge clk)
-    skew_w13_d2 <= \$134 ;
+    skew_w11_d6 <= \$133 ;
   always @(posedge clk)
-    skew_w13_d3 <= \$135 ;
+    skew_w11_d7 <= \$134 ;
   always @(posedge clk)
-    skew_w13_d4 <= \$136 ;
+    skew_w11_d8 <= \$135 ;
   always @(posedge clk)
-    skew_w13_d5 <= \$137 ;
+    skew_w11_d9 <= \$136 ;
   always @(posedge clk)
-    skew_w13_d6 <= \$138 ;
+    skew_w11_d10 <= \$137 ;
   always @(posedge clk)
-    skew_w13_d7 <= \$139 ;
+    skew_w12_d0 <= \$138 ;
   always @(posedge clk)
-    skew_w13_d8 <= \$140 ;
+    skew_w12_d1 <= \$139 ;
   always @(posedge clk)
-    skew_w13_d9 <= \$141 ;
+    skew_w12_d2 <= \$140 ;
   always @(posedge clk)
-    skew_w13_d10 <= \$142 ;
+    skew_w12_d3 <= \$141 ;
   always @(posedge clk)
-    skew_w13_d11 <= \$143 ;
+    skew_w12_d4 <= \$142 ;
   always @(posedge clk)
-    skew_w13_d12 <= \$144 ;
+    skew_w12_d5 <= \$143 ;
   always @(posedge clk)
-    skew_w14_d0 <= \$145 ;
+    skew_w12_d6 <= \$144 ;
   always @(posedge clk)
-    skew_w14_d1 <= \$146 ;
+    skew_w12_d7 <= \$145 ;
   always @(posedge clk)
-    skew_w14_d2 <= \$147 ;
+    skew_w12_d8 <= \$146 ;
   always @(posedge clk)
-    skew_w14_d3 <= \$148 ;
+    skew_w12_d9 <= \$147 ;
   always @(posedge clk)
-    skew_w14_d4 <= \$149 ;
+    skew_w12_d10 <= \$148 ;
   always @(posedge clk)
-    skew_w14_d5 <= \$150 ;
+    skew_w12_d11 <= \$149 ;
   always @(posedge clk)
-    skew_w14_d6 <= \$151 ;
+    skew_w13_d0 <= \$150 ;
   always @(posedge clk)
-    skew_w14_d7 <= \$152 ;
+    skew_w13_d1 <= \$151 ;
   always @(posedge clk)
-    skew_w14_d8 <= \$153 ;
+    skew_w13_d2 <= \$152 ;
   always @(posedge clk)
-    skew_w14_d9 <= \$154 ;
+    skew_w13_d3 <= \$153 ;
   always @(posedge clk)
-    skew_w14_d10 <= \$155 ;
+    skew_w13_d4 <= \$154 ;
   always @(posedge clk)
-    skew_w14_d11 <= \$156 ;
+    skew_w13_d5 <= \$155 ;
   always @(posedge clk)
-    skew_w14_d12 <= \$157 ;
+    skew_w13_d6 <= \$156 ;
   always @(posedge clk)
-    skew_w14_d13 <= \$158 ;
+    skew_w13_d7 <= \$157 ;
   always @(posedge clk)
-    skew_w15_d0 <= \$159 ;
+    skew_w13_d8 <= \$158 ;
   always @(posedge clk)
-    skew_w15_d1 <= \$160 ;
+    skew_w13_d9 <= \$159 ;
   always @(posedge clk)
-    skew_w15_d2 <= \$161 ;
+    skew_w13_d10 <= \$160 ;
   always @(posedge clk)
-    skew_w15_d3 <= \$162 ;
+    skew_w13_d11 <= \$161 ;
   always @(posedge clk)
-    skew_w15_d4 <= \$163 ;
+    skew_w13_d12 <= \$162 ;
   always @(posedge clk)
-    skew_w15_d5 <= \$164 ;
+    skew_w14_d0 <= \$163 ;
   always @(posedge clk)
-    skew_w15_d6 <= \$165 ;
+    skew_w14_d1 <= \$164 ;
   always @(posedge clk)
-    skew_w15_d7 <= \$166 ;
+    skew_w14_d2 <= \$165 ;
   always @(posedge clk)
-    skew_w15_d8 <= \$167 ;
+    skew_w14_d3 <= \$166 ;
   always @(posedge clk)
-    skew_w15_d9 <= \$168 ;
+    skew_w14_d4 <= \$167 ;
   always @(posedge clk)
-    skew_w15_d10 <= \$169 ;
+    skew_w14_d5 <= \$168 ;
   always @(posedge clk)
-    skew_w15_d11 <= \$170 ;
+    skew_w14_d6 <= \$169 ;
   always @(posedge clk)
-    skew_w15_d12 <= \$171 ;
+    skew_w14_d7 <= \$170 ;
   always @(posedge clk)
-    skew_w15_d13 <= \$172 ;
+    skew_w14_d8 <= \$171 ;
   always @(posedge clk)
-    skew_w15_d14 <= \$173 ;
+    skew_w14_d9 <= \$172 ;
   always @(posedge clk)
-    a_0_0 <= \$174 ;
+    skew_w14_d10 <= \$173 ;
   always @(posedge clk)
-    l_0_0 <= \$175 ;
+    skew_w14_d11 <= \$174 ;
   always @(posedge clk)
-    w_0_0 <= \$176 ;
+    skew_w14_d12 <= \$175 ;
   always @(posedge clk)
-    pr_0_0 <= \$177 ;
+    skew_w14_d13 <= \$176 ;
   always @(posedge clk)
-    lr_0_0 <= \$178 ;
+    skew_w15_d0 <= \$177 ;
   always @(posedge clk)
-    acc_0_0 <= \$179 ;
+    skew_w15_d1 <= \$178 ;
   always @(posedge clk)
-    out_0_0 <= \$180 ;
+    skew_w15_d2 <= \$179 ;
   always @(posedge clk)
-    a_0_1 <= \$181 ;
+    skew_w15_d3 <= \$180 ;
   always @(posedge clk)
-    l_0_1 <= \$182 ;
+    skew_w15_d4 <= \$181 ;
   always @(posedge clk)
-    w_0_1 <= \$183 ;
+    skew_w15_d5 <= \$182 ;
   always @(posedge clk)
-    pr_0_1 <= \$184 ;
+    skew_w15_d6 <= \$183 ;
   always @(posedge clk)
-    lr_0_1 <= \$185 ;
+    skew_w15_d7 <= \$184 ;
   always @(posedge clk)
-    acc_0_1 <= \$186 ;
+    skew_w15_d8 <= \$185 ;
   always @(posedge clk)
-    out_0_1 <= \$187 ;
+    skew_w15_d9 <= \$186 ;
   always @(posedge clk)
-    a_0_2 <= \$188 ;
+    skew_w15_d10 <= \$187 ;
   always @(posedge clk)
-    l_0_2 <= \$189 ;
+    skew_w15_d11 <= \$188 ;
   always @(posedge clk)
-    w_0_2 <= \$190 ;
+    skew_w15_d12 <= \$189 ;
   always @(posedge clk)
-    pr_0_2 <= \$191 ;
+    skew_w15_d13 <= \$190 ;
   always @(posedge clk)
-    lr_0_2 <= \$192 ;
+    skew_w15_d14 <= \$191 ;
   always @(posedge clk)
-    acc_0_2 <= \$193 ;
+    a_0_0 <= \$192 ;
   always @(posedge clk)
-    out_0_2 <= \$194 ;
+    l_0_0 <= \$193 ;
   always @(posedge clk)
-    a_0_3 <= \$195 ;
+    w_0_0 <= \$194 ;
   always @(posedge clk)
-    l_0_3 <= \$196 ;
+    pr_0_0 <= \$195 ;
   always @(posedge clk)
-    w_0_3 <= \$197 ;
+    lr_0_0 <= \$196 ;
   always @(posedge clk)
-    pr_0_3 <= \$198 ;
+    acc_0_0 <= \$197 ;
   always @(posedge clk)
-    lr_0_3 <= \$199 ;
+    out_0_0 <= \$198 ;
   always @(posedge clk)
-    acc_0_3 <= \$200 ;
+    a_0_1 <= \$199 ;
   always @(posedge clk)
-    out_0_3 <= \$201 ;
+    l_0_1 <= \$200 ;
   always @(posedge clk)
-    a_0_4 <= \$202 ;
+    w_0_1 <= \$201 ;
   always @(posedge clk)
-    l_0_4 <= \$203 ;
+    pr_0_1 <= \$202 ;
   always @(posedge clk)
-    w_0_4 <= \$204 ;
+    lr_0_1 <= \$203 ;
   always @(posedge clk)
-    pr_0_4 <= \$205 ;
+    acc_0_1 <= \$204 ;
   always @(posedge clk)
-    lr_0_4 <= \$206 ;
+    out_0_1 <= \$205 ;
   always @(posedge clk)
-    acc_0_4 <= \$207 ;
+    a_0_2 <= \$206 ;
   always @(posedge clk)
-    out_0_4 <= \$208 ;
+    l_0_2 <= \$207 ;
   always @(posedge clk)
-    a_0_5 <= \$209 ;
+    w_0_2 <= \$208 ;
   always @(posedge clk)
-    l_0_5 <= \$210 ;
+    pr_0_2 <= \$209 ;
   always @(posedge clk)
-    w_0_5 <= \$211 ;
+    lr_0_2 <= \$210 ;
   always @(posedge clk)
-    pr_0_5 <= \$212 ;
+    acc_0_2 <= \$211 ;
   always @(posedge clk)
-    lr_0_5 <= \$213 ;
+    out_0_2 <= \$212 ;
   always @(posedge clk)
-    acc_0_5 <= \$214 ;
+    a_0_3 <= \$213 ;
   always @(posedge clk)
-    out_0_5 <= \$215 ;
+    l_0_3 <= \$214 ;
   always @(posedge clk)
-    a_0_6 <= \$216 ;
+    w_0_3 <= \$215 ;
   always @(posedge clk)
-    l_0_6 <= \$217 ;
+    pr_0_3 <= \$216 ;
   always @(posedge clk)
-    w_0_6 <= \$218 ;
+    lr_0_3 <= \$217 ;
   always @(posedge clk)
-    pr_0_6 <= \$219 ;
+    acc_0_3 <= \$218 ;
   always @(posedge clk)
-    lr_0_6 <= \$220 ;
+    out_0_3 <= \$219 ;
   always @(posedge clk)
-    acc_0_6 <= \$221 ;
+    a_0_4 <= \$220 ;
   always @(posedge clk)
-    out_0_6 <= \$222 ;
+    l_0_4 <= \$221 ;
   always @(posedge clk)
-    a_0_7 <= \$223 ;
+    w_0_4 <= \$222 ;
   always @(posedge clk)
-    l_0_7 <= \$224 ;
+    pr_0_4 <= \$223 ;
   always @(posedge clk)
-    w_0_7 <= \$225 ;
+    lr_0_4 <= \$224 ;
   always @(posedge clk)
-    pr_0_7 <= \$226 ;
+    acc_0_4 <= \$225 ;
   always @(posedge clk)
-    lr_0_7 <= \$227 ;
+    out_0_4 <= \$226 ;
   always @(posedge clk)
-    acc_0_7 <= \$228 ;
+    a_0_5 <= \$227 ;
   always @(posedge clk)
-    out_0_7 <= \$229 ;
+    l_0_5 <= \$228 ;
   always @(posedge clk)
-    a_0_8 <= \$230 ;
+    w_0_5 <= \$229 ;
   always @(posedge clk)
-    l_0_8 <= \$231 ;
+    pr_0_5 <= \$230 ;
   always @(posedge clk)
-    w_0_8 <= \$232 ;
+    lr_0_5 <= \$231 ;
   always @(posedge clk)
-    pr_0_8 <= \$233 ;
+    acc_0_5 <= \$232 ;
   always @(posedge clk)
-    lr_0_8 <= \$234 ;
+    out_0_5 <= \$233 ;
   always @(posedge clk)
-    acc_0_8 <= \$235 ;
+    a_0_6 <= \$234 ;
   always @(posedge clk)
-    out_0_8 <= \$236 ;
+    l_0_6 <= \$235 ;
   always @(posedge clk)
-    a_0_9 <= \$237 ;
+    w_0_6 <= \$236 ;
   always @(posedge clk)
-    l_0_9 <= \$238 ;
+    pr_0_6 <= \$237 ;
   always @(posedge clk)
-    w_0_9 <= \$239 ;
+    lr_0_6 <= \$238 ;
   always @(posedge clk)
-    pr_0_9 <= \$240 ;
+    acc_0_6 <= \$239 ;
   always @(posedge clk)
-    lr_0_9 <= \$241 ;
+    out_0_6 <= \$240 ;
   always @(posedge clk)
-    acc_0_9 <= \$242 ;
+    a_0_7 <= \$241 ;
   always @(posedge clk)
-    out_0_9 <= \$243 ;
+    l_0_7 <= \$242 ;
   always @(posedge clk)
-    a_0_10 <= \$244 ;
+    w_0_7 <= \$243 ;
   always @(posedge clk)
-    l_0_10 <= \$245 ;
+    pr_0_7 <= \$244 ;
   always @(posedge clk)
-    w_0_10 <= \$246 ;
+    lr_0_7 <= \$245 ;
   always @(posedge clk)
-    pr_0_10 <= \$247 ;
+    acc_0_7 <= \$246 ;
   always @(posedge clk)
-    lr_0_10 <= \$248 ;
+    out_0_7 <= \$247 ;
   always @(posedge clk)
-    acc_0_10 <= \$249 ;
+    a_0_8 <= \$248 ;
   always @(posedge clk)
-    out_0_10 <= \$250 ;
+    l_0_8 <= \$249 ;
   always @(posedge clk)
-    a_0_11 <= \$251 ;
+    w_0_8 <= \$250 ;
   always @(posedge clk)
-    l_0_11 <= \$252 ;
+    pr_0_8 <= \$251 ;
   always @(posedge clk)
-    w_0_11 <= \$253 ;
+    lr_0_8 <= \$252 ;
   always @(posedge clk)
-    pr_0_11 <= \$254 ;
+    acc_0_8 <= \$253 ;
   always @(posedge clk)
-    lr_0_11 <= \$255 ;
+    out_0_8 <= \$254 ;
   always @(posedge clk)
-    acc_0_11 <= \$256 ;
+    a_0_9 <= \$255 ;
   always @(posedge clk)
-    out_0_11 <= \$257 ;
+    l_0_9 <= \$256 ;
   always @(posedge clk)
-    a_0_12 <= \$258 ;
+    w_0_9 <= \$257 ;
   always @(posedge clk)
-    l_0_12 <= \$259 ;
+    pr_0_9 <= \$258 ;
   always @(posedge clk)
-    w_0_12 <= \$260 ;
+    lr_0_9 <= \$259 ;
   always @(posedge clk)
-    pr_0_12 <= \$261 ;
+    acc_0_9 <= \$260 ;
   always @(posedge clk)
-    lr_0_12 <= \$262 ;
+    out_0_9 <= \$261 ;
   always @(posedge clk)
-    acc_0_12 <= \$263 ;
+    a_0_10 <= \$262 ;
   always @(posedge clk)
-    out_0_12 <= \$264 ;
+    l_0_10 <= \$263 ;
   always @(posedge clk)
-    a_0_13 <= \$265 ;
+    w_0_10 <= \$264 ;
   always @(posedge clk)
-    l_0_13 <= \$266 ;
+    pr_0_10 <= \$265 ;
   always @(posedge clk)
-    w_0_13 <= \$267 ;
+    lr_0_10 <= \$266 ;
   always @(posedge clk)
-    pr_0_13 <= \$268 ;
+    acc_0_10 <= \$267 ;
   always @(posedge clk)
-    lr_0_13 <= \$269 ;
+    out_0_10 <= \$268 ;
   always @(posedge clk)
-    acc_0_13 <= \$270 ;
+    a_0_11 <= \$269 ;
   always @(posedge clk)
-    out_0_13 <= \$271 ;
+    l_0_11 <= \$270 ;
   always @(posedge clk)
-    a_0_14 <= \$272 ;
+    w_0_11 <= \$271 ;
   always @(posedge clk)
-    l_0_14 <= \$273 ;
+    pr_0_11 <= \$272 ;
   always @(posedge clk)
-    w_0_14 <= \$274 ;
+    lr_0_11 <= \$273 ;
   always @(posedge clk)
-    pr_0_14 <= \$275 ;
+    acc_0_11 <= \$274 ;
   always @(posedge clk)
-    lr_0_14 <= \$276 ;
+    out_0_11 <= \$275 ;
   always @(posedge clk)
-    acc_0_14 <= \$277 ;
+    a_0_12 <= \$276 ;
   always @(posedge clk)
-    out_0_14 <= \$278 ;
+    l_0_12 <= \$277 ;
   always @(posedge clk)
-    a_0_15 <= \$279 ;
+    w_0_12 <= \$278 ;
   always @(posedge clk)
-    l_0_15 <= \$280 ;
+    pr_0_12 <= \$279 ;
   always @(posedge clk)
-    w_0_15 <= \$281 ;
+    lr_0_12 <= \$280 ;
   always @(posedge clk)
-    pr_0_15 <= \$282 ;
+    acc_0_12 <= \$281 ;
   always @(posedge clk)
-    lr_0_15 <= \$283 ;
+    out_0_12 <= \$282 ;
   always @(posedge clk)
-    acc_0_15 <= \$284 ;
+    a_0_13 <= \$283 ;
   always @(posedge clk)
-    out_0_15 <= \$285 ;
+    l_0_13 <= \$284 ;
   always @(posedge clk)
-    drain_count <= \$286 ;
+    w_0_13 <= \$285 ;
   always @(posedge clk)
-    drain_shift <= \$287 ;
+    pr_0_13 <= \$286 ;
+  always @(posedge clk)
+    lr_0_13 <= \$287 ;
+  always @(posedge clk)
+    acc_0_13 <= \$288 ;
+  always @(posedge clk)
+    out_0_13 <= \$289 ;
+  always @(posedge clk)
+    a_0_14 <= \$290 ;
+  always @(posedge clk)
+    l_0_14 <= \$291 ;
+  always @(posedge clk)
+    w_0_14 <= \$292 ;
+  always @(posedge clk)
+    pr_0_14 <= \$293 ;
+  always @(posedge clk)
+    lr_0_14 <= \$294 ;
+  always @(posedge clk)
+    acc_0_14 <= \$295 ;
+  always @(posedge clk)
+    out_0_14 <= \$296 ;
+  always @(posedge clk)
+    a_0_15 <= \$297 ;
+  always @(posedge clk)
+    l_0_15 <= \$298 ;
+  always @(posedge clk)
+    w_0_15 <= \$299 ;
+  always @(posedge clk)
+    pr_0_15 <= \$300 ;
+  always @(posedge clk)
+    lr_0_15 <= \$301 ;
+  always @(posedge clk)
+    acc_0_15 <= \$302 ;
+  always @(posedge clk)
+    out_0_15 <= \$303 ;
+  always @(posedge clk)
+    drain_count <= \$304 ;
+  always @(posedge clk)
+    drain_shift <= \$305 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_0_15) begin
-      count_next = 1'h1;
-    end else if (\$17 ) begin
-      count_next = \$18 [0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = a_in0;
+    \$53  = i_valid;
     if (rst) begin
-      \$174  = 8'h00;
+      \$53  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = \$19 ;
+    \$54  = \$1 ;
     if (rst) begin
-      \$175  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = p_0_0;
+    \$192  = a_in0;
     if (rst) begin
-      \$177  = 16'h0000;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = \$20 ;
+    \$193  = in_last;
     if (rst) begin
-      \$178  = 1'h0;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = \$21 ;
+    \$195  = p_0_0;
     if (rst) begin
-      \$179  = 27'h0000000;
+      \$195  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = out_0_0;
-    if (cap_0_0) begin
-      \$180  = \$1 [26:0];
-    end else if (\$22 ) begin
-      \$180  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = a_0_0;
-    if (rst) begin
-      \$181  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_0_0;
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = p_0_1;
-    if (rst) begin
-      \$184  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = l_0_0;
-    if (rst) begin
-      \$185  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = \$23 ;
-    if (rst) begin
-      \$186  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = out_0_1;
-    if (cap_0_1) begin
-      \$187  = \$2 [26:0];
-    end else if (\$24 ) begin
-      \$187  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = a_0_1;
-    if (rst) begin
-      \$188  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = l_0_1;
-    if (rst) begin
-      \$189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = p_0_2;
-    if (rst) begin
-      \$191  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = l_0_1;
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = \$25 ;
-    if (rst) begin
-      \$193  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = out_0_2;
-    if (cap_0_2) begin
-      \$194  = \$3 [26:0];
-    end else if (\$26 ) begin
-      \$194  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = a_0_2;
-    if (rst) begin
-      \$195  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = l_0_2;
+    \$196  = in_last;
     if (rst) begin
       \$196  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = p_0_3;
+    \$197  = \$2 ;
     if (rst) begin
-      \$198  = 16'h0000;
+      \$197  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = l_0_2;
+    \$198  = out_0_0;
+    if (cap_0_0) begin
+      \$198  = \$35 [26:0];
+    end else if (\$3 ) begin
+      \$198  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$199  = a_0_0;
     if (rst) begin
-      \$199  = 1'h0;
+      \$199  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = \$27 ;
+    \$200  = l_0_0;
     if (rst) begin
-      \$200  = 27'h0000000;
+      \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = out_0_3;
-    if (cap_0_3) begin
-      \$201  = \$4 [26:0];
-    end else if (\$28 ) begin
-      \$201  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = a_0_3;
+    \$202  = p_0_1;
     if (rst) begin
-      \$202  = 8'h00;
+      \$202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = l_0_3;
+    \$203  = l_0_0;
     if (rst) begin
       \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = p_0_4;
+    \$204  = \$4 ;
     if (rst) begin
-      \$205  = 16'h0000;
+      \$204  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = l_0_3;
+    \$205  = out_0_1;
+    if (cap_0_1) begin
+      \$205  = \$36 [26:0];
+    end else if (\$5 ) begin
+      \$205  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$206  = a_0_1;
     if (rst) begin
-      \$206  = 1'h0;
+      \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = \$29 ;
+    \$207  = l_0_1;
     if (rst) begin
-      \$207  = 27'h0000000;
+      \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = out_0_4;
-    if (cap_0_4) begin
-      \$208  = \$5 [26:0];
-    end else if (\$30 ) begin
-      \$208  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = a_0_4;
+    \$209  = p_0_2;
     if (rst) begin
-      \$209  = 8'h00;
+      \$209  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = l_0_4;
+    \$210  = l_0_1;
     if (rst) begin
       \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = p_0_5;
+    \$211  = \$6 ;
     if (rst) begin
-      \$212  = 16'h0000;
+      \$211  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = l_0_4;
+    \$212  = out_0_2;
+    if (cap_0_2) begin
+      \$212  = \$37 [26:0];
+    end else if (\$7 ) begin
+      \$212  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$213  = a_0_2;
     if (rst) begin
-      \$213  = 1'h0;
+      \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = \$31 ;
+    \$214  = l_0_2;
     if (rst) begin
-      \$214  = 27'h0000000;
+      \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = out_0_5;
-    if (cap_0_5) begin
-      \$215  = \$6 [26:0];
-    end else if (\$32 ) begin
-      \$215  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = a_0_5;
+    \$216  = p_0_3;
     if (rst) begin
-      \$216  = 8'h00;
+      \$216  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = l_0_5;
+    \$217  = l_0_2;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = p_0_6;
+    \$218  = \$8 ;
     if (rst) begin
-      \$219  = 16'h0000;
+      \$218  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = l_0_5;
+    \$219  = out_0_3;
+    if (cap_0_3) begin
+      \$219  = \$38 [26:0];
+    end else if (\$9 ) begin
+      \$219  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$220  = a_0_3;
     if (rst) begin
-      \$220  = 1'h0;
+      \$220  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = \$33 ;
+    \$221  = l_0_3;
     if (rst) begin
-      \$221  = 27'h0000000;
+      \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = out_0_6;
-    if (cap_0_6) begin
-      \$222  = \$7 [26:0];
-    end else if (\$34 ) begin
-      \$222  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = a_0_6;
+    \$223  = p_0_4;
     if (rst) begin
-      \$223  = 8'h00;
+      \$223  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_0_6;
+    \$224  = l_0_3;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = p_0_7;
+    \$225  = \$10 ;
     if (rst) begin
-      \$226  = 16'h0000;
+      \$225  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = l_0_6;
+    \$226  = out_0_4;
+    if (cap_0_4) begin
+      \$226  = \$39 [26:0];
+    end else if (\$11 ) begin
+      \$226  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$227  = a_0_4;
     if (rst) begin
-      \$227  = 1'h0;
+      \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = \$35 ;
+    \$228  = l_0_4;
     if (rst) begin
-      \$228  = 27'h0000000;
+      \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = out_0_7;
-    if (cap_0_7) begin
-      \$229  = \$8 [26:0];
-    end else if (\$36 ) begin
-      \$229  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = a_0_7;
+    \$230  = p_0_5;
     if (rst) begin
-      \$230  = 8'h00;
+      \$230  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = l_0_7;
+    \$231  = l_0_4;
     if (rst) begin
       \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = p_0_8;
+    \$232  = \$12 ;
     if (rst) begin
-      \$233  = 16'h0000;
+      \$232  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = l_0_7;
+    \$233  = out_0_5;
+    if (cap_0_5) begin
+      \$233  = \$40 [26:0];
+    end else if (\$13 ) begin
+      \$233  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$234  = a_0_5;
     if (rst) begin
-      \$234  = 1'h0;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = \$37 ;
+    \$235  = l_0_5;
     if (rst) begin
-      \$235  = 27'h0000000;
+      \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = out_0_8;
-    if (cap_0_8) begin
-      \$236  = \$9 [26:0];
-    end else if (\$38 ) begin
-      \$236  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = a_0_8;
+    \$237  = p_0_6;
     if (rst) begin
-      \$237  = 8'h00;
+      \$237  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = l_0_8;
+    \$238  = l_0_5;
     if (rst) begin
       \$238  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = p_0_9;
+    \$239  = \$14 ;
     if (rst) begin
-      \$240  = 16'h0000;
+      \$239  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = l_0_8;
+    \$240  = out_0_6;
+    if (cap_0_6) begin
+      \$240  = \$41 [26:0];
+    end else if (\$15 ) begin
+      \$240  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$241  = a_0_6;
     if (rst) begin
-      \$241  = 1'h0;
+      \$241  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = \$39 ;
+    \$242  = l_0_6;
     if (rst) begin
-      \$242  = 27'h0000000;
+      \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = out_0_9;
-    if (cap_0_9) begin
-      \$243  = \$10 [26:0];
-    end else if (\$40 ) begin
-      \$243  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = a_0_9;
+    \$244  = p_0_7;
     if (rst) begin
-      \$244  = 8'h00;
+      \$244  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = l_0_9;
+    \$245  = l_0_6;
     if (rst) begin
       \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = p_0_10;
+    \$246  = \$16 ;
     if (rst) begin
-      \$247  = 16'h0000;
+      \$246  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_0_9;
+    \$247  = out_0_7;
+    if (cap_0_7) begin
+      \$247  = \$42 [26:0];
+    end else if (\$17 ) begin
+      \$247  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$248  = a_0_7;
     if (rst) begin
-      \$248  = 1'h0;
+      \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = \$41 ;
+    \$249  = l_0_7;
     if (rst) begin
-      \$249  = 27'h0000000;
+      \$249  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = out_0_10;
-    if (cap_0_10) begin
-      \$250  = \$11 [26:0];
-    end else if (\$42 ) begin
-      \$250  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = a_0_10;
+    \$251  = p_0_8;
     if (rst) begin
-      \$251  = 8'h00;
+      \$251  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = l_0_10;
+    \$252  = l_0_7;
     if (rst) begin
       \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = p_0_11;
+    \$253  = \$18 ;
     if (rst) begin
-      \$254  = 16'h0000;
+      \$253  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = l_0_10;
+    \$254  = out_0_8;
+    if (cap_0_8) begin
+      \$254  = \$43 [26:0];
+    end else if (\$19 ) begin
+      \$254  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$255  = a_0_8;
     if (rst) begin
-      \$255  = 1'h0;
+      \$255  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = \$43 ;
+    \$256  = l_0_8;
     if (rst) begin
-      \$256  = 27'h0000000;
+      \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = out_0_11;
-    if (cap_0_11) begin
-      \$257  = \$12 [26:0];
-    end else if (\$44 ) begin
-      \$257  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = a_0_11;
+    \$258  = p_0_9;
     if (rst) begin
-      \$258  = 8'h00;
+      \$258  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = l_0_11;
+    \$259  = l_0_8;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = p_0_12;
+    \$260  = \$20 ;
     if (rst) begin
-      \$261  = 16'h0000;
+      \$260  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = l_0_11;
+    \$261  = out_0_9;
+    if (cap_0_9) begin
+      \$261  = \$44 [26:0];
+    end else if (\$21 ) begin
+      \$261  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$262  = a_0_9;
     if (rst) begin
-      \$262  = 1'h0;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = \$45 ;
+    \$263  = l_0_9;
     if (rst) begin
-      \$263  = 27'h0000000;
+      \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = out_0_12;
-    if (cap_0_12) begin
-      \$264  = \$13 [26:0];
-    end else if (\$46 ) begin
-      \$264  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = a_0_12;
+    \$265  = p_0_10;
     if (rst) begin
-      \$265  = 8'h00;
+      \$265  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = l_0_12;
+    \$266  = l_0_9;
     if (rst) begin
       \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = p_0_13;
+    \$267  = \$22 ;
     if (rst) begin
-      \$268  = 16'h0000;
+      \$267  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = l_0_12;
+    \$268  = out_0_10;
+    if (cap_0_10) begin
+      \$268  = \$45 [26:0];
+    end else if (\$23 ) begin
+      \$268  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$269  = a_0_10;
     if (rst) begin
-      \$269  = 1'h0;
+      \$269  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = \$47 ;
+    \$270  = l_0_10;
     if (rst) begin
-      \$270  = 27'h0000000;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = out_0_13;
-    if (cap_0_13) begin
-      \$271  = \$14 [26:0];
-    end else if (\$48 ) begin
-      \$271  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = a_0_13;
+    \$272  = p_0_11;
     if (rst) begin
-      \$272  = 8'h00;
+      \$272  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = l_0_13;
+    \$273  = l_0_10;
     if (rst) begin
       \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = p_0_14;
+    \$274  = \$24 ;
     if (rst) begin
-      \$275  = 16'h0000;
+      \$274  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = l_0_13;
+    \$275  = out_0_11;
+    if (cap_0_11) begin
+      \$275  = \$46 [26:0];
+    end else if (\$25 ) begin
+      \$275  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$276  = a_0_11;
     if (rst) begin
-      \$276  = 1'h0;
+      \$276  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = \$49 ;
+    \$277  = l_0_11;
     if (rst) begin
-      \$277  = 27'h0000000;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = out_0_14;
-    if (cap_0_14) begin
-      \$278  = \$15 [26:0];
-    end else if (\$50 ) begin
-      \$278  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = a_0_14;
+    \$279  = p_0_12;
     if (rst) begin
-      \$279  = 8'h00;
+      \$279  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = l_0_14;
+    \$280  = l_0_11;
     if (rst) begin
       \$280  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = p_0_15;
+    \$281  = \$26 ;
     if (rst) begin
-      \$282  = 16'h0000;
+      \$281  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = l_0_14;
+    \$282  = out_0_12;
+    if (cap_0_12) begin
+      \$282  = \$47 [26:0];
+    end else if (\$27 ) begin
+      \$282  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$283  = a_0_12;
     if (rst) begin
-      \$283  = 1'h0;
+      \$283  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = \$51 ;
+    \$284  = l_0_12;
     if (rst) begin
-      \$284  = 27'h0000000;
+      \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = out_0_15;
-    if (cap_0_15) begin
-      \$285  = \$16 [26:0];
-    end else if (\$52 ) begin
-      \$285  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = count_next;
+    \$286  = p_0_13;
     if (rst) begin
-      \$286  = 1'h0;
+      \$286  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = \$53 ;
+    \$287  = l_0_12;
     if (rst) begin
       \$287  = 1'h0;
     end
   end
-  assign sum_0_0 = \$1 [26:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$288  = \$28 ;
+    if (rst) begin
+      \$288  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$289  = out_0_13;
+    if (cap_0_13) begin
+      \$289  = \$48 [26:0];
+    end else if (\$29 ) begin
+      \$289  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$290  = a_0_13;
+    if (rst) begin
+      \$290  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$291  = l_0_13;
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$293  = p_0_14;
+    if (rst) begin
+      \$293  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$294  = l_0_13;
+    if (rst) begin
+      \$294  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$295  = \$30 ;
+    if (rst) begin
+      \$295  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$296  = out_0_14;
+    if (cap_0_14) begin
+      \$296  = \$49 [26:0];
+    end else if (\$31 ) begin
+      \$296  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$297  = a_0_14;
+    if (rst) begin
+      \$297  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$298  = l_0_14;
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$300  = p_0_15;
+    if (rst) begin
+      \$300  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$301  = l_0_14;
+    if (rst) begin
+      \$301  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$302  = \$32 ;
+    if (rst) begin
+      \$302  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$303  = out_0_15;
+    if (cap_0_15) begin
+      \$303  = \$50 [26:0];
+    end else if (\$33 ) begin
+      \$303  = 27'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$304  = count_next;
+    if (rst) begin
+      \$304  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$305  = \$34 ;
+    if (rst) begin
+      \$305  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_0_15) begin
+      count_next = 1'h1;
+    end else if (\$51 ) begin
+      count_next = \$52 [0];
+    end
+  end
   assign en = 1'h1;
-  assign sum_0_1 = \$2 [26:0];
-  assign sum_0_2 = \$3 [26:0];
-  assign sum_0_3 = \$4 [26:0];
-  assign sum_0_4 = \$5 [26:0];
-  assign sum_0_5 = \$6 [26:0];
-  assign sum_0_6 = \$7 [26:0];
-  assign sum_0_7 = \$8 [26:0];
-  assign sum_0_8 = \$9 [26:0];
-  assign sum_0_9 = \$10 [26:0];
-  assign sum_0_10 = \$11 [26:0];
-  assign sum_0_11 = \$12 [26:0];
-  assign sum_0_12 = \$13 [26:0];
-  assign sum_0_13 = \$14 [26:0];
-  assign sum_0_14 = \$15 [26:0];
-  assign sum_0_15 = \$16 [26:0];
+  assign sum_0_0 = \$35 [26:0];
+  assign sum_0_1 = \$36 [26:0];
+  assign sum_0_2 = \$37 [26:0];
+  assign sum_0_3 = \$38 [26:0];
+  assign sum_0_4 = \$39 [26:0];
+  assign sum_0_5 = \$40 [26:0];
+  assign sum_0_6 = \$41 [26:0];
+  assign sum_0_7 = \$42 [26:0];
+  assign sum_0_8 = \$43 [26:0];
+  assign sum_0_9 = \$44 [26:0];
+  assign sum_0_10 = \$45 [26:0];
+  assign sum_0_11 = \$46 [26:0];
+  assign sum_0_12 = \$47 [26:0];
+  assign sum_0_13 = \$48 [26:0];
+  assign sum_0_14 = \$49 [26:0];
+  assign sum_0_15 = \$50 [26:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
@@ -3940,142 +4070,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[13]  = o_data[377:351];
   assign \o_data[14]  = o_data[404:378];
   assign \o_data[15]  = o_data[431:405];
-  assign \$281  = skew_w15_d14;
-  assign \$274  = skew_w14_d13;
-  assign \$267  = skew_w13_d12;
-  assign \$260  = skew_w12_d11;
-  assign \$253  = skew_w11_d10;
-  assign \$246  = skew_w10_d9;
-  assign \$239  = skew_w9_d8;
-  assign \$232  = skew_w8_d7;
-  assign \$225  = skew_w7_d6;
-  assign \$218  = skew_w6_d5;
-  assign \$211  = skew_w5_d4;
-  assign \$204  = skew_w4_d3;
-  assign \$197  = skew_w3_d2;
-  assign \$190  = skew_w2_d1;
-  assign \$183  = skew_w1_d0;
-  assign \$176  = w_in0;
-  assign \$173  = skew_w15_d13;
-  assign \$172  = skew_w15_d12;
-  assign \$171  = skew_w15_d11;
-  assign \$170  = skew_w15_d10;
-  assign \$169  = skew_w15_d9;
-  assign \$168  = skew_w15_d8;
-  assign \$167  = skew_w15_d7;
-  assign \$166  = skew_w15_d6;
-  assign \$165  = skew_w15_d5;
-  assign \$164  = skew_w15_d4;
-  assign \$163  = skew_w15_d3;
-  assign \$162  = skew_w15_d2;
-  assign \$161  = skew_w15_d1;
-  assign \$160  = skew_w15_d0;
-  assign \$159  = w_in15;
-  assign \$158  = skew_w14_d12;
-  assign \$157  = skew_w14_d11;
-  assign \$156  = skew_w14_d10;
-  assign \$155  = skew_w14_d9;
-  assign \$154  = skew_w14_d8;
-  assign \$153  = skew_w14_d7;
-  assign \$152  = skew_w14_d6;
-  assign \$151  = skew_w14_d5;
-  assign \$150  = skew_w14_d4;
-  assign \$149  = skew_w14_d3;
-  assign \$148  = skew_w14_d2;
-  assign \$147  = skew_w14_d1;
-  assign \$146  = skew_w14_d0;
-  assign \$145  = w_in14;
-  assign \$144  = skew_w13_d11;
-  assign \$143  = skew_w13_d10;
-  assign \$142  = skew_w13_d9;
-  assign \$141  = skew_w13_d8;
-  assign \$140  = skew_w13_d7;
-  assign \$139  = skew_w13_d6;
-  assign \$138  = skew_w13_d5;
-  assign \$137  = skew_w13_d4;
-  assign \$136  = skew_w13_d3;
-  assign \$135  = skew_w13_d2;
-  assign \$134  = skew_w13_d1;
-  assign \$133  = skew_w13_d0;
-  assign \$132  = w_in13;
-  assign \$131  = skew_w12_d10;
-  assign \$130  = skew_w12_d9;
-  assign \$129  = skew_w12_d8;
-  assign \$128  = skew_w12_d7;
-  assign \$127  = skew_w12_d6;
-  assign \$126  = skew_w12_d5;
-  assign \$125  = skew_w12_d4;
-  assign \$124  = skew_w12_d3;
-  assign \$123  = skew_w12_d2;
-  assign \$122  = skew_w12_d1;
-  assign \$121  = skew_w12_d0;
-  assign \$120  = w_in12;
-  assign \$119  = skew_w11_d9;
-  assign \$118  = skew_w11_d8;
-  assign \$117  = skew_w11_d7;
-  assign \$116  = skew_w11_d6;
-  assign \$115  = skew_w11_d5;
-  assign \$114  = skew_w11_d4;
-  assign \$113  = skew_w11_d3;
-  assign \$112  = skew_w11_d2;
-  assign \$111  = skew_w11_d1;
-  assign \$110  = skew_w11_d0;
-  assign \$109  = w_in11;
-  assign \$108  = skew_w10_d8;
-  assign \$107  = skew_w10_d7;
-  assign \$106  = skew_w10_d6;
-  assign \$105  = skew_w10_d5;
-  assign \$104  = skew_w10_d4;
-  assign \$103  = skew_w10_d3;
-  assign \$102  = skew_w10_d2;
-  assign \$101  = skew_w10_d1;
-  assign \$100  = skew_w10_d0;
-  assign \$99  = w_in10;
-  assign \$98  = skew_w9_d7;
-  assign \$97  = skew_w9_d6;
-  assign \$96  = skew_w9_d5;
-  assign \$95  = skew_w9_d4;
-  assign \$94  = skew_w9_d3;
-  assign \$93  = skew_w9_d2;
-  assign \$92  = skew_w9_d1;
-  assign \$91  = skew_w9_d0;
-  assign \$90  = w_in9;
-  assign \$89  = skew_w8_d6;
-  assign \$88  = skew_w8_d5;
-  assign \$87  = skew_w8_d4;
-  assign \$86  = skew_w8_d3;
-  assign \$85  = skew_w8_d2;
-  assign \$84  = skew_w8_d1;
-  assign \$83  = skew_w8_d0;
-  assign \$82  = w_in8;
-  assign \$81  = skew_w7_d5;
-  assign \$80  = skew_w7_d4;
-  assign \$79  = skew_w7_d3;
-  assign \$78  = skew_w7_d2;
-  assign \$77  = skew_w7_d1;
-  assign \$76  = skew_w7_d0;
-  assign \$75  = w_in7;
-  assign \$74  = skew_w6_d4;
-  assign \$73  = skew_w6_d3;
-  assign \$72  = skew_w6_d2;
-  assign \$71  = skew_w6_d1;
-  assign \$70  = skew_w6_d0;
-  assign \$69  = w_in6;
-  assign \$68  = skew_w5_d3;
-  assign \$67  = skew_w5_d2;
-  assign \$66  = skew_w5_d1;
-  assign \$65  = skew_w5_d0;
-  assign \$64  = w_in5;
-  assign \$63  = skew_w4_d2;
-  assign \$62  = skew_w4_d1;
-  assign \$61  = skew_w4_d0;
-  assign \$60  = w_in4;
-  assign \$59  = skew_w3_d1;
-  assign \$58  = skew_w3_d0;
-  assign \$57  = w_in3;
-  assign \$56  = skew_w2_d0;
-  assign \$55  = w_in2;
-  assign \$54  = w_in1;
   assign o_data[431:405] = out_0_15;
   assign o_data[404:378] = out_0_14;
   assign o_data[377:351] = out_0_13;
@@ -4092,6 +4086,175 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
+  assign \$299  = skew_w15_d14;
+  assign \$292  = skew_w14_d13;
+  assign \$285  = skew_w13_d12;
+  assign \$278  = skew_w12_d11;
+  assign \$271  = skew_w11_d10;
+  assign \$264  = skew_w10_d9;
+  assign \$257  = skew_w9_d8;
+  assign \$250  = skew_w8_d7;
+  assign \$243  = skew_w7_d6;
+  assign \$236  = skew_w6_d5;
+  assign \$229  = skew_w5_d4;
+  assign \$222  = skew_w4_d3;
+  assign \$215  = skew_w3_d2;
+  assign \$208  = skew_w2_d1;
+  assign \$201  = skew_w1_d0;
+  assign \$194  = w_in0;
+  assign \$191  = skew_w15_d13;
+  assign \$190  = skew_w15_d12;
+  assign \$189  = skew_w15_d11;
+  assign \$188  = skew_w15_d10;
+  assign \$187  = skew_w15_d9;
+  assign \$186  = skew_w15_d8;
+  assign \$185  = skew_w15_d7;
+  assign \$184  = skew_w15_d6;
+  assign \$183  = skew_w15_d5;
+  assign \$182  = skew_w15_d4;
+  assign \$181  = skew_w15_d3;
+  assign \$180  = skew_w15_d2;
+  assign \$179  = skew_w15_d1;
+  assign \$178  = skew_w15_d0;
+  assign \$177  = w_in15;
+  assign \$176  = skew_w14_d12;
+  assign \$175  = skew_w14_d11;
+  assign \$174  = skew_w14_d10;
+  assign \$173  = skew_w14_d9;
+  assign \$172  = skew_w14_d8;
+  assign \$171  = skew_w14_d7;
+  assign \$170  = skew_w14_d6;
+  assign \$169  = skew_w14_d5;
+  assign \$168  = skew_w14_d4;
+  assign \$167  = skew_w14_d3;
+  assign \$166  = skew_w14_d2;
+  assign \$165  = skew_w14_d1;
+  assign \$164  = skew_w14_d0;
+  assign \$163  = w_in14;
+  assign \$162  = skew_w13_d11;
+  assign \$161  = skew_w13_d10;
+  assign \$160  = skew_w13_d9;
+  assign \$159  = skew_w13_d8;
+  assign \$158  = skew_w13_d7;
+  assign \$157  = skew_w13_d6;
+  assign \$156  = skew_w13_d5;
+  assign \$155  = skew_w13_d4;
+  assign \$154  = skew_w13_d3;
+  assign \$153  = skew_w13_d2;
+  assign \$152  = skew_w13_d1;
+  assign \$151  = skew_w13_d0;
+  assign \$150  = w_in13;
+  assign \$149  = skew_w12_d10;
+  assign \$148  = skew_w12_d9;
+  assign \$147  = skew_w12_d8;
+  assign \$146  = skew_w12_d7;
+  assign \$145  = skew_w12_d6;
+  assign \$144  = skew_w12_d5;
+  assign \$143  = skew_w12_d4;
+  assign \$142  = skew_w12_d3;
+  assign \$141  = skew_w12_d2;
+  assign \$140  = skew_w12_d1;
+  assign \$139  = skew_w12_d0;
+  assign \$138  = w_in12;
+  assign \$137  = skew_w11_d9;
+  assign \$136  = skew_w11_d8;
+  assign \$135  = skew_w11_d7;
+  assign \$134  = skew_w11_d6;
+  assign \$133  = skew_w11_d5;
+  assign \$132  = skew_w11_d4;
+  assign \$131  = skew_w11_d3;
+  assign \$130  = skew_w11_d2;
+  assign \$129  = skew_w11_d1;
+  assign \$128  = skew_w11_d0;
+  assign \$127  = w_in11;
+  assign \$126  = skew_w10_d8;
+  assign \$125  = skew_w10_d7;
+  assign \$124  = skew_w10_d6;
+  assign \$123  = skew_w10_d5;
+  assign \$122  = skew_w10_d4;
+  assign \$121  = skew_w10_d3;
+  assign \$120  = skew_w10_d2;
+  assign \$119  = skew_w10_d1;
+  assign \$118  = skew_w10_d0;
+  assign \$117  = w_in10;
+  assign \$116  = skew_w9_d7;
+  assign \$115  = skew_w9_d6;
+  assign \$114  = skew_w9_d5;
+  assign \$113  = skew_w9_d4;
+  assign \$112  = skew_w9_d3;
+  assign \$111  = skew_w9_d2;
+  assign \$110  = skew_w9_d1;
+  assign \$109  = skew_w9_d0;
+  assign \$108  = w_in9;
+  assign \$107  = skew_w8_d6;
+  assign \$106  = skew_w8_d5;
+  assign \$105  = skew_w8_d4;
+  assign \$104  = skew_w8_d3;
+  assign \$103  = skew_w8_d2;
+  assign \$102  = skew_w8_d1;
+  assign \$101  = skew_w8_d0;
+  assign \$100  = w_in8;
+  assign \$99  = skew_w7_d5;
+  assign \$98  = skew_w7_d4;
+  assign \$97  = skew_w7_d3;
+  assign \$96  = skew_w7_d2;
+  assign \$95  = skew_w7_d1;
+  assign \$94  = skew_w7_d0;
+  assign \$93  = w_in7;
+  assign \$92  = skew_w6_d4;
+  assign \$91  = skew_w6_d3;
+  assign \$90  = skew_w6_d2;
+  assign \$89  = skew_w6_d1;
+  assign \$88  = skew_w6_d0;
+  assign \$87  = w_in6;
+  assign \$86  = skew_w5_d3;
+  assign \$85  = skew_w5_d2;
+  assign \$84  = skew_w5_d1;
+  assign \$83  = skew_w5_d0;
+  assign \$82  = w_in5;
+  assign \$81  = skew_w4_d2;
+  assign \$80  = skew_w4_d1;
+  assign \$79  = skew_w4_d0;
+  assign \$78  = w_in4;
+  assign \$77  = skew_w3_d1;
+  assign \$76  = skew_w3_d0;
+  assign \$75  = w_in3;
+  assign \$74  = skew_w2_d0;
+  assign \$73  = w_in2;
+  assign \$72  = w_in1;
+  assign \$71  = i_w[127:120];
+  assign \$70  = i_w[119:112];
+  assign \$69  = i_w[111:104];
+  assign \$68  = i_w[103:96];
+  assign \$67  = i_w[95:88];
+  assign \$66  = i_w[87:80];
+  assign \$65  = i_w[79:72];
+  assign \$64  = i_w[71:64];
+  assign \$63  = i_w[63:56];
+  assign \$62  = i_w[55:48];
+  assign \$61  = i_w[47:40];
+  assign \$60  = i_w[39:32];
+  assign \$59  = i_w[31:24];
+  assign \$58  = i_w[23:16];
+  assign \$57  = i_w[15:8];
+  assign \$56  = i_w[7:0];
+  assign \$55  = i_a;
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -4108,25 +4271,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_0_13 = lr_0_13;
   assign cap_0_14 = lr_0_14;
   assign cap_0_15 = lr_0_15;
-  assign \$17  = drain_shift;
-  assign \$22  = drain_shift;
-  assign \$24  = drain_shift;
-  assign \$26  = drain_shift;
-  assign \$28  = drain_shift;
-  assign \$30  = drain_shift;
-  assign \$32  = drain_shift;
-  assign \$34  = drain_shift;
-  assign \$36  = drain_shift;
-  assign \$38  = drain_shift;
-  assign \$40  = drain_shift;
-  assign \$42  = drain_shift;
-  assign \$44  = drain_shift;
-  assign \$46  = drain_shift;
-  assign \$48  = drain_shift;
-  assign \$50  = drain_shift;
-  assign \$52  = drain_shift;
+  assign \$51  = drain_shift;
+  assign \$34  = count_next;
   assign draining = drain_count;
-  assign \$53  = count_next;
 endmodule
 
 (* generator = "Amaranth" *)

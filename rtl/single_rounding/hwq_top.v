@@ -117,126 +117,132 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg [9:0] \$100 ;
-  reg \$101 ;
-  reg [16:0] \$102 ;
-  reg [4:0] \$103 ;
-  reg \$104 ;
+  reg \$100 ;
+  reg [15:0] \$101 ;
+  reg [1:0] \$102 ;
+  reg [30:0] \$103 ;
+  reg [5:0] \$104 ;
   reg [4:0] \$105 ;
-  reg [2:0] \$106 ;
-  reg [4:0] \$107 ;
-  reg \$108 ;
+  reg [9:0] \$106 ;
+  reg \$107 ;
+  reg [16:0] \$108 ;
   reg [4:0] \$109 ;
   wire \$11 ;
-  reg [16:0] \$110 ;
-  reg \$111 ;
-  reg [1:0] \$112 ;
+  reg \$110 ;
+  reg [4:0] \$111 ;
+  reg [2:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg \$114 ;
+  reg [4:0] \$115 ;
+  reg [16:0] \$116 ;
+  reg \$117 ;
+  reg [1:0] \$118 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
   wire [3:0] \$2 ;
-  wire \$20 ;
-  wire [5:0] \$21 ;
-  wire [5:0] \$22 ;
-  wire [5:0] \$23 ;
+  wire [18:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [5:0] \$26 ;
+  wire [5:0] \$27 ;
+  wire [5:0] \$28 ;
   wire \$29 ;
   wire [6:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [17:0] \$37 ;
   wire \$38 ;
-  wire [15:0] \$39 ;
+  wire \$39 ;
   wire [6:0] \$4 ;
   wire [16:0] \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [5:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [2:0] \$48 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [15:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [16:0] \$48 ;
   wire \$49 ;
   wire [6:0] \$5 ;
-  wire \$50 ;
+  wire [5:0] \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [5:0] \$52 ;
+  wire [1:0] \$53 ;
+  wire [2:0] \$54 ;
   wire \$55 ;
-  wire [17:0] \$56 ;
-  wire [5:0] \$57 ;
-  wire [10:0] \$58 ;
-  wire [10:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire [5:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
+  wire [17:0] \$62 ;
+  wire [5:0] \$63 ;
+  wire [10:0] \$64 ;
+  wire [10:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire \$68 ;
+  wire [5:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire [1:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [5:0] \$74 ;
-  wire [3:0] \$75 ;
-  wire \$76 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [1:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [1:0] \$79 ;
+  wire [5:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [4:0] \$81 ;
-  reg \$82 ;
-  reg [15:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
+  wire [3:0] \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire [1:0] \$84 ;
+  reg \$85 ;
+  reg [4:0] \$86 ;
+  reg \$87 ;
+  reg [15:0] \$88 ;
   reg [15:0] \$89 ;
   wire \$9 ;
-  reg [9:0] \$90 ;
-  reg [1:0] \$91 ;
-  reg [4:0] \$92 ;
-  reg [4:0] \$93 ;
-  reg \$94 ;
+  reg [16:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg [7:0] \$92 ;
+  reg [7:0] \$93 ;
+  reg [7:0] \$94 ;
   reg [15:0] \$95 ;
-  reg [1:0] \$96 ;
-  reg [30:0] \$97 ;
-  reg [5:0] \$98 ;
+  reg [9:0] \$96 ;
+  reg [1:0] \$97 ;
+  reg [4:0] \$98 ;
   reg [4:0] \$99 ;
-  wire \$signal ;
+  reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$82  = 31'h00000000;
+  wire [7:0] \$signal$53 ;
+  reg [30:0] \$signal$85  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$55 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -290,7 +296,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$45 ;
+  wire \i_last$49 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -303,7 +309,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$43 ;
+  wire \i_valid$47 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -327,21 +333,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [103:0] o_data;
-  wire [31:0] \o_data$60 ;
-  wire [7:0] \o_data$60[0] ;
-  wire [7:0] \o_data$60[1] ;
-  wire [7:0] \o_data$60[2] ;
-  wire [7:0] \o_data$60[3] ;
+  wire [31:0] \o_data$63 ;
+  wire [7:0] \o_data$63[0] ;
+  wire [7:0] \o_data$63[1] ;
+  wire [7:0] \o_data$63[2] ;
+  wire [7:0] \o_data$63[3] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
   wire [25:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$65 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -360,6 +367,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire row_end;
   wire [16:0] row_next;
   reg row_valid = 1'h0;
+  wire row_valid_next;
   wire [4:0] rp__addr;
   wire [275:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -430,6 +438,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[3].multiplier ;
   wire [5:0] \wp__data[3].shift ;
   reg [3:0] wp__en;
+  wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [275:0] params [31:0];
   initial begin
@@ -485,7 +494,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$2  = \$signal  ? 4'h8 : 4'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
-  assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
   assign \$5  = s_param__valid ? \$4  : 7'h00;
   assign \$6  = s_act__valid & s_wgt__valid;
@@ -493,142 +501,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = ! beat;
-  assign row_end = o_valid & \$11 ;
-  assign \$12  = d == 3'h7;
-  assign \$13  = dn != nb_last;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = row - 3'h7;
-  assign \$16  = row + 1'h1;
-  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
-  assign \$19  = d != 3'h7;
-  assign \$20  = dn == nb_last;
-  assign \$21  = ra + 1'h1;
-  assign \$22  = ra - 1'h0;
-  assign \$23  = ra + 1'h1;
-  assign \i_valid$43  = o_valid & row_valid;
-  assign \$24  = row_end & row_valid;
-  assign \$25  = row == m_last;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = dn == nb_last;
-  assign \i_last$45  = \$26  & \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 4'h8;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [4:0] >= 4'h8;
-  assign \$35  = hdr[15:0] - 1'h1;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 5'h12;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h0012;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 2'h3;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch == n_last;
-  assign \$50  = ! k_last;
-  assign \$51  = ~ in_data;
-  assign \$52  = i_valid | \$51 ;
-  assign \$53  = kk == tile_last;
-  assign \$54  = ! k_last;
-  assign \$55  = fn == nb_last;
-  assign \$56  = fm0 + 4'h8;
-  assign \$57  = fn + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = \$59  == k_last;
-  assign \$61  = kk == k_last;
-  assign \$62  = flush - 1'h1;
-  assign \$63  = ! flush;
-  assign \$64  = ~ header_taken;
-  assign \$65  = \$64  & o_valid;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ header_taken;
-  assign \$69  = \$68  & row_end;
-  assign \$70  = beat + 1'h1;
-  assign \$71  = \$17 [16:0] < M_;
-  assign \$72  = d == 3'h7;
-  assign \$73  = dn == nb_last;
-  assign \$74  = dn + 1'h1;
-  assign \$75  = d + 1'h1;
-  assign \$76  = r_en & m_out__valid;
-  assign \$77  = ~ row_valid;
-  assign \$78  = row_end & \$77 ;
-  assign \$79  = \$76  + \$78 ;
+  assign \$11  = s_act__valid & s_wgt__valid;
+  assign \$12  = in_data & \$11 ;
+  assign \$13  = \$12  & credit_ok;
+  assign \$14  = \$13  & at_k_last;
+  assign \$15  = ! beat;
+  assign row_end = o_valid & \$15 ;
+  assign \$16  = d == 3'h7;
+  assign \$17  = dn != nb_last;
+  assign wrap = \$16  & \$17 ;
+  assign \$18  = row - 3'h7;
+  assign \$19  = row + 1'h1;
+  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
+  assign \$21  = row < m_wrap;
+  assign \$22  = row < m_last;
+  assign row_valid_next = wrap ? \$21  : \$22 ;
+  assign \$24  = d != 3'h7;
+  assign \$25  = dn == nb_last;
+  assign \$26  = ra + 1'h1;
+  assign \$27  = ra - 1'h0;
+  assign \$28  = ra + 1'h1;
+  assign \i_valid$47  = o_valid & row_valid;
+  assign \$29  = row_end & row_valid;
+  assign \$30  = row == m_last;
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = dn == nb_last;
+  assign \i_last$49  = \$31  & \$32 ;
+  assign \$33  = ! ctrl_state;
+  assign \$34  = ctrl_state == 1'h1;
+  assign \$35  = ctrl_state == 2'h2;
+  assign \$36  = ctrl_state == 2'h3;
+  assign \$37  = fm0 + 4'h8;
+  assign \$38  = \$37  >= M_;
+  assign \$39  = \$3 [4:0] >= 4'h8;
+  assign \$40  = hdr[15:0] - 1'h1;
+  assign \$41  = hdr[15:0] + 3'h7;
+  assign \$42  = hdr[31:16] - 1'h1;
+  assign \$43  = hdr[47:32] - 1'h1;
+  assign \$44  = hdr[47:32] > 5'h12;
+  assign \$45  = \$44  ? hdr[47:32] : 16'h0012;
+  assign \$46  = \$45  - 1'h1;
+  assign \$47  = ! ch;
+  assign \$48  = ch + 1'h1;
+  assign \$49  = lane == 2'h3;
+  assign \$50  = wa + 1'h1;
+  assign \$51  = ! wb;
+  assign \$52  = blk + 1'h1;
+  assign \$53  = wb + 1'h1;
+  assign \$54  = lane + 1'h1;
+  assign \$55  = ch == n_last;
+  assign \$56  = ! k_last;
+  assign \$57  = ~ in_data;
+  assign \$58  = i_valid | \$57 ;
+  assign \$59  = kk == tile_last;
+  assign \$60  = ! k_last;
+  assign \$61  = fn == nb_last;
+  assign \$62  = fm0 + 4'h8;
+  assign \$63  = fn + 1'h1;
+  assign \$64  = kk + 1'h1;
+  assign \$65  = kk + 1'h1;
+  assign \$66  = \$65  == k_last;
+  assign \$67  = kk == k_last;
+  assign \$68  = flush - 1'h1;
+  assign \$69  = ! flush;
+  assign \$70  = ~ header_taken;
+  assign \$71  = \$70  & o_valid;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ header_taken;
+  assign \$75  = \$74  & row_end;
+  assign \$76  = beat + 1'h1;
+  assign \$77  = d == 3'h7;
+  assign \$78  = dn == nb_last;
+  assign \$79  = dn + 1'h1;
+  assign \$80  = d + 1'h1;
+  assign \$81  = r_en & m_out__valid;
+  assign \$82  = ~ row_valid;
+  assign \$83  = row_end & \$82 ;
+  assign \$84  = \$81  + \$83 ;
   always @(posedge clk)
-    last_mblock <= \$80 ;
+    last_mblock <= \$85 ;
   always @(posedge clk)
-    credits <= \$81 ;
+    credits <= \$86 ;
   always @(posedge clk)
-    credit_ok <= \$82 ;
+    credit_ok <= \$87 ;
   always @(posedge clk)
-    M_ <= \$83 ;
+    M_ <= \$88 ;
   always @(posedge clk)
-    m_last <= \$84 ;
+    m_last <= \$89 ;
   always @(posedge clk)
-    n_last <= \$85 ;
+    m_wrap <= \$90 ;
   always @(posedge clk)
-    zero_point <= \$86 ;
+    n_last <= \$91 ;
   always @(posedge clk)
-    act_min <= \$87 ;
+    zero_point <= \$92 ;
   always @(posedge clk)
-    act_max <= \$88 ;
+    act_min <= \$93 ;
   always @(posedge clk)
-    k_last <= \$89 ;
+    act_max <= \$94 ;
   always @(posedge clk)
-    tile_last <= \$90 ;
+    k_last <= \$95 ;
   always @(posedge clk)
-    lane <= \$91 ;
+    tile_last <= \$96 ;
   always @(posedge clk)
-    blk <= \$92 ;
+    lane <= \$97 ;
   always @(posedge clk)
-    wa <= \$93 ;
+    blk <= \$98 ;
   always @(posedge clk)
-    wb <= \$94 ;
+    wa <= \$99 ;
   always @(posedge clk)
-    ch <= \$95 ;
+    wb <= \$100 ;
   always @(posedge clk)
-    ctrl_state <= \$96 ;
+    ch <= \$101 ;
   always @(posedge clk)
-    \$signal$82  <= \$97 ;
+    ctrl_state <= \$102 ;
   always @(posedge clk)
-    pt_shift <= \$98 ;
+    \$signal$85  <= \$103 ;
   always @(posedge clk)
-    nb_last <= \$99 ;
+    pt_shift <= \$104 ;
   always @(posedge clk)
-    kk <= \$100 ;
+    nb_last <= \$105 ;
   always @(posedge clk)
-    in_data <= \$101 ;
+    kk <= \$106 ;
   always @(posedge clk)
-    fm0 <= \$102 ;
+    in_data <= \$107 ;
   always @(posedge clk)
-    fn <= \$103 ;
+    fm0 <= \$108 ;
   always @(posedge clk)
-    at_k_last <= \$104 ;
+    fn <= \$109 ;
   always @(posedge clk)
-    flush <= \$105 ;
+    at_k_last <= \$110 ;
   always @(posedge clk)
-    d <= \$106 ;
+    flush <= \$111 ;
   always @(posedge clk)
-    dn <= \$107 ;
+    d <= \$112 ;
   always @(posedge clk)
-    beat <= \$108 ;
+    dn <= \$113 ;
   always @(posedge clk)
-    ra <= \$109 ;
+    beat <= \$114 ;
   always @(posedge clk)
-    row <= \$110 ;
+    ra <= \$115 ;
   always @(posedge clk)
-    row_valid <= \$111 ;
+    row <= \$116 ;
   always @(posedge clk)
-    give_back <= \$112 ;
+    row_valid <= \$117 ;
+  always @(posedge clk)
+    give_back <= \$118 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -654,11 +671,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$45 ),
+    .i_last(\i_last$49 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$43 ),
-    .o_data(\o_data$60 ),
+    .i_valid(\i_valid$47 ),
+    .o_data(\o_data$63 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -739,126 +756,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$signal  = 1'h0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          \$signal  = \$14 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        ra_next = \$21 [4:0];
-      end else if (\$19 ) begin
-        ra_next = \$22 [4:0];
-      end else if (\$20 ) begin
+      if (\$23 ) begin
+        ra_next = \$26 [4:0];
+      end else if (\$24 ) begin
+        ra_next = \$27 [4:0];
+      end else if (\$25 ) begin
         ra_next = 5'h00;
       end else begin
-        ra_next = \$23 [4:0];
+        ra_next = \$28 [4:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$33 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \$3 [4:0];
+    \$86  = \$3 [4:0];
     if (rst) begin
-      \$81  = 5'h14;
+      \$86  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = \$34 ;
+    \$87  = \$39 ;
     if (rst) begin
-      \$82  = 1'h1;
+      \$87  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = M_;
+    \$88  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$83  = hdr[15:0];
+            \$88  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$83  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = m_last;
+    \$89  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$84  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$87  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$87  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$88  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$37 [15:0];
+            \$89  = \$40 [15:0];
           end
     endcase
     if (rst) begin
@@ -867,114 +831,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = tile_last;
+    \$90  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = \$40 [9:0];
+            \$90  = \$41 ;
           end
     endcase
     if (rst) begin
-      \$90  = 10'h000;
+      \$90  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lane;
+    \$91  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$91  = 2'h0;
-            end else begin
-              \$91  = \$48 [1:0];
-            end
+            \$91  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$91  = 2'h0;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = blk;
+    \$92  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$92  = \$46 [4:0];
-              end
-            end
+            \$92  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$92  = 5'h00;
+      \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = wa;
+    \$93  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$93  = \$44 [4:0];
-            end
+            \$93  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$93  = 5'h00;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = wb;
+    \$94  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$94  = 1'h0;
-              end else begin
-                \$94  = \$47 [0];
-              end
-            end
+            \$94  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$94  = 1'h0;
+      \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = ch;
+    \$95  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$95  = \$42 [15:0];
+            \$95  = \$43 [15:0];
           end
     endcase
     if (rst) begin
@@ -983,82 +909,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$96  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 2'h1;
+            \$96  = \$46 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$96  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$97  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$49 ) begin
+              \$97  = 2'h0;
+            end else begin
+              \$97  = \$54 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$98  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$96  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                if (last_mblock) begin
-                  \$96  = 2'h3;
-                end
+              if (\$51 ) begin
+                \$98  = \$52 [4:0];
               end
             end
           end
-      2'h3:
-          if (\$63 ) begin
-            \$96  = 2'h0;
-          end
     endcase
     if (rst) begin
-      \$96  = 2'h0;
+      \$98  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$signal$82 ;
+    \$99  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$41 ) begin
-              \$97  = hdr[62:32];
-            end
+            \$99  = 5'h00;
           end
-    endcase
-    if (rst) begin
-      \$97  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$98  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$98  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$99  = blk;
+              \$99  = \$50 [4:0];
             end
           end
     endcase
@@ -1068,158 +984,125 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = kk;
+    \$100  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$100  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
             if (\$49 ) begin
-              \$100  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$100  = 10'h000;
-            end else begin
-              \$100  = \$58 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$100  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$101  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$101  = 1'h1;
-            end else begin
-              if (\$61 ) begin
-                \$101  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$102  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                \$102  = \$56 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$102  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$103  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
               (* full_case = 32'd1 *)
-              if (\$55 ) begin
-                \$103  = 5'h00;
+              if (\$51 ) begin
+                \$100  = 1'h0;
               end else begin
-                \$103  = \$57 [4:0];
+                \$100  = \$53 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$103  = 5'h00;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = at_k_last;
+    \$101  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$101  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$104  = \$50 ;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$104  = \$54 ;
-            end else begin
-              \$104  = \$60 ;
-            end
+            \$101  = \$48 [15:0];
           end
     endcase
     if (rst) begin
-      \$104  = 1'h0;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = flush;
+    \$102  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$102  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$102  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
                 if (last_mblock) begin
-                  \$105  = 5'h1a;
+                  \$102  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$105  = \$62 [4:0];
+          if (\$69 ) begin
+            \$102  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$102  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = \$signal$85 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$103  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$104  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$105  = blk;
+            end
+          end
     endcase
     if (rst) begin
       \$105  = 5'h00;
@@ -1227,104 +1110,263 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = d;
-    if (header_taken) begin
-      \$106  = 3'h0;
-    end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      (* full_case = 32'd1 *)
-      if (\$72 ) begin
-        \$106  = 3'h0;
-      end else begin
-        \$106  = \$75 [2:0];
-      end
-    end
+    \$106  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$106  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$106  = 10'h000;
+            end else begin
+              \$106  = \$64 [9:0];
+            end
+          end
+    endcase
     if (rst) begin
-      \$106  = 3'h0;
+      \$106  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = dn;
-    if (header_taken) begin
-      \$107  = 5'h00;
+    \$107  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$107  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$107  = 1'h1;
+            end else begin
+              if (\$67 ) begin
+                \$107  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      if (\$72 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$108  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                \$108  = \$62 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$108  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$109  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              (* full_case = 32'd1 *)
+              if (\$61 ) begin
+                \$109  = 5'h00;
+              end else begin
+                \$109  = \$63 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$55 ) begin
+              \$110  = \$56 ;
+            end
+          end
+      2'h2:
+          if (\$58 ) begin
+            (* full_case = 32'd1 *)
+            if (\$59 ) begin
+              \$110  = \$60 ;
+            end else begin
+              \$110  = \$66 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$58 ) begin
+            if (\$59 ) begin
+              if (\$61 ) begin
+                if (last_mblock) begin
+                  \$111  = 5'h1b;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$111  = \$68 [4:0];
+    endcase
+    if (rst) begin
+      \$111  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = d;
+    if (header_taken) begin
+      \$112  = 3'h0;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      (* full_case = 32'd1 *)
+      if (\$77 ) begin
+        \$112  = 3'h0;
+      end else begin
+        \$112  = \$80 [2:0];
+      end
+    end
+    if (rst) begin
+      \$112  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = dn;
+    if (header_taken) begin
+      \$113  = 5'h00;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      if (\$77 ) begin
         (* full_case = 32'd1 *)
-        if (\$73 ) begin
-          \$107  = 5'h00;
+        if (\$78 ) begin
+          \$113  = 5'h00;
         end else begin
-          \$107  = \$74 [4:0];
+          \$113  = \$79 [4:0];
         end
       end
     end
     if (rst) begin
-      \$107  = 5'h00;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = beat;
+    \$114  = beat;
     if (header_taken) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
-    if (\$67 ) begin
-      \$108  = \$70 [0];
-    end else if (\$69 ) begin
-      \$108  = 1'h0;
+    if (\$73 ) begin
+      \$114  = \$76 [0];
+    end else if (\$75 ) begin
+      \$114  = 1'h0;
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$109  = 5'h00;
+      \$115  = 5'h00;
     end else begin
-      \$109  = ra_next;
+      \$115  = ra_next;
     end
     if (rst) begin
-      \$109  = 5'h00;
+      \$115  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = row;
+    \$116  = row;
     if (header_taken) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$110  = \$17 [16:0];
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$116  = \$20 [16:0];
     end
     if (rst) begin
-      \$110  = 17'h00000;
+      \$116  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = row_valid;
+    \$117  = row_valid;
     if (header_taken) begin
-      \$111  = 1'h1;
+      \$117  = 1'h1;
     end
-    if (\$67 ) begin
-    end else if (\$69 ) begin
-      \$111  = \$71 ;
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$117  = row_valid_next;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = \$79 ;
+    \$118  = \$84 ;
     if (rst) begin
-      \$112  = 2'h0;
+      \$118  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1337,13 +1379,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$17 [16:0];
+  assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$51  = zero_point;
+  assign \$signal$53  = act_min;
+  assign \act_max$55  = act_max;
   assign o_data = i_acc;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$65  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1439,10 +1481,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$60[0]  = \o_data$60 [7:0];
-  assign \o_data$60[1]  = \o_data$60 [15:8];
-  assign \o_data$60[2]  = \o_data$60 [23:16];
-  assign \o_data$60[3]  = \o_data$60 [31:24];
+  assign \o_data$63[0]  = \o_data$63 [7:0];
+  assign \o_data$63[1]  = \o_data$63 [15:8];
+  assign \o_data$63[2]  = \o_data$63 [23:16];
+  assign \o_data$63[3]  = \o_data$63 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1450,7 +1492,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$60 ;
+  assign out_w[31:0] = \o_data$63 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -1463,347 +1505,353 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$18  = beat;
-  assign \$66  = beat;
+  assign \$23  = beat;
+  assign \$72  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [26:0] \$1 ;
-  wire [26:0] \$10 ;
-  wire [25:0] \$100 ;
-  wire \$101 ;
-  wire [25:0] \$102 ;
-  wire \$103 ;
-  wire [25:0] \$104 ;
-  wire \$105 ;
-  wire [25:0] \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  reg [7:0] \$109 ;
-  wire [26:0] \$11 ;
-  reg \$110 ;
-  reg [7:0] \$111 ;
-  reg [7:0] \$112 ;
-  reg \$113 ;
-  reg \$114 ;
+  wire \$1 ;
+  wire [25:0] \$10 ;
+  wire [4:0] \$100 ;
+  reg \$101 ;
+  reg \$102 ;
+  wire [7:0] \$103 ;
+  wire [7:0] \$104 ;
+  wire [7:0] \$105 ;
+  wire [7:0] \$106 ;
+  wire [7:0] \$107 ;
+  wire [7:0] \$108 ;
+  wire [7:0] \$109 ;
+  wire \$11 ;
+  wire [7:0] \$110 ;
+  wire [7:0] \$111 ;
+  wire [7:0] \$112 ;
+  wire [7:0] \$113 ;
+  wire [7:0] \$114 ;
   reg [7:0] \$115 ;
-  reg [7:0] \$116 ;
+  reg \$116 ;
   reg [7:0] \$117 ;
-  reg \$118 ;
+  reg [7:0] \$118 ;
   reg \$119 ;
-  wire [26:0] \$12 ;
+  wire [25:0] \$12 ;
   reg \$120 ;
   reg [7:0] \$121 ;
   reg [7:0] \$122 ;
   reg [7:0] \$123 ;
-  reg [7:0] \$124 ;
+  reg \$124 ;
   reg \$125 ;
   reg \$126 ;
-  reg \$127 ;
-  reg \$128 ;
+  reg [7:0] \$127 ;
+  reg [7:0] \$128 ;
   reg [7:0] \$129 ;
-  wire [26:0] \$13 ;
+  wire \$13 ;
   reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
+  reg \$131 ;
+  reg \$132 ;
+  reg \$133 ;
   reg \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
+  reg [7:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg [7:0] \$137 ;
+  reg [7:0] \$138 ;
   reg [7:0] \$139 ;
-  wire [26:0] \$14 ;
-  reg [7:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg \$145 ;
-  reg \$146 ;
-  reg \$147 ;
-  reg \$148 ;
-  reg \$149 ;
-  wire [26:0] \$15 ;
-  reg \$150 ;
-  reg [7:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg [7:0] \$153 ;
-  reg [7:0] \$154 ;
-  reg [7:0] \$155 ;
-  reg [7:0] \$156 ;
+  wire [25:0] \$14 ;
+  reg \$140 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
+  reg \$144 ;
+  reg [7:0] \$145 ;
+  reg [7:0] \$146 ;
+  reg [7:0] \$147 ;
+  reg [7:0] \$148 ;
+  reg [7:0] \$149 ;
+  wire \$15 ;
+  reg [7:0] \$150 ;
+  reg \$151 ;
+  reg \$152 ;
+  reg \$153 ;
+  reg \$154 ;
+  reg \$155 ;
+  reg \$156 ;
   reg [7:0] \$157 ;
-  reg \$158 ;
-  reg \$159 ;
-  wire [26:0] \$16 ;
-  reg \$160 ;
-  reg \$161 ;
-  reg \$162 ;
-  reg \$163 ;
+  reg [7:0] \$158 ;
+  reg [7:0] \$159 ;
+  wire [25:0] \$16 ;
+  reg [7:0] \$160 ;
+  reg [7:0] \$161 ;
+  reg [7:0] \$162 ;
+  reg [7:0] \$163 ;
   reg \$164 ;
-  wire [7:0] \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [7:0] \$168 ;
-  wire [7:0] \$169 ;
-  wire [26:0] \$17 ;
-  wire [7:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg \$172 ;
+  reg \$165 ;
+  reg \$166 ;
+  reg \$167 ;
+  reg \$168 ;
+  reg \$169 ;
+  wire \$17 ;
+  reg \$170 ;
+  wire [7:0] \$171 ;
+  wire [7:0] \$172 ;
   wire [7:0] \$173 ;
-  reg [15:0] \$174 ;
-  reg \$175 ;
-  reg [25:0] \$176 ;
-  reg [25:0] \$177 ;
-  reg [7:0] \$178 ;
-  reg \$179 ;
-  wire [26:0] \$18 ;
-  wire [7:0] \$180 ;
-  reg [15:0] \$181 ;
-  reg \$182 ;
+  wire [7:0] \$174 ;
+  wire [7:0] \$175 ;
+  wire [7:0] \$176 ;
+  reg [7:0] \$177 ;
+  reg \$178 ;
+  wire [7:0] \$179 ;
+  wire [25:0] \$18 ;
+  reg [15:0] \$180 ;
+  reg \$181 ;
+  reg [25:0] \$182 ;
   reg [25:0] \$183 ;
-  reg [25:0] \$184 ;
-  reg [7:0] \$185 ;
-  reg \$186 ;
-  wire [7:0] \$187 ;
-  reg [15:0] \$188 ;
-  reg \$189 ;
-  wire [26:0] \$19 ;
+  reg [7:0] \$184 ;
+  reg \$185 ;
+  wire [7:0] \$186 ;
+  reg [15:0] \$187 ;
+  reg \$188 ;
+  reg [25:0] \$189 ;
+  wire \$19 ;
   reg [25:0] \$190 ;
-  reg [25:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  wire [7:0] \$194 ;
-  reg [15:0] \$195 ;
-  reg \$196 ;
+  reg [7:0] \$191 ;
+  reg \$192 ;
+  wire [7:0] \$193 ;
+  reg [15:0] \$194 ;
+  reg \$195 ;
+  reg [25:0] \$196 ;
   reg [25:0] \$197 ;
-  reg [25:0] \$198 ;
-  reg [7:0] \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  reg \$200 ;
-  wire [7:0] \$201 ;
-  reg [15:0] \$202 ;
-  reg \$203 ;
+  reg [7:0] \$198 ;
+  reg \$199 ;
+  wire [25:0] \$2 ;
+  wire [25:0] \$20 ;
+  wire [7:0] \$200 ;
+  reg [15:0] \$201 ;
+  reg \$202 ;
+  reg [25:0] \$203 ;
   reg [25:0] \$204 ;
-  reg [25:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
-  wire [7:0] \$208 ;
-  reg [15:0] \$209 ;
-  wire [26:0] \$21 ;
-  reg \$210 ;
+  reg [7:0] \$205 ;
+  reg \$206 ;
+  wire [7:0] \$207 ;
+  reg [15:0] \$208 ;
+  reg \$209 ;
+  wire \$21 ;
+  reg [25:0] \$210 ;
   reg [25:0] \$211 ;
-  reg [25:0] \$212 ;
-  reg [7:0] \$213 ;
-  reg \$214 ;
-  wire [7:0] \$215 ;
-  reg [15:0] \$216 ;
-  reg \$217 ;
+  reg [7:0] \$212 ;
+  reg \$213 ;
+  wire [7:0] \$214 ;
+  reg [15:0] \$215 ;
+  reg \$216 ;
+  reg [25:0] \$217 ;
   reg [25:0] \$218 ;
-  reg [25:0] \$219 ;
-  wire [26:0] \$22 ;
-  reg [7:0] \$220 ;
-  reg \$221 ;
-  wire [7:0] \$222 ;
-  reg [15:0] \$223 ;
-  reg \$224 ;
+  reg [7:0] \$219 ;
+  wire [25:0] \$22 ;
+  reg \$220 ;
+  wire [7:0] \$221 ;
+  reg [15:0] \$222 ;
+  reg \$223 ;
+  reg [25:0] \$224 ;
   reg [25:0] \$225 ;
-  reg [25:0] \$226 ;
-  reg [7:0] \$227 ;
-  reg \$228 ;
-  wire [7:0] \$229 ;
-  wire [26:0] \$23 ;
-  reg [15:0] \$230 ;
-  reg \$231 ;
+  reg [7:0] \$226 ;
+  reg \$227 ;
+  wire [7:0] \$228 ;
+  reg [15:0] \$229 ;
+  wire \$23 ;
+  reg \$230 ;
+  reg [25:0] \$231 ;
   reg [25:0] \$232 ;
-  reg [25:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
-  wire [7:0] \$236 ;
-  reg [15:0] \$237 ;
-  reg \$238 ;
+  reg [7:0] \$233 ;
+  reg \$234 ;
+  wire [7:0] \$235 ;
+  reg [15:0] \$236 ;
+  reg \$237 ;
+  reg [25:0] \$238 ;
   reg [25:0] \$239 ;
-  wire [26:0] \$24 ;
-  reg [25:0] \$240 ;
-  reg [7:0] \$241 ;
-  reg \$242 ;
-  wire [7:0] \$243 ;
-  reg [15:0] \$244 ;
-  reg \$245 ;
+  wire [25:0] \$24 ;
+  reg [7:0] \$240 ;
+  reg \$241 ;
+  wire [7:0] \$242 ;
+  reg [15:0] \$243 ;
+  reg \$244 ;
+  reg [25:0] \$245 ;
   reg [25:0] \$246 ;
-  reg [25:0] \$247 ;
-  reg [7:0] \$248 ;
-  reg \$249 ;
-  wire [26:0] \$25 ;
-  wire [7:0] \$250 ;
-  reg [15:0] \$251 ;
-  reg \$252 ;
+  reg [7:0] \$247 ;
+  reg \$248 ;
+  wire [7:0] \$249 ;
+  wire \$25 ;
+  reg [15:0] \$250 ;
+  reg \$251 ;
+  reg [25:0] \$252 ;
   reg [25:0] \$253 ;
-  reg [25:0] \$254 ;
-  reg [7:0] \$255 ;
-  reg \$256 ;
-  wire [7:0] \$257 ;
-  reg [15:0] \$258 ;
-  reg \$259 ;
-  wire [26:0] \$26 ;
+  reg [7:0] \$254 ;
+  reg \$255 ;
+  wire [7:0] \$256 ;
+  reg [15:0] \$257 ;
+  reg \$258 ;
+  reg [25:0] \$259 ;
+  wire [25:0] \$26 ;
   reg [25:0] \$260 ;
-  reg [25:0] \$261 ;
-  reg [7:0] \$262 ;
-  reg \$263 ;
-  wire [7:0] \$264 ;
-  reg [15:0] \$265 ;
-  reg \$266 ;
+  reg [7:0] \$261 ;
+  reg \$262 ;
+  wire [7:0] \$263 ;
+  reg [15:0] \$264 ;
+  reg \$265 ;
+  reg [25:0] \$266 ;
   reg [25:0] \$267 ;
-  reg [25:0] \$268 ;
-  reg [7:0] \$269 ;
-  wire [26:0] \$27 ;
-  reg \$270 ;
-  wire [7:0] \$271 ;
-  reg [15:0] \$272 ;
-  reg \$273 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
+  wire \$27 ;
+  wire [7:0] \$270 ;
+  reg [15:0] \$271 ;
+  reg \$272 ;
+  reg [25:0] \$273 ;
   reg [25:0] \$274 ;
-  reg [25:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  wire [7:0] \$278 ;
-  reg [15:0] \$279 ;
-  wire [26:0] \$28 ;
-  reg \$280 ;
+  reg [7:0] \$275 ;
+  reg \$276 ;
+  wire [7:0] \$277 ;
+  reg [15:0] \$278 ;
+  reg \$279 ;
+  wire [25:0] \$28 ;
+  reg [25:0] \$280 ;
   reg [25:0] \$281 ;
-  reg [25:0] \$282 ;
-  reg [7:0] \$283 ;
-  reg \$284 ;
-  wire [7:0] \$285 ;
-  reg [15:0] \$286 ;
-  reg \$287 ;
+  reg [7:0] \$282 ;
+  reg \$283 ;
+  wire [7:0] \$284 ;
+  reg [15:0] \$285 ;
+  reg \$286 ;
+  reg [25:0] \$287 ;
   reg [25:0] \$288 ;
-  reg [25:0] \$289 ;
-  wire [26:0] \$29 ;
-  reg [7:0] \$290 ;
-  reg \$291 ;
-  wire [7:0] \$292 ;
-  reg [15:0] \$293 ;
-  reg \$294 ;
+  reg [7:0] \$289 ;
+  wire \$29 ;
+  reg \$290 ;
+  wire [7:0] \$291 ;
+  reg [15:0] \$292 ;
+  reg \$293 ;
+  reg [25:0] \$294 ;
   reg [25:0] \$295 ;
-  reg [25:0] \$296 ;
-  reg [7:0] \$297 ;
-  reg \$298 ;
-  wire [7:0] \$299 ;
-  wire [26:0] \$3 ;
-  wire [26:0] \$30 ;
-  reg [15:0] \$300 ;
-  reg \$301 ;
+  reg [7:0] \$296 ;
+  reg \$297 ;
+  wire [7:0] \$298 ;
+  reg [15:0] \$299 ;
+  wire \$3 ;
+  wire [25:0] \$30 ;
+  reg \$300 ;
+  reg [25:0] \$301 ;
   reg [25:0] \$302 ;
-  reg [25:0] \$303 ;
-  reg [7:0] \$304 ;
-  reg \$305 ;
-  wire [7:0] \$306 ;
-  reg [15:0] \$307 ;
-  reg \$308 ;
+  reg [7:0] \$303 ;
+  reg \$304 ;
+  wire [7:0] \$305 ;
+  reg [15:0] \$306 ;
+  reg \$307 ;
+  reg [25:0] \$308 ;
   reg [25:0] \$309 ;
-  wire [26:0] \$31 ;
-  reg [25:0] \$310 ;
-  reg [7:0] \$311 ;
-  reg \$312 ;
-  wire [7:0] \$313 ;
-  reg [15:0] \$314 ;
-  reg \$315 ;
+  wire \$31 ;
+  reg [7:0] \$310 ;
+  reg \$311 ;
+  wire [7:0] \$312 ;
+  reg [15:0] \$313 ;
+  reg \$314 ;
+  reg [25:0] \$315 ;
   reg [25:0] \$316 ;
-  reg [25:0] \$317 ;
-  reg [7:0] \$318 ;
-  reg \$319 ;
-  wire [26:0] \$32 ;
-  wire [7:0] \$320 ;
-  reg [15:0] \$321 ;
-  reg \$322 ;
+  reg [7:0] \$317 ;
+  reg \$318 ;
+  wire [7:0] \$319 ;
+  wire [25:0] \$32 ;
+  reg [15:0] \$320 ;
+  reg \$321 ;
+  reg [25:0] \$322 ;
   reg [25:0] \$323 ;
-  reg [25:0] \$324 ;
-  reg [7:0] \$325 ;
-  reg \$326 ;
-  wire [7:0] \$327 ;
-  reg [15:0] \$328 ;
-  reg \$329 ;
+  reg [7:0] \$324 ;
+  reg \$325 ;
+  wire [7:0] \$326 ;
+  reg [15:0] \$327 ;
+  reg \$328 ;
+  reg [25:0] \$329 ;
   wire \$33 ;
   reg [25:0] \$330 ;
-  reg [25:0] \$331 ;
-  reg [7:0] \$332 ;
-  reg \$333 ;
-  wire [7:0] \$334 ;
-  reg [15:0] \$335 ;
-  reg \$336 ;
+  reg [7:0] \$331 ;
+  reg \$332 ;
+  wire [7:0] \$333 ;
+  reg [15:0] \$334 ;
+  reg \$335 ;
+  reg [25:0] \$336 ;
   reg [25:0] \$337 ;
-  reg [25:0] \$338 ;
-  reg [7:0] \$339 ;
-  wire [4:0] \$34 ;
-  reg \$340 ;
-  wire [7:0] \$341 ;
-  reg [15:0] \$342 ;
-  reg \$343 ;
+  reg [7:0] \$338 ;
+  reg \$339 ;
+  wire [25:0] \$34 ;
+  wire [7:0] \$340 ;
+  reg [15:0] \$341 ;
+  reg \$342 ;
+  reg [25:0] \$343 ;
   reg [25:0] \$344 ;
-  reg [25:0] \$345 ;
-  reg [7:0] \$346 ;
-  reg \$347 ;
-  wire [7:0] \$348 ;
-  reg [15:0] \$349 ;
+  reg [7:0] \$345 ;
+  reg \$346 ;
+  wire [7:0] \$347 ;
+  reg [15:0] \$348 ;
+  reg \$349 ;
   wire \$35 ;
-  reg \$350 ;
+  reg [25:0] \$350 ;
   reg [25:0] \$351 ;
-  reg [25:0] \$352 ;
-  reg [7:0] \$353 ;
-  reg \$354 ;
-  wire [7:0] \$355 ;
-  reg [15:0] \$356 ;
-  reg \$357 ;
+  reg [7:0] \$352 ;
+  reg \$353 ;
+  wire [7:0] \$354 ;
+  reg [15:0] \$355 ;
+  reg \$356 ;
+  reg [25:0] \$357 ;
   reg [25:0] \$358 ;
-  reg [25:0] \$359 ;
-  wire \$36 ;
-  reg [7:0] \$360 ;
-  reg \$361 ;
-  wire [7:0] \$362 ;
-  reg [15:0] \$363 ;
-  reg \$364 ;
+  reg [7:0] \$359 ;
+  wire [25:0] \$36 ;
+  reg \$360 ;
+  wire [7:0] \$361 ;
+  reg [15:0] \$362 ;
+  reg \$363 ;
+  reg [25:0] \$364 ;
   reg [25:0] \$365 ;
-  reg [25:0] \$366 ;
-  reg [7:0] \$367 ;
-  reg \$368 ;
-  wire [7:0] \$369 ;
+  reg [7:0] \$366 ;
+  reg \$367 ;
+  wire [7:0] \$368 ;
+  reg [15:0] \$369 ;
   wire \$37 ;
-  reg [15:0] \$370 ;
-  reg \$371 ;
+  reg \$370 ;
+  reg [25:0] \$371 ;
   reg [25:0] \$372 ;
-  reg [25:0] \$373 ;
-  reg [7:0] \$374 ;
-  reg \$375 ;
-  wire [7:0] \$376 ;
-  reg [15:0] \$377 ;
-  reg \$378 ;
+  reg [7:0] \$373 ;
+  reg \$374 ;
+  wire [7:0] \$375 ;
+  reg [15:0] \$376 ;
+  reg \$377 ;
+  reg [25:0] \$378 ;
   reg [25:0] \$379 ;
-  wire \$38 ;
-  reg [25:0] \$380 ;
-  reg [7:0] \$381 ;
-  reg \$382 ;
-  wire [7:0] \$383 ;
-  reg [15:0] \$384 ;
-  reg \$385 ;
+  wire [25:0] \$38 ;
+  reg [7:0] \$380 ;
+  reg \$381 ;
+  wire [7:0] \$382 ;
+  reg [15:0] \$383 ;
+  reg \$384 ;
+  reg [25:0] \$385 ;
   reg [25:0] \$386 ;
-  reg [25:0] \$387 ;
-  reg [7:0] \$388 ;
-  reg \$389 ;
+  reg [7:0] \$387 ;
+  reg \$388 ;
+  wire [7:0] \$389 ;
   wire \$39 ;
-  wire [7:0] \$390 ;
-  reg [15:0] \$391 ;
-  reg \$392 ;
+  reg [15:0] \$390 ;
+  reg \$391 ;
+  reg [25:0] \$392 ;
   reg [25:0] \$393 ;
-  reg [25:0] \$394 ;
-  reg [3:0] \$395 ;
-  reg \$396 ;
-  wire [26:0] \$4 ;
-  wire \$40 ;
+  reg [7:0] \$394 ;
+  reg \$395 ;
+  wire [7:0] \$396 ;
+  reg [15:0] \$397 ;
+  reg \$398 ;
+  reg [25:0] \$399 ;
+  wire [25:0] \$4 ;
+  wire [25:0] \$40 ;
+  reg [25:0] \$400 ;
+  reg [3:0] \$401 ;
+  reg \$402 ;
   wire \$41 ;
-  wire \$42 ;
+  wire [25:0] \$42 ;
   wire \$43 ;
   wire [25:0] \$44 ;
   wire \$45 ;
@@ -1811,7 +1859,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$47 ;
   wire [25:0] \$48 ;
   wire \$49 ;
-  wire [26:0] \$5 ;
+  wire \$5 ;
   wire [25:0] \$50 ;
   wire \$51 ;
   wire [25:0] \$52 ;
@@ -1822,49 +1870,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$57 ;
   wire [25:0] \$58 ;
   wire \$59 ;
-  wire [26:0] \$6 ;
+  wire [25:0] \$6 ;
   wire [25:0] \$60 ;
   wire \$61 ;
   wire [25:0] \$62 ;
   wire \$63 ;
   wire [25:0] \$64 ;
   wire \$65 ;
-  wire [25:0] \$66 ;
-  wire \$67 ;
-  wire [25:0] \$68 ;
-  wire \$69 ;
-  wire [26:0] \$7 ;
-  wire [25:0] \$70 ;
-  wire \$71 ;
-  wire [25:0] \$72 ;
-  wire \$73 ;
-  wire [25:0] \$74 ;
-  wire \$75 ;
-  wire [25:0] \$76 ;
-  wire \$77 ;
-  wire [25:0] \$78 ;
-  wire \$79 ;
-  wire [26:0] \$8 ;
-  wire [25:0] \$80 ;
-  wire \$81 ;
-  wire [25:0] \$82 ;
-  wire \$83 ;
-  wire [25:0] \$84 ;
-  wire \$85 ;
-  wire [25:0] \$86 ;
-  wire \$87 ;
-  wire [25:0] \$88 ;
-  wire \$89 ;
-  wire [26:0] \$9 ;
-  wire [25:0] \$90 ;
-  wire \$91 ;
-  wire [25:0] \$92 ;
-  wire \$93 ;
-  wire [25:0] \$94 ;
-  wire \$95 ;
-  wire [25:0] \$96 ;
-  wire \$97 ;
-  wire [25:0] \$98 ;
+  wire \$66 ;
+  wire [26:0] \$67 ;
+  wire [26:0] \$68 ;
+  wire [26:0] \$69 ;
+  wire \$7 ;
+  wire [26:0] \$70 ;
+  wire [26:0] \$71 ;
+  wire [26:0] \$72 ;
+  wire [26:0] \$73 ;
+  wire [26:0] \$74 ;
+  wire [26:0] \$75 ;
+  wire [26:0] \$76 ;
+  wire [26:0] \$77 ;
+  wire [26:0] \$78 ;
+  wire [26:0] \$79 ;
+  wire [25:0] \$8 ;
+  wire [26:0] \$80 ;
+  wire [26:0] \$81 ;
+  wire [26:0] \$82 ;
+  wire [26:0] \$83 ;
+  wire [26:0] \$84 ;
+  wire [26:0] \$85 ;
+  wire [26:0] \$86 ;
+  wire [26:0] \$87 ;
+  wire [26:0] \$88 ;
+  wire [26:0] \$89 ;
+  wire \$9 ;
+  wire [26:0] \$90 ;
+  wire [26:0] \$91 ;
+  wire [26:0] \$92 ;
+  wire [26:0] \$93 ;
+  wire [26:0] \$94 ;
+  wire [26:0] \$95 ;
+  wire [26:0] \$96 ;
+  wire [26:0] \$97 ;
+  wire [26:0] \$98 ;
   wire \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -1998,6 +2046,20 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg [7:0] in_a0 = 8'h00;
+  reg [7:0] in_a1 = 8'h00;
+  reg [7:0] in_a2 = 8'h00;
+  reg [7:0] in_a3 = 8'h00;
+  reg [7:0] in_a4 = 8'h00;
+  reg [7:0] in_a5 = 8'h00;
+  reg [7:0] in_a6 = 8'h00;
+  reg [7:0] in_a7 = 8'h00;
+  reg in_last = 1'h0;
+  reg in_valid = 1'h0;
+  reg [7:0] in_w0 = 8'h00;
+  reg [7:0] in_w1 = 8'h00;
+  reg [7:0] in_w2 = 8'h00;
+  reg [7:0] in_w3 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -2298,1206 +2360,1298 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in2;
   wire [7:0] w_in3;
   always @(posedge clk)
-    out_5_0 <= \$317 ;
+    l_4_3 <= \$311 ;
   always @(posedge clk)
-    a_5_1 <= \$318 ;
+    w_4_3 <= \$312 ;
   always @(posedge clk)
-    l_5_1 <= \$319 ;
+    pr_4_3 <= \$313 ;
   always @(posedge clk)
-    w_5_1 <= \$320 ;
+    lr_4_3 <= \$314 ;
   always @(posedge clk)
-    pr_5_1 <= \$321 ;
+    acc_4_3 <= \$315 ;
   always @(posedge clk)
-    lr_5_1 <= \$322 ;
+    out_4_3 <= \$316 ;
   always @(posedge clk)
-    acc_5_1 <= \$323 ;
+    a_5_0 <= \$317 ;
   always @(posedge clk)
-    out_5_1 <= \$324 ;
+    l_5_0 <= \$318 ;
   always @(posedge clk)
-    a_5_2 <= \$325 ;
+    w_5_0 <= \$319 ;
   always @(posedge clk)
-    l_5_2 <= \$326 ;
+    pr_5_0 <= \$320 ;
   always @(posedge clk)
-    w_5_2 <= \$327 ;
+    lr_5_0 <= \$321 ;
   always @(posedge clk)
-    pr_5_2 <= \$328 ;
+    acc_5_0 <= \$322 ;
   always @(posedge clk)
-    lr_5_2 <= \$329 ;
+    out_5_0 <= \$323 ;
   always @(posedge clk)
-    acc_5_2 <= \$330 ;
+    a_5_1 <= \$324 ;
   always @(posedge clk)
-    out_5_2 <= \$331 ;
+    l_5_1 <= \$325 ;
   always @(posedge clk)
-    a_5_3 <= \$332 ;
+    w_5_1 <= \$326 ;
   always @(posedge clk)
-    l_5_3 <= \$333 ;
+    pr_5_1 <= \$327 ;
   always @(posedge clk)
-    w_5_3 <= \$334 ;
+    lr_5_1 <= \$328 ;
   always @(posedge clk)
-    pr_5_3 <= \$335 ;
+    acc_5_1 <= \$329 ;
   always @(posedge clk)
-    lr_5_3 <= \$336 ;
+    out_5_1 <= \$330 ;
   always @(posedge clk)
-    acc_5_3 <= \$337 ;
+    a_5_2 <= \$331 ;
   always @(posedge clk)
-    out_5_3 <= \$338 ;
+    l_5_2 <= \$332 ;
   always @(posedge clk)
-    a_6_0 <= \$339 ;
+    w_5_2 <= \$333 ;
   always @(posedge clk)
-    l_6_0 <= \$340 ;
+    pr_5_2 <= \$334 ;
   always @(posedge clk)
-    w_6_0 <= \$341 ;
+    lr_5_2 <= \$335 ;
   always @(posedge clk)
-    pr_6_0 <= \$342 ;
+    acc_5_2 <= \$336 ;
   always @(posedge clk)
-    lr_6_0 <= \$343 ;
+    out_5_2 <= \$337 ;
   always @(posedge clk)
-    acc_6_0 <= \$344 ;
+    a_5_3 <= \$338 ;
   always @(posedge clk)
-    out_6_0 <= \$345 ;
+    l_5_3 <= \$339 ;
   always @(posedge clk)
-    a_6_1 <= \$346 ;
+    w_5_3 <= \$340 ;
   always @(posedge clk)
-    l_6_1 <= \$347 ;
+    pr_5_3 <= \$341 ;
   always @(posedge clk)
-    w_6_1 <= \$348 ;
+    lr_5_3 <= \$342 ;
   always @(posedge clk)
-    pr_6_1 <= \$349 ;
+    acc_5_3 <= \$343 ;
   always @(posedge clk)
-    lr_6_1 <= \$350 ;
+    out_5_3 <= \$344 ;
   always @(posedge clk)
-    acc_6_1 <= \$351 ;
+    a_6_0 <= \$345 ;
   always @(posedge clk)
-    out_6_1 <= \$352 ;
+    l_6_0 <= \$346 ;
   always @(posedge clk)
-    a_6_2 <= \$353 ;
+    w_6_0 <= \$347 ;
   always @(posedge clk)
-    l_6_2 <= \$354 ;
+    pr_6_0 <= \$348 ;
   always @(posedge clk)
-    w_6_2 <= \$355 ;
+    lr_6_0 <= \$349 ;
   always @(posedge clk)
-    pr_6_2 <= \$356 ;
+    acc_6_0 <= \$350 ;
   always @(posedge clk)
-    lr_6_2 <= \$357 ;
+    out_6_0 <= \$351 ;
   always @(posedge clk)
-    acc_6_2 <= \$358 ;
+    a_6_1 <= \$352 ;
   always @(posedge clk)
-    out_6_2 <= \$359 ;
+    l_6_1 <= \$353 ;
   always @(posedge clk)
-    a_6_3 <= \$360 ;
+    w_6_1 <= \$354 ;
   always @(posedge clk)
-    l_6_3 <= \$361 ;
+    pr_6_1 <= \$355 ;
   always @(posedge clk)
-    w_6_3 <= \$362 ;
+    lr_6_1 <= \$356 ;
   always @(posedge clk)
-    pr_6_3 <= \$363 ;
+    acc_6_1 <= \$357 ;
   always @(posedge clk)
-    lr_6_3 <= \$364 ;
+    out_6_1 <= \$358 ;
   always @(posedge clk)
-    acc_6_3 <= \$365 ;
+    a_6_2 <= \$359 ;
   always @(posedge clk)
-    out_6_3 <= \$366 ;
+    l_6_2 <= \$360 ;
   always @(posedge clk)
-    a_7_0 <= \$367 ;
+    w_6_2 <= \$361 ;
   always @(posedge clk)
-    l_7_0 <= \$368 ;
+    pr_6_2 <= \$362 ;
   always @(posedge clk)
-    w_7_0 <= \$369 ;
+    lr_6_2 <= \$363 ;
   always @(posedge clk)
-    pr_7_0 <= \$370 ;
+    acc_6_2 <= \$364 ;
   always @(posedge clk)
-    lr_7_0 <= \$371 ;
+    out_6_2 <= \$365 ;
   always @(posedge clk)
-    acc_7_0 <= \$372 ;
+    a_6_3 <= \$366 ;
   always @(posedge clk)
-    out_7_0 <= \$373 ;
+    l_6_3 <= \$367 ;
   always @(posedge clk)
-    a_7_1 <= \$374 ;
+    w_6_3 <= \$368 ;
   always @(posedge clk)
-    l_7_1 <= \$375 ;
+    pr_6_3 <= \$369 ;
   always @(posedge clk)
-    w_7_1 <= \$376 ;
+    lr_6_3 <= \$370 ;
   always @(posedge clk)
-    pr_7_1 <= \$377 ;
+    acc_6_3 <= \$371 ;
   always @(posedge clk)
-    lr_7_1 <= \$378 ;
+    out_6_3 <= \$372 ;
   always @(posedge clk)
-    acc_7_1 <= \$379 ;
+    a_7_0 <= \$373 ;
   always @(posedge clk)
-    out_7_1 <= \$380 ;
+    l_7_0 <= \$374 ;
   always @(posedge clk)
-    a_7_2 <= \$381 ;
+    w_7_0 <= \$375 ;
   always @(posedge clk)
-    l_7_2 <= \$382 ;
+    pr_7_0 <= \$376 ;
   always @(posedge clk)
-    w_7_2 <= \$383 ;
+    lr_7_0 <= \$377 ;
   always @(posedge clk)
-    pr_7_2 <= \$384 ;
+    acc_7_0 <= \$378 ;
   always @(posedge clk)
-    lr_7_2 <= \$385 ;
+    out_7_0 <= \$379 ;
   always @(posedge clk)
-    acc_7_2 <= \$386 ;
+    a_7_1 <= \$380 ;
   always @(posedge clk)
-    out_7_2 <= \$387 ;
+    l_7_1 <= \$381 ;
   always @(posedge clk)
-    a_7_3 <= \$388 ;
+    w_7_1 <= \$382 ;
   always @(posedge clk)
-    l_7_3 <= \$389 ;
+    pr_7_1 <= \$383 ;
   always @(posedge clk)
-    w_7_3 <= \$390 ;
+    lr_7_1 <= \$384 ;
   always @(posedge clk)
-    pr_7_3 <= \$391 ;
+    acc_7_1 <= \$385 ;
   always @(posedge clk)
-    lr_7_3 <= \$392 ;
+    out_7_1 <= \$386 ;
   always @(posedge clk)
-    acc_7_3 <= \$393 ;
+    a_7_2 <= \$387 ;
   always @(posedge clk)
-    out_7_3 <= \$394 ;
+    l_7_2 <= \$388 ;
   always @(posedge clk)
-    drain_count <= \$395 ;
+    w_7_2 <= \$389 ;
   always @(posedge clk)
-    drain_shift <= \$396 ;
-  assign a_in0 = i_valid ? i_a[7:0] : 8'h00;
-  assign a_in1 = i_valid ? i_a[15:8] : 8'h00;
-  assign a_in2 = i_valid ? i_a[23:16] : 8'h00;
-  assign a_in3 = i_valid ? i_a[31:24] : 8'h00;
-  assign a_in4 = i_valid ? i_a[39:32] : 8'h00;
-  assign a_in5 = i_valid ? i_a[47:40] : 8'h00;
-  assign a_in6 = i_valid ? i_a[55:48] : 8'h00;
-  assign a_in7 = i_valid ? i_a[63:56] : 8'h00;
-  assign w_in0 = i_valid ? i_w[7:0] : 8'h00;
-  assign w_in1 = i_valid ? i_w[15:8] : 8'h00;
-  assign w_in2 = i_valid ? i_w[23:16] : 8'h00;
-  assign w_in3 = i_valid ? i_w[31:24] : 8'h00;
+    pr_7_2 <= \$390 ;
+  always @(posedge clk)
+    lr_7_2 <= \$391 ;
+  always @(posedge clk)
+    acc_7_2 <= \$392 ;
+  always @(posedge clk)
+    out_7_2 <= \$393 ;
+  always @(posedge clk)
+    a_7_3 <= \$394 ;
+  always @(posedge clk)
+    l_7_3 <= \$395 ;
+  always @(posedge clk)
+    w_7_3 <= \$396 ;
+  always @(posedge clk)
+    pr_7_3 <= \$397 ;
+  always @(posedge clk)
+    lr_7_3 <= \$398 ;
+  always @(posedge clk)
+    acc_7_3 <= \$399 ;
+  always @(posedge clk)
+    out_7_3 <= \$400 ;
+  always @(posedge clk)
+    drain_count <= \$401 ;
+  always @(posedge clk)
+    drain_shift <= \$402 ;
+  assign \$1  = i_last & i_valid;
+  assign \$2  = lr_0_0 ? 26'h0000000 : \$67 [25:0];
+  assign \$4  = lr_0_1 ? 26'h0000000 : \$68 [25:0];
+  assign \$6  = lr_0_2 ? 26'h0000000 : \$69 [25:0];
+  assign \$8  = lr_0_3 ? 26'h0000000 : \$70 [25:0];
+  assign \$10  = lr_1_0 ? 26'h0000000 : \$71 [25:0];
+  assign \$12  = lr_1_1 ? 26'h0000000 : \$72 [25:0];
+  assign \$14  = lr_1_2 ? 26'h0000000 : \$73 [25:0];
+  assign \$16  = lr_1_3 ? 26'h0000000 : \$74 [25:0];
+  assign \$18  = lr_2_0 ? 26'h0000000 : \$75 [25:0];
+  assign \$20  = lr_2_1 ? 26'h0000000 : \$76 [25:0];
+  assign \$22  = lr_2_2 ? 26'h0000000 : \$77 [25:0];
+  assign \$24  = lr_2_3 ? 26'h0000000 : \$78 [25:0];
+  assign \$26  = lr_3_0 ? 26'h0000000 : \$79 [25:0];
+  assign \$28  = lr_3_1 ? 26'h0000000 : \$80 [25:0];
+  assign \$30  = lr_3_2 ? 26'h0000000 : \$81 [25:0];
+  assign \$32  = lr_3_3 ? 26'h0000000 : \$82 [25:0];
+  assign \$34  = lr_4_0 ? 26'h0000000 : \$83 [25:0];
+  assign \$36  = lr_4_1 ? 26'h0000000 : \$84 [25:0];
+  assign \$38  = lr_4_2 ? 26'h0000000 : \$85 [25:0];
+  assign \$40  = lr_4_3 ? 26'h0000000 : \$86 [25:0];
+  assign \$42  = lr_5_0 ? 26'h0000000 : \$87 [25:0];
+  assign \$44  = lr_5_1 ? 26'h0000000 : \$88 [25:0];
+  assign \$46  = lr_5_2 ? 26'h0000000 : \$89 [25:0];
+  assign \$48  = lr_5_3 ? 26'h0000000 : \$90 [25:0];
+  assign \$50  = lr_6_0 ? 26'h0000000 : \$91 [25:0];
+  assign \$52  = lr_6_1 ? 26'h0000000 : \$92 [25:0];
+  assign \$54  = lr_6_2 ? 26'h0000000 : \$93 [25:0];
+  assign \$56  = lr_6_3 ? 26'h0000000 : \$94 [25:0];
+  assign \$58  = lr_7_0 ? 26'h0000000 : \$95 [25:0];
+  assign \$60  = lr_7_1 ? 26'h0000000 : \$96 [25:0];
+  assign \$62  = lr_7_2 ? 26'h0000000 : \$97 [25:0];
+  assign \$64  = lr_7_3 ? 26'h0000000 : \$98 [25:0];
+  assign \$66  = | count_next;
+  assign a_in0 = in_valid ? in_a0 : 8'h00;
+  assign a_in1 = in_valid ? in_a1 : 8'h00;
+  assign a_in2 = in_valid ? in_a2 : 8'h00;
+  assign a_in3 = in_valid ? in_a3 : 8'h00;
+  assign a_in4 = in_valid ? in_a4 : 8'h00;
+  assign a_in5 = in_valid ? in_a5 : 8'h00;
+  assign a_in6 = in_valid ? in_a6 : 8'h00;
+  assign a_in7 = in_valid ? in_a7 : 8'h00;
+  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign w_in1 = in_valid ? in_w1 : 8'h00;
+  assign w_in2 = in_valid ? in_w2 : 8'h00;
+  assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$1  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$67  = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$2  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$68  = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$3  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$69  = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$4  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$70  = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$5  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$71  = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$6  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$72  = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$7  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$73  = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$8  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$74  = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$9  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$75  = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$10  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$76  = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$11  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$77  = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$12  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$78  = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$13  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$79  = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$14  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$80  = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$15  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$81  = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$16  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$82  = $signed(acc_3_3) + $signed(pr_3_3);
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$17  = $signed(acc_4_0) + $signed(pr_4_0);
+  assign \$83  = $signed(acc_4_0) + $signed(pr_4_0);
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$18  = $signed(acc_4_1) + $signed(pr_4_1);
+  assign \$84  = $signed(acc_4_1) + $signed(pr_4_1);
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$19  = $signed(acc_4_2) + $signed(pr_4_2);
+  assign \$85  = $signed(acc_4_2) + $signed(pr_4_2);
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$20  = $signed(acc_4_3) + $signed(pr_4_3);
+  assign \$86  = $signed(acc_4_3) + $signed(pr_4_3);
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$21  = $signed(acc_5_0) + $signed(pr_5_0);
+  assign \$87  = $signed(acc_5_0) + $signed(pr_5_0);
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$22  = $signed(acc_5_1) + $signed(pr_5_1);
+  assign \$88  = $signed(acc_5_1) + $signed(pr_5_1);
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$23  = $signed(acc_5_2) + $signed(pr_5_2);
+  assign \$89  = $signed(acc_5_2) + $signed(pr_5_2);
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$24  = $signed(acc_5_3) + $signed(pr_5_3);
+  assign \$90  = $signed(acc_5_3) + $signed(pr_5_3);
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$25  = $signed(acc_6_0) + $signed(pr_6_0);
+  assign \$91  = $signed(acc_6_0) + $signed(pr_6_0);
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$26  = $signed(acc_6_1) + $signed(pr_6_1);
+  assign \$92  = $signed(acc_6_1) + $signed(pr_6_1);
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$27  = $signed(acc_6_2) + $signed(pr_6_2);
+  assign \$93  = $signed(acc_6_2) + $signed(pr_6_2);
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$28  = $signed(acc_6_3) + $signed(pr_6_3);
+  assign \$94  = $signed(acc_6_3) + $signed(pr_6_3);
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$29  = $signed(acc_7_0) + $signed(pr_7_0);
+  assign \$95  = $signed(acc_7_0) + $signed(pr_7_0);
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$30  = $signed(acc_7_1) + $signed(pr_7_1);
+  assign \$96  = $signed(acc_7_1) + $signed(pr_7_1);
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$31  = $signed(acc_7_2) + $signed(pr_7_2);
+  assign \$97  = $signed(acc_7_2) + $signed(pr_7_2);
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$32  = $signed(acc_7_3) + $signed(pr_7_3);
+  assign \$98  = $signed(acc_7_3) + $signed(pr_7_3);
   assign draining = | drain_count;
-  assign \$34  = drain_count - 1'h1;
-  assign \$35  = i_last & i_valid;
-  assign \$36  = i_last & i_valid;
-  assign \$37  = i_last & i_valid;
-  assign \$38  = i_last & i_valid;
-  assign \$39  = i_last & i_valid;
-  assign \$40  = i_last & i_valid;
-  assign \$41  = i_last & i_valid;
-  assign \$42  = i_last & i_valid;
-  assign \$43  = i_last & i_valid;
-  assign \$44  = lr_0_0 ? 26'h0000000 : \$1 [25:0];
-  assign \$46  = lr_0_1 ? 26'h0000000 : \$2 [25:0];
-  assign \$48  = lr_0_2 ? 26'h0000000 : \$3 [25:0];
-  assign \$50  = lr_0_3 ? 26'h0000000 : \$4 [25:0];
-  assign \$52  = lr_1_0 ? 26'h0000000 : \$5 [25:0];
-  assign \$54  = lr_1_1 ? 26'h0000000 : \$6 [25:0];
-  assign \$56  = lr_1_2 ? 26'h0000000 : \$7 [25:0];
-  assign \$58  = lr_1_3 ? 26'h0000000 : \$8 [25:0];
-  assign \$60  = lr_2_0 ? 26'h0000000 : \$9 [25:0];
-  assign \$62  = lr_2_1 ? 26'h0000000 : \$10 [25:0];
-  assign \$64  = lr_2_2 ? 26'h0000000 : \$11 [25:0];
-  assign \$66  = lr_2_3 ? 26'h0000000 : \$12 [25:0];
-  assign \$68  = lr_3_0 ? 26'h0000000 : \$13 [25:0];
-  assign \$70  = lr_3_1 ? 26'h0000000 : \$14 [25:0];
-  assign \$72  = lr_3_2 ? 26'h0000000 : \$15 [25:0];
-  assign \$74  = lr_3_3 ? 26'h0000000 : \$16 [25:0];
-  assign \$76  = lr_4_0 ? 26'h0000000 : \$17 [25:0];
-  assign \$78  = lr_4_1 ? 26'h0000000 : \$18 [25:0];
-  assign \$80  = lr_4_2 ? 26'h0000000 : \$19 [25:0];
-  assign \$82  = lr_4_3 ? 26'h0000000 : \$20 [25:0];
-  assign \$84  = lr_5_0 ? 26'h0000000 : \$21 [25:0];
-  assign \$86  = lr_5_1 ? 26'h0000000 : \$22 [25:0];
-  assign \$88  = lr_5_2 ? 26'h0000000 : \$23 [25:0];
-  assign \$90  = lr_5_3 ? 26'h0000000 : \$24 [25:0];
-  assign \$92  = lr_6_0 ? 26'h0000000 : \$25 [25:0];
-  assign \$94  = lr_6_1 ? 26'h0000000 : \$26 [25:0];
-  assign \$96  = lr_6_2 ? 26'h0000000 : \$27 [25:0];
-  assign \$98  = lr_6_3 ? 26'h0000000 : \$28 [25:0];
-  assign \$100  = lr_7_0 ? 26'h0000000 : \$29 [25:0];
-  assign \$102  = lr_7_1 ? 26'h0000000 : \$30 [25:0];
-  assign \$104  = lr_7_2 ? 26'h0000000 : \$31 [25:0];
-  assign \$106  = lr_7_3 ? 26'h0000000 : \$32 [25:0];
-  assign \$108  = | count_next;
+  assign \$100  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$109 ;
+    in_valid <= \$101 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$110 ;
+    in_last <= \$102 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$111 ;
+    in_a0 <= \$103 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$112 ;
+    in_a1 <= \$104 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$113 ;
+    in_a2 <= \$105 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$114 ;
+    in_a3 <= \$106 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$115 ;
+    in_a4 <= \$107 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$116 ;
+    in_a5 <= \$108 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$117 ;
+    in_a6 <= \$109 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$118 ;
+    in_a7 <= \$110 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$119 ;
+    in_w0 <= \$111 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$120 ;
+    in_w1 <= \$112 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$121 ;
+    in_w2 <= \$113 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$122 ;
+    in_w3 <= \$114 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$123 ;
+    skew_a1_d0 <= \$115 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$124 ;
+    skew_l1_d0 <= \$116 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$125 ;
+    skew_a2_d0 <= \$117 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$126 ;
+    skew_a2_d1 <= \$118 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$127 ;
+    skew_l2_d0 <= \$119 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$128 ;
+    skew_l2_d1 <= \$120 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$129 ;
+    skew_a3_d0 <= \$121 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$130 ;
+    skew_a3_d1 <= \$122 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$131 ;
+    skew_a3_d2 <= \$123 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$132 ;
+    skew_l3_d0 <= \$124 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$133 ;
+    skew_l3_d1 <= \$125 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$134 ;
+    skew_l3_d2 <= \$126 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$135 ;
+    skew_a4_d0 <= \$127 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$136 ;
+    skew_a4_d1 <= \$128 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$137 ;
+    skew_a4_d2 <= \$129 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$138 ;
+    skew_a4_d3 <= \$130 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$139 ;
+    skew_l4_d0 <= \$131 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$140 ;
+    skew_l4_d1 <= \$132 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$141 ;
+    skew_l4_d2 <= \$133 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$142 ;
+    skew_l4_d3 <= \$134 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$143 ;
+    skew_a5_d0 <= \$135 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$144 ;
+    skew_a5_d1 <= \$136 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$145 ;
+    skew_a5_d2 <= \$137 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$146 ;
+    skew_a5_d3 <= \$138 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$147 ;
+    skew_a5_d4 <= \$139 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$148 ;
+    skew_l5_d0 <= \$140 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$149 ;
+    skew_l5_d1 <= \$141 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$150 ;
+    skew_l5_d2 <= \$142 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$151 ;
+    skew_l5_d3 <= \$143 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$152 ;
+    skew_l5_d4 <= \$144 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$153 ;
+    skew_a6_d0 <= \$145 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$154 ;
+    skew_a6_d1 <= \$146 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$155 ;
+    skew_a6_d2 <= \$147 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$156 ;
+    skew_a6_d3 <= \$148 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$157 ;
+    skew_a6_d4 <= \$149 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$158 ;
+    skew_a6_d5 <= \$150 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$159 ;
+    skew_l6_d0 <= \$151 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$160 ;
+    skew_l6_d1 <= \$152 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$161 ;
+    skew_l6_d2 <= \$153 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$162 ;
+    skew_l6_d3 <= \$154 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$163 ;
+    skew_l6_d4 <= \$155 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$164 ;
+    skew_l6_d5 <= \$156 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$165 ;
+    skew_a7_d0 <= \$157 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$166 ;
+    skew_a7_d1 <= \$158 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$167 ;
+    skew_a7_d2 <= \$159 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$168 ;
+    skew_a7_d3 <= \$160 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$169 ;
+    skew_a7_d4 <= \$161 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$170 ;
+    skew_a7_d5 <= \$162 ;
   always @(posedge clk)
-    a_0_0 <= \$171 ;
+    skew_a7_d6 <= \$163 ;
   always @(posedge clk)
-    l_0_0 <= \$172 ;
+    skew_l7_d0 <= \$164 ;
   always @(posedge clk)
-    w_0_0 <= \$173 ;
+    skew_l7_d1 <= \$165 ;
   always @(posedge clk)
-    pr_0_0 <= \$174 ;
+    skew_l7_d2 <= \$166 ;
   always @(posedge clk)
-    lr_0_0 <= \$175 ;
+    skew_l7_d3 <= \$167 ;
   always @(posedge clk)
-    acc_0_0 <= \$176 ;
+    skew_l7_d4 <= \$168 ;
   always @(posedge clk)
-    out_0_0 <= \$177 ;
+    skew_l7_d5 <= \$169 ;
   always @(posedge clk)
-    a_0_1 <= \$178 ;
+    skew_l7_d6 <= \$170 ;
   always @(posedge clk)
-    l_0_1 <= \$179 ;
+    skew_w1_d0 <= \$171 ;
   always @(posedge clk)
-    w_0_1 <= \$180 ;
+    skew_w2_d0 <= \$172 ;
   always @(posedge clk)
-    pr_0_1 <= \$181 ;
+    skew_w2_d1 <= \$173 ;
   always @(posedge clk)
-    lr_0_1 <= \$182 ;
+    skew_w3_d0 <= \$174 ;
   always @(posedge clk)
-    acc_0_1 <= \$183 ;
+    skew_w3_d1 <= \$175 ;
   always @(posedge clk)
-    out_0_1 <= \$184 ;
+    skew_w3_d2 <= \$176 ;
   always @(posedge clk)
-    a_0_2 <= \$185 ;
+    a_0_0 <= \$177 ;
   always @(posedge clk)
-    l_0_2 <= \$186 ;
+    l_0_0 <= \$178 ;
   always @(posedge clk)
-    w_0_2 <= \$187 ;
+    w_0_0 <= \$179 ;
   always @(posedge clk)
-    pr_0_2 <= \$188 ;
+    pr_0_0 <= \$180 ;
   always @(posedge clk)
-    lr_0_2 <= \$189 ;
+    lr_0_0 <= \$181 ;
   always @(posedge clk)
-    acc_0_2 <= \$190 ;
+    acc_0_0 <= \$182 ;
   always @(posedge clk)
-    out_0_2 <= \$191 ;
+    out_0_0 <= \$183 ;
   always @(posedge clk)
-    a_0_3 <= \$192 ;
+    a_0_1 <= \$184 ;
   always @(posedge clk)
-    l_0_3 <= \$193 ;
+    l_0_1 <= \$185 ;
   always @(posedge clk)
-    w_0_3 <= \$194 ;
+    w_0_1 <= \$186 ;
   always @(posedge clk)
-    pr_0_3 <= \$195 ;
+    pr_0_1 <= \$187 ;
   always @(posedge clk)
-    lr_0_3 <= \$196 ;
+    lr_0_1 <= \$188 ;
   always @(posedge clk)
-    acc_0_3 <= \$197 ;
+    acc_0_1 <= \$189 ;
   always @(posedge clk)
-    out_0_3 <= \$198 ;
+    out_0_1 <= \$190 ;
   always @(posedge clk)
-    a_1_0 <= \$199 ;
+    a_0_2 <= \$191 ;
   always @(posedge clk)
-    l_1_0 <= \$200 ;
+    l_0_2 <= \$192 ;
   always @(posedge clk)
-    w_1_0 <= \$201 ;
+    w_0_2 <= \$193 ;
   always @(posedge clk)
-    pr_1_0 <= \$202 ;
+    pr_0_2 <= \$194 ;
   always @(posedge clk)
-    lr_1_0 <= \$203 ;
+    lr_0_2 <= \$195 ;
   always @(posedge clk)
-    acc_1_0 <= \$204 ;
+    acc_0_2 <= \$196 ;
   always @(posedge clk)
-    out_1_0 <= \$205 ;
+    out_0_2 <= \$197 ;
   always @(posedge clk)
-    a_1_1 <= \$206 ;
+    a_0_3 <= \$198 ;
   always @(posedge clk)
-    l_1_1 <= \$207 ;
+    l_0_3 <= \$199 ;
   always @(posedge clk)
-    w_1_1 <= \$208 ;
+    w_0_3 <= \$200 ;
   always @(posedge clk)
-    pr_1_1 <= \$209 ;
+    pr_0_3 <= \$201 ;
   always @(posedge clk)
-    lr_1_1 <= \$210 ;
+    lr_0_3 <= \$202 ;
   always @(posedge clk)
-    acc_1_1 <= \$211 ;
+    acc_0_3 <= \$203 ;
   always @(posedge clk)
-    out_1_1 <= \$212 ;
+    out_0_3 <= \$204 ;
   always @(posedge clk)
-    a_1_2 <= \$213 ;
+    a_1_0 <= \$205 ;
   always @(posedge clk)
-    l_1_2 <= \$214 ;
+    l_1_0 <= \$206 ;
   always @(posedge clk)
-    w_1_2 <= \$215 ;
+    w_1_0 <= \$207 ;
   always @(posedge clk)
-    pr_1_2 <= \$216 ;
+    pr_1_0 <= \$208 ;
   always @(posedge clk)
-    lr_1_2 <= \$217 ;
+    lr_1_0 <= \$209 ;
   always @(posedge clk)
-    acc_1_2 <= \$218 ;
+    acc_1_0 <= \$210 ;
   always @(posedge clk)
-    out_1_2 <= \$219 ;
+    out_1_0 <= \$211 ;
   always @(posedge clk)
-    a_1_3 <= \$220 ;
+    a_1_1 <= \$212 ;
   always @(posedge clk)
-    l_1_3 <= \$221 ;
+    l_1_1 <= \$213 ;
   always @(posedge clk)
-    w_1_3 <= \$222 ;
+    w_1_1 <= \$214 ;
   always @(posedge clk)
-    pr_1_3 <= \$223 ;
+    pr_1_1 <= \$215 ;
   always @(posedge clk)
-    lr_1_3 <= \$224 ;
+    lr_1_1 <= \$216 ;
   always @(posedge clk)
-    acc_1_3 <= \$225 ;
+    acc_1_1 <= \$217 ;
   always @(posedge clk)
-    out_1_3 <= \$226 ;
+    out_1_1 <= \$218 ;
   always @(posedge clk)
-    a_2_0 <= \$227 ;
+    a_1_2 <= \$219 ;
   always @(posedge clk)
-    l_2_0 <= \$228 ;
+    l_1_2 <= \$220 ;
   always @(posedge clk)
-    w_2_0 <= \$229 ;
+    w_1_2 <= \$221 ;
   always @(posedge clk)
-    pr_2_0 <= \$230 ;
+    pr_1_2 <= \$222 ;
   always @(posedge clk)
-    lr_2_0 <= \$231 ;
+    lr_1_2 <= \$223 ;
   always @(posedge clk)
-    acc_2_0 <= \$232 ;
+    acc_1_2 <= \$224 ;
   always @(posedge clk)
-    out_2_0 <= \$233 ;
+    out_1_2 <= \$225 ;
   always @(posedge clk)
-    a_2_1 <= \$234 ;
+    a_1_3 <= \$226 ;
   always @(posedge clk)
-    l_2_1 <= \$235 ;
+    l_1_3 <= \$227 ;
   always @(posedge clk)
-    w_2_1 <= \$236 ;
+    w_1_3 <= \$228 ;
   always @(posedge clk)
-    pr_2_1 <= \$237 ;
+    pr_1_3 <= \$229 ;
   always @(posedge clk)
-    lr_2_1 <= \$238 ;
+    lr_1_3 <= \$230 ;
   always @(posedge clk)
-    acc_2_1 <= \$239 ;
+    acc_1_3 <= \$231 ;
   always @(posedge clk)
-    out_2_1 <= \$240 ;
+    out_1_3 <= \$232 ;
   always @(posedge clk)
-    a_2_2 <= \$241 ;
+    a_2_0 <= \$233 ;
   always @(posedge clk)
-    l_2_2 <= \$242 ;
+    l_2_0 <= \$234 ;
   always @(posedge clk)
-    w_2_2 <= \$243 ;
+    w_2_0 <= \$235 ;
   always @(posedge clk)
-    pr_2_2 <= \$244 ;
+    pr_2_0 <= \$236 ;
   always @(posedge clk)
-    lr_2_2 <= \$245 ;
+    lr_2_0 <= \$237 ;
   always @(posedge clk)
-    acc_2_2 <= \$246 ;
+    acc_2_0 <= \$238 ;
   always @(posedge clk)
-    out_2_2 <= \$247 ;
+    out_2_0 <= \$239 ;
   always @(posedge clk)
-    a_2_3 <= \$248 ;
+    a_2_1 <= \$240 ;
   always @(posedge clk)
-    l_2_3 <= \$249 ;
+    l_2_1 <= \$241 ;
   always @(posedge clk)
-    w_2_3 <= \$250 ;
+    w_2_1 <= \$242 ;
   always @(posedge clk)
-    pr_2_3 <= \$251 ;
+    pr_2_1 <= \$243 ;
   always @(posedge clk)
-    lr_2_3 <= \$252 ;
+    lr_2_1 <= \$244 ;
   always @(posedge clk)
-    acc_2_3 <= \$253 ;
+    acc_2_1 <= \$245 ;
   always @(posedge clk)
-    out_2_3 <= \$254 ;
+    out_2_1 <= \$246 ;
   always @(posedge clk)
-    a_3_0 <= \$255 ;
+    a_2_2 <= \$247 ;
   always @(posedge clk)
-    l_3_0 <= \$256 ;
+    l_2_2 <= \$248 ;
   always @(posedge clk)
-    w_3_0 <= \$257 ;
+    w_2_2 <= \$249 ;
   always @(posedge clk)
-    pr_3_0 <= \$258 ;
+    pr_2_2 <= \$250 ;
   always @(posedge clk)
-    lr_3_0 <= \$259 ;
+    lr_2_2 <= \$251 ;
   always @(posedge clk)
-    acc_3_0 <= \$260 ;
+    acc_2_2 <= \$252 ;
   always @(posedge clk)
-    out_3_0 <= \$261 ;
+    out_2_2 <= \$253 ;
   always @(posedge clk)
-    a_3_1 <= \$262 ;
+    a_2_3 <= \$254 ;
   always @(posedge clk)
-    l_3_1 <= \$263 ;
+    l_2_3 <= \$255 ;
   always @(posedge clk)
-    w_3_1 <= \$264 ;
+    w_2_3 <= \$256 ;
   always @(posedge clk)
-    pr_3_1 <= \$265 ;
+    pr_2_3 <= \$257 ;
   always @(posedge clk)
-    lr_3_1 <= \$266 ;
+    lr_2_3 <= \$258 ;
   always @(posedge clk)
-    acc_3_1 <= \$267 ;
+    acc_2_3 <= \$259 ;
   always @(posedge clk)
-    out_3_1 <= \$268 ;
+    out_2_3 <= \$260 ;
   always @(posedge clk)
-    a_3_2 <= \$269 ;
+    a_3_0 <= \$261 ;
   always @(posedge clk)
-    l_3_2 <= \$270 ;
+    l_3_0 <= \$262 ;
   always @(posedge clk)
-    w_3_2 <= \$271 ;
+    w_3_0 <= \$263 ;
   always @(posedge clk)
-    pr_3_2 <= \$272 ;
+    pr_3_0 <= \$264 ;
   always @(posedge clk)
-    lr_3_2 <= \$273 ;
+    lr_3_0 <= \$265 ;
   always @(posedge clk)
-    acc_3_2 <= \$274 ;
+    acc_3_0 <= \$266 ;
   always @(posedge clk)
-    out_3_2 <= \$275 ;
+    out_3_0 <= \$267 ;
   always @(posedge clk)
-    a_3_3 <= \$276 ;
+    a_3_1 <= \$268 ;
   always @(posedge clk)
-    l_3_3 <= \$277 ;
+    l_3_1 <= \$269 ;
   always @(posedge clk)
-    w_3_3 <= \$278 ;
+    w_3_1 <= \$270 ;
   always @(posedge clk)
-    pr_3_3 <= \$279 ;
+    pr_3_1 <= \$271 ;
   always @(posedge clk)
-    lr_3_3 <= \$280 ;
+    lr_3_1 <= \$272 ;
   always @(posedge clk)
-    acc_3_3 <= \$281 ;
+    acc_3_1 <= \$273 ;
   always @(posedge clk)
-    out_3_3 <= \$282 ;
+    out_3_1 <= \$274 ;
   always @(posedge clk)
-    a_4_0 <= \$283 ;
+    a_3_2 <= \$275 ;
   always @(posedge clk)
-    l_4_0 <= \$284 ;
+    l_3_2 <= \$276 ;
   always @(posedge clk)
-    w_4_0 <= \$285 ;
+    w_3_2 <= \$277 ;
   always @(posedge clk)
-    pr_4_0 <= \$286 ;
+    pr_3_2 <= \$278 ;
   always @(posedge clk)
-    lr_4_0 <= \$287 ;
+    lr_3_2 <= \$279 ;
   always @(posedge clk)
-    acc_4_0 <= \$288 ;
+    acc_3_2 <= \$280 ;
   always @(posedge clk)
-    out_4_0 <= \$289 ;
+    out_3_2 <= \$281 ;
   always @(posedge clk)
-    a_4_1 <= \$290 ;
+    a_3_3 <= \$282 ;
   always @(posedge clk)
-    l_4_1 <= \$291 ;
+    l_3_3 <= \$283 ;
   always @(posedge clk)
-    w_4_1 <= \$292 ;
+    w_3_3 <= \$284 ;
   always @(posedge clk)
-    pr_4_1 <= \$293 ;
+    pr_3_3 <= \$285 ;
   always @(posedge clk)
-    lr_4_1 <= \$294 ;
+    lr_3_3 <= \$286 ;
   always @(posedge clk)
-    acc_4_1 <= \$295 ;
+    acc_3_3 <= \$287 ;
   always @(posedge clk)
-    out_4_1 <= \$296 ;
+    out_3_3 <= \$288 ;
   always @(posedge clk)
-    a_4_2 <= \$297 ;
+    a_4_0 <= \$289 ;
   always @(posedge clk)
-    l_4_2 <= \$298 ;
+    l_4_0 <= \$290 ;
   always @(posedge clk)
-    w_4_2 <= \$299 ;
+    w_4_0 <= \$291 ;
   always @(posedge clk)
-    pr_4_2 <= \$300 ;
+    pr_4_0 <= \$292 ;
   always @(posedge clk)
-    lr_4_2 <= \$301 ;
+    lr_4_0 <= \$293 ;
   always @(posedge clk)
-    acc_4_2 <= \$302 ;
+    acc_4_0 <= \$294 ;
   always @(posedge clk)
-    out_4_2 <= \$303 ;
+    out_4_0 <= \$295 ;
   always @(posedge clk)
-    a_4_3 <= \$304 ;
+    a_4_1 <= \$296 ;
   always @(posedge clk)
-    l_4_3 <= \$305 ;
+    l_4_1 <= \$297 ;
   always @(posedge clk)
-    w_4_3 <= \$306 ;
+    w_4_1 <= \$298 ;
   always @(posedge clk)
-    pr_4_3 <= \$307 ;
+    pr_4_1 <= \$299 ;
   always @(posedge clk)
-    lr_4_3 <= \$308 ;
+    lr_4_1 <= \$300 ;
   always @(posedge clk)
-    acc_4_3 <= \$309 ;
+    acc_4_1 <= \$301 ;
   always @(posedge clk)
-    out_4_3 <= \$310 ;
+    out_4_1 <= \$302 ;
   always @(posedge clk)
-    a_5_0 <= \$311 ;
+    a_4_2 <= \$303 ;
   always @(posedge clk)
-    l_5_0 <= \$312 ;
+    l_4_2 <= \$304 ;
   always @(posedge clk)
-    w_5_0 <= \$313 ;
+    w_4_2 <= \$305 ;
   always @(posedge clk)
-    pr_5_0 <= \$314 ;
+    pr_4_2 <= \$306 ;
   always @(posedge clk)
-    lr_5_0 <= \$315 ;
+    lr_4_2 <= \$307 ;
   always @(posedge clk)
-    acc_5_0 <= \$316 ;
+    acc_4_2 <= \$308 ;
+  always @(posedge clk)
+    out_4_2 <= \$309 ;
+  always @(posedge clk)
+    a_4_3 <= \$310 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = out_5_0;
+    \$311  = l_4_2;
+    if (rst) begin
+      \$311  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$313  = p_4_3;
+    if (rst) begin
+      \$313  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$314  = l_4_2;
+    if (rst) begin
+      \$314  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$315  = \$40 ;
+    if (rst) begin
+      \$315  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$316  = out_4_3;
+    if (cap_4_3) begin
+      \$316  = \$86 [25:0];
+    end else if (\$41 ) begin
+      \$316  = out_5_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$317  = skew_a5_d4;
+    if (rst) begin
+      \$317  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$318  = skew_l5_d4;
+    if (rst) begin
+      \$318  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$320  = p_5_0;
+    if (rst) begin
+      \$320  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$321  = skew_l5_d4;
+    if (rst) begin
+      \$321  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$322  = \$42 ;
+    if (rst) begin
+      \$322  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$323  = out_5_0;
     if (cap_5_0) begin
-      \$317  = \$21 [25:0];
-    end else if (\$85 ) begin
-      \$317  = out_6_0;
+      \$323  = \$87 [25:0];
+    end else if (\$43 ) begin
+      \$323  = out_6_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = a_5_0;
+    \$324  = a_5_0;
     if (rst) begin
-      \$318  = 8'h00;
+      \$324  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = l_5_0;
+    \$325  = l_5_0;
     if (rst) begin
-      \$319  = 1'h0;
+      \$325  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = p_5_1;
+    \$327  = p_5_1;
     if (rst) begin
-      \$321  = 16'h0000;
+      \$327  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = l_5_0;
+    \$328  = l_5_0;
     if (rst) begin
-      \$322  = 1'h0;
+      \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = \$86 ;
+    \$329  = \$44 ;
     if (rst) begin
-      \$323  = 26'h0000000;
+      \$329  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = out_5_1;
+    \$330  = out_5_1;
     if (cap_5_1) begin
-      \$324  = \$22 [25:0];
-    end else if (\$87 ) begin
-      \$324  = out_6_1;
+      \$330  = \$88 [25:0];
+    end else if (\$45 ) begin
+      \$330  = out_6_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = a_5_1;
+    \$331  = a_5_1;
     if (rst) begin
-      \$325  = 8'h00;
+      \$331  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = l_5_1;
+    \$332  = l_5_1;
     if (rst) begin
-      \$326  = 1'h0;
+      \$332  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = p_5_2;
+    \$334  = p_5_2;
     if (rst) begin
-      \$328  = 16'h0000;
+      \$334  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = l_5_1;
+    \$335  = l_5_1;
     if (rst) begin
-      \$329  = 1'h0;
+      \$335  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = \$88 ;
+    \$336  = \$46 ;
     if (rst) begin
-      \$330  = 26'h0000000;
+      \$336  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = out_5_2;
+    \$337  = out_5_2;
     if (cap_5_2) begin
-      \$331  = \$23 [25:0];
-    end else if (\$89 ) begin
-      \$331  = out_6_2;
+      \$337  = \$89 [25:0];
+    end else if (\$47 ) begin
+      \$337  = out_6_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = a_5_2;
+    \$338  = a_5_2;
     if (rst) begin
-      \$332  = 8'h00;
+      \$338  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = l_5_2;
+    \$339  = l_5_2;
     if (rst) begin
-      \$333  = 1'h0;
+      \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = p_5_3;
+    \$341  = p_5_3;
     if (rst) begin
-      \$335  = 16'h0000;
+      \$341  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = l_5_2;
+    \$342  = l_5_2;
     if (rst) begin
-      \$336  = 1'h0;
+      \$342  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = \$90 ;
+    \$343  = \$48 ;
     if (rst) begin
-      \$337  = 26'h0000000;
+      \$343  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = out_5_3;
+    \$344  = out_5_3;
     if (cap_5_3) begin
-      \$338  = \$24 [25:0];
-    end else if (\$91 ) begin
-      \$338  = out_6_3;
+      \$344  = \$90 [25:0];
+    end else if (\$49 ) begin
+      \$344  = out_6_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = skew_a6_d5;
+    \$345  = skew_a6_d5;
     if (rst) begin
-      \$339  = 8'h00;
+      \$345  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = skew_l6_d5;
+    \$346  = skew_l6_d5;
     if (rst) begin
-      \$340  = 1'h0;
+      \$346  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = p_6_0;
+    \$348  = p_6_0;
     if (rst) begin
-      \$342  = 16'h0000;
+      \$348  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = skew_l6_d5;
+    \$349  = skew_l6_d5;
     if (rst) begin
-      \$343  = 1'h0;
+      \$349  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = \$92 ;
+    \$350  = \$50 ;
     if (rst) begin
-      \$344  = 26'h0000000;
+      \$350  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = out_6_0;
+    \$351  = out_6_0;
     if (cap_6_0) begin
-      \$345  = \$25 [25:0];
-    end else if (\$93 ) begin
-      \$345  = out_7_0;
+      \$351  = \$91 [25:0];
+    end else if (\$51 ) begin
+      \$351  = out_7_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = a_6_0;
+    \$352  = a_6_0;
     if (rst) begin
-      \$346  = 8'h00;
+      \$352  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = l_6_0;
+    \$353  = l_6_0;
     if (rst) begin
-      \$347  = 1'h0;
+      \$353  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = p_6_1;
+    \$355  = p_6_1;
     if (rst) begin
-      \$349  = 16'h0000;
+      \$355  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = l_6_0;
+    \$356  = l_6_0;
     if (rst) begin
-      \$350  = 1'h0;
+      \$356  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = \$94 ;
+    \$357  = \$52 ;
     if (rst) begin
-      \$351  = 26'h0000000;
+      \$357  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = out_6_1;
+    \$358  = out_6_1;
     if (cap_6_1) begin
-      \$352  = \$26 [25:0];
-    end else if (\$95 ) begin
-      \$352  = out_7_1;
+      \$358  = \$92 [25:0];
+    end else if (\$53 ) begin
+      \$358  = out_7_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = a_6_1;
+    \$359  = a_6_1;
     if (rst) begin
-      \$353  = 8'h00;
+      \$359  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = l_6_1;
+    \$360  = l_6_1;
     if (rst) begin
-      \$354  = 1'h0;
+      \$360  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = p_6_2;
+    \$362  = p_6_2;
     if (rst) begin
-      \$356  = 16'h0000;
+      \$362  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = l_6_1;
+    \$363  = l_6_1;
     if (rst) begin
-      \$357  = 1'h0;
+      \$363  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = \$96 ;
+    \$364  = \$54 ;
     if (rst) begin
-      \$358  = 26'h0000000;
+      \$364  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = out_6_2;
+    \$365  = out_6_2;
     if (cap_6_2) begin
-      \$359  = \$27 [25:0];
-    end else if (\$97 ) begin
-      \$359  = out_7_2;
+      \$365  = \$93 [25:0];
+    end else if (\$55 ) begin
+      \$365  = out_7_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = a_6_2;
+    \$366  = a_6_2;
     if (rst) begin
-      \$360  = 8'h00;
+      \$366  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = l_6_2;
+    \$367  = l_6_2;
     if (rst) begin
-      \$361  = 1'h0;
+      \$367  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = p_6_3;
+    \$369  = p_6_3;
     if (rst) begin
-      \$363  = 16'h0000;
+      \$369  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = l_6_2;
+    \$370  = l_6_2;
     if (rst) begin
-      \$364  = 1'h0;
+      \$370  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = \$98 ;
+    \$371  = \$56 ;
     if (rst) begin
-      \$365  = 26'h0000000;
+      \$371  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = out_6_3;
+    \$372  = out_6_3;
     if (cap_6_3) begin
-      \$366  = \$28 [25:0];
-    end else if (\$99 ) begin
-      \$366  = out_7_3;
+      \$372  = \$94 [25:0];
+    end else if (\$57 ) begin
+      \$372  = out_7_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = skew_a7_d6;
+    \$373  = skew_a7_d6;
     if (rst) begin
-      \$367  = 8'h00;
+      \$373  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = skew_l7_d6;
+    \$374  = skew_l7_d6;
     if (rst) begin
-      \$368  = 1'h0;
+      \$374  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = p_7_0;
+    \$376  = p_7_0;
     if (rst) begin
-      \$370  = 16'h0000;
+      \$376  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = skew_l7_d6;
+    \$377  = skew_l7_d6;
     if (rst) begin
-      \$371  = 1'h0;
+      \$377  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = \$100 ;
+    \$378  = \$58 ;
     if (rst) begin
-      \$372  = 26'h0000000;
+      \$378  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = out_7_0;
+    \$379  = out_7_0;
     if (cap_7_0) begin
-      \$373  = \$29 [25:0];
-    end else if (\$101 ) begin
-      \$373  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = a_7_0;
-    if (rst) begin
-      \$374  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = l_7_0;
-    if (rst) begin
-      \$375  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = p_7_1;
-    if (rst) begin
-      \$377  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = l_7_0;
-    if (rst) begin
-      \$378  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = \$102 ;
-    if (rst) begin
+      \$379  = \$95 [25:0];
+    end else if (\$59 ) begin
       \$379  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = out_7_1;
+    \$380  = a_7_0;
+    if (rst) begin
+      \$380  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$381  = l_7_0;
+    if (rst) begin
+      \$381  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$383  = p_7_1;
+    if (rst) begin
+      \$383  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$384  = l_7_0;
+    if (rst) begin
+      \$384  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$385  = \$60 ;
+    if (rst) begin
+      \$385  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$386  = out_7_1;
     if (cap_7_1) begin
-      \$380  = \$30 [25:0];
-    end else if (\$103 ) begin
-      \$380  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = a_7_1;
-    if (rst) begin
-      \$381  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = l_7_1;
-    if (rst) begin
-      \$382  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = p_7_2;
-    if (rst) begin
-      \$384  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = l_7_1;
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = \$104 ;
-    if (rst) begin
+      \$386  = \$96 [25:0];
+    end else if (\$61 ) begin
       \$386  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = out_7_2;
+    \$387  = a_7_1;
+    if (rst) begin
+      \$387  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$388  = l_7_1;
+    if (rst) begin
+      \$388  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$390  = p_7_2;
+    if (rst) begin
+      \$390  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$391  = l_7_1;
+    if (rst) begin
+      \$391  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$392  = \$62 ;
+    if (rst) begin
+      \$392  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$393  = out_7_2;
     if (cap_7_2) begin
-      \$387  = \$31 [25:0];
-    end else if (\$105 ) begin
-      \$387  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = a_7_2;
-    if (rst) begin
-      \$388  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = l_7_2;
-    if (rst) begin
-      \$389  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = p_7_3;
-    if (rst) begin
-      \$391  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = l_7_2;
-    if (rst) begin
-      \$392  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = \$106 ;
-    if (rst) begin
+      \$393  = \$97 [25:0];
+    end else if (\$63 ) begin
       \$393  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = out_7_3;
+    \$394  = a_7_2;
+    if (rst) begin
+      \$394  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$395  = l_7_2;
+    if (rst) begin
+      \$395  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$397  = p_7_3;
+    if (rst) begin
+      \$397  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$398  = l_7_2;
+    if (rst) begin
+      \$398  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$399  = \$64 ;
+    if (rst) begin
+      \$399  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$400  = out_7_3;
     if (cap_7_3) begin
-      \$394  = \$32 [25:0];
-    end else if (\$107 ) begin
-      \$394  = 26'h0000000;
+      \$400  = \$98 [25:0];
+    end else if (\$65 ) begin
+      \$400  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = count_next;
+    \$401  = count_next;
     if (rst) begin
-      \$395  = 4'h0;
+      \$401  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = \$108 ;
+    \$402  = \$66 ;
     if (rst) begin
-      \$396  = 1'h0;
+      \$402  = 1'h0;
     end
   end
   always @* begin
@@ -3505,1350 +3659,1292 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     count_next = drain_count;
     if (cap_7_3) begin
       count_next = 4'h8;
-    end else if (\$33 ) begin
-      count_next = \$34 [3:0];
+    end else if (\$99 ) begin
+      count_next = \$100 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = a_in1;
+    \$101  = i_valid;
     if (rst) begin
-      \$109  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = \$35 ;
+    \$102  = \$1 ;
     if (rst) begin
-      \$110  = 1'h0;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = a_in2;
-    if (rst) begin
-      \$111  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = skew_a2_d0;
-    if (rst) begin
-      \$112  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = \$36 ;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = skew_l2_d0;
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = a_in3;
+    \$115  = a_in1;
     if (rst) begin
       \$115  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = skew_a3_d0;
+    \$116  = in_last;
     if (rst) begin
-      \$116  = 8'h00;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = skew_a3_d1;
+    \$117  = a_in2;
     if (rst) begin
       \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = \$37 ;
+    \$118  = skew_a2_d0;
     if (rst) begin
-      \$118  = 1'h0;
+      \$118  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = skew_l3_d0;
+    \$119  = in_last;
     if (rst) begin
       \$119  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = skew_l3_d1;
+    \$120  = skew_l2_d0;
     if (rst) begin
       \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = a_in4;
+    \$121  = a_in3;
     if (rst) begin
       \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = skew_a4_d0;
+    \$122  = skew_a3_d0;
     if (rst) begin
       \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = skew_a4_d1;
+    \$123  = skew_a3_d1;
     if (rst) begin
       \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = skew_a4_d2;
+    \$124  = in_last;
     if (rst) begin
-      \$124  = 8'h00;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = \$38 ;
+    \$125  = skew_l3_d0;
     if (rst) begin
       \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = skew_l4_d0;
+    \$126  = skew_l3_d1;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = skew_l4_d1;
+    \$127  = a_in4;
     if (rst) begin
-      \$127  = 1'h0;
+      \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_l4_d2;
+    \$128  = skew_a4_d0;
     if (rst) begin
-      \$128  = 1'h0;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = a_in5;
+    \$129  = skew_a4_d1;
     if (rst) begin
       \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = skew_a5_d0;
+    \$130  = skew_a4_d2;
     if (rst) begin
       \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_a5_d1;
+    \$131  = in_last;
     if (rst) begin
-      \$131  = 8'h00;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_a5_d2;
+    \$132  = skew_l4_d0;
     if (rst) begin
-      \$132  = 8'h00;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_a5_d3;
+    \$133  = skew_l4_d1;
     if (rst) begin
-      \$133  = 8'h00;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = \$39 ;
+    \$134  = skew_l4_d2;
     if (rst) begin
       \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_l5_d0;
+    \$135  = a_in5;
     if (rst) begin
-      \$135  = 1'h0;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_l5_d1;
+    \$136  = skew_a5_d0;
     if (rst) begin
-      \$136  = 1'h0;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_l5_d2;
+    \$137  = skew_a5_d1;
     if (rst) begin
-      \$137  = 1'h0;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_l5_d3;
+    \$138  = skew_a5_d2;
     if (rst) begin
-      \$138  = 1'h0;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = a_in6;
+    \$139  = skew_a5_d3;
     if (rst) begin
       \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_a6_d0;
+    \$140  = in_last;
     if (rst) begin
-      \$140  = 8'h00;
+      \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_a6_d1;
+    \$141  = skew_l5_d0;
     if (rst) begin
-      \$141  = 8'h00;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_a6_d2;
+    \$142  = skew_l5_d1;
     if (rst) begin
-      \$142  = 8'h00;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_a6_d3;
+    \$143  = skew_l5_d2;
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_a6_d4;
+    \$144  = skew_l5_d3;
     if (rst) begin
-      \$144  = 8'h00;
+      \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = \$40 ;
+    \$145  = a_in6;
     if (rst) begin
-      \$145  = 1'h0;
+      \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_l6_d0;
+    \$146  = skew_a6_d0;
     if (rst) begin
-      \$146  = 1'h0;
+      \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_l6_d1;
+    \$147  = skew_a6_d1;
     if (rst) begin
-      \$147  = 1'h0;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_l6_d2;
+    \$148  = skew_a6_d2;
     if (rst) begin
-      \$148  = 1'h0;
+      \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_l6_d3;
+    \$149  = skew_a6_d3;
     if (rst) begin
-      \$149  = 1'h0;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_l6_d4;
+    \$150  = skew_a6_d4;
     if (rst) begin
-      \$150  = 1'h0;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = a_in7;
+    \$151  = in_last;
     if (rst) begin
-      \$151  = 8'h00;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_a7_d0;
+    \$152  = skew_l6_d0;
     if (rst) begin
-      \$152  = 8'h00;
+      \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_a7_d1;
+    \$153  = skew_l6_d1;
     if (rst) begin
-      \$153  = 8'h00;
+      \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_a7_d2;
+    \$154  = skew_l6_d2;
     if (rst) begin
-      \$154  = 8'h00;
+      \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_a7_d3;
+    \$155  = skew_l6_d3;
     if (rst) begin
-      \$155  = 8'h00;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = skew_a7_d4;
+    \$156  = skew_l6_d4;
     if (rst) begin
-      \$156  = 8'h00;
+      \$156  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = skew_a7_d5;
+    \$157  = a_in7;
     if (rst) begin
       \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = \$41 ;
+    \$158  = skew_a7_d0;
     if (rst) begin
-      \$158  = 1'h0;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_l7_d0;
+    \$159  = skew_a7_d1;
     if (rst) begin
-      \$159  = 1'h0;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = skew_l7_d1;
+    \$160  = skew_a7_d2;
     if (rst) begin
-      \$160  = 1'h0;
+      \$160  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = skew_l7_d2;
+    \$161  = skew_a7_d3;
     if (rst) begin
-      \$161  = 1'h0;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = skew_l7_d3;
+    \$162  = skew_a7_d4;
     if (rst) begin
-      \$162  = 1'h0;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = skew_l7_d4;
+    \$163  = skew_a7_d5;
     if (rst) begin
-      \$163  = 1'h0;
+      \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = skew_l7_d5;
+    \$164  = in_last;
     if (rst) begin
       \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = a_in0;
+    \$165  = skew_l7_d0;
     if (rst) begin
-      \$171  = 8'h00;
+      \$165  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = \$42 ;
+    \$166  = skew_l7_d1;
     if (rst) begin
-      \$172  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = p_0_0;
+    \$167  = skew_l7_d2;
     if (rst) begin
-      \$174  = 16'h0000;
+      \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = \$43 ;
+    \$168  = skew_l7_d3;
     if (rst) begin
-      \$175  = 1'h0;
+      \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = \$44 ;
+    \$169  = skew_l7_d4;
     if (rst) begin
-      \$176  = 26'h0000000;
+      \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = out_0_0;
+    \$170  = skew_l7_d5;
+    if (rst) begin
+      \$170  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$177  = a_in0;
+    if (rst) begin
+      \$177  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$178  = in_last;
+    if (rst) begin
+      \$178  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$180  = p_0_0;
+    if (rst) begin
+      \$180  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$181  = in_last;
+    if (rst) begin
+      \$181  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$182  = \$2 ;
+    if (rst) begin
+      \$182  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$183  = out_0_0;
     if (cap_0_0) begin
-      \$177  = \$1 [25:0];
-    end else if (\$45 ) begin
-      \$177  = out_1_0;
+      \$183  = \$67 [25:0];
+    end else if (\$3 ) begin
+      \$183  = out_1_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = a_0_0;
+    \$184  = a_0_0;
     if (rst) begin
-      \$178  = 8'h00;
+      \$184  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = l_0_0;
+    \$185  = l_0_0;
     if (rst) begin
-      \$179  = 1'h0;
+      \$185  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = p_0_1;
+    \$187  = p_0_1;
     if (rst) begin
-      \$181  = 16'h0000;
+      \$187  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_0_0;
+    \$188  = l_0_0;
     if (rst) begin
-      \$182  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = \$46 ;
+    \$189  = \$4 ;
     if (rst) begin
-      \$183  = 26'h0000000;
+      \$189  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = out_0_1;
+    \$190  = out_0_1;
     if (cap_0_1) begin
-      \$184  = \$2 [25:0];
-    end else if (\$47 ) begin
-      \$184  = out_1_1;
+      \$190  = \$68 [25:0];
+    end else if (\$5 ) begin
+      \$190  = out_1_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = a_0_1;
+    \$191  = a_0_1;
     if (rst) begin
-      \$185  = 8'h00;
+      \$191  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = l_0_1;
+    \$192  = l_0_1;
     if (rst) begin
-      \$186  = 1'h0;
+      \$192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = p_0_2;
+    \$194  = p_0_2;
     if (rst) begin
-      \$188  = 16'h0000;
+      \$194  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = l_0_1;
+    \$195  = l_0_1;
     if (rst) begin
-      \$189  = 1'h0;
+      \$195  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = \$48 ;
+    \$196  = \$6 ;
     if (rst) begin
-      \$190  = 26'h0000000;
+      \$196  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = out_0_2;
+    \$197  = out_0_2;
     if (cap_0_2) begin
-      \$191  = \$3 [25:0];
-    end else if (\$49 ) begin
-      \$191  = out_1_2;
+      \$197  = \$69 [25:0];
+    end else if (\$7 ) begin
+      \$197  = out_1_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = a_0_2;
+    \$198  = a_0_2;
     if (rst) begin
-      \$192  = 8'h00;
+      \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = l_0_2;
+    \$199  = l_0_2;
     if (rst) begin
-      \$193  = 1'h0;
+      \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = p_0_3;
+    \$201  = p_0_3;
     if (rst) begin
-      \$195  = 16'h0000;
+      \$201  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = l_0_2;
+    \$202  = l_0_2;
     if (rst) begin
-      \$196  = 1'h0;
+      \$202  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = \$50 ;
+    \$203  = \$8 ;
     if (rst) begin
-      \$197  = 26'h0000000;
+      \$203  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = out_0_3;
+    \$204  = out_0_3;
     if (cap_0_3) begin
-      \$198  = \$4 [25:0];
-    end else if (\$51 ) begin
-      \$198  = out_1_3;
+      \$204  = \$70 [25:0];
+    end else if (\$9 ) begin
+      \$204  = out_1_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = skew_a1_d0;
+    \$205  = skew_a1_d0;
     if (rst) begin
-      \$199  = 8'h00;
+      \$205  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = skew_l1_d0;
+    \$206  = skew_l1_d0;
     if (rst) begin
-      \$200  = 1'h0;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = p_1_0;
+    \$208  = p_1_0;
     if (rst) begin
-      \$202  = 16'h0000;
+      \$208  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = skew_l1_d0;
+    \$209  = skew_l1_d0;
     if (rst) begin
-      \$203  = 1'h0;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = \$52 ;
+    \$210  = \$10 ;
     if (rst) begin
-      \$204  = 26'h0000000;
+      \$210  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = out_1_0;
+    \$211  = out_1_0;
     if (cap_1_0) begin
-      \$205  = \$5 [25:0];
-    end else if (\$53 ) begin
-      \$205  = out_2_0;
+      \$211  = \$71 [25:0];
+    end else if (\$11 ) begin
+      \$211  = out_2_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = a_1_0;
+    \$212  = a_1_0;
     if (rst) begin
-      \$206  = 8'h00;
+      \$212  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = l_1_0;
+    \$213  = l_1_0;
     if (rst) begin
-      \$207  = 1'h0;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = p_1_1;
+    \$215  = p_1_1;
     if (rst) begin
-      \$209  = 16'h0000;
+      \$215  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = l_1_0;
+    \$216  = l_1_0;
     if (rst) begin
-      \$210  = 1'h0;
+      \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = \$54 ;
+    \$217  = \$12 ;
     if (rst) begin
-      \$211  = 26'h0000000;
+      \$217  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = out_1_1;
+    \$218  = out_1_1;
     if (cap_1_1) begin
-      \$212  = \$6 [25:0];
-    end else if (\$55 ) begin
-      \$212  = out_2_1;
+      \$218  = \$72 [25:0];
+    end else if (\$13 ) begin
+      \$218  = out_2_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = a_1_1;
+    \$219  = a_1_1;
     if (rst) begin
-      \$213  = 8'h00;
+      \$219  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = l_1_1;
+    \$220  = l_1_1;
     if (rst) begin
-      \$214  = 1'h0;
+      \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = p_1_2;
+    \$222  = p_1_2;
     if (rst) begin
-      \$216  = 16'h0000;
+      \$222  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = l_1_1;
+    \$223  = l_1_1;
     if (rst) begin
-      \$217  = 1'h0;
+      \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = \$56 ;
+    \$224  = \$14 ;
     if (rst) begin
-      \$218  = 26'h0000000;
+      \$224  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = out_1_2;
+    \$225  = out_1_2;
     if (cap_1_2) begin
-      \$219  = \$7 [25:0];
-    end else if (\$57 ) begin
-      \$219  = out_2_2;
+      \$225  = \$73 [25:0];
+    end else if (\$15 ) begin
+      \$225  = out_2_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = a_1_2;
+    \$226  = a_1_2;
     if (rst) begin
-      \$220  = 8'h00;
+      \$226  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = l_1_2;
+    \$227  = l_1_2;
     if (rst) begin
-      \$221  = 1'h0;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = p_1_3;
+    \$229  = p_1_3;
     if (rst) begin
-      \$223  = 16'h0000;
+      \$229  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_1_2;
+    \$230  = l_1_2;
     if (rst) begin
-      \$224  = 1'h0;
+      \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = \$58 ;
+    \$231  = \$16 ;
     if (rst) begin
-      \$225  = 26'h0000000;
+      \$231  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = out_1_3;
+    \$232  = out_1_3;
     if (cap_1_3) begin
-      \$226  = \$8 [25:0];
-    end else if (\$59 ) begin
-      \$226  = out_2_3;
+      \$232  = \$74 [25:0];
+    end else if (\$17 ) begin
+      \$232  = out_2_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = skew_a2_d1;
+    \$233  = skew_a2_d1;
     if (rst) begin
-      \$227  = 8'h00;
+      \$233  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_l2_d1;
+    \$234  = skew_l2_d1;
     if (rst) begin
-      \$228  = 1'h0;
+      \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = p_2_0;
+    \$236  = p_2_0;
     if (rst) begin
-      \$230  = 16'h0000;
+      \$236  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = skew_l2_d1;
+    \$237  = skew_l2_d1;
     if (rst) begin
-      \$231  = 1'h0;
+      \$237  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = \$60 ;
+    \$238  = \$18 ;
     if (rst) begin
-      \$232  = 26'h0000000;
+      \$238  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = out_2_0;
+    \$239  = out_2_0;
     if (cap_2_0) begin
-      \$233  = \$9 [25:0];
-    end else if (\$61 ) begin
-      \$233  = out_3_0;
+      \$239  = \$75 [25:0];
+    end else if (\$19 ) begin
+      \$239  = out_3_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = a_2_0;
+    \$240  = a_2_0;
     if (rst) begin
-      \$234  = 8'h00;
+      \$240  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = l_2_0;
+    \$241  = l_2_0;
     if (rst) begin
-      \$235  = 1'h0;
+      \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = p_2_1;
+    \$243  = p_2_1;
     if (rst) begin
-      \$237  = 16'h0000;
+      \$243  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = l_2_0;
+    \$244  = l_2_0;
     if (rst) begin
-      \$238  = 1'h0;
+      \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = \$62 ;
+    \$245  = \$20 ;
     if (rst) begin
-      \$239  = 26'h0000000;
+      \$245  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = out_2_1;
+    \$246  = out_2_1;
     if (cap_2_1) begin
-      \$240  = \$10 [25:0];
-    end else if (\$63 ) begin
-      \$240  = out_3_1;
+      \$246  = \$76 [25:0];
+    end else if (\$21 ) begin
+      \$246  = out_3_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = a_2_1;
+    \$247  = a_2_1;
     if (rst) begin
-      \$241  = 8'h00;
+      \$247  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = l_2_1;
+    \$248  = l_2_1;
     if (rst) begin
-      \$242  = 1'h0;
+      \$248  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = p_2_2;
+    \$250  = p_2_2;
     if (rst) begin
-      \$244  = 16'h0000;
+      \$250  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = l_2_1;
+    \$251  = l_2_1;
     if (rst) begin
-      \$245  = 1'h0;
+      \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = \$64 ;
+    \$252  = \$22 ;
     if (rst) begin
-      \$246  = 26'h0000000;
+      \$252  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = out_2_2;
+    \$253  = out_2_2;
     if (cap_2_2) begin
-      \$247  = \$11 [25:0];
-    end else if (\$65 ) begin
-      \$247  = out_3_2;
+      \$253  = \$77 [25:0];
+    end else if (\$23 ) begin
+      \$253  = out_3_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = a_2_2;
+    \$254  = a_2_2;
     if (rst) begin
-      \$248  = 8'h00;
+      \$254  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = l_2_2;
+    \$255  = l_2_2;
     if (rst) begin
-      \$249  = 1'h0;
+      \$255  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = p_2_3;
+    \$257  = p_2_3;
     if (rst) begin
-      \$251  = 16'h0000;
+      \$257  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = l_2_2;
+    \$258  = l_2_2;
     if (rst) begin
-      \$252  = 1'h0;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = \$66 ;
+    \$259  = \$24 ;
     if (rst) begin
-      \$253  = 26'h0000000;
+      \$259  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = out_2_3;
+    \$260  = out_2_3;
     if (cap_2_3) begin
-      \$254  = \$12 [25:0];
-    end else if (\$67 ) begin
-      \$254  = out_3_3;
+      \$260  = \$78 [25:0];
+    end else if (\$25 ) begin
+      \$260  = out_3_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = skew_a3_d2;
+    \$261  = skew_a3_d2;
     if (rst) begin
-      \$255  = 8'h00;
+      \$261  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = skew_l3_d2;
+    \$262  = skew_l3_d2;
     if (rst) begin
-      \$256  = 1'h0;
+      \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = p_3_0;
+    \$264  = p_3_0;
     if (rst) begin
-      \$258  = 16'h0000;
+      \$264  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = skew_l3_d2;
+    \$265  = skew_l3_d2;
     if (rst) begin
-      \$259  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = \$68 ;
+    \$266  = \$26 ;
     if (rst) begin
-      \$260  = 26'h0000000;
+      \$266  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = out_3_0;
+    \$267  = out_3_0;
     if (cap_3_0) begin
-      \$261  = \$13 [25:0];
-    end else if (\$69 ) begin
-      \$261  = out_4_0;
+      \$267  = \$79 [25:0];
+    end else if (\$27 ) begin
+      \$267  = out_4_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = a_3_0;
+    \$268  = a_3_0;
     if (rst) begin
-      \$262  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = l_3_0;
+    \$269  = l_3_0;
     if (rst) begin
-      \$263  = 1'h0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = p_3_1;
+    \$271  = p_3_1;
     if (rst) begin
-      \$265  = 16'h0000;
+      \$271  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = l_3_0;
+    \$272  = l_3_0;
     if (rst) begin
-      \$266  = 1'h0;
+      \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = \$70 ;
+    \$273  = \$28 ;
     if (rst) begin
-      \$267  = 26'h0000000;
+      \$273  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = out_3_1;
+    \$274  = out_3_1;
     if (cap_3_1) begin
-      \$268  = \$14 [25:0];
-    end else if (\$71 ) begin
-      \$268  = out_4_1;
+      \$274  = \$80 [25:0];
+    end else if (\$29 ) begin
+      \$274  = out_4_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = a_3_1;
+    \$275  = a_3_1;
     if (rst) begin
-      \$269  = 8'h00;
+      \$275  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = l_3_1;
+    \$276  = l_3_1;
     if (rst) begin
-      \$270  = 1'h0;
+      \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = p_3_2;
+    \$278  = p_3_2;
     if (rst) begin
-      \$272  = 16'h0000;
+      \$278  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = l_3_1;
+    \$279  = l_3_1;
     if (rst) begin
-      \$273  = 1'h0;
+      \$279  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = \$72 ;
+    \$280  = \$30 ;
     if (rst) begin
-      \$274  = 26'h0000000;
+      \$280  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = out_3_2;
+    \$281  = out_3_2;
     if (cap_3_2) begin
-      \$275  = \$15 [25:0];
-    end else if (\$73 ) begin
-      \$275  = out_4_2;
+      \$281  = \$81 [25:0];
+    end else if (\$31 ) begin
+      \$281  = out_4_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = a_3_2;
+    \$282  = a_3_2;
     if (rst) begin
-      \$276  = 8'h00;
+      \$282  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = l_3_2;
+    \$283  = l_3_2;
     if (rst) begin
-      \$277  = 1'h0;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = p_3_3;
+    \$285  = p_3_3;
     if (rst) begin
-      \$279  = 16'h0000;
+      \$285  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = l_3_2;
+    \$286  = l_3_2;
     if (rst) begin
-      \$280  = 1'h0;
+      \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = \$74 ;
+    \$287  = \$32 ;
     if (rst) begin
-      \$281  = 26'h0000000;
+      \$287  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = out_3_3;
+    \$288  = out_3_3;
     if (cap_3_3) begin
-      \$282  = \$16 [25:0];
-    end else if (\$75 ) begin
-      \$282  = out_4_3;
+      \$288  = \$82 [25:0];
+    end else if (\$33 ) begin
+      \$288  = out_4_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = skew_a4_d3;
+    \$289  = skew_a4_d3;
     if (rst) begin
-      \$283  = 8'h00;
+      \$289  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = skew_l4_d3;
+    \$290  = skew_l4_d3;
     if (rst) begin
-      \$284  = 1'h0;
+      \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = p_4_0;
+    \$292  = p_4_0;
     if (rst) begin
-      \$286  = 16'h0000;
+      \$292  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = skew_l4_d3;
+    \$293  = skew_l4_d3;
     if (rst) begin
-      \$287  = 1'h0;
+      \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = \$76 ;
+    \$294  = \$34 ;
     if (rst) begin
-      \$288  = 26'h0000000;
+      \$294  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = out_4_0;
+    \$295  = out_4_0;
     if (cap_4_0) begin
-      \$289  = \$17 [25:0];
-    end else if (\$77 ) begin
-      \$289  = out_5_0;
+      \$295  = \$83 [25:0];
+    end else if (\$35 ) begin
+      \$295  = out_5_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = a_4_0;
+    \$296  = a_4_0;
     if (rst) begin
-      \$290  = 8'h00;
+      \$296  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = l_4_0;
+    \$297  = l_4_0;
     if (rst) begin
-      \$291  = 1'h0;
+      \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = p_4_1;
+    \$299  = p_4_1;
     if (rst) begin
-      \$293  = 16'h0000;
+      \$299  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = l_4_0;
+    \$300  = l_4_0;
     if (rst) begin
-      \$294  = 1'h0;
+      \$300  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = \$78 ;
+    \$301  = \$36 ;
     if (rst) begin
-      \$295  = 26'h0000000;
+      \$301  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = out_4_1;
+    \$302  = out_4_1;
     if (cap_4_1) begin
-      \$296  = \$18 [25:0];
-    end else if (\$79 ) begin
-      \$296  = out_5_1;
+      \$302  = \$84 [25:0];
+    end else if (\$37 ) begin
+      \$302  = out_5_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = a_4_1;
+    \$303  = a_4_1;
     if (rst) begin
-      \$297  = 8'h00;
+      \$303  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = l_4_1;
+    \$304  = l_4_1;
     if (rst) begin
-      \$298  = 1'h0;
+      \$304  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = p_4_2;
+    \$306  = p_4_2;
     if (rst) begin
-      \$300  = 16'h0000;
+      \$306  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = l_4_1;
+    \$307  = l_4_1;
     if (rst) begin
-      \$301  = 1'h0;
+      \$307  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = \$80 ;
+    \$308  = \$38 ;
     if (rst) begin
-      \$302  = 26'h0000000;
+      \$308  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = out_4_2;
+    \$309  = out_4_2;
     if (cap_4_2) begin
-      \$303  = \$19 [25:0];
-    end else if (\$81 ) begin
-      \$303  = out_5_2;
+      \$309  = \$85 [25:0];
+    end else if (\$39 ) begin
+      \$309  = out_5_2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = a_4_2;
+    \$310  = a_4_2;
     if (rst) begin
-      \$304  = 8'h00;
+      \$310  = 8'h00;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = l_4_2;
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = p_4_3;
-    if (rst) begin
-      \$307  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = l_4_2;
-    if (rst) begin
-      \$308  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = \$82 ;
-    if (rst) begin
-      \$309  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = out_4_3;
-    if (cap_4_3) begin
-      \$310  = \$20 [25:0];
-    end else if (\$83 ) begin
-      \$310  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = skew_a5_d4;
-    if (rst) begin
-      \$311  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = skew_l5_d4;
-    if (rst) begin
-      \$312  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = p_5_0;
-    if (rst) begin
-      \$314  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = skew_l5_d4;
-    if (rst) begin
-      \$315  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = \$84 ;
-    if (rst) begin
-      \$316  = 26'h0000000;
-    end
-  end
-  assign sum_0_0 = \$1 [25:0];
   assign en = 1'h1;
-  assign sum_0_1 = \$2 [25:0];
-  assign sum_0_2 = \$3 [25:0];
-  assign sum_0_3 = \$4 [25:0];
-  assign sum_1_0 = \$5 [25:0];
-  assign sum_1_1 = \$6 [25:0];
-  assign sum_1_2 = \$7 [25:0];
-  assign sum_1_3 = \$8 [25:0];
-  assign sum_2_0 = \$9 [25:0];
-  assign sum_2_1 = \$10 [25:0];
-  assign sum_2_2 = \$11 [25:0];
-  assign sum_2_3 = \$12 [25:0];
-  assign sum_3_0 = \$13 [25:0];
-  assign sum_3_1 = \$14 [25:0];
-  assign sum_3_2 = \$15 [25:0];
-  assign sum_3_3 = \$16 [25:0];
-  assign sum_4_0 = \$17 [25:0];
-  assign sum_4_1 = \$18 [25:0];
-  assign sum_4_2 = \$19 [25:0];
-  assign sum_4_3 = \$20 [25:0];
-  assign sum_5_0 = \$21 [25:0];
-  assign sum_5_1 = \$22 [25:0];
-  assign sum_5_2 = \$23 [25:0];
-  assign sum_5_3 = \$24 [25:0];
-  assign sum_6_0 = \$25 [25:0];
-  assign sum_6_1 = \$26 [25:0];
-  assign sum_6_2 = \$27 [25:0];
-  assign sum_6_3 = \$28 [25:0];
-  assign sum_7_0 = \$29 [25:0];
-  assign sum_7_1 = \$30 [25:0];
-  assign sum_7_2 = \$31 [25:0];
-  assign sum_7_3 = \$32 [25:0];
+  assign sum_0_0 = \$67 [25:0];
+  assign sum_0_1 = \$68 [25:0];
+  assign sum_0_2 = \$69 [25:0];
+  assign sum_0_3 = \$70 [25:0];
+  assign sum_1_0 = \$71 [25:0];
+  assign sum_1_1 = \$72 [25:0];
+  assign sum_1_2 = \$73 [25:0];
+  assign sum_1_3 = \$74 [25:0];
+  assign sum_2_0 = \$75 [25:0];
+  assign sum_2_1 = \$76 [25:0];
+  assign sum_2_2 = \$77 [25:0];
+  assign sum_2_3 = \$78 [25:0];
+  assign sum_3_0 = \$79 [25:0];
+  assign sum_3_1 = \$80 [25:0];
+  assign sum_3_2 = \$81 [25:0];
+  assign sum_3_3 = \$82 [25:0];
+  assign sum_4_0 = \$83 [25:0];
+  assign sum_4_1 = \$84 [25:0];
+  assign sum_4_2 = \$85 [25:0];
+  assign sum_4_3 = \$86 [25:0];
+  assign sum_5_0 = \$87 [25:0];
+  assign sum_5_1 = \$88 [25:0];
+  assign sum_5_2 = \$89 [25:0];
+  assign sum_5_3 = \$90 [25:0];
+  assign sum_6_0 = \$91 [25:0];
+  assign sum_6_1 = \$92 [25:0];
+  assign sum_6_2 = \$93 [25:0];
+  assign sum_6_3 = \$94 [25:0];
+  assign sum_7_0 = \$95 [25:0];
+  assign sum_7_1 = \$96 [25:0];
+  assign sum_7_2 = \$97 [25:0];
+  assign sum_7_3 = \$98 [25:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -4866,48 +4962,92 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[51:26];
   assign \o_data[2]  = o_data[77:52];
   assign \o_data[3]  = o_data[103:78];
-  assign \$390  = w_6_3;
-  assign \$383  = w_6_2;
-  assign \$376  = w_6_1;
-  assign \$369  = w_6_0;
-  assign \$362  = w_5_3;
-  assign \$355  = w_5_2;
-  assign \$348  = w_5_1;
-  assign \$341  = w_5_0;
-  assign \$334  = w_4_3;
-  assign \$327  = w_4_2;
-  assign \$320  = w_4_1;
-  assign \$313  = w_4_0;
-  assign \$306  = w_3_3;
-  assign \$299  = w_3_2;
-  assign \$292  = w_3_1;
-  assign \$285  = w_3_0;
-  assign \$278  = w_2_3;
-  assign \$271  = w_2_2;
-  assign \$264  = w_2_1;
-  assign \$257  = w_2_0;
-  assign \$250  = w_1_3;
-  assign \$243  = w_1_2;
-  assign \$236  = w_1_1;
-  assign \$229  = w_1_0;
-  assign \$222  = w_0_3;
-  assign \$215  = w_0_2;
-  assign \$208  = w_0_1;
-  assign \$201  = w_0_0;
-  assign \$194  = skew_w3_d2;
-  assign \$187  = skew_w2_d1;
-  assign \$180  = skew_w1_d0;
-  assign \$173  = w_in0;
-  assign \$170  = skew_w3_d1;
-  assign \$169  = skew_w3_d0;
-  assign \$168  = w_in3;
-  assign \$167  = skew_w2_d0;
-  assign \$166  = w_in2;
-  assign \$165  = w_in1;
   assign o_data[103:78] = out_0_3;
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
+  assign \$396  = w_6_3;
+  assign \$389  = w_6_2;
+  assign \$382  = w_6_1;
+  assign \$375  = w_6_0;
+  assign \$368  = w_5_3;
+  assign \$361  = w_5_2;
+  assign \$354  = w_5_1;
+  assign \$347  = w_5_0;
+  assign \$340  = w_4_3;
+  assign \$333  = w_4_2;
+  assign \$326  = w_4_1;
+  assign \$319  = w_4_0;
+  assign \$312  = w_3_3;
+  assign \$305  = w_3_2;
+  assign \$298  = w_3_1;
+  assign \$291  = w_3_0;
+  assign \$284  = w_2_3;
+  assign \$277  = w_2_2;
+  assign \$270  = w_2_1;
+  assign \$263  = w_2_0;
+  assign \$256  = w_1_3;
+  assign \$249  = w_1_2;
+  assign \$242  = w_1_1;
+  assign \$235  = w_1_0;
+  assign \$228  = w_0_3;
+  assign \$221  = w_0_2;
+  assign \$214  = w_0_1;
+  assign \$207  = w_0_0;
+  assign \$200  = skew_w3_d2;
+  assign \$193  = skew_w2_d1;
+  assign \$186  = skew_w1_d0;
+  assign \$179  = w_in0;
+  assign \$176  = skew_w3_d1;
+  assign \$175  = skew_w3_d0;
+  assign \$174  = w_in3;
+  assign \$173  = skew_w2_d0;
+  assign \$172  = w_in2;
+  assign \$171  = w_in1;
+  assign \$114  = i_w[31:24];
+  assign \$113  = i_w[23:16];
+  assign \$112  = i_w[15:8];
+  assign \$111  = i_w[7:0];
+  assign \$110  = i_a[63:56];
+  assign \$109  = i_a[55:48];
+  assign \$108  = i_a[47:40];
+  assign \$107  = i_a[39:32];
+  assign \$106  = i_a[31:24];
+  assign \$105  = i_a[23:16];
+  assign \$104  = i_a[15:8];
+  assign \$103  = i_a[7:0];
+  assign \$3  = drain_shift;
+  assign \$5  = drain_shift;
+  assign \$7  = drain_shift;
+  assign \$9  = drain_shift;
+  assign \$11  = drain_shift;
+  assign \$13  = drain_shift;
+  assign \$15  = drain_shift;
+  assign \$17  = drain_shift;
+  assign \$19  = drain_shift;
+  assign \$21  = drain_shift;
+  assign \$23  = drain_shift;
+  assign \$25  = drain_shift;
+  assign \$27  = drain_shift;
+  assign \$29  = drain_shift;
+  assign \$31  = drain_shift;
+  assign \$33  = drain_shift;
+  assign \$35  = drain_shift;
+  assign \$37  = drain_shift;
+  assign \$39  = drain_shift;
+  assign \$41  = drain_shift;
+  assign \$43  = drain_shift;
+  assign \$45  = drain_shift;
+  assign \$47  = drain_shift;
+  assign \$49  = drain_shift;
+  assign \$51  = drain_shift;
+  assign \$53  = drain_shift;
+  assign \$55  = drain_shift;
+  assign \$57  = drain_shift;
+  assign \$59  = drain_shift;
+  assign \$61  = drain_shift;
+  assign \$63  = drain_shift;
+  assign \$65  = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -4940,39 +5080,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_1 = lr_7_1;
   assign cap_7_2 = lr_7_2;
   assign cap_7_3 = lr_7_3;
-  assign \$33  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
-  assign \$51  = drain_shift;
-  assign \$53  = drain_shift;
-  assign \$55  = drain_shift;
-  assign \$57  = drain_shift;
-  assign \$59  = drain_shift;
-  assign \$61  = drain_shift;
-  assign \$63  = drain_shift;
-  assign \$65  = drain_shift;
-  assign \$67  = drain_shift;
-  assign \$69  = drain_shift;
-  assign \$71  = drain_shift;
-  assign \$73  = drain_shift;
-  assign \$75  = drain_shift;
-  assign \$77  = drain_shift;
-  assign \$79  = drain_shift;
-  assign \$81  = drain_shift;
-  assign \$83  = drain_shift;
-  assign \$85  = drain_shift;
-  assign \$87  = drain_shift;
-  assign \$89  = drain_shift;
-  assign \$91  = drain_shift;
-  assign \$93  = drain_shift;
-  assign \$95  = drain_shift;
-  assign \$97  = drain_shift;
   assign \$99  = drain_shift;
-  assign \$101  = drain_shift;
-  assign \$103  = drain_shift;
-  assign \$105  = drain_shift;
-  assign \$107  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -105,7 +105,7 @@ def test_dsp_multipliers_with_stalls_and_bubbles(target, rows, cols):
     half of the last pair unused); the same sums, and the latency the config reports."""
     from hwq.config import HwConfig
     assert MacArray(rows, cols, 22, target=target).latency == \
-        HwConfig(rows=rows, cols=cols, target=target).array_latency == rows + cols - 1 + 3
+        HwConfig(rows=rows, cols=cols, target=target).array_latency == rows + cols + 3
     rng = np.random.default_rng(11)
     tiles = random_tiles(rng, rows, cols, 5, [1, 7, 8, 15])
     got = run_array(rows, cols, 22, tiles, stall=0.3, bubbles=0.2, seed=5, target=target)
@@ -137,3 +137,39 @@ def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats):
             return
         assert len(closer) != len(tiles) or not all(
             np.array_equal(g, gemm(a, w)) for g, (a, w) in zip(closer, tiles, strict=True))
+
+
+@pytest.mark.parametrize("rows, cols, mult_reg, target, steps", [
+    # input register 1, skew rows + cols − 2, multiplier 0/1/3 (DSP: input, output and a
+    # fabric register), accumulator 1
+    (3, 4, True, "generic", 1 + 5 + 1 + 1), (2, 2, False, "generic", 1 + 2 + 0 + 1),
+    (1, 5, True, "generic", 1 + 4 + 1 + 1), (2, 3, True, "ecp5", 1 + 3 + 3 + 1),
+    (3, 2, True, "ice40", 1 + 3 + 3 + 1)])
+def test_latency_as_simulated(rows, cols, mult_reg, target, steps):
+    """The step at which a lone tile's first row appears, counted in simulation, is the
+    latency the array and the config report."""
+    from hwq.config import HwConfig
+    dut = MacArray(rows, cols, 22, mult_reg, target, model=True)
+    cfg = HwConfig(rows=rows, cols=cols, mult_reg=mult_reg, target=target)
+    assert dut.latency == cfg.array_latency == steps
+    seen = []
+
+    async def tb(ctx):
+        ctx.set(dut.en, 1)
+        ctx.set(dut.i_valid, 1)
+        ctx.set(dut.i_last, 1)                  # K = 1: the only operand is the last
+        ctx.set(dut.i_a, [3] * rows)
+        ctx.set(dut.i_w, [-2] * cols)
+        for step in range(steps + rows + 4):
+            if ctx.get(dut.o_valid):
+                seen.append((step, [int(v) for v in ctx.get(dut.o_data)]))
+            await ctx.tick()
+            ctx.set(dut.i_valid, 0)
+            ctx.set(dut.i_last, 0)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert [step for step, _ in seen] == list(range(steps, steps + rows))
+    assert all(row == [-6] * cols for _, row in seen)
