@@ -230,6 +230,10 @@ class GemmEngine(wiring.Component):
         row_end = Signal()
         ra = Signal(range(max(blocks * B, 2)))
         ra_next = Signal.like(ra)
+        # ra + 1 and ra − (B − 1) (the block's first word, for its next row) as registers
+        # beside ra, so the memory's address is a multiplexer of flip-flops, with no adder
+        ra_inc = Signal.like(ra)
+        ra_row = Signal.like(ra)
         # the output row m0 + d of the current beat, and whether it exists (row < M), as
         # registers (they feed the credits and the requantizer's `last`)
         row = Signal(17)
@@ -247,18 +251,20 @@ class GemmEngine(wiring.Component):
         m.d.comb += ra_next.eq(ra)
         with m.If(array.o_valid):
             with m.If(beat != B - 1):
-                m.d.comb += ra_next.eq(ra + 1)
+                m.d.comb += ra_next.eq(ra_inc)
             with m.Elif(d != R - 1):
-                m.d.comb += ra_next.eq(ra - (B - 1))      # the same block for the next row
+                m.d.comb += ra_next.eq(ra_row)            # the same block for the next row
             with m.Elif(dn == nb_last):
                 m.d.comb += ra_next.eq(0)
             with m.Else():
-                m.d.comb += ra_next.eq(ra + 1)
+                m.d.comb += ra_next.eq(ra_inc)
         m.d.comb += rp.addr.eq(ra_next)
         with m.If(header_taken):        # the previous layer has fully drained by now
-            m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), row.eq(0), row_valid.eq(1)]
+            m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), ra_inc.eq(1),
+                         ra_row.eq(0), row.eq(0), row_valid.eq(1)]
         with m.Else():
-            m.d.sync += ra.eq(ra_next)
+            # (ra_row wraps while ra is not a block's last beat; it is read only there)
+            m.d.sync += [ra.eq(ra_next), ra_inc.eq(ra_next + 1), ra_row.eq(ra_next - (B - 1))]
         with m.If(~header_taken & array.o_valid & (beat != B - 1)):
             m.d.sync += beat.eq(beat + 1)
         with m.Elif(~header_taken & row_end):

@@ -109,40 +109,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [7:0] \$100 ;
-  reg \$101 ;
-  reg [3:0] \$102 ;
-  reg [5:0] \$103 ;
-  reg [1:0] \$104 ;
-  reg [15:0] \$105 ;
-  reg [1:0] \$106 ;
-  reg [30:0] \$107 ;
-  reg [5:0] \$108 ;
-  reg [3:0] \$109 ;
+  reg \$100 ;
+  reg [3:0] \$101 ;
+  reg [5:0] \$102 ;
+  reg [1:0] \$103 ;
+  reg [15:0] \$104 ;
+  reg [1:0] \$105 ;
+  reg [30:0] \$106 ;
+  reg [5:0] \$107 ;
+  reg [3:0] \$108 ;
+  reg [7:0] \$109 ;
   wire \$11 ;
-  reg [7:0] \$110 ;
-  reg \$111 ;
-  reg [16:0] \$112 ;
-  reg [3:0] \$113 ;
-  reg \$114 ;
-  reg [4:0] \$115 ;
-  reg [1:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [1:0] \$118 ;
+  reg \$110 ;
+  reg [16:0] \$111 ;
+  reg [3:0] \$112 ;
+  reg \$113 ;
+  reg [4:0] \$114 ;
+  reg [1:0] \$115 ;
+  reg [3:0] \$116 ;
+  reg [1:0] \$117 ;
+  reg [5:0] \$118 ;
   reg [5:0] \$119 ;
   wire \$12 ;
-  reg [16:0] \$120 ;
-  reg \$121 ;
-  reg [1:0] \$122 ;
-  reg [7:0] \$123 ;
+  reg [5:0] \$120 ;
+  reg [16:0] \$121 ;
+  reg \$122 ;
+  reg [1:0] \$123 ;
   reg [7:0] \$124 ;
   reg [7:0] \$125 ;
-  reg [1:0] \$126 ;
+  reg [7:0] \$126 ;
+  reg [1:0] \$127 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [6:0] \$165 ;
+  wire [6:0] \$163 ;
   wire \$17 ;
   wire [17:0] \$18 ;
   wire [17:0] \$19 ;
@@ -153,9 +154,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire [6:0] \$26 ;
-  wire [6:0] \$27 ;
-  wire [6:0] \$28 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
   wire \$30 ;
@@ -163,44 +164,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
+  wire [17:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
-  wire [17:0] \$38 ;
-  wire \$39 ;
+  wire [16:0] \$38 ;
+  wire [16:0] \$39 ;
   wire [1:0] \$4 ;
-  wire \$40 ;
+  wire [16:0] \$40 ;
   wire [16:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
+  wire \$42 ;
+  wire [15:0] \$43 ;
   wire [16:0] \$44 ;
   wire \$45 ;
-  wire [15:0] \$46 ;
-  wire [16:0] \$47 ;
-  wire \$48 ;
-  wire [16:0] \$49 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [6:0] \$48 ;
+  wire \$49 ;
   wire [1:0] \$5 ;
-  wire \$50 ;
-  wire [6:0] \$51 ;
-  wire \$52 ;
-  wire [4:0] \$53 ;
-  wire [2:0] \$54 ;
-  wire [1:0] \$55 ;
+  wire [4:0] \$50 ;
+  wire [2:0] \$51 ;
+  wire [1:0] \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
   wire \$56 ;
   wire \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire [17:0] \$63 ;
-  wire [4:0] \$64 ;
-  wire [8:0] \$65 ;
-  wire [8:0] \$66 ;
+  wire [17:0] \$60 ;
+  wire [4:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire [8:0] \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire [5:0] \$66 ;
   wire \$67 ;
-  wire \$68 ;
-  wire [5:0] \$69 ;
+  wire [6:0] \$68 ;
+  wire [6:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
@@ -208,43 +209,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire \$76 ;
-  wire [2:0] \$77 ;
+  wire [2:0] \$76 ;
+  wire \$77 ;
   wire \$78 ;
-  wire \$79 ;
+  wire [4:0] \$79 ;
   wire \$8 ;
-  wire [4:0] \$80 ;
-  wire [2:0] \$81 ;
-  wire \$82 ;
+  wire [2:0] \$80 ;
+  wire \$81 ;
+  wire [2:0] \$82 ;
   wire [2:0] \$83 ;
-  wire [2:0] \$84 ;
+  wire \$84 ;
   wire \$85 ;
   wire \$86 ;
-  wire \$87 ;
-  wire [1:0] \$88 ;
-  reg \$89 ;
+  wire [1:0] \$87 ;
+  reg \$88 ;
+  reg [3:0] \$89 ;
   wire \$9 ;
-  reg [3:0] \$90 ;
-  reg \$91 ;
+  reg \$90 ;
+  reg [15:0] \$91 ;
   reg [15:0] \$92 ;
-  reg [15:0] \$93 ;
-  reg [16:0] \$94 ;
-  reg [15:0] \$95 ;
+  reg [16:0] \$93 ;
+  reg [15:0] \$94 ;
+  reg [7:0] \$95 ;
   reg [7:0] \$96 ;
   reg [7:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [15:0] \$99 ;
+  reg [15:0] \$98 ;
+  reg [7:0] \$99 ;
   reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$51 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$53 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$55 ;
   (* init = 31'h00000000 *)
-  wire [30:0] \$signal$61 ;
+  wire [30:0] \$signal$63 ;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$55 ;
+  wire [7:0] \act_max$57 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg [1:0] beat = 2'h0;
@@ -288,14 +289,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$49 ;
+  wire \i_last$51 ;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$47 ;
+  wire \i_valid$49 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -323,15 +324,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [7:0] \o_data$68 ;
-  wire [7:0] \o_data$68[0] ;
+  wire [7:0] \o_data$70 ;
+  wire [7:0] \o_data$70[0] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$70 ;
+  wire \o_valid$72 ;
   reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
@@ -353,7 +354,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_en;
   wire r_rdy;
   reg [5:0] ra = 6'h00;
+  reg [5:0] ra_inc = 6'h00;
   reg [5:0] ra_next;
+  reg [5:0] ra_row = 6'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
   wire [16:0] row_next;
@@ -504,150 +507,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$23  = beat != 2'h3;
   assign \$24  = d != 2'h3;
   assign \$25  = dn == nb_last;
-  assign \$26  = ra + 1'h1;
-  assign \$27  = ra - 2'h3;
-  assign \$28  = ra + 1'h1;
-  assign \i_valid$47  = o_valid & row_valid;
-  assign \$29  = row_end & row_valid;
-  assign \$30  = row == m_last;
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = dn == nb_last;
-  assign \i_last$49  = \$31  & \$32 ;
-  assign \$165  = beat * 5'h18;
-  assign i_acc = o_data >> \$165 ;
-  assign \$33  = ob == 2'h3;
-  assign w_en = \o_valid$70  & \$33 ;
-  assign \$34  = ! ctrl_state;
-  assign \$35  = ctrl_state == 1'h1;
-  assign \$36  = ctrl_state == 2'h2;
-  assign \$37  = ctrl_state == 2'h3;
-  assign \$38  = fm0 + 3'h4;
-  assign \$39  = \$38  >= M_;
-  assign \$40  = \$3 [4:0] >= 3'h4;
-  assign \$41  = hdr[15:0] - 1'h1;
-  assign \$42  = hdr[15:0] + 2'h3;
-  assign \$43  = hdr[31:16] - 1'h1;
-  assign \$44  = hdr[47:32] - 1'h1;
-  assign \$45  = hdr[47:32] > 5'h16;
-  assign \$46  = \$45  ? hdr[47:32] : 16'h0016;
-  assign \$47  = \$46  - 1'h1;
-  assign \$48  = ! ch;
-  assign \$49  = ch + 1'h1;
-  assign \$50  = ! lane;
-  assign \$51  = wa + 1'h1;
-  assign \$52  = wb == 2'h3;
-  assign \$53  = blk + 1'h1;
-  assign \$54  = wb + 1'h1;
-  assign \$55  = lane + 1'h1;
-  assign \$56  = ch == n_last;
-  assign \$57  = ! k_last;
-  assign \$58  = ~ in_data;
-  assign \$59  = i_valid | \$58 ;
-  assign \$60  = kk == tile_last;
-  assign \$61  = ! k_last;
-  assign \$62  = fn == nb_last;
-  assign \$63  = fm0 + 3'h4;
-  assign \$64  = fn + 1'h1;
-  assign \$65  = kk + 1'h1;
-  assign \$66  = kk + 1'h1;
-  assign \$67  = \$66  == k_last;
-  assign \$68  = kk == k_last;
-  assign \$69  = flush - 1'h1;
-  assign \$70  = ! flush;
-  assign \$71  = ~ header_taken;
-  assign \$72  = \$71  & o_valid;
-  assign \$73  = beat != 2'h3;
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = ~ header_taken;
-  assign \$76  = \$75  & row_end;
-  assign \$77  = beat + 1'h1;
-  assign \$78  = d == 2'h3;
-  assign \$79  = dn == nb_last;
-  assign \$80  = dn + 1'h1;
-  assign \$81  = d + 1'h1;
-  assign \$82  = ob == 2'h3;
-  assign \$83  = ob + 1'h1;
-  assign \$84  = \$82  ? 3'h0 : \$83 ;
-  assign \$85  = r_en & m_out__valid;
-  assign \$86  = ~ row_valid;
-  assign \$87  = row_end & \$86 ;
-  assign \$88  = \$85  + \$87 ;
+  assign \i_valid$49  = o_valid & row_valid;
+  assign \$26  = row_end & row_valid;
+  assign \$27  = row == m_last;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = dn == nb_last;
+  assign \i_last$51  = \$28  & \$29 ;
+  assign \$163  = beat * 5'h18;
+  assign i_acc = o_data >> \$163 ;
+  assign \$30  = ob == 2'h3;
+  assign w_en = \o_valid$72  & \$30 ;
+  assign \$31  = ! ctrl_state;
+  assign \$32  = ctrl_state == 1'h1;
+  assign \$33  = ctrl_state == 2'h2;
+  assign \$34  = ctrl_state == 2'h3;
+  assign \$35  = fm0 + 3'h4;
+  assign \$36  = \$35  >= M_;
+  assign \$37  = \$3 [4:0] >= 3'h4;
+  assign \$38  = hdr[15:0] - 1'h1;
+  assign \$39  = hdr[15:0] + 2'h3;
+  assign \$40  = hdr[31:16] - 1'h1;
+  assign \$41  = hdr[47:32] - 1'h1;
+  assign \$42  = hdr[47:32] > 5'h16;
+  assign \$43  = \$42  ? hdr[47:32] : 16'h0016;
+  assign \$44  = \$43  - 1'h1;
+  assign \$45  = ! ch;
+  assign \$46  = ch + 1'h1;
+  assign \$47  = ! lane;
+  assign \$48  = wa + 1'h1;
+  assign \$49  = wb == 2'h3;
+  assign \$50  = blk + 1'h1;
+  assign \$51  = wb + 1'h1;
+  assign \$52  = lane + 1'h1;
+  assign \$53  = ch == n_last;
+  assign \$54  = ! k_last;
+  assign \$55  = ~ in_data;
+  assign \$56  = i_valid | \$55 ;
+  assign \$57  = kk == tile_last;
+  assign \$58  = ! k_last;
+  assign \$59  = fn == nb_last;
+  assign \$60  = fm0 + 3'h4;
+  assign \$61  = fn + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = kk + 1'h1;
+  assign \$64  = \$63  == k_last;
+  assign \$65  = kk == k_last;
+  assign \$66  = flush - 1'h1;
+  assign \$67  = ! flush;
+  assign \$68  = ra_next + 1'h1;
+  assign \$69  = ra_next - 2'h3;
+  assign \$70  = ~ header_taken;
+  assign \$71  = \$70  & o_valid;
+  assign \$72  = beat != 2'h3;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ header_taken;
+  assign \$75  = \$74  & row_end;
+  assign \$76  = beat + 1'h1;
+  assign \$77  = d == 2'h3;
+  assign \$78  = dn == nb_last;
+  assign \$79  = dn + 1'h1;
+  assign \$80  = d + 1'h1;
+  assign \$81  = ob == 2'h3;
+  assign \$82  = ob + 1'h1;
+  assign \$83  = \$81  ? 3'h0 : \$82 ;
+  assign \$84  = r_en & m_out__valid;
+  assign \$85  = ~ row_valid;
+  assign \$86  = row_end & \$85 ;
+  assign \$87  = \$84  + \$86 ;
   always @(posedge clk)
-    last_mblock <= \$89 ;
+    last_mblock <= \$88 ;
   always @(posedge clk)
-    credits <= \$90 ;
+    credits <= \$89 ;
   always @(posedge clk)
-    credit_ok <= \$91 ;
+    credit_ok <= \$90 ;
   always @(posedge clk)
-    M_ <= \$92 ;
+    M_ <= \$91 ;
   always @(posedge clk)
-    m_last <= \$93 ;
+    m_last <= \$92 ;
   always @(posedge clk)
-    m_wrap <= \$94 ;
+    m_wrap <= \$93 ;
   always @(posedge clk)
-    n_last <= \$95 ;
+    n_last <= \$94 ;
   always @(posedge clk)
-    zero_point <= \$96 ;
+    zero_point <= \$95 ;
   always @(posedge clk)
-    act_min <= \$97 ;
+    act_min <= \$96 ;
   always @(posedge clk)
-    act_max <= \$98 ;
+    act_max <= \$97 ;
   always @(posedge clk)
-    k_last <= \$99 ;
+    k_last <= \$98 ;
   always @(posedge clk)
-    tile_last <= \$100 ;
+    tile_last <= \$99 ;
   always @(posedge clk)
-    lane <= \$101 ;
+    lane <= \$100 ;
   always @(posedge clk)
-    blk <= \$102 ;
+    blk <= \$101 ;
   always @(posedge clk)
-    wa <= \$103 ;
+    wa <= \$102 ;
   always @(posedge clk)
-    wb <= \$104 ;
+    wb <= \$103 ;
   always @(posedge clk)
-    ch <= \$105 ;
+    ch <= \$104 ;
   always @(posedge clk)
-    ctrl_state <= \$106 ;
+    ctrl_state <= \$105 ;
   always @(posedge clk)
-    i_multiplier <= \$107 ;
+    i_multiplier <= \$106 ;
   always @(posedge clk)
-    i_shift <= \$108 ;
+    i_shift <= \$107 ;
   always @(posedge clk)
-    nb_last <= \$109 ;
+    nb_last <= \$108 ;
   always @(posedge clk)
-    kk <= \$110 ;
+    kk <= \$109 ;
   always @(posedge clk)
-    in_data <= \$111 ;
+    in_data <= \$110 ;
   always @(posedge clk)
-    fm0 <= \$112 ;
+    fm0 <= \$111 ;
   always @(posedge clk)
-    fn <= \$113 ;
+    fn <= \$112 ;
   always @(posedge clk)
-    at_k_last <= \$114 ;
+    at_k_last <= \$113 ;
   always @(posedge clk)
-    flush <= \$115 ;
+    flush <= \$114 ;
   always @(posedge clk)
-    d <= \$116 ;
+    d <= \$115 ;
   always @(posedge clk)
-    dn <= \$117 ;
+    dn <= \$116 ;
   always @(posedge clk)
-    beat <= \$118 ;
+    beat <= \$117 ;
   always @(posedge clk)
-    ra <= \$119 ;
+    ra <= \$118 ;
   always @(posedge clk)
-    row <= \$120 ;
+    ra_inc <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$121 ;
+    ra_row <= \$120 ;
   always @(posedge clk)
-    ob <= \$122 ;
+    row <= \$121 ;
   always @(posedge clk)
-    part0 <= \$123 ;
+    row_valid <= \$122 ;
   always @(posedge clk)
-    part1 <= \$124 ;
+    ob <= \$123 ;
   always @(posedge clk)
-    part2 <= \$125 ;
+    part0 <= \$124 ;
   always @(posedge clk)
-    give_back <= \$126 ;
+    part1 <= \$125 ;
+  always @(posedge clk)
+    part2 <= \$126 ;
+  always @(posedge clk)
+    give_back <= \$127 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -671,13 +677,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$49 ),
+    .i_last(\i_last$51 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$47 ),
-    .o_data(\o_data$68 ),
+    .i_valid(\i_valid$49 ),
+    .o_data(\o_data$70 ),
     .o_last(o_last),
-    .o_valid(\o_valid$70 ),
+    .o_valid(\o_valid$72 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -759,44 +765,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (o_valid) begin
       (* full_case = 32'd1 *)
       if (\$23 ) begin
-        ra_next = \$26 [5:0];
+        ra_next = ra_inc;
       end else if (\$24 ) begin
-        ra_next = \$27 [5:0];
+        ra_next = ra_row;
       end else if (\$25 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$28 [5:0];
+        ra_next = ra_inc;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = \$39 ;
+    \$88  = \$36 ;
     if (rst) begin
-      \$89  = 1'h0;
+      \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = \$3 [3:0];
+    \$89  = \$3 [3:0];
     if (rst) begin
-      \$90  = 4'hc;
+      \$89  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$40 ;
+    \$90  = \$37 ;
     if (rst) begin
-      \$91  = 1'h1;
+      \$90  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = M_;
+    \$91  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = hdr[15:0];
+            \$91  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$91  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = m_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$92  = \$38 [15:0];
           end
     endcase
     if (rst) begin
@@ -805,50 +824,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = m_last;
+    \$93  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = \$41 [15:0];
+            \$93  = \$39 ;
           end
     endcase
     if (rst) begin
-      \$93  = 16'h0000;
+      \$93  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = m_wrap;
+    \$94  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$42 ;
+            \$94  = \$40 [15:0];
           end
     endcase
     if (rst) begin
-      \$94  = 17'h00000;
+      \$94  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = n_last;
+    \$95  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = \$43 [15:0];
+            \$95  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$95  = 16'h0000;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = zero_point;
+    \$96  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = hdr[55:48];
+            \$96  = hdr[63:56];
           end
     endcase
     if (rst) begin
@@ -857,11 +876,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = act_min;
+    \$97  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = hdr[63:56];
+            \$97  = hdr[71:64];
           end
     endcase
     if (rst) begin
@@ -870,367 +889,354 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = act_max;
+    \$98  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = hdr[71:64];
+            \$98  = \$41 [15:0];
           end
     endcase
     if (rst) begin
-      \$98  = 8'h00;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = k_last;
+    \$99  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = \$44 [15:0];
+            \$99  = \$44 [7:0];
           end
     endcase
     if (rst) begin
-      \$99  = 16'h0000;
+      \$99  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = tile_last;
+    \$100  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = \$47 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = 1'h0;
+            \$100  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$50 ) begin
-              \$101  = 1'h0;
+            if (\$47 ) begin
+              \$100  = 1'h0;
             end else begin
-              \$101  = \$55 [0];
+              \$100  = \$52 [0];
             end
           end
     endcase
     if (rst) begin
-      \$101  = 1'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = blk;
+    \$101  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$102  = 4'h0;
+            \$101  = 4'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
-              if (\$52 ) begin
-                \$102  = \$53 [3:0];
+            if (\$47 ) begin
+              if (\$49 ) begin
+                \$101  = \$50 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$102  = 4'h0;
+      \$101  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = wa;
+    \$102  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$103  = 6'h00;
+            \$102  = 6'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
-              \$103  = \$51 [5:0];
+            if (\$47 ) begin
+              \$102  = \$48 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$103  = 6'h00;
+      \$102  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = wb;
+    \$103  = wb;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$104  = 2'h0;
+            \$103  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$50 ) begin
+            if (\$47 ) begin
               (* full_case = 32'd1 *)
-              if (\$52 ) begin
-                \$104  = 2'h0;
+              if (\$49 ) begin
+                \$103  = 2'h0;
               end else begin
-                \$104  = \$54 [1:0];
+                \$103  = \$51 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$104  = 2'h0;
+      \$103  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = ch;
+    \$104  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$105  = 16'h0000;
+            \$104  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$105  = \$49 [15:0];
+            \$104  = \$46 [15:0];
           end
     endcase
     if (rst) begin
-      \$105  = 16'h0000;
+      \$104  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = ctrl_state;
+    \$105  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$106  = 2'h1;
+            \$105  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$106  = 2'h2;
+            if (\$53 ) begin
+              \$105  = 2'h2;
             end
           end
       2'h2:
-          if (\$59 ) begin
-            if (\$60 ) begin
-              if (\$62 ) begin
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
                 if (last_mblock) begin
-                  \$106  = 2'h3;
+                  \$105  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$70 ) begin
-            \$106  = 2'h0;
+          if (\$67 ) begin
+            \$105  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$106  = 2'h0;
+      \$105  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = i_multiplier;
+    \$106  = i_multiplier;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$107  = hdr[62:32];
+            if (\$45 ) begin
+              \$106  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$107  = 31'h00000000;
+      \$106  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = i_shift;
+    \$107  = i_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$108  = hdr[69:64];
+            if (\$45 ) begin
+              \$107  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$108  = 6'h00;
+      \$107  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = nb_last;
+    \$108  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$109  = blk;
+            if (\$53 ) begin
+              \$108  = blk;
             end
           end
     endcase
     if (rst) begin
-      \$109  = 4'h0;
+      \$108  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = kk;
+    \$109  = kk;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$110  = 8'h00;
+            if (\$53 ) begin
+              \$109  = 8'h00;
             end
           end
       2'h2:
-          if (\$59 ) begin
+          if (\$56 ) begin
             (* full_case = 32'd1 *)
-            if (\$60 ) begin
-              \$110  = 8'h00;
+            if (\$57 ) begin
+              \$109  = 8'h00;
             end else begin
-              \$110  = \$65 [7:0];
+              \$109  = \$62 [7:0];
             end
           end
     endcase
     if (rst) begin
-      \$110  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = in_data;
+    \$110  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$111  = 1'h1;
+            if (\$53 ) begin
+              \$110  = 1'h1;
             end
           end
       2'h2:
-          if (\$59 ) begin
+          if (\$56 ) begin
             (* full_case = 32'd1 *)
-            if (\$60 ) begin
-              \$111  = 1'h1;
+            if (\$57 ) begin
+              \$110  = 1'h1;
             end else begin
-              if (\$68 ) begin
-                \$111  = 1'h0;
+              if (\$65 ) begin
+                \$110  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$111  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = fm0;
+    \$111  = fm0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$112  = 17'h00000;
+            if (\$53 ) begin
+              \$111  = 17'h00000;
             end
           end
       2'h2:
-          if (\$59 ) begin
-            if (\$60 ) begin
-              if (\$62 ) begin
-                \$112  = \$63 [16:0];
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                \$111  = \$60 [16:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$112  = 17'h00000;
+      \$111  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = fn;
+    \$112  = fn;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$113  = 4'h0;
+            if (\$53 ) begin
+              \$112  = 4'h0;
             end
           end
       2'h2:
-          if (\$59 ) begin
-            if (\$60 ) begin
+          if (\$56 ) begin
+            if (\$57 ) begin
               (* full_case = 32'd1 *)
-              if (\$62 ) begin
-                \$113  = 4'h0;
+              if (\$59 ) begin
+                \$112  = 4'h0;
               end else begin
-                \$113  = \$64 [3:0];
+                \$112  = \$61 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$113  = 4'h0;
+      \$112  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = at_k_last;
+    \$113  = at_k_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$56 ) begin
-              \$114  = \$57 ;
+            if (\$53 ) begin
+              \$113  = \$54 ;
             end
           end
       2'h2:
-          if (\$59 ) begin
+          if (\$56 ) begin
             (* full_case = 32'd1 *)
-            if (\$60 ) begin
-              \$114  = \$61 ;
+            if (\$57 ) begin
+              \$113  = \$58 ;
             end else begin
-              \$114  = \$67 ;
+              \$113  = \$64 ;
             end
           end
     endcase
     if (rst) begin
-      \$114  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = flush;
+    \$114  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1238,84 +1244,96 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$59 ) begin
-            if (\$60 ) begin
-              if (\$62 ) begin
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
                 if (last_mblock) begin
-                  \$115  = 5'h1f;
+                  \$114  = 5'h1f;
                 end
               end
             end
           end
       2'h3:
-          \$115  = \$69 [4:0];
+          \$114  = \$66 [4:0];
     endcase
     if (rst) begin
-      \$115  = 5'h00;
+      \$114  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = d;
+    \$115  = d;
     if (header_taken) begin
-      \$116  = 2'h0;
+      \$115  = 2'h0;
     end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
+    if (\$73 ) begin
+    end else if (\$75 ) begin
       (* full_case = 32'd1 *)
-      if (\$78 ) begin
-        \$116  = 2'h0;
+      if (\$77 ) begin
+        \$115  = 2'h0;
       end else begin
-        \$116  = \$81 [1:0];
+        \$115  = \$80 [1:0];
       end
     end
     if (rst) begin
-      \$116  = 2'h0;
+      \$115  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = dn;
+    \$116  = dn;
     if (header_taken) begin
-      \$117  = 4'h0;
+      \$116  = 4'h0;
     end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      if (\$78 ) begin
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      if (\$77 ) begin
         (* full_case = 32'd1 *)
-        if (\$79 ) begin
-          \$117  = 4'h0;
+        if (\$78 ) begin
+          \$116  = 4'h0;
         end else begin
-          \$117  = \$80 [3:0];
+          \$116  = \$79 [3:0];
         end
       end
     end
     if (rst) begin
-      \$117  = 4'h0;
+      \$116  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = beat;
+    \$117  = beat;
     if (header_taken) begin
-      \$118  = 2'h0;
+      \$117  = 2'h0;
     end
-    if (\$74 ) begin
-      \$118  = \$77 [1:0];
-    end else if (\$76 ) begin
-      \$118  = 2'h0;
+    if (\$73 ) begin
+      \$117  = \$76 [1:0];
+    end else if (\$75 ) begin
+      \$117  = 2'h0;
     end
     if (rst) begin
-      \$118  = 2'h0;
+      \$117  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$119  = 6'h00;
+      \$118  = 6'h00;
     end else begin
-      \$119  = ra_next;
+      \$118  = ra_next;
+    end
+    if (rst) begin
+      \$118  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$119  = 6'h01;
+    end else begin
+      \$119  = \$68 [5:0];
     end
     if (rst) begin
       \$119  = 6'h00;
@@ -1323,64 +1341,61 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = row;
+    (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$120  = 17'h00000;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$120  = \$20 [16:0];
+      \$120  = 6'h00;
+    end else begin
+      \$120  = \$69 [5:0];
     end
     if (rst) begin
-      \$120  = 17'h00000;
+      \$120  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = row_valid;
+    \$121  = row;
     if (header_taken) begin
-      \$121  = 1'h1;
+      \$121  = 17'h00000;
     end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$121  = row_valid_next;
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$121  = \$20 [16:0];
     end
     if (rst) begin
-      \$121  = 1'h0;
+      \$121  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = ob;
-    if (\o_valid$70 ) begin
-      \$122  = \$84 [1:0];
+    \$122  = row_valid;
+    if (header_taken) begin
+      \$122  = 1'h1;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$122  = row_valid_next;
     end
     if (rst) begin
-      \$122  = 2'h0;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = part0;
-    if (\o_valid$70 ) begin
+    \$123  = ob;
+    if (\o_valid$72 ) begin
+      \$123  = \$83 [1:0];
+    end
+    if (rst) begin
+      \$123  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = part0;
+    if (\o_valid$72 ) begin
       casez (ob)
         2'h0:
-            \$123  = \o_data$68 ;
-      endcase
-    end
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = part1;
-    if (\o_valid$70 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
-            \$124  = \o_data$68 ;
+            \$124  = \o_data$70 ;
       endcase
     end
     if (rst) begin
@@ -1389,15 +1404,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = part2;
-    if (\o_valid$70 ) begin
+    \$125  = part1;
+    if (\o_valid$72 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            /* empty */;
-        2'h2:
-            \$125  = \o_data$68 ;
+            \$125  = \o_data$70 ;
       endcase
     end
     if (rst) begin
@@ -1406,9 +1419,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = \$88 ;
+    \$126  = part2;
+    if (\o_valid$72 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$126  = \o_data$70 ;
+      endcase
+    end
     if (rst) begin
-      \$126  = 2'h0;
+      \$126  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$127  = \$87 ;
+    if (rst) begin
+      \$127  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1423,11 +1453,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__ready = i_valid;
   assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$51  = zero_point;
-  assign \$signal$53  = act_min;
-  assign \act_max$55  = act_max;
+  assign \$signal$53  = zero_point;
+  assign \$signal$55  = act_min;
+  assign \act_max$57  = act_max;
   assign rp__data = i_bias;
-  assign \$signal$61  = i_multiplier;
+  assign \$signal$63  = i_multiplier;
   assign pt_shift = i_shift;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
@@ -1479,7 +1509,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \part0[0]  = part0;
   assign \part1[0]  = part1;
   assign \part2[0]  = part2;
-  assign \o_data$68[0]  = \o_data$68 ;
+  assign \o_data$70[0]  = \o_data$70 ;
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1487,7 +1517,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = { \o_data$68 , part2, part1, part0 };
+  assign out_w[31:0] = { \o_data$70 , part2, part1, part0 };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -117,26 +117,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg [15:0] \$101 ;
-  reg [1:0] \$102 ;
-  reg [30:0] \$103 ;
-  reg [5:0] \$104 ;
-  reg [4:0] \$105 ;
-  reg [9:0] \$106 ;
-  reg \$107 ;
-  reg [16:0] \$108 ;
-  reg [4:0] \$109 ;
+  reg [15:0] \$100 ;
+  reg [1:0] \$101 ;
+  reg [30:0] \$102 ;
+  reg [5:0] \$103 ;
+  reg [4:0] \$104 ;
+  reg [9:0] \$105 ;
+  reg \$106 ;
+  reg [16:0] \$107 ;
+  reg [4:0] \$108 ;
+  reg \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [4:0] \$111 ;
-  reg [2:0] \$112 ;
-  reg [4:0] \$113 ;
-  reg \$114 ;
+  reg [4:0] \$110 ;
+  reg [2:0] \$111 ;
+  reg [4:0] \$112 ;
+  reg \$113 ;
+  reg [4:0] \$114 ;
   reg [4:0] \$115 ;
-  reg [16:0] \$116 ;
-  reg \$117 ;
-  reg [1:0] \$118 ;
+  reg [4:0] \$116 ;
+  reg [16:0] \$117 ;
+  reg \$118 ;
+  reg [1:0] \$119 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
@@ -152,52 +153,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire [5:0] \$26 ;
-  wire [5:0] \$27 ;
-  wire [5:0] \$28 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [6:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire \$34 ;
+  wire [17:0] \$34 ;
   wire \$35 ;
   wire \$36 ;
-  wire [17:0] \$37 ;
-  wire \$38 ;
-  wire \$39 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire [16:0] \$39 ;
   wire [6:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [16:0] \$41 ;
-  wire [16:0] \$42 ;
+  wire \$41 ;
+  wire [15:0] \$42 ;
   wire [16:0] \$43 ;
   wire \$44 ;
-  wire [15:0] \$45 ;
-  wire [16:0] \$46 ;
-  wire \$47 ;
-  wire [16:0] \$48 ;
-  wire \$49 ;
+  wire [16:0] \$45 ;
+  wire \$46 ;
+  wire [5:0] \$47 ;
+  wire \$48 ;
+  wire [5:0] \$49 ;
   wire [6:0] \$5 ;
-  wire [5:0] \$50 ;
-  wire \$51 ;
-  wire [5:0] \$52 ;
-  wire [1:0] \$53 ;
-  wire [2:0] \$54 ;
+  wire [1:0] \$50 ;
+  wire [2:0] \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
   wire \$55 ;
   wire \$56 ;
   wire \$57 ;
   wire \$58 ;
-  wire \$59 ;
+  wire [17:0] \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [17:0] \$62 ;
-  wire [5:0] \$63 ;
-  wire [10:0] \$64 ;
-  wire [10:0] \$65 ;
+  wire [5:0] \$60 ;
+  wire [10:0] \$61 ;
+  wire [10:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [5:0] \$65 ;
   wire \$66 ;
-  wire \$67 ;
+  wire [5:0] \$67 ;
   wire [5:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
@@ -206,43 +207,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
-  wire [1:0] \$76 ;
+  wire [1:0] \$75 ;
+  wire \$76 ;
   wire \$77 ;
-  wire \$78 ;
-  wire [5:0] \$79 ;
+  wire [5:0] \$78 ;
+  wire [3:0] \$79 ;
   wire \$8 ;
-  wire [3:0] \$80 ;
+  wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire [1:0] \$84 ;
-  reg \$85 ;
-  reg [4:0] \$86 ;
-  reg \$87 ;
+  wire [1:0] \$83 ;
+  reg \$84 ;
+  reg [4:0] \$85 ;
+  reg \$86 ;
+  reg [15:0] \$87 ;
   reg [15:0] \$88 ;
-  reg [15:0] \$89 ;
+  reg [16:0] \$89 ;
   wire \$9 ;
-  reg [16:0] \$90 ;
-  reg [15:0] \$91 ;
+  reg [15:0] \$90 ;
+  reg [7:0] \$91 ;
   reg [7:0] \$92 ;
   reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [9:0] \$96 ;
-  reg [1:0] \$97 ;
+  reg [15:0] \$94 ;
+  reg [9:0] \$95 ;
+  reg [1:0] \$96 ;
+  reg [4:0] \$97 ;
   reg [4:0] \$98 ;
-  reg [4:0] \$99 ;
+  reg \$99 ;
   reg \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$51 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$53 ;
-  reg [30:0] \$signal$85  = 31'h00000000;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$55 ;
+  reg [30:0] \$signal$87  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$55 ;
+  wire [7:0] \act_max$57 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -296,7 +297,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$49 ;
+  wire \i_last$51 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -309,7 +310,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$47 ;
+  wire \i_valid$49 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -337,18 +338,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [103:0] o_data;
-  wire [31:0] \o_data$63 ;
-  wire [7:0] \o_data$63[0] ;
-  wire [7:0] \o_data$63[1] ;
-  wire [7:0] \o_data$63[2] ;
-  wire [7:0] \o_data$63[3] ;
+  wire [31:0] \o_data$65 ;
+  wire [7:0] \o_data$65[0] ;
+  wire [7:0] \o_data$65[1] ;
+  wire [7:0] \o_data$65[2] ;
+  wire [7:0] \o_data$65[3] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
   wire [25:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$65 ;
+  wire \o_valid$67 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -362,7 +363,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_en;
   wire r_rdy;
   reg [4:0] ra = 5'h00;
+  reg [4:0] ra_inc = 5'h00;
   reg [4:0] ra_next;
+  reg [4:0] ra_row = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
   wire [16:0] row_next;
@@ -518,134 +521,137 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row_valid_next = wrap ? \$21  : \$22 ;
   assign \$24  = d != 3'h7;
   assign \$25  = dn == nb_last;
-  assign \$26  = ra + 1'h1;
-  assign \$27  = ra - 1'h0;
-  assign \$28  = ra + 1'h1;
-  assign \i_valid$47  = o_valid & row_valid;
-  assign \$29  = row_end & row_valid;
-  assign \$30  = row == m_last;
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = dn == nb_last;
-  assign \i_last$49  = \$31  & \$32 ;
-  assign \$33  = ! ctrl_state;
-  assign \$34  = ctrl_state == 1'h1;
-  assign \$35  = ctrl_state == 2'h2;
-  assign \$36  = ctrl_state == 2'h3;
-  assign \$37  = fm0 + 4'h8;
-  assign \$38  = \$37  >= M_;
-  assign \$39  = \$3 [4:0] >= 4'h8;
-  assign \$40  = hdr[15:0] - 1'h1;
-  assign \$41  = hdr[15:0] + 3'h7;
-  assign \$42  = hdr[31:16] - 1'h1;
-  assign \$43  = hdr[47:32] - 1'h1;
-  assign \$44  = hdr[47:32] > 5'h12;
-  assign \$45  = \$44  ? hdr[47:32] : 16'h0012;
-  assign \$46  = \$45  - 1'h1;
-  assign \$47  = ! ch;
-  assign \$48  = ch + 1'h1;
-  assign \$49  = lane == 2'h3;
-  assign \$50  = wa + 1'h1;
-  assign \$51  = ! wb;
-  assign \$52  = blk + 1'h1;
-  assign \$53  = wb + 1'h1;
-  assign \$54  = lane + 1'h1;
-  assign \$55  = ch == n_last;
-  assign \$56  = ! k_last;
-  assign \$57  = ~ in_data;
-  assign \$58  = i_valid | \$57 ;
-  assign \$59  = kk == tile_last;
-  assign \$60  = ! k_last;
-  assign \$61  = fn == nb_last;
-  assign \$62  = fm0 + 4'h8;
-  assign \$63  = fn + 1'h1;
-  assign \$64  = kk + 1'h1;
-  assign \$65  = kk + 1'h1;
-  assign \$66  = \$65  == k_last;
-  assign \$67  = kk == k_last;
-  assign \$68  = flush - 1'h1;
-  assign \$69  = ! flush;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & o_valid;
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = ~ header_taken;
-  assign \$75  = \$74  & row_end;
-  assign \$76  = beat + 1'h1;
-  assign \$77  = d == 3'h7;
-  assign \$78  = dn == nb_last;
-  assign \$79  = dn + 1'h1;
-  assign \$80  = d + 1'h1;
-  assign \$81  = r_en & m_out__valid;
-  assign \$82  = ~ row_valid;
-  assign \$83  = row_end & \$82 ;
-  assign \$84  = \$81  + \$83 ;
+  assign \i_valid$49  = o_valid & row_valid;
+  assign \$26  = row_end & row_valid;
+  assign \$27  = row == m_last;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = dn == nb_last;
+  assign \i_last$51  = \$28  & \$29 ;
+  assign \$30  = ! ctrl_state;
+  assign \$31  = ctrl_state == 1'h1;
+  assign \$32  = ctrl_state == 2'h2;
+  assign \$33  = ctrl_state == 2'h3;
+  assign \$34  = fm0 + 4'h8;
+  assign \$35  = \$34  >= M_;
+  assign \$36  = \$3 [4:0] >= 4'h8;
+  assign \$37  = hdr[15:0] - 1'h1;
+  assign \$38  = hdr[15:0] + 3'h7;
+  assign \$39  = hdr[31:16] - 1'h1;
+  assign \$40  = hdr[47:32] - 1'h1;
+  assign \$41  = hdr[47:32] > 5'h12;
+  assign \$42  = \$41  ? hdr[47:32] : 16'h0012;
+  assign \$43  = \$42  - 1'h1;
+  assign \$44  = ! ch;
+  assign \$45  = ch + 1'h1;
+  assign \$46  = lane == 2'h3;
+  assign \$47  = wa + 1'h1;
+  assign \$48  = ! wb;
+  assign \$49  = blk + 1'h1;
+  assign \$50  = wb + 1'h1;
+  assign \$51  = lane + 1'h1;
+  assign \$52  = ch == n_last;
+  assign \$53  = ! k_last;
+  assign \$54  = ~ in_data;
+  assign \$55  = i_valid | \$54 ;
+  assign \$56  = kk == tile_last;
+  assign \$57  = ! k_last;
+  assign \$58  = fn == nb_last;
+  assign \$59  = fm0 + 4'h8;
+  assign \$60  = fn + 1'h1;
+  assign \$61  = kk + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = \$62  == k_last;
+  assign \$64  = kk == k_last;
+  assign \$65  = flush - 1'h1;
+  assign \$66  = ! flush;
+  assign \$67  = ra_next + 1'h1;
+  assign \$68  = ra_next - 1'h0;
+  assign \$69  = ~ header_taken;
+  assign \$70  = \$69  & o_valid;
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = ~ header_taken;
+  assign \$74  = \$73  & row_end;
+  assign \$75  = beat + 1'h1;
+  assign \$76  = d == 3'h7;
+  assign \$77  = dn == nb_last;
+  assign \$78  = dn + 1'h1;
+  assign \$79  = d + 1'h1;
+  assign \$80  = r_en & m_out__valid;
+  assign \$81  = ~ row_valid;
+  assign \$82  = row_end & \$81 ;
+  assign \$83  = \$80  + \$82 ;
   always @(posedge clk)
-    last_mblock <= \$85 ;
+    last_mblock <= \$84 ;
   always @(posedge clk)
-    credits <= \$86 ;
+    credits <= \$85 ;
   always @(posedge clk)
-    credit_ok <= \$87 ;
+    credit_ok <= \$86 ;
   always @(posedge clk)
-    M_ <= \$88 ;
+    M_ <= \$87 ;
   always @(posedge clk)
-    m_last <= \$89 ;
+    m_last <= \$88 ;
   always @(posedge clk)
-    m_wrap <= \$90 ;
+    m_wrap <= \$89 ;
   always @(posedge clk)
-    n_last <= \$91 ;
+    n_last <= \$90 ;
   always @(posedge clk)
-    zero_point <= \$92 ;
+    zero_point <= \$91 ;
   always @(posedge clk)
-    act_min <= \$93 ;
+    act_min <= \$92 ;
   always @(posedge clk)
-    act_max <= \$94 ;
+    act_max <= \$93 ;
   always @(posedge clk)
-    k_last <= \$95 ;
+    k_last <= \$94 ;
   always @(posedge clk)
-    tile_last <= \$96 ;
+    tile_last <= \$95 ;
   always @(posedge clk)
-    lane <= \$97 ;
+    lane <= \$96 ;
   always @(posedge clk)
-    blk <= \$98 ;
+    blk <= \$97 ;
   always @(posedge clk)
-    wa <= \$99 ;
+    wa <= \$98 ;
   always @(posedge clk)
-    wb <= \$100 ;
+    wb <= \$99 ;
   always @(posedge clk)
-    ch <= \$101 ;
+    ch <= \$100 ;
   always @(posedge clk)
-    ctrl_state <= \$102 ;
+    ctrl_state <= \$101 ;
   always @(posedge clk)
-    \$signal$85  <= \$103 ;
+    \$signal$87  <= \$102 ;
   always @(posedge clk)
-    pt_shift <= \$104 ;
+    pt_shift <= \$103 ;
   always @(posedge clk)
-    nb_last <= \$105 ;
+    nb_last <= \$104 ;
   always @(posedge clk)
-    kk <= \$106 ;
+    kk <= \$105 ;
   always @(posedge clk)
-    in_data <= \$107 ;
+    in_data <= \$106 ;
   always @(posedge clk)
-    fm0 <= \$108 ;
+    fm0 <= \$107 ;
   always @(posedge clk)
-    fn <= \$109 ;
+    fn <= \$108 ;
   always @(posedge clk)
-    at_k_last <= \$110 ;
+    at_k_last <= \$109 ;
   always @(posedge clk)
-    flush <= \$111 ;
+    flush <= \$110 ;
   always @(posedge clk)
-    d <= \$112 ;
+    d <= \$111 ;
   always @(posedge clk)
-    dn <= \$113 ;
+    dn <= \$112 ;
   always @(posedge clk)
-    beat <= \$114 ;
+    beat <= \$113 ;
   always @(posedge clk)
-    ra <= \$115 ;
+    ra <= \$114 ;
   always @(posedge clk)
-    row <= \$116 ;
+    ra_inc <= \$115 ;
   always @(posedge clk)
-    row_valid <= \$117 ;
+    ra_row <= \$116 ;
   always @(posedge clk)
-    give_back <= \$118 ;
+    row <= \$117 ;
+  always @(posedge clk)
+    row_valid <= \$118 ;
+  always @(posedge clk)
+    give_back <= \$119 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -671,11 +677,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$49 ),
+    .i_last(\i_last$51 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$47 ),
-    .o_data(\o_data$63 ),
+    .i_valid(\i_valid$49 ),
+    .o_data(\o_data$65 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -772,44 +778,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (o_valid) begin
       (* full_case = 32'd1 *)
       if (\$23 ) begin
-        ra_next = \$26 [4:0];
+        ra_next = ra_inc;
       end else if (\$24 ) begin
-        ra_next = \$27 [4:0];
+        ra_next = ra_row;
       end else if (\$25 ) begin
         ra_next = 5'h00;
       end else begin
-        ra_next = \$28 [4:0];
+        ra_next = ra_inc;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$38 ;
+    \$84  = \$35 ;
     if (rst) begin
-      \$85  = 1'h0;
+      \$84  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$3 [4:0];
+    \$85  = \$3 [4:0];
     if (rst) begin
-      \$86  = 5'h14;
+      \$85  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = \$39 ;
+    \$86  = \$36 ;
     if (rst) begin
-      \$87  = 1'h1;
+      \$86  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = M_;
+    \$87  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = hdr[15:0];
+            \$87  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$87  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$88  = m_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$88  = \$37 [15:0];
           end
     endcase
     if (rst) begin
@@ -818,50 +837,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = m_last;
+    \$89  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = \$40 [15:0];
+            \$89  = \$38 ;
           end
     endcase
     if (rst) begin
-      \$89  = 16'h0000;
+      \$89  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = m_wrap;
+    \$90  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = \$41 ;
+            \$90  = \$39 [15:0];
           end
     endcase
     if (rst) begin
-      \$90  = 17'h00000;
+      \$90  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = n_last;
+    \$91  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = \$42 [15:0];
+            \$91  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$91  = 16'h0000;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = zero_point;
+    \$92  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = hdr[55:48];
+            \$92  = hdr[63:56];
           end
     endcase
     if (rst) begin
@@ -870,11 +889,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = act_min;
+    \$93  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = hdr[63:56];
+            \$93  = hdr[71:64];
           end
     endcase
     if (rst) begin
@@ -883,68 +902,76 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = act_max;
+    \$94  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = hdr[71:64];
+            \$94  = \$40 [15:0];
           end
     endcase
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = k_last;
+    \$95  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = \$43 [15:0];
+            \$95  = \$43 [9:0];
           end
     endcase
     if (rst) begin
-      \$95  = 16'h0000;
+      \$95  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = tile_last;
+    \$96  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = \$46 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$96  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$97  = 2'h0;
+            \$96  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$49 ) begin
-              \$97  = 2'h0;
+            if (\$46 ) begin
+              \$96  = 2'h0;
             end else begin
-              \$97  = \$54 [1:0];
+              \$96  = \$51 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 2'h0;
+      \$96  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = blk;
+    \$97  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$97  = 5'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$46 ) begin
+              if (\$48 ) begin
+                \$97  = \$49 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -952,10 +979,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              if (\$51 ) begin
-                \$98  = \$52 [4:0];
-              end
+            if (\$46 ) begin
+              \$98  = \$47 [4:0];
             end
           end
     endcase
@@ -965,285 +990,266 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = wa;
+    \$99  = wb;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 5'h00;
+            \$99  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$99  = \$50 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$99  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
+            if (\$46 ) begin
               (* full_case = 32'd1 *)
-              if (\$51 ) begin
-                \$100  = 1'h0;
+              if (\$48 ) begin
+                \$99  = 1'h0;
               end else begin
-                \$100  = \$53 [0];
+                \$99  = \$50 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$100  = 1'h0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = ch;
+    \$100  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$101  = 16'h0000;
+            \$100  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$101  = \$48 [15:0];
+            \$100  = \$45 [15:0];
           end
     endcase
     if (rst) begin
-      \$101  = 16'h0000;
+      \$100  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = ctrl_state;
+    \$101  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$102  = 2'h1;
+            \$101  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$102  = 2'h2;
+            if (\$52 ) begin
+              \$101  = 2'h2;
             end
           end
       2'h2:
-          if (\$58 ) begin
-            if (\$59 ) begin
-              if (\$61 ) begin
+          if (\$55 ) begin
+            if (\$56 ) begin
+              if (\$58 ) begin
                 if (last_mblock) begin
-                  \$102  = 2'h3;
+                  \$101  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$69 ) begin
-            \$102  = 2'h0;
+          if (\$66 ) begin
+            \$101  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$102  = 2'h0;
+      \$101  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = \$signal$85 ;
+    \$102  = \$signal$87 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$103  = hdr[62:32];
+            if (\$44 ) begin
+              \$102  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$103  = 31'h00000000;
+      \$102  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = pt_shift;
+    \$103  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$104  = hdr[69:64];
+            if (\$44 ) begin
+              \$103  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$104  = 6'h00;
+      \$103  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = nb_last;
+    \$104  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$105  = blk;
+            if (\$52 ) begin
+              \$104  = blk;
             end
           end
     endcase
     if (rst) begin
-      \$105  = 5'h00;
+      \$104  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = kk;
+    \$105  = kk;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$106  = 10'h000;
+            if (\$52 ) begin
+              \$105  = 10'h000;
             end
           end
       2'h2:
-          if (\$58 ) begin
+          if (\$55 ) begin
             (* full_case = 32'd1 *)
-            if (\$59 ) begin
-              \$106  = 10'h000;
+            if (\$56 ) begin
+              \$105  = 10'h000;
             end else begin
-              \$106  = \$64 [9:0];
+              \$105  = \$61 [9:0];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 10'h000;
+      \$105  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = in_data;
+    \$106  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$107  = 1'h1;
+            if (\$52 ) begin
+              \$106  = 1'h1;
             end
           end
       2'h2:
-          if (\$58 ) begin
+          if (\$55 ) begin
             (* full_case = 32'd1 *)
-            if (\$59 ) begin
-              \$107  = 1'h1;
+            if (\$56 ) begin
+              \$106  = 1'h1;
             end else begin
-              if (\$67 ) begin
-                \$107  = 1'h0;
+              if (\$64 ) begin
+                \$106  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = fm0;
+    \$107  = fm0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$108  = 17'h00000;
+            if (\$52 ) begin
+              \$107  = 17'h00000;
             end
           end
       2'h2:
-          if (\$58 ) begin
-            if (\$59 ) begin
-              if (\$61 ) begin
-                \$108  = \$62 [16:0];
+          if (\$55 ) begin
+            if (\$56 ) begin
+              if (\$58 ) begin
+                \$107  = \$59 [16:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$108  = 17'h00000;
+      \$107  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = fn;
+    \$108  = fn;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$109  = 5'h00;
+            if (\$52 ) begin
+              \$108  = 5'h00;
             end
           end
       2'h2:
-          if (\$58 ) begin
-            if (\$59 ) begin
+          if (\$55 ) begin
+            if (\$56 ) begin
               (* full_case = 32'd1 *)
-              if (\$61 ) begin
-                \$109  = 5'h00;
+              if (\$58 ) begin
+                \$108  = 5'h00;
               end else begin
-                \$109  = \$63 [4:0];
+                \$108  = \$60 [4:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$109  = 5'h00;
+      \$108  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = at_k_last;
+    \$109  = at_k_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$55 ) begin
-              \$110  = \$56 ;
+            if (\$52 ) begin
+              \$109  = \$53 ;
             end
           end
       2'h2:
-          if (\$58 ) begin
+          if (\$55 ) begin
             (* full_case = 32'd1 *)
-            if (\$59 ) begin
-              \$110  = \$60 ;
+            if (\$56 ) begin
+              \$109  = \$57 ;
             end else begin
-              \$110  = \$66 ;
+              \$109  = \$63 ;
             end
           end
     endcase
     if (rst) begin
-      \$110  = 1'h0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = flush;
+    \$110  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1251,84 +1257,96 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$58 ) begin
-            if (\$59 ) begin
-              if (\$61 ) begin
+          if (\$55 ) begin
+            if (\$56 ) begin
+              if (\$58 ) begin
                 if (last_mblock) begin
-                  \$111  = 5'h1b;
+                  \$110  = 5'h1b;
                 end
               end
             end
           end
       2'h3:
-          \$111  = \$68 [4:0];
+          \$110  = \$65 [4:0];
     endcase
     if (rst) begin
-      \$111  = 5'h00;
+      \$110  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = d;
+    \$111  = d;
     if (header_taken) begin
-      \$112  = 3'h0;
+      \$111  = 3'h0;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
+    if (\$72 ) begin
+    end else if (\$74 ) begin
       (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$112  = 3'h0;
+      if (\$76 ) begin
+        \$111  = 3'h0;
       end else begin
-        \$112  = \$80 [2:0];
+        \$111  = \$79 [2:0];
       end
     end
     if (rst) begin
-      \$112  = 3'h0;
+      \$111  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = dn;
+    \$112  = dn;
     if (header_taken) begin
-      \$113  = 5'h00;
+      \$112  = 5'h00;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      if (\$77 ) begin
+    if (\$72 ) begin
+    end else if (\$74 ) begin
+      if (\$76 ) begin
         (* full_case = 32'd1 *)
-        if (\$78 ) begin
-          \$113  = 5'h00;
+        if (\$77 ) begin
+          \$112  = 5'h00;
         end else begin
-          \$113  = \$79 [4:0];
+          \$112  = \$78 [4:0];
         end
       end
     end
     if (rst) begin
-      \$113  = 5'h00;
+      \$112  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = beat;
+    \$113  = beat;
     if (header_taken) begin
-      \$114  = 1'h0;
+      \$113  = 1'h0;
     end
-    if (\$73 ) begin
-      \$114  = \$76 [0];
-    end else if (\$75 ) begin
-      \$114  = 1'h0;
+    if (\$72 ) begin
+      \$113  = \$75 [0];
+    end else if (\$74 ) begin
+      \$113  = 1'h0;
     end
     if (rst) begin
-      \$114  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$115  = 5'h00;
+      \$114  = 5'h00;
     end else begin
-      \$115  = ra_next;
+      \$114  = ra_next;
+    end
+    if (rst) begin
+      \$114  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$115  = 5'h01;
+    end else begin
+      \$115  = \$67 [4:0];
     end
     if (rst) begin
       \$115  = 5'h00;
@@ -1336,37 +1354,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = row;
+    (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$116  = 17'h00000;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$116  = \$20 [16:0];
+      \$116  = 5'h00;
+    end else begin
+      \$116  = \$68 [4:0];
     end
     if (rst) begin
-      \$116  = 17'h00000;
+      \$116  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = row_valid;
+    \$117  = row;
     if (header_taken) begin
-      \$117  = 1'h1;
+      \$117  = 17'h00000;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$117  = row_valid_next;
+    if (\$72 ) begin
+    end else if (\$74 ) begin
+      \$117  = \$20 [16:0];
     end
     if (rst) begin
-      \$117  = 1'h0;
+      \$117  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = \$84 ;
+    \$118  = row_valid;
+    if (header_taken) begin
+      \$118  = 1'h1;
+    end
+    if (\$72 ) begin
+    end else if (\$74 ) begin
+      \$118  = row_valid_next;
+    end
     if (rst) begin
-      \$118  = 2'h0;
+      \$118  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = \$83 ;
+    if (rst) begin
+      \$119  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1381,11 +1411,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__ready = i_valid;
   assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$51  = zero_point;
-  assign \$signal$53  = act_min;
-  assign \act_max$55  = act_max;
+  assign \$signal$53  = zero_point;
+  assign \$signal$55  = act_min;
+  assign \act_max$57  = act_max;
   assign o_data = i_acc;
-  assign \o_valid$65  = w_en;
+  assign \o_valid$67  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1481,10 +1511,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$63[0]  = \o_data$63 [7:0];
-  assign \o_data$63[1]  = \o_data$63 [15:8];
-  assign \o_data$63[2]  = \o_data$63 [23:16];
-  assign \o_data$63[3]  = \o_data$63 [31:24];
+  assign \o_data$65[0]  = \o_data$65 [7:0];
+  assign \o_data$65[1]  = \o_data$65 [15:8];
+  assign \o_data$65[2]  = \o_data$65 [23:16];
+  assign \o_data$65[3]  = \o_data$65 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1492,7 +1522,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$63 ;
+  assign out_w[31:0] = \o_data$65 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -1506,7 +1536,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
   assign \$23  = beat;
-  assign \$72  = beat;
+  assign \$71  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
