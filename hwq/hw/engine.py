@@ -120,8 +120,9 @@ class GemmEngine(wiring.Component):
         kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
         fm0 = Signal(17)
         fn = Signal(range(max(blocks, 2)))
-        # after the last tile: its drain (array latency + rows) and the requantizer, plus margin
-        flush_len = cfg.array_latency + R * B + cfg.requant_latency + 2
+        # after the last tile: its drain (array latency + rows), the register stage into the
+        # requantizer and the requantizer itself, plus margin
+        flush_len = cfg.array_latency + R * B + 1 + cfg.requant_latency + 2
         flush = Signal(range(flush_len + 1))
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
@@ -277,22 +278,33 @@ class GemmEngine(wiring.Component):
                     m.d.sync += dn.eq(dn + 1)
             with m.Else():
                 m.d.sync += d.eq(d + 1)
-        m.d.comb += [
-            rq.i_valid.eq(array.o_valid & row_valid),
-            rq.i_last.eq(row_end & row_valid & (row == m_last) & (dn == nb_last)),
-            rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),
+        # One register stage between the drain and the requantizer: the parameter word read
+        # from memory and the beat's accumulators, flags alike (the memory's clock-to-out is
+        # then off the path into the requantizer; Yosys may use the block RAM's own output
+        # register for the parameter word).
+        p_word = Signal.like(rp.data, reset_less=True)
+        acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
+        part_valid, part_last = Signal(), Signal()
+        m.d.sync += [
+            p_word.eq(rp.data),
+            part_valid.eq(array.o_valid & row_valid),
+            part_last.eq(row_end & row_valid & (row == m_last) & (dn == nb_last)),
         ]
         if B == 1:
-            m.d.comb += rq.i_acc.eq(array.o_data)
+            m.d.sync += acc_part.eq(array.o_data)
         else:
-            m.d.comb += rq.i_acc.eq(array.o_data.as_value().word_select(
+            m.d.sync += acc_part.eq(array.o_data.as_value().word_select(
                 beat, L * cfg.accumulator_width))
+        m.d.comb += [
+            rq.i_valid.eq(part_valid), rq.i_last.eq(part_last), rq.i_acc.eq(acc_part),
+            rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),
+        ]
         for j in range(L):
-            m.d.comb += rq.i_bias[j].eq(rp.data[j].bias)
+            m.d.comb += rq.i_bias[j].eq(p_word[j].bias)
         if cfg.per_channel:
             for j in range(L):
-                m.d.comb += [rq.i_multiplier[j].eq(rp.data[j].multiplier),
-                             rq.i_shift[j].eq(rp.data[j].shift)]
+                m.d.comb += [rq.i_multiplier[j].eq(p_word[j].multiplier),
+                             rq.i_shift[j].eq(p_word[j].shift)]
         else:
             m.d.comb += [rq.i_multiplier[0].eq(pt_mult), rq.i_shift[0].eq(pt_shift)]
 

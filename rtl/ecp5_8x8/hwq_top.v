@@ -133,45 +133,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg [4:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [2:0] \$103 ;
-  reg [15:0] \$104 ;
-  reg [1:0] \$105 ;
-  reg [30:0] \$106 ;
-  reg [5:0] \$107 ;
-  reg [4:0] \$108 ;
-  reg [9:0] \$109 ;
+  reg [7:0] \$100 ;
+  reg [15:0] \$101 ;
+  reg [9:0] \$102 ;
+  reg \$103 ;
+  reg [4:0] \$104 ;
+  reg [7:0] \$105 ;
+  reg [2:0] \$106 ;
+  reg [15:0] \$107 ;
+  reg [1:0] \$108 ;
+  reg [30:0] \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [16:0] \$111 ;
-  reg [4:0] \$112 ;
+  reg [5:0] \$110 ;
+  reg [4:0] \$111 ;
+  reg [9:0] \$112 ;
   reg \$113 ;
-  reg [6:0] \$114 ;
-  reg [2:0] \$115 ;
-  reg [4:0] \$116 ;
-  reg [2:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
+  reg [16:0] \$114 ;
+  reg [4:0] \$115 ;
+  reg \$116 ;
+  reg [6:0] \$117 ;
+  reg [2:0] \$118 ;
+  reg [4:0] \$119 ;
   wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [16:0] \$121 ;
-  reg \$122 ;
-  reg [2:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg [7:0] \$125 ;
-  reg [7:0] \$126 ;
-  reg [7:0] \$127 ;
-  reg [7:0] \$128 ;
+  reg [2:0] \$120 ;
+  reg [7:0] \$121 ;
+  reg [7:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg [16:0] \$124 ;
+  reg \$125 ;
+  reg \$126 ;
+  reg \$127 ;
+  reg [2:0] \$128 ;
   reg [7:0] \$129 ;
   wire \$13 ;
   reg [7:0] \$130 ;
-  reg [1:0] \$131 ;
+  reg [7:0] \$131 ;
+  reg [7:0] \$132 ;
+  reg [7:0] \$133 ;
+  reg [7:0] \$134 ;
+  reg [7:0] \$135 ;
+  reg [1:0] \$136 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [7:0] \$167 ;
   wire \$17 ;
   wire [17:0] \$18 ;
   wire [17:0] \$19 ;
@@ -179,6 +183,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [18:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
+  wire [7:0] \$224 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -188,91 +193,96 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$29 ;
   wire [6:0] \$3 ;
   wire \$30 ;
-  wire \$31 ;
+  wire [17:0] \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire [17:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [16:0] \$38 ;
-  wire [16:0] \$39 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire \$38 ;
+  wire [15:0] \$39 ;
   wire [1:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire [15:0] \$43 ;
-  wire [16:0] \$44 ;
+  wire \$41 ;
+  wire [16:0] \$42 ;
+  wire \$43 ;
+  wire [8:0] \$44 ;
   wire \$45 ;
-  wire [16:0] \$46 ;
-  wire \$47 ;
-  wire [8:0] \$48 ;
+  wire [5:0] \$46 ;
+  wire [3:0] \$47 ;
+  wire [1:0] \$48 ;
   wire \$49 ;
   wire [1:0] \$5 ;
-  wire [5:0] \$50 ;
-  wire [3:0] \$51 ;
-  wire [1:0] \$52 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [17:0] \$56 ;
+  wire [5:0] \$57 ;
+  wire [10:0] \$58 ;
+  wire [10:0] \$59 ;
   wire \$6 ;
-  wire [17:0] \$60 ;
-  wire [5:0] \$61 ;
-  wire [10:0] \$62 ;
-  wire [10:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [7:0] \$66 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [7:0] \$62 ;
+  wire \$63 ;
+  wire [8:0] \$64 ;
+  wire [8:0] \$65 ;
+  wire \$66 ;
   wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [8:0] \$69 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire \$72 ;
+  wire [3:0] \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
+  wire [5:0] \$75 ;
   wire [3:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [5:0] \$79 ;
+  wire \$79 ;
   wire \$8 ;
-  wire [3:0] \$80 ;
+  wire \$80 ;
   wire \$81 ;
-  wire [3:0] \$82 ;
-  wire [3:0] \$83 ;
+  wire \$82 ;
+  wire [25:0] \$83 ;
   wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire [1:0] \$87 ;
-  reg \$88 ;
-  reg [4:0] \$89 ;
+  wire [3:0] \$85 ;
+  wire [3:0] \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  reg \$90 ;
-  reg [15:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg [16:0] \$93 ;
+  wire [1:0] \$90 ;
+  reg \$91 ;
+  reg [4:0] \$92 ;
+  reg \$93 ;
   reg [15:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg [9:0] \$99 ;
+  reg [15:0] \$95 ;
+  reg [16:0] \$96 ;
+  reg [15:0] \$97 ;
+  reg [7:0] \$98 ;
+  reg [7:0] \$99 ;
   reg \$signal ;
+  (* init = 1'h0 *)
+  wire \$signal$50 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$53 ;
+  wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$55 ;
-  reg [30:0] \$signal$95  = 31'h00000000;
+  wire [7:0] \$signal$58 ;
+  reg [30:0] \$signal$96  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
+  (* init = 26'h0000000 *)
+  wire [25:0] acc_part;
+  wire [25:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$57 ;
+  wire [7:0] \act_max$60 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg [2:0] beat = 3'h0;
@@ -315,19 +325,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_a[5] ;
   wire [7:0] \i_a[6] ;
   wire [7:0] \i_a[7] ;
-  wire [25:0] i_acc;
+  reg [25:0] i_acc = 26'h0000000;
   wire [25:0] \i_acc[0] ;
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$51 ;
+  reg \i_last$51  = 1'h0;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$49 ;
+  reg \i_valid$49  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -362,20 +372,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
-  wire [207:0] o_data;
-  wire [7:0] \o_data$72 ;
-  wire [7:0] \o_data$72[0] ;
-  wire [25:0] \o_data[0] ;
-  wire [25:0] \o_data[1] ;
-  wire [25:0] \o_data[2] ;
-  wire [25:0] \o_data[3] ;
-  wire [25:0] \o_data[4] ;
-  wire [25:0] \o_data[5] ;
-  wire [25:0] \o_data[6] ;
-  wire [25:0] \o_data[7] ;
+  wire [7:0] o_data;
+  wire [207:0] \o_data$103 ;
+  wire [25:0] \o_data$103[0] ;
+  wire [25:0] \o_data$103[1] ;
+  wire [25:0] \o_data$103[2] ;
+  wire [25:0] \o_data$103[3] ;
+  wire [25:0] \o_data$103[4] ;
+  wire [25:0] \o_data$103[5] ;
+  wire [25:0] \o_data$103[6] ;
+  wire [25:0] \o_data$103[7] ;
+  wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$74 ;
+  wire \o_valid$75 ;
   reg [2:0] ob = 3'h0;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
@@ -388,6 +398,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[6] ;
   wire [7:0] \out_w.data[7] ;
   wire \out_w.last ;
+  reg [68:0] p_word = 69'h000000000000000000;
+  wire [68:0] \p_word[0] ;
+  wire [31:0] \p_word[0].bias ;
+  wire [30:0] \p_word[0].multiplier ;
+  wire [5:0] \p_word[0].shift ;
   reg [7:0] part0 = 8'h00;
   wire [7:0] \part0[0] ;
   reg [7:0] part1 = 8'h00;
@@ -402,6 +417,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \part5[0] ;
   reg [7:0] part6 = 8'h00;
   wire [7:0] \part6[0] ;
+  (* init = 1'h0 *)
+  wire part_last;
   reg [5:0] pt_shift = 6'h00;
   wire [64:0] r_data;
   input r_en;
@@ -765,161 +782,169 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$23  = beat != 3'h7;
   assign \$24  = d != 3'h7;
   assign \$25  = dn == nb_last;
-  assign \i_valid$49  = o_valid & row_valid;
-  assign \$26  = row_end & row_valid;
-  assign \$27  = row == m_last;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = dn == nb_last;
-  assign \i_last$51  = \$28  & \$29 ;
-  assign \$167  = beat * 5'h1a;
-  assign i_acc = o_data >> \$167 ;
-  assign \$30  = ob == 3'h7;
-  assign w_en = \o_valid$74  & \$30 ;
-  assign \$31  = ! ctrl_state;
-  assign \$32  = ctrl_state == 1'h1;
-  assign \$33  = ctrl_state == 2'h2;
-  assign \$34  = ctrl_state == 2'h3;
-  assign \$35  = fm0 + 4'h8;
-  assign \$36  = \$35  >= M_;
-  assign \$37  = \$3 [4:0] >= 4'h8;
-  assign \$38  = hdr[15:0] - 1'h1;
-  assign \$39  = hdr[15:0] + 3'h7;
-  assign \$40  = hdr[31:16] - 1'h1;
-  assign \$41  = hdr[47:32] - 1'h1;
-  assign \$42  = hdr[47:32] > 7'h4e;
-  assign \$43  = \$42  ? hdr[47:32] : 16'h004e;
-  assign \$44  = \$43  - 1'h1;
-  assign \$45  = ! ch;
-  assign \$46  = ch + 1'h1;
-  assign \$47  = ! lane;
-  assign \$48  = wa + 1'h1;
-  assign \$49  = wb == 3'h7;
-  assign \$50  = blk + 1'h1;
-  assign \$51  = wb + 1'h1;
-  assign \$52  = lane + 1'h1;
-  assign \$53  = ch == n_last;
+  assign \$26  = ob == 3'h7;
+  assign w_en = \o_valid$75  & \$26 ;
+  assign \$27  = ! ctrl_state;
+  assign \$28  = ctrl_state == 1'h1;
+  assign \$29  = ctrl_state == 2'h2;
+  assign \$30  = ctrl_state == 2'h3;
+  assign \$31  = fm0 + 4'h8;
+  assign \$32  = \$31  >= M_;
+  assign \$33  = \$3 [4:0] >= 4'h8;
+  assign \$34  = hdr[15:0] - 1'h1;
+  assign \$35  = hdr[15:0] + 3'h7;
+  assign \$36  = hdr[31:16] - 1'h1;
+  assign \$37  = hdr[47:32] - 1'h1;
+  assign \$38  = hdr[47:32] > 7'h4e;
+  assign \$39  = \$38  ? hdr[47:32] : 16'h004e;
+  assign \$40  = \$39  - 1'h1;
+  assign \$41  = ! ch;
+  assign \$42  = ch + 1'h1;
+  assign \$43  = ! lane;
+  assign \$44  = wa + 1'h1;
+  assign \$45  = wb == 3'h7;
+  assign \$46  = blk + 1'h1;
+  assign \$47  = wb + 1'h1;
+  assign \$48  = lane + 1'h1;
+  assign \$49  = ch == n_last;
+  assign \$50  = ! k_last;
+  assign \$51  = ~ in_data;
+  assign \$52  = i_valid | \$51 ;
+  assign \$53  = kk == tile_last;
   assign \$54  = ! k_last;
-  assign \$55  = ~ in_data;
-  assign \$56  = i_valid | \$55 ;
-  assign \$57  = kk == tile_last;
-  assign \$58  = ! k_last;
-  assign \$59  = fn == nb_last;
-  assign \$60  = fm0 + 4'h8;
-  assign \$61  = fn + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = kk + 1'h1;
-  assign \$64  = \$63  == k_last;
-  assign \$65  = kk == k_last;
-  assign \$66  = flush - 1'h1;
-  assign \$67  = ! flush;
-  assign \$68  = ra_next + 1'h1;
-  assign \$69  = ra_next - 3'h7;
+  assign \$55  = fn == nb_last;
+  assign \$56  = fm0 + 4'h8;
+  assign \$57  = fn + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = kk + 1'h1;
+  assign \$60  = \$59  == k_last;
+  assign \$61  = kk == k_last;
+  assign \$62  = flush - 1'h1;
+  assign \$63  = ! flush;
+  assign \$64  = ra_next + 1'h1;
+  assign \$65  = ra_next - 3'h7;
+  assign \$66  = ~ header_taken;
+  assign \$67  = \$66  & o_valid;
+  assign \$68  = beat != 3'h7;
+  assign \$69  = \$67  & \$68 ;
   assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & o_valid;
-  assign \$72  = beat != 3'h7;
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = ~ header_taken;
-  assign \$75  = \$74  & row_end;
-  assign \$76  = beat + 1'h1;
-  assign \$77  = d == 3'h7;
-  assign \$78  = dn == nb_last;
-  assign \$79  = dn + 1'h1;
-  assign \$80  = d + 1'h1;
-  assign \$81  = ob == 3'h7;
-  assign \$82  = ob + 1'h1;
-  assign \$83  = \$81  ? 4'h0 : \$82 ;
-  assign \$84  = r_en & m_out__valid;
-  assign \$85  = ~ row_valid;
-  assign \$86  = row_end & \$85 ;
-  assign \$87  = \$84  + \$86 ;
+  assign \$71  = \$70  & row_end;
+  assign \$72  = beat + 1'h1;
+  assign \$73  = d == 3'h7;
+  assign \$74  = dn == nb_last;
+  assign \$75  = dn + 1'h1;
+  assign \$76  = d + 1'h1;
+  assign \$77  = o_valid & row_valid;
+  assign \$78  = row_end & row_valid;
+  assign \$79  = row == m_last;
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = dn == nb_last;
+  assign \$82  = \$80  & \$81 ;
+  assign \$224  = beat * 5'h1a;
+  assign \$83  = \o_data$103  >> \$224 ;
+  assign \$84  = ob == 3'h7;
+  assign \$85  = ob + 1'h1;
+  assign \$86  = \$84  ? 4'h0 : \$85 ;
+  assign \$87  = r_en & m_out__valid;
+  assign \$88  = ~ row_valid;
+  assign \$89  = row_end & \$88 ;
+  assign \$90  = \$87  + \$89 ;
   always @(posedge clk)
-    last_mblock <= \$88 ;
+    last_mblock <= \$91 ;
   always @(posedge clk)
-    credits <= \$89 ;
+    credits <= \$92 ;
   always @(posedge clk)
-    credit_ok <= \$90 ;
+    credit_ok <= \$93 ;
   always @(posedge clk)
-    M_ <= \$91 ;
+    M_ <= \$94 ;
   always @(posedge clk)
-    m_last <= \$92 ;
+    m_last <= \$95 ;
   always @(posedge clk)
-    m_wrap <= \$93 ;
+    m_wrap <= \$96 ;
   always @(posedge clk)
-    n_last <= \$94 ;
+    n_last <= \$97 ;
   always @(posedge clk)
-    zero_point <= \$95 ;
+    zero_point <= \$98 ;
   always @(posedge clk)
-    act_min <= \$96 ;
+    act_min <= \$99 ;
   always @(posedge clk)
-    act_max <= \$97 ;
+    act_max <= \$100 ;
   always @(posedge clk)
-    k_last <= \$98 ;
+    k_last <= \$101 ;
   always @(posedge clk)
-    tile_last <= \$99 ;
+    tile_last <= \$102 ;
   always @(posedge clk)
-    lane <= \$100 ;
+    lane <= \$103 ;
   always @(posedge clk)
-    blk <= \$101 ;
+    blk <= \$104 ;
   always @(posedge clk)
-    wa <= \$102 ;
+    wa <= \$105 ;
   always @(posedge clk)
-    wb <= \$103 ;
+    wb <= \$106 ;
   always @(posedge clk)
-    ch <= \$104 ;
+    ch <= \$107 ;
   always @(posedge clk)
-    ctrl_state <= \$105 ;
+    ctrl_state <= \$108 ;
   always @(posedge clk)
-    \$signal$95  <= \$106 ;
+    \$signal$96  <= \$109 ;
   always @(posedge clk)
-    pt_shift <= \$107 ;
+    pt_shift <= \$110 ;
   always @(posedge clk)
-    nb_last <= \$108 ;
+    nb_last <= \$111 ;
   always @(posedge clk)
-    kk <= \$109 ;
+    kk <= \$112 ;
   always @(posedge clk)
-    in_data <= \$110 ;
+    in_data <= \$113 ;
   always @(posedge clk)
-    fm0 <= \$111 ;
+    fm0 <= \$114 ;
   always @(posedge clk)
-    fn <= \$112 ;
+    fn <= \$115 ;
   always @(posedge clk)
-    at_k_last <= \$113 ;
+    at_k_last <= \$116 ;
   always @(posedge clk)
-    flush <= \$114 ;
+    flush <= \$117 ;
   always @(posedge clk)
-    d <= \$115 ;
+    d <= \$118 ;
   always @(posedge clk)
-    dn <= \$116 ;
+    dn <= \$119 ;
   always @(posedge clk)
-    beat <= \$117 ;
+    beat <= \$120 ;
   always @(posedge clk)
-    ra <= \$118 ;
+    ra <= \$121 ;
   always @(posedge clk)
-    ra_inc <= \$119 ;
+    ra_inc <= \$122 ;
   always @(posedge clk)
-    ra_row <= \$120 ;
+    ra_row <= \$123 ;
   always @(posedge clk)
-    row <= \$121 ;
+    row <= \$124 ;
   always @(posedge clk)
-    row_valid <= \$122 ;
+    row_valid <= \$125 ;
   always @(posedge clk)
-    ob <= \$123 ;
+    p_word <= rp__data;
   always @(posedge clk)
-    part0 <= \$124 ;
+    \i_valid$49  <= \$126 ;
   always @(posedge clk)
-    part1 <= \$125 ;
+    \i_last$51  <= \$127 ;
   always @(posedge clk)
-    part2 <= \$126 ;
+    i_acc <= \$83 ;
   always @(posedge clk)
-    part3 <= \$127 ;
+    ob <= \$128 ;
   always @(posedge clk)
-    part4 <= \$128 ;
+    part0 <= \$129 ;
   always @(posedge clk)
-    part5 <= \$129 ;
+    part1 <= \$130 ;
   always @(posedge clk)
-    part6 <= \$130 ;
+    part2 <= \$131 ;
   always @(posedge clk)
-    give_back <= \$131 ;
+    part3 <= \$132 ;
+  always @(posedge clk)
+    part4 <= \$133 ;
+  always @(posedge clk)
+    part5 <= \$134 ;
+  always @(posedge clk)
+    part6 <= \$135 ;
+  always @(posedge clk)
+    give_back <= \$136 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -927,7 +952,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(o_data),
+    .o_data(\o_data$103 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -946,10 +971,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_acc(i_acc),
     .i_last(\i_last$51 ),
     .i_valid(\i_valid$49 ),
-    .o_data(\o_data$72 ),
+    .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$74 ),
-    .\port$774$0 (rp__data),
+    .o_valid(\o_valid$75 ),
+    .\port$856$0 (p_word),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1047,71 +1072,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = \$36 ;
+    \$91  = \$32 ;
     if (rst) begin
-      \$88  = 1'h0;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = \$3 [4:0];
+    \$92  = \$3 [4:0];
     if (rst) begin
-      \$89  = 5'h14;
+      \$92  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = \$37 ;
+    \$93  = \$33 ;
     if (rst) begin
-      \$90  = 1'h1;
+      \$93  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = M_;
+    \$94  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$91  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$92  = \$38 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$92  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$93  = \$39 ;
-          end
-    endcase
-    if (rst) begin
-      \$93  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$94  = \$40 [15:0];
+            \$94  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -1120,383 +1106,343 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = zero_point;
+    \$95  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = hdr[55:48];
+            \$95  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 8'h00;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = act_min;
+    \$96  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = hdr[63:56];
+            \$96  = \$35 ;
           end
     endcase
     if (rst) begin
-      \$96  = 8'h00;
+      \$96  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = act_max;
+    \$97  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = hdr[71:64];
+            \$97  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$97  = 8'h00;
+      \$97  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = k_last;
+    \$98  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = \$41 [15:0];
+            \$98  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$98  = 16'h0000;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = tile_last;
+    \$99  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = \$44 [9:0];
+            \$99  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$99  = 10'h000;
+      \$99  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = lane;
+    \$100  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 1'h0;
+            \$100  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$100  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$101  = \$37 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$101  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$102  = \$40 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$102  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$103  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$47 ) begin
-              \$100  = 1'h0;
+            if (\$43 ) begin
+              \$103  = 1'h0;
             end else begin
-              \$100  = \$52 [0];
+              \$103  = \$48 [0];
             end
           end
     endcase
     if (rst) begin
-      \$100  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = blk;
+    \$104  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$101  = 5'h00;
+            \$104  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              if (\$49 ) begin
-                \$101  = \$50 [4:0];
+            if (\$43 ) begin
+              if (\$45 ) begin
+                \$104  = \$46 [4:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$101  = 5'h00;
+      \$104  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = wa;
+    \$105  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$102  = 8'h00;
+            \$105  = 8'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$102  = \$48 [7:0];
+            if (\$43 ) begin
+              \$105  = \$44 [7:0];
             end
           end
     endcase
     if (rst) begin
-      \$102  = 8'h00;
+      \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = wb;
+    \$106  = wb;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$103  = 3'h0;
+            \$106  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
+            if (\$43 ) begin
               (* full_case = 32'd1 *)
-              if (\$49 ) begin
-                \$103  = 3'h0;
+              if (\$45 ) begin
+                \$106  = 3'h0;
               end else begin
-                \$103  = \$51 [2:0];
+                \$106  = \$47 [2:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$103  = 3'h0;
+      \$106  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = ch;
+    \$107  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$104  = 16'h0000;
+            \$107  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$104  = \$46 [15:0];
+            \$107  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$104  = 16'h0000;
+      \$107  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = ctrl_state;
+    \$108  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$105  = 2'h1;
+            \$108  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$105  = 2'h2;
+            if (\$49 ) begin
+              \$108  = 2'h2;
             end
           end
       2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              if (\$59 ) begin
+          if (\$52 ) begin
+            if (\$53 ) begin
+              if (\$55 ) begin
                 if (last_mblock) begin
-                  \$105  = 2'h3;
+                  \$108  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$67 ) begin
-            \$105  = 2'h0;
+          if (\$63 ) begin
+            \$108  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$105  = 2'h0;
+      \$108  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = \$signal$95 ;
+    \$109  = \$signal$96 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$45 ) begin
-              \$106  = hdr[62:32];
+            if (\$41 ) begin
+              \$109  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 31'h00000000;
+      \$109  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = pt_shift;
+    \$110  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$45 ) begin
-              \$107  = hdr[69:64];
+            if (\$41 ) begin
+              \$110  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$107  = 6'h00;
+      \$110  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = nb_last;
+    \$111  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$108  = blk;
+            if (\$49 ) begin
+              \$111  = blk;
             end
           end
     endcase
     if (rst) begin
-      \$108  = 5'h00;
+      \$111  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = kk;
+    \$112  = kk;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$109  = 10'h000;
+            if (\$49 ) begin
+              \$112  = 10'h000;
             end
           end
       2'h2:
-          if (\$56 ) begin
+          if (\$52 ) begin
             (* full_case = 32'd1 *)
-            if (\$57 ) begin
-              \$109  = 10'h000;
+            if (\$53 ) begin
+              \$112  = 10'h000;
             end else begin
-              \$109  = \$62 [9:0];
+              \$112  = \$58 [9:0];
             end
           end
     endcase
     if (rst) begin
-      \$109  = 10'h000;
+      \$112  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = in_data;
+    \$113  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$110  = 1'h1;
+            if (\$49 ) begin
+              \$113  = 1'h1;
             end
           end
       2'h2:
-          if (\$56 ) begin
+          if (\$52 ) begin
             (* full_case = 32'd1 *)
-            if (\$57 ) begin
-              \$110  = 1'h1;
+            if (\$53 ) begin
+              \$113  = 1'h1;
             end else begin
-              if (\$65 ) begin
-                \$110  = 1'h0;
+              if (\$61 ) begin
+                \$113  = 1'h0;
               end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$53 ) begin
-              \$111  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              if (\$59 ) begin
-                \$111  = \$60 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$53 ) begin
-              \$112  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              (* full_case = 32'd1 *)
-              if (\$59 ) begin
-                \$112  = 5'h00;
-              end else begin
-                \$112  = \$61 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$53 ) begin
-              \$113  = \$54 ;
-            end
-          end
-      2'h2:
-          if (\$56 ) begin
-            (* full_case = 32'd1 *)
-            if (\$57 ) begin
-              \$113  = \$58 ;
-            end else begin
-              \$113  = \$64 ;
             end
           end
     endcase
@@ -1506,7 +1452,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = flush;
+    \$114  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$49 ) begin
+              \$114  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$52 ) begin
+            if (\$53 ) begin
+              if (\$55 ) begin
+                \$114  = \$56 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$114  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$49 ) begin
+              \$115  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$52 ) begin
+            if (\$53 ) begin
+              (* full_case = 32'd1 *)
+              if (\$55 ) begin
+                \$115  = 5'h00;
+              end else begin
+                \$115  = \$57 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$115  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$49 ) begin
+              \$116  = \$50 ;
+            end
+          end
+      2'h2:
+          if (\$52 ) begin
+            (* full_case = 32'd1 *)
+            if (\$53 ) begin
+              \$116  = \$54 ;
+            end else begin
+              \$116  = \$60 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1514,200 +1539,214 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              if (\$59 ) begin
+          if (\$52 ) begin
+            if (\$53 ) begin
+              if (\$55 ) begin
                 if (last_mblock) begin
-                  \$114  = 7'h60;
+                  \$117  = 7'h61;
                 end
               end
             end
           end
       2'h3:
-          \$114  = \$66 [6:0];
+          \$117  = \$62 [6:0];
     endcase
     if (rst) begin
-      \$114  = 7'h00;
+      \$117  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = d;
+    \$118  = d;
     if (header_taken) begin
-      \$115  = 3'h0;
+      \$118  = 3'h0;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
+    if (\$69 ) begin
+    end else if (\$71 ) begin
       (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$115  = 3'h0;
+      if (\$73 ) begin
+        \$118  = 3'h0;
       end else begin
-        \$115  = \$80 [2:0];
+        \$118  = \$76 [2:0];
       end
     end
     if (rst) begin
-      \$115  = 3'h0;
+      \$118  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = dn;
+    \$119  = dn;
     if (header_taken) begin
-      \$116  = 5'h00;
+      \$119  = 5'h00;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      if (\$77 ) begin
+    if (\$69 ) begin
+    end else if (\$71 ) begin
+      if (\$73 ) begin
         (* full_case = 32'd1 *)
-        if (\$78 ) begin
-          \$116  = 5'h00;
+        if (\$74 ) begin
+          \$119  = 5'h00;
         end else begin
-          \$116  = \$79 [4:0];
+          \$119  = \$75 [4:0];
         end
       end
     end
     if (rst) begin
-      \$116  = 5'h00;
+      \$119  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = beat;
+    \$120  = beat;
     if (header_taken) begin
-      \$117  = 3'h0;
+      \$120  = 3'h0;
     end
-    if (\$73 ) begin
-      \$117  = \$76 [2:0];
-    end else if (\$75 ) begin
-      \$117  = 3'h0;
+    if (\$69 ) begin
+      \$120  = \$72 [2:0];
+    end else if (\$71 ) begin
+      \$120  = 3'h0;
     end
     if (rst) begin
-      \$117  = 3'h0;
+      \$120  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$118  = 8'h00;
+      \$121  = 8'h00;
     end else begin
-      \$118  = ra_next;
+      \$121  = ra_next;
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$119  = 8'h01;
+      \$122  = 8'h01;
     end else begin
-      \$119  = \$68 [7:0];
+      \$122  = \$64 [7:0];
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$120  = 8'h00;
+      \$123  = 8'h00;
     end else begin
-      \$120  = \$69 [7:0];
+      \$123  = \$65 [7:0];
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = row;
+    \$124  = row;
     if (header_taken) begin
-      \$121  = 17'h00000;
+      \$124  = 17'h00000;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$121  = \$20 [16:0];
+    if (\$69 ) begin
+    end else if (\$71 ) begin
+      \$124  = \$20 [16:0];
     end
     if (rst) begin
-      \$121  = 17'h00000;
+      \$124  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = row_valid;
+    \$125  = row_valid;
     if (header_taken) begin
-      \$122  = 1'h1;
+      \$125  = 1'h1;
     end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$122  = row_valid_next;
+    if (\$69 ) begin
+    end else if (\$71 ) begin
+      \$125  = row_valid_next;
     end
     if (rst) begin
-      \$122  = 1'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = ob;
-    if (\o_valid$74 ) begin
-      \$123  = \$83 [2:0];
-    end
+    \$126  = \$77 ;
     if (rst) begin
-      \$123  = 3'h0;
+      \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = part0;
-    if (\o_valid$74 ) begin
+    \$127  = \$82 ;
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = ob;
+    if (\o_valid$75 ) begin
+      \$128  = \$86 [2:0];
+    end
+    if (rst) begin
+      \$128  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$129  = part0;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
-            \$124  = \o_data$72 ;
+            \$129  = o_data;
       endcase
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = part1;
-    if (\o_valid$74 ) begin
+    \$130  = part1;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
             /* empty */;
         3'h1:
-            \$125  = \o_data$72 ;
+            \$130  = o_data;
       endcase
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = part2;
-    if (\o_valid$74 ) begin
+    \$131  = part2;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
             /* empty */;
         3'h1:
             /* empty */;
         3'h2:
-            \$126  = \o_data$72 ;
+            \$131  = o_data;
       endcase
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = part3;
-    if (\o_valid$74 ) begin
+    \$132  = part3;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1716,17 +1755,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h2:
             /* empty */;
         3'h3:
-            \$127  = \o_data$72 ;
+            \$132  = o_data;
       endcase
     end
     if (rst) begin
-      \$127  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = part4;
-    if (\o_valid$74 ) begin
+    \$133  = part4;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1737,17 +1776,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h3:
             /* empty */;
         3'h4:
-            \$128  = \o_data$72 ;
+            \$133  = o_data;
       endcase
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = part5;
-    if (\o_valid$74 ) begin
+    \$134  = part5;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1760,17 +1799,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h4:
             /* empty */;
         3'h5:
-            \$129  = \o_data$72 ;
+            \$134  = o_data;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = part6;
-    if (\o_valid$74 ) begin
+    \$135  = part6;
+    if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
             /* empty */;
@@ -1785,18 +1824,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h5:
             /* empty */;
         3'h6:
-            \$130  = \o_data$72 ;
+            \$135  = o_data;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = \$87 ;
+    \$136  = \$90 ;
     if (rst) begin
-      \$131  = 2'h0;
+      \$136  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1811,12 +1850,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__ready = i_valid;
   assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$53  = zero_point;
-  assign \$signal$55  = act_min;
-  assign \act_max$57  = act_max;
-  assign i_bias = rp__data[31:0];
-  assign i_multiplier = rp__data[62:32];
-  assign i_shift = rp__data[68:63];
+  assign \$signal$50  = \i_valid$49 ;
+  assign part_last = \i_last$51 ;
+  assign acc_part = i_acc;
+  assign \$signal$56  = zero_point;
+  assign \$signal$58  = act_min;
+  assign \act_max$60  = act_max;
+  assign i_bias = p_word[31:0];
+  assign i_multiplier = p_word[62:32];
+  assign i_shift = p_word[68:63];
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1867,21 +1909,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \wp__data[0].multiplier  = wp__data[62:32];
   assign \wp__data[0].shift  = wp__data[68:63];
   assign \i_acc[0]  = i_acc;
-  assign \o_data[0]  = o_data[25:0];
-  assign \o_data[1]  = o_data[51:26];
-  assign \o_data[2]  = o_data[77:52];
-  assign \o_data[3]  = o_data[103:78];
-  assign \o_data[4]  = o_data[129:104];
-  assign \o_data[5]  = o_data[155:130];
-  assign \o_data[6]  = o_data[181:156];
-  assign \o_data[7]  = o_data[207:182];
-  assign \i_bias[0]  = rp__data[31:0];
-  assign \rp__data[0]  = rp__data;
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
-  assign \i_multiplier[0]  = rp__data[62:32];
-  assign \i_shift[0]  = rp__data[68:63];
+  assign \acc_part[0]  = i_acc;
+  assign \i_bias[0]  = p_word[31:0];
+  assign \p_word[0]  = p_word;
+  assign \p_word[0].bias  = p_word[31:0];
+  assign \p_word[0].multiplier  = p_word[62:32];
+  assign \p_word[0].shift  = p_word[68:63];
+  assign \i_multiplier[0]  = p_word[62:32];
+  assign \i_shift[0]  = p_word[68:63];
   assign \out_w.data  = out_w[63:0];
   assign \out_w.data[0]  = out_w[7:0];
   assign \out_w.data[1]  = out_w[15:8];
@@ -1899,7 +1934,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \part4[0]  = part4;
   assign \part5[0]  = part5;
   assign \part6[0]  = part6;
-  assign \o_data$72[0]  = \o_data$72 ;
+  assign \o_data[0]  = o_data;
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1910,8 +1945,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
+  assign \rp__data[0]  = rp__data;
+  assign \rp__data[0].bias  = rp__data[31:0];
+  assign \rp__data[0].multiplier  = rp__data[62:32];
+  assign \rp__data[0].shift  = rp__data[68:63];
+  assign \o_data$103[0]  = \o_data$103 [25:0];
+  assign \o_data$103[1]  = \o_data$103 [51:26];
+  assign \o_data$103[2]  = \o_data$103 [77:52];
+  assign \o_data$103[3]  = \o_data$103 [103:78];
+  assign \o_data$103[4]  = \o_data$103 [129:104];
+  assign \o_data$103[5]  = \o_data$103 [155:130];
+  assign \o_data$103[6]  = \o_data$103 [181:156];
+  assign \o_data$103[7]  = \o_data$103 [207:182];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = { \o_data$72 , part6, part5, part4, part3, part2, part1, part0 };
+  assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27041,7 +27088,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$774$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -27292,8 +27339,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$774$0 , zero_
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$774$0 ;
-  wire [68:0] \port$774$0 ;
+  input [68:0] \port$856$0 ;
+  wire [68:0] \port$856$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -27648,14 +27695,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$774$0 , zero_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$23  = \port$774$0 [62:32];
+    \$23  = \port$856$0 [62:32];
     if (rst) begin
       \$23  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$24  = \port$774$0 [68:63];
+    \$24  = \port$856$0 [68:63];
     if (rst) begin
       \$24  = 6'h00;
     end
@@ -27669,7 +27716,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$774$0 , zero_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = \port$774$0 [31:0];
+    \$26  = \port$856$0 [31:0];
     if (rst) begin
       \$26  = 32'd0;
     end
@@ -28018,9 +28065,9 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$774$0 , zero_
     end
   end
   assign en = 1'h1;
-  assign i_multiplier = \port$774$0 [62:32];
-  assign i_shift = \port$774$0 [68:63];
-  assign i_bias = \port$774$0 [31:0];
+  assign i_multiplier = \port$856$0 [62:32];
+  assign i_shift = \port$856$0 [68:63];
+  assign i_bias = \port$856$0 [31:0];
   assign left_0 = \$4 [4:0];
   assign r_0 = \$7 [4:0];
   assign s_0 = \$8 [31:0];
@@ -28045,10 +28092,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$774$0 , zero_
   assign \en$89  = 1'h1;
   assign \a$90  = rq2a_a0[31:17];
   assign \b$91  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$774$0 [62:32];
-  assign \i_shift[0]  = \port$774$0 [68:63];
+  assign \i_multiplier[0]  = \port$856$0 [62:32];
+  assign \i_shift[0]  = \port$856$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$774$0 [31:0];
+  assign \i_bias[0]  = \port$856$0 [31:0];
   assign \o_data[0]  = o_data;
   assign \$11  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
   assign \$13  = { \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63:14] };

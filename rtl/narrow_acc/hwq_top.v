@@ -109,28 +109,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [1:0] \$101 ;
-  reg [30:0] \$102 ;
-  reg [5:0] \$103 ;
-  reg [2:0] \$104 ;
+  reg [2:0] \$100 ;
+  reg \$101 ;
+  reg [15:0] \$102 ;
+  reg [1:0] \$103 ;
+  reg [30:0] \$104 ;
   reg [5:0] \$105 ;
-  reg \$106 ;
-  reg [16:0] \$107 ;
-  reg [2:0] \$108 ;
-  reg \$109 ;
+  reg [2:0] \$106 ;
+  reg [5:0] \$107 ;
+  reg \$108 ;
+  reg [16:0] \$109 ;
   wire \$11 ;
-  reg [4:0] \$110 ;
-  reg [1:0] \$111 ;
-  reg [2:0] \$112 ;
-  reg \$113 ;
+  reg [2:0] \$110 ;
+  reg \$111 ;
+  reg [4:0] \$112 ;
+  reg [1:0] \$113 ;
   reg [2:0] \$114 ;
-  reg [2:0] \$115 ;
+  reg \$115 ;
   reg [2:0] \$116 ;
-  reg [16:0] \$117 ;
-  reg \$118 ;
-  reg [1:0] \$119 ;
+  reg [2:0] \$117 ;
+  reg [2:0] \$118 ;
+  reg [16:0] \$119 ;
   wire \$12 ;
+  reg \$120 ;
+  reg \$121 ;
+  reg \$122 ;
+  reg [1:0] \$123 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -150,92 +154,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
-  wire \$30 ;
+  wire [17:0] \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire [17:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire [16:0] \$33 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire \$37 ;
+  wire [15:0] \$38 ;
   wire [16:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
-  wire [15:0] \$42 ;
-  wire [16:0] \$43 ;
+  wire \$40 ;
+  wire [16:0] \$41 ;
+  wire \$42 ;
+  wire [3:0] \$43 ;
   wire \$44 ;
-  wire [16:0] \$45 ;
-  wire \$46 ;
-  wire [3:0] \$47 ;
+  wire [3:0] \$45 ;
+  wire [1:0] \$46 ;
+  wire [2:0] \$47 ;
   wire \$48 ;
-  wire [3:0] \$49 ;
+  wire \$49 ;
   wire [6:0] \$5 ;
-  wire [1:0] \$50 ;
-  wire [2:0] \$51 ;
+  wire \$50 ;
+  wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
+  wire [17:0] \$55 ;
+  wire [3:0] \$56 ;
+  wire [6:0] \$57 ;
+  wire [6:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [3:0] \$60 ;
-  wire [6:0] \$61 ;
-  wire [6:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [5:0] \$65 ;
+  wire \$60 ;
+  wire [5:0] \$61 ;
+  wire \$62 ;
+  wire [3:0] \$63 ;
+  wire [3:0] \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire [3:0] \$67 ;
-  wire [3:0] \$68 ;
+  wire \$67 ;
+  wire \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire \$71 ;
+  wire [1:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
-  wire [1:0] \$75 ;
+  wire [3:0] \$74 ;
+  wire [2:0] \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire [3:0] \$78 ;
-  wire [2:0] \$79 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [1:0] \$83 ;
-  reg \$84 ;
-  reg [3:0] \$85 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire [1:0] \$85 ;
   reg \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [16:0] \$89 ;
+  reg [3:0] \$87 ;
+  reg \$88 ;
+  reg [15:0] \$89 ;
   wire \$9 ;
   reg [15:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
+  reg [16:0] \$91 ;
+  reg [15:0] \$92 ;
   reg [7:0] \$93 ;
-  reg [15:0] \$94 ;
-  reg [5:0] \$95 ;
-  reg [1:0] \$96 ;
-  reg [2:0] \$97 ;
-  reg [2:0] \$98 ;
-  reg \$99 ;
+  reg [7:0] \$94 ;
+  reg [7:0] \$95 ;
+  reg [15:0] \$96 ;
+  reg [5:0] \$97 ;
+  reg [1:0] \$98 ;
+  reg [2:0] \$99 ;
   reg \$signal ;
+  (* init = 1'h0 *)
+  wire \$signal$50 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$53 ;
+  wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$55 ;
-  reg [30:0] \$signal$87  = 31'h00000000;
+  wire [7:0] \$signal$58 ;
+  reg [30:0] \$signal$88  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
+  (* init = 88'h0000000000000000000000 *)
+  wire [87:0] acc_part;
+  wire [21:0] \acc_part[0] ;
+  wire [21:0] \acc_part[1] ;
+  wire [21:0] \acc_part[2] ;
+  wire [21:0] \acc_part[3] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$57 ;
+  wire [7:0] \act_max$60 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -274,7 +286,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_a[1] ;
   wire [7:0] \i_a[2] ;
   wire [7:0] \i_a[3] ;
-  wire [87:0] i_acc;
+  reg [87:0] i_acc = 88'h0000000000000000000000;
   wire [21:0] \i_acc[0] ;
   wire [21:0] \i_acc[1] ;
   wire [21:0] \i_acc[2] ;
@@ -285,7 +297,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$51 ;
+  reg \i_last$51  = 1'h0;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -298,7 +310,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$49 ;
+  reg \i_valid$49  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -325,19 +337,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [2:0] nb_last = 3'h0;
-  wire [87:0] o_data;
-  wire [31:0] \o_data$65 ;
-  wire [7:0] \o_data$65[0] ;
-  wire [7:0] \o_data$65[1] ;
-  wire [7:0] \o_data$65[2] ;
-  wire [7:0] \o_data$65[3] ;
-  wire [21:0] \o_data[0] ;
-  wire [21:0] \o_data[1] ;
-  wire [21:0] \o_data[2] ;
-  wire [21:0] \o_data[3] ;
+  wire [31:0] o_data;
+  wire [87:0] \o_data$95 ;
+  wire [21:0] \o_data$95[0] ;
+  wire [21:0] \o_data$95[1] ;
+  wire [21:0] \o_data$95[2] ;
+  wire [21:0] \o_data$95[3] ;
+  wire [7:0] \o_data[0] ;
+  wire [7:0] \o_data[1] ;
+  wire [7:0] \o_data[2] ;
+  wire [7:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$67 ;
+  wire \o_valid$68 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -345,6 +357,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
+  reg [275:0] p_word = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
+  wire [68:0] \p_word[0] ;
+  wire [31:0] \p_word[0].bias ;
+  wire [30:0] \p_word[0].multiplier ;
+  wire [5:0] \p_word[0].shift ;
+  wire [68:0] \p_word[1] ;
+  wire [31:0] \p_word[1].bias ;
+  wire [30:0] \p_word[1].multiplier ;
+  wire [5:0] \p_word[1].shift ;
+  wire [68:0] \p_word[2] ;
+  wire [31:0] \p_word[2].bias ;
+  wire [30:0] \p_word[2].multiplier ;
+  wire [5:0] \p_word[2].shift ;
+  wire [68:0] \p_word[3] ;
+  wire [31:0] \p_word[3].bias ;
+  wire [30:0] \p_word[3].multiplier ;
+  wire [5:0] \p_word[3].shift ;
+  (* init = 1'h0 *)
+  wire part_last;
   reg [5:0] pt_shift = 6'h00;
   wire [32:0] r_data;
   input r_en;
@@ -481,137 +512,145 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row_valid_next = wrap ? \$21  : \$22 ;
   assign \$24  = d != 2'h3;
   assign \$25  = dn == nb_last;
-  assign \i_valid$49  = o_valid & row_valid;
-  assign \$26  = row_end & row_valid;
-  assign \$27  = row == m_last;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = dn == nb_last;
-  assign \i_last$51  = \$28  & \$29 ;
-  assign \$30  = ! ctrl_state;
-  assign \$31  = ctrl_state == 1'h1;
-  assign \$32  = ctrl_state == 2'h2;
-  assign \$33  = ctrl_state == 2'h3;
-  assign \$34  = fm0 + 3'h4;
-  assign \$35  = \$34  >= M_;
-  assign \$36  = \$3 [4:0] >= 3'h4;
-  assign \$37  = hdr[15:0] - 1'h1;
-  assign \$38  = hdr[15:0] + 2'h3;
-  assign \$39  = hdr[31:16] - 1'h1;
-  assign \$40  = hdr[47:32] - 1'h1;
-  assign \$41  = hdr[47:32] > 4'ha;
-  assign \$42  = \$41  ? hdr[47:32] : 16'h000a;
-  assign \$43  = \$42  - 1'h1;
-  assign \$44  = ! ch;
-  assign \$45  = ch + 1'h1;
-  assign \$46  = lane == 2'h3;
-  assign \$47  = wa + 1'h1;
-  assign \$48  = ! wb;
-  assign \$49  = blk + 1'h1;
-  assign \$50  = wb + 1'h1;
-  assign \$51  = lane + 1'h1;
-  assign \$52  = ch == n_last;
+  assign \$26  = ! ctrl_state;
+  assign \$27  = ctrl_state == 1'h1;
+  assign \$28  = ctrl_state == 2'h2;
+  assign \$29  = ctrl_state == 2'h3;
+  assign \$30  = fm0 + 3'h4;
+  assign \$31  = \$30  >= M_;
+  assign \$32  = \$3 [4:0] >= 3'h4;
+  assign \$33  = hdr[15:0] - 1'h1;
+  assign \$34  = hdr[15:0] + 2'h3;
+  assign \$35  = hdr[31:16] - 1'h1;
+  assign \$36  = hdr[47:32] - 1'h1;
+  assign \$37  = hdr[47:32] > 4'ha;
+  assign \$38  = \$37  ? hdr[47:32] : 16'h000a;
+  assign \$39  = \$38  - 1'h1;
+  assign \$40  = ! ch;
+  assign \$41  = ch + 1'h1;
+  assign \$42  = lane == 2'h3;
+  assign \$43  = wa + 1'h1;
+  assign \$44  = ! wb;
+  assign \$45  = blk + 1'h1;
+  assign \$46  = wb + 1'h1;
+  assign \$47  = lane + 1'h1;
+  assign \$48  = ch == n_last;
+  assign \$49  = ! k_last;
+  assign \$50  = ~ in_data;
+  assign \$51  = i_valid | \$50 ;
+  assign \$52  = kk == tile_last;
   assign \$53  = ! k_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = kk == tile_last;
-  assign \$57  = ! k_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 3'h4;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk == k_last;
-  assign \$65  = flush - 1'h1;
-  assign \$66  = ! flush;
-  assign \$67  = ra_next + 1'h1;
-  assign \$68  = ra_next - 1'h0;
+  assign \$54  = fn == nb_last;
+  assign \$55  = fm0 + 3'h4;
+  assign \$56  = fn + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = \$58  == k_last;
+  assign \$60  = kk == k_last;
+  assign \$61  = flush - 1'h1;
+  assign \$62  = ! flush;
+  assign \$63  = ra_next + 1'h1;
+  assign \$64  = ra_next - 1'h0;
+  assign \$65  = ~ header_taken;
+  assign \$66  = \$65  & o_valid;
+  assign \$68  = \$66  & \$67 ;
   assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & o_valid;
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = ~ header_taken;
-  assign \$74  = \$73  & row_end;
-  assign \$75  = beat + 1'h1;
-  assign \$76  = d == 2'h3;
-  assign \$77  = dn == nb_last;
-  assign \$78  = dn + 1'h1;
-  assign \$79  = d + 1'h1;
-  assign \$80  = r_en & m_out__valid;
-  assign \$81  = ~ row_valid;
-  assign \$82  = row_end & \$81 ;
-  assign \$83  = \$80  + \$82 ;
+  assign \$70  = \$69  & row_end;
+  assign \$71  = beat + 1'h1;
+  assign \$72  = d == 2'h3;
+  assign \$73  = dn == nb_last;
+  assign \$74  = dn + 1'h1;
+  assign \$75  = d + 1'h1;
+  assign \$76  = o_valid & row_valid;
+  assign \$77  = row_end & row_valid;
+  assign \$78  = row == m_last;
+  assign \$79  = \$77  & \$78 ;
+  assign \$80  = dn == nb_last;
+  assign \$81  = \$79  & \$80 ;
+  assign \$82  = r_en & m_out__valid;
+  assign \$83  = ~ row_valid;
+  assign \$84  = row_end & \$83 ;
+  assign \$85  = \$82  + \$84 ;
   always @(posedge clk)
-    last_mblock <= \$84 ;
+    last_mblock <= \$86 ;
   always @(posedge clk)
-    credits <= \$85 ;
+    credits <= \$87 ;
   always @(posedge clk)
-    credit_ok <= \$86 ;
+    credit_ok <= \$88 ;
   always @(posedge clk)
-    M_ <= \$87 ;
+    M_ <= \$89 ;
   always @(posedge clk)
-    m_last <= \$88 ;
+    m_last <= \$90 ;
   always @(posedge clk)
-    m_wrap <= \$89 ;
+    m_wrap <= \$91 ;
   always @(posedge clk)
-    n_last <= \$90 ;
+    n_last <= \$92 ;
   always @(posedge clk)
-    zero_point <= \$91 ;
+    zero_point <= \$93 ;
   always @(posedge clk)
-    act_min <= \$92 ;
+    act_min <= \$94 ;
   always @(posedge clk)
-    act_max <= \$93 ;
+    act_max <= \$95 ;
   always @(posedge clk)
-    k_last <= \$94 ;
+    k_last <= \$96 ;
   always @(posedge clk)
-    tile_last <= \$95 ;
+    tile_last <= \$97 ;
   always @(posedge clk)
-    lane <= \$96 ;
+    lane <= \$98 ;
   always @(posedge clk)
-    blk <= \$97 ;
+    blk <= \$99 ;
   always @(posedge clk)
-    wa <= \$98 ;
+    wa <= \$100 ;
   always @(posedge clk)
-    wb <= \$99 ;
+    wb <= \$101 ;
   always @(posedge clk)
-    ch <= \$100 ;
+    ch <= \$102 ;
   always @(posedge clk)
-    ctrl_state <= \$101 ;
+    ctrl_state <= \$103 ;
   always @(posedge clk)
-    \$signal$87  <= \$102 ;
+    \$signal$88  <= \$104 ;
   always @(posedge clk)
-    pt_shift <= \$103 ;
+    pt_shift <= \$105 ;
   always @(posedge clk)
-    nb_last <= \$104 ;
+    nb_last <= \$106 ;
   always @(posedge clk)
-    kk <= \$105 ;
+    kk <= \$107 ;
   always @(posedge clk)
-    in_data <= \$106 ;
+    in_data <= \$108 ;
   always @(posedge clk)
-    fm0 <= \$107 ;
+    fm0 <= \$109 ;
   always @(posedge clk)
-    fn <= \$108 ;
+    fn <= \$110 ;
   always @(posedge clk)
-    at_k_last <= \$109 ;
+    at_k_last <= \$111 ;
   always @(posedge clk)
-    flush <= \$110 ;
+    flush <= \$112 ;
   always @(posedge clk)
-    d <= \$111 ;
+    d <= \$113 ;
   always @(posedge clk)
-    dn <= \$112 ;
+    dn <= \$114 ;
   always @(posedge clk)
-    beat <= \$113 ;
+    beat <= \$115 ;
   always @(posedge clk)
-    ra <= \$114 ;
+    ra <= \$116 ;
   always @(posedge clk)
-    ra_inc <= \$115 ;
+    ra_inc <= \$117 ;
   always @(posedge clk)
-    ra_row <= \$116 ;
+    ra_row <= \$118 ;
   always @(posedge clk)
-    row <= \$117 ;
+    row <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$118 ;
+    row_valid <= \$120 ;
   always @(posedge clk)
-    give_back <= \$119 ;
+    p_word <= rp__data;
+  always @(posedge clk)
+    \i_valid$49  <= \$121 ;
+  always @(posedge clk)
+    \i_last$51  <= \$122 ;
+  always @(posedge clk)
+    i_acc <= \o_data$95 ;
+  always @(posedge clk)
+    give_back <= \$123 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -619,7 +658,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(i_acc),
+    .o_data(\o_data$95 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -641,7 +680,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
     .i_valid(\i_valid$49 ),
-    .o_data(\o_data$65 ),
+    .o_data(o_data),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -750,71 +789,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$35 ;
+    \$86  = \$31 ;
     if (rst) begin
-      \$84  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$3 [3:0];
+    \$87  = \$3 [3:0];
     if (rst) begin
-      \$85  = 4'hc;
+      \$87  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$36 ;
+    \$88  = \$32 ;
     if (rst) begin
-      \$86  = 1'h1;
+      \$88  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = M_;
+    \$89  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[15:0];
+            \$89  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 16'h0000;
+      \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = m_last;
+    \$90  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$38 ;
-          end
-    endcase
-    if (rst) begin
-      \$89  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$90  = \$39 [15:0];
+            \$90  = \$33 [15:0];
           end
     endcase
     if (rst) begin
@@ -823,37 +836,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = zero_point;
+    \$91  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = hdr[55:48];
+            \$91  = \$34 ;
           end
     endcase
     if (rst) begin
-      \$91  = 8'h00;
+      \$91  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = act_min;
+    \$92  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = hdr[63:56];
+            \$92  = \$35 [15:0];
           end
     endcase
     if (rst) begin
-      \$92  = 8'h00;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = act_max;
+    \$93  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = hdr[71:64];
+            \$93  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -862,237 +875,220 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = k_last;
+    \$94  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$40 [15:0];
+            \$94  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$94  = 16'h0000;
+      \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = tile_last;
+    \$95  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = \$43 [5:0];
+            \$95  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$95  = 6'h00;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = lane;
+    \$96  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 2'h0;
+            \$96  = \$36 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$96  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$97  = \$39 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$97  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$98  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$46 ) begin
-              \$96  = 2'h0;
+            if (\$42 ) begin
+              \$98  = 2'h0;
             end else begin
-              \$96  = \$51 [1:0];
+              \$98  = \$47 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$96  = 2'h0;
+      \$98  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = blk;
+    \$99  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 3'h0;
+            \$99  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
-              if (\$48 ) begin
-                \$97  = \$49 [2:0];
+            if (\$42 ) begin
+              if (\$44 ) begin
+                \$99  = \$45 [2:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$97  = 3'h0;
+      \$99  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = wa;
+    \$100  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 3'h0;
+            \$100  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
-              \$98  = \$47 [2:0];
+            if (\$42 ) begin
+              \$100  = \$43 [2:0];
             end
           end
     endcase
     if (rst) begin
-      \$98  = 3'h0;
+      \$100  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = wb;
+    \$101  = wb;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 1'h0;
+            \$101  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
+            if (\$42 ) begin
               (* full_case = 32'd1 *)
-              if (\$48 ) begin
-                \$99  = 1'h0;
+              if (\$44 ) begin
+                \$101  = 1'h0;
               end else begin
-                \$99  = \$50 [0];
+                \$101  = \$46 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$99  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = ch;
+    \$102  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 16'h0000;
+            \$102  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$100  = \$45 [15:0];
+            \$102  = \$41 [15:0];
           end
     endcase
     if (rst) begin
-      \$100  = 16'h0000;
+      \$102  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = ctrl_state;
+    \$103  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$101  = 2'h1;
+            \$103  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$101  = 2'h2;
+            if (\$48 ) begin
+              \$103  = 2'h2;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
                 if (last_mblock) begin
-                  \$101  = 2'h3;
+                  \$103  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$66 ) begin
-            \$101  = 2'h0;
+          if (\$62 ) begin
+            \$103  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$101  = 2'h0;
+      \$103  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = \$signal$87 ;
+    \$104  = \$signal$88 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$44 ) begin
-              \$102  = hdr[62:32];
+            if (\$40 ) begin
+              \$104  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$102  = 31'h00000000;
+      \$104  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = pt_shift;
+    \$105  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$44 ) begin
-              \$103  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$52 ) begin
-              \$104  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$52 ) begin
-              \$105  = 6'h00;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$105  = 6'h00;
-            end else begin
-              \$105  = \$61 [5:0];
+            if (\$40 ) begin
+              \$105  = hdr[69:64];
             end
           end
     endcase
@@ -1102,114 +1098,157 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = in_data;
+    \$106  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$106  = 1'h1;
+            if (\$48 ) begin
+              \$106  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$107  = 6'h00;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$106  = 1'h1;
+            if (\$52 ) begin
+              \$107  = 6'h00;
             end else begin
-              if (\$64 ) begin
-                \$106  = 1'h0;
-              end
+              \$107  = \$57 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$106  = 1'h0;
+      \$107  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = fm0;
+    \$108  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$107  = 17'h00000;
+            if (\$48 ) begin
+              \$108  = 1'h1;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
-                \$107  = \$59 [16:0];
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$108  = 1'h1;
+            end else begin
+              if (\$60 ) begin
+                \$108  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 17'h00000;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = fn;
+    \$109  = fm0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$108  = 3'h0;
+            if (\$48 ) begin
+              \$109  = 17'h00000;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                \$109  = \$55 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$110  = 3'h0;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
               (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$108  = 3'h0;
+              if (\$54 ) begin
+                \$110  = 3'h0;
               end else begin
-                \$108  = \$60 [2:0];
+                \$110  = \$56 [2:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$108  = 3'h0;
+      \$110  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = at_k_last;
+    \$111  = at_k_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$109  = \$53 ;
+            if (\$48 ) begin
+              \$111  = \$49 ;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$109  = \$57 ;
+            if (\$52 ) begin
+              \$111  = \$53 ;
             end else begin
-              \$109  = \$63 ;
+              \$111  = \$59 ;
             end
           end
     endcase
     if (rst) begin
-      \$109  = 1'h0;
+      \$111  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = flush;
+    \$112  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1217,99 +1256,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
                 if (last_mblock) begin
-                  \$110  = 5'h11;
+                  \$112  = 5'h12;
                 end
               end
             end
           end
       2'h3:
-          \$110  = \$65 [4:0];
+          \$112  = \$61 [4:0];
     endcase
     if (rst) begin
-      \$110  = 5'h00;
+      \$112  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = d;
+    \$113  = d;
     if (header_taken) begin
-      \$111  = 2'h0;
+      \$113  = 2'h0;
     end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
+    if (\$68 ) begin
+    end else if (\$70 ) begin
       (* full_case = 32'd1 *)
-      if (\$76 ) begin
-        \$111  = 2'h0;
+      if (\$72 ) begin
+        \$113  = 2'h0;
       end else begin
-        \$111  = \$79 [1:0];
+        \$113  = \$75 [1:0];
       end
     end
     if (rst) begin
-      \$111  = 2'h0;
+      \$113  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = dn;
+    \$114  = dn;
     if (header_taken) begin
-      \$112  = 3'h0;
+      \$114  = 3'h0;
     end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
-      if (\$76 ) begin
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      if (\$72 ) begin
         (* full_case = 32'd1 *)
-        if (\$77 ) begin
-          \$112  = 3'h0;
+        if (\$73 ) begin
+          \$114  = 3'h0;
         end else begin
-          \$112  = \$78 [2:0];
+          \$114  = \$74 [2:0];
         end
       end
     end
     if (rst) begin
-      \$112  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = beat;
-    if (header_taken) begin
-      \$113  = 1'h0;
-    end
-    if (\$72 ) begin
-      \$113  = \$75 [0];
-    end else if (\$74 ) begin
-      \$113  = 1'h0;
-    end
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$114  = 3'h0;
-    end else begin
-      \$114  = ra_next;
-    end
-    if (rst) begin
       \$114  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
+    \$115  = beat;
     if (header_taken) begin
-      \$115  = 3'h1;
-    end else begin
-      \$115  = \$67 [2:0];
+      \$115  = 1'h0;
+    end
+    if (\$68 ) begin
+      \$115  = \$71 [0];
+    end else if (\$70 ) begin
+      \$115  = 1'h0;
     end
     if (rst) begin
-      \$115  = 3'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
@@ -1318,7 +1333,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (header_taken) begin
       \$116  = 3'h0;
     end else begin
-      \$116  = \$68 [2:0];
+      \$116  = ra_next;
     end
     if (rst) begin
       \$116  = 3'h0;
@@ -1326,37 +1341,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = row;
+    (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$117  = 17'h00000;
-    end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
-      \$117  = \$20 [16:0];
+      \$117  = 3'h1;
+    end else begin
+      \$117  = \$63 [2:0];
     end
     if (rst) begin
-      \$117  = 17'h00000;
+      \$117  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = row_valid;
+    (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$118  = 1'h1;
-    end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
-      \$118  = row_valid_next;
+      \$118  = 3'h0;
+    end else begin
+      \$118  = \$64 [2:0];
     end
     if (rst) begin
-      \$118  = 1'h0;
+      \$118  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = \$83 ;
+    \$119  = row;
+    if (header_taken) begin
+      \$119  = 17'h00000;
+    end
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      \$119  = \$20 [16:0];
+    end
     if (rst) begin
-      \$119  = 2'h0;
+      \$119  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = row_valid;
+    if (header_taken) begin
+      \$120  = 1'h1;
+    end
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      \$120  = row_valid_next;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = \$76 ;
+    if (rst) begin
+      \$121  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = \$81 ;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = \$85 ;
+    if (rst) begin
+      \$123  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1371,11 +1424,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__ready = i_valid;
   assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$53  = zero_point;
-  assign \$signal$55  = act_min;
-  assign \act_max$57  = act_max;
-  assign o_data = i_acc;
-  assign \o_valid$67  = w_en;
+  assign \$signal$50  = \i_valid$49 ;
+  assign part_last = \i_last$51 ;
+  assign acc_part = i_acc;
+  assign \$signal$56  = zero_point;
+  assign \$signal$58  = act_min;
+  assign \act_max$60  = act_max;
+  assign \o_valid$68  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1425,14 +1480,54 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
   assign \i_acc[3]  = i_acc[87:66];
-  assign \o_data[0]  = i_acc[21:0];
-  assign \o_data[1]  = i_acc[43:22];
-  assign \o_data[2]  = i_acc[65:44];
-  assign \o_data[3]  = i_acc[87:66];
+  assign \acc_part[0]  = i_acc[21:0];
+  assign \acc_part[1]  = i_acc[43:22];
+  assign \acc_part[2]  = i_acc[65:44];
+  assign \acc_part[3]  = i_acc[87:66];
   assign \i_bias[0]  = i_bias[31:0];
   assign \i_bias[1]  = i_bias[63:32];
   assign \i_bias[2]  = i_bias[95:64];
   assign \i_bias[3]  = i_bias[127:96];
+  assign \p_word[0]  = p_word[68:0];
+  assign \p_word[0].bias  = p_word[31:0];
+  assign \p_word[0].multiplier  = p_word[62:32];
+  assign \p_word[0].shift  = p_word[68:63];
+  assign \p_word[1]  = p_word[137:69];
+  assign \p_word[1].bias  = p_word[100:69];
+  assign \p_word[1].multiplier  = p_word[131:101];
+  assign \p_word[1].shift  = p_word[137:132];
+  assign \p_word[2]  = p_word[206:138];
+  assign \p_word[2].bias  = p_word[169:138];
+  assign \p_word[2].multiplier  = p_word[200:170];
+  assign \p_word[2].shift  = p_word[206:201];
+  assign \p_word[3]  = p_word[275:207];
+  assign \p_word[3].bias  = p_word[238:207];
+  assign \p_word[3].multiplier  = p_word[269:239];
+  assign \p_word[3].shift  = p_word[275:270];
+  assign \i_multiplier[0]  = i_multiplier[30:0];
+  assign \i_multiplier[1]  = i_multiplier[61:31];
+  assign \i_multiplier[2]  = i_multiplier[92:62];
+  assign \i_multiplier[3]  = i_multiplier[123:93];
+  assign \i_shift[0]  = i_shift[5:0];
+  assign \i_shift[1]  = i_shift[11:6];
+  assign \i_shift[2]  = i_shift[17:12];
+  assign \i_shift[3]  = i_shift[23:18];
+  assign \out_w.data  = out_w[31:0];
+  assign \out_w.data[0]  = out_w[7:0];
+  assign \out_w.data[1]  = out_w[15:8];
+  assign \out_w.data[2]  = out_w[23:16];
+  assign \out_w.data[3]  = out_w[31:24];
+  assign \out_w.last  = out_w[32];
+  assign \o_data[0]  = o_data[7:0];
+  assign \o_data[1]  = o_data[15:8];
+  assign \o_data[2]  = o_data[23:16];
+  assign \o_data[3]  = o_data[31:24];
+  assign \m_out__payload.data  = m_out__payload[31:0];
+  assign \m_out__payload.data[0]  = m_out__payload[7:0];
+  assign \m_out__payload.data[1]  = m_out__payload[15:8];
+  assign \m_out__payload.data[2]  = m_out__payload[23:16];
+  assign \m_out__payload.data[3]  = m_out__payload[31:24];
+  assign \m_out__payload.last  = m_out__payload[32];
   assign \rp__data[0]  = rp__data[68:0];
   assign \rp__data[0].bias  = rp__data[31:0];
   assign \rp__data[0].multiplier  = rp__data[62:32];
@@ -1449,46 +1544,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[3].bias  = rp__data[238:207];
   assign \rp__data[3].multiplier  = rp__data[269:239];
   assign \rp__data[3].shift  = rp__data[275:270];
-  assign \i_multiplier[0]  = i_multiplier[30:0];
-  assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \out_w.data  = out_w[31:0];
-  assign \out_w.data[0]  = out_w[7:0];
-  assign \out_w.data[1]  = out_w[15:8];
-  assign \out_w.data[2]  = out_w[23:16];
-  assign \out_w.data[3]  = out_w[31:24];
-  assign \out_w.last  = out_w[32];
-  assign \o_data$65[0]  = \o_data$65 [7:0];
-  assign \o_data$65[1]  = \o_data$65 [15:8];
-  assign \o_data$65[2]  = \o_data$65 [23:16];
-  assign \o_data$65[3]  = \o_data$65 [31:24];
-  assign \m_out__payload.data  = m_out__payload[31:0];
-  assign \m_out__payload.data[0]  = m_out__payload[7:0];
-  assign \m_out__payload.data[1]  = m_out__payload[15:8];
-  assign \m_out__payload.data[2]  = m_out__payload[23:16];
-  assign \m_out__payload.data[3]  = m_out__payload[31:24];
-  assign \m_out__payload.last  = m_out__payload[32];
+  assign \o_data$95[0]  = \o_data$95 [21:0];
+  assign \o_data$95[1]  = \o_data$95 [43:22];
+  assign \o_data$95[2]  = \o_data$95 [65:44];
+  assign \o_data$95[3]  = \o_data$95 [87:66];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$65 ;
-  assign i_shift[23:18] = rp__data[275:270];
-  assign i_shift[17:12] = rp__data[206:201];
-  assign i_shift[11:6] = rp__data[137:132];
-  assign i_shift[5:0] = rp__data[68:63];
-  assign i_multiplier[123:93] = rp__data[269:239];
-  assign i_multiplier[92:62] = rp__data[200:170];
-  assign i_multiplier[61:31] = rp__data[131:101];
-  assign i_multiplier[30:0] = rp__data[62:32];
-  assign i_bias[127:96] = rp__data[238:207];
-  assign i_bias[95:64] = rp__data[169:138];
-  assign i_bias[63:32] = rp__data[100:69];
-  assign i_bias[31:0] = rp__data[31:0];
+  assign out_w[31:0] = o_data;
+  assign i_shift[23:18] = p_word[275:270];
+  assign i_shift[17:12] = p_word[206:201];
+  assign i_shift[11:6] = p_word[137:132];
+  assign i_shift[5:0] = p_word[68:63];
+  assign i_multiplier[123:93] = p_word[269:239];
+  assign i_multiplier[92:62] = p_word[200:170];
+  assign i_multiplier[61:31] = p_word[131:101];
+  assign i_multiplier[30:0] = p_word[62:32];
+  assign i_bias[127:96] = p_word[238:207];
+  assign i_bias[95:64] = p_word[169:138];
+  assign i_bias[63:32] = p_word[100:69];
+  assign i_bias[31:0] = p_word[31:0];
   assign \$23  = beat;
-  assign \$71  = beat;
+  assign \$67  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3327,7 +3402,7 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;

@@ -151,28 +151,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [1:0] \$101 ;
-  reg [30:0] \$102 ;
-  reg [5:0] \$103 ;
-  reg [3:0] \$104 ;
-  reg [10:0] \$105 ;
-  reg \$106 ;
-  reg [16:0] \$107 ;
-  reg [3:0] \$108 ;
-  reg \$109 ;
+  reg [3:0] \$100 ;
+  reg \$101 ;
+  reg [15:0] \$102 ;
+  reg [1:0] \$103 ;
+  reg [30:0] \$104 ;
+  reg [5:0] \$105 ;
+  reg [3:0] \$106 ;
+  reg [10:0] \$107 ;
+  reg \$108 ;
+  reg [16:0] \$109 ;
   wire \$11 ;
-  reg [4:0] \$110 ;
+  reg [3:0] \$110 ;
   reg \$111 ;
-  reg [3:0] \$112 ;
+  reg [4:0] \$112 ;
   reg \$113 ;
   reg [3:0] \$114 ;
-  reg [3:0] \$115 ;
+  reg \$115 ;
   reg [3:0] \$116 ;
-  reg [16:0] \$117 ;
-  reg \$118 ;
-  reg [1:0] \$119 ;
+  reg [3:0] \$117 ;
+  reg [3:0] \$118 ;
+  reg [16:0] \$119 ;
   wire \$12 ;
+  reg \$120 ;
+  reg \$121 ;
+  reg \$122 ;
+  reg [1:0] \$123 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -192,92 +196,112 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$28 ;
   wire \$29 ;
   wire [4:0] \$3 ;
-  wire \$30 ;
+  wire [17:0] \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire [17:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire [16:0] \$33 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire \$37 ;
+  wire [15:0] \$38 ;
   wire [16:0] \$39 ;
   wire [30:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
-  wire [15:0] \$42 ;
-  wire [16:0] \$43 ;
+  wire \$40 ;
+  wire [16:0] \$41 ;
+  wire \$42 ;
+  wire [4:0] \$43 ;
   wire \$44 ;
-  wire [16:0] \$45 ;
-  wire \$46 ;
+  wire [4:0] \$45 ;
+  wire [1:0] \$46 ;
   wire [4:0] \$47 ;
   wire \$48 ;
-  wire [4:0] \$49 ;
+  wire \$49 ;
   wire [30:0] \$5 ;
-  wire [1:0] \$50 ;
-  wire [4:0] \$51 ;
+  wire \$50 ;
+  wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
+  wire [17:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire [11:0] \$57 ;
+  wire [11:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [4:0] \$60 ;
-  wire [11:0] \$61 ;
-  wire [11:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [5:0] \$65 ;
+  wire \$60 ;
+  wire [5:0] \$61 ;
+  wire \$62 ;
+  wire [4:0] \$63 ;
+  wire [4:0] \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire [4:0] \$67 ;
-  wire [4:0] \$68 ;
+  wire \$67 ;
+  wire \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire \$71 ;
+  wire [1:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
+  wire [4:0] \$74 ;
   wire [1:0] \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire [4:0] \$78 ;
-  wire [1:0] \$79 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [1:0] \$83 ;
-  reg \$84 ;
-  reg [2:0] \$85 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire [1:0] \$85 ;
   reg \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [16:0] \$89 ;
+  reg [2:0] \$87 ;
+  reg \$88 ;
+  reg [15:0] \$89 ;
   wire \$9 ;
   reg [15:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
+  reg [16:0] \$91 ;
+  reg [15:0] \$92 ;
   reg [7:0] \$93 ;
-  reg [15:0] \$94 ;
-  reg [10:0] \$95 ;
-  reg [3:0] \$96 ;
-  reg [3:0] \$97 ;
+  reg [7:0] \$94 ;
+  reg [7:0] \$95 ;
+  reg [15:0] \$96 ;
+  reg [10:0] \$97 ;
   reg [3:0] \$98 ;
-  reg \$99 ;
+  reg [3:0] \$99 ;
   reg \$signal ;
+  (* init = 1'h0 *)
+  wire \$signal$50 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$53 ;
+  wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$55 ;
-  reg [30:0] \$signal$87  = 31'h00000000;
+  wire [7:0] \$signal$58 ;
+  reg [30:0] \$signal$88  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
+  (* init = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 *)
+  wire [431:0] acc_part;
+  wire [26:0] \acc_part[0] ;
+  wire [26:0] \acc_part[10] ;
+  wire [26:0] \acc_part[11] ;
+  wire [26:0] \acc_part[12] ;
+  wire [26:0] \acc_part[13] ;
+  wire [26:0] \acc_part[14] ;
+  wire [26:0] \acc_part[15] ;
+  wire [26:0] \acc_part[1] ;
+  wire [26:0] \acc_part[2] ;
+  wire [26:0] \acc_part[3] ;
+  wire [26:0] \acc_part[4] ;
+  wire [26:0] \acc_part[5] ;
+  wire [26:0] \acc_part[6] ;
+  wire [26:0] \acc_part[7] ;
+  wire [26:0] \acc_part[8] ;
+  wire [26:0] \acc_part[9] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$57 ;
+  wire [7:0] \act_max$60 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg beat = 1'h0;
@@ -313,7 +337,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [7:0] i_a;
   wire [7:0] i_a;
   wire [7:0] \i_a[0] ;
-  wire [431:0] i_acc;
+  reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [26:0] \i_acc[0] ;
   wire [26:0] \i_acc[10] ;
   wire [26:0] \i_acc[11] ;
@@ -348,7 +372,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  wire \i_last$51 ;
+  reg \i_last$51  = 1'h0;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -385,7 +409,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[9] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$49 ;
+  reg \i_valid$49  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -436,43 +460,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
-  wire [431:0] o_data;
-  wire [127:0] \o_data$65 ;
-  wire [7:0] \o_data$65[0] ;
-  wire [7:0] \o_data$65[10] ;
-  wire [7:0] \o_data$65[11] ;
-  wire [7:0] \o_data$65[12] ;
-  wire [7:0] \o_data$65[13] ;
-  wire [7:0] \o_data$65[14] ;
-  wire [7:0] \o_data$65[15] ;
-  wire [7:0] \o_data$65[1] ;
-  wire [7:0] \o_data$65[2] ;
-  wire [7:0] \o_data$65[3] ;
-  wire [7:0] \o_data$65[4] ;
-  wire [7:0] \o_data$65[5] ;
-  wire [7:0] \o_data$65[6] ;
-  wire [7:0] \o_data$65[7] ;
-  wire [7:0] \o_data$65[8] ;
-  wire [7:0] \o_data$65[9] ;
-  wire [26:0] \o_data[0] ;
-  wire [26:0] \o_data[10] ;
-  wire [26:0] \o_data[11] ;
-  wire [26:0] \o_data[12] ;
-  wire [26:0] \o_data[13] ;
-  wire [26:0] \o_data[14] ;
-  wire [26:0] \o_data[15] ;
-  wire [26:0] \o_data[1] ;
-  wire [26:0] \o_data[2] ;
-  wire [26:0] \o_data[3] ;
-  wire [26:0] \o_data[4] ;
-  wire [26:0] \o_data[5] ;
-  wire [26:0] \o_data[6] ;
-  wire [26:0] \o_data[7] ;
-  wire [26:0] \o_data[8] ;
-  wire [26:0] \o_data[9] ;
+  wire [127:0] o_data;
+  wire [431:0] \o_data$95 ;
+  wire [26:0] \o_data$95[0] ;
+  wire [26:0] \o_data$95[10] ;
+  wire [26:0] \o_data$95[11] ;
+  wire [26:0] \o_data$95[12] ;
+  wire [26:0] \o_data$95[13] ;
+  wire [26:0] \o_data$95[14] ;
+  wire [26:0] \o_data$95[15] ;
+  wire [26:0] \o_data$95[1] ;
+  wire [26:0] \o_data$95[2] ;
+  wire [26:0] \o_data$95[3] ;
+  wire [26:0] \o_data$95[4] ;
+  wire [26:0] \o_data$95[5] ;
+  wire [26:0] \o_data$95[6] ;
+  wire [26:0] \o_data$95[7] ;
+  wire [26:0] \o_data$95[8] ;
+  wire [26:0] \o_data$95[9] ;
+  wire [7:0] \o_data[0] ;
+  wire [7:0] \o_data[10] ;
+  wire [7:0] \o_data[11] ;
+  wire [7:0] \o_data[12] ;
+  wire [7:0] \o_data[13] ;
+  wire [7:0] \o_data[14] ;
+  wire [7:0] \o_data[15] ;
+  wire [7:0] \o_data[1] ;
+  wire [7:0] \o_data[2] ;
+  wire [7:0] \o_data[3] ;
+  wire [7:0] \o_data[4] ;
+  wire [7:0] \o_data[5] ;
+  wire [7:0] \o_data[6] ;
+  wire [7:0] \o_data[7] ;
+  wire [7:0] \o_data[8] ;
+  wire [7:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$67 ;
+  wire \o_valid$68 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -492,6 +516,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[8] ;
   wire [7:0] \out_w.data[9] ;
   wire \out_w.last ;
+  reg [1103:0] p_word = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  wire [68:0] \p_word[0] ;
+  wire [31:0] \p_word[0].bias ;
+  wire [30:0] \p_word[0].multiplier ;
+  wire [5:0] \p_word[0].shift ;
+  wire [68:0] \p_word[10] ;
+  wire [31:0] \p_word[10].bias ;
+  wire [30:0] \p_word[10].multiplier ;
+  wire [5:0] \p_word[10].shift ;
+  wire [68:0] \p_word[11] ;
+  wire [31:0] \p_word[11].bias ;
+  wire [30:0] \p_word[11].multiplier ;
+  wire [5:0] \p_word[11].shift ;
+  wire [68:0] \p_word[12] ;
+  wire [31:0] \p_word[12].bias ;
+  wire [30:0] \p_word[12].multiplier ;
+  wire [5:0] \p_word[12].shift ;
+  wire [68:0] \p_word[13] ;
+  wire [31:0] \p_word[13].bias ;
+  wire [30:0] \p_word[13].multiplier ;
+  wire [5:0] \p_word[13].shift ;
+  wire [68:0] \p_word[14] ;
+  wire [31:0] \p_word[14].bias ;
+  wire [30:0] \p_word[14].multiplier ;
+  wire [5:0] \p_word[14].shift ;
+  wire [68:0] \p_word[15] ;
+  wire [31:0] \p_word[15].bias ;
+  wire [30:0] \p_word[15].multiplier ;
+  wire [5:0] \p_word[15].shift ;
+  wire [68:0] \p_word[1] ;
+  wire [31:0] \p_word[1].bias ;
+  wire [30:0] \p_word[1].multiplier ;
+  wire [5:0] \p_word[1].shift ;
+  wire [68:0] \p_word[2] ;
+  wire [31:0] \p_word[2].bias ;
+  wire [30:0] \p_word[2].multiplier ;
+  wire [5:0] \p_word[2].shift ;
+  wire [68:0] \p_word[3] ;
+  wire [31:0] \p_word[3].bias ;
+  wire [30:0] \p_word[3].multiplier ;
+  wire [5:0] \p_word[3].shift ;
+  wire [68:0] \p_word[4] ;
+  wire [31:0] \p_word[4].bias ;
+  wire [30:0] \p_word[4].multiplier ;
+  wire [5:0] \p_word[4].shift ;
+  wire [68:0] \p_word[5] ;
+  wire [31:0] \p_word[5].bias ;
+  wire [30:0] \p_word[5].multiplier ;
+  wire [5:0] \p_word[5].shift ;
+  wire [68:0] \p_word[6] ;
+  wire [31:0] \p_word[6].bias ;
+  wire [30:0] \p_word[6].multiplier ;
+  wire [5:0] \p_word[6].shift ;
+  wire [68:0] \p_word[7] ;
+  wire [31:0] \p_word[7].bias ;
+  wire [30:0] \p_word[7].multiplier ;
+  wire [5:0] \p_word[7].shift ;
+  wire [68:0] \p_word[8] ;
+  wire [31:0] \p_word[8].bias ;
+  wire [30:0] \p_word[8].multiplier ;
+  wire [5:0] \p_word[8].shift ;
+  wire [68:0] \p_word[9] ;
+  wire [31:0] \p_word[9].bias ;
+  wire [30:0] \p_word[9].multiplier ;
+  wire [5:0] \p_word[9].shift ;
+  (* init = 1'h0 *)
+  wire part_last;
   reg [5:0] pt_shift = 6'h00;
   wire [128:0] r_data;
   input r_en;
@@ -764,137 +855,145 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$22  = row < m_last;
   assign row_valid_next = wrap ? \$21  : \$22 ;
   assign \$25  = dn == nb_last;
-  assign \i_valid$49  = o_valid & row_valid;
-  assign \$26  = row_end & row_valid;
-  assign \$27  = row == m_last;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = dn == nb_last;
-  assign \i_last$51  = \$28  & \$29 ;
-  assign \$30  = ! ctrl_state;
-  assign \$31  = ctrl_state == 1'h1;
-  assign \$32  = ctrl_state == 2'h2;
-  assign \$33  = ctrl_state == 2'h3;
-  assign \$34  = fm0 + 1'h1;
-  assign \$35  = \$34  >= M_;
-  assign \$36  = \$3 [3:0] >= 1'h1;
-  assign \$37  = hdr[15:0] - 1'h1;
-  assign \$38  = hdr[15:0] + 1'h0;
-  assign \$39  = hdr[31:16] - 1'h1;
-  assign \$40  = hdr[47:32] - 1'h1;
-  assign \$41  = hdr[47:32] > 5'h10;
-  assign \$42  = \$41  ? hdr[47:32] : 16'h0010;
-  assign \$43  = \$42  - 1'h1;
-  assign \$44  = ! ch;
-  assign \$45  = ch + 1'h1;
-  assign \$46  = lane == 4'hf;
-  assign \$47  = wa + 1'h1;
-  assign \$48  = ! wb;
-  assign \$49  = blk + 1'h1;
-  assign \$50  = wb + 1'h1;
-  assign \$51  = lane + 1'h1;
-  assign \$52  = ch == n_last;
+  assign \$26  = ! ctrl_state;
+  assign \$27  = ctrl_state == 1'h1;
+  assign \$28  = ctrl_state == 2'h2;
+  assign \$29  = ctrl_state == 2'h3;
+  assign \$30  = fm0 + 1'h1;
+  assign \$31  = \$30  >= M_;
+  assign \$32  = \$3 [3:0] >= 1'h1;
+  assign \$33  = hdr[15:0] - 1'h1;
+  assign \$34  = hdr[15:0] + 1'h0;
+  assign \$35  = hdr[31:16] - 1'h1;
+  assign \$36  = hdr[47:32] - 1'h1;
+  assign \$37  = hdr[47:32] > 5'h10;
+  assign \$38  = \$37  ? hdr[47:32] : 16'h0010;
+  assign \$39  = \$38  - 1'h1;
+  assign \$40  = ! ch;
+  assign \$41  = ch + 1'h1;
+  assign \$42  = lane == 4'hf;
+  assign \$43  = wa + 1'h1;
+  assign \$44  = ! wb;
+  assign \$45  = blk + 1'h1;
+  assign \$46  = wb + 1'h1;
+  assign \$47  = lane + 1'h1;
+  assign \$48  = ch == n_last;
+  assign \$49  = ! k_last;
+  assign \$50  = ~ in_data;
+  assign \$51  = i_valid | \$50 ;
+  assign \$52  = kk == tile_last;
   assign \$53  = ! k_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = kk == tile_last;
-  assign \$57  = ! k_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 1'h1;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk == k_last;
-  assign \$65  = flush - 1'h1;
-  assign \$66  = ! flush;
-  assign \$67  = ra_next + 1'h1;
-  assign \$68  = ra_next - 1'h0;
+  assign \$54  = fn == nb_last;
+  assign \$55  = fm0 + 1'h1;
+  assign \$56  = fn + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = \$58  == k_last;
+  assign \$60  = kk == k_last;
+  assign \$61  = flush - 1'h1;
+  assign \$62  = ! flush;
+  assign \$63  = ra_next + 1'h1;
+  assign \$64  = ra_next - 1'h0;
+  assign \$65  = ~ header_taken;
+  assign \$66  = \$65  & o_valid;
+  assign \$68  = \$66  & \$67 ;
   assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & o_valid;
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = ~ header_taken;
-  assign \$74  = \$73  & row_end;
-  assign \$75  = beat + 1'h1;
-  assign \$76  = ! d;
-  assign \$77  = dn == nb_last;
-  assign \$78  = dn + 1'h1;
-  assign \$79  = d + 1'h1;
-  assign \$80  = r_en & m_out__valid;
-  assign \$81  = ~ row_valid;
-  assign \$82  = row_end & \$81 ;
-  assign \$83  = \$80  + \$82 ;
+  assign \$70  = \$69  & row_end;
+  assign \$71  = beat + 1'h1;
+  assign \$72  = ! d;
+  assign \$73  = dn == nb_last;
+  assign \$74  = dn + 1'h1;
+  assign \$75  = d + 1'h1;
+  assign \$76  = o_valid & row_valid;
+  assign \$77  = row_end & row_valid;
+  assign \$78  = row == m_last;
+  assign \$79  = \$77  & \$78 ;
+  assign \$80  = dn == nb_last;
+  assign \$81  = \$79  & \$80 ;
+  assign \$82  = r_en & m_out__valid;
+  assign \$83  = ~ row_valid;
+  assign \$84  = row_end & \$83 ;
+  assign \$85  = \$82  + \$84 ;
   always @(posedge clk)
-    last_mblock <= \$84 ;
+    last_mblock <= \$86 ;
   always @(posedge clk)
-    credits <= \$85 ;
+    credits <= \$87 ;
   always @(posedge clk)
-    credit_ok <= \$86 ;
+    credit_ok <= \$88 ;
   always @(posedge clk)
-    M_ <= \$87 ;
+    M_ <= \$89 ;
   always @(posedge clk)
-    m_last <= \$88 ;
+    m_last <= \$90 ;
   always @(posedge clk)
-    m_wrap <= \$89 ;
+    m_wrap <= \$91 ;
   always @(posedge clk)
-    n_last <= \$90 ;
+    n_last <= \$92 ;
   always @(posedge clk)
-    zero_point <= \$91 ;
+    zero_point <= \$93 ;
   always @(posedge clk)
-    act_min <= \$92 ;
+    act_min <= \$94 ;
   always @(posedge clk)
-    act_max <= \$93 ;
+    act_max <= \$95 ;
   always @(posedge clk)
-    k_last <= \$94 ;
+    k_last <= \$96 ;
   always @(posedge clk)
-    tile_last <= \$95 ;
+    tile_last <= \$97 ;
   always @(posedge clk)
-    lane <= \$96 ;
+    lane <= \$98 ;
   always @(posedge clk)
-    blk <= \$97 ;
+    blk <= \$99 ;
   always @(posedge clk)
-    wa <= \$98 ;
+    wa <= \$100 ;
   always @(posedge clk)
-    wb <= \$99 ;
+    wb <= \$101 ;
   always @(posedge clk)
-    ch <= \$100 ;
+    ch <= \$102 ;
   always @(posedge clk)
-    ctrl_state <= \$101 ;
+    ctrl_state <= \$103 ;
   always @(posedge clk)
-    \$signal$87  <= \$102 ;
+    \$signal$88  <= \$104 ;
   always @(posedge clk)
-    pt_shift <= \$103 ;
+    pt_shift <= \$105 ;
   always @(posedge clk)
-    nb_last <= \$104 ;
+    nb_last <= \$106 ;
   always @(posedge clk)
-    kk <= \$105 ;
+    kk <= \$107 ;
   always @(posedge clk)
-    in_data <= \$106 ;
+    in_data <= \$108 ;
   always @(posedge clk)
-    fm0 <= \$107 ;
+    fm0 <= \$109 ;
   always @(posedge clk)
-    fn <= \$108 ;
+    fn <= \$110 ;
   always @(posedge clk)
-    at_k_last <= \$109 ;
+    at_k_last <= \$111 ;
   always @(posedge clk)
-    flush <= \$110 ;
+    flush <= \$112 ;
   always @(posedge clk)
-    d <= \$111 ;
+    d <= \$113 ;
   always @(posedge clk)
-    dn <= \$112 ;
+    dn <= \$114 ;
   always @(posedge clk)
-    beat <= \$113 ;
+    beat <= \$115 ;
   always @(posedge clk)
-    ra <= \$114 ;
+    ra <= \$116 ;
   always @(posedge clk)
-    ra_inc <= \$115 ;
+    ra_inc <= \$117 ;
   always @(posedge clk)
-    ra_row <= \$116 ;
+    ra_row <= \$118 ;
   always @(posedge clk)
-    row <= \$117 ;
+    row <= \$119 ;
   always @(posedge clk)
-    row_valid <= \$118 ;
+    row_valid <= \$120 ;
   always @(posedge clk)
-    give_back <= \$119 ;
+    p_word <= rp__data;
+  always @(posedge clk)
+    \i_valid$49  <= \$121 ;
+  always @(posedge clk)
+    \i_last$51  <= \$122 ;
+  always @(posedge clk)
+    i_acc <= \o_data$95 ;
+  always @(posedge clk)
+    give_back <= \$123 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -902,7 +1001,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(i_acc),
+    .o_data(\o_data$95 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -924,7 +1023,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
     .i_valid(\i_valid$49 ),
-    .o_data(\o_data$65 ),
+    .o_data(o_data),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -1069,71 +1168,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$35 ;
+    \$86  = \$31 ;
     if (rst) begin
-      \$84  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$3 [2:0];
+    \$87  = \$3 [2:0];
     if (rst) begin
-      \$85  = 3'h6;
+      \$87  = 3'h6;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$36 ;
+    \$88  = \$32 ;
     if (rst) begin
-      \$86  = 1'h1;
+      \$88  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = M_;
+    \$89  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[15:0];
+            \$89  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 16'h0000;
+      \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = m_last;
+    \$90  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$89  = \$38 ;
-          end
-    endcase
-    if (rst) begin
-      \$89  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$90  = \$39 [15:0];
+            \$90  = \$33 [15:0];
           end
     endcase
     if (rst) begin
@@ -1142,37 +1215,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = zero_point;
+    \$91  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = hdr[55:48];
+            \$91  = \$34 ;
           end
     endcase
     if (rst) begin
-      \$91  = 8'h00;
+      \$91  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = act_min;
+    \$92  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = hdr[63:56];
+            \$92  = \$35 [15:0];
           end
     endcase
     if (rst) begin
-      \$92  = 8'h00;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = act_max;
+    \$93  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = hdr[71:64];
+            \$93  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -1181,76 +1254,59 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = k_last;
+    \$94  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = \$40 [15:0];
+            \$94  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$94  = 16'h0000;
+      \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = tile_last;
+    \$95  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = \$43 [10:0];
+            \$95  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$95  = 11'h000;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = lane;
+    \$96  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$46 ) begin
-              \$96  = 4'h0;
-            end else begin
-              \$96  = \$51 [3:0];
-            end
+            \$96  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$96  = 4'h0;
+      \$96  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = blk;
+    \$97  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$46 ) begin
-              if (\$48 ) begin
-                \$97  = \$49 [3:0];
-              end
-            end
+            \$97  = \$39 [10:0];
           end
     endcase
     if (rst) begin
-      \$97  = 4'h0;
+      \$97  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = wa;
+    \$98  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -1258,7 +1314,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
+            (* full_case = 32'd1 *)
+            if (\$42 ) begin
+              \$98  = 4'h0;
+            end else begin
               \$98  = \$47 [3:0];
             end
           end
@@ -1269,366 +1328,382 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = wb;
+    \$99  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 1'h0;
+            \$99  = 4'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
-              (* full_case = 32'd1 *)
-              if (\$48 ) begin
-                \$99  = 1'h0;
-              end else begin
-                \$99  = \$50 [0];
+            if (\$42 ) begin
+              if (\$44 ) begin
+                \$99  = \$45 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$99  = 1'h0;
+      \$99  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = ch;
+    \$100  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 16'h0000;
+            \$100  = 4'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            \$100  = \$45 [15:0];
+            if (\$42 ) begin
+              \$100  = \$43 [3:0];
+            end
           end
     endcase
     if (rst) begin
-      \$100  = 16'h0000;
+      \$100  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = ctrl_state;
+    \$101  = wb;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$101  = 1'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              (* full_case = 32'd1 *)
+              if (\$44 ) begin
+                \$101  = 1'h0;
+              end else begin
+                \$101  = \$46 [0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$102  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$102  = \$41 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$102  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$101  = 2'h1;
+            \$103  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$101  = 2'h2;
+            if (\$48 ) begin
+              \$103  = 2'h2;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
                 if (last_mblock) begin
-                  \$101  = 2'h3;
+                  \$103  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$66 ) begin
-            \$101  = 2'h0;
+          if (\$62 ) begin
+            \$103  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$101  = 2'h0;
+      \$103  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = \$signal$87 ;
+    \$104  = \$signal$88 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$44 ) begin
-              \$102  = hdr[62:32];
+            if (\$40 ) begin
+              \$104  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$102  = 31'h00000000;
+      \$104  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = pt_shift;
+    \$105  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$44 ) begin
-              \$103  = hdr[69:64];
+            if (\$40 ) begin
+              \$105  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$103  = 6'h00;
+      \$105  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = nb_last;
+    \$106  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$104  = blk;
+            if (\$48 ) begin
+              \$106  = blk;
             end
           end
     endcase
     if (rst) begin
-      \$104  = 4'h0;
+      \$106  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = kk;
+    \$107  = kk;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$105  = 11'h000;
+            if (\$48 ) begin
+              \$107  = 11'h000;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$105  = 11'h000;
+            if (\$52 ) begin
+              \$107  = 11'h000;
             end else begin
-              \$105  = \$61 [10:0];
+              \$107  = \$57 [10:0];
             end
           end
     endcase
     if (rst) begin
-      \$105  = 11'h000;
+      \$107  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = in_data;
+    \$108  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$106  = 1'h1;
+            if (\$48 ) begin
+              \$108  = 1'h1;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$106  = 1'h1;
+            if (\$52 ) begin
+              \$108  = 1'h1;
             end else begin
-              if (\$64 ) begin
-                \$106  = 1'h0;
+              if (\$60 ) begin
+                \$108  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$106  = 1'h0;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = fm0;
+    \$109  = fm0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$107  = 17'h00000;
+            if (\$48 ) begin
+              \$109  = 17'h00000;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
-                \$107  = \$59 [16:0];
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                \$109  = \$55 [16:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 17'h00000;
+      \$109  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = fn;
+    \$110  = fn;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$108  = 4'h0;
+            if (\$48 ) begin
+              \$110  = 4'h0;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
               (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$108  = 4'h0;
+              if (\$54 ) begin
+                \$110  = 4'h0;
               end else begin
-                \$108  = \$60 [3:0];
+                \$110  = \$56 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$108  = 4'h0;
+      \$110  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = at_k_last;
+    \$111  = at_k_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$109  = \$53 ;
+            if (\$48 ) begin
+              \$111  = \$49 ;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$109  = \$57 ;
+            if (\$52 ) begin
+              \$111  = \$53 ;
             end else begin
-              \$109  = \$63 ;
+              \$111  = \$59 ;
             end
           end
     endcase
     if (rst) begin
-      \$109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$110  = 5'h19;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$110  = \$65 [4:0];
-    endcase
-    if (rst) begin
-      \$110  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = d;
-    if (header_taken) begin
       \$111  = 1'h0;
     end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                if (last_mblock) begin
+                  \$112  = 5'h1a;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$112  = \$61 [4:0];
+    endcase
+    if (rst) begin
+      \$112  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = d;
+    if (header_taken) begin
+      \$113  = 1'h0;
+    end
+    if (\$68 ) begin
+    end else if (\$70 ) begin
       (* full_case = 32'd1 *)
-      if (\$76 ) begin
-        \$111  = 1'h0;
+      if (\$72 ) begin
+        \$113  = 1'h0;
       end else begin
-        \$111  = \$79 [0];
+        \$113  = \$75 [0];
       end
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = dn;
+    \$114  = dn;
     if (header_taken) begin
-      \$112  = 4'h0;
+      \$114  = 4'h0;
     end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
-      if (\$76 ) begin
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      if (\$72 ) begin
         (* full_case = 32'd1 *)
-        if (\$77 ) begin
-          \$112  = 4'h0;
+        if (\$73 ) begin
+          \$114  = 4'h0;
         end else begin
-          \$112  = \$78 [3:0];
+          \$114  = \$74 [3:0];
         end
       end
     end
     if (rst) begin
-      \$112  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = beat;
-    if (header_taken) begin
-      \$113  = 1'h0;
-    end
-    if (\$72 ) begin
-      \$113  = \$75 [0];
-    end else if (\$74 ) begin
-      \$113  = 1'h0;
-    end
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$114  = 4'h0;
-    end else begin
-      \$114  = ra_next;
-    end
-    if (rst) begin
       \$114  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
+    \$115  = beat;
     if (header_taken) begin
-      \$115  = 4'h1;
-    end else begin
-      \$115  = \$67 [3:0];
+      \$115  = 1'h0;
+    end
+    if (\$68 ) begin
+      \$115  = \$71 [0];
+    end else if (\$70 ) begin
+      \$115  = 1'h0;
     end
     if (rst) begin
-      \$115  = 4'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
@@ -1637,7 +1712,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (header_taken) begin
       \$116  = 4'h0;
     end else begin
-      \$116  = \$68 [3:0];
+      \$116  = ra_next;
     end
     if (rst) begin
       \$116  = 4'h0;
@@ -1645,37 +1720,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = row;
+    (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$117  = 17'h00000;
-    end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
-      \$117  = \$20 [16:0];
+      \$117  = 4'h1;
+    end else begin
+      \$117  = \$63 [3:0];
     end
     if (rst) begin
-      \$117  = 17'h00000;
+      \$117  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = row_valid;
+    (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$118  = 1'h1;
-    end
-    if (\$72 ) begin
-    end else if (\$74 ) begin
-      \$118  = row_valid_next;
+      \$118  = 4'h0;
+    end else begin
+      \$118  = \$64 [3:0];
     end
     if (rst) begin
-      \$118  = 1'h0;
+      \$118  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = \$83 ;
+    \$119  = row;
+    if (header_taken) begin
+      \$119  = 17'h00000;
+    end
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      \$119  = \$20 [16:0];
+    end
     if (rst) begin
-      \$119  = 2'h0;
+      \$119  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = row_valid;
+    if (header_taken) begin
+      \$120  = 1'h1;
+    end
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      \$120  = row_valid_next;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = \$76 ;
+    if (rst) begin
+      \$121  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = \$81 ;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = \$85 ;
+    if (rst) begin
+      \$123  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1690,11 +1803,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__ready = i_valid;
   assign row_next = \$20 [16:0];
   assign rp__addr = ra_next;
-  assign \$signal$53  = zero_point;
-  assign \$signal$55  = act_min;
-  assign \act_max$57  = act_max;
-  assign o_data = i_acc;
-  assign \o_valid$67  = w_en;
+  assign \$signal$50  = \i_valid$49 ;
+  assign part_last = \i_last$51 ;
+  assign acc_part = i_acc;
+  assign \$signal$56  = zero_point;
+  assign \$signal$58  = act_min;
+  assign \act_max$60  = act_max;
+  assign \o_valid$68  = w_en;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1822,22 +1937,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_acc[13]  = i_acc[377:351];
   assign \i_acc[14]  = i_acc[404:378];
   assign \i_acc[15]  = i_acc[431:405];
-  assign \o_data[0]  = i_acc[26:0];
-  assign \o_data[1]  = i_acc[53:27];
-  assign \o_data[2]  = i_acc[80:54];
-  assign \o_data[3]  = i_acc[107:81];
-  assign \o_data[4]  = i_acc[134:108];
-  assign \o_data[5]  = i_acc[161:135];
-  assign \o_data[6]  = i_acc[188:162];
-  assign \o_data[7]  = i_acc[215:189];
-  assign \o_data[8]  = i_acc[242:216];
-  assign \o_data[9]  = i_acc[269:243];
-  assign \o_data[10]  = i_acc[296:270];
-  assign \o_data[11]  = i_acc[323:297];
-  assign \o_data[12]  = i_acc[350:324];
-  assign \o_data[13]  = i_acc[377:351];
-  assign \o_data[14]  = i_acc[404:378];
-  assign \o_data[15]  = i_acc[431:405];
+  assign \acc_part[0]  = i_acc[26:0];
+  assign \acc_part[1]  = i_acc[53:27];
+  assign \acc_part[2]  = i_acc[80:54];
+  assign \acc_part[3]  = i_acc[107:81];
+  assign \acc_part[4]  = i_acc[134:108];
+  assign \acc_part[5]  = i_acc[161:135];
+  assign \acc_part[6]  = i_acc[188:162];
+  assign \acc_part[7]  = i_acc[215:189];
+  assign \acc_part[8]  = i_acc[242:216];
+  assign \acc_part[9]  = i_acc[269:243];
+  assign \acc_part[10]  = i_acc[296:270];
+  assign \acc_part[11]  = i_acc[323:297];
+  assign \acc_part[12]  = i_acc[350:324];
+  assign \acc_part[13]  = i_acc[377:351];
+  assign \acc_part[14]  = i_acc[404:378];
+  assign \acc_part[15]  = i_acc[431:405];
   assign \i_bias[0]  = i_bias[31:0];
   assign \i_bias[1]  = i_bias[63:32];
   assign \i_bias[2]  = i_bias[95:64];
@@ -1854,6 +1969,154 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_bias[13]  = i_bias[447:416];
   assign \i_bias[14]  = i_bias[479:448];
   assign \i_bias[15]  = i_bias[511:480];
+  assign \p_word[0]  = p_word[68:0];
+  assign \p_word[0].bias  = p_word[31:0];
+  assign \p_word[0].multiplier  = p_word[62:32];
+  assign \p_word[0].shift  = p_word[68:63];
+  assign \p_word[1]  = p_word[137:69];
+  assign \p_word[1].bias  = p_word[100:69];
+  assign \p_word[1].multiplier  = p_word[131:101];
+  assign \p_word[1].shift  = p_word[137:132];
+  assign \p_word[2]  = p_word[206:138];
+  assign \p_word[2].bias  = p_word[169:138];
+  assign \p_word[2].multiplier  = p_word[200:170];
+  assign \p_word[2].shift  = p_word[206:201];
+  assign \p_word[3]  = p_word[275:207];
+  assign \p_word[3].bias  = p_word[238:207];
+  assign \p_word[3].multiplier  = p_word[269:239];
+  assign \p_word[3].shift  = p_word[275:270];
+  assign \p_word[4]  = p_word[344:276];
+  assign \p_word[4].bias  = p_word[307:276];
+  assign \p_word[4].multiplier  = p_word[338:308];
+  assign \p_word[4].shift  = p_word[344:339];
+  assign \p_word[5]  = p_word[413:345];
+  assign \p_word[5].bias  = p_word[376:345];
+  assign \p_word[5].multiplier  = p_word[407:377];
+  assign \p_word[5].shift  = p_word[413:408];
+  assign \p_word[6]  = p_word[482:414];
+  assign \p_word[6].bias  = p_word[445:414];
+  assign \p_word[6].multiplier  = p_word[476:446];
+  assign \p_word[6].shift  = p_word[482:477];
+  assign \p_word[7]  = p_word[551:483];
+  assign \p_word[7].bias  = p_word[514:483];
+  assign \p_word[7].multiplier  = p_word[545:515];
+  assign \p_word[7].shift  = p_word[551:546];
+  assign \p_word[8]  = p_word[620:552];
+  assign \p_word[8].bias  = p_word[583:552];
+  assign \p_word[8].multiplier  = p_word[614:584];
+  assign \p_word[8].shift  = p_word[620:615];
+  assign \p_word[9]  = p_word[689:621];
+  assign \p_word[9].bias  = p_word[652:621];
+  assign \p_word[9].multiplier  = p_word[683:653];
+  assign \p_word[9].shift  = p_word[689:684];
+  assign \p_word[10]  = p_word[758:690];
+  assign \p_word[10].bias  = p_word[721:690];
+  assign \p_word[10].multiplier  = p_word[752:722];
+  assign \p_word[10].shift  = p_word[758:753];
+  assign \p_word[11]  = p_word[827:759];
+  assign \p_word[11].bias  = p_word[790:759];
+  assign \p_word[11].multiplier  = p_word[821:791];
+  assign \p_word[11].shift  = p_word[827:822];
+  assign \p_word[12]  = p_word[896:828];
+  assign \p_word[12].bias  = p_word[859:828];
+  assign \p_word[12].multiplier  = p_word[890:860];
+  assign \p_word[12].shift  = p_word[896:891];
+  assign \p_word[13]  = p_word[965:897];
+  assign \p_word[13].bias  = p_word[928:897];
+  assign \p_word[13].multiplier  = p_word[959:929];
+  assign \p_word[13].shift  = p_word[965:960];
+  assign \p_word[14]  = p_word[1034:966];
+  assign \p_word[14].bias  = p_word[997:966];
+  assign \p_word[14].multiplier  = p_word[1028:998];
+  assign \p_word[14].shift  = p_word[1034:1029];
+  assign \p_word[15]  = p_word[1103:1035];
+  assign \p_word[15].bias  = p_word[1066:1035];
+  assign \p_word[15].multiplier  = p_word[1097:1067];
+  assign \p_word[15].shift  = p_word[1103:1098];
+  assign \i_multiplier[0]  = i_multiplier[30:0];
+  assign \i_multiplier[1]  = i_multiplier[61:31];
+  assign \i_multiplier[2]  = i_multiplier[92:62];
+  assign \i_multiplier[3]  = i_multiplier[123:93];
+  assign \i_multiplier[4]  = i_multiplier[154:124];
+  assign \i_multiplier[5]  = i_multiplier[185:155];
+  assign \i_multiplier[6]  = i_multiplier[216:186];
+  assign \i_multiplier[7]  = i_multiplier[247:217];
+  assign \i_multiplier[8]  = i_multiplier[278:248];
+  assign \i_multiplier[9]  = i_multiplier[309:279];
+  assign \i_multiplier[10]  = i_multiplier[340:310];
+  assign \i_multiplier[11]  = i_multiplier[371:341];
+  assign \i_multiplier[12]  = i_multiplier[402:372];
+  assign \i_multiplier[13]  = i_multiplier[433:403];
+  assign \i_multiplier[14]  = i_multiplier[464:434];
+  assign \i_multiplier[15]  = i_multiplier[495:465];
+  assign \i_shift[0]  = i_shift[5:0];
+  assign \i_shift[1]  = i_shift[11:6];
+  assign \i_shift[2]  = i_shift[17:12];
+  assign \i_shift[3]  = i_shift[23:18];
+  assign \i_shift[4]  = i_shift[29:24];
+  assign \i_shift[5]  = i_shift[35:30];
+  assign \i_shift[6]  = i_shift[41:36];
+  assign \i_shift[7]  = i_shift[47:42];
+  assign \i_shift[8]  = i_shift[53:48];
+  assign \i_shift[9]  = i_shift[59:54];
+  assign \i_shift[10]  = i_shift[65:60];
+  assign \i_shift[11]  = i_shift[71:66];
+  assign \i_shift[12]  = i_shift[77:72];
+  assign \i_shift[13]  = i_shift[83:78];
+  assign \i_shift[14]  = i_shift[89:84];
+  assign \i_shift[15]  = i_shift[95:90];
+  assign \out_w.data  = out_w[127:0];
+  assign \out_w.data[0]  = out_w[7:0];
+  assign \out_w.data[1]  = out_w[15:8];
+  assign \out_w.data[2]  = out_w[23:16];
+  assign \out_w.data[3]  = out_w[31:24];
+  assign \out_w.data[4]  = out_w[39:32];
+  assign \out_w.data[5]  = out_w[47:40];
+  assign \out_w.data[6]  = out_w[55:48];
+  assign \out_w.data[7]  = out_w[63:56];
+  assign \out_w.data[8]  = out_w[71:64];
+  assign \out_w.data[9]  = out_w[79:72];
+  assign \out_w.data[10]  = out_w[87:80];
+  assign \out_w.data[11]  = out_w[95:88];
+  assign \out_w.data[12]  = out_w[103:96];
+  assign \out_w.data[13]  = out_w[111:104];
+  assign \out_w.data[14]  = out_w[119:112];
+  assign \out_w.data[15]  = out_w[127:120];
+  assign \out_w.last  = out_w[128];
+  assign \o_data[0]  = o_data[7:0];
+  assign \o_data[1]  = o_data[15:8];
+  assign \o_data[2]  = o_data[23:16];
+  assign \o_data[3]  = o_data[31:24];
+  assign \o_data[4]  = o_data[39:32];
+  assign \o_data[5]  = o_data[47:40];
+  assign \o_data[6]  = o_data[55:48];
+  assign \o_data[7]  = o_data[63:56];
+  assign \o_data[8]  = o_data[71:64];
+  assign \o_data[9]  = o_data[79:72];
+  assign \o_data[10]  = o_data[87:80];
+  assign \o_data[11]  = o_data[95:88];
+  assign \o_data[12]  = o_data[103:96];
+  assign \o_data[13]  = o_data[111:104];
+  assign \o_data[14]  = o_data[119:112];
+  assign \o_data[15]  = o_data[127:120];
+  assign \m_out__payload.data  = m_out__payload[127:0];
+  assign \m_out__payload.data[0]  = m_out__payload[7:0];
+  assign \m_out__payload.data[1]  = m_out__payload[15:8];
+  assign \m_out__payload.data[2]  = m_out__payload[23:16];
+  assign \m_out__payload.data[3]  = m_out__payload[31:24];
+  assign \m_out__payload.data[4]  = m_out__payload[39:32];
+  assign \m_out__payload.data[5]  = m_out__payload[47:40];
+  assign \m_out__payload.data[6]  = m_out__payload[55:48];
+  assign \m_out__payload.data[7]  = m_out__payload[63:56];
+  assign \m_out__payload.data[8]  = m_out__payload[71:64];
+  assign \m_out__payload.data[9]  = m_out__payload[79:72];
+  assign \m_out__payload.data[10]  = m_out__payload[87:80];
+  assign \m_out__payload.data[11]  = m_out__payload[95:88];
+  assign \m_out__payload.data[12]  = m_out__payload[103:96];
+  assign \m_out__payload.data[13]  = m_out__payload[111:104];
+  assign \m_out__payload.data[14]  = m_out__payload[119:112];
+  assign \m_out__payload.data[15]  = m_out__payload[127:120];
+  assign \m_out__payload.last  = m_out__payload[128];
   assign \rp__data[0]  = rp__data[68:0];
   assign \rp__data[0].bias  = rp__data[31:0];
   assign \rp__data[0].multiplier  = rp__data[62:32];
@@ -1918,143 +2181,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[15].bias  = rp__data[1066:1035];
   assign \rp__data[15].multiplier  = rp__data[1097:1067];
   assign \rp__data[15].shift  = rp__data[1103:1098];
-  assign \i_multiplier[0]  = i_multiplier[30:0];
-  assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_multiplier[4]  = i_multiplier[154:124];
-  assign \i_multiplier[5]  = i_multiplier[185:155];
-  assign \i_multiplier[6]  = i_multiplier[216:186];
-  assign \i_multiplier[7]  = i_multiplier[247:217];
-  assign \i_multiplier[8]  = i_multiplier[278:248];
-  assign \i_multiplier[9]  = i_multiplier[309:279];
-  assign \i_multiplier[10]  = i_multiplier[340:310];
-  assign \i_multiplier[11]  = i_multiplier[371:341];
-  assign \i_multiplier[12]  = i_multiplier[402:372];
-  assign \i_multiplier[13]  = i_multiplier[433:403];
-  assign \i_multiplier[14]  = i_multiplier[464:434];
-  assign \i_multiplier[15]  = i_multiplier[495:465];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_shift[4]  = i_shift[29:24];
-  assign \i_shift[5]  = i_shift[35:30];
-  assign \i_shift[6]  = i_shift[41:36];
-  assign \i_shift[7]  = i_shift[47:42];
-  assign \i_shift[8]  = i_shift[53:48];
-  assign \i_shift[9]  = i_shift[59:54];
-  assign \i_shift[10]  = i_shift[65:60];
-  assign \i_shift[11]  = i_shift[71:66];
-  assign \i_shift[12]  = i_shift[77:72];
-  assign \i_shift[13]  = i_shift[83:78];
-  assign \i_shift[14]  = i_shift[89:84];
-  assign \i_shift[15]  = i_shift[95:90];
-  assign \out_w.data  = out_w[127:0];
-  assign \out_w.data[0]  = out_w[7:0];
-  assign \out_w.data[1]  = out_w[15:8];
-  assign \out_w.data[2]  = out_w[23:16];
-  assign \out_w.data[3]  = out_w[31:24];
-  assign \out_w.data[4]  = out_w[39:32];
-  assign \out_w.data[5]  = out_w[47:40];
-  assign \out_w.data[6]  = out_w[55:48];
-  assign \out_w.data[7]  = out_w[63:56];
-  assign \out_w.data[8]  = out_w[71:64];
-  assign \out_w.data[9]  = out_w[79:72];
-  assign \out_w.data[10]  = out_w[87:80];
-  assign \out_w.data[11]  = out_w[95:88];
-  assign \out_w.data[12]  = out_w[103:96];
-  assign \out_w.data[13]  = out_w[111:104];
-  assign \out_w.data[14]  = out_w[119:112];
-  assign \out_w.data[15]  = out_w[127:120];
-  assign \out_w.last  = out_w[128];
-  assign \o_data$65[0]  = \o_data$65 [7:0];
-  assign \o_data$65[1]  = \o_data$65 [15:8];
-  assign \o_data$65[2]  = \o_data$65 [23:16];
-  assign \o_data$65[3]  = \o_data$65 [31:24];
-  assign \o_data$65[4]  = \o_data$65 [39:32];
-  assign \o_data$65[5]  = \o_data$65 [47:40];
-  assign \o_data$65[6]  = \o_data$65 [55:48];
-  assign \o_data$65[7]  = \o_data$65 [63:56];
-  assign \o_data$65[8]  = \o_data$65 [71:64];
-  assign \o_data$65[9]  = \o_data$65 [79:72];
-  assign \o_data$65[10]  = \o_data$65 [87:80];
-  assign \o_data$65[11]  = \o_data$65 [95:88];
-  assign \o_data$65[12]  = \o_data$65 [103:96];
-  assign \o_data$65[13]  = \o_data$65 [111:104];
-  assign \o_data$65[14]  = \o_data$65 [119:112];
-  assign \o_data$65[15]  = \o_data$65 [127:120];
-  assign \m_out__payload.data  = m_out__payload[127:0];
-  assign \m_out__payload.data[0]  = m_out__payload[7:0];
-  assign \m_out__payload.data[1]  = m_out__payload[15:8];
-  assign \m_out__payload.data[2]  = m_out__payload[23:16];
-  assign \m_out__payload.data[3]  = m_out__payload[31:24];
-  assign \m_out__payload.data[4]  = m_out__payload[39:32];
-  assign \m_out__payload.data[5]  = m_out__payload[47:40];
-  assign \m_out__payload.data[6]  = m_out__payload[55:48];
-  assign \m_out__payload.data[7]  = m_out__payload[63:56];
-  assign \m_out__payload.data[8]  = m_out__payload[71:64];
-  assign \m_out__payload.data[9]  = m_out__payload[79:72];
-  assign \m_out__payload.data[10]  = m_out__payload[87:80];
-  assign \m_out__payload.data[11]  = m_out__payload[95:88];
-  assign \m_out__payload.data[12]  = m_out__payload[103:96];
-  assign \m_out__payload.data[13]  = m_out__payload[111:104];
-  assign \m_out__payload.data[14]  = m_out__payload[119:112];
-  assign \m_out__payload.data[15]  = m_out__payload[127:120];
-  assign \m_out__payload.last  = m_out__payload[128];
+  assign \o_data$95[0]  = \o_data$95 [26:0];
+  assign \o_data$95[1]  = \o_data$95 [53:27];
+  assign \o_data$95[2]  = \o_data$95 [80:54];
+  assign \o_data$95[3]  = \o_data$95 [107:81];
+  assign \o_data$95[4]  = \o_data$95 [134:108];
+  assign \o_data$95[5]  = \o_data$95 [161:135];
+  assign \o_data$95[6]  = \o_data$95 [188:162];
+  assign \o_data$95[7]  = \o_data$95 [215:189];
+  assign \o_data$95[8]  = \o_data$95 [242:216];
+  assign \o_data$95[9]  = \o_data$95 [269:243];
+  assign \o_data$95[10]  = \o_data$95 [296:270];
+  assign \o_data$95[11]  = \o_data$95 [323:297];
+  assign \o_data$95[12]  = \o_data$95 [350:324];
+  assign \o_data$95[13]  = \o_data$95 [377:351];
+  assign \o_data$95[14]  = \o_data$95 [404:378];
+  assign \o_data$95[15]  = \o_data$95 [431:405];
   assign out_w[128] = o_last;
-  assign out_w[127:0] = \o_data$65 ;
-  assign i_shift[95:90] = rp__data[1103:1098];
-  assign i_shift[89:84] = rp__data[1034:1029];
-  assign i_shift[83:78] = rp__data[965:960];
-  assign i_shift[77:72] = rp__data[896:891];
-  assign i_shift[71:66] = rp__data[827:822];
-  assign i_shift[65:60] = rp__data[758:753];
-  assign i_shift[59:54] = rp__data[689:684];
-  assign i_shift[53:48] = rp__data[620:615];
-  assign i_shift[47:42] = rp__data[551:546];
-  assign i_shift[41:36] = rp__data[482:477];
-  assign i_shift[35:30] = rp__data[413:408];
-  assign i_shift[29:24] = rp__data[344:339];
-  assign i_shift[23:18] = rp__data[275:270];
-  assign i_shift[17:12] = rp__data[206:201];
-  assign i_shift[11:6] = rp__data[137:132];
-  assign i_shift[5:0] = rp__data[68:63];
-  assign i_multiplier[495:465] = rp__data[1097:1067];
-  assign i_multiplier[464:434] = rp__data[1028:998];
-  assign i_multiplier[433:403] = rp__data[959:929];
-  assign i_multiplier[402:372] = rp__data[890:860];
-  assign i_multiplier[371:341] = rp__data[821:791];
-  assign i_multiplier[340:310] = rp__data[752:722];
-  assign i_multiplier[309:279] = rp__data[683:653];
-  assign i_multiplier[278:248] = rp__data[614:584];
-  assign i_multiplier[247:217] = rp__data[545:515];
-  assign i_multiplier[216:186] = rp__data[476:446];
-  assign i_multiplier[185:155] = rp__data[407:377];
-  assign i_multiplier[154:124] = rp__data[338:308];
-  assign i_multiplier[123:93] = rp__data[269:239];
-  assign i_multiplier[92:62] = rp__data[200:170];
-  assign i_multiplier[61:31] = rp__data[131:101];
-  assign i_multiplier[30:0] = rp__data[62:32];
-  assign i_bias[511:480] = rp__data[1066:1035];
-  assign i_bias[479:448] = rp__data[997:966];
-  assign i_bias[447:416] = rp__data[928:897];
-  assign i_bias[415:384] = rp__data[859:828];
-  assign i_bias[383:352] = rp__data[790:759];
-  assign i_bias[351:320] = rp__data[721:690];
-  assign i_bias[319:288] = rp__data[652:621];
-  assign i_bias[287:256] = rp__data[583:552];
-  assign i_bias[255:224] = rp__data[514:483];
-  assign i_bias[223:192] = rp__data[445:414];
-  assign i_bias[191:160] = rp__data[376:345];
-  assign i_bias[159:128] = rp__data[307:276];
-  assign i_bias[127:96] = rp__data[238:207];
-  assign i_bias[95:64] = rp__data[169:138];
-  assign i_bias[63:32] = rp__data[100:69];
-  assign i_bias[31:0] = rp__data[31:0];
+  assign out_w[127:0] = o_data;
+  assign i_shift[95:90] = p_word[1103:1098];
+  assign i_shift[89:84] = p_word[1034:1029];
+  assign i_shift[83:78] = p_word[965:960];
+  assign i_shift[77:72] = p_word[896:891];
+  assign i_shift[71:66] = p_word[827:822];
+  assign i_shift[65:60] = p_word[758:753];
+  assign i_shift[59:54] = p_word[689:684];
+  assign i_shift[53:48] = p_word[620:615];
+  assign i_shift[47:42] = p_word[551:546];
+  assign i_shift[41:36] = p_word[482:477];
+  assign i_shift[35:30] = p_word[413:408];
+  assign i_shift[29:24] = p_word[344:339];
+  assign i_shift[23:18] = p_word[275:270];
+  assign i_shift[17:12] = p_word[206:201];
+  assign i_shift[11:6] = p_word[137:132];
+  assign i_shift[5:0] = p_word[68:63];
+  assign i_multiplier[495:465] = p_word[1097:1067];
+  assign i_multiplier[464:434] = p_word[1028:998];
+  assign i_multiplier[433:403] = p_word[959:929];
+  assign i_multiplier[402:372] = p_word[890:860];
+  assign i_multiplier[371:341] = p_word[821:791];
+  assign i_multiplier[340:310] = p_word[752:722];
+  assign i_multiplier[309:279] = p_word[683:653];
+  assign i_multiplier[278:248] = p_word[614:584];
+  assign i_multiplier[247:217] = p_word[545:515];
+  assign i_multiplier[216:186] = p_word[476:446];
+  assign i_multiplier[185:155] = p_word[407:377];
+  assign i_multiplier[154:124] = p_word[338:308];
+  assign i_multiplier[123:93] = p_word[269:239];
+  assign i_multiplier[92:62] = p_word[200:170];
+  assign i_multiplier[61:31] = p_word[131:101];
+  assign i_multiplier[30:0] = p_word[62:32];
+  assign i_bias[511:480] = p_word[1066:1035];
+  assign i_bias[479:448] = p_word[997:966];
+  assign i_bias[447:416] = p_word[928:897];
+  assign i_bias[415:384] = p_word[859:828];
+  assign i_bias[383:352] = p_word[790:759];
+  assign i_bias[351:320] = p_word[721:690];
+  assign i_bias[319:288] = p_word[652:621];
+  assign i_bias[287:256] = p_word[583:552];
+  assign i_bias[255:224] = p_word[514:483];
+  assign i_bias[223:192] = p_word[445:414];
+  assign i_bias[191:160] = p_word[376:345];
+  assign i_bias[159:128] = p_word[307:276];
+  assign i_bias[127:96] = p_word[238:207];
+  assign i_bias[95:64] = p_word[169:138];
+  assign i_bias[63:32] = p_word[100:69];
+  assign i_bias[31:0] = p_word[31:0];
   assign \$23  = beat;
   assign \$24  = d;
-  assign \$71  = beat;
+  assign \$67  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4442,7 +4637,7 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
