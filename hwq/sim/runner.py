@@ -218,6 +218,8 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         raise ValueError(f"processes must be a positive integer, not {processes!r}")
     if waves and processes > 1:
         raise ValueError("waves are written by one simulator process: use processes=1")
+    if not jobs or not any(len(x) for _, x in jobs):
+        raise ValueError("jobs must hold at least one layer with input rows")
     checked, expected, macs = [], [], 0
     for i, (layer, x) in enumerate(jobs):
         x = np.asarray(x)

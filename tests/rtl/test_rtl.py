@@ -128,3 +128,5 @@ def test_jobs_in_parallel_processes(simulator):
         run_jobs(cfg, jobs, simulator, processes=0)
     with pytest.raises(ValueError, match=r"^waves are written by one simulator process"):
         run_jobs(cfg, jobs, simulator, processes=2, waves=True)
+    with pytest.raises(ValueError, match=r"^jobs must hold at least one layer with input rows$"):
+        run_jobs(cfg, [], simulator)
