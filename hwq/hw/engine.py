@@ -144,6 +144,8 @@ class GemmEngine(wiring.Component):
         m.d.comb += credits_next.eq(credits + give_back - Mux(reserve, R, 0))
         m.d.sync += [credits.eq(credits_next), credit_ok.eq(credits_next >= R)]
         at_k_last = Signal()                     # kk == K − 1, as a register kept with kk
+        at_tile_last = Signal()                  # kk == tile length − 1, likewise
+        ch_last = Signal()                       # ch == N − 1, as a register kept with ch
 
         m.d.comb += [
             array.en.eq(1), rq.en.eq(1),
@@ -166,7 +168,7 @@ class GemmEngine(wiring.Component):
                         tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
                                          cfg.min_tile_steps) - 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
-                        ch.eq(0),
+                        ch.eq(0), ch_last.eq(hdr.n == 1),
                     ]
                     m.next = "CHANNELS"
             with m.State("CHANNELS"):
@@ -192,9 +194,11 @@ class GemmEngine(wiring.Component):
                             m.d.sync += wb.eq(wb + 1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
-                    with m.If(ch == n_last):
+                    m.d.sync += ch_last.eq(ch + 1 == n_last)
+                    with m.If(ch_last):
                         m.d.sync += [nb_last.eq(blk), kk.eq(0), in_data.eq(1), fm0.eq(0),
-                                     fn.eq(0), at_k_last.eq(k_last == 0)]
+                                     fn.eq(0), at_k_last.eq(k_last == 0),
+                                     at_tile_last.eq(tile_last == 0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 m.d.comb += take.eq(in_data & operands & (credit_ok | ~at_k_last))
@@ -203,8 +207,9 @@ class GemmEngine(wiring.Component):
                 m.d.comb += reserve.eq(in_data & operands & credit_ok & at_k_last)
                 # a step advances the tile on an operand, or on every clock of its padding
                 with m.If(take | ~in_data):
-                    with m.If(kk == tile_last):
-                        m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0)]
+                    with m.If(at_tile_last):
+                        m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0),
+                                     at_tile_last.eq(tile_last == 0)]
                         with m.If(fn == nb_last):
                             m.d.sync += [fn.eq(0), fm0.eq(fm0 + R)]
                             with m.If(last_mblock):
@@ -213,7 +218,8 @@ class GemmEngine(wiring.Component):
                         with m.Else():
                             m.d.sync += fn.eq(fn + 1)
                     with m.Else():
-                        m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk + 1 == k_last)]
+                        m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk + 1 == k_last),
+                                     at_tile_last.eq(kk + 1 == tile_last)]
                         with m.If(kk == k_last):
                             m.d.sync += in_data.eq(0)     # idle steps pad a short tile
             with m.State("FLUSH"):

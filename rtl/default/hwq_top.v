@@ -133,33 +133,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg [4:0] \$100 ;
-  reg \$101 ;
-  reg [15:0] \$102 ;
-  reg [1:0] \$103 ;
-  reg [30:0] \$104 ;
-  reg [5:0] \$105 ;
-  reg [4:0] \$106 ;
-  reg [9:0] \$107 ;
+  reg [7:0] \$100 ;
+  reg [15:0] \$101 ;
+  reg [9:0] \$102 ;
+  reg [2:0] \$103 ;
+  reg [4:0] \$104 ;
+  reg [4:0] \$105 ;
+  reg \$106 ;
+  reg [15:0] \$107 ;
   reg \$108 ;
-  reg [16:0] \$109 ;
+  reg [1:0] \$109 ;
   wire \$11 ;
-  reg [4:0] \$110 ;
-  reg \$111 ;
-  reg [5:0] \$112 ;
-  reg [2:0] \$113 ;
-  reg [4:0] \$114 ;
-  reg \$115 ;
+  reg [30:0] \$110 ;
+  reg [5:0] \$111 ;
+  reg [4:0] \$112 ;
+  reg [9:0] \$113 ;
+  reg \$114 ;
+  reg [16:0] \$115 ;
   reg [4:0] \$116 ;
-  reg [4:0] \$117 ;
-  reg [4:0] \$118 ;
-  reg [16:0] \$119 ;
+  reg \$117 ;
+  reg \$118 ;
+  reg [5:0] \$119 ;
   wire \$12 ;
-  reg \$120 ;
-  reg \$121 ;
+  reg [2:0] \$120 ;
+  reg [4:0] \$121 ;
   reg \$122 ;
-  reg [1:0] \$123 ;
+  reg [4:0] \$123 ;
+  reg [4:0] \$124 ;
+  reg [4:0] \$125 ;
+  reg [16:0] \$126 ;
+  reg \$127 ;
+  reg \$128 ;
+  reg \$129 ;
   wire \$13 ;
+  reg [1:0] \$130 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
@@ -190,70 +197,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] \$39 ;
   wire [14:0] \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire [5:0] \$43 ;
-  wire \$44 ;
-  wire [5:0] \$45 ;
-  wire [1:0] \$46 ;
-  wire [3:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire \$41 ;
+  wire [16:0] \$42 ;
+  wire \$43 ;
+  wire [5:0] \$44 ;
+  wire \$45 ;
+  wire [5:0] \$46 ;
+  wire [1:0] \$47 ;
+  wire [3:0] \$48 ;
+  wire [16:0] \$49 ;
   wire [14:0] \$5 ;
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire [17:0] \$55 ;
-  wire [5:0] \$56 ;
-  wire [10:0] \$57 ;
-  wire [10:0] \$58 ;
-  wire \$59 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [17:0] \$58 ;
+  wire [5:0] \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [6:0] \$61 ;
+  wire [10:0] \$60 ;
+  wire [10:0] \$61 ;
   wire \$62 ;
-  wire [5:0] \$63 ;
-  wire [5:0] \$64 ;
+  wire [10:0] \$63 ;
+  wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
+  wire [6:0] \$66 ;
   wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
+  wire [5:0] \$68 ;
+  wire [5:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [1:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [5:0] \$74 ;
-  wire [3:0] \$75 ;
-  wire \$76 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [1:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire \$79 ;
+  wire [5:0] \$79 ;
   wire \$8 ;
-  wire \$80 ;
+  wire [3:0] \$80 ;
   wire \$81 ;
   wire \$82 ;
   wire \$83 ;
   wire \$84 ;
-  wire [1:0] \$85 ;
-  reg \$86 ;
-  reg [4:0] \$87 ;
-  reg \$88 ;
-  reg [15:0] \$89 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  reg [15:0] \$90 ;
-  reg [16:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg [9:0] \$97 ;
-  reg [2:0] \$98 ;
-  reg [4:0] \$99 ;
+  wire [1:0] \$90 ;
+  reg \$91 ;
+  reg [4:0] \$92 ;
+  reg \$93 ;
+  reg [15:0] \$94 ;
+  reg [15:0] \$95 ;
+  reg [16:0] \$96 ;
+  reg [15:0] \$97 ;
+  reg [7:0] \$98 ;
+  reg [7:0] \$99 ;
   reg \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
@@ -261,7 +268,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$88  = 31'h00000000;
+  reg [30:0] \$signal$89  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 208'h0000000000000000000000000000000000000000000000000000 *)
   wire [207:0] acc_part;
@@ -278,9 +285,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \act_max$60 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg at_tile_last = 1'h0;
   reg beat = 1'h0;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
+  reg ch_last = 1'h0;
   wire [71:0] chan;
   wire [31:0] \chan.bias ;
   wire [31:0] \chan.multiplier ;
@@ -394,15 +403,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$95 ;
-  wire [25:0] \o_data$95[0] ;
-  wire [25:0] \o_data$95[1] ;
-  wire [25:0] \o_data$95[2] ;
-  wire [25:0] \o_data$95[3] ;
-  wire [25:0] \o_data$95[4] ;
-  wire [25:0] \o_data$95[5] ;
-  wire [25:0] \o_data$95[6] ;
-  wire [25:0] \o_data$95[7] ;
+  wire [207:0] \o_data$97 ;
+  wire [25:0] \o_data$97[0] ;
+  wire [25:0] \o_data$97[1] ;
+  wire [25:0] \o_data$97[2] ;
+  wire [25:0] \o_data$97[3] ;
+  wire [25:0] \o_data$97[4] ;
+  wire [25:0] \o_data$97[5] ;
+  wire [25:0] \o_data$97[6] ;
+  wire [25:0] \o_data$97[7] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
   wire [7:0] \o_data[2] ;
@@ -682,131 +691,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$37  = hdr[47:32] > 5'h16;
   assign \$38  = \$37  ? hdr[47:32] : 16'h0016;
   assign \$39  = \$38  - 1'h1;
-  assign \$40  = ! ch;
-  assign \$41  = ch + 1'h1;
-  assign \$42  = lane == 3'h7;
-  assign \$43  = wa + 1'h1;
-  assign \$44  = ! wb;
-  assign \$45  = blk + 1'h1;
-  assign \$46  = wb + 1'h1;
-  assign \$47  = lane + 1'h1;
-  assign \$48  = ch == n_last;
-  assign \$49  = ! k_last;
-  assign \$50  = ~ in_data;
-  assign \$51  = i_valid | \$50 ;
-  assign \$52  = kk == tile_last;
-  assign \$53  = ! k_last;
-  assign \$54  = fn == nb_last;
-  assign \$55  = fm0 + 4'h8;
-  assign \$56  = fn + 1'h1;
-  assign \$57  = kk + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = \$58  == k_last;
-  assign \$60  = kk == k_last;
-  assign \$61  = flush - 1'h1;
-  assign \$62  = ! flush;
-  assign \$63  = ra_next + 1'h1;
-  assign \$64  = ra_next - 1'h0;
-  assign \$65  = ~ header_taken;
-  assign \$66  = \$65  & o_valid;
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = ~ header_taken;
-  assign \$70  = \$69  & row_end;
-  assign \$71  = beat + 1'h1;
-  assign \$72  = d == 3'h7;
-  assign \$73  = dn == nb_last;
-  assign \$74  = dn + 1'h1;
-  assign \$75  = d + 1'h1;
-  assign \$76  = o_valid & row_valid;
-  assign \$77  = row_end & row_valid;
-  assign \$78  = row == m_last;
-  assign \$79  = \$77  & \$78 ;
-  assign \$80  = dn == nb_last;
-  assign \$81  = \$79  & \$80 ;
-  assign \$82  = r_en & m_out__valid;
-  assign \$83  = ~ row_valid;
-  assign \$84  = row_end & \$83 ;
-  assign \$85  = \$82  + \$84 ;
+  assign \$40  = hdr[31:16] == 1'h1;
+  assign \$41  = ! ch;
+  assign \$42  = ch + 1'h1;
+  assign \$43  = lane == 3'h7;
+  assign \$44  = wa + 1'h1;
+  assign \$45  = ! wb;
+  assign \$46  = blk + 1'h1;
+  assign \$47  = wb + 1'h1;
+  assign \$48  = lane + 1'h1;
+  assign \$49  = ch + 1'h1;
+  assign \$50  = \$49  == n_last;
+  assign \$51  = ! k_last;
+  assign \$52  = ! tile_last;
+  assign \$53  = ~ in_data;
+  assign \$54  = i_valid | \$53 ;
+  assign \$55  = ! k_last;
+  assign \$56  = ! tile_last;
+  assign \$57  = fn == nb_last;
+  assign \$58  = fm0 + 4'h8;
+  assign \$59  = fn + 1'h1;
+  assign \$60  = kk + 1'h1;
+  assign \$61  = kk + 1'h1;
+  assign \$62  = \$61  == k_last;
+  assign \$63  = kk + 1'h1;
+  assign \$64  = \$63  == tile_last;
+  assign \$65  = kk == k_last;
+  assign \$66  = flush - 1'h1;
+  assign \$67  = ! flush;
+  assign \$68  = ra_next + 1'h1;
+  assign \$69  = ra_next - 1'h0;
+  assign \$70  = ~ header_taken;
+  assign \$71  = \$70  & o_valid;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ header_taken;
+  assign \$75  = \$74  & row_end;
+  assign \$76  = beat + 1'h1;
+  assign \$77  = d == 3'h7;
+  assign \$78  = dn == nb_last;
+  assign \$79  = dn + 1'h1;
+  assign \$80  = d + 1'h1;
+  assign \$81  = o_valid & row_valid;
+  assign \$82  = row_end & row_valid;
+  assign \$83  = row == m_last;
+  assign \$84  = \$82  & \$83 ;
+  assign \$85  = dn == nb_last;
+  assign \$86  = \$84  & \$85 ;
+  assign \$87  = r_en & m_out__valid;
+  assign \$88  = ~ row_valid;
+  assign \$89  = row_end & \$88 ;
+  assign \$90  = \$87  + \$89 ;
   always @(posedge clk)
-    last_mblock <= \$86 ;
+    last_mblock <= \$91 ;
   always @(posedge clk)
-    credits <= \$87 ;
+    credits <= \$92 ;
   always @(posedge clk)
-    credit_ok <= \$88 ;
+    credit_ok <= \$93 ;
   always @(posedge clk)
-    M_ <= \$89 ;
+    M_ <= \$94 ;
   always @(posedge clk)
-    m_last <= \$90 ;
+    m_last <= \$95 ;
   always @(posedge clk)
-    m_wrap <= \$91 ;
+    m_wrap <= \$96 ;
   always @(posedge clk)
-    n_last <= \$92 ;
+    n_last <= \$97 ;
   always @(posedge clk)
-    zero_point <= \$93 ;
+    zero_point <= \$98 ;
   always @(posedge clk)
-    act_min <= \$94 ;
+    act_min <= \$99 ;
   always @(posedge clk)
-    act_max <= \$95 ;
+    act_max <= \$100 ;
   always @(posedge clk)
-    k_last <= \$96 ;
+    k_last <= \$101 ;
   always @(posedge clk)
-    tile_last <= \$97 ;
+    tile_last <= \$102 ;
   always @(posedge clk)
-    lane <= \$98 ;
+    lane <= \$103 ;
   always @(posedge clk)
-    blk <= \$99 ;
+    blk <= \$104 ;
   always @(posedge clk)
-    wa <= \$100 ;
+    wa <= \$105 ;
   always @(posedge clk)
-    wb <= \$101 ;
+    wb <= \$106 ;
   always @(posedge clk)
-    ch <= \$102 ;
+    ch <= \$107 ;
   always @(posedge clk)
-    ctrl_state <= \$103 ;
+    ch_last <= \$108 ;
   always @(posedge clk)
-    \$signal$88  <= \$104 ;
+    ctrl_state <= \$109 ;
   always @(posedge clk)
-    pt_shift <= \$105 ;
+    \$signal$89  <= \$110 ;
   always @(posedge clk)
-    nb_last <= \$106 ;
+    pt_shift <= \$111 ;
   always @(posedge clk)
-    kk <= \$107 ;
+    nb_last <= \$112 ;
   always @(posedge clk)
-    in_data <= \$108 ;
+    kk <= \$113 ;
   always @(posedge clk)
-    fm0 <= \$109 ;
+    in_data <= \$114 ;
   always @(posedge clk)
-    fn <= \$110 ;
+    fm0 <= \$115 ;
   always @(posedge clk)
-    at_k_last <= \$111 ;
+    fn <= \$116 ;
   always @(posedge clk)
-    flush <= \$112 ;
+    at_k_last <= \$117 ;
   always @(posedge clk)
-    d <= \$113 ;
+    at_tile_last <= \$118 ;
   always @(posedge clk)
-    dn <= \$114 ;
+    flush <= \$119 ;
   always @(posedge clk)
-    beat <= \$115 ;
+    d <= \$120 ;
   always @(posedge clk)
-    ra <= \$116 ;
+    dn <= \$121 ;
   always @(posedge clk)
-    ra_inc <= \$117 ;
+    beat <= \$122 ;
   always @(posedge clk)
-    ra_row <= \$118 ;
+    ra <= \$123 ;
   always @(posedge clk)
-    row <= \$119 ;
+    ra_inc <= \$124 ;
   always @(posedge clk)
-    row_valid <= \$120 ;
+    ra_row <= \$125 ;
+  always @(posedge clk)
+    row <= \$126 ;
+  always @(posedge clk)
+    row_valid <= \$127 ;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$121 ;
+    \i_valid$49  <= \$128 ;
   always @(posedge clk)
-    \i_last$51  <= \$122 ;
+    \i_last$51  <= \$129 ;
   always @(posedge clk)
-    i_acc <= \o_data$95 ;
+    i_acc <= \o_data$97 ;
   always @(posedge clk)
-    give_back <= \$123 ;
+    give_back <= \$130 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -814,7 +832,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$95 ),
+    .o_data(\o_data$97 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -957,378 +975,256 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = \$31 ;
+    \$91  = \$31 ;
     if (rst) begin
-      \$86  = 1'h0;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = \$3 [4:0];
+    \$92  = \$3 [4:0];
     if (rst) begin
-      \$87  = 5'h14;
+      \$92  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = \$32 ;
+    \$93  = \$32 ;
     if (rst) begin
-      \$88  = 1'h1;
+      \$93  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = M_;
+    \$94  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = hdr[15:0];
+            \$94  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$89  = 16'h0000;
+      \$94  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = m_last;
+    \$95  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = \$33 [15:0];
+            \$95  = \$33 [15:0];
           end
     endcase
     if (rst) begin
-      \$90  = 16'h0000;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = m_wrap;
+    \$96  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = \$34 ;
+            \$96  = \$34 ;
           end
     endcase
     if (rst) begin
-      \$91  = 17'h00000;
+      \$96  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = n_last;
+    \$97  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = \$35 [15:0];
+            \$97  = \$35 [15:0];
           end
     endcase
     if (rst) begin
-      \$92  = 16'h0000;
+      \$97  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = zero_point;
+    \$98  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = hdr[55:48];
+            \$98  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$93  = 8'h00;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = act_min;
+    \$99  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = hdr[63:56];
+            \$99  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$94  = 8'h00;
+      \$99  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = act_max;
+    \$100  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = hdr[71:64];
+            \$100  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$95  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = k_last;
+    \$101  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = \$36 [15:0];
+            \$101  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$96  = 16'h0000;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = tile_last;
+    \$102  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = \$39 [9:0];
+            \$102  = \$39 [9:0];
           end
     endcase
     if (rst) begin
-      \$97  = 10'h000;
+      \$102  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = lane;
+    \$103  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 3'h0;
+            \$103  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$42 ) begin
-              \$98  = 3'h0;
+            if (\$43 ) begin
+              \$103  = 3'h0;
             end else begin
-              \$98  = \$47 [2:0];
+              \$103  = \$48 [2:0];
             end
           end
     endcase
     if (rst) begin
-      \$98  = 3'h0;
+      \$103  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = blk;
+    \$104  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 5'h00;
+            \$104  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
-              if (\$44 ) begin
-                \$99  = \$45 [4:0];
+            if (\$43 ) begin
+              if (\$45 ) begin
+                \$104  = \$46 [4:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$99  = 5'h00;
+      \$104  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = wa;
+    \$105  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = 5'h00;
+            \$105  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
-              \$100  = \$43 [4:0];
+            if (\$43 ) begin
+              \$105  = \$44 [4:0];
             end
           end
     endcase
     if (rst) begin
-      \$100  = 5'h00;
+      \$105  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = wb;
+    \$106  = wb;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$101  = 1'h0;
+            \$106  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$42 ) begin
+            if (\$43 ) begin
               (* full_case = 32'd1 *)
-              if (\$44 ) begin
-                \$101  = 1'h0;
+              if (\$45 ) begin
+                \$106  = 1'h0;
               end else begin
-                \$101  = \$46 [0];
+                \$106  = \$47 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$101  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = ch;
+    \$107  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$102  = 16'h0000;
+            \$107  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$102  = \$41 [15:0];
+            \$107  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$102  = 16'h0000;
+      \$107  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$108  = ch_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$103  = 2'h1;
+            \$108  = \$40 ;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$103  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                if (last_mblock) begin
-                  \$103  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$62 ) begin
-            \$103  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$103  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = \$signal$88 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$40 ) begin
-              \$104  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$40 ) begin
-              \$105  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$105  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$106  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$106  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$107  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$107  = 10'h000;
-            end else begin
-              \$107  = \$57 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$107  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$108  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$108  = 1'h1;
-            end else begin
-              if (\$60 ) begin
-                \$108  = 1'h0;
-              end
-            end
+            \$108  = \$50 ;
           end
     endcase
     if (rst) begin
@@ -1337,247 +1233,412 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$109  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                \$109  = \$55 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$110  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              (* full_case = 32'd1 *)
-              if (\$54 ) begin
-                \$110  = 5'h00;
-              end else begin
-                \$110  = \$56 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$111  = \$49 ;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$111  = \$53 ;
-            end else begin
-              \$111  = \$59 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = flush;
+    \$109  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$109  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$109  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
+          if (\$54 ) begin
+            if (at_tile_last) begin
+              if (\$57 ) begin
                 if (last_mblock) begin
-                  \$112  = 6'h20;
+                  \$109  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$112  = \$61 [5:0];
+          if (\$67 ) begin
+            \$109  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$112  = 6'h00;
+      \$109  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = d;
-    if (header_taken) begin
-      \$113  = 3'h0;
+    \$110  = \$signal$89 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$41 ) begin
+              \$110  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 31'h00000000;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$41 ) begin
+              \$111  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$111  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$112  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$112  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$113  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$113  = 10'h000;
+            end else begin
+              \$113  = \$60 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$113  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$114  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$114  = 1'h1;
+            end else begin
+              if (\$65 ) begin
+                \$114  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$115  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$54 ) begin
+            if (at_tile_last) begin
+              if (\$57 ) begin
+                \$115  = \$58 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$115  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$116  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$54 ) begin
+            if (at_tile_last) begin
+              (* full_case = 32'd1 *)
+              if (\$57 ) begin
+                \$116  = 5'h00;
+              end else begin
+                \$116  = \$59 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$117  = \$51 ;
+            end
+          end
+      2'h2:
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$117  = \$55 ;
+            end else begin
+              \$117  = \$62 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$117  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = at_tile_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$118  = \$52 ;
+            end
+          end
+      2'h2:
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$118  = \$56 ;
+            end else begin
+              \$118  = \$64 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$118  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$54 ) begin
+            if (at_tile_last) begin
+              if (\$57 ) begin
+                if (last_mblock) begin
+                  \$119  = 6'h20;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$119  = \$66 [5:0];
+    endcase
+    if (rst) begin
+      \$119  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = d;
+    if (header_taken) begin
+      \$120  = 3'h0;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
       (* full_case = 32'd1 *)
-      if (\$72 ) begin
-        \$113  = 3'h0;
+      if (\$77 ) begin
+        \$120  = 3'h0;
       end else begin
-        \$113  = \$75 [2:0];
+        \$120  = \$80 [2:0];
       end
     end
     if (rst) begin
-      \$113  = 3'h0;
+      \$120  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = dn;
+    \$121  = dn;
     if (header_taken) begin
-      \$114  = 5'h00;
+      \$121  = 5'h00;
     end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      if (\$72 ) begin
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      if (\$77 ) begin
         (* full_case = 32'd1 *)
-        if (\$73 ) begin
-          \$114  = 5'h00;
+        if (\$78 ) begin
+          \$121  = 5'h00;
         end else begin
-          \$114  = \$74 [4:0];
+          \$121  = \$79 [4:0];
         end
       end
     end
     if (rst) begin
-      \$114  = 5'h00;
+      \$121  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = beat;
+    \$122  = beat;
     if (header_taken) begin
-      \$115  = 1'h0;
+      \$122  = 1'h0;
     end
-    if (\$68 ) begin
-      \$115  = \$71 [0];
-    end else if (\$70 ) begin
-      \$115  = 1'h0;
+    if (\$73 ) begin
+      \$122  = \$76 [0];
+    end else if (\$75 ) begin
+      \$122  = 1'h0;
     end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$116  = 5'h00;
-    end else begin
-      \$116  = ra_next;
-    end
-    if (rst) begin
-      \$116  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$117  = 5'h01;
-    end else begin
-      \$117  = \$63 [4:0];
-    end
-    if (rst) begin
-      \$117  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$118  = 5'h00;
-    end else begin
-      \$118  = \$64 [4:0];
-    end
-    if (rst) begin
-      \$118  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = row;
-    if (header_taken) begin
-      \$119  = 17'h00000;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$119  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$119  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = row_valid;
-    if (header_taken) begin
-      \$120  = 1'h1;
-    end
-    if (\$68 ) begin
-    end else if (\$70 ) begin
-      \$120  = row_valid_next;
-    end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = \$76 ;
-    if (rst) begin
-      \$121  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = \$81 ;
     if (rst) begin
       \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = \$85 ;
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$123  = 5'h00;
+    end else begin
+      \$123  = ra_next;
+    end
     if (rst) begin
-      \$123  = 2'h0;
+      \$123  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$124  = 5'h01;
+    end else begin
+      \$124  = \$68 [4:0];
+    end
+    if (rst) begin
+      \$124  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$125  = 5'h00;
+    end else begin
+      \$125  = \$69 [4:0];
+    end
+    if (rst) begin
+      \$125  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = row;
+    if (header_taken) begin
+      \$126  = 17'h00000;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$126  = \$20 [16:0];
+    end
+    if (rst) begin
+      \$126  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$127  = row_valid;
+    if (header_taken) begin
+      \$127  = 1'h1;
+    end
+    if (\$73 ) begin
+    end else if (\$75 ) begin
+      \$127  = row_valid_next;
+    end
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = \$81 ;
+    if (rst) begin
+      \$128  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$129  = \$86 ;
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = \$90 ;
+    if (rst) begin
+      \$130  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1808,14 +1869,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[7].bias  = rp__data[514:483];
   assign \rp__data[7].multiplier  = rp__data[545:515];
   assign \rp__data[7].shift  = rp__data[551:546];
-  assign \o_data$95[0]  = \o_data$95 [25:0];
-  assign \o_data$95[1]  = \o_data$95 [51:26];
-  assign \o_data$95[2]  = \o_data$95 [77:52];
-  assign \o_data$95[3]  = \o_data$95 [103:78];
-  assign \o_data$95[4]  = \o_data$95 [129:104];
-  assign \o_data$95[5]  = \o_data$95 [155:130];
-  assign \o_data$95[6]  = \o_data$95 [181:156];
-  assign \o_data$95[7]  = \o_data$95 [207:182];
+  assign \o_data$97[0]  = \o_data$97 [25:0];
+  assign \o_data$97[1]  = \o_data$97 [51:26];
+  assign \o_data$97[2]  = \o_data$97 [77:52];
+  assign \o_data$97[3]  = \o_data$97 [103:78];
+  assign \o_data$97[4]  = \o_data$97 [129:104];
+  assign \o_data$97[5]  = \o_data$97 [155:130];
+  assign \o_data$97[6]  = \o_data$97 [181:156];
+  assign \o_data$97[7]  = \o_data$97 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = o_data;
   assign i_shift[47:42] = p_word[551:546];
@@ -1843,7 +1904,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[63:32] = p_word[100:69];
   assign i_bias[31:0] = p_word[31:0];
   assign \$23  = beat;
-  assign \$67  = beat;
+  assign \$72  = beat;
 endmodule
 
 (* generator = "Amaranth" *)

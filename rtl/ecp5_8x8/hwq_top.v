@@ -133,47 +133,54 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [9:0] \$102 ;
-  reg \$103 ;
-  reg [4:0] \$104 ;
+  reg [15:0] \$100 ;
+  reg [16:0] \$101 ;
+  reg [15:0] \$102 ;
+  reg [7:0] \$103 ;
+  reg [7:0] \$104 ;
   reg [7:0] \$105 ;
-  reg [2:0] \$106 ;
-  reg [15:0] \$107 ;
-  reg [1:0] \$108 ;
-  reg [30:0] \$109 ;
+  reg [15:0] \$106 ;
+  reg [9:0] \$107 ;
+  reg \$108 ;
+  reg [4:0] \$109 ;
   wire \$11 ;
-  reg [5:0] \$110 ;
-  reg [4:0] \$111 ;
-  reg [9:0] \$112 ;
+  reg [7:0] \$110 ;
+  reg [2:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
-  reg [16:0] \$114 ;
-  reg [4:0] \$115 ;
-  reg \$116 ;
-  reg [6:0] \$117 ;
-  reg [2:0] \$118 ;
-  reg [4:0] \$119 ;
+  reg [1:0] \$114 ;
+  reg [30:0] \$115 ;
+  reg [5:0] \$116 ;
+  reg [4:0] \$117 ;
+  reg [9:0] \$118 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [2:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg [16:0] \$124 ;
-  reg \$125 ;
-  reg \$126 ;
-  reg \$127 ;
-  reg [2:0] \$128 ;
+  reg [16:0] \$120 ;
+  reg [4:0] \$121 ;
+  reg \$122 ;
+  reg \$123 ;
+  reg [6:0] \$124 ;
+  reg [2:0] \$125 ;
+  reg [4:0] \$126 ;
+  reg [2:0] \$127 ;
+  reg [7:0] \$128 ;
   reg [7:0] \$129 ;
   wire \$13 ;
   reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg [1:0] \$136 ;
+  reg [16:0] \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg [2:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg [7:0] \$137 ;
+  reg [7:0] \$138 ;
+  reg [7:0] \$139 ;
   wire \$14 ;
+  reg [7:0] \$140 ;
+  reg [7:0] \$141 ;
+  reg [7:0] \$142 ;
+  reg [1:0] \$143 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
@@ -183,8 +190,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [18:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
-  wire [7:0] \$224 ;
   wire \$23 ;
+  wire [7:0] \$236 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -205,69 +212,69 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [1:0] \$4 ;
   wire [16:0] \$40 ;
   wire \$41 ;
-  wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [8:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire [3:0] \$47 ;
-  wire [1:0] \$48 ;
-  wire \$49 ;
+  wire \$42 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [8:0] \$45 ;
+  wire \$46 ;
+  wire [5:0] \$47 ;
+  wire [3:0] \$48 ;
+  wire [1:0] \$49 ;
   wire [1:0] \$5 ;
-  wire \$50 ;
+  wire [16:0] \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [17:0] \$56 ;
-  wire [5:0] \$57 ;
-  wire [10:0] \$58 ;
-  wire [10:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire [17:0] \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [7:0] \$62 ;
+  wire [5:0] \$60 ;
+  wire [10:0] \$61 ;
+  wire [10:0] \$62 ;
   wire \$63 ;
-  wire [8:0] \$64 ;
-  wire [8:0] \$65 ;
+  wire [10:0] \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
+  wire [7:0] \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [8:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [8:0] \$70 ;
   wire \$71 ;
-  wire [3:0] \$72 ;
+  wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [5:0] \$75 ;
-  wire [3:0] \$76 ;
-  wire \$77 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [3:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [5:0] \$80 ;
+  wire [3:0] \$81 ;
   wire \$82 ;
-  wire [25:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
-  wire [3:0] \$85 ;
-  wire [3:0] \$86 ;
+  wire \$85 ;
+  wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
+  wire [25:0] \$88 ;
   wire \$89 ;
   wire \$9 ;
-  wire [1:0] \$90 ;
-  reg \$91 ;
-  reg [4:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [16:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [3:0] \$90 ;
+  wire [3:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire [1:0] \$95 ;
+  reg \$96 ;
+  reg [4:0] \$97 ;
+  reg \$98 ;
+  reg [15:0] \$99 ;
   reg \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
@@ -275,7 +282,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$96  = 31'h00000000;
+  reg [30:0] \$signal$97  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 26'h0000000 *)
   wire [25:0] acc_part;
@@ -285,9 +292,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \act_max$60 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg at_tile_last = 1'h0;
   reg [2:0] beat = 3'h0;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
+  reg ch_last = 1'h0;
   wire [71:0] chan;
   wire [31:0] \chan.bias ;
   wire [31:0] \chan.multiplier ;
@@ -373,15 +382,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$103 ;
-  wire [25:0] \o_data$103[0] ;
-  wire [25:0] \o_data$103[1] ;
-  wire [25:0] \o_data$103[2] ;
-  wire [25:0] \o_data$103[3] ;
-  wire [25:0] \o_data$103[4] ;
-  wire [25:0] \o_data$103[5] ;
-  wire [25:0] \o_data$103[6] ;
-  wire [25:0] \o_data$103[7] ;
+  wire [207:0] \o_data$105 ;
+  wire [25:0] \o_data$105[0] ;
+  wire [25:0] \o_data$105[1] ;
+  wire [25:0] \o_data$105[2] ;
+  wire [25:0] \o_data$105[3] ;
+  wire [25:0] \o_data$105[4] ;
+  wire [25:0] \o_data$105[5] ;
+  wire [25:0] \o_data$105[6] ;
+  wire [25:0] \o_data$105[7] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
@@ -798,153 +807,162 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$38  = hdr[47:32] > 7'h4e;
   assign \$39  = \$38  ? hdr[47:32] : 16'h004e;
   assign \$40  = \$39  - 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = ! lane;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = wb == 3'h7;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch == n_last;
-  assign \$50  = ! k_last;
-  assign \$51  = ~ in_data;
-  assign \$52  = i_valid | \$51 ;
-  assign \$53  = kk == tile_last;
-  assign \$54  = ! k_last;
-  assign \$55  = fn == nb_last;
-  assign \$56  = fm0 + 4'h8;
-  assign \$57  = fn + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = \$59  == k_last;
-  assign \$61  = kk == k_last;
-  assign \$62  = flush - 1'h1;
-  assign \$63  = ! flush;
-  assign \$64  = ra_next + 1'h1;
-  assign \$65  = ra_next - 3'h7;
-  assign \$66  = ~ header_taken;
-  assign \$67  = \$66  & o_valid;
-  assign \$68  = beat != 3'h7;
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & row_end;
-  assign \$72  = beat + 1'h1;
-  assign \$73  = d == 3'h7;
-  assign \$74  = dn == nb_last;
-  assign \$75  = dn + 1'h1;
-  assign \$76  = d + 1'h1;
-  assign \$77  = o_valid & row_valid;
-  assign \$78  = row_end & row_valid;
-  assign \$79  = row == m_last;
-  assign \$80  = \$78  & \$79 ;
-  assign \$81  = dn == nb_last;
-  assign \$82  = \$80  & \$81 ;
-  assign \$224  = beat * 5'h1a;
-  assign \$83  = \o_data$103  >> \$224 ;
-  assign \$84  = ob == 3'h7;
-  assign \$85  = ob + 1'h1;
-  assign \$86  = \$84  ? 4'h0 : \$85 ;
-  assign \$87  = r_en & m_out__valid;
-  assign \$88  = ~ row_valid;
-  assign \$89  = row_end & \$88 ;
-  assign \$90  = \$87  + \$89 ;
+  assign \$41  = hdr[31:16] == 1'h1;
+  assign \$42  = ! ch;
+  assign \$43  = ch + 1'h1;
+  assign \$44  = ! lane;
+  assign \$45  = wa + 1'h1;
+  assign \$46  = wb == 3'h7;
+  assign \$47  = blk + 1'h1;
+  assign \$48  = wb + 1'h1;
+  assign \$49  = lane + 1'h1;
+  assign \$50  = ch + 1'h1;
+  assign \$51  = \$50  == n_last;
+  assign \$52  = ! k_last;
+  assign \$53  = ! tile_last;
+  assign \$54  = ~ in_data;
+  assign \$55  = i_valid | \$54 ;
+  assign \$56  = ! k_last;
+  assign \$57  = ! tile_last;
+  assign \$58  = fn == nb_last;
+  assign \$59  = fm0 + 4'h8;
+  assign \$60  = fn + 1'h1;
+  assign \$61  = kk + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = \$62  == k_last;
+  assign \$64  = kk + 1'h1;
+  assign \$65  = \$64  == tile_last;
+  assign \$66  = kk == k_last;
+  assign \$67  = flush - 1'h1;
+  assign \$68  = ! flush;
+  assign \$69  = ra_next + 1'h1;
+  assign \$70  = ra_next - 3'h7;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & o_valid;
+  assign \$73  = beat != 3'h7;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ header_taken;
+  assign \$76  = \$75  & row_end;
+  assign \$77  = beat + 1'h1;
+  assign \$78  = d == 3'h7;
+  assign \$79  = dn == nb_last;
+  assign \$80  = dn + 1'h1;
+  assign \$81  = d + 1'h1;
+  assign \$82  = o_valid & row_valid;
+  assign \$83  = row_end & row_valid;
+  assign \$84  = row == m_last;
+  assign \$85  = \$83  & \$84 ;
+  assign \$86  = dn == nb_last;
+  assign \$87  = \$85  & \$86 ;
+  assign \$236  = beat * 5'h1a;
+  assign \$88  = \o_data$105  >> \$236 ;
+  assign \$89  = ob == 3'h7;
+  assign \$90  = ob + 1'h1;
+  assign \$91  = \$89  ? 4'h0 : \$90 ;
+  assign \$92  = r_en & m_out__valid;
+  assign \$93  = ~ row_valid;
+  assign \$94  = row_end & \$93 ;
+  assign \$95  = \$92  + \$94 ;
   always @(posedge clk)
-    last_mblock <= \$91 ;
+    last_mblock <= \$96 ;
   always @(posedge clk)
-    credits <= \$92 ;
+    credits <= \$97 ;
   always @(posedge clk)
-    credit_ok <= \$93 ;
+    credit_ok <= \$98 ;
   always @(posedge clk)
-    M_ <= \$94 ;
+    M_ <= \$99 ;
   always @(posedge clk)
-    m_last <= \$95 ;
+    m_last <= \$100 ;
   always @(posedge clk)
-    m_wrap <= \$96 ;
+    m_wrap <= \$101 ;
   always @(posedge clk)
-    n_last <= \$97 ;
+    n_last <= \$102 ;
   always @(posedge clk)
-    zero_point <= \$98 ;
+    zero_point <= \$103 ;
   always @(posedge clk)
-    act_min <= \$99 ;
+    act_min <= \$104 ;
   always @(posedge clk)
-    act_max <= \$100 ;
+    act_max <= \$105 ;
   always @(posedge clk)
-    k_last <= \$101 ;
+    k_last <= \$106 ;
   always @(posedge clk)
-    tile_last <= \$102 ;
+    tile_last <= \$107 ;
   always @(posedge clk)
-    lane <= \$103 ;
+    lane <= \$108 ;
   always @(posedge clk)
-    blk <= \$104 ;
+    blk <= \$109 ;
   always @(posedge clk)
-    wa <= \$105 ;
+    wa <= \$110 ;
   always @(posedge clk)
-    wb <= \$106 ;
+    wb <= \$111 ;
   always @(posedge clk)
-    ch <= \$107 ;
+    ch <= \$112 ;
   always @(posedge clk)
-    ctrl_state <= \$108 ;
+    ch_last <= \$113 ;
   always @(posedge clk)
-    \$signal$96  <= \$109 ;
+    ctrl_state <= \$114 ;
   always @(posedge clk)
-    pt_shift <= \$110 ;
+    \$signal$97  <= \$115 ;
   always @(posedge clk)
-    nb_last <= \$111 ;
+    pt_shift <= \$116 ;
   always @(posedge clk)
-    kk <= \$112 ;
+    nb_last <= \$117 ;
   always @(posedge clk)
-    in_data <= \$113 ;
+    kk <= \$118 ;
   always @(posedge clk)
-    fm0 <= \$114 ;
+    in_data <= \$119 ;
   always @(posedge clk)
-    fn <= \$115 ;
+    fm0 <= \$120 ;
   always @(posedge clk)
-    at_k_last <= \$116 ;
+    fn <= \$121 ;
   always @(posedge clk)
-    flush <= \$117 ;
+    at_k_last <= \$122 ;
   always @(posedge clk)
-    d <= \$118 ;
+    at_tile_last <= \$123 ;
   always @(posedge clk)
-    dn <= \$119 ;
+    flush <= \$124 ;
   always @(posedge clk)
-    beat <= \$120 ;
+    d <= \$125 ;
   always @(posedge clk)
-    ra <= \$121 ;
+    dn <= \$126 ;
   always @(posedge clk)
-    ra_inc <= \$122 ;
+    beat <= \$127 ;
   always @(posedge clk)
-    ra_row <= \$123 ;
+    ra <= \$128 ;
   always @(posedge clk)
-    row <= \$124 ;
+    ra_inc <= \$129 ;
   always @(posedge clk)
-    row_valid <= \$125 ;
+    ra_row <= \$130 ;
+  always @(posedge clk)
+    row <= \$131 ;
+  always @(posedge clk)
+    row_valid <= \$132 ;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$126 ;
+    \i_valid$49  <= \$133 ;
   always @(posedge clk)
-    \i_last$51  <= \$127 ;
+    \i_last$51  <= \$134 ;
   always @(posedge clk)
-    i_acc <= \$83 ;
+    i_acc <= \$88 ;
   always @(posedge clk)
-    ob <= \$128 ;
+    ob <= \$135 ;
   always @(posedge clk)
-    part0 <= \$129 ;
+    part0 <= \$136 ;
   always @(posedge clk)
-    part1 <= \$130 ;
+    part1 <= \$137 ;
   always @(posedge clk)
-    part2 <= \$131 ;
+    part2 <= \$138 ;
   always @(posedge clk)
-    part3 <= \$132 ;
+    part3 <= \$139 ;
   always @(posedge clk)
-    part4 <= \$133 ;
+    part4 <= \$140 ;
   always @(posedge clk)
-    part5 <= \$134 ;
+    part5 <= \$141 ;
   always @(posedge clk)
-    part6 <= \$135 ;
+    part6 <= \$142 ;
   always @(posedge clk)
-    give_back <= \$136 ;
+    give_back <= \$143 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -952,7 +970,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$103 ),
+    .o_data(\o_data$105 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -974,7 +992,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$856$0 (p_word),
+    .\port$865$0 (p_word),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1072,198 +1090,110 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$32 ;
+    \$96  = \$32 ;
     if (rst) begin
-      \$91  = 1'h0;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \$3 [4:0];
+    \$97  = \$3 [4:0];
     if (rst) begin
-      \$92  = 5'h14;
+      \$97  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = \$33 ;
+    \$98  = \$33 ;
     if (rst) begin
-      \$93  = 1'h1;
+      \$98  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = M_;
+    \$99  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = hdr[15:0];
+            \$99  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$94  = 16'h0000;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = m_last;
+    \$100  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = \$34 [15:0];
+            \$100  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 16'h0000;
+      \$100  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = m_wrap;
+    \$101  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = \$35 ;
+            \$101  = \$35 ;
           end
     endcase
     if (rst) begin
-      \$96  = 17'h00000;
+      \$101  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = n_last;
+    \$102  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = \$36 [15:0];
+            \$102  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$97  = 16'h0000;
+      \$102  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = zero_point;
+    \$103  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = hdr[55:48];
+            \$103  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$98  = 8'h00;
+      \$103  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = act_min;
+    \$104  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = hdr[63:56];
+            \$104  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$99  = 8'h00;
+      \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = act_max;
+    \$105  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$40 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$103  = 1'h0;
-            end else begin
-              \$103  = \$48 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$104  = \$46 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = 8'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$105  = \$44 [7:0];
-            end
+            \$105  = hdr[71:64];
           end
     endcase
     if (rst) begin
@@ -1272,178 +1202,144 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = wb;
+    \$106  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$106  = 3'h0;
+            \$106  = \$37 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$106  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$107  = \$40 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$107  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$108  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$43 ) begin
+            (* full_case = 32'd1 *)
+            if (\$44 ) begin
+              \$108  = 1'h0;
+            end else begin
+              \$108  = \$49 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$108  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$109  = 5'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$44 ) begin
+              if (\$46 ) begin
+                \$109  = \$47 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$109  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = wa;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$110  = 8'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$44 ) begin
+              \$110  = \$45 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$110  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = wb;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$111  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$44 ) begin
               (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$106  = 3'h0;
+              if (\$46 ) begin
+                \$111  = 3'h0;
               end else begin
-                \$106  = \$47 [2:0];
+                \$111  = \$48 [2:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$106  = 3'h0;
+      \$111  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = ch;
+    \$112  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$107  = 16'h0000;
+            \$112  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$107  = \$42 [15:0];
+            \$112  = \$43 [15:0];
           end
     endcase
     if (rst) begin
-      \$107  = 16'h0000;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$113  = ch_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$108  = 2'h1;
+            \$113  = \$41 ;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$108  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                if (last_mblock) begin
-                  \$108  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$63 ) begin
-            \$108  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$108  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = \$signal$96 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$109  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$110  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$111  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$112  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$112  = 10'h000;
-            end else begin
-              \$112  = \$58 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$113  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$113  = 1'h1;
-            end else begin
-              if (\$61 ) begin
-                \$113  = 1'h0;
-              end
-            end
+            \$113  = \$51 ;
           end
     endcase
     if (rst) begin
@@ -1452,260 +1348,348 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$114  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                \$114  = \$56 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$114  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$115  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              (* full_case = 32'd1 *)
-              if (\$55 ) begin
-                \$115  = 5'h00;
-              end else begin
-                \$115  = \$57 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$116  = \$50 ;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$116  = \$54 ;
-            end else begin
-              \$116  = \$60 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = flush;
+    \$114  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$114  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$114  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              if (\$58 ) begin
                 if (last_mblock) begin
-                  \$117  = 7'h61;
+                  \$114  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$117  = \$62 [6:0];
+          if (\$68 ) begin
+            \$114  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$117  = 7'h00;
+      \$114  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = d;
-    if (header_taken) begin
-      \$118  = 3'h0;
+    \$115  = \$signal$97 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$115  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$115  = 31'h00000000;
     end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$116  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$117  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$117  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$118  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$118  = 10'h000;
+            end else begin
+              \$118  = \$61 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$118  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$119  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$119  = 1'h1;
+            end else begin
+              if (\$66 ) begin
+                \$119  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$120  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              if (\$58 ) begin
+                \$120  = \$59 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$120  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$121  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              (* full_case = 32'd1 *)
+              if (\$58 ) begin
+                \$121  = 5'h00;
+              end else begin
+                \$121  = \$60 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$121  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$122  = \$52 ;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$122  = \$56 ;
+            end else begin
+              \$122  = \$63 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = at_tile_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$123  = \$53 ;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$123  = \$57 ;
+            end else begin
+              \$123  = \$65 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              if (\$58 ) begin
+                if (last_mblock) begin
+                  \$124  = 7'h61;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$124  = \$67 [6:0];
+    endcase
+    if (rst) begin
+      \$124  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = d;
+    if (header_taken) begin
+      \$125  = 3'h0;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
       (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$118  = 3'h0;
+      if (\$78 ) begin
+        \$125  = 3'h0;
       end else begin
-        \$118  = \$76 [2:0];
+        \$125  = \$81 [2:0];
       end
     end
     if (rst) begin
-      \$118  = 3'h0;
+      \$125  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = dn;
+    \$126  = dn;
     if (header_taken) begin
-      \$119  = 5'h00;
+      \$126  = 5'h00;
     end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
-      if (\$73 ) begin
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      if (\$78 ) begin
         (* full_case = 32'd1 *)
-        if (\$74 ) begin
-          \$119  = 5'h00;
+        if (\$79 ) begin
+          \$126  = 5'h00;
         end else begin
-          \$119  = \$75 [4:0];
+          \$126  = \$80 [4:0];
         end
       end
     end
     if (rst) begin
-      \$119  = 5'h00;
+      \$126  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = beat;
+    \$127  = beat;
     if (header_taken) begin
-      \$120  = 3'h0;
+      \$127  = 3'h0;
     end
-    if (\$69 ) begin
-      \$120  = \$72 [2:0];
-    end else if (\$71 ) begin
-      \$120  = 3'h0;
+    if (\$74 ) begin
+      \$127  = \$77 [2:0];
+    end else if (\$76 ) begin
+      \$127  = 3'h0;
     end
     if (rst) begin
-      \$120  = 3'h0;
+      \$127  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$121  = 8'h00;
+      \$128  = 8'h00;
     end else begin
-      \$121  = ra_next;
+      \$128  = ra_next;
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$122  = 8'h01;
+      \$129  = 8'h01;
     end else begin
-      \$122  = \$64 [7:0];
-    end
-    if (rst) begin
-      \$122  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$123  = 8'h00;
-    end else begin
-      \$123  = \$65 [7:0];
-    end
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = row;
-    if (header_taken) begin
-      \$124  = 17'h00000;
-    end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
-      \$124  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$124  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = row_valid;
-    if (header_taken) begin
-      \$125  = 1'h1;
-    end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
-      \$125  = row_valid_next;
-    end
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = \$77 ;
-    if (rst) begin
-      \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = \$82 ;
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = ob;
-    if (\o_valid$75 ) begin
-      \$128  = \$86 [2:0];
-    end
-    if (rst) begin
-      \$128  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = part0;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            \$129  = o_data;
-      endcase
+      \$129  = \$69 [7:0];
     end
     if (rst) begin
       \$129  = 8'h00;
@@ -1713,14 +1697,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = part1;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            \$130  = o_data;
-      endcase
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$130  = 8'h00;
+    end else begin
+      \$130  = \$70 [7:0];
     end
     if (rst) begin
       \$130  = 8'h00;
@@ -1728,7 +1709,87 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = part2;
+    \$131  = row;
+    if (header_taken) begin
+      \$131  = 17'h00000;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$131  = \$20 [16:0];
+    end
+    if (rst) begin
+      \$131  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = row_valid;
+    if (header_taken) begin
+      \$132  = 1'h1;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$132  = row_valid_next;
+    end
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = \$82 ;
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = \$87 ;
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$135  = ob;
+    if (\o_valid$75 ) begin
+      \$135  = \$91 [2:0];
+    end
+    if (rst) begin
+      \$135  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$136  = part0;
+    if (\o_valid$75 ) begin
+      casez (ob)
+        3'h0:
+            \$136  = o_data;
+      endcase
+    end
+    if (rst) begin
+      \$136  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = part1;
+    if (\o_valid$75 ) begin
+      casez (ob)
+        3'h0:
+            /* empty */;
+        3'h1:
+            \$137  = o_data;
+      endcase
+    end
+    if (rst) begin
+      \$137  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = part2;
     if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
@@ -1736,16 +1797,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h1:
             /* empty */;
         3'h2:
-            \$131  = o_data;
+            \$138  = o_data;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = part3;
+    \$139  = part3;
     if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
@@ -1755,16 +1816,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h2:
             /* empty */;
         3'h3:
-            \$132  = o_data;
+            \$139  = o_data;
       endcase
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = part4;
+    \$140  = part4;
     if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
@@ -1776,16 +1837,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h3:
             /* empty */;
         3'h4:
-            \$133  = o_data;
+            \$140  = o_data;
       endcase
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = part5;
+    \$141  = part5;
     if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
@@ -1799,16 +1860,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h4:
             /* empty */;
         3'h5:
-            \$134  = o_data;
+            \$141  = o_data;
       endcase
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = part6;
+    \$142  = part6;
     if (\o_valid$75 ) begin
       casez (ob)
         3'h0:
@@ -1824,18 +1885,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         3'h5:
             /* empty */;
         3'h6:
-            \$135  = o_data;
+            \$142  = o_data;
       endcase
     end
     if (rst) begin
-      \$135  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = \$90 ;
+    \$143  = \$95 ;
     if (rst) begin
-      \$136  = 2'h0;
+      \$143  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1949,14 +2010,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[0].bias  = rp__data[31:0];
   assign \rp__data[0].multiplier  = rp__data[62:32];
   assign \rp__data[0].shift  = rp__data[68:63];
-  assign \o_data$103[0]  = \o_data$103 [25:0];
-  assign \o_data$103[1]  = \o_data$103 [51:26];
-  assign \o_data$103[2]  = \o_data$103 [77:52];
-  assign \o_data$103[3]  = \o_data$103 [103:78];
-  assign \o_data$103[4]  = \o_data$103 [129:104];
-  assign \o_data$103[5]  = \o_data$103 [155:130];
-  assign \o_data$103[6]  = \o_data$103 [181:156];
-  assign \o_data$103[7]  = \o_data$103 [207:182];
+  assign \o_data$105[0]  = \o_data$105 [25:0];
+  assign \o_data$105[1]  = \o_data$105 [51:26];
+  assign \o_data$105[2]  = \o_data$105 [77:52];
+  assign \o_data$105[3]  = \o_data$105 [103:78];
+  assign \o_data$105[4]  = \o_data$105 [129:104];
+  assign \o_data$105[5]  = \o_data$105 [155:130];
+  assign \o_data$105[6]  = \o_data$105 [181:156];
+  assign \o_data$105[7]  = \o_data$105 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
 endmodule
@@ -6639,1408 +6700,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$640$0 (\$883 ),
-    .\port$640$1 (\$884 ),
-    .\port$640$10 (\$893 ),
-    .\port$640$11 (\$894 ),
-    .\port$640$12 (\$895 ),
-    .\port$640$13 (\$896 ),
-    .\port$640$14 (\$897 ),
-    .\port$640$15 (\$898 ),
-    .\port$640$2 (\$885 ),
-    .\port$640$3 (\$886 ),
-    .\port$640$4 (\$887 ),
-    .\port$640$5 (\$888 ),
-    .\port$640$6 (\$889 ),
-    .\port$640$7 (\$890 ),
-    .\port$640$8 (\$891 ),
-    .\port$640$9 (\$892 ),
+    .\port$645$0 (\$883 ),
+    .\port$645$1 (\$884 ),
+    .\port$645$10 (\$893 ),
+    .\port$645$11 (\$894 ),
+    .\port$645$12 (\$895 ),
+    .\port$645$13 (\$896 ),
+    .\port$645$14 (\$897 ),
+    .\port$645$15 (\$898 ),
+    .\port$645$2 (\$885 ),
+    .\port$645$3 (\$886 ),
+    .\port$645$4 (\$887 ),
+    .\port$645$5 (\$888 ),
+    .\port$645$6 (\$889 ),
+    .\port$645$7 (\$890 ),
+    .\port$645$8 (\$891 ),
+    .\port$645$9 (\$892 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$641$0 (\$899 ),
-    .\port$641$1 (\$900 ),
-    .\port$641$10 (\$909 ),
-    .\port$641$11 (\$910 ),
-    .\port$641$12 (\$911 ),
-    .\port$641$13 (\$912 ),
-    .\port$641$14 (\$913 ),
-    .\port$641$15 (\$914 ),
-    .\port$641$2 (\$901 ),
-    .\port$641$3 (\$902 ),
-    .\port$641$4 (\$903 ),
-    .\port$641$5 (\$904 ),
-    .\port$641$6 (\$905 ),
-    .\port$641$7 (\$906 ),
-    .\port$641$8 (\$907 ),
-    .\port$641$9 (\$908 ),
+    .\port$646$0 (\$899 ),
+    .\port$646$1 (\$900 ),
+    .\port$646$10 (\$909 ),
+    .\port$646$11 (\$910 ),
+    .\port$646$12 (\$911 ),
+    .\port$646$13 (\$912 ),
+    .\port$646$14 (\$913 ),
+    .\port$646$15 (\$914 ),
+    .\port$646$2 (\$901 ),
+    .\port$646$3 (\$902 ),
+    .\port$646$4 (\$903 ),
+    .\port$646$5 (\$904 ),
+    .\port$646$6 (\$905 ),
+    .\port$646$7 (\$906 ),
+    .\port$646$8 (\$907 ),
+    .\port$646$9 (\$908 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$642$0 (\$915 ),
-    .\port$642$1 (\$916 ),
-    .\port$642$10 (\$925 ),
-    .\port$642$11 (\$926 ),
-    .\port$642$12 (\$927 ),
-    .\port$642$13 (\$928 ),
-    .\port$642$14 (\$929 ),
-    .\port$642$15 (\$930 ),
-    .\port$642$2 (\$917 ),
-    .\port$642$3 (\$918 ),
-    .\port$642$4 (\$919 ),
-    .\port$642$5 (\$920 ),
-    .\port$642$6 (\$921 ),
-    .\port$642$7 (\$922 ),
-    .\port$642$8 (\$923 ),
-    .\port$642$9 (\$924 ),
+    .\port$647$0 (\$915 ),
+    .\port$647$1 (\$916 ),
+    .\port$647$10 (\$925 ),
+    .\port$647$11 (\$926 ),
+    .\port$647$12 (\$927 ),
+    .\port$647$13 (\$928 ),
+    .\port$647$14 (\$929 ),
+    .\port$647$15 (\$930 ),
+    .\port$647$2 (\$917 ),
+    .\port$647$3 (\$918 ),
+    .\port$647$4 (\$919 ),
+    .\port$647$5 (\$920 ),
+    .\port$647$6 (\$921 ),
+    .\port$647$7 (\$922 ),
+    .\port$647$8 (\$923 ),
+    .\port$647$9 (\$924 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$643$0 (\$931 ),
-    .\port$643$1 (\$932 ),
-    .\port$643$10 (\$941 ),
-    .\port$643$11 (\$942 ),
-    .\port$643$12 (\$943 ),
-    .\port$643$13 (\$944 ),
-    .\port$643$14 (\$945 ),
-    .\port$643$15 (\$946 ),
-    .\port$643$2 (\$933 ),
-    .\port$643$3 (\$934 ),
-    .\port$643$4 (\$935 ),
-    .\port$643$5 (\$936 ),
-    .\port$643$6 (\$937 ),
-    .\port$643$7 (\$938 ),
-    .\port$643$8 (\$939 ),
-    .\port$643$9 (\$940 ),
+    .\port$648$0 (\$931 ),
+    .\port$648$1 (\$932 ),
+    .\port$648$10 (\$941 ),
+    .\port$648$11 (\$942 ),
+    .\port$648$12 (\$943 ),
+    .\port$648$13 (\$944 ),
+    .\port$648$14 (\$945 ),
+    .\port$648$15 (\$946 ),
+    .\port$648$2 (\$933 ),
+    .\port$648$3 (\$934 ),
+    .\port$648$4 (\$935 ),
+    .\port$648$5 (\$936 ),
+    .\port$648$6 (\$937 ),
+    .\port$648$7 (\$938 ),
+    .\port$648$8 (\$939 ),
+    .\port$648$9 (\$940 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$644$0 (\$947 ),
-    .\port$644$1 (\$948 ),
-    .\port$644$10 (\$957 ),
-    .\port$644$11 (\$958 ),
-    .\port$644$12 (\$959 ),
-    .\port$644$13 (\$960 ),
-    .\port$644$14 (\$961 ),
-    .\port$644$15 (\$962 ),
-    .\port$644$2 (\$949 ),
-    .\port$644$3 (\$950 ),
-    .\port$644$4 (\$951 ),
-    .\port$644$5 (\$952 ),
-    .\port$644$6 (\$953 ),
-    .\port$644$7 (\$954 ),
-    .\port$644$8 (\$955 ),
-    .\port$644$9 (\$956 ),
+    .\port$649$0 (\$947 ),
+    .\port$649$1 (\$948 ),
+    .\port$649$10 (\$957 ),
+    .\port$649$11 (\$958 ),
+    .\port$649$12 (\$959 ),
+    .\port$649$13 (\$960 ),
+    .\port$649$14 (\$961 ),
+    .\port$649$15 (\$962 ),
+    .\port$649$2 (\$949 ),
+    .\port$649$3 (\$950 ),
+    .\port$649$4 (\$951 ),
+    .\port$649$5 (\$952 ),
+    .\port$649$6 (\$953 ),
+    .\port$649$7 (\$954 ),
+    .\port$649$8 (\$955 ),
+    .\port$649$9 (\$956 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$645$0 (\$963 ),
-    .\port$645$1 (\$964 ),
-    .\port$645$10 (\$973 ),
-    .\port$645$11 (\$974 ),
-    .\port$645$12 (\$975 ),
-    .\port$645$13 (\$976 ),
-    .\port$645$14 (\$977 ),
-    .\port$645$15 (\$978 ),
-    .\port$645$2 (\$965 ),
-    .\port$645$3 (\$966 ),
-    .\port$645$4 (\$967 ),
-    .\port$645$5 (\$968 ),
-    .\port$645$6 (\$969 ),
-    .\port$645$7 (\$970 ),
-    .\port$645$8 (\$971 ),
-    .\port$645$9 (\$972 ),
+    .\port$650$0 (\$963 ),
+    .\port$650$1 (\$964 ),
+    .\port$650$10 (\$973 ),
+    .\port$650$11 (\$974 ),
+    .\port$650$12 (\$975 ),
+    .\port$650$13 (\$976 ),
+    .\port$650$14 (\$977 ),
+    .\port$650$15 (\$978 ),
+    .\port$650$2 (\$965 ),
+    .\port$650$3 (\$966 ),
+    .\port$650$4 (\$967 ),
+    .\port$650$5 (\$968 ),
+    .\port$650$6 (\$969 ),
+    .\port$650$7 (\$970 ),
+    .\port$650$8 (\$971 ),
+    .\port$650$9 (\$972 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$646$0 (\$979 ),
-    .\port$646$1 (\$980 ),
-    .\port$646$10 (\$989 ),
-    .\port$646$11 (\$990 ),
-    .\port$646$12 (\$991 ),
-    .\port$646$13 (\$992 ),
-    .\port$646$14 (\$993 ),
-    .\port$646$15 (\$994 ),
-    .\port$646$2 (\$981 ),
-    .\port$646$3 (\$982 ),
-    .\port$646$4 (\$983 ),
-    .\port$646$5 (\$984 ),
-    .\port$646$6 (\$985 ),
-    .\port$646$7 (\$986 ),
-    .\port$646$8 (\$987 ),
-    .\port$646$9 (\$988 ),
+    .\port$651$0 (\$979 ),
+    .\port$651$1 (\$980 ),
+    .\port$651$10 (\$989 ),
+    .\port$651$11 (\$990 ),
+    .\port$651$12 (\$991 ),
+    .\port$651$13 (\$992 ),
+    .\port$651$14 (\$993 ),
+    .\port$651$15 (\$994 ),
+    .\port$651$2 (\$981 ),
+    .\port$651$3 (\$982 ),
+    .\port$651$4 (\$983 ),
+    .\port$651$5 (\$984 ),
+    .\port$651$6 (\$985 ),
+    .\port$651$7 (\$986 ),
+    .\port$651$8 (\$987 ),
+    .\port$651$9 (\$988 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$647$0 (\$995 ),
-    .\port$647$1 (\$996 ),
-    .\port$647$10 (\$1005 ),
-    .\port$647$11 (\$1006 ),
-    .\port$647$12 (\$1007 ),
-    .\port$647$13 (\$1008 ),
-    .\port$647$14 (\$1009 ),
-    .\port$647$15 (\$1010 ),
-    .\port$647$2 (\$997 ),
-    .\port$647$3 (\$998 ),
-    .\port$647$4 (\$999 ),
-    .\port$647$5 (\$1000 ),
-    .\port$647$6 (\$1001 ),
-    .\port$647$7 (\$1002 ),
-    .\port$647$8 (\$1003 ),
-    .\port$647$9 (\$1004 ),
+    .\port$652$0 (\$995 ),
+    .\port$652$1 (\$996 ),
+    .\port$652$10 (\$1005 ),
+    .\port$652$11 (\$1006 ),
+    .\port$652$12 (\$1007 ),
+    .\port$652$13 (\$1008 ),
+    .\port$652$14 (\$1009 ),
+    .\port$652$15 (\$1010 ),
+    .\port$652$2 (\$997 ),
+    .\port$652$3 (\$998 ),
+    .\port$652$4 (\$999 ),
+    .\port$652$5 (\$1000 ),
+    .\port$652$6 (\$1001 ),
+    .\port$652$7 (\$1002 ),
+    .\port$652$8 (\$1003 ),
+    .\port$652$9 (\$1004 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$648$0 (\$1011 ),
-    .\port$648$1 (\$1012 ),
-    .\port$648$10 (\$1021 ),
-    .\port$648$11 (\$1022 ),
-    .\port$648$12 (\$1023 ),
-    .\port$648$13 (\$1024 ),
-    .\port$648$14 (\$1025 ),
-    .\port$648$15 (\$1026 ),
-    .\port$648$2 (\$1013 ),
-    .\port$648$3 (\$1014 ),
-    .\port$648$4 (\$1015 ),
-    .\port$648$5 (\$1016 ),
-    .\port$648$6 (\$1017 ),
-    .\port$648$7 (\$1018 ),
-    .\port$648$8 (\$1019 ),
-    .\port$648$9 (\$1020 ),
+    .\port$653$0 (\$1011 ),
+    .\port$653$1 (\$1012 ),
+    .\port$653$10 (\$1021 ),
+    .\port$653$11 (\$1022 ),
+    .\port$653$12 (\$1023 ),
+    .\port$653$13 (\$1024 ),
+    .\port$653$14 (\$1025 ),
+    .\port$653$15 (\$1026 ),
+    .\port$653$2 (\$1013 ),
+    .\port$653$3 (\$1014 ),
+    .\port$653$4 (\$1015 ),
+    .\port$653$5 (\$1016 ),
+    .\port$653$6 (\$1017 ),
+    .\port$653$7 (\$1018 ),
+    .\port$653$8 (\$1019 ),
+    .\port$653$9 (\$1020 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$649$0 (\$1027 ),
-    .\port$649$1 (\$1028 ),
-    .\port$649$10 (\$1037 ),
-    .\port$649$11 (\$1038 ),
-    .\port$649$12 (\$1039 ),
-    .\port$649$13 (\$1040 ),
-    .\port$649$14 (\$1041 ),
-    .\port$649$15 (\$1042 ),
-    .\port$649$2 (\$1029 ),
-    .\port$649$3 (\$1030 ),
-    .\port$649$4 (\$1031 ),
-    .\port$649$5 (\$1032 ),
-    .\port$649$6 (\$1033 ),
-    .\port$649$7 (\$1034 ),
-    .\port$649$8 (\$1035 ),
-    .\port$649$9 (\$1036 ),
+    .\port$654$0 (\$1027 ),
+    .\port$654$1 (\$1028 ),
+    .\port$654$10 (\$1037 ),
+    .\port$654$11 (\$1038 ),
+    .\port$654$12 (\$1039 ),
+    .\port$654$13 (\$1040 ),
+    .\port$654$14 (\$1041 ),
+    .\port$654$15 (\$1042 ),
+    .\port$654$2 (\$1029 ),
+    .\port$654$3 (\$1030 ),
+    .\port$654$4 (\$1031 ),
+    .\port$654$5 (\$1032 ),
+    .\port$654$6 (\$1033 ),
+    .\port$654$7 (\$1034 ),
+    .\port$654$8 (\$1035 ),
+    .\port$654$9 (\$1036 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$650$0 (\$1043 ),
-    .\port$650$1 (\$1044 ),
-    .\port$650$10 (\$1053 ),
-    .\port$650$11 (\$1054 ),
-    .\port$650$12 (\$1055 ),
-    .\port$650$13 (\$1056 ),
-    .\port$650$14 (\$1057 ),
-    .\port$650$15 (\$1058 ),
-    .\port$650$2 (\$1045 ),
-    .\port$650$3 (\$1046 ),
-    .\port$650$4 (\$1047 ),
-    .\port$650$5 (\$1048 ),
-    .\port$650$6 (\$1049 ),
-    .\port$650$7 (\$1050 ),
-    .\port$650$8 (\$1051 ),
-    .\port$650$9 (\$1052 ),
+    .\port$655$0 (\$1043 ),
+    .\port$655$1 (\$1044 ),
+    .\port$655$10 (\$1053 ),
+    .\port$655$11 (\$1054 ),
+    .\port$655$12 (\$1055 ),
+    .\port$655$13 (\$1056 ),
+    .\port$655$14 (\$1057 ),
+    .\port$655$15 (\$1058 ),
+    .\port$655$2 (\$1045 ),
+    .\port$655$3 (\$1046 ),
+    .\port$655$4 (\$1047 ),
+    .\port$655$5 (\$1048 ),
+    .\port$655$6 (\$1049 ),
+    .\port$655$7 (\$1050 ),
+    .\port$655$8 (\$1051 ),
+    .\port$655$9 (\$1052 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$651$0 (\$1059 ),
-    .\port$651$1 (\$1060 ),
-    .\port$651$10 (\$1069 ),
-    .\port$651$11 (\$1070 ),
-    .\port$651$12 (\$1071 ),
-    .\port$651$13 (\$1072 ),
-    .\port$651$14 (\$1073 ),
-    .\port$651$15 (\$1074 ),
-    .\port$651$2 (\$1061 ),
-    .\port$651$3 (\$1062 ),
-    .\port$651$4 (\$1063 ),
-    .\port$651$5 (\$1064 ),
-    .\port$651$6 (\$1065 ),
-    .\port$651$7 (\$1066 ),
-    .\port$651$8 (\$1067 ),
-    .\port$651$9 (\$1068 ),
+    .\port$656$0 (\$1059 ),
+    .\port$656$1 (\$1060 ),
+    .\port$656$10 (\$1069 ),
+    .\port$656$11 (\$1070 ),
+    .\port$656$12 (\$1071 ),
+    .\port$656$13 (\$1072 ),
+    .\port$656$14 (\$1073 ),
+    .\port$656$15 (\$1074 ),
+    .\port$656$2 (\$1061 ),
+    .\port$656$3 (\$1062 ),
+    .\port$656$4 (\$1063 ),
+    .\port$656$5 (\$1064 ),
+    .\port$656$6 (\$1065 ),
+    .\port$656$7 (\$1066 ),
+    .\port$656$8 (\$1067 ),
+    .\port$656$9 (\$1068 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$652$0 (\$1075 ),
-    .\port$652$1 (\$1076 ),
-    .\port$652$10 (\$1085 ),
-    .\port$652$11 (\$1086 ),
-    .\port$652$12 (\$1087 ),
-    .\port$652$13 (\$1088 ),
-    .\port$652$14 (\$1089 ),
-    .\port$652$15 (\$1090 ),
-    .\port$652$2 (\$1077 ),
-    .\port$652$3 (\$1078 ),
-    .\port$652$4 (\$1079 ),
-    .\port$652$5 (\$1080 ),
-    .\port$652$6 (\$1081 ),
-    .\port$652$7 (\$1082 ),
-    .\port$652$8 (\$1083 ),
-    .\port$652$9 (\$1084 ),
+    .\port$657$0 (\$1075 ),
+    .\port$657$1 (\$1076 ),
+    .\port$657$10 (\$1085 ),
+    .\port$657$11 (\$1086 ),
+    .\port$657$12 (\$1087 ),
+    .\port$657$13 (\$1088 ),
+    .\port$657$14 (\$1089 ),
+    .\port$657$15 (\$1090 ),
+    .\port$657$2 (\$1077 ),
+    .\port$657$3 (\$1078 ),
+    .\port$657$4 (\$1079 ),
+    .\port$657$5 (\$1080 ),
+    .\port$657$6 (\$1081 ),
+    .\port$657$7 (\$1082 ),
+    .\port$657$8 (\$1083 ),
+    .\port$657$9 (\$1084 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$653$0 (\$1091 ),
-    .\port$653$1 (\$1092 ),
-    .\port$653$10 (\$1101 ),
-    .\port$653$11 (\$1102 ),
-    .\port$653$12 (\$1103 ),
-    .\port$653$13 (\$1104 ),
-    .\port$653$14 (\$1105 ),
-    .\port$653$15 (\$1106 ),
-    .\port$653$2 (\$1093 ),
-    .\port$653$3 (\$1094 ),
-    .\port$653$4 (\$1095 ),
-    .\port$653$5 (\$1096 ),
-    .\port$653$6 (\$1097 ),
-    .\port$653$7 (\$1098 ),
-    .\port$653$8 (\$1099 ),
-    .\port$653$9 (\$1100 ),
+    .\port$658$0 (\$1091 ),
+    .\port$658$1 (\$1092 ),
+    .\port$658$10 (\$1101 ),
+    .\port$658$11 (\$1102 ),
+    .\port$658$12 (\$1103 ),
+    .\port$658$13 (\$1104 ),
+    .\port$658$14 (\$1105 ),
+    .\port$658$15 (\$1106 ),
+    .\port$658$2 (\$1093 ),
+    .\port$658$3 (\$1094 ),
+    .\port$658$4 (\$1095 ),
+    .\port$658$5 (\$1096 ),
+    .\port$658$6 (\$1097 ),
+    .\port$658$7 (\$1098 ),
+    .\port$658$8 (\$1099 ),
+    .\port$658$9 (\$1100 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$654$0 (\$1107 ),
-    .\port$654$1 (\$1108 ),
-    .\port$654$10 (\$1117 ),
-    .\port$654$11 (\$1118 ),
-    .\port$654$12 (\$1119 ),
-    .\port$654$13 (\$1120 ),
-    .\port$654$14 (\$1121 ),
-    .\port$654$15 (\$1122 ),
-    .\port$654$2 (\$1109 ),
-    .\port$654$3 (\$1110 ),
-    .\port$654$4 (\$1111 ),
-    .\port$654$5 (\$1112 ),
-    .\port$654$6 (\$1113 ),
-    .\port$654$7 (\$1114 ),
-    .\port$654$8 (\$1115 ),
-    .\port$654$9 (\$1116 ),
+    .\port$659$0 (\$1107 ),
+    .\port$659$1 (\$1108 ),
+    .\port$659$10 (\$1117 ),
+    .\port$659$11 (\$1118 ),
+    .\port$659$12 (\$1119 ),
+    .\port$659$13 (\$1120 ),
+    .\port$659$14 (\$1121 ),
+    .\port$659$15 (\$1122 ),
+    .\port$659$2 (\$1109 ),
+    .\port$659$3 (\$1110 ),
+    .\port$659$4 (\$1111 ),
+    .\port$659$5 (\$1112 ),
+    .\port$659$6 (\$1113 ),
+    .\port$659$7 (\$1114 ),
+    .\port$659$8 (\$1115 ),
+    .\port$659$9 (\$1116 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$655$0 (\$1123 ),
-    .\port$655$1 (\$1124 ),
-    .\port$655$10 (\$1133 ),
-    .\port$655$11 (\$1134 ),
-    .\port$655$12 (\$1135 ),
-    .\port$655$13 (\$1136 ),
-    .\port$655$14 (\$1137 ),
-    .\port$655$15 (\$1138 ),
-    .\port$655$2 (\$1125 ),
-    .\port$655$3 (\$1126 ),
-    .\port$655$4 (\$1127 ),
-    .\port$655$5 (\$1128 ),
-    .\port$655$6 (\$1129 ),
-    .\port$655$7 (\$1130 ),
-    .\port$655$8 (\$1131 ),
-    .\port$655$9 (\$1132 ),
+    .\port$660$0 (\$1123 ),
+    .\port$660$1 (\$1124 ),
+    .\port$660$10 (\$1133 ),
+    .\port$660$11 (\$1134 ),
+    .\port$660$12 (\$1135 ),
+    .\port$660$13 (\$1136 ),
+    .\port$660$14 (\$1137 ),
+    .\port$660$15 (\$1138 ),
+    .\port$660$2 (\$1125 ),
+    .\port$660$3 (\$1126 ),
+    .\port$660$4 (\$1127 ),
+    .\port$660$5 (\$1128 ),
+    .\port$660$6 (\$1129 ),
+    .\port$660$7 (\$1130 ),
+    .\port$660$8 (\$1131 ),
+    .\port$660$9 (\$1132 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$656$0 (\$1139 ),
-    .\port$656$1 (\$1140 ),
-    .\port$656$10 (\$1149 ),
-    .\port$656$11 (\$1150 ),
-    .\port$656$12 (\$1151 ),
-    .\port$656$13 (\$1152 ),
-    .\port$656$14 (\$1153 ),
-    .\port$656$15 (\$1154 ),
-    .\port$656$2 (\$1141 ),
-    .\port$656$3 (\$1142 ),
-    .\port$656$4 (\$1143 ),
-    .\port$656$5 (\$1144 ),
-    .\port$656$6 (\$1145 ),
-    .\port$656$7 (\$1146 ),
-    .\port$656$8 (\$1147 ),
-    .\port$656$9 (\$1148 ),
+    .\port$661$0 (\$1139 ),
+    .\port$661$1 (\$1140 ),
+    .\port$661$10 (\$1149 ),
+    .\port$661$11 (\$1150 ),
+    .\port$661$12 (\$1151 ),
+    .\port$661$13 (\$1152 ),
+    .\port$661$14 (\$1153 ),
+    .\port$661$15 (\$1154 ),
+    .\port$661$2 (\$1141 ),
+    .\port$661$3 (\$1142 ),
+    .\port$661$4 (\$1143 ),
+    .\port$661$5 (\$1144 ),
+    .\port$661$6 (\$1145 ),
+    .\port$661$7 (\$1146 ),
+    .\port$661$8 (\$1147 ),
+    .\port$661$9 (\$1148 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$657$0 (\$1155 ),
-    .\port$657$1 (\$1156 ),
-    .\port$657$10 (\$1165 ),
-    .\port$657$11 (\$1166 ),
-    .\port$657$12 (\$1167 ),
-    .\port$657$13 (\$1168 ),
-    .\port$657$14 (\$1169 ),
-    .\port$657$15 (\$1170 ),
-    .\port$657$2 (\$1157 ),
-    .\port$657$3 (\$1158 ),
-    .\port$657$4 (\$1159 ),
-    .\port$657$5 (\$1160 ),
-    .\port$657$6 (\$1161 ),
-    .\port$657$7 (\$1162 ),
-    .\port$657$8 (\$1163 ),
-    .\port$657$9 (\$1164 ),
+    .\port$662$0 (\$1155 ),
+    .\port$662$1 (\$1156 ),
+    .\port$662$10 (\$1165 ),
+    .\port$662$11 (\$1166 ),
+    .\port$662$12 (\$1167 ),
+    .\port$662$13 (\$1168 ),
+    .\port$662$14 (\$1169 ),
+    .\port$662$15 (\$1170 ),
+    .\port$662$2 (\$1157 ),
+    .\port$662$3 (\$1158 ),
+    .\port$662$4 (\$1159 ),
+    .\port$662$5 (\$1160 ),
+    .\port$662$6 (\$1161 ),
+    .\port$662$7 (\$1162 ),
+    .\port$662$8 (\$1163 ),
+    .\port$662$9 (\$1164 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$658$0 (\$1171 ),
-    .\port$658$1 (\$1172 ),
-    .\port$658$10 (\$1181 ),
-    .\port$658$11 (\$1182 ),
-    .\port$658$12 (\$1183 ),
-    .\port$658$13 (\$1184 ),
-    .\port$658$14 (\$1185 ),
-    .\port$658$15 (\$1186 ),
-    .\port$658$2 (\$1173 ),
-    .\port$658$3 (\$1174 ),
-    .\port$658$4 (\$1175 ),
-    .\port$658$5 (\$1176 ),
-    .\port$658$6 (\$1177 ),
-    .\port$658$7 (\$1178 ),
-    .\port$658$8 (\$1179 ),
-    .\port$658$9 (\$1180 ),
+    .\port$663$0 (\$1171 ),
+    .\port$663$1 (\$1172 ),
+    .\port$663$10 (\$1181 ),
+    .\port$663$11 (\$1182 ),
+    .\port$663$12 (\$1183 ),
+    .\port$663$13 (\$1184 ),
+    .\port$663$14 (\$1185 ),
+    .\port$663$15 (\$1186 ),
+    .\port$663$2 (\$1173 ),
+    .\port$663$3 (\$1174 ),
+    .\port$663$4 (\$1175 ),
+    .\port$663$5 (\$1176 ),
+    .\port$663$6 (\$1177 ),
+    .\port$663$7 (\$1178 ),
+    .\port$663$8 (\$1179 ),
+    .\port$663$9 (\$1180 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$659$0 (\$1187 ),
-    .\port$659$1 (\$1188 ),
-    .\port$659$10 (\$1197 ),
-    .\port$659$11 (\$1198 ),
-    .\port$659$12 (\$1199 ),
-    .\port$659$13 (\$1200 ),
-    .\port$659$14 (\$1201 ),
-    .\port$659$15 (\$1202 ),
-    .\port$659$2 (\$1189 ),
-    .\port$659$3 (\$1190 ),
-    .\port$659$4 (\$1191 ),
-    .\port$659$5 (\$1192 ),
-    .\port$659$6 (\$1193 ),
-    .\port$659$7 (\$1194 ),
-    .\port$659$8 (\$1195 ),
-    .\port$659$9 (\$1196 ),
+    .\port$664$0 (\$1187 ),
+    .\port$664$1 (\$1188 ),
+    .\port$664$10 (\$1197 ),
+    .\port$664$11 (\$1198 ),
+    .\port$664$12 (\$1199 ),
+    .\port$664$13 (\$1200 ),
+    .\port$664$14 (\$1201 ),
+    .\port$664$15 (\$1202 ),
+    .\port$664$2 (\$1189 ),
+    .\port$664$3 (\$1190 ),
+    .\port$664$4 (\$1191 ),
+    .\port$664$5 (\$1192 ),
+    .\port$664$6 (\$1193 ),
+    .\port$664$7 (\$1194 ),
+    .\port$664$8 (\$1195 ),
+    .\port$664$9 (\$1196 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$660$0 (\$1203 ),
-    .\port$660$1 (\$1204 ),
-    .\port$660$10 (\$1213 ),
-    .\port$660$11 (\$1214 ),
-    .\port$660$12 (\$1215 ),
-    .\port$660$13 (\$1216 ),
-    .\port$660$14 (\$1217 ),
-    .\port$660$15 (\$1218 ),
-    .\port$660$2 (\$1205 ),
-    .\port$660$3 (\$1206 ),
-    .\port$660$4 (\$1207 ),
-    .\port$660$5 (\$1208 ),
-    .\port$660$6 (\$1209 ),
-    .\port$660$7 (\$1210 ),
-    .\port$660$8 (\$1211 ),
-    .\port$660$9 (\$1212 ),
+    .\port$665$0 (\$1203 ),
+    .\port$665$1 (\$1204 ),
+    .\port$665$10 (\$1213 ),
+    .\port$665$11 (\$1214 ),
+    .\port$665$12 (\$1215 ),
+    .\port$665$13 (\$1216 ),
+    .\port$665$14 (\$1217 ),
+    .\port$665$15 (\$1218 ),
+    .\port$665$2 (\$1205 ),
+    .\port$665$3 (\$1206 ),
+    .\port$665$4 (\$1207 ),
+    .\port$665$5 (\$1208 ),
+    .\port$665$6 (\$1209 ),
+    .\port$665$7 (\$1210 ),
+    .\port$665$8 (\$1211 ),
+    .\port$665$9 (\$1212 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$661$0 (\$1219 ),
-    .\port$661$1 (\$1220 ),
-    .\port$661$10 (\$1229 ),
-    .\port$661$11 (\$1230 ),
-    .\port$661$12 (\$1231 ),
-    .\port$661$13 (\$1232 ),
-    .\port$661$14 (\$1233 ),
-    .\port$661$15 (\$1234 ),
-    .\port$661$2 (\$1221 ),
-    .\port$661$3 (\$1222 ),
-    .\port$661$4 (\$1223 ),
-    .\port$661$5 (\$1224 ),
-    .\port$661$6 (\$1225 ),
-    .\port$661$7 (\$1226 ),
-    .\port$661$8 (\$1227 ),
-    .\port$661$9 (\$1228 ),
+    .\port$666$0 (\$1219 ),
+    .\port$666$1 (\$1220 ),
+    .\port$666$10 (\$1229 ),
+    .\port$666$11 (\$1230 ),
+    .\port$666$12 (\$1231 ),
+    .\port$666$13 (\$1232 ),
+    .\port$666$14 (\$1233 ),
+    .\port$666$15 (\$1234 ),
+    .\port$666$2 (\$1221 ),
+    .\port$666$3 (\$1222 ),
+    .\port$666$4 (\$1223 ),
+    .\port$666$5 (\$1224 ),
+    .\port$666$6 (\$1225 ),
+    .\port$666$7 (\$1226 ),
+    .\port$666$8 (\$1227 ),
+    .\port$666$9 (\$1228 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$662$0 (\$1235 ),
-    .\port$662$1 (\$1236 ),
-    .\port$662$10 (\$1245 ),
-    .\port$662$11 (\$1246 ),
-    .\port$662$12 (\$1247 ),
-    .\port$662$13 (\$1248 ),
-    .\port$662$14 (\$1249 ),
-    .\port$662$15 (\$1250 ),
-    .\port$662$2 (\$1237 ),
-    .\port$662$3 (\$1238 ),
-    .\port$662$4 (\$1239 ),
-    .\port$662$5 (\$1240 ),
-    .\port$662$6 (\$1241 ),
-    .\port$662$7 (\$1242 ),
-    .\port$662$8 (\$1243 ),
-    .\port$662$9 (\$1244 ),
+    .\port$667$0 (\$1235 ),
+    .\port$667$1 (\$1236 ),
+    .\port$667$10 (\$1245 ),
+    .\port$667$11 (\$1246 ),
+    .\port$667$12 (\$1247 ),
+    .\port$667$13 (\$1248 ),
+    .\port$667$14 (\$1249 ),
+    .\port$667$15 (\$1250 ),
+    .\port$667$2 (\$1237 ),
+    .\port$667$3 (\$1238 ),
+    .\port$667$4 (\$1239 ),
+    .\port$667$5 (\$1240 ),
+    .\port$667$6 (\$1241 ),
+    .\port$667$7 (\$1242 ),
+    .\port$667$8 (\$1243 ),
+    .\port$667$9 (\$1244 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$663$0 (\$1251 ),
-    .\port$663$1 (\$1252 ),
-    .\port$663$10 (\$1261 ),
-    .\port$663$11 (\$1262 ),
-    .\port$663$12 (\$1263 ),
-    .\port$663$13 (\$1264 ),
-    .\port$663$14 (\$1265 ),
-    .\port$663$15 (\$1266 ),
-    .\port$663$2 (\$1253 ),
-    .\port$663$3 (\$1254 ),
-    .\port$663$4 (\$1255 ),
-    .\port$663$5 (\$1256 ),
-    .\port$663$6 (\$1257 ),
-    .\port$663$7 (\$1258 ),
-    .\port$663$8 (\$1259 ),
-    .\port$663$9 (\$1260 ),
+    .\port$668$0 (\$1251 ),
+    .\port$668$1 (\$1252 ),
+    .\port$668$10 (\$1261 ),
+    .\port$668$11 (\$1262 ),
+    .\port$668$12 (\$1263 ),
+    .\port$668$13 (\$1264 ),
+    .\port$668$14 (\$1265 ),
+    .\port$668$15 (\$1266 ),
+    .\port$668$2 (\$1253 ),
+    .\port$668$3 (\$1254 ),
+    .\port$668$4 (\$1255 ),
+    .\port$668$5 (\$1256 ),
+    .\port$668$6 (\$1257 ),
+    .\port$668$7 (\$1258 ),
+    .\port$668$8 (\$1259 ),
+    .\port$668$9 (\$1260 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$664$0 (\$1267 ),
-    .\port$664$1 (\$1268 ),
-    .\port$664$10 (\$1277 ),
-    .\port$664$11 (\$1278 ),
-    .\port$664$12 (\$1279 ),
-    .\port$664$13 (\$1280 ),
-    .\port$664$14 (\$1281 ),
-    .\port$664$15 (\$1282 ),
-    .\port$664$2 (\$1269 ),
-    .\port$664$3 (\$1270 ),
-    .\port$664$4 (\$1271 ),
-    .\port$664$5 (\$1272 ),
-    .\port$664$6 (\$1273 ),
-    .\port$664$7 (\$1274 ),
-    .\port$664$8 (\$1275 ),
-    .\port$664$9 (\$1276 ),
+    .\port$669$0 (\$1267 ),
+    .\port$669$1 (\$1268 ),
+    .\port$669$10 (\$1277 ),
+    .\port$669$11 (\$1278 ),
+    .\port$669$12 (\$1279 ),
+    .\port$669$13 (\$1280 ),
+    .\port$669$14 (\$1281 ),
+    .\port$669$15 (\$1282 ),
+    .\port$669$2 (\$1269 ),
+    .\port$669$3 (\$1270 ),
+    .\port$669$4 (\$1271 ),
+    .\port$669$5 (\$1272 ),
+    .\port$669$6 (\$1273 ),
+    .\port$669$7 (\$1274 ),
+    .\port$669$8 (\$1275 ),
+    .\port$669$9 (\$1276 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$665$0 (\$1283 ),
-    .\port$665$1 (\$1284 ),
-    .\port$665$10 (\$1293 ),
-    .\port$665$11 (\$1294 ),
-    .\port$665$12 (\$1295 ),
-    .\port$665$13 (\$1296 ),
-    .\port$665$14 (\$1297 ),
-    .\port$665$15 (\$1298 ),
-    .\port$665$2 (\$1285 ),
-    .\port$665$3 (\$1286 ),
-    .\port$665$4 (\$1287 ),
-    .\port$665$5 (\$1288 ),
-    .\port$665$6 (\$1289 ),
-    .\port$665$7 (\$1290 ),
-    .\port$665$8 (\$1291 ),
-    .\port$665$9 (\$1292 ),
+    .\port$670$0 (\$1283 ),
+    .\port$670$1 (\$1284 ),
+    .\port$670$10 (\$1293 ),
+    .\port$670$11 (\$1294 ),
+    .\port$670$12 (\$1295 ),
+    .\port$670$13 (\$1296 ),
+    .\port$670$14 (\$1297 ),
+    .\port$670$15 (\$1298 ),
+    .\port$670$2 (\$1285 ),
+    .\port$670$3 (\$1286 ),
+    .\port$670$4 (\$1287 ),
+    .\port$670$5 (\$1288 ),
+    .\port$670$6 (\$1289 ),
+    .\port$670$7 (\$1290 ),
+    .\port$670$8 (\$1291 ),
+    .\port$670$9 (\$1292 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$666$0 (\$1299 ),
-    .\port$666$1 (\$1300 ),
-    .\port$666$10 (\$1309 ),
-    .\port$666$11 (\$1310 ),
-    .\port$666$12 (\$1311 ),
-    .\port$666$13 (\$1312 ),
-    .\port$666$14 (\$1313 ),
-    .\port$666$15 (\$1314 ),
-    .\port$666$2 (\$1301 ),
-    .\port$666$3 (\$1302 ),
-    .\port$666$4 (\$1303 ),
-    .\port$666$5 (\$1304 ),
-    .\port$666$6 (\$1305 ),
-    .\port$666$7 (\$1306 ),
-    .\port$666$8 (\$1307 ),
-    .\port$666$9 (\$1308 ),
+    .\port$671$0 (\$1299 ),
+    .\port$671$1 (\$1300 ),
+    .\port$671$10 (\$1309 ),
+    .\port$671$11 (\$1310 ),
+    .\port$671$12 (\$1311 ),
+    .\port$671$13 (\$1312 ),
+    .\port$671$14 (\$1313 ),
+    .\port$671$15 (\$1314 ),
+    .\port$671$2 (\$1301 ),
+    .\port$671$3 (\$1302 ),
+    .\port$671$4 (\$1303 ),
+    .\port$671$5 (\$1304 ),
+    .\port$671$6 (\$1305 ),
+    .\port$671$7 (\$1306 ),
+    .\port$671$8 (\$1307 ),
+    .\port$671$9 (\$1308 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$667$0 (\$1315 ),
-    .\port$667$1 (\$1316 ),
-    .\port$667$10 (\$1325 ),
-    .\port$667$11 (\$1326 ),
-    .\port$667$12 (\$1327 ),
-    .\port$667$13 (\$1328 ),
-    .\port$667$14 (\$1329 ),
-    .\port$667$15 (\$1330 ),
-    .\port$667$2 (\$1317 ),
-    .\port$667$3 (\$1318 ),
-    .\port$667$4 (\$1319 ),
-    .\port$667$5 (\$1320 ),
-    .\port$667$6 (\$1321 ),
-    .\port$667$7 (\$1322 ),
-    .\port$667$8 (\$1323 ),
-    .\port$667$9 (\$1324 ),
+    .\port$672$0 (\$1315 ),
+    .\port$672$1 (\$1316 ),
+    .\port$672$10 (\$1325 ),
+    .\port$672$11 (\$1326 ),
+    .\port$672$12 (\$1327 ),
+    .\port$672$13 (\$1328 ),
+    .\port$672$14 (\$1329 ),
+    .\port$672$15 (\$1330 ),
+    .\port$672$2 (\$1317 ),
+    .\port$672$3 (\$1318 ),
+    .\port$672$4 (\$1319 ),
+    .\port$672$5 (\$1320 ),
+    .\port$672$6 (\$1321 ),
+    .\port$672$7 (\$1322 ),
+    .\port$672$8 (\$1323 ),
+    .\port$672$9 (\$1324 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$668$0 (\$1331 ),
-    .\port$668$1 (\$1332 ),
-    .\port$668$10 (\$1341 ),
-    .\port$668$11 (\$1342 ),
-    .\port$668$12 (\$1343 ),
-    .\port$668$13 (\$1344 ),
-    .\port$668$14 (\$1345 ),
-    .\port$668$15 (\$1346 ),
-    .\port$668$2 (\$1333 ),
-    .\port$668$3 (\$1334 ),
-    .\port$668$4 (\$1335 ),
-    .\port$668$5 (\$1336 ),
-    .\port$668$6 (\$1337 ),
-    .\port$668$7 (\$1338 ),
-    .\port$668$8 (\$1339 ),
-    .\port$668$9 (\$1340 ),
+    .\port$673$0 (\$1331 ),
+    .\port$673$1 (\$1332 ),
+    .\port$673$10 (\$1341 ),
+    .\port$673$11 (\$1342 ),
+    .\port$673$12 (\$1343 ),
+    .\port$673$13 (\$1344 ),
+    .\port$673$14 (\$1345 ),
+    .\port$673$15 (\$1346 ),
+    .\port$673$2 (\$1333 ),
+    .\port$673$3 (\$1334 ),
+    .\port$673$4 (\$1335 ),
+    .\port$673$5 (\$1336 ),
+    .\port$673$6 (\$1337 ),
+    .\port$673$7 (\$1338 ),
+    .\port$673$8 (\$1339 ),
+    .\port$673$9 (\$1340 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$669$0 (\$1347 ),
-    .\port$669$1 (\$1348 ),
-    .\port$669$10 (\$1357 ),
-    .\port$669$11 (\$1358 ),
-    .\port$669$12 (\$1359 ),
-    .\port$669$13 (\$1360 ),
-    .\port$669$14 (\$1361 ),
-    .\port$669$15 (\$1362 ),
-    .\port$669$2 (\$1349 ),
-    .\port$669$3 (\$1350 ),
-    .\port$669$4 (\$1351 ),
-    .\port$669$5 (\$1352 ),
-    .\port$669$6 (\$1353 ),
-    .\port$669$7 (\$1354 ),
-    .\port$669$8 (\$1355 ),
-    .\port$669$9 (\$1356 ),
+    .\port$674$0 (\$1347 ),
+    .\port$674$1 (\$1348 ),
+    .\port$674$10 (\$1357 ),
+    .\port$674$11 (\$1358 ),
+    .\port$674$12 (\$1359 ),
+    .\port$674$13 (\$1360 ),
+    .\port$674$14 (\$1361 ),
+    .\port$674$15 (\$1362 ),
+    .\port$674$2 (\$1349 ),
+    .\port$674$3 (\$1350 ),
+    .\port$674$4 (\$1351 ),
+    .\port$674$5 (\$1352 ),
+    .\port$674$6 (\$1353 ),
+    .\port$674$7 (\$1354 ),
+    .\port$674$8 (\$1355 ),
+    .\port$674$9 (\$1356 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$670$0 (\$1363 ),
-    .\port$670$1 (\$1364 ),
-    .\port$670$10 (\$1373 ),
-    .\port$670$11 (\$1374 ),
-    .\port$670$12 (\$1375 ),
-    .\port$670$13 (\$1376 ),
-    .\port$670$14 (\$1377 ),
-    .\port$670$15 (\$1378 ),
-    .\port$670$2 (\$1365 ),
-    .\port$670$3 (\$1366 ),
-    .\port$670$4 (\$1367 ),
-    .\port$670$5 (\$1368 ),
-    .\port$670$6 (\$1369 ),
-    .\port$670$7 (\$1370 ),
-    .\port$670$8 (\$1371 ),
-    .\port$670$9 (\$1372 ),
+    .\port$675$0 (\$1363 ),
+    .\port$675$1 (\$1364 ),
+    .\port$675$10 (\$1373 ),
+    .\port$675$11 (\$1374 ),
+    .\port$675$12 (\$1375 ),
+    .\port$675$13 (\$1376 ),
+    .\port$675$14 (\$1377 ),
+    .\port$675$15 (\$1378 ),
+    .\port$675$2 (\$1365 ),
+    .\port$675$3 (\$1366 ),
+    .\port$675$4 (\$1367 ),
+    .\port$675$5 (\$1368 ),
+    .\port$675$6 (\$1369 ),
+    .\port$675$7 (\$1370 ),
+    .\port$675$8 (\$1371 ),
+    .\port$675$9 (\$1372 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$671$0 (\$1379 ),
-    .\port$671$1 (\$1380 ),
-    .\port$671$10 (\$1389 ),
-    .\port$671$11 (\$1390 ),
-    .\port$671$12 (\$1391 ),
-    .\port$671$13 (\$1392 ),
-    .\port$671$14 (\$1393 ),
-    .\port$671$15 (\$1394 ),
-    .\port$671$2 (\$1381 ),
-    .\port$671$3 (\$1382 ),
-    .\port$671$4 (\$1383 ),
-    .\port$671$5 (\$1384 ),
-    .\port$671$6 (\$1385 ),
-    .\port$671$7 (\$1386 ),
-    .\port$671$8 (\$1387 ),
-    .\port$671$9 (\$1388 ),
+    .\port$676$0 (\$1379 ),
+    .\port$676$1 (\$1380 ),
+    .\port$676$10 (\$1389 ),
+    .\port$676$11 (\$1390 ),
+    .\port$676$12 (\$1391 ),
+    .\port$676$13 (\$1392 ),
+    .\port$676$14 (\$1393 ),
+    .\port$676$15 (\$1394 ),
+    .\port$676$2 (\$1381 ),
+    .\port$676$3 (\$1382 ),
+    .\port$676$4 (\$1383 ),
+    .\port$676$5 (\$1384 ),
+    .\port$676$6 (\$1385 ),
+    .\port$676$7 (\$1386 ),
+    .\port$676$8 (\$1387 ),
+    .\port$676$9 (\$1388 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$672$0 (\$1395 ),
-    .\port$672$1 (\$1396 ),
-    .\port$672$10 (\$1405 ),
-    .\port$672$11 (\$1406 ),
-    .\port$672$12 (\$1407 ),
-    .\port$672$13 (\$1408 ),
-    .\port$672$14 (\$1409 ),
-    .\port$672$15 (\$1410 ),
-    .\port$672$2 (\$1397 ),
-    .\port$672$3 (\$1398 ),
-    .\port$672$4 (\$1399 ),
-    .\port$672$5 (\$1400 ),
-    .\port$672$6 (\$1401 ),
-    .\port$672$7 (\$1402 ),
-    .\port$672$8 (\$1403 ),
-    .\port$672$9 (\$1404 ),
+    .\port$677$0 (\$1395 ),
+    .\port$677$1 (\$1396 ),
+    .\port$677$10 (\$1405 ),
+    .\port$677$11 (\$1406 ),
+    .\port$677$12 (\$1407 ),
+    .\port$677$13 (\$1408 ),
+    .\port$677$14 (\$1409 ),
+    .\port$677$15 (\$1410 ),
+    .\port$677$2 (\$1397 ),
+    .\port$677$3 (\$1398 ),
+    .\port$677$4 (\$1399 ),
+    .\port$677$5 (\$1400 ),
+    .\port$677$6 (\$1401 ),
+    .\port$677$7 (\$1402 ),
+    .\port$677$8 (\$1403 ),
+    .\port$677$9 (\$1404 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$673$0 (\$1411 ),
-    .\port$673$1 (\$1412 ),
-    .\port$673$10 (\$1421 ),
-    .\port$673$11 (\$1422 ),
-    .\port$673$12 (\$1423 ),
-    .\port$673$13 (\$1424 ),
-    .\port$673$14 (\$1425 ),
-    .\port$673$15 (\$1426 ),
-    .\port$673$2 (\$1413 ),
-    .\port$673$3 (\$1414 ),
-    .\port$673$4 (\$1415 ),
-    .\port$673$5 (\$1416 ),
-    .\port$673$6 (\$1417 ),
-    .\port$673$7 (\$1418 ),
-    .\port$673$8 (\$1419 ),
-    .\port$673$9 (\$1420 ),
+    .\port$678$0 (\$1411 ),
+    .\port$678$1 (\$1412 ),
+    .\port$678$10 (\$1421 ),
+    .\port$678$11 (\$1422 ),
+    .\port$678$12 (\$1423 ),
+    .\port$678$13 (\$1424 ),
+    .\port$678$14 (\$1425 ),
+    .\port$678$15 (\$1426 ),
+    .\port$678$2 (\$1413 ),
+    .\port$678$3 (\$1414 ),
+    .\port$678$4 (\$1415 ),
+    .\port$678$5 (\$1416 ),
+    .\port$678$6 (\$1417 ),
+    .\port$678$7 (\$1418 ),
+    .\port$678$8 (\$1419 ),
+    .\port$678$9 (\$1420 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$674$0 (\$1427 ),
-    .\port$674$1 (\$1428 ),
-    .\port$674$10 (\$1437 ),
-    .\port$674$11 (\$1438 ),
-    .\port$674$12 (\$1439 ),
-    .\port$674$13 (\$1440 ),
-    .\port$674$14 (\$1441 ),
-    .\port$674$15 (\$1442 ),
-    .\port$674$2 (\$1429 ),
-    .\port$674$3 (\$1430 ),
-    .\port$674$4 (\$1431 ),
-    .\port$674$5 (\$1432 ),
-    .\port$674$6 (\$1433 ),
-    .\port$674$7 (\$1434 ),
-    .\port$674$8 (\$1435 ),
-    .\port$674$9 (\$1436 ),
+    .\port$679$0 (\$1427 ),
+    .\port$679$1 (\$1428 ),
+    .\port$679$10 (\$1437 ),
+    .\port$679$11 (\$1438 ),
+    .\port$679$12 (\$1439 ),
+    .\port$679$13 (\$1440 ),
+    .\port$679$14 (\$1441 ),
+    .\port$679$15 (\$1442 ),
+    .\port$679$2 (\$1429 ),
+    .\port$679$3 (\$1430 ),
+    .\port$679$4 (\$1431 ),
+    .\port$679$5 (\$1432 ),
+    .\port$679$6 (\$1433 ),
+    .\port$679$7 (\$1434 ),
+    .\port$679$8 (\$1435 ),
+    .\port$679$9 (\$1436 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$675$0 (\$1443 ),
-    .\port$675$1 (\$1444 ),
-    .\port$675$10 (\$1453 ),
-    .\port$675$11 (\$1454 ),
-    .\port$675$12 (\$1455 ),
-    .\port$675$13 (\$1456 ),
-    .\port$675$14 (\$1457 ),
-    .\port$675$15 (\$1458 ),
-    .\port$675$2 (\$1445 ),
-    .\port$675$3 (\$1446 ),
-    .\port$675$4 (\$1447 ),
-    .\port$675$5 (\$1448 ),
-    .\port$675$6 (\$1449 ),
-    .\port$675$7 (\$1450 ),
-    .\port$675$8 (\$1451 ),
-    .\port$675$9 (\$1452 ),
+    .\port$680$0 (\$1443 ),
+    .\port$680$1 (\$1444 ),
+    .\port$680$10 (\$1453 ),
+    .\port$680$11 (\$1454 ),
+    .\port$680$12 (\$1455 ),
+    .\port$680$13 (\$1456 ),
+    .\port$680$14 (\$1457 ),
+    .\port$680$15 (\$1458 ),
+    .\port$680$2 (\$1445 ),
+    .\port$680$3 (\$1446 ),
+    .\port$680$4 (\$1447 ),
+    .\port$680$5 (\$1448 ),
+    .\port$680$6 (\$1449 ),
+    .\port$680$7 (\$1450 ),
+    .\port$680$8 (\$1451 ),
+    .\port$680$9 (\$1452 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$676$0 (\$1459 ),
-    .\port$676$1 (\$1460 ),
-    .\port$676$10 (\$1469 ),
-    .\port$676$11 (\$1470 ),
-    .\port$676$12 (\$1471 ),
-    .\port$676$13 (\$1472 ),
-    .\port$676$14 (\$1473 ),
-    .\port$676$15 (\$1474 ),
-    .\port$676$2 (\$1461 ),
-    .\port$676$3 (\$1462 ),
-    .\port$676$4 (\$1463 ),
-    .\port$676$5 (\$1464 ),
-    .\port$676$6 (\$1465 ),
-    .\port$676$7 (\$1466 ),
-    .\port$676$8 (\$1467 ),
-    .\port$676$9 (\$1468 ),
+    .\port$681$0 (\$1459 ),
+    .\port$681$1 (\$1460 ),
+    .\port$681$10 (\$1469 ),
+    .\port$681$11 (\$1470 ),
+    .\port$681$12 (\$1471 ),
+    .\port$681$13 (\$1472 ),
+    .\port$681$14 (\$1473 ),
+    .\port$681$15 (\$1474 ),
+    .\port$681$2 (\$1461 ),
+    .\port$681$3 (\$1462 ),
+    .\port$681$4 (\$1463 ),
+    .\port$681$5 (\$1464 ),
+    .\port$681$6 (\$1465 ),
+    .\port$681$7 (\$1466 ),
+    .\port$681$8 (\$1467 ),
+    .\port$681$9 (\$1468 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$677$0 (\$1475 ),
-    .\port$677$1 (\$1476 ),
-    .\port$677$10 (\$1485 ),
-    .\port$677$11 (\$1486 ),
-    .\port$677$12 (\$1487 ),
-    .\port$677$13 (\$1488 ),
-    .\port$677$14 (\$1489 ),
-    .\port$677$15 (\$1490 ),
-    .\port$677$2 (\$1477 ),
-    .\port$677$3 (\$1478 ),
-    .\port$677$4 (\$1479 ),
-    .\port$677$5 (\$1480 ),
-    .\port$677$6 (\$1481 ),
-    .\port$677$7 (\$1482 ),
-    .\port$677$8 (\$1483 ),
-    .\port$677$9 (\$1484 ),
+    .\port$682$0 (\$1475 ),
+    .\port$682$1 (\$1476 ),
+    .\port$682$10 (\$1485 ),
+    .\port$682$11 (\$1486 ),
+    .\port$682$12 (\$1487 ),
+    .\port$682$13 (\$1488 ),
+    .\port$682$14 (\$1489 ),
+    .\port$682$15 (\$1490 ),
+    .\port$682$2 (\$1477 ),
+    .\port$682$3 (\$1478 ),
+    .\port$682$4 (\$1479 ),
+    .\port$682$5 (\$1480 ),
+    .\port$682$6 (\$1481 ),
+    .\port$682$7 (\$1482 ),
+    .\port$682$8 (\$1483 ),
+    .\port$682$9 (\$1484 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$678$0 (\$1491 ),
-    .\port$678$1 (\$1492 ),
-    .\port$678$10 (\$1501 ),
-    .\port$678$11 (\$1502 ),
-    .\port$678$12 (\$1503 ),
-    .\port$678$13 (\$1504 ),
-    .\port$678$14 (\$1505 ),
-    .\port$678$15 (\$1506 ),
-    .\port$678$2 (\$1493 ),
-    .\port$678$3 (\$1494 ),
-    .\port$678$4 (\$1495 ),
-    .\port$678$5 (\$1496 ),
-    .\port$678$6 (\$1497 ),
-    .\port$678$7 (\$1498 ),
-    .\port$678$8 (\$1499 ),
-    .\port$678$9 (\$1500 ),
+    .\port$683$0 (\$1491 ),
+    .\port$683$1 (\$1492 ),
+    .\port$683$10 (\$1501 ),
+    .\port$683$11 (\$1502 ),
+    .\port$683$12 (\$1503 ),
+    .\port$683$13 (\$1504 ),
+    .\port$683$14 (\$1505 ),
+    .\port$683$15 (\$1506 ),
+    .\port$683$2 (\$1493 ),
+    .\port$683$3 (\$1494 ),
+    .\port$683$4 (\$1495 ),
+    .\port$683$5 (\$1496 ),
+    .\port$683$6 (\$1497 ),
+    .\port$683$7 (\$1498 ),
+    .\port$683$8 (\$1499 ),
+    .\port$683$9 (\$1500 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$679$0 (\$1507 ),
-    .\port$679$1 (\$1508 ),
-    .\port$679$10 (\$1517 ),
-    .\port$679$11 (\$1518 ),
-    .\port$679$12 (\$1519 ),
-    .\port$679$13 (\$1520 ),
-    .\port$679$14 (\$1521 ),
-    .\port$679$15 (\$1522 ),
-    .\port$679$2 (\$1509 ),
-    .\port$679$3 (\$1510 ),
-    .\port$679$4 (\$1511 ),
-    .\port$679$5 (\$1512 ),
-    .\port$679$6 (\$1513 ),
-    .\port$679$7 (\$1514 ),
-    .\port$679$8 (\$1515 ),
-    .\port$679$9 (\$1516 ),
+    .\port$684$0 (\$1507 ),
+    .\port$684$1 (\$1508 ),
+    .\port$684$10 (\$1517 ),
+    .\port$684$11 (\$1518 ),
+    .\port$684$12 (\$1519 ),
+    .\port$684$13 (\$1520 ),
+    .\port$684$14 (\$1521 ),
+    .\port$684$15 (\$1522 ),
+    .\port$684$2 (\$1509 ),
+    .\port$684$3 (\$1510 ),
+    .\port$684$4 (\$1511 ),
+    .\port$684$5 (\$1512 ),
+    .\port$684$6 (\$1513 ),
+    .\port$684$7 (\$1514 ),
+    .\port$684$8 (\$1515 ),
+    .\port$684$9 (\$1516 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$680$0 (\$1523 ),
-    .\port$680$1 (\$1524 ),
-    .\port$680$10 (\$1533 ),
-    .\port$680$11 (\$1534 ),
-    .\port$680$12 (\$1535 ),
-    .\port$680$13 (\$1536 ),
-    .\port$680$14 (\$1537 ),
-    .\port$680$15 (\$1538 ),
-    .\port$680$2 (\$1525 ),
-    .\port$680$3 (\$1526 ),
-    .\port$680$4 (\$1527 ),
-    .\port$680$5 (\$1528 ),
-    .\port$680$6 (\$1529 ),
-    .\port$680$7 (\$1530 ),
-    .\port$680$8 (\$1531 ),
-    .\port$680$9 (\$1532 ),
+    .\port$685$0 (\$1523 ),
+    .\port$685$1 (\$1524 ),
+    .\port$685$10 (\$1533 ),
+    .\port$685$11 (\$1534 ),
+    .\port$685$12 (\$1535 ),
+    .\port$685$13 (\$1536 ),
+    .\port$685$14 (\$1537 ),
+    .\port$685$15 (\$1538 ),
+    .\port$685$2 (\$1525 ),
+    .\port$685$3 (\$1526 ),
+    .\port$685$4 (\$1527 ),
+    .\port$685$5 (\$1528 ),
+    .\port$685$6 (\$1529 ),
+    .\port$685$7 (\$1530 ),
+    .\port$685$8 (\$1531 ),
+    .\port$685$9 (\$1532 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$681$0 (\$1539 ),
-    .\port$681$1 (\$1540 ),
-    .\port$681$10 (\$1549 ),
-    .\port$681$11 (\$1550 ),
-    .\port$681$12 (\$1551 ),
-    .\port$681$13 (\$1552 ),
-    .\port$681$14 (\$1553 ),
-    .\port$681$15 (\$1554 ),
-    .\port$681$2 (\$1541 ),
-    .\port$681$3 (\$1542 ),
-    .\port$681$4 (\$1543 ),
-    .\port$681$5 (\$1544 ),
-    .\port$681$6 (\$1545 ),
-    .\port$681$7 (\$1546 ),
-    .\port$681$8 (\$1547 ),
-    .\port$681$9 (\$1548 ),
+    .\port$686$0 (\$1539 ),
+    .\port$686$1 (\$1540 ),
+    .\port$686$10 (\$1549 ),
+    .\port$686$11 (\$1550 ),
+    .\port$686$12 (\$1551 ),
+    .\port$686$13 (\$1552 ),
+    .\port$686$14 (\$1553 ),
+    .\port$686$15 (\$1554 ),
+    .\port$686$2 (\$1541 ),
+    .\port$686$3 (\$1542 ),
+    .\port$686$4 (\$1543 ),
+    .\port$686$5 (\$1544 ),
+    .\port$686$6 (\$1545 ),
+    .\port$686$7 (\$1546 ),
+    .\port$686$8 (\$1547 ),
+    .\port$686$9 (\$1548 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$682$0 (\$1555 ),
-    .\port$682$1 (\$1556 ),
-    .\port$682$10 (\$1565 ),
-    .\port$682$11 (\$1566 ),
-    .\port$682$12 (\$1567 ),
-    .\port$682$13 (\$1568 ),
-    .\port$682$14 (\$1569 ),
-    .\port$682$15 (\$1570 ),
-    .\port$682$2 (\$1557 ),
-    .\port$682$3 (\$1558 ),
-    .\port$682$4 (\$1559 ),
-    .\port$682$5 (\$1560 ),
-    .\port$682$6 (\$1561 ),
-    .\port$682$7 (\$1562 ),
-    .\port$682$8 (\$1563 ),
-    .\port$682$9 (\$1564 ),
+    .\port$687$0 (\$1555 ),
+    .\port$687$1 (\$1556 ),
+    .\port$687$10 (\$1565 ),
+    .\port$687$11 (\$1566 ),
+    .\port$687$12 (\$1567 ),
+    .\port$687$13 (\$1568 ),
+    .\port$687$14 (\$1569 ),
+    .\port$687$15 (\$1570 ),
+    .\port$687$2 (\$1557 ),
+    .\port$687$3 (\$1558 ),
+    .\port$687$4 (\$1559 ),
+    .\port$687$5 (\$1560 ),
+    .\port$687$6 (\$1561 ),
+    .\port$687$7 (\$1562 ),
+    .\port$687$8 (\$1563 ),
+    .\port$687$9 (\$1564 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$683$0 (\$1571 ),
-    .\port$683$1 (\$1572 ),
-    .\port$683$10 (\$1581 ),
-    .\port$683$11 (\$1582 ),
-    .\port$683$12 (\$1583 ),
-    .\port$683$13 (\$1584 ),
-    .\port$683$14 (\$1585 ),
-    .\port$683$15 (\$1586 ),
-    .\port$683$2 (\$1573 ),
-    .\port$683$3 (\$1574 ),
-    .\port$683$4 (\$1575 ),
-    .\port$683$5 (\$1576 ),
-    .\port$683$6 (\$1577 ),
-    .\port$683$7 (\$1578 ),
-    .\port$683$8 (\$1579 ),
-    .\port$683$9 (\$1580 ),
+    .\port$688$0 (\$1571 ),
+    .\port$688$1 (\$1572 ),
+    .\port$688$10 (\$1581 ),
+    .\port$688$11 (\$1582 ),
+    .\port$688$12 (\$1583 ),
+    .\port$688$13 (\$1584 ),
+    .\port$688$14 (\$1585 ),
+    .\port$688$15 (\$1586 ),
+    .\port$688$2 (\$1573 ),
+    .\port$688$3 (\$1574 ),
+    .\port$688$4 (\$1575 ),
+    .\port$688$5 (\$1576 ),
+    .\port$688$6 (\$1577 ),
+    .\port$688$7 (\$1578 ),
+    .\port$688$8 (\$1579 ),
+    .\port$688$9 (\$1580 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$684$0 (\$1587 ),
-    .\port$684$1 (\$1588 ),
-    .\port$684$10 (\$1597 ),
-    .\port$684$11 (\$1598 ),
-    .\port$684$12 (\$1599 ),
-    .\port$684$13 (\$1600 ),
-    .\port$684$14 (\$1601 ),
-    .\port$684$15 (\$1602 ),
-    .\port$684$2 (\$1589 ),
-    .\port$684$3 (\$1590 ),
-    .\port$684$4 (\$1591 ),
-    .\port$684$5 (\$1592 ),
-    .\port$684$6 (\$1593 ),
-    .\port$684$7 (\$1594 ),
-    .\port$684$8 (\$1595 ),
-    .\port$684$9 (\$1596 ),
+    .\port$689$0 (\$1587 ),
+    .\port$689$1 (\$1588 ),
+    .\port$689$10 (\$1597 ),
+    .\port$689$11 (\$1598 ),
+    .\port$689$12 (\$1599 ),
+    .\port$689$13 (\$1600 ),
+    .\port$689$14 (\$1601 ),
+    .\port$689$15 (\$1602 ),
+    .\port$689$2 (\$1589 ),
+    .\port$689$3 (\$1590 ),
+    .\port$689$4 (\$1591 ),
+    .\port$689$5 (\$1592 ),
+    .\port$689$6 (\$1593 ),
+    .\port$689$7 (\$1594 ),
+    .\port$689$8 (\$1595 ),
+    .\port$689$9 (\$1596 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$685$0 (\$1603 ),
-    .\port$685$1 (\$1604 ),
-    .\port$685$10 (\$1613 ),
-    .\port$685$11 (\$1614 ),
-    .\port$685$12 (\$1615 ),
-    .\port$685$13 (\$1616 ),
-    .\port$685$14 (\$1617 ),
-    .\port$685$15 (\$1618 ),
-    .\port$685$2 (\$1605 ),
-    .\port$685$3 (\$1606 ),
-    .\port$685$4 (\$1607 ),
-    .\port$685$5 (\$1608 ),
-    .\port$685$6 (\$1609 ),
-    .\port$685$7 (\$1610 ),
-    .\port$685$8 (\$1611 ),
-    .\port$685$9 (\$1612 ),
+    .\port$690$0 (\$1603 ),
+    .\port$690$1 (\$1604 ),
+    .\port$690$10 (\$1613 ),
+    .\port$690$11 (\$1614 ),
+    .\port$690$12 (\$1615 ),
+    .\port$690$13 (\$1616 ),
+    .\port$690$14 (\$1617 ),
+    .\port$690$15 (\$1618 ),
+    .\port$690$2 (\$1605 ),
+    .\port$690$3 (\$1606 ),
+    .\port$690$4 (\$1607 ),
+    .\port$690$5 (\$1608 ),
+    .\port$690$6 (\$1609 ),
+    .\port$690$7 (\$1610 ),
+    .\port$690$8 (\$1611 ),
+    .\port$690$9 (\$1612 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$686$0 (\$1619 ),
-    .\port$686$1 (\$1620 ),
-    .\port$686$10 (\$1629 ),
-    .\port$686$11 (\$1630 ),
-    .\port$686$12 (\$1631 ),
-    .\port$686$13 (\$1632 ),
-    .\port$686$14 (\$1633 ),
-    .\port$686$15 (\$1634 ),
-    .\port$686$2 (\$1621 ),
-    .\port$686$3 (\$1622 ),
-    .\port$686$4 (\$1623 ),
-    .\port$686$5 (\$1624 ),
-    .\port$686$6 (\$1625 ),
-    .\port$686$7 (\$1626 ),
-    .\port$686$8 (\$1627 ),
-    .\port$686$9 (\$1628 ),
+    .\port$691$0 (\$1619 ),
+    .\port$691$1 (\$1620 ),
+    .\port$691$10 (\$1629 ),
+    .\port$691$11 (\$1630 ),
+    .\port$691$12 (\$1631 ),
+    .\port$691$13 (\$1632 ),
+    .\port$691$14 (\$1633 ),
+    .\port$691$15 (\$1634 ),
+    .\port$691$2 (\$1621 ),
+    .\port$691$3 (\$1622 ),
+    .\port$691$4 (\$1623 ),
+    .\port$691$5 (\$1624 ),
+    .\port$691$6 (\$1625 ),
+    .\port$691$7 (\$1626 ),
+    .\port$691$8 (\$1627 ),
+    .\port$691$9 (\$1628 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$687$0 (\$1635 ),
-    .\port$687$1 (\$1636 ),
-    .\port$687$10 (\$1645 ),
-    .\port$687$11 (\$1646 ),
-    .\port$687$12 (\$1647 ),
-    .\port$687$13 (\$1648 ),
-    .\port$687$14 (\$1649 ),
-    .\port$687$15 (\$1650 ),
-    .\port$687$2 (\$1637 ),
-    .\port$687$3 (\$1638 ),
-    .\port$687$4 (\$1639 ),
-    .\port$687$5 (\$1640 ),
-    .\port$687$6 (\$1641 ),
-    .\port$687$7 (\$1642 ),
-    .\port$687$8 (\$1643 ),
-    .\port$687$9 (\$1644 ),
+    .\port$692$0 (\$1635 ),
+    .\port$692$1 (\$1636 ),
+    .\port$692$10 (\$1645 ),
+    .\port$692$11 (\$1646 ),
+    .\port$692$12 (\$1647 ),
+    .\port$692$13 (\$1648 ),
+    .\port$692$14 (\$1649 ),
+    .\port$692$15 (\$1650 ),
+    .\port$692$2 (\$1637 ),
+    .\port$692$3 (\$1638 ),
+    .\port$692$4 (\$1639 ),
+    .\port$692$5 (\$1640 ),
+    .\port$692$6 (\$1641 ),
+    .\port$692$7 (\$1642 ),
+    .\port$692$8 (\$1643 ),
+    .\port$692$9 (\$1644 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$688$0 (\$1651 ),
-    .\port$688$1 (\$1652 ),
-    .\port$688$10 (\$1661 ),
-    .\port$688$11 (\$1662 ),
-    .\port$688$12 (\$1663 ),
-    .\port$688$13 (\$1664 ),
-    .\port$688$14 (\$1665 ),
-    .\port$688$15 (\$1666 ),
-    .\port$688$2 (\$1653 ),
-    .\port$688$3 (\$1654 ),
-    .\port$688$4 (\$1655 ),
-    .\port$688$5 (\$1656 ),
-    .\port$688$6 (\$1657 ),
-    .\port$688$7 (\$1658 ),
-    .\port$688$8 (\$1659 ),
-    .\port$688$9 (\$1660 ),
+    .\port$693$0 (\$1651 ),
+    .\port$693$1 (\$1652 ),
+    .\port$693$10 (\$1661 ),
+    .\port$693$11 (\$1662 ),
+    .\port$693$12 (\$1663 ),
+    .\port$693$13 (\$1664 ),
+    .\port$693$14 (\$1665 ),
+    .\port$693$15 (\$1666 ),
+    .\port$693$2 (\$1653 ),
+    .\port$693$3 (\$1654 ),
+    .\port$693$4 (\$1655 ),
+    .\port$693$5 (\$1656 ),
+    .\port$693$6 (\$1657 ),
+    .\port$693$7 (\$1658 ),
+    .\port$693$8 (\$1659 ),
+    .\port$693$9 (\$1660 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$689$0 (\$1667 ),
-    .\port$689$1 (\$1668 ),
-    .\port$689$10 (\$1677 ),
-    .\port$689$11 (\$1678 ),
-    .\port$689$12 (\$1679 ),
-    .\port$689$13 (\$1680 ),
-    .\port$689$14 (\$1681 ),
-    .\port$689$15 (\$1682 ),
-    .\port$689$2 (\$1669 ),
-    .\port$689$3 (\$1670 ),
-    .\port$689$4 (\$1671 ),
-    .\port$689$5 (\$1672 ),
-    .\port$689$6 (\$1673 ),
-    .\port$689$7 (\$1674 ),
-    .\port$689$8 (\$1675 ),
-    .\port$689$9 (\$1676 ),
+    .\port$694$0 (\$1667 ),
+    .\port$694$1 (\$1668 ),
+    .\port$694$10 (\$1677 ),
+    .\port$694$11 (\$1678 ),
+    .\port$694$12 (\$1679 ),
+    .\port$694$13 (\$1680 ),
+    .\port$694$14 (\$1681 ),
+    .\port$694$15 (\$1682 ),
+    .\port$694$2 (\$1669 ),
+    .\port$694$3 (\$1670 ),
+    .\port$694$4 (\$1671 ),
+    .\port$694$5 (\$1672 ),
+    .\port$694$6 (\$1673 ),
+    .\port$694$7 (\$1674 ),
+    .\port$694$8 (\$1675 ),
+    .\port$694$9 (\$1676 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$690$0 (\$1683 ),
-    .\port$690$1 (\$1684 ),
-    .\port$690$10 (\$1693 ),
-    .\port$690$11 (\$1694 ),
-    .\port$690$12 (\$1695 ),
-    .\port$690$13 (\$1696 ),
-    .\port$690$14 (\$1697 ),
-    .\port$690$15 (\$1698 ),
-    .\port$690$2 (\$1685 ),
-    .\port$690$3 (\$1686 ),
-    .\port$690$4 (\$1687 ),
-    .\port$690$5 (\$1688 ),
-    .\port$690$6 (\$1689 ),
-    .\port$690$7 (\$1690 ),
-    .\port$690$8 (\$1691 ),
-    .\port$690$9 (\$1692 ),
+    .\port$695$0 (\$1683 ),
+    .\port$695$1 (\$1684 ),
+    .\port$695$10 (\$1693 ),
+    .\port$695$11 (\$1694 ),
+    .\port$695$12 (\$1695 ),
+    .\port$695$13 (\$1696 ),
+    .\port$695$14 (\$1697 ),
+    .\port$695$15 (\$1698 ),
+    .\port$695$2 (\$1685 ),
+    .\port$695$3 (\$1686 ),
+    .\port$695$4 (\$1687 ),
+    .\port$695$5 (\$1688 ),
+    .\port$695$6 (\$1689 ),
+    .\port$695$7 (\$1690 ),
+    .\port$695$8 (\$1691 ),
+    .\port$695$9 (\$1692 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$691$0 (\$1699 ),
-    .\port$691$1 (\$1700 ),
-    .\port$691$10 (\$1709 ),
-    .\port$691$11 (\$1710 ),
-    .\port$691$12 (\$1711 ),
-    .\port$691$13 (\$1712 ),
-    .\port$691$14 (\$1713 ),
-    .\port$691$15 (\$1714 ),
-    .\port$691$2 (\$1701 ),
-    .\port$691$3 (\$1702 ),
-    .\port$691$4 (\$1703 ),
-    .\port$691$5 (\$1704 ),
-    .\port$691$6 (\$1705 ),
-    .\port$691$7 (\$1706 ),
-    .\port$691$8 (\$1707 ),
-    .\port$691$9 (\$1708 ),
+    .\port$696$0 (\$1699 ),
+    .\port$696$1 (\$1700 ),
+    .\port$696$10 (\$1709 ),
+    .\port$696$11 (\$1710 ),
+    .\port$696$12 (\$1711 ),
+    .\port$696$13 (\$1712 ),
+    .\port$696$14 (\$1713 ),
+    .\port$696$15 (\$1714 ),
+    .\port$696$2 (\$1701 ),
+    .\port$696$3 (\$1702 ),
+    .\port$696$4 (\$1703 ),
+    .\port$696$5 (\$1704 ),
+    .\port$696$6 (\$1705 ),
+    .\port$696$7 (\$1706 ),
+    .\port$696$8 (\$1707 ),
+    .\port$696$9 (\$1708 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$692$0 (\$1715 ),
-    .\port$692$1 (\$1716 ),
-    .\port$692$10 (\$1725 ),
-    .\port$692$11 (\$1726 ),
-    .\port$692$12 (\$1727 ),
-    .\port$692$13 (\$1728 ),
-    .\port$692$14 (\$1729 ),
-    .\port$692$15 (\$1730 ),
-    .\port$692$2 (\$1717 ),
-    .\port$692$3 (\$1718 ),
-    .\port$692$4 (\$1719 ),
-    .\port$692$5 (\$1720 ),
-    .\port$692$6 (\$1721 ),
-    .\port$692$7 (\$1722 ),
-    .\port$692$8 (\$1723 ),
-    .\port$692$9 (\$1724 ),
+    .\port$697$0 (\$1715 ),
+    .\port$697$1 (\$1716 ),
+    .\port$697$10 (\$1725 ),
+    .\port$697$11 (\$1726 ),
+    .\port$697$12 (\$1727 ),
+    .\port$697$13 (\$1728 ),
+    .\port$697$14 (\$1729 ),
+    .\port$697$15 (\$1730 ),
+    .\port$697$2 (\$1717 ),
+    .\port$697$3 (\$1718 ),
+    .\port$697$4 (\$1719 ),
+    .\port$697$5 (\$1720 ),
+    .\port$697$6 (\$1721 ),
+    .\port$697$7 (\$1722 ),
+    .\port$697$8 (\$1723 ),
+    .\port$697$9 (\$1724 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$693$0 (\$1731 ),
-    .\port$693$1 (\$1732 ),
-    .\port$693$10 (\$1741 ),
-    .\port$693$11 (\$1742 ),
-    .\port$693$12 (\$1743 ),
-    .\port$693$13 (\$1744 ),
-    .\port$693$14 (\$1745 ),
-    .\port$693$15 (\$1746 ),
-    .\port$693$2 (\$1733 ),
-    .\port$693$3 (\$1734 ),
-    .\port$693$4 (\$1735 ),
-    .\port$693$5 (\$1736 ),
-    .\port$693$6 (\$1737 ),
-    .\port$693$7 (\$1738 ),
-    .\port$693$8 (\$1739 ),
-    .\port$693$9 (\$1740 ),
+    .\port$698$0 (\$1731 ),
+    .\port$698$1 (\$1732 ),
+    .\port$698$10 (\$1741 ),
+    .\port$698$11 (\$1742 ),
+    .\port$698$12 (\$1743 ),
+    .\port$698$13 (\$1744 ),
+    .\port$698$14 (\$1745 ),
+    .\port$698$15 (\$1746 ),
+    .\port$698$2 (\$1733 ),
+    .\port$698$3 (\$1734 ),
+    .\port$698$4 (\$1735 ),
+    .\port$698$5 (\$1736 ),
+    .\port$698$6 (\$1737 ),
+    .\port$698$7 (\$1738 ),
+    .\port$698$8 (\$1739 ),
+    .\port$698$9 (\$1740 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$694$0 (\$1747 ),
-    .\port$694$1 (\$1748 ),
-    .\port$694$10 (\$1757 ),
-    .\port$694$11 (\$1758 ),
-    .\port$694$12 (\$1759 ),
-    .\port$694$13 (\$1760 ),
-    .\port$694$14 (\$1761 ),
-    .\port$694$15 (\$1762 ),
-    .\port$694$2 (\$1749 ),
-    .\port$694$3 (\$1750 ),
-    .\port$694$4 (\$1751 ),
-    .\port$694$5 (\$1752 ),
-    .\port$694$6 (\$1753 ),
-    .\port$694$7 (\$1754 ),
-    .\port$694$8 (\$1755 ),
-    .\port$694$9 (\$1756 ),
+    .\port$699$0 (\$1747 ),
+    .\port$699$1 (\$1748 ),
+    .\port$699$10 (\$1757 ),
+    .\port$699$11 (\$1758 ),
+    .\port$699$12 (\$1759 ),
+    .\port$699$13 (\$1760 ),
+    .\port$699$14 (\$1761 ),
+    .\port$699$15 (\$1762 ),
+    .\port$699$2 (\$1749 ),
+    .\port$699$3 (\$1750 ),
+    .\port$699$4 (\$1751 ),
+    .\port$699$5 (\$1752 ),
+    .\port$699$6 (\$1753 ),
+    .\port$699$7 (\$1754 ),
+    .\port$699$8 (\$1755 ),
+    .\port$699$9 (\$1756 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$695$0 (\$1763 ),
-    .\port$695$1 (\$1764 ),
-    .\port$695$10 (\$1773 ),
-    .\port$695$11 (\$1774 ),
-    .\port$695$12 (\$1775 ),
-    .\port$695$13 (\$1776 ),
-    .\port$695$14 (\$1777 ),
-    .\port$695$15 (\$1778 ),
-    .\port$695$2 (\$1765 ),
-    .\port$695$3 (\$1766 ),
-    .\port$695$4 (\$1767 ),
-    .\port$695$5 (\$1768 ),
-    .\port$695$6 (\$1769 ),
-    .\port$695$7 (\$1770 ),
-    .\port$695$8 (\$1771 ),
-    .\port$695$9 (\$1772 ),
+    .\port$700$0 (\$1763 ),
+    .\port$700$1 (\$1764 ),
+    .\port$700$10 (\$1773 ),
+    .\port$700$11 (\$1774 ),
+    .\port$700$12 (\$1775 ),
+    .\port$700$13 (\$1776 ),
+    .\port$700$14 (\$1777 ),
+    .\port$700$15 (\$1778 ),
+    .\port$700$2 (\$1765 ),
+    .\port$700$3 (\$1766 ),
+    .\port$700$4 (\$1767 ),
+    .\port$700$5 (\$1768 ),
+    .\port$700$6 (\$1769 ),
+    .\port$700$7 (\$1770 ),
+    .\port$700$8 (\$1771 ),
+    .\port$700$9 (\$1772 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$696$0 (\$1779 ),
-    .\port$696$1 (\$1780 ),
-    .\port$696$10 (\$1789 ),
-    .\port$696$11 (\$1790 ),
-    .\port$696$12 (\$1791 ),
-    .\port$696$13 (\$1792 ),
-    .\port$696$14 (\$1793 ),
-    .\port$696$15 (\$1794 ),
-    .\port$696$2 (\$1781 ),
-    .\port$696$3 (\$1782 ),
-    .\port$696$4 (\$1783 ),
-    .\port$696$5 (\$1784 ),
-    .\port$696$6 (\$1785 ),
-    .\port$696$7 (\$1786 ),
-    .\port$696$8 (\$1787 ),
-    .\port$696$9 (\$1788 ),
+    .\port$701$0 (\$1779 ),
+    .\port$701$1 (\$1780 ),
+    .\port$701$10 (\$1789 ),
+    .\port$701$11 (\$1790 ),
+    .\port$701$12 (\$1791 ),
+    .\port$701$13 (\$1792 ),
+    .\port$701$14 (\$1793 ),
+    .\port$701$15 (\$1794 ),
+    .\port$701$2 (\$1781 ),
+    .\port$701$3 (\$1782 ),
+    .\port$701$4 (\$1783 ),
+    .\port$701$5 (\$1784 ),
+    .\port$701$6 (\$1785 ),
+    .\port$701$7 (\$1786 ),
+    .\port$701$8 (\$1787 ),
+    .\port$701$9 (\$1788 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$697$0 (\$1795 ),
-    .\port$697$1 (\$1796 ),
-    .\port$697$10 (\$1805 ),
-    .\port$697$11 (\$1806 ),
-    .\port$697$12 (\$1807 ),
-    .\port$697$13 (\$1808 ),
-    .\port$697$14 (\$1809 ),
-    .\port$697$15 (\$1810 ),
-    .\port$697$2 (\$1797 ),
-    .\port$697$3 (\$1798 ),
-    .\port$697$4 (\$1799 ),
-    .\port$697$5 (\$1800 ),
-    .\port$697$6 (\$1801 ),
-    .\port$697$7 (\$1802 ),
-    .\port$697$8 (\$1803 ),
-    .\port$697$9 (\$1804 ),
+    .\port$702$0 (\$1795 ),
+    .\port$702$1 (\$1796 ),
+    .\port$702$10 (\$1805 ),
+    .\port$702$11 (\$1806 ),
+    .\port$702$12 (\$1807 ),
+    .\port$702$13 (\$1808 ),
+    .\port$702$14 (\$1809 ),
+    .\port$702$15 (\$1810 ),
+    .\port$702$2 (\$1797 ),
+    .\port$702$3 (\$1798 ),
+    .\port$702$4 (\$1799 ),
+    .\port$702$5 (\$1800 ),
+    .\port$702$6 (\$1801 ),
+    .\port$702$7 (\$1802 ),
+    .\port$702$8 (\$1803 ),
+    .\port$702$9 (\$1804 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$698$0 (\$1811 ),
-    .\port$698$1 (\$1812 ),
-    .\port$698$10 (\$1821 ),
-    .\port$698$11 (\$1822 ),
-    .\port$698$12 (\$1823 ),
-    .\port$698$13 (\$1824 ),
-    .\port$698$14 (\$1825 ),
-    .\port$698$15 (\$1826 ),
-    .\port$698$2 (\$1813 ),
-    .\port$698$3 (\$1814 ),
-    .\port$698$4 (\$1815 ),
-    .\port$698$5 (\$1816 ),
-    .\port$698$6 (\$1817 ),
-    .\port$698$7 (\$1818 ),
-    .\port$698$8 (\$1819 ),
-    .\port$698$9 (\$1820 ),
+    .\port$703$0 (\$1811 ),
+    .\port$703$1 (\$1812 ),
+    .\port$703$10 (\$1821 ),
+    .\port$703$11 (\$1822 ),
+    .\port$703$12 (\$1823 ),
+    .\port$703$13 (\$1824 ),
+    .\port$703$14 (\$1825 ),
+    .\port$703$15 (\$1826 ),
+    .\port$703$2 (\$1813 ),
+    .\port$703$3 (\$1814 ),
+    .\port$703$4 (\$1815 ),
+    .\port$703$5 (\$1816 ),
+    .\port$703$6 (\$1817 ),
+    .\port$703$7 (\$1818 ),
+    .\port$703$8 (\$1819 ),
+    .\port$703$9 (\$1820 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$699$0 (\$1827 ),
-    .\port$699$1 (\$1828 ),
-    .\port$699$10 (\$1837 ),
-    .\port$699$11 (\$1838 ),
-    .\port$699$12 (\$1839 ),
-    .\port$699$13 (\$1840 ),
-    .\port$699$14 (\$1841 ),
-    .\port$699$15 (\$1842 ),
-    .\port$699$2 (\$1829 ),
-    .\port$699$3 (\$1830 ),
-    .\port$699$4 (\$1831 ),
-    .\port$699$5 (\$1832 ),
-    .\port$699$6 (\$1833 ),
-    .\port$699$7 (\$1834 ),
-    .\port$699$8 (\$1835 ),
-    .\port$699$9 (\$1836 ),
+    .\port$704$0 (\$1827 ),
+    .\port$704$1 (\$1828 ),
+    .\port$704$10 (\$1837 ),
+    .\port$704$11 (\$1838 ),
+    .\port$704$12 (\$1839 ),
+    .\port$704$13 (\$1840 ),
+    .\port$704$14 (\$1841 ),
+    .\port$704$15 (\$1842 ),
+    .\port$704$2 (\$1829 ),
+    .\port$704$3 (\$1830 ),
+    .\port$704$4 (\$1831 ),
+    .\port$704$5 (\$1832 ),
+    .\port$704$6 (\$1833 ),
+    .\port$704$7 (\$1834 ),
+    .\port$704$8 (\$1835 ),
+    .\port$704$9 (\$1836 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$700$0 (\$1843 ),
-    .\port$700$1 (\$1844 ),
-    .\port$700$10 (\$1853 ),
-    .\port$700$11 (\$1854 ),
-    .\port$700$12 (\$1855 ),
-    .\port$700$13 (\$1856 ),
-    .\port$700$14 (\$1857 ),
-    .\port$700$15 (\$1858 ),
-    .\port$700$2 (\$1845 ),
-    .\port$700$3 (\$1846 ),
-    .\port$700$4 (\$1847 ),
-    .\port$700$5 (\$1848 ),
-    .\port$700$6 (\$1849 ),
-    .\port$700$7 (\$1850 ),
-    .\port$700$8 (\$1851 ),
-    .\port$700$9 (\$1852 ),
+    .\port$705$0 (\$1843 ),
+    .\port$705$1 (\$1844 ),
+    .\port$705$10 (\$1853 ),
+    .\port$705$11 (\$1854 ),
+    .\port$705$12 (\$1855 ),
+    .\port$705$13 (\$1856 ),
+    .\port$705$14 (\$1857 ),
+    .\port$705$15 (\$1858 ),
+    .\port$705$2 (\$1845 ),
+    .\port$705$3 (\$1846 ),
+    .\port$705$4 (\$1847 ),
+    .\port$705$5 (\$1848 ),
+    .\port$705$6 (\$1849 ),
+    .\port$705$7 (\$1850 ),
+    .\port$705$8 (\$1851 ),
+    .\port$705$9 (\$1852 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$701$0 (\$1859 ),
-    .\port$701$1 (\$1860 ),
-    .\port$701$10 (\$1869 ),
-    .\port$701$11 (\$1870 ),
-    .\port$701$12 (\$1871 ),
-    .\port$701$13 (\$1872 ),
-    .\port$701$14 (\$1873 ),
-    .\port$701$15 (\$1874 ),
-    .\port$701$2 (\$1861 ),
-    .\port$701$3 (\$1862 ),
-    .\port$701$4 (\$1863 ),
-    .\port$701$5 (\$1864 ),
-    .\port$701$6 (\$1865 ),
-    .\port$701$7 (\$1866 ),
-    .\port$701$8 (\$1867 ),
-    .\port$701$9 (\$1868 ),
+    .\port$706$0 (\$1859 ),
+    .\port$706$1 (\$1860 ),
+    .\port$706$10 (\$1869 ),
+    .\port$706$11 (\$1870 ),
+    .\port$706$12 (\$1871 ),
+    .\port$706$13 (\$1872 ),
+    .\port$706$14 (\$1873 ),
+    .\port$706$15 (\$1874 ),
+    .\port$706$2 (\$1861 ),
+    .\port$706$3 (\$1862 ),
+    .\port$706$4 (\$1863 ),
+    .\port$706$5 (\$1864 ),
+    .\port$706$6 (\$1865 ),
+    .\port$706$7 (\$1866 ),
+    .\port$706$8 (\$1867 ),
+    .\port$706$9 (\$1868 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$702$0 (\$1875 ),
-    .\port$702$1 (\$1876 ),
-    .\port$702$10 (\$1885 ),
-    .\port$702$11 (\$1886 ),
-    .\port$702$12 (\$1887 ),
-    .\port$702$13 (\$1888 ),
-    .\port$702$14 (\$1889 ),
-    .\port$702$15 (\$1890 ),
-    .\port$702$2 (\$1877 ),
-    .\port$702$3 (\$1878 ),
-    .\port$702$4 (\$1879 ),
-    .\port$702$5 (\$1880 ),
-    .\port$702$6 (\$1881 ),
-    .\port$702$7 (\$1882 ),
-    .\port$702$8 (\$1883 ),
-    .\port$702$9 (\$1884 ),
+    .\port$707$0 (\$1875 ),
+    .\port$707$1 (\$1876 ),
+    .\port$707$10 (\$1885 ),
+    .\port$707$11 (\$1886 ),
+    .\port$707$12 (\$1887 ),
+    .\port$707$13 (\$1888 ),
+    .\port$707$14 (\$1889 ),
+    .\port$707$15 (\$1890 ),
+    .\port$707$2 (\$1877 ),
+    .\port$707$3 (\$1878 ),
+    .\port$707$4 (\$1879 ),
+    .\port$707$5 (\$1880 ),
+    .\port$707$6 (\$1881 ),
+    .\port$707$7 (\$1882 ),
+    .\port$707$8 (\$1883 ),
+    .\port$707$9 (\$1884 ),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$703$0 (\$1891 ),
-    .\port$703$1 (\$1892 ),
-    .\port$703$10 (\$1901 ),
-    .\port$703$11 (\$1902 ),
-    .\port$703$12 (\$1903 ),
-    .\port$703$13 (\$1904 ),
-    .\port$703$14 (\$1905 ),
-    .\port$703$15 (\$1906 ),
-    .\port$703$2 (\$1893 ),
-    .\port$703$3 (\$1894 ),
-    .\port$703$4 (\$1895 ),
-    .\port$703$5 (\$1896 ),
-    .\port$703$6 (\$1897 ),
-    .\port$703$7 (\$1898 ),
-    .\port$703$8 (\$1899 ),
-    .\port$703$9 (\$1900 ),
+    .\port$708$0 (\$1891 ),
+    .\port$708$1 (\$1892 ),
+    .\port$708$10 (\$1901 ),
+    .\port$708$11 (\$1902 ),
+    .\port$708$12 (\$1903 ),
+    .\port$708$13 (\$1904 ),
+    .\port$708$14 (\$1905 ),
+    .\port$708$15 (\$1906 ),
+    .\port$708$2 (\$1893 ),
+    .\port$708$3 (\$1894 ),
+    .\port$708$4 (\$1895 ),
+    .\port$708$5 (\$1896 ),
+    .\port$708$6 (\$1897 ),
+    .\port$708$7 (\$1898 ),
+    .\port$708$8 (\$1899 ),
+    .\port$708$9 (\$1900 ),
     .rst(rst)
   );
   always @* begin
@@ -12795,1112 +12856,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$640$0 ;
-  wire \port$640$0 ;
-  output \port$640$1 ;
-  wire \port$640$1 ;
-  output \port$640$10 ;
-  wire \port$640$10 ;
-  output \port$640$11 ;
-  wire \port$640$11 ;
-  output \port$640$12 ;
-  wire \port$640$12 ;
-  output \port$640$13 ;
-  wire \port$640$13 ;
-  output \port$640$14 ;
-  wire \port$640$14 ;
-  output \port$640$15 ;
-  wire \port$640$15 ;
-  output \port$640$2 ;
-  wire \port$640$2 ;
-  output \port$640$3 ;
-  wire \port$640$3 ;
-  output \port$640$4 ;
-  wire \port$640$4 ;
-  output \port$640$5 ;
-  wire \port$640$5 ;
-  output \port$640$6 ;
-  wire \port$640$6 ;
-  output \port$640$7 ;
-  wire \port$640$7 ;
-  output \port$640$8 ;
-  wire \port$640$8 ;
-  output \port$640$9 ;
-  wire \port$640$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$640$0  = \$1 ;
-  assign \port$640$1  = \$2 ;
-  assign \port$640$2  = \$3 ;
-  assign \port$640$3  = \$4 ;
-  assign \port$640$4  = \$5 ;
-  assign \port$640$5  = \$6 ;
-  assign \port$640$6  = \$7 ;
-  assign \port$640$7  = \$8 ;
-  assign \port$640$8  = \$9 ;
-  assign \port$640$9  = \$10 ;
-  assign \port$640$10  = \$11 ;
-  assign \port$640$11  = \$12 ;
-  assign \port$640$12  = \$13 ;
-  assign \port$640$13  = \$14 ;
-  assign \port$640$14  = \$15 ;
-  assign \port$640$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$641$0 ;
-  wire \port$641$0 ;
-  output \port$641$1 ;
-  wire \port$641$1 ;
-  output \port$641$10 ;
-  wire \port$641$10 ;
-  output \port$641$11 ;
-  wire \port$641$11 ;
-  output \port$641$12 ;
-  wire \port$641$12 ;
-  output \port$641$13 ;
-  wire \port$641$13 ;
-  output \port$641$14 ;
-  wire \port$641$14 ;
-  output \port$641$15 ;
-  wire \port$641$15 ;
-  output \port$641$2 ;
-  wire \port$641$2 ;
-  output \port$641$3 ;
-  wire \port$641$3 ;
-  output \port$641$4 ;
-  wire \port$641$4 ;
-  output \port$641$5 ;
-  wire \port$641$5 ;
-  output \port$641$6 ;
-  wire \port$641$6 ;
-  output \port$641$7 ;
-  wire \port$641$7 ;
-  output \port$641$8 ;
-  wire \port$641$8 ;
-  output \port$641$9 ;
-  wire \port$641$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$641$0  = \$1 ;
-  assign \port$641$1  = \$2 ;
-  assign \port$641$2  = \$3 ;
-  assign \port$641$3  = \$4 ;
-  assign \port$641$4  = \$5 ;
-  assign \port$641$5  = \$6 ;
-  assign \port$641$6  = \$7 ;
-  assign \port$641$7  = \$8 ;
-  assign \port$641$8  = \$9 ;
-  assign \port$641$9  = \$10 ;
-  assign \port$641$10  = \$11 ;
-  assign \port$641$11  = \$12 ;
-  assign \port$641$12  = \$13 ;
-  assign \port$641$13  = \$14 ;
-  assign \port$641$14  = \$15 ;
-  assign \port$641$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$642$0 ;
-  wire \port$642$0 ;
-  output \port$642$1 ;
-  wire \port$642$1 ;
-  output \port$642$10 ;
-  wire \port$642$10 ;
-  output \port$642$11 ;
-  wire \port$642$11 ;
-  output \port$642$12 ;
-  wire \port$642$12 ;
-  output \port$642$13 ;
-  wire \port$642$13 ;
-  output \port$642$14 ;
-  wire \port$642$14 ;
-  output \port$642$15 ;
-  wire \port$642$15 ;
-  output \port$642$2 ;
-  wire \port$642$2 ;
-  output \port$642$3 ;
-  wire \port$642$3 ;
-  output \port$642$4 ;
-  wire \port$642$4 ;
-  output \port$642$5 ;
-  wire \port$642$5 ;
-  output \port$642$6 ;
-  wire \port$642$6 ;
-  output \port$642$7 ;
-  wire \port$642$7 ;
-  output \port$642$8 ;
-  wire \port$642$8 ;
-  output \port$642$9 ;
-  wire \port$642$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$642$0  = \$1 ;
-  assign \port$642$1  = \$2 ;
-  assign \port$642$2  = \$3 ;
-  assign \port$642$3  = \$4 ;
-  assign \port$642$4  = \$5 ;
-  assign \port$642$5  = \$6 ;
-  assign \port$642$6  = \$7 ;
-  assign \port$642$7  = \$8 ;
-  assign \port$642$8  = \$9 ;
-  assign \port$642$9  = \$10 ;
-  assign \port$642$10  = \$11 ;
-  assign \port$642$11  = \$12 ;
-  assign \port$642$12  = \$13 ;
-  assign \port$642$13  = \$14 ;
-  assign \port$642$14  = \$15 ;
-  assign \port$642$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$643$0 ;
-  wire \port$643$0 ;
-  output \port$643$1 ;
-  wire \port$643$1 ;
-  output \port$643$10 ;
-  wire \port$643$10 ;
-  output \port$643$11 ;
-  wire \port$643$11 ;
-  output \port$643$12 ;
-  wire \port$643$12 ;
-  output \port$643$13 ;
-  wire \port$643$13 ;
-  output \port$643$14 ;
-  wire \port$643$14 ;
-  output \port$643$15 ;
-  wire \port$643$15 ;
-  output \port$643$2 ;
-  wire \port$643$2 ;
-  output \port$643$3 ;
-  wire \port$643$3 ;
-  output \port$643$4 ;
-  wire \port$643$4 ;
-  output \port$643$5 ;
-  wire \port$643$5 ;
-  output \port$643$6 ;
-  wire \port$643$6 ;
-  output \port$643$7 ;
-  wire \port$643$7 ;
-  output \port$643$8 ;
-  wire \port$643$8 ;
-  output \port$643$9 ;
-  wire \port$643$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$643$0  = \$1 ;
-  assign \port$643$1  = \$2 ;
-  assign \port$643$2  = \$3 ;
-  assign \port$643$3  = \$4 ;
-  assign \port$643$4  = \$5 ;
-  assign \port$643$5  = \$6 ;
-  assign \port$643$6  = \$7 ;
-  assign \port$643$7  = \$8 ;
-  assign \port$643$8  = \$9 ;
-  assign \port$643$9  = \$10 ;
-  assign \port$643$10  = \$11 ;
-  assign \port$643$11  = \$12 ;
-  assign \port$643$12  = \$13 ;
-  assign \port$643$13  = \$14 ;
-  assign \port$643$14  = \$15 ;
-  assign \port$643$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$644$0 ;
-  wire \port$644$0 ;
-  output \port$644$1 ;
-  wire \port$644$1 ;
-  output \port$644$10 ;
-  wire \port$644$10 ;
-  output \port$644$11 ;
-  wire \port$644$11 ;
-  output \port$644$12 ;
-  wire \port$644$12 ;
-  output \port$644$13 ;
-  wire \port$644$13 ;
-  output \port$644$14 ;
-  wire \port$644$14 ;
-  output \port$644$15 ;
-  wire \port$644$15 ;
-  output \port$644$2 ;
-  wire \port$644$2 ;
-  output \port$644$3 ;
-  wire \port$644$3 ;
-  output \port$644$4 ;
-  wire \port$644$4 ;
-  output \port$644$5 ;
-  wire \port$644$5 ;
-  output \port$644$6 ;
-  wire \port$644$6 ;
-  output \port$644$7 ;
-  wire \port$644$7 ;
-  output \port$644$8 ;
-  wire \port$644$8 ;
-  output \port$644$9 ;
-  wire \port$644$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$644$0  = \$1 ;
-  assign \port$644$1  = \$2 ;
-  assign \port$644$2  = \$3 ;
-  assign \port$644$3  = \$4 ;
-  assign \port$644$4  = \$5 ;
-  assign \port$644$5  = \$6 ;
-  assign \port$644$6  = \$7 ;
-  assign \port$644$7  = \$8 ;
-  assign \port$644$8  = \$9 ;
-  assign \port$644$9  = \$10 ;
-  assign \port$644$10  = \$11 ;
-  assign \port$644$11  = \$12 ;
-  assign \port$644$12  = \$13 ;
-  assign \port$644$13  = \$14 ;
-  assign \port$644$14  = \$15 ;
-  assign \port$644$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -14121,7 +13077,7 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$645$0 , \port$645$1 , \port$645
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -14342,7 +13298,7 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$646$0 , \port$646$1 , \port$646
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -14563,7 +13519,7 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$647$0 , \port$647$1 , \port$647
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -14784,7 +13740,7 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$648$0 , \port$648$1 , \port$648
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -15005,7 +13961,7 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$649$0 , \port$649$1 , \port$649
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -15226,7 +14182,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$650$0 , \port$650$1 , \port$650
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -15447,7 +14403,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$651$0 , \port$651$1 , \port$651
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -15668,7 +14624,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$652$0 , \port$652$1 , \port$652
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -15889,7 +14845,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$653$0 , \port$653$1 , \port$653
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -16110,7 +15066,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$654$0 , \port$654$1 , \port$654
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -16331,7 +15287,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$655$0 , \port$655$1 , \port$655
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -16552,7 +15508,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$656$0 , \port$656$1 , \port$656
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -16773,7 +15729,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$657$0 , \port$657$1 , \port$657
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -16994,7 +15950,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$658$0 , \port$658$1 , \port$658
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17215,7 +16171,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$659$0 , \port$659$1 , \port$659
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17436,7 +16392,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$660$0 , \port$660$1 , \port$660
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17657,7 +16613,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$661$0 , \port$661$1 , \port$661
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -17878,7 +16834,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$662$0 , \port$662$1 , \port$662
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18099,7 +17055,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$663$0 , \port$663$1 , \port$663
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18320,7 +17276,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$664$0 , \port$664$1 , \port$664
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18541,7 +17497,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$665$0 , \port$665$1 , \port$665
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18762,7 +17718,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$666$0 , \port$666$1 , \port$666
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18983,7 +17939,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$667$0 , \port$667$1 , \port$667
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19204,7 +18160,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$668$0 , \port$668$1 , \port$668
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19425,7 +18381,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$669$0 , \port$669$1 , \port$669
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19646,7 +18602,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$670$0 , \port$670$1 , \port$670
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19867,7 +18823,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$671$0 , \port$671$1 , \port$671
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20088,7 +19044,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$672$0 , \port$672$1 , \port$672
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20309,7 +19265,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$673$0 , \port$673$1 , \port$673
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20530,7 +19486,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$674$0 , \port$674$1 , \port$674
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20751,7 +19707,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$675$0 , \port$675$1 , \port$675
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20972,7 +19928,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$676$0 , \port$676$1 , \port$676
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21193,7 +20149,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$677$0 , \port$677$1 , \port$677
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21414,7 +20370,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$678$0 , \port$678$1 , \port$678
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21635,7 +20591,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$679$0 , \port$679$1 , \port$679
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21856,7 +20812,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$680$0 , \port$680$1 , \port$680
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22077,7 +21033,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$681$0 , \port$681$1 , \port$681
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22298,7 +21254,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$682$0 , \port$682$1 , \port$682
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22519,7 +21475,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$683$0 , \port$683$1 , \port$683
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22740,7 +21696,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$684$0 , \port$684$1 , \port$684
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22961,7 +21917,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$685$0 , \port$685$1 , \port$685
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23182,7 +22138,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$686$0 , \port$686$1 , \port$686
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23403,7 +22359,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$687$0 , \port$687$1 , \port$687
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23624,7 +22580,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$688$0 , \port$688$1 , \port$688
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23845,7 +22801,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$689$0 , \port$689$1 , \port$689
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24066,7 +23022,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$690$0 , \port$690$1 , \port$690
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24287,7 +23243,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$691$0 , \port$691$1 , \port$691
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24508,7 +23464,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$692$0 , \port$692$1 , \port$692
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24729,7 +23685,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$693$0 , \port$693$1 , \port$693
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24950,7 +23906,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$694$0 , \port$694$1 , \port$694
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25171,7 +24127,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$695$0 , \port$695$1 , \port$695
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25392,7 +24348,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$696$0 , \port$696$1 , \port$696
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25613,7 +24569,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$697$0 , \port$697$1 , \port$697
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25834,7 +24790,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$698$0 , \port$698$1 , \port$698
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26055,7 +25011,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$699$0 , \port$699$1 , \port$699
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26276,7 +25232,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$700$0 , \port$700$1 , \port$700
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26497,7 +25453,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$701$0 , \port$701$1 , \port$701
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26718,7 +25674,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$702$0 , \port$702$1 , \port$702
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26939,6 +25895,1111 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$703$0 , \port$703$1 , \port$703
 endmodule
 
 (* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$704$0 ;
+  wire \port$704$0 ;
+  output \port$704$1 ;
+  wire \port$704$1 ;
+  output \port$704$10 ;
+  wire \port$704$10 ;
+  output \port$704$11 ;
+  wire \port$704$11 ;
+  output \port$704$12 ;
+  wire \port$704$12 ;
+  output \port$704$13 ;
+  wire \port$704$13 ;
+  output \port$704$14 ;
+  wire \port$704$14 ;
+  output \port$704$15 ;
+  wire \port$704$15 ;
+  output \port$704$2 ;
+  wire \port$704$2 ;
+  output \port$704$3 ;
+  wire \port$704$3 ;
+  output \port$704$4 ;
+  wire \port$704$4 ;
+  output \port$704$5 ;
+  wire \port$704$5 ;
+  output \port$704$6 ;
+  wire \port$704$6 ;
+  output \port$704$7 ;
+  wire \port$704$7 ;
+  output \port$704$8 ;
+  wire \port$704$8 ;
+  output \port$704$9 ;
+  wire \port$704$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$704$0  = \$1 ;
+  assign \port$704$1  = \$2 ;
+  assign \port$704$2  = \$3 ;
+  assign \port$704$3  = \$4 ;
+  assign \port$704$4  = \$5 ;
+  assign \port$704$5  = \$6 ;
+  assign \port$704$6  = \$7 ;
+  assign \port$704$7  = \$8 ;
+  assign \port$704$8  = \$9 ;
+  assign \port$704$9  = \$10 ;
+  assign \port$704$10  = \$11 ;
+  assign \port$704$11  = \$12 ;
+  assign \port$704$12  = \$13 ;
+  assign \port$704$13  = \$14 ;
+  assign \port$704$14  = \$15 ;
+  assign \port$704$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$705$0 ;
+  wire \port$705$0 ;
+  output \port$705$1 ;
+  wire \port$705$1 ;
+  output \port$705$10 ;
+  wire \port$705$10 ;
+  output \port$705$11 ;
+  wire \port$705$11 ;
+  output \port$705$12 ;
+  wire \port$705$12 ;
+  output \port$705$13 ;
+  wire \port$705$13 ;
+  output \port$705$14 ;
+  wire \port$705$14 ;
+  output \port$705$15 ;
+  wire \port$705$15 ;
+  output \port$705$2 ;
+  wire \port$705$2 ;
+  output \port$705$3 ;
+  wire \port$705$3 ;
+  output \port$705$4 ;
+  wire \port$705$4 ;
+  output \port$705$5 ;
+  wire \port$705$5 ;
+  output \port$705$6 ;
+  wire \port$705$6 ;
+  output \port$705$7 ;
+  wire \port$705$7 ;
+  output \port$705$8 ;
+  wire \port$705$8 ;
+  output \port$705$9 ;
+  wire \port$705$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$705$0  = \$1 ;
+  assign \port$705$1  = \$2 ;
+  assign \port$705$2  = \$3 ;
+  assign \port$705$3  = \$4 ;
+  assign \port$705$4  = \$5 ;
+  assign \port$705$5  = \$6 ;
+  assign \port$705$6  = \$7 ;
+  assign \port$705$7  = \$8 ;
+  assign \port$705$8  = \$9 ;
+  assign \port$705$9  = \$10 ;
+  assign \port$705$10  = \$11 ;
+  assign \port$705$11  = \$12 ;
+  assign \port$705$12  = \$13 ;
+  assign \port$705$13  = \$14 ;
+  assign \port$705$14  = \$15 ;
+  assign \port$705$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$706$0 ;
+  wire \port$706$0 ;
+  output \port$706$1 ;
+  wire \port$706$1 ;
+  output \port$706$10 ;
+  wire \port$706$10 ;
+  output \port$706$11 ;
+  wire \port$706$11 ;
+  output \port$706$12 ;
+  wire \port$706$12 ;
+  output \port$706$13 ;
+  wire \port$706$13 ;
+  output \port$706$14 ;
+  wire \port$706$14 ;
+  output \port$706$15 ;
+  wire \port$706$15 ;
+  output \port$706$2 ;
+  wire \port$706$2 ;
+  output \port$706$3 ;
+  wire \port$706$3 ;
+  output \port$706$4 ;
+  wire \port$706$4 ;
+  output \port$706$5 ;
+  wire \port$706$5 ;
+  output \port$706$6 ;
+  wire \port$706$6 ;
+  output \port$706$7 ;
+  wire \port$706$7 ;
+  output \port$706$8 ;
+  wire \port$706$8 ;
+  output \port$706$9 ;
+  wire \port$706$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$706$0  = \$1 ;
+  assign \port$706$1  = \$2 ;
+  assign \port$706$2  = \$3 ;
+  assign \port$706$3  = \$4 ;
+  assign \port$706$4  = \$5 ;
+  assign \port$706$5  = \$6 ;
+  assign \port$706$6  = \$7 ;
+  assign \port$706$7  = \$8 ;
+  assign \port$706$8  = \$9 ;
+  assign \port$706$9  = \$10 ;
+  assign \port$706$10  = \$11 ;
+  assign \port$706$11  = \$12 ;
+  assign \port$706$12  = \$13 ;
+  assign \port$706$13  = \$14 ;
+  assign \port$706$14  = \$15 ;
+  assign \port$706$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$707$0 ;
+  wire \port$707$0 ;
+  output \port$707$1 ;
+  wire \port$707$1 ;
+  output \port$707$10 ;
+  wire \port$707$10 ;
+  output \port$707$11 ;
+  wire \port$707$11 ;
+  output \port$707$12 ;
+  wire \port$707$12 ;
+  output \port$707$13 ;
+  wire \port$707$13 ;
+  output \port$707$14 ;
+  wire \port$707$14 ;
+  output \port$707$15 ;
+  wire \port$707$15 ;
+  output \port$707$2 ;
+  wire \port$707$2 ;
+  output \port$707$3 ;
+  wire \port$707$3 ;
+  output \port$707$4 ;
+  wire \port$707$4 ;
+  output \port$707$5 ;
+  wire \port$707$5 ;
+  output \port$707$6 ;
+  wire \port$707$6 ;
+  output \port$707$7 ;
+  wire \port$707$7 ;
+  output \port$707$8 ;
+  wire \port$707$8 ;
+  output \port$707$9 ;
+  wire \port$707$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$707$0  = \$1 ;
+  assign \port$707$1  = \$2 ;
+  assign \port$707$2  = \$3 ;
+  assign \port$707$3  = \$4 ;
+  assign \port$707$4  = \$5 ;
+  assign \port$707$5  = \$6 ;
+  assign \port$707$6  = \$7 ;
+  assign \port$707$7  = \$8 ;
+  assign \port$707$8  = \$9 ;
+  assign \port$707$9  = \$10 ;
+  assign \port$707$10  = \$11 ;
+  assign \port$707$11  = \$12 ;
+  assign \port$707$12  = \$13 ;
+  assign \port$707$13  = \$14 ;
+  assign \port$707$14  = \$15 ;
+  assign \port$707$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$708$0 ;
+  wire \port$708$0 ;
+  output \port$708$1 ;
+  wire \port$708$1 ;
+  output \port$708$10 ;
+  wire \port$708$10 ;
+  output \port$708$11 ;
+  wire \port$708$11 ;
+  output \port$708$12 ;
+  wire \port$708$12 ;
+  output \port$708$13 ;
+  wire \port$708$13 ;
+  output \port$708$14 ;
+  wire \port$708$14 ;
+  output \port$708$15 ;
+  wire \port$708$15 ;
+  output \port$708$2 ;
+  wire \port$708$2 ;
+  output \port$708$3 ;
+  wire \port$708$3 ;
+  output \port$708$4 ;
+  wire \port$708$4 ;
+  output \port$708$5 ;
+  wire \port$708$5 ;
+  output \port$708$6 ;
+  wire \port$708$6 ;
+  output \port$708$7 ;
+  wire \port$708$7 ;
+  output \port$708$8 ;
+  wire \port$708$8 ;
+  output \port$708$9 ;
+  wire \port$708$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$708$0  = \$1 ;
+  assign \port$708$1  = \$2 ;
+  assign \port$708$2  = \$3 ;
+  assign \port$708$3  = \$4 ;
+  assign \port$708$4  = \$5 ;
+  assign \port$708$5  = \$6 ;
+  assign \port$708$6  = \$7 ;
+  assign \port$708$7  = \$8 ;
+  assign \port$708$8  = \$9 ;
+  assign \port$708$9  = \$10 ;
+  assign \port$708$10  = \$11 ;
+  assign \port$708$11  = \$12 ;
+  assign \port$708$12  = \$13 ;
+  assign \port$708$13  = \$14 ;
+  assign \port$708$14  = \$15 ;
+  assign \port$708$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -27088,7 +27149,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -27339,8 +27400,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$856$0 ;
-  wire [68:0] \port$856$0 ;
+  input [68:0] \port$865$0 ;
+  wire [68:0] \port$865$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -27533,150 +27594,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$739$0 (\$172 ),
-    .\port$739$1 (\$173 ),
-    .\port$739$10 (\$182 ),
-    .\port$739$11 (\$183 ),
-    .\port$739$12 (\$184 ),
-    .\port$739$13 (\$185 ),
-    .\port$739$14 (\$186 ),
-    .\port$739$15 (\$187 ),
-    .\port$739$16 (\$188 ),
-    .\port$739$17 (\$189 ),
-    .\port$739$18 (\$190 ),
-    .\port$739$19 (\$191 ),
-    .\port$739$2 (\$174 ),
-    .\port$739$20 (\$192 ),
-    .\port$739$21 (\$193 ),
-    .\port$739$22 (\$194 ),
-    .\port$739$23 (\$195 ),
-    .\port$739$24 (\$196 ),
-    .\port$739$25 (\$197 ),
-    .\port$739$26 (\$198 ),
-    .\port$739$27 (\$199 ),
-    .\port$739$28 (\$200 ),
-    .\port$739$3 (\$175 ),
-    .\port$739$4 (\$176 ),
-    .\port$739$5 (\$177 ),
-    .\port$739$6 (\$178 ),
-    .\port$739$7 (\$179 ),
-    .\port$739$8 (\$180 ),
-    .\port$739$9 (\$181 ),
+    .\port$744$0 (\$172 ),
+    .\port$744$1 (\$173 ),
+    .\port$744$10 (\$182 ),
+    .\port$744$11 (\$183 ),
+    .\port$744$12 (\$184 ),
+    .\port$744$13 (\$185 ),
+    .\port$744$14 (\$186 ),
+    .\port$744$15 (\$187 ),
+    .\port$744$16 (\$188 ),
+    .\port$744$17 (\$189 ),
+    .\port$744$18 (\$190 ),
+    .\port$744$19 (\$191 ),
+    .\port$744$2 (\$174 ),
+    .\port$744$20 (\$192 ),
+    .\port$744$21 (\$193 ),
+    .\port$744$22 (\$194 ),
+    .\port$744$23 (\$195 ),
+    .\port$744$24 (\$196 ),
+    .\port$744$25 (\$197 ),
+    .\port$744$26 (\$198 ),
+    .\port$744$27 (\$199 ),
+    .\port$744$28 (\$200 ),
+    .\port$744$3 (\$175 ),
+    .\port$744$4 (\$176 ),
+    .\port$744$5 (\$177 ),
+    .\port$744$6 (\$178 ),
+    .\port$744$7 (\$179 ),
+    .\port$744$8 (\$180 ),
+    .\port$744$9 (\$181 ),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$738$0 (\$140 ),
-    .\port$738$1 (\$141 ),
-    .\port$738$10 (\$150 ),
-    .\port$738$11 (\$151 ),
-    .\port$738$12 (\$152 ),
-    .\port$738$13 (\$153 ),
-    .\port$738$14 (\$154 ),
-    .\port$738$15 (\$155 ),
-    .\port$738$16 (\$156 ),
-    .\port$738$17 (\$157 ),
-    .\port$738$18 (\$158 ),
-    .\port$738$19 (\$159 ),
-    .\port$738$2 (\$142 ),
-    .\port$738$20 (\$160 ),
-    .\port$738$21 (\$161 ),
-    .\port$738$22 (\$162 ),
-    .\port$738$23 (\$163 ),
-    .\port$738$24 (\$164 ),
-    .\port$738$25 (\$165 ),
-    .\port$738$26 (\$166 ),
-    .\port$738$27 (\$167 ),
-    .\port$738$28 (\$168 ),
-    .\port$738$29 (\$169 ),
-    .\port$738$3 (\$143 ),
-    .\port$738$30 (\$170 ),
-    .\port$738$31 (\$171 ),
-    .\port$738$4 (\$144 ),
-    .\port$738$5 (\$145 ),
-    .\port$738$6 (\$146 ),
-    .\port$738$7 (\$147 ),
-    .\port$738$8 (\$148 ),
-    .\port$738$9 (\$149 ),
+    .\port$743$0 (\$140 ),
+    .\port$743$1 (\$141 ),
+    .\port$743$10 (\$150 ),
+    .\port$743$11 (\$151 ),
+    .\port$743$12 (\$152 ),
+    .\port$743$13 (\$153 ),
+    .\port$743$14 (\$154 ),
+    .\port$743$15 (\$155 ),
+    .\port$743$16 (\$156 ),
+    .\port$743$17 (\$157 ),
+    .\port$743$18 (\$158 ),
+    .\port$743$19 (\$159 ),
+    .\port$743$2 (\$142 ),
+    .\port$743$20 (\$160 ),
+    .\port$743$21 (\$161 ),
+    .\port$743$22 (\$162 ),
+    .\port$743$23 (\$163 ),
+    .\port$743$24 (\$164 ),
+    .\port$743$25 (\$165 ),
+    .\port$743$26 (\$166 ),
+    .\port$743$27 (\$167 ),
+    .\port$743$28 (\$168 ),
+    .\port$743$29 (\$169 ),
+    .\port$743$3 (\$143 ),
+    .\port$743$30 (\$170 ),
+    .\port$743$31 (\$171 ),
+    .\port$743$4 (\$144 ),
+    .\port$743$5 (\$145 ),
+    .\port$743$6 (\$146 ),
+    .\port$743$7 (\$147 ),
+    .\port$743$8 (\$148 ),
+    .\port$743$9 (\$149 ),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$737$0 (\$109 ),
-    .\port$737$1 (\$110 ),
-    .\port$737$10 (\$119 ),
-    .\port$737$11 (\$120 ),
-    .\port$737$12 (\$121 ),
-    .\port$737$13 (\$122 ),
-    .\port$737$14 (\$123 ),
-    .\port$737$15 (\$124 ),
-    .\port$737$16 (\$125 ),
-    .\port$737$17 (\$126 ),
-    .\port$737$18 (\$127 ),
-    .\port$737$19 (\$128 ),
-    .\port$737$2 (\$111 ),
-    .\port$737$20 (\$129 ),
-    .\port$737$21 (\$130 ),
-    .\port$737$22 (\$131 ),
-    .\port$737$23 (\$132 ),
-    .\port$737$24 (\$133 ),
-    .\port$737$25 (\$134 ),
-    .\port$737$26 (\$135 ),
-    .\port$737$27 (\$136 ),
-    .\port$737$28 (\$137 ),
-    .\port$737$29 (\$138 ),
-    .\port$737$3 (\$112 ),
-    .\port$737$30 (\$139 ),
-    .\port$737$4 (\$113 ),
-    .\port$737$5 (\$114 ),
-    .\port$737$6 (\$115 ),
-    .\port$737$7 (\$116 ),
-    .\port$737$8 (\$117 ),
-    .\port$737$9 (\$118 ),
+    .\port$742$0 (\$109 ),
+    .\port$742$1 (\$110 ),
+    .\port$742$10 (\$119 ),
+    .\port$742$11 (\$120 ),
+    .\port$742$12 (\$121 ),
+    .\port$742$13 (\$122 ),
+    .\port$742$14 (\$123 ),
+    .\port$742$15 (\$124 ),
+    .\port$742$16 (\$125 ),
+    .\port$742$17 (\$126 ),
+    .\port$742$18 (\$127 ),
+    .\port$742$19 (\$128 ),
+    .\port$742$2 (\$111 ),
+    .\port$742$20 (\$129 ),
+    .\port$742$21 (\$130 ),
+    .\port$742$22 (\$131 ),
+    .\port$742$23 (\$132 ),
+    .\port$742$24 (\$133 ),
+    .\port$742$25 (\$134 ),
+    .\port$742$26 (\$135 ),
+    .\port$742$27 (\$136 ),
+    .\port$742$28 (\$137 ),
+    .\port$742$29 (\$138 ),
+    .\port$742$3 (\$112 ),
+    .\port$742$30 (\$139 ),
+    .\port$742$4 (\$113 ),
+    .\port$742$5 (\$114 ),
+    .\port$742$6 (\$115 ),
+    .\port$742$7 (\$116 ),
+    .\port$742$8 (\$117 ),
+    .\port$742$9 (\$118 ),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$736$0 (\$75 ),
-    .\port$736$1 (\$76 ),
-    .\port$736$10 (\$85 ),
-    .\port$736$11 (\$86 ),
-    .\port$736$12 (\$87 ),
-    .\port$736$13 (\$88 ),
-    .\port$736$14 (\$89 ),
-    .\port$736$15 (\$90 ),
-    .\port$736$16 (\$91 ),
-    .\port$736$17 (\$92 ),
-    .\port$736$18 (\$93 ),
-    .\port$736$19 (\$94 ),
-    .\port$736$2 (\$77 ),
-    .\port$736$20 (\$95 ),
-    .\port$736$21 (\$96 ),
-    .\port$736$22 (\$97 ),
-    .\port$736$23 (\$98 ),
-    .\port$736$24 (\$99 ),
-    .\port$736$25 (\$100 ),
-    .\port$736$26 (\$101 ),
-    .\port$736$27 (\$102 ),
-    .\port$736$28 (\$103 ),
-    .\port$736$29 (\$104 ),
-    .\port$736$3 (\$78 ),
-    .\port$736$30 (\$105 ),
-    .\port$736$31 (\$106 ),
-    .\port$736$32 (\$107 ),
-    .\port$736$33 (\$108 ),
-    .\port$736$4 (\$79 ),
-    .\port$736$5 (\$80 ),
-    .\port$736$6 (\$81 ),
-    .\port$736$7 (\$82 ),
-    .\port$736$8 (\$83 ),
-    .\port$736$9 (\$84 ),
+    .\port$741$0 (\$75 ),
+    .\port$741$1 (\$76 ),
+    .\port$741$10 (\$85 ),
+    .\port$741$11 (\$86 ),
+    .\port$741$12 (\$87 ),
+    .\port$741$13 (\$88 ),
+    .\port$741$14 (\$89 ),
+    .\port$741$15 (\$90 ),
+    .\port$741$16 (\$91 ),
+    .\port$741$17 (\$92 ),
+    .\port$741$18 (\$93 ),
+    .\port$741$19 (\$94 ),
+    .\port$741$2 (\$77 ),
+    .\port$741$20 (\$95 ),
+    .\port$741$21 (\$96 ),
+    .\port$741$22 (\$97 ),
+    .\port$741$23 (\$98 ),
+    .\port$741$24 (\$99 ),
+    .\port$741$25 (\$100 ),
+    .\port$741$26 (\$101 ),
+    .\port$741$27 (\$102 ),
+    .\port$741$28 (\$103 ),
+    .\port$741$29 (\$104 ),
+    .\port$741$3 (\$78 ),
+    .\port$741$30 (\$105 ),
+    .\port$741$31 (\$106 ),
+    .\port$741$32 (\$107 ),
+    .\port$741$33 (\$108 ),
+    .\port$741$4 (\$79 ),
+    .\port$741$5 (\$80 ),
+    .\port$741$6 (\$81 ),
+    .\port$741$7 (\$82 ),
+    .\port$741$8 (\$83 ),
+    .\port$741$9 (\$84 ),
     .rst(rst)
   );
   always @* begin
@@ -27695,14 +27756,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$23  = \port$856$0 [62:32];
+    \$23  = \port$865$0 [62:32];
     if (rst) begin
       \$23  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$24  = \port$856$0 [68:63];
+    \$24  = \port$865$0 [68:63];
     if (rst) begin
       \$24  = 6'h00;
     end
@@ -27716,7 +27777,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = \port$856$0 [31:0];
+    \$26  = \port$865$0 [31:0];
     if (rst) begin
       \$26  = 32'd0;
     end
@@ -28065,9 +28126,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
     end
   end
   assign en = 1'h1;
-  assign i_multiplier = \port$856$0 [62:32];
-  assign i_shift = \port$856$0 [68:63];
-  assign i_bias = \port$856$0 [31:0];
+  assign i_multiplier = \port$865$0 [62:32];
+  assign i_shift = \port$865$0 [68:63];
+  assign i_bias = \port$865$0 [31:0];
   assign left_0 = \$4 [4:0];
   assign r_0 = \$7 [4:0];
   assign s_0 = \$8 [31:0];
@@ -28092,10 +28153,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
   assign \en$89  = 1'h1;
   assign \a$90  = rq2a_a0[31:17];
   assign \b$91  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$856$0 [62:32];
-  assign \i_shift[0]  = \port$856$0 [68:63];
+  assign \i_multiplier[0]  = \port$865$0 [62:32];
+  assign \i_shift[0]  = \port$865$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$856$0 [31:0];
+  assign \i_bias[0]  = \port$865$0 [31:0];
   assign \o_data[0]  = o_data;
   assign \$11  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
   assign \$13  = { \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63:14] };
@@ -28103,8 +28164,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$856$0 ,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , \port$739$16 , \port$739$17 , \port$739$18 , \port$739$19 
-, \port$739$20 , \port$739$21 , \port$739$22 , \port$739$23 , \port$739$24 , \port$739$25 , \port$739$26 , \port$739$27 , \port$739$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , \port$744$16 , \port$744$17 , \port$744$18 , \port$744$19 
+, \port$744$20 , \port$744$21 , \port$744$22 , \port$744$23 , \port$744$24 , \port$744$25 , \port$744$26 , \port$744$27 , \port$744$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28152,64 +28213,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$739$0 , \port$739$1 , \port$739
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$739$0 ;
-  wire \port$739$0 ;
-  output \port$739$1 ;
-  wire \port$739$1 ;
-  output \port$739$10 ;
-  wire \port$739$10 ;
-  output \port$739$11 ;
-  wire \port$739$11 ;
-  output \port$739$12 ;
-  wire \port$739$12 ;
-  output \port$739$13 ;
-  wire \port$739$13 ;
-  output \port$739$14 ;
-  wire \port$739$14 ;
-  output \port$739$15 ;
-  wire \port$739$15 ;
-  output \port$739$16 ;
-  wire \port$739$16 ;
-  output \port$739$17 ;
-  wire \port$739$17 ;
-  output \port$739$18 ;
-  wire \port$739$18 ;
-  output \port$739$19 ;
-  wire \port$739$19 ;
-  output \port$739$2 ;
-  wire \port$739$2 ;
-  output \port$739$20 ;
-  wire \port$739$20 ;
-  output \port$739$21 ;
-  wire \port$739$21 ;
-  output \port$739$22 ;
-  wire \port$739$22 ;
-  output \port$739$23 ;
-  wire \port$739$23 ;
-  output \port$739$24 ;
-  wire \port$739$24 ;
-  output \port$739$25 ;
-  wire \port$739$25 ;
-  output \port$739$26 ;
-  wire \port$739$26 ;
-  output \port$739$27 ;
-  wire \port$739$27 ;
-  output \port$739$28 ;
-  wire \port$739$28 ;
-  output \port$739$3 ;
-  wire \port$739$3 ;
-  output \port$739$4 ;
-  wire \port$739$4 ;
-  output \port$739$5 ;
-  wire \port$739$5 ;
-  output \port$739$6 ;
-  wire \port$739$6 ;
-  output \port$739$7 ;
-  wire \port$739$7 ;
-  output \port$739$8 ;
-  wire \port$739$8 ;
-  output \port$739$9 ;
-  wire \port$739$9 ;
+  output \port$744$0 ;
+  wire \port$744$0 ;
+  output \port$744$1 ;
+  wire \port$744$1 ;
+  output \port$744$10 ;
+  wire \port$744$10 ;
+  output \port$744$11 ;
+  wire \port$744$11 ;
+  output \port$744$12 ;
+  wire \port$744$12 ;
+  output \port$744$13 ;
+  wire \port$744$13 ;
+  output \port$744$14 ;
+  wire \port$744$14 ;
+  output \port$744$15 ;
+  wire \port$744$15 ;
+  output \port$744$16 ;
+  wire \port$744$16 ;
+  output \port$744$17 ;
+  wire \port$744$17 ;
+  output \port$744$18 ;
+  wire \port$744$18 ;
+  output \port$744$19 ;
+  wire \port$744$19 ;
+  output \port$744$2 ;
+  wire \port$744$2 ;
+  output \port$744$20 ;
+  wire \port$744$20 ;
+  output \port$744$21 ;
+  wire \port$744$21 ;
+  output \port$744$22 ;
+  wire \port$744$22 ;
+  output \port$744$23 ;
+  wire \port$744$23 ;
+  output \port$744$24 ;
+  wire \port$744$24 ;
+  output \port$744$25 ;
+  wire \port$744$25 ;
+  output \port$744$26 ;
+  wire \port$744$26 ;
+  output \port$744$27 ;
+  wire \port$744$27 ;
+  output \port$744$28 ;
+  wire \port$744$28 ;
+  output \port$744$3 ;
+  wire \port$744$3 ;
+  output \port$744$4 ;
+  wire \port$744$4 ;
+  output \port$744$5 ;
+  wire \port$744$5 ;
+  output \port$744$6 ;
+  wire \port$744$6 ;
+  output \port$744$7 ;
+  wire \port$744$7 ;
+  output \port$744$8 ;
+  wire \port$744$8 ;
+  output \port$744$9 ;
+  wire \port$744$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28332,40 +28393,40 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$739$0 , \port$739$1 , \port$739
   assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$739$0  = \$1 ;
-  assign \port$739$1  = \$2 ;
-  assign \port$739$2  = \$3 ;
-  assign \port$739$3  = \$4 ;
-  assign \port$739$4  = \$5 ;
-  assign \port$739$5  = \$6 ;
-  assign \port$739$6  = \$7 ;
-  assign \port$739$7  = \$8 ;
-  assign \port$739$8  = \$9 ;
-  assign \port$739$9  = \$10 ;
-  assign \port$739$10  = \$11 ;
-  assign \port$739$11  = \$12 ;
-  assign \port$739$12  = \$13 ;
-  assign \port$739$13  = \$14 ;
-  assign \port$739$14  = \$15 ;
-  assign \port$739$15  = \$16 ;
-  assign \port$739$16  = \$17 ;
-  assign \port$739$17  = \$18 ;
-  assign \port$739$18  = \$19 ;
-  assign \port$739$19  = \$20 ;
-  assign \port$739$20  = \$21 ;
-  assign \port$739$21  = \$22 ;
-  assign \port$739$22  = \$23 ;
-  assign \port$739$23  = \$24 ;
-  assign \port$739$24  = \$25 ;
-  assign \port$739$25  = \$26 ;
-  assign \port$739$26  = \$27 ;
-  assign \port$739$27  = \$28 ;
-  assign \port$739$28  = \$29 ;
+  assign \port$744$0  = \$1 ;
+  assign \port$744$1  = \$2 ;
+  assign \port$744$2  = \$3 ;
+  assign \port$744$3  = \$4 ;
+  assign \port$744$4  = \$5 ;
+  assign \port$744$5  = \$6 ;
+  assign \port$744$6  = \$7 ;
+  assign \port$744$7  = \$8 ;
+  assign \port$744$8  = \$9 ;
+  assign \port$744$9  = \$10 ;
+  assign \port$744$10  = \$11 ;
+  assign \port$744$11  = \$12 ;
+  assign \port$744$12  = \$13 ;
+  assign \port$744$13  = \$14 ;
+  assign \port$744$14  = \$15 ;
+  assign \port$744$15  = \$16 ;
+  assign \port$744$16  = \$17 ;
+  assign \port$744$17  = \$18 ;
+  assign \port$744$18  = \$19 ;
+  assign \port$744$19  = \$20 ;
+  assign \port$744$20  = \$21 ;
+  assign \port$744$21  = \$22 ;
+  assign \port$744$22  = \$23 ;
+  assign \port$744$23  = \$24 ;
+  assign \port$744$24  = \$25 ;
+  assign \port$744$25  = \$26 ;
+  assign \port$744$26  = \$27 ;
+  assign \port$744$27  = \$28 ;
+  assign \port$744$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , \port$738$16 , \port$738$17 , \port$738$18 , \port$738$19 
-, \port$738$20 , \port$738$21 , \port$738$22 , \port$738$23 , \port$738$24 , \port$738$25 , \port$738$26 , \port$738$27 , \port$738$28 , \port$738$29 , \port$738$30 , \port$738$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , \port$743$16 , \port$743$17 , \port$743$18 , \port$743$19 
+, \port$743$20 , \port$743$21 , \port$743$22 , \port$743$23 , \port$743$24 , \port$743$25 , \port$743$26 , \port$743$27 , \port$743$28 , \port$743$29 , \port$743$30 , \port$743$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28413,70 +28474,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$738$0 , \port$738$1 , \port$738
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$738$0 ;
-  wire \port$738$0 ;
-  output \port$738$1 ;
-  wire \port$738$1 ;
-  output \port$738$10 ;
-  wire \port$738$10 ;
-  output \port$738$11 ;
-  wire \port$738$11 ;
-  output \port$738$12 ;
-  wire \port$738$12 ;
-  output \port$738$13 ;
-  wire \port$738$13 ;
-  output \port$738$14 ;
-  wire \port$738$14 ;
-  output \port$738$15 ;
-  wire \port$738$15 ;
-  output \port$738$16 ;
-  wire \port$738$16 ;
-  output \port$738$17 ;
-  wire \port$738$17 ;
-  output \port$738$18 ;
-  wire \port$738$18 ;
-  output \port$738$19 ;
-  wire \port$738$19 ;
-  output \port$738$2 ;
-  wire \port$738$2 ;
-  output \port$738$20 ;
-  wire \port$738$20 ;
-  output \port$738$21 ;
-  wire \port$738$21 ;
-  output \port$738$22 ;
-  wire \port$738$22 ;
-  output \port$738$23 ;
-  wire \port$738$23 ;
-  output \port$738$24 ;
-  wire \port$738$24 ;
-  output \port$738$25 ;
-  wire \port$738$25 ;
-  output \port$738$26 ;
-  wire \port$738$26 ;
-  output \port$738$27 ;
-  wire \port$738$27 ;
-  output \port$738$28 ;
-  wire \port$738$28 ;
-  output \port$738$29 ;
-  wire \port$738$29 ;
-  output \port$738$3 ;
-  wire \port$738$3 ;
-  output \port$738$30 ;
-  wire \port$738$30 ;
-  output \port$738$31 ;
-  wire \port$738$31 ;
-  output \port$738$4 ;
-  wire \port$738$4 ;
-  output \port$738$5 ;
-  wire \port$738$5 ;
-  output \port$738$6 ;
-  wire \port$738$6 ;
-  output \port$738$7 ;
-  wire \port$738$7 ;
-  output \port$738$8 ;
-  wire \port$738$8 ;
-  output \port$738$9 ;
-  wire \port$738$9 ;
+  output \port$743$0 ;
+  wire \port$743$0 ;
+  output \port$743$1 ;
+  wire \port$743$1 ;
+  output \port$743$10 ;
+  wire \port$743$10 ;
+  output \port$743$11 ;
+  wire \port$743$11 ;
+  output \port$743$12 ;
+  wire \port$743$12 ;
+  output \port$743$13 ;
+  wire \port$743$13 ;
+  output \port$743$14 ;
+  wire \port$743$14 ;
+  output \port$743$15 ;
+  wire \port$743$15 ;
+  output \port$743$16 ;
+  wire \port$743$16 ;
+  output \port$743$17 ;
+  wire \port$743$17 ;
+  output \port$743$18 ;
+  wire \port$743$18 ;
+  output \port$743$19 ;
+  wire \port$743$19 ;
+  output \port$743$2 ;
+  wire \port$743$2 ;
+  output \port$743$20 ;
+  wire \port$743$20 ;
+  output \port$743$21 ;
+  wire \port$743$21 ;
+  output \port$743$22 ;
+  wire \port$743$22 ;
+  output \port$743$23 ;
+  wire \port$743$23 ;
+  output \port$743$24 ;
+  wire \port$743$24 ;
+  output \port$743$25 ;
+  wire \port$743$25 ;
+  output \port$743$26 ;
+  wire \port$743$26 ;
+  output \port$743$27 ;
+  wire \port$743$27 ;
+  output \port$743$28 ;
+  wire \port$743$28 ;
+  output \port$743$29 ;
+  wire \port$743$29 ;
+  output \port$743$3 ;
+  wire \port$743$3 ;
+  output \port$743$30 ;
+  wire \port$743$30 ;
+  output \port$743$31 ;
+  wire \port$743$31 ;
+  output \port$743$4 ;
+  wire \port$743$4 ;
+  output \port$743$5 ;
+  wire \port$743$5 ;
+  output \port$743$6 ;
+  wire \port$743$6 ;
+  output \port$743$7 ;
+  wire \port$743$7 ;
+  output \port$743$8 ;
+  wire \port$743$8 ;
+  output \port$743$9 ;
+  wire \port$743$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28599,43 +28660,43 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$738$0 , \port$738$1 , \port$738
   assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$738$0  = \$1 ;
-  assign \port$738$1  = \$2 ;
-  assign \port$738$2  = \$3 ;
-  assign \port$738$3  = \$4 ;
-  assign \port$738$4  = \$5 ;
-  assign \port$738$5  = \$6 ;
-  assign \port$738$6  = \$7 ;
-  assign \port$738$7  = \$8 ;
-  assign \port$738$8  = \$9 ;
-  assign \port$738$9  = \$10 ;
-  assign \port$738$10  = \$11 ;
-  assign \port$738$11  = \$12 ;
-  assign \port$738$12  = \$13 ;
-  assign \port$738$13  = \$14 ;
-  assign \port$738$14  = \$15 ;
-  assign \port$738$15  = \$16 ;
-  assign \port$738$16  = \$17 ;
-  assign \port$738$17  = \$18 ;
-  assign \port$738$18  = \$19 ;
-  assign \port$738$19  = \$20 ;
-  assign \port$738$20  = \$21 ;
-  assign \port$738$21  = \$22 ;
-  assign \port$738$22  = \$23 ;
-  assign \port$738$23  = \$24 ;
-  assign \port$738$24  = \$25 ;
-  assign \port$738$25  = \$26 ;
-  assign \port$738$26  = \$27 ;
-  assign \port$738$27  = \$28 ;
-  assign \port$738$28  = \$29 ;
-  assign \port$738$29  = \$30 ;
-  assign \port$738$30  = \$31 ;
-  assign \port$738$31  = \$32 ;
+  assign \port$743$0  = \$1 ;
+  assign \port$743$1  = \$2 ;
+  assign \port$743$2  = \$3 ;
+  assign \port$743$3  = \$4 ;
+  assign \port$743$4  = \$5 ;
+  assign \port$743$5  = \$6 ;
+  assign \port$743$6  = \$7 ;
+  assign \port$743$7  = \$8 ;
+  assign \port$743$8  = \$9 ;
+  assign \port$743$9  = \$10 ;
+  assign \port$743$10  = \$11 ;
+  assign \port$743$11  = \$12 ;
+  assign \port$743$12  = \$13 ;
+  assign \port$743$13  = \$14 ;
+  assign \port$743$14  = \$15 ;
+  assign \port$743$15  = \$16 ;
+  assign \port$743$16  = \$17 ;
+  assign \port$743$17  = \$18 ;
+  assign \port$743$18  = \$19 ;
+  assign \port$743$19  = \$20 ;
+  assign \port$743$20  = \$21 ;
+  assign \port$743$21  = \$22 ;
+  assign \port$743$22  = \$23 ;
+  assign \port$743$23  = \$24 ;
+  assign \port$743$24  = \$25 ;
+  assign \port$743$25  = \$26 ;
+  assign \port$743$26  = \$27 ;
+  assign \port$743$27  = \$28 ;
+  assign \port$743$28  = \$29 ;
+  assign \port$743$29  = \$30 ;
+  assign \port$743$30  = \$31 ;
+  assign \port$743$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , \port$737$16 , \port$737$17 , \port$737$18 , \port$737$19 
-, \port$737$20 , \port$737$21 , \port$737$22 , \port$737$23 , \port$737$24 , \port$737$25 , \port$737$26 , \port$737$27 , \port$737$28 , \port$737$29 , \port$737$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , \port$742$16 , \port$742$17 , \port$742$18 , \port$742$19 
+, \port$742$20 , \port$742$21 , \port$742$22 , \port$742$23 , \port$742$24 , \port$742$25 , \port$742$26 , \port$742$27 , \port$742$28 , \port$742$29 , \port$742$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28683,68 +28744,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$737$0 , \port$737$1 , \port$737
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$737$0 ;
-  wire \port$737$0 ;
-  output \port$737$1 ;
-  wire \port$737$1 ;
-  output \port$737$10 ;
-  wire \port$737$10 ;
-  output \port$737$11 ;
-  wire \port$737$11 ;
-  output \port$737$12 ;
-  wire \port$737$12 ;
-  output \port$737$13 ;
-  wire \port$737$13 ;
-  output \port$737$14 ;
-  wire \port$737$14 ;
-  output \port$737$15 ;
-  wire \port$737$15 ;
-  output \port$737$16 ;
-  wire \port$737$16 ;
-  output \port$737$17 ;
-  wire \port$737$17 ;
-  output \port$737$18 ;
-  wire \port$737$18 ;
-  output \port$737$19 ;
-  wire \port$737$19 ;
-  output \port$737$2 ;
-  wire \port$737$2 ;
-  output \port$737$20 ;
-  wire \port$737$20 ;
-  output \port$737$21 ;
-  wire \port$737$21 ;
-  output \port$737$22 ;
-  wire \port$737$22 ;
-  output \port$737$23 ;
-  wire \port$737$23 ;
-  output \port$737$24 ;
-  wire \port$737$24 ;
-  output \port$737$25 ;
-  wire \port$737$25 ;
-  output \port$737$26 ;
-  wire \port$737$26 ;
-  output \port$737$27 ;
-  wire \port$737$27 ;
-  output \port$737$28 ;
-  wire \port$737$28 ;
-  output \port$737$29 ;
-  wire \port$737$29 ;
-  output \port$737$3 ;
-  wire \port$737$3 ;
-  output \port$737$30 ;
-  wire \port$737$30 ;
-  output \port$737$4 ;
-  wire \port$737$4 ;
-  output \port$737$5 ;
-  wire \port$737$5 ;
-  output \port$737$6 ;
-  wire \port$737$6 ;
-  output \port$737$7 ;
-  wire \port$737$7 ;
-  output \port$737$8 ;
-  wire \port$737$8 ;
-  output \port$737$9 ;
-  wire \port$737$9 ;
+  output \port$742$0 ;
+  wire \port$742$0 ;
+  output \port$742$1 ;
+  wire \port$742$1 ;
+  output \port$742$10 ;
+  wire \port$742$10 ;
+  output \port$742$11 ;
+  wire \port$742$11 ;
+  output \port$742$12 ;
+  wire \port$742$12 ;
+  output \port$742$13 ;
+  wire \port$742$13 ;
+  output \port$742$14 ;
+  wire \port$742$14 ;
+  output \port$742$15 ;
+  wire \port$742$15 ;
+  output \port$742$16 ;
+  wire \port$742$16 ;
+  output \port$742$17 ;
+  wire \port$742$17 ;
+  output \port$742$18 ;
+  wire \port$742$18 ;
+  output \port$742$19 ;
+  wire \port$742$19 ;
+  output \port$742$2 ;
+  wire \port$742$2 ;
+  output \port$742$20 ;
+  wire \port$742$20 ;
+  output \port$742$21 ;
+  wire \port$742$21 ;
+  output \port$742$22 ;
+  wire \port$742$22 ;
+  output \port$742$23 ;
+  wire \port$742$23 ;
+  output \port$742$24 ;
+  wire \port$742$24 ;
+  output \port$742$25 ;
+  wire \port$742$25 ;
+  output \port$742$26 ;
+  wire \port$742$26 ;
+  output \port$742$27 ;
+  wire \port$742$27 ;
+  output \port$742$28 ;
+  wire \port$742$28 ;
+  output \port$742$29 ;
+  wire \port$742$29 ;
+  output \port$742$3 ;
+  wire \port$742$3 ;
+  output \port$742$30 ;
+  wire \port$742$30 ;
+  output \port$742$4 ;
+  wire \port$742$4 ;
+  output \port$742$5 ;
+  wire \port$742$5 ;
+  output \port$742$6 ;
+  wire \port$742$6 ;
+  output \port$742$7 ;
+  wire \port$742$7 ;
+  output \port$742$8 ;
+  wire \port$742$8 ;
+  output \port$742$9 ;
+  wire \port$742$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28867,42 +28928,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$737$0 , \port$737$1 , \port$737
   assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$737$0  = \$1 ;
-  assign \port$737$1  = \$2 ;
-  assign \port$737$2  = \$3 ;
-  assign \port$737$3  = \$4 ;
-  assign \port$737$4  = \$5 ;
-  assign \port$737$5  = \$6 ;
-  assign \port$737$6  = \$7 ;
-  assign \port$737$7  = \$8 ;
-  assign \port$737$8  = \$9 ;
-  assign \port$737$9  = \$10 ;
-  assign \port$737$10  = \$11 ;
-  assign \port$737$11  = \$12 ;
-  assign \port$737$12  = \$13 ;
-  assign \port$737$13  = \$14 ;
-  assign \port$737$14  = \$15 ;
-  assign \port$737$15  = \$16 ;
-  assign \port$737$16  = \$17 ;
-  assign \port$737$17  = \$18 ;
-  assign \port$737$18  = \$19 ;
-  assign \port$737$19  = \$20 ;
-  assign \port$737$20  = \$21 ;
-  assign \port$737$21  = \$22 ;
-  assign \port$737$22  = \$23 ;
-  assign \port$737$23  = \$24 ;
-  assign \port$737$24  = \$25 ;
-  assign \port$737$25  = \$26 ;
-  assign \port$737$26  = \$27 ;
-  assign \port$737$27  = \$28 ;
-  assign \port$737$28  = \$29 ;
-  assign \port$737$29  = \$30 ;
-  assign \port$737$30  = \$31 ;
+  assign \port$742$0  = \$1 ;
+  assign \port$742$1  = \$2 ;
+  assign \port$742$2  = \$3 ;
+  assign \port$742$3  = \$4 ;
+  assign \port$742$4  = \$5 ;
+  assign \port$742$5  = \$6 ;
+  assign \port$742$6  = \$7 ;
+  assign \port$742$7  = \$8 ;
+  assign \port$742$8  = \$9 ;
+  assign \port$742$9  = \$10 ;
+  assign \port$742$10  = \$11 ;
+  assign \port$742$11  = \$12 ;
+  assign \port$742$12  = \$13 ;
+  assign \port$742$13  = \$14 ;
+  assign \port$742$14  = \$15 ;
+  assign \port$742$15  = \$16 ;
+  assign \port$742$16  = \$17 ;
+  assign \port$742$17  = \$18 ;
+  assign \port$742$18  = \$19 ;
+  assign \port$742$19  = \$20 ;
+  assign \port$742$20  = \$21 ;
+  assign \port$742$21  = \$22 ;
+  assign \port$742$22  = \$23 ;
+  assign \port$742$23  = \$24 ;
+  assign \port$742$24  = \$25 ;
+  assign \port$742$25  = \$26 ;
+  assign \port$742$26  = \$27 ;
+  assign \port$742$27  = \$28 ;
+  assign \port$742$28  = \$29 ;
+  assign \port$742$29  = \$30 ;
+  assign \port$742$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , \port$736$16 , \port$736$17 , \port$736$18 , \port$736$19 
-, \port$736$20 , \port$736$21 , \port$736$22 , \port$736$23 , \port$736$24 , \port$736$25 , \port$736$26 , \port$736$27 , \port$736$28 , \port$736$29 , \port$736$30 , \port$736$31 , \port$736$32 , \port$736$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , \port$741$16 , \port$741$17 , \port$741$18 , \port$741$19 
+, \port$741$20 , \port$741$21 , \port$741$22 , \port$741$23 , \port$741$24 , \port$741$25 , \port$741$26 , \port$741$27 , \port$741$28 , \port$741$29 , \port$741$30 , \port$741$31 , \port$741$32 , \port$741$33 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28950,74 +29011,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$736$0 , \port$736$1 , \port$736
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$736$0 ;
-  wire \port$736$0 ;
-  output \port$736$1 ;
-  wire \port$736$1 ;
-  output \port$736$10 ;
-  wire \port$736$10 ;
-  output \port$736$11 ;
-  wire \port$736$11 ;
-  output \port$736$12 ;
-  wire \port$736$12 ;
-  output \port$736$13 ;
-  wire \port$736$13 ;
-  output \port$736$14 ;
-  wire \port$736$14 ;
-  output \port$736$15 ;
-  wire \port$736$15 ;
-  output \port$736$16 ;
-  wire \port$736$16 ;
-  output \port$736$17 ;
-  wire \port$736$17 ;
-  output \port$736$18 ;
-  wire \port$736$18 ;
-  output \port$736$19 ;
-  wire \port$736$19 ;
-  output \port$736$2 ;
-  wire \port$736$2 ;
-  output \port$736$20 ;
-  wire \port$736$20 ;
-  output \port$736$21 ;
-  wire \port$736$21 ;
-  output \port$736$22 ;
-  wire \port$736$22 ;
-  output \port$736$23 ;
-  wire \port$736$23 ;
-  output \port$736$24 ;
-  wire \port$736$24 ;
-  output \port$736$25 ;
-  wire \port$736$25 ;
-  output \port$736$26 ;
-  wire \port$736$26 ;
-  output \port$736$27 ;
-  wire \port$736$27 ;
-  output \port$736$28 ;
-  wire \port$736$28 ;
-  output \port$736$29 ;
-  wire \port$736$29 ;
-  output \port$736$3 ;
-  wire \port$736$3 ;
-  output \port$736$30 ;
-  wire \port$736$30 ;
-  output \port$736$31 ;
-  wire \port$736$31 ;
-  output \port$736$32 ;
-  wire \port$736$32 ;
-  output \port$736$33 ;
-  wire \port$736$33 ;
-  output \port$736$4 ;
-  wire \port$736$4 ;
-  output \port$736$5 ;
-  wire \port$736$5 ;
-  output \port$736$6 ;
-  wire \port$736$6 ;
-  output \port$736$7 ;
-  wire \port$736$7 ;
-  output \port$736$8 ;
-  wire \port$736$8 ;
-  output \port$736$9 ;
-  wire \port$736$9 ;
+  output \port$741$0 ;
+  wire \port$741$0 ;
+  output \port$741$1 ;
+  wire \port$741$1 ;
+  output \port$741$10 ;
+  wire \port$741$10 ;
+  output \port$741$11 ;
+  wire \port$741$11 ;
+  output \port$741$12 ;
+  wire \port$741$12 ;
+  output \port$741$13 ;
+  wire \port$741$13 ;
+  output \port$741$14 ;
+  wire \port$741$14 ;
+  output \port$741$15 ;
+  wire \port$741$15 ;
+  output \port$741$16 ;
+  wire \port$741$16 ;
+  output \port$741$17 ;
+  wire \port$741$17 ;
+  output \port$741$18 ;
+  wire \port$741$18 ;
+  output \port$741$19 ;
+  wire \port$741$19 ;
+  output \port$741$2 ;
+  wire \port$741$2 ;
+  output \port$741$20 ;
+  wire \port$741$20 ;
+  output \port$741$21 ;
+  wire \port$741$21 ;
+  output \port$741$22 ;
+  wire \port$741$22 ;
+  output \port$741$23 ;
+  wire \port$741$23 ;
+  output \port$741$24 ;
+  wire \port$741$24 ;
+  output \port$741$25 ;
+  wire \port$741$25 ;
+  output \port$741$26 ;
+  wire \port$741$26 ;
+  output \port$741$27 ;
+  wire \port$741$27 ;
+  output \port$741$28 ;
+  wire \port$741$28 ;
+  output \port$741$29 ;
+  wire \port$741$29 ;
+  output \port$741$3 ;
+  wire \port$741$3 ;
+  output \port$741$30 ;
+  wire \port$741$30 ;
+  output \port$741$31 ;
+  wire \port$741$31 ;
+  output \port$741$32 ;
+  wire \port$741$32 ;
+  output \port$741$33 ;
+  wire \port$741$33 ;
+  output \port$741$4 ;
+  wire \port$741$4 ;
+  output \port$741$5 ;
+  wire \port$741$5 ;
+  output \port$741$6 ;
+  wire \port$741$6 ;
+  output \port$741$7 ;
+  wire \port$741$7 ;
+  output \port$741$8 ;
+  wire \port$741$8 ;
+  output \port$741$9 ;
+  wire \port$741$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29140,38 +29201,38 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$736$0 , \port$736$1 , \port$736
   assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$736$0  = \$1 ;
-  assign \port$736$1  = \$2 ;
-  assign \port$736$2  = \$3 ;
-  assign \port$736$3  = \$4 ;
-  assign \port$736$4  = \$5 ;
-  assign \port$736$5  = \$6 ;
-  assign \port$736$6  = \$7 ;
-  assign \port$736$7  = \$8 ;
-  assign \port$736$8  = \$9 ;
-  assign \port$736$9  = \$10 ;
-  assign \port$736$10  = \$11 ;
-  assign \port$736$11  = \$12 ;
-  assign \port$736$12  = \$13 ;
-  assign \port$736$13  = \$14 ;
-  assign \port$736$14  = \$15 ;
-  assign \port$736$15  = \$16 ;
-  assign \port$736$16  = \$17 ;
-  assign \port$736$17  = \$18 ;
-  assign \port$736$18  = \$19 ;
-  assign \port$736$19  = \$20 ;
-  assign \port$736$20  = \$21 ;
-  assign \port$736$21  = \$22 ;
-  assign \port$736$22  = \$23 ;
-  assign \port$736$23  = \$24 ;
-  assign \port$736$24  = \$25 ;
-  assign \port$736$25  = \$26 ;
-  assign \port$736$26  = \$27 ;
-  assign \port$736$27  = \$28 ;
-  assign \port$736$28  = \$29 ;
-  assign \port$736$29  = \$30 ;
-  assign \port$736$30  = \$31 ;
-  assign \port$736$31  = \$32 ;
-  assign \port$736$32  = \$33 ;
-  assign \port$736$33  = \$34 ;
+  assign \port$741$0  = \$1 ;
+  assign \port$741$1  = \$2 ;
+  assign \port$741$2  = \$3 ;
+  assign \port$741$3  = \$4 ;
+  assign \port$741$4  = \$5 ;
+  assign \port$741$5  = \$6 ;
+  assign \port$741$6  = \$7 ;
+  assign \port$741$7  = \$8 ;
+  assign \port$741$8  = \$9 ;
+  assign \port$741$9  = \$10 ;
+  assign \port$741$10  = \$11 ;
+  assign \port$741$11  = \$12 ;
+  assign \port$741$12  = \$13 ;
+  assign \port$741$13  = \$14 ;
+  assign \port$741$14  = \$15 ;
+  assign \port$741$15  = \$16 ;
+  assign \port$741$16  = \$17 ;
+  assign \port$741$17  = \$18 ;
+  assign \port$741$18  = \$19 ;
+  assign \port$741$19  = \$20 ;
+  assign \port$741$20  = \$21 ;
+  assign \port$741$21  = \$22 ;
+  assign \port$741$22  = \$23 ;
+  assign \port$741$23  = \$24 ;
+  assign \port$741$24  = \$25 ;
+  assign \port$741$25  = \$26 ;
+  assign \port$741$26  = \$27 ;
+  assign \port$741$27  = \$28 ;
+  assign \port$741$28  = \$29 ;
+  assign \port$741$29  = \$30 ;
+  assign \port$741$30  = \$31 ;
+  assign \port$741$31  = \$32 ;
+  assign \port$741$32  = \$33 ;
+  assign \port$741$33  = \$34 ;
 endmodule

@@ -105,42 +105,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg \$103 ;
-  reg [3:0] \$104 ;
-  reg [5:0] \$105 ;
-  reg [1:0] \$106 ;
-  reg [15:0] \$107 ;
-  reg [1:0] \$108 ;
-  reg [30:0] \$109 ;
+  reg [15:0] \$100 ;
+  reg [16:0] \$101 ;
+  reg [15:0] \$102 ;
+  reg [7:0] \$103 ;
+  reg [7:0] \$104 ;
+  reg [7:0] \$105 ;
+  reg [15:0] \$106 ;
+  reg [7:0] \$107 ;
+  reg \$108 ;
+  reg [3:0] \$109 ;
   wire \$11 ;
   reg [5:0] \$110 ;
-  reg [3:0] \$111 ;
-  reg [7:0] \$112 ;
+  reg [1:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
-  reg [16:0] \$114 ;
-  reg [3:0] \$115 ;
-  reg \$116 ;
-  reg [4:0] \$117 ;
-  reg \$118 ;
-  reg [3:0] \$119 ;
+  reg [1:0] \$114 ;
+  reg [30:0] \$115 ;
+  reg [5:0] \$116 ;
+  reg [3:0] \$117 ;
+  reg [7:0] \$118 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [1:0] \$120 ;
-  reg [5:0] \$121 ;
-  reg [5:0] \$122 ;
-  reg [5:0] \$123 ;
-  reg [16:0] \$124 ;
+  reg [16:0] \$120 ;
+  reg [3:0] \$121 ;
+  reg \$122 ;
+  reg \$123 ;
+  reg [4:0] \$124 ;
   reg \$125 ;
-  reg \$126 ;
-  reg \$127 ;
-  reg [1:0] \$128 ;
-  reg [7:0] \$129 ;
+  reg [3:0] \$126 ;
+  reg [1:0] \$127 ;
+  reg [5:0] \$128 ;
+  reg [5:0] \$129 ;
   wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg [1:0] \$132 ;
+  reg [5:0] \$130 ;
+  reg [16:0] \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg [1:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg [7:0] \$137 ;
+  reg [7:0] \$138 ;
+  reg [1:0] \$139 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
@@ -151,8 +158,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [18:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
-  wire [6:0] \$220 ;
   wire \$23 ;
+  wire [6:0] \$232 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -173,69 +180,69 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [1:0] \$4 ;
   wire [16:0] \$40 ;
   wire \$41 ;
-  wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [6:0] \$44 ;
-  wire \$45 ;
-  wire [4:0] \$46 ;
-  wire [2:0] \$47 ;
-  wire [1:0] \$48 ;
-  wire \$49 ;
+  wire \$42 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [6:0] \$45 ;
+  wire \$46 ;
+  wire [4:0] \$47 ;
+  wire [2:0] \$48 ;
+  wire [1:0] \$49 ;
   wire [1:0] \$5 ;
-  wire \$50 ;
+  wire [16:0] \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [17:0] \$56 ;
-  wire [4:0] \$57 ;
-  wire [8:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire [17:0] \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [5:0] \$62 ;
+  wire [4:0] \$60 ;
+  wire [8:0] \$61 ;
+  wire [8:0] \$62 ;
   wire \$63 ;
-  wire [6:0] \$64 ;
-  wire [6:0] \$65 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
+  wire [5:0] \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [6:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [6:0] \$70 ;
   wire \$71 ;
-  wire [2:0] \$72 ;
+  wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [4:0] \$75 ;
-  wire [1:0] \$76 ;
-  wire \$77 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [2:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [4:0] \$80 ;
+  wire [1:0] \$81 ;
   wire \$82 ;
-  wire [23:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
-  wire [2:0] \$85 ;
-  wire [2:0] \$86 ;
+  wire \$85 ;
+  wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
+  wire [23:0] \$88 ;
   wire \$89 ;
   wire \$9 ;
-  wire [1:0] \$90 ;
-  reg \$91 ;
-  reg [3:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [16:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [2:0] \$90 ;
+  wire [2:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire [1:0] \$95 ;
+  reg \$96 ;
+  reg [3:0] \$97 ;
+  reg \$98 ;
+  reg [15:0] \$99 ;
   reg \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
@@ -243,7 +250,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$92  = 31'h00000000;
+  reg [30:0] \$signal$93  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 24'h000000 *)
   wire [23:0] acc_part;
@@ -253,9 +260,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \act_max$60 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
+  reg ch_last = 1'h0;
   wire [71:0] chan;
   wire [31:0] \chan.bias ;
   wire [31:0] \chan.multiplier ;
@@ -327,11 +336,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [7:0] o_data;
-  wire [95:0] \o_data$99 ;
-  wire [23:0] \o_data$99[0] ;
-  wire [23:0] \o_data$99[1] ;
-  wire [23:0] \o_data$99[2] ;
-  wire [23:0] \o_data$99[3] ;
+  wire [95:0] \o_data$101 ;
+  wire [23:0] \o_data$101[0] ;
+  wire [23:0] \o_data$101[1] ;
+  wire [23:0] \o_data$101[2] ;
+  wire [23:0] \o_data$101[3] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
@@ -533,144 +542,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$38  = hdr[47:32] > 4'hc;
   assign \$39  = \$38  ? hdr[47:32] : 16'h000c;
   assign \$40  = \$39  - 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = ! lane;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = wb == 2'h3;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch == n_last;
-  assign \$50  = ! k_last;
-  assign \$51  = ~ in_data;
-  assign \$52  = i_valid | \$51 ;
-  assign \$53  = kk == tile_last;
-  assign \$54  = ! k_last;
-  assign \$55  = fn == nb_last;
-  assign \$56  = fm0 + 2'h2;
-  assign \$57  = fn + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = kk + 1'h1;
-  assign \$60  = \$59  == k_last;
-  assign \$61  = kk == k_last;
-  assign \$62  = flush - 1'h1;
-  assign \$63  = ! flush;
-  assign \$64  = ra_next + 1'h1;
-  assign \$65  = ra_next - 2'h3;
-  assign \$66  = ~ header_taken;
-  assign \$67  = \$66  & o_valid;
-  assign \$68  = beat != 2'h3;
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & row_end;
-  assign \$72  = beat + 1'h1;
-  assign \$74  = dn == nb_last;
-  assign \$75  = dn + 1'h1;
-  assign \$76  = d + 1'h1;
-  assign \$77  = o_valid & row_valid;
-  assign \$78  = row_end & row_valid;
-  assign \$79  = row == m_last;
-  assign \$80  = \$78  & \$79 ;
-  assign \$81  = dn == nb_last;
-  assign \$82  = \$80  & \$81 ;
-  assign \$220  = beat * 5'h18;
-  assign \$83  = \o_data$99  >> \$220 ;
-  assign \$84  = ob == 2'h3;
-  assign \$85  = ob + 1'h1;
-  assign \$86  = \$84  ? 3'h0 : \$85 ;
-  assign \$87  = r_en & m_out__valid;
-  assign \$88  = ~ row_valid;
-  assign \$89  = row_end & \$88 ;
-  assign \$90  = \$87  + \$89 ;
+  assign \$41  = hdr[31:16] == 1'h1;
+  assign \$42  = ! ch;
+  assign \$43  = ch + 1'h1;
+  assign \$44  = ! lane;
+  assign \$45  = wa + 1'h1;
+  assign \$46  = wb == 2'h3;
+  assign \$47  = blk + 1'h1;
+  assign \$48  = wb + 1'h1;
+  assign \$49  = lane + 1'h1;
+  assign \$50  = ch + 1'h1;
+  assign \$51  = \$50  == n_last;
+  assign \$52  = ! k_last;
+  assign \$53  = ! tile_last;
+  assign \$54  = ~ in_data;
+  assign \$55  = i_valid | \$54 ;
+  assign \$56  = ! k_last;
+  assign \$57  = ! tile_last;
+  assign \$58  = fn == nb_last;
+  assign \$59  = fm0 + 2'h2;
+  assign \$60  = fn + 1'h1;
+  assign \$61  = kk + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = \$62  == k_last;
+  assign \$64  = kk + 1'h1;
+  assign \$65  = \$64  == tile_last;
+  assign \$66  = kk == k_last;
+  assign \$67  = flush - 1'h1;
+  assign \$68  = ! flush;
+  assign \$69  = ra_next + 1'h1;
+  assign \$70  = ra_next - 2'h3;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & o_valid;
+  assign \$73  = beat != 2'h3;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ header_taken;
+  assign \$76  = \$75  & row_end;
+  assign \$77  = beat + 1'h1;
+  assign \$79  = dn == nb_last;
+  assign \$80  = dn + 1'h1;
+  assign \$81  = d + 1'h1;
+  assign \$82  = o_valid & row_valid;
+  assign \$83  = row_end & row_valid;
+  assign \$84  = row == m_last;
+  assign \$85  = \$83  & \$84 ;
+  assign \$86  = dn == nb_last;
+  assign \$87  = \$85  & \$86 ;
+  assign \$232  = beat * 5'h18;
+  assign \$88  = \o_data$101  >> \$232 ;
+  assign \$89  = ob == 2'h3;
+  assign \$90  = ob + 1'h1;
+  assign \$91  = \$89  ? 3'h0 : \$90 ;
+  assign \$92  = r_en & m_out__valid;
+  assign \$93  = ~ row_valid;
+  assign \$94  = row_end & \$93 ;
+  assign \$95  = \$92  + \$94 ;
   always @(posedge clk)
-    last_mblock <= \$91 ;
+    last_mblock <= \$96 ;
   always @(posedge clk)
-    credits <= \$92 ;
+    credits <= \$97 ;
   always @(posedge clk)
-    credit_ok <= \$93 ;
+    credit_ok <= \$98 ;
   always @(posedge clk)
-    M_ <= \$94 ;
+    M_ <= \$99 ;
   always @(posedge clk)
-    m_last <= \$95 ;
+    m_last <= \$100 ;
   always @(posedge clk)
-    m_wrap <= \$96 ;
+    m_wrap <= \$101 ;
   always @(posedge clk)
-    n_last <= \$97 ;
+    n_last <= \$102 ;
   always @(posedge clk)
-    zero_point <= \$98 ;
+    zero_point <= \$103 ;
   always @(posedge clk)
-    act_min <= \$99 ;
+    act_min <= \$104 ;
   always @(posedge clk)
-    act_max <= \$100 ;
+    act_max <= \$105 ;
   always @(posedge clk)
-    k_last <= \$101 ;
+    k_last <= \$106 ;
   always @(posedge clk)
-    tile_last <= \$102 ;
+    tile_last <= \$107 ;
   always @(posedge clk)
-    lane <= \$103 ;
+    lane <= \$108 ;
   always @(posedge clk)
-    blk <= \$104 ;
+    blk <= \$109 ;
   always @(posedge clk)
-    wa <= \$105 ;
+    wa <= \$110 ;
   always @(posedge clk)
-    wb <= \$106 ;
+    wb <= \$111 ;
   always @(posedge clk)
-    ch <= \$107 ;
+    ch <= \$112 ;
   always @(posedge clk)
-    ctrl_state <= \$108 ;
+    ch_last <= \$113 ;
   always @(posedge clk)
-    \$signal$92  <= \$109 ;
+    ctrl_state <= \$114 ;
   always @(posedge clk)
-    pt_shift <= \$110 ;
+    \$signal$93  <= \$115 ;
   always @(posedge clk)
-    nb_last <= \$111 ;
+    pt_shift <= \$116 ;
   always @(posedge clk)
-    kk <= \$112 ;
+    nb_last <= \$117 ;
   always @(posedge clk)
-    in_data <= \$113 ;
+    kk <= \$118 ;
   always @(posedge clk)
-    fm0 <= \$114 ;
+    in_data <= \$119 ;
   always @(posedge clk)
-    fn <= \$115 ;
+    fm0 <= \$120 ;
   always @(posedge clk)
-    at_k_last <= \$116 ;
+    fn <= \$121 ;
   always @(posedge clk)
-    flush <= \$117 ;
+    at_k_last <= \$122 ;
   always @(posedge clk)
-    d <= \$118 ;
+    at_tile_last <= \$123 ;
   always @(posedge clk)
-    dn <= \$119 ;
+    flush <= \$124 ;
   always @(posedge clk)
-    beat <= \$120 ;
+    d <= \$125 ;
   always @(posedge clk)
-    ra <= \$121 ;
+    dn <= \$126 ;
   always @(posedge clk)
-    ra_inc <= \$122 ;
+    beat <= \$127 ;
   always @(posedge clk)
-    ra_row <= \$123 ;
+    ra <= \$128 ;
   always @(posedge clk)
-    row <= \$124 ;
+    ra_inc <= \$129 ;
   always @(posedge clk)
-    row_valid <= \$125 ;
+    ra_row <= \$130 ;
+  always @(posedge clk)
+    row <= \$131 ;
+  always @(posedge clk)
+    row_valid <= \$132 ;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$126 ;
+    \i_valid$49  <= \$133 ;
   always @(posedge clk)
-    \i_last$51  <= \$127 ;
+    \i_last$51  <= \$134 ;
   always @(posedge clk)
-    i_acc <= \$83 ;
+    i_acc <= \$88 ;
   always @(posedge clk)
-    ob <= \$128 ;
+    ob <= \$135 ;
   always @(posedge clk)
-    part0 <= \$129 ;
+    part0 <= \$136 ;
   always @(posedge clk)
-    part1 <= \$130 ;
+    part1 <= \$137 ;
   always @(posedge clk)
-    part2 <= \$131 ;
+    part2 <= \$138 ;
   always @(posedge clk)
-    give_back <= \$132 ;
+    give_back <= \$139 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -678,7 +696,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$99 ),
+    .o_data(\o_data$101 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -700,7 +718,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$71 ),
-    .\port$388$0 (p_word),
+    .\port$397$0 (p_word),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -798,306 +816,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$32 ;
+    \$96  = \$32 ;
     if (rst) begin
-      \$91  = 1'h0;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \$3 [3:0];
+    \$97  = \$3 [3:0];
     if (rst) begin
-      \$92  = 4'h8;
+      \$97  = 4'h8;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = \$33 ;
+    \$98  = \$33 ;
     if (rst) begin
-      \$93  = 1'h1;
+      \$98  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = M_;
+    \$99  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = hdr[15:0];
+            \$99  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$94  = 16'h0000;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = m_last;
+    \$100  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = \$34 [15:0];
+            \$100  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$95  = 16'h0000;
+      \$100  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = m_wrap;
+    \$101  = m_wrap;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = \$35 ;
+            \$101  = \$35 ;
           end
     endcase
     if (rst) begin
-      \$96  = 17'h00000;
+      \$101  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = n_last;
+    \$102  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = \$36 [15:0];
+            \$102  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$97  = 16'h0000;
+      \$102  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = zero_point;
+    \$103  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = hdr[55:48];
+            \$103  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$98  = 8'h00;
+      \$103  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = act_min;
+    \$104  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = hdr[63:56];
+            \$104  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$99  = 8'h00;
+      \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = act_max;
+    \$105  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$100  = hdr[71:64];
+            \$105  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$100  = 8'h00;
+      \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = k_last;
+    \$106  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$101  = \$37 [15:0];
+            \$106  = \$37 [15:0];
           end
     endcase
     if (rst) begin
-      \$101  = 16'h0000;
+      \$106  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = tile_last;
+    \$107  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$102  = \$40 [7:0];
+            \$107  = \$40 [7:0];
           end
     endcase
     if (rst) begin
-      \$102  = 8'h00;
+      \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lane;
+    \$108  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$103  = 1'h0;
+            \$108  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$103  = 1'h0;
+            if (\$44 ) begin
+              \$108  = 1'h0;
             end else begin
-              \$103  = \$48 [0];
+              \$108  = \$49 [0];
             end
           end
     endcase
     if (rst) begin
-      \$103  = 1'h0;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = blk;
+    \$109  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$104  = 4'h0;
+            \$109  = 4'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$104  = \$46 [3:0];
+            if (\$44 ) begin
+              if (\$46 ) begin
+                \$109  = \$47 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$104  = 4'h0;
+      \$109  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = wa;
+    \$110  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$105  = 6'h00;
+            \$110  = 6'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$43 ) begin
-              \$105  = \$44 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$105  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$106  = 2'h0;
-              end else begin
-                \$106  = \$47 [1:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$106  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$107  = \$42 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$108  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                if (last_mblock) begin
-                  \$108  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$63 ) begin
-            \$108  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$108  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = \$signal$92 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$109  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$110  = hdr[69:64];
+            if (\$44 ) begin
+              \$110  = \$45 [5:0];
             end
           end
     endcase
@@ -1107,69 +1016,56 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = nb_last;
+    \$111  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$111  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$49 ) begin
-              \$111  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$112  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$112  = 8'h00;
-            end else begin
-              \$112  = \$58 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$113  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$113  = 1'h1;
-            end else begin
-              if (\$61 ) begin
-                \$113  = 1'h0;
+            if (\$44 ) begin
+              (* full_case = 32'd1 *)
+              if (\$46 ) begin
+                \$111  = 2'h0;
+              end else begin
+                \$111  = \$48 [1:0];
               end
             end
+          end
+    endcase
+    if (rst) begin
+      \$111  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$112  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$112  = \$43 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$112  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = ch_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$113  = \$41 ;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$113  = \$51 ;
           end
     endcase
     if (rst) begin
@@ -1178,223 +1074,288 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$114  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
-                \$114  = \$56 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$114  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$115  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              (* full_case = 32'd1 *)
-              if (\$55 ) begin
-                \$115  = 4'h0;
-              end else begin
-                \$115  = \$57 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$49 ) begin
-              \$116  = \$50 ;
-            end
-          end
-      2'h2:
-          if (\$52 ) begin
-            (* full_case = 32'd1 *)
-            if (\$53 ) begin
-              \$116  = \$54 ;
-            end else begin
-              \$116  = \$60 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = flush;
+    \$114  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$114  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$114  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$52 ) begin
-            if (\$53 ) begin
-              if (\$55 ) begin
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              if (\$58 ) begin
                 if (last_mblock) begin
-                  \$117  = 5'h1b;
+                  \$114  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$117  = \$62 [4:0];
+          if (\$68 ) begin
+            \$114  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$117  = 5'h00;
+      \$114  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = d;
-    if (header_taken) begin
-      \$118  = 1'h0;
+    \$115  = \$signal$93 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$115  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$115  = 31'h00000000;
     end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$116  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$117  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$117  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$118  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$118  = 8'h00;
+            end else begin
+              \$118  = \$61 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$118  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$119  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$119  = 1'h1;
+            end else begin
+              if (\$66 ) begin
+                \$119  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$120  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              if (\$58 ) begin
+                \$120  = \$59 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$120  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$121  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              (* full_case = 32'd1 *)
+              if (\$58 ) begin
+                \$121  = 4'h0;
+              end else begin
+                \$121  = \$60 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$121  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$122  = \$52 ;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$122  = \$56 ;
+            end else begin
+              \$122  = \$63 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = at_tile_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (ch_last) begin
+              \$123  = \$53 ;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (at_tile_last) begin
+              \$123  = \$57 ;
+            end else begin
+              \$123  = \$65 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$55 ) begin
+            if (at_tile_last) begin
+              if (\$58 ) begin
+                if (last_mblock) begin
+                  \$124  = 5'h1b;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$124  = \$67 [4:0];
+    endcase
+    if (rst) begin
+      \$124  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = d;
+    if (header_taken) begin
+      \$125  = 1'h0;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
       (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$118  = 1'h0;
+      if (\$78 ) begin
+        \$125  = 1'h0;
       end else begin
-        \$118  = \$76 [0];
+        \$125  = \$81 [0];
       end
-    end
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = dn;
-    if (header_taken) begin
-      \$119  = 4'h0;
-    end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
-      if (\$73 ) begin
-        (* full_case = 32'd1 *)
-        if (\$74 ) begin
-          \$119  = 4'h0;
-        end else begin
-          \$119  = \$75 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$119  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = beat;
-    if (header_taken) begin
-      \$120  = 2'h0;
-    end
-    if (\$69 ) begin
-      \$120  = \$72 [1:0];
-    end else if (\$71 ) begin
-      \$120  = 2'h0;
-    end
-    if (rst) begin
-      \$120  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$121  = 6'h00;
-    end else begin
-      \$121  = ra_next;
-    end
-    if (rst) begin
-      \$121  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$122  = 6'h01;
-    end else begin
-      \$122  = \$64 [5:0];
-    end
-    if (rst) begin
-      \$122  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$123  = 6'h00;
-    end else begin
-      \$123  = \$65 [5:0];
-    end
-    if (rst) begin
-      \$123  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = row;
-    if (header_taken) begin
-      \$124  = 17'h00000;
-    end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
-      \$124  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$124  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = row_valid;
-    if (header_taken) begin
-      \$125  = 1'h1;
-    end
-    if (\$69 ) begin
-    end else if (\$71 ) begin
-      \$125  = row_valid_next;
     end
     if (rst) begin
       \$125  = 1'h0;
@@ -1402,59 +1363,159 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = \$77 ;
+    \$126  = dn;
+    if (header_taken) begin
+      \$126  = 4'h0;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      if (\$78 ) begin
+        (* full_case = 32'd1 *)
+        if (\$79 ) begin
+          \$126  = 4'h0;
+        end else begin
+          \$126  = \$80 [3:0];
+        end
+      end
+    end
     if (rst) begin
-      \$126  = 1'h0;
+      \$126  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = \$82 ;
+    \$127  = beat;
+    if (header_taken) begin
+      \$127  = 2'h0;
+    end
+    if (\$74 ) begin
+      \$127  = \$77 [1:0];
+    end else if (\$76 ) begin
+      \$127  = 2'h0;
+    end
     if (rst) begin
-      \$127  = 1'h0;
+      \$127  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = ob;
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$128  = 6'h00;
+    end else begin
+      \$128  = ra_next;
+    end
+    if (rst) begin
+      \$128  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$129  = 6'h01;
+    end else begin
+      \$129  = \$69 [5:0];
+    end
+    if (rst) begin
+      \$129  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$130  = 6'h00;
+    end else begin
+      \$130  = \$70 [5:0];
+    end
+    if (rst) begin
+      \$130  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = row;
+    if (header_taken) begin
+      \$131  = 17'h00000;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$131  = \$20 [16:0];
+    end
+    if (rst) begin
+      \$131  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = row_valid;
+    if (header_taken) begin
+      \$132  = 1'h1;
+    end
+    if (\$74 ) begin
+    end else if (\$76 ) begin
+      \$132  = row_valid_next;
+    end
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = \$82 ;
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = \$87 ;
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$135  = ob;
     if (\o_valid$71 ) begin
-      \$128  = \$86 [1:0];
+      \$135  = \$91 [1:0];
     end
     if (rst) begin
-      \$128  = 2'h0;
+      \$135  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = part0;
+    \$136  = part0;
     if (\o_valid$71 ) begin
       casez (ob)
         2'h0:
-            \$129  = o_data;
+            \$136  = o_data;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = part1;
+    \$137  = part1;
     if (\o_valid$71 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$130  = o_data;
+            \$137  = o_data;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = part2;
+    \$138  = part2;
     if (\o_valid$71 ) begin
       casez (ob)
         2'h0:
@@ -1462,18 +1523,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         2'h1:
             /* empty */;
         2'h2:
-            \$131  = o_data;
+            \$138  = o_data;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = \$90 ;
+    \$139  = \$95 ;
     if (rst) begin
-      \$132  = 2'h0;
+      \$139  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1555,14 +1616,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[0].bias  = rp__data[31:0];
   assign \rp__data[0].multiplier  = rp__data[62:32];
   assign \rp__data[0].shift  = rp__data[68:63];
-  assign \o_data$99[0]  = \o_data$99 [23:0];
-  assign \o_data$99[1]  = \o_data$99 [47:24];
-  assign \o_data$99[2]  = \o_data$99 [71:48];
-  assign \o_data$99[3]  = \o_data$99 [95:72];
+  assign \o_data$101[0]  = \o_data$101 [23:0];
+  assign \o_data$101[1]  = \o_data$101 [47:24];
+  assign \o_data$101[2]  = \o_data$101 [71:48];
+  assign \o_data$101[3]  = \o_data$101 [95:72];
   assign out_w[32] = o_last;
   assign out_w[31:0] = { o_data, part2, part1, part0 };
   assign \$16  = d;
-  assign \$73  = d;
+  assign \$78  = d;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3182,7 +3243,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$388$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -3279,8 +3340,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$388$0 ,
   output o_valid;
   reg o_valid = 1'h0;
   wire [64:0] outer_0;
-  input [68:0] \port$388$0 ;
-  wire [68:0] \port$388$0 ;
+  input [68:0] \port$397$0 ;
+  wire [68:0] \port$397$0 ;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3384,12 +3445,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$388$0 ,
     o_valid <= \$60 ;
   always @(posedge clk)
     o_last <= \$61 ;
-  assign \$1  = $signed(\port$388$0 [68:63]) > $signed(1'h0);
-  assign \$2  = \$1  ? \port$388$0 [68:63] : 6'h00;
-  assign \$3  = $signed(\port$388$0 [68:63]) < $signed(1'h0);
-  assign \$4  = - $signed(\port$388$0 [68:63]);
+  assign \$1  = $signed(\port$397$0 [68:63]) > $signed(1'h0);
+  assign \$2  = \$1  ? \port$397$0 [68:63] : 6'h00;
+  assign \$3  = $signed(\port$397$0 [68:63]) < $signed(1'h0);
+  assign \$4  = - $signed(\port$397$0 [68:63]);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(\port$388$0 [31:0]);
+  assign \$6  = $signed(i_acc) + $signed(\port$397$0 [31:0]);
   assign \$7  = $signed(rq1_s0) << rq1_l0;
   assign \$8  = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign \$9  = rq2b_phh0 - \$8 ;
@@ -3651,7 +3712,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$388$0 ,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = \port$388$0 [62:32];
+    \$29  = \port$397$0 [62:32];
     if (rst) begin
       \$29  = 31'h00000000;
     end
@@ -3671,10 +3732,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$388$0 ,
     end
   end
   assign left_0 = \$2 [4:0];
-  assign i_shift = \port$388$0 [68:63];
+  assign i_shift = \port$397$0 [68:63];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
-  assign i_bias = \port$388$0 [31:0];
+  assign i_bias = \port$397$0 [31:0];
   assign a_0 = \$7 [31:0];
   assign high_0 = { \$9 [31], \$9  };
   assign outer_0 = { \$9 [31], \$9 , rq2b_pll0 };
@@ -3682,11 +3743,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$388$0 ,
   assign half_0 = \$15 [31:0];
   assign u_0 = \$20 [33:0];
   assign en = 1'h1;
-  assign i_multiplier = \port$388$0 [62:32];
-  assign \i_shift[0]  = \port$388$0 [68:63];
+  assign i_multiplier = \port$397$0 [62:32];
+  assign \i_shift[0]  = \port$397$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$388$0 [31:0];
-  assign \i_multiplier[0]  = \port$388$0 [62:32];
+  assign \i_bias[0]  = \port$397$0 [31:0];
+  assign \i_multiplier[0]  = \port$397$0 [62:32];
   assign \o_data[0]  = o_data;
   assign \$11  = { \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 , rq2b_pll0[31:16] };
   assign \$13  = { \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65:15] };
