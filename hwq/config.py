@@ -82,11 +82,15 @@ def min_tile_steps(rows: int, cols: int, beats: int = 1) -> int:
     return (beats + 1) * rows + cols - 2
 
 
+#: Clock steps through a DSP multiplier's own input and output registers (hwq.hw.dsp).
+DSP_LATENCY = 2
+
+
 def mult_steps(target: str, mult_reg: bool) -> int:
     """Steps from an element's operands to its registered product: 0, 1 (a register after the
     multiplier) or 3 (``target: ecp5`` or ``ice40``: the DSP's input and output registers,
-    then a fabric register before the accumulator)."""
-    return 3 if target != "generic" else int(mult_reg)
+    :data:`DSP_LATENCY`, then a fabric register before the accumulator)."""
+    return DSP_LATENCY + 1 if target != "generic" else int(mult_reg)
 
 
 def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:

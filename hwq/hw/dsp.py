@@ -28,10 +28,12 @@ from amaranth.hdl import (
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..config import DSP_LATENCY
+
 __all__ = ["Mul18", "Mul8x2", "TARGETS", "sim_models"]
 
 TARGETS = ("generic", "ecp5", "ice40")
-LATENCY = 2
+LATENCY = DSP_LATENCY     # (hwq.config states it: the array's latency formula needs it)
 
 _MODELS = {"ecp5": "ecp5_mult18x18d.v", "ice40": "ice40_sb_mac16.v"}
 _HDL = Path(__file__).resolve().parent.parent / "sim" / "hdl"

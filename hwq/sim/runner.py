@@ -214,7 +214,7 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         raise RuntimeError(reason)
     if not 0 <= stall < 1:
         raise ValueError(f"stall must be in [0, 1), not {stall!r}")
-    if not isinstance(processes, int) or processes < 1:
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ValueError(f"processes must be a positive integer, not {processes!r}")
     if waves and processes > 1:
         raise ValueError("waves are written by one simulator process: use processes=1")

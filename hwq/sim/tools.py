@@ -52,8 +52,9 @@ def verilator_env(env=None) -> dict:
     into several C++ files fails: ``__pch.h.fast: linker input file not found``) and
     ``CFG_CXXFLAGS_COROUTINES=-fcoroutines`` (without it ``--timing`` builds fail with g++:
     ``the coroutine header requires -fcoroutines``). ``OPT_FAST=-O2`` compiles the model's
-    per-cycle code with -O2 instead of Verilator's default -Os: measured on the 16×16 engine,
-    about 15% faster simulation for about 40% longer C++ builds."""
+    per-cycle code with -O2 instead of Verilator's default -Os: on the 16×16 engine about 15%
+    faster simulation (this machine's run-to-run noise is of that order) for about 40% longer
+    C++ builds."""
     env = dict(os.environ if env is None else env)
     root = verilator_root()
     if root is None:
