@@ -20,6 +20,10 @@ LINT_WAIVERS = {
     "WIDTHTRUNC": "operand widths follow Verilog context sizing",
     # FSMs and switches lower to `case` without `default`: unmatched values keep state.
     "CASEINCOMPLETE": "case without default holds state by design",
+    # Yosys writes a multi-way switch ($pmux) as a `casez` function over one select bit per
+    # case (patterns `?1`, `1?`, ...); the bits come from compares of one value with different
+    # constants, so at most one is set and the patterns' overlap never occurs.
+    "CASEOVERLAP": "one-hot $pmux selects written as casez",
     # Every register has an `initial` value (Amaranth's init=) and an always-block assignment.
     "PROCASSINIT": "registers carry Amaranth init values",
     # Yosys keeps intermediate wires whose upper bits are unused (sign bits above a clamp).

@@ -3,272 +3,623 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  wire [62:0] \$100 ;
-  wire [63:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire [62:0] \$103 ;
-  wire [63:0] \$104 ;
-  wire [63:0] \$105 ;
-  wire [62:0] \$106 ;
-  wire [63:0] \$107 ;
-  wire [63:0] \$108 ;
-  wire [62:0] \$109 ;
-  wire \$11 ;
-  wire [63:0] \$110 ;
-  wire [63:0] \$111 ;
-  wire [62:0] \$112 ;
-  wire [63:0] \$113 ;
-  wire [63:0] \$114 ;
-  wire [62:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [63:0] \$117 ;
-  wire [62:0] \$118 ;
-  wire [63:0] \$119 ;
-  wire [5:0] \$12 ;
-  wire [63:0] \$120 ;
-  wire [63:0] \$121 ;
-  wire [63:0] \$122 ;
-  wire [63:0] \$123 ;
-  wire [63:0] \$124 ;
-  wire [63:0] \$125 ;
-  wire [63:0] \$126 ;
-  wire [63:0] \$127 ;
-  wire [63:0] \$128 ;
-  wire [63:0] \$129 ;
-  wire \$13 ;
-  wire [63:0] \$130 ;
-  wire [63:0] \$131 ;
-  wire [63:0] \$132 ;
-  wire [63:0] \$133 ;
-  wire [63:0] \$134 ;
-  wire [63:0] \$135 ;
-  wire [63:0] \$136 ;
-  wire [33:0] \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire [6:0] \$14 ;
-  wire \$140 ;
-  wire [34:0] \$141 ;
-  wire [33:0] \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [34:0] \$146 ;
-  wire [33:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [6:0] \$15 ;
-  wire \$150 ;
-  wire [34:0] \$151 ;
-  wire [33:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire [34:0] \$156 ;
-  wire [33:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire \$16 ;
-  wire \$160 ;
-  wire [34:0] \$161 ;
-  wire [33:0] \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [34:0] \$166 ;
-  wire [33:0] \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire [5:0] \$17 ;
-  wire \$170 ;
-  wire [34:0] \$171 ;
-  wire [33:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [34:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [6:0] \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [30:0] \$195 ;
-  reg [4:0] \$196 ;
-  reg [4:0] \$197 ;
-  reg [30:0] \$198 ;
-  reg [4:0] \$199 ;
-  wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  reg [4:0] \$200 ;
-  reg [30:0] \$201 ;
-  reg [4:0] \$202 ;
-  reg [4:0] \$203 ;
-  reg [30:0] \$204 ;
-  reg [4:0] \$205 ;
-  reg [4:0] \$206 ;
-  reg [30:0] \$207 ;
-  reg [4:0] \$208 ;
-  reg [4:0] \$209 ;
-  wire \$21 ;
-  reg [30:0] \$210 ;
-  reg [4:0] \$211 ;
-  reg [4:0] \$212 ;
-  reg [30:0] \$213 ;
-  reg [4:0] \$214 ;
-  reg [4:0] \$215 ;
-  reg [30:0] \$216 ;
-  reg [4:0] \$217 ;
-  reg [4:0] \$218 ;
-  reg [31:0] \$219 ;
-  wire [5:0] \$22 ;
-  reg [31:0] \$220 ;
-  reg [31:0] \$221 ;
-  reg [31:0] \$222 ;
-  reg [31:0] \$223 ;
-  reg [31:0] \$224 ;
-  reg [31:0] \$225 ;
-  reg [31:0] \$226 ;
-  reg \$227 ;
-  reg \$228 ;
-  reg [4:0] \$229 ;
-  wire \$23 ;
-  reg [4:0] \$230 ;
-  reg [4:0] \$231 ;
-  reg [4:0] \$232 ;
-  reg [4:0] \$233 ;
-  reg [4:0] \$234 ;
-  reg [4:0] \$235 ;
-  reg [4:0] \$236 ;
-  reg [32:0] \$237 ;
-  reg [32:0] \$238 ;
-  reg [32:0] \$239 ;
-  wire [6:0] \$24 ;
-  reg [32:0] \$240 ;
-  reg [32:0] \$241 ;
-  reg [32:0] \$242 ;
-  reg [32:0] \$243 ;
-  reg [32:0] \$244 ;
-  reg [31:0] \$245 ;
-  reg [31:0] \$246 ;
-  reg [31:0] \$247 ;
-  reg [31:0] \$248 ;
-  reg [31:0] \$249 ;
-  wire [6:0] \$25 ;
-  reg [31:0] \$250 ;
-  reg [31:0] \$251 ;
-  reg [31:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [33:0] \$255 ;
-  reg [33:0] \$256 ;
-  reg [33:0] \$257 ;
-  reg [33:0] \$258 ;
-  reg [33:0] \$259 ;
-  wire \$26 ;
-  reg [33:0] \$260 ;
-  reg [33:0] \$261 ;
-  reg [33:0] \$262 ;
-  reg [63:0] \$263 ;
-  reg \$264 ;
-  reg \$265 ;
-  wire [5:0] \$27 ;
-  wire \$28 ;
-  wire [6:0] \$29 ;
-  wire \$3 ;
-  wire [6:0] \$30 ;
-  wire \$31 ;
-  wire [5:0] \$32 ;
-  wire \$33 ;
-  wire [6:0] \$34 ;
-  wire [6:0] \$35 ;
-  wire \$36 ;
-  wire [5:0] \$37 ;
-  wire \$38 ;
-  wire [6:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire [6:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [32:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire [32:0] \$45 ;
-  wire [32:0] \$46 ;
-  wire [32:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [62:0] \$49 ;
-  wire [6:0] \$5 ;
-  wire [62:0] \$50 ;
-  wire [62:0] \$51 ;
-  wire [62:0] \$52 ;
-  wire [62:0] \$53 ;
-  wire [62:0] \$54 ;
-  wire [62:0] \$55 ;
-  wire [62:0] \$56 ;
-  wire [33:0] \$57 ;
-  wire [28:0] \$58 ;
-  wire [31:0] \$59 ;
-  wire \$6 ;
-  wire [30:0] \$60 ;
-  wire [32:0] \$61 ;
-  wire [33:0] \$62 ;
-  wire [28:0] \$63 ;
-  wire [31:0] \$64 ;
-  wire [30:0] \$65 ;
-  wire [32:0] \$66 ;
-  wire [33:0] \$67 ;
-  wire [28:0] \$68 ;
-  wire [31:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire [30:0] \$70 ;
-  wire [32:0] \$71 ;
-  wire [33:0] \$72 ;
-  wire [28:0] \$73 ;
-  wire [31:0] \$74 ;
-  wire [30:0] \$75 ;
-  wire [32:0] \$76 ;
-  wire [33:0] \$77 ;
-  wire [28:0] \$78 ;
-  wire [31:0] \$79 ;
-  wire \$8 ;
-  wire [30:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [33:0] \$82 ;
-  wire [28:0] \$83 ;
-  wire [31:0] \$84 ;
-  wire [30:0] \$85 ;
-  wire [32:0] \$86 ;
-  wire [33:0] \$87 ;
-  wire [28:0] \$88 ;
-  wire [31:0] \$89 ;
-  wire [6:0] \$9 ;
-  wire [30:0] \$90 ;
-  wire [32:0] \$91 ;
-  wire [33:0] \$92 ;
-  wire [28:0] \$93 ;
-  wire [31:0] \$94 ;
-  wire [30:0] \$95 ;
-  wire [32:0] \$96 ;
-  wire [62:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [63:0] \$99 ;
+  wire _0000_;
+  wire [6:0] _0001_;
+  wire [62:0] _0002_;
+  wire [63:0] _0003_;
+  wire [63:0] _0004_;
+  wire [62:0] _0005_;
+  wire [63:0] _0006_;
+  wire [63:0] _0007_;
+  wire [62:0] _0008_;
+  wire [63:0] _0009_;
+  wire [63:0] _0010_;
+  wire [62:0] _0011_;
+  wire _0012_;
+  wire [63:0] _0013_;
+  wire [63:0] _0014_;
+  wire [62:0] _0015_;
+  wire [63:0] _0016_;
+  wire [63:0] _0017_;
+  wire [62:0] _0018_;
+  wire [63:0] _0019_;
+  wire [63:0] _0020_;
+  wire [62:0] _0021_;
+  wire [63:0] _0022_;
+  wire [5:0] _0023_;
+  wire [63:0] _0024_;
+  wire [63:0] _0025_;
+  wire [63:0] _0026_;
+  wire [63:0] _0027_;
+  wire [63:0] _0028_;
+  wire [63:0] _0029_;
+  wire [63:0] _0030_;
+  wire [63:0] _0031_;
+  wire [63:0] _0032_;
+  wire [63:0] _0033_;
+  wire _0034_;
+  wire [63:0] _0035_;
+  wire [63:0] _0036_;
+  wire [63:0] _0037_;
+  wire [63:0] _0038_;
+  wire [63:0] _0039_;
+  wire [63:0] _0040_;
+  wire [63:0] _0041_;
+  wire [33:0] _0042_;
+  wire _0043_;
+  wire _0044_;
+  wire [6:0] _0045_;
+  wire _0046_;
+  wire [34:0] _0047_;
+  wire [33:0] _0048_;
+  wire _0049_;
+  wire _0050_;
+  wire _0051_;
+  wire [34:0] _0052_;
+  wire [33:0] _0053_;
+  wire _0054_;
+  wire _0055_;
+  wire [6:0] _0056_;
+  wire _0057_;
+  wire [34:0] _0058_;
+  wire [33:0] _0059_;
+  wire _0060_;
+  wire _0061_;
+  wire _0062_;
+  wire [34:0] _0063_;
+  wire [33:0] _0064_;
+  wire _0065_;
+  wire _0066_;
+  wire _0067_;
+  wire _0068_;
+  wire [34:0] _0069_;
+  wire [33:0] _0070_;
+  wire _0071_;
+  wire _0072_;
+  wire _0073_;
+  wire [34:0] _0074_;
+  wire [33:0] _0075_;
+  wire _0076_;
+  wire _0077_;
+  wire [5:0] _0078_;
+  wire _0079_;
+  wire [34:0] _0080_;
+  wire [33:0] _0081_;
+  wire _0082_;
+  wire _0083_;
+  wire _0084_;
+  wire [34:0] _0085_;
+  wire _0086_;
+  wire _0087_;
+  wire _0088_;
+  wire _0089_;
+  wire _0090_;
+  wire _0091_;
+  wire _0092_;
+  wire _0093_;
+  wire _0094_;
+  wire _0095_;
+  wire _0096_;
+  wire _0097_;
+  wire _0098_;
+  wire _0099_;
+  wire [6:0] _0100_;
+  wire _0101_;
+  wire _0102_;
+  wire _0103_;
+  wire _0104_;
+  wire _0105_;
+  wire [30:0] _0106_;
+  wire [4:0] _0107_;
+  wire [4:0] _0108_;
+  wire [30:0] _0109_;
+  wire [4:0] _0110_;
+  wire [5:0] _0111_;
+  wire [6:0] _0112_;
+  wire [4:0] _0113_;
+  wire [30:0] _0114_;
+  wire [4:0] _0115_;
+  wire [4:0] _0116_;
+  wire [30:0] _0117_;
+  wire [4:0] _0118_;
+  wire [4:0] _0119_;
+  wire [30:0] _0120_;
+  wire [4:0] _0121_;
+  wire [4:0] _0122_;
+  wire _0123_;
+  wire [30:0] _0124_;
+  wire [4:0] _0125_;
+  wire [4:0] _0126_;
+  wire [30:0] _0127_;
+  wire [4:0] _0128_;
+  wire [4:0] _0129_;
+  wire [30:0] _0130_;
+  wire [4:0] _0131_;
+  wire [4:0] _0132_;
+  wire [31:0] _0133_;
+  wire [5:0] _0134_;
+  wire [31:0] _0135_;
+  wire [31:0] _0136_;
+  wire [31:0] _0137_;
+  wire [31:0] _0138_;
+  wire [31:0] _0139_;
+  wire [31:0] _0140_;
+  wire [31:0] _0141_;
+  wire _0142_;
+  wire _0143_;
+  wire [4:0] _0144_;
+  wire _0145_;
+  wire [4:0] _0146_;
+  wire [4:0] _0147_;
+  wire [4:0] _0148_;
+  wire [4:0] _0149_;
+  wire [4:0] _0150_;
+  wire [4:0] _0151_;
+  wire [4:0] _0152_;
+  wire [32:0] _0153_;
+  wire [32:0] _0154_;
+  wire [32:0] _0155_;
+  wire [6:0] _0156_;
+  wire [32:0] _0157_;
+  wire [32:0] _0158_;
+  wire [32:0] _0159_;
+  wire [32:0] _0160_;
+  wire [32:0] _0161_;
+  wire [31:0] _0162_;
+  wire [31:0] _0163_;
+  wire [31:0] _0164_;
+  wire [31:0] _0165_;
+  wire [31:0] _0166_;
+  wire [6:0] _0167_;
+  wire [31:0] _0168_;
+  wire [31:0] _0169_;
+  wire [31:0] _0170_;
+  wire _0171_;
+  wire _0172_;
+  wire [33:0] _0173_;
+  wire [33:0] _0174_;
+  wire [33:0] _0175_;
+  wire [33:0] _0176_;
+  wire [33:0] _0177_;
+  wire _0178_;
+  wire [33:0] _0179_;
+  wire [33:0] _0180_;
+  wire [33:0] _0181_;
+  wire [63:0] _0182_;
+  wire _0183_;
+  wire _0184_;
+  wire [5:0] _0185_;
+  wire _0186_;
+  wire [6:0] _0187_;
+  wire _0188_;
+  wire [6:0] _0189_;
+  wire _0190_;
+  wire [5:0] _0191_;
+  wire _0192_;
+  wire [6:0] _0193_;
+  wire [6:0] _0194_;
+  wire _0195_;
+  wire [5:0] _0196_;
+  wire _0197_;
+  wire [6:0] _0198_;
+  wire [6:0] _0199_;
+  wire [6:0] _0200_;
+  wire [32:0] _0201_;
+  wire [32:0] _0202_;
+  wire [32:0] _0203_;
+  wire [32:0] _0204_;
+  wire [32:0] _0205_;
+  wire [32:0] _0206_;
+  wire [32:0] _0207_;
+  wire [32:0] _0208_;
+  wire [62:0] _0209_;
+  wire [6:0] _0210_;
+  wire [62:0] _0211_;
+  wire [62:0] _0212_;
+  wire [62:0] _0213_;
+  wire [62:0] _0214_;
+  wire [62:0] _0215_;
+  wire [62:0] _0216_;
+  wire [62:0] _0217_;
+  wire [33:0] _0218_;
+  wire [28:0] _0219_;
+  wire [31:0] _0220_;
+  wire _0221_;
+  wire [30:0] _0222_;
+  wire [32:0] _0223_;
+  wire [33:0] _0224_;
+  wire [28:0] _0225_;
+  wire [31:0] _0226_;
+  wire [30:0] _0227_;
+  wire [32:0] _0228_;
+  wire [33:0] _0229_;
+  wire [28:0] _0230_;
+  wire [31:0] _0231_;
+  wire [5:0] _0232_;
+  wire [30:0] _0233_;
+  wire [32:0] _0234_;
+  wire [33:0] _0235_;
+  wire [28:0] _0236_;
+  wire [31:0] _0237_;
+  wire [30:0] _0238_;
+  wire [32:0] _0239_;
+  wire [33:0] _0240_;
+  wire [28:0] _0241_;
+  wire [31:0] _0242_;
+  wire _0243_;
+  wire [30:0] _0244_;
+  wire [32:0] _0245_;
+  wire [33:0] _0246_;
+  wire [28:0] _0247_;
+  wire [31:0] _0248_;
+  wire [30:0] _0249_;
+  wire [32:0] _0250_;
+  wire [33:0] _0251_;
+  wire [28:0] _0252_;
+  wire [31:0] _0253_;
+  wire [6:0] _0254_;
+  wire [30:0] _0255_;
+  wire [32:0] _0256_;
+  wire [33:0] _0257_;
+  wire [28:0] _0258_;
+  wire [31:0] _0259_;
+  wire [30:0] _0260_;
+  wire [32:0] _0261_;
+  wire [62:0] _0262_;
+  wire [63:0] _0263_;
+  wire [63:0] _0264_;
+  wire _0265_;
+  wire [33:0] _0266_;
+  wire _0267_;
+  wire [33:0] _0268_;
+  wire _0269_;
+  wire [33:0] _0270_;
+  wire _0271_;
+  wire [33:0] _0272_;
+  wire _0273_;
+  wire [33:0] _0274_;
+  wire [7:0] _0275_;
+  wire _0276_;
+  wire [33:0] _0277_;
+  wire _0278_;
+  wire _0279_;
+  wire _0280_;
+  wire _0281_;
+  wire _0282_;
+  wire _0283_;
+  wire _0284_;
+  wire _0285_;
+  wire _0286_;
+  wire _0287_;
+  wire [31:0] _0288_;
+  wire _0289_;
+  wire [31:0] _0290_;
+  wire _0291_;
+  wire [31:0] _0292_;
+  wire _0293_;
+  wire [31:0] _0294_;
+  wire _0295_;
+  wire [31:0] _0296_;
+  wire [7:0] _0297_;
+  wire _0298_;
+  wire [31:0] _0299_;
+  wire _0300_;
+  wire [31:0] _0301_;
+  wire _0302_;
+  wire [31:0] _0303_;
+  wire _0304_;
+  wire [31:0] _0305_;
+  wire _0306_;
+  wire [31:0] _0307_;
+  wire _0308_;
+  wire _0309_;
+  wire [31:0] _0310_;
+  wire _0311_;
+  wire [31:0] _0312_;
+  wire _0313_;
+  wire [31:0] _0314_;
+  wire _0315_;
+  wire [31:0] _0316_;
+  wire _0317_;
+  wire [31:0] _0318_;
+  wire [7:0] _0319_;
+  wire _0320_;
+  wire [31:0] _0321_;
+  wire _0322_;
+  wire [32:0] _0323_;
+  wire _0324_;
+  wire [32:0] _0325_;
+  wire _0326_;
+  wire [32:0] _0327_;
+  wire _0328_;
+  wire [32:0] _0329_;
+  wire _0330_;
+  wire _0331_;
+  wire [32:0] _0332_;
+  wire _0333_;
+  wire [32:0] _0334_;
+  wire _0335_;
+  wire [32:0] _0336_;
+  wire _0337_;
+  wire [32:0] _0338_;
+  wire _0339_;
+  wire [32:0] _0340_;
+  wire [7:0] _0341_;
+  wire _0342_;
+  wire [32:0] _0343_;
+  wire _0344_;
+  wire [32:0] _0345_;
+  wire _0346_;
+  wire [32:0] _0347_;
+  wire _0348_;
+  wire [32:0] _0349_;
+  wire _0350_;
+  wire [32:0] _0351_;
+  wire _0352_;
+  wire _0353_;
+  wire [32:0] _0354_;
+  wire _0355_;
+  wire [32:0] _0356_;
+  wire _0357_;
+  wire [4:0] _0358_;
+  wire _0359_;
+  wire [4:0] _0360_;
+  wire _0361_;
+  wire [4:0] _0362_;
+  wire _0363_;
+  wire [4:0] _0364_;
+  wire _0365_;
+  wire [4:0] _0366_;
+  wire _0367_;
+  wire [4:0] _0368_;
+  wire _0369_;
+  wire [4:0] _0370_;
+  wire _0371_;
+  wire [4:0] _0372_;
+  wire [7:0] _0373_;
+  wire _0374_;
+  wire _0375_;
+  wire [4:0] _0376_;
+  wire _0377_;
+  wire [4:0] _0378_;
+  wire _0379_;
+  wire [4:0] _0380_;
+  wire _0381_;
+  wire [4:0] _0382_;
+  wire _0383_;
+  wire [4:0] _0384_;
+  wire _0385_;
+  wire _0386_;
+  wire [4:0] _0387_;
+  wire _0388_;
+  wire [4:0] _0389_;
+  wire _0390_;
+  wire [4:0] _0391_;
+  wire _0392_;
+  wire _0393_;
+  wire _0394_;
+  wire _0395_;
+  wire [7:0] _0396_;
+  wire _0397_;
+  wire _0398_;
+  wire _0399_;
+  wire _0400_;
+  wire _0401_;
+  wire [31:0] _0402_;
+  wire _0403_;
+  wire [31:0] _0404_;
+  wire _0405_;
+  wire [31:0] _0406_;
+  wire _0407_;
+  wire _0408_;
+  wire [31:0] _0409_;
+  wire _0410_;
+  wire [31:0] _0411_;
+  wire _0412_;
+  wire [31:0] _0413_;
+  wire _0414_;
+  wire [31:0] _0415_;
+  wire _0416_;
+  wire [31:0] _0417_;
+  wire [7:0] _0418_;
+  wire _0419_;
+  wire [31:0] _0420_;
+  wire _0421_;
+  wire [31:0] _0422_;
+  wire _0423_;
+  wire [31:0] _0424_;
+  wire _0425_;
+  wire [31:0] _0426_;
+  wire _0427_;
+  wire [31:0] _0428_;
+  wire _0429_;
+  wire _0430_;
+  wire [31:0] _0431_;
+  wire _0432_;
+  wire [31:0] _0433_;
+  wire _0434_;
+  wire [31:0] _0435_;
+  wire _0436_;
+  wire [4:0] _0437_;
+  wire _0438_;
+  wire [4:0] _0439_;
+  wire [7:0] _0440_;
+  wire _0441_;
+  wire [4:0] _0442_;
+  wire _0443_;
+  wire [4:0] _0444_;
+  wire _0445_;
+  wire [30:0] _0446_;
+  wire _0447_;
+  wire [30:0] _0448_;
+  wire _0449_;
+  wire [4:0] _0450_;
+  wire _0451_;
+  wire _0452_;
+  wire [4:0] _0453_;
+  wire _0454_;
+  wire [4:0] _0455_;
+  wire _0456_;
+  wire [4:0] _0457_;
+  wire _0458_;
+  wire [30:0] _0459_;
+  wire _0460_;
+  wire [30:0] _0461_;
+  wire _0462_;
+  wire [4:0] _0463_;
+  wire _0464_;
+  wire [4:0] _0465_;
+  wire _0466_;
+  wire [4:0] _0467_;
+  wire _0468_;
+  wire [4:0] _0469_;
+  wire _0470_;
+  wire [30:0] _0471_;
+  wire [7:0] _0472_;
+  wire _0473_;
+  wire [30:0] _0474_;
+  wire _0475_;
+  wire [4:0] _0476_;
+  wire _0477_;
+  wire [4:0] _0478_;
+  wire _0479_;
+  wire [4:0] _0480_;
+  wire _0481_;
+  wire [4:0] _0482_;
+  wire _0483_;
+  wire _0484_;
+  wire _0485_;
+  wire [30:0] _0486_;
+  wire _0487_;
+  wire [30:0] _0488_;
+  wire _0489_;
+  wire [4:0] _0490_;
+  wire _0491_;
+  wire [4:0] _0492_;
+  wire _0493_;
+  wire [4:0] _0494_;
+  wire [7:0] _0495_;
+  wire _0496_;
+  wire [4:0] _0497_;
+  wire _0498_;
+  wire [30:0] _0499_;
+  wire _0500_;
+  wire [30:0] _0501_;
+  wire _0502_;
+  wire [4:0] _0503_;
+  wire _0504_;
+  wire [4:0] _0505_;
+  wire _0506_;
+  wire _0507_;
+  wire [4:0] _0508_;
+  wire _0509_;
+  wire [4:0] _0510_;
+  wire _0511_;
+  wire [30:0] _0512_;
+  wire _0513_;
+  wire [30:0] _0514_;
+  wire _0515_;
+  wire [4:0] _0516_;
+  wire [7:0] _0517_;
+  wire _0518_;
+  wire [4:0] _0519_;
+  wire _0520_;
+  wire [4:0] _0521_;
+  wire _0522_;
+  wire [4:0] _0523_;
+  wire _0524_;
+  wire [30:0] _0525_;
+  wire _0526_;
+  wire [30:0] _0527_;
+  wire _0528_;
+  wire _0529_;
+  wire [4:0] _0530_;
+  wire _0531_;
+  wire [4:0] _0532_;
+  wire _0533_;
+  wire [4:0] _0534_;
+  wire _0535_;
+  wire [4:0] _0536_;
+  wire _0537_;
+  wire [30:0] _0538_;
+  wire [7:0] _0539_;
+  wire _0540_;
+  wire [30:0] _0541_;
+  wire _0542_;
+  wire _0543_;
+  wire _0544_;
+  wire _0545_;
+  wire _0546_;
+  wire _0547_;
+  wire _0548_;
+  wire _0549_;
+  wire _0550_;
+  wire _0551_;
+  wire [7:0] _0552_;
+  wire _0553_;
+  wire [7:0] _0554_;
+  wire _0555_;
+  wire _0556_;
+  wire [7:0] _0557_;
+  wire _0558_;
+  wire [7:0] _0559_;
+  wire _0560_;
+  wire [7:0] _0561_;
+  wire _0562_;
+  wire [7:0] _0563_;
+  wire _0564_;
+  wire _0565_;
+  wire [7:0] _0566_;
+  wire _0567_;
+  wire [7:0] _0568_;
+  wire _0569_;
+  wire [7:0] _0570_;
+  wire _0571_;
+  wire [7:0] _0572_;
+  wire _0573_;
+  wire [7:0] _0574_;
+  wire _0575_;
+  wire _0576_;
+  wire [7:0] _0577_;
+  wire _0578_;
+  wire [7:0] _0579_;
+  wire _0580_;
+  wire [7:0] _0581_;
+  wire _0582_;
+  wire [7:0] _0583_;
+  wire _0584_;
+  wire _0585_;
+  wire [7:0] _0586_;
+  wire _0587_;
+  wire [7:0] _0588_;
+  wire _0589_;
+  wire [7:0] _0590_;
+  wire _0591_;
+  wire [7:0] _0592_;
+  wire _0593_;
+  wire [7:0] _0594_;
+  wire _0595_;
+  wire _0596_;
+  wire [33:0] _0597_;
+  wire _0598_;
+  wire [33:0] _0599_;
+  wire _0600_;
+  wire [33:0] _0601_;
+  wire _0602_;
+  wire [33:0] _0603_;
+  wire _0604_;
+  wire [33:0] _0605_;
+  wire _0606_;
+  wire _0607_;
+  wire [33:0] _0608_;
+  wire _0609_;
+  wire [33:0] _0610_;
+  wire _0611_;
+  wire [33:0] _0612_;
+  wire _0613_;
+  wire [33:0] _0614_;
+  wire _0615_;
+  wire [33:0] _0616_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -497,174 +848,174 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
-  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign \$24  = - $signed(i_shift[29:24]);
-  assign \$25  = \$23  ? \$24  : 7'h00;
-  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
-  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign \$29  = - $signed(i_shift[35:30]);
-  assign \$30  = \$28  ? \$29  : 7'h00;
-  assign \$31  = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign \$32  = \$31  ? i_shift[41:36] : 6'h00;
-  assign \$33  = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign \$34  = - $signed(i_shift[41:36]);
-  assign \$35  = \$33  ? \$34  : 7'h00;
-  assign \$36  = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign \$37  = \$36  ? i_shift[47:42] : 6'h00;
-  assign \$38  = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign \$39  = - $signed(i_shift[47:42]);
-  assign \$40  = \$38  ? \$39  : 7'h00;
-  assign \$41  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$42  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$43  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$44  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$45  = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
-  assign \$46  = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
-  assign \$47  = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
-  assign \$48  = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
-  assign \$49  = $signed(rq1_s0) << rq1_l0;
-  assign \$50  = $signed(rq1_s1) << rq1_l1;
-  assign \$51  = $signed(rq1_s2) << rq1_l2;
-  assign \$52  = $signed(rq1_s3) << rq1_l3;
-  assign \$53  = $signed(rq1_s4) << rq1_l4;
-  assign \$54  = $signed(rq1_s5) << rq1_l5;
-  assign \$55  = $signed(rq1_s6) << rq1_l6;
-  assign \$56  = $signed(rq1_s7) << rq1_l7;
-  assign \$57  = \$49 [16:0] * rq1_m0[16:0];
-  assign \$58  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$59  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$60  = \$49 [16:0] * rq1_m0[30:17];
-  assign \$61  = $signed(\$59 ) + $signed({ 1'h0, \$60  });
-  assign mid_0 = $signed(\$61 ) + $signed(15'h2000);
-  assign \$62  = \$50 [16:0] * rq1_m1[16:0];
-  assign \$63  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$64  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$65  = \$50 [16:0] * rq1_m1[30:17];
-  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
-  assign mid_1 = $signed(\$66 ) + $signed(15'h2000);
-  assign \$67  = \$51 [16:0] * rq1_m2[16:0];
-  assign \$68  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$69  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$70  = \$51 [16:0] * rq1_m2[30:17];
-  assign \$71  = $signed(\$69 ) + $signed({ 1'h0, \$70  });
-  assign mid_2 = $signed(\$71 ) + $signed(15'h2000);
-  assign \$72  = \$52 [16:0] * rq1_m3[16:0];
-  assign \$73  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$74  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$75  = \$52 [16:0] * rq1_m3[30:17];
-  assign \$76  = $signed(\$74 ) + $signed({ 1'h0, \$75  });
-  assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
-  assign \$77  = \$53 [16:0] * rq1_m4[16:0];
-  assign \$78  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$79  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$80  = \$53 [16:0] * rq1_m4[30:17];
-  assign \$81  = $signed(\$79 ) + $signed({ 1'h0, \$80  });
-  assign mid_4 = $signed(\$81 ) + $signed(15'h2000);
-  assign \$82  = \$54 [16:0] * rq1_m5[16:0];
-  assign \$83  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$84  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$85  = \$54 [16:0] * rq1_m5[30:17];
-  assign \$86  = $signed(\$84 ) + $signed({ 1'h0, \$85  });
-  assign mid_5 = $signed(\$86 ) + $signed(15'h2000);
-  assign \$87  = \$55 [16:0] * rq1_m6[16:0];
-  assign \$88  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$89  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$90  = \$55 [16:0] * rq1_m6[30:17];
-  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
-  assign mid_6 = $signed(\$91 ) + $signed(15'h2000);
-  assign \$92  = \$56 [16:0] * rq1_m7[16:0];
-  assign \$93  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$94  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$95  = \$56 [16:0] * rq1_m7[30:17];
-  assign \$96  = $signed(\$94 ) + $signed({ 1'h0, \$95  });
-  assign mid_7 = $signed(\$96 ) + $signed(15'h2000);
-  assign \$98  = $signed(\$97 ) + $signed(mid_0);
-  assign \$101  = $signed(\$100 ) + $signed(mid_1);
-  assign \$104  = $signed(\$103 ) + $signed(mid_2);
-  assign \$107  = $signed(\$106 ) + $signed(mid_3);
-  assign \$110  = $signed(\$109 ) + $signed(mid_4);
-  assign \$113  = $signed(\$112 ) + $signed(mid_5);
-  assign \$116  = $signed(\$115 ) + $signed(mid_6);
-  assign \$119  = $signed(\$118 ) + $signed(mid_7);
-  assign \$121  = 1'h1 << rq1_r0;
-  assign \$123  = 1'h1 << rq1_r1;
-  assign \$125  = 1'h1 << rq1_r2;
-  assign \$127  = 1'h1 << rq1_r3;
-  assign \$129  = 1'h1 << rq1_r4;
-  assign \$131  = 1'h1 << rq1_r5;
-  assign \$133  = 1'h1 << rq1_r6;
-  assign \$135  = 1'h1 << rq1_r7;
-  assign \$137  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$138  = | rq2_hf0;
-  assign \$139  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$140  = \$138  & \$139 ;
-  assign \$141  = $signed(\$137 ) - $signed({ 1'h0, \$140  });
-  assign \$142  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$143  = | rq2_hf1;
-  assign \$144  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$145  = \$143  & \$144 ;
-  assign \$146  = $signed(\$142 ) - $signed({ 1'h0, \$145  });
-  assign \$147  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$148  = | rq2_hf2;
-  assign \$149  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$150  = \$148  & \$149 ;
-  assign \$151  = $signed(\$147 ) - $signed({ 1'h0, \$150  });
-  assign \$152  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$153  = | rq2_hf3;
-  assign \$154  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$155  = \$153  & \$154 ;
-  assign \$156  = $signed(\$152 ) - $signed({ 1'h0, \$155  });
-  assign \$157  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$158  = | rq2_hf4;
-  assign \$159  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$160  = \$158  & \$159 ;
-  assign \$161  = $signed(\$157 ) - $signed({ 1'h0, \$160  });
-  assign \$162  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$163  = | rq2_hf5;
-  assign \$164  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$165  = \$163  & \$164 ;
-  assign \$166  = $signed(\$162 ) - $signed({ 1'h0, \$165  });
-  assign \$167  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$168  = | rq2_hf6;
-  assign \$169  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$170  = \$168  & \$169 ;
-  assign \$171  = $signed(\$167 ) - $signed({ 1'h0, \$170  });
-  assign \$172  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$173  = | rq2_hf7;
-  assign \$174  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$175  = \$173  & \$174 ;
-  assign \$176  = $signed(\$172 ) - $signed({ 1'h0, \$175  });
-  assign y_0 = $signed(\$141 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$146 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$151 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$156 [33:0]) >>> rq2_r3;
-  assign y_4 = $signed(\$161 [33:0]) >>> rq2_r4;
-  assign y_5 = $signed(\$166 [33:0]) >>> rq2_r5;
-  assign y_6 = $signed(\$171 [33:0]) >>> rq2_r6;
-  assign y_7 = $signed(\$176 [33:0]) >>> rq2_r7;
+  assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _0111_ = _0000_ ? i_shift[5:0] : 6'h00;
+  assign _0188_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _0199_ = - $signed(i_shift[5:0]);
+  assign _0210_ = _0188_ ? _0199_ : 7'h00;
+  assign _0221_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _0232_ = _0221_ ? i_shift[11:6] : 6'h00;
+  assign _0243_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0254_ = - $signed(i_shift[11:6]);
+  assign _0001_ = _0243_ ? _0254_ : 7'h00;
+  assign _0012_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0023_ = _0012_ ? i_shift[17:12] : 6'h00;
+  assign _0034_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0045_ = - $signed(i_shift[17:12]);
+  assign _0056_ = _0034_ ? _0045_ : 7'h00;
+  assign _0067_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0078_ = _0067_ ? i_shift[23:18] : 6'h00;
+  assign _0089_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0100_ = - $signed(i_shift[23:18]);
+  assign _0112_ = _0089_ ? _0100_ : 7'h00;
+  assign _0123_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0134_ = _0123_ ? i_shift[29:24] : 6'h00;
+  assign _0145_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0156_ = - $signed(i_shift[29:24]);
+  assign _0167_ = _0145_ ? _0156_ : 7'h00;
+  assign _0178_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _0185_ = _0178_ ? i_shift[35:30] : 6'h00;
+  assign _0186_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0187_ = - $signed(i_shift[35:30]);
+  assign _0189_ = _0186_ ? _0187_ : 7'h00;
+  assign _0190_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0191_ = _0190_ ? i_shift[41:36] : 6'h00;
+  assign _0192_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _0193_ = - $signed(i_shift[41:36]);
+  assign _0194_ = _0192_ ? _0193_ : 7'h00;
+  assign _0195_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _0196_ = _0195_ ? i_shift[47:42] : 6'h00;
+  assign _0197_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0198_ = - $signed(i_shift[47:42]);
+  assign _0200_ = _0197_ ? _0198_ : 7'h00;
+  assign _0201_ = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign _0202_ = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign _0203_ = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign _0204_ = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign _0205_ = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
+  assign _0206_ = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
+  assign _0207_ = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
+  assign _0208_ = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
+  assign _0209_ = $signed(rq1_s0) << rq1_l0;
+  assign _0211_ = $signed(rq1_s1) << rq1_l1;
+  assign _0212_ = $signed(rq1_s2) << rq1_l2;
+  assign _0213_ = $signed(rq1_s3) << rq1_l3;
+  assign _0214_ = $signed(rq1_s4) << rq1_l4;
+  assign _0215_ = $signed(rq1_s5) << rq1_l5;
+  assign _0216_ = $signed(rq1_s6) << rq1_l6;
+  assign _0217_ = $signed(rq1_s7) << rq1_l7;
+  assign _0218_ = _0209_[16:0] * rq1_m0[16:0];
+  assign _0219_ = $signed(_0209_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _0220_ = $signed(_0209_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0222_ = _0209_[16:0] * rq1_m0[30:17];
+  assign _0223_ = $signed(_0220_) + $signed({ 1'h0, _0222_ });
+  assign mid_0 = $signed(_0223_) + $signed(15'h2000);
+  assign _0224_ = _0211_[16:0] * rq1_m1[16:0];
+  assign _0225_ = $signed(_0211_[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _0226_ = $signed(_0211_[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0227_ = _0211_[16:0] * rq1_m1[30:17];
+  assign _0228_ = $signed(_0226_) + $signed({ 1'h0, _0227_ });
+  assign mid_1 = $signed(_0228_) + $signed(15'h2000);
+  assign _0229_ = _0212_[16:0] * rq1_m2[16:0];
+  assign _0230_ = $signed(_0212_[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _0231_ = $signed(_0212_[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0233_ = _0212_[16:0] * rq1_m2[30:17];
+  assign _0234_ = $signed(_0231_) + $signed({ 1'h0, _0233_ });
+  assign mid_2 = $signed(_0234_) + $signed(15'h2000);
+  assign _0235_ = _0213_[16:0] * rq1_m3[16:0];
+  assign _0236_ = $signed(_0213_[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _0237_ = $signed(_0213_[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0238_ = _0213_[16:0] * rq1_m3[30:17];
+  assign _0239_ = $signed(_0237_) + $signed({ 1'h0, _0238_ });
+  assign mid_3 = $signed(_0239_) + $signed(15'h2000);
+  assign _0240_ = _0214_[16:0] * rq1_m4[16:0];
+  assign _0241_ = $signed(_0214_[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign _0242_ = $signed(_0214_[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0244_ = _0214_[16:0] * rq1_m4[30:17];
+  assign _0245_ = $signed(_0242_) + $signed({ 1'h0, _0244_ });
+  assign mid_4 = $signed(_0245_) + $signed(15'h2000);
+  assign _0246_ = _0215_[16:0] * rq1_m5[16:0];
+  assign _0247_ = $signed(_0215_[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign _0248_ = $signed(_0215_[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0249_ = _0215_[16:0] * rq1_m5[30:17];
+  assign _0250_ = $signed(_0248_) + $signed({ 1'h0, _0249_ });
+  assign mid_5 = $signed(_0250_) + $signed(15'h2000);
+  assign _0251_ = _0216_[16:0] * rq1_m6[16:0];
+  assign _0252_ = $signed(_0216_[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign _0253_ = $signed(_0216_[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0255_ = _0216_[16:0] * rq1_m6[30:17];
+  assign _0256_ = $signed(_0253_) + $signed({ 1'h0, _0255_ });
+  assign mid_6 = $signed(_0256_) + $signed(15'h2000);
+  assign _0257_ = _0217_[16:0] * rq1_m7[16:0];
+  assign _0258_ = $signed(_0217_[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign _0259_ = $signed(_0217_[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0260_ = _0217_[16:0] * rq1_m7[30:17];
+  assign _0261_ = $signed(_0259_) + $signed({ 1'h0, _0260_ });
+  assign mid_7 = $signed(_0261_) + $signed(15'h2000);
+  assign _0263_ = $signed(_0262_) + $signed(mid_0);
+  assign _0003_ = $signed(_0002_) + $signed(mid_1);
+  assign _0006_ = $signed(_0005_) + $signed(mid_2);
+  assign _0009_ = $signed(_0008_) + $signed(mid_3);
+  assign _0013_ = $signed(_0011_) + $signed(mid_4);
+  assign _0016_ = $signed(_0015_) + $signed(mid_5);
+  assign _0019_ = $signed(_0018_) + $signed(mid_6);
+  assign _0022_ = $signed(_0021_) + $signed(mid_7);
+  assign _0025_ = 1'h1 << rq1_r0;
+  assign _0027_ = 1'h1 << rq1_r1;
+  assign _0029_ = 1'h1 << rq1_r2;
+  assign _0031_ = 1'h1 << rq1_r3;
+  assign _0033_ = 1'h1 << rq1_r4;
+  assign _0036_ = 1'h1 << rq1_r5;
+  assign _0038_ = 1'h1 << rq1_r6;
+  assign _0040_ = 1'h1 << rq1_r7;
+  assign _0042_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _0043_ = | rq2_hf0;
+  assign _0044_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0046_ = _0043_ & _0044_;
+  assign _0047_ = $signed(_0042_) - $signed({ 1'h0, _0046_ });
+  assign _0048_ = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign _0049_ = | rq2_hf1;
+  assign _0050_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0051_ = _0049_ & _0050_;
+  assign _0052_ = $signed(_0048_) - $signed({ 1'h0, _0051_ });
+  assign _0053_ = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign _0054_ = | rq2_hf2;
+  assign _0055_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0057_ = _0054_ & _0055_;
+  assign _0058_ = $signed(_0053_) - $signed({ 1'h0, _0057_ });
+  assign _0059_ = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign _0060_ = | rq2_hf3;
+  assign _0061_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0062_ = _0060_ & _0061_;
+  assign _0063_ = $signed(_0059_) - $signed({ 1'h0, _0062_ });
+  assign _0064_ = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign _0065_ = | rq2_hf4;
+  assign _0066_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0068_ = _0065_ & _0066_;
+  assign _0069_ = $signed(_0064_) - $signed({ 1'h0, _0068_ });
+  assign _0070_ = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign _0071_ = | rq2_hf5;
+  assign _0072_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0073_ = _0071_ & _0072_;
+  assign _0074_ = $signed(_0070_) - $signed({ 1'h0, _0073_ });
+  assign _0075_ = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign _0076_ = | rq2_hf6;
+  assign _0077_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0079_ = _0076_ & _0077_;
+  assign _0080_ = $signed(_0075_) - $signed({ 1'h0, _0079_ });
+  assign _0081_ = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign _0082_ = | rq2_hf7;
+  assign _0083_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0084_ = _0082_ & _0083_;
+  assign _0085_ = $signed(_0081_) - $signed({ 1'h0, _0084_ });
+  assign y_0 = $signed(_0047_[33:0]) >>> rq2_r0;
+  assign y_1 = $signed(_0052_[33:0]) >>> rq2_r1;
+  assign y_2 = $signed(_0058_[33:0]) >>> rq2_r2;
+  assign y_3 = $signed(_0063_[33:0]) >>> rq2_r3;
+  assign y_4 = $signed(_0069_[33:0]) >>> rq2_r4;
+  assign y_5 = $signed(_0074_[33:0]) >>> rq2_r5;
+  assign y_6 = $signed(_0080_[33:0]) >>> rq2_r6;
+  assign y_7 = $signed(_0085_[33:0]) >>> rq2_r7;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -673,1025 +1024,408 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_5 = $signed(rq3_y5) + $signed(zero_point);
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
-  assign \$177  = $signed(t_0) < $signed(act_min);
-  assign \$178  = $signed(t_0) > $signed(act_max);
-  assign \$179  = $signed(t_1) < $signed(act_min);
-  assign \$180  = $signed(t_1) > $signed(act_max);
-  assign \$181  = $signed(t_2) < $signed(act_min);
-  assign \$182  = $signed(t_2) > $signed(act_max);
-  assign \$183  = $signed(t_3) < $signed(act_min);
-  assign \$184  = $signed(t_3) > $signed(act_max);
-  assign \$185  = $signed(t_4) < $signed(act_min);
-  assign \$186  = $signed(t_4) > $signed(act_max);
-  assign \$187  = $signed(t_5) < $signed(act_min);
-  assign \$188  = $signed(t_5) > $signed(act_max);
-  assign \$189  = $signed(t_6) < $signed(act_min);
-  assign \$190  = $signed(t_6) > $signed(act_max);
-  assign \$191  = $signed(t_7) < $signed(act_min);
-  assign \$192  = $signed(t_7) > $signed(act_max);
+  assign _0086_ = $signed(t_0) < $signed(act_min);
+  assign _0087_ = $signed(t_0) > $signed(act_max);
+  assign _0088_ = $signed(t_1) < $signed(act_min);
+  assign _0090_ = $signed(t_1) > $signed(act_max);
+  assign _0091_ = $signed(t_2) < $signed(act_min);
+  assign _0092_ = $signed(t_2) > $signed(act_max);
+  assign _0093_ = $signed(t_3) < $signed(act_min);
+  assign _0094_ = $signed(t_3) > $signed(act_max);
+  assign _0095_ = $signed(t_4) < $signed(act_min);
+  assign _0096_ = $signed(t_4) > $signed(act_max);
+  assign _0097_ = $signed(t_5) < $signed(act_min);
+  assign _0098_ = $signed(t_5) > $signed(act_max);
+  assign _0099_ = $signed(t_6) < $signed(act_min);
+  assign _0101_ = $signed(t_6) > $signed(act_max);
+  assign _0102_ = $signed(t_7) < $signed(act_min);
+  assign _0103_ = $signed(t_7) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$193 ;
+    rq1_valid <= _0104_;
   always @(posedge clk)
-    rq1_last <= \$194 ;
+    rq1_last <= _0105_;
   always @(posedge clk)
-    rq1_m0 <= \$195 ;
+    rq1_m0 <= _0106_;
   always @(posedge clk)
-    rq1_l0 <= \$196 ;
+    rq1_l0 <= _0107_;
   always @(posedge clk)
-    rq1_r0 <= \$197 ;
+    rq1_r0 <= _0108_;
   always @(posedge clk)
-    rq1_m1 <= \$198 ;
+    rq1_m1 <= _0109_;
   always @(posedge clk)
-    rq1_l1 <= \$199 ;
+    rq1_l1 <= _0110_;
   always @(posedge clk)
-    rq1_r1 <= \$200 ;
+    rq1_r1 <= _0113_;
   always @(posedge clk)
-    rq1_m2 <= \$201 ;
+    rq1_m2 <= _0114_;
   always @(posedge clk)
-    rq1_l2 <= \$202 ;
+    rq1_l2 <= _0115_;
   always @(posedge clk)
-    rq1_r2 <= \$203 ;
+    rq1_r2 <= _0116_;
   always @(posedge clk)
-    rq1_m3 <= \$204 ;
+    rq1_m3 <= _0117_;
   always @(posedge clk)
-    rq1_l3 <= \$205 ;
+    rq1_l3 <= _0118_;
   always @(posedge clk)
-    rq1_r3 <= \$206 ;
+    rq1_r3 <= _0119_;
   always @(posedge clk)
-    rq1_m4 <= \$207 ;
+    rq1_m4 <= _0120_;
   always @(posedge clk)
-    rq1_l4 <= \$208 ;
+    rq1_l4 <= _0121_;
   always @(posedge clk)
-    rq1_r4 <= \$209 ;
+    rq1_r4 <= _0122_;
   always @(posedge clk)
-    rq1_m5 <= \$210 ;
+    rq1_m5 <= _0124_;
   always @(posedge clk)
-    rq1_l5 <= \$211 ;
+    rq1_l5 <= _0125_;
   always @(posedge clk)
-    rq1_r5 <= \$212 ;
+    rq1_r5 <= _0126_;
   always @(posedge clk)
-    rq1_m6 <= \$213 ;
+    rq1_m6 <= _0127_;
   always @(posedge clk)
-    rq1_l6 <= \$214 ;
+    rq1_l6 <= _0128_;
   always @(posedge clk)
-    rq1_r6 <= \$215 ;
+    rq1_r6 <= _0129_;
   always @(posedge clk)
-    rq1_m7 <= \$216 ;
+    rq1_m7 <= _0130_;
   always @(posedge clk)
-    rq1_l7 <= \$217 ;
+    rq1_l7 <= _0131_;
   always @(posedge clk)
-    rq1_r7 <= \$218 ;
+    rq1_r7 <= _0132_;
   always @(posedge clk)
-    rq1_s0 <= \$219 ;
+    rq1_s0 <= _0133_;
   always @(posedge clk)
-    rq1_s1 <= \$220 ;
+    rq1_s1 <= _0135_;
   always @(posedge clk)
-    rq1_s2 <= \$221 ;
+    rq1_s2 <= _0136_;
   always @(posedge clk)
-    rq1_s3 <= \$222 ;
+    rq1_s3 <= _0137_;
   always @(posedge clk)
-    rq1_s4 <= \$223 ;
+    rq1_s4 <= _0138_;
   always @(posedge clk)
-    rq1_s5 <= \$224 ;
+    rq1_s5 <= _0139_;
   always @(posedge clk)
-    rq1_s6 <= \$225 ;
+    rq1_s6 <= _0140_;
   always @(posedge clk)
-    rq1_s7 <= \$226 ;
+    rq1_s7 <= _0141_;
   always @(posedge clk)
-    rq2_valid <= \$227 ;
+    rq2_valid <= _0142_;
   always @(posedge clk)
-    rq2_last <= \$228 ;
+    rq2_last <= _0143_;
   always @(posedge clk)
-    rq2_r0 <= \$229 ;
+    rq2_r0 <= _0144_;
   always @(posedge clk)
-    rq2_r1 <= \$230 ;
+    rq2_r1 <= _0146_;
   always @(posedge clk)
-    rq2_r2 <= \$231 ;
+    rq2_r2 <= _0147_;
   always @(posedge clk)
-    rq2_r3 <= \$232 ;
+    rq2_r3 <= _0148_;
   always @(posedge clk)
-    rq2_r4 <= \$233 ;
+    rq2_r4 <= _0149_;
   always @(posedge clk)
-    rq2_r5 <= \$234 ;
+    rq2_r5 <= _0150_;
   always @(posedge clk)
-    rq2_r6 <= \$235 ;
+    rq2_r6 <= _0151_;
   always @(posedge clk)
-    rq2_r7 <= \$236 ;
+    rq2_r7 <= _0152_;
   always @(posedge clk)
-    rq2_h0 <= \$237 ;
+    rq2_h0 <= _0153_;
   always @(posedge clk)
-    rq2_h1 <= \$238 ;
+    rq2_h1 <= _0154_;
   always @(posedge clk)
-    rq2_h2 <= \$239 ;
+    rq2_h2 <= _0155_;
   always @(posedge clk)
-    rq2_h3 <= \$240 ;
+    rq2_h3 <= _0157_;
   always @(posedge clk)
-    rq2_h4 <= \$241 ;
+    rq2_h4 <= _0158_;
   always @(posedge clk)
-    rq2_h5 <= \$242 ;
+    rq2_h5 <= _0159_;
   always @(posedge clk)
-    rq2_h6 <= \$243 ;
+    rq2_h6 <= _0160_;
   always @(posedge clk)
-    rq2_h7 <= \$244 ;
+    rq2_h7 <= _0161_;
   always @(posedge clk)
-    rq2_hf0 <= \$245 ;
+    rq2_hf0 <= _0162_;
   always @(posedge clk)
-    rq2_hf1 <= \$246 ;
+    rq2_hf1 <= _0163_;
   always @(posedge clk)
-    rq2_hf2 <= \$247 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$248 ;
-  always @(posedge clk)
-    rq2_hf4 <= \$249 ;
-  always @(posedge clk)
-    rq2_hf5 <= \$250 ;
-  always @(posedge clk)
-    rq2_hf6 <= \$251 ;
-  always @(posedge clk)
-    rq2_hf7 <= \$252 ;
-  always @(posedge clk)
-    rq3_valid <= \$253 ;
-  always @(posedge clk)
-    rq3_last <= \$254 ;
-  always @(posedge clk)
-    rq3_y0 <= \$255 ;
-  always @(posedge clk)
-    rq3_y1 <= \$256 ;
-  always @(posedge clk)
-    rq3_y2 <= \$257 ;
-  always @(posedge clk)
-    rq3_y3 <= \$258 ;
-  always @(posedge clk)
-    rq3_y4 <= \$259 ;
-  always @(posedge clk)
-    rq3_y5 <= \$260 ;
-  always @(posedge clk)
-    rq3_y6 <= \$261 ;
-  always @(posedge clk)
-    rq3_y7 <= \$262 ;
-  always @(posedge clk)
-    o_data <= \$263 ;
-  always @(posedge clk)
-    o_valid <= \$264 ;
-  always @(posedge clk)
-    o_last <= \$265 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = rq1_valid;
-    if (en) begin
-      \$193  = i_valid;
-    end
-    if (rst) begin
-      \$193  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = rq1_last;
-    if (en) begin
-      \$194  = i_last;
-    end
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = rq1_m0;
-    if (en) begin
-      \$195  = i_multiplier[30:0];
-    end
-    if (rst) begin
-      \$195  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = rq1_l0;
-    if (en) begin
-      \$196  = \$2 [4:0];
-    end
-    if (rst) begin
-      \$196  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = rq1_r0;
-    if (en) begin
-      \$197  = \$5 [4:0];
-    end
-    if (rst) begin
-      \$197  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = rq1_m1;
-    if (en) begin
-      \$198  = i_multiplier[61:31];
-    end
-    if (rst) begin
-      \$198  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = rq1_l1;
-    if (en) begin
-      \$199  = \$7 [4:0];
-    end
-    if (rst) begin
-      \$199  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = rq1_r1;
-    if (en) begin
-      \$200  = \$10 [4:0];
-    end
-    if (rst) begin
-      \$200  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = rq1_m2;
-    if (en) begin
-      \$201  = i_multiplier[92:62];
-    end
-    if (rst) begin
-      \$201  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = rq1_l2;
-    if (en) begin
-      \$202  = \$12 [4:0];
-    end
-    if (rst) begin
-      \$202  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = rq1_r2;
-    if (en) begin
-      \$203  = \$15 [4:0];
-    end
-    if (rst) begin
-      \$203  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = rq1_m3;
-    if (en) begin
-      \$204  = i_multiplier[123:93];
-    end
-    if (rst) begin
-      \$204  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = rq1_l3;
-    if (en) begin
-      \$205  = \$17 [4:0];
-    end
-    if (rst) begin
-      \$205  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = rq1_r3;
-    if (en) begin
-      \$206  = \$20 [4:0];
-    end
-    if (rst) begin
-      \$206  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = rq1_m4;
-    if (en) begin
-      \$207  = i_multiplier[154:124];
-    end
-    if (rst) begin
-      \$207  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = rq1_l4;
-    if (en) begin
-      \$208  = \$22 [4:0];
-    end
-    if (rst) begin
-      \$208  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = rq1_r4;
-    if (en) begin
-      \$209  = \$25 [4:0];
-    end
-    if (rst) begin
-      \$209  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = rq1_m5;
-    if (en) begin
-      \$210  = i_multiplier[185:155];
-    end
-    if (rst) begin
-      \$210  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = rq1_l5;
-    if (en) begin
-      \$211  = \$27 [4:0];
-    end
-    if (rst) begin
-      \$211  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = rq1_r5;
-    if (en) begin
-      \$212  = \$30 [4:0];
-    end
-    if (rst) begin
-      \$212  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = rq1_m6;
-    if (en) begin
-      \$213  = i_multiplier[216:186];
-    end
-    if (rst) begin
-      \$213  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = rq1_l6;
-    if (en) begin
-      \$214  = \$32 [4:0];
-    end
-    if (rst) begin
-      \$214  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = rq1_r6;
-    if (en) begin
-      \$215  = \$35 [4:0];
-    end
-    if (rst) begin
-      \$215  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = rq1_m7;
-    if (en) begin
-      \$216  = i_multiplier[247:217];
-    end
-    if (rst) begin
-      \$216  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = rq1_l7;
-    if (en) begin
-      \$217  = \$37 [4:0];
-    end
-    if (rst) begin
-      \$217  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = rq1_r7;
-    if (en) begin
-      \$218  = \$40 [4:0];
-    end
-    if (rst) begin
-      \$218  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = rq1_s0;
-    if (en) begin
-      \$219  = \$41 [31:0];
-    end
-    if (rst) begin
-      \$219  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = rq1_s1;
-    if (en) begin
-      \$220  = \$42 [31:0];
-    end
-    if (rst) begin
-      \$220  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = rq1_s2;
-    if (en) begin
-      \$221  = \$43 [31:0];
-    end
-    if (rst) begin
-      \$221  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = rq1_s3;
-    if (en) begin
-      \$222  = \$44 [31:0];
-    end
-    if (rst) begin
-      \$222  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = rq1_s4;
-    if (en) begin
-      \$223  = \$45 [31:0];
-    end
-    if (rst) begin
-      \$223  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = rq1_s5;
-    if (en) begin
-      \$224  = \$46 [31:0];
-    end
-    if (rst) begin
-      \$224  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = rq1_s6;
-    if (en) begin
-      \$225  = \$47 [31:0];
-    end
-    if (rst) begin
-      \$225  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = rq1_s7;
-    if (en) begin
-      \$226  = \$48 [31:0];
-    end
-    if (rst) begin
-      \$226  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = rq2_valid;
-    if (en) begin
-      \$227  = rq1_valid;
-    end
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = rq2_last;
-    if (en) begin
-      \$228  = rq1_last;
-    end
-    if (rst) begin
-      \$228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = rq2_r0;
-    if (en) begin
-      \$229  = rq1_r0;
-    end
-    if (rst) begin
-      \$229  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = rq2_r1;
-    if (en) begin
-      \$230  = rq1_r1;
-    end
-    if (rst) begin
-      \$230  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = rq2_r2;
-    if (en) begin
-      \$231  = rq1_r2;
-    end
-    if (rst) begin
-      \$231  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = rq2_r3;
-    if (en) begin
-      \$232  = rq1_r3;
-    end
-    if (rst) begin
-      \$232  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = rq2_r4;
-    if (en) begin
-      \$233  = rq1_r4;
-    end
-    if (rst) begin
-      \$233  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = rq2_r5;
-    if (en) begin
-      \$234  = rq1_r5;
-    end
-    if (rst) begin
-      \$234  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = rq2_r6;
-    if (en) begin
-      \$235  = rq1_r6;
-    end
-    if (rst) begin
-      \$235  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = rq2_r7;
-    if (en) begin
-      \$236  = rq1_r7;
-    end
-    if (rst) begin
-      \$236  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = rq2_h0;
-    if (en) begin
-      \$237  = \$99 [32:0];
-    end
-    if (rst) begin
-      \$237  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = rq2_h1;
-    if (en) begin
-      \$238  = \$102 [32:0];
-    end
-    if (rst) begin
-      \$238  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = rq2_h2;
-    if (en) begin
-      \$239  = \$105 [32:0];
-    end
-    if (rst) begin
-      \$239  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = rq2_h3;
-    if (en) begin
-      \$240  = \$108 [32:0];
-    end
-    if (rst) begin
-      \$240  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = rq2_h4;
-    if (en) begin
-      \$241  = \$111 [32:0];
-    end
-    if (rst) begin
-      \$241  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = rq2_h5;
-    if (en) begin
-      \$242  = \$114 [32:0];
-    end
-    if (rst) begin
-      \$242  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = rq2_h6;
-    if (en) begin
-      \$243  = \$117 [32:0];
-    end
-    if (rst) begin
-      \$243  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = rq2_h7;
-    if (en) begin
-      \$244  = \$120 [32:0];
-    end
-    if (rst) begin
-      \$244  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = rq2_hf0;
-    if (en) begin
-      \$245  = \$122 [31:0];
-    end
-    if (rst) begin
-      \$245  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = rq2_hf1;
-    if (en) begin
-      \$246  = \$124 [31:0];
-    end
-    if (rst) begin
-      \$246  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = rq2_hf2;
-    if (en) begin
-      \$247  = \$126 [31:0];
-    end
-    if (rst) begin
-      \$247  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = rq2_hf3;
-    if (en) begin
-      \$248  = \$128 [31:0];
-    end
-    if (rst) begin
-      \$248  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = rq2_hf4;
-    if (en) begin
-      \$249  = \$130 [31:0];
-    end
-    if (rst) begin
-      \$249  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = rq2_hf5;
-    if (en) begin
-      \$250  = \$132 [31:0];
-    end
-    if (rst) begin
-      \$250  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = rq2_hf6;
-    if (en) begin
-      \$251  = \$134 [31:0];
-    end
-    if (rst) begin
-      \$251  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = rq2_hf7;
-    if (en) begin
-      \$252  = \$136 [31:0];
-    end
-    if (rst) begin
-      \$252  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = rq3_valid;
-    if (en) begin
-      \$253  = rq2_valid;
-    end
-    if (rst) begin
-      \$253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = rq3_last;
-    if (en) begin
-      \$254  = rq2_last;
-    end
-    if (rst) begin
-      \$254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = rq3_y0;
-    if (en) begin
-      \$255  = y_0;
-    end
-    if (rst) begin
-      \$255  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = rq3_y1;
-    if (en) begin
-      \$256  = y_1;
-    end
-    if (rst) begin
-      \$256  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = rq3_y2;
-    if (en) begin
-      \$257  = y_2;
-    end
-    if (rst) begin
-      \$257  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = rq3_y3;
-    if (en) begin
-      \$258  = y_3;
-    end
-    if (rst) begin
-      \$258  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = rq3_y4;
-    if (en) begin
-      \$259  = y_4;
-    end
-    if (rst) begin
-      \$259  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = rq3_y5;
-    if (en) begin
-      \$260  = y_5;
-    end
-    if (rst) begin
-      \$260  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = rq3_y6;
-    if (en) begin
-      \$261  = y_6;
-    end
-    if (rst) begin
-      \$261  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = rq3_y7;
-    if (en) begin
-      \$262  = y_7;
-    end
-    if (rst) begin
-      \$262  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$177 ) begin
-        \$263 [7:0] = act_min;
-      end else if (\$178 ) begin
-        \$263 [7:0] = act_max;
-      end else begin
-        \$263 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$179 ) begin
-        \$263 [15:8] = act_min;
-      end else if (\$180 ) begin
-        \$263 [15:8] = act_max;
-      end else begin
-        \$263 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$181 ) begin
-        \$263 [23:16] = act_min;
-      end else if (\$182 ) begin
-        \$263 [23:16] = act_max;
-      end else begin
-        \$263 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$183 ) begin
-        \$263 [31:24] = act_min;
-      end else if (\$184 ) begin
-        \$263 [31:24] = act_max;
-      end else begin
-        \$263 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$185 ) begin
-        \$263 [39:32] = act_min;
-      end else if (\$186 ) begin
-        \$263 [39:32] = act_max;
-      end else begin
-        \$263 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$187 ) begin
-        \$263 [47:40] = act_min;
-      end else if (\$188 ) begin
-        \$263 [47:40] = act_max;
-      end else begin
-        \$263 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$189 ) begin
-        \$263 [55:48] = act_min;
-      end else if (\$190 ) begin
-        \$263 [55:48] = act_max;
-      end else begin
-        \$263 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$191 ) begin
-        \$263 [63:56] = act_min;
-      end else if (\$192 ) begin
-        \$263 [63:56] = act_max;
-      end else begin
-        \$263 [63:56] = t_7[7:0];
-      end
-    end
-    if (rst) begin
-      \$263  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = o_valid;
-    if (en) begin
-      \$264  = rq3_valid;
-    end
-    if (rst) begin
-      \$264  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = o_last;
-    if (en) begin
-      \$265  = rq3_last;
-    end
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign left_4 = \$22 [4:0];
-  assign r_4 = \$25 [4:0];
-  assign left_5 = \$27 [4:0];
-  assign r_5 = \$30 [4:0];
-  assign left_6 = \$32 [4:0];
-  assign r_6 = \$35 [4:0];
-  assign left_7 = \$37 [4:0];
-  assign r_7 = \$40 [4:0];
-  assign s_0 = \$41 [31:0];
-  assign s_1 = \$42 [31:0];
-  assign s_2 = \$43 [31:0];
-  assign s_3 = \$44 [31:0];
-  assign s_4 = \$45 [31:0];
-  assign s_5 = \$46 [31:0];
-  assign s_6 = \$47 [31:0];
-  assign s_7 = \$48 [31:0];
-  assign a_0 = \$49 [31:0];
-  assign a_1 = \$50 [31:0];
-  assign a_2 = \$51 [31:0];
-  assign a_3 = \$52 [31:0];
-  assign a_4 = \$53 [31:0];
-  assign a_5 = \$54 [31:0];
-  assign a_6 = \$55 [31:0];
-  assign a_7 = \$56 [31:0];
-  assign outer_0 = { \$58 , \$57  };
-  assign outer_1 = { \$63 , \$62  };
-  assign outer_2 = { \$68 , \$67  };
-  assign outer_3 = { \$73 , \$72  };
-  assign outer_4 = { \$78 , \$77  };
-  assign outer_5 = { \$83 , \$82  };
-  assign outer_6 = { \$88 , \$87  };
-  assign outer_7 = { \$93 , \$92  };
-  assign h_0 = \$99 [32:0];
-  assign h_1 = \$102 [32:0];
-  assign h_2 = \$105 [32:0];
-  assign h_3 = \$108 [32:0];
-  assign h_4 = \$111 [32:0];
-  assign h_5 = \$114 [32:0];
-  assign h_6 = \$117 [32:0];
-  assign h_7 = \$120 [32:0];
-  assign half_0 = \$122 [31:0];
-  assign half_1 = \$124 [31:0];
-  assign half_2 = \$126 [31:0];
-  assign half_3 = \$128 [31:0];
-  assign half_4 = \$130 [31:0];
-  assign half_5 = \$132 [31:0];
-  assign half_6 = \$134 [31:0];
-  assign half_7 = \$136 [31:0];
-  assign u_0 = \$141 [33:0];
-  assign u_1 = \$146 [33:0];
-  assign u_2 = \$151 [33:0];
-  assign u_3 = \$156 [33:0];
-  assign u_4 = \$161 [33:0];
-  assign u_5 = \$166 [33:0];
-  assign u_6 = \$171 [33:0];
-  assign u_7 = \$176 [33:0];
+    rq2_hf2 <= _0164_;
+  always @(posedge clk)
+    rq2_hf3 <= _0165_;
+  always @(posedge clk)
+    rq2_hf4 <= _0166_;
+  always @(posedge clk)
+    rq2_hf5 <= _0168_;
+  always @(posedge clk)
+    rq2_hf6 <= _0169_;
+  always @(posedge clk)
+    rq2_hf7 <= _0170_;
+  always @(posedge clk)
+    rq3_valid <= _0171_;
+  always @(posedge clk)
+    rq3_last <= _0172_;
+  always @(posedge clk)
+    rq3_y0 <= _0173_;
+  always @(posedge clk)
+    rq3_y1 <= _0174_;
+  always @(posedge clk)
+    rq3_y2 <= _0175_;
+  always @(posedge clk)
+    rq3_y3 <= _0176_;
+  always @(posedge clk)
+    rq3_y4 <= _0177_;
+  always @(posedge clk)
+    rq3_y5 <= _0179_;
+  always @(posedge clk)
+    rq3_y6 <= _0180_;
+  always @(posedge clk)
+    rq3_y7 <= _0181_;
+  always @(posedge clk)
+    o_data <= _0182_;
+  always @(posedge clk)
+    o_valid <= _0183_;
+  always @(posedge clk)
+    o_last <= _0184_;
+  assign _0374_ = _0484_ ? rq3_last : o_last;
+  assign _0275_ = _0286_ ? (* full_case = 32'd1 *) act_max : t_7[7:0];
+  assign _0266_ = _0267_ ? y_2 : rq3_y2;
+  assign _0268_ = _0269_ ? 34'h000000000 : _0266_;
+  assign _0270_ = _0271_ ? y_1 : rq3_y1;
+  assign _0272_ = _0273_ ? 34'h000000000 : _0270_;
+  assign _0274_ = _0276_ ? y_0 : rq3_y0;
+  assign _0277_ = _0278_ ? 34'h000000000 : _0274_;
+  assign _0279_ = _0280_ ? rq2_last : rq3_last;
+  assign _0281_ = _0282_ ? 1'h0 : _0279_;
+  assign _0283_ = _0284_ ? rq2_valid : rq3_valid;
+  assign _0285_ = _0287_ ? 1'h0 : _0283_;
+  assign _0297_ = _0308_ ? (* full_case = 32'd1 *) act_min : _0275_;
+  assign _0288_ = _0289_ ? _0041_[31:0] : rq2_hf7;
+  assign _0290_ = _0291_ ? 32'd0 : _0288_;
+  assign _0292_ = _0293_ ? _0039_[31:0] : rq2_hf6;
+  assign _0294_ = _0295_ ? 32'd0 : _0292_;
+  assign _0296_ = _0298_ ? _0037_[31:0] : rq2_hf5;
+  assign _0299_ = _0300_ ? 32'd0 : _0296_;
+  assign _0301_ = _0302_ ? _0035_[31:0] : rq2_hf4;
+  assign _0303_ = _0304_ ? 32'd0 : _0301_;
+  assign _0305_ = _0306_ ? _0032_[31:0] : rq2_hf3;
+  assign _0307_ = _0309_ ? 32'd0 : _0305_;
+  assign _0319_ = _0330_ ? _0297_ : o_data[63:56];
+  assign _0310_ = _0311_ ? _0030_[31:0] : rq2_hf2;
+  assign _0312_ = _0313_ ? 32'd0 : _0310_;
+  assign _0314_ = _0315_ ? _0028_[31:0] : rq2_hf1;
+  assign _0316_ = _0317_ ? 32'd0 : _0314_;
+  assign _0318_ = _0320_ ? _0026_[31:0] : rq2_hf0;
+  assign _0321_ = _0322_ ? 32'd0 : _0318_;
+  assign _0323_ = _0324_ ? _0024_[32:0] : rq2_h7;
+  assign _0325_ = _0326_ ? 33'h000000000 : _0323_;
+  assign _0327_ = _0328_ ? _0020_[32:0] : rq2_h6;
+  assign _0329_ = _0331_ ? 33'h000000000 : _0327_;
+  assign _0341_ = _0352_ ? 8'h00 : _0319_;
+  assign _0332_ = _0333_ ? _0017_[32:0] : rq2_h5;
+  assign _0334_ = _0335_ ? 33'h000000000 : _0332_;
+  assign _0336_ = _0337_ ? _0014_[32:0] : rq2_h4;
+  assign _0338_ = _0339_ ? 33'h000000000 : _0336_;
+  assign _0340_ = _0342_ ? _0010_[32:0] : rq2_h3;
+  assign _0343_ = _0344_ ? 33'h000000000 : _0340_;
+  assign _0345_ = _0346_ ? _0007_[32:0] : rq2_h2;
+  assign _0347_ = _0348_ ? 33'h000000000 : _0345_;
+  assign _0349_ = _0350_ ? _0004_[32:0] : rq2_h1;
+  assign _0351_ = _0353_ ? 33'h000000000 : _0349_;
+  assign _0354_ = _0355_ ? _0264_[32:0] : rq2_h0;
+  assign _0356_ = _0357_ ? 33'h000000000 : _0354_;
+  assign _0358_ = _0359_ ? rq1_r7 : rq2_r7;
+  assign _0360_ = _0361_ ? 5'h00 : _0358_;
+  assign _0362_ = _0363_ ? rq1_r6 : rq2_r6;
+  assign _0373_ = _0385_ ? (* full_case = 32'd1 *) act_max : t_5[7:0];
+  assign _0364_ = _0365_ ? 5'h00 : _0362_;
+  assign _0366_ = _0367_ ? rq1_r5 : rq2_r5;
+  assign _0368_ = _0369_ ? 5'h00 : _0366_;
+  assign _0370_ = _0371_ ? rq1_r4 : rq2_r4;
+  assign _0372_ = _0375_ ? 5'h00 : _0370_;
+  assign _0376_ = _0377_ ? rq1_r3 : rq2_r3;
+  assign _0378_ = _0379_ ? 5'h00 : _0376_;
+  assign _0380_ = _0381_ ? rq1_r2 : rq2_r2;
+  assign _0382_ = _0383_ ? 5'h00 : _0380_;
+  assign _0384_ = _0386_ ? rq1_r1 : rq2_r1;
+  assign _0396_ = _0407_ ? (* full_case = 32'd1 *) act_min : _0373_;
+  assign _0387_ = _0388_ ? 5'h00 : _0384_;
+  assign _0389_ = _0390_ ? rq1_r0 : rq2_r0;
+  assign _0391_ = _0392_ ? 5'h00 : _0389_;
+  assign _0393_ = _0394_ ? rq1_last : rq2_last;
+  assign _0395_ = _0397_ ? 1'h0 : _0393_;
+  assign _0398_ = _0399_ ? rq1_valid : rq2_valid;
+  assign _0400_ = _0401_ ? 1'h0 : _0398_;
+  assign _0402_ = _0403_ ? _0208_[31:0] : rq1_s7;
+  assign _0404_ = _0405_ ? 32'd0 : _0402_;
+  assign _0406_ = _0408_ ? _0207_[31:0] : rq1_s6;
+  assign _0418_ = _0429_ ? _0396_ : o_data[47:40];
+  assign _0409_ = _0410_ ? 32'd0 : _0406_;
+  assign _0411_ = _0412_ ? _0206_[31:0] : rq1_s5;
+  assign _0413_ = _0414_ ? 32'd0 : _0411_;
+  assign _0415_ = _0416_ ? _0205_[31:0] : rq1_s4;
+  assign _0417_ = _0419_ ? 32'd0 : _0415_;
+  assign _0420_ = _0421_ ? _0204_[31:0] : rq1_s3;
+  assign _0422_ = _0423_ ? 32'd0 : _0420_;
+  assign _0424_ = _0425_ ? _0203_[31:0] : rq1_s2;
+  assign _0426_ = _0427_ ? 32'd0 : _0424_;
+  assign _0428_ = _0430_ ? _0202_[31:0] : rq1_s1;
+  assign _0440_ = _0451_ ? 8'h00 : _0418_;
+  assign _0431_ = _0432_ ? 32'd0 : _0428_;
+  assign _0433_ = _0434_ ? _0201_[31:0] : rq1_s0;
+  assign _0435_ = _0436_ ? 32'd0 : _0433_;
+  assign _0437_ = _0438_ ? _0200_[4:0] : rq1_r7;
+  assign _0439_ = _0441_ ? 5'h00 : _0437_;
+  assign _0442_ = _0443_ ? _0196_[4:0] : rq1_l7;
+  assign _0444_ = _0445_ ? 5'h00 : _0442_;
+  assign _0446_ = _0447_ ? i_multiplier[247:217] : rq1_m7;
+  assign _0448_ = _0449_ ? 31'h00000000 : _0446_;
+  assign _0450_ = _0452_ ? _0194_[4:0] : rq1_r6;
+  assign _0453_ = _0454_ ? 5'h00 : _0450_;
+  assign _0455_ = _0456_ ? _0191_[4:0] : rq1_l6;
+  assign _0457_ = _0458_ ? 5'h00 : _0455_;
+  assign _0459_ = _0460_ ? i_multiplier[216:186] : rq1_m6;
+  assign _0461_ = _0462_ ? 31'h00000000 : _0459_;
+  assign _0472_ = _0483_ ? (* full_case = 32'd1 *) act_max : t_4[7:0];
+  assign _0463_ = _0464_ ? _0189_[4:0] : rq1_r5;
+  assign _0465_ = _0466_ ? 5'h00 : _0463_;
+  assign _0467_ = _0468_ ? _0185_[4:0] : rq1_l5;
+  assign _0469_ = _0470_ ? 5'h00 : _0467_;
+  assign _0471_ = _0473_ ? i_multiplier[185:155] : rq1_m5;
+  assign _0474_ = _0475_ ? 31'h00000000 : _0471_;
+  assign _0476_ = _0477_ ? _0167_[4:0] : rq1_r4;
+  assign _0478_ = _0479_ ? 5'h00 : _0476_;
+  assign _0480_ = _0481_ ? _0134_[4:0] : rq1_l4;
+  assign _0482_ = _0485_ ? 5'h00 : _0480_;
+  assign _0555_ = _0565_ ? 1'h0 : _0374_;
+  assign _0495_ = _0506_ ? (* full_case = 32'd1 *) act_min : _0472_;
+  assign _0486_ = _0487_ ? i_multiplier[154:124] : rq1_m4;
+  assign _0488_ = _0489_ ? 31'h00000000 : _0486_;
+  assign _0490_ = _0491_ ? _0112_[4:0] : rq1_r3;
+  assign _0492_ = _0493_ ? 5'h00 : _0490_;
+  assign _0494_ = _0496_ ? _0078_[4:0] : rq1_l3;
+  assign _0497_ = _0498_ ? 5'h00 : _0494_;
+  assign _0499_ = _0500_ ? i_multiplier[123:93] : rq1_m3;
+  assign _0501_ = _0502_ ? 31'h00000000 : _0499_;
+  assign _0503_ = _0504_ ? _0056_[4:0] : rq1_r2;
+  assign _0505_ = _0507_ ? 5'h00 : _0503_;
+  assign _0517_ = _0528_ ? _0495_ : o_data[39:32];
+  assign _0508_ = _0509_ ? _0023_[4:0] : rq1_l2;
+  assign _0510_ = _0511_ ? 5'h00 : _0508_;
+  assign _0512_ = _0513_ ? i_multiplier[92:62] : rq1_m2;
+  assign _0514_ = _0515_ ? 31'h00000000 : _0512_;
+  assign _0516_ = _0518_ ? _0001_[4:0] : rq1_r1;
+  assign _0519_ = _0520_ ? 5'h00 : _0516_;
+  assign _0521_ = _0522_ ? _0232_[4:0] : rq1_l1;
+  assign _0523_ = _0524_ ? 5'h00 : _0521_;
+  assign _0525_ = _0526_ ? i_multiplier[61:31] : rq1_m1;
+  assign _0527_ = _0529_ ? 31'h00000000 : _0525_;
+  assign _0539_ = _0550_ ? 8'h00 : _0517_;
+  assign _0530_ = _0531_ ? _0210_[4:0] : rq1_r0;
+  assign _0532_ = _0533_ ? 5'h00 : _0530_;
+  assign _0534_ = _0535_ ? _0111_[4:0] : rq1_l0;
+  assign _0536_ = _0537_ ? 5'h00 : _0534_;
+  assign _0538_ = _0540_ ? i_multiplier[30:0] : rq1_m0;
+  assign _0541_ = _0542_ ? 31'h00000000 : _0538_;
+  assign _0543_ = _0544_ ? i_last : rq1_last;
+  assign _0545_ = _0546_ ? 1'h0 : _0543_;
+  assign _0547_ = _0548_ ? i_valid : rq1_valid;
+  assign _0549_ = _0551_ ? 1'h0 : _0547_;
+  assign _0552_ = _0553_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _0554_ = _0556_ ? (* full_case = 32'd1 *) act_min : _0552_;
+  assign _0557_ = _0558_ ? _0554_ : o_data[31:24];
+  assign _0559_ = _0560_ ? 8'h00 : _0557_;
+  assign _0561_ = _0562_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _0563_ = _0564_ ? (* full_case = 32'd1 *) act_min : _0561_;
+  assign _0575_ = _0585_ ? rq3_valid : o_valid;
+  assign _0566_ = _0567_ ? _0563_ : o_data[23:16];
+  assign _0568_ = _0569_ ? 8'h00 : _0566_;
+  assign _0570_ = _0571_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _0572_ = _0573_ ? (* full_case = 32'd1 *) act_min : _0570_;
+  assign _0574_ = _0576_ ? _0572_ : o_data[15:8];
+  assign _0577_ = _0578_ ? 8'h00 : _0574_;
+  assign _0579_ = _0580_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _0581_ = _0582_ ? (* full_case = 32'd1 *) act_min : _0579_;
+  assign _0583_ = _0584_ ? _0581_ : o_data[7:0];
+  assign _0595_ = _0606_ ? 1'h0 : _0575_;
+  assign _0586_ = _0587_ ? 8'h00 : _0583_;
+  assign _0588_ = _0589_ ? (* full_case = 32'd1 *) act_max : t_6[7:0];
+  assign _0590_ = _0591_ ? (* full_case = 32'd1 *) act_min : _0588_;
+  assign _0592_ = _0593_ ? _0590_ : o_data[55:48];
+  assign _0594_ = _0596_ ? 8'h00 : _0592_;
+  assign _0597_ = _0598_ ? y_7 : rq3_y7;
+  assign _0599_ = _0600_ ? 34'h000000000 : _0597_;
+  assign _0601_ = _0602_ ? y_6 : rq3_y6;
+  assign _0603_ = _0604_ ? 34'h000000000 : _0601_;
+  assign _0605_ = _0607_ ? y_5 : rq3_y5;
+  assign _0608_ = _0609_ ? 34'h000000000 : _0605_;
+  assign _0610_ = _0611_ ? y_4 : rq3_y4;
+  assign _0612_ = _0613_ ? 34'h000000000 : _0610_;
+  assign _0614_ = _0615_ ? y_3 : rq3_y3;
+  assign _0616_ = _0265_ ? 34'h000000000 : _0614_;
+  assign left_0 = _0111_[4:0];
+  assign r_0 = _0210_[4:0];
+  assign left_1 = _0232_[4:0];
+  assign r_1 = _0001_[4:0];
+  assign left_2 = _0023_[4:0];
+  assign r_2 = _0056_[4:0];
+  assign left_3 = _0078_[4:0];
+  assign r_3 = _0112_[4:0];
+  assign left_4 = _0134_[4:0];
+  assign r_4 = _0167_[4:0];
+  assign left_5 = _0185_[4:0];
+  assign r_5 = _0189_[4:0];
+  assign left_6 = _0191_[4:0];
+  assign r_6 = _0194_[4:0];
+  assign left_7 = _0196_[4:0];
+  assign r_7 = _0200_[4:0];
+  assign s_0 = _0201_[31:0];
+  assign s_1 = _0202_[31:0];
+  assign s_2 = _0203_[31:0];
+  assign s_3 = _0204_[31:0];
+  assign s_4 = _0205_[31:0];
+  assign s_5 = _0206_[31:0];
+  assign s_6 = _0207_[31:0];
+  assign s_7 = _0208_[31:0];
+  assign a_0 = _0209_[31:0];
+  assign a_1 = _0211_[31:0];
+  assign a_2 = _0212_[31:0];
+  assign a_3 = _0213_[31:0];
+  assign a_4 = _0214_[31:0];
+  assign a_5 = _0215_[31:0];
+  assign a_6 = _0216_[31:0];
+  assign a_7 = _0217_[31:0];
+  assign outer_0 = { _0219_, _0218_ };
+  assign outer_1 = { _0225_, _0224_ };
+  assign outer_2 = { _0230_, _0229_ };
+  assign outer_3 = { _0236_, _0235_ };
+  assign outer_4 = { _0241_, _0240_ };
+  assign outer_5 = { _0247_, _0246_ };
+  assign outer_6 = { _0252_, _0251_ };
+  assign outer_7 = { _0258_, _0257_ };
+  assign h_0 = _0264_[32:0];
+  assign h_1 = _0004_[32:0];
+  assign h_2 = _0007_[32:0];
+  assign h_3 = _0010_[32:0];
+  assign h_4 = _0014_[32:0];
+  assign h_5 = _0017_[32:0];
+  assign h_6 = _0020_[32:0];
+  assign h_7 = _0024_[32:0];
+  assign half_0 = _0026_[31:0];
+  assign half_1 = _0028_[31:0];
+  assign half_2 = _0030_[31:0];
+  assign half_3 = _0032_[31:0];
+  assign half_4 = _0035_[31:0];
+  assign half_5 = _0037_[31:0];
+  assign half_6 = _0039_[31:0];
+  assign half_7 = _0041_[31:0];
+  assign u_0 = _0047_[33:0];
+  assign u_1 = _0052_[33:0];
+  assign u_2 = _0058_[33:0];
+  assign u_3 = _0063_[33:0];
+  assign u_4 = _0069_[33:0];
+  assign u_5 = _0074_[33:0];
+  assign u_6 = _0080_[33:0];
+  assign u_7 = _0085_[33:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -1732,28 +1466,284 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$97  = { \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 , \$57 [33:17] };
-  assign \$99  = { \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63:14] };
-  assign \$100  = { \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 , \$62 [33:17] };
-  assign \$102  = { \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63:14] };
-  assign \$103  = { \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 , \$67 [33:17] };
-  assign \$105  = { \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63:14] };
-  assign \$106  = { \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 , \$72 [33:17] };
-  assign \$108  = { \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63:14] };
-  assign \$109  = { \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 , \$77 [33:17] };
-  assign \$111  = { \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63:14] };
-  assign \$112  = { \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 , \$82 [33:17] };
-  assign \$114  = { \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63:14] };
-  assign \$115  = { \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 , \$87 [33:17] };
-  assign \$117  = { \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63:14] };
-  assign \$118  = { \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 , \$92 [33:17] };
-  assign \$120  = { \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63:14] };
-  assign \$122  = { 1'h0, \$121 [63:1] };
-  assign \$124  = { 1'h0, \$123 [63:1] };
-  assign \$126  = { 1'h0, \$125 [63:1] };
-  assign \$128  = { 1'h0, \$127 [63:1] };
-  assign \$130  = { 1'h0, \$129 [63:1] };
-  assign \$132  = { 1'h0, \$131 [63:1] };
-  assign \$134  = { 1'h0, \$133 [63:1] };
-  assign \$136  = { 1'h0, \$135 [63:1] };
+  assign _0484_ = en;
+  assign _0565_ = rst;
+  assign _0184_ = _0555_;
+  assign _0585_ = en;
+  assign _0606_ = rst;
+  assign _0183_ = _0595_;
+  assign _0286_ = _0103_;
+  assign _0308_ = _0102_;
+  assign _0330_ = en;
+  assign _0352_ = rst;
+  assign _0182_[63:56] = _0341_;
+  assign _0385_ = _0098_;
+  assign _0407_ = _0097_;
+  assign _0429_ = en;
+  assign _0451_ = rst;
+  assign _0182_[47:40] = _0440_;
+  assign _0483_ = _0096_;
+  assign _0506_ = _0095_;
+  assign _0528_ = en;
+  assign _0550_ = rst;
+  assign _0182_[39:32] = _0539_;
+  assign _0553_ = _0094_;
+  assign _0556_ = _0093_;
+  assign _0558_ = en;
+  assign _0560_ = rst;
+  assign _0182_[31:24] = _0559_;
+  assign _0562_ = _0092_;
+  assign _0564_ = _0091_;
+  assign _0567_ = en;
+  assign _0569_ = rst;
+  assign _0182_[23:16] = _0568_;
+  assign _0571_ = _0090_;
+  assign _0573_ = _0088_;
+  assign _0576_ = en;
+  assign _0578_ = rst;
+  assign _0182_[15:8] = _0577_;
+  assign _0580_ = _0087_;
+  assign _0582_ = _0086_;
+  assign _0584_ = en;
+  assign _0587_ = rst;
+  assign _0182_[7:0] = _0586_;
+  assign _0589_ = _0101_;
+  assign _0591_ = _0099_;
+  assign _0593_ = en;
+  assign _0596_ = rst;
+  assign _0182_[55:48] = _0594_;
+  assign _0598_ = en;
+  assign _0600_ = rst;
+  assign _0181_ = _0599_;
+  assign _0602_ = en;
+  assign _0604_ = rst;
+  assign _0180_ = _0603_;
+  assign _0607_ = en;
+  assign _0609_ = rst;
+  assign _0179_ = _0608_;
+  assign _0611_ = en;
+  assign _0613_ = rst;
+  assign _0177_ = _0612_;
+  assign _0615_ = en;
+  assign _0265_ = rst;
+  assign _0176_ = _0616_;
+  assign _0267_ = en;
+  assign _0269_ = rst;
+  assign _0175_ = _0268_;
+  assign _0271_ = en;
+  assign _0273_ = rst;
+  assign _0174_ = _0272_;
+  assign _0276_ = en;
+  assign _0278_ = rst;
+  assign _0173_ = _0277_;
+  assign _0280_ = en;
+  assign _0282_ = rst;
+  assign _0172_ = _0281_;
+  assign _0284_ = en;
+  assign _0287_ = rst;
+  assign _0171_ = _0285_;
+  assign _0289_ = en;
+  assign _0291_ = rst;
+  assign _0170_ = _0290_;
+  assign _0293_ = en;
+  assign _0295_ = rst;
+  assign _0169_ = _0294_;
+  assign _0298_ = en;
+  assign _0300_ = rst;
+  assign _0168_ = _0299_;
+  assign _0302_ = en;
+  assign _0304_ = rst;
+  assign _0166_ = _0303_;
+  assign _0306_ = en;
+  assign _0309_ = rst;
+  assign _0165_ = _0307_;
+  assign _0311_ = en;
+  assign _0313_ = rst;
+  assign _0164_ = _0312_;
+  assign _0315_ = en;
+  assign _0317_ = rst;
+  assign _0163_ = _0316_;
+  assign _0320_ = en;
+  assign _0322_ = rst;
+  assign _0162_ = _0321_;
+  assign _0324_ = en;
+  assign _0326_ = rst;
+  assign _0161_ = _0325_;
+  assign _0328_ = en;
+  assign _0331_ = rst;
+  assign _0160_ = _0329_;
+  assign _0333_ = en;
+  assign _0335_ = rst;
+  assign _0159_ = _0334_;
+  assign _0337_ = en;
+  assign _0339_ = rst;
+  assign _0158_ = _0338_;
+  assign _0342_ = en;
+  assign _0344_ = rst;
+  assign _0157_ = _0343_;
+  assign _0346_ = en;
+  assign _0348_ = rst;
+  assign _0155_ = _0347_;
+  assign _0350_ = en;
+  assign _0353_ = rst;
+  assign _0154_ = _0351_;
+  assign _0355_ = en;
+  assign _0357_ = rst;
+  assign _0153_ = _0356_;
+  assign _0359_ = en;
+  assign _0361_ = rst;
+  assign _0152_ = _0360_;
+  assign _0363_ = en;
+  assign _0365_ = rst;
+  assign _0151_ = _0364_;
+  assign _0367_ = en;
+  assign _0369_ = rst;
+  assign _0150_ = _0368_;
+  assign _0371_ = en;
+  assign _0375_ = rst;
+  assign _0149_ = _0372_;
+  assign _0377_ = en;
+  assign _0379_ = rst;
+  assign _0148_ = _0378_;
+  assign _0381_ = en;
+  assign _0383_ = rst;
+  assign _0147_ = _0382_;
+  assign _0386_ = en;
+  assign _0388_ = rst;
+  assign _0146_ = _0387_;
+  assign _0390_ = en;
+  assign _0392_ = rst;
+  assign _0144_ = _0391_;
+  assign _0394_ = en;
+  assign _0397_ = rst;
+  assign _0143_ = _0395_;
+  assign _0399_ = en;
+  assign _0401_ = rst;
+  assign _0142_ = _0400_;
+  assign _0403_ = en;
+  assign _0405_ = rst;
+  assign _0141_ = _0404_;
+  assign _0408_ = en;
+  assign _0410_ = rst;
+  assign _0140_ = _0409_;
+  assign _0412_ = en;
+  assign _0414_ = rst;
+  assign _0139_ = _0413_;
+  assign _0416_ = en;
+  assign _0419_ = rst;
+  assign _0138_ = _0417_;
+  assign _0421_ = en;
+  assign _0423_ = rst;
+  assign _0137_ = _0422_;
+  assign _0425_ = en;
+  assign _0427_ = rst;
+  assign _0136_ = _0426_;
+  assign _0430_ = en;
+  assign _0432_ = rst;
+  assign _0135_ = _0431_;
+  assign _0434_ = en;
+  assign _0436_ = rst;
+  assign _0133_ = _0435_;
+  assign _0438_ = en;
+  assign _0441_ = rst;
+  assign _0132_ = _0439_;
+  assign _0443_ = en;
+  assign _0445_ = rst;
+  assign _0131_ = _0444_;
+  assign _0447_ = en;
+  assign _0449_ = rst;
+  assign _0130_ = _0448_;
+  assign _0452_ = en;
+  assign _0454_ = rst;
+  assign _0129_ = _0453_;
+  assign _0456_ = en;
+  assign _0458_ = rst;
+  assign _0128_ = _0457_;
+  assign _0460_ = en;
+  assign _0462_ = rst;
+  assign _0127_ = _0461_;
+  assign _0464_ = en;
+  assign _0466_ = rst;
+  assign _0126_ = _0465_;
+  assign _0468_ = en;
+  assign _0470_ = rst;
+  assign _0125_ = _0469_;
+  assign _0473_ = en;
+  assign _0475_ = rst;
+  assign _0124_ = _0474_;
+  assign _0477_ = en;
+  assign _0479_ = rst;
+  assign _0122_ = _0478_;
+  assign _0481_ = en;
+  assign _0485_ = rst;
+  assign _0121_ = _0482_;
+  assign _0487_ = en;
+  assign _0489_ = rst;
+  assign _0120_ = _0488_;
+  assign _0491_ = en;
+  assign _0493_ = rst;
+  assign _0119_ = _0492_;
+  assign _0496_ = en;
+  assign _0498_ = rst;
+  assign _0118_ = _0497_;
+  assign _0500_ = en;
+  assign _0502_ = rst;
+  assign _0117_ = _0501_;
+  assign _0504_ = en;
+  assign _0507_ = rst;
+  assign _0116_ = _0505_;
+  assign _0509_ = en;
+  assign _0511_ = rst;
+  assign _0115_ = _0510_;
+  assign _0513_ = en;
+  assign _0515_ = rst;
+  assign _0114_ = _0514_;
+  assign _0518_ = en;
+  assign _0520_ = rst;
+  assign _0113_ = _0519_;
+  assign _0522_ = en;
+  assign _0524_ = rst;
+  assign _0110_ = _0523_;
+  assign _0526_ = en;
+  assign _0529_ = rst;
+  assign _0109_ = _0527_;
+  assign _0531_ = en;
+  assign _0533_ = rst;
+  assign _0108_ = _0532_;
+  assign _0535_ = en;
+  assign _0537_ = rst;
+  assign _0107_ = _0536_;
+  assign _0540_ = en;
+  assign _0542_ = rst;
+  assign _0106_ = _0541_;
+  assign _0544_ = en;
+  assign _0546_ = rst;
+  assign _0105_ = _0545_;
+  assign _0548_ = en;
+  assign _0551_ = rst;
+  assign _0104_ = _0549_;
+  assign _0262_ = { _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_[28], _0219_, _0218_[33:17] };
+  assign _0264_ = { _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63], _0263_[63:14] };
+  assign _0002_ = { _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_[28], _0225_, _0224_[33:17] };
+  assign _0004_ = { _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63], _0003_[63:14] };
+  assign _0005_ = { _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_[28], _0230_, _0229_[33:17] };
+  assign _0007_ = { _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63], _0006_[63:14] };
+  assign _0008_ = { _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_[28], _0236_, _0235_[33:17] };
+  assign _0010_ = { _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63], _0009_[63:14] };
+  assign _0011_ = { _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_[28], _0241_, _0240_[33:17] };
+  assign _0014_ = { _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63], _0013_[63:14] };
+  assign _0015_ = { _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_[28], _0247_, _0246_[33:17] };
+  assign _0017_ = { _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63], _0016_[63:14] };
+  assign _0018_ = { _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_[28], _0252_, _0251_[33:17] };
+  assign _0020_ = { _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63], _0019_[63:14] };
+  assign _0021_ = { _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_[28], _0258_, _0257_[33:17] };
+  assign _0024_ = { _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63], _0022_[63:14] };
+  assign _0026_ = { 1'h0, _0025_[63:1] };
+  assign _0028_ = { 1'h0, _0027_[63:1] };
+  assign _0030_ = { 1'h0, _0029_[63:1] };
+  assign _0032_ = { 1'h0, _0031_[63:1] };
+  assign _0035_ = { 1'h0, _0033_[63:1] };
+  assign _0037_ = { 1'h0, _0036_[63:1] };
+  assign _0039_ = { 1'h0, _0038_[63:1] };
+  assign _0041_ = { 1'h0, _0040_[63:1] };
 endmodule

@@ -130,138 +130,540 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [5:0] \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [9:0] \$102 ;
-  reg [2:0] \$103 ;
-  reg [4:0] \$104 ;
-  reg [4:0] \$105 ;
-  reg \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg [1:0] \$109 ;
-  wire \$11 ;
-  reg [30:0] \$110 ;
-  reg [5:0] \$111 ;
-  reg [4:0] \$112 ;
-  reg [9:0] \$113 ;
-  reg \$114 ;
-  reg [16:0] \$115 ;
-  reg [4:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg [5:0] \$119 ;
-  wire \$12 ;
-  reg [2:0] \$120 ;
-  reg [4:0] \$121 ;
-  reg \$122 ;
-  reg [4:0] \$123 ;
-  reg [4:0] \$124 ;
-  reg [4:0] \$125 ;
-  reg [16:0] \$126 ;
-  reg \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg [1:0] \$130 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [3:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [6:0] \$3 ;
-  wire [17:0] \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire \$37 ;
-  wire [15:0] \$38 ;
-  wire [16:0] \$39 ;
-  wire [14:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [5:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [3:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire [14:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [17:0] \$58 ;
-  wire [5:0] \$59 ;
-  wire \$6 ;
-  wire [10:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire \$62 ;
-  wire [10:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [6:0] \$66 ;
-  wire \$67 ;
-  wire [5:0] \$68 ;
-  wire [5:0] \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire [1:0] \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [5:0] \$79 ;
-  wire \$8 ;
-  wire [3:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [1:0] \$90 ;
-  reg \$91 ;
-  reg [4:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [16:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
-  reg \$signal ;
+  wire [5:0] _000_;
+  wire _001_;
+  wire [7:0] _002_;
+  wire [15:0] _003_;
+  wire [9:0] _004_;
+  wire [2:0] _005_;
+  wire [4:0] _006_;
+  wire [4:0] _007_;
+  wire _008_;
+  wire [15:0] _009_;
+  wire _010_;
+  wire [1:0] _011_;
+  wire _012_;
+  wire [30:0] _013_;
+  wire [5:0] _014_;
+  wire [4:0] _015_;
+  wire [9:0] _016_;
+  wire _017_;
+  wire [16:0] _018_;
+  wire [4:0] _019_;
+  wire _020_;
+  wire _021_;
+  wire [5:0] _022_;
+  wire _023_;
+  wire [2:0] _024_;
+  wire [4:0] _025_;
+  wire _026_;
+  wire [4:0] _027_;
+  wire [4:0] _028_;
+  wire [4:0] _029_;
+  wire [16:0] _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire [1:0] _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [17:0] _040_;
+  wire [17:0] _041_;
+  wire [3:0] _042_;
+  wire [18:0] _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire [6:0] _053_;
+  wire [17:0] _054_;
+  wire _055_;
+  wire _056_;
+  wire [16:0] _057_;
+  wire [16:0] _058_;
+  wire [16:0] _059_;
+  wire [16:0] _060_;
+  wire _061_;
+  wire [15:0] _062_;
+  wire [16:0] _063_;
+  wire [14:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire [16:0] _067_;
+  wire _068_;
+  wire [5:0] _069_;
+  wire _070_;
+  wire [5:0] _071_;
+  wire [1:0] _072_;
+  wire [3:0] _073_;
+  wire [16:0] _074_;
+  wire [14:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire [17:0] _084_;
+  wire [5:0] _085_;
+  wire _086_;
+  wire [10:0] _087_;
+  wire [10:0] _088_;
+  wire _089_;
+  wire [10:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire [6:0] _093_;
+  wire _094_;
+  wire [5:0] _095_;
+  wire [5:0] _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire [1:0] _104_;
+  wire _105_;
+  wire _106_;
+  wire [5:0] _107_;
+  wire _108_;
+  wire [3:0] _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire [1:0] _120_;
+  wire _121_;
+  wire [4:0] _122_;
+  wire _123_;
+  wire [15:0] _124_;
+  wire [15:0] _125_;
+  wire [16:0] _126_;
+  wire [15:0] _127_;
+  wire [7:0] _128_;
+  wire [7:0] _129_;
+  wire [1:0] _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire [16:0] _144_;
+  wire _145_;
+  wire [16:0] _146_;
+  wire _147_;
+  wire [16:0] _148_;
+  wire _149_;
+  wire [16:0] _150_;
+  wire _151_;
+  wire [4:0] _152_;
+  wire _153_;
+  wire [4:0] _154_;
+  wire _155_;
+  wire [4:0] _156_;
+  wire _157_;
+  wire [4:0] _158_;
+  wire _159_;
+  wire [4:0] _160_;
+  wire _161_;
+  wire [4:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire [4:0] _172_;
+  wire _173_;
+  wire [4:0] _174_;
+  wire _175_;
+  wire [4:0] _176_;
+  wire _177_;
+  wire [4:0] _178_;
+  wire _179_;
+  wire [4:0] _180_;
+  wire _181_;
+  wire [4:0] _182_;
+  wire _183_;
+  wire [2:0] _184_;
+  wire _185_;
+  wire [2:0] _186_;
+  wire _187_;
+  wire [2:0] _188_;
+  wire _189_;
+  wire [2:0] _190_;
+  wire _191_;
+  wire [2:0] _192_;
+  wire _193_;
+  wire [5:0] _194_;
+  wire _195_;
+  wire [5:0] _196_;
+  wire _197_;
+  wire [5:0] _198_;
+  wire _199_;
+  wire [5:0] _200_;
+  wire _201_;
+  wire [5:0] _202_;
+  wire _203_;
+  wire _204_;
+  wire [5:0] _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire [4:0] _233_;
+  wire _234_;
+  wire [4:0] _235_;
+  wire _236_;
+  wire [4:0] _237_;
+  wire _238_;
+  wire [4:0] _239_;
+  wire _240_;
+  wire [4:0] _241_;
+  wire _242_;
+  wire [4:0] _243_;
+  wire _244_;
+  wire _245_;
+  wire [4:0] _246_;
+  wire _247_;
+  wire [16:0] _248_;
+  wire _249_;
+  wire [16:0] _250_;
+  wire _251_;
+  wire [16:0] _252_;
+  wire _253_;
+  wire [16:0] _254_;
+  wire _255_;
+  wire [16:0] _256_;
+  wire _257_;
+  wire [16:0] _258_;
+  wire _259_;
+  wire _260_;
+  wire [16:0] _261_;
+  wire _262_;
+  wire _263_;
+  wire _264_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
+  wire _276_;
+  wire _277_;
+  wire [9:0] _278_;
+  wire _279_;
+  wire [9:0] _280_;
+  wire _281_;
+  wire [9:0] _282_;
+  wire _283_;
+  wire [9:0] _284_;
+  wire _285_;
+  wire [9:0] _286_;
+  wire _287_;
+  wire _288_;
+  wire [9:0] _289_;
+  wire _290_;
+  wire [4:0] _291_;
+  wire _292_;
+  wire [4:0] _293_;
+  wire _294_;
+  wire [4:0] _295_;
+  wire _296_;
+  wire [4:0] _297_;
+  wire _298_;
+  wire [5:0] _299_;
+  wire _300_;
+  wire [5:0] _301_;
+  wire _302_;
+  wire [5:0] _303_;
+  wire _304_;
+  wire [5:0] _305_;
+  wire _306_;
+  wire [30:0] _307_;
+  wire _308_;
+  wire [30:0] _309_;
+  wire _310_;
+  wire [30:0] _311_;
+  wire _312_;
+  wire [30:0] _313_;
+  wire _314_;
+  wire [1:0] _315_;
+  wire _316_;
+  wire [1:0] _317_;
+  wire _318_;
+  wire [1:0] _319_;
+  wire _320_;
+  wire [1:0] _321_;
+  wire _322_;
+  wire [1:0] _323_;
+  wire _324_;
+  wire [1:0] _325_;
+  wire _326_;
+  wire _327_;
+  wire [1:0] _328_;
+  wire _329_;
+  wire [1:0] _330_;
+  wire _331_;
+  wire _332_;
+  wire [1:0] _333_;
+  wire _334_;
+  wire _335_;
+  wire [1:0] _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire [15:0] _347_;
+  wire _348_;
+  wire [15:0] _349_;
+  wire _350_;
+  wire [15:0] _351_;
+  wire _352_;
+  wire _353_;
+  wire [15:0] _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire _367_;
+  wire _368_;
+  wire [4:0] _369_;
+  wire _370_;
+  wire [4:0] _371_;
+  wire _372_;
+  wire [4:0] _373_;
+  wire _374_;
+  wire [4:0] _375_;
+  wire _376_;
+  wire _377_;
+  wire [4:0] _378_;
+  wire _379_;
+  wire [4:0] _380_;
+  wire _381_;
+  wire [4:0] _382_;
+  wire _383_;
+  wire [4:0] _384_;
+  wire _385_;
+  wire [4:0] _386_;
+  wire _387_;
+  wire [4:0] _388_;
+  wire _389_;
+  wire _390_;
+  wire [4:0] _391_;
+  wire _392_;
+  wire [2:0] _393_;
+  wire _394_;
+  wire [2:0] _395_;
+  wire _396_;
+  wire [2:0] _397_;
+  wire _398_;
+  wire [2:0] _399_;
+  wire _400_;
+  wire _401_;
+  wire [2:0] _402_;
+  wire _403_;
+  wire [9:0] _404_;
+  wire _405_;
+  wire [9:0] _406_;
+  wire _407_;
+  wire [9:0] _408_;
+  wire _409_;
+  wire [15:0] _410_;
+  wire _411_;
+  wire [15:0] _412_;
+  wire _413_;
+  wire [15:0] _414_;
+  wire _415_;
+  wire [7:0] _416_;
+  wire _417_;
+  wire [7:0] _418_;
+  wire _419_;
+  wire [7:0] _420_;
+  wire _421_;
+  wire [7:0] _422_;
+  wire _423_;
+  wire [7:0] _424_;
+  wire _425_;
+  wire [7:0] _426_;
+  wire _427_;
+  wire [7:0] _428_;
+  wire _429_;
+  wire [7:0] _430_;
+  wire _431_;
+  wire [7:0] _432_;
+  wire _433_;
+  wire [15:0] _434_;
+  wire _435_;
+  wire [15:0] _436_;
+  wire _437_;
+  wire [15:0] _438_;
+  wire _439_;
+  wire [16:0] _440_;
+  wire _441_;
+  wire [16:0] _442_;
+  wire _443_;
+  wire [16:0] _444_;
+  wire _445_;
+  wire [15:0] _446_;
+  wire _447_;
+  wire [15:0] _448_;
+  wire _449_;
+  wire [15:0] _450_;
+  wire _451_;
+  wire [15:0] _452_;
+  wire _453_;
+  wire [15:0] _454_;
+  wire _455_;
+  wire [15:0] _456_;
+  wire _457_;
+  wire _458_;
+  wire _459_;
+  wire [4:0] _460_;
+  wire _461_;
+  wire _462_;
+  wire _463_;
+  wire [4:0] _464_;
+  wire _465_;
+  wire [4:0] _466_;
+  wire _467_;
+  wire [4:0] _468_;
+  wire _469_;
+  wire [4:0] _470_;
+  wire _471_;
+  wire _472_;
+  wire _473_;
+  wire _474_;
+  wire _475_;
+  wire [7:0] _476_;
+  wire _477_;
+  wire [4:0] _478_;
+  wire _479_;
+  wire [5:0] _480_;
+  wire _481_;
+  wire [30:0] _482_;
+  wire _483_;
+  wire [31:0] _484_;
+  wire _485_;
+  wire [5:0] _486_;
+  wire _487_;
+  wire [30:0] _488_;
+  wire _489_;
+  wire [31:0] _490_;
+  wire _491_;
+  wire [5:0] _492_;
+  wire _493_;
+  wire [30:0] _494_;
+  wire _495_;
+  wire [31:0] _496_;
+  wire _497_;
+  wire [5:0] _498_;
+  wire _499_;
+  wire [30:0] _500_;
+  wire _501_;
+  wire [31:0] _502_;
+  wire _503_;
+  wire [5:0] _504_;
+  wire _505_;
+  wire [30:0] _506_;
+  wire _507_;
+  wire [31:0] _508_;
+  wire _509_;
+  wire [5:0] _510_;
+  wire _511_;
+  wire [30:0] _512_;
+  wire _513_;
+  wire [31:0] _514_;
+  wire _515_;
+  wire [5:0] _516_;
+  wire _517_;
+  wire [30:0] _518_;
+  wire _519_;
+  wire [31:0] _520_;
+  wire _521_;
+  wire [5:0] _522_;
+  wire _523_;
+  wire [30:0] _524_;
+  wire _525_;
+  wire [31:0] _526_;
+  wire _527_;
+  wire _528_;
+  wire _529_;
+  wire _530_;
+  wire _531_;
+  wire _532_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -316,7 +718,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -366,7 +768,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[6] ;
   wire [5:0] \i_shift[7] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
@@ -476,7 +878,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [4:0] ra = 5'h00;
   reg [4:0] ra_inc = 5'h00;
-  reg [4:0] ra_next;
+  wire [4:0] ra_next;
   reg [4:0] ra_row = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -533,7 +935,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [63:0] s_wgt__payload;
@@ -554,8 +956,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [4:0] wa = 5'h00;
   reg wb = 1'h0;
-  reg [4:0] wp__addr;
-  reg [551:0] wp__data;
+  wire [4:0] wp__addr;
+  wire [551:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
@@ -588,7 +990,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[7].bias ;
   wire [30:0] \wp__data[7].multiplier ;
   wire [5:0] \wp__data[7].shift ;
-  reg [7:0] wp__en;
+  wire [7:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [551:0] params [31:0];
@@ -644,187 +1046,669 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en[7])
       params[wp__addr][551:483] <= wp__data[551:483];
   end
-  reg [551:0] _0_;
+  reg [551:0] _933_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _933_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 4'h8 : 4'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _933_;
+  assign _000_ = credits + give_back;
+  assign _042_ = \$signal  ? 4'h8 : 4'h0;
+  assign _053_ = _000_ - _042_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 15'h0000;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = ! beat;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = d == 3'h7;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 3'h7;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$24  = d != 3'h7;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ! ctrl_state;
-  assign \$27  = ctrl_state == 1'h1;
-  assign \$28  = ctrl_state == 2'h2;
-  assign \$29  = ctrl_state == 2'h3;
-  assign \$30  = fm0 + 4'h8;
-  assign \$31  = \$30  >= M_;
-  assign \$32  = \$3 [4:0] >= 4'h8;
-  assign \$33  = hdr[15:0] - 1'h1;
-  assign \$34  = hdr[15:0] + 3'h7;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 5'h16;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h0016;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = hdr[31:16] == 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 3'h7;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch + 1'h1;
-  assign \$50  = \$49  == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ! tile_last;
-  assign \$53  = ~ in_data;
-  assign \$54  = i_valid | \$53 ;
-  assign \$55  = ! k_last;
-  assign \$56  = ! tile_last;
-  assign \$57  = fn == nb_last;
-  assign \$58  = fm0 + 4'h8;
-  assign \$59  = fn + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = \$61  == k_last;
-  assign \$63  = kk + 1'h1;
-  assign \$64  = \$63  == tile_last;
-  assign \$65  = kk == k_last;
-  assign \$66  = flush - 1'h1;
-  assign \$67  = ! flush;
-  assign \$68  = ra_next + 1'h1;
-  assign \$69  = ra_next - 1'h0;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & o_valid;
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = ~ header_taken;
-  assign \$75  = \$74  & row_end;
-  assign \$76  = beat + 1'h1;
-  assign \$77  = d == 3'h7;
-  assign \$78  = dn == nb_last;
-  assign \$79  = dn + 1'h1;
-  assign \$80  = d + 1'h1;
-  assign \$81  = o_valid & row_valid;
-  assign \$82  = row_end & row_valid;
-  assign \$83  = row == m_last;
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = dn == nb_last;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = r_en & m_out__valid;
-  assign \$88  = ~ row_valid;
-  assign \$89  = row_end & \$88 ;
-  assign \$90  = \$87  + \$89 ;
+  assign _064_ = 1'h1 << lane;
+  assign _075_ = s_param__valid ? _064_ : 15'h0000;
+  assign _086_ = s_act__valid & s_wgt__valid;
+  assign _097_ = in_data & _086_;
+  assign _108_ = ~ at_k_last;
+  assign _119_ = credit_ok | _108_;
+  assign _001_ = _097_ & _119_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _036_ = _034_ & at_k_last;
+  assign _037_ = ! beat;
+  assign row_end = o_valid & _037_;
+  assign _038_ = d == 3'h7;
+  assign _039_ = dn != nb_last;
+  assign wrap = _038_ & _039_;
+  assign _040_ = row - 3'h7;
+  assign _041_ = row + 1'h1;
+  assign _043_ = wrap ? { _040_[17], _040_ } : { 1'h0, _041_ };
+  assign _044_ = row < m_wrap;
+  assign _045_ = row < m_last;
+  assign row_valid_next = wrap ? _044_ : _045_;
+  assign _047_ = d != 3'h7;
+  assign _048_ = dn == nb_last;
+  assign _049_ = ! ctrl_state;
+  assign _050_ = ctrl_state == 1'h1;
+  assign _051_ = ctrl_state == 2'h2;
+  assign _052_ = ctrl_state == 2'h3;
+  assign _054_ = fm0 + 4'h8;
+  assign _055_ = _054_ >= M_;
+  assign _056_ = _053_[4:0] >= 4'h8;
+  assign _057_ = hdr[15:0] - 1'h1;
+  assign _058_ = hdr[15:0] + 3'h7;
+  assign _059_ = hdr[31:16] - 1'h1;
+  assign _060_ = hdr[47:32] - 1'h1;
+  assign _061_ = hdr[47:32] > 5'h16;
+  assign _062_ = _061_ ? hdr[47:32] : 16'h0016;
+  assign _063_ = _062_ - 1'h1;
+  assign _065_ = hdr[31:16] == 1'h1;
+  assign _066_ = ! ch;
+  assign _067_ = ch + 1'h1;
+  assign _068_ = lane == 3'h7;
+  assign _069_ = wa + 1'h1;
+  assign _070_ = ! wb;
+  assign _071_ = blk + 1'h1;
+  assign _072_ = wb + 1'h1;
+  assign _073_ = lane + 1'h1;
+  assign _074_ = ch + 1'h1;
+  assign _076_ = _074_ == n_last;
+  assign _077_ = ! k_last;
+  assign _078_ = ! tile_last;
+  assign _079_ = ~ in_data;
+  assign _080_ = i_valid | _079_;
+  assign _081_ = ! k_last;
+  assign _082_ = ! tile_last;
+  assign _083_ = fn == nb_last;
+  assign _084_ = fm0 + 4'h8;
+  assign _085_ = fn + 1'h1;
+  assign _087_ = kk + 1'h1;
+  assign _088_ = kk + 1'h1;
+  assign _089_ = _088_ == k_last;
+  assign _090_ = kk + 1'h1;
+  assign _091_ = _090_ == tile_last;
+  assign _092_ = kk == k_last;
+  assign _093_ = flush - 1'h1;
+  assign _094_ = ! flush;
+  assign _095_ = ra_next + 1'h1;
+  assign _096_ = ra_next - 1'h0;
+  assign _098_ = ~ header_taken;
+  assign _099_ = _098_ & o_valid;
+  assign _101_ = _099_ & _100_;
+  assign _102_ = ~ header_taken;
+  assign _103_ = _102_ & row_end;
+  assign _104_ = beat + 1'h1;
+  assign _105_ = d == 3'h7;
+  assign _106_ = dn == nb_last;
+  assign _107_ = dn + 1'h1;
+  assign _109_ = d + 1'h1;
+  assign _110_ = o_valid & row_valid;
+  assign _111_ = row_end & row_valid;
+  assign _112_ = row == m_last;
+  assign _113_ = _111_ & _112_;
+  assign _114_ = dn == nb_last;
+  assign _115_ = _113_ & _114_;
+  assign _116_ = r_en & m_out__valid;
+  assign _117_ = ~ row_valid;
+  assign _118_ = row_end & _117_;
+  assign _120_ = _116_ + _118_;
   always @(posedge clk)
-    last_mblock <= \$91 ;
+    last_mblock <= _121_;
   always @(posedge clk)
-    credits <= \$92 ;
+    credits <= _122_;
   always @(posedge clk)
-    credit_ok <= \$93 ;
+    credit_ok <= _123_;
   always @(posedge clk)
-    M_ <= \$94 ;
+    M_ <= _124_;
   always @(posedge clk)
-    m_last <= \$95 ;
+    m_last <= _125_;
   always @(posedge clk)
-    m_wrap <= \$96 ;
+    m_wrap <= _126_;
   always @(posedge clk)
-    n_last <= \$97 ;
+    n_last <= _127_;
   always @(posedge clk)
-    zero_point <= \$98 ;
+    zero_point <= _128_;
   always @(posedge clk)
-    act_min <= \$99 ;
+    act_min <= _129_;
   always @(posedge clk)
-    act_max <= \$100 ;
+    act_max <= _002_;
   always @(posedge clk)
-    k_last <= \$101 ;
+    k_last <= _003_;
   always @(posedge clk)
-    tile_last <= \$102 ;
+    tile_last <= _004_;
   always @(posedge clk)
-    lane <= \$103 ;
+    lane <= _005_;
   always @(posedge clk)
-    blk <= \$104 ;
+    blk <= _006_;
   always @(posedge clk)
-    wa <= \$105 ;
+    wa <= _007_;
   always @(posedge clk)
-    wb <= \$106 ;
+    wb <= _008_;
   always @(posedge clk)
-    ch <= \$107 ;
+    ch <= _009_;
   always @(posedge clk)
-    ch_last <= \$108 ;
+    ch_last <= _010_;
   always @(posedge clk)
-    ctrl_state <= \$109 ;
+    ctrl_state <= _011_;
   always @(posedge clk)
-    \$signal$89  <= \$110 ;
+    \$signal$89  <= _013_;
   always @(posedge clk)
-    pt_shift <= \$111 ;
+    pt_shift <= _014_;
   always @(posedge clk)
-    nb_last <= \$112 ;
+    nb_last <= _015_;
   always @(posedge clk)
-    kk <= \$113 ;
+    kk <= _016_;
   always @(posedge clk)
-    in_data <= \$114 ;
+    in_data <= _017_;
   always @(posedge clk)
-    fm0 <= \$115 ;
+    fm0 <= _018_;
   always @(posedge clk)
-    fn <= \$116 ;
+    fn <= _019_;
   always @(posedge clk)
-    at_k_last <= \$117 ;
+    at_k_last <= _020_;
   always @(posedge clk)
-    at_tile_last <= \$118 ;
+    at_tile_last <= _021_;
   always @(posedge clk)
-    flush <= \$119 ;
+    flush <= _022_;
   always @(posedge clk)
-    d <= \$120 ;
+    d <= _024_;
   always @(posedge clk)
-    dn <= \$121 ;
+    dn <= _025_;
   always @(posedge clk)
-    beat <= \$122 ;
+    beat <= _026_;
   always @(posedge clk)
-    ra <= \$123 ;
+    ra <= _027_;
   always @(posedge clk)
-    ra_inc <= \$124 ;
+    ra_inc <= _028_;
   always @(posedge clk)
-    ra_row <= \$125 ;
+    ra_row <= _029_;
   always @(posedge clk)
-    row <= \$126 ;
+    row <= _030_;
   always @(posedge clk)
-    row_valid <= \$127 ;
+    row_valid <= _031_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$128 ;
+    \i_valid$49  <= _032_;
   always @(posedge clk)
-    \i_last$51  <= \$129 ;
+    \i_last$51  <= _033_;
   always @(posedge clk)
     i_acc <= \o_data$97 ;
   always @(posedge clk)
-    give_back <= \$130 ;
+    give_back <= _035_;
+  assign _130_ = _131_ ? 2'h0 : _120_;
+  assign _132_ = _133_ ? 1'h0 : _115_;
+  assign _134_ = _135_ ? 1'h0 : _110_;
+  assign _136_ = _137_ ? 1'h1 : row_valid;
+  assign _138_ = _139_ ? row_valid_next : _136_;
+  assign _140_ = _141_ ? _136_ : _138_;
+  assign _142_ = _143_ ? 1'h0 : _140_;
+  assign _144_ = _145_ ? 17'h00000 : row;
+  assign _146_ = _147_ ? _043_[16:0] : _144_;
+  assign _148_ = _149_ ? _144_ : _146_;
+  assign _150_ = _151_ ? 17'h00000 : _148_;
+  assign _152_ = _153_ ? (* full_case = 32'd1 *) 5'h00 : _096_[4:0];
+  assign _154_ = _155_ ? 5'h00 : _152_;
+  assign _156_ = _157_ ? (* full_case = 32'd1 *) 5'h01 : _095_[4:0];
+  assign _158_ = _159_ ? 5'h00 : _156_;
+  assign _160_ = _161_ ? (* full_case = 32'd1 *) 5'h00 : ra_next;
+  assign _162_ = _163_ ? 5'h00 : _160_;
+  assign _164_ = _165_ ? 1'h0 : beat;
+  assign _166_ = _167_ ? 1'h0 : _164_;
+  assign _168_ = _169_ ? _104_[0] : _166_;
+  assign _170_ = _171_ ? 1'h0 : _168_;
+  assign _172_ = _173_ ? 5'h00 : dn;
+  assign _174_ = _175_ ? (* full_case = 32'd1 *) 5'h00 : _107_[4:0];
+  assign _176_ = _177_ ? _174_ : _172_;
+  assign _178_ = _179_ ? _176_ : _172_;
+  assign _180_ = _181_ ? _172_ : _178_;
+  assign _182_ = _183_ ? 5'h00 : _180_;
+  assign _184_ = _185_ ? 3'h0 : d;
+  assign _186_ = _187_ ? (* full_case = 32'd1 *) 3'h0 : _109_[2:0];
+  assign _188_ = _189_ ? _186_ : _184_;
+  assign _190_ = _191_ ? _184_ : _188_;
+  assign _192_ = _193_ ? 3'h0 : _190_;
+  function [5:0] _699_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _699_ = b[5:0];
+      2'b1?:
+        _699_ = b[11:6];
+      default:
+        _699_ = a;
+    endcase
+  endfunction
+  assign _194_ = _699_(flush, { _202_, _093_[5:0] }, { _204_, _195_ });
+  assign _195_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _196_ = _197_ ? 6'h20 : flush;
+  assign _198_ = _199_ ? _196_ : flush;
+  assign _200_ = _201_ ? _198_ : flush;
+  assign _202_ = _203_ ? _200_ : flush;
+  assign _204_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _205_ = _206_ ? 6'h00 : _194_;
+  assign _207_ = _208_ ? (* full_case = 32'd1 *) _082_ : _091_;
+  assign _209_ = _210_ ? _207_ : at_tile_last;
+  function [0:0] _709_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _709_ = b[0:0];
+      2'b1?:
+        _709_ = b[1:1];
+      default:
+        _709_ = a;
+    endcase
+  endfunction
+  assign _211_ = _709_(at_tile_last, { _215_, _209_ }, { _217_, _212_ });
+  assign _212_ = ctrl_state == 2'h2;
+  assign _213_ = _214_ ? _078_ : at_tile_last;
+  assign _215_ = _216_ ? _213_ : at_tile_last;
+  assign _217_ = ctrl_state == 2'h1;
+  assign _218_ = _219_ ? 1'h0 : _211_;
+  assign _220_ = _221_ ? (* full_case = 32'd1 *) _081_ : _089_;
+  assign _222_ = _223_ ? _220_ : at_k_last;
+  function [0:0] _717_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _717_ = b[0:0];
+      2'b1?:
+        _717_ = b[1:1];
+      default:
+        _717_ = a;
+    endcase
+  endfunction
+  assign _224_ = _717_(at_k_last, { _228_, _222_ }, { _230_, _225_ });
+  assign _225_ = ctrl_state == 2'h2;
+  assign _226_ = _227_ ? _077_ : at_k_last;
+  assign _228_ = _229_ ? _226_ : at_k_last;
+  assign _230_ = ctrl_state == 2'h1;
+  assign _231_ = _232_ ? 1'h0 : _224_;
+  assign _233_ = _234_ ? (* full_case = 32'd1 *) 5'h00 : _085_[4:0];
+  assign _235_ = _236_ ? _233_ : fn;
+  assign _237_ = _238_ ? _235_ : fn;
+  function [4:0] _726_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _726_ = b[4:0];
+      2'b1?:
+        _726_ = b[9:5];
+      default:
+        _726_ = a;
+    endcase
+  endfunction
+  assign _239_ = _726_(fn, { _243_, _237_ }, { _245_, _240_ });
+  assign _240_ = ctrl_state == 2'h2;
+  assign _241_ = _242_ ? 5'h00 : fn;
+  assign _243_ = _244_ ? _241_ : fn;
+  assign _245_ = ctrl_state == 2'h1;
+  assign _246_ = _247_ ? 5'h00 : _239_;
+  assign _248_ = _249_ ? _084_[16:0] : fm0;
+  assign _250_ = _251_ ? _248_ : fm0;
+  assign _252_ = _253_ ? _250_ : fm0;
+  function [16:0] _735_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _735_ = b[16:0];
+      2'b1?:
+        _735_ = b[33:17];
+      default:
+        _735_ = a;
+    endcase
+  endfunction
+  assign _254_ = _735_(fm0, { _258_, _252_ }, { _260_, _255_ });
+  assign _255_ = ctrl_state == 2'h2;
+  assign _256_ = _257_ ? 17'h00000 : fm0;
+  assign _258_ = _259_ ? _256_ : fm0;
+  assign _260_ = ctrl_state == 2'h1;
+  assign _261_ = _262_ ? 17'h00000 : _254_;
+  assign _263_ = _264_ ? 1'h0 : in_data;
+  assign _265_ = _266_ ? (* full_case = 32'd1 *) 1'h1 : _263_;
+  assign _267_ = _268_ ? _265_ : in_data;
+  function [0:0] _744_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _744_ = b[0:0];
+      2'b1?:
+        _744_ = b[1:1];
+      default:
+        _744_ = a;
+    endcase
+  endfunction
+  assign _269_ = _744_(in_data, { _273_, _267_ }, { _275_, _270_ });
+  assign _270_ = ctrl_state == 2'h2;
+  assign _271_ = _272_ ? 1'h1 : in_data;
+  assign _273_ = _274_ ? _271_ : in_data;
+  assign _275_ = ctrl_state == 2'h1;
+  assign _276_ = _277_ ? 1'h0 : _269_;
+  assign _278_ = _279_ ? (* full_case = 32'd1 *) 10'h000 : _087_[9:0];
+  assign _280_ = _281_ ? _278_ : kk;
+  function [9:0] _752_;
+    input [9:0] a;
+    input [19:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _752_ = b[9:0];
+      2'b1?:
+        _752_ = b[19:10];
+      default:
+        _752_ = a;
+    endcase
+  endfunction
+  assign _282_ = _752_(kk, { _286_, _280_ }, { _288_, _283_ });
+  assign _283_ = ctrl_state == 2'h2;
+  assign _284_ = _285_ ? 10'h000 : kk;
+  assign _286_ = _287_ ? _284_ : kk;
+  assign _288_ = ctrl_state == 2'h1;
+  assign _289_ = _290_ ? 10'h000 : _282_;
+  assign _291_ = _292_ ? blk : nb_last;
+  assign _293_ = _294_ ? _291_ : nb_last;
+  assign _295_ = _296_ ? _293_ : nb_last;
+  assign _296_ = ctrl_state == 2'h1;
+  assign _297_ = _298_ ? 5'h00 : _295_;
+  assign _299_ = _300_ ? hdr[69:64] : pt_shift;
+  assign _301_ = _302_ ? _299_ : pt_shift;
+  assign _303_ = _304_ ? _301_ : pt_shift;
+  assign _304_ = ctrl_state == 2'h1;
+  assign _305_ = _306_ ? 6'h00 : _303_;
+  assign _307_ = _308_ ? hdr[62:32] : \$signal$89 ;
+  assign _309_ = _310_ ? _307_ : \$signal$89 ;
+  assign _311_ = _312_ ? _309_ : \$signal$89 ;
+  assign _312_ = ctrl_state == 2'h1;
+  assign _313_ = _314_ ? 31'h00000000 : _311_;
+  assign _315_ = _316_ ? 2'h0 : ctrl_state;
+  function [1:0] _774_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _774_ = b[1:0];
+      4'b??1?:
+        _774_ = b[3:2];
+      4'b?1??:
+        _774_ = b[5:4];
+      4'b1???:
+        _774_ = b[7:6];
+      default:
+        _774_ = a;
+    endcase
+  endfunction
+  assign _317_ = _774_(ctrl_state, { _333_, _330_, _325_, _315_ }, { _335_, _332_, _327_, _318_ });
+  assign _318_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _319_ = _320_ ? 2'h3 : ctrl_state;
+  assign _321_ = _322_ ? _319_ : ctrl_state;
+  assign _323_ = _324_ ? _321_ : ctrl_state;
+  assign _325_ = _326_ ? _323_ : ctrl_state;
+  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _328_ = _329_ ? 2'h2 : ctrl_state;
+  assign _330_ = _331_ ? _328_ : ctrl_state;
+  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _333_ = _334_ ? 2'h1 : ctrl_state;
+  assign _335_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _336_ = _337_ ? 2'h0 : _317_;
+  assign _338_ = _339_ ? _076_ : ch_last;
+  function [0:0] _788_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _788_ = b[0:0];
+      2'b1?:
+        _788_ = b[1:1];
+      default:
+        _788_ = a;
+    endcase
+  endfunction
+  assign _340_ = _788_(ch_last, { _342_, _338_ }, { _344_, _341_ });
+  assign _341_ = ctrl_state == 2'h1;
+  assign _342_ = _343_ ? _065_ : ch_last;
+  assign _344_ = ! ctrl_state;
+  assign _345_ = _346_ ? 1'h0 : _340_;
+  assign _347_ = _348_ ? _067_[15:0] : ch;
+  function [15:0] _794_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _794_ = b[15:0];
+      2'b1?:
+        _794_ = b[31:16];
+      default:
+        _794_ = a;
+    endcase
+  endfunction
+  assign _349_ = _794_(ch, { _351_, _347_ }, { _353_, _350_ });
+  assign _350_ = ctrl_state == 2'h1;
+  assign _351_ = _352_ ? 16'h0000 : ch;
+  assign _353_ = ! ctrl_state;
+  assign _354_ = _355_ ? 16'h0000 : _349_;
+  assign _356_ = wb ? (* full_case = 32'd1 *) _072_[0] : 1'h0;
+  assign _358_ = _359_ ? _356_ : wb;
+  assign _360_ = _361_ ? _358_ : wb;
+  function [0:0] _802_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _802_ = b[0:0];
+      2'b1?:
+        _802_ = b[1:1];
+      default:
+        _802_ = a;
+    endcase
+  endfunction
+  assign _362_ = _802_(wb, { _364_, _360_ }, { _366_, _363_ });
+  assign _363_ = ctrl_state == 2'h1;
+  assign _364_ = _365_ ? 1'h0 : wb;
+  assign _366_ = ! ctrl_state;
+  assign _367_ = _368_ ? 1'h0 : _362_;
+  assign _369_ = _370_ ? _069_[4:0] : wa;
+  assign _371_ = _372_ ? _369_ : wa;
+  function [4:0] _809_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _809_ = b[4:0];
+      2'b1?:
+        _809_ = b[9:5];
+      default:
+        _809_ = a;
+    endcase
+  endfunction
+  assign _373_ = _809_(wa, { _375_, _371_ }, { _377_, _374_ });
+  assign _374_ = ctrl_state == 2'h1;
+  assign _375_ = _376_ ? 5'h00 : wa;
+  assign _377_ = ! ctrl_state;
+  assign _378_ = _379_ ? 5'h00 : _373_;
+  assign _380_ = wb ? blk : _071_[4:0];
+  assign _382_ = _383_ ? _380_ : blk;
+  assign _384_ = _385_ ? _382_ : blk;
+  function [4:0] _817_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _817_ = b[4:0];
+      2'b1?:
+        _817_ = b[9:5];
+      default:
+        _817_ = a;
+    endcase
+  endfunction
+  assign _386_ = _817_(blk, { _388_, _384_ }, { _390_, _387_ });
+  assign _387_ = ctrl_state == 2'h1;
+  assign _388_ = _389_ ? 5'h00 : blk;
+  assign _390_ = ! ctrl_state;
+  assign _391_ = _392_ ? 5'h00 : _386_;
+  assign _393_ = _394_ ? (* full_case = 32'd1 *) 3'h0 : _073_[2:0];
+  assign _395_ = _396_ ? _393_ : lane;
+  function [2:0] _824_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _824_ = b[2:0];
+      2'b1?:
+        _824_ = b[5:3];
+      default:
+        _824_ = a;
+    endcase
+  endfunction
+  assign _397_ = _824_(lane, { _399_, _395_ }, { _401_, _398_ });
+  assign _398_ = ctrl_state == 2'h1;
+  assign _399_ = _400_ ? 3'h0 : lane;
+  assign _401_ = ! ctrl_state;
+  assign _402_ = _403_ ? 3'h0 : _397_;
+  assign _404_ = _405_ ? _063_[9:0] : tile_last;
+  assign _406_ = _407_ ? _404_ : tile_last;
+  assign _407_ = ! ctrl_state;
+  assign _408_ = _409_ ? 10'h000 : _406_;
+  assign _410_ = _411_ ? _060_[15:0] : k_last;
+  assign _412_ = _413_ ? _410_ : k_last;
+  assign _413_ = ! ctrl_state;
+  assign _414_ = _415_ ? 16'h0000 : _412_;
+  assign _416_ = _417_ ? hdr[71:64] : act_max;
+  assign _418_ = _419_ ? _416_ : act_max;
+  assign _419_ = ! ctrl_state;
+  assign _420_ = _421_ ? 8'h00 : _418_;
+  assign _422_ = _423_ ? hdr[63:56] : act_min;
+  assign _424_ = _425_ ? _422_ : act_min;
+  assign _425_ = ! ctrl_state;
+  assign _426_ = _427_ ? 8'h00 : _424_;
+  assign _428_ = _429_ ? hdr[55:48] : zero_point;
+  assign _430_ = _431_ ? _428_ : zero_point;
+  assign _431_ = ! ctrl_state;
+  assign _432_ = _433_ ? 8'h00 : _430_;
+  assign _434_ = _435_ ? _059_[15:0] : n_last;
+  assign _436_ = _437_ ? _434_ : n_last;
+  assign _437_ = ! ctrl_state;
+  assign _438_ = _439_ ? 16'h0000 : _436_;
+  assign _440_ = _441_ ? _058_ : m_wrap;
+  assign _442_ = _443_ ? _440_ : m_wrap;
+  assign _443_ = ! ctrl_state;
+  assign _444_ = _445_ ? 17'h00000 : _442_;
+  assign _446_ = _447_ ? _057_[15:0] : m_last;
+  assign _448_ = _449_ ? _446_ : m_last;
+  assign _449_ = ! ctrl_state;
+  assign _450_ = _451_ ? 16'h0000 : _448_;
+  assign _452_ = _453_ ? hdr[15:0] : M_;
+  assign _454_ = _455_ ? _452_ : M_;
+  assign _455_ = ! ctrl_state;
+  assign _456_ = _457_ ? 16'h0000 : _454_;
+  assign _458_ = _459_ ? 1'h1 : _056_;
+  assign _460_ = _461_ ? 5'h14 : _053_[4:0];
+  assign _462_ = _463_ ? 1'h0 : _055_;
+  assign _464_ = _465_ ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _466_ = _467_ ? (* full_case = 32'd1 *) ra_row : _464_;
+  assign _468_ = _469_ ? (* full_case = 32'd1 *) ra_inc : _466_;
+  assign _470_ = _471_ ? _468_ : ra;
+  assign _472_ = _473_ ? _036_ : 1'h0;
+  assign _473_ = ctrl_state == 2'h2;
+  assign _474_ = _475_ ? _001_ : 1'h0;
+  assign _475_ = ctrl_state == 2'h2;
+  assign _476_ = _477_ ? _075_[7:0] : 8'h00;
+  assign _477_ = ctrl_state == 2'h1;
+  assign _478_ = _479_ ? wa : 5'h00;
+  assign _479_ = ctrl_state == 2'h1;
+  assign _480_ = _481_ ? hdr[69:64] : 6'h00;
+  assign _481_ = ctrl_state == 2'h1;
+  assign _482_ = _483_ ? hdr[62:32] : 31'h00000000;
+  assign _483_ = ctrl_state == 2'h1;
+  assign _484_ = _485_ ? hdr[31:0] : 32'd0;
+  assign _485_ = ctrl_state == 2'h1;
+  assign _486_ = _487_ ? hdr[69:64] : 6'h00;
+  assign _487_ = ctrl_state == 2'h1;
+  assign _488_ = _489_ ? hdr[62:32] : 31'h00000000;
+  assign _489_ = ctrl_state == 2'h1;
+  assign _490_ = _491_ ? hdr[31:0] : 32'd0;
+  assign _491_ = ctrl_state == 2'h1;
+  assign _492_ = _493_ ? hdr[69:64] : 6'h00;
+  assign _493_ = ctrl_state == 2'h1;
+  assign _494_ = _495_ ? hdr[62:32] : 31'h00000000;
+  assign _495_ = ctrl_state == 2'h1;
+  assign _496_ = _497_ ? hdr[31:0] : 32'd0;
+  assign _497_ = ctrl_state == 2'h1;
+  assign _498_ = _499_ ? hdr[69:64] : 6'h00;
+  assign _499_ = ctrl_state == 2'h1;
+  assign _500_ = _501_ ? hdr[62:32] : 31'h00000000;
+  assign _501_ = ctrl_state == 2'h1;
+  assign _502_ = _503_ ? hdr[31:0] : 32'd0;
+  assign _503_ = ctrl_state == 2'h1;
+  assign _504_ = _505_ ? hdr[69:64] : 6'h00;
+  assign _505_ = ctrl_state == 2'h1;
+  assign _506_ = _507_ ? hdr[62:32] : 31'h00000000;
+  assign _507_ = ctrl_state == 2'h1;
+  assign _508_ = _509_ ? hdr[31:0] : 32'd0;
+  assign _509_ = ctrl_state == 2'h1;
+  assign _510_ = _511_ ? hdr[69:64] : 6'h00;
+  assign _511_ = ctrl_state == 2'h1;
+  assign _512_ = _513_ ? hdr[62:32] : 31'h00000000;
+  assign _513_ = ctrl_state == 2'h1;
+  assign _514_ = _515_ ? hdr[31:0] : 32'd0;
+  assign _515_ = ctrl_state == 2'h1;
+  assign _516_ = _517_ ? hdr[69:64] : 6'h00;
+  assign _517_ = ctrl_state == 2'h1;
+  assign _518_ = _519_ ? hdr[62:32] : 31'h00000000;
+  assign _519_ = ctrl_state == 2'h1;
+  assign _520_ = _521_ ? hdr[31:0] : 32'd0;
+  assign _521_ = ctrl_state == 2'h1;
+  assign _522_ = _523_ ? hdr[69:64] : 6'h00;
+  assign _523_ = ctrl_state == 2'h1;
+  assign _524_ = _525_ ? hdr[62:32] : 31'h00000000;
+  assign _525_ = ctrl_state == 2'h1;
+  assign _526_ = _527_ ? hdr[31:0] : 32'd0;
+  assign _527_ = ctrl_state == 2'h1;
+  assign _528_ = _529_ ? s_param__valid : 1'h0;
+  assign _529_ = ! ctrl_state;
+  function [0:0] _930_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _930_ = b[0:0];
+      2'b1?:
+        _930_ = b[1:1];
+      default:
+        _930_ = a;
+    endcase
+  endfunction
+  assign _530_ = _930_(1'h0, 2'h3, { _532_, _531_ });
+  assign _531_ = ctrl_state == 2'h1;
+  assign _532_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -860,790 +1744,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-          wp__data[100:69] = hdr[31:0];
-          wp__data[131:101] = hdr[62:32];
-          wp__data[137:132] = hdr[69:64];
-          wp__data[169:138] = hdr[31:0];
-          wp__data[200:170] = hdr[62:32];
-          wp__data[206:201] = hdr[69:64];
-          wp__data[238:207] = hdr[31:0];
-          wp__data[269:239] = hdr[62:32];
-          wp__data[275:270] = hdr[69:64];
-          wp__data[307:276] = hdr[31:0];
-          wp__data[338:308] = hdr[62:32];
-          wp__data[344:339] = hdr[69:64];
-          wp__data[376:345] = hdr[31:0];
-          wp__data[407:377] = hdr[62:32];
-          wp__data[413:408] = hdr[69:64];
-          wp__data[445:414] = hdr[31:0];
-          wp__data[476:446] = hdr[62:32];
-          wp__data[482:477] = hdr[69:64];
-          wp__data[514:483] = hdr[31:0];
-          wp__data[545:515] = hdr[62:32];
-          wp__data[551:546] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 5'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 8'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [7:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 5'h00;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$31 ;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \$3 [4:0];
-    if (rst) begin
-      \$92  = 5'h14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = \$32 ;
-    if (rst) begin
-      \$93  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$94  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$94  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$95  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$95  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$96  = \$34 ;
-          end
-    endcase
-    if (rst) begin
-      \$96  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$97  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$98  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$39 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$103  = 3'h0;
-            end else begin
-              \$103  = \$48 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$104  = \$46 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$105  = \$44 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$105  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$106  = 1'h0;
-              end else begin
-                \$106  = \$47 [0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$107  = \$42 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = \$40 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$108  = \$50 ;
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$109  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$109  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$67 ) begin
-            \$109  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$109  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = \$signal$89 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$110  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$111  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$112  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$113  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$113  = 10'h000;
-            end else begin
-              \$113  = \$60 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$113  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$114  = 1'h1;
-            end else begin
-              if (\$65 ) begin
-                \$114  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$115  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                \$115  = \$58 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$116  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$57 ) begin
-                \$116  = 5'h00;
-              end else begin
-                \$116  = \$59 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$117  = \$55 ;
-            end else begin
-              \$117  = \$62 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = \$56 ;
-            end else begin
-              \$118  = \$64 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$119  = 6'h20;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$119  = \$66 [5:0];
-    endcase
-    if (rst) begin
-      \$119  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = d;
-    if (header_taken) begin
-      \$120  = 3'h0;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$120  = 3'h0;
-      end else begin
-        \$120  = \$80 [2:0];
-      end
-    end
-    if (rst) begin
-      \$120  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = dn;
-    if (header_taken) begin
-      \$121  = 5'h00;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      if (\$77 ) begin
-        (* full_case = 32'd1 *)
-        if (\$78 ) begin
-          \$121  = 5'h00;
-        end else begin
-          \$121  = \$79 [4:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$121  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = beat;
-    if (header_taken) begin
-      \$122  = 1'h0;
-    end
-    if (\$73 ) begin
-      \$122  = \$76 [0];
-    end else if (\$75 ) begin
-      \$122  = 1'h0;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$123  = 5'h00;
-    end else begin
-      \$123  = ra_next;
-    end
-    if (rst) begin
-      \$123  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$124  = 5'h01;
-    end else begin
-      \$124  = \$68 [4:0];
-    end
-    if (rst) begin
-      \$124  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$125  = 5'h00;
-    end else begin
-      \$125  = \$69 [4:0];
-    end
-    if (rst) begin
-      \$125  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = row;
-    if (header_taken) begin
-      \$126  = 17'h00000;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$126  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$126  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = row_valid;
-    if (header_taken) begin
-      \$127  = 1'h1;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$127  = row_valid_next;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = \$81 ;
-    if (rst) begin
-      \$128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = \$86 ;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = \$90 ;
-    if (rst) begin
-      \$130  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [4:0];
+  assign credits_next = _053_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1651,7 +1754,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _043_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1903,761 +2006,1988 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = p_word[169:138];
   assign i_bias[63:32] = p_word[100:69];
   assign i_bias[31:0] = p_word[31:0];
-  assign \$23  = beat;
-  assign \$72  = beat;
+  assign _131_ = rst;
+  assign _035_ = _130_;
+  assign _133_ = rst;
+  assign _033_ = _132_;
+  assign _135_ = rst;
+  assign _032_ = _134_;
+  assign _137_ = header_taken;
+  assign _139_ = _103_;
+  assign _141_ = _101_;
+  assign _143_ = rst;
+  assign _031_ = _142_;
+  assign _145_ = header_taken;
+  assign _147_ = _103_;
+  assign _149_ = _101_;
+  assign _151_ = rst;
+  assign _030_ = _150_;
+  assign _153_ = header_taken;
+  assign _155_ = rst;
+  assign _029_ = _154_;
+  assign _157_ = header_taken;
+  assign _159_ = rst;
+  assign _028_ = _158_;
+  assign _161_ = header_taken;
+  assign _163_ = rst;
+  assign _027_ = _162_;
+  assign _165_ = header_taken;
+  assign _167_ = _103_;
+  assign _169_ = _101_;
+  assign _171_ = rst;
+  assign _026_ = _170_;
+  assign _173_ = header_taken;
+  assign _175_ = _106_;
+  assign _177_ = _105_;
+  assign _179_ = _103_;
+  assign _181_ = _101_;
+  assign _183_ = rst;
+  assign _025_ = _182_;
+  assign _185_ = header_taken;
+  assign _187_ = _105_;
+  assign _189_ = _103_;
+  assign _191_ = _101_;
+  assign _193_ = rst;
+  assign _024_ = _192_;
+  assign _197_ = last_mblock;
+  assign _199_ = _083_;
+  assign _201_ = at_tile_last;
+  assign _203_ = _080_;
+  assign _206_ = rst;
+  assign _022_ = _205_;
+  assign _208_ = at_tile_last;
+  assign _210_ = _080_;
+  assign _214_ = ch_last;
+  assign _216_ = s_param__valid;
+  assign _219_ = rst;
+  assign _021_ = _218_;
+  assign _221_ = at_tile_last;
+  assign _223_ = _080_;
+  assign _227_ = ch_last;
+  assign _229_ = s_param__valid;
+  assign _232_ = rst;
+  assign _020_ = _231_;
+  assign _234_ = _083_;
+  assign _236_ = at_tile_last;
+  assign _238_ = _080_;
+  assign _242_ = ch_last;
+  assign _244_ = s_param__valid;
+  assign _247_ = rst;
+  assign _019_ = _246_;
+  assign _249_ = _083_;
+  assign _251_ = at_tile_last;
+  assign _253_ = _080_;
+  assign _257_ = ch_last;
+  assign _259_ = s_param__valid;
+  assign _262_ = rst;
+  assign _018_ = _261_;
+  assign _264_ = _092_;
+  assign _266_ = at_tile_last;
+  assign _268_ = _080_;
+  assign _272_ = ch_last;
+  assign _274_ = s_param__valid;
+  assign _277_ = rst;
+  assign _017_ = _276_;
+  assign _279_ = at_tile_last;
+  assign _281_ = _080_;
+  assign _285_ = ch_last;
+  assign _287_ = s_param__valid;
+  assign _290_ = rst;
+  assign _016_ = _289_;
+  assign _292_ = ch_last;
+  assign _294_ = s_param__valid;
+  assign _298_ = rst;
+  assign _015_ = _297_;
+  assign _300_ = _066_;
+  assign _302_ = s_param__valid;
+  assign _306_ = rst;
+  assign _014_ = _305_;
+  assign _308_ = _066_;
+  assign _310_ = s_param__valid;
+  assign _314_ = rst;
+  assign _013_ = _313_;
+  assign _316_ = _094_;
+  assign _320_ = last_mblock;
+  assign _322_ = _083_;
+  assign _324_ = at_tile_last;
+  assign _326_ = _080_;
+  assign _329_ = ch_last;
+  assign _331_ = s_param__valid;
+  assign _334_ = s_param__valid;
+  assign _337_ = rst;
+  assign _011_ = _336_;
+  assign _339_ = s_param__valid;
+  assign _343_ = s_param__valid;
+  assign _346_ = rst;
+  assign _010_ = _345_;
+  assign _348_ = s_param__valid;
+  assign _352_ = s_param__valid;
+  assign _355_ = rst;
+  assign _009_ = _354_;
+  assign _357_ = _070_;
+  assign _359_ = _068_;
+  assign _361_ = s_param__valid;
+  assign _365_ = s_param__valid;
+  assign _368_ = rst;
+  assign _008_ = _367_;
+  assign _370_ = _068_;
+  assign _372_ = s_param__valid;
+  assign _376_ = s_param__valid;
+  assign _379_ = rst;
+  assign _007_ = _378_;
+  assign _381_ = _070_;
+  assign _383_ = _068_;
+  assign _385_ = s_param__valid;
+  assign _389_ = s_param__valid;
+  assign _392_ = rst;
+  assign _006_ = _391_;
+  assign _394_ = _068_;
+  assign _396_ = s_param__valid;
+  assign _400_ = s_param__valid;
+  assign _403_ = rst;
+  assign _005_ = _402_;
+  assign _405_ = s_param__valid;
+  assign _409_ = rst;
+  assign _004_ = _408_;
+  assign _411_ = s_param__valid;
+  assign _415_ = rst;
+  assign _003_ = _414_;
+  assign _417_ = s_param__valid;
+  assign _421_ = rst;
+  assign _002_ = _420_;
+  assign _423_ = s_param__valid;
+  assign _427_ = rst;
+  assign _129_ = _426_;
+  assign _429_ = s_param__valid;
+  assign _433_ = rst;
+  assign _128_ = _432_;
+  assign _435_ = s_param__valid;
+  assign _439_ = rst;
+  assign _127_ = _438_;
+  assign _441_ = s_param__valid;
+  assign _445_ = rst;
+  assign _126_ = _444_;
+  assign _447_ = s_param__valid;
+  assign _451_ = rst;
+  assign _125_ = _450_;
+  assign _453_ = s_param__valid;
+  assign _457_ = rst;
+  assign _124_ = _456_;
+  assign _459_ = rst;
+  assign _123_ = _458_;
+  assign _461_ = rst;
+  assign _122_ = _460_;
+  assign _463_ = rst;
+  assign _121_ = _462_;
+  assign _465_ = _048_;
+  assign _467_ = _047_;
+  assign _469_ = _046_;
+  assign _471_ = o_valid;
+  assign ra_next = _470_;
+  assign \$signal  = _472_;
+  assign i_valid = _474_;
+  assign wp__en = _476_;
+  assign wp__addr = _478_;
+  assign wp__data[551:546] = _480_;
+  assign wp__data[545:515] = _482_;
+  assign wp__data[514:483] = _484_;
+  assign wp__data[482:477] = _486_;
+  assign wp__data[476:446] = _488_;
+  assign wp__data[445:414] = _490_;
+  assign wp__data[413:408] = _492_;
+  assign wp__data[407:377] = _494_;
+  assign wp__data[376:345] = _496_;
+  assign wp__data[344:339] = _498_;
+  assign wp__data[338:308] = _500_;
+  assign wp__data[307:276] = _502_;
+  assign wp__data[275:270] = _504_;
+  assign wp__data[269:239] = _506_;
+  assign wp__data[238:207] = _508_;
+  assign wp__data[206:201] = _510_;
+  assign wp__data[200:170] = _512_;
+  assign wp__data[169:138] = _514_;
+  assign wp__data[137:132] = _516_;
+  assign wp__data[131:101] = _518_;
+  assign wp__data[100:69] = _520_;
+  assign wp__data[68:63] = _522_;
+  assign wp__data[62:32] = _524_;
+  assign wp__data[31:0] = _526_;
+  assign header_taken = _528_;
+  assign s_param__ready = _530_;
+  assign _046_ = beat;
+  assign _100_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [25:0] \$10 ;
-  wire [25:0] \$100 ;
-  wire \$101 ;
-  wire [25:0] \$102 ;
-  wire \$103 ;
-  wire [25:0] \$104 ;
-  wire \$105 ;
-  wire [25:0] \$106 ;
-  wire \$107 ;
-  wire [25:0] \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire [25:0] \$110 ;
-  wire \$111 ;
-  wire [25:0] \$112 ;
-  wire \$113 ;
-  wire [25:0] \$114 ;
-  wire \$115 ;
-  wire [25:0] \$116 ;
-  wire \$117 ;
-  wire [25:0] \$118 ;
-  wire \$119 ;
-  wire [25:0] \$12 ;
-  wire [25:0] \$120 ;
-  wire \$121 ;
-  wire [25:0] \$122 ;
-  wire \$123 ;
-  wire [25:0] \$124 ;
-  wire \$125 ;
-  wire [25:0] \$126 ;
-  wire \$127 ;
-  wire [25:0] \$128 ;
-  wire \$129 ;
-  wire \$13 ;
-  wire \$130 ;
-  wire [26:0] \$131 ;
-  wire [26:0] \$132 ;
-  wire [26:0] \$133 ;
-  wire [26:0] \$134 ;
-  wire [26:0] \$135 ;
-  wire [26:0] \$136 ;
-  wire [26:0] \$137 ;
-  wire [26:0] \$138 ;
-  wire [26:0] \$139 ;
-  wire [25:0] \$14 ;
-  wire [26:0] \$140 ;
-  wire [26:0] \$141 ;
-  wire [26:0] \$142 ;
-  wire [26:0] \$143 ;
-  wire [26:0] \$144 ;
-  wire [26:0] \$145 ;
-  wire [26:0] \$146 ;
-  wire [26:0] \$147 ;
-  wire [26:0] \$148 ;
-  wire [26:0] \$149 ;
-  wire \$15 ;
-  wire [26:0] \$150 ;
-  wire [26:0] \$151 ;
-  wire [26:0] \$152 ;
-  wire [26:0] \$153 ;
-  wire [26:0] \$154 ;
-  wire [26:0] \$155 ;
-  wire [26:0] \$156 ;
-  wire [26:0] \$157 ;
-  wire [26:0] \$158 ;
-  wire [26:0] \$159 ;
-  wire [25:0] \$16 ;
-  wire [26:0] \$160 ;
-  wire [26:0] \$161 ;
-  wire [26:0] \$162 ;
-  wire [26:0] \$163 ;
-  wire [26:0] \$164 ;
-  wire [26:0] \$165 ;
-  wire [26:0] \$166 ;
-  wire [26:0] \$167 ;
-  wire [26:0] \$168 ;
-  wire [26:0] \$169 ;
-  wire \$17 ;
-  wire [26:0] \$170 ;
-  wire [26:0] \$171 ;
-  wire [26:0] \$172 ;
-  wire [26:0] \$173 ;
-  wire [26:0] \$174 ;
-  wire [26:0] \$175 ;
-  wire [26:0] \$176 ;
-  wire [26:0] \$177 ;
-  wire [26:0] \$178 ;
-  wire [26:0] \$179 ;
-  wire [25:0] \$18 ;
-  wire [26:0] \$180 ;
-  wire [26:0] \$181 ;
-  wire [26:0] \$182 ;
-  wire [26:0] \$183 ;
-  wire [26:0] \$184 ;
-  wire [26:0] \$185 ;
-  wire [26:0] \$186 ;
-  wire [26:0] \$187 ;
-  wire [26:0] \$188 ;
-  wire [26:0] \$189 ;
-  wire \$19 ;
-  wire [26:0] \$190 ;
-  wire [26:0] \$191 ;
-  wire [26:0] \$192 ;
-  wire [26:0] \$193 ;
-  wire [26:0] \$194 ;
-  wire \$195 ;
-  wire [4:0] \$196 ;
-  reg \$197 ;
-  reg \$198 ;
-  wire [7:0] \$199 ;
-  wire [25:0] \$2 ;
-  wire [25:0] \$20 ;
-  wire [7:0] \$200 ;
-  wire [7:0] \$201 ;
-  wire [7:0] \$202 ;
-  wire [7:0] \$203 ;
-  wire [7:0] \$204 ;
-  wire [7:0] \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire [7:0] \$208 ;
-  wire [7:0] \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire [7:0] \$212 ;
-  wire [7:0] \$213 ;
-  wire [7:0] \$214 ;
-  reg [7:0] \$215 ;
-  reg \$216 ;
-  reg [7:0] \$217 ;
-  reg [7:0] \$218 ;
-  reg \$219 ;
-  wire [25:0] \$22 ;
-  reg \$220 ;
-  reg [7:0] \$221 ;
-  reg [7:0] \$222 ;
-  reg [7:0] \$223 ;
-  reg \$224 ;
-  reg \$225 ;
-  reg \$226 ;
-  reg [7:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg [7:0] \$229 ;
-  wire \$23 ;
-  reg [7:0] \$230 ;
-  reg \$231 ;
-  reg \$232 ;
-  reg \$233 ;
-  reg \$234 ;
-  reg [7:0] \$235 ;
-  reg [7:0] \$236 ;
-  reg [7:0] \$237 ;
-  reg [7:0] \$238 ;
-  reg [7:0] \$239 ;
-  wire [25:0] \$24 ;
-  reg \$240 ;
-  reg \$241 ;
-  reg \$242 ;
-  reg \$243 ;
-  reg \$244 ;
-  reg [7:0] \$245 ;
-  reg [7:0] \$246 ;
-  reg [7:0] \$247 ;
-  reg [7:0] \$248 ;
-  reg [7:0] \$249 ;
-  wire \$25 ;
-  reg [7:0] \$250 ;
-  reg \$251 ;
-  reg \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg \$255 ;
-  reg \$256 ;
-  reg [7:0] \$257 ;
-  reg [7:0] \$258 ;
-  reg [7:0] \$259 ;
-  wire [25:0] \$26 ;
-  reg [7:0] \$260 ;
-  reg [7:0] \$261 ;
-  reg [7:0] \$262 ;
-  reg [7:0] \$263 ;
-  reg \$264 ;
-  reg \$265 ;
-  reg \$266 ;
-  reg \$267 ;
-  reg \$268 ;
-  reg \$269 ;
-  wire \$27 ;
-  reg \$270 ;
-  wire [7:0] \$271 ;
-  wire [7:0] \$272 ;
-  wire [7:0] \$273 ;
-  wire [7:0] \$274 ;
-  wire [7:0] \$275 ;
-  wire [7:0] \$276 ;
-  wire [7:0] \$277 ;
-  wire [7:0] \$278 ;
-  wire [7:0] \$279 ;
-  wire [25:0] \$28 ;
-  wire [7:0] \$280 ;
-  wire [7:0] \$281 ;
-  wire [7:0] \$282 ;
-  wire [7:0] \$283 ;
-  wire [7:0] \$284 ;
-  wire [7:0] \$285 ;
-  wire [7:0] \$286 ;
-  wire [7:0] \$287 ;
-  wire [7:0] \$288 ;
-  wire [7:0] \$289 ;
-  wire \$29 ;
-  wire [7:0] \$290 ;
-  wire [7:0] \$291 ;
-  wire [7:0] \$292 ;
-  wire [7:0] \$293 ;
-  wire [7:0] \$294 ;
-  wire [7:0] \$295 ;
-  wire [7:0] \$296 ;
-  wire [7:0] \$297 ;
-  wire [7:0] \$298 ;
-  reg [7:0] \$299 ;
-  wire \$3 ;
-  wire [25:0] \$30 ;
-  reg \$300 ;
-  wire [7:0] \$301 ;
-  reg [15:0] \$302 ;
-  reg \$303 ;
-  reg [25:0] \$304 ;
-  reg [25:0] \$305 ;
-  reg [7:0] \$306 ;
-  reg \$307 ;
-  wire [7:0] \$308 ;
-  reg [15:0] \$309 ;
-  wire \$31 ;
-  reg \$310 ;
-  reg [25:0] \$311 ;
-  reg [25:0] \$312 ;
-  reg [7:0] \$313 ;
-  reg \$314 ;
-  wire [7:0] \$315 ;
-  reg [15:0] \$316 ;
-  reg \$317 ;
-  reg [25:0] \$318 ;
-  reg [25:0] \$319 ;
-  wire [25:0] \$32 ;
-  reg [7:0] \$320 ;
-  reg \$321 ;
-  wire [7:0] \$322 ;
-  reg [15:0] \$323 ;
-  reg \$324 ;
-  reg [25:0] \$325 ;
-  reg [25:0] \$326 ;
-  reg [7:0] \$327 ;
-  reg \$328 ;
-  wire [7:0] \$329 ;
-  wire \$33 ;
-  reg [15:0] \$330 ;
-  reg \$331 ;
-  reg [25:0] \$332 ;
-  reg [25:0] \$333 ;
-  reg [7:0] \$334 ;
-  reg \$335 ;
-  wire [7:0] \$336 ;
-  reg [15:0] \$337 ;
-  reg \$338 ;
-  reg [25:0] \$339 ;
-  wire [25:0] \$34 ;
-  reg [25:0] \$340 ;
-  reg [7:0] \$341 ;
-  reg \$342 ;
-  wire [7:0] \$343 ;
-  reg [15:0] \$344 ;
-  reg \$345 ;
-  reg [25:0] \$346 ;
-  reg [25:0] \$347 ;
-  reg [7:0] \$348 ;
-  reg \$349 ;
-  wire \$35 ;
-  wire [7:0] \$350 ;
-  reg [15:0] \$351 ;
-  reg \$352 ;
-  reg [25:0] \$353 ;
-  reg [25:0] \$354 ;
-  reg [7:0] \$355 ;
-  reg \$356 ;
-  wire [7:0] \$357 ;
-  reg [15:0] \$358 ;
-  reg \$359 ;
-  wire [25:0] \$36 ;
-  reg [25:0] \$360 ;
-  reg [25:0] \$361 ;
-  reg [7:0] \$362 ;
-  reg \$363 ;
-  wire [7:0] \$364 ;
-  reg [15:0] \$365 ;
-  reg \$366 ;
-  reg [25:0] \$367 ;
-  reg [25:0] \$368 ;
-  reg [7:0] \$369 ;
-  wire \$37 ;
-  reg \$370 ;
-  wire [7:0] \$371 ;
-  reg [15:0] \$372 ;
-  reg \$373 ;
-  reg [25:0] \$374 ;
-  reg [25:0] \$375 ;
-  reg [7:0] \$376 ;
-  reg \$377 ;
-  wire [7:0] \$378 ;
-  reg [15:0] \$379 ;
-  wire [25:0] \$38 ;
-  reg \$380 ;
-  reg [25:0] \$381 ;
-  reg [25:0] \$382 ;
-  reg [7:0] \$383 ;
-  reg \$384 ;
-  wire [7:0] \$385 ;
-  reg [15:0] \$386 ;
-  reg \$387 ;
-  reg [25:0] \$388 ;
-  reg [25:0] \$389 ;
-  wire \$39 ;
-  reg [7:0] \$390 ;
-  reg \$391 ;
-  wire [7:0] \$392 ;
-  reg [15:0] \$393 ;
-  reg \$394 ;
-  reg [25:0] \$395 ;
-  reg [25:0] \$396 ;
-  reg [7:0] \$397 ;
-  reg \$398 ;
-  wire [7:0] \$399 ;
-  wire [25:0] \$4 ;
-  wire [25:0] \$40 ;
-  reg [15:0] \$400 ;
-  reg \$401 ;
-  reg [25:0] \$402 ;
-  reg [25:0] \$403 ;
-  reg [7:0] \$404 ;
-  reg \$405 ;
-  wire [7:0] \$406 ;
-  reg [15:0] \$407 ;
-  reg \$408 ;
-  reg [25:0] \$409 ;
-  wire \$41 ;
-  reg [25:0] \$410 ;
-  reg [7:0] \$411 ;
-  reg \$412 ;
-  wire [7:0] \$413 ;
-  reg [15:0] \$414 ;
-  reg \$415 ;
-  reg [25:0] \$416 ;
-  reg [25:0] \$417 ;
-  reg [7:0] \$418 ;
-  reg \$419 ;
-  wire [25:0] \$42 ;
-  wire [7:0] \$420 ;
-  reg [15:0] \$421 ;
-  reg \$422 ;
-  reg [25:0] \$423 ;
-  reg [25:0] \$424 ;
-  reg [7:0] \$425 ;
-  reg \$426 ;
-  wire [7:0] \$427 ;
-  reg [15:0] \$428 ;
-  reg \$429 ;
-  wire \$43 ;
-  reg [25:0] \$430 ;
-  reg [25:0] \$431 ;
-  reg [7:0] \$432 ;
-  reg \$433 ;
-  wire [7:0] \$434 ;
-  reg [15:0] \$435 ;
-  reg \$436 ;
-  reg [25:0] \$437 ;
-  reg [25:0] \$438 ;
-  reg [7:0] \$439 ;
-  wire [25:0] \$44 ;
-  reg \$440 ;
-  wire [7:0] \$441 ;
-  reg [15:0] \$442 ;
-  reg \$443 ;
-  reg [25:0] \$444 ;
-  reg [25:0] \$445 ;
-  reg [7:0] \$446 ;
-  reg \$447 ;
-  wire [7:0] \$448 ;
-  reg [15:0] \$449 ;
-  wire \$45 ;
-  reg \$450 ;
-  reg [25:0] \$451 ;
-  reg [25:0] \$452 ;
-  reg [7:0] \$453 ;
-  reg \$454 ;
-  wire [7:0] \$455 ;
-  reg [15:0] \$456 ;
-  reg \$457 ;
-  reg [25:0] \$458 ;
-  reg [25:0] \$459 ;
-  wire [25:0] \$46 ;
-  reg [7:0] \$460 ;
-  reg \$461 ;
-  wire [7:0] \$462 ;
-  reg [15:0] \$463 ;
-  reg \$464 ;
-  reg [25:0] \$465 ;
-  reg [25:0] \$466 ;
-  reg [7:0] \$467 ;
-  reg \$468 ;
-  wire [7:0] \$469 ;
-  wire \$47 ;
-  reg [15:0] \$470 ;
-  reg \$471 ;
-  reg [25:0] \$472 ;
-  reg [25:0] \$473 ;
-  reg [7:0] \$474 ;
-  reg \$475 ;
-  wire [7:0] \$476 ;
-  reg [15:0] \$477 ;
-  reg \$478 ;
-  reg [25:0] \$479 ;
-  wire [25:0] \$48 ;
-  reg [25:0] \$480 ;
-  reg [7:0] \$481 ;
-  reg \$482 ;
-  wire [7:0] \$483 ;
-  reg [15:0] \$484 ;
-  reg \$485 ;
-  reg [25:0] \$486 ;
-  reg [25:0] \$487 ;
-  reg [7:0] \$488 ;
-  reg \$489 ;
-  wire \$49 ;
-  wire [7:0] \$490 ;
-  reg [15:0] \$491 ;
-  reg \$492 ;
-  reg [25:0] \$493 ;
-  reg [25:0] \$494 ;
-  reg [7:0] \$495 ;
-  reg \$496 ;
-  wire [7:0] \$497 ;
-  reg [15:0] \$498 ;
-  reg \$499 ;
-  wire \$5 ;
-  wire [25:0] \$50 ;
-  reg [25:0] \$500 ;
-  reg [25:0] \$501 ;
-  reg [7:0] \$502 ;
-  reg \$503 ;
-  wire [7:0] \$504 ;
-  reg [15:0] \$505 ;
-  reg \$506 ;
-  reg [25:0] \$507 ;
-  reg [25:0] \$508 ;
-  reg [7:0] \$509 ;
-  wire \$51 ;
-  reg \$510 ;
-  wire [7:0] \$511 ;
-  reg [15:0] \$512 ;
-  reg \$513 ;
-  reg [25:0] \$514 ;
-  reg [25:0] \$515 ;
-  reg [7:0] \$516 ;
-  reg \$517 ;
-  wire [7:0] \$518 ;
-  reg [15:0] \$519 ;
-  wire [25:0] \$52 ;
-  reg \$520 ;
-  reg [25:0] \$521 ;
-  reg [25:0] \$522 ;
-  reg [7:0] \$523 ;
-  reg \$524 ;
-  wire [7:0] \$525 ;
-  reg [15:0] \$526 ;
-  reg \$527 ;
-  reg [25:0] \$528 ;
-  reg [25:0] \$529 ;
-  wire \$53 ;
-  reg [7:0] \$530 ;
-  reg \$531 ;
-  wire [7:0] \$532 ;
-  reg [15:0] \$533 ;
-  reg \$534 ;
-  reg [25:0] \$535 ;
-  reg [25:0] \$536 ;
-  reg [7:0] \$537 ;
-  reg \$538 ;
-  wire [7:0] \$539 ;
-  wire [25:0] \$54 ;
-  reg [15:0] \$540 ;
-  reg \$541 ;
-  reg [25:0] \$542 ;
-  reg [25:0] \$543 ;
-  reg [7:0] \$544 ;
-  reg \$545 ;
-  wire [7:0] \$546 ;
-  reg [15:0] \$547 ;
-  reg \$548 ;
-  reg [25:0] \$549 ;
-  wire \$55 ;
-  reg [25:0] \$550 ;
-  reg [7:0] \$551 ;
-  reg \$552 ;
-  wire [7:0] \$553 ;
-  reg [15:0] \$554 ;
-  reg \$555 ;
-  reg [25:0] \$556 ;
-  reg [25:0] \$557 ;
-  reg [7:0] \$558 ;
-  reg \$559 ;
-  wire [25:0] \$56 ;
-  wire [7:0] \$560 ;
-  reg [15:0] \$561 ;
-  reg \$562 ;
-  reg [25:0] \$563 ;
-  reg [25:0] \$564 ;
-  reg [7:0] \$565 ;
-  reg \$566 ;
-  wire [7:0] \$567 ;
-  reg [15:0] \$568 ;
-  reg \$569 ;
-  wire \$57 ;
-  reg [25:0] \$570 ;
-  reg [25:0] \$571 ;
-  reg [7:0] \$572 ;
-  reg \$573 ;
-  wire [7:0] \$574 ;
-  reg [15:0] \$575 ;
-  reg \$576 ;
-  reg [25:0] \$577 ;
-  reg [25:0] \$578 ;
-  reg [7:0] \$579 ;
-  wire [25:0] \$58 ;
-  reg \$580 ;
-  wire [7:0] \$581 ;
-  reg [15:0] \$582 ;
-  reg \$583 ;
-  reg [25:0] \$584 ;
-  reg [25:0] \$585 ;
-  reg [7:0] \$586 ;
-  reg \$587 ;
-  wire [7:0] \$588 ;
-  reg [15:0] \$589 ;
-  wire \$59 ;
-  reg \$590 ;
-  reg [25:0] \$591 ;
-  reg [25:0] \$592 ;
-  reg [7:0] \$593 ;
-  reg \$594 ;
-  wire [7:0] \$595 ;
-  reg [15:0] \$596 ;
-  reg \$597 ;
-  reg [25:0] \$598 ;
-  reg [25:0] \$599 ;
-  wire [25:0] \$6 ;
-  wire [25:0] \$60 ;
-  reg [7:0] \$600 ;
-  reg \$601 ;
-  wire [7:0] \$602 ;
-  reg [15:0] \$603 ;
-  reg \$604 ;
-  reg [25:0] \$605 ;
-  reg [25:0] \$606 ;
-  reg [7:0] \$607 ;
-  reg \$608 ;
-  wire [7:0] \$609 ;
-  wire \$61 ;
-  reg [15:0] \$610 ;
-  reg \$611 ;
-  reg [25:0] \$612 ;
-  reg [25:0] \$613 ;
-  reg [7:0] \$614 ;
-  reg \$615 ;
-  wire [7:0] \$616 ;
-  reg [15:0] \$617 ;
-  reg \$618 ;
-  reg [25:0] \$619 ;
-  wire [25:0] \$62 ;
-  reg [25:0] \$620 ;
-  reg [7:0] \$621 ;
-  reg \$622 ;
-  wire [7:0] \$623 ;
-  reg [15:0] \$624 ;
-  reg \$625 ;
-  reg [25:0] \$626 ;
-  reg [25:0] \$627 ;
-  reg [7:0] \$628 ;
-  reg \$629 ;
-  wire \$63 ;
-  wire [7:0] \$630 ;
-  reg [15:0] \$631 ;
-  reg \$632 ;
-  reg [25:0] \$633 ;
-  reg [25:0] \$634 ;
-  reg [7:0] \$635 ;
-  reg \$636 ;
-  wire [7:0] \$637 ;
-  reg [15:0] \$638 ;
-  reg \$639 ;
-  wire [25:0] \$64 ;
-  reg [25:0] \$640 ;
-  reg [25:0] \$641 ;
-  reg [7:0] \$642 ;
-  reg \$643 ;
-  wire [7:0] \$644 ;
-  reg [15:0] \$645 ;
-  reg \$646 ;
-  reg [25:0] \$647 ;
-  reg [25:0] \$648 ;
-  reg [7:0] \$649 ;
-  wire \$65 ;
-  reg \$650 ;
-  wire [7:0] \$651 ;
-  reg [15:0] \$652 ;
-  reg \$653 ;
-  reg [25:0] \$654 ;
-  reg [25:0] \$655 ;
-  reg [7:0] \$656 ;
-  reg \$657 ;
-  wire [7:0] \$658 ;
-  reg [15:0] \$659 ;
-  wire [25:0] \$66 ;
-  reg \$660 ;
-  reg [25:0] \$661 ;
-  reg [25:0] \$662 ;
-  reg [7:0] \$663 ;
-  reg \$664 ;
-  wire [7:0] \$665 ;
-  reg [15:0] \$666 ;
-  reg \$667 ;
-  reg [25:0] \$668 ;
-  reg [25:0] \$669 ;
-  wire \$67 ;
-  reg [7:0] \$670 ;
-  reg \$671 ;
-  wire [7:0] \$672 ;
-  reg [15:0] \$673 ;
-  reg \$674 ;
-  reg [25:0] \$675 ;
-  reg [25:0] \$676 ;
-  reg [7:0] \$677 ;
-  reg \$678 ;
-  wire [7:0] \$679 ;
-  wire [25:0] \$68 ;
-  reg [15:0] \$680 ;
-  reg \$681 ;
-  reg [25:0] \$682 ;
-  reg [25:0] \$683 ;
-  reg [7:0] \$684 ;
-  reg \$685 ;
-  wire [7:0] \$686 ;
-  reg [15:0] \$687 ;
-  reg \$688 ;
-  reg [25:0] \$689 ;
-  wire \$69 ;
-  reg [25:0] \$690 ;
-  reg [7:0] \$691 ;
-  reg \$692 ;
-  wire [7:0] \$693 ;
-  reg [15:0] \$694 ;
-  reg \$695 ;
-  reg [25:0] \$696 ;
-  reg [25:0] \$697 ;
-  reg [7:0] \$698 ;
-  reg \$699 ;
-  wire \$7 ;
-  wire [25:0] \$70 ;
-  wire [7:0] \$700 ;
-  reg [15:0] \$701 ;
-  reg \$702 ;
-  reg [25:0] \$703 ;
-  reg [25:0] \$704 ;
-  reg [7:0] \$705 ;
-  reg \$706 ;
-  wire [7:0] \$707 ;
-  reg [15:0] \$708 ;
-  reg \$709 ;
-  wire \$71 ;
-  reg [25:0] \$710 ;
-  reg [25:0] \$711 ;
-  reg [7:0] \$712 ;
-  reg \$713 ;
-  wire [7:0] \$714 ;
-  reg [15:0] \$715 ;
-  reg \$716 ;
-  reg [25:0] \$717 ;
-  reg [25:0] \$718 ;
-  reg [7:0] \$719 ;
-  wire [25:0] \$72 ;
-  reg \$720 ;
-  wire [7:0] \$721 ;
-  reg [15:0] \$722 ;
-  reg \$723 ;
-  reg [25:0] \$724 ;
-  reg [25:0] \$725 ;
-  reg [7:0] \$726 ;
-  reg \$727 ;
-  wire [7:0] \$728 ;
-  reg [15:0] \$729 ;
-  wire \$73 ;
-  reg \$730 ;
-  reg [25:0] \$731 ;
-  reg [25:0] \$732 ;
-  reg [7:0] \$733 ;
-  reg \$734 ;
-  wire [7:0] \$735 ;
-  reg [15:0] \$736 ;
-  reg \$737 ;
-  reg [25:0] \$738 ;
-  reg [25:0] \$739 ;
-  wire [25:0] \$74 ;
-  reg [7:0] \$740 ;
-  reg \$741 ;
-  wire [7:0] \$742 ;
-  reg [15:0] \$743 ;
-  reg \$744 ;
-  reg [25:0] \$745 ;
-  reg [25:0] \$746 ;
-  reg [3:0] \$747 ;
-  reg \$748 ;
-  wire \$75 ;
-  wire [25:0] \$76 ;
-  wire \$77 ;
-  wire [25:0] \$78 ;
-  wire \$79 ;
-  wire [25:0] \$8 ;
-  wire [25:0] \$80 ;
-  wire \$81 ;
-  wire [25:0] \$82 ;
-  wire \$83 ;
-  wire [25:0] \$84 ;
-  wire \$85 ;
-  wire [25:0] \$86 ;
-  wire \$87 ;
-  wire [25:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [25:0] \$90 ;
-  wire \$91 ;
-  wire [25:0] \$92 ;
-  wire \$93 ;
-  wire [25:0] \$94 ;
-  wire \$95 ;
-  wire [25:0] \$96 ;
-  wire \$97 ;
-  wire [25:0] \$98 ;
-  wire \$99 ;
+  wire _0000_;
+  wire [25:0] _0001_;
+  wire [25:0] _0002_;
+  wire _0003_;
+  wire [25:0] _0004_;
+  wire _0005_;
+  wire [25:0] _0006_;
+  wire _0007_;
+  wire [25:0] _0008_;
+  wire _0009_;
+  wire [25:0] _0010_;
+  wire _0011_;
+  wire _0012_;
+  wire [25:0] _0013_;
+  wire _0014_;
+  wire [25:0] _0015_;
+  wire _0016_;
+  wire [25:0] _0017_;
+  wire _0018_;
+  wire [25:0] _0019_;
+  wire _0020_;
+  wire [25:0] _0021_;
+  wire _0022_;
+  wire [25:0] _0023_;
+  wire [25:0] _0024_;
+  wire _0025_;
+  wire [25:0] _0026_;
+  wire _0027_;
+  wire [25:0] _0028_;
+  wire _0029_;
+  wire [25:0] _0030_;
+  wire _0031_;
+  wire [25:0] _0032_;
+  wire _0033_;
+  wire _0034_;
+  wire _0035_;
+  wire [26:0] _0036_;
+  wire [26:0] _0037_;
+  wire [26:0] _0038_;
+  wire [26:0] _0039_;
+  wire [26:0] _0040_;
+  wire [26:0] _0041_;
+  wire [26:0] _0042_;
+  wire [26:0] _0043_;
+  wire [26:0] _0044_;
+  wire [25:0] _0045_;
+  wire [26:0] _0046_;
+  wire [26:0] _0047_;
+  wire [26:0] _0048_;
+  wire [26:0] _0049_;
+  wire [26:0] _0050_;
+  wire [26:0] _0051_;
+  wire [26:0] _0052_;
+  wire [26:0] _0053_;
+  wire [26:0] _0054_;
+  wire [26:0] _0055_;
+  wire _0056_;
+  wire [26:0] _0057_;
+  wire [26:0] _0058_;
+  wire [26:0] _0059_;
+  wire [26:0] _0060_;
+  wire [26:0] _0061_;
+  wire [26:0] _0062_;
+  wire [26:0] _0063_;
+  wire [26:0] _0064_;
+  wire [26:0] _0065_;
+  wire [26:0] _0066_;
+  wire [25:0] _0067_;
+  wire [26:0] _0068_;
+  wire [26:0] _0069_;
+  wire [26:0] _0070_;
+  wire [26:0] _0071_;
+  wire [26:0] _0072_;
+  wire [26:0] _0073_;
+  wire [26:0] _0074_;
+  wire [26:0] _0075_;
+  wire [26:0] _0076_;
+  wire [26:0] _0077_;
+  wire _0078_;
+  wire [26:0] _0079_;
+  wire [26:0] _0080_;
+  wire [26:0] _0081_;
+  wire [26:0] _0082_;
+  wire [26:0] _0083_;
+  wire [26:0] _0084_;
+  wire [26:0] _0085_;
+  wire [26:0] _0086_;
+  wire [26:0] _0087_;
+  wire [26:0] _0088_;
+  wire [25:0] _0089_;
+  wire [26:0] _0090_;
+  wire [26:0] _0091_;
+  wire [26:0] _0092_;
+  wire [26:0] _0093_;
+  wire [26:0] _0094_;
+  wire [26:0] _0095_;
+  wire [26:0] _0096_;
+  wire [26:0] _0097_;
+  wire [26:0] _0098_;
+  wire [26:0] _0099_;
+  wire _0100_;
+  wire [26:0] _0101_;
+  wire [26:0] _0102_;
+  wire [26:0] _0103_;
+  wire [26:0] _0104_;
+  wire [26:0] _0105_;
+  wire _0106_;
+  wire [4:0] _0107_;
+  wire _0108_;
+  wire _0109_;
+  wire [7:0] _0110_;
+  wire [25:0] _0111_;
+  wire [25:0] _0112_;
+  wire [7:0] _0113_;
+  wire [7:0] _0114_;
+  wire [7:0] _0115_;
+  wire [7:0] _0116_;
+  wire [7:0] _0117_;
+  wire [7:0] _0118_;
+  wire [7:0] _0119_;
+  wire [7:0] _0120_;
+  wire [7:0] _0121_;
+  wire [7:0] _0122_;
+  wire _0123_;
+  wire [7:0] _0124_;
+  wire [7:0] _0125_;
+  wire [7:0] _0126_;
+  wire [7:0] _0127_;
+  wire [7:0] _0128_;
+  wire [7:0] _0129_;
+  wire _0130_;
+  wire [7:0] _0131_;
+  wire [7:0] _0132_;
+  wire _0133_;
+  wire [25:0] _0134_;
+  wire _0135_;
+  wire [7:0] _0136_;
+  wire [7:0] _0137_;
+  wire [7:0] _0138_;
+  wire _0139_;
+  wire _0140_;
+  wire _0141_;
+  wire [7:0] _0142_;
+  wire [7:0] _0143_;
+  wire [7:0] _0144_;
+  wire _0145_;
+  wire [7:0] _0146_;
+  wire _0147_;
+  wire _0148_;
+  wire _0149_;
+  wire _0150_;
+  wire [7:0] _0151_;
+  wire [7:0] _0152_;
+  wire [7:0] _0153_;
+  wire [7:0] _0154_;
+  wire [7:0] _0155_;
+  wire [25:0] _0156_;
+  wire _0157_;
+  wire _0158_;
+  wire _0159_;
+  wire _0160_;
+  wire _0161_;
+  wire [7:0] _0162_;
+  wire [7:0] _0163_;
+  wire [7:0] _0164_;
+  wire [7:0] _0165_;
+  wire [7:0] _0166_;
+  wire _0167_;
+  wire [7:0] _0168_;
+  wire _0169_;
+  wire _0170_;
+  wire _0171_;
+  wire _0172_;
+  wire _0173_;
+  wire _0174_;
+  wire [7:0] _0175_;
+  wire [7:0] _0176_;
+  wire [7:0] _0177_;
+  wire [25:0] _0178_;
+  wire [7:0] _0179_;
+  wire [7:0] _0180_;
+  wire [7:0] _0181_;
+  wire [7:0] _0182_;
+  wire _0183_;
+  wire _0184_;
+  wire _0185_;
+  wire _0186_;
+  wire _0187_;
+  wire _0188_;
+  wire _0189_;
+  wire _0190_;
+  wire [7:0] _0191_;
+  wire [7:0] _0192_;
+  wire [7:0] _0193_;
+  wire [7:0] _0194_;
+  wire [7:0] _0195_;
+  wire [7:0] _0196_;
+  wire [7:0] _0197_;
+  wire [7:0] _0198_;
+  wire [7:0] _0199_;
+  wire [25:0] _0200_;
+  wire [7:0] _0201_;
+  wire [7:0] _0202_;
+  wire [7:0] _0203_;
+  wire [7:0] _0204_;
+  wire [7:0] _0205_;
+  wire [7:0] _0206_;
+  wire [7:0] _0207_;
+  wire [7:0] _0208_;
+  wire [7:0] _0209_;
+  wire [7:0] _0210_;
+  wire _0211_;
+  wire [7:0] _0212_;
+  wire [7:0] _0213_;
+  wire [7:0] _0214_;
+  wire [7:0] _0215_;
+  wire [7:0] _0216_;
+  wire [7:0] _0217_;
+  wire [7:0] _0218_;
+  wire [7:0] _0219_;
+  wire [7:0] _0220_;
+  wire [7:0] _0221_;
+  wire _0222_;
+  wire [25:0] _0223_;
+  wire _0224_;
+  wire [7:0] _0225_;
+  wire [15:0] _0226_;
+  wire _0227_;
+  wire [25:0] _0228_;
+  wire [25:0] _0229_;
+  wire [7:0] _0230_;
+  wire _0231_;
+  wire [7:0] _0232_;
+  wire [15:0] _0233_;
+  wire _0234_;
+  wire _0235_;
+  wire [25:0] _0236_;
+  wire [25:0] _0237_;
+  wire [7:0] _0238_;
+  wire _0239_;
+  wire [7:0] _0240_;
+  wire [15:0] _0241_;
+  wire _0242_;
+  wire [25:0] _0243_;
+  wire [25:0] _0244_;
+  wire [25:0] _0245_;
+  wire [7:0] _0246_;
+  wire _0247_;
+  wire [7:0] _0248_;
+  wire [15:0] _0249_;
+  wire _0250_;
+  wire [25:0] _0251_;
+  wire [25:0] _0252_;
+  wire [7:0] _0253_;
+  wire _0254_;
+  wire [7:0] _0255_;
+  wire _0256_;
+  wire [15:0] _0257_;
+  wire _0258_;
+  wire [25:0] _0259_;
+  wire [25:0] _0260_;
+  wire [7:0] _0261_;
+  wire _0262_;
+  wire [7:0] _0263_;
+  wire [15:0] _0264_;
+  wire _0265_;
+  wire [25:0] _0266_;
+  wire [25:0] _0267_;
+  wire [25:0] _0268_;
+  wire [7:0] _0269_;
+  wire _0270_;
+  wire [7:0] _0271_;
+  wire [15:0] _0272_;
+  wire _0273_;
+  wire [25:0] _0274_;
+  wire [25:0] _0275_;
+  wire [7:0] _0276_;
+  wire _0277_;
+  wire _0278_;
+  wire [7:0] _0279_;
+  wire [15:0] _0280_;
+  wire _0281_;
+  wire [25:0] _0282_;
+  wire [25:0] _0283_;
+  wire [7:0] _0284_;
+  wire _0285_;
+  wire [7:0] _0286_;
+  wire [15:0] _0287_;
+  wire _0288_;
+  wire [25:0] _0289_;
+  wire [25:0] _0290_;
+  wire [25:0] _0291_;
+  wire [7:0] _0292_;
+  wire _0293_;
+  wire [7:0] _0294_;
+  wire [15:0] _0295_;
+  wire _0296_;
+  wire [25:0] _0297_;
+  wire [25:0] _0298_;
+  wire [7:0] _0299_;
+  wire _0300_;
+  wire _0301_;
+  wire [7:0] _0302_;
+  wire [15:0] _0303_;
+  wire _0304_;
+  wire [25:0] _0305_;
+  wire [25:0] _0306_;
+  wire [7:0] _0307_;
+  wire _0308_;
+  wire [7:0] _0309_;
+  wire [15:0] _0310_;
+  wire [25:0] _0311_;
+  wire _0312_;
+  wire [25:0] _0313_;
+  wire [25:0] _0314_;
+  wire [7:0] _0315_;
+  wire _0316_;
+  wire [7:0] _0317_;
+  wire [15:0] _0318_;
+  wire _0319_;
+  wire [25:0] _0320_;
+  wire [25:0] _0321_;
+  wire _0322_;
+  wire [7:0] _0323_;
+  wire _0324_;
+  wire [7:0] _0325_;
+  wire [15:0] _0326_;
+  wire _0327_;
+  wire [25:0] _0328_;
+  wire [25:0] _0329_;
+  wire [7:0] _0330_;
+  wire _0331_;
+  wire [7:0] _0332_;
+  wire [25:0] _0333_;
+  wire [25:0] _0334_;
+  wire [15:0] _0335_;
+  wire _0336_;
+  wire [25:0] _0337_;
+  wire [25:0] _0338_;
+  wire [7:0] _0339_;
+  wire _0340_;
+  wire [7:0] _0341_;
+  wire [15:0] _0342_;
+  wire _0343_;
+  wire [25:0] _0344_;
+  wire _0345_;
+  wire [25:0] _0346_;
+  wire [7:0] _0347_;
+  wire _0348_;
+  wire [7:0] _0349_;
+  wire [15:0] _0350_;
+  wire _0351_;
+  wire [25:0] _0352_;
+  wire [25:0] _0353_;
+  wire [7:0] _0354_;
+  wire _0355_;
+  wire [25:0] _0356_;
+  wire [7:0] _0357_;
+  wire [15:0] _0358_;
+  wire _0359_;
+  wire [25:0] _0360_;
+  wire [25:0] _0361_;
+  wire [7:0] _0362_;
+  wire _0363_;
+  wire [7:0] _0364_;
+  wire [15:0] _0365_;
+  wire _0366_;
+  wire _0367_;
+  wire [25:0] _0368_;
+  wire [25:0] _0369_;
+  wire [7:0] _0370_;
+  wire _0371_;
+  wire [7:0] _0372_;
+  wire [15:0] _0373_;
+  wire _0374_;
+  wire [25:0] _0375_;
+  wire [25:0] _0376_;
+  wire [7:0] _0377_;
+  wire [25:0] _0378_;
+  wire _0379_;
+  wire [7:0] _0380_;
+  wire [15:0] _0381_;
+  wire _0382_;
+  wire [25:0] _0383_;
+  wire [25:0] _0384_;
+  wire [7:0] _0385_;
+  wire _0386_;
+  wire [7:0] _0387_;
+  wire [15:0] _0388_;
+  wire _0389_;
+  wire _0390_;
+  wire [25:0] _0391_;
+  wire [25:0] _0392_;
+  wire [7:0] _0393_;
+  wire _0394_;
+  wire [7:0] _0395_;
+  wire [15:0] _0396_;
+  wire _0397_;
+  wire [25:0] _0398_;
+  wire [25:0] _0399_;
+  wire [25:0] _0400_;
+  wire [7:0] _0401_;
+  wire _0402_;
+  wire [7:0] _0403_;
+  wire [15:0] _0404_;
+  wire _0405_;
+  wire [25:0] _0406_;
+  wire [25:0] _0407_;
+  wire [7:0] _0408_;
+  wire _0409_;
+  wire [7:0] _0410_;
+  wire _0411_;
+  wire [15:0] _0412_;
+  wire _0413_;
+  wire [25:0] _0414_;
+  wire [25:0] _0415_;
+  wire [7:0] _0416_;
+  wire _0417_;
+  wire [7:0] _0418_;
+  wire [15:0] _0419_;
+  wire _0420_;
+  wire [25:0] _0421_;
+  wire [25:0] _0422_;
+  wire [25:0] _0423_;
+  wire [7:0] _0424_;
+  wire _0425_;
+  wire [7:0] _0426_;
+  wire [15:0] _0427_;
+  wire _0428_;
+  wire [25:0] _0429_;
+  wire [25:0] _0430_;
+  wire [7:0] _0431_;
+  wire _0432_;
+  wire _0433_;
+  wire [7:0] _0434_;
+  wire [15:0] _0435_;
+  wire _0436_;
+  wire [25:0] _0437_;
+  wire [25:0] _0438_;
+  wire [7:0] _0439_;
+  wire _0440_;
+  wire [7:0] _0441_;
+  wire [15:0] _0442_;
+  wire _0443_;
+  wire _0444_;
+  wire [25:0] _0445_;
+  wire [25:0] _0446_;
+  wire [25:0] _0447_;
+  wire [7:0] _0448_;
+  wire _0449_;
+  wire [7:0] _0450_;
+  wire [15:0] _0451_;
+  wire _0452_;
+  wire [25:0] _0453_;
+  wire [25:0] _0454_;
+  wire [7:0] _0455_;
+  wire _0456_;
+  wire _0457_;
+  wire [7:0] _0458_;
+  wire [15:0] _0459_;
+  wire _0460_;
+  wire [25:0] _0461_;
+  wire [25:0] _0462_;
+  wire [7:0] _0463_;
+  wire _0464_;
+  wire [7:0] _0465_;
+  wire [15:0] _0466_;
+  wire [25:0] _0467_;
+  wire _0468_;
+  wire [25:0] _0469_;
+  wire [25:0] _0470_;
+  wire [7:0] _0471_;
+  wire _0472_;
+  wire [7:0] _0473_;
+  wire [15:0] _0474_;
+  wire _0475_;
+  wire [25:0] _0476_;
+  wire [25:0] _0477_;
+  wire _0478_;
+  wire [7:0] _0479_;
+  wire _0480_;
+  wire [7:0] _0481_;
+  wire [15:0] _0482_;
+  wire _0483_;
+  wire [25:0] _0484_;
+  wire [25:0] _0485_;
+  wire [7:0] _0486_;
+  wire _0487_;
+  wire [7:0] _0488_;
+  wire [25:0] _0489_;
+  wire [15:0] _0490_;
+  wire _0491_;
+  wire [25:0] _0492_;
+  wire [25:0] _0493_;
+  wire [7:0] _0494_;
+  wire _0495_;
+  wire [7:0] _0496_;
+  wire [15:0] _0497_;
+  wire _0498_;
+  wire [25:0] _0499_;
+  wire _0500_;
+  wire [25:0] _0501_;
+  wire [7:0] _0502_;
+  wire _0503_;
+  wire [7:0] _0504_;
+  wire [15:0] _0505_;
+  wire _0506_;
+  wire [25:0] _0507_;
+  wire [25:0] _0508_;
+  wire [7:0] _0509_;
+  wire _0510_;
+  wire [25:0] _0511_;
+  wire [7:0] _0512_;
+  wire [15:0] _0513_;
+  wire _0514_;
+  wire [25:0] _0515_;
+  wire [25:0] _0516_;
+  wire [7:0] _0517_;
+  wire _0518_;
+  wire [7:0] _0519_;
+  wire [15:0] _0520_;
+  wire _0521_;
+  wire _0522_;
+  wire [25:0] _0523_;
+  wire [25:0] _0524_;
+  wire [7:0] _0525_;
+  wire _0526_;
+  wire [7:0] _0527_;
+  wire [15:0] _0528_;
+  wire _0529_;
+  wire [25:0] _0530_;
+  wire [25:0] _0531_;
+  wire [7:0] _0532_;
+  wire [25:0] _0533_;
+  wire _0534_;
+  wire [7:0] _0535_;
+  wire [15:0] _0536_;
+  wire _0537_;
+  wire [25:0] _0538_;
+  wire [25:0] _0539_;
+  wire [7:0] _0540_;
+  wire _0541_;
+  wire [7:0] _0542_;
+  wire [15:0] _0543_;
+  wire _0544_;
+  wire _0545_;
+  wire [25:0] _0546_;
+  wire [25:0] _0547_;
+  wire [7:0] _0548_;
+  wire _0549_;
+  wire [7:0] _0550_;
+  wire [15:0] _0551_;
+  wire _0552_;
+  wire [25:0] _0553_;
+  wire [25:0] _0554_;
+  wire [25:0] _0555_;
+  wire [25:0] _0556_;
+  wire [7:0] _0557_;
+  wire _0558_;
+  wire [7:0] _0559_;
+  wire [15:0] _0560_;
+  wire _0561_;
+  wire [25:0] _0562_;
+  wire [25:0] _0563_;
+  wire [7:0] _0564_;
+  wire _0565_;
+  wire [7:0] _0566_;
+  wire _0567_;
+  wire [15:0] _0568_;
+  wire _0569_;
+  wire [25:0] _0570_;
+  wire [25:0] _0571_;
+  wire [7:0] _0572_;
+  wire _0573_;
+  wire [7:0] _0574_;
+  wire [15:0] _0575_;
+  wire _0576_;
+  wire [25:0] _0577_;
+  wire [25:0] _0578_;
+  wire [25:0] _0579_;
+  wire [7:0] _0580_;
+  wire _0581_;
+  wire [7:0] _0582_;
+  wire [15:0] _0583_;
+  wire _0584_;
+  wire [25:0] _0585_;
+  wire [25:0] _0586_;
+  wire [7:0] _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire [7:0] _0590_;
+  wire [15:0] _0591_;
+  wire _0592_;
+  wire [25:0] _0593_;
+  wire [25:0] _0594_;
+  wire [7:0] _0595_;
+  wire _0596_;
+  wire [7:0] _0597_;
+  wire [15:0] _0598_;
+  wire _0599_;
+  wire [25:0] _0600_;
+  wire [25:0] _0601_;
+  wire [25:0] _0602_;
+  wire [7:0] _0603_;
+  wire _0604_;
+  wire [7:0] _0605_;
+  wire [15:0] _0606_;
+  wire _0607_;
+  wire [25:0] _0608_;
+  wire [25:0] _0609_;
+  wire [7:0] _0610_;
+  wire _0611_;
+  wire _0612_;
+  wire [7:0] _0613_;
+  wire [15:0] _0614_;
+  wire _0615_;
+  wire [25:0] _0616_;
+  wire [25:0] _0617_;
+  wire [7:0] _0618_;
+  wire _0619_;
+  wire [7:0] _0620_;
+  wire [15:0] _0621_;
+  wire [25:0] _0622_;
+  wire _0623_;
+  wire [25:0] _0624_;
+  wire [25:0] _0625_;
+  wire [7:0] _0626_;
+  wire _0627_;
+  wire [7:0] _0628_;
+  wire [15:0] _0629_;
+  wire _0630_;
+  wire [25:0] _0631_;
+  wire [25:0] _0632_;
+  wire _0633_;
+  wire [7:0] _0634_;
+  wire _0635_;
+  wire [7:0] _0636_;
+  wire [15:0] _0637_;
+  wire _0638_;
+  wire [25:0] _0639_;
+  wire [25:0] _0640_;
+  wire [7:0] _0641_;
+  wire _0642_;
+  wire [7:0] _0643_;
+  wire [25:0] _0644_;
+  wire [15:0] _0645_;
+  wire _0646_;
+  wire [25:0] _0647_;
+  wire [25:0] _0648_;
+  wire [7:0] _0649_;
+  wire _0650_;
+  wire [7:0] _0651_;
+  wire [15:0] _0652_;
+  wire _0653_;
+  wire [25:0] _0654_;
+  wire _0655_;
+  wire [25:0] _0656_;
+  wire [7:0] _0657_;
+  wire _0658_;
+  wire [7:0] _0659_;
+  wire [15:0] _0660_;
+  wire _0661_;
+  wire [25:0] _0662_;
+  wire [25:0] _0663_;
+  wire [7:0] _0664_;
+  wire _0665_;
+  wire _0666_;
+  wire [25:0] _0667_;
+  wire [7:0] _0668_;
+  wire [15:0] _0669_;
+  wire _0670_;
+  wire [25:0] _0671_;
+  wire [25:0] _0672_;
+  wire [7:0] _0673_;
+  wire _0674_;
+  wire [7:0] _0675_;
+  wire [15:0] _0676_;
+  wire _0677_;
+  wire _0678_;
+  wire [25:0] _0679_;
+  wire [25:0] _0680_;
+  wire [7:0] _0681_;
+  wire _0682_;
+  wire [7:0] _0683_;
+  wire [15:0] _0684_;
+  wire _0685_;
+  wire [25:0] _0686_;
+  wire [25:0] _0687_;
+  wire [7:0] _0688_;
+  wire [25:0] _0689_;
+  wire _0690_;
+  wire [7:0] _0691_;
+  wire [15:0] _0692_;
+  wire _0693_;
+  wire [25:0] _0694_;
+  wire [25:0] _0695_;
+  wire [7:0] _0696_;
+  wire _0697_;
+  wire [7:0] _0698_;
+  wire [15:0] _0699_;
+  wire _0700_;
+  wire _0701_;
+  wire [25:0] _0702_;
+  wire [25:0] _0703_;
+  wire [7:0] _0704_;
+  wire _0705_;
+  wire [7:0] _0706_;
+  wire [15:0] _0707_;
+  wire _0708_;
+  wire [25:0] _0709_;
+  wire [25:0] _0710_;
+  wire [25:0] _0711_;
+  wire [7:0] _0712_;
+  wire _0713_;
+  wire [7:0] _0714_;
+  wire [15:0] _0715_;
+  wire _0716_;
+  wire [25:0] _0717_;
+  wire [25:0] _0718_;
+  wire [3:0] _0719_;
+  wire _0720_;
+  wire _0721_;
+  wire [25:0] _0722_;
+  wire _0723_;
+  wire [25:0] _0724_;
+  wire _0725_;
+  wire [25:0] _0726_;
+  wire [25:0] _0727_;
+  wire _0728_;
+  wire [25:0] _0729_;
+  wire _0730_;
+  wire [25:0] _0731_;
+  wire _0732_;
+  wire [25:0] _0733_;
+  wire _0734_;
+  wire [25:0] _0735_;
+  wire _0736_;
+  wire _0737_;
+  wire [25:0] _0738_;
+  wire _0739_;
+  wire [25:0] _0740_;
+  wire _0741_;
+  wire [25:0] _0742_;
+  wire _0743_;
+  wire [25:0] _0744_;
+  wire _0745_;
+  wire [25:0] _0746_;
+  wire _0747_;
+  wire _0748_;
+  wire [15:0] _0749_;
+  wire _0750_;
+  wire _0751_;
+  wire _0752_;
+  wire [7:0] _0753_;
+  wire _0754_;
+  wire [25:0] _0755_;
+  wire _0756_;
+  wire [25:0] _0757_;
+  wire _0758_;
+  wire [25:0] _0759_;
+  wire _0760_;
+  wire _0761_;
+  wire _0762_;
+  wire [15:0] _0763_;
+  wire _0764_;
+  wire _0765_;
+  wire _0766_;
+  wire [7:0] _0767_;
+  wire _0768_;
+  wire [25:0] _0769_;
+  wire _0770_;
+  wire [25:0] _0771_;
+  wire _0772_;
+  wire [25:0] _0773_;
+  wire _0774_;
+  wire _0775_;
+  wire _0776_;
+  wire [15:0] _0777_;
+  wire _0778_;
+  wire _0779_;
+  wire _0780_;
+  wire [7:0] _0781_;
+  wire _0782_;
+  wire [25:0] _0783_;
+  wire _0784_;
+  wire [25:0] _0785_;
+  wire _0786_;
+  wire [25:0] _0787_;
+  wire _0788_;
+  wire _0789_;
+  wire _0790_;
+  wire [15:0] _0791_;
+  wire _0792_;
+  wire _0793_;
+  wire _0794_;
+  wire [7:0] _0795_;
+  wire _0796_;
+  wire [25:0] _0797_;
+  wire _0798_;
+  wire [25:0] _0799_;
+  wire _0800_;
+  wire [25:0] _0801_;
+  wire _0802_;
+  wire _0803_;
+  wire _0804_;
+  wire [15:0] _0805_;
+  wire _0806_;
+  wire _0807_;
+  wire _0808_;
+  wire [7:0] _0809_;
+  wire _0810_;
+  wire [25:0] _0811_;
+  wire _0812_;
+  wire [25:0] _0813_;
+  wire _0814_;
+  wire [25:0] _0815_;
+  wire _0816_;
+  wire _0817_;
+  wire _0818_;
+  wire [15:0] _0819_;
+  wire _0820_;
+  wire _0821_;
+  wire _0822_;
+  wire [7:0] _0823_;
+  wire _0824_;
+  wire [25:0] _0825_;
+  wire _0826_;
+  wire [25:0] _0827_;
+  wire _0828_;
+  wire [25:0] _0829_;
+  wire _0830_;
+  wire _0831_;
+  wire _0832_;
+  wire [15:0] _0833_;
+  wire _0834_;
+  wire _0835_;
+  wire _0836_;
+  wire [7:0] _0837_;
+  wire _0838_;
+  wire [25:0] _0839_;
+  wire _0840_;
+  wire [25:0] _0841_;
+  wire _0842_;
+  wire [25:0] _0843_;
+  wire _0844_;
+  wire _0845_;
+  wire _0846_;
+  wire [15:0] _0847_;
+  wire _0848_;
+  wire _0849_;
+  wire _0850_;
+  wire [7:0] _0851_;
+  wire _0852_;
+  wire [25:0] _0853_;
+  wire _0854_;
+  wire [25:0] _0855_;
+  wire _0856_;
+  wire [25:0] _0857_;
+  wire _0858_;
+  wire _0859_;
+  wire _0860_;
+  wire [15:0] _0861_;
+  wire _0862_;
+  wire _0863_;
+  wire _0864_;
+  wire [7:0] _0865_;
+  wire _0866_;
+  wire _0867_;
+  wire _0868_;
+  wire _0869_;
+  wire _0870_;
+  wire _0871_;
+  wire _0872_;
+  wire _0873_;
+  wire _0874_;
+  wire _0875_;
+  wire _0876_;
+  wire _0877_;
+  wire _0878_;
+  wire _0879_;
+  wire _0880_;
+  wire [7:0] _0881_;
+  wire _0882_;
+  wire [7:0] _0883_;
+  wire _0884_;
+  wire [7:0] _0885_;
+  wire _0886_;
+  wire [7:0] _0887_;
+  wire _0888_;
+  wire [7:0] _0889_;
+  wire _0890_;
+  wire [7:0] _0891_;
+  wire _0892_;
+  wire [7:0] _0893_;
+  wire _0894_;
+  wire _0895_;
+  wire _0896_;
+  wire _0897_;
+  wire _0898_;
+  wire _0899_;
+  wire _0900_;
+  wire _0901_;
+  wire _0902_;
+  wire _0903_;
+  wire _0904_;
+  wire _0905_;
+  wire _0906_;
+  wire [7:0] _0907_;
+  wire _0908_;
+  wire [7:0] _0909_;
+  wire _0910_;
+  wire [7:0] _0911_;
+  wire _0912_;
+  wire [7:0] _0913_;
+  wire _0914_;
+  wire [7:0] _0915_;
+  wire _0916_;
+  wire [7:0] _0917_;
+  wire _0918_;
+  wire _0919_;
+  wire _0920_;
+  wire _0921_;
+  wire _0922_;
+  wire _0923_;
+  wire _0924_;
+  wire _0925_;
+  wire _0926_;
+  wire _0927_;
+  wire _0928_;
+  wire [7:0] _0929_;
+  wire _0930_;
+  wire [7:0] _0931_;
+  wire _0932_;
+  wire [7:0] _0933_;
+  wire _0934_;
+  wire [7:0] _0935_;
+  wire _0936_;
+  wire [7:0] _0937_;
+  wire _0938_;
+  wire _0939_;
+  wire _0940_;
+  wire _0941_;
+  wire _0942_;
+  wire _0943_;
+  wire _0944_;
+  wire _0945_;
+  wire _0946_;
+  wire [7:0] _0947_;
+  wire _0948_;
+  wire [7:0] _0949_;
+  wire _0950_;
+  wire [7:0] _0951_;
+  wire _0952_;
+  wire [7:0] _0953_;
+  wire _0954_;
+  wire _0955_;
+  wire _0956_;
+  wire _0957_;
+  wire _0958_;
+  wire _0959_;
+  wire _0960_;
+  wire [7:0] _0961_;
+  wire _0962_;
+  wire [7:0] _0963_;
+  wire _0964_;
+  wire [7:0] _0965_;
+  wire _0966_;
+  wire _0967_;
+  wire _0968_;
+  wire _0969_;
+  wire _0970_;
+  wire [7:0] _0971_;
+  wire _0972_;
+  wire [7:0] _0973_;
+  wire _0974_;
+  wire _0975_;
+  wire _0976_;
+  wire [7:0] _0977_;
+  wire _0978_;
+  wire _0979_;
+  wire _0980_;
+  wire _0981_;
+  wire _0982_;
+  wire [3:0] _0983_;
+  wire _0984_;
+  wire [3:0] _0985_;
+  wire _0986_;
+  wire _0987_;
+  wire _0988_;
+  wire [3:0] _0989_;
+  wire _0990_;
+  wire [25:0] _0991_;
+  wire _0992_;
+  wire [25:0] _0993_;
+  wire _0994_;
+  wire [25:0] _0995_;
+  wire _0996_;
+  wire _0997_;
+  wire _0998_;
+  wire [15:0] _0999_;
+  wire _1000_;
+  wire _1001_;
+  wire _1002_;
+  wire [7:0] _1003_;
+  wire _1004_;
+  wire [25:0] _1005_;
+  wire _1006_;
+  wire [25:0] _1007_;
+  wire _1008_;
+  wire [25:0] _1009_;
+  wire _1010_;
+  wire _1011_;
+  wire _1012_;
+  wire [15:0] _1013_;
+  wire _1014_;
+  wire _1015_;
+  wire _1016_;
+  wire [7:0] _1017_;
+  wire _1018_;
+  wire [25:0] _1019_;
+  wire _1020_;
+  wire [25:0] _1021_;
+  wire _1022_;
+  wire [25:0] _1023_;
+  wire _1024_;
+  wire _1025_;
+  wire _1026_;
+  wire [15:0] _1027_;
+  wire _1028_;
+  wire _1029_;
+  wire _1030_;
+  wire [7:0] _1031_;
+  wire _1032_;
+  wire [25:0] _1033_;
+  wire _1034_;
+  wire [25:0] _1035_;
+  wire _1036_;
+  wire [25:0] _1037_;
+  wire _1038_;
+  wire _1039_;
+  wire _1040_;
+  wire [15:0] _1041_;
+  wire _1042_;
+  wire _1043_;
+  wire _1044_;
+  wire [7:0] _1045_;
+  wire _1046_;
+  wire [25:0] _1047_;
+  wire _1048_;
+  wire [25:0] _1049_;
+  wire _1050_;
+  wire [25:0] _1051_;
+  wire _1052_;
+  wire _1053_;
+  wire _1054_;
+  wire [15:0] _1055_;
+  wire _1056_;
+  wire _1057_;
+  wire _1058_;
+  wire [7:0] _1059_;
+  wire _1060_;
+  wire [25:0] _1061_;
+  wire _1062_;
+  wire [25:0] _1063_;
+  wire _1064_;
+  wire [25:0] _1065_;
+  wire _1066_;
+  wire _1067_;
+  wire _1068_;
+  wire [15:0] _1069_;
+  wire _1070_;
+  wire _1071_;
+  wire _1072_;
+  wire [7:0] _1073_;
+  wire _1074_;
+  wire [25:0] _1075_;
+  wire _1076_;
+  wire [25:0] _1077_;
+  wire _1078_;
+  wire [25:0] _1079_;
+  wire _1080_;
+  wire _1081_;
+  wire _1082_;
+  wire [15:0] _1083_;
+  wire _1084_;
+  wire _1085_;
+  wire _1086_;
+  wire [7:0] _1087_;
+  wire _1088_;
+  wire [25:0] _1089_;
+  wire _1090_;
+  wire [25:0] _1091_;
+  wire _1092_;
+  wire [25:0] _1093_;
+  wire _1094_;
+  wire _1095_;
+  wire _1096_;
+  wire [15:0] _1097_;
+  wire _1098_;
+  wire _1099_;
+  wire _1100_;
+  wire [7:0] _1101_;
+  wire _1102_;
+  wire [25:0] _1103_;
+  wire _1104_;
+  wire [25:0] _1105_;
+  wire _1106_;
+  wire [25:0] _1107_;
+  wire _1108_;
+  wire _1109_;
+  wire _1110_;
+  wire [15:0] _1111_;
+  wire _1112_;
+  wire _1113_;
+  wire _1114_;
+  wire [7:0] _1115_;
+  wire _1116_;
+  wire [25:0] _1117_;
+  wire _1118_;
+  wire [25:0] _1119_;
+  wire _1120_;
+  wire [25:0] _1121_;
+  wire _1122_;
+  wire _1123_;
+  wire _1124_;
+  wire [15:0] _1125_;
+  wire _1126_;
+  wire _1127_;
+  wire _1128_;
+  wire [7:0] _1129_;
+  wire _1130_;
+  wire [25:0] _1131_;
+  wire _1132_;
+  wire [25:0] _1133_;
+  wire _1134_;
+  wire [25:0] _1135_;
+  wire _1136_;
+  wire _1137_;
+  wire _1138_;
+  wire [15:0] _1139_;
+  wire _1140_;
+  wire _1141_;
+  wire _1142_;
+  wire [7:0] _1143_;
+  wire _1144_;
+  wire [25:0] _1145_;
+  wire _1146_;
+  wire [25:0] _1147_;
+  wire _1148_;
+  wire [25:0] _1149_;
+  wire _1150_;
+  wire _1151_;
+  wire _1152_;
+  wire [15:0] _1153_;
+  wire _1154_;
+  wire _1155_;
+  wire _1156_;
+  wire [7:0] _1157_;
+  wire _1158_;
+  wire [25:0] _1159_;
+  wire _1160_;
+  wire [25:0] _1161_;
+  wire _1162_;
+  wire [25:0] _1163_;
+  wire _1164_;
+  wire _1165_;
+  wire _1166_;
+  wire [15:0] _1167_;
+  wire _1168_;
+  wire _1169_;
+  wire _1170_;
+  wire [7:0] _1171_;
+  wire _1172_;
+  wire [25:0] _1173_;
+  wire _1174_;
+  wire [25:0] _1175_;
+  wire _1176_;
+  wire [25:0] _1177_;
+  wire _1178_;
+  wire _1179_;
+  wire _1180_;
+  wire [15:0] _1181_;
+  wire _1182_;
+  wire _1183_;
+  wire _1184_;
+  wire [7:0] _1185_;
+  wire _1186_;
+  wire [25:0] _1187_;
+  wire _1188_;
+  wire [25:0] _1189_;
+  wire _1190_;
+  wire [25:0] _1191_;
+  wire _1192_;
+  wire _1193_;
+  wire _1194_;
+  wire [15:0] _1195_;
+  wire _1196_;
+  wire _1197_;
+  wire _1198_;
+  wire [7:0] _1199_;
+  wire _1200_;
+  wire [25:0] _1201_;
+  wire _1202_;
+  wire [25:0] _1203_;
+  wire _1204_;
+  wire [25:0] _1205_;
+  wire _1206_;
+  wire _1207_;
+  wire _1208_;
+  wire [15:0] _1209_;
+  wire _1210_;
+  wire _1211_;
+  wire _1212_;
+  wire [7:0] _1213_;
+  wire _1214_;
+  wire [25:0] _1215_;
+  wire _1216_;
+  wire [25:0] _1217_;
+  wire _1218_;
+  wire [25:0] _1219_;
+  wire _1220_;
+  wire _1221_;
+  wire _1222_;
+  wire [15:0] _1223_;
+  wire _1224_;
+  wire _1225_;
+  wire _1226_;
+  wire [7:0] _1227_;
+  wire _1228_;
+  wire [25:0] _1229_;
+  wire _1230_;
+  wire [25:0] _1231_;
+  wire _1232_;
+  wire [25:0] _1233_;
+  wire _1234_;
+  wire _1235_;
+  wire _1236_;
+  wire [15:0] _1237_;
+  wire _1238_;
+  wire _1239_;
+  wire _1240_;
+  wire [7:0] _1241_;
+  wire _1242_;
+  wire [25:0] _1243_;
+  wire _1244_;
+  wire [25:0] _1245_;
+  wire _1246_;
+  wire [25:0] _1247_;
+  wire _1248_;
+  wire _1249_;
+  wire _1250_;
+  wire [15:0] _1251_;
+  wire _1252_;
+  wire _1253_;
+  wire _1254_;
+  wire [7:0] _1255_;
+  wire _1256_;
+  wire [25:0] _1257_;
+  wire _1258_;
+  wire [25:0] _1259_;
+  wire _1260_;
+  wire [25:0] _1261_;
+  wire _1262_;
+  wire _1263_;
+  wire _1264_;
+  wire [15:0] _1265_;
+  wire _1266_;
+  wire _1267_;
+  wire _1268_;
+  wire [7:0] _1269_;
+  wire _1270_;
+  wire [25:0] _1271_;
+  wire _1272_;
+  wire [25:0] _1273_;
+  wire _1274_;
+  wire [25:0] _1275_;
+  wire _1276_;
+  wire _1277_;
+  wire _1278_;
+  wire [15:0] _1279_;
+  wire _1280_;
+  wire _1281_;
+  wire _1282_;
+  wire [7:0] _1283_;
+  wire _1284_;
+  wire [25:0] _1285_;
+  wire _1286_;
+  wire [25:0] _1287_;
+  wire _1288_;
+  wire [25:0] _1289_;
+  wire _1290_;
+  wire _1291_;
+  wire _1292_;
+  wire [15:0] _1293_;
+  wire _1294_;
+  wire _1295_;
+  wire _1296_;
+  wire [7:0] _1297_;
+  wire _1298_;
+  wire [25:0] _1299_;
+  wire _1300_;
+  wire [25:0] _1301_;
+  wire _1302_;
+  wire [25:0] _1303_;
+  wire _1304_;
+  wire _1305_;
+  wire _1306_;
+  wire [15:0] _1307_;
+  wire _1308_;
+  wire _1309_;
+  wire _1310_;
+  wire [7:0] _1311_;
+  wire _1312_;
+  wire [25:0] _1313_;
+  wire _1314_;
+  wire [25:0] _1315_;
+  wire _1316_;
+  wire [25:0] _1317_;
+  wire _1318_;
+  wire _1319_;
+  wire _1320_;
+  wire [15:0] _1321_;
+  wire _1322_;
+  wire _1323_;
+  wire _1324_;
+  wire [7:0] _1325_;
+  wire _1326_;
+  wire [25:0] _1327_;
+  wire _1328_;
+  wire [25:0] _1329_;
+  wire _1330_;
+  wire [25:0] _1331_;
+  wire _1332_;
+  wire _1333_;
+  wire _1334_;
+  wire [15:0] _1335_;
+  wire _1336_;
+  wire _1337_;
+  wire _1338_;
+  wire [7:0] _1339_;
+  wire _1340_;
+  wire [25:0] _1341_;
+  wire _1342_;
+  wire [25:0] _1343_;
+  wire _1344_;
+  wire [25:0] _1345_;
+  wire _1346_;
+  wire _1347_;
+  wire _1348_;
+  wire [15:0] _1349_;
+  wire _1350_;
+  wire _1351_;
+  wire _1352_;
+  wire [7:0] _1353_;
+  wire _1354_;
+  wire [25:0] _1355_;
+  wire _1356_;
+  wire [25:0] _1357_;
+  wire _1358_;
+  wire [25:0] _1359_;
+  wire _1360_;
+  wire _1361_;
+  wire _1362_;
+  wire [15:0] _1363_;
+  wire _1364_;
+  wire _1365_;
+  wire _1366_;
+  wire [7:0] _1367_;
+  wire _1368_;
+  wire [25:0] _1369_;
+  wire _1370_;
+  wire [25:0] _1371_;
+  wire _1372_;
+  wire [25:0] _1373_;
+  wire _1374_;
+  wire _1375_;
+  wire _1376_;
+  wire [15:0] _1377_;
+  wire _1378_;
+  wire _1379_;
+  wire _1380_;
+  wire [7:0] _1381_;
+  wire _1382_;
+  wire [25:0] _1383_;
+  wire _1384_;
+  wire [25:0] _1385_;
+  wire _1386_;
+  wire [25:0] _1387_;
+  wire _1388_;
+  wire _1389_;
+  wire _1390_;
+  wire [15:0] _1391_;
+  wire _1392_;
+  wire _1393_;
+  wire _1394_;
+  wire [7:0] _1395_;
+  wire _1396_;
+  wire [25:0] _1397_;
+  wire _1398_;
+  wire [25:0] _1399_;
+  wire _1400_;
+  wire [25:0] _1401_;
+  wire _1402_;
+  wire _1403_;
+  wire _1404_;
+  wire [15:0] _1405_;
+  wire _1406_;
+  wire _1407_;
+  wire _1408_;
+  wire [7:0] _1409_;
+  wire _1410_;
+  wire [25:0] _1411_;
+  wire _1412_;
+  wire [25:0] _1413_;
+  wire _1414_;
+  wire [25:0] _1415_;
+  wire _1416_;
+  wire _1417_;
+  wire _1418_;
+  wire [15:0] _1419_;
+  wire _1420_;
+  wire _1421_;
+  wire _1422_;
+  wire [7:0] _1423_;
+  wire _1424_;
+  wire [25:0] _1425_;
+  wire _1426_;
+  wire [25:0] _1427_;
+  wire _1428_;
+  wire [25:0] _1429_;
+  wire _1430_;
+  wire _1431_;
+  wire _1432_;
+  wire [15:0] _1433_;
+  wire _1434_;
+  wire _1435_;
+  wire _1436_;
+  wire [7:0] _1437_;
+  wire _1438_;
+  wire [25:0] _1439_;
+  wire _1440_;
+  wire [25:0] _1441_;
+  wire _1442_;
+  wire [25:0] _1443_;
+  wire _1444_;
+  wire _1445_;
+  wire _1446_;
+  wire [15:0] _1447_;
+  wire _1448_;
+  wire _1449_;
+  wire _1450_;
+  wire [7:0] _1451_;
+  wire _1452_;
+  wire [25:0] _1453_;
+  wire _1454_;
+  wire [25:0] _1455_;
+  wire _1456_;
+  wire [25:0] _1457_;
+  wire _1458_;
+  wire _1459_;
+  wire _1460_;
+  wire [15:0] _1461_;
+  wire _1462_;
+  wire _1463_;
+  wire _1464_;
+  wire [7:0] _1465_;
+  wire _1466_;
+  wire [25:0] _1467_;
+  wire _1468_;
+  wire [25:0] _1469_;
+  wire _1470_;
+  wire [25:0] _1471_;
+  wire _1472_;
+  wire _1473_;
+  wire _1474_;
+  wire [15:0] _1475_;
+  wire _1476_;
+  wire _1477_;
+  wire _1478_;
+  wire [7:0] _1479_;
+  wire _1480_;
+  wire [25:0] _1481_;
+  wire _1482_;
+  wire [25:0] _1483_;
+  wire _1484_;
+  wire [25:0] _1485_;
+  wire _1486_;
+  wire _1487_;
+  wire _1488_;
+  wire [15:0] _1489_;
+  wire _1490_;
+  wire _1491_;
+  wire _1492_;
+  wire [7:0] _1493_;
+  wire _1494_;
+  wire [25:0] _1495_;
+  wire _1496_;
+  wire [25:0] _1497_;
+  wire _1498_;
+  wire [25:0] _1499_;
+  wire _1500_;
+  wire _1501_;
+  wire _1502_;
+  wire [15:0] _1503_;
+  wire _1504_;
+  wire _1505_;
+  wire _1506_;
+  wire [7:0] _1507_;
+  wire _1508_;
+  wire [25:0] _1509_;
+  wire _1510_;
+  wire [25:0] _1511_;
+  wire _1512_;
+  wire [25:0] _1513_;
+  wire _1514_;
+  wire _1515_;
+  wire _1516_;
+  wire [15:0] _1517_;
+  wire _1518_;
+  wire _1519_;
+  wire _1520_;
+  wire [7:0] _1521_;
+  wire _1522_;
+  wire [25:0] _1523_;
+  wire _1524_;
+  wire [25:0] _1525_;
+  wire _1526_;
+  wire [25:0] _1527_;
+  wire _1528_;
+  wire _1529_;
+  wire _1530_;
+  wire [15:0] _1531_;
+  wire _1532_;
+  wire _1533_;
+  wire _1534_;
+  wire [7:0] _1535_;
+  wire _1536_;
+  wire [25:0] _1537_;
+  wire _1538_;
+  wire [25:0] _1539_;
+  wire _1540_;
+  wire [25:0] _1541_;
+  wire _1542_;
+  wire _1543_;
+  wire _1544_;
+  wire [15:0] _1545_;
+  wire _1546_;
+  wire _1547_;
+  wire _1548_;
+  wire [7:0] _1549_;
+  wire _1550_;
+  wire [25:0] _1551_;
+  wire _1552_;
+  wire [25:0] _1553_;
+  wire _1554_;
+  wire [25:0] _1555_;
+  wire _1556_;
+  wire _1557_;
+  wire _1558_;
+  wire [15:0] _1559_;
+  wire _1560_;
+  wire _1561_;
+  wire _1562_;
+  wire [7:0] _1563_;
+  wire _1564_;
+  wire [25:0] _1565_;
+  wire _1566_;
+  wire [25:0] _1567_;
+  wire _1568_;
+  wire [25:0] _1569_;
+  wire _1570_;
+  wire _1571_;
+  wire _1572_;
+  wire [15:0] _1573_;
+  wire _1574_;
+  wire _1575_;
+  wire _1576_;
+  wire [7:0] _1577_;
+  wire _1578_;
+  wire [25:0] _1579_;
+  wire _1580_;
+  wire [25:0] _1581_;
+  wire _1582_;
+  wire [25:0] _1583_;
+  wire _1584_;
+  wire _1585_;
+  wire _1586_;
+  wire [15:0] _1587_;
+  wire _1588_;
+  wire _1589_;
+  wire _1590_;
+  wire [7:0] _1591_;
+  wire _1592_;
+  wire [25:0] _1593_;
+  wire _1594_;
+  wire [25:0] _1595_;
+  wire _1596_;
+  wire [25:0] _1597_;
+  wire _1598_;
+  wire _1599_;
+  wire _1600_;
+  wire [15:0] _1601_;
+  wire _1602_;
+  wire _1603_;
+  wire _1604_;
+  wire [7:0] _1605_;
+  wire _1606_;
+  wire [25:0] _1607_;
+  wire _1608_;
+  wire [25:0] _1609_;
+  wire _1610_;
+  wire [25:0] _1611_;
+  wire _1612_;
+  wire _1613_;
+  wire _1614_;
+  wire [15:0] _1615_;
+  wire _1616_;
+  wire _1617_;
+  wire _1618_;
+  wire [7:0] _1619_;
+  wire _1620_;
+  wire [25:0] _1621_;
+  wire _1622_;
+  wire [25:0] _1623_;
+  wire _1624_;
+  wire [25:0] _1625_;
+  wire _1626_;
+  wire _1627_;
+  wire _1628_;
+  wire [15:0] _1629_;
+  wire _1630_;
+  wire _1631_;
+  wire _1632_;
+  wire [7:0] _1633_;
+  wire _1634_;
+  wire [25:0] _1635_;
+  wire _1636_;
+  wire [25:0] _1637_;
+  wire _1638_;
+  wire [25:0] _1639_;
+  wire _1640_;
+  wire _1641_;
+  wire _1642_;
+  wire [15:0] _1643_;
+  wire _1644_;
+  wire _1645_;
+  wire _1646_;
+  wire [7:0] _1647_;
+  wire _1648_;
+  wire [25:0] _1649_;
+  wire _1650_;
+  wire [25:0] _1651_;
+  wire _1652_;
+  wire [25:0] _1653_;
+  wire _1654_;
+  wire _1655_;
+  wire _1656_;
+  wire [15:0] _1657_;
+  wire _1658_;
+  wire _1659_;
+  wire _1660_;
+  wire [7:0] _1661_;
+  wire _1662_;
+  wire [25:0] _1663_;
+  wire _1664_;
+  wire [25:0] _1665_;
+  wire _1666_;
+  wire [25:0] _1667_;
+  wire _1668_;
+  wire _1669_;
+  wire _1670_;
+  wire [15:0] _1671_;
+  wire _1672_;
+  wire _1673_;
+  wire _1674_;
+  wire [7:0] _1675_;
+  wire _1676_;
+  wire [25:0] _1677_;
+  wire _1678_;
+  wire [25:0] _1679_;
+  wire _1680_;
+  wire [25:0] _1681_;
+  wire _1682_;
+  wire _1683_;
+  wire _1684_;
+  wire [15:0] _1685_;
+  wire _1686_;
+  wire _1687_;
+  wire _1688_;
+  wire [7:0] _1689_;
+  wire _1690_;
+  wire [25:0] _1691_;
+  wire _1692_;
+  wire [25:0] _1693_;
+  wire _1694_;
+  wire [25:0] _1695_;
+  wire _1696_;
+  wire _1697_;
+  wire _1698_;
+  wire [15:0] _1699_;
+  wire _1700_;
+  wire _1701_;
+  wire _1702_;
+  wire [7:0] _1703_;
+  wire _1704_;
+  wire [25:0] _1705_;
+  wire _1706_;
+  wire [25:0] _1707_;
+  wire _1708_;
+  wire [25:0] _1709_;
+  wire _1710_;
+  wire _1711_;
+  wire _1712_;
+  wire [15:0] _1713_;
+  wire _1714_;
+  wire _1715_;
+  wire _1716_;
+  wire [7:0] _1717_;
+  wire _1718_;
+  wire [25:0] _1719_;
+  wire _1720_;
+  wire [25:0] _1721_;
+  wire _1722_;
+  wire [25:0] _1723_;
+  wire _1724_;
+  wire _1725_;
+  wire _1726_;
+  wire [15:0] _1727_;
+  wire _1728_;
+  wire _1729_;
+  wire _1730_;
+  wire [7:0] _1731_;
+  wire _1732_;
+  wire [25:0] _1733_;
+  wire _1734_;
+  wire [25:0] _1735_;
+  wire _1736_;
+  wire [25:0] _1737_;
+  wire _1738_;
+  wire _1739_;
+  wire _1740_;
+  wire [15:0] _1741_;
+  wire _1742_;
+  wire _1743_;
+  wire _1744_;
+  wire [7:0] _1745_;
+  wire _1746_;
+  wire [25:0] _1747_;
+  wire _1748_;
+  wire [25:0] _1749_;
+  wire _1750_;
+  wire [25:0] _1751_;
+  wire _1752_;
+  wire _1753_;
+  wire _1754_;
+  wire [15:0] _1755_;
+  wire _1756_;
+  wire _1757_;
+  wire _1758_;
+  wire [7:0] _1759_;
+  wire _1760_;
+  wire [25:0] _1761_;
+  wire _1762_;
+  wire [25:0] _1763_;
+  wire _1764_;
+  wire [25:0] _1765_;
+  wire _1766_;
+  wire _1767_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -2860,7 +4190,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_7_7;
   input clk;
   wire clk;
-  reg [3:0] count_next;
+  wire [3:0] count_next;
   reg [3:0] drain_count = 4'h0;
   reg drain_shift = 1'h0;
   output draining;
@@ -3462,1235 +4792,1235 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in6;
   wire [7:0] w_in7;
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$166  = $signed(acc_4_3) + $signed(pr_4_3);
+  assign _0074_ = $signed(acc_4_3) + $signed(pr_4_3);
   assign p_4_4 = $signed(a_4_3) * $signed(w_3_4);
-  assign \$167  = $signed(acc_4_4) + $signed(pr_4_4);
+  assign _0075_ = $signed(acc_4_4) + $signed(pr_4_4);
   assign p_4_5 = $signed(a_4_4) * $signed(w_3_5);
-  assign \$168  = $signed(acc_4_5) + $signed(pr_4_5);
+  assign _0076_ = $signed(acc_4_5) + $signed(pr_4_5);
   assign p_4_6 = $signed(a_4_5) * $signed(w_3_6);
-  assign \$169  = $signed(acc_4_6) + $signed(pr_4_6);
+  assign _0077_ = $signed(acc_4_6) + $signed(pr_4_6);
   assign p_4_7 = $signed(a_4_6) * $signed(w_3_7);
-  assign \$170  = $signed(acc_4_7) + $signed(pr_4_7);
+  assign _0079_ = $signed(acc_4_7) + $signed(pr_4_7);
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$171  = $signed(acc_5_0) + $signed(pr_5_0);
+  assign _0080_ = $signed(acc_5_0) + $signed(pr_5_0);
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$172  = $signed(acc_5_1) + $signed(pr_5_1);
+  assign _0081_ = $signed(acc_5_1) + $signed(pr_5_1);
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$173  = $signed(acc_5_2) + $signed(pr_5_2);
+  assign _0082_ = $signed(acc_5_2) + $signed(pr_5_2);
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$174  = $signed(acc_5_3) + $signed(pr_5_3);
+  assign _0083_ = $signed(acc_5_3) + $signed(pr_5_3);
   assign p_5_4 = $signed(a_5_3) * $signed(w_4_4);
-  assign \$175  = $signed(acc_5_4) + $signed(pr_5_4);
+  assign _0084_ = $signed(acc_5_4) + $signed(pr_5_4);
   assign p_5_5 = $signed(a_5_4) * $signed(w_4_5);
-  assign \$176  = $signed(acc_5_5) + $signed(pr_5_5);
+  assign _0085_ = $signed(acc_5_5) + $signed(pr_5_5);
   assign p_5_6 = $signed(a_5_5) * $signed(w_4_6);
-  assign \$177  = $signed(acc_5_6) + $signed(pr_5_6);
+  assign _0086_ = $signed(acc_5_6) + $signed(pr_5_6);
   assign p_5_7 = $signed(a_5_6) * $signed(w_4_7);
-  assign \$178  = $signed(acc_5_7) + $signed(pr_5_7);
+  assign _0087_ = $signed(acc_5_7) + $signed(pr_5_7);
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$179  = $signed(acc_6_0) + $signed(pr_6_0);
+  assign _0088_ = $signed(acc_6_0) + $signed(pr_6_0);
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$180  = $signed(acc_6_1) + $signed(pr_6_1);
+  assign _0090_ = $signed(acc_6_1) + $signed(pr_6_1);
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$181  = $signed(acc_6_2) + $signed(pr_6_2);
+  assign _0091_ = $signed(acc_6_2) + $signed(pr_6_2);
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$182  = $signed(acc_6_3) + $signed(pr_6_3);
+  assign _0092_ = $signed(acc_6_3) + $signed(pr_6_3);
   assign p_6_4 = $signed(a_6_3) * $signed(w_5_4);
-  assign \$183  = $signed(acc_6_4) + $signed(pr_6_4);
+  assign _0093_ = $signed(acc_6_4) + $signed(pr_6_4);
   assign p_6_5 = $signed(a_6_4) * $signed(w_5_5);
-  assign \$184  = $signed(acc_6_5) + $signed(pr_6_5);
+  assign _0094_ = $signed(acc_6_5) + $signed(pr_6_5);
   assign p_6_6 = $signed(a_6_5) * $signed(w_5_6);
-  assign \$185  = $signed(acc_6_6) + $signed(pr_6_6);
+  assign _0095_ = $signed(acc_6_6) + $signed(pr_6_6);
   assign p_6_7 = $signed(a_6_6) * $signed(w_5_7);
-  assign \$186  = $signed(acc_6_7) + $signed(pr_6_7);
+  assign _0096_ = $signed(acc_6_7) + $signed(pr_6_7);
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$187  = $signed(acc_7_0) + $signed(pr_7_0);
+  assign _0097_ = $signed(acc_7_0) + $signed(pr_7_0);
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$188  = $signed(acc_7_1) + $signed(pr_7_1);
+  assign _0098_ = $signed(acc_7_1) + $signed(pr_7_1);
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$189  = $signed(acc_7_2) + $signed(pr_7_2);
+  assign _0099_ = $signed(acc_7_2) + $signed(pr_7_2);
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$190  = $signed(acc_7_3) + $signed(pr_7_3);
+  assign _0101_ = $signed(acc_7_3) + $signed(pr_7_3);
   assign p_7_4 = $signed(a_7_3) * $signed(w_6_4);
-  assign \$191  = $signed(acc_7_4) + $signed(pr_7_4);
+  assign _0102_ = $signed(acc_7_4) + $signed(pr_7_4);
   assign p_7_5 = $signed(a_7_4) * $signed(w_6_5);
-  assign \$192  = $signed(acc_7_5) + $signed(pr_7_5);
+  assign _0103_ = $signed(acc_7_5) + $signed(pr_7_5);
   assign p_7_6 = $signed(a_7_5) * $signed(w_6_6);
-  assign \$193  = $signed(acc_7_6) + $signed(pr_7_6);
+  assign _0104_ = $signed(acc_7_6) + $signed(pr_7_6);
   assign p_7_7 = $signed(a_7_6) * $signed(w_6_7);
-  assign \$194  = $signed(acc_7_7) + $signed(pr_7_7);
+  assign _0105_ = $signed(acc_7_7) + $signed(pr_7_7);
   assign draining = | drain_count;
-  assign \$196  = drain_count - 1'h1;
+  assign _0107_ = drain_count - 1'h1;
   always @(posedge clk)
-    in_valid <= \$197 ;
+    in_valid <= _0108_;
   always @(posedge clk)
-    in_last <= \$198 ;
+    in_last <= _0109_;
   always @(posedge clk)
-    in_a0 <= \$199 ;
+    in_a0 <= _0110_;
   always @(posedge clk)
-    in_a1 <= \$200 ;
+    in_a1 <= _0113_;
   always @(posedge clk)
-    in_a2 <= \$201 ;
+    in_a2 <= _0114_;
   always @(posedge clk)
-    in_a3 <= \$202 ;
+    in_a3 <= _0115_;
   always @(posedge clk)
-    in_a4 <= \$203 ;
+    in_a4 <= _0116_;
   always @(posedge clk)
-    in_a5 <= \$204 ;
+    in_a5 <= _0117_;
   always @(posedge clk)
-    in_a6 <= \$205 ;
+    in_a6 <= _0118_;
   always @(posedge clk)
-    in_a7 <= \$206 ;
+    in_a7 <= _0119_;
   always @(posedge clk)
-    in_w0 <= \$207 ;
+    in_w0 <= _0120_;
   always @(posedge clk)
-    in_w1 <= \$208 ;
+    in_w1 <= _0121_;
   always @(posedge clk)
-    in_w2 <= \$209 ;
+    in_w2 <= _0122_;
   always @(posedge clk)
-    in_w3 <= \$210 ;
+    in_w3 <= _0124_;
   always @(posedge clk)
-    in_w4 <= \$211 ;
+    in_w4 <= _0125_;
   always @(posedge clk)
-    in_w5 <= \$212 ;
+    in_w5 <= _0126_;
   always @(posedge clk)
-    in_w6 <= \$213 ;
+    in_w6 <= _0127_;
   always @(posedge clk)
-    in_w7 <= \$214 ;
+    in_w7 <= _0128_;
   always @(posedge clk)
-    skew_a1_d0 <= \$215 ;
+    skew_a1_d0 <= _0129_;
   always @(posedge clk)
-    skew_l1_d0 <= \$216 ;
+    skew_l1_d0 <= _0130_;
   always @(posedge clk)
-    skew_a2_d0 <= \$217 ;
+    skew_a2_d0 <= _0131_;
   always @(posedge clk)
-    skew_a2_d1 <= \$218 ;
+    skew_a2_d1 <= _0132_;
   always @(posedge clk)
-    skew_l2_d0 <= \$219 ;
+    skew_l2_d0 <= _0133_;
   always @(posedge clk)
-    skew_l2_d1 <= \$220 ;
+    skew_l2_d1 <= _0135_;
   always @(posedge clk)
-    skew_a3_d0 <= \$221 ;
+    skew_a3_d0 <= _0136_;
   always @(posedge clk)
-    skew_a3_d1 <= \$222 ;
+    skew_a3_d1 <= _0137_;
   always @(posedge clk)
-    skew_a3_d2 <= \$223 ;
+    skew_a3_d2 <= _0138_;
   always @(posedge clk)
-    skew_l3_d0 <= \$224 ;
+    skew_l3_d0 <= _0139_;
   always @(posedge clk)
-    skew_l3_d1 <= \$225 ;
+    skew_l3_d1 <= _0140_;
   always @(posedge clk)
-    skew_l3_d2 <= \$226 ;
+    skew_l3_d2 <= _0141_;
   always @(posedge clk)
-    skew_a4_d0 <= \$227 ;
+    skew_a4_d0 <= _0142_;
   always @(posedge clk)
-    skew_a4_d1 <= \$228 ;
+    skew_a4_d1 <= _0143_;
   always @(posedge clk)
-    skew_a4_d2 <= \$229 ;
+    skew_a4_d2 <= _0144_;
   always @(posedge clk)
-    skew_a4_d3 <= \$230 ;
+    skew_a4_d3 <= _0146_;
   always @(posedge clk)
-    skew_l4_d0 <= \$231 ;
+    skew_l4_d0 <= _0147_;
   always @(posedge clk)
-    skew_l4_d1 <= \$232 ;
+    skew_l4_d1 <= _0148_;
   always @(posedge clk)
-    skew_l4_d2 <= \$233 ;
+    skew_l4_d2 <= _0149_;
   always @(posedge clk)
-    skew_l4_d3 <= \$234 ;
+    skew_l4_d3 <= _0150_;
   always @(posedge clk)
-    skew_a5_d0 <= \$235 ;
+    skew_a5_d0 <= _0151_;
   always @(posedge clk)
-    skew_a5_d1 <= \$236 ;
+    skew_a5_d1 <= _0152_;
   always @(posedge clk)
-    skew_a5_d2 <= \$237 ;
+    skew_a5_d2 <= _0153_;
   always @(posedge clk)
-    skew_a5_d3 <= \$238 ;
+    skew_a5_d3 <= _0154_;
   always @(posedge clk)
-    skew_a5_d4 <= \$239 ;
+    skew_a5_d4 <= _0155_;
   always @(posedge clk)
-    skew_l5_d0 <= \$240 ;
+    skew_l5_d0 <= _0157_;
   always @(posedge clk)
-    skew_l5_d1 <= \$241 ;
+    skew_l5_d1 <= _0158_;
   always @(posedge clk)
-    skew_l5_d2 <= \$242 ;
+    skew_l5_d2 <= _0159_;
   always @(posedge clk)
-    skew_l5_d3 <= \$243 ;
+    skew_l5_d3 <= _0160_;
   always @(posedge clk)
-    skew_l5_d4 <= \$244 ;
+    skew_l5_d4 <= _0161_;
   always @(posedge clk)
-    skew_a6_d0 <= \$245 ;
+    skew_a6_d0 <= _0162_;
   always @(posedge clk)
-    skew_a6_d1 <= \$246 ;
+    skew_a6_d1 <= _0163_;
   always @(posedge clk)
-    skew_a6_d2 <= \$247 ;
+    skew_a6_d2 <= _0164_;
   always @(posedge clk)
-    skew_a6_d3 <= \$248 ;
+    skew_a6_d3 <= _0165_;
   always @(posedge clk)
-    skew_a6_d4 <= \$249 ;
+    skew_a6_d4 <= _0166_;
   always @(posedge clk)
-    skew_a6_d5 <= \$250 ;
+    skew_a6_d5 <= _0168_;
   always @(posedge clk)
-    skew_l6_d0 <= \$251 ;
+    skew_l6_d0 <= _0169_;
   always @(posedge clk)
-    skew_l6_d1 <= \$252 ;
+    skew_l6_d1 <= _0170_;
   always @(posedge clk)
-    skew_l6_d2 <= \$253 ;
+    skew_l6_d2 <= _0171_;
   always @(posedge clk)
-    skew_l6_d3 <= \$254 ;
+    skew_l6_d3 <= _0172_;
   always @(posedge clk)
-    skew_l6_d4 <= \$255 ;
+    skew_l6_d4 <= _0173_;
   always @(posedge clk)
-    skew_l6_d5 <= \$256 ;
+    skew_l6_d5 <= _0174_;
   always @(posedge clk)
-    skew_a7_d0 <= \$257 ;
+    skew_a7_d0 <= _0175_;
   always @(posedge clk)
-    skew_a7_d1 <= \$258 ;
+    skew_a7_d1 <= _0176_;
   always @(posedge clk)
-    skew_a7_d2 <= \$259 ;
+    skew_a7_d2 <= _0177_;
   always @(posedge clk)
-    skew_a7_d3 <= \$260 ;
+    skew_a7_d3 <= _0179_;
   always @(posedge clk)
-    skew_a7_d4 <= \$261 ;
+    skew_a7_d4 <= _0180_;
   always @(posedge clk)
-    skew_a7_d5 <= \$262 ;
+    skew_a7_d5 <= _0181_;
   always @(posedge clk)
-    skew_a7_d6 <= \$263 ;
+    skew_a7_d6 <= _0182_;
   always @(posedge clk)
-    skew_l7_d0 <= \$264 ;
+    skew_l7_d0 <= _0183_;
   always @(posedge clk)
-    skew_l7_d1 <= \$265 ;
+    skew_l7_d1 <= _0184_;
   always @(posedge clk)
-    skew_l7_d2 <= \$266 ;
+    skew_l7_d2 <= _0185_;
   always @(posedge clk)
-    skew_l7_d3 <= \$267 ;
+    skew_l7_d3 <= _0186_;
   always @(posedge clk)
-    skew_l7_d4 <= \$268 ;
+    skew_l7_d4 <= _0187_;
   always @(posedge clk)
-    skew_l7_d5 <= \$269 ;
+    skew_l7_d5 <= _0188_;
   always @(posedge clk)
-    skew_l7_d6 <= \$270 ;
+    skew_l7_d6 <= _0190_;
   always @(posedge clk)
-    skew_w1_d0 <= \$271 ;
+    skew_w1_d0 <= _0191_;
   always @(posedge clk)
-    skew_w2_d0 <= \$272 ;
+    skew_w2_d0 <= _0192_;
   always @(posedge clk)
-    skew_w2_d1 <= \$273 ;
+    skew_w2_d1 <= _0193_;
   always @(posedge clk)
-    skew_w3_d0 <= \$274 ;
+    skew_w3_d0 <= _0194_;
   always @(posedge clk)
-    skew_w3_d1 <= \$275 ;
+    skew_w3_d1 <= _0195_;
   always @(posedge clk)
-    skew_w3_d2 <= \$276 ;
+    skew_w3_d2 <= _0196_;
   always @(posedge clk)
-    skew_w4_d0 <= \$277 ;
+    skew_w4_d0 <= _0197_;
   always @(posedge clk)
-    skew_w4_d1 <= \$278 ;
+    skew_w4_d1 <= _0198_;
   always @(posedge clk)
-    skew_w4_d2 <= \$279 ;
+    skew_w4_d2 <= _0199_;
   always @(posedge clk)
-    skew_w4_d3 <= \$280 ;
+    skew_w4_d3 <= _0201_;
   always @(posedge clk)
-    skew_w5_d0 <= \$281 ;
+    skew_w5_d0 <= _0202_;
   always @(posedge clk)
-    skew_w5_d1 <= \$282 ;
+    skew_w5_d1 <= _0203_;
   always @(posedge clk)
-    skew_w5_d2 <= \$283 ;
+    skew_w5_d2 <= _0204_;
   always @(posedge clk)
-    skew_w5_d3 <= \$284 ;
+    skew_w5_d3 <= _0205_;
   always @(posedge clk)
-    skew_w5_d4 <= \$285 ;
+    skew_w5_d4 <= _0206_;
   always @(posedge clk)
-    skew_w6_d0 <= \$286 ;
+    skew_w6_d0 <= _0207_;
   always @(posedge clk)
-    skew_w6_d1 <= \$287 ;
+    skew_w6_d1 <= _0208_;
   always @(posedge clk)
-    skew_w6_d2 <= \$288 ;
+    skew_w6_d2 <= _0209_;
   always @(posedge clk)
-    skew_w6_d3 <= \$289 ;
+    skew_w6_d3 <= _0210_;
   always @(posedge clk)
-    skew_w6_d4 <= \$290 ;
+    skew_w6_d4 <= _0212_;
   always @(posedge clk)
-    skew_w6_d5 <= \$291 ;
+    skew_w6_d5 <= _0213_;
   always @(posedge clk)
-    skew_w7_d0 <= \$292 ;
+    skew_w7_d0 <= _0214_;
   always @(posedge clk)
-    skew_w7_d1 <= \$293 ;
+    skew_w7_d1 <= _0215_;
   always @(posedge clk)
-    skew_w7_d2 <= \$294 ;
+    skew_w7_d2 <= _0216_;
   always @(posedge clk)
-    skew_w7_d3 <= \$295 ;
+    skew_w7_d3 <= _0217_;
   always @(posedge clk)
-    skew_w7_d4 <= \$296 ;
+    skew_w7_d4 <= _0218_;
   always @(posedge clk)
-    skew_w7_d5 <= \$297 ;
+    skew_w7_d5 <= _0219_;
   always @(posedge clk)
-    skew_w7_d6 <= \$298 ;
+    skew_w7_d6 <= _0220_;
   always @(posedge clk)
-    a_0_0 <= \$299 ;
+    a_0_0 <= _0221_;
   always @(posedge clk)
-    l_0_0 <= \$300 ;
+    l_0_0 <= _0224_;
   always @(posedge clk)
-    w_0_0 <= \$301 ;
+    w_0_0 <= _0225_;
   always @(posedge clk)
-    pr_0_0 <= \$302 ;
+    pr_0_0 <= _0226_;
   always @(posedge clk)
-    lr_0_0 <= \$303 ;
+    lr_0_0 <= _0227_;
   always @(posedge clk)
-    acc_0_0 <= \$304 ;
+    acc_0_0 <= _0228_;
   always @(posedge clk)
-    out_0_0 <= \$305 ;
+    out_0_0 <= _0229_;
   always @(posedge clk)
-    a_0_1 <= \$306 ;
+    a_0_1 <= _0230_;
   always @(posedge clk)
-    l_0_1 <= \$307 ;
+    l_0_1 <= _0231_;
   always @(posedge clk)
-    w_0_1 <= \$308 ;
+    w_0_1 <= _0232_;
   always @(posedge clk)
-    pr_0_1 <= \$309 ;
+    pr_0_1 <= _0233_;
   always @(posedge clk)
-    lr_0_1 <= \$310 ;
+    lr_0_1 <= _0235_;
   always @(posedge clk)
-    acc_0_1 <= \$311 ;
+    acc_0_1 <= _0236_;
   always @(posedge clk)
-    out_0_1 <= \$312 ;
+    out_0_1 <= _0237_;
   always @(posedge clk)
-    a_0_2 <= \$313 ;
+    a_0_2 <= _0238_;
   always @(posedge clk)
-    l_0_2 <= \$314 ;
+    l_0_2 <= _0239_;
   always @(posedge clk)
-    w_0_2 <= \$315 ;
+    w_0_2 <= _0240_;
   always @(posedge clk)
-    pr_0_2 <= \$316 ;
+    pr_0_2 <= _0241_;
   always @(posedge clk)
-    lr_0_2 <= \$317 ;
+    lr_0_2 <= _0242_;
   always @(posedge clk)
-    acc_0_2 <= \$318 ;
+    acc_0_2 <= _0243_;
   always @(posedge clk)
-    out_0_2 <= \$319 ;
+    out_0_2 <= _0244_;
   always @(posedge clk)
-    a_0_3 <= \$320 ;
+    a_0_3 <= _0246_;
   always @(posedge clk)
-    l_0_3 <= \$321 ;
+    l_0_3 <= _0247_;
   always @(posedge clk)
-    w_0_3 <= \$322 ;
+    w_0_3 <= _0248_;
   always @(posedge clk)
-    pr_0_3 <= \$323 ;
+    pr_0_3 <= _0249_;
   always @(posedge clk)
-    lr_0_3 <= \$324 ;
+    lr_0_3 <= _0250_;
   always @(posedge clk)
-    acc_0_3 <= \$325 ;
+    acc_0_3 <= _0251_;
   always @(posedge clk)
-    out_0_3 <= \$326 ;
+    out_0_3 <= _0252_;
   always @(posedge clk)
-    a_0_4 <= \$327 ;
+    a_0_4 <= _0253_;
   always @(posedge clk)
-    l_0_4 <= \$328 ;
+    l_0_4 <= _0254_;
   always @(posedge clk)
-    w_0_4 <= \$329 ;
+    w_0_4 <= _0255_;
   always @(posedge clk)
-    pr_0_4 <= \$330 ;
+    pr_0_4 <= _0257_;
   always @(posedge clk)
-    lr_0_4 <= \$331 ;
+    lr_0_4 <= _0258_;
   always @(posedge clk)
-    acc_0_4 <= \$332 ;
+    acc_0_4 <= _0259_;
   always @(posedge clk)
-    out_0_4 <= \$333 ;
+    out_0_4 <= _0260_;
   always @(posedge clk)
-    a_0_5 <= \$334 ;
+    a_0_5 <= _0261_;
   always @(posedge clk)
-    l_0_5 <= \$335 ;
+    l_0_5 <= _0262_;
   always @(posedge clk)
-    w_0_5 <= \$336 ;
+    w_0_5 <= _0263_;
   always @(posedge clk)
-    pr_0_5 <= \$337 ;
+    pr_0_5 <= _0264_;
   always @(posedge clk)
-    lr_0_5 <= \$338 ;
+    lr_0_5 <= _0265_;
   always @(posedge clk)
-    acc_0_5 <= \$339 ;
+    acc_0_5 <= _0266_;
   always @(posedge clk)
-    out_0_5 <= \$340 ;
+    out_0_5 <= _0268_;
   always @(posedge clk)
-    a_0_6 <= \$341 ;
+    a_0_6 <= _0269_;
   always @(posedge clk)
-    l_0_6 <= \$342 ;
+    l_0_6 <= _0270_;
   always @(posedge clk)
-    w_0_6 <= \$343 ;
+    w_0_6 <= _0271_;
   always @(posedge clk)
-    pr_0_6 <= \$344 ;
+    pr_0_6 <= _0272_;
   always @(posedge clk)
-    lr_0_6 <= \$345 ;
+    lr_0_6 <= _0273_;
   always @(posedge clk)
-    acc_0_6 <= \$346 ;
+    acc_0_6 <= _0274_;
   always @(posedge clk)
-    out_0_6 <= \$347 ;
+    out_0_6 <= _0275_;
   always @(posedge clk)
-    a_0_7 <= \$348 ;
+    a_0_7 <= _0276_;
   always @(posedge clk)
-    l_0_7 <= \$349 ;
+    l_0_7 <= _0277_;
   always @(posedge clk)
-    w_0_7 <= \$350 ;
+    w_0_7 <= _0279_;
   always @(posedge clk)
-    pr_0_7 <= \$351 ;
+    pr_0_7 <= _0280_;
   always @(posedge clk)
-    lr_0_7 <= \$352 ;
+    lr_0_7 <= _0281_;
   always @(posedge clk)
-    acc_0_7 <= \$353 ;
+    acc_0_7 <= _0282_;
   always @(posedge clk)
-    out_0_7 <= \$354 ;
+    out_0_7 <= _0283_;
   always @(posedge clk)
-    a_1_0 <= \$355 ;
+    a_1_0 <= _0284_;
   always @(posedge clk)
-    l_1_0 <= \$356 ;
+    l_1_0 <= _0285_;
   always @(posedge clk)
-    w_1_0 <= \$357 ;
+    w_1_0 <= _0286_;
   always @(posedge clk)
-    pr_1_0 <= \$358 ;
+    pr_1_0 <= _0287_;
   always @(posedge clk)
-    lr_1_0 <= \$359 ;
+    lr_1_0 <= _0288_;
   always @(posedge clk)
-    acc_1_0 <= \$360 ;
+    acc_1_0 <= _0290_;
   always @(posedge clk)
-    out_1_0 <= \$361 ;
+    out_1_0 <= _0291_;
   always @(posedge clk)
-    a_1_1 <= \$362 ;
+    a_1_1 <= _0292_;
   always @(posedge clk)
-    l_1_1 <= \$363 ;
+    l_1_1 <= _0293_;
   always @(posedge clk)
-    w_1_1 <= \$364 ;
+    w_1_1 <= _0294_;
   always @(posedge clk)
-    pr_1_1 <= \$365 ;
+    pr_1_1 <= _0295_;
   always @(posedge clk)
-    lr_1_1 <= \$366 ;
+    lr_1_1 <= _0296_;
   always @(posedge clk)
-    acc_1_1 <= \$367 ;
+    acc_1_1 <= _0297_;
   always @(posedge clk)
-    out_1_1 <= \$368 ;
+    out_1_1 <= _0298_;
   always @(posedge clk)
-    a_1_2 <= \$369 ;
+    a_1_2 <= _0299_;
   always @(posedge clk)
-    l_1_2 <= \$370 ;
+    l_1_2 <= _0301_;
   always @(posedge clk)
-    w_1_2 <= \$371 ;
+    w_1_2 <= _0302_;
   always @(posedge clk)
-    pr_1_2 <= \$372 ;
+    pr_1_2 <= _0303_;
   always @(posedge clk)
-    lr_1_2 <= \$373 ;
+    lr_1_2 <= _0304_;
   always @(posedge clk)
-    acc_1_2 <= \$374 ;
+    acc_1_2 <= _0305_;
   always @(posedge clk)
-    out_1_2 <= \$375 ;
+    out_1_2 <= _0306_;
   always @(posedge clk)
-    a_1_3 <= \$376 ;
+    a_1_3 <= _0307_;
   always @(posedge clk)
-    l_1_3 <= \$377 ;
+    l_1_3 <= _0308_;
   always @(posedge clk)
-    w_1_3 <= \$378 ;
+    w_1_3 <= _0309_;
   always @(posedge clk)
-    pr_1_3 <= \$379 ;
+    pr_1_3 <= _0310_;
   always @(posedge clk)
-    lr_1_3 <= \$380 ;
+    lr_1_3 <= _0312_;
   always @(posedge clk)
-    acc_1_3 <= \$381 ;
+    acc_1_3 <= _0313_;
   always @(posedge clk)
-    out_1_3 <= \$382 ;
+    out_1_3 <= _0314_;
   always @(posedge clk)
-    a_1_4 <= \$383 ;
+    a_1_4 <= _0315_;
   always @(posedge clk)
-    l_1_4 <= \$384 ;
+    l_1_4 <= _0316_;
   always @(posedge clk)
-    w_1_4 <= \$385 ;
+    w_1_4 <= _0317_;
   always @(posedge clk)
-    pr_1_4 <= \$386 ;
+    pr_1_4 <= _0318_;
   always @(posedge clk)
-    lr_1_4 <= \$387 ;
+    lr_1_4 <= _0319_;
   always @(posedge clk)
-    acc_1_4 <= \$388 ;
+    acc_1_4 <= _0320_;
   always @(posedge clk)
-    out_1_4 <= \$389 ;
+    out_1_4 <= _0321_;
   always @(posedge clk)
-    a_1_5 <= \$390 ;
+    a_1_5 <= _0323_;
   always @(posedge clk)
-    l_1_5 <= \$391 ;
+    l_1_5 <= _0324_;
   always @(posedge clk)
-    w_1_5 <= \$392 ;
+    w_1_5 <= _0325_;
   always @(posedge clk)
-    pr_1_5 <= \$393 ;
+    pr_1_5 <= _0326_;
   always @(posedge clk)
-    lr_1_5 <= \$394 ;
+    lr_1_5 <= _0327_;
   always @(posedge clk)
-    acc_1_5 <= \$395 ;
+    acc_1_5 <= _0328_;
   always @(posedge clk)
-    out_1_5 <= \$396 ;
+    out_1_5 <= _0329_;
   always @(posedge clk)
-    a_1_6 <= \$397 ;
+    a_1_6 <= _0330_;
   always @(posedge clk)
-    l_1_6 <= \$398 ;
+    l_1_6 <= _0331_;
   always @(posedge clk)
-    w_1_6 <= \$399 ;
+    w_1_6 <= _0332_;
   always @(posedge clk)
-    pr_1_6 <= \$400 ;
+    pr_1_6 <= _0335_;
   always @(posedge clk)
-    lr_1_6 <= \$401 ;
+    lr_1_6 <= _0336_;
   always @(posedge clk)
-    acc_1_6 <= \$402 ;
+    acc_1_6 <= _0337_;
   always @(posedge clk)
-    out_1_6 <= \$403 ;
+    out_1_6 <= _0338_;
   always @(posedge clk)
-    a_1_7 <= \$404 ;
+    a_1_7 <= _0339_;
   always @(posedge clk)
-    l_1_7 <= \$405 ;
+    l_1_7 <= _0340_;
   always @(posedge clk)
-    w_1_7 <= \$406 ;
+    w_1_7 <= _0341_;
   always @(posedge clk)
-    pr_1_7 <= \$407 ;
+    pr_1_7 <= _0342_;
   always @(posedge clk)
-    lr_1_7 <= \$408 ;
+    lr_1_7 <= _0343_;
   always @(posedge clk)
-    acc_1_7 <= \$409 ;
+    acc_1_7 <= _0344_;
   always @(posedge clk)
-    out_1_7 <= \$410 ;
+    out_1_7 <= _0346_;
   always @(posedge clk)
-    a_2_0 <= \$411 ;
+    a_2_0 <= _0347_;
   always @(posedge clk)
-    l_2_0 <= \$412 ;
+    l_2_0 <= _0348_;
   always @(posedge clk)
-    w_2_0 <= \$413 ;
+    w_2_0 <= _0349_;
   always @(posedge clk)
-    pr_2_0 <= \$414 ;
+    pr_2_0 <= _0350_;
   always @(posedge clk)
-    lr_2_0 <= \$415 ;
+    lr_2_0 <= _0351_;
   always @(posedge clk)
-    acc_2_0 <= \$416 ;
+    acc_2_0 <= _0352_;
   always @(posedge clk)
-    out_2_0 <= \$417 ;
+    out_2_0 <= _0353_;
   always @(posedge clk)
-    a_2_1 <= \$418 ;
+    a_2_1 <= _0354_;
   always @(posedge clk)
-    l_2_1 <= \$419 ;
+    l_2_1 <= _0355_;
   always @(posedge clk)
-    w_2_1 <= \$420 ;
+    w_2_1 <= _0357_;
   always @(posedge clk)
-    pr_2_1 <= \$421 ;
+    pr_2_1 <= _0358_;
   always @(posedge clk)
-    lr_2_1 <= \$422 ;
+    lr_2_1 <= _0359_;
   always @(posedge clk)
-    acc_2_1 <= \$423 ;
+    acc_2_1 <= _0360_;
   always @(posedge clk)
-    out_2_1 <= \$424 ;
+    out_2_1 <= _0361_;
   always @(posedge clk)
-    a_2_2 <= \$425 ;
+    a_2_2 <= _0362_;
   always @(posedge clk)
-    l_2_2 <= \$426 ;
+    l_2_2 <= _0363_;
   always @(posedge clk)
-    w_2_2 <= \$427 ;
+    w_2_2 <= _0364_;
   always @(posedge clk)
-    pr_2_2 <= \$428 ;
+    pr_2_2 <= _0365_;
   always @(posedge clk)
-    lr_2_2 <= \$429 ;
+    lr_2_2 <= _0366_;
   always @(posedge clk)
-    acc_2_2 <= \$430 ;
+    acc_2_2 <= _0368_;
   always @(posedge clk)
-    out_2_2 <= \$431 ;
+    out_2_2 <= _0369_;
   always @(posedge clk)
-    a_2_3 <= \$432 ;
+    a_2_3 <= _0370_;
   always @(posedge clk)
-    l_2_3 <= \$433 ;
+    l_2_3 <= _0371_;
   always @(posedge clk)
-    w_2_3 <= \$434 ;
+    w_2_3 <= _0372_;
   always @(posedge clk)
-    pr_2_3 <= \$435 ;
+    pr_2_3 <= _0373_;
   always @(posedge clk)
-    lr_2_3 <= \$436 ;
+    lr_2_3 <= _0374_;
   always @(posedge clk)
-    acc_2_3 <= \$437 ;
+    acc_2_3 <= _0375_;
   always @(posedge clk)
-    out_2_3 <= \$438 ;
+    out_2_3 <= _0376_;
   always @(posedge clk)
-    a_2_4 <= \$439 ;
+    a_2_4 <= _0377_;
   always @(posedge clk)
-    l_2_4 <= \$440 ;
+    l_2_4 <= _0379_;
   always @(posedge clk)
-    w_2_4 <= \$441 ;
+    w_2_4 <= _0380_;
   always @(posedge clk)
-    pr_2_4 <= \$442 ;
+    pr_2_4 <= _0381_;
   always @(posedge clk)
-    lr_2_4 <= \$443 ;
+    lr_2_4 <= _0382_;
   always @(posedge clk)
-    acc_2_4 <= \$444 ;
+    acc_2_4 <= _0383_;
   always @(posedge clk)
-    out_2_4 <= \$445 ;
+    out_2_4 <= _0384_;
   always @(posedge clk)
-    a_2_5 <= \$446 ;
+    a_2_5 <= _0385_;
   always @(posedge clk)
-    l_2_5 <= \$447 ;
+    l_2_5 <= _0386_;
   always @(posedge clk)
-    w_2_5 <= \$448 ;
+    w_2_5 <= _0387_;
   always @(posedge clk)
-    pr_2_5 <= \$449 ;
+    pr_2_5 <= _0388_;
   always @(posedge clk)
-    lr_2_5 <= \$450 ;
+    lr_2_5 <= _0390_;
   always @(posedge clk)
-    acc_2_5 <= \$451 ;
+    acc_2_5 <= _0391_;
   always @(posedge clk)
-    out_2_5 <= \$452 ;
+    out_2_5 <= _0392_;
   always @(posedge clk)
-    a_2_6 <= \$453 ;
+    a_2_6 <= _0393_;
   always @(posedge clk)
-    l_2_6 <= \$454 ;
+    l_2_6 <= _0394_;
   always @(posedge clk)
-    w_2_6 <= \$455 ;
+    w_2_6 <= _0395_;
   always @(posedge clk)
-    pr_2_6 <= \$456 ;
+    pr_2_6 <= _0396_;
   always @(posedge clk)
-    lr_2_6 <= \$457 ;
+    lr_2_6 <= _0397_;
   always @(posedge clk)
-    acc_2_6 <= \$458 ;
+    acc_2_6 <= _0398_;
   always @(posedge clk)
-    out_2_6 <= \$459 ;
+    out_2_6 <= _0399_;
   always @(posedge clk)
-    a_2_7 <= \$460 ;
+    a_2_7 <= _0401_;
   always @(posedge clk)
-    l_2_7 <= \$461 ;
+    l_2_7 <= _0402_;
   always @(posedge clk)
-    w_2_7 <= \$462 ;
+    w_2_7 <= _0403_;
   always @(posedge clk)
-    pr_2_7 <= \$463 ;
+    pr_2_7 <= _0404_;
   always @(posedge clk)
-    lr_2_7 <= \$464 ;
+    lr_2_7 <= _0405_;
   always @(posedge clk)
-    acc_2_7 <= \$465 ;
+    acc_2_7 <= _0406_;
   always @(posedge clk)
-    out_2_7 <= \$466 ;
+    out_2_7 <= _0407_;
   always @(posedge clk)
-    a_3_0 <= \$467 ;
+    a_3_0 <= _0408_;
   always @(posedge clk)
-    l_3_0 <= \$468 ;
+    l_3_0 <= _0409_;
   always @(posedge clk)
-    w_3_0 <= \$469 ;
+    w_3_0 <= _0410_;
   always @(posedge clk)
-    pr_3_0 <= \$470 ;
+    pr_3_0 <= _0412_;
   always @(posedge clk)
-    lr_3_0 <= \$471 ;
+    lr_3_0 <= _0413_;
   always @(posedge clk)
-    acc_3_0 <= \$472 ;
+    acc_3_0 <= _0414_;
   always @(posedge clk)
-    out_3_0 <= \$473 ;
+    out_3_0 <= _0415_;
   always @(posedge clk)
-    a_3_1 <= \$474 ;
+    a_3_1 <= _0416_;
   always @(posedge clk)
-    l_3_1 <= \$475 ;
+    l_3_1 <= _0417_;
   always @(posedge clk)
-    w_3_1 <= \$476 ;
+    w_3_1 <= _0418_;
   always @(posedge clk)
-    pr_3_1 <= \$477 ;
+    pr_3_1 <= _0419_;
   always @(posedge clk)
-    lr_3_1 <= \$478 ;
+    lr_3_1 <= _0420_;
   always @(posedge clk)
-    acc_3_1 <= \$479 ;
+    acc_3_1 <= _0421_;
   always @(posedge clk)
-    out_3_1 <= \$480 ;
+    out_3_1 <= _0423_;
   always @(posedge clk)
-    a_3_2 <= \$481 ;
+    a_3_2 <= _0424_;
   always @(posedge clk)
-    l_3_2 <= \$482 ;
+    l_3_2 <= _0425_;
   always @(posedge clk)
-    w_3_2 <= \$483 ;
+    w_3_2 <= _0426_;
   always @(posedge clk)
-    pr_3_2 <= \$484 ;
+    pr_3_2 <= _0427_;
   always @(posedge clk)
-    lr_3_2 <= \$485 ;
+    lr_3_2 <= _0428_;
   always @(posedge clk)
-    acc_3_2 <= \$486 ;
+    acc_3_2 <= _0429_;
   always @(posedge clk)
-    out_3_2 <= \$487 ;
+    out_3_2 <= _0430_;
   always @(posedge clk)
-    a_3_3 <= \$488 ;
+    a_3_3 <= _0431_;
   always @(posedge clk)
-    l_3_3 <= \$489 ;
+    l_3_3 <= _0432_;
   always @(posedge clk)
-    w_3_3 <= \$490 ;
+    w_3_3 <= _0434_;
   always @(posedge clk)
-    pr_3_3 <= \$491 ;
+    pr_3_3 <= _0435_;
   always @(posedge clk)
-    lr_3_3 <= \$492 ;
+    lr_3_3 <= _0436_;
   always @(posedge clk)
-    acc_3_3 <= \$493 ;
+    acc_3_3 <= _0437_;
   always @(posedge clk)
-    out_3_3 <= \$494 ;
+    out_3_3 <= _0438_;
   always @(posedge clk)
-    a_3_4 <= \$495 ;
+    a_3_4 <= _0439_;
   always @(posedge clk)
-    l_3_4 <= \$496 ;
+    l_3_4 <= _0440_;
   always @(posedge clk)
-    w_3_4 <= \$497 ;
+    w_3_4 <= _0441_;
   always @(posedge clk)
-    pr_3_4 <= \$498 ;
+    pr_3_4 <= _0442_;
   always @(posedge clk)
-    lr_3_4 <= \$499 ;
+    lr_3_4 <= _0443_;
   always @(posedge clk)
-    acc_3_4 <= \$500 ;
+    acc_3_4 <= _0446_;
   always @(posedge clk)
-    out_3_4 <= \$501 ;
+    out_3_4 <= _0447_;
   always @(posedge clk)
-    a_3_5 <= \$502 ;
+    a_3_5 <= _0448_;
   always @(posedge clk)
-    l_3_5 <= \$503 ;
+    l_3_5 <= _0449_;
   always @(posedge clk)
-    w_3_5 <= \$504 ;
+    w_3_5 <= _0450_;
   always @(posedge clk)
-    pr_3_5 <= \$505 ;
+    pr_3_5 <= _0451_;
   always @(posedge clk)
-    lr_3_5 <= \$506 ;
+    lr_3_5 <= _0452_;
   always @(posedge clk)
-    acc_3_5 <= \$507 ;
+    acc_3_5 <= _0453_;
   always @(posedge clk)
-    out_3_5 <= \$508 ;
+    out_3_5 <= _0454_;
   always @(posedge clk)
-    a_3_6 <= \$509 ;
+    a_3_6 <= _0455_;
   always @(posedge clk)
-    l_3_6 <= \$510 ;
+    l_3_6 <= _0457_;
   always @(posedge clk)
-    w_3_6 <= \$511 ;
+    w_3_6 <= _0458_;
   always @(posedge clk)
-    pr_3_6 <= \$512 ;
+    pr_3_6 <= _0459_;
   always @(posedge clk)
-    lr_3_6 <= \$513 ;
+    lr_3_6 <= _0460_;
   always @(posedge clk)
-    acc_3_6 <= \$514 ;
+    acc_3_6 <= _0461_;
   always @(posedge clk)
-    out_3_6 <= \$515 ;
+    out_3_6 <= _0462_;
   always @(posedge clk)
-    a_3_7 <= \$516 ;
+    a_3_7 <= _0463_;
   always @(posedge clk)
-    l_3_7 <= \$517 ;
+    l_3_7 <= _0464_;
   always @(posedge clk)
-    w_3_7 <= \$518 ;
+    w_3_7 <= _0465_;
   always @(posedge clk)
-    pr_3_7 <= \$519 ;
+    pr_3_7 <= _0466_;
   always @(posedge clk)
-    lr_3_7 <= \$520 ;
+    lr_3_7 <= _0468_;
   always @(posedge clk)
-    acc_3_7 <= \$521 ;
+    acc_3_7 <= _0469_;
   always @(posedge clk)
-    out_3_7 <= \$522 ;
+    out_3_7 <= _0470_;
   always @(posedge clk)
-    a_4_0 <= \$523 ;
+    a_4_0 <= _0471_;
   always @(posedge clk)
-    l_4_0 <= \$524 ;
+    l_4_0 <= _0472_;
   always @(posedge clk)
-    w_4_0 <= \$525 ;
+    w_4_0 <= _0473_;
   always @(posedge clk)
-    pr_4_0 <= \$526 ;
+    pr_4_0 <= _0474_;
   always @(posedge clk)
-    lr_4_0 <= \$527 ;
+    lr_4_0 <= _0475_;
   always @(posedge clk)
-    acc_4_0 <= \$528 ;
+    acc_4_0 <= _0476_;
   always @(posedge clk)
-    out_4_0 <= \$529 ;
+    out_4_0 <= _0477_;
   always @(posedge clk)
-    a_4_1 <= \$530 ;
+    a_4_1 <= _0479_;
   always @(posedge clk)
-    l_4_1 <= \$531 ;
+    l_4_1 <= _0480_;
   always @(posedge clk)
-    w_4_1 <= \$532 ;
+    w_4_1 <= _0481_;
   always @(posedge clk)
-    pr_4_1 <= \$533 ;
+    pr_4_1 <= _0482_;
   always @(posedge clk)
-    lr_4_1 <= \$534 ;
+    lr_4_1 <= _0483_;
   always @(posedge clk)
-    acc_4_1 <= \$535 ;
+    acc_4_1 <= _0484_;
   always @(posedge clk)
-    out_4_1 <= \$536 ;
+    out_4_1 <= _0485_;
   always @(posedge clk)
-    a_4_2 <= \$537 ;
+    a_4_2 <= _0486_;
   always @(posedge clk)
-    l_4_2 <= \$538 ;
+    l_4_2 <= _0487_;
   always @(posedge clk)
-    w_4_2 <= \$539 ;
+    w_4_2 <= _0488_;
   always @(posedge clk)
-    pr_4_2 <= \$540 ;
+    pr_4_2 <= _0490_;
   always @(posedge clk)
-    lr_4_2 <= \$541 ;
+    lr_4_2 <= _0491_;
   always @(posedge clk)
-    acc_4_2 <= \$542 ;
+    acc_4_2 <= _0492_;
   always @(posedge clk)
-    out_4_2 <= \$543 ;
+    out_4_2 <= _0493_;
   always @(posedge clk)
-    a_4_3 <= \$544 ;
+    a_4_3 <= _0494_;
   always @(posedge clk)
-    l_4_3 <= \$545 ;
+    l_4_3 <= _0495_;
   always @(posedge clk)
-    w_4_3 <= \$546 ;
+    w_4_3 <= _0496_;
   always @(posedge clk)
-    pr_4_3 <= \$547 ;
+    pr_4_3 <= _0497_;
   always @(posedge clk)
-    lr_4_3 <= \$548 ;
+    lr_4_3 <= _0498_;
   always @(posedge clk)
-    acc_4_3 <= \$549 ;
+    acc_4_3 <= _0499_;
   always @(posedge clk)
-    out_4_3 <= \$550 ;
+    out_4_3 <= _0501_;
   always @(posedge clk)
-    a_4_4 <= \$551 ;
+    a_4_4 <= _0502_;
   always @(posedge clk)
-    l_4_4 <= \$552 ;
+    l_4_4 <= _0503_;
   always @(posedge clk)
-    w_4_4 <= \$553 ;
+    w_4_4 <= _0504_;
   always @(posedge clk)
-    pr_4_4 <= \$554 ;
+    pr_4_4 <= _0505_;
   always @(posedge clk)
-    lr_4_4 <= \$555 ;
+    lr_4_4 <= _0506_;
   always @(posedge clk)
-    acc_4_4 <= \$556 ;
+    acc_4_4 <= _0507_;
   always @(posedge clk)
-    out_4_4 <= \$557 ;
+    out_4_4 <= _0508_;
   always @(posedge clk)
-    a_4_5 <= \$558 ;
+    a_4_5 <= _0509_;
   always @(posedge clk)
-    l_4_5 <= \$559 ;
+    l_4_5 <= _0510_;
   always @(posedge clk)
-    w_4_5 <= \$560 ;
+    w_4_5 <= _0512_;
   always @(posedge clk)
-    pr_4_5 <= \$561 ;
+    pr_4_5 <= _0513_;
   always @(posedge clk)
-    lr_4_5 <= \$562 ;
+    lr_4_5 <= _0514_;
   always @(posedge clk)
-    acc_4_5 <= \$563 ;
+    acc_4_5 <= _0515_;
   always @(posedge clk)
-    out_4_5 <= \$564 ;
+    out_4_5 <= _0516_;
   always @(posedge clk)
-    a_4_6 <= \$565 ;
+    a_4_6 <= _0517_;
   always @(posedge clk)
-    l_4_6 <= \$566 ;
+    l_4_6 <= _0518_;
   always @(posedge clk)
-    w_4_6 <= \$567 ;
+    w_4_6 <= _0519_;
   always @(posedge clk)
-    pr_4_6 <= \$568 ;
+    pr_4_6 <= _0520_;
   always @(posedge clk)
-    lr_4_6 <= \$569 ;
+    lr_4_6 <= _0521_;
   always @(posedge clk)
-    acc_4_6 <= \$570 ;
+    acc_4_6 <= _0523_;
   always @(posedge clk)
-    out_4_6 <= \$571 ;
+    out_4_6 <= _0524_;
   always @(posedge clk)
-    a_4_7 <= \$572 ;
+    a_4_7 <= _0525_;
   always @(posedge clk)
-    l_4_7 <= \$573 ;
+    l_4_7 <= _0526_;
   always @(posedge clk)
-    w_4_7 <= \$574 ;
+    w_4_7 <= _0527_;
   always @(posedge clk)
-    pr_4_7 <= \$575 ;
+    pr_4_7 <= _0528_;
   always @(posedge clk)
-    lr_4_7 <= \$576 ;
+    lr_4_7 <= _0529_;
   always @(posedge clk)
-    acc_4_7 <= \$577 ;
+    acc_4_7 <= _0530_;
   always @(posedge clk)
-    out_4_7 <= \$578 ;
+    out_4_7 <= _0531_;
   always @(posedge clk)
-    a_5_0 <= \$579 ;
+    a_5_0 <= _0532_;
   always @(posedge clk)
-    l_5_0 <= \$580 ;
+    l_5_0 <= _0534_;
   always @(posedge clk)
-    w_5_0 <= \$581 ;
+    w_5_0 <= _0535_;
   always @(posedge clk)
-    pr_5_0 <= \$582 ;
+    pr_5_0 <= _0536_;
   always @(posedge clk)
-    lr_5_0 <= \$583 ;
+    lr_5_0 <= _0537_;
   always @(posedge clk)
-    acc_5_0 <= \$584 ;
+    acc_5_0 <= _0538_;
   always @(posedge clk)
-    out_5_0 <= \$585 ;
+    out_5_0 <= _0539_;
   always @(posedge clk)
-    a_5_1 <= \$586 ;
+    a_5_1 <= _0540_;
   always @(posedge clk)
-    l_5_1 <= \$587 ;
+    l_5_1 <= _0541_;
   always @(posedge clk)
-    w_5_1 <= \$588 ;
+    w_5_1 <= _0542_;
   always @(posedge clk)
-    pr_5_1 <= \$589 ;
+    pr_5_1 <= _0543_;
   always @(posedge clk)
-    lr_5_1 <= \$590 ;
+    lr_5_1 <= _0545_;
   always @(posedge clk)
-    acc_5_1 <= \$591 ;
+    acc_5_1 <= _0546_;
   always @(posedge clk)
-    out_5_1 <= \$592 ;
+    out_5_1 <= _0547_;
   always @(posedge clk)
-    a_5_2 <= \$593 ;
+    a_5_2 <= _0548_;
   always @(posedge clk)
-    l_5_2 <= \$594 ;
+    l_5_2 <= _0549_;
   always @(posedge clk)
-    w_5_2 <= \$595 ;
+    w_5_2 <= _0550_;
   always @(posedge clk)
-    pr_5_2 <= \$596 ;
+    pr_5_2 <= _0551_;
   always @(posedge clk)
-    lr_5_2 <= \$597 ;
+    lr_5_2 <= _0552_;
   always @(posedge clk)
-    acc_5_2 <= \$598 ;
+    acc_5_2 <= _0553_;
   always @(posedge clk)
-    out_5_2 <= \$599 ;
+    out_5_2 <= _0554_;
   always @(posedge clk)
-    a_5_3 <= \$600 ;
+    a_5_3 <= _0557_;
   always @(posedge clk)
-    l_5_3 <= \$601 ;
+    l_5_3 <= _0558_;
   always @(posedge clk)
-    w_5_3 <= \$602 ;
+    w_5_3 <= _0559_;
   always @(posedge clk)
-    pr_5_3 <= \$603 ;
+    pr_5_3 <= _0560_;
   always @(posedge clk)
-    lr_5_3 <= \$604 ;
+    lr_5_3 <= _0561_;
   always @(posedge clk)
-    acc_5_3 <= \$605 ;
+    acc_5_3 <= _0562_;
   always @(posedge clk)
-    out_5_3 <= \$606 ;
+    out_5_3 <= _0563_;
   always @(posedge clk)
-    a_5_4 <= \$607 ;
+    a_5_4 <= _0564_;
   always @(posedge clk)
-    l_5_4 <= \$608 ;
+    l_5_4 <= _0565_;
   always @(posedge clk)
-    w_5_4 <= \$609 ;
+    w_5_4 <= _0566_;
   always @(posedge clk)
-    pr_5_4 <= \$610 ;
+    pr_5_4 <= _0568_;
   always @(posedge clk)
-    lr_5_4 <= \$611 ;
+    lr_5_4 <= _0569_;
   always @(posedge clk)
-    acc_5_4 <= \$612 ;
+    acc_5_4 <= _0570_;
   always @(posedge clk)
-    out_5_4 <= \$613 ;
+    out_5_4 <= _0571_;
   always @(posedge clk)
-    a_5_5 <= \$614 ;
+    a_5_5 <= _0572_;
   always @(posedge clk)
-    l_5_5 <= \$615 ;
+    l_5_5 <= _0573_;
   always @(posedge clk)
-    w_5_5 <= \$616 ;
+    w_5_5 <= _0574_;
   always @(posedge clk)
-    pr_5_5 <= \$617 ;
+    pr_5_5 <= _0575_;
   always @(posedge clk)
-    lr_5_5 <= \$618 ;
+    lr_5_5 <= _0576_;
   always @(posedge clk)
-    acc_5_5 <= \$619 ;
+    acc_5_5 <= _0577_;
   always @(posedge clk)
-    out_5_5 <= \$620 ;
+    out_5_5 <= _0579_;
   always @(posedge clk)
-    a_5_6 <= \$621 ;
+    a_5_6 <= _0580_;
   always @(posedge clk)
-    l_5_6 <= \$622 ;
+    l_5_6 <= _0581_;
   always @(posedge clk)
-    w_5_6 <= \$623 ;
+    w_5_6 <= _0582_;
   always @(posedge clk)
-    pr_5_6 <= \$624 ;
+    pr_5_6 <= _0583_;
   always @(posedge clk)
-    lr_5_6 <= \$625 ;
+    lr_5_6 <= _0584_;
   always @(posedge clk)
-    acc_5_6 <= \$626 ;
+    acc_5_6 <= _0585_;
   always @(posedge clk)
-    out_5_6 <= \$627 ;
+    out_5_6 <= _0586_;
   always @(posedge clk)
-    a_5_7 <= \$628 ;
+    a_5_7 <= _0587_;
   always @(posedge clk)
-    l_5_7 <= \$629 ;
+    l_5_7 <= _0588_;
   always @(posedge clk)
-    w_5_7 <= \$630 ;
+    w_5_7 <= _0590_;
   always @(posedge clk)
-    pr_5_7 <= \$631 ;
+    pr_5_7 <= _0591_;
   always @(posedge clk)
-    lr_5_7 <= \$632 ;
+    lr_5_7 <= _0592_;
   always @(posedge clk)
-    acc_5_7 <= \$633 ;
+    acc_5_7 <= _0593_;
   always @(posedge clk)
-    out_5_7 <= \$634 ;
+    out_5_7 <= _0594_;
   always @(posedge clk)
-    a_6_0 <= \$635 ;
+    a_6_0 <= _0595_;
   always @(posedge clk)
-    l_6_0 <= \$636 ;
+    l_6_0 <= _0596_;
   always @(posedge clk)
-    w_6_0 <= \$637 ;
+    w_6_0 <= _0597_;
   always @(posedge clk)
-    pr_6_0 <= \$638 ;
+    pr_6_0 <= _0598_;
   always @(posedge clk)
-    lr_6_0 <= \$639 ;
+    lr_6_0 <= _0599_;
   always @(posedge clk)
-    acc_6_0 <= \$640 ;
+    acc_6_0 <= _0601_;
   always @(posedge clk)
-    out_6_0 <= \$641 ;
+    out_6_0 <= _0602_;
   always @(posedge clk)
-    a_6_1 <= \$642 ;
+    a_6_1 <= _0603_;
   always @(posedge clk)
-    l_6_1 <= \$643 ;
+    l_6_1 <= _0604_;
   always @(posedge clk)
-    w_6_1 <= \$644 ;
+    w_6_1 <= _0605_;
   always @(posedge clk)
-    pr_6_1 <= \$645 ;
+    pr_6_1 <= _0606_;
   always @(posedge clk)
-    lr_6_1 <= \$646 ;
+    lr_6_1 <= _0607_;
   always @(posedge clk)
-    acc_6_1 <= \$647 ;
+    acc_6_1 <= _0608_;
   always @(posedge clk)
-    out_6_1 <= \$648 ;
+    out_6_1 <= _0609_;
   always @(posedge clk)
-    a_6_2 <= \$649 ;
+    a_6_2 <= _0610_;
   always @(posedge clk)
-    l_6_2 <= \$650 ;
+    l_6_2 <= _0612_;
   always @(posedge clk)
-    w_6_2 <= \$651 ;
+    w_6_2 <= _0613_;
   always @(posedge clk)
-    pr_6_2 <= \$652 ;
+    pr_6_2 <= _0614_;
   always @(posedge clk)
-    lr_6_2 <= \$653 ;
+    lr_6_2 <= _0615_;
   always @(posedge clk)
-    acc_6_2 <= \$654 ;
+    acc_6_2 <= _0616_;
   always @(posedge clk)
-    out_6_2 <= \$655 ;
+    out_6_2 <= _0617_;
   always @(posedge clk)
-    a_6_3 <= \$656 ;
+    a_6_3 <= _0618_;
   always @(posedge clk)
-    l_6_3 <= \$657 ;
+    l_6_3 <= _0619_;
   always @(posedge clk)
-    w_6_3 <= \$658 ;
+    w_6_3 <= _0620_;
   always @(posedge clk)
-    pr_6_3 <= \$659 ;
+    pr_6_3 <= _0621_;
   always @(posedge clk)
-    lr_6_3 <= \$660 ;
+    lr_6_3 <= _0623_;
   always @(posedge clk)
-    acc_6_3 <= \$661 ;
+    acc_6_3 <= _0624_;
   always @(posedge clk)
-    out_6_3 <= \$662 ;
+    out_6_3 <= _0625_;
   always @(posedge clk)
-    a_6_4 <= \$663 ;
+    a_6_4 <= _0626_;
   always @(posedge clk)
-    l_6_4 <= \$664 ;
+    l_6_4 <= _0627_;
   always @(posedge clk)
-    w_6_4 <= \$665 ;
+    w_6_4 <= _0628_;
   always @(posedge clk)
-    pr_6_4 <= \$666 ;
+    pr_6_4 <= _0629_;
   always @(posedge clk)
-    lr_6_4 <= \$667 ;
+    lr_6_4 <= _0630_;
   always @(posedge clk)
-    acc_6_4 <= \$668 ;
+    acc_6_4 <= _0631_;
   always @(posedge clk)
-    out_6_4 <= \$669 ;
+    out_6_4 <= _0632_;
   always @(posedge clk)
-    a_6_5 <= \$670 ;
+    a_6_5 <= _0634_;
   always @(posedge clk)
-    l_6_5 <= \$671 ;
+    l_6_5 <= _0635_;
   always @(posedge clk)
-    w_6_5 <= \$672 ;
+    w_6_5 <= _0636_;
   always @(posedge clk)
-    pr_6_5 <= \$673 ;
+    pr_6_5 <= _0637_;
   always @(posedge clk)
-    lr_6_5 <= \$674 ;
+    lr_6_5 <= _0638_;
   always @(posedge clk)
-    acc_6_5 <= \$675 ;
+    acc_6_5 <= _0639_;
   always @(posedge clk)
-    out_6_5 <= \$676 ;
+    out_6_5 <= _0640_;
   always @(posedge clk)
-    a_6_6 <= \$677 ;
+    a_6_6 <= _0641_;
   always @(posedge clk)
-    l_6_6 <= \$678 ;
+    l_6_6 <= _0642_;
   always @(posedge clk)
-    w_6_6 <= \$679 ;
+    w_6_6 <= _0643_;
   always @(posedge clk)
-    pr_6_6 <= \$680 ;
+    pr_6_6 <= _0645_;
   always @(posedge clk)
-    lr_6_6 <= \$681 ;
+    lr_6_6 <= _0646_;
   always @(posedge clk)
-    acc_6_6 <= \$682 ;
+    acc_6_6 <= _0647_;
   always @(posedge clk)
-    out_6_6 <= \$683 ;
+    out_6_6 <= _0648_;
   always @(posedge clk)
-    a_6_7 <= \$684 ;
+    a_6_7 <= _0649_;
   always @(posedge clk)
-    l_6_7 <= \$685 ;
+    l_6_7 <= _0650_;
   always @(posedge clk)
-    w_6_7 <= \$686 ;
+    w_6_7 <= _0651_;
   always @(posedge clk)
-    pr_6_7 <= \$687 ;
+    pr_6_7 <= _0652_;
   always @(posedge clk)
-    lr_6_7 <= \$688 ;
+    lr_6_7 <= _0653_;
   always @(posedge clk)
-    acc_6_7 <= \$689 ;
+    acc_6_7 <= _0654_;
   always @(posedge clk)
-    out_6_7 <= \$690 ;
+    out_6_7 <= _0656_;
   always @(posedge clk)
-    a_7_0 <= \$691 ;
+    a_7_0 <= _0657_;
   always @(posedge clk)
-    l_7_0 <= \$692 ;
+    l_7_0 <= _0658_;
   always @(posedge clk)
-    w_7_0 <= \$693 ;
+    w_7_0 <= _0659_;
   always @(posedge clk)
-    pr_7_0 <= \$694 ;
+    pr_7_0 <= _0660_;
   always @(posedge clk)
-    lr_7_0 <= \$695 ;
+    lr_7_0 <= _0661_;
   always @(posedge clk)
-    acc_7_0 <= \$696 ;
+    acc_7_0 <= _0662_;
   always @(posedge clk)
-    out_7_0 <= \$697 ;
+    out_7_0 <= _0663_;
   always @(posedge clk)
-    a_7_1 <= \$698 ;
+    a_7_1 <= _0664_;
   always @(posedge clk)
-    l_7_1 <= \$699 ;
+    l_7_1 <= _0665_;
   always @(posedge clk)
-    w_7_1 <= \$700 ;
+    w_7_1 <= _0668_;
   always @(posedge clk)
-    pr_7_1 <= \$701 ;
+    pr_7_1 <= _0669_;
   always @(posedge clk)
-    lr_7_1 <= \$702 ;
+    lr_7_1 <= _0670_;
   always @(posedge clk)
-    acc_7_1 <= \$703 ;
+    acc_7_1 <= _0671_;
   always @(posedge clk)
-    out_7_1 <= \$704 ;
+    out_7_1 <= _0672_;
   always @(posedge clk)
-    a_7_2 <= \$705 ;
+    a_7_2 <= _0673_;
   always @(posedge clk)
-    l_7_2 <= \$706 ;
+    l_7_2 <= _0674_;
   always @(posedge clk)
-    w_7_2 <= \$707 ;
+    w_7_2 <= _0675_;
   always @(posedge clk)
-    pr_7_2 <= \$708 ;
+    pr_7_2 <= _0676_;
   always @(posedge clk)
-    lr_7_2 <= \$709 ;
+    lr_7_2 <= _0677_;
   always @(posedge clk)
-    acc_7_2 <= \$710 ;
+    acc_7_2 <= _0679_;
   always @(posedge clk)
-    out_7_2 <= \$711 ;
+    out_7_2 <= _0680_;
   always @(posedge clk)
-    a_7_3 <= \$712 ;
+    a_7_3 <= _0681_;
   always @(posedge clk)
-    l_7_3 <= \$713 ;
+    l_7_3 <= _0682_;
   always @(posedge clk)
-    w_7_3 <= \$714 ;
+    w_7_3 <= _0683_;
   always @(posedge clk)
-    pr_7_3 <= \$715 ;
+    pr_7_3 <= _0684_;
   always @(posedge clk)
-    lr_7_3 <= \$716 ;
+    lr_7_3 <= _0685_;
   always @(posedge clk)
-    acc_7_3 <= \$717 ;
+    acc_7_3 <= _0686_;
   always @(posedge clk)
-    out_7_3 <= \$718 ;
+    out_7_3 <= _0687_;
   always @(posedge clk)
-    a_7_4 <= \$719 ;
+    a_7_4 <= _0688_;
   always @(posedge clk)
-    l_7_4 <= \$720 ;
+    l_7_4 <= _0690_;
   always @(posedge clk)
-    w_7_4 <= \$721 ;
+    w_7_4 <= _0691_;
   always @(posedge clk)
-    pr_7_4 <= \$722 ;
+    pr_7_4 <= _0692_;
   always @(posedge clk)
-    lr_7_4 <= \$723 ;
+    lr_7_4 <= _0693_;
   always @(posedge clk)
-    acc_7_4 <= \$724 ;
+    acc_7_4 <= _0694_;
   always @(posedge clk)
-    out_7_4 <= \$725 ;
+    out_7_4 <= _0695_;
   always @(posedge clk)
-    a_7_5 <= \$726 ;
+    a_7_5 <= _0696_;
   always @(posedge clk)
-    l_7_5 <= \$727 ;
+    l_7_5 <= _0697_;
   always @(posedge clk)
-    w_7_5 <= \$728 ;
+    w_7_5 <= _0698_;
   always @(posedge clk)
-    pr_7_5 <= \$729 ;
+    pr_7_5 <= _0699_;
   always @(posedge clk)
-    lr_7_5 <= \$730 ;
+    lr_7_5 <= _0701_;
   always @(posedge clk)
-    acc_7_5 <= \$731 ;
+    acc_7_5 <= _0702_;
   always @(posedge clk)
-    out_7_5 <= \$732 ;
+    out_7_5 <= _0703_;
   always @(posedge clk)
-    a_7_6 <= \$733 ;
+    a_7_6 <= _0704_;
   always @(posedge clk)
-    l_7_6 <= \$734 ;
+    l_7_6 <= _0705_;
   always @(posedge clk)
-    w_7_6 <= \$735 ;
+    w_7_6 <= _0706_;
   always @(posedge clk)
-    pr_7_6 <= \$736 ;
+    pr_7_6 <= _0707_;
   always @(posedge clk)
-    lr_7_6 <= \$737 ;
+    lr_7_6 <= _0708_;
   always @(posedge clk)
-    acc_7_6 <= \$738 ;
+    acc_7_6 <= _0709_;
   always @(posedge clk)
-    out_7_6 <= \$739 ;
+    out_7_6 <= _0710_;
   always @(posedge clk)
-    a_7_7 <= \$740 ;
+    a_7_7 <= _0712_;
   always @(posedge clk)
-    l_7_7 <= \$741 ;
+    l_7_7 <= _0713_;
   always @(posedge clk)
-    w_7_7 <= \$742 ;
+    w_7_7 <= _0714_;
   always @(posedge clk)
-    pr_7_7 <= \$743 ;
+    pr_7_7 <= _0715_;
   always @(posedge clk)
-    lr_7_7 <= \$744 ;
+    lr_7_7 <= _0716_;
   always @(posedge clk)
-    acc_7_7 <= \$745 ;
+    acc_7_7 <= _0717_;
   always @(posedge clk)
-    out_7_7 <= \$746 ;
+    out_7_7 <= _0718_;
   always @(posedge clk)
-    drain_count <= \$747 ;
+    drain_count <= _0719_;
   always @(posedge clk)
-    drain_shift <= \$748 ;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 26'h0000000 : \$131 [25:0];
-  assign \$4  = lr_0_1 ? 26'h0000000 : \$132 [25:0];
-  assign \$6  = lr_0_2 ? 26'h0000000 : \$133 [25:0];
-  assign \$8  = lr_0_3 ? 26'h0000000 : \$134 [25:0];
-  assign \$10  = lr_0_4 ? 26'h0000000 : \$135 [25:0];
-  assign \$12  = lr_0_5 ? 26'h0000000 : \$136 [25:0];
-  assign \$14  = lr_0_6 ? 26'h0000000 : \$137 [25:0];
-  assign \$16  = lr_0_7 ? 26'h0000000 : \$138 [25:0];
-  assign \$18  = lr_1_0 ? 26'h0000000 : \$139 [25:0];
-  assign \$20  = lr_1_1 ? 26'h0000000 : \$140 [25:0];
-  assign \$22  = lr_1_2 ? 26'h0000000 : \$141 [25:0];
-  assign \$24  = lr_1_3 ? 26'h0000000 : \$142 [25:0];
-  assign \$26  = lr_1_4 ? 26'h0000000 : \$143 [25:0];
-  assign \$28  = lr_1_5 ? 26'h0000000 : \$144 [25:0];
-  assign \$30  = lr_1_6 ? 26'h0000000 : \$145 [25:0];
-  assign \$32  = lr_1_7 ? 26'h0000000 : \$146 [25:0];
-  assign \$34  = lr_2_0 ? 26'h0000000 : \$147 [25:0];
-  assign \$36  = lr_2_1 ? 26'h0000000 : \$148 [25:0];
-  assign \$38  = lr_2_2 ? 26'h0000000 : \$149 [25:0];
-  assign \$40  = lr_2_3 ? 26'h0000000 : \$150 [25:0];
-  assign \$42  = lr_2_4 ? 26'h0000000 : \$151 [25:0];
-  assign \$44  = lr_2_5 ? 26'h0000000 : \$152 [25:0];
-  assign \$46  = lr_2_6 ? 26'h0000000 : \$153 [25:0];
-  assign \$48  = lr_2_7 ? 26'h0000000 : \$154 [25:0];
-  assign \$50  = lr_3_0 ? 26'h0000000 : \$155 [25:0];
-  assign \$52  = lr_3_1 ? 26'h0000000 : \$156 [25:0];
-  assign \$54  = lr_3_2 ? 26'h0000000 : \$157 [25:0];
-  assign \$56  = lr_3_3 ? 26'h0000000 : \$158 [25:0];
-  assign \$58  = lr_3_4 ? 26'h0000000 : \$159 [25:0];
-  assign \$60  = lr_3_5 ? 26'h0000000 : \$160 [25:0];
-  assign \$62  = lr_3_6 ? 26'h0000000 : \$161 [25:0];
-  assign \$64  = lr_3_7 ? 26'h0000000 : \$162 [25:0];
-  assign \$66  = lr_4_0 ? 26'h0000000 : \$163 [25:0];
-  assign \$68  = lr_4_1 ? 26'h0000000 : \$164 [25:0];
-  assign \$70  = lr_4_2 ? 26'h0000000 : \$165 [25:0];
-  assign \$72  = lr_4_3 ? 26'h0000000 : \$166 [25:0];
-  assign \$74  = lr_4_4 ? 26'h0000000 : \$167 [25:0];
-  assign \$76  = lr_4_5 ? 26'h0000000 : \$168 [25:0];
-  assign \$78  = lr_4_6 ? 26'h0000000 : \$169 [25:0];
-  assign \$80  = lr_4_7 ? 26'h0000000 : \$170 [25:0];
-  assign \$82  = lr_5_0 ? 26'h0000000 : \$171 [25:0];
-  assign \$84  = lr_5_1 ? 26'h0000000 : \$172 [25:0];
-  assign \$86  = lr_5_2 ? 26'h0000000 : \$173 [25:0];
-  assign \$88  = lr_5_3 ? 26'h0000000 : \$174 [25:0];
-  assign \$90  = lr_5_4 ? 26'h0000000 : \$175 [25:0];
-  assign \$92  = lr_5_5 ? 26'h0000000 : \$176 [25:0];
-  assign \$94  = lr_5_6 ? 26'h0000000 : \$177 [25:0];
-  assign \$96  = lr_5_7 ? 26'h0000000 : \$178 [25:0];
-  assign \$98  = lr_6_0 ? 26'h0000000 : \$179 [25:0];
-  assign \$100  = lr_6_1 ? 26'h0000000 : \$180 [25:0];
-  assign \$102  = lr_6_2 ? 26'h0000000 : \$181 [25:0];
-  assign \$104  = lr_6_3 ? 26'h0000000 : \$182 [25:0];
-  assign \$106  = lr_6_4 ? 26'h0000000 : \$183 [25:0];
-  assign \$108  = lr_6_5 ? 26'h0000000 : \$184 [25:0];
-  assign \$110  = lr_6_6 ? 26'h0000000 : \$185 [25:0];
-  assign \$112  = lr_6_7 ? 26'h0000000 : \$186 [25:0];
-  assign \$114  = lr_7_0 ? 26'h0000000 : \$187 [25:0];
-  assign \$116  = lr_7_1 ? 26'h0000000 : \$188 [25:0];
-  assign \$118  = lr_7_2 ? 26'h0000000 : \$189 [25:0];
-  assign \$120  = lr_7_3 ? 26'h0000000 : \$190 [25:0];
-  assign \$122  = lr_7_4 ? 26'h0000000 : \$191 [25:0];
-  assign \$124  = lr_7_5 ? 26'h0000000 : \$192 [25:0];
-  assign \$126  = lr_7_6 ? 26'h0000000 : \$193 [25:0];
-  assign \$128  = lr_7_7 ? 26'h0000000 : \$194 [25:0];
-  assign \$130  = | count_next;
+    drain_shift <= _0720_;
+  assign _0000_ = i_last & i_valid;
+  assign _0111_ = lr_0_0 ? 26'h0000000 : _0036_[25:0];
+  assign _0333_ = lr_0_1 ? 26'h0000000 : _0037_[25:0];
+  assign _0555_ = lr_0_2 ? 26'h0000000 : _0038_[25:0];
+  assign _0726_ = lr_0_3 ? 26'h0000000 : _0039_[25:0];
+  assign _0001_ = lr_0_4 ? 26'h0000000 : _0040_[25:0];
+  assign _0023_ = lr_0_5 ? 26'h0000000 : _0041_[25:0];
+  assign _0045_ = lr_0_6 ? 26'h0000000 : _0042_[25:0];
+  assign _0067_ = lr_0_7 ? 26'h0000000 : _0043_[25:0];
+  assign _0089_ = lr_1_0 ? 26'h0000000 : _0044_[25:0];
+  assign _0112_ = lr_1_1 ? 26'h0000000 : _0046_[25:0];
+  assign _0134_ = lr_1_2 ? 26'h0000000 : _0047_[25:0];
+  assign _0156_ = lr_1_3 ? 26'h0000000 : _0048_[25:0];
+  assign _0178_ = lr_1_4 ? 26'h0000000 : _0049_[25:0];
+  assign _0200_ = lr_1_5 ? 26'h0000000 : _0050_[25:0];
+  assign _0223_ = lr_1_6 ? 26'h0000000 : _0051_[25:0];
+  assign _0245_ = lr_1_7 ? 26'h0000000 : _0052_[25:0];
+  assign _0267_ = lr_2_0 ? 26'h0000000 : _0053_[25:0];
+  assign _0289_ = lr_2_1 ? 26'h0000000 : _0054_[25:0];
+  assign _0311_ = lr_2_2 ? 26'h0000000 : _0055_[25:0];
+  assign _0334_ = lr_2_3 ? 26'h0000000 : _0057_[25:0];
+  assign _0356_ = lr_2_4 ? 26'h0000000 : _0058_[25:0];
+  assign _0378_ = lr_2_5 ? 26'h0000000 : _0059_[25:0];
+  assign _0400_ = lr_2_6 ? 26'h0000000 : _0060_[25:0];
+  assign _0422_ = lr_2_7 ? 26'h0000000 : _0061_[25:0];
+  assign _0445_ = lr_3_0 ? 26'h0000000 : _0062_[25:0];
+  assign _0467_ = lr_3_1 ? 26'h0000000 : _0063_[25:0];
+  assign _0489_ = lr_3_2 ? 26'h0000000 : _0064_[25:0];
+  assign _0511_ = lr_3_3 ? 26'h0000000 : _0065_[25:0];
+  assign _0533_ = lr_3_4 ? 26'h0000000 : _0066_[25:0];
+  assign _0556_ = lr_3_5 ? 26'h0000000 : _0068_[25:0];
+  assign _0578_ = lr_3_6 ? 26'h0000000 : _0069_[25:0];
+  assign _0600_ = lr_3_7 ? 26'h0000000 : _0070_[25:0];
+  assign _0622_ = lr_4_0 ? 26'h0000000 : _0071_[25:0];
+  assign _0644_ = lr_4_1 ? 26'h0000000 : _0072_[25:0];
+  assign _0667_ = lr_4_2 ? 26'h0000000 : _0073_[25:0];
+  assign _0689_ = lr_4_3 ? 26'h0000000 : _0074_[25:0];
+  assign _0711_ = lr_4_4 ? 26'h0000000 : _0075_[25:0];
+  assign _0722_ = lr_4_5 ? 26'h0000000 : _0076_[25:0];
+  assign _0724_ = lr_4_6 ? 26'h0000000 : _0077_[25:0];
+  assign _0727_ = lr_4_7 ? 26'h0000000 : _0079_[25:0];
+  assign _0729_ = lr_5_0 ? 26'h0000000 : _0080_[25:0];
+  assign _0731_ = lr_5_1 ? 26'h0000000 : _0081_[25:0];
+  assign _0733_ = lr_5_2 ? 26'h0000000 : _0082_[25:0];
+  assign _0735_ = lr_5_3 ? 26'h0000000 : _0083_[25:0];
+  assign _0738_ = lr_5_4 ? 26'h0000000 : _0084_[25:0];
+  assign _0740_ = lr_5_5 ? 26'h0000000 : _0085_[25:0];
+  assign _0742_ = lr_5_6 ? 26'h0000000 : _0086_[25:0];
+  assign _0744_ = lr_5_7 ? 26'h0000000 : _0087_[25:0];
+  assign _0746_ = lr_6_0 ? 26'h0000000 : _0088_[25:0];
+  assign _0002_ = lr_6_1 ? 26'h0000000 : _0090_[25:0];
+  assign _0004_ = lr_6_2 ? 26'h0000000 : _0091_[25:0];
+  assign _0006_ = lr_6_3 ? 26'h0000000 : _0092_[25:0];
+  assign _0008_ = lr_6_4 ? 26'h0000000 : _0093_[25:0];
+  assign _0010_ = lr_6_5 ? 26'h0000000 : _0094_[25:0];
+  assign _0013_ = lr_6_6 ? 26'h0000000 : _0095_[25:0];
+  assign _0015_ = lr_6_7 ? 26'h0000000 : _0096_[25:0];
+  assign _0017_ = lr_7_0 ? 26'h0000000 : _0097_[25:0];
+  assign _0019_ = lr_7_1 ? 26'h0000000 : _0098_[25:0];
+  assign _0021_ = lr_7_2 ? 26'h0000000 : _0099_[25:0];
+  assign _0024_ = lr_7_3 ? 26'h0000000 : _0101_[25:0];
+  assign _0026_ = lr_7_4 ? 26'h0000000 : _0102_[25:0];
+  assign _0028_ = lr_7_5 ? 26'h0000000 : _0103_[25:0];
+  assign _0030_ = lr_7_6 ? 26'h0000000 : _0104_[25:0];
+  assign _0032_ = lr_7_7 ? 26'h0000000 : _0105_[25:0];
+  assign _0035_ = | count_next;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -4708,3385 +6038,650 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in6 = in_valid ? in_w6 : 8'h00;
   assign w_in7 = in_valid ? in_w7 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$131  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _0036_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$132  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _0037_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$133  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _0038_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$134  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _0039_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$135  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign _0040_ = $signed(acc_0_4) + $signed(pr_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$136  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign _0041_ = $signed(acc_0_5) + $signed(pr_0_5);
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$137  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign _0042_ = $signed(acc_0_6) + $signed(pr_0_6);
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$138  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign _0043_ = $signed(acc_0_7) + $signed(pr_0_7);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$139  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign _0044_ = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$140  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign _0046_ = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$141  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign _0047_ = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$142  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign _0048_ = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$143  = $signed(acc_1_4) + $signed(pr_1_4);
+  assign _0049_ = $signed(acc_1_4) + $signed(pr_1_4);
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$144  = $signed(acc_1_5) + $signed(pr_1_5);
+  assign _0050_ = $signed(acc_1_5) + $signed(pr_1_5);
   assign p_1_6 = $signed(a_1_5) * $signed(w_0_6);
-  assign \$145  = $signed(acc_1_6) + $signed(pr_1_6);
+  assign _0051_ = $signed(acc_1_6) + $signed(pr_1_6);
   assign p_1_7 = $signed(a_1_6) * $signed(w_0_7);
-  assign \$146  = $signed(acc_1_7) + $signed(pr_1_7);
+  assign _0052_ = $signed(acc_1_7) + $signed(pr_1_7);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$147  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign _0053_ = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$148  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign _0054_ = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$149  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign _0055_ = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$150  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign _0057_ = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$151  = $signed(acc_2_4) + $signed(pr_2_4);
+  assign _0058_ = $signed(acc_2_4) + $signed(pr_2_4);
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$152  = $signed(acc_2_5) + $signed(pr_2_5);
+  assign _0059_ = $signed(acc_2_5) + $signed(pr_2_5);
   assign p_2_6 = $signed(a_2_5) * $signed(w_1_6);
-  assign \$153  = $signed(acc_2_6) + $signed(pr_2_6);
+  assign _0060_ = $signed(acc_2_6) + $signed(pr_2_6);
   assign p_2_7 = $signed(a_2_6) * $signed(w_1_7);
-  assign \$154  = $signed(acc_2_7) + $signed(pr_2_7);
+  assign _0061_ = $signed(acc_2_7) + $signed(pr_2_7);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$155  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign _0062_ = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$156  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign _0063_ = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$157  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign _0064_ = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$158  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign _0065_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$159  = $signed(acc_3_4) + $signed(pr_3_4);
+  assign _0066_ = $signed(acc_3_4) + $signed(pr_3_4);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$160  = $signed(acc_3_5) + $signed(pr_3_5);
+  assign _0068_ = $signed(acc_3_5) + $signed(pr_3_5);
   assign p_3_6 = $signed(a_3_5) * $signed(w_2_6);
-  assign \$161  = $signed(acc_3_6) + $signed(pr_3_6);
+  assign _0069_ = $signed(acc_3_6) + $signed(pr_3_6);
   assign p_3_7 = $signed(a_3_6) * $signed(w_2_7);
-  assign \$162  = $signed(acc_3_7) + $signed(pr_3_7);
+  assign _0070_ = $signed(acc_3_7) + $signed(pr_3_7);
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$163  = $signed(acc_4_0) + $signed(pr_4_0);
+  assign _0071_ = $signed(acc_4_0) + $signed(pr_4_0);
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$164  = $signed(acc_4_1) + $signed(pr_4_1);
+  assign _0072_ = $signed(acc_4_1) + $signed(pr_4_1);
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$165  = $signed(acc_4_2) + $signed(pr_4_2);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = i_valid;
-    if (rst) begin
-      \$197  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = \$1 ;
-    if (rst) begin
-      \$198  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = a_in1;
-    if (rst) begin
-      \$215  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = in_last;
-    if (rst) begin
-      \$216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = a_in2;
-    if (rst) begin
-      \$217  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = skew_a2_d0;
-    if (rst) begin
-      \$218  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = in_last;
-    if (rst) begin
-      \$219  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_l2_d0;
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = a_in3;
-    if (rst) begin
-      \$221  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = skew_a3_d0;
-    if (rst) begin
-      \$222  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_a3_d1;
-    if (rst) begin
-      \$223  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = in_last;
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_l3_d0;
-    if (rst) begin
-      \$225  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = skew_l3_d1;
-    if (rst) begin
-      \$226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = a_in4;
-    if (rst) begin
-      \$227  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_a4_d0;
-    if (rst) begin
-      \$228  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = skew_a4_d1;
-    if (rst) begin
-      \$229  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = skew_a4_d2;
-    if (rst) begin
-      \$230  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = in_last;
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = skew_l4_d0;
-    if (rst) begin
-      \$232  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_l4_d1;
-    if (rst) begin
-      \$233  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_l4_d2;
-    if (rst) begin
-      \$234  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = a_in5;
-    if (rst) begin
-      \$235  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = skew_a5_d0;
-    if (rst) begin
-      \$236  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_a5_d1;
-    if (rst) begin
-      \$237  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = skew_a5_d2;
-    if (rst) begin
-      \$238  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = skew_a5_d3;
-    if (rst) begin
-      \$239  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = in_last;
-    if (rst) begin
-      \$240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = skew_l5_d0;
-    if (rst) begin
-      \$241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = skew_l5_d1;
-    if (rst) begin
-      \$242  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_l5_d2;
-    if (rst) begin
-      \$243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = skew_l5_d3;
-    if (rst) begin
-      \$244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = a_in6;
-    if (rst) begin
-      \$245  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = skew_a6_d0;
-    if (rst) begin
-      \$246  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = skew_a6_d1;
-    if (rst) begin
-      \$247  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = skew_a6_d2;
-    if (rst) begin
-      \$248  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = skew_a6_d3;
-    if (rst) begin
-      \$249  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = skew_a6_d4;
-    if (rst) begin
-      \$250  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = in_last;
-    if (rst) begin
-      \$251  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = skew_l6_d0;
-    if (rst) begin
-      \$252  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = skew_l6_d1;
-    if (rst) begin
-      \$253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = skew_l6_d2;
-    if (rst) begin
-      \$254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = skew_l6_d3;
-    if (rst) begin
-      \$255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = skew_l6_d4;
-    if (rst) begin
-      \$256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = a_in7;
-    if (rst) begin
-      \$257  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = skew_a7_d0;
-    if (rst) begin
-      \$258  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = skew_a7_d1;
-    if (rst) begin
-      \$259  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = skew_a7_d2;
-    if (rst) begin
-      \$260  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = skew_a7_d3;
-    if (rst) begin
-      \$261  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = skew_a7_d4;
-    if (rst) begin
-      \$262  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = skew_a7_d5;
-    if (rst) begin
-      \$263  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = in_last;
-    if (rst) begin
-      \$264  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = skew_l7_d0;
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = skew_l7_d1;
-    if (rst) begin
-      \$266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = skew_l7_d2;
-    if (rst) begin
-      \$267  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = skew_l7_d3;
-    if (rst) begin
-      \$268  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = skew_l7_d4;
-    if (rst) begin
-      \$269  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = skew_l7_d5;
-    if (rst) begin
-      \$270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = a_in0;
-    if (rst) begin
-      \$299  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = in_last;
-    if (rst) begin
-      \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = p_0_0;
-    if (rst) begin
-      \$302  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = in_last;
-    if (rst) begin
-      \$303  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = \$2 ;
-    if (rst) begin
-      \$304  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = out_0_0;
-    if (cap_0_0) begin
-      \$305  = \$131 [25:0];
-    end else if (\$3 ) begin
-      \$305  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = a_0_0;
-    if (rst) begin
-      \$306  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = l_0_0;
-    if (rst) begin
-      \$307  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = p_0_1;
-    if (rst) begin
-      \$309  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = l_0_0;
-    if (rst) begin
-      \$310  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = \$4 ;
-    if (rst) begin
-      \$311  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = out_0_1;
-    if (cap_0_1) begin
-      \$312  = \$132 [25:0];
-    end else if (\$5 ) begin
-      \$312  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = a_0_1;
-    if (rst) begin
-      \$313  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = l_0_1;
-    if (rst) begin
-      \$314  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = p_0_2;
-    if (rst) begin
-      \$316  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = l_0_1;
-    if (rst) begin
-      \$317  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = \$6 ;
-    if (rst) begin
-      \$318  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = out_0_2;
-    if (cap_0_2) begin
-      \$319  = \$133 [25:0];
-    end else if (\$7 ) begin
-      \$319  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = a_0_2;
-    if (rst) begin
-      \$320  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = l_0_2;
-    if (rst) begin
-      \$321  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = p_0_3;
-    if (rst) begin
-      \$323  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = l_0_2;
-    if (rst) begin
-      \$324  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = \$8 ;
-    if (rst) begin
-      \$325  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = out_0_3;
-    if (cap_0_3) begin
-      \$326  = \$134 [25:0];
-    end else if (\$9 ) begin
-      \$326  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = a_0_3;
-    if (rst) begin
-      \$327  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = l_0_3;
-    if (rst) begin
-      \$328  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = p_0_4;
-    if (rst) begin
-      \$330  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = l_0_3;
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = \$10 ;
-    if (rst) begin
-      \$332  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = out_0_4;
-    if (cap_0_4) begin
-      \$333  = \$135 [25:0];
-    end else if (\$11 ) begin
-      \$333  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = a_0_4;
-    if (rst) begin
-      \$334  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = l_0_4;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = p_0_5;
-    if (rst) begin
-      \$337  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = l_0_4;
-    if (rst) begin
-      \$338  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = \$12 ;
-    if (rst) begin
-      \$339  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = out_0_5;
-    if (cap_0_5) begin
-      \$340  = \$136 [25:0];
-    end else if (\$13 ) begin
-      \$340  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = a_0_5;
-    if (rst) begin
-      \$341  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = l_0_5;
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = p_0_6;
-    if (rst) begin
-      \$344  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = l_0_5;
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = \$14 ;
-    if (rst) begin
-      \$346  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = out_0_6;
-    if (cap_0_6) begin
-      \$347  = \$137 [25:0];
-    end else if (\$15 ) begin
-      \$347  = out_1_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = a_0_6;
-    if (rst) begin
-      \$348  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = l_0_6;
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = p_0_7;
-    if (rst) begin
-      \$351  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = l_0_6;
-    if (rst) begin
-      \$352  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = \$16 ;
-    if (rst) begin
-      \$353  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = out_0_7;
-    if (cap_0_7) begin
-      \$354  = \$138 [25:0];
-    end else if (\$17 ) begin
-      \$354  = out_1_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = skew_a1_d0;
-    if (rst) begin
-      \$355  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = skew_l1_d0;
-    if (rst) begin
-      \$356  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = p_1_0;
-    if (rst) begin
-      \$358  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = skew_l1_d0;
-    if (rst) begin
-      \$359  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = \$18 ;
-    if (rst) begin
-      \$360  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = out_1_0;
-    if (cap_1_0) begin
-      \$361  = \$139 [25:0];
-    end else if (\$19 ) begin
-      \$361  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = a_1_0;
-    if (rst) begin
-      \$362  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = l_1_0;
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = p_1_1;
-    if (rst) begin
-      \$365  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = l_1_0;
-    if (rst) begin
-      \$366  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = \$20 ;
-    if (rst) begin
-      \$367  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = out_1_1;
-    if (cap_1_1) begin
-      \$368  = \$140 [25:0];
-    end else if (\$21 ) begin
-      \$368  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = a_1_1;
-    if (rst) begin
-      \$369  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = l_1_1;
-    if (rst) begin
-      \$370  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = p_1_2;
-    if (rst) begin
-      \$372  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = l_1_1;
-    if (rst) begin
-      \$373  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = \$22 ;
-    if (rst) begin
-      \$374  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = out_1_2;
-    if (cap_1_2) begin
-      \$375  = \$141 [25:0];
-    end else if (\$23 ) begin
-      \$375  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = a_1_2;
-    if (rst) begin
-      \$376  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = l_1_2;
-    if (rst) begin
-      \$377  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = p_1_3;
-    if (rst) begin
-      \$379  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = l_1_2;
-    if (rst) begin
-      \$380  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = \$24 ;
-    if (rst) begin
-      \$381  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = out_1_3;
-    if (cap_1_3) begin
-      \$382  = \$142 [25:0];
-    end else if (\$25 ) begin
-      \$382  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = a_1_3;
-    if (rst) begin
-      \$383  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = l_1_3;
-    if (rst) begin
-      \$384  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = p_1_4;
-    if (rst) begin
-      \$386  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = l_1_3;
-    if (rst) begin
-      \$387  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = \$26 ;
-    if (rst) begin
-      \$388  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = out_1_4;
-    if (cap_1_4) begin
-      \$389  = \$143 [25:0];
-    end else if (\$27 ) begin
-      \$389  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = a_1_4;
-    if (rst) begin
-      \$390  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = l_1_4;
-    if (rst) begin
-      \$391  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = p_1_5;
-    if (rst) begin
-      \$393  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = l_1_4;
-    if (rst) begin
-      \$394  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = \$28 ;
-    if (rst) begin
-      \$395  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = out_1_5;
-    if (cap_1_5) begin
-      \$396  = \$144 [25:0];
-    end else if (\$29 ) begin
-      \$396  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = a_1_5;
-    if (rst) begin
-      \$397  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = l_1_5;
-    if (rst) begin
-      \$398  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = p_1_6;
-    if (rst) begin
-      \$400  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = l_1_5;
-    if (rst) begin
-      \$401  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = \$30 ;
-    if (rst) begin
-      \$402  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = out_1_6;
-    if (cap_1_6) begin
-      \$403  = \$145 [25:0];
-    end else if (\$31 ) begin
-      \$403  = out_2_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = a_1_6;
-    if (rst) begin
-      \$404  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = l_1_6;
-    if (rst) begin
-      \$405  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = p_1_7;
-    if (rst) begin
-      \$407  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = l_1_6;
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = \$32 ;
-    if (rst) begin
-      \$409  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = out_1_7;
-    if (cap_1_7) begin
-      \$410  = \$146 [25:0];
-    end else if (\$33 ) begin
-      \$410  = out_2_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = skew_a2_d1;
-    if (rst) begin
-      \$411  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = skew_l2_d1;
-    if (rst) begin
-      \$412  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = p_2_0;
-    if (rst) begin
-      \$414  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = skew_l2_d1;
-    if (rst) begin
-      \$415  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = \$34 ;
-    if (rst) begin
-      \$416  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = out_2_0;
-    if (cap_2_0) begin
-      \$417  = \$147 [25:0];
-    end else if (\$35 ) begin
-      \$417  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = a_2_0;
-    if (rst) begin
-      \$418  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = l_2_0;
-    if (rst) begin
-      \$419  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = p_2_1;
-    if (rst) begin
-      \$421  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = l_2_0;
-    if (rst) begin
-      \$422  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = \$36 ;
-    if (rst) begin
-      \$423  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = out_2_1;
-    if (cap_2_1) begin
-      \$424  = \$148 [25:0];
-    end else if (\$37 ) begin
-      \$424  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = a_2_1;
-    if (rst) begin
-      \$425  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = l_2_1;
-    if (rst) begin
-      \$426  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = p_2_2;
-    if (rst) begin
-      \$428  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = l_2_1;
-    if (rst) begin
-      \$429  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = \$38 ;
-    if (rst) begin
-      \$430  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$431  = out_2_2;
-    if (cap_2_2) begin
-      \$431  = \$149 [25:0];
-    end else if (\$39 ) begin
-      \$431  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = a_2_2;
-    if (rst) begin
-      \$432  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = l_2_2;
-    if (rst) begin
-      \$433  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = p_2_3;
-    if (rst) begin
-      \$435  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = l_2_2;
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = \$40 ;
-    if (rst) begin
-      \$437  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = out_2_3;
-    if (cap_2_3) begin
-      \$438  = \$150 [25:0];
-    end else if (\$41 ) begin
-      \$438  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = a_2_3;
-    if (rst) begin
-      \$439  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$440  = l_2_3;
-    if (rst) begin
-      \$440  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = p_2_4;
-    if (rst) begin
-      \$442  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = l_2_3;
-    if (rst) begin
-      \$443  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = \$42 ;
-    if (rst) begin
-      \$444  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = out_2_4;
-    if (cap_2_4) begin
-      \$445  = \$151 [25:0];
-    end else if (\$43 ) begin
-      \$445  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = a_2_4;
-    if (rst) begin
-      \$446  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = l_2_4;
-    if (rst) begin
-      \$447  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$449  = p_2_5;
-    if (rst) begin
-      \$449  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$450  = l_2_4;
-    if (rst) begin
-      \$450  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = \$44 ;
-    if (rst) begin
-      \$451  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$452  = out_2_5;
-    if (cap_2_5) begin
-      \$452  = \$152 [25:0];
-    end else if (\$45 ) begin
-      \$452  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = a_2_5;
-    if (rst) begin
-      \$453  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = l_2_5;
-    if (rst) begin
-      \$454  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = p_2_6;
-    if (rst) begin
-      \$456  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = l_2_5;
-    if (rst) begin
-      \$457  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$458  = \$46 ;
-    if (rst) begin
-      \$458  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$459  = out_2_6;
-    if (cap_2_6) begin
-      \$459  = \$153 [25:0];
-    end else if (\$47 ) begin
-      \$459  = out_3_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = a_2_6;
-    if (rst) begin
-      \$460  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = l_2_6;
-    if (rst) begin
-      \$461  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = p_2_7;
-    if (rst) begin
-      \$463  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = l_2_6;
-    if (rst) begin
-      \$464  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = \$48 ;
-    if (rst) begin
-      \$465  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = out_2_7;
-    if (cap_2_7) begin
-      \$466  = \$154 [25:0];
-    end else if (\$49 ) begin
-      \$466  = out_3_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$467  = skew_a3_d2;
-    if (rst) begin
-      \$467  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$468  = skew_l3_d2;
-    if (rst) begin
-      \$468  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = p_3_0;
-    if (rst) begin
-      \$470  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = skew_l3_d2;
-    if (rst) begin
-      \$471  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = \$50 ;
-    if (rst) begin
-      \$472  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = out_3_0;
-    if (cap_3_0) begin
-      \$473  = \$155 [25:0];
-    end else if (\$51 ) begin
-      \$473  = out_4_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = a_3_0;
-    if (rst) begin
-      \$474  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = l_3_0;
-    if (rst) begin
-      \$475  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$477  = p_3_1;
-    if (rst) begin
-      \$477  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = l_3_0;
-    if (rst) begin
-      \$478  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = \$52 ;
-    if (rst) begin
-      \$479  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = out_3_1;
-    if (cap_3_1) begin
-      \$480  = \$156 [25:0];
-    end else if (\$53 ) begin
-      \$480  = out_4_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = a_3_1;
-    if (rst) begin
-      \$481  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = l_3_1;
-    if (rst) begin
-      \$482  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = p_3_2;
-    if (rst) begin
-      \$484  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$485  = l_3_1;
-    if (rst) begin
-      \$485  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$486  = \$54 ;
-    if (rst) begin
-      \$486  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$487  = out_3_2;
-    if (cap_3_2) begin
-      \$487  = \$157 [25:0];
-    end else if (\$55 ) begin
-      \$487  = out_4_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = a_3_2;
-    if (rst) begin
-      \$488  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = l_3_2;
-    if (rst) begin
-      \$489  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = p_3_3;
-    if (rst) begin
-      \$491  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = l_3_2;
-    if (rst) begin
-      \$492  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = \$56 ;
-    if (rst) begin
-      \$493  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$494  = out_3_3;
-    if (cap_3_3) begin
-      \$494  = \$158 [25:0];
-    end else if (\$57 ) begin
-      \$494  = out_4_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$495  = a_3_3;
-    if (rst) begin
-      \$495  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = l_3_3;
-    if (rst) begin
-      \$496  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = p_3_4;
-    if (rst) begin
-      \$498  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = l_3_3;
-    if (rst) begin
-      \$499  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = \$58 ;
-    if (rst) begin
-      \$500  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = out_3_4;
-    if (cap_3_4) begin
-      \$501  = \$159 [25:0];
-    end else if (\$59 ) begin
-      \$501  = out_4_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = a_3_4;
-    if (rst) begin
-      \$502  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$503  = l_3_4;
-    if (rst) begin
-      \$503  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = p_3_5;
-    if (rst) begin
-      \$505  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = l_3_4;
-    if (rst) begin
-      \$506  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = \$60 ;
-    if (rst) begin
-      \$507  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = out_3_5;
-    if (cap_3_5) begin
-      \$508  = \$160 [25:0];
-    end else if (\$61 ) begin
-      \$508  = out_4_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = a_3_5;
-    if (rst) begin
-      \$509  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = l_3_5;
-    if (rst) begin
-      \$510  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$512  = p_3_6;
-    if (rst) begin
-      \$512  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$513  = l_3_5;
-    if (rst) begin
-      \$513  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = \$62 ;
-    if (rst) begin
-      \$514  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$515  = out_3_6;
-    if (cap_3_6) begin
-      \$515  = \$161 [25:0];
-    end else if (\$63 ) begin
-      \$515  = out_4_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = a_3_6;
-    if (rst) begin
-      \$516  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = l_3_6;
-    if (rst) begin
-      \$517  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = p_3_7;
-    if (rst) begin
-      \$519  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = l_3_6;
-    if (rst) begin
-      \$520  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$521  = \$64 ;
-    if (rst) begin
-      \$521  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$522  = out_3_7;
-    if (cap_3_7) begin
-      \$522  = \$162 [25:0];
-    end else if (\$65 ) begin
-      \$522  = out_4_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = skew_a4_d3;
-    if (rst) begin
-      \$523  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = skew_l4_d3;
-    if (rst) begin
-      \$524  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = p_4_0;
-    if (rst) begin
-      \$526  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = skew_l4_d3;
-    if (rst) begin
-      \$527  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = \$66 ;
-    if (rst) begin
-      \$528  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = out_4_0;
-    if (cap_4_0) begin
-      \$529  = \$163 [25:0];
-    end else if (\$67 ) begin
-      \$529  = out_5_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$530  = a_4_0;
-    if (rst) begin
-      \$530  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$531  = l_4_0;
-    if (rst) begin
-      \$531  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = p_4_1;
-    if (rst) begin
-      \$533  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = l_4_0;
-    if (rst) begin
-      \$534  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = \$68 ;
-    if (rst) begin
-      \$535  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = out_4_1;
-    if (cap_4_1) begin
-      \$536  = \$164 [25:0];
-    end else if (\$69 ) begin
-      \$536  = out_5_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = a_4_1;
-    if (rst) begin
-      \$537  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = l_4_1;
-    if (rst) begin
-      \$538  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$540  = p_4_2;
-    if (rst) begin
-      \$540  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$541  = l_4_1;
-    if (rst) begin
-      \$541  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$542  = \$70 ;
-    if (rst) begin
-      \$542  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$543  = out_4_2;
-    if (cap_4_2) begin
-      \$543  = \$165 [25:0];
-    end else if (\$71 ) begin
-      \$543  = out_5_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$544  = a_4_2;
-    if (rst) begin
-      \$544  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$545  = l_4_2;
-    if (rst) begin
-      \$545  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$547  = p_4_3;
-    if (rst) begin
-      \$547  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$548  = l_4_2;
-    if (rst) begin
-      \$548  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$549  = \$72 ;
-    if (rst) begin
-      \$549  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$550  = out_4_3;
-    if (cap_4_3) begin
-      \$550  = \$166 [25:0];
-    end else if (\$73 ) begin
-      \$550  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$551  = a_4_3;
-    if (rst) begin
-      \$551  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$552  = l_4_3;
-    if (rst) begin
-      \$552  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$554  = p_4_4;
-    if (rst) begin
-      \$554  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$555  = l_4_3;
-    if (rst) begin
-      \$555  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$556  = \$74 ;
-    if (rst) begin
-      \$556  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$557  = out_4_4;
-    if (cap_4_4) begin
-      \$557  = \$167 [25:0];
-    end else if (\$75 ) begin
-      \$557  = out_5_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$558  = a_4_4;
-    if (rst) begin
-      \$558  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$559  = l_4_4;
-    if (rst) begin
-      \$559  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$561  = p_4_5;
-    if (rst) begin
-      \$561  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$562  = l_4_4;
-    if (rst) begin
-      \$562  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$563  = \$76 ;
-    if (rst) begin
-      \$563  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$564  = out_4_5;
-    if (cap_4_5) begin
-      \$564  = \$168 [25:0];
-    end else if (\$77 ) begin
-      \$564  = out_5_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$565  = a_4_5;
-    if (rst) begin
-      \$565  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$566  = l_4_5;
-    if (rst) begin
-      \$566  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$568  = p_4_6;
-    if (rst) begin
-      \$568  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$569  = l_4_5;
-    if (rst) begin
-      \$569  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$570  = \$78 ;
-    if (rst) begin
-      \$570  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$571  = out_4_6;
-    if (cap_4_6) begin
-      \$571  = \$169 [25:0];
-    end else if (\$79 ) begin
-      \$571  = out_5_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$572  = a_4_6;
-    if (rst) begin
-      \$572  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$573  = l_4_6;
-    if (rst) begin
-      \$573  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$575  = p_4_7;
-    if (rst) begin
-      \$575  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$576  = l_4_6;
-    if (rst) begin
-      \$576  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$577  = \$80 ;
-    if (rst) begin
-      \$577  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$578  = out_4_7;
-    if (cap_4_7) begin
-      \$578  = \$170 [25:0];
-    end else if (\$81 ) begin
-      \$578  = out_5_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$579  = skew_a5_d4;
-    if (rst) begin
-      \$579  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$580  = skew_l5_d4;
-    if (rst) begin
-      \$580  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$582  = p_5_0;
-    if (rst) begin
-      \$582  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$583  = skew_l5_d4;
-    if (rst) begin
-      \$583  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$584  = \$82 ;
-    if (rst) begin
-      \$584  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$585  = out_5_0;
-    if (cap_5_0) begin
-      \$585  = \$171 [25:0];
-    end else if (\$83 ) begin
-      \$585  = out_6_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$586  = a_5_0;
-    if (rst) begin
-      \$586  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$587  = l_5_0;
-    if (rst) begin
-      \$587  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$589  = p_5_1;
-    if (rst) begin
-      \$589  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$590  = l_5_0;
-    if (rst) begin
-      \$590  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$591  = \$84 ;
-    if (rst) begin
-      \$591  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$592  = out_5_1;
-    if (cap_5_1) begin
-      \$592  = \$172 [25:0];
-    end else if (\$85 ) begin
-      \$592  = out_6_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$593  = a_5_1;
-    if (rst) begin
-      \$593  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$594  = l_5_1;
-    if (rst) begin
-      \$594  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$596  = p_5_2;
-    if (rst) begin
-      \$596  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$597  = l_5_1;
-    if (rst) begin
-      \$597  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$598  = \$86 ;
-    if (rst) begin
-      \$598  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$599  = out_5_2;
-    if (cap_5_2) begin
-      \$599  = \$173 [25:0];
-    end else if (\$87 ) begin
-      \$599  = out_6_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$600  = a_5_2;
-    if (rst) begin
-      \$600  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$601  = l_5_2;
-    if (rst) begin
-      \$601  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$603  = p_5_3;
-    if (rst) begin
-      \$603  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$604  = l_5_2;
-    if (rst) begin
-      \$604  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$605  = \$88 ;
-    if (rst) begin
-      \$605  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$606  = out_5_3;
-    if (cap_5_3) begin
-      \$606  = \$174 [25:0];
-    end else if (\$89 ) begin
-      \$606  = out_6_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$607  = a_5_3;
-    if (rst) begin
-      \$607  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$608  = l_5_3;
-    if (rst) begin
-      \$608  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$610  = p_5_4;
-    if (rst) begin
-      \$610  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$611  = l_5_3;
-    if (rst) begin
-      \$611  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$612  = \$90 ;
-    if (rst) begin
-      \$612  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$613  = out_5_4;
-    if (cap_5_4) begin
-      \$613  = \$175 [25:0];
-    end else if (\$91 ) begin
-      \$613  = out_6_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$614  = a_5_4;
-    if (rst) begin
-      \$614  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$615  = l_5_4;
-    if (rst) begin
-      \$615  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$617  = p_5_5;
-    if (rst) begin
-      \$617  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$618  = l_5_4;
-    if (rst) begin
-      \$618  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$619  = \$92 ;
-    if (rst) begin
-      \$619  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$620  = out_5_5;
-    if (cap_5_5) begin
-      \$620  = \$176 [25:0];
-    end else if (\$93 ) begin
-      \$620  = out_6_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$621  = a_5_5;
-    if (rst) begin
-      \$621  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$622  = l_5_5;
-    if (rst) begin
-      \$622  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$624  = p_5_6;
-    if (rst) begin
-      \$624  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$625  = l_5_5;
-    if (rst) begin
-      \$625  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$626  = \$94 ;
-    if (rst) begin
-      \$626  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$627  = out_5_6;
-    if (cap_5_6) begin
-      \$627  = \$177 [25:0];
-    end else if (\$95 ) begin
-      \$627  = out_6_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$628  = a_5_6;
-    if (rst) begin
-      \$628  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$629  = l_5_6;
-    if (rst) begin
-      \$629  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$631  = p_5_7;
-    if (rst) begin
-      \$631  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$632  = l_5_6;
-    if (rst) begin
-      \$632  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$633  = \$96 ;
-    if (rst) begin
-      \$633  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$634  = out_5_7;
-    if (cap_5_7) begin
-      \$634  = \$178 [25:0];
-    end else if (\$97 ) begin
-      \$634  = out_6_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$635  = skew_a6_d5;
-    if (rst) begin
-      \$635  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$636  = skew_l6_d5;
-    if (rst) begin
-      \$636  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$638  = p_6_0;
-    if (rst) begin
-      \$638  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$639  = skew_l6_d5;
-    if (rst) begin
-      \$639  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$640  = \$98 ;
-    if (rst) begin
-      \$640  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$641  = out_6_0;
-    if (cap_6_0) begin
-      \$641  = \$179 [25:0];
-    end else if (\$99 ) begin
-      \$641  = out_7_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$642  = a_6_0;
-    if (rst) begin
-      \$642  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$643  = l_6_0;
-    if (rst) begin
-      \$643  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$645  = p_6_1;
-    if (rst) begin
-      \$645  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$646  = l_6_0;
-    if (rst) begin
-      \$646  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$647  = \$100 ;
-    if (rst) begin
-      \$647  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$648  = out_6_1;
-    if (cap_6_1) begin
-      \$648  = \$180 [25:0];
-    end else if (\$101 ) begin
-      \$648  = out_7_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$649  = a_6_1;
-    if (rst) begin
-      \$649  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$650  = l_6_1;
-    if (rst) begin
-      \$650  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$652  = p_6_2;
-    if (rst) begin
-      \$652  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$653  = l_6_1;
-    if (rst) begin
-      \$653  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$654  = \$102 ;
-    if (rst) begin
-      \$654  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$655  = out_6_2;
-    if (cap_6_2) begin
-      \$655  = \$181 [25:0];
-    end else if (\$103 ) begin
-      \$655  = out_7_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$656  = a_6_2;
-    if (rst) begin
-      \$656  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$657  = l_6_2;
-    if (rst) begin
-      \$657  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$659  = p_6_3;
-    if (rst) begin
-      \$659  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$660  = l_6_2;
-    if (rst) begin
-      \$660  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$661  = \$104 ;
-    if (rst) begin
-      \$661  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$662  = out_6_3;
-    if (cap_6_3) begin
-      \$662  = \$182 [25:0];
-    end else if (\$105 ) begin
-      \$662  = out_7_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$663  = a_6_3;
-    if (rst) begin
-      \$663  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$664  = l_6_3;
-    if (rst) begin
-      \$664  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$666  = p_6_4;
-    if (rst) begin
-      \$666  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$667  = l_6_3;
-    if (rst) begin
-      \$667  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$668  = \$106 ;
-    if (rst) begin
-      \$668  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$669  = out_6_4;
-    if (cap_6_4) begin
-      \$669  = \$183 [25:0];
-    end else if (\$107 ) begin
-      \$669  = out_7_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$670  = a_6_4;
-    if (rst) begin
-      \$670  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$671  = l_6_4;
-    if (rst) begin
-      \$671  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$673  = p_6_5;
-    if (rst) begin
-      \$673  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$674  = l_6_4;
-    if (rst) begin
-      \$674  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$675  = \$108 ;
-    if (rst) begin
-      \$675  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$676  = out_6_5;
-    if (cap_6_5) begin
-      \$676  = \$184 [25:0];
-    end else if (\$109 ) begin
-      \$676  = out_7_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$677  = a_6_5;
-    if (rst) begin
-      \$677  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$678  = l_6_5;
-    if (rst) begin
-      \$678  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$680  = p_6_6;
-    if (rst) begin
-      \$680  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$681  = l_6_5;
-    if (rst) begin
-      \$681  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$682  = \$110 ;
-    if (rst) begin
-      \$682  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$683  = out_6_6;
-    if (cap_6_6) begin
-      \$683  = \$185 [25:0];
-    end else if (\$111 ) begin
-      \$683  = out_7_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$684  = a_6_6;
-    if (rst) begin
-      \$684  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$685  = l_6_6;
-    if (rst) begin
-      \$685  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$687  = p_6_7;
-    if (rst) begin
-      \$687  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$688  = l_6_6;
-    if (rst) begin
-      \$688  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$689  = \$112 ;
-    if (rst) begin
-      \$689  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$690  = out_6_7;
-    if (cap_6_7) begin
-      \$690  = \$186 [25:0];
-    end else if (\$113 ) begin
-      \$690  = out_7_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$691  = skew_a7_d6;
-    if (rst) begin
-      \$691  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$692  = skew_l7_d6;
-    if (rst) begin
-      \$692  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$694  = p_7_0;
-    if (rst) begin
-      \$694  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$695  = skew_l7_d6;
-    if (rst) begin
-      \$695  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$696  = \$114 ;
-    if (rst) begin
-      \$696  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$697  = out_7_0;
-    if (cap_7_0) begin
-      \$697  = \$187 [25:0];
-    end else if (\$115 ) begin
-      \$697  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$698  = a_7_0;
-    if (rst) begin
-      \$698  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$699  = l_7_0;
-    if (rst) begin
-      \$699  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$701  = p_7_1;
-    if (rst) begin
-      \$701  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$702  = l_7_0;
-    if (rst) begin
-      \$702  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$703  = \$116 ;
-    if (rst) begin
-      \$703  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$704  = out_7_1;
-    if (cap_7_1) begin
-      \$704  = \$188 [25:0];
-    end else if (\$117 ) begin
-      \$704  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$705  = a_7_1;
-    if (rst) begin
-      \$705  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$706  = l_7_1;
-    if (rst) begin
-      \$706  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$708  = p_7_2;
-    if (rst) begin
-      \$708  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$709  = l_7_1;
-    if (rst) begin
-      \$709  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$710  = \$118 ;
-    if (rst) begin
-      \$710  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$711  = out_7_2;
-    if (cap_7_2) begin
-      \$711  = \$189 [25:0];
-    end else if (\$119 ) begin
-      \$711  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$712  = a_7_2;
-    if (rst) begin
-      \$712  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$713  = l_7_2;
-    if (rst) begin
-      \$713  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$715  = p_7_3;
-    if (rst) begin
-      \$715  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$716  = l_7_2;
-    if (rst) begin
-      \$716  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$717  = \$120 ;
-    if (rst) begin
-      \$717  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$718  = out_7_3;
-    if (cap_7_3) begin
-      \$718  = \$190 [25:0];
-    end else if (\$121 ) begin
-      \$718  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$719  = a_7_3;
-    if (rst) begin
-      \$719  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$720  = l_7_3;
-    if (rst) begin
-      \$720  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$722  = p_7_4;
-    if (rst) begin
-      \$722  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$723  = l_7_3;
-    if (rst) begin
-      \$723  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$724  = \$122 ;
-    if (rst) begin
-      \$724  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$725  = out_7_4;
-    if (cap_7_4) begin
-      \$725  = \$191 [25:0];
-    end else if (\$123 ) begin
-      \$725  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$726  = a_7_4;
-    if (rst) begin
-      \$726  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$727  = l_7_4;
-    if (rst) begin
-      \$727  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$729  = p_7_5;
-    if (rst) begin
-      \$729  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$730  = l_7_4;
-    if (rst) begin
-      \$730  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$731  = \$124 ;
-    if (rst) begin
-      \$731  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$732  = out_7_5;
-    if (cap_7_5) begin
-      \$732  = \$192 [25:0];
-    end else if (\$125 ) begin
-      \$732  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$733  = a_7_5;
-    if (rst) begin
-      \$733  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$734  = l_7_5;
-    if (rst) begin
-      \$734  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$736  = p_7_6;
-    if (rst) begin
-      \$736  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$737  = l_7_5;
-    if (rst) begin
-      \$737  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$738  = \$126 ;
-    if (rst) begin
-      \$738  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$739  = out_7_6;
-    if (cap_7_6) begin
-      \$739  = \$193 [25:0];
-    end else if (\$127 ) begin
-      \$739  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$740  = a_7_6;
-    if (rst) begin
-      \$740  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$741  = l_7_6;
-    if (rst) begin
-      \$741  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$743  = p_7_7;
-    if (rst) begin
-      \$743  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$744  = l_7_6;
-    if (rst) begin
-      \$744  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$745  = \$128 ;
-    if (rst) begin
-      \$745  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$746  = out_7_7;
-    if (cap_7_7) begin
-      \$746  = \$194 [25:0];
-    end else if (\$129 ) begin
-      \$746  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$747  = count_next;
-    if (rst) begin
-      \$747  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$748  = \$130 ;
-    if (rst) begin
-      \$748  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_7_7) begin
-      count_next = 4'h8;
-    end else if (\$195 ) begin
-      count_next = \$196 [3:0];
-    end
-  end
+  assign _0073_ = $signed(acc_4_2) + $signed(pr_4_2);
+  assign _0749_ = _0750_ ? 16'h0000 : p_1_0;
+  assign _0751_ = _0752_ ? 1'h0 : skew_l1_d0;
+  assign _0753_ = _0754_ ? 8'h00 : skew_a1_d0;
+  assign _0755_ = _0756_ ? out_1_7 : out_0_7;
+  assign _0757_ = _0758_ ? _0043_[25:0] : _0755_;
+  assign _0759_ = _0760_ ? 26'h0000000 : _0067_;
+  assign _0761_ = _0762_ ? 1'h0 : l_0_6;
+  assign _0763_ = _0764_ ? 16'h0000 : p_0_7;
+  assign _0765_ = _0766_ ? 1'h0 : l_0_6;
+  assign _0767_ = _0768_ ? 8'h00 : a_0_6;
+  assign _0769_ = _0770_ ? out_1_6 : out_0_6;
+  assign _0771_ = _0772_ ? _0042_[25:0] : _0769_;
+  assign _0773_ = _0774_ ? 26'h0000000 : _0045_;
+  assign _0775_ = _0776_ ? 1'h0 : l_0_5;
+  assign _0777_ = _0778_ ? 16'h0000 : p_0_6;
+  assign _0779_ = _0780_ ? 1'h0 : l_0_5;
+  assign _0781_ = _0782_ ? 8'h00 : a_0_5;
+  assign _0783_ = _0784_ ? out_1_5 : out_0_5;
+  assign _0785_ = _0786_ ? _0041_[25:0] : _0783_;
+  assign _0787_ = _0788_ ? 26'h0000000 : _0023_;
+  assign _0789_ = _0790_ ? 1'h0 : l_0_4;
+  assign _0791_ = _0792_ ? 16'h0000 : p_0_5;
+  assign _0793_ = _0794_ ? 1'h0 : l_0_4;
+  assign _0795_ = _0796_ ? 8'h00 : a_0_4;
+  assign _0797_ = _0798_ ? out_1_4 : out_0_4;
+  assign _0799_ = _0800_ ? _0040_[25:0] : _0797_;
+  assign _0801_ = _0802_ ? 26'h0000000 : _0001_;
+  assign _0803_ = _0804_ ? 1'h0 : l_0_3;
+  assign _0805_ = _0806_ ? 16'h0000 : p_0_4;
+  assign _0807_ = _0808_ ? 1'h0 : l_0_3;
+  assign _0809_ = _0810_ ? 8'h00 : a_0_3;
+  assign _0811_ = _0812_ ? out_1_3 : out_0_3;
+  assign _0813_ = _0814_ ? _0039_[25:0] : _0811_;
+  assign _0815_ = _0816_ ? 26'h0000000 : _0726_;
+  assign _0817_ = _0818_ ? 1'h0 : l_0_2;
+  assign _0819_ = _0820_ ? 16'h0000 : p_0_3;
+  assign _0821_ = _0822_ ? 1'h0 : l_0_2;
+  assign _0823_ = _0824_ ? 8'h00 : a_0_2;
+  assign _0825_ = _0826_ ? out_1_2 : out_0_2;
+  assign _0827_ = _0828_ ? _0038_[25:0] : _0825_;
+  assign _0829_ = _0830_ ? 26'h0000000 : _0555_;
+  assign _0831_ = _0832_ ? 1'h0 : l_0_1;
+  assign _0833_ = _0834_ ? 16'h0000 : p_0_2;
+  assign _0835_ = _0836_ ? 1'h0 : l_0_1;
+  assign _0837_ = _0838_ ? 8'h00 : a_0_1;
+  assign _0839_ = _0840_ ? out_1_1 : out_0_1;
+  assign _0841_ = _0842_ ? _0037_[25:0] : _0839_;
+  assign _0843_ = _0844_ ? 26'h0000000 : _0333_;
+  assign _0845_ = _0846_ ? 1'h0 : l_0_0;
+  assign _0847_ = _0848_ ? 16'h0000 : p_0_1;
+  assign _0849_ = _0850_ ? 1'h0 : l_0_0;
+  assign _0851_ = _0852_ ? 8'h00 : a_0_0;
+  assign _0853_ = _0854_ ? out_1_0 : out_0_0;
+  assign _0855_ = _0856_ ? _0036_[25:0] : _0853_;
+  assign _0857_ = _0858_ ? 26'h0000000 : _0111_;
+  assign _0859_ = _0860_ ? 1'h0 : in_last;
+  assign _0861_ = _0862_ ? 16'h0000 : p_0_0;
+  assign _0863_ = _0864_ ? 1'h0 : in_last;
+  assign _0865_ = _0866_ ? 8'h00 : a_in0;
+  assign _0867_ = _0868_ ? 1'h0 : skew_l7_d5;
+  assign _0869_ = _0870_ ? 1'h0 : skew_l7_d4;
+  assign _0871_ = _0872_ ? 1'h0 : skew_l7_d3;
+  assign _0873_ = _0874_ ? 1'h0 : skew_l7_d2;
+  assign _0875_ = _0876_ ? 1'h0 : skew_l7_d1;
+  assign _0877_ = _0878_ ? 1'h0 : skew_l7_d0;
+  assign _0879_ = _0880_ ? 1'h0 : in_last;
+  assign _0881_ = _0882_ ? 8'h00 : skew_a7_d5;
+  assign _0883_ = _0884_ ? 8'h00 : skew_a7_d4;
+  assign _0885_ = _0886_ ? 8'h00 : skew_a7_d3;
+  assign _0887_ = _0888_ ? 8'h00 : skew_a7_d2;
+  assign _0889_ = _0890_ ? 8'h00 : skew_a7_d1;
+  assign _0891_ = _0892_ ? 8'h00 : skew_a7_d0;
+  assign _0893_ = _0894_ ? 8'h00 : a_in7;
+  assign _0895_ = _0896_ ? 1'h0 : skew_l6_d4;
+  assign _0897_ = _0898_ ? 1'h0 : skew_l6_d3;
+  assign _0899_ = _0900_ ? 1'h0 : skew_l6_d2;
+  assign _0901_ = _0902_ ? 1'h0 : skew_l6_d1;
+  assign _0903_ = _0904_ ? 1'h0 : skew_l6_d0;
+  assign _0905_ = _0906_ ? 1'h0 : in_last;
+  assign _0907_ = _0908_ ? 8'h00 : skew_a6_d4;
+  assign _0909_ = _0910_ ? 8'h00 : skew_a6_d3;
+  assign _0911_ = _0912_ ? 8'h00 : skew_a6_d2;
+  assign _0913_ = _0914_ ? 8'h00 : skew_a6_d1;
+  assign _0915_ = _0916_ ? 8'h00 : skew_a6_d0;
+  assign _0917_ = _0918_ ? 8'h00 : a_in6;
+  assign _0919_ = _0920_ ? 1'h0 : skew_l5_d3;
+  assign _0921_ = _0922_ ? 1'h0 : skew_l5_d2;
+  assign _0923_ = _0924_ ? 1'h0 : skew_l5_d1;
+  assign _0925_ = _0926_ ? 1'h0 : skew_l5_d0;
+  assign _0927_ = _0928_ ? 1'h0 : in_last;
+  assign _0929_ = _0930_ ? 8'h00 : skew_a5_d3;
+  assign _0931_ = _0932_ ? 8'h00 : skew_a5_d2;
+  assign _0933_ = _0934_ ? 8'h00 : skew_a5_d1;
+  assign _0935_ = _0936_ ? 8'h00 : skew_a5_d0;
+  assign _0937_ = _0938_ ? 8'h00 : a_in5;
+  assign _0939_ = _0940_ ? 1'h0 : skew_l4_d2;
+  assign _0941_ = _0942_ ? 1'h0 : skew_l4_d1;
+  assign _0943_ = _0944_ ? 1'h0 : skew_l4_d0;
+  assign _0945_ = _0946_ ? 1'h0 : in_last;
+  assign _0947_ = _0948_ ? 8'h00 : skew_a4_d2;
+  assign _0949_ = _0950_ ? 8'h00 : skew_a4_d1;
+  assign _0951_ = _0952_ ? 8'h00 : skew_a4_d0;
+  assign _0953_ = _0954_ ? 8'h00 : a_in4;
+  assign _0955_ = _0956_ ? 1'h0 : skew_l3_d1;
+  assign _0957_ = _0958_ ? 1'h0 : skew_l3_d0;
+  assign _0959_ = _0960_ ? 1'h0 : in_last;
+  assign _0961_ = _0962_ ? 8'h00 : skew_a3_d1;
+  assign _0963_ = _0964_ ? 8'h00 : skew_a3_d0;
+  assign _0965_ = _0966_ ? 8'h00 : a_in3;
+  assign _0967_ = _0968_ ? 1'h0 : skew_l2_d0;
+  assign _0969_ = _0970_ ? 1'h0 : in_last;
+  assign _0971_ = _0972_ ? 8'h00 : skew_a2_d0;
+  assign _0973_ = _0974_ ? 8'h00 : a_in2;
+  assign _0975_ = _0976_ ? 1'h0 : in_last;
+  assign _0977_ = _0978_ ? 8'h00 : a_in1;
+  assign _0979_ = _0980_ ? 1'h0 : _0000_;
+  assign _0981_ = _0982_ ? 1'h0 : i_valid;
+  assign _0983_ = _0984_ ? _0107_[3:0] : drain_count;
+  assign _0985_ = _0986_ ? 4'h8 : _0983_;
+  assign _0987_ = _0988_ ? 1'h0 : _0035_;
+  assign _0989_ = _0990_ ? 4'h0 : count_next;
+  assign _0991_ = _0992_ ? 26'h0000000 : out_7_7;
+  assign _0993_ = _0994_ ? _0105_[25:0] : _0991_;
+  assign _0995_ = _0996_ ? 26'h0000000 : _0032_;
+  assign _0997_ = _0998_ ? 1'h0 : l_7_6;
+  assign _0999_ = _1000_ ? 16'h0000 : p_7_7;
+  assign _1001_ = _1002_ ? 1'h0 : l_7_6;
+  assign _1003_ = _1004_ ? 8'h00 : a_7_6;
+  assign _1005_ = _1006_ ? 26'h0000000 : out_7_6;
+  assign _1007_ = _1008_ ? _0104_[25:0] : _1005_;
+  assign _1009_ = _1010_ ? 26'h0000000 : _0030_;
+  assign _1011_ = _1012_ ? 1'h0 : l_7_5;
+  assign _1013_ = _1014_ ? 16'h0000 : p_7_6;
+  assign _1015_ = _1016_ ? 1'h0 : l_7_5;
+  assign _1017_ = _1018_ ? 8'h00 : a_7_5;
+  assign _1019_ = _1020_ ? 26'h0000000 : out_7_5;
+  assign _1021_ = _1022_ ? _0103_[25:0] : _1019_;
+  assign _1023_ = _1024_ ? 26'h0000000 : _0028_;
+  assign _1025_ = _1026_ ? 1'h0 : l_7_4;
+  assign _1027_ = _1028_ ? 16'h0000 : p_7_5;
+  assign _1029_ = _1030_ ? 1'h0 : l_7_4;
+  assign _1031_ = _1032_ ? 8'h00 : a_7_4;
+  assign _1033_ = _1034_ ? 26'h0000000 : out_7_4;
+  assign _1035_ = _1036_ ? _0102_[25:0] : _1033_;
+  assign _1037_ = _1038_ ? 26'h0000000 : _0026_;
+  assign _1039_ = _1040_ ? 1'h0 : l_7_3;
+  assign _1041_ = _1042_ ? 16'h0000 : p_7_4;
+  assign _1043_ = _1044_ ? 1'h0 : l_7_3;
+  assign _1045_ = _1046_ ? 8'h00 : a_7_3;
+  assign _1047_ = _1048_ ? 26'h0000000 : out_7_3;
+  assign _1049_ = _1050_ ? _0101_[25:0] : _1047_;
+  assign _1051_ = _1052_ ? 26'h0000000 : _0024_;
+  assign _1053_ = _1054_ ? 1'h0 : l_7_2;
+  assign _1055_ = _1056_ ? 16'h0000 : p_7_3;
+  assign _1057_ = _1058_ ? 1'h0 : l_7_2;
+  assign _1059_ = _1060_ ? 8'h00 : a_7_2;
+  assign _1061_ = _1062_ ? 26'h0000000 : out_7_2;
+  assign _1063_ = _1064_ ? _0099_[25:0] : _1061_;
+  assign _1065_ = _1066_ ? 26'h0000000 : _0021_;
+  assign _1067_ = _1068_ ? 1'h0 : l_7_1;
+  assign _1069_ = _1070_ ? 16'h0000 : p_7_2;
+  assign _1071_ = _1072_ ? 1'h0 : l_7_1;
+  assign _1073_ = _1074_ ? 8'h00 : a_7_1;
+  assign _1075_ = _1076_ ? 26'h0000000 : out_7_1;
+  assign _1077_ = _1078_ ? _0098_[25:0] : _1075_;
+  assign _1079_ = _1080_ ? 26'h0000000 : _0019_;
+  assign _1081_ = _1082_ ? 1'h0 : l_7_0;
+  assign _1083_ = _1084_ ? 16'h0000 : p_7_1;
+  assign _1085_ = _1086_ ? 1'h0 : l_7_0;
+  assign _1087_ = _1088_ ? 8'h00 : a_7_0;
+  assign _1089_ = _1090_ ? 26'h0000000 : out_7_0;
+  assign _1091_ = _1092_ ? _0097_[25:0] : _1089_;
+  assign _1093_ = _1094_ ? 26'h0000000 : _0017_;
+  assign _1095_ = _1096_ ? 1'h0 : skew_l7_d6;
+  assign _1097_ = _1098_ ? 16'h0000 : p_7_0;
+  assign _1099_ = _1100_ ? 1'h0 : skew_l7_d6;
+  assign _1101_ = _1102_ ? 8'h00 : skew_a7_d6;
+  assign _1103_ = _1104_ ? out_7_7 : out_6_7;
+  assign _1105_ = _1106_ ? _0096_[25:0] : _1103_;
+  assign _1107_ = _1108_ ? 26'h0000000 : _0015_;
+  assign _1109_ = _1110_ ? 1'h0 : l_6_6;
+  assign _1111_ = _1112_ ? 16'h0000 : p_6_7;
+  assign _1113_ = _1114_ ? 1'h0 : l_6_6;
+  assign _1115_ = _1116_ ? 8'h00 : a_6_6;
+  assign _1117_ = _1118_ ? out_7_6 : out_6_6;
+  assign _1119_ = _1120_ ? _0095_[25:0] : _1117_;
+  assign _1121_ = _1122_ ? 26'h0000000 : _0013_;
+  assign _1123_ = _1124_ ? 1'h0 : l_6_5;
+  assign _1125_ = _1126_ ? 16'h0000 : p_6_6;
+  assign _1127_ = _1128_ ? 1'h0 : l_6_5;
+  assign _1129_ = _1130_ ? 8'h00 : a_6_5;
+  assign _1131_ = _1132_ ? out_7_5 : out_6_5;
+  assign _1133_ = _1134_ ? _0094_[25:0] : _1131_;
+  assign _1135_ = _1136_ ? 26'h0000000 : _0010_;
+  assign _1137_ = _1138_ ? 1'h0 : l_6_4;
+  assign _1139_ = _1140_ ? 16'h0000 : p_6_5;
+  assign _1141_ = _1142_ ? 1'h0 : l_6_4;
+  assign _1143_ = _1144_ ? 8'h00 : a_6_4;
+  assign _1145_ = _1146_ ? out_7_4 : out_6_4;
+  assign _1147_ = _1148_ ? _0093_[25:0] : _1145_;
+  assign _1149_ = _1150_ ? 26'h0000000 : _0008_;
+  assign _1151_ = _1152_ ? 1'h0 : l_6_3;
+  assign _1153_ = _1154_ ? 16'h0000 : p_6_4;
+  assign _1155_ = _1156_ ? 1'h0 : l_6_3;
+  assign _1157_ = _1158_ ? 8'h00 : a_6_3;
+  assign _1159_ = _1160_ ? out_7_3 : out_6_3;
+  assign _1161_ = _1162_ ? _0092_[25:0] : _1159_;
+  assign _1163_ = _1164_ ? 26'h0000000 : _0006_;
+  assign _1165_ = _1166_ ? 1'h0 : l_6_2;
+  assign _1167_ = _1168_ ? 16'h0000 : p_6_3;
+  assign _1169_ = _1170_ ? 1'h0 : l_6_2;
+  assign _1171_ = _1172_ ? 8'h00 : a_6_2;
+  assign _1173_ = _1174_ ? out_7_2 : out_6_2;
+  assign _1175_ = _1176_ ? _0091_[25:0] : _1173_;
+  assign _1177_ = _1178_ ? 26'h0000000 : _0004_;
+  assign _1179_ = _1180_ ? 1'h0 : l_6_1;
+  assign _1181_ = _1182_ ? 16'h0000 : p_6_2;
+  assign _1183_ = _1184_ ? 1'h0 : l_6_1;
+  assign _1185_ = _1186_ ? 8'h00 : a_6_1;
+  assign _1187_ = _1188_ ? out_7_1 : out_6_1;
+  assign _1189_ = _1190_ ? _0090_[25:0] : _1187_;
+  assign _1191_ = _1192_ ? 26'h0000000 : _0002_;
+  assign _1193_ = _1194_ ? 1'h0 : l_6_0;
+  assign _1195_ = _1196_ ? 16'h0000 : p_6_1;
+  assign _1197_ = _1198_ ? 1'h0 : l_6_0;
+  assign _1199_ = _1200_ ? 8'h00 : a_6_0;
+  assign _1201_ = _1202_ ? out_7_0 : out_6_0;
+  assign _1203_ = _1204_ ? _0088_[25:0] : _1201_;
+  assign _1205_ = _1206_ ? 26'h0000000 : _0746_;
+  assign _1207_ = _1208_ ? 1'h0 : skew_l6_d5;
+  assign _1209_ = _1210_ ? 16'h0000 : p_6_0;
+  assign _1211_ = _1212_ ? 1'h0 : skew_l6_d5;
+  assign _1213_ = _1214_ ? 8'h00 : skew_a6_d5;
+  assign _1215_ = _1216_ ? out_6_7 : out_5_7;
+  assign _1217_ = _1218_ ? _0087_[25:0] : _1215_;
+  assign _1219_ = _1220_ ? 26'h0000000 : _0744_;
+  assign _1221_ = _1222_ ? 1'h0 : l_5_6;
+  assign _1223_ = _1224_ ? 16'h0000 : p_5_7;
+  assign _1225_ = _1226_ ? 1'h0 : l_5_6;
+  assign _1227_ = _1228_ ? 8'h00 : a_5_6;
+  assign _1229_ = _1230_ ? out_6_6 : out_5_6;
+  assign _1231_ = _1232_ ? _0086_[25:0] : _1229_;
+  assign _1233_ = _1234_ ? 26'h0000000 : _0742_;
+  assign _1235_ = _1236_ ? 1'h0 : l_5_5;
+  assign _1237_ = _1238_ ? 16'h0000 : p_5_6;
+  assign _1239_ = _1240_ ? 1'h0 : l_5_5;
+  assign _1241_ = _1242_ ? 8'h00 : a_5_5;
+  assign _1243_ = _1244_ ? out_6_5 : out_5_5;
+  assign _1245_ = _1246_ ? _0085_[25:0] : _1243_;
+  assign _1247_ = _1248_ ? 26'h0000000 : _0740_;
+  assign _1249_ = _1250_ ? 1'h0 : l_5_4;
+  assign _1251_ = _1252_ ? 16'h0000 : p_5_5;
+  assign _1253_ = _1254_ ? 1'h0 : l_5_4;
+  assign _1255_ = _1256_ ? 8'h00 : a_5_4;
+  assign _1257_ = _1258_ ? out_6_4 : out_5_4;
+  assign _1259_ = _1260_ ? _0084_[25:0] : _1257_;
+  assign _1261_ = _1262_ ? 26'h0000000 : _0738_;
+  assign _1263_ = _1264_ ? 1'h0 : l_5_3;
+  assign _1265_ = _1266_ ? 16'h0000 : p_5_4;
+  assign _1267_ = _1268_ ? 1'h0 : l_5_3;
+  assign _1269_ = _1270_ ? 8'h00 : a_5_3;
+  assign _1271_ = _1272_ ? out_6_3 : out_5_3;
+  assign _1273_ = _1274_ ? _0083_[25:0] : _1271_;
+  assign _1275_ = _1276_ ? 26'h0000000 : _0735_;
+  assign _1277_ = _1278_ ? 1'h0 : l_5_2;
+  assign _1279_ = _1280_ ? 16'h0000 : p_5_3;
+  assign _1281_ = _1282_ ? 1'h0 : l_5_2;
+  assign _1283_ = _1284_ ? 8'h00 : a_5_2;
+  assign _1285_ = _1286_ ? out_6_2 : out_5_2;
+  assign _1287_ = _1288_ ? _0082_[25:0] : _1285_;
+  assign _1289_ = _1290_ ? 26'h0000000 : _0733_;
+  assign _1291_ = _1292_ ? 1'h0 : l_5_1;
+  assign _1293_ = _1294_ ? 16'h0000 : p_5_2;
+  assign _1295_ = _1296_ ? 1'h0 : l_5_1;
+  assign _1297_ = _1298_ ? 8'h00 : a_5_1;
+  assign _1299_ = _1300_ ? out_6_1 : out_5_1;
+  assign _1301_ = _1302_ ? _0081_[25:0] : _1299_;
+  assign _1303_ = _1304_ ? 26'h0000000 : _0731_;
+  assign _1305_ = _1306_ ? 1'h0 : l_5_0;
+  assign _1307_ = _1308_ ? 16'h0000 : p_5_1;
+  assign _1309_ = _1310_ ? 1'h0 : l_5_0;
+  assign _1311_ = _1312_ ? 8'h00 : a_5_0;
+  assign _1313_ = _1314_ ? out_6_0 : out_5_0;
+  assign _1315_ = _1316_ ? _0080_[25:0] : _1313_;
+  assign _1317_ = _1318_ ? 26'h0000000 : _0729_;
+  assign _1319_ = _1320_ ? 1'h0 : skew_l5_d4;
+  assign _1321_ = _1322_ ? 16'h0000 : p_5_0;
+  assign _1323_ = _1324_ ? 1'h0 : skew_l5_d4;
+  assign _1325_ = _1326_ ? 8'h00 : skew_a5_d4;
+  assign _1327_ = _1328_ ? out_5_7 : out_4_7;
+  assign _1329_ = _1330_ ? _0079_[25:0] : _1327_;
+  assign _1331_ = _1332_ ? 26'h0000000 : _0727_;
+  assign _1333_ = _1334_ ? 1'h0 : l_4_6;
+  assign _1335_ = _1336_ ? 16'h0000 : p_4_7;
+  assign _1337_ = _1338_ ? 1'h0 : l_4_6;
+  assign _1339_ = _1340_ ? 8'h00 : a_4_6;
+  assign _1341_ = _1342_ ? out_5_6 : out_4_6;
+  assign _1343_ = _1344_ ? _0077_[25:0] : _1341_;
+  assign _1345_ = _1346_ ? 26'h0000000 : _0724_;
+  assign _1347_ = _1348_ ? 1'h0 : l_4_5;
+  assign _1349_ = _1350_ ? 16'h0000 : p_4_6;
+  assign _1351_ = _1352_ ? 1'h0 : l_4_5;
+  assign _1353_ = _1354_ ? 8'h00 : a_4_5;
+  assign _1355_ = _1356_ ? out_5_5 : out_4_5;
+  assign _1357_ = _1358_ ? _0076_[25:0] : _1355_;
+  assign _1359_ = _1360_ ? 26'h0000000 : _0722_;
+  assign _1361_ = _1362_ ? 1'h0 : l_4_4;
+  assign _1363_ = _1364_ ? 16'h0000 : p_4_5;
+  assign _1365_ = _1366_ ? 1'h0 : l_4_4;
+  assign _1367_ = _1368_ ? 8'h00 : a_4_4;
+  assign _1369_ = _1370_ ? out_5_4 : out_4_4;
+  assign _1371_ = _1372_ ? _0075_[25:0] : _1369_;
+  assign _1373_ = _1374_ ? 26'h0000000 : _0711_;
+  assign _1375_ = _1376_ ? 1'h0 : l_4_3;
+  assign _1377_ = _1378_ ? 16'h0000 : p_4_4;
+  assign _1379_ = _1380_ ? 1'h0 : l_4_3;
+  assign _1381_ = _1382_ ? 8'h00 : a_4_3;
+  assign _1383_ = _1384_ ? out_5_3 : out_4_3;
+  assign _1385_ = _1386_ ? _0074_[25:0] : _1383_;
+  assign _1387_ = _1388_ ? 26'h0000000 : _0689_;
+  assign _1389_ = _1390_ ? 1'h0 : l_4_2;
+  assign _1391_ = _1392_ ? 16'h0000 : p_4_3;
+  assign _1393_ = _1394_ ? 1'h0 : l_4_2;
+  assign _1395_ = _1396_ ? 8'h00 : a_4_2;
+  assign _1397_ = _1398_ ? out_5_2 : out_4_2;
+  assign _1399_ = _1400_ ? _0073_[25:0] : _1397_;
+  assign _1401_ = _1402_ ? 26'h0000000 : _0667_;
+  assign _1403_ = _1404_ ? 1'h0 : l_4_1;
+  assign _1405_ = _1406_ ? 16'h0000 : p_4_2;
+  assign _1407_ = _1408_ ? 1'h0 : l_4_1;
+  assign _1409_ = _1410_ ? 8'h00 : a_4_1;
+  assign _1411_ = _1412_ ? out_5_1 : out_4_1;
+  assign _1413_ = _1414_ ? _0072_[25:0] : _1411_;
+  assign _1415_ = _1416_ ? 26'h0000000 : _0644_;
+  assign _1417_ = _1418_ ? 1'h0 : l_4_0;
+  assign _1419_ = _1420_ ? 16'h0000 : p_4_1;
+  assign _1421_ = _1422_ ? 1'h0 : l_4_0;
+  assign _1423_ = _1424_ ? 8'h00 : a_4_0;
+  assign _1425_ = _1426_ ? out_5_0 : out_4_0;
+  assign _1427_ = _1428_ ? _0071_[25:0] : _1425_;
+  assign _1429_ = _1430_ ? 26'h0000000 : _0622_;
+  assign _1431_ = _1432_ ? 1'h0 : skew_l4_d3;
+  assign _1433_ = _1434_ ? 16'h0000 : p_4_0;
+  assign _1435_ = _1436_ ? 1'h0 : skew_l4_d3;
+  assign _1437_ = _1438_ ? 8'h00 : skew_a4_d3;
+  assign _1439_ = _1440_ ? out_4_7 : out_3_7;
+  assign _1441_ = _1442_ ? _0070_[25:0] : _1439_;
+  assign _1443_ = _1444_ ? 26'h0000000 : _0600_;
+  assign _1445_ = _1446_ ? 1'h0 : l_3_6;
+  assign _1447_ = _1448_ ? 16'h0000 : p_3_7;
+  assign _1449_ = _1450_ ? 1'h0 : l_3_6;
+  assign _1451_ = _1452_ ? 8'h00 : a_3_6;
+  assign _1453_ = _1454_ ? out_4_6 : out_3_6;
+  assign _1455_ = _1456_ ? _0069_[25:0] : _1453_;
+  assign _1457_ = _1458_ ? 26'h0000000 : _0578_;
+  assign _1459_ = _1460_ ? 1'h0 : l_3_5;
+  assign _1461_ = _1462_ ? 16'h0000 : p_3_6;
+  assign _1463_ = _1464_ ? 1'h0 : l_3_5;
+  assign _1465_ = _1466_ ? 8'h00 : a_3_5;
+  assign _1467_ = _1468_ ? out_4_5 : out_3_5;
+  assign _1469_ = _1470_ ? _0068_[25:0] : _1467_;
+  assign _1471_ = _1472_ ? 26'h0000000 : _0556_;
+  assign _1473_ = _1474_ ? 1'h0 : l_3_4;
+  assign _1475_ = _1476_ ? 16'h0000 : p_3_5;
+  assign _1477_ = _1478_ ? 1'h0 : l_3_4;
+  assign _1479_ = _1480_ ? 8'h00 : a_3_4;
+  assign _1481_ = _1482_ ? out_4_4 : out_3_4;
+  assign _1483_ = _1484_ ? _0066_[25:0] : _1481_;
+  assign _1485_ = _1486_ ? 26'h0000000 : _0533_;
+  assign _1487_ = _1488_ ? 1'h0 : l_3_3;
+  assign _1489_ = _1490_ ? 16'h0000 : p_3_4;
+  assign _1491_ = _1492_ ? 1'h0 : l_3_3;
+  assign _1493_ = _1494_ ? 8'h00 : a_3_3;
+  assign _1495_ = _1496_ ? out_4_3 : out_3_3;
+  assign _1497_ = _1498_ ? _0065_[25:0] : _1495_;
+  assign _1499_ = _1500_ ? 26'h0000000 : _0511_;
+  assign _1501_ = _1502_ ? 1'h0 : l_3_2;
+  assign _1503_ = _1504_ ? 16'h0000 : p_3_3;
+  assign _1505_ = _1506_ ? 1'h0 : l_3_2;
+  assign _1507_ = _1508_ ? 8'h00 : a_3_2;
+  assign _1509_ = _1510_ ? out_4_2 : out_3_2;
+  assign _1511_ = _1512_ ? _0064_[25:0] : _1509_;
+  assign _1513_ = _1514_ ? 26'h0000000 : _0489_;
+  assign _1515_ = _1516_ ? 1'h0 : l_3_1;
+  assign _1517_ = _1518_ ? 16'h0000 : p_3_2;
+  assign _1519_ = _1520_ ? 1'h0 : l_3_1;
+  assign _1521_ = _1522_ ? 8'h00 : a_3_1;
+  assign _1523_ = _1524_ ? out_4_1 : out_3_1;
+  assign _1525_ = _1526_ ? _0063_[25:0] : _1523_;
+  assign _1527_ = _1528_ ? 26'h0000000 : _0467_;
+  assign _1529_ = _1530_ ? 1'h0 : l_3_0;
+  assign _1531_ = _1532_ ? 16'h0000 : p_3_1;
+  assign _1533_ = _1534_ ? 1'h0 : l_3_0;
+  assign _1535_ = _1536_ ? 8'h00 : a_3_0;
+  assign _1537_ = _1538_ ? out_4_0 : out_3_0;
+  assign _1539_ = _1540_ ? _0062_[25:0] : _1537_;
+  assign _1541_ = _1542_ ? 26'h0000000 : _0445_;
+  assign _1543_ = _1544_ ? 1'h0 : skew_l3_d2;
+  assign _1545_ = _1546_ ? 16'h0000 : p_3_0;
+  assign _1547_ = _1548_ ? 1'h0 : skew_l3_d2;
+  assign _1549_ = _1550_ ? 8'h00 : skew_a3_d2;
+  assign _1551_ = _1552_ ? out_3_7 : out_2_7;
+  assign _1553_ = _1554_ ? _0061_[25:0] : _1551_;
+  assign _1555_ = _1556_ ? 26'h0000000 : _0422_;
+  assign _1557_ = _1558_ ? 1'h0 : l_2_6;
+  assign _1559_ = _1560_ ? 16'h0000 : p_2_7;
+  assign _1561_ = _1562_ ? 1'h0 : l_2_6;
+  assign _1563_ = _1564_ ? 8'h00 : a_2_6;
+  assign _1565_ = _1566_ ? out_3_6 : out_2_6;
+  assign _1567_ = _1568_ ? _0060_[25:0] : _1565_;
+  assign _1569_ = _1570_ ? 26'h0000000 : _0400_;
+  assign _1571_ = _1572_ ? 1'h0 : l_2_5;
+  assign _1573_ = _1574_ ? 16'h0000 : p_2_6;
+  assign _1575_ = _1576_ ? 1'h0 : l_2_5;
+  assign _1577_ = _1578_ ? 8'h00 : a_2_5;
+  assign _1579_ = _1580_ ? out_3_5 : out_2_5;
+  assign _1581_ = _1582_ ? _0059_[25:0] : _1579_;
+  assign _1583_ = _1584_ ? 26'h0000000 : _0378_;
+  assign _1585_ = _1586_ ? 1'h0 : l_2_4;
+  assign _1587_ = _1588_ ? 16'h0000 : p_2_5;
+  assign _1589_ = _1590_ ? 1'h0 : l_2_4;
+  assign _1591_ = _1592_ ? 8'h00 : a_2_4;
+  assign _1593_ = _1594_ ? out_3_4 : out_2_4;
+  assign _1595_ = _1596_ ? _0058_[25:0] : _1593_;
+  assign _1597_ = _1598_ ? 26'h0000000 : _0356_;
+  assign _1599_ = _1600_ ? 1'h0 : l_2_3;
+  assign _1601_ = _1602_ ? 16'h0000 : p_2_4;
+  assign _1603_ = _1604_ ? 1'h0 : l_2_3;
+  assign _1605_ = _1606_ ? 8'h00 : a_2_3;
+  assign _1607_ = _1608_ ? out_3_3 : out_2_3;
+  assign _1609_ = _1610_ ? _0057_[25:0] : _1607_;
+  assign _1611_ = _1612_ ? 26'h0000000 : _0334_;
+  assign _1613_ = _1614_ ? 1'h0 : l_2_2;
+  assign _1615_ = _1616_ ? 16'h0000 : p_2_3;
+  assign _1617_ = _1618_ ? 1'h0 : l_2_2;
+  assign _1619_ = _1620_ ? 8'h00 : a_2_2;
+  assign _1621_ = _1622_ ? out_3_2 : out_2_2;
+  assign _1623_ = _1624_ ? _0055_[25:0] : _1621_;
+  assign _1625_ = _1626_ ? 26'h0000000 : _0311_;
+  assign _1627_ = _1628_ ? 1'h0 : l_2_1;
+  assign _1629_ = _1630_ ? 16'h0000 : p_2_2;
+  assign _1631_ = _1632_ ? 1'h0 : l_2_1;
+  assign _1633_ = _1634_ ? 8'h00 : a_2_1;
+  assign _1635_ = _1636_ ? out_3_1 : out_2_1;
+  assign _1637_ = _1638_ ? _0054_[25:0] : _1635_;
+  assign _1639_ = _1640_ ? 26'h0000000 : _0289_;
+  assign _1641_ = _1642_ ? 1'h0 : l_2_0;
+  assign _1643_ = _1644_ ? 16'h0000 : p_2_1;
+  assign _1645_ = _1646_ ? 1'h0 : l_2_0;
+  assign _1647_ = _1648_ ? 8'h00 : a_2_0;
+  assign _1649_ = _1650_ ? out_3_0 : out_2_0;
+  assign _1651_ = _1652_ ? _0053_[25:0] : _1649_;
+  assign _1653_ = _1654_ ? 26'h0000000 : _0267_;
+  assign _1655_ = _1656_ ? 1'h0 : skew_l2_d1;
+  assign _1657_ = _1658_ ? 16'h0000 : p_2_0;
+  assign _1659_ = _1660_ ? 1'h0 : skew_l2_d1;
+  assign _1661_ = _1662_ ? 8'h00 : skew_a2_d1;
+  assign _1663_ = _1664_ ? out_2_7 : out_1_7;
+  assign _1665_ = _1666_ ? _0052_[25:0] : _1663_;
+  assign _1667_ = _1668_ ? 26'h0000000 : _0245_;
+  assign _1669_ = _1670_ ? 1'h0 : l_1_6;
+  assign _1671_ = _1672_ ? 16'h0000 : p_1_7;
+  assign _1673_ = _1674_ ? 1'h0 : l_1_6;
+  assign _1675_ = _1676_ ? 8'h00 : a_1_6;
+  assign _1677_ = _1678_ ? out_2_6 : out_1_6;
+  assign _1679_ = _1680_ ? _0051_[25:0] : _1677_;
+  assign _1681_ = _1682_ ? 26'h0000000 : _0223_;
+  assign _1683_ = _1684_ ? 1'h0 : l_1_5;
+  assign _1685_ = _1686_ ? 16'h0000 : p_1_6;
+  assign _1687_ = _1688_ ? 1'h0 : l_1_5;
+  assign _1689_ = _1690_ ? 8'h00 : a_1_5;
+  assign _1691_ = _1692_ ? out_2_5 : out_1_5;
+  assign _1693_ = _1694_ ? _0050_[25:0] : _1691_;
+  assign _1695_ = _1696_ ? 26'h0000000 : _0200_;
+  assign _1697_ = _1698_ ? 1'h0 : l_1_4;
+  assign _1699_ = _1700_ ? 16'h0000 : p_1_5;
+  assign _1701_ = _1702_ ? 1'h0 : l_1_4;
+  assign _1703_ = _1704_ ? 8'h00 : a_1_4;
+  assign _1705_ = _1706_ ? out_2_4 : out_1_4;
+  assign _1707_ = _1708_ ? _0049_[25:0] : _1705_;
+  assign _1709_ = _1710_ ? 26'h0000000 : _0178_;
+  assign _1711_ = _1712_ ? 1'h0 : l_1_3;
+  assign _1713_ = _1714_ ? 16'h0000 : p_1_4;
+  assign _1715_ = _1716_ ? 1'h0 : l_1_3;
+  assign _1717_ = _1718_ ? 8'h00 : a_1_3;
+  assign _1719_ = _1720_ ? out_2_3 : out_1_3;
+  assign _1721_ = _1722_ ? _0048_[25:0] : _1719_;
+  assign _1723_ = _1724_ ? 26'h0000000 : _0156_;
+  assign _1725_ = _1726_ ? 1'h0 : l_1_2;
+  assign _1727_ = _1728_ ? 16'h0000 : p_1_3;
+  assign _1729_ = _1730_ ? 1'h0 : l_1_2;
+  assign _1731_ = _1732_ ? 8'h00 : a_1_2;
+  assign _1733_ = _1734_ ? out_2_2 : out_1_2;
+  assign _1735_ = _1736_ ? _0047_[25:0] : _1733_;
+  assign _1737_ = _1738_ ? 26'h0000000 : _0134_;
+  assign _1739_ = _1740_ ? 1'h0 : l_1_1;
+  assign _1741_ = _1742_ ? 16'h0000 : p_1_2;
+  assign _1743_ = _1744_ ? 1'h0 : l_1_1;
+  assign _1745_ = _1746_ ? 8'h00 : a_1_1;
+  assign _1747_ = _1748_ ? out_2_1 : out_1_1;
+  assign _1749_ = _1750_ ? _0046_[25:0] : _1747_;
+  assign _1751_ = _1752_ ? 26'h0000000 : _0112_;
+  assign _1753_ = _1754_ ? 1'h0 : l_1_0;
+  assign _1755_ = _1756_ ? 16'h0000 : p_1_1;
+  assign _1757_ = _1758_ ? 1'h0 : l_1_0;
+  assign _1759_ = _1760_ ? 8'h00 : a_1_0;
+  assign _1761_ = _1762_ ? out_2_0 : out_1_0;
+  assign _1763_ = _1764_ ? _0044_[25:0] : _1761_;
+  assign _1765_ = _1766_ ? 26'h0000000 : _0089_;
+  assign _1767_ = _0748_ ? 1'h0 : skew_l1_d0;
   assign en = 1'h1;
-  assign sum_0_0 = \$131 [25:0];
-  assign sum_0_1 = \$132 [25:0];
-  assign sum_0_2 = \$133 [25:0];
-  assign sum_0_3 = \$134 [25:0];
-  assign sum_0_4 = \$135 [25:0];
-  assign sum_0_5 = \$136 [25:0];
-  assign sum_0_6 = \$137 [25:0];
-  assign sum_0_7 = \$138 [25:0];
-  assign sum_1_0 = \$139 [25:0];
-  assign sum_1_1 = \$140 [25:0];
-  assign sum_1_2 = \$141 [25:0];
-  assign sum_1_3 = \$142 [25:0];
-  assign sum_1_4 = \$143 [25:0];
-  assign sum_1_5 = \$144 [25:0];
-  assign sum_1_6 = \$145 [25:0];
-  assign sum_1_7 = \$146 [25:0];
-  assign sum_2_0 = \$147 [25:0];
-  assign sum_2_1 = \$148 [25:0];
-  assign sum_2_2 = \$149 [25:0];
-  assign sum_2_3 = \$150 [25:0];
-  assign sum_2_4 = \$151 [25:0];
-  assign sum_2_5 = \$152 [25:0];
-  assign sum_2_6 = \$153 [25:0];
-  assign sum_2_7 = \$154 [25:0];
-  assign sum_3_0 = \$155 [25:0];
-  assign sum_3_1 = \$156 [25:0];
-  assign sum_3_2 = \$157 [25:0];
-  assign sum_3_3 = \$158 [25:0];
-  assign sum_3_4 = \$159 [25:0];
-  assign sum_3_5 = \$160 [25:0];
-  assign sum_3_6 = \$161 [25:0];
-  assign sum_3_7 = \$162 [25:0];
-  assign sum_4_0 = \$163 [25:0];
-  assign sum_4_1 = \$164 [25:0];
-  assign sum_4_2 = \$165 [25:0];
-  assign sum_4_3 = \$166 [25:0];
-  assign sum_4_4 = \$167 [25:0];
-  assign sum_4_5 = \$168 [25:0];
-  assign sum_4_6 = \$169 [25:0];
-  assign sum_4_7 = \$170 [25:0];
-  assign sum_5_0 = \$171 [25:0];
-  assign sum_5_1 = \$172 [25:0];
-  assign sum_5_2 = \$173 [25:0];
-  assign sum_5_3 = \$174 [25:0];
-  assign sum_5_4 = \$175 [25:0];
-  assign sum_5_5 = \$176 [25:0];
-  assign sum_5_6 = \$177 [25:0];
-  assign sum_5_7 = \$178 [25:0];
-  assign sum_6_0 = \$179 [25:0];
-  assign sum_6_1 = \$180 [25:0];
-  assign sum_6_2 = \$181 [25:0];
-  assign sum_6_3 = \$182 [25:0];
-  assign sum_6_4 = \$183 [25:0];
-  assign sum_6_5 = \$184 [25:0];
-  assign sum_6_6 = \$185 [25:0];
-  assign sum_6_7 = \$186 [25:0];
-  assign sum_7_0 = \$187 [25:0];
-  assign sum_7_1 = \$188 [25:0];
-  assign sum_7_2 = \$189 [25:0];
-  assign sum_7_3 = \$190 [25:0];
-  assign sum_7_4 = \$191 [25:0];
-  assign sum_7_5 = \$192 [25:0];
-  assign sum_7_6 = \$193 [25:0];
-  assign sum_7_7 = \$194 [25:0];
+  assign sum_0_0 = _0036_[25:0];
+  assign sum_0_1 = _0037_[25:0];
+  assign sum_0_2 = _0038_[25:0];
+  assign sum_0_3 = _0039_[25:0];
+  assign sum_0_4 = _0040_[25:0];
+  assign sum_0_5 = _0041_[25:0];
+  assign sum_0_6 = _0042_[25:0];
+  assign sum_0_7 = _0043_[25:0];
+  assign sum_1_0 = _0044_[25:0];
+  assign sum_1_1 = _0046_[25:0];
+  assign sum_1_2 = _0047_[25:0];
+  assign sum_1_3 = _0048_[25:0];
+  assign sum_1_4 = _0049_[25:0];
+  assign sum_1_5 = _0050_[25:0];
+  assign sum_1_6 = _0051_[25:0];
+  assign sum_1_7 = _0052_[25:0];
+  assign sum_2_0 = _0053_[25:0];
+  assign sum_2_1 = _0054_[25:0];
+  assign sum_2_2 = _0055_[25:0];
+  assign sum_2_3 = _0057_[25:0];
+  assign sum_2_4 = _0058_[25:0];
+  assign sum_2_5 = _0059_[25:0];
+  assign sum_2_6 = _0060_[25:0];
+  assign sum_2_7 = _0061_[25:0];
+  assign sum_3_0 = _0062_[25:0];
+  assign sum_3_1 = _0063_[25:0];
+  assign sum_3_2 = _0064_[25:0];
+  assign sum_3_3 = _0065_[25:0];
+  assign sum_3_4 = _0066_[25:0];
+  assign sum_3_5 = _0068_[25:0];
+  assign sum_3_6 = _0069_[25:0];
+  assign sum_3_7 = _0070_[25:0];
+  assign sum_4_0 = _0071_[25:0];
+  assign sum_4_1 = _0072_[25:0];
+  assign sum_4_2 = _0073_[25:0];
+  assign sum_4_3 = _0074_[25:0];
+  assign sum_4_4 = _0075_[25:0];
+  assign sum_4_5 = _0076_[25:0];
+  assign sum_4_6 = _0077_[25:0];
+  assign sum_4_7 = _0079_[25:0];
+  assign sum_5_0 = _0080_[25:0];
+  assign sum_5_1 = _0081_[25:0];
+  assign sum_5_2 = _0082_[25:0];
+  assign sum_5_3 = _0083_[25:0];
+  assign sum_5_4 = _0084_[25:0];
+  assign sum_5_5 = _0085_[25:0];
+  assign sum_5_6 = _0086_[25:0];
+  assign sum_5_7 = _0087_[25:0];
+  assign sum_6_0 = _0088_[25:0];
+  assign sum_6_1 = _0090_[25:0];
+  assign sum_6_2 = _0091_[25:0];
+  assign sum_6_3 = _0092_[25:0];
+  assign sum_6_4 = _0093_[25:0];
+  assign sum_6_5 = _0094_[25:0];
+  assign sum_6_6 = _0095_[25:0];
+  assign sum_6_7 = _0096_[25:0];
+  assign sum_7_0 = _0097_[25:0];
+  assign sum_7_1 = _0098_[25:0];
+  assign sum_7_2 = _0099_[25:0];
+  assign sum_7_3 = _0101_[25:0];
+  assign sum_7_4 = _0102_[25:0];
+  assign sum_7_5 = _0103_[25:0];
+  assign sum_7_6 = _0104_[25:0];
+  assign sum_7_7 = _0105_[25:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -8120,178 +6715,1135 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
-  assign \$742  = w_6_7;
-  assign \$735  = w_6_6;
-  assign \$728  = w_6_5;
-  assign \$721  = w_6_4;
-  assign \$714  = w_6_3;
-  assign \$707  = w_6_2;
-  assign \$700  = w_6_1;
-  assign \$693  = w_6_0;
-  assign \$686  = w_5_7;
-  assign \$679  = w_5_6;
-  assign \$672  = w_5_5;
-  assign \$665  = w_5_4;
-  assign \$658  = w_5_3;
-  assign \$651  = w_5_2;
-  assign \$644  = w_5_1;
-  assign \$637  = w_5_0;
-  assign \$630  = w_4_7;
-  assign \$623  = w_4_6;
-  assign \$616  = w_4_5;
-  assign \$609  = w_4_4;
-  assign \$602  = w_4_3;
-  assign \$595  = w_4_2;
-  assign \$588  = w_4_1;
-  assign \$581  = w_4_0;
-  assign \$574  = w_3_7;
-  assign \$567  = w_3_6;
-  assign \$560  = w_3_5;
-  assign \$553  = w_3_4;
-  assign \$546  = w_3_3;
-  assign \$539  = w_3_2;
-  assign \$532  = w_3_1;
-  assign \$525  = w_3_0;
-  assign \$518  = w_2_7;
-  assign \$511  = w_2_6;
-  assign \$504  = w_2_5;
-  assign \$497  = w_2_4;
-  assign \$490  = w_2_3;
-  assign \$483  = w_2_2;
-  assign \$476  = w_2_1;
-  assign \$469  = w_2_0;
-  assign \$462  = w_1_7;
-  assign \$455  = w_1_6;
-  assign \$448  = w_1_5;
-  assign \$441  = w_1_4;
-  assign \$434  = w_1_3;
-  assign \$427  = w_1_2;
-  assign \$420  = w_1_1;
-  assign \$413  = w_1_0;
-  assign \$406  = w_0_7;
-  assign \$399  = w_0_6;
-  assign \$392  = w_0_5;
-  assign \$385  = w_0_4;
-  assign \$378  = w_0_3;
-  assign \$371  = w_0_2;
-  assign \$364  = w_0_1;
-  assign \$357  = w_0_0;
-  assign \$350  = skew_w7_d6;
-  assign \$343  = skew_w6_d5;
-  assign \$336  = skew_w5_d4;
-  assign \$329  = skew_w4_d3;
-  assign \$322  = skew_w3_d2;
-  assign \$315  = skew_w2_d1;
-  assign \$308  = skew_w1_d0;
-  assign \$301  = w_in0;
-  assign \$298  = skew_w7_d5;
-  assign \$297  = skew_w7_d4;
-  assign \$296  = skew_w7_d3;
-  assign \$295  = skew_w7_d2;
-  assign \$294  = skew_w7_d1;
-  assign \$293  = skew_w7_d0;
-  assign \$292  = w_in7;
-  assign \$291  = skew_w6_d4;
-  assign \$290  = skew_w6_d3;
-  assign \$289  = skew_w6_d2;
-  assign \$288  = skew_w6_d1;
-  assign \$287  = skew_w6_d0;
-  assign \$286  = w_in6;
-  assign \$285  = skew_w5_d3;
-  assign \$284  = skew_w5_d2;
-  assign \$283  = skew_w5_d1;
-  assign \$282  = skew_w5_d0;
-  assign \$281  = w_in5;
-  assign \$280  = skew_w4_d2;
-  assign \$279  = skew_w4_d1;
-  assign \$278  = skew_w4_d0;
-  assign \$277  = w_in4;
-  assign \$276  = skew_w3_d1;
-  assign \$275  = skew_w3_d0;
-  assign \$274  = w_in3;
-  assign \$273  = skew_w2_d0;
-  assign \$272  = w_in2;
-  assign \$271  = w_in1;
-  assign \$214  = i_w[63:56];
-  assign \$213  = i_w[55:48];
-  assign \$212  = i_w[47:40];
-  assign \$211  = i_w[39:32];
-  assign \$210  = i_w[31:24];
-  assign \$209  = i_w[23:16];
-  assign \$208  = i_w[15:8];
-  assign \$207  = i_w[7:0];
-  assign \$206  = i_a[63:56];
-  assign \$205  = i_a[55:48];
-  assign \$204  = i_a[47:40];
-  assign \$203  = i_a[39:32];
-  assign \$202  = i_a[31:24];
-  assign \$201  = i_a[23:16];
-  assign \$200  = i_a[15:8];
-  assign \$199  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
-  assign \$35  = drain_shift;
-  assign \$37  = drain_shift;
-  assign \$39  = drain_shift;
-  assign \$41  = drain_shift;
-  assign \$43  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
-  assign \$51  = drain_shift;
-  assign \$53  = drain_shift;
-  assign \$55  = drain_shift;
-  assign \$57  = drain_shift;
-  assign \$59  = drain_shift;
-  assign \$61  = drain_shift;
-  assign \$63  = drain_shift;
-  assign \$65  = drain_shift;
-  assign \$67  = drain_shift;
-  assign \$69  = drain_shift;
-  assign \$71  = drain_shift;
-  assign \$73  = drain_shift;
-  assign \$75  = drain_shift;
-  assign \$77  = drain_shift;
-  assign \$79  = drain_shift;
-  assign \$81  = drain_shift;
-  assign \$83  = drain_shift;
-  assign \$85  = drain_shift;
-  assign \$87  = drain_shift;
-  assign \$89  = drain_shift;
-  assign \$91  = drain_shift;
-  assign \$93  = drain_shift;
-  assign \$95  = drain_shift;
-  assign \$97  = drain_shift;
-  assign \$99  = drain_shift;
-  assign \$101  = drain_shift;
-  assign \$103  = drain_shift;
-  assign \$105  = drain_shift;
-  assign \$107  = drain_shift;
-  assign \$109  = drain_shift;
-  assign \$111  = drain_shift;
-  assign \$113  = drain_shift;
-  assign \$115  = drain_shift;
-  assign \$117  = drain_shift;
-  assign \$119  = drain_shift;
-  assign \$121  = drain_shift;
-  assign \$123  = drain_shift;
-  assign \$125  = drain_shift;
-  assign \$127  = drain_shift;
-  assign \$129  = drain_shift;
+  assign _0714_ = w_6_7;
+  assign _0706_ = w_6_6;
+  assign _0698_ = w_6_5;
+  assign _0691_ = w_6_4;
+  assign _0683_ = w_6_3;
+  assign _0675_ = w_6_2;
+  assign _0668_ = w_6_1;
+  assign _0659_ = w_6_0;
+  assign _0651_ = w_5_7;
+  assign _0643_ = w_5_6;
+  assign _0636_ = w_5_5;
+  assign _0628_ = w_5_4;
+  assign _0620_ = w_5_3;
+  assign _0613_ = w_5_2;
+  assign _0605_ = w_5_1;
+  assign _0597_ = w_5_0;
+  assign _0590_ = w_4_7;
+  assign _0582_ = w_4_6;
+  assign _0574_ = w_4_5;
+  assign _0566_ = w_4_4;
+  assign _0559_ = w_4_3;
+  assign _0550_ = w_4_2;
+  assign _0542_ = w_4_1;
+  assign _0535_ = w_4_0;
+  assign _0527_ = w_3_7;
+  assign _0519_ = w_3_6;
+  assign _0512_ = w_3_5;
+  assign _0504_ = w_3_4;
+  assign _0496_ = w_3_3;
+  assign _0488_ = w_3_2;
+  assign _0481_ = w_3_1;
+  assign _0473_ = w_3_0;
+  assign _0465_ = w_2_7;
+  assign _0458_ = w_2_6;
+  assign _0450_ = w_2_5;
+  assign _0441_ = w_2_4;
+  assign _0434_ = w_2_3;
+  assign _0426_ = w_2_2;
+  assign _0418_ = w_2_1;
+  assign _0410_ = w_2_0;
+  assign _0403_ = w_1_7;
+  assign _0395_ = w_1_6;
+  assign _0387_ = w_1_5;
+  assign _0380_ = w_1_4;
+  assign _0372_ = w_1_3;
+  assign _0364_ = w_1_2;
+  assign _0357_ = w_1_1;
+  assign _0349_ = w_1_0;
+  assign _0341_ = w_0_7;
+  assign _0332_ = w_0_6;
+  assign _0325_ = w_0_5;
+  assign _0317_ = w_0_4;
+  assign _0309_ = w_0_3;
+  assign _0302_ = w_0_2;
+  assign _0294_ = w_0_1;
+  assign _0286_ = w_0_0;
+  assign _0279_ = skew_w7_d6;
+  assign _0271_ = skew_w6_d5;
+  assign _0263_ = skew_w5_d4;
+  assign _0255_ = skew_w4_d3;
+  assign _0248_ = skew_w3_d2;
+  assign _0240_ = skew_w2_d1;
+  assign _0232_ = skew_w1_d0;
+  assign _0225_ = w_in0;
+  assign _0220_ = skew_w7_d5;
+  assign _0219_ = skew_w7_d4;
+  assign _0218_ = skew_w7_d3;
+  assign _0217_ = skew_w7_d2;
+  assign _0216_ = skew_w7_d1;
+  assign _0215_ = skew_w7_d0;
+  assign _0214_ = w_in7;
+  assign _0213_ = skew_w6_d4;
+  assign _0212_ = skew_w6_d3;
+  assign _0210_ = skew_w6_d2;
+  assign _0209_ = skew_w6_d1;
+  assign _0208_ = skew_w6_d0;
+  assign _0207_ = w_in6;
+  assign _0206_ = skew_w5_d3;
+  assign _0205_ = skew_w5_d2;
+  assign _0204_ = skew_w5_d1;
+  assign _0203_ = skew_w5_d0;
+  assign _0202_ = w_in5;
+  assign _0201_ = skew_w4_d2;
+  assign _0199_ = skew_w4_d1;
+  assign _0198_ = skew_w4_d0;
+  assign _0197_ = w_in4;
+  assign _0196_ = skew_w3_d1;
+  assign _0195_ = skew_w3_d0;
+  assign _0194_ = w_in3;
+  assign _0193_ = skew_w2_d0;
+  assign _0192_ = w_in2;
+  assign _0191_ = w_in1;
+  assign _0128_ = i_w[63:56];
+  assign _0127_ = i_w[55:48];
+  assign _0126_ = i_w[47:40];
+  assign _0125_ = i_w[39:32];
+  assign _0124_ = i_w[31:24];
+  assign _0122_ = i_w[23:16];
+  assign _0121_ = i_w[15:8];
+  assign _0120_ = i_w[7:0];
+  assign _0119_ = i_a[63:56];
+  assign _0118_ = i_a[55:48];
+  assign _0117_ = i_a[47:40];
+  assign _0116_ = i_a[39:32];
+  assign _0115_ = i_a[31:24];
+  assign _0114_ = i_a[23:16];
+  assign _0113_ = i_a[15:8];
+  assign _0110_ = i_a[7:0];
+  assign _0984_ = _0106_;
+  assign _0986_ = cap_7_7;
+  assign count_next = _0985_;
+  assign _0988_ = rst;
+  assign _0720_ = _0987_;
+  assign _0990_ = rst;
+  assign _0719_ = _0989_;
+  assign _0992_ = _0033_;
+  assign _0994_ = cap_7_7;
+  assign _0718_ = _0993_;
+  assign _0996_ = rst;
+  assign _0717_ = _0995_;
+  assign _0998_ = rst;
+  assign _0716_ = _0997_;
+  assign _1000_ = rst;
+  assign _0715_ = _0999_;
+  assign _1002_ = rst;
+  assign _0713_ = _1001_;
+  assign _1004_ = rst;
+  assign _0712_ = _1003_;
+  assign _1006_ = _0031_;
+  assign _1008_ = cap_7_6;
+  assign _0710_ = _1007_;
+  assign _1010_ = rst;
+  assign _0709_ = _1009_;
+  assign _1012_ = rst;
+  assign _0708_ = _1011_;
+  assign _1014_ = rst;
+  assign _0707_ = _1013_;
+  assign _1016_ = rst;
+  assign _0705_ = _1015_;
+  assign _1018_ = rst;
+  assign _0704_ = _1017_;
+  assign _1020_ = _0029_;
+  assign _1022_ = cap_7_5;
+  assign _0703_ = _1021_;
+  assign _1024_ = rst;
+  assign _0702_ = _1023_;
+  assign _1026_ = rst;
+  assign _0701_ = _1025_;
+  assign _1028_ = rst;
+  assign _0699_ = _1027_;
+  assign _1030_ = rst;
+  assign _0697_ = _1029_;
+  assign _1032_ = rst;
+  assign _0696_ = _1031_;
+  assign _1034_ = _0027_;
+  assign _1036_ = cap_7_4;
+  assign _0695_ = _1035_;
+  assign _1038_ = rst;
+  assign _0694_ = _1037_;
+  assign _1040_ = rst;
+  assign _0693_ = _1039_;
+  assign _1042_ = rst;
+  assign _0692_ = _1041_;
+  assign _1044_ = rst;
+  assign _0690_ = _1043_;
+  assign _1046_ = rst;
+  assign _0688_ = _1045_;
+  assign _1048_ = _0025_;
+  assign _1050_ = cap_7_3;
+  assign _0687_ = _1049_;
+  assign _1052_ = rst;
+  assign _0686_ = _1051_;
+  assign _1054_ = rst;
+  assign _0685_ = _1053_;
+  assign _1056_ = rst;
+  assign _0684_ = _1055_;
+  assign _1058_ = rst;
+  assign _0682_ = _1057_;
+  assign _1060_ = rst;
+  assign _0681_ = _1059_;
+  assign _1062_ = _0022_;
+  assign _1064_ = cap_7_2;
+  assign _0680_ = _1063_;
+  assign _1066_ = rst;
+  assign _0679_ = _1065_;
+  assign _1068_ = rst;
+  assign _0677_ = _1067_;
+  assign _1070_ = rst;
+  assign _0676_ = _1069_;
+  assign _1072_ = rst;
+  assign _0674_ = _1071_;
+  assign _1074_ = rst;
+  assign _0673_ = _1073_;
+  assign _1076_ = _0020_;
+  assign _1078_ = cap_7_1;
+  assign _0672_ = _1077_;
+  assign _1080_ = rst;
+  assign _0671_ = _1079_;
+  assign _1082_ = rst;
+  assign _0670_ = _1081_;
+  assign _1084_ = rst;
+  assign _0669_ = _1083_;
+  assign _1086_ = rst;
+  assign _0665_ = _1085_;
+  assign _1088_ = rst;
+  assign _0664_ = _1087_;
+  assign _1090_ = _0018_;
+  assign _1092_ = cap_7_0;
+  assign _0663_ = _1091_;
+  assign _1094_ = rst;
+  assign _0662_ = _1093_;
+  assign _1096_ = rst;
+  assign _0661_ = _1095_;
+  assign _1098_ = rst;
+  assign _0660_ = _1097_;
+  assign _1100_ = rst;
+  assign _0658_ = _1099_;
+  assign _1102_ = rst;
+  assign _0657_ = _1101_;
+  assign _1104_ = _0016_;
+  assign _1106_ = cap_6_7;
+  assign _0656_ = _1105_;
+  assign _1108_ = rst;
+  assign _0654_ = _1107_;
+  assign _1110_ = rst;
+  assign _0653_ = _1109_;
+  assign _1112_ = rst;
+  assign _0652_ = _1111_;
+  assign _1114_ = rst;
+  assign _0650_ = _1113_;
+  assign _1116_ = rst;
+  assign _0649_ = _1115_;
+  assign _1118_ = _0014_;
+  assign _1120_ = cap_6_6;
+  assign _0648_ = _1119_;
+  assign _1122_ = rst;
+  assign _0647_ = _1121_;
+  assign _1124_ = rst;
+  assign _0646_ = _1123_;
+  assign _1126_ = rst;
+  assign _0645_ = _1125_;
+  assign _1128_ = rst;
+  assign _0642_ = _1127_;
+  assign _1130_ = rst;
+  assign _0641_ = _1129_;
+  assign _1132_ = _0011_;
+  assign _1134_ = cap_6_5;
+  assign _0640_ = _1133_;
+  assign _1136_ = rst;
+  assign _0639_ = _1135_;
+  assign _1138_ = rst;
+  assign _0638_ = _1137_;
+  assign _1140_ = rst;
+  assign _0637_ = _1139_;
+  assign _1142_ = rst;
+  assign _0635_ = _1141_;
+  assign _1144_ = rst;
+  assign _0634_ = _1143_;
+  assign _1146_ = _0009_;
+  assign _1148_ = cap_6_4;
+  assign _0632_ = _1147_;
+  assign _1150_ = rst;
+  assign _0631_ = _1149_;
+  assign _1152_ = rst;
+  assign _0630_ = _1151_;
+  assign _1154_ = rst;
+  assign _0629_ = _1153_;
+  assign _1156_ = rst;
+  assign _0627_ = _1155_;
+  assign _1158_ = rst;
+  assign _0626_ = _1157_;
+  assign _1160_ = _0007_;
+  assign _1162_ = cap_6_3;
+  assign _0625_ = _1161_;
+  assign _1164_ = rst;
+  assign _0624_ = _1163_;
+  assign _1166_ = rst;
+  assign _0623_ = _1165_;
+  assign _1168_ = rst;
+  assign _0621_ = _1167_;
+  assign _1170_ = rst;
+  assign _0619_ = _1169_;
+  assign _1172_ = rst;
+  assign _0618_ = _1171_;
+  assign _1174_ = _0005_;
+  assign _1176_ = cap_6_2;
+  assign _0617_ = _1175_;
+  assign _1178_ = rst;
+  assign _0616_ = _1177_;
+  assign _1180_ = rst;
+  assign _0615_ = _1179_;
+  assign _1182_ = rst;
+  assign _0614_ = _1181_;
+  assign _1184_ = rst;
+  assign _0612_ = _1183_;
+  assign _1186_ = rst;
+  assign _0610_ = _1185_;
+  assign _1188_ = _0003_;
+  assign _1190_ = cap_6_1;
+  assign _0609_ = _1189_;
+  assign _1192_ = rst;
+  assign _0608_ = _1191_;
+  assign _1194_ = rst;
+  assign _0607_ = _1193_;
+  assign _1196_ = rst;
+  assign _0606_ = _1195_;
+  assign _1198_ = rst;
+  assign _0604_ = _1197_;
+  assign _1200_ = rst;
+  assign _0603_ = _1199_;
+  assign _1202_ = _0747_;
+  assign _1204_ = cap_6_0;
+  assign _0602_ = _1203_;
+  assign _1206_ = rst;
+  assign _0601_ = _1205_;
+  assign _1208_ = rst;
+  assign _0599_ = _1207_;
+  assign _1210_ = rst;
+  assign _0598_ = _1209_;
+  assign _1212_ = rst;
+  assign _0596_ = _1211_;
+  assign _1214_ = rst;
+  assign _0595_ = _1213_;
+  assign _1216_ = _0745_;
+  assign _1218_ = cap_5_7;
+  assign _0594_ = _1217_;
+  assign _1220_ = rst;
+  assign _0593_ = _1219_;
+  assign _1222_ = rst;
+  assign _0592_ = _1221_;
+  assign _1224_ = rst;
+  assign _0591_ = _1223_;
+  assign _1226_ = rst;
+  assign _0588_ = _1225_;
+  assign _1228_ = rst;
+  assign _0587_ = _1227_;
+  assign _1230_ = _0743_;
+  assign _1232_ = cap_5_6;
+  assign _0586_ = _1231_;
+  assign _1234_ = rst;
+  assign _0585_ = _1233_;
+  assign _1236_ = rst;
+  assign _0584_ = _1235_;
+  assign _1238_ = rst;
+  assign _0583_ = _1237_;
+  assign _1240_ = rst;
+  assign _0581_ = _1239_;
+  assign _1242_ = rst;
+  assign _0580_ = _1241_;
+  assign _1244_ = _0741_;
+  assign _1246_ = cap_5_5;
+  assign _0579_ = _1245_;
+  assign _1248_ = rst;
+  assign _0577_ = _1247_;
+  assign _1250_ = rst;
+  assign _0576_ = _1249_;
+  assign _1252_ = rst;
+  assign _0575_ = _1251_;
+  assign _1254_ = rst;
+  assign _0573_ = _1253_;
+  assign _1256_ = rst;
+  assign _0572_ = _1255_;
+  assign _1258_ = _0739_;
+  assign _1260_ = cap_5_4;
+  assign _0571_ = _1259_;
+  assign _1262_ = rst;
+  assign _0570_ = _1261_;
+  assign _1264_ = rst;
+  assign _0569_ = _1263_;
+  assign _1266_ = rst;
+  assign _0568_ = _1265_;
+  assign _1268_ = rst;
+  assign _0565_ = _1267_;
+  assign _1270_ = rst;
+  assign _0564_ = _1269_;
+  assign _1272_ = _0736_;
+  assign _1274_ = cap_5_3;
+  assign _0563_ = _1273_;
+  assign _1276_ = rst;
+  assign _0562_ = _1275_;
+  assign _1278_ = rst;
+  assign _0561_ = _1277_;
+  assign _1280_ = rst;
+  assign _0560_ = _1279_;
+  assign _1282_ = rst;
+  assign _0558_ = _1281_;
+  assign _1284_ = rst;
+  assign _0557_ = _1283_;
+  assign _1286_ = _0734_;
+  assign _1288_ = cap_5_2;
+  assign _0554_ = _1287_;
+  assign _1290_ = rst;
+  assign _0553_ = _1289_;
+  assign _1292_ = rst;
+  assign _0552_ = _1291_;
+  assign _1294_ = rst;
+  assign _0551_ = _1293_;
+  assign _1296_ = rst;
+  assign _0549_ = _1295_;
+  assign _1298_ = rst;
+  assign _0548_ = _1297_;
+  assign _1300_ = _0732_;
+  assign _1302_ = cap_5_1;
+  assign _0547_ = _1301_;
+  assign _1304_ = rst;
+  assign _0546_ = _1303_;
+  assign _1306_ = rst;
+  assign _0545_ = _1305_;
+  assign _1308_ = rst;
+  assign _0543_ = _1307_;
+  assign _1310_ = rst;
+  assign _0541_ = _1309_;
+  assign _1312_ = rst;
+  assign _0540_ = _1311_;
+  assign _1314_ = _0730_;
+  assign _1316_ = cap_5_0;
+  assign _0539_ = _1315_;
+  assign _1318_ = rst;
+  assign _0538_ = _1317_;
+  assign _1320_ = rst;
+  assign _0537_ = _1319_;
+  assign _1322_ = rst;
+  assign _0536_ = _1321_;
+  assign _1324_ = rst;
+  assign _0534_ = _1323_;
+  assign _1326_ = rst;
+  assign _0532_ = _1325_;
+  assign _1328_ = _0728_;
+  assign _1330_ = cap_4_7;
+  assign _0531_ = _1329_;
+  assign _1332_ = rst;
+  assign _0530_ = _1331_;
+  assign _1334_ = rst;
+  assign _0529_ = _1333_;
+  assign _1336_ = rst;
+  assign _0528_ = _1335_;
+  assign _1338_ = rst;
+  assign _0526_ = _1337_;
+  assign _1340_ = rst;
+  assign _0525_ = _1339_;
+  assign _1342_ = _0725_;
+  assign _1344_ = cap_4_6;
+  assign _0524_ = _1343_;
+  assign _1346_ = rst;
+  assign _0523_ = _1345_;
+  assign _1348_ = rst;
+  assign _0521_ = _1347_;
+  assign _1350_ = rst;
+  assign _0520_ = _1349_;
+  assign _1352_ = rst;
+  assign _0518_ = _1351_;
+  assign _1354_ = rst;
+  assign _0517_ = _1353_;
+  assign _1356_ = _0723_;
+  assign _1358_ = cap_4_5;
+  assign _0516_ = _1357_;
+  assign _1360_ = rst;
+  assign _0515_ = _1359_;
+  assign _1362_ = rst;
+  assign _0514_ = _1361_;
+  assign _1364_ = rst;
+  assign _0513_ = _1363_;
+  assign _1366_ = rst;
+  assign _0510_ = _1365_;
+  assign _1368_ = rst;
+  assign _0509_ = _1367_;
+  assign _1370_ = _0721_;
+  assign _1372_ = cap_4_4;
+  assign _0508_ = _1371_;
+  assign _1374_ = rst;
+  assign _0507_ = _1373_;
+  assign _1376_ = rst;
+  assign _0506_ = _1375_;
+  assign _1378_ = rst;
+  assign _0505_ = _1377_;
+  assign _1380_ = rst;
+  assign _0503_ = _1379_;
+  assign _1382_ = rst;
+  assign _0502_ = _1381_;
+  assign _1384_ = _0700_;
+  assign _1386_ = cap_4_3;
+  assign _0501_ = _1385_;
+  assign _1388_ = rst;
+  assign _0499_ = _1387_;
+  assign _1390_ = rst;
+  assign _0498_ = _1389_;
+  assign _1392_ = rst;
+  assign _0497_ = _1391_;
+  assign _1394_ = rst;
+  assign _0495_ = _1393_;
+  assign _1396_ = rst;
+  assign _0494_ = _1395_;
+  assign _1398_ = _0678_;
+  assign _1400_ = cap_4_2;
+  assign _0493_ = _1399_;
+  assign _1402_ = rst;
+  assign _0492_ = _1401_;
+  assign _1404_ = rst;
+  assign _0491_ = _1403_;
+  assign _1406_ = rst;
+  assign _0490_ = _1405_;
+  assign _1408_ = rst;
+  assign _0487_ = _1407_;
+  assign _1410_ = rst;
+  assign _0486_ = _1409_;
+  assign _1412_ = _0655_;
+  assign _1414_ = cap_4_1;
+  assign _0485_ = _1413_;
+  assign _1416_ = rst;
+  assign _0484_ = _1415_;
+  assign _1418_ = rst;
+  assign _0483_ = _1417_;
+  assign _1420_ = rst;
+  assign _0482_ = _1419_;
+  assign _1422_ = rst;
+  assign _0480_ = _1421_;
+  assign _1424_ = rst;
+  assign _0479_ = _1423_;
+  assign _1426_ = _0633_;
+  assign _1428_ = cap_4_0;
+  assign _0477_ = _1427_;
+  assign _1430_ = rst;
+  assign _0476_ = _1429_;
+  assign _1432_ = rst;
+  assign _0475_ = _1431_;
+  assign _1434_ = rst;
+  assign _0474_ = _1433_;
+  assign _1436_ = rst;
+  assign _0472_ = _1435_;
+  assign _1438_ = rst;
+  assign _0471_ = _1437_;
+  assign _1440_ = _0611_;
+  assign _1442_ = cap_3_7;
+  assign _0470_ = _1441_;
+  assign _1444_ = rst;
+  assign _0469_ = _1443_;
+  assign _1446_ = rst;
+  assign _0468_ = _1445_;
+  assign _1448_ = rst;
+  assign _0466_ = _1447_;
+  assign _1450_ = rst;
+  assign _0464_ = _1449_;
+  assign _1452_ = rst;
+  assign _0463_ = _1451_;
+  assign _1454_ = _0589_;
+  assign _1456_ = cap_3_6;
+  assign _0462_ = _1455_;
+  assign _1458_ = rst;
+  assign _0461_ = _1457_;
+  assign _1460_ = rst;
+  assign _0460_ = _1459_;
+  assign _1462_ = rst;
+  assign _0459_ = _1461_;
+  assign _1464_ = rst;
+  assign _0457_ = _1463_;
+  assign _1466_ = rst;
+  assign _0455_ = _1465_;
+  assign _1468_ = _0567_;
+  assign _1470_ = cap_3_5;
+  assign _0454_ = _1469_;
+  assign _1472_ = rst;
+  assign _0453_ = _1471_;
+  assign _1474_ = rst;
+  assign _0452_ = _1473_;
+  assign _1476_ = rst;
+  assign _0451_ = _1475_;
+  assign _1478_ = rst;
+  assign _0449_ = _1477_;
+  assign _1480_ = rst;
+  assign _0448_ = _1479_;
+  assign _1482_ = _0544_;
+  assign _1484_ = cap_3_4;
+  assign _0447_ = _1483_;
+  assign _1486_ = rst;
+  assign _0446_ = _1485_;
+  assign _1488_ = rst;
+  assign _0443_ = _1487_;
+  assign _1490_ = rst;
+  assign _0442_ = _1489_;
+  assign _1492_ = rst;
+  assign _0440_ = _1491_;
+  assign _1494_ = rst;
+  assign _0439_ = _1493_;
+  assign _1496_ = _0522_;
+  assign _1498_ = cap_3_3;
+  assign _0438_ = _1497_;
+  assign _1500_ = rst;
+  assign _0437_ = _1499_;
+  assign _1502_ = rst;
+  assign _0436_ = _1501_;
+  assign _1504_ = rst;
+  assign _0435_ = _1503_;
+  assign _1506_ = rst;
+  assign _0432_ = _1505_;
+  assign _1508_ = rst;
+  assign _0431_ = _1507_;
+  assign _1510_ = _0500_;
+  assign _1512_ = cap_3_2;
+  assign _0430_ = _1511_;
+  assign _1514_ = rst;
+  assign _0429_ = _1513_;
+  assign _1516_ = rst;
+  assign _0428_ = _1515_;
+  assign _1518_ = rst;
+  assign _0427_ = _1517_;
+  assign _1520_ = rst;
+  assign _0425_ = _1519_;
+  assign _1522_ = rst;
+  assign _0424_ = _1521_;
+  assign _1524_ = _0478_;
+  assign _1526_ = cap_3_1;
+  assign _0423_ = _1525_;
+  assign _1528_ = rst;
+  assign _0421_ = _1527_;
+  assign _1530_ = rst;
+  assign _0420_ = _1529_;
+  assign _1532_ = rst;
+  assign _0419_ = _1531_;
+  assign _1534_ = rst;
+  assign _0417_ = _1533_;
+  assign _1536_ = rst;
+  assign _0416_ = _1535_;
+  assign _1538_ = _0456_;
+  assign _1540_ = cap_3_0;
+  assign _0415_ = _1539_;
+  assign _1542_ = rst;
+  assign _0414_ = _1541_;
+  assign _1544_ = rst;
+  assign _0413_ = _1543_;
+  assign _1546_ = rst;
+  assign _0412_ = _1545_;
+  assign _1548_ = rst;
+  assign _0409_ = _1547_;
+  assign _1550_ = rst;
+  assign _0408_ = _1549_;
+  assign _1552_ = _0433_;
+  assign _1554_ = cap_2_7;
+  assign _0407_ = _1553_;
+  assign _1556_ = rst;
+  assign _0406_ = _1555_;
+  assign _1558_ = rst;
+  assign _0405_ = _1557_;
+  assign _1560_ = rst;
+  assign _0404_ = _1559_;
+  assign _1562_ = rst;
+  assign _0402_ = _1561_;
+  assign _1564_ = rst;
+  assign _0401_ = _1563_;
+  assign _1566_ = _0411_;
+  assign _1568_ = cap_2_6;
+  assign _0399_ = _1567_;
+  assign _1570_ = rst;
+  assign _0398_ = _1569_;
+  assign _1572_ = rst;
+  assign _0397_ = _1571_;
+  assign _1574_ = rst;
+  assign _0396_ = _1573_;
+  assign _1576_ = rst;
+  assign _0394_ = _1575_;
+  assign _1578_ = rst;
+  assign _0393_ = _1577_;
+  assign _1580_ = _0389_;
+  assign _1582_ = cap_2_5;
+  assign _0392_ = _1581_;
+  assign _1584_ = rst;
+  assign _0391_ = _1583_;
+  assign _1586_ = rst;
+  assign _0390_ = _1585_;
+  assign _1588_ = rst;
+  assign _0388_ = _1587_;
+  assign _1590_ = rst;
+  assign _0386_ = _1589_;
+  assign _1592_ = rst;
+  assign _0385_ = _1591_;
+  assign _1594_ = _0367_;
+  assign _1596_ = cap_2_4;
+  assign _0384_ = _1595_;
+  assign _1598_ = rst;
+  assign _0383_ = _1597_;
+  assign _1600_ = rst;
+  assign _0382_ = _1599_;
+  assign _1602_ = rst;
+  assign _0381_ = _1601_;
+  assign _1604_ = rst;
+  assign _0379_ = _1603_;
+  assign _1606_ = rst;
+  assign _0377_ = _1605_;
+  assign _1608_ = _0345_;
+  assign _1610_ = cap_2_3;
+  assign _0376_ = _1609_;
+  assign _1612_ = rst;
+  assign _0375_ = _1611_;
+  assign _1614_ = rst;
+  assign _0374_ = _1613_;
+  assign _1616_ = rst;
+  assign _0373_ = _1615_;
+  assign _1618_ = rst;
+  assign _0371_ = _1617_;
+  assign _1620_ = rst;
+  assign _0370_ = _1619_;
+  assign _1622_ = _0322_;
+  assign _1624_ = cap_2_2;
+  assign _0369_ = _1623_;
+  assign _1626_ = rst;
+  assign _0368_ = _1625_;
+  assign _1628_ = rst;
+  assign _0366_ = _1627_;
+  assign _1630_ = rst;
+  assign _0365_ = _1629_;
+  assign _1632_ = rst;
+  assign _0363_ = _1631_;
+  assign _1634_ = rst;
+  assign _0362_ = _1633_;
+  assign _1636_ = _0300_;
+  assign _1638_ = cap_2_1;
+  assign _0361_ = _1637_;
+  assign _1640_ = rst;
+  assign _0360_ = _1639_;
+  assign _1642_ = rst;
+  assign _0359_ = _1641_;
+  assign _1644_ = rst;
+  assign _0358_ = _1643_;
+  assign _1646_ = rst;
+  assign _0355_ = _1645_;
+  assign _1648_ = rst;
+  assign _0354_ = _1647_;
+  assign _1650_ = _0278_;
+  assign _1652_ = cap_2_0;
+  assign _0353_ = _1651_;
+  assign _1654_ = rst;
+  assign _0352_ = _1653_;
+  assign _1656_ = rst;
+  assign _0351_ = _1655_;
+  assign _1658_ = rst;
+  assign _0350_ = _1657_;
+  assign _1660_ = rst;
+  assign _0348_ = _1659_;
+  assign _1662_ = rst;
+  assign _0347_ = _1661_;
+  assign _1664_ = _0256_;
+  assign _1666_ = cap_1_7;
+  assign _0346_ = _1665_;
+  assign _1668_ = rst;
+  assign _0344_ = _1667_;
+  assign _1670_ = rst;
+  assign _0343_ = _1669_;
+  assign _1672_ = rst;
+  assign _0342_ = _1671_;
+  assign _1674_ = rst;
+  assign _0340_ = _1673_;
+  assign _1676_ = rst;
+  assign _0339_ = _1675_;
+  assign _1678_ = _0234_;
+  assign _1680_ = cap_1_6;
+  assign _0338_ = _1679_;
+  assign _1682_ = rst;
+  assign _0337_ = _1681_;
+  assign _1684_ = rst;
+  assign _0336_ = _1683_;
+  assign _1686_ = rst;
+  assign _0335_ = _1685_;
+  assign _1688_ = rst;
+  assign _0331_ = _1687_;
+  assign _1690_ = rst;
+  assign _0330_ = _1689_;
+  assign _1692_ = _0211_;
+  assign _1694_ = cap_1_5;
+  assign _0329_ = _1693_;
+  assign _1696_ = rst;
+  assign _0328_ = _1695_;
+  assign _1698_ = rst;
+  assign _0327_ = _1697_;
+  assign _1700_ = rst;
+  assign _0326_ = _1699_;
+  assign _1702_ = rst;
+  assign _0324_ = _1701_;
+  assign _1704_ = rst;
+  assign _0323_ = _1703_;
+  assign _1706_ = _0189_;
+  assign _1708_ = cap_1_4;
+  assign _0321_ = _1707_;
+  assign _1710_ = rst;
+  assign _0320_ = _1709_;
+  assign _1712_ = rst;
+  assign _0319_ = _1711_;
+  assign _1714_ = rst;
+  assign _0318_ = _1713_;
+  assign _1716_ = rst;
+  assign _0316_ = _1715_;
+  assign _1718_ = rst;
+  assign _0315_ = _1717_;
+  assign _1720_ = _0167_;
+  assign _1722_ = cap_1_3;
+  assign _0314_ = _1721_;
+  assign _1724_ = rst;
+  assign _0313_ = _1723_;
+  assign _1726_ = rst;
+  assign _0312_ = _1725_;
+  assign _1728_ = rst;
+  assign _0310_ = _1727_;
+  assign _1730_ = rst;
+  assign _0308_ = _1729_;
+  assign _1732_ = rst;
+  assign _0307_ = _1731_;
+  assign _1734_ = _0145_;
+  assign _1736_ = cap_1_2;
+  assign _0306_ = _1735_;
+  assign _1738_ = rst;
+  assign _0305_ = _1737_;
+  assign _1740_ = rst;
+  assign _0304_ = _1739_;
+  assign _1742_ = rst;
+  assign _0303_ = _1741_;
+  assign _1744_ = rst;
+  assign _0301_ = _1743_;
+  assign _1746_ = rst;
+  assign _0299_ = _1745_;
+  assign _1748_ = _0123_;
+  assign _1750_ = cap_1_1;
+  assign _0298_ = _1749_;
+  assign _1752_ = rst;
+  assign _0297_ = _1751_;
+  assign _1754_ = rst;
+  assign _0296_ = _1753_;
+  assign _1756_ = rst;
+  assign _0295_ = _1755_;
+  assign _1758_ = rst;
+  assign _0293_ = _1757_;
+  assign _1760_ = rst;
+  assign _0292_ = _1759_;
+  assign _1762_ = _0100_;
+  assign _1764_ = cap_1_0;
+  assign _0291_ = _1763_;
+  assign _1766_ = rst;
+  assign _0290_ = _1765_;
+  assign _0748_ = rst;
+  assign _0288_ = _1767_;
+  assign _0750_ = rst;
+  assign _0287_ = _0749_;
+  assign _0752_ = rst;
+  assign _0285_ = _0751_;
+  assign _0754_ = rst;
+  assign _0284_ = _0753_;
+  assign _0756_ = _0078_;
+  assign _0758_ = cap_0_7;
+  assign _0283_ = _0757_;
+  assign _0760_ = rst;
+  assign _0282_ = _0759_;
+  assign _0762_ = rst;
+  assign _0281_ = _0761_;
+  assign _0764_ = rst;
+  assign _0280_ = _0763_;
+  assign _0766_ = rst;
+  assign _0277_ = _0765_;
+  assign _0768_ = rst;
+  assign _0276_ = _0767_;
+  assign _0770_ = _0056_;
+  assign _0772_ = cap_0_6;
+  assign _0275_ = _0771_;
+  assign _0774_ = rst;
+  assign _0274_ = _0773_;
+  assign _0776_ = rst;
+  assign _0273_ = _0775_;
+  assign _0778_ = rst;
+  assign _0272_ = _0777_;
+  assign _0780_ = rst;
+  assign _0270_ = _0779_;
+  assign _0782_ = rst;
+  assign _0269_ = _0781_;
+  assign _0784_ = _0034_;
+  assign _0786_ = cap_0_5;
+  assign _0268_ = _0785_;
+  assign _0788_ = rst;
+  assign _0266_ = _0787_;
+  assign _0790_ = rst;
+  assign _0265_ = _0789_;
+  assign _0792_ = rst;
+  assign _0264_ = _0791_;
+  assign _0794_ = rst;
+  assign _0262_ = _0793_;
+  assign _0796_ = rst;
+  assign _0261_ = _0795_;
+  assign _0798_ = _0012_;
+  assign _0800_ = cap_0_4;
+  assign _0260_ = _0799_;
+  assign _0802_ = rst;
+  assign _0259_ = _0801_;
+  assign _0804_ = rst;
+  assign _0258_ = _0803_;
+  assign _0806_ = rst;
+  assign _0257_ = _0805_;
+  assign _0808_ = rst;
+  assign _0254_ = _0807_;
+  assign _0810_ = rst;
+  assign _0253_ = _0809_;
+  assign _0812_ = _0737_;
+  assign _0814_ = cap_0_3;
+  assign _0252_ = _0813_;
+  assign _0816_ = rst;
+  assign _0251_ = _0815_;
+  assign _0818_ = rst;
+  assign _0250_ = _0817_;
+  assign _0820_ = rst;
+  assign _0249_ = _0819_;
+  assign _0822_ = rst;
+  assign _0247_ = _0821_;
+  assign _0824_ = rst;
+  assign _0246_ = _0823_;
+  assign _0826_ = _0666_;
+  assign _0828_ = cap_0_2;
+  assign _0244_ = _0827_;
+  assign _0830_ = rst;
+  assign _0243_ = _0829_;
+  assign _0832_ = rst;
+  assign _0242_ = _0831_;
+  assign _0834_ = rst;
+  assign _0241_ = _0833_;
+  assign _0836_ = rst;
+  assign _0239_ = _0835_;
+  assign _0838_ = rst;
+  assign _0238_ = _0837_;
+  assign _0840_ = _0444_;
+  assign _0842_ = cap_0_1;
+  assign _0237_ = _0841_;
+  assign _0844_ = rst;
+  assign _0236_ = _0843_;
+  assign _0846_ = rst;
+  assign _0235_ = _0845_;
+  assign _0848_ = rst;
+  assign _0233_ = _0847_;
+  assign _0850_ = rst;
+  assign _0231_ = _0849_;
+  assign _0852_ = rst;
+  assign _0230_ = _0851_;
+  assign _0854_ = _0222_;
+  assign _0856_ = cap_0_0;
+  assign _0229_ = _0855_;
+  assign _0858_ = rst;
+  assign _0228_ = _0857_;
+  assign _0860_ = rst;
+  assign _0227_ = _0859_;
+  assign _0862_ = rst;
+  assign _0226_ = _0861_;
+  assign _0864_ = rst;
+  assign _0224_ = _0863_;
+  assign _0866_ = rst;
+  assign _0221_ = _0865_;
+  assign _0868_ = rst;
+  assign _0190_ = _0867_;
+  assign _0870_ = rst;
+  assign _0188_ = _0869_;
+  assign _0872_ = rst;
+  assign _0187_ = _0871_;
+  assign _0874_ = rst;
+  assign _0186_ = _0873_;
+  assign _0876_ = rst;
+  assign _0185_ = _0875_;
+  assign _0878_ = rst;
+  assign _0184_ = _0877_;
+  assign _0880_ = rst;
+  assign _0183_ = _0879_;
+  assign _0882_ = rst;
+  assign _0182_ = _0881_;
+  assign _0884_ = rst;
+  assign _0181_ = _0883_;
+  assign _0886_ = rst;
+  assign _0180_ = _0885_;
+  assign _0888_ = rst;
+  assign _0179_ = _0887_;
+  assign _0890_ = rst;
+  assign _0177_ = _0889_;
+  assign _0892_ = rst;
+  assign _0176_ = _0891_;
+  assign _0894_ = rst;
+  assign _0175_ = _0893_;
+  assign _0896_ = rst;
+  assign _0174_ = _0895_;
+  assign _0898_ = rst;
+  assign _0173_ = _0897_;
+  assign _0900_ = rst;
+  assign _0172_ = _0899_;
+  assign _0902_ = rst;
+  assign _0171_ = _0901_;
+  assign _0904_ = rst;
+  assign _0170_ = _0903_;
+  assign _0906_ = rst;
+  assign _0169_ = _0905_;
+  assign _0908_ = rst;
+  assign _0168_ = _0907_;
+  assign _0910_ = rst;
+  assign _0166_ = _0909_;
+  assign _0912_ = rst;
+  assign _0165_ = _0911_;
+  assign _0914_ = rst;
+  assign _0164_ = _0913_;
+  assign _0916_ = rst;
+  assign _0163_ = _0915_;
+  assign _0918_ = rst;
+  assign _0162_ = _0917_;
+  assign _0920_ = rst;
+  assign _0161_ = _0919_;
+  assign _0922_ = rst;
+  assign _0160_ = _0921_;
+  assign _0924_ = rst;
+  assign _0159_ = _0923_;
+  assign _0926_ = rst;
+  assign _0158_ = _0925_;
+  assign _0928_ = rst;
+  assign _0157_ = _0927_;
+  assign _0930_ = rst;
+  assign _0155_ = _0929_;
+  assign _0932_ = rst;
+  assign _0154_ = _0931_;
+  assign _0934_ = rst;
+  assign _0153_ = _0933_;
+  assign _0936_ = rst;
+  assign _0152_ = _0935_;
+  assign _0938_ = rst;
+  assign _0151_ = _0937_;
+  assign _0940_ = rst;
+  assign _0150_ = _0939_;
+  assign _0942_ = rst;
+  assign _0149_ = _0941_;
+  assign _0944_ = rst;
+  assign _0148_ = _0943_;
+  assign _0946_ = rst;
+  assign _0147_ = _0945_;
+  assign _0948_ = rst;
+  assign _0146_ = _0947_;
+  assign _0950_ = rst;
+  assign _0144_ = _0949_;
+  assign _0952_ = rst;
+  assign _0143_ = _0951_;
+  assign _0954_ = rst;
+  assign _0142_ = _0953_;
+  assign _0956_ = rst;
+  assign _0141_ = _0955_;
+  assign _0958_ = rst;
+  assign _0140_ = _0957_;
+  assign _0960_ = rst;
+  assign _0139_ = _0959_;
+  assign _0962_ = rst;
+  assign _0138_ = _0961_;
+  assign _0964_ = rst;
+  assign _0137_ = _0963_;
+  assign _0966_ = rst;
+  assign _0136_ = _0965_;
+  assign _0968_ = rst;
+  assign _0135_ = _0967_;
+  assign _0970_ = rst;
+  assign _0133_ = _0969_;
+  assign _0972_ = rst;
+  assign _0132_ = _0971_;
+  assign _0974_ = rst;
+  assign _0131_ = _0973_;
+  assign _0976_ = rst;
+  assign _0130_ = _0975_;
+  assign _0978_ = rst;
+  assign _0129_ = _0977_;
+  assign _0980_ = rst;
+  assign _0109_ = _0979_;
+  assign _0982_ = rst;
+  assign _0108_ = _0981_;
+  assign _0222_ = drain_shift;
+  assign _0444_ = drain_shift;
+  assign _0666_ = drain_shift;
+  assign _0737_ = drain_shift;
+  assign _0012_ = drain_shift;
+  assign _0034_ = drain_shift;
+  assign _0056_ = drain_shift;
+  assign _0078_ = drain_shift;
+  assign _0100_ = drain_shift;
+  assign _0123_ = drain_shift;
+  assign _0145_ = drain_shift;
+  assign _0167_ = drain_shift;
+  assign _0189_ = drain_shift;
+  assign _0211_ = drain_shift;
+  assign _0234_ = drain_shift;
+  assign _0256_ = drain_shift;
+  assign _0278_ = drain_shift;
+  assign _0300_ = drain_shift;
+  assign _0322_ = drain_shift;
+  assign _0345_ = drain_shift;
+  assign _0367_ = drain_shift;
+  assign _0389_ = drain_shift;
+  assign _0411_ = drain_shift;
+  assign _0433_ = drain_shift;
+  assign _0456_ = drain_shift;
+  assign _0478_ = drain_shift;
+  assign _0500_ = drain_shift;
+  assign _0522_ = drain_shift;
+  assign _0544_ = drain_shift;
+  assign _0567_ = drain_shift;
+  assign _0589_ = drain_shift;
+  assign _0611_ = drain_shift;
+  assign _0633_ = drain_shift;
+  assign _0655_ = drain_shift;
+  assign _0678_ = drain_shift;
+  assign _0700_ = drain_shift;
+  assign _0721_ = drain_shift;
+  assign _0723_ = drain_shift;
+  assign _0725_ = drain_shift;
+  assign _0728_ = drain_shift;
+  assign _0730_ = drain_shift;
+  assign _0732_ = drain_shift;
+  assign _0734_ = drain_shift;
+  assign _0736_ = drain_shift;
+  assign _0739_ = drain_shift;
+  assign _0741_ = drain_shift;
+  assign _0743_ = drain_shift;
+  assign _0745_ = drain_shift;
+  assign _0747_ = drain_shift;
+  assign _0003_ = drain_shift;
+  assign _0005_ = drain_shift;
+  assign _0007_ = drain_shift;
+  assign _0009_ = drain_shift;
+  assign _0011_ = drain_shift;
+  assign _0014_ = drain_shift;
+  assign _0016_ = drain_shift;
+  assign _0018_ = drain_shift;
+  assign _0020_ = drain_shift;
+  assign _0022_ = drain_shift;
+  assign _0025_ = drain_shift;
+  assign _0027_ = drain_shift;
+  assign _0029_ = drain_shift;
+  assign _0031_ = drain_shift;
+  assign _0033_ = drain_shift;
+  assign cap_7_7 = lr_7_7;
+  assign _0106_ = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -8355,34 +7907,45 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_4 = lr_7_4;
   assign cap_7_5 = lr_7_5;
   assign cap_7_6 = lr_7_6;
-  assign cap_7_7 = lr_7_7;
-  assign \$195  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [5:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [5:0] \$18 ;
-  reg [4:0] \$19 ;
-  wire \$2 ;
-  reg [4:0] \$20 ;
-  reg [4:0] \$21 ;
-  wire [5:0] \$3 ;
-  wire [5:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [5:0] \$7 ;
-  wire [5:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [5:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [5:0] _09_;
+  wire [4:0] _10_;
+  wire _11_;
+  wire [4:0] _12_;
+  wire [4:0] _13_;
+  wire [5:0] _14_;
+  wire [5:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [5:0] _18_;
+  wire [5:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [4:0] _22_;
+  wire _23_;
+  wire [4:0] _24_;
+  wire _25_;
+  wire [4:0] _26_;
+  wire _27_;
+  wire [4:0] _28_;
+  wire _29_;
+  wire [4:0] _30_;
+  wire _31_;
+  wire [4:0] _32_;
+  wire _33_;
+  wire [4:0] _34_;
   input clk;
   wire clk;
   (* init = 5'h00 *)
@@ -8443,339 +8006,514 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign w_rdy = level != 5'h14;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 5'h13;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 6'h00 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 5'h13;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 6'h00 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 5'h13;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 6'h00 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 5'h13;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 6'h00 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [4:0];
-    end
-    if (rst) begin
-      \$19  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [4:0];
-    end
-    if (rst) begin
-      \$20  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [4:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [4:0];
-    end
-    if (rst) begin
-      \$21  = 5'h00;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[4:0] : level;
+  assign _22_ = _23_ ? _15_[4:0] : w_port__addr;
+  assign _24_ = _25_ ? 5'h00 : _22_;
+  assign _28_ = _29_ ? _09_[4:0] : _26_;
+  assign _30_ = _31_ ? 5'h00 : _28_;
+  assign _32_ = _33_ ? _19_[4:0] : r_port__addr;
+  assign _34_ = _21_ ? 5'h00 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  wire [62:0] \$100 ;
-  wire [63:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire [62:0] \$103 ;
-  wire [63:0] \$104 ;
-  wire [63:0] \$105 ;
-  wire [62:0] \$106 ;
-  wire [63:0] \$107 ;
-  wire [63:0] \$108 ;
-  wire [62:0] \$109 ;
-  wire \$11 ;
-  wire [63:0] \$110 ;
-  wire [63:0] \$111 ;
-  wire [62:0] \$112 ;
-  wire [63:0] \$113 ;
-  wire [63:0] \$114 ;
-  wire [62:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [63:0] \$117 ;
-  wire [62:0] \$118 ;
-  wire [63:0] \$119 ;
-  wire [5:0] \$12 ;
-  wire [63:0] \$120 ;
-  wire [63:0] \$121 ;
-  wire [63:0] \$122 ;
-  wire [63:0] \$123 ;
-  wire [63:0] \$124 ;
-  wire [63:0] \$125 ;
-  wire [63:0] \$126 ;
-  wire [63:0] \$127 ;
-  wire [63:0] \$128 ;
-  wire [63:0] \$129 ;
-  wire \$13 ;
-  wire [63:0] \$130 ;
-  wire [63:0] \$131 ;
-  wire [63:0] \$132 ;
-  wire [63:0] \$133 ;
-  wire [63:0] \$134 ;
-  wire [63:0] \$135 ;
-  wire [63:0] \$136 ;
-  wire [33:0] \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire [6:0] \$14 ;
-  wire \$140 ;
-  wire [34:0] \$141 ;
-  wire [33:0] \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [34:0] \$146 ;
-  wire [33:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [6:0] \$15 ;
-  wire \$150 ;
-  wire [34:0] \$151 ;
-  wire [33:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire [34:0] \$156 ;
-  wire [33:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire \$16 ;
-  wire \$160 ;
-  wire [34:0] \$161 ;
-  wire [33:0] \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [34:0] \$166 ;
-  wire [33:0] \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire [5:0] \$17 ;
-  wire \$170 ;
-  wire [34:0] \$171 ;
-  wire [33:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [34:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [6:0] \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [30:0] \$195 ;
-  reg [4:0] \$196 ;
-  reg [4:0] \$197 ;
-  reg [30:0] \$198 ;
-  reg [4:0] \$199 ;
-  wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  reg [4:0] \$200 ;
-  reg [30:0] \$201 ;
-  reg [4:0] \$202 ;
-  reg [4:0] \$203 ;
-  reg [30:0] \$204 ;
-  reg [4:0] \$205 ;
-  reg [4:0] \$206 ;
-  reg [30:0] \$207 ;
-  reg [4:0] \$208 ;
-  reg [4:0] \$209 ;
-  wire \$21 ;
-  reg [30:0] \$210 ;
-  reg [4:0] \$211 ;
-  reg [4:0] \$212 ;
-  reg [30:0] \$213 ;
-  reg [4:0] \$214 ;
-  reg [4:0] \$215 ;
-  reg [30:0] \$216 ;
-  reg [4:0] \$217 ;
-  reg [4:0] \$218 ;
-  reg [31:0] \$219 ;
-  wire [5:0] \$22 ;
-  reg [31:0] \$220 ;
-  reg [31:0] \$221 ;
-  reg [31:0] \$222 ;
-  reg [31:0] \$223 ;
-  reg [31:0] \$224 ;
-  reg [31:0] \$225 ;
-  reg [31:0] \$226 ;
-  reg \$227 ;
-  reg \$228 ;
-  reg [4:0] \$229 ;
-  wire \$23 ;
-  reg [4:0] \$230 ;
-  reg [4:0] \$231 ;
-  reg [4:0] \$232 ;
-  reg [4:0] \$233 ;
-  reg [4:0] \$234 ;
-  reg [4:0] \$235 ;
-  reg [4:0] \$236 ;
-  reg [32:0] \$237 ;
-  reg [32:0] \$238 ;
-  reg [32:0] \$239 ;
-  wire [6:0] \$24 ;
-  reg [32:0] \$240 ;
-  reg [32:0] \$241 ;
-  reg [32:0] \$242 ;
-  reg [32:0] \$243 ;
-  reg [32:0] \$244 ;
-  reg [31:0] \$245 ;
-  reg [31:0] \$246 ;
-  reg [31:0] \$247 ;
-  reg [31:0] \$248 ;
-  reg [31:0] \$249 ;
-  wire [6:0] \$25 ;
-  reg [31:0] \$250 ;
-  reg [31:0] \$251 ;
-  reg [31:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [33:0] \$255 ;
-  reg [33:0] \$256 ;
-  reg [33:0] \$257 ;
-  reg [33:0] \$258 ;
-  reg [33:0] \$259 ;
-  wire \$26 ;
-  reg [33:0] \$260 ;
-  reg [33:0] \$261 ;
-  reg [33:0] \$262 ;
-  reg [63:0] \$263 ;
-  reg \$264 ;
-  reg \$265 ;
-  wire [5:0] \$27 ;
-  wire \$28 ;
-  wire [6:0] \$29 ;
-  wire \$3 ;
-  wire [6:0] \$30 ;
-  wire \$31 ;
-  wire [5:0] \$32 ;
-  wire \$33 ;
-  wire [6:0] \$34 ;
-  wire [6:0] \$35 ;
-  wire \$36 ;
-  wire [5:0] \$37 ;
-  wire \$38 ;
-  wire [6:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire [6:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [32:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire [32:0] \$45 ;
-  wire [32:0] \$46 ;
-  wire [32:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [62:0] \$49 ;
-  wire [6:0] \$5 ;
-  wire [62:0] \$50 ;
-  wire [62:0] \$51 ;
-  wire [62:0] \$52 ;
-  wire [62:0] \$53 ;
-  wire [62:0] \$54 ;
-  wire [62:0] \$55 ;
-  wire [62:0] \$56 ;
-  wire [33:0] \$57 ;
-  wire [28:0] \$58 ;
-  wire [31:0] \$59 ;
-  wire \$6 ;
-  wire [30:0] \$60 ;
-  wire [32:0] \$61 ;
-  wire [33:0] \$62 ;
-  wire [28:0] \$63 ;
-  wire [31:0] \$64 ;
-  wire [30:0] \$65 ;
-  wire [32:0] \$66 ;
-  wire [33:0] \$67 ;
-  wire [28:0] \$68 ;
-  wire [31:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire [30:0] \$70 ;
-  wire [32:0] \$71 ;
-  wire [33:0] \$72 ;
-  wire [28:0] \$73 ;
-  wire [31:0] \$74 ;
-  wire [30:0] \$75 ;
-  wire [32:0] \$76 ;
-  wire [33:0] \$77 ;
-  wire [28:0] \$78 ;
-  wire [31:0] \$79 ;
-  wire \$8 ;
-  wire [30:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [33:0] \$82 ;
-  wire [28:0] \$83 ;
-  wire [31:0] \$84 ;
-  wire [30:0] \$85 ;
-  wire [32:0] \$86 ;
-  wire [33:0] \$87 ;
-  wire [28:0] \$88 ;
-  wire [31:0] \$89 ;
-  wire [6:0] \$9 ;
-  wire [30:0] \$90 ;
-  wire [32:0] \$91 ;
-  wire [33:0] \$92 ;
-  wire [28:0] \$93 ;
-  wire [31:0] \$94 ;
-  wire [30:0] \$95 ;
-  wire [32:0] \$96 ;
-  wire [62:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [63:0] \$99 ;
+  wire _000_;
+  wire [6:0] _001_;
+  wire [62:0] _002_;
+  wire [63:0] _003_;
+  wire [63:0] _004_;
+  wire [62:0] _005_;
+  wire [63:0] _006_;
+  wire [63:0] _007_;
+  wire [62:0] _008_;
+  wire [63:0] _009_;
+  wire [63:0] _010_;
+  wire [62:0] _011_;
+  wire _012_;
+  wire [63:0] _013_;
+  wire [63:0] _014_;
+  wire [62:0] _015_;
+  wire [63:0] _016_;
+  wire [63:0] _017_;
+  wire [62:0] _018_;
+  wire [63:0] _019_;
+  wire [63:0] _020_;
+  wire [62:0] _021_;
+  wire [63:0] _022_;
+  wire [5:0] _023_;
+  wire [63:0] _024_;
+  wire [63:0] _025_;
+  wire [63:0] _026_;
+  wire [63:0] _027_;
+  wire [63:0] _028_;
+  wire [63:0] _029_;
+  wire [63:0] _030_;
+  wire [63:0] _031_;
+  wire [63:0] _032_;
+  wire [63:0] _033_;
+  wire _034_;
+  wire [63:0] _035_;
+  wire [63:0] _036_;
+  wire [63:0] _037_;
+  wire [63:0] _038_;
+  wire [63:0] _039_;
+  wire [63:0] _040_;
+  wire [63:0] _041_;
+  wire [33:0] _042_;
+  wire _043_;
+  wire _044_;
+  wire [6:0] _045_;
+  wire _046_;
+  wire [34:0] _047_;
+  wire [33:0] _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire [34:0] _052_;
+  wire [33:0] _053_;
+  wire _054_;
+  wire _055_;
+  wire [6:0] _056_;
+  wire _057_;
+  wire [34:0] _058_;
+  wire [33:0] _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire [34:0] _063_;
+  wire [33:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire [34:0] _069_;
+  wire [33:0] _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire [34:0] _074_;
+  wire [33:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire [5:0] _078_;
+  wire _079_;
+  wire [34:0] _080_;
+  wire [33:0] _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire [34:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [6:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire [30:0] _106_;
+  wire [4:0] _107_;
+  wire [4:0] _108_;
+  wire [30:0] _109_;
+  wire [4:0] _110_;
+  wire [5:0] _111_;
+  wire [6:0] _112_;
+  wire [4:0] _113_;
+  wire [30:0] _114_;
+  wire [4:0] _115_;
+  wire [4:0] _116_;
+  wire [30:0] _117_;
+  wire [4:0] _118_;
+  wire [4:0] _119_;
+  wire [30:0] _120_;
+  wire [4:0] _121_;
+  wire [4:0] _122_;
+  wire _123_;
+  wire [30:0] _124_;
+  wire [4:0] _125_;
+  wire [4:0] _126_;
+  wire [30:0] _127_;
+  wire [4:0] _128_;
+  wire [4:0] _129_;
+  wire [30:0] _130_;
+  wire [4:0] _131_;
+  wire [4:0] _132_;
+  wire [31:0] _133_;
+  wire [5:0] _134_;
+  wire [31:0] _135_;
+  wire [31:0] _136_;
+  wire [31:0] _137_;
+  wire [31:0] _138_;
+  wire [31:0] _139_;
+  wire [31:0] _140_;
+  wire [31:0] _141_;
+  wire _142_;
+  wire _143_;
+  wire [4:0] _144_;
+  wire _145_;
+  wire [4:0] _146_;
+  wire [4:0] _147_;
+  wire [4:0] _148_;
+  wire [4:0] _149_;
+  wire [4:0] _150_;
+  wire [4:0] _151_;
+  wire [4:0] _152_;
+  wire [32:0] _153_;
+  wire [32:0] _154_;
+  wire [32:0] _155_;
+  wire [6:0] _156_;
+  wire [32:0] _157_;
+  wire [32:0] _158_;
+  wire [32:0] _159_;
+  wire [32:0] _160_;
+  wire [32:0] _161_;
+  wire [31:0] _162_;
+  wire [31:0] _163_;
+  wire [31:0] _164_;
+  wire [31:0] _165_;
+  wire [31:0] _166_;
+  wire [6:0] _167_;
+  wire [31:0] _168_;
+  wire [31:0] _169_;
+  wire [31:0] _170_;
+  wire _171_;
+  wire _172_;
+  wire [33:0] _173_;
+  wire [33:0] _174_;
+  wire [33:0] _175_;
+  wire [33:0] _176_;
+  wire [33:0] _177_;
+  wire _178_;
+  wire [33:0] _179_;
+  wire [33:0] _180_;
+  wire [33:0] _181_;
+  wire [63:0] _182_;
+  wire _183_;
+  wire _184_;
+  wire [5:0] _185_;
+  wire _186_;
+  wire [6:0] _187_;
+  wire _188_;
+  wire [6:0] _189_;
+  wire _190_;
+  wire [5:0] _191_;
+  wire _192_;
+  wire [6:0] _193_;
+  wire [6:0] _194_;
+  wire _195_;
+  wire [5:0] _196_;
+  wire _197_;
+  wire [6:0] _198_;
+  wire [6:0] _199_;
+  wire [6:0] _200_;
+  wire [32:0] _201_;
+  wire [32:0] _202_;
+  wire [32:0] _203_;
+  wire [32:0] _204_;
+  wire [32:0] _205_;
+  wire [32:0] _206_;
+  wire [32:0] _207_;
+  wire [32:0] _208_;
+  wire [62:0] _209_;
+  wire [6:0] _210_;
+  wire [62:0] _211_;
+  wire [62:0] _212_;
+  wire [62:0] _213_;
+  wire [62:0] _214_;
+  wire [62:0] _215_;
+  wire [62:0] _216_;
+  wire [62:0] _217_;
+  wire [33:0] _218_;
+  wire [28:0] _219_;
+  wire [31:0] _220_;
+  wire _221_;
+  wire [30:0] _222_;
+  wire [32:0] _223_;
+  wire [33:0] _224_;
+  wire [28:0] _225_;
+  wire [31:0] _226_;
+  wire [30:0] _227_;
+  wire [32:0] _228_;
+  wire [33:0] _229_;
+  wire [28:0] _230_;
+  wire [31:0] _231_;
+  wire [5:0] _232_;
+  wire [30:0] _233_;
+  wire [32:0] _234_;
+  wire [33:0] _235_;
+  wire [28:0] _236_;
+  wire [31:0] _237_;
+  wire [30:0] _238_;
+  wire [32:0] _239_;
+  wire [33:0] _240_;
+  wire [28:0] _241_;
+  wire [31:0] _242_;
+  wire _243_;
+  wire [30:0] _244_;
+  wire [32:0] _245_;
+  wire [33:0] _246_;
+  wire [28:0] _247_;
+  wire [31:0] _248_;
+  wire [30:0] _249_;
+  wire [32:0] _250_;
+  wire [33:0] _251_;
+  wire [28:0] _252_;
+  wire [31:0] _253_;
+  wire [6:0] _254_;
+  wire [30:0] _255_;
+  wire [32:0] _256_;
+  wire [33:0] _257_;
+  wire [28:0] _258_;
+  wire [31:0] _259_;
+  wire [30:0] _260_;
+  wire [32:0] _261_;
+  wire [62:0] _262_;
+  wire [63:0] _263_;
+  wire [63:0] _264_;
+  wire _265_;
+  wire [31:0] _266_;
+  wire _267_;
+  wire [31:0] _268_;
+  wire _269_;
+  wire [31:0] _270_;
+  wire _271_;
+  wire [31:0] _272_;
+  wire _273_;
+  wire [31:0] _274_;
+  wire _275_;
+  wire [32:0] _276_;
+  wire _277_;
+  wire [32:0] _278_;
+  wire _279_;
+  wire [32:0] _280_;
+  wire _281_;
+  wire [32:0] _282_;
+  wire _283_;
+  wire [32:0] _284_;
+  wire _285_;
+  wire [32:0] _286_;
+  wire _287_;
+  wire [32:0] _288_;
+  wire _289_;
+  wire [32:0] _290_;
+  wire _291_;
+  wire [4:0] _292_;
+  wire _293_;
+  wire [4:0] _294_;
+  wire _295_;
+  wire [4:0] _296_;
+  wire _297_;
+  wire [4:0] _298_;
+  wire _299_;
+  wire [4:0] _300_;
+  wire _301_;
+  wire [4:0] _302_;
+  wire _303_;
+  wire [4:0] _304_;
+  wire _305_;
+  wire [4:0] _306_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire _311_;
+  wire [31:0] _312_;
+  wire _313_;
+  wire [31:0] _314_;
+  wire _315_;
+  wire [31:0] _316_;
+  wire _317_;
+  wire [31:0] _318_;
+  wire _319_;
+  wire [31:0] _320_;
+  wire _321_;
+  wire [31:0] _322_;
+  wire _323_;
+  wire [31:0] _324_;
+  wire _325_;
+  wire _326_;
+  wire [31:0] _327_;
+  wire _328_;
+  wire [4:0] _329_;
+  wire _330_;
+  wire [4:0] _331_;
+  wire _332_;
+  wire [30:0] _333_;
+  wire _334_;
+  wire [4:0] _335_;
+  wire _336_;
+  wire _337_;
+  wire [4:0] _338_;
+  wire _339_;
+  wire [30:0] _340_;
+  wire _341_;
+  wire [4:0] _342_;
+  wire _343_;
+  wire [4:0] _344_;
+  wire _345_;
+  wire [30:0] _346_;
+  wire _347_;
+  wire _348_;
+  wire [4:0] _349_;
+  wire _350_;
+  wire [4:0] _351_;
+  wire _352_;
+  wire [30:0] _353_;
+  wire _354_;
+  wire [4:0] _355_;
+  wire _356_;
+  wire [4:0] _357_;
+  wire _358_;
+  wire _359_;
+  wire [30:0] _360_;
+  wire _361_;
+  wire [4:0] _362_;
+  wire _363_;
+  wire [4:0] _364_;
+  wire _365_;
+  wire [30:0] _366_;
+  wire _367_;
+  wire [4:0] _368_;
+  wire _369_;
+  wire [4:0] _370_;
+  wire _371_;
+  wire [30:0] _372_;
+  wire _373_;
+  wire [4:0] _374_;
+  wire _375_;
+  wire [4:0] _376_;
+  wire _377_;
+  wire [30:0] _378_;
+  wire [7:0] _379_;
+  wire _380_;
+  wire _381_;
+  wire _382_;
+  wire _383_;
+  wire _384_;
+  wire _385_;
+  wire [7:0] _386_;
+  wire _387_;
+  wire [7:0] _388_;
+  wire _389_;
+  wire [7:0] _390_;
+  wire _391_;
+  wire [7:0] _392_;
+  wire _393_;
+  wire [7:0] _394_;
+  wire _395_;
+  wire [7:0] _396_;
+  wire _397_;
+  wire [7:0] _398_;
+  wire _399_;
+  wire [7:0] _400_;
+  wire _401_;
+  wire [7:0] _402_;
+  wire _403_;
+  wire [7:0] _404_;
+  wire _405_;
+  wire [7:0] _406_;
+  wire _407_;
+  wire [7:0] _408_;
+  wire _409_;
+  wire [7:0] _410_;
+  wire _411_;
+  wire [7:0] _412_;
+  wire _413_;
+  wire [7:0] _414_;
+  wire _415_;
+  wire [7:0] _416_;
+  wire _417_;
+  wire [7:0] _418_;
+  wire _419_;
+  wire [7:0] _420_;
+  wire _421_;
+  wire [7:0] _422_;
+  wire _423_;
+  wire [7:0] _424_;
+  wire _425_;
+  wire [7:0] _426_;
+  wire _427_;
+  wire [7:0] _428_;
+  wire _429_;
+  wire [7:0] _430_;
+  wire _431_;
+  wire [33:0] _432_;
+  wire _433_;
+  wire [33:0] _434_;
+  wire _435_;
+  wire [33:0] _436_;
+  wire _437_;
+  wire [33:0] _438_;
+  wire _439_;
+  wire [33:0] _440_;
+  wire _441_;
+  wire [33:0] _442_;
+  wire _443_;
+  wire [33:0] _444_;
+  wire _445_;
+  wire [33:0] _446_;
+  wire _447_;
+  wire _448_;
+  wire _449_;
+  wire _450_;
+  wire _451_;
+  wire [31:0] _452_;
+  wire _453_;
+  wire [31:0] _454_;
+  wire _455_;
+  wire [31:0] _456_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -9003,174 +8741,174 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
-  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign \$24  = - $signed(i_shift[29:24]);
-  assign \$25  = \$23  ? \$24  : 7'h00;
-  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
-  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign \$29  = - $signed(i_shift[35:30]);
-  assign \$30  = \$28  ? \$29  : 7'h00;
-  assign \$31  = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign \$32  = \$31  ? i_shift[41:36] : 6'h00;
-  assign \$33  = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign \$34  = - $signed(i_shift[41:36]);
-  assign \$35  = \$33  ? \$34  : 7'h00;
-  assign \$36  = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign \$37  = \$36  ? i_shift[47:42] : 6'h00;
-  assign \$38  = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign \$39  = - $signed(i_shift[47:42]);
-  assign \$40  = \$38  ? \$39  : 7'h00;
-  assign \$41  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$42  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$43  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$44  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$45  = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
-  assign \$46  = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
-  assign \$47  = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
-  assign \$48  = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
-  assign \$49  = $signed(rq1_s0) << rq1_l0;
-  assign \$50  = $signed(rq1_s1) << rq1_l1;
-  assign \$51  = $signed(rq1_s2) << rq1_l2;
-  assign \$52  = $signed(rq1_s3) << rq1_l3;
-  assign \$53  = $signed(rq1_s4) << rq1_l4;
-  assign \$54  = $signed(rq1_s5) << rq1_l5;
-  assign \$55  = $signed(rq1_s6) << rq1_l6;
-  assign \$56  = $signed(rq1_s7) << rq1_l7;
-  assign \$57  = \$49 [16:0] * rq1_m0[16:0];
-  assign \$58  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$59  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$60  = \$49 [16:0] * rq1_m0[30:17];
-  assign \$61  = $signed(\$59 ) + $signed({ 1'h0, \$60  });
-  assign mid_0 = $signed(\$61 ) + $signed(15'h2000);
-  assign \$62  = \$50 [16:0] * rq1_m1[16:0];
-  assign \$63  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$64  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$65  = \$50 [16:0] * rq1_m1[30:17];
-  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
-  assign mid_1 = $signed(\$66 ) + $signed(15'h2000);
-  assign \$67  = \$51 [16:0] * rq1_m2[16:0];
-  assign \$68  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$69  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$70  = \$51 [16:0] * rq1_m2[30:17];
-  assign \$71  = $signed(\$69 ) + $signed({ 1'h0, \$70  });
-  assign mid_2 = $signed(\$71 ) + $signed(15'h2000);
-  assign \$72  = \$52 [16:0] * rq1_m3[16:0];
-  assign \$73  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$74  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$75  = \$52 [16:0] * rq1_m3[30:17];
-  assign \$76  = $signed(\$74 ) + $signed({ 1'h0, \$75  });
-  assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
-  assign \$77  = \$53 [16:0] * rq1_m4[16:0];
-  assign \$78  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$79  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$80  = \$53 [16:0] * rq1_m4[30:17];
-  assign \$81  = $signed(\$79 ) + $signed({ 1'h0, \$80  });
-  assign mid_4 = $signed(\$81 ) + $signed(15'h2000);
-  assign \$82  = \$54 [16:0] * rq1_m5[16:0];
-  assign \$83  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$84  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$85  = \$54 [16:0] * rq1_m5[30:17];
-  assign \$86  = $signed(\$84 ) + $signed({ 1'h0, \$85  });
-  assign mid_5 = $signed(\$86 ) + $signed(15'h2000);
-  assign \$87  = \$55 [16:0] * rq1_m6[16:0];
-  assign \$88  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$89  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$90  = \$55 [16:0] * rq1_m6[30:17];
-  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
-  assign mid_6 = $signed(\$91 ) + $signed(15'h2000);
-  assign \$92  = \$56 [16:0] * rq1_m7[16:0];
-  assign \$93  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$94  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$95  = \$56 [16:0] * rq1_m7[30:17];
-  assign \$96  = $signed(\$94 ) + $signed({ 1'h0, \$95  });
-  assign mid_7 = $signed(\$96 ) + $signed(15'h2000);
-  assign \$98  = $signed(\$97 ) + $signed(mid_0);
-  assign \$101  = $signed(\$100 ) + $signed(mid_1);
-  assign \$104  = $signed(\$103 ) + $signed(mid_2);
-  assign \$107  = $signed(\$106 ) + $signed(mid_3);
-  assign \$110  = $signed(\$109 ) + $signed(mid_4);
-  assign \$113  = $signed(\$112 ) + $signed(mid_5);
-  assign \$116  = $signed(\$115 ) + $signed(mid_6);
-  assign \$119  = $signed(\$118 ) + $signed(mid_7);
-  assign \$121  = 1'h1 << rq1_r0;
-  assign \$123  = 1'h1 << rq1_r1;
-  assign \$125  = 1'h1 << rq1_r2;
-  assign \$127  = 1'h1 << rq1_r3;
-  assign \$129  = 1'h1 << rq1_r4;
-  assign \$131  = 1'h1 << rq1_r5;
-  assign \$133  = 1'h1 << rq1_r6;
-  assign \$135  = 1'h1 << rq1_r7;
-  assign \$137  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$138  = | rq2_hf0;
-  assign \$139  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$140  = \$138  & \$139 ;
-  assign \$141  = $signed(\$137 ) - $signed({ 1'h0, \$140  });
-  assign \$142  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$143  = | rq2_hf1;
-  assign \$144  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$145  = \$143  & \$144 ;
-  assign \$146  = $signed(\$142 ) - $signed({ 1'h0, \$145  });
-  assign \$147  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$148  = | rq2_hf2;
-  assign \$149  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$150  = \$148  & \$149 ;
-  assign \$151  = $signed(\$147 ) - $signed({ 1'h0, \$150  });
-  assign \$152  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$153  = | rq2_hf3;
-  assign \$154  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$155  = \$153  & \$154 ;
-  assign \$156  = $signed(\$152 ) - $signed({ 1'h0, \$155  });
-  assign \$157  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$158  = | rq2_hf4;
-  assign \$159  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$160  = \$158  & \$159 ;
-  assign \$161  = $signed(\$157 ) - $signed({ 1'h0, \$160  });
-  assign \$162  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$163  = | rq2_hf5;
-  assign \$164  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$165  = \$163  & \$164 ;
-  assign \$166  = $signed(\$162 ) - $signed({ 1'h0, \$165  });
-  assign \$167  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$168  = | rq2_hf6;
-  assign \$169  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$170  = \$168  & \$169 ;
-  assign \$171  = $signed(\$167 ) - $signed({ 1'h0, \$170  });
-  assign \$172  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$173  = | rq2_hf7;
-  assign \$174  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$175  = \$173  & \$174 ;
-  assign \$176  = $signed(\$172 ) - $signed({ 1'h0, \$175  });
-  assign y_0 = $signed(\$141 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$146 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$151 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$156 [33:0]) >>> rq2_r3;
-  assign y_4 = $signed(\$161 [33:0]) >>> rq2_r4;
-  assign y_5 = $signed(\$166 [33:0]) >>> rq2_r5;
-  assign y_6 = $signed(\$171 [33:0]) >>> rq2_r6;
-  assign y_7 = $signed(\$176 [33:0]) >>> rq2_r7;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _111_ = _000_ ? i_shift[5:0] : 6'h00;
+  assign _188_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _199_ = - $signed(i_shift[5:0]);
+  assign _210_ = _188_ ? _199_ : 7'h00;
+  assign _221_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _232_ = _221_ ? i_shift[11:6] : 6'h00;
+  assign _243_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _254_ = - $signed(i_shift[11:6]);
+  assign _001_ = _243_ ? _254_ : 7'h00;
+  assign _012_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _023_ = _012_ ? i_shift[17:12] : 6'h00;
+  assign _034_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _045_ = - $signed(i_shift[17:12]);
+  assign _056_ = _034_ ? _045_ : 7'h00;
+  assign _067_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _078_ = _067_ ? i_shift[23:18] : 6'h00;
+  assign _089_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _100_ = - $signed(i_shift[23:18]);
+  assign _112_ = _089_ ? _100_ : 7'h00;
+  assign _123_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _134_ = _123_ ? i_shift[29:24] : 6'h00;
+  assign _145_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _156_ = - $signed(i_shift[29:24]);
+  assign _167_ = _145_ ? _156_ : 7'h00;
+  assign _178_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _185_ = _178_ ? i_shift[35:30] : 6'h00;
+  assign _186_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _187_ = - $signed(i_shift[35:30]);
+  assign _189_ = _186_ ? _187_ : 7'h00;
+  assign _190_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _191_ = _190_ ? i_shift[41:36] : 6'h00;
+  assign _192_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _193_ = - $signed(i_shift[41:36]);
+  assign _194_ = _192_ ? _193_ : 7'h00;
+  assign _195_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _196_ = _195_ ? i_shift[47:42] : 6'h00;
+  assign _197_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _198_ = - $signed(i_shift[47:42]);
+  assign _200_ = _197_ ? _198_ : 7'h00;
+  assign _201_ = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign _202_ = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign _203_ = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign _204_ = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign _205_ = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
+  assign _206_ = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
+  assign _207_ = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
+  assign _208_ = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
+  assign _209_ = $signed(rq1_s0) << rq1_l0;
+  assign _211_ = $signed(rq1_s1) << rq1_l1;
+  assign _212_ = $signed(rq1_s2) << rq1_l2;
+  assign _213_ = $signed(rq1_s3) << rq1_l3;
+  assign _214_ = $signed(rq1_s4) << rq1_l4;
+  assign _215_ = $signed(rq1_s5) << rq1_l5;
+  assign _216_ = $signed(rq1_s6) << rq1_l6;
+  assign _217_ = $signed(rq1_s7) << rq1_l7;
+  assign _218_ = _209_[16:0] * rq1_m0[16:0];
+  assign _219_ = $signed(_209_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _220_ = $signed(_209_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _222_ = _209_[16:0] * rq1_m0[30:17];
+  assign _223_ = $signed(_220_) + $signed({ 1'h0, _222_ });
+  assign mid_0 = $signed(_223_) + $signed(15'h2000);
+  assign _224_ = _211_[16:0] * rq1_m1[16:0];
+  assign _225_ = $signed(_211_[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _226_ = $signed(_211_[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _227_ = _211_[16:0] * rq1_m1[30:17];
+  assign _228_ = $signed(_226_) + $signed({ 1'h0, _227_ });
+  assign mid_1 = $signed(_228_) + $signed(15'h2000);
+  assign _229_ = _212_[16:0] * rq1_m2[16:0];
+  assign _230_ = $signed(_212_[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _231_ = $signed(_212_[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _233_ = _212_[16:0] * rq1_m2[30:17];
+  assign _234_ = $signed(_231_) + $signed({ 1'h0, _233_ });
+  assign mid_2 = $signed(_234_) + $signed(15'h2000);
+  assign _235_ = _213_[16:0] * rq1_m3[16:0];
+  assign _236_ = $signed(_213_[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _237_ = $signed(_213_[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _238_ = _213_[16:0] * rq1_m3[30:17];
+  assign _239_ = $signed(_237_) + $signed({ 1'h0, _238_ });
+  assign mid_3 = $signed(_239_) + $signed(15'h2000);
+  assign _240_ = _214_[16:0] * rq1_m4[16:0];
+  assign _241_ = $signed(_214_[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign _242_ = $signed(_214_[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _244_ = _214_[16:0] * rq1_m4[30:17];
+  assign _245_ = $signed(_242_) + $signed({ 1'h0, _244_ });
+  assign mid_4 = $signed(_245_) + $signed(15'h2000);
+  assign _246_ = _215_[16:0] * rq1_m5[16:0];
+  assign _247_ = $signed(_215_[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign _248_ = $signed(_215_[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _249_ = _215_[16:0] * rq1_m5[30:17];
+  assign _250_ = $signed(_248_) + $signed({ 1'h0, _249_ });
+  assign mid_5 = $signed(_250_) + $signed(15'h2000);
+  assign _251_ = _216_[16:0] * rq1_m6[16:0];
+  assign _252_ = $signed(_216_[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign _253_ = $signed(_216_[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _255_ = _216_[16:0] * rq1_m6[30:17];
+  assign _256_ = $signed(_253_) + $signed({ 1'h0, _255_ });
+  assign mid_6 = $signed(_256_) + $signed(15'h2000);
+  assign _257_ = _217_[16:0] * rq1_m7[16:0];
+  assign _258_ = $signed(_217_[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign _259_ = $signed(_217_[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _260_ = _217_[16:0] * rq1_m7[30:17];
+  assign _261_ = $signed(_259_) + $signed({ 1'h0, _260_ });
+  assign mid_7 = $signed(_261_) + $signed(15'h2000);
+  assign _263_ = $signed(_262_) + $signed(mid_0);
+  assign _003_ = $signed(_002_) + $signed(mid_1);
+  assign _006_ = $signed(_005_) + $signed(mid_2);
+  assign _009_ = $signed(_008_) + $signed(mid_3);
+  assign _013_ = $signed(_011_) + $signed(mid_4);
+  assign _016_ = $signed(_015_) + $signed(mid_5);
+  assign _019_ = $signed(_018_) + $signed(mid_6);
+  assign _022_ = $signed(_021_) + $signed(mid_7);
+  assign _025_ = 1'h1 << rq1_r0;
+  assign _027_ = 1'h1 << rq1_r1;
+  assign _029_ = 1'h1 << rq1_r2;
+  assign _031_ = 1'h1 << rq1_r3;
+  assign _033_ = 1'h1 << rq1_r4;
+  assign _036_ = 1'h1 << rq1_r5;
+  assign _038_ = 1'h1 << rq1_r6;
+  assign _040_ = 1'h1 << rq1_r7;
+  assign _042_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _043_ = | rq2_hf0;
+  assign _044_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _046_ = _043_ & _044_;
+  assign _047_ = $signed(_042_) - $signed({ 1'h0, _046_ });
+  assign _048_ = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign _049_ = | rq2_hf1;
+  assign _050_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _051_ = _049_ & _050_;
+  assign _052_ = $signed(_048_) - $signed({ 1'h0, _051_ });
+  assign _053_ = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign _054_ = | rq2_hf2;
+  assign _055_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _057_ = _054_ & _055_;
+  assign _058_ = $signed(_053_) - $signed({ 1'h0, _057_ });
+  assign _059_ = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign _060_ = | rq2_hf3;
+  assign _061_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _062_ = _060_ & _061_;
+  assign _063_ = $signed(_059_) - $signed({ 1'h0, _062_ });
+  assign _064_ = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign _065_ = | rq2_hf4;
+  assign _066_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _068_ = _065_ & _066_;
+  assign _069_ = $signed(_064_) - $signed({ 1'h0, _068_ });
+  assign _070_ = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign _071_ = | rq2_hf5;
+  assign _072_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _073_ = _071_ & _072_;
+  assign _074_ = $signed(_070_) - $signed({ 1'h0, _073_ });
+  assign _075_ = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign _076_ = | rq2_hf6;
+  assign _077_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _079_ = _076_ & _077_;
+  assign _080_ = $signed(_075_) - $signed({ 1'h0, _079_ });
+  assign _081_ = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign _082_ = | rq2_hf7;
+  assign _083_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _084_ = _082_ & _083_;
+  assign _085_ = $signed(_081_) - $signed({ 1'h0, _084_ });
+  assign y_0 = $signed(_047_[33:0]) >>> rq2_r0;
+  assign y_1 = $signed(_052_[33:0]) >>> rq2_r1;
+  assign y_2 = $signed(_058_[33:0]) >>> rq2_r2;
+  assign y_3 = $signed(_063_[33:0]) >>> rq2_r3;
+  assign y_4 = $signed(_069_[33:0]) >>> rq2_r4;
+  assign y_5 = $signed(_074_[33:0]) >>> rq2_r5;
+  assign y_6 = $signed(_080_[33:0]) >>> rq2_r6;
+  assign y_7 = $signed(_085_[33:0]) >>> rq2_r7;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -9179,806 +8917,328 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign t_5 = $signed(rq3_y5) + $signed(zero_point);
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
-  assign \$177  = $signed(t_0) < $signed(act_min);
-  assign \$178  = $signed(t_0) > $signed(act_max);
-  assign \$179  = $signed(t_1) < $signed(act_min);
-  assign \$180  = $signed(t_1) > $signed(act_max);
-  assign \$181  = $signed(t_2) < $signed(act_min);
-  assign \$182  = $signed(t_2) > $signed(act_max);
-  assign \$183  = $signed(t_3) < $signed(act_min);
-  assign \$184  = $signed(t_3) > $signed(act_max);
-  assign \$185  = $signed(t_4) < $signed(act_min);
-  assign \$186  = $signed(t_4) > $signed(act_max);
-  assign \$187  = $signed(t_5) < $signed(act_min);
-  assign \$188  = $signed(t_5) > $signed(act_max);
-  assign \$189  = $signed(t_6) < $signed(act_min);
-  assign \$190  = $signed(t_6) > $signed(act_max);
-  assign \$191  = $signed(t_7) < $signed(act_min);
-  assign \$192  = $signed(t_7) > $signed(act_max);
+  assign _086_ = $signed(t_0) < $signed(act_min);
+  assign _087_ = $signed(t_0) > $signed(act_max);
+  assign _088_ = $signed(t_1) < $signed(act_min);
+  assign _090_ = $signed(t_1) > $signed(act_max);
+  assign _091_ = $signed(t_2) < $signed(act_min);
+  assign _092_ = $signed(t_2) > $signed(act_max);
+  assign _093_ = $signed(t_3) < $signed(act_min);
+  assign _094_ = $signed(t_3) > $signed(act_max);
+  assign _095_ = $signed(t_4) < $signed(act_min);
+  assign _096_ = $signed(t_4) > $signed(act_max);
+  assign _097_ = $signed(t_5) < $signed(act_min);
+  assign _098_ = $signed(t_5) > $signed(act_max);
+  assign _099_ = $signed(t_6) < $signed(act_min);
+  assign _101_ = $signed(t_6) > $signed(act_max);
+  assign _102_ = $signed(t_7) < $signed(act_min);
+  assign _103_ = $signed(t_7) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$193 ;
+    rq1_valid <= _104_;
   always @(posedge clk)
-    rq1_last <= \$194 ;
+    rq1_last <= _105_;
   always @(posedge clk)
-    rq1_m0 <= \$195 ;
+    rq1_m0 <= _106_;
   always @(posedge clk)
-    rq1_l0 <= \$196 ;
+    rq1_l0 <= _107_;
   always @(posedge clk)
-    rq1_r0 <= \$197 ;
+    rq1_r0 <= _108_;
   always @(posedge clk)
-    rq1_m1 <= \$198 ;
+    rq1_m1 <= _109_;
   always @(posedge clk)
-    rq1_l1 <= \$199 ;
+    rq1_l1 <= _110_;
   always @(posedge clk)
-    rq1_r1 <= \$200 ;
+    rq1_r1 <= _113_;
   always @(posedge clk)
-    rq1_m2 <= \$201 ;
+    rq1_m2 <= _114_;
   always @(posedge clk)
-    rq1_l2 <= \$202 ;
+    rq1_l2 <= _115_;
   always @(posedge clk)
-    rq1_r2 <= \$203 ;
+    rq1_r2 <= _116_;
   always @(posedge clk)
-    rq1_m3 <= \$204 ;
+    rq1_m3 <= _117_;
   always @(posedge clk)
-    rq1_l3 <= \$205 ;
+    rq1_l3 <= _118_;
   always @(posedge clk)
-    rq1_r3 <= \$206 ;
+    rq1_r3 <= _119_;
   always @(posedge clk)
-    rq1_m4 <= \$207 ;
+    rq1_m4 <= _120_;
   always @(posedge clk)
-    rq1_l4 <= \$208 ;
+    rq1_l4 <= _121_;
   always @(posedge clk)
-    rq1_r4 <= \$209 ;
+    rq1_r4 <= _122_;
   always @(posedge clk)
-    rq1_m5 <= \$210 ;
+    rq1_m5 <= _124_;
   always @(posedge clk)
-    rq1_l5 <= \$211 ;
+    rq1_l5 <= _125_;
   always @(posedge clk)
-    rq1_r5 <= \$212 ;
+    rq1_r5 <= _126_;
   always @(posedge clk)
-    rq1_m6 <= \$213 ;
+    rq1_m6 <= _127_;
   always @(posedge clk)
-    rq1_l6 <= \$214 ;
+    rq1_l6 <= _128_;
   always @(posedge clk)
-    rq1_r6 <= \$215 ;
+    rq1_r6 <= _129_;
   always @(posedge clk)
-    rq1_m7 <= \$216 ;
+    rq1_m7 <= _130_;
   always @(posedge clk)
-    rq1_l7 <= \$217 ;
+    rq1_l7 <= _131_;
   always @(posedge clk)
-    rq1_r7 <= \$218 ;
+    rq1_r7 <= _132_;
   always @(posedge clk)
-    rq1_s0 <= \$219 ;
+    rq1_s0 <= _133_;
   always @(posedge clk)
-    rq1_s1 <= \$220 ;
+    rq1_s1 <= _135_;
   always @(posedge clk)
-    rq1_s2 <= \$221 ;
+    rq1_s2 <= _136_;
   always @(posedge clk)
-    rq1_s3 <= \$222 ;
+    rq1_s3 <= _137_;
   always @(posedge clk)
-    rq1_s4 <= \$223 ;
+    rq1_s4 <= _138_;
   always @(posedge clk)
-    rq1_s5 <= \$224 ;
+    rq1_s5 <= _139_;
   always @(posedge clk)
-    rq1_s6 <= \$225 ;
+    rq1_s6 <= _140_;
   always @(posedge clk)
-    rq1_s7 <= \$226 ;
+    rq1_s7 <= _141_;
   always @(posedge clk)
-    rq2_valid <= \$227 ;
+    rq2_valid <= _142_;
   always @(posedge clk)
-    rq2_last <= \$228 ;
+    rq2_last <= _143_;
   always @(posedge clk)
-    rq2_r0 <= \$229 ;
+    rq2_r0 <= _144_;
   always @(posedge clk)
-    rq2_r1 <= \$230 ;
+    rq2_r1 <= _146_;
   always @(posedge clk)
-    rq2_r2 <= \$231 ;
+    rq2_r2 <= _147_;
   always @(posedge clk)
-    rq2_r3 <= \$232 ;
+    rq2_r3 <= _148_;
   always @(posedge clk)
-    rq2_r4 <= \$233 ;
+    rq2_r4 <= _149_;
   always @(posedge clk)
-    rq2_r5 <= \$234 ;
+    rq2_r5 <= _150_;
   always @(posedge clk)
-    rq2_r6 <= \$235 ;
+    rq2_r6 <= _151_;
   always @(posedge clk)
-    rq2_r7 <= \$236 ;
+    rq2_r7 <= _152_;
   always @(posedge clk)
-    rq2_h0 <= \$237 ;
+    rq2_h0 <= _153_;
   always @(posedge clk)
-    rq2_h1 <= \$238 ;
+    rq2_h1 <= _154_;
   always @(posedge clk)
-    rq2_h2 <= \$239 ;
+    rq2_h2 <= _155_;
   always @(posedge clk)
-    rq2_h3 <= \$240 ;
+    rq2_h3 <= _157_;
   always @(posedge clk)
-    rq2_h4 <= \$241 ;
+    rq2_h4 <= _158_;
   always @(posedge clk)
-    rq2_h5 <= \$242 ;
+    rq2_h5 <= _159_;
   always @(posedge clk)
-    rq2_h6 <= \$243 ;
+    rq2_h6 <= _160_;
   always @(posedge clk)
-    rq2_h7 <= \$244 ;
+    rq2_h7 <= _161_;
   always @(posedge clk)
-    rq2_hf0 <= \$245 ;
+    rq2_hf0 <= _162_;
   always @(posedge clk)
-    rq2_hf1 <= \$246 ;
+    rq2_hf1 <= _163_;
   always @(posedge clk)
-    rq2_hf2 <= \$247 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$248 ;
-  always @(posedge clk)
-    rq2_hf4 <= \$249 ;
-  always @(posedge clk)
-    rq2_hf5 <= \$250 ;
-  always @(posedge clk)
-    rq2_hf6 <= \$251 ;
-  always @(posedge clk)
-    rq2_hf7 <= \$252 ;
-  always @(posedge clk)
-    rq3_valid <= \$253 ;
-  always @(posedge clk)
-    rq3_last <= \$254 ;
-  always @(posedge clk)
-    rq3_y0 <= \$255 ;
-  always @(posedge clk)
-    rq3_y1 <= \$256 ;
-  always @(posedge clk)
-    rq3_y2 <= \$257 ;
-  always @(posedge clk)
-    rq3_y3 <= \$258 ;
-  always @(posedge clk)
-    rq3_y4 <= \$259 ;
-  always @(posedge clk)
-    rq3_y5 <= \$260 ;
-  always @(posedge clk)
-    rq3_y6 <= \$261 ;
-  always @(posedge clk)
-    rq3_y7 <= \$262 ;
-  always @(posedge clk)
-    o_data <= \$263 ;
-  always @(posedge clk)
-    o_valid <= \$264 ;
-  always @(posedge clk)
-    o_last <= \$265 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$193  = i_valid;
-    if (rst) begin
-      \$193  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$194  = i_last;
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$195  = i_multiplier[30:0];
-    if (rst) begin
-      \$195  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$196  = \$2 [4:0];
-    if (rst) begin
-      \$196  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$197  = \$5 [4:0];
-    if (rst) begin
-      \$197  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$198  = i_multiplier[61:31];
-    if (rst) begin
-      \$198  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$199  = \$7 [4:0];
-    if (rst) begin
-      \$199  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$200  = \$10 [4:0];
-    if (rst) begin
-      \$200  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$201  = i_multiplier[92:62];
-    if (rst) begin
-      \$201  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$202  = \$12 [4:0];
-    if (rst) begin
-      \$202  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$203  = \$15 [4:0];
-    if (rst) begin
-      \$203  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$204  = i_multiplier[123:93];
-    if (rst) begin
-      \$204  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$205  = \$17 [4:0];
-    if (rst) begin
-      \$205  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$206  = \$20 [4:0];
-    if (rst) begin
-      \$206  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$207  = i_multiplier[154:124];
-    if (rst) begin
-      \$207  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$208  = \$22 [4:0];
-    if (rst) begin
-      \$208  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$209  = \$25 [4:0];
-    if (rst) begin
-      \$209  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$210  = i_multiplier[185:155];
-    if (rst) begin
-      \$210  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$211  = \$27 [4:0];
-    if (rst) begin
-      \$211  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$212  = \$30 [4:0];
-    if (rst) begin
-      \$212  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$213  = i_multiplier[216:186];
-    if (rst) begin
-      \$213  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$214  = \$32 [4:0];
-    if (rst) begin
-      \$214  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$215  = \$35 [4:0];
-    if (rst) begin
-      \$215  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$216  = i_multiplier[247:217];
-    if (rst) begin
-      \$216  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$217  = \$37 [4:0];
-    if (rst) begin
-      \$217  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$218  = \$40 [4:0];
-    if (rst) begin
-      \$218  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$219  = \$41 [31:0];
-    if (rst) begin
-      \$219  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$220  = \$42 [31:0];
-    if (rst) begin
-      \$220  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$221  = \$43 [31:0];
-    if (rst) begin
-      \$221  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$222  = \$44 [31:0];
-    if (rst) begin
-      \$222  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$223  = \$45 [31:0];
-    if (rst) begin
-      \$223  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$224  = \$46 [31:0];
-    if (rst) begin
-      \$224  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$225  = \$47 [31:0];
-    if (rst) begin
-      \$225  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$226  = \$48 [31:0];
-    if (rst) begin
-      \$226  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$227  = rq1_valid;
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$228  = rq1_last;
-    if (rst) begin
-      \$228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$229  = rq1_r0;
-    if (rst) begin
-      \$229  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$230  = rq1_r1;
-    if (rst) begin
-      \$230  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$231  = rq1_r2;
-    if (rst) begin
-      \$231  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$232  = rq1_r3;
-    if (rst) begin
-      \$232  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$233  = rq1_r4;
-    if (rst) begin
-      \$233  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$234  = rq1_r5;
-    if (rst) begin
-      \$234  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$235  = rq1_r6;
-    if (rst) begin
-      \$235  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$236  = rq1_r7;
-    if (rst) begin
-      \$236  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$237  = \$99 [32:0];
-    if (rst) begin
-      \$237  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$238  = \$102 [32:0];
-    if (rst) begin
-      \$238  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$239  = \$105 [32:0];
-    if (rst) begin
-      \$239  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$240  = \$108 [32:0];
-    if (rst) begin
-      \$240  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$241  = \$111 [32:0];
-    if (rst) begin
-      \$241  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$242  = \$114 [32:0];
-    if (rst) begin
-      \$242  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$243  = \$117 [32:0];
-    if (rst) begin
-      \$243  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$244  = \$120 [32:0];
-    if (rst) begin
-      \$244  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$245  = \$122 [31:0];
-    if (rst) begin
-      \$245  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$246  = \$124 [31:0];
-    if (rst) begin
-      \$246  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$247  = \$126 [31:0];
-    if (rst) begin
-      \$247  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$248  = \$128 [31:0];
-    if (rst) begin
-      \$248  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$249  = \$130 [31:0];
-    if (rst) begin
-      \$249  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$250  = \$132 [31:0];
-    if (rst) begin
-      \$250  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$251  = \$134 [31:0];
-    if (rst) begin
-      \$251  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$252  = \$136 [31:0];
-    if (rst) begin
-      \$252  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$253  = rq2_valid;
-    if (rst) begin
-      \$253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$254  = rq2_last;
-    if (rst) begin
-      \$254  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$255  = y_0;
-    if (rst) begin
-      \$255  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$256  = y_1;
-    if (rst) begin
-      \$256  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$257  = y_2;
-    if (rst) begin
-      \$257  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$258  = y_3;
-    if (rst) begin
-      \$258  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$259  = y_4;
-    if (rst) begin
-      \$259  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$260  = y_5;
-    if (rst) begin
-      \$260  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$261  = y_6;
-    if (rst) begin
-      \$261  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$262  = y_7;
-    if (rst) begin
-      \$262  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$177 ) begin
-      \$263 [7:0] = act_min;
-    end else if (\$178 ) begin
-      \$263 [7:0] = act_max;
-    end else begin
-      \$263 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$179 ) begin
-      \$263 [15:8] = act_min;
-    end else if (\$180 ) begin
-      \$263 [15:8] = act_max;
-    end else begin
-      \$263 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$181 ) begin
-      \$263 [23:16] = act_min;
-    end else if (\$182 ) begin
-      \$263 [23:16] = act_max;
-    end else begin
-      \$263 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$183 ) begin
-      \$263 [31:24] = act_min;
-    end else if (\$184 ) begin
-      \$263 [31:24] = act_max;
-    end else begin
-      \$263 [31:24] = t_3[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$185 ) begin
-      \$263 [39:32] = act_min;
-    end else if (\$186 ) begin
-      \$263 [39:32] = act_max;
-    end else begin
-      \$263 [39:32] = t_4[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$187 ) begin
-      \$263 [47:40] = act_min;
-    end else if (\$188 ) begin
-      \$263 [47:40] = act_max;
-    end else begin
-      \$263 [47:40] = t_5[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$189 ) begin
-      \$263 [55:48] = act_min;
-    end else if (\$190 ) begin
-      \$263 [55:48] = act_max;
-    end else begin
-      \$263 [55:48] = t_6[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$191 ) begin
-      \$263 [63:56] = act_min;
-    end else if (\$192 ) begin
-      \$263 [63:56] = act_max;
-    end else begin
-      \$263 [63:56] = t_7[7:0];
-    end
-    if (rst) begin
-      \$263  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$264  = rq3_valid;
-    if (rst) begin
-      \$264  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$265  = rq3_last;
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign left_4 = \$22 [4:0];
-  assign r_4 = \$25 [4:0];
-  assign left_5 = \$27 [4:0];
-  assign r_5 = \$30 [4:0];
-  assign left_6 = \$32 [4:0];
-  assign r_6 = \$35 [4:0];
-  assign left_7 = \$37 [4:0];
-  assign r_7 = \$40 [4:0];
-  assign s_0 = \$41 [31:0];
-  assign s_1 = \$42 [31:0];
-  assign s_2 = \$43 [31:0];
-  assign s_3 = \$44 [31:0];
-  assign s_4 = \$45 [31:0];
-  assign s_5 = \$46 [31:0];
-  assign s_6 = \$47 [31:0];
-  assign s_7 = \$48 [31:0];
-  assign a_0 = \$49 [31:0];
-  assign a_1 = \$50 [31:0];
-  assign a_2 = \$51 [31:0];
-  assign a_3 = \$52 [31:0];
-  assign a_4 = \$53 [31:0];
-  assign a_5 = \$54 [31:0];
-  assign a_6 = \$55 [31:0];
-  assign a_7 = \$56 [31:0];
-  assign outer_0 = { \$58 , \$57  };
-  assign outer_1 = { \$63 , \$62  };
-  assign outer_2 = { \$68 , \$67  };
-  assign outer_3 = { \$73 , \$72  };
-  assign outer_4 = { \$78 , \$77  };
-  assign outer_5 = { \$83 , \$82  };
-  assign outer_6 = { \$88 , \$87  };
-  assign outer_7 = { \$93 , \$92  };
-  assign h_0 = \$99 [32:0];
-  assign h_1 = \$102 [32:0];
-  assign h_2 = \$105 [32:0];
-  assign h_3 = \$108 [32:0];
-  assign h_4 = \$111 [32:0];
-  assign h_5 = \$114 [32:0];
-  assign h_6 = \$117 [32:0];
-  assign h_7 = \$120 [32:0];
-  assign half_0 = \$122 [31:0];
-  assign half_1 = \$124 [31:0];
-  assign half_2 = \$126 [31:0];
-  assign half_3 = \$128 [31:0];
-  assign half_4 = \$130 [31:0];
-  assign half_5 = \$132 [31:0];
-  assign half_6 = \$134 [31:0];
-  assign half_7 = \$136 [31:0];
-  assign u_0 = \$141 [33:0];
-  assign u_1 = \$146 [33:0];
-  assign u_2 = \$151 [33:0];
-  assign u_3 = \$156 [33:0];
-  assign u_4 = \$161 [33:0];
-  assign u_5 = \$166 [33:0];
-  assign u_6 = \$171 [33:0];
-  assign u_7 = \$176 [33:0];
+    rq2_hf2 <= _164_;
+  always @(posedge clk)
+    rq2_hf3 <= _165_;
+  always @(posedge clk)
+    rq2_hf4 <= _166_;
+  always @(posedge clk)
+    rq2_hf5 <= _168_;
+  always @(posedge clk)
+    rq2_hf6 <= _169_;
+  always @(posedge clk)
+    rq2_hf7 <= _170_;
+  always @(posedge clk)
+    rq3_valid <= _171_;
+  always @(posedge clk)
+    rq3_last <= _172_;
+  always @(posedge clk)
+    rq3_y0 <= _173_;
+  always @(posedge clk)
+    rq3_y1 <= _174_;
+  always @(posedge clk)
+    rq3_y2 <= _175_;
+  always @(posedge clk)
+    rq3_y3 <= _176_;
+  always @(posedge clk)
+    rq3_y4 <= _177_;
+  always @(posedge clk)
+    rq3_y5 <= _179_;
+  always @(posedge clk)
+    rq3_y6 <= _180_;
+  always @(posedge clk)
+    rq3_y7 <= _181_;
+  always @(posedge clk)
+    o_data <= _182_;
+  always @(posedge clk)
+    o_valid <= _183_;
+  always @(posedge clk)
+    o_last <= _184_;
+  assign _266_ = _267_ ? 32'd0 : _035_[31:0];
+  assign _268_ = _269_ ? 32'd0 : _032_[31:0];
+  assign _270_ = _271_ ? 32'd0 : _030_[31:0];
+  assign _272_ = _273_ ? 32'd0 : _028_[31:0];
+  assign _274_ = _275_ ? 32'd0 : _026_[31:0];
+  assign _276_ = _277_ ? 33'h000000000 : _024_[32:0];
+  assign _278_ = _279_ ? 33'h000000000 : _020_[32:0];
+  assign _280_ = _281_ ? 33'h000000000 : _017_[32:0];
+  assign _282_ = _283_ ? 33'h000000000 : _014_[32:0];
+  assign _284_ = _285_ ? 33'h000000000 : _010_[32:0];
+  assign _286_ = _287_ ? 33'h000000000 : _007_[32:0];
+  assign _288_ = _289_ ? 33'h000000000 : _004_[32:0];
+  assign _290_ = _291_ ? 33'h000000000 : _264_[32:0];
+  assign _292_ = _293_ ? 5'h00 : rq1_r7;
+  assign _294_ = _295_ ? 5'h00 : rq1_r6;
+  assign _296_ = _297_ ? 5'h00 : rq1_r5;
+  assign _298_ = _299_ ? 5'h00 : rq1_r4;
+  assign _300_ = _301_ ? 5'h00 : rq1_r3;
+  assign _302_ = _303_ ? 5'h00 : rq1_r2;
+  assign _304_ = _305_ ? 5'h00 : rq1_r1;
+  assign _306_ = _307_ ? 5'h00 : rq1_r0;
+  assign _308_ = _309_ ? 1'h0 : rq1_last;
+  assign _310_ = _311_ ? 1'h0 : rq1_valid;
+  assign _312_ = _313_ ? 32'd0 : _208_[31:0];
+  assign _314_ = _315_ ? 32'd0 : _207_[31:0];
+  assign _325_ = _336_ ? 1'h0 : rq3_last;
+  assign _316_ = _317_ ? 32'd0 : _206_[31:0];
+  assign _318_ = _319_ ? 32'd0 : _205_[31:0];
+  assign _320_ = _321_ ? 32'd0 : _204_[31:0];
+  assign _322_ = _323_ ? 32'd0 : _203_[31:0];
+  assign _324_ = _326_ ? 32'd0 : _202_[31:0];
+  assign _327_ = _328_ ? 32'd0 : _201_[31:0];
+  assign _329_ = _330_ ? 5'h00 : _200_[4:0];
+  assign _331_ = _332_ ? 5'h00 : _196_[4:0];
+  assign _333_ = _334_ ? 31'h00000000 : i_multiplier[247:217];
+  assign _335_ = _337_ ? 5'h00 : _194_[4:0];
+  assign _347_ = _358_ ? 1'h0 : rq3_valid;
+  assign _338_ = _339_ ? 5'h00 : _191_[4:0];
+  assign _340_ = _341_ ? 31'h00000000 : i_multiplier[216:186];
+  assign _342_ = _343_ ? 5'h00 : _189_[4:0];
+  assign _344_ = _345_ ? 5'h00 : _185_[4:0];
+  assign _346_ = _348_ ? 31'h00000000 : i_multiplier[185:155];
+  assign _349_ = _350_ ? 5'h00 : _167_[4:0];
+  assign _351_ = _352_ ? 5'h00 : _134_[4:0];
+  assign _353_ = _354_ ? 31'h00000000 : i_multiplier[154:124];
+  assign _355_ = _356_ ? 5'h00 : _112_[4:0];
+  assign _357_ = _359_ ? 5'h00 : _078_[4:0];
+  assign _360_ = _361_ ? 31'h00000000 : i_multiplier[123:93];
+  assign _362_ = _363_ ? 5'h00 : _056_[4:0];
+  assign _364_ = _365_ ? 5'h00 : _023_[4:0];
+  assign _366_ = _367_ ? 31'h00000000 : i_multiplier[92:62];
+  assign _368_ = _369_ ? 5'h00 : _001_[4:0];
+  assign _379_ = _385_ ? (* full_case = 32'd1 *) act_max : t_7[7:0];
+  assign _370_ = _371_ ? 5'h00 : _232_[4:0];
+  assign _372_ = _373_ ? 31'h00000000 : i_multiplier[61:31];
+  assign _374_ = _375_ ? 5'h00 : _210_[4:0];
+  assign _376_ = _377_ ? 5'h00 : _111_[4:0];
+  assign _378_ = _380_ ? 31'h00000000 : i_multiplier[30:0];
+  assign _381_ = _382_ ? 1'h0 : i_last;
+  assign _383_ = _384_ ? 1'h0 : i_valid;
+  assign _386_ = _387_ ? (* full_case = 32'd1 *) act_min : _379_;
+  assign _388_ = _389_ ? 8'h00 : _386_;
+  assign _390_ = _391_ ? (* full_case = 32'd1 *) act_max : t_5[7:0];
+  assign _392_ = _393_ ? (* full_case = 32'd1 *) act_min : _390_;
+  assign _394_ = _395_ ? 8'h00 : _392_;
+  assign _396_ = _397_ ? (* full_case = 32'd1 *) act_max : t_4[7:0];
+  assign _398_ = _399_ ? (* full_case = 32'd1 *) act_min : _396_;
+  assign _400_ = _401_ ? 8'h00 : _398_;
+  assign _402_ = _403_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _404_ = _405_ ? (* full_case = 32'd1 *) act_min : _402_;
+  assign _406_ = _407_ ? 8'h00 : _404_;
+  assign _408_ = _409_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _410_ = _411_ ? (* full_case = 32'd1 *) act_min : _408_;
+  assign _412_ = _413_ ? 8'h00 : _410_;
+  assign _414_ = _415_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _416_ = _417_ ? (* full_case = 32'd1 *) act_min : _414_;
+  assign _418_ = _419_ ? 8'h00 : _416_;
+  assign _420_ = _421_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _422_ = _423_ ? (* full_case = 32'd1 *) act_min : _420_;
+  assign _424_ = _425_ ? 8'h00 : _422_;
+  assign _426_ = _427_ ? (* full_case = 32'd1 *) act_max : t_6[7:0];
+  assign _428_ = _429_ ? (* full_case = 32'd1 *) act_min : _426_;
+  assign _430_ = _431_ ? 8'h00 : _428_;
+  assign _432_ = _433_ ? 34'h000000000 : y_7;
+  assign _434_ = _435_ ? 34'h000000000 : y_6;
+  assign _436_ = _437_ ? 34'h000000000 : y_5;
+  assign _438_ = _439_ ? 34'h000000000 : y_4;
+  assign _440_ = _441_ ? 34'h000000000 : y_3;
+  assign _442_ = _443_ ? 34'h000000000 : y_2;
+  assign _444_ = _445_ ? 34'h000000000 : y_1;
+  assign _446_ = _447_ ? 34'h000000000 : y_0;
+  assign _448_ = _449_ ? 1'h0 : rq2_last;
+  assign _450_ = _451_ ? 1'h0 : rq2_valid;
+  assign _452_ = _453_ ? 32'd0 : _041_[31:0];
+  assign _454_ = _455_ ? 32'd0 : _039_[31:0];
+  assign _456_ = _265_ ? 32'd0 : _037_[31:0];
+  assign left_0 = _111_[4:0];
+  assign r_0 = _210_[4:0];
+  assign left_1 = _232_[4:0];
+  assign r_1 = _001_[4:0];
+  assign left_2 = _023_[4:0];
+  assign r_2 = _056_[4:0];
+  assign left_3 = _078_[4:0];
+  assign r_3 = _112_[4:0];
+  assign left_4 = _134_[4:0];
+  assign r_4 = _167_[4:0];
+  assign left_5 = _185_[4:0];
+  assign r_5 = _189_[4:0];
+  assign left_6 = _191_[4:0];
+  assign r_6 = _194_[4:0];
+  assign left_7 = _196_[4:0];
+  assign r_7 = _200_[4:0];
+  assign s_0 = _201_[31:0];
+  assign s_1 = _202_[31:0];
+  assign s_2 = _203_[31:0];
+  assign s_3 = _204_[31:0];
+  assign s_4 = _205_[31:0];
+  assign s_5 = _206_[31:0];
+  assign s_6 = _207_[31:0];
+  assign s_7 = _208_[31:0];
+  assign a_0 = _209_[31:0];
+  assign a_1 = _211_[31:0];
+  assign a_2 = _212_[31:0];
+  assign a_3 = _213_[31:0];
+  assign a_4 = _214_[31:0];
+  assign a_5 = _215_[31:0];
+  assign a_6 = _216_[31:0];
+  assign a_7 = _217_[31:0];
+  assign outer_0 = { _219_, _218_ };
+  assign outer_1 = { _225_, _224_ };
+  assign outer_2 = { _230_, _229_ };
+  assign outer_3 = { _236_, _235_ };
+  assign outer_4 = { _241_, _240_ };
+  assign outer_5 = { _247_, _246_ };
+  assign outer_6 = { _252_, _251_ };
+  assign outer_7 = { _258_, _257_ };
+  assign h_0 = _264_[32:0];
+  assign h_1 = _004_[32:0];
+  assign h_2 = _007_[32:0];
+  assign h_3 = _010_[32:0];
+  assign h_4 = _014_[32:0];
+  assign h_5 = _017_[32:0];
+  assign h_6 = _020_[32:0];
+  assign h_7 = _024_[32:0];
+  assign half_0 = _026_[31:0];
+  assign half_1 = _028_[31:0];
+  assign half_2 = _030_[31:0];
+  assign half_3 = _032_[31:0];
+  assign half_4 = _035_[31:0];
+  assign half_5 = _037_[31:0];
+  assign half_6 = _039_[31:0];
+  assign half_7 = _041_[31:0];
+  assign u_0 = _047_[33:0];
+  assign u_1 = _052_[33:0];
+  assign u_2 = _058_[33:0];
+  assign u_3 = _063_[33:0];
+  assign u_4 = _069_[33:0];
+  assign u_5 = _074_[33:0];
+  assign u_6 = _080_[33:0];
+  assign u_7 = _085_[33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -10020,28 +9280,204 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$97  = { \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 , \$57 [33:17] };
-  assign \$99  = { \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63:14] };
-  assign \$100  = { \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 , \$62 [33:17] };
-  assign \$102  = { \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63:14] };
-  assign \$103  = { \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 , \$67 [33:17] };
-  assign \$105  = { \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63:14] };
-  assign \$106  = { \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 , \$72 [33:17] };
-  assign \$108  = { \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63:14] };
-  assign \$109  = { \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 , \$77 [33:17] };
-  assign \$111  = { \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63:14] };
-  assign \$112  = { \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 , \$82 [33:17] };
-  assign \$114  = { \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63:14] };
-  assign \$115  = { \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 , \$87 [33:17] };
-  assign \$117  = { \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63:14] };
-  assign \$118  = { \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 , \$92 [33:17] };
-  assign \$120  = { \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63:14] };
-  assign \$122  = { 1'h0, \$121 [63:1] };
-  assign \$124  = { 1'h0, \$123 [63:1] };
-  assign \$126  = { 1'h0, \$125 [63:1] };
-  assign \$128  = { 1'h0, \$127 [63:1] };
-  assign \$130  = { 1'h0, \$129 [63:1] };
-  assign \$132  = { 1'h0, \$131 [63:1] };
-  assign \$134  = { 1'h0, \$133 [63:1] };
-  assign \$136  = { 1'h0, \$135 [63:1] };
+  assign _336_ = rst;
+  assign _184_ = _325_;
+  assign _358_ = rst;
+  assign _183_ = _347_;
+  assign _385_ = _103_;
+  assign _387_ = _102_;
+  assign _389_ = rst;
+  assign _182_[63:56] = _388_;
+  assign _391_ = _098_;
+  assign _393_ = _097_;
+  assign _395_ = rst;
+  assign _182_[47:40] = _394_;
+  assign _397_ = _096_;
+  assign _399_ = _095_;
+  assign _401_ = rst;
+  assign _182_[39:32] = _400_;
+  assign _403_ = _094_;
+  assign _405_ = _093_;
+  assign _407_ = rst;
+  assign _182_[31:24] = _406_;
+  assign _409_ = _092_;
+  assign _411_ = _091_;
+  assign _413_ = rst;
+  assign _182_[23:16] = _412_;
+  assign _415_ = _090_;
+  assign _417_ = _088_;
+  assign _419_ = rst;
+  assign _182_[15:8] = _418_;
+  assign _421_ = _087_;
+  assign _423_ = _086_;
+  assign _425_ = rst;
+  assign _182_[7:0] = _424_;
+  assign _427_ = _101_;
+  assign _429_ = _099_;
+  assign _431_ = rst;
+  assign _182_[55:48] = _430_;
+  assign _433_ = rst;
+  assign _181_ = _432_;
+  assign _435_ = rst;
+  assign _180_ = _434_;
+  assign _437_ = rst;
+  assign _179_ = _436_;
+  assign _439_ = rst;
+  assign _177_ = _438_;
+  assign _441_ = rst;
+  assign _176_ = _440_;
+  assign _443_ = rst;
+  assign _175_ = _442_;
+  assign _445_ = rst;
+  assign _174_ = _444_;
+  assign _447_ = rst;
+  assign _173_ = _446_;
+  assign _449_ = rst;
+  assign _172_ = _448_;
+  assign _451_ = rst;
+  assign _171_ = _450_;
+  assign _453_ = rst;
+  assign _170_ = _452_;
+  assign _455_ = rst;
+  assign _169_ = _454_;
+  assign _265_ = rst;
+  assign _168_ = _456_;
+  assign _267_ = rst;
+  assign _166_ = _266_;
+  assign _269_ = rst;
+  assign _165_ = _268_;
+  assign _271_ = rst;
+  assign _164_ = _270_;
+  assign _273_ = rst;
+  assign _163_ = _272_;
+  assign _275_ = rst;
+  assign _162_ = _274_;
+  assign _277_ = rst;
+  assign _161_ = _276_;
+  assign _279_ = rst;
+  assign _160_ = _278_;
+  assign _281_ = rst;
+  assign _159_ = _280_;
+  assign _283_ = rst;
+  assign _158_ = _282_;
+  assign _285_ = rst;
+  assign _157_ = _284_;
+  assign _287_ = rst;
+  assign _155_ = _286_;
+  assign _289_ = rst;
+  assign _154_ = _288_;
+  assign _291_ = rst;
+  assign _153_ = _290_;
+  assign _293_ = rst;
+  assign _152_ = _292_;
+  assign _295_ = rst;
+  assign _151_ = _294_;
+  assign _297_ = rst;
+  assign _150_ = _296_;
+  assign _299_ = rst;
+  assign _149_ = _298_;
+  assign _301_ = rst;
+  assign _148_ = _300_;
+  assign _303_ = rst;
+  assign _147_ = _302_;
+  assign _305_ = rst;
+  assign _146_ = _304_;
+  assign _307_ = rst;
+  assign _144_ = _306_;
+  assign _309_ = rst;
+  assign _143_ = _308_;
+  assign _311_ = rst;
+  assign _142_ = _310_;
+  assign _313_ = rst;
+  assign _141_ = _312_;
+  assign _315_ = rst;
+  assign _140_ = _314_;
+  assign _317_ = rst;
+  assign _139_ = _316_;
+  assign _319_ = rst;
+  assign _138_ = _318_;
+  assign _321_ = rst;
+  assign _137_ = _320_;
+  assign _323_ = rst;
+  assign _136_ = _322_;
+  assign _326_ = rst;
+  assign _135_ = _324_;
+  assign _328_ = rst;
+  assign _133_ = _327_;
+  assign _330_ = rst;
+  assign _132_ = _329_;
+  assign _332_ = rst;
+  assign _131_ = _331_;
+  assign _334_ = rst;
+  assign _130_ = _333_;
+  assign _337_ = rst;
+  assign _129_ = _335_;
+  assign _339_ = rst;
+  assign _128_ = _338_;
+  assign _341_ = rst;
+  assign _127_ = _340_;
+  assign _343_ = rst;
+  assign _126_ = _342_;
+  assign _345_ = rst;
+  assign _125_ = _344_;
+  assign _348_ = rst;
+  assign _124_ = _346_;
+  assign _350_ = rst;
+  assign _122_ = _349_;
+  assign _352_ = rst;
+  assign _121_ = _351_;
+  assign _354_ = rst;
+  assign _120_ = _353_;
+  assign _356_ = rst;
+  assign _119_ = _355_;
+  assign _359_ = rst;
+  assign _118_ = _357_;
+  assign _361_ = rst;
+  assign _117_ = _360_;
+  assign _363_ = rst;
+  assign _116_ = _362_;
+  assign _365_ = rst;
+  assign _115_ = _364_;
+  assign _367_ = rst;
+  assign _114_ = _366_;
+  assign _369_ = rst;
+  assign _113_ = _368_;
+  assign _371_ = rst;
+  assign _110_ = _370_;
+  assign _373_ = rst;
+  assign _109_ = _372_;
+  assign _375_ = rst;
+  assign _108_ = _374_;
+  assign _377_ = rst;
+  assign _107_ = _376_;
+  assign _380_ = rst;
+  assign _106_ = _378_;
+  assign _382_ = rst;
+  assign _105_ = _381_;
+  assign _384_ = rst;
+  assign _104_ = _383_;
+  assign _262_ = { _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_[28], _219_, _218_[33:17] };
+  assign _264_ = { _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63], _263_[63:14] };
+  assign _002_ = { _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_[28], _225_, _224_[33:17] };
+  assign _004_ = { _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63], _003_[63:14] };
+  assign _005_ = { _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_[28], _230_, _229_[33:17] };
+  assign _007_ = { _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63], _006_[63:14] };
+  assign _008_ = { _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_[28], _236_, _235_[33:17] };
+  assign _010_ = { _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63], _009_[63:14] };
+  assign _011_ = { _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_[28], _241_, _240_[33:17] };
+  assign _014_ = { _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63], _013_[63:14] };
+  assign _015_ = { _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_[28], _247_, _246_[33:17] };
+  assign _017_ = { _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63], _016_[63:14] };
+  assign _018_ = { _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_[28], _252_, _251_[33:17] };
+  assign _020_ = { _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63], _019_[63:14] };
+  assign _021_ = { _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_[28], _258_, _257_[33:17] };
+  assign _024_ = { _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63], _022_[63:14] };
+  assign _026_ = { 1'h0, _025_[63:1] };
+  assign _028_ = { 1'h0, _027_[63:1] };
+  assign _030_ = { 1'h0, _029_[63:1] };
+  assign _032_ = { 1'h0, _031_[63:1] };
+  assign _035_ = { 1'h0, _033_[63:1] };
+  assign _037_ = { 1'h0, _036_[63:1] };
+  assign _039_ = { 1'h0, _038_[63:1] };
+  assign _041_ = { 1'h0, _040_[63:1] };
 endmodule

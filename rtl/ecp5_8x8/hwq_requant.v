@@ -3,207 +3,426 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [32:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire [62:0] \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire [63:0] \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [63:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire [63:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [63:0] \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [33:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire [34:0] \$20 ;
-  wire \$200 ;
-  reg \$21 ;
-  reg \$22 ;
-  reg [30:0] \$23 ;
-  reg [5:0] \$24 ;
-  reg [25:0] \$25 ;
-  reg [31:0] \$26 ;
-  reg \$27 ;
-  reg \$28 ;
-  reg [30:0] \$29 ;
-  wire \$3 ;
-  reg [4:0] \$30 ;
-  reg [4:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg \$33 ;
-  reg \$34 ;
-  reg [30:0] \$35 ;
-  reg [4:0] \$36 ;
-  reg [31:0] \$37 ;
-  reg \$38 ;
-  reg \$39 ;
-  wire [5:0] \$4 ;
-  reg [30:0] \$40 ;
-  reg [4:0] \$41 ;
-  reg \$42 ;
-  reg \$43 ;
-  reg [30:0] \$44 ;
-  reg [4:0] \$45 ;
-  reg \$46 ;
-  reg \$47 ;
-  reg [30:0] \$48 ;
-  reg [4:0] \$49 ;
-  wire \$5 ;
-  reg [33:0] \$50 ;
-  reg [30:0] \$51 ;
-  reg [31:0] \$52 ;
-  reg [28:0] \$53 ;
-  reg \$54 ;
-  reg \$55 ;
-  reg [30:0] \$56 ;
-  reg [4:0] \$57 ;
-  reg [62:0] \$58 ;
-  reg [33:0] \$59 ;
-  wire [6:0] \$6 ;
-  reg \$60 ;
-  reg \$61 ;
-  reg [4:0] \$62 ;
-  reg [32:0] \$63 ;
-  reg [31:0] \$64 ;
-  reg \$65 ;
-  reg \$66 ;
-  reg [4:0] \$67 ;
-  reg [33:0] \$68 ;
-  reg \$69 ;
-  wire [6:0] \$7 ;
-  reg \$70 ;
-  reg [33:0] \$71 ;
-  reg [7:0] \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [32:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire [62:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire _000_;
+  wire [32:0] _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire [62:0] _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire [63:0] _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire [63:0] _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [63:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [63:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire [33:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire [34:0] _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire [30:0] _116_;
+  wire [5:0] _117_;
+  wire [25:0] _118_;
+  wire [31:0] _119_;
+  wire _120_;
+  wire _121_;
+  wire [30:0] _122_;
+  wire _123_;
+  wire [4:0] _124_;
+  wire [4:0] _125_;
+  wire [31:0] _126_;
+  wire _127_;
+  wire _128_;
+  wire [30:0] _129_;
+  wire [4:0] _130_;
+  wire [31:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire [5:0] _134_;
+  wire [30:0] _135_;
+  wire [4:0] _136_;
+  wire _137_;
+  wire _138_;
+  wire [30:0] _139_;
+  wire [4:0] _140_;
+  wire _141_;
+  wire _142_;
+  wire [30:0] _143_;
+  wire [4:0] _144_;
+  wire _145_;
+  wire [33:0] _146_;
+  wire [30:0] _147_;
+  wire [31:0] _148_;
+  wire [28:0] _149_;
+  wire _150_;
+  wire _151_;
+  wire [30:0] _152_;
+  wire [4:0] _153_;
+  wire [62:0] _154_;
+  wire [33:0] _155_;
+  wire [6:0] _156_;
+  wire _157_;
+  wire _158_;
+  wire [4:0] _159_;
+  wire [32:0] _160_;
+  wire [31:0] _161_;
+  wire _162_;
+  wire _163_;
+  wire [4:0] _164_;
+  wire [33:0] _165_;
+  wire _166_;
+  wire [6:0] _167_;
+  wire _168_;
+  wire [33:0] _169_;
+  wire [7:0] _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire [32:0] _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire [62:0] _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire [30:0] _200_;
+  wire _201_;
+  wire [33:0] _202_;
+  wire _203_;
+  wire [33:0] _204_;
+  wire _205_;
+  wire [4:0] _206_;
+  wire _207_;
+  wire [4:0] _208_;
+  wire _209_;
+  wire [7:0] _210_;
+  wire [30:0] _211_;
+  wire _212_;
+  wire [30:0] _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire [4:0] _224_;
+  wire _225_;
+  wire [4:0] _226_;
+  wire _227_;
+  wire [30:0] _228_;
+  wire _229_;
+  wire [30:0] _230_;
+  wire _231_;
+  wire [7:0] _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire _236_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire [4:0] _241_;
+  wire _242_;
+  wire _243_;
+  wire [4:0] _244_;
+  wire _245_;
+  wire [30:0] _246_;
+  wire _247_;
+  wire [30:0] _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire [7:0] _254_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
+  wire _258_;
+  wire [31:0] _259_;
+  wire _260_;
+  wire [31:0] _261_;
+  wire _262_;
+  wire [4:0] _263_;
+  wire _264_;
+  wire _265_;
+  wire [4:0] _266_;
+  wire _267_;
+  wire [30:0] _268_;
+  wire _269_;
+  wire [30:0] _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
+  wire [7:0] _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire _280_;
+  wire [31:0] _281_;
+  wire _282_;
+  wire [31:0] _283_;
+  wire _284_;
+  wire [4:0] _285_;
+  wire _286_;
+  wire _287_;
+  wire [4:0] _288_;
+  wire _289_;
+  wire [4:0] _290_;
+  wire _291_;
+  wire [4:0] _292_;
+  wire _293_;
+  wire [30:0] _294_;
+  wire _295_;
+  wire [30:0] _296_;
+  wire _297_;
+  wire [33:0] _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire [31:0] _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire [31:0] _311_;
+  wire _312_;
+  wire [25:0] _313_;
+  wire _314_;
+  wire [25:0] _315_;
+  wire _316_;
+  wire [5:0] _317_;
+  wire _318_;
+  wire [5:0] _319_;
+  wire _320_;
+  wire [33:0] _321_;
+  wire [30:0] _322_;
+  wire _323_;
+  wire [30:0] _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire [33:0] _344_;
+  wire _345_;
+  wire [33:0] _346_;
+  wire _347_;
+  wire [4:0] _348_;
+  wire _349_;
+  wire [4:0] _350_;
+  wire _351_;
+  wire _352_;
+  wire _353_;
+  wire _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire _359_;
+  wire _360_;
+  wire [31:0] _361_;
+  wire _362_;
+  wire [31:0] _363_;
+  wire _364_;
+  wire _365_;
+  wire [32:0] _366_;
+  wire _367_;
+  wire [32:0] _368_;
+  wire _369_;
+  wire [4:0] _370_;
+  wire _371_;
+  wire [4:0] _372_;
+  wire _373_;
+  wire _374_;
+  wire _375_;
+  wire _376_;
+  wire _377_;
+  wire _378_;
+  wire _379_;
+  wire _380_;
+  wire _381_;
+  wire _382_;
+  wire [33:0] _383_;
+  wire _384_;
+  wire [33:0] _385_;
+  wire _386_;
+  wire _387_;
+  wire [62:0] _388_;
+  wire _389_;
+  wire [62:0] _390_;
+  wire _391_;
+  wire [4:0] _392_;
+  wire _393_;
+  wire [4:0] _394_;
+  wire _395_;
+  wire [30:0] _396_;
+  wire _397_;
+  wire _398_;
+  wire [30:0] _399_;
+  wire _400_;
+  wire _401_;
+  wire _402_;
+  wire _403_;
+  wire _404_;
+  wire _405_;
+  wire _406_;
+  wire _407_;
+  wire _408_;
+  wire _409_;
+  wire [28:0] _410_;
+  wire _411_;
+  wire [28:0] _412_;
+  wire _413_;
+  wire [31:0] _414_;
+  wire _415_;
+  wire [31:0] _416_;
+  wire _417_;
+  wire [30:0] _418_;
+  wire _419_;
   wire [16:0] a;
   wire [16:0] \a$85 ;
   wire [14:0] \a$88 ;
@@ -317,168 +536,278 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(t_0) < $signed(act_min);
-  assign \$2  = $signed(t_0) > $signed(act_max);
-  assign \$3  = $signed(rq0_e0) > $signed(1'h0);
-  assign \$4  = \$3  ? rq0_e0 : 6'h00;
-  assign \$5  = $signed(rq0_e0) < $signed(1'h0);
-  assign \$6  = - $signed(rq0_e0);
-  assign \$7  = \$5  ? \$6  : 7'h00;
-  assign \$8  = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign \$9  = $signed(rq1_s0) << rq1_l0;
-  assign \$10  = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(\$10 ) + $signed(15'h2000);
-  assign \$12  = $signed(\$11 ) + $signed(rq2m_mi0);
-  assign \$14  = 1'h1 << rq2m_r0;
-  assign \$16  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$17  = | rq2_hf0;
-  assign \$18  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = $signed(\$16 ) - $signed({ 1'h0, \$19  });
+  assign _000_ = $signed(t_0) < $signed(act_min);
+  assign _111_ = $signed(t_0) > $signed(act_max);
+  assign _123_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _134_ = _123_ ? rq0_e0 : 6'h00;
+  assign _145_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _156_ = - $signed(rq0_e0);
+  assign _167_ = _145_ ? _156_ : 7'h00;
+  assign _178_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _189_ = $signed(rq1_s0) << rq1_l0;
+  assign _001_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_001_) + $signed(15'h2000);
+  assign _023_ = $signed(_012_) + $signed(rq2m_mi0);
+  assign _045_ = 1'h1 << rq2m_r0;
+  assign _067_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _078_ = | rq2_hf0;
+  assign _089_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _100_ = _078_ & _089_;
+  assign _112_ = $signed(_067_) - $signed({ 1'h0, _100_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   always @(posedge clk)
-    rq0_valid <= \$21 ;
+    rq0_valid <= _114_;
   always @(posedge clk)
-    rq0_last <= \$22 ;
+    rq0_last <= _115_;
   always @(posedge clk)
-    rq0_m0 <= \$23 ;
+    rq0_m0 <= _116_;
   always @(posedge clk)
-    rq0_e0 <= \$24 ;
+    rq0_e0 <= _117_;
   always @(posedge clk)
-    rq0_acc0 <= \$25 ;
+    rq0_acc0 <= _118_;
   always @(posedge clk)
-    rq0_b0 <= \$26 ;
+    rq0_b0 <= _119_;
   always @(posedge clk)
-    rq1_valid <= \$27 ;
+    rq1_valid <= _120_;
   always @(posedge clk)
-    rq1_last <= \$28 ;
+    rq1_last <= _121_;
   always @(posedge clk)
-    rq1_m0 <= \$29 ;
+    rq1_m0 <= _122_;
   always @(posedge clk)
-    rq1_l0 <= \$30 ;
+    rq1_l0 <= _124_;
   always @(posedge clk)
-    rq1_r0 <= \$31 ;
+    rq1_r0 <= _125_;
   always @(posedge clk)
-    rq1_s0 <= \$32 ;
+    rq1_s0 <= _126_;
   always @(posedge clk)
-    rq2a_valid <= \$33 ;
+    rq2a_valid <= _127_;
   always @(posedge clk)
-    rq2a_last <= \$34 ;
+    rq2a_last <= _128_;
   always @(posedge clk)
-    rq2a_m0 <= \$35 ;
+    rq2a_m0 <= _129_;
   always @(posedge clk)
-    rq2a_r0 <= \$36 ;
+    rq2a_r0 <= _130_;
   always @(posedge clk)
-    rq2a_a0 <= \$37 ;
+    rq2a_a0 <= _131_;
   always @(posedge clk)
-    rq2b_valid <= \$38 ;
+    rq2b_valid <= _132_;
   always @(posedge clk)
-    rq2b_last <= \$39 ;
+    rq2b_last <= _133_;
   always @(posedge clk)
-    rq2b_m0 <= \$40 ;
+    rq2b_m0 <= _135_;
   always @(posedge clk)
-    rq2b_r0 <= \$41 ;
+    rq2b_r0 <= _136_;
   always @(posedge clk)
-    rq2c_valid <= \$42 ;
+    rq2c_valid <= _137_;
   always @(posedge clk)
-    rq2c_last <= \$43 ;
+    rq2c_last <= _138_;
   always @(posedge clk)
-    rq2c_m0 <= \$44 ;
+    rq2c_m0 <= _139_;
   always @(posedge clk)
-    rq2c_r0 <= \$45 ;
+    rq2c_r0 <= _140_;
   always @(posedge clk)
-    rq2d_valid <= \$46 ;
+    rq2d_valid <= _141_;
   always @(posedge clk)
-    rq2d_last <= \$47 ;
+    rq2d_last <= _142_;
   always @(posedge clk)
-    rq2d_m0 <= \$48 ;
+    rq2d_m0 <= _143_;
   always @(posedge clk)
-    rq2d_r0 <= \$49 ;
+    rq2d_r0 <= _144_;
   always @(posedge clk)
-    rq2p_pll0 <= \$50 ;
+    rq2p_pll0 <= _146_;
   always @(posedge clk)
-    rq2p_plh0 <= \$51 ;
+    rq2p_plh0 <= _147_;
   always @(posedge clk)
-    rq2p_phl0 <= \$52 ;
+    rq2p_phl0 <= _148_;
   always @(posedge clk)
-    rq2p_phh0 <= \$53 ;
+    rq2p_phh0 <= _149_;
   always @(posedge clk)
-    rq2m_valid <= \$54 ;
+    rq2m_valid <= _150_;
   always @(posedge clk)
-    rq2m_last <= \$55 ;
+    rq2m_last <= _151_;
   always @(posedge clk)
-    rq2m_m0 <= \$56 ;
+    rq2m_m0 <= _152_;
   always @(posedge clk)
-    rq2m_r0 <= \$57 ;
+    rq2m_r0 <= _153_;
   always @(posedge clk)
-    rq2m_o0 <= \$58 ;
+    rq2m_o0 <= _154_;
   always @(posedge clk)
-    rq2m_mi0 <= \$59 ;
+    rq2m_mi0 <= _155_;
   always @(posedge clk)
-    rq2_valid <= \$60 ;
+    rq2_valid <= _157_;
   always @(posedge clk)
-    rq2_last <= \$61 ;
+    rq2_last <= _158_;
   always @(posedge clk)
-    rq2_r0 <= \$62 ;
+    rq2_r0 <= _159_;
   always @(posedge clk)
-    rq2_h0 <= \$63 ;
+    rq2_h0 <= _160_;
   always @(posedge clk)
-    rq2_hf0 <= \$64 ;
+    rq2_hf0 <= _161_;
   always @(posedge clk)
-    rq3a_valid <= \$65 ;
+    rq3a_valid <= _162_;
   always @(posedge clk)
-    rq3a_last <= \$66 ;
+    rq3a_last <= _163_;
   always @(posedge clk)
-    rq3a_r0 <= \$67 ;
+    rq3a_r0 <= _164_;
   always @(posedge clk)
-    rq3a_u0 <= \$68 ;
+    rq3a_u0 <= _165_;
   always @(posedge clk)
-    rq3_valid <= \$69 ;
+    rq3_valid <= _166_;
   always @(posedge clk)
-    rq3_last <= \$70 ;
+    rq3_last <= _168_;
   always @(posedge clk)
-    rq3_y0 <= \$71 ;
+    rq3_y0 <= _169_;
   always @(posedge clk)
-    o_data <= \$72 ;
+    o_data <= _170_;
   always @(posedge clk)
-    o_valid <= \$73 ;
+    o_valid <= _171_;
   always @(posedge clk)
-    o_last <= \$74 ;
+    o_last <= _172_;
+  assign _310_ = _343_ ? rq3_last : o_last;
+  assign _210_ = _221_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _200_ = _201_ ? 31'h00000000 : _418_;
+  assign _202_ = _203_ ? { _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_ } : rq2p_pll0;
+  assign _204_ = _205_ ? 34'h000000000 : _202_;
+  assign _206_ = _207_ ? rq2c_r0 : rq2d_r0;
+  assign _208_ = _209_ ? 5'h00 : _206_;
+  assign _211_ = _212_ ? rq2c_m0 : rq2d_m0;
+  assign _213_ = _214_ ? 31'h00000000 : _211_;
+  assign _215_ = _216_ ? rq2c_last : rq2d_last;
+  assign _217_ = _218_ ? 1'h0 : _215_;
+  assign _219_ = _220_ ? rq2c_valid : rq2d_valid;
+  assign _232_ = _243_ ? (* full_case = 32'd1 *) act_min : _210_;
+  assign _222_ = _223_ ? 1'h0 : _219_;
+  assign _224_ = _225_ ? rq2b_r0 : rq2c_r0;
+  assign _226_ = _227_ ? 5'h00 : _224_;
+  assign _228_ = _229_ ? rq2b_m0 : rq2c_m0;
+  assign _230_ = _231_ ? 31'h00000000 : _228_;
+  assign _233_ = _234_ ? rq2b_last : rq2c_last;
+  assign _235_ = _236_ ? 1'h0 : _233_;
+  assign _237_ = _238_ ? rq2b_valid : rq2c_valid;
+  assign _239_ = _240_ ? 1'h0 : _237_;
+  assign _241_ = _242_ ? rq2a_r0 : rq2b_r0;
+  assign _254_ = _265_ ? _232_ : o_data;
+  assign _244_ = _245_ ? 5'h00 : _241_;
+  assign _246_ = _247_ ? rq2a_m0 : rq2b_m0;
+  assign _248_ = _249_ ? 31'h00000000 : _246_;
+  assign _250_ = _251_ ? rq2a_last : rq2b_last;
+  assign _252_ = _253_ ? 1'h0 : _250_;
+  assign _255_ = _256_ ? rq2a_valid : rq2b_valid;
+  assign _257_ = _258_ ? 1'h0 : _255_;
+  assign _259_ = _260_ ? _189_[31:0] : rq2a_a0;
+  assign _261_ = _262_ ? 32'd0 : _259_;
+  assign _263_ = _264_ ? rq1_r0 : rq2a_r0;
+  assign _276_ = _287_ ? 8'h00 : _254_;
+  assign _266_ = _267_ ? 5'h00 : _263_;
+  assign _268_ = _269_ ? rq1_m0 : rq2a_m0;
+  assign _270_ = _271_ ? 31'h00000000 : _268_;
+  assign _272_ = _273_ ? rq1_last : rq2a_last;
+  assign _274_ = _275_ ? 1'h0 : _272_;
+  assign _277_ = _278_ ? rq1_valid : rq2a_valid;
+  assign _279_ = _280_ ? 1'h0 : _277_;
+  assign _281_ = _282_ ? _178_[31:0] : rq1_s0;
+  assign _283_ = _284_ ? 32'd0 : _281_;
+  assign _285_ = _286_ ? _167_[4:0] : rq1_r0;
+  assign _298_ = _309_ ? y_0 : rq3_y0;
+  assign _288_ = _289_ ? 5'h00 : _285_;
+  assign _290_ = _291_ ? _134_[4:0] : rq1_l0;
+  assign _292_ = _293_ ? 5'h00 : _290_;
+  assign _294_ = _295_ ? rq0_m0 : rq1_m0;
+  assign _296_ = _297_ ? 31'h00000000 : _294_;
+  assign _299_ = _300_ ? rq0_last : rq1_last;
+  assign _301_ = _302_ ? 1'h0 : _299_;
+  assign _303_ = _304_ ? rq0_valid : rq1_valid;
+  assign _305_ = _306_ ? 1'h0 : _303_;
+  assign _307_ = _308_ ? i_bias : rq0_b0;
+  assign _321_ = _332_ ? 34'h000000000 : _298_;
+  assign _311_ = _312_ ? 32'd0 : _307_;
+  assign _313_ = _314_ ? i_acc : rq0_acc0;
+  assign _315_ = _316_ ? 26'h0000000 : _313_;
+  assign _317_ = _318_ ? i_shift : rq0_e0;
+  assign _319_ = _320_ ? 6'h00 : _317_;
+  assign _322_ = _323_ ? i_multiplier : rq0_m0;
+  assign _324_ = _325_ ? 31'h00000000 : _322_;
+  assign _326_ = _327_ ? i_last : rq0_last;
+  assign _328_ = _329_ ? 1'h0 : _326_;
+  assign _330_ = _331_ ? i_valid : rq0_valid;
+  assign _335_ = _336_ ? rq3a_last : rq3_last;
+  assign _333_ = _334_ ? 1'h0 : _330_;
+  assign _337_ = _338_ ? 1'h0 : _335_;
+  assign _339_ = _340_ ? rq3a_valid : rq3_valid;
+  assign _341_ = _342_ ? 1'h0 : _339_;
+  assign _354_ = _365_ ? 1'h0 : _310_;
+  assign _344_ = _345_ ? _112_[33:0] : rq3a_u0;
+  assign _346_ = _347_ ? 34'h000000000 : _344_;
+  assign _348_ = _349_ ? rq2_r0 : rq3a_r0;
+  assign _350_ = _351_ ? 5'h00 : _348_;
+  assign _352_ = _353_ ? rq2_last : rq3a_last;
+  assign _355_ = _356_ ? 1'h0 : _352_;
+  assign _357_ = _358_ ? rq2_valid : rq3a_valid;
+  assign _359_ = _360_ ? 1'h0 : _357_;
+  assign _361_ = _362_ ? _056_[31:0] : rq2_hf0;
+  assign _363_ = _364_ ? 32'd0 : _361_;
+  assign _376_ = _387_ ? rq3_valid : o_valid;
+  assign _366_ = _367_ ? _034_[32:0] : rq2_h0;
+  assign _368_ = _369_ ? 33'h000000000 : _366_;
+  assign _370_ = _371_ ? rq2m_r0 : rq2_r0;
+  assign _372_ = _373_ ? 5'h00 : _370_;
+  assign _374_ = _375_ ? rq2m_last : rq2_last;
+  assign _377_ = _378_ ? 1'h0 : _374_;
+  assign _379_ = _380_ ? rq2m_valid : rq2_valid;
+  assign _381_ = _382_ ? 1'h0 : _379_;
+  assign _383_ = _384_ ? mid_0 : rq2m_mi0;
+  assign _385_ = _386_ ? 34'h000000000 : _383_;
+  assign _398_ = _409_ ? 1'h0 : _376_;
+  assign _388_ = _389_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
+  assign _390_ = _391_ ? 63'h0000000000000000 : _388_;
+  assign _392_ = _393_ ? rq2d_r0 : rq2m_r0;
+  assign _394_ = _395_ ? 5'h00 : _392_;
+  assign _396_ = _397_ ? rq2d_m0 : rq2m_m0;
+  assign _399_ = _400_ ? 31'h00000000 : _396_;
+  assign _401_ = _402_ ? rq2d_last : rq2m_last;
+  assign _403_ = _404_ ? 1'h0 : _401_;
+  assign _405_ = _406_ ? rq2d_valid : rq2m_valid;
+  assign _407_ = _408_ ? 1'h0 : _405_;
+  assign _410_ = _411_ ? { _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_ } : rq2p_phh0;
+  assign _412_ = _413_ ? 29'h00000000 : _410_;
+  assign _414_ = _415_ ? { _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_ } : rq2p_phl0;
+  assign _416_ = _417_ ? 32'd0 : _414_;
+  assign _418_ = _419_ ? { _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_ } : rq2p_plh0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$36$0 (\$172 ),
-    .\port$36$1 (\$173 ),
-    .\port$36$10 (\$182 ),
-    .\port$36$11 (\$183 ),
-    .\port$36$12 (\$184 ),
-    .\port$36$13 (\$185 ),
-    .\port$36$14 (\$186 ),
-    .\port$36$15 (\$187 ),
-    .\port$36$16 (\$188 ),
-    .\port$36$17 (\$189 ),
-    .\port$36$18 (\$190 ),
-    .\port$36$19 (\$191 ),
-    .\port$36$2 (\$174 ),
-    .\port$36$20 (\$192 ),
-    .\port$36$21 (\$193 ),
-    .\port$36$22 (\$194 ),
-    .\port$36$23 (\$195 ),
-    .\port$36$24 (\$196 ),
-    .\port$36$25 (\$197 ),
-    .\port$36$26 (\$198 ),
-    .\port$36$27 (\$199 ),
-    .\port$36$28 (\$200 ),
-    .\port$36$3 (\$175 ),
-    .\port$36$4 (\$176 ),
-    .\port$36$5 (\$177 ),
-    .\port$36$6 (\$178 ),
-    .\port$36$7 (\$179 ),
-    .\port$36$8 (\$180 ),
-    .\port$36$9 (\$181 ),
+    .\port$36$0 (_081_),
+    .\port$36$1 (_082_),
+    .\port$36$10 (_092_),
+    .\port$36$11 (_093_),
+    .\port$36$12 (_094_),
+    .\port$36$13 (_095_),
+    .\port$36$14 (_096_),
+    .\port$36$15 (_097_),
+    .\port$36$16 (_098_),
+    .\port$36$17 (_099_),
+    .\port$36$18 (_101_),
+    .\port$36$19 (_102_),
+    .\port$36$2 (_083_),
+    .\port$36$20 (_103_),
+    .\port$36$21 (_104_),
+    .\port$36$22 (_105_),
+    .\port$36$23 (_106_),
+    .\port$36$24 (_107_),
+    .\port$36$25 (_108_),
+    .\port$36$26 (_109_),
+    .\port$36$27 (_110_),
+    .\port$36$28 (_113_),
+    .\port$36$3 (_084_),
+    .\port$36$4 (_085_),
+    .\port$36$5 (_086_),
+    .\port$36$6 (_087_),
+    .\port$36$7 (_088_),
+    .\port$36$8 (_090_),
+    .\port$36$9 (_091_),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -486,38 +815,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$35$0 (\$140 ),
-    .\port$35$1 (\$141 ),
-    .\port$35$10 (\$150 ),
-    .\port$35$11 (\$151 ),
-    .\port$35$12 (\$152 ),
-    .\port$35$13 (\$153 ),
-    .\port$35$14 (\$154 ),
-    .\port$35$15 (\$155 ),
-    .\port$35$16 (\$156 ),
-    .\port$35$17 (\$157 ),
-    .\port$35$18 (\$158 ),
-    .\port$35$19 (\$159 ),
-    .\port$35$2 (\$142 ),
-    .\port$35$20 (\$160 ),
-    .\port$35$21 (\$161 ),
-    .\port$35$22 (\$162 ),
-    .\port$35$23 (\$163 ),
-    .\port$35$24 (\$164 ),
-    .\port$35$25 (\$165 ),
-    .\port$35$26 (\$166 ),
-    .\port$35$27 (\$167 ),
-    .\port$35$28 (\$168 ),
-    .\port$35$29 (\$169 ),
-    .\port$35$3 (\$143 ),
-    .\port$35$30 (\$170 ),
-    .\port$35$31 (\$171 ),
-    .\port$35$4 (\$144 ),
-    .\port$35$5 (\$145 ),
-    .\port$35$6 (\$146 ),
-    .\port$35$7 (\$147 ),
-    .\port$35$8 (\$148 ),
-    .\port$35$9 (\$149 ),
+    .\port$35$0 (_046_),
+    .\port$35$1 (_047_),
+    .\port$35$10 (_057_),
+    .\port$35$11 (_058_),
+    .\port$35$12 (_059_),
+    .\port$35$13 (_060_),
+    .\port$35$14 (_061_),
+    .\port$35$15 (_062_),
+    .\port$35$16 (_063_),
+    .\port$35$17 (_064_),
+    .\port$35$18 (_065_),
+    .\port$35$19 (_066_),
+    .\port$35$2 (_048_),
+    .\port$35$20 (_068_),
+    .\port$35$21 (_069_),
+    .\port$35$22 (_070_),
+    .\port$35$23 (_071_),
+    .\port$35$24 (_072_),
+    .\port$35$25 (_073_),
+    .\port$35$26 (_074_),
+    .\port$35$27 (_075_),
+    .\port$35$28 (_076_),
+    .\port$35$29 (_077_),
+    .\port$35$3 (_049_),
+    .\port$35$30 (_079_),
+    .\port$35$31 (_080_),
+    .\port$35$4 (_050_),
+    .\port$35$5 (_051_),
+    .\port$35$6 (_052_),
+    .\port$35$7 (_053_),
+    .\port$35$8 (_054_),
+    .\port$35$9 (_055_),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -525,37 +854,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$34$0 (\$109 ),
-    .\port$34$1 (\$110 ),
-    .\port$34$10 (\$119 ),
-    .\port$34$11 (\$120 ),
-    .\port$34$12 (\$121 ),
-    .\port$34$13 (\$122 ),
-    .\port$34$14 (\$123 ),
-    .\port$34$15 (\$124 ),
-    .\port$34$16 (\$125 ),
-    .\port$34$17 (\$126 ),
-    .\port$34$18 (\$127 ),
-    .\port$34$19 (\$128 ),
-    .\port$34$2 (\$111 ),
-    .\port$34$20 (\$129 ),
-    .\port$34$21 (\$130 ),
-    .\port$34$22 (\$131 ),
-    .\port$34$23 (\$132 ),
-    .\port$34$24 (\$133 ),
-    .\port$34$25 (\$134 ),
-    .\port$34$26 (\$135 ),
-    .\port$34$27 (\$136 ),
-    .\port$34$28 (\$137 ),
-    .\port$34$29 (\$138 ),
-    .\port$34$3 (\$112 ),
-    .\port$34$30 (\$139 ),
-    .\port$34$4 (\$113 ),
-    .\port$34$5 (\$114 ),
-    .\port$34$6 (\$115 ),
-    .\port$34$7 (\$116 ),
-    .\port$34$8 (\$117 ),
-    .\port$34$9 (\$118 ),
+    .\port$34$0 (_011_),
+    .\port$34$1 (_013_),
+    .\port$34$10 (_022_),
+    .\port$34$11 (_024_),
+    .\port$34$12 (_025_),
+    .\port$34$13 (_026_),
+    .\port$34$14 (_027_),
+    .\port$34$15 (_028_),
+    .\port$34$16 (_029_),
+    .\port$34$17 (_030_),
+    .\port$34$18 (_031_),
+    .\port$34$19 (_032_),
+    .\port$34$2 (_014_),
+    .\port$34$20 (_033_),
+    .\port$34$21 (_035_),
+    .\port$34$22 (_036_),
+    .\port$34$23 (_037_),
+    .\port$34$24 (_038_),
+    .\port$34$25 (_039_),
+    .\port$34$26 (_040_),
+    .\port$34$27 (_041_),
+    .\port$34$28 (_042_),
+    .\port$34$29 (_043_),
+    .\port$34$3 (_015_),
+    .\port$34$30 (_044_),
+    .\port$34$4 (_016_),
+    .\port$34$5 (_017_),
+    .\port$34$6 (_018_),
+    .\port$34$7 (_019_),
+    .\port$34$8 (_020_),
+    .\port$34$9 (_021_),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -563,601 +892,54 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$33$0 (\$75 ),
-    .\port$33$1 (\$76 ),
-    .\port$33$10 (\$85 ),
-    .\port$33$11 (\$86 ),
-    .\port$33$12 (\$87 ),
-    .\port$33$13 (\$88 ),
-    .\port$33$14 (\$89 ),
-    .\port$33$15 (\$90 ),
-    .\port$33$16 (\$91 ),
-    .\port$33$17 (\$92 ),
-    .\port$33$18 (\$93 ),
-    .\port$33$19 (\$94 ),
-    .\port$33$2 (\$77 ),
-    .\port$33$20 (\$95 ),
-    .\port$33$21 (\$96 ),
-    .\port$33$22 (\$97 ),
-    .\port$33$23 (\$98 ),
-    .\port$33$24 (\$99 ),
-    .\port$33$25 (\$100 ),
-    .\port$33$26 (\$101 ),
-    .\port$33$27 (\$102 ),
-    .\port$33$28 (\$103 ),
-    .\port$33$29 (\$104 ),
-    .\port$33$3 (\$78 ),
-    .\port$33$30 (\$105 ),
-    .\port$33$31 (\$106 ),
-    .\port$33$32 (\$107 ),
-    .\port$33$33 (\$108 ),
-    .\port$33$4 (\$79 ),
-    .\port$33$5 (\$80 ),
-    .\port$33$6 (\$81 ),
-    .\port$33$7 (\$82 ),
-    .\port$33$8 (\$83 ),
-    .\port$33$9 (\$84 ),
+    .\port$33$0 (_173_),
+    .\port$33$1 (_174_),
+    .\port$33$10 (_184_),
+    .\port$33$11 (_185_),
+    .\port$33$12 (_186_),
+    .\port$33$13 (_187_),
+    .\port$33$14 (_188_),
+    .\port$33$15 (_190_),
+    .\port$33$16 (_191_),
+    .\port$33$17 (_192_),
+    .\port$33$18 (_193_),
+    .\port$33$19 (_194_),
+    .\port$33$2 (_175_),
+    .\port$33$20 (_195_),
+    .\port$33$21 (_196_),
+    .\port$33$22 (_197_),
+    .\port$33$23 (_198_),
+    .\port$33$24 (_199_),
+    .\port$33$25 (_002_),
+    .\port$33$26 (_003_),
+    .\port$33$27 (_004_),
+    .\port$33$28 (_005_),
+    .\port$33$29 (_006_),
+    .\port$33$3 (_176_),
+    .\port$33$30 (_007_),
+    .\port$33$31 (_008_),
+    .\port$33$32 (_009_),
+    .\port$33$33 (_010_),
+    .\port$33$4 (_177_),
+    .\port$33$5 (_179_),
+    .\port$33$6 (_180_),
+    .\port$33$7 (_181_),
+    .\port$33$8 (_182_),
+    .\port$33$9 (_183_),
     .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$21  = rq0_valid;
-    if (en) begin
-      \$21  = i_valid;
-    end
-    if (rst) begin
-      \$21  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$22  = rq0_last;
-    if (en) begin
-      \$22  = i_last;
-    end
-    if (rst) begin
-      \$22  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$23  = rq0_m0;
-    if (en) begin
-      \$23  = i_multiplier;
-    end
-    if (rst) begin
-      \$23  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$24  = rq0_e0;
-    if (en) begin
-      \$24  = i_shift;
-    end
-    if (rst) begin
-      \$24  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$25  = rq0_acc0;
-    if (en) begin
-      \$25  = i_acc;
-    end
-    if (rst) begin
-      \$25  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = rq0_b0;
-    if (en) begin
-      \$26  = i_bias;
-    end
-    if (rst) begin
-      \$26  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = rq1_valid;
-    if (en) begin
-      \$27  = rq0_valid;
-    end
-    if (rst) begin
-      \$27  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = rq1_last;
-    if (en) begin
-      \$28  = rq0_last;
-    end
-    if (rst) begin
-      \$28  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = rq1_m0;
-    if (en) begin
-      \$29  = rq0_m0;
-    end
-    if (rst) begin
-      \$29  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = rq1_l0;
-    if (en) begin
-      \$30  = \$4 [4:0];
-    end
-    if (rst) begin
-      \$30  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = rq1_r0;
-    if (en) begin
-      \$31  = \$7 [4:0];
-    end
-    if (rst) begin
-      \$31  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$32  = rq1_s0;
-    if (en) begin
-      \$32  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = rq2a_valid;
-    if (en) begin
-      \$33  = rq1_valid;
-    end
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = rq2a_last;
-    if (en) begin
-      \$34  = rq1_last;
-    end
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = rq2a_m0;
-    if (en) begin
-      \$35  = rq1_m0;
-    end
-    if (rst) begin
-      \$35  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = rq2a_r0;
-    if (en) begin
-      \$36  = rq1_r0;
-    end
-    if (rst) begin
-      \$36  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = rq2a_a0;
-    if (en) begin
-      \$37  = \$9 [31:0];
-    end
-    if (rst) begin
-      \$37  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = rq2b_valid;
-    if (en) begin
-      \$38  = rq2a_valid;
-    end
-    if (rst) begin
-      \$38  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = rq2b_last;
-    if (en) begin
-      \$39  = rq2a_last;
-    end
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = rq2b_m0;
-    if (en) begin
-      \$40  = rq2a_m0;
-    end
-    if (rst) begin
-      \$40  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = rq2b_r0;
-    if (en) begin
-      \$41  = rq2a_r0;
-    end
-    if (rst) begin
-      \$41  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$42  = rq2c_valid;
-    if (en) begin
-      \$42  = rq2b_valid;
-    end
-    if (rst) begin
-      \$42  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = rq2c_last;
-    if (en) begin
-      \$43  = rq2b_last;
-    end
-    if (rst) begin
-      \$43  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = rq2c_m0;
-    if (en) begin
-      \$44  = rq2b_m0;
-    end
-    if (rst) begin
-      \$44  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = rq2c_r0;
-    if (en) begin
-      \$45  = rq2b_r0;
-    end
-    if (rst) begin
-      \$45  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = rq2d_valid;
-    if (en) begin
-      \$46  = rq2c_valid;
-    end
-    if (rst) begin
-      \$46  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = rq2d_last;
-    if (en) begin
-      \$47  = rq2c_last;
-    end
-    if (rst) begin
-      \$47  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = rq2d_m0;
-    if (en) begin
-      \$48  = rq2c_m0;
-    end
-    if (rst) begin
-      \$48  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = rq2d_r0;
-    if (en) begin
-      \$49  = rq2c_r0;
-    end
-    if (rst) begin
-      \$49  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = rq2p_pll0;
-    if (en) begin
-      \$50  = { \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
-    end
-    if (rst) begin
-      \$50  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = rq2p_plh0;
-    if (en) begin
-      \$51  = { \$139 , \$138 , \$137 , \$136 , \$135 , \$134 , \$133 , \$132 , \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120 , \$119 , \$118 , \$117 , \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109  };
-    end
-    if (rst) begin
-      \$51  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = rq2p_phl0;
-    if (en) begin
-      \$52  = { \$171 , \$170 , \$169 , \$168 , \$167 , \$166 , \$165 , \$164 , \$163 , \$162 , \$161 , \$160 , \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140  };
-    end
-    if (rst) begin
-      \$52  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = rq2p_phh0;
-    if (en) begin
-      \$53  = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174 , \$173 , \$172  };
-    end
-    if (rst) begin
-      \$53  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = rq2m_valid;
-    if (en) begin
-      \$54  = rq2d_valid;
-    end
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = rq2m_last;
-    if (en) begin
-      \$55  = rq2d_last;
-    end
-    if (rst) begin
-      \$55  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = rq2m_m0;
-    if (en) begin
-      \$56  = rq2d_m0;
-    end
-    if (rst) begin
-      \$56  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = rq2m_r0;
-    if (en) begin
-      \$57  = rq2d_r0;
-    end
-    if (rst) begin
-      \$57  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = rq2m_o0;
-    if (en) begin
-      \$58  = { rq2p_phh0, rq2p_pll0 };
-    end
-    if (rst) begin
-      \$58  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = rq2m_mi0;
-    if (en) begin
-      \$59  = mid_0;
-    end
-    if (rst) begin
-      \$59  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = rq2_valid;
-    if (en) begin
-      \$60  = rq2m_valid;
-    end
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = rq2_last;
-    if (en) begin
-      \$61  = rq2m_last;
-    end
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = rq2_r0;
-    if (en) begin
-      \$62  = rq2m_r0;
-    end
-    if (rst) begin
-      \$62  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = rq2_h0;
-    if (en) begin
-      \$63  = \$13 [32:0];
-    end
-    if (rst) begin
-      \$63  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = rq2_hf0;
-    if (en) begin
-      \$64  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$64  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rq3a_valid;
-    if (en) begin
-      \$65  = rq2_valid;
-    end
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = rq3a_last;
-    if (en) begin
-      \$66  = rq2_last;
-    end
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = rq3a_r0;
-    if (en) begin
-      \$67  = rq2_r0;
-    end
-    if (rst) begin
-      \$67  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = rq3a_u0;
-    if (en) begin
-      \$68  = \$20 [33:0];
-    end
-    if (rst) begin
-      \$68  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = rq3_valid;
-    if (en) begin
-      \$69  = rq3a_valid;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = rq3_last;
-    if (en) begin
-      \$70  = rq3a_last;
-    end
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = rq3_y0;
-    if (en) begin
-      \$71  = y_0;
-    end
-    if (rst) begin
-      \$71  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$1 ) begin
-        \$72  = act_min;
-      end else if (\$2 ) begin
-        \$72  = act_max;
-      end else begin
-        \$72  = t_0[7:0];
-      end
-    end
-    if (rst) begin
-      \$72  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = o_valid;
-    if (en) begin
-      \$73  = rq3_valid;
-    end
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = o_last;
-    if (en) begin
-      \$74  = rq3_last;
-    end
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  assign left_0 = \$4 [4:0];
-  assign r_0 = \$7 [4:0];
-  assign s_0 = \$8 [31:0];
-  assign a_0 = \$9 [31:0];
-  assign p = { \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
-  assign \p$51  = { \$139 , \$138 , \$137 , \$136 , \$135 , \$134 , \$133 , \$132 , \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120 , \$119 , \$118 , \$117 , \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109  };
-  assign \p$53  = { \$171 , \$170 , \$169 , \$168 , \$167 , \$166 , \$165 , \$164 , \$163 , \$162 , \$161 , \$160 , \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140  };
-  assign \p$55  = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174 , \$173 , \$172  };
+  assign left_0 = _134_[4:0];
+  assign r_0 = _167_[4:0];
+  assign s_0 = _178_[31:0];
+  assign a_0 = _189_[31:0];
+  assign p = { _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_ };
+  assign \p$51  = { _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_ };
+  assign \p$53  = { _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_ };
+  assign \p$55  = { _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = \$13 [32:0];
-  assign half_0 = \$15 [31:0];
-  assign u_0 = \$20 [33:0];
+  assign h_0 = _034_[32:0];
+  assign half_0 = _056_[31:0];
+  assign u_0 = _112_[33:0];
   assign \en$81  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
@@ -1175,50 +957,214 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign \$11  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign \$13  = { \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63:14] };
-  assign \$15  = { 1'h0, \$14 [63:1] };
+  assign _343_ = en;
+  assign _365_ = rst;
+  assign _172_ = _354_;
+  assign _387_ = en;
+  assign _409_ = rst;
+  assign _171_ = _398_;
+  assign _221_ = _111_;
+  assign _243_ = _000_;
+  assign _265_ = en;
+  assign _287_ = rst;
+  assign _170_ = _276_;
+  assign _309_ = en;
+  assign _332_ = rst;
+  assign _169_ = _321_;
+  assign _336_ = en;
+  assign _338_ = rst;
+  assign _168_ = _337_;
+  assign _340_ = en;
+  assign _342_ = rst;
+  assign _166_ = _341_;
+  assign _345_ = en;
+  assign _347_ = rst;
+  assign _165_ = _346_;
+  assign _349_ = en;
+  assign _351_ = rst;
+  assign _164_ = _350_;
+  assign _353_ = en;
+  assign _356_ = rst;
+  assign _163_ = _355_;
+  assign _358_ = en;
+  assign _360_ = rst;
+  assign _162_ = _359_;
+  assign _362_ = en;
+  assign _364_ = rst;
+  assign _161_ = _363_;
+  assign _367_ = en;
+  assign _369_ = rst;
+  assign _160_ = _368_;
+  assign _371_ = en;
+  assign _373_ = rst;
+  assign _159_ = _372_;
+  assign _375_ = en;
+  assign _378_ = rst;
+  assign _158_ = _377_;
+  assign _380_ = en;
+  assign _382_ = rst;
+  assign _157_ = _381_;
+  assign _384_ = en;
+  assign _386_ = rst;
+  assign _155_ = _385_;
+  assign _389_ = en;
+  assign _391_ = rst;
+  assign _154_ = _390_;
+  assign _393_ = en;
+  assign _395_ = rst;
+  assign _153_ = _394_;
+  assign _397_ = en;
+  assign _400_ = rst;
+  assign _152_ = _399_;
+  assign _402_ = en;
+  assign _404_ = rst;
+  assign _151_ = _403_;
+  assign _406_ = en;
+  assign _408_ = rst;
+  assign _150_ = _407_;
+  assign _411_ = en;
+  assign _413_ = rst;
+  assign _149_ = _412_;
+  assign _415_ = en;
+  assign _417_ = rst;
+  assign _148_ = _416_;
+  assign _419_ = en;
+  assign _201_ = rst;
+  assign _147_ = _200_;
+  assign _203_ = en;
+  assign _205_ = rst;
+  assign _146_ = _204_;
+  assign _207_ = en;
+  assign _209_ = rst;
+  assign _144_ = _208_;
+  assign _212_ = en;
+  assign _214_ = rst;
+  assign _143_ = _213_;
+  assign _216_ = en;
+  assign _218_ = rst;
+  assign _142_ = _217_;
+  assign _220_ = en;
+  assign _223_ = rst;
+  assign _141_ = _222_;
+  assign _225_ = en;
+  assign _227_ = rst;
+  assign _140_ = _226_;
+  assign _229_ = en;
+  assign _231_ = rst;
+  assign _139_ = _230_;
+  assign _234_ = en;
+  assign _236_ = rst;
+  assign _138_ = _235_;
+  assign _238_ = en;
+  assign _240_ = rst;
+  assign _137_ = _239_;
+  assign _242_ = en;
+  assign _245_ = rst;
+  assign _136_ = _244_;
+  assign _247_ = en;
+  assign _249_ = rst;
+  assign _135_ = _248_;
+  assign _251_ = en;
+  assign _253_ = rst;
+  assign _133_ = _252_;
+  assign _256_ = en;
+  assign _258_ = rst;
+  assign _132_ = _257_;
+  assign _260_ = en;
+  assign _262_ = rst;
+  assign _131_ = _261_;
+  assign _264_ = en;
+  assign _267_ = rst;
+  assign _130_ = _266_;
+  assign _269_ = en;
+  assign _271_ = rst;
+  assign _129_ = _270_;
+  assign _273_ = en;
+  assign _275_ = rst;
+  assign _128_ = _274_;
+  assign _278_ = en;
+  assign _280_ = rst;
+  assign _127_ = _279_;
+  assign _282_ = en;
+  assign _284_ = rst;
+  assign _126_ = _283_;
+  assign _286_ = en;
+  assign _289_ = rst;
+  assign _125_ = _288_;
+  assign _291_ = en;
+  assign _293_ = rst;
+  assign _124_ = _292_;
+  assign _295_ = en;
+  assign _297_ = rst;
+  assign _122_ = _296_;
+  assign _300_ = en;
+  assign _302_ = rst;
+  assign _121_ = _301_;
+  assign _304_ = en;
+  assign _306_ = rst;
+  assign _120_ = _305_;
+  assign _308_ = en;
+  assign _312_ = rst;
+  assign _119_ = _311_;
+  assign _314_ = en;
+  assign _316_ = rst;
+  assign _118_ = _315_;
+  assign _318_ = en;
+  assign _320_ = rst;
+  assign _117_ = _319_;
+  assign _323_ = en;
+  assign _325_ = rst;
+  assign _116_ = _324_;
+  assign _327_ = en;
+  assign _329_ = rst;
+  assign _115_ = _328_;
+  assign _331_ = en;
+  assign _334_ = rst;
+  assign _114_ = _333_;
+  assign _012_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _034_ = { _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63:14] };
+  assign _056_ = { 1'h0, _045_[63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 
 , \port$36$19 , \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
@@ -1364,42 +1310,42 @@ module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \por
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -1408,78 +1354,78 @@ module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \por
   );
   assign \$signal  = { a[14], a[14], a[14], a };
   assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$36$0  = \$1 ;
-  assign \port$36$1  = \$2 ;
-  assign \port$36$2  = \$3 ;
-  assign \port$36$3  = \$4 ;
-  assign \port$36$4  = \$5 ;
-  assign \port$36$5  = \$6 ;
-  assign \port$36$6  = \$7 ;
-  assign \port$36$7  = \$8 ;
-  assign \port$36$8  = \$9 ;
-  assign \port$36$9  = \$10 ;
-  assign \port$36$10  = \$11 ;
-  assign \port$36$11  = \$12 ;
-  assign \port$36$12  = \$13 ;
-  assign \port$36$13  = \$14 ;
-  assign \port$36$14  = \$15 ;
-  assign \port$36$15  = \$16 ;
-  assign \port$36$16  = \$17 ;
-  assign \port$36$17  = \$18 ;
-  assign \port$36$18  = \$19 ;
-  assign \port$36$19  = \$20 ;
-  assign \port$36$20  = \$21 ;
-  assign \port$36$21  = \$22 ;
-  assign \port$36$22  = \$23 ;
-  assign \port$36$23  = \$24 ;
-  assign \port$36$24  = \$25 ;
-  assign \port$36$25  = \$26 ;
-  assign \port$36$26  = \$27 ;
-  assign \port$36$27  = \$28 ;
-  assign \port$36$28  = \$29 ;
+  assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$36$0  = _00_;
+  assign \port$36$1  = _11_;
+  assign \port$36$2  = _22_;
+  assign \port$36$3  = _30_;
+  assign \port$36$4  = _31_;
+  assign \port$36$5  = _32_;
+  assign \port$36$6  = _33_;
+  assign \port$36$7  = _34_;
+  assign \port$36$8  = _35_;
+  assign \port$36$9  = _01_;
+  assign \port$36$10  = _02_;
+  assign \port$36$11  = _03_;
+  assign \port$36$12  = _04_;
+  assign \port$36$13  = _05_;
+  assign \port$36$14  = _06_;
+  assign \port$36$15  = _07_;
+  assign \port$36$16  = _08_;
+  assign \port$36$17  = _09_;
+  assign \port$36$18  = _10_;
+  assign \port$36$19  = _12_;
+  assign \port$36$20  = _13_;
+  assign \port$36$21  = _14_;
+  assign \port$36$22  = _15_;
+  assign \port$36$23  = _16_;
+  assign \port$36$24  = _17_;
+  assign \port$36$25  = _18_;
+  assign \port$36$26  = _19_;
+  assign \port$36$27  = _20_;
+  assign \port$36$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 
 , \port$35$19 , \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
@@ -1631,42 +1577,42 @@ module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \por
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -1675,81 +1621,81 @@ module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \por
   );
   assign \$signal  = { a[14], a[14], a[14], a };
   assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$35$0  = \$1 ;
-  assign \port$35$1  = \$2 ;
-  assign \port$35$2  = \$3 ;
-  assign \port$35$3  = \$4 ;
-  assign \port$35$4  = \$5 ;
-  assign \port$35$5  = \$6 ;
-  assign \port$35$6  = \$7 ;
-  assign \port$35$7  = \$8 ;
-  assign \port$35$8  = \$9 ;
-  assign \port$35$9  = \$10 ;
-  assign \port$35$10  = \$11 ;
-  assign \port$35$11  = \$12 ;
-  assign \port$35$12  = \$13 ;
-  assign \port$35$13  = \$14 ;
-  assign \port$35$14  = \$15 ;
-  assign \port$35$15  = \$16 ;
-  assign \port$35$16  = \$17 ;
-  assign \port$35$17  = \$18 ;
-  assign \port$35$18  = \$19 ;
-  assign \port$35$19  = \$20 ;
-  assign \port$35$20  = \$21 ;
-  assign \port$35$21  = \$22 ;
-  assign \port$35$22  = \$23 ;
-  assign \port$35$23  = \$24 ;
-  assign \port$35$24  = \$25 ;
-  assign \port$35$25  = \$26 ;
-  assign \port$35$26  = \$27 ;
-  assign \port$35$27  = \$28 ;
-  assign \port$35$28  = \$29 ;
-  assign \port$35$29  = \$30 ;
-  assign \port$35$30  = \$31 ;
-  assign \port$35$31  = \$32 ;
+  assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$35$0  = _00_;
+  assign \port$35$1  = _11_;
+  assign \port$35$2  = _22_;
+  assign \port$35$3  = _30_;
+  assign \port$35$4  = _31_;
+  assign \port$35$5  = _32_;
+  assign \port$35$6  = _33_;
+  assign \port$35$7  = _34_;
+  assign \port$35$8  = _35_;
+  assign \port$35$9  = _01_;
+  assign \port$35$10  = _02_;
+  assign \port$35$11  = _03_;
+  assign \port$35$12  = _04_;
+  assign \port$35$13  = _05_;
+  assign \port$35$14  = _06_;
+  assign \port$35$15  = _07_;
+  assign \port$35$16  = _08_;
+  assign \port$35$17  = _09_;
+  assign \port$35$18  = _10_;
+  assign \port$35$19  = _12_;
+  assign \port$35$20  = _13_;
+  assign \port$35$21  = _14_;
+  assign \port$35$22  = _15_;
+  assign \port$35$23  = _16_;
+  assign \port$35$24  = _17_;
+  assign \port$35$25  = _18_;
+  assign \port$35$26  = _19_;
+  assign \port$35$27  = _20_;
+  assign \port$35$28  = _21_;
+  assign \port$35$29  = _23_;
+  assign \port$35$30  = _24_;
+  assign \port$35$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$3 , \port$34$4 , \port$34$5 , \port$34$6 , \port$34$7 , \port$34$8 , \port$34$9 , \port$34$10 , \port$34$11 , \port$34$12 , \port$34$13 , \port$34$14 , \port$34$15 , \port$34$16 , \port$34$17 , \port$34$18 
 , \port$34$19 , \port$34$20 , \port$34$21 , \port$34$22 , \port$34$23 , \port$34$24 , \port$34$25 , \port$34$26 , \port$34$27 , \port$34$28 , \port$34$29 , \port$34$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
@@ -1899,42 +1845,42 @@ module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \por
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -1943,80 +1889,80 @@ module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \por
   );
   assign \$signal  = { 1'h0, a };
   assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$34$0  = \$1 ;
-  assign \port$34$1  = \$2 ;
-  assign \port$34$2  = \$3 ;
-  assign \port$34$3  = \$4 ;
-  assign \port$34$4  = \$5 ;
-  assign \port$34$5  = \$6 ;
-  assign \port$34$6  = \$7 ;
-  assign \port$34$7  = \$8 ;
-  assign \port$34$8  = \$9 ;
-  assign \port$34$9  = \$10 ;
-  assign \port$34$10  = \$11 ;
-  assign \port$34$11  = \$12 ;
-  assign \port$34$12  = \$13 ;
-  assign \port$34$13  = \$14 ;
-  assign \port$34$14  = \$15 ;
-  assign \port$34$15  = \$16 ;
-  assign \port$34$16  = \$17 ;
-  assign \port$34$17  = \$18 ;
-  assign \port$34$18  = \$19 ;
-  assign \port$34$19  = \$20 ;
-  assign \port$34$20  = \$21 ;
-  assign \port$34$21  = \$22 ;
-  assign \port$34$22  = \$23 ;
-  assign \port$34$23  = \$24 ;
-  assign \port$34$24  = \$25 ;
-  assign \port$34$25  = \$26 ;
-  assign \port$34$26  = \$27 ;
-  assign \port$34$27  = \$28 ;
-  assign \port$34$28  = \$29 ;
-  assign \port$34$29  = \$30 ;
-  assign \port$34$30  = \$31 ;
+  assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$34$0  = _00_;
+  assign \port$34$1  = _11_;
+  assign \port$34$2  = _22_;
+  assign \port$34$3  = _30_;
+  assign \port$34$4  = _31_;
+  assign \port$34$5  = _32_;
+  assign \port$34$6  = _33_;
+  assign \port$34$7  = _34_;
+  assign \port$34$8  = _35_;
+  assign \port$34$9  = _01_;
+  assign \port$34$10  = _02_;
+  assign \port$34$11  = _03_;
+  assign \port$34$12  = _04_;
+  assign \port$34$13  = _05_;
+  assign \port$34$14  = _06_;
+  assign \port$34$15  = _07_;
+  assign \port$34$16  = _08_;
+  assign \port$34$17  = _09_;
+  assign \port$34$18  = _10_;
+  assign \port$34$19  = _12_;
+  assign \port$34$20  = _13_;
+  assign \port$34$21  = _14_;
+  assign \port$34$22  = _15_;
+  assign \port$34$23  = _16_;
+  assign \port$34$24  = _17_;
+  assign \port$34$25  = _18_;
+  assign \port$34$26  = _19_;
+  assign \port$34$27  = _20_;
+  assign \port$34$28  = _21_;
+  assign \port$34$29  = _23_;
+  assign \port$34$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$3 , \port$33$4 , \port$33$5 , \port$33$6 , \port$33$7 , \port$33$8 , \port$33$9 , \port$33$10 , \port$33$11 , \port$33$12 , \port$33$13 , \port$33$14 , \port$33$15 , \port$33$16 , \port$33$17 , \port$33$18 
 , \port$33$19 , \port$33$20 , \port$33$21 , \port$33$22 , \port$33$23 , \port$33$24 , \port$33$25 , \port$33$26 , \port$33$27 , \port$33$28 , \port$33$29 , \port$33$30 , \port$33$31 , \port$33$32 , \port$33$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
@@ -2172,42 +2118,42 @@ module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \por
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -2216,40 +2162,40 @@ module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \por
   );
   assign \$signal  = { 1'h0, a };
   assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$33$0  = \$1 ;
-  assign \port$33$1  = \$2 ;
-  assign \port$33$2  = \$3 ;
-  assign \port$33$3  = \$4 ;
-  assign \port$33$4  = \$5 ;
-  assign \port$33$5  = \$6 ;
-  assign \port$33$6  = \$7 ;
-  assign \port$33$7  = \$8 ;
-  assign \port$33$8  = \$9 ;
-  assign \port$33$9  = \$10 ;
-  assign \port$33$10  = \$11 ;
-  assign \port$33$11  = \$12 ;
-  assign \port$33$12  = \$13 ;
-  assign \port$33$13  = \$14 ;
-  assign \port$33$14  = \$15 ;
-  assign \port$33$15  = \$16 ;
-  assign \port$33$16  = \$17 ;
-  assign \port$33$17  = \$18 ;
-  assign \port$33$18  = \$19 ;
-  assign \port$33$19  = \$20 ;
-  assign \port$33$20  = \$21 ;
-  assign \port$33$21  = \$22 ;
-  assign \port$33$22  = \$23 ;
-  assign \port$33$23  = \$24 ;
-  assign \port$33$24  = \$25 ;
-  assign \port$33$25  = \$26 ;
-  assign \port$33$26  = \$27 ;
-  assign \port$33$27  = \$28 ;
-  assign \port$33$28  = \$29 ;
-  assign \port$33$29  = \$30 ;
-  assign \port$33$30  = \$31 ;
-  assign \port$33$31  = \$32 ;
-  assign \port$33$32  = \$33 ;
-  assign \port$33$33  = \$34 ;
+  assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$33$0  = _00_;
+  assign \port$33$1  = _11_;
+  assign \port$33$2  = _22_;
+  assign \port$33$3  = _30_;
+  assign \port$33$4  = _31_;
+  assign \port$33$5  = _32_;
+  assign \port$33$6  = _33_;
+  assign \port$33$7  = _34_;
+  assign \port$33$8  = _35_;
+  assign \port$33$9  = _01_;
+  assign \port$33$10  = _02_;
+  assign \port$33$11  = _03_;
+  assign \port$33$12  = _04_;
+  assign \port$33$13  = _05_;
+  assign \port$33$14  = _06_;
+  assign \port$33$15  = _07_;
+  assign \port$33$16  = _08_;
+  assign \port$33$17  = _09_;
+  assign \port$33$18  = _10_;
+  assign \port$33$19  = _12_;
+  assign \port$33$20  = _13_;
+  assign \port$33$21  = _14_;
+  assign \port$33$22  = _15_;
+  assign \port$33$23  = _16_;
+  assign \port$33$24  = _17_;
+  assign \port$33$25  = _18_;
+  assign \port$33$26  = _19_;
+  assign \port$33$27  = _20_;
+  assign \port$33$28  = _21_;
+  assign \port$33$29  = _23_;
+  assign \port$33$30  = _24_;
+  assign \port$33$31  = _25_;
+  assign \port$33$32  = _26_;
+  assign \port$33$33  = _27_;
 endmodule

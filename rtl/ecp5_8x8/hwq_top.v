@@ -130,152 +130,558 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [5:0] \$1 ;
-  wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [16:0] \$101 ;
-  reg [15:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg [9:0] \$107 ;
-  reg \$108 ;
-  reg [4:0] \$109 ;
-  wire \$11 ;
-  reg [7:0] \$110 ;
-  reg [2:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg [1:0] \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [4:0] \$117 ;
-  reg [9:0] \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg [16:0] \$120 ;
-  reg [4:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [6:0] \$124 ;
-  reg [2:0] \$125 ;
-  reg [4:0] \$126 ;
-  reg [2:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [16:0] \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [2:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [7:0] \$139 ;
-  wire \$14 ;
-  reg [7:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [1:0] \$143 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [3:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire [7:0] \$236 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [6:0] \$3 ;
-  wire \$30 ;
-  wire [17:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire \$38 ;
-  wire [15:0] \$39 ;
-  wire [1:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire \$46 ;
-  wire [5:0] \$47 ;
-  wire [3:0] \$48 ;
-  wire [1:0] \$49 ;
-  wire [1:0] \$5 ;
-  wire [16:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
-  wire \$6 ;
-  wire [5:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire [10:0] \$62 ;
-  wire \$63 ;
-  wire [10:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [7:0] \$67 ;
-  wire \$68 ;
-  wire [8:0] \$69 ;
-  wire \$7 ;
-  wire [8:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [3:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire [5:0] \$80 ;
-  wire [3:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [25:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [3:0] \$90 ;
-  wire [3:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire [1:0] \$95 ;
-  reg \$96 ;
-  reg [4:0] \$97 ;
-  reg \$98 ;
-  reg [15:0] \$99 ;
-  reg \$signal ;
+  wire [5:0] _000_;
+  wire _001_;
+  wire [15:0] _002_;
+  wire [16:0] _003_;
+  wire [15:0] _004_;
+  wire [7:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [15:0] _008_;
+  wire [9:0] _009_;
+  wire _010_;
+  wire [4:0] _011_;
+  wire _012_;
+  wire [7:0] _013_;
+  wire [2:0] _014_;
+  wire [15:0] _015_;
+  wire _016_;
+  wire [1:0] _017_;
+  wire [30:0] _018_;
+  wire [5:0] _019_;
+  wire [4:0] _020_;
+  wire [9:0] _021_;
+  wire _022_;
+  wire _023_;
+  wire [16:0] _024_;
+  wire [4:0] _025_;
+  wire _026_;
+  wire _027_;
+  wire [6:0] _028_;
+  wire [2:0] _029_;
+  wire [4:0] _030_;
+  wire [2:0] _031_;
+  wire [7:0] _032_;
+  wire [7:0] _033_;
+  wire _034_;
+  wire [7:0] _035_;
+  wire [16:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [2:0] _040_;
+  wire [7:0] _041_;
+  wire [7:0] _042_;
+  wire [7:0] _043_;
+  wire [7:0] _044_;
+  wire _045_;
+  wire [7:0] _046_;
+  wire [7:0] _047_;
+  wire [7:0] _048_;
+  wire [1:0] _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire [17:0] _053_;
+  wire [17:0] _054_;
+  wire [3:0] _055_;
+  wire [18:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire [7:0] _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire [6:0] _067_;
+  wire _068_;
+  wire [17:0] _069_;
+  wire _070_;
+  wire _071_;
+  wire [16:0] _072_;
+  wire [16:0] _073_;
+  wire [16:0] _074_;
+  wire [16:0] _075_;
+  wire _076_;
+  wire [15:0] _077_;
+  wire [1:0] _078_;
+  wire [16:0] _079_;
+  wire _080_;
+  wire _081_;
+  wire [16:0] _082_;
+  wire _083_;
+  wire [8:0] _084_;
+  wire _085_;
+  wire [5:0] _086_;
+  wire [3:0] _087_;
+  wire [1:0] _088_;
+  wire [1:0] _089_;
+  wire [16:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire [17:0] _099_;
+  wire _100_;
+  wire [5:0] _101_;
+  wire [10:0] _102_;
+  wire [10:0] _103_;
+  wire _104_;
+  wire [10:0] _105_;
+  wire _106_;
+  wire _107_;
+  wire [7:0] _108_;
+  wire _109_;
+  wire [8:0] _110_;
+  wire _111_;
+  wire [8:0] _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire [3:0] _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire [5:0] _123_;
+  wire [3:0] _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire [25:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire [3:0] _134_;
+  wire [3:0] _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire [1:0] _139_;
+  wire _140_;
+  wire [4:0] _141_;
+  wire _142_;
+  wire [15:0] _143_;
+  wire [1:0] _144_;
+  wire _145_;
+  wire [7:0] _146_;
+  wire _147_;
+  wire [7:0] _148_;
+  wire _149_;
+  wire [7:0] _150_;
+  wire _151_;
+  wire [7:0] _152_;
+  wire _153_;
+  wire [7:0] _154_;
+  wire _155_;
+  wire [7:0] _156_;
+  wire _157_;
+  wire [7:0] _158_;
+  wire _159_;
+  wire [7:0] _160_;
+  wire _161_;
+  wire [7:0] _162_;
+  wire _163_;
+  wire [7:0] _164_;
+  wire _165_;
+  wire [7:0] _166_;
+  wire _167_;
+  wire [7:0] _168_;
+  wire _169_;
+  wire [7:0] _170_;
+  wire _171_;
+  wire [7:0] _172_;
+  wire _173_;
+  wire [7:0] _174_;
+  wire _175_;
+  wire [7:0] _176_;
+  wire _177_;
+  wire [7:0] _178_;
+  wire _179_;
+  wire [7:0] _180_;
+  wire _181_;
+  wire [7:0] _182_;
+  wire _183_;
+  wire [7:0] _184_;
+  wire _185_;
+  wire [7:0] _186_;
+  wire _187_;
+  wire [2:0] _188_;
+  wire _189_;
+  wire [2:0] _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire [16:0] _204_;
+  wire _205_;
+  wire [16:0] _206_;
+  wire _207_;
+  wire [16:0] _208_;
+  wire _209_;
+  wire [16:0] _210_;
+  wire _211_;
+  wire [7:0] _212_;
+  wire _213_;
+  wire [7:0] _214_;
+  wire _215_;
+  wire [7:0] _216_;
+  wire _217_;
+  wire [7:0] _218_;
+  wire _219_;
+  wire [7:0] _220_;
+  wire _221_;
+  wire [7:0] _222_;
+  wire _223_;
+  wire [2:0] _224_;
+  wire _225_;
+  wire [2:0] _226_;
+  wire _227_;
+  wire [2:0] _228_;
+  wire _229_;
+  wire [2:0] _230_;
+  wire _231_;
+  wire [4:0] _232_;
+  wire _233_;
+  wire [4:0] _234_;
+  wire _235_;
+  wire [4:0] _236_;
+  wire _237_;
+  wire [4:0] _238_;
+  wire _239_;
+  wire [4:0] _240_;
+  wire _241_;
+  wire [4:0] _242_;
+  wire _243_;
+  wire [2:0] _244_;
+  wire _245_;
+  wire [2:0] _246_;
+  wire _247_;
+  wire [2:0] _248_;
+  wire _249_;
+  wire [2:0] _250_;
+  wire _251_;
+  wire [2:0] _252_;
+  wire _253_;
+  wire [6:0] _254_;
+  wire _255_;
+  wire [6:0] _256_;
+  wire _257_;
+  wire [6:0] _258_;
+  wire _259_;
+  wire [6:0] _260_;
+  wire _261_;
+  wire [6:0] _262_;
+  wire _263_;
+  wire _264_;
+  wire [6:0] _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
+  wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire _283_;
+  wire _284_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
+  wire _292_;
+  wire [4:0] _293_;
+  wire _294_;
+  wire [4:0] _295_;
+  wire _296_;
+  wire [4:0] _297_;
+  wire _298_;
+  wire [4:0] _299_;
+  wire _300_;
+  wire [4:0] _301_;
+  wire _302_;
+  wire [4:0] _303_;
+  wire _304_;
+  wire _305_;
+  wire [4:0] _306_;
+  wire _307_;
+  wire [16:0] _308_;
+  wire _309_;
+  wire [16:0] _310_;
+  wire _311_;
+  wire [16:0] _312_;
+  wire _313_;
+  wire [16:0] _314_;
+  wire _315_;
+  wire [16:0] _316_;
+  wire _317_;
+  wire [16:0] _318_;
+  wire _319_;
+  wire _320_;
+  wire [16:0] _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire [9:0] _338_;
+  wire _339_;
+  wire [9:0] _340_;
+  wire _341_;
+  wire [9:0] _342_;
+  wire _343_;
+  wire [9:0] _344_;
+  wire _345_;
+  wire [9:0] _346_;
+  wire _347_;
+  wire _348_;
+  wire [9:0] _349_;
+  wire _350_;
+  wire [4:0] _351_;
+  wire _352_;
+  wire [4:0] _353_;
+  wire _354_;
+  wire [4:0] _355_;
+  wire _356_;
+  wire [4:0] _357_;
+  wire _358_;
+  wire [5:0] _359_;
+  wire _360_;
+  wire [5:0] _361_;
+  wire _362_;
+  wire [5:0] _363_;
+  wire _364_;
+  wire [5:0] _365_;
+  wire _366_;
+  wire [30:0] _367_;
+  wire _368_;
+  wire [30:0] _369_;
+  wire _370_;
+  wire [30:0] _371_;
+  wire _372_;
+  wire [30:0] _373_;
+  wire _374_;
+  wire [1:0] _375_;
+  wire _376_;
+  wire [1:0] _377_;
+  wire _378_;
+  wire [1:0] _379_;
+  wire _380_;
+  wire [1:0] _381_;
+  wire _382_;
+  wire [1:0] _383_;
+  wire _384_;
+  wire [1:0] _385_;
+  wire _386_;
+  wire _387_;
+  wire [1:0] _388_;
+  wire _389_;
+  wire [1:0] _390_;
+  wire _391_;
+  wire _392_;
+  wire [1:0] _393_;
+  wire _394_;
+  wire _395_;
+  wire [1:0] _396_;
+  wire _397_;
+  wire _398_;
+  wire _399_;
+  wire _400_;
+  wire _401_;
+  wire _402_;
+  wire _403_;
+  wire _404_;
+  wire _405_;
+  wire _406_;
+  wire [15:0] _407_;
+  wire _408_;
+  wire [15:0] _409_;
+  wire _410_;
+  wire [15:0] _411_;
+  wire _412_;
+  wire _413_;
+  wire [15:0] _414_;
+  wire _415_;
+  wire [2:0] _416_;
+  wire _417_;
+  wire [2:0] _418_;
+  wire _419_;
+  wire [2:0] _420_;
+  wire _421_;
+  wire [2:0] _422_;
+  wire _423_;
+  wire [2:0] _424_;
+  wire _425_;
+  wire _426_;
+  wire [2:0] _427_;
+  wire _428_;
+  wire [7:0] _429_;
+  wire _430_;
+  wire [7:0] _431_;
+  wire _432_;
+  wire [7:0] _433_;
+  wire _434_;
+  wire [7:0] _435_;
+  wire _436_;
+  wire _437_;
+  wire [7:0] _438_;
+  wire _439_;
+  wire [4:0] _440_;
+  wire _441_;
+  wire [4:0] _442_;
+  wire _443_;
+  wire [4:0] _444_;
+  wire _445_;
+  wire [4:0] _446_;
+  wire _447_;
+  wire [4:0] _448_;
+  wire _449_;
+  wire _450_;
+  wire [4:0] _451_;
+  wire _452_;
+  wire _453_;
+  wire _454_;
+  wire _455_;
+  wire _456_;
+  wire _457_;
+  wire _458_;
+  wire _459_;
+  wire _460_;
+  wire _461_;
+  wire _462_;
+  wire _463_;
+  wire [9:0] _464_;
+  wire _465_;
+  wire [9:0] _466_;
+  wire _467_;
+  wire [9:0] _468_;
+  wire _469_;
+  wire [15:0] _470_;
+  wire _471_;
+  wire [15:0] _472_;
+  wire _473_;
+  wire [15:0] _474_;
+  wire _475_;
+  wire [7:0] _476_;
+  wire _477_;
+  wire [7:0] _478_;
+  wire _479_;
+  wire [7:0] _480_;
+  wire _481_;
+  wire [7:0] _482_;
+  wire _483_;
+  wire [7:0] _484_;
+  wire _485_;
+  wire [7:0] _486_;
+  wire _487_;
+  wire [7:0] _488_;
+  wire _489_;
+  wire [7:0] _490_;
+  wire _491_;
+  wire [7:0] _492_;
+  wire _493_;
+  wire [15:0] _494_;
+  wire _495_;
+  wire [15:0] _496_;
+  wire _497_;
+  wire [15:0] _498_;
+  wire _499_;
+  wire [16:0] _500_;
+  wire _501_;
+  wire [16:0] _502_;
+  wire _503_;
+  wire [16:0] _504_;
+  wire _505_;
+  wire [15:0] _506_;
+  wire _507_;
+  wire [15:0] _508_;
+  wire _509_;
+  wire [15:0] _510_;
+  wire _511_;
+  wire [15:0] _512_;
+  wire _513_;
+  wire [15:0] _514_;
+  wire _515_;
+  wire [15:0] _516_;
+  wire _517_;
+  wire _518_;
+  wire _519_;
+  wire [4:0] _520_;
+  wire _521_;
+  wire _522_;
+  wire _523_;
+  wire [7:0] _524_;
+  wire _525_;
+  wire [7:0] _526_;
+  wire _527_;
+  wire [7:0] _528_;
+  wire _529_;
+  wire [7:0] _530_;
+  wire _531_;
+  wire _532_;
+  wire _533_;
+  wire _534_;
+  wire _535_;
+  wire _536_;
+  wire _537_;
+  wire [7:0] _538_;
+  wire _539_;
+  wire [5:0] _540_;
+  wire _541_;
+  wire [30:0] _542_;
+  wire _543_;
+  wire [31:0] _544_;
+  wire _545_;
+  wire _546_;
+  wire _547_;
+  wire _548_;
+  wire _549_;
+  wire _550_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -323,7 +729,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -345,7 +751,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
@@ -435,7 +841,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [7:0] ra = 8'h00;
   reg [7:0] ra_inc = 8'h00;
-  reg [7:0] ra_next;
+  wire [7:0] ra_next;
   reg [7:0] ra_row = 8'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -464,7 +870,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [63:0] s_wgt__payload;
@@ -485,13 +891,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
-  reg [7:0] wp__addr;
-  reg [68:0] wp__data;
+  wire [7:0] wp__addr;
+  wire [68:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
   wire [5:0] \wp__data[0].shift ;
-  reg wp__en;
+  wire wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [68:0] params [255:0];
@@ -757,212 +1163,682 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en)
       params[wp__addr] <= wp__data;
   end
-  reg [68:0] _0_;
+  reg [68:0] _956_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _956_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 4'h8 : 4'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _956_;
+  assign _000_ = credits + give_back;
+  assign _055_ = \$signal  ? 4'h8 : 4'h0;
+  assign _067_ = _000_ - _055_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 2'h0;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = beat == 3'h7;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = d == 3'h7;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 3'h7;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$23  = beat != 3'h7;
-  assign \$24  = d != 3'h7;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ob == 3'h7;
-  assign w_en = \o_valid$75  & \$26 ;
-  assign \$27  = ! ctrl_state;
-  assign \$28  = ctrl_state == 1'h1;
-  assign \$29  = ctrl_state == 2'h2;
-  assign \$30  = ctrl_state == 2'h3;
-  assign \$31  = fm0 + 4'h8;
-  assign \$32  = \$31  >= M_;
-  assign \$33  = \$3 [4:0] >= 4'h8;
-  assign \$34  = hdr[15:0] - 1'h1;
-  assign \$35  = hdr[15:0] + 3'h7;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 7'h4e;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h004e;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = hdr[31:16] == 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$44  = ! lane;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 3'h7;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch + 1'h1;
-  assign \$51  = \$50  == n_last;
-  assign \$52  = ! k_last;
-  assign \$53  = ! tile_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = ! k_last;
-  assign \$57  = ! tile_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 4'h8;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk + 1'h1;
-  assign \$65  = \$64  == tile_last;
-  assign \$66  = kk == k_last;
-  assign \$67  = flush - 1'h1;
-  assign \$68  = ! flush;
-  assign \$69  = ra_next + 1'h1;
-  assign \$70  = ra_next - 3'h7;
-  assign \$71  = ~ header_taken;
-  assign \$72  = \$71  & o_valid;
-  assign \$73  = beat != 3'h7;
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = ~ header_taken;
-  assign \$76  = \$75  & row_end;
-  assign \$77  = beat + 1'h1;
-  assign \$78  = d == 3'h7;
-  assign \$79  = dn == nb_last;
-  assign \$80  = dn + 1'h1;
-  assign \$81  = d + 1'h1;
-  assign \$82  = o_valid & row_valid;
-  assign \$83  = row_end & row_valid;
-  assign \$84  = row == m_last;
-  assign \$85  = \$83  & \$84 ;
-  assign \$86  = dn == nb_last;
-  assign \$87  = \$85  & \$86 ;
-  assign \$236  = beat * 5'h1a;
-  assign \$88  = \o_data$105  >> \$236 ;
-  assign \$89  = ob == 3'h7;
-  assign \$90  = ob + 1'h1;
-  assign \$91  = \$89  ? 4'h0 : \$90 ;
-  assign \$92  = r_en & m_out__valid;
-  assign \$93  = ~ row_valid;
-  assign \$94  = row_end & \$93 ;
-  assign \$95  = \$92  + \$94 ;
+  assign _078_ = 1'h1 << lane;
+  assign _089_ = s_param__valid ? _078_ : 2'h0;
+  assign _100_ = s_act__valid & s_wgt__valid;
+  assign _111_ = in_data & _100_;
+  assign _122_ = ~ at_k_last;
+  assign _133_ = credit_ok | _122_;
+  assign _001_ = _111_ & _133_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _045_ = _034_ & at_k_last;
+  assign _050_ = beat == 3'h7;
+  assign row_end = o_valid & _050_;
+  assign _051_ = d == 3'h7;
+  assign _052_ = dn != nb_last;
+  assign wrap = _051_ & _052_;
+  assign _053_ = row - 3'h7;
+  assign _054_ = row + 1'h1;
+  assign _056_ = wrap ? { _053_[17], _053_ } : { 1'h0, _054_ };
+  assign _057_ = row < m_wrap;
+  assign _058_ = row < m_last;
+  assign row_valid_next = wrap ? _057_ : _058_;
+  assign _059_ = beat != 3'h7;
+  assign _061_ = d != 3'h7;
+  assign _062_ = dn == nb_last;
+  assign _063_ = ob == 3'h7;
+  assign w_en = \o_valid$75  & _063_;
+  assign _064_ = ! ctrl_state;
+  assign _065_ = ctrl_state == 1'h1;
+  assign _066_ = ctrl_state == 2'h2;
+  assign _068_ = ctrl_state == 2'h3;
+  assign _069_ = fm0 + 4'h8;
+  assign _070_ = _069_ >= M_;
+  assign _071_ = _067_[4:0] >= 4'h8;
+  assign _072_ = hdr[15:0] - 1'h1;
+  assign _073_ = hdr[15:0] + 3'h7;
+  assign _074_ = hdr[31:16] - 1'h1;
+  assign _075_ = hdr[47:32] - 1'h1;
+  assign _076_ = hdr[47:32] > 7'h4e;
+  assign _077_ = _076_ ? hdr[47:32] : 16'h004e;
+  assign _079_ = _077_ - 1'h1;
+  assign _080_ = hdr[31:16] == 1'h1;
+  assign _081_ = ! ch;
+  assign _082_ = ch + 1'h1;
+  assign _083_ = ! lane;
+  assign _084_ = wa + 1'h1;
+  assign _085_ = wb == 3'h7;
+  assign _086_ = blk + 1'h1;
+  assign _087_ = wb + 1'h1;
+  assign _088_ = lane + 1'h1;
+  assign _090_ = ch + 1'h1;
+  assign _091_ = _090_ == n_last;
+  assign _092_ = ! k_last;
+  assign _093_ = ! tile_last;
+  assign _094_ = ~ in_data;
+  assign _095_ = i_valid | _094_;
+  assign _096_ = ! k_last;
+  assign _097_ = ! tile_last;
+  assign _098_ = fn == nb_last;
+  assign _099_ = fm0 + 4'h8;
+  assign _101_ = fn + 1'h1;
+  assign _102_ = kk + 1'h1;
+  assign _103_ = kk + 1'h1;
+  assign _104_ = _103_ == k_last;
+  assign _105_ = kk + 1'h1;
+  assign _106_ = _105_ == tile_last;
+  assign _107_ = kk == k_last;
+  assign _108_ = flush - 1'h1;
+  assign _109_ = ! flush;
+  assign _110_ = ra_next + 1'h1;
+  assign _112_ = ra_next - 3'h7;
+  assign _113_ = ~ header_taken;
+  assign _114_ = _113_ & o_valid;
+  assign _115_ = beat != 3'h7;
+  assign _116_ = _114_ & _115_;
+  assign _117_ = ~ header_taken;
+  assign _118_ = _117_ & row_end;
+  assign _119_ = beat + 1'h1;
+  assign _120_ = d == 3'h7;
+  assign _121_ = dn == nb_last;
+  assign _123_ = dn + 1'h1;
+  assign _124_ = d + 1'h1;
+  assign _125_ = o_valid & row_valid;
+  assign _126_ = row_end & row_valid;
+  assign _127_ = row == m_last;
+  assign _128_ = _126_ & _127_;
+  assign _129_ = dn == nb_last;
+  assign _130_ = _128_ & _129_;
+  assign _060_ = beat * 5'h1a;
+  assign _131_ = \o_data$105  >> _060_;
+  assign _132_ = ob == 3'h7;
+  assign _134_ = ob + 1'h1;
+  assign _135_ = _132_ ? 4'h0 : _134_;
+  assign _136_ = r_en & m_out__valid;
+  assign _137_ = ~ row_valid;
+  assign _138_ = row_end & _137_;
+  assign _139_ = _136_ + _138_;
   always @(posedge clk)
-    last_mblock <= \$96 ;
+    last_mblock <= _140_;
   always @(posedge clk)
-    credits <= \$97 ;
+    credits <= _141_;
   always @(posedge clk)
-    credit_ok <= \$98 ;
+    credit_ok <= _142_;
   always @(posedge clk)
-    M_ <= \$99 ;
+    M_ <= _143_;
   always @(posedge clk)
-    m_last <= \$100 ;
+    m_last <= _002_;
   always @(posedge clk)
-    m_wrap <= \$101 ;
+    m_wrap <= _003_;
   always @(posedge clk)
-    n_last <= \$102 ;
+    n_last <= _004_;
   always @(posedge clk)
-    zero_point <= \$103 ;
+    zero_point <= _005_;
   always @(posedge clk)
-    act_min <= \$104 ;
+    act_min <= _006_;
   always @(posedge clk)
-    act_max <= \$105 ;
+    act_max <= _007_;
   always @(posedge clk)
-    k_last <= \$106 ;
+    k_last <= _008_;
   always @(posedge clk)
-    tile_last <= \$107 ;
+    tile_last <= _009_;
   always @(posedge clk)
-    lane <= \$108 ;
+    lane <= _010_;
   always @(posedge clk)
-    blk <= \$109 ;
+    blk <= _011_;
   always @(posedge clk)
-    wa <= \$110 ;
+    wa <= _013_;
   always @(posedge clk)
-    wb <= \$111 ;
+    wb <= _014_;
   always @(posedge clk)
-    ch <= \$112 ;
+    ch <= _015_;
   always @(posedge clk)
-    ch_last <= \$113 ;
+    ch_last <= _016_;
   always @(posedge clk)
-    ctrl_state <= \$114 ;
+    ctrl_state <= _017_;
   always @(posedge clk)
-    \$signal$97  <= \$115 ;
+    \$signal$97  <= _018_;
   always @(posedge clk)
-    pt_shift <= \$116 ;
+    pt_shift <= _019_;
   always @(posedge clk)
-    nb_last <= \$117 ;
+    nb_last <= _020_;
   always @(posedge clk)
-    kk <= \$118 ;
+    kk <= _021_;
   always @(posedge clk)
-    in_data <= \$119 ;
+    in_data <= _022_;
   always @(posedge clk)
-    fm0 <= \$120 ;
+    fm0 <= _024_;
   always @(posedge clk)
-    fn <= \$121 ;
+    fn <= _025_;
   always @(posedge clk)
-    at_k_last <= \$122 ;
+    at_k_last <= _026_;
   always @(posedge clk)
-    at_tile_last <= \$123 ;
+    at_tile_last <= _027_;
   always @(posedge clk)
-    flush <= \$124 ;
+    flush <= _028_;
   always @(posedge clk)
-    d <= \$125 ;
+    d <= _029_;
   always @(posedge clk)
-    dn <= \$126 ;
+    dn <= _030_;
   always @(posedge clk)
-    beat <= \$127 ;
+    beat <= _031_;
   always @(posedge clk)
-    ra <= \$128 ;
+    ra <= _032_;
   always @(posedge clk)
-    ra_inc <= \$129 ;
+    ra_inc <= _033_;
   always @(posedge clk)
-    ra_row <= \$130 ;
+    ra_row <= _035_;
   always @(posedge clk)
-    row <= \$131 ;
+    row <= _036_;
   always @(posedge clk)
-    row_valid <= \$132 ;
+    row_valid <= _037_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$133 ;
+    \i_valid$49  <= _038_;
   always @(posedge clk)
-    \i_last$51  <= \$134 ;
+    \i_last$51  <= _039_;
   always @(posedge clk)
-    i_acc <= \$88 ;
+    i_acc <= _131_;
   always @(posedge clk)
-    ob <= \$135 ;
+    ob <= _040_;
   always @(posedge clk)
-    part0 <= \$136 ;
+    part0 <= _041_;
   always @(posedge clk)
-    part1 <= \$137 ;
+    part1 <= _042_;
   always @(posedge clk)
-    part2 <= \$138 ;
+    part2 <= _043_;
   always @(posedge clk)
-    part3 <= \$139 ;
+    part3 <= _044_;
   always @(posedge clk)
-    part4 <= \$140 ;
+    part4 <= _046_;
   always @(posedge clk)
-    part5 <= \$141 ;
+    part5 <= _047_;
   always @(posedge clk)
-    part6 <= \$142 ;
+    part6 <= _048_;
   always @(posedge clk)
-    give_back <= \$143 ;
+    give_back <= _049_;
+  assign _144_ = _145_ ? 2'h0 : _139_;
+  assign _146_ = _147_ ? o_data : part6;
+  assign _147_ = ob == 3'h6;
+  assign _148_ = _149_ ? _146_ : part6;
+  assign _150_ = _151_ ? 8'h00 : _148_;
+  assign _152_ = _153_ ? o_data : part5;
+  assign _153_ = ob == 3'h5;
+  assign _154_ = _155_ ? _152_ : part5;
+  assign _156_ = _157_ ? 8'h00 : _154_;
+  assign _158_ = _159_ ? o_data : part4;
+  assign _159_ = ob == 3'h4;
+  assign _160_ = _161_ ? _158_ : part4;
+  assign _162_ = _163_ ? 8'h00 : _160_;
+  assign _164_ = _165_ ? o_data : part3;
+  assign _165_ = ob == 3'h3;
+  assign _166_ = _167_ ? _164_ : part3;
+  assign _168_ = _169_ ? 8'h00 : _166_;
+  assign _170_ = _171_ ? o_data : part2;
+  assign _171_ = ob == 3'h2;
+  assign _172_ = _173_ ? _170_ : part2;
+  assign _174_ = _175_ ? 8'h00 : _172_;
+  assign _176_ = _177_ ? o_data : part1;
+  assign _177_ = ob == 3'h1;
+  assign _178_ = _179_ ? _176_ : part1;
+  assign _180_ = _181_ ? 8'h00 : _178_;
+  assign _182_ = _183_ ? o_data : part0;
+  assign _183_ = ! ob;
+  assign _184_ = _185_ ? _182_ : part0;
+  assign _186_ = _187_ ? 8'h00 : _184_;
+  assign _188_ = _189_ ? _135_[2:0] : ob;
+  assign _190_ = _191_ ? 3'h0 : _188_;
+  assign _192_ = _193_ ? 1'h0 : _130_;
+  assign _194_ = _195_ ? 1'h0 : _125_;
+  assign _196_ = _197_ ? 1'h1 : row_valid;
+  assign _198_ = _199_ ? row_valid_next : _196_;
+  assign _200_ = _201_ ? _196_ : _198_;
+  assign _202_ = _203_ ? 1'h0 : _200_;
+  assign _204_ = _205_ ? 17'h00000 : row;
+  assign _206_ = _207_ ? _056_[16:0] : _204_;
+  assign _208_ = _209_ ? _204_ : _206_;
+  assign _210_ = _211_ ? 17'h00000 : _208_;
+  assign _212_ = _213_ ? (* full_case = 32'd1 *) 8'h00 : _112_[7:0];
+  assign _214_ = _215_ ? 8'h00 : _212_;
+  assign _216_ = _217_ ? (* full_case = 32'd1 *) 8'h01 : _110_[7:0];
+  assign _218_ = _219_ ? 8'h00 : _216_;
+  assign _220_ = _221_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
+  assign _222_ = _223_ ? 8'h00 : _220_;
+  assign _224_ = _225_ ? 3'h0 : beat;
+  assign _226_ = _227_ ? 3'h0 : _224_;
+  assign _228_ = _229_ ? _119_[2:0] : _226_;
+  assign _230_ = _231_ ? 3'h0 : _228_;
+  assign _232_ = _233_ ? 5'h00 : dn;
+  assign _234_ = _235_ ? (* full_case = 32'd1 *) 5'h00 : _123_[4:0];
+  assign _236_ = _237_ ? _234_ : _232_;
+  assign _238_ = _239_ ? _236_ : _232_;
+  assign _240_ = _241_ ? _232_ : _238_;
+  assign _242_ = _243_ ? 5'h00 : _240_;
+  assign _244_ = _245_ ? 3'h0 : d;
+  assign _246_ = _247_ ? (* full_case = 32'd1 *) 3'h0 : _124_[2:0];
+  assign _248_ = _249_ ? _246_ : _244_;
+  assign _250_ = _251_ ? _244_ : _248_;
+  assign _252_ = _253_ ? 3'h0 : _250_;
+  function [6:0] _764_;
+    input [6:0] a;
+    input [13:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _764_ = b[6:0];
+      2'b1?:
+        _764_ = b[13:7];
+      default:
+        _764_ = a;
+    endcase
+  endfunction
+  assign _254_ = _764_(flush, { _262_, _108_[6:0] }, { _264_, _255_ });
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _256_ = _257_ ? 7'h61 : flush;
+  assign _258_ = _259_ ? _256_ : flush;
+  assign _260_ = _261_ ? _258_ : flush;
+  assign _262_ = _263_ ? _260_ : flush;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _265_ = _266_ ? 7'h00 : _254_;
+  assign _267_ = _268_ ? (* full_case = 32'd1 *) _097_ : _106_;
+  assign _269_ = _270_ ? _267_ : at_tile_last;
+  function [0:0] _774_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _774_ = b[0:0];
+      2'b1?:
+        _774_ = b[1:1];
+      default:
+        _774_ = a;
+    endcase
+  endfunction
+  assign _271_ = _774_(at_tile_last, { _275_, _269_ }, { _277_, _272_ });
+  assign _272_ = ctrl_state == 2'h2;
+  assign _273_ = _274_ ? _093_ : at_tile_last;
+  assign _275_ = _276_ ? _273_ : at_tile_last;
+  assign _277_ = ctrl_state == 2'h1;
+  assign _278_ = _279_ ? 1'h0 : _271_;
+  assign _280_ = _281_ ? (* full_case = 32'd1 *) _096_ : _104_;
+  assign _282_ = _283_ ? _280_ : at_k_last;
+  function [0:0] _782_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _782_ = b[0:0];
+      2'b1?:
+        _782_ = b[1:1];
+      default:
+        _782_ = a;
+    endcase
+  endfunction
+  assign _284_ = _782_(at_k_last, { _288_, _282_ }, { _290_, _285_ });
+  assign _285_ = ctrl_state == 2'h2;
+  assign _286_ = _287_ ? _092_ : at_k_last;
+  assign _288_ = _289_ ? _286_ : at_k_last;
+  assign _290_ = ctrl_state == 2'h1;
+  assign _291_ = _292_ ? 1'h0 : _284_;
+  assign _293_ = _294_ ? (* full_case = 32'd1 *) 5'h00 : _101_[4:0];
+  assign _295_ = _296_ ? _293_ : fn;
+  assign _297_ = _298_ ? _295_ : fn;
+  function [4:0] _791_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _791_ = b[4:0];
+      2'b1?:
+        _791_ = b[9:5];
+      default:
+        _791_ = a;
+    endcase
+  endfunction
+  assign _299_ = _791_(fn, { _303_, _297_ }, { _305_, _300_ });
+  assign _300_ = ctrl_state == 2'h2;
+  assign _301_ = _302_ ? 5'h00 : fn;
+  assign _303_ = _304_ ? _301_ : fn;
+  assign _305_ = ctrl_state == 2'h1;
+  assign _306_ = _307_ ? 5'h00 : _299_;
+  assign _308_ = _309_ ? _099_[16:0] : fm0;
+  assign _310_ = _311_ ? _308_ : fm0;
+  assign _312_ = _313_ ? _310_ : fm0;
+  function [16:0] _800_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _800_ = b[16:0];
+      2'b1?:
+        _800_ = b[33:17];
+      default:
+        _800_ = a;
+    endcase
+  endfunction
+  assign _314_ = _800_(fm0, { _318_, _312_ }, { _320_, _315_ });
+  assign _315_ = ctrl_state == 2'h2;
+  assign _316_ = _317_ ? 17'h00000 : fm0;
+  assign _318_ = _319_ ? _316_ : fm0;
+  assign _320_ = ctrl_state == 2'h1;
+  assign _321_ = _322_ ? 17'h00000 : _314_;
+  assign _323_ = _324_ ? 1'h0 : in_data;
+  assign _325_ = _326_ ? (* full_case = 32'd1 *) 1'h1 : _323_;
+  assign _327_ = _328_ ? _325_ : in_data;
+  function [0:0] _809_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _809_ = b[0:0];
+      2'b1?:
+        _809_ = b[1:1];
+      default:
+        _809_ = a;
+    endcase
+  endfunction
+  assign _329_ = _809_(in_data, { _333_, _327_ }, { _335_, _330_ });
+  assign _330_ = ctrl_state == 2'h2;
+  assign _331_ = _332_ ? 1'h1 : in_data;
+  assign _333_ = _334_ ? _331_ : in_data;
+  assign _335_ = ctrl_state == 2'h1;
+  assign _336_ = _337_ ? 1'h0 : _329_;
+  assign _338_ = _339_ ? (* full_case = 32'd1 *) 10'h000 : _102_[9:0];
+  assign _340_ = _341_ ? _338_ : kk;
+  function [9:0] _817_;
+    input [9:0] a;
+    input [19:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _817_ = b[9:0];
+      2'b1?:
+        _817_ = b[19:10];
+      default:
+        _817_ = a;
+    endcase
+  endfunction
+  assign _342_ = _817_(kk, { _346_, _340_ }, { _348_, _343_ });
+  assign _343_ = ctrl_state == 2'h2;
+  assign _344_ = _345_ ? 10'h000 : kk;
+  assign _346_ = _347_ ? _344_ : kk;
+  assign _348_ = ctrl_state == 2'h1;
+  assign _349_ = _350_ ? 10'h000 : _342_;
+  assign _351_ = _352_ ? blk : nb_last;
+  assign _353_ = _354_ ? _351_ : nb_last;
+  assign _355_ = _356_ ? _353_ : nb_last;
+  assign _356_ = ctrl_state == 2'h1;
+  assign _357_ = _358_ ? 5'h00 : _355_;
+  assign _359_ = _360_ ? hdr[69:64] : pt_shift;
+  assign _361_ = _362_ ? _359_ : pt_shift;
+  assign _363_ = _364_ ? _361_ : pt_shift;
+  assign _364_ = ctrl_state == 2'h1;
+  assign _365_ = _366_ ? 6'h00 : _363_;
+  assign _367_ = _368_ ? hdr[62:32] : \$signal$97 ;
+  assign _369_ = _370_ ? _367_ : \$signal$97 ;
+  assign _371_ = _372_ ? _369_ : \$signal$97 ;
+  assign _372_ = ctrl_state == 2'h1;
+  assign _373_ = _374_ ? 31'h00000000 : _371_;
+  assign _375_ = _376_ ? 2'h0 : ctrl_state;
+  function [1:0] _839_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _839_ = b[1:0];
+      4'b??1?:
+        _839_ = b[3:2];
+      4'b?1??:
+        _839_ = b[5:4];
+      4'b1???:
+        _839_ = b[7:6];
+      default:
+        _839_ = a;
+    endcase
+  endfunction
+  assign _377_ = _839_(ctrl_state, { _393_, _390_, _385_, _375_ }, { _395_, _392_, _387_, _378_ });
+  assign _378_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _379_ = _380_ ? 2'h3 : ctrl_state;
+  assign _381_ = _382_ ? _379_ : ctrl_state;
+  assign _383_ = _384_ ? _381_ : ctrl_state;
+  assign _385_ = _386_ ? _383_ : ctrl_state;
+  assign _387_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _388_ = _389_ ? 2'h2 : ctrl_state;
+  assign _390_ = _391_ ? _388_ : ctrl_state;
+  assign _392_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _393_ = _394_ ? 2'h1 : ctrl_state;
+  assign _395_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _396_ = _397_ ? 2'h0 : _377_;
+  assign _398_ = _399_ ? _091_ : ch_last;
+  function [0:0] _853_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _853_ = b[0:0];
+      2'b1?:
+        _853_ = b[1:1];
+      default:
+        _853_ = a;
+    endcase
+  endfunction
+  assign _400_ = _853_(ch_last, { _402_, _398_ }, { _404_, _401_ });
+  assign _401_ = ctrl_state == 2'h1;
+  assign _402_ = _403_ ? _080_ : ch_last;
+  assign _404_ = ! ctrl_state;
+  assign _405_ = _406_ ? 1'h0 : _400_;
+  assign _407_ = _408_ ? _082_[15:0] : ch;
+  function [15:0] _859_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _859_ = b[15:0];
+      2'b1?:
+        _859_ = b[31:16];
+      default:
+        _859_ = a;
+    endcase
+  endfunction
+  assign _409_ = _859_(ch, { _411_, _407_ }, { _413_, _410_ });
+  assign _410_ = ctrl_state == 2'h1;
+  assign _411_ = _412_ ? 16'h0000 : ch;
+  assign _413_ = ! ctrl_state;
+  assign _414_ = _415_ ? 16'h0000 : _409_;
+  assign _416_ = _417_ ? (* full_case = 32'd1 *) 3'h0 : _087_[2:0];
+  assign _418_ = lane ? wb : _416_;
+  assign _420_ = _421_ ? _418_ : wb;
+  function [2:0] _867_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _867_ = b[2:0];
+      2'b1?:
+        _867_ = b[5:3];
+      default:
+        _867_ = a;
+    endcase
+  endfunction
+  assign _422_ = _867_(wb, { _424_, _420_ }, { _426_, _423_ });
+  assign _423_ = ctrl_state == 2'h1;
+  assign _424_ = _425_ ? 3'h0 : wb;
+  assign _426_ = ! ctrl_state;
+  assign _427_ = _428_ ? 3'h0 : _422_;
+  assign _429_ = lane ? wa : _084_[7:0];
+  assign _431_ = _432_ ? _429_ : wa;
+  function [7:0] _874_;
+    input [7:0] a;
+    input [15:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _874_ = b[7:0];
+      2'b1?:
+        _874_ = b[15:8];
+      default:
+        _874_ = a;
+    endcase
+  endfunction
+  assign _433_ = _874_(wa, { _435_, _431_ }, { _437_, _434_ });
+  assign _434_ = ctrl_state == 2'h1;
+  assign _435_ = _436_ ? 8'h00 : wa;
+  assign _437_ = ! ctrl_state;
+  assign _438_ = _439_ ? 8'h00 : _433_;
+  assign _440_ = _441_ ? _086_[4:0] : blk;
+  assign _442_ = lane ? blk : _440_;
+  assign _444_ = _445_ ? _442_ : blk;
+  function [4:0] _882_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _882_ = b[4:0];
+      2'b1?:
+        _882_ = b[9:5];
+      default:
+        _882_ = a;
+    endcase
+  endfunction
+  assign _446_ = _882_(blk, { _448_, _444_ }, { _450_, _447_ });
+  assign _447_ = ctrl_state == 2'h1;
+  assign _448_ = _449_ ? 5'h00 : blk;
+  assign _450_ = ! ctrl_state;
+  assign _451_ = _452_ ? 5'h00 : _446_;
+  assign _453_ = lane ? (* full_case = 32'd1 *) _088_[0] : 1'h0;
+  assign _455_ = _456_ ? _453_ : lane;
+  function [0:0] _889_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _889_ = b[0:0];
+      2'b1?:
+        _889_ = b[1:1];
+      default:
+        _889_ = a;
+    endcase
+  endfunction
+  assign _457_ = _889_(lane, { _459_, _455_ }, { _461_, _458_ });
+  assign _458_ = ctrl_state == 2'h1;
+  assign _459_ = _460_ ? 1'h0 : lane;
+  assign _461_ = ! ctrl_state;
+  assign _462_ = _463_ ? 1'h0 : _457_;
+  assign _464_ = _465_ ? _079_[9:0] : tile_last;
+  assign _466_ = _467_ ? _464_ : tile_last;
+  assign _467_ = ! ctrl_state;
+  assign _468_ = _469_ ? 10'h000 : _466_;
+  assign _470_ = _471_ ? _075_[15:0] : k_last;
+  assign _472_ = _473_ ? _470_ : k_last;
+  assign _473_ = ! ctrl_state;
+  assign _474_ = _475_ ? 16'h0000 : _472_;
+  assign _476_ = _477_ ? hdr[71:64] : act_max;
+  assign _478_ = _479_ ? _476_ : act_max;
+  assign _479_ = ! ctrl_state;
+  assign _480_ = _481_ ? 8'h00 : _478_;
+  assign _482_ = _483_ ? hdr[63:56] : act_min;
+  assign _484_ = _485_ ? _482_ : act_min;
+  assign _485_ = ! ctrl_state;
+  assign _486_ = _487_ ? 8'h00 : _484_;
+  assign _488_ = _489_ ? hdr[55:48] : zero_point;
+  assign _490_ = _491_ ? _488_ : zero_point;
+  assign _491_ = ! ctrl_state;
+  assign _492_ = _493_ ? 8'h00 : _490_;
+  assign _494_ = _495_ ? _074_[15:0] : n_last;
+  assign _496_ = _497_ ? _494_ : n_last;
+  assign _497_ = ! ctrl_state;
+  assign _498_ = _499_ ? 16'h0000 : _496_;
+  assign _500_ = _501_ ? _073_ : m_wrap;
+  assign _502_ = _503_ ? _500_ : m_wrap;
+  assign _503_ = ! ctrl_state;
+  assign _504_ = _505_ ? 17'h00000 : _502_;
+  assign _506_ = _507_ ? _072_[15:0] : m_last;
+  assign _508_ = _509_ ? _506_ : m_last;
+  assign _509_ = ! ctrl_state;
+  assign _510_ = _511_ ? 16'h0000 : _508_;
+  assign _512_ = _513_ ? hdr[15:0] : M_;
+  assign _514_ = _515_ ? _512_ : M_;
+  assign _515_ = ! ctrl_state;
+  assign _516_ = _517_ ? 16'h0000 : _514_;
+  assign _518_ = _519_ ? 1'h1 : _071_;
+  assign _520_ = _521_ ? 5'h14 : _067_[4:0];
+  assign _522_ = _523_ ? 1'h0 : _070_;
+  assign _524_ = _525_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _526_ = _527_ ? (* full_case = 32'd1 *) ra_row : _524_;
+  assign _528_ = _529_ ? (* full_case = 32'd1 *) ra_inc : _526_;
+  assign _530_ = _531_ ? _528_ : ra;
+  assign _532_ = _533_ ? _045_ : 1'h0;
+  assign _533_ = ctrl_state == 2'h2;
+  assign _534_ = _535_ ? _001_ : 1'h0;
+  assign _535_ = ctrl_state == 2'h2;
+  assign _536_ = _537_ ? _089_[0] : 1'h0;
+  assign _537_ = ctrl_state == 2'h1;
+  assign _538_ = _539_ ? wa : 8'h00;
+  assign _539_ = ctrl_state == 2'h1;
+  assign _540_ = _541_ ? hdr[69:64] : 6'h00;
+  assign _541_ = ctrl_state == 2'h1;
+  assign _542_ = _543_ ? hdr[62:32] : 31'h00000000;
+  assign _543_ = ctrl_state == 2'h1;
+  assign _544_ = _545_ ? hdr[31:0] : 32'd0;
+  assign _545_ = ctrl_state == 2'h1;
+  assign _546_ = _547_ ? s_param__valid : 1'h0;
+  assign _547_ = ! ctrl_state;
+  function [0:0] _953_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _953_ = b[0:0];
+      2'b1?:
+        _953_ = b[1:1];
+      default:
+        _953_ = a;
+    endcase
+  endfunction
+  assign _548_ = _953_(1'h0, 2'h3, { _550_, _549_ });
+  assign _549_ = ctrl_state == 2'h1;
+  assign _550_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -996,912 +1872,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 69'h000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 8'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 8'h00;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = \$32 ;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$3 [4:0];
-    if (rst) begin
-      \$97  = 5'h14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = \$33 ;
-    if (rst) begin
-      \$98  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = \$34 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$35 ;
-          end
-    endcase
-    if (rst) begin
-      \$101  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$103  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$105  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$106  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = \$40 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$108  = 1'h0;
-            end else begin
-              \$108  = \$49 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$109  = \$47 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$110  = 8'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$110  = \$45 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$111  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$111  = 3'h0;
-              end else begin
-                \$111  = \$48 [2:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$112  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$112  = \$43 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$113  = \$41 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$113  = \$51 ;
-          end
-    endcase
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$114  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$114  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$68 ) begin
-            \$114  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$114  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = \$signal$97 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$115  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$116  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = 10'h000;
-            end else begin
-              \$118  = \$61 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$119  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$119  = 1'h1;
-            end else begin
-              if (\$66 ) begin
-                \$119  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$120  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                \$120  = \$59 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$120  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$121  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$121  = 5'h00;
-              end else begin
-                \$121  = \$60 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$121  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$122  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$122  = \$56 ;
-            end else begin
-              \$122  = \$63 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$123  = \$53 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$123  = \$57 ;
-            end else begin
-              \$123  = \$65 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$124  = 7'h61;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$124  = \$67 [6:0];
-    endcase
-    if (rst) begin
-      \$124  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = d;
-    if (header_taken) begin
-      \$125  = 3'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      (* full_case = 32'd1 *)
-      if (\$78 ) begin
-        \$125  = 3'h0;
-      end else begin
-        \$125  = \$81 [2:0];
-      end
-    end
-    if (rst) begin
-      \$125  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = dn;
-    if (header_taken) begin
-      \$126  = 5'h00;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      if (\$78 ) begin
-        (* full_case = 32'd1 *)
-        if (\$79 ) begin
-          \$126  = 5'h00;
-        end else begin
-          \$126  = \$80 [4:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$126  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = beat;
-    if (header_taken) begin
-      \$127  = 3'h0;
-    end
-    if (\$74 ) begin
-      \$127  = \$77 [2:0];
-    end else if (\$76 ) begin
-      \$127  = 3'h0;
-    end
-    if (rst) begin
-      \$127  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$128  = 8'h00;
-    end else begin
-      \$128  = ra_next;
-    end
-    if (rst) begin
-      \$128  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$129  = 8'h01;
-    end else begin
-      \$129  = \$69 [7:0];
-    end
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$130  = 8'h00;
-    end else begin
-      \$130  = \$70 [7:0];
-    end
-    if (rst) begin
-      \$130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = row;
-    if (header_taken) begin
-      \$131  = 17'h00000;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$131  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$131  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = row_valid;
-    if (header_taken) begin
-      \$132  = 1'h1;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$132  = row_valid_next;
-    end
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = \$82 ;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = \$87 ;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = ob;
-    if (\o_valid$75 ) begin
-      \$135  = \$91 [2:0];
-    end
-    if (rst) begin
-      \$135  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = part0;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            \$136  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = part1;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            \$137  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = part2;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            /* empty */;
-        3'h2:
-            \$138  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = part3;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            /* empty */;
-        3'h2:
-            /* empty */;
-        3'h3:
-            \$139  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = part4;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            /* empty */;
-        3'h2:
-            /* empty */;
-        3'h3:
-            /* empty */;
-        3'h4:
-            \$140  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$140  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = part5;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            /* empty */;
-        3'h2:
-            /* empty */;
-        3'h3:
-            /* empty */;
-        3'h4:
-            /* empty */;
-        3'h5:
-            \$141  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = part6;
-    if (\o_valid$75 ) begin
-      casez (ob)
-        3'h0:
-            /* empty */;
-        3'h1:
-            /* empty */;
-        3'h2:
-            /* empty */;
-        3'h3:
-            /* empty */;
-        3'h4:
-            /* empty */;
-        3'h5:
-            /* empty */;
-        3'h6:
-            \$142  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$142  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = \$95 ;
-    if (rst) begin
-      \$143  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [4:0];
+  assign credits_next = _067_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1909,7 +1882,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _056_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -2020,1917 +1993,3409 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \o_data$105[7]  = \o_data$105 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
+  assign _145_ = rst;
+  assign _049_ = _144_;
+  assign _149_ = \o_valid$75 ;
+  assign _151_ = rst;
+  assign _048_ = _150_;
+  assign _155_ = \o_valid$75 ;
+  assign _157_ = rst;
+  assign _047_ = _156_;
+  assign _161_ = \o_valid$75 ;
+  assign _163_ = rst;
+  assign _046_ = _162_;
+  assign _167_ = \o_valid$75 ;
+  assign _169_ = rst;
+  assign _044_ = _168_;
+  assign _173_ = \o_valid$75 ;
+  assign _175_ = rst;
+  assign _043_ = _174_;
+  assign _179_ = \o_valid$75 ;
+  assign _181_ = rst;
+  assign _042_ = _180_;
+  assign _185_ = \o_valid$75 ;
+  assign _187_ = rst;
+  assign _041_ = _186_;
+  assign _189_ = \o_valid$75 ;
+  assign _191_ = rst;
+  assign _040_ = _190_;
+  assign _193_ = rst;
+  assign _039_ = _192_;
+  assign _195_ = rst;
+  assign _038_ = _194_;
+  assign _197_ = header_taken;
+  assign _199_ = _118_;
+  assign _201_ = _116_;
+  assign _203_ = rst;
+  assign _037_ = _202_;
+  assign _205_ = header_taken;
+  assign _207_ = _118_;
+  assign _209_ = _116_;
+  assign _211_ = rst;
+  assign _036_ = _210_;
+  assign _213_ = header_taken;
+  assign _215_ = rst;
+  assign _035_ = _214_;
+  assign _217_ = header_taken;
+  assign _219_ = rst;
+  assign _033_ = _218_;
+  assign _221_ = header_taken;
+  assign _223_ = rst;
+  assign _032_ = _222_;
+  assign _225_ = header_taken;
+  assign _227_ = _118_;
+  assign _229_ = _116_;
+  assign _231_ = rst;
+  assign _031_ = _230_;
+  assign _233_ = header_taken;
+  assign _235_ = _121_;
+  assign _237_ = _120_;
+  assign _239_ = _118_;
+  assign _241_ = _116_;
+  assign _243_ = rst;
+  assign _030_ = _242_;
+  assign _245_ = header_taken;
+  assign _247_ = _120_;
+  assign _249_ = _118_;
+  assign _251_ = _116_;
+  assign _253_ = rst;
+  assign _029_ = _252_;
+  assign _257_ = last_mblock;
+  assign _259_ = _098_;
+  assign _261_ = at_tile_last;
+  assign _263_ = _095_;
+  assign _266_ = rst;
+  assign _028_ = _265_;
+  assign _268_ = at_tile_last;
+  assign _270_ = _095_;
+  assign _274_ = ch_last;
+  assign _276_ = s_param__valid;
+  assign _279_ = rst;
+  assign _027_ = _278_;
+  assign _281_ = at_tile_last;
+  assign _283_ = _095_;
+  assign _287_ = ch_last;
+  assign _289_ = s_param__valid;
+  assign _292_ = rst;
+  assign _026_ = _291_;
+  assign _294_ = _098_;
+  assign _296_ = at_tile_last;
+  assign _298_ = _095_;
+  assign _302_ = ch_last;
+  assign _304_ = s_param__valid;
+  assign _307_ = rst;
+  assign _025_ = _306_;
+  assign _309_ = _098_;
+  assign _311_ = at_tile_last;
+  assign _313_ = _095_;
+  assign _317_ = ch_last;
+  assign _319_ = s_param__valid;
+  assign _322_ = rst;
+  assign _024_ = _321_;
+  assign _324_ = _107_;
+  assign _326_ = at_tile_last;
+  assign _328_ = _095_;
+  assign _332_ = ch_last;
+  assign _334_ = s_param__valid;
+  assign _337_ = rst;
+  assign _022_ = _336_;
+  assign _339_ = at_tile_last;
+  assign _341_ = _095_;
+  assign _345_ = ch_last;
+  assign _347_ = s_param__valid;
+  assign _350_ = rst;
+  assign _021_ = _349_;
+  assign _352_ = ch_last;
+  assign _354_ = s_param__valid;
+  assign _358_ = rst;
+  assign _020_ = _357_;
+  assign _360_ = _081_;
+  assign _362_ = s_param__valid;
+  assign _366_ = rst;
+  assign _019_ = _365_;
+  assign _368_ = _081_;
+  assign _370_ = s_param__valid;
+  assign _374_ = rst;
+  assign _018_ = _373_;
+  assign _376_ = _109_;
+  assign _380_ = last_mblock;
+  assign _382_ = _098_;
+  assign _384_ = at_tile_last;
+  assign _386_ = _095_;
+  assign _389_ = ch_last;
+  assign _391_ = s_param__valid;
+  assign _394_ = s_param__valid;
+  assign _397_ = rst;
+  assign _017_ = _396_;
+  assign _399_ = s_param__valid;
+  assign _403_ = s_param__valid;
+  assign _406_ = rst;
+  assign _016_ = _405_;
+  assign _408_ = s_param__valid;
+  assign _412_ = s_param__valid;
+  assign _415_ = rst;
+  assign _015_ = _414_;
+  assign _417_ = _085_;
+  assign _419_ = _083_;
+  assign _421_ = s_param__valid;
+  assign _425_ = s_param__valid;
+  assign _428_ = rst;
+  assign _014_ = _427_;
+  assign _430_ = _083_;
+  assign _432_ = s_param__valid;
+  assign _436_ = s_param__valid;
+  assign _439_ = rst;
+  assign _013_ = _438_;
+  assign _441_ = _085_;
+  assign _443_ = _083_;
+  assign _445_ = s_param__valid;
+  assign _449_ = s_param__valid;
+  assign _452_ = rst;
+  assign _011_ = _451_;
+  assign _454_ = _083_;
+  assign _456_ = s_param__valid;
+  assign _460_ = s_param__valid;
+  assign _463_ = rst;
+  assign _010_ = _462_;
+  assign _465_ = s_param__valid;
+  assign _469_ = rst;
+  assign _009_ = _468_;
+  assign _471_ = s_param__valid;
+  assign _475_ = rst;
+  assign _008_ = _474_;
+  assign _477_ = s_param__valid;
+  assign _481_ = rst;
+  assign _007_ = _480_;
+  assign _483_ = s_param__valid;
+  assign _487_ = rst;
+  assign _006_ = _486_;
+  assign _489_ = s_param__valid;
+  assign _493_ = rst;
+  assign _005_ = _492_;
+  assign _495_ = s_param__valid;
+  assign _499_ = rst;
+  assign _004_ = _498_;
+  assign _501_ = s_param__valid;
+  assign _505_ = rst;
+  assign _003_ = _504_;
+  assign _507_ = s_param__valid;
+  assign _511_ = rst;
+  assign _002_ = _510_;
+  assign _513_ = s_param__valid;
+  assign _517_ = rst;
+  assign _143_ = _516_;
+  assign _519_ = rst;
+  assign _142_ = _518_;
+  assign _521_ = rst;
+  assign _141_ = _520_;
+  assign _523_ = rst;
+  assign _140_ = _522_;
+  assign _525_ = _062_;
+  assign _527_ = _061_;
+  assign _529_ = _059_;
+  assign _531_ = o_valid;
+  assign ra_next = _530_;
+  assign \$signal  = _532_;
+  assign i_valid = _534_;
+  assign wp__en = _536_;
+  assign wp__addr = _538_;
+  assign wp__data[68:63] = _540_;
+  assign wp__data[62:32] = _542_;
+  assign wp__data[31:0] = _544_;
+  assign header_taken = _546_;
+  assign s_param__ready = _548_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [25:0] \$10 ;
-  wire [25:0] \$100 ;
-  wire \$1000 ;
-  wire \$1001 ;
-  wire \$1002 ;
-  wire \$1003 ;
-  wire \$1004 ;
-  wire \$1005 ;
-  wire \$1006 ;
-  wire \$1007 ;
-  wire \$1008 ;
-  wire \$1009 ;
-  wire \$101 ;
-  wire \$1010 ;
-  wire \$1011 ;
-  wire \$1012 ;
-  wire \$1013 ;
-  wire \$1014 ;
-  wire \$1015 ;
-  wire \$1016 ;
-  wire \$1017 ;
-  wire \$1018 ;
-  wire \$1019 ;
-  wire [25:0] \$102 ;
-  wire \$1020 ;
-  wire \$1021 ;
-  wire \$1022 ;
-  wire \$1023 ;
-  wire \$1024 ;
-  wire \$1025 ;
-  wire \$1026 ;
-  wire \$1027 ;
-  wire \$1028 ;
-  wire \$1029 ;
-  wire \$103 ;
-  wire \$1030 ;
-  wire \$1031 ;
-  wire \$1032 ;
-  wire \$1033 ;
-  wire \$1034 ;
-  wire \$1035 ;
-  wire \$1036 ;
-  wire \$1037 ;
-  wire \$1038 ;
-  wire \$1039 ;
-  wire [25:0] \$104 ;
-  wire \$1040 ;
-  wire \$1041 ;
-  wire \$1042 ;
-  wire \$1043 ;
-  wire \$1044 ;
-  wire \$1045 ;
-  wire \$1046 ;
-  wire \$1047 ;
-  wire \$1048 ;
-  wire \$1049 ;
-  wire \$105 ;
-  wire \$1050 ;
-  wire \$1051 ;
-  wire \$1052 ;
-  wire \$1053 ;
-  wire \$1054 ;
-  wire \$1055 ;
-  wire \$1056 ;
-  wire \$1057 ;
-  wire \$1058 ;
-  wire \$1059 ;
-  wire [25:0] \$106 ;
-  wire \$1060 ;
-  wire \$1061 ;
-  wire \$1062 ;
-  wire \$1063 ;
-  wire \$1064 ;
-  wire \$1065 ;
-  wire \$1066 ;
-  wire \$1067 ;
-  wire \$1068 ;
-  wire \$1069 ;
-  wire \$107 ;
-  wire \$1070 ;
-  wire \$1071 ;
-  wire \$1072 ;
-  wire \$1073 ;
-  wire \$1074 ;
-  wire \$1075 ;
-  wire \$1076 ;
-  wire \$1077 ;
-  wire \$1078 ;
-  wire \$1079 ;
-  wire [25:0] \$108 ;
-  wire \$1080 ;
-  wire \$1081 ;
-  wire \$1082 ;
-  wire \$1083 ;
-  wire \$1084 ;
-  wire \$1085 ;
-  wire \$1086 ;
-  wire \$1087 ;
-  wire \$1088 ;
-  wire \$1089 ;
-  wire \$109 ;
-  wire \$1090 ;
-  wire \$1091 ;
-  wire \$1092 ;
-  wire \$1093 ;
-  wire \$1094 ;
-  wire \$1095 ;
-  wire \$1096 ;
-  wire \$1097 ;
-  wire \$1098 ;
-  wire \$1099 ;
-  wire \$11 ;
-  wire [25:0] \$110 ;
-  wire \$1100 ;
-  wire \$1101 ;
-  wire \$1102 ;
-  wire \$1103 ;
-  wire \$1104 ;
-  wire \$1105 ;
-  wire \$1106 ;
-  wire \$1107 ;
-  wire \$1108 ;
-  wire \$1109 ;
-  wire \$111 ;
-  wire \$1110 ;
-  wire \$1111 ;
-  wire \$1112 ;
-  wire \$1113 ;
-  wire \$1114 ;
-  wire \$1115 ;
-  wire \$1116 ;
-  wire \$1117 ;
-  wire \$1118 ;
-  wire \$1119 ;
-  wire [25:0] \$112 ;
-  wire \$1120 ;
-  wire \$1121 ;
-  wire \$1122 ;
-  wire \$1123 ;
-  wire \$1124 ;
-  wire \$1125 ;
-  wire \$1126 ;
-  wire \$1127 ;
-  wire \$1128 ;
-  wire \$1129 ;
-  wire \$113 ;
-  wire \$1130 ;
-  wire \$1131 ;
-  wire \$1132 ;
-  wire \$1133 ;
-  wire \$1134 ;
-  wire \$1135 ;
-  wire \$1136 ;
-  wire \$1137 ;
-  wire \$1138 ;
-  wire \$1139 ;
-  wire [25:0] \$114 ;
-  wire \$1140 ;
-  wire \$1141 ;
-  wire \$1142 ;
-  wire \$1143 ;
-  wire \$1144 ;
-  wire \$1145 ;
-  wire \$1146 ;
-  wire \$1147 ;
-  wire \$1148 ;
-  wire \$1149 ;
-  wire \$115 ;
-  wire \$1150 ;
-  wire \$1151 ;
-  wire \$1152 ;
-  wire \$1153 ;
-  wire \$1154 ;
-  wire \$1155 ;
-  wire \$1156 ;
-  wire \$1157 ;
-  wire \$1158 ;
-  wire \$1159 ;
-  wire [25:0] \$116 ;
-  wire \$1160 ;
-  wire \$1161 ;
-  wire \$1162 ;
-  wire \$1163 ;
-  wire \$1164 ;
-  wire \$1165 ;
-  wire \$1166 ;
-  wire \$1167 ;
-  wire \$1168 ;
-  wire \$1169 ;
-  wire \$117 ;
-  wire \$1170 ;
-  wire \$1171 ;
-  wire \$1172 ;
-  wire \$1173 ;
-  wire \$1174 ;
-  wire \$1175 ;
-  wire \$1176 ;
-  wire \$1177 ;
-  wire \$1178 ;
-  wire \$1179 ;
-  wire [25:0] \$118 ;
-  wire \$1180 ;
-  wire \$1181 ;
-  wire \$1182 ;
-  wire \$1183 ;
-  wire \$1184 ;
-  wire \$1185 ;
-  wire \$1186 ;
-  wire \$1187 ;
-  wire \$1188 ;
-  wire \$1189 ;
-  wire \$119 ;
-  wire \$1190 ;
-  wire \$1191 ;
-  wire \$1192 ;
-  wire \$1193 ;
-  wire \$1194 ;
-  wire \$1195 ;
-  wire \$1196 ;
-  wire \$1197 ;
-  wire \$1198 ;
-  wire \$1199 ;
-  wire [25:0] \$12 ;
-  wire [25:0] \$120 ;
-  wire \$1200 ;
-  wire \$1201 ;
-  wire \$1202 ;
-  wire \$1203 ;
-  wire \$1204 ;
-  wire \$1205 ;
-  wire \$1206 ;
-  wire \$1207 ;
-  wire \$1208 ;
-  wire \$1209 ;
-  wire \$121 ;
-  wire \$1210 ;
-  wire \$1211 ;
-  wire \$1212 ;
-  wire \$1213 ;
-  wire \$1214 ;
-  wire \$1215 ;
-  wire \$1216 ;
-  wire \$1217 ;
-  wire \$1218 ;
-  wire \$1219 ;
-  wire [25:0] \$122 ;
-  wire \$1220 ;
-  wire \$1221 ;
-  wire \$1222 ;
-  wire \$1223 ;
-  wire \$1224 ;
-  wire \$1225 ;
-  wire \$1226 ;
-  wire \$1227 ;
-  wire \$1228 ;
-  wire \$1229 ;
-  wire \$123 ;
-  wire \$1230 ;
-  wire \$1231 ;
-  wire \$1232 ;
-  wire \$1233 ;
-  wire \$1234 ;
-  wire \$1235 ;
-  wire \$1236 ;
-  wire \$1237 ;
-  wire \$1238 ;
-  wire \$1239 ;
-  wire [25:0] \$124 ;
-  wire \$1240 ;
-  wire \$1241 ;
-  wire \$1242 ;
-  wire \$1243 ;
-  wire \$1244 ;
-  wire \$1245 ;
-  wire \$1246 ;
-  wire \$1247 ;
-  wire \$1248 ;
-  wire \$1249 ;
-  wire \$125 ;
-  wire \$1250 ;
-  wire \$1251 ;
-  wire \$1252 ;
-  wire \$1253 ;
-  wire \$1254 ;
-  wire \$1255 ;
-  wire \$1256 ;
-  wire \$1257 ;
-  wire \$1258 ;
-  wire \$1259 ;
-  wire [25:0] \$126 ;
-  wire \$1260 ;
-  wire \$1261 ;
-  wire \$1262 ;
-  wire \$1263 ;
-  wire \$1264 ;
-  wire \$1265 ;
-  wire \$1266 ;
-  wire \$1267 ;
-  wire \$1268 ;
-  wire \$1269 ;
-  wire \$127 ;
-  wire \$1270 ;
-  wire \$1271 ;
-  wire \$1272 ;
-  wire \$1273 ;
-  wire \$1274 ;
-  wire \$1275 ;
-  wire \$1276 ;
-  wire \$1277 ;
-  wire \$1278 ;
-  wire \$1279 ;
-  wire [25:0] \$128 ;
-  wire \$1280 ;
-  wire \$1281 ;
-  wire \$1282 ;
-  wire \$1283 ;
-  wire \$1284 ;
-  wire \$1285 ;
-  wire \$1286 ;
-  wire \$1287 ;
-  wire \$1288 ;
-  wire \$1289 ;
-  wire \$129 ;
-  wire \$1290 ;
-  wire \$1291 ;
-  wire \$1292 ;
-  wire \$1293 ;
-  wire \$1294 ;
-  wire \$1295 ;
-  wire \$1296 ;
-  wire \$1297 ;
-  wire \$1298 ;
-  wire \$1299 ;
-  wire \$13 ;
-  wire \$130 ;
-  wire \$1300 ;
-  wire \$1301 ;
-  wire \$1302 ;
-  wire \$1303 ;
-  wire \$1304 ;
-  wire \$1305 ;
-  wire \$1306 ;
-  wire \$1307 ;
-  wire \$1308 ;
-  wire \$1309 ;
-  wire \$131 ;
-  wire \$1310 ;
-  wire \$1311 ;
-  wire \$1312 ;
-  wire \$1313 ;
-  wire \$1314 ;
-  wire \$1315 ;
-  wire \$1316 ;
-  wire \$1317 ;
-  wire \$1318 ;
-  wire \$1319 ;
-  wire \$132 ;
-  wire \$1320 ;
-  wire \$1321 ;
-  wire \$1322 ;
-  wire \$1323 ;
-  wire \$1324 ;
-  wire \$1325 ;
-  wire \$1326 ;
-  wire \$1327 ;
-  wire \$1328 ;
-  wire \$1329 ;
-  wire [26:0] \$133 ;
-  wire \$1330 ;
-  wire \$1331 ;
-  wire \$1332 ;
-  wire \$1333 ;
-  wire \$1334 ;
-  wire \$1335 ;
-  wire \$1336 ;
-  wire \$1337 ;
-  wire \$1338 ;
-  wire \$1339 ;
-  wire [26:0] \$134 ;
-  wire \$1340 ;
-  wire \$1341 ;
-  wire \$1342 ;
-  wire \$1343 ;
-  wire \$1344 ;
-  wire \$1345 ;
-  wire \$1346 ;
-  wire \$1347 ;
-  wire \$1348 ;
-  wire \$1349 ;
-  wire [26:0] \$135 ;
-  wire \$1350 ;
-  wire \$1351 ;
-  wire \$1352 ;
-  wire \$1353 ;
-  wire \$1354 ;
-  wire \$1355 ;
-  wire \$1356 ;
-  wire \$1357 ;
-  wire \$1358 ;
-  wire \$1359 ;
-  wire [26:0] \$136 ;
-  wire \$1360 ;
-  wire \$1361 ;
-  wire \$1362 ;
-  wire \$1363 ;
-  wire \$1364 ;
-  wire \$1365 ;
-  wire \$1366 ;
-  wire \$1367 ;
-  wire \$1368 ;
-  wire \$1369 ;
-  wire [26:0] \$137 ;
-  wire \$1370 ;
-  wire \$1371 ;
-  wire \$1372 ;
-  wire \$1373 ;
-  wire \$1374 ;
-  wire \$1375 ;
-  wire \$1376 ;
-  wire \$1377 ;
-  wire \$1378 ;
-  wire \$1379 ;
-  wire [26:0] \$138 ;
-  wire \$1380 ;
-  wire \$1381 ;
-  wire \$1382 ;
-  wire \$1383 ;
-  wire \$1384 ;
-  wire \$1385 ;
-  wire \$1386 ;
-  wire \$1387 ;
-  wire \$1388 ;
-  wire \$1389 ;
-  wire [26:0] \$139 ;
-  wire \$1390 ;
-  wire \$1391 ;
-  wire \$1392 ;
-  wire \$1393 ;
-  wire \$1394 ;
-  wire \$1395 ;
-  wire \$1396 ;
-  wire \$1397 ;
-  wire \$1398 ;
-  wire \$1399 ;
-  wire [25:0] \$14 ;
-  wire [26:0] \$140 ;
-  wire \$1400 ;
-  wire \$1401 ;
-  wire \$1402 ;
-  wire \$1403 ;
-  wire \$1404 ;
-  wire \$1405 ;
-  wire \$1406 ;
-  wire \$1407 ;
-  wire \$1408 ;
-  wire \$1409 ;
-  wire [26:0] \$141 ;
-  wire \$1410 ;
-  wire \$1411 ;
-  wire \$1412 ;
-  wire \$1413 ;
-  wire \$1414 ;
-  wire \$1415 ;
-  wire \$1416 ;
-  wire \$1417 ;
-  wire \$1418 ;
-  wire \$1419 ;
-  wire [26:0] \$142 ;
-  wire \$1420 ;
-  wire \$1421 ;
-  wire \$1422 ;
-  wire \$1423 ;
-  wire \$1424 ;
-  wire \$1425 ;
-  wire \$1426 ;
-  wire \$1427 ;
-  wire \$1428 ;
-  wire \$1429 ;
-  wire [26:0] \$143 ;
-  wire \$1430 ;
-  wire \$1431 ;
-  wire \$1432 ;
-  wire \$1433 ;
-  wire \$1434 ;
-  wire \$1435 ;
-  wire \$1436 ;
-  wire \$1437 ;
-  wire \$1438 ;
-  wire \$1439 ;
-  wire [26:0] \$144 ;
-  wire \$1440 ;
-  wire \$1441 ;
-  wire \$1442 ;
-  wire \$1443 ;
-  wire \$1444 ;
-  wire \$1445 ;
-  wire \$1446 ;
-  wire \$1447 ;
-  wire \$1448 ;
-  wire \$1449 ;
-  wire [26:0] \$145 ;
-  wire \$1450 ;
-  wire \$1451 ;
-  wire \$1452 ;
-  wire \$1453 ;
-  wire \$1454 ;
-  wire \$1455 ;
-  wire \$1456 ;
-  wire \$1457 ;
-  wire \$1458 ;
-  wire \$1459 ;
-  wire [26:0] \$146 ;
-  wire \$1460 ;
-  wire \$1461 ;
-  wire \$1462 ;
-  wire \$1463 ;
-  wire \$1464 ;
-  wire \$1465 ;
-  wire \$1466 ;
-  wire \$1467 ;
-  wire \$1468 ;
-  wire \$1469 ;
-  wire [26:0] \$147 ;
-  wire \$1470 ;
-  wire \$1471 ;
-  wire \$1472 ;
-  wire \$1473 ;
-  wire \$1474 ;
-  wire \$1475 ;
-  wire \$1476 ;
-  wire \$1477 ;
-  wire \$1478 ;
-  wire \$1479 ;
-  wire [26:0] \$148 ;
-  wire \$1480 ;
-  wire \$1481 ;
-  wire \$1482 ;
-  wire \$1483 ;
-  wire \$1484 ;
-  wire \$1485 ;
-  wire \$1486 ;
-  wire \$1487 ;
-  wire \$1488 ;
-  wire \$1489 ;
-  wire [26:0] \$149 ;
-  wire \$1490 ;
-  wire \$1491 ;
-  wire \$1492 ;
-  wire \$1493 ;
-  wire \$1494 ;
-  wire \$1495 ;
-  wire \$1496 ;
-  wire \$1497 ;
-  wire \$1498 ;
-  wire \$1499 ;
-  wire \$15 ;
-  wire [26:0] \$150 ;
-  wire \$1500 ;
-  wire \$1501 ;
-  wire \$1502 ;
-  wire \$1503 ;
-  wire \$1504 ;
-  wire \$1505 ;
-  wire \$1506 ;
-  wire \$1507 ;
-  wire \$1508 ;
-  wire \$1509 ;
-  wire [26:0] \$151 ;
-  wire \$1510 ;
-  wire \$1511 ;
-  wire \$1512 ;
-  wire \$1513 ;
-  wire \$1514 ;
-  wire \$1515 ;
-  wire \$1516 ;
-  wire \$1517 ;
-  wire \$1518 ;
-  wire \$1519 ;
-  wire [26:0] \$152 ;
-  wire \$1520 ;
-  wire \$1521 ;
-  wire \$1522 ;
-  wire \$1523 ;
-  wire \$1524 ;
-  wire \$1525 ;
-  wire \$1526 ;
-  wire \$1527 ;
-  wire \$1528 ;
-  wire \$1529 ;
-  wire [26:0] \$153 ;
-  wire \$1530 ;
-  wire \$1531 ;
-  wire \$1532 ;
-  wire \$1533 ;
-  wire \$1534 ;
-  wire \$1535 ;
-  wire \$1536 ;
-  wire \$1537 ;
-  wire \$1538 ;
-  wire \$1539 ;
-  wire [26:0] \$154 ;
-  wire \$1540 ;
-  wire \$1541 ;
-  wire \$1542 ;
-  wire \$1543 ;
-  wire \$1544 ;
-  wire \$1545 ;
-  wire \$1546 ;
-  wire \$1547 ;
-  wire \$1548 ;
-  wire \$1549 ;
-  wire [26:0] \$155 ;
-  wire \$1550 ;
-  wire \$1551 ;
-  wire \$1552 ;
-  wire \$1553 ;
-  wire \$1554 ;
-  wire \$1555 ;
-  wire \$1556 ;
-  wire \$1557 ;
-  wire \$1558 ;
-  wire \$1559 ;
-  wire [26:0] \$156 ;
-  wire \$1560 ;
-  wire \$1561 ;
-  wire \$1562 ;
-  wire \$1563 ;
-  wire \$1564 ;
-  wire \$1565 ;
-  wire \$1566 ;
-  wire \$1567 ;
-  wire \$1568 ;
-  wire \$1569 ;
-  wire [26:0] \$157 ;
-  wire \$1570 ;
-  wire \$1571 ;
-  wire \$1572 ;
-  wire \$1573 ;
-  wire \$1574 ;
-  wire \$1575 ;
-  wire \$1576 ;
-  wire \$1577 ;
-  wire \$1578 ;
-  wire \$1579 ;
-  wire [26:0] \$158 ;
-  wire \$1580 ;
-  wire \$1581 ;
-  wire \$1582 ;
-  wire \$1583 ;
-  wire \$1584 ;
-  wire \$1585 ;
-  wire \$1586 ;
-  wire \$1587 ;
-  wire \$1588 ;
-  wire \$1589 ;
-  wire [26:0] \$159 ;
-  wire \$1590 ;
-  wire \$1591 ;
-  wire \$1592 ;
-  wire \$1593 ;
-  wire \$1594 ;
-  wire \$1595 ;
-  wire \$1596 ;
-  wire \$1597 ;
-  wire \$1598 ;
-  wire \$1599 ;
-  wire [25:0] \$16 ;
-  wire [26:0] \$160 ;
-  wire \$1600 ;
-  wire \$1601 ;
-  wire \$1602 ;
-  wire \$1603 ;
-  wire \$1604 ;
-  wire \$1605 ;
-  wire \$1606 ;
-  wire \$1607 ;
-  wire \$1608 ;
-  wire \$1609 ;
-  wire [26:0] \$161 ;
-  wire \$1610 ;
-  wire \$1611 ;
-  wire \$1612 ;
-  wire \$1613 ;
-  wire \$1614 ;
-  wire \$1615 ;
-  wire \$1616 ;
-  wire \$1617 ;
-  wire \$1618 ;
-  wire \$1619 ;
-  wire [26:0] \$162 ;
-  wire \$1620 ;
-  wire \$1621 ;
-  wire \$1622 ;
-  wire \$1623 ;
-  wire \$1624 ;
-  wire \$1625 ;
-  wire \$1626 ;
-  wire \$1627 ;
-  wire \$1628 ;
-  wire \$1629 ;
-  wire [26:0] \$163 ;
-  wire \$1630 ;
-  wire \$1631 ;
-  wire \$1632 ;
-  wire \$1633 ;
-  wire \$1634 ;
-  wire \$1635 ;
-  wire \$1636 ;
-  wire \$1637 ;
-  wire \$1638 ;
-  wire \$1639 ;
-  wire [26:0] \$164 ;
-  wire \$1640 ;
-  wire \$1641 ;
-  wire \$1642 ;
-  wire \$1643 ;
-  wire \$1644 ;
-  wire \$1645 ;
-  wire \$1646 ;
-  wire \$1647 ;
-  wire \$1648 ;
-  wire \$1649 ;
-  wire [26:0] \$165 ;
-  wire \$1650 ;
-  wire \$1651 ;
-  wire \$1652 ;
-  wire \$1653 ;
-  wire \$1654 ;
-  wire \$1655 ;
-  wire \$1656 ;
-  wire \$1657 ;
-  wire \$1658 ;
-  wire \$1659 ;
-  wire [26:0] \$166 ;
-  wire \$1660 ;
-  wire \$1661 ;
-  wire \$1662 ;
-  wire \$1663 ;
-  wire \$1664 ;
-  wire \$1665 ;
-  wire \$1666 ;
-  wire \$1667 ;
-  wire \$1668 ;
-  wire \$1669 ;
-  wire [26:0] \$167 ;
-  wire \$1670 ;
-  wire \$1671 ;
-  wire \$1672 ;
-  wire \$1673 ;
-  wire \$1674 ;
-  wire \$1675 ;
-  wire \$1676 ;
-  wire \$1677 ;
-  wire \$1678 ;
-  wire \$1679 ;
-  wire [26:0] \$168 ;
-  wire \$1680 ;
-  wire \$1681 ;
-  wire \$1682 ;
-  wire \$1683 ;
-  wire \$1684 ;
-  wire \$1685 ;
-  wire \$1686 ;
-  wire \$1687 ;
-  wire \$1688 ;
-  wire \$1689 ;
-  wire [26:0] \$169 ;
-  wire \$1690 ;
-  wire \$1691 ;
-  wire \$1692 ;
-  wire \$1693 ;
-  wire \$1694 ;
-  wire \$1695 ;
-  wire \$1696 ;
-  wire \$1697 ;
-  wire \$1698 ;
-  wire \$1699 ;
-  wire \$17 ;
-  wire [26:0] \$170 ;
-  wire \$1700 ;
-  wire \$1701 ;
-  wire \$1702 ;
-  wire \$1703 ;
-  wire \$1704 ;
-  wire \$1705 ;
-  wire \$1706 ;
-  wire \$1707 ;
-  wire \$1708 ;
-  wire \$1709 ;
-  wire [26:0] \$171 ;
-  wire \$1710 ;
-  wire \$1711 ;
-  wire \$1712 ;
-  wire \$1713 ;
-  wire \$1714 ;
-  wire \$1715 ;
-  wire \$1716 ;
-  wire \$1717 ;
-  wire \$1718 ;
-  wire \$1719 ;
-  wire [26:0] \$172 ;
-  wire \$1720 ;
-  wire \$1721 ;
-  wire \$1722 ;
-  wire \$1723 ;
-  wire \$1724 ;
-  wire \$1725 ;
-  wire \$1726 ;
-  wire \$1727 ;
-  wire \$1728 ;
-  wire \$1729 ;
-  wire [26:0] \$173 ;
-  wire \$1730 ;
-  wire \$1731 ;
-  wire \$1732 ;
-  wire \$1733 ;
-  wire \$1734 ;
-  wire \$1735 ;
-  wire \$1736 ;
-  wire \$1737 ;
-  wire \$1738 ;
-  wire \$1739 ;
-  wire [26:0] \$174 ;
-  wire \$1740 ;
-  wire \$1741 ;
-  wire \$1742 ;
-  wire \$1743 ;
-  wire \$1744 ;
-  wire \$1745 ;
-  wire \$1746 ;
-  wire \$1747 ;
-  wire \$1748 ;
-  wire \$1749 ;
-  wire [26:0] \$175 ;
-  wire \$1750 ;
-  wire \$1751 ;
-  wire \$1752 ;
-  wire \$1753 ;
-  wire \$1754 ;
-  wire \$1755 ;
-  wire \$1756 ;
-  wire \$1757 ;
-  wire \$1758 ;
-  wire \$1759 ;
-  wire [26:0] \$176 ;
-  wire \$1760 ;
-  wire \$1761 ;
-  wire \$1762 ;
-  wire \$1763 ;
-  wire \$1764 ;
-  wire \$1765 ;
-  wire \$1766 ;
-  wire \$1767 ;
-  wire \$1768 ;
-  wire \$1769 ;
-  wire [26:0] \$177 ;
-  wire \$1770 ;
-  wire \$1771 ;
-  wire \$1772 ;
-  wire \$1773 ;
-  wire \$1774 ;
-  wire \$1775 ;
-  wire \$1776 ;
-  wire \$1777 ;
-  wire \$1778 ;
-  wire \$1779 ;
-  wire [26:0] \$178 ;
-  wire \$1780 ;
-  wire \$1781 ;
-  wire \$1782 ;
-  wire \$1783 ;
-  wire \$1784 ;
-  wire \$1785 ;
-  wire \$1786 ;
-  wire \$1787 ;
-  wire \$1788 ;
-  wire \$1789 ;
-  wire [26:0] \$179 ;
-  wire \$1790 ;
-  wire \$1791 ;
-  wire \$1792 ;
-  wire \$1793 ;
-  wire \$1794 ;
-  wire \$1795 ;
-  wire \$1796 ;
-  wire \$1797 ;
-  wire \$1798 ;
-  wire \$1799 ;
-  wire [25:0] \$18 ;
-  wire [26:0] \$180 ;
-  wire \$1800 ;
-  wire \$1801 ;
-  wire \$1802 ;
-  wire \$1803 ;
-  wire \$1804 ;
-  wire \$1805 ;
-  wire \$1806 ;
-  wire \$1807 ;
-  wire \$1808 ;
-  wire \$1809 ;
-  wire [26:0] \$181 ;
-  wire \$1810 ;
-  wire \$1811 ;
-  wire \$1812 ;
-  wire \$1813 ;
-  wire \$1814 ;
-  wire \$1815 ;
-  wire \$1816 ;
-  wire \$1817 ;
-  wire \$1818 ;
-  wire \$1819 ;
-  wire [26:0] \$182 ;
-  wire \$1820 ;
-  wire \$1821 ;
-  wire \$1822 ;
-  wire \$1823 ;
-  wire \$1824 ;
-  wire \$1825 ;
-  wire \$1826 ;
-  wire \$1827 ;
-  wire \$1828 ;
-  wire \$1829 ;
-  wire [26:0] \$183 ;
-  wire \$1830 ;
-  wire \$1831 ;
-  wire \$1832 ;
-  wire \$1833 ;
-  wire \$1834 ;
-  wire \$1835 ;
-  wire \$1836 ;
-  wire \$1837 ;
-  wire \$1838 ;
-  wire \$1839 ;
-  wire [26:0] \$184 ;
-  wire \$1840 ;
-  wire \$1841 ;
-  wire \$1842 ;
-  wire \$1843 ;
-  wire \$1844 ;
-  wire \$1845 ;
-  wire \$1846 ;
-  wire \$1847 ;
-  wire \$1848 ;
-  wire \$1849 ;
-  wire [26:0] \$185 ;
-  wire \$1850 ;
-  wire \$1851 ;
-  wire \$1852 ;
-  wire \$1853 ;
-  wire \$1854 ;
-  wire \$1855 ;
-  wire \$1856 ;
-  wire \$1857 ;
-  wire \$1858 ;
-  wire \$1859 ;
-  wire [26:0] \$186 ;
-  wire \$1860 ;
-  wire \$1861 ;
-  wire \$1862 ;
-  wire \$1863 ;
-  wire \$1864 ;
-  wire \$1865 ;
-  wire \$1866 ;
-  wire \$1867 ;
-  wire \$1868 ;
-  wire \$1869 ;
-  wire [26:0] \$187 ;
-  wire \$1870 ;
-  wire \$1871 ;
-  wire \$1872 ;
-  wire \$1873 ;
-  wire \$1874 ;
-  wire \$1875 ;
-  wire \$1876 ;
-  wire \$1877 ;
-  wire \$1878 ;
-  wire \$1879 ;
-  wire [26:0] \$188 ;
-  wire \$1880 ;
-  wire \$1881 ;
-  wire \$1882 ;
-  wire \$1883 ;
-  wire \$1884 ;
-  wire \$1885 ;
-  wire \$1886 ;
-  wire \$1887 ;
-  wire \$1888 ;
-  wire \$1889 ;
-  wire [26:0] \$189 ;
-  wire \$1890 ;
-  wire \$1891 ;
-  wire \$1892 ;
-  wire \$1893 ;
-  wire \$1894 ;
-  wire \$1895 ;
-  wire \$1896 ;
-  wire \$1897 ;
-  wire \$1898 ;
-  wire \$1899 ;
-  wire \$19 ;
-  wire [26:0] \$190 ;
-  wire \$1900 ;
-  wire \$1901 ;
-  wire \$1902 ;
-  wire \$1903 ;
-  wire \$1904 ;
-  wire \$1905 ;
-  wire \$1906 ;
-  wire [26:0] \$191 ;
-  wire [26:0] \$192 ;
-  wire [26:0] \$193 ;
-  wire [26:0] \$194 ;
-  wire [26:0] \$195 ;
-  wire [26:0] \$196 ;
-  wire \$197 ;
-  wire [4:0] \$198 ;
-  wire \$199 ;
-  wire [25:0] \$2 ;
-  wire [25:0] \$20 ;
-  wire [3:0] \$200 ;
-  wire [3:0] \$201 ;
-  reg \$202 ;
-  reg \$203 ;
-  wire [7:0] \$204 ;
-  wire [7:0] \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire [7:0] \$208 ;
-  wire [7:0] \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire [7:0] \$212 ;
-  wire [7:0] \$213 ;
-  wire [7:0] \$214 ;
-  wire [7:0] \$215 ;
-  wire [7:0] \$216 ;
-  wire [7:0] \$217 ;
-  wire [7:0] \$218 ;
-  wire [7:0] \$219 ;
-  wire [25:0] \$22 ;
-  reg [7:0] \$220 ;
-  reg \$221 ;
-  reg [7:0] \$222 ;
-  reg [7:0] \$223 ;
-  reg \$224 ;
-  reg \$225 ;
-  reg [7:0] \$226 ;
-  reg [7:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg \$229 ;
-  wire \$23 ;
-  reg \$230 ;
-  reg \$231 ;
-  reg [7:0] \$232 ;
-  reg [7:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg [7:0] \$235 ;
-  reg \$236 ;
-  reg \$237 ;
-  reg \$238 ;
-  reg \$239 ;
-  wire [25:0] \$24 ;
-  reg [7:0] \$240 ;
-  reg [7:0] \$241 ;
-  reg [7:0] \$242 ;
-  reg [7:0] \$243 ;
-  reg [7:0] \$244 ;
-  reg \$245 ;
-  reg \$246 ;
-  reg \$247 ;
-  reg \$248 ;
-  reg \$249 ;
-  wire \$25 ;
-  reg [7:0] \$250 ;
-  reg [7:0] \$251 ;
-  reg [7:0] \$252 ;
-  reg [7:0] \$253 ;
-  reg [7:0] \$254 ;
-  reg [7:0] \$255 ;
-  reg \$256 ;
-  reg \$257 ;
-  reg \$258 ;
-  reg \$259 ;
-  wire [25:0] \$26 ;
-  reg \$260 ;
-  reg \$261 ;
-  reg [7:0] \$262 ;
-  reg [7:0] \$263 ;
-  reg [7:0] \$264 ;
-  reg [7:0] \$265 ;
-  reg [7:0] \$266 ;
-  reg [7:0] \$267 ;
-  reg [7:0] \$268 ;
-  reg \$269 ;
-  wire \$27 ;
-  reg \$270 ;
-  reg \$271 ;
-  reg \$272 ;
-  reg \$273 ;
-  reg \$274 ;
-  reg \$275 ;
-  wire [7:0] \$276 ;
-  wire [7:0] \$277 ;
-  wire [7:0] \$278 ;
-  wire [7:0] \$279 ;
-  wire [25:0] \$28 ;
-  wire [7:0] \$280 ;
-  wire [7:0] \$281 ;
-  wire [7:0] \$282 ;
-  wire [7:0] \$283 ;
-  wire [7:0] \$284 ;
-  wire [7:0] \$285 ;
-  wire [7:0] \$286 ;
-  wire [7:0] \$287 ;
-  wire [7:0] \$288 ;
-  wire [7:0] \$289 ;
-  wire \$29 ;
-  wire [7:0] \$290 ;
-  wire [7:0] \$291 ;
-  wire [7:0] \$292 ;
-  wire [7:0] \$293 ;
-  wire [7:0] \$294 ;
-  wire [7:0] \$295 ;
-  wire [7:0] \$296 ;
-  wire [7:0] \$297 ;
-  wire [7:0] \$298 ;
-  wire [7:0] \$299 ;
-  wire \$3 ;
-  wire [25:0] \$30 ;
-  wire [7:0] \$300 ;
-  wire [7:0] \$301 ;
-  wire [7:0] \$302 ;
-  wire [7:0] \$303 ;
-  reg [7:0] \$304 ;
-  reg \$305 ;
-  wire [7:0] \$306 ;
-  reg [15:0] \$307 ;
-  reg \$308 ;
-  reg \$309 ;
-  wire \$31 ;
-  reg \$310 ;
-  reg [25:0] \$311 ;
-  reg [25:0] \$312 ;
-  reg [7:0] \$313 ;
-  reg \$314 ;
-  wire [7:0] \$315 ;
-  reg [15:0] \$316 ;
-  reg \$317 ;
-  reg \$318 ;
-  reg \$319 ;
-  wire [25:0] \$32 ;
-  reg [25:0] \$320 ;
-  reg [25:0] \$321 ;
-  reg [7:0] \$322 ;
-  reg \$323 ;
-  wire [7:0] \$324 ;
-  reg [15:0] \$325 ;
-  reg \$326 ;
-  reg \$327 ;
-  reg \$328 ;
-  reg [25:0] \$329 ;
-  wire \$33 ;
-  reg [25:0] \$330 ;
-  reg [7:0] \$331 ;
-  reg \$332 ;
-  wire [7:0] \$333 ;
-  reg [15:0] \$334 ;
-  reg \$335 ;
-  reg \$336 ;
-  reg \$337 ;
-  reg [25:0] \$338 ;
-  reg [25:0] \$339 ;
-  wire [25:0] \$34 ;
-  reg [7:0] \$340 ;
-  reg \$341 ;
-  wire [7:0] \$342 ;
-  reg [15:0] \$343 ;
-  reg \$344 ;
-  reg \$345 ;
-  reg \$346 ;
-  reg [25:0] \$347 ;
-  reg [25:0] \$348 ;
-  reg [7:0] \$349 ;
-  wire \$35 ;
-  reg \$350 ;
-  wire [7:0] \$351 ;
-  reg [15:0] \$352 ;
-  reg \$353 ;
-  reg \$354 ;
-  reg \$355 ;
-  reg [25:0] \$356 ;
-  reg [25:0] \$357 ;
-  reg [7:0] \$358 ;
-  reg \$359 ;
-  wire [25:0] \$36 ;
-  wire [7:0] \$360 ;
-  reg [15:0] \$361 ;
-  reg \$362 ;
-  reg \$363 ;
-  reg \$364 ;
-  reg [25:0] \$365 ;
-  reg [25:0] \$366 ;
-  reg [7:0] \$367 ;
-  reg \$368 ;
-  wire [7:0] \$369 ;
-  wire \$37 ;
-  reg [15:0] \$370 ;
-  reg \$371 ;
-  reg \$372 ;
-  reg \$373 ;
-  reg [25:0] \$374 ;
-  reg [25:0] \$375 ;
-  reg [7:0] \$376 ;
-  reg \$377 ;
-  wire [7:0] \$378 ;
-  reg [15:0] \$379 ;
-  wire [25:0] \$38 ;
-  reg \$380 ;
-  reg \$381 ;
-  reg \$382 ;
-  reg [25:0] \$383 ;
-  reg [25:0] \$384 ;
-  reg [7:0] \$385 ;
-  reg \$386 ;
-  wire [7:0] \$387 ;
-  reg [15:0] \$388 ;
-  reg \$389 ;
-  wire \$39 ;
-  reg \$390 ;
-  reg \$391 ;
-  reg [25:0] \$392 ;
-  reg [25:0] \$393 ;
-  reg [7:0] \$394 ;
-  reg \$395 ;
-  wire [7:0] \$396 ;
-  reg [15:0] \$397 ;
-  reg \$398 ;
-  reg \$399 ;
-  wire [25:0] \$4 ;
-  wire [25:0] \$40 ;
-  reg \$400 ;
-  reg [25:0] \$401 ;
-  reg [25:0] \$402 ;
-  reg [7:0] \$403 ;
-  reg \$404 ;
-  wire [7:0] \$405 ;
-  reg [15:0] \$406 ;
-  reg \$407 ;
-  reg \$408 ;
-  reg \$409 ;
-  wire \$41 ;
-  reg [25:0] \$410 ;
-  reg [25:0] \$411 ;
-  reg [7:0] \$412 ;
-  reg \$413 ;
-  wire [7:0] \$414 ;
-  reg [15:0] \$415 ;
-  reg \$416 ;
-  reg \$417 ;
-  reg \$418 ;
-  reg [25:0] \$419 ;
-  wire [25:0] \$42 ;
-  reg [25:0] \$420 ;
-  reg [7:0] \$421 ;
-  reg \$422 ;
-  wire [7:0] \$423 ;
-  reg [15:0] \$424 ;
-  reg \$425 ;
-  reg \$426 ;
-  reg \$427 ;
-  reg [25:0] \$428 ;
-  reg [25:0] \$429 ;
-  wire \$43 ;
-  reg [7:0] \$430 ;
-  reg \$431 ;
-  wire [7:0] \$432 ;
-  reg [15:0] \$433 ;
-  reg \$434 ;
-  reg \$435 ;
-  reg \$436 ;
-  reg [25:0] \$437 ;
-  reg [25:0] \$438 ;
-  reg [7:0] \$439 ;
-  wire [25:0] \$44 ;
-  reg \$440 ;
-  wire [7:0] \$441 ;
-  reg [15:0] \$442 ;
-  reg \$443 ;
-  reg \$444 ;
-  reg \$445 ;
-  reg [25:0] \$446 ;
-  reg [25:0] \$447 ;
-  reg [7:0] \$448 ;
-  reg \$449 ;
-  wire \$45 ;
-  wire [7:0] \$450 ;
-  reg [15:0] \$451 ;
-  reg \$452 ;
-  reg \$453 ;
-  reg \$454 ;
-  reg [25:0] \$455 ;
-  reg [25:0] \$456 ;
-  reg [7:0] \$457 ;
-  reg \$458 ;
-  wire [7:0] \$459 ;
-  wire [25:0] \$46 ;
-  reg [15:0] \$460 ;
-  reg \$461 ;
-  reg \$462 ;
-  reg \$463 ;
-  reg [25:0] \$464 ;
-  reg [25:0] \$465 ;
-  reg [7:0] \$466 ;
-  reg \$467 ;
-  wire [7:0] \$468 ;
-  reg [15:0] \$469 ;
-  wire \$47 ;
-  reg \$470 ;
-  reg \$471 ;
-  reg \$472 ;
-  reg [25:0] \$473 ;
-  reg [25:0] \$474 ;
-  reg [7:0] \$475 ;
-  reg \$476 ;
-  wire [7:0] \$477 ;
-  reg [15:0] \$478 ;
-  reg \$479 ;
-  wire [25:0] \$48 ;
-  reg \$480 ;
-  reg \$481 ;
-  reg [25:0] \$482 ;
-  reg [25:0] \$483 ;
-  reg [7:0] \$484 ;
-  reg \$485 ;
-  wire [7:0] \$486 ;
-  reg [15:0] \$487 ;
-  reg \$488 ;
-  reg \$489 ;
-  wire \$49 ;
-  reg \$490 ;
-  reg [25:0] \$491 ;
-  reg [25:0] \$492 ;
-  reg [7:0] \$493 ;
-  reg \$494 ;
-  wire [7:0] \$495 ;
-  reg [15:0] \$496 ;
-  reg \$497 ;
-  reg \$498 ;
-  reg \$499 ;
-  wire \$5 ;
-  wire [25:0] \$50 ;
-  reg [25:0] \$500 ;
-  reg [25:0] \$501 ;
-  reg [7:0] \$502 ;
-  reg \$503 ;
-  wire [7:0] \$504 ;
-  reg [15:0] \$505 ;
-  reg \$506 ;
-  reg \$507 ;
-  reg \$508 ;
-  reg [25:0] \$509 ;
-  wire \$51 ;
-  reg [25:0] \$510 ;
-  reg [7:0] \$511 ;
-  reg \$512 ;
-  wire [7:0] \$513 ;
-  reg [15:0] \$514 ;
-  reg \$515 ;
-  reg \$516 ;
-  reg \$517 ;
-  reg [25:0] \$518 ;
-  reg [25:0] \$519 ;
-  wire [25:0] \$52 ;
-  reg [7:0] \$520 ;
-  reg \$521 ;
-  wire [7:0] \$522 ;
-  reg [15:0] \$523 ;
-  reg \$524 ;
-  reg \$525 ;
-  reg \$526 ;
-  reg [25:0] \$527 ;
-  reg [25:0] \$528 ;
-  reg [7:0] \$529 ;
-  wire \$53 ;
-  reg \$530 ;
-  wire [7:0] \$531 ;
-  reg [15:0] \$532 ;
-  reg \$533 ;
-  reg \$534 ;
-  reg \$535 ;
-  reg [25:0] \$536 ;
-  reg [25:0] \$537 ;
-  reg [7:0] \$538 ;
-  reg \$539 ;
-  wire [25:0] \$54 ;
-  wire [7:0] \$540 ;
-  reg [15:0] \$541 ;
-  reg \$542 ;
-  reg \$543 ;
-  reg \$544 ;
-  reg [25:0] \$545 ;
-  reg [25:0] \$546 ;
-  reg [7:0] \$547 ;
-  reg \$548 ;
-  wire [7:0] \$549 ;
-  wire \$55 ;
-  reg [15:0] \$550 ;
-  reg \$551 ;
-  reg \$552 ;
-  reg \$553 ;
-  reg [25:0] \$554 ;
-  reg [25:0] \$555 ;
-  reg [7:0] \$556 ;
-  reg \$557 ;
-  wire [7:0] \$558 ;
-  reg [15:0] \$559 ;
-  wire [25:0] \$56 ;
-  reg \$560 ;
-  reg \$561 ;
-  reg \$562 ;
-  reg [25:0] \$563 ;
-  reg [25:0] \$564 ;
-  reg [7:0] \$565 ;
-  reg \$566 ;
-  wire [7:0] \$567 ;
-  reg [15:0] \$568 ;
-  reg \$569 ;
-  wire \$57 ;
-  reg \$570 ;
-  reg \$571 ;
-  reg [25:0] \$572 ;
-  reg [25:0] \$573 ;
-  reg [7:0] \$574 ;
-  reg \$575 ;
-  wire [7:0] \$576 ;
-  reg [15:0] \$577 ;
-  reg \$578 ;
-  reg \$579 ;
-  wire [25:0] \$58 ;
-  reg \$580 ;
-  reg [25:0] \$581 ;
-  reg [25:0] \$582 ;
-  reg [7:0] \$583 ;
-  reg \$584 ;
-  wire [7:0] \$585 ;
-  reg [15:0] \$586 ;
-  reg \$587 ;
-  reg \$588 ;
-  reg \$589 ;
-  wire \$59 ;
-  reg [25:0] \$590 ;
-  reg [25:0] \$591 ;
-  reg [7:0] \$592 ;
-  reg \$593 ;
-  wire [7:0] \$594 ;
-  reg [15:0] \$595 ;
-  reg \$596 ;
-  reg \$597 ;
-  reg \$598 ;
-  reg [25:0] \$599 ;
-  wire [25:0] \$6 ;
-  wire [25:0] \$60 ;
-  reg [25:0] \$600 ;
-  reg [7:0] \$601 ;
-  reg \$602 ;
-  wire [7:0] \$603 ;
-  reg [15:0] \$604 ;
-  reg \$605 ;
-  reg \$606 ;
-  reg \$607 ;
-  reg [25:0] \$608 ;
-  reg [25:0] \$609 ;
-  wire \$61 ;
-  reg [7:0] \$610 ;
-  reg \$611 ;
-  wire [7:0] \$612 ;
-  reg [15:0] \$613 ;
-  reg \$614 ;
-  reg \$615 ;
-  reg \$616 ;
-  reg [25:0] \$617 ;
-  reg [25:0] \$618 ;
-  reg [7:0] \$619 ;
-  wire [25:0] \$62 ;
-  reg \$620 ;
-  wire [7:0] \$621 ;
-  reg [15:0] \$622 ;
-  reg \$623 ;
-  reg \$624 ;
-  reg \$625 ;
-  reg [25:0] \$626 ;
-  reg [25:0] \$627 ;
-  reg [7:0] \$628 ;
-  reg \$629 ;
-  wire \$63 ;
-  wire [7:0] \$630 ;
-  reg [15:0] \$631 ;
-  reg \$632 ;
-  reg \$633 ;
-  reg \$634 ;
-  reg [25:0] \$635 ;
-  reg [25:0] \$636 ;
-  reg [7:0] \$637 ;
-  reg \$638 ;
-  wire [7:0] \$639 ;
-  wire [25:0] \$64 ;
-  reg [15:0] \$640 ;
-  reg \$641 ;
-  reg \$642 ;
-  reg \$643 ;
-  reg [25:0] \$644 ;
-  reg [25:0] \$645 ;
-  reg [7:0] \$646 ;
-  reg \$647 ;
-  wire [7:0] \$648 ;
-  reg [15:0] \$649 ;
-  wire \$65 ;
-  reg \$650 ;
-  reg \$651 ;
-  reg \$652 ;
-  reg [25:0] \$653 ;
-  reg [25:0] \$654 ;
-  reg [7:0] \$655 ;
-  reg \$656 ;
-  wire [7:0] \$657 ;
-  reg [15:0] \$658 ;
-  reg \$659 ;
-  wire [25:0] \$66 ;
-  reg \$660 ;
-  reg \$661 ;
-  reg [25:0] \$662 ;
-  reg [25:0] \$663 ;
-  reg [7:0] \$664 ;
-  reg \$665 ;
-  wire [7:0] \$666 ;
-  reg [15:0] \$667 ;
-  reg \$668 ;
-  reg \$669 ;
-  wire \$67 ;
-  reg \$670 ;
-  reg [25:0] \$671 ;
-  reg [25:0] \$672 ;
-  reg [7:0] \$673 ;
-  reg \$674 ;
-  wire [7:0] \$675 ;
-  reg [15:0] \$676 ;
-  reg \$677 ;
-  reg \$678 ;
-  reg \$679 ;
-  wire [25:0] \$68 ;
-  reg [25:0] \$680 ;
-  reg [25:0] \$681 ;
-  reg [7:0] \$682 ;
-  reg \$683 ;
-  wire [7:0] \$684 ;
-  reg [15:0] \$685 ;
-  reg \$686 ;
-  reg \$687 ;
-  reg \$688 ;
-  reg [25:0] \$689 ;
-  wire \$69 ;
-  reg [25:0] \$690 ;
-  reg [7:0] \$691 ;
-  reg \$692 ;
-  wire [7:0] \$693 ;
-  reg [15:0] \$694 ;
-  reg \$695 ;
-  reg \$696 ;
-  reg \$697 ;
-  reg [25:0] \$698 ;
-  reg [25:0] \$699 ;
-  wire \$7 ;
-  wire [25:0] \$70 ;
-  reg [7:0] \$700 ;
-  reg \$701 ;
-  wire [7:0] \$702 ;
-  reg [15:0] \$703 ;
-  reg \$704 ;
-  reg \$705 ;
-  reg \$706 ;
-  reg [25:0] \$707 ;
-  reg [25:0] \$708 ;
-  reg [7:0] \$709 ;
-  wire \$71 ;
-  reg \$710 ;
-  wire [7:0] \$711 ;
-  reg [15:0] \$712 ;
-  reg \$713 ;
-  reg \$714 ;
-  reg \$715 ;
-  reg [25:0] \$716 ;
-  reg [25:0] \$717 ;
-  reg [7:0] \$718 ;
-  reg \$719 ;
-  wire [25:0] \$72 ;
-  wire [7:0] \$720 ;
-  reg [15:0] \$721 ;
-  reg \$722 ;
-  reg \$723 ;
-  reg \$724 ;
-  reg [25:0] \$725 ;
-  reg [25:0] \$726 ;
-  reg [7:0] \$727 ;
-  reg \$728 ;
-  wire [7:0] \$729 ;
-  wire \$73 ;
-  reg [15:0] \$730 ;
-  reg \$731 ;
-  reg \$732 ;
-  reg \$733 ;
-  reg [25:0] \$734 ;
-  reg [25:0] \$735 ;
-  reg [7:0] \$736 ;
-  reg \$737 ;
-  wire [7:0] \$738 ;
-  reg [15:0] \$739 ;
-  wire [25:0] \$74 ;
-  reg \$740 ;
-  reg \$741 ;
-  reg \$742 ;
-  reg [25:0] \$743 ;
-  reg [25:0] \$744 ;
-  reg [7:0] \$745 ;
-  reg \$746 ;
-  wire [7:0] \$747 ;
-  reg [15:0] \$748 ;
-  reg \$749 ;
-  wire \$75 ;
-  reg \$750 ;
-  reg \$751 ;
-  reg [25:0] \$752 ;
-  reg [25:0] \$753 ;
-  reg [7:0] \$754 ;
-  reg \$755 ;
-  wire [7:0] \$756 ;
-  reg [15:0] \$757 ;
-  reg \$758 ;
-  reg \$759 ;
-  wire [25:0] \$76 ;
-  reg \$760 ;
-  reg [25:0] \$761 ;
-  reg [25:0] \$762 ;
-  reg [7:0] \$763 ;
-  reg \$764 ;
-  wire [7:0] \$765 ;
-  reg [15:0] \$766 ;
-  reg \$767 ;
-  reg \$768 ;
-  reg \$769 ;
-  wire \$77 ;
-  reg [25:0] \$770 ;
-  reg [25:0] \$771 ;
-  reg [7:0] \$772 ;
-  reg \$773 ;
-  wire [7:0] \$774 ;
-  reg [15:0] \$775 ;
-  reg \$776 ;
-  reg \$777 ;
-  reg \$778 ;
-  reg [25:0] \$779 ;
-  wire [25:0] \$78 ;
-  reg [25:0] \$780 ;
-  reg [7:0] \$781 ;
-  reg \$782 ;
-  wire [7:0] \$783 ;
-  reg [15:0] \$784 ;
-  reg \$785 ;
-  reg \$786 ;
-  reg \$787 ;
-  reg [25:0] \$788 ;
-  reg [25:0] \$789 ;
-  wire \$79 ;
-  reg [7:0] \$790 ;
-  reg \$791 ;
-  wire [7:0] \$792 ;
-  reg [15:0] \$793 ;
-  reg \$794 ;
-  reg \$795 ;
-  reg \$796 ;
-  reg [25:0] \$797 ;
-  reg [25:0] \$798 ;
-  reg [7:0] \$799 ;
-  wire [25:0] \$8 ;
-  wire [25:0] \$80 ;
-  reg \$800 ;
-  wire [7:0] \$801 ;
-  reg [15:0] \$802 ;
-  reg \$803 ;
-  reg \$804 ;
-  reg \$805 ;
-  reg [25:0] \$806 ;
-  reg [25:0] \$807 ;
-  reg [7:0] \$808 ;
-  reg \$809 ;
-  wire \$81 ;
-  wire [7:0] \$810 ;
-  reg [15:0] \$811 ;
-  reg \$812 ;
-  reg \$813 ;
-  reg \$814 ;
-  reg [25:0] \$815 ;
-  reg [25:0] \$816 ;
-  reg [7:0] \$817 ;
-  reg \$818 ;
-  wire [7:0] \$819 ;
-  wire [25:0] \$82 ;
-  reg [15:0] \$820 ;
-  reg \$821 ;
-  reg \$822 ;
-  reg \$823 ;
-  reg [25:0] \$824 ;
-  reg [25:0] \$825 ;
-  reg [7:0] \$826 ;
-  reg \$827 ;
-  wire [7:0] \$828 ;
-  reg [15:0] \$829 ;
-  wire \$83 ;
-  reg \$830 ;
-  reg \$831 ;
-  reg \$832 ;
-  reg [25:0] \$833 ;
-  reg [25:0] \$834 ;
-  reg [7:0] \$835 ;
-  reg \$836 ;
-  wire [7:0] \$837 ;
-  reg [15:0] \$838 ;
-  reg \$839 ;
-  wire [25:0] \$84 ;
-  reg \$840 ;
-  reg \$841 ;
-  reg [25:0] \$842 ;
-  reg [25:0] \$843 ;
-  reg [7:0] \$844 ;
-  reg \$845 ;
-  wire [7:0] \$846 ;
-  reg [15:0] \$847 ;
-  reg \$848 ;
-  reg \$849 ;
-  wire \$85 ;
-  reg \$850 ;
-  reg [25:0] \$851 ;
-  reg [25:0] \$852 ;
-  reg [7:0] \$853 ;
-  reg \$854 ;
-  wire [7:0] \$855 ;
-  reg [15:0] \$856 ;
-  reg \$857 ;
-  reg \$858 ;
-  reg \$859 ;
-  wire [25:0] \$86 ;
-  reg [25:0] \$860 ;
-  reg [25:0] \$861 ;
-  reg [7:0] \$862 ;
-  reg \$863 ;
-  wire [7:0] \$864 ;
-  reg [15:0] \$865 ;
-  reg \$866 ;
-  reg \$867 ;
-  reg \$868 ;
-  reg [25:0] \$869 ;
-  wire \$87 ;
-  reg [25:0] \$870 ;
-  reg [7:0] \$871 ;
-  reg \$872 ;
-  wire [7:0] \$873 ;
-  reg [15:0] \$874 ;
-  reg \$875 ;
-  reg \$876 ;
-  reg \$877 ;
-  reg [25:0] \$878 ;
-  reg [25:0] \$879 ;
-  wire [25:0] \$88 ;
-  reg [3:0] \$880 ;
-  reg [2:0] \$881 ;
-  reg \$882 ;
-  wire \$883 ;
-  wire \$884 ;
-  wire \$885 ;
-  wire \$886 ;
-  wire \$887 ;
-  wire \$888 ;
-  wire \$889 ;
-  wire \$89 ;
-  wire \$890 ;
-  wire \$891 ;
-  wire \$892 ;
-  wire \$893 ;
-  wire \$894 ;
-  wire \$895 ;
-  wire \$896 ;
-  wire \$897 ;
-  wire \$898 ;
-  wire \$899 ;
-  wire \$9 ;
-  wire [25:0] \$90 ;
-  wire \$900 ;
-  wire \$901 ;
-  wire \$902 ;
-  wire \$903 ;
-  wire \$904 ;
-  wire \$905 ;
-  wire \$906 ;
-  wire \$907 ;
-  wire \$908 ;
-  wire \$909 ;
-  wire \$91 ;
-  wire \$910 ;
-  wire \$911 ;
-  wire \$912 ;
-  wire \$913 ;
-  wire \$914 ;
-  wire \$915 ;
-  wire \$916 ;
-  wire \$917 ;
-  wire \$918 ;
-  wire \$919 ;
-  wire [25:0] \$92 ;
-  wire \$920 ;
-  wire \$921 ;
-  wire \$922 ;
-  wire \$923 ;
-  wire \$924 ;
-  wire \$925 ;
-  wire \$926 ;
-  wire \$927 ;
-  wire \$928 ;
-  wire \$929 ;
-  wire \$93 ;
-  wire \$930 ;
-  wire \$931 ;
-  wire \$932 ;
-  wire \$933 ;
-  wire \$934 ;
-  wire \$935 ;
-  wire \$936 ;
-  wire \$937 ;
-  wire \$938 ;
-  wire \$939 ;
-  wire [25:0] \$94 ;
-  wire \$940 ;
-  wire \$941 ;
-  wire \$942 ;
-  wire \$943 ;
-  wire \$944 ;
-  wire \$945 ;
-  wire \$946 ;
-  wire \$947 ;
-  wire \$948 ;
-  wire \$949 ;
-  wire \$95 ;
-  wire \$950 ;
-  wire \$951 ;
-  wire \$952 ;
-  wire \$953 ;
-  wire \$954 ;
-  wire \$955 ;
-  wire \$956 ;
-  wire \$957 ;
-  wire \$958 ;
-  wire \$959 ;
-  wire [25:0] \$96 ;
-  wire \$960 ;
-  wire \$961 ;
-  wire \$962 ;
-  wire \$963 ;
-  wire \$964 ;
-  wire \$965 ;
-  wire \$966 ;
-  wire \$967 ;
-  wire \$968 ;
-  wire \$969 ;
-  wire \$97 ;
-  wire \$970 ;
-  wire \$971 ;
-  wire \$972 ;
-  wire \$973 ;
-  wire \$974 ;
-  wire \$975 ;
-  wire \$976 ;
-  wire \$977 ;
-  wire \$978 ;
-  wire \$979 ;
-  wire [25:0] \$98 ;
-  wire \$980 ;
-  wire \$981 ;
-  wire \$982 ;
-  wire \$983 ;
-  wire \$984 ;
-  wire \$985 ;
-  wire \$986 ;
-  wire \$987 ;
-  wire \$988 ;
-  wire \$989 ;
-  wire \$99 ;
-  wire \$990 ;
-  wire \$991 ;
-  wire \$992 ;
-  wire \$993 ;
-  wire \$994 ;
-  wire \$995 ;
-  wire \$996 ;
-  wire \$997 ;
-  wire \$998 ;
-  wire \$999 ;
+  wire _0000_;
+  wire [25:0] _0001_;
+  wire [25:0] _0002_;
+  wire _0003_;
+  wire _0004_;
+  wire _0005_;
+  wire _0006_;
+  wire _0007_;
+  wire _0008_;
+  wire _0009_;
+  wire _0010_;
+  wire _0011_;
+  wire _0012_;
+  wire _0013_;
+  wire _0014_;
+  wire _0015_;
+  wire _0016_;
+  wire _0017_;
+  wire _0018_;
+  wire _0019_;
+  wire _0020_;
+  wire _0021_;
+  wire _0022_;
+  wire _0023_;
+  wire [25:0] _0024_;
+  wire _0025_;
+  wire _0026_;
+  wire _0027_;
+  wire _0028_;
+  wire _0029_;
+  wire _0030_;
+  wire _0031_;
+  wire _0032_;
+  wire _0033_;
+  wire _0034_;
+  wire _0035_;
+  wire _0036_;
+  wire _0037_;
+  wire _0038_;
+  wire _0039_;
+  wire _0040_;
+  wire _0041_;
+  wire _0042_;
+  wire _0043_;
+  wire _0044_;
+  wire _0045_;
+  wire [25:0] _0046_;
+  wire _0047_;
+  wire _0048_;
+  wire _0049_;
+  wire _0050_;
+  wire _0051_;
+  wire _0052_;
+  wire _0053_;
+  wire _0054_;
+  wire _0055_;
+  wire _0056_;
+  wire _0057_;
+  wire _0058_;
+  wire _0059_;
+  wire _0060_;
+  wire _0061_;
+  wire _0062_;
+  wire _0063_;
+  wire _0064_;
+  wire _0065_;
+  wire _0066_;
+  wire _0067_;
+  wire [25:0] _0068_;
+  wire _0069_;
+  wire _0070_;
+  wire _0071_;
+  wire _0072_;
+  wire _0073_;
+  wire _0074_;
+  wire _0075_;
+  wire _0076_;
+  wire _0077_;
+  wire _0078_;
+  wire _0079_;
+  wire _0080_;
+  wire _0081_;
+  wire _0082_;
+  wire _0083_;
+  wire _0084_;
+  wire _0085_;
+  wire _0086_;
+  wire _0087_;
+  wire _0088_;
+  wire _0089_;
+  wire [25:0] _0090_;
+  wire _0091_;
+  wire _0092_;
+  wire _0093_;
+  wire _0094_;
+  wire _0095_;
+  wire _0096_;
+  wire _0097_;
+  wire _0098_;
+  wire _0099_;
+  wire _0100_;
+  wire _0101_;
+  wire _0102_;
+  wire _0103_;
+  wire _0104_;
+  wire _0105_;
+  wire _0106_;
+  wire _0107_;
+  wire _0108_;
+  wire _0109_;
+  wire _0110_;
+  wire _0111_;
+  wire _0112_;
+  wire [25:0] _0113_;
+  wire _0114_;
+  wire _0115_;
+  wire _0116_;
+  wire _0117_;
+  wire _0118_;
+  wire _0119_;
+  wire _0120_;
+  wire _0121_;
+  wire _0122_;
+  wire _0123_;
+  wire _0124_;
+  wire _0125_;
+  wire _0126_;
+  wire _0127_;
+  wire _0128_;
+  wire _0129_;
+  wire _0130_;
+  wire _0131_;
+  wire _0132_;
+  wire _0133_;
+  wire _0134_;
+  wire [25:0] _0135_;
+  wire _0136_;
+  wire _0137_;
+  wire _0138_;
+  wire _0139_;
+  wire _0140_;
+  wire _0141_;
+  wire _0142_;
+  wire _0143_;
+  wire _0144_;
+  wire _0145_;
+  wire _0146_;
+  wire _0147_;
+  wire _0148_;
+  wire _0149_;
+  wire _0150_;
+  wire _0151_;
+  wire _0152_;
+  wire _0153_;
+  wire _0154_;
+  wire _0155_;
+  wire _0156_;
+  wire [25:0] _0157_;
+  wire _0158_;
+  wire _0159_;
+  wire _0160_;
+  wire _0161_;
+  wire _0162_;
+  wire _0163_;
+  wire _0164_;
+  wire _0165_;
+  wire _0166_;
+  wire _0167_;
+  wire _0168_;
+  wire _0169_;
+  wire _0170_;
+  wire _0171_;
+  wire _0172_;
+  wire _0173_;
+  wire _0174_;
+  wire _0175_;
+  wire _0176_;
+  wire _0177_;
+  wire _0178_;
+  wire [25:0] _0179_;
+  wire _0180_;
+  wire _0181_;
+  wire _0182_;
+  wire _0183_;
+  wire _0184_;
+  wire _0185_;
+  wire _0186_;
+  wire _0187_;
+  wire _0188_;
+  wire _0189_;
+  wire _0190_;
+  wire _0191_;
+  wire _0192_;
+  wire _0193_;
+  wire _0194_;
+  wire _0195_;
+  wire _0196_;
+  wire _0197_;
+  wire _0198_;
+  wire _0199_;
+  wire _0200_;
+  wire [25:0] _0201_;
+  wire _0202_;
+  wire _0203_;
+  wire _0204_;
+  wire _0205_;
+  wire _0206_;
+  wire _0207_;
+  wire _0208_;
+  wire _0209_;
+  wire _0210_;
+  wire _0211_;
+  wire _0212_;
+  wire _0213_;
+  wire _0214_;
+  wire _0215_;
+  wire _0216_;
+  wire _0217_;
+  wire _0218_;
+  wire _0219_;
+  wire _0220_;
+  wire _0221_;
+  wire _0222_;
+  wire [25:0] _0223_;
+  wire [25:0] _0224_;
+  wire _0225_;
+  wire _0226_;
+  wire _0227_;
+  wire _0228_;
+  wire _0229_;
+  wire _0230_;
+  wire _0231_;
+  wire _0232_;
+  wire _0233_;
+  wire _0234_;
+  wire _0235_;
+  wire _0236_;
+  wire _0237_;
+  wire _0238_;
+  wire _0239_;
+  wire _0240_;
+  wire _0241_;
+  wire _0242_;
+  wire _0243_;
+  wire _0244_;
+  wire _0245_;
+  wire [25:0] _0246_;
+  wire _0247_;
+  wire _0248_;
+  wire _0249_;
+  wire _0250_;
+  wire _0251_;
+  wire _0252_;
+  wire _0253_;
+  wire _0254_;
+  wire _0255_;
+  wire _0256_;
+  wire _0257_;
+  wire _0258_;
+  wire _0259_;
+  wire _0260_;
+  wire _0261_;
+  wire _0262_;
+  wire _0263_;
+  wire _0264_;
+  wire _0265_;
+  wire _0266_;
+  wire _0267_;
+  wire [25:0] _0268_;
+  wire _0269_;
+  wire _0270_;
+  wire _0271_;
+  wire _0272_;
+  wire _0273_;
+  wire _0274_;
+  wire _0275_;
+  wire _0276_;
+  wire _0277_;
+  wire _0278_;
+  wire _0279_;
+  wire _0280_;
+  wire _0281_;
+  wire _0282_;
+  wire _0283_;
+  wire _0284_;
+  wire _0285_;
+  wire _0286_;
+  wire _0287_;
+  wire _0288_;
+  wire _0289_;
+  wire [25:0] _0290_;
+  wire _0291_;
+  wire _0292_;
+  wire _0293_;
+  wire _0294_;
+  wire _0295_;
+  wire _0296_;
+  wire _0297_;
+  wire _0298_;
+  wire _0299_;
+  wire _0300_;
+  wire _0301_;
+  wire _0302_;
+  wire _0303_;
+  wire _0304_;
+  wire _0305_;
+  wire _0306_;
+  wire _0307_;
+  wire _0308_;
+  wire _0309_;
+  wire _0310_;
+  wire _0311_;
+  wire [25:0] _0312_;
+  wire _0313_;
+  wire _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire _0319_;
+  wire _0320_;
+  wire _0321_;
+  wire _0322_;
+  wire _0323_;
+  wire _0324_;
+  wire _0325_;
+  wire _0326_;
+  wire _0327_;
+  wire _0328_;
+  wire _0329_;
+  wire _0330_;
+  wire _0331_;
+  wire _0332_;
+  wire _0333_;
+  wire _0334_;
+  wire _0335_;
+  wire _0336_;
+  wire _0337_;
+  wire _0338_;
+  wire _0339_;
+  wire _0340_;
+  wire _0341_;
+  wire _0342_;
+  wire _0343_;
+  wire _0344_;
+  wire _0345_;
+  wire _0346_;
+  wire _0347_;
+  wire _0348_;
+  wire _0349_;
+  wire _0350_;
+  wire _0351_;
+  wire _0352_;
+  wire _0353_;
+  wire _0354_;
+  wire _0355_;
+  wire _0356_;
+  wire _0357_;
+  wire _0358_;
+  wire _0359_;
+  wire _0360_;
+  wire _0361_;
+  wire _0362_;
+  wire _0363_;
+  wire _0364_;
+  wire _0365_;
+  wire _0366_;
+  wire _0367_;
+  wire [26:0] _0368_;
+  wire _0369_;
+  wire _0370_;
+  wire _0371_;
+  wire _0372_;
+  wire _0373_;
+  wire _0374_;
+  wire _0375_;
+  wire _0376_;
+  wire _0377_;
+  wire _0378_;
+  wire [26:0] _0379_;
+  wire _0380_;
+  wire _0381_;
+  wire _0382_;
+  wire _0383_;
+  wire _0384_;
+  wire _0385_;
+  wire _0386_;
+  wire _0387_;
+  wire _0388_;
+  wire _0389_;
+  wire [26:0] _0390_;
+  wire _0391_;
+  wire _0392_;
+  wire _0393_;
+  wire _0394_;
+  wire _0395_;
+  wire _0396_;
+  wire _0397_;
+  wire _0398_;
+  wire _0399_;
+  wire _0400_;
+  wire [26:0] _0401_;
+  wire _0402_;
+  wire _0403_;
+  wire _0404_;
+  wire _0405_;
+  wire _0406_;
+  wire _0407_;
+  wire _0408_;
+  wire _0409_;
+  wire _0410_;
+  wire _0411_;
+  wire [26:0] _0412_;
+  wire _0413_;
+  wire _0414_;
+  wire _0415_;
+  wire _0416_;
+  wire _0417_;
+  wire _0418_;
+  wire _0419_;
+  wire _0420_;
+  wire _0421_;
+  wire _0422_;
+  wire [26:0] _0423_;
+  wire _0424_;
+  wire _0425_;
+  wire _0426_;
+  wire _0427_;
+  wire _0428_;
+  wire _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire _0432_;
+  wire _0433_;
+  wire [26:0] _0434_;
+  wire _0435_;
+  wire _0436_;
+  wire _0437_;
+  wire _0438_;
+  wire _0439_;
+  wire _0440_;
+  wire _0441_;
+  wire _0442_;
+  wire _0443_;
+  wire _0444_;
+  wire [25:0] _0445_;
+  wire [26:0] _0446_;
+  wire _0447_;
+  wire _0448_;
+  wire _0449_;
+  wire _0450_;
+  wire _0451_;
+  wire _0452_;
+  wire _0453_;
+  wire _0454_;
+  wire _0455_;
+  wire _0456_;
+  wire [26:0] _0457_;
+  wire _0458_;
+  wire _0459_;
+  wire _0460_;
+  wire _0461_;
+  wire _0462_;
+  wire _0463_;
+  wire _0464_;
+  wire _0465_;
+  wire _0466_;
+  wire _0467_;
+  wire [26:0] _0468_;
+  wire _0469_;
+  wire _0470_;
+  wire _0471_;
+  wire _0472_;
+  wire _0473_;
+  wire _0474_;
+  wire _0475_;
+  wire _0476_;
+  wire _0477_;
+  wire _0478_;
+  wire [26:0] _0479_;
+  wire _0480_;
+  wire _0481_;
+  wire _0482_;
+  wire _0483_;
+  wire _0484_;
+  wire _0485_;
+  wire _0486_;
+  wire _0487_;
+  wire _0488_;
+  wire _0489_;
+  wire [26:0] _0490_;
+  wire _0491_;
+  wire _0492_;
+  wire _0493_;
+  wire _0494_;
+  wire _0495_;
+  wire _0496_;
+  wire _0497_;
+  wire _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire [26:0] _0501_;
+  wire _0502_;
+  wire _0503_;
+  wire _0504_;
+  wire _0505_;
+  wire _0506_;
+  wire _0507_;
+  wire _0508_;
+  wire _0509_;
+  wire _0510_;
+  wire _0511_;
+  wire [26:0] _0512_;
+  wire _0513_;
+  wire _0514_;
+  wire _0515_;
+  wire _0516_;
+  wire _0517_;
+  wire _0518_;
+  wire _0519_;
+  wire _0520_;
+  wire _0521_;
+  wire _0522_;
+  wire [26:0] _0523_;
+  wire _0524_;
+  wire _0525_;
+  wire _0526_;
+  wire _0527_;
+  wire _0528_;
+  wire _0529_;
+  wire _0530_;
+  wire _0531_;
+  wire _0532_;
+  wire _0533_;
+  wire [26:0] _0534_;
+  wire _0535_;
+  wire _0536_;
+  wire _0537_;
+  wire _0538_;
+  wire _0539_;
+  wire _0540_;
+  wire _0541_;
+  wire _0542_;
+  wire _0543_;
+  wire _0544_;
+  wire [26:0] _0545_;
+  wire _0546_;
+  wire _0547_;
+  wire _0548_;
+  wire _0549_;
+  wire _0550_;
+  wire _0551_;
+  wire _0552_;
+  wire _0553_;
+  wire _0554_;
+  wire _0555_;
+  wire _0556_;
+  wire [26:0] _0557_;
+  wire _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire _0562_;
+  wire _0563_;
+  wire _0564_;
+  wire _0565_;
+  wire _0566_;
+  wire _0567_;
+  wire [26:0] _0568_;
+  wire _0569_;
+  wire _0570_;
+  wire _0571_;
+  wire _0572_;
+  wire _0573_;
+  wire _0574_;
+  wire _0575_;
+  wire _0576_;
+  wire _0577_;
+  wire _0578_;
+  wire [26:0] _0579_;
+  wire _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire _0583_;
+  wire _0584_;
+  wire _0585_;
+  wire _0586_;
+  wire _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire [26:0] _0590_;
+  wire _0591_;
+  wire _0592_;
+  wire _0593_;
+  wire _0594_;
+  wire _0595_;
+  wire _0596_;
+  wire _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire [26:0] _0601_;
+  wire _0602_;
+  wire _0603_;
+  wire _0604_;
+  wire _0605_;
+  wire _0606_;
+  wire _0607_;
+  wire _0608_;
+  wire _0609_;
+  wire _0610_;
+  wire _0611_;
+  wire [26:0] _0612_;
+  wire _0613_;
+  wire _0614_;
+  wire _0615_;
+  wire _0616_;
+  wire _0617_;
+  wire _0618_;
+  wire _0619_;
+  wire _0620_;
+  wire _0621_;
+  wire _0622_;
+  wire [26:0] _0623_;
+  wire _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire _0627_;
+  wire _0628_;
+  wire _0629_;
+  wire _0630_;
+  wire _0631_;
+  wire _0632_;
+  wire _0633_;
+  wire [26:0] _0634_;
+  wire _0635_;
+  wire _0636_;
+  wire _0637_;
+  wire _0638_;
+  wire _0639_;
+  wire _0640_;
+  wire _0641_;
+  wire _0642_;
+  wire _0643_;
+  wire _0644_;
+  wire [26:0] _0645_;
+  wire _0646_;
+  wire _0647_;
+  wire _0648_;
+  wire _0649_;
+  wire _0650_;
+  wire _0651_;
+  wire _0652_;
+  wire _0653_;
+  wire _0654_;
+  wire _0655_;
+  wire [26:0] _0656_;
+  wire _0657_;
+  wire _0658_;
+  wire _0659_;
+  wire _0660_;
+  wire _0661_;
+  wire _0662_;
+  wire _0663_;
+  wire _0664_;
+  wire _0665_;
+  wire _0666_;
+  wire [25:0] _0667_;
+  wire [26:0] _0668_;
+  wire _0669_;
+  wire _0670_;
+  wire _0671_;
+  wire _0672_;
+  wire _0673_;
+  wire _0674_;
+  wire _0675_;
+  wire _0676_;
+  wire _0677_;
+  wire _0678_;
+  wire [26:0] _0679_;
+  wire _0680_;
+  wire _0681_;
+  wire _0682_;
+  wire _0683_;
+  wire _0684_;
+  wire _0685_;
+  wire _0686_;
+  wire _0687_;
+  wire _0688_;
+  wire _0689_;
+  wire [26:0] _0690_;
+  wire _0691_;
+  wire _0692_;
+  wire _0693_;
+  wire _0694_;
+  wire _0695_;
+  wire _0696_;
+  wire _0697_;
+  wire _0698_;
+  wire _0699_;
+  wire _0700_;
+  wire [26:0] _0701_;
+  wire _0702_;
+  wire _0703_;
+  wire _0704_;
+  wire _0705_;
+  wire _0706_;
+  wire _0707_;
+  wire _0708_;
+  wire _0709_;
+  wire _0710_;
+  wire _0711_;
+  wire [26:0] _0712_;
+  wire _0713_;
+  wire _0714_;
+  wire _0715_;
+  wire _0716_;
+  wire _0717_;
+  wire _0718_;
+  wire _0719_;
+  wire _0720_;
+  wire _0721_;
+  wire _0722_;
+  wire [26:0] _0723_;
+  wire _0724_;
+  wire _0725_;
+  wire _0726_;
+  wire _0727_;
+  wire _0728_;
+  wire _0729_;
+  wire _0730_;
+  wire _0731_;
+  wire _0732_;
+  wire _0733_;
+  wire [26:0] _0734_;
+  wire _0735_;
+  wire _0736_;
+  wire _0737_;
+  wire _0738_;
+  wire _0739_;
+  wire _0740_;
+  wire _0741_;
+  wire _0742_;
+  wire _0743_;
+  wire _0744_;
+  wire [26:0] _0745_;
+  wire _0746_;
+  wire _0747_;
+  wire _0748_;
+  wire _0749_;
+  wire _0750_;
+  wire _0751_;
+  wire _0752_;
+  wire _0753_;
+  wire _0754_;
+  wire _0755_;
+  wire [26:0] _0756_;
+  wire _0757_;
+  wire _0758_;
+  wire _0759_;
+  wire _0760_;
+  wire _0761_;
+  wire _0762_;
+  wire _0763_;
+  wire _0764_;
+  wire _0765_;
+  wire _0766_;
+  wire [26:0] _0767_;
+  wire _0768_;
+  wire _0769_;
+  wire _0770_;
+  wire _0771_;
+  wire _0772_;
+  wire _0773_;
+  wire _0774_;
+  wire _0775_;
+  wire _0776_;
+  wire _0777_;
+  wire _0778_;
+  wire [26:0] _0779_;
+  wire _0780_;
+  wire _0781_;
+  wire _0782_;
+  wire _0783_;
+  wire _0784_;
+  wire _0785_;
+  wire _0786_;
+  wire _0787_;
+  wire _0788_;
+  wire _0789_;
+  wire [26:0] _0790_;
+  wire _0791_;
+  wire _0792_;
+  wire _0793_;
+  wire _0794_;
+  wire _0795_;
+  wire _0796_;
+  wire _0797_;
+  wire _0798_;
+  wire _0799_;
+  wire _0800_;
+  wire [26:0] _0801_;
+  wire _0802_;
+  wire _0803_;
+  wire _0804_;
+  wire _0805_;
+  wire _0806_;
+  wire _0807_;
+  wire _0808_;
+  wire _0809_;
+  wire _0810_;
+  wire _0811_;
+  wire [26:0] _0812_;
+  wire _0813_;
+  wire _0814_;
+  wire _0815_;
+  wire _0816_;
+  wire _0817_;
+  wire _0818_;
+  wire _0819_;
+  wire _0820_;
+  wire _0821_;
+  wire _0822_;
+  wire [26:0] _0823_;
+  wire _0824_;
+  wire _0825_;
+  wire _0826_;
+  wire _0827_;
+  wire _0828_;
+  wire _0829_;
+  wire _0830_;
+  wire _0831_;
+  wire _0832_;
+  wire _0833_;
+  wire [26:0] _0834_;
+  wire _0835_;
+  wire _0836_;
+  wire _0837_;
+  wire _0838_;
+  wire _0839_;
+  wire _0840_;
+  wire _0841_;
+  wire _0842_;
+  wire _0843_;
+  wire _0844_;
+  wire [26:0] _0845_;
+  wire _0846_;
+  wire _0847_;
+  wire _0848_;
+  wire _0849_;
+  wire _0850_;
+  wire _0851_;
+  wire _0852_;
+  wire _0853_;
+  wire _0854_;
+  wire _0855_;
+  wire [26:0] _0856_;
+  wire _0857_;
+  wire _0858_;
+  wire _0859_;
+  wire _0860_;
+  wire _0861_;
+  wire _0862_;
+  wire _0863_;
+  wire _0864_;
+  wire _0865_;
+  wire _0866_;
+  wire [26:0] _0867_;
+  wire _0868_;
+  wire _0869_;
+  wire _0870_;
+  wire _0871_;
+  wire _0872_;
+  wire _0873_;
+  wire _0874_;
+  wire _0875_;
+  wire _0876_;
+  wire _0877_;
+  wire [26:0] _0878_;
+  wire _0879_;
+  wire _0880_;
+  wire _0881_;
+  wire _0882_;
+  wire _0883_;
+  wire _0884_;
+  wire _0885_;
+  wire _0886_;
+  wire _0887_;
+  wire _0888_;
+  wire [25:0] _0889_;
+  wire [26:0] _0890_;
+  wire _0891_;
+  wire _0892_;
+  wire _0893_;
+  wire _0894_;
+  wire _0895_;
+  wire _0896_;
+  wire _0897_;
+  wire _0898_;
+  wire _0899_;
+  wire _0900_;
+  wire [26:0] _0901_;
+  wire _0902_;
+  wire _0903_;
+  wire _0904_;
+  wire _0905_;
+  wire _0906_;
+  wire _0907_;
+  wire _0908_;
+  wire _0909_;
+  wire _0910_;
+  wire _0911_;
+  wire [26:0] _0912_;
+  wire _0913_;
+  wire _0914_;
+  wire _0915_;
+  wire _0916_;
+  wire _0917_;
+  wire _0918_;
+  wire _0919_;
+  wire _0920_;
+  wire _0921_;
+  wire _0922_;
+  wire [26:0] _0923_;
+  wire _0924_;
+  wire _0925_;
+  wire _0926_;
+  wire _0927_;
+  wire _0928_;
+  wire _0929_;
+  wire _0930_;
+  wire _0931_;
+  wire _0932_;
+  wire _0933_;
+  wire [26:0] _0934_;
+  wire _0935_;
+  wire _0936_;
+  wire _0937_;
+  wire _0938_;
+  wire _0939_;
+  wire _0940_;
+  wire _0941_;
+  wire _0942_;
+  wire _0943_;
+  wire _0944_;
+  wire [26:0] _0945_;
+  wire _0946_;
+  wire _0947_;
+  wire _0948_;
+  wire _0949_;
+  wire _0950_;
+  wire _0951_;
+  wire _0952_;
+  wire _0953_;
+  wire _0954_;
+  wire _0955_;
+  wire [26:0] _0956_;
+  wire _0957_;
+  wire _0958_;
+  wire _0959_;
+  wire _0960_;
+  wire _0961_;
+  wire _0962_;
+  wire _0963_;
+  wire _0964_;
+  wire _0965_;
+  wire _0966_;
+  wire [26:0] _0967_;
+  wire _0968_;
+  wire _0969_;
+  wire _0970_;
+  wire _0971_;
+  wire _0972_;
+  wire _0973_;
+  wire _0974_;
+  wire _0975_;
+  wire _0976_;
+  wire _0977_;
+  wire [26:0] _0978_;
+  wire _0979_;
+  wire _0980_;
+  wire _0981_;
+  wire _0982_;
+  wire _0983_;
+  wire _0984_;
+  wire _0985_;
+  wire _0986_;
+  wire _0987_;
+  wire _0988_;
+  wire [26:0] _0989_;
+  wire _0990_;
+  wire _0991_;
+  wire _0992_;
+  wire _0993_;
+  wire _0994_;
+  wire _0995_;
+  wire _0996_;
+  wire _0997_;
+  wire _0998_;
+  wire _0999_;
+  wire _1000_;
+  wire [26:0] _1001_;
+  wire _1002_;
+  wire _1003_;
+  wire _1004_;
+  wire _1005_;
+  wire _1006_;
+  wire _1007_;
+  wire _1008_;
+  wire [26:0] _1009_;
+  wire [26:0] _1010_;
+  wire [26:0] _1011_;
+  wire [26:0] _1012_;
+  wire [26:0] _1013_;
+  wire [26:0] _1014_;
+  wire _1015_;
+  wire [4:0] _1016_;
+  wire _1017_;
+  wire [25:0] _1018_;
+  wire [25:0] _1019_;
+  wire [3:0] _1020_;
+  wire [3:0] _1021_;
+  wire _1022_;
+  wire _1023_;
+  wire [7:0] _1024_;
+  wire [7:0] _1025_;
+  wire [7:0] _1026_;
+  wire [7:0] _1027_;
+  wire [7:0] _1028_;
+  wire [7:0] _1029_;
+  wire _1030_;
+  wire [7:0] _1031_;
+  wire [7:0] _1032_;
+  wire [7:0] _1033_;
+  wire [7:0] _1034_;
+  wire [7:0] _1035_;
+  wire [7:0] _1036_;
+  wire [7:0] _1037_;
+  wire [7:0] _1038_;
+  wire [7:0] _1039_;
+  wire [7:0] _1040_;
+  wire [25:0] _1041_;
+  wire [7:0] _1042_;
+  wire _1043_;
+  wire [7:0] _1044_;
+  wire [7:0] _1045_;
+  wire _1046_;
+  wire _1047_;
+  wire [7:0] _1048_;
+  wire [7:0] _1049_;
+  wire [7:0] _1050_;
+  wire _1051_;
+  wire _1052_;
+  wire _1053_;
+  wire _1054_;
+  wire [7:0] _1055_;
+  wire [7:0] _1056_;
+  wire [7:0] _1057_;
+  wire [7:0] _1058_;
+  wire _1059_;
+  wire _1060_;
+  wire _1061_;
+  wire _1062_;
+  wire [25:0] _1063_;
+  wire [7:0] _1064_;
+  wire [7:0] _1065_;
+  wire [7:0] _1066_;
+  wire [7:0] _1067_;
+  wire [7:0] _1068_;
+  wire _1069_;
+  wire _1070_;
+  wire _1071_;
+  wire _1072_;
+  wire _1073_;
+  wire _1074_;
+  wire [7:0] _1075_;
+  wire [7:0] _1076_;
+  wire [7:0] _1077_;
+  wire [7:0] _1078_;
+  wire [7:0] _1079_;
+  wire [7:0] _1080_;
+  wire _1081_;
+  wire _1082_;
+  wire _1083_;
+  wire _1084_;
+  wire [25:0] _1085_;
+  wire _1086_;
+  wire _1087_;
+  wire [7:0] _1088_;
+  wire [7:0] _1089_;
+  wire [7:0] _1090_;
+  wire [7:0] _1091_;
+  wire [7:0] _1092_;
+  wire [7:0] _1093_;
+  wire [7:0] _1094_;
+  wire _1095_;
+  wire _1096_;
+  wire _1097_;
+  wire _1098_;
+  wire _1099_;
+  wire _1100_;
+  wire _1101_;
+  wire _1102_;
+  wire [7:0] _1103_;
+  wire [7:0] _1104_;
+  wire [7:0] _1105_;
+  wire [7:0] _1106_;
+  wire [25:0] _1107_;
+  wire [7:0] _1108_;
+  wire [7:0] _1109_;
+  wire [7:0] _1110_;
+  wire [7:0] _1111_;
+  wire [7:0] _1112_;
+  wire [7:0] _1113_;
+  wire [7:0] _1114_;
+  wire [7:0] _1115_;
+  wire [7:0] _1116_;
+  wire [7:0] _1117_;
+  wire _1118_;
+  wire [7:0] _1119_;
+  wire [7:0] _1120_;
+  wire [7:0] _1121_;
+  wire [7:0] _1122_;
+  wire [7:0] _1123_;
+  wire [7:0] _1124_;
+  wire [7:0] _1125_;
+  wire [7:0] _1126_;
+  wire [7:0] _1127_;
+  wire [7:0] _1128_;
+  wire _1129_;
+  wire [25:0] _1130_;
+  wire [7:0] _1131_;
+  wire [7:0] _1132_;
+  wire [7:0] _1133_;
+  wire [7:0] _1134_;
+  wire [7:0] _1135_;
+  wire _1136_;
+  wire [7:0] _1137_;
+  wire [15:0] _1138_;
+  wire _1139_;
+  wire _1140_;
+  wire _1141_;
+  wire _1142_;
+  wire [25:0] _1143_;
+  wire [25:0] _1144_;
+  wire [7:0] _1145_;
+  wire _1146_;
+  wire [7:0] _1147_;
+  wire [15:0] _1148_;
+  wire _1149_;
+  wire _1150_;
+  wire _1151_;
+  wire [25:0] _1152_;
+  wire [25:0] _1153_;
+  wire [25:0] _1154_;
+  wire [7:0] _1155_;
+  wire _1156_;
+  wire [7:0] _1157_;
+  wire [15:0] _1158_;
+  wire _1159_;
+  wire _1160_;
+  wire _1161_;
+  wire [25:0] _1162_;
+  wire _1163_;
+  wire [25:0] _1164_;
+  wire [7:0] _1165_;
+  wire _1166_;
+  wire [7:0] _1167_;
+  wire [15:0] _1168_;
+  wire _1169_;
+  wire _1170_;
+  wire _1171_;
+  wire [25:0] _1172_;
+  wire [25:0] _1173_;
+  wire [25:0] _1174_;
+  wire [7:0] _1175_;
+  wire _1176_;
+  wire [7:0] _1177_;
+  wire [15:0] _1178_;
+  wire _1179_;
+  wire _1180_;
+  wire _1181_;
+  wire [25:0] _1182_;
+  wire [25:0] _1183_;
+  wire [7:0] _1184_;
+  wire _1185_;
+  wire _1186_;
+  wire [7:0] _1187_;
+  wire [15:0] _1188_;
+  wire _1189_;
+  wire _1190_;
+  wire _1191_;
+  wire [25:0] _1192_;
+  wire [25:0] _1193_;
+  wire [7:0] _1194_;
+  wire _1195_;
+  wire [25:0] _1196_;
+  wire [7:0] _1197_;
+  wire [15:0] _1198_;
+  wire _1199_;
+  wire _1200_;
+  wire _1201_;
+  wire [25:0] _1202_;
+  wire [25:0] _1203_;
+  wire [7:0] _1204_;
+  wire _1205_;
+  wire [7:0] _1206_;
+  wire _1207_;
+  wire [15:0] _1208_;
+  wire _1209_;
+  wire _1210_;
+  wire _1211_;
+  wire [25:0] _1212_;
+  wire [25:0] _1213_;
+  wire [7:0] _1214_;
+  wire _1215_;
+  wire [7:0] _1216_;
+  wire [15:0] _1217_;
+  wire [25:0] _1218_;
+  wire _1219_;
+  wire _1220_;
+  wire _1221_;
+  wire [25:0] _1222_;
+  wire [25:0] _1223_;
+  wire [7:0] _1224_;
+  wire _1225_;
+  wire [7:0] _1226_;
+  wire [15:0] _1227_;
+  wire _1228_;
+  wire _1229_;
+  wire _1230_;
+  wire _1231_;
+  wire [25:0] _1232_;
+  wire [25:0] _1233_;
+  wire [7:0] _1234_;
+  wire _1235_;
+  wire [7:0] _1236_;
+  wire [15:0] _1237_;
+  wire _1238_;
+  wire _1239_;
+  wire [25:0] _1240_;
+  wire [25:0] _1241_;
+  wire _1242_;
+  wire [25:0] _1243_;
+  wire [25:0] _1244_;
+  wire [7:0] _1245_;
+  wire _1246_;
+  wire [7:0] _1247_;
+  wire [15:0] _1248_;
+  wire _1249_;
+  wire _1250_;
+  wire _1251_;
+  wire _1252_;
+  wire [25:0] _1253_;
+  wire [25:0] _1254_;
+  wire [7:0] _1255_;
+  wire _1256_;
+  wire [7:0] _1257_;
+  wire [15:0] _1258_;
+  wire _1259_;
+  wire _1260_;
+  wire _1261_;
+  wire [25:0] _1262_;
+  wire [25:0] _1263_;
+  wire [25:0] _1264_;
+  wire [7:0] _1265_;
+  wire _1266_;
+  wire [7:0] _1267_;
+  wire [15:0] _1268_;
+  wire _1269_;
+  wire _1270_;
+  wire _1271_;
+  wire [25:0] _1272_;
+  wire [25:0] _1273_;
+  wire _1274_;
+  wire [7:0] _1275_;
+  wire _1276_;
+  wire [7:0] _1277_;
+  wire [15:0] _1278_;
+  wire _1279_;
+  wire _1280_;
+  wire _1281_;
+  wire [25:0] _1282_;
+  wire [25:0] _1283_;
+  wire [7:0] _1284_;
+  wire [25:0] _1285_;
+  wire _1286_;
+  wire [7:0] _1287_;
+  wire [15:0] _1288_;
+  wire _1289_;
+  wire _1290_;
+  wire _1291_;
+  wire [25:0] _1292_;
+  wire [25:0] _1293_;
+  wire [7:0] _1294_;
+  wire _1295_;
+  wire _1296_;
+  wire [7:0] _1297_;
+  wire [15:0] _1298_;
+  wire _1299_;
+  wire _1300_;
+  wire _1301_;
+  wire [25:0] _1302_;
+  wire [25:0] _1303_;
+  wire [7:0] _1304_;
+  wire _1305_;
+  wire [7:0] _1306_;
+  wire [25:0] _1307_;
+  wire [15:0] _1308_;
+  wire _1309_;
+  wire _1310_;
+  wire _1311_;
+  wire [25:0] _1312_;
+  wire [25:0] _1313_;
+  wire [7:0] _1314_;
+  wire _1315_;
+  wire [7:0] _1316_;
+  wire [15:0] _1317_;
+  wire _1318_;
+  wire _1319_;
+  wire _1320_;
+  wire _1321_;
+  wire [25:0] _1322_;
+  wire [25:0] _1323_;
+  wire [7:0] _1324_;
+  wire _1325_;
+  wire [7:0] _1326_;
+  wire [15:0] _1327_;
+  wire _1328_;
+  wire [25:0] _1329_;
+  wire _1330_;
+  wire _1331_;
+  wire [25:0] _1332_;
+  wire [25:0] _1333_;
+  wire [7:0] _1334_;
+  wire _1335_;
+  wire [7:0] _1336_;
+  wire [15:0] _1337_;
+  wire _1338_;
+  wire _1339_;
+  wire _1340_;
+  wire _1341_;
+  wire [25:0] _1342_;
+  wire [25:0] _1343_;
+  wire [7:0] _1344_;
+  wire _1345_;
+  wire [7:0] _1346_;
+  wire [15:0] _1347_;
+  wire _1348_;
+  wire _1349_;
+  wire _1350_;
+  wire _1351_;
+  wire [25:0] _1352_;
+  wire [25:0] _1353_;
+  wire [25:0] _1354_;
+  wire [7:0] _1355_;
+  wire _1356_;
+  wire [7:0] _1357_;
+  wire [15:0] _1358_;
+  wire _1359_;
+  wire _1360_;
+  wire _1361_;
+  wire [25:0] _1362_;
+  wire _1363_;
+  wire [25:0] _1364_;
+  wire [7:0] _1365_;
+  wire _1366_;
+  wire [7:0] _1367_;
+  wire [15:0] _1368_;
+  wire _1369_;
+  wire _1370_;
+  wire _1371_;
+  wire [25:0] _1372_;
+  wire [25:0] _1373_;
+  wire [25:0] _1374_;
+  wire [7:0] _1375_;
+  wire _1376_;
+  wire [7:0] _1377_;
+  wire [15:0] _1378_;
+  wire _1379_;
+  wire _1380_;
+  wire _1381_;
+  wire [25:0] _1382_;
+  wire [25:0] _1383_;
+  wire [7:0] _1384_;
+  wire _1385_;
+  wire _1386_;
+  wire [7:0] _1387_;
+  wire [15:0] _1388_;
+  wire _1389_;
+  wire _1390_;
+  wire _1391_;
+  wire [25:0] _1392_;
+  wire [25:0] _1393_;
+  wire [7:0] _1394_;
+  wire _1395_;
+  wire [25:0] _1396_;
+  wire [7:0] _1397_;
+  wire [15:0] _1398_;
+  wire _1399_;
+  wire _1400_;
+  wire _1401_;
+  wire [25:0] _1402_;
+  wire [25:0] _1403_;
+  wire [7:0] _1404_;
+  wire _1405_;
+  wire [7:0] _1406_;
+  wire _1407_;
+  wire [15:0] _1408_;
+  wire _1409_;
+  wire _1410_;
+  wire _1411_;
+  wire [25:0] _1412_;
+  wire [25:0] _1413_;
+  wire [7:0] _1414_;
+  wire _1415_;
+  wire [7:0] _1416_;
+  wire [15:0] _1417_;
+  wire [25:0] _1418_;
+  wire _1419_;
+  wire _1420_;
+  wire _1421_;
+  wire [25:0] _1422_;
+  wire [25:0] _1423_;
+  wire [7:0] _1424_;
+  wire _1425_;
+  wire [7:0] _1426_;
+  wire [15:0] _1427_;
+  wire _1428_;
+  wire _1429_;
+  wire _1430_;
+  wire _1431_;
+  wire [25:0] _1432_;
+  wire [25:0] _1433_;
+  wire [7:0] _1434_;
+  wire _1435_;
+  wire [7:0] _1436_;
+  wire [15:0] _1437_;
+  wire _1438_;
+  wire _1439_;
+  wire [25:0] _1440_;
+  wire _1441_;
+  wire [25:0] _1442_;
+  wire [25:0] _1443_;
+  wire [7:0] _1444_;
+  wire _1445_;
+  wire [7:0] _1446_;
+  wire [15:0] _1447_;
+  wire _1448_;
+  wire _1449_;
+  wire _1450_;
+  wire _1451_;
+  wire [25:0] _1452_;
+  wire [25:0] _1453_;
+  wire [7:0] _1454_;
+  wire _1455_;
+  wire [7:0] _1456_;
+  wire [15:0] _1457_;
+  wire _1458_;
+  wire _1459_;
+  wire _1460_;
+  wire [25:0] _1461_;
+  wire [25:0] _1462_;
+  wire [25:0] _1463_;
+  wire [25:0] _1464_;
+  wire [7:0] _1465_;
+  wire _1466_;
+  wire [7:0] _1467_;
+  wire [15:0] _1468_;
+  wire _1469_;
+  wire _1470_;
+  wire _1471_;
+  wire [25:0] _1472_;
+  wire [25:0] _1473_;
+  wire _1474_;
+  wire [7:0] _1475_;
+  wire _1476_;
+  wire [7:0] _1477_;
+  wire [15:0] _1478_;
+  wire _1479_;
+  wire _1480_;
+  wire _1481_;
+  wire [25:0] _1482_;
+  wire [25:0] _1483_;
+  wire [7:0] _1484_;
+  wire [25:0] _1485_;
+  wire _1486_;
+  wire [7:0] _1487_;
+  wire [15:0] _1488_;
+  wire _1489_;
+  wire _1490_;
+  wire _1491_;
+  wire [25:0] _1492_;
+  wire [25:0] _1493_;
+  wire [7:0] _1494_;
+  wire _1495_;
+  wire _1496_;
+  wire [7:0] _1497_;
+  wire [15:0] _1498_;
+  wire _1499_;
+  wire _1500_;
+  wire _1501_;
+  wire [25:0] _1502_;
+  wire [25:0] _1503_;
+  wire [7:0] _1504_;
+  wire _1505_;
+  wire [7:0] _1506_;
+  wire [25:0] _1507_;
+  wire [15:0] _1508_;
+  wire _1509_;
+  wire _1510_;
+  wire _1511_;
+  wire [25:0] _1512_;
+  wire [25:0] _1513_;
+  wire [7:0] _1514_;
+  wire _1515_;
+  wire [7:0] _1516_;
+  wire [15:0] _1517_;
+  wire _1518_;
+  wire _1519_;
+  wire _1520_;
+  wire _1521_;
+  wire [25:0] _1522_;
+  wire [25:0] _1523_;
+  wire [7:0] _1524_;
+  wire _1525_;
+  wire [7:0] _1526_;
+  wire [15:0] _1527_;
+  wire _1528_;
+  wire [25:0] _1529_;
+  wire _1530_;
+  wire _1531_;
+  wire [25:0] _1532_;
+  wire [25:0] _1533_;
+  wire [7:0] _1534_;
+  wire _1535_;
+  wire [7:0] _1536_;
+  wire [15:0] _1537_;
+  wire _1538_;
+  wire _1539_;
+  wire _1540_;
+  wire _1541_;
+  wire [25:0] _1542_;
+  wire [25:0] _1543_;
+  wire [7:0] _1544_;
+  wire _1545_;
+  wire [7:0] _1546_;
+  wire [15:0] _1547_;
+  wire _1548_;
+  wire _1549_;
+  wire _1550_;
+  wire [25:0] _1551_;
+  wire [25:0] _1552_;
+  wire [25:0] _1553_;
+  wire [7:0] _1554_;
+  wire _1555_;
+  wire [7:0] _1556_;
+  wire [15:0] _1557_;
+  wire _1558_;
+  wire _1559_;
+  wire _1560_;
+  wire [25:0] _1561_;
+  wire _1562_;
+  wire [25:0] _1563_;
+  wire [7:0] _1564_;
+  wire _1565_;
+  wire [7:0] _1566_;
+  wire [15:0] _1567_;
+  wire _1568_;
+  wire _1569_;
+  wire _1570_;
+  wire [25:0] _1571_;
+  wire [25:0] _1572_;
+  wire _1573_;
+  wire [25:0] _1574_;
+  wire [7:0] _1575_;
+  wire _1576_;
+  wire [7:0] _1577_;
+  wire [15:0] _1578_;
+  wire _1579_;
+  wire _1580_;
+  wire _1581_;
+  wire [25:0] _1582_;
+  wire [25:0] _1583_;
+  wire [7:0] _1584_;
+  wire _1585_;
+  wire _1586_;
+  wire [7:0] _1587_;
+  wire [15:0] _1588_;
+  wire _1589_;
+  wire _1590_;
+  wire _1591_;
+  wire [25:0] _1592_;
+  wire [25:0] _1593_;
+  wire [7:0] _1594_;
+  wire _1595_;
+  wire [25:0] _1596_;
+  wire [7:0] _1597_;
+  wire [15:0] _1598_;
+  wire _1599_;
+  wire _1600_;
+  wire _1601_;
+  wire [25:0] _1602_;
+  wire [25:0] _1603_;
+  wire [7:0] _1604_;
+  wire _1605_;
+  wire [7:0] _1606_;
+  wire _1607_;
+  wire [15:0] _1608_;
+  wire _1609_;
+  wire _1610_;
+  wire _1611_;
+  wire [25:0] _1612_;
+  wire [25:0] _1613_;
+  wire [7:0] _1614_;
+  wire _1615_;
+  wire [7:0] _1616_;
+  wire [15:0] _1617_;
+  wire [25:0] _1618_;
+  wire _1619_;
+  wire _1620_;
+  wire _1621_;
+  wire [25:0] _1622_;
+  wire [25:0] _1623_;
+  wire [7:0] _1624_;
+  wire _1625_;
+  wire [7:0] _1626_;
+  wire [15:0] _1627_;
+  wire _1628_;
+  wire _1629_;
+  wire _1630_;
+  wire _1631_;
+  wire [25:0] _1632_;
+  wire [25:0] _1633_;
+  wire [7:0] _1634_;
+  wire _1635_;
+  wire [7:0] _1636_;
+  wire [15:0] _1637_;
+  wire _1638_;
+  wire _1639_;
+  wire [25:0] _1640_;
+  wire _1641_;
+  wire [25:0] _1642_;
+  wire [25:0] _1643_;
+  wire [7:0] _1644_;
+  wire _1645_;
+  wire [7:0] _1646_;
+  wire [15:0] _1647_;
+  wire _1648_;
+  wire _1649_;
+  wire _1650_;
+  wire _1651_;
+  wire [25:0] _1652_;
+  wire [25:0] _1653_;
+  wire [7:0] _1654_;
+  wire _1655_;
+  wire [7:0] _1656_;
+  wire [15:0] _1657_;
+  wire _1658_;
+  wire _1659_;
+  wire _1660_;
+  wire [25:0] _1661_;
+  wire [25:0] _1662_;
+  wire [25:0] _1663_;
+  wire [7:0] _1664_;
+  wire _1665_;
+  wire [7:0] _1666_;
+  wire [15:0] _1667_;
+  wire _1668_;
+  wire _1669_;
+  wire _1670_;
+  wire [25:0] _1671_;
+  wire [25:0] _1672_;
+  wire _1673_;
+  wire [7:0] _1674_;
+  wire _1675_;
+  wire [7:0] _1676_;
+  wire [15:0] _1677_;
+  wire _1678_;
+  wire _1679_;
+  wire _1680_;
+  wire [25:0] _1681_;
+  wire [25:0] _1682_;
+  wire [7:0] _1683_;
+  wire [25:0] _1684_;
+  wire [25:0] _1685_;
+  wire _1686_;
+  wire [7:0] _1687_;
+  wire [15:0] _1688_;
+  wire _1689_;
+  wire _1690_;
+  wire _1691_;
+  wire [25:0] _1692_;
+  wire [25:0] _1693_;
+  wire [7:0] _1694_;
+  wire _1695_;
+  wire _1696_;
+  wire [7:0] _1697_;
+  wire [15:0] _1698_;
+  wire _1699_;
+  wire _1700_;
+  wire _1701_;
+  wire [25:0] _1702_;
+  wire [25:0] _1703_;
+  wire [7:0] _1704_;
+  wire _1705_;
+  wire [7:0] _1706_;
+  wire [25:0] _1707_;
+  wire [15:0] _1708_;
+  wire _1709_;
+  wire _1710_;
+  wire _1711_;
+  wire [25:0] _1712_;
+  wire [25:0] _1713_;
+  wire [7:0] _1714_;
+  wire _1715_;
+  wire [7:0] _1716_;
+  wire [15:0] _1717_;
+  wire _1718_;
+  wire _1719_;
+  wire _1720_;
+  wire _1721_;
+  wire [25:0] _1722_;
+  wire [25:0] _1723_;
+  wire [7:0] _1724_;
+  wire _1725_;
+  wire [7:0] _1726_;
+  wire [15:0] _1727_;
+  wire _1728_;
+  wire [25:0] _1729_;
+  wire _1730_;
+  wire _1731_;
+  wire [25:0] _1732_;
+  wire [25:0] _1733_;
+  wire [7:0] _1734_;
+  wire _1735_;
+  wire [7:0] _1736_;
+  wire [15:0] _1737_;
+  wire _1738_;
+  wire _1739_;
+  wire _1740_;
+  wire _1741_;
+  wire [25:0] _1742_;
+  wire [25:0] _1743_;
+  wire [7:0] _1744_;
+  wire _1745_;
+  wire [7:0] _1746_;
+  wire [15:0] _1747_;
+  wire _1748_;
+  wire _1749_;
+  wire _1750_;
+  wire [25:0] _1751_;
+  wire [25:0] _1752_;
+  wire [25:0] _1753_;
+  wire [7:0] _1754_;
+  wire _1755_;
+  wire [7:0] _1756_;
+  wire [15:0] _1757_;
+  wire _1758_;
+  wire _1759_;
+  wire _1760_;
+  wire [25:0] _1761_;
+  wire _1762_;
+  wire [25:0] _1763_;
+  wire [7:0] _1764_;
+  wire _1765_;
+  wire [7:0] _1766_;
+  wire [15:0] _1767_;
+  wire _1768_;
+  wire _1769_;
+  wire _1770_;
+  wire [25:0] _1771_;
+  wire [25:0] _1772_;
+  wire [25:0] _1773_;
+  wire [3:0] _1774_;
+  wire [2:0] _1775_;
+  wire _1776_;
+  wire _1777_;
+  wire _1778_;
+  wire _1779_;
+  wire _1780_;
+  wire _1781_;
+  wire _1782_;
+  wire _1783_;
+  wire _1784_;
+  wire _1785_;
+  wire _1786_;
+  wire _1787_;
+  wire _1788_;
+  wire _1789_;
+  wire _1790_;
+  wire _1791_;
+  wire _1792_;
+  wire _1793_;
+  wire _1794_;
+  wire _1795_;
+  wire [25:0] _1796_;
+  wire _1797_;
+  wire _1798_;
+  wire _1799_;
+  wire _1800_;
+  wire _1801_;
+  wire _1802_;
+  wire _1803_;
+  wire _1804_;
+  wire _1805_;
+  wire _1806_;
+  wire _1807_;
+  wire _1808_;
+  wire _1809_;
+  wire _1810_;
+  wire _1811_;
+  wire _1812_;
+  wire _1813_;
+  wire _1814_;
+  wire _1815_;
+  wire _1816_;
+  wire _1817_;
+  wire [25:0] _1818_;
+  wire _1819_;
+  wire _1820_;
+  wire _1821_;
+  wire _1822_;
+  wire _1823_;
+  wire _1824_;
+  wire _1825_;
+  wire _1826_;
+  wire _1827_;
+  wire _1828_;
+  wire _1829_;
+  wire _1830_;
+  wire _1831_;
+  wire _1832_;
+  wire _1833_;
+  wire _1834_;
+  wire _1835_;
+  wire _1836_;
+  wire _1837_;
+  wire _1838_;
+  wire _1839_;
+  wire [25:0] _1840_;
+  wire _1841_;
+  wire _1842_;
+  wire _1843_;
+  wire _1844_;
+  wire _1845_;
+  wire _1846_;
+  wire _1847_;
+  wire _1848_;
+  wire _1849_;
+  wire _1850_;
+  wire _1851_;
+  wire _1852_;
+  wire _1853_;
+  wire _1854_;
+  wire _1855_;
+  wire _1856_;
+  wire _1857_;
+  wire _1858_;
+  wire _1859_;
+  wire _1860_;
+  wire _1861_;
+  wire [25:0] _1862_;
+  wire _1863_;
+  wire _1864_;
+  wire _1865_;
+  wire _1866_;
+  wire _1867_;
+  wire _1868_;
+  wire _1869_;
+  wire _1870_;
+  wire _1871_;
+  wire _1872_;
+  wire _1873_;
+  wire _1874_;
+  wire _1875_;
+  wire _1876_;
+  wire _1877_;
+  wire _1878_;
+  wire _1879_;
+  wire _1880_;
+  wire _1881_;
+  wire _1882_;
+  wire _1883_;
+  wire [25:0] _1884_;
+  wire _1885_;
+  wire _1886_;
+  wire _1887_;
+  wire _1888_;
+  wire _1889_;
+  wire _1890_;
+  wire _1891_;
+  wire _1892_;
+  wire _1893_;
+  wire _1894_;
+  wire _1895_;
+  wire _1896_;
+  wire _1897_;
+  wire _1898_;
+  wire _1899_;
+  wire _1900_;
+  wire _1901_;
+  wire _1902_;
+  wire _1903_;
+  wire _1904_;
+  wire _1905_;
+  wire [15:0] _1906_;
+  wire _1907_;
+  wire _1908_;
+  wire _1909_;
+  wire [7:0] _1910_;
+  wire _1911_;
+  wire [25:0] _1912_;
+  wire _1913_;
+  wire [25:0] _1914_;
+  wire _1915_;
+  wire [25:0] _1916_;
+  wire _1917_;
+  wire _1918_;
+  wire _1919_;
+  wire _1920_;
+  wire _1921_;
+  wire _1922_;
+  wire _1923_;
+  wire [15:0] _1924_;
+  wire _1925_;
+  wire _1926_;
+  wire _1927_;
+  wire [7:0] _1928_;
+  wire _1929_;
+  wire [25:0] _1930_;
+  wire _1931_;
+  wire [25:0] _1932_;
+  wire _1933_;
+  wire [25:0] _1934_;
+  wire _1935_;
+  wire _1936_;
+  wire _1937_;
+  wire _1938_;
+  wire _1939_;
+  wire _1940_;
+  wire _1941_;
+  wire [15:0] _1942_;
+  wire _1943_;
+  wire _1944_;
+  wire _1945_;
+  wire [7:0] _1946_;
+  wire _1947_;
+  wire [25:0] _1948_;
+  wire _1949_;
+  wire [25:0] _1950_;
+  wire _1951_;
+  wire [25:0] _1952_;
+  wire _1953_;
+  wire _1954_;
+  wire _1955_;
+  wire _1956_;
+  wire _1957_;
+  wire _1958_;
+  wire _1959_;
+  wire [15:0] _1960_;
+  wire _1961_;
+  wire _1962_;
+  wire _1963_;
+  wire [7:0] _1964_;
+  wire _1965_;
+  wire [25:0] _1966_;
+  wire _1967_;
+  wire [25:0] _1968_;
+  wire _1969_;
+  wire [25:0] _1970_;
+  wire _1971_;
+  wire _1972_;
+  wire _1973_;
+  wire _1974_;
+  wire _1975_;
+  wire _1976_;
+  wire _1977_;
+  wire [15:0] _1978_;
+  wire _1979_;
+  wire _1980_;
+  wire _1981_;
+  wire [7:0] _1982_;
+  wire _1983_;
+  wire [25:0] _1984_;
+  wire _1985_;
+  wire [25:0] _1986_;
+  wire _1987_;
+  wire [25:0] _1988_;
+  wire _1989_;
+  wire _1990_;
+  wire _1991_;
+  wire _1992_;
+  wire _1993_;
+  wire _1994_;
+  wire _1995_;
+  wire [15:0] _1996_;
+  wire _1997_;
+  wire _1998_;
+  wire _1999_;
+  wire [7:0] _2000_;
+  wire _2001_;
+  wire [25:0] _2002_;
+  wire _2003_;
+  wire [25:0] _2004_;
+  wire _2005_;
+  wire [25:0] _2006_;
+  wire _2007_;
+  wire _2008_;
+  wire _2009_;
+  wire _2010_;
+  wire _2011_;
+  wire _2012_;
+  wire _2013_;
+  wire [15:0] _2014_;
+  wire _2015_;
+  wire _2016_;
+  wire _2017_;
+  wire [7:0] _2018_;
+  wire _2019_;
+  wire [25:0] _2020_;
+  wire _2021_;
+  wire [25:0] _2022_;
+  wire _2023_;
+  wire [25:0] _2024_;
+  wire _2025_;
+  wire _2026_;
+  wire _2027_;
+  wire _2028_;
+  wire _2029_;
+  wire _2030_;
+  wire _2031_;
+  wire [15:0] _2032_;
+  wire _2033_;
+  wire _2034_;
+  wire _2035_;
+  wire [7:0] _2036_;
+  wire _2037_;
+  wire [25:0] _2038_;
+  wire _2039_;
+  wire [25:0] _2040_;
+  wire _2041_;
+  wire [25:0] _2042_;
+  wire _2043_;
+  wire _2044_;
+  wire _2045_;
+  wire _2046_;
+  wire _2047_;
+  wire _2048_;
+  wire _2049_;
+  wire [15:0] _2050_;
+  wire _2051_;
+  wire _2052_;
+  wire _2053_;
+  wire [7:0] _2054_;
+  wire _2055_;
+  wire [25:0] _2056_;
+  wire _2057_;
+  wire [25:0] _2058_;
+  wire _2059_;
+  wire [25:0] _2060_;
+  wire _2061_;
+  wire _2062_;
+  wire _2063_;
+  wire _2064_;
+  wire _2065_;
+  wire _2066_;
+  wire _2067_;
+  wire [15:0] _2068_;
+  wire _2069_;
+  wire _2070_;
+  wire _2071_;
+  wire [7:0] _2072_;
+  wire _2073_;
+  wire [25:0] _2074_;
+  wire _2075_;
+  wire [25:0] _2076_;
+  wire _2077_;
+  wire [25:0] _2078_;
+  wire _2079_;
+  wire _2080_;
+  wire _2081_;
+  wire _2082_;
+  wire _2083_;
+  wire _2084_;
+  wire _2085_;
+  wire [15:0] _2086_;
+  wire _2087_;
+  wire _2088_;
+  wire _2089_;
+  wire [7:0] _2090_;
+  wire _2091_;
+  wire [25:0] _2092_;
+  wire _2093_;
+  wire [25:0] _2094_;
+  wire _2095_;
+  wire [25:0] _2096_;
+  wire _2097_;
+  wire _2098_;
+  wire _2099_;
+  wire _2100_;
+  wire _2101_;
+  wire _2102_;
+  wire _2103_;
+  wire [15:0] _2104_;
+  wire _2105_;
+  wire _2106_;
+  wire _2107_;
+  wire [7:0] _2108_;
+  wire _2109_;
+  wire [25:0] _2110_;
+  wire _2111_;
+  wire [25:0] _2112_;
+  wire _2113_;
+  wire [25:0] _2114_;
+  wire _2115_;
+  wire _2116_;
+  wire _2117_;
+  wire _2118_;
+  wire _2119_;
+  wire _2120_;
+  wire _2121_;
+  wire [15:0] _2122_;
+  wire _2123_;
+  wire _2124_;
+  wire _2125_;
+  wire [7:0] _2126_;
+  wire _2127_;
+  wire [25:0] _2128_;
+  wire _2129_;
+  wire [25:0] _2130_;
+  wire _2131_;
+  wire [25:0] _2132_;
+  wire _2133_;
+  wire _2134_;
+  wire _2135_;
+  wire _2136_;
+  wire _2137_;
+  wire _2138_;
+  wire _2139_;
+  wire [15:0] _2140_;
+  wire _2141_;
+  wire _2142_;
+  wire _2143_;
+  wire [7:0] _2144_;
+  wire _2145_;
+  wire [25:0] _2146_;
+  wire _2147_;
+  wire [25:0] _2148_;
+  wire _2149_;
+  wire [25:0] _2150_;
+  wire _2151_;
+  wire _2152_;
+  wire _2153_;
+  wire _2154_;
+  wire _2155_;
+  wire _2156_;
+  wire _2157_;
+  wire [15:0] _2158_;
+  wire _2159_;
+  wire _2160_;
+  wire _2161_;
+  wire [7:0] _2162_;
+  wire _2163_;
+  wire [25:0] _2164_;
+  wire _2165_;
+  wire [25:0] _2166_;
+  wire _2167_;
+  wire [25:0] _2168_;
+  wire _2169_;
+  wire _2170_;
+  wire _2171_;
+  wire _2172_;
+  wire _2173_;
+  wire _2174_;
+  wire _2175_;
+  wire [15:0] _2176_;
+  wire _2177_;
+  wire _2178_;
+  wire _2179_;
+  wire [7:0] _2180_;
+  wire _2181_;
+  wire [25:0] _2182_;
+  wire _2183_;
+  wire [25:0] _2184_;
+  wire _2185_;
+  wire [25:0] _2186_;
+  wire _2187_;
+  wire _2188_;
+  wire _2189_;
+  wire _2190_;
+  wire _2191_;
+  wire _2192_;
+  wire _2193_;
+  wire [15:0] _2194_;
+  wire _2195_;
+  wire [2:0] _2196_;
+  wire _2197_;
+  wire _2198_;
+  wire [7:0] _2199_;
+  wire _2200_;
+  wire _2201_;
+  wire _2202_;
+  wire _2203_;
+  wire _2204_;
+  wire _2205_;
+  wire _2206_;
+  wire _2207_;
+  wire _2208_;
+  wire _2209_;
+  wire _2210_;
+  wire _2211_;
+  wire _2212_;
+  wire _2213_;
+  wire _2214_;
+  wire _2215_;
+  wire [7:0] _2216_;
+  wire _2217_;
+  wire [2:0] _2218_;
+  wire [7:0] _2219_;
+  wire _2220_;
+  wire [7:0] _2221_;
+  wire _2222_;
+  wire [7:0] _2223_;
+  wire _2224_;
+  wire [7:0] _2225_;
+  wire _2226_;
+  wire [7:0] _2227_;
+  wire _2228_;
+  wire _2229_;
+  wire [7:0] _2230_;
+  wire _2231_;
+  wire _2232_;
+  wire _2233_;
+  wire _2234_;
+  wire _2235_;
+  wire _2236_;
+  wire _2237_;
+  wire _2238_;
+  wire _2239_;
+  wire [3:0] _2240_;
+  wire _2241_;
+  wire _2242_;
+  wire _2243_;
+  wire _2244_;
+  wire [7:0] _2245_;
+  wire _2246_;
+  wire [7:0] _2247_;
+  wire _2248_;
+  wire [7:0] _2249_;
+  wire _2250_;
+  wire _2251_;
+  wire [7:0] _2252_;
+  wire _2253_;
+  wire [7:0] _2254_;
+  wire _2255_;
+  wire [7:0] _2256_;
+  wire _2257_;
+  wire _2258_;
+  wire _2259_;
+  wire _2260_;
+  wire _2261_;
+  wire [3:0] _2262_;
+  wire _2263_;
+  wire _2264_;
+  wire _2265_;
+  wire _2266_;
+  wire _2267_;
+  wire _2268_;
+  wire [7:0] _2269_;
+  wire _2270_;
+  wire [7:0] _2271_;
+  wire _2272_;
+  wire _2273_;
+  wire [7:0] _2274_;
+  wire _2275_;
+  wire [7:0] _2276_;
+  wire _2277_;
+  wire [7:0] _2278_;
+  wire _2279_;
+  wire _2280_;
+  wire _2281_;
+  wire _2282_;
+  wire _2283_;
+  wire _2284_;
+  wire _2285_;
+  wire _2286_;
+  wire _2287_;
+  wire _2288_;
+  wire [7:0] _2289_;
+  wire _2290_;
+  wire [7:0] _2291_;
+  wire _2292_;
+  wire [7:0] _2293_;
+  wire _2294_;
+  wire _2295_;
+  wire [7:0] _2296_;
+  wire _2297_;
+  wire _2298_;
+  wire _2299_;
+  wire _2300_;
+  wire _2301_;
+  wire _2302_;
+  wire _2303_;
+  wire [7:0] _2304_;
+  wire _2305_;
+  wire [2:0] _2306_;
+  wire [7:0] _2307_;
+  wire _2308_;
+  wire [7:0] _2309_;
+  wire _2310_;
+  wire _2311_;
+  wire _2312_;
+  wire _2313_;
+  wire _2314_;
+  wire [7:0] _2315_;
+  wire _2316_;
+  wire _2317_;
+  wire [7:0] _2318_;
+  wire _2319_;
+  wire _2320_;
+  wire _2321_;
+  wire [7:0] _2322_;
+  wire _2323_;
+  wire _2324_;
+  wire _2325_;
+  wire _2326_;
+  wire _2327_;
+  wire [3:0] _2328_;
+  wire _2329_;
+  wire [25:0] _2330_;
+  wire _2331_;
+  wire [25:0] _2332_;
+  wire _2333_;
+  wire [25:0] _2334_;
+  wire _2335_;
+  wire _2336_;
+  wire _2337_;
+  wire _2338_;
+  wire _2339_;
+  wire _2340_;
+  wire _2341_;
+  wire [15:0] _2342_;
+  wire _2343_;
+  wire _2344_;
+  wire _2345_;
+  wire [7:0] _2346_;
+  wire _2347_;
+  wire [25:0] _2348_;
+  wire _2349_;
+  wire [25:0] _2350_;
+  wire _2351_;
+  wire [25:0] _2352_;
+  wire _2353_;
+  wire _2354_;
+  wire _2355_;
+  wire _2356_;
+  wire _2357_;
+  wire _2358_;
+  wire _2359_;
+  wire [15:0] _2360_;
+  wire _2361_;
+  wire _2362_;
+  wire _2363_;
+  wire [7:0] _2364_;
+  wire _2365_;
+  wire [25:0] _2366_;
+  wire _2367_;
+  wire [25:0] _2368_;
+  wire _2369_;
+  wire [25:0] _2370_;
+  wire _2371_;
+  wire _2372_;
+  wire _2373_;
+  wire _2374_;
+  wire _2375_;
+  wire _2376_;
+  wire _2377_;
+  wire [15:0] _2378_;
+  wire _2379_;
+  wire _2380_;
+  wire _2381_;
+  wire [7:0] _2382_;
+  wire _2383_;
+  wire [25:0] _2384_;
+  wire _2385_;
+  wire [25:0] _2386_;
+  wire _2387_;
+  wire [25:0] _2388_;
+  wire _2389_;
+  wire _2390_;
+  wire _2391_;
+  wire _2392_;
+  wire _2393_;
+  wire _2394_;
+  wire _2395_;
+  wire [15:0] _2396_;
+  wire _2397_;
+  wire _2398_;
+  wire _2399_;
+  wire [7:0] _2400_;
+  wire _2401_;
+  wire [25:0] _2402_;
+  wire _2403_;
+  wire [25:0] _2404_;
+  wire _2405_;
+  wire [25:0] _2406_;
+  wire _2407_;
+  wire _2408_;
+  wire _2409_;
+  wire _2410_;
+  wire _2411_;
+  wire _2412_;
+  wire _2413_;
+  wire [15:0] _2414_;
+  wire _2415_;
+  wire _2416_;
+  wire _2417_;
+  wire [7:0] _2418_;
+  wire _2419_;
+  wire [25:0] _2420_;
+  wire _2421_;
+  wire [25:0] _2422_;
+  wire _2423_;
+  wire [25:0] _2424_;
+  wire _2425_;
+  wire _2426_;
+  wire _2427_;
+  wire _2428_;
+  wire _2429_;
+  wire _2430_;
+  wire _2431_;
+  wire [15:0] _2432_;
+  wire _2433_;
+  wire _2434_;
+  wire _2435_;
+  wire [7:0] _2436_;
+  wire _2437_;
+  wire [25:0] _2438_;
+  wire _2439_;
+  wire [25:0] _2440_;
+  wire _2441_;
+  wire [25:0] _2442_;
+  wire _2443_;
+  wire _2444_;
+  wire _2445_;
+  wire _2446_;
+  wire _2447_;
+  wire _2448_;
+  wire _2449_;
+  wire [15:0] _2450_;
+  wire _2451_;
+  wire _2452_;
+  wire _2453_;
+  wire [7:0] _2454_;
+  wire _2455_;
+  wire [25:0] _2456_;
+  wire _2457_;
+  wire [25:0] _2458_;
+  wire _2459_;
+  wire [25:0] _2460_;
+  wire _2461_;
+  wire _2462_;
+  wire _2463_;
+  wire _2464_;
+  wire _2465_;
+  wire _2466_;
+  wire _2467_;
+  wire [15:0] _2468_;
+  wire _2469_;
+  wire _2470_;
+  wire _2471_;
+  wire [7:0] _2472_;
+  wire _2473_;
+  wire [25:0] _2474_;
+  wire _2475_;
+  wire [25:0] _2476_;
+  wire _2477_;
+  wire [25:0] _2478_;
+  wire _2479_;
+  wire _2480_;
+  wire _2481_;
+  wire _2482_;
+  wire _2483_;
+  wire _2484_;
+  wire _2485_;
+  wire [15:0] _2486_;
+  wire _2487_;
+  wire _2488_;
+  wire _2489_;
+  wire [7:0] _2490_;
+  wire _2491_;
+  wire [25:0] _2492_;
+  wire _2493_;
+  wire [25:0] _2494_;
+  wire _2495_;
+  wire [25:0] _2496_;
+  wire _2497_;
+  wire _2498_;
+  wire _2499_;
+  wire _2500_;
+  wire _2501_;
+  wire _2502_;
+  wire _2503_;
+  wire [15:0] _2504_;
+  wire _2505_;
+  wire _2506_;
+  wire _2507_;
+  wire [7:0] _2508_;
+  wire _2509_;
+  wire [25:0] _2510_;
+  wire _2511_;
+  wire [25:0] _2512_;
+  wire _2513_;
+  wire [25:0] _2514_;
+  wire _2515_;
+  wire _2516_;
+  wire _2517_;
+  wire _2518_;
+  wire _2519_;
+  wire _2520_;
+  wire _2521_;
+  wire [15:0] _2522_;
+  wire _2523_;
+  wire _2524_;
+  wire _2525_;
+  wire [7:0] _2526_;
+  wire _2527_;
+  wire [25:0] _2528_;
+  wire _2529_;
+  wire [25:0] _2530_;
+  wire _2531_;
+  wire [25:0] _2532_;
+  wire _2533_;
+  wire _2534_;
+  wire _2535_;
+  wire _2536_;
+  wire _2537_;
+  wire _2538_;
+  wire _2539_;
+  wire [15:0] _2540_;
+  wire _2541_;
+  wire _2542_;
+  wire _2543_;
+  wire [7:0] _2544_;
+  wire _2545_;
+  wire [25:0] _2546_;
+  wire _2547_;
+  wire [25:0] _2548_;
+  wire _2549_;
+  wire [25:0] _2550_;
+  wire _2551_;
+  wire _2552_;
+  wire _2553_;
+  wire _2554_;
+  wire _2555_;
+  wire _2556_;
+  wire _2557_;
+  wire [15:0] _2558_;
+  wire _2559_;
+  wire _2560_;
+  wire _2561_;
+  wire [7:0] _2562_;
+  wire _2563_;
+  wire [25:0] _2564_;
+  wire _2565_;
+  wire [25:0] _2566_;
+  wire _2567_;
+  wire [25:0] _2568_;
+  wire _2569_;
+  wire _2570_;
+  wire _2571_;
+  wire _2572_;
+  wire _2573_;
+  wire _2574_;
+  wire _2575_;
+  wire [15:0] _2576_;
+  wire _2577_;
+  wire _2578_;
+  wire _2579_;
+  wire [7:0] _2580_;
+  wire _2581_;
+  wire [25:0] _2582_;
+  wire _2583_;
+  wire [25:0] _2584_;
+  wire _2585_;
+  wire [25:0] _2586_;
+  wire _2587_;
+  wire _2588_;
+  wire _2589_;
+  wire _2590_;
+  wire _2591_;
+  wire _2592_;
+  wire _2593_;
+  wire [15:0] _2594_;
+  wire _2595_;
+  wire _2596_;
+  wire _2597_;
+  wire [7:0] _2598_;
+  wire _2599_;
+  wire [25:0] _2600_;
+  wire _2601_;
+  wire [25:0] _2602_;
+  wire _2603_;
+  wire [25:0] _2604_;
+  wire _2605_;
+  wire _2606_;
+  wire _2607_;
+  wire _2608_;
+  wire _2609_;
+  wire _2610_;
+  wire _2611_;
+  wire [15:0] _2612_;
+  wire _2613_;
+  wire _2614_;
+  wire _2615_;
+  wire [7:0] _2616_;
+  wire _2617_;
+  wire [25:0] _2618_;
+  wire _2619_;
+  wire [25:0] _2620_;
+  wire _2621_;
+  wire [25:0] _2622_;
+  wire _2623_;
+  wire _2624_;
+  wire _2625_;
+  wire _2626_;
+  wire _2627_;
+  wire _2628_;
+  wire _2629_;
+  wire [15:0] _2630_;
+  wire _2631_;
+  wire _2632_;
+  wire _2633_;
+  wire [7:0] _2634_;
+  wire _2635_;
+  wire [25:0] _2636_;
+  wire _2637_;
+  wire [25:0] _2638_;
+  wire _2639_;
+  wire [25:0] _2640_;
+  wire _2641_;
+  wire _2642_;
+  wire _2643_;
+  wire _2644_;
+  wire _2645_;
+  wire _2646_;
+  wire _2647_;
+  wire [15:0] _2648_;
+  wire _2649_;
+  wire _2650_;
+  wire _2651_;
+  wire [7:0] _2652_;
+  wire _2653_;
+  wire [25:0] _2654_;
+  wire _2655_;
+  wire [25:0] _2656_;
+  wire _2657_;
+  wire [25:0] _2658_;
+  wire _2659_;
+  wire _2660_;
+  wire _2661_;
+  wire _2662_;
+  wire _2663_;
+  wire _2664_;
+  wire _2665_;
+  wire [15:0] _2666_;
+  wire _2667_;
+  wire _2668_;
+  wire _2669_;
+  wire [7:0] _2670_;
+  wire _2671_;
+  wire [25:0] _2672_;
+  wire _2673_;
+  wire [25:0] _2674_;
+  wire _2675_;
+  wire [25:0] _2676_;
+  wire _2677_;
+  wire _2678_;
+  wire _2679_;
+  wire _2680_;
+  wire _2681_;
+  wire _2682_;
+  wire _2683_;
+  wire [15:0] _2684_;
+  wire _2685_;
+  wire _2686_;
+  wire _2687_;
+  wire [7:0] _2688_;
+  wire _2689_;
+  wire [25:0] _2690_;
+  wire _2691_;
+  wire [25:0] _2692_;
+  wire _2693_;
+  wire [25:0] _2694_;
+  wire _2695_;
+  wire _2696_;
+  wire _2697_;
+  wire _2698_;
+  wire _2699_;
+  wire _2700_;
+  wire _2701_;
+  wire [15:0] _2702_;
+  wire _2703_;
+  wire _2704_;
+  wire _2705_;
+  wire [7:0] _2706_;
+  wire _2707_;
+  wire [25:0] _2708_;
+  wire _2709_;
+  wire [25:0] _2710_;
+  wire _2711_;
+  wire [25:0] _2712_;
+  wire _2713_;
+  wire _2714_;
+  wire _2715_;
+  wire _2716_;
+  wire _2717_;
+  wire _2718_;
+  wire _2719_;
+  wire [15:0] _2720_;
+  wire _2721_;
+  wire _2722_;
+  wire _2723_;
+  wire [7:0] _2724_;
+  wire _2725_;
+  wire [25:0] _2726_;
+  wire _2727_;
+  wire [25:0] _2728_;
+  wire _2729_;
+  wire [25:0] _2730_;
+  wire _2731_;
+  wire _2732_;
+  wire _2733_;
+  wire _2734_;
+  wire _2735_;
+  wire _2736_;
+  wire _2737_;
+  wire [15:0] _2738_;
+  wire _2739_;
+  wire _2740_;
+  wire _2741_;
+  wire [7:0] _2742_;
+  wire _2743_;
+  wire [25:0] _2744_;
+  wire _2745_;
+  wire [25:0] _2746_;
+  wire _2747_;
+  wire [25:0] _2748_;
+  wire _2749_;
+  wire _2750_;
+  wire _2751_;
+  wire _2752_;
+  wire _2753_;
+  wire _2754_;
+  wire _2755_;
+  wire [15:0] _2756_;
+  wire _2757_;
+  wire _2758_;
+  wire _2759_;
+  wire [7:0] _2760_;
+  wire _2761_;
+  wire [25:0] _2762_;
+  wire _2763_;
+  wire [25:0] _2764_;
+  wire _2765_;
+  wire [25:0] _2766_;
+  wire _2767_;
+  wire _2768_;
+  wire _2769_;
+  wire _2770_;
+  wire _2771_;
+  wire _2772_;
+  wire _2773_;
+  wire [15:0] _2774_;
+  wire _2775_;
+  wire _2776_;
+  wire _2777_;
+  wire [7:0] _2778_;
+  wire _2779_;
+  wire [25:0] _2780_;
+  wire _2781_;
+  wire [25:0] _2782_;
+  wire _2783_;
+  wire [25:0] _2784_;
+  wire _2785_;
+  wire _2786_;
+  wire _2787_;
+  wire _2788_;
+  wire _2789_;
+  wire _2790_;
+  wire _2791_;
+  wire [15:0] _2792_;
+  wire _2793_;
+  wire _2794_;
+  wire _2795_;
+  wire [7:0] _2796_;
+  wire _2797_;
+  wire [25:0] _2798_;
+  wire _2799_;
+  wire [25:0] _2800_;
+  wire _2801_;
+  wire [25:0] _2802_;
+  wire _2803_;
+  wire _2804_;
+  wire _2805_;
+  wire _2806_;
+  wire _2807_;
+  wire _2808_;
+  wire _2809_;
+  wire [15:0] _2810_;
+  wire _2811_;
+  wire _2812_;
+  wire _2813_;
+  wire [7:0] _2814_;
+  wire _2815_;
+  wire [25:0] _2816_;
+  wire _2817_;
+  wire [25:0] _2818_;
+  wire _2819_;
+  wire [25:0] _2820_;
+  wire _2821_;
+  wire _2822_;
+  wire _2823_;
+  wire _2824_;
+  wire _2825_;
+  wire _2826_;
+  wire _2827_;
+  wire [15:0] _2828_;
+  wire _2829_;
+  wire _2830_;
+  wire _2831_;
+  wire [7:0] _2832_;
+  wire _2833_;
+  wire [25:0] _2834_;
+  wire _2835_;
+  wire [25:0] _2836_;
+  wire _2837_;
+  wire [25:0] _2838_;
+  wire _2839_;
+  wire _2840_;
+  wire _2841_;
+  wire _2842_;
+  wire _2843_;
+  wire _2844_;
+  wire _2845_;
+  wire [15:0] _2846_;
+  wire _2847_;
+  wire _2848_;
+  wire _2849_;
+  wire [7:0] _2850_;
+  wire _2851_;
+  wire [25:0] _2852_;
+  wire _2853_;
+  wire [25:0] _2854_;
+  wire _2855_;
+  wire [25:0] _2856_;
+  wire _2857_;
+  wire _2858_;
+  wire _2859_;
+  wire _2860_;
+  wire _2861_;
+  wire _2862_;
+  wire _2863_;
+  wire [15:0] _2864_;
+  wire _2865_;
+  wire _2866_;
+  wire _2867_;
+  wire [7:0] _2868_;
+  wire _2869_;
+  wire [25:0] _2870_;
+  wire _2871_;
+  wire [25:0] _2872_;
+  wire _2873_;
+  wire [25:0] _2874_;
+  wire _2875_;
+  wire _2876_;
+  wire _2877_;
+  wire _2878_;
+  wire _2879_;
+  wire _2880_;
+  wire _2881_;
+  wire [15:0] _2882_;
+  wire _2883_;
+  wire _2884_;
+  wire _2885_;
+  wire [7:0] _2886_;
+  wire _2887_;
+  wire [25:0] _2888_;
+  wire _2889_;
+  wire [25:0] _2890_;
+  wire _2891_;
+  wire [25:0] _2892_;
+  wire _2893_;
+  wire _2894_;
+  wire _2895_;
+  wire _2896_;
+  wire _2897_;
+  wire _2898_;
+  wire _2899_;
+  wire [15:0] _2900_;
+  wire _2901_;
+  wire _2902_;
+  wire _2903_;
+  wire [7:0] _2904_;
+  wire _2905_;
+  wire [25:0] _2906_;
+  wire _2907_;
+  wire [25:0] _2908_;
+  wire _2909_;
+  wire [25:0] _2910_;
+  wire _2911_;
+  wire _2912_;
+  wire _2913_;
+  wire _2914_;
+  wire _2915_;
+  wire _2916_;
+  wire _2917_;
+  wire [15:0] _2918_;
+  wire _2919_;
+  wire _2920_;
+  wire _2921_;
+  wire [7:0] _2922_;
+  wire _2923_;
+  wire [25:0] _2924_;
+  wire _2925_;
+  wire [25:0] _2926_;
+  wire _2927_;
+  wire [25:0] _2928_;
+  wire _2929_;
+  wire _2930_;
+  wire _2931_;
+  wire _2932_;
+  wire _2933_;
+  wire _2934_;
+  wire _2935_;
+  wire [15:0] _2936_;
+  wire _2937_;
+  wire _2938_;
+  wire _2939_;
+  wire [7:0] _2940_;
+  wire _2941_;
+  wire [25:0] _2942_;
+  wire _2943_;
+  wire [25:0] _2944_;
+  wire _2945_;
+  wire [25:0] _2946_;
+  wire _2947_;
+  wire _2948_;
+  wire _2949_;
+  wire _2950_;
+  wire _2951_;
+  wire _2952_;
+  wire _2953_;
+  wire [15:0] _2954_;
+  wire _2955_;
+  wire _2956_;
+  wire _2957_;
+  wire [7:0] _2958_;
+  wire _2959_;
+  wire [25:0] _2960_;
+  wire _2961_;
+  wire [25:0] _2962_;
+  wire _2963_;
+  wire [25:0] _2964_;
+  wire _2965_;
+  wire _2966_;
+  wire _2967_;
+  wire _2968_;
+  wire _2969_;
+  wire _2970_;
+  wire _2971_;
+  wire [15:0] _2972_;
+  wire _2973_;
+  wire _2974_;
+  wire _2975_;
+  wire [7:0] _2976_;
+  wire _2977_;
+  wire [25:0] _2978_;
+  wire _2979_;
+  wire [25:0] _2980_;
+  wire _2981_;
+  wire [25:0] _2982_;
+  wire _2983_;
+  wire _2984_;
+  wire _2985_;
+  wire _2986_;
+  wire _2987_;
+  wire _2988_;
+  wire _2989_;
+  wire [15:0] _2990_;
+  wire _2991_;
+  wire _2992_;
+  wire _2993_;
+  wire [7:0] _2994_;
+  wire _2995_;
+  wire [25:0] _2996_;
+  wire _2997_;
+  wire [25:0] _2998_;
+  wire _2999_;
+  wire [25:0] _3000_;
+  wire _3001_;
+  wire _3002_;
+  wire _3003_;
+  wire _3004_;
+  wire _3005_;
+  wire _3006_;
+  wire _3007_;
+  wire [15:0] _3008_;
+  wire _3009_;
+  wire _3010_;
+  wire _3011_;
+  wire [7:0] _3012_;
+  wire _3013_;
+  wire [25:0] _3014_;
+  wire _3015_;
+  wire [25:0] _3016_;
+  wire _3017_;
+  wire [25:0] _3018_;
+  wire _3019_;
+  wire _3020_;
+  wire _3021_;
+  wire _3022_;
+  wire _3023_;
+  wire _3024_;
+  wire _3025_;
+  wire [15:0] _3026_;
+  wire _3027_;
+  wire _3028_;
+  wire _3029_;
+  wire [7:0] _3030_;
+  wire _3031_;
+  wire [25:0] _3032_;
+  wire _3033_;
+  wire [25:0] _3034_;
+  wire _3035_;
+  wire [25:0] _3036_;
+  wire _3037_;
+  wire _3038_;
+  wire _3039_;
+  wire _3040_;
+  wire _3041_;
+  wire _3042_;
+  wire _3043_;
+  wire [15:0] _3044_;
+  wire _3045_;
+  wire _3046_;
+  wire _3047_;
+  wire [7:0] _3048_;
+  wire _3049_;
+  wire [25:0] _3050_;
+  wire _3051_;
+  wire [25:0] _3052_;
+  wire _3053_;
+  wire [25:0] _3054_;
+  wire _3055_;
+  wire _3056_;
+  wire _3057_;
+  wire _3058_;
+  wire _3059_;
+  wire _3060_;
+  wire _3061_;
+  wire [15:0] _3062_;
+  wire _3063_;
+  wire _3064_;
+  wire _3065_;
+  wire [7:0] _3066_;
+  wire _3067_;
+  wire [25:0] _3068_;
+  wire _3069_;
+  wire [25:0] _3070_;
+  wire _3071_;
+  wire [25:0] _3072_;
+  wire _3073_;
+  wire _3074_;
+  wire _3075_;
+  wire _3076_;
+  wire _3077_;
+  wire _3078_;
+  wire _3079_;
+  wire [15:0] _3080_;
+  wire _3081_;
+  wire _3082_;
+  wire _3083_;
+  wire [7:0] _3084_;
+  wire _3085_;
+  wire [25:0] _3086_;
+  wire _3087_;
+  wire [25:0] _3088_;
+  wire _3089_;
+  wire [25:0] _3090_;
+  wire _3091_;
+  wire _3092_;
+  wire _3093_;
+  wire _3094_;
+  wire _3095_;
+  wire _3096_;
+  wire _3097_;
+  wire [15:0] _3098_;
+  wire _3099_;
+  wire _3100_;
+  wire _3101_;
+  wire [7:0] _3102_;
+  wire _3103_;
+  wire [25:0] _3104_;
+  wire _3105_;
+  wire [25:0] _3106_;
+  wire _3107_;
+  wire [25:0] _3108_;
+  wire _3109_;
+  wire _3110_;
+  wire _3111_;
+  wire _3112_;
+  wire _3113_;
+  wire _3114_;
+  wire _3115_;
+  wire [15:0] _3116_;
+  wire _3117_;
+  wire _3118_;
+  wire _3119_;
+  wire [7:0] _3120_;
+  wire _3121_;
+  wire [25:0] _3122_;
+  wire _3123_;
+  wire [25:0] _3124_;
+  wire _3125_;
+  wire [25:0] _3126_;
+  wire _3127_;
+  wire _3128_;
+  wire _3129_;
+  wire _3130_;
+  wire _3131_;
+  wire _3132_;
+  wire _3133_;
+  wire [15:0] _3134_;
+  wire _3135_;
+  wire _3136_;
+  wire _3137_;
+  wire [7:0] _3138_;
+  wire _3139_;
+  wire [25:0] _3140_;
+  wire _3141_;
+  wire [25:0] _3142_;
+  wire _3143_;
+  wire [25:0] _3144_;
+  wire _3145_;
+  wire _3146_;
+  wire _3147_;
+  wire _3148_;
+  wire _3149_;
+  wire _3150_;
+  wire _3151_;
+  wire [15:0] _3152_;
+  wire _3153_;
+  wire _3154_;
+  wire _3155_;
+  wire [7:0] _3156_;
+  wire _3157_;
+  wire [25:0] _3158_;
+  wire _3159_;
+  wire [25:0] _3160_;
+  wire _3161_;
+  wire [25:0] _3162_;
+  wire _3163_;
+  wire _3164_;
+  wire _3165_;
+  wire _3166_;
+  wire _3167_;
+  wire _3168_;
+  wire _3169_;
+  wire [15:0] _3170_;
+  wire _3171_;
+  wire _3172_;
+  wire _3173_;
+  wire [7:0] _3174_;
+  wire _3175_;
+  wire [25:0] _3176_;
+  wire _3177_;
+  wire [25:0] _3178_;
+  wire _3179_;
+  wire [25:0] _3180_;
+  wire _3181_;
+  wire _3182_;
+  wire _3183_;
+  wire _3184_;
+  wire _3185_;
+  wire _3186_;
+  wire _3187_;
   wire [7:0] a;
   (* init = 8'h00 *)
   wire [7:0] \a$1001 ;
@@ -4321,7 +5786,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \b$996 ;
   (* init = 8'h00 *)
   wire [7:0] \b$999 ;
-  reg [2:0] beat_next;
+  wire [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -4388,7 +5853,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_7_7;
   input clk;
   wire clk;
-  reg [3:0] count_next;
+  wire [3:0] count_next;
   reg [2:0] drain_beat = 3'h0;
   reg [3:0] drain_count = 4'h0;
   reg drain_shift = 1'h0;
@@ -5182,74 +6647,74 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in5;
   wire [7:0] w_in6;
   wire [7:0] w_in7;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$133 [25:0];
-  assign \$4  = lr_0_1_d2 ? 26'h0000000 : \$134 [25:0];
-  assign \$6  = lr_0_2_d2 ? 26'h0000000 : \$135 [25:0];
-  assign \$8  = lr_0_3_d2 ? 26'h0000000 : \$136 [25:0];
-  assign \$10  = lr_0_4_d2 ? 26'h0000000 : \$137 [25:0];
-  assign \$12  = lr_0_5_d2 ? 26'h0000000 : \$138 [25:0];
-  assign \$14  = lr_0_6_d2 ? 26'h0000000 : \$139 [25:0];
-  assign \$16  = lr_0_7_d2 ? 26'h0000000 : \$140 [25:0];
-  assign \$18  = lr_1_0_d2 ? 26'h0000000 : \$141 [25:0];
-  assign \$20  = lr_1_1_d2 ? 26'h0000000 : \$142 [25:0];
-  assign \$22  = lr_1_2_d2 ? 26'h0000000 : \$143 [25:0];
-  assign \$24  = lr_1_3_d2 ? 26'h0000000 : \$144 [25:0];
-  assign \$26  = lr_1_4_d2 ? 26'h0000000 : \$145 [25:0];
-  assign \$28  = lr_1_5_d2 ? 26'h0000000 : \$146 [25:0];
-  assign \$30  = lr_1_6_d2 ? 26'h0000000 : \$147 [25:0];
-  assign \$32  = lr_1_7_d2 ? 26'h0000000 : \$148 [25:0];
-  assign \$34  = lr_2_0_d2 ? 26'h0000000 : \$149 [25:0];
-  assign \$36  = lr_2_1_d2 ? 26'h0000000 : \$150 [25:0];
-  assign \$38  = lr_2_2_d2 ? 26'h0000000 : \$151 [25:0];
-  assign \$40  = lr_2_3_d2 ? 26'h0000000 : \$152 [25:0];
-  assign \$42  = lr_2_4_d2 ? 26'h0000000 : \$153 [25:0];
-  assign \$44  = lr_2_5_d2 ? 26'h0000000 : \$154 [25:0];
-  assign \$46  = lr_2_6_d2 ? 26'h0000000 : \$155 [25:0];
-  assign \$48  = lr_2_7_d2 ? 26'h0000000 : \$156 [25:0];
-  assign \$50  = lr_3_0_d2 ? 26'h0000000 : \$157 [25:0];
-  assign \$52  = lr_3_1_d2 ? 26'h0000000 : \$158 [25:0];
-  assign \$54  = lr_3_2_d2 ? 26'h0000000 : \$159 [25:0];
-  assign \$56  = lr_3_3_d2 ? 26'h0000000 : \$160 [25:0];
-  assign \$58  = lr_3_4_d2 ? 26'h0000000 : \$161 [25:0];
-  assign \$60  = lr_3_5_d2 ? 26'h0000000 : \$162 [25:0];
-  assign \$62  = lr_3_6_d2 ? 26'h0000000 : \$163 [25:0];
-  assign \$64  = lr_3_7_d2 ? 26'h0000000 : \$164 [25:0];
-  assign \$66  = lr_4_0_d2 ? 26'h0000000 : \$165 [25:0];
-  assign \$68  = lr_4_1_d2 ? 26'h0000000 : \$166 [25:0];
-  assign \$70  = lr_4_2_d2 ? 26'h0000000 : \$167 [25:0];
-  assign \$72  = lr_4_3_d2 ? 26'h0000000 : \$168 [25:0];
-  assign \$74  = lr_4_4_d2 ? 26'h0000000 : \$169 [25:0];
-  assign \$76  = lr_4_5_d2 ? 26'h0000000 : \$170 [25:0];
-  assign \$78  = lr_4_6_d2 ? 26'h0000000 : \$171 [25:0];
-  assign \$80  = lr_4_7_d2 ? 26'h0000000 : \$172 [25:0];
-  assign \$82  = lr_5_0_d2 ? 26'h0000000 : \$173 [25:0];
-  assign \$84  = lr_5_1_d2 ? 26'h0000000 : \$174 [25:0];
-  assign \$86  = lr_5_2_d2 ? 26'h0000000 : \$175 [25:0];
-  assign \$88  = lr_5_3_d2 ? 26'h0000000 : \$176 [25:0];
-  assign \$90  = lr_5_4_d2 ? 26'h0000000 : \$177 [25:0];
-  assign \$92  = lr_5_5_d2 ? 26'h0000000 : \$178 [25:0];
-  assign \$94  = lr_5_6_d2 ? 26'h0000000 : \$179 [25:0];
-  assign \$96  = lr_5_7_d2 ? 26'h0000000 : \$180 [25:0];
-  assign \$98  = lr_6_0_d2 ? 26'h0000000 : \$181 [25:0];
-  assign \$100  = lr_6_1_d2 ? 26'h0000000 : \$182 [25:0];
-  assign \$102  = lr_6_2_d2 ? 26'h0000000 : \$183 [25:0];
-  assign \$104  = lr_6_3_d2 ? 26'h0000000 : \$184 [25:0];
-  assign \$106  = lr_6_4_d2 ? 26'h0000000 : \$185 [25:0];
-  assign \$108  = lr_6_5_d2 ? 26'h0000000 : \$186 [25:0];
-  assign \$110  = lr_6_6_d2 ? 26'h0000000 : \$187 [25:0];
-  assign \$112  = lr_6_7_d2 ? 26'h0000000 : \$188 [25:0];
-  assign \$114  = lr_7_0_d2 ? 26'h0000000 : \$189 [25:0];
-  assign \$116  = lr_7_1_d2 ? 26'h0000000 : \$190 [25:0];
-  assign \$118  = lr_7_2_d2 ? 26'h0000000 : \$191 [25:0];
-  assign \$120  = lr_7_3_d2 ? 26'h0000000 : \$192 [25:0];
-  assign \$122  = lr_7_4_d2 ? 26'h0000000 : \$193 [25:0];
-  assign \$124  = lr_7_5_d2 ? 26'h0000000 : \$194 [25:0];
-  assign \$126  = lr_7_6_d2 ? 26'h0000000 : \$195 [25:0];
-  assign \$128  = lr_7_7_d2 ? 26'h0000000 : \$196 [25:0];
-  assign \$130  = | count_next;
-  assign \$131  = beat_next == 3'h7;
-  assign \$132  = \$130  & \$131 ;
+  assign _0000_ = i_last & i_valid;
+  assign _1018_ = lr_0_0_d2 ? 26'h0000000 : _0368_[25:0];
+  assign _1240_ = lr_0_1_d2 ? 26'h0000000 : _0379_[25:0];
+  assign _1462_ = lr_0_2_d2 ? 26'h0000000 : _0390_[25:0];
+  assign _1684_ = lr_0_3_d2 ? 26'h0000000 : _0401_[25:0];
+  assign _0001_ = lr_0_4_d2 ? 26'h0000000 : _0412_[25:0];
+  assign _0223_ = lr_0_5_d2 ? 26'h0000000 : _0423_[25:0];
+  assign _0445_ = lr_0_6_d2 ? 26'h0000000 : _0434_[25:0];
+  assign _0667_ = lr_0_7_d2 ? 26'h0000000 : _0446_[25:0];
+  assign _0889_ = lr_1_0_d2 ? 26'h0000000 : _0457_[25:0];
+  assign _1019_ = lr_1_1_d2 ? 26'h0000000 : _0468_[25:0];
+  assign _1041_ = lr_1_2_d2 ? 26'h0000000 : _0479_[25:0];
+  assign _1063_ = lr_1_3_d2 ? 26'h0000000 : _0490_[25:0];
+  assign _1085_ = lr_1_4_d2 ? 26'h0000000 : _0501_[25:0];
+  assign _1107_ = lr_1_5_d2 ? 26'h0000000 : _0512_[25:0];
+  assign _1130_ = lr_1_6_d2 ? 26'h0000000 : _0523_[25:0];
+  assign _1152_ = lr_1_7_d2 ? 26'h0000000 : _0534_[25:0];
+  assign _1174_ = lr_2_0_d2 ? 26'h0000000 : _0545_[25:0];
+  assign _1196_ = lr_2_1_d2 ? 26'h0000000 : _0557_[25:0];
+  assign _1218_ = lr_2_2_d2 ? 26'h0000000 : _0568_[25:0];
+  assign _1241_ = lr_2_3_d2 ? 26'h0000000 : _0579_[25:0];
+  assign _1263_ = lr_2_4_d2 ? 26'h0000000 : _0590_[25:0];
+  assign _1285_ = lr_2_5_d2 ? 26'h0000000 : _0601_[25:0];
+  assign _1307_ = lr_2_6_d2 ? 26'h0000000 : _0612_[25:0];
+  assign _1329_ = lr_2_7_d2 ? 26'h0000000 : _0623_[25:0];
+  assign _1352_ = lr_3_0_d2 ? 26'h0000000 : _0634_[25:0];
+  assign _1374_ = lr_3_1_d2 ? 26'h0000000 : _0645_[25:0];
+  assign _1396_ = lr_3_2_d2 ? 26'h0000000 : _0656_[25:0];
+  assign _1418_ = lr_3_3_d2 ? 26'h0000000 : _0668_[25:0];
+  assign _1440_ = lr_3_4_d2 ? 26'h0000000 : _0679_[25:0];
+  assign _1463_ = lr_3_5_d2 ? 26'h0000000 : _0690_[25:0];
+  assign _1485_ = lr_3_6_d2 ? 26'h0000000 : _0701_[25:0];
+  assign _1507_ = lr_3_7_d2 ? 26'h0000000 : _0712_[25:0];
+  assign _1529_ = lr_4_0_d2 ? 26'h0000000 : _0723_[25:0];
+  assign _1551_ = lr_4_1_d2 ? 26'h0000000 : _0734_[25:0];
+  assign _1574_ = lr_4_2_d2 ? 26'h0000000 : _0745_[25:0];
+  assign _1596_ = lr_4_3_d2 ? 26'h0000000 : _0756_[25:0];
+  assign _1618_ = lr_4_4_d2 ? 26'h0000000 : _0767_[25:0];
+  assign _1640_ = lr_4_5_d2 ? 26'h0000000 : _0779_[25:0];
+  assign _1662_ = lr_4_6_d2 ? 26'h0000000 : _0790_[25:0];
+  assign _1685_ = lr_4_7_d2 ? 26'h0000000 : _0801_[25:0];
+  assign _1707_ = lr_5_0_d2 ? 26'h0000000 : _0812_[25:0];
+  assign _1729_ = lr_5_1_d2 ? 26'h0000000 : _0823_[25:0];
+  assign _1751_ = lr_5_2_d2 ? 26'h0000000 : _0834_[25:0];
+  assign _1773_ = lr_5_3_d2 ? 26'h0000000 : _0845_[25:0];
+  assign _1796_ = lr_5_4_d2 ? 26'h0000000 : _0856_[25:0];
+  assign _1818_ = lr_5_5_d2 ? 26'h0000000 : _0867_[25:0];
+  assign _1840_ = lr_5_6_d2 ? 26'h0000000 : _0878_[25:0];
+  assign _1862_ = lr_5_7_d2 ? 26'h0000000 : _0890_[25:0];
+  assign _1884_ = lr_6_0_d2 ? 26'h0000000 : _0901_[25:0];
+  assign _0002_ = lr_6_1_d2 ? 26'h0000000 : _0912_[25:0];
+  assign _0024_ = lr_6_2_d2 ? 26'h0000000 : _0923_[25:0];
+  assign _0046_ = lr_6_3_d2 ? 26'h0000000 : _0934_[25:0];
+  assign _0068_ = lr_6_4_d2 ? 26'h0000000 : _0945_[25:0];
+  assign _0090_ = lr_6_5_d2 ? 26'h0000000 : _0956_[25:0];
+  assign _0113_ = lr_6_6_d2 ? 26'h0000000 : _0967_[25:0];
+  assign _0135_ = lr_6_7_d2 ? 26'h0000000 : _0978_[25:0];
+  assign _0157_ = lr_7_0_d2 ? 26'h0000000 : _0989_[25:0];
+  assign _0179_ = lr_7_1_d2 ? 26'h0000000 : _1001_[25:0];
+  assign _0201_ = lr_7_2_d2 ? 26'h0000000 : _1009_[25:0];
+  assign _0224_ = lr_7_3_d2 ? 26'h0000000 : _1010_[25:0];
+  assign _0246_ = lr_7_4_d2 ? 26'h0000000 : _1011_[25:0];
+  assign _0268_ = lr_7_5_d2 ? 26'h0000000 : _1012_[25:0];
+  assign _0290_ = lr_7_6_d2 ? 26'h0000000 : _1013_[25:0];
+  assign _0312_ = lr_7_7_d2 ? 26'h0000000 : _1014_[25:0];
+  assign _0335_ = | count_next;
+  assign _0346_ = beat_next == 3'h7;
+  assign _0357_ = _0335_ & _0346_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -5266,7130 +6731,3614 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign w_in6 = in_valid ? in_w6 : 8'h00;
   assign w_in7 = in_valid ? in_w7 : 8'h00;
-  assign \$133  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$134  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$135  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$136  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$137  = $signed(acc_0_4) + $signed(p_0_4);
-  assign \$138  = $signed(acc_0_5) + $signed(p_0_5);
-  assign \$139  = $signed(acc_0_6) + $signed(p_0_6);
-  assign \$140  = $signed(acc_0_7) + $signed(p_0_7);
-  assign \$141  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$142  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$143  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$144  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$145  = $signed(acc_1_4) + $signed(p_1_4);
-  assign \$146  = $signed(acc_1_5) + $signed(p_1_5);
-  assign \$147  = $signed(acc_1_6) + $signed(p_1_6);
-  assign \$148  = $signed(acc_1_7) + $signed(p_1_7);
-  assign \$149  = $signed(acc_2_0) + $signed(p_2_0);
-  assign \$150  = $signed(acc_2_1) + $signed(p_2_1);
-  assign \$151  = $signed(acc_2_2) + $signed(p_2_2);
-  assign \$152  = $signed(acc_2_3) + $signed(p_2_3);
-  assign \$153  = $signed(acc_2_4) + $signed(p_2_4);
-  assign \$154  = $signed(acc_2_5) + $signed(p_2_5);
-  assign \$155  = $signed(acc_2_6) + $signed(p_2_6);
-  assign \$156  = $signed(acc_2_7) + $signed(p_2_7);
-  assign \$157  = $signed(acc_3_0) + $signed(p_3_0);
-  assign \$158  = $signed(acc_3_1) + $signed(p_3_1);
-  assign \$159  = $signed(acc_3_2) + $signed(p_3_2);
-  assign \$160  = $signed(acc_3_3) + $signed(p_3_3);
-  assign \$161  = $signed(acc_3_4) + $signed(p_3_4);
-  assign \$162  = $signed(acc_3_5) + $signed(p_3_5);
-  assign \$163  = $signed(acc_3_6) + $signed(p_3_6);
-  assign \$164  = $signed(acc_3_7) + $signed(p_3_7);
-  assign \$165  = $signed(acc_4_0) + $signed(p_4_0);
-  assign \$166  = $signed(acc_4_1) + $signed(p_4_1);
-  assign \$167  = $signed(acc_4_2) + $signed(p_4_2);
-  assign \$168  = $signed(acc_4_3) + $signed(p_4_3);
-  assign \$169  = $signed(acc_4_4) + $signed(p_4_4);
-  assign \$170  = $signed(acc_4_5) + $signed(p_4_5);
-  assign \$171  = $signed(acc_4_6) + $signed(p_4_6);
-  assign \$172  = $signed(acc_4_7) + $signed(p_4_7);
-  assign \$173  = $signed(acc_5_0) + $signed(p_5_0);
-  assign \$174  = $signed(acc_5_1) + $signed(p_5_1);
-  assign \$175  = $signed(acc_5_2) + $signed(p_5_2);
-  assign \$176  = $signed(acc_5_3) + $signed(p_5_3);
-  assign \$177  = $signed(acc_5_4) + $signed(p_5_4);
-  assign \$178  = $signed(acc_5_5) + $signed(p_5_5);
-  assign \$179  = $signed(acc_5_6) + $signed(p_5_6);
-  assign \$180  = $signed(acc_5_7) + $signed(p_5_7);
-  assign \$181  = $signed(acc_6_0) + $signed(p_6_0);
-  assign \$182  = $signed(acc_6_1) + $signed(p_6_1);
-  assign \$183  = $signed(acc_6_2) + $signed(p_6_2);
-  assign \$184  = $signed(acc_6_3) + $signed(p_6_3);
-  assign \$185  = $signed(acc_6_4) + $signed(p_6_4);
-  assign \$186  = $signed(acc_6_5) + $signed(p_6_5);
-  assign \$187  = $signed(acc_6_6) + $signed(p_6_6);
-  assign \$188  = $signed(acc_6_7) + $signed(p_6_7);
-  assign \$189  = $signed(acc_7_0) + $signed(p_7_0);
-  assign \$190  = $signed(acc_7_1) + $signed(p_7_1);
-  assign \$191  = $signed(acc_7_2) + $signed(p_7_2);
-  assign \$192  = $signed(acc_7_3) + $signed(p_7_3);
-  assign \$193  = $signed(acc_7_4) + $signed(p_7_4);
-  assign \$194  = $signed(acc_7_5) + $signed(p_7_5);
-  assign \$195  = $signed(acc_7_6) + $signed(p_7_6);
-  assign \$196  = $signed(acc_7_7) + $signed(p_7_7);
+  assign _0368_ = $signed(acc_0_0) + $signed(p_0_0);
+  assign _0379_ = $signed(acc_0_1) + $signed(p_0_1);
+  assign _0390_ = $signed(acc_0_2) + $signed(p_0_2);
+  assign _0401_ = $signed(acc_0_3) + $signed(p_0_3);
+  assign _0412_ = $signed(acc_0_4) + $signed(p_0_4);
+  assign _0423_ = $signed(acc_0_5) + $signed(p_0_5);
+  assign _0434_ = $signed(acc_0_6) + $signed(p_0_6);
+  assign _0446_ = $signed(acc_0_7) + $signed(p_0_7);
+  assign _0457_ = $signed(acc_1_0) + $signed(p_1_0);
+  assign _0468_ = $signed(acc_1_1) + $signed(p_1_1);
+  assign _0479_ = $signed(acc_1_2) + $signed(p_1_2);
+  assign _0490_ = $signed(acc_1_3) + $signed(p_1_3);
+  assign _0501_ = $signed(acc_1_4) + $signed(p_1_4);
+  assign _0512_ = $signed(acc_1_5) + $signed(p_1_5);
+  assign _0523_ = $signed(acc_1_6) + $signed(p_1_6);
+  assign _0534_ = $signed(acc_1_7) + $signed(p_1_7);
+  assign _0545_ = $signed(acc_2_0) + $signed(p_2_0);
+  assign _0557_ = $signed(acc_2_1) + $signed(p_2_1);
+  assign _0568_ = $signed(acc_2_2) + $signed(p_2_2);
+  assign _0579_ = $signed(acc_2_3) + $signed(p_2_3);
+  assign _0590_ = $signed(acc_2_4) + $signed(p_2_4);
+  assign _0601_ = $signed(acc_2_5) + $signed(p_2_5);
+  assign _0612_ = $signed(acc_2_6) + $signed(p_2_6);
+  assign _0623_ = $signed(acc_2_7) + $signed(p_2_7);
+  assign _0634_ = $signed(acc_3_0) + $signed(p_3_0);
+  assign _0645_ = $signed(acc_3_1) + $signed(p_3_1);
+  assign _0656_ = $signed(acc_3_2) + $signed(p_3_2);
+  assign _0668_ = $signed(acc_3_3) + $signed(p_3_3);
+  assign _0679_ = $signed(acc_3_4) + $signed(p_3_4);
+  assign _0690_ = $signed(acc_3_5) + $signed(p_3_5);
+  assign _0701_ = $signed(acc_3_6) + $signed(p_3_6);
+  assign _0712_ = $signed(acc_3_7) + $signed(p_3_7);
+  assign _0723_ = $signed(acc_4_0) + $signed(p_4_0);
+  assign _0734_ = $signed(acc_4_1) + $signed(p_4_1);
+  assign _0745_ = $signed(acc_4_2) + $signed(p_4_2);
+  assign _0756_ = $signed(acc_4_3) + $signed(p_4_3);
+  assign _0767_ = $signed(acc_4_4) + $signed(p_4_4);
+  assign _0779_ = $signed(acc_4_5) + $signed(p_4_5);
+  assign _0790_ = $signed(acc_4_6) + $signed(p_4_6);
+  assign _0801_ = $signed(acc_4_7) + $signed(p_4_7);
+  assign _0812_ = $signed(acc_5_0) + $signed(p_5_0);
+  assign _0823_ = $signed(acc_5_1) + $signed(p_5_1);
+  assign _0834_ = $signed(acc_5_2) + $signed(p_5_2);
+  assign _0845_ = $signed(acc_5_3) + $signed(p_5_3);
+  assign _0856_ = $signed(acc_5_4) + $signed(p_5_4);
+  assign _0867_ = $signed(acc_5_5) + $signed(p_5_5);
+  assign _0878_ = $signed(acc_5_6) + $signed(p_5_6);
+  assign _0890_ = $signed(acc_5_7) + $signed(p_5_7);
+  assign _0901_ = $signed(acc_6_0) + $signed(p_6_0);
+  assign _0912_ = $signed(acc_6_1) + $signed(p_6_1);
+  assign _0923_ = $signed(acc_6_2) + $signed(p_6_2);
+  assign _0934_ = $signed(acc_6_3) + $signed(p_6_3);
+  assign _0945_ = $signed(acc_6_4) + $signed(p_6_4);
+  assign _0956_ = $signed(acc_6_5) + $signed(p_6_5);
+  assign _0967_ = $signed(acc_6_6) + $signed(p_6_6);
+  assign _0978_ = $signed(acc_6_7) + $signed(p_6_7);
+  assign _0989_ = $signed(acc_7_0) + $signed(p_7_0);
+  assign _1001_ = $signed(acc_7_1) + $signed(p_7_1);
+  assign _1009_ = $signed(acc_7_2) + $signed(p_7_2);
+  assign _1010_ = $signed(acc_7_3) + $signed(p_7_3);
+  assign _1011_ = $signed(acc_7_4) + $signed(p_7_4);
+  assign _1012_ = $signed(acc_7_5) + $signed(p_7_5);
+  assign _1013_ = $signed(acc_7_6) + $signed(p_7_6);
+  assign _1014_ = $signed(acc_7_7) + $signed(p_7_7);
   assign draining = | drain_count;
-  assign \$198  = drain_count - 1'h1;
-  assign \$200  = drain_beat + 1'h1;
-  assign \$201  = drain_shift ? 4'h0 : \$200 ;
+  assign _1016_ = drain_count - 1'h1;
+  assign _1020_ = drain_beat + 1'h1;
+  assign _1021_ = drain_shift ? 4'h0 : _1020_;
   always @(posedge clk)
-    in_valid <= \$202 ;
+    in_valid <= _1022_;
   always @(posedge clk)
-    in_last <= \$203 ;
+    in_last <= _1023_;
   always @(posedge clk)
-    in_a0 <= \$204 ;
+    in_a0 <= _1024_;
   always @(posedge clk)
-    in_a1 <= \$205 ;
+    in_a1 <= _1025_;
   always @(posedge clk)
-    in_a2 <= \$206 ;
+    in_a2 <= _1026_;
   always @(posedge clk)
-    in_a3 <= \$207 ;
+    in_a3 <= _1027_;
   always @(posedge clk)
-    in_a4 <= \$208 ;
+    in_a4 <= _1028_;
   always @(posedge clk)
-    in_a5 <= \$209 ;
+    in_a5 <= _1029_;
   always @(posedge clk)
-    in_a6 <= \$210 ;
+    in_a6 <= _1031_;
   always @(posedge clk)
-    in_a7 <= \$211 ;
+    in_a7 <= _1032_;
   always @(posedge clk)
-    in_w0 <= \$212 ;
+    in_w0 <= _1033_;
   always @(posedge clk)
-    in_w1 <= \$213 ;
+    in_w1 <= _1034_;
   always @(posedge clk)
-    in_w2 <= \$214 ;
+    in_w2 <= _1035_;
   always @(posedge clk)
-    in_w3 <= \$215 ;
+    in_w3 <= _1036_;
   always @(posedge clk)
-    in_w4 <= \$216 ;
+    in_w4 <= _1037_;
   always @(posedge clk)
-    in_w5 <= \$217 ;
+    in_w5 <= _1038_;
   always @(posedge clk)
-    in_w6 <= \$218 ;
+    in_w6 <= _1039_;
   always @(posedge clk)
-    in_w7 <= \$219 ;
+    in_w7 <= _1040_;
   always @(posedge clk)
-    skew_a1_d0 <= \$220 ;
+    skew_a1_d0 <= _1042_;
   always @(posedge clk)
-    skew_l1_d0 <= \$221 ;
+    skew_l1_d0 <= _1043_;
   always @(posedge clk)
-    skew_a2_d0 <= \$222 ;
+    skew_a2_d0 <= _1044_;
   always @(posedge clk)
-    skew_a2_d1 <= \$223 ;
+    skew_a2_d1 <= _1045_;
   always @(posedge clk)
-    skew_l2_d0 <= \$224 ;
+    skew_l2_d0 <= _1046_;
   always @(posedge clk)
-    skew_l2_d1 <= \$225 ;
+    skew_l2_d1 <= _1047_;
   always @(posedge clk)
-    skew_a3_d0 <= \$226 ;
+    skew_a3_d0 <= _1048_;
   always @(posedge clk)
-    skew_a3_d1 <= \$227 ;
+    skew_a3_d1 <= _1049_;
   always @(posedge clk)
-    skew_a3_d2 <= \$228 ;
+    skew_a3_d2 <= _1050_;
   always @(posedge clk)
-    skew_l3_d0 <= \$229 ;
+    skew_l3_d0 <= _1051_;
   always @(posedge clk)
-    skew_l3_d1 <= \$230 ;
+    skew_l3_d1 <= _1053_;
   always @(posedge clk)
-    skew_l3_d2 <= \$231 ;
+    skew_l3_d2 <= _1054_;
   always @(posedge clk)
-    skew_a4_d0 <= \$232 ;
+    skew_a4_d0 <= _1055_;
   always @(posedge clk)
-    skew_a4_d1 <= \$233 ;
+    skew_a4_d1 <= _1056_;
   always @(posedge clk)
-    skew_a4_d2 <= \$234 ;
+    skew_a4_d2 <= _1057_;
   always @(posedge clk)
-    skew_a4_d3 <= \$235 ;
+    skew_a4_d3 <= _1058_;
   always @(posedge clk)
-    skew_l4_d0 <= \$236 ;
+    skew_l4_d0 <= _1059_;
   always @(posedge clk)
-    skew_l4_d1 <= \$237 ;
+    skew_l4_d1 <= _1060_;
   always @(posedge clk)
-    skew_l4_d2 <= \$238 ;
+    skew_l4_d2 <= _1061_;
   always @(posedge clk)
-    skew_l4_d3 <= \$239 ;
+    skew_l4_d3 <= _1062_;
   always @(posedge clk)
-    skew_a5_d0 <= \$240 ;
+    skew_a5_d0 <= _1064_;
   always @(posedge clk)
-    skew_a5_d1 <= \$241 ;
+    skew_a5_d1 <= _1065_;
   always @(posedge clk)
-    skew_a5_d2 <= \$242 ;
+    skew_a5_d2 <= _1066_;
   always @(posedge clk)
-    skew_a5_d3 <= \$243 ;
+    skew_a5_d3 <= _1067_;
   always @(posedge clk)
-    skew_a5_d4 <= \$244 ;
+    skew_a5_d4 <= _1068_;
   always @(posedge clk)
-    skew_l5_d0 <= \$245 ;
+    skew_l5_d0 <= _1069_;
   always @(posedge clk)
-    skew_l5_d1 <= \$246 ;
+    skew_l5_d1 <= _1070_;
   always @(posedge clk)
-    skew_l5_d2 <= \$247 ;
+    skew_l5_d2 <= _1071_;
   always @(posedge clk)
-    skew_l5_d3 <= \$248 ;
+    skew_l5_d3 <= _1072_;
   always @(posedge clk)
-    skew_l5_d4 <= \$249 ;
+    skew_l5_d4 <= _1073_;
   always @(posedge clk)
-    skew_a6_d0 <= \$250 ;
+    skew_a6_d0 <= _1075_;
   always @(posedge clk)
-    skew_a6_d1 <= \$251 ;
+    skew_a6_d1 <= _1076_;
   always @(posedge clk)
-    skew_a6_d2 <= \$252 ;
+    skew_a6_d2 <= _1077_;
   always @(posedge clk)
-    skew_a6_d3 <= \$253 ;
+    skew_a6_d3 <= _1078_;
   always @(posedge clk)
-    skew_a6_d4 <= \$254 ;
+    skew_a6_d4 <= _1079_;
   always @(posedge clk)
-    skew_a6_d5 <= \$255 ;
+    skew_a6_d5 <= _1080_;
   always @(posedge clk)
-    skew_l6_d0 <= \$256 ;
+    skew_l6_d0 <= _1081_;
   always @(posedge clk)
-    skew_l6_d1 <= \$257 ;
+    skew_l6_d1 <= _1082_;
   always @(posedge clk)
-    skew_l6_d2 <= \$258 ;
+    skew_l6_d2 <= _1083_;
   always @(posedge clk)
-    skew_l6_d3 <= \$259 ;
+    skew_l6_d3 <= _1084_;
   always @(posedge clk)
-    skew_l6_d4 <= \$260 ;
+    skew_l6_d4 <= _1086_;
   always @(posedge clk)
-    skew_l6_d5 <= \$261 ;
+    skew_l6_d5 <= _1087_;
   always @(posedge clk)
-    skew_a7_d0 <= \$262 ;
+    skew_a7_d0 <= _1088_;
   always @(posedge clk)
-    skew_a7_d1 <= \$263 ;
+    skew_a7_d1 <= _1089_;
   always @(posedge clk)
-    skew_a7_d2 <= \$264 ;
+    skew_a7_d2 <= _1090_;
   always @(posedge clk)
-    skew_a7_d3 <= \$265 ;
+    skew_a7_d3 <= _1091_;
   always @(posedge clk)
-    skew_a7_d4 <= \$266 ;
+    skew_a7_d4 <= _1092_;
   always @(posedge clk)
-    skew_a7_d5 <= \$267 ;
+    skew_a7_d5 <= _1093_;
   always @(posedge clk)
-    skew_a7_d6 <= \$268 ;
+    skew_a7_d6 <= _1094_;
   always @(posedge clk)
-    skew_l7_d0 <= \$269 ;
+    skew_l7_d0 <= _1095_;
   always @(posedge clk)
-    skew_l7_d1 <= \$270 ;
+    skew_l7_d1 <= _1097_;
   always @(posedge clk)
-    skew_l7_d2 <= \$271 ;
+    skew_l7_d2 <= _1098_;
   always @(posedge clk)
-    skew_l7_d3 <= \$272 ;
+    skew_l7_d3 <= _1099_;
   always @(posedge clk)
-    skew_l7_d4 <= \$273 ;
+    skew_l7_d4 <= _1100_;
   always @(posedge clk)
-    skew_l7_d5 <= \$274 ;
+    skew_l7_d5 <= _1101_;
   always @(posedge clk)
-    skew_l7_d6 <= \$275 ;
+    skew_l7_d6 <= _1102_;
   always @(posedge clk)
-    skew_w1_d0 <= \$276 ;
+    skew_w1_d0 <= _1103_;
   always @(posedge clk)
-    skew_w2_d0 <= \$277 ;
+    skew_w2_d0 <= _1104_;
   always @(posedge clk)
-    skew_w2_d1 <= \$278 ;
+    skew_w2_d1 <= _1105_;
   always @(posedge clk)
-    skew_w3_d0 <= \$279 ;
+    skew_w3_d0 <= _1106_;
   always @(posedge clk)
-    skew_w3_d1 <= \$280 ;
+    skew_w3_d1 <= _1108_;
   always @(posedge clk)
-    skew_w3_d2 <= \$281 ;
+    skew_w3_d2 <= _1109_;
   always @(posedge clk)
-    skew_w4_d0 <= \$282 ;
+    skew_w4_d0 <= _1110_;
   always @(posedge clk)
-    skew_w4_d1 <= \$283 ;
+    skew_w4_d1 <= _1111_;
   always @(posedge clk)
-    skew_w4_d2 <= \$284 ;
+    skew_w4_d2 <= _1112_;
   always @(posedge clk)
-    skew_w4_d3 <= \$285 ;
+    skew_w4_d3 <= _1113_;
   always @(posedge clk)
-    skew_w5_d0 <= \$286 ;
+    skew_w5_d0 <= _1114_;
   always @(posedge clk)
-    skew_w5_d1 <= \$287 ;
+    skew_w5_d1 <= _1115_;
   always @(posedge clk)
-    skew_w5_d2 <= \$288 ;
+    skew_w5_d2 <= _1116_;
   always @(posedge clk)
-    skew_w5_d3 <= \$289 ;
+    skew_w5_d3 <= _1117_;
   always @(posedge clk)
-    skew_w5_d4 <= \$290 ;
+    skew_w5_d4 <= _1119_;
   always @(posedge clk)
-    skew_w6_d0 <= \$291 ;
+    skew_w6_d0 <= _1120_;
   always @(posedge clk)
-    skew_w6_d1 <= \$292 ;
+    skew_w6_d1 <= _1121_;
   always @(posedge clk)
-    skew_w6_d2 <= \$293 ;
+    skew_w6_d2 <= _1122_;
   always @(posedge clk)
-    skew_w6_d3 <= \$294 ;
+    skew_w6_d3 <= _1123_;
   always @(posedge clk)
-    skew_w6_d4 <= \$295 ;
+    skew_w6_d4 <= _1124_;
   always @(posedge clk)
-    skew_w6_d5 <= \$296 ;
+    skew_w6_d5 <= _1125_;
   always @(posedge clk)
-    skew_w7_d0 <= \$297 ;
+    skew_w7_d0 <= _1126_;
   always @(posedge clk)
-    skew_w7_d1 <= \$298 ;
+    skew_w7_d1 <= _1127_;
   always @(posedge clk)
-    skew_w7_d2 <= \$299 ;
+    skew_w7_d2 <= _1128_;
   always @(posedge clk)
-    skew_w7_d3 <= \$300 ;
+    skew_w7_d3 <= _1131_;
   always @(posedge clk)
-    skew_w7_d4 <= \$301 ;
+    skew_w7_d4 <= _1132_;
   always @(posedge clk)
-    skew_w7_d5 <= \$302 ;
+    skew_w7_d5 <= _1133_;
   always @(posedge clk)
-    skew_w7_d6 <= \$303 ;
+    skew_w7_d6 <= _1134_;
   always @(posedge clk)
-    a_0_0 <= \$304 ;
+    a_0_0 <= _1135_;
   always @(posedge clk)
-    l_0_0 <= \$305 ;
+    l_0_0 <= _1136_;
   always @(posedge clk)
-    w_0_0 <= \$306 ;
+    w_0_0 <= _1137_;
   always @(posedge clk)
-    p_0_0 <= \$307 ;
+    p_0_0 <= _1138_;
   always @(posedge clk)
-    lr_0_0_d0 <= \$308 ;
+    lr_0_0_d0 <= _1139_;
   always @(posedge clk)
-    lr_0_0_d1 <= \$309 ;
+    lr_0_0_d1 <= _1140_;
   always @(posedge clk)
-    lr_0_0_d2 <= \$310 ;
+    lr_0_0_d2 <= _1142_;
   always @(posedge clk)
-    acc_0_0 <= \$311 ;
+    acc_0_0 <= _1143_;
   always @(posedge clk)
-    out_0_0 <= \$312 ;
+    out_0_0 <= _1144_;
   always @(posedge clk)
-    a_0_1 <= \$313 ;
+    a_0_1 <= _1145_;
   always @(posedge clk)
-    l_0_1 <= \$314 ;
+    l_0_1 <= _1146_;
   always @(posedge clk)
-    w_0_1 <= \$315 ;
+    w_0_1 <= _1147_;
   always @(posedge clk)
-    p_0_1 <= \$316 ;
+    p_0_1 <= _1148_;
   always @(posedge clk)
-    lr_0_1_d0 <= \$317 ;
+    lr_0_1_d0 <= _1149_;
   always @(posedge clk)
-    lr_0_1_d1 <= \$318 ;
+    lr_0_1_d1 <= _1150_;
   always @(posedge clk)
-    lr_0_1_d2 <= \$319 ;
+    lr_0_1_d2 <= _1151_;
   always @(posedge clk)
-    acc_0_1 <= \$320 ;
+    acc_0_1 <= _1153_;
   always @(posedge clk)
-    out_0_1 <= \$321 ;
+    out_0_1 <= _1154_;
   always @(posedge clk)
-    a_0_2 <= \$322 ;
+    a_0_2 <= _1155_;
   always @(posedge clk)
-    l_0_2 <= \$323 ;
+    l_0_2 <= _1156_;
   always @(posedge clk)
-    w_0_2 <= \$324 ;
+    w_0_2 <= _1157_;
   always @(posedge clk)
-    p_0_2 <= \$325 ;
+    p_0_2 <= _1158_;
   always @(posedge clk)
-    lr_0_2_d0 <= \$326 ;
+    lr_0_2_d0 <= _1159_;
   always @(posedge clk)
-    lr_0_2_d1 <= \$327 ;
+    lr_0_2_d1 <= _1160_;
   always @(posedge clk)
-    lr_0_2_d2 <= \$328 ;
+    lr_0_2_d2 <= _1161_;
   always @(posedge clk)
-    acc_0_2 <= \$329 ;
+    acc_0_2 <= _1162_;
   always @(posedge clk)
-    out_0_2 <= \$330 ;
+    out_0_2 <= _1164_;
   always @(posedge clk)
-    a_0_3 <= \$331 ;
+    a_0_3 <= _1165_;
   always @(posedge clk)
-    l_0_3 <= \$332 ;
+    l_0_3 <= _1166_;
   always @(posedge clk)
-    w_0_3 <= \$333 ;
+    w_0_3 <= _1167_;
   always @(posedge clk)
-    p_0_3 <= \$334 ;
+    p_0_3 <= _1168_;
   always @(posedge clk)
-    lr_0_3_d0 <= \$335 ;
+    lr_0_3_d0 <= _1169_;
   always @(posedge clk)
-    lr_0_3_d1 <= \$336 ;
+    lr_0_3_d1 <= _1170_;
   always @(posedge clk)
-    lr_0_3_d2 <= \$337 ;
+    lr_0_3_d2 <= _1171_;
   always @(posedge clk)
-    acc_0_3 <= \$338 ;
+    acc_0_3 <= _1172_;
   always @(posedge clk)
-    out_0_3 <= \$339 ;
+    out_0_3 <= _1173_;
   always @(posedge clk)
-    a_0_4 <= \$340 ;
+    a_0_4 <= _1175_;
   always @(posedge clk)
-    l_0_4 <= \$341 ;
+    l_0_4 <= _1176_;
   always @(posedge clk)
-    w_0_4 <= \$342 ;
+    w_0_4 <= _1177_;
   always @(posedge clk)
-    p_0_4 <= \$343 ;
+    p_0_4 <= _1178_;
   always @(posedge clk)
-    lr_0_4_d0 <= \$344 ;
+    lr_0_4_d0 <= _1179_;
   always @(posedge clk)
-    lr_0_4_d1 <= \$345 ;
+    lr_0_4_d1 <= _1180_;
   always @(posedge clk)
-    lr_0_4_d2 <= \$346 ;
+    lr_0_4_d2 <= _1181_;
   always @(posedge clk)
-    acc_0_4 <= \$347 ;
+    acc_0_4 <= _1182_;
   always @(posedge clk)
-    out_0_4 <= \$348 ;
+    out_0_4 <= _1183_;
   always @(posedge clk)
-    a_0_5 <= \$349 ;
+    a_0_5 <= _1184_;
   always @(posedge clk)
-    l_0_5 <= \$350 ;
+    l_0_5 <= _1186_;
   always @(posedge clk)
-    w_0_5 <= \$351 ;
+    w_0_5 <= _1187_;
   always @(posedge clk)
-    p_0_5 <= \$352 ;
+    p_0_5 <= _1188_;
   always @(posedge clk)
-    lr_0_5_d0 <= \$353 ;
+    lr_0_5_d0 <= _1189_;
   always @(posedge clk)
-    lr_0_5_d1 <= \$354 ;
+    lr_0_5_d1 <= _1190_;
   always @(posedge clk)
-    lr_0_5_d2 <= \$355 ;
+    lr_0_5_d2 <= _1191_;
   always @(posedge clk)
-    acc_0_5 <= \$356 ;
+    acc_0_5 <= _1192_;
   always @(posedge clk)
-    out_0_5 <= \$357 ;
+    out_0_5 <= _1193_;
   always @(posedge clk)
-    a_0_6 <= \$358 ;
+    a_0_6 <= _1194_;
   always @(posedge clk)
-    l_0_6 <= \$359 ;
+    l_0_6 <= _1195_;
   always @(posedge clk)
-    w_0_6 <= \$360 ;
+    w_0_6 <= _1197_;
   always @(posedge clk)
-    p_0_6 <= \$361 ;
+    p_0_6 <= _1198_;
   always @(posedge clk)
-    lr_0_6_d0 <= \$362 ;
+    lr_0_6_d0 <= _1199_;
   always @(posedge clk)
-    lr_0_6_d1 <= \$363 ;
+    lr_0_6_d1 <= _1200_;
   always @(posedge clk)
-    lr_0_6_d2 <= \$364 ;
+    lr_0_6_d2 <= _1201_;
   always @(posedge clk)
-    acc_0_6 <= \$365 ;
+    acc_0_6 <= _1202_;
   always @(posedge clk)
-    out_0_6 <= \$366 ;
+    out_0_6 <= _1203_;
   always @(posedge clk)
-    a_0_7 <= \$367 ;
+    a_0_7 <= _1204_;
   always @(posedge clk)
-    l_0_7 <= \$368 ;
+    l_0_7 <= _1205_;
   always @(posedge clk)
-    w_0_7 <= \$369 ;
+    w_0_7 <= _1206_;
   always @(posedge clk)
-    p_0_7 <= \$370 ;
+    p_0_7 <= _1208_;
   always @(posedge clk)
-    lr_0_7_d0 <= \$371 ;
+    lr_0_7_d0 <= _1209_;
   always @(posedge clk)
-    lr_0_7_d1 <= \$372 ;
+    lr_0_7_d1 <= _1210_;
   always @(posedge clk)
-    lr_0_7_d2 <= \$373 ;
+    lr_0_7_d2 <= _1211_;
   always @(posedge clk)
-    acc_0_7 <= \$374 ;
+    acc_0_7 <= _1212_;
   always @(posedge clk)
-    out_0_7 <= \$375 ;
+    out_0_7 <= _1213_;
   always @(posedge clk)
-    a_1_0 <= \$376 ;
+    a_1_0 <= _1214_;
   always @(posedge clk)
-    l_1_0 <= \$377 ;
+    l_1_0 <= _1215_;
   always @(posedge clk)
-    w_1_0 <= \$378 ;
+    w_1_0 <= _1216_;
   always @(posedge clk)
-    p_1_0 <= \$379 ;
+    p_1_0 <= _1217_;
   always @(posedge clk)
-    lr_1_0_d0 <= \$380 ;
+    lr_1_0_d0 <= _1219_;
   always @(posedge clk)
-    lr_1_0_d1 <= \$381 ;
+    lr_1_0_d1 <= _1220_;
   always @(posedge clk)
-    lr_1_0_d2 <= \$382 ;
+    lr_1_0_d2 <= _1221_;
   always @(posedge clk)
-    acc_1_0 <= \$383 ;
+    acc_1_0 <= _1222_;
   always @(posedge clk)
-    out_1_0 <= \$384 ;
+    out_1_0 <= _1223_;
   always @(posedge clk)
-    a_1_1 <= \$385 ;
+    a_1_1 <= _1224_;
   always @(posedge clk)
-    l_1_1 <= \$386 ;
+    l_1_1 <= _1225_;
   always @(posedge clk)
-    w_1_1 <= \$387 ;
+    w_1_1 <= _1226_;
   always @(posedge clk)
-    p_1_1 <= \$388 ;
+    p_1_1 <= _1227_;
   always @(posedge clk)
-    lr_1_1_d0 <= \$389 ;
+    lr_1_1_d0 <= _1228_;
   always @(posedge clk)
-    lr_1_1_d1 <= \$390 ;
+    lr_1_1_d1 <= _1230_;
   always @(posedge clk)
-    lr_1_1_d2 <= \$391 ;
+    lr_1_1_d2 <= _1231_;
   always @(posedge clk)
-    acc_1_1 <= \$392 ;
+    acc_1_1 <= _1232_;
   always @(posedge clk)
-    out_1_1 <= \$393 ;
+    out_1_1 <= _1233_;
   always @(posedge clk)
-    a_1_2 <= \$394 ;
+    a_1_2 <= _1234_;
   always @(posedge clk)
-    l_1_2 <= \$395 ;
+    l_1_2 <= _1235_;
   always @(posedge clk)
-    w_1_2 <= \$396 ;
+    w_1_2 <= _1236_;
   always @(posedge clk)
-    p_1_2 <= \$397 ;
+    p_1_2 <= _1237_;
   always @(posedge clk)
-    lr_1_2_d0 <= \$398 ;
+    lr_1_2_d0 <= _1238_;
   always @(posedge clk)
-    lr_1_2_d1 <= \$399 ;
+    lr_1_2_d1 <= _1239_;
   always @(posedge clk)
-    lr_1_2_d2 <= \$400 ;
+    lr_1_2_d2 <= _1242_;
   always @(posedge clk)
-    acc_1_2 <= \$401 ;
+    acc_1_2 <= _1243_;
   always @(posedge clk)
-    out_1_2 <= \$402 ;
+    out_1_2 <= _1244_;
   always @(posedge clk)
-    a_1_3 <= \$403 ;
+    a_1_3 <= _1245_;
   always @(posedge clk)
-    l_1_3 <= \$404 ;
+    l_1_3 <= _1246_;
   always @(posedge clk)
-    w_1_3 <= \$405 ;
+    w_1_3 <= _1247_;
   always @(posedge clk)
-    p_1_3 <= \$406 ;
+    p_1_3 <= _1248_;
   always @(posedge clk)
-    lr_1_3_d0 <= \$407 ;
+    lr_1_3_d0 <= _1249_;
   always @(posedge clk)
-    lr_1_3_d1 <= \$408 ;
+    lr_1_3_d1 <= _1250_;
   always @(posedge clk)
-    lr_1_3_d2 <= \$409 ;
+    lr_1_3_d2 <= _1251_;
   always @(posedge clk)
-    acc_1_3 <= \$410 ;
+    acc_1_3 <= _1253_;
   always @(posedge clk)
-    out_1_3 <= \$411 ;
+    out_1_3 <= _1254_;
   always @(posedge clk)
-    a_1_4 <= \$412 ;
+    a_1_4 <= _1255_;
   always @(posedge clk)
-    l_1_4 <= \$413 ;
+    l_1_4 <= _1256_;
   always @(posedge clk)
-    w_1_4 <= \$414 ;
+    w_1_4 <= _1257_;
   always @(posedge clk)
-    p_1_4 <= \$415 ;
+    p_1_4 <= _1258_;
   always @(posedge clk)
-    lr_1_4_d0 <= \$416 ;
+    lr_1_4_d0 <= _1259_;
   always @(posedge clk)
-    lr_1_4_d1 <= \$417 ;
+    lr_1_4_d1 <= _1260_;
   always @(posedge clk)
-    lr_1_4_d2 <= \$418 ;
+    lr_1_4_d2 <= _1261_;
   always @(posedge clk)
-    acc_1_4 <= \$419 ;
+    acc_1_4 <= _1262_;
   always @(posedge clk)
-    out_1_4 <= \$420 ;
+    out_1_4 <= _1264_;
   always @(posedge clk)
-    a_1_5 <= \$421 ;
+    a_1_5 <= _1265_;
   always @(posedge clk)
-    l_1_5 <= \$422 ;
+    l_1_5 <= _1266_;
   always @(posedge clk)
-    w_1_5 <= \$423 ;
+    w_1_5 <= _1267_;
   always @(posedge clk)
-    p_1_5 <= \$424 ;
+    p_1_5 <= _1268_;
   always @(posedge clk)
-    lr_1_5_d0 <= \$425 ;
+    lr_1_5_d0 <= _1269_;
   always @(posedge clk)
-    lr_1_5_d1 <= \$426 ;
+    lr_1_5_d1 <= _1270_;
   always @(posedge clk)
-    lr_1_5_d2 <= \$427 ;
+    lr_1_5_d2 <= _1271_;
   always @(posedge clk)
-    acc_1_5 <= \$428 ;
+    acc_1_5 <= _1272_;
   always @(posedge clk)
-    out_1_5 <= \$429 ;
+    out_1_5 <= _1273_;
   always @(posedge clk)
-    a_1_6 <= \$430 ;
+    a_1_6 <= _1275_;
   always @(posedge clk)
-    l_1_6 <= \$431 ;
+    l_1_6 <= _1276_;
   always @(posedge clk)
-    w_1_6 <= \$432 ;
+    w_1_6 <= _1277_;
   always @(posedge clk)
-    p_1_6 <= \$433 ;
+    p_1_6 <= _1278_;
   always @(posedge clk)
-    lr_1_6_d0 <= \$434 ;
+    lr_1_6_d0 <= _1279_;
   always @(posedge clk)
-    lr_1_6_d1 <= \$435 ;
+    lr_1_6_d1 <= _1280_;
   always @(posedge clk)
-    lr_1_6_d2 <= \$436 ;
+    lr_1_6_d2 <= _1281_;
   always @(posedge clk)
-    acc_1_6 <= \$437 ;
+    acc_1_6 <= _1282_;
   always @(posedge clk)
-    out_1_6 <= \$438 ;
+    out_1_6 <= _1283_;
   always @(posedge clk)
-    a_1_7 <= \$439 ;
+    a_1_7 <= _1284_;
   always @(posedge clk)
-    l_1_7 <= \$440 ;
+    l_1_7 <= _1286_;
   always @(posedge clk)
-    w_1_7 <= \$441 ;
+    w_1_7 <= _1287_;
   always @(posedge clk)
-    p_1_7 <= \$442 ;
+    p_1_7 <= _1288_;
   always @(posedge clk)
-    lr_1_7_d0 <= \$443 ;
+    lr_1_7_d0 <= _1289_;
   always @(posedge clk)
-    lr_1_7_d1 <= \$444 ;
+    lr_1_7_d1 <= _1290_;
   always @(posedge clk)
-    lr_1_7_d2 <= \$445 ;
+    lr_1_7_d2 <= _1291_;
   always @(posedge clk)
-    acc_1_7 <= \$446 ;
+    acc_1_7 <= _1292_;
   always @(posedge clk)
-    out_1_7 <= \$447 ;
+    out_1_7 <= _1293_;
   always @(posedge clk)
-    a_2_0 <= \$448 ;
+    a_2_0 <= _1294_;
   always @(posedge clk)
-    l_2_0 <= \$449 ;
+    l_2_0 <= _1295_;
   always @(posedge clk)
-    w_2_0 <= \$450 ;
+    w_2_0 <= _1297_;
   always @(posedge clk)
-    p_2_0 <= \$451 ;
+    p_2_0 <= _1298_;
   always @(posedge clk)
-    lr_2_0_d0 <= \$452 ;
+    lr_2_0_d0 <= _1299_;
   always @(posedge clk)
-    lr_2_0_d1 <= \$453 ;
+    lr_2_0_d1 <= _1300_;
   always @(posedge clk)
-    lr_2_0_d2 <= \$454 ;
+    lr_2_0_d2 <= _1301_;
   always @(posedge clk)
-    acc_2_0 <= \$455 ;
+    acc_2_0 <= _1302_;
   always @(posedge clk)
-    out_2_0 <= \$456 ;
+    out_2_0 <= _1303_;
   always @(posedge clk)
-    a_2_1 <= \$457 ;
+    a_2_1 <= _1304_;
   always @(posedge clk)
-    l_2_1 <= \$458 ;
+    l_2_1 <= _1305_;
   always @(posedge clk)
-    w_2_1 <= \$459 ;
+    w_2_1 <= _1306_;
   always @(posedge clk)
-    p_2_1 <= \$460 ;
+    p_2_1 <= _1308_;
   always @(posedge clk)
-    lr_2_1_d0 <= \$461 ;
+    lr_2_1_d0 <= _1309_;
   always @(posedge clk)
-    lr_2_1_d1 <= \$462 ;
+    lr_2_1_d1 <= _1310_;
   always @(posedge clk)
-    lr_2_1_d2 <= \$463 ;
+    lr_2_1_d2 <= _1311_;
   always @(posedge clk)
-    acc_2_1 <= \$464 ;
+    acc_2_1 <= _1312_;
   always @(posedge clk)
-    out_2_1 <= \$465 ;
+    out_2_1 <= _1313_;
   always @(posedge clk)
-    a_2_2 <= \$466 ;
+    a_2_2 <= _1314_;
   always @(posedge clk)
-    l_2_2 <= \$467 ;
+    l_2_2 <= _1315_;
   always @(posedge clk)
-    w_2_2 <= \$468 ;
+    w_2_2 <= _1316_;
   always @(posedge clk)
-    p_2_2 <= \$469 ;
+    p_2_2 <= _1317_;
   always @(posedge clk)
-    lr_2_2_d0 <= \$470 ;
+    lr_2_2_d0 <= _1319_;
   always @(posedge clk)
-    lr_2_2_d1 <= \$471 ;
+    lr_2_2_d1 <= _1320_;
   always @(posedge clk)
-    lr_2_2_d2 <= \$472 ;
+    lr_2_2_d2 <= _1321_;
   always @(posedge clk)
-    acc_2_2 <= \$473 ;
+    acc_2_2 <= _1322_;
   always @(posedge clk)
-    out_2_2 <= \$474 ;
+    out_2_2 <= _1323_;
   always @(posedge clk)
-    a_2_3 <= \$475 ;
+    a_2_3 <= _1324_;
   always @(posedge clk)
-    l_2_3 <= \$476 ;
+    l_2_3 <= _1325_;
   always @(posedge clk)
-    w_2_3 <= \$477 ;
+    w_2_3 <= _1326_;
   always @(posedge clk)
-    p_2_3 <= \$478 ;
+    p_2_3 <= _1327_;
   always @(posedge clk)
-    lr_2_3_d0 <= \$479 ;
+    lr_2_3_d0 <= _1328_;
   always @(posedge clk)
-    lr_2_3_d1 <= \$480 ;
+    lr_2_3_d1 <= _1330_;
   always @(posedge clk)
-    lr_2_3_d2 <= \$481 ;
+    lr_2_3_d2 <= _1331_;
   always @(posedge clk)
-    acc_2_3 <= \$482 ;
+    acc_2_3 <= _1332_;
   always @(posedge clk)
-    out_2_3 <= \$483 ;
+    out_2_3 <= _1333_;
   always @(posedge clk)
-    a_2_4 <= \$484 ;
+    a_2_4 <= _1334_;
   always @(posedge clk)
-    l_2_4 <= \$485 ;
+    l_2_4 <= _1335_;
   always @(posedge clk)
-    w_2_4 <= \$486 ;
+    w_2_4 <= _1336_;
   always @(posedge clk)
-    p_2_4 <= \$487 ;
+    p_2_4 <= _1337_;
   always @(posedge clk)
-    lr_2_4_d0 <= \$488 ;
+    lr_2_4_d0 <= _1338_;
   always @(posedge clk)
-    lr_2_4_d1 <= \$489 ;
+    lr_2_4_d1 <= _1339_;
   always @(posedge clk)
-    lr_2_4_d2 <= \$490 ;
+    lr_2_4_d2 <= _1341_;
   always @(posedge clk)
-    acc_2_4 <= \$491 ;
+    acc_2_4 <= _1342_;
   always @(posedge clk)
-    out_2_4 <= \$492 ;
+    out_2_4 <= _1343_;
   always @(posedge clk)
-    a_2_5 <= \$493 ;
+    a_2_5 <= _1344_;
   always @(posedge clk)
-    l_2_5 <= \$494 ;
+    l_2_5 <= _1345_;
   always @(posedge clk)
-    w_2_5 <= \$495 ;
+    w_2_5 <= _1346_;
   always @(posedge clk)
-    p_2_5 <= \$496 ;
+    p_2_5 <= _1347_;
   always @(posedge clk)
-    lr_2_5_d0 <= \$497 ;
+    lr_2_5_d0 <= _1348_;
   always @(posedge clk)
-    lr_2_5_d1 <= \$498 ;
+    lr_2_5_d1 <= _1349_;
   always @(posedge clk)
-    lr_2_5_d2 <= \$499 ;
+    lr_2_5_d2 <= _1350_;
   always @(posedge clk)
-    acc_2_5 <= \$500 ;
+    acc_2_5 <= _1353_;
   always @(posedge clk)
-    out_2_5 <= \$501 ;
+    out_2_5 <= _1354_;
   always @(posedge clk)
-    a_2_6 <= \$502 ;
+    a_2_6 <= _1355_;
   always @(posedge clk)
-    l_2_6 <= \$503 ;
+    l_2_6 <= _1356_;
   always @(posedge clk)
-    w_2_6 <= \$504 ;
+    w_2_6 <= _1357_;
   always @(posedge clk)
-    p_2_6 <= \$505 ;
+    p_2_6 <= _1358_;
   always @(posedge clk)
-    lr_2_6_d0 <= \$506 ;
+    lr_2_6_d0 <= _1359_;
   always @(posedge clk)
-    lr_2_6_d1 <= \$507 ;
+    lr_2_6_d1 <= _1360_;
   always @(posedge clk)
-    lr_2_6_d2 <= \$508 ;
+    lr_2_6_d2 <= _1361_;
   always @(posedge clk)
-    acc_2_6 <= \$509 ;
+    acc_2_6 <= _1362_;
   always @(posedge clk)
-    out_2_6 <= \$510 ;
+    out_2_6 <= _1364_;
   always @(posedge clk)
-    a_2_7 <= \$511 ;
+    a_2_7 <= _1365_;
   always @(posedge clk)
-    l_2_7 <= \$512 ;
+    l_2_7 <= _1366_;
   always @(posedge clk)
-    w_2_7 <= \$513 ;
+    w_2_7 <= _1367_;
   always @(posedge clk)
-    p_2_7 <= \$514 ;
+    p_2_7 <= _1368_;
   always @(posedge clk)
-    lr_2_7_d0 <= \$515 ;
+    lr_2_7_d0 <= _1369_;
   always @(posedge clk)
-    lr_2_7_d1 <= \$516 ;
+    lr_2_7_d1 <= _1370_;
   always @(posedge clk)
-    lr_2_7_d2 <= \$517 ;
+    lr_2_7_d2 <= _1371_;
   always @(posedge clk)
-    acc_2_7 <= \$518 ;
+    acc_2_7 <= _1372_;
   always @(posedge clk)
-    out_2_7 <= \$519 ;
+    out_2_7 <= _1373_;
   always @(posedge clk)
-    a_3_0 <= \$520 ;
+    a_3_0 <= _1375_;
   always @(posedge clk)
-    l_3_0 <= \$521 ;
+    l_3_0 <= _1376_;
   always @(posedge clk)
-    w_3_0 <= \$522 ;
+    w_3_0 <= _1377_;
   always @(posedge clk)
-    p_3_0 <= \$523 ;
+    p_3_0 <= _1378_;
   always @(posedge clk)
-    lr_3_0_d0 <= \$524 ;
+    lr_3_0_d0 <= _1379_;
   always @(posedge clk)
-    lr_3_0_d1 <= \$525 ;
+    lr_3_0_d1 <= _1380_;
   always @(posedge clk)
-    lr_3_0_d2 <= \$526 ;
+    lr_3_0_d2 <= _1381_;
   always @(posedge clk)
-    acc_3_0 <= \$527 ;
+    acc_3_0 <= _1382_;
   always @(posedge clk)
-    out_3_0 <= \$528 ;
+    out_3_0 <= _1383_;
   always @(posedge clk)
-    a_3_1 <= \$529 ;
+    a_3_1 <= _1384_;
   always @(posedge clk)
-    l_3_1 <= \$530 ;
+    l_3_1 <= _1386_;
   always @(posedge clk)
-    w_3_1 <= \$531 ;
+    w_3_1 <= _1387_;
   always @(posedge clk)
-    p_3_1 <= \$532 ;
+    p_3_1 <= _1388_;
   always @(posedge clk)
-    lr_3_1_d0 <= \$533 ;
+    lr_3_1_d0 <= _1389_;
   always @(posedge clk)
-    lr_3_1_d1 <= \$534 ;
+    lr_3_1_d1 <= _1390_;
   always @(posedge clk)
-    lr_3_1_d2 <= \$535 ;
+    lr_3_1_d2 <= _1391_;
   always @(posedge clk)
-    acc_3_1 <= \$536 ;
+    acc_3_1 <= _1392_;
   always @(posedge clk)
-    out_3_1 <= \$537 ;
+    out_3_1 <= _1393_;
   always @(posedge clk)
-    a_3_2 <= \$538 ;
+    a_3_2 <= _1394_;
   always @(posedge clk)
-    l_3_2 <= \$539 ;
+    l_3_2 <= _1395_;
   always @(posedge clk)
-    w_3_2 <= \$540 ;
+    w_3_2 <= _1397_;
   always @(posedge clk)
-    p_3_2 <= \$541 ;
+    p_3_2 <= _1398_;
   always @(posedge clk)
-    lr_3_2_d0 <= \$542 ;
+    lr_3_2_d0 <= _1399_;
   always @(posedge clk)
-    lr_3_2_d1 <= \$543 ;
+    lr_3_2_d1 <= _1400_;
   always @(posedge clk)
-    lr_3_2_d2 <= \$544 ;
+    lr_3_2_d2 <= _1401_;
   always @(posedge clk)
-    acc_3_2 <= \$545 ;
+    acc_3_2 <= _1402_;
   always @(posedge clk)
-    out_3_2 <= \$546 ;
+    out_3_2 <= _1403_;
   always @(posedge clk)
-    a_3_3 <= \$547 ;
+    a_3_3 <= _1404_;
   always @(posedge clk)
-    l_3_3 <= \$548 ;
+    l_3_3 <= _1405_;
   always @(posedge clk)
-    w_3_3 <= \$549 ;
+    w_3_3 <= _1406_;
   always @(posedge clk)
-    p_3_3 <= \$550 ;
+    p_3_3 <= _1408_;
   always @(posedge clk)
-    lr_3_3_d0 <= \$551 ;
+    lr_3_3_d0 <= _1409_;
   always @(posedge clk)
-    lr_3_3_d1 <= \$552 ;
+    lr_3_3_d1 <= _1410_;
   always @(posedge clk)
-    lr_3_3_d2 <= \$553 ;
+    lr_3_3_d2 <= _1411_;
   always @(posedge clk)
-    acc_3_3 <= \$554 ;
+    acc_3_3 <= _1412_;
   always @(posedge clk)
-    out_3_3 <= \$555 ;
+    out_3_3 <= _1413_;
   always @(posedge clk)
-    a_3_4 <= \$556 ;
+    a_3_4 <= _1414_;
   always @(posedge clk)
-    l_3_4 <= \$557 ;
+    l_3_4 <= _1415_;
   always @(posedge clk)
-    w_3_4 <= \$558 ;
+    w_3_4 <= _1416_;
   always @(posedge clk)
-    p_3_4 <= \$559 ;
+    p_3_4 <= _1417_;
   always @(posedge clk)
-    lr_3_4_d0 <= \$560 ;
+    lr_3_4_d0 <= _1419_;
   always @(posedge clk)
-    lr_3_4_d1 <= \$561 ;
+    lr_3_4_d1 <= _1420_;
   always @(posedge clk)
-    lr_3_4_d2 <= \$562 ;
+    lr_3_4_d2 <= _1421_;
   always @(posedge clk)
-    acc_3_4 <= \$563 ;
+    acc_3_4 <= _1422_;
   always @(posedge clk)
-    out_3_4 <= \$564 ;
+    out_3_4 <= _1423_;
   always @(posedge clk)
-    a_3_5 <= \$565 ;
+    a_3_5 <= _1424_;
   always @(posedge clk)
-    l_3_5 <= \$566 ;
+    l_3_5 <= _1425_;
   always @(posedge clk)
-    w_3_5 <= \$567 ;
+    w_3_5 <= _1426_;
   always @(posedge clk)
-    p_3_5 <= \$568 ;
+    p_3_5 <= _1427_;
   always @(posedge clk)
-    lr_3_5_d0 <= \$569 ;
+    lr_3_5_d0 <= _1428_;
   always @(posedge clk)
-    lr_3_5_d1 <= \$570 ;
+    lr_3_5_d1 <= _1430_;
   always @(posedge clk)
-    lr_3_5_d2 <= \$571 ;
+    lr_3_5_d2 <= _1431_;
   always @(posedge clk)
-    acc_3_5 <= \$572 ;
+    acc_3_5 <= _1432_;
   always @(posedge clk)
-    out_3_5 <= \$573 ;
+    out_3_5 <= _1433_;
   always @(posedge clk)
-    a_3_6 <= \$574 ;
+    a_3_6 <= _1434_;
   always @(posedge clk)
-    l_3_6 <= \$575 ;
+    l_3_6 <= _1435_;
   always @(posedge clk)
-    w_3_6 <= \$576 ;
+    w_3_6 <= _1436_;
   always @(posedge clk)
-    p_3_6 <= \$577 ;
+    p_3_6 <= _1437_;
   always @(posedge clk)
-    lr_3_6_d0 <= \$578 ;
+    lr_3_6_d0 <= _1438_;
   always @(posedge clk)
-    lr_3_6_d1 <= \$579 ;
+    lr_3_6_d1 <= _1439_;
   always @(posedge clk)
-    lr_3_6_d2 <= \$580 ;
+    lr_3_6_d2 <= _1441_;
   always @(posedge clk)
-    acc_3_6 <= \$581 ;
+    acc_3_6 <= _1442_;
   always @(posedge clk)
-    out_3_6 <= \$582 ;
+    out_3_6 <= _1443_;
   always @(posedge clk)
-    a_3_7 <= \$583 ;
+    a_3_7 <= _1444_;
   always @(posedge clk)
-    l_3_7 <= \$584 ;
+    l_3_7 <= _1445_;
   always @(posedge clk)
-    w_3_7 <= \$585 ;
+    w_3_7 <= _1446_;
   always @(posedge clk)
-    p_3_7 <= \$586 ;
+    p_3_7 <= _1447_;
   always @(posedge clk)
-    lr_3_7_d0 <= \$587 ;
+    lr_3_7_d0 <= _1448_;
   always @(posedge clk)
-    lr_3_7_d1 <= \$588 ;
+    lr_3_7_d1 <= _1449_;
   always @(posedge clk)
-    lr_3_7_d2 <= \$589 ;
+    lr_3_7_d2 <= _1450_;
   always @(posedge clk)
-    acc_3_7 <= \$590 ;
+    acc_3_7 <= _1452_;
   always @(posedge clk)
-    out_3_7 <= \$591 ;
+    out_3_7 <= _1453_;
   always @(posedge clk)
-    a_4_0 <= \$592 ;
+    a_4_0 <= _1454_;
   always @(posedge clk)
-    l_4_0 <= \$593 ;
+    l_4_0 <= _1455_;
   always @(posedge clk)
-    w_4_0 <= \$594 ;
+    w_4_0 <= _1456_;
   always @(posedge clk)
-    p_4_0 <= \$595 ;
+    p_4_0 <= _1457_;
   always @(posedge clk)
-    lr_4_0_d0 <= \$596 ;
+    lr_4_0_d0 <= _1458_;
   always @(posedge clk)
-    lr_4_0_d1 <= \$597 ;
+    lr_4_0_d1 <= _1459_;
   always @(posedge clk)
-    lr_4_0_d2 <= \$598 ;
+    lr_4_0_d2 <= _1460_;
   always @(posedge clk)
-    acc_4_0 <= \$599 ;
+    acc_4_0 <= _1461_;
   always @(posedge clk)
-    out_4_0 <= \$600 ;
+    out_4_0 <= _1464_;
   always @(posedge clk)
-    a_4_1 <= \$601 ;
+    a_4_1 <= _1465_;
   always @(posedge clk)
-    l_4_1 <= \$602 ;
+    l_4_1 <= _1466_;
   always @(posedge clk)
-    w_4_1 <= \$603 ;
+    w_4_1 <= _1467_;
   always @(posedge clk)
-    p_4_1 <= \$604 ;
+    p_4_1 <= _1468_;
   always @(posedge clk)
-    lr_4_1_d0 <= \$605 ;
+    lr_4_1_d0 <= _1469_;
   always @(posedge clk)
-    lr_4_1_d1 <= \$606 ;
+    lr_4_1_d1 <= _1470_;
   always @(posedge clk)
-    lr_4_1_d2 <= \$607 ;
+    lr_4_1_d2 <= _1471_;
   always @(posedge clk)
-    acc_4_1 <= \$608 ;
+    acc_4_1 <= _1472_;
   always @(posedge clk)
-    out_4_1 <= \$609 ;
+    out_4_1 <= _1473_;
   always @(posedge clk)
-    a_4_2 <= \$610 ;
+    a_4_2 <= _1475_;
   always @(posedge clk)
-    l_4_2 <= \$611 ;
+    l_4_2 <= _1476_;
   always @(posedge clk)
-    w_4_2 <= \$612 ;
+    w_4_2 <= _1477_;
   always @(posedge clk)
-    p_4_2 <= \$613 ;
+    p_4_2 <= _1478_;
   always @(posedge clk)
-    lr_4_2_d0 <= \$614 ;
+    lr_4_2_d0 <= _1479_;
   always @(posedge clk)
-    lr_4_2_d1 <= \$615 ;
+    lr_4_2_d1 <= _1480_;
   always @(posedge clk)
-    lr_4_2_d2 <= \$616 ;
+    lr_4_2_d2 <= _1481_;
   always @(posedge clk)
-    acc_4_2 <= \$617 ;
+    acc_4_2 <= _1482_;
   always @(posedge clk)
-    out_4_2 <= \$618 ;
+    out_4_2 <= _1483_;
   always @(posedge clk)
-    a_4_3 <= \$619 ;
+    a_4_3 <= _1484_;
   always @(posedge clk)
-    l_4_3 <= \$620 ;
+    l_4_3 <= _1486_;
   always @(posedge clk)
-    w_4_3 <= \$621 ;
+    w_4_3 <= _1487_;
   always @(posedge clk)
-    p_4_3 <= \$622 ;
+    p_4_3 <= _1488_;
   always @(posedge clk)
-    lr_4_3_d0 <= \$623 ;
+    lr_4_3_d0 <= _1489_;
   always @(posedge clk)
-    lr_4_3_d1 <= \$624 ;
+    lr_4_3_d1 <= _1490_;
   always @(posedge clk)
-    lr_4_3_d2 <= \$625 ;
+    lr_4_3_d2 <= _1491_;
   always @(posedge clk)
-    acc_4_3 <= \$626 ;
+    acc_4_3 <= _1492_;
   always @(posedge clk)
-    out_4_3 <= \$627 ;
+    out_4_3 <= _1493_;
   always @(posedge clk)
-    a_4_4 <= \$628 ;
+    a_4_4 <= _1494_;
   always @(posedge clk)
-    l_4_4 <= \$629 ;
+    l_4_4 <= _1495_;
   always @(posedge clk)
-    w_4_4 <= \$630 ;
+    w_4_4 <= _1497_;
   always @(posedge clk)
-    p_4_4 <= \$631 ;
+    p_4_4 <= _1498_;
   always @(posedge clk)
-    lr_4_4_d0 <= \$632 ;
+    lr_4_4_d0 <= _1499_;
   always @(posedge clk)
-    lr_4_4_d1 <= \$633 ;
+    lr_4_4_d1 <= _1500_;
   always @(posedge clk)
-    lr_4_4_d2 <= \$634 ;
+    lr_4_4_d2 <= _1501_;
   always @(posedge clk)
-    acc_4_4 <= \$635 ;
+    acc_4_4 <= _1502_;
   always @(posedge clk)
-    out_4_4 <= \$636 ;
+    out_4_4 <= _1503_;
   always @(posedge clk)
-    a_4_5 <= \$637 ;
+    a_4_5 <= _1504_;
   always @(posedge clk)
-    l_4_5 <= \$638 ;
+    l_4_5 <= _1505_;
   always @(posedge clk)
-    w_4_5 <= \$639 ;
+    w_4_5 <= _1506_;
   always @(posedge clk)
-    p_4_5 <= \$640 ;
+    p_4_5 <= _1508_;
   always @(posedge clk)
-    lr_4_5_d0 <= \$641 ;
+    lr_4_5_d0 <= _1509_;
   always @(posedge clk)
-    lr_4_5_d1 <= \$642 ;
+    lr_4_5_d1 <= _1510_;
   always @(posedge clk)
-    lr_4_5_d2 <= \$643 ;
+    lr_4_5_d2 <= _1511_;
   always @(posedge clk)
-    acc_4_5 <= \$644 ;
+    acc_4_5 <= _1512_;
   always @(posedge clk)
-    out_4_5 <= \$645 ;
+    out_4_5 <= _1513_;
   always @(posedge clk)
-    a_4_6 <= \$646 ;
+    a_4_6 <= _1514_;
   always @(posedge clk)
-    l_4_6 <= \$647 ;
+    l_4_6 <= _1515_;
   always @(posedge clk)
-    w_4_6 <= \$648 ;
+    w_4_6 <= _1516_;
   always @(posedge clk)
-    p_4_6 <= \$649 ;
+    p_4_6 <= _1517_;
   always @(posedge clk)
-    lr_4_6_d0 <= \$650 ;
+    lr_4_6_d0 <= _1519_;
   always @(posedge clk)
-    lr_4_6_d1 <= \$651 ;
+    lr_4_6_d1 <= _1520_;
   always @(posedge clk)
-    lr_4_6_d2 <= \$652 ;
+    lr_4_6_d2 <= _1521_;
   always @(posedge clk)
-    acc_4_6 <= \$653 ;
+    acc_4_6 <= _1522_;
   always @(posedge clk)
-    out_4_6 <= \$654 ;
+    out_4_6 <= _1523_;
   always @(posedge clk)
-    a_4_7 <= \$655 ;
+    a_4_7 <= _1524_;
   always @(posedge clk)
-    l_4_7 <= \$656 ;
+    l_4_7 <= _1525_;
   always @(posedge clk)
-    w_4_7 <= \$657 ;
+    w_4_7 <= _1526_;
   always @(posedge clk)
-    p_4_7 <= \$658 ;
+    p_4_7 <= _1527_;
   always @(posedge clk)
-    lr_4_7_d0 <= \$659 ;
+    lr_4_7_d0 <= _1528_;
   always @(posedge clk)
-    lr_4_7_d1 <= \$660 ;
+    lr_4_7_d1 <= _1530_;
   always @(posedge clk)
-    lr_4_7_d2 <= \$661 ;
+    lr_4_7_d2 <= _1531_;
   always @(posedge clk)
-    acc_4_7 <= \$662 ;
+    acc_4_7 <= _1532_;
   always @(posedge clk)
-    out_4_7 <= \$663 ;
+    out_4_7 <= _1533_;
   always @(posedge clk)
-    a_5_0 <= \$664 ;
+    a_5_0 <= _1534_;
   always @(posedge clk)
-    l_5_0 <= \$665 ;
+    l_5_0 <= _1535_;
   always @(posedge clk)
-    w_5_0 <= \$666 ;
+    w_5_0 <= _1536_;
   always @(posedge clk)
-    p_5_0 <= \$667 ;
+    p_5_0 <= _1537_;
   always @(posedge clk)
-    lr_5_0_d0 <= \$668 ;
+    lr_5_0_d0 <= _1538_;
   always @(posedge clk)
-    lr_5_0_d1 <= \$669 ;
+    lr_5_0_d1 <= _1539_;
   always @(posedge clk)
-    lr_5_0_d2 <= \$670 ;
+    lr_5_0_d2 <= _1541_;
   always @(posedge clk)
-    acc_5_0 <= \$671 ;
+    acc_5_0 <= _1542_;
   always @(posedge clk)
-    out_5_0 <= \$672 ;
+    out_5_0 <= _1543_;
   always @(posedge clk)
-    a_5_1 <= \$673 ;
+    a_5_1 <= _1544_;
   always @(posedge clk)
-    l_5_1 <= \$674 ;
+    l_5_1 <= _1545_;
   always @(posedge clk)
-    w_5_1 <= \$675 ;
+    w_5_1 <= _1546_;
   always @(posedge clk)
-    p_5_1 <= \$676 ;
+    p_5_1 <= _1547_;
   always @(posedge clk)
-    lr_5_1_d0 <= \$677 ;
+    lr_5_1_d0 <= _1548_;
   always @(posedge clk)
-    lr_5_1_d1 <= \$678 ;
+    lr_5_1_d1 <= _1549_;
   always @(posedge clk)
-    lr_5_1_d2 <= \$679 ;
+    lr_5_1_d2 <= _1550_;
   always @(posedge clk)
-    acc_5_1 <= \$680 ;
+    acc_5_1 <= _1552_;
   always @(posedge clk)
-    out_5_1 <= \$681 ;
+    out_5_1 <= _1553_;
   always @(posedge clk)
-    a_5_2 <= \$682 ;
+    a_5_2 <= _1554_;
   always @(posedge clk)
-    l_5_2 <= \$683 ;
+    l_5_2 <= _1555_;
   always @(posedge clk)
-    w_5_2 <= \$684 ;
+    w_5_2 <= _1556_;
   always @(posedge clk)
-    p_5_2 <= \$685 ;
+    p_5_2 <= _1557_;
   always @(posedge clk)
-    lr_5_2_d0 <= \$686 ;
+    lr_5_2_d0 <= _1558_;
   always @(posedge clk)
-    lr_5_2_d1 <= \$687 ;
+    lr_5_2_d1 <= _1559_;
   always @(posedge clk)
-    lr_5_2_d2 <= \$688 ;
+    lr_5_2_d2 <= _1560_;
   always @(posedge clk)
-    acc_5_2 <= \$689 ;
+    acc_5_2 <= _1561_;
   always @(posedge clk)
-    out_5_2 <= \$690 ;
+    out_5_2 <= _1563_;
   always @(posedge clk)
-    a_5_3 <= \$691 ;
+    a_5_3 <= _1564_;
   always @(posedge clk)
-    l_5_3 <= \$692 ;
+    l_5_3 <= _1565_;
   always @(posedge clk)
-    w_5_3 <= \$693 ;
+    w_5_3 <= _1566_;
   always @(posedge clk)
-    p_5_3 <= \$694 ;
+    p_5_3 <= _1567_;
   always @(posedge clk)
-    lr_5_3_d0 <= \$695 ;
+    lr_5_3_d0 <= _1568_;
   always @(posedge clk)
-    lr_5_3_d1 <= \$696 ;
+    lr_5_3_d1 <= _1569_;
   always @(posedge clk)
-    lr_5_3_d2 <= \$697 ;
+    lr_5_3_d2 <= _1570_;
   always @(posedge clk)
-    acc_5_3 <= \$698 ;
+    acc_5_3 <= _1571_;
   always @(posedge clk)
-    out_5_3 <= \$699 ;
+    out_5_3 <= _1572_;
   always @(posedge clk)
-    a_5_4 <= \$700 ;
+    a_5_4 <= _1575_;
   always @(posedge clk)
-    l_5_4 <= \$701 ;
+    l_5_4 <= _1576_;
   always @(posedge clk)
-    w_5_4 <= \$702 ;
+    w_5_4 <= _1577_;
   always @(posedge clk)
-    p_5_4 <= \$703 ;
+    p_5_4 <= _1578_;
   always @(posedge clk)
-    lr_5_4_d0 <= \$704 ;
+    lr_5_4_d0 <= _1579_;
   always @(posedge clk)
-    lr_5_4_d1 <= \$705 ;
+    lr_5_4_d1 <= _1580_;
   always @(posedge clk)
-    lr_5_4_d2 <= \$706 ;
+    lr_5_4_d2 <= _1581_;
   always @(posedge clk)
-    acc_5_4 <= \$707 ;
+    acc_5_4 <= _1582_;
   always @(posedge clk)
-    out_5_4 <= \$708 ;
+    out_5_4 <= _1583_;
   always @(posedge clk)
-    a_5_5 <= \$709 ;
+    a_5_5 <= _1584_;
   always @(posedge clk)
-    l_5_5 <= \$710 ;
+    l_5_5 <= _1586_;
   always @(posedge clk)
-    w_5_5 <= \$711 ;
+    w_5_5 <= _1587_;
   always @(posedge clk)
-    p_5_5 <= \$712 ;
+    p_5_5 <= _1588_;
   always @(posedge clk)
-    lr_5_5_d0 <= \$713 ;
+    lr_5_5_d0 <= _1589_;
   always @(posedge clk)
-    lr_5_5_d1 <= \$714 ;
+    lr_5_5_d1 <= _1590_;
   always @(posedge clk)
-    lr_5_5_d2 <= \$715 ;
+    lr_5_5_d2 <= _1591_;
   always @(posedge clk)
-    acc_5_5 <= \$716 ;
+    acc_5_5 <= _1592_;
   always @(posedge clk)
-    out_5_5 <= \$717 ;
+    out_5_5 <= _1593_;
   always @(posedge clk)
-    a_5_6 <= \$718 ;
+    a_5_6 <= _1594_;
   always @(posedge clk)
-    l_5_6 <= \$719 ;
+    l_5_6 <= _1595_;
   always @(posedge clk)
-    w_5_6 <= \$720 ;
+    w_5_6 <= _1597_;
   always @(posedge clk)
-    p_5_6 <= \$721 ;
+    p_5_6 <= _1598_;
   always @(posedge clk)
-    lr_5_6_d0 <= \$722 ;
+    lr_5_6_d0 <= _1599_;
   always @(posedge clk)
-    lr_5_6_d1 <= \$723 ;
+    lr_5_6_d1 <= _1600_;
   always @(posedge clk)
-    lr_5_6_d2 <= \$724 ;
+    lr_5_6_d2 <= _1601_;
   always @(posedge clk)
-    acc_5_6 <= \$725 ;
+    acc_5_6 <= _1602_;
   always @(posedge clk)
-    out_5_6 <= \$726 ;
+    out_5_6 <= _1603_;
   always @(posedge clk)
-    a_5_7 <= \$727 ;
+    a_5_7 <= _1604_;
   always @(posedge clk)
-    l_5_7 <= \$728 ;
+    l_5_7 <= _1605_;
   always @(posedge clk)
-    w_5_7 <= \$729 ;
+    w_5_7 <= _1606_;
   always @(posedge clk)
-    p_5_7 <= \$730 ;
+    p_5_7 <= _1608_;
   always @(posedge clk)
-    lr_5_7_d0 <= \$731 ;
+    lr_5_7_d0 <= _1609_;
   always @(posedge clk)
-    lr_5_7_d1 <= \$732 ;
+    lr_5_7_d1 <= _1610_;
   always @(posedge clk)
-    lr_5_7_d2 <= \$733 ;
+    lr_5_7_d2 <= _1611_;
   always @(posedge clk)
-    acc_5_7 <= \$734 ;
+    acc_5_7 <= _1612_;
   always @(posedge clk)
-    out_5_7 <= \$735 ;
+    out_5_7 <= _1613_;
   always @(posedge clk)
-    a_6_0 <= \$736 ;
+    a_6_0 <= _1614_;
   always @(posedge clk)
-    l_6_0 <= \$737 ;
+    l_6_0 <= _1615_;
   always @(posedge clk)
-    w_6_0 <= \$738 ;
+    w_6_0 <= _1616_;
   always @(posedge clk)
-    p_6_0 <= \$739 ;
+    p_6_0 <= _1617_;
   always @(posedge clk)
-    lr_6_0_d0 <= \$740 ;
+    lr_6_0_d0 <= _1619_;
   always @(posedge clk)
-    lr_6_0_d1 <= \$741 ;
+    lr_6_0_d1 <= _1620_;
   always @(posedge clk)
-    lr_6_0_d2 <= \$742 ;
+    lr_6_0_d2 <= _1621_;
   always @(posedge clk)
-    acc_6_0 <= \$743 ;
+    acc_6_0 <= _1622_;
   always @(posedge clk)
-    out_6_0 <= \$744 ;
+    out_6_0 <= _1623_;
   always @(posedge clk)
-    a_6_1 <= \$745 ;
+    a_6_1 <= _1624_;
   always @(posedge clk)
-    l_6_1 <= \$746 ;
+    l_6_1 <= _1625_;
   always @(posedge clk)
-    w_6_1 <= \$747 ;
+    w_6_1 <= _1626_;
   always @(posedge clk)
-    p_6_1 <= \$748 ;
+    p_6_1 <= _1627_;
   always @(posedge clk)
-    lr_6_1_d0 <= \$749 ;
+    lr_6_1_d0 <= _1628_;
   always @(posedge clk)
-    lr_6_1_d1 <= \$750 ;
+    lr_6_1_d1 <= _1630_;
   always @(posedge clk)
-    lr_6_1_d2 <= \$751 ;
+    lr_6_1_d2 <= _1631_;
   always @(posedge clk)
-    acc_6_1 <= \$752 ;
+    acc_6_1 <= _1632_;
   always @(posedge clk)
-    out_6_1 <= \$753 ;
+    out_6_1 <= _1633_;
   always @(posedge clk)
-    a_6_2 <= \$754 ;
+    a_6_2 <= _1634_;
   always @(posedge clk)
-    l_6_2 <= \$755 ;
+    l_6_2 <= _1635_;
   always @(posedge clk)
-    w_6_2 <= \$756 ;
+    w_6_2 <= _1636_;
   always @(posedge clk)
-    p_6_2 <= \$757 ;
+    p_6_2 <= _1637_;
   always @(posedge clk)
-    lr_6_2_d0 <= \$758 ;
+    lr_6_2_d0 <= _1638_;
   always @(posedge clk)
-    lr_6_2_d1 <= \$759 ;
+    lr_6_2_d1 <= _1639_;
   always @(posedge clk)
-    lr_6_2_d2 <= \$760 ;
+    lr_6_2_d2 <= _1641_;
   always @(posedge clk)
-    acc_6_2 <= \$761 ;
+    acc_6_2 <= _1642_;
   always @(posedge clk)
-    out_6_2 <= \$762 ;
+    out_6_2 <= _1643_;
   always @(posedge clk)
-    a_6_3 <= \$763 ;
+    a_6_3 <= _1644_;
   always @(posedge clk)
-    l_6_3 <= \$764 ;
+    l_6_3 <= _1645_;
   always @(posedge clk)
-    w_6_3 <= \$765 ;
+    w_6_3 <= _1646_;
   always @(posedge clk)
-    p_6_3 <= \$766 ;
+    p_6_3 <= _1647_;
   always @(posedge clk)
-    lr_6_3_d0 <= \$767 ;
+    lr_6_3_d0 <= _1648_;
   always @(posedge clk)
-    lr_6_3_d1 <= \$768 ;
+    lr_6_3_d1 <= _1649_;
   always @(posedge clk)
-    lr_6_3_d2 <= \$769 ;
+    lr_6_3_d2 <= _1650_;
   always @(posedge clk)
-    acc_6_3 <= \$770 ;
+    acc_6_3 <= _1652_;
   always @(posedge clk)
-    out_6_3 <= \$771 ;
+    out_6_3 <= _1653_;
   always @(posedge clk)
-    a_6_4 <= \$772 ;
+    a_6_4 <= _1654_;
   always @(posedge clk)
-    l_6_4 <= \$773 ;
+    l_6_4 <= _1655_;
   always @(posedge clk)
-    w_6_4 <= \$774 ;
+    w_6_4 <= _1656_;
   always @(posedge clk)
-    p_6_4 <= \$775 ;
+    p_6_4 <= _1657_;
   always @(posedge clk)
-    lr_6_4_d0 <= \$776 ;
+    lr_6_4_d0 <= _1658_;
   always @(posedge clk)
-    lr_6_4_d1 <= \$777 ;
+    lr_6_4_d1 <= _1659_;
   always @(posedge clk)
-    lr_6_4_d2 <= \$778 ;
+    lr_6_4_d2 <= _1660_;
   always @(posedge clk)
-    acc_6_4 <= \$779 ;
+    acc_6_4 <= _1661_;
   always @(posedge clk)
-    out_6_4 <= \$780 ;
+    out_6_4 <= _1663_;
   always @(posedge clk)
-    a_6_5 <= \$781 ;
+    a_6_5 <= _1664_;
   always @(posedge clk)
-    l_6_5 <= \$782 ;
+    l_6_5 <= _1665_;
   always @(posedge clk)
-    w_6_5 <= \$783 ;
+    w_6_5 <= _1666_;
   always @(posedge clk)
-    p_6_5 <= \$784 ;
+    p_6_5 <= _1667_;
   always @(posedge clk)
-    lr_6_5_d0 <= \$785 ;
+    lr_6_5_d0 <= _1668_;
   always @(posedge clk)
-    lr_6_5_d1 <= \$786 ;
+    lr_6_5_d1 <= _1669_;
   always @(posedge clk)
-    lr_6_5_d2 <= \$787 ;
+    lr_6_5_d2 <= _1670_;
   always @(posedge clk)
-    acc_6_5 <= \$788 ;
+    acc_6_5 <= _1671_;
   always @(posedge clk)
-    out_6_5 <= \$789 ;
+    out_6_5 <= _1672_;
   always @(posedge clk)
-    a_6_6 <= \$790 ;
+    a_6_6 <= _1674_;
   always @(posedge clk)
-    l_6_6 <= \$791 ;
+    l_6_6 <= _1675_;
   always @(posedge clk)
-    w_6_6 <= \$792 ;
+    w_6_6 <= _1676_;
   always @(posedge clk)
-    p_6_6 <= \$793 ;
+    p_6_6 <= _1677_;
   always @(posedge clk)
-    lr_6_6_d0 <= \$794 ;
+    lr_6_6_d0 <= _1678_;
   always @(posedge clk)
-    lr_6_6_d1 <= \$795 ;
+    lr_6_6_d1 <= _1679_;
   always @(posedge clk)
-    lr_6_6_d2 <= \$796 ;
+    lr_6_6_d2 <= _1680_;
   always @(posedge clk)
-    acc_6_6 <= \$797 ;
+    acc_6_6 <= _1681_;
   always @(posedge clk)
-    out_6_6 <= \$798 ;
+    out_6_6 <= _1682_;
   always @(posedge clk)
-    a_6_7 <= \$799 ;
+    a_6_7 <= _1683_;
   always @(posedge clk)
-    l_6_7 <= \$800 ;
+    l_6_7 <= _1686_;
   always @(posedge clk)
-    w_6_7 <= \$801 ;
+    w_6_7 <= _1687_;
   always @(posedge clk)
-    p_6_7 <= \$802 ;
+    p_6_7 <= _1688_;
   always @(posedge clk)
-    lr_6_7_d0 <= \$803 ;
+    lr_6_7_d0 <= _1689_;
   always @(posedge clk)
-    lr_6_7_d1 <= \$804 ;
+    lr_6_7_d1 <= _1690_;
   always @(posedge clk)
-    lr_6_7_d2 <= \$805 ;
+    lr_6_7_d2 <= _1691_;
   always @(posedge clk)
-    acc_6_7 <= \$806 ;
+    acc_6_7 <= _1692_;
   always @(posedge clk)
-    out_6_7 <= \$807 ;
+    out_6_7 <= _1693_;
   always @(posedge clk)
-    a_7_0 <= \$808 ;
+    a_7_0 <= _1694_;
   always @(posedge clk)
-    l_7_0 <= \$809 ;
+    l_7_0 <= _1695_;
   always @(posedge clk)
-    w_7_0 <= \$810 ;
+    w_7_0 <= _1697_;
   always @(posedge clk)
-    p_7_0 <= \$811 ;
+    p_7_0 <= _1698_;
   always @(posedge clk)
-    lr_7_0_d0 <= \$812 ;
+    lr_7_0_d0 <= _1699_;
   always @(posedge clk)
-    lr_7_0_d1 <= \$813 ;
+    lr_7_0_d1 <= _1700_;
   always @(posedge clk)
-    lr_7_0_d2 <= \$814 ;
+    lr_7_0_d2 <= _1701_;
   always @(posedge clk)
-    acc_7_0 <= \$815 ;
+    acc_7_0 <= _1702_;
   always @(posedge clk)
-    out_7_0 <= \$816 ;
+    out_7_0 <= _1703_;
   always @(posedge clk)
-    a_7_1 <= \$817 ;
+    a_7_1 <= _1704_;
   always @(posedge clk)
-    l_7_1 <= \$818 ;
+    l_7_1 <= _1705_;
   always @(posedge clk)
-    w_7_1 <= \$819 ;
+    w_7_1 <= _1706_;
   always @(posedge clk)
-    p_7_1 <= \$820 ;
+    p_7_1 <= _1708_;
   always @(posedge clk)
-    lr_7_1_d0 <= \$821 ;
+    lr_7_1_d0 <= _1709_;
   always @(posedge clk)
-    lr_7_1_d1 <= \$822 ;
+    lr_7_1_d1 <= _1710_;
   always @(posedge clk)
-    lr_7_1_d2 <= \$823 ;
+    lr_7_1_d2 <= _1711_;
   always @(posedge clk)
-    acc_7_1 <= \$824 ;
+    acc_7_1 <= _1712_;
   always @(posedge clk)
-    out_7_1 <= \$825 ;
+    out_7_1 <= _1713_;
   always @(posedge clk)
-    a_7_2 <= \$826 ;
+    a_7_2 <= _1714_;
   always @(posedge clk)
-    l_7_2 <= \$827 ;
+    l_7_2 <= _1715_;
   always @(posedge clk)
-    w_7_2 <= \$828 ;
+    w_7_2 <= _1716_;
   always @(posedge clk)
-    p_7_2 <= \$829 ;
+    p_7_2 <= _1717_;
   always @(posedge clk)
-    lr_7_2_d0 <= \$830 ;
+    lr_7_2_d0 <= _1719_;
   always @(posedge clk)
-    lr_7_2_d1 <= \$831 ;
+    lr_7_2_d1 <= _1720_;
   always @(posedge clk)
-    lr_7_2_d2 <= \$832 ;
+    lr_7_2_d2 <= _1721_;
   always @(posedge clk)
-    acc_7_2 <= \$833 ;
+    acc_7_2 <= _1722_;
   always @(posedge clk)
-    out_7_2 <= \$834 ;
+    out_7_2 <= _1723_;
   always @(posedge clk)
-    a_7_3 <= \$835 ;
+    a_7_3 <= _1724_;
   always @(posedge clk)
-    l_7_3 <= \$836 ;
+    l_7_3 <= _1725_;
   always @(posedge clk)
-    w_7_3 <= \$837 ;
+    w_7_3 <= _1726_;
   always @(posedge clk)
-    p_7_3 <= \$838 ;
+    p_7_3 <= _1727_;
   always @(posedge clk)
-    lr_7_3_d0 <= \$839 ;
+    lr_7_3_d0 <= _1728_;
   always @(posedge clk)
-    lr_7_3_d1 <= \$840 ;
+    lr_7_3_d1 <= _1730_;
   always @(posedge clk)
-    lr_7_3_d2 <= \$841 ;
+    lr_7_3_d2 <= _1731_;
   always @(posedge clk)
-    acc_7_3 <= \$842 ;
+    acc_7_3 <= _1732_;
   always @(posedge clk)
-    out_7_3 <= \$843 ;
+    out_7_3 <= _1733_;
   always @(posedge clk)
-    a_7_4 <= \$844 ;
+    a_7_4 <= _1734_;
   always @(posedge clk)
-    l_7_4 <= \$845 ;
+    l_7_4 <= _1735_;
   always @(posedge clk)
-    w_7_4 <= \$846 ;
+    w_7_4 <= _1736_;
   always @(posedge clk)
-    p_7_4 <= \$847 ;
+    p_7_4 <= _1737_;
   always @(posedge clk)
-    lr_7_4_d0 <= \$848 ;
+    lr_7_4_d0 <= _1738_;
   always @(posedge clk)
-    lr_7_4_d1 <= \$849 ;
+    lr_7_4_d1 <= _1739_;
   always @(posedge clk)
-    lr_7_4_d2 <= \$850 ;
+    lr_7_4_d2 <= _1741_;
   always @(posedge clk)
-    acc_7_4 <= \$851 ;
+    acc_7_4 <= _1742_;
   always @(posedge clk)
-    out_7_4 <= \$852 ;
+    out_7_4 <= _1743_;
   always @(posedge clk)
-    a_7_5 <= \$853 ;
+    a_7_5 <= _1744_;
   always @(posedge clk)
-    l_7_5 <= \$854 ;
+    l_7_5 <= _1745_;
   always @(posedge clk)
-    w_7_5 <= \$855 ;
+    w_7_5 <= _1746_;
   always @(posedge clk)
-    p_7_5 <= \$856 ;
+    p_7_5 <= _1747_;
   always @(posedge clk)
-    lr_7_5_d0 <= \$857 ;
+    lr_7_5_d0 <= _1748_;
   always @(posedge clk)
-    lr_7_5_d1 <= \$858 ;
+    lr_7_5_d1 <= _1749_;
   always @(posedge clk)
-    lr_7_5_d2 <= \$859 ;
+    lr_7_5_d2 <= _1750_;
   always @(posedge clk)
-    acc_7_5 <= \$860 ;
+    acc_7_5 <= _1752_;
   always @(posedge clk)
-    out_7_5 <= \$861 ;
+    out_7_5 <= _1753_;
   always @(posedge clk)
-    a_7_6 <= \$862 ;
+    a_7_6 <= _1754_;
   always @(posedge clk)
-    l_7_6 <= \$863 ;
+    l_7_6 <= _1755_;
   always @(posedge clk)
-    w_7_6 <= \$864 ;
+    w_7_6 <= _1756_;
   always @(posedge clk)
-    p_7_6 <= \$865 ;
+    p_7_6 <= _1757_;
   always @(posedge clk)
-    lr_7_6_d0 <= \$866 ;
+    lr_7_6_d0 <= _1758_;
   always @(posedge clk)
-    lr_7_6_d1 <= \$867 ;
+    lr_7_6_d1 <= _1759_;
   always @(posedge clk)
-    lr_7_6_d2 <= \$868 ;
+    lr_7_6_d2 <= _1760_;
   always @(posedge clk)
-    acc_7_6 <= \$869 ;
+    acc_7_6 <= _1761_;
   always @(posedge clk)
-    out_7_6 <= \$870 ;
+    out_7_6 <= _1763_;
   always @(posedge clk)
-    a_7_7 <= \$871 ;
+    a_7_7 <= _1764_;
   always @(posedge clk)
-    l_7_7 <= \$872 ;
+    l_7_7 <= _1765_;
   always @(posedge clk)
-    w_7_7 <= \$873 ;
+    w_7_7 <= _1766_;
   always @(posedge clk)
-    p_7_7 <= \$874 ;
+    p_7_7 <= _1767_;
   always @(posedge clk)
-    lr_7_7_d0 <= \$875 ;
+    lr_7_7_d0 <= _1768_;
   always @(posedge clk)
-    lr_7_7_d1 <= \$876 ;
+    lr_7_7_d1 <= _1769_;
   always @(posedge clk)
-    lr_7_7_d2 <= \$877 ;
+    lr_7_7_d2 <= _1770_;
   always @(posedge clk)
-    acc_7_7 <= \$878 ;
+    acc_7_7 <= _1771_;
   always @(posedge clk)
-    out_7_7 <= \$879 ;
+    out_7_7 <= _1772_;
   always @(posedge clk)
-    drain_count <= \$880 ;
+    drain_count <= _1774_;
   always @(posedge clk)
-    drain_beat <= \$881 ;
+    drain_beat <= _1775_;
   always @(posedge clk)
-    drain_shift <= \$882 ;
+    drain_shift <= _1776_;
+  assign _1906_ = _1907_ ? 16'h0000 : { _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_, _0160_, _0159_, _0158_, _0156_ };
+  assign _1908_ = _1909_ ? 1'h0 : skew_l2_d1;
+  assign _1910_ = _1911_ ? 8'h00 : skew_a2_d1;
+  assign _1912_ = _1913_ ? out_2_7 : out_1_7;
+  assign _1914_ = _1915_ ? _0534_[25:0] : _1912_;
+  assign _1916_ = _1917_ ? 26'h0000000 : _1152_;
+  assign _1918_ = _1919_ ? 1'h0 : lr_1_7_d1;
+  assign _1920_ = _1921_ ? 1'h0 : lr_1_7_d0;
+  assign _1922_ = _1923_ ? 1'h0 : l_1_6;
+  assign _1924_ = _1925_ ? 16'h0000 : { _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_, _0142_, _0141_, _0140_, _0139_ };
+  assign _1926_ = _1927_ ? 1'h0 : l_1_6;
+  assign _1928_ = _1929_ ? 8'h00 : a_1_6;
+  assign _1930_ = _1931_ ? out_2_6 : out_1_6;
+  assign _1932_ = _1933_ ? _0523_[25:0] : _1930_;
+  assign _1934_ = _1935_ ? 26'h0000000 : _1130_;
+  assign _1936_ = _1937_ ? 1'h0 : lr_1_6_d1;
+  assign _1938_ = _1939_ ? 1'h0 : lr_1_6_d0;
+  assign _1940_ = _1941_ ? 1'h0 : l_1_5;
+  assign _1942_ = _1943_ ? 16'h0000 : { _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_, _0125_, _0123_, _0122_, _0121_ };
+  assign _1944_ = _1945_ ? 1'h0 : l_1_5;
+  assign _1946_ = _1947_ ? 8'h00 : a_1_5;
+  assign _1948_ = _1949_ ? out_2_5 : out_1_5;
+  assign _1950_ = _1951_ ? _0512_[25:0] : _1948_;
+  assign _1952_ = _1953_ ? 26'h0000000 : _1107_;
+  assign _1954_ = _1955_ ? 1'h0 : lr_1_5_d1;
+  assign _1956_ = _1957_ ? 1'h0 : lr_1_5_d0;
+  assign _1958_ = _1959_ ? 1'h0 : l_1_4;
+  assign _1960_ = _1961_ ? 16'h0000 : { _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_, _0106_, _0105_, _0104_, _0103_ };
+  assign _1962_ = _1963_ ? 1'h0 : l_1_4;
+  assign _1964_ = _1965_ ? 8'h00 : a_1_4;
+  assign _1966_ = _1967_ ? out_2_4 : out_1_4;
+  assign _1968_ = _1969_ ? _0501_[25:0] : _1966_;
+  assign _1970_ = _1971_ ? 26'h0000000 : _1085_;
+  assign _1972_ = _1973_ ? 1'h0 : lr_1_4_d1;
+  assign _1974_ = _1975_ ? 1'h0 : lr_1_4_d0;
+  assign _1976_ = _1977_ ? 1'h0 : l_1_3;
+  assign _1978_ = _1979_ ? 16'h0000 : { _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_, _0088_, _0087_, _0086_, _0085_ };
+  assign _1980_ = _1981_ ? 1'h0 : l_1_3;
+  assign _1982_ = _1983_ ? 8'h00 : a_1_3;
+  assign _1984_ = _1985_ ? out_2_3 : out_1_3;
+  assign _1986_ = _1987_ ? _0490_[25:0] : _1984_;
+  assign _1988_ = _1989_ ? 26'h0000000 : _1063_;
+  assign _1990_ = _1991_ ? 1'h0 : lr_1_3_d1;
+  assign _1992_ = _1993_ ? 1'h0 : lr_1_3_d0;
+  assign _1994_ = _1995_ ? 1'h0 : l_1_2;
+  assign _1996_ = _1997_ ? 16'h0000 : { _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_, _0071_, _0070_, _0069_, _0067_ };
+  assign _1998_ = _1999_ ? 1'h0 : l_1_2;
+  assign _2000_ = _2001_ ? 8'h00 : a_1_2;
+  assign _2002_ = _2003_ ? out_2_2 : out_1_2;
+  assign _2004_ = _2005_ ? _0479_[25:0] : _2002_;
+  assign _2006_ = _2007_ ? 26'h0000000 : _1041_;
+  assign _2008_ = _2009_ ? 1'h0 : lr_1_2_d1;
+  assign _2010_ = _2011_ ? 1'h0 : lr_1_2_d0;
+  assign _2012_ = _2013_ ? 1'h0 : l_1_1;
+  assign _2014_ = _2015_ ? 16'h0000 : { _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_, _0053_, _0052_, _0051_, _0050_ };
+  assign _2016_ = _2017_ ? 1'h0 : l_1_1;
+  assign _2018_ = _2019_ ? 8'h00 : a_1_1;
+  assign _2020_ = _2021_ ? out_2_1 : out_1_1;
+  assign _2022_ = _2023_ ? _0468_[25:0] : _2020_;
+  assign _2024_ = _2025_ ? 26'h0000000 : _1019_;
+  assign _2026_ = _2027_ ? 1'h0 : lr_1_1_d1;
+  assign _2028_ = _2029_ ? 1'h0 : lr_1_1_d0;
+  assign _2030_ = _2031_ ? 1'h0 : l_1_0;
+  assign _2032_ = _2033_ ? 16'h0000 : { _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_, _0036_, _0034_, _0033_, _0032_ };
+  assign _2034_ = _2035_ ? 1'h0 : l_1_0;
+  assign _2036_ = _2037_ ? 8'h00 : a_1_0;
+  assign _2038_ = _2039_ ? out_2_0 : out_1_0;
+  assign _2040_ = _2041_ ? _0457_[25:0] : _2038_;
+  assign _2042_ = _2043_ ? 26'h0000000 : _0889_;
+  assign _2044_ = _2045_ ? 1'h0 : lr_1_0_d1;
+  assign _2046_ = _2047_ ? 1'h0 : lr_1_0_d0;
+  assign _2048_ = _2049_ ? 1'h0 : skew_l1_d0;
+  assign _2050_ = _2051_ ? 16'h0000 : { _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_, _0018_, _0017_, _0016_, _0015_ };
+  assign _2052_ = _2053_ ? 1'h0 : skew_l1_d0;
+  assign _2054_ = _2055_ ? 8'h00 : skew_a1_d0;
+  assign _2056_ = _2057_ ? out_1_7 : out_0_7;
+  assign _2058_ = _2059_ ? _0446_[25:0] : _2056_;
+  assign _2060_ = _2061_ ? 26'h0000000 : _0667_;
+  assign _2062_ = _2063_ ? 1'h0 : lr_0_7_d1;
+  assign _2064_ = _2065_ ? 1'h0 : lr_0_7_d0;
+  assign _2066_ = _2067_ ? 1'h0 : l_0_6;
+  assign _2068_ = _2069_ ? 16'h0000 : { _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1905_, _1904_, _1903_, _1902_, _1901_ };
+  assign _2070_ = _2071_ ? 1'h0 : l_0_6;
+  assign _2072_ = _2073_ ? 8'h00 : a_0_6;
+  assign _2074_ = _2075_ ? out_1_6 : out_0_6;
+  assign _2076_ = _2077_ ? _0434_[25:0] : _2074_;
+  assign _2078_ = _2079_ ? 26'h0000000 : _0445_;
+  assign _2080_ = _2081_ ? 1'h0 : lr_0_6_d1;
+  assign _2082_ = _2083_ ? 1'h0 : lr_0_6_d0;
+  assign _2084_ = _2085_ ? 1'h0 : l_0_5;
+  assign _2086_ = _2087_ ? 16'h0000 : { _1900_, _1899_, _1898_, _1897_, _1896_, _1894_, _1893_, _1892_, _1891_, _1890_, _1889_, _1888_, _1887_, _1886_, _1885_, _1883_ };
+  assign _2088_ = _2089_ ? 1'h0 : l_0_5;
+  assign _2090_ = _2091_ ? 8'h00 : a_0_5;
+  assign _2092_ = _2093_ ? out_1_5 : out_0_5;
+  assign _2094_ = _2095_ ? _0423_[25:0] : _2092_;
+  assign _2096_ = _2097_ ? 26'h0000000 : _0223_;
+  assign _2098_ = _2099_ ? 1'h0 : lr_0_5_d1;
+  assign _2100_ = _2101_ ? 1'h0 : lr_0_5_d0;
+  assign _2102_ = _2103_ ? 1'h0 : l_0_4;
+  assign _2104_ = _2105_ ? 16'h0000 : { _1882_, _1881_, _1880_, _1879_, _1878_, _1877_, _1876_, _1875_, _1874_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1866_ };
+  assign _2106_ = _2107_ ? 1'h0 : l_0_4;
+  assign _2108_ = _2109_ ? 8'h00 : a_0_4;
+  assign _2110_ = _2111_ ? out_1_4 : out_0_4;
+  assign _2112_ = _2113_ ? _0412_[25:0] : _2110_;
+  assign _2114_ = _2115_ ? 26'h0000000 : _0001_;
+  assign _2116_ = _2117_ ? 1'h0 : lr_0_4_d1;
+  assign _2118_ = _2119_ ? 1'h0 : lr_0_4_d0;
+  assign _2120_ = _2121_ ? 1'h0 : l_0_3;
+  assign _2122_ = _2123_ ? 16'h0000 : { _1865_, _1864_, _1863_, _1861_, _1860_, _1859_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_, _1850_, _1849_, _1848_ };
+  assign _2124_ = _2125_ ? 1'h0 : l_0_3;
+  assign _2126_ = _2127_ ? 8'h00 : a_0_3;
+  assign _2128_ = _2129_ ? out_1_3 : out_0_3;
+  assign _2130_ = _2131_ ? _0401_[25:0] : _2128_;
+  assign _2132_ = _2133_ ? 26'h0000000 : _1684_;
+  assign _2134_ = _2135_ ? 1'h0 : lr_0_3_d1;
+  assign _2136_ = _2137_ ? 1'h0 : lr_0_3_d0;
+  assign _2138_ = _2139_ ? 1'h0 : l_0_2;
+  assign _2140_ = _2141_ ? 16'h0000 : { _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1839_, _1838_, _1837_, _1836_, _1835_, _1834_, _1833_, _1832_, _1831_ };
+  assign _2142_ = _2143_ ? 1'h0 : l_0_2;
+  assign _2144_ = _2145_ ? 8'h00 : a_0_2;
+  assign _2146_ = _2147_ ? out_1_2 : out_0_2;
+  assign _2148_ = _2149_ ? _0390_[25:0] : _2146_;
+  assign _2150_ = _2151_ ? 26'h0000000 : _1462_;
+  assign _2152_ = _2153_ ? 1'h0 : lr_0_2_d1;
+  assign _2154_ = _2155_ ? 1'h0 : lr_0_2_d0;
+  assign _2156_ = _2157_ ? 1'h0 : l_0_1;
+  assign _2158_ = _2159_ ? 16'h0000 : { _1830_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1817_, _1816_, _1815_, _1814_, _1813_ };
+  assign _2160_ = _2161_ ? 1'h0 : l_0_1;
+  assign _2162_ = _2163_ ? 8'h00 : a_0_1;
+  assign _2164_ = _2165_ ? out_1_1 : out_0_1;
+  assign _2166_ = _2167_ ? _0379_[25:0] : _2164_;
+  assign _2168_ = _2169_ ? 26'h0000000 : _1240_;
+  assign _2170_ = _2171_ ? 1'h0 : lr_0_1_d1;
+  assign _2172_ = _2173_ ? 1'h0 : lr_0_1_d0;
+  assign _2174_ = _2175_ ? 1'h0 : l_0_0;
+  assign _2176_ = _2177_ ? 16'h0000 : { _1812_, _1811_, _1810_, _1809_, _1808_, _1806_, _1805_, _1804_, _1803_, _1802_, _1801_, _1800_, _1799_, _1798_, _1797_, _1794_ };
+  assign _2178_ = _2179_ ? 1'h0 : l_0_0;
+  assign _2180_ = _2181_ ? 8'h00 : a_0_0;
+  assign _2182_ = _2183_ ? out_1_0 : out_0_0;
+  assign _2184_ = _2185_ ? _0368_[25:0] : _2182_;
+  assign _2196_ = _2207_ ? _1021_[2:0] : drain_beat;
+  assign _2186_ = _2187_ ? 26'h0000000 : _1018_;
+  assign _2188_ = _2189_ ? 1'h0 : lr_0_0_d1;
+  assign _2190_ = _2191_ ? 1'h0 : lr_0_0_d0;
+  assign _2192_ = _2193_ ? 1'h0 : in_last;
+  assign _2194_ = _2195_ ? 16'h0000 : { _1793_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1783_, _1782_, _1781_, _1780_, _1779_, _1778_, _1777_ };
+  assign _2197_ = _2198_ ? 1'h0 : in_last;
+  assign _2199_ = _2200_ ? 8'h00 : a_in0;
+  assign _2201_ = _2202_ ? 1'h0 : skew_l7_d5;
+  assign _2203_ = _2204_ ? 1'h0 : skew_l7_d4;
+  assign _2205_ = _2206_ ? 1'h0 : skew_l7_d3;
+  assign _2218_ = _2229_ ? 3'h0 : _2196_;
+  assign _2208_ = _2209_ ? 1'h0 : skew_l7_d2;
+  assign _2210_ = _2211_ ? 1'h0 : skew_l7_d1;
+  assign _2212_ = _2213_ ? 1'h0 : skew_l7_d0;
+  assign _2214_ = _2215_ ? 1'h0 : in_last;
+  assign _2216_ = _2217_ ? 8'h00 : skew_a7_d5;
+  assign _2219_ = _2220_ ? 8'h00 : skew_a7_d4;
+  assign _2221_ = _2222_ ? 8'h00 : skew_a7_d3;
+  assign _2223_ = _2224_ ? 8'h00 : skew_a7_d2;
+  assign _2225_ = _2226_ ? 8'h00 : skew_a7_d1;
+  assign _2227_ = _2228_ ? 8'h00 : skew_a7_d0;
+  assign _2240_ = _2251_ ? _1016_[3:0] : drain_count;
+  assign _2230_ = _2231_ ? 8'h00 : a_in7;
+  assign _2232_ = _2233_ ? 1'h0 : skew_l6_d4;
+  assign _2234_ = _2235_ ? 1'h0 : skew_l6_d3;
+  assign _2236_ = _2237_ ? 1'h0 : skew_l6_d2;
+  assign _2238_ = _2239_ ? 1'h0 : skew_l6_d1;
+  assign _2241_ = _2242_ ? 1'h0 : skew_l6_d0;
+  assign _2243_ = _2244_ ? 1'h0 : in_last;
+  assign _2245_ = _2246_ ? 8'h00 : skew_a6_d4;
+  assign _2247_ = _2248_ ? 8'h00 : skew_a6_d3;
+  assign _2249_ = _2250_ ? 8'h00 : skew_a6_d2;
+  assign _2262_ = _2273_ ? 4'h8 : _2240_;
+  assign _2252_ = _2253_ ? 8'h00 : skew_a6_d1;
+  assign _2254_ = _2255_ ? 8'h00 : skew_a6_d0;
+  assign _2256_ = _2257_ ? 8'h00 : a_in6;
+  assign _2258_ = _2259_ ? 1'h0 : skew_l5_d3;
+  assign _2260_ = _2261_ ? 1'h0 : skew_l5_d2;
+  assign _2263_ = _2264_ ? 1'h0 : skew_l5_d1;
+  assign _2265_ = _2266_ ? 1'h0 : skew_l5_d0;
+  assign _2267_ = _2268_ ? 1'h0 : in_last;
+  assign _2269_ = _2270_ ? 8'h00 : skew_a5_d3;
+  assign _2271_ = _2272_ ? 8'h00 : skew_a5_d2;
+  assign _2284_ = _2295_ ? 1'h0 : _0357_;
+  assign _2274_ = _2275_ ? 8'h00 : skew_a5_d1;
+  assign _2276_ = _2277_ ? 8'h00 : skew_a5_d0;
+  assign _2278_ = _2279_ ? 8'h00 : a_in5;
+  assign _2280_ = _2281_ ? 1'h0 : skew_l4_d2;
+  assign _2282_ = _2283_ ? 1'h0 : skew_l4_d1;
+  assign _2285_ = _2286_ ? 1'h0 : skew_l4_d0;
+  assign _2287_ = _2288_ ? 1'h0 : in_last;
+  assign _2289_ = _2290_ ? 8'h00 : skew_a4_d2;
+  assign _2291_ = _2292_ ? 8'h00 : skew_a4_d1;
+  assign _2293_ = _2294_ ? 8'h00 : skew_a4_d0;
+  assign _2306_ = _2317_ ? 3'h0 : beat_next;
+  assign _2296_ = _2297_ ? 8'h00 : a_in4;
+  assign _2298_ = _2299_ ? 1'h0 : skew_l3_d1;
+  assign _2300_ = _2301_ ? 1'h0 : skew_l3_d0;
+  assign _2302_ = _2303_ ? 1'h0 : in_last;
+  assign _2304_ = _2305_ ? 8'h00 : skew_a3_d1;
+  assign _2307_ = _2308_ ? 8'h00 : skew_a3_d0;
+  assign _2309_ = _2310_ ? 8'h00 : a_in3;
+  assign _2311_ = _2312_ ? 1'h0 : skew_l2_d0;
+  assign _2313_ = _2314_ ? 1'h0 : in_last;
+  assign _2315_ = _2316_ ? 8'h00 : skew_a2_d0;
+  assign _2328_ = _2329_ ? 4'h0 : count_next;
+  assign _2318_ = _2319_ ? 8'h00 : a_in2;
+  assign _2320_ = _2321_ ? 1'h0 : in_last;
+  assign _2322_ = _2323_ ? 8'h00 : a_in1;
+  assign _2324_ = _2325_ ? 1'h0 : _0000_;
+  assign _2326_ = _2327_ ? 1'h0 : i_valid;
+  assign _2330_ = _2331_ ? 26'h0000000 : out_7_7;
+  assign _2332_ = _2333_ ? _1014_[25:0] : _2330_;
+  assign _2334_ = _2335_ ? 26'h0000000 : _0312_;
+  assign _2336_ = _2337_ ? 1'h0 : lr_7_7_d1;
+  assign _2338_ = _2339_ ? 1'h0 : lr_7_7_d0;
+  assign _2340_ = _2341_ ? 1'h0 : l_7_6;
+  assign _2342_ = _2343_ ? 16'h0000 : { _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_, _0994_, _0993_, _0992_, _0991_ };
+  assign _2344_ = _2345_ ? 1'h0 : l_7_6;
+  assign _2346_ = _2347_ ? 8'h00 : a_7_6;
+  assign _2348_ = _2349_ ? 26'h0000000 : out_7_6;
+  assign _2350_ = _2351_ ? _1013_[25:0] : _2348_;
+  assign _2352_ = _2353_ ? 26'h0000000 : _0290_;
+  assign _2354_ = _2355_ ? 1'h0 : lr_7_6_d1;
+  assign _2356_ = _2357_ ? 1'h0 : lr_7_6_d0;
+  assign _2358_ = _2359_ ? 1'h0 : l_7_5;
+  assign _2360_ = _2361_ ? 16'h0000 : { _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_, _0976_, _0975_, _0974_, _0973_ };
+  assign _2362_ = _2363_ ? 1'h0 : l_7_5;
+  assign _2364_ = _2365_ ? 8'h00 : a_7_5;
+  assign _2366_ = _2367_ ? 26'h0000000 : out_7_5;
+  assign _2368_ = _2369_ ? _1012_[25:0] : _2366_;
+  assign _2370_ = _2371_ ? 26'h0000000 : _0268_;
+  assign _2372_ = _2373_ ? 1'h0 : lr_7_5_d1;
+  assign _2374_ = _2375_ ? 1'h0 : lr_7_5_d0;
+  assign _2376_ = _2377_ ? 1'h0 : l_7_4;
+  assign _2378_ = _2379_ ? 16'h0000 : { _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_, _0959_, _0958_, _0957_, _0955_ };
+  assign _2380_ = _2381_ ? 1'h0 : l_7_4;
+  assign _2382_ = _2383_ ? 8'h00 : a_7_4;
+  assign _2384_ = _2385_ ? 26'h0000000 : out_7_4;
+  assign _2386_ = _2387_ ? _1011_[25:0] : _2384_;
+  assign _2388_ = _2389_ ? 26'h0000000 : _0246_;
+  assign _2390_ = _2391_ ? 1'h0 : lr_7_4_d1;
+  assign _2392_ = _2393_ ? 1'h0 : lr_7_4_d0;
+  assign _2394_ = _2395_ ? 1'h0 : l_7_3;
+  assign _2396_ = _2397_ ? 16'h0000 : { _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_, _0941_, _0940_, _0939_, _0938_ };
+  assign _2398_ = _2399_ ? 1'h0 : l_7_3;
+  assign _2400_ = _2401_ ? 8'h00 : a_7_3;
+  assign _2402_ = _2403_ ? 26'h0000000 : out_7_3;
+  assign _2404_ = _2405_ ? _1010_[25:0] : _2402_;
+  assign _2406_ = _2407_ ? 26'h0000000 : _0224_;
+  assign _2408_ = _2409_ ? 1'h0 : lr_7_3_d1;
+  assign _2410_ = _2411_ ? 1'h0 : lr_7_3_d0;
+  assign _2412_ = _2413_ ? 1'h0 : l_7_2;
+  assign _2414_ = _2415_ ? 16'h0000 : { _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_, _0924_, _0922_, _0921_, _0920_ };
+  assign _2416_ = _2417_ ? 1'h0 : l_7_2;
+  assign _2418_ = _2419_ ? 8'h00 : a_7_2;
+  assign _2420_ = _2421_ ? 26'h0000000 : out_7_2;
+  assign _2422_ = _2423_ ? _1009_[25:0] : _2420_;
+  assign _2424_ = _2425_ ? 26'h0000000 : _0201_;
+  assign _2426_ = _2427_ ? 1'h0 : lr_7_2_d1;
+  assign _2428_ = _2429_ ? 1'h0 : lr_7_2_d0;
+  assign _2430_ = _2431_ ? 1'h0 : l_7_1;
+  assign _2432_ = _2433_ ? 16'h0000 : { _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_, _0906_, _0905_, _0904_, _0903_ };
+  assign _2434_ = _2435_ ? 1'h0 : l_7_1;
+  assign _2436_ = _2437_ ? 8'h00 : a_7_1;
+  assign _2438_ = _2439_ ? 26'h0000000 : out_7_1;
+  assign _2440_ = _2441_ ? _1001_[25:0] : _2438_;
+  assign _2442_ = _2443_ ? 26'h0000000 : _0179_;
+  assign _2444_ = _2445_ ? 1'h0 : lr_7_1_d1;
+  assign _2446_ = _2447_ ? 1'h0 : lr_7_1_d0;
+  assign _2448_ = _2449_ ? 1'h0 : l_7_0;
+  assign _2450_ = _2451_ ? 16'h0000 : { _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_, _0887_, _0886_, _0885_, _0884_ };
+  assign _2452_ = _2453_ ? 1'h0 : l_7_0;
+  assign _2454_ = _2455_ ? 8'h00 : a_7_0;
+  assign _2456_ = _2457_ ? 26'h0000000 : out_7_0;
+  assign _2458_ = _2459_ ? _0989_[25:0] : _2456_;
+  assign _2460_ = _2461_ ? 26'h0000000 : _0157_;
+  assign _2462_ = _2463_ ? 1'h0 : lr_7_0_d1;
+  assign _2464_ = _2465_ ? 1'h0 : lr_7_0_d0;
+  assign _2466_ = _2467_ ? 1'h0 : skew_l7_d6;
+  assign _2468_ = _2469_ ? 16'h0000 : { _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_, _0870_, _0869_, _0868_, _0866_ };
+  assign _2470_ = _2471_ ? 1'h0 : skew_l7_d6;
+  assign _2472_ = _2473_ ? 8'h00 : skew_a7_d6;
+  assign _2474_ = _2475_ ? out_7_7 : out_6_7;
+  assign _2476_ = _2477_ ? _0978_[25:0] : _2474_;
+  assign _2478_ = _2479_ ? 26'h0000000 : _0135_;
+  assign _2480_ = _2481_ ? 1'h0 : lr_6_7_d1;
+  assign _2482_ = _2483_ ? 1'h0 : lr_6_7_d0;
+  assign _2484_ = _2485_ ? 1'h0 : l_6_6;
+  assign _2486_ = _2487_ ? 16'h0000 : { _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_, _0852_, _0851_, _0850_, _0849_ };
+  assign _2488_ = _2489_ ? 1'h0 : l_6_6;
+  assign _2490_ = _2491_ ? 8'h00 : a_6_6;
+  assign _2492_ = _2493_ ? out_7_6 : out_6_6;
+  assign _2494_ = _2495_ ? _0967_[25:0] : _2492_;
+  assign _2496_ = _2497_ ? 26'h0000000 : _0113_;
+  assign _2498_ = _2499_ ? 1'h0 : lr_6_6_d1;
+  assign _2500_ = _2501_ ? 1'h0 : lr_6_6_d0;
+  assign _2502_ = _2503_ ? 1'h0 : l_6_5;
+  assign _2504_ = _2505_ ? 16'h0000 : { _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_, _0835_, _0833_, _0832_, _0831_ };
+  assign _2506_ = _2507_ ? 1'h0 : l_6_5;
+  assign _2508_ = _2509_ ? 8'h00 : a_6_5;
+  assign _2510_ = _2511_ ? out_7_5 : out_6_5;
+  assign _2512_ = _2513_ ? _0956_[25:0] : _2510_;
+  assign _2514_ = _2515_ ? 26'h0000000 : _0090_;
+  assign _2516_ = _2517_ ? 1'h0 : lr_6_5_d1;
+  assign _2518_ = _2519_ ? 1'h0 : lr_6_5_d0;
+  assign _2520_ = _2521_ ? 1'h0 : l_6_4;
+  assign _2522_ = _2523_ ? 16'h0000 : { _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_, _0817_, _0816_, _0815_, _0814_ };
+  assign _2524_ = _2525_ ? 1'h0 : l_6_4;
+  assign _2526_ = _2527_ ? 8'h00 : a_6_4;
+  assign _2528_ = _2529_ ? out_7_4 : out_6_4;
+  assign _2530_ = _2531_ ? _0945_[25:0] : _2528_;
+  assign _2532_ = _2533_ ? 26'h0000000 : _0068_;
+  assign _2534_ = _2535_ ? 1'h0 : lr_6_4_d1;
+  assign _2536_ = _2537_ ? 1'h0 : lr_6_4_d0;
+  assign _2538_ = _2539_ ? 1'h0 : l_6_3;
+  assign _2540_ = _2541_ ? 16'h0000 : { _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_, _0799_, _0798_, _0797_, _0796_ };
+  assign _2542_ = _2543_ ? 1'h0 : l_6_3;
+  assign _2544_ = _2545_ ? 8'h00 : a_6_3;
+  assign _2546_ = _2547_ ? out_7_3 : out_6_3;
+  assign _2548_ = _2549_ ? _0934_[25:0] : _2546_;
+  assign _2550_ = _2551_ ? 26'h0000000 : _0046_;
+  assign _2552_ = _2553_ ? 1'h0 : lr_6_3_d1;
+  assign _2554_ = _2555_ ? 1'h0 : lr_6_3_d0;
+  assign _2556_ = _2557_ ? 1'h0 : l_6_2;
+  assign _2558_ = _2559_ ? 16'h0000 : { _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_, _0782_, _0781_, _0780_, _0777_ };
+  assign _2560_ = _2561_ ? 1'h0 : l_6_2;
+  assign _2562_ = _2563_ ? 8'h00 : a_6_2;
+  assign _2564_ = _2565_ ? out_7_2 : out_6_2;
+  assign _2566_ = _2567_ ? _0923_[25:0] : _2564_;
+  assign _2568_ = _2569_ ? 26'h0000000 : _0024_;
+  assign _2570_ = _2571_ ? 1'h0 : lr_6_2_d1;
+  assign _2572_ = _2573_ ? 1'h0 : lr_6_2_d0;
+  assign _2574_ = _2575_ ? 1'h0 : l_6_1;
+  assign _2576_ = _2577_ ? 16'h0000 : { _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_, _0763_, _0762_, _0761_, _0760_ };
+  assign _2578_ = _2579_ ? 1'h0 : l_6_1;
+  assign _2580_ = _2581_ ? 8'h00 : a_6_1;
+  assign _2582_ = _2583_ ? out_7_1 : out_6_1;
+  assign _2584_ = _2585_ ? _0912_[25:0] : _2582_;
+  assign _2586_ = _2587_ ? 26'h0000000 : _0002_;
+  assign _2588_ = _2589_ ? 1'h0 : lr_6_1_d1;
+  assign _2590_ = _2591_ ? 1'h0 : lr_6_1_d0;
+  assign _2592_ = _2593_ ? 1'h0 : l_6_0;
+  assign _2594_ = _2595_ ? 16'h0000 : { _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_, _0746_, _0744_, _0743_, _0742_ };
+  assign _2596_ = _2597_ ? 1'h0 : l_6_0;
+  assign _2598_ = _2599_ ? 8'h00 : a_6_0;
+  assign _2600_ = _2601_ ? out_7_0 : out_6_0;
+  assign _2602_ = _2603_ ? _0901_[25:0] : _2600_;
+  assign _2604_ = _2605_ ? 26'h0000000 : _1884_;
+  assign _2606_ = _2607_ ? 1'h0 : lr_6_0_d1;
+  assign _2608_ = _2609_ ? 1'h0 : lr_6_0_d0;
+  assign _2610_ = _2611_ ? 1'h0 : skew_l6_d5;
+  assign _2612_ = _2613_ ? 16'h0000 : { _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_, _0728_, _0727_, _0726_, _0725_ };
+  assign _2614_ = _2615_ ? 1'h0 : skew_l6_d5;
+  assign _2616_ = _2617_ ? 8'h00 : skew_a6_d5;
+  assign _2618_ = _2619_ ? out_6_7 : out_5_7;
+  assign _2620_ = _2621_ ? _0890_[25:0] : _2618_;
+  assign _2622_ = _2623_ ? 26'h0000000 : _1862_;
+  assign _2624_ = _2625_ ? 1'h0 : lr_5_7_d1;
+  assign _2626_ = _2627_ ? 1'h0 : lr_5_7_d0;
+  assign _2628_ = _2629_ ? 1'h0 : l_5_6;
+  assign _2630_ = _2631_ ? 16'h0000 : { _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_, _0710_, _0709_, _0708_, _0707_ };
+  assign _2632_ = _2633_ ? 1'h0 : l_5_6;
+  assign _2634_ = _2635_ ? 8'h00 : a_5_6;
+  assign _2636_ = _2637_ ? out_6_6 : out_5_6;
+  assign _2638_ = _2639_ ? _0878_[25:0] : _2636_;
+  assign _2640_ = _2641_ ? 26'h0000000 : _1840_;
+  assign _2642_ = _2643_ ? 1'h0 : lr_5_6_d1;
+  assign _2644_ = _2645_ ? 1'h0 : lr_5_6_d0;
+  assign _2646_ = _2647_ ? 1'h0 : l_5_5;
+  assign _2648_ = _2649_ ? 16'h0000 : { _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_, _0693_, _0692_, _0691_, _0689_ };
+  assign _2650_ = _2651_ ? 1'h0 : l_5_5;
+  assign _2652_ = _2653_ ? 8'h00 : a_5_5;
+  assign _2654_ = _2655_ ? out_6_5 : out_5_5;
+  assign _2656_ = _2657_ ? _0867_[25:0] : _2654_;
+  assign _2658_ = _2659_ ? 26'h0000000 : _1818_;
+  assign _2660_ = _2661_ ? 1'h0 : lr_5_5_d1;
+  assign _2662_ = _2663_ ? 1'h0 : lr_5_5_d0;
+  assign _2664_ = _2665_ ? 1'h0 : l_5_4;
+  assign _2666_ = _2667_ ? 16'h0000 : { _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_, _0675_, _0674_, _0673_, _0672_ };
+  assign _2668_ = _2669_ ? 1'h0 : l_5_4;
+  assign _2670_ = _2671_ ? 8'h00 : a_5_4;
+  assign _2672_ = _2673_ ? out_6_4 : out_5_4;
+  assign _2674_ = _2675_ ? _0856_[25:0] : _2672_;
+  assign _2676_ = _2677_ ? 26'h0000000 : _1796_;
+  assign _2678_ = _2679_ ? 1'h0 : lr_5_4_d1;
+  assign _2680_ = _2681_ ? 1'h0 : lr_5_4_d0;
+  assign _2682_ = _2683_ ? 1'h0 : l_5_3;
+  assign _2684_ = _2685_ ? 16'h0000 : { _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_, _0657_, _0655_, _0654_, _0653_ };
+  assign _2686_ = _2687_ ? 1'h0 : l_5_3;
+  assign _2688_ = _2689_ ? 8'h00 : a_5_3;
+  assign _2690_ = _2691_ ? out_6_3 : out_5_3;
+  assign _2692_ = _2693_ ? _0845_[25:0] : _2690_;
+  assign _2694_ = _2695_ ? 26'h0000000 : _1773_;
+  assign _2696_ = _2697_ ? 1'h0 : lr_5_3_d1;
+  assign _2698_ = _2699_ ? 1'h0 : lr_5_3_d0;
+  assign _2700_ = _2701_ ? 1'h0 : l_5_2;
+  assign _2702_ = _2703_ ? 16'h0000 : { _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_, _0639_, _0638_, _0637_, _0636_ };
+  assign _2704_ = _2705_ ? 1'h0 : l_5_2;
+  assign _2706_ = _2707_ ? 8'h00 : a_5_2;
+  assign _2708_ = _2709_ ? out_6_2 : out_5_2;
+  assign _2710_ = _2711_ ? _0834_[25:0] : _2708_;
+  assign _2712_ = _2713_ ? 26'h0000000 : _1751_;
+  assign _2714_ = _2715_ ? 1'h0 : lr_5_2_d1;
+  assign _2716_ = _2717_ ? 1'h0 : lr_5_2_d0;
+  assign _2718_ = _2719_ ? 1'h0 : l_5_1;
+  assign _2720_ = _2721_ ? 16'h0000 : { _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_, _0621_, _0620_, _0619_, _0618_ };
+  assign _2722_ = _2723_ ? 1'h0 : l_5_1;
+  assign _2724_ = _2725_ ? 8'h00 : a_5_1;
+  assign _2726_ = _2727_ ? out_6_1 : out_5_1;
+  assign _2728_ = _2729_ ? _0823_[25:0] : _2726_;
+  assign _2730_ = _2731_ ? 26'h0000000 : _1729_;
+  assign _2732_ = _2733_ ? 1'h0 : lr_5_1_d1;
+  assign _2734_ = _2735_ ? 1'h0 : lr_5_1_d0;
+  assign _2736_ = _2737_ ? 1'h0 : l_5_0;
+  assign _2738_ = _2739_ ? 16'h0000 : { _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_, _0604_, _0603_, _0602_, _0600_ };
+  assign _2740_ = _2741_ ? 1'h0 : l_5_0;
+  assign _2742_ = _2743_ ? 8'h00 : a_5_0;
+  assign _2744_ = _2745_ ? out_6_0 : out_5_0;
+  assign _2746_ = _2747_ ? _0812_[25:0] : _2744_;
+  assign _2748_ = _2749_ ? 26'h0000000 : _1707_;
+  assign _2750_ = _2751_ ? 1'h0 : lr_5_0_d1;
+  assign _2752_ = _2753_ ? 1'h0 : lr_5_0_d0;
+  assign _2754_ = _2755_ ? 1'h0 : skew_l5_d4;
+  assign _2756_ = _2757_ ? 16'h0000 : { _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_, _0586_, _0585_, _0584_, _0583_ };
+  assign _2758_ = _2759_ ? 1'h0 : skew_l5_d4;
+  assign _2760_ = _2761_ ? 8'h00 : skew_a5_d4;
+  assign _2762_ = _2763_ ? out_5_7 : out_4_7;
+  assign _2764_ = _2765_ ? _0801_[25:0] : _2762_;
+  assign _2766_ = _2767_ ? 26'h0000000 : _1685_;
+  assign _2768_ = _2769_ ? 1'h0 : lr_4_7_d1;
+  assign _2770_ = _2771_ ? 1'h0 : lr_4_7_d0;
+  assign _2772_ = _2773_ ? 1'h0 : l_4_6;
+  assign _2774_ = _2775_ ? 16'h0000 : { _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_, _0569_, _0567_, _0566_, _0565_ };
+  assign _2776_ = _2777_ ? 1'h0 : l_4_6;
+  assign _2778_ = _2779_ ? 8'h00 : a_4_6;
+  assign _2780_ = _2781_ ? out_5_6 : out_4_6;
+  assign _2782_ = _2783_ ? _0790_[25:0] : _2780_;
+  assign _2784_ = _2785_ ? 26'h0000000 : _1662_;
+  assign _2786_ = _2787_ ? 1'h0 : lr_4_6_d1;
+  assign _2788_ = _2789_ ? 1'h0 : lr_4_6_d0;
+  assign _2790_ = _2791_ ? 1'h0 : l_4_5;
+  assign _2792_ = _2793_ ? 16'h0000 : { _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_, _0550_, _0549_, _0548_, _0547_ };
+  assign _2794_ = _2795_ ? 1'h0 : l_4_5;
+  assign _2796_ = _2797_ ? 8'h00 : a_4_5;
+  assign _2798_ = _2799_ ? out_5_5 : out_4_5;
+  assign _2800_ = _2801_ ? _0779_[25:0] : _2798_;
+  assign _2802_ = _2803_ ? 26'h0000000 : _1640_;
+  assign _2804_ = _2805_ ? 1'h0 : lr_4_5_d1;
+  assign _2806_ = _2807_ ? 1'h0 : lr_4_5_d0;
+  assign _2808_ = _2809_ ? 1'h0 : l_4_4;
+  assign _2810_ = _2811_ ? 16'h0000 : { _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_, _0532_, _0531_, _0530_, _0529_ };
+  assign _2812_ = _2813_ ? 1'h0 : l_4_4;
+  assign _2814_ = _2815_ ? 8'h00 : a_4_4;
+  assign _2816_ = _2817_ ? out_5_4 : out_4_4;
+  assign _2818_ = _2819_ ? _0767_[25:0] : _2816_;
+  assign _2820_ = _2821_ ? 26'h0000000 : _1618_;
+  assign _2822_ = _2823_ ? 1'h0 : lr_4_4_d1;
+  assign _2824_ = _2825_ ? 1'h0 : lr_4_4_d0;
+  assign _2826_ = _2827_ ? 1'h0 : l_4_3;
+  assign _2828_ = _2829_ ? 16'h0000 : { _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_, _0515_, _0514_, _0513_, _0511_ };
+  assign _2830_ = _2831_ ? 1'h0 : l_4_3;
+  assign _2832_ = _2833_ ? 8'h00 : a_4_3;
+  assign _2834_ = _2835_ ? out_5_3 : out_4_3;
+  assign _2836_ = _2837_ ? _0756_[25:0] : _2834_;
+  assign _2838_ = _2839_ ? 26'h0000000 : _1596_;
+  assign _2840_ = _2841_ ? 1'h0 : lr_4_3_d1;
+  assign _2842_ = _2843_ ? 1'h0 : lr_4_3_d0;
+  assign _2844_ = _2845_ ? 1'h0 : l_4_2;
+  assign _2846_ = _2847_ ? 16'h0000 : { _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_, _0497_, _0496_, _0495_, _0494_ };
+  assign _2848_ = _2849_ ? 1'h0 : l_4_2;
+  assign _2850_ = _2851_ ? 8'h00 : a_4_2;
+  assign _2852_ = _2853_ ? out_5_2 : out_4_2;
+  assign _2854_ = _2855_ ? _0745_[25:0] : _2852_;
+  assign _2856_ = _2857_ ? 26'h0000000 : _1574_;
+  assign _2858_ = _2859_ ? 1'h0 : lr_4_2_d1;
+  assign _2860_ = _2861_ ? 1'h0 : lr_4_2_d0;
+  assign _2862_ = _2863_ ? 1'h0 : l_4_1;
+  assign _2864_ = _2865_ ? 16'h0000 : { _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_, _0480_, _0478_, _0477_, _0476_ };
+  assign _2866_ = _2867_ ? 1'h0 : l_4_1;
+  assign _2868_ = _2869_ ? 8'h00 : a_4_1;
+  assign _2870_ = _2871_ ? out_5_1 : out_4_1;
+  assign _2872_ = _2873_ ? _0734_[25:0] : _2870_;
+  assign _2874_ = _2875_ ? 26'h0000000 : _1551_;
+  assign _2876_ = _2877_ ? 1'h0 : lr_4_1_d1;
+  assign _2878_ = _2879_ ? 1'h0 : lr_4_1_d0;
+  assign _2880_ = _2881_ ? 1'h0 : l_4_0;
+  assign _2882_ = _2883_ ? 16'h0000 : { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ };
+  assign _2884_ = _2885_ ? 1'h0 : l_4_0;
+  assign _2886_ = _2887_ ? 8'h00 : a_4_0;
+  assign _2888_ = _2889_ ? out_5_0 : out_4_0;
+  assign _2890_ = _2891_ ? _0723_[25:0] : _2888_;
+  assign _2892_ = _2893_ ? 26'h0000000 : _1529_;
+  assign _2894_ = _2895_ ? 1'h0 : lr_4_0_d1;
+  assign _2896_ = _2897_ ? 1'h0 : lr_4_0_d0;
+  assign _2898_ = _2899_ ? 1'h0 : skew_l4_d3;
+  assign _2900_ = _2901_ ? 16'h0000 : { _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_, _0443_, _0442_, _0441_, _0440_ };
+  assign _2902_ = _2903_ ? 1'h0 : skew_l4_d3;
+  assign _2904_ = _2905_ ? 8'h00 : skew_a4_d3;
+  assign _2906_ = _2907_ ? out_4_7 : out_3_7;
+  assign _2908_ = _2909_ ? _0712_[25:0] : _2906_;
+  assign _2910_ = _2911_ ? 26'h0000000 : _1507_;
+  assign _2912_ = _2913_ ? 1'h0 : lr_3_7_d1;
+  assign _2914_ = _2915_ ? 1'h0 : lr_3_7_d0;
+  assign _2916_ = _2917_ ? 1'h0 : l_3_6;
+  assign _2918_ = _2919_ ? 16'h0000 : { _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_, _0426_, _0425_, _0424_, _0422_ };
+  assign _2920_ = _2921_ ? 1'h0 : l_3_6;
+  assign _2922_ = _2923_ ? 8'h00 : a_3_6;
+  assign _2924_ = _2925_ ? out_4_6 : out_3_6;
+  assign _2926_ = _2927_ ? _0701_[25:0] : _2924_;
+  assign _2928_ = _2929_ ? 26'h0000000 : _1485_;
+  assign _2930_ = _2931_ ? 1'h0 : lr_3_6_d1;
+  assign _2932_ = _2933_ ? 1'h0 : lr_3_6_d0;
+  assign _2934_ = _2935_ ? 1'h0 : l_3_5;
+  assign _2936_ = _2937_ ? 16'h0000 : { _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_, _0408_, _0407_, _0406_, _0405_ };
+  assign _2938_ = _2939_ ? 1'h0 : l_3_5;
+  assign _2940_ = _2941_ ? 8'h00 : a_3_5;
+  assign _2942_ = _2943_ ? out_4_5 : out_3_5;
+  assign _2944_ = _2945_ ? _0690_[25:0] : _2942_;
+  assign _2946_ = _2947_ ? 26'h0000000 : _1463_;
+  assign _2948_ = _2949_ ? 1'h0 : lr_3_5_d1;
+  assign _2950_ = _2951_ ? 1'h0 : lr_3_5_d0;
+  assign _2952_ = _2953_ ? 1'h0 : l_3_4;
+  assign _2954_ = _2955_ ? 16'h0000 : { _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_, _0391_, _0389_, _0388_, _0387_ };
+  assign _2956_ = _2957_ ? 1'h0 : l_3_4;
+  assign _2958_ = _2959_ ? 8'h00 : a_3_4;
+  assign _2960_ = _2961_ ? out_4_4 : out_3_4;
+  assign _2962_ = _2963_ ? _0679_[25:0] : _2960_;
+  assign _2964_ = _2965_ ? 26'h0000000 : _1440_;
+  assign _2966_ = _2967_ ? 1'h0 : lr_3_4_d1;
+  assign _2968_ = _2969_ ? 1'h0 : lr_3_4_d0;
+  assign _2970_ = _2971_ ? 1'h0 : l_3_3;
+  assign _2972_ = _2973_ ? 16'h0000 : { _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_ };
+  assign _2974_ = _2975_ ? 1'h0 : l_3_3;
+  assign _2976_ = _2977_ ? 8'h00 : a_3_3;
+  assign _2978_ = _2979_ ? out_4_3 : out_3_3;
+  assign _2980_ = _2981_ ? _0668_[25:0] : _2978_;
+  assign _2982_ = _2983_ ? 26'h0000000 : _1418_;
+  assign _2984_ = _2985_ ? 1'h0 : lr_3_3_d1;
+  assign _2986_ = _2987_ ? 1'h0 : lr_3_3_d0;
+  assign _2988_ = _2989_ ? 1'h0 : l_3_2;
+  assign _2990_ = _2991_ ? 16'h0000 : { _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_, _0355_, _0354_, _0353_, _0352_ };
+  assign _2992_ = _2993_ ? 1'h0 : l_3_2;
+  assign _2994_ = _2995_ ? 8'h00 : a_3_2;
+  assign _2996_ = _2997_ ? out_4_2 : out_3_2;
+  assign _2998_ = _2999_ ? _0656_[25:0] : _2996_;
+  assign _3000_ = _3001_ ? 26'h0000000 : _1396_;
+  assign _3002_ = _3003_ ? 1'h0 : lr_3_2_d1;
+  assign _3004_ = _3005_ ? 1'h0 : lr_3_2_d0;
+  assign _3006_ = _3007_ ? 1'h0 : l_3_1;
+  assign _3008_ = _3009_ ? 16'h0000 : { _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_, _0333_ };
+  assign _3010_ = _3011_ ? 1'h0 : l_3_1;
+  assign _3012_ = _3013_ ? 8'h00 : a_3_1;
+  assign _3014_ = _3015_ ? out_4_1 : out_3_1;
+  assign _3016_ = _3017_ ? _0645_[25:0] : _3014_;
+  assign _3018_ = _3019_ ? 26'h0000000 : _1374_;
+  assign _3020_ = _3021_ ? 1'h0 : lr_3_1_d1;
+  assign _3022_ = _3023_ ? 1'h0 : lr_3_1_d0;
+  assign _3024_ = _3025_ ? 1'h0 : l_3_0;
+  assign _3026_ = _3027_ ? 16'h0000 : { _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_, _0319_, _0318_, _0317_, _0316_ };
+  assign _3028_ = _3029_ ? 1'h0 : l_3_0;
+  assign _3030_ = _3031_ ? 8'h00 : a_3_0;
+  assign _3032_ = _3033_ ? out_4_0 : out_3_0;
+  assign _3034_ = _3035_ ? _0634_[25:0] : _3032_;
+  assign _3036_ = _3037_ ? 26'h0000000 : _1352_;
+  assign _3038_ = _3039_ ? 1'h0 : lr_3_0_d1;
+  assign _3040_ = _3041_ ? 1'h0 : lr_3_0_d0;
+  assign _3042_ = _3043_ ? 1'h0 : skew_l3_d2;
+  assign _3044_ = _3045_ ? 16'h0000 : { _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_, _0302_, _0300_, _0299_, _0298_ };
+  assign _3046_ = _3047_ ? 1'h0 : skew_l3_d2;
+  assign _3048_ = _3049_ ? 8'h00 : skew_a3_d2;
+  assign _3050_ = _3051_ ? out_3_7 : out_2_7;
+  assign _3052_ = _3053_ ? _0623_[25:0] : _3050_;
+  assign _3054_ = _3055_ ? 26'h0000000 : _1329_;
+  assign _3056_ = _3057_ ? 1'h0 : lr_2_7_d1;
+  assign _3058_ = _3059_ ? 1'h0 : lr_2_7_d0;
+  assign _3060_ = _3061_ ? 1'h0 : l_2_6;
+  assign _3062_ = _3063_ ? 16'h0000 : { _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_, _0284_, _0283_, _0282_, _0281_ };
+  assign _3064_ = _3065_ ? 1'h0 : l_2_6;
+  assign _3066_ = _3067_ ? 8'h00 : a_2_6;
+  assign _3068_ = _3069_ ? out_3_6 : out_2_6;
+  assign _3070_ = _3071_ ? _0612_[25:0] : _3068_;
+  assign _3072_ = _3073_ ? 26'h0000000 : _1307_;
+  assign _3074_ = _3075_ ? 1'h0 : lr_2_6_d1;
+  assign _3076_ = _3077_ ? 1'h0 : lr_2_6_d0;
+  assign _3078_ = _3079_ ? 1'h0 : l_2_5;
+  assign _3080_ = _3081_ ? 16'h0000 : { _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_, _0266_, _0265_, _0264_, _0263_ };
+  assign _3082_ = _3083_ ? 1'h0 : l_2_5;
+  assign _3084_ = _3085_ ? 8'h00 : a_2_5;
+  assign _3086_ = _3087_ ? out_3_5 : out_2_5;
+  assign _3088_ = _3089_ ? _0601_[25:0] : _3086_;
+  assign _3090_ = _3091_ ? 26'h0000000 : _1285_;
+  assign _3092_ = _3093_ ? 1'h0 : lr_2_5_d1;
+  assign _3094_ = _3095_ ? 1'h0 : lr_2_5_d0;
+  assign _3096_ = _3097_ ? 1'h0 : l_2_4;
+  assign _3098_ = _3099_ ? 16'h0000 : { _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_, _0249_, _0248_, _0247_, _0245_ };
+  assign _3100_ = _3101_ ? 1'h0 : l_2_4;
+  assign _3102_ = _3103_ ? 8'h00 : a_2_4;
+  assign _3104_ = _3105_ ? out_3_4 : out_2_4;
+  assign _3106_ = _3107_ ? _0590_[25:0] : _3104_;
+  assign _3108_ = _3109_ ? 26'h0000000 : _1263_;
+  assign _3110_ = _3111_ ? 1'h0 : lr_2_4_d1;
+  assign _3112_ = _3113_ ? 1'h0 : lr_2_4_d0;
+  assign _3114_ = _3115_ ? 1'h0 : l_2_3;
+  assign _3116_ = _3117_ ? 16'h0000 : { _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_, _0231_, _0230_, _0229_, _0228_ };
+  assign _3118_ = _3119_ ? 1'h0 : l_2_3;
+  assign _3120_ = _3121_ ? 8'h00 : a_2_3;
+  assign _3122_ = _3123_ ? out_3_3 : out_2_3;
+  assign _3124_ = _3125_ ? _0579_[25:0] : _3122_;
+  assign _3126_ = _3127_ ? 26'h0000000 : _1241_;
+  assign _3128_ = _3129_ ? 1'h0 : lr_2_3_d1;
+  assign _3130_ = _3131_ ? 1'h0 : lr_2_3_d0;
+  assign _3132_ = _3133_ ? 1'h0 : l_2_2;
+  assign _3134_ = _3135_ ? 16'h0000 : { _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_, _0213_, _0211_, _0210_, _0209_ };
+  assign _3136_ = _3137_ ? 1'h0 : l_2_2;
+  assign _3138_ = _3139_ ? 8'h00 : a_2_2;
+  assign _3140_ = _3141_ ? out_3_2 : out_2_2;
+  assign _3142_ = _3143_ ? _0568_[25:0] : _3140_;
+  assign _3144_ = _3145_ ? 26'h0000000 : _1218_;
+  assign _3146_ = _3147_ ? 1'h0 : lr_2_2_d1;
+  assign _3148_ = _3149_ ? 1'h0 : lr_2_2_d0;
+  assign _3150_ = _3151_ ? 1'h0 : l_2_1;
+  assign _3152_ = _3153_ ? 16'h0000 : { _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_, _0195_, _0194_, _0193_, _0192_ };
+  assign _3154_ = _3155_ ? 1'h0 : l_2_1;
+  assign _3156_ = _3157_ ? 8'h00 : a_2_1;
+  assign _3158_ = _3159_ ? out_3_1 : out_2_1;
+  assign _3160_ = _3161_ ? _0557_[25:0] : _3158_;
+  assign _3162_ = _3163_ ? 26'h0000000 : _1196_;
+  assign _3164_ = _3165_ ? 1'h0 : lr_2_1_d1;
+  assign _3166_ = _3167_ ? 1'h0 : lr_2_1_d0;
+  assign _3168_ = _3169_ ? 1'h0 : l_2_0;
+  assign _3170_ = _3171_ ? 16'h0000 : { _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_, _0177_, _0176_, _0175_, _0174_ };
+  assign _3172_ = _3173_ ? 1'h0 : l_2_0;
+  assign _3174_ = _3175_ ? 8'h00 : a_2_0;
+  assign _3176_ = _3177_ ? out_3_0 : out_2_0;
+  assign _3178_ = _3179_ ? _0545_[25:0] : _3176_;
+  assign _3180_ = _3181_ ? 26'h0000000 : _1174_;
+  assign _3182_ = _3183_ ? 1'h0 : lr_2_0_d1;
+  assign _3184_ = _3185_ ? 1'h0 : lr_2_0_d0;
+  assign _3186_ = _3187_ ? 1'h0 : skew_l2_d1;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$645$0 (\$883 ),
-    .\port$645$1 (\$884 ),
-    .\port$645$10 (\$893 ),
-    .\port$645$11 (\$894 ),
-    .\port$645$12 (\$895 ),
-    .\port$645$13 (\$896 ),
-    .\port$645$14 (\$897 ),
-    .\port$645$15 (\$898 ),
-    .\port$645$2 (\$885 ),
-    .\port$645$3 (\$886 ),
-    .\port$645$4 (\$887 ),
-    .\port$645$5 (\$888 ),
-    .\port$645$6 (\$889 ),
-    .\port$645$7 (\$890 ),
-    .\port$645$8 (\$891 ),
-    .\port$645$9 (\$892 ),
+    .\port$645$0 (_1777_),
+    .\port$645$1 (_1778_),
+    .\port$645$10 (_1788_),
+    .\port$645$11 (_1789_),
+    .\port$645$12 (_1790_),
+    .\port$645$13 (_1791_),
+    .\port$645$14 (_1792_),
+    .\port$645$15 (_1793_),
+    .\port$645$2 (_1779_),
+    .\port$645$3 (_1780_),
+    .\port$645$4 (_1781_),
+    .\port$645$5 (_1782_),
+    .\port$645$6 (_1783_),
+    .\port$645$7 (_1785_),
+    .\port$645$8 (_1786_),
+    .\port$645$9 (_1787_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$646$0 (\$899 ),
-    .\port$646$1 (\$900 ),
-    .\port$646$10 (\$909 ),
-    .\port$646$11 (\$910 ),
-    .\port$646$12 (\$911 ),
-    .\port$646$13 (\$912 ),
-    .\port$646$14 (\$913 ),
-    .\port$646$15 (\$914 ),
-    .\port$646$2 (\$901 ),
-    .\port$646$3 (\$902 ),
-    .\port$646$4 (\$903 ),
-    .\port$646$5 (\$904 ),
-    .\port$646$6 (\$905 ),
-    .\port$646$7 (\$906 ),
-    .\port$646$8 (\$907 ),
-    .\port$646$9 (\$908 ),
+    .\port$646$0 (_1794_),
+    .\port$646$1 (_1797_),
+    .\port$646$10 (_1806_),
+    .\port$646$11 (_1808_),
+    .\port$646$12 (_1809_),
+    .\port$646$13 (_1810_),
+    .\port$646$14 (_1811_),
+    .\port$646$15 (_1812_),
+    .\port$646$2 (_1798_),
+    .\port$646$3 (_1799_),
+    .\port$646$4 (_1800_),
+    .\port$646$5 (_1801_),
+    .\port$646$6 (_1802_),
+    .\port$646$7 (_1803_),
+    .\port$646$8 (_1804_),
+    .\port$646$9 (_1805_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$647$0 (\$915 ),
-    .\port$647$1 (\$916 ),
-    .\port$647$10 (\$925 ),
-    .\port$647$11 (\$926 ),
-    .\port$647$12 (\$927 ),
-    .\port$647$13 (\$928 ),
-    .\port$647$14 (\$929 ),
-    .\port$647$15 (\$930 ),
-    .\port$647$2 (\$917 ),
-    .\port$647$3 (\$918 ),
-    .\port$647$4 (\$919 ),
-    .\port$647$5 (\$920 ),
-    .\port$647$6 (\$921 ),
-    .\port$647$7 (\$922 ),
-    .\port$647$8 (\$923 ),
-    .\port$647$9 (\$924 ),
+    .\port$647$0 (_1813_),
+    .\port$647$1 (_1814_),
+    .\port$647$10 (_1824_),
+    .\port$647$11 (_1825_),
+    .\port$647$12 (_1826_),
+    .\port$647$13 (_1827_),
+    .\port$647$14 (_1828_),
+    .\port$647$15 (_1830_),
+    .\port$647$2 (_1815_),
+    .\port$647$3 (_1816_),
+    .\port$647$4 (_1817_),
+    .\port$647$5 (_1819_),
+    .\port$647$6 (_1820_),
+    .\port$647$7 (_1821_),
+    .\port$647$8 (_1822_),
+    .\port$647$9 (_1823_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$648$0 (\$931 ),
-    .\port$648$1 (\$932 ),
-    .\port$648$10 (\$941 ),
-    .\port$648$11 (\$942 ),
-    .\port$648$12 (\$943 ),
-    .\port$648$13 (\$944 ),
-    .\port$648$14 (\$945 ),
-    .\port$648$15 (\$946 ),
-    .\port$648$2 (\$933 ),
-    .\port$648$3 (\$934 ),
-    .\port$648$4 (\$935 ),
-    .\port$648$5 (\$936 ),
-    .\port$648$6 (\$937 ),
-    .\port$648$7 (\$938 ),
-    .\port$648$8 (\$939 ),
-    .\port$648$9 (\$940 ),
+    .\port$648$0 (_1831_),
+    .\port$648$1 (_1832_),
+    .\port$648$10 (_1842_),
+    .\port$648$11 (_1843_),
+    .\port$648$12 (_1844_),
+    .\port$648$13 (_1845_),
+    .\port$648$14 (_1846_),
+    .\port$648$15 (_1847_),
+    .\port$648$2 (_1833_),
+    .\port$648$3 (_1834_),
+    .\port$648$4 (_1835_),
+    .\port$648$5 (_1836_),
+    .\port$648$6 (_1837_),
+    .\port$648$7 (_1838_),
+    .\port$648$8 (_1839_),
+    .\port$648$9 (_1841_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$649$0 (\$947 ),
-    .\port$649$1 (\$948 ),
-    .\port$649$10 (\$957 ),
-    .\port$649$11 (\$958 ),
-    .\port$649$12 (\$959 ),
-    .\port$649$13 (\$960 ),
-    .\port$649$14 (\$961 ),
-    .\port$649$15 (\$962 ),
-    .\port$649$2 (\$949 ),
-    .\port$649$3 (\$950 ),
-    .\port$649$4 (\$951 ),
-    .\port$649$5 (\$952 ),
-    .\port$649$6 (\$953 ),
-    .\port$649$7 (\$954 ),
-    .\port$649$8 (\$955 ),
-    .\port$649$9 (\$956 ),
+    .\port$649$0 (_1848_),
+    .\port$649$1 (_1849_),
+    .\port$649$10 (_1859_),
+    .\port$649$11 (_1860_),
+    .\port$649$12 (_1861_),
+    .\port$649$13 (_1863_),
+    .\port$649$14 (_1864_),
+    .\port$649$15 (_1865_),
+    .\port$649$2 (_1850_),
+    .\port$649$3 (_1852_),
+    .\port$649$4 (_1853_),
+    .\port$649$5 (_1854_),
+    .\port$649$6 (_1855_),
+    .\port$649$7 (_1856_),
+    .\port$649$8 (_1857_),
+    .\port$649$9 (_1858_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$650$0 (\$963 ),
-    .\port$650$1 (\$964 ),
-    .\port$650$10 (\$973 ),
-    .\port$650$11 (\$974 ),
-    .\port$650$12 (\$975 ),
-    .\port$650$13 (\$976 ),
-    .\port$650$14 (\$977 ),
-    .\port$650$15 (\$978 ),
-    .\port$650$2 (\$965 ),
-    .\port$650$3 (\$966 ),
-    .\port$650$4 (\$967 ),
-    .\port$650$5 (\$968 ),
-    .\port$650$6 (\$969 ),
-    .\port$650$7 (\$970 ),
-    .\port$650$8 (\$971 ),
-    .\port$650$9 (\$972 ),
+    .\port$650$0 (_1866_),
+    .\port$650$1 (_1867_),
+    .\port$650$10 (_1877_),
+    .\port$650$11 (_1878_),
+    .\port$650$12 (_1879_),
+    .\port$650$13 (_1880_),
+    .\port$650$14 (_1881_),
+    .\port$650$15 (_1882_),
+    .\port$650$2 (_1868_),
+    .\port$650$3 (_1869_),
+    .\port$650$4 (_1870_),
+    .\port$650$5 (_1871_),
+    .\port$650$6 (_1872_),
+    .\port$650$7 (_1874_),
+    .\port$650$8 (_1875_),
+    .\port$650$9 (_1876_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$651$0 (\$979 ),
-    .\port$651$1 (\$980 ),
-    .\port$651$10 (\$989 ),
-    .\port$651$11 (\$990 ),
-    .\port$651$12 (\$991 ),
-    .\port$651$13 (\$992 ),
-    .\port$651$14 (\$993 ),
-    .\port$651$15 (\$994 ),
-    .\port$651$2 (\$981 ),
-    .\port$651$3 (\$982 ),
-    .\port$651$4 (\$983 ),
-    .\port$651$5 (\$984 ),
-    .\port$651$6 (\$985 ),
-    .\port$651$7 (\$986 ),
-    .\port$651$8 (\$987 ),
-    .\port$651$9 (\$988 ),
+    .\port$651$0 (_1883_),
+    .\port$651$1 (_1885_),
+    .\port$651$10 (_1894_),
+    .\port$651$11 (_1896_),
+    .\port$651$12 (_1897_),
+    .\port$651$13 (_1898_),
+    .\port$651$14 (_1899_),
+    .\port$651$15 (_1900_),
+    .\port$651$2 (_1886_),
+    .\port$651$3 (_1887_),
+    .\port$651$4 (_1888_),
+    .\port$651$5 (_1889_),
+    .\port$651$6 (_1890_),
+    .\port$651$7 (_1891_),
+    .\port$651$8 (_1892_),
+    .\port$651$9 (_1893_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$652$0 (\$995 ),
-    .\port$652$1 (\$996 ),
-    .\port$652$10 (\$1005 ),
-    .\port$652$11 (\$1006 ),
-    .\port$652$12 (\$1007 ),
-    .\port$652$13 (\$1008 ),
-    .\port$652$14 (\$1009 ),
-    .\port$652$15 (\$1010 ),
-    .\port$652$2 (\$997 ),
-    .\port$652$3 (\$998 ),
-    .\port$652$4 (\$999 ),
-    .\port$652$5 (\$1000 ),
-    .\port$652$6 (\$1001 ),
-    .\port$652$7 (\$1002 ),
-    .\port$652$8 (\$1003 ),
-    .\port$652$9 (\$1004 ),
+    .\port$652$0 (_1901_),
+    .\port$652$1 (_1902_),
+    .\port$652$10 (_0008_),
+    .\port$652$11 (_0009_),
+    .\port$652$12 (_0010_),
+    .\port$652$13 (_0011_),
+    .\port$652$14 (_0012_),
+    .\port$652$15 (_0014_),
+    .\port$652$2 (_1903_),
+    .\port$652$3 (_1904_),
+    .\port$652$4 (_1905_),
+    .\port$652$5 (_0003_),
+    .\port$652$6 (_0004_),
+    .\port$652$7 (_0005_),
+    .\port$652$8 (_0006_),
+    .\port$652$9 (_0007_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$653$0 (\$1011 ),
-    .\port$653$1 (\$1012 ),
-    .\port$653$10 (\$1021 ),
-    .\port$653$11 (\$1022 ),
-    .\port$653$12 (\$1023 ),
-    .\port$653$13 (\$1024 ),
-    .\port$653$14 (\$1025 ),
-    .\port$653$15 (\$1026 ),
-    .\port$653$2 (\$1013 ),
-    .\port$653$3 (\$1014 ),
-    .\port$653$4 (\$1015 ),
-    .\port$653$5 (\$1016 ),
-    .\port$653$6 (\$1017 ),
-    .\port$653$7 (\$1018 ),
-    .\port$653$8 (\$1019 ),
-    .\port$653$9 (\$1020 ),
+    .\port$653$0 (_0015_),
+    .\port$653$1 (_0016_),
+    .\port$653$10 (_0026_),
+    .\port$653$11 (_0027_),
+    .\port$653$12 (_0028_),
+    .\port$653$13 (_0029_),
+    .\port$653$14 (_0030_),
+    .\port$653$15 (_0031_),
+    .\port$653$2 (_0017_),
+    .\port$653$3 (_0018_),
+    .\port$653$4 (_0019_),
+    .\port$653$5 (_0020_),
+    .\port$653$6 (_0021_),
+    .\port$653$7 (_0022_),
+    .\port$653$8 (_0023_),
+    .\port$653$9 (_0025_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$654$0 (\$1027 ),
-    .\port$654$1 (\$1028 ),
-    .\port$654$10 (\$1037 ),
-    .\port$654$11 (\$1038 ),
-    .\port$654$12 (\$1039 ),
-    .\port$654$13 (\$1040 ),
-    .\port$654$14 (\$1041 ),
-    .\port$654$15 (\$1042 ),
-    .\port$654$2 (\$1029 ),
-    .\port$654$3 (\$1030 ),
-    .\port$654$4 (\$1031 ),
-    .\port$654$5 (\$1032 ),
-    .\port$654$6 (\$1033 ),
-    .\port$654$7 (\$1034 ),
-    .\port$654$8 (\$1035 ),
-    .\port$654$9 (\$1036 ),
+    .\port$654$0 (_0032_),
+    .\port$654$1 (_0033_),
+    .\port$654$10 (_0043_),
+    .\port$654$11 (_0044_),
+    .\port$654$12 (_0045_),
+    .\port$654$13 (_0047_),
+    .\port$654$14 (_0048_),
+    .\port$654$15 (_0049_),
+    .\port$654$2 (_0034_),
+    .\port$654$3 (_0036_),
+    .\port$654$4 (_0037_),
+    .\port$654$5 (_0038_),
+    .\port$654$6 (_0039_),
+    .\port$654$7 (_0040_),
+    .\port$654$8 (_0041_),
+    .\port$654$9 (_0042_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$655$0 (\$1043 ),
-    .\port$655$1 (\$1044 ),
-    .\port$655$10 (\$1053 ),
-    .\port$655$11 (\$1054 ),
-    .\port$655$12 (\$1055 ),
-    .\port$655$13 (\$1056 ),
-    .\port$655$14 (\$1057 ),
-    .\port$655$15 (\$1058 ),
-    .\port$655$2 (\$1045 ),
-    .\port$655$3 (\$1046 ),
-    .\port$655$4 (\$1047 ),
-    .\port$655$5 (\$1048 ),
-    .\port$655$6 (\$1049 ),
-    .\port$655$7 (\$1050 ),
-    .\port$655$8 (\$1051 ),
-    .\port$655$9 (\$1052 ),
+    .\port$655$0 (_0050_),
+    .\port$655$1 (_0051_),
+    .\port$655$10 (_0061_),
+    .\port$655$11 (_0062_),
+    .\port$655$12 (_0063_),
+    .\port$655$13 (_0064_),
+    .\port$655$14 (_0065_),
+    .\port$655$15 (_0066_),
+    .\port$655$2 (_0052_),
+    .\port$655$3 (_0053_),
+    .\port$655$4 (_0054_),
+    .\port$655$5 (_0055_),
+    .\port$655$6 (_0056_),
+    .\port$655$7 (_0058_),
+    .\port$655$8 (_0059_),
+    .\port$655$9 (_0060_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$656$0 (\$1059 ),
-    .\port$656$1 (\$1060 ),
-    .\port$656$10 (\$1069 ),
-    .\port$656$11 (\$1070 ),
-    .\port$656$12 (\$1071 ),
-    .\port$656$13 (\$1072 ),
-    .\port$656$14 (\$1073 ),
-    .\port$656$15 (\$1074 ),
-    .\port$656$2 (\$1061 ),
-    .\port$656$3 (\$1062 ),
-    .\port$656$4 (\$1063 ),
-    .\port$656$5 (\$1064 ),
-    .\port$656$6 (\$1065 ),
-    .\port$656$7 (\$1066 ),
-    .\port$656$8 (\$1067 ),
-    .\port$656$9 (\$1068 ),
+    .\port$656$0 (_0067_),
+    .\port$656$1 (_0069_),
+    .\port$656$10 (_0078_),
+    .\port$656$11 (_0080_),
+    .\port$656$12 (_0081_),
+    .\port$656$13 (_0082_),
+    .\port$656$14 (_0083_),
+    .\port$656$15 (_0084_),
+    .\port$656$2 (_0070_),
+    .\port$656$3 (_0071_),
+    .\port$656$4 (_0072_),
+    .\port$656$5 (_0073_),
+    .\port$656$6 (_0074_),
+    .\port$656$7 (_0075_),
+    .\port$656$8 (_0076_),
+    .\port$656$9 (_0077_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$657$0 (\$1075 ),
-    .\port$657$1 (\$1076 ),
-    .\port$657$10 (\$1085 ),
-    .\port$657$11 (\$1086 ),
-    .\port$657$12 (\$1087 ),
-    .\port$657$13 (\$1088 ),
-    .\port$657$14 (\$1089 ),
-    .\port$657$15 (\$1090 ),
-    .\port$657$2 (\$1077 ),
-    .\port$657$3 (\$1078 ),
-    .\port$657$4 (\$1079 ),
-    .\port$657$5 (\$1080 ),
-    .\port$657$6 (\$1081 ),
-    .\port$657$7 (\$1082 ),
-    .\port$657$8 (\$1083 ),
-    .\port$657$9 (\$1084 ),
+    .\port$657$0 (_0085_),
+    .\port$657$1 (_0086_),
+    .\port$657$10 (_0096_),
+    .\port$657$11 (_0097_),
+    .\port$657$12 (_0098_),
+    .\port$657$13 (_0099_),
+    .\port$657$14 (_0100_),
+    .\port$657$15 (_0102_),
+    .\port$657$2 (_0087_),
+    .\port$657$3 (_0088_),
+    .\port$657$4 (_0089_),
+    .\port$657$5 (_0091_),
+    .\port$657$6 (_0092_),
+    .\port$657$7 (_0093_),
+    .\port$657$8 (_0094_),
+    .\port$657$9 (_0095_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$658$0 (\$1091 ),
-    .\port$658$1 (\$1092 ),
-    .\port$658$10 (\$1101 ),
-    .\port$658$11 (\$1102 ),
-    .\port$658$12 (\$1103 ),
-    .\port$658$13 (\$1104 ),
-    .\port$658$14 (\$1105 ),
-    .\port$658$15 (\$1106 ),
-    .\port$658$2 (\$1093 ),
-    .\port$658$3 (\$1094 ),
-    .\port$658$4 (\$1095 ),
-    .\port$658$5 (\$1096 ),
-    .\port$658$6 (\$1097 ),
-    .\port$658$7 (\$1098 ),
-    .\port$658$8 (\$1099 ),
-    .\port$658$9 (\$1100 ),
+    .\port$658$0 (_0103_),
+    .\port$658$1 (_0104_),
+    .\port$658$10 (_0115_),
+    .\port$658$11 (_0116_),
+    .\port$658$12 (_0117_),
+    .\port$658$13 (_0118_),
+    .\port$658$14 (_0119_),
+    .\port$658$15 (_0120_),
+    .\port$658$2 (_0105_),
+    .\port$658$3 (_0106_),
+    .\port$658$4 (_0107_),
+    .\port$658$5 (_0108_),
+    .\port$658$6 (_0109_),
+    .\port$658$7 (_0110_),
+    .\port$658$8 (_0111_),
+    .\port$658$9 (_0114_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$659$0 (\$1107 ),
-    .\port$659$1 (\$1108 ),
-    .\port$659$10 (\$1117 ),
-    .\port$659$11 (\$1118 ),
-    .\port$659$12 (\$1119 ),
-    .\port$659$13 (\$1120 ),
-    .\port$659$14 (\$1121 ),
-    .\port$659$15 (\$1122 ),
-    .\port$659$2 (\$1109 ),
-    .\port$659$3 (\$1110 ),
-    .\port$659$4 (\$1111 ),
-    .\port$659$5 (\$1112 ),
-    .\port$659$6 (\$1113 ),
-    .\port$659$7 (\$1114 ),
-    .\port$659$8 (\$1115 ),
-    .\port$659$9 (\$1116 ),
+    .\port$659$0 (_0121_),
+    .\port$659$1 (_0122_),
+    .\port$659$10 (_0132_),
+    .\port$659$11 (_0133_),
+    .\port$659$12 (_0134_),
+    .\port$659$13 (_0136_),
+    .\port$659$14 (_0137_),
+    .\port$659$15 (_0138_),
+    .\port$659$2 (_0123_),
+    .\port$659$3 (_0125_),
+    .\port$659$4 (_0126_),
+    .\port$659$5 (_0127_),
+    .\port$659$6 (_0128_),
+    .\port$659$7 (_0129_),
+    .\port$659$8 (_0130_),
+    .\port$659$9 (_0131_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$660$0 (\$1123 ),
-    .\port$660$1 (\$1124 ),
-    .\port$660$10 (\$1133 ),
-    .\port$660$11 (\$1134 ),
-    .\port$660$12 (\$1135 ),
-    .\port$660$13 (\$1136 ),
-    .\port$660$14 (\$1137 ),
-    .\port$660$15 (\$1138 ),
-    .\port$660$2 (\$1125 ),
-    .\port$660$3 (\$1126 ),
-    .\port$660$4 (\$1127 ),
-    .\port$660$5 (\$1128 ),
-    .\port$660$6 (\$1129 ),
-    .\port$660$7 (\$1130 ),
-    .\port$660$8 (\$1131 ),
-    .\port$660$9 (\$1132 ),
+    .\port$660$0 (_0139_),
+    .\port$660$1 (_0140_),
+    .\port$660$10 (_0150_),
+    .\port$660$11 (_0151_),
+    .\port$660$12 (_0152_),
+    .\port$660$13 (_0153_),
+    .\port$660$14 (_0154_),
+    .\port$660$15 (_0155_),
+    .\port$660$2 (_0141_),
+    .\port$660$3 (_0142_),
+    .\port$660$4 (_0143_),
+    .\port$660$5 (_0144_),
+    .\port$660$6 (_0145_),
+    .\port$660$7 (_0147_),
+    .\port$660$8 (_0148_),
+    .\port$660$9 (_0149_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$661$0 (\$1139 ),
-    .\port$661$1 (\$1140 ),
-    .\port$661$10 (\$1149 ),
-    .\port$661$11 (\$1150 ),
-    .\port$661$12 (\$1151 ),
-    .\port$661$13 (\$1152 ),
-    .\port$661$14 (\$1153 ),
-    .\port$661$15 (\$1154 ),
-    .\port$661$2 (\$1141 ),
-    .\port$661$3 (\$1142 ),
-    .\port$661$4 (\$1143 ),
-    .\port$661$5 (\$1144 ),
-    .\port$661$6 (\$1145 ),
-    .\port$661$7 (\$1146 ),
-    .\port$661$8 (\$1147 ),
-    .\port$661$9 (\$1148 ),
+    .\port$661$0 (_0156_),
+    .\port$661$1 (_0158_),
+    .\port$661$10 (_0167_),
+    .\port$661$11 (_0169_),
+    .\port$661$12 (_0170_),
+    .\port$661$13 (_0171_),
+    .\port$661$14 (_0172_),
+    .\port$661$15 (_0173_),
+    .\port$661$2 (_0159_),
+    .\port$661$3 (_0160_),
+    .\port$661$4 (_0161_),
+    .\port$661$5 (_0162_),
+    .\port$661$6 (_0163_),
+    .\port$661$7 (_0164_),
+    .\port$661$8 (_0165_),
+    .\port$661$9 (_0166_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$662$0 (\$1155 ),
-    .\port$662$1 (\$1156 ),
-    .\port$662$10 (\$1165 ),
-    .\port$662$11 (\$1166 ),
-    .\port$662$12 (\$1167 ),
-    .\port$662$13 (\$1168 ),
-    .\port$662$14 (\$1169 ),
-    .\port$662$15 (\$1170 ),
-    .\port$662$2 (\$1157 ),
-    .\port$662$3 (\$1158 ),
-    .\port$662$4 (\$1159 ),
-    .\port$662$5 (\$1160 ),
-    .\port$662$6 (\$1161 ),
-    .\port$662$7 (\$1162 ),
-    .\port$662$8 (\$1163 ),
-    .\port$662$9 (\$1164 ),
+    .\port$662$0 (_0174_),
+    .\port$662$1 (_0175_),
+    .\port$662$10 (_0185_),
+    .\port$662$11 (_0186_),
+    .\port$662$12 (_0187_),
+    .\port$662$13 (_0188_),
+    .\port$662$14 (_0189_),
+    .\port$662$15 (_0191_),
+    .\port$662$2 (_0176_),
+    .\port$662$3 (_0177_),
+    .\port$662$4 (_0178_),
+    .\port$662$5 (_0180_),
+    .\port$662$6 (_0181_),
+    .\port$662$7 (_0182_),
+    .\port$662$8 (_0183_),
+    .\port$662$9 (_0184_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$663$0 (\$1171 ),
-    .\port$663$1 (\$1172 ),
-    .\port$663$10 (\$1181 ),
-    .\port$663$11 (\$1182 ),
-    .\port$663$12 (\$1183 ),
-    .\port$663$13 (\$1184 ),
-    .\port$663$14 (\$1185 ),
-    .\port$663$15 (\$1186 ),
-    .\port$663$2 (\$1173 ),
-    .\port$663$3 (\$1174 ),
-    .\port$663$4 (\$1175 ),
-    .\port$663$5 (\$1176 ),
-    .\port$663$6 (\$1177 ),
-    .\port$663$7 (\$1178 ),
-    .\port$663$8 (\$1179 ),
-    .\port$663$9 (\$1180 ),
+    .\port$663$0 (_0192_),
+    .\port$663$1 (_0193_),
+    .\port$663$10 (_0203_),
+    .\port$663$11 (_0204_),
+    .\port$663$12 (_0205_),
+    .\port$663$13 (_0206_),
+    .\port$663$14 (_0207_),
+    .\port$663$15 (_0208_),
+    .\port$663$2 (_0194_),
+    .\port$663$3 (_0195_),
+    .\port$663$4 (_0196_),
+    .\port$663$5 (_0197_),
+    .\port$663$6 (_0198_),
+    .\port$663$7 (_0199_),
+    .\port$663$8 (_0200_),
+    .\port$663$9 (_0202_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$664$0 (\$1187 ),
-    .\port$664$1 (\$1188 ),
-    .\port$664$10 (\$1197 ),
-    .\port$664$11 (\$1198 ),
-    .\port$664$12 (\$1199 ),
-    .\port$664$13 (\$1200 ),
-    .\port$664$14 (\$1201 ),
-    .\port$664$15 (\$1202 ),
-    .\port$664$2 (\$1189 ),
-    .\port$664$3 (\$1190 ),
-    .\port$664$4 (\$1191 ),
-    .\port$664$5 (\$1192 ),
-    .\port$664$6 (\$1193 ),
-    .\port$664$7 (\$1194 ),
-    .\port$664$8 (\$1195 ),
-    .\port$664$9 (\$1196 ),
+    .\port$664$0 (_0209_),
+    .\port$664$1 (_0210_),
+    .\port$664$10 (_0220_),
+    .\port$664$11 (_0221_),
+    .\port$664$12 (_0222_),
+    .\port$664$13 (_0225_),
+    .\port$664$14 (_0226_),
+    .\port$664$15 (_0227_),
+    .\port$664$2 (_0211_),
+    .\port$664$3 (_0213_),
+    .\port$664$4 (_0214_),
+    .\port$664$5 (_0215_),
+    .\port$664$6 (_0216_),
+    .\port$664$7 (_0217_),
+    .\port$664$8 (_0218_),
+    .\port$664$9 (_0219_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$665$0 (\$1203 ),
-    .\port$665$1 (\$1204 ),
-    .\port$665$10 (\$1213 ),
-    .\port$665$11 (\$1214 ),
-    .\port$665$12 (\$1215 ),
-    .\port$665$13 (\$1216 ),
-    .\port$665$14 (\$1217 ),
-    .\port$665$15 (\$1218 ),
-    .\port$665$2 (\$1205 ),
-    .\port$665$3 (\$1206 ),
-    .\port$665$4 (\$1207 ),
-    .\port$665$5 (\$1208 ),
-    .\port$665$6 (\$1209 ),
-    .\port$665$7 (\$1210 ),
-    .\port$665$8 (\$1211 ),
-    .\port$665$9 (\$1212 ),
+    .\port$665$0 (_0228_),
+    .\port$665$1 (_0229_),
+    .\port$665$10 (_0239_),
+    .\port$665$11 (_0240_),
+    .\port$665$12 (_0241_),
+    .\port$665$13 (_0242_),
+    .\port$665$14 (_0243_),
+    .\port$665$15 (_0244_),
+    .\port$665$2 (_0230_),
+    .\port$665$3 (_0231_),
+    .\port$665$4 (_0232_),
+    .\port$665$5 (_0233_),
+    .\port$665$6 (_0234_),
+    .\port$665$7 (_0236_),
+    .\port$665$8 (_0237_),
+    .\port$665$9 (_0238_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$666$0 (\$1219 ),
-    .\port$666$1 (\$1220 ),
-    .\port$666$10 (\$1229 ),
-    .\port$666$11 (\$1230 ),
-    .\port$666$12 (\$1231 ),
-    .\port$666$13 (\$1232 ),
-    .\port$666$14 (\$1233 ),
-    .\port$666$15 (\$1234 ),
-    .\port$666$2 (\$1221 ),
-    .\port$666$3 (\$1222 ),
-    .\port$666$4 (\$1223 ),
-    .\port$666$5 (\$1224 ),
-    .\port$666$6 (\$1225 ),
-    .\port$666$7 (\$1226 ),
-    .\port$666$8 (\$1227 ),
-    .\port$666$9 (\$1228 ),
+    .\port$666$0 (_0245_),
+    .\port$666$1 (_0247_),
+    .\port$666$10 (_0256_),
+    .\port$666$11 (_0258_),
+    .\port$666$12 (_0259_),
+    .\port$666$13 (_0260_),
+    .\port$666$14 (_0261_),
+    .\port$666$15 (_0262_),
+    .\port$666$2 (_0248_),
+    .\port$666$3 (_0249_),
+    .\port$666$4 (_0250_),
+    .\port$666$5 (_0251_),
+    .\port$666$6 (_0252_),
+    .\port$666$7 (_0253_),
+    .\port$666$8 (_0254_),
+    .\port$666$9 (_0255_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$667$0 (\$1235 ),
-    .\port$667$1 (\$1236 ),
-    .\port$667$10 (\$1245 ),
-    .\port$667$11 (\$1246 ),
-    .\port$667$12 (\$1247 ),
-    .\port$667$13 (\$1248 ),
-    .\port$667$14 (\$1249 ),
-    .\port$667$15 (\$1250 ),
-    .\port$667$2 (\$1237 ),
-    .\port$667$3 (\$1238 ),
-    .\port$667$4 (\$1239 ),
-    .\port$667$5 (\$1240 ),
-    .\port$667$6 (\$1241 ),
-    .\port$667$7 (\$1242 ),
-    .\port$667$8 (\$1243 ),
-    .\port$667$9 (\$1244 ),
+    .\port$667$0 (_0263_),
+    .\port$667$1 (_0264_),
+    .\port$667$10 (_0274_),
+    .\port$667$11 (_0275_),
+    .\port$667$12 (_0276_),
+    .\port$667$13 (_0277_),
+    .\port$667$14 (_0278_),
+    .\port$667$15 (_0280_),
+    .\port$667$2 (_0265_),
+    .\port$667$3 (_0266_),
+    .\port$667$4 (_0267_),
+    .\port$667$5 (_0269_),
+    .\port$667$6 (_0270_),
+    .\port$667$7 (_0271_),
+    .\port$667$8 (_0272_),
+    .\port$667$9 (_0273_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$668$0 (\$1251 ),
-    .\port$668$1 (\$1252 ),
-    .\port$668$10 (\$1261 ),
-    .\port$668$11 (\$1262 ),
-    .\port$668$12 (\$1263 ),
-    .\port$668$13 (\$1264 ),
-    .\port$668$14 (\$1265 ),
-    .\port$668$15 (\$1266 ),
-    .\port$668$2 (\$1253 ),
-    .\port$668$3 (\$1254 ),
-    .\port$668$4 (\$1255 ),
-    .\port$668$5 (\$1256 ),
-    .\port$668$6 (\$1257 ),
-    .\port$668$7 (\$1258 ),
-    .\port$668$8 (\$1259 ),
-    .\port$668$9 (\$1260 ),
+    .\port$668$0 (_0281_),
+    .\port$668$1 (_0282_),
+    .\port$668$10 (_0292_),
+    .\port$668$11 (_0293_),
+    .\port$668$12 (_0294_),
+    .\port$668$13 (_0295_),
+    .\port$668$14 (_0296_),
+    .\port$668$15 (_0297_),
+    .\port$668$2 (_0283_),
+    .\port$668$3 (_0284_),
+    .\port$668$4 (_0285_),
+    .\port$668$5 (_0286_),
+    .\port$668$6 (_0287_),
+    .\port$668$7 (_0288_),
+    .\port$668$8 (_0289_),
+    .\port$668$9 (_0291_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$669$0 (\$1267 ),
-    .\port$669$1 (\$1268 ),
-    .\port$669$10 (\$1277 ),
-    .\port$669$11 (\$1278 ),
-    .\port$669$12 (\$1279 ),
-    .\port$669$13 (\$1280 ),
-    .\port$669$14 (\$1281 ),
-    .\port$669$15 (\$1282 ),
-    .\port$669$2 (\$1269 ),
-    .\port$669$3 (\$1270 ),
-    .\port$669$4 (\$1271 ),
-    .\port$669$5 (\$1272 ),
-    .\port$669$6 (\$1273 ),
-    .\port$669$7 (\$1274 ),
-    .\port$669$8 (\$1275 ),
-    .\port$669$9 (\$1276 ),
+    .\port$669$0 (_0298_),
+    .\port$669$1 (_0299_),
+    .\port$669$10 (_0309_),
+    .\port$669$11 (_0310_),
+    .\port$669$12 (_0311_),
+    .\port$669$13 (_0313_),
+    .\port$669$14 (_0314_),
+    .\port$669$15 (_0315_),
+    .\port$669$2 (_0300_),
+    .\port$669$3 (_0302_),
+    .\port$669$4 (_0303_),
+    .\port$669$5 (_0304_),
+    .\port$669$6 (_0305_),
+    .\port$669$7 (_0306_),
+    .\port$669$8 (_0307_),
+    .\port$669$9 (_0308_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$670$0 (\$1283 ),
-    .\port$670$1 (\$1284 ),
-    .\port$670$10 (\$1293 ),
-    .\port$670$11 (\$1294 ),
-    .\port$670$12 (\$1295 ),
-    .\port$670$13 (\$1296 ),
-    .\port$670$14 (\$1297 ),
-    .\port$670$15 (\$1298 ),
-    .\port$670$2 (\$1285 ),
-    .\port$670$3 (\$1286 ),
-    .\port$670$4 (\$1287 ),
-    .\port$670$5 (\$1288 ),
-    .\port$670$6 (\$1289 ),
-    .\port$670$7 (\$1290 ),
-    .\port$670$8 (\$1291 ),
-    .\port$670$9 (\$1292 ),
+    .\port$670$0 (_0316_),
+    .\port$670$1 (_0317_),
+    .\port$670$10 (_0327_),
+    .\port$670$11 (_0328_),
+    .\port$670$12 (_0329_),
+    .\port$670$13 (_0330_),
+    .\port$670$14 (_0331_),
+    .\port$670$15 (_0332_),
+    .\port$670$2 (_0318_),
+    .\port$670$3 (_0319_),
+    .\port$670$4 (_0320_),
+    .\port$670$5 (_0321_),
+    .\port$670$6 (_0322_),
+    .\port$670$7 (_0324_),
+    .\port$670$8 (_0325_),
+    .\port$670$9 (_0326_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$671$0 (\$1299 ),
-    .\port$671$1 (\$1300 ),
-    .\port$671$10 (\$1309 ),
-    .\port$671$11 (\$1310 ),
-    .\port$671$12 (\$1311 ),
-    .\port$671$13 (\$1312 ),
-    .\port$671$14 (\$1313 ),
-    .\port$671$15 (\$1314 ),
-    .\port$671$2 (\$1301 ),
-    .\port$671$3 (\$1302 ),
-    .\port$671$4 (\$1303 ),
-    .\port$671$5 (\$1304 ),
-    .\port$671$6 (\$1305 ),
-    .\port$671$7 (\$1306 ),
-    .\port$671$8 (\$1307 ),
-    .\port$671$9 (\$1308 ),
+    .\port$671$0 (_0333_),
+    .\port$671$1 (_0336_),
+    .\port$671$10 (_0345_),
+    .\port$671$11 (_0347_),
+    .\port$671$12 (_0348_),
+    .\port$671$13 (_0349_),
+    .\port$671$14 (_0350_),
+    .\port$671$15 (_0351_),
+    .\port$671$2 (_0337_),
+    .\port$671$3 (_0338_),
+    .\port$671$4 (_0339_),
+    .\port$671$5 (_0340_),
+    .\port$671$6 (_0341_),
+    .\port$671$7 (_0342_),
+    .\port$671$8 (_0343_),
+    .\port$671$9 (_0344_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$672$0 (\$1315 ),
-    .\port$672$1 (\$1316 ),
-    .\port$672$10 (\$1325 ),
-    .\port$672$11 (\$1326 ),
-    .\port$672$12 (\$1327 ),
-    .\port$672$13 (\$1328 ),
-    .\port$672$14 (\$1329 ),
-    .\port$672$15 (\$1330 ),
-    .\port$672$2 (\$1317 ),
-    .\port$672$3 (\$1318 ),
-    .\port$672$4 (\$1319 ),
-    .\port$672$5 (\$1320 ),
-    .\port$672$6 (\$1321 ),
-    .\port$672$7 (\$1322 ),
-    .\port$672$8 (\$1323 ),
-    .\port$672$9 (\$1324 ),
+    .\port$672$0 (_0352_),
+    .\port$672$1 (_0353_),
+    .\port$672$10 (_0363_),
+    .\port$672$11 (_0364_),
+    .\port$672$12 (_0365_),
+    .\port$672$13 (_0366_),
+    .\port$672$14 (_0367_),
+    .\port$672$15 (_0369_),
+    .\port$672$2 (_0354_),
+    .\port$672$3 (_0355_),
+    .\port$672$4 (_0356_),
+    .\port$672$5 (_0358_),
+    .\port$672$6 (_0359_),
+    .\port$672$7 (_0360_),
+    .\port$672$8 (_0361_),
+    .\port$672$9 (_0362_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$673$0 (\$1331 ),
-    .\port$673$1 (\$1332 ),
-    .\port$673$10 (\$1341 ),
-    .\port$673$11 (\$1342 ),
-    .\port$673$12 (\$1343 ),
-    .\port$673$13 (\$1344 ),
-    .\port$673$14 (\$1345 ),
-    .\port$673$15 (\$1346 ),
-    .\port$673$2 (\$1333 ),
-    .\port$673$3 (\$1334 ),
-    .\port$673$4 (\$1335 ),
-    .\port$673$5 (\$1336 ),
-    .\port$673$6 (\$1337 ),
-    .\port$673$7 (\$1338 ),
-    .\port$673$8 (\$1339 ),
-    .\port$673$9 (\$1340 ),
+    .\port$673$0 (_0370_),
+    .\port$673$1 (_0371_),
+    .\port$673$10 (_0381_),
+    .\port$673$11 (_0382_),
+    .\port$673$12 (_0383_),
+    .\port$673$13 (_0384_),
+    .\port$673$14 (_0385_),
+    .\port$673$15 (_0386_),
+    .\port$673$2 (_0372_),
+    .\port$673$3 (_0373_),
+    .\port$673$4 (_0374_),
+    .\port$673$5 (_0375_),
+    .\port$673$6 (_0376_),
+    .\port$673$7 (_0377_),
+    .\port$673$8 (_0378_),
+    .\port$673$9 (_0380_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$674$0 (\$1347 ),
-    .\port$674$1 (\$1348 ),
-    .\port$674$10 (\$1357 ),
-    .\port$674$11 (\$1358 ),
-    .\port$674$12 (\$1359 ),
-    .\port$674$13 (\$1360 ),
-    .\port$674$14 (\$1361 ),
-    .\port$674$15 (\$1362 ),
-    .\port$674$2 (\$1349 ),
-    .\port$674$3 (\$1350 ),
-    .\port$674$4 (\$1351 ),
-    .\port$674$5 (\$1352 ),
-    .\port$674$6 (\$1353 ),
-    .\port$674$7 (\$1354 ),
-    .\port$674$8 (\$1355 ),
-    .\port$674$9 (\$1356 ),
+    .\port$674$0 (_0387_),
+    .\port$674$1 (_0388_),
+    .\port$674$10 (_0398_),
+    .\port$674$11 (_0399_),
+    .\port$674$12 (_0400_),
+    .\port$674$13 (_0402_),
+    .\port$674$14 (_0403_),
+    .\port$674$15 (_0404_),
+    .\port$674$2 (_0389_),
+    .\port$674$3 (_0391_),
+    .\port$674$4 (_0392_),
+    .\port$674$5 (_0393_),
+    .\port$674$6 (_0394_),
+    .\port$674$7 (_0395_),
+    .\port$674$8 (_0396_),
+    .\port$674$9 (_0397_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$675$0 (\$1363 ),
-    .\port$675$1 (\$1364 ),
-    .\port$675$10 (\$1373 ),
-    .\port$675$11 (\$1374 ),
-    .\port$675$12 (\$1375 ),
-    .\port$675$13 (\$1376 ),
-    .\port$675$14 (\$1377 ),
-    .\port$675$15 (\$1378 ),
-    .\port$675$2 (\$1365 ),
-    .\port$675$3 (\$1366 ),
-    .\port$675$4 (\$1367 ),
-    .\port$675$5 (\$1368 ),
-    .\port$675$6 (\$1369 ),
-    .\port$675$7 (\$1370 ),
-    .\port$675$8 (\$1371 ),
-    .\port$675$9 (\$1372 ),
+    .\port$675$0 (_0405_),
+    .\port$675$1 (_0406_),
+    .\port$675$10 (_0416_),
+    .\port$675$11 (_0417_),
+    .\port$675$12 (_0418_),
+    .\port$675$13 (_0419_),
+    .\port$675$14 (_0420_),
+    .\port$675$15 (_0421_),
+    .\port$675$2 (_0407_),
+    .\port$675$3 (_0408_),
+    .\port$675$4 (_0409_),
+    .\port$675$5 (_0410_),
+    .\port$675$6 (_0411_),
+    .\port$675$7 (_0413_),
+    .\port$675$8 (_0414_),
+    .\port$675$9 (_0415_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$676$0 (\$1379 ),
-    .\port$676$1 (\$1380 ),
-    .\port$676$10 (\$1389 ),
-    .\port$676$11 (\$1390 ),
-    .\port$676$12 (\$1391 ),
-    .\port$676$13 (\$1392 ),
-    .\port$676$14 (\$1393 ),
-    .\port$676$15 (\$1394 ),
-    .\port$676$2 (\$1381 ),
-    .\port$676$3 (\$1382 ),
-    .\port$676$4 (\$1383 ),
-    .\port$676$5 (\$1384 ),
-    .\port$676$6 (\$1385 ),
-    .\port$676$7 (\$1386 ),
-    .\port$676$8 (\$1387 ),
-    .\port$676$9 (\$1388 ),
+    .\port$676$0 (_0422_),
+    .\port$676$1 (_0424_),
+    .\port$676$10 (_0433_),
+    .\port$676$11 (_0435_),
+    .\port$676$12 (_0436_),
+    .\port$676$13 (_0437_),
+    .\port$676$14 (_0438_),
+    .\port$676$15 (_0439_),
+    .\port$676$2 (_0425_),
+    .\port$676$3 (_0426_),
+    .\port$676$4 (_0427_),
+    .\port$676$5 (_0428_),
+    .\port$676$6 (_0429_),
+    .\port$676$7 (_0430_),
+    .\port$676$8 (_0431_),
+    .\port$676$9 (_0432_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$677$0 (\$1395 ),
-    .\port$677$1 (\$1396 ),
-    .\port$677$10 (\$1405 ),
-    .\port$677$11 (\$1406 ),
-    .\port$677$12 (\$1407 ),
-    .\port$677$13 (\$1408 ),
-    .\port$677$14 (\$1409 ),
-    .\port$677$15 (\$1410 ),
-    .\port$677$2 (\$1397 ),
-    .\port$677$3 (\$1398 ),
-    .\port$677$4 (\$1399 ),
-    .\port$677$5 (\$1400 ),
-    .\port$677$6 (\$1401 ),
-    .\port$677$7 (\$1402 ),
-    .\port$677$8 (\$1403 ),
-    .\port$677$9 (\$1404 ),
+    .\port$677$0 (_0440_),
+    .\port$677$1 (_0441_),
+    .\port$677$10 (_0452_),
+    .\port$677$11 (_0453_),
+    .\port$677$12 (_0454_),
+    .\port$677$13 (_0455_),
+    .\port$677$14 (_0456_),
+    .\port$677$15 (_0458_),
+    .\port$677$2 (_0442_),
+    .\port$677$3 (_0443_),
+    .\port$677$4 (_0444_),
+    .\port$677$5 (_0447_),
+    .\port$677$6 (_0448_),
+    .\port$677$7 (_0449_),
+    .\port$677$8 (_0450_),
+    .\port$677$9 (_0451_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$678$0 (\$1411 ),
-    .\port$678$1 (\$1412 ),
-    .\port$678$10 (\$1421 ),
-    .\port$678$11 (\$1422 ),
-    .\port$678$12 (\$1423 ),
-    .\port$678$13 (\$1424 ),
-    .\port$678$14 (\$1425 ),
-    .\port$678$15 (\$1426 ),
-    .\port$678$2 (\$1413 ),
-    .\port$678$3 (\$1414 ),
-    .\port$678$4 (\$1415 ),
-    .\port$678$5 (\$1416 ),
-    .\port$678$6 (\$1417 ),
-    .\port$678$7 (\$1418 ),
-    .\port$678$8 (\$1419 ),
-    .\port$678$9 (\$1420 ),
+    .\port$678$0 (_0459_),
+    .\port$678$1 (_0460_),
+    .\port$678$10 (_0470_),
+    .\port$678$11 (_0471_),
+    .\port$678$12 (_0472_),
+    .\port$678$13 (_0473_),
+    .\port$678$14 (_0474_),
+    .\port$678$15 (_0475_),
+    .\port$678$2 (_0461_),
+    .\port$678$3 (_0462_),
+    .\port$678$4 (_0463_),
+    .\port$678$5 (_0464_),
+    .\port$678$6 (_0465_),
+    .\port$678$7 (_0466_),
+    .\port$678$8 (_0467_),
+    .\port$678$9 (_0469_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$679$0 (\$1427 ),
-    .\port$679$1 (\$1428 ),
-    .\port$679$10 (\$1437 ),
-    .\port$679$11 (\$1438 ),
-    .\port$679$12 (\$1439 ),
-    .\port$679$13 (\$1440 ),
-    .\port$679$14 (\$1441 ),
-    .\port$679$15 (\$1442 ),
-    .\port$679$2 (\$1429 ),
-    .\port$679$3 (\$1430 ),
-    .\port$679$4 (\$1431 ),
-    .\port$679$5 (\$1432 ),
-    .\port$679$6 (\$1433 ),
-    .\port$679$7 (\$1434 ),
-    .\port$679$8 (\$1435 ),
-    .\port$679$9 (\$1436 ),
+    .\port$679$0 (_0476_),
+    .\port$679$1 (_0477_),
+    .\port$679$10 (_0487_),
+    .\port$679$11 (_0488_),
+    .\port$679$12 (_0489_),
+    .\port$679$13 (_0491_),
+    .\port$679$14 (_0492_),
+    .\port$679$15 (_0493_),
+    .\port$679$2 (_0478_),
+    .\port$679$3 (_0480_),
+    .\port$679$4 (_0481_),
+    .\port$679$5 (_0482_),
+    .\port$679$6 (_0483_),
+    .\port$679$7 (_0484_),
+    .\port$679$8 (_0485_),
+    .\port$679$9 (_0486_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$680$0 (\$1443 ),
-    .\port$680$1 (\$1444 ),
-    .\port$680$10 (\$1453 ),
-    .\port$680$11 (\$1454 ),
-    .\port$680$12 (\$1455 ),
-    .\port$680$13 (\$1456 ),
-    .\port$680$14 (\$1457 ),
-    .\port$680$15 (\$1458 ),
-    .\port$680$2 (\$1445 ),
-    .\port$680$3 (\$1446 ),
-    .\port$680$4 (\$1447 ),
-    .\port$680$5 (\$1448 ),
-    .\port$680$6 (\$1449 ),
-    .\port$680$7 (\$1450 ),
-    .\port$680$8 (\$1451 ),
-    .\port$680$9 (\$1452 ),
+    .\port$680$0 (_0494_),
+    .\port$680$1 (_0495_),
+    .\port$680$10 (_0505_),
+    .\port$680$11 (_0506_),
+    .\port$680$12 (_0507_),
+    .\port$680$13 (_0508_),
+    .\port$680$14 (_0509_),
+    .\port$680$15 (_0510_),
+    .\port$680$2 (_0496_),
+    .\port$680$3 (_0497_),
+    .\port$680$4 (_0498_),
+    .\port$680$5 (_0499_),
+    .\port$680$6 (_0500_),
+    .\port$680$7 (_0502_),
+    .\port$680$8 (_0503_),
+    .\port$680$9 (_0504_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$681$0 (\$1459 ),
-    .\port$681$1 (\$1460 ),
-    .\port$681$10 (\$1469 ),
-    .\port$681$11 (\$1470 ),
-    .\port$681$12 (\$1471 ),
-    .\port$681$13 (\$1472 ),
-    .\port$681$14 (\$1473 ),
-    .\port$681$15 (\$1474 ),
-    .\port$681$2 (\$1461 ),
-    .\port$681$3 (\$1462 ),
-    .\port$681$4 (\$1463 ),
-    .\port$681$5 (\$1464 ),
-    .\port$681$6 (\$1465 ),
-    .\port$681$7 (\$1466 ),
-    .\port$681$8 (\$1467 ),
-    .\port$681$9 (\$1468 ),
+    .\port$681$0 (_0511_),
+    .\port$681$1 (_0513_),
+    .\port$681$10 (_0522_),
+    .\port$681$11 (_0524_),
+    .\port$681$12 (_0525_),
+    .\port$681$13 (_0526_),
+    .\port$681$14 (_0527_),
+    .\port$681$15 (_0528_),
+    .\port$681$2 (_0514_),
+    .\port$681$3 (_0515_),
+    .\port$681$4 (_0516_),
+    .\port$681$5 (_0517_),
+    .\port$681$6 (_0518_),
+    .\port$681$7 (_0519_),
+    .\port$681$8 (_0520_),
+    .\port$681$9 (_0521_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$682$0 (\$1475 ),
-    .\port$682$1 (\$1476 ),
-    .\port$682$10 (\$1485 ),
-    .\port$682$11 (\$1486 ),
-    .\port$682$12 (\$1487 ),
-    .\port$682$13 (\$1488 ),
-    .\port$682$14 (\$1489 ),
-    .\port$682$15 (\$1490 ),
-    .\port$682$2 (\$1477 ),
-    .\port$682$3 (\$1478 ),
-    .\port$682$4 (\$1479 ),
-    .\port$682$5 (\$1480 ),
-    .\port$682$6 (\$1481 ),
-    .\port$682$7 (\$1482 ),
-    .\port$682$8 (\$1483 ),
-    .\port$682$9 (\$1484 ),
+    .\port$682$0 (_0529_),
+    .\port$682$1 (_0530_),
+    .\port$682$10 (_0540_),
+    .\port$682$11 (_0541_),
+    .\port$682$12 (_0542_),
+    .\port$682$13 (_0543_),
+    .\port$682$14 (_0544_),
+    .\port$682$15 (_0546_),
+    .\port$682$2 (_0531_),
+    .\port$682$3 (_0532_),
+    .\port$682$4 (_0533_),
+    .\port$682$5 (_0535_),
+    .\port$682$6 (_0536_),
+    .\port$682$7 (_0537_),
+    .\port$682$8 (_0538_),
+    .\port$682$9 (_0539_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$683$0 (\$1491 ),
-    .\port$683$1 (\$1492 ),
-    .\port$683$10 (\$1501 ),
-    .\port$683$11 (\$1502 ),
-    .\port$683$12 (\$1503 ),
-    .\port$683$13 (\$1504 ),
-    .\port$683$14 (\$1505 ),
-    .\port$683$15 (\$1506 ),
-    .\port$683$2 (\$1493 ),
-    .\port$683$3 (\$1494 ),
-    .\port$683$4 (\$1495 ),
-    .\port$683$5 (\$1496 ),
-    .\port$683$6 (\$1497 ),
-    .\port$683$7 (\$1498 ),
-    .\port$683$8 (\$1499 ),
-    .\port$683$9 (\$1500 ),
+    .\port$683$0 (_0547_),
+    .\port$683$1 (_0548_),
+    .\port$683$10 (_0559_),
+    .\port$683$11 (_0560_),
+    .\port$683$12 (_0561_),
+    .\port$683$13 (_0562_),
+    .\port$683$14 (_0563_),
+    .\port$683$15 (_0564_),
+    .\port$683$2 (_0549_),
+    .\port$683$3 (_0550_),
+    .\port$683$4 (_0551_),
+    .\port$683$5 (_0552_),
+    .\port$683$6 (_0553_),
+    .\port$683$7 (_0554_),
+    .\port$683$8 (_0555_),
+    .\port$683$9 (_0558_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$684$0 (\$1507 ),
-    .\port$684$1 (\$1508 ),
-    .\port$684$10 (\$1517 ),
-    .\port$684$11 (\$1518 ),
-    .\port$684$12 (\$1519 ),
-    .\port$684$13 (\$1520 ),
-    .\port$684$14 (\$1521 ),
-    .\port$684$15 (\$1522 ),
-    .\port$684$2 (\$1509 ),
-    .\port$684$3 (\$1510 ),
-    .\port$684$4 (\$1511 ),
-    .\port$684$5 (\$1512 ),
-    .\port$684$6 (\$1513 ),
-    .\port$684$7 (\$1514 ),
-    .\port$684$8 (\$1515 ),
-    .\port$684$9 (\$1516 ),
+    .\port$684$0 (_0565_),
+    .\port$684$1 (_0566_),
+    .\port$684$10 (_0576_),
+    .\port$684$11 (_0577_),
+    .\port$684$12 (_0578_),
+    .\port$684$13 (_0580_),
+    .\port$684$14 (_0581_),
+    .\port$684$15 (_0582_),
+    .\port$684$2 (_0567_),
+    .\port$684$3 (_0569_),
+    .\port$684$4 (_0570_),
+    .\port$684$5 (_0571_),
+    .\port$684$6 (_0572_),
+    .\port$684$7 (_0573_),
+    .\port$684$8 (_0574_),
+    .\port$684$9 (_0575_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$685$0 (\$1523 ),
-    .\port$685$1 (\$1524 ),
-    .\port$685$10 (\$1533 ),
-    .\port$685$11 (\$1534 ),
-    .\port$685$12 (\$1535 ),
-    .\port$685$13 (\$1536 ),
-    .\port$685$14 (\$1537 ),
-    .\port$685$15 (\$1538 ),
-    .\port$685$2 (\$1525 ),
-    .\port$685$3 (\$1526 ),
-    .\port$685$4 (\$1527 ),
-    .\port$685$5 (\$1528 ),
-    .\port$685$6 (\$1529 ),
-    .\port$685$7 (\$1530 ),
-    .\port$685$8 (\$1531 ),
-    .\port$685$9 (\$1532 ),
+    .\port$685$0 (_0583_),
+    .\port$685$1 (_0584_),
+    .\port$685$10 (_0594_),
+    .\port$685$11 (_0595_),
+    .\port$685$12 (_0596_),
+    .\port$685$13 (_0597_),
+    .\port$685$14 (_0598_),
+    .\port$685$15 (_0599_),
+    .\port$685$2 (_0585_),
+    .\port$685$3 (_0586_),
+    .\port$685$4 (_0587_),
+    .\port$685$5 (_0588_),
+    .\port$685$6 (_0589_),
+    .\port$685$7 (_0591_),
+    .\port$685$8 (_0592_),
+    .\port$685$9 (_0593_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$686$0 (\$1539 ),
-    .\port$686$1 (\$1540 ),
-    .\port$686$10 (\$1549 ),
-    .\port$686$11 (\$1550 ),
-    .\port$686$12 (\$1551 ),
-    .\port$686$13 (\$1552 ),
-    .\port$686$14 (\$1553 ),
-    .\port$686$15 (\$1554 ),
-    .\port$686$2 (\$1541 ),
-    .\port$686$3 (\$1542 ),
-    .\port$686$4 (\$1543 ),
-    .\port$686$5 (\$1544 ),
-    .\port$686$6 (\$1545 ),
-    .\port$686$7 (\$1546 ),
-    .\port$686$8 (\$1547 ),
-    .\port$686$9 (\$1548 ),
+    .\port$686$0 (_0600_),
+    .\port$686$1 (_0602_),
+    .\port$686$10 (_0611_),
+    .\port$686$11 (_0613_),
+    .\port$686$12 (_0614_),
+    .\port$686$13 (_0615_),
+    .\port$686$14 (_0616_),
+    .\port$686$15 (_0617_),
+    .\port$686$2 (_0603_),
+    .\port$686$3 (_0604_),
+    .\port$686$4 (_0605_),
+    .\port$686$5 (_0606_),
+    .\port$686$6 (_0607_),
+    .\port$686$7 (_0608_),
+    .\port$686$8 (_0609_),
+    .\port$686$9 (_0610_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$687$0 (\$1555 ),
-    .\port$687$1 (\$1556 ),
-    .\port$687$10 (\$1565 ),
-    .\port$687$11 (\$1566 ),
-    .\port$687$12 (\$1567 ),
-    .\port$687$13 (\$1568 ),
-    .\port$687$14 (\$1569 ),
-    .\port$687$15 (\$1570 ),
-    .\port$687$2 (\$1557 ),
-    .\port$687$3 (\$1558 ),
-    .\port$687$4 (\$1559 ),
-    .\port$687$5 (\$1560 ),
-    .\port$687$6 (\$1561 ),
-    .\port$687$7 (\$1562 ),
-    .\port$687$8 (\$1563 ),
-    .\port$687$9 (\$1564 ),
+    .\port$687$0 (_0618_),
+    .\port$687$1 (_0619_),
+    .\port$687$10 (_0629_),
+    .\port$687$11 (_0630_),
+    .\port$687$12 (_0631_),
+    .\port$687$13 (_0632_),
+    .\port$687$14 (_0633_),
+    .\port$687$15 (_0635_),
+    .\port$687$2 (_0620_),
+    .\port$687$3 (_0621_),
+    .\port$687$4 (_0622_),
+    .\port$687$5 (_0624_),
+    .\port$687$6 (_0625_),
+    .\port$687$7 (_0626_),
+    .\port$687$8 (_0627_),
+    .\port$687$9 (_0628_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$688$0 (\$1571 ),
-    .\port$688$1 (\$1572 ),
-    .\port$688$10 (\$1581 ),
-    .\port$688$11 (\$1582 ),
-    .\port$688$12 (\$1583 ),
-    .\port$688$13 (\$1584 ),
-    .\port$688$14 (\$1585 ),
-    .\port$688$15 (\$1586 ),
-    .\port$688$2 (\$1573 ),
-    .\port$688$3 (\$1574 ),
-    .\port$688$4 (\$1575 ),
-    .\port$688$5 (\$1576 ),
-    .\port$688$6 (\$1577 ),
-    .\port$688$7 (\$1578 ),
-    .\port$688$8 (\$1579 ),
-    .\port$688$9 (\$1580 ),
+    .\port$688$0 (_0636_),
+    .\port$688$1 (_0637_),
+    .\port$688$10 (_0647_),
+    .\port$688$11 (_0648_),
+    .\port$688$12 (_0649_),
+    .\port$688$13 (_0650_),
+    .\port$688$14 (_0651_),
+    .\port$688$15 (_0652_),
+    .\port$688$2 (_0638_),
+    .\port$688$3 (_0639_),
+    .\port$688$4 (_0640_),
+    .\port$688$5 (_0641_),
+    .\port$688$6 (_0642_),
+    .\port$688$7 (_0643_),
+    .\port$688$8 (_0644_),
+    .\port$688$9 (_0646_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$689$0 (\$1587 ),
-    .\port$689$1 (\$1588 ),
-    .\port$689$10 (\$1597 ),
-    .\port$689$11 (\$1598 ),
-    .\port$689$12 (\$1599 ),
-    .\port$689$13 (\$1600 ),
-    .\port$689$14 (\$1601 ),
-    .\port$689$15 (\$1602 ),
-    .\port$689$2 (\$1589 ),
-    .\port$689$3 (\$1590 ),
-    .\port$689$4 (\$1591 ),
-    .\port$689$5 (\$1592 ),
-    .\port$689$6 (\$1593 ),
-    .\port$689$7 (\$1594 ),
-    .\port$689$8 (\$1595 ),
-    .\port$689$9 (\$1596 ),
+    .\port$689$0 (_0653_),
+    .\port$689$1 (_0654_),
+    .\port$689$10 (_0664_),
+    .\port$689$11 (_0665_),
+    .\port$689$12 (_0666_),
+    .\port$689$13 (_0669_),
+    .\port$689$14 (_0670_),
+    .\port$689$15 (_0671_),
+    .\port$689$2 (_0655_),
+    .\port$689$3 (_0657_),
+    .\port$689$4 (_0658_),
+    .\port$689$5 (_0659_),
+    .\port$689$6 (_0660_),
+    .\port$689$7 (_0661_),
+    .\port$689$8 (_0662_),
+    .\port$689$9 (_0663_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$690$0 (\$1603 ),
-    .\port$690$1 (\$1604 ),
-    .\port$690$10 (\$1613 ),
-    .\port$690$11 (\$1614 ),
-    .\port$690$12 (\$1615 ),
-    .\port$690$13 (\$1616 ),
-    .\port$690$14 (\$1617 ),
-    .\port$690$15 (\$1618 ),
-    .\port$690$2 (\$1605 ),
-    .\port$690$3 (\$1606 ),
-    .\port$690$4 (\$1607 ),
-    .\port$690$5 (\$1608 ),
-    .\port$690$6 (\$1609 ),
-    .\port$690$7 (\$1610 ),
-    .\port$690$8 (\$1611 ),
-    .\port$690$9 (\$1612 ),
+    .\port$690$0 (_0672_),
+    .\port$690$1 (_0673_),
+    .\port$690$10 (_0683_),
+    .\port$690$11 (_0684_),
+    .\port$690$12 (_0685_),
+    .\port$690$13 (_0686_),
+    .\port$690$14 (_0687_),
+    .\port$690$15 (_0688_),
+    .\port$690$2 (_0674_),
+    .\port$690$3 (_0675_),
+    .\port$690$4 (_0676_),
+    .\port$690$5 (_0677_),
+    .\port$690$6 (_0678_),
+    .\port$690$7 (_0680_),
+    .\port$690$8 (_0681_),
+    .\port$690$9 (_0682_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$691$0 (\$1619 ),
-    .\port$691$1 (\$1620 ),
-    .\port$691$10 (\$1629 ),
-    .\port$691$11 (\$1630 ),
-    .\port$691$12 (\$1631 ),
-    .\port$691$13 (\$1632 ),
-    .\port$691$14 (\$1633 ),
-    .\port$691$15 (\$1634 ),
-    .\port$691$2 (\$1621 ),
-    .\port$691$3 (\$1622 ),
-    .\port$691$4 (\$1623 ),
-    .\port$691$5 (\$1624 ),
-    .\port$691$6 (\$1625 ),
-    .\port$691$7 (\$1626 ),
-    .\port$691$8 (\$1627 ),
-    .\port$691$9 (\$1628 ),
+    .\port$691$0 (_0689_),
+    .\port$691$1 (_0691_),
+    .\port$691$10 (_0700_),
+    .\port$691$11 (_0702_),
+    .\port$691$12 (_0703_),
+    .\port$691$13 (_0704_),
+    .\port$691$14 (_0705_),
+    .\port$691$15 (_0706_),
+    .\port$691$2 (_0692_),
+    .\port$691$3 (_0693_),
+    .\port$691$4 (_0694_),
+    .\port$691$5 (_0695_),
+    .\port$691$6 (_0696_),
+    .\port$691$7 (_0697_),
+    .\port$691$8 (_0698_),
+    .\port$691$9 (_0699_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$692$0 (\$1635 ),
-    .\port$692$1 (\$1636 ),
-    .\port$692$10 (\$1645 ),
-    .\port$692$11 (\$1646 ),
-    .\port$692$12 (\$1647 ),
-    .\port$692$13 (\$1648 ),
-    .\port$692$14 (\$1649 ),
-    .\port$692$15 (\$1650 ),
-    .\port$692$2 (\$1637 ),
-    .\port$692$3 (\$1638 ),
-    .\port$692$4 (\$1639 ),
-    .\port$692$5 (\$1640 ),
-    .\port$692$6 (\$1641 ),
-    .\port$692$7 (\$1642 ),
-    .\port$692$8 (\$1643 ),
-    .\port$692$9 (\$1644 ),
+    .\port$692$0 (_0707_),
+    .\port$692$1 (_0708_),
+    .\port$692$10 (_0718_),
+    .\port$692$11 (_0719_),
+    .\port$692$12 (_0720_),
+    .\port$692$13 (_0721_),
+    .\port$692$14 (_0722_),
+    .\port$692$15 (_0724_),
+    .\port$692$2 (_0709_),
+    .\port$692$3 (_0710_),
+    .\port$692$4 (_0711_),
+    .\port$692$5 (_0713_),
+    .\port$692$6 (_0714_),
+    .\port$692$7 (_0715_),
+    .\port$692$8 (_0716_),
+    .\port$692$9 (_0717_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$693$0 (\$1651 ),
-    .\port$693$1 (\$1652 ),
-    .\port$693$10 (\$1661 ),
-    .\port$693$11 (\$1662 ),
-    .\port$693$12 (\$1663 ),
-    .\port$693$13 (\$1664 ),
-    .\port$693$14 (\$1665 ),
-    .\port$693$15 (\$1666 ),
-    .\port$693$2 (\$1653 ),
-    .\port$693$3 (\$1654 ),
-    .\port$693$4 (\$1655 ),
-    .\port$693$5 (\$1656 ),
-    .\port$693$6 (\$1657 ),
-    .\port$693$7 (\$1658 ),
-    .\port$693$8 (\$1659 ),
-    .\port$693$9 (\$1660 ),
+    .\port$693$0 (_0725_),
+    .\port$693$1 (_0726_),
+    .\port$693$10 (_0736_),
+    .\port$693$11 (_0737_),
+    .\port$693$12 (_0738_),
+    .\port$693$13 (_0739_),
+    .\port$693$14 (_0740_),
+    .\port$693$15 (_0741_),
+    .\port$693$2 (_0727_),
+    .\port$693$3 (_0728_),
+    .\port$693$4 (_0729_),
+    .\port$693$5 (_0730_),
+    .\port$693$6 (_0731_),
+    .\port$693$7 (_0732_),
+    .\port$693$8 (_0733_),
+    .\port$693$9 (_0735_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$694$0 (\$1667 ),
-    .\port$694$1 (\$1668 ),
-    .\port$694$10 (\$1677 ),
-    .\port$694$11 (\$1678 ),
-    .\port$694$12 (\$1679 ),
-    .\port$694$13 (\$1680 ),
-    .\port$694$14 (\$1681 ),
-    .\port$694$15 (\$1682 ),
-    .\port$694$2 (\$1669 ),
-    .\port$694$3 (\$1670 ),
-    .\port$694$4 (\$1671 ),
-    .\port$694$5 (\$1672 ),
-    .\port$694$6 (\$1673 ),
-    .\port$694$7 (\$1674 ),
-    .\port$694$8 (\$1675 ),
-    .\port$694$9 (\$1676 ),
+    .\port$694$0 (_0742_),
+    .\port$694$1 (_0743_),
+    .\port$694$10 (_0753_),
+    .\port$694$11 (_0754_),
+    .\port$694$12 (_0755_),
+    .\port$694$13 (_0757_),
+    .\port$694$14 (_0758_),
+    .\port$694$15 (_0759_),
+    .\port$694$2 (_0744_),
+    .\port$694$3 (_0746_),
+    .\port$694$4 (_0747_),
+    .\port$694$5 (_0748_),
+    .\port$694$6 (_0749_),
+    .\port$694$7 (_0750_),
+    .\port$694$8 (_0751_),
+    .\port$694$9 (_0752_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$695$0 (\$1683 ),
-    .\port$695$1 (\$1684 ),
-    .\port$695$10 (\$1693 ),
-    .\port$695$11 (\$1694 ),
-    .\port$695$12 (\$1695 ),
-    .\port$695$13 (\$1696 ),
-    .\port$695$14 (\$1697 ),
-    .\port$695$15 (\$1698 ),
-    .\port$695$2 (\$1685 ),
-    .\port$695$3 (\$1686 ),
-    .\port$695$4 (\$1687 ),
-    .\port$695$5 (\$1688 ),
-    .\port$695$6 (\$1689 ),
-    .\port$695$7 (\$1690 ),
-    .\port$695$8 (\$1691 ),
-    .\port$695$9 (\$1692 ),
+    .\port$695$0 (_0760_),
+    .\port$695$1 (_0761_),
+    .\port$695$10 (_0771_),
+    .\port$695$11 (_0772_),
+    .\port$695$12 (_0773_),
+    .\port$695$13 (_0774_),
+    .\port$695$14 (_0775_),
+    .\port$695$15 (_0776_),
+    .\port$695$2 (_0762_),
+    .\port$695$3 (_0763_),
+    .\port$695$4 (_0764_),
+    .\port$695$5 (_0765_),
+    .\port$695$6 (_0766_),
+    .\port$695$7 (_0768_),
+    .\port$695$8 (_0769_),
+    .\port$695$9 (_0770_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$696$0 (\$1699 ),
-    .\port$696$1 (\$1700 ),
-    .\port$696$10 (\$1709 ),
-    .\port$696$11 (\$1710 ),
-    .\port$696$12 (\$1711 ),
-    .\port$696$13 (\$1712 ),
-    .\port$696$14 (\$1713 ),
-    .\port$696$15 (\$1714 ),
-    .\port$696$2 (\$1701 ),
-    .\port$696$3 (\$1702 ),
-    .\port$696$4 (\$1703 ),
-    .\port$696$5 (\$1704 ),
-    .\port$696$6 (\$1705 ),
-    .\port$696$7 (\$1706 ),
-    .\port$696$8 (\$1707 ),
-    .\port$696$9 (\$1708 ),
+    .\port$696$0 (_0777_),
+    .\port$696$1 (_0780_),
+    .\port$696$10 (_0789_),
+    .\port$696$11 (_0791_),
+    .\port$696$12 (_0792_),
+    .\port$696$13 (_0793_),
+    .\port$696$14 (_0794_),
+    .\port$696$15 (_0795_),
+    .\port$696$2 (_0781_),
+    .\port$696$3 (_0782_),
+    .\port$696$4 (_0783_),
+    .\port$696$5 (_0784_),
+    .\port$696$6 (_0785_),
+    .\port$696$7 (_0786_),
+    .\port$696$8 (_0787_),
+    .\port$696$9 (_0788_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$697$0 (\$1715 ),
-    .\port$697$1 (\$1716 ),
-    .\port$697$10 (\$1725 ),
-    .\port$697$11 (\$1726 ),
-    .\port$697$12 (\$1727 ),
-    .\port$697$13 (\$1728 ),
-    .\port$697$14 (\$1729 ),
-    .\port$697$15 (\$1730 ),
-    .\port$697$2 (\$1717 ),
-    .\port$697$3 (\$1718 ),
-    .\port$697$4 (\$1719 ),
-    .\port$697$5 (\$1720 ),
-    .\port$697$6 (\$1721 ),
-    .\port$697$7 (\$1722 ),
-    .\port$697$8 (\$1723 ),
-    .\port$697$9 (\$1724 ),
+    .\port$697$0 (_0796_),
+    .\port$697$1 (_0797_),
+    .\port$697$10 (_0807_),
+    .\port$697$11 (_0808_),
+    .\port$697$12 (_0809_),
+    .\port$697$13 (_0810_),
+    .\port$697$14 (_0811_),
+    .\port$697$15 (_0813_),
+    .\port$697$2 (_0798_),
+    .\port$697$3 (_0799_),
+    .\port$697$4 (_0800_),
+    .\port$697$5 (_0802_),
+    .\port$697$6 (_0803_),
+    .\port$697$7 (_0804_),
+    .\port$697$8 (_0805_),
+    .\port$697$9 (_0806_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$698$0 (\$1731 ),
-    .\port$698$1 (\$1732 ),
-    .\port$698$10 (\$1741 ),
-    .\port$698$11 (\$1742 ),
-    .\port$698$12 (\$1743 ),
-    .\port$698$13 (\$1744 ),
-    .\port$698$14 (\$1745 ),
-    .\port$698$15 (\$1746 ),
-    .\port$698$2 (\$1733 ),
-    .\port$698$3 (\$1734 ),
-    .\port$698$4 (\$1735 ),
-    .\port$698$5 (\$1736 ),
-    .\port$698$6 (\$1737 ),
-    .\port$698$7 (\$1738 ),
-    .\port$698$8 (\$1739 ),
-    .\port$698$9 (\$1740 ),
+    .\port$698$0 (_0814_),
+    .\port$698$1 (_0815_),
+    .\port$698$10 (_0825_),
+    .\port$698$11 (_0826_),
+    .\port$698$12 (_0827_),
+    .\port$698$13 (_0828_),
+    .\port$698$14 (_0829_),
+    .\port$698$15 (_0830_),
+    .\port$698$2 (_0816_),
+    .\port$698$3 (_0817_),
+    .\port$698$4 (_0818_),
+    .\port$698$5 (_0819_),
+    .\port$698$6 (_0820_),
+    .\port$698$7 (_0821_),
+    .\port$698$8 (_0822_),
+    .\port$698$9 (_0824_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$699$0 (\$1747 ),
-    .\port$699$1 (\$1748 ),
-    .\port$699$10 (\$1757 ),
-    .\port$699$11 (\$1758 ),
-    .\port$699$12 (\$1759 ),
-    .\port$699$13 (\$1760 ),
-    .\port$699$14 (\$1761 ),
-    .\port$699$15 (\$1762 ),
-    .\port$699$2 (\$1749 ),
-    .\port$699$3 (\$1750 ),
-    .\port$699$4 (\$1751 ),
-    .\port$699$5 (\$1752 ),
-    .\port$699$6 (\$1753 ),
-    .\port$699$7 (\$1754 ),
-    .\port$699$8 (\$1755 ),
-    .\port$699$9 (\$1756 ),
+    .\port$699$0 (_0831_),
+    .\port$699$1 (_0832_),
+    .\port$699$10 (_0842_),
+    .\port$699$11 (_0843_),
+    .\port$699$12 (_0844_),
+    .\port$699$13 (_0846_),
+    .\port$699$14 (_0847_),
+    .\port$699$15 (_0848_),
+    .\port$699$2 (_0833_),
+    .\port$699$3 (_0835_),
+    .\port$699$4 (_0836_),
+    .\port$699$5 (_0837_),
+    .\port$699$6 (_0838_),
+    .\port$699$7 (_0839_),
+    .\port$699$8 (_0840_),
+    .\port$699$9 (_0841_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$700$0 (\$1763 ),
-    .\port$700$1 (\$1764 ),
-    .\port$700$10 (\$1773 ),
-    .\port$700$11 (\$1774 ),
-    .\port$700$12 (\$1775 ),
-    .\port$700$13 (\$1776 ),
-    .\port$700$14 (\$1777 ),
-    .\port$700$15 (\$1778 ),
-    .\port$700$2 (\$1765 ),
-    .\port$700$3 (\$1766 ),
-    .\port$700$4 (\$1767 ),
-    .\port$700$5 (\$1768 ),
-    .\port$700$6 (\$1769 ),
-    .\port$700$7 (\$1770 ),
-    .\port$700$8 (\$1771 ),
-    .\port$700$9 (\$1772 ),
+    .\port$700$0 (_0849_),
+    .\port$700$1 (_0850_),
+    .\port$700$10 (_0860_),
+    .\port$700$11 (_0861_),
+    .\port$700$12 (_0862_),
+    .\port$700$13 (_0863_),
+    .\port$700$14 (_0864_),
+    .\port$700$15 (_0865_),
+    .\port$700$2 (_0851_),
+    .\port$700$3 (_0852_),
+    .\port$700$4 (_0853_),
+    .\port$700$5 (_0854_),
+    .\port$700$6 (_0855_),
+    .\port$700$7 (_0857_),
+    .\port$700$8 (_0858_),
+    .\port$700$9 (_0859_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$701$0 (\$1779 ),
-    .\port$701$1 (\$1780 ),
-    .\port$701$10 (\$1789 ),
-    .\port$701$11 (\$1790 ),
-    .\port$701$12 (\$1791 ),
-    .\port$701$13 (\$1792 ),
-    .\port$701$14 (\$1793 ),
-    .\port$701$15 (\$1794 ),
-    .\port$701$2 (\$1781 ),
-    .\port$701$3 (\$1782 ),
-    .\port$701$4 (\$1783 ),
-    .\port$701$5 (\$1784 ),
-    .\port$701$6 (\$1785 ),
-    .\port$701$7 (\$1786 ),
-    .\port$701$8 (\$1787 ),
-    .\port$701$9 (\$1788 ),
+    .\port$701$0 (_0866_),
+    .\port$701$1 (_0868_),
+    .\port$701$10 (_0877_),
+    .\port$701$11 (_0879_),
+    .\port$701$12 (_0880_),
+    .\port$701$13 (_0881_),
+    .\port$701$14 (_0882_),
+    .\port$701$15 (_0883_),
+    .\port$701$2 (_0869_),
+    .\port$701$3 (_0870_),
+    .\port$701$4 (_0871_),
+    .\port$701$5 (_0872_),
+    .\port$701$6 (_0873_),
+    .\port$701$7 (_0874_),
+    .\port$701$8 (_0875_),
+    .\port$701$9 (_0876_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$702$0 (\$1795 ),
-    .\port$702$1 (\$1796 ),
-    .\port$702$10 (\$1805 ),
-    .\port$702$11 (\$1806 ),
-    .\port$702$12 (\$1807 ),
-    .\port$702$13 (\$1808 ),
-    .\port$702$14 (\$1809 ),
-    .\port$702$15 (\$1810 ),
-    .\port$702$2 (\$1797 ),
-    .\port$702$3 (\$1798 ),
-    .\port$702$4 (\$1799 ),
-    .\port$702$5 (\$1800 ),
-    .\port$702$6 (\$1801 ),
-    .\port$702$7 (\$1802 ),
-    .\port$702$8 (\$1803 ),
-    .\port$702$9 (\$1804 ),
+    .\port$702$0 (_0884_),
+    .\port$702$1 (_0885_),
+    .\port$702$10 (_0896_),
+    .\port$702$11 (_0897_),
+    .\port$702$12 (_0898_),
+    .\port$702$13 (_0899_),
+    .\port$702$14 (_0900_),
+    .\port$702$15 (_0902_),
+    .\port$702$2 (_0886_),
+    .\port$702$3 (_0887_),
+    .\port$702$4 (_0888_),
+    .\port$702$5 (_0891_),
+    .\port$702$6 (_0892_),
+    .\port$702$7 (_0893_),
+    .\port$702$8 (_0894_),
+    .\port$702$9 (_0895_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$703$0 (\$1811 ),
-    .\port$703$1 (\$1812 ),
-    .\port$703$10 (\$1821 ),
-    .\port$703$11 (\$1822 ),
-    .\port$703$12 (\$1823 ),
-    .\port$703$13 (\$1824 ),
-    .\port$703$14 (\$1825 ),
-    .\port$703$15 (\$1826 ),
-    .\port$703$2 (\$1813 ),
-    .\port$703$3 (\$1814 ),
-    .\port$703$4 (\$1815 ),
-    .\port$703$5 (\$1816 ),
-    .\port$703$6 (\$1817 ),
-    .\port$703$7 (\$1818 ),
-    .\port$703$8 (\$1819 ),
-    .\port$703$9 (\$1820 ),
+    .\port$703$0 (_0903_),
+    .\port$703$1 (_0904_),
+    .\port$703$10 (_0914_),
+    .\port$703$11 (_0915_),
+    .\port$703$12 (_0916_),
+    .\port$703$13 (_0917_),
+    .\port$703$14 (_0918_),
+    .\port$703$15 (_0919_),
+    .\port$703$2 (_0905_),
+    .\port$703$3 (_0906_),
+    .\port$703$4 (_0907_),
+    .\port$703$5 (_0908_),
+    .\port$703$6 (_0909_),
+    .\port$703$7 (_0910_),
+    .\port$703$8 (_0911_),
+    .\port$703$9 (_0913_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$704$0 (\$1827 ),
-    .\port$704$1 (\$1828 ),
-    .\port$704$10 (\$1837 ),
-    .\port$704$11 (\$1838 ),
-    .\port$704$12 (\$1839 ),
-    .\port$704$13 (\$1840 ),
-    .\port$704$14 (\$1841 ),
-    .\port$704$15 (\$1842 ),
-    .\port$704$2 (\$1829 ),
-    .\port$704$3 (\$1830 ),
-    .\port$704$4 (\$1831 ),
-    .\port$704$5 (\$1832 ),
-    .\port$704$6 (\$1833 ),
-    .\port$704$7 (\$1834 ),
-    .\port$704$8 (\$1835 ),
-    .\port$704$9 (\$1836 ),
+    .\port$704$0 (_0920_),
+    .\port$704$1 (_0921_),
+    .\port$704$10 (_0931_),
+    .\port$704$11 (_0932_),
+    .\port$704$12 (_0933_),
+    .\port$704$13 (_0935_),
+    .\port$704$14 (_0936_),
+    .\port$704$15 (_0937_),
+    .\port$704$2 (_0922_),
+    .\port$704$3 (_0924_),
+    .\port$704$4 (_0925_),
+    .\port$704$5 (_0926_),
+    .\port$704$6 (_0927_),
+    .\port$704$7 (_0928_),
+    .\port$704$8 (_0929_),
+    .\port$704$9 (_0930_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$705$0 (\$1843 ),
-    .\port$705$1 (\$1844 ),
-    .\port$705$10 (\$1853 ),
-    .\port$705$11 (\$1854 ),
-    .\port$705$12 (\$1855 ),
-    .\port$705$13 (\$1856 ),
-    .\port$705$14 (\$1857 ),
-    .\port$705$15 (\$1858 ),
-    .\port$705$2 (\$1845 ),
-    .\port$705$3 (\$1846 ),
-    .\port$705$4 (\$1847 ),
-    .\port$705$5 (\$1848 ),
-    .\port$705$6 (\$1849 ),
-    .\port$705$7 (\$1850 ),
-    .\port$705$8 (\$1851 ),
-    .\port$705$9 (\$1852 ),
+    .\port$705$0 (_0938_),
+    .\port$705$1 (_0939_),
+    .\port$705$10 (_0949_),
+    .\port$705$11 (_0950_),
+    .\port$705$12 (_0951_),
+    .\port$705$13 (_0952_),
+    .\port$705$14 (_0953_),
+    .\port$705$15 (_0954_),
+    .\port$705$2 (_0940_),
+    .\port$705$3 (_0941_),
+    .\port$705$4 (_0942_),
+    .\port$705$5 (_0943_),
+    .\port$705$6 (_0944_),
+    .\port$705$7 (_0946_),
+    .\port$705$8 (_0947_),
+    .\port$705$9 (_0948_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$706$0 (\$1859 ),
-    .\port$706$1 (\$1860 ),
-    .\port$706$10 (\$1869 ),
-    .\port$706$11 (\$1870 ),
-    .\port$706$12 (\$1871 ),
-    .\port$706$13 (\$1872 ),
-    .\port$706$14 (\$1873 ),
-    .\port$706$15 (\$1874 ),
-    .\port$706$2 (\$1861 ),
-    .\port$706$3 (\$1862 ),
-    .\port$706$4 (\$1863 ),
-    .\port$706$5 (\$1864 ),
-    .\port$706$6 (\$1865 ),
-    .\port$706$7 (\$1866 ),
-    .\port$706$8 (\$1867 ),
-    .\port$706$9 (\$1868 ),
+    .\port$706$0 (_0955_),
+    .\port$706$1 (_0957_),
+    .\port$706$10 (_0966_),
+    .\port$706$11 (_0968_),
+    .\port$706$12 (_0969_),
+    .\port$706$13 (_0970_),
+    .\port$706$14 (_0971_),
+    .\port$706$15 (_0972_),
+    .\port$706$2 (_0958_),
+    .\port$706$3 (_0959_),
+    .\port$706$4 (_0960_),
+    .\port$706$5 (_0961_),
+    .\port$706$6 (_0962_),
+    .\port$706$7 (_0963_),
+    .\port$706$8 (_0964_),
+    .\port$706$9 (_0965_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$707$0 (\$1875 ),
-    .\port$707$1 (\$1876 ),
-    .\port$707$10 (\$1885 ),
-    .\port$707$11 (\$1886 ),
-    .\port$707$12 (\$1887 ),
-    .\port$707$13 (\$1888 ),
-    .\port$707$14 (\$1889 ),
-    .\port$707$15 (\$1890 ),
-    .\port$707$2 (\$1877 ),
-    .\port$707$3 (\$1878 ),
-    .\port$707$4 (\$1879 ),
-    .\port$707$5 (\$1880 ),
-    .\port$707$6 (\$1881 ),
-    .\port$707$7 (\$1882 ),
-    .\port$707$8 (\$1883 ),
-    .\port$707$9 (\$1884 ),
+    .\port$707$0 (_0973_),
+    .\port$707$1 (_0974_),
+    .\port$707$10 (_0984_),
+    .\port$707$11 (_0985_),
+    .\port$707$12 (_0986_),
+    .\port$707$13 (_0987_),
+    .\port$707$14 (_0988_),
+    .\port$707$15 (_0990_),
+    .\port$707$2 (_0975_),
+    .\port$707$3 (_0976_),
+    .\port$707$4 (_0977_),
+    .\port$707$5 (_0979_),
+    .\port$707$6 (_0980_),
+    .\port$707$7 (_0981_),
+    .\port$707$8 (_0982_),
+    .\port$707$9 (_0983_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$708$0 (\$1891 ),
-    .\port$708$1 (\$1892 ),
-    .\port$708$10 (\$1901 ),
-    .\port$708$11 (\$1902 ),
-    .\port$708$12 (\$1903 ),
-    .\port$708$13 (\$1904 ),
-    .\port$708$14 (\$1905 ),
-    .\port$708$15 (\$1906 ),
-    .\port$708$2 (\$1893 ),
-    .\port$708$3 (\$1894 ),
-    .\port$708$4 (\$1895 ),
-    .\port$708$5 (\$1896 ),
-    .\port$708$6 (\$1897 ),
-    .\port$708$7 (\$1898 ),
-    .\port$708$8 (\$1899 ),
-    .\port$708$9 (\$1900 ),
+    .\port$708$0 (_0991_),
+    .\port$708$1 (_0992_),
+    .\port$708$10 (_1003_),
+    .\port$708$11 (_1004_),
+    .\port$708$12 (_1005_),
+    .\port$708$13 (_1006_),
+    .\port$708$14 (_1007_),
+    .\port$708$15 (_1008_),
+    .\port$708$2 (_0993_),
+    .\port$708$3 (_0994_),
+    .\port$708$4 (_0995_),
+    .\port$708$5 (_0996_),
+    .\port$708$6 (_0997_),
+    .\port$708$7 (_0998_),
+    .\port$708$8 (_0999_),
+    .\port$708$9 (_1002_),
     .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = i_valid;
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = \$1 ;
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = a_in1;
-    if (rst) begin
-      \$220  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = in_last;
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = a_in2;
-    if (rst) begin
-      \$222  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_a2_d0;
-    if (rst) begin
-      \$223  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = in_last;
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_l2_d0;
-    if (rst) begin
-      \$225  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = a_in3;
-    if (rst) begin
-      \$226  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = skew_a3_d0;
-    if (rst) begin
-      \$227  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_a3_d1;
-    if (rst) begin
-      \$228  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = in_last;
-    if (rst) begin
-      \$229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = skew_l3_d0;
-    if (rst) begin
-      \$230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = skew_l3_d1;
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = a_in4;
-    if (rst) begin
-      \$232  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_a4_d0;
-    if (rst) begin
-      \$233  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_a4_d1;
-    if (rst) begin
-      \$234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = skew_a4_d2;
-    if (rst) begin
-      \$235  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = in_last;
-    if (rst) begin
-      \$236  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_l4_d0;
-    if (rst) begin
-      \$237  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = skew_l4_d1;
-    if (rst) begin
-      \$238  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = skew_l4_d2;
-    if (rst) begin
-      \$239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_in5;
-    if (rst) begin
-      \$240  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = skew_a5_d0;
-    if (rst) begin
-      \$241  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = skew_a5_d1;
-    if (rst) begin
-      \$242  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_a5_d2;
-    if (rst) begin
-      \$243  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = skew_a5_d3;
-    if (rst) begin
-      \$244  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = in_last;
-    if (rst) begin
-      \$245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = skew_l5_d0;
-    if (rst) begin
-      \$246  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = skew_l5_d1;
-    if (rst) begin
-      \$247  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = skew_l5_d2;
-    if (rst) begin
-      \$248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = skew_l5_d3;
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = a_in6;
-    if (rst) begin
-      \$250  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = skew_a6_d0;
-    if (rst) begin
-      \$251  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = skew_a6_d1;
-    if (rst) begin
-      \$252  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = skew_a6_d2;
-    if (rst) begin
-      \$253  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = skew_a6_d3;
-    if (rst) begin
-      \$254  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = skew_a6_d4;
-    if (rst) begin
-      \$255  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = in_last;
-    if (rst) begin
-      \$256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = skew_l6_d0;
-    if (rst) begin
-      \$257  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = skew_l6_d1;
-    if (rst) begin
-      \$258  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = skew_l6_d2;
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = skew_l6_d3;
-    if (rst) begin
-      \$260  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = skew_l6_d4;
-    if (rst) begin
-      \$261  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = a_in7;
-    if (rst) begin
-      \$262  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = skew_a7_d0;
-    if (rst) begin
-      \$263  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = skew_a7_d1;
-    if (rst) begin
-      \$264  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = skew_a7_d2;
-    if (rst) begin
-      \$265  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = skew_a7_d3;
-    if (rst) begin
-      \$266  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = skew_a7_d4;
-    if (rst) begin
-      \$267  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = skew_a7_d5;
-    if (rst) begin
-      \$268  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = in_last;
-    if (rst) begin
-      \$269  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = skew_l7_d0;
-    if (rst) begin
-      \$270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = skew_l7_d1;
-    if (rst) begin
-      \$271  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = skew_l7_d2;
-    if (rst) begin
-      \$272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = skew_l7_d3;
-    if (rst) begin
-      \$273  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = skew_l7_d4;
-    if (rst) begin
-      \$274  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = skew_l7_d5;
-    if (rst) begin
-      \$275  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = a_in0;
-    if (rst) begin
-      \$304  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = in_last;
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = { \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883  };
-    if (rst) begin
-      \$307  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = in_last;
-    if (rst) begin
-      \$308  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = lr_0_0_d0;
-    if (rst) begin
-      \$309  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = lr_0_0_d1;
-    if (rst) begin
-      \$310  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = \$2 ;
-    if (rst) begin
-      \$311  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = out_0_0;
-    if (cap_0_0) begin
-      \$312  = \$133 [25:0];
-    end else if (\$3 ) begin
-      \$312  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = a_0_0;
-    if (rst) begin
-      \$313  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = l_0_0;
-    if (rst) begin
-      \$314  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = { \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899  };
-    if (rst) begin
-      \$316  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = l_0_0;
-    if (rst) begin
-      \$317  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = lr_0_1_d0;
-    if (rst) begin
-      \$318  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = lr_0_1_d1;
-    if (rst) begin
-      \$319  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = \$4 ;
-    if (rst) begin
-      \$320  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = out_0_1;
-    if (cap_0_1) begin
-      \$321  = \$134 [25:0];
-    end else if (\$5 ) begin
-      \$321  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = a_0_1;
-    if (rst) begin
-      \$322  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = l_0_1;
-    if (rst) begin
-      \$323  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = { \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915  };
-    if (rst) begin
-      \$325  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = l_0_1;
-    if (rst) begin
-      \$326  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = lr_0_2_d0;
-    if (rst) begin
-      \$327  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = lr_0_2_d1;
-    if (rst) begin
-      \$328  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = \$6 ;
-    if (rst) begin
-      \$329  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = out_0_2;
-    if (cap_0_2) begin
-      \$330  = \$135 [25:0];
-    end else if (\$7 ) begin
-      \$330  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = a_0_2;
-    if (rst) begin
-      \$331  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = l_0_2;
-    if (rst) begin
-      \$332  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = { \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931  };
-    if (rst) begin
-      \$334  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = l_0_2;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = lr_0_3_d0;
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = lr_0_3_d1;
-    if (rst) begin
-      \$337  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = \$8 ;
-    if (rst) begin
-      \$338  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = out_0_3;
-    if (cap_0_3) begin
-      \$339  = \$136 [25:0];
-    end else if (\$9 ) begin
-      \$339  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = a_0_3;
-    if (rst) begin
-      \$340  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = l_0_3;
-    if (rst) begin
-      \$341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = { \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947  };
-    if (rst) begin
-      \$343  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = l_0_3;
-    if (rst) begin
-      \$344  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = lr_0_4_d0;
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = lr_0_4_d1;
-    if (rst) begin
-      \$346  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = \$10 ;
-    if (rst) begin
-      \$347  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = out_0_4;
-    if (cap_0_4) begin
-      \$348  = \$137 [25:0];
-    end else if (\$11 ) begin
-      \$348  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = a_0_4;
-    if (rst) begin
-      \$349  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = l_0_4;
-    if (rst) begin
-      \$350  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = { \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963  };
-    if (rst) begin
-      \$352  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = l_0_4;
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = lr_0_5_d0;
-    if (rst) begin
-      \$354  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = lr_0_5_d1;
-    if (rst) begin
-      \$355  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = \$12 ;
-    if (rst) begin
-      \$356  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = out_0_5;
-    if (cap_0_5) begin
-      \$357  = \$138 [25:0];
-    end else if (\$13 ) begin
-      \$357  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = a_0_5;
-    if (rst) begin
-      \$358  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = l_0_5;
-    if (rst) begin
-      \$359  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = { \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979  };
-    if (rst) begin
-      \$361  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = l_0_5;
-    if (rst) begin
-      \$362  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = lr_0_6_d0;
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = lr_0_6_d1;
-    if (rst) begin
-      \$364  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = \$14 ;
-    if (rst) begin
-      \$365  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = out_0_6;
-    if (cap_0_6) begin
-      \$366  = \$139 [25:0];
-    end else if (\$15 ) begin
-      \$366  = out_1_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = a_0_6;
-    if (rst) begin
-      \$367  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = l_0_6;
-    if (rst) begin
-      \$368  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = { \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995  };
-    if (rst) begin
-      \$370  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = l_0_6;
-    if (rst) begin
-      \$371  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = lr_0_7_d0;
-    if (rst) begin
-      \$372  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = lr_0_7_d1;
-    if (rst) begin
-      \$373  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = \$16 ;
-    if (rst) begin
-      \$374  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = out_0_7;
-    if (cap_0_7) begin
-      \$375  = \$140 [25:0];
-    end else if (\$17 ) begin
-      \$375  = out_1_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = skew_a1_d0;
-    if (rst) begin
-      \$376  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = skew_l1_d0;
-    if (rst) begin
-      \$377  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = { \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011  };
-    if (rst) begin
-      \$379  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = skew_l1_d0;
-    if (rst) begin
-      \$380  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = lr_1_0_d0;
-    if (rst) begin
-      \$381  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = lr_1_0_d1;
-    if (rst) begin
-      \$382  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = \$18 ;
-    if (rst) begin
-      \$383  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = out_1_0;
-    if (cap_1_0) begin
-      \$384  = \$141 [25:0];
-    end else if (\$19 ) begin
-      \$384  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = a_1_0;
-    if (rst) begin
-      \$385  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = l_1_0;
-    if (rst) begin
-      \$386  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = { \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027  };
-    if (rst) begin
-      \$388  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = l_1_0;
-    if (rst) begin
-      \$389  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = lr_1_1_d0;
-    if (rst) begin
-      \$390  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = lr_1_1_d1;
-    if (rst) begin
-      \$391  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = \$20 ;
-    if (rst) begin
-      \$392  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = out_1_1;
-    if (cap_1_1) begin
-      \$393  = \$142 [25:0];
-    end else if (\$21 ) begin
-      \$393  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = a_1_1;
-    if (rst) begin
-      \$394  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = l_1_1;
-    if (rst) begin
-      \$395  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = { \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043  };
-    if (rst) begin
-      \$397  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = l_1_1;
-    if (rst) begin
-      \$398  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = lr_1_2_d0;
-    if (rst) begin
-      \$399  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = lr_1_2_d1;
-    if (rst) begin
-      \$400  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = \$22 ;
-    if (rst) begin
-      \$401  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = out_1_2;
-    if (cap_1_2) begin
-      \$402  = \$143 [25:0];
-    end else if (\$23 ) begin
-      \$402  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = a_1_2;
-    if (rst) begin
-      \$403  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = l_1_2;
-    if (rst) begin
-      \$404  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = { \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059  };
-    if (rst) begin
-      \$406  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = l_1_2;
-    if (rst) begin
-      \$407  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = lr_1_3_d0;
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = lr_1_3_d1;
-    if (rst) begin
-      \$409  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = \$24 ;
-    if (rst) begin
-      \$410  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = out_1_3;
-    if (cap_1_3) begin
-      \$411  = \$144 [25:0];
-    end else if (\$25 ) begin
-      \$411  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = a_1_3;
-    if (rst) begin
-      \$412  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$413  = l_1_3;
-    if (rst) begin
-      \$413  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = { \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075  };
-    if (rst) begin
-      \$415  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = l_1_3;
-    if (rst) begin
-      \$416  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = lr_1_4_d0;
-    if (rst) begin
-      \$417  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = lr_1_4_d1;
-    if (rst) begin
-      \$418  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = \$26 ;
-    if (rst) begin
-      \$419  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = out_1_4;
-    if (cap_1_4) begin
-      \$420  = \$145 [25:0];
-    end else if (\$27 ) begin
-      \$420  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = a_1_4;
-    if (rst) begin
-      \$421  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = l_1_4;
-    if (rst) begin
-      \$422  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = { \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091  };
-    if (rst) begin
-      \$424  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = l_1_4;
-    if (rst) begin
-      \$425  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = lr_1_5_d0;
-    if (rst) begin
-      \$426  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = lr_1_5_d1;
-    if (rst) begin
-      \$427  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = \$28 ;
-    if (rst) begin
-      \$428  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = out_1_5;
-    if (cap_1_5) begin
-      \$429  = \$146 [25:0];
-    end else if (\$29 ) begin
-      \$429  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = a_1_5;
-    if (rst) begin
-      \$430  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$431  = l_1_5;
-    if (rst) begin
-      \$431  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = { \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107  };
-    if (rst) begin
-      \$433  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = l_1_5;
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = lr_1_6_d0;
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = lr_1_6_d1;
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = \$30 ;
-    if (rst) begin
-      \$437  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = out_1_6;
-    if (cap_1_6) begin
-      \$438  = \$147 [25:0];
-    end else if (\$31 ) begin
-      \$438  = out_2_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = a_1_6;
-    if (rst) begin
-      \$439  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$440  = l_1_6;
-    if (rst) begin
-      \$440  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = { \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123  };
-    if (rst) begin
-      \$442  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = l_1_6;
-    if (rst) begin
-      \$443  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = lr_1_7_d0;
-    if (rst) begin
-      \$444  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = lr_1_7_d1;
-    if (rst) begin
-      \$445  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = \$32 ;
-    if (rst) begin
-      \$446  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = out_1_7;
-    if (cap_1_7) begin
-      \$447  = \$148 [25:0];
-    end else if (\$33 ) begin
-      \$447  = out_2_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = skew_a2_d1;
-    if (rst) begin
-      \$448  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$449  = skew_l2_d1;
-    if (rst) begin
-      \$449  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = { \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139  };
-    if (rst) begin
-      \$451  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$452  = skew_l2_d1;
-    if (rst) begin
-      \$452  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = lr_2_0_d0;
-    if (rst) begin
-      \$453  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = lr_2_0_d1;
-    if (rst) begin
-      \$454  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = \$34 ;
-    if (rst) begin
-      \$455  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = out_2_0;
-    if (cap_2_0) begin
-      \$456  = \$149 [25:0];
-    end else if (\$35 ) begin
-      \$456  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = a_2_0;
-    if (rst) begin
-      \$457  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$458  = l_2_0;
-    if (rst) begin
-      \$458  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = { \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155  };
-    if (rst) begin
-      \$460  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = l_2_0;
-    if (rst) begin
-      \$461  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = lr_2_1_d0;
-    if (rst) begin
-      \$462  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = lr_2_1_d1;
-    if (rst) begin
-      \$463  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = \$36 ;
-    if (rst) begin
-      \$464  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = out_2_1;
-    if (cap_2_1) begin
-      \$465  = \$150 [25:0];
-    end else if (\$37 ) begin
-      \$465  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = a_2_1;
-    if (rst) begin
-      \$466  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$467  = l_2_1;
-    if (rst) begin
-      \$467  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$469  = { \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171  };
-    if (rst) begin
-      \$469  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = l_2_1;
-    if (rst) begin
-      \$470  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = lr_2_2_d0;
-    if (rst) begin
-      \$471  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = lr_2_2_d1;
-    if (rst) begin
-      \$472  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = \$38 ;
-    if (rst) begin
-      \$473  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = out_2_2;
-    if (cap_2_2) begin
-      \$474  = \$151 [25:0];
-    end else if (\$39 ) begin
-      \$474  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = a_2_2;
-    if (rst) begin
-      \$475  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$476  = l_2_2;
-    if (rst) begin
-      \$476  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187  };
-    if (rst) begin
-      \$478  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = l_2_2;
-    if (rst) begin
-      \$479  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = lr_2_3_d0;
-    if (rst) begin
-      \$480  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = lr_2_3_d1;
-    if (rst) begin
-      \$481  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = \$40 ;
-    if (rst) begin
-      \$482  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = out_2_3;
-    if (cap_2_3) begin
-      \$483  = \$152 [25:0];
-    end else if (\$41 ) begin
-      \$483  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = a_2_3;
-    if (rst) begin
-      \$484  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$485  = l_2_3;
-    if (rst) begin
-      \$485  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$487  = { \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
-    if (rst) begin
-      \$487  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = l_2_3;
-    if (rst) begin
-      \$488  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = lr_2_4_d0;
-    if (rst) begin
-      \$489  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = lr_2_4_d1;
-    if (rst) begin
-      \$490  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = \$42 ;
-    if (rst) begin
-      \$491  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = out_2_4;
-    if (cap_2_4) begin
-      \$492  = \$153 [25:0];
-    end else if (\$43 ) begin
-      \$492  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = a_2_4;
-    if (rst) begin
-      \$493  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$494  = l_2_4;
-    if (rst) begin
-      \$494  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219  };
-    if (rst) begin
-      \$496  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$497  = l_2_4;
-    if (rst) begin
-      \$497  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = lr_2_5_d0;
-    if (rst) begin
-      \$498  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = lr_2_5_d1;
-    if (rst) begin
-      \$499  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = \$44 ;
-    if (rst) begin
-      \$500  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = out_2_5;
-    if (cap_2_5) begin
-      \$501  = \$154 [25:0];
-    end else if (\$45 ) begin
-      \$501  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = a_2_5;
-    if (rst) begin
-      \$502  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$503  = l_2_5;
-    if (rst) begin
-      \$503  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = { \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
-    if (rst) begin
-      \$505  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = l_2_5;
-    if (rst) begin
-      \$506  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = lr_2_6_d0;
-    if (rst) begin
-      \$507  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = lr_2_6_d1;
-    if (rst) begin
-      \$508  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = \$46 ;
-    if (rst) begin
-      \$509  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = out_2_6;
-    if (cap_2_6) begin
-      \$510  = \$155 [25:0];
-    end else if (\$47 ) begin
-      \$510  = out_3_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = a_2_6;
-    if (rst) begin
-      \$511  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$512  = l_2_6;
-    if (rst) begin
-      \$512  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = { \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251  };
-    if (rst) begin
-      \$514  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$515  = l_2_6;
-    if (rst) begin
-      \$515  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = lr_2_7_d0;
-    if (rst) begin
-      \$516  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = lr_2_7_d1;
-    if (rst) begin
-      \$517  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = \$48 ;
-    if (rst) begin
-      \$518  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = out_2_7;
-    if (cap_2_7) begin
-      \$519  = \$156 [25:0];
-    end else if (\$49 ) begin
-      \$519  = out_3_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = skew_a3_d2;
-    if (rst) begin
-      \$520  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$521  = skew_l3_d2;
-    if (rst) begin
-      \$521  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = { \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267  };
-    if (rst) begin
-      \$523  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = skew_l3_d2;
-    if (rst) begin
-      \$524  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = lr_3_0_d0;
-    if (rst) begin
-      \$525  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = lr_3_0_d1;
-    if (rst) begin
-      \$526  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = \$50 ;
-    if (rst) begin
-      \$527  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = out_3_0;
-    if (cap_3_0) begin
-      \$528  = \$157 [25:0];
-    end else if (\$51 ) begin
-      \$528  = out_4_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = a_3_0;
-    if (rst) begin
-      \$529  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$530  = l_3_0;
-    if (rst) begin
-      \$530  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$532  = { \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283  };
-    if (rst) begin
-      \$532  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = l_3_0;
-    if (rst) begin
-      \$533  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = lr_3_1_d0;
-    if (rst) begin
-      \$534  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = lr_3_1_d1;
-    if (rst) begin
-      \$535  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = \$52 ;
-    if (rst) begin
-      \$536  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = out_3_1;
-    if (cap_3_1) begin
-      \$537  = \$158 [25:0];
-    end else if (\$53 ) begin
-      \$537  = out_4_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = a_3_1;
-    if (rst) begin
-      \$538  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$539  = l_3_1;
-    if (rst) begin
-      \$539  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$541  = { \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299  };
-    if (rst) begin
-      \$541  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$542  = l_3_1;
-    if (rst) begin
-      \$542  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$543  = lr_3_2_d0;
-    if (rst) begin
-      \$543  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$544  = lr_3_2_d1;
-    if (rst) begin
-      \$544  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$545  = \$54 ;
-    if (rst) begin
-      \$545  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$546  = out_3_2;
-    if (cap_3_2) begin
-      \$546  = \$159 [25:0];
-    end else if (\$55 ) begin
-      \$546  = out_4_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$547  = a_3_2;
-    if (rst) begin
-      \$547  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$548  = l_3_2;
-    if (rst) begin
-      \$548  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$550  = { \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315  };
-    if (rst) begin
-      \$550  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$551  = l_3_2;
-    if (rst) begin
-      \$551  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$552  = lr_3_3_d0;
-    if (rst) begin
-      \$552  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$553  = lr_3_3_d1;
-    if (rst) begin
-      \$553  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$554  = \$56 ;
-    if (rst) begin
-      \$554  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$555  = out_3_3;
-    if (cap_3_3) begin
-      \$555  = \$160 [25:0];
-    end else if (\$57 ) begin
-      \$555  = out_4_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$556  = a_3_3;
-    if (rst) begin
-      \$556  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$557  = l_3_3;
-    if (rst) begin
-      \$557  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$559  = { \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331  };
-    if (rst) begin
-      \$559  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$560  = l_3_3;
-    if (rst) begin
-      \$560  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$561  = lr_3_4_d0;
-    if (rst) begin
-      \$561  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$562  = lr_3_4_d1;
-    if (rst) begin
-      \$562  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$563  = \$58 ;
-    if (rst) begin
-      \$563  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$564  = out_3_4;
-    if (cap_3_4) begin
-      \$564  = \$161 [25:0];
-    end else if (\$59 ) begin
-      \$564  = out_4_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$565  = a_3_4;
-    if (rst) begin
-      \$565  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$566  = l_3_4;
-    if (rst) begin
-      \$566  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$568  = { \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347  };
-    if (rst) begin
-      \$568  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$569  = l_3_4;
-    if (rst) begin
-      \$569  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$570  = lr_3_5_d0;
-    if (rst) begin
-      \$570  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$571  = lr_3_5_d1;
-    if (rst) begin
-      \$571  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$572  = \$60 ;
-    if (rst) begin
-      \$572  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$573  = out_3_5;
-    if (cap_3_5) begin
-      \$573  = \$162 [25:0];
-    end else if (\$61 ) begin
-      \$573  = out_4_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$574  = a_3_5;
-    if (rst) begin
-      \$574  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$575  = l_3_5;
-    if (rst) begin
-      \$575  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$577  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363  };
-    if (rst) begin
-      \$577  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$578  = l_3_5;
-    if (rst) begin
-      \$578  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$579  = lr_3_6_d0;
-    if (rst) begin
-      \$579  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$580  = lr_3_6_d1;
-    if (rst) begin
-      \$580  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$581  = \$62 ;
-    if (rst) begin
-      \$581  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$582  = out_3_6;
-    if (cap_3_6) begin
-      \$582  = \$163 [25:0];
-    end else if (\$63 ) begin
-      \$582  = out_4_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$583  = a_3_6;
-    if (rst) begin
-      \$583  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$584  = l_3_6;
-    if (rst) begin
-      \$584  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$586  = { \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
-    if (rst) begin
-      \$586  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$587  = l_3_6;
-    if (rst) begin
-      \$587  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$588  = lr_3_7_d0;
-    if (rst) begin
-      \$588  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$589  = lr_3_7_d1;
-    if (rst) begin
-      \$589  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$590  = \$64 ;
-    if (rst) begin
-      \$590  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$591  = out_3_7;
-    if (cap_3_7) begin
-      \$591  = \$164 [25:0];
-    end else if (\$65 ) begin
-      \$591  = out_4_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$592  = skew_a4_d3;
-    if (rst) begin
-      \$592  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$593  = skew_l4_d3;
-    if (rst) begin
-      \$593  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$595  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395  };
-    if (rst) begin
-      \$595  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$596  = skew_l4_d3;
-    if (rst) begin
-      \$596  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$597  = lr_4_0_d0;
-    if (rst) begin
-      \$597  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$598  = lr_4_0_d1;
-    if (rst) begin
-      \$598  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$599  = \$66 ;
-    if (rst) begin
-      \$599  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$600  = out_4_0;
-    if (cap_4_0) begin
-      \$600  = \$165 [25:0];
-    end else if (\$67 ) begin
-      \$600  = out_5_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$601  = a_4_0;
-    if (rst) begin
-      \$601  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$602  = l_4_0;
-    if (rst) begin
-      \$602  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$604  = { \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
-    if (rst) begin
-      \$604  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$605  = l_4_0;
-    if (rst) begin
-      \$605  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$606  = lr_4_1_d0;
-    if (rst) begin
-      \$606  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$607  = lr_4_1_d1;
-    if (rst) begin
-      \$607  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$608  = \$68 ;
-    if (rst) begin
-      \$608  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$609  = out_4_1;
-    if (cap_4_1) begin
-      \$609  = \$166 [25:0];
-    end else if (\$69 ) begin
-      \$609  = out_5_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$610  = a_4_1;
-    if (rst) begin
-      \$610  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$611  = l_4_1;
-    if (rst) begin
-      \$611  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$613  = { \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427  };
-    if (rst) begin
-      \$613  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$614  = l_4_1;
-    if (rst) begin
-      \$614  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$615  = lr_4_2_d0;
-    if (rst) begin
-      \$615  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$616  = lr_4_2_d1;
-    if (rst) begin
-      \$616  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$617  = \$70 ;
-    if (rst) begin
-      \$617  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$618  = out_4_2;
-    if (cap_4_2) begin
-      \$618  = \$167 [25:0];
-    end else if (\$71 ) begin
-      \$618  = out_5_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$619  = a_4_2;
-    if (rst) begin
-      \$619  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$620  = l_4_2;
-    if (rst) begin
-      \$620  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$622  = { \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443  };
-    if (rst) begin
-      \$622  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$623  = l_4_2;
-    if (rst) begin
-      \$623  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$624  = lr_4_3_d0;
-    if (rst) begin
-      \$624  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$625  = lr_4_3_d1;
-    if (rst) begin
-      \$625  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$626  = \$72 ;
-    if (rst) begin
-      \$626  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$627  = out_4_3;
-    if (cap_4_3) begin
-      \$627  = \$168 [25:0];
-    end else if (\$73 ) begin
-      \$627  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$628  = a_4_3;
-    if (rst) begin
-      \$628  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$629  = l_4_3;
-    if (rst) begin
-      \$629  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$631  = { \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459  };
-    if (rst) begin
-      \$631  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$632  = l_4_3;
-    if (rst) begin
-      \$632  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$633  = lr_4_4_d0;
-    if (rst) begin
-      \$633  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$634  = lr_4_4_d1;
-    if (rst) begin
-      \$634  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$635  = \$74 ;
-    if (rst) begin
-      \$635  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$636  = out_4_4;
-    if (cap_4_4) begin
-      \$636  = \$169 [25:0];
-    end else if (\$75 ) begin
-      \$636  = out_5_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$637  = a_4_4;
-    if (rst) begin
-      \$637  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$638  = l_4_4;
-    if (rst) begin
-      \$638  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$640  = { \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475  };
-    if (rst) begin
-      \$640  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$641  = l_4_4;
-    if (rst) begin
-      \$641  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$642  = lr_4_5_d0;
-    if (rst) begin
-      \$642  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$643  = lr_4_5_d1;
-    if (rst) begin
-      \$643  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$644  = \$76 ;
-    if (rst) begin
-      \$644  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$645  = out_4_5;
-    if (cap_4_5) begin
-      \$645  = \$170 [25:0];
-    end else if (\$77 ) begin
-      \$645  = out_5_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$646  = a_4_5;
-    if (rst) begin
-      \$646  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$647  = l_4_5;
-    if (rst) begin
-      \$647  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$649  = { \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491  };
-    if (rst) begin
-      \$649  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$650  = l_4_5;
-    if (rst) begin
-      \$650  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$651  = lr_4_6_d0;
-    if (rst) begin
-      \$651  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$652  = lr_4_6_d1;
-    if (rst) begin
-      \$652  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$653  = \$78 ;
-    if (rst) begin
-      \$653  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$654  = out_4_6;
-    if (cap_4_6) begin
-      \$654  = \$171 [25:0];
-    end else if (\$79 ) begin
-      \$654  = out_5_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$655  = a_4_6;
-    if (rst) begin
-      \$655  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$656  = l_4_6;
-    if (rst) begin
-      \$656  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$658  = { \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507  };
-    if (rst) begin
-      \$658  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$659  = l_4_6;
-    if (rst) begin
-      \$659  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$660  = lr_4_7_d0;
-    if (rst) begin
-      \$660  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$661  = lr_4_7_d1;
-    if (rst) begin
-      \$661  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$662  = \$80 ;
-    if (rst) begin
-      \$662  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$663  = out_4_7;
-    if (cap_4_7) begin
-      \$663  = \$172 [25:0];
-    end else if (\$81 ) begin
-      \$663  = out_5_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$664  = skew_a5_d4;
-    if (rst) begin
-      \$664  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$665  = skew_l5_d4;
-    if (rst) begin
-      \$665  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$667  = { \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523  };
-    if (rst) begin
-      \$667  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$668  = skew_l5_d4;
-    if (rst) begin
-      \$668  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$669  = lr_5_0_d0;
-    if (rst) begin
-      \$669  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$670  = lr_5_0_d1;
-    if (rst) begin
-      \$670  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$671  = \$82 ;
-    if (rst) begin
-      \$671  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$672  = out_5_0;
-    if (cap_5_0) begin
-      \$672  = \$173 [25:0];
-    end else if (\$83 ) begin
-      \$672  = out_6_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$673  = a_5_0;
-    if (rst) begin
-      \$673  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$674  = l_5_0;
-    if (rst) begin
-      \$674  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$676  = { \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539  };
-    if (rst) begin
-      \$676  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$677  = l_5_0;
-    if (rst) begin
-      \$677  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$678  = lr_5_1_d0;
-    if (rst) begin
-      \$678  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$679  = lr_5_1_d1;
-    if (rst) begin
-      \$679  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$680  = \$84 ;
-    if (rst) begin
-      \$680  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$681  = out_5_1;
-    if (cap_5_1) begin
-      \$681  = \$174 [25:0];
-    end else if (\$85 ) begin
-      \$681  = out_6_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$682  = a_5_1;
-    if (rst) begin
-      \$682  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$683  = l_5_1;
-    if (rst) begin
-      \$683  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$685  = { \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555  };
-    if (rst) begin
-      \$685  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$686  = l_5_1;
-    if (rst) begin
-      \$686  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$687  = lr_5_2_d0;
-    if (rst) begin
-      \$687  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$688  = lr_5_2_d1;
-    if (rst) begin
-      \$688  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$689  = \$86 ;
-    if (rst) begin
-      \$689  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$690  = out_5_2;
-    if (cap_5_2) begin
-      \$690  = \$175 [25:0];
-    end else if (\$87 ) begin
-      \$690  = out_6_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$691  = a_5_2;
-    if (rst) begin
-      \$691  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$692  = l_5_2;
-    if (rst) begin
-      \$692  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$694  = { \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571  };
-    if (rst) begin
-      \$694  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$695  = l_5_2;
-    if (rst) begin
-      \$695  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$696  = lr_5_3_d0;
-    if (rst) begin
-      \$696  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$697  = lr_5_3_d1;
-    if (rst) begin
-      \$697  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$698  = \$88 ;
-    if (rst) begin
-      \$698  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$699  = out_5_3;
-    if (cap_5_3) begin
-      \$699  = \$176 [25:0];
-    end else if (\$89 ) begin
-      \$699  = out_6_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$700  = a_5_3;
-    if (rst) begin
-      \$700  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$701  = l_5_3;
-    if (rst) begin
-      \$701  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$703  = { \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587  };
-    if (rst) begin
-      \$703  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$704  = l_5_3;
-    if (rst) begin
-      \$704  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$705  = lr_5_4_d0;
-    if (rst) begin
-      \$705  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$706  = lr_5_4_d1;
-    if (rst) begin
-      \$706  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$707  = \$90 ;
-    if (rst) begin
-      \$707  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$708  = out_5_4;
-    if (cap_5_4) begin
-      \$708  = \$177 [25:0];
-    end else if (\$91 ) begin
-      \$708  = out_6_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$709  = a_5_4;
-    if (rst) begin
-      \$709  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$710  = l_5_4;
-    if (rst) begin
-      \$710  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$712  = { \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603  };
-    if (rst) begin
-      \$712  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$713  = l_5_4;
-    if (rst) begin
-      \$713  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$714  = lr_5_5_d0;
-    if (rst) begin
-      \$714  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$715  = lr_5_5_d1;
-    if (rst) begin
-      \$715  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$716  = \$92 ;
-    if (rst) begin
-      \$716  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$717  = out_5_5;
-    if (cap_5_5) begin
-      \$717  = \$178 [25:0];
-    end else if (\$93 ) begin
-      \$717  = out_6_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$718  = a_5_5;
-    if (rst) begin
-      \$718  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$719  = l_5_5;
-    if (rst) begin
-      \$719  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$721  = { \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619  };
-    if (rst) begin
-      \$721  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$722  = l_5_5;
-    if (rst) begin
-      \$722  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$723  = lr_5_6_d0;
-    if (rst) begin
-      \$723  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$724  = lr_5_6_d1;
-    if (rst) begin
-      \$724  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$725  = \$94 ;
-    if (rst) begin
-      \$725  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$726  = out_5_6;
-    if (cap_5_6) begin
-      \$726  = \$179 [25:0];
-    end else if (\$95 ) begin
-      \$726  = out_6_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$727  = a_5_6;
-    if (rst) begin
-      \$727  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$728  = l_5_6;
-    if (rst) begin
-      \$728  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$730  = { \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635  };
-    if (rst) begin
-      \$730  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$731  = l_5_6;
-    if (rst) begin
-      \$731  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$732  = lr_5_7_d0;
-    if (rst) begin
-      \$732  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$733  = lr_5_7_d1;
-    if (rst) begin
-      \$733  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$734  = \$96 ;
-    if (rst) begin
-      \$734  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$735  = out_5_7;
-    if (cap_5_7) begin
-      \$735  = \$180 [25:0];
-    end else if (\$97 ) begin
-      \$735  = out_6_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$736  = skew_a6_d5;
-    if (rst) begin
-      \$736  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$737  = skew_l6_d5;
-    if (rst) begin
-      \$737  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$739  = { \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651  };
-    if (rst) begin
-      \$739  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$740  = skew_l6_d5;
-    if (rst) begin
-      \$740  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$741  = lr_6_0_d0;
-    if (rst) begin
-      \$741  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$742  = lr_6_0_d1;
-    if (rst) begin
-      \$742  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$743  = \$98 ;
-    if (rst) begin
-      \$743  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$744  = out_6_0;
-    if (cap_6_0) begin
-      \$744  = \$181 [25:0];
-    end else if (\$99 ) begin
-      \$744  = out_7_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$745  = a_6_0;
-    if (rst) begin
-      \$745  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$746  = l_6_0;
-    if (rst) begin
-      \$746  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$748  = { \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667  };
-    if (rst) begin
-      \$748  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$749  = l_6_0;
-    if (rst) begin
-      \$749  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$750  = lr_6_1_d0;
-    if (rst) begin
-      \$750  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$751  = lr_6_1_d1;
-    if (rst) begin
-      \$751  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$752  = \$100 ;
-    if (rst) begin
-      \$752  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$753  = out_6_1;
-    if (cap_6_1) begin
-      \$753  = \$182 [25:0];
-    end else if (\$101 ) begin
-      \$753  = out_7_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$754  = a_6_1;
-    if (rst) begin
-      \$754  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$755  = l_6_1;
-    if (rst) begin
-      \$755  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$757  = { \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683  };
-    if (rst) begin
-      \$757  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$758  = l_6_1;
-    if (rst) begin
-      \$758  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$759  = lr_6_2_d0;
-    if (rst) begin
-      \$759  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$760  = lr_6_2_d1;
-    if (rst) begin
-      \$760  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$761  = \$102 ;
-    if (rst) begin
-      \$761  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$762  = out_6_2;
-    if (cap_6_2) begin
-      \$762  = \$183 [25:0];
-    end else if (\$103 ) begin
-      \$762  = out_7_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$763  = a_6_2;
-    if (rst) begin
-      \$763  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$764  = l_6_2;
-    if (rst) begin
-      \$764  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$766  = { \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699  };
-    if (rst) begin
-      \$766  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$767  = l_6_2;
-    if (rst) begin
-      \$767  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$768  = lr_6_3_d0;
-    if (rst) begin
-      \$768  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$769  = lr_6_3_d1;
-    if (rst) begin
-      \$769  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$770  = \$104 ;
-    if (rst) begin
-      \$770  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$771  = out_6_3;
-    if (cap_6_3) begin
-      \$771  = \$184 [25:0];
-    end else if (\$105 ) begin
-      \$771  = out_7_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$772  = a_6_3;
-    if (rst) begin
-      \$772  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$773  = l_6_3;
-    if (rst) begin
-      \$773  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$775  = { \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715  };
-    if (rst) begin
-      \$775  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$776  = l_6_3;
-    if (rst) begin
-      \$776  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$777  = lr_6_4_d0;
-    if (rst) begin
-      \$777  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$778  = lr_6_4_d1;
-    if (rst) begin
-      \$778  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$779  = \$106 ;
-    if (rst) begin
-      \$779  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$780  = out_6_4;
-    if (cap_6_4) begin
-      \$780  = \$185 [25:0];
-    end else if (\$107 ) begin
-      \$780  = out_7_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$781  = a_6_4;
-    if (rst) begin
-      \$781  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$782  = l_6_4;
-    if (rst) begin
-      \$782  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$784  = { \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731  };
-    if (rst) begin
-      \$784  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$785  = l_6_4;
-    if (rst) begin
-      \$785  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$786  = lr_6_5_d0;
-    if (rst) begin
-      \$786  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$787  = lr_6_5_d1;
-    if (rst) begin
-      \$787  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$788  = \$108 ;
-    if (rst) begin
-      \$788  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$789  = out_6_5;
-    if (cap_6_5) begin
-      \$789  = \$186 [25:0];
-    end else if (\$109 ) begin
-      \$789  = out_7_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$790  = a_6_5;
-    if (rst) begin
-      \$790  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$791  = l_6_5;
-    if (rst) begin
-      \$791  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$793  = { \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747  };
-    if (rst) begin
-      \$793  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$794  = l_6_5;
-    if (rst) begin
-      \$794  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$795  = lr_6_6_d0;
-    if (rst) begin
-      \$795  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$796  = lr_6_6_d1;
-    if (rst) begin
-      \$796  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$797  = \$110 ;
-    if (rst) begin
-      \$797  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$798  = out_6_6;
-    if (cap_6_6) begin
-      \$798  = \$187 [25:0];
-    end else if (\$111 ) begin
-      \$798  = out_7_6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$799  = a_6_6;
-    if (rst) begin
-      \$799  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$800  = l_6_6;
-    if (rst) begin
-      \$800  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$802  = { \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763  };
-    if (rst) begin
-      \$802  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$803  = l_6_6;
-    if (rst) begin
-      \$803  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$804  = lr_6_7_d0;
-    if (rst) begin
-      \$804  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$805  = lr_6_7_d1;
-    if (rst) begin
-      \$805  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$806  = \$112 ;
-    if (rst) begin
-      \$806  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$807  = out_6_7;
-    if (cap_6_7) begin
-      \$807  = \$188 [25:0];
-    end else if (\$113 ) begin
-      \$807  = out_7_7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$808  = skew_a7_d6;
-    if (rst) begin
-      \$808  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$809  = skew_l7_d6;
-    if (rst) begin
-      \$809  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$811  = { \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779  };
-    if (rst) begin
-      \$811  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$812  = skew_l7_d6;
-    if (rst) begin
-      \$812  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$813  = lr_7_0_d0;
-    if (rst) begin
-      \$813  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$814  = lr_7_0_d1;
-    if (rst) begin
-      \$814  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$815  = \$114 ;
-    if (rst) begin
-      \$815  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$816  = out_7_0;
-    if (cap_7_0) begin
-      \$816  = \$189 [25:0];
-    end else if (\$115 ) begin
-      \$816  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$817  = a_7_0;
-    if (rst) begin
-      \$817  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$818  = l_7_0;
-    if (rst) begin
-      \$818  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$820  = { \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795  };
-    if (rst) begin
-      \$820  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$821  = l_7_0;
-    if (rst) begin
-      \$821  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$822  = lr_7_1_d0;
-    if (rst) begin
-      \$822  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$823  = lr_7_1_d1;
-    if (rst) begin
-      \$823  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$824  = \$116 ;
-    if (rst) begin
-      \$824  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$825  = out_7_1;
-    if (cap_7_1) begin
-      \$825  = \$190 [25:0];
-    end else if (\$117 ) begin
-      \$825  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$826  = a_7_1;
-    if (rst) begin
-      \$826  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$827  = l_7_1;
-    if (rst) begin
-      \$827  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$829  = { \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811  };
-    if (rst) begin
-      \$829  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$830  = l_7_1;
-    if (rst) begin
-      \$830  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$831  = lr_7_2_d0;
-    if (rst) begin
-      \$831  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$832  = lr_7_2_d1;
-    if (rst) begin
-      \$832  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$833  = \$118 ;
-    if (rst) begin
-      \$833  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$834  = out_7_2;
-    if (cap_7_2) begin
-      \$834  = \$191 [25:0];
-    end else if (\$119 ) begin
-      \$834  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$835  = a_7_2;
-    if (rst) begin
-      \$835  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$836  = l_7_2;
-    if (rst) begin
-      \$836  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$838  = { \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827  };
-    if (rst) begin
-      \$838  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$839  = l_7_2;
-    if (rst) begin
-      \$839  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$840  = lr_7_3_d0;
-    if (rst) begin
-      \$840  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$841  = lr_7_3_d1;
-    if (rst) begin
-      \$841  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$842  = \$120 ;
-    if (rst) begin
-      \$842  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$843  = out_7_3;
-    if (cap_7_3) begin
-      \$843  = \$192 [25:0];
-    end else if (\$121 ) begin
-      \$843  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$844  = a_7_3;
-    if (rst) begin
-      \$844  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$845  = l_7_3;
-    if (rst) begin
-      \$845  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$847  = { \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843  };
-    if (rst) begin
-      \$847  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$848  = l_7_3;
-    if (rst) begin
-      \$848  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$849  = lr_7_4_d0;
-    if (rst) begin
-      \$849  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$850  = lr_7_4_d1;
-    if (rst) begin
-      \$850  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$851  = \$122 ;
-    if (rst) begin
-      \$851  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$852  = out_7_4;
-    if (cap_7_4) begin
-      \$852  = \$193 [25:0];
-    end else if (\$123 ) begin
-      \$852  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$853  = a_7_4;
-    if (rst) begin
-      \$853  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$854  = l_7_4;
-    if (rst) begin
-      \$854  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$856  = { \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859  };
-    if (rst) begin
-      \$856  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$857  = l_7_4;
-    if (rst) begin
-      \$857  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$858  = lr_7_5_d0;
-    if (rst) begin
-      \$858  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$859  = lr_7_5_d1;
-    if (rst) begin
-      \$859  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$860  = \$124 ;
-    if (rst) begin
-      \$860  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$861  = out_7_5;
-    if (cap_7_5) begin
-      \$861  = \$194 [25:0];
-    end else if (\$125 ) begin
-      \$861  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$862  = a_7_5;
-    if (rst) begin
-      \$862  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$863  = l_7_5;
-    if (rst) begin
-      \$863  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$865  = { \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875  };
-    if (rst) begin
-      \$865  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$866  = l_7_5;
-    if (rst) begin
-      \$866  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$867  = lr_7_6_d0;
-    if (rst) begin
-      \$867  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$868  = lr_7_6_d1;
-    if (rst) begin
-      \$868  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$869  = \$126 ;
-    if (rst) begin
-      \$869  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$870  = out_7_6;
-    if (cap_7_6) begin
-      \$870  = \$195 [25:0];
-    end else if (\$127 ) begin
-      \$870  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$871  = a_7_6;
-    if (rst) begin
-      \$871  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$872  = l_7_6;
-    if (rst) begin
-      \$872  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$874  = { \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891  };
-    if (rst) begin
-      \$874  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$875  = l_7_6;
-    if (rst) begin
-      \$875  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$876  = lr_7_7_d0;
-    if (rst) begin
-      \$876  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$877  = lr_7_7_d1;
-    if (rst) begin
-      \$877  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$878  = \$128 ;
-    if (rst) begin
-      \$878  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$879  = out_7_7;
-    if (cap_7_7) begin
-      \$879  = \$196 [25:0];
-    end else if (\$129 ) begin
-      \$879  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$880  = count_next;
-    if (rst) begin
-      \$880  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$881  = beat_next;
-    if (rst) begin
-      \$881  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$882  = \$132 ;
-    if (rst) begin
-      \$882  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_7_7) begin
-      count_next = 4'h8;
-    end else if (\$197 ) begin
-      count_next = \$198 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    beat_next = drain_beat;
-    if (cap_7_7) begin
-      beat_next = 3'h0;
-    end else if (\$199 ) begin
-      beat_next = \$201 [2:0];
-    end
-  end
   assign en = 1'h1;
-  assign p = { \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883  };
-  assign sum_0_0 = \$133 [25:0];
-  assign \p$143  = { \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899  };
-  assign sum_0_1 = \$134 [25:0];
-  assign \p$156  = { \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915  };
-  assign sum_0_2 = \$135 [25:0];
-  assign \p$169  = { \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931  };
-  assign sum_0_3 = \$136 [25:0];
-  assign \p$182  = { \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947  };
-  assign sum_0_4 = \$137 [25:0];
-  assign \p$195  = { \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963  };
-  assign sum_0_5 = \$138 [25:0];
-  assign \p$208  = { \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979  };
-  assign sum_0_6 = \$139 [25:0];
-  assign \p$221  = { \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995  };
-  assign sum_0_7 = \$140 [25:0];
-  assign \p$234  = { \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011  };
-  assign sum_1_0 = \$141 [25:0];
-  assign \p$246  = { \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027  };
-  assign sum_1_1 = \$142 [25:0];
-  assign \p$258  = { \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043  };
-  assign sum_1_2 = \$143 [25:0];
-  assign \p$270  = { \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059  };
-  assign sum_1_3 = \$144 [25:0];
-  assign \p$282  = { \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075  };
-  assign sum_1_4 = \$145 [25:0];
-  assign \p$294  = { \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091  };
-  assign sum_1_5 = \$146 [25:0];
-  assign \p$306  = { \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107  };
-  assign sum_1_6 = \$147 [25:0];
-  assign \p$318  = { \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123  };
-  assign sum_1_7 = \$148 [25:0];
-  assign \p$330  = { \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139  };
-  assign sum_2_0 = \$149 [25:0];
-  assign \p$342  = { \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155  };
-  assign sum_2_1 = \$150 [25:0];
-  assign \p$354  = { \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171  };
-  assign sum_2_2 = \$151 [25:0];
-  assign \p$366  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187  };
-  assign sum_2_3 = \$152 [25:0];
-  assign \p$378  = { \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
-  assign sum_2_4 = \$153 [25:0];
-  assign \p$390  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219  };
-  assign sum_2_5 = \$154 [25:0];
-  assign \p$402  = { \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
-  assign sum_2_6 = \$155 [25:0];
-  assign \p$414  = { \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251  };
-  assign sum_2_7 = \$156 [25:0];
-  assign \p$426  = { \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267  };
-  assign sum_3_0 = \$157 [25:0];
-  assign \p$438  = { \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283  };
-  assign sum_3_1 = \$158 [25:0];
-  assign \p$450  = { \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299  };
-  assign sum_3_2 = \$159 [25:0];
-  assign \p$462  = { \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315  };
-  assign sum_3_3 = \$160 [25:0];
-  assign \p$474  = { \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331  };
-  assign sum_3_4 = \$161 [25:0];
-  assign \p$486  = { \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347  };
-  assign sum_3_5 = \$162 [25:0];
-  assign \p$498  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363  };
-  assign sum_3_6 = \$163 [25:0];
-  assign \p$510  = { \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
-  assign sum_3_7 = \$164 [25:0];
-  assign \p$522  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395  };
-  assign sum_4_0 = \$165 [25:0];
-  assign \p$534  = { \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
-  assign sum_4_1 = \$166 [25:0];
-  assign \p$546  = { \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427  };
-  assign sum_4_2 = \$167 [25:0];
-  assign \p$558  = { \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443  };
-  assign sum_4_3 = \$168 [25:0];
-  assign \p$570  = { \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459  };
-  assign sum_4_4 = \$169 [25:0];
-  assign \p$582  = { \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475  };
-  assign sum_4_5 = \$170 [25:0];
-  assign \p$594  = { \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491  };
-  assign sum_4_6 = \$171 [25:0];
-  assign \p$606  = { \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507  };
-  assign sum_4_7 = \$172 [25:0];
-  assign \p$618  = { \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523  };
-  assign sum_5_0 = \$173 [25:0];
-  assign \p$630  = { \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539  };
-  assign sum_5_1 = \$174 [25:0];
-  assign \p$642  = { \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555  };
-  assign sum_5_2 = \$175 [25:0];
-  assign \p$654  = { \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571  };
-  assign sum_5_3 = \$176 [25:0];
-  assign \p$666  = { \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587  };
-  assign sum_5_4 = \$177 [25:0];
-  assign \p$678  = { \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603  };
-  assign sum_5_5 = \$178 [25:0];
-  assign \p$690  = { \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619  };
-  assign sum_5_6 = \$179 [25:0];
-  assign \p$702  = { \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635  };
-  assign sum_5_7 = \$180 [25:0];
-  assign \p$714  = { \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651  };
-  assign sum_6_0 = \$181 [25:0];
-  assign \p$726  = { \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667  };
-  assign sum_6_1 = \$182 [25:0];
-  assign \p$738  = { \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683  };
-  assign sum_6_2 = \$183 [25:0];
-  assign \p$750  = { \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699  };
-  assign sum_6_3 = \$184 [25:0];
-  assign \p$762  = { \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715  };
-  assign sum_6_4 = \$185 [25:0];
-  assign \p$774  = { \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731  };
-  assign sum_6_5 = \$186 [25:0];
-  assign \p$786  = { \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747  };
-  assign sum_6_6 = \$187 [25:0];
-  assign \p$798  = { \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763  };
-  assign sum_6_7 = \$188 [25:0];
-  assign \p$810  = { \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779  };
-  assign sum_7_0 = \$189 [25:0];
-  assign \p$821  = { \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795  };
-  assign sum_7_1 = \$190 [25:0];
-  assign \p$832  = { \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811  };
-  assign sum_7_2 = \$191 [25:0];
-  assign \p$843  = { \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827  };
-  assign sum_7_3 = \$192 [25:0];
-  assign \p$854  = { \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843  };
-  assign sum_7_4 = \$193 [25:0];
-  assign \p$865  = { \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859  };
-  assign sum_7_5 = \$194 [25:0];
-  assign \p$876  = { \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875  };
-  assign sum_7_6 = \$195 [25:0];
-  assign \p$887  = { \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891  };
-  assign sum_7_7 = \$196 [25:0];
+  assign p = { _1793_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1783_, _1782_, _1781_, _1780_, _1779_, _1778_, _1777_ };
+  assign sum_0_0 = _0368_[25:0];
+  assign \p$143  = { _1812_, _1811_, _1810_, _1809_, _1808_, _1806_, _1805_, _1804_, _1803_, _1802_, _1801_, _1800_, _1799_, _1798_, _1797_, _1794_ };
+  assign sum_0_1 = _0379_[25:0];
+  assign \p$156  = { _1830_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1817_, _1816_, _1815_, _1814_, _1813_ };
+  assign sum_0_2 = _0390_[25:0];
+  assign \p$169  = { _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1839_, _1838_, _1837_, _1836_, _1835_, _1834_, _1833_, _1832_, _1831_ };
+  assign sum_0_3 = _0401_[25:0];
+  assign \p$182  = { _1865_, _1864_, _1863_, _1861_, _1860_, _1859_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_, _1850_, _1849_, _1848_ };
+  assign sum_0_4 = _0412_[25:0];
+  assign \p$195  = { _1882_, _1881_, _1880_, _1879_, _1878_, _1877_, _1876_, _1875_, _1874_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1866_ };
+  assign sum_0_5 = _0423_[25:0];
+  assign \p$208  = { _1900_, _1899_, _1898_, _1897_, _1896_, _1894_, _1893_, _1892_, _1891_, _1890_, _1889_, _1888_, _1887_, _1886_, _1885_, _1883_ };
+  assign sum_0_6 = _0434_[25:0];
+  assign \p$221  = { _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1905_, _1904_, _1903_, _1902_, _1901_ };
+  assign sum_0_7 = _0446_[25:0];
+  assign \p$234  = { _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_, _0018_, _0017_, _0016_, _0015_ };
+  assign sum_1_0 = _0457_[25:0];
+  assign \p$246  = { _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_, _0036_, _0034_, _0033_, _0032_ };
+  assign sum_1_1 = _0468_[25:0];
+  assign \p$258  = { _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_, _0053_, _0052_, _0051_, _0050_ };
+  assign sum_1_2 = _0479_[25:0];
+  assign \p$270  = { _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_, _0071_, _0070_, _0069_, _0067_ };
+  assign sum_1_3 = _0490_[25:0];
+  assign \p$282  = { _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_, _0088_, _0087_, _0086_, _0085_ };
+  assign sum_1_4 = _0501_[25:0];
+  assign \p$294  = { _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_, _0106_, _0105_, _0104_, _0103_ };
+  assign sum_1_5 = _0512_[25:0];
+  assign \p$306  = { _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_, _0125_, _0123_, _0122_, _0121_ };
+  assign sum_1_6 = _0523_[25:0];
+  assign \p$318  = { _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_, _0142_, _0141_, _0140_, _0139_ };
+  assign sum_1_7 = _0534_[25:0];
+  assign \p$330  = { _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_, _0160_, _0159_, _0158_, _0156_ };
+  assign sum_2_0 = _0545_[25:0];
+  assign \p$342  = { _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_, _0177_, _0176_, _0175_, _0174_ };
+  assign sum_2_1 = _0557_[25:0];
+  assign \p$354  = { _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_, _0195_, _0194_, _0193_, _0192_ };
+  assign sum_2_2 = _0568_[25:0];
+  assign \p$366  = { _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_, _0213_, _0211_, _0210_, _0209_ };
+  assign sum_2_3 = _0579_[25:0];
+  assign \p$378  = { _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_, _0231_, _0230_, _0229_, _0228_ };
+  assign sum_2_4 = _0590_[25:0];
+  assign \p$390  = { _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_, _0249_, _0248_, _0247_, _0245_ };
+  assign sum_2_5 = _0601_[25:0];
+  assign \p$402  = { _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_, _0266_, _0265_, _0264_, _0263_ };
+  assign sum_2_6 = _0612_[25:0];
+  assign \p$414  = { _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_, _0284_, _0283_, _0282_, _0281_ };
+  assign sum_2_7 = _0623_[25:0];
+  assign \p$426  = { _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_, _0302_, _0300_, _0299_, _0298_ };
+  assign sum_3_0 = _0634_[25:0];
+  assign \p$438  = { _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_, _0319_, _0318_, _0317_, _0316_ };
+  assign sum_3_1 = _0645_[25:0];
+  assign \p$450  = { _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_, _0333_ };
+  assign sum_3_2 = _0656_[25:0];
+  assign \p$462  = { _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_, _0355_, _0354_, _0353_, _0352_ };
+  assign sum_3_3 = _0668_[25:0];
+  assign \p$474  = { _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_ };
+  assign sum_3_4 = _0679_[25:0];
+  assign \p$486  = { _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_, _0391_, _0389_, _0388_, _0387_ };
+  assign sum_3_5 = _0690_[25:0];
+  assign \p$498  = { _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_, _0408_, _0407_, _0406_, _0405_ };
+  assign sum_3_6 = _0701_[25:0];
+  assign \p$510  = { _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_, _0426_, _0425_, _0424_, _0422_ };
+  assign sum_3_7 = _0712_[25:0];
+  assign \p$522  = { _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_, _0443_, _0442_, _0441_, _0440_ };
+  assign sum_4_0 = _0723_[25:0];
+  assign \p$534  = { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ };
+  assign sum_4_1 = _0734_[25:0];
+  assign \p$546  = { _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_, _0480_, _0478_, _0477_, _0476_ };
+  assign sum_4_2 = _0745_[25:0];
+  assign \p$558  = { _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_, _0497_, _0496_, _0495_, _0494_ };
+  assign sum_4_3 = _0756_[25:0];
+  assign \p$570  = { _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_, _0515_, _0514_, _0513_, _0511_ };
+  assign sum_4_4 = _0767_[25:0];
+  assign \p$582  = { _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_, _0532_, _0531_, _0530_, _0529_ };
+  assign sum_4_5 = _0779_[25:0];
+  assign \p$594  = { _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_, _0550_, _0549_, _0548_, _0547_ };
+  assign sum_4_6 = _0790_[25:0];
+  assign \p$606  = { _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_, _0569_, _0567_, _0566_, _0565_ };
+  assign sum_4_7 = _0801_[25:0];
+  assign \p$618  = { _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_, _0586_, _0585_, _0584_, _0583_ };
+  assign sum_5_0 = _0812_[25:0];
+  assign \p$630  = { _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_, _0604_, _0603_, _0602_, _0600_ };
+  assign sum_5_1 = _0823_[25:0];
+  assign \p$642  = { _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_, _0621_, _0620_, _0619_, _0618_ };
+  assign sum_5_2 = _0834_[25:0];
+  assign \p$654  = { _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_, _0639_, _0638_, _0637_, _0636_ };
+  assign sum_5_3 = _0845_[25:0];
+  assign \p$666  = { _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_, _0657_, _0655_, _0654_, _0653_ };
+  assign sum_5_4 = _0856_[25:0];
+  assign \p$678  = { _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_, _0675_, _0674_, _0673_, _0672_ };
+  assign sum_5_5 = _0867_[25:0];
+  assign \p$690  = { _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_, _0693_, _0692_, _0691_, _0689_ };
+  assign sum_5_6 = _0878_[25:0];
+  assign \p$702  = { _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_, _0710_, _0709_, _0708_, _0707_ };
+  assign sum_5_7 = _0890_[25:0];
+  assign \p$714  = { _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_, _0728_, _0727_, _0726_, _0725_ };
+  assign sum_6_0 = _0901_[25:0];
+  assign \p$726  = { _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_, _0746_, _0744_, _0743_, _0742_ };
+  assign sum_6_1 = _0912_[25:0];
+  assign \p$738  = { _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_, _0763_, _0762_, _0761_, _0760_ };
+  assign sum_6_2 = _0923_[25:0];
+  assign \p$750  = { _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_, _0782_, _0781_, _0780_, _0777_ };
+  assign sum_6_3 = _0934_[25:0];
+  assign \p$762  = { _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_, _0799_, _0798_, _0797_, _0796_ };
+  assign sum_6_4 = _0945_[25:0];
+  assign \p$774  = { _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_, _0817_, _0816_, _0815_, _0814_ };
+  assign sum_6_5 = _0956_[25:0];
+  assign \p$786  = { _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_, _0835_, _0833_, _0832_, _0831_ };
+  assign sum_6_6 = _0967_[25:0];
+  assign \p$798  = { _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_, _0852_, _0851_, _0850_, _0849_ };
+  assign sum_6_7 = _0978_[25:0];
+  assign \p$810  = { _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_, _0870_, _0869_, _0868_, _0866_ };
+  assign sum_7_0 = _0989_[25:0];
+  assign \p$821  = { _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_, _0887_, _0886_, _0885_, _0884_ };
+  assign sum_7_1 = _1001_[25:0];
+  assign \p$832  = { _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_, _0906_, _0905_, _0904_, _0903_ };
+  assign sum_7_2 = _1009_[25:0];
+  assign \p$843  = { _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_, _0924_, _0922_, _0921_, _0920_ };
+  assign sum_7_3 = _1010_[25:0];
+  assign \p$854  = { _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_, _0941_, _0940_, _0939_, _0938_ };
+  assign sum_7_4 = _1011_[25:0];
+  assign \p$865  = { _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_, _0959_, _0958_, _0957_, _0955_ };
+  assign sum_7_5 = _1012_[25:0];
+  assign \p$876  = { _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_, _0976_, _0975_, _0974_, _0973_ };
+  assign sum_7_6 = _1013_[25:0];
+  assign \p$887  = { _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_, _0994_, _0993_, _0992_, _0991_ };
+  assign sum_7_7 = _1014_[25:0];
   assign \en$898  = 1'h1;
   assign a = a_in0;
   assign b = w_in0;
@@ -12615,178 +10564,1397 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
-  assign \$873  = w_6_7;
-  assign \$864  = w_6_6;
-  assign \$855  = w_6_5;
-  assign \$846  = w_6_4;
-  assign \$837  = w_6_3;
-  assign \$828  = w_6_2;
-  assign \$819  = w_6_1;
-  assign \$810  = w_6_0;
-  assign \$801  = w_5_7;
-  assign \$792  = w_5_6;
-  assign \$783  = w_5_5;
-  assign \$774  = w_5_4;
-  assign \$765  = w_5_3;
-  assign \$756  = w_5_2;
-  assign \$747  = w_5_1;
-  assign \$738  = w_5_0;
-  assign \$729  = w_4_7;
-  assign \$720  = w_4_6;
-  assign \$711  = w_4_5;
-  assign \$702  = w_4_4;
-  assign \$693  = w_4_3;
-  assign \$684  = w_4_2;
-  assign \$675  = w_4_1;
-  assign \$666  = w_4_0;
-  assign \$657  = w_3_7;
-  assign \$648  = w_3_6;
-  assign \$639  = w_3_5;
-  assign \$630  = w_3_4;
-  assign \$621  = w_3_3;
-  assign \$612  = w_3_2;
-  assign \$603  = w_3_1;
-  assign \$594  = w_3_0;
-  assign \$585  = w_2_7;
-  assign \$576  = w_2_6;
-  assign \$567  = w_2_5;
-  assign \$558  = w_2_4;
-  assign \$549  = w_2_3;
-  assign \$540  = w_2_2;
-  assign \$531  = w_2_1;
-  assign \$522  = w_2_0;
-  assign \$513  = w_1_7;
-  assign \$504  = w_1_6;
-  assign \$495  = w_1_5;
-  assign \$486  = w_1_4;
-  assign \$477  = w_1_3;
-  assign \$468  = w_1_2;
-  assign \$459  = w_1_1;
-  assign \$450  = w_1_0;
-  assign \$441  = w_0_7;
-  assign \$432  = w_0_6;
-  assign \$423  = w_0_5;
-  assign \$414  = w_0_4;
-  assign \$405  = w_0_3;
-  assign \$396  = w_0_2;
-  assign \$387  = w_0_1;
-  assign \$378  = w_0_0;
-  assign \$369  = skew_w7_d6;
-  assign \$360  = skew_w6_d5;
-  assign \$351  = skew_w5_d4;
-  assign \$342  = skew_w4_d3;
-  assign \$333  = skew_w3_d2;
-  assign \$324  = skew_w2_d1;
-  assign \$315  = skew_w1_d0;
-  assign \$306  = w_in0;
-  assign \$303  = skew_w7_d5;
-  assign \$302  = skew_w7_d4;
-  assign \$301  = skew_w7_d3;
-  assign \$300  = skew_w7_d2;
-  assign \$299  = skew_w7_d1;
-  assign \$298  = skew_w7_d0;
-  assign \$297  = w_in7;
-  assign \$296  = skew_w6_d4;
-  assign \$295  = skew_w6_d3;
-  assign \$294  = skew_w6_d2;
-  assign \$293  = skew_w6_d1;
-  assign \$292  = skew_w6_d0;
-  assign \$291  = w_in6;
-  assign \$290  = skew_w5_d3;
-  assign \$289  = skew_w5_d2;
-  assign \$288  = skew_w5_d1;
-  assign \$287  = skew_w5_d0;
-  assign \$286  = w_in5;
-  assign \$285  = skew_w4_d2;
-  assign \$284  = skew_w4_d1;
-  assign \$283  = skew_w4_d0;
-  assign \$282  = w_in4;
-  assign \$281  = skew_w3_d1;
-  assign \$280  = skew_w3_d0;
-  assign \$279  = w_in3;
-  assign \$278  = skew_w2_d0;
-  assign \$277  = w_in2;
-  assign \$276  = w_in1;
-  assign \$219  = i_w[63:56];
-  assign \$218  = i_w[55:48];
-  assign \$217  = i_w[47:40];
-  assign \$216  = i_w[39:32];
-  assign \$215  = i_w[31:24];
-  assign \$214  = i_w[23:16];
-  assign \$213  = i_w[15:8];
-  assign \$212  = i_w[7:0];
-  assign \$211  = i_a[63:56];
-  assign \$210  = i_a[55:48];
-  assign \$209  = i_a[47:40];
-  assign \$208  = i_a[39:32];
-  assign \$207  = i_a[31:24];
-  assign \$206  = i_a[23:16];
-  assign \$205  = i_a[15:8];
-  assign \$204  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
-  assign \$35  = drain_shift;
-  assign \$37  = drain_shift;
-  assign \$39  = drain_shift;
-  assign \$41  = drain_shift;
-  assign \$43  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
-  assign \$51  = drain_shift;
-  assign \$53  = drain_shift;
-  assign \$55  = drain_shift;
-  assign \$57  = drain_shift;
-  assign \$59  = drain_shift;
-  assign \$61  = drain_shift;
-  assign \$63  = drain_shift;
-  assign \$65  = drain_shift;
-  assign \$67  = drain_shift;
-  assign \$69  = drain_shift;
-  assign \$71  = drain_shift;
-  assign \$73  = drain_shift;
-  assign \$75  = drain_shift;
-  assign \$77  = drain_shift;
-  assign \$79  = drain_shift;
-  assign \$81  = drain_shift;
-  assign \$83  = drain_shift;
-  assign \$85  = drain_shift;
-  assign \$87  = drain_shift;
-  assign \$89  = drain_shift;
-  assign \$91  = drain_shift;
-  assign \$93  = drain_shift;
-  assign \$95  = drain_shift;
-  assign \$97  = drain_shift;
-  assign \$99  = drain_shift;
-  assign \$101  = drain_shift;
-  assign \$103  = drain_shift;
-  assign \$105  = drain_shift;
-  assign \$107  = drain_shift;
-  assign \$109  = drain_shift;
-  assign \$111  = drain_shift;
-  assign \$113  = drain_shift;
-  assign \$115  = drain_shift;
-  assign \$117  = drain_shift;
-  assign \$119  = drain_shift;
-  assign \$121  = drain_shift;
-  assign \$123  = drain_shift;
-  assign \$125  = drain_shift;
-  assign \$127  = drain_shift;
-  assign \$129  = drain_shift;
+  assign _1766_ = w_6_7;
+  assign _1756_ = w_6_6;
+  assign _1746_ = w_6_5;
+  assign _1736_ = w_6_4;
+  assign _1726_ = w_6_3;
+  assign _1716_ = w_6_2;
+  assign _1706_ = w_6_1;
+  assign _1697_ = w_6_0;
+  assign _1687_ = w_5_7;
+  assign _1676_ = w_5_6;
+  assign _1666_ = w_5_5;
+  assign _1656_ = w_5_4;
+  assign _1646_ = w_5_3;
+  assign _1636_ = w_5_2;
+  assign _1626_ = w_5_1;
+  assign _1616_ = w_5_0;
+  assign _1606_ = w_4_7;
+  assign _1597_ = w_4_6;
+  assign _1587_ = w_4_5;
+  assign _1577_ = w_4_4;
+  assign _1566_ = w_4_3;
+  assign _1556_ = w_4_2;
+  assign _1546_ = w_4_1;
+  assign _1536_ = w_4_0;
+  assign _1526_ = w_3_7;
+  assign _1516_ = w_3_6;
+  assign _1506_ = w_3_5;
+  assign _1497_ = w_3_4;
+  assign _1487_ = w_3_3;
+  assign _1477_ = w_3_2;
+  assign _1467_ = w_3_1;
+  assign _1456_ = w_3_0;
+  assign _1446_ = w_2_7;
+  assign _1436_ = w_2_6;
+  assign _1426_ = w_2_5;
+  assign _1416_ = w_2_4;
+  assign _1406_ = w_2_3;
+  assign _1397_ = w_2_2;
+  assign _1387_ = w_2_1;
+  assign _1377_ = w_2_0;
+  assign _1367_ = w_1_7;
+  assign _1357_ = w_1_6;
+  assign _1346_ = w_1_5;
+  assign _1336_ = w_1_4;
+  assign _1326_ = w_1_3;
+  assign _1316_ = w_1_2;
+  assign _1306_ = w_1_1;
+  assign _1297_ = w_1_0;
+  assign _1287_ = w_0_7;
+  assign _1277_ = w_0_6;
+  assign _1267_ = w_0_5;
+  assign _1257_ = w_0_4;
+  assign _1247_ = w_0_3;
+  assign _1236_ = w_0_2;
+  assign _1226_ = w_0_1;
+  assign _1216_ = w_0_0;
+  assign _1206_ = skew_w7_d6;
+  assign _1197_ = skew_w6_d5;
+  assign _1187_ = skew_w5_d4;
+  assign _1177_ = skew_w4_d3;
+  assign _1167_ = skew_w3_d2;
+  assign _1157_ = skew_w2_d1;
+  assign _1147_ = skew_w1_d0;
+  assign _1137_ = w_in0;
+  assign _1134_ = skew_w7_d5;
+  assign _1133_ = skew_w7_d4;
+  assign _1132_ = skew_w7_d3;
+  assign _1131_ = skew_w7_d2;
+  assign _1128_ = skew_w7_d1;
+  assign _1127_ = skew_w7_d0;
+  assign _1126_ = w_in7;
+  assign _1125_ = skew_w6_d4;
+  assign _1124_ = skew_w6_d3;
+  assign _1123_ = skew_w6_d2;
+  assign _1122_ = skew_w6_d1;
+  assign _1121_ = skew_w6_d0;
+  assign _1120_ = w_in6;
+  assign _1119_ = skew_w5_d3;
+  assign _1117_ = skew_w5_d2;
+  assign _1116_ = skew_w5_d1;
+  assign _1115_ = skew_w5_d0;
+  assign _1114_ = w_in5;
+  assign _1113_ = skew_w4_d2;
+  assign _1112_ = skew_w4_d1;
+  assign _1111_ = skew_w4_d0;
+  assign _1110_ = w_in4;
+  assign _1109_ = skew_w3_d1;
+  assign _1108_ = skew_w3_d0;
+  assign _1106_ = w_in3;
+  assign _1105_ = skew_w2_d0;
+  assign _1104_ = w_in2;
+  assign _1103_ = w_in1;
+  assign _1040_ = i_w[63:56];
+  assign _1039_ = i_w[55:48];
+  assign _1038_ = i_w[47:40];
+  assign _1037_ = i_w[39:32];
+  assign _1036_ = i_w[31:24];
+  assign _1035_ = i_w[23:16];
+  assign _1034_ = i_w[15:8];
+  assign _1033_ = i_w[7:0];
+  assign _1032_ = i_a[63:56];
+  assign _1031_ = i_a[55:48];
+  assign _1029_ = i_a[47:40];
+  assign _1028_ = i_a[39:32];
+  assign _1027_ = i_a[31:24];
+  assign _1026_ = i_a[23:16];
+  assign _1025_ = i_a[15:8];
+  assign _1024_ = i_a[7:0];
+  assign _2207_ = _1017_;
+  assign _2229_ = cap_7_7;
+  assign beat_next = _2218_;
+  assign _2251_ = _1015_;
+  assign _2273_ = cap_7_7;
+  assign count_next = _2262_;
+  assign _2295_ = rst;
+  assign _1776_ = _2284_;
+  assign _2317_ = rst;
+  assign _1775_ = _2306_;
+  assign _2329_ = rst;
+  assign _1774_ = _2328_;
+  assign _2331_ = _0323_;
+  assign _2333_ = cap_7_7;
+  assign _1772_ = _2332_;
+  assign _2335_ = rst;
+  assign _1771_ = _2334_;
+  assign _2337_ = rst;
+  assign _1770_ = _2336_;
+  assign _2339_ = rst;
+  assign _1769_ = _2338_;
+  assign _2341_ = rst;
+  assign _1768_ = _2340_;
+  assign _2343_ = rst;
+  assign _1767_ = _2342_;
+  assign _2345_ = rst;
+  assign _1765_ = _2344_;
+  assign _2347_ = rst;
+  assign _1764_ = _2346_;
+  assign _2349_ = _0301_;
+  assign _2351_ = cap_7_6;
+  assign _1763_ = _2350_;
+  assign _2353_ = rst;
+  assign _1761_ = _2352_;
+  assign _2355_ = rst;
+  assign _1760_ = _2354_;
+  assign _2357_ = rst;
+  assign _1759_ = _2356_;
+  assign _2359_ = rst;
+  assign _1758_ = _2358_;
+  assign _2361_ = rst;
+  assign _1757_ = _2360_;
+  assign _2363_ = rst;
+  assign _1755_ = _2362_;
+  assign _2365_ = rst;
+  assign _1754_ = _2364_;
+  assign _2367_ = _0279_;
+  assign _2369_ = cap_7_5;
+  assign _1753_ = _2368_;
+  assign _2371_ = rst;
+  assign _1752_ = _2370_;
+  assign _2373_ = rst;
+  assign _1750_ = _2372_;
+  assign _2375_ = rst;
+  assign _1749_ = _2374_;
+  assign _2377_ = rst;
+  assign _1748_ = _2376_;
+  assign _2379_ = rst;
+  assign _1747_ = _2378_;
+  assign _2381_ = rst;
+  assign _1745_ = _2380_;
+  assign _2383_ = rst;
+  assign _1744_ = _2382_;
+  assign _2385_ = _0257_;
+  assign _2387_ = cap_7_4;
+  assign _1743_ = _2386_;
+  assign _2389_ = rst;
+  assign _1742_ = _2388_;
+  assign _2391_ = rst;
+  assign _1741_ = _2390_;
+  assign _2393_ = rst;
+  assign _1739_ = _2392_;
+  assign _2395_ = rst;
+  assign _1738_ = _2394_;
+  assign _2397_ = rst;
+  assign _1737_ = _2396_;
+  assign _2399_ = rst;
+  assign _1735_ = _2398_;
+  assign _2401_ = rst;
+  assign _1734_ = _2400_;
+  assign _2403_ = _0235_;
+  assign _2405_ = cap_7_3;
+  assign _1733_ = _2404_;
+  assign _2407_ = rst;
+  assign _1732_ = _2406_;
+  assign _2409_ = rst;
+  assign _1731_ = _2408_;
+  assign _2411_ = rst;
+  assign _1730_ = _2410_;
+  assign _2413_ = rst;
+  assign _1728_ = _2412_;
+  assign _2415_ = rst;
+  assign _1727_ = _2414_;
+  assign _2417_ = rst;
+  assign _1725_ = _2416_;
+  assign _2419_ = rst;
+  assign _1724_ = _2418_;
+  assign _2421_ = _0212_;
+  assign _2423_ = cap_7_2;
+  assign _1723_ = _2422_;
+  assign _2425_ = rst;
+  assign _1722_ = _2424_;
+  assign _2427_ = rst;
+  assign _1721_ = _2426_;
+  assign _2429_ = rst;
+  assign _1720_ = _2428_;
+  assign _2431_ = rst;
+  assign _1719_ = _2430_;
+  assign _2433_ = rst;
+  assign _1717_ = _2432_;
+  assign _2435_ = rst;
+  assign _1715_ = _2434_;
+  assign _2437_ = rst;
+  assign _1714_ = _2436_;
+  assign _2439_ = _0190_;
+  assign _2441_ = cap_7_1;
+  assign _1713_ = _2440_;
+  assign _2443_ = rst;
+  assign _1712_ = _2442_;
+  assign _2445_ = rst;
+  assign _1711_ = _2444_;
+  assign _2447_ = rst;
+  assign _1710_ = _2446_;
+  assign _2449_ = rst;
+  assign _1709_ = _2448_;
+  assign _2451_ = rst;
+  assign _1708_ = _2450_;
+  assign _2453_ = rst;
+  assign _1705_ = _2452_;
+  assign _2455_ = rst;
+  assign _1704_ = _2454_;
+  assign _2457_ = _0168_;
+  assign _2459_ = cap_7_0;
+  assign _1703_ = _2458_;
+  assign _2461_ = rst;
+  assign _1702_ = _2460_;
+  assign _2463_ = rst;
+  assign _1701_ = _2462_;
+  assign _2465_ = rst;
+  assign _1700_ = _2464_;
+  assign _2467_ = rst;
+  assign _1699_ = _2466_;
+  assign _2469_ = rst;
+  assign _1698_ = _2468_;
+  assign _2471_ = rst;
+  assign _1695_ = _2470_;
+  assign _2473_ = rst;
+  assign _1694_ = _2472_;
+  assign _2475_ = _0146_;
+  assign _2477_ = cap_6_7;
+  assign _1693_ = _2476_;
+  assign _2479_ = rst;
+  assign _1692_ = _2478_;
+  assign _2481_ = rst;
+  assign _1691_ = _2480_;
+  assign _2483_ = rst;
+  assign _1690_ = _2482_;
+  assign _2485_ = rst;
+  assign _1689_ = _2484_;
+  assign _2487_ = rst;
+  assign _1688_ = _2486_;
+  assign _2489_ = rst;
+  assign _1686_ = _2488_;
+  assign _2491_ = rst;
+  assign _1683_ = _2490_;
+  assign _2493_ = _0124_;
+  assign _2495_ = cap_6_6;
+  assign _1682_ = _2494_;
+  assign _2497_ = rst;
+  assign _1681_ = _2496_;
+  assign _2499_ = rst;
+  assign _1680_ = _2498_;
+  assign _2501_ = rst;
+  assign _1679_ = _2500_;
+  assign _2503_ = rst;
+  assign _1678_ = _2502_;
+  assign _2505_ = rst;
+  assign _1677_ = _2504_;
+  assign _2507_ = rst;
+  assign _1675_ = _2506_;
+  assign _2509_ = rst;
+  assign _1674_ = _2508_;
+  assign _2511_ = _0101_;
+  assign _2513_ = cap_6_5;
+  assign _1672_ = _2512_;
+  assign _2515_ = rst;
+  assign _1671_ = _2514_;
+  assign _2517_ = rst;
+  assign _1670_ = _2516_;
+  assign _2519_ = rst;
+  assign _1669_ = _2518_;
+  assign _2521_ = rst;
+  assign _1668_ = _2520_;
+  assign _2523_ = rst;
+  assign _1667_ = _2522_;
+  assign _2525_ = rst;
+  assign _1665_ = _2524_;
+  assign _2527_ = rst;
+  assign _1664_ = _2526_;
+  assign _2529_ = _0079_;
+  assign _2531_ = cap_6_4;
+  assign _1663_ = _2530_;
+  assign _2533_ = rst;
+  assign _1661_ = _2532_;
+  assign _2535_ = rst;
+  assign _1660_ = _2534_;
+  assign _2537_ = rst;
+  assign _1659_ = _2536_;
+  assign _2539_ = rst;
+  assign _1658_ = _2538_;
+  assign _2541_ = rst;
+  assign _1657_ = _2540_;
+  assign _2543_ = rst;
+  assign _1655_ = _2542_;
+  assign _2545_ = rst;
+  assign _1654_ = _2544_;
+  assign _2547_ = _0057_;
+  assign _2549_ = cap_6_3;
+  assign _1653_ = _2548_;
+  assign _2551_ = rst;
+  assign _1652_ = _2550_;
+  assign _2553_ = rst;
+  assign _1650_ = _2552_;
+  assign _2555_ = rst;
+  assign _1649_ = _2554_;
+  assign _2557_ = rst;
+  assign _1648_ = _2556_;
+  assign _2559_ = rst;
+  assign _1647_ = _2558_;
+  assign _2561_ = rst;
+  assign _1645_ = _2560_;
+  assign _2563_ = rst;
+  assign _1644_ = _2562_;
+  assign _2565_ = _0035_;
+  assign _2567_ = cap_6_2;
+  assign _1643_ = _2566_;
+  assign _2569_ = rst;
+  assign _1642_ = _2568_;
+  assign _2571_ = rst;
+  assign _1641_ = _2570_;
+  assign _2573_ = rst;
+  assign _1639_ = _2572_;
+  assign _2575_ = rst;
+  assign _1638_ = _2574_;
+  assign _2577_ = rst;
+  assign _1637_ = _2576_;
+  assign _2579_ = rst;
+  assign _1635_ = _2578_;
+  assign _2581_ = rst;
+  assign _1634_ = _2580_;
+  assign _2583_ = _0013_;
+  assign _2585_ = cap_6_1;
+  assign _1633_ = _2584_;
+  assign _2587_ = rst;
+  assign _1632_ = _2586_;
+  assign _2589_ = rst;
+  assign _1631_ = _2588_;
+  assign _2591_ = rst;
+  assign _1630_ = _2590_;
+  assign _2593_ = rst;
+  assign _1628_ = _2592_;
+  assign _2595_ = rst;
+  assign _1627_ = _2594_;
+  assign _2597_ = rst;
+  assign _1625_ = _2596_;
+  assign _2599_ = rst;
+  assign _1624_ = _2598_;
+  assign _2601_ = _1895_;
+  assign _2603_ = cap_6_0;
+  assign _1623_ = _2602_;
+  assign _2605_ = rst;
+  assign _1622_ = _2604_;
+  assign _2607_ = rst;
+  assign _1621_ = _2606_;
+  assign _2609_ = rst;
+  assign _1620_ = _2608_;
+  assign _2611_ = rst;
+  assign _1619_ = _2610_;
+  assign _2613_ = rst;
+  assign _1617_ = _2612_;
+  assign _2615_ = rst;
+  assign _1615_ = _2614_;
+  assign _2617_ = rst;
+  assign _1614_ = _2616_;
+  assign _2619_ = _1873_;
+  assign _2621_ = cap_5_7;
+  assign _1613_ = _2620_;
+  assign _2623_ = rst;
+  assign _1612_ = _2622_;
+  assign _2625_ = rst;
+  assign _1611_ = _2624_;
+  assign _2627_ = rst;
+  assign _1610_ = _2626_;
+  assign _2629_ = rst;
+  assign _1609_ = _2628_;
+  assign _2631_ = rst;
+  assign _1608_ = _2630_;
+  assign _2633_ = rst;
+  assign _1605_ = _2632_;
+  assign _2635_ = rst;
+  assign _1604_ = _2634_;
+  assign _2637_ = _1851_;
+  assign _2639_ = cap_5_6;
+  assign _1603_ = _2638_;
+  assign _2641_ = rst;
+  assign _1602_ = _2640_;
+  assign _2643_ = rst;
+  assign _1601_ = _2642_;
+  assign _2645_ = rst;
+  assign _1600_ = _2644_;
+  assign _2647_ = rst;
+  assign _1599_ = _2646_;
+  assign _2649_ = rst;
+  assign _1598_ = _2648_;
+  assign _2651_ = rst;
+  assign _1595_ = _2650_;
+  assign _2653_ = rst;
+  assign _1594_ = _2652_;
+  assign _2655_ = _1829_;
+  assign _2657_ = cap_5_5;
+  assign _1593_ = _2656_;
+  assign _2659_ = rst;
+  assign _1592_ = _2658_;
+  assign _2661_ = rst;
+  assign _1591_ = _2660_;
+  assign _2663_ = rst;
+  assign _1590_ = _2662_;
+  assign _2665_ = rst;
+  assign _1589_ = _2664_;
+  assign _2667_ = rst;
+  assign _1588_ = _2666_;
+  assign _2669_ = rst;
+  assign _1586_ = _2668_;
+  assign _2671_ = rst;
+  assign _1584_ = _2670_;
+  assign _2673_ = _1807_;
+  assign _2675_ = cap_5_4;
+  assign _1583_ = _2674_;
+  assign _2677_ = rst;
+  assign _1582_ = _2676_;
+  assign _2679_ = rst;
+  assign _1581_ = _2678_;
+  assign _2681_ = rst;
+  assign _1580_ = _2680_;
+  assign _2683_ = rst;
+  assign _1579_ = _2682_;
+  assign _2685_ = rst;
+  assign _1578_ = _2684_;
+  assign _2687_ = rst;
+  assign _1576_ = _2686_;
+  assign _2689_ = rst;
+  assign _1575_ = _2688_;
+  assign _2691_ = _1784_;
+  assign _2693_ = cap_5_3;
+  assign _1572_ = _2692_;
+  assign _2695_ = rst;
+  assign _1571_ = _2694_;
+  assign _2697_ = rst;
+  assign _1570_ = _2696_;
+  assign _2699_ = rst;
+  assign _1569_ = _2698_;
+  assign _2701_ = rst;
+  assign _1568_ = _2700_;
+  assign _2703_ = rst;
+  assign _1567_ = _2702_;
+  assign _2705_ = rst;
+  assign _1565_ = _2704_;
+  assign _2707_ = rst;
+  assign _1564_ = _2706_;
+  assign _2709_ = _1762_;
+  assign _2711_ = cap_5_2;
+  assign _1563_ = _2710_;
+  assign _2713_ = rst;
+  assign _1561_ = _2712_;
+  assign _2715_ = rst;
+  assign _1560_ = _2714_;
+  assign _2717_ = rst;
+  assign _1559_ = _2716_;
+  assign _2719_ = rst;
+  assign _1558_ = _2718_;
+  assign _2721_ = rst;
+  assign _1557_ = _2720_;
+  assign _2723_ = rst;
+  assign _1555_ = _2722_;
+  assign _2725_ = rst;
+  assign _1554_ = _2724_;
+  assign _2727_ = _1740_;
+  assign _2729_ = cap_5_1;
+  assign _1553_ = _2728_;
+  assign _2731_ = rst;
+  assign _1552_ = _2730_;
+  assign _2733_ = rst;
+  assign _1550_ = _2732_;
+  assign _2735_ = rst;
+  assign _1549_ = _2734_;
+  assign _2737_ = rst;
+  assign _1548_ = _2736_;
+  assign _2739_ = rst;
+  assign _1547_ = _2738_;
+  assign _2741_ = rst;
+  assign _1545_ = _2740_;
+  assign _2743_ = rst;
+  assign _1544_ = _2742_;
+  assign _2745_ = _1718_;
+  assign _2747_ = cap_5_0;
+  assign _1543_ = _2746_;
+  assign _2749_ = rst;
+  assign _1542_ = _2748_;
+  assign _2751_ = rst;
+  assign _1541_ = _2750_;
+  assign _2753_ = rst;
+  assign _1539_ = _2752_;
+  assign _2755_ = rst;
+  assign _1538_ = _2754_;
+  assign _2757_ = rst;
+  assign _1537_ = _2756_;
+  assign _2759_ = rst;
+  assign _1535_ = _2758_;
+  assign _2761_ = rst;
+  assign _1534_ = _2760_;
+  assign _2763_ = _1696_;
+  assign _2765_ = cap_4_7;
+  assign _1533_ = _2764_;
+  assign _2767_ = rst;
+  assign _1532_ = _2766_;
+  assign _2769_ = rst;
+  assign _1531_ = _2768_;
+  assign _2771_ = rst;
+  assign _1530_ = _2770_;
+  assign _2773_ = rst;
+  assign _1528_ = _2772_;
+  assign _2775_ = rst;
+  assign _1527_ = _2774_;
+  assign _2777_ = rst;
+  assign _1525_ = _2776_;
+  assign _2779_ = rst;
+  assign _1524_ = _2778_;
+  assign _2781_ = _1673_;
+  assign _2783_ = cap_4_6;
+  assign _1523_ = _2782_;
+  assign _2785_ = rst;
+  assign _1522_ = _2784_;
+  assign _2787_ = rst;
+  assign _1521_ = _2786_;
+  assign _2789_ = rst;
+  assign _1520_ = _2788_;
+  assign _2791_ = rst;
+  assign _1519_ = _2790_;
+  assign _2793_ = rst;
+  assign _1517_ = _2792_;
+  assign _2795_ = rst;
+  assign _1515_ = _2794_;
+  assign _2797_ = rst;
+  assign _1514_ = _2796_;
+  assign _2799_ = _1651_;
+  assign _2801_ = cap_4_5;
+  assign _1513_ = _2800_;
+  assign _2803_ = rst;
+  assign _1512_ = _2802_;
+  assign _2805_ = rst;
+  assign _1511_ = _2804_;
+  assign _2807_ = rst;
+  assign _1510_ = _2806_;
+  assign _2809_ = rst;
+  assign _1509_ = _2808_;
+  assign _2811_ = rst;
+  assign _1508_ = _2810_;
+  assign _2813_ = rst;
+  assign _1505_ = _2812_;
+  assign _2815_ = rst;
+  assign _1504_ = _2814_;
+  assign _2817_ = _1629_;
+  assign _2819_ = cap_4_4;
+  assign _1503_ = _2818_;
+  assign _2821_ = rst;
+  assign _1502_ = _2820_;
+  assign _2823_ = rst;
+  assign _1501_ = _2822_;
+  assign _2825_ = rst;
+  assign _1500_ = _2824_;
+  assign _2827_ = rst;
+  assign _1499_ = _2826_;
+  assign _2829_ = rst;
+  assign _1498_ = _2828_;
+  assign _2831_ = rst;
+  assign _1495_ = _2830_;
+  assign _2833_ = rst;
+  assign _1494_ = _2832_;
+  assign _2835_ = _1607_;
+  assign _2837_ = cap_4_3;
+  assign _1493_ = _2836_;
+  assign _2839_ = rst;
+  assign _1492_ = _2838_;
+  assign _2841_ = rst;
+  assign _1491_ = _2840_;
+  assign _2843_ = rst;
+  assign _1490_ = _2842_;
+  assign _2845_ = rst;
+  assign _1489_ = _2844_;
+  assign _2847_ = rst;
+  assign _1488_ = _2846_;
+  assign _2849_ = rst;
+  assign _1486_ = _2848_;
+  assign _2851_ = rst;
+  assign _1484_ = _2850_;
+  assign _2853_ = _1585_;
+  assign _2855_ = cap_4_2;
+  assign _1483_ = _2854_;
+  assign _2857_ = rst;
+  assign _1482_ = _2856_;
+  assign _2859_ = rst;
+  assign _1481_ = _2858_;
+  assign _2861_ = rst;
+  assign _1480_ = _2860_;
+  assign _2863_ = rst;
+  assign _1479_ = _2862_;
+  assign _2865_ = rst;
+  assign _1478_ = _2864_;
+  assign _2867_ = rst;
+  assign _1476_ = _2866_;
+  assign _2869_ = rst;
+  assign _1475_ = _2868_;
+  assign _2871_ = _1562_;
+  assign _2873_ = cap_4_1;
+  assign _1473_ = _2872_;
+  assign _2875_ = rst;
+  assign _1472_ = _2874_;
+  assign _2877_ = rst;
+  assign _1471_ = _2876_;
+  assign _2879_ = rst;
+  assign _1470_ = _2878_;
+  assign _2881_ = rst;
+  assign _1469_ = _2880_;
+  assign _2883_ = rst;
+  assign _1468_ = _2882_;
+  assign _2885_ = rst;
+  assign _1466_ = _2884_;
+  assign _2887_ = rst;
+  assign _1465_ = _2886_;
+  assign _2889_ = _1540_;
+  assign _2891_ = cap_4_0;
+  assign _1464_ = _2890_;
+  assign _2893_ = rst;
+  assign _1461_ = _2892_;
+  assign _2895_ = rst;
+  assign _1460_ = _2894_;
+  assign _2897_ = rst;
+  assign _1459_ = _2896_;
+  assign _2899_ = rst;
+  assign _1458_ = _2898_;
+  assign _2901_ = rst;
+  assign _1457_ = _2900_;
+  assign _2903_ = rst;
+  assign _1455_ = _2902_;
+  assign _2905_ = rst;
+  assign _1454_ = _2904_;
+  assign _2907_ = _1518_;
+  assign _2909_ = cap_3_7;
+  assign _1453_ = _2908_;
+  assign _2911_ = rst;
+  assign _1452_ = _2910_;
+  assign _2913_ = rst;
+  assign _1450_ = _2912_;
+  assign _2915_ = rst;
+  assign _1449_ = _2914_;
+  assign _2917_ = rst;
+  assign _1448_ = _2916_;
+  assign _2919_ = rst;
+  assign _1447_ = _2918_;
+  assign _2921_ = rst;
+  assign _1445_ = _2920_;
+  assign _2923_ = rst;
+  assign _1444_ = _2922_;
+  assign _2925_ = _1496_;
+  assign _2927_ = cap_3_6;
+  assign _1443_ = _2926_;
+  assign _2929_ = rst;
+  assign _1442_ = _2928_;
+  assign _2931_ = rst;
+  assign _1441_ = _2930_;
+  assign _2933_ = rst;
+  assign _1439_ = _2932_;
+  assign _2935_ = rst;
+  assign _1438_ = _2934_;
+  assign _2937_ = rst;
+  assign _1437_ = _2936_;
+  assign _2939_ = rst;
+  assign _1435_ = _2938_;
+  assign _2941_ = rst;
+  assign _1434_ = _2940_;
+  assign _2943_ = _1474_;
+  assign _2945_ = cap_3_5;
+  assign _1433_ = _2944_;
+  assign _2947_ = rst;
+  assign _1432_ = _2946_;
+  assign _2949_ = rst;
+  assign _1431_ = _2948_;
+  assign _2951_ = rst;
+  assign _1430_ = _2950_;
+  assign _2953_ = rst;
+  assign _1428_ = _2952_;
+  assign _2955_ = rst;
+  assign _1427_ = _2954_;
+  assign _2957_ = rst;
+  assign _1425_ = _2956_;
+  assign _2959_ = rst;
+  assign _1424_ = _2958_;
+  assign _2961_ = _1451_;
+  assign _2963_ = cap_3_4;
+  assign _1423_ = _2962_;
+  assign _2965_ = rst;
+  assign _1422_ = _2964_;
+  assign _2967_ = rst;
+  assign _1421_ = _2966_;
+  assign _2969_ = rst;
+  assign _1420_ = _2968_;
+  assign _2971_ = rst;
+  assign _1419_ = _2970_;
+  assign _2973_ = rst;
+  assign _1417_ = _2972_;
+  assign _2975_ = rst;
+  assign _1415_ = _2974_;
+  assign _2977_ = rst;
+  assign _1414_ = _2976_;
+  assign _2979_ = _1429_;
+  assign _2981_ = cap_3_3;
+  assign _1413_ = _2980_;
+  assign _2983_ = rst;
+  assign _1412_ = _2982_;
+  assign _2985_ = rst;
+  assign _1411_ = _2984_;
+  assign _2987_ = rst;
+  assign _1410_ = _2986_;
+  assign _2989_ = rst;
+  assign _1409_ = _2988_;
+  assign _2991_ = rst;
+  assign _1408_ = _2990_;
+  assign _2993_ = rst;
+  assign _1405_ = _2992_;
+  assign _2995_ = rst;
+  assign _1404_ = _2994_;
+  assign _2997_ = _1407_;
+  assign _2999_ = cap_3_2;
+  assign _1403_ = _2998_;
+  assign _3001_ = rst;
+  assign _1402_ = _3000_;
+  assign _3003_ = rst;
+  assign _1401_ = _3002_;
+  assign _3005_ = rst;
+  assign _1400_ = _3004_;
+  assign _3007_ = rst;
+  assign _1399_ = _3006_;
+  assign _3009_ = rst;
+  assign _1398_ = _3008_;
+  assign _3011_ = rst;
+  assign _1395_ = _3010_;
+  assign _3013_ = rst;
+  assign _1394_ = _3012_;
+  assign _3015_ = _1385_;
+  assign _3017_ = cap_3_1;
+  assign _1393_ = _3016_;
+  assign _3019_ = rst;
+  assign _1392_ = _3018_;
+  assign _3021_ = rst;
+  assign _1391_ = _3020_;
+  assign _3023_ = rst;
+  assign _1390_ = _3022_;
+  assign _3025_ = rst;
+  assign _1389_ = _3024_;
+  assign _3027_ = rst;
+  assign _1388_ = _3026_;
+  assign _3029_ = rst;
+  assign _1386_ = _3028_;
+  assign _3031_ = rst;
+  assign _1384_ = _3030_;
+  assign _3033_ = _1363_;
+  assign _3035_ = cap_3_0;
+  assign _1383_ = _3034_;
+  assign _3037_ = rst;
+  assign _1382_ = _3036_;
+  assign _3039_ = rst;
+  assign _1381_ = _3038_;
+  assign _3041_ = rst;
+  assign _1380_ = _3040_;
+  assign _3043_ = rst;
+  assign _1379_ = _3042_;
+  assign _3045_ = rst;
+  assign _1378_ = _3044_;
+  assign _3047_ = rst;
+  assign _1376_ = _3046_;
+  assign _3049_ = rst;
+  assign _1375_ = _3048_;
+  assign _3051_ = _1340_;
+  assign _3053_ = cap_2_7;
+  assign _1373_ = _3052_;
+  assign _3055_ = rst;
+  assign _1372_ = _3054_;
+  assign _3057_ = rst;
+  assign _1371_ = _3056_;
+  assign _3059_ = rst;
+  assign _1370_ = _3058_;
+  assign _3061_ = rst;
+  assign _1369_ = _3060_;
+  assign _3063_ = rst;
+  assign _1368_ = _3062_;
+  assign _3065_ = rst;
+  assign _1366_ = _3064_;
+  assign _3067_ = rst;
+  assign _1365_ = _3066_;
+  assign _3069_ = _1318_;
+  assign _3071_ = cap_2_6;
+  assign _1364_ = _3070_;
+  assign _3073_ = rst;
+  assign _1362_ = _3072_;
+  assign _3075_ = rst;
+  assign _1361_ = _3074_;
+  assign _3077_ = rst;
+  assign _1360_ = _3076_;
+  assign _3079_ = rst;
+  assign _1359_ = _3078_;
+  assign _3081_ = rst;
+  assign _1358_ = _3080_;
+  assign _3083_ = rst;
+  assign _1356_ = _3082_;
+  assign _3085_ = rst;
+  assign _1355_ = _3084_;
+  assign _3087_ = _1296_;
+  assign _3089_ = cap_2_5;
+  assign _1354_ = _3088_;
+  assign _3091_ = rst;
+  assign _1353_ = _3090_;
+  assign _3093_ = rst;
+  assign _1350_ = _3092_;
+  assign _3095_ = rst;
+  assign _1349_ = _3094_;
+  assign _3097_ = rst;
+  assign _1348_ = _3096_;
+  assign _3099_ = rst;
+  assign _1347_ = _3098_;
+  assign _3101_ = rst;
+  assign _1345_ = _3100_;
+  assign _3103_ = rst;
+  assign _1344_ = _3102_;
+  assign _3105_ = _1274_;
+  assign _3107_ = cap_2_4;
+  assign _1343_ = _3106_;
+  assign _3109_ = rst;
+  assign _1342_ = _3108_;
+  assign _3111_ = rst;
+  assign _1341_ = _3110_;
+  assign _3113_ = rst;
+  assign _1339_ = _3112_;
+  assign _3115_ = rst;
+  assign _1338_ = _3114_;
+  assign _3117_ = rst;
+  assign _1337_ = _3116_;
+  assign _3119_ = rst;
+  assign _1335_ = _3118_;
+  assign _3121_ = rst;
+  assign _1334_ = _3120_;
+  assign _3123_ = _1252_;
+  assign _3125_ = cap_2_3;
+  assign _1333_ = _3124_;
+  assign _3127_ = rst;
+  assign _1332_ = _3126_;
+  assign _3129_ = rst;
+  assign _1331_ = _3128_;
+  assign _3131_ = rst;
+  assign _1330_ = _3130_;
+  assign _3133_ = rst;
+  assign _1328_ = _3132_;
+  assign _3135_ = rst;
+  assign _1327_ = _3134_;
+  assign _3137_ = rst;
+  assign _1325_ = _3136_;
+  assign _3139_ = rst;
+  assign _1324_ = _3138_;
+  assign _3141_ = _1229_;
+  assign _3143_ = cap_2_2;
+  assign _1323_ = _3142_;
+  assign _3145_ = rst;
+  assign _1322_ = _3144_;
+  assign _3147_ = rst;
+  assign _1321_ = _3146_;
+  assign _3149_ = rst;
+  assign _1320_ = _3148_;
+  assign _3151_ = rst;
+  assign _1319_ = _3150_;
+  assign _3153_ = rst;
+  assign _1317_ = _3152_;
+  assign _3155_ = rst;
+  assign _1315_ = _3154_;
+  assign _3157_ = rst;
+  assign _1314_ = _3156_;
+  assign _3159_ = _1207_;
+  assign _3161_ = cap_2_1;
+  assign _1313_ = _3160_;
+  assign _3163_ = rst;
+  assign _1312_ = _3162_;
+  assign _3165_ = rst;
+  assign _1311_ = _3164_;
+  assign _3167_ = rst;
+  assign _1310_ = _3166_;
+  assign _3169_ = rst;
+  assign _1309_ = _3168_;
+  assign _3171_ = rst;
+  assign _1308_ = _3170_;
+  assign _3173_ = rst;
+  assign _1305_ = _3172_;
+  assign _3175_ = rst;
+  assign _1304_ = _3174_;
+  assign _3177_ = _1185_;
+  assign _3179_ = cap_2_0;
+  assign _1303_ = _3178_;
+  assign _3181_ = rst;
+  assign _1302_ = _3180_;
+  assign _3183_ = rst;
+  assign _1301_ = _3182_;
+  assign _3185_ = rst;
+  assign _1300_ = _3184_;
+  assign _3187_ = rst;
+  assign _1299_ = _3186_;
+  assign _1907_ = rst;
+  assign _1298_ = _1906_;
+  assign _1909_ = rst;
+  assign _1295_ = _1908_;
+  assign _1911_ = rst;
+  assign _1294_ = _1910_;
+  assign _1913_ = _1163_;
+  assign _1915_ = cap_1_7;
+  assign _1293_ = _1914_;
+  assign _1917_ = rst;
+  assign _1292_ = _1916_;
+  assign _1919_ = rst;
+  assign _1291_ = _1918_;
+  assign _1921_ = rst;
+  assign _1290_ = _1920_;
+  assign _1923_ = rst;
+  assign _1289_ = _1922_;
+  assign _1925_ = rst;
+  assign _1288_ = _1924_;
+  assign _1927_ = rst;
+  assign _1286_ = _1926_;
+  assign _1929_ = rst;
+  assign _1284_ = _1928_;
+  assign _1931_ = _1141_;
+  assign _1933_ = cap_1_6;
+  assign _1283_ = _1932_;
+  assign _1935_ = rst;
+  assign _1282_ = _1934_;
+  assign _1937_ = rst;
+  assign _1281_ = _1936_;
+  assign _1939_ = rst;
+  assign _1280_ = _1938_;
+  assign _1941_ = rst;
+  assign _1279_ = _1940_;
+  assign _1943_ = rst;
+  assign _1278_ = _1942_;
+  assign _1945_ = rst;
+  assign _1276_ = _1944_;
+  assign _1947_ = rst;
+  assign _1275_ = _1946_;
+  assign _1949_ = _1118_;
+  assign _1951_ = cap_1_5;
+  assign _1273_ = _1950_;
+  assign _1953_ = rst;
+  assign _1272_ = _1952_;
+  assign _1955_ = rst;
+  assign _1271_ = _1954_;
+  assign _1957_ = rst;
+  assign _1270_ = _1956_;
+  assign _1959_ = rst;
+  assign _1269_ = _1958_;
+  assign _1961_ = rst;
+  assign _1268_ = _1960_;
+  assign _1963_ = rst;
+  assign _1266_ = _1962_;
+  assign _1965_ = rst;
+  assign _1265_ = _1964_;
+  assign _1967_ = _1096_;
+  assign _1969_ = cap_1_4;
+  assign _1264_ = _1968_;
+  assign _1971_ = rst;
+  assign _1262_ = _1970_;
+  assign _1973_ = rst;
+  assign _1261_ = _1972_;
+  assign _1975_ = rst;
+  assign _1260_ = _1974_;
+  assign _1977_ = rst;
+  assign _1259_ = _1976_;
+  assign _1979_ = rst;
+  assign _1258_ = _1978_;
+  assign _1981_ = rst;
+  assign _1256_ = _1980_;
+  assign _1983_ = rst;
+  assign _1255_ = _1982_;
+  assign _1985_ = _1074_;
+  assign _1987_ = cap_1_3;
+  assign _1254_ = _1986_;
+  assign _1989_ = rst;
+  assign _1253_ = _1988_;
+  assign _1991_ = rst;
+  assign _1251_ = _1990_;
+  assign _1993_ = rst;
+  assign _1250_ = _1992_;
+  assign _1995_ = rst;
+  assign _1249_ = _1994_;
+  assign _1997_ = rst;
+  assign _1248_ = _1996_;
+  assign _1999_ = rst;
+  assign _1246_ = _1998_;
+  assign _2001_ = rst;
+  assign _1245_ = _2000_;
+  assign _2003_ = _1052_;
+  assign _2005_ = cap_1_2;
+  assign _1244_ = _2004_;
+  assign _2007_ = rst;
+  assign _1243_ = _2006_;
+  assign _2009_ = rst;
+  assign _1242_ = _2008_;
+  assign _2011_ = rst;
+  assign _1239_ = _2010_;
+  assign _2013_ = rst;
+  assign _1238_ = _2012_;
+  assign _2015_ = rst;
+  assign _1237_ = _2014_;
+  assign _2017_ = rst;
+  assign _1235_ = _2016_;
+  assign _2019_ = rst;
+  assign _1234_ = _2018_;
+  assign _2021_ = _1030_;
+  assign _2023_ = cap_1_1;
+  assign _1233_ = _2022_;
+  assign _2025_ = rst;
+  assign _1232_ = _2024_;
+  assign _2027_ = rst;
+  assign _1231_ = _2026_;
+  assign _2029_ = rst;
+  assign _1230_ = _2028_;
+  assign _2031_ = rst;
+  assign _1228_ = _2030_;
+  assign _2033_ = rst;
+  assign _1227_ = _2032_;
+  assign _2035_ = rst;
+  assign _1225_ = _2034_;
+  assign _2037_ = rst;
+  assign _1224_ = _2036_;
+  assign _2039_ = _1000_;
+  assign _2041_ = cap_1_0;
+  assign _1223_ = _2040_;
+  assign _2043_ = rst;
+  assign _1222_ = _2042_;
+  assign _2045_ = rst;
+  assign _1221_ = _2044_;
+  assign _2047_ = rst;
+  assign _1220_ = _2046_;
+  assign _2049_ = rst;
+  assign _1219_ = _2048_;
+  assign _2051_ = rst;
+  assign _1217_ = _2050_;
+  assign _2053_ = rst;
+  assign _1215_ = _2052_;
+  assign _2055_ = rst;
+  assign _1214_ = _2054_;
+  assign _2057_ = _0778_;
+  assign _2059_ = cap_0_7;
+  assign _1213_ = _2058_;
+  assign _2061_ = rst;
+  assign _1212_ = _2060_;
+  assign _2063_ = rst;
+  assign _1211_ = _2062_;
+  assign _2065_ = rst;
+  assign _1210_ = _2064_;
+  assign _2067_ = rst;
+  assign _1209_ = _2066_;
+  assign _2069_ = rst;
+  assign _1208_ = _2068_;
+  assign _2071_ = rst;
+  assign _1205_ = _2070_;
+  assign _2073_ = rst;
+  assign _1204_ = _2072_;
+  assign _2075_ = _0556_;
+  assign _2077_ = cap_0_6;
+  assign _1203_ = _2076_;
+  assign _2079_ = rst;
+  assign _1202_ = _2078_;
+  assign _2081_ = rst;
+  assign _1201_ = _2080_;
+  assign _2083_ = rst;
+  assign _1200_ = _2082_;
+  assign _2085_ = rst;
+  assign _1199_ = _2084_;
+  assign _2087_ = rst;
+  assign _1198_ = _2086_;
+  assign _2089_ = rst;
+  assign _1195_ = _2088_;
+  assign _2091_ = rst;
+  assign _1194_ = _2090_;
+  assign _2093_ = _0334_;
+  assign _2095_ = cap_0_5;
+  assign _1193_ = _2094_;
+  assign _2097_ = rst;
+  assign _1192_ = _2096_;
+  assign _2099_ = rst;
+  assign _1191_ = _2098_;
+  assign _2101_ = rst;
+  assign _1190_ = _2100_;
+  assign _2103_ = rst;
+  assign _1189_ = _2102_;
+  assign _2105_ = rst;
+  assign _1188_ = _2104_;
+  assign _2107_ = rst;
+  assign _1186_ = _2106_;
+  assign _2109_ = rst;
+  assign _1184_ = _2108_;
+  assign _2111_ = _0112_;
+  assign _2113_ = cap_0_4;
+  assign _1183_ = _2112_;
+  assign _2115_ = rst;
+  assign _1182_ = _2114_;
+  assign _2117_ = rst;
+  assign _1181_ = _2116_;
+  assign _2119_ = rst;
+  assign _1180_ = _2118_;
+  assign _2121_ = rst;
+  assign _1179_ = _2120_;
+  assign _2123_ = rst;
+  assign _1178_ = _2122_;
+  assign _2125_ = rst;
+  assign _1176_ = _2124_;
+  assign _2127_ = rst;
+  assign _1175_ = _2126_;
+  assign _2129_ = _1795_;
+  assign _2131_ = cap_0_3;
+  assign _1173_ = _2130_;
+  assign _2133_ = rst;
+  assign _1172_ = _2132_;
+  assign _2135_ = rst;
+  assign _1171_ = _2134_;
+  assign _2137_ = rst;
+  assign _1170_ = _2136_;
+  assign _2139_ = rst;
+  assign _1169_ = _2138_;
+  assign _2141_ = rst;
+  assign _1168_ = _2140_;
+  assign _2143_ = rst;
+  assign _1166_ = _2142_;
+  assign _2145_ = rst;
+  assign _1165_ = _2144_;
+  assign _2147_ = _1573_;
+  assign _2149_ = cap_0_2;
+  assign _1164_ = _2148_;
+  assign _2151_ = rst;
+  assign _1162_ = _2150_;
+  assign _2153_ = rst;
+  assign _1161_ = _2152_;
+  assign _2155_ = rst;
+  assign _1160_ = _2154_;
+  assign _2157_ = rst;
+  assign _1159_ = _2156_;
+  assign _2159_ = rst;
+  assign _1158_ = _2158_;
+  assign _2161_ = rst;
+  assign _1156_ = _2160_;
+  assign _2163_ = rst;
+  assign _1155_ = _2162_;
+  assign _2165_ = _1351_;
+  assign _2167_ = cap_0_1;
+  assign _1154_ = _2166_;
+  assign _2169_ = rst;
+  assign _1153_ = _2168_;
+  assign _2171_ = rst;
+  assign _1151_ = _2170_;
+  assign _2173_ = rst;
+  assign _1150_ = _2172_;
+  assign _2175_ = rst;
+  assign _1149_ = _2174_;
+  assign _2177_ = rst;
+  assign _1148_ = _2176_;
+  assign _2179_ = rst;
+  assign _1146_ = _2178_;
+  assign _2181_ = rst;
+  assign _1145_ = _2180_;
+  assign _2183_ = _1129_;
+  assign _2185_ = cap_0_0;
+  assign _1144_ = _2184_;
+  assign _2187_ = rst;
+  assign _1143_ = _2186_;
+  assign _2189_ = rst;
+  assign _1142_ = _2188_;
+  assign _2191_ = rst;
+  assign _1140_ = _2190_;
+  assign _2193_ = rst;
+  assign _1139_ = _2192_;
+  assign _2195_ = rst;
+  assign _1138_ = _2194_;
+  assign _2198_ = rst;
+  assign _1136_ = _2197_;
+  assign _2200_ = rst;
+  assign _1135_ = _2199_;
+  assign _2202_ = rst;
+  assign _1102_ = _2201_;
+  assign _2204_ = rst;
+  assign _1101_ = _2203_;
+  assign _2206_ = rst;
+  assign _1100_ = _2205_;
+  assign _2209_ = rst;
+  assign _1099_ = _2208_;
+  assign _2211_ = rst;
+  assign _1098_ = _2210_;
+  assign _2213_ = rst;
+  assign _1097_ = _2212_;
+  assign _2215_ = rst;
+  assign _1095_ = _2214_;
+  assign _2217_ = rst;
+  assign _1094_ = _2216_;
+  assign _2220_ = rst;
+  assign _1093_ = _2219_;
+  assign _2222_ = rst;
+  assign _1092_ = _2221_;
+  assign _2224_ = rst;
+  assign _1091_ = _2223_;
+  assign _2226_ = rst;
+  assign _1090_ = _2225_;
+  assign _2228_ = rst;
+  assign _1089_ = _2227_;
+  assign _2231_ = rst;
+  assign _1088_ = _2230_;
+  assign _2233_ = rst;
+  assign _1087_ = _2232_;
+  assign _2235_ = rst;
+  assign _1086_ = _2234_;
+  assign _2237_ = rst;
+  assign _1084_ = _2236_;
+  assign _2239_ = rst;
+  assign _1083_ = _2238_;
+  assign _2242_ = rst;
+  assign _1082_ = _2241_;
+  assign _2244_ = rst;
+  assign _1081_ = _2243_;
+  assign _2246_ = rst;
+  assign _1080_ = _2245_;
+  assign _2248_ = rst;
+  assign _1079_ = _2247_;
+  assign _2250_ = rst;
+  assign _1078_ = _2249_;
+  assign _2253_ = rst;
+  assign _1077_ = _2252_;
+  assign _2255_ = rst;
+  assign _1076_ = _2254_;
+  assign _2257_ = rst;
+  assign _1075_ = _2256_;
+  assign _2259_ = rst;
+  assign _1073_ = _2258_;
+  assign _2261_ = rst;
+  assign _1072_ = _2260_;
+  assign _2264_ = rst;
+  assign _1071_ = _2263_;
+  assign _2266_ = rst;
+  assign _1070_ = _2265_;
+  assign _2268_ = rst;
+  assign _1069_ = _2267_;
+  assign _2270_ = rst;
+  assign _1068_ = _2269_;
+  assign _2272_ = rst;
+  assign _1067_ = _2271_;
+  assign _2275_ = rst;
+  assign _1066_ = _2274_;
+  assign _2277_ = rst;
+  assign _1065_ = _2276_;
+  assign _2279_ = rst;
+  assign _1064_ = _2278_;
+  assign _2281_ = rst;
+  assign _1062_ = _2280_;
+  assign _2283_ = rst;
+  assign _1061_ = _2282_;
+  assign _2286_ = rst;
+  assign _1060_ = _2285_;
+  assign _2288_ = rst;
+  assign _1059_ = _2287_;
+  assign _2290_ = rst;
+  assign _1058_ = _2289_;
+  assign _2292_ = rst;
+  assign _1057_ = _2291_;
+  assign _2294_ = rst;
+  assign _1056_ = _2293_;
+  assign _2297_ = rst;
+  assign _1055_ = _2296_;
+  assign _2299_ = rst;
+  assign _1054_ = _2298_;
+  assign _2301_ = rst;
+  assign _1053_ = _2300_;
+  assign _2303_ = rst;
+  assign _1051_ = _2302_;
+  assign _2305_ = rst;
+  assign _1050_ = _2304_;
+  assign _2308_ = rst;
+  assign _1049_ = _2307_;
+  assign _2310_ = rst;
+  assign _1048_ = _2309_;
+  assign _2312_ = rst;
+  assign _1047_ = _2311_;
+  assign _2314_ = rst;
+  assign _1046_ = _2313_;
+  assign _2316_ = rst;
+  assign _1045_ = _2315_;
+  assign _2319_ = rst;
+  assign _1044_ = _2318_;
+  assign _2321_ = rst;
+  assign _1043_ = _2320_;
+  assign _2323_ = rst;
+  assign _1042_ = _2322_;
+  assign _2325_ = rst;
+  assign _1023_ = _2324_;
+  assign _2327_ = rst;
+  assign _1022_ = _2326_;
+  assign _1129_ = drain_shift;
+  assign _1351_ = drain_shift;
+  assign _1573_ = drain_shift;
+  assign _1795_ = drain_shift;
+  assign _0112_ = drain_shift;
+  assign _0334_ = drain_shift;
+  assign _0556_ = drain_shift;
+  assign _0778_ = drain_shift;
+  assign _1000_ = drain_shift;
+  assign _1030_ = drain_shift;
+  assign _1052_ = drain_shift;
+  assign _1074_ = drain_shift;
+  assign _1096_ = drain_shift;
+  assign _1118_ = drain_shift;
+  assign _1141_ = drain_shift;
+  assign _1163_ = drain_shift;
+  assign _1185_ = drain_shift;
+  assign _1207_ = drain_shift;
+  assign _1229_ = drain_shift;
+  assign _1252_ = drain_shift;
+  assign _1274_ = drain_shift;
+  assign _1296_ = drain_shift;
+  assign _1318_ = drain_shift;
+  assign _1340_ = drain_shift;
+  assign _1363_ = drain_shift;
+  assign _1385_ = drain_shift;
+  assign _1407_ = drain_shift;
+  assign _1429_ = drain_shift;
+  assign _1451_ = drain_shift;
+  assign _1474_ = drain_shift;
+  assign _1496_ = drain_shift;
+  assign _1518_ = drain_shift;
+  assign _1540_ = drain_shift;
+  assign _1562_ = drain_shift;
+  assign _1585_ = drain_shift;
+  assign _1607_ = drain_shift;
+  assign _1629_ = drain_shift;
+  assign _1651_ = drain_shift;
+  assign _1673_ = drain_shift;
+  assign _1696_ = drain_shift;
+  assign _1718_ = drain_shift;
+  assign _1740_ = drain_shift;
+  assign _1762_ = drain_shift;
+  assign _1784_ = drain_shift;
+  assign _1807_ = drain_shift;
+  assign _1829_ = drain_shift;
+  assign _1851_ = drain_shift;
+  assign _1873_ = drain_shift;
+  assign _1895_ = drain_shift;
+  assign _0013_ = drain_shift;
+  assign _0035_ = drain_shift;
+  assign _0057_ = drain_shift;
+  assign _0079_ = drain_shift;
+  assign _0101_ = drain_shift;
+  assign _0124_ = drain_shift;
+  assign _0146_ = drain_shift;
+  assign _0168_ = drain_shift;
+  assign _0190_ = drain_shift;
+  assign _0212_ = drain_shift;
+  assign _0235_ = drain_shift;
+  assign _0257_ = drain_shift;
+  assign _0279_ = drain_shift;
+  assign _0301_ = drain_shift;
+  assign _0323_ = drain_shift;
+  assign cap_7_7 = lr_7_7_d2;
+  assign _1015_ = drain_shift;
+  assign _1017_ = draining;
   assign cap_0_0 = lr_0_0_d2;
   assign cap_0_1 = lr_0_1_d2;
   assign cap_0_2 = lr_0_2_d2;
@@ -12850,49 +12018,46 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_4 = lr_7_4_d2;
   assign cap_7_5 = lr_7_5_d2;
   assign cap_7_6 = lr_7_6_d2;
-  assign cap_7_7 = lr_7_7_d2;
-  assign \$197  = drain_shift;
-  assign \$199  = draining;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -13011,42 +12176,42 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \po
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -13055,65 +12220,65 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \po
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$645$0  = \$1 ;
-  assign \port$645$1  = \$2 ;
-  assign \port$645$2  = \$3 ;
-  assign \port$645$3  = \$4 ;
-  assign \port$645$4  = \$5 ;
-  assign \port$645$5  = \$6 ;
-  assign \port$645$6  = \$7 ;
-  assign \port$645$7  = \$8 ;
-  assign \port$645$8  = \$9 ;
-  assign \port$645$9  = \$10 ;
-  assign \port$645$10  = \$11 ;
-  assign \port$645$11  = \$12 ;
-  assign \port$645$12  = \$13 ;
-  assign \port$645$13  = \$14 ;
-  assign \port$645$14  = \$15 ;
-  assign \port$645$15  = \$16 ;
+  assign \port$645$0  = _00_;
+  assign \port$645$1  = _11_;
+  assign \port$645$2  = _22_;
+  assign \port$645$3  = _30_;
+  assign \port$645$4  = _31_;
+  assign \port$645$5  = _32_;
+  assign \port$645$6  = _33_;
+  assign \port$645$7  = _34_;
+  assign \port$645$8  = _35_;
+  assign \port$645$9  = _01_;
+  assign \port$645$10  = _02_;
+  assign \port$645$11  = _03_;
+  assign \port$645$12  = _04_;
+  assign \port$645$13  = _05_;
+  assign \port$645$14  = _06_;
+  assign \port$645$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -13232,42 +12397,42 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -13276,65 +12441,65 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$646$0  = \$1 ;
-  assign \port$646$1  = \$2 ;
-  assign \port$646$2  = \$3 ;
-  assign \port$646$3  = \$4 ;
-  assign \port$646$4  = \$5 ;
-  assign \port$646$5  = \$6 ;
-  assign \port$646$6  = \$7 ;
-  assign \port$646$7  = \$8 ;
-  assign \port$646$8  = \$9 ;
-  assign \port$646$9  = \$10 ;
-  assign \port$646$10  = \$11 ;
-  assign \port$646$11  = \$12 ;
-  assign \port$646$12  = \$13 ;
-  assign \port$646$13  = \$14 ;
-  assign \port$646$14  = \$15 ;
-  assign \port$646$15  = \$16 ;
+  assign \port$646$0  = _00_;
+  assign \port$646$1  = _11_;
+  assign \port$646$2  = _22_;
+  assign \port$646$3  = _30_;
+  assign \port$646$4  = _31_;
+  assign \port$646$5  = _32_;
+  assign \port$646$6  = _33_;
+  assign \port$646$7  = _34_;
+  assign \port$646$8  = _35_;
+  assign \port$646$9  = _01_;
+  assign \port$646$10  = _02_;
+  assign \port$646$11  = _03_;
+  assign \port$646$12  = _04_;
+  assign \port$646$13  = _05_;
+  assign \port$646$14  = _06_;
+  assign \port$646$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -13453,42 +12618,42 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -13497,65 +12662,65 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$647$0  = \$1 ;
-  assign \port$647$1  = \$2 ;
-  assign \port$647$2  = \$3 ;
-  assign \port$647$3  = \$4 ;
-  assign \port$647$4  = \$5 ;
-  assign \port$647$5  = \$6 ;
-  assign \port$647$6  = \$7 ;
-  assign \port$647$7  = \$8 ;
-  assign \port$647$8  = \$9 ;
-  assign \port$647$9  = \$10 ;
-  assign \port$647$10  = \$11 ;
-  assign \port$647$11  = \$12 ;
-  assign \port$647$12  = \$13 ;
-  assign \port$647$13  = \$14 ;
-  assign \port$647$14  = \$15 ;
-  assign \port$647$15  = \$16 ;
+  assign \port$647$0  = _00_;
+  assign \port$647$1  = _11_;
+  assign \port$647$2  = _22_;
+  assign \port$647$3  = _30_;
+  assign \port$647$4  = _31_;
+  assign \port$647$5  = _32_;
+  assign \port$647$6  = _33_;
+  assign \port$647$7  = _34_;
+  assign \port$647$8  = _35_;
+  assign \port$647$9  = _01_;
+  assign \port$647$10  = _02_;
+  assign \port$647$11  = _03_;
+  assign \port$647$12  = _04_;
+  assign \port$647$13  = _05_;
+  assign \port$647$14  = _06_;
+  assign \port$647$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -13674,42 +12839,42 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -13718,65 +12883,65 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$648$0  = \$1 ;
-  assign \port$648$1  = \$2 ;
-  assign \port$648$2  = \$3 ;
-  assign \port$648$3  = \$4 ;
-  assign \port$648$4  = \$5 ;
-  assign \port$648$5  = \$6 ;
-  assign \port$648$6  = \$7 ;
-  assign \port$648$7  = \$8 ;
-  assign \port$648$8  = \$9 ;
-  assign \port$648$9  = \$10 ;
-  assign \port$648$10  = \$11 ;
-  assign \port$648$11  = \$12 ;
-  assign \port$648$12  = \$13 ;
-  assign \port$648$13  = \$14 ;
-  assign \port$648$14  = \$15 ;
-  assign \port$648$15  = \$16 ;
+  assign \port$648$0  = _00_;
+  assign \port$648$1  = _11_;
+  assign \port$648$2  = _22_;
+  assign \port$648$3  = _30_;
+  assign \port$648$4  = _31_;
+  assign \port$648$5  = _32_;
+  assign \port$648$6  = _33_;
+  assign \port$648$7  = _34_;
+  assign \port$648$8  = _35_;
+  assign \port$648$9  = _01_;
+  assign \port$648$10  = _02_;
+  assign \port$648$11  = _03_;
+  assign \port$648$12  = _04_;
+  assign \port$648$13  = _05_;
+  assign \port$648$14  = _06_;
+  assign \port$648$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -13895,42 +13060,42 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -13939,65 +13104,65 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$649$0  = \$1 ;
-  assign \port$649$1  = \$2 ;
-  assign \port$649$2  = \$3 ;
-  assign \port$649$3  = \$4 ;
-  assign \port$649$4  = \$5 ;
-  assign \port$649$5  = \$6 ;
-  assign \port$649$6  = \$7 ;
-  assign \port$649$7  = \$8 ;
-  assign \port$649$8  = \$9 ;
-  assign \port$649$9  = \$10 ;
-  assign \port$649$10  = \$11 ;
-  assign \port$649$11  = \$12 ;
-  assign \port$649$12  = \$13 ;
-  assign \port$649$13  = \$14 ;
-  assign \port$649$14  = \$15 ;
-  assign \port$649$15  = \$16 ;
+  assign \port$649$0  = _00_;
+  assign \port$649$1  = _11_;
+  assign \port$649$2  = _22_;
+  assign \port$649$3  = _30_;
+  assign \port$649$4  = _31_;
+  assign \port$649$5  = _32_;
+  assign \port$649$6  = _33_;
+  assign \port$649$7  = _34_;
+  assign \port$649$8  = _35_;
+  assign \port$649$9  = _01_;
+  assign \port$649$10  = _02_;
+  assign \port$649$11  = _03_;
+  assign \port$649$12  = _04_;
+  assign \port$649$13  = _05_;
+  assign \port$649$14  = _06_;
+  assign \port$649$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -14116,42 +13281,42 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -14160,65 +13325,65 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$650$0  = \$1 ;
-  assign \port$650$1  = \$2 ;
-  assign \port$650$2  = \$3 ;
-  assign \port$650$3  = \$4 ;
-  assign \port$650$4  = \$5 ;
-  assign \port$650$5  = \$6 ;
-  assign \port$650$6  = \$7 ;
-  assign \port$650$7  = \$8 ;
-  assign \port$650$8  = \$9 ;
-  assign \port$650$9  = \$10 ;
-  assign \port$650$10  = \$11 ;
-  assign \port$650$11  = \$12 ;
-  assign \port$650$12  = \$13 ;
-  assign \port$650$13  = \$14 ;
-  assign \port$650$14  = \$15 ;
-  assign \port$650$15  = \$16 ;
+  assign \port$650$0  = _00_;
+  assign \port$650$1  = _11_;
+  assign \port$650$2  = _22_;
+  assign \port$650$3  = _30_;
+  assign \port$650$4  = _31_;
+  assign \port$650$5  = _32_;
+  assign \port$650$6  = _33_;
+  assign \port$650$7  = _34_;
+  assign \port$650$8  = _35_;
+  assign \port$650$9  = _01_;
+  assign \port$650$10  = _02_;
+  assign \port$650$11  = _03_;
+  assign \port$650$12  = _04_;
+  assign \port$650$13  = _05_;
+  assign \port$650$14  = _06_;
+  assign \port$650$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -14337,42 +13502,42 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -14381,65 +13546,65 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$651$0  = \$1 ;
-  assign \port$651$1  = \$2 ;
-  assign \port$651$2  = \$3 ;
-  assign \port$651$3  = \$4 ;
-  assign \port$651$4  = \$5 ;
-  assign \port$651$5  = \$6 ;
-  assign \port$651$6  = \$7 ;
-  assign \port$651$7  = \$8 ;
-  assign \port$651$8  = \$9 ;
-  assign \port$651$9  = \$10 ;
-  assign \port$651$10  = \$11 ;
-  assign \port$651$11  = \$12 ;
-  assign \port$651$12  = \$13 ;
-  assign \port$651$13  = \$14 ;
-  assign \port$651$14  = \$15 ;
-  assign \port$651$15  = \$16 ;
+  assign \port$651$0  = _00_;
+  assign \port$651$1  = _11_;
+  assign \port$651$2  = _22_;
+  assign \port$651$3  = _30_;
+  assign \port$651$4  = _31_;
+  assign \port$651$5  = _32_;
+  assign \port$651$6  = _33_;
+  assign \port$651$7  = _34_;
+  assign \port$651$8  = _35_;
+  assign \port$651$9  = _01_;
+  assign \port$651$10  = _02_;
+  assign \port$651$11  = _03_;
+  assign \port$651$12  = _04_;
+  assign \port$651$13  = _05_;
+  assign \port$651$14  = _06_;
+  assign \port$651$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -14558,42 +13723,42 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -14602,65 +13767,65 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$652$0  = \$1 ;
-  assign \port$652$1  = \$2 ;
-  assign \port$652$2  = \$3 ;
-  assign \port$652$3  = \$4 ;
-  assign \port$652$4  = \$5 ;
-  assign \port$652$5  = \$6 ;
-  assign \port$652$6  = \$7 ;
-  assign \port$652$7  = \$8 ;
-  assign \port$652$8  = \$9 ;
-  assign \port$652$9  = \$10 ;
-  assign \port$652$10  = \$11 ;
-  assign \port$652$11  = \$12 ;
-  assign \port$652$12  = \$13 ;
-  assign \port$652$13  = \$14 ;
-  assign \port$652$14  = \$15 ;
-  assign \port$652$15  = \$16 ;
+  assign \port$652$0  = _00_;
+  assign \port$652$1  = _11_;
+  assign \port$652$2  = _22_;
+  assign \port$652$3  = _30_;
+  assign \port$652$4  = _31_;
+  assign \port$652$5  = _32_;
+  assign \port$652$6  = _33_;
+  assign \port$652$7  = _34_;
+  assign \port$652$8  = _35_;
+  assign \port$652$9  = _01_;
+  assign \port$652$10  = _02_;
+  assign \port$652$11  = _03_;
+  assign \port$652$12  = _04_;
+  assign \port$652$13  = _05_;
+  assign \port$652$14  = _06_;
+  assign \port$652$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -14779,42 +13944,42 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -14823,65 +13988,65 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$653$0  = \$1 ;
-  assign \port$653$1  = \$2 ;
-  assign \port$653$2  = \$3 ;
-  assign \port$653$3  = \$4 ;
-  assign \port$653$4  = \$5 ;
-  assign \port$653$5  = \$6 ;
-  assign \port$653$6  = \$7 ;
-  assign \port$653$7  = \$8 ;
-  assign \port$653$8  = \$9 ;
-  assign \port$653$9  = \$10 ;
-  assign \port$653$10  = \$11 ;
-  assign \port$653$11  = \$12 ;
-  assign \port$653$12  = \$13 ;
-  assign \port$653$13  = \$14 ;
-  assign \port$653$14  = \$15 ;
-  assign \port$653$15  = \$16 ;
+  assign \port$653$0  = _00_;
+  assign \port$653$1  = _11_;
+  assign \port$653$2  = _22_;
+  assign \port$653$3  = _30_;
+  assign \port$653$4  = _31_;
+  assign \port$653$5  = _32_;
+  assign \port$653$6  = _33_;
+  assign \port$653$7  = _34_;
+  assign \port$653$8  = _35_;
+  assign \port$653$9  = _01_;
+  assign \port$653$10  = _02_;
+  assign \port$653$11  = _03_;
+  assign \port$653$12  = _04_;
+  assign \port$653$13  = _05_;
+  assign \port$653$14  = _06_;
+  assign \port$653$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -15000,42 +14165,42 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -15044,65 +14209,65 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$654$0  = \$1 ;
-  assign \port$654$1  = \$2 ;
-  assign \port$654$2  = \$3 ;
-  assign \port$654$3  = \$4 ;
-  assign \port$654$4  = \$5 ;
-  assign \port$654$5  = \$6 ;
-  assign \port$654$6  = \$7 ;
-  assign \port$654$7  = \$8 ;
-  assign \port$654$8  = \$9 ;
-  assign \port$654$9  = \$10 ;
-  assign \port$654$10  = \$11 ;
-  assign \port$654$11  = \$12 ;
-  assign \port$654$12  = \$13 ;
-  assign \port$654$13  = \$14 ;
-  assign \port$654$14  = \$15 ;
-  assign \port$654$15  = \$16 ;
+  assign \port$654$0  = _00_;
+  assign \port$654$1  = _11_;
+  assign \port$654$2  = _22_;
+  assign \port$654$3  = _30_;
+  assign \port$654$4  = _31_;
+  assign \port$654$5  = _32_;
+  assign \port$654$6  = _33_;
+  assign \port$654$7  = _34_;
+  assign \port$654$8  = _35_;
+  assign \port$654$9  = _01_;
+  assign \port$654$10  = _02_;
+  assign \port$654$11  = _03_;
+  assign \port$654$12  = _04_;
+  assign \port$654$13  = _05_;
+  assign \port$654$14  = _06_;
+  assign \port$654$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -15221,42 +14386,42 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -15265,65 +14430,65 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$655$0  = \$1 ;
-  assign \port$655$1  = \$2 ;
-  assign \port$655$2  = \$3 ;
-  assign \port$655$3  = \$4 ;
-  assign \port$655$4  = \$5 ;
-  assign \port$655$5  = \$6 ;
-  assign \port$655$6  = \$7 ;
-  assign \port$655$7  = \$8 ;
-  assign \port$655$8  = \$9 ;
-  assign \port$655$9  = \$10 ;
-  assign \port$655$10  = \$11 ;
-  assign \port$655$11  = \$12 ;
-  assign \port$655$12  = \$13 ;
-  assign \port$655$13  = \$14 ;
-  assign \port$655$14  = \$15 ;
-  assign \port$655$15  = \$16 ;
+  assign \port$655$0  = _00_;
+  assign \port$655$1  = _11_;
+  assign \port$655$2  = _22_;
+  assign \port$655$3  = _30_;
+  assign \port$655$4  = _31_;
+  assign \port$655$5  = _32_;
+  assign \port$655$6  = _33_;
+  assign \port$655$7  = _34_;
+  assign \port$655$8  = _35_;
+  assign \port$655$9  = _01_;
+  assign \port$655$10  = _02_;
+  assign \port$655$11  = _03_;
+  assign \port$655$12  = _04_;
+  assign \port$655$13  = _05_;
+  assign \port$655$14  = _06_;
+  assign \port$655$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -15442,42 +14607,42 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -15486,65 +14651,65 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$656$0  = \$1 ;
-  assign \port$656$1  = \$2 ;
-  assign \port$656$2  = \$3 ;
-  assign \port$656$3  = \$4 ;
-  assign \port$656$4  = \$5 ;
-  assign \port$656$5  = \$6 ;
-  assign \port$656$6  = \$7 ;
-  assign \port$656$7  = \$8 ;
-  assign \port$656$8  = \$9 ;
-  assign \port$656$9  = \$10 ;
-  assign \port$656$10  = \$11 ;
-  assign \port$656$11  = \$12 ;
-  assign \port$656$12  = \$13 ;
-  assign \port$656$13  = \$14 ;
-  assign \port$656$14  = \$15 ;
-  assign \port$656$15  = \$16 ;
+  assign \port$656$0  = _00_;
+  assign \port$656$1  = _11_;
+  assign \port$656$2  = _22_;
+  assign \port$656$3  = _30_;
+  assign \port$656$4  = _31_;
+  assign \port$656$5  = _32_;
+  assign \port$656$6  = _33_;
+  assign \port$656$7  = _34_;
+  assign \port$656$8  = _35_;
+  assign \port$656$9  = _01_;
+  assign \port$656$10  = _02_;
+  assign \port$656$11  = _03_;
+  assign \port$656$12  = _04_;
+  assign \port$656$13  = _05_;
+  assign \port$656$14  = _06_;
+  assign \port$656$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -15663,42 +14828,42 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -15707,65 +14872,65 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$657$0  = \$1 ;
-  assign \port$657$1  = \$2 ;
-  assign \port$657$2  = \$3 ;
-  assign \port$657$3  = \$4 ;
-  assign \port$657$4  = \$5 ;
-  assign \port$657$5  = \$6 ;
-  assign \port$657$6  = \$7 ;
-  assign \port$657$7  = \$8 ;
-  assign \port$657$8  = \$9 ;
-  assign \port$657$9  = \$10 ;
-  assign \port$657$10  = \$11 ;
-  assign \port$657$11  = \$12 ;
-  assign \port$657$12  = \$13 ;
-  assign \port$657$13  = \$14 ;
-  assign \port$657$14  = \$15 ;
-  assign \port$657$15  = \$16 ;
+  assign \port$657$0  = _00_;
+  assign \port$657$1  = _11_;
+  assign \port$657$2  = _22_;
+  assign \port$657$3  = _30_;
+  assign \port$657$4  = _31_;
+  assign \port$657$5  = _32_;
+  assign \port$657$6  = _33_;
+  assign \port$657$7  = _34_;
+  assign \port$657$8  = _35_;
+  assign \port$657$9  = _01_;
+  assign \port$657$10  = _02_;
+  assign \port$657$11  = _03_;
+  assign \port$657$12  = _04_;
+  assign \port$657$13  = _05_;
+  assign \port$657$14  = _06_;
+  assign \port$657$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -15884,42 +15049,42 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -15928,65 +15093,65 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$658$0  = \$1 ;
-  assign \port$658$1  = \$2 ;
-  assign \port$658$2  = \$3 ;
-  assign \port$658$3  = \$4 ;
-  assign \port$658$4  = \$5 ;
-  assign \port$658$5  = \$6 ;
-  assign \port$658$6  = \$7 ;
-  assign \port$658$7  = \$8 ;
-  assign \port$658$8  = \$9 ;
-  assign \port$658$9  = \$10 ;
-  assign \port$658$10  = \$11 ;
-  assign \port$658$11  = \$12 ;
-  assign \port$658$12  = \$13 ;
-  assign \port$658$13  = \$14 ;
-  assign \port$658$14  = \$15 ;
-  assign \port$658$15  = \$16 ;
+  assign \port$658$0  = _00_;
+  assign \port$658$1  = _11_;
+  assign \port$658$2  = _22_;
+  assign \port$658$3  = _30_;
+  assign \port$658$4  = _31_;
+  assign \port$658$5  = _32_;
+  assign \port$658$6  = _33_;
+  assign \port$658$7  = _34_;
+  assign \port$658$8  = _35_;
+  assign \port$658$9  = _01_;
+  assign \port$658$10  = _02_;
+  assign \port$658$11  = _03_;
+  assign \port$658$12  = _04_;
+  assign \port$658$13  = _05_;
+  assign \port$658$14  = _06_;
+  assign \port$658$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -16105,42 +15270,42 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -16149,65 +15314,65 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$659$0  = \$1 ;
-  assign \port$659$1  = \$2 ;
-  assign \port$659$2  = \$3 ;
-  assign \port$659$3  = \$4 ;
-  assign \port$659$4  = \$5 ;
-  assign \port$659$5  = \$6 ;
-  assign \port$659$6  = \$7 ;
-  assign \port$659$7  = \$8 ;
-  assign \port$659$8  = \$9 ;
-  assign \port$659$9  = \$10 ;
-  assign \port$659$10  = \$11 ;
-  assign \port$659$11  = \$12 ;
-  assign \port$659$12  = \$13 ;
-  assign \port$659$13  = \$14 ;
-  assign \port$659$14  = \$15 ;
-  assign \port$659$15  = \$16 ;
+  assign \port$659$0  = _00_;
+  assign \port$659$1  = _11_;
+  assign \port$659$2  = _22_;
+  assign \port$659$3  = _30_;
+  assign \port$659$4  = _31_;
+  assign \port$659$5  = _32_;
+  assign \port$659$6  = _33_;
+  assign \port$659$7  = _34_;
+  assign \port$659$8  = _35_;
+  assign \port$659$9  = _01_;
+  assign \port$659$10  = _02_;
+  assign \port$659$11  = _03_;
+  assign \port$659$12  = _04_;
+  assign \port$659$13  = _05_;
+  assign \port$659$14  = _06_;
+  assign \port$659$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -16326,42 +15491,42 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -16370,65 +15535,65 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$660$0  = \$1 ;
-  assign \port$660$1  = \$2 ;
-  assign \port$660$2  = \$3 ;
-  assign \port$660$3  = \$4 ;
-  assign \port$660$4  = \$5 ;
-  assign \port$660$5  = \$6 ;
-  assign \port$660$6  = \$7 ;
-  assign \port$660$7  = \$8 ;
-  assign \port$660$8  = \$9 ;
-  assign \port$660$9  = \$10 ;
-  assign \port$660$10  = \$11 ;
-  assign \port$660$11  = \$12 ;
-  assign \port$660$12  = \$13 ;
-  assign \port$660$13  = \$14 ;
-  assign \port$660$14  = \$15 ;
-  assign \port$660$15  = \$16 ;
+  assign \port$660$0  = _00_;
+  assign \port$660$1  = _11_;
+  assign \port$660$2  = _22_;
+  assign \port$660$3  = _30_;
+  assign \port$660$4  = _31_;
+  assign \port$660$5  = _32_;
+  assign \port$660$6  = _33_;
+  assign \port$660$7  = _34_;
+  assign \port$660$8  = _35_;
+  assign \port$660$9  = _01_;
+  assign \port$660$10  = _02_;
+  assign \port$660$11  = _03_;
+  assign \port$660$12  = _04_;
+  assign \port$660$13  = _05_;
+  assign \port$660$14  = _06_;
+  assign \port$660$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -16547,42 +15712,42 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -16591,65 +15756,65 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$661$0  = \$1 ;
-  assign \port$661$1  = \$2 ;
-  assign \port$661$2  = \$3 ;
-  assign \port$661$3  = \$4 ;
-  assign \port$661$4  = \$5 ;
-  assign \port$661$5  = \$6 ;
-  assign \port$661$6  = \$7 ;
-  assign \port$661$7  = \$8 ;
-  assign \port$661$8  = \$9 ;
-  assign \port$661$9  = \$10 ;
-  assign \port$661$10  = \$11 ;
-  assign \port$661$11  = \$12 ;
-  assign \port$661$12  = \$13 ;
-  assign \port$661$13  = \$14 ;
-  assign \port$661$14  = \$15 ;
-  assign \port$661$15  = \$16 ;
+  assign \port$661$0  = _00_;
+  assign \port$661$1  = _11_;
+  assign \port$661$2  = _22_;
+  assign \port$661$3  = _30_;
+  assign \port$661$4  = _31_;
+  assign \port$661$5  = _32_;
+  assign \port$661$6  = _33_;
+  assign \port$661$7  = _34_;
+  assign \port$661$8  = _35_;
+  assign \port$661$9  = _01_;
+  assign \port$661$10  = _02_;
+  assign \port$661$11  = _03_;
+  assign \port$661$12  = _04_;
+  assign \port$661$13  = _05_;
+  assign \port$661$14  = _06_;
+  assign \port$661$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -16768,42 +15933,42 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -16812,65 +15977,65 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$662$0  = \$1 ;
-  assign \port$662$1  = \$2 ;
-  assign \port$662$2  = \$3 ;
-  assign \port$662$3  = \$4 ;
-  assign \port$662$4  = \$5 ;
-  assign \port$662$5  = \$6 ;
-  assign \port$662$6  = \$7 ;
-  assign \port$662$7  = \$8 ;
-  assign \port$662$8  = \$9 ;
-  assign \port$662$9  = \$10 ;
-  assign \port$662$10  = \$11 ;
-  assign \port$662$11  = \$12 ;
-  assign \port$662$12  = \$13 ;
-  assign \port$662$13  = \$14 ;
-  assign \port$662$14  = \$15 ;
-  assign \port$662$15  = \$16 ;
+  assign \port$662$0  = _00_;
+  assign \port$662$1  = _11_;
+  assign \port$662$2  = _22_;
+  assign \port$662$3  = _30_;
+  assign \port$662$4  = _31_;
+  assign \port$662$5  = _32_;
+  assign \port$662$6  = _33_;
+  assign \port$662$7  = _34_;
+  assign \port$662$8  = _35_;
+  assign \port$662$9  = _01_;
+  assign \port$662$10  = _02_;
+  assign \port$662$11  = _03_;
+  assign \port$662$12  = _04_;
+  assign \port$662$13  = _05_;
+  assign \port$662$14  = _06_;
+  assign \port$662$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -16989,42 +16154,42 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -17033,65 +16198,65 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$663$0  = \$1 ;
-  assign \port$663$1  = \$2 ;
-  assign \port$663$2  = \$3 ;
-  assign \port$663$3  = \$4 ;
-  assign \port$663$4  = \$5 ;
-  assign \port$663$5  = \$6 ;
-  assign \port$663$6  = \$7 ;
-  assign \port$663$7  = \$8 ;
-  assign \port$663$8  = \$9 ;
-  assign \port$663$9  = \$10 ;
-  assign \port$663$10  = \$11 ;
-  assign \port$663$11  = \$12 ;
-  assign \port$663$12  = \$13 ;
-  assign \port$663$13  = \$14 ;
-  assign \port$663$14  = \$15 ;
-  assign \port$663$15  = \$16 ;
+  assign \port$663$0  = _00_;
+  assign \port$663$1  = _11_;
+  assign \port$663$2  = _22_;
+  assign \port$663$3  = _30_;
+  assign \port$663$4  = _31_;
+  assign \port$663$5  = _32_;
+  assign \port$663$6  = _33_;
+  assign \port$663$7  = _34_;
+  assign \port$663$8  = _35_;
+  assign \port$663$9  = _01_;
+  assign \port$663$10  = _02_;
+  assign \port$663$11  = _03_;
+  assign \port$663$12  = _04_;
+  assign \port$663$13  = _05_;
+  assign \port$663$14  = _06_;
+  assign \port$663$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -17210,42 +16375,42 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -17254,65 +16419,65 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$664$0  = \$1 ;
-  assign \port$664$1  = \$2 ;
-  assign \port$664$2  = \$3 ;
-  assign \port$664$3  = \$4 ;
-  assign \port$664$4  = \$5 ;
-  assign \port$664$5  = \$6 ;
-  assign \port$664$6  = \$7 ;
-  assign \port$664$7  = \$8 ;
-  assign \port$664$8  = \$9 ;
-  assign \port$664$9  = \$10 ;
-  assign \port$664$10  = \$11 ;
-  assign \port$664$11  = \$12 ;
-  assign \port$664$12  = \$13 ;
-  assign \port$664$13  = \$14 ;
-  assign \port$664$14  = \$15 ;
-  assign \port$664$15  = \$16 ;
+  assign \port$664$0  = _00_;
+  assign \port$664$1  = _11_;
+  assign \port$664$2  = _22_;
+  assign \port$664$3  = _30_;
+  assign \port$664$4  = _31_;
+  assign \port$664$5  = _32_;
+  assign \port$664$6  = _33_;
+  assign \port$664$7  = _34_;
+  assign \port$664$8  = _35_;
+  assign \port$664$9  = _01_;
+  assign \port$664$10  = _02_;
+  assign \port$664$11  = _03_;
+  assign \port$664$12  = _04_;
+  assign \port$664$13  = _05_;
+  assign \port$664$14  = _06_;
+  assign \port$664$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -17431,42 +16596,42 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -17475,65 +16640,65 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$665$0  = \$1 ;
-  assign \port$665$1  = \$2 ;
-  assign \port$665$2  = \$3 ;
-  assign \port$665$3  = \$4 ;
-  assign \port$665$4  = \$5 ;
-  assign \port$665$5  = \$6 ;
-  assign \port$665$6  = \$7 ;
-  assign \port$665$7  = \$8 ;
-  assign \port$665$8  = \$9 ;
-  assign \port$665$9  = \$10 ;
-  assign \port$665$10  = \$11 ;
-  assign \port$665$11  = \$12 ;
-  assign \port$665$12  = \$13 ;
-  assign \port$665$13  = \$14 ;
-  assign \port$665$14  = \$15 ;
-  assign \port$665$15  = \$16 ;
+  assign \port$665$0  = _00_;
+  assign \port$665$1  = _11_;
+  assign \port$665$2  = _22_;
+  assign \port$665$3  = _30_;
+  assign \port$665$4  = _31_;
+  assign \port$665$5  = _32_;
+  assign \port$665$6  = _33_;
+  assign \port$665$7  = _34_;
+  assign \port$665$8  = _35_;
+  assign \port$665$9  = _01_;
+  assign \port$665$10  = _02_;
+  assign \port$665$11  = _03_;
+  assign \port$665$12  = _04_;
+  assign \port$665$13  = _05_;
+  assign \port$665$14  = _06_;
+  assign \port$665$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -17652,42 +16817,42 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -17696,65 +16861,65 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$666$0  = \$1 ;
-  assign \port$666$1  = \$2 ;
-  assign \port$666$2  = \$3 ;
-  assign \port$666$3  = \$4 ;
-  assign \port$666$4  = \$5 ;
-  assign \port$666$5  = \$6 ;
-  assign \port$666$6  = \$7 ;
-  assign \port$666$7  = \$8 ;
-  assign \port$666$8  = \$9 ;
-  assign \port$666$9  = \$10 ;
-  assign \port$666$10  = \$11 ;
-  assign \port$666$11  = \$12 ;
-  assign \port$666$12  = \$13 ;
-  assign \port$666$13  = \$14 ;
-  assign \port$666$14  = \$15 ;
-  assign \port$666$15  = \$16 ;
+  assign \port$666$0  = _00_;
+  assign \port$666$1  = _11_;
+  assign \port$666$2  = _22_;
+  assign \port$666$3  = _30_;
+  assign \port$666$4  = _31_;
+  assign \port$666$5  = _32_;
+  assign \port$666$6  = _33_;
+  assign \port$666$7  = _34_;
+  assign \port$666$8  = _35_;
+  assign \port$666$9  = _01_;
+  assign \port$666$10  = _02_;
+  assign \port$666$11  = _03_;
+  assign \port$666$12  = _04_;
+  assign \port$666$13  = _05_;
+  assign \port$666$14  = _06_;
+  assign \port$666$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -17873,42 +17038,42 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -17917,65 +17082,65 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$667$0  = \$1 ;
-  assign \port$667$1  = \$2 ;
-  assign \port$667$2  = \$3 ;
-  assign \port$667$3  = \$4 ;
-  assign \port$667$4  = \$5 ;
-  assign \port$667$5  = \$6 ;
-  assign \port$667$6  = \$7 ;
-  assign \port$667$7  = \$8 ;
-  assign \port$667$8  = \$9 ;
-  assign \port$667$9  = \$10 ;
-  assign \port$667$10  = \$11 ;
-  assign \port$667$11  = \$12 ;
-  assign \port$667$12  = \$13 ;
-  assign \port$667$13  = \$14 ;
-  assign \port$667$14  = \$15 ;
-  assign \port$667$15  = \$16 ;
+  assign \port$667$0  = _00_;
+  assign \port$667$1  = _11_;
+  assign \port$667$2  = _22_;
+  assign \port$667$3  = _30_;
+  assign \port$667$4  = _31_;
+  assign \port$667$5  = _32_;
+  assign \port$667$6  = _33_;
+  assign \port$667$7  = _34_;
+  assign \port$667$8  = _35_;
+  assign \port$667$9  = _01_;
+  assign \port$667$10  = _02_;
+  assign \port$667$11  = _03_;
+  assign \port$667$12  = _04_;
+  assign \port$667$13  = _05_;
+  assign \port$667$14  = _06_;
+  assign \port$667$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -18094,42 +17259,42 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -18138,65 +17303,65 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$668$0  = \$1 ;
-  assign \port$668$1  = \$2 ;
-  assign \port$668$2  = \$3 ;
-  assign \port$668$3  = \$4 ;
-  assign \port$668$4  = \$5 ;
-  assign \port$668$5  = \$6 ;
-  assign \port$668$6  = \$7 ;
-  assign \port$668$7  = \$8 ;
-  assign \port$668$8  = \$9 ;
-  assign \port$668$9  = \$10 ;
-  assign \port$668$10  = \$11 ;
-  assign \port$668$11  = \$12 ;
-  assign \port$668$12  = \$13 ;
-  assign \port$668$13  = \$14 ;
-  assign \port$668$14  = \$15 ;
-  assign \port$668$15  = \$16 ;
+  assign \port$668$0  = _00_;
+  assign \port$668$1  = _11_;
+  assign \port$668$2  = _22_;
+  assign \port$668$3  = _30_;
+  assign \port$668$4  = _31_;
+  assign \port$668$5  = _32_;
+  assign \port$668$6  = _33_;
+  assign \port$668$7  = _34_;
+  assign \port$668$8  = _35_;
+  assign \port$668$9  = _01_;
+  assign \port$668$10  = _02_;
+  assign \port$668$11  = _03_;
+  assign \port$668$12  = _04_;
+  assign \port$668$13  = _05_;
+  assign \port$668$14  = _06_;
+  assign \port$668$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -18315,42 +17480,42 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -18359,65 +17524,65 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$669$0  = \$1 ;
-  assign \port$669$1  = \$2 ;
-  assign \port$669$2  = \$3 ;
-  assign \port$669$3  = \$4 ;
-  assign \port$669$4  = \$5 ;
-  assign \port$669$5  = \$6 ;
-  assign \port$669$6  = \$7 ;
-  assign \port$669$7  = \$8 ;
-  assign \port$669$8  = \$9 ;
-  assign \port$669$9  = \$10 ;
-  assign \port$669$10  = \$11 ;
-  assign \port$669$11  = \$12 ;
-  assign \port$669$12  = \$13 ;
-  assign \port$669$13  = \$14 ;
-  assign \port$669$14  = \$15 ;
-  assign \port$669$15  = \$16 ;
+  assign \port$669$0  = _00_;
+  assign \port$669$1  = _11_;
+  assign \port$669$2  = _22_;
+  assign \port$669$3  = _30_;
+  assign \port$669$4  = _31_;
+  assign \port$669$5  = _32_;
+  assign \port$669$6  = _33_;
+  assign \port$669$7  = _34_;
+  assign \port$669$8  = _35_;
+  assign \port$669$9  = _01_;
+  assign \port$669$10  = _02_;
+  assign \port$669$11  = _03_;
+  assign \port$669$12  = _04_;
+  assign \port$669$13  = _05_;
+  assign \port$669$14  = _06_;
+  assign \port$669$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -18536,42 +17701,42 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -18580,65 +17745,65 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$670$0  = \$1 ;
-  assign \port$670$1  = \$2 ;
-  assign \port$670$2  = \$3 ;
-  assign \port$670$3  = \$4 ;
-  assign \port$670$4  = \$5 ;
-  assign \port$670$5  = \$6 ;
-  assign \port$670$6  = \$7 ;
-  assign \port$670$7  = \$8 ;
-  assign \port$670$8  = \$9 ;
-  assign \port$670$9  = \$10 ;
-  assign \port$670$10  = \$11 ;
-  assign \port$670$11  = \$12 ;
-  assign \port$670$12  = \$13 ;
-  assign \port$670$13  = \$14 ;
-  assign \port$670$14  = \$15 ;
-  assign \port$670$15  = \$16 ;
+  assign \port$670$0  = _00_;
+  assign \port$670$1  = _11_;
+  assign \port$670$2  = _22_;
+  assign \port$670$3  = _30_;
+  assign \port$670$4  = _31_;
+  assign \port$670$5  = _32_;
+  assign \port$670$6  = _33_;
+  assign \port$670$7  = _34_;
+  assign \port$670$8  = _35_;
+  assign \port$670$9  = _01_;
+  assign \port$670$10  = _02_;
+  assign \port$670$11  = _03_;
+  assign \port$670$12  = _04_;
+  assign \port$670$13  = _05_;
+  assign \port$670$14  = _06_;
+  assign \port$670$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -18757,42 +17922,42 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -18801,65 +17966,65 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$671$0  = \$1 ;
-  assign \port$671$1  = \$2 ;
-  assign \port$671$2  = \$3 ;
-  assign \port$671$3  = \$4 ;
-  assign \port$671$4  = \$5 ;
-  assign \port$671$5  = \$6 ;
-  assign \port$671$6  = \$7 ;
-  assign \port$671$7  = \$8 ;
-  assign \port$671$8  = \$9 ;
-  assign \port$671$9  = \$10 ;
-  assign \port$671$10  = \$11 ;
-  assign \port$671$11  = \$12 ;
-  assign \port$671$12  = \$13 ;
-  assign \port$671$13  = \$14 ;
-  assign \port$671$14  = \$15 ;
-  assign \port$671$15  = \$16 ;
+  assign \port$671$0  = _00_;
+  assign \port$671$1  = _11_;
+  assign \port$671$2  = _22_;
+  assign \port$671$3  = _30_;
+  assign \port$671$4  = _31_;
+  assign \port$671$5  = _32_;
+  assign \port$671$6  = _33_;
+  assign \port$671$7  = _34_;
+  assign \port$671$8  = _35_;
+  assign \port$671$9  = _01_;
+  assign \port$671$10  = _02_;
+  assign \port$671$11  = _03_;
+  assign \port$671$12  = _04_;
+  assign \port$671$13  = _05_;
+  assign \port$671$14  = _06_;
+  assign \port$671$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -18978,42 +18143,42 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -19022,65 +18187,65 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$672$0  = \$1 ;
-  assign \port$672$1  = \$2 ;
-  assign \port$672$2  = \$3 ;
-  assign \port$672$3  = \$4 ;
-  assign \port$672$4  = \$5 ;
-  assign \port$672$5  = \$6 ;
-  assign \port$672$6  = \$7 ;
-  assign \port$672$7  = \$8 ;
-  assign \port$672$8  = \$9 ;
-  assign \port$672$9  = \$10 ;
-  assign \port$672$10  = \$11 ;
-  assign \port$672$11  = \$12 ;
-  assign \port$672$12  = \$13 ;
-  assign \port$672$13  = \$14 ;
-  assign \port$672$14  = \$15 ;
-  assign \port$672$15  = \$16 ;
+  assign \port$672$0  = _00_;
+  assign \port$672$1  = _11_;
+  assign \port$672$2  = _22_;
+  assign \port$672$3  = _30_;
+  assign \port$672$4  = _31_;
+  assign \port$672$5  = _32_;
+  assign \port$672$6  = _33_;
+  assign \port$672$7  = _34_;
+  assign \port$672$8  = _35_;
+  assign \port$672$9  = _01_;
+  assign \port$672$10  = _02_;
+  assign \port$672$11  = _03_;
+  assign \port$672$12  = _04_;
+  assign \port$672$13  = _05_;
+  assign \port$672$14  = _06_;
+  assign \port$672$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -19199,42 +18364,42 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -19243,65 +18408,65 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$673$0  = \$1 ;
-  assign \port$673$1  = \$2 ;
-  assign \port$673$2  = \$3 ;
-  assign \port$673$3  = \$4 ;
-  assign \port$673$4  = \$5 ;
-  assign \port$673$5  = \$6 ;
-  assign \port$673$6  = \$7 ;
-  assign \port$673$7  = \$8 ;
-  assign \port$673$8  = \$9 ;
-  assign \port$673$9  = \$10 ;
-  assign \port$673$10  = \$11 ;
-  assign \port$673$11  = \$12 ;
-  assign \port$673$12  = \$13 ;
-  assign \port$673$13  = \$14 ;
-  assign \port$673$14  = \$15 ;
-  assign \port$673$15  = \$16 ;
+  assign \port$673$0  = _00_;
+  assign \port$673$1  = _11_;
+  assign \port$673$2  = _22_;
+  assign \port$673$3  = _30_;
+  assign \port$673$4  = _31_;
+  assign \port$673$5  = _32_;
+  assign \port$673$6  = _33_;
+  assign \port$673$7  = _34_;
+  assign \port$673$8  = _35_;
+  assign \port$673$9  = _01_;
+  assign \port$673$10  = _02_;
+  assign \port$673$11  = _03_;
+  assign \port$673$12  = _04_;
+  assign \port$673$13  = _05_;
+  assign \port$673$14  = _06_;
+  assign \port$673$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -19420,42 +18585,42 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -19464,65 +18629,65 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$674$0  = \$1 ;
-  assign \port$674$1  = \$2 ;
-  assign \port$674$2  = \$3 ;
-  assign \port$674$3  = \$4 ;
-  assign \port$674$4  = \$5 ;
-  assign \port$674$5  = \$6 ;
-  assign \port$674$6  = \$7 ;
-  assign \port$674$7  = \$8 ;
-  assign \port$674$8  = \$9 ;
-  assign \port$674$9  = \$10 ;
-  assign \port$674$10  = \$11 ;
-  assign \port$674$11  = \$12 ;
-  assign \port$674$12  = \$13 ;
-  assign \port$674$13  = \$14 ;
-  assign \port$674$14  = \$15 ;
-  assign \port$674$15  = \$16 ;
+  assign \port$674$0  = _00_;
+  assign \port$674$1  = _11_;
+  assign \port$674$2  = _22_;
+  assign \port$674$3  = _30_;
+  assign \port$674$4  = _31_;
+  assign \port$674$5  = _32_;
+  assign \port$674$6  = _33_;
+  assign \port$674$7  = _34_;
+  assign \port$674$8  = _35_;
+  assign \port$674$9  = _01_;
+  assign \port$674$10  = _02_;
+  assign \port$674$11  = _03_;
+  assign \port$674$12  = _04_;
+  assign \port$674$13  = _05_;
+  assign \port$674$14  = _06_;
+  assign \port$674$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -19641,42 +18806,42 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -19685,65 +18850,65 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$675$0  = \$1 ;
-  assign \port$675$1  = \$2 ;
-  assign \port$675$2  = \$3 ;
-  assign \port$675$3  = \$4 ;
-  assign \port$675$4  = \$5 ;
-  assign \port$675$5  = \$6 ;
-  assign \port$675$6  = \$7 ;
-  assign \port$675$7  = \$8 ;
-  assign \port$675$8  = \$9 ;
-  assign \port$675$9  = \$10 ;
-  assign \port$675$10  = \$11 ;
-  assign \port$675$11  = \$12 ;
-  assign \port$675$12  = \$13 ;
-  assign \port$675$13  = \$14 ;
-  assign \port$675$14  = \$15 ;
-  assign \port$675$15  = \$16 ;
+  assign \port$675$0  = _00_;
+  assign \port$675$1  = _11_;
+  assign \port$675$2  = _22_;
+  assign \port$675$3  = _30_;
+  assign \port$675$4  = _31_;
+  assign \port$675$5  = _32_;
+  assign \port$675$6  = _33_;
+  assign \port$675$7  = _34_;
+  assign \port$675$8  = _35_;
+  assign \port$675$9  = _01_;
+  assign \port$675$10  = _02_;
+  assign \port$675$11  = _03_;
+  assign \port$675$12  = _04_;
+  assign \port$675$13  = _05_;
+  assign \port$675$14  = _06_;
+  assign \port$675$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -19862,42 +19027,42 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -19906,65 +19071,65 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$676$0  = \$1 ;
-  assign \port$676$1  = \$2 ;
-  assign \port$676$2  = \$3 ;
-  assign \port$676$3  = \$4 ;
-  assign \port$676$4  = \$5 ;
-  assign \port$676$5  = \$6 ;
-  assign \port$676$6  = \$7 ;
-  assign \port$676$7  = \$8 ;
-  assign \port$676$8  = \$9 ;
-  assign \port$676$9  = \$10 ;
-  assign \port$676$10  = \$11 ;
-  assign \port$676$11  = \$12 ;
-  assign \port$676$12  = \$13 ;
-  assign \port$676$13  = \$14 ;
-  assign \port$676$14  = \$15 ;
-  assign \port$676$15  = \$16 ;
+  assign \port$676$0  = _00_;
+  assign \port$676$1  = _11_;
+  assign \port$676$2  = _22_;
+  assign \port$676$3  = _30_;
+  assign \port$676$4  = _31_;
+  assign \port$676$5  = _32_;
+  assign \port$676$6  = _33_;
+  assign \port$676$7  = _34_;
+  assign \port$676$8  = _35_;
+  assign \port$676$9  = _01_;
+  assign \port$676$10  = _02_;
+  assign \port$676$11  = _03_;
+  assign \port$676$12  = _04_;
+  assign \port$676$13  = _05_;
+  assign \port$676$14  = _06_;
+  assign \port$676$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -20083,42 +19248,42 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -20127,65 +19292,65 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$677$0  = \$1 ;
-  assign \port$677$1  = \$2 ;
-  assign \port$677$2  = \$3 ;
-  assign \port$677$3  = \$4 ;
-  assign \port$677$4  = \$5 ;
-  assign \port$677$5  = \$6 ;
-  assign \port$677$6  = \$7 ;
-  assign \port$677$7  = \$8 ;
-  assign \port$677$8  = \$9 ;
-  assign \port$677$9  = \$10 ;
-  assign \port$677$10  = \$11 ;
-  assign \port$677$11  = \$12 ;
-  assign \port$677$12  = \$13 ;
-  assign \port$677$13  = \$14 ;
-  assign \port$677$14  = \$15 ;
-  assign \port$677$15  = \$16 ;
+  assign \port$677$0  = _00_;
+  assign \port$677$1  = _11_;
+  assign \port$677$2  = _22_;
+  assign \port$677$3  = _30_;
+  assign \port$677$4  = _31_;
+  assign \port$677$5  = _32_;
+  assign \port$677$6  = _33_;
+  assign \port$677$7  = _34_;
+  assign \port$677$8  = _35_;
+  assign \port$677$9  = _01_;
+  assign \port$677$10  = _02_;
+  assign \port$677$11  = _03_;
+  assign \port$677$12  = _04_;
+  assign \port$677$13  = _05_;
+  assign \port$677$14  = _06_;
+  assign \port$677$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -20304,42 +19469,42 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -20348,65 +19513,65 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$678$0  = \$1 ;
-  assign \port$678$1  = \$2 ;
-  assign \port$678$2  = \$3 ;
-  assign \port$678$3  = \$4 ;
-  assign \port$678$4  = \$5 ;
-  assign \port$678$5  = \$6 ;
-  assign \port$678$6  = \$7 ;
-  assign \port$678$7  = \$8 ;
-  assign \port$678$8  = \$9 ;
-  assign \port$678$9  = \$10 ;
-  assign \port$678$10  = \$11 ;
-  assign \port$678$11  = \$12 ;
-  assign \port$678$12  = \$13 ;
-  assign \port$678$13  = \$14 ;
-  assign \port$678$14  = \$15 ;
-  assign \port$678$15  = \$16 ;
+  assign \port$678$0  = _00_;
+  assign \port$678$1  = _11_;
+  assign \port$678$2  = _22_;
+  assign \port$678$3  = _30_;
+  assign \port$678$4  = _31_;
+  assign \port$678$5  = _32_;
+  assign \port$678$6  = _33_;
+  assign \port$678$7  = _34_;
+  assign \port$678$8  = _35_;
+  assign \port$678$9  = _01_;
+  assign \port$678$10  = _02_;
+  assign \port$678$11  = _03_;
+  assign \port$678$12  = _04_;
+  assign \port$678$13  = _05_;
+  assign \port$678$14  = _06_;
+  assign \port$678$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -20525,42 +19690,42 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -20569,65 +19734,65 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$679$0  = \$1 ;
-  assign \port$679$1  = \$2 ;
-  assign \port$679$2  = \$3 ;
-  assign \port$679$3  = \$4 ;
-  assign \port$679$4  = \$5 ;
-  assign \port$679$5  = \$6 ;
-  assign \port$679$6  = \$7 ;
-  assign \port$679$7  = \$8 ;
-  assign \port$679$8  = \$9 ;
-  assign \port$679$9  = \$10 ;
-  assign \port$679$10  = \$11 ;
-  assign \port$679$11  = \$12 ;
-  assign \port$679$12  = \$13 ;
-  assign \port$679$13  = \$14 ;
-  assign \port$679$14  = \$15 ;
-  assign \port$679$15  = \$16 ;
+  assign \port$679$0  = _00_;
+  assign \port$679$1  = _11_;
+  assign \port$679$2  = _22_;
+  assign \port$679$3  = _30_;
+  assign \port$679$4  = _31_;
+  assign \port$679$5  = _32_;
+  assign \port$679$6  = _33_;
+  assign \port$679$7  = _34_;
+  assign \port$679$8  = _35_;
+  assign \port$679$9  = _01_;
+  assign \port$679$10  = _02_;
+  assign \port$679$11  = _03_;
+  assign \port$679$12  = _04_;
+  assign \port$679$13  = _05_;
+  assign \port$679$14  = _06_;
+  assign \port$679$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -20746,42 +19911,42 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -20790,65 +19955,65 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$680$0  = \$1 ;
-  assign \port$680$1  = \$2 ;
-  assign \port$680$2  = \$3 ;
-  assign \port$680$3  = \$4 ;
-  assign \port$680$4  = \$5 ;
-  assign \port$680$5  = \$6 ;
-  assign \port$680$6  = \$7 ;
-  assign \port$680$7  = \$8 ;
-  assign \port$680$8  = \$9 ;
-  assign \port$680$9  = \$10 ;
-  assign \port$680$10  = \$11 ;
-  assign \port$680$11  = \$12 ;
-  assign \port$680$12  = \$13 ;
-  assign \port$680$13  = \$14 ;
-  assign \port$680$14  = \$15 ;
-  assign \port$680$15  = \$16 ;
+  assign \port$680$0  = _00_;
+  assign \port$680$1  = _11_;
+  assign \port$680$2  = _22_;
+  assign \port$680$3  = _30_;
+  assign \port$680$4  = _31_;
+  assign \port$680$5  = _32_;
+  assign \port$680$6  = _33_;
+  assign \port$680$7  = _34_;
+  assign \port$680$8  = _35_;
+  assign \port$680$9  = _01_;
+  assign \port$680$10  = _02_;
+  assign \port$680$11  = _03_;
+  assign \port$680$12  = _04_;
+  assign \port$680$13  = _05_;
+  assign \port$680$14  = _06_;
+  assign \port$680$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -20967,42 +20132,42 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -21011,65 +20176,65 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$681$0  = \$1 ;
-  assign \port$681$1  = \$2 ;
-  assign \port$681$2  = \$3 ;
-  assign \port$681$3  = \$4 ;
-  assign \port$681$4  = \$5 ;
-  assign \port$681$5  = \$6 ;
-  assign \port$681$6  = \$7 ;
-  assign \port$681$7  = \$8 ;
-  assign \port$681$8  = \$9 ;
-  assign \port$681$9  = \$10 ;
-  assign \port$681$10  = \$11 ;
-  assign \port$681$11  = \$12 ;
-  assign \port$681$12  = \$13 ;
-  assign \port$681$13  = \$14 ;
-  assign \port$681$14  = \$15 ;
-  assign \port$681$15  = \$16 ;
+  assign \port$681$0  = _00_;
+  assign \port$681$1  = _11_;
+  assign \port$681$2  = _22_;
+  assign \port$681$3  = _30_;
+  assign \port$681$4  = _31_;
+  assign \port$681$5  = _32_;
+  assign \port$681$6  = _33_;
+  assign \port$681$7  = _34_;
+  assign \port$681$8  = _35_;
+  assign \port$681$9  = _01_;
+  assign \port$681$10  = _02_;
+  assign \port$681$11  = _03_;
+  assign \port$681$12  = _04_;
+  assign \port$681$13  = _05_;
+  assign \port$681$14  = _06_;
+  assign \port$681$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -21188,42 +20353,42 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -21232,65 +20397,65 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$682$0  = \$1 ;
-  assign \port$682$1  = \$2 ;
-  assign \port$682$2  = \$3 ;
-  assign \port$682$3  = \$4 ;
-  assign \port$682$4  = \$5 ;
-  assign \port$682$5  = \$6 ;
-  assign \port$682$6  = \$7 ;
-  assign \port$682$7  = \$8 ;
-  assign \port$682$8  = \$9 ;
-  assign \port$682$9  = \$10 ;
-  assign \port$682$10  = \$11 ;
-  assign \port$682$11  = \$12 ;
-  assign \port$682$12  = \$13 ;
-  assign \port$682$13  = \$14 ;
-  assign \port$682$14  = \$15 ;
-  assign \port$682$15  = \$16 ;
+  assign \port$682$0  = _00_;
+  assign \port$682$1  = _11_;
+  assign \port$682$2  = _22_;
+  assign \port$682$3  = _30_;
+  assign \port$682$4  = _31_;
+  assign \port$682$5  = _32_;
+  assign \port$682$6  = _33_;
+  assign \port$682$7  = _34_;
+  assign \port$682$8  = _35_;
+  assign \port$682$9  = _01_;
+  assign \port$682$10  = _02_;
+  assign \port$682$11  = _03_;
+  assign \port$682$12  = _04_;
+  assign \port$682$13  = _05_;
+  assign \port$682$14  = _06_;
+  assign \port$682$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -21409,42 +20574,42 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -21453,65 +20618,65 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$683$0  = \$1 ;
-  assign \port$683$1  = \$2 ;
-  assign \port$683$2  = \$3 ;
-  assign \port$683$3  = \$4 ;
-  assign \port$683$4  = \$5 ;
-  assign \port$683$5  = \$6 ;
-  assign \port$683$6  = \$7 ;
-  assign \port$683$7  = \$8 ;
-  assign \port$683$8  = \$9 ;
-  assign \port$683$9  = \$10 ;
-  assign \port$683$10  = \$11 ;
-  assign \port$683$11  = \$12 ;
-  assign \port$683$12  = \$13 ;
-  assign \port$683$13  = \$14 ;
-  assign \port$683$14  = \$15 ;
-  assign \port$683$15  = \$16 ;
+  assign \port$683$0  = _00_;
+  assign \port$683$1  = _11_;
+  assign \port$683$2  = _22_;
+  assign \port$683$3  = _30_;
+  assign \port$683$4  = _31_;
+  assign \port$683$5  = _32_;
+  assign \port$683$6  = _33_;
+  assign \port$683$7  = _34_;
+  assign \port$683$8  = _35_;
+  assign \port$683$9  = _01_;
+  assign \port$683$10  = _02_;
+  assign \port$683$11  = _03_;
+  assign \port$683$12  = _04_;
+  assign \port$683$13  = _05_;
+  assign \port$683$14  = _06_;
+  assign \port$683$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -21630,42 +20795,42 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -21674,65 +20839,65 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$684$0  = \$1 ;
-  assign \port$684$1  = \$2 ;
-  assign \port$684$2  = \$3 ;
-  assign \port$684$3  = \$4 ;
-  assign \port$684$4  = \$5 ;
-  assign \port$684$5  = \$6 ;
-  assign \port$684$6  = \$7 ;
-  assign \port$684$7  = \$8 ;
-  assign \port$684$8  = \$9 ;
-  assign \port$684$9  = \$10 ;
-  assign \port$684$10  = \$11 ;
-  assign \port$684$11  = \$12 ;
-  assign \port$684$12  = \$13 ;
-  assign \port$684$13  = \$14 ;
-  assign \port$684$14  = \$15 ;
-  assign \port$684$15  = \$16 ;
+  assign \port$684$0  = _00_;
+  assign \port$684$1  = _11_;
+  assign \port$684$2  = _22_;
+  assign \port$684$3  = _30_;
+  assign \port$684$4  = _31_;
+  assign \port$684$5  = _32_;
+  assign \port$684$6  = _33_;
+  assign \port$684$7  = _34_;
+  assign \port$684$8  = _35_;
+  assign \port$684$9  = _01_;
+  assign \port$684$10  = _02_;
+  assign \port$684$11  = _03_;
+  assign \port$684$12  = _04_;
+  assign \port$684$13  = _05_;
+  assign \port$684$14  = _06_;
+  assign \port$684$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -21851,42 +21016,42 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -21895,65 +21060,65 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$685$0  = \$1 ;
-  assign \port$685$1  = \$2 ;
-  assign \port$685$2  = \$3 ;
-  assign \port$685$3  = \$4 ;
-  assign \port$685$4  = \$5 ;
-  assign \port$685$5  = \$6 ;
-  assign \port$685$6  = \$7 ;
-  assign \port$685$7  = \$8 ;
-  assign \port$685$8  = \$9 ;
-  assign \port$685$9  = \$10 ;
-  assign \port$685$10  = \$11 ;
-  assign \port$685$11  = \$12 ;
-  assign \port$685$12  = \$13 ;
-  assign \port$685$13  = \$14 ;
-  assign \port$685$14  = \$15 ;
-  assign \port$685$15  = \$16 ;
+  assign \port$685$0  = _00_;
+  assign \port$685$1  = _11_;
+  assign \port$685$2  = _22_;
+  assign \port$685$3  = _30_;
+  assign \port$685$4  = _31_;
+  assign \port$685$5  = _32_;
+  assign \port$685$6  = _33_;
+  assign \port$685$7  = _34_;
+  assign \port$685$8  = _35_;
+  assign \port$685$9  = _01_;
+  assign \port$685$10  = _02_;
+  assign \port$685$11  = _03_;
+  assign \port$685$12  = _04_;
+  assign \port$685$13  = _05_;
+  assign \port$685$14  = _06_;
+  assign \port$685$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -22072,42 +21237,42 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -22116,65 +21281,65 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$686$0  = \$1 ;
-  assign \port$686$1  = \$2 ;
-  assign \port$686$2  = \$3 ;
-  assign \port$686$3  = \$4 ;
-  assign \port$686$4  = \$5 ;
-  assign \port$686$5  = \$6 ;
-  assign \port$686$6  = \$7 ;
-  assign \port$686$7  = \$8 ;
-  assign \port$686$8  = \$9 ;
-  assign \port$686$9  = \$10 ;
-  assign \port$686$10  = \$11 ;
-  assign \port$686$11  = \$12 ;
-  assign \port$686$12  = \$13 ;
-  assign \port$686$13  = \$14 ;
-  assign \port$686$14  = \$15 ;
-  assign \port$686$15  = \$16 ;
+  assign \port$686$0  = _00_;
+  assign \port$686$1  = _11_;
+  assign \port$686$2  = _22_;
+  assign \port$686$3  = _30_;
+  assign \port$686$4  = _31_;
+  assign \port$686$5  = _32_;
+  assign \port$686$6  = _33_;
+  assign \port$686$7  = _34_;
+  assign \port$686$8  = _35_;
+  assign \port$686$9  = _01_;
+  assign \port$686$10  = _02_;
+  assign \port$686$11  = _03_;
+  assign \port$686$12  = _04_;
+  assign \port$686$13  = _05_;
+  assign \port$686$14  = _06_;
+  assign \port$686$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -22293,42 +21458,42 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -22337,65 +21502,65 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$687$0  = \$1 ;
-  assign \port$687$1  = \$2 ;
-  assign \port$687$2  = \$3 ;
-  assign \port$687$3  = \$4 ;
-  assign \port$687$4  = \$5 ;
-  assign \port$687$5  = \$6 ;
-  assign \port$687$6  = \$7 ;
-  assign \port$687$7  = \$8 ;
-  assign \port$687$8  = \$9 ;
-  assign \port$687$9  = \$10 ;
-  assign \port$687$10  = \$11 ;
-  assign \port$687$11  = \$12 ;
-  assign \port$687$12  = \$13 ;
-  assign \port$687$13  = \$14 ;
-  assign \port$687$14  = \$15 ;
-  assign \port$687$15  = \$16 ;
+  assign \port$687$0  = _00_;
+  assign \port$687$1  = _11_;
+  assign \port$687$2  = _22_;
+  assign \port$687$3  = _30_;
+  assign \port$687$4  = _31_;
+  assign \port$687$5  = _32_;
+  assign \port$687$6  = _33_;
+  assign \port$687$7  = _34_;
+  assign \port$687$8  = _35_;
+  assign \port$687$9  = _01_;
+  assign \port$687$10  = _02_;
+  assign \port$687$11  = _03_;
+  assign \port$687$12  = _04_;
+  assign \port$687$13  = _05_;
+  assign \port$687$14  = _06_;
+  assign \port$687$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -22514,42 +21679,42 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -22558,65 +21723,65 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$688$0  = \$1 ;
-  assign \port$688$1  = \$2 ;
-  assign \port$688$2  = \$3 ;
-  assign \port$688$3  = \$4 ;
-  assign \port$688$4  = \$5 ;
-  assign \port$688$5  = \$6 ;
-  assign \port$688$6  = \$7 ;
-  assign \port$688$7  = \$8 ;
-  assign \port$688$8  = \$9 ;
-  assign \port$688$9  = \$10 ;
-  assign \port$688$10  = \$11 ;
-  assign \port$688$11  = \$12 ;
-  assign \port$688$12  = \$13 ;
-  assign \port$688$13  = \$14 ;
-  assign \port$688$14  = \$15 ;
-  assign \port$688$15  = \$16 ;
+  assign \port$688$0  = _00_;
+  assign \port$688$1  = _11_;
+  assign \port$688$2  = _22_;
+  assign \port$688$3  = _30_;
+  assign \port$688$4  = _31_;
+  assign \port$688$5  = _32_;
+  assign \port$688$6  = _33_;
+  assign \port$688$7  = _34_;
+  assign \port$688$8  = _35_;
+  assign \port$688$9  = _01_;
+  assign \port$688$10  = _02_;
+  assign \port$688$11  = _03_;
+  assign \port$688$12  = _04_;
+  assign \port$688$13  = _05_;
+  assign \port$688$14  = _06_;
+  assign \port$688$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -22735,42 +21900,42 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -22779,65 +21944,65 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$689$0  = \$1 ;
-  assign \port$689$1  = \$2 ;
-  assign \port$689$2  = \$3 ;
-  assign \port$689$3  = \$4 ;
-  assign \port$689$4  = \$5 ;
-  assign \port$689$5  = \$6 ;
-  assign \port$689$6  = \$7 ;
-  assign \port$689$7  = \$8 ;
-  assign \port$689$8  = \$9 ;
-  assign \port$689$9  = \$10 ;
-  assign \port$689$10  = \$11 ;
-  assign \port$689$11  = \$12 ;
-  assign \port$689$12  = \$13 ;
-  assign \port$689$13  = \$14 ;
-  assign \port$689$14  = \$15 ;
-  assign \port$689$15  = \$16 ;
+  assign \port$689$0  = _00_;
+  assign \port$689$1  = _11_;
+  assign \port$689$2  = _22_;
+  assign \port$689$3  = _30_;
+  assign \port$689$4  = _31_;
+  assign \port$689$5  = _32_;
+  assign \port$689$6  = _33_;
+  assign \port$689$7  = _34_;
+  assign \port$689$8  = _35_;
+  assign \port$689$9  = _01_;
+  assign \port$689$10  = _02_;
+  assign \port$689$11  = _03_;
+  assign \port$689$12  = _04_;
+  assign \port$689$13  = _05_;
+  assign \port$689$14  = _06_;
+  assign \port$689$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -22956,42 +22121,42 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -23000,65 +22165,65 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$690$0  = \$1 ;
-  assign \port$690$1  = \$2 ;
-  assign \port$690$2  = \$3 ;
-  assign \port$690$3  = \$4 ;
-  assign \port$690$4  = \$5 ;
-  assign \port$690$5  = \$6 ;
-  assign \port$690$6  = \$7 ;
-  assign \port$690$7  = \$8 ;
-  assign \port$690$8  = \$9 ;
-  assign \port$690$9  = \$10 ;
-  assign \port$690$10  = \$11 ;
-  assign \port$690$11  = \$12 ;
-  assign \port$690$12  = \$13 ;
-  assign \port$690$13  = \$14 ;
-  assign \port$690$14  = \$15 ;
-  assign \port$690$15  = \$16 ;
+  assign \port$690$0  = _00_;
+  assign \port$690$1  = _11_;
+  assign \port$690$2  = _22_;
+  assign \port$690$3  = _30_;
+  assign \port$690$4  = _31_;
+  assign \port$690$5  = _32_;
+  assign \port$690$6  = _33_;
+  assign \port$690$7  = _34_;
+  assign \port$690$8  = _35_;
+  assign \port$690$9  = _01_;
+  assign \port$690$10  = _02_;
+  assign \port$690$11  = _03_;
+  assign \port$690$12  = _04_;
+  assign \port$690$13  = _05_;
+  assign \port$690$14  = _06_;
+  assign \port$690$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -23177,42 +22342,42 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -23221,65 +22386,65 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$691$0  = \$1 ;
-  assign \port$691$1  = \$2 ;
-  assign \port$691$2  = \$3 ;
-  assign \port$691$3  = \$4 ;
-  assign \port$691$4  = \$5 ;
-  assign \port$691$5  = \$6 ;
-  assign \port$691$6  = \$7 ;
-  assign \port$691$7  = \$8 ;
-  assign \port$691$8  = \$9 ;
-  assign \port$691$9  = \$10 ;
-  assign \port$691$10  = \$11 ;
-  assign \port$691$11  = \$12 ;
-  assign \port$691$12  = \$13 ;
-  assign \port$691$13  = \$14 ;
-  assign \port$691$14  = \$15 ;
-  assign \port$691$15  = \$16 ;
+  assign \port$691$0  = _00_;
+  assign \port$691$1  = _11_;
+  assign \port$691$2  = _22_;
+  assign \port$691$3  = _30_;
+  assign \port$691$4  = _31_;
+  assign \port$691$5  = _32_;
+  assign \port$691$6  = _33_;
+  assign \port$691$7  = _34_;
+  assign \port$691$8  = _35_;
+  assign \port$691$9  = _01_;
+  assign \port$691$10  = _02_;
+  assign \port$691$11  = _03_;
+  assign \port$691$12  = _04_;
+  assign \port$691$13  = _05_;
+  assign \port$691$14  = _06_;
+  assign \port$691$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -23398,42 +22563,42 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -23442,65 +22607,65 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$692$0  = \$1 ;
-  assign \port$692$1  = \$2 ;
-  assign \port$692$2  = \$3 ;
-  assign \port$692$3  = \$4 ;
-  assign \port$692$4  = \$5 ;
-  assign \port$692$5  = \$6 ;
-  assign \port$692$6  = \$7 ;
-  assign \port$692$7  = \$8 ;
-  assign \port$692$8  = \$9 ;
-  assign \port$692$9  = \$10 ;
-  assign \port$692$10  = \$11 ;
-  assign \port$692$11  = \$12 ;
-  assign \port$692$12  = \$13 ;
-  assign \port$692$13  = \$14 ;
-  assign \port$692$14  = \$15 ;
-  assign \port$692$15  = \$16 ;
+  assign \port$692$0  = _00_;
+  assign \port$692$1  = _11_;
+  assign \port$692$2  = _22_;
+  assign \port$692$3  = _30_;
+  assign \port$692$4  = _31_;
+  assign \port$692$5  = _32_;
+  assign \port$692$6  = _33_;
+  assign \port$692$7  = _34_;
+  assign \port$692$8  = _35_;
+  assign \port$692$9  = _01_;
+  assign \port$692$10  = _02_;
+  assign \port$692$11  = _03_;
+  assign \port$692$12  = _04_;
+  assign \port$692$13  = _05_;
+  assign \port$692$14  = _06_;
+  assign \port$692$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -23619,42 +22784,42 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -23663,65 +22828,65 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$693$0  = \$1 ;
-  assign \port$693$1  = \$2 ;
-  assign \port$693$2  = \$3 ;
-  assign \port$693$3  = \$4 ;
-  assign \port$693$4  = \$5 ;
-  assign \port$693$5  = \$6 ;
-  assign \port$693$6  = \$7 ;
-  assign \port$693$7  = \$8 ;
-  assign \port$693$8  = \$9 ;
-  assign \port$693$9  = \$10 ;
-  assign \port$693$10  = \$11 ;
-  assign \port$693$11  = \$12 ;
-  assign \port$693$12  = \$13 ;
-  assign \port$693$13  = \$14 ;
-  assign \port$693$14  = \$15 ;
-  assign \port$693$15  = \$16 ;
+  assign \port$693$0  = _00_;
+  assign \port$693$1  = _11_;
+  assign \port$693$2  = _22_;
+  assign \port$693$3  = _30_;
+  assign \port$693$4  = _31_;
+  assign \port$693$5  = _32_;
+  assign \port$693$6  = _33_;
+  assign \port$693$7  = _34_;
+  assign \port$693$8  = _35_;
+  assign \port$693$9  = _01_;
+  assign \port$693$10  = _02_;
+  assign \port$693$11  = _03_;
+  assign \port$693$12  = _04_;
+  assign \port$693$13  = _05_;
+  assign \port$693$14  = _06_;
+  assign \port$693$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -23840,42 +23005,42 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -23884,65 +23049,65 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$694$0  = \$1 ;
-  assign \port$694$1  = \$2 ;
-  assign \port$694$2  = \$3 ;
-  assign \port$694$3  = \$4 ;
-  assign \port$694$4  = \$5 ;
-  assign \port$694$5  = \$6 ;
-  assign \port$694$6  = \$7 ;
-  assign \port$694$7  = \$8 ;
-  assign \port$694$8  = \$9 ;
-  assign \port$694$9  = \$10 ;
-  assign \port$694$10  = \$11 ;
-  assign \port$694$11  = \$12 ;
-  assign \port$694$12  = \$13 ;
-  assign \port$694$13  = \$14 ;
-  assign \port$694$14  = \$15 ;
-  assign \port$694$15  = \$16 ;
+  assign \port$694$0  = _00_;
+  assign \port$694$1  = _11_;
+  assign \port$694$2  = _22_;
+  assign \port$694$3  = _30_;
+  assign \port$694$4  = _31_;
+  assign \port$694$5  = _32_;
+  assign \port$694$6  = _33_;
+  assign \port$694$7  = _34_;
+  assign \port$694$8  = _35_;
+  assign \port$694$9  = _01_;
+  assign \port$694$10  = _02_;
+  assign \port$694$11  = _03_;
+  assign \port$694$12  = _04_;
+  assign \port$694$13  = _05_;
+  assign \port$694$14  = _06_;
+  assign \port$694$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -24061,42 +23226,42 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -24105,65 +23270,65 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$695$0  = \$1 ;
-  assign \port$695$1  = \$2 ;
-  assign \port$695$2  = \$3 ;
-  assign \port$695$3  = \$4 ;
-  assign \port$695$4  = \$5 ;
-  assign \port$695$5  = \$6 ;
-  assign \port$695$6  = \$7 ;
-  assign \port$695$7  = \$8 ;
-  assign \port$695$8  = \$9 ;
-  assign \port$695$9  = \$10 ;
-  assign \port$695$10  = \$11 ;
-  assign \port$695$11  = \$12 ;
-  assign \port$695$12  = \$13 ;
-  assign \port$695$13  = \$14 ;
-  assign \port$695$14  = \$15 ;
-  assign \port$695$15  = \$16 ;
+  assign \port$695$0  = _00_;
+  assign \port$695$1  = _11_;
+  assign \port$695$2  = _22_;
+  assign \port$695$3  = _30_;
+  assign \port$695$4  = _31_;
+  assign \port$695$5  = _32_;
+  assign \port$695$6  = _33_;
+  assign \port$695$7  = _34_;
+  assign \port$695$8  = _35_;
+  assign \port$695$9  = _01_;
+  assign \port$695$10  = _02_;
+  assign \port$695$11  = _03_;
+  assign \port$695$12  = _04_;
+  assign \port$695$13  = _05_;
+  assign \port$695$14  = _06_;
+  assign \port$695$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -24282,42 +23447,42 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -24326,65 +23491,65 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$696$0  = \$1 ;
-  assign \port$696$1  = \$2 ;
-  assign \port$696$2  = \$3 ;
-  assign \port$696$3  = \$4 ;
-  assign \port$696$4  = \$5 ;
-  assign \port$696$5  = \$6 ;
-  assign \port$696$6  = \$7 ;
-  assign \port$696$7  = \$8 ;
-  assign \port$696$8  = \$9 ;
-  assign \port$696$9  = \$10 ;
-  assign \port$696$10  = \$11 ;
-  assign \port$696$11  = \$12 ;
-  assign \port$696$12  = \$13 ;
-  assign \port$696$13  = \$14 ;
-  assign \port$696$14  = \$15 ;
-  assign \port$696$15  = \$16 ;
+  assign \port$696$0  = _00_;
+  assign \port$696$1  = _11_;
+  assign \port$696$2  = _22_;
+  assign \port$696$3  = _30_;
+  assign \port$696$4  = _31_;
+  assign \port$696$5  = _32_;
+  assign \port$696$6  = _33_;
+  assign \port$696$7  = _34_;
+  assign \port$696$8  = _35_;
+  assign \port$696$9  = _01_;
+  assign \port$696$10  = _02_;
+  assign \port$696$11  = _03_;
+  assign \port$696$12  = _04_;
+  assign \port$696$13  = _05_;
+  assign \port$696$14  = _06_;
+  assign \port$696$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -24503,42 +23668,42 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -24547,65 +23712,65 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$697$0  = \$1 ;
-  assign \port$697$1  = \$2 ;
-  assign \port$697$2  = \$3 ;
-  assign \port$697$3  = \$4 ;
-  assign \port$697$4  = \$5 ;
-  assign \port$697$5  = \$6 ;
-  assign \port$697$6  = \$7 ;
-  assign \port$697$7  = \$8 ;
-  assign \port$697$8  = \$9 ;
-  assign \port$697$9  = \$10 ;
-  assign \port$697$10  = \$11 ;
-  assign \port$697$11  = \$12 ;
-  assign \port$697$12  = \$13 ;
-  assign \port$697$13  = \$14 ;
-  assign \port$697$14  = \$15 ;
-  assign \port$697$15  = \$16 ;
+  assign \port$697$0  = _00_;
+  assign \port$697$1  = _11_;
+  assign \port$697$2  = _22_;
+  assign \port$697$3  = _30_;
+  assign \port$697$4  = _31_;
+  assign \port$697$5  = _32_;
+  assign \port$697$6  = _33_;
+  assign \port$697$7  = _34_;
+  assign \port$697$8  = _35_;
+  assign \port$697$9  = _01_;
+  assign \port$697$10  = _02_;
+  assign \port$697$11  = _03_;
+  assign \port$697$12  = _04_;
+  assign \port$697$13  = _05_;
+  assign \port$697$14  = _06_;
+  assign \port$697$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -24724,42 +23889,42 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -24768,65 +23933,65 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$698$0  = \$1 ;
-  assign \port$698$1  = \$2 ;
-  assign \port$698$2  = \$3 ;
-  assign \port$698$3  = \$4 ;
-  assign \port$698$4  = \$5 ;
-  assign \port$698$5  = \$6 ;
-  assign \port$698$6  = \$7 ;
-  assign \port$698$7  = \$8 ;
-  assign \port$698$8  = \$9 ;
-  assign \port$698$9  = \$10 ;
-  assign \port$698$10  = \$11 ;
-  assign \port$698$11  = \$12 ;
-  assign \port$698$12  = \$13 ;
-  assign \port$698$13  = \$14 ;
-  assign \port$698$14  = \$15 ;
-  assign \port$698$15  = \$16 ;
+  assign \port$698$0  = _00_;
+  assign \port$698$1  = _11_;
+  assign \port$698$2  = _22_;
+  assign \port$698$3  = _30_;
+  assign \port$698$4  = _31_;
+  assign \port$698$5  = _32_;
+  assign \port$698$6  = _33_;
+  assign \port$698$7  = _34_;
+  assign \port$698$8  = _35_;
+  assign \port$698$9  = _01_;
+  assign \port$698$10  = _02_;
+  assign \port$698$11  = _03_;
+  assign \port$698$12  = _04_;
+  assign \port$698$13  = _05_;
+  assign \port$698$14  = _06_;
+  assign \port$698$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -24945,42 +24110,42 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -24989,65 +24154,65 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$699$0  = \$1 ;
-  assign \port$699$1  = \$2 ;
-  assign \port$699$2  = \$3 ;
-  assign \port$699$3  = \$4 ;
-  assign \port$699$4  = \$5 ;
-  assign \port$699$5  = \$6 ;
-  assign \port$699$6  = \$7 ;
-  assign \port$699$7  = \$8 ;
-  assign \port$699$8  = \$9 ;
-  assign \port$699$9  = \$10 ;
-  assign \port$699$10  = \$11 ;
-  assign \port$699$11  = \$12 ;
-  assign \port$699$12  = \$13 ;
-  assign \port$699$13  = \$14 ;
-  assign \port$699$14  = \$15 ;
-  assign \port$699$15  = \$16 ;
+  assign \port$699$0  = _00_;
+  assign \port$699$1  = _11_;
+  assign \port$699$2  = _22_;
+  assign \port$699$3  = _30_;
+  assign \port$699$4  = _31_;
+  assign \port$699$5  = _32_;
+  assign \port$699$6  = _33_;
+  assign \port$699$7  = _34_;
+  assign \port$699$8  = _35_;
+  assign \port$699$9  = _01_;
+  assign \port$699$10  = _02_;
+  assign \port$699$11  = _03_;
+  assign \port$699$12  = _04_;
+  assign \port$699$13  = _05_;
+  assign \port$699$14  = _06_;
+  assign \port$699$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -25166,42 +24331,42 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -25210,65 +24375,65 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$700$0  = \$1 ;
-  assign \port$700$1  = \$2 ;
-  assign \port$700$2  = \$3 ;
-  assign \port$700$3  = \$4 ;
-  assign \port$700$4  = \$5 ;
-  assign \port$700$5  = \$6 ;
-  assign \port$700$6  = \$7 ;
-  assign \port$700$7  = \$8 ;
-  assign \port$700$8  = \$9 ;
-  assign \port$700$9  = \$10 ;
-  assign \port$700$10  = \$11 ;
-  assign \port$700$11  = \$12 ;
-  assign \port$700$12  = \$13 ;
-  assign \port$700$13  = \$14 ;
-  assign \port$700$14  = \$15 ;
-  assign \port$700$15  = \$16 ;
+  assign \port$700$0  = _00_;
+  assign \port$700$1  = _11_;
+  assign \port$700$2  = _22_;
+  assign \port$700$3  = _30_;
+  assign \port$700$4  = _31_;
+  assign \port$700$5  = _32_;
+  assign \port$700$6  = _33_;
+  assign \port$700$7  = _34_;
+  assign \port$700$8  = _35_;
+  assign \port$700$9  = _01_;
+  assign \port$700$10  = _02_;
+  assign \port$700$11  = _03_;
+  assign \port$700$12  = _04_;
+  assign \port$700$13  = _05_;
+  assign \port$700$14  = _06_;
+  assign \port$700$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -25387,42 +24552,42 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -25431,65 +24596,65 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$701$0  = \$1 ;
-  assign \port$701$1  = \$2 ;
-  assign \port$701$2  = \$3 ;
-  assign \port$701$3  = \$4 ;
-  assign \port$701$4  = \$5 ;
-  assign \port$701$5  = \$6 ;
-  assign \port$701$6  = \$7 ;
-  assign \port$701$7  = \$8 ;
-  assign \port$701$8  = \$9 ;
-  assign \port$701$9  = \$10 ;
-  assign \port$701$10  = \$11 ;
-  assign \port$701$11  = \$12 ;
-  assign \port$701$12  = \$13 ;
-  assign \port$701$13  = \$14 ;
-  assign \port$701$14  = \$15 ;
-  assign \port$701$15  = \$16 ;
+  assign \port$701$0  = _00_;
+  assign \port$701$1  = _11_;
+  assign \port$701$2  = _22_;
+  assign \port$701$3  = _30_;
+  assign \port$701$4  = _31_;
+  assign \port$701$5  = _32_;
+  assign \port$701$6  = _33_;
+  assign \port$701$7  = _34_;
+  assign \port$701$8  = _35_;
+  assign \port$701$9  = _01_;
+  assign \port$701$10  = _02_;
+  assign \port$701$11  = _03_;
+  assign \port$701$12  = _04_;
+  assign \port$701$13  = _05_;
+  assign \port$701$14  = _06_;
+  assign \port$701$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -25608,42 +24773,42 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -25652,65 +24817,65 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$702$0  = \$1 ;
-  assign \port$702$1  = \$2 ;
-  assign \port$702$2  = \$3 ;
-  assign \port$702$3  = \$4 ;
-  assign \port$702$4  = \$5 ;
-  assign \port$702$5  = \$6 ;
-  assign \port$702$6  = \$7 ;
-  assign \port$702$7  = \$8 ;
-  assign \port$702$8  = \$9 ;
-  assign \port$702$9  = \$10 ;
-  assign \port$702$10  = \$11 ;
-  assign \port$702$11  = \$12 ;
-  assign \port$702$12  = \$13 ;
-  assign \port$702$13  = \$14 ;
-  assign \port$702$14  = \$15 ;
-  assign \port$702$15  = \$16 ;
+  assign \port$702$0  = _00_;
+  assign \port$702$1  = _11_;
+  assign \port$702$2  = _22_;
+  assign \port$702$3  = _30_;
+  assign \port$702$4  = _31_;
+  assign \port$702$5  = _32_;
+  assign \port$702$6  = _33_;
+  assign \port$702$7  = _34_;
+  assign \port$702$8  = _35_;
+  assign \port$702$9  = _01_;
+  assign \port$702$10  = _02_;
+  assign \port$702$11  = _03_;
+  assign \port$702$12  = _04_;
+  assign \port$702$13  = _05_;
+  assign \port$702$14  = _06_;
+  assign \port$702$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -25829,42 +24994,42 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -25873,65 +25038,65 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$703$0  = \$1 ;
-  assign \port$703$1  = \$2 ;
-  assign \port$703$2  = \$3 ;
-  assign \port$703$3  = \$4 ;
-  assign \port$703$4  = \$5 ;
-  assign \port$703$5  = \$6 ;
-  assign \port$703$6  = \$7 ;
-  assign \port$703$7  = \$8 ;
-  assign \port$703$8  = \$9 ;
-  assign \port$703$9  = \$10 ;
-  assign \port$703$10  = \$11 ;
-  assign \port$703$11  = \$12 ;
-  assign \port$703$12  = \$13 ;
-  assign \port$703$13  = \$14 ;
-  assign \port$703$14  = \$15 ;
-  assign \port$703$15  = \$16 ;
+  assign \port$703$0  = _00_;
+  assign \port$703$1  = _11_;
+  assign \port$703$2  = _22_;
+  assign \port$703$3  = _30_;
+  assign \port$703$4  = _31_;
+  assign \port$703$5  = _32_;
+  assign \port$703$6  = _33_;
+  assign \port$703$7  = _34_;
+  assign \port$703$8  = _35_;
+  assign \port$703$9  = _01_;
+  assign \port$703$10  = _02_;
+  assign \port$703$11  = _03_;
+  assign \port$703$12  = _04_;
+  assign \port$703$13  = _05_;
+  assign \port$703$14  = _06_;
+  assign \port$703$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -26050,42 +25215,42 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -26094,65 +25259,65 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$704$0  = \$1 ;
-  assign \port$704$1  = \$2 ;
-  assign \port$704$2  = \$3 ;
-  assign \port$704$3  = \$4 ;
-  assign \port$704$4  = \$5 ;
-  assign \port$704$5  = \$6 ;
-  assign \port$704$6  = \$7 ;
-  assign \port$704$7  = \$8 ;
-  assign \port$704$8  = \$9 ;
-  assign \port$704$9  = \$10 ;
-  assign \port$704$10  = \$11 ;
-  assign \port$704$11  = \$12 ;
-  assign \port$704$12  = \$13 ;
-  assign \port$704$13  = \$14 ;
-  assign \port$704$14  = \$15 ;
-  assign \port$704$15  = \$16 ;
+  assign \port$704$0  = _00_;
+  assign \port$704$1  = _11_;
+  assign \port$704$2  = _22_;
+  assign \port$704$3  = _30_;
+  assign \port$704$4  = _31_;
+  assign \port$704$5  = _32_;
+  assign \port$704$6  = _33_;
+  assign \port$704$7  = _34_;
+  assign \port$704$8  = _35_;
+  assign \port$704$9  = _01_;
+  assign \port$704$10  = _02_;
+  assign \port$704$11  = _03_;
+  assign \port$704$12  = _04_;
+  assign \port$704$13  = _05_;
+  assign \port$704$14  = _06_;
+  assign \port$704$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -26271,42 +25436,42 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -26315,65 +25480,65 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$705$0  = \$1 ;
-  assign \port$705$1  = \$2 ;
-  assign \port$705$2  = \$3 ;
-  assign \port$705$3  = \$4 ;
-  assign \port$705$4  = \$5 ;
-  assign \port$705$5  = \$6 ;
-  assign \port$705$6  = \$7 ;
-  assign \port$705$7  = \$8 ;
-  assign \port$705$8  = \$9 ;
-  assign \port$705$9  = \$10 ;
-  assign \port$705$10  = \$11 ;
-  assign \port$705$11  = \$12 ;
-  assign \port$705$12  = \$13 ;
-  assign \port$705$13  = \$14 ;
-  assign \port$705$14  = \$15 ;
-  assign \port$705$15  = \$16 ;
+  assign \port$705$0  = _00_;
+  assign \port$705$1  = _11_;
+  assign \port$705$2  = _22_;
+  assign \port$705$3  = _30_;
+  assign \port$705$4  = _31_;
+  assign \port$705$5  = _32_;
+  assign \port$705$6  = _33_;
+  assign \port$705$7  = _34_;
+  assign \port$705$8  = _35_;
+  assign \port$705$9  = _01_;
+  assign \port$705$10  = _02_;
+  assign \port$705$11  = _03_;
+  assign \port$705$12  = _04_;
+  assign \port$705$13  = _05_;
+  assign \port$705$14  = _06_;
+  assign \port$705$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -26492,42 +25657,42 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -26536,65 +25701,65 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$706$0  = \$1 ;
-  assign \port$706$1  = \$2 ;
-  assign \port$706$2  = \$3 ;
-  assign \port$706$3  = \$4 ;
-  assign \port$706$4  = \$5 ;
-  assign \port$706$5  = \$6 ;
-  assign \port$706$6  = \$7 ;
-  assign \port$706$7  = \$8 ;
-  assign \port$706$8  = \$9 ;
-  assign \port$706$9  = \$10 ;
-  assign \port$706$10  = \$11 ;
-  assign \port$706$11  = \$12 ;
-  assign \port$706$12  = \$13 ;
-  assign \port$706$13  = \$14 ;
-  assign \port$706$14  = \$15 ;
-  assign \port$706$15  = \$16 ;
+  assign \port$706$0  = _00_;
+  assign \port$706$1  = _11_;
+  assign \port$706$2  = _22_;
+  assign \port$706$3  = _30_;
+  assign \port$706$4  = _31_;
+  assign \port$706$5  = _32_;
+  assign \port$706$6  = _33_;
+  assign \port$706$7  = _34_;
+  assign \port$706$8  = _35_;
+  assign \port$706$9  = _01_;
+  assign \port$706$10  = _02_;
+  assign \port$706$11  = _03_;
+  assign \port$706$12  = _04_;
+  assign \port$706$13  = _05_;
+  assign \port$706$14  = _06_;
+  assign \port$706$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -26713,42 +25878,42 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -26757,65 +25922,65 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$707$0  = \$1 ;
-  assign \port$707$1  = \$2 ;
-  assign \port$707$2  = \$3 ;
-  assign \port$707$3  = \$4 ;
-  assign \port$707$4  = \$5 ;
-  assign \port$707$5  = \$6 ;
-  assign \port$707$6  = \$7 ;
-  assign \port$707$7  = \$8 ;
-  assign \port$707$8  = \$9 ;
-  assign \port$707$9  = \$10 ;
-  assign \port$707$10  = \$11 ;
-  assign \port$707$11  = \$12 ;
-  assign \port$707$12  = \$13 ;
-  assign \port$707$13  = \$14 ;
-  assign \port$707$14  = \$15 ;
-  assign \port$707$15  = \$16 ;
+  assign \port$707$0  = _00_;
+  assign \port$707$1  = _11_;
+  assign \port$707$2  = _22_;
+  assign \port$707$3  = _30_;
+  assign \port$707$4  = _31_;
+  assign \port$707$5  = _32_;
+  assign \port$707$6  = _33_;
+  assign \port$707$7  = _34_;
+  assign \port$707$8  = _35_;
+  assign \port$707$9  = _01_;
+  assign \port$707$10  = _02_;
+  assign \port$707$11  = _03_;
+  assign \port$707$12  = _04_;
+  assign \port$707$13  = _05_;
+  assign \port$707$14  = _06_;
+  assign \port$707$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [7:0] a;
   wire [7:0] a;
@@ -26934,42 +26099,42 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -26978,51 +26143,64 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708
   );
   assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
   assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$708$0  = \$1 ;
-  assign \port$708$1  = \$2 ;
-  assign \port$708$2  = \$3 ;
-  assign \port$708$3  = \$4 ;
-  assign \port$708$4  = \$5 ;
-  assign \port$708$5  = \$6 ;
-  assign \port$708$6  = \$7 ;
-  assign \port$708$7  = \$8 ;
-  assign \port$708$8  = \$9 ;
-  assign \port$708$9  = \$10 ;
-  assign \port$708$10  = \$11 ;
-  assign \port$708$11  = \$12 ;
-  assign \port$708$12  = \$13 ;
-  assign \port$708$13  = \$14 ;
-  assign \port$708$14  = \$15 ;
-  assign \port$708$15  = \$16 ;
+  assign \port$708$0  = _00_;
+  assign \port$708$1  = _11_;
+  assign \port$708$2  = _22_;
+  assign \port$708$3  = _30_;
+  assign \port$708$4  = _31_;
+  assign \port$708$5  = _32_;
+  assign \port$708$6  = _33_;
+  assign \port$708$7  = _34_;
+  assign \port$708$8  = _35_;
+  assign \port$708$9  = _01_;
+  assign \port$708$10  = _02_;
+  assign \port$708$11  = _03_;
+  assign \port$708$12  = _04_;
+  assign \port$708$13  = _05_;
+  assign \port$708$14  = _06_;
+  assign \port$708$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [5:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [5:0] \$18 ;
-  reg [4:0] \$19 ;
-  wire \$2 ;
-  reg [4:0] \$20 ;
-  reg [4:0] \$21 ;
-  wire [5:0] \$3 ;
-  wire [5:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [5:0] \$7 ;
-  wire [5:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [5:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [5:0] _09_;
+  wire [4:0] _10_;
+  wire _11_;
+  wire [4:0] _12_;
+  wire [4:0] _13_;
+  wire [5:0] _14_;
+  wire [5:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [5:0] _18_;
+  wire [5:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [4:0] _22_;
+  wire _23_;
+  wire [4:0] _24_;
+  wire _25_;
+  wire [4:0] _26_;
+  wire _27_;
+  wire [4:0] _28_;
+  wire _29_;
+  wire [4:0] _30_;
+  wire _31_;
+  wire [4:0] _32_;
+  wire _33_;
+  wire [4:0] _34_;
   input clk;
   wire clk;
   (* init = 5'h00 *)
@@ -27083,274 +26261,369 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign w_rdy = level != 5'h14;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 5'h13;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 6'h00 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 5'h13;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 6'h00 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 5'h13;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 6'h00 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 5'h13;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 6'h00 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [4:0];
-    end
-    if (rst) begin
-      \$19  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [4:0];
-    end
-    if (rst) begin
-      \$20  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [4:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [4:0];
-    end
-    if (rst) begin
-      \$21  = 5'h00;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[4:0] : level;
+  assign _22_ = _23_ ? _15_[4:0] : w_port__addr;
+  assign _24_ = _25_ ? 5'h00 : _22_;
+  assign _28_ = _29_ ? _09_[4:0] : _26_;
+  assign _30_ = _31_ ? 5'h00 : _28_;
+  assign _32_ = _33_ ? _19_[4:0] : r_port__addr;
+  assign _34_ = _21_ ? 5'h00 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [32:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire [62:0] \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire [63:0] \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [63:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire [63:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [63:0] \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [33:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire [34:0] \$20 ;
-  wire \$200 ;
-  reg \$21 ;
-  reg \$22 ;
-  reg [30:0] \$23 ;
-  reg [5:0] \$24 ;
-  reg [25:0] \$25 ;
-  reg [31:0] \$26 ;
-  reg \$27 ;
-  reg \$28 ;
-  reg [30:0] \$29 ;
-  wire \$3 ;
-  reg [4:0] \$30 ;
-  reg [4:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg \$33 ;
-  reg \$34 ;
-  reg [30:0] \$35 ;
-  reg [4:0] \$36 ;
-  reg [31:0] \$37 ;
-  reg \$38 ;
-  reg \$39 ;
-  wire [5:0] \$4 ;
-  reg [30:0] \$40 ;
-  reg [4:0] \$41 ;
-  reg \$42 ;
-  reg \$43 ;
-  reg [30:0] \$44 ;
-  reg [4:0] \$45 ;
-  reg \$46 ;
-  reg \$47 ;
-  reg [30:0] \$48 ;
-  reg [4:0] \$49 ;
-  wire \$5 ;
-  reg [33:0] \$50 ;
-  reg [30:0] \$51 ;
-  reg [31:0] \$52 ;
-  reg [28:0] \$53 ;
-  reg \$54 ;
-  reg \$55 ;
-  reg [30:0] \$56 ;
-  reg [4:0] \$57 ;
-  reg [62:0] \$58 ;
-  reg [33:0] \$59 ;
-  wire [6:0] \$6 ;
-  reg \$60 ;
-  reg \$61 ;
-  reg [4:0] \$62 ;
-  reg [32:0] \$63 ;
-  reg [31:0] \$64 ;
-  reg \$65 ;
-  reg \$66 ;
-  reg [4:0] \$67 ;
-  reg [33:0] \$68 ;
-  reg \$69 ;
-  wire [6:0] \$7 ;
-  reg \$70 ;
-  reg [33:0] \$71 ;
-  reg [7:0] \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [32:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire [62:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire _000_;
+  wire [32:0] _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire [62:0] _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire [63:0] _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire [63:0] _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [63:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [63:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire [33:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire [34:0] _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire [30:0] _116_;
+  wire [5:0] _117_;
+  wire [25:0] _118_;
+  wire [31:0] _119_;
+  wire _120_;
+  wire _121_;
+  wire [30:0] _122_;
+  wire _123_;
+  wire [4:0] _124_;
+  wire [4:0] _125_;
+  wire [31:0] _126_;
+  wire _127_;
+  wire _128_;
+  wire [30:0] _129_;
+  wire [4:0] _130_;
+  wire [31:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire [5:0] _134_;
+  wire [30:0] _135_;
+  wire [4:0] _136_;
+  wire _137_;
+  wire _138_;
+  wire [30:0] _139_;
+  wire [4:0] _140_;
+  wire _141_;
+  wire _142_;
+  wire [30:0] _143_;
+  wire [4:0] _144_;
+  wire _145_;
+  wire [33:0] _146_;
+  wire [30:0] _147_;
+  wire [31:0] _148_;
+  wire [28:0] _149_;
+  wire _150_;
+  wire _151_;
+  wire [30:0] _152_;
+  wire [4:0] _153_;
+  wire [62:0] _154_;
+  wire [33:0] _155_;
+  wire [6:0] _156_;
+  wire _157_;
+  wire _158_;
+  wire [4:0] _159_;
+  wire [32:0] _160_;
+  wire [31:0] _161_;
+  wire _162_;
+  wire _163_;
+  wire [4:0] _164_;
+  wire [33:0] _165_;
+  wire _166_;
+  wire [6:0] _167_;
+  wire _168_;
+  wire [33:0] _169_;
+  wire [7:0] _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire [32:0] _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire [62:0] _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire [31:0] _204_;
+  wire _205_;
+  wire [4:0] _206_;
+  wire _207_;
+  wire [4:0] _208_;
+  wire _209_;
+  wire [30:0] _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire [31:0] _216_;
+  wire _217_;
+  wire [25:0] _218_;
+  wire _219_;
+  wire [5:0] _220_;
+  wire _221_;
+  wire [30:0] _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire [7:0] _232_;
+  wire _233_;
+  wire [7:0] _234_;
+  wire _235_;
+  wire [7:0] _236_;
+  wire _237_;
+  wire [33:0] _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire [33:0] _244_;
+  wire _245_;
+  wire [4:0] _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire [31:0] _252_;
+  wire _253_;
+  wire [32:0] _254_;
+  wire _255_;
+  wire [4:0] _256_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
+  wire _261_;
+  wire [33:0] _262_;
+  wire _263_;
+  wire [62:0] _264_;
+  wire _265_;
+  wire [4:0] _266_;
+  wire _267_;
+  wire [30:0] _268_;
+  wire _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire [28:0] _274_;
+  wire _275_;
+  wire [31:0] _276_;
+  wire _277_;
+  wire [30:0] _278_;
+  wire _279_;
+  wire [33:0] _280_;
+  wire _281_;
+  wire [4:0] _282_;
+  wire _283_;
+  wire [30:0] _284_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
+  wire [4:0] _290_;
+  wire _291_;
+  wire [30:0] _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire [4:0] _298_;
+  wire _299_;
+  wire [30:0] _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire [31:0] _306_;
+  wire _307_;
+  wire [4:0] _308_;
+  wire _309_;
+  wire [30:0] _310_;
+  wire _311_;
   wire [16:0] a;
   wire [16:0] \a$84 ;
   wire [14:0] \a$87 ;
@@ -27462,685 +26735,356 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(t_0) < $signed(act_min);
-  assign \$2  = $signed(t_0) > $signed(act_max);
-  assign \$3  = $signed(rq0_e0) > $signed(1'h0);
-  assign \$4  = \$3  ? rq0_e0 : 6'h00;
-  assign \$5  = $signed(rq0_e0) < $signed(1'h0);
-  assign \$6  = - $signed(rq0_e0);
-  assign \$7  = \$5  ? \$6  : 7'h00;
-  assign \$8  = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign \$9  = $signed(rq1_s0) << rq1_l0;
-  assign \$10  = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(\$10 ) + $signed(15'h2000);
-  assign \$12  = $signed(\$11 ) + $signed(rq2m_mi0);
-  assign \$14  = 1'h1 << rq2m_r0;
-  assign \$16  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$17  = | rq2_hf0;
-  assign \$18  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = $signed(\$16 ) - $signed({ 1'h0, \$19  });
+  assign _000_ = $signed(t_0) < $signed(act_min);
+  assign _111_ = $signed(t_0) > $signed(act_max);
+  assign _123_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _134_ = _123_ ? rq0_e0 : 6'h00;
+  assign _145_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _156_ = - $signed(rq0_e0);
+  assign _167_ = _145_ ? _156_ : 7'h00;
+  assign _178_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _189_ = $signed(rq1_s0) << rq1_l0;
+  assign _001_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_001_) + $signed(15'h2000);
+  assign _023_ = $signed(_012_) + $signed(rq2m_mi0);
+  assign _045_ = 1'h1 << rq2m_r0;
+  assign _067_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _078_ = | rq2_hf0;
+  assign _089_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _100_ = _078_ & _089_;
+  assign _112_ = $signed(_067_) - $signed({ 1'h0, _100_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   always @(posedge clk)
-    rq0_valid <= \$21 ;
+    rq0_valid <= _114_;
   always @(posedge clk)
-    rq0_last <= \$22 ;
+    rq0_last <= _115_;
   always @(posedge clk)
-    rq0_m0 <= \$23 ;
+    rq0_m0 <= _116_;
   always @(posedge clk)
-    rq0_e0 <= \$24 ;
+    rq0_e0 <= _117_;
   always @(posedge clk)
-    rq0_acc0 <= \$25 ;
+    rq0_acc0 <= _118_;
   always @(posedge clk)
-    rq0_b0 <= \$26 ;
+    rq0_b0 <= _119_;
   always @(posedge clk)
-    rq1_valid <= \$27 ;
+    rq1_valid <= _120_;
   always @(posedge clk)
-    rq1_last <= \$28 ;
+    rq1_last <= _121_;
   always @(posedge clk)
-    rq1_m0 <= \$29 ;
+    rq1_m0 <= _122_;
   always @(posedge clk)
-    rq1_l0 <= \$30 ;
+    rq1_l0 <= _124_;
   always @(posedge clk)
-    rq1_r0 <= \$31 ;
+    rq1_r0 <= _125_;
   always @(posedge clk)
-    rq1_s0 <= \$32 ;
+    rq1_s0 <= _126_;
   always @(posedge clk)
-    rq2a_valid <= \$33 ;
+    rq2a_valid <= _127_;
   always @(posedge clk)
-    rq2a_last <= \$34 ;
+    rq2a_last <= _128_;
   always @(posedge clk)
-    rq2a_m0 <= \$35 ;
+    rq2a_m0 <= _129_;
   always @(posedge clk)
-    rq2a_r0 <= \$36 ;
+    rq2a_r0 <= _130_;
   always @(posedge clk)
-    rq2a_a0 <= \$37 ;
+    rq2a_a0 <= _131_;
   always @(posedge clk)
-    rq2b_valid <= \$38 ;
+    rq2b_valid <= _132_;
   always @(posedge clk)
-    rq2b_last <= \$39 ;
+    rq2b_last <= _133_;
   always @(posedge clk)
-    rq2b_m0 <= \$40 ;
+    rq2b_m0 <= _135_;
   always @(posedge clk)
-    rq2b_r0 <= \$41 ;
+    rq2b_r0 <= _136_;
   always @(posedge clk)
-    rq2c_valid <= \$42 ;
+    rq2c_valid <= _137_;
   always @(posedge clk)
-    rq2c_last <= \$43 ;
+    rq2c_last <= _138_;
   always @(posedge clk)
-    rq2c_m0 <= \$44 ;
+    rq2c_m0 <= _139_;
   always @(posedge clk)
-    rq2c_r0 <= \$45 ;
+    rq2c_r0 <= _140_;
   always @(posedge clk)
-    rq2d_valid <= \$46 ;
+    rq2d_valid <= _141_;
   always @(posedge clk)
-    rq2d_last <= \$47 ;
+    rq2d_last <= _142_;
   always @(posedge clk)
-    rq2d_m0 <= \$48 ;
+    rq2d_m0 <= _143_;
   always @(posedge clk)
-    rq2d_r0 <= \$49 ;
+    rq2d_r0 <= _144_;
   always @(posedge clk)
-    rq2p_pll0 <= \$50 ;
+    rq2p_pll0 <= _146_;
   always @(posedge clk)
-    rq2p_plh0 <= \$51 ;
+    rq2p_plh0 <= _147_;
   always @(posedge clk)
-    rq2p_phl0 <= \$52 ;
+    rq2p_phl0 <= _148_;
   always @(posedge clk)
-    rq2p_phh0 <= \$53 ;
+    rq2p_phh0 <= _149_;
   always @(posedge clk)
-    rq2m_valid <= \$54 ;
+    rq2m_valid <= _150_;
   always @(posedge clk)
-    rq2m_last <= \$55 ;
+    rq2m_last <= _151_;
   always @(posedge clk)
-    rq2m_m0 <= \$56 ;
+    rq2m_m0 <= _152_;
   always @(posedge clk)
-    rq2m_r0 <= \$57 ;
+    rq2m_r0 <= _153_;
   always @(posedge clk)
-    rq2m_o0 <= \$58 ;
+    rq2m_o0 <= _154_;
   always @(posedge clk)
-    rq2m_mi0 <= \$59 ;
+    rq2m_mi0 <= _155_;
   always @(posedge clk)
-    rq2_valid <= \$60 ;
+    rq2_valid <= _157_;
   always @(posedge clk)
-    rq2_last <= \$61 ;
+    rq2_last <= _158_;
   always @(posedge clk)
-    rq2_r0 <= \$62 ;
+    rq2_r0 <= _159_;
   always @(posedge clk)
-    rq2_h0 <= \$63 ;
+    rq2_h0 <= _160_;
   always @(posedge clk)
-    rq2_hf0 <= \$64 ;
+    rq2_hf0 <= _161_;
   always @(posedge clk)
-    rq3a_valid <= \$65 ;
+    rq3a_valid <= _162_;
   always @(posedge clk)
-    rq3a_last <= \$66 ;
+    rq3a_last <= _163_;
   always @(posedge clk)
-    rq3a_r0 <= \$67 ;
+    rq3a_r0 <= _164_;
   always @(posedge clk)
-    rq3a_u0 <= \$68 ;
+    rq3a_u0 <= _165_;
   always @(posedge clk)
-    rq3_valid <= \$69 ;
+    rq3_valid <= _166_;
   always @(posedge clk)
-    rq3_last <= \$70 ;
+    rq3_last <= _168_;
   always @(posedge clk)
-    rq3_y0 <= \$71 ;
+    rq3_y0 <= _169_;
   always @(posedge clk)
-    o_data <= \$72 ;
+    o_data <= _170_;
   always @(posedge clk)
-    o_valid <= \$73 ;
+    o_valid <= _171_;
   always @(posedge clk)
-    o_last <= \$74 ;
+    o_last <= _172_;
+  assign _200_ = _201_ ? 1'h0 : rq1_last;
+  assign _202_ = _203_ ? 1'h0 : rq1_valid;
+  assign _204_ = _205_ ? 32'd0 : _178_[31:0];
+  assign _206_ = _207_ ? 5'h00 : _167_[4:0];
+  assign _208_ = _209_ ? 5'h00 : _134_[4:0];
+  assign _210_ = _211_ ? 31'h00000000 : rq0_m0;
+  assign _212_ = _213_ ? 1'h0 : rq0_last;
+  assign _214_ = _215_ ? 1'h0 : rq0_valid;
+  assign _216_ = _217_ ? 32'd0 : \port$865$0 [31:0];
+  assign _218_ = _219_ ? 26'h0000000 : i_acc;
+  assign _220_ = _221_ ? 6'h00 : \port$865$0 [68:63];
+  assign _222_ = _223_ ? 31'h00000000 : \port$865$0 [62:32];
+  assign _224_ = _225_ ? 1'h0 : i_last;
+  assign _226_ = _227_ ? 1'h0 : i_valid;
+  assign _228_ = _229_ ? 1'h0 : rq3_last;
+  assign _230_ = _231_ ? 1'h0 : rq3_valid;
+  assign _232_ = _233_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _234_ = _235_ ? (* full_case = 32'd1 *) act_min : _232_;
+  assign _236_ = _237_ ? 8'h00 : _234_;
+  assign _238_ = _239_ ? 34'h000000000 : y_0;
+  assign _240_ = _241_ ? 1'h0 : rq3a_last;
+  assign _242_ = _243_ ? 1'h0 : rq3a_valid;
+  assign _244_ = _245_ ? 34'h000000000 : _112_[33:0];
+  assign _246_ = _247_ ? 5'h00 : rq2_r0;
+  assign _248_ = _249_ ? 1'h0 : rq2_last;
+  assign _250_ = _251_ ? 1'h0 : rq2_valid;
+  assign _252_ = _253_ ? 32'd0 : _056_[31:0];
+  assign _254_ = _255_ ? 33'h000000000 : _034_[32:0];
+  assign _256_ = _257_ ? 5'h00 : rq2m_r0;
+  assign _258_ = _259_ ? 1'h0 : rq2m_last;
+  assign _260_ = _261_ ? 1'h0 : rq2m_valid;
+  assign _262_ = _263_ ? 34'h000000000 : mid_0;
+  assign _264_ = _265_ ? 63'h0000000000000000 : { rq2p_phh0, rq2p_pll0 };
+  assign _266_ = _267_ ? 5'h00 : rq2d_r0;
+  assign _268_ = _269_ ? 31'h00000000 : rq2d_m0;
+  assign _270_ = _271_ ? 1'h0 : rq2d_last;
+  assign _272_ = _273_ ? 1'h0 : rq2d_valid;
+  assign _274_ = _275_ ? 29'h00000000 : { _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_ };
+  assign _276_ = _277_ ? 32'd0 : { _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_ };
+  assign _278_ = _279_ ? 31'h00000000 : { _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_ };
+  assign _280_ = _281_ ? 34'h000000000 : { _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_ };
+  assign _282_ = _283_ ? 5'h00 : rq2c_r0;
+  assign _284_ = _285_ ? 31'h00000000 : rq2c_m0;
+  assign _286_ = _287_ ? 1'h0 : rq2c_last;
+  assign _288_ = _289_ ? 1'h0 : rq2c_valid;
+  assign _290_ = _291_ ? 5'h00 : rq2b_r0;
+  assign _292_ = _293_ ? 31'h00000000 : rq2b_m0;
+  assign _294_ = _295_ ? 1'h0 : rq2b_last;
+  assign _296_ = _297_ ? 1'h0 : rq2b_valid;
+  assign _298_ = _299_ ? 5'h00 : rq2a_r0;
+  assign _300_ = _301_ ? 31'h00000000 : rq2a_m0;
+  assign _302_ = _303_ ? 1'h0 : rq2a_last;
+  assign _304_ = _305_ ? 1'h0 : rq2a_valid;
+  assign _306_ = _307_ ? 32'd0 : _189_[31:0];
+  assign _308_ = _309_ ? 5'h00 : rq1_r0;
+  assign _310_ = _311_ ? 31'h00000000 : rq1_m0;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$744$0 (\$172 ),
-    .\port$744$1 (\$173 ),
-    .\port$744$10 (\$182 ),
-    .\port$744$11 (\$183 ),
-    .\port$744$12 (\$184 ),
-    .\port$744$13 (\$185 ),
-    .\port$744$14 (\$186 ),
-    .\port$744$15 (\$187 ),
-    .\port$744$16 (\$188 ),
-    .\port$744$17 (\$189 ),
-    .\port$744$18 (\$190 ),
-    .\port$744$19 (\$191 ),
-    .\port$744$2 (\$174 ),
-    .\port$744$20 (\$192 ),
-    .\port$744$21 (\$193 ),
-    .\port$744$22 (\$194 ),
-    .\port$744$23 (\$195 ),
-    .\port$744$24 (\$196 ),
-    .\port$744$25 (\$197 ),
-    .\port$744$26 (\$198 ),
-    .\port$744$27 (\$199 ),
-    .\port$744$28 (\$200 ),
-    .\port$744$3 (\$175 ),
-    .\port$744$4 (\$176 ),
-    .\port$744$5 (\$177 ),
-    .\port$744$6 (\$178 ),
-    .\port$744$7 (\$179 ),
-    .\port$744$8 (\$180 ),
-    .\port$744$9 (\$181 ),
+    .\port$744$0 (_081_),
+    .\port$744$1 (_082_),
+    .\port$744$10 (_092_),
+    .\port$744$11 (_093_),
+    .\port$744$12 (_094_),
+    .\port$744$13 (_095_),
+    .\port$744$14 (_096_),
+    .\port$744$15 (_097_),
+    .\port$744$16 (_098_),
+    .\port$744$17 (_099_),
+    .\port$744$18 (_101_),
+    .\port$744$19 (_102_),
+    .\port$744$2 (_083_),
+    .\port$744$20 (_103_),
+    .\port$744$21 (_104_),
+    .\port$744$22 (_105_),
+    .\port$744$23 (_106_),
+    .\port$744$24 (_107_),
+    .\port$744$25 (_108_),
+    .\port$744$26 (_109_),
+    .\port$744$27 (_110_),
+    .\port$744$28 (_113_),
+    .\port$744$3 (_084_),
+    .\port$744$4 (_085_),
+    .\port$744$5 (_086_),
+    .\port$744$6 (_087_),
+    .\port$744$7 (_088_),
+    .\port$744$8 (_090_),
+    .\port$744$9 (_091_),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$743$0 (\$140 ),
-    .\port$743$1 (\$141 ),
-    .\port$743$10 (\$150 ),
-    .\port$743$11 (\$151 ),
-    .\port$743$12 (\$152 ),
-    .\port$743$13 (\$153 ),
-    .\port$743$14 (\$154 ),
-    .\port$743$15 (\$155 ),
-    .\port$743$16 (\$156 ),
-    .\port$743$17 (\$157 ),
-    .\port$743$18 (\$158 ),
-    .\port$743$19 (\$159 ),
-    .\port$743$2 (\$142 ),
-    .\port$743$20 (\$160 ),
-    .\port$743$21 (\$161 ),
-    .\port$743$22 (\$162 ),
-    .\port$743$23 (\$163 ),
-    .\port$743$24 (\$164 ),
-    .\port$743$25 (\$165 ),
-    .\port$743$26 (\$166 ),
-    .\port$743$27 (\$167 ),
-    .\port$743$28 (\$168 ),
-    .\port$743$29 (\$169 ),
-    .\port$743$3 (\$143 ),
-    .\port$743$30 (\$170 ),
-    .\port$743$31 (\$171 ),
-    .\port$743$4 (\$144 ),
-    .\port$743$5 (\$145 ),
-    .\port$743$6 (\$146 ),
-    .\port$743$7 (\$147 ),
-    .\port$743$8 (\$148 ),
-    .\port$743$9 (\$149 ),
+    .\port$743$0 (_046_),
+    .\port$743$1 (_047_),
+    .\port$743$10 (_057_),
+    .\port$743$11 (_058_),
+    .\port$743$12 (_059_),
+    .\port$743$13 (_060_),
+    .\port$743$14 (_061_),
+    .\port$743$15 (_062_),
+    .\port$743$16 (_063_),
+    .\port$743$17 (_064_),
+    .\port$743$18 (_065_),
+    .\port$743$19 (_066_),
+    .\port$743$2 (_048_),
+    .\port$743$20 (_068_),
+    .\port$743$21 (_069_),
+    .\port$743$22 (_070_),
+    .\port$743$23 (_071_),
+    .\port$743$24 (_072_),
+    .\port$743$25 (_073_),
+    .\port$743$26 (_074_),
+    .\port$743$27 (_075_),
+    .\port$743$28 (_076_),
+    .\port$743$29 (_077_),
+    .\port$743$3 (_049_),
+    .\port$743$30 (_079_),
+    .\port$743$31 (_080_),
+    .\port$743$4 (_050_),
+    .\port$743$5 (_051_),
+    .\port$743$6 (_052_),
+    .\port$743$7 (_053_),
+    .\port$743$8 (_054_),
+    .\port$743$9 (_055_),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$742$0 (\$109 ),
-    .\port$742$1 (\$110 ),
-    .\port$742$10 (\$119 ),
-    .\port$742$11 (\$120 ),
-    .\port$742$12 (\$121 ),
-    .\port$742$13 (\$122 ),
-    .\port$742$14 (\$123 ),
-    .\port$742$15 (\$124 ),
-    .\port$742$16 (\$125 ),
-    .\port$742$17 (\$126 ),
-    .\port$742$18 (\$127 ),
-    .\port$742$19 (\$128 ),
-    .\port$742$2 (\$111 ),
-    .\port$742$20 (\$129 ),
-    .\port$742$21 (\$130 ),
-    .\port$742$22 (\$131 ),
-    .\port$742$23 (\$132 ),
-    .\port$742$24 (\$133 ),
-    .\port$742$25 (\$134 ),
-    .\port$742$26 (\$135 ),
-    .\port$742$27 (\$136 ),
-    .\port$742$28 (\$137 ),
-    .\port$742$29 (\$138 ),
-    .\port$742$3 (\$112 ),
-    .\port$742$30 (\$139 ),
-    .\port$742$4 (\$113 ),
-    .\port$742$5 (\$114 ),
-    .\port$742$6 (\$115 ),
-    .\port$742$7 (\$116 ),
-    .\port$742$8 (\$117 ),
-    .\port$742$9 (\$118 ),
+    .\port$742$0 (_011_),
+    .\port$742$1 (_013_),
+    .\port$742$10 (_022_),
+    .\port$742$11 (_024_),
+    .\port$742$12 (_025_),
+    .\port$742$13 (_026_),
+    .\port$742$14 (_027_),
+    .\port$742$15 (_028_),
+    .\port$742$16 (_029_),
+    .\port$742$17 (_030_),
+    .\port$742$18 (_031_),
+    .\port$742$19 (_032_),
+    .\port$742$2 (_014_),
+    .\port$742$20 (_033_),
+    .\port$742$21 (_035_),
+    .\port$742$22 (_036_),
+    .\port$742$23 (_037_),
+    .\port$742$24 (_038_),
+    .\port$742$25 (_039_),
+    .\port$742$26 (_040_),
+    .\port$742$27 (_041_),
+    .\port$742$28 (_042_),
+    .\port$742$29 (_043_),
+    .\port$742$3 (_015_),
+    .\port$742$30 (_044_),
+    .\port$742$4 (_016_),
+    .\port$742$5 (_017_),
+    .\port$742$6 (_018_),
+    .\port$742$7 (_019_),
+    .\port$742$8 (_020_),
+    .\port$742$9 (_021_),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$741$0 (\$75 ),
-    .\port$741$1 (\$76 ),
-    .\port$741$10 (\$85 ),
-    .\port$741$11 (\$86 ),
-    .\port$741$12 (\$87 ),
-    .\port$741$13 (\$88 ),
-    .\port$741$14 (\$89 ),
-    .\port$741$15 (\$90 ),
-    .\port$741$16 (\$91 ),
-    .\port$741$17 (\$92 ),
-    .\port$741$18 (\$93 ),
-    .\port$741$19 (\$94 ),
-    .\port$741$2 (\$77 ),
-    .\port$741$20 (\$95 ),
-    .\port$741$21 (\$96 ),
-    .\port$741$22 (\$97 ),
-    .\port$741$23 (\$98 ),
-    .\port$741$24 (\$99 ),
-    .\port$741$25 (\$100 ),
-    .\port$741$26 (\$101 ),
-    .\port$741$27 (\$102 ),
-    .\port$741$28 (\$103 ),
-    .\port$741$29 (\$104 ),
-    .\port$741$3 (\$78 ),
-    .\port$741$30 (\$105 ),
-    .\port$741$31 (\$106 ),
-    .\port$741$32 (\$107 ),
-    .\port$741$33 (\$108 ),
-    .\port$741$4 (\$79 ),
-    .\port$741$5 (\$80 ),
-    .\port$741$6 (\$81 ),
-    .\port$741$7 (\$82 ),
-    .\port$741$8 (\$83 ),
-    .\port$741$9 (\$84 ),
+    .\port$741$0 (_173_),
+    .\port$741$1 (_174_),
+    .\port$741$10 (_184_),
+    .\port$741$11 (_185_),
+    .\port$741$12 (_186_),
+    .\port$741$13 (_187_),
+    .\port$741$14 (_188_),
+    .\port$741$15 (_190_),
+    .\port$741$16 (_191_),
+    .\port$741$17 (_192_),
+    .\port$741$18 (_193_),
+    .\port$741$19 (_194_),
+    .\port$741$2 (_175_),
+    .\port$741$20 (_195_),
+    .\port$741$21 (_196_),
+    .\port$741$22 (_197_),
+    .\port$741$23 (_198_),
+    .\port$741$24 (_199_),
+    .\port$741$25 (_002_),
+    .\port$741$26 (_003_),
+    .\port$741$27 (_004_),
+    .\port$741$28 (_005_),
+    .\port$741$29 (_006_),
+    .\port$741$3 (_176_),
+    .\port$741$30 (_007_),
+    .\port$741$31 (_008_),
+    .\port$741$32 (_009_),
+    .\port$741$33 (_010_),
+    .\port$741$4 (_177_),
+    .\port$741$5 (_179_),
+    .\port$741$6 (_180_),
+    .\port$741$7 (_181_),
+    .\port$741$8 (_182_),
+    .\port$741$9 (_183_),
     .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$21  = i_valid;
-    if (rst) begin
-      \$21  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$22  = i_last;
-    if (rst) begin
-      \$22  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$23  = \port$865$0 [62:32];
-    if (rst) begin
-      \$23  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$24  = \port$865$0 [68:63];
-    if (rst) begin
-      \$24  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$25  = i_acc;
-    if (rst) begin
-      \$25  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = \port$865$0 [31:0];
-    if (rst) begin
-      \$26  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$27  = rq0_valid;
-    if (rst) begin
-      \$27  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$28  = rq0_last;
-    if (rst) begin
-      \$28  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = rq0_m0;
-    if (rst) begin
-      \$29  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$30  = \$4 [4:0];
-    if (rst) begin
-      \$30  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$31  = \$7 [4:0];
-    if (rst) begin
-      \$31  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$32  = \$8 [31:0];
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$33  = rq1_valid;
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$34  = rq1_last;
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$35  = rq1_m0;
-    if (rst) begin
-      \$35  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = rq1_r0;
-    if (rst) begin
-      \$36  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \$9 [31:0];
-    if (rst) begin
-      \$37  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$38  = rq2a_valid;
-    if (rst) begin
-      \$38  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$39  = rq2a_last;
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$40  = rq2a_m0;
-    if (rst) begin
-      \$40  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$41  = rq2a_r0;
-    if (rst) begin
-      \$41  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$42  = rq2b_valid;
-    if (rst) begin
-      \$42  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$43  = rq2b_last;
-    if (rst) begin
-      \$43  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$44  = rq2b_m0;
-    if (rst) begin
-      \$44  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$45  = rq2b_r0;
-    if (rst) begin
-      \$45  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$46  = rq2c_valid;
-    if (rst) begin
-      \$46  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$47  = rq2c_last;
-    if (rst) begin
-      \$47  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$48  = rq2c_m0;
-    if (rst) begin
-      \$48  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$49  = rq2c_r0;
-    if (rst) begin
-      \$49  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$50  = { \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
-    if (rst) begin
-      \$50  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$51  = { \$139 , \$138 , \$137 , \$136 , \$135 , \$134 , \$133 , \$132 , \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120 , \$119 , \$118 , \$117 , \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109  };
-    if (rst) begin
-      \$51  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$52  = { \$171 , \$170 , \$169 , \$168 , \$167 , \$166 , \$165 , \$164 , \$163 , \$162 , \$161 , \$160 , \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140  };
-    if (rst) begin
-      \$52  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$53  = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174 , \$173 , \$172  };
-    if (rst) begin
-      \$53  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$54  = rq2d_valid;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$55  = rq2d_last;
-    if (rst) begin
-      \$55  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$56  = rq2d_m0;
-    if (rst) begin
-      \$56  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$57  = rq2d_r0;
-    if (rst) begin
-      \$57  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$58  = { rq2p_phh0, rq2p_pll0 };
-    if (rst) begin
-      \$58  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$59  = mid_0;
-    if (rst) begin
-      \$59  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$60  = rq2m_valid;
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$61  = rq2m_last;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$62  = rq2m_r0;
-    if (rst) begin
-      \$62  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$63  = \$13 [32:0];
-    if (rst) begin
-      \$63  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$64  = \$15 [31:0];
-    if (rst) begin
-      \$64  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$65  = rq2_valid;
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$66  = rq2_last;
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$67  = rq2_r0;
-    if (rst) begin
-      \$67  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$68  = \$20 [33:0];
-    if (rst) begin
-      \$68  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$69  = rq3a_valid;
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$70  = rq3a_last;
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$71  = y_0;
-    if (rst) begin
-      \$71  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$1 ) begin
-      \$72  = act_min;
-    end else if (\$2 ) begin
-      \$72  = act_max;
-    end else begin
-      \$72  = t_0[7:0];
-    end
-    if (rst) begin
-      \$72  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$73  = rq3_valid;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$74  = rq3_last;
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
   assign en = 1'h1;
   assign i_multiplier = \port$865$0 [62:32];
   assign i_shift = \port$865$0 [68:63];
   assign i_bias = \port$865$0 [31:0];
-  assign left_0 = \$4 [4:0];
-  assign r_0 = \$7 [4:0];
-  assign s_0 = \$8 [31:0];
-  assign a_0 = \$9 [31:0];
-  assign p = { \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
-  assign \p$45  = { \$139 , \$138 , \$137 , \$136 , \$135 , \$134 , \$133 , \$132 , \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120 , \$119 , \$118 , \$117 , \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109  };
-  assign \p$47  = { \$171 , \$170 , \$169 , \$168 , \$167 , \$166 , \$165 , \$164 , \$163 , \$162 , \$161 , \$160 , \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140  };
-  assign \p$49  = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174 , \$173 , \$172  };
+  assign left_0 = _134_[4:0];
+  assign r_0 = _167_[4:0];
+  assign s_0 = _178_[31:0];
+  assign a_0 = _189_[31:0];
+  assign p = { _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_ };
+  assign \p$45  = { _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_ };
+  assign \p$47  = { _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_ };
+  assign \p$49  = { _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = \$13 [32:0];
-  assign half_0 = \$15 [31:0];
-  assign u_0 = \$20 [33:0];
+  assign h_0 = _034_[32:0];
+  assign half_0 = _056_[31:0];
+  assign u_0 = _112_[33:0];
   assign \en$80  = 1'h1;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
@@ -28158,50 +27102,160 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = \port$865$0 [31:0];
   assign \o_data[0]  = o_data;
-  assign \$11  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign \$13  = { \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63:14] };
-  assign \$15  = { 1'h0, \$14 [63:1] };
+  assign _229_ = rst;
+  assign _172_ = _228_;
+  assign _231_ = rst;
+  assign _171_ = _230_;
+  assign _233_ = _111_;
+  assign _235_ = _000_;
+  assign _237_ = rst;
+  assign _170_ = _236_;
+  assign _239_ = rst;
+  assign _169_ = _238_;
+  assign _241_ = rst;
+  assign _168_ = _240_;
+  assign _243_ = rst;
+  assign _166_ = _242_;
+  assign _245_ = rst;
+  assign _165_ = _244_;
+  assign _247_ = rst;
+  assign _164_ = _246_;
+  assign _249_ = rst;
+  assign _163_ = _248_;
+  assign _251_ = rst;
+  assign _162_ = _250_;
+  assign _253_ = rst;
+  assign _161_ = _252_;
+  assign _255_ = rst;
+  assign _160_ = _254_;
+  assign _257_ = rst;
+  assign _159_ = _256_;
+  assign _259_ = rst;
+  assign _158_ = _258_;
+  assign _261_ = rst;
+  assign _157_ = _260_;
+  assign _263_ = rst;
+  assign _155_ = _262_;
+  assign _265_ = rst;
+  assign _154_ = _264_;
+  assign _267_ = rst;
+  assign _153_ = _266_;
+  assign _269_ = rst;
+  assign _152_ = _268_;
+  assign _271_ = rst;
+  assign _151_ = _270_;
+  assign _273_ = rst;
+  assign _150_ = _272_;
+  assign _275_ = rst;
+  assign _149_ = _274_;
+  assign _277_ = rst;
+  assign _148_ = _276_;
+  assign _279_ = rst;
+  assign _147_ = _278_;
+  assign _281_ = rst;
+  assign _146_ = _280_;
+  assign _283_ = rst;
+  assign _144_ = _282_;
+  assign _285_ = rst;
+  assign _143_ = _284_;
+  assign _287_ = rst;
+  assign _142_ = _286_;
+  assign _289_ = rst;
+  assign _141_ = _288_;
+  assign _291_ = rst;
+  assign _140_ = _290_;
+  assign _293_ = rst;
+  assign _139_ = _292_;
+  assign _295_ = rst;
+  assign _138_ = _294_;
+  assign _297_ = rst;
+  assign _137_ = _296_;
+  assign _299_ = rst;
+  assign _136_ = _298_;
+  assign _301_ = rst;
+  assign _135_ = _300_;
+  assign _303_ = rst;
+  assign _133_ = _302_;
+  assign _305_ = rst;
+  assign _132_ = _304_;
+  assign _307_ = rst;
+  assign _131_ = _306_;
+  assign _309_ = rst;
+  assign _130_ = _308_;
+  assign _311_ = rst;
+  assign _129_ = _310_;
+  assign _201_ = rst;
+  assign _128_ = _200_;
+  assign _203_ = rst;
+  assign _127_ = _202_;
+  assign _205_ = rst;
+  assign _126_ = _204_;
+  assign _207_ = rst;
+  assign _125_ = _206_;
+  assign _209_ = rst;
+  assign _124_ = _208_;
+  assign _211_ = rst;
+  assign _122_ = _210_;
+  assign _213_ = rst;
+  assign _121_ = _212_;
+  assign _215_ = rst;
+  assign _120_ = _214_;
+  assign _217_ = rst;
+  assign _119_ = _216_;
+  assign _219_ = rst;
+  assign _118_ = _218_;
+  assign _221_ = rst;
+  assign _117_ = _220_;
+  assign _223_ = rst;
+  assign _116_ = _222_;
+  assign _225_ = rst;
+  assign _115_ = _224_;
+  assign _227_ = rst;
+  assign _114_ = _226_;
+  assign _012_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _034_ = { _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63:14] };
+  assign _056_ = { 1'h0, _045_[63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , \port$744$16 , \port$744$17 , \port$744$18 , \port$744$19 
 , \port$744$20 , \port$744$21 , \port$744$22 , \port$744$23 , \port$744$24 , \port$744$25 , \port$744$26 , \port$744$27 , \port$744$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
@@ -28346,42 +27400,42 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -28390,79 +27444,79 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744
   );
   assign \$signal  = { a[14], a[14], a[14], a };
   assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$744$0  = \$1 ;
-  assign \port$744$1  = \$2 ;
-  assign \port$744$2  = \$3 ;
-  assign \port$744$3  = \$4 ;
-  assign \port$744$4  = \$5 ;
-  assign \port$744$5  = \$6 ;
-  assign \port$744$6  = \$7 ;
-  assign \port$744$7  = \$8 ;
-  assign \port$744$8  = \$9 ;
-  assign \port$744$9  = \$10 ;
-  assign \port$744$10  = \$11 ;
-  assign \port$744$11  = \$12 ;
-  assign \port$744$12  = \$13 ;
-  assign \port$744$13  = \$14 ;
-  assign \port$744$14  = \$15 ;
-  assign \port$744$15  = \$16 ;
-  assign \port$744$16  = \$17 ;
-  assign \port$744$17  = \$18 ;
-  assign \port$744$18  = \$19 ;
-  assign \port$744$19  = \$20 ;
-  assign \port$744$20  = \$21 ;
-  assign \port$744$21  = \$22 ;
-  assign \port$744$22  = \$23 ;
-  assign \port$744$23  = \$24 ;
-  assign \port$744$24  = \$25 ;
-  assign \port$744$25  = \$26 ;
-  assign \port$744$26  = \$27 ;
-  assign \port$744$27  = \$28 ;
-  assign \port$744$28  = \$29 ;
+  assign \port$744$0  = _00_;
+  assign \port$744$1  = _11_;
+  assign \port$744$2  = _22_;
+  assign \port$744$3  = _30_;
+  assign \port$744$4  = _31_;
+  assign \port$744$5  = _32_;
+  assign \port$744$6  = _33_;
+  assign \port$744$7  = _34_;
+  assign \port$744$8  = _35_;
+  assign \port$744$9  = _01_;
+  assign \port$744$10  = _02_;
+  assign \port$744$11  = _03_;
+  assign \port$744$12  = _04_;
+  assign \port$744$13  = _05_;
+  assign \port$744$14  = _06_;
+  assign \port$744$15  = _07_;
+  assign \port$744$16  = _08_;
+  assign \port$744$17  = _09_;
+  assign \port$744$18  = _10_;
+  assign \port$744$19  = _12_;
+  assign \port$744$20  = _13_;
+  assign \port$744$21  = _14_;
+  assign \port$744$22  = _15_;
+  assign \port$744$23  = _16_;
+  assign \port$744$24  = _17_;
+  assign \port$744$25  = _18_;
+  assign \port$744$26  = _19_;
+  assign \port$744$27  = _20_;
+  assign \port$744$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , \port$743$16 , \port$743$17 , \port$743$18 , \port$743$19 
 , \port$743$20 , \port$743$21 , \port$743$22 , \port$743$23 , \port$743$24 , \port$743$25 , \port$743$26 , \port$743$27 , \port$743$28 , \port$743$29 , \port$743$30 , \port$743$31 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
@@ -28613,42 +27667,42 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -28657,82 +27711,82 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743
   );
   assign \$signal  = { a[14], a[14], a[14], a };
   assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$743$0  = \$1 ;
-  assign \port$743$1  = \$2 ;
-  assign \port$743$2  = \$3 ;
-  assign \port$743$3  = \$4 ;
-  assign \port$743$4  = \$5 ;
-  assign \port$743$5  = \$6 ;
-  assign \port$743$6  = \$7 ;
-  assign \port$743$7  = \$8 ;
-  assign \port$743$8  = \$9 ;
-  assign \port$743$9  = \$10 ;
-  assign \port$743$10  = \$11 ;
-  assign \port$743$11  = \$12 ;
-  assign \port$743$12  = \$13 ;
-  assign \port$743$13  = \$14 ;
-  assign \port$743$14  = \$15 ;
-  assign \port$743$15  = \$16 ;
-  assign \port$743$16  = \$17 ;
-  assign \port$743$17  = \$18 ;
-  assign \port$743$18  = \$19 ;
-  assign \port$743$19  = \$20 ;
-  assign \port$743$20  = \$21 ;
-  assign \port$743$21  = \$22 ;
-  assign \port$743$22  = \$23 ;
-  assign \port$743$23  = \$24 ;
-  assign \port$743$24  = \$25 ;
-  assign \port$743$25  = \$26 ;
-  assign \port$743$26  = \$27 ;
-  assign \port$743$27  = \$28 ;
-  assign \port$743$28  = \$29 ;
-  assign \port$743$29  = \$30 ;
-  assign \port$743$30  = \$31 ;
-  assign \port$743$31  = \$32 ;
+  assign \port$743$0  = _00_;
+  assign \port$743$1  = _11_;
+  assign \port$743$2  = _22_;
+  assign \port$743$3  = _30_;
+  assign \port$743$4  = _31_;
+  assign \port$743$5  = _32_;
+  assign \port$743$6  = _33_;
+  assign \port$743$7  = _34_;
+  assign \port$743$8  = _35_;
+  assign \port$743$9  = _01_;
+  assign \port$743$10  = _02_;
+  assign \port$743$11  = _03_;
+  assign \port$743$12  = _04_;
+  assign \port$743$13  = _05_;
+  assign \port$743$14  = _06_;
+  assign \port$743$15  = _07_;
+  assign \port$743$16  = _08_;
+  assign \port$743$17  = _09_;
+  assign \port$743$18  = _10_;
+  assign \port$743$19  = _12_;
+  assign \port$743$20  = _13_;
+  assign \port$743$21  = _14_;
+  assign \port$743$22  = _15_;
+  assign \port$743$23  = _16_;
+  assign \port$743$24  = _17_;
+  assign \port$743$25  = _18_;
+  assign \port$743$26  = _19_;
+  assign \port$743$27  = _20_;
+  assign \port$743$28  = _21_;
+  assign \port$743$29  = _23_;
+  assign \port$743$30  = _24_;
+  assign \port$743$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , \port$742$16 , \port$742$17 , \port$742$18 , \port$742$19 
 , \port$742$20 , \port$742$21 , \port$742$22 , \port$742$23 , \port$742$24 , \port$742$25 , \port$742$26 , \port$742$27 , \port$742$28 , \port$742$29 , \port$742$30 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
@@ -28881,42 +27935,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -28925,81 +27979,81 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742
   );
   assign \$signal  = { 1'h0, a };
   assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$742$0  = \$1 ;
-  assign \port$742$1  = \$2 ;
-  assign \port$742$2  = \$3 ;
-  assign \port$742$3  = \$4 ;
-  assign \port$742$4  = \$5 ;
-  assign \port$742$5  = \$6 ;
-  assign \port$742$6  = \$7 ;
-  assign \port$742$7  = \$8 ;
-  assign \port$742$8  = \$9 ;
-  assign \port$742$9  = \$10 ;
-  assign \port$742$10  = \$11 ;
-  assign \port$742$11  = \$12 ;
-  assign \port$742$12  = \$13 ;
-  assign \port$742$13  = \$14 ;
-  assign \port$742$14  = \$15 ;
-  assign \port$742$15  = \$16 ;
-  assign \port$742$16  = \$17 ;
-  assign \port$742$17  = \$18 ;
-  assign \port$742$18  = \$19 ;
-  assign \port$742$19  = \$20 ;
-  assign \port$742$20  = \$21 ;
-  assign \port$742$21  = \$22 ;
-  assign \port$742$22  = \$23 ;
-  assign \port$742$23  = \$24 ;
-  assign \port$742$24  = \$25 ;
-  assign \port$742$25  = \$26 ;
-  assign \port$742$26  = \$27 ;
-  assign \port$742$27  = \$28 ;
-  assign \port$742$28  = \$29 ;
-  assign \port$742$29  = \$30 ;
-  assign \port$742$30  = \$31 ;
+  assign \port$742$0  = _00_;
+  assign \port$742$1  = _11_;
+  assign \port$742$2  = _22_;
+  assign \port$742$3  = _30_;
+  assign \port$742$4  = _31_;
+  assign \port$742$5  = _32_;
+  assign \port$742$6  = _33_;
+  assign \port$742$7  = _34_;
+  assign \port$742$8  = _35_;
+  assign \port$742$9  = _01_;
+  assign \port$742$10  = _02_;
+  assign \port$742$11  = _03_;
+  assign \port$742$12  = _04_;
+  assign \port$742$13  = _05_;
+  assign \port$742$14  = _06_;
+  assign \port$742$15  = _07_;
+  assign \port$742$16  = _08_;
+  assign \port$742$17  = _09_;
+  assign \port$742$18  = _10_;
+  assign \port$742$19  = _12_;
+  assign \port$742$20  = _13_;
+  assign \port$742$21  = _14_;
+  assign \port$742$22  = _15_;
+  assign \port$742$23  = _16_;
+  assign \port$742$24  = _17_;
+  assign \port$742$25  = _18_;
+  assign \port$742$26  = _19_;
+  assign \port$742$27  = _20_;
+  assign \port$742$28  = _21_;
+  assign \port$742$29  = _23_;
+  assign \port$742$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , \port$741$16 , \port$741$17 , \port$741$18 , \port$741$19 
 , \port$741$20 , \port$741$21 , \port$741$22 , \port$741$23 , \port$741$24 , \port$741$25 , \port$741$26 , \port$741$27 , \port$741$28 , \port$741$29 , \port$741$30 , \port$741$31 , \port$741$32 , \port$741$33 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
@@ -29154,42 +28208,42 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
@@ -29198,41 +28252,41 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741
   );
   assign \$signal  = { 1'h0, a };
   assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$741$0  = \$1 ;
-  assign \port$741$1  = \$2 ;
-  assign \port$741$2  = \$3 ;
-  assign \port$741$3  = \$4 ;
-  assign \port$741$4  = \$5 ;
-  assign \port$741$5  = \$6 ;
-  assign \port$741$6  = \$7 ;
-  assign \port$741$7  = \$8 ;
-  assign \port$741$8  = \$9 ;
-  assign \port$741$9  = \$10 ;
-  assign \port$741$10  = \$11 ;
-  assign \port$741$11  = \$12 ;
-  assign \port$741$12  = \$13 ;
-  assign \port$741$13  = \$14 ;
-  assign \port$741$14  = \$15 ;
-  assign \port$741$15  = \$16 ;
-  assign \port$741$16  = \$17 ;
-  assign \port$741$17  = \$18 ;
-  assign \port$741$18  = \$19 ;
-  assign \port$741$19  = \$20 ;
-  assign \port$741$20  = \$21 ;
-  assign \port$741$21  = \$22 ;
-  assign \port$741$22  = \$23 ;
-  assign \port$741$23  = \$24 ;
-  assign \port$741$24  = \$25 ;
-  assign \port$741$25  = \$26 ;
-  assign \port$741$26  = \$27 ;
-  assign \port$741$27  = \$28 ;
-  assign \port$741$28  = \$29 ;
-  assign \port$741$29  = \$30 ;
-  assign \port$741$30  = \$31 ;
-  assign \port$741$31  = \$32 ;
-  assign \port$741$32  = \$33 ;
-  assign \port$741$33  = \$34 ;
+  assign \port$741$0  = _00_;
+  assign \port$741$1  = _11_;
+  assign \port$741$2  = _22_;
+  assign \port$741$3  = _30_;
+  assign \port$741$4  = _31_;
+  assign \port$741$5  = _32_;
+  assign \port$741$6  = _33_;
+  assign \port$741$7  = _34_;
+  assign \port$741$8  = _35_;
+  assign \port$741$9  = _01_;
+  assign \port$741$10  = _02_;
+  assign \port$741$11  = _03_;
+  assign \port$741$12  = _04_;
+  assign \port$741$13  = _05_;
+  assign \port$741$14  = _06_;
+  assign \port$741$15  = _07_;
+  assign \port$741$16  = _08_;
+  assign \port$741$17  = _09_;
+  assign \port$741$18  = _10_;
+  assign \port$741$19  = _12_;
+  assign \port$741$20  = _13_;
+  assign \port$741$21  = _14_;
+  assign \port$741$22  = _15_;
+  assign \port$741$23  = _16_;
+  assign \port$741$24  = _17_;
+  assign \port$741$25  = _18_;
+  assign \port$741$26  = _19_;
+  assign \port$741$27  = _20_;
+  assign \port$741$28  = _21_;
+  assign \port$741$29  = _23_;
+  assign \port$741$30  = _24_;
+  assign \port$741$31  = _25_;
+  assign \port$741$32  = _26_;
+  assign \port$741$33  = _27_;
 endmodule

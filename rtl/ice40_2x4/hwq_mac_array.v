@@ -3,135 +3,460 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [23:0] \$10 ;
-  reg \$100 ;
-  reg \$101 ;
-  reg [23:0] \$102 ;
-  reg [23:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg \$105 ;
-  reg [7:0] \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg \$109 ;
-  wire \$11 ;
-  reg \$110 ;
-  reg [23:0] \$111 ;
-  reg [23:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg \$114 ;
-  reg [7:0] \$115 ;
-  reg [15:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg \$119 ;
-  wire [23:0] \$12 ;
-  reg [23:0] \$120 ;
-  reg [23:0] \$121 ;
-  reg [1:0] \$122 ;
-  reg [1:0] \$123 ;
-  reg \$124 ;
-  wire [31:0] \$125 ;
-  wire [31:0] \$126 ;
-  wire [31:0] \$127 ;
-  wire [31:0] \$128 ;
-  wire \$13 ;
-  wire [23:0] \$14 ;
-  wire \$15 ;
-  wire [23:0] \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [23:0] \$2 ;
-  wire \$20 ;
-  wire [24:0] \$21 ;
-  wire [24:0] \$22 ;
-  wire [24:0] \$23 ;
-  wire [24:0] \$24 ;
-  wire [24:0] \$25 ;
-  wire [24:0] \$26 ;
-  wire [24:0] \$27 ;
-  wire [24:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [2:0] \$30 ;
-  wire \$31 ;
-  wire [2:0] \$32 ;
-  wire [2:0] \$33 ;
-  reg \$34 ;
-  reg \$35 ;
-  reg [7:0] \$36 ;
-  reg [7:0] \$37 ;
-  reg [7:0] \$38 ;
-  reg [7:0] \$39 ;
-  wire [23:0] \$4 ;
-  reg [7:0] \$40 ;
-  reg [7:0] \$41 ;
-  reg [7:0] \$42 ;
-  reg \$43 ;
-  reg [7:0] \$44 ;
-  reg [7:0] \$45 ;
-  reg [7:0] \$46 ;
-  reg [7:0] \$47 ;
-  reg [7:0] \$48 ;
-  reg [7:0] \$49 ;
-  wire \$5 ;
-  reg [7:0] \$50 ;
-  reg \$51 ;
-  reg [7:0] \$52 ;
-  reg [15:0] \$53 ;
-  reg \$54 ;
-  reg \$55 ;
-  reg \$56 ;
-  reg [23:0] \$57 ;
-  reg [23:0] \$58 ;
-  reg [7:0] \$59 ;
-  wire [23:0] \$6 ;
-  reg \$60 ;
-  reg [7:0] \$61 ;
-  reg [15:0] \$62 ;
-  reg \$63 ;
-  reg \$64 ;
-  reg \$65 ;
-  reg [23:0] \$66 ;
-  reg [23:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
-  wire \$7 ;
-  reg [7:0] \$70 ;
-  reg [15:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  reg [23:0] \$75 ;
-  reg [23:0] \$76 ;
-  reg [7:0] \$77 ;
-  reg \$78 ;
-  reg [7:0] \$79 ;
-  wire [23:0] \$8 ;
-  reg [15:0] \$80 ;
-  reg \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [23:0] \$84 ;
-  reg [23:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg \$87 ;
-  reg [7:0] \$88 ;
-  reg [15:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [23:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  reg [7:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg \$99 ;
+  wire _000_;
+  wire [23:0] _001_;
+  wire _002_;
+  wire _003_;
+  wire [23:0] _004_;
+  wire [23:0] _005_;
+  wire [7:0] _006_;
+  wire _007_;
+  wire [7:0] _008_;
+  wire [15:0] _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire [23:0] _014_;
+  wire [23:0] _015_;
+  wire [7:0] _016_;
+  wire _017_;
+  wire [7:0] _018_;
+  wire [15:0] _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire [23:0] _023_;
+  wire [23:0] _024_;
+  wire [23:0] _025_;
+  wire [1:0] _026_;
+  wire [1:0] _027_;
+  wire _028_;
+  wire [31:0] _029_;
+  wire [31:0] _030_;
+  wire [31:0] _031_;
+  wire [31:0] _032_;
+  wire _033_;
+  wire [23:0] _034_;
+  wire _035_;
+  wire [23:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [23:0] _040_;
+  wire _041_;
+  wire [24:0] _042_;
+  wire [24:0] _043_;
+  wire [24:0] _044_;
+  wire [24:0] _045_;
+  wire [24:0] _046_;
+  wire [24:0] _047_;
+  wire [24:0] _048_;
+  wire [24:0] _049_;
+  wire _050_;
+  wire _051_;
+  wire [2:0] _052_;
+  wire _053_;
+  wire [2:0] _054_;
+  wire [2:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire [7:0] _058_;
+  wire [7:0] _059_;
+  wire [7:0] _060_;
+  wire [7:0] _061_;
+  wire [23:0] _062_;
+  wire [7:0] _063_;
+  wire [7:0] _064_;
+  wire [7:0] _065_;
+  wire _066_;
+  wire [7:0] _067_;
+  wire [7:0] _068_;
+  wire [7:0] _069_;
+  wire [7:0] _070_;
+  wire [7:0] _071_;
+  wire [7:0] _072_;
+  wire _073_;
+  wire [7:0] _074_;
+  wire _075_;
+  wire [7:0] _076_;
+  wire [15:0] _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire [23:0] _081_;
+  wire [23:0] _082_;
+  wire [7:0] _083_;
+  wire [23:0] _084_;
+  wire _085_;
+  wire [7:0] _086_;
+  wire [15:0] _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire [23:0] _091_;
+  wire [23:0] _092_;
+  wire [7:0] _093_;
+  wire _094_;
+  wire _095_;
+  wire [7:0] _096_;
+  wire [15:0] _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire [23:0] _101_;
+  wire [23:0] _102_;
+  wire [7:0] _103_;
+  wire _104_;
+  wire [7:0] _105_;
+  wire [23:0] _106_;
+  wire [15:0] _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire [23:0] _111_;
+  wire [23:0] _112_;
+  wire [7:0] _113_;
+  wire _114_;
+  wire [7:0] _115_;
+  wire [15:0] _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire [23:0] _121_;
+  wire [23:0] _122_;
+  wire [7:0] _123_;
+  wire _124_;
+  wire [7:0] _125_;
+  wire [15:0] _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire [15:0] _131_;
+  wire _132_;
+  wire [15:0] _133_;
+  wire _134_;
+  wire [7:0] _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire [7:0] _142_;
+  wire _143_;
+  wire [7:0] _144_;
+  wire _145_;
+  wire [23:0] _146_;
+  wire _147_;
+  wire [23:0] _148_;
+  wire [1:0] _149_;
+  wire _150_;
+  wire [23:0] _151_;
+  wire _152_;
+  wire [23:0] _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire [15:0] _168_;
+  wire _169_;
+  wire [15:0] _170_;
+  wire [1:0] _171_;
+  wire _172_;
+  wire [7:0] _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire [7:0] _179_;
+  wire _180_;
+  wire [7:0] _181_;
+  wire _182_;
+  wire _183_;
+  wire [23:0] _184_;
+  wire _185_;
+  wire [23:0] _186_;
+  wire _187_;
+  wire [23:0] _188_;
+  wire _189_;
+  wire [23:0] _190_;
+  wire _191_;
+  wire _192_;
+  wire [23:0] _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire [15:0] _206_;
+  wire _207_;
+  wire [15:0] _208_;
+  wire _209_;
+  wire [7:0] _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire [23:0] _215_;
+  wire _216_;
+  wire [7:0] _217_;
+  wire _218_;
+  wire [7:0] _219_;
+  wire _220_;
+  wire [23:0] _221_;
+  wire _222_;
+  wire [23:0] _223_;
+  wire _224_;
+  wire [23:0] _225_;
+  wire _226_;
+  wire _227_;
+  wire [23:0] _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire _236_;
+  wire [23:0] _237_;
+  wire [1:0] _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire [15:0] _244_;
+  wire _245_;
+  wire [15:0] _246_;
+  wire _247_;
+  wire [7:0] _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire [7:0] _255_;
+  wire _256_;
+  wire [7:0] _257_;
+  wire _258_;
+  wire [23:0] _259_;
+  wire [23:0] _260_;
+  wire _261_;
+  wire [23:0] _262_;
+  wire _263_;
+  wire [23:0] _264_;
+  wire _265_;
+  wire [23:0] _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
+  wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire _280_;
+  wire [15:0] _281_;
+  wire _282_;
+  wire _283_;
+  wire [15:0] _284_;
+  wire _285_;
+  wire [7:0] _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
+  wire [7:0] _292_;
+  wire _293_;
+  wire _294_;
+  wire [7:0] _295_;
+  wire _296_;
+  wire [23:0] _297_;
+  wire _298_;
+  wire [23:0] _299_;
+  wire _300_;
+  wire [23:0] _301_;
+  wire _302_;
+  wire [23:0] _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire _311_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire [15:0] _319_;
+  wire _320_;
+  wire [15:0] _321_;
+  wire _322_;
+  wire [7:0] _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire [7:0] _330_;
+  wire _331_;
+  wire [7:0] _332_;
+  wire _333_;
+  wire [7:0] _334_;
+  wire _335_;
+  wire [7:0] _336_;
+  wire _337_;
+  wire _338_;
+  wire [7:0] _339_;
+  wire _340_;
+  wire [7:0] _341_;
+  wire _342_;
+  wire [7:0] _343_;
+  wire _344_;
+  wire [7:0] _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
+  wire _349_;
+  wire _350_;
+  wire _351_;
+  wire _352_;
+  wire [7:0] _353_;
+  wire _354_;
+  wire [7:0] _355_;
+  wire _356_;
+  wire [7:0] _357_;
+  wire _358_;
+  wire [7:0] _359_;
+  wire _360_;
+  wire _361_;
+  wire [7:0] _362_;
+  wire _363_;
+  wire [7:0] _364_;
+  wire _365_;
+  wire [7:0] _366_;
+  wire _367_;
+  wire [7:0] _368_;
+  wire _369_;
+  wire _370_;
+  wire _371_;
+  wire _372_;
+  wire _373_;
+  wire _374_;
+  wire _375_;
+  wire _376_;
+  wire _377_;
+  wire _378_;
+  wire _379_;
+  wire _380_;
+  wire _381_;
+  wire [15:0] _382_;
+  wire _383_;
+  wire [15:0] _384_;
+  wire _385_;
+  wire [7:0] _386_;
+  wire [1:0] _387_;
+  wire _388_;
+  wire _389_;
+  wire _390_;
+  wire _391_;
+  wire _392_;
+  wire [7:0] _393_;
+  wire _394_;
+  wire [7:0] _395_;
+  wire _396_;
+  wire [23:0] _397_;
+  wire _398_;
+  wire _399_;
+  wire [23:0] _400_;
+  wire _401_;
+  wire [23:0] _402_;
+  wire _403_;
+  wire [23:0] _404_;
+  wire _405_;
+  wire _406_;
+  wire _407_;
+  wire _408_;
+  wire [1:0] _409_;
+  wire _410_;
+  wire _411_;
+  wire _412_;
+  wire _413_;
+  wire _414_;
+  wire _415_;
+  wire _416_;
+  wire _417_;
+  wire _418_;
+  wire [15:0] _419_;
+  wire _420_;
+  wire _421_;
+  wire [15:0] _422_;
+  wire _423_;
+  wire [7:0] _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire [7:0] _430_;
+  wire [1:0] _431_;
+  wire _432_;
+  wire [7:0] _433_;
+  wire _434_;
+  wire [23:0] _435_;
+  wire _436_;
+  wire [23:0] _437_;
+  wire _438_;
+  wire [23:0] _439_;
+  wire _440_;
+  wire [23:0] _441_;
+  wire _442_;
+  wire _443_;
+  wire _444_;
+  wire _445_;
+  wire _446_;
+  wire _447_;
+  wire _448_;
+  wire _449_;
+  wire _450_;
+  wire _451_;
+  wire _452_;
+  wire _453_;
   wire [7:0] a0;
   (* init = 8'h00 *)
   wire [7:0] \a0$138 ;
@@ -180,7 +505,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \b1$146 ;
   (* init = 8'h00 *)
   wire [7:0] \b1$151 ;
-  reg [1:0] beat_next;
+  wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -191,7 +516,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_1_3;
   input clk;
   wire clk;
-  reg [1:0] count_next;
+  wire [1:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
   reg drain_shift = 1'h0;
@@ -318,236 +643,399 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$21 [23:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = lr_0_1_d2 ? 24'h000000 : \$22 [23:0];
-  assign \$5  = en & drain_shift;
-  assign \$6  = lr_0_2_d2 ? 24'h000000 : \$23 [23:0];
-  assign \$7  = en & drain_shift;
-  assign \$8  = lr_0_3_d2 ? 24'h000000 : \$24 [23:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = lr_1_0_d2 ? 24'h000000 : \$25 [23:0];
-  assign \$11  = en & drain_shift;
-  assign \$12  = lr_1_1_d2 ? 24'h000000 : \$26 [23:0];
-  assign \$13  = en & drain_shift;
-  assign \$14  = lr_1_2_d2 ? 24'h000000 : \$27 [23:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = lr_1_3_d2 ? 24'h000000 : \$28 [23:0];
-  assign \$17  = en & drain_shift;
-  assign \$18  = | count_next;
-  assign \$19  = beat_next == 2'h3;
-  assign \$20  = \$18  & \$19 ;
+  assign _000_ = i_last & i_valid;
+  assign _040_ = lr_0_0_d2 ? 24'h000000 : _042_[23:0];
+  assign _051_ = en & drain_shift;
+  assign _062_ = lr_0_1_d2 ? 24'h000000 : _043_[23:0];
+  assign _073_ = en & drain_shift;
+  assign _084_ = lr_0_2_d2 ? 24'h000000 : _044_[23:0];
+  assign _095_ = en & drain_shift;
+  assign _106_ = lr_0_3_d2 ? 24'h000000 : _045_[23:0];
+  assign _117_ = en & drain_shift;
+  assign _001_ = lr_1_0_d2 ? 24'h000000 : _046_[23:0];
+  assign _012_ = en & drain_shift;
+  assign _023_ = lr_1_1_d2 ? 24'h000000 : _047_[23:0];
+  assign _033_ = en & drain_shift;
+  assign _034_ = lr_1_2_d2 ? 24'h000000 : _048_[23:0];
+  assign _035_ = en & drain_shift;
+  assign _036_ = lr_1_3_d2 ? 24'h000000 : _049_[23:0];
+  assign _037_ = en & drain_shift;
+  assign _038_ = | count_next;
+  assign _039_ = beat_next == 2'h3;
+  assign _041_ = _038_ & _039_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign w_in0 = in_valid ? in_w0 : 8'h00;
   assign w_in1 = in_valid ? in_w1 : 8'h00;
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
-  assign \$21  = $signed(acc_0_0) + $signed(p_0_0);
+  assign _042_ = $signed(acc_0_0) + $signed(p_0_0);
   assign cap_0_0 = en & lr_0_0_d2;
-  assign \$22  = $signed(acc_0_1) + $signed(p_0_1);
+  assign _043_ = $signed(acc_0_1) + $signed(p_0_1);
   assign cap_0_1 = en & lr_0_1_d2;
-  assign \$23  = $signed(acc_0_2) + $signed(p_0_2);
+  assign _044_ = $signed(acc_0_2) + $signed(p_0_2);
   assign cap_0_2 = en & lr_0_2_d2;
-  assign \$24  = $signed(acc_0_3) + $signed(p_0_3);
+  assign _045_ = $signed(acc_0_3) + $signed(p_0_3);
   assign cap_0_3 = en & lr_0_3_d2;
-  assign \$25  = $signed(acc_1_0) + $signed(p_1_0);
+  assign _046_ = $signed(acc_1_0) + $signed(p_1_0);
   assign cap_1_0 = en & lr_1_0_d2;
-  assign \$26  = $signed(acc_1_1) + $signed(p_1_1);
+  assign _047_ = $signed(acc_1_1) + $signed(p_1_1);
   assign cap_1_1 = en & lr_1_1_d2;
-  assign \$27  = $signed(acc_1_2) + $signed(p_1_2);
+  assign _048_ = $signed(acc_1_2) + $signed(p_1_2);
   assign cap_1_2 = en & lr_1_2_d2;
-  assign \$28  = $signed(acc_1_3) + $signed(p_1_3);
+  assign _049_ = $signed(acc_1_3) + $signed(p_1_3);
   assign cap_1_3 = en & lr_1_3_d2;
   assign o_valid = | drain_count;
-  assign \$29  = en & drain_shift;
-  assign \$30  = drain_count - 1'h1;
-  assign \$31  = en & o_valid;
-  assign \$32  = drain_beat + 1'h1;
-  assign \$33  = drain_shift ? 3'h0 : \$32 ;
+  assign _050_ = en & drain_shift;
+  assign _052_ = drain_count - 1'h1;
+  assign _053_ = en & o_valid;
+  assign _054_ = drain_beat + 1'h1;
+  assign _055_ = drain_shift ? 3'h0 : _054_;
   always @(posedge clk)
-    in_valid <= \$34 ;
+    in_valid <= _056_;
   always @(posedge clk)
-    in_last <= \$35 ;
+    in_last <= _057_;
   always @(posedge clk)
-    in_a0 <= \$36 ;
+    in_a0 <= _058_;
   always @(posedge clk)
-    in_a1 <= \$37 ;
+    in_a1 <= _059_;
   always @(posedge clk)
-    in_w0 <= \$38 ;
+    in_w0 <= _060_;
   always @(posedge clk)
-    in_w1 <= \$39 ;
+    in_w1 <= _061_;
   always @(posedge clk)
-    in_w2 <= \$40 ;
+    in_w2 <= _063_;
   always @(posedge clk)
-    in_w3 <= \$41 ;
+    in_w3 <= _064_;
   always @(posedge clk)
-    skew_a1_d0 <= \$42 ;
+    skew_a1_d0 <= _065_;
   always @(posedge clk)
-    skew_l1_d0 <= \$43 ;
+    skew_l1_d0 <= _066_;
   always @(posedge clk)
-    skew_w1_d0 <= \$44 ;
+    skew_w1_d0 <= _067_;
   always @(posedge clk)
-    skew_w2_d0 <= \$45 ;
+    skew_w2_d0 <= _068_;
   always @(posedge clk)
-    skew_w2_d1 <= \$46 ;
+    skew_w2_d1 <= _069_;
   always @(posedge clk)
-    skew_w3_d0 <= \$47 ;
+    skew_w3_d0 <= _070_;
   always @(posedge clk)
-    skew_w3_d1 <= \$48 ;
+    skew_w3_d1 <= _071_;
   always @(posedge clk)
-    skew_w3_d2 <= \$49 ;
+    skew_w3_d2 <= _072_;
   always @(posedge clk)
-    a_0_0 <= \$50 ;
+    a_0_0 <= _074_;
   always @(posedge clk)
-    l_0_0 <= \$51 ;
+    l_0_0 <= _075_;
   always @(posedge clk)
-    w_0_0 <= \$52 ;
+    w_0_0 <= _076_;
   always @(posedge clk)
-    p_0_0 <= \$53 ;
+    p_0_0 <= _077_;
   always @(posedge clk)
-    lr_0_0_d0 <= \$54 ;
+    lr_0_0_d0 <= _078_;
   always @(posedge clk)
-    lr_0_0_d1 <= \$55 ;
+    lr_0_0_d1 <= _079_;
   always @(posedge clk)
-    lr_0_0_d2 <= \$56 ;
+    lr_0_0_d2 <= _080_;
   always @(posedge clk)
-    acc_0_0 <= \$57 ;
+    acc_0_0 <= _081_;
   always @(posedge clk)
-    out_0_0 <= \$58 ;
+    out_0_0 <= _082_;
   always @(posedge clk)
-    a_0_1 <= \$59 ;
+    a_0_1 <= _083_;
   always @(posedge clk)
-    l_0_1 <= \$60 ;
+    l_0_1 <= _085_;
   always @(posedge clk)
-    w_0_1 <= \$61 ;
+    w_0_1 <= _086_;
   always @(posedge clk)
-    p_0_1 <= \$62 ;
+    p_0_1 <= _087_;
   always @(posedge clk)
-    lr_0_1_d0 <= \$63 ;
+    lr_0_1_d0 <= _088_;
   always @(posedge clk)
-    lr_0_1_d1 <= \$64 ;
+    lr_0_1_d1 <= _089_;
   always @(posedge clk)
-    lr_0_1_d2 <= \$65 ;
+    lr_0_1_d2 <= _090_;
   always @(posedge clk)
-    acc_0_1 <= \$66 ;
+    acc_0_1 <= _091_;
   always @(posedge clk)
-    out_0_1 <= \$67 ;
+    out_0_1 <= _092_;
   always @(posedge clk)
-    a_0_2 <= \$68 ;
+    a_0_2 <= _093_;
   always @(posedge clk)
-    l_0_2 <= \$69 ;
+    l_0_2 <= _094_;
   always @(posedge clk)
-    w_0_2 <= \$70 ;
+    w_0_2 <= _096_;
   always @(posedge clk)
-    p_0_2 <= \$71 ;
+    p_0_2 <= _097_;
   always @(posedge clk)
-    lr_0_2_d0 <= \$72 ;
+    lr_0_2_d0 <= _098_;
   always @(posedge clk)
-    lr_0_2_d1 <= \$73 ;
+    lr_0_2_d1 <= _099_;
   always @(posedge clk)
-    lr_0_2_d2 <= \$74 ;
+    lr_0_2_d2 <= _100_;
   always @(posedge clk)
-    acc_0_2 <= \$75 ;
+    acc_0_2 <= _101_;
   always @(posedge clk)
-    out_0_2 <= \$76 ;
+    out_0_2 <= _102_;
   always @(posedge clk)
-    a_0_3 <= \$77 ;
+    a_0_3 <= _103_;
   always @(posedge clk)
-    l_0_3 <= \$78 ;
+    l_0_3 <= _104_;
   always @(posedge clk)
-    w_0_3 <= \$79 ;
+    w_0_3 <= _105_;
   always @(posedge clk)
-    p_0_3 <= \$80 ;
+    p_0_3 <= _107_;
   always @(posedge clk)
-    lr_0_3_d0 <= \$81 ;
+    lr_0_3_d0 <= _108_;
   always @(posedge clk)
-    lr_0_3_d1 <= \$82 ;
+    lr_0_3_d1 <= _109_;
   always @(posedge clk)
-    lr_0_3_d2 <= \$83 ;
+    lr_0_3_d2 <= _110_;
   always @(posedge clk)
-    acc_0_3 <= \$84 ;
+    acc_0_3 <= _111_;
   always @(posedge clk)
-    out_0_3 <= \$85 ;
+    out_0_3 <= _112_;
   always @(posedge clk)
-    a_1_0 <= \$86 ;
+    a_1_0 <= _113_;
   always @(posedge clk)
-    l_1_0 <= \$87 ;
+    l_1_0 <= _114_;
   always @(posedge clk)
-    w_1_0 <= \$88 ;
+    w_1_0 <= _115_;
   always @(posedge clk)
-    p_1_0 <= \$89 ;
+    p_1_0 <= _116_;
   always @(posedge clk)
-    lr_1_0_d0 <= \$90 ;
+    lr_1_0_d0 <= _118_;
   always @(posedge clk)
-    lr_1_0_d1 <= \$91 ;
+    lr_1_0_d1 <= _119_;
   always @(posedge clk)
-    lr_1_0_d2 <= \$92 ;
+    lr_1_0_d2 <= _120_;
   always @(posedge clk)
-    acc_1_0 <= \$93 ;
+    acc_1_0 <= _121_;
   always @(posedge clk)
-    out_1_0 <= \$94 ;
+    out_1_0 <= _122_;
   always @(posedge clk)
-    a_1_1 <= \$95 ;
+    a_1_1 <= _123_;
   always @(posedge clk)
-    l_1_1 <= \$96 ;
+    l_1_1 <= _124_;
   always @(posedge clk)
-    w_1_1 <= \$97 ;
+    w_1_1 <= _125_;
   always @(posedge clk)
-    p_1_1 <= \$98 ;
+    p_1_1 <= _126_;
   always @(posedge clk)
-    lr_1_1_d0 <= \$99 ;
+    lr_1_1_d0 <= _127_;
   always @(posedge clk)
-    lr_1_1_d1 <= \$100 ;
+    lr_1_1_d1 <= _002_;
   always @(posedge clk)
-    lr_1_1_d2 <= \$101 ;
+    lr_1_1_d2 <= _003_;
   always @(posedge clk)
-    acc_1_1 <= \$102 ;
+    acc_1_1 <= _004_;
   always @(posedge clk)
-    out_1_1 <= \$103 ;
+    out_1_1 <= _005_;
   always @(posedge clk)
-    a_1_2 <= \$104 ;
+    a_1_2 <= _006_;
   always @(posedge clk)
-    l_1_2 <= \$105 ;
+    l_1_2 <= _007_;
   always @(posedge clk)
-    w_1_2 <= \$106 ;
+    w_1_2 <= _008_;
   always @(posedge clk)
-    p_1_2 <= \$107 ;
+    p_1_2 <= _009_;
   always @(posedge clk)
-    lr_1_2_d0 <= \$108 ;
+    lr_1_2_d0 <= _010_;
   always @(posedge clk)
-    lr_1_2_d1 <= \$109 ;
+    lr_1_2_d1 <= _011_;
   always @(posedge clk)
-    lr_1_2_d2 <= \$110 ;
+    lr_1_2_d2 <= _013_;
   always @(posedge clk)
-    acc_1_2 <= \$111 ;
+    acc_1_2 <= _014_;
   always @(posedge clk)
-    out_1_2 <= \$112 ;
+    out_1_2 <= _015_;
   always @(posedge clk)
-    a_1_3 <= \$113 ;
+    a_1_3 <= _016_;
   always @(posedge clk)
-    l_1_3 <= \$114 ;
+    l_1_3 <= _017_;
   always @(posedge clk)
-    w_1_3 <= \$115 ;
+    w_1_3 <= _018_;
   always @(posedge clk)
-    p_1_3 <= \$116 ;
+    p_1_3 <= _019_;
   always @(posedge clk)
-    lr_1_3_d0 <= \$117 ;
-  always @(posedge clk)
-    lr_1_3_d1 <= \$118 ;
-  always @(posedge clk)
-    lr_1_3_d2 <= \$119 ;
-  always @(posedge clk)
-    acc_1_3 <= \$120 ;
-  always @(posedge clk)
-    out_1_3 <= \$121 ;
-  always @(posedge clk)
-    drain_count <= \$122 ;
-  always @(posedge clk)
-    drain_beat <= \$123 ;
-  always @(posedge clk)
-    drain_shift <= \$124 ;
+    lr_1_3_d0 <= _020_;
+  always @(posedge clk)
+    lr_1_3_d1 <= _021_;
+  always @(posedge clk)
+    lr_1_3_d2 <= _022_;
+  always @(posedge clk)
+    acc_1_3 <= _024_;
+  always @(posedge clk)
+    out_1_3 <= _025_;
+  always @(posedge clk)
+    drain_count <= _026_;
+  always @(posedge clk)
+    drain_beat <= _027_;
+  always @(posedge clk)
+    drain_shift <= _028_;
+  assign _238_ = _349_ ? _055_[1:0] : drain_beat;
+  assign _129_ = _130_ ? 1'h0 : _452_;
+  assign _131_ = _132_ ? _031_[31:16] : p_1_1;
+  assign _133_ = _134_ ? 16'h0000 : _131_;
+  assign _135_ = _136_ ? w_0_1 : w_1_1;
+  assign _137_ = _139_ ? l_1_0 : l_1_1;
+  assign _149_ = _160_ ? 2'h0 : beat_next;
+  assign _140_ = _141_ ? 1'h0 : _137_;
+  assign _142_ = _143_ ? a_1_0 : a_1_1;
+  assign _144_ = _145_ ? 8'h00 : _142_;
+  assign _146_ = _147_ ? 24'h000000 : out_1_0;
+  assign _148_ = _150_ ? _046_[23:0] : _146_;
+  assign _151_ = _152_ ? _001_ : acc_1_0;
+  assign _153_ = _154_ ? 24'h000000 : _151_;
+  assign _155_ = _156_ ? lr_1_0_d1 : lr_1_0_d2;
+  assign _157_ = _158_ ? 1'h0 : _155_;
+  assign _159_ = _161_ ? lr_1_0_d0 : lr_1_0_d1;
+  assign _171_ = _182_ ? 2'h0 : count_next;
+  assign _162_ = _163_ ? 1'h0 : _159_;
+  assign _164_ = _165_ ? skew_l1_d0 : lr_1_0_d0;
+  assign _166_ = _167_ ? 1'h0 : _164_;
+  assign _168_ = _169_ ? _031_[15:0] : p_1_0;
+  assign _170_ = _172_ ? 16'h0000 : _168_;
+  assign _173_ = _174_ ? w_0_0 : w_1_0;
+  assign _175_ = _176_ ? skew_l1_d0 : l_1_0;
+  assign _177_ = _178_ ? 1'h0 : _175_;
+  assign _179_ = _180_ ? skew_a1_d0 : a_1_0;
+  assign _181_ = _183_ ? 8'h00 : _179_;
+  assign _193_ = _204_ ? 24'h000000 : out_1_3;
+  assign _184_ = _185_ ? out_1_3 : out_0_3;
+  assign _186_ = _187_ ? _045_[23:0] : _184_;
+  assign _188_ = _189_ ? _106_ : acc_0_3;
+  assign _190_ = _191_ ? 24'h000000 : _188_;
+  assign _192_ = _194_ ? lr_0_3_d1 : lr_0_3_d2;
+  assign _195_ = _196_ ? 1'h0 : _192_;
+  assign _197_ = _198_ ? lr_0_3_d0 : lr_0_3_d1;
+  assign _199_ = _200_ ? 1'h0 : _197_;
+  assign _201_ = _202_ ? l_0_2 : lr_0_3_d0;
+  assign _203_ = _205_ ? 1'h0 : _201_;
+  assign _215_ = _226_ ? _049_[23:0] : _193_;
+  assign _206_ = _207_ ? _030_[31:16] : p_0_3;
+  assign _208_ = _209_ ? 16'h0000 : _206_;
+  assign _210_ = _211_ ? skew_w3_d2 : w_0_3;
+  assign _212_ = _213_ ? l_0_2 : l_0_3;
+  assign _214_ = _216_ ? 1'h0 : _212_;
+  assign _217_ = _218_ ? a_0_2 : a_0_3;
+  assign _219_ = _220_ ? 8'h00 : _217_;
+  assign _221_ = _222_ ? out_1_2 : out_0_2;
+  assign _223_ = _224_ ? _044_[23:0] : _221_;
+  assign _225_ = _227_ ? _084_ : acc_0_2;
+  assign _237_ = _249_ ? _036_ : acc_1_3;
+  assign _228_ = _229_ ? 24'h000000 : _225_;
+  assign _230_ = _231_ ? lr_0_2_d1 : lr_0_2_d2;
+  assign _232_ = _233_ ? 1'h0 : _230_;
+  assign _234_ = _235_ ? lr_0_2_d0 : lr_0_2_d1;
+  assign _236_ = _239_ ? 1'h0 : _234_;
+  assign _240_ = _241_ ? l_0_1 : lr_0_2_d0;
+  assign _242_ = _243_ ? 1'h0 : _240_;
+  assign _244_ = _245_ ? _030_[15:0] : p_0_2;
+  assign _246_ = _247_ ? 16'h0000 : _244_;
+  assign _248_ = _250_ ? skew_w2_d1 : w_0_2;
+  assign _260_ = _271_ ? 24'h000000 : _237_;
+  assign _251_ = _252_ ? l_0_1 : l_0_2;
+  assign _253_ = _254_ ? 1'h0 : _251_;
+  assign _255_ = _256_ ? a_0_1 : a_0_2;
+  assign _257_ = _258_ ? 8'h00 : _255_;
+  assign _259_ = _261_ ? out_1_1 : out_0_1;
+  assign _262_ = _263_ ? _043_[23:0] : _259_;
+  assign _264_ = _265_ ? _062_ : acc_0_1;
+  assign _266_ = _267_ ? 24'h000000 : _264_;
+  assign _268_ = _269_ ? lr_0_1_d1 : lr_0_1_d2;
+  assign _270_ = _272_ ? 1'h0 : _268_;
+  assign _282_ = _293_ ? lr_1_3_d1 : lr_1_3_d2;
+  assign _273_ = _274_ ? lr_0_1_d0 : lr_0_1_d1;
+  assign _275_ = _276_ ? 1'h0 : _273_;
+  assign _277_ = _278_ ? l_0_0 : lr_0_1_d0;
+  assign _279_ = _280_ ? 1'h0 : _277_;
+  assign _281_ = _283_ ? _029_[31:16] : p_0_1;
+  assign _284_ = _285_ ? 16'h0000 : _281_;
+  assign _286_ = _287_ ? skew_w1_d0 : w_0_1;
+  assign _288_ = _289_ ? l_0_0 : l_0_1;
+  assign _290_ = _291_ ? 1'h0 : _288_;
+  assign _292_ = _294_ ? a_0_0 : a_0_1;
+  assign _304_ = _315_ ? 1'h0 : _282_;
+  assign _295_ = _296_ ? 8'h00 : _292_;
+  assign _297_ = _298_ ? out_1_0 : out_0_0;
+  assign _299_ = _300_ ? _042_[23:0] : _297_;
+  assign _301_ = _302_ ? _040_ : acc_0_0;
+  assign _303_ = _305_ ? 24'h000000 : _301_;
+  assign _306_ = _307_ ? lr_0_0_d1 : lr_0_0_d2;
+  assign _308_ = _309_ ? 1'h0 : _306_;
+  assign _310_ = _311_ ? lr_0_0_d0 : lr_0_0_d1;
+  assign _312_ = _313_ ? 1'h0 : _310_;
+  assign _314_ = _316_ ? in_last : lr_0_0_d0;
+  assign _326_ = _337_ ? lr_1_3_d0 : lr_1_3_d1;
+  assign _317_ = _318_ ? 1'h0 : _314_;
+  assign _319_ = _320_ ? _029_[15:0] : p_0_0;
+  assign _321_ = _322_ ? 16'h0000 : _319_;
+  assign _323_ = _324_ ? w_in0 : w_0_0;
+  assign _325_ = _327_ ? in_last : l_0_0;
+  assign _328_ = _329_ ? 1'h0 : _325_;
+  assign _330_ = _331_ ? a_in0 : a_0_0;
+  assign _332_ = _333_ ? 8'h00 : _330_;
+  assign _334_ = _335_ ? skew_w3_d1 : skew_w3_d2;
+  assign _336_ = _338_ ? skew_w3_d0 : skew_w3_d1;
+  assign _348_ = _360_ ? 1'h0 : _326_;
+  assign _339_ = _340_ ? w_in3 : skew_w3_d0;
+  assign _341_ = _342_ ? skew_w2_d0 : skew_w2_d1;
+  assign _343_ = _344_ ? w_in2 : skew_w2_d0;
+  assign _345_ = _346_ ? w_in1 : skew_w1_d0;
+  assign _347_ = _350_ ? in_last : skew_l1_d0;
+  assign _387_ = _398_ ? 2'h0 : _238_;
+  assign _351_ = _352_ ? 1'h0 : _347_;
+  assign _353_ = _354_ ? a_in1 : skew_a1_d0;
+  assign _355_ = _356_ ? 8'h00 : _353_;
+  assign _357_ = _358_ ? i_w[31:24] : in_w3;
+  assign _359_ = _361_ ? i_w[23:16] : in_w2;
+  assign _371_ = _379_ ? l_1_2 : lr_1_3_d0;
+  assign _362_ = _363_ ? i_w[15:8] : in_w1;
+  assign _364_ = _365_ ? i_w[7:0] : in_w0;
+  assign _366_ = _367_ ? i_a[15:8] : in_a1;
+  assign _368_ = _369_ ? i_a[7:0] : in_a0;
+  assign _370_ = _372_ ? _000_ : in_last;
+  assign _373_ = _374_ ? 1'h0 : _370_;
+  assign _375_ = _376_ ? i_valid : in_valid;
+  assign _377_ = _378_ ? 1'h0 : _375_;
+  assign _380_ = _381_ ? 1'h0 : _371_;
+  assign _382_ = _383_ ? _032_[31:16] : p_1_3;
+  assign _384_ = _385_ ? 16'h0000 : _382_;
+  assign _386_ = _388_ ? w_0_3 : w_1_3;
+  assign _389_ = _390_ ? l_1_2 : l_1_3;
+  assign _391_ = _392_ ? 1'h0 : _389_;
+  assign _393_ = _394_ ? a_1_2 : a_1_3;
+  assign _395_ = _396_ ? 8'h00 : _393_;
+  assign _397_ = _399_ ? 24'h000000 : out_1_2;
+  assign _409_ = _420_ ? _052_[1:0] : drain_count;
+  assign _400_ = _401_ ? _048_[23:0] : _397_;
+  assign _402_ = _403_ ? _034_ : acc_1_2;
+  assign _404_ = _405_ ? 24'h000000 : _402_;
+  assign _406_ = _407_ ? lr_1_2_d1 : lr_1_2_d2;
+  assign _408_ = _410_ ? 1'h0 : _406_;
+  assign _411_ = _412_ ? lr_1_2_d0 : lr_1_2_d1;
+  assign _413_ = _414_ ? 1'h0 : _411_;
+  assign _415_ = _416_ ? l_1_1 : lr_1_2_d0;
+  assign _417_ = _418_ ? 1'h0 : _415_;
+  assign _419_ = _421_ ? _032_[15:0] : p_1_2;
+  assign _431_ = _442_ ? 2'h2 : _409_;
+  assign _422_ = _423_ ? 16'h0000 : _419_;
+  assign _424_ = _425_ ? w_0_2 : w_1_2;
+  assign _426_ = _427_ ? l_1_1 : l_1_2;
+  assign _428_ = _429_ ? 1'h0 : _426_;
+  assign _430_ = _432_ ? a_1_1 : a_1_2;
+  assign _433_ = _434_ ? 8'h00 : _430_;
+  assign _435_ = _436_ ? 24'h000000 : out_1_1;
+  assign _437_ = _438_ ? _047_[23:0] : _435_;
+  assign _439_ = _440_ ? _023_ : acc_1_1;
+  assign _441_ = _443_ ? 24'h000000 : _439_;
+  assign _453_ = _138_ ? 1'h0 : _041_;
+  assign _444_ = _445_ ? lr_1_1_d1 : lr_1_1_d2;
+  assign _446_ = _447_ ? 1'h0 : _444_;
+  assign _448_ = _449_ ? lr_1_1_d0 : lr_1_1_d1;
+  assign _450_ = _451_ ? 1'h0 : _448_;
+  assign _452_ = _128_ ? l_1_0 : lr_1_1_d0;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(a_in0),
     .a1(a_0_0),
@@ -555,7 +1043,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .o(\$125 ),
+    .o(_029_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
@@ -565,7 +1053,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o(\$126 ),
+    .o(_030_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -575,7 +1063,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o(\$127 ),
+    .o(_031_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -585,876 +1073,25 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o(\$128 ),
+    .o(_032_),
     .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = in_valid;
-    if (en) begin
-      \$34  = i_valid;
-    end
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = in_last;
-    if (en) begin
-      \$35  = \$1 ;
-    end
-    if (rst) begin
-      \$35  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = in_a0;
-    if (en) begin
-      \$36  = i_a[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = in_a1;
-    if (en) begin
-      \$37  = i_a[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = in_w0;
-    if (en) begin
-      \$38  = i_w[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = in_w1;
-    if (en) begin
-      \$39  = i_w[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = in_w2;
-    if (en) begin
-      \$40  = i_w[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = in_w3;
-    if (en) begin
-      \$41  = i_w[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$42  = skew_a1_d0;
-    if (en) begin
-      \$42  = a_in1;
-    end
-    if (rst) begin
-      \$42  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = skew_l1_d0;
-    if (en) begin
-      \$43  = in_last;
-    end
-    if (rst) begin
-      \$43  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = skew_w1_d0;
-    if (en) begin
-      \$44  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = skew_w2_d0;
-    if (en) begin
-      \$45  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = skew_w2_d1;
-    if (en) begin
-      \$46  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = skew_w3_d0;
-    if (en) begin
-      \$47  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = skew_w3_d1;
-    if (en) begin
-      \$48  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = skew_w3_d2;
-    if (en) begin
-      \$49  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = a_0_0;
-    if (en) begin
-      \$50  = a_in0;
-    end
-    if (rst) begin
-      \$50  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = l_0_0;
-    if (en) begin
-      \$51  = in_last;
-    end
-    if (rst) begin
-      \$51  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = w_0_0;
-    if (en) begin
-      \$52  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = p_0_0;
-    if (en) begin
-      \$53  = \$125 [15:0];
-    end
-    if (rst) begin
-      \$53  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = lr_0_0_d0;
-    if (en) begin
-      \$54  = in_last;
-    end
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = lr_0_0_d1;
-    if (en) begin
-      \$55  = lr_0_0_d0;
-    end
-    if (rst) begin
-      \$55  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = lr_0_0_d2;
-    if (en) begin
-      \$56  = lr_0_0_d1;
-    end
-    if (rst) begin
-      \$56  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = acc_0_0;
-    if (en) begin
-      \$57  = \$2 ;
-    end
-    if (rst) begin
-      \$57  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = out_0_0;
-    if (cap_0_0) begin
-      \$58  = \$21 [23:0];
-    end else if (\$3 ) begin
-      \$58  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = a_0_1;
-    if (en) begin
-      \$59  = a_0_0;
-    end
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = l_0_1;
-    if (en) begin
-      \$60  = l_0_0;
-    end
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = w_0_1;
-    if (en) begin
-      \$61  = skew_w1_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = p_0_1;
-    if (en) begin
-      \$62  = \$125 [31:16];
-    end
-    if (rst) begin
-      \$62  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = lr_0_1_d0;
-    if (en) begin
-      \$63  = l_0_0;
-    end
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = lr_0_1_d1;
-    if (en) begin
-      \$64  = lr_0_1_d0;
-    end
-    if (rst) begin
-      \$64  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = lr_0_1_d2;
-    if (en) begin
-      \$65  = lr_0_1_d1;
-    end
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = acc_0_1;
-    if (en) begin
-      \$66  = \$4 ;
-    end
-    if (rst) begin
-      \$66  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = out_0_1;
-    if (cap_0_1) begin
-      \$67  = \$22 [23:0];
-    end else if (\$5 ) begin
-      \$67  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = a_0_2;
-    if (en) begin
-      \$68  = a_0_1;
-    end
-    if (rst) begin
-      \$68  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = l_0_2;
-    if (en) begin
-      \$69  = l_0_1;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = w_0_2;
-    if (en) begin
-      \$70  = skew_w2_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = p_0_2;
-    if (en) begin
-      \$71  = \$126 [15:0];
-    end
-    if (rst) begin
-      \$71  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = lr_0_2_d0;
-    if (en) begin
-      \$72  = l_0_1;
-    end
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = lr_0_2_d1;
-    if (en) begin
-      \$73  = lr_0_2_d0;
-    end
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = lr_0_2_d2;
-    if (en) begin
-      \$74  = lr_0_2_d1;
-    end
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = acc_0_2;
-    if (en) begin
-      \$75  = \$6 ;
-    end
-    if (rst) begin
-      \$75  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = out_0_2;
-    if (cap_0_2) begin
-      \$76  = \$23 [23:0];
-    end else if (\$7 ) begin
-      \$76  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = a_0_3;
-    if (en) begin
-      \$77  = a_0_2;
-    end
-    if (rst) begin
-      \$77  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = l_0_3;
-    if (en) begin
-      \$78  = l_0_2;
-    end
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = w_0_3;
-    if (en) begin
-      \$79  = skew_w3_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = p_0_3;
-    if (en) begin
-      \$80  = \$126 [31:16];
-    end
-    if (rst) begin
-      \$80  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = lr_0_3_d0;
-    if (en) begin
-      \$81  = l_0_2;
-    end
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = lr_0_3_d1;
-    if (en) begin
-      \$82  = lr_0_3_d0;
-    end
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = lr_0_3_d2;
-    if (en) begin
-      \$83  = lr_0_3_d1;
-    end
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = acc_0_3;
-    if (en) begin
-      \$84  = \$8 ;
-    end
-    if (rst) begin
-      \$84  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = out_0_3;
-    if (cap_0_3) begin
-      \$85  = \$24 [23:0];
-    end else if (\$9 ) begin
-      \$85  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = a_1_0;
-    if (en) begin
-      \$86  = skew_a1_d0;
-    end
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = l_1_0;
-    if (en) begin
-      \$87  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = w_1_0;
-    if (en) begin
-      \$88  = w_0_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = p_1_0;
-    if (en) begin
-      \$89  = \$127 [15:0];
-    end
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = lr_1_0_d0;
-    if (en) begin
-      \$90  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lr_1_0_d1;
-    if (en) begin
-      \$91  = lr_1_0_d0;
-    end
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = lr_1_0_d2;
-    if (en) begin
-      \$92  = lr_1_0_d1;
-    end
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = acc_1_0;
-    if (en) begin
-      \$93  = \$10 ;
-    end
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = out_1_0;
-    if (cap_1_0) begin
-      \$94  = \$25 [23:0];
-    end else if (\$11 ) begin
-      \$94  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = a_1_1;
-    if (en) begin
-      \$95  = a_1_0;
-    end
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = l_1_1;
-    if (en) begin
-      \$96  = l_1_0;
-    end
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = w_1_1;
-    if (en) begin
-      \$97  = w_0_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = p_1_1;
-    if (en) begin
-      \$98  = \$127 [31:16];
-    end
-    if (rst) begin
-      \$98  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = lr_1_1_d0;
-    if (en) begin
-      \$99  = l_1_0;
-    end
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = lr_1_1_d1;
-    if (en) begin
-      \$100  = lr_1_1_d0;
-    end
-    if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = lr_1_1_d2;
-    if (en) begin
-      \$101  = lr_1_1_d1;
-    end
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = acc_1_1;
-    if (en) begin
-      \$102  = \$12 ;
-    end
-    if (rst) begin
-      \$102  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = out_1_1;
-    if (cap_1_1) begin
-      \$103  = \$26 [23:0];
-    end else if (\$13 ) begin
-      \$103  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = a_1_2;
-    if (en) begin
-      \$104  = a_1_1;
-    end
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = l_1_2;
-    if (en) begin
-      \$105  = l_1_1;
-    end
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = w_1_2;
-    if (en) begin
-      \$106  = w_0_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = p_1_2;
-    if (en) begin
-      \$107  = \$128 [15:0];
-    end
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = lr_1_2_d0;
-    if (en) begin
-      \$108  = l_1_1;
-    end
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = lr_1_2_d1;
-    if (en) begin
-      \$109  = lr_1_2_d0;
-    end
-    if (rst) begin
-      \$109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = lr_1_2_d2;
-    if (en) begin
-      \$110  = lr_1_2_d1;
-    end
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = acc_1_2;
-    if (en) begin
-      \$111  = \$14 ;
-    end
-    if (rst) begin
-      \$111  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = out_1_2;
-    if (cap_1_2) begin
-      \$112  = \$27 [23:0];
-    end else if (\$15 ) begin
-      \$112  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = a_1_3;
-    if (en) begin
-      \$113  = a_1_2;
-    end
-    if (rst) begin
-      \$113  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = l_1_3;
-    if (en) begin
-      \$114  = l_1_2;
-    end
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = w_1_3;
-    if (en) begin
-      \$115  = w_0_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = p_1_3;
-    if (en) begin
-      \$116  = \$128 [31:16];
-    end
-    if (rst) begin
-      \$116  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = lr_1_3_d0;
-    if (en) begin
-      \$117  = l_1_2;
-    end
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = lr_1_3_d1;
-    if (en) begin
-      \$118  = lr_1_3_d0;
-    end
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = lr_1_3_d2;
-    if (en) begin
-      \$119  = lr_1_3_d1;
-    end
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = acc_1_3;
-    if (en) begin
-      \$120  = \$16 ;
-    end
-    if (rst) begin
-      \$120  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = out_1_3;
-    if (cap_1_3) begin
-      \$121  = \$28 [23:0];
-    end else if (\$17 ) begin
-      \$121  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = count_next;
-    if (rst) begin
-      \$122  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = beat_next;
-    if (rst) begin
-      \$123  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = \$20 ;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_1_3) begin
-      count_next = 2'h2;
-    end else if (\$29 ) begin
-      count_next = \$30 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_1_3) begin
-      beat_next = 2'h0;
-    end else if (\$31 ) begin
-      beat_next = \$33 [1:0];
-    end
-  end
-  assign p0 = \$125 [15:0];
-  assign sum_0_0 = \$21 [23:0];
-  assign p1 = \$125 [31:16];
-  assign sum_0_1 = \$22 [23:0];
-  assign \p0$62  = \$126 [15:0];
-  assign sum_0_2 = \$23 [23:0];
-  assign \p1$75  = \$126 [31:16];
-  assign sum_0_3 = \$24 [23:0];
-  assign \p0$88  = \$127 [15:0];
-  assign sum_1_0 = \$25 [23:0];
-  assign \p1$99  = \$127 [31:16];
-  assign sum_1_1 = \$26 [23:0];
-  assign \p0$110  = \$128 [15:0];
-  assign sum_1_2 = \$27 [23:0];
-  assign \p1$121  = \$128 [31:16];
-  assign sum_1_3 = \$28 [23:0];
+  assign p0 = _029_[15:0];
+  assign sum_0_0 = _042_[23:0];
+  assign p1 = _029_[31:16];
+  assign sum_0_1 = _043_[23:0];
+  assign \p0$62  = _030_[15:0];
+  assign sum_0_2 = _044_[23:0];
+  assign \p1$75  = _030_[31:16];
+  assign sum_0_3 = _045_[23:0];
+  assign \p0$88  = _031_[15:0];
+  assign sum_1_0 = _046_[23:0];
+  assign \p1$99  = _031_[31:16];
+  assign sum_1_1 = _047_[23:0];
+  assign \p0$110  = _032_[15:0];
+  assign sum_1_2 = _048_[23:0];
+  assign \p1$121  = _032_[31:16];
+  assign sum_1_3 = _049_[23:0];
   assign \en$132  = en;
   assign a0 = a_in0;
   assign b0 = w_in0;
@@ -1490,6 +1127,262 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
+  assign _349_ = _053_;
+  assign _398_ = cap_1_3;
+  assign beat_next = _387_;
+  assign _420_ = _050_;
+  assign _442_ = cap_1_3;
+  assign count_next = _431_;
+  assign _138_ = rst;
+  assign _028_ = _453_;
+  assign _160_ = rst;
+  assign _027_ = _149_;
+  assign _182_ = rst;
+  assign _026_ = _171_;
+  assign _204_ = _037_;
+  assign _226_ = cap_1_3;
+  assign _025_ = _215_;
+  assign _249_ = en;
+  assign _271_ = rst;
+  assign _024_ = _260_;
+  assign _293_ = en;
+  assign _315_ = rst;
+  assign _022_ = _304_;
+  assign _337_ = en;
+  assign _360_ = rst;
+  assign _021_ = _348_;
+  assign _379_ = en;
+  assign _381_ = rst;
+  assign _020_ = _380_;
+  assign _383_ = en;
+  assign _385_ = rst;
+  assign _019_ = _384_;
+  assign _388_ = en;
+  assign _018_ = _386_;
+  assign _390_ = en;
+  assign _392_ = rst;
+  assign _017_ = _391_;
+  assign _394_ = en;
+  assign _396_ = rst;
+  assign _016_ = _395_;
+  assign _399_ = _035_;
+  assign _401_ = cap_1_2;
+  assign _015_ = _400_;
+  assign _403_ = en;
+  assign _405_ = rst;
+  assign _014_ = _404_;
+  assign _407_ = en;
+  assign _410_ = rst;
+  assign _013_ = _408_;
+  assign _412_ = en;
+  assign _414_ = rst;
+  assign _011_ = _413_;
+  assign _416_ = en;
+  assign _418_ = rst;
+  assign _010_ = _417_;
+  assign _421_ = en;
+  assign _423_ = rst;
+  assign _009_ = _422_;
+  assign _425_ = en;
+  assign _008_ = _424_;
+  assign _427_ = en;
+  assign _429_ = rst;
+  assign _007_ = _428_;
+  assign _432_ = en;
+  assign _434_ = rst;
+  assign _006_ = _433_;
+  assign _436_ = _033_;
+  assign _438_ = cap_1_1;
+  assign _005_ = _437_;
+  assign _440_ = en;
+  assign _443_ = rst;
+  assign _004_ = _441_;
+  assign _445_ = en;
+  assign _447_ = rst;
+  assign _003_ = _446_;
+  assign _449_ = en;
+  assign _451_ = rst;
+  assign _002_ = _450_;
+  assign _128_ = en;
+  assign _130_ = rst;
+  assign _127_ = _129_;
+  assign _132_ = en;
+  assign _134_ = rst;
+  assign _126_ = _133_;
+  assign _136_ = en;
+  assign _125_ = _135_;
+  assign _139_ = en;
+  assign _141_ = rst;
+  assign _124_ = _140_;
+  assign _143_ = en;
+  assign _145_ = rst;
+  assign _123_ = _144_;
+  assign _147_ = _012_;
+  assign _150_ = cap_1_0;
+  assign _122_ = _148_;
+  assign _152_ = en;
+  assign _154_ = rst;
+  assign _121_ = _153_;
+  assign _156_ = en;
+  assign _158_ = rst;
+  assign _120_ = _157_;
+  assign _161_ = en;
+  assign _163_ = rst;
+  assign _119_ = _162_;
+  assign _165_ = en;
+  assign _167_ = rst;
+  assign _118_ = _166_;
+  assign _169_ = en;
+  assign _172_ = rst;
+  assign _116_ = _170_;
+  assign _174_ = en;
+  assign _115_ = _173_;
+  assign _176_ = en;
+  assign _178_ = rst;
+  assign _114_ = _177_;
+  assign _180_ = en;
+  assign _183_ = rst;
+  assign _113_ = _181_;
+  assign _185_ = _117_;
+  assign _187_ = cap_0_3;
+  assign _112_ = _186_;
+  assign _189_ = en;
+  assign _191_ = rst;
+  assign _111_ = _190_;
+  assign _194_ = en;
+  assign _196_ = rst;
+  assign _110_ = _195_;
+  assign _198_ = en;
+  assign _200_ = rst;
+  assign _109_ = _199_;
+  assign _202_ = en;
+  assign _205_ = rst;
+  assign _108_ = _203_;
+  assign _207_ = en;
+  assign _209_ = rst;
+  assign _107_ = _208_;
+  assign _211_ = en;
+  assign _105_ = _210_;
+  assign _213_ = en;
+  assign _216_ = rst;
+  assign _104_ = _214_;
+  assign _218_ = en;
+  assign _220_ = rst;
+  assign _103_ = _219_;
+  assign _222_ = _095_;
+  assign _224_ = cap_0_2;
+  assign _102_ = _223_;
+  assign _227_ = en;
+  assign _229_ = rst;
+  assign _101_ = _228_;
+  assign _231_ = en;
+  assign _233_ = rst;
+  assign _100_ = _232_;
+  assign _235_ = en;
+  assign _239_ = rst;
+  assign _099_ = _236_;
+  assign _241_ = en;
+  assign _243_ = rst;
+  assign _098_ = _242_;
+  assign _245_ = en;
+  assign _247_ = rst;
+  assign _097_ = _246_;
+  assign _250_ = en;
+  assign _096_ = _248_;
+  assign _252_ = en;
+  assign _254_ = rst;
+  assign _094_ = _253_;
+  assign _256_ = en;
+  assign _258_ = rst;
+  assign _093_ = _257_;
+  assign _261_ = _073_;
+  assign _263_ = cap_0_1;
+  assign _092_ = _262_;
+  assign _265_ = en;
+  assign _267_ = rst;
+  assign _091_ = _266_;
+  assign _269_ = en;
+  assign _272_ = rst;
+  assign _090_ = _270_;
+  assign _274_ = en;
+  assign _276_ = rst;
+  assign _089_ = _275_;
+  assign _278_ = en;
+  assign _280_ = rst;
+  assign _088_ = _279_;
+  assign _283_ = en;
+  assign _285_ = rst;
+  assign _087_ = _284_;
+  assign _287_ = en;
+  assign _086_ = _286_;
+  assign _289_ = en;
+  assign _291_ = rst;
+  assign _085_ = _290_;
+  assign _294_ = en;
+  assign _296_ = rst;
+  assign _083_ = _295_;
+  assign _298_ = _051_;
+  assign _300_ = cap_0_0;
+  assign _082_ = _299_;
+  assign _302_ = en;
+  assign _305_ = rst;
+  assign _081_ = _303_;
+  assign _307_ = en;
+  assign _309_ = rst;
+  assign _080_ = _308_;
+  assign _311_ = en;
+  assign _313_ = rst;
+  assign _079_ = _312_;
+  assign _316_ = en;
+  assign _318_ = rst;
+  assign _078_ = _317_;
+  assign _320_ = en;
+  assign _322_ = rst;
+  assign _077_ = _321_;
+  assign _324_ = en;
+  assign _076_ = _323_;
+  assign _327_ = en;
+  assign _329_ = rst;
+  assign _075_ = _328_;
+  assign _331_ = en;
+  assign _333_ = rst;
+  assign _074_ = _332_;
+  assign _335_ = en;
+  assign _072_ = _334_;
+  assign _338_ = en;
+  assign _071_ = _336_;
+  assign _340_ = en;
+  assign _070_ = _339_;
+  assign _342_ = en;
+  assign _069_ = _341_;
+  assign _344_ = en;
+  assign _068_ = _343_;
+  assign _346_ = en;
+  assign _067_ = _345_;
+  assign _350_ = en;
+  assign _352_ = rst;
+  assign _066_ = _351_;
+  assign _354_ = en;
+  assign _356_ = rst;
+  assign _065_ = _355_;
+  assign _358_ = en;
+  assign _064_ = _357_;
+  assign _361_ = en;
+  assign _063_ = _359_;
+  assign _363_ = en;
+  assign _061_ = _362_;
+  assign _365_ = en;
+  assign _060_ = _364_;
+  assign _367_ = en;
+  assign _059_ = _366_;
+  assign _369_ = en;
+  assign _058_ = _368_;
+  assign _372_ = en;
+  assign _374_ = rst;
+  assign _057_ = _373_;
+  assign _376_ = en;
+  assign _378_ = rst;
+  assign _056_ = _377_;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -3,68 +3,211 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [32:0] \$10 ;
-  wire [64:0] \$11 ;
-  wire [65:0] \$12 ;
-  wire [65:0] \$13 ;
-  wire [63:0] \$14 ;
-  wire [63:0] \$15 ;
-  wire [33:0] \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [5:0] \$2 ;
-  wire [34:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [30:0] \$22 ;
-  wire [31:0] \$23 ;
-  wire [30:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  reg \$27 ;
-  reg \$28 ;
-  reg [30:0] \$29 ;
-  wire \$3 ;
-  reg [4:0] \$30 ;
-  reg [4:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg \$33 ;
-  reg \$34 ;
-  reg [30:0] \$35 ;
-  reg [4:0] \$36 ;
-  reg [31:0] \$37 ;
-  reg \$38 ;
-  reg \$39 ;
-  wire [6:0] \$4 ;
-  reg [30:0] \$40 ;
-  reg [4:0] \$41 ;
-  reg \$42 ;
-  reg [31:0] \$43 ;
-  reg [30:0] \$44 ;
-  reg [31:0] \$45 ;
-  reg [30:0] \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg [4:0] \$49 ;
-  wire [6:0] \$5 ;
-  reg [32:0] \$50 ;
-  reg [31:0] \$51 ;
-  reg \$52 ;
-  reg \$53 ;
-  reg [4:0] \$54 ;
-  reg [33:0] \$55 ;
-  reg \$56 ;
-  reg \$57 ;
-  reg [33:0] \$58 ;
-  reg [7:0] \$59 ;
-  wire [32:0] \$6 ;
-  reg \$60 ;
-  reg \$61 ;
-  wire [62:0] \$7 ;
-  wire [30:0] \$8 ;
-  wire [31:0] \$9 ;
+  wire _000_;
+  wire [32:0] _001_;
+  wire [64:0] _002_;
+  wire [65:0] _003_;
+  wire [65:0] _004_;
+  wire [63:0] _005_;
+  wire [63:0] _006_;
+  wire [33:0] _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire [5:0] _011_;
+  wire [34:0] _012_;
+  wire [31:0] _013_;
+  wire [30:0] _014_;
+  wire [31:0] _015_;
+  wire [30:0] _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire [30:0] _021_;
+  wire _022_;
+  wire [4:0] _023_;
+  wire [4:0] _024_;
+  wire [31:0] _025_;
+  wire _026_;
+  wire _027_;
+  wire [30:0] _028_;
+  wire [4:0] _029_;
+  wire [31:0] _030_;
+  wire _031_;
+  wire _032_;
+  wire [6:0] _033_;
+  wire [30:0] _034_;
+  wire [4:0] _035_;
+  wire _036_;
+  wire [31:0] _037_;
+  wire [30:0] _038_;
+  wire [31:0] _039_;
+  wire [30:0] _040_;
+  wire _041_;
+  wire _042_;
+  wire [4:0] _043_;
+  wire [6:0] _044_;
+  wire [32:0] _045_;
+  wire [31:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire [4:0] _049_;
+  wire [33:0] _050_;
+  wire _051_;
+  wire _052_;
+  wire [33:0] _053_;
+  wire [7:0] _054_;
+  wire [32:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire [62:0] _058_;
+  wire [30:0] _059_;
+  wire [31:0] _060_;
+  wire _061_;
+  wire _062_;
+  wire [31:0] _063_;
+  wire _064_;
+  wire [31:0] _065_;
+  wire _066_;
+  wire [4:0] _067_;
+  wire _068_;
+  wire [4:0] _069_;
+  wire _070_;
+  wire [7:0] _071_;
+  wire [30:0] _072_;
+  wire _073_;
+  wire [30:0] _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire [31:0] _085_;
+  wire _086_;
+  wire [31:0] _087_;
+  wire _088_;
+  wire [4:0] _089_;
+  wire _090_;
+  wire [4:0] _091_;
+  wire _092_;
+  wire [7:0] _093_;
+  wire [4:0] _094_;
+  wire _095_;
+  wire [4:0] _096_;
+  wire _097_;
+  wire [30:0] _098_;
+  wire _099_;
+  wire [30:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire [7:0] _111_;
+  wire _112_;
+  wire [7:0] _113_;
+  wire _114_;
+  wire [33:0] _115_;
+  wire _116_;
+  wire _117_;
+  wire [33:0] _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire [33:0] _129_;
+  wire _130_;
+  wire [33:0] _131_;
+  wire _132_;
+  wire [4:0] _133_;
+  wire _134_;
+  wire [4:0] _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire [31:0] _146_;
+  wire _147_;
+  wire [31:0] _148_;
+  wire _149_;
+  wire _150_;
+  wire [32:0] _151_;
+  wire _152_;
+  wire [32:0] _153_;
+  wire _154_;
+  wire [4:0] _155_;
+  wire _156_;
+  wire [4:0] _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire [30:0] _168_;
+  wire _169_;
+  wire [30:0] _170_;
+  wire _171_;
+  wire _172_;
+  wire [31:0] _173_;
+  wire _174_;
+  wire [31:0] _175_;
+  wire _176_;
+  wire [30:0] _177_;
+  wire _178_;
+  wire [30:0] _179_;
+  wire _180_;
+  wire [31:0] _181_;
+  wire _182_;
+  wire _183_;
+  wire [31:0] _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire [4:0] _190_;
+  wire _191_;
+  wire [4:0] _192_;
+  wire _193_;
+  wire _194_;
+  wire [30:0] _195_;
+  wire _196_;
+  wire [30:0] _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -145,473 +288,295 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   always @(posedge clk)
-    rq1_r0 <= \$31 ;
+    rq1_r0 <= _024_;
   always @(posedge clk)
-    rq1_s0 <= \$32 ;
+    rq1_s0 <= _025_;
   always @(posedge clk)
-    rq2a_valid <= \$33 ;
+    rq2a_valid <= _026_;
   always @(posedge clk)
-    rq2a_last <= \$34 ;
+    rq2a_last <= _027_;
   always @(posedge clk)
-    rq2a_m0 <= \$35 ;
+    rq2a_m0 <= _028_;
   always @(posedge clk)
-    rq2a_r0 <= \$36 ;
+    rq2a_r0 <= _029_;
   always @(posedge clk)
-    rq2a_a0 <= \$37 ;
+    rq2a_a0 <= _030_;
   always @(posedge clk)
-    rq2b_valid <= \$38 ;
+    rq2b_valid <= _031_;
   always @(posedge clk)
-    rq2b_last <= \$39 ;
+    rq2b_last <= _032_;
   always @(posedge clk)
-    rq2b_m0 <= \$40 ;
+    rq2b_m0 <= _034_;
   always @(posedge clk)
-    rq2b_r0 <= \$41 ;
+    rq2b_r0 <= _035_;
   always @(posedge clk)
-    rq2b_ng0 <= \$42 ;
+    rq2b_ng0 <= _036_;
   always @(posedge clk)
-    rq2b_pll0 <= \$43 ;
+    rq2b_pll0 <= _037_;
   always @(posedge clk)
-    rq2b_plh0 <= \$44 ;
+    rq2b_plh0 <= _038_;
   always @(posedge clk)
-    rq2b_phl0 <= \$45 ;
+    rq2b_phl0 <= _039_;
   always @(posedge clk)
-    rq2b_phh0 <= \$46 ;
+    rq2b_phh0 <= _040_;
   always @(posedge clk)
-    rq2_valid <= \$47 ;
+    rq2_valid <= _041_;
   always @(posedge clk)
-    rq2_last <= \$48 ;
+    rq2_last <= _042_;
   always @(posedge clk)
-    rq2_r0 <= \$49 ;
+    rq2_r0 <= _043_;
   always @(posedge clk)
-    rq2_h0 <= \$50 ;
+    rq2_h0 <= _045_;
   always @(posedge clk)
-    rq2_hf0 <= \$51 ;
+    rq2_hf0 <= _046_;
   always @(posedge clk)
-    rq3a_valid <= \$52 ;
+    rq3a_valid <= _047_;
   always @(posedge clk)
-    rq3a_last <= \$53 ;
+    rq3a_last <= _048_;
   always @(posedge clk)
-    rq3a_r0 <= \$54 ;
+    rq3a_r0 <= _049_;
   always @(posedge clk)
-    rq3a_u0 <= \$55 ;
+    rq3a_u0 <= _050_;
   always @(posedge clk)
-    rq3_valid <= \$56 ;
+    rq3_valid <= _051_;
   always @(posedge clk)
-    rq3_last <= \$57 ;
+    rq3_last <= _052_;
   always @(posedge clk)
-    rq3_y0 <= \$58 ;
+    rq3_y0 <= _053_;
   always @(posedge clk)
-    o_data <= \$59 ;
+    o_data <= _054_;
   always @(posedge clk)
-    o_valid <= \$60 ;
+    o_valid <= _056_;
   always @(posedge clk)
-    o_last <= \$61 ;
-  assign \$1  = $signed(i_shift) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift : 6'h00;
-  assign \$3  = $signed(i_shift) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(i_bias);
-  assign \$7  = $signed(rq1_s0) << rq1_l0;
-  assign \$8  = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign \$9  = rq2b_phh0 - \$8 ;
-  assign \$10  = rq2b_phl0 + rq2b_plh0;
-  assign mid_0 = \$10  + 15'h4000;
-  assign \$12  = $signed(\$11 ) + $signed(mid_0);
-  assign \$14  = 1'h1 << rq2b_r0;
-  assign \$16  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$17  = | rq2_hf0;
-  assign \$18  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = $signed(\$16 ) - $signed({ 1'h0, \$19  });
+    o_last <= _057_;
+  assign _000_ = $signed(i_shift) > $signed(1'h0);
+  assign _011_ = _000_ ? i_shift : 6'h00;
+  assign _022_ = $signed(i_shift) < $signed(1'h0);
+  assign _033_ = - $signed(i_shift);
+  assign _044_ = _022_ ? _033_ : 7'h00;
+  assign _055_ = $signed(i_acc) + $signed(i_bias);
+  assign _058_ = $signed(rq1_s0) << rq1_l0;
+  assign _059_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign _060_ = rq2b_phh0 - _059_;
+  assign _001_ = rq2b_phl0 + rq2b_plh0;
+  assign mid_0 = _001_ + 15'h4000;
+  assign _003_ = $signed(_002_) + $signed(mid_0);
+  assign _005_ = 1'h1 << rq2b_r0;
+  assign _007_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _008_ = | rq2_hf0;
+  assign _009_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _010_ = _008_ & _009_;
+  assign _012_ = $signed(_007_) - $signed({ 1'h0, _010_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign \$21  = rq2a_a0[15:0] * rq2a_m0[15:0];
-  assign \$22  = rq2a_a0[15:0] * rq2a_m0[30:16];
-  assign \$23  = rq2a_a0[31:16] * rq2a_m0[15:0];
-  assign \$24  = rq2a_a0[31:16] * rq2a_m0[30:16];
-  assign \$25  = $signed(t_0) < $signed(act_min);
-  assign \$26  = $signed(t_0) > $signed(act_max);
+  assign _013_ = rq2a_a0[15:0] * rq2a_m0[15:0];
+  assign _014_ = rq2a_a0[15:0] * rq2a_m0[30:16];
+  assign _015_ = rq2a_a0[31:16] * rq2a_m0[15:0];
+  assign _016_ = rq2a_a0[31:16] * rq2a_m0[30:16];
+  assign _017_ = $signed(t_0) < $signed(act_min);
+  assign _018_ = $signed(t_0) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$27 ;
+    rq1_valid <= _019_;
   always @(posedge clk)
-    rq1_last <= \$28 ;
+    rq1_last <= _020_;
   always @(posedge clk)
-    rq1_m0 <= \$29 ;
+    rq1_m0 <= _021_;
   always @(posedge clk)
-    rq1_l0 <= \$30 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$32  = rq1_s0;
-    if (en) begin
-      \$32  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = rq2a_valid;
-    if (en) begin
-      \$33  = rq1_valid;
-    end
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = rq2a_last;
-    if (en) begin
-      \$34  = rq1_last;
-    end
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = rq2a_m0;
-    if (en) begin
-      \$35  = rq1_m0;
-    end
-    if (rst) begin
-      \$35  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = rq2a_r0;
-    if (en) begin
-      \$36  = rq1_r0;
-    end
-    if (rst) begin
-      \$36  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = rq2a_a0;
-    if (en) begin
-      \$37  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$37  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = rq2b_valid;
-    if (en) begin
-      \$38  = rq2a_valid;
-    end
-    if (rst) begin
-      \$38  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = rq2b_last;
-    if (en) begin
-      \$39  = rq2a_last;
-    end
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = rq2b_m0;
-    if (en) begin
-      \$40  = rq2a_m0;
-    end
-    if (rst) begin
-      \$40  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = rq2b_r0;
-    if (en) begin
-      \$41  = rq2a_r0;
-    end
-    if (rst) begin
-      \$41  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$42  = rq2b_ng0;
-    if (en) begin
-      \$42  = rq2a_a0[31];
-    end
-    if (rst) begin
-      \$42  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = rq2b_pll0;
-    if (en) begin
-      \$43  = \$21 ;
-    end
-    if (rst) begin
-      \$43  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = rq2b_plh0;
-    if (en) begin
-      \$44  = \$22 ;
-    end
-    if (rst) begin
-      \$44  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = rq2b_phl0;
-    if (en) begin
-      \$45  = \$23 ;
-    end
-    if (rst) begin
-      \$45  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = rq2b_phh0;
-    if (en) begin
-      \$46  = \$24 ;
-    end
-    if (rst) begin
-      \$46  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = rq2_valid;
-    if (en) begin
-      \$47  = rq2b_valid;
-    end
-    if (rst) begin
-      \$47  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = rq2_last;
-    if (en) begin
-      \$48  = rq2b_last;
-    end
-    if (rst) begin
-      \$48  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = rq2_r0;
-    if (en) begin
-      \$49  = rq2b_r0;
-    end
-    if (rst) begin
-      \$49  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = rq2_h0;
-    if (en) begin
-      \$50  = \$13 [32:0];
-    end
-    if (rst) begin
-      \$50  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = rq2_hf0;
-    if (en) begin
-      \$51  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$51  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = rq3a_valid;
-    if (en) begin
-      \$52  = rq2_valid;
-    end
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = rq3a_last;
-    if (en) begin
-      \$53  = rq2_last;
-    end
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = rq3a_r0;
-    if (en) begin
-      \$54  = rq2_r0;
-    end
-    if (rst) begin
-      \$54  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = rq3a_u0;
-    if (en) begin
-      \$55  = \$20 [33:0];
-    end
-    if (rst) begin
-      \$55  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = rq3_valid;
-    if (en) begin
-      \$56  = rq3a_valid;
-    end
-    if (rst) begin
-      \$56  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = rq3_last;
-    if (en) begin
-      \$57  = rq3a_last;
-    end
-    if (rst) begin
-      \$57  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = rq3_y0;
-    if (en) begin
-      \$58  = y_0;
-    end
-    if (rst) begin
-      \$58  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$25 ) begin
-        \$59  = act_min;
-      end else if (\$26 ) begin
-        \$59  = act_max;
-      end else begin
-        \$59  = t_0[7:0];
-      end
-    end
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = o_valid;
-    if (en) begin
-      \$60  = rq3_valid;
-    end
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = o_last;
-    if (en) begin
-      \$61  = rq3_last;
-    end
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = rq1_valid;
-    if (en) begin
-      \$27  = i_valid;
-    end
-    if (rst) begin
-      \$27  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = rq1_last;
-    if (en) begin
-      \$28  = i_last;
-    end
-    if (rst) begin
-      \$28  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = rq1_m0;
-    if (en) begin
-      \$29  = i_multiplier;
-    end
-    if (rst) begin
-      \$29  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = rq1_l0;
-    if (en) begin
-      \$30  = \$2 [4:0];
-    end
-    if (rst) begin
-      \$30  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = rq1_r0;
-    if (en) begin
-      \$31  = \$5 [4:0];
-    end
-    if (rst) begin
-      \$31  = 5'h00;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign s_0 = \$6 [31:0];
-  assign a_0 = \$7 [31:0];
-  assign high_0 = { \$9 [31], \$9  };
-  assign outer_0 = { \$9 [31], \$9 , rq2b_pll0 };
-  assign h_0 = \$13 [32:0];
-  assign half_0 = \$15 [31:0];
-  assign u_0 = \$20 [33:0];
+    rq1_l0 <= _023_;
+  assign _117_ = _128_ ? rq3_last : o_last;
+  assign _071_ = _082_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _061_ = _062_ ? 1'h0 : _203_;
+  assign _063_ = _064_ ? _058_[31:0] : rq2a_a0;
+  assign _065_ = _066_ ? 32'd0 : _063_;
+  assign _067_ = _068_ ? rq1_r0 : rq2a_r0;
+  assign _069_ = _070_ ? 5'h00 : _067_;
+  assign _072_ = _073_ ? rq1_m0 : rq2a_m0;
+  assign _074_ = _075_ ? 31'h00000000 : _072_;
+  assign _076_ = _077_ ? rq1_last : rq2a_last;
+  assign _078_ = _079_ ? 1'h0 : _076_;
+  assign _080_ = _081_ ? rq1_valid : rq2a_valid;
+  assign _093_ = _104_ ? (* full_case = 32'd1 *) act_min : _071_;
+  assign _083_ = _084_ ? 1'h0 : _080_;
+  assign _085_ = _086_ ? _055_[31:0] : rq1_s0;
+  assign _087_ = _088_ ? 32'd0 : _085_;
+  assign _089_ = _090_ ? _044_[4:0] : rq1_r0;
+  assign _091_ = _092_ ? 5'h00 : _089_;
+  assign _094_ = _095_ ? _011_[4:0] : rq1_l0;
+  assign _096_ = _097_ ? 5'h00 : _094_;
+  assign _098_ = _099_ ? i_multiplier : rq1_m0;
+  assign _100_ = _101_ ? 31'h00000000 : _098_;
+  assign _102_ = _103_ ? i_last : rq1_last;
+  assign _111_ = _112_ ? _093_ : o_data;
+  assign _105_ = _106_ ? 1'h0 : _102_;
+  assign _107_ = _108_ ? i_valid : rq1_valid;
+  assign _109_ = _110_ ? 1'h0 : _107_;
+  assign _113_ = _114_ ? 8'h00 : _111_;
+  assign _115_ = _116_ ? y_0 : rq3_y0;
+  assign _118_ = _119_ ? 34'h000000000 : _115_;
+  assign _120_ = _121_ ? rq3a_last : rq3_last;
+  assign _122_ = _123_ ? 1'h0 : _120_;
+  assign _124_ = _125_ ? rq3a_valid : rq3_valid;
+  assign _126_ = _127_ ? 1'h0 : _124_;
+  assign _139_ = _150_ ? 1'h0 : _117_;
+  assign _129_ = _130_ ? _012_[33:0] : rq3a_u0;
+  assign _131_ = _132_ ? 34'h000000000 : _129_;
+  assign _133_ = _134_ ? rq2_r0 : rq3a_r0;
+  assign _135_ = _136_ ? 5'h00 : _133_;
+  assign _137_ = _138_ ? rq2_last : rq3a_last;
+  assign _140_ = _141_ ? 1'h0 : _137_;
+  assign _142_ = _143_ ? rq2_valid : rq3a_valid;
+  assign _144_ = _145_ ? 1'h0 : _142_;
+  assign _146_ = _147_ ? _006_[31:0] : rq2_hf0;
+  assign _148_ = _149_ ? 32'd0 : _146_;
+  assign _161_ = _172_ ? rq3_valid : o_valid;
+  assign _151_ = _152_ ? _004_[32:0] : rq2_h0;
+  assign _153_ = _154_ ? 33'h000000000 : _151_;
+  assign _155_ = _156_ ? rq2b_r0 : rq2_r0;
+  assign _157_ = _158_ ? 5'h00 : _155_;
+  assign _159_ = _160_ ? rq2b_last : rq2_last;
+  assign _162_ = _163_ ? 1'h0 : _159_;
+  assign _164_ = _165_ ? rq2b_valid : rq2_valid;
+  assign _166_ = _167_ ? 1'h0 : _164_;
+  assign _168_ = _169_ ? _016_ : rq2b_phh0;
+  assign _170_ = _171_ ? 31'h00000000 : _168_;
+  assign _183_ = _194_ ? 1'h0 : _161_;
+  assign _173_ = _174_ ? _015_ : rq2b_phl0;
+  assign _175_ = _176_ ? 32'd0 : _173_;
+  assign _177_ = _178_ ? _014_ : rq2b_plh0;
+  assign _179_ = _180_ ? 31'h00000000 : _177_;
+  assign _181_ = _182_ ? _013_ : rq2b_pll0;
+  assign _184_ = _185_ ? 32'd0 : _181_;
+  assign _186_ = _187_ ? rq2a_a0[31] : rq2b_ng0;
+  assign _188_ = _189_ ? 1'h0 : _186_;
+  assign _190_ = _191_ ? rq2a_r0 : rq2b_r0;
+  assign _192_ = _193_ ? 5'h00 : _190_;
+  assign _195_ = _196_ ? rq2a_m0 : rq2b_m0;
+  assign _197_ = _198_ ? 31'h00000000 : _195_;
+  assign _199_ = _200_ ? rq2a_last : rq2b_last;
+  assign _201_ = _202_ ? 1'h0 : _199_;
+  assign _203_ = _204_ ? rq2a_valid : rq2b_valid;
+  assign left_0 = _011_[4:0];
+  assign r_0 = _044_[4:0];
+  assign s_0 = _055_[31:0];
+  assign a_0 = _058_[31:0];
+  assign high_0 = { _060_[31], _060_ };
+  assign outer_0 = { _060_[31], _060_, rq2b_pll0 };
+  assign h_0 = _004_[32:0];
+  assign half_0 = _006_[31:0];
+  assign u_0 = _012_[33:0];
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign \$11  = { \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 , rq2b_pll0[31:16] };
-  assign \$13  = { \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65:15] };
-  assign \$15  = { 1'h0, \$14 [63:1] };
+  assign _128_ = en;
+  assign _150_ = rst;
+  assign _057_ = _139_;
+  assign _172_ = en;
+  assign _194_ = rst;
+  assign _056_ = _183_;
+  assign _082_ = _018_;
+  assign _104_ = _017_;
+  assign _112_ = en;
+  assign _114_ = rst;
+  assign _054_ = _113_;
+  assign _116_ = en;
+  assign _119_ = rst;
+  assign _053_ = _118_;
+  assign _121_ = en;
+  assign _123_ = rst;
+  assign _052_ = _122_;
+  assign _125_ = en;
+  assign _127_ = rst;
+  assign _051_ = _126_;
+  assign _130_ = en;
+  assign _132_ = rst;
+  assign _050_ = _131_;
+  assign _134_ = en;
+  assign _136_ = rst;
+  assign _049_ = _135_;
+  assign _138_ = en;
+  assign _141_ = rst;
+  assign _048_ = _140_;
+  assign _143_ = en;
+  assign _145_ = rst;
+  assign _047_ = _144_;
+  assign _147_ = en;
+  assign _149_ = rst;
+  assign _046_ = _148_;
+  assign _152_ = en;
+  assign _154_ = rst;
+  assign _045_ = _153_;
+  assign _156_ = en;
+  assign _158_ = rst;
+  assign _043_ = _157_;
+  assign _160_ = en;
+  assign _163_ = rst;
+  assign _042_ = _162_;
+  assign _165_ = en;
+  assign _167_ = rst;
+  assign _041_ = _166_;
+  assign _169_ = en;
+  assign _171_ = rst;
+  assign _040_ = _170_;
+  assign _174_ = en;
+  assign _176_ = rst;
+  assign _039_ = _175_;
+  assign _178_ = en;
+  assign _180_ = rst;
+  assign _038_ = _179_;
+  assign _182_ = en;
+  assign _185_ = rst;
+  assign _037_ = _184_;
+  assign _187_ = en;
+  assign _189_ = rst;
+  assign _036_ = _188_;
+  assign _191_ = en;
+  assign _193_ = rst;
+  assign _035_ = _192_;
+  assign _196_ = en;
+  assign _198_ = rst;
+  assign _034_ = _197_;
+  assign _200_ = en;
+  assign _202_ = rst;
+  assign _032_ = _201_;
+  assign _204_ = en;
+  assign _062_ = rst;
+  assign _031_ = _061_;
+  assign _064_ = en;
+  assign _066_ = rst;
+  assign _030_ = _065_;
+  assign _068_ = en;
+  assign _070_ = rst;
+  assign _029_ = _069_;
+  assign _073_ = en;
+  assign _075_ = rst;
+  assign _028_ = _074_;
+  assign _077_ = en;
+  assign _079_ = rst;
+  assign _027_ = _078_;
+  assign _081_ = en;
+  assign _084_ = rst;
+  assign _026_ = _083_;
+  assign _086_ = en;
+  assign _088_ = rst;
+  assign _025_ = _087_;
+  assign _090_ = en;
+  assign _092_ = rst;
+  assign _024_ = _091_;
+  assign _095_ = en;
+  assign _097_ = rst;
+  assign _023_ = _096_;
+  assign _099_ = en;
+  assign _101_ = rst;
+  assign _021_ = _100_;
+  assign _103_ = en;
+  assign _106_ = rst;
+  assign _020_ = _105_;
+  assign _108_ = en;
+  assign _110_ = rst;
+  assign _019_ = _109_;
+  assign _002_ = { _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_, rq2b_pll0[31:16] };
+  assign _004_ = { _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65:15] };
+  assign _006_ = { 1'h0, _005_[63:1] };
 endmodule

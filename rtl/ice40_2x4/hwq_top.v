@@ -102,148 +102,530 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [4:0] \$1 ;
-  wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [16:0] \$101 ;
-  reg [15:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg \$108 ;
-  reg [3:0] \$109 ;
-  wire \$11 ;
-  reg [5:0] \$110 ;
-  reg [1:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg [1:0] \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg [16:0] \$120 ;
-  reg [3:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [4:0] \$124 ;
-  reg \$125 ;
-  reg [3:0] \$126 ;
-  reg [1:0] \$127 ;
-  reg [5:0] \$128 ;
-  reg [5:0] \$129 ;
-  wire \$13 ;
-  reg [5:0] \$130 ;
-  reg [16:0] \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [1:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [1:0] \$139 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [1:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire [6:0] \$232 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [5:0] \$3 ;
-  wire \$30 ;
-  wire [17:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire \$38 ;
-  wire [15:0] \$39 ;
-  wire [1:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [6:0] \$45 ;
-  wire \$46 ;
-  wire [4:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [1:0] \$49 ;
-  wire [1:0] \$5 ;
-  wire [16:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
-  wire \$6 ;
-  wire [4:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [8:0] \$62 ;
-  wire \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [5:0] \$67 ;
-  wire \$68 ;
-  wire [6:0] \$69 ;
-  wire \$7 ;
-  wire [6:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [2:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire [4:0] \$80 ;
-  wire [1:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [23:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [2:0] \$90 ;
-  wire [2:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire [1:0] \$95 ;
-  reg \$96 ;
-  reg [3:0] \$97 ;
-  reg \$98 ;
-  reg [15:0] \$99 ;
-  reg \$signal ;
+  wire [4:0] _000_;
+  wire _001_;
+  wire [15:0] _002_;
+  wire [16:0] _003_;
+  wire [15:0] _004_;
+  wire [7:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [15:0] _008_;
+  wire [7:0] _009_;
+  wire _010_;
+  wire [3:0] _011_;
+  wire _012_;
+  wire [5:0] _013_;
+  wire [1:0] _014_;
+  wire [15:0] _015_;
+  wire _016_;
+  wire [1:0] _017_;
+  wire [30:0] _018_;
+  wire [5:0] _019_;
+  wire [3:0] _020_;
+  wire [7:0] _021_;
+  wire _022_;
+  wire _023_;
+  wire [16:0] _024_;
+  wire [3:0] _025_;
+  wire _026_;
+  wire _027_;
+  wire [4:0] _028_;
+  wire _029_;
+  wire [3:0] _030_;
+  wire [1:0] _031_;
+  wire [5:0] _032_;
+  wire [5:0] _033_;
+  wire _034_;
+  wire [5:0] _035_;
+  wire [16:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [1:0] _040_;
+  wire [7:0] _041_;
+  wire [7:0] _042_;
+  wire [7:0] _043_;
+  wire [1:0] _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire [17:0] _049_;
+  wire [17:0] _050_;
+  wire [1:0] _051_;
+  wire [18:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [6:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire [5:0] _063_;
+  wire _064_;
+  wire [17:0] _065_;
+  wire _066_;
+  wire _067_;
+  wire [16:0] _068_;
+  wire [16:0] _069_;
+  wire [16:0] _070_;
+  wire [16:0] _071_;
+  wire _072_;
+  wire [15:0] _073_;
+  wire [1:0] _074_;
+  wire [16:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire [16:0] _078_;
+  wire _079_;
+  wire [6:0] _080_;
+  wire _081_;
+  wire [4:0] _082_;
+  wire [2:0] _083_;
+  wire [1:0] _084_;
+  wire [1:0] _085_;
+  wire [16:0] _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire [17:0] _095_;
+  wire _096_;
+  wire [4:0] _097_;
+  wire [8:0] _098_;
+  wire [8:0] _099_;
+  wire _100_;
+  wire [8:0] _101_;
+  wire _102_;
+  wire _103_;
+  wire [5:0] _104_;
+  wire _105_;
+  wire [6:0] _106_;
+  wire _107_;
+  wire [6:0] _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire [2:0] _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire [4:0] _119_;
+  wire [1:0] _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire [23:0] _127_;
+  wire _128_;
+  wire _129_;
+  wire [2:0] _130_;
+  wire [2:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire [1:0] _135_;
+  wire _136_;
+  wire [3:0] _137_;
+  wire _138_;
+  wire [15:0] _139_;
+  wire [1:0] _140_;
+  wire _141_;
+  wire [7:0] _142_;
+  wire _143_;
+  wire [7:0] _144_;
+  wire _145_;
+  wire [7:0] _146_;
+  wire _147_;
+  wire [7:0] _148_;
+  wire _149_;
+  wire [7:0] _150_;
+  wire _151_;
+  wire [7:0] _152_;
+  wire _153_;
+  wire [7:0] _154_;
+  wire _155_;
+  wire [7:0] _156_;
+  wire _157_;
+  wire [7:0] _158_;
+  wire _159_;
+  wire [1:0] _160_;
+  wire _161_;
+  wire [1:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire [16:0] _176_;
+  wire _177_;
+  wire [16:0] _178_;
+  wire _179_;
+  wire [16:0] _180_;
+  wire _181_;
+  wire [16:0] _182_;
+  wire _183_;
+  wire [5:0] _184_;
+  wire _185_;
+  wire [5:0] _186_;
+  wire _187_;
+  wire [5:0] _188_;
+  wire _189_;
+  wire [5:0] _190_;
+  wire _191_;
+  wire [5:0] _192_;
+  wire _193_;
+  wire [5:0] _194_;
+  wire _195_;
+  wire [1:0] _196_;
+  wire _197_;
+  wire [1:0] _198_;
+  wire _199_;
+  wire [1:0] _200_;
+  wire _201_;
+  wire [1:0] _202_;
+  wire _203_;
+  wire [3:0] _204_;
+  wire _205_;
+  wire [3:0] _206_;
+  wire _207_;
+  wire [3:0] _208_;
+  wire _209_;
+  wire [3:0] _210_;
+  wire _211_;
+  wire [3:0] _212_;
+  wire _213_;
+  wire [3:0] _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire [4:0] _226_;
+  wire _227_;
+  wire [4:0] _228_;
+  wire _229_;
+  wire [4:0] _230_;
+  wire _231_;
+  wire [4:0] _232_;
+  wire _233_;
+  wire [4:0] _234_;
+  wire _235_;
+  wire _236_;
+  wire [4:0] _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire _264_;
+  wire [3:0] _265_;
+  wire _266_;
+  wire [3:0] _267_;
+  wire _268_;
+  wire [3:0] _269_;
+  wire _270_;
+  wire [3:0] _271_;
+  wire _272_;
+  wire [3:0] _273_;
+  wire _274_;
+  wire [3:0] _275_;
+  wire _276_;
+  wire _277_;
+  wire [3:0] _278_;
+  wire _279_;
+  wire [16:0] _280_;
+  wire _281_;
+  wire [16:0] _282_;
+  wire _283_;
+  wire [16:0] _284_;
+  wire _285_;
+  wire [16:0] _286_;
+  wire _287_;
+  wire [16:0] _288_;
+  wire _289_;
+  wire [16:0] _290_;
+  wire _291_;
+  wire _292_;
+  wire [16:0] _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire [7:0] _310_;
+  wire _311_;
+  wire [7:0] _312_;
+  wire _313_;
+  wire [7:0] _314_;
+  wire _315_;
+  wire [7:0] _316_;
+  wire _317_;
+  wire [7:0] _318_;
+  wire _319_;
+  wire _320_;
+  wire [7:0] _321_;
+  wire _322_;
+  wire [3:0] _323_;
+  wire _324_;
+  wire [3:0] _325_;
+  wire _326_;
+  wire [3:0] _327_;
+  wire _328_;
+  wire [3:0] _329_;
+  wire _330_;
+  wire [5:0] _331_;
+  wire _332_;
+  wire [5:0] _333_;
+  wire _334_;
+  wire [5:0] _335_;
+  wire _336_;
+  wire [5:0] _337_;
+  wire _338_;
+  wire [30:0] _339_;
+  wire _340_;
+  wire [30:0] _341_;
+  wire _342_;
+  wire [30:0] _343_;
+  wire _344_;
+  wire [30:0] _345_;
+  wire _346_;
+  wire [1:0] _347_;
+  wire _348_;
+  wire [1:0] _349_;
+  wire _350_;
+  wire [1:0] _351_;
+  wire _352_;
+  wire [1:0] _353_;
+  wire _354_;
+  wire [1:0] _355_;
+  wire _356_;
+  wire [1:0] _357_;
+  wire _358_;
+  wire _359_;
+  wire [1:0] _360_;
+  wire _361_;
+  wire [1:0] _362_;
+  wire _363_;
+  wire _364_;
+  wire [1:0] _365_;
+  wire _366_;
+  wire _367_;
+  wire [1:0] _368_;
+  wire _369_;
+  wire _370_;
+  wire _371_;
+  wire _372_;
+  wire _373_;
+  wire _374_;
+  wire _375_;
+  wire _376_;
+  wire _377_;
+  wire _378_;
+  wire [15:0] _379_;
+  wire _380_;
+  wire [15:0] _381_;
+  wire _382_;
+  wire [15:0] _383_;
+  wire _384_;
+  wire _385_;
+  wire [15:0] _386_;
+  wire _387_;
+  wire [1:0] _388_;
+  wire _389_;
+  wire [1:0] _390_;
+  wire _391_;
+  wire [1:0] _392_;
+  wire _393_;
+  wire [1:0] _394_;
+  wire _395_;
+  wire [1:0] _396_;
+  wire _397_;
+  wire _398_;
+  wire [1:0] _399_;
+  wire _400_;
+  wire [5:0] _401_;
+  wire _402_;
+  wire [5:0] _403_;
+  wire _404_;
+  wire [5:0] _405_;
+  wire _406_;
+  wire [5:0] _407_;
+  wire _408_;
+  wire _409_;
+  wire [5:0] _410_;
+  wire _411_;
+  wire [3:0] _412_;
+  wire _413_;
+  wire [3:0] _414_;
+  wire _415_;
+  wire [3:0] _416_;
+  wire _417_;
+  wire [3:0] _418_;
+  wire _419_;
+  wire [3:0] _420_;
+  wire _421_;
+  wire _422_;
+  wire [3:0] _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire _430_;
+  wire _431_;
+  wire _432_;
+  wire _433_;
+  wire _434_;
+  wire _435_;
+  wire [7:0] _436_;
+  wire _437_;
+  wire [7:0] _438_;
+  wire _439_;
+  wire [7:0] _440_;
+  wire _441_;
+  wire [15:0] _442_;
+  wire _443_;
+  wire [15:0] _444_;
+  wire _445_;
+  wire [15:0] _446_;
+  wire _447_;
+  wire [7:0] _448_;
+  wire _449_;
+  wire [7:0] _450_;
+  wire _451_;
+  wire [7:0] _452_;
+  wire _453_;
+  wire [7:0] _454_;
+  wire _455_;
+  wire [7:0] _456_;
+  wire _457_;
+  wire [7:0] _458_;
+  wire _459_;
+  wire [7:0] _460_;
+  wire _461_;
+  wire [7:0] _462_;
+  wire _463_;
+  wire [7:0] _464_;
+  wire _465_;
+  wire [15:0] _466_;
+  wire _467_;
+  wire [15:0] _468_;
+  wire _469_;
+  wire [15:0] _470_;
+  wire _471_;
+  wire [16:0] _472_;
+  wire _473_;
+  wire [16:0] _474_;
+  wire _475_;
+  wire [16:0] _476_;
+  wire _477_;
+  wire [15:0] _478_;
+  wire _479_;
+  wire [15:0] _480_;
+  wire _481_;
+  wire [15:0] _482_;
+  wire _483_;
+  wire [15:0] _484_;
+  wire _485_;
+  wire [15:0] _486_;
+  wire _487_;
+  wire [15:0] _488_;
+  wire _489_;
+  wire _490_;
+  wire _491_;
+  wire [3:0] _492_;
+  wire _493_;
+  wire _494_;
+  wire _495_;
+  wire [5:0] _496_;
+  wire _497_;
+  wire [5:0] _498_;
+  wire _499_;
+  wire [5:0] _500_;
+  wire _501_;
+  wire [5:0] _502_;
+  wire _503_;
+  wire _504_;
+  wire _505_;
+  wire _506_;
+  wire _507_;
+  wire _508_;
+  wire _509_;
+  wire [5:0] _510_;
+  wire _511_;
+  wire [5:0] _512_;
+  wire _513_;
+  wire [30:0] _514_;
+  wire _515_;
+  wire [31:0] _516_;
+  wire _517_;
+  wire _518_;
+  wire _519_;
+  wire _520_;
+  wire _521_;
+  wire _522_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -291,7 +673,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -307,7 +689,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
@@ -373,7 +755,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_inc = 6'h00;
-  reg [5:0] ra_next;
+  wire [5:0] ra_next;
   reg [5:0] ra_row = 6'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -396,7 +778,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [31:0] s_wgt__payload;
@@ -413,13 +795,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
-  reg [5:0] wp__addr;
-  reg [68:0] wp__data;
+  wire [5:0] wp__addr;
+  wire [68:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
   wire [5:0] \wp__data[0].shift ;
-  reg wp__en;
+  wire wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [68:0] params [63:0];
@@ -493,202 +875,656 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en)
       params[wp__addr] <= wp__data;
   end
-  reg [68:0] _0_;
+  reg [68:0] _906_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _906_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 2'h2 : 2'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _906_;
+  assign _000_ = credits + give_back;
+  assign _051_ = \$signal  ? 2'h2 : 2'h0;
+  assign _063_ = _000_ - _051_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 2'h0;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = beat == 2'h3;
-  assign row_end = o_valid & \$15 ;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 1'h1;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$23  = beat != 2'h3;
-  assign \$24  = ~ d;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ob == 2'h3;
-  assign w_en = \o_valid$71  & \$26 ;
-  assign \$27  = ! ctrl_state;
-  assign \$28  = ctrl_state == 1'h1;
-  assign \$29  = ctrl_state == 2'h2;
-  assign \$30  = ctrl_state == 2'h3;
-  assign \$31  = fm0 + 2'h2;
-  assign \$32  = \$31  >= M_;
-  assign \$33  = \$3 [3:0] >= 2'h2;
-  assign \$34  = hdr[15:0] - 1'h1;
-  assign \$35  = hdr[15:0] + 1'h1;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 4'hc;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h000c;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = hdr[31:16] == 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$44  = ! lane;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 2'h3;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch + 1'h1;
-  assign \$51  = \$50  == n_last;
-  assign \$52  = ! k_last;
-  assign \$53  = ! tile_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = ! k_last;
-  assign \$57  = ! tile_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 2'h2;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk + 1'h1;
-  assign \$65  = \$64  == tile_last;
-  assign \$66  = kk == k_last;
-  assign \$67  = flush - 1'h1;
-  assign \$68  = ! flush;
-  assign \$69  = ra_next + 1'h1;
-  assign \$70  = ra_next - 2'h3;
-  assign \$71  = ~ header_taken;
-  assign \$72  = \$71  & o_valid;
-  assign \$73  = beat != 2'h3;
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = ~ header_taken;
-  assign \$76  = \$75  & row_end;
-  assign \$77  = beat + 1'h1;
-  assign \$79  = dn == nb_last;
-  assign \$80  = dn + 1'h1;
-  assign \$81  = d + 1'h1;
-  assign \$82  = o_valid & row_valid;
-  assign \$83  = row_end & row_valid;
-  assign \$84  = row == m_last;
-  assign \$85  = \$83  & \$84 ;
-  assign \$86  = dn == nb_last;
-  assign \$87  = \$85  & \$86 ;
-  assign \$232  = beat * 5'h18;
-  assign \$88  = \o_data$101  >> \$232 ;
-  assign \$89  = ob == 2'h3;
-  assign \$90  = ob + 1'h1;
-  assign \$91  = \$89  ? 3'h0 : \$90 ;
-  assign \$92  = r_en & m_out__valid;
-  assign \$93  = ~ row_valid;
-  assign \$94  = row_end & \$93 ;
-  assign \$95  = \$92  + \$94 ;
+  assign _074_ = 1'h1 << lane;
+  assign _085_ = s_param__valid ? _074_ : 2'h0;
+  assign _096_ = s_act__valid & s_wgt__valid;
+  assign _107_ = in_data & _096_;
+  assign _118_ = ~ at_k_last;
+  assign _129_ = credit_ok | _118_;
+  assign _001_ = _107_ & _129_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _045_ = _034_ & at_k_last;
+  assign _046_ = beat == 2'h3;
+  assign row_end = o_valid & _046_;
+  assign _048_ = dn != nb_last;
+  assign wrap = _047_ & _048_;
+  assign _049_ = row - 1'h1;
+  assign _050_ = row + 1'h1;
+  assign _052_ = wrap ? { _049_[17], _049_ } : { 1'h0, _050_ };
+  assign _053_ = row < m_wrap;
+  assign _054_ = row < m_last;
+  assign row_valid_next = wrap ? _053_ : _054_;
+  assign _055_ = beat != 2'h3;
+  assign _057_ = ~ d;
+  assign _058_ = dn == nb_last;
+  assign _059_ = ob == 2'h3;
+  assign w_en = \o_valid$71  & _059_;
+  assign _060_ = ! ctrl_state;
+  assign _061_ = ctrl_state == 1'h1;
+  assign _062_ = ctrl_state == 2'h2;
+  assign _064_ = ctrl_state == 2'h3;
+  assign _065_ = fm0 + 2'h2;
+  assign _066_ = _065_ >= M_;
+  assign _067_ = _063_[3:0] >= 2'h2;
+  assign _068_ = hdr[15:0] - 1'h1;
+  assign _069_ = hdr[15:0] + 1'h1;
+  assign _070_ = hdr[31:16] - 1'h1;
+  assign _071_ = hdr[47:32] - 1'h1;
+  assign _072_ = hdr[47:32] > 4'hc;
+  assign _073_ = _072_ ? hdr[47:32] : 16'h000c;
+  assign _075_ = _073_ - 1'h1;
+  assign _076_ = hdr[31:16] == 1'h1;
+  assign _077_ = ! ch;
+  assign _078_ = ch + 1'h1;
+  assign _079_ = ! lane;
+  assign _080_ = wa + 1'h1;
+  assign _081_ = wb == 2'h3;
+  assign _082_ = blk + 1'h1;
+  assign _083_ = wb + 1'h1;
+  assign _084_ = lane + 1'h1;
+  assign _086_ = ch + 1'h1;
+  assign _087_ = _086_ == n_last;
+  assign _088_ = ! k_last;
+  assign _089_ = ! tile_last;
+  assign _090_ = ~ in_data;
+  assign _091_ = i_valid | _090_;
+  assign _092_ = ! k_last;
+  assign _093_ = ! tile_last;
+  assign _094_ = fn == nb_last;
+  assign _095_ = fm0 + 2'h2;
+  assign _097_ = fn + 1'h1;
+  assign _098_ = kk + 1'h1;
+  assign _099_ = kk + 1'h1;
+  assign _100_ = _099_ == k_last;
+  assign _101_ = kk + 1'h1;
+  assign _102_ = _101_ == tile_last;
+  assign _103_ = kk == k_last;
+  assign _104_ = flush - 1'h1;
+  assign _105_ = ! flush;
+  assign _106_ = ra_next + 1'h1;
+  assign _108_ = ra_next - 2'h3;
+  assign _109_ = ~ header_taken;
+  assign _110_ = _109_ & o_valid;
+  assign _111_ = beat != 2'h3;
+  assign _112_ = _110_ & _111_;
+  assign _113_ = ~ header_taken;
+  assign _114_ = _113_ & row_end;
+  assign _115_ = beat + 1'h1;
+  assign _117_ = dn == nb_last;
+  assign _119_ = dn + 1'h1;
+  assign _120_ = d + 1'h1;
+  assign _121_ = o_valid & row_valid;
+  assign _122_ = row_end & row_valid;
+  assign _123_ = row == m_last;
+  assign _124_ = _122_ & _123_;
+  assign _125_ = dn == nb_last;
+  assign _126_ = _124_ & _125_;
+  assign _056_ = beat * 5'h18;
+  assign _127_ = \o_data$101  >> _056_;
+  assign _128_ = ob == 2'h3;
+  assign _130_ = ob + 1'h1;
+  assign _131_ = _128_ ? 3'h0 : _130_;
+  assign _132_ = r_en & m_out__valid;
+  assign _133_ = ~ row_valid;
+  assign _134_ = row_end & _133_;
+  assign _135_ = _132_ + _134_;
   always @(posedge clk)
-    last_mblock <= \$96 ;
+    last_mblock <= _136_;
   always @(posedge clk)
-    credits <= \$97 ;
+    credits <= _137_;
   always @(posedge clk)
-    credit_ok <= \$98 ;
+    credit_ok <= _138_;
   always @(posedge clk)
-    M_ <= \$99 ;
+    M_ <= _139_;
   always @(posedge clk)
-    m_last <= \$100 ;
+    m_last <= _002_;
   always @(posedge clk)
-    m_wrap <= \$101 ;
+    m_wrap <= _003_;
   always @(posedge clk)
-    n_last <= \$102 ;
+    n_last <= _004_;
   always @(posedge clk)
-    zero_point <= \$103 ;
+    zero_point <= _005_;
   always @(posedge clk)
-    act_min <= \$104 ;
+    act_min <= _006_;
   always @(posedge clk)
-    act_max <= \$105 ;
+    act_max <= _007_;
   always @(posedge clk)
-    k_last <= \$106 ;
+    k_last <= _008_;
   always @(posedge clk)
-    tile_last <= \$107 ;
+    tile_last <= _009_;
   always @(posedge clk)
-    lane <= \$108 ;
+    lane <= _010_;
   always @(posedge clk)
-    blk <= \$109 ;
+    blk <= _011_;
   always @(posedge clk)
-    wa <= \$110 ;
+    wa <= _013_;
   always @(posedge clk)
-    wb <= \$111 ;
+    wb <= _014_;
   always @(posedge clk)
-    ch <= \$112 ;
+    ch <= _015_;
   always @(posedge clk)
-    ch_last <= \$113 ;
+    ch_last <= _016_;
   always @(posedge clk)
-    ctrl_state <= \$114 ;
+    ctrl_state <= _017_;
   always @(posedge clk)
-    \$signal$93  <= \$115 ;
+    \$signal$93  <= _018_;
   always @(posedge clk)
-    pt_shift <= \$116 ;
+    pt_shift <= _019_;
   always @(posedge clk)
-    nb_last <= \$117 ;
+    nb_last <= _020_;
   always @(posedge clk)
-    kk <= \$118 ;
+    kk <= _021_;
   always @(posedge clk)
-    in_data <= \$119 ;
+    in_data <= _022_;
   always @(posedge clk)
-    fm0 <= \$120 ;
+    fm0 <= _024_;
   always @(posedge clk)
-    fn <= \$121 ;
+    fn <= _025_;
   always @(posedge clk)
-    at_k_last <= \$122 ;
+    at_k_last <= _026_;
   always @(posedge clk)
-    at_tile_last <= \$123 ;
+    at_tile_last <= _027_;
   always @(posedge clk)
-    flush <= \$124 ;
+    flush <= _028_;
   always @(posedge clk)
-    d <= \$125 ;
+    d <= _029_;
   always @(posedge clk)
-    dn <= \$126 ;
+    dn <= _030_;
   always @(posedge clk)
-    beat <= \$127 ;
+    beat <= _031_;
   always @(posedge clk)
-    ra <= \$128 ;
+    ra <= _032_;
   always @(posedge clk)
-    ra_inc <= \$129 ;
+    ra_inc <= _033_;
   always @(posedge clk)
-    ra_row <= \$130 ;
+    ra_row <= _035_;
   always @(posedge clk)
-    row <= \$131 ;
+    row <= _036_;
   always @(posedge clk)
-    row_valid <= \$132 ;
+    row_valid <= _037_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$133 ;
+    \i_valid$49  <= _038_;
   always @(posedge clk)
-    \i_last$51  <= \$134 ;
+    \i_last$51  <= _039_;
   always @(posedge clk)
-    i_acc <= \$88 ;
+    i_acc <= _127_;
   always @(posedge clk)
-    ob <= \$135 ;
+    ob <= _040_;
   always @(posedge clk)
-    part0 <= \$136 ;
+    part0 <= _041_;
   always @(posedge clk)
-    part1 <= \$137 ;
+    part1 <= _042_;
   always @(posedge clk)
-    part2 <= \$138 ;
+    part2 <= _043_;
   always @(posedge clk)
-    give_back <= \$139 ;
+    give_back <= _044_;
+  assign _140_ = _141_ ? 2'h0 : _135_;
+  assign _142_ = _143_ ? o_data : part2;
+  assign _143_ = ob == 2'h2;
+  assign _144_ = _145_ ? _142_ : part2;
+  assign _146_ = _147_ ? 8'h00 : _144_;
+  assign _148_ = _149_ ? o_data : part1;
+  assign _149_ = ob == 2'h1;
+  assign _150_ = _151_ ? _148_ : part1;
+  assign _152_ = _153_ ? 8'h00 : _150_;
+  assign _154_ = _155_ ? o_data : part0;
+  assign _155_ = ! ob;
+  assign _156_ = _157_ ? _154_ : part0;
+  assign _158_ = _159_ ? 8'h00 : _156_;
+  assign _160_ = _161_ ? _131_[1:0] : ob;
+  assign _162_ = _163_ ? 2'h0 : _160_;
+  assign _164_ = _165_ ? 1'h0 : _126_;
+  assign _166_ = _167_ ? 1'h0 : _121_;
+  assign _168_ = _169_ ? 1'h1 : row_valid;
+  assign _170_ = _171_ ? row_valid_next : _168_;
+  assign _172_ = _173_ ? _168_ : _170_;
+  assign _174_ = _175_ ? 1'h0 : _172_;
+  assign _176_ = _177_ ? 17'h00000 : row;
+  assign _178_ = _179_ ? _052_[16:0] : _176_;
+  assign _180_ = _181_ ? _176_ : _178_;
+  assign _182_ = _183_ ? 17'h00000 : _180_;
+  assign _184_ = _185_ ? (* full_case = 32'd1 *) 6'h00 : _108_[5:0];
+  assign _186_ = _187_ ? 6'h00 : _184_;
+  assign _188_ = _189_ ? (* full_case = 32'd1 *) 6'h01 : _106_[5:0];
+  assign _190_ = _191_ ? 6'h00 : _188_;
+  assign _192_ = _193_ ? (* full_case = 32'd1 *) 6'h00 : ra_next;
+  assign _194_ = _195_ ? 6'h00 : _192_;
+  assign _196_ = _197_ ? 2'h0 : beat;
+  assign _198_ = _199_ ? 2'h0 : _196_;
+  assign _200_ = _201_ ? _115_[1:0] : _198_;
+  assign _202_ = _203_ ? 2'h0 : _200_;
+  assign _204_ = _205_ ? 4'h0 : dn;
+  assign _206_ = _207_ ? (* full_case = 32'd1 *) 4'h0 : _119_[3:0];
+  assign _208_ = _209_ ? _206_ : _204_;
+  assign _210_ = _211_ ? _208_ : _204_;
+  assign _212_ = _213_ ? _204_ : _210_;
+  assign _214_ = _215_ ? 4'h0 : _212_;
+  assign _216_ = _217_ ? 1'h0 : d;
+  assign _218_ = _219_ ? (* full_case = 32'd1 *) 1'h0 : _120_[0];
+  assign _220_ = _221_ ? _218_ : _216_;
+  assign _222_ = _223_ ? _216_ : _220_;
+  assign _224_ = _225_ ? 1'h0 : _222_;
+  function [4:0] _714_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _714_ = b[4:0];
+      2'b1?:
+        _714_ = b[9:5];
+      default:
+        _714_ = a;
+    endcase
+  endfunction
+  assign _226_ = _714_(flush, { _234_, _104_[4:0] }, { _236_, _227_ });
+  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _228_ = _229_ ? 5'h1b : flush;
+  assign _230_ = _231_ ? _228_ : flush;
+  assign _232_ = _233_ ? _230_ : flush;
+  assign _234_ = _235_ ? _232_ : flush;
+  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _237_ = _238_ ? 5'h00 : _226_;
+  assign _239_ = _240_ ? (* full_case = 32'd1 *) _093_ : _102_;
+  assign _241_ = _242_ ? _239_ : at_tile_last;
+  function [0:0] _724_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _724_ = b[0:0];
+      2'b1?:
+        _724_ = b[1:1];
+      default:
+        _724_ = a;
+    endcase
+  endfunction
+  assign _243_ = _724_(at_tile_last, { _247_, _241_ }, { _249_, _244_ });
+  assign _244_ = ctrl_state == 2'h2;
+  assign _245_ = _246_ ? _089_ : at_tile_last;
+  assign _247_ = _248_ ? _245_ : at_tile_last;
+  assign _249_ = ctrl_state == 2'h1;
+  assign _250_ = _251_ ? 1'h0 : _243_;
+  assign _252_ = _253_ ? (* full_case = 32'd1 *) _092_ : _100_;
+  assign _254_ = _255_ ? _252_ : at_k_last;
+  function [0:0] _732_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _732_ = b[0:0];
+      2'b1?:
+        _732_ = b[1:1];
+      default:
+        _732_ = a;
+    endcase
+  endfunction
+  assign _256_ = _732_(at_k_last, { _260_, _254_ }, { _262_, _257_ });
+  assign _257_ = ctrl_state == 2'h2;
+  assign _258_ = _259_ ? _088_ : at_k_last;
+  assign _260_ = _261_ ? _258_ : at_k_last;
+  assign _262_ = ctrl_state == 2'h1;
+  assign _263_ = _264_ ? 1'h0 : _256_;
+  assign _265_ = _266_ ? (* full_case = 32'd1 *) 4'h0 : _097_[3:0];
+  assign _267_ = _268_ ? _265_ : fn;
+  assign _269_ = _270_ ? _267_ : fn;
+  function [3:0] _741_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _741_ = b[3:0];
+      2'b1?:
+        _741_ = b[7:4];
+      default:
+        _741_ = a;
+    endcase
+  endfunction
+  assign _271_ = _741_(fn, { _275_, _269_ }, { _277_, _272_ });
+  assign _272_ = ctrl_state == 2'h2;
+  assign _273_ = _274_ ? 4'h0 : fn;
+  assign _275_ = _276_ ? _273_ : fn;
+  assign _277_ = ctrl_state == 2'h1;
+  assign _278_ = _279_ ? 4'h0 : _271_;
+  assign _280_ = _281_ ? _095_[16:0] : fm0;
+  assign _282_ = _283_ ? _280_ : fm0;
+  assign _284_ = _285_ ? _282_ : fm0;
+  function [16:0] _750_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _750_ = b[16:0];
+      2'b1?:
+        _750_ = b[33:17];
+      default:
+        _750_ = a;
+    endcase
+  endfunction
+  assign _286_ = _750_(fm0, { _290_, _284_ }, { _292_, _287_ });
+  assign _287_ = ctrl_state == 2'h2;
+  assign _288_ = _289_ ? 17'h00000 : fm0;
+  assign _290_ = _291_ ? _288_ : fm0;
+  assign _292_ = ctrl_state == 2'h1;
+  assign _293_ = _294_ ? 17'h00000 : _286_;
+  assign _295_ = _296_ ? 1'h0 : in_data;
+  assign _297_ = _298_ ? (* full_case = 32'd1 *) 1'h1 : _295_;
+  assign _299_ = _300_ ? _297_ : in_data;
+  function [0:0] _759_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _759_ = b[0:0];
+      2'b1?:
+        _759_ = b[1:1];
+      default:
+        _759_ = a;
+    endcase
+  endfunction
+  assign _301_ = _759_(in_data, { _305_, _299_ }, { _307_, _302_ });
+  assign _302_ = ctrl_state == 2'h2;
+  assign _303_ = _304_ ? 1'h1 : in_data;
+  assign _305_ = _306_ ? _303_ : in_data;
+  assign _307_ = ctrl_state == 2'h1;
+  assign _308_ = _309_ ? 1'h0 : _301_;
+  assign _310_ = _311_ ? (* full_case = 32'd1 *) 8'h00 : _098_[7:0];
+  assign _312_ = _313_ ? _310_ : kk;
+  function [7:0] _767_;
+    input [7:0] a;
+    input [15:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _767_ = b[7:0];
+      2'b1?:
+        _767_ = b[15:8];
+      default:
+        _767_ = a;
+    endcase
+  endfunction
+  assign _314_ = _767_(kk, { _318_, _312_ }, { _320_, _315_ });
+  assign _315_ = ctrl_state == 2'h2;
+  assign _316_ = _317_ ? 8'h00 : kk;
+  assign _318_ = _319_ ? _316_ : kk;
+  assign _320_ = ctrl_state == 2'h1;
+  assign _321_ = _322_ ? 8'h00 : _314_;
+  assign _323_ = _324_ ? blk : nb_last;
+  assign _325_ = _326_ ? _323_ : nb_last;
+  assign _327_ = _328_ ? _325_ : nb_last;
+  assign _328_ = ctrl_state == 2'h1;
+  assign _329_ = _330_ ? 4'h0 : _327_;
+  assign _331_ = _332_ ? hdr[69:64] : pt_shift;
+  assign _333_ = _334_ ? _331_ : pt_shift;
+  assign _335_ = _336_ ? _333_ : pt_shift;
+  assign _336_ = ctrl_state == 2'h1;
+  assign _337_ = _338_ ? 6'h00 : _335_;
+  assign _339_ = _340_ ? hdr[62:32] : \$signal$93 ;
+  assign _341_ = _342_ ? _339_ : \$signal$93 ;
+  assign _343_ = _344_ ? _341_ : \$signal$93 ;
+  assign _344_ = ctrl_state == 2'h1;
+  assign _345_ = _346_ ? 31'h00000000 : _343_;
+  assign _347_ = _348_ ? 2'h0 : ctrl_state;
+  function [1:0] _789_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _789_ = b[1:0];
+      4'b??1?:
+        _789_ = b[3:2];
+      4'b?1??:
+        _789_ = b[5:4];
+      4'b1???:
+        _789_ = b[7:6];
+      default:
+        _789_ = a;
+    endcase
+  endfunction
+  assign _349_ = _789_(ctrl_state, { _365_, _362_, _357_, _347_ }, { _367_, _364_, _359_, _350_ });
+  assign _350_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _351_ = _352_ ? 2'h3 : ctrl_state;
+  assign _353_ = _354_ ? _351_ : ctrl_state;
+  assign _355_ = _356_ ? _353_ : ctrl_state;
+  assign _357_ = _358_ ? _355_ : ctrl_state;
+  assign _359_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _360_ = _361_ ? 2'h2 : ctrl_state;
+  assign _362_ = _363_ ? _360_ : ctrl_state;
+  assign _364_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _365_ = _366_ ? 2'h1 : ctrl_state;
+  assign _367_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _368_ = _369_ ? 2'h0 : _349_;
+  assign _370_ = _371_ ? _087_ : ch_last;
+  function [0:0] _803_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _803_ = b[0:0];
+      2'b1?:
+        _803_ = b[1:1];
+      default:
+        _803_ = a;
+    endcase
+  endfunction
+  assign _372_ = _803_(ch_last, { _374_, _370_ }, { _376_, _373_ });
+  assign _373_ = ctrl_state == 2'h1;
+  assign _374_ = _375_ ? _076_ : ch_last;
+  assign _376_ = ! ctrl_state;
+  assign _377_ = _378_ ? 1'h0 : _372_;
+  assign _379_ = _380_ ? _078_[15:0] : ch;
+  function [15:0] _809_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _809_ = b[15:0];
+      2'b1?:
+        _809_ = b[31:16];
+      default:
+        _809_ = a;
+    endcase
+  endfunction
+  assign _381_ = _809_(ch, { _383_, _379_ }, { _385_, _382_ });
+  assign _382_ = ctrl_state == 2'h1;
+  assign _383_ = _384_ ? 16'h0000 : ch;
+  assign _385_ = ! ctrl_state;
+  assign _386_ = _387_ ? 16'h0000 : _381_;
+  assign _388_ = _389_ ? (* full_case = 32'd1 *) 2'h0 : _083_[1:0];
+  assign _390_ = lane ? wb : _388_;
+  assign _392_ = _393_ ? _390_ : wb;
+  function [1:0] _817_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _817_ = b[1:0];
+      2'b1?:
+        _817_ = b[3:2];
+      default:
+        _817_ = a;
+    endcase
+  endfunction
+  assign _394_ = _817_(wb, { _396_, _392_ }, { _398_, _395_ });
+  assign _395_ = ctrl_state == 2'h1;
+  assign _396_ = _397_ ? 2'h0 : wb;
+  assign _398_ = ! ctrl_state;
+  assign _399_ = _400_ ? 2'h0 : _394_;
+  assign _401_ = lane ? wa : _080_[5:0];
+  assign _403_ = _404_ ? _401_ : wa;
+  function [5:0] _824_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _824_ = b[5:0];
+      2'b1?:
+        _824_ = b[11:6];
+      default:
+        _824_ = a;
+    endcase
+  endfunction
+  assign _405_ = _824_(wa, { _407_, _403_ }, { _409_, _406_ });
+  assign _406_ = ctrl_state == 2'h1;
+  assign _407_ = _408_ ? 6'h00 : wa;
+  assign _409_ = ! ctrl_state;
+  assign _410_ = _411_ ? 6'h00 : _405_;
+  assign _412_ = _413_ ? _082_[3:0] : blk;
+  assign _414_ = lane ? blk : _412_;
+  assign _416_ = _417_ ? _414_ : blk;
+  function [3:0] _832_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _832_ = b[3:0];
+      2'b1?:
+        _832_ = b[7:4];
+      default:
+        _832_ = a;
+    endcase
+  endfunction
+  assign _418_ = _832_(blk, { _420_, _416_ }, { _422_, _419_ });
+  assign _419_ = ctrl_state == 2'h1;
+  assign _420_ = _421_ ? 4'h0 : blk;
+  assign _422_ = ! ctrl_state;
+  assign _423_ = _424_ ? 4'h0 : _418_;
+  assign _425_ = lane ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
+  assign _427_ = _428_ ? _425_ : lane;
+  function [0:0] _839_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _839_ = b[0:0];
+      2'b1?:
+        _839_ = b[1:1];
+      default:
+        _839_ = a;
+    endcase
+  endfunction
+  assign _429_ = _839_(lane, { _431_, _427_ }, { _433_, _430_ });
+  assign _430_ = ctrl_state == 2'h1;
+  assign _431_ = _432_ ? 1'h0 : lane;
+  assign _433_ = ! ctrl_state;
+  assign _434_ = _435_ ? 1'h0 : _429_;
+  assign _436_ = _437_ ? _075_[7:0] : tile_last;
+  assign _438_ = _439_ ? _436_ : tile_last;
+  assign _439_ = ! ctrl_state;
+  assign _440_ = _441_ ? 8'h00 : _438_;
+  assign _442_ = _443_ ? _071_[15:0] : k_last;
+  assign _444_ = _445_ ? _442_ : k_last;
+  assign _445_ = ! ctrl_state;
+  assign _446_ = _447_ ? 16'h0000 : _444_;
+  assign _448_ = _449_ ? hdr[71:64] : act_max;
+  assign _450_ = _451_ ? _448_ : act_max;
+  assign _451_ = ! ctrl_state;
+  assign _452_ = _453_ ? 8'h00 : _450_;
+  assign _454_ = _455_ ? hdr[63:56] : act_min;
+  assign _456_ = _457_ ? _454_ : act_min;
+  assign _457_ = ! ctrl_state;
+  assign _458_ = _459_ ? 8'h00 : _456_;
+  assign _460_ = _461_ ? hdr[55:48] : zero_point;
+  assign _462_ = _463_ ? _460_ : zero_point;
+  assign _463_ = ! ctrl_state;
+  assign _464_ = _465_ ? 8'h00 : _462_;
+  assign _466_ = _467_ ? _070_[15:0] : n_last;
+  assign _468_ = _469_ ? _466_ : n_last;
+  assign _469_ = ! ctrl_state;
+  assign _470_ = _471_ ? 16'h0000 : _468_;
+  assign _472_ = _473_ ? _069_ : m_wrap;
+  assign _474_ = _475_ ? _472_ : m_wrap;
+  assign _475_ = ! ctrl_state;
+  assign _476_ = _477_ ? 17'h00000 : _474_;
+  assign _478_ = _479_ ? _068_[15:0] : m_last;
+  assign _480_ = _481_ ? _478_ : m_last;
+  assign _481_ = ! ctrl_state;
+  assign _482_ = _483_ ? 16'h0000 : _480_;
+  assign _484_ = _485_ ? hdr[15:0] : M_;
+  assign _486_ = _487_ ? _484_ : M_;
+  assign _487_ = ! ctrl_state;
+  assign _488_ = _489_ ? 16'h0000 : _486_;
+  assign _490_ = _491_ ? 1'h1 : _067_;
+  assign _492_ = _493_ ? 4'h8 : _063_[3:0];
+  assign _494_ = _495_ ? 1'h0 : _066_;
+  assign _496_ = _497_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _498_ = d ? (* full_case = 32'd1 *) _496_ : ra_row;
+  assign _500_ = _501_ ? (* full_case = 32'd1 *) ra_inc : _498_;
+  assign _502_ = _503_ ? _500_ : ra;
+  assign _504_ = _505_ ? _045_ : 1'h0;
+  assign _505_ = ctrl_state == 2'h2;
+  assign _506_ = _507_ ? _001_ : 1'h0;
+  assign _507_ = ctrl_state == 2'h2;
+  assign _508_ = _509_ ? _085_[0] : 1'h0;
+  assign _509_ = ctrl_state == 2'h1;
+  assign _510_ = _511_ ? wa : 6'h00;
+  assign _511_ = ctrl_state == 2'h1;
+  assign _512_ = _513_ ? hdr[69:64] : 6'h00;
+  assign _513_ = ctrl_state == 2'h1;
+  assign _514_ = _515_ ? hdr[62:32] : 31'h00000000;
+  assign _515_ = ctrl_state == 2'h1;
+  assign _516_ = _517_ ? hdr[31:0] : 32'd0;
+  assign _517_ = ctrl_state == 2'h1;
+  assign _518_ = _519_ ? s_param__valid : 1'h0;
+  assign _519_ = ! ctrl_state;
+  function [0:0] _903_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _903_ = b[0:0];
+      2'b1?:
+        _903_ = b[1:1];
+      default:
+        _903_ = a;
+    endcase
+  endfunction
+  assign _520_ = _903_(1'h0, 2'h3, { _522_, _521_ });
+  assign _521_ = ctrl_state == 2'h1;
+  assign _522_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -722,824 +1558,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 69'h000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 6'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 6'h00;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = \$32 ;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$3 [3:0];
-    if (rst) begin
-      \$97  = 4'h8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = \$33 ;
-    if (rst) begin
-      \$98  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = \$34 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$35 ;
-          end
-    endcase
-    if (rst) begin
-      \$101  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$103  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$105  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$106  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = \$40 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$108  = 1'h0;
-            end else begin
-              \$108  = \$49 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$109  = \$47 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$110  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$110  = \$45 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$111  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$111  = 2'h0;
-              end else begin
-                \$111  = \$48 [1:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$112  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$112  = \$43 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$113  = \$41 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$113  = \$51 ;
-          end
-    endcase
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$114  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$114  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$68 ) begin
-            \$114  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$114  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = \$signal$93 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$115  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$116  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = 8'h00;
-            end else begin
-              \$118  = \$61 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$119  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$119  = 1'h1;
-            end else begin
-              if (\$66 ) begin
-                \$119  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$120  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                \$120  = \$59 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$120  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$121  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$121  = 4'h0;
-              end else begin
-                \$121  = \$60 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$121  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$122  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$122  = \$56 ;
-            end else begin
-              \$122  = \$63 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$123  = \$53 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$123  = \$57 ;
-            end else begin
-              \$123  = \$65 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$124  = 5'h1b;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$124  = \$67 [4:0];
-    endcase
-    if (rst) begin
-      \$124  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = d;
-    if (header_taken) begin
-      \$125  = 1'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      (* full_case = 32'd1 *)
-      if (\$78 ) begin
-        \$125  = 1'h0;
-      end else begin
-        \$125  = \$81 [0];
-      end
-    end
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = dn;
-    if (header_taken) begin
-      \$126  = 4'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      if (\$78 ) begin
-        (* full_case = 32'd1 *)
-        if (\$79 ) begin
-          \$126  = 4'h0;
-        end else begin
-          \$126  = \$80 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$126  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = beat;
-    if (header_taken) begin
-      \$127  = 2'h0;
-    end
-    if (\$74 ) begin
-      \$127  = \$77 [1:0];
-    end else if (\$76 ) begin
-      \$127  = 2'h0;
-    end
-    if (rst) begin
-      \$127  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$128  = 6'h00;
-    end else begin
-      \$128  = ra_next;
-    end
-    if (rst) begin
-      \$128  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$129  = 6'h01;
-    end else begin
-      \$129  = \$69 [5:0];
-    end
-    if (rst) begin
-      \$129  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$130  = 6'h00;
-    end else begin
-      \$130  = \$70 [5:0];
-    end
-    if (rst) begin
-      \$130  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = row;
-    if (header_taken) begin
-      \$131  = 17'h00000;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$131  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$131  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = row_valid;
-    if (header_taken) begin
-      \$132  = 1'h1;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$132  = row_valid_next;
-    end
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = \$82 ;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = \$87 ;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = ob;
-    if (\o_valid$71 ) begin
-      \$135  = \$91 [1:0];
-    end
-    if (rst) begin
-      \$135  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = part0;
-    if (\o_valid$71 ) begin
-      casez (ob)
-        2'h0:
-            \$136  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = part1;
-    if (\o_valid$71 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
-            \$137  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = part2;
-    if (\o_valid$71 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
-            /* empty */;
-        2'h2:
-            \$138  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = \$95 ;
-    if (rst) begin
-      \$139  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [3:0];
+  assign credits_next = _063_[3:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1547,7 +1568,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _052_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1622,141 +1643,505 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \o_data$101[3]  = \o_data$101 [95:72];
   assign out_w[32] = o_last;
   assign out_w[31:0] = { o_data, part2, part1, part0 };
-  assign \$16  = d;
-  assign \$78  = d;
+  assign _141_ = rst;
+  assign _044_ = _140_;
+  assign _145_ = \o_valid$71 ;
+  assign _147_ = rst;
+  assign _043_ = _146_;
+  assign _151_ = \o_valid$71 ;
+  assign _153_ = rst;
+  assign _042_ = _152_;
+  assign _157_ = \o_valid$71 ;
+  assign _159_ = rst;
+  assign _041_ = _158_;
+  assign _161_ = \o_valid$71 ;
+  assign _163_ = rst;
+  assign _040_ = _162_;
+  assign _165_ = rst;
+  assign _039_ = _164_;
+  assign _167_ = rst;
+  assign _038_ = _166_;
+  assign _169_ = header_taken;
+  assign _171_ = _114_;
+  assign _173_ = _112_;
+  assign _175_ = rst;
+  assign _037_ = _174_;
+  assign _177_ = header_taken;
+  assign _179_ = _114_;
+  assign _181_ = _112_;
+  assign _183_ = rst;
+  assign _036_ = _182_;
+  assign _185_ = header_taken;
+  assign _187_ = rst;
+  assign _035_ = _186_;
+  assign _189_ = header_taken;
+  assign _191_ = rst;
+  assign _033_ = _190_;
+  assign _193_ = header_taken;
+  assign _195_ = rst;
+  assign _032_ = _194_;
+  assign _197_ = header_taken;
+  assign _199_ = _114_;
+  assign _201_ = _112_;
+  assign _203_ = rst;
+  assign _031_ = _202_;
+  assign _205_ = header_taken;
+  assign _207_ = _117_;
+  assign _209_ = _116_;
+  assign _211_ = _114_;
+  assign _213_ = _112_;
+  assign _215_ = rst;
+  assign _030_ = _214_;
+  assign _217_ = header_taken;
+  assign _219_ = _116_;
+  assign _221_ = _114_;
+  assign _223_ = _112_;
+  assign _225_ = rst;
+  assign _029_ = _224_;
+  assign _229_ = last_mblock;
+  assign _231_ = _094_;
+  assign _233_ = at_tile_last;
+  assign _235_ = _091_;
+  assign _238_ = rst;
+  assign _028_ = _237_;
+  assign _240_ = at_tile_last;
+  assign _242_ = _091_;
+  assign _246_ = ch_last;
+  assign _248_ = s_param__valid;
+  assign _251_ = rst;
+  assign _027_ = _250_;
+  assign _253_ = at_tile_last;
+  assign _255_ = _091_;
+  assign _259_ = ch_last;
+  assign _261_ = s_param__valid;
+  assign _264_ = rst;
+  assign _026_ = _263_;
+  assign _266_ = _094_;
+  assign _268_ = at_tile_last;
+  assign _270_ = _091_;
+  assign _274_ = ch_last;
+  assign _276_ = s_param__valid;
+  assign _279_ = rst;
+  assign _025_ = _278_;
+  assign _281_ = _094_;
+  assign _283_ = at_tile_last;
+  assign _285_ = _091_;
+  assign _289_ = ch_last;
+  assign _291_ = s_param__valid;
+  assign _294_ = rst;
+  assign _024_ = _293_;
+  assign _296_ = _103_;
+  assign _298_ = at_tile_last;
+  assign _300_ = _091_;
+  assign _304_ = ch_last;
+  assign _306_ = s_param__valid;
+  assign _309_ = rst;
+  assign _022_ = _308_;
+  assign _311_ = at_tile_last;
+  assign _313_ = _091_;
+  assign _317_ = ch_last;
+  assign _319_ = s_param__valid;
+  assign _322_ = rst;
+  assign _021_ = _321_;
+  assign _324_ = ch_last;
+  assign _326_ = s_param__valid;
+  assign _330_ = rst;
+  assign _020_ = _329_;
+  assign _332_ = _077_;
+  assign _334_ = s_param__valid;
+  assign _338_ = rst;
+  assign _019_ = _337_;
+  assign _340_ = _077_;
+  assign _342_ = s_param__valid;
+  assign _346_ = rst;
+  assign _018_ = _345_;
+  assign _348_ = _105_;
+  assign _352_ = last_mblock;
+  assign _354_ = _094_;
+  assign _356_ = at_tile_last;
+  assign _358_ = _091_;
+  assign _361_ = ch_last;
+  assign _363_ = s_param__valid;
+  assign _366_ = s_param__valid;
+  assign _369_ = rst;
+  assign _017_ = _368_;
+  assign _371_ = s_param__valid;
+  assign _375_ = s_param__valid;
+  assign _378_ = rst;
+  assign _016_ = _377_;
+  assign _380_ = s_param__valid;
+  assign _384_ = s_param__valid;
+  assign _387_ = rst;
+  assign _015_ = _386_;
+  assign _389_ = _081_;
+  assign _391_ = _079_;
+  assign _393_ = s_param__valid;
+  assign _397_ = s_param__valid;
+  assign _400_ = rst;
+  assign _014_ = _399_;
+  assign _402_ = _079_;
+  assign _404_ = s_param__valid;
+  assign _408_ = s_param__valid;
+  assign _411_ = rst;
+  assign _013_ = _410_;
+  assign _413_ = _081_;
+  assign _415_ = _079_;
+  assign _417_ = s_param__valid;
+  assign _421_ = s_param__valid;
+  assign _424_ = rst;
+  assign _011_ = _423_;
+  assign _426_ = _079_;
+  assign _428_ = s_param__valid;
+  assign _432_ = s_param__valid;
+  assign _435_ = rst;
+  assign _010_ = _434_;
+  assign _437_ = s_param__valid;
+  assign _441_ = rst;
+  assign _009_ = _440_;
+  assign _443_ = s_param__valid;
+  assign _447_ = rst;
+  assign _008_ = _446_;
+  assign _449_ = s_param__valid;
+  assign _453_ = rst;
+  assign _007_ = _452_;
+  assign _455_ = s_param__valid;
+  assign _459_ = rst;
+  assign _006_ = _458_;
+  assign _461_ = s_param__valid;
+  assign _465_ = rst;
+  assign _005_ = _464_;
+  assign _467_ = s_param__valid;
+  assign _471_ = rst;
+  assign _004_ = _470_;
+  assign _473_ = s_param__valid;
+  assign _477_ = rst;
+  assign _003_ = _476_;
+  assign _479_ = s_param__valid;
+  assign _483_ = rst;
+  assign _002_ = _482_;
+  assign _485_ = s_param__valid;
+  assign _489_ = rst;
+  assign _139_ = _488_;
+  assign _491_ = rst;
+  assign _138_ = _490_;
+  assign _493_ = rst;
+  assign _137_ = _492_;
+  assign _495_ = rst;
+  assign _136_ = _494_;
+  assign _497_ = _058_;
+  assign _499_ = _057_;
+  assign _501_ = _055_;
+  assign _503_ = o_valid;
+  assign ra_next = _502_;
+  assign \$signal  = _504_;
+  assign i_valid = _506_;
+  assign wp__en = _508_;
+  assign wp__addr = _510_;
+  assign wp__data[68:63] = _512_;
+  assign wp__data[62:32] = _514_;
+  assign wp__data[31:0] = _516_;
+  assign header_taken = _518_;
+  assign s_param__ready = _520_;
+  assign _047_ = d;
+  assign _116_ = d;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [23:0] \$10 ;
-  reg \$100 ;
-  reg \$101 ;
-  reg [23:0] \$102 ;
-  reg [23:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg \$105 ;
-  wire [7:0] \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg \$109 ;
-  wire \$11 ;
-  reg \$110 ;
-  reg [23:0] \$111 ;
-  reg [23:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg \$114 ;
-  wire [7:0] \$115 ;
-  reg [15:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg \$119 ;
-  wire [23:0] \$12 ;
-  reg [23:0] \$120 ;
-  reg [23:0] \$121 ;
-  reg [1:0] \$122 ;
-  reg [1:0] \$123 ;
-  reg \$124 ;
-  wire [31:0] \$125 ;
-  wire [31:0] \$126 ;
-  wire [31:0] \$127 ;
-  wire [31:0] \$128 ;
-  wire \$13 ;
-  wire [23:0] \$14 ;
-  wire \$15 ;
-  wire [23:0] \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [23:0] \$2 ;
-  wire \$20 ;
-  wire [24:0] \$21 ;
-  wire [24:0] \$22 ;
-  wire [24:0] \$23 ;
-  wire [24:0] \$24 ;
-  wire [24:0] \$25 ;
-  wire [24:0] \$26 ;
-  wire [24:0] \$27 ;
-  wire [24:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [2:0] \$30 ;
-  wire \$31 ;
-  wire [2:0] \$32 ;
-  wire [2:0] \$33 ;
-  reg \$34 ;
-  reg \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [23:0] \$4 ;
-  wire [7:0] \$40 ;
-  wire [7:0] \$41 ;
-  reg [7:0] \$42 ;
-  reg \$43 ;
-  wire [7:0] \$44 ;
-  wire [7:0] \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [7:0] \$48 ;
-  wire [7:0] \$49 ;
-  wire \$5 ;
-  reg [7:0] \$50 ;
-  reg \$51 ;
-  wire [7:0] \$52 ;
-  reg [15:0] \$53 ;
-  reg \$54 ;
-  reg \$55 ;
-  reg \$56 ;
-  reg [23:0] \$57 ;
-  reg [23:0] \$58 ;
-  reg [7:0] \$59 ;
-  wire [23:0] \$6 ;
-  reg \$60 ;
-  wire [7:0] \$61 ;
-  reg [15:0] \$62 ;
-  reg \$63 ;
-  reg \$64 ;
-  reg \$65 ;
-  reg [23:0] \$66 ;
-  reg [23:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  reg [15:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  reg [23:0] \$75 ;
-  reg [23:0] \$76 ;
-  reg [7:0] \$77 ;
-  reg \$78 ;
-  wire [7:0] \$79 ;
-  wire [23:0] \$8 ;
-  reg [15:0] \$80 ;
-  reg \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [23:0] \$84 ;
-  reg [23:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg \$87 ;
-  wire [7:0] \$88 ;
-  reg [15:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [23:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  wire [7:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg \$99 ;
+  wire _000_;
+  wire [23:0] _001_;
+  wire _002_;
+  wire _003_;
+  wire [23:0] _004_;
+  wire [23:0] _005_;
+  wire [7:0] _006_;
+  wire _007_;
+  wire [7:0] _008_;
+  wire [15:0] _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire [23:0] _014_;
+  wire [23:0] _015_;
+  wire [7:0] _016_;
+  wire _017_;
+  wire [7:0] _018_;
+  wire [15:0] _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire [23:0] _023_;
+  wire [23:0] _024_;
+  wire [23:0] _025_;
+  wire [1:0] _026_;
+  wire [1:0] _027_;
+  wire _028_;
+  wire [31:0] _029_;
+  wire [31:0] _030_;
+  wire [31:0] _031_;
+  wire [31:0] _032_;
+  wire _033_;
+  wire [23:0] _034_;
+  wire _035_;
+  wire [23:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [23:0] _040_;
+  wire _041_;
+  wire [24:0] _042_;
+  wire [24:0] _043_;
+  wire [24:0] _044_;
+  wire [24:0] _045_;
+  wire [24:0] _046_;
+  wire [24:0] _047_;
+  wire [24:0] _048_;
+  wire [24:0] _049_;
+  wire _050_;
+  wire _051_;
+  wire [2:0] _052_;
+  wire _053_;
+  wire [2:0] _054_;
+  wire [2:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire [7:0] _058_;
+  wire [7:0] _059_;
+  wire [7:0] _060_;
+  wire [7:0] _061_;
+  wire [23:0] _062_;
+  wire [7:0] _063_;
+  wire [7:0] _064_;
+  wire [7:0] _065_;
+  wire _066_;
+  wire [7:0] _067_;
+  wire [7:0] _068_;
+  wire [7:0] _069_;
+  wire [7:0] _070_;
+  wire [7:0] _071_;
+  wire [7:0] _072_;
+  wire _073_;
+  wire [7:0] _074_;
+  wire _075_;
+  wire [7:0] _076_;
+  wire [15:0] _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire [23:0] _081_;
+  wire [23:0] _082_;
+  wire [7:0] _083_;
+  wire [23:0] _084_;
+  wire _085_;
+  wire [7:0] _086_;
+  wire [15:0] _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire [23:0] _091_;
+  wire [23:0] _092_;
+  wire [7:0] _093_;
+  wire _094_;
+  wire _095_;
+  wire [7:0] _096_;
+  wire [15:0] _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire [23:0] _101_;
+  wire [23:0] _102_;
+  wire [7:0] _103_;
+  wire _104_;
+  wire [7:0] _105_;
+  wire [23:0] _106_;
+  wire [15:0] _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire [23:0] _111_;
+  wire [23:0] _112_;
+  wire [7:0] _113_;
+  wire _114_;
+  wire [7:0] _115_;
+  wire [15:0] _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire [23:0] _121_;
+  wire [23:0] _122_;
+  wire [7:0] _123_;
+  wire _124_;
+  wire [7:0] _125_;
+  wire [15:0] _126_;
+  wire _127_;
+  wire [1:0] _128_;
+  wire _129_;
+  wire [1:0] _130_;
+  wire _131_;
+  wire [23:0] _132_;
+  wire _133_;
+  wire [23:0] _134_;
+  wire _135_;
+  wire [23:0] _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire [15:0] _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire [7:0] _148_;
+  wire _149_;
+  wire [23:0] _150_;
+  wire _151_;
+  wire [23:0] _152_;
+  wire _153_;
+  wire [23:0] _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire [15:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire [7:0] _166_;
+  wire _167_;
+  wire [23:0] _168_;
+  wire _169_;
+  wire [23:0] _170_;
+  wire _171_;
+  wire [23:0] _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire [15:0] _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire [7:0] _184_;
+  wire _185_;
+  wire [23:0] _186_;
+  wire _187_;
+  wire [23:0] _188_;
+  wire _189_;
+  wire [23:0] _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire [15:0] _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire [7:0] _202_;
+  wire _203_;
+  wire [23:0] _204_;
+  wire _205_;
+  wire [23:0] _206_;
+  wire _207_;
+  wire [23:0] _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire [15:0] _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire [7:0] _220_;
+  wire _221_;
+  wire [23:0] _222_;
+  wire _223_;
+  wire [23:0] _224_;
+  wire _225_;
+  wire [23:0] _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire _233_;
+  wire [15:0] _234_;
+  wire _235_;
+  wire _236_;
+  wire _237_;
+  wire [7:0] _238_;
+  wire _239_;
+  wire [23:0] _240_;
+  wire _241_;
+  wire [23:0] _242_;
+  wire _243_;
+  wire [23:0] _244_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire [15:0] _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire [7:0] _256_;
+  wire _257_;
+  wire [23:0] _258_;
+  wire _259_;
+  wire [23:0] _260_;
+  wire _261_;
+  wire [23:0] _262_;
+  wire _263_;
+  wire _264_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire [15:0] _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire [7:0] _274_;
+  wire _275_;
+  wire _276_;
+  wire _277_;
+  wire [7:0] _278_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire _283_;
+  wire [1:0] _284_;
+  wire _285_;
+  wire [1:0] _286_;
+  wire _287_;
+  wire [1:0] _288_;
+  wire _289_;
+  wire [1:0] _290_;
+  wire _291_;
+  wire _292_;
+  wire _293_;
   wire [7:0] a0;
   (* init = 8'h00 *)
   wire [7:0] \a0$136 ;
@@ -1805,7 +2190,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] \b1$144 ;
   (* init = 8'h00 *)
   wire [7:0] \b1$149 ;
-  reg [1:0] beat_next;
+  wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -1816,7 +2201,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_1_3;
   input clk;
   wire clk;
-  reg [1:0] count_next;
+  wire [1:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
   reg drain_shift = 1'h0;
@@ -1942,225 +2327,308 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$21 [23:0];
-  assign \$4  = lr_0_1_d2 ? 24'h000000 : \$22 [23:0];
-  assign \$6  = lr_0_2_d2 ? 24'h000000 : \$23 [23:0];
-  assign \$8  = lr_0_3_d2 ? 24'h000000 : \$24 [23:0];
-  assign \$10  = lr_1_0_d2 ? 24'h000000 : \$25 [23:0];
-  assign \$12  = lr_1_1_d2 ? 24'h000000 : \$26 [23:0];
-  assign \$14  = lr_1_2_d2 ? 24'h000000 : \$27 [23:0];
-  assign \$16  = lr_1_3_d2 ? 24'h000000 : \$28 [23:0];
-  assign \$18  = | count_next;
-  assign \$19  = beat_next == 2'h3;
-  assign \$20  = \$18  & \$19 ;
+  assign _000_ = i_last & i_valid;
+  assign _040_ = lr_0_0_d2 ? 24'h000000 : _042_[23:0];
+  assign _062_ = lr_0_1_d2 ? 24'h000000 : _043_[23:0];
+  assign _084_ = lr_0_2_d2 ? 24'h000000 : _044_[23:0];
+  assign _106_ = lr_0_3_d2 ? 24'h000000 : _045_[23:0];
+  assign _001_ = lr_1_0_d2 ? 24'h000000 : _046_[23:0];
+  assign _023_ = lr_1_1_d2 ? 24'h000000 : _047_[23:0];
+  assign _034_ = lr_1_2_d2 ? 24'h000000 : _048_[23:0];
+  assign _036_ = lr_1_3_d2 ? 24'h000000 : _049_[23:0];
+  assign _038_ = | count_next;
+  assign _039_ = beat_next == 2'h3;
+  assign _041_ = _038_ & _039_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign w_in0 = in_valid ? in_w0 : 8'h00;
   assign w_in1 = in_valid ? in_w1 : 8'h00;
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
-  assign \$21  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$22  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$23  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$24  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$25  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$26  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$27  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$28  = $signed(acc_1_3) + $signed(p_1_3);
+  assign _042_ = $signed(acc_0_0) + $signed(p_0_0);
+  assign _043_ = $signed(acc_0_1) + $signed(p_0_1);
+  assign _044_ = $signed(acc_0_2) + $signed(p_0_2);
+  assign _045_ = $signed(acc_0_3) + $signed(p_0_3);
+  assign _046_ = $signed(acc_1_0) + $signed(p_1_0);
+  assign _047_ = $signed(acc_1_1) + $signed(p_1_1);
+  assign _048_ = $signed(acc_1_2) + $signed(p_1_2);
+  assign _049_ = $signed(acc_1_3) + $signed(p_1_3);
   assign draining = | drain_count;
-  assign \$30  = drain_count - 1'h1;
-  assign \$32  = drain_beat + 1'h1;
-  assign \$33  = drain_shift ? 3'h0 : \$32 ;
+  assign _052_ = drain_count - 1'h1;
+  assign _054_ = drain_beat + 1'h1;
+  assign _055_ = drain_shift ? 3'h0 : _054_;
   always @(posedge clk)
-    in_valid <= \$34 ;
+    in_valid <= _056_;
   always @(posedge clk)
-    in_last <= \$35 ;
+    in_last <= _057_;
   always @(posedge clk)
-    in_a0 <= \$36 ;
+    in_a0 <= _058_;
   always @(posedge clk)
-    in_a1 <= \$37 ;
+    in_a1 <= _059_;
   always @(posedge clk)
-    in_w0 <= \$38 ;
+    in_w0 <= _060_;
   always @(posedge clk)
-    in_w1 <= \$39 ;
+    in_w1 <= _061_;
   always @(posedge clk)
-    in_w2 <= \$40 ;
+    in_w2 <= _063_;
   always @(posedge clk)
-    in_w3 <= \$41 ;
+    in_w3 <= _064_;
   always @(posedge clk)
-    skew_a1_d0 <= \$42 ;
+    skew_a1_d0 <= _065_;
   always @(posedge clk)
-    skew_l1_d0 <= \$43 ;
+    skew_l1_d0 <= _066_;
   always @(posedge clk)
-    skew_w1_d0 <= \$44 ;
+    skew_w1_d0 <= _067_;
   always @(posedge clk)
-    skew_w2_d0 <= \$45 ;
+    skew_w2_d0 <= _068_;
   always @(posedge clk)
-    skew_w2_d1 <= \$46 ;
+    skew_w2_d1 <= _069_;
   always @(posedge clk)
-    skew_w3_d0 <= \$47 ;
+    skew_w3_d0 <= _070_;
   always @(posedge clk)
-    skew_w3_d1 <= \$48 ;
+    skew_w3_d1 <= _071_;
   always @(posedge clk)
-    skew_w3_d2 <= \$49 ;
+    skew_w3_d2 <= _072_;
   always @(posedge clk)
-    a_0_0 <= \$50 ;
+    a_0_0 <= _074_;
   always @(posedge clk)
-    l_0_0 <= \$51 ;
+    l_0_0 <= _075_;
   always @(posedge clk)
-    w_0_0 <= \$52 ;
+    w_0_0 <= _076_;
   always @(posedge clk)
-    p_0_0 <= \$53 ;
+    p_0_0 <= _077_;
   always @(posedge clk)
-    lr_0_0_d0 <= \$54 ;
+    lr_0_0_d0 <= _078_;
   always @(posedge clk)
-    lr_0_0_d1 <= \$55 ;
+    lr_0_0_d1 <= _079_;
   always @(posedge clk)
-    lr_0_0_d2 <= \$56 ;
+    lr_0_0_d2 <= _080_;
   always @(posedge clk)
-    acc_0_0 <= \$57 ;
+    acc_0_0 <= _081_;
   always @(posedge clk)
-    out_0_0 <= \$58 ;
+    out_0_0 <= _082_;
   always @(posedge clk)
-    a_0_1 <= \$59 ;
+    a_0_1 <= _083_;
   always @(posedge clk)
-    l_0_1 <= \$60 ;
+    l_0_1 <= _085_;
   always @(posedge clk)
-    w_0_1 <= \$61 ;
+    w_0_1 <= _086_;
   always @(posedge clk)
-    p_0_1 <= \$62 ;
+    p_0_1 <= _087_;
   always @(posedge clk)
-    lr_0_1_d0 <= \$63 ;
+    lr_0_1_d0 <= _088_;
   always @(posedge clk)
-    lr_0_1_d1 <= \$64 ;
+    lr_0_1_d1 <= _089_;
   always @(posedge clk)
-    lr_0_1_d2 <= \$65 ;
+    lr_0_1_d2 <= _090_;
   always @(posedge clk)
-    acc_0_1 <= \$66 ;
+    acc_0_1 <= _091_;
   always @(posedge clk)
-    out_0_1 <= \$67 ;
+    out_0_1 <= _092_;
   always @(posedge clk)
-    a_0_2 <= \$68 ;
+    a_0_2 <= _093_;
   always @(posedge clk)
-    l_0_2 <= \$69 ;
+    l_0_2 <= _094_;
   always @(posedge clk)
-    w_0_2 <= \$70 ;
+    w_0_2 <= _096_;
   always @(posedge clk)
-    p_0_2 <= \$71 ;
+    p_0_2 <= _097_;
   always @(posedge clk)
-    lr_0_2_d0 <= \$72 ;
+    lr_0_2_d0 <= _098_;
   always @(posedge clk)
-    lr_0_2_d1 <= \$73 ;
+    lr_0_2_d1 <= _099_;
   always @(posedge clk)
-    lr_0_2_d2 <= \$74 ;
+    lr_0_2_d2 <= _100_;
   always @(posedge clk)
-    acc_0_2 <= \$75 ;
+    acc_0_2 <= _101_;
   always @(posedge clk)
-    out_0_2 <= \$76 ;
+    out_0_2 <= _102_;
   always @(posedge clk)
-    a_0_3 <= \$77 ;
+    a_0_3 <= _103_;
   always @(posedge clk)
-    l_0_3 <= \$78 ;
+    l_0_3 <= _104_;
   always @(posedge clk)
-    w_0_3 <= \$79 ;
+    w_0_3 <= _105_;
   always @(posedge clk)
-    p_0_3 <= \$80 ;
+    p_0_3 <= _107_;
   always @(posedge clk)
-    lr_0_3_d0 <= \$81 ;
+    lr_0_3_d0 <= _108_;
   always @(posedge clk)
-    lr_0_3_d1 <= \$82 ;
+    lr_0_3_d1 <= _109_;
   always @(posedge clk)
-    lr_0_3_d2 <= \$83 ;
+    lr_0_3_d2 <= _110_;
   always @(posedge clk)
-    acc_0_3 <= \$84 ;
+    acc_0_3 <= _111_;
   always @(posedge clk)
-    out_0_3 <= \$85 ;
+    out_0_3 <= _112_;
   always @(posedge clk)
-    a_1_0 <= \$86 ;
+    a_1_0 <= _113_;
   always @(posedge clk)
-    l_1_0 <= \$87 ;
+    l_1_0 <= _114_;
   always @(posedge clk)
-    w_1_0 <= \$88 ;
+    w_1_0 <= _115_;
   always @(posedge clk)
-    p_1_0 <= \$89 ;
+    p_1_0 <= _116_;
   always @(posedge clk)
-    lr_1_0_d0 <= \$90 ;
+    lr_1_0_d0 <= _118_;
   always @(posedge clk)
-    lr_1_0_d1 <= \$91 ;
+    lr_1_0_d1 <= _119_;
   always @(posedge clk)
-    lr_1_0_d2 <= \$92 ;
+    lr_1_0_d2 <= _120_;
   always @(posedge clk)
-    acc_1_0 <= \$93 ;
+    acc_1_0 <= _121_;
   always @(posedge clk)
-    out_1_0 <= \$94 ;
+    out_1_0 <= _122_;
   always @(posedge clk)
-    a_1_1 <= \$95 ;
+    a_1_1 <= _123_;
   always @(posedge clk)
-    l_1_1 <= \$96 ;
+    l_1_1 <= _124_;
   always @(posedge clk)
-    w_1_1 <= \$97 ;
+    w_1_1 <= _125_;
   always @(posedge clk)
-    p_1_1 <= \$98 ;
+    p_1_1 <= _126_;
   always @(posedge clk)
-    lr_1_1_d0 <= \$99 ;
+    lr_1_1_d0 <= _127_;
   always @(posedge clk)
-    lr_1_1_d1 <= \$100 ;
+    lr_1_1_d1 <= _002_;
   always @(posedge clk)
-    lr_1_1_d2 <= \$101 ;
+    lr_1_1_d2 <= _003_;
   always @(posedge clk)
-    acc_1_1 <= \$102 ;
+    acc_1_1 <= _004_;
   always @(posedge clk)
-    out_1_1 <= \$103 ;
+    out_1_1 <= _005_;
   always @(posedge clk)
-    a_1_2 <= \$104 ;
+    a_1_2 <= _006_;
   always @(posedge clk)
-    l_1_2 <= \$105 ;
+    l_1_2 <= _007_;
   always @(posedge clk)
-    w_1_2 <= \$106 ;
+    w_1_2 <= _008_;
   always @(posedge clk)
-    p_1_2 <= \$107 ;
+    p_1_2 <= _009_;
   always @(posedge clk)
-    lr_1_2_d0 <= \$108 ;
+    lr_1_2_d0 <= _010_;
   always @(posedge clk)
-    lr_1_2_d1 <= \$109 ;
+    lr_1_2_d1 <= _011_;
   always @(posedge clk)
-    lr_1_2_d2 <= \$110 ;
+    lr_1_2_d2 <= _013_;
   always @(posedge clk)
-    acc_1_2 <= \$111 ;
+    acc_1_2 <= _014_;
   always @(posedge clk)
-    out_1_2 <= \$112 ;
+    out_1_2 <= _015_;
   always @(posedge clk)
-    a_1_3 <= \$113 ;
+    a_1_3 <= _016_;
   always @(posedge clk)
-    l_1_3 <= \$114 ;
+    l_1_3 <= _017_;
   always @(posedge clk)
-    w_1_3 <= \$115 ;
+    w_1_3 <= _018_;
   always @(posedge clk)
-    p_1_3 <= \$116 ;
+    p_1_3 <= _019_;
   always @(posedge clk)
-    lr_1_3_d0 <= \$117 ;
+    lr_1_3_d0 <= _020_;
   always @(posedge clk)
-    lr_1_3_d1 <= \$118 ;
+    lr_1_3_d1 <= _021_;
   always @(posedge clk)
-    lr_1_3_d2 <= \$119 ;
+    lr_1_3_d2 <= _022_;
   always @(posedge clk)
-    acc_1_3 <= \$120 ;
+    acc_1_3 <= _024_;
   always @(posedge clk)
-    out_1_3 <= \$121 ;
+    out_1_3 <= _025_;
   always @(posedge clk)
-    drain_count <= \$122 ;
+    drain_count <= _026_;
   always @(posedge clk)
-    drain_beat <= \$123 ;
+    drain_beat <= _027_;
   always @(posedge clk)
-    drain_shift <= \$124 ;
+    drain_shift <= _028_;
+  assign _128_ = _129_ ? 2'h0 : beat_next;
+  assign _130_ = _131_ ? 2'h0 : count_next;
+  assign _132_ = _133_ ? 24'h000000 : out_1_3;
+  assign _134_ = _135_ ? _049_[23:0] : _132_;
+  assign _136_ = _137_ ? 24'h000000 : _036_;
+  assign _138_ = _139_ ? 1'h0 : lr_1_3_d1;
+  assign _140_ = _141_ ? 1'h0 : lr_1_3_d0;
+  assign _142_ = _143_ ? 1'h0 : l_1_2;
+  assign _144_ = _145_ ? 16'h0000 : _032_[31:16];
+  assign _146_ = _147_ ? 1'h0 : l_1_2;
+  assign _148_ = _149_ ? 8'h00 : a_1_2;
+  assign _150_ = _151_ ? 24'h000000 : out_1_2;
+  assign _152_ = _153_ ? _048_[23:0] : _150_;
+  assign _154_ = _155_ ? 24'h000000 : _034_;
+  assign _156_ = _157_ ? 1'h0 : lr_1_2_d1;
+  assign _158_ = _159_ ? 1'h0 : lr_1_2_d0;
+  assign _160_ = _161_ ? 1'h0 : l_1_1;
+  assign _162_ = _163_ ? 16'h0000 : _032_[15:0];
+  assign _164_ = _165_ ? 1'h0 : l_1_1;
+  assign _166_ = _167_ ? 8'h00 : a_1_1;
+  assign _168_ = _169_ ? 24'h000000 : out_1_1;
+  assign _170_ = _171_ ? _047_[23:0] : _168_;
+  assign _172_ = _173_ ? 24'h000000 : _023_;
+  assign _174_ = _175_ ? 1'h0 : lr_1_1_d1;
+  assign _176_ = _177_ ? 1'h0 : lr_1_1_d0;
+  assign _178_ = _179_ ? 1'h0 : l_1_0;
+  assign _180_ = _181_ ? 16'h0000 : _031_[31:16];
+  assign _182_ = _183_ ? 1'h0 : l_1_0;
+  assign _184_ = _185_ ? 8'h00 : a_1_0;
+  assign _186_ = _187_ ? 24'h000000 : out_1_0;
+  assign _188_ = _189_ ? _046_[23:0] : _186_;
+  assign _190_ = _191_ ? 24'h000000 : _001_;
+  assign _192_ = _193_ ? 1'h0 : lr_1_0_d1;
+  assign _194_ = _195_ ? 1'h0 : lr_1_0_d0;
+  assign _196_ = _197_ ? 1'h0 : skew_l1_d0;
+  assign _198_ = _199_ ? 16'h0000 : _031_[15:0];
+  assign _200_ = _201_ ? 1'h0 : skew_l1_d0;
+  assign _202_ = _203_ ? 8'h00 : skew_a1_d0;
+  assign _204_ = _205_ ? out_1_3 : out_0_3;
+  assign _206_ = _207_ ? _045_[23:0] : _204_;
+  assign _208_ = _209_ ? 24'h000000 : _106_;
+  assign _210_ = _211_ ? 1'h0 : lr_0_3_d1;
+  assign _212_ = _213_ ? 1'h0 : lr_0_3_d0;
+  assign _214_ = _215_ ? 1'h0 : l_0_2;
+  assign _216_ = _217_ ? 16'h0000 : _030_[31:16];
+  assign _218_ = _219_ ? 1'h0 : l_0_2;
+  assign _220_ = _221_ ? 8'h00 : a_0_2;
+  assign _222_ = _223_ ? out_1_2 : out_0_2;
+  assign _224_ = _225_ ? _044_[23:0] : _222_;
+  assign _226_ = _227_ ? 24'h000000 : _084_;
+  assign _228_ = _229_ ? 1'h0 : lr_0_2_d1;
+  assign _230_ = _231_ ? 1'h0 : lr_0_2_d0;
+  assign _232_ = _233_ ? 1'h0 : l_0_1;
+  assign _234_ = _235_ ? 16'h0000 : _030_[15:0];
+  assign _236_ = _237_ ? 1'h0 : l_0_1;
+  assign _238_ = _239_ ? 8'h00 : a_0_1;
+  assign _240_ = _241_ ? out_1_1 : out_0_1;
+  assign _242_ = _243_ ? _043_[23:0] : _240_;
+  assign _244_ = _245_ ? 24'h000000 : _062_;
+  assign _246_ = _247_ ? 1'h0 : lr_0_1_d1;
+  assign _248_ = _249_ ? 1'h0 : lr_0_1_d0;
+  assign _250_ = _251_ ? 1'h0 : l_0_0;
+  assign _252_ = _253_ ? 16'h0000 : _029_[31:16];
+  assign _254_ = _255_ ? 1'h0 : l_0_0;
+  assign _256_ = _257_ ? 8'h00 : a_0_0;
+  assign _258_ = _259_ ? out_1_0 : out_0_0;
+  assign _260_ = _261_ ? _042_[23:0] : _258_;
+  assign _262_ = _263_ ? 24'h000000 : _040_;
+  assign _264_ = _265_ ? 1'h0 : lr_0_0_d1;
+  assign _266_ = _267_ ? 1'h0 : lr_0_0_d0;
+  assign _268_ = _269_ ? 1'h0 : in_last;
+  assign _270_ = _271_ ? 16'h0000 : _029_[15:0];
+  assign _272_ = _273_ ? 1'h0 : in_last;
+  assign _274_ = _275_ ? 8'h00 : a_in0;
+  assign _276_ = _277_ ? 1'h0 : in_last;
+  assign _278_ = _279_ ? 8'h00 : a_in1;
+  assign _280_ = _281_ ? 1'h0 : _000_;
+  assign _282_ = _283_ ? 1'h0 : i_valid;
+  assign _284_ = _285_ ? _055_[1:0] : drain_beat;
+  assign _286_ = _287_ ? 2'h0 : _284_;
+  assign _288_ = _289_ ? _052_[1:0] : drain_count;
+  assign _290_ = _291_ ? 2'h2 : _288_;
+  assign _292_ = _293_ ? 1'h0 : _041_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a_in0),
     .a1(a_0_0),
     .b0(w_in0),
     .b1(skew_w1_d0),
     .clk(clk),
-    .o(\$125 ),
+    .o(_029_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
@@ -2169,7 +2637,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o(\$126 ),
+    .o(_030_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
@@ -2178,7 +2646,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o(\$127 ),
+    .o(_031_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
@@ -2187,557 +2655,26 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o(\$128 ),
+    .o(_032_),
     .rst(rst)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$34  = i_valid;
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$35  = \$1 ;
-    if (rst) begin
-      \$35  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$42  = a_in1;
-    if (rst) begin
-      \$42  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$43  = in_last;
-    if (rst) begin
-      \$43  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$50  = a_in0;
-    if (rst) begin
-      \$50  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$51  = in_last;
-    if (rst) begin
-      \$51  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = \$125 [15:0];
-    if (rst) begin
-      \$53  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = in_last;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$55  = lr_0_0_d0;
-    if (rst) begin
-      \$55  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = lr_0_0_d1;
-    if (rst) begin
-      \$56  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = \$2 ;
-    if (rst) begin
-      \$57  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = out_0_0;
-    if (cap_0_0) begin
-      \$58  = \$21 [23:0];
-    end else if (\$3 ) begin
-      \$58  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = a_0_0;
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = l_0_0;
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = \$125 [31:16];
-    if (rst) begin
-      \$62  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = l_0_0;
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = lr_0_1_d0;
-    if (rst) begin
-      \$64  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = lr_0_1_d1;
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = \$4 ;
-    if (rst) begin
-      \$66  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = out_0_1;
-    if (cap_0_1) begin
-      \$67  = \$22 [23:0];
-    end else if (\$5 ) begin
-      \$67  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = a_0_1;
-    if (rst) begin
-      \$68  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = l_0_1;
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = \$126 [15:0];
-    if (rst) begin
-      \$71  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = l_0_1;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = lr_0_2_d0;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = lr_0_2_d1;
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = \$6 ;
-    if (rst) begin
-      \$75  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = out_0_2;
-    if (cap_0_2) begin
-      \$76  = \$23 [23:0];
-    end else if (\$7 ) begin
-      \$76  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = a_0_2;
-    if (rst) begin
-      \$77  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = l_0_2;
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = \$126 [31:16];
-    if (rst) begin
-      \$80  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = l_0_2;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = lr_0_3_d0;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = lr_0_3_d1;
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = \$8 ;
-    if (rst) begin
-      \$84  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = out_0_3;
-    if (cap_0_3) begin
-      \$85  = \$24 [23:0];
-    end else if (\$9 ) begin
-      \$85  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = skew_a1_d0;
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = skew_l1_d0;
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = \$127 [15:0];
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = skew_l1_d0;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = lr_1_0_d0;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = lr_1_0_d1;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = \$10 ;
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = out_1_0;
-    if (cap_1_0) begin
-      \$94  = \$25 [23:0];
-    end else if (\$11 ) begin
-      \$94  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = a_1_0;
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = l_1_0;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = \$127 [31:16];
-    if (rst) begin
-      \$98  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = l_1_0;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = lr_1_1_d0;
-    if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = lr_1_1_d1;
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = \$12 ;
-    if (rst) begin
-      \$102  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = out_1_1;
-    if (cap_1_1) begin
-      \$103  = \$26 [23:0];
-    end else if (\$13 ) begin
-      \$103  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = a_1_1;
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = l_1_1;
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = \$128 [15:0];
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = l_1_1;
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = lr_1_2_d0;
-    if (rst) begin
-      \$109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = lr_1_2_d1;
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = \$14 ;
-    if (rst) begin
-      \$111  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = out_1_2;
-    if (cap_1_2) begin
-      \$112  = \$27 [23:0];
-    end else if (\$15 ) begin
-      \$112  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = a_1_2;
-    if (rst) begin
-      \$113  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = l_1_2;
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = \$128 [31:16];
-    if (rst) begin
-      \$116  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = l_1_2;
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = lr_1_3_d0;
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = lr_1_3_d1;
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = \$16 ;
-    if (rst) begin
-      \$120  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = out_1_3;
-    if (cap_1_3) begin
-      \$121  = \$28 [23:0];
-    end else if (\$17 ) begin
-      \$121  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = count_next;
-    if (rst) begin
-      \$122  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = beat_next;
-    if (rst) begin
-      \$123  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = \$20 ;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_1_3) begin
-      count_next = 2'h2;
-    end else if (\$29 ) begin
-      count_next = \$30 [1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    beat_next = drain_beat;
-    if (cap_1_3) begin
-      beat_next = 2'h0;
-    end else if (\$31 ) begin
-      beat_next = \$33 [1:0];
-    end
-  end
   assign en = 1'h1;
-  assign p0 = \$125 [15:0];
-  assign sum_0_0 = \$21 [23:0];
-  assign p1 = \$125 [31:16];
-  assign sum_0_1 = \$22 [23:0];
-  assign \p0$60  = \$126 [15:0];
-  assign sum_0_2 = \$23 [23:0];
-  assign \p1$73  = \$126 [31:16];
-  assign sum_0_3 = \$24 [23:0];
-  assign \p0$86  = \$127 [15:0];
-  assign sum_1_0 = \$25 [23:0];
-  assign \p1$97  = \$127 [31:16];
-  assign sum_1_1 = \$26 [23:0];
-  assign \p0$108  = \$128 [15:0];
-  assign sum_1_2 = \$27 [23:0];
-  assign \p1$119  = \$128 [31:16];
-  assign sum_1_3 = \$28 [23:0];
+  assign p0 = _029_[15:0];
+  assign sum_0_0 = _042_[23:0];
+  assign p1 = _029_[31:16];
+  assign sum_0_1 = _043_[23:0];
+  assign \p0$60  = _030_[15:0];
+  assign sum_0_2 = _044_[23:0];
+  assign \p1$73  = _030_[31:16];
+  assign sum_0_3 = _045_[23:0];
+  assign \p0$86  = _031_[15:0];
+  assign sum_1_0 = _046_[23:0];
+  assign \p1$97  = _031_[31:16];
+  assign sum_1_1 = _047_[23:0];
+  assign \p0$108  = _032_[15:0];
+  assign sum_1_2 = _048_[23:0];
+  assign \p1$119  = _032_[31:16];
+  assign sum_1_3 = _049_[23:0];
   assign \en$130  = 1'h1;
   assign a0 = a_in0;
   assign b0 = w_in0;
@@ -2773,34 +2710,193 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
-  assign \$115  = w_0_3;
-  assign \$106  = w_0_2;
-  assign \$97  = w_0_1;
-  assign \$88  = w_0_0;
-  assign \$79  = skew_w3_d2;
-  assign \$70  = skew_w2_d1;
-  assign \$61  = skew_w1_d0;
-  assign \$52  = w_in0;
-  assign \$49  = skew_w3_d1;
-  assign \$48  = skew_w3_d0;
-  assign \$47  = w_in3;
-  assign \$46  = skew_w2_d0;
-  assign \$45  = w_in2;
-  assign \$44  = w_in1;
-  assign \$41  = i_w[31:24];
-  assign \$40  = i_w[23:16];
-  assign \$39  = i_w[15:8];
-  assign \$38  = i_w[7:0];
-  assign \$37  = i_a[15:8];
-  assign \$36  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
+  assign _018_ = w_0_3;
+  assign _008_ = w_0_2;
+  assign _125_ = w_0_1;
+  assign _115_ = w_0_0;
+  assign _105_ = skew_w3_d2;
+  assign _096_ = skew_w2_d1;
+  assign _086_ = skew_w1_d0;
+  assign _076_ = w_in0;
+  assign _072_ = skew_w3_d1;
+  assign _071_ = skew_w3_d0;
+  assign _070_ = w_in3;
+  assign _069_ = skew_w2_d0;
+  assign _068_ = w_in2;
+  assign _067_ = w_in1;
+  assign _064_ = i_w[31:24];
+  assign _063_ = i_w[23:16];
+  assign _061_ = i_w[15:8];
+  assign _060_ = i_w[7:0];
+  assign _059_ = i_a[15:8];
+  assign _058_ = i_a[7:0];
+  assign _285_ = _053_;
+  assign _287_ = cap_1_3;
+  assign beat_next = _286_;
+  assign _289_ = _050_;
+  assign _291_ = cap_1_3;
+  assign count_next = _290_;
+  assign _293_ = rst;
+  assign _028_ = _292_;
+  assign _129_ = rst;
+  assign _027_ = _128_;
+  assign _131_ = rst;
+  assign _026_ = _130_;
+  assign _133_ = _037_;
+  assign _135_ = cap_1_3;
+  assign _025_ = _134_;
+  assign _137_ = rst;
+  assign _024_ = _136_;
+  assign _139_ = rst;
+  assign _022_ = _138_;
+  assign _141_ = rst;
+  assign _021_ = _140_;
+  assign _143_ = rst;
+  assign _020_ = _142_;
+  assign _145_ = rst;
+  assign _019_ = _144_;
+  assign _147_ = rst;
+  assign _017_ = _146_;
+  assign _149_ = rst;
+  assign _016_ = _148_;
+  assign _151_ = _035_;
+  assign _153_ = cap_1_2;
+  assign _015_ = _152_;
+  assign _155_ = rst;
+  assign _014_ = _154_;
+  assign _157_ = rst;
+  assign _013_ = _156_;
+  assign _159_ = rst;
+  assign _011_ = _158_;
+  assign _161_ = rst;
+  assign _010_ = _160_;
+  assign _163_ = rst;
+  assign _009_ = _162_;
+  assign _165_ = rst;
+  assign _007_ = _164_;
+  assign _167_ = rst;
+  assign _006_ = _166_;
+  assign _169_ = _033_;
+  assign _171_ = cap_1_1;
+  assign _005_ = _170_;
+  assign _173_ = rst;
+  assign _004_ = _172_;
+  assign _175_ = rst;
+  assign _003_ = _174_;
+  assign _177_ = rst;
+  assign _002_ = _176_;
+  assign _179_ = rst;
+  assign _127_ = _178_;
+  assign _181_ = rst;
+  assign _126_ = _180_;
+  assign _183_ = rst;
+  assign _124_ = _182_;
+  assign _185_ = rst;
+  assign _123_ = _184_;
+  assign _187_ = _012_;
+  assign _189_ = cap_1_0;
+  assign _122_ = _188_;
+  assign _191_ = rst;
+  assign _121_ = _190_;
+  assign _193_ = rst;
+  assign _120_ = _192_;
+  assign _195_ = rst;
+  assign _119_ = _194_;
+  assign _197_ = rst;
+  assign _118_ = _196_;
+  assign _199_ = rst;
+  assign _116_ = _198_;
+  assign _201_ = rst;
+  assign _114_ = _200_;
+  assign _203_ = rst;
+  assign _113_ = _202_;
+  assign _205_ = _117_;
+  assign _207_ = cap_0_3;
+  assign _112_ = _206_;
+  assign _209_ = rst;
+  assign _111_ = _208_;
+  assign _211_ = rst;
+  assign _110_ = _210_;
+  assign _213_ = rst;
+  assign _109_ = _212_;
+  assign _215_ = rst;
+  assign _108_ = _214_;
+  assign _217_ = rst;
+  assign _107_ = _216_;
+  assign _219_ = rst;
+  assign _104_ = _218_;
+  assign _221_ = rst;
+  assign _103_ = _220_;
+  assign _223_ = _095_;
+  assign _225_ = cap_0_2;
+  assign _102_ = _224_;
+  assign _227_ = rst;
+  assign _101_ = _226_;
+  assign _229_ = rst;
+  assign _100_ = _228_;
+  assign _231_ = rst;
+  assign _099_ = _230_;
+  assign _233_ = rst;
+  assign _098_ = _232_;
+  assign _235_ = rst;
+  assign _097_ = _234_;
+  assign _237_ = rst;
+  assign _094_ = _236_;
+  assign _239_ = rst;
+  assign _093_ = _238_;
+  assign _241_ = _073_;
+  assign _243_ = cap_0_1;
+  assign _092_ = _242_;
+  assign _245_ = rst;
+  assign _091_ = _244_;
+  assign _247_ = rst;
+  assign _090_ = _246_;
+  assign _249_ = rst;
+  assign _089_ = _248_;
+  assign _251_ = rst;
+  assign _088_ = _250_;
+  assign _253_ = rst;
+  assign _087_ = _252_;
+  assign _255_ = rst;
+  assign _085_ = _254_;
+  assign _257_ = rst;
+  assign _083_ = _256_;
+  assign _259_ = _051_;
+  assign _261_ = cap_0_0;
+  assign _082_ = _260_;
+  assign _263_ = rst;
+  assign _081_ = _262_;
+  assign _265_ = rst;
+  assign _080_ = _264_;
+  assign _267_ = rst;
+  assign _079_ = _266_;
+  assign _269_ = rst;
+  assign _078_ = _268_;
+  assign _271_ = rst;
+  assign _077_ = _270_;
+  assign _273_ = rst;
+  assign _075_ = _272_;
+  assign _275_ = rst;
+  assign _074_ = _274_;
+  assign _277_ = rst;
+  assign _066_ = _276_;
+  assign _279_ = rst;
+  assign _065_ = _278_;
+  assign _281_ = rst;
+  assign _057_ = _280_;
+  assign _283_ = rst;
+  assign _056_ = _282_;
+  assign _051_ = drain_shift;
+  assign _073_ = drain_shift;
+  assign _095_ = drain_shift;
+  assign _117_ = drain_shift;
+  assign _012_ = drain_shift;
+  assign _033_ = drain_shift;
+  assign _035_ = drain_shift;
+  assign _037_ = drain_shift;
+  assign cap_1_3 = lr_1_3_d2;
+  assign _050_ = drain_shift;
+  assign _053_ = draining;
   assign cap_0_0 = lr_0_0_d2;
   assign cap_0_1 = lr_0_1_d2;
   assign cap_0_2 = lr_0_2_d2;
@@ -2808,9 +2904,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_1_0 = lr_1_0_d2;
   assign cap_1_1 = lr_1_1_d2;
   assign cap_1_2 = lr_1_2_d2;
-  assign cap_1_3 = lr_1_3_d2;
-  assign \$29  = drain_shift;
-  assign \$31  = draining;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3115,24 +3208,37 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire [4:0] \$14 ;
-  reg [2:0] \$15 ;
-  reg [2:0] \$16 ;
-  reg [3:0] \$17 ;
-  wire [3:0] \$2 ;
-  wire \$3 ;
-  wire [3:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire [4:0] \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire [4:0] _05_;
+  wire [2:0] _06_;
+  wire [2:0] _07_;
+  wire [3:0] _08_;
+  wire [3:0] _09_;
+  wire _10_;
+  wire [3:0] _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire [4:0] _16_;
+  wire _17_;
+  wire [2:0] _18_;
+  wire _19_;
+  wire [2:0] _20_;
+  wire _21_;
+  wire [3:0] _22_;
+  wire _23_;
+  wire [3:0] _24_;
+  wire _25_;
+  wire [3:0] _26_;
+  wire _27_;
+  wire [2:0] _28_;
+  wire _29_;
+  wire [2:0] _30_;
   input clk;
   wire clk;
   (* init = 3'h0 *)
@@ -3181,131 +3287,188 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign w_rdy = level != 4'h8;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr + 1'h1;
-  assign \$3  = r_rdy & r_en;
-  assign \$4  = r_port__addr + 1'h1;
-  assign \$5  = w_rdy & w_en;
-  assign \$6  = r_rdy & r_en;
-  assign \$7  = ~ \$6 ;
-  assign \$8  = \$5  & \$7 ;
-  assign \$9  = level + 1'h1;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = w_rdy & w_en;
-  assign \$12  = ~ \$11 ;
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _09_ = w_port__addr + 1'h1;
+  assign _10_ = r_rdy & r_en;
+  assign _11_ = r_port__addr + 1'h1;
+  assign _12_ = w_rdy & w_en;
+  assign _13_ = r_rdy & r_en;
+  assign _14_ = ~ _13_;
+  assign _15_ = _12_ & _14_;
+  assign _16_ = level + 1'h1;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = w_rdy & w_en;
+  assign _03_ = ~ _02_;
+  assign _04_ = _01_ & _03_;
+  assign _05_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$15 ;
+    w_port__addr <= _06_;
   always @(posedge clk)
-    r_port__addr <= \$16 ;
+    r_port__addr <= _07_;
   always @(posedge clk)
-    level <= \$17 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$15  = w_port__addr;
-    if (\$1 ) begin
-      \$15  = \$2 [2:0];
-    end
-    if (rst) begin
-      \$15  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$16  = r_port__addr;
-    if (\$3 ) begin
-      \$16  = \$4 [2:0];
-    end
-    if (rst) begin
-      \$16  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$17  = level;
-    if (\$8 ) begin
-      \$17  = \$9 [3:0];
-    end
-    if (\$13 ) begin
-      \$17  = \$14 [3:0];
-    end
-    if (rst) begin
-      \$17  = 4'h0;
-    end
-  end
+    level <= _08_;
+  assign _22_ = _23_ ? _16_[3:0] : level;
+  assign _18_ = _19_ ? _09_[2:0] : w_port__addr;
+  assign _20_ = _21_ ? 3'h0 : _18_;
+  assign _24_ = _25_ ? _05_[3:0] : _22_;
+  assign _26_ = _27_ ? 4'h0 : _24_;
+  assign _28_ = _29_ ? _11_[2:0] : r_port__addr;
+  assign _30_ = _17_ ? 3'h0 : _28_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _23_ = _15_;
+  assign _25_ = _04_;
+  assign _27_ = rst;
+  assign _08_ = _26_;
+  assign _29_ = _10_;
+  assign _17_ = rst;
+  assign _07_ = _30_;
+  assign _19_ = _00_;
+  assign _21_ = rst;
+  assign _06_ = _20_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [32:0] \$10 ;
-  wire [64:0] \$11 ;
-  wire [65:0] \$12 ;
-  wire [65:0] \$13 ;
-  wire [63:0] \$14 ;
-  wire [63:0] \$15 ;
-  wire [33:0] \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [5:0] \$2 ;
-  wire [34:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [30:0] \$22 ;
-  wire [31:0] \$23 ;
-  wire [30:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  reg \$27 ;
-  reg \$28 ;
-  reg [30:0] \$29 ;
-  wire \$3 ;
-  reg [4:0] \$30 ;
-  reg [4:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg \$33 ;
-  reg \$34 ;
-  reg [30:0] \$35 ;
-  reg [4:0] \$36 ;
-  reg [31:0] \$37 ;
-  reg \$38 ;
-  reg \$39 ;
-  wire [6:0] \$4 ;
-  reg [30:0] \$40 ;
-  reg [4:0] \$41 ;
-  reg \$42 ;
-  reg [31:0] \$43 ;
-  reg [30:0] \$44 ;
-  reg [31:0] \$45 ;
-  reg [30:0] \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg [4:0] \$49 ;
-  wire [6:0] \$5 ;
-  reg [32:0] \$50 ;
-  reg [31:0] \$51 ;
-  reg \$52 ;
-  reg \$53 ;
-  reg [4:0] \$54 ;
-  reg [33:0] \$55 ;
-  reg \$56 ;
-  reg \$57 ;
-  reg [33:0] \$58 ;
-  reg [7:0] \$59 ;
-  wire [32:0] \$6 ;
-  reg \$60 ;
-  reg \$61 ;
-  wire [62:0] \$7 ;
-  wire [30:0] \$8 ;
-  wire [31:0] \$9 ;
+  wire _000_;
+  wire [32:0] _001_;
+  wire [64:0] _002_;
+  wire [65:0] _003_;
+  wire [65:0] _004_;
+  wire [63:0] _005_;
+  wire [63:0] _006_;
+  wire [33:0] _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire [5:0] _011_;
+  wire [34:0] _012_;
+  wire [31:0] _013_;
+  wire [30:0] _014_;
+  wire [31:0] _015_;
+  wire [30:0] _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire [30:0] _021_;
+  wire _022_;
+  wire [4:0] _023_;
+  wire [4:0] _024_;
+  wire [31:0] _025_;
+  wire _026_;
+  wire _027_;
+  wire [30:0] _028_;
+  wire [4:0] _029_;
+  wire [31:0] _030_;
+  wire _031_;
+  wire _032_;
+  wire [6:0] _033_;
+  wire [30:0] _034_;
+  wire [4:0] _035_;
+  wire _036_;
+  wire [31:0] _037_;
+  wire [30:0] _038_;
+  wire [31:0] _039_;
+  wire [30:0] _040_;
+  wire _041_;
+  wire _042_;
+  wire [4:0] _043_;
+  wire [6:0] _044_;
+  wire [32:0] _045_;
+  wire [31:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire [4:0] _049_;
+  wire [33:0] _050_;
+  wire _051_;
+  wire _052_;
+  wire [33:0] _053_;
+  wire [7:0] _054_;
+  wire [32:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire [62:0] _058_;
+  wire [30:0] _059_;
+  wire [31:0] _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire [7:0] _065_;
+  wire _066_;
+  wire [7:0] _067_;
+  wire _068_;
+  wire [7:0] _069_;
+  wire _070_;
+  wire [33:0] _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire [33:0] _077_;
+  wire _078_;
+  wire [4:0] _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire [31:0] _085_;
+  wire _086_;
+  wire [32:0] _087_;
+  wire _088_;
+  wire [4:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire [30:0] _095_;
+  wire _096_;
+  wire [31:0] _097_;
+  wire _098_;
+  wire [30:0] _099_;
+  wire _100_;
+  wire [31:0] _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire [4:0] _105_;
+  wire _106_;
+  wire [30:0] _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire [31:0] _113_;
+  wire _114_;
+  wire [4:0] _115_;
+  wire _116_;
+  wire [30:0] _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire [31:0] _123_;
+  wire _124_;
+  wire [4:0] _125_;
+  wire _126_;
+  wire [4:0] _127_;
+  wire _128_;
+  wire [30:0] _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -3384,364 +3547,149 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 ,
   input [7:0] zero_point;
   wire [7:0] zero_point;
   always @(posedge clk)
-    rq1_r0 <= \$31 ;
+    rq1_r0 <= _024_;
   always @(posedge clk)
-    rq1_s0 <= \$32 ;
+    rq1_s0 <= _025_;
   always @(posedge clk)
-    rq2a_valid <= \$33 ;
+    rq2a_valid <= _026_;
   always @(posedge clk)
-    rq2a_last <= \$34 ;
+    rq2a_last <= _027_;
   always @(posedge clk)
-    rq2a_m0 <= \$35 ;
+    rq2a_m0 <= _028_;
   always @(posedge clk)
-    rq2a_r0 <= \$36 ;
+    rq2a_r0 <= _029_;
   always @(posedge clk)
-    rq2a_a0 <= \$37 ;
+    rq2a_a0 <= _030_;
   always @(posedge clk)
-    rq2b_valid <= \$38 ;
+    rq2b_valid <= _031_;
   always @(posedge clk)
-    rq2b_last <= \$39 ;
+    rq2b_last <= _032_;
   always @(posedge clk)
-    rq2b_m0 <= \$40 ;
+    rq2b_m0 <= _034_;
   always @(posedge clk)
-    rq2b_r0 <= \$41 ;
+    rq2b_r0 <= _035_;
   always @(posedge clk)
-    rq2b_ng0 <= \$42 ;
+    rq2b_ng0 <= _036_;
   always @(posedge clk)
-    rq2b_pll0 <= \$43 ;
+    rq2b_pll0 <= _037_;
   always @(posedge clk)
-    rq2b_plh0 <= \$44 ;
+    rq2b_plh0 <= _038_;
   always @(posedge clk)
-    rq2b_phl0 <= \$45 ;
+    rq2b_phl0 <= _039_;
   always @(posedge clk)
-    rq2b_phh0 <= \$46 ;
+    rq2b_phh0 <= _040_;
   always @(posedge clk)
-    rq2_valid <= \$47 ;
+    rq2_valid <= _041_;
   always @(posedge clk)
-    rq2_last <= \$48 ;
+    rq2_last <= _042_;
   always @(posedge clk)
-    rq2_r0 <= \$49 ;
+    rq2_r0 <= _043_;
   always @(posedge clk)
-    rq2_h0 <= \$50 ;
+    rq2_h0 <= _045_;
   always @(posedge clk)
-    rq2_hf0 <= \$51 ;
+    rq2_hf0 <= _046_;
   always @(posedge clk)
-    rq3a_valid <= \$52 ;
+    rq3a_valid <= _047_;
   always @(posedge clk)
-    rq3a_last <= \$53 ;
+    rq3a_last <= _048_;
   always @(posedge clk)
-    rq3a_r0 <= \$54 ;
+    rq3a_r0 <= _049_;
   always @(posedge clk)
-    rq3a_u0 <= \$55 ;
+    rq3a_u0 <= _050_;
   always @(posedge clk)
-    rq3_valid <= \$56 ;
+    rq3_valid <= _051_;
   always @(posedge clk)
-    rq3_last <= \$57 ;
+    rq3_last <= _052_;
   always @(posedge clk)
-    rq3_y0 <= \$58 ;
+    rq3_y0 <= _053_;
   always @(posedge clk)
-    o_data <= \$59 ;
+    o_data <= _054_;
   always @(posedge clk)
-    o_valid <= \$60 ;
+    o_valid <= _056_;
   always @(posedge clk)
-    o_last <= \$61 ;
-  assign \$1  = $signed(\port$397$0 [68:63]) > $signed(1'h0);
-  assign \$2  = \$1  ? \port$397$0 [68:63] : 6'h00;
-  assign \$3  = $signed(\port$397$0 [68:63]) < $signed(1'h0);
-  assign \$4  = - $signed(\port$397$0 [68:63]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(\port$397$0 [31:0]);
-  assign \$7  = $signed(rq1_s0) << rq1_l0;
-  assign \$8  = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign \$9  = rq2b_phh0 - \$8 ;
-  assign \$10  = rq2b_phl0 + rq2b_plh0;
-  assign mid_0 = \$10  + 15'h4000;
-  assign \$12  = $signed(\$11 ) + $signed(mid_0);
-  assign \$14  = 1'h1 << rq2b_r0;
-  assign \$16  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$17  = | rq2_hf0;
-  assign \$18  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = $signed(\$16 ) - $signed({ 1'h0, \$19  });
+    o_last <= _057_;
+  assign _000_ = $signed(\port$397$0 [68:63]) > $signed(1'h0);
+  assign _011_ = _000_ ? \port$397$0 [68:63] : 6'h00;
+  assign _022_ = $signed(\port$397$0 [68:63]) < $signed(1'h0);
+  assign _033_ = - $signed(\port$397$0 [68:63]);
+  assign _044_ = _022_ ? _033_ : 7'h00;
+  assign _055_ = $signed(i_acc) + $signed(\port$397$0 [31:0]);
+  assign _058_ = $signed(rq1_s0) << rq1_l0;
+  assign _059_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign _060_ = rq2b_phh0 - _059_;
+  assign _001_ = rq2b_phl0 + rq2b_plh0;
+  assign mid_0 = _001_ + 15'h4000;
+  assign _003_ = $signed(_002_) + $signed(mid_0);
+  assign _005_ = 1'h1 << rq2b_r0;
+  assign _007_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _008_ = | rq2_hf0;
+  assign _009_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _010_ = _008_ & _009_;
+  assign _012_ = $signed(_007_) - $signed({ 1'h0, _010_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign \$21  = rq2a_a0[15:0] * rq2a_m0[15:0];
-  assign \$22  = rq2a_a0[15:0] * rq2a_m0[30:16];
-  assign \$23  = rq2a_a0[31:16] * rq2a_m0[15:0];
-  assign \$24  = rq2a_a0[31:16] * rq2a_m0[30:16];
-  assign \$25  = $signed(t_0) < $signed(act_min);
-  assign \$26  = $signed(t_0) > $signed(act_max);
+  assign _013_ = rq2a_a0[15:0] * rq2a_m0[15:0];
+  assign _014_ = rq2a_a0[15:0] * rq2a_m0[30:16];
+  assign _015_ = rq2a_a0[31:16] * rq2a_m0[15:0];
+  assign _016_ = rq2a_a0[31:16] * rq2a_m0[30:16];
+  assign _017_ = $signed(t_0) < $signed(act_min);
+  assign _018_ = $signed(t_0) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$27 ;
+    rq1_valid <= _019_;
   always @(posedge clk)
-    rq1_last <= \$28 ;
+    rq1_last <= _020_;
   always @(posedge clk)
-    rq1_m0 <= \$29 ;
+    rq1_m0 <= _021_;
   always @(posedge clk)
-    rq1_l0 <= \$30 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$32  = \$6 [31:0];
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$33  = rq1_valid;
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$34  = rq1_last;
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$35  = rq1_m0;
-    if (rst) begin
-      \$35  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = rq1_r0;
-    if (rst) begin
-      \$36  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \$7 [31:0];
-    if (rst) begin
-      \$37  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$38  = rq2a_valid;
-    if (rst) begin
-      \$38  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$39  = rq2a_last;
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$40  = rq2a_m0;
-    if (rst) begin
-      \$40  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$41  = rq2a_r0;
-    if (rst) begin
-      \$41  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$42  = rq2a_a0[31];
-    if (rst) begin
-      \$42  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$43  = \$21 ;
-    if (rst) begin
-      \$43  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$44  = \$22 ;
-    if (rst) begin
-      \$44  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$45  = \$23 ;
-    if (rst) begin
-      \$45  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$46  = \$24 ;
-    if (rst) begin
-      \$46  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$47  = rq2b_valid;
-    if (rst) begin
-      \$47  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$48  = rq2b_last;
-    if (rst) begin
-      \$48  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$49  = rq2b_r0;
-    if (rst) begin
-      \$49  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$50  = \$13 [32:0];
-    if (rst) begin
-      \$50  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$51  = \$15 [31:0];
-    if (rst) begin
-      \$51  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$52  = rq2_valid;
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$53  = rq2_last;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$54  = rq2_r0;
-    if (rst) begin
-      \$54  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$55  = \$20 [33:0];
-    if (rst) begin
-      \$55  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$56  = rq3a_valid;
-    if (rst) begin
-      \$56  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$57  = rq3a_last;
-    if (rst) begin
-      \$57  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$58  = y_0;
-    if (rst) begin
-      \$58  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$25 ) begin
-      \$59  = act_min;
-    end else if (\$26 ) begin
-      \$59  = act_max;
-    end else begin
-      \$59  = t_0[7:0];
-    end
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$60  = rq3_valid;
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$61  = rq3_last;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$27  = i_valid;
-    if (rst) begin
-      \$27  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$28  = i_last;
-    if (rst) begin
-      \$28  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = \port$397$0 [62:32];
-    if (rst) begin
-      \$29  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$30  = \$2 [4:0];
-    if (rst) begin
-      \$30  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$31  = \$5 [4:0];
-    if (rst) begin
-      \$31  = 5'h00;
-    end
-  end
-  assign left_0 = \$2 [4:0];
+    rq1_l0 <= _023_;
+  assign _061_ = _062_ ? 1'h0 : rq3_last;
+  assign _063_ = _064_ ? 1'h0 : rq3_valid;
+  assign _065_ = _066_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _067_ = _068_ ? (* full_case = 32'd1 *) act_min : _065_;
+  assign _069_ = _070_ ? 8'h00 : _067_;
+  assign _071_ = _072_ ? 34'h000000000 : y_0;
+  assign _073_ = _074_ ? 1'h0 : rq3a_last;
+  assign _075_ = _076_ ? 1'h0 : rq3a_valid;
+  assign _077_ = _078_ ? 34'h000000000 : _012_[33:0];
+  assign _079_ = _080_ ? 5'h00 : rq2_r0;
+  assign _081_ = _082_ ? 1'h0 : rq2_last;
+  assign _083_ = _084_ ? 1'h0 : rq2_valid;
+  assign _085_ = _086_ ? 32'd0 : _006_[31:0];
+  assign _087_ = _088_ ? 33'h000000000 : _004_[32:0];
+  assign _089_ = _090_ ? 5'h00 : rq2b_r0;
+  assign _091_ = _092_ ? 1'h0 : rq2b_last;
+  assign _093_ = _094_ ? 1'h0 : rq2b_valid;
+  assign _095_ = _096_ ? 31'h00000000 : _016_;
+  assign _097_ = _098_ ? 32'd0 : _015_;
+  assign _099_ = _100_ ? 31'h00000000 : _014_;
+  assign _101_ = _102_ ? 32'd0 : _013_;
+  assign _103_ = _104_ ? 1'h0 : rq2a_a0[31];
+  assign _105_ = _106_ ? 5'h00 : rq2a_r0;
+  assign _107_ = _108_ ? 31'h00000000 : rq2a_m0;
+  assign _109_ = _110_ ? 1'h0 : rq2a_last;
+  assign _111_ = _112_ ? 1'h0 : rq2a_valid;
+  assign _113_ = _114_ ? 32'd0 : _058_[31:0];
+  assign _115_ = _116_ ? 5'h00 : rq1_r0;
+  assign _117_ = _118_ ? 31'h00000000 : rq1_m0;
+  assign _119_ = _120_ ? 1'h0 : rq1_last;
+  assign _121_ = _122_ ? 1'h0 : rq1_valid;
+  assign _123_ = _124_ ? 32'd0 : _055_[31:0];
+  assign _125_ = _126_ ? 5'h00 : _044_[4:0];
+  assign _127_ = _128_ ? 5'h00 : _011_[4:0];
+  assign _129_ = _130_ ? 31'h00000000 : \port$397$0 [62:32];
+  assign _131_ = _132_ ? 1'h0 : i_last;
+  assign _133_ = _134_ ? 1'h0 : i_valid;
+  assign left_0 = _011_[4:0];
   assign i_shift = \port$397$0 [68:63];
-  assign r_0 = \$5 [4:0];
-  assign s_0 = \$6 [31:0];
+  assign r_0 = _044_[4:0];
+  assign s_0 = _055_[31:0];
   assign i_bias = \port$397$0 [31:0];
-  assign a_0 = \$7 [31:0];
-  assign high_0 = { \$9 [31], \$9  };
-  assign outer_0 = { \$9 [31], \$9 , rq2b_pll0 };
-  assign h_0 = \$13 [32:0];
-  assign half_0 = \$15 [31:0];
-  assign u_0 = \$20 [33:0];
+  assign a_0 = _058_[31:0];
+  assign high_0 = { _060_[31], _060_ };
+  assign outer_0 = { _060_[31], _060_, rq2b_pll0 };
+  assign h_0 = _004_[32:0];
+  assign half_0 = _006_[31:0];
+  assign u_0 = _012_[33:0];
   assign en = 1'h1;
   assign i_multiplier = \port$397$0 [62:32];
   assign \i_shift[0]  = \port$397$0 [68:63];
@@ -3749,7 +3697,79 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 ,
   assign \i_bias[0]  = \port$397$0 [31:0];
   assign \i_multiplier[0]  = \port$397$0 [62:32];
   assign \o_data[0]  = o_data;
-  assign \$11  = { \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 , rq2b_pll0[31:16] };
-  assign \$13  = { \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65:15] };
-  assign \$15  = { 1'h0, \$14 [63:1] };
+  assign _062_ = rst;
+  assign _057_ = _061_;
+  assign _064_ = rst;
+  assign _056_ = _063_;
+  assign _066_ = _018_;
+  assign _068_ = _017_;
+  assign _070_ = rst;
+  assign _054_ = _069_;
+  assign _072_ = rst;
+  assign _053_ = _071_;
+  assign _074_ = rst;
+  assign _052_ = _073_;
+  assign _076_ = rst;
+  assign _051_ = _075_;
+  assign _078_ = rst;
+  assign _050_ = _077_;
+  assign _080_ = rst;
+  assign _049_ = _079_;
+  assign _082_ = rst;
+  assign _048_ = _081_;
+  assign _084_ = rst;
+  assign _047_ = _083_;
+  assign _086_ = rst;
+  assign _046_ = _085_;
+  assign _088_ = rst;
+  assign _045_ = _087_;
+  assign _090_ = rst;
+  assign _043_ = _089_;
+  assign _092_ = rst;
+  assign _042_ = _091_;
+  assign _094_ = rst;
+  assign _041_ = _093_;
+  assign _096_ = rst;
+  assign _040_ = _095_;
+  assign _098_ = rst;
+  assign _039_ = _097_;
+  assign _100_ = rst;
+  assign _038_ = _099_;
+  assign _102_ = rst;
+  assign _037_ = _101_;
+  assign _104_ = rst;
+  assign _036_ = _103_;
+  assign _106_ = rst;
+  assign _035_ = _105_;
+  assign _108_ = rst;
+  assign _034_ = _107_;
+  assign _110_ = rst;
+  assign _032_ = _109_;
+  assign _112_ = rst;
+  assign _031_ = _111_;
+  assign _114_ = rst;
+  assign _030_ = _113_;
+  assign _116_ = rst;
+  assign _029_ = _115_;
+  assign _118_ = rst;
+  assign _028_ = _117_;
+  assign _120_ = rst;
+  assign _027_ = _119_;
+  assign _122_ = rst;
+  assign _026_ = _121_;
+  assign _124_ = rst;
+  assign _025_ = _123_;
+  assign _126_ = rst;
+  assign _024_ = _125_;
+  assign _128_ = rst;
+  assign _023_ = _127_;
+  assign _130_ = rst;
+  assign _021_ = _129_;
+  assign _132_ = rst;
+  assign _020_ = _131_;
+  assign _134_ = rst;
+  assign _019_ = _133_;
+  assign _002_ = { _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_[31], _060_, rq2b_pll0[31:16] };
+  assign _004_ = { _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65:15] };
+  assign _006_ = { 1'h0, _005_[63:1] };
 endmodule

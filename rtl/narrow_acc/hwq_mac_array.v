@@ -3,201 +3,708 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [21:0] \$10 ;
-  reg [21:0] \$100 ;
-  reg [21:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg \$103 ;
-  reg [7:0] \$104 ;
-  reg [15:0] \$105 ;
-  reg \$106 ;
-  reg [21:0] \$107 ;
-  reg [21:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire \$11 ;
-  reg \$110 ;
-  reg [7:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg [21:0] \$114 ;
-  reg [21:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg \$117 ;
-  reg [7:0] \$118 ;
-  reg [15:0] \$119 ;
-  wire [21:0] \$12 ;
-  reg \$120 ;
-  reg [21:0] \$121 ;
-  reg [21:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg \$124 ;
-  reg [7:0] \$125 ;
-  reg [15:0] \$126 ;
-  reg \$127 ;
-  reg [21:0] \$128 ;
-  reg [21:0] \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg \$131 ;
-  reg [7:0] \$132 ;
-  reg [15:0] \$133 ;
-  reg \$134 ;
-  reg [21:0] \$135 ;
-  reg [21:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg \$138 ;
-  reg [7:0] \$139 ;
-  wire [21:0] \$14 ;
-  reg [15:0] \$140 ;
-  reg \$141 ;
-  reg [21:0] \$142 ;
-  reg [21:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
-  reg \$148 ;
-  reg [21:0] \$149 ;
-  wire \$15 ;
-  reg [21:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg \$152 ;
-  reg [7:0] \$153 ;
-  reg [15:0] \$154 ;
-  reg \$155 ;
-  reg [21:0] \$156 ;
-  reg [21:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg \$159 ;
-  wire [21:0] \$16 ;
-  reg [7:0] \$160 ;
-  reg [15:0] \$161 ;
-  reg \$162 ;
-  reg [21:0] \$163 ;
-  reg [21:0] \$164 ;
-  reg [7:0] \$165 ;
-  reg \$166 ;
-  reg [7:0] \$167 ;
-  reg [15:0] \$168 ;
-  reg \$169 ;
-  wire \$17 ;
-  reg [21:0] \$170 ;
-  reg [21:0] \$171 ;
-  reg [7:0] \$172 ;
-  reg \$173 ;
-  reg [7:0] \$174 ;
-  reg [15:0] \$175 ;
-  reg \$176 ;
-  reg [21:0] \$177 ;
-  reg [21:0] \$178 ;
-  reg [7:0] \$179 ;
-  wire [21:0] \$18 ;
-  reg \$180 ;
-  reg [7:0] \$181 ;
-  reg [15:0] \$182 ;
-  reg \$183 ;
-  reg [21:0] \$184 ;
-  reg [21:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  reg [7:0] \$188 ;
-  reg [15:0] \$189 ;
-  wire \$19 ;
-  reg \$190 ;
-  reg [21:0] \$191 ;
-  reg [21:0] \$192 ;
-  reg [2:0] \$193 ;
-  reg \$194 ;
-  wire [21:0] \$2 ;
-  wire [21:0] \$20 ;
-  wire \$21 ;
-  wire [21:0] \$22 ;
-  wire \$23 ;
-  wire [21:0] \$24 ;
-  wire \$25 ;
-  wire [21:0] \$26 ;
-  wire \$27 ;
-  wire [21:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [21:0] \$30 ;
-  wire \$31 ;
-  wire [21:0] \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire [22:0] \$35 ;
-  wire [22:0] \$36 ;
-  wire [22:0] \$37 ;
-  wire [22:0] \$38 ;
-  wire [22:0] \$39 ;
-  wire [21:0] \$4 ;
-  wire [22:0] \$40 ;
-  wire [22:0] \$41 ;
-  wire [22:0] \$42 ;
-  wire [22:0] \$43 ;
-  wire [22:0] \$44 ;
-  wire [22:0] \$45 ;
-  wire [22:0] \$46 ;
-  wire [22:0] \$47 ;
-  wire [22:0] \$48 ;
-  wire [22:0] \$49 ;
-  wire \$5 ;
-  wire [22:0] \$50 ;
-  wire \$51 ;
-  wire [3:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  reg [7:0] \$55 ;
-  reg [7:0] \$56 ;
-  reg [7:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
-  wire [21:0] \$6 ;
-  reg [7:0] \$60 ;
-  reg [7:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg \$64 ;
-  reg [7:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg [7:0] \$69 ;
-  wire \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  reg [7:0] \$75 ;
-  reg [7:0] \$76 ;
-  reg [7:0] \$77 ;
-  reg [7:0] \$78 ;
-  reg [7:0] \$79 ;
-  wire [21:0] \$8 ;
-  reg [7:0] \$80 ;
-  reg [7:0] \$81 ;
-  reg \$82 ;
-  reg [7:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg \$85 ;
-  reg [21:0] \$86 ;
-  reg [21:0] \$87 ;
-  reg [7:0] \$88 ;
-  reg \$89 ;
-  wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [15:0] \$91 ;
-  reg \$92 ;
-  reg [21:0] \$93 ;
-  reg [21:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  reg [7:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg \$99 ;
+  wire _0000_;
+  wire [21:0] _0001_;
+  wire [21:0] _0002_;
+  wire [21:0] _0003_;
+  wire [7:0] _0004_;
+  wire _0005_;
+  wire [7:0] _0006_;
+  wire [15:0] _0007_;
+  wire _0008_;
+  wire [21:0] _0009_;
+  wire [21:0] _0010_;
+  wire [7:0] _0011_;
+  wire _0012_;
+  wire _0013_;
+  wire [7:0] _0014_;
+  wire [15:0] _0015_;
+  wire _0016_;
+  wire [21:0] _0017_;
+  wire [21:0] _0018_;
+  wire [7:0] _0019_;
+  wire _0020_;
+  wire [7:0] _0021_;
+  wire [15:0] _0022_;
+  wire [21:0] _0023_;
+  wire _0024_;
+  wire [21:0] _0025_;
+  wire [21:0] _0026_;
+  wire [7:0] _0027_;
+  wire _0028_;
+  wire [7:0] _0029_;
+  wire [15:0] _0030_;
+  wire _0031_;
+  wire [21:0] _0032_;
+  wire [21:0] _0033_;
+  wire _0034_;
+  wire [7:0] _0035_;
+  wire _0036_;
+  wire [7:0] _0037_;
+  wire [15:0] _0038_;
+  wire _0039_;
+  wire [21:0] _0040_;
+  wire [21:0] _0041_;
+  wire [7:0] _0042_;
+  wire _0043_;
+  wire [7:0] _0044_;
+  wire [21:0] _0045_;
+  wire [15:0] _0046_;
+  wire _0047_;
+  wire [21:0] _0048_;
+  wire [21:0] _0049_;
+  wire [7:0] _0050_;
+  wire _0051_;
+  wire [7:0] _0052_;
+  wire [15:0] _0053_;
+  wire _0054_;
+  wire [21:0] _0055_;
+  wire _0056_;
+  wire [21:0] _0057_;
+  wire [7:0] _0058_;
+  wire _0059_;
+  wire [7:0] _0060_;
+  wire [15:0] _0061_;
+  wire _0062_;
+  wire [21:0] _0063_;
+  wire [21:0] _0064_;
+  wire [7:0] _0065_;
+  wire _0066_;
+  wire [21:0] _0067_;
+  wire [7:0] _0068_;
+  wire [15:0] _0069_;
+  wire _0070_;
+  wire [21:0] _0071_;
+  wire [21:0] _0072_;
+  wire [7:0] _0073_;
+  wire _0074_;
+  wire [7:0] _0075_;
+  wire [15:0] _0076_;
+  wire _0077_;
+  wire _0078_;
+  wire [21:0] _0079_;
+  wire [21:0] _0080_;
+  wire [7:0] _0081_;
+  wire _0082_;
+  wire [7:0] _0083_;
+  wire [15:0] _0084_;
+  wire _0085_;
+  wire [21:0] _0086_;
+  wire [21:0] _0087_;
+  wire [7:0] _0088_;
+  wire [21:0] _0089_;
+  wire _0090_;
+  wire [7:0] _0091_;
+  wire [15:0] _0092_;
+  wire _0093_;
+  wire [21:0] _0094_;
+  wire [21:0] _0095_;
+  wire [7:0] _0096_;
+  wire _0097_;
+  wire [7:0] _0098_;
+  wire [15:0] _0099_;
+  wire _0100_;
+  wire _0101_;
+  wire [21:0] _0102_;
+  wire [21:0] _0103_;
+  wire [2:0] _0104_;
+  wire _0105_;
+  wire [21:0] _0106_;
+  wire [21:0] _0107_;
+  wire _0108_;
+  wire [21:0] _0109_;
+  wire _0110_;
+  wire [21:0] _0111_;
+  wire _0112_;
+  wire [21:0] _0113_;
+  wire _0114_;
+  wire [21:0] _0115_;
+  wire _0116_;
+  wire _0117_;
+  wire [21:0] _0118_;
+  wire _0119_;
+  wire [21:0] _0120_;
+  wire _0121_;
+  wire _0122_;
+  wire [22:0] _0123_;
+  wire [22:0] _0124_;
+  wire [22:0] _0125_;
+  wire [22:0] _0126_;
+  wire [22:0] _0127_;
+  wire [21:0] _0128_;
+  wire [22:0] _0129_;
+  wire [22:0] _0130_;
+  wire [22:0] _0131_;
+  wire [22:0] _0132_;
+  wire [22:0] _0133_;
+  wire [22:0] _0134_;
+  wire [22:0] _0135_;
+  wire [22:0] _0136_;
+  wire [22:0] _0137_;
+  wire [22:0] _0138_;
+  wire _0139_;
+  wire [22:0] _0140_;
+  wire _0141_;
+  wire [3:0] _0142_;
+  wire _0143_;
+  wire _0144_;
+  wire [7:0] _0145_;
+  wire [7:0] _0146_;
+  wire [7:0] _0147_;
+  wire [7:0] _0148_;
+  wire [7:0] _0149_;
+  wire [21:0] _0150_;
+  wire [7:0] _0151_;
+  wire [7:0] _0152_;
+  wire [7:0] _0153_;
+  wire [7:0] _0154_;
+  wire _0155_;
+  wire [7:0] _0156_;
+  wire [7:0] _0157_;
+  wire _0158_;
+  wire _0159_;
+  wire [7:0] _0160_;
+  wire _0161_;
+  wire [7:0] _0162_;
+  wire [7:0] _0163_;
+  wire _0164_;
+  wire _0165_;
+  wire _0166_;
+  wire [7:0] _0167_;
+  wire [7:0] _0168_;
+  wire [7:0] _0169_;
+  wire [7:0] _0170_;
+  wire [7:0] _0171_;
+  wire [21:0] _0172_;
+  wire [7:0] _0173_;
+  wire [7:0] _0174_;
+  wire _0175_;
+  wire [7:0] _0176_;
+  wire [15:0] _0177_;
+  wire _0178_;
+  wire [21:0] _0179_;
+  wire [21:0] _0180_;
+  wire [7:0] _0181_;
+  wire _0182_;
+  wire _0183_;
+  wire [7:0] _0184_;
+  wire [15:0] _0185_;
+  wire _0186_;
+  wire [21:0] _0187_;
+  wire [21:0] _0188_;
+  wire [7:0] _0189_;
+  wire _0190_;
+  wire [7:0] _0191_;
+  wire [15:0] _0192_;
+  wire _0193_;
+  wire _0194_;
+  wire [15:0] _0195_;
+  wire _0196_;
+  wire [7:0] _0197_;
+  wire _0198_;
+  wire _0199_;
+  wire _0200_;
+  wire _0201_;
+  wire _0202_;
+  wire [7:0] _0203_;
+  wire _0204_;
+  wire _0205_;
+  wire [7:0] _0206_;
+  wire _0207_;
+  wire [21:0] _0208_;
+  wire _0209_;
+  wire [21:0] _0210_;
+  wire _0211_;
+  wire [21:0] _0212_;
+  wire _0213_;
+  wire [21:0] _0214_;
+  wire [21:0] _0215_;
+  wire _0216_;
+  wire _0217_;
+  wire _0218_;
+  wire _0219_;
+  wire _0220_;
+  wire [15:0] _0221_;
+  wire _0222_;
+  wire [15:0] _0223_;
+  wire _0224_;
+  wire [7:0] _0225_;
+  wire _0226_;
+  wire _0227_;
+  wire _0228_;
+  wire _0229_;
+  wire _0230_;
+  wire _0231_;
+  wire [7:0] _0232_;
+  wire _0233_;
+  wire [7:0] _0234_;
+  wire _0235_;
+  wire [21:0] _0236_;
+  wire [21:0] _0237_;
+  wire _0238_;
+  wire [21:0] _0239_;
+  wire _0240_;
+  wire [21:0] _0241_;
+  wire _0242_;
+  wire [21:0] _0243_;
+  wire _0244_;
+  wire _0245_;
+  wire _0246_;
+  wire _0247_;
+  wire _0248_;
+  wire _0249_;
+  wire [15:0] _0250_;
+  wire _0251_;
+  wire [15:0] _0252_;
+  wire _0253_;
+  wire [7:0] _0254_;
+  wire _0255_;
+  wire _0256_;
+  wire _0257_;
+  wire _0258_;
+  wire [21:0] _0259_;
+  wire _0260_;
+  wire [7:0] _0261_;
+  wire _0262_;
+  wire [7:0] _0263_;
+  wire _0264_;
+  wire [21:0] _0265_;
+  wire _0266_;
+  wire [21:0] _0267_;
+  wire _0268_;
+  wire [21:0] _0269_;
+  wire _0270_;
+  wire _0271_;
+  wire [21:0] _0272_;
+  wire _0273_;
+  wire _0274_;
+  wire _0275_;
+  wire _0276_;
+  wire _0277_;
+  wire [15:0] _0278_;
+  wire _0279_;
+  wire [15:0] _0280_;
+  wire _0281_;
+  wire _0282_;
+  wire [7:0] _0283_;
+  wire _0284_;
+  wire _0285_;
+  wire _0286_;
+  wire _0287_;
+  wire _0288_;
+  wire [7:0] _0289_;
+  wire _0290_;
+  wire [7:0] _0291_;
+  wire _0292_;
+  wire _0293_;
+  wire [21:0] _0294_;
+  wire _0295_;
+  wire [21:0] _0296_;
+  wire _0297_;
+  wire [21:0] _0298_;
+  wire _0299_;
+  wire [21:0] _0300_;
+  wire _0301_;
+  wire _0302_;
+  wire _0303_;
+  wire [2:0] _0304_;
+  wire _0305_;
+  wire _0306_;
+  wire _0307_;
+  wire [15:0] _0308_;
+  wire _0309_;
+  wire [15:0] _0310_;
+  wire _0311_;
+  wire [7:0] _0312_;
+  wire _0313_;
+  wire _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire [7:0] _0319_;
+  wire _0320_;
+  wire [7:0] _0321_;
+  wire _0322_;
+  wire [21:0] _0323_;
+  wire _0324_;
+  wire [21:0] _0325_;
+  wire [15:0] _0326_;
+  wire _0327_;
+  wire [21:0] _0328_;
+  wire _0329_;
+  wire [21:0] _0330_;
+  wire _0331_;
+  wire _0332_;
+  wire _0333_;
+  wire _0334_;
+  wire _0335_;
+  wire [15:0] _0336_;
+  wire _0337_;
+  wire _0338_;
+  wire [15:0] _0339_;
+  wire _0340_;
+  wire [7:0] _0341_;
+  wire _0342_;
+  wire _0343_;
+  wire _0344_;
+  wire _0345_;
+  wire _0346_;
+  wire [7:0] _0347_;
+  wire [15:0] _0348_;
+  wire _0349_;
+  wire [7:0] _0350_;
+  wire _0351_;
+  wire [21:0] _0352_;
+  wire _0353_;
+  wire [21:0] _0354_;
+  wire _0355_;
+  wire [21:0] _0356_;
+  wire _0357_;
+  wire [21:0] _0358_;
+  wire _0359_;
+  wire _0360_;
+  wire _0361_;
+  wire _0362_;
+  wire _0363_;
+  wire _0364_;
+  wire [15:0] _0365_;
+  wire _0366_;
+  wire [15:0] _0367_;
+  wire _0368_;
+  wire [7:0] _0369_;
+  wire [7:0] _0370_;
+  wire _0371_;
+  wire _0372_;
+  wire _0373_;
+  wire _0374_;
+  wire _0375_;
+  wire [7:0] _0376_;
+  wire _0377_;
+  wire [7:0] _0378_;
+  wire _0379_;
+  wire [21:0] _0380_;
+  wire _0381_;
+  wire _0382_;
+  wire [21:0] _0383_;
+  wire _0384_;
+  wire [21:0] _0385_;
+  wire _0386_;
+  wire [21:0] _0387_;
+  wire _0388_;
+  wire _0389_;
+  wire _0390_;
+  wire _0391_;
+  wire _0392_;
+  wire _0393_;
+  wire [15:0] _0394_;
+  wire _0395_;
+  wire [15:0] _0396_;
+  wire _0397_;
+  wire [7:0] _0398_;
+  wire _0399_;
+  wire _0400_;
+  wire _0401_;
+  wire _0402_;
+  wire _0403_;
+  wire _0404_;
+  wire [7:0] _0405_;
+  wire _0406_;
+  wire [7:0] _0407_;
+  wire _0408_;
+  wire [21:0] _0409_;
+  wire _0410_;
+  wire [21:0] _0411_;
+  wire _0412_;
+  wire [21:0] _0413_;
+  wire _0414_;
+  wire _0415_;
+  wire _0416_;
+  wire [21:0] _0417_;
+  wire _0418_;
+  wire _0419_;
+  wire _0420_;
+  wire _0421_;
+  wire _0422_;
+  wire [15:0] _0423_;
+  wire _0424_;
+  wire [15:0] _0425_;
+  wire _0426_;
+  wire _0427_;
+  wire [7:0] _0428_;
+  wire _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire _0432_;
+  wire _0433_;
+  wire [7:0] _0434_;
+  wire _0435_;
+  wire [7:0] _0436_;
+  wire [7:0] _0437_;
+  wire _0438_;
+  wire [21:0] _0439_;
+  wire _0440_;
+  wire [21:0] _0441_;
+  wire _0442_;
+  wire [21:0] _0443_;
+  wire _0444_;
+  wire [21:0] _0445_;
+  wire _0446_;
+  wire _0447_;
+  wire _0448_;
+  wire _0449_;
+  wire _0450_;
+  wire _0451_;
+  wire [15:0] _0452_;
+  wire _0453_;
+  wire [15:0] _0454_;
+  wire _0455_;
+  wire [7:0] _0456_;
+  wire _0457_;
+  wire _0458_;
+  wire [7:0] _0459_;
+  wire _0460_;
+  wire _0461_;
+  wire _0462_;
+  wire [7:0] _0463_;
+  wire _0464_;
+  wire [7:0] _0465_;
+  wire _0466_;
+  wire [21:0] _0467_;
+  wire _0468_;
+  wire [21:0] _0469_;
+  wire _0470_;
+  wire _0471_;
+  wire [21:0] _0472_;
+  wire _0473_;
+  wire [21:0] _0474_;
+  wire _0475_;
+  wire _0476_;
+  wire _0477_;
+  wire _0478_;
+  wire _0479_;
+  wire [15:0] _0480_;
+  wire [21:0] _0481_;
+  wire _0482_;
+  wire [15:0] _0483_;
+  wire _0484_;
+  wire [7:0] _0485_;
+  wire _0486_;
+  wire _0487_;
+  wire _0488_;
+  wire _0489_;
+  wire _0490_;
+  wire [7:0] _0491_;
+  wire _0492_;
+  wire _0493_;
+  wire [7:0] _0494_;
+  wire _0495_;
+  wire [21:0] _0496_;
+  wire _0497_;
+  wire [21:0] _0498_;
+  wire _0499_;
+  wire [21:0] _0500_;
+  wire _0501_;
+  wire [21:0] _0502_;
+  wire [21:0] _0503_;
+  wire _0504_;
+  wire _0505_;
+  wire _0506_;
+  wire _0507_;
+  wire _0508_;
+  wire [15:0] _0509_;
+  wire _0510_;
+  wire [15:0] _0511_;
+  wire _0512_;
+  wire [7:0] _0513_;
+  wire _0514_;
+  wire _0515_;
+  wire _0516_;
+  wire _0517_;
+  wire _0518_;
+  wire _0519_;
+  wire [7:0] _0520_;
+  wire _0521_;
+  wire [7:0] _0522_;
+  wire _0523_;
+  wire [21:0] _0524_;
+  wire [21:0] _0525_;
+  wire [2:0] _0526_;
+  wire _0527_;
+  wire [21:0] _0528_;
+  wire _0529_;
+  wire [21:0] _0530_;
+  wire _0531_;
+  wire [21:0] _0532_;
+  wire _0533_;
+  wire _0534_;
+  wire _0535_;
+  wire _0536_;
+  wire _0537_;
+  wire _0538_;
+  wire [15:0] _0539_;
+  wire _0540_;
+  wire [15:0] _0541_;
+  wire _0542_;
+  wire [7:0] _0543_;
+  wire _0544_;
+  wire _0545_;
+  wire _0546_;
+  wire _0547_;
+  wire [21:0] _0548_;
+  wire _0549_;
+  wire [7:0] _0550_;
+  wire _0551_;
+  wire [7:0] _0552_;
+  wire _0553_;
+  wire [7:0] _0554_;
+  wire _0555_;
+  wire [7:0] _0556_;
+  wire _0557_;
+  wire [7:0] _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire [7:0] _0561_;
+  wire _0562_;
+  wire [7:0] _0563_;
+  wire _0564_;
+  wire [7:0] _0565_;
+  wire _0566_;
+  wire _0567_;
+  wire _0568_;
+  wire _0569_;
+  wire _0570_;
+  wire _0571_;
+  wire _0572_;
+  wire _0573_;
+  wire _0574_;
+  wire _0575_;
+  wire _0576_;
+  wire _0577_;
+  wire _0578_;
+  wire _0579_;
+  wire [7:0] _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire [7:0] _0583_;
+  wire _0584_;
+  wire [7:0] _0585_;
+  wire _0586_;
+  wire [7:0] _0587_;
+  wire _0588_;
+  wire [7:0] _0589_;
+  wire _0590_;
+  wire [7:0] _0591_;
+  wire _0592_;
+  wire _0593_;
+  wire _0594_;
+  wire _0595_;
+  wire _0596_;
+  wire _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire _0601_;
+  wire [7:0] _0602_;
+  wire _0603_;
+  wire _0604_;
+  wire [7:0] _0605_;
+  wire _0606_;
+  wire [7:0] _0607_;
+  wire _0608_;
+  wire [7:0] _0609_;
+  wire _0610_;
+  wire _0611_;
+  wire _0612_;
+  wire _0613_;
+  wire [15:0] _0614_;
+  wire _0615_;
+  wire [7:0] _0616_;
+  wire _0617_;
+  wire [7:0] _0618_;
+  wire _0619_;
+  wire [7:0] _0620_;
+  wire _0621_;
+  wire [7:0] _0622_;
+  wire _0623_;
+  wire [7:0] _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire [7:0] _0627_;
+  wire _0628_;
+  wire [7:0] _0629_;
+  wire _0630_;
+  wire [7:0] _0631_;
+  wire _0632_;
+  wire [7:0] _0633_;
+  wire _0634_;
+  wire [7:0] _0635_;
+  wire [15:0] _0636_;
+  wire _0637_;
+  wire _0638_;
+  wire _0639_;
+  wire _0640_;
+  wire _0641_;
+  wire _0642_;
+  wire _0643_;
+  wire _0644_;
+  wire _0645_;
+  wire _0646_;
+  wire _0647_;
+  wire [7:0] _0648_;
+  wire _0649_;
+  wire _0650_;
+  wire _0651_;
+  wire _0652_;
+  wire _0653_;
+  wire [7:0] _0654_;
+  wire _0655_;
+  wire [7:0] _0656_;
+  wire _0657_;
+  wire _0658_;
+  wire [21:0] _0659_;
+  wire _0660_;
+  wire [21:0] _0661_;
+  wire _0662_;
+  wire [21:0] _0663_;
+  wire _0664_;
+  wire [21:0] _0665_;
+  wire _0666_;
+  wire _0667_;
+  wire _0668_;
+  wire _0669_;
+  wire _0670_;
+  wire _0671_;
+  wire [15:0] _0672_;
+  wire _0673_;
+  wire [15:0] _0674_;
+  wire _0675_;
+  wire [7:0] _0676_;
+  wire _0677_;
+  wire _0678_;
+  wire [2:0] _0679_;
+  wire _0680_;
+  wire _0681_;
+  wire _0682_;
+  wire [7:0] _0683_;
+  wire _0684_;
+  wire [7:0] _0685_;
+  wire _0686_;
+  wire [21:0] _0687_;
+  wire _0688_;
+  wire [21:0] _0689_;
+  wire _0690_;
+  wire _0691_;
+  wire [21:0] _0692_;
+  wire _0693_;
+  wire [21:0] _0694_;
+  wire _0695_;
+  wire _0696_;
+  wire _0697_;
+  wire _0698_;
+  wire _0699_;
+  wire [15:0] _0700_;
+  wire [21:0] _0701_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -252,7 +759,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_3_3;
   input clk;
   wire clk;
-  reg [2:0] count_next;
+  wire [2:0] count_next;
   reg [2:0] drain_count = 3'h0;
   reg drain_shift = 1'h0;
   wire draining;
@@ -428,40 +935,40 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 22'h000000 : \$35 [21:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = lr_0_1 ? 22'h000000 : \$36 [21:0];
-  assign \$5  = en & drain_shift;
-  assign \$6  = lr_0_2 ? 22'h000000 : \$37 [21:0];
-  assign \$7  = en & drain_shift;
-  assign \$8  = lr_0_3 ? 22'h000000 : \$38 [21:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = lr_1_0 ? 22'h000000 : \$39 [21:0];
-  assign \$11  = en & drain_shift;
-  assign \$12  = lr_1_1 ? 22'h000000 : \$40 [21:0];
-  assign \$13  = en & drain_shift;
-  assign \$14  = lr_1_2 ? 22'h000000 : \$41 [21:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = lr_1_3 ? 22'h000000 : \$42 [21:0];
-  assign \$17  = en & drain_shift;
-  assign \$18  = lr_2_0 ? 22'h000000 : \$43 [21:0];
-  assign \$19  = en & drain_shift;
-  assign \$20  = lr_2_1 ? 22'h000000 : \$44 [21:0];
-  assign \$21  = en & drain_shift;
-  assign \$22  = lr_2_2 ? 22'h000000 : \$45 [21:0];
-  assign \$23  = en & drain_shift;
-  assign \$24  = lr_2_3 ? 22'h000000 : \$46 [21:0];
-  assign \$25  = en & drain_shift;
-  assign \$26  = lr_3_0 ? 22'h000000 : \$47 [21:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = lr_3_1 ? 22'h000000 : \$48 [21:0];
-  assign \$29  = en & drain_shift;
-  assign \$30  = lr_3_2 ? 22'h000000 : \$49 [21:0];
-  assign \$31  = en & drain_shift;
-  assign \$32  = lr_3_3 ? 22'h000000 : \$50 [21:0];
-  assign \$33  = en & drain_shift;
-  assign \$34  = | count_next;
+  assign _0000_ = i_last & i_valid;
+  assign _0106_ = lr_0_0 ? 22'h000000 : _0123_[21:0];
+  assign _0117_ = en & drain_shift;
+  assign _0128_ = lr_0_1 ? 22'h000000 : _0124_[21:0];
+  assign _0139_ = en & drain_shift;
+  assign _0150_ = lr_0_2 ? 22'h000000 : _0125_[21:0];
+  assign _0161_ = en & drain_shift;
+  assign _0172_ = lr_0_3 ? 22'h000000 : _0126_[21:0];
+  assign _0183_ = en & drain_shift;
+  assign _0001_ = lr_1_0 ? 22'h000000 : _0127_[21:0];
+  assign _0012_ = en & drain_shift;
+  assign _0023_ = lr_1_1 ? 22'h000000 : _0129_[21:0];
+  assign _0034_ = en & drain_shift;
+  assign _0045_ = lr_1_2 ? 22'h000000 : _0130_[21:0];
+  assign _0056_ = en & drain_shift;
+  assign _0067_ = lr_1_3 ? 22'h000000 : _0131_[21:0];
+  assign _0078_ = en & drain_shift;
+  assign _0089_ = lr_2_0 ? 22'h000000 : _0132_[21:0];
+  assign _0100_ = en & drain_shift;
+  assign _0107_ = lr_2_1 ? 22'h000000 : _0133_[21:0];
+  assign _0108_ = en & drain_shift;
+  assign _0109_ = lr_2_2 ? 22'h000000 : _0134_[21:0];
+  assign _0110_ = en & drain_shift;
+  assign _0111_ = lr_2_3 ? 22'h000000 : _0135_[21:0];
+  assign _0112_ = en & drain_shift;
+  assign _0113_ = lr_3_0 ? 22'h000000 : _0136_[21:0];
+  assign _0114_ = en & drain_shift;
+  assign _0115_ = lr_3_1 ? 22'h000000 : _0137_[21:0];
+  assign _0116_ = en & drain_shift;
+  assign _0118_ = lr_3_2 ? 22'h000000 : _0138_[21:0];
+  assign _0119_ = en & drain_shift;
+  assign _0120_ = lr_3_3 ? 22'h000000 : _0140_[21:0];
+  assign _0121_ = en & drain_shift;
+  assign _0122_ = | count_next;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -471,1673 +978,610 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _0123_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _0124_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _0125_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _0126_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign cap_0_3 = en & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$39  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign _0127_ = $signed(acc_1_0) + $signed(pr_1_0);
   assign cap_1_0 = en & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$40  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign _0129_ = $signed(acc_1_1) + $signed(pr_1_1);
   assign cap_1_1 = en & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$41  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign _0130_ = $signed(acc_1_2) + $signed(pr_1_2);
   assign cap_1_2 = en & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$42  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign _0131_ = $signed(acc_1_3) + $signed(pr_1_3);
   assign cap_1_3 = en & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$43  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign _0132_ = $signed(acc_2_0) + $signed(pr_2_0);
   assign cap_2_0 = en & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$44  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign _0133_ = $signed(acc_2_1) + $signed(pr_2_1);
   assign cap_2_1 = en & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$45  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign _0134_ = $signed(acc_2_2) + $signed(pr_2_2);
   assign cap_2_2 = en & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$46  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign _0135_ = $signed(acc_2_3) + $signed(pr_2_3);
   assign cap_2_3 = en & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$47  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign _0136_ = $signed(acc_3_0) + $signed(pr_3_0);
   assign cap_3_0 = en & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$48  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign _0137_ = $signed(acc_3_1) + $signed(pr_3_1);
   assign cap_3_1 = en & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$49  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign _0138_ = $signed(acc_3_2) + $signed(pr_3_2);
   assign cap_3_2 = en & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$50  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign _0140_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign cap_3_3 = en & lr_3_3;
   assign o_valid = | drain_count;
-  assign \$51  = en & drain_shift;
-  assign \$52  = drain_count - 1'h1;
+  assign _0141_ = en & drain_shift;
+  assign _0142_ = drain_count - 1'h1;
   always @(posedge clk)
-    in_valid <= \$53 ;
+    in_valid <= _0143_;
   always @(posedge clk)
-    in_last <= \$54 ;
+    in_last <= _0144_;
   always @(posedge clk)
-    in_a0 <= \$55 ;
+    in_a0 <= _0145_;
   always @(posedge clk)
-    in_a1 <= \$56 ;
+    in_a1 <= _0146_;
   always @(posedge clk)
-    in_a2 <= \$57 ;
+    in_a2 <= _0147_;
   always @(posedge clk)
-    in_a3 <= \$58 ;
+    in_a3 <= _0148_;
   always @(posedge clk)
-    in_w0 <= \$59 ;
+    in_w0 <= _0149_;
   always @(posedge clk)
-    in_w1 <= \$60 ;
+    in_w1 <= _0151_;
   always @(posedge clk)
-    in_w2 <= \$61 ;
+    in_w2 <= _0152_;
   always @(posedge clk)
-    in_w3 <= \$62 ;
+    in_w3 <= _0153_;
   always @(posedge clk)
-    skew_a1_d0 <= \$63 ;
+    skew_a1_d0 <= _0154_;
   always @(posedge clk)
-    skew_l1_d0 <= \$64 ;
+    skew_l1_d0 <= _0155_;
   always @(posedge clk)
-    skew_a2_d0 <= \$65 ;
+    skew_a2_d0 <= _0156_;
   always @(posedge clk)
-    skew_a2_d1 <= \$66 ;
+    skew_a2_d1 <= _0157_;
   always @(posedge clk)
-    skew_l2_d0 <= \$67 ;
+    skew_l2_d0 <= _0158_;
   always @(posedge clk)
-    skew_l2_d1 <= \$68 ;
+    skew_l2_d1 <= _0159_;
   always @(posedge clk)
-    skew_a3_d0 <= \$69 ;
+    skew_a3_d0 <= _0160_;
   always @(posedge clk)
-    skew_a3_d1 <= \$70 ;
+    skew_a3_d1 <= _0162_;
   always @(posedge clk)
-    skew_a3_d2 <= \$71 ;
+    skew_a3_d2 <= _0163_;
   always @(posedge clk)
-    skew_l3_d0 <= \$72 ;
+    skew_l3_d0 <= _0164_;
   always @(posedge clk)
-    skew_l3_d1 <= \$73 ;
+    skew_l3_d1 <= _0165_;
   always @(posedge clk)
-    skew_l3_d2 <= \$74 ;
+    skew_l3_d2 <= _0166_;
   always @(posedge clk)
-    skew_w1_d0 <= \$75 ;
+    skew_w1_d0 <= _0167_;
   always @(posedge clk)
-    skew_w2_d0 <= \$76 ;
+    skew_w2_d0 <= _0168_;
   always @(posedge clk)
-    skew_w2_d1 <= \$77 ;
+    skew_w2_d1 <= _0169_;
   always @(posedge clk)
-    skew_w3_d0 <= \$78 ;
+    skew_w3_d0 <= _0170_;
   always @(posedge clk)
-    skew_w3_d1 <= \$79 ;
+    skew_w3_d1 <= _0171_;
   always @(posedge clk)
-    skew_w3_d2 <= \$80 ;
+    skew_w3_d2 <= _0173_;
   always @(posedge clk)
-    a_0_0 <= \$81 ;
+    a_0_0 <= _0174_;
   always @(posedge clk)
-    l_0_0 <= \$82 ;
+    l_0_0 <= _0175_;
   always @(posedge clk)
-    w_0_0 <= \$83 ;
+    w_0_0 <= _0176_;
   always @(posedge clk)
-    pr_0_0 <= \$84 ;
+    pr_0_0 <= _0177_;
   always @(posedge clk)
-    lr_0_0 <= \$85 ;
+    lr_0_0 <= _0178_;
   always @(posedge clk)
-    acc_0_0 <= \$86 ;
+    acc_0_0 <= _0179_;
   always @(posedge clk)
-    out_0_0 <= \$87 ;
+    out_0_0 <= _0180_;
   always @(posedge clk)
-    a_0_1 <= \$88 ;
+    a_0_1 <= _0181_;
   always @(posedge clk)
-    l_0_1 <= \$89 ;
+    l_0_1 <= _0182_;
   always @(posedge clk)
-    w_0_1 <= \$90 ;
+    w_0_1 <= _0184_;
   always @(posedge clk)
-    pr_0_1 <= \$91 ;
+    pr_0_1 <= _0185_;
   always @(posedge clk)
-    lr_0_1 <= \$92 ;
+    lr_0_1 <= _0186_;
   always @(posedge clk)
-    acc_0_1 <= \$93 ;
+    acc_0_1 <= _0187_;
   always @(posedge clk)
-    out_0_1 <= \$94 ;
+    out_0_1 <= _0188_;
   always @(posedge clk)
-    a_0_2 <= \$95 ;
+    a_0_2 <= _0189_;
   always @(posedge clk)
-    l_0_2 <= \$96 ;
+    l_0_2 <= _0190_;
   always @(posedge clk)
-    w_0_2 <= \$97 ;
+    w_0_2 <= _0191_;
   always @(posedge clk)
-    pr_0_2 <= \$98 ;
+    pr_0_2 <= _0192_;
   always @(posedge clk)
-    lr_0_2 <= \$99 ;
+    lr_0_2 <= _0193_;
   always @(posedge clk)
-    acc_0_2 <= \$100 ;
+    acc_0_2 <= _0002_;
   always @(posedge clk)
-    out_0_2 <= \$101 ;
+    out_0_2 <= _0003_;
   always @(posedge clk)
-    a_0_3 <= \$102 ;
+    a_0_3 <= _0004_;
   always @(posedge clk)
-    l_0_3 <= \$103 ;
+    l_0_3 <= _0005_;
   always @(posedge clk)
-    w_0_3 <= \$104 ;
+    w_0_3 <= _0006_;
   always @(posedge clk)
-    pr_0_3 <= \$105 ;
+    pr_0_3 <= _0007_;
   always @(posedge clk)
-    lr_0_3 <= \$106 ;
+    lr_0_3 <= _0008_;
   always @(posedge clk)
-    acc_0_3 <= \$107 ;
+    acc_0_3 <= _0009_;
   always @(posedge clk)
-    out_0_3 <= \$108 ;
+    out_0_3 <= _0010_;
   always @(posedge clk)
-    a_1_0 <= \$109 ;
+    a_1_0 <= _0011_;
   always @(posedge clk)
-    l_1_0 <= \$110 ;
+    l_1_0 <= _0013_;
   always @(posedge clk)
-    w_1_0 <= \$111 ;
+    w_1_0 <= _0014_;
   always @(posedge clk)
-    pr_1_0 <= \$112 ;
+    pr_1_0 <= _0015_;
   always @(posedge clk)
-    lr_1_0 <= \$113 ;
+    lr_1_0 <= _0016_;
   always @(posedge clk)
-    acc_1_0 <= \$114 ;
+    acc_1_0 <= _0017_;
   always @(posedge clk)
-    out_1_0 <= \$115 ;
+    out_1_0 <= _0018_;
   always @(posedge clk)
-    a_1_1 <= \$116 ;
+    a_1_1 <= _0019_;
   always @(posedge clk)
-    l_1_1 <= \$117 ;
+    l_1_1 <= _0020_;
   always @(posedge clk)
-    w_1_1 <= \$118 ;
+    w_1_1 <= _0021_;
   always @(posedge clk)
-    pr_1_1 <= \$119 ;
+    pr_1_1 <= _0022_;
   always @(posedge clk)
-    lr_1_1 <= \$120 ;
+    lr_1_1 <= _0024_;
   always @(posedge clk)
-    acc_1_1 <= \$121 ;
+    acc_1_1 <= _0025_;
   always @(posedge clk)
-    out_1_1 <= \$122 ;
+    out_1_1 <= _0026_;
   always @(posedge clk)
-    a_1_2 <= \$123 ;
+    a_1_2 <= _0027_;
   always @(posedge clk)
-    l_1_2 <= \$124 ;
+    l_1_2 <= _0028_;
   always @(posedge clk)
-    w_1_2 <= \$125 ;
+    w_1_2 <= _0029_;
   always @(posedge clk)
-    pr_1_2 <= \$126 ;
+    pr_1_2 <= _0030_;
   always @(posedge clk)
-    lr_1_2 <= \$127 ;
+    lr_1_2 <= _0031_;
   always @(posedge clk)
-    acc_1_2 <= \$128 ;
+    acc_1_2 <= _0032_;
   always @(posedge clk)
-    out_1_2 <= \$129 ;
+    out_1_2 <= _0033_;
   always @(posedge clk)
-    a_1_3 <= \$130 ;
+    a_1_3 <= _0035_;
   always @(posedge clk)
-    l_1_3 <= \$131 ;
+    l_1_3 <= _0036_;
   always @(posedge clk)
-    w_1_3 <= \$132 ;
+    w_1_3 <= _0037_;
   always @(posedge clk)
-    pr_1_3 <= \$133 ;
+    pr_1_3 <= _0038_;
   always @(posedge clk)
-    lr_1_3 <= \$134 ;
+    lr_1_3 <= _0039_;
   always @(posedge clk)
-    acc_1_3 <= \$135 ;
+    acc_1_3 <= _0040_;
   always @(posedge clk)
-    out_1_3 <= \$136 ;
+    out_1_3 <= _0041_;
   always @(posedge clk)
-    a_2_0 <= \$137 ;
+    a_2_0 <= _0042_;
   always @(posedge clk)
-    l_2_0 <= \$138 ;
+    l_2_0 <= _0043_;
   always @(posedge clk)
-    w_2_0 <= \$139 ;
+    w_2_0 <= _0044_;
   always @(posedge clk)
-    pr_2_0 <= \$140 ;
+    pr_2_0 <= _0046_;
   always @(posedge clk)
-    lr_2_0 <= \$141 ;
+    lr_2_0 <= _0047_;
   always @(posedge clk)
-    acc_2_0 <= \$142 ;
+    acc_2_0 <= _0048_;
   always @(posedge clk)
-    out_2_0 <= \$143 ;
+    out_2_0 <= _0049_;
   always @(posedge clk)
-    a_2_1 <= \$144 ;
+    a_2_1 <= _0050_;
   always @(posedge clk)
-    l_2_1 <= \$145 ;
+    l_2_1 <= _0051_;
   always @(posedge clk)
-    w_2_1 <= \$146 ;
+    w_2_1 <= _0052_;
   always @(posedge clk)
-    pr_2_1 <= \$147 ;
+    pr_2_1 <= _0053_;
   always @(posedge clk)
-    lr_2_1 <= \$148 ;
+    lr_2_1 <= _0054_;
   always @(posedge clk)
-    acc_2_1 <= \$149 ;
+    acc_2_1 <= _0055_;
   always @(posedge clk)
-    out_2_1 <= \$150 ;
+    out_2_1 <= _0057_;
   always @(posedge clk)
-    a_2_2 <= \$151 ;
+    a_2_2 <= _0058_;
   always @(posedge clk)
-    l_2_2 <= \$152 ;
+    l_2_2 <= _0059_;
   always @(posedge clk)
-    w_2_2 <= \$153 ;
+    w_2_2 <= _0060_;
   always @(posedge clk)
-    pr_2_2 <= \$154 ;
+    pr_2_2 <= _0061_;
   always @(posedge clk)
-    lr_2_2 <= \$155 ;
+    lr_2_2 <= _0062_;
   always @(posedge clk)
-    acc_2_2 <= \$156 ;
+    acc_2_2 <= _0063_;
   always @(posedge clk)
-    out_2_2 <= \$157 ;
+    out_2_2 <= _0064_;
   always @(posedge clk)
-    a_2_3 <= \$158 ;
+    a_2_3 <= _0065_;
   always @(posedge clk)
-    l_2_3 <= \$159 ;
+    l_2_3 <= _0066_;
   always @(posedge clk)
-    w_2_3 <= \$160 ;
+    w_2_3 <= _0068_;
   always @(posedge clk)
-    pr_2_3 <= \$161 ;
+    pr_2_3 <= _0069_;
   always @(posedge clk)
-    lr_2_3 <= \$162 ;
+    lr_2_3 <= _0070_;
   always @(posedge clk)
-    acc_2_3 <= \$163 ;
+    acc_2_3 <= _0071_;
   always @(posedge clk)
-    out_2_3 <= \$164 ;
+    out_2_3 <= _0072_;
   always @(posedge clk)
-    a_3_0 <= \$165 ;
+    a_3_0 <= _0073_;
   always @(posedge clk)
-    l_3_0 <= \$166 ;
+    l_3_0 <= _0074_;
   always @(posedge clk)
-    w_3_0 <= \$167 ;
+    w_3_0 <= _0075_;
   always @(posedge clk)
-    pr_3_0 <= \$168 ;
+    pr_3_0 <= _0076_;
   always @(posedge clk)
-    lr_3_0 <= \$169 ;
+    lr_3_0 <= _0077_;
   always @(posedge clk)
-    acc_3_0 <= \$170 ;
+    acc_3_0 <= _0079_;
   always @(posedge clk)
-    out_3_0 <= \$171 ;
+    out_3_0 <= _0080_;
   always @(posedge clk)
-    a_3_1 <= \$172 ;
+    a_3_1 <= _0081_;
   always @(posedge clk)
-    l_3_1 <= \$173 ;
+    l_3_1 <= _0082_;
   always @(posedge clk)
-    w_3_1 <= \$174 ;
+    w_3_1 <= _0083_;
   always @(posedge clk)
-    pr_3_1 <= \$175 ;
+    pr_3_1 <= _0084_;
   always @(posedge clk)
-    lr_3_1 <= \$176 ;
+    lr_3_1 <= _0085_;
   always @(posedge clk)
-    acc_3_1 <= \$177 ;
+    acc_3_1 <= _0086_;
   always @(posedge clk)
-    out_3_1 <= \$178 ;
+    out_3_1 <= _0087_;
   always @(posedge clk)
-    a_3_2 <= \$179 ;
+    a_3_2 <= _0088_;
   always @(posedge clk)
-    l_3_2 <= \$180 ;
+    l_3_2 <= _0090_;
   always @(posedge clk)
-    w_3_2 <= \$181 ;
+    w_3_2 <= _0091_;
   always @(posedge clk)
-    pr_3_2 <= \$182 ;
+    pr_3_2 <= _0092_;
   always @(posedge clk)
-    lr_3_2 <= \$183 ;
+    lr_3_2 <= _0093_;
   always @(posedge clk)
-    acc_3_2 <= \$184 ;
+    acc_3_2 <= _0094_;
   always @(posedge clk)
-    out_3_2 <= \$185 ;
+    out_3_2 <= _0095_;
   always @(posedge clk)
-    a_3_3 <= \$186 ;
+    a_3_3 <= _0096_;
   always @(posedge clk)
-    l_3_3 <= \$187 ;
+    l_3_3 <= _0097_;
   always @(posedge clk)
-    w_3_3 <= \$188 ;
+    w_3_3 <= _0098_;
   always @(posedge clk)
-    pr_3_3 <= \$189 ;
+    pr_3_3 <= _0099_;
   always @(posedge clk)
-    lr_3_3 <= \$190 ;
+    lr_3_3 <= _0101_;
   always @(posedge clk)
-    acc_3_3 <= \$191 ;
+    acc_3_3 <= _0102_;
   always @(posedge clk)
-    out_3_3 <= \$192 ;
+    out_3_3 <= _0103_;
   always @(posedge clk)
-    drain_count <= \$193 ;
+    drain_count <= _0104_;
   always @(posedge clk)
-    drain_shift <= \$194 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = in_valid;
-    if (en) begin
-      \$53  = i_valid;
-    end
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = in_last;
-    if (en) begin
-      \$54  = \$1 ;
-    end
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = in_a0;
-    if (en) begin
-      \$55  = i_a[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = in_a1;
-    if (en) begin
-      \$56  = i_a[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = in_a2;
-    if (en) begin
-      \$57  = i_a[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = in_a3;
-    if (en) begin
-      \$58  = i_a[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = in_w0;
-    if (en) begin
-      \$59  = i_w[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = in_w1;
-    if (en) begin
-      \$60  = i_w[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = in_w2;
-    if (en) begin
-      \$61  = i_w[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = in_w3;
-    if (en) begin
-      \$62  = i_w[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = skew_a1_d0;
-    if (en) begin
-      \$63  = a_in1;
-    end
-    if (rst) begin
-      \$63  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = skew_l1_d0;
-    if (en) begin
-      \$64  = in_last;
-    end
-    if (rst) begin
-      \$64  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = skew_a2_d0;
-    if (en) begin
-      \$65  = a_in2;
-    end
-    if (rst) begin
-      \$65  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = skew_a2_d1;
-    if (en) begin
-      \$66  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$66  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = skew_l2_d0;
-    if (en) begin
-      \$67  = in_last;
-    end
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = skew_l2_d1;
-    if (en) begin
-      \$68  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = skew_a3_d0;
-    if (en) begin
-      \$69  = a_in3;
-    end
-    if (rst) begin
-      \$69  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = skew_a3_d1;
-    if (en) begin
-      \$70  = skew_a3_d0;
-    end
-    if (rst) begin
-      \$70  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = skew_a3_d2;
-    if (en) begin
-      \$71  = skew_a3_d1;
-    end
-    if (rst) begin
-      \$71  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = skew_l3_d0;
-    if (en) begin
-      \$72  = in_last;
-    end
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = skew_l3_d1;
-    if (en) begin
-      \$73  = skew_l3_d0;
-    end
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = skew_l3_d2;
-    if (en) begin
-      \$74  = skew_l3_d1;
-    end
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = skew_w1_d0;
-    if (en) begin
-      \$75  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = skew_w2_d0;
-    if (en) begin
-      \$76  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = skew_w2_d1;
-    if (en) begin
-      \$77  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = skew_w3_d0;
-    if (en) begin
-      \$78  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = skew_w3_d1;
-    if (en) begin
-      \$79  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = skew_w3_d2;
-    if (en) begin
-      \$80  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = a_0_0;
-    if (en) begin
-      \$81  = a_in0;
-    end
-    if (rst) begin
-      \$81  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = l_0_0;
-    if (en) begin
-      \$82  = in_last;
-    end
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = w_0_0;
-    if (en) begin
-      \$83  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = pr_0_0;
-    if (en) begin
-      \$84  = p_0_0;
-    end
-    if (rst) begin
-      \$84  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = lr_0_0;
-    if (en) begin
-      \$85  = in_last;
-    end
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = acc_0_0;
-    if (en) begin
-      \$86  = \$2 ;
-    end
-    if (rst) begin
-      \$86  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = out_0_0;
-    if (cap_0_0) begin
-      \$87  = \$35 [21:0];
-    end else if (\$3 ) begin
-      \$87  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = a_0_1;
-    if (en) begin
-      \$88  = a_0_0;
-    end
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = l_0_1;
-    if (en) begin
-      \$89  = l_0_0;
-    end
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = w_0_1;
-    if (en) begin
-      \$90  = skew_w1_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = pr_0_1;
-    if (en) begin
-      \$91  = p_0_1;
-    end
-    if (rst) begin
-      \$91  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = lr_0_1;
-    if (en) begin
-      \$92  = l_0_0;
-    end
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = acc_0_1;
-    if (en) begin
-      \$93  = \$4 ;
-    end
-    if (rst) begin
-      \$93  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = out_0_1;
-    if (cap_0_1) begin
-      \$94  = \$36 [21:0];
-    end else if (\$5 ) begin
-      \$94  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = a_0_2;
-    if (en) begin
-      \$95  = a_0_1;
-    end
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = l_0_2;
-    if (en) begin
-      \$96  = l_0_1;
-    end
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = w_0_2;
-    if (en) begin
-      \$97  = skew_w2_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = pr_0_2;
-    if (en) begin
-      \$98  = p_0_2;
-    end
-    if (rst) begin
-      \$98  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = lr_0_2;
-    if (en) begin
-      \$99  = l_0_1;
-    end
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = acc_0_2;
-    if (en) begin
-      \$100  = \$6 ;
-    end
-    if (rst) begin
-      \$100  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = out_0_2;
-    if (cap_0_2) begin
-      \$101  = \$37 [21:0];
-    end else if (\$7 ) begin
-      \$101  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = a_0_3;
-    if (en) begin
-      \$102  = a_0_2;
-    end
-    if (rst) begin
-      \$102  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = l_0_3;
-    if (en) begin
-      \$103  = l_0_2;
-    end
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = w_0_3;
-    if (en) begin
-      \$104  = skew_w3_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = pr_0_3;
-    if (en) begin
-      \$105  = p_0_3;
-    end
-    if (rst) begin
-      \$105  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = lr_0_3;
-    if (en) begin
-      \$106  = l_0_2;
-    end
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = acc_0_3;
-    if (en) begin
-      \$107  = \$8 ;
-    end
-    if (rst) begin
-      \$107  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = out_0_3;
-    if (cap_0_3) begin
-      \$108  = \$38 [21:0];
-    end else if (\$9 ) begin
-      \$108  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = a_1_0;
-    if (en) begin
-      \$109  = skew_a1_d0;
-    end
-    if (rst) begin
-      \$109  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = l_1_0;
-    if (en) begin
-      \$110  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = w_1_0;
-    if (en) begin
-      \$111  = w_0_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = pr_1_0;
-    if (en) begin
-      \$112  = p_1_0;
-    end
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = lr_1_0;
-    if (en) begin
-      \$113  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = acc_1_0;
-    if (en) begin
-      \$114  = \$10 ;
-    end
-    if (rst) begin
-      \$114  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = out_1_0;
-    if (cap_1_0) begin
-      \$115  = \$39 [21:0];
-    end else if (\$11 ) begin
-      \$115  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = a_1_1;
-    if (en) begin
-      \$116  = a_1_0;
-    end
-    if (rst) begin
-      \$116  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = l_1_1;
-    if (en) begin
-      \$117  = l_1_0;
-    end
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = w_1_1;
-    if (en) begin
-      \$118  = w_0_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = pr_1_1;
-    if (en) begin
-      \$119  = p_1_1;
-    end
-    if (rst) begin
-      \$119  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = lr_1_1;
-    if (en) begin
-      \$120  = l_1_0;
-    end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = acc_1_1;
-    if (en) begin
-      \$121  = \$12 ;
-    end
-    if (rst) begin
-      \$121  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = out_1_1;
-    if (cap_1_1) begin
-      \$122  = \$40 [21:0];
-    end else if (\$13 ) begin
-      \$122  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = a_1_2;
-    if (en) begin
-      \$123  = a_1_1;
-    end
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = l_1_2;
-    if (en) begin
-      \$124  = l_1_1;
-    end
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = w_1_2;
-    if (en) begin
-      \$125  = w_0_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = pr_1_2;
-    if (en) begin
-      \$126  = p_1_2;
-    end
-    if (rst) begin
-      \$126  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = lr_1_2;
-    if (en) begin
-      \$127  = l_1_1;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = acc_1_2;
-    if (en) begin
-      \$128  = \$14 ;
-    end
-    if (rst) begin
-      \$128  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = out_1_2;
-    if (cap_1_2) begin
-      \$129  = \$41 [21:0];
-    end else if (\$15 ) begin
-      \$129  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = a_1_3;
-    if (en) begin
-      \$130  = a_1_2;
-    end
-    if (rst) begin
-      \$130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = l_1_3;
-    if (en) begin
-      \$131  = l_1_2;
-    end
-    if (rst) begin
-      \$131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = w_1_3;
-    if (en) begin
-      \$132  = w_0_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = pr_1_3;
-    if (en) begin
-      \$133  = p_1_3;
-    end
-    if (rst) begin
-      \$133  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = lr_1_3;
-    if (en) begin
-      \$134  = l_1_2;
-    end
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = acc_1_3;
-    if (en) begin
-      \$135  = \$16 ;
-    end
-    if (rst) begin
-      \$135  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = out_1_3;
-    if (cap_1_3) begin
-      \$136  = \$42 [21:0];
-    end else if (\$17 ) begin
-      \$136  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = a_2_0;
-    if (en) begin
-      \$137  = skew_a2_d1;
-    end
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = l_2_0;
-    if (en) begin
-      \$138  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = w_2_0;
-    if (en) begin
-      \$139  = w_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = pr_2_0;
-    if (en) begin
-      \$140  = p_2_0;
-    end
-    if (rst) begin
-      \$140  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = lr_2_0;
-    if (en) begin
-      \$141  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = acc_2_0;
-    if (en) begin
-      \$142  = \$18 ;
-    end
-    if (rst) begin
-      \$142  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = out_2_0;
-    if (cap_2_0) begin
-      \$143  = \$43 [21:0];
-    end else if (\$19 ) begin
-      \$143  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = a_2_1;
-    if (en) begin
-      \$144  = a_2_0;
-    end
-    if (rst) begin
-      \$144  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = l_2_1;
-    if (en) begin
-      \$145  = l_2_0;
-    end
-    if (rst) begin
-      \$145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = w_2_1;
-    if (en) begin
-      \$146  = w_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = pr_2_1;
-    if (en) begin
-      \$147  = p_2_1;
-    end
-    if (rst) begin
-      \$147  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = lr_2_1;
-    if (en) begin
-      \$148  = l_2_0;
-    end
-    if (rst) begin
-      \$148  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = acc_2_1;
-    if (en) begin
-      \$149  = \$20 ;
-    end
-    if (rst) begin
-      \$149  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = out_2_1;
-    if (cap_2_1) begin
-      \$150  = \$44 [21:0];
-    end else if (\$21 ) begin
-      \$150  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = a_2_2;
-    if (en) begin
-      \$151  = a_2_1;
-    end
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = l_2_2;
-    if (en) begin
-      \$152  = l_2_1;
-    end
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = w_2_2;
-    if (en) begin
-      \$153  = w_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = pr_2_2;
-    if (en) begin
-      \$154  = p_2_2;
-    end
-    if (rst) begin
-      \$154  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = lr_2_2;
-    if (en) begin
-      \$155  = l_2_1;
-    end
-    if (rst) begin
-      \$155  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = acc_2_2;
-    if (en) begin
-      \$156  = \$22 ;
-    end
-    if (rst) begin
-      \$156  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = out_2_2;
-    if (cap_2_2) begin
-      \$157  = \$45 [21:0];
-    end else if (\$23 ) begin
-      \$157  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = a_2_3;
-    if (en) begin
-      \$158  = a_2_2;
-    end
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = l_2_3;
-    if (en) begin
-      \$159  = l_2_2;
-    end
-    if (rst) begin
-      \$159  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = w_2_3;
-    if (en) begin
-      \$160  = w_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = pr_2_3;
-    if (en) begin
-      \$161  = p_2_3;
-    end
-    if (rst) begin
-      \$161  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = lr_2_3;
-    if (en) begin
-      \$162  = l_2_2;
-    end
-    if (rst) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = acc_2_3;
-    if (en) begin
-      \$163  = \$24 ;
-    end
-    if (rst) begin
-      \$163  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = out_2_3;
-    if (cap_2_3) begin
-      \$164  = \$46 [21:0];
-    end else if (\$25 ) begin
-      \$164  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = a_3_0;
-    if (en) begin
-      \$165  = skew_a3_d2;
-    end
-    if (rst) begin
-      \$165  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = l_3_0;
-    if (en) begin
-      \$166  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$166  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = w_3_0;
-    if (en) begin
-      \$167  = w_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = pr_3_0;
-    if (en) begin
-      \$168  = p_3_0;
-    end
-    if (rst) begin
-      \$168  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = lr_3_0;
-    if (en) begin
-      \$169  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = acc_3_0;
-    if (en) begin
-      \$170  = \$26 ;
-    end
-    if (rst) begin
-      \$170  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = out_3_0;
-    if (cap_3_0) begin
-      \$171  = \$47 [21:0];
-    end else if (\$27 ) begin
-      \$171  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = a_3_1;
-    if (en) begin
-      \$172  = a_3_0;
-    end
-    if (rst) begin
-      \$172  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = l_3_1;
-    if (en) begin
-      \$173  = l_3_0;
-    end
-    if (rst) begin
-      \$173  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = w_3_1;
-    if (en) begin
-      \$174  = w_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = pr_3_1;
-    if (en) begin
-      \$175  = p_3_1;
-    end
-    if (rst) begin
-      \$175  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = lr_3_1;
-    if (en) begin
-      \$176  = l_3_0;
-    end
-    if (rst) begin
-      \$176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = acc_3_1;
-    if (en) begin
-      \$177  = \$28 ;
-    end
-    if (rst) begin
-      \$177  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = out_3_1;
-    if (cap_3_1) begin
-      \$178  = \$48 [21:0];
-    end else if (\$29 ) begin
-      \$178  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = a_3_2;
-    if (en) begin
-      \$179  = a_3_1;
-    end
-    if (rst) begin
-      \$179  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = l_3_2;
-    if (en) begin
-      \$180  = l_3_1;
-    end
-    if (rst) begin
-      \$180  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = w_3_2;
-    if (en) begin
-      \$181  = w_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = pr_3_2;
-    if (en) begin
-      \$182  = p_3_2;
-    end
-    if (rst) begin
-      \$182  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = lr_3_2;
-    if (en) begin
-      \$183  = l_3_1;
-    end
-    if (rst) begin
-      \$183  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = acc_3_2;
-    if (en) begin
-      \$184  = \$30 ;
-    end
-    if (rst) begin
-      \$184  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = out_3_2;
-    if (cap_3_2) begin
-      \$185  = \$49 [21:0];
-    end else if (\$31 ) begin
-      \$185  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = a_3_3;
-    if (en) begin
-      \$186  = a_3_2;
-    end
-    if (rst) begin
-      \$186  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = l_3_3;
-    if (en) begin
-      \$187  = l_3_2;
-    end
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = w_3_3;
-    if (en) begin
-      \$188  = w_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = pr_3_3;
-    if (en) begin
-      \$189  = p_3_3;
-    end
-    if (rst) begin
-      \$189  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = lr_3_3;
-    if (en) begin
-      \$190  = l_3_2;
-    end
-    if (rst) begin
-      \$190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = acc_3_3;
-    if (en) begin
-      \$191  = \$32 ;
-    end
-    if (rst) begin
-      \$191  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = out_3_3;
-    if (cap_3_3) begin
-      \$192  = \$50 [21:0];
-    end else if (\$33 ) begin
-      \$192  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = count_next;
-    if (rst) begin
-      \$193  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = \$34 ;
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$51 ) begin
-      count_next = \$52 [2:0];
-    end
-  end
-  assign sum_0_0 = \$35 [21:0];
-  assign sum_0_1 = \$36 [21:0];
-  assign sum_0_2 = \$37 [21:0];
-  assign sum_0_3 = \$38 [21:0];
-  assign sum_1_0 = \$39 [21:0];
-  assign sum_1_1 = \$40 [21:0];
-  assign sum_1_2 = \$41 [21:0];
-  assign sum_1_3 = \$42 [21:0];
-  assign sum_2_0 = \$43 [21:0];
-  assign sum_2_1 = \$44 [21:0];
-  assign sum_2_2 = \$45 [21:0];
-  assign sum_2_3 = \$46 [21:0];
-  assign sum_3_0 = \$47 [21:0];
-  assign sum_3_1 = \$48 [21:0];
-  assign sum_3_2 = \$49 [21:0];
-  assign sum_3_3 = \$50 [21:0];
+    drain_shift <= _0105_;
+  assign _0304_ = _0415_ ? _0142_[2:0] : drain_count;
+  assign _0195_ = _0196_ ? 16'h0000 : _0700_;
+  assign _0197_ = _0198_ ? w_2_0 : w_3_0;
+  assign _0199_ = _0200_ ? skew_l3_d2 : l_3_0;
+  assign _0201_ = _0202_ ? 1'h0 : _0199_;
+  assign _0203_ = _0205_ ? skew_a3_d2 : a_3_0;
+  assign _0215_ = _0226_ ? _0140_[21:0] : _0701_;
+  assign _0206_ = _0207_ ? 8'h00 : _0203_;
+  assign _0208_ = _0209_ ? out_3_3 : out_2_3;
+  assign _0210_ = _0211_ ? _0135_[21:0] : _0208_;
+  assign _0212_ = _0213_ ? _0111_ : acc_2_3;
+  assign _0214_ = _0216_ ? 22'h000000 : _0212_;
+  assign _0217_ = _0218_ ? l_2_2 : lr_2_3;
+  assign _0219_ = _0220_ ? 1'h0 : _0217_;
+  assign _0221_ = _0222_ ? p_2_3 : pr_2_3;
+  assign _0223_ = _0224_ ? 16'h0000 : _0221_;
+  assign _0225_ = _0227_ ? w_1_3 : w_2_3;
+  assign _0237_ = _0248_ ? _0120_ : acc_3_3;
+  assign _0228_ = _0229_ ? l_2_2 : l_2_3;
+  assign _0230_ = _0231_ ? 1'h0 : _0228_;
+  assign _0232_ = _0233_ ? a_2_2 : a_2_3;
+  assign _0234_ = _0235_ ? 8'h00 : _0232_;
+  assign _0236_ = _0238_ ? out_3_2 : out_2_2;
+  assign _0239_ = _0240_ ? _0134_[21:0] : _0236_;
+  assign _0241_ = _0242_ ? _0109_ : acc_2_2;
+  assign _0243_ = _0244_ ? 22'h000000 : _0241_;
+  assign _0245_ = _0246_ ? l_2_1 : lr_2_2;
+  assign _0247_ = _0249_ ? 1'h0 : _0245_;
+  assign _0259_ = _0270_ ? 22'h000000 : _0237_;
+  assign _0250_ = _0251_ ? p_2_2 : pr_2_2;
+  assign _0252_ = _0253_ ? 16'h0000 : _0250_;
+  assign _0254_ = _0255_ ? w_1_2 : w_2_2;
+  assign _0256_ = _0257_ ? l_2_1 : l_2_2;
+  assign _0258_ = _0260_ ? 1'h0 : _0256_;
+  assign _0261_ = _0262_ ? a_2_1 : a_2_2;
+  assign _0263_ = _0264_ ? 8'h00 : _0261_;
+  assign _0265_ = _0266_ ? out_3_1 : out_2_1;
+  assign _0267_ = _0268_ ? _0133_[21:0] : _0265_;
+  assign _0269_ = _0271_ ? _0107_ : acc_2_1;
+  assign _0281_ = _0292_ ? l_3_2 : lr_3_3;
+  assign _0272_ = _0273_ ? 22'h000000 : _0269_;
+  assign _0274_ = _0275_ ? l_2_0 : lr_2_1;
+  assign _0276_ = _0277_ ? 1'h0 : _0274_;
+  assign _0278_ = _0279_ ? p_2_1 : pr_2_1;
+  assign _0280_ = _0282_ ? 16'h0000 : _0278_;
+  assign _0283_ = _0284_ ? w_1_1 : w_2_1;
+  assign _0285_ = _0286_ ? l_2_0 : l_2_1;
+  assign _0287_ = _0288_ ? 1'h0 : _0285_;
+  assign _0289_ = _0290_ ? a_2_0 : a_2_1;
+  assign _0291_ = _0293_ ? 8'h00 : _0289_;
+  assign _0303_ = _0315_ ? 1'h0 : _0281_;
+  assign _0294_ = _0295_ ? out_3_0 : out_2_0;
+  assign _0296_ = _0297_ ? _0132_[21:0] : _0294_;
+  assign _0298_ = _0299_ ? _0089_ : acc_2_0;
+  assign _0300_ = _0301_ ? 22'h000000 : _0298_;
+  assign _0302_ = _0305_ ? skew_l2_d1 : lr_2_0;
+  assign _0306_ = _0307_ ? 1'h0 : _0302_;
+  assign _0308_ = _0309_ ? p_2_0 : pr_2_0;
+  assign _0310_ = _0311_ ? 16'h0000 : _0308_;
+  assign _0312_ = _0313_ ? w_1_0 : w_2_0;
+  assign _0314_ = _0316_ ? skew_l2_d1 : l_2_0;
+  assign _0326_ = _0337_ ? p_3_3 : pr_3_3;
+  assign _0317_ = _0318_ ? 1'h0 : _0314_;
+  assign _0319_ = _0320_ ? skew_a2_d1 : a_2_0;
+  assign _0321_ = _0322_ ? 8'h00 : _0319_;
+  assign _0323_ = _0324_ ? out_2_3 : out_1_3;
+  assign _0325_ = _0327_ ? _0131_[21:0] : _0323_;
+  assign _0328_ = _0329_ ? _0067_ : acc_1_3;
+  assign _0330_ = _0331_ ? 22'h000000 : _0328_;
+  assign _0332_ = _0333_ ? l_1_2 : lr_1_3;
+  assign _0334_ = _0335_ ? 1'h0 : _0332_;
+  assign _0336_ = _0338_ ? p_1_3 : pr_1_3;
+  assign _0348_ = _0359_ ? 16'h0000 : _0326_;
+  assign _0339_ = _0340_ ? 16'h0000 : _0336_;
+  assign _0341_ = _0342_ ? w_0_3 : w_1_3;
+  assign _0343_ = _0344_ ? l_1_2 : l_1_3;
+  assign _0345_ = _0346_ ? 1'h0 : _0343_;
+  assign _0347_ = _0349_ ? a_1_2 : a_1_3;
+  assign _0350_ = _0351_ ? 8'h00 : _0347_;
+  assign _0352_ = _0353_ ? out_2_2 : out_1_2;
+  assign _0354_ = _0355_ ? _0130_[21:0] : _0352_;
+  assign _0356_ = _0357_ ? _0045_ : acc_1_2;
+  assign _0358_ = _0360_ ? 22'h000000 : _0356_;
+  assign _0370_ = _0381_ ? w_2_3 : w_3_3;
+  assign _0361_ = _0362_ ? l_1_1 : lr_1_2;
+  assign _0363_ = _0364_ ? 1'h0 : _0361_;
+  assign _0365_ = _0366_ ? p_1_2 : pr_1_2;
+  assign _0367_ = _0368_ ? 16'h0000 : _0365_;
+  assign _0369_ = _0371_ ? w_0_2 : w_1_2;
+  assign _0372_ = _0373_ ? l_1_1 : l_1_2;
+  assign _0374_ = _0375_ ? 1'h0 : _0372_;
+  assign _0376_ = _0377_ ? a_1_1 : a_1_2;
+  assign _0378_ = _0379_ ? 8'h00 : _0376_;
+  assign _0380_ = _0382_ ? out_2_1 : out_1_1;
+  assign _0392_ = _0403_ ? l_3_2 : l_3_3;
+  assign _0383_ = _0384_ ? _0129_[21:0] : _0380_;
+  assign _0385_ = _0386_ ? _0023_ : acc_1_1;
+  assign _0387_ = _0388_ ? 22'h000000 : _0385_;
+  assign _0389_ = _0390_ ? l_1_0 : lr_1_1;
+  assign _0391_ = _0393_ ? 1'h0 : _0389_;
+  assign _0394_ = _0395_ ? p_1_1 : pr_1_1;
+  assign _0396_ = _0397_ ? 16'h0000 : _0394_;
+  assign _0398_ = _0399_ ? w_0_1 : w_1_1;
+  assign _0400_ = _0401_ ? l_1_0 : l_1_1;
+  assign _0402_ = _0404_ ? 1'h0 : _0400_;
+  assign _0414_ = _0426_ ? 1'h0 : _0392_;
+  assign _0405_ = _0406_ ? a_1_0 : a_1_1;
+  assign _0407_ = _0408_ ? 8'h00 : _0405_;
+  assign _0409_ = _0410_ ? out_2_0 : out_1_0;
+  assign _0411_ = _0412_ ? _0127_[21:0] : _0409_;
+  assign _0413_ = _0416_ ? _0001_ : acc_1_0;
+  assign _0526_ = _0637_ ? 3'h4 : _0304_;
+  assign _0417_ = _0418_ ? 22'h000000 : _0413_;
+  assign _0419_ = _0420_ ? skew_l1_d0 : lr_1_0;
+  assign _0421_ = _0422_ ? 1'h0 : _0419_;
+  assign _0423_ = _0424_ ? p_1_0 : pr_1_0;
+  assign _0425_ = _0427_ ? 16'h0000 : _0423_;
+  assign _0437_ = _0448_ ? a_3_2 : a_3_3;
+  assign _0428_ = _0429_ ? w_0_0 : w_1_0;
+  assign _0430_ = _0431_ ? skew_l1_d0 : l_1_0;
+  assign _0432_ = _0433_ ? 1'h0 : _0430_;
+  assign _0434_ = _0435_ ? skew_a1_d0 : a_1_0;
+  assign _0436_ = _0438_ ? 8'h00 : _0434_;
+  assign _0439_ = _0440_ ? out_1_3 : out_0_3;
+  assign _0441_ = _0442_ ? _0126_[21:0] : _0439_;
+  assign _0443_ = _0444_ ? _0172_ : acc_0_3;
+  assign _0445_ = _0446_ ? 22'h000000 : _0443_;
+  assign _0447_ = _0449_ ? l_0_2 : lr_0_3;
+  assign _0459_ = _0470_ ? 8'h00 : _0437_;
+  assign _0450_ = _0451_ ? 1'h0 : _0447_;
+  assign _0452_ = _0453_ ? p_0_3 : pr_0_3;
+  assign _0454_ = _0455_ ? 16'h0000 : _0452_;
+  assign _0456_ = _0457_ ? skew_w3_d2 : w_0_3;
+  assign _0458_ = _0460_ ? l_0_2 : l_0_3;
+  assign _0461_ = _0462_ ? 1'h0 : _0458_;
+  assign _0463_ = _0464_ ? a_0_2 : a_0_3;
+  assign _0465_ = _0466_ ? 8'h00 : _0463_;
+  assign _0467_ = _0468_ ? out_1_2 : out_0_2;
+  assign _0469_ = _0471_ ? _0125_[21:0] : _0467_;
+  assign _0481_ = _0492_ ? 22'h000000 : out_3_2;
+  assign _0472_ = _0473_ ? _0150_ : acc_0_2;
+  assign _0474_ = _0475_ ? 22'h000000 : _0472_;
+  assign _0476_ = _0477_ ? l_0_1 : lr_0_2;
+  assign _0478_ = _0479_ ? 1'h0 : _0476_;
+  assign _0480_ = _0482_ ? p_0_2 : pr_0_2;
+  assign _0483_ = _0484_ ? 16'h0000 : _0480_;
+  assign _0485_ = _0486_ ? skew_w2_d1 : w_0_2;
+  assign _0487_ = _0488_ ? l_0_1 : l_0_2;
+  assign _0489_ = _0490_ ? 1'h0 : _0487_;
+  assign _0491_ = _0493_ ? a_0_1 : a_0_2;
+  assign _0503_ = _0514_ ? _0138_[21:0] : _0481_;
+  assign _0494_ = _0495_ ? 8'h00 : _0491_;
+  assign _0496_ = _0497_ ? out_1_1 : out_0_1;
+  assign _0498_ = _0499_ ? _0124_[21:0] : _0496_;
+  assign _0500_ = _0501_ ? _0128_ : acc_0_1;
+  assign _0502_ = _0504_ ? 22'h000000 : _0500_;
+  assign _0505_ = _0506_ ? l_0_0 : lr_0_1;
+  assign _0507_ = _0508_ ? 1'h0 : _0505_;
+  assign _0509_ = _0510_ ? p_0_1 : pr_0_1;
+  assign _0511_ = _0512_ ? 16'h0000 : _0509_;
+  assign _0513_ = _0515_ ? skew_w1_d0 : w_0_1;
+  assign _0525_ = _0537_ ? _0118_ : acc_3_2;
+  assign _0516_ = _0517_ ? l_0_0 : l_0_1;
+  assign _0518_ = _0519_ ? 1'h0 : _0516_;
+  assign _0520_ = _0521_ ? a_0_0 : a_0_1;
+  assign _0522_ = _0523_ ? 8'h00 : _0520_;
+  assign _0524_ = _0527_ ? out_1_0 : out_0_0;
+  assign _0528_ = _0529_ ? _0123_[21:0] : _0524_;
+  assign _0530_ = _0531_ ? _0106_ : acc_0_0;
+  assign _0532_ = _0533_ ? 22'h000000 : _0530_;
+  assign _0534_ = _0535_ ? in_last : lr_0_0;
+  assign _0536_ = _0538_ ? 1'h0 : _0534_;
+  assign _0548_ = _0559_ ? 22'h000000 : _0525_;
+  assign _0539_ = _0540_ ? p_0_0 : pr_0_0;
+  assign _0541_ = _0542_ ? 16'h0000 : _0539_;
+  assign _0543_ = _0544_ ? w_in0 : w_0_0;
+  assign _0545_ = _0546_ ? in_last : l_0_0;
+  assign _0547_ = _0549_ ? 1'h0 : _0545_;
+  assign _0550_ = _0551_ ? a_in0 : a_0_0;
+  assign _0552_ = _0553_ ? 8'h00 : _0550_;
+  assign _0554_ = _0555_ ? skew_w3_d1 : skew_w3_d2;
+  assign _0556_ = _0557_ ? skew_w3_d0 : skew_w3_d1;
+  assign _0558_ = _0560_ ? w_in3 : skew_w3_d0;
+  assign _0570_ = _0581_ ? l_3_1 : lr_3_2;
+  assign _0561_ = _0562_ ? skew_w2_d0 : skew_w2_d1;
+  assign _0563_ = _0564_ ? w_in2 : skew_w2_d0;
+  assign _0565_ = _0566_ ? w_in1 : skew_w1_d0;
+  assign _0567_ = _0568_ ? skew_l3_d1 : skew_l3_d2;
+  assign _0569_ = _0571_ ? 1'h0 : _0567_;
+  assign _0572_ = _0573_ ? skew_l3_d0 : skew_l3_d1;
+  assign _0574_ = _0575_ ? 1'h0 : _0572_;
+  assign _0576_ = _0577_ ? in_last : skew_l3_d0;
+  assign _0578_ = _0579_ ? 1'h0 : _0576_;
+  assign _0580_ = _0582_ ? skew_a3_d1 : skew_a3_d2;
+  assign _0592_ = _0603_ ? 1'h0 : _0570_;
+  assign _0583_ = _0584_ ? 8'h00 : _0580_;
+  assign _0585_ = _0586_ ? skew_a3_d0 : skew_a3_d1;
+  assign _0587_ = _0588_ ? 8'h00 : _0585_;
+  assign _0589_ = _0590_ ? a_in3 : skew_a3_d0;
+  assign _0591_ = _0593_ ? 8'h00 : _0589_;
+  assign _0594_ = _0595_ ? skew_l2_d0 : skew_l2_d1;
+  assign _0596_ = _0597_ ? 1'h0 : _0594_;
+  assign _0598_ = _0599_ ? in_last : skew_l2_d0;
+  assign _0600_ = _0601_ ? 1'h0 : _0598_;
+  assign _0602_ = _0604_ ? skew_a2_d0 : skew_a2_d1;
+  assign _0614_ = _0625_ ? p_3_2 : pr_3_2;
+  assign _0605_ = _0606_ ? 8'h00 : _0602_;
+  assign _0607_ = _0608_ ? a_in2 : skew_a2_d0;
+  assign _0609_ = _0610_ ? 8'h00 : _0607_;
+  assign _0611_ = _0612_ ? in_last : skew_l1_d0;
+  assign _0613_ = _0615_ ? 1'h0 : _0611_;
+  assign _0616_ = _0617_ ? a_in1 : skew_a1_d0;
+  assign _0618_ = _0619_ ? 8'h00 : _0616_;
+  assign _0620_ = _0621_ ? i_w[31:24] : in_w3;
+  assign _0622_ = _0623_ ? i_w[23:16] : in_w2;
+  assign _0624_ = _0626_ ? i_w[15:8] : in_w1;
+  assign _0636_ = _0647_ ? 16'h0000 : _0614_;
+  assign _0627_ = _0628_ ? i_w[7:0] : in_w0;
+  assign _0629_ = _0630_ ? i_a[31:24] : in_a3;
+  assign _0631_ = _0632_ ? i_a[23:16] : in_a2;
+  assign _0633_ = _0634_ ? i_a[15:8] : in_a1;
+  assign _0635_ = _0638_ ? i_a[7:0] : in_a0;
+  assign _0657_ = _0668_ ? 1'h0 : _0122_;
+  assign _0639_ = _0640_ ? _0000_ : in_last;
+  assign _0641_ = _0642_ ? 1'h0 : _0639_;
+  assign _0643_ = _0644_ ? i_valid : in_valid;
+  assign _0645_ = _0646_ ? 1'h0 : _0643_;
+  assign _0648_ = _0649_ ? w_2_2 : w_3_2;
+  assign _0650_ = _0651_ ? l_3_1 : l_3_2;
+  assign _0652_ = _0653_ ? 1'h0 : _0650_;
+  assign _0654_ = _0655_ ? a_3_1 : a_3_2;
+  assign _0656_ = _0658_ ? 8'h00 : _0654_;
+  assign _0659_ = _0660_ ? 22'h000000 : out_3_1;
+  assign _0661_ = _0662_ ? _0137_[21:0] : _0659_;
+  assign _0663_ = _0664_ ? _0115_ : acc_3_1;
+  assign _0665_ = _0666_ ? 22'h000000 : _0663_;
+  assign _0667_ = _0669_ ? l_3_0 : lr_3_1;
+  assign _0679_ = _0690_ ? 3'h0 : count_next;
+  assign _0670_ = _0671_ ? 1'h0 : _0667_;
+  assign _0672_ = _0673_ ? p_3_1 : pr_3_1;
+  assign _0674_ = _0675_ ? 16'h0000 : _0672_;
+  assign _0676_ = _0677_ ? w_2_1 : w_3_1;
+  assign _0678_ = _0680_ ? l_3_0 : l_3_1;
+  assign _0681_ = _0682_ ? 1'h0 : _0678_;
+  assign _0683_ = _0684_ ? a_3_0 : a_3_1;
+  assign _0685_ = _0686_ ? 8'h00 : _0683_;
+  assign _0687_ = _0688_ ? 22'h000000 : out_3_0;
+  assign _0689_ = _0691_ ? _0136_[21:0] : _0687_;
+  assign _0701_ = _0204_ ? 22'h000000 : out_3_3;
+  assign _0692_ = _0693_ ? _0113_ : acc_3_0;
+  assign _0694_ = _0695_ ? 22'h000000 : _0692_;
+  assign _0696_ = _0697_ ? skew_l3_d2 : lr_3_0;
+  assign _0698_ = _0699_ ? 1'h0 : _0696_;
+  assign _0700_ = _0194_ ? p_3_0 : pr_3_0;
+  assign sum_0_0 = _0123_[21:0];
+  assign sum_0_1 = _0124_[21:0];
+  assign sum_0_2 = _0125_[21:0];
+  assign sum_0_3 = _0126_[21:0];
+  assign sum_1_0 = _0127_[21:0];
+  assign sum_1_1 = _0129_[21:0];
+  assign sum_1_2 = _0130_[21:0];
+  assign sum_1_3 = _0131_[21:0];
+  assign sum_2_0 = _0132_[21:0];
+  assign sum_2_1 = _0133_[21:0];
+  assign sum_2_2 = _0134_[21:0];
+  assign sum_2_3 = _0135_[21:0];
+  assign sum_3_0 = _0136_[21:0];
+  assign sum_3_1 = _0137_[21:0];
+  assign sum_3_2 = _0138_[21:0];
+  assign sum_3_3 = _0140_[21:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -2155,4 +1599,401 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[65:44] = out_0_2;
   assign o_data[43:22] = out_0_1;
   assign o_data[21:0] = out_0_0;
+  assign _0415_ = _0141_;
+  assign _0637_ = cap_3_3;
+  assign count_next = _0526_;
+  assign _0668_ = rst;
+  assign _0105_ = _0657_;
+  assign _0690_ = rst;
+  assign _0104_ = _0679_;
+  assign _0204_ = _0121_;
+  assign _0226_ = cap_3_3;
+  assign _0103_ = _0215_;
+  assign _0248_ = en;
+  assign _0270_ = rst;
+  assign _0102_ = _0259_;
+  assign _0292_ = en;
+  assign _0315_ = rst;
+  assign _0101_ = _0303_;
+  assign _0337_ = en;
+  assign _0359_ = rst;
+  assign _0099_ = _0348_;
+  assign _0381_ = en;
+  assign _0098_ = _0370_;
+  assign _0403_ = en;
+  assign _0426_ = rst;
+  assign _0097_ = _0414_;
+  assign _0448_ = en;
+  assign _0470_ = rst;
+  assign _0096_ = _0459_;
+  assign _0492_ = _0119_;
+  assign _0514_ = cap_3_2;
+  assign _0095_ = _0503_;
+  assign _0537_ = en;
+  assign _0559_ = rst;
+  assign _0094_ = _0548_;
+  assign _0581_ = en;
+  assign _0603_ = rst;
+  assign _0093_ = _0592_;
+  assign _0625_ = en;
+  assign _0647_ = rst;
+  assign _0092_ = _0636_;
+  assign _0649_ = en;
+  assign _0091_ = _0648_;
+  assign _0651_ = en;
+  assign _0653_ = rst;
+  assign _0090_ = _0652_;
+  assign _0655_ = en;
+  assign _0658_ = rst;
+  assign _0088_ = _0656_;
+  assign _0660_ = _0116_;
+  assign _0662_ = cap_3_1;
+  assign _0087_ = _0661_;
+  assign _0664_ = en;
+  assign _0666_ = rst;
+  assign _0086_ = _0665_;
+  assign _0669_ = en;
+  assign _0671_ = rst;
+  assign _0085_ = _0670_;
+  assign _0673_ = en;
+  assign _0675_ = rst;
+  assign _0084_ = _0674_;
+  assign _0677_ = en;
+  assign _0083_ = _0676_;
+  assign _0680_ = en;
+  assign _0682_ = rst;
+  assign _0082_ = _0681_;
+  assign _0684_ = en;
+  assign _0686_ = rst;
+  assign _0081_ = _0685_;
+  assign _0688_ = _0114_;
+  assign _0691_ = cap_3_0;
+  assign _0080_ = _0689_;
+  assign _0693_ = en;
+  assign _0695_ = rst;
+  assign _0079_ = _0694_;
+  assign _0697_ = en;
+  assign _0699_ = rst;
+  assign _0077_ = _0698_;
+  assign _0194_ = en;
+  assign _0196_ = rst;
+  assign _0076_ = _0195_;
+  assign _0198_ = en;
+  assign _0075_ = _0197_;
+  assign _0200_ = en;
+  assign _0202_ = rst;
+  assign _0074_ = _0201_;
+  assign _0205_ = en;
+  assign _0207_ = rst;
+  assign _0073_ = _0206_;
+  assign _0209_ = _0112_;
+  assign _0211_ = cap_2_3;
+  assign _0072_ = _0210_;
+  assign _0213_ = en;
+  assign _0216_ = rst;
+  assign _0071_ = _0214_;
+  assign _0218_ = en;
+  assign _0220_ = rst;
+  assign _0070_ = _0219_;
+  assign _0222_ = en;
+  assign _0224_ = rst;
+  assign _0069_ = _0223_;
+  assign _0227_ = en;
+  assign _0068_ = _0225_;
+  assign _0229_ = en;
+  assign _0231_ = rst;
+  assign _0066_ = _0230_;
+  assign _0233_ = en;
+  assign _0235_ = rst;
+  assign _0065_ = _0234_;
+  assign _0238_ = _0110_;
+  assign _0240_ = cap_2_2;
+  assign _0064_ = _0239_;
+  assign _0242_ = en;
+  assign _0244_ = rst;
+  assign _0063_ = _0243_;
+  assign _0246_ = en;
+  assign _0249_ = rst;
+  assign _0062_ = _0247_;
+  assign _0251_ = en;
+  assign _0253_ = rst;
+  assign _0061_ = _0252_;
+  assign _0255_ = en;
+  assign _0060_ = _0254_;
+  assign _0257_ = en;
+  assign _0260_ = rst;
+  assign _0059_ = _0258_;
+  assign _0262_ = en;
+  assign _0264_ = rst;
+  assign _0058_ = _0263_;
+  assign _0266_ = _0108_;
+  assign _0268_ = cap_2_1;
+  assign _0057_ = _0267_;
+  assign _0271_ = en;
+  assign _0273_ = rst;
+  assign _0055_ = _0272_;
+  assign _0275_ = en;
+  assign _0277_ = rst;
+  assign _0054_ = _0276_;
+  assign _0279_ = en;
+  assign _0282_ = rst;
+  assign _0053_ = _0280_;
+  assign _0284_ = en;
+  assign _0052_ = _0283_;
+  assign _0286_ = en;
+  assign _0288_ = rst;
+  assign _0051_ = _0287_;
+  assign _0290_ = en;
+  assign _0293_ = rst;
+  assign _0050_ = _0291_;
+  assign _0295_ = _0100_;
+  assign _0297_ = cap_2_0;
+  assign _0049_ = _0296_;
+  assign _0299_ = en;
+  assign _0301_ = rst;
+  assign _0048_ = _0300_;
+  assign _0305_ = en;
+  assign _0307_ = rst;
+  assign _0047_ = _0306_;
+  assign _0309_ = en;
+  assign _0311_ = rst;
+  assign _0046_ = _0310_;
+  assign _0313_ = en;
+  assign _0044_ = _0312_;
+  assign _0316_ = en;
+  assign _0318_ = rst;
+  assign _0043_ = _0317_;
+  assign _0320_ = en;
+  assign _0322_ = rst;
+  assign _0042_ = _0321_;
+  assign _0324_ = _0078_;
+  assign _0327_ = cap_1_3;
+  assign _0041_ = _0325_;
+  assign _0329_ = en;
+  assign _0331_ = rst;
+  assign _0040_ = _0330_;
+  assign _0333_ = en;
+  assign _0335_ = rst;
+  assign _0039_ = _0334_;
+  assign _0338_ = en;
+  assign _0340_ = rst;
+  assign _0038_ = _0339_;
+  assign _0342_ = en;
+  assign _0037_ = _0341_;
+  assign _0344_ = en;
+  assign _0346_ = rst;
+  assign _0036_ = _0345_;
+  assign _0349_ = en;
+  assign _0351_ = rst;
+  assign _0035_ = _0350_;
+  assign _0353_ = _0056_;
+  assign _0355_ = cap_1_2;
+  assign _0033_ = _0354_;
+  assign _0357_ = en;
+  assign _0360_ = rst;
+  assign _0032_ = _0358_;
+  assign _0362_ = en;
+  assign _0364_ = rst;
+  assign _0031_ = _0363_;
+  assign _0366_ = en;
+  assign _0368_ = rst;
+  assign _0030_ = _0367_;
+  assign _0371_ = en;
+  assign _0029_ = _0369_;
+  assign _0373_ = en;
+  assign _0375_ = rst;
+  assign _0028_ = _0374_;
+  assign _0377_ = en;
+  assign _0379_ = rst;
+  assign _0027_ = _0378_;
+  assign _0382_ = _0034_;
+  assign _0384_ = cap_1_1;
+  assign _0026_ = _0383_;
+  assign _0386_ = en;
+  assign _0388_ = rst;
+  assign _0025_ = _0387_;
+  assign _0390_ = en;
+  assign _0393_ = rst;
+  assign _0024_ = _0391_;
+  assign _0395_ = en;
+  assign _0397_ = rst;
+  assign _0022_ = _0396_;
+  assign _0399_ = en;
+  assign _0021_ = _0398_;
+  assign _0401_ = en;
+  assign _0404_ = rst;
+  assign _0020_ = _0402_;
+  assign _0406_ = en;
+  assign _0408_ = rst;
+  assign _0019_ = _0407_;
+  assign _0410_ = _0012_;
+  assign _0412_ = cap_1_0;
+  assign _0018_ = _0411_;
+  assign _0416_ = en;
+  assign _0418_ = rst;
+  assign _0017_ = _0417_;
+  assign _0420_ = en;
+  assign _0422_ = rst;
+  assign _0016_ = _0421_;
+  assign _0424_ = en;
+  assign _0427_ = rst;
+  assign _0015_ = _0425_;
+  assign _0429_ = en;
+  assign _0014_ = _0428_;
+  assign _0431_ = en;
+  assign _0433_ = rst;
+  assign _0013_ = _0432_;
+  assign _0435_ = en;
+  assign _0438_ = rst;
+  assign _0011_ = _0436_;
+  assign _0440_ = _0183_;
+  assign _0442_ = cap_0_3;
+  assign _0010_ = _0441_;
+  assign _0444_ = en;
+  assign _0446_ = rst;
+  assign _0009_ = _0445_;
+  assign _0449_ = en;
+  assign _0451_ = rst;
+  assign _0008_ = _0450_;
+  assign _0453_ = en;
+  assign _0455_ = rst;
+  assign _0007_ = _0454_;
+  assign _0457_ = en;
+  assign _0006_ = _0456_;
+  assign _0460_ = en;
+  assign _0462_ = rst;
+  assign _0005_ = _0461_;
+  assign _0464_ = en;
+  assign _0466_ = rst;
+  assign _0004_ = _0465_;
+  assign _0468_ = _0161_;
+  assign _0471_ = cap_0_2;
+  assign _0003_ = _0469_;
+  assign _0473_ = en;
+  assign _0475_ = rst;
+  assign _0002_ = _0474_;
+  assign _0477_ = en;
+  assign _0479_ = rst;
+  assign _0193_ = _0478_;
+  assign _0482_ = en;
+  assign _0484_ = rst;
+  assign _0192_ = _0483_;
+  assign _0486_ = en;
+  assign _0191_ = _0485_;
+  assign _0488_ = en;
+  assign _0490_ = rst;
+  assign _0190_ = _0489_;
+  assign _0493_ = en;
+  assign _0495_ = rst;
+  assign _0189_ = _0494_;
+  assign _0497_ = _0139_;
+  assign _0499_ = cap_0_1;
+  assign _0188_ = _0498_;
+  assign _0501_ = en;
+  assign _0504_ = rst;
+  assign _0187_ = _0502_;
+  assign _0506_ = en;
+  assign _0508_ = rst;
+  assign _0186_ = _0507_;
+  assign _0510_ = en;
+  assign _0512_ = rst;
+  assign _0185_ = _0511_;
+  assign _0515_ = en;
+  assign _0184_ = _0513_;
+  assign _0517_ = en;
+  assign _0519_ = rst;
+  assign _0182_ = _0518_;
+  assign _0521_ = en;
+  assign _0523_ = rst;
+  assign _0181_ = _0522_;
+  assign _0527_ = _0117_;
+  assign _0529_ = cap_0_0;
+  assign _0180_ = _0528_;
+  assign _0531_ = en;
+  assign _0533_ = rst;
+  assign _0179_ = _0532_;
+  assign _0535_ = en;
+  assign _0538_ = rst;
+  assign _0178_ = _0536_;
+  assign _0540_ = en;
+  assign _0542_ = rst;
+  assign _0177_ = _0541_;
+  assign _0544_ = en;
+  assign _0176_ = _0543_;
+  assign _0546_ = en;
+  assign _0549_ = rst;
+  assign _0175_ = _0547_;
+  assign _0551_ = en;
+  assign _0553_ = rst;
+  assign _0174_ = _0552_;
+  assign _0555_ = en;
+  assign _0173_ = _0554_;
+  assign _0557_ = en;
+  assign _0171_ = _0556_;
+  assign _0560_ = en;
+  assign _0170_ = _0558_;
+  assign _0562_ = en;
+  assign _0169_ = _0561_;
+  assign _0564_ = en;
+  assign _0168_ = _0563_;
+  assign _0566_ = en;
+  assign _0167_ = _0565_;
+  assign _0568_ = en;
+  assign _0571_ = rst;
+  assign _0166_ = _0569_;
+  assign _0573_ = en;
+  assign _0575_ = rst;
+  assign _0165_ = _0574_;
+  assign _0577_ = en;
+  assign _0579_ = rst;
+  assign _0164_ = _0578_;
+  assign _0582_ = en;
+  assign _0584_ = rst;
+  assign _0163_ = _0583_;
+  assign _0586_ = en;
+  assign _0588_ = rst;
+  assign _0162_ = _0587_;
+  assign _0590_ = en;
+  assign _0593_ = rst;
+  assign _0160_ = _0591_;
+  assign _0595_ = en;
+  assign _0597_ = rst;
+  assign _0159_ = _0596_;
+  assign _0599_ = en;
+  assign _0601_ = rst;
+  assign _0158_ = _0600_;
+  assign _0604_ = en;
+  assign _0606_ = rst;
+  assign _0157_ = _0605_;
+  assign _0608_ = en;
+  assign _0610_ = rst;
+  assign _0156_ = _0609_;
+  assign _0612_ = en;
+  assign _0615_ = rst;
+  assign _0155_ = _0613_;
+  assign _0617_ = en;
+  assign _0619_ = rst;
+  assign _0154_ = _0618_;
+  assign _0621_ = en;
+  assign _0153_ = _0620_;
+  assign _0623_ = en;
+  assign _0152_ = _0622_;
+  assign _0626_ = en;
+  assign _0151_ = _0624_;
+  assign _0628_ = en;
+  assign _0149_ = _0627_;
+  assign _0630_ = en;
+  assign _0148_ = _0629_;
+  assign _0632_ = en;
+  assign _0147_ = _0631_;
+  assign _0634_ = en;
+  assign _0146_ = _0633_;
+  assign _0638_ = en;
+  assign _0145_ = _0635_;
+  assign _0640_ = en;
+  assign _0642_ = rst;
+  assign _0144_ = _0641_;
+  assign _0644_ = en;
+  assign _0646_ = rst;
+  assign _0143_ = _0645_;
 endmodule

@@ -3,120 +3,215 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  reg [4:0] \$100 ;
-  reg [4:0] \$101 ;
-  reg [4:0] \$102 ;
-  reg [32:0] \$103 ;
-  reg [32:0] \$104 ;
-  reg [32:0] \$105 ;
-  reg [32:0] \$106 ;
-  reg [31:0] \$107 ;
-  reg [31:0] \$108 ;
-  reg [31:0] \$109 ;
-  wire \$11 ;
-  reg [31:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  wire [5:0] \$12 ;
-  wire \$13 ;
-  wire [6:0] \$14 ;
-  wire [6:0] \$15 ;
-  wire \$16 ;
-  wire [5:0] \$17 ;
-  wire \$18 ;
-  wire [6:0] \$19 ;
-  wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [62:0] \$26 ;
-  wire [62:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [33:0] \$29 ;
-  wire \$3 ;
-  wire [28:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [30:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [33:0] \$34 ;
-  wire [28:0] \$35 ;
-  wire [31:0] \$36 ;
-  wire [30:0] \$37 ;
-  wire [32:0] \$38 ;
-  wire [33:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire [28:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [28:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [62:0] \$49 ;
-  wire [6:0] \$5 ;
-  wire [63:0] \$50 ;
-  wire [63:0] \$51 ;
-  wire [62:0] \$52 ;
-  wire [63:0] \$53 ;
-  wire [63:0] \$54 ;
-  wire [62:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire [63:0] \$57 ;
-  wire [62:0] \$58 ;
-  wire [63:0] \$59 ;
-  wire \$6 ;
-  wire [63:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [63:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [63:0] \$66 ;
-  wire [63:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [33:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [34:0] \$73 ;
-  wire [33:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [34:0] \$78 ;
-  wire [33:0] \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [34:0] \$83 ;
-  wire [33:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [34:0] \$88 ;
-  wire \$89 ;
-  wire [6:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [4:0] \$99 ;
+  wire _000_;
+  wire [6:0] _001_;
+  wire [4:0] _002_;
+  wire [4:0] _003_;
+  wire [4:0] _004_;
+  wire [32:0] _005_;
+  wire [32:0] _006_;
+  wire [32:0] _007_;
+  wire [32:0] _008_;
+  wire [31:0] _009_;
+  wire [31:0] _010_;
+  wire [31:0] _011_;
+  wire _012_;
+  wire [31:0] _013_;
+  wire [31:0] _014_;
+  wire _015_;
+  wire _016_;
+  wire [5:0] _017_;
+  wire _018_;
+  wire [6:0] _019_;
+  wire [6:0] _020_;
+  wire _021_;
+  wire [5:0] _022_;
+  wire _023_;
+  wire [6:0] _024_;
+  wire [5:0] _025_;
+  wire [6:0] _026_;
+  wire [32:0] _027_;
+  wire [32:0] _028_;
+  wire [32:0] _029_;
+  wire [32:0] _030_;
+  wire [62:0] _031_;
+  wire [62:0] _032_;
+  wire [62:0] _033_;
+  wire [62:0] _034_;
+  wire [33:0] _035_;
+  wire _036_;
+  wire [28:0] _037_;
+  wire [31:0] _038_;
+  wire [30:0] _039_;
+  wire [32:0] _040_;
+  wire [33:0] _041_;
+  wire [28:0] _042_;
+  wire [31:0] _043_;
+  wire [30:0] _044_;
+  wire [32:0] _045_;
+  wire [33:0] _046_;
+  wire [6:0] _047_;
+  wire [28:0] _048_;
+  wire [31:0] _049_;
+  wire [30:0] _050_;
+  wire [32:0] _051_;
+  wire [33:0] _052_;
+  wire [28:0] _053_;
+  wire [31:0] _054_;
+  wire [30:0] _055_;
+  wire [32:0] _056_;
+  wire [62:0] _057_;
+  wire [6:0] _058_;
+  wire [63:0] _059_;
+  wire [63:0] _060_;
+  wire [62:0] _061_;
+  wire [63:0] _062_;
+  wire [63:0] _063_;
+  wire [62:0] _064_;
+  wire [63:0] _065_;
+  wire [63:0] _066_;
+  wire [62:0] _067_;
+  wire [63:0] _068_;
+  wire _069_;
+  wire [63:0] _070_;
+  wire [63:0] _071_;
+  wire [63:0] _072_;
+  wire [63:0] _073_;
+  wire [63:0] _074_;
+  wire [63:0] _075_;
+  wire [63:0] _076_;
+  wire [63:0] _077_;
+  wire [63:0] _078_;
+  wire [33:0] _079_;
+  wire [5:0] _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire [34:0] _084_;
+  wire [33:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire [34:0] _089_;
+  wire [33:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire [34:0] _095_;
+  wire [33:0] _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [34:0] _100_;
+  wire _101_;
+  wire [6:0] _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire [4:0] _112_;
+  wire _113_;
+  wire [7:0] _114_;
+  wire _115_;
+  wire [7:0] _116_;
+  wire _117_;
+  wire [7:0] _118_;
+  wire _119_;
+  wire [7:0] _120_;
+  wire _121_;
+  wire [7:0] _122_;
+  wire _123_;
+  wire _124_;
+  wire [7:0] _125_;
+  wire _126_;
+  wire [7:0] _127_;
+  wire _128_;
+  wire [7:0] _129_;
+  wire _130_;
+  wire [7:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire [7:0] _134_;
+  wire _135_;
+  wire [7:0] _136_;
+  wire _137_;
+  wire [7:0] _138_;
+  wire _139_;
+  wire [7:0] _140_;
+  wire _141_;
+  wire [7:0] _142_;
+  wire _143_;
+  wire _144_;
+  wire [7:0] _145_;
+  wire _146_;
+  wire [7:0] _147_;
+  wire _148_;
+  wire [31:0] _149_;
+  wire _150_;
+  wire [31:0] _151_;
+  wire _152_;
+  wire [31:0] _153_;
+  wire _154_;
+  wire _155_;
+  wire [31:0] _156_;
+  wire _157_;
+  wire [31:0] _158_;
+  wire _159_;
+  wire [31:0] _160_;
+  wire _161_;
+  wire [31:0] _162_;
+  wire _163_;
+  wire [31:0] _164_;
+  wire _165_;
+  wire _166_;
+  wire [32:0] _167_;
+  wire _168_;
+  wire [32:0] _169_;
+  wire _170_;
+  wire [32:0] _171_;
+  wire _172_;
+  wire [32:0] _173_;
+  wire _174_;
+  wire [32:0] _175_;
+  wire _176_;
+  wire _177_;
+  wire [32:0] _178_;
+  wire _179_;
+  wire [32:0] _180_;
+  wire _181_;
+  wire [32:0] _182_;
+  wire _183_;
+  wire [4:0] _184_;
+  wire _185_;
+  wire [4:0] _186_;
+  wire _187_;
+  wire _188_;
+  wire [4:0] _189_;
+  wire _190_;
+  wire [4:0] _191_;
+  wire _192_;
+  wire [4:0] _193_;
+  wire _194_;
+  wire [4:0] _195_;
+  wire _196_;
+  wire [4:0] _197_;
+  wire _198_;
+  wire _199_;
+  wire [4:0] _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -225,369 +320,216 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
-  assign \$22  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
-  assign \$23  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
-  assign \$24  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
-  assign \$25  = $signed(\$21 [31:0]) << \$2 [4:0];
-  assign \$26  = $signed(\$22 [31:0]) << \$7 [4:0];
-  assign \$27  = $signed(\$23 [31:0]) << \$12 [4:0];
-  assign \$28  = $signed(\$24 [31:0]) << \$17 [4:0];
-  assign \$29  = \$25 [16:0] * i_multiplier[16:0];
-  assign \$30  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign \$32  = \$25 [16:0] * i_multiplier[30:17];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign mid_0 = $signed(\$33 ) + $signed(15'h2000);
-  assign \$34  = \$26 [16:0] * i_multiplier[47:31];
-  assign \$35  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign \$36  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign \$37  = \$26 [16:0] * i_multiplier[61:48];
-  assign \$38  = $signed(\$36 ) + $signed({ 1'h0, \$37  });
-  assign mid_1 = $signed(\$38 ) + $signed(15'h2000);
-  assign \$39  = \$27 [16:0] * i_multiplier[78:62];
-  assign \$40  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign \$41  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign \$42  = \$27 [16:0] * i_multiplier[92:79];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign mid_2 = $signed(\$43 ) + $signed(15'h2000);
-  assign \$44  = \$28 [16:0] * i_multiplier[109:93];
-  assign \$45  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign \$46  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign \$47  = \$28 [16:0] * i_multiplier[123:110];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign mid_3 = $signed(\$48 ) + $signed(15'h2000);
-  assign \$50  = $signed(\$49 ) + $signed(mid_0);
-  assign \$53  = $signed(\$52 ) + $signed(mid_1);
-  assign \$56  = $signed(\$55 ) + $signed(mid_2);
-  assign \$59  = $signed(\$58 ) + $signed(mid_3);
-  assign \$61  = 1'h1 << \$5 [4:0];
-  assign \$63  = 1'h1 << \$10 [4:0];
-  assign \$65  = 1'h1 << \$15 [4:0];
-  assign \$67  = 1'h1 << \$20 [4:0];
-  assign \$69  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$70  = | rq2_hf0;
-  assign \$71  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = $signed(\$69 ) - $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$75  = | rq2_hf1;
-  assign \$76  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$77  = \$75  & \$76 ;
-  assign \$78  = $signed(\$74 ) - $signed({ 1'h0, \$77  });
-  assign \$79  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$80  = | rq2_hf2;
-  assign \$81  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$82  = \$80  & \$81 ;
-  assign \$83  = $signed(\$79 ) - $signed({ 1'h0, \$82  });
-  assign \$84  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$85  = | rq2_hf3;
-  assign \$86  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
-  assign y_0 = $signed(\$73 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$78 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$83 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$88 [33:0]) >>> rq2_r3;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _025_ = _000_ ? i_shift[5:0] : 6'h00;
+  assign _036_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _047_ = - $signed(i_shift[5:0]);
+  assign _058_ = _036_ ? _047_ : 7'h00;
+  assign _069_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _080_ = _069_ ? i_shift[11:6] : 6'h00;
+  assign _091_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _102_ = - $signed(i_shift[11:6]);
+  assign _001_ = _091_ ? _102_ : 7'h00;
+  assign _012_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _017_ = _012_ ? i_shift[17:12] : 6'h00;
+  assign _018_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _019_ = - $signed(i_shift[17:12]);
+  assign _020_ = _018_ ? _019_ : 7'h00;
+  assign _021_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _022_ = _021_ ? i_shift[23:18] : 6'h00;
+  assign _023_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _024_ = - $signed(i_shift[23:18]);
+  assign _026_ = _023_ ? _024_ : 7'h00;
+  assign _027_ = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
+  assign _028_ = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
+  assign _029_ = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
+  assign _030_ = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
+  assign _031_ = $signed(_027_[31:0]) << _025_[4:0];
+  assign _032_ = $signed(_028_[31:0]) << _080_[4:0];
+  assign _033_ = $signed(_029_[31:0]) << _017_[4:0];
+  assign _034_ = $signed(_030_[31:0]) << _022_[4:0];
+  assign _035_ = _031_[16:0] * i_multiplier[16:0];
+  assign _037_ = $signed(_031_[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign _038_ = $signed(_031_[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign _039_ = _031_[16:0] * i_multiplier[30:17];
+  assign _040_ = $signed(_038_) + $signed({ 1'h0, _039_ });
+  assign mid_0 = $signed(_040_) + $signed(15'h2000);
+  assign _041_ = _032_[16:0] * i_multiplier[47:31];
+  assign _042_ = $signed(_032_[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign _043_ = $signed(_032_[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _044_ = _032_[16:0] * i_multiplier[61:48];
+  assign _045_ = $signed(_043_) + $signed({ 1'h0, _044_ });
+  assign mid_1 = $signed(_045_) + $signed(15'h2000);
+  assign _046_ = _033_[16:0] * i_multiplier[78:62];
+  assign _048_ = $signed(_033_[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign _049_ = $signed(_033_[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _050_ = _033_[16:0] * i_multiplier[92:79];
+  assign _051_ = $signed(_049_) + $signed({ 1'h0, _050_ });
+  assign mid_2 = $signed(_051_) + $signed(15'h2000);
+  assign _052_ = _034_[16:0] * i_multiplier[109:93];
+  assign _053_ = $signed(_034_[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign _054_ = $signed(_034_[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _055_ = _034_[16:0] * i_multiplier[123:110];
+  assign _056_ = $signed(_054_) + $signed({ 1'h0, _055_ });
+  assign mid_3 = $signed(_056_) + $signed(15'h2000);
+  assign _059_ = $signed(_057_) + $signed(mid_0);
+  assign _062_ = $signed(_061_) + $signed(mid_1);
+  assign _065_ = $signed(_064_) + $signed(mid_2);
+  assign _068_ = $signed(_067_) + $signed(mid_3);
+  assign _071_ = 1'h1 << _058_[4:0];
+  assign _073_ = 1'h1 << _001_[4:0];
+  assign _075_ = 1'h1 << _020_[4:0];
+  assign _077_ = 1'h1 << _026_[4:0];
+  assign _079_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _081_ = | rq2_hf0;
+  assign _082_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _083_ = _081_ & _082_;
+  assign _084_ = $signed(_079_) - $signed({ 1'h0, _083_ });
+  assign _085_ = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign _086_ = | rq2_hf1;
+  assign _087_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _088_ = _086_ & _087_;
+  assign _089_ = $signed(_085_) - $signed({ 1'h0, _088_ });
+  assign _090_ = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign _092_ = | rq2_hf2;
+  assign _093_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _094_ = _092_ & _093_;
+  assign _095_ = $signed(_090_) - $signed({ 1'h0, _094_ });
+  assign _096_ = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign _097_ = | rq2_hf3;
+  assign _098_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _099_ = _097_ & _098_;
+  assign _100_ = $signed(_096_) - $signed({ 1'h0, _099_ });
+  assign y_0 = $signed(_084_[33:0]) >>> rq2_r0;
+  assign y_1 = $signed(_089_[33:0]) >>> rq2_r1;
+  assign y_2 = $signed(_095_[33:0]) >>> rq2_r2;
+  assign y_3 = $signed(_100_[33:0]) >>> rq2_r3;
   assign t_0 = $signed(y_0) + $signed(zero_point);
   assign t_1 = $signed(y_1) + $signed(zero_point);
   assign t_2 = $signed(y_2) + $signed(zero_point);
   assign t_3 = $signed(y_3) + $signed(zero_point);
-  assign \$89  = $signed(t_0) < $signed(act_min);
-  assign \$90  = $signed(t_0) > $signed(act_max);
-  assign \$91  = $signed(t_1) < $signed(act_min);
-  assign \$92  = $signed(t_1) > $signed(act_max);
-  assign \$93  = $signed(t_2) < $signed(act_min);
-  assign \$94  = $signed(t_2) > $signed(act_max);
-  assign \$95  = $signed(t_3) < $signed(act_min);
-  assign \$96  = $signed(t_3) > $signed(act_max);
+  assign _101_ = $signed(t_0) < $signed(act_min);
+  assign _103_ = $signed(t_0) > $signed(act_max);
+  assign _104_ = $signed(t_1) < $signed(act_min);
+  assign _105_ = $signed(t_1) > $signed(act_max);
+  assign _106_ = $signed(t_2) < $signed(act_min);
+  assign _107_ = $signed(t_2) > $signed(act_max);
+  assign _108_ = $signed(t_3) < $signed(act_min);
+  assign _109_ = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$97 ;
+    rq2_valid <= _110_;
   always @(posedge clk)
-    rq2_last <= \$98 ;
+    rq2_last <= _111_;
   always @(posedge clk)
-    rq2_r0 <= \$99 ;
+    rq2_r0 <= _112_;
   always @(posedge clk)
-    rq2_r1 <= \$100 ;
+    rq2_r1 <= _002_;
   always @(posedge clk)
-    rq2_r2 <= \$101 ;
+    rq2_r2 <= _003_;
   always @(posedge clk)
-    rq2_r3 <= \$102 ;
+    rq2_r3 <= _004_;
   always @(posedge clk)
-    rq2_h0 <= \$103 ;
+    rq2_h0 <= _005_;
   always @(posedge clk)
-    rq2_h1 <= \$104 ;
+    rq2_h1 <= _006_;
   always @(posedge clk)
-    rq2_h2 <= \$105 ;
+    rq2_h2 <= _007_;
   always @(posedge clk)
-    rq2_h3 <= \$106 ;
+    rq2_h3 <= _008_;
   always @(posedge clk)
-    rq2_hf0 <= \$107 ;
+    rq2_hf0 <= _009_;
   always @(posedge clk)
-    rq2_hf1 <= \$108 ;
+    rq2_hf1 <= _010_;
   always @(posedge clk)
-    rq2_hf2 <= \$109 ;
+    rq2_hf2 <= _011_;
   always @(posedge clk)
-    rq2_hf3 <= \$110 ;
+    rq2_hf3 <= _013_;
   always @(posedge clk)
-    o_data <= \$111 ;
+    o_data <= _014_;
   always @(posedge clk)
-    o_valid <= \$112 ;
+    o_valid <= _015_;
   always @(posedge clk)
-    o_last <= \$113 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = rq2_valid;
-    if (en) begin
-      \$97  = i_valid;
-    end
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = rq2_last;
-    if (en) begin
-      \$98  = i_last;
-    end
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = rq2_r0;
-    if (en) begin
-      \$99  = \$5 [4:0];
-    end
-    if (rst) begin
-      \$99  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = rq2_r1;
-    if (en) begin
-      \$100  = \$10 [4:0];
-    end
-    if (rst) begin
-      \$100  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = rq2_r2;
-    if (en) begin
-      \$101  = \$15 [4:0];
-    end
-    if (rst) begin
-      \$101  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = rq2_r3;
-    if (en) begin
-      \$102  = \$20 [4:0];
-    end
-    if (rst) begin
-      \$102  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = rq2_h0;
-    if (en) begin
-      \$103  = \$51 [32:0];
-    end
-    if (rst) begin
-      \$103  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = rq2_h1;
-    if (en) begin
-      \$104  = \$54 [32:0];
-    end
-    if (rst) begin
-      \$104  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = rq2_h2;
-    if (en) begin
-      \$105  = \$57 [32:0];
-    end
-    if (rst) begin
-      \$105  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = rq2_h3;
-    if (en) begin
-      \$106  = \$60 [32:0];
-    end
-    if (rst) begin
-      \$106  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = rq2_hf0;
-    if (en) begin
-      \$107  = \$62 [31:0];
-    end
-    if (rst) begin
-      \$107  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = rq2_hf1;
-    if (en) begin
-      \$108  = \$64 [31:0];
-    end
-    if (rst) begin
-      \$108  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = rq2_hf2;
-    if (en) begin
-      \$109  = \$66 [31:0];
-    end
-    if (rst) begin
-      \$109  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = rq2_hf3;
-    if (en) begin
-      \$110  = \$68 [31:0];
-    end
-    if (rst) begin
-      \$110  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$89 ) begin
-        \$111 [7:0] = act_min;
-      end else if (\$90 ) begin
-        \$111 [7:0] = act_max;
-      end else begin
-        \$111 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$91 ) begin
-        \$111 [15:8] = act_min;
-      end else if (\$92 ) begin
-        \$111 [15:8] = act_max;
-      end else begin
-        \$111 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$93 ) begin
-        \$111 [23:16] = act_min;
-      end else if (\$94 ) begin
-        \$111 [23:16] = act_max;
-      end else begin
-        \$111 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$95 ) begin
-        \$111 [31:24] = act_min;
-      end else if (\$96 ) begin
-        \$111 [31:24] = act_max;
-      end else begin
-        \$111 [31:24] = t_3[7:0];
-      end
-    end
-    if (rst) begin
-      \$111  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = o_valid;
-    if (en) begin
-      \$112  = rq2_valid;
-    end
-    if (rst) begin
-      \$112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = o_last;
-    if (en) begin
-      \$113  = rq2_last;
-    end
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign s_0 = \$21 [31:0];
-  assign s_1 = \$22 [31:0];
-  assign s_2 = \$23 [31:0];
-  assign s_3 = \$24 [31:0];
-  assign a_0 = \$25 [31:0];
-  assign a_1 = \$26 [31:0];
-  assign a_2 = \$27 [31:0];
-  assign a_3 = \$28 [31:0];
-  assign outer_0 = { \$30 , \$29  };
-  assign outer_1 = { \$35 , \$34  };
-  assign outer_2 = { \$40 , \$39  };
-  assign outer_3 = { \$45 , \$44  };
-  assign h_0 = \$51 [32:0];
-  assign h_1 = \$54 [32:0];
-  assign h_2 = \$57 [32:0];
-  assign h_3 = \$60 [32:0];
-  assign half_0 = \$62 [31:0];
-  assign half_1 = \$64 [31:0];
-  assign half_2 = \$66 [31:0];
-  assign half_3 = \$68 [31:0];
-  assign u_0 = \$73 [33:0];
-  assign u_1 = \$78 [33:0];
-  assign u_2 = \$83 [33:0];
-  assign u_3 = \$88 [33:0];
+    o_last <= _016_;
+  assign _123_ = _133_ ? rq2_last : o_last;
+  assign _114_ = _115_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _116_ = _117_ ? (* full_case = 32'd1 *) act_min : _114_;
+  assign _118_ = _119_ ? _116_ : o_data[31:24];
+  assign _120_ = _121_ ? 8'h00 : _118_;
+  assign _122_ = _124_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _125_ = _126_ ? (* full_case = 32'd1 *) act_min : _122_;
+  assign _127_ = _128_ ? _125_ : o_data[15:8];
+  assign _129_ = _130_ ? 8'h00 : _127_;
+  assign _131_ = _132_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _143_ = _154_ ? 1'h0 : _123_;
+  assign _134_ = _135_ ? (* full_case = 32'd1 *) act_min : _131_;
+  assign _136_ = _137_ ? _134_ : o_data[7:0];
+  assign _138_ = _139_ ? 8'h00 : _136_;
+  assign _140_ = _141_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _142_ = _144_ ? (* full_case = 32'd1 *) act_min : _140_;
+  assign _145_ = _146_ ? _142_ : o_data[23:16];
+  assign _147_ = _148_ ? 8'h00 : _145_;
+  assign _149_ = _150_ ? _078_[31:0] : rq2_hf3;
+  assign _151_ = _152_ ? 32'd0 : _149_;
+  assign _153_ = _155_ ? _076_[31:0] : rq2_hf2;
+  assign _165_ = _176_ ? rq2_valid : o_valid;
+  assign _156_ = _157_ ? 32'd0 : _153_;
+  assign _158_ = _159_ ? _074_[31:0] : rq2_hf1;
+  assign _160_ = _161_ ? 32'd0 : _158_;
+  assign _162_ = _163_ ? _072_[31:0] : rq2_hf0;
+  assign _164_ = _166_ ? 32'd0 : _162_;
+  assign _167_ = _168_ ? _070_[32:0] : rq2_h3;
+  assign _169_ = _170_ ? 33'h000000000 : _167_;
+  assign _171_ = _172_ ? _066_[32:0] : rq2_h2;
+  assign _173_ = _174_ ? 33'h000000000 : _171_;
+  assign _175_ = _177_ ? _063_[32:0] : rq2_h1;
+  assign _187_ = _198_ ? 1'h0 : _165_;
+  assign _178_ = _179_ ? 33'h000000000 : _175_;
+  assign _180_ = _181_ ? _060_[32:0] : rq2_h0;
+  assign _182_ = _183_ ? 33'h000000000 : _180_;
+  assign _184_ = _185_ ? _026_[4:0] : rq2_r3;
+  assign _186_ = _188_ ? 5'h00 : _184_;
+  assign _189_ = _190_ ? _020_[4:0] : rq2_r2;
+  assign _191_ = _192_ ? 5'h00 : _189_;
+  assign _193_ = _194_ ? _001_[4:0] : rq2_r1;
+  assign _195_ = _196_ ? 5'h00 : _193_;
+  assign _197_ = _199_ ? _058_[4:0] : rq2_r0;
+  assign _200_ = _201_ ? 5'h00 : _197_;
+  assign _202_ = _203_ ? i_last : rq2_last;
+  assign _204_ = _205_ ? 1'h0 : _202_;
+  assign _206_ = _207_ ? i_valid : rq2_valid;
+  assign _208_ = _113_ ? 1'h0 : _206_;
+  assign left_0 = _025_[4:0];
+  assign r_0 = _058_[4:0];
+  assign left_1 = _080_[4:0];
+  assign r_1 = _001_[4:0];
+  assign left_2 = _017_[4:0];
+  assign r_2 = _020_[4:0];
+  assign left_3 = _022_[4:0];
+  assign r_3 = _026_[4:0];
+  assign s_0 = _027_[31:0];
+  assign s_1 = _028_[31:0];
+  assign s_2 = _029_[31:0];
+  assign s_3 = _030_[31:0];
+  assign a_0 = _031_[31:0];
+  assign a_1 = _032_[31:0];
+  assign a_2 = _033_[31:0];
+  assign a_3 = _034_[31:0];
+  assign outer_0 = { _037_, _035_ };
+  assign outer_1 = { _042_, _041_ };
+  assign outer_2 = { _048_, _046_ };
+  assign outer_3 = { _053_, _052_ };
+  assign h_0 = _060_[32:0];
+  assign h_1 = _063_[32:0];
+  assign h_2 = _066_[32:0];
+  assign h_3 = _070_[32:0];
+  assign half_0 = _072_[31:0];
+  assign half_1 = _074_[31:0];
+  assign half_2 = _076_[31:0];
+  assign half_3 = _078_[31:0];
+  assign u_0 = _084_[33:0];
+  assign u_1 = _089_[33:0];
+  assign u_2 = _095_[33:0];
+  assign u_3 = _100_[33:0];
   assign \i_acc[0]  = i_acc[21:0];
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
@@ -608,16 +550,84 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$49  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
-  assign \$51  = { \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63:14] };
-  assign \$52  = { \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 , \$34 [33:17] };
-  assign \$54  = { \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63:14] };
-  assign \$55  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , \$39 [33:17] };
-  assign \$57  = { \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63:14] };
-  assign \$58  = { \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 , \$44 [33:17] };
-  assign \$60  = { \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63:14] };
-  assign \$62  = { 1'h0, \$61 [63:1] };
-  assign \$64  = { 1'h0, \$63 [63:1] };
-  assign \$66  = { 1'h0, \$65 [63:1] };
-  assign \$68  = { 1'h0, \$67 [63:1] };
+  assign _133_ = en;
+  assign _154_ = rst;
+  assign _016_ = _143_;
+  assign _176_ = en;
+  assign _198_ = rst;
+  assign _015_ = _187_;
+  assign _115_ = _109_;
+  assign _117_ = _108_;
+  assign _119_ = en;
+  assign _121_ = rst;
+  assign _014_[31:24] = _120_;
+  assign _124_ = _105_;
+  assign _126_ = _104_;
+  assign _128_ = en;
+  assign _130_ = rst;
+  assign _014_[15:8] = _129_;
+  assign _132_ = _103_;
+  assign _135_ = _101_;
+  assign _137_ = en;
+  assign _139_ = rst;
+  assign _014_[7:0] = _138_;
+  assign _141_ = _107_;
+  assign _144_ = _106_;
+  assign _146_ = en;
+  assign _148_ = rst;
+  assign _014_[23:16] = _147_;
+  assign _150_ = en;
+  assign _152_ = rst;
+  assign _013_ = _151_;
+  assign _155_ = en;
+  assign _157_ = rst;
+  assign _011_ = _156_;
+  assign _159_ = en;
+  assign _161_ = rst;
+  assign _010_ = _160_;
+  assign _163_ = en;
+  assign _166_ = rst;
+  assign _009_ = _164_;
+  assign _168_ = en;
+  assign _170_ = rst;
+  assign _008_ = _169_;
+  assign _172_ = en;
+  assign _174_ = rst;
+  assign _007_ = _173_;
+  assign _177_ = en;
+  assign _179_ = rst;
+  assign _006_ = _178_;
+  assign _181_ = en;
+  assign _183_ = rst;
+  assign _005_ = _182_;
+  assign _185_ = en;
+  assign _188_ = rst;
+  assign _004_ = _186_;
+  assign _190_ = en;
+  assign _192_ = rst;
+  assign _003_ = _191_;
+  assign _194_ = en;
+  assign _196_ = rst;
+  assign _002_ = _195_;
+  assign _199_ = en;
+  assign _201_ = rst;
+  assign _112_ = _200_;
+  assign _203_ = en;
+  assign _205_ = rst;
+  assign _111_ = _204_;
+  assign _207_ = en;
+  assign _113_ = rst;
+  assign _110_ = _208_;
+  assign _057_ = { _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_, _035_[33:17] };
+  assign _060_ = { _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63:14] };
+  assign _061_ = { _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_, _041_[33:17] };
+  assign _063_ = { _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63:14] };
+  assign _064_ = { _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_, _046_[33:17] };
+  assign _066_ = { _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63:14] };
+  assign _067_ = { _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_, _052_[33:17] };
+  assign _070_ = { _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63:14] };
+  assign _072_ = { 1'h0, _071_[63:1] };
+  assign _074_ = { 1'h0, _073_[63:1] };
+  assign _076_ = { 1'h0, _075_[63:1] };
+  assign _078_ = { 1'h0, _077_[63:1] };
 endmodule

@@ -106,138 +106,516 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [4:0] \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [5:0] \$102 ;
-  reg [1:0] \$103 ;
-  reg [2:0] \$104 ;
-  reg [2:0] \$105 ;
-  reg \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg [1:0] \$109 ;
-  wire \$11 ;
-  reg [30:0] \$110 ;
-  reg [5:0] \$111 ;
-  reg [2:0] \$112 ;
-  reg [5:0] \$113 ;
-  reg \$114 ;
-  reg [16:0] \$115 ;
-  reg [2:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg [4:0] \$119 ;
-  wire \$12 ;
-  reg [1:0] \$120 ;
-  reg [2:0] \$121 ;
-  reg \$122 ;
-  reg [2:0] \$123 ;
-  reg [2:0] \$124 ;
-  reg [2:0] \$125 ;
-  reg [16:0] \$126 ;
-  reg \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg [1:0] \$130 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [2:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [5:0] \$3 ;
-  wire [17:0] \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire \$37 ;
-  wire [15:0] \$38 ;
-  wire [16:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [3:0] \$44 ;
-  wire \$45 ;
-  wire [3:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire [6:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [17:0] \$58 ;
-  wire [3:0] \$59 ;
-  wire \$6 ;
-  wire [6:0] \$60 ;
-  wire [6:0] \$61 ;
-  wire \$62 ;
-  wire [6:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [5:0] \$66 ;
-  wire \$67 ;
-  wire [3:0] \$68 ;
-  wire [3:0] \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire [1:0] \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [3:0] \$79 ;
-  wire \$8 ;
-  wire [2:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [1:0] \$90 ;
-  reg \$91 ;
-  reg [3:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [16:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
-  reg \$signal ;
+  wire [4:0] _000_;
+  wire _001_;
+  wire [7:0] _002_;
+  wire [15:0] _003_;
+  wire [5:0] _004_;
+  wire [1:0] _005_;
+  wire [2:0] _006_;
+  wire [2:0] _007_;
+  wire _008_;
+  wire [15:0] _009_;
+  wire _010_;
+  wire [1:0] _011_;
+  wire _012_;
+  wire [30:0] _013_;
+  wire [5:0] _014_;
+  wire [2:0] _015_;
+  wire [5:0] _016_;
+  wire _017_;
+  wire [16:0] _018_;
+  wire [2:0] _019_;
+  wire _020_;
+  wire _021_;
+  wire [4:0] _022_;
+  wire _023_;
+  wire [1:0] _024_;
+  wire [2:0] _025_;
+  wire _026_;
+  wire [2:0] _027_;
+  wire [2:0] _028_;
+  wire [2:0] _029_;
+  wire [16:0] _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire [1:0] _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [17:0] _040_;
+  wire [17:0] _041_;
+  wire [2:0] _042_;
+  wire [18:0] _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire [5:0] _053_;
+  wire [17:0] _054_;
+  wire _055_;
+  wire _056_;
+  wire [16:0] _057_;
+  wire [16:0] _058_;
+  wire [16:0] _059_;
+  wire [16:0] _060_;
+  wire _061_;
+  wire [15:0] _062_;
+  wire [16:0] _063_;
+  wire [6:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire [16:0] _067_;
+  wire _068_;
+  wire [3:0] _069_;
+  wire _070_;
+  wire [3:0] _071_;
+  wire [1:0] _072_;
+  wire [2:0] _073_;
+  wire [16:0] _074_;
+  wire [6:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire [17:0] _084_;
+  wire [3:0] _085_;
+  wire _086_;
+  wire [6:0] _087_;
+  wire [6:0] _088_;
+  wire _089_;
+  wire [6:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire [5:0] _093_;
+  wire _094_;
+  wire [3:0] _095_;
+  wire [3:0] _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire [1:0] _104_;
+  wire _105_;
+  wire _106_;
+  wire [3:0] _107_;
+  wire _108_;
+  wire [2:0] _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire [1:0] _120_;
+  wire _121_;
+  wire [3:0] _122_;
+  wire _123_;
+  wire [15:0] _124_;
+  wire [15:0] _125_;
+  wire [16:0] _126_;
+  wire [15:0] _127_;
+  wire [7:0] _128_;
+  wire [7:0] _129_;
+  wire [1:0] _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire [16:0] _144_;
+  wire _145_;
+  wire [16:0] _146_;
+  wire _147_;
+  wire [16:0] _148_;
+  wire _149_;
+  wire [16:0] _150_;
+  wire _151_;
+  wire [2:0] _152_;
+  wire _153_;
+  wire [2:0] _154_;
+  wire _155_;
+  wire [2:0] _156_;
+  wire _157_;
+  wire [2:0] _158_;
+  wire _159_;
+  wire [2:0] _160_;
+  wire _161_;
+  wire [2:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire [2:0] _172_;
+  wire _173_;
+  wire [2:0] _174_;
+  wire _175_;
+  wire [2:0] _176_;
+  wire _177_;
+  wire [2:0] _178_;
+  wire _179_;
+  wire [2:0] _180_;
+  wire _181_;
+  wire [2:0] _182_;
+  wire _183_;
+  wire [1:0] _184_;
+  wire _185_;
+  wire [1:0] _186_;
+  wire _187_;
+  wire [1:0] _188_;
+  wire _189_;
+  wire [1:0] _190_;
+  wire _191_;
+  wire [1:0] _192_;
+  wire _193_;
+  wire [4:0] _194_;
+  wire _195_;
+  wire [4:0] _196_;
+  wire _197_;
+  wire [4:0] _198_;
+  wire _199_;
+  wire [4:0] _200_;
+  wire _201_;
+  wire [4:0] _202_;
+  wire _203_;
+  wire _204_;
+  wire [4:0] _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire [2:0] _233_;
+  wire _234_;
+  wire [2:0] _235_;
+  wire _236_;
+  wire [2:0] _237_;
+  wire _238_;
+  wire [2:0] _239_;
+  wire _240_;
+  wire [2:0] _241_;
+  wire _242_;
+  wire [2:0] _243_;
+  wire _244_;
+  wire _245_;
+  wire [2:0] _246_;
+  wire _247_;
+  wire [16:0] _248_;
+  wire _249_;
+  wire [16:0] _250_;
+  wire _251_;
+  wire [16:0] _252_;
+  wire _253_;
+  wire [16:0] _254_;
+  wire _255_;
+  wire [16:0] _256_;
+  wire _257_;
+  wire [16:0] _258_;
+  wire _259_;
+  wire _260_;
+  wire [16:0] _261_;
+  wire _262_;
+  wire _263_;
+  wire _264_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
+  wire _276_;
+  wire _277_;
+  wire [5:0] _278_;
+  wire _279_;
+  wire [5:0] _280_;
+  wire _281_;
+  wire [5:0] _282_;
+  wire _283_;
+  wire [5:0] _284_;
+  wire _285_;
+  wire [5:0] _286_;
+  wire _287_;
+  wire _288_;
+  wire [5:0] _289_;
+  wire _290_;
+  wire [2:0] _291_;
+  wire _292_;
+  wire [2:0] _293_;
+  wire _294_;
+  wire [2:0] _295_;
+  wire _296_;
+  wire [2:0] _297_;
+  wire _298_;
+  wire [5:0] _299_;
+  wire _300_;
+  wire [5:0] _301_;
+  wire _302_;
+  wire [5:0] _303_;
+  wire _304_;
+  wire [5:0] _305_;
+  wire _306_;
+  wire [30:0] _307_;
+  wire _308_;
+  wire [30:0] _309_;
+  wire _310_;
+  wire [30:0] _311_;
+  wire _312_;
+  wire [30:0] _313_;
+  wire _314_;
+  wire [1:0] _315_;
+  wire _316_;
+  wire [1:0] _317_;
+  wire _318_;
+  wire [1:0] _319_;
+  wire _320_;
+  wire [1:0] _321_;
+  wire _322_;
+  wire [1:0] _323_;
+  wire _324_;
+  wire [1:0] _325_;
+  wire _326_;
+  wire _327_;
+  wire [1:0] _328_;
+  wire _329_;
+  wire [1:0] _330_;
+  wire _331_;
+  wire _332_;
+  wire [1:0] _333_;
+  wire _334_;
+  wire _335_;
+  wire [1:0] _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire [15:0] _347_;
+  wire _348_;
+  wire [15:0] _349_;
+  wire _350_;
+  wire [15:0] _351_;
+  wire _352_;
+  wire _353_;
+  wire [15:0] _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire _367_;
+  wire _368_;
+  wire [2:0] _369_;
+  wire _370_;
+  wire [2:0] _371_;
+  wire _372_;
+  wire [2:0] _373_;
+  wire _374_;
+  wire [2:0] _375_;
+  wire _376_;
+  wire _377_;
+  wire [2:0] _378_;
+  wire _379_;
+  wire [2:0] _380_;
+  wire _381_;
+  wire [2:0] _382_;
+  wire _383_;
+  wire [2:0] _384_;
+  wire _385_;
+  wire [2:0] _386_;
+  wire _387_;
+  wire [2:0] _388_;
+  wire _389_;
+  wire _390_;
+  wire [2:0] _391_;
+  wire _392_;
+  wire [1:0] _393_;
+  wire _394_;
+  wire [1:0] _395_;
+  wire _396_;
+  wire [1:0] _397_;
+  wire _398_;
+  wire [1:0] _399_;
+  wire _400_;
+  wire _401_;
+  wire [1:0] _402_;
+  wire _403_;
+  wire [5:0] _404_;
+  wire _405_;
+  wire [5:0] _406_;
+  wire _407_;
+  wire [5:0] _408_;
+  wire _409_;
+  wire [15:0] _410_;
+  wire _411_;
+  wire [15:0] _412_;
+  wire _413_;
+  wire [15:0] _414_;
+  wire _415_;
+  wire [7:0] _416_;
+  wire _417_;
+  wire [7:0] _418_;
+  wire _419_;
+  wire [7:0] _420_;
+  wire _421_;
+  wire [7:0] _422_;
+  wire _423_;
+  wire [7:0] _424_;
+  wire _425_;
+  wire [7:0] _426_;
+  wire _427_;
+  wire [7:0] _428_;
+  wire _429_;
+  wire [7:0] _430_;
+  wire _431_;
+  wire [7:0] _432_;
+  wire _433_;
+  wire [15:0] _434_;
+  wire _435_;
+  wire [15:0] _436_;
+  wire _437_;
+  wire [15:0] _438_;
+  wire _439_;
+  wire [16:0] _440_;
+  wire _441_;
+  wire [16:0] _442_;
+  wire _443_;
+  wire [16:0] _444_;
+  wire _445_;
+  wire [15:0] _446_;
+  wire _447_;
+  wire [15:0] _448_;
+  wire _449_;
+  wire [15:0] _450_;
+  wire _451_;
+  wire [15:0] _452_;
+  wire _453_;
+  wire [15:0] _454_;
+  wire _455_;
+  wire [15:0] _456_;
+  wire _457_;
+  wire _458_;
+  wire _459_;
+  wire [3:0] _460_;
+  wire _461_;
+  wire _462_;
+  wire _463_;
+  wire [2:0] _464_;
+  wire _465_;
+  wire [2:0] _466_;
+  wire _467_;
+  wire [2:0] _468_;
+  wire _469_;
+  wire [2:0] _470_;
+  wire _471_;
+  wire _472_;
+  wire _473_;
+  wire _474_;
+  wire _475_;
+  wire [3:0] _476_;
+  wire _477_;
+  wire [2:0] _478_;
+  wire _479_;
+  wire [5:0] _480_;
+  wire _481_;
+  wire [30:0] _482_;
+  wire _483_;
+  wire [31:0] _484_;
+  wire _485_;
+  wire [5:0] _486_;
+  wire _487_;
+  wire [30:0] _488_;
+  wire _489_;
+  wire [31:0] _490_;
+  wire _491_;
+  wire [5:0] _492_;
+  wire _493_;
+  wire [30:0] _494_;
+  wire _495_;
+  wire [31:0] _496_;
+  wire _497_;
+  wire [5:0] _498_;
+  wire _499_;
+  wire [30:0] _500_;
+  wire _501_;
+  wire [31:0] _502_;
+  wire _503_;
+  wire _504_;
+  wire _505_;
+  wire _506_;
+  wire _507_;
+  wire _508_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -288,7 +666,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [31:0] i_a;
   wire [31:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -318,7 +696,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[2] ;
   wire [5:0] \i_shift[3] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
@@ -392,7 +770,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [2:0] ra = 3'h0;
   reg [2:0] ra_inc = 3'h0;
-  reg [2:0] ra_next;
+  wire [2:0] ra_next;
   reg [2:0] ra_row = 3'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -429,7 +807,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [31:0] s_wgt__payload;
@@ -446,8 +824,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [2:0] wa = 3'h0;
   reg wb = 1'h0;
-  reg [2:0] wp__addr;
-  reg [275:0] wp__data;
+  wire [2:0] wp__addr;
+  wire [275:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
@@ -464,7 +842,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[3].bias ;
   wire [30:0] \wp__data[3].multiplier ;
   wire [5:0] \wp__data[3].shift ;
-  reg [3:0] wp__en;
+  wire [3:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [275:0] params [7:0];
@@ -488,187 +866,645 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en[3])
       params[wp__addr][275:207] <= wp__data[275:207];
   end
-  reg [275:0] _0_;
+  reg [275:0] _885_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _885_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 3'h4 : 3'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _885_;
+  assign _000_ = credits + give_back;
+  assign _042_ = \$signal  ? 3'h4 : 3'h0;
+  assign _053_ = _000_ - _042_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 7'h00;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = ! beat;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = d == 2'h3;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 2'h3;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$24  = d != 2'h3;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ! ctrl_state;
-  assign \$27  = ctrl_state == 1'h1;
-  assign \$28  = ctrl_state == 2'h2;
-  assign \$29  = ctrl_state == 2'h3;
-  assign \$30  = fm0 + 3'h4;
-  assign \$31  = \$30  >= M_;
-  assign \$32  = \$3 [4:0] >= 3'h4;
-  assign \$33  = hdr[15:0] - 1'h1;
-  assign \$34  = hdr[15:0] + 2'h3;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 4'ha;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h000a;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = hdr[31:16] == 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 2'h3;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch + 1'h1;
-  assign \$50  = \$49  == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ! tile_last;
-  assign \$53  = ~ in_data;
-  assign \$54  = i_valid | \$53 ;
-  assign \$55  = ! k_last;
-  assign \$56  = ! tile_last;
-  assign \$57  = fn == nb_last;
-  assign \$58  = fm0 + 3'h4;
-  assign \$59  = fn + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = \$61  == k_last;
-  assign \$63  = kk + 1'h1;
-  assign \$64  = \$63  == tile_last;
-  assign \$65  = kk == k_last;
-  assign \$66  = flush - 1'h1;
-  assign \$67  = ! flush;
-  assign \$68  = ra_next + 1'h1;
-  assign \$69  = ra_next - 1'h0;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & o_valid;
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = ~ header_taken;
-  assign \$75  = \$74  & row_end;
-  assign \$76  = beat + 1'h1;
-  assign \$77  = d == 2'h3;
-  assign \$78  = dn == nb_last;
-  assign \$79  = dn + 1'h1;
-  assign \$80  = d + 1'h1;
-  assign \$81  = o_valid & row_valid;
-  assign \$82  = row_end & row_valid;
-  assign \$83  = row == m_last;
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = dn == nb_last;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = r_en & m_out__valid;
-  assign \$88  = ~ row_valid;
-  assign \$89  = row_end & \$88 ;
-  assign \$90  = \$87  + \$89 ;
+  assign _064_ = 1'h1 << lane;
+  assign _075_ = s_param__valid ? _064_ : 7'h00;
+  assign _086_ = s_act__valid & s_wgt__valid;
+  assign _097_ = in_data & _086_;
+  assign _108_ = ~ at_k_last;
+  assign _119_ = credit_ok | _108_;
+  assign _001_ = _097_ & _119_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _036_ = _034_ & at_k_last;
+  assign _037_ = ! beat;
+  assign row_end = o_valid & _037_;
+  assign _038_ = d == 2'h3;
+  assign _039_ = dn != nb_last;
+  assign wrap = _038_ & _039_;
+  assign _040_ = row - 2'h3;
+  assign _041_ = row + 1'h1;
+  assign _043_ = wrap ? { _040_[17], _040_ } : { 1'h0, _041_ };
+  assign _044_ = row < m_wrap;
+  assign _045_ = row < m_last;
+  assign row_valid_next = wrap ? _044_ : _045_;
+  assign _047_ = d != 2'h3;
+  assign _048_ = dn == nb_last;
+  assign _049_ = ! ctrl_state;
+  assign _050_ = ctrl_state == 1'h1;
+  assign _051_ = ctrl_state == 2'h2;
+  assign _052_ = ctrl_state == 2'h3;
+  assign _054_ = fm0 + 3'h4;
+  assign _055_ = _054_ >= M_;
+  assign _056_ = _053_[4:0] >= 3'h4;
+  assign _057_ = hdr[15:0] - 1'h1;
+  assign _058_ = hdr[15:0] + 2'h3;
+  assign _059_ = hdr[31:16] - 1'h1;
+  assign _060_ = hdr[47:32] - 1'h1;
+  assign _061_ = hdr[47:32] > 4'ha;
+  assign _062_ = _061_ ? hdr[47:32] : 16'h000a;
+  assign _063_ = _062_ - 1'h1;
+  assign _065_ = hdr[31:16] == 1'h1;
+  assign _066_ = ! ch;
+  assign _067_ = ch + 1'h1;
+  assign _068_ = lane == 2'h3;
+  assign _069_ = wa + 1'h1;
+  assign _070_ = ! wb;
+  assign _071_ = blk + 1'h1;
+  assign _072_ = wb + 1'h1;
+  assign _073_ = lane + 1'h1;
+  assign _074_ = ch + 1'h1;
+  assign _076_ = _074_ == n_last;
+  assign _077_ = ! k_last;
+  assign _078_ = ! tile_last;
+  assign _079_ = ~ in_data;
+  assign _080_ = i_valid | _079_;
+  assign _081_ = ! k_last;
+  assign _082_ = ! tile_last;
+  assign _083_ = fn == nb_last;
+  assign _084_ = fm0 + 3'h4;
+  assign _085_ = fn + 1'h1;
+  assign _087_ = kk + 1'h1;
+  assign _088_ = kk + 1'h1;
+  assign _089_ = _088_ == k_last;
+  assign _090_ = kk + 1'h1;
+  assign _091_ = _090_ == tile_last;
+  assign _092_ = kk == k_last;
+  assign _093_ = flush - 1'h1;
+  assign _094_ = ! flush;
+  assign _095_ = ra_next + 1'h1;
+  assign _096_ = ra_next - 1'h0;
+  assign _098_ = ~ header_taken;
+  assign _099_ = _098_ & o_valid;
+  assign _101_ = _099_ & _100_;
+  assign _102_ = ~ header_taken;
+  assign _103_ = _102_ & row_end;
+  assign _104_ = beat + 1'h1;
+  assign _105_ = d == 2'h3;
+  assign _106_ = dn == nb_last;
+  assign _107_ = dn + 1'h1;
+  assign _109_ = d + 1'h1;
+  assign _110_ = o_valid & row_valid;
+  assign _111_ = row_end & row_valid;
+  assign _112_ = row == m_last;
+  assign _113_ = _111_ & _112_;
+  assign _114_ = dn == nb_last;
+  assign _115_ = _113_ & _114_;
+  assign _116_ = r_en & m_out__valid;
+  assign _117_ = ~ row_valid;
+  assign _118_ = row_end & _117_;
+  assign _120_ = _116_ + _118_;
   always @(posedge clk)
-    last_mblock <= \$91 ;
+    last_mblock <= _121_;
   always @(posedge clk)
-    credits <= \$92 ;
+    credits <= _122_;
   always @(posedge clk)
-    credit_ok <= \$93 ;
+    credit_ok <= _123_;
   always @(posedge clk)
-    M_ <= \$94 ;
+    M_ <= _124_;
   always @(posedge clk)
-    m_last <= \$95 ;
+    m_last <= _125_;
   always @(posedge clk)
-    m_wrap <= \$96 ;
+    m_wrap <= _126_;
   always @(posedge clk)
-    n_last <= \$97 ;
+    n_last <= _127_;
   always @(posedge clk)
-    zero_point <= \$98 ;
+    zero_point <= _128_;
   always @(posedge clk)
-    act_min <= \$99 ;
+    act_min <= _129_;
   always @(posedge clk)
-    act_max <= \$100 ;
+    act_max <= _002_;
   always @(posedge clk)
-    k_last <= \$101 ;
+    k_last <= _003_;
   always @(posedge clk)
-    tile_last <= \$102 ;
+    tile_last <= _004_;
   always @(posedge clk)
-    lane <= \$103 ;
+    lane <= _005_;
   always @(posedge clk)
-    blk <= \$104 ;
+    blk <= _006_;
   always @(posedge clk)
-    wa <= \$105 ;
+    wa <= _007_;
   always @(posedge clk)
-    wb <= \$106 ;
+    wb <= _008_;
   always @(posedge clk)
-    ch <= \$107 ;
+    ch <= _009_;
   always @(posedge clk)
-    ch_last <= \$108 ;
+    ch_last <= _010_;
   always @(posedge clk)
-    ctrl_state <= \$109 ;
+    ctrl_state <= _011_;
   always @(posedge clk)
-    \$signal$89  <= \$110 ;
+    \$signal$89  <= _013_;
   always @(posedge clk)
-    pt_shift <= \$111 ;
+    pt_shift <= _014_;
   always @(posedge clk)
-    nb_last <= \$112 ;
+    nb_last <= _015_;
   always @(posedge clk)
-    kk <= \$113 ;
+    kk <= _016_;
   always @(posedge clk)
-    in_data <= \$114 ;
+    in_data <= _017_;
   always @(posedge clk)
-    fm0 <= \$115 ;
+    fm0 <= _018_;
   always @(posedge clk)
-    fn <= \$116 ;
+    fn <= _019_;
   always @(posedge clk)
-    at_k_last <= \$117 ;
+    at_k_last <= _020_;
   always @(posedge clk)
-    at_tile_last <= \$118 ;
+    at_tile_last <= _021_;
   always @(posedge clk)
-    flush <= \$119 ;
+    flush <= _022_;
   always @(posedge clk)
-    d <= \$120 ;
+    d <= _024_;
   always @(posedge clk)
-    dn <= \$121 ;
+    dn <= _025_;
   always @(posedge clk)
-    beat <= \$122 ;
+    beat <= _026_;
   always @(posedge clk)
-    ra <= \$123 ;
+    ra <= _027_;
   always @(posedge clk)
-    ra_inc <= \$124 ;
+    ra_inc <= _028_;
   always @(posedge clk)
-    ra_row <= \$125 ;
+    ra_row <= _029_;
   always @(posedge clk)
-    row <= \$126 ;
+    row <= _030_;
   always @(posedge clk)
-    row_valid <= \$127 ;
+    row_valid <= _031_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$128 ;
+    \i_valid$49  <= _032_;
   always @(posedge clk)
-    \i_last$51  <= \$129 ;
+    \i_last$51  <= _033_;
   always @(posedge clk)
     i_acc <= \o_data$97 ;
   always @(posedge clk)
-    give_back <= \$130 ;
+    give_back <= _035_;
+  assign _130_ = _131_ ? 2'h0 : _120_;
+  assign _132_ = _133_ ? 1'h0 : _115_;
+  assign _134_ = _135_ ? 1'h0 : _110_;
+  assign _136_ = _137_ ? 1'h1 : row_valid;
+  assign _138_ = _139_ ? row_valid_next : _136_;
+  assign _140_ = _141_ ? _136_ : _138_;
+  assign _142_ = _143_ ? 1'h0 : _140_;
+  assign _144_ = _145_ ? 17'h00000 : row;
+  assign _146_ = _147_ ? _043_[16:0] : _144_;
+  assign _148_ = _149_ ? _144_ : _146_;
+  assign _150_ = _151_ ? 17'h00000 : _148_;
+  assign _152_ = _153_ ? (* full_case = 32'd1 *) 3'h0 : _096_[2:0];
+  assign _154_ = _155_ ? 3'h0 : _152_;
+  assign _156_ = _157_ ? (* full_case = 32'd1 *) 3'h1 : _095_[2:0];
+  assign _158_ = _159_ ? 3'h0 : _156_;
+  assign _160_ = _161_ ? (* full_case = 32'd1 *) 3'h0 : ra_next;
+  assign _162_ = _163_ ? 3'h0 : _160_;
+  assign _164_ = _165_ ? 1'h0 : beat;
+  assign _166_ = _167_ ? 1'h0 : _164_;
+  assign _168_ = _169_ ? _104_[0] : _166_;
+  assign _170_ = _171_ ? 1'h0 : _168_;
+  assign _172_ = _173_ ? 3'h0 : dn;
+  assign _174_ = _175_ ? (* full_case = 32'd1 *) 3'h0 : _107_[2:0];
+  assign _176_ = _177_ ? _174_ : _172_;
+  assign _178_ = _179_ ? _176_ : _172_;
+  assign _180_ = _181_ ? _172_ : _178_;
+  assign _182_ = _183_ ? 3'h0 : _180_;
+  assign _184_ = _185_ ? 2'h0 : d;
+  assign _186_ = _187_ ? (* full_case = 32'd1 *) 2'h0 : _109_[1:0];
+  assign _188_ = _189_ ? _186_ : _184_;
+  assign _190_ = _191_ ? _184_ : _188_;
+  assign _192_ = _193_ ? 2'h0 : _190_;
+  function [4:0] _675_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _675_ = b[4:0];
+      2'b1?:
+        _675_ = b[9:5];
+      default:
+        _675_ = a;
+    endcase
+  endfunction
+  assign _194_ = _675_(flush, { _202_, _093_[4:0] }, { _204_, _195_ });
+  assign _195_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _196_ = _197_ ? 5'h12 : flush;
+  assign _198_ = _199_ ? _196_ : flush;
+  assign _200_ = _201_ ? _198_ : flush;
+  assign _202_ = _203_ ? _200_ : flush;
+  assign _204_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _205_ = _206_ ? 5'h00 : _194_;
+  assign _207_ = _208_ ? (* full_case = 32'd1 *) _082_ : _091_;
+  assign _209_ = _210_ ? _207_ : at_tile_last;
+  function [0:0] _685_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _685_ = b[0:0];
+      2'b1?:
+        _685_ = b[1:1];
+      default:
+        _685_ = a;
+    endcase
+  endfunction
+  assign _211_ = _685_(at_tile_last, { _215_, _209_ }, { _217_, _212_ });
+  assign _212_ = ctrl_state == 2'h2;
+  assign _213_ = _214_ ? _078_ : at_tile_last;
+  assign _215_ = _216_ ? _213_ : at_tile_last;
+  assign _217_ = ctrl_state == 2'h1;
+  assign _218_ = _219_ ? 1'h0 : _211_;
+  assign _220_ = _221_ ? (* full_case = 32'd1 *) _081_ : _089_;
+  assign _222_ = _223_ ? _220_ : at_k_last;
+  function [0:0] _693_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _693_ = b[0:0];
+      2'b1?:
+        _693_ = b[1:1];
+      default:
+        _693_ = a;
+    endcase
+  endfunction
+  assign _224_ = _693_(at_k_last, { _228_, _222_ }, { _230_, _225_ });
+  assign _225_ = ctrl_state == 2'h2;
+  assign _226_ = _227_ ? _077_ : at_k_last;
+  assign _228_ = _229_ ? _226_ : at_k_last;
+  assign _230_ = ctrl_state == 2'h1;
+  assign _231_ = _232_ ? 1'h0 : _224_;
+  assign _233_ = _234_ ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0];
+  assign _235_ = _236_ ? _233_ : fn;
+  assign _237_ = _238_ ? _235_ : fn;
+  function [2:0] _702_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _702_ = b[2:0];
+      2'b1?:
+        _702_ = b[5:3];
+      default:
+        _702_ = a;
+    endcase
+  endfunction
+  assign _239_ = _702_(fn, { _243_, _237_ }, { _245_, _240_ });
+  assign _240_ = ctrl_state == 2'h2;
+  assign _241_ = _242_ ? 3'h0 : fn;
+  assign _243_ = _244_ ? _241_ : fn;
+  assign _245_ = ctrl_state == 2'h1;
+  assign _246_ = _247_ ? 3'h0 : _239_;
+  assign _248_ = _249_ ? _084_[16:0] : fm0;
+  assign _250_ = _251_ ? _248_ : fm0;
+  assign _252_ = _253_ ? _250_ : fm0;
+  function [16:0] _711_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _711_ = b[16:0];
+      2'b1?:
+        _711_ = b[33:17];
+      default:
+        _711_ = a;
+    endcase
+  endfunction
+  assign _254_ = _711_(fm0, { _258_, _252_ }, { _260_, _255_ });
+  assign _255_ = ctrl_state == 2'h2;
+  assign _256_ = _257_ ? 17'h00000 : fm0;
+  assign _258_ = _259_ ? _256_ : fm0;
+  assign _260_ = ctrl_state == 2'h1;
+  assign _261_ = _262_ ? 17'h00000 : _254_;
+  assign _263_ = _264_ ? 1'h0 : in_data;
+  assign _265_ = _266_ ? (* full_case = 32'd1 *) 1'h1 : _263_;
+  assign _267_ = _268_ ? _265_ : in_data;
+  function [0:0] _720_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _720_ = b[0:0];
+      2'b1?:
+        _720_ = b[1:1];
+      default:
+        _720_ = a;
+    endcase
+  endfunction
+  assign _269_ = _720_(in_data, { _273_, _267_ }, { _275_, _270_ });
+  assign _270_ = ctrl_state == 2'h2;
+  assign _271_ = _272_ ? 1'h1 : in_data;
+  assign _273_ = _274_ ? _271_ : in_data;
+  assign _275_ = ctrl_state == 2'h1;
+  assign _276_ = _277_ ? 1'h0 : _269_;
+  assign _278_ = _279_ ? (* full_case = 32'd1 *) 6'h00 : _087_[5:0];
+  assign _280_ = _281_ ? _278_ : kk;
+  function [5:0] _728_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _728_ = b[5:0];
+      2'b1?:
+        _728_ = b[11:6];
+      default:
+        _728_ = a;
+    endcase
+  endfunction
+  assign _282_ = _728_(kk, { _286_, _280_ }, { _288_, _283_ });
+  assign _283_ = ctrl_state == 2'h2;
+  assign _284_ = _285_ ? 6'h00 : kk;
+  assign _286_ = _287_ ? _284_ : kk;
+  assign _288_ = ctrl_state == 2'h1;
+  assign _289_ = _290_ ? 6'h00 : _282_;
+  assign _291_ = _292_ ? blk : nb_last;
+  assign _293_ = _294_ ? _291_ : nb_last;
+  assign _295_ = _296_ ? _293_ : nb_last;
+  assign _296_ = ctrl_state == 2'h1;
+  assign _297_ = _298_ ? 3'h0 : _295_;
+  assign _299_ = _300_ ? hdr[69:64] : pt_shift;
+  assign _301_ = _302_ ? _299_ : pt_shift;
+  assign _303_ = _304_ ? _301_ : pt_shift;
+  assign _304_ = ctrl_state == 2'h1;
+  assign _305_ = _306_ ? 6'h00 : _303_;
+  assign _307_ = _308_ ? hdr[62:32] : \$signal$89 ;
+  assign _309_ = _310_ ? _307_ : \$signal$89 ;
+  assign _311_ = _312_ ? _309_ : \$signal$89 ;
+  assign _312_ = ctrl_state == 2'h1;
+  assign _313_ = _314_ ? 31'h00000000 : _311_;
+  assign _315_ = _316_ ? 2'h0 : ctrl_state;
+  function [1:0] _750_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _750_ = b[1:0];
+      4'b??1?:
+        _750_ = b[3:2];
+      4'b?1??:
+        _750_ = b[5:4];
+      4'b1???:
+        _750_ = b[7:6];
+      default:
+        _750_ = a;
+    endcase
+  endfunction
+  assign _317_ = _750_(ctrl_state, { _333_, _330_, _325_, _315_ }, { _335_, _332_, _327_, _318_ });
+  assign _318_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _319_ = _320_ ? 2'h3 : ctrl_state;
+  assign _321_ = _322_ ? _319_ : ctrl_state;
+  assign _323_ = _324_ ? _321_ : ctrl_state;
+  assign _325_ = _326_ ? _323_ : ctrl_state;
+  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _328_ = _329_ ? 2'h2 : ctrl_state;
+  assign _330_ = _331_ ? _328_ : ctrl_state;
+  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _333_ = _334_ ? 2'h1 : ctrl_state;
+  assign _335_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _336_ = _337_ ? 2'h0 : _317_;
+  assign _338_ = _339_ ? _076_ : ch_last;
+  function [0:0] _764_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _764_ = b[0:0];
+      2'b1?:
+        _764_ = b[1:1];
+      default:
+        _764_ = a;
+    endcase
+  endfunction
+  assign _340_ = _764_(ch_last, { _342_, _338_ }, { _344_, _341_ });
+  assign _341_ = ctrl_state == 2'h1;
+  assign _342_ = _343_ ? _065_ : ch_last;
+  assign _344_ = ! ctrl_state;
+  assign _345_ = _346_ ? 1'h0 : _340_;
+  assign _347_ = _348_ ? _067_[15:0] : ch;
+  function [15:0] _770_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _770_ = b[15:0];
+      2'b1?:
+        _770_ = b[31:16];
+      default:
+        _770_ = a;
+    endcase
+  endfunction
+  assign _349_ = _770_(ch, { _351_, _347_ }, { _353_, _350_ });
+  assign _350_ = ctrl_state == 2'h1;
+  assign _351_ = _352_ ? 16'h0000 : ch;
+  assign _353_ = ! ctrl_state;
+  assign _354_ = _355_ ? 16'h0000 : _349_;
+  assign _356_ = wb ? (* full_case = 32'd1 *) _072_[0] : 1'h0;
+  assign _358_ = _359_ ? _356_ : wb;
+  assign _360_ = _361_ ? _358_ : wb;
+  function [0:0] _778_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _778_ = b[0:0];
+      2'b1?:
+        _778_ = b[1:1];
+      default:
+        _778_ = a;
+    endcase
+  endfunction
+  assign _362_ = _778_(wb, { _364_, _360_ }, { _366_, _363_ });
+  assign _363_ = ctrl_state == 2'h1;
+  assign _364_ = _365_ ? 1'h0 : wb;
+  assign _366_ = ! ctrl_state;
+  assign _367_ = _368_ ? 1'h0 : _362_;
+  assign _369_ = _370_ ? _069_[2:0] : wa;
+  assign _371_ = _372_ ? _369_ : wa;
+  function [2:0] _785_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _785_ = b[2:0];
+      2'b1?:
+        _785_ = b[5:3];
+      default:
+        _785_ = a;
+    endcase
+  endfunction
+  assign _373_ = _785_(wa, { _375_, _371_ }, { _377_, _374_ });
+  assign _374_ = ctrl_state == 2'h1;
+  assign _375_ = _376_ ? 3'h0 : wa;
+  assign _377_ = ! ctrl_state;
+  assign _378_ = _379_ ? 3'h0 : _373_;
+  assign _380_ = wb ? blk : _071_[2:0];
+  assign _382_ = _383_ ? _380_ : blk;
+  assign _384_ = _385_ ? _382_ : blk;
+  function [2:0] _793_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _793_ = b[2:0];
+      2'b1?:
+        _793_ = b[5:3];
+      default:
+        _793_ = a;
+    endcase
+  endfunction
+  assign _386_ = _793_(blk, { _388_, _384_ }, { _390_, _387_ });
+  assign _387_ = ctrl_state == 2'h1;
+  assign _388_ = _389_ ? 3'h0 : blk;
+  assign _390_ = ! ctrl_state;
+  assign _391_ = _392_ ? 3'h0 : _386_;
+  assign _393_ = _394_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
+  assign _395_ = _396_ ? _393_ : lane;
+  function [1:0] _800_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _800_ = b[1:0];
+      2'b1?:
+        _800_ = b[3:2];
+      default:
+        _800_ = a;
+    endcase
+  endfunction
+  assign _397_ = _800_(lane, { _399_, _395_ }, { _401_, _398_ });
+  assign _398_ = ctrl_state == 2'h1;
+  assign _399_ = _400_ ? 2'h0 : lane;
+  assign _401_ = ! ctrl_state;
+  assign _402_ = _403_ ? 2'h0 : _397_;
+  assign _404_ = _405_ ? _063_[5:0] : tile_last;
+  assign _406_ = _407_ ? _404_ : tile_last;
+  assign _407_ = ! ctrl_state;
+  assign _408_ = _409_ ? 6'h00 : _406_;
+  assign _410_ = _411_ ? _060_[15:0] : k_last;
+  assign _412_ = _413_ ? _410_ : k_last;
+  assign _413_ = ! ctrl_state;
+  assign _414_ = _415_ ? 16'h0000 : _412_;
+  assign _416_ = _417_ ? hdr[71:64] : act_max;
+  assign _418_ = _419_ ? _416_ : act_max;
+  assign _419_ = ! ctrl_state;
+  assign _420_ = _421_ ? 8'h00 : _418_;
+  assign _422_ = _423_ ? hdr[63:56] : act_min;
+  assign _424_ = _425_ ? _422_ : act_min;
+  assign _425_ = ! ctrl_state;
+  assign _426_ = _427_ ? 8'h00 : _424_;
+  assign _428_ = _429_ ? hdr[55:48] : zero_point;
+  assign _430_ = _431_ ? _428_ : zero_point;
+  assign _431_ = ! ctrl_state;
+  assign _432_ = _433_ ? 8'h00 : _430_;
+  assign _434_ = _435_ ? _059_[15:0] : n_last;
+  assign _436_ = _437_ ? _434_ : n_last;
+  assign _437_ = ! ctrl_state;
+  assign _438_ = _439_ ? 16'h0000 : _436_;
+  assign _440_ = _441_ ? _058_ : m_wrap;
+  assign _442_ = _443_ ? _440_ : m_wrap;
+  assign _443_ = ! ctrl_state;
+  assign _444_ = _445_ ? 17'h00000 : _442_;
+  assign _446_ = _447_ ? _057_[15:0] : m_last;
+  assign _448_ = _449_ ? _446_ : m_last;
+  assign _449_ = ! ctrl_state;
+  assign _450_ = _451_ ? 16'h0000 : _448_;
+  assign _452_ = _453_ ? hdr[15:0] : M_;
+  assign _454_ = _455_ ? _452_ : M_;
+  assign _455_ = ! ctrl_state;
+  assign _456_ = _457_ ? 16'h0000 : _454_;
+  assign _458_ = _459_ ? 1'h1 : _056_;
+  assign _460_ = _461_ ? 4'hc : _053_[3:0];
+  assign _462_ = _463_ ? 1'h0 : _055_;
+  assign _464_ = _465_ ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _466_ = _467_ ? (* full_case = 32'd1 *) ra_row : _464_;
+  assign _468_ = _469_ ? (* full_case = 32'd1 *) ra_inc : _466_;
+  assign _470_ = _471_ ? _468_ : ra;
+  assign _472_ = _473_ ? _036_ : 1'h0;
+  assign _473_ = ctrl_state == 2'h2;
+  assign _474_ = _475_ ? _001_ : 1'h0;
+  assign _475_ = ctrl_state == 2'h2;
+  assign _476_ = _477_ ? _075_[3:0] : 4'h0;
+  assign _477_ = ctrl_state == 2'h1;
+  assign _478_ = _479_ ? wa : 3'h0;
+  assign _479_ = ctrl_state == 2'h1;
+  assign _480_ = _481_ ? hdr[69:64] : 6'h00;
+  assign _481_ = ctrl_state == 2'h1;
+  assign _482_ = _483_ ? hdr[62:32] : 31'h00000000;
+  assign _483_ = ctrl_state == 2'h1;
+  assign _484_ = _485_ ? hdr[31:0] : 32'd0;
+  assign _485_ = ctrl_state == 2'h1;
+  assign _486_ = _487_ ? hdr[69:64] : 6'h00;
+  assign _487_ = ctrl_state == 2'h1;
+  assign _488_ = _489_ ? hdr[62:32] : 31'h00000000;
+  assign _489_ = ctrl_state == 2'h1;
+  assign _490_ = _491_ ? hdr[31:0] : 32'd0;
+  assign _491_ = ctrl_state == 2'h1;
+  assign _492_ = _493_ ? hdr[69:64] : 6'h00;
+  assign _493_ = ctrl_state == 2'h1;
+  assign _494_ = _495_ ? hdr[62:32] : 31'h00000000;
+  assign _495_ = ctrl_state == 2'h1;
+  assign _496_ = _497_ ? hdr[31:0] : 32'd0;
+  assign _497_ = ctrl_state == 2'h1;
+  assign _498_ = _499_ ? hdr[69:64] : 6'h00;
+  assign _499_ = ctrl_state == 2'h1;
+  assign _500_ = _501_ ? hdr[62:32] : 31'h00000000;
+  assign _501_ = ctrl_state == 2'h1;
+  assign _502_ = _503_ ? hdr[31:0] : 32'd0;
+  assign _503_ = ctrl_state == 2'h1;
+  assign _504_ = _505_ ? s_param__valid : 1'h0;
+  assign _505_ = ! ctrl_state;
+  function [0:0] _882_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _882_ = b[0:0];
+      2'b1?:
+        _882_ = b[1:1];
+      default:
+        _882_ = a;
+    endcase
+  endfunction
+  assign _506_ = _882_(1'h0, 2'h3, { _508_, _507_ });
+  assign _507_ = ctrl_state == 2'h1;
+  assign _508_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -704,778 +1540,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-          wp__data[100:69] = hdr[31:0];
-          wp__data[131:101] = hdr[62:32];
-          wp__data[137:132] = hdr[69:64];
-          wp__data[169:138] = hdr[31:0];
-          wp__data[200:170] = hdr[62:32];
-          wp__data[206:201] = hdr[69:64];
-          wp__data[238:207] = hdr[31:0];
-          wp__data[269:239] = hdr[62:32];
-          wp__data[275:270] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 3'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 4'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [3:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 3'h0;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$31 ;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \$3 [3:0];
-    if (rst) begin
-      \$92  = 4'hc;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = \$32 ;
-    if (rst) begin
-      \$93  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$94  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$94  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$95  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$95  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$96  = \$34 ;
-          end
-    endcase
-    if (rst) begin
-      \$96  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$97  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$98  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$39 [5:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$103  = 2'h0;
-            end else begin
-              \$103  = \$48 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$104  = \$46 [2:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$105  = \$44 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$105  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$106  = 1'h0;
-              end else begin
-                \$106  = \$47 [0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$107  = \$42 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = \$40 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$108  = \$50 ;
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$109  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$109  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$67 ) begin
-            \$109  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$109  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = \$signal$89 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$110  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$111  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$112  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$113  = 6'h00;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$113  = 6'h00;
-            end else begin
-              \$113  = \$60 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$113  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$114  = 1'h1;
-            end else begin
-              if (\$65 ) begin
-                \$114  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$115  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                \$115  = \$58 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$116  = 3'h0;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$57 ) begin
-                \$116  = 3'h0;
-              end else begin
-                \$116  = \$59 [2:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$117  = \$55 ;
-            end else begin
-              \$117  = \$62 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = \$56 ;
-            end else begin
-              \$118  = \$64 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$119  = 5'h12;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$119  = \$66 [4:0];
-    endcase
-    if (rst) begin
-      \$119  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = d;
-    if (header_taken) begin
-      \$120  = 2'h0;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$120  = 2'h0;
-      end else begin
-        \$120  = \$80 [1:0];
-      end
-    end
-    if (rst) begin
-      \$120  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = dn;
-    if (header_taken) begin
-      \$121  = 3'h0;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      if (\$77 ) begin
-        (* full_case = 32'd1 *)
-        if (\$78 ) begin
-          \$121  = 3'h0;
-        end else begin
-          \$121  = \$79 [2:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$121  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = beat;
-    if (header_taken) begin
-      \$122  = 1'h0;
-    end
-    if (\$73 ) begin
-      \$122  = \$76 [0];
-    end else if (\$75 ) begin
-      \$122  = 1'h0;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$123  = 3'h0;
-    end else begin
-      \$123  = ra_next;
-    end
-    if (rst) begin
-      \$123  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$124  = 3'h1;
-    end else begin
-      \$124  = \$68 [2:0];
-    end
-    if (rst) begin
-      \$124  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$125  = 3'h0;
-    end else begin
-      \$125  = \$69 [2:0];
-    end
-    if (rst) begin
-      \$125  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = row;
-    if (header_taken) begin
-      \$126  = 17'h00000;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$126  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$126  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = row_valid;
-    if (header_taken) begin
-      \$127  = 1'h1;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$127  = row_valid_next;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = \$81 ;
-    if (rst) begin
-      \$128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = \$86 ;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = \$90 ;
-    if (rst) begin
-      \$130  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [4:0];
+  assign credits_next = _053_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1483,7 +1550,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _043_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1623,207 +1690,662 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = p_word[169:138];
   assign i_bias[63:32] = p_word[100:69];
   assign i_bias[31:0] = p_word[31:0];
-  assign \$23  = beat;
-  assign \$72  = beat;
+  assign _131_ = rst;
+  assign _035_ = _130_;
+  assign _133_ = rst;
+  assign _033_ = _132_;
+  assign _135_ = rst;
+  assign _032_ = _134_;
+  assign _137_ = header_taken;
+  assign _139_ = _103_;
+  assign _141_ = _101_;
+  assign _143_ = rst;
+  assign _031_ = _142_;
+  assign _145_ = header_taken;
+  assign _147_ = _103_;
+  assign _149_ = _101_;
+  assign _151_ = rst;
+  assign _030_ = _150_;
+  assign _153_ = header_taken;
+  assign _155_ = rst;
+  assign _029_ = _154_;
+  assign _157_ = header_taken;
+  assign _159_ = rst;
+  assign _028_ = _158_;
+  assign _161_ = header_taken;
+  assign _163_ = rst;
+  assign _027_ = _162_;
+  assign _165_ = header_taken;
+  assign _167_ = _103_;
+  assign _169_ = _101_;
+  assign _171_ = rst;
+  assign _026_ = _170_;
+  assign _173_ = header_taken;
+  assign _175_ = _106_;
+  assign _177_ = _105_;
+  assign _179_ = _103_;
+  assign _181_ = _101_;
+  assign _183_ = rst;
+  assign _025_ = _182_;
+  assign _185_ = header_taken;
+  assign _187_ = _105_;
+  assign _189_ = _103_;
+  assign _191_ = _101_;
+  assign _193_ = rst;
+  assign _024_ = _192_;
+  assign _197_ = last_mblock;
+  assign _199_ = _083_;
+  assign _201_ = at_tile_last;
+  assign _203_ = _080_;
+  assign _206_ = rst;
+  assign _022_ = _205_;
+  assign _208_ = at_tile_last;
+  assign _210_ = _080_;
+  assign _214_ = ch_last;
+  assign _216_ = s_param__valid;
+  assign _219_ = rst;
+  assign _021_ = _218_;
+  assign _221_ = at_tile_last;
+  assign _223_ = _080_;
+  assign _227_ = ch_last;
+  assign _229_ = s_param__valid;
+  assign _232_ = rst;
+  assign _020_ = _231_;
+  assign _234_ = _083_;
+  assign _236_ = at_tile_last;
+  assign _238_ = _080_;
+  assign _242_ = ch_last;
+  assign _244_ = s_param__valid;
+  assign _247_ = rst;
+  assign _019_ = _246_;
+  assign _249_ = _083_;
+  assign _251_ = at_tile_last;
+  assign _253_ = _080_;
+  assign _257_ = ch_last;
+  assign _259_ = s_param__valid;
+  assign _262_ = rst;
+  assign _018_ = _261_;
+  assign _264_ = _092_;
+  assign _266_ = at_tile_last;
+  assign _268_ = _080_;
+  assign _272_ = ch_last;
+  assign _274_ = s_param__valid;
+  assign _277_ = rst;
+  assign _017_ = _276_;
+  assign _279_ = at_tile_last;
+  assign _281_ = _080_;
+  assign _285_ = ch_last;
+  assign _287_ = s_param__valid;
+  assign _290_ = rst;
+  assign _016_ = _289_;
+  assign _292_ = ch_last;
+  assign _294_ = s_param__valid;
+  assign _298_ = rst;
+  assign _015_ = _297_;
+  assign _300_ = _066_;
+  assign _302_ = s_param__valid;
+  assign _306_ = rst;
+  assign _014_ = _305_;
+  assign _308_ = _066_;
+  assign _310_ = s_param__valid;
+  assign _314_ = rst;
+  assign _013_ = _313_;
+  assign _316_ = _094_;
+  assign _320_ = last_mblock;
+  assign _322_ = _083_;
+  assign _324_ = at_tile_last;
+  assign _326_ = _080_;
+  assign _329_ = ch_last;
+  assign _331_ = s_param__valid;
+  assign _334_ = s_param__valid;
+  assign _337_ = rst;
+  assign _011_ = _336_;
+  assign _339_ = s_param__valid;
+  assign _343_ = s_param__valid;
+  assign _346_ = rst;
+  assign _010_ = _345_;
+  assign _348_ = s_param__valid;
+  assign _352_ = s_param__valid;
+  assign _355_ = rst;
+  assign _009_ = _354_;
+  assign _357_ = _070_;
+  assign _359_ = _068_;
+  assign _361_ = s_param__valid;
+  assign _365_ = s_param__valid;
+  assign _368_ = rst;
+  assign _008_ = _367_;
+  assign _370_ = _068_;
+  assign _372_ = s_param__valid;
+  assign _376_ = s_param__valid;
+  assign _379_ = rst;
+  assign _007_ = _378_;
+  assign _381_ = _070_;
+  assign _383_ = _068_;
+  assign _385_ = s_param__valid;
+  assign _389_ = s_param__valid;
+  assign _392_ = rst;
+  assign _006_ = _391_;
+  assign _394_ = _068_;
+  assign _396_ = s_param__valid;
+  assign _400_ = s_param__valid;
+  assign _403_ = rst;
+  assign _005_ = _402_;
+  assign _405_ = s_param__valid;
+  assign _409_ = rst;
+  assign _004_ = _408_;
+  assign _411_ = s_param__valid;
+  assign _415_ = rst;
+  assign _003_ = _414_;
+  assign _417_ = s_param__valid;
+  assign _421_ = rst;
+  assign _002_ = _420_;
+  assign _423_ = s_param__valid;
+  assign _427_ = rst;
+  assign _129_ = _426_;
+  assign _429_ = s_param__valid;
+  assign _433_ = rst;
+  assign _128_ = _432_;
+  assign _435_ = s_param__valid;
+  assign _439_ = rst;
+  assign _127_ = _438_;
+  assign _441_ = s_param__valid;
+  assign _445_ = rst;
+  assign _126_ = _444_;
+  assign _447_ = s_param__valid;
+  assign _451_ = rst;
+  assign _125_ = _450_;
+  assign _453_ = s_param__valid;
+  assign _457_ = rst;
+  assign _124_ = _456_;
+  assign _459_ = rst;
+  assign _123_ = _458_;
+  assign _461_ = rst;
+  assign _122_ = _460_;
+  assign _463_ = rst;
+  assign _121_ = _462_;
+  assign _465_ = _048_;
+  assign _467_ = _047_;
+  assign _469_ = _046_;
+  assign _471_ = o_valid;
+  assign ra_next = _470_;
+  assign \$signal  = _472_;
+  assign i_valid = _474_;
+  assign wp__en = _476_;
+  assign wp__addr = _478_;
+  assign wp__data[275:270] = _480_;
+  assign wp__data[269:239] = _482_;
+  assign wp__data[238:207] = _484_;
+  assign wp__data[206:201] = _486_;
+  assign wp__data[200:170] = _488_;
+  assign wp__data[169:138] = _490_;
+  assign wp__data[137:132] = _492_;
+  assign wp__data[131:101] = _494_;
+  assign wp__data[100:69] = _496_;
+  assign wp__data[68:63] = _498_;
+  assign wp__data[62:32] = _500_;
+  assign wp__data[31:0] = _502_;
+  assign header_taken = _504_;
+  assign s_param__ready = _506_;
+  assign _046_ = beat;
+  assign _100_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [21:0] \$10 ;
-  reg [21:0] \$100 ;
-  reg [21:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg \$103 ;
-  wire [7:0] \$104 ;
-  reg [15:0] \$105 ;
-  reg \$106 ;
-  reg [21:0] \$107 ;
-  reg [21:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire \$11 ;
-  reg \$110 ;
-  wire [7:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg [21:0] \$114 ;
-  reg [21:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg \$117 ;
-  wire [7:0] \$118 ;
-  reg [15:0] \$119 ;
-  wire [21:0] \$12 ;
-  reg \$120 ;
-  reg [21:0] \$121 ;
-  reg [21:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg \$124 ;
-  wire [7:0] \$125 ;
-  reg [15:0] \$126 ;
-  reg \$127 ;
-  reg [21:0] \$128 ;
-  reg [21:0] \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg \$131 ;
-  wire [7:0] \$132 ;
-  reg [15:0] \$133 ;
-  reg \$134 ;
-  reg [21:0] \$135 ;
-  reg [21:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg \$138 ;
-  wire [7:0] \$139 ;
-  wire [21:0] \$14 ;
-  reg [15:0] \$140 ;
-  reg \$141 ;
-  reg [21:0] \$142 ;
-  reg [21:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg \$145 ;
-  wire [7:0] \$146 ;
-  reg [15:0] \$147 ;
-  reg \$148 ;
-  reg [21:0] \$149 ;
-  wire \$15 ;
-  reg [21:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg \$152 ;
-  wire [7:0] \$153 ;
-  reg [15:0] \$154 ;
-  reg \$155 ;
-  reg [21:0] \$156 ;
-  reg [21:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg \$159 ;
-  wire [21:0] \$16 ;
-  wire [7:0] \$160 ;
-  reg [15:0] \$161 ;
-  reg \$162 ;
-  reg [21:0] \$163 ;
-  reg [21:0] \$164 ;
-  reg [7:0] \$165 ;
-  reg \$166 ;
-  wire [7:0] \$167 ;
-  reg [15:0] \$168 ;
-  reg \$169 ;
-  wire \$17 ;
-  reg [21:0] \$170 ;
-  reg [21:0] \$171 ;
-  reg [7:0] \$172 ;
-  reg \$173 ;
-  wire [7:0] \$174 ;
-  reg [15:0] \$175 ;
-  reg \$176 ;
-  reg [21:0] \$177 ;
-  reg [21:0] \$178 ;
-  reg [7:0] \$179 ;
-  wire [21:0] \$18 ;
-  reg \$180 ;
-  wire [7:0] \$181 ;
-  reg [15:0] \$182 ;
-  reg \$183 ;
-  reg [21:0] \$184 ;
-  reg [21:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  wire [7:0] \$188 ;
-  reg [15:0] \$189 ;
-  wire \$19 ;
-  reg \$190 ;
-  reg [21:0] \$191 ;
-  reg [21:0] \$192 ;
-  reg [2:0] \$193 ;
-  reg \$194 ;
-  wire [21:0] \$2 ;
-  wire [21:0] \$20 ;
-  wire \$21 ;
-  wire [21:0] \$22 ;
-  wire \$23 ;
-  wire [21:0] \$24 ;
-  wire \$25 ;
-  wire [21:0] \$26 ;
-  wire \$27 ;
-  wire [21:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [21:0] \$30 ;
-  wire \$31 ;
-  wire [21:0] \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire [22:0] \$35 ;
-  wire [22:0] \$36 ;
-  wire [22:0] \$37 ;
-  wire [22:0] \$38 ;
-  wire [22:0] \$39 ;
-  wire [21:0] \$4 ;
-  wire [22:0] \$40 ;
-  wire [22:0] \$41 ;
-  wire [22:0] \$42 ;
-  wire [22:0] \$43 ;
-  wire [22:0] \$44 ;
-  wire [22:0] \$45 ;
-  wire [22:0] \$46 ;
-  wire [22:0] \$47 ;
-  wire [22:0] \$48 ;
-  wire [22:0] \$49 ;
-  wire \$5 ;
-  wire [22:0] \$50 ;
-  wire \$51 ;
-  wire [3:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  wire [7:0] \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [7:0] \$58 ;
-  wire [7:0] \$59 ;
-  wire [21:0] \$6 ;
-  wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg \$64 ;
-  reg [7:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg [7:0] \$69 ;
-  wire \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [7:0] \$79 ;
-  wire [21:0] \$8 ;
-  wire [7:0] \$80 ;
-  reg [7:0] \$81 ;
-  reg \$82 ;
-  wire [7:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg \$85 ;
-  reg [21:0] \$86 ;
-  reg [21:0] \$87 ;
-  reg [7:0] \$88 ;
-  reg \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  reg [15:0] \$91 ;
-  reg \$92 ;
-  reg [21:0] \$93 ;
-  reg [21:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  wire [7:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg \$99 ;
+  wire _000_;
+  wire [21:0] _001_;
+  wire [21:0] _002_;
+  wire [21:0] _003_;
+  wire [7:0] _004_;
+  wire _005_;
+  wire [7:0] _006_;
+  wire [15:0] _007_;
+  wire _008_;
+  wire [21:0] _009_;
+  wire [21:0] _010_;
+  wire [7:0] _011_;
+  wire _012_;
+  wire _013_;
+  wire [7:0] _014_;
+  wire [15:0] _015_;
+  wire _016_;
+  wire [21:0] _017_;
+  wire [21:0] _018_;
+  wire [7:0] _019_;
+  wire _020_;
+  wire [7:0] _021_;
+  wire [15:0] _022_;
+  wire [21:0] _023_;
+  wire _024_;
+  wire [21:0] _025_;
+  wire [21:0] _026_;
+  wire [7:0] _027_;
+  wire _028_;
+  wire [7:0] _029_;
+  wire [15:0] _030_;
+  wire _031_;
+  wire [21:0] _032_;
+  wire [21:0] _033_;
+  wire _034_;
+  wire [7:0] _035_;
+  wire _036_;
+  wire [7:0] _037_;
+  wire [15:0] _038_;
+  wire _039_;
+  wire [21:0] _040_;
+  wire [21:0] _041_;
+  wire [7:0] _042_;
+  wire _043_;
+  wire [7:0] _044_;
+  wire [21:0] _045_;
+  wire [15:0] _046_;
+  wire _047_;
+  wire [21:0] _048_;
+  wire [21:0] _049_;
+  wire [7:0] _050_;
+  wire _051_;
+  wire [7:0] _052_;
+  wire [15:0] _053_;
+  wire _054_;
+  wire [21:0] _055_;
+  wire _056_;
+  wire [21:0] _057_;
+  wire [7:0] _058_;
+  wire _059_;
+  wire [7:0] _060_;
+  wire [15:0] _061_;
+  wire _062_;
+  wire [21:0] _063_;
+  wire [21:0] _064_;
+  wire [7:0] _065_;
+  wire _066_;
+  wire [21:0] _067_;
+  wire [7:0] _068_;
+  wire [15:0] _069_;
+  wire _070_;
+  wire [21:0] _071_;
+  wire [21:0] _072_;
+  wire [7:0] _073_;
+  wire _074_;
+  wire [7:0] _075_;
+  wire [15:0] _076_;
+  wire _077_;
+  wire _078_;
+  wire [21:0] _079_;
+  wire [21:0] _080_;
+  wire [7:0] _081_;
+  wire _082_;
+  wire [7:0] _083_;
+  wire [15:0] _084_;
+  wire _085_;
+  wire [21:0] _086_;
+  wire [21:0] _087_;
+  wire [7:0] _088_;
+  wire [21:0] _089_;
+  wire _090_;
+  wire [7:0] _091_;
+  wire [15:0] _092_;
+  wire _093_;
+  wire [21:0] _094_;
+  wire [21:0] _095_;
+  wire [7:0] _096_;
+  wire _097_;
+  wire [7:0] _098_;
+  wire [15:0] _099_;
+  wire _100_;
+  wire _101_;
+  wire [21:0] _102_;
+  wire [21:0] _103_;
+  wire [2:0] _104_;
+  wire _105_;
+  wire [21:0] _106_;
+  wire [21:0] _107_;
+  wire _108_;
+  wire [21:0] _109_;
+  wire _110_;
+  wire [21:0] _111_;
+  wire _112_;
+  wire [21:0] _113_;
+  wire _114_;
+  wire [21:0] _115_;
+  wire _116_;
+  wire _117_;
+  wire [21:0] _118_;
+  wire _119_;
+  wire [21:0] _120_;
+  wire _121_;
+  wire _122_;
+  wire [22:0] _123_;
+  wire [22:0] _124_;
+  wire [22:0] _125_;
+  wire [22:0] _126_;
+  wire [22:0] _127_;
+  wire [21:0] _128_;
+  wire [22:0] _129_;
+  wire [22:0] _130_;
+  wire [22:0] _131_;
+  wire [22:0] _132_;
+  wire [22:0] _133_;
+  wire [22:0] _134_;
+  wire [22:0] _135_;
+  wire [22:0] _136_;
+  wire [22:0] _137_;
+  wire [22:0] _138_;
+  wire _139_;
+  wire [22:0] _140_;
+  wire _141_;
+  wire [3:0] _142_;
+  wire _143_;
+  wire _144_;
+  wire [7:0] _145_;
+  wire [7:0] _146_;
+  wire [7:0] _147_;
+  wire [7:0] _148_;
+  wire [7:0] _149_;
+  wire [21:0] _150_;
+  wire [7:0] _151_;
+  wire [7:0] _152_;
+  wire [7:0] _153_;
+  wire [7:0] _154_;
+  wire _155_;
+  wire [7:0] _156_;
+  wire [7:0] _157_;
+  wire _158_;
+  wire _159_;
+  wire [7:0] _160_;
+  wire _161_;
+  wire [7:0] _162_;
+  wire [7:0] _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire [7:0] _167_;
+  wire [7:0] _168_;
+  wire [7:0] _169_;
+  wire [7:0] _170_;
+  wire [7:0] _171_;
+  wire [21:0] _172_;
+  wire [7:0] _173_;
+  wire [7:0] _174_;
+  wire _175_;
+  wire [7:0] _176_;
+  wire [15:0] _177_;
+  wire _178_;
+  wire [21:0] _179_;
+  wire [21:0] _180_;
+  wire [7:0] _181_;
+  wire _182_;
+  wire _183_;
+  wire [7:0] _184_;
+  wire [15:0] _185_;
+  wire _186_;
+  wire [21:0] _187_;
+  wire [21:0] _188_;
+  wire [7:0] _189_;
+  wire _190_;
+  wire [7:0] _191_;
+  wire [15:0] _192_;
+  wire _193_;
+  wire _194_;
+  wire [21:0] _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire [15:0] _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire [7:0] _203_;
+  wire _204_;
+  wire [21:0] _205_;
+  wire _206_;
+  wire [21:0] _207_;
+  wire _208_;
+  wire [21:0] _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire [15:0] _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire [7:0] _217_;
+  wire _218_;
+  wire [21:0] _219_;
+  wire _220_;
+  wire [21:0] _221_;
+  wire _222_;
+  wire [21:0] _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire [15:0] _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire [7:0] _231_;
+  wire _232_;
+  wire [21:0] _233_;
+  wire _234_;
+  wire [21:0] _235_;
+  wire _236_;
+  wire [21:0] _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire [15:0] _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire [7:0] _245_;
+  wire _246_;
+  wire [21:0] _247_;
+  wire _248_;
+  wire [21:0] _249_;
+  wire _250_;
+  wire [21:0] _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire [15:0] _255_;
+  wire _256_;
+  wire _257_;
+  wire _258_;
+  wire [7:0] _259_;
+  wire _260_;
+  wire [21:0] _261_;
+  wire _262_;
+  wire [21:0] _263_;
+  wire _264_;
+  wire [21:0] _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire [15:0] _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire [7:0] _273_;
+  wire _274_;
+  wire [21:0] _275_;
+  wire _276_;
+  wire [21:0] _277_;
+  wire _278_;
+  wire [21:0] _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire [15:0] _283_;
+  wire _284_;
+  wire _285_;
+  wire _286_;
+  wire [7:0] _287_;
+  wire _288_;
+  wire [21:0] _289_;
+  wire _290_;
+  wire [21:0] _291_;
+  wire _292_;
+  wire [21:0] _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire [15:0] _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire [7:0] _301_;
+  wire _302_;
+  wire [21:0] _303_;
+  wire _304_;
+  wire [21:0] _305_;
+  wire _306_;
+  wire [21:0] _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire [15:0] _311_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire [7:0] _315_;
+  wire _316_;
+  wire [21:0] _317_;
+  wire _318_;
+  wire [21:0] _319_;
+  wire _320_;
+  wire [21:0] _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire [15:0] _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire [7:0] _329_;
+  wire _330_;
+  wire [21:0] _331_;
+  wire _332_;
+  wire [21:0] _333_;
+  wire _334_;
+  wire [21:0] _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire [15:0] _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire [7:0] _343_;
+  wire _344_;
+  wire [21:0] _345_;
+  wire _346_;
+  wire [21:0] _347_;
+  wire _348_;
+  wire [21:0] _349_;
+  wire _350_;
+  wire _351_;
+  wire _352_;
+  wire [15:0] _353_;
+  wire _354_;
+  wire _355_;
+  wire _356_;
+  wire [7:0] _357_;
+  wire _358_;
+  wire [21:0] _359_;
+  wire _360_;
+  wire [21:0] _361_;
+  wire _362_;
+  wire [21:0] _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire [15:0] _367_;
+  wire _368_;
+  wire _369_;
+  wire _370_;
+  wire [7:0] _371_;
+  wire _372_;
+  wire [21:0] _373_;
+  wire _374_;
+  wire [21:0] _375_;
+  wire _376_;
+  wire [21:0] _377_;
+  wire _378_;
+  wire _379_;
+  wire _380_;
+  wire [15:0] _381_;
+  wire _382_;
+  wire _383_;
+  wire _384_;
+  wire [7:0] _385_;
+  wire _386_;
+  wire [21:0] _387_;
+  wire _388_;
+  wire [21:0] _389_;
+  wire _390_;
+  wire [21:0] _391_;
+  wire _392_;
+  wire _393_;
+  wire _394_;
+  wire [15:0] _395_;
+  wire _396_;
+  wire _397_;
+  wire _398_;
+  wire [7:0] _399_;
+  wire _400_;
+  wire _401_;
+  wire _402_;
+  wire _403_;
+  wire _404_;
+  wire _405_;
+  wire _406_;
+  wire [7:0] _407_;
+  wire _408_;
+  wire [7:0] _409_;
+  wire _410_;
+  wire [7:0] _411_;
+  wire _412_;
+  wire _413_;
+  wire _414_;
+  wire _415_;
+  wire _416_;
+  wire [7:0] _417_;
+  wire _418_;
+  wire [7:0] _419_;
+  wire _420_;
+  wire _421_;
+  wire _422_;
+  wire [7:0] _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire [2:0] _429_;
+  wire _430_;
+  wire [2:0] _431_;
+  wire _432_;
+  wire _433_;
+  wire _434_;
+  wire [2:0] _435_;
+  wire _436_;
+  wire [21:0] _437_;
+  wire _438_;
+  wire [21:0] _439_;
+  wire _440_;
+  wire [21:0] _441_;
+  wire _442_;
+  wire _443_;
+  wire _444_;
+  wire [15:0] _445_;
+  wire _446_;
+  wire _447_;
+  wire _448_;
+  wire [7:0] _449_;
+  wire _450_;
+  wire [21:0] _451_;
+  wire _452_;
+  wire [21:0] _453_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1878,7 +2400,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_3;
   input clk;
   wire clk;
-  reg [2:0] count_next;
+  wire [2:0] count_next;
   reg [2:0] drain_count = 3'h0;
   reg drain_shift = 1'h0;
   output draining;
@@ -2053,24 +2575,24 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 22'h000000 : \$35 [21:0];
-  assign \$4  = lr_0_1 ? 22'h000000 : \$36 [21:0];
-  assign \$6  = lr_0_2 ? 22'h000000 : \$37 [21:0];
-  assign \$8  = lr_0_3 ? 22'h000000 : \$38 [21:0];
-  assign \$10  = lr_1_0 ? 22'h000000 : \$39 [21:0];
-  assign \$12  = lr_1_1 ? 22'h000000 : \$40 [21:0];
-  assign \$14  = lr_1_2 ? 22'h000000 : \$41 [21:0];
-  assign \$16  = lr_1_3 ? 22'h000000 : \$42 [21:0];
-  assign \$18  = lr_2_0 ? 22'h000000 : \$43 [21:0];
-  assign \$20  = lr_2_1 ? 22'h000000 : \$44 [21:0];
-  assign \$22  = lr_2_2 ? 22'h000000 : \$45 [21:0];
-  assign \$24  = lr_2_3 ? 22'h000000 : \$46 [21:0];
-  assign \$26  = lr_3_0 ? 22'h000000 : \$47 [21:0];
-  assign \$28  = lr_3_1 ? 22'h000000 : \$48 [21:0];
-  assign \$30  = lr_3_2 ? 22'h000000 : \$49 [21:0];
-  assign \$32  = lr_3_3 ? 22'h000000 : \$50 [21:0];
-  assign \$34  = | count_next;
+  assign _000_ = i_last & i_valid;
+  assign _106_ = lr_0_0 ? 22'h000000 : _123_[21:0];
+  assign _128_ = lr_0_1 ? 22'h000000 : _124_[21:0];
+  assign _150_ = lr_0_2 ? 22'h000000 : _125_[21:0];
+  assign _172_ = lr_0_3 ? 22'h000000 : _126_[21:0];
+  assign _001_ = lr_1_0 ? 22'h000000 : _127_[21:0];
+  assign _023_ = lr_1_1 ? 22'h000000 : _129_[21:0];
+  assign _045_ = lr_1_2 ? 22'h000000 : _130_[21:0];
+  assign _067_ = lr_1_3 ? 22'h000000 : _131_[21:0];
+  assign _089_ = lr_2_0 ? 22'h000000 : _132_[21:0];
+  assign _107_ = lr_2_1 ? 22'h000000 : _133_[21:0];
+  assign _109_ = lr_2_2 ? 22'h000000 : _134_[21:0];
+  assign _111_ = lr_2_3 ? 22'h000000 : _135_[21:0];
+  assign _113_ = lr_3_0 ? 22'h000000 : _136_[21:0];
+  assign _115_ = lr_3_1 ? 22'h000000 : _137_[21:0];
+  assign _118_ = lr_3_2 ? 22'h000000 : _138_[21:0];
+  assign _120_ = lr_3_3 ? 22'h000000 : _140_[21:0];
+  assign _122_ = | count_next;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -2080,1165 +2602,470 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _123_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _124_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _125_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _126_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$39  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign _127_ = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$40  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign _129_ = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$41  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign _130_ = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$42  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign _131_ = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$43  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign _132_ = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$44  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign _133_ = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$45  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign _134_ = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$46  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign _135_ = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$47  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign _136_ = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$48  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign _137_ = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$49  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign _138_ = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$50  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign _140_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign draining = | drain_count;
-  assign \$52  = drain_count - 1'h1;
+  assign _142_ = drain_count - 1'h1;
   always @(posedge clk)
-    in_valid <= \$53 ;
+    in_valid <= _143_;
   always @(posedge clk)
-    in_last <= \$54 ;
+    in_last <= _144_;
   always @(posedge clk)
-    in_a0 <= \$55 ;
+    in_a0 <= _145_;
   always @(posedge clk)
-    in_a1 <= \$56 ;
+    in_a1 <= _146_;
   always @(posedge clk)
-    in_a2 <= \$57 ;
+    in_a2 <= _147_;
   always @(posedge clk)
-    in_a3 <= \$58 ;
+    in_a3 <= _148_;
   always @(posedge clk)
-    in_w0 <= \$59 ;
+    in_w0 <= _149_;
   always @(posedge clk)
-    in_w1 <= \$60 ;
+    in_w1 <= _151_;
   always @(posedge clk)
-    in_w2 <= \$61 ;
+    in_w2 <= _152_;
   always @(posedge clk)
-    in_w3 <= \$62 ;
+    in_w3 <= _153_;
   always @(posedge clk)
-    skew_a1_d0 <= \$63 ;
+    skew_a1_d0 <= _154_;
   always @(posedge clk)
-    skew_l1_d0 <= \$64 ;
+    skew_l1_d0 <= _155_;
   always @(posedge clk)
-    skew_a2_d0 <= \$65 ;
+    skew_a2_d0 <= _156_;
   always @(posedge clk)
-    skew_a2_d1 <= \$66 ;
+    skew_a2_d1 <= _157_;
   always @(posedge clk)
-    skew_l2_d0 <= \$67 ;
+    skew_l2_d0 <= _158_;
   always @(posedge clk)
-    skew_l2_d1 <= \$68 ;
+    skew_l2_d1 <= _159_;
   always @(posedge clk)
-    skew_a3_d0 <= \$69 ;
+    skew_a3_d0 <= _160_;
   always @(posedge clk)
-    skew_a3_d1 <= \$70 ;
+    skew_a3_d1 <= _162_;
   always @(posedge clk)
-    skew_a3_d2 <= \$71 ;
+    skew_a3_d2 <= _163_;
   always @(posedge clk)
-    skew_l3_d0 <= \$72 ;
+    skew_l3_d0 <= _164_;
   always @(posedge clk)
-    skew_l3_d1 <= \$73 ;
+    skew_l3_d1 <= _165_;
   always @(posedge clk)
-    skew_l3_d2 <= \$74 ;
+    skew_l3_d2 <= _166_;
   always @(posedge clk)
-    skew_w1_d0 <= \$75 ;
+    skew_w1_d0 <= _167_;
   always @(posedge clk)
-    skew_w2_d0 <= \$76 ;
+    skew_w2_d0 <= _168_;
   always @(posedge clk)
-    skew_w2_d1 <= \$77 ;
+    skew_w2_d1 <= _169_;
   always @(posedge clk)
-    skew_w3_d0 <= \$78 ;
+    skew_w3_d0 <= _170_;
   always @(posedge clk)
-    skew_w3_d1 <= \$79 ;
+    skew_w3_d1 <= _171_;
   always @(posedge clk)
-    skew_w3_d2 <= \$80 ;
+    skew_w3_d2 <= _173_;
   always @(posedge clk)
-    a_0_0 <= \$81 ;
+    a_0_0 <= _174_;
   always @(posedge clk)
-    l_0_0 <= \$82 ;
+    l_0_0 <= _175_;
   always @(posedge clk)
-    w_0_0 <= \$83 ;
+    w_0_0 <= _176_;
   always @(posedge clk)
-    pr_0_0 <= \$84 ;
+    pr_0_0 <= _177_;
   always @(posedge clk)
-    lr_0_0 <= \$85 ;
+    lr_0_0 <= _178_;
   always @(posedge clk)
-    acc_0_0 <= \$86 ;
+    acc_0_0 <= _179_;
   always @(posedge clk)
-    out_0_0 <= \$87 ;
+    out_0_0 <= _180_;
   always @(posedge clk)
-    a_0_1 <= \$88 ;
+    a_0_1 <= _181_;
   always @(posedge clk)
-    l_0_1 <= \$89 ;
+    l_0_1 <= _182_;
   always @(posedge clk)
-    w_0_1 <= \$90 ;
+    w_0_1 <= _184_;
   always @(posedge clk)
-    pr_0_1 <= \$91 ;
+    pr_0_1 <= _185_;
   always @(posedge clk)
-    lr_0_1 <= \$92 ;
+    lr_0_1 <= _186_;
   always @(posedge clk)
-    acc_0_1 <= \$93 ;
+    acc_0_1 <= _187_;
   always @(posedge clk)
-    out_0_1 <= \$94 ;
+    out_0_1 <= _188_;
   always @(posedge clk)
-    a_0_2 <= \$95 ;
+    a_0_2 <= _189_;
   always @(posedge clk)
-    l_0_2 <= \$96 ;
+    l_0_2 <= _190_;
   always @(posedge clk)
-    w_0_2 <= \$97 ;
+    w_0_2 <= _191_;
   always @(posedge clk)
-    pr_0_2 <= \$98 ;
+    pr_0_2 <= _192_;
   always @(posedge clk)
-    lr_0_2 <= \$99 ;
+    lr_0_2 <= _193_;
   always @(posedge clk)
-    acc_0_2 <= \$100 ;
+    acc_0_2 <= _002_;
   always @(posedge clk)
-    out_0_2 <= \$101 ;
+    out_0_2 <= _003_;
   always @(posedge clk)
-    a_0_3 <= \$102 ;
+    a_0_3 <= _004_;
   always @(posedge clk)
-    l_0_3 <= \$103 ;
+    l_0_3 <= _005_;
   always @(posedge clk)
-    w_0_3 <= \$104 ;
+    w_0_3 <= _006_;
   always @(posedge clk)
-    pr_0_3 <= \$105 ;
+    pr_0_3 <= _007_;
   always @(posedge clk)
-    lr_0_3 <= \$106 ;
+    lr_0_3 <= _008_;
   always @(posedge clk)
-    acc_0_3 <= \$107 ;
+    acc_0_3 <= _009_;
   always @(posedge clk)
-    out_0_3 <= \$108 ;
+    out_0_3 <= _010_;
   always @(posedge clk)
-    a_1_0 <= \$109 ;
+    a_1_0 <= _011_;
   always @(posedge clk)
-    l_1_0 <= \$110 ;
+    l_1_0 <= _013_;
   always @(posedge clk)
-    w_1_0 <= \$111 ;
+    w_1_0 <= _014_;
   always @(posedge clk)
-    pr_1_0 <= \$112 ;
+    pr_1_0 <= _015_;
   always @(posedge clk)
-    lr_1_0 <= \$113 ;
+    lr_1_0 <= _016_;
   always @(posedge clk)
-    acc_1_0 <= \$114 ;
+    acc_1_0 <= _017_;
   always @(posedge clk)
-    out_1_0 <= \$115 ;
+    out_1_0 <= _018_;
   always @(posedge clk)
-    a_1_1 <= \$116 ;
+    a_1_1 <= _019_;
   always @(posedge clk)
-    l_1_1 <= \$117 ;
+    l_1_1 <= _020_;
   always @(posedge clk)
-    w_1_1 <= \$118 ;
+    w_1_1 <= _021_;
   always @(posedge clk)
-    pr_1_1 <= \$119 ;
+    pr_1_1 <= _022_;
   always @(posedge clk)
-    lr_1_1 <= \$120 ;
+    lr_1_1 <= _024_;
   always @(posedge clk)
-    acc_1_1 <= \$121 ;
+    acc_1_1 <= _025_;
   always @(posedge clk)
-    out_1_1 <= \$122 ;
+    out_1_1 <= _026_;
   always @(posedge clk)
-    a_1_2 <= \$123 ;
+    a_1_2 <= _027_;
   always @(posedge clk)
-    l_1_2 <= \$124 ;
+    l_1_2 <= _028_;
   always @(posedge clk)
-    w_1_2 <= \$125 ;
+    w_1_2 <= _029_;
   always @(posedge clk)
-    pr_1_2 <= \$126 ;
+    pr_1_2 <= _030_;
   always @(posedge clk)
-    lr_1_2 <= \$127 ;
+    lr_1_2 <= _031_;
   always @(posedge clk)
-    acc_1_2 <= \$128 ;
+    acc_1_2 <= _032_;
   always @(posedge clk)
-    out_1_2 <= \$129 ;
+    out_1_2 <= _033_;
   always @(posedge clk)
-    a_1_3 <= \$130 ;
+    a_1_3 <= _035_;
   always @(posedge clk)
-    l_1_3 <= \$131 ;
+    l_1_3 <= _036_;
   always @(posedge clk)
-    w_1_3 <= \$132 ;
+    w_1_3 <= _037_;
   always @(posedge clk)
-    pr_1_3 <= \$133 ;
+    pr_1_3 <= _038_;
   always @(posedge clk)
-    lr_1_3 <= \$134 ;
+    lr_1_3 <= _039_;
   always @(posedge clk)
-    acc_1_3 <= \$135 ;
+    acc_1_3 <= _040_;
   always @(posedge clk)
-    out_1_3 <= \$136 ;
+    out_1_3 <= _041_;
   always @(posedge clk)
-    a_2_0 <= \$137 ;
+    a_2_0 <= _042_;
   always @(posedge clk)
-    l_2_0 <= \$138 ;
+    l_2_0 <= _043_;
   always @(posedge clk)
-    w_2_0 <= \$139 ;
+    w_2_0 <= _044_;
   always @(posedge clk)
-    pr_2_0 <= \$140 ;
+    pr_2_0 <= _046_;
   always @(posedge clk)
-    lr_2_0 <= \$141 ;
+    lr_2_0 <= _047_;
   always @(posedge clk)
-    acc_2_0 <= \$142 ;
+    acc_2_0 <= _048_;
   always @(posedge clk)
-    out_2_0 <= \$143 ;
+    out_2_0 <= _049_;
   always @(posedge clk)
-    a_2_1 <= \$144 ;
+    a_2_1 <= _050_;
   always @(posedge clk)
-    l_2_1 <= \$145 ;
+    l_2_1 <= _051_;
   always @(posedge clk)
-    w_2_1 <= \$146 ;
+    w_2_1 <= _052_;
   always @(posedge clk)
-    pr_2_1 <= \$147 ;
+    pr_2_1 <= _053_;
   always @(posedge clk)
-    lr_2_1 <= \$148 ;
+    lr_2_1 <= _054_;
   always @(posedge clk)
-    acc_2_1 <= \$149 ;
+    acc_2_1 <= _055_;
   always @(posedge clk)
-    out_2_1 <= \$150 ;
+    out_2_1 <= _057_;
   always @(posedge clk)
-    a_2_2 <= \$151 ;
+    a_2_2 <= _058_;
   always @(posedge clk)
-    l_2_2 <= \$152 ;
+    l_2_2 <= _059_;
   always @(posedge clk)
-    w_2_2 <= \$153 ;
+    w_2_2 <= _060_;
   always @(posedge clk)
-    pr_2_2 <= \$154 ;
+    pr_2_2 <= _061_;
   always @(posedge clk)
-    lr_2_2 <= \$155 ;
+    lr_2_2 <= _062_;
   always @(posedge clk)
-    acc_2_2 <= \$156 ;
+    acc_2_2 <= _063_;
   always @(posedge clk)
-    out_2_2 <= \$157 ;
+    out_2_2 <= _064_;
   always @(posedge clk)
-    a_2_3 <= \$158 ;
+    a_2_3 <= _065_;
   always @(posedge clk)
-    l_2_3 <= \$159 ;
+    l_2_3 <= _066_;
   always @(posedge clk)
-    w_2_3 <= \$160 ;
+    w_2_3 <= _068_;
   always @(posedge clk)
-    pr_2_3 <= \$161 ;
+    pr_2_3 <= _069_;
   always @(posedge clk)
-    lr_2_3 <= \$162 ;
+    lr_2_3 <= _070_;
   always @(posedge clk)
-    acc_2_3 <= \$163 ;
+    acc_2_3 <= _071_;
   always @(posedge clk)
-    out_2_3 <= \$164 ;
+    out_2_3 <= _072_;
   always @(posedge clk)
-    a_3_0 <= \$165 ;
+    a_3_0 <= _073_;
   always @(posedge clk)
-    l_3_0 <= \$166 ;
+    l_3_0 <= _074_;
   always @(posedge clk)
-    w_3_0 <= \$167 ;
+    w_3_0 <= _075_;
   always @(posedge clk)
-    pr_3_0 <= \$168 ;
+    pr_3_0 <= _076_;
   always @(posedge clk)
-    lr_3_0 <= \$169 ;
+    lr_3_0 <= _077_;
   always @(posedge clk)
-    acc_3_0 <= \$170 ;
+    acc_3_0 <= _079_;
   always @(posedge clk)
-    out_3_0 <= \$171 ;
+    out_3_0 <= _080_;
   always @(posedge clk)
-    a_3_1 <= \$172 ;
+    a_3_1 <= _081_;
   always @(posedge clk)
-    l_3_1 <= \$173 ;
+    l_3_1 <= _082_;
   always @(posedge clk)
-    w_3_1 <= \$174 ;
+    w_3_1 <= _083_;
   always @(posedge clk)
-    pr_3_1 <= \$175 ;
+    pr_3_1 <= _084_;
   always @(posedge clk)
-    lr_3_1 <= \$176 ;
+    lr_3_1 <= _085_;
   always @(posedge clk)
-    acc_3_1 <= \$177 ;
+    acc_3_1 <= _086_;
   always @(posedge clk)
-    out_3_1 <= \$178 ;
+    out_3_1 <= _087_;
   always @(posedge clk)
-    a_3_2 <= \$179 ;
+    a_3_2 <= _088_;
   always @(posedge clk)
-    l_3_2 <= \$180 ;
+    l_3_2 <= _090_;
   always @(posedge clk)
-    w_3_2 <= \$181 ;
+    w_3_2 <= _091_;
   always @(posedge clk)
-    pr_3_2 <= \$182 ;
+    pr_3_2 <= _092_;
   always @(posedge clk)
-    lr_3_2 <= \$183 ;
+    lr_3_2 <= _093_;
   always @(posedge clk)
-    acc_3_2 <= \$184 ;
+    acc_3_2 <= _094_;
   always @(posedge clk)
-    out_3_2 <= \$185 ;
+    out_3_2 <= _095_;
   always @(posedge clk)
-    a_3_3 <= \$186 ;
+    a_3_3 <= _096_;
   always @(posedge clk)
-    l_3_3 <= \$187 ;
+    l_3_3 <= _097_;
   always @(posedge clk)
-    w_3_3 <= \$188 ;
+    w_3_3 <= _098_;
   always @(posedge clk)
-    pr_3_3 <= \$189 ;
+    pr_3_3 <= _099_;
   always @(posedge clk)
-    lr_3_3 <= \$190 ;
+    lr_3_3 <= _101_;
   always @(posedge clk)
-    acc_3_3 <= \$191 ;
+    acc_3_3 <= _102_;
   always @(posedge clk)
-    out_3_3 <= \$192 ;
+    out_3_3 <= _103_;
   always @(posedge clk)
-    drain_count <= \$193 ;
+    drain_count <= _104_;
   always @(posedge clk)
-    drain_shift <= \$194 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = i_valid;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = \$1 ;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = a_in1;
-    if (rst) begin
-      \$63  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = in_last;
-    if (rst) begin
-      \$64  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = a_in2;
-    if (rst) begin
-      \$65  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = skew_a2_d0;
-    if (rst) begin
-      \$66  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = in_last;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = skew_l2_d0;
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = a_in3;
-    if (rst) begin
-      \$69  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = skew_a3_d0;
-    if (rst) begin
-      \$70  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = skew_a3_d1;
-    if (rst) begin
-      \$71  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = in_last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = skew_l3_d0;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = skew_l3_d1;
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = a_in0;
-    if (rst) begin
-      \$81  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = in_last;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = p_0_0;
-    if (rst) begin
-      \$84  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = in_last;
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = \$2 ;
-    if (rst) begin
-      \$86  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = out_0_0;
-    if (cap_0_0) begin
-      \$87  = \$35 [21:0];
-    end else if (\$3 ) begin
-      \$87  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = a_0_0;
-    if (rst) begin
-      \$88  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = l_0_0;
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = p_0_1;
-    if (rst) begin
-      \$91  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = l_0_0;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = \$4 ;
-    if (rst) begin
-      \$93  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = out_0_1;
-    if (cap_0_1) begin
-      \$94  = \$36 [21:0];
-    end else if (\$5 ) begin
-      \$94  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = a_0_1;
-    if (rst) begin
-      \$95  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = l_0_1;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = p_0_2;
-    if (rst) begin
-      \$98  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = l_0_1;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = \$6 ;
-    if (rst) begin
-      \$100  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = out_0_2;
-    if (cap_0_2) begin
-      \$101  = \$37 [21:0];
-    end else if (\$7 ) begin
-      \$101  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = a_0_2;
-    if (rst) begin
-      \$102  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = l_0_2;
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = p_0_3;
-    if (rst) begin
-      \$105  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = l_0_2;
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = \$8 ;
-    if (rst) begin
-      \$107  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = out_0_3;
-    if (cap_0_3) begin
-      \$108  = \$38 [21:0];
-    end else if (\$9 ) begin
-      \$108  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_a1_d0;
-    if (rst) begin
-      \$109  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = skew_l1_d0;
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = p_1_0;
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = skew_l1_d0;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = \$10 ;
-    if (rst) begin
-      \$114  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = out_1_0;
-    if (cap_1_0) begin
-      \$115  = \$39 [21:0];
-    end else if (\$11 ) begin
-      \$115  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = a_1_0;
-    if (rst) begin
-      \$116  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = l_1_0;
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = p_1_1;
-    if (rst) begin
-      \$119  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = l_1_0;
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = \$12 ;
-    if (rst) begin
-      \$121  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = out_1_1;
-    if (cap_1_1) begin
-      \$122  = \$40 [21:0];
-    end else if (\$13 ) begin
-      \$122  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = a_1_1;
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = l_1_1;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = p_1_2;
-    if (rst) begin
-      \$126  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = l_1_1;
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = \$14 ;
-    if (rst) begin
-      \$128  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = out_1_2;
-    if (cap_1_2) begin
-      \$129  = \$41 [21:0];
-    end else if (\$15 ) begin
-      \$129  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = a_1_2;
-    if (rst) begin
-      \$130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = l_1_2;
-    if (rst) begin
-      \$131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = p_1_3;
-    if (rst) begin
-      \$133  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = l_1_2;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = \$16 ;
-    if (rst) begin
-      \$135  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = out_1_3;
-    if (cap_1_3) begin
-      \$136  = \$42 [21:0];
-    end else if (\$17 ) begin
-      \$136  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_a2_d1;
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_l2_d1;
-    if (rst) begin
-      \$138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = p_2_0;
-    if (rst) begin
-      \$140  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_l2_d1;
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = \$18 ;
-    if (rst) begin
-      \$142  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = out_2_0;
-    if (cap_2_0) begin
-      \$143  = \$43 [21:0];
-    end else if (\$19 ) begin
-      \$143  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = a_2_0;
-    if (rst) begin
-      \$144  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = l_2_0;
-    if (rst) begin
-      \$145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = p_2_1;
-    if (rst) begin
-      \$147  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = l_2_0;
-    if (rst) begin
-      \$148  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = \$20 ;
-    if (rst) begin
-      \$149  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = out_2_1;
-    if (cap_2_1) begin
-      \$150  = \$44 [21:0];
-    end else if (\$21 ) begin
-      \$150  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = a_2_1;
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = l_2_1;
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = p_2_2;
-    if (rst) begin
-      \$154  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = l_2_1;
-    if (rst) begin
-      \$155  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = \$22 ;
-    if (rst) begin
-      \$156  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = out_2_2;
-    if (cap_2_2) begin
-      \$157  = \$45 [21:0];
-    end else if (\$23 ) begin
-      \$157  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = a_2_2;
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = l_2_2;
-    if (rst) begin
-      \$159  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = p_2_3;
-    if (rst) begin
-      \$161  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = l_2_2;
-    if (rst) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = \$24 ;
-    if (rst) begin
-      \$163  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = out_2_3;
-    if (cap_2_3) begin
-      \$164  = \$46 [21:0];
-    end else if (\$25 ) begin
-      \$164  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_a3_d2;
-    if (rst) begin
-      \$165  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = skew_l3_d2;
-    if (rst) begin
-      \$166  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = p_3_0;
-    if (rst) begin
-      \$168  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = skew_l3_d2;
-    if (rst) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = \$26 ;
-    if (rst) begin
-      \$170  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = out_3_0;
-    if (cap_3_0) begin
-      \$171  = \$47 [21:0];
-    end else if (\$27 ) begin
-      \$171  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = a_3_0;
-    if (rst) begin
-      \$172  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = l_3_0;
-    if (rst) begin
-      \$173  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = p_3_1;
-    if (rst) begin
-      \$175  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = l_3_0;
-    if (rst) begin
-      \$176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = \$28 ;
-    if (rst) begin
-      \$177  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = out_3_1;
-    if (cap_3_1) begin
-      \$178  = \$48 [21:0];
-    end else if (\$29 ) begin
-      \$178  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = a_3_1;
-    if (rst) begin
-      \$179  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = l_3_1;
-    if (rst) begin
-      \$180  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = p_3_2;
-    if (rst) begin
-      \$182  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = l_3_1;
-    if (rst) begin
-      \$183  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = \$30 ;
-    if (rst) begin
-      \$184  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = out_3_2;
-    if (cap_3_2) begin
-      \$185  = \$49 [21:0];
-    end else if (\$31 ) begin
-      \$185  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = a_3_2;
-    if (rst) begin
-      \$186  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = l_3_2;
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = p_3_3;
-    if (rst) begin
-      \$189  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = l_3_2;
-    if (rst) begin
-      \$190  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = \$32 ;
-    if (rst) begin
-      \$191  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = out_3_3;
-    if (cap_3_3) begin
-      \$192  = \$50 [21:0];
-    end else if (\$33 ) begin
-      \$192  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = count_next;
-    if (rst) begin
-      \$193  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = \$34 ;
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$51 ) begin
-      count_next = \$52 [2:0];
-    end
-  end
+    drain_shift <= _105_;
+  assign _195_ = _196_ ? 22'h000000 : _118_;
+  assign _197_ = _198_ ? 1'h0 : l_3_1;
+  assign _199_ = _200_ ? 16'h0000 : p_3_2;
+  assign _201_ = _202_ ? 1'h0 : l_3_1;
+  assign _203_ = _204_ ? 8'h00 : a_3_1;
+  assign _205_ = _206_ ? 22'h000000 : out_3_1;
+  assign _207_ = _208_ ? _137_[21:0] : _205_;
+  assign _209_ = _210_ ? 22'h000000 : _115_;
+  assign _211_ = _212_ ? 1'h0 : l_3_0;
+  assign _213_ = _214_ ? 16'h0000 : p_3_1;
+  assign _215_ = _216_ ? 1'h0 : l_3_0;
+  assign _217_ = _218_ ? 8'h00 : a_3_0;
+  assign _219_ = _220_ ? 22'h000000 : out_3_0;
+  assign _221_ = _222_ ? _136_[21:0] : _219_;
+  assign _223_ = _224_ ? 22'h000000 : _113_;
+  assign _225_ = _226_ ? 1'h0 : skew_l3_d2;
+  assign _227_ = _228_ ? 16'h0000 : p_3_0;
+  assign _229_ = _230_ ? 1'h0 : skew_l3_d2;
+  assign _231_ = _232_ ? 8'h00 : skew_a3_d2;
+  assign _233_ = _234_ ? out_3_3 : out_2_3;
+  assign _235_ = _236_ ? _135_[21:0] : _233_;
+  assign _237_ = _238_ ? 22'h000000 : _111_;
+  assign _239_ = _240_ ? 1'h0 : l_2_2;
+  assign _241_ = _242_ ? 16'h0000 : p_2_3;
+  assign _243_ = _244_ ? 1'h0 : l_2_2;
+  assign _245_ = _246_ ? 8'h00 : a_2_2;
+  assign _247_ = _248_ ? out_3_2 : out_2_2;
+  assign _249_ = _250_ ? _134_[21:0] : _247_;
+  assign _251_ = _252_ ? 22'h000000 : _109_;
+  assign _253_ = _254_ ? 1'h0 : l_2_1;
+  assign _255_ = _256_ ? 16'h0000 : p_2_2;
+  assign _257_ = _258_ ? 1'h0 : l_2_1;
+  assign _259_ = _260_ ? 8'h00 : a_2_1;
+  assign _261_ = _262_ ? out_3_1 : out_2_1;
+  assign _263_ = _264_ ? _133_[21:0] : _261_;
+  assign _265_ = _266_ ? 22'h000000 : _107_;
+  assign _267_ = _268_ ? 1'h0 : l_2_0;
+  assign _269_ = _270_ ? 16'h0000 : p_2_1;
+  assign _271_ = _272_ ? 1'h0 : l_2_0;
+  assign _273_ = _274_ ? 8'h00 : a_2_0;
+  assign _275_ = _276_ ? out_3_0 : out_2_0;
+  assign _277_ = _278_ ? _132_[21:0] : _275_;
+  assign _279_ = _280_ ? 22'h000000 : _089_;
+  assign _281_ = _282_ ? 1'h0 : skew_l2_d1;
+  assign _283_ = _284_ ? 16'h0000 : p_2_0;
+  assign _285_ = _286_ ? 1'h0 : skew_l2_d1;
+  assign _287_ = _288_ ? 8'h00 : skew_a2_d1;
+  assign _289_ = _290_ ? out_2_3 : out_1_3;
+  assign _291_ = _292_ ? _131_[21:0] : _289_;
+  assign _293_ = _294_ ? 22'h000000 : _067_;
+  assign _295_ = _296_ ? 1'h0 : l_1_2;
+  assign _297_ = _298_ ? 16'h0000 : p_1_3;
+  assign _299_ = _300_ ? 1'h0 : l_1_2;
+  assign _301_ = _302_ ? 8'h00 : a_1_2;
+  assign _303_ = _304_ ? out_2_2 : out_1_2;
+  assign _305_ = _306_ ? _130_[21:0] : _303_;
+  assign _307_ = _308_ ? 22'h000000 : _045_;
+  assign _309_ = _310_ ? 1'h0 : l_1_1;
+  assign _311_ = _312_ ? 16'h0000 : p_1_2;
+  assign _313_ = _314_ ? 1'h0 : l_1_1;
+  assign _315_ = _316_ ? 8'h00 : a_1_1;
+  assign _317_ = _318_ ? out_2_1 : out_1_1;
+  assign _319_ = _320_ ? _129_[21:0] : _317_;
+  assign _321_ = _322_ ? 22'h000000 : _023_;
+  assign _323_ = _324_ ? 1'h0 : l_1_0;
+  assign _325_ = _326_ ? 16'h0000 : p_1_1;
+  assign _327_ = _328_ ? 1'h0 : l_1_0;
+  assign _329_ = _330_ ? 8'h00 : a_1_0;
+  assign _331_ = _332_ ? out_2_0 : out_1_0;
+  assign _333_ = _334_ ? _127_[21:0] : _331_;
+  assign _335_ = _336_ ? 22'h000000 : _001_;
+  assign _337_ = _338_ ? 1'h0 : skew_l1_d0;
+  assign _339_ = _340_ ? 16'h0000 : p_1_0;
+  assign _341_ = _342_ ? 1'h0 : skew_l1_d0;
+  assign _343_ = _344_ ? 8'h00 : skew_a1_d0;
+  assign _345_ = _346_ ? out_1_3 : out_0_3;
+  assign _347_ = _348_ ? _126_[21:0] : _345_;
+  assign _349_ = _350_ ? 22'h000000 : _172_;
+  assign _351_ = _352_ ? 1'h0 : l_0_2;
+  assign _353_ = _354_ ? 16'h0000 : p_0_3;
+  assign _355_ = _356_ ? 1'h0 : l_0_2;
+  assign _357_ = _358_ ? 8'h00 : a_0_2;
+  assign _359_ = _360_ ? out_1_2 : out_0_2;
+  assign _361_ = _362_ ? _125_[21:0] : _359_;
+  assign _363_ = _364_ ? 22'h000000 : _150_;
+  assign _365_ = _366_ ? 1'h0 : l_0_1;
+  assign _367_ = _368_ ? 16'h0000 : p_0_2;
+  assign _369_ = _370_ ? 1'h0 : l_0_1;
+  assign _371_ = _372_ ? 8'h00 : a_0_1;
+  assign _373_ = _374_ ? out_1_1 : out_0_1;
+  assign _375_ = _376_ ? _124_[21:0] : _373_;
+  assign _377_ = _378_ ? 22'h000000 : _128_;
+  assign _379_ = _380_ ? 1'h0 : l_0_0;
+  assign _381_ = _382_ ? 16'h0000 : p_0_1;
+  assign _383_ = _384_ ? 1'h0 : l_0_0;
+  assign _385_ = _386_ ? 8'h00 : a_0_0;
+  assign _387_ = _388_ ? out_1_0 : out_0_0;
+  assign _389_ = _390_ ? _123_[21:0] : _387_;
+  assign _391_ = _392_ ? 22'h000000 : _106_;
+  assign _393_ = _394_ ? 1'h0 : in_last;
+  assign _395_ = _396_ ? 16'h0000 : p_0_0;
+  assign _397_ = _398_ ? 1'h0 : in_last;
+  assign _399_ = _400_ ? 8'h00 : a_in0;
+  assign _401_ = _402_ ? 1'h0 : skew_l3_d1;
+  assign _403_ = _404_ ? 1'h0 : skew_l3_d0;
+  assign _405_ = _406_ ? 1'h0 : in_last;
+  assign _407_ = _408_ ? 8'h00 : skew_a3_d1;
+  assign _409_ = _410_ ? 8'h00 : skew_a3_d0;
+  assign _411_ = _412_ ? 8'h00 : a_in3;
+  assign _413_ = _414_ ? 1'h0 : skew_l2_d0;
+  assign _415_ = _416_ ? 1'h0 : in_last;
+  assign _417_ = _418_ ? 8'h00 : skew_a2_d0;
+  assign _419_ = _420_ ? 8'h00 : a_in2;
+  assign _421_ = _422_ ? 1'h0 : in_last;
+  assign _423_ = _424_ ? 8'h00 : a_in1;
+  assign _425_ = _426_ ? 1'h0 : _000_;
+  assign _427_ = _428_ ? 1'h0 : i_valid;
+  assign _429_ = _430_ ? _142_[2:0] : drain_count;
+  assign _431_ = _432_ ? 3'h4 : _429_;
+  assign _433_ = _434_ ? 1'h0 : _122_;
+  assign _435_ = _436_ ? 3'h0 : count_next;
+  assign _437_ = _438_ ? 22'h000000 : out_3_3;
+  assign _439_ = _440_ ? _140_[21:0] : _437_;
+  assign _441_ = _442_ ? 22'h000000 : _120_;
+  assign _443_ = _444_ ? 1'h0 : l_3_2;
+  assign _445_ = _446_ ? 16'h0000 : p_3_3;
+  assign _447_ = _448_ ? 1'h0 : l_3_2;
+  assign _449_ = _450_ ? 8'h00 : a_3_2;
+  assign _451_ = _452_ ? 22'h000000 : out_3_2;
+  assign _453_ = _194_ ? _138_[21:0] : _451_;
   assign en = 1'h1;
-  assign sum_0_0 = \$35 [21:0];
-  assign sum_0_1 = \$36 [21:0];
-  assign sum_0_2 = \$37 [21:0];
-  assign sum_0_3 = \$38 [21:0];
-  assign sum_1_0 = \$39 [21:0];
-  assign sum_1_1 = \$40 [21:0];
-  assign sum_1_2 = \$41 [21:0];
-  assign sum_1_3 = \$42 [21:0];
-  assign sum_2_0 = \$43 [21:0];
-  assign sum_2_1 = \$44 [21:0];
-  assign sum_2_2 = \$45 [21:0];
-  assign sum_2_3 = \$46 [21:0];
-  assign sum_3_0 = \$47 [21:0];
-  assign sum_3_1 = \$48 [21:0];
-  assign sum_3_2 = \$49 [21:0];
-  assign sum_3_3 = \$50 [21:0];
+  assign sum_0_0 = _123_[21:0];
+  assign sum_0_1 = _124_[21:0];
+  assign sum_0_2 = _125_[21:0];
+  assign sum_0_3 = _126_[21:0];
+  assign sum_1_0 = _127_[21:0];
+  assign sum_1_1 = _129_[21:0];
+  assign sum_1_2 = _130_[21:0];
+  assign sum_1_3 = _131_[21:0];
+  assign sum_2_0 = _132_[21:0];
+  assign sum_2_1 = _133_[21:0];
+  assign sum_2_2 = _134_[21:0];
+  assign sum_2_3 = _135_[21:0];
+  assign sum_3_0 = _136_[21:0];
+  assign sum_3_1 = _137_[21:0];
+  assign sum_3_2 = _138_[21:0];
+  assign sum_3_3 = _140_[21:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3256,52 +3083,297 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[65:44] = out_0_2;
   assign o_data[43:22] = out_0_1;
   assign o_data[21:0] = out_0_0;
-  assign \$188  = w_2_3;
-  assign \$181  = w_2_2;
-  assign \$174  = w_2_1;
-  assign \$167  = w_2_0;
-  assign \$160  = w_1_3;
-  assign \$153  = w_1_2;
-  assign \$146  = w_1_1;
-  assign \$139  = w_1_0;
-  assign \$132  = w_0_3;
-  assign \$125  = w_0_2;
-  assign \$118  = w_0_1;
-  assign \$111  = w_0_0;
-  assign \$104  = skew_w3_d2;
-  assign \$97  = skew_w2_d1;
-  assign \$90  = skew_w1_d0;
-  assign \$83  = w_in0;
-  assign \$80  = skew_w3_d1;
-  assign \$79  = skew_w3_d0;
-  assign \$78  = w_in3;
-  assign \$77  = skew_w2_d0;
-  assign \$76  = w_in2;
-  assign \$75  = w_in1;
-  assign \$62  = i_w[31:24];
-  assign \$61  = i_w[23:16];
-  assign \$60  = i_w[15:8];
-  assign \$59  = i_w[7:0];
-  assign \$58  = i_a[31:24];
-  assign \$57  = i_a[23:16];
-  assign \$56  = i_a[15:8];
-  assign \$55  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
+  assign _098_ = w_2_3;
+  assign _091_ = w_2_2;
+  assign _083_ = w_2_1;
+  assign _075_ = w_2_0;
+  assign _068_ = w_1_3;
+  assign _060_ = w_1_2;
+  assign _052_ = w_1_1;
+  assign _044_ = w_1_0;
+  assign _037_ = w_0_3;
+  assign _029_ = w_0_2;
+  assign _021_ = w_0_1;
+  assign _014_ = w_0_0;
+  assign _006_ = skew_w3_d2;
+  assign _191_ = skew_w2_d1;
+  assign _184_ = skew_w1_d0;
+  assign _176_ = w_in0;
+  assign _173_ = skew_w3_d1;
+  assign _171_ = skew_w3_d0;
+  assign _170_ = w_in3;
+  assign _169_ = skew_w2_d0;
+  assign _168_ = w_in2;
+  assign _167_ = w_in1;
+  assign _153_ = i_w[31:24];
+  assign _152_ = i_w[23:16];
+  assign _151_ = i_w[15:8];
+  assign _149_ = i_w[7:0];
+  assign _148_ = i_a[31:24];
+  assign _147_ = i_a[23:16];
+  assign _146_ = i_a[15:8];
+  assign _145_ = i_a[7:0];
+  assign _430_ = _141_;
+  assign _432_ = cap_3_3;
+  assign count_next = _431_;
+  assign _434_ = rst;
+  assign _105_ = _433_;
+  assign _436_ = rst;
+  assign _104_ = _435_;
+  assign _438_ = _121_;
+  assign _440_ = cap_3_3;
+  assign _103_ = _439_;
+  assign _442_ = rst;
+  assign _102_ = _441_;
+  assign _444_ = rst;
+  assign _101_ = _443_;
+  assign _446_ = rst;
+  assign _099_ = _445_;
+  assign _448_ = rst;
+  assign _097_ = _447_;
+  assign _450_ = rst;
+  assign _096_ = _449_;
+  assign _452_ = _119_;
+  assign _194_ = cap_3_2;
+  assign _095_ = _453_;
+  assign _196_ = rst;
+  assign _094_ = _195_;
+  assign _198_ = rst;
+  assign _093_ = _197_;
+  assign _200_ = rst;
+  assign _092_ = _199_;
+  assign _202_ = rst;
+  assign _090_ = _201_;
+  assign _204_ = rst;
+  assign _088_ = _203_;
+  assign _206_ = _116_;
+  assign _208_ = cap_3_1;
+  assign _087_ = _207_;
+  assign _210_ = rst;
+  assign _086_ = _209_;
+  assign _212_ = rst;
+  assign _085_ = _211_;
+  assign _214_ = rst;
+  assign _084_ = _213_;
+  assign _216_ = rst;
+  assign _082_ = _215_;
+  assign _218_ = rst;
+  assign _081_ = _217_;
+  assign _220_ = _114_;
+  assign _222_ = cap_3_0;
+  assign _080_ = _221_;
+  assign _224_ = rst;
+  assign _079_ = _223_;
+  assign _226_ = rst;
+  assign _077_ = _225_;
+  assign _228_ = rst;
+  assign _076_ = _227_;
+  assign _230_ = rst;
+  assign _074_ = _229_;
+  assign _232_ = rst;
+  assign _073_ = _231_;
+  assign _234_ = _112_;
+  assign _236_ = cap_2_3;
+  assign _072_ = _235_;
+  assign _238_ = rst;
+  assign _071_ = _237_;
+  assign _240_ = rst;
+  assign _070_ = _239_;
+  assign _242_ = rst;
+  assign _069_ = _241_;
+  assign _244_ = rst;
+  assign _066_ = _243_;
+  assign _246_ = rst;
+  assign _065_ = _245_;
+  assign _248_ = _110_;
+  assign _250_ = cap_2_2;
+  assign _064_ = _249_;
+  assign _252_ = rst;
+  assign _063_ = _251_;
+  assign _254_ = rst;
+  assign _062_ = _253_;
+  assign _256_ = rst;
+  assign _061_ = _255_;
+  assign _258_ = rst;
+  assign _059_ = _257_;
+  assign _260_ = rst;
+  assign _058_ = _259_;
+  assign _262_ = _108_;
+  assign _264_ = cap_2_1;
+  assign _057_ = _263_;
+  assign _266_ = rst;
+  assign _055_ = _265_;
+  assign _268_ = rst;
+  assign _054_ = _267_;
+  assign _270_ = rst;
+  assign _053_ = _269_;
+  assign _272_ = rst;
+  assign _051_ = _271_;
+  assign _274_ = rst;
+  assign _050_ = _273_;
+  assign _276_ = _100_;
+  assign _278_ = cap_2_0;
+  assign _049_ = _277_;
+  assign _280_ = rst;
+  assign _048_ = _279_;
+  assign _282_ = rst;
+  assign _047_ = _281_;
+  assign _284_ = rst;
+  assign _046_ = _283_;
+  assign _286_ = rst;
+  assign _043_ = _285_;
+  assign _288_ = rst;
+  assign _042_ = _287_;
+  assign _290_ = _078_;
+  assign _292_ = cap_1_3;
+  assign _041_ = _291_;
+  assign _294_ = rst;
+  assign _040_ = _293_;
+  assign _296_ = rst;
+  assign _039_ = _295_;
+  assign _298_ = rst;
+  assign _038_ = _297_;
+  assign _300_ = rst;
+  assign _036_ = _299_;
+  assign _302_ = rst;
+  assign _035_ = _301_;
+  assign _304_ = _056_;
+  assign _306_ = cap_1_2;
+  assign _033_ = _305_;
+  assign _308_ = rst;
+  assign _032_ = _307_;
+  assign _310_ = rst;
+  assign _031_ = _309_;
+  assign _312_ = rst;
+  assign _030_ = _311_;
+  assign _314_ = rst;
+  assign _028_ = _313_;
+  assign _316_ = rst;
+  assign _027_ = _315_;
+  assign _318_ = _034_;
+  assign _320_ = cap_1_1;
+  assign _026_ = _319_;
+  assign _322_ = rst;
+  assign _025_ = _321_;
+  assign _324_ = rst;
+  assign _024_ = _323_;
+  assign _326_ = rst;
+  assign _022_ = _325_;
+  assign _328_ = rst;
+  assign _020_ = _327_;
+  assign _330_ = rst;
+  assign _019_ = _329_;
+  assign _332_ = _012_;
+  assign _334_ = cap_1_0;
+  assign _018_ = _333_;
+  assign _336_ = rst;
+  assign _017_ = _335_;
+  assign _338_ = rst;
+  assign _016_ = _337_;
+  assign _340_ = rst;
+  assign _015_ = _339_;
+  assign _342_ = rst;
+  assign _013_ = _341_;
+  assign _344_ = rst;
+  assign _011_ = _343_;
+  assign _346_ = _183_;
+  assign _348_ = cap_0_3;
+  assign _010_ = _347_;
+  assign _350_ = rst;
+  assign _009_ = _349_;
+  assign _352_ = rst;
+  assign _008_ = _351_;
+  assign _354_ = rst;
+  assign _007_ = _353_;
+  assign _356_ = rst;
+  assign _005_ = _355_;
+  assign _358_ = rst;
+  assign _004_ = _357_;
+  assign _360_ = _161_;
+  assign _362_ = cap_0_2;
+  assign _003_ = _361_;
+  assign _364_ = rst;
+  assign _002_ = _363_;
+  assign _366_ = rst;
+  assign _193_ = _365_;
+  assign _368_ = rst;
+  assign _192_ = _367_;
+  assign _370_ = rst;
+  assign _190_ = _369_;
+  assign _372_ = rst;
+  assign _189_ = _371_;
+  assign _374_ = _139_;
+  assign _376_ = cap_0_1;
+  assign _188_ = _375_;
+  assign _378_ = rst;
+  assign _187_ = _377_;
+  assign _380_ = rst;
+  assign _186_ = _379_;
+  assign _382_ = rst;
+  assign _185_ = _381_;
+  assign _384_ = rst;
+  assign _182_ = _383_;
+  assign _386_ = rst;
+  assign _181_ = _385_;
+  assign _388_ = _117_;
+  assign _390_ = cap_0_0;
+  assign _180_ = _389_;
+  assign _392_ = rst;
+  assign _179_ = _391_;
+  assign _394_ = rst;
+  assign _178_ = _393_;
+  assign _396_ = rst;
+  assign _177_ = _395_;
+  assign _398_ = rst;
+  assign _175_ = _397_;
+  assign _400_ = rst;
+  assign _174_ = _399_;
+  assign _402_ = rst;
+  assign _166_ = _401_;
+  assign _404_ = rst;
+  assign _165_ = _403_;
+  assign _406_ = rst;
+  assign _164_ = _405_;
+  assign _408_ = rst;
+  assign _163_ = _407_;
+  assign _410_ = rst;
+  assign _162_ = _409_;
+  assign _412_ = rst;
+  assign _160_ = _411_;
+  assign _414_ = rst;
+  assign _159_ = _413_;
+  assign _416_ = rst;
+  assign _158_ = _415_;
+  assign _418_ = rst;
+  assign _157_ = _417_;
+  assign _420_ = rst;
+  assign _156_ = _419_;
+  assign _422_ = rst;
+  assign _155_ = _421_;
+  assign _424_ = rst;
+  assign _154_ = _423_;
+  assign _426_ = rst;
+  assign _144_ = _425_;
+  assign _428_ = rst;
+  assign _143_ = _427_;
+  assign _117_ = drain_shift;
+  assign _139_ = drain_shift;
+  assign _161_ = drain_shift;
+  assign _183_ = drain_shift;
+  assign _012_ = drain_shift;
+  assign _034_ = drain_shift;
+  assign _056_ = drain_shift;
+  assign _078_ = drain_shift;
+  assign _100_ = drain_shift;
+  assign _108_ = drain_shift;
+  assign _110_ = drain_shift;
+  assign _112_ = drain_shift;
+  assign _114_ = drain_shift;
+  assign _116_ = drain_shift;
+  assign _119_ = drain_shift;
+  assign _121_ = drain_shift;
+  assign cap_3_3 = lr_3_3;
+  assign _141_ = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -3317,34 +3389,45 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_3_0 = lr_3_0;
   assign cap_3_1 = lr_3_1;
   assign cap_3_2 = lr_3_2;
-  assign cap_3_3 = lr_3_3;
-  assign \$51  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [4:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [4:0] \$18 ;
-  reg [3:0] \$19 ;
-  wire \$2 ;
-  reg [3:0] \$20 ;
-  reg [3:0] \$21 ;
-  wire [4:0] \$3 ;
-  wire [4:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [4:0] \$7 ;
-  wire [4:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [4:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [4:0] _09_;
+  wire [3:0] _10_;
+  wire _11_;
+  wire [3:0] _12_;
+  wire [3:0] _13_;
+  wire [4:0] _14_;
+  wire [4:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [4:0] _18_;
+  wire [4:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [3:0] _22_;
+  wire _23_;
+  wire [3:0] _24_;
+  wire _25_;
+  wire [3:0] _26_;
+  wire _27_;
+  wire [3:0] _28_;
+  wire _29_;
+  wire [3:0] _30_;
+  wire _31_;
+  wire [3:0] _32_;
+  wire _33_;
+  wire [3:0] _34_;
   input clk;
   wire clk;
   (* init = 4'h0 *)
@@ -3397,187 +3480,226 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign w_rdy = level != 4'hc;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 4'hb;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 5'h00 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 4'hb;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 5'h00 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 4'hb;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 5'h00 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 4'hb;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 5'h00 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [3:0];
-    end
-    if (rst) begin
-      \$19  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [3:0];
-    end
-    if (rst) begin
-      \$20  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [3:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [3:0];
-    end
-    if (rst) begin
-      \$21  = 4'h0;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[3:0] : level;
+  assign _22_ = _23_ ? _15_[3:0] : w_port__addr;
+  assign _24_ = _25_ ? 4'h0 : _22_;
+  assign _28_ = _29_ ? _09_[3:0] : _26_;
+  assign _30_ = _31_ ? 4'h0 : _28_;
+  assign _32_ = _33_ ? _19_[3:0] : r_port__addr;
+  assign _34_ = _21_ ? 4'h0 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  reg [4:0] \$100 ;
-  reg [4:0] \$101 ;
-  reg [4:0] \$102 ;
-  reg [32:0] \$103 ;
-  reg [32:0] \$104 ;
-  reg [32:0] \$105 ;
-  reg [32:0] \$106 ;
-  reg [31:0] \$107 ;
-  reg [31:0] \$108 ;
-  reg [31:0] \$109 ;
-  wire \$11 ;
-  reg [31:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  wire [5:0] \$12 ;
-  wire \$13 ;
-  wire [6:0] \$14 ;
-  wire [6:0] \$15 ;
-  wire \$16 ;
-  wire [5:0] \$17 ;
-  wire \$18 ;
-  wire [6:0] \$19 ;
-  wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [62:0] \$26 ;
-  wire [62:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [33:0] \$29 ;
-  wire \$3 ;
-  wire [28:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [30:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [33:0] \$34 ;
-  wire [28:0] \$35 ;
-  wire [31:0] \$36 ;
-  wire [30:0] \$37 ;
-  wire [32:0] \$38 ;
-  wire [33:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire [28:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [28:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [62:0] \$49 ;
-  wire [6:0] \$5 ;
-  wire [63:0] \$50 ;
-  wire [63:0] \$51 ;
-  wire [62:0] \$52 ;
-  wire [63:0] \$53 ;
-  wire [63:0] \$54 ;
-  wire [62:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire [63:0] \$57 ;
-  wire [62:0] \$58 ;
-  wire [63:0] \$59 ;
-  wire \$6 ;
-  wire [63:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [63:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [63:0] \$66 ;
-  wire [63:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [33:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [34:0] \$73 ;
-  wire [33:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [34:0] \$78 ;
-  wire [33:0] \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [34:0] \$83 ;
-  wire [33:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [34:0] \$88 ;
-  wire \$89 ;
-  wire [6:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [4:0] \$99 ;
+  wire _000_;
+  wire [6:0] _001_;
+  wire [4:0] _002_;
+  wire [4:0] _003_;
+  wire [4:0] _004_;
+  wire [32:0] _005_;
+  wire [32:0] _006_;
+  wire [32:0] _007_;
+  wire [32:0] _008_;
+  wire [31:0] _009_;
+  wire [31:0] _010_;
+  wire [31:0] _011_;
+  wire _012_;
+  wire [31:0] _013_;
+  wire [31:0] _014_;
+  wire _015_;
+  wire _016_;
+  wire [5:0] _017_;
+  wire _018_;
+  wire [6:0] _019_;
+  wire [6:0] _020_;
+  wire _021_;
+  wire [5:0] _022_;
+  wire _023_;
+  wire [6:0] _024_;
+  wire [5:0] _025_;
+  wire [6:0] _026_;
+  wire [32:0] _027_;
+  wire [32:0] _028_;
+  wire [32:0] _029_;
+  wire [32:0] _030_;
+  wire [62:0] _031_;
+  wire [62:0] _032_;
+  wire [62:0] _033_;
+  wire [62:0] _034_;
+  wire [33:0] _035_;
+  wire _036_;
+  wire [28:0] _037_;
+  wire [31:0] _038_;
+  wire [30:0] _039_;
+  wire [32:0] _040_;
+  wire [33:0] _041_;
+  wire [28:0] _042_;
+  wire [31:0] _043_;
+  wire [30:0] _044_;
+  wire [32:0] _045_;
+  wire [33:0] _046_;
+  wire [6:0] _047_;
+  wire [28:0] _048_;
+  wire [31:0] _049_;
+  wire [30:0] _050_;
+  wire [32:0] _051_;
+  wire [33:0] _052_;
+  wire [28:0] _053_;
+  wire [31:0] _054_;
+  wire [30:0] _055_;
+  wire [32:0] _056_;
+  wire [62:0] _057_;
+  wire [6:0] _058_;
+  wire [63:0] _059_;
+  wire [63:0] _060_;
+  wire [62:0] _061_;
+  wire [63:0] _062_;
+  wire [63:0] _063_;
+  wire [62:0] _064_;
+  wire [63:0] _065_;
+  wire [63:0] _066_;
+  wire [62:0] _067_;
+  wire [63:0] _068_;
+  wire _069_;
+  wire [63:0] _070_;
+  wire [63:0] _071_;
+  wire [63:0] _072_;
+  wire [63:0] _073_;
+  wire [63:0] _074_;
+  wire [63:0] _075_;
+  wire [63:0] _076_;
+  wire [63:0] _077_;
+  wire [63:0] _078_;
+  wire [33:0] _079_;
+  wire [5:0] _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire [34:0] _084_;
+  wire [33:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire [34:0] _089_;
+  wire [33:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire [34:0] _095_;
+  wire [33:0] _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [34:0] _100_;
+  wire _101_;
+  wire [6:0] _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire [4:0] _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire [7:0] _117_;
+  wire _118_;
+  wire [7:0] _119_;
+  wire _120_;
+  wire [7:0] _121_;
+  wire _122_;
+  wire [7:0] _123_;
+  wire _124_;
+  wire [7:0] _125_;
+  wire _126_;
+  wire [7:0] _127_;
+  wire _128_;
+  wire [7:0] _129_;
+  wire _130_;
+  wire [7:0] _131_;
+  wire _132_;
+  wire [7:0] _133_;
+  wire _134_;
+  wire [7:0] _135_;
+  wire _136_;
+  wire [7:0] _137_;
+  wire _138_;
+  wire [7:0] _139_;
+  wire _140_;
+  wire [31:0] _141_;
+  wire _142_;
+  wire [31:0] _143_;
+  wire _144_;
+  wire [31:0] _145_;
+  wire _146_;
+  wire [31:0] _147_;
+  wire _148_;
+  wire [32:0] _149_;
+  wire _150_;
+  wire [32:0] _151_;
+  wire _152_;
+  wire [32:0] _153_;
+  wire _154_;
+  wire [32:0] _155_;
+  wire _156_;
+  wire [4:0] _157_;
+  wire _158_;
+  wire [4:0] _159_;
+  wire _160_;
+  wire [4:0] _161_;
+  wire _162_;
+  wire [4:0] _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -3685,318 +3807,196 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
-  assign \$22  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
-  assign \$23  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
-  assign \$24  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
-  assign \$25  = $signed(\$21 [31:0]) << \$2 [4:0];
-  assign \$26  = $signed(\$22 [31:0]) << \$7 [4:0];
-  assign \$27  = $signed(\$23 [31:0]) << \$12 [4:0];
-  assign \$28  = $signed(\$24 [31:0]) << \$17 [4:0];
-  assign \$29  = \$25 [16:0] * i_multiplier[16:0];
-  assign \$30  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign \$32  = \$25 [16:0] * i_multiplier[30:17];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign mid_0 = $signed(\$33 ) + $signed(15'h2000);
-  assign \$34  = \$26 [16:0] * i_multiplier[47:31];
-  assign \$35  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign \$36  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign \$37  = \$26 [16:0] * i_multiplier[61:48];
-  assign \$38  = $signed(\$36 ) + $signed({ 1'h0, \$37  });
-  assign mid_1 = $signed(\$38 ) + $signed(15'h2000);
-  assign \$39  = \$27 [16:0] * i_multiplier[78:62];
-  assign \$40  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign \$41  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign \$42  = \$27 [16:0] * i_multiplier[92:79];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign mid_2 = $signed(\$43 ) + $signed(15'h2000);
-  assign \$44  = \$28 [16:0] * i_multiplier[109:93];
-  assign \$45  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign \$46  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign \$47  = \$28 [16:0] * i_multiplier[123:110];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign mid_3 = $signed(\$48 ) + $signed(15'h2000);
-  assign \$50  = $signed(\$49 ) + $signed(mid_0);
-  assign \$53  = $signed(\$52 ) + $signed(mid_1);
-  assign \$56  = $signed(\$55 ) + $signed(mid_2);
-  assign \$59  = $signed(\$58 ) + $signed(mid_3);
-  assign \$61  = 1'h1 << \$5 [4:0];
-  assign \$63  = 1'h1 << \$10 [4:0];
-  assign \$65  = 1'h1 << \$15 [4:0];
-  assign \$67  = 1'h1 << \$20 [4:0];
-  assign \$69  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$70  = | rq2_hf0;
-  assign \$71  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = $signed(\$69 ) - $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$75  = | rq2_hf1;
-  assign \$76  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$77  = \$75  & \$76 ;
-  assign \$78  = $signed(\$74 ) - $signed({ 1'h0, \$77  });
-  assign \$79  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$80  = | rq2_hf2;
-  assign \$81  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$82  = \$80  & \$81 ;
-  assign \$83  = $signed(\$79 ) - $signed({ 1'h0, \$82  });
-  assign \$84  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$85  = | rq2_hf3;
-  assign \$86  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
-  assign y_0 = $signed(\$73 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$78 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$83 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$88 [33:0]) >>> rq2_r3;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _025_ = _000_ ? i_shift[5:0] : 6'h00;
+  assign _036_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _047_ = - $signed(i_shift[5:0]);
+  assign _058_ = _036_ ? _047_ : 7'h00;
+  assign _069_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _080_ = _069_ ? i_shift[11:6] : 6'h00;
+  assign _091_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _102_ = - $signed(i_shift[11:6]);
+  assign _001_ = _091_ ? _102_ : 7'h00;
+  assign _012_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _017_ = _012_ ? i_shift[17:12] : 6'h00;
+  assign _018_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _019_ = - $signed(i_shift[17:12]);
+  assign _020_ = _018_ ? _019_ : 7'h00;
+  assign _021_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _022_ = _021_ ? i_shift[23:18] : 6'h00;
+  assign _023_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _024_ = - $signed(i_shift[23:18]);
+  assign _026_ = _023_ ? _024_ : 7'h00;
+  assign _027_ = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
+  assign _028_ = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
+  assign _029_ = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
+  assign _030_ = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
+  assign _031_ = $signed(_027_[31:0]) << _025_[4:0];
+  assign _032_ = $signed(_028_[31:0]) << _080_[4:0];
+  assign _033_ = $signed(_029_[31:0]) << _017_[4:0];
+  assign _034_ = $signed(_030_[31:0]) << _022_[4:0];
+  assign _035_ = _031_[16:0] * i_multiplier[16:0];
+  assign _037_ = $signed(_031_[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign _038_ = $signed(_031_[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign _039_ = _031_[16:0] * i_multiplier[30:17];
+  assign _040_ = $signed(_038_) + $signed({ 1'h0, _039_ });
+  assign mid_0 = $signed(_040_) + $signed(15'h2000);
+  assign _041_ = _032_[16:0] * i_multiplier[47:31];
+  assign _042_ = $signed(_032_[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign _043_ = $signed(_032_[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _044_ = _032_[16:0] * i_multiplier[61:48];
+  assign _045_ = $signed(_043_) + $signed({ 1'h0, _044_ });
+  assign mid_1 = $signed(_045_) + $signed(15'h2000);
+  assign _046_ = _033_[16:0] * i_multiplier[78:62];
+  assign _048_ = $signed(_033_[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign _049_ = $signed(_033_[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _050_ = _033_[16:0] * i_multiplier[92:79];
+  assign _051_ = $signed(_049_) + $signed({ 1'h0, _050_ });
+  assign mid_2 = $signed(_051_) + $signed(15'h2000);
+  assign _052_ = _034_[16:0] * i_multiplier[109:93];
+  assign _053_ = $signed(_034_[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign _054_ = $signed(_034_[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _055_ = _034_[16:0] * i_multiplier[123:110];
+  assign _056_ = $signed(_054_) + $signed({ 1'h0, _055_ });
+  assign mid_3 = $signed(_056_) + $signed(15'h2000);
+  assign _059_ = $signed(_057_) + $signed(mid_0);
+  assign _062_ = $signed(_061_) + $signed(mid_1);
+  assign _065_ = $signed(_064_) + $signed(mid_2);
+  assign _068_ = $signed(_067_) + $signed(mid_3);
+  assign _071_ = 1'h1 << _058_[4:0];
+  assign _073_ = 1'h1 << _001_[4:0];
+  assign _075_ = 1'h1 << _020_[4:0];
+  assign _077_ = 1'h1 << _026_[4:0];
+  assign _079_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _081_ = | rq2_hf0;
+  assign _082_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _083_ = _081_ & _082_;
+  assign _084_ = $signed(_079_) - $signed({ 1'h0, _083_ });
+  assign _085_ = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign _086_ = | rq2_hf1;
+  assign _087_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _088_ = _086_ & _087_;
+  assign _089_ = $signed(_085_) - $signed({ 1'h0, _088_ });
+  assign _090_ = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign _092_ = | rq2_hf2;
+  assign _093_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _094_ = _092_ & _093_;
+  assign _095_ = $signed(_090_) - $signed({ 1'h0, _094_ });
+  assign _096_ = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign _097_ = | rq2_hf3;
+  assign _098_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _099_ = _097_ & _098_;
+  assign _100_ = $signed(_096_) - $signed({ 1'h0, _099_ });
+  assign y_0 = $signed(_084_[33:0]) >>> rq2_r0;
+  assign y_1 = $signed(_089_[33:0]) >>> rq2_r1;
+  assign y_2 = $signed(_095_[33:0]) >>> rq2_r2;
+  assign y_3 = $signed(_100_[33:0]) >>> rq2_r3;
   assign t_0 = $signed(y_0) + $signed(zero_point);
   assign t_1 = $signed(y_1) + $signed(zero_point);
   assign t_2 = $signed(y_2) + $signed(zero_point);
   assign t_3 = $signed(y_3) + $signed(zero_point);
-  assign \$89  = $signed(t_0) < $signed(act_min);
-  assign \$90  = $signed(t_0) > $signed(act_max);
-  assign \$91  = $signed(t_1) < $signed(act_min);
-  assign \$92  = $signed(t_1) > $signed(act_max);
-  assign \$93  = $signed(t_2) < $signed(act_min);
-  assign \$94  = $signed(t_2) > $signed(act_max);
-  assign \$95  = $signed(t_3) < $signed(act_min);
-  assign \$96  = $signed(t_3) > $signed(act_max);
+  assign _101_ = $signed(t_0) < $signed(act_min);
+  assign _103_ = $signed(t_0) > $signed(act_max);
+  assign _104_ = $signed(t_1) < $signed(act_min);
+  assign _105_ = $signed(t_1) > $signed(act_max);
+  assign _106_ = $signed(t_2) < $signed(act_min);
+  assign _107_ = $signed(t_2) > $signed(act_max);
+  assign _108_ = $signed(t_3) < $signed(act_min);
+  assign _109_ = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$97 ;
+    rq2_valid <= _110_;
   always @(posedge clk)
-    rq2_last <= \$98 ;
+    rq2_last <= _111_;
   always @(posedge clk)
-    rq2_r0 <= \$99 ;
+    rq2_r0 <= _112_;
   always @(posedge clk)
-    rq2_r1 <= \$100 ;
+    rq2_r1 <= _002_;
   always @(posedge clk)
-    rq2_r2 <= \$101 ;
+    rq2_r2 <= _003_;
   always @(posedge clk)
-    rq2_r3 <= \$102 ;
+    rq2_r3 <= _004_;
   always @(posedge clk)
-    rq2_h0 <= \$103 ;
+    rq2_h0 <= _005_;
   always @(posedge clk)
-    rq2_h1 <= \$104 ;
+    rq2_h1 <= _006_;
   always @(posedge clk)
-    rq2_h2 <= \$105 ;
+    rq2_h2 <= _007_;
   always @(posedge clk)
-    rq2_h3 <= \$106 ;
+    rq2_h3 <= _008_;
   always @(posedge clk)
-    rq2_hf0 <= \$107 ;
+    rq2_hf0 <= _009_;
   always @(posedge clk)
-    rq2_hf1 <= \$108 ;
+    rq2_hf1 <= _010_;
   always @(posedge clk)
-    rq2_hf2 <= \$109 ;
+    rq2_hf2 <= _011_;
   always @(posedge clk)
-    rq2_hf3 <= \$110 ;
+    rq2_hf3 <= _013_;
   always @(posedge clk)
-    o_data <= \$111 ;
+    o_data <= _014_;
   always @(posedge clk)
-    o_valid <= \$112 ;
+    o_valid <= _015_;
   always @(posedge clk)
-    o_last <= \$113 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = i_valid;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = i_last;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = \$5 [4:0];
-    if (rst) begin
-      \$99  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = \$10 [4:0];
-    if (rst) begin
-      \$100  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = \$15 [4:0];
-    if (rst) begin
-      \$101  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$102  = \$20 [4:0];
-    if (rst) begin
-      \$102  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$103  = \$51 [32:0];
-    if (rst) begin
-      \$103  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$104  = \$54 [32:0];
-    if (rst) begin
-      \$104  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$105  = \$57 [32:0];
-    if (rst) begin
-      \$105  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$106  = \$60 [32:0];
-    if (rst) begin
-      \$106  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$107  = \$62 [31:0];
-    if (rst) begin
-      \$107  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$108  = \$64 [31:0];
-    if (rst) begin
-      \$108  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$109  = \$66 [31:0];
-    if (rst) begin
-      \$109  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$110  = \$68 [31:0];
-    if (rst) begin
-      \$110  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$89 ) begin
-      \$111 [7:0] = act_min;
-    end else if (\$90 ) begin
-      \$111 [7:0] = act_max;
-    end else begin
-      \$111 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$91 ) begin
-      \$111 [15:8] = act_min;
-    end else if (\$92 ) begin
-      \$111 [15:8] = act_max;
-    end else begin
-      \$111 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$93 ) begin
-      \$111 [23:16] = act_min;
-    end else if (\$94 ) begin
-      \$111 [23:16] = act_max;
-    end else begin
-      \$111 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$95 ) begin
-      \$111 [31:24] = act_min;
-    end else if (\$96 ) begin
-      \$111 [31:24] = act_max;
-    end else begin
-      \$111 [31:24] = t_3[7:0];
-    end
-    if (rst) begin
-      \$111  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$112  = rq2_valid;
-    if (rst) begin
-      \$112  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$113  = rq2_last;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign s_0 = \$21 [31:0];
-  assign s_1 = \$22 [31:0];
-  assign s_2 = \$23 [31:0];
-  assign s_3 = \$24 [31:0];
-  assign a_0 = \$25 [31:0];
-  assign a_1 = \$26 [31:0];
-  assign a_2 = \$27 [31:0];
-  assign a_3 = \$28 [31:0];
-  assign outer_0 = { \$30 , \$29  };
-  assign outer_1 = { \$35 , \$34  };
-  assign outer_2 = { \$40 , \$39  };
-  assign outer_3 = { \$45 , \$44  };
-  assign h_0 = \$51 [32:0];
-  assign h_1 = \$54 [32:0];
-  assign h_2 = \$57 [32:0];
-  assign h_3 = \$60 [32:0];
-  assign half_0 = \$62 [31:0];
-  assign half_1 = \$64 [31:0];
-  assign half_2 = \$66 [31:0];
-  assign half_3 = \$68 [31:0];
-  assign u_0 = \$73 [33:0];
-  assign u_1 = \$78 [33:0];
-  assign u_2 = \$83 [33:0];
-  assign u_3 = \$88 [33:0];
+    o_last <= _016_;
+  assign _113_ = _114_ ? 1'h0 : rq2_last;
+  assign _115_ = _116_ ? 1'h0 : rq2_valid;
+  assign _117_ = _118_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _119_ = _120_ ? (* full_case = 32'd1 *) act_min : _117_;
+  assign _121_ = _122_ ? 8'h00 : _119_;
+  assign _123_ = _124_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _125_ = _126_ ? (* full_case = 32'd1 *) act_min : _123_;
+  assign _127_ = _128_ ? 8'h00 : _125_;
+  assign _129_ = _130_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _131_ = _132_ ? (* full_case = 32'd1 *) act_min : _129_;
+  assign _133_ = _134_ ? 8'h00 : _131_;
+  assign _135_ = _136_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _137_ = _138_ ? (* full_case = 32'd1 *) act_min : _135_;
+  assign _139_ = _140_ ? 8'h00 : _137_;
+  assign _141_ = _142_ ? 32'd0 : _078_[31:0];
+  assign _143_ = _144_ ? 32'd0 : _076_[31:0];
+  assign _145_ = _146_ ? 32'd0 : _074_[31:0];
+  assign _147_ = _148_ ? 32'd0 : _072_[31:0];
+  assign _149_ = _150_ ? 33'h000000000 : _070_[32:0];
+  assign _151_ = _152_ ? 33'h000000000 : _066_[32:0];
+  assign _153_ = _154_ ? 33'h000000000 : _063_[32:0];
+  assign _155_ = _156_ ? 33'h000000000 : _060_[32:0];
+  assign _157_ = _158_ ? 5'h00 : _026_[4:0];
+  assign _159_ = _160_ ? 5'h00 : _020_[4:0];
+  assign _161_ = _162_ ? 5'h00 : _001_[4:0];
+  assign _163_ = _164_ ? 5'h00 : _058_[4:0];
+  assign _165_ = _166_ ? 1'h0 : i_last;
+  assign _167_ = _168_ ? 1'h0 : i_valid;
+  assign left_0 = _025_[4:0];
+  assign r_0 = _058_[4:0];
+  assign left_1 = _080_[4:0];
+  assign r_1 = _001_[4:0];
+  assign left_2 = _017_[4:0];
+  assign r_2 = _020_[4:0];
+  assign left_3 = _022_[4:0];
+  assign r_3 = _026_[4:0];
+  assign s_0 = _027_[31:0];
+  assign s_1 = _028_[31:0];
+  assign s_2 = _029_[31:0];
+  assign s_3 = _030_[31:0];
+  assign a_0 = _031_[31:0];
+  assign a_1 = _032_[31:0];
+  assign a_2 = _033_[31:0];
+  assign a_3 = _034_[31:0];
+  assign outer_0 = { _037_, _035_ };
+  assign outer_1 = { _042_, _041_ };
+  assign outer_2 = { _048_, _046_ };
+  assign outer_3 = { _053_, _052_ };
+  assign h_0 = _060_[32:0];
+  assign h_1 = _063_[32:0];
+  assign h_2 = _066_[32:0];
+  assign h_3 = _070_[32:0];
+  assign half_0 = _072_[31:0];
+  assign half_1 = _074_[31:0];
+  assign half_2 = _076_[31:0];
+  assign half_3 = _078_[31:0];
+  assign u_0 = _084_[33:0];
+  assign u_1 = _089_[33:0];
+  assign u_2 = _095_[33:0];
+  assign u_3 = _100_[33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -4018,16 +4018,64 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$49  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
-  assign \$51  = { \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63:14] };
-  assign \$52  = { \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 , \$34 [33:17] };
-  assign \$54  = { \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63:14] };
-  assign \$55  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , \$39 [33:17] };
-  assign \$57  = { \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63:14] };
-  assign \$58  = { \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 , \$44 [33:17] };
-  assign \$60  = { \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63:14] };
-  assign \$62  = { 1'h0, \$61 [63:1] };
-  assign \$64  = { 1'h0, \$63 [63:1] };
-  assign \$66  = { 1'h0, \$65 [63:1] };
-  assign \$68  = { 1'h0, \$67 [63:1] };
+  assign _114_ = rst;
+  assign _016_ = _113_;
+  assign _116_ = rst;
+  assign _015_ = _115_;
+  assign _118_ = _109_;
+  assign _120_ = _108_;
+  assign _122_ = rst;
+  assign _014_[31:24] = _121_;
+  assign _124_ = _105_;
+  assign _126_ = _104_;
+  assign _128_ = rst;
+  assign _014_[15:8] = _127_;
+  assign _130_ = _103_;
+  assign _132_ = _101_;
+  assign _134_ = rst;
+  assign _014_[7:0] = _133_;
+  assign _136_ = _107_;
+  assign _138_ = _106_;
+  assign _140_ = rst;
+  assign _014_[23:16] = _139_;
+  assign _142_ = rst;
+  assign _013_ = _141_;
+  assign _144_ = rst;
+  assign _011_ = _143_;
+  assign _146_ = rst;
+  assign _010_ = _145_;
+  assign _148_ = rst;
+  assign _009_ = _147_;
+  assign _150_ = rst;
+  assign _008_ = _149_;
+  assign _152_ = rst;
+  assign _007_ = _151_;
+  assign _154_ = rst;
+  assign _006_ = _153_;
+  assign _156_ = rst;
+  assign _005_ = _155_;
+  assign _158_ = rst;
+  assign _004_ = _157_;
+  assign _160_ = rst;
+  assign _003_ = _159_;
+  assign _162_ = rst;
+  assign _002_ = _161_;
+  assign _164_ = rst;
+  assign _112_ = _163_;
+  assign _166_ = rst;
+  assign _111_ = _165_;
+  assign _168_ = rst;
+  assign _110_ = _167_;
+  assign _057_ = { _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_[28], _037_, _035_[33:17] };
+  assign _060_ = { _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63], _059_[63:14] };
+  assign _061_ = { _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_[28], _042_, _041_[33:17] };
+  assign _063_ = { _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63], _062_[63:14] };
+  assign _064_ = { _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_[28], _048_, _046_[33:17] };
+  assign _066_ = { _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63], _065_[63:14] };
+  assign _067_ = { _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_[28], _053_, _052_[33:17] };
+  assign _070_ = { _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63], _068_[63:14] };
+  assign _072_ = { 1'h0, _071_[63:1] };
+  assign _074_ = { 1'h0, _073_[63:1] };
+  assign _076_ = { 1'h0, _075_[63:1] };
+  assign _078_ = { 1'h0, _077_[63:1] };
 endmodule

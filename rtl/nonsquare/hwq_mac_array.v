@@ -3,250 +3,801 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [24:0] \$10 ;
-  reg [7:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg \$103 ;
-  reg \$104 ;
-  reg \$105 ;
-  reg [7:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
-  reg [7:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
-  wire [24:0] \$12 ;
-  reg [7:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg \$122 ;
-  reg [7:0] \$123 ;
-  reg [24:0] \$124 ;
-  reg [24:0] \$125 ;
-  reg [7:0] \$126 ;
-  reg \$127 ;
-  reg [7:0] \$128 ;
-  reg [24:0] \$129 ;
-  wire \$13 ;
-  reg [24:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg \$132 ;
-  reg [7:0] \$133 ;
-  reg [24:0] \$134 ;
-  reg [24:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg \$137 ;
-  reg [7:0] \$138 ;
-  reg [24:0] \$139 ;
-  wire [24:0] \$14 ;
-  reg [24:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg \$142 ;
-  reg [7:0] \$143 ;
-  reg [24:0] \$144 ;
-  reg [24:0] \$145 ;
-  reg [7:0] \$146 ;
-  reg \$147 ;
-  reg [7:0] \$148 ;
-  reg [24:0] \$149 ;
-  wire \$15 ;
-  reg [24:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg \$152 ;
-  reg [7:0] \$153 ;
-  reg [24:0] \$154 ;
-  reg [24:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg \$157 ;
-  reg [7:0] \$158 ;
-  reg [24:0] \$159 ;
-  wire [24:0] \$16 ;
-  reg [24:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg \$162 ;
-  reg [7:0] \$163 ;
-  reg [24:0] \$164 ;
-  reg [24:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg \$167 ;
-  reg [7:0] \$168 ;
-  reg [24:0] \$169 ;
-  wire \$17 ;
-  reg [24:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [24:0] \$174 ;
-  reg [24:0] \$175 ;
-  reg [7:0] \$176 ;
-  reg \$177 ;
-  reg [7:0] \$178 ;
-  reg [24:0] \$179 ;
-  wire [24:0] \$18 ;
-  reg [24:0] \$180 ;
-  reg [7:0] \$181 ;
-  reg \$182 ;
-  reg [7:0] \$183 ;
-  reg [24:0] \$184 ;
-  reg [24:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  reg [7:0] \$188 ;
-  reg [24:0] \$189 ;
-  wire \$19 ;
-  reg [24:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg \$192 ;
-  reg [7:0] \$193 ;
-  reg [24:0] \$194 ;
-  reg [24:0] \$195 ;
-  reg [7:0] \$196 ;
-  reg \$197 ;
-  reg [7:0] \$198 ;
-  reg [24:0] \$199 ;
-  wire [24:0] \$2 ;
-  wire [24:0] \$20 ;
-  reg [24:0] \$200 ;
-  reg [7:0] \$201 ;
-  reg \$202 ;
-  reg [7:0] \$203 ;
-  reg [24:0] \$204 ;
-  reg [24:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
-  reg [7:0] \$208 ;
-  reg [24:0] \$209 ;
-  wire \$21 ;
-  reg [24:0] \$210 ;
-  reg [7:0] \$211 ;
-  reg \$212 ;
-  reg [7:0] \$213 ;
-  reg [24:0] \$214 ;
-  reg [24:0] \$215 ;
-  reg [7:0] \$216 ;
-  reg \$217 ;
-  reg [7:0] \$218 ;
-  reg [24:0] \$219 ;
-  wire [24:0] \$22 ;
-  reg [24:0] \$220 ;
-  reg [7:0] \$221 ;
-  reg \$222 ;
-  reg [7:0] \$223 ;
-  reg [24:0] \$224 ;
-  reg [24:0] \$225 ;
-  reg [7:0] \$226 ;
-  reg \$227 ;
-  reg [7:0] \$228 ;
-  reg [24:0] \$229 ;
-  wire \$23 ;
-  reg [24:0] \$230 ;
-  reg [7:0] \$231 ;
-  reg \$232 ;
-  reg [7:0] \$233 ;
-  reg [24:0] \$234 ;
-  reg [24:0] \$235 ;
-  reg [7:0] \$236 ;
-  reg \$237 ;
-  reg [7:0] \$238 ;
-  reg [24:0] \$239 ;
-  wire [24:0] \$24 ;
-  reg [24:0] \$240 ;
-  reg [2:0] \$241 ;
-  reg [1:0] \$242 ;
-  reg \$243 ;
-  wire \$25 ;
-  wire [24:0] \$26 ;
-  wire \$27 ;
-  wire [24:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [24:0] \$30 ;
-  wire \$31 ;
-  wire [24:0] \$32 ;
-  wire \$33 ;
-  wire [24:0] \$34 ;
-  wire \$35 ;
-  wire [24:0] \$36 ;
-  wire \$37 ;
-  wire [24:0] \$38 ;
-  wire \$39 ;
-  wire [24:0] \$4 ;
-  wire [24:0] \$40 ;
-  wire \$41 ;
-  wire [24:0] \$42 ;
-  wire \$43 ;
-  wire [24:0] \$44 ;
-  wire \$45 ;
-  wire [24:0] \$46 ;
-  wire \$47 ;
-  wire [24:0] \$48 ;
-  wire \$49 ;
-  wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [25:0] \$53 ;
-  wire [25:0] \$54 ;
-  wire [25:0] \$55 ;
-  wire [25:0] \$56 ;
-  wire [25:0] \$57 ;
-  wire [25:0] \$58 ;
-  wire [25:0] \$59 ;
-  wire [24:0] \$6 ;
-  wire [25:0] \$60 ;
-  wire [25:0] \$61 ;
-  wire [25:0] \$62 ;
-  wire [25:0] \$63 ;
-  wire [25:0] \$64 ;
-  wire [25:0] \$65 ;
-  wire [25:0] \$66 ;
-  wire [25:0] \$67 ;
-  wire [25:0] \$68 ;
-  wire [25:0] \$69 ;
-  wire \$7 ;
-  wire [25:0] \$70 ;
-  wire [25:0] \$71 ;
-  wire [25:0] \$72 ;
-  wire [25:0] \$73 ;
-  wire [25:0] \$74 ;
-  wire [25:0] \$75 ;
-  wire [25:0] \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
-  wire \$79 ;
-  wire [24:0] \$8 ;
-  wire [2:0] \$80 ;
-  wire [2:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  reg [7:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg \$98 ;
-  reg \$99 ;
+  wire _0000_;
+  wire [24:0] _0001_;
+  wire [7:0] _0002_;
+  wire [7:0] _0003_;
+  wire [7:0] _0004_;
+  wire _0005_;
+  wire _0006_;
+  wire _0007_;
+  wire [7:0] _0008_;
+  wire [7:0] _0009_;
+  wire [7:0] _0010_;
+  wire [7:0] _0011_;
+  wire _0012_;
+  wire [7:0] _0013_;
+  wire [7:0] _0014_;
+  wire [7:0] _0015_;
+  wire [7:0] _0016_;
+  wire [7:0] _0017_;
+  wire [7:0] _0018_;
+  wire [7:0] _0019_;
+  wire [7:0] _0020_;
+  wire [7:0] _0021_;
+  wire [7:0] _0022_;
+  wire [24:0] _0023_;
+  wire [7:0] _0024_;
+  wire [7:0] _0025_;
+  wire _0026_;
+  wire [7:0] _0027_;
+  wire [24:0] _0028_;
+  wire [24:0] _0029_;
+  wire [7:0] _0030_;
+  wire _0031_;
+  wire [7:0] _0032_;
+  wire [24:0] _0033_;
+  wire _0034_;
+  wire [24:0] _0035_;
+  wire [7:0] _0036_;
+  wire _0037_;
+  wire [7:0] _0038_;
+  wire [24:0] _0039_;
+  wire [24:0] _0040_;
+  wire [7:0] _0041_;
+  wire _0042_;
+  wire [7:0] _0043_;
+  wire [24:0] _0044_;
+  wire [24:0] _0045_;
+  wire [24:0] _0046_;
+  wire [7:0] _0047_;
+  wire _0048_;
+  wire [7:0] _0049_;
+  wire [24:0] _0050_;
+  wire [24:0] _0051_;
+  wire [7:0] _0052_;
+  wire _0053_;
+  wire [7:0] _0054_;
+  wire [24:0] _0055_;
+  wire _0056_;
+  wire [24:0] _0057_;
+  wire [7:0] _0058_;
+  wire _0059_;
+  wire [7:0] _0060_;
+  wire [24:0] _0061_;
+  wire [24:0] _0062_;
+  wire [7:0] _0063_;
+  wire _0064_;
+  wire [7:0] _0065_;
+  wire [24:0] _0066_;
+  wire [24:0] _0067_;
+  wire [24:0] _0068_;
+  wire [7:0] _0069_;
+  wire _0070_;
+  wire [7:0] _0071_;
+  wire [24:0] _0072_;
+  wire [24:0] _0073_;
+  wire [7:0] _0074_;
+  wire _0075_;
+  wire [7:0] _0076_;
+  wire [24:0] _0077_;
+  wire _0078_;
+  wire [24:0] _0079_;
+  wire [7:0] _0080_;
+  wire _0081_;
+  wire [7:0] _0082_;
+  wire [24:0] _0083_;
+  wire [24:0] _0084_;
+  wire [7:0] _0085_;
+  wire _0086_;
+  wire [7:0] _0087_;
+  wire [24:0] _0088_;
+  wire [24:0] _0089_;
+  wire [24:0] _0090_;
+  wire [7:0] _0091_;
+  wire _0092_;
+  wire [7:0] _0093_;
+  wire [24:0] _0094_;
+  wire [24:0] _0095_;
+  wire [7:0] _0096_;
+  wire _0097_;
+  wire [7:0] _0098_;
+  wire [24:0] _0099_;
+  wire _0100_;
+  wire [24:0] _0101_;
+  wire [7:0] _0102_;
+  wire _0103_;
+  wire [7:0] _0104_;
+  wire [24:0] _0105_;
+  wire [24:0] _0106_;
+  wire [7:0] _0107_;
+  wire _0108_;
+  wire [7:0] _0109_;
+  wire [24:0] _0110_;
+  wire [24:0] _0111_;
+  wire [24:0] _0112_;
+  wire [24:0] _0113_;
+  wire [7:0] _0114_;
+  wire _0115_;
+  wire [7:0] _0116_;
+  wire [24:0] _0117_;
+  wire [24:0] _0118_;
+  wire [7:0] _0119_;
+  wire _0120_;
+  wire [7:0] _0121_;
+  wire [24:0] _0122_;
+  wire _0123_;
+  wire [24:0] _0124_;
+  wire [7:0] _0125_;
+  wire _0126_;
+  wire [7:0] _0127_;
+  wire [24:0] _0128_;
+  wire [24:0] _0129_;
+  wire [7:0] _0130_;
+  wire _0131_;
+  wire [7:0] _0132_;
+  wire [24:0] _0133_;
+  wire [24:0] _0134_;
+  wire [24:0] _0135_;
+  wire [7:0] _0136_;
+  wire _0137_;
+  wire [7:0] _0138_;
+  wire [24:0] _0139_;
+  wire [24:0] _0140_;
+  wire [7:0] _0141_;
+  wire _0142_;
+  wire [7:0] _0143_;
+  wire [24:0] _0144_;
+  wire _0145_;
+  wire [24:0] _0146_;
+  wire [7:0] _0147_;
+  wire _0148_;
+  wire [7:0] _0149_;
+  wire [24:0] _0150_;
+  wire [24:0] _0151_;
+  wire [7:0] _0152_;
+  wire _0153_;
+  wire [7:0] _0154_;
+  wire [24:0] _0155_;
+  wire [24:0] _0156_;
+  wire [24:0] _0157_;
+  wire [2:0] _0158_;
+  wire [1:0] _0159_;
+  wire _0160_;
+  wire _0161_;
+  wire [24:0] _0162_;
+  wire _0163_;
+  wire [24:0] _0164_;
+  wire _0165_;
+  wire _0166_;
+  wire [24:0] _0167_;
+  wire _0168_;
+  wire [24:0] _0169_;
+  wire _0170_;
+  wire [24:0] _0171_;
+  wire _0172_;
+  wire [24:0] _0173_;
+  wire _0174_;
+  wire [24:0] _0175_;
+  wire _0176_;
+  wire [24:0] _0177_;
+  wire [24:0] _0178_;
+  wire _0179_;
+  wire [24:0] _0180_;
+  wire _0181_;
+  wire [24:0] _0182_;
+  wire _0183_;
+  wire [24:0] _0184_;
+  wire _0185_;
+  wire [24:0] _0186_;
+  wire _0187_;
+  wire _0188_;
+  wire _0189_;
+  wire _0190_;
+  wire _0191_;
+  wire [25:0] _0192_;
+  wire [25:0] _0193_;
+  wire [25:0] _0194_;
+  wire [25:0] _0195_;
+  wire [25:0] _0196_;
+  wire [25:0] _0197_;
+  wire [25:0] _0198_;
+  wire [24:0] _0199_;
+  wire [25:0] _0200_;
+  wire [25:0] _0201_;
+  wire [25:0] _0202_;
+  wire [25:0] _0203_;
+  wire [25:0] _0204_;
+  wire [25:0] _0205_;
+  wire [25:0] _0206_;
+  wire [25:0] _0207_;
+  wire [25:0] _0208_;
+  wire [25:0] _0209_;
+  wire _0210_;
+  wire [25:0] _0211_;
+  wire [25:0] _0212_;
+  wire [25:0] _0213_;
+  wire [25:0] _0214_;
+  wire [25:0] _0215_;
+  wire [25:0] _0216_;
+  wire [25:0] _0217_;
+  wire _0218_;
+  wire [3:0] _0219_;
+  wire _0220_;
+  wire [24:0] _0221_;
+  wire [2:0] _0222_;
+  wire [2:0] _0223_;
+  wire _0224_;
+  wire _0225_;
+  wire [7:0] _0226_;
+  wire [7:0] _0227_;
+  wire [7:0] _0228_;
+  wire [7:0] _0229_;
+  wire [7:0] _0230_;
+  wire [7:0] _0231_;
+  wire _0232_;
+  wire [7:0] _0233_;
+  wire [7:0] _0234_;
+  wire [7:0] _0235_;
+  wire [7:0] _0236_;
+  wire [7:0] _0237_;
+  wire _0238_;
+  wire [7:0] _0239_;
+  wire [7:0] _0240_;
+  wire _0241_;
+  wire _0242_;
+  wire _0243_;
+  wire [7:0] _0244_;
+  wire _0245_;
+  wire [7:0] _0246_;
+  wire _0247_;
+  wire [24:0] _0248_;
+  wire _0249_;
+  wire [24:0] _0250_;
+  wire _0251_;
+  wire [24:0] _0252_;
+  wire _0253_;
+  wire _0254_;
+  wire [24:0] _0255_;
+  wire _0256_;
+  wire [7:0] _0257_;
+  wire _0258_;
+  wire _0259_;
+  wire _0260_;
+  wire _0261_;
+  wire _0262_;
+  wire [7:0] _0263_;
+  wire [1:0] _0264_;
+  wire _0265_;
+  wire [7:0] _0266_;
+  wire _0267_;
+  wire [24:0] _0268_;
+  wire _0269_;
+  wire [24:0] _0270_;
+  wire _0271_;
+  wire [24:0] _0272_;
+  wire _0273_;
+  wire [24:0] _0274_;
+  wire _0275_;
+  wire _0276_;
+  wire [7:0] _0277_;
+  wire _0278_;
+  wire _0279_;
+  wire _0280_;
+  wire _0281_;
+  wire _0282_;
+  wire [7:0] _0283_;
+  wire _0284_;
+  wire [7:0] _0285_;
+  wire [2:0] _0286_;
+  wire _0287_;
+  wire [24:0] _0288_;
+  wire _0289_;
+  wire [24:0] _0290_;
+  wire _0291_;
+  wire [24:0] _0292_;
+  wire _0293_;
+  wire [24:0] _0294_;
+  wire _0295_;
+  wire [7:0] _0296_;
+  wire _0297_;
+  wire _0298_;
+  wire _0299_;
+  wire _0300_;
+  wire _0301_;
+  wire _0302_;
+  wire [7:0] _0303_;
+  wire _0304_;
+  wire [7:0] _0305_;
+  wire _0306_;
+  wire [24:0] _0307_;
+  wire [24:0] _0308_;
+  wire _0309_;
+  wire [24:0] _0310_;
+  wire _0311_;
+  wire [24:0] _0312_;
+  wire _0313_;
+  wire [24:0] _0314_;
+  wire _0315_;
+  wire [7:0] _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire _0319_;
+  wire _0320_;
+  wire _0321_;
+  wire _0322_;
+  wire [7:0] _0323_;
+  wire _0324_;
+  wire [7:0] _0325_;
+  wire _0326_;
+  wire [24:0] _0327_;
+  wire _0328_;
+  wire [24:0] _0329_;
+  wire [24:0] _0330_;
+  wire _0331_;
+  wire [24:0] _0332_;
+  wire _0333_;
+  wire [24:0] _0334_;
+  wire _0335_;
+  wire [7:0] _0336_;
+  wire _0337_;
+  wire _0338_;
+  wire _0339_;
+  wire _0340_;
+  wire _0341_;
+  wire _0342_;
+  wire [7:0] _0343_;
+  wire _0344_;
+  wire [7:0] _0345_;
+  wire _0346_;
+  wire [24:0] _0347_;
+  wire _0348_;
+  wire [24:0] _0349_;
+  wire _0350_;
+  wire [24:0] _0351_;
+  wire [24:0] _0352_;
+  wire [1:0] _0353_;
+  wire _0354_;
+  wire [24:0] _0355_;
+  wire _0356_;
+  wire [7:0] _0357_;
+  wire _0358_;
+  wire _0359_;
+  wire _0360_;
+  wire _0361_;
+  wire _0362_;
+  wire [7:0] _0363_;
+  wire _0364_;
+  wire _0365_;
+  wire [7:0] _0366_;
+  wire _0367_;
+  wire [24:0] _0368_;
+  wire _0369_;
+  wire [24:0] _0370_;
+  wire _0371_;
+  wire [24:0] _0372_;
+  wire _0373_;
+  wire [24:0] _0374_;
+  wire [24:0] _0375_;
+  wire _0376_;
+  wire [7:0] _0377_;
+  wire _0378_;
+  wire _0379_;
+  wire _0380_;
+  wire _0381_;
+  wire _0382_;
+  wire [7:0] _0383_;
+  wire _0384_;
+  wire [7:0] _0385_;
+  wire _0386_;
+  wire _0387_;
+  wire [24:0] _0388_;
+  wire _0389_;
+  wire [24:0] _0390_;
+  wire _0391_;
+  wire [24:0] _0392_;
+  wire _0393_;
+  wire [24:0] _0394_;
+  wire _0395_;
+  wire [7:0] _0396_;
+  wire [7:0] _0397_;
+  wire _0398_;
+  wire _0399_;
+  wire _0400_;
+  wire _0401_;
+  wire _0402_;
+  wire [7:0] _0403_;
+  wire _0404_;
+  wire [7:0] _0405_;
+  wire _0406_;
+  wire [24:0] _0407_;
+  wire _0408_;
+  wire _0409_;
+  wire [24:0] _0410_;
+  wire _0411_;
+  wire [24:0] _0412_;
+  wire _0413_;
+  wire [24:0] _0414_;
+  wire _0415_;
+  wire [7:0] _0416_;
+  wire _0417_;
+  wire _0418_;
+  wire _0419_;
+  wire _0420_;
+  wire _0421_;
+  wire _0422_;
+  wire [7:0] _0423_;
+  wire _0424_;
+  wire [7:0] _0425_;
+  wire _0426_;
+  wire [24:0] _0427_;
+  wire _0428_;
+  wire [24:0] _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire [24:0] _0432_;
+  wire _0433_;
+  wire [24:0] _0434_;
+  wire _0435_;
+  wire [7:0] _0436_;
+  wire _0437_;
+  wire _0438_;
+  wire _0439_;
+  wire _0440_;
+  wire _0441_;
+  wire _0442_;
+  wire [7:0] _0443_;
+  wire _0444_;
+  wire [7:0] _0445_;
+  wire _0446_;
+  wire [24:0] _0447_;
+  wire _0448_;
+  wire [24:0] _0449_;
+  wire _0450_;
+  wire [24:0] _0451_;
+  wire _0452_;
+  wire _0453_;
+  wire [24:0] _0454_;
+  wire _0455_;
+  wire [7:0] _0456_;
+  wire _0457_;
+  wire _0458_;
+  wire _0459_;
+  wire _0460_;
+  wire _0461_;
+  wire [7:0] _0462_;
+  wire [7:0] _0463_;
+  wire _0464_;
+  wire _0465_;
+  wire [7:0] _0466_;
+  wire _0467_;
+  wire [24:0] _0468_;
+  wire _0469_;
+  wire [24:0] _0470_;
+  wire _0471_;
+  wire [24:0] _0472_;
+  wire _0473_;
+  wire [24:0] _0474_;
+  wire _0475_;
+  wire _0476_;
+  wire [7:0] _0477_;
+  wire _0478_;
+  wire _0479_;
+  wire _0480_;
+  wire _0481_;
+  wire _0482_;
+  wire [7:0] _0483_;
+  wire _0484_;
+  wire [7:0] _0485_;
+  wire [7:0] _0486_;
+  wire _0487_;
+  wire [24:0] _0488_;
+  wire _0489_;
+  wire [24:0] _0490_;
+  wire _0491_;
+  wire [24:0] _0492_;
+  wire _0493_;
+  wire [24:0] _0494_;
+  wire _0495_;
+  wire [7:0] _0496_;
+  wire _0497_;
+  wire _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire _0501_;
+  wire _0502_;
+  wire [7:0] _0503_;
+  wire _0504_;
+  wire [7:0] _0505_;
+  wire _0506_;
+  wire [24:0] _0507_;
+  wire [24:0] _0508_;
+  wire _0509_;
+  wire [24:0] _0510_;
+  wire _0511_;
+  wire [24:0] _0512_;
+  wire _0513_;
+  wire [24:0] _0514_;
+  wire _0515_;
+  wire [7:0] _0516_;
+  wire _0517_;
+  wire _0518_;
+  wire _0519_;
+  wire _0520_;
+  wire _0521_;
+  wire _0522_;
+  wire [7:0] _0523_;
+  wire _0524_;
+  wire [7:0] _0525_;
+  wire _0526_;
+  wire [24:0] _0527_;
+  wire _0528_;
+  wire [24:0] _0529_;
+  wire [24:0] _0530_;
+  wire _0531_;
+  wire [24:0] _0532_;
+  wire _0533_;
+  wire [24:0] _0534_;
+  wire _0535_;
+  wire [7:0] _0536_;
+  wire _0537_;
+  wire _0538_;
+  wire _0539_;
+  wire _0540_;
+  wire _0541_;
+  wire _0542_;
+  wire [7:0] _0543_;
+  wire _0544_;
+  wire [7:0] _0545_;
+  wire _0546_;
+  wire [24:0] _0547_;
+  wire _0548_;
+  wire [24:0] _0549_;
+  wire _0550_;
+  wire [24:0] _0551_;
+  wire [24:0] _0552_;
+  wire _0553_;
+  wire [24:0] _0554_;
+  wire _0555_;
+  wire [7:0] _0556_;
+  wire _0557_;
+  wire _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire [7:0] _0562_;
+  wire _0563_;
+  wire _0564_;
+  wire [7:0] _0565_;
+  wire _0566_;
+  wire [24:0] _0567_;
+  wire _0568_;
+  wire [24:0] _0569_;
+  wire _0570_;
+  wire [24:0] _0571_;
+  wire _0572_;
+  wire [24:0] _0573_;
+  wire [24:0] _0574_;
+  wire [1:0] _0575_;
+  wire _0576_;
+  wire [7:0] _0577_;
+  wire _0578_;
+  wire _0579_;
+  wire _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire [7:0] _0583_;
+  wire _0584_;
+  wire [7:0] _0585_;
+  wire _0586_;
+  wire _0587_;
+  wire [24:0] _0588_;
+  wire _0589_;
+  wire [24:0] _0590_;
+  wire _0591_;
+  wire [24:0] _0592_;
+  wire _0593_;
+  wire [24:0] _0594_;
+  wire _0595_;
+  wire [7:0] _0596_;
+  wire [7:0] _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire _0601_;
+  wire _0602_;
+  wire [7:0] _0603_;
+  wire _0604_;
+  wire [7:0] _0605_;
+  wire _0606_;
+  wire [24:0] _0607_;
+  wire _0608_;
+  wire _0609_;
+  wire [24:0] _0610_;
+  wire _0611_;
+  wire [24:0] _0612_;
+  wire _0613_;
+  wire [24:0] _0614_;
+  wire _0615_;
+  wire [7:0] _0616_;
+  wire _0617_;
+  wire _0618_;
+  wire _0619_;
+  wire _0620_;
+  wire _0621_;
+  wire _0622_;
+  wire [7:0] _0623_;
+  wire _0624_;
+  wire [7:0] _0625_;
+  wire _0626_;
+  wire [7:0] _0627_;
+  wire _0628_;
+  wire [7:0] _0629_;
+  wire _0630_;
+  wire _0631_;
+  wire [7:0] _0632_;
+  wire _0633_;
+  wire [7:0] _0634_;
+  wire _0635_;
+  wire [7:0] _0636_;
+  wire _0637_;
+  wire [7:0] _0638_;
+  wire _0639_;
+  wire [7:0] _0640_;
+  wire _0641_;
+  wire _0642_;
+  wire [7:0] _0643_;
+  wire _0644_;
+  wire [7:0] _0645_;
+  wire _0646_;
+  wire [7:0] _0647_;
+  wire _0648_;
+  wire [7:0] _0649_;
+  wire _0650_;
+  wire [7:0] _0651_;
+  wire _0652_;
+  wire _0653_;
+  wire [7:0] _0654_;
+  wire _0655_;
+  wire [7:0] _0656_;
+  wire _0657_;
+  wire [7:0] _0658_;
+  wire _0659_;
+  wire _0660_;
+  wire _0661_;
+  wire _0662_;
+  wire [7:0] _0663_;
+  wire _0664_;
+  wire _0665_;
+  wire _0666_;
+  wire _0667_;
+  wire _0668_;
+  wire _0669_;
+  wire _0670_;
+  wire _0671_;
+  wire _0672_;
+  wire [7:0] _0673_;
+  wire _0674_;
+  wire _0675_;
+  wire [7:0] _0676_;
+  wire _0677_;
+  wire [7:0] _0678_;
+  wire _0679_;
+  wire [7:0] _0680_;
+  wire _0681_;
+  wire [7:0] _0682_;
+  wire _0683_;
+  wire [7:0] _0684_;
+  wire [7:0] _0685_;
+  wire _0686_;
+  wire _0687_;
+  wire _0688_;
+  wire _0689_;
+  wire _0690_;
+  wire _0691_;
+  wire _0692_;
+  wire _0693_;
+  wire _0694_;
+  wire _0695_;
+  wire [7:0] _0696_;
+  wire _0697_;
+  wire _0698_;
+  wire [7:0] _0699_;
+  wire _0700_;
+  wire [7:0] _0701_;
+  wire _0702_;
+  wire [7:0] _0703_;
+  wire _0704_;
+  wire _0705_;
+  wire _0706_;
+  wire _0707_;
+  wire [24:0] _0708_;
+  wire _0709_;
+  wire [7:0] _0710_;
+  wire _0711_;
+  wire [7:0] _0712_;
+  wire _0713_;
+  wire [7:0] _0714_;
+  wire _0715_;
+  wire [7:0] _0716_;
+  wire _0717_;
+  wire [7:0] _0718_;
+  wire _0719_;
+  wire _0720_;
+  wire [7:0] _0721_;
+  wire _0722_;
+  wire [7:0] _0723_;
+  wire _0724_;
+  wire [7:0] _0725_;
+  wire _0726_;
+  wire [7:0] _0727_;
+  wire _0728_;
+  wire [7:0] _0729_;
+  wire [24:0] _0730_;
+  wire _0731_;
+  wire [7:0] _0732_;
+  wire _0733_;
+  wire [7:0] _0734_;
+  wire _0735_;
+  wire _0736_;
+  wire _0737_;
+  wire _0738_;
+  wire _0739_;
+  wire _0740_;
+  wire _0741_;
+  wire _0742_;
+  wire _0743_;
+  wire _0744_;
+  wire [24:0] _0745_;
+  wire _0746_;
+  wire [24:0] _0747_;
+  wire _0748_;
+  wire [7:0] _0749_;
+  wire [2:0] _0750_;
+  wire _0751_;
+  wire _0752_;
+  wire _0753_;
+  wire _0754_;
+  wire _0755_;
+  wire [7:0] _0756_;
+  wire _0757_;
+  wire [7:0] _0758_;
+  wire _0759_;
+  wire [24:0] _0760_;
+  wire _0761_;
+  wire _0762_;
+  wire [24:0] _0763_;
+  wire _0764_;
+  wire [24:0] _0765_;
+  wire _0766_;
+  wire [24:0] _0767_;
+  wire _0768_;
+  wire [7:0] _0769_;
+  wire _0770_;
+  wire _0771_;
+  wire [2:0] _0772_;
+  wire _0773_;
+  wire _0774_;
+  wire _0775_;
+  wire [7:0] _0776_;
+  wire _0777_;
+  wire [7:0] _0778_;
+  wire _0779_;
+  wire [24:0] _0780_;
+  wire _0781_;
+  wire [24:0] _0782_;
+  wire _0783_;
+  wire _0784_;
+  wire [24:0] _0785_;
+  wire _0786_;
+  wire [24:0] _0787_;
+  wire _0788_;
+  wire [7:0] _0789_;
+  wire _0790_;
+  wire _0791_;
+  wire _0792_;
+  wire _0793_;
+  wire _0794_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -299,7 +850,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [24:0] acc_3_3 = 25'h0000000;
   reg [24:0] acc_3_4 = 25'h0000000;
   reg [24:0] acc_3_5 = 25'h0000000;
-  reg [1:0] beat_next;
+  wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -326,7 +877,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_3_5;
   input clk;
   wire clk;
-  reg [2:0] count_next;
+  wire [2:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   reg drain_shift = 1'h0;
@@ -528,58 +1079,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in3;
   wire [7:0] w_in4;
   wire [7:0] w_in5;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = in_last ? 25'h0000000 : \$53 [24:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = l_0_0 ? 25'h0000000 : \$54 [24:0];
-  assign \$5  = en & drain_shift;
-  assign \$6  = l_0_1 ? 25'h0000000 : \$55 [24:0];
-  assign \$7  = en & drain_shift;
-  assign \$8  = l_0_2 ? 25'h0000000 : \$56 [24:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = l_0_3 ? 25'h0000000 : \$57 [24:0];
-  assign \$11  = en & drain_shift;
-  assign \$12  = l_0_4 ? 25'h0000000 : \$58 [24:0];
-  assign \$13  = en & drain_shift;
-  assign \$14  = skew_l1_d0 ? 25'h0000000 : \$59 [24:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = l_1_0 ? 25'h0000000 : \$60 [24:0];
-  assign \$17  = en & drain_shift;
-  assign \$18  = l_1_1 ? 25'h0000000 : \$61 [24:0];
-  assign \$19  = en & drain_shift;
-  assign \$20  = l_1_2 ? 25'h0000000 : \$62 [24:0];
-  assign \$21  = en & drain_shift;
-  assign \$22  = l_1_3 ? 25'h0000000 : \$63 [24:0];
-  assign \$23  = en & drain_shift;
-  assign \$24  = l_1_4 ? 25'h0000000 : \$64 [24:0];
-  assign \$25  = en & drain_shift;
-  assign \$26  = skew_l2_d1 ? 25'h0000000 : \$65 [24:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = l_2_0 ? 25'h0000000 : \$66 [24:0];
-  assign \$29  = en & drain_shift;
-  assign \$30  = l_2_1 ? 25'h0000000 : \$67 [24:0];
-  assign \$31  = en & drain_shift;
-  assign \$32  = l_2_2 ? 25'h0000000 : \$68 [24:0];
-  assign \$33  = en & drain_shift;
-  assign \$34  = l_2_3 ? 25'h0000000 : \$69 [24:0];
-  assign \$35  = en & drain_shift;
-  assign \$36  = l_2_4 ? 25'h0000000 : \$70 [24:0];
-  assign \$37  = en & drain_shift;
-  assign \$38  = skew_l3_d2 ? 25'h0000000 : \$71 [24:0];
-  assign \$39  = en & drain_shift;
-  assign \$40  = l_3_0 ? 25'h0000000 : \$72 [24:0];
-  assign \$41  = en & drain_shift;
-  assign \$42  = l_3_1 ? 25'h0000000 : \$73 [24:0];
-  assign \$43  = en & drain_shift;
-  assign \$44  = l_3_2 ? 25'h0000000 : \$74 [24:0];
-  assign \$45  = en & drain_shift;
-  assign \$46  = l_3_3 ? 25'h0000000 : \$75 [24:0];
-  assign \$47  = en & drain_shift;
-  assign \$48  = l_3_4 ? 25'h0000000 : \$76 [24:0];
-  assign \$49  = en & drain_shift;
-  assign \$50  = | count_next;
-  assign \$51  = beat_next == 2'h2;
-  assign \$52  = \$50  & \$51 ;
+  assign _0000_ = i_last & i_valid;
+  assign _0111_ = in_last ? 25'h0000000 : _0192_[24:0];
+  assign _0166_ = en & drain_shift;
+  assign _0177_ = l_0_0 ? 25'h0000000 : _0193_[24:0];
+  assign _0188_ = en & drain_shift;
+  assign _0199_ = l_0_1 ? 25'h0000000 : _0194_[24:0];
+  assign _0210_ = en & drain_shift;
+  assign _0221_ = l_0_2 ? 25'h0000000 : _0195_[24:0];
+  assign _0232_ = en & drain_shift;
+  assign _0001_ = l_0_3 ? 25'h0000000 : _0196_[24:0];
+  assign _0012_ = en & drain_shift;
+  assign _0023_ = l_0_4 ? 25'h0000000 : _0197_[24:0];
+  assign _0034_ = en & drain_shift;
+  assign _0045_ = skew_l1_d0 ? 25'h0000000 : _0198_[24:0];
+  assign _0056_ = en & drain_shift;
+  assign _0067_ = l_1_0 ? 25'h0000000 : _0200_[24:0];
+  assign _0078_ = en & drain_shift;
+  assign _0089_ = l_1_1 ? 25'h0000000 : _0201_[24:0];
+  assign _0100_ = en & drain_shift;
+  assign _0112_ = l_1_2 ? 25'h0000000 : _0202_[24:0];
+  assign _0123_ = en & drain_shift;
+  assign _0134_ = l_1_3 ? 25'h0000000 : _0203_[24:0];
+  assign _0145_ = en & drain_shift;
+  assign _0156_ = l_1_4 ? 25'h0000000 : _0204_[24:0];
+  assign _0161_ = en & drain_shift;
+  assign _0162_ = skew_l2_d1 ? 25'h0000000 : _0205_[24:0];
+  assign _0163_ = en & drain_shift;
+  assign _0164_ = l_2_0 ? 25'h0000000 : _0206_[24:0];
+  assign _0165_ = en & drain_shift;
+  assign _0167_ = l_2_1 ? 25'h0000000 : _0207_[24:0];
+  assign _0168_ = en & drain_shift;
+  assign _0169_ = l_2_2 ? 25'h0000000 : _0208_[24:0];
+  assign _0170_ = en & drain_shift;
+  assign _0171_ = l_2_3 ? 25'h0000000 : _0209_[24:0];
+  assign _0172_ = en & drain_shift;
+  assign _0173_ = l_2_4 ? 25'h0000000 : _0211_[24:0];
+  assign _0174_ = en & drain_shift;
+  assign _0175_ = skew_l3_d2 ? 25'h0000000 : _0212_[24:0];
+  assign _0176_ = en & drain_shift;
+  assign _0178_ = l_3_0 ? 25'h0000000 : _0213_[24:0];
+  assign _0179_ = en & drain_shift;
+  assign _0180_ = l_3_1 ? 25'h0000000 : _0214_[24:0];
+  assign _0181_ = en & drain_shift;
+  assign _0182_ = l_3_2 ? 25'h0000000 : _0215_[24:0];
+  assign _0183_ = en & drain_shift;
+  assign _0184_ = l_3_3 ? 25'h0000000 : _0216_[24:0];
+  assign _0185_ = en & drain_shift;
+  assign _0186_ = l_3_4 ? 25'h0000000 : _0217_[24:0];
+  assign _0187_ = en & drain_shift;
+  assign _0189_ = | count_next;
+  assign _0190_ = beat_next == 2'h2;
+  assign _0191_ = _0189_ & _0190_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -591,1889 +1142,707 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign w_in4 = in_valid ? in_w4 : 8'h00;
   assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$53  = $signed(acc_0_0) + $signed(p_0_0);
+  assign _0192_ = $signed(acc_0_0) + $signed(p_0_0);
   assign cap_0_0 = en & in_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$54  = $signed(acc_0_1) + $signed(p_0_1);
+  assign _0193_ = $signed(acc_0_1) + $signed(p_0_1);
   assign cap_0_1 = en & l_0_0;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(p_0_2);
+  assign _0194_ = $signed(acc_0_2) + $signed(p_0_2);
   assign cap_0_2 = en & l_0_1;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$56  = $signed(acc_0_3) + $signed(p_0_3);
+  assign _0195_ = $signed(acc_0_3) + $signed(p_0_3);
   assign cap_0_3 = en & l_0_2;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$57  = $signed(acc_0_4) + $signed(p_0_4);
+  assign _0196_ = $signed(acc_0_4) + $signed(p_0_4);
   assign cap_0_4 = en & l_0_3;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$58  = $signed(acc_0_5) + $signed(p_0_5);
+  assign _0197_ = $signed(acc_0_5) + $signed(p_0_5);
   assign cap_0_5 = en & l_0_4;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$59  = $signed(acc_1_0) + $signed(p_1_0);
+  assign _0198_ = $signed(acc_1_0) + $signed(p_1_0);
   assign cap_1_0 = en & skew_l1_d0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$60  = $signed(acc_1_1) + $signed(p_1_1);
+  assign _0200_ = $signed(acc_1_1) + $signed(p_1_1);
   assign cap_1_1 = en & l_1_0;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$61  = $signed(acc_1_2) + $signed(p_1_2);
+  assign _0201_ = $signed(acc_1_2) + $signed(p_1_2);
   assign cap_1_2 = en & l_1_1;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$62  = $signed(acc_1_3) + $signed(p_1_3);
+  assign _0202_ = $signed(acc_1_3) + $signed(p_1_3);
   assign cap_1_3 = en & l_1_2;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$63  = $signed(acc_1_4) + $signed(p_1_4);
+  assign _0203_ = $signed(acc_1_4) + $signed(p_1_4);
   assign cap_1_4 = en & l_1_3;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$64  = $signed(acc_1_5) + $signed(p_1_5);
+  assign _0204_ = $signed(acc_1_5) + $signed(p_1_5);
   assign cap_1_5 = en & l_1_4;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$65  = $signed(acc_2_0) + $signed(p_2_0);
+  assign _0205_ = $signed(acc_2_0) + $signed(p_2_0);
   assign cap_2_0 = en & skew_l2_d1;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$66  = $signed(acc_2_1) + $signed(p_2_1);
+  assign _0206_ = $signed(acc_2_1) + $signed(p_2_1);
   assign cap_2_1 = en & l_2_0;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$67  = $signed(acc_2_2) + $signed(p_2_2);
+  assign _0207_ = $signed(acc_2_2) + $signed(p_2_2);
   assign cap_2_2 = en & l_2_1;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$68  = $signed(acc_2_3) + $signed(p_2_3);
+  assign _0208_ = $signed(acc_2_3) + $signed(p_2_3);
   assign cap_2_3 = en & l_2_2;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$69  = $signed(acc_2_4) + $signed(p_2_4);
+  assign _0209_ = $signed(acc_2_4) + $signed(p_2_4);
   assign cap_2_4 = en & l_2_3;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$70  = $signed(acc_2_5) + $signed(p_2_5);
+  assign _0211_ = $signed(acc_2_5) + $signed(p_2_5);
   assign cap_2_5 = en & l_2_4;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$71  = $signed(acc_3_0) + $signed(p_3_0);
+  assign _0212_ = $signed(acc_3_0) + $signed(p_3_0);
   assign cap_3_0 = en & skew_l3_d2;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$72  = $signed(acc_3_1) + $signed(p_3_1);
+  assign _0213_ = $signed(acc_3_1) + $signed(p_3_1);
   assign cap_3_1 = en & l_3_0;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$73  = $signed(acc_3_2) + $signed(p_3_2);
+  assign _0214_ = $signed(acc_3_2) + $signed(p_3_2);
   assign cap_3_2 = en & l_3_1;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$74  = $signed(acc_3_3) + $signed(p_3_3);
+  assign _0215_ = $signed(acc_3_3) + $signed(p_3_3);
   assign cap_3_3 = en & l_3_2;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$75  = $signed(acc_3_4) + $signed(p_3_4);
+  assign _0216_ = $signed(acc_3_4) + $signed(p_3_4);
   assign cap_3_4 = en & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$76  = $signed(acc_3_5) + $signed(p_3_5);
+  assign _0217_ = $signed(acc_3_5) + $signed(p_3_5);
   assign cap_3_5 = en & l_3_4;
   assign o_valid = | drain_count;
-  assign \$77  = en & drain_shift;
-  assign \$78  = drain_count - 1'h1;
-  assign \$79  = en & o_valid;
-  assign \$80  = drain_beat + 1'h1;
-  assign \$81  = drain_shift ? 3'h0 : \$80 ;
+  assign _0218_ = en & drain_shift;
+  assign _0219_ = drain_count - 1'h1;
+  assign _0220_ = en & o_valid;
+  assign _0222_ = drain_beat + 1'h1;
+  assign _0223_ = drain_shift ? 3'h0 : _0222_;
   always @(posedge clk)
-    in_valid <= \$82 ;
+    in_valid <= _0224_;
   always @(posedge clk)
-    in_last <= \$83 ;
+    in_last <= _0225_;
   always @(posedge clk)
-    in_a0 <= \$84 ;
+    in_a0 <= _0226_;
   always @(posedge clk)
-    in_a1 <= \$85 ;
+    in_a1 <= _0227_;
   always @(posedge clk)
-    in_a2 <= \$86 ;
+    in_a2 <= _0228_;
   always @(posedge clk)
-    in_a3 <= \$87 ;
+    in_a3 <= _0229_;
   always @(posedge clk)
-    in_w0 <= \$88 ;
+    in_w0 <= _0230_;
   always @(posedge clk)
-    in_w1 <= \$89 ;
+    in_w1 <= _0231_;
   always @(posedge clk)
-    in_w2 <= \$90 ;
+    in_w2 <= _0233_;
   always @(posedge clk)
-    in_w3 <= \$91 ;
+    in_w3 <= _0234_;
   always @(posedge clk)
-    in_w4 <= \$92 ;
+    in_w4 <= _0235_;
   always @(posedge clk)
-    in_w5 <= \$93 ;
+    in_w5 <= _0236_;
   always @(posedge clk)
-    skew_a1_d0 <= \$94 ;
+    skew_a1_d0 <= _0237_;
   always @(posedge clk)
-    skew_l1_d0 <= \$95 ;
+    skew_l1_d0 <= _0238_;
   always @(posedge clk)
-    skew_a2_d0 <= \$96 ;
+    skew_a2_d0 <= _0239_;
   always @(posedge clk)
-    skew_a2_d1 <= \$97 ;
+    skew_a2_d1 <= _0240_;
   always @(posedge clk)
-    skew_l2_d0 <= \$98 ;
+    skew_l2_d0 <= _0241_;
   always @(posedge clk)
-    skew_l2_d1 <= \$99 ;
+    skew_l2_d1 <= _0242_;
   always @(posedge clk)
-    skew_a3_d0 <= \$100 ;
+    skew_a3_d0 <= _0002_;
   always @(posedge clk)
-    skew_a3_d1 <= \$101 ;
+    skew_a3_d1 <= _0003_;
   always @(posedge clk)
-    skew_a3_d2 <= \$102 ;
+    skew_a3_d2 <= _0004_;
   always @(posedge clk)
-    skew_l3_d0 <= \$103 ;
+    skew_l3_d0 <= _0005_;
   always @(posedge clk)
-    skew_l3_d1 <= \$104 ;
+    skew_l3_d1 <= _0006_;
   always @(posedge clk)
-    skew_l3_d2 <= \$105 ;
+    skew_l3_d2 <= _0007_;
   always @(posedge clk)
-    skew_w1_d0 <= \$106 ;
+    skew_w1_d0 <= _0008_;
   always @(posedge clk)
-    skew_w2_d0 <= \$107 ;
+    skew_w2_d0 <= _0009_;
   always @(posedge clk)
-    skew_w2_d1 <= \$108 ;
+    skew_w2_d1 <= _0010_;
   always @(posedge clk)
-    skew_w3_d0 <= \$109 ;
+    skew_w3_d0 <= _0011_;
   always @(posedge clk)
-    skew_w3_d1 <= \$110 ;
+    skew_w3_d1 <= _0013_;
   always @(posedge clk)
-    skew_w3_d2 <= \$111 ;
+    skew_w3_d2 <= _0014_;
   always @(posedge clk)
-    skew_w4_d0 <= \$112 ;
+    skew_w4_d0 <= _0015_;
   always @(posedge clk)
-    skew_w4_d1 <= \$113 ;
+    skew_w4_d1 <= _0016_;
   always @(posedge clk)
-    skew_w4_d2 <= \$114 ;
+    skew_w4_d2 <= _0017_;
   always @(posedge clk)
-    skew_w4_d3 <= \$115 ;
+    skew_w4_d3 <= _0018_;
   always @(posedge clk)
-    skew_w5_d0 <= \$116 ;
+    skew_w5_d0 <= _0019_;
   always @(posedge clk)
-    skew_w5_d1 <= \$117 ;
+    skew_w5_d1 <= _0020_;
   always @(posedge clk)
-    skew_w5_d2 <= \$118 ;
+    skew_w5_d2 <= _0021_;
   always @(posedge clk)
-    skew_w5_d3 <= \$119 ;
+    skew_w5_d3 <= _0022_;
   always @(posedge clk)
-    skew_w5_d4 <= \$120 ;
+    skew_w5_d4 <= _0024_;
   always @(posedge clk)
-    a_0_0 <= \$121 ;
+    a_0_0 <= _0025_;
   always @(posedge clk)
-    l_0_0 <= \$122 ;
+    l_0_0 <= _0026_;
   always @(posedge clk)
-    w_0_0 <= \$123 ;
+    w_0_0 <= _0027_;
   always @(posedge clk)
-    acc_0_0 <= \$124 ;
+    acc_0_0 <= _0028_;
   always @(posedge clk)
-    out_0_0 <= \$125 ;
+    out_0_0 <= _0029_;
   always @(posedge clk)
-    a_0_1 <= \$126 ;
+    a_0_1 <= _0030_;
   always @(posedge clk)
-    l_0_1 <= \$127 ;
+    l_0_1 <= _0031_;
   always @(posedge clk)
-    w_0_1 <= \$128 ;
+    w_0_1 <= _0032_;
   always @(posedge clk)
-    acc_0_1 <= \$129 ;
+    acc_0_1 <= _0033_;
   always @(posedge clk)
-    out_0_1 <= \$130 ;
+    out_0_1 <= _0035_;
   always @(posedge clk)
-    a_0_2 <= \$131 ;
+    a_0_2 <= _0036_;
   always @(posedge clk)
-    l_0_2 <= \$132 ;
+    l_0_2 <= _0037_;
   always @(posedge clk)
-    w_0_2 <= \$133 ;
+    w_0_2 <= _0038_;
   always @(posedge clk)
-    acc_0_2 <= \$134 ;
+    acc_0_2 <= _0039_;
   always @(posedge clk)
-    out_0_2 <= \$135 ;
+    out_0_2 <= _0040_;
   always @(posedge clk)
-    a_0_3 <= \$136 ;
+    a_0_3 <= _0041_;
   always @(posedge clk)
-    l_0_3 <= \$137 ;
+    l_0_3 <= _0042_;
   always @(posedge clk)
-    w_0_3 <= \$138 ;
+    w_0_3 <= _0043_;
   always @(posedge clk)
-    acc_0_3 <= \$139 ;
+    acc_0_3 <= _0044_;
   always @(posedge clk)
-    out_0_3 <= \$140 ;
+    out_0_3 <= _0046_;
   always @(posedge clk)
-    a_0_4 <= \$141 ;
+    a_0_4 <= _0047_;
   always @(posedge clk)
-    l_0_4 <= \$142 ;
+    l_0_4 <= _0048_;
   always @(posedge clk)
-    w_0_4 <= \$143 ;
+    w_0_4 <= _0049_;
   always @(posedge clk)
-    acc_0_4 <= \$144 ;
+    acc_0_4 <= _0050_;
   always @(posedge clk)
-    out_0_4 <= \$145 ;
+    out_0_4 <= _0051_;
   always @(posedge clk)
-    a_0_5 <= \$146 ;
+    a_0_5 <= _0052_;
   always @(posedge clk)
-    l_0_5 <= \$147 ;
+    l_0_5 <= _0053_;
   always @(posedge clk)
-    w_0_5 <= \$148 ;
+    w_0_5 <= _0054_;
   always @(posedge clk)
-    acc_0_5 <= \$149 ;
+    acc_0_5 <= _0055_;
   always @(posedge clk)
-    out_0_5 <= \$150 ;
+    out_0_5 <= _0057_;
   always @(posedge clk)
-    a_1_0 <= \$151 ;
+    a_1_0 <= _0058_;
   always @(posedge clk)
-    l_1_0 <= \$152 ;
+    l_1_0 <= _0059_;
   always @(posedge clk)
-    w_1_0 <= \$153 ;
+    w_1_0 <= _0060_;
   always @(posedge clk)
-    acc_1_0 <= \$154 ;
+    acc_1_0 <= _0061_;
   always @(posedge clk)
-    out_1_0 <= \$155 ;
+    out_1_0 <= _0062_;
   always @(posedge clk)
-    a_1_1 <= \$156 ;
+    a_1_1 <= _0063_;
   always @(posedge clk)
-    l_1_1 <= \$157 ;
+    l_1_1 <= _0064_;
   always @(posedge clk)
-    w_1_1 <= \$158 ;
+    w_1_1 <= _0065_;
   always @(posedge clk)
-    acc_1_1 <= \$159 ;
+    acc_1_1 <= _0066_;
   always @(posedge clk)
-    out_1_1 <= \$160 ;
+    out_1_1 <= _0068_;
   always @(posedge clk)
-    a_1_2 <= \$161 ;
+    a_1_2 <= _0069_;
   always @(posedge clk)
-    l_1_2 <= \$162 ;
+    l_1_2 <= _0070_;
   always @(posedge clk)
-    w_1_2 <= \$163 ;
+    w_1_2 <= _0071_;
   always @(posedge clk)
-    acc_1_2 <= \$164 ;
+    acc_1_2 <= _0072_;
   always @(posedge clk)
-    out_1_2 <= \$165 ;
+    out_1_2 <= _0073_;
   always @(posedge clk)
-    a_1_3 <= \$166 ;
+    a_1_3 <= _0074_;
   always @(posedge clk)
-    l_1_3 <= \$167 ;
+    l_1_3 <= _0075_;
   always @(posedge clk)
-    w_1_3 <= \$168 ;
+    w_1_3 <= _0076_;
   always @(posedge clk)
-    acc_1_3 <= \$169 ;
+    acc_1_3 <= _0077_;
   always @(posedge clk)
-    out_1_3 <= \$170 ;
+    out_1_3 <= _0079_;
   always @(posedge clk)
-    a_1_4 <= \$171 ;
+    a_1_4 <= _0080_;
   always @(posedge clk)
-    l_1_4 <= \$172 ;
+    l_1_4 <= _0081_;
   always @(posedge clk)
-    w_1_4 <= \$173 ;
+    w_1_4 <= _0082_;
   always @(posedge clk)
-    acc_1_4 <= \$174 ;
+    acc_1_4 <= _0083_;
   always @(posedge clk)
-    out_1_4 <= \$175 ;
+    out_1_4 <= _0084_;
   always @(posedge clk)
-    a_1_5 <= \$176 ;
+    a_1_5 <= _0085_;
   always @(posedge clk)
-    l_1_5 <= \$177 ;
+    l_1_5 <= _0086_;
   always @(posedge clk)
-    w_1_5 <= \$178 ;
+    w_1_5 <= _0087_;
   always @(posedge clk)
-    acc_1_5 <= \$179 ;
+    acc_1_5 <= _0088_;
   always @(posedge clk)
-    out_1_5 <= \$180 ;
+    out_1_5 <= _0090_;
   always @(posedge clk)
-    a_2_0 <= \$181 ;
+    a_2_0 <= _0091_;
   always @(posedge clk)
-    l_2_0 <= \$182 ;
+    l_2_0 <= _0092_;
   always @(posedge clk)
-    w_2_0 <= \$183 ;
+    w_2_0 <= _0093_;
   always @(posedge clk)
-    acc_2_0 <= \$184 ;
+    acc_2_0 <= _0094_;
   always @(posedge clk)
-    out_2_0 <= \$185 ;
+    out_2_0 <= _0095_;
   always @(posedge clk)
-    a_2_1 <= \$186 ;
+    a_2_1 <= _0096_;
   always @(posedge clk)
-    l_2_1 <= \$187 ;
+    l_2_1 <= _0097_;
   always @(posedge clk)
-    w_2_1 <= \$188 ;
+    w_2_1 <= _0098_;
   always @(posedge clk)
-    acc_2_1 <= \$189 ;
+    acc_2_1 <= _0099_;
   always @(posedge clk)
-    out_2_1 <= \$190 ;
+    out_2_1 <= _0101_;
   always @(posedge clk)
-    a_2_2 <= \$191 ;
+    a_2_2 <= _0102_;
   always @(posedge clk)
-    l_2_2 <= \$192 ;
+    l_2_2 <= _0103_;
   always @(posedge clk)
-    w_2_2 <= \$193 ;
+    w_2_2 <= _0104_;
   always @(posedge clk)
-    acc_2_2 <= \$194 ;
+    acc_2_2 <= _0105_;
   always @(posedge clk)
-    out_2_2 <= \$195 ;
+    out_2_2 <= _0106_;
   always @(posedge clk)
-    a_2_3 <= \$196 ;
+    a_2_3 <= _0107_;
   always @(posedge clk)
-    l_2_3 <= \$197 ;
+    l_2_3 <= _0108_;
   always @(posedge clk)
-    w_2_3 <= \$198 ;
+    w_2_3 <= _0109_;
   always @(posedge clk)
-    acc_2_3 <= \$199 ;
+    acc_2_3 <= _0110_;
   always @(posedge clk)
-    out_2_3 <= \$200 ;
+    out_2_3 <= _0113_;
   always @(posedge clk)
-    a_2_4 <= \$201 ;
+    a_2_4 <= _0114_;
   always @(posedge clk)
-    l_2_4 <= \$202 ;
+    l_2_4 <= _0115_;
   always @(posedge clk)
-    w_2_4 <= \$203 ;
+    w_2_4 <= _0116_;
   always @(posedge clk)
-    acc_2_4 <= \$204 ;
+    acc_2_4 <= _0117_;
   always @(posedge clk)
-    out_2_4 <= \$205 ;
+    out_2_4 <= _0118_;
   always @(posedge clk)
-    a_2_5 <= \$206 ;
+    a_2_5 <= _0119_;
   always @(posedge clk)
-    l_2_5 <= \$207 ;
+    l_2_5 <= _0120_;
   always @(posedge clk)
-    w_2_5 <= \$208 ;
+    w_2_5 <= _0121_;
   always @(posedge clk)
-    acc_2_5 <= \$209 ;
+    acc_2_5 <= _0122_;
   always @(posedge clk)
-    out_2_5 <= \$210 ;
+    out_2_5 <= _0124_;
   always @(posedge clk)
-    a_3_0 <= \$211 ;
+    a_3_0 <= _0125_;
   always @(posedge clk)
-    l_3_0 <= \$212 ;
+    l_3_0 <= _0126_;
   always @(posedge clk)
-    w_3_0 <= \$213 ;
+    w_3_0 <= _0127_;
   always @(posedge clk)
-    acc_3_0 <= \$214 ;
+    acc_3_0 <= _0128_;
   always @(posedge clk)
-    out_3_0 <= \$215 ;
+    out_3_0 <= _0129_;
   always @(posedge clk)
-    a_3_1 <= \$216 ;
+    a_3_1 <= _0130_;
   always @(posedge clk)
-    l_3_1 <= \$217 ;
+    l_3_1 <= _0131_;
   always @(posedge clk)
-    w_3_1 <= \$218 ;
+    w_3_1 <= _0132_;
   always @(posedge clk)
-    acc_3_1 <= \$219 ;
+    acc_3_1 <= _0133_;
   always @(posedge clk)
-    out_3_1 <= \$220 ;
+    out_3_1 <= _0135_;
   always @(posedge clk)
-    a_3_2 <= \$221 ;
+    a_3_2 <= _0136_;
   always @(posedge clk)
-    l_3_2 <= \$222 ;
+    l_3_2 <= _0137_;
   always @(posedge clk)
-    w_3_2 <= \$223 ;
+    w_3_2 <= _0138_;
   always @(posedge clk)
-    acc_3_2 <= \$224 ;
+    acc_3_2 <= _0139_;
   always @(posedge clk)
-    out_3_2 <= \$225 ;
+    out_3_2 <= _0140_;
   always @(posedge clk)
-    a_3_3 <= \$226 ;
+    a_3_3 <= _0141_;
   always @(posedge clk)
-    l_3_3 <= \$227 ;
+    l_3_3 <= _0142_;
   always @(posedge clk)
-    w_3_3 <= \$228 ;
+    w_3_3 <= _0143_;
   always @(posedge clk)
-    acc_3_3 <= \$229 ;
+    acc_3_3 <= _0144_;
   always @(posedge clk)
-    out_3_3 <= \$230 ;
+    out_3_3 <= _0146_;
   always @(posedge clk)
-    a_3_4 <= \$231 ;
+    a_3_4 <= _0147_;
   always @(posedge clk)
-    l_3_4 <= \$232 ;
+    l_3_4 <= _0148_;
   always @(posedge clk)
-    w_3_4 <= \$233 ;
+    w_3_4 <= _0149_;
   always @(posedge clk)
-    acc_3_4 <= \$234 ;
+    acc_3_4 <= _0150_;
   always @(posedge clk)
-    out_3_4 <= \$235 ;
+    out_3_4 <= _0151_;
   always @(posedge clk)
-    a_3_5 <= \$236 ;
+    a_3_5 <= _0152_;
   always @(posedge clk)
-    l_3_5 <= \$237 ;
+    l_3_5 <= _0153_;
   always @(posedge clk)
-    w_3_5 <= \$238 ;
+    w_3_5 <= _0154_;
   always @(posedge clk)
-    acc_3_5 <= \$239 ;
+    acc_3_5 <= _0155_;
   always @(posedge clk)
-    out_3_5 <= \$240 ;
+    out_3_5 <= _0157_;
   always @(posedge clk)
-    drain_count <= \$241 ;
+    drain_count <= _0158_;
   always @(posedge clk)
-    drain_beat <= \$242 ;
+    drain_beat <= _0159_;
   always @(posedge clk)
-    drain_shift <= \$243 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = in_valid;
-    if (en) begin
-      \$82  = i_valid;
-    end
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = in_last;
-    if (en) begin
-      \$83  = \$1 ;
-    end
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = in_a0;
-    if (en) begin
-      \$84  = i_a[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = in_a1;
-    if (en) begin
-      \$85  = i_a[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = in_a2;
-    if (en) begin
-      \$86  = i_a[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = in_a3;
-    if (en) begin
-      \$87  = i_a[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = in_w0;
-    if (en) begin
-      \$88  = i_w[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = in_w1;
-    if (en) begin
-      \$89  = i_w[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = in_w2;
-    if (en) begin
-      \$90  = i_w[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = in_w3;
-    if (en) begin
-      \$91  = i_w[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = in_w4;
-    if (en) begin
-      \$92  = i_w[39:32];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = in_w5;
-    if (en) begin
-      \$93  = i_w[47:40];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_a1_d0;
-    if (en) begin
-      \$94  = a_in1;
-    end
-    if (rst) begin
-      \$94  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_l1_d0;
-    if (en) begin
-      \$95  = in_last;
-    end
-    if (rst) begin
-      \$95  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_a2_d0;
-    if (en) begin
-      \$96  = a_in2;
-    end
-    if (rst) begin
-      \$96  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_a2_d1;
-    if (en) begin
-      \$97  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$97  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_l2_d0;
-    if (en) begin
-      \$98  = in_last;
-    end
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_l2_d1;
-    if (en) begin
-      \$99  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_a3_d0;
-    if (en) begin
-      \$100  = a_in3;
-    end
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_a3_d1;
-    if (en) begin
-      \$101  = skew_a3_d0;
-    end
-    if (rst) begin
-      \$101  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_a3_d2;
-    if (en) begin
-      \$102  = skew_a3_d1;
-    end
-    if (rst) begin
-      \$102  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_l3_d0;
-    if (en) begin
-      \$103  = in_last;
-    end
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_l3_d1;
-    if (en) begin
-      \$104  = skew_l3_d0;
-    end
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_l3_d2;
-    if (en) begin
-      \$105  = skew_l3_d1;
-    end
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w1_d0;
-    if (en) begin
-      \$106  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = skew_w2_d0;
-    if (en) begin
-      \$107  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = skew_w2_d1;
-    if (en) begin
-      \$108  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = skew_w3_d0;
-    if (en) begin
-      \$109  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = skew_w3_d1;
-    if (en) begin
-      \$110  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = skew_w3_d2;
-    if (en) begin
-      \$111  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = skew_w4_d0;
-    if (en) begin
-      \$112  = w_in4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = skew_w4_d1;
-    if (en) begin
-      \$113  = skew_w4_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = skew_w4_d2;
-    if (en) begin
-      \$114  = skew_w4_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = skew_w4_d3;
-    if (en) begin
-      \$115  = skew_w4_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = skew_w5_d0;
-    if (en) begin
-      \$116  = w_in5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = skew_w5_d1;
-    if (en) begin
-      \$117  = skew_w5_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = skew_w5_d2;
-    if (en) begin
-      \$118  = skew_w5_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = skew_w5_d3;
-    if (en) begin
-      \$119  = skew_w5_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = skew_w5_d4;
-    if (en) begin
-      \$120  = skew_w5_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = a_0_0;
-    if (en) begin
-      \$121  = a_in0;
-    end
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = l_0_0;
-    if (en) begin
-      \$122  = in_last;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = w_0_0;
-    if (en) begin
-      \$123  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = acc_0_0;
-    if (en) begin
-      \$124  = \$2 ;
-    end
-    if (rst) begin
-      \$124  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = out_0_0;
-    if (cap_0_0) begin
-      \$125  = \$53 [24:0];
-    end else if (\$3 ) begin
-      \$125  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = a_0_1;
-    if (en) begin
-      \$126  = a_0_0;
-    end
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = l_0_1;
-    if (en) begin
-      \$127  = l_0_0;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = w_0_1;
-    if (en) begin
-      \$128  = skew_w1_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = acc_0_1;
-    if (en) begin
-      \$129  = \$4 ;
-    end
-    if (rst) begin
-      \$129  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = out_0_1;
-    if (cap_0_1) begin
-      \$130  = \$54 [24:0];
-    end else if (\$5 ) begin
-      \$130  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = a_0_2;
-    if (en) begin
-      \$131  = a_0_1;
-    end
-    if (rst) begin
-      \$131  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = l_0_2;
-    if (en) begin
-      \$132  = l_0_1;
-    end
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = w_0_2;
-    if (en) begin
-      \$133  = skew_w2_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = acc_0_2;
-    if (en) begin
-      \$134  = \$6 ;
-    end
-    if (rst) begin
-      \$134  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = out_0_2;
-    if (cap_0_2) begin
-      \$135  = \$55 [24:0];
-    end else if (\$7 ) begin
-      \$135  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = a_0_3;
-    if (en) begin
-      \$136  = a_0_2;
-    end
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = l_0_3;
-    if (en) begin
-      \$137  = l_0_2;
-    end
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = w_0_3;
-    if (en) begin
-      \$138  = skew_w3_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = acc_0_3;
-    if (en) begin
-      \$139  = \$8 ;
-    end
-    if (rst) begin
-      \$139  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = out_0_3;
-    if (cap_0_3) begin
-      \$140  = \$56 [24:0];
-    end else if (\$9 ) begin
-      \$140  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = a_0_4;
-    if (en) begin
-      \$141  = a_0_3;
-    end
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = l_0_4;
-    if (en) begin
-      \$142  = l_0_3;
-    end
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = w_0_4;
-    if (en) begin
-      \$143  = skew_w4_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = acc_0_4;
-    if (en) begin
-      \$144  = \$10 ;
-    end
-    if (rst) begin
-      \$144  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = out_0_4;
-    if (cap_0_4) begin
-      \$145  = \$57 [24:0];
-    end else if (\$11 ) begin
-      \$145  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = a_0_5;
-    if (en) begin
-      \$146  = a_0_4;
-    end
-    if (rst) begin
-      \$146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = l_0_5;
-    if (en) begin
-      \$147  = l_0_4;
-    end
-    if (rst) begin
-      \$147  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = w_0_5;
-    if (en) begin
-      \$148  = skew_w5_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = acc_0_5;
-    if (en) begin
-      \$149  = \$12 ;
-    end
-    if (rst) begin
-      \$149  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = out_0_5;
-    if (cap_0_5) begin
-      \$150  = \$58 [24:0];
-    end else if (\$13 ) begin
-      \$150  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = a_1_0;
-    if (en) begin
-      \$151  = skew_a1_d0;
-    end
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = l_1_0;
-    if (en) begin
-      \$152  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = w_1_0;
-    if (en) begin
-      \$153  = w_0_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = acc_1_0;
-    if (en) begin
-      \$154  = \$14 ;
-    end
-    if (rst) begin
-      \$154  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = out_1_0;
-    if (cap_1_0) begin
-      \$155  = \$59 [24:0];
-    end else if (\$15 ) begin
-      \$155  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = a_1_1;
-    if (en) begin
-      \$156  = a_1_0;
-    end
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = l_1_1;
-    if (en) begin
-      \$157  = l_1_0;
-    end
-    if (rst) begin
-      \$157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = w_1_1;
-    if (en) begin
-      \$158  = w_0_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = acc_1_1;
-    if (en) begin
-      \$159  = \$16 ;
-    end
-    if (rst) begin
-      \$159  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = out_1_1;
-    if (cap_1_1) begin
-      \$160  = \$60 [24:0];
-    end else if (\$17 ) begin
-      \$160  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = a_1_2;
-    if (en) begin
-      \$161  = a_1_1;
-    end
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = l_1_2;
-    if (en) begin
-      \$162  = l_1_1;
-    end
-    if (rst) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = w_1_2;
-    if (en) begin
-      \$163  = w_0_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = acc_1_2;
-    if (en) begin
-      \$164  = \$18 ;
-    end
-    if (rst) begin
-      \$164  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = out_1_2;
-    if (cap_1_2) begin
-      \$165  = \$61 [24:0];
-    end else if (\$19 ) begin
-      \$165  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = a_1_3;
-    if (en) begin
-      \$166  = a_1_2;
-    end
-    if (rst) begin
-      \$166  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = l_1_3;
-    if (en) begin
-      \$167  = l_1_2;
-    end
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = w_1_3;
-    if (en) begin
-      \$168  = w_0_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = acc_1_3;
-    if (en) begin
-      \$169  = \$20 ;
-    end
-    if (rst) begin
-      \$169  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = out_1_3;
-    if (cap_1_3) begin
-      \$170  = \$62 [24:0];
-    end else if (\$21 ) begin
-      \$170  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = a_1_4;
-    if (en) begin
-      \$171  = a_1_3;
-    end
-    if (rst) begin
-      \$171  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = l_1_4;
-    if (en) begin
-      \$172  = l_1_3;
-    end
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = w_1_4;
-    if (en) begin
-      \$173  = w_0_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = acc_1_4;
-    if (en) begin
-      \$174  = \$22 ;
-    end
-    if (rst) begin
-      \$174  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = out_1_4;
-    if (cap_1_4) begin
-      \$175  = \$63 [24:0];
-    end else if (\$23 ) begin
-      \$175  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = a_1_5;
-    if (en) begin
-      \$176  = a_1_4;
-    end
-    if (rst) begin
-      \$176  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = l_1_5;
-    if (en) begin
-      \$177  = l_1_4;
-    end
-    if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = w_1_5;
-    if (en) begin
-      \$178  = w_0_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = acc_1_5;
-    if (en) begin
-      \$179  = \$24 ;
-    end
-    if (rst) begin
-      \$179  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = out_1_5;
-    if (cap_1_5) begin
-      \$180  = \$64 [24:0];
-    end else if (\$25 ) begin
-      \$180  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = a_2_0;
-    if (en) begin
-      \$181  = skew_a2_d1;
-    end
-    if (rst) begin
-      \$181  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = l_2_0;
-    if (en) begin
-      \$182  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = w_2_0;
-    if (en) begin
-      \$183  = w_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = acc_2_0;
-    if (en) begin
-      \$184  = \$26 ;
-    end
-    if (rst) begin
-      \$184  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = out_2_0;
-    if (cap_2_0) begin
-      \$185  = \$65 [24:0];
-    end else if (\$27 ) begin
-      \$185  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = a_2_1;
-    if (en) begin
-      \$186  = a_2_0;
-    end
-    if (rst) begin
-      \$186  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = l_2_1;
-    if (en) begin
-      \$187  = l_2_0;
-    end
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = w_2_1;
-    if (en) begin
-      \$188  = w_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = acc_2_1;
-    if (en) begin
-      \$189  = \$28 ;
-    end
-    if (rst) begin
-      \$189  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = out_2_1;
-    if (cap_2_1) begin
-      \$190  = \$66 [24:0];
-    end else if (\$29 ) begin
-      \$190  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = a_2_2;
-    if (en) begin
-      \$191  = a_2_1;
-    end
-    if (rst) begin
-      \$191  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = l_2_2;
-    if (en) begin
-      \$192  = l_2_1;
-    end
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = w_2_2;
-    if (en) begin
-      \$193  = w_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = acc_2_2;
-    if (en) begin
-      \$194  = \$30 ;
-    end
-    if (rst) begin
-      \$194  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = out_2_2;
-    if (cap_2_2) begin
-      \$195  = \$67 [24:0];
-    end else if (\$31 ) begin
-      \$195  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = a_2_3;
-    if (en) begin
-      \$196  = a_2_2;
-    end
-    if (rst) begin
-      \$196  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = l_2_3;
-    if (en) begin
-      \$197  = l_2_2;
-    end
-    if (rst) begin
-      \$197  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = w_2_3;
-    if (en) begin
-      \$198  = w_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = acc_2_3;
-    if (en) begin
-      \$199  = \$32 ;
-    end
-    if (rst) begin
-      \$199  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = out_2_3;
-    if (cap_2_3) begin
-      \$200  = \$68 [24:0];
-    end else if (\$33 ) begin
-      \$200  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = a_2_4;
-    if (en) begin
-      \$201  = a_2_3;
-    end
-    if (rst) begin
-      \$201  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = l_2_4;
-    if (en) begin
-      \$202  = l_2_3;
-    end
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = w_2_4;
-    if (en) begin
-      \$203  = w_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = acc_2_4;
-    if (en) begin
-      \$204  = \$34 ;
-    end
-    if (rst) begin
-      \$204  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = out_2_4;
-    if (cap_2_4) begin
-      \$205  = \$69 [24:0];
-    end else if (\$35 ) begin
-      \$205  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = a_2_5;
-    if (en) begin
-      \$206  = a_2_4;
-    end
-    if (rst) begin
-      \$206  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = l_2_5;
-    if (en) begin
-      \$207  = l_2_4;
-    end
-    if (rst) begin
-      \$207  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = w_2_5;
-    if (en) begin
-      \$208  = w_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = acc_2_5;
-    if (en) begin
-      \$209  = \$36 ;
-    end
-    if (rst) begin
-      \$209  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = out_2_5;
-    if (cap_2_5) begin
-      \$210  = \$70 [24:0];
-    end else if (\$37 ) begin
-      \$210  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = a_3_0;
-    if (en) begin
-      \$211  = skew_a3_d2;
-    end
-    if (rst) begin
-      \$211  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = l_3_0;
-    if (en) begin
-      \$212  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$212  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = w_3_0;
-    if (en) begin
-      \$213  = w_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = acc_3_0;
-    if (en) begin
-      \$214  = \$38 ;
-    end
-    if (rst) begin
-      \$214  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = out_3_0;
-    if (cap_3_0) begin
-      \$215  = \$71 [24:0];
-    end else if (\$39 ) begin
-      \$215  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = a_3_1;
-    if (en) begin
-      \$216  = a_3_0;
-    end
-    if (rst) begin
-      \$216  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = l_3_1;
-    if (en) begin
-      \$217  = l_3_0;
-    end
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = w_3_1;
-    if (en) begin
-      \$218  = w_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = acc_3_1;
-    if (en) begin
-      \$219  = \$40 ;
-    end
-    if (rst) begin
-      \$219  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = out_3_1;
-    if (cap_3_1) begin
-      \$220  = \$72 [24:0];
-    end else if (\$41 ) begin
-      \$220  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = a_3_2;
-    if (en) begin
-      \$221  = a_3_1;
-    end
-    if (rst) begin
-      \$221  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = l_3_2;
-    if (en) begin
-      \$222  = l_3_1;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = w_3_2;
-    if (en) begin
-      \$223  = w_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = acc_3_2;
-    if (en) begin
-      \$224  = \$42 ;
-    end
-    if (rst) begin
-      \$224  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = out_3_2;
-    if (cap_3_2) begin
-      \$225  = \$73 [24:0];
-    end else if (\$43 ) begin
-      \$225  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = a_3_3;
-    if (en) begin
-      \$226  = a_3_2;
-    end
-    if (rst) begin
-      \$226  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = l_3_3;
-    if (en) begin
-      \$227  = l_3_2;
-    end
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = w_3_3;
-    if (en) begin
-      \$228  = w_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = acc_3_3;
-    if (en) begin
-      \$229  = \$44 ;
-    end
-    if (rst) begin
-      \$229  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = out_3_3;
-    if (cap_3_3) begin
-      \$230  = \$74 [24:0];
-    end else if (\$45 ) begin
-      \$230  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = a_3_4;
-    if (en) begin
-      \$231  = a_3_3;
-    end
-    if (rst) begin
-      \$231  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = l_3_4;
-    if (en) begin
-      \$232  = l_3_3;
-    end
-    if (rst) begin
-      \$232  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = w_3_4;
-    if (en) begin
-      \$233  = w_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = acc_3_4;
-    if (en) begin
-      \$234  = \$46 ;
-    end
-    if (rst) begin
-      \$234  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = out_3_4;
-    if (cap_3_4) begin
-      \$235  = \$75 [24:0];
-    end else if (\$47 ) begin
-      \$235  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = a_3_5;
-    if (en) begin
-      \$236  = a_3_4;
-    end
-    if (rst) begin
-      \$236  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = l_3_5;
-    if (en) begin
-      \$237  = l_3_4;
-    end
-    if (rst) begin
-      \$237  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = w_3_5;
-    if (en) begin
-      \$238  = w_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = acc_3_5;
-    if (en) begin
-      \$239  = \$48 ;
-    end
-    if (rst) begin
-      \$239  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = out_3_5;
-    if (cap_3_5) begin
-      \$240  = \$76 [24:0];
-    end else if (\$49 ) begin
-      \$240  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = count_next;
-    if (rst) begin
-      \$241  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = beat_next;
-    if (rst) begin
-      \$242  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = \$52 ;
-    if (rst) begin
-      \$243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_5) begin
-      count_next = 3'h4;
-    end else if (\$77 ) begin
-      count_next = \$78 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_3_5) begin
-      beat_next = 2'h0;
-    end else if (\$79 ) begin
-      beat_next = \$81 [1:0];
-    end
-  end
-  assign sum_0_0 = \$53 [24:0];
-  assign sum_0_1 = \$54 [24:0];
-  assign sum_0_2 = \$55 [24:0];
-  assign sum_0_3 = \$56 [24:0];
-  assign sum_0_4 = \$57 [24:0];
-  assign sum_0_5 = \$58 [24:0];
-  assign sum_1_0 = \$59 [24:0];
-  assign sum_1_1 = \$60 [24:0];
-  assign sum_1_2 = \$61 [24:0];
-  assign sum_1_3 = \$62 [24:0];
-  assign sum_1_4 = \$63 [24:0];
-  assign sum_1_5 = \$64 [24:0];
-  assign sum_2_0 = \$65 [24:0];
-  assign sum_2_1 = \$66 [24:0];
-  assign sum_2_2 = \$67 [24:0];
-  assign sum_2_3 = \$68 [24:0];
-  assign sum_2_4 = \$69 [24:0];
-  assign sum_2_5 = \$70 [24:0];
-  assign sum_3_0 = \$71 [24:0];
-  assign sum_3_1 = \$72 [24:0];
-  assign sum_3_2 = \$73 [24:0];
-  assign sum_3_3 = \$74 [24:0];
-  assign sum_3_4 = \$75 [24:0];
-  assign sum_3_5 = \$76 [24:0];
+    drain_shift <= _0160_;
+  assign _0353_ = _0464_ ? _0223_[1:0] : drain_beat;
+  assign _0244_ = _0245_ ? a_3_0 : a_3_1;
+  assign _0246_ = _0247_ ? 8'h00 : _0244_;
+  assign _0248_ = _0249_ ? 25'h0000000 : out_3_0;
+  assign _0250_ = _0251_ ? _0212_[24:0] : _0248_;
+  assign _0252_ = _0254_ ? _0175_ : acc_3_0;
+  assign _0264_ = _0275_ ? 2'h0 : beat_next;
+  assign _0255_ = _0256_ ? 25'h0000000 : _0252_;
+  assign _0257_ = _0258_ ? w_2_0 : w_3_0;
+  assign _0259_ = _0260_ ? skew_l3_d2 : l_3_0;
+  assign _0261_ = _0262_ ? 1'h0 : _0259_;
+  assign _0263_ = _0265_ ? skew_a3_d2 : a_3_0;
+  assign _0266_ = _0267_ ? 8'h00 : _0263_;
+  assign _0268_ = _0269_ ? out_3_5 : out_2_5;
+  assign _0270_ = _0271_ ? _0211_[24:0] : _0268_;
+  assign _0272_ = _0273_ ? _0173_ : acc_2_5;
+  assign _0274_ = _0276_ ? 25'h0000000 : _0272_;
+  assign _0286_ = _0297_ ? 3'h0 : count_next;
+  assign _0277_ = _0278_ ? w_1_5 : w_2_5;
+  assign _0279_ = _0280_ ? l_2_4 : l_2_5;
+  assign _0281_ = _0282_ ? 1'h0 : _0279_;
+  assign _0283_ = _0284_ ? a_2_4 : a_2_5;
+  assign _0285_ = _0287_ ? 8'h00 : _0283_;
+  assign _0288_ = _0289_ ? out_3_4 : out_2_4;
+  assign _0290_ = _0291_ ? _0209_[24:0] : _0288_;
+  assign _0292_ = _0293_ ? _0171_ : acc_2_4;
+  assign _0294_ = _0295_ ? 25'h0000000 : _0292_;
+  assign _0296_ = _0298_ ? w_1_4 : w_2_4;
+  assign _0308_ = _0319_ ? 25'h0000000 : out_3_5;
+  assign _0299_ = _0300_ ? l_2_3 : l_2_4;
+  assign _0301_ = _0302_ ? 1'h0 : _0299_;
+  assign _0303_ = _0304_ ? a_2_3 : a_2_4;
+  assign _0305_ = _0306_ ? 8'h00 : _0303_;
+  assign _0307_ = _0309_ ? out_3_3 : out_2_3;
+  assign _0310_ = _0311_ ? _0208_[24:0] : _0307_;
+  assign _0312_ = _0313_ ? _0169_ : acc_2_3;
+  assign _0314_ = _0315_ ? 25'h0000000 : _0312_;
+  assign _0316_ = _0317_ ? w_1_3 : w_2_3;
+  assign _0318_ = _0320_ ? l_2_2 : l_2_3;
+  assign _0330_ = _0341_ ? _0217_[24:0] : _0308_;
+  assign _0321_ = _0322_ ? 1'h0 : _0318_;
+  assign _0323_ = _0324_ ? a_2_2 : a_2_3;
+  assign _0325_ = _0326_ ? 8'h00 : _0323_;
+  assign _0327_ = _0328_ ? out_3_2 : out_2_2;
+  assign _0329_ = _0331_ ? _0207_[24:0] : _0327_;
+  assign _0332_ = _0333_ ? _0167_ : acc_2_2;
+  assign _0334_ = _0335_ ? 25'h0000000 : _0332_;
+  assign _0336_ = _0337_ ? w_1_2 : w_2_2;
+  assign _0338_ = _0339_ ? l_2_1 : l_2_2;
+  assign _0340_ = _0342_ ? 1'h0 : _0338_;
+  assign _0352_ = _0364_ ? _0186_ : acc_3_5;
+  assign _0343_ = _0344_ ? a_2_1 : a_2_2;
+  assign _0345_ = _0346_ ? 8'h00 : _0343_;
+  assign _0347_ = _0348_ ? out_3_1 : out_2_1;
+  assign _0349_ = _0350_ ? _0206_[24:0] : _0347_;
+  assign _0351_ = _0354_ ? _0164_ : acc_2_1;
+  assign _0355_ = _0356_ ? 25'h0000000 : _0351_;
+  assign _0357_ = _0358_ ? w_1_1 : w_2_1;
+  assign _0359_ = _0360_ ? l_2_0 : l_2_1;
+  assign _0361_ = _0362_ ? 1'h0 : _0359_;
+  assign _0363_ = _0365_ ? a_2_0 : a_2_1;
+  assign _0375_ = _0386_ ? 25'h0000000 : _0352_;
+  assign _0366_ = _0367_ ? 8'h00 : _0363_;
+  assign _0368_ = _0369_ ? out_3_0 : out_2_0;
+  assign _0370_ = _0371_ ? _0205_[24:0] : _0368_;
+  assign _0372_ = _0373_ ? _0162_ : acc_2_0;
+  assign _0374_ = _0376_ ? 25'h0000000 : _0372_;
+  assign _0377_ = _0378_ ? w_1_0 : w_2_0;
+  assign _0379_ = _0380_ ? skew_l2_d1 : l_2_0;
+  assign _0381_ = _0382_ ? 1'h0 : _0379_;
+  assign _0383_ = _0384_ ? skew_a2_d1 : a_2_0;
+  assign _0385_ = _0387_ ? 8'h00 : _0383_;
+  assign _0397_ = _0408_ ? w_2_5 : w_3_5;
+  assign _0388_ = _0389_ ? out_2_5 : out_1_5;
+  assign _0390_ = _0391_ ? _0204_[24:0] : _0388_;
+  assign _0392_ = _0393_ ? _0156_ : acc_1_5;
+  assign _0394_ = _0395_ ? 25'h0000000 : _0392_;
+  assign _0396_ = _0398_ ? w_0_5 : w_1_5;
+  assign _0399_ = _0400_ ? l_1_4 : l_1_5;
+  assign _0401_ = _0402_ ? 1'h0 : _0399_;
+  assign _0403_ = _0404_ ? a_1_4 : a_1_5;
+  assign _0405_ = _0406_ ? 8'h00 : _0403_;
+  assign _0407_ = _0409_ ? out_2_4 : out_1_4;
+  assign _0419_ = _0430_ ? l_3_4 : l_3_5;
+  assign _0410_ = _0411_ ? _0203_[24:0] : _0407_;
+  assign _0412_ = _0413_ ? _0134_ : acc_1_4;
+  assign _0414_ = _0415_ ? 25'h0000000 : _0412_;
+  assign _0416_ = _0417_ ? w_0_4 : w_1_4;
+  assign _0418_ = _0420_ ? l_1_3 : l_1_4;
+  assign _0421_ = _0422_ ? 1'h0 : _0418_;
+  assign _0423_ = _0424_ ? a_1_3 : a_1_4;
+  assign _0425_ = _0426_ ? 8'h00 : _0423_;
+  assign _0427_ = _0428_ ? out_2_3 : out_1_3;
+  assign _0429_ = _0431_ ? _0202_[24:0] : _0427_;
+  assign _0441_ = _0452_ ? 1'h0 : _0419_;
+  assign _0432_ = _0433_ ? _0112_ : acc_1_3;
+  assign _0434_ = _0435_ ? 25'h0000000 : _0432_;
+  assign _0436_ = _0437_ ? w_0_3 : w_1_3;
+  assign _0438_ = _0439_ ? l_1_2 : l_1_3;
+  assign _0440_ = _0442_ ? 1'h0 : _0438_;
+  assign _0443_ = _0444_ ? a_1_2 : a_1_3;
+  assign _0445_ = _0446_ ? 8'h00 : _0443_;
+  assign _0447_ = _0448_ ? out_2_2 : out_1_2;
+  assign _0449_ = _0450_ ? _0201_[24:0] : _0447_;
+  assign _0451_ = _0453_ ? _0089_ : acc_1_2;
+  assign _0463_ = _0475_ ? a_3_4 : a_3_5;
+  assign _0454_ = _0455_ ? 25'h0000000 : _0451_;
+  assign _0456_ = _0457_ ? w_0_2 : w_1_2;
+  assign _0458_ = _0459_ ? l_1_1 : l_1_2;
+  assign _0460_ = _0461_ ? 1'h0 : _0458_;
+  assign _0462_ = _0465_ ? a_1_1 : a_1_2;
+  assign _0575_ = _0686_ ? 2'h0 : _0353_;
+  assign _0466_ = _0467_ ? 8'h00 : _0462_;
+  assign _0468_ = _0469_ ? out_2_1 : out_1_1;
+  assign _0470_ = _0471_ ? _0200_[24:0] : _0468_;
+  assign _0472_ = _0473_ ? _0067_ : acc_1_1;
+  assign _0474_ = _0476_ ? 25'h0000000 : _0472_;
+  assign _0486_ = _0497_ ? 8'h00 : _0463_;
+  assign _0477_ = _0478_ ? w_0_1 : w_1_1;
+  assign _0479_ = _0480_ ? l_1_0 : l_1_1;
+  assign _0481_ = _0482_ ? 1'h0 : _0479_;
+  assign _0483_ = _0484_ ? a_1_0 : a_1_1;
+  assign _0485_ = _0487_ ? 8'h00 : _0483_;
+  assign _0488_ = _0489_ ? out_2_0 : out_1_0;
+  assign _0490_ = _0491_ ? _0198_[24:0] : _0488_;
+  assign _0492_ = _0493_ ? _0045_ : acc_1_0;
+  assign _0494_ = _0495_ ? 25'h0000000 : _0492_;
+  assign _0496_ = _0498_ ? w_0_0 : w_1_0;
+  assign _0508_ = _0519_ ? 25'h0000000 : out_3_4;
+  assign _0499_ = _0500_ ? skew_l1_d0 : l_1_0;
+  assign _0501_ = _0502_ ? 1'h0 : _0499_;
+  assign _0503_ = _0504_ ? skew_a1_d0 : a_1_0;
+  assign _0505_ = _0506_ ? 8'h00 : _0503_;
+  assign _0507_ = _0509_ ? out_1_5 : out_0_5;
+  assign _0510_ = _0511_ ? _0197_[24:0] : _0507_;
+  assign _0512_ = _0513_ ? _0023_ : acc_0_5;
+  assign _0514_ = _0515_ ? 25'h0000000 : _0512_;
+  assign _0516_ = _0517_ ? skew_w5_d4 : w_0_5;
+  assign _0518_ = _0520_ ? l_0_4 : l_0_5;
+  assign _0530_ = _0541_ ? _0216_[24:0] : _0508_;
+  assign _0521_ = _0522_ ? 1'h0 : _0518_;
+  assign _0523_ = _0524_ ? a_0_4 : a_0_5;
+  assign _0525_ = _0526_ ? 8'h00 : _0523_;
+  assign _0527_ = _0528_ ? out_1_4 : out_0_4;
+  assign _0529_ = _0531_ ? _0196_[24:0] : _0527_;
+  assign _0532_ = _0533_ ? _0001_ : acc_0_4;
+  assign _0534_ = _0535_ ? 25'h0000000 : _0532_;
+  assign _0536_ = _0537_ ? skew_w4_d3 : w_0_4;
+  assign _0538_ = _0539_ ? l_0_3 : l_0_4;
+  assign _0540_ = _0542_ ? 1'h0 : _0538_;
+  assign _0552_ = _0563_ ? _0184_ : acc_3_4;
+  assign _0543_ = _0544_ ? a_0_3 : a_0_4;
+  assign _0545_ = _0546_ ? 8'h00 : _0543_;
+  assign _0547_ = _0548_ ? out_1_3 : out_0_3;
+  assign _0549_ = _0550_ ? _0195_[24:0] : _0547_;
+  assign _0551_ = _0553_ ? _0221_ : acc_0_3;
+  assign _0554_ = _0555_ ? 25'h0000000 : _0551_;
+  assign _0556_ = _0557_ ? skew_w3_d2 : w_0_3;
+  assign _0558_ = _0559_ ? l_0_2 : l_0_3;
+  assign _0560_ = _0561_ ? 1'h0 : _0558_;
+  assign _0562_ = _0564_ ? a_0_2 : a_0_3;
+  assign _0574_ = _0586_ ? 25'h0000000 : _0552_;
+  assign _0565_ = _0566_ ? 8'h00 : _0562_;
+  assign _0567_ = _0568_ ? out_1_2 : out_0_2;
+  assign _0569_ = _0570_ ? _0194_[24:0] : _0567_;
+  assign _0571_ = _0572_ ? _0199_ : acc_0_2;
+  assign _0573_ = _0576_ ? 25'h0000000 : _0571_;
+  assign _0577_ = _0578_ ? skew_w2_d1 : w_0_2;
+  assign _0579_ = _0580_ ? l_0_1 : l_0_2;
+  assign _0581_ = _0582_ ? 1'h0 : _0579_;
+  assign _0583_ = _0584_ ? a_0_1 : a_0_2;
+  assign _0585_ = _0587_ ? 8'h00 : _0583_;
+  assign _0597_ = _0608_ ? w_2_4 : w_3_4;
+  assign _0588_ = _0589_ ? out_1_1 : out_0_1;
+  assign _0590_ = _0591_ ? _0193_[24:0] : _0588_;
+  assign _0592_ = _0593_ ? _0177_ : acc_0_1;
+  assign _0594_ = _0595_ ? 25'h0000000 : _0592_;
+  assign _0596_ = _0598_ ? skew_w1_d0 : w_0_1;
+  assign _0599_ = _0600_ ? l_0_0 : l_0_1;
+  assign _0601_ = _0602_ ? 1'h0 : _0599_;
+  assign _0603_ = _0604_ ? a_0_0 : a_0_1;
+  assign _0605_ = _0606_ ? 8'h00 : _0603_;
+  assign _0607_ = _0609_ ? out_1_0 : out_0_0;
+  assign _0619_ = _0630_ ? l_3_3 : l_3_4;
+  assign _0610_ = _0611_ ? _0192_[24:0] : _0607_;
+  assign _0612_ = _0613_ ? _0111_ : acc_0_0;
+  assign _0614_ = _0615_ ? 25'h0000000 : _0612_;
+  assign _0616_ = _0617_ ? w_in0 : w_0_0;
+  assign _0618_ = _0620_ ? in_last : l_0_0;
+  assign _0621_ = _0622_ ? 1'h0 : _0618_;
+  assign _0623_ = _0624_ ? a_in0 : a_0_0;
+  assign _0625_ = _0626_ ? 8'h00 : _0623_;
+  assign _0627_ = _0628_ ? skew_w5_d3 : skew_w5_d4;
+  assign _0629_ = _0631_ ? skew_w5_d2 : skew_w5_d3;
+  assign _0641_ = _0652_ ? 1'h0 : _0619_;
+  assign _0632_ = _0633_ ? skew_w5_d1 : skew_w5_d2;
+  assign _0634_ = _0635_ ? skew_w5_d0 : skew_w5_d1;
+  assign _0636_ = _0637_ ? w_in5 : skew_w5_d0;
+  assign _0638_ = _0639_ ? skew_w4_d2 : skew_w4_d3;
+  assign _0640_ = _0642_ ? skew_w4_d1 : skew_w4_d2;
+  assign _0643_ = _0644_ ? skew_w4_d0 : skew_w4_d1;
+  assign _0645_ = _0646_ ? w_in4 : skew_w4_d0;
+  assign _0647_ = _0648_ ? skew_w3_d1 : skew_w3_d2;
+  assign _0649_ = _0650_ ? skew_w3_d0 : skew_w3_d1;
+  assign _0651_ = _0653_ ? w_in3 : skew_w3_d0;
+  assign _0663_ = _0674_ ? a_3_3 : a_3_4;
+  assign _0654_ = _0655_ ? skew_w2_d0 : skew_w2_d1;
+  assign _0656_ = _0657_ ? w_in2 : skew_w2_d0;
+  assign _0658_ = _0659_ ? w_in1 : skew_w1_d0;
+  assign _0660_ = _0661_ ? skew_l3_d1 : skew_l3_d2;
+  assign _0662_ = _0664_ ? 1'h0 : _0660_;
+  assign _0665_ = _0666_ ? skew_l3_d0 : skew_l3_d1;
+  assign _0667_ = _0668_ ? 1'h0 : _0665_;
+  assign _0669_ = _0670_ ? in_last : skew_l3_d0;
+  assign _0671_ = _0672_ ? 1'h0 : _0669_;
+  assign _0673_ = _0675_ ? skew_a3_d1 : skew_a3_d2;
+  assign _0685_ = _0697_ ? 8'h00 : _0663_;
+  assign _0676_ = _0677_ ? 8'h00 : _0673_;
+  assign _0678_ = _0679_ ? skew_a3_d0 : skew_a3_d1;
+  assign _0680_ = _0681_ ? 8'h00 : _0678_;
+  assign _0682_ = _0683_ ? a_in3 : skew_a3_d0;
+  assign _0684_ = _0687_ ? 8'h00 : _0682_;
+  assign _0750_ = _0761_ ? _0219_[2:0] : drain_count;
+  assign _0688_ = _0689_ ? skew_l2_d0 : skew_l2_d1;
+  assign _0690_ = _0691_ ? 1'h0 : _0688_;
+  assign _0692_ = _0693_ ? in_last : skew_l2_d0;
+  assign _0694_ = _0695_ ? 1'h0 : _0692_;
+  assign _0696_ = _0698_ ? skew_a2_d0 : skew_a2_d1;
+  assign _0708_ = _0719_ ? 25'h0000000 : out_3_3;
+  assign _0699_ = _0700_ ? 8'h00 : _0696_;
+  assign _0701_ = _0702_ ? a_in2 : skew_a2_d0;
+  assign _0703_ = _0704_ ? 8'h00 : _0701_;
+  assign _0705_ = _0706_ ? in_last : skew_l1_d0;
+  assign _0707_ = _0709_ ? 1'h0 : _0705_;
+  assign _0710_ = _0711_ ? a_in1 : skew_a1_d0;
+  assign _0712_ = _0713_ ? 8'h00 : _0710_;
+  assign _0714_ = _0715_ ? i_w[47:40] : in_w5;
+  assign _0716_ = _0717_ ? i_w[39:32] : in_w4;
+  assign _0718_ = _0720_ ? i_w[31:24] : in_w3;
+  assign _0730_ = _0741_ ? _0215_[24:0] : _0708_;
+  assign _0721_ = _0722_ ? i_w[23:16] : in_w2;
+  assign _0723_ = _0724_ ? i_w[15:8] : in_w1;
+  assign _0725_ = _0726_ ? i_w[7:0] : in_w0;
+  assign _0727_ = _0728_ ? i_a[31:24] : in_a3;
+  assign _0729_ = _0731_ ? i_a[23:16] : in_a2;
+  assign _0732_ = _0733_ ? i_a[15:8] : in_a1;
+  assign _0734_ = _0735_ ? i_a[7:0] : in_a0;
+  assign _0736_ = _0737_ ? _0000_ : in_last;
+  assign _0738_ = _0739_ ? 1'h0 : _0736_;
+  assign _0740_ = _0742_ ? i_valid : in_valid;
+  assign _0745_ = _0746_ ? _0182_ : acc_3_3;
+  assign _0743_ = _0744_ ? 1'h0 : _0740_;
+  assign _0747_ = _0748_ ? 25'h0000000 : _0745_;
+  assign _0749_ = _0751_ ? w_2_3 : w_3_3;
+  assign _0752_ = _0753_ ? l_3_2 : l_3_3;
+  assign _0754_ = _0755_ ? 1'h0 : _0752_;
+  assign _0756_ = _0757_ ? a_3_2 : a_3_3;
+  assign _0758_ = _0759_ ? 8'h00 : _0756_;
+  assign _0760_ = _0762_ ? 25'h0000000 : out_3_2;
+  assign _0772_ = _0783_ ? 3'h4 : _0750_;
+  assign _0763_ = _0764_ ? _0214_[24:0] : _0760_;
+  assign _0765_ = _0766_ ? _0180_ : acc_3_2;
+  assign _0767_ = _0768_ ? 25'h0000000 : _0765_;
+  assign _0769_ = _0770_ ? w_2_2 : w_3_2;
+  assign _0771_ = _0773_ ? l_3_1 : l_3_2;
+  assign _0774_ = _0775_ ? 1'h0 : _0771_;
+  assign _0776_ = _0777_ ? a_3_1 : a_3_2;
+  assign _0778_ = _0779_ ? 8'h00 : _0776_;
+  assign _0780_ = _0781_ ? 25'h0000000 : out_3_1;
+  assign _0782_ = _0784_ ? _0213_[24:0] : _0780_;
+  assign _0794_ = _0253_ ? 1'h0 : _0191_;
+  assign _0785_ = _0786_ ? _0178_ : acc_3_1;
+  assign _0787_ = _0788_ ? 25'h0000000 : _0785_;
+  assign _0789_ = _0790_ ? w_2_1 : w_3_1;
+  assign _0791_ = _0792_ ? l_3_0 : l_3_1;
+  assign _0793_ = _0243_ ? 1'h0 : _0791_;
+  assign sum_0_0 = _0192_[24:0];
+  assign sum_0_1 = _0193_[24:0];
+  assign sum_0_2 = _0194_[24:0];
+  assign sum_0_3 = _0195_[24:0];
+  assign sum_0_4 = _0196_[24:0];
+  assign sum_0_5 = _0197_[24:0];
+  assign sum_1_0 = _0198_[24:0];
+  assign sum_1_1 = _0200_[24:0];
+  assign sum_1_2 = _0201_[24:0];
+  assign sum_1_3 = _0202_[24:0];
+  assign sum_1_4 = _0203_[24:0];
+  assign sum_1_5 = _0204_[24:0];
+  assign sum_2_0 = _0205_[24:0];
+  assign sum_2_1 = _0206_[24:0];
+  assign sum_2_2 = _0207_[24:0];
+  assign sum_2_3 = _0208_[24:0];
+  assign sum_2_4 = _0209_[24:0];
+  assign sum_2_5 = _0211_[24:0];
+  assign sum_3_0 = _0212_[24:0];
+  assign sum_3_1 = _0213_[24:0];
+  assign sum_3_2 = _0214_[24:0];
+  assign sum_3_3 = _0215_[24:0];
+  assign sum_3_4 = _0216_[24:0];
+  assign sum_3_5 = _0217_[24:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -2497,4 +1866,444 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[74:50] = out_0_2;
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
+  assign _0464_ = _0220_;
+  assign _0686_ = cap_3_5;
+  assign beat_next = _0575_;
+  assign _0761_ = _0218_;
+  assign _0783_ = cap_3_5;
+  assign count_next = _0772_;
+  assign _0253_ = rst;
+  assign _0160_ = _0794_;
+  assign _0275_ = rst;
+  assign _0159_ = _0264_;
+  assign _0297_ = rst;
+  assign _0158_ = _0286_;
+  assign _0319_ = _0187_;
+  assign _0341_ = cap_3_5;
+  assign _0157_ = _0330_;
+  assign _0364_ = en;
+  assign _0386_ = rst;
+  assign _0155_ = _0375_;
+  assign _0408_ = en;
+  assign _0154_ = _0397_;
+  assign _0430_ = en;
+  assign _0452_ = rst;
+  assign _0153_ = _0441_;
+  assign _0475_ = en;
+  assign _0497_ = rst;
+  assign _0152_ = _0486_;
+  assign _0519_ = _0185_;
+  assign _0541_ = cap_3_4;
+  assign _0151_ = _0530_;
+  assign _0563_ = en;
+  assign _0586_ = rst;
+  assign _0150_ = _0574_;
+  assign _0608_ = en;
+  assign _0149_ = _0597_;
+  assign _0630_ = en;
+  assign _0652_ = rst;
+  assign _0148_ = _0641_;
+  assign _0674_ = en;
+  assign _0697_ = rst;
+  assign _0147_ = _0685_;
+  assign _0719_ = _0183_;
+  assign _0741_ = cap_3_3;
+  assign _0146_ = _0730_;
+  assign _0746_ = en;
+  assign _0748_ = rst;
+  assign _0144_ = _0747_;
+  assign _0751_ = en;
+  assign _0143_ = _0749_;
+  assign _0753_ = en;
+  assign _0755_ = rst;
+  assign _0142_ = _0754_;
+  assign _0757_ = en;
+  assign _0759_ = rst;
+  assign _0141_ = _0758_;
+  assign _0762_ = _0181_;
+  assign _0764_ = cap_3_2;
+  assign _0140_ = _0763_;
+  assign _0766_ = en;
+  assign _0768_ = rst;
+  assign _0139_ = _0767_;
+  assign _0770_ = en;
+  assign _0138_ = _0769_;
+  assign _0773_ = en;
+  assign _0775_ = rst;
+  assign _0137_ = _0774_;
+  assign _0777_ = en;
+  assign _0779_ = rst;
+  assign _0136_ = _0778_;
+  assign _0781_ = _0179_;
+  assign _0784_ = cap_3_1;
+  assign _0135_ = _0782_;
+  assign _0786_ = en;
+  assign _0788_ = rst;
+  assign _0133_ = _0787_;
+  assign _0790_ = en;
+  assign _0132_ = _0789_;
+  assign _0792_ = en;
+  assign _0243_ = rst;
+  assign _0131_ = _0793_;
+  assign _0245_ = en;
+  assign _0247_ = rst;
+  assign _0130_ = _0246_;
+  assign _0249_ = _0176_;
+  assign _0251_ = cap_3_0;
+  assign _0129_ = _0250_;
+  assign _0254_ = en;
+  assign _0256_ = rst;
+  assign _0128_ = _0255_;
+  assign _0258_ = en;
+  assign _0127_ = _0257_;
+  assign _0260_ = en;
+  assign _0262_ = rst;
+  assign _0126_ = _0261_;
+  assign _0265_ = en;
+  assign _0267_ = rst;
+  assign _0125_ = _0266_;
+  assign _0269_ = _0174_;
+  assign _0271_ = cap_2_5;
+  assign _0124_ = _0270_;
+  assign _0273_ = en;
+  assign _0276_ = rst;
+  assign _0122_ = _0274_;
+  assign _0278_ = en;
+  assign _0121_ = _0277_;
+  assign _0280_ = en;
+  assign _0282_ = rst;
+  assign _0120_ = _0281_;
+  assign _0284_ = en;
+  assign _0287_ = rst;
+  assign _0119_ = _0285_;
+  assign _0289_ = _0172_;
+  assign _0291_ = cap_2_4;
+  assign _0118_ = _0290_;
+  assign _0293_ = en;
+  assign _0295_ = rst;
+  assign _0117_ = _0294_;
+  assign _0298_ = en;
+  assign _0116_ = _0296_;
+  assign _0300_ = en;
+  assign _0302_ = rst;
+  assign _0115_ = _0301_;
+  assign _0304_ = en;
+  assign _0306_ = rst;
+  assign _0114_ = _0305_;
+  assign _0309_ = _0170_;
+  assign _0311_ = cap_2_3;
+  assign _0113_ = _0310_;
+  assign _0313_ = en;
+  assign _0315_ = rst;
+  assign _0110_ = _0314_;
+  assign _0317_ = en;
+  assign _0109_ = _0316_;
+  assign _0320_ = en;
+  assign _0322_ = rst;
+  assign _0108_ = _0321_;
+  assign _0324_ = en;
+  assign _0326_ = rst;
+  assign _0107_ = _0325_;
+  assign _0328_ = _0168_;
+  assign _0331_ = cap_2_2;
+  assign _0106_ = _0329_;
+  assign _0333_ = en;
+  assign _0335_ = rst;
+  assign _0105_ = _0334_;
+  assign _0337_ = en;
+  assign _0104_ = _0336_;
+  assign _0339_ = en;
+  assign _0342_ = rst;
+  assign _0103_ = _0340_;
+  assign _0344_ = en;
+  assign _0346_ = rst;
+  assign _0102_ = _0345_;
+  assign _0348_ = _0165_;
+  assign _0350_ = cap_2_1;
+  assign _0101_ = _0349_;
+  assign _0354_ = en;
+  assign _0356_ = rst;
+  assign _0099_ = _0355_;
+  assign _0358_ = en;
+  assign _0098_ = _0357_;
+  assign _0360_ = en;
+  assign _0362_ = rst;
+  assign _0097_ = _0361_;
+  assign _0365_ = en;
+  assign _0367_ = rst;
+  assign _0096_ = _0366_;
+  assign _0369_ = _0163_;
+  assign _0371_ = cap_2_0;
+  assign _0095_ = _0370_;
+  assign _0373_ = en;
+  assign _0376_ = rst;
+  assign _0094_ = _0374_;
+  assign _0378_ = en;
+  assign _0093_ = _0377_;
+  assign _0380_ = en;
+  assign _0382_ = rst;
+  assign _0092_ = _0381_;
+  assign _0384_ = en;
+  assign _0387_ = rst;
+  assign _0091_ = _0385_;
+  assign _0389_ = _0161_;
+  assign _0391_ = cap_1_5;
+  assign _0090_ = _0390_;
+  assign _0393_ = en;
+  assign _0395_ = rst;
+  assign _0088_ = _0394_;
+  assign _0398_ = en;
+  assign _0087_ = _0396_;
+  assign _0400_ = en;
+  assign _0402_ = rst;
+  assign _0086_ = _0401_;
+  assign _0404_ = en;
+  assign _0406_ = rst;
+  assign _0085_ = _0405_;
+  assign _0409_ = _0145_;
+  assign _0411_ = cap_1_4;
+  assign _0084_ = _0410_;
+  assign _0413_ = en;
+  assign _0415_ = rst;
+  assign _0083_ = _0414_;
+  assign _0417_ = en;
+  assign _0082_ = _0416_;
+  assign _0420_ = en;
+  assign _0422_ = rst;
+  assign _0081_ = _0421_;
+  assign _0424_ = en;
+  assign _0426_ = rst;
+  assign _0080_ = _0425_;
+  assign _0428_ = _0123_;
+  assign _0431_ = cap_1_3;
+  assign _0079_ = _0429_;
+  assign _0433_ = en;
+  assign _0435_ = rst;
+  assign _0077_ = _0434_;
+  assign _0437_ = en;
+  assign _0076_ = _0436_;
+  assign _0439_ = en;
+  assign _0442_ = rst;
+  assign _0075_ = _0440_;
+  assign _0444_ = en;
+  assign _0446_ = rst;
+  assign _0074_ = _0445_;
+  assign _0448_ = _0100_;
+  assign _0450_ = cap_1_2;
+  assign _0073_ = _0449_;
+  assign _0453_ = en;
+  assign _0455_ = rst;
+  assign _0072_ = _0454_;
+  assign _0457_ = en;
+  assign _0071_ = _0456_;
+  assign _0459_ = en;
+  assign _0461_ = rst;
+  assign _0070_ = _0460_;
+  assign _0465_ = en;
+  assign _0467_ = rst;
+  assign _0069_ = _0466_;
+  assign _0469_ = _0078_;
+  assign _0471_ = cap_1_1;
+  assign _0068_ = _0470_;
+  assign _0473_ = en;
+  assign _0476_ = rst;
+  assign _0066_ = _0474_;
+  assign _0478_ = en;
+  assign _0065_ = _0477_;
+  assign _0480_ = en;
+  assign _0482_ = rst;
+  assign _0064_ = _0481_;
+  assign _0484_ = en;
+  assign _0487_ = rst;
+  assign _0063_ = _0485_;
+  assign _0489_ = _0056_;
+  assign _0491_ = cap_1_0;
+  assign _0062_ = _0490_;
+  assign _0493_ = en;
+  assign _0495_ = rst;
+  assign _0061_ = _0494_;
+  assign _0498_ = en;
+  assign _0060_ = _0496_;
+  assign _0500_ = en;
+  assign _0502_ = rst;
+  assign _0059_ = _0501_;
+  assign _0504_ = en;
+  assign _0506_ = rst;
+  assign _0058_ = _0505_;
+  assign _0509_ = _0034_;
+  assign _0511_ = cap_0_5;
+  assign _0057_ = _0510_;
+  assign _0513_ = en;
+  assign _0515_ = rst;
+  assign _0055_ = _0514_;
+  assign _0517_ = en;
+  assign _0054_ = _0516_;
+  assign _0520_ = en;
+  assign _0522_ = rst;
+  assign _0053_ = _0521_;
+  assign _0524_ = en;
+  assign _0526_ = rst;
+  assign _0052_ = _0525_;
+  assign _0528_ = _0012_;
+  assign _0531_ = cap_0_4;
+  assign _0051_ = _0529_;
+  assign _0533_ = en;
+  assign _0535_ = rst;
+  assign _0050_ = _0534_;
+  assign _0537_ = en;
+  assign _0049_ = _0536_;
+  assign _0539_ = en;
+  assign _0542_ = rst;
+  assign _0048_ = _0540_;
+  assign _0544_ = en;
+  assign _0546_ = rst;
+  assign _0047_ = _0545_;
+  assign _0548_ = _0232_;
+  assign _0550_ = cap_0_3;
+  assign _0046_ = _0549_;
+  assign _0553_ = en;
+  assign _0555_ = rst;
+  assign _0044_ = _0554_;
+  assign _0557_ = en;
+  assign _0043_ = _0556_;
+  assign _0559_ = en;
+  assign _0561_ = rst;
+  assign _0042_ = _0560_;
+  assign _0564_ = en;
+  assign _0566_ = rst;
+  assign _0041_ = _0565_;
+  assign _0568_ = _0210_;
+  assign _0570_ = cap_0_2;
+  assign _0040_ = _0569_;
+  assign _0572_ = en;
+  assign _0576_ = rst;
+  assign _0039_ = _0573_;
+  assign _0578_ = en;
+  assign _0038_ = _0577_;
+  assign _0580_ = en;
+  assign _0582_ = rst;
+  assign _0037_ = _0581_;
+  assign _0584_ = en;
+  assign _0587_ = rst;
+  assign _0036_ = _0585_;
+  assign _0589_ = _0188_;
+  assign _0591_ = cap_0_1;
+  assign _0035_ = _0590_;
+  assign _0593_ = en;
+  assign _0595_ = rst;
+  assign _0033_ = _0594_;
+  assign _0598_ = en;
+  assign _0032_ = _0596_;
+  assign _0600_ = en;
+  assign _0602_ = rst;
+  assign _0031_ = _0601_;
+  assign _0604_ = en;
+  assign _0606_ = rst;
+  assign _0030_ = _0605_;
+  assign _0609_ = _0166_;
+  assign _0611_ = cap_0_0;
+  assign _0029_ = _0610_;
+  assign _0613_ = en;
+  assign _0615_ = rst;
+  assign _0028_ = _0614_;
+  assign _0617_ = en;
+  assign _0027_ = _0616_;
+  assign _0620_ = en;
+  assign _0622_ = rst;
+  assign _0026_ = _0621_;
+  assign _0624_ = en;
+  assign _0626_ = rst;
+  assign _0025_ = _0625_;
+  assign _0628_ = en;
+  assign _0024_ = _0627_;
+  assign _0631_ = en;
+  assign _0022_ = _0629_;
+  assign _0633_ = en;
+  assign _0021_ = _0632_;
+  assign _0635_ = en;
+  assign _0020_ = _0634_;
+  assign _0637_ = en;
+  assign _0019_ = _0636_;
+  assign _0639_ = en;
+  assign _0018_ = _0638_;
+  assign _0642_ = en;
+  assign _0017_ = _0640_;
+  assign _0644_ = en;
+  assign _0016_ = _0643_;
+  assign _0646_ = en;
+  assign _0015_ = _0645_;
+  assign _0648_ = en;
+  assign _0014_ = _0647_;
+  assign _0650_ = en;
+  assign _0013_ = _0649_;
+  assign _0653_ = en;
+  assign _0011_ = _0651_;
+  assign _0655_ = en;
+  assign _0010_ = _0654_;
+  assign _0657_ = en;
+  assign _0009_ = _0656_;
+  assign _0659_ = en;
+  assign _0008_ = _0658_;
+  assign _0661_ = en;
+  assign _0664_ = rst;
+  assign _0007_ = _0662_;
+  assign _0666_ = en;
+  assign _0668_ = rst;
+  assign _0006_ = _0667_;
+  assign _0670_ = en;
+  assign _0672_ = rst;
+  assign _0005_ = _0671_;
+  assign _0675_ = en;
+  assign _0677_ = rst;
+  assign _0004_ = _0676_;
+  assign _0679_ = en;
+  assign _0681_ = rst;
+  assign _0003_ = _0680_;
+  assign _0683_ = en;
+  assign _0687_ = rst;
+  assign _0002_ = _0684_;
+  assign _0689_ = en;
+  assign _0691_ = rst;
+  assign _0242_ = _0690_;
+  assign _0693_ = en;
+  assign _0695_ = rst;
+  assign _0241_ = _0694_;
+  assign _0698_ = en;
+  assign _0700_ = rst;
+  assign _0240_ = _0699_;
+  assign _0702_ = en;
+  assign _0704_ = rst;
+  assign _0239_ = _0703_;
+  assign _0706_ = en;
+  assign _0709_ = rst;
+  assign _0238_ = _0707_;
+  assign _0711_ = en;
+  assign _0713_ = rst;
+  assign _0237_ = _0712_;
+  assign _0715_ = en;
+  assign _0236_ = _0714_;
+  assign _0717_ = en;
+  assign _0235_ = _0716_;
+  assign _0720_ = en;
+  assign _0234_ = _0718_;
+  assign _0722_ = en;
+  assign _0233_ = _0721_;
+  assign _0724_ = en;
+  assign _0231_ = _0723_;
+  assign _0726_ = en;
+  assign _0230_ = _0725_;
+  assign _0728_ = en;
+  assign _0229_ = _0727_;
+  assign _0731_ = en;
+  assign _0228_ = _0729_;
+  assign _0733_ = en;
+  assign _0227_ = _0732_;
+  assign _0735_ = en;
+  assign _0226_ = _0734_;
+  assign _0737_ = en;
+  assign _0739_ = rst;
+  assign _0225_ = _0738_;
+  assign _0742_ = en;
+  assign _0744_ = rst;
+  assign _0224_ = _0743_;
 endmodule

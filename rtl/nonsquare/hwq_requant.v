@@ -3,66 +3,161 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [62:0] \$13 ;
-  wire [62:0] \$14 ;
-  wire [33:0] \$15 ;
-  wire [28:0] \$16 ;
-  wire [31:0] \$17 ;
-  wire [30:0] \$18 ;
-  wire [32:0] \$19 ;
-  wire [5:0] \$2 ;
-  wire [33:0] \$20 ;
-  wire [28:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [30:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [63:0] \$26 ;
-  wire [63:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [63:0] \$29 ;
-  wire \$3 ;
-  wire [63:0] \$30 ;
-  wire [63:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire [63:0] \$33 ;
-  wire [63:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  reg \$39 ;
-  wire [6:0] \$4 ;
-  reg \$40 ;
-  reg [30:0] \$41 ;
-  reg [4:0] \$42 ;
-  reg [4:0] \$43 ;
-  reg [30:0] \$44 ;
-  reg [4:0] \$45 ;
-  reg [4:0] \$46 ;
-  reg [31:0] \$47 ;
-  reg [31:0] \$48 ;
-  reg \$49 ;
-  wire [6:0] \$5 ;
-  reg \$50 ;
-  reg [4:0] \$51 ;
-  reg [4:0] \$52 ;
-  reg [32:0] \$53 ;
-  reg [32:0] \$54 ;
-  reg [31:0] \$55 ;
-  reg [31:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire \$6 ;
-  wire [5:0] \$7 ;
-  wire \$8 ;
-  wire [6:0] \$9 ;
+  wire _000_;
+  wire [6:0] _001_;
+  wire [32:0] _002_;
+  wire [32:0] _003_;
+  wire [62:0] _004_;
+  wire [62:0] _005_;
+  wire [33:0] _006_;
+  wire [28:0] _007_;
+  wire [31:0] _008_;
+  wire [30:0] _009_;
+  wire [32:0] _010_;
+  wire [5:0] _011_;
+  wire [33:0] _012_;
+  wire [28:0] _013_;
+  wire [31:0] _014_;
+  wire [30:0] _015_;
+  wire [32:0] _016_;
+  wire [62:0] _017_;
+  wire [63:0] _018_;
+  wire [63:0] _019_;
+  wire [62:0] _020_;
+  wire [63:0] _021_;
+  wire _022_;
+  wire [63:0] _023_;
+  wire [63:0] _024_;
+  wire [63:0] _025_;
+  wire [63:0] _026_;
+  wire [63:0] _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire [6:0] _033_;
+  wire _034_;
+  wire [30:0] _035_;
+  wire [4:0] _036_;
+  wire [4:0] _037_;
+  wire [30:0] _038_;
+  wire [4:0] _039_;
+  wire [4:0] _040_;
+  wire [31:0] _041_;
+  wire [31:0] _042_;
+  wire _043_;
+  wire [6:0] _044_;
+  wire _045_;
+  wire [4:0] _046_;
+  wire [4:0] _047_;
+  wire [32:0] _048_;
+  wire [32:0] _049_;
+  wire [31:0] _050_;
+  wire [31:0] _051_;
+  wire [15:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [5:0] _056_;
+  wire _057_;
+  wire [6:0] _058_;
+  wire [7:0] _059_;
+  wire _060_;
+  wire [7:0] _061_;
+  wire _062_;
+  wire [7:0] _063_;
+  wire _064_;
+  wire [7:0] _065_;
+  wire _066_;
+  wire [7:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire [7:0] _070_;
+  wire _071_;
+  wire [7:0] _072_;
+  wire _073_;
+  wire [7:0] _074_;
+  wire _075_;
+  wire [31:0] _076_;
+  wire _077_;
+  wire [31:0] _078_;
+  wire _079_;
+  wire _080_;
+  wire [31:0] _081_;
+  wire _082_;
+  wire [31:0] _083_;
+  wire _084_;
+  wire [32:0] _085_;
+  wire _086_;
+  wire [32:0] _087_;
+  wire _088_;
+  wire [32:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire [32:0] _092_;
+  wire _093_;
+  wire [4:0] _094_;
+  wire _095_;
+  wire [4:0] _096_;
+  wire _097_;
+  wire [4:0] _098_;
+  wire _099_;
+  wire [4:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire [31:0] _111_;
+  wire _112_;
+  wire _113_;
+  wire [31:0] _114_;
+  wire _115_;
+  wire [31:0] _116_;
+  wire _117_;
+  wire [31:0] _118_;
+  wire _119_;
+  wire [4:0] _120_;
+  wire _121_;
+  wire [4:0] _122_;
+  wire _123_;
+  wire _124_;
+  wire [4:0] _125_;
+  wire _126_;
+  wire [4:0] _127_;
+  wire _128_;
+  wire [30:0] _129_;
+  wire _130_;
+  wire [30:0] _131_;
+  wire _132_;
+  wire [4:0] _133_;
+  wire _134_;
+  wire _135_;
+  wire [4:0] _136_;
+  wire _137_;
+  wire [4:0] _138_;
+  wire _139_;
+  wire [4:0] _140_;
+  wire _141_;
+  wire [30:0] _142_;
+  wire _143_;
+  wire [30:0] _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -145,325 +240,148 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign t_0 = $signed(y_0) + $signed(zero_point);
   assign t_1 = $signed(y_1) + $signed(zero_point);
-  assign \$35  = $signed(t_0) < $signed(act_min);
-  assign \$36  = $signed(t_0) > $signed(act_max);
-  assign \$37  = $signed(t_1) < $signed(act_min);
-  assign \$38  = $signed(t_1) > $signed(act_max);
+  assign _028_ = $signed(t_0) < $signed(act_min);
+  assign _029_ = $signed(t_0) > $signed(act_max);
+  assign _030_ = $signed(t_1) < $signed(act_min);
+  assign _031_ = $signed(t_1) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$39 ;
+    rq1_valid <= _032_;
   always @(posedge clk)
-    rq1_last <= \$40 ;
+    rq1_last <= _034_;
   always @(posedge clk)
-    rq1_m0 <= \$41 ;
+    rq1_m0 <= _035_;
   always @(posedge clk)
-    rq1_l0 <= \$42 ;
+    rq1_l0 <= _036_;
   always @(posedge clk)
-    rq1_r0 <= \$43 ;
+    rq1_r0 <= _037_;
   always @(posedge clk)
-    rq1_m1 <= \$44 ;
+    rq1_m1 <= _038_;
   always @(posedge clk)
-    rq1_l1 <= \$45 ;
+    rq1_l1 <= _039_;
   always @(posedge clk)
-    rq1_r1 <= \$46 ;
+    rq1_r1 <= _040_;
   always @(posedge clk)
-    rq1_s0 <= \$47 ;
+    rq1_s0 <= _041_;
   always @(posedge clk)
-    rq1_s1 <= \$48 ;
+    rq1_s1 <= _042_;
   always @(posedge clk)
-    rq2_valid <= \$49 ;
+    rq2_valid <= _043_;
   always @(posedge clk)
-    rq2_last <= \$50 ;
+    rq2_last <= _045_;
   always @(posedge clk)
-    rq2_r0 <= \$51 ;
+    rq2_r0 <= _046_;
   always @(posedge clk)
-    rq2_r1 <= \$52 ;
+    rq2_r1 <= _047_;
   always @(posedge clk)
-    rq2_h0 <= \$53 ;
+    rq2_h0 <= _048_;
   always @(posedge clk)
-    rq2_h1 <= \$54 ;
+    rq2_h1 <= _049_;
   always @(posedge clk)
-    rq2_hf0 <= \$55 ;
+    rq2_hf0 <= _050_;
   always @(posedge clk)
-    rq2_hf1 <= \$56 ;
+    rq2_hf1 <= _051_;
   always @(posedge clk)
-    o_data <= \$57 ;
+    o_data <= _052_;
   always @(posedge clk)
-    o_valid <= \$58 ;
+    o_valid <= _053_;
   always @(posedge clk)
-    o_last <= \$59 ;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
-  assign \$12  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-  assign \$13  = $signed(rq1_s0) << rq1_l0;
-  assign \$14  = $signed(rq1_s1) << rq1_l1;
-  assign \$15  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$16  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$17  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$18  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$19  = $signed(\$17 ) + $signed({ 1'h0, \$18  });
-  assign mid_0 = $signed(\$19 ) + $signed(15'h2000);
-  assign \$20  = \$14 [16:0] * rq1_m1[16:0];
-  assign \$21  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$22  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$23  = \$14 [16:0] * rq1_m1[30:17];
-  assign \$24  = $signed(\$22 ) + $signed({ 1'h0, \$23  });
-  assign mid_1 = $signed(\$24 ) + $signed(15'h2000);
-  assign \$26  = $signed(\$25 ) + $signed(mid_0);
-  assign \$29  = $signed(\$28 ) + $signed(mid_1);
-  assign \$31  = 1'h1 << rq1_r0;
-  assign \$33  = 1'h1 << rq1_r1;
+    o_last <= _054_;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _011_ = _000_ ? i_shift[5:0] : 6'h00;
+  assign _022_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _033_ = - $signed(i_shift[5:0]);
+  assign _044_ = _022_ ? _033_ : 7'h00;
+  assign _055_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _056_ = _055_ ? i_shift[11:6] : 6'h00;
+  assign _057_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _058_ = - $signed(i_shift[11:6]);
+  assign _001_ = _057_ ? _058_ : 7'h00;
+  assign _002_ = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+  assign _003_ = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+  assign _004_ = $signed(rq1_s0) << rq1_l0;
+  assign _005_ = $signed(rq1_s1) << rq1_l1;
+  assign _006_ = _004_[16:0] * rq1_m0[16:0];
+  assign _007_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _008_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _009_ = _004_[16:0] * rq1_m0[30:17];
+  assign _010_ = $signed(_008_) + $signed({ 1'h0, _009_ });
+  assign mid_0 = $signed(_010_) + $signed(15'h2000);
+  assign _012_ = _005_[16:0] * rq1_m1[16:0];
+  assign _013_ = $signed(_005_[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _014_ = $signed(_005_[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _015_ = _005_[16:0] * rq1_m1[30:17];
+  assign _016_ = $signed(_014_) + $signed({ 1'h0, _015_ });
+  assign mid_1 = $signed(_016_) + $signed(15'h2000);
+  assign _018_ = $signed(_017_) + $signed(mid_0);
+  assign _021_ = $signed(_020_) + $signed(mid_1);
+  assign _024_ = 1'h1 << rq1_r0;
+  assign _026_ = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = rq1_valid;
-    if (en) begin
-      \$39  = i_valid;
-    end
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = rq1_last;
-    if (en) begin
-      \$40  = i_last;
-    end
-    if (rst) begin
-      \$40  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = rq1_m0;
-    if (en) begin
-      \$41  = i_multiplier[30:0];
-    end
-    if (rst) begin
-      \$41  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$42  = rq1_l0;
-    if (en) begin
-      \$42  = \$2 [4:0];
-    end
-    if (rst) begin
-      \$42  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = rq1_r0;
-    if (en) begin
-      \$43  = \$5 [4:0];
-    end
-    if (rst) begin
-      \$43  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = rq1_m1;
-    if (en) begin
-      \$44  = i_multiplier[61:31];
-    end
-    if (rst) begin
-      \$44  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = rq1_l1;
-    if (en) begin
-      \$45  = \$7 [4:0];
-    end
-    if (rst) begin
-      \$45  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = rq1_r1;
-    if (en) begin
-      \$46  = \$10 [4:0];
-    end
-    if (rst) begin
-      \$46  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = rq1_s0;
-    if (en) begin
-      \$47  = \$11 [31:0];
-    end
-    if (rst) begin
-      \$47  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = rq1_s1;
-    if (en) begin
-      \$48  = \$12 [31:0];
-    end
-    if (rst) begin
-      \$48  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = rq2_valid;
-    if (en) begin
-      \$49  = rq1_valid;
-    end
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = rq2_last;
-    if (en) begin
-      \$50  = rq1_last;
-    end
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = rq2_r0;
-    if (en) begin
-      \$51  = rq1_r0;
-    end
-    if (rst) begin
-      \$51  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = rq2_r1;
-    if (en) begin
-      \$52  = rq1_r1;
-    end
-    if (rst) begin
-      \$52  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = rq2_h0;
-    if (en) begin
-      \$53  = \$27 [32:0];
-    end
-    if (rst) begin
-      \$53  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = rq2_h1;
-    if (en) begin
-      \$54  = \$30 [32:0];
-    end
-    if (rst) begin
-      \$54  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = rq2_hf0;
-    if (en) begin
-      \$55  = \$32 [31:0];
-    end
-    if (rst) begin
-      \$55  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = rq2_hf1;
-    if (en) begin
-      \$56  = \$34 [31:0];
-    end
-    if (rst) begin
-      \$56  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$35 ) begin
-        \$57 [7:0] = act_min;
-      end else if (\$36 ) begin
-        \$57 [7:0] = act_max;
-      end else begin
-        \$57 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$37 ) begin
-        \$57 [15:8] = act_min;
-      end else if (\$38 ) begin
-        \$57 [15:8] = act_max;
-      end else begin
-        \$57 [15:8] = t_1[7:0];
-      end
-    end
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = o_valid;
-    if (en) begin
-      \$58  = rq2_valid;
-    end
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = o_last;
-    if (en) begin
-      \$59  = rq2_last;
-    end
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign s_0 = \$11 [31:0];
-  assign s_1 = \$12 [31:0];
-  assign a_0 = \$13 [31:0];
-  assign a_1 = \$14 [31:0];
-  assign outer_0 = { \$16 , \$15  };
-  assign outer_1 = { \$21 , \$20  };
-  assign h_0 = \$27 [32:0];
-  assign h_1 = \$30 [32:0];
-  assign half_0 = \$32 [31:0];
-  assign half_1 = \$34 [31:0];
+  assign _068_ = _079_ ? rq2_last : o_last;
+  assign _059_ = _060_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _061_ = _062_ ? (* full_case = 32'd1 *) act_min : _059_;
+  assign _063_ = _064_ ? _061_ : o_data[15:8];
+  assign _065_ = _066_ ? 8'h00 : _063_;
+  assign _067_ = _069_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _070_ = _071_ ? (* full_case = 32'd1 *) act_min : _067_;
+  assign _072_ = _073_ ? _070_ : o_data[7:0];
+  assign _074_ = _075_ ? 8'h00 : _072_;
+  assign _076_ = _077_ ? _027_[31:0] : rq2_hf1;
+  assign _078_ = _080_ ? 32'd0 : _076_;
+  assign _090_ = _101_ ? 1'h0 : _068_;
+  assign _081_ = _082_ ? _025_[31:0] : rq2_hf0;
+  assign _083_ = _084_ ? 32'd0 : _081_;
+  assign _085_ = _086_ ? _023_[32:0] : rq2_h1;
+  assign _087_ = _088_ ? 33'h000000000 : _085_;
+  assign _089_ = _091_ ? _019_[32:0] : rq2_h0;
+  assign _092_ = _093_ ? 33'h000000000 : _089_;
+  assign _094_ = _095_ ? rq1_r1 : rq2_r1;
+  assign _096_ = _097_ ? 5'h00 : _094_;
+  assign _098_ = _099_ ? rq1_r0 : rq2_r0;
+  assign _100_ = _102_ ? 5'h00 : _098_;
+  assign _112_ = _123_ ? rq2_valid : o_valid;
+  assign _103_ = _104_ ? rq1_last : rq2_last;
+  assign _105_ = _106_ ? 1'h0 : _103_;
+  assign _107_ = _108_ ? rq1_valid : rq2_valid;
+  assign _109_ = _110_ ? 1'h0 : _107_;
+  assign _111_ = _113_ ? _003_[31:0] : rq1_s1;
+  assign _114_ = _115_ ? 32'd0 : _111_;
+  assign _116_ = _117_ ? _002_[31:0] : rq1_s0;
+  assign _118_ = _119_ ? 32'd0 : _116_;
+  assign _120_ = _121_ ? _001_[4:0] : rq1_r1;
+  assign _122_ = _124_ ? 5'h00 : _120_;
+  assign _134_ = _145_ ? 1'h0 : _112_;
+  assign _125_ = _126_ ? _056_[4:0] : rq1_l1;
+  assign _127_ = _128_ ? 5'h00 : _125_;
+  assign _129_ = _130_ ? i_multiplier[61:31] : rq1_m1;
+  assign _131_ = _132_ ? 31'h00000000 : _129_;
+  assign _133_ = _135_ ? _044_[4:0] : rq1_r0;
+  assign _136_ = _137_ ? 5'h00 : _133_;
+  assign _138_ = _139_ ? _011_[4:0] : rq1_l0;
+  assign _140_ = _141_ ? 5'h00 : _138_;
+  assign _142_ = _143_ ? i_multiplier[30:0] : rq1_m0;
+  assign _144_ = _146_ ? 31'h00000000 : _142_;
+  assign _147_ = _148_ ? i_last : rq1_last;
+  assign _149_ = _150_ ? 1'h0 : _147_;
+  assign _151_ = _152_ ? i_valid : rq1_valid;
+  assign _153_ = _154_ ? 1'h0 : _151_;
+  assign left_0 = _011_[4:0];
+  assign r_0 = _044_[4:0];
+  assign left_1 = _056_[4:0];
+  assign r_1 = _001_[4:0];
+  assign s_0 = _002_[31:0];
+  assign s_1 = _003_[31:0];
+  assign a_0 = _004_[31:0];
+  assign a_1 = _005_[31:0];
+  assign outer_0 = { _007_, _006_ };
+  assign outer_1 = { _013_, _012_ };
+  assign h_0 = _019_[32:0];
+  assign h_1 = _023_[32:0];
+  assign half_0 = _025_[31:0];
+  assign half_1 = _027_[31:0];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
   assign \i_bias[0]  = i_bias[31:0];
@@ -474,10 +392,80 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \i_shift[1]  = i_shift[11:6];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
-  assign \$25  = { \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 , \$15 [33:17] };
-  assign \$27  = { \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63:14] };
-  assign \$28  = { \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 , \$20 [33:17] };
-  assign \$30  = { \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63:14] };
-  assign \$32  = { 1'h0, \$31 [63:1] };
-  assign \$34  = { 1'h0, \$33 [63:1] };
+  assign _079_ = en;
+  assign _101_ = rst;
+  assign _054_ = _090_;
+  assign _123_ = en;
+  assign _145_ = rst;
+  assign _053_ = _134_;
+  assign _060_ = _031_;
+  assign _062_ = _030_;
+  assign _064_ = en;
+  assign _066_ = rst;
+  assign _052_[15:8] = _065_;
+  assign _069_ = _029_;
+  assign _071_ = _028_;
+  assign _073_ = en;
+  assign _075_ = rst;
+  assign _052_[7:0] = _074_;
+  assign _077_ = en;
+  assign _080_ = rst;
+  assign _051_ = _078_;
+  assign _082_ = en;
+  assign _084_ = rst;
+  assign _050_ = _083_;
+  assign _086_ = en;
+  assign _088_ = rst;
+  assign _049_ = _087_;
+  assign _091_ = en;
+  assign _093_ = rst;
+  assign _048_ = _092_;
+  assign _095_ = en;
+  assign _097_ = rst;
+  assign _047_ = _096_;
+  assign _099_ = en;
+  assign _102_ = rst;
+  assign _046_ = _100_;
+  assign _104_ = en;
+  assign _106_ = rst;
+  assign _045_ = _105_;
+  assign _108_ = en;
+  assign _110_ = rst;
+  assign _043_ = _109_;
+  assign _113_ = en;
+  assign _115_ = rst;
+  assign _042_ = _114_;
+  assign _117_ = en;
+  assign _119_ = rst;
+  assign _041_ = _118_;
+  assign _121_ = en;
+  assign _124_ = rst;
+  assign _040_ = _122_;
+  assign _126_ = en;
+  assign _128_ = rst;
+  assign _039_ = _127_;
+  assign _130_ = en;
+  assign _132_ = rst;
+  assign _038_ = _131_;
+  assign _135_ = en;
+  assign _137_ = rst;
+  assign _037_ = _136_;
+  assign _139_ = en;
+  assign _141_ = rst;
+  assign _036_ = _140_;
+  assign _143_ = en;
+  assign _146_ = rst;
+  assign _035_ = _144_;
+  assign _148_ = en;
+  assign _150_ = rst;
+  assign _034_ = _149_;
+  assign _152_ = en;
+  assign _154_ = rst;
+  assign _032_ = _153_;
+  assign _017_ = { _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_, _006_[33:17] };
+  assign _019_ = { _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63:14] };
+  assign _020_ = { _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_, _012_[33:17] };
+  assign _023_ = { _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63:14] };
+  assign _025_ = { 1'h0, _024_[63:1] };
+  assign _027_ = { 1'h0, _026_[63:1] };
 endmodule

@@ -114,147 +114,529 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [4:0] \$1 ;
-  wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [16:0] \$101 ;
-  reg [15:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg [8:0] \$107 ;
-  reg \$108 ;
-  reg [3:0] \$109 ;
-  wire \$11 ;
-  reg [5:0] \$110 ;
-  reg [1:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg [1:0] \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [8:0] \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg [16:0] \$120 ;
-  reg [3:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [4:0] \$124 ;
-  reg [1:0] \$125 ;
-  reg [3:0] \$126 ;
-  reg [1:0] \$127 ;
-  reg [5:0] \$128 ;
-  reg [5:0] \$129 ;
-  wire \$13 ;
-  reg [5:0] \$130 ;
-  reg [16:0] \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [1:0] \$135 ;
-  reg [15:0] \$136 ;
-  reg [15:0] \$137 ;
-  reg [1:0] \$138 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [2:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire [7:0] \$231 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [5:0] \$3 ;
-  wire \$30 ;
-  wire [17:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire \$38 ;
-  wire [15:0] \$39 ;
-  wire [2:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [6:0] \$45 ;
-  wire \$46 ;
-  wire [4:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [1:0] \$49 ;
-  wire [2:0] \$5 ;
-  wire [16:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
-  wire \$6 ;
-  wire [4:0] \$60 ;
-  wire [9:0] \$61 ;
-  wire [9:0] \$62 ;
-  wire \$63 ;
-  wire [9:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [5:0] \$67 ;
-  wire \$68 ;
-  wire [6:0] \$69 ;
-  wire \$7 ;
-  wire [6:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [2:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire [4:0] \$80 ;
-  wire [2:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [49:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [2:0] \$90 ;
-  wire [2:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire [1:0] \$95 ;
-  reg \$96 ;
-  reg [3:0] \$97 ;
-  reg \$98 ;
-  reg [15:0] \$99 ;
-  reg \$signal ;
+  wire [4:0] _000_;
+  wire _001_;
+  wire [15:0] _002_;
+  wire [16:0] _003_;
+  wire [15:0] _004_;
+  wire [7:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [15:0] _008_;
+  wire [8:0] _009_;
+  wire _010_;
+  wire [3:0] _011_;
+  wire _012_;
+  wire [5:0] _013_;
+  wire [1:0] _014_;
+  wire [15:0] _015_;
+  wire _016_;
+  wire [1:0] _017_;
+  wire [30:0] _018_;
+  wire [5:0] _019_;
+  wire [3:0] _020_;
+  wire [8:0] _021_;
+  wire _022_;
+  wire _023_;
+  wire [16:0] _024_;
+  wire [3:0] _025_;
+  wire _026_;
+  wire _027_;
+  wire [4:0] _028_;
+  wire [1:0] _029_;
+  wire [3:0] _030_;
+  wire [1:0] _031_;
+  wire [5:0] _032_;
+  wire [5:0] _033_;
+  wire _034_;
+  wire [5:0] _035_;
+  wire [16:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [1:0] _040_;
+  wire [15:0] _041_;
+  wire [15:0] _042_;
+  wire [1:0] _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire [17:0] _048_;
+  wire [17:0] _049_;
+  wire [2:0] _050_;
+  wire [18:0] _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire [7:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire [5:0] _062_;
+  wire _063_;
+  wire [17:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire [16:0] _067_;
+  wire [16:0] _068_;
+  wire [16:0] _069_;
+  wire [16:0] _070_;
+  wire _071_;
+  wire [15:0] _072_;
+  wire [2:0] _073_;
+  wire [16:0] _074_;
+  wire _075_;
+  wire _076_;
+  wire [16:0] _077_;
+  wire _078_;
+  wire [6:0] _079_;
+  wire _080_;
+  wire [4:0] _081_;
+  wire [2:0] _082_;
+  wire [1:0] _083_;
+  wire [2:0] _084_;
+  wire [16:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire [17:0] _094_;
+  wire _095_;
+  wire [4:0] _096_;
+  wire [9:0] _097_;
+  wire [9:0] _098_;
+  wire _099_;
+  wire [9:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire [5:0] _103_;
+  wire _104_;
+  wire [6:0] _105_;
+  wire _106_;
+  wire [6:0] _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire [2:0] _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire [4:0] _118_;
+  wire [2:0] _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire [49:0] _126_;
+  wire _127_;
+  wire _128_;
+  wire [2:0] _129_;
+  wire [2:0] _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire [1:0] _134_;
+  wire _135_;
+  wire [3:0] _136_;
+  wire _137_;
+  wire [15:0] _138_;
+  wire [1:0] _139_;
+  wire _140_;
+  wire [15:0] _141_;
+  wire _142_;
+  wire [15:0] _143_;
+  wire _144_;
+  wire [15:0] _145_;
+  wire _146_;
+  wire [15:0] _147_;
+  wire _148_;
+  wire [15:0] _149_;
+  wire _150_;
+  wire [15:0] _151_;
+  wire _152_;
+  wire [1:0] _153_;
+  wire _154_;
+  wire [1:0] _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire [16:0] _169_;
+  wire _170_;
+  wire [16:0] _171_;
+  wire _172_;
+  wire [16:0] _173_;
+  wire _174_;
+  wire [16:0] _175_;
+  wire _176_;
+  wire [5:0] _177_;
+  wire _178_;
+  wire [5:0] _179_;
+  wire _180_;
+  wire [5:0] _181_;
+  wire _182_;
+  wire [5:0] _183_;
+  wire _184_;
+  wire [5:0] _185_;
+  wire _186_;
+  wire [5:0] _187_;
+  wire _188_;
+  wire [1:0] _189_;
+  wire _190_;
+  wire [1:0] _191_;
+  wire _192_;
+  wire [1:0] _193_;
+  wire _194_;
+  wire [1:0] _195_;
+  wire _196_;
+  wire [3:0] _197_;
+  wire _198_;
+  wire [3:0] _199_;
+  wire _200_;
+  wire [3:0] _201_;
+  wire _202_;
+  wire [3:0] _203_;
+  wire _204_;
+  wire [3:0] _205_;
+  wire _206_;
+  wire [3:0] _207_;
+  wire _208_;
+  wire [1:0] _209_;
+  wire _210_;
+  wire [1:0] _211_;
+  wire _212_;
+  wire [1:0] _213_;
+  wire _214_;
+  wire [1:0] _215_;
+  wire _216_;
+  wire [1:0] _217_;
+  wire _218_;
+  wire [4:0] _219_;
+  wire _220_;
+  wire [4:0] _221_;
+  wire _222_;
+  wire [4:0] _223_;
+  wire _224_;
+  wire [4:0] _225_;
+  wire _226_;
+  wire [4:0] _227_;
+  wire _228_;
+  wire _229_;
+  wire [4:0] _230_;
+  wire _231_;
+  wire _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire _236_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
+  wire [3:0] _258_;
+  wire _259_;
+  wire [3:0] _260_;
+  wire _261_;
+  wire [3:0] _262_;
+  wire _263_;
+  wire [3:0] _264_;
+  wire _265_;
+  wire [3:0] _266_;
+  wire _267_;
+  wire [3:0] _268_;
+  wire _269_;
+  wire _270_;
+  wire [3:0] _271_;
+  wire _272_;
+  wire [16:0] _273_;
+  wire _274_;
+  wire [16:0] _275_;
+  wire _276_;
+  wire [16:0] _277_;
+  wire _278_;
+  wire [16:0] _279_;
+  wire _280_;
+  wire [16:0] _281_;
+  wire _282_;
+  wire [16:0] _283_;
+  wire _284_;
+  wire _285_;
+  wire [16:0] _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire [8:0] _303_;
+  wire _304_;
+  wire [8:0] _305_;
+  wire _306_;
+  wire [8:0] _307_;
+  wire _308_;
+  wire [8:0] _309_;
+  wire _310_;
+  wire [8:0] _311_;
+  wire _312_;
+  wire _313_;
+  wire [8:0] _314_;
+  wire _315_;
+  wire [3:0] _316_;
+  wire _317_;
+  wire [3:0] _318_;
+  wire _319_;
+  wire [3:0] _320_;
+  wire _321_;
+  wire [3:0] _322_;
+  wire _323_;
+  wire [5:0] _324_;
+  wire _325_;
+  wire [5:0] _326_;
+  wire _327_;
+  wire [5:0] _328_;
+  wire _329_;
+  wire [5:0] _330_;
+  wire _331_;
+  wire [30:0] _332_;
+  wire _333_;
+  wire [30:0] _334_;
+  wire _335_;
+  wire [30:0] _336_;
+  wire _337_;
+  wire [30:0] _338_;
+  wire _339_;
+  wire [1:0] _340_;
+  wire _341_;
+  wire [1:0] _342_;
+  wire _343_;
+  wire [1:0] _344_;
+  wire _345_;
+  wire [1:0] _346_;
+  wire _347_;
+  wire [1:0] _348_;
+  wire _349_;
+  wire [1:0] _350_;
+  wire _351_;
+  wire _352_;
+  wire [1:0] _353_;
+  wire _354_;
+  wire [1:0] _355_;
+  wire _356_;
+  wire _357_;
+  wire [1:0] _358_;
+  wire _359_;
+  wire _360_;
+  wire [1:0] _361_;
+  wire _362_;
+  wire _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire _367_;
+  wire _368_;
+  wire _369_;
+  wire _370_;
+  wire _371_;
+  wire [15:0] _372_;
+  wire _373_;
+  wire [15:0] _374_;
+  wire _375_;
+  wire [15:0] _376_;
+  wire _377_;
+  wire _378_;
+  wire [15:0] _379_;
+  wire _380_;
+  wire [1:0] _381_;
+  wire _382_;
+  wire [1:0] _383_;
+  wire _384_;
+  wire [1:0] _385_;
+  wire _386_;
+  wire [1:0] _387_;
+  wire _388_;
+  wire [1:0] _389_;
+  wire _390_;
+  wire _391_;
+  wire [1:0] _392_;
+  wire _393_;
+  wire [5:0] _394_;
+  wire _395_;
+  wire [5:0] _396_;
+  wire _397_;
+  wire [5:0] _398_;
+  wire _399_;
+  wire [5:0] _400_;
+  wire _401_;
+  wire _402_;
+  wire [5:0] _403_;
+  wire _404_;
+  wire [3:0] _405_;
+  wire _406_;
+  wire [3:0] _407_;
+  wire _408_;
+  wire [3:0] _409_;
+  wire _410_;
+  wire [3:0] _411_;
+  wire _412_;
+  wire [3:0] _413_;
+  wire _414_;
+  wire _415_;
+  wire [3:0] _416_;
+  wire _417_;
+  wire _418_;
+  wire _419_;
+  wire _420_;
+  wire _421_;
+  wire _422_;
+  wire _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire [8:0] _429_;
+  wire _430_;
+  wire [8:0] _431_;
+  wire _432_;
+  wire [8:0] _433_;
+  wire _434_;
+  wire [15:0] _435_;
+  wire _436_;
+  wire [15:0] _437_;
+  wire _438_;
+  wire [15:0] _439_;
+  wire _440_;
+  wire [7:0] _441_;
+  wire _442_;
+  wire [7:0] _443_;
+  wire _444_;
+  wire [7:0] _445_;
+  wire _446_;
+  wire [7:0] _447_;
+  wire _448_;
+  wire [7:0] _449_;
+  wire _450_;
+  wire [7:0] _451_;
+  wire _452_;
+  wire [7:0] _453_;
+  wire _454_;
+  wire [7:0] _455_;
+  wire _456_;
+  wire [7:0] _457_;
+  wire _458_;
+  wire [15:0] _459_;
+  wire _460_;
+  wire [15:0] _461_;
+  wire _462_;
+  wire [15:0] _463_;
+  wire _464_;
+  wire [16:0] _465_;
+  wire _466_;
+  wire [16:0] _467_;
+  wire _468_;
+  wire [16:0] _469_;
+  wire _470_;
+  wire [15:0] _471_;
+  wire _472_;
+  wire [15:0] _473_;
+  wire _474_;
+  wire [15:0] _475_;
+  wire _476_;
+  wire [15:0] _477_;
+  wire _478_;
+  wire [15:0] _479_;
+  wire _480_;
+  wire [15:0] _481_;
+  wire _482_;
+  wire _483_;
+  wire _484_;
+  wire [3:0] _485_;
+  wire _486_;
+  wire _487_;
+  wire _488_;
+  wire [5:0] _489_;
+  wire _490_;
+  wire [5:0] _491_;
+  wire _492_;
+  wire [5:0] _493_;
+  wire _494_;
+  wire [5:0] _495_;
+  wire _496_;
+  wire _497_;
+  wire _498_;
+  wire _499_;
+  wire _500_;
+  wire [1:0] _501_;
+  wire _502_;
+  wire [5:0] _503_;
+  wire _504_;
+  wire [5:0] _505_;
+  wire _506_;
+  wire [30:0] _507_;
+  wire _508_;
+  wire [31:0] _509_;
+  wire _510_;
+  wire [5:0] _511_;
+  wire _512_;
+  wire [30:0] _513_;
+  wire _514_;
+  wire [31:0] _515_;
+  wire _516_;
+  wire _517_;
+  wire _518_;
+  wire _519_;
+  wire _520_;
+  wire _521_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -303,7 +685,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [31:0] i_a;
   wire [31:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -325,7 +707,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[0] ;
   wire [5:0] \i_shift[1] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
@@ -404,7 +786,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_inc = 6'h00;
-  reg [5:0] ra_next;
+  wire [5:0] ra_next;
   reg [5:0] ra_row = 6'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -433,7 +815,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [47:0] s_wgt__payload;
@@ -452,8 +834,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
-  reg [5:0] wp__addr;
-  reg [137:0] wp__data;
+  wire [5:0] wp__addr;
+  wire [137:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
@@ -462,7 +844,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[1].bias ;
   wire [30:0] \wp__data[1].multiplier ;
   wire [5:0] \wp__data[1].shift ;
-  reg [1:0] wp__en;
+  wire [1:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [137:0] params [47:0];
@@ -522,201 +904,657 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en[1])
       params[wp__addr][137:69] <= wp__data[137:69];
   end
-  reg [137:0] _0_;
+  reg [137:0] _907_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _907_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 3'h4 : 3'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _907_;
+  assign _000_ = credits + give_back;
+  assign _050_ = \$signal  ? 3'h4 : 3'h0;
+  assign _062_ = _000_ - _050_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 3'h0;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = beat == 2'h2;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = d == 2'h3;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 2'h3;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$23  = beat != 2'h2;
-  assign \$24  = d != 2'h3;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ob == 2'h2;
-  assign w_en = \o_valid$70  & \$26 ;
-  assign \$27  = ! ctrl_state;
-  assign \$28  = ctrl_state == 1'h1;
-  assign \$29  = ctrl_state == 2'h2;
-  assign \$30  = ctrl_state == 2'h3;
-  assign \$31  = fm0 + 3'h4;
-  assign \$32  = \$31  >= M_;
-  assign \$33  = \$3 [4:0] >= 3'h4;
-  assign \$34  = hdr[15:0] - 1'h1;
-  assign \$35  = hdr[15:0] + 2'h3;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 5'h14;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h0014;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = hdr[31:16] == 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 2'h2;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch + 1'h1;
-  assign \$51  = \$50  == n_last;
-  assign \$52  = ! k_last;
-  assign \$53  = ! tile_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = ! k_last;
-  assign \$57  = ! tile_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 3'h4;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk + 1'h1;
-  assign \$65  = \$64  == tile_last;
-  assign \$66  = kk == k_last;
-  assign \$67  = flush - 1'h1;
-  assign \$68  = ! flush;
-  assign \$69  = ra_next + 1'h1;
-  assign \$70  = ra_next - 2'h2;
-  assign \$71  = ~ header_taken;
-  assign \$72  = \$71  & o_valid;
-  assign \$73  = beat != 2'h2;
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = ~ header_taken;
-  assign \$76  = \$75  & row_end;
-  assign \$77  = beat + 1'h1;
-  assign \$78  = d == 2'h3;
-  assign \$79  = dn == nb_last;
-  assign \$80  = dn + 1'h1;
-  assign \$81  = d + 1'h1;
-  assign \$82  = o_valid & row_valid;
-  assign \$83  = row_end & row_valid;
-  assign \$84  = row == m_last;
-  assign \$85  = \$83  & \$84 ;
-  assign \$86  = dn == nb_last;
-  assign \$87  = \$85  & \$86 ;
-  assign \$231  = beat * 6'h32;
-  assign \$88  = \o_data$100  >> \$231 ;
-  assign \$89  = ob == 2'h2;
-  assign \$90  = ob + 1'h1;
-  assign \$91  = \$89  ? 3'h0 : \$90 ;
-  assign \$92  = r_en & m_out__valid;
-  assign \$93  = ~ row_valid;
-  assign \$94  = row_end & \$93 ;
-  assign \$95  = \$92  + \$94 ;
+  assign _073_ = 1'h1 << lane;
+  assign _084_ = s_param__valid ? _073_ : 3'h0;
+  assign _095_ = s_act__valid & s_wgt__valid;
+  assign _106_ = in_data & _095_;
+  assign _117_ = ~ at_k_last;
+  assign _128_ = credit_ok | _117_;
+  assign _001_ = _106_ & _128_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _044_ = _034_ & at_k_last;
+  assign _045_ = beat == 2'h2;
+  assign row_end = o_valid & _045_;
+  assign _046_ = d == 2'h3;
+  assign _047_ = dn != nb_last;
+  assign wrap = _046_ & _047_;
+  assign _048_ = row - 2'h3;
+  assign _049_ = row + 1'h1;
+  assign _051_ = wrap ? { _048_[17], _048_ } : { 1'h0, _049_ };
+  assign _052_ = row < m_wrap;
+  assign _053_ = row < m_last;
+  assign row_valid_next = wrap ? _052_ : _053_;
+  assign _054_ = beat != 2'h2;
+  assign _056_ = d != 2'h3;
+  assign _057_ = dn == nb_last;
+  assign _058_ = ob == 2'h2;
+  assign w_en = \o_valid$70  & _058_;
+  assign _059_ = ! ctrl_state;
+  assign _060_ = ctrl_state == 1'h1;
+  assign _061_ = ctrl_state == 2'h2;
+  assign _063_ = ctrl_state == 2'h3;
+  assign _064_ = fm0 + 3'h4;
+  assign _065_ = _064_ >= M_;
+  assign _066_ = _062_[4:0] >= 3'h4;
+  assign _067_ = hdr[15:0] - 1'h1;
+  assign _068_ = hdr[15:0] + 2'h3;
+  assign _069_ = hdr[31:16] - 1'h1;
+  assign _070_ = hdr[47:32] - 1'h1;
+  assign _071_ = hdr[47:32] > 5'h14;
+  assign _072_ = _071_ ? hdr[47:32] : 16'h0014;
+  assign _074_ = _072_ - 1'h1;
+  assign _075_ = hdr[31:16] == 1'h1;
+  assign _076_ = ! ch;
+  assign _077_ = ch + 1'h1;
+  assign _079_ = wa + 1'h1;
+  assign _080_ = wb == 2'h2;
+  assign _081_ = blk + 1'h1;
+  assign _082_ = wb + 1'h1;
+  assign _083_ = lane + 1'h1;
+  assign _085_ = ch + 1'h1;
+  assign _086_ = _085_ == n_last;
+  assign _087_ = ! k_last;
+  assign _088_ = ! tile_last;
+  assign _089_ = ~ in_data;
+  assign _090_ = i_valid | _089_;
+  assign _091_ = ! k_last;
+  assign _092_ = ! tile_last;
+  assign _093_ = fn == nb_last;
+  assign _094_ = fm0 + 3'h4;
+  assign _096_ = fn + 1'h1;
+  assign _097_ = kk + 1'h1;
+  assign _098_ = kk + 1'h1;
+  assign _099_ = _098_ == k_last;
+  assign _100_ = kk + 1'h1;
+  assign _101_ = _100_ == tile_last;
+  assign _102_ = kk == k_last;
+  assign _103_ = flush - 1'h1;
+  assign _104_ = ! flush;
+  assign _105_ = ra_next + 1'h1;
+  assign _107_ = ra_next - 2'h2;
+  assign _108_ = ~ header_taken;
+  assign _109_ = _108_ & o_valid;
+  assign _110_ = beat != 2'h2;
+  assign _111_ = _109_ & _110_;
+  assign _112_ = ~ header_taken;
+  assign _113_ = _112_ & row_end;
+  assign _114_ = beat + 1'h1;
+  assign _115_ = d == 2'h3;
+  assign _116_ = dn == nb_last;
+  assign _118_ = dn + 1'h1;
+  assign _119_ = d + 1'h1;
+  assign _120_ = o_valid & row_valid;
+  assign _121_ = row_end & row_valid;
+  assign _122_ = row == m_last;
+  assign _123_ = _121_ & _122_;
+  assign _124_ = dn == nb_last;
+  assign _125_ = _123_ & _124_;
+  assign _055_ = beat * 6'h32;
+  assign _126_ = \o_data$100  >> _055_;
+  assign _127_ = ob == 2'h2;
+  assign _129_ = ob + 1'h1;
+  assign _130_ = _127_ ? 3'h0 : _129_;
+  assign _131_ = r_en & m_out__valid;
+  assign _132_ = ~ row_valid;
+  assign _133_ = row_end & _132_;
+  assign _134_ = _131_ + _133_;
   always @(posedge clk)
-    last_mblock <= \$96 ;
+    last_mblock <= _135_;
   always @(posedge clk)
-    credits <= \$97 ;
+    credits <= _136_;
   always @(posedge clk)
-    credit_ok <= \$98 ;
+    credit_ok <= _137_;
   always @(posedge clk)
-    M_ <= \$99 ;
+    M_ <= _138_;
   always @(posedge clk)
-    m_last <= \$100 ;
+    m_last <= _002_;
   always @(posedge clk)
-    m_wrap <= \$101 ;
+    m_wrap <= _003_;
   always @(posedge clk)
-    n_last <= \$102 ;
+    n_last <= _004_;
   always @(posedge clk)
-    zero_point <= \$103 ;
+    zero_point <= _005_;
   always @(posedge clk)
-    act_min <= \$104 ;
+    act_min <= _006_;
   always @(posedge clk)
-    act_max <= \$105 ;
+    act_max <= _007_;
   always @(posedge clk)
-    k_last <= \$106 ;
+    k_last <= _008_;
   always @(posedge clk)
-    tile_last <= \$107 ;
+    tile_last <= _009_;
   always @(posedge clk)
-    lane <= \$108 ;
+    lane <= _010_;
   always @(posedge clk)
-    blk <= \$109 ;
+    blk <= _011_;
   always @(posedge clk)
-    wa <= \$110 ;
+    wa <= _013_;
   always @(posedge clk)
-    wb <= \$111 ;
+    wb <= _014_;
   always @(posedge clk)
-    ch <= \$112 ;
+    ch <= _015_;
   always @(posedge clk)
-    ch_last <= \$113 ;
+    ch_last <= _016_;
   always @(posedge clk)
-    ctrl_state <= \$114 ;
+    ctrl_state <= _017_;
   always @(posedge clk)
-    \$signal$92  <= \$115 ;
+    \$signal$92  <= _018_;
   always @(posedge clk)
-    pt_shift <= \$116 ;
+    pt_shift <= _019_;
   always @(posedge clk)
-    nb_last <= \$117 ;
+    nb_last <= _020_;
   always @(posedge clk)
-    kk <= \$118 ;
+    kk <= _021_;
   always @(posedge clk)
-    in_data <= \$119 ;
+    in_data <= _022_;
   always @(posedge clk)
-    fm0 <= \$120 ;
+    fm0 <= _024_;
   always @(posedge clk)
-    fn <= \$121 ;
+    fn <= _025_;
   always @(posedge clk)
-    at_k_last <= \$122 ;
+    at_k_last <= _026_;
   always @(posedge clk)
-    at_tile_last <= \$123 ;
+    at_tile_last <= _027_;
   always @(posedge clk)
-    flush <= \$124 ;
+    flush <= _028_;
   always @(posedge clk)
-    d <= \$125 ;
+    d <= _029_;
   always @(posedge clk)
-    dn <= \$126 ;
+    dn <= _030_;
   always @(posedge clk)
-    beat <= \$127 ;
+    beat <= _031_;
   always @(posedge clk)
-    ra <= \$128 ;
+    ra <= _032_;
   always @(posedge clk)
-    ra_inc <= \$129 ;
+    ra_inc <= _033_;
   always @(posedge clk)
-    ra_row <= \$130 ;
+    ra_row <= _035_;
   always @(posedge clk)
-    row <= \$131 ;
+    row <= _036_;
   always @(posedge clk)
-    row_valid <= \$132 ;
+    row_valid <= _037_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$133 ;
+    \i_valid$49  <= _038_;
   always @(posedge clk)
-    \i_last$51  <= \$134 ;
+    \i_last$51  <= _039_;
   always @(posedge clk)
-    i_acc <= \$88 ;
+    i_acc <= _126_;
   always @(posedge clk)
-    ob <= \$135 ;
+    ob <= _040_;
   always @(posedge clk)
-    part0 <= \$136 ;
+    part0 <= _041_;
   always @(posedge clk)
-    part1 <= \$137 ;
+    part1 <= _042_;
   always @(posedge clk)
-    give_back <= \$138 ;
+    give_back <= _043_;
+  assign _139_ = _140_ ? 2'h0 : _134_;
+  assign _141_ = _142_ ? o_data : part1;
+  assign _142_ = ob == 2'h1;
+  assign _143_ = _144_ ? _141_ : part1;
+  assign _145_ = _146_ ? 16'h0000 : _143_;
+  assign _147_ = _148_ ? o_data : part0;
+  assign _148_ = ! ob;
+  assign _149_ = _150_ ? _147_ : part0;
+  assign _151_ = _152_ ? 16'h0000 : _149_;
+  assign _153_ = _154_ ? _130_[1:0] : ob;
+  assign _155_ = _156_ ? 2'h0 : _153_;
+  assign _157_ = _158_ ? 1'h0 : _125_;
+  assign _159_ = _160_ ? 1'h0 : _120_;
+  assign _161_ = _162_ ? 1'h1 : row_valid;
+  assign _163_ = _164_ ? row_valid_next : _161_;
+  assign _165_ = _166_ ? _161_ : _163_;
+  assign _167_ = _168_ ? 1'h0 : _165_;
+  assign _169_ = _170_ ? 17'h00000 : row;
+  assign _171_ = _172_ ? _051_[16:0] : _169_;
+  assign _173_ = _174_ ? _169_ : _171_;
+  assign _175_ = _176_ ? 17'h00000 : _173_;
+  assign _177_ = _178_ ? (* full_case = 32'd1 *) 6'h00 : _107_[5:0];
+  assign _179_ = _180_ ? 6'h00 : _177_;
+  assign _181_ = _182_ ? (* full_case = 32'd1 *) 6'h01 : _105_[5:0];
+  assign _183_ = _184_ ? 6'h00 : _181_;
+  assign _185_ = _186_ ? (* full_case = 32'd1 *) 6'h00 : ra_next;
+  assign _187_ = _188_ ? 6'h00 : _185_;
+  assign _189_ = _190_ ? 2'h0 : beat;
+  assign _191_ = _192_ ? 2'h0 : _189_;
+  assign _193_ = _194_ ? _114_[1:0] : _191_;
+  assign _195_ = _196_ ? 2'h0 : _193_;
+  assign _197_ = _198_ ? 4'h0 : dn;
+  assign _199_ = _200_ ? (* full_case = 32'd1 *) 4'h0 : _118_[3:0];
+  assign _201_ = _202_ ? _199_ : _197_;
+  assign _203_ = _204_ ? _201_ : _197_;
+  assign _205_ = _206_ ? _197_ : _203_;
+  assign _207_ = _208_ ? 4'h0 : _205_;
+  assign _209_ = _210_ ? 2'h0 : d;
+  assign _211_ = _212_ ? (* full_case = 32'd1 *) 2'h0 : _119_[1:0];
+  assign _213_ = _214_ ? _211_ : _209_;
+  assign _215_ = _216_ ? _209_ : _213_;
+  assign _217_ = _218_ ? 2'h0 : _215_;
+  function [4:0] _709_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _709_ = b[4:0];
+      2'b1?:
+        _709_ = b[9:5];
+      default:
+        _709_ = a;
+    endcase
+  endfunction
+  assign _219_ = _709_(flush, { _227_, _103_[4:0] }, { _229_, _220_ });
+  assign _220_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _221_ = _222_ ? 5'h1c : flush;
+  assign _223_ = _224_ ? _221_ : flush;
+  assign _225_ = _226_ ? _223_ : flush;
+  assign _227_ = _228_ ? _225_ : flush;
+  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _230_ = _231_ ? 5'h00 : _219_;
+  assign _232_ = _233_ ? (* full_case = 32'd1 *) _092_ : _101_;
+  assign _234_ = _235_ ? _232_ : at_tile_last;
+  function [0:0] _719_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _719_ = b[0:0];
+      2'b1?:
+        _719_ = b[1:1];
+      default:
+        _719_ = a;
+    endcase
+  endfunction
+  assign _236_ = _719_(at_tile_last, { _240_, _234_ }, { _242_, _237_ });
+  assign _237_ = ctrl_state == 2'h2;
+  assign _238_ = _239_ ? _088_ : at_tile_last;
+  assign _240_ = _241_ ? _238_ : at_tile_last;
+  assign _242_ = ctrl_state == 2'h1;
+  assign _243_ = _244_ ? 1'h0 : _236_;
+  assign _245_ = _246_ ? (* full_case = 32'd1 *) _091_ : _099_;
+  assign _247_ = _248_ ? _245_ : at_k_last;
+  function [0:0] _727_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _727_ = b[0:0];
+      2'b1?:
+        _727_ = b[1:1];
+      default:
+        _727_ = a;
+    endcase
+  endfunction
+  assign _249_ = _727_(at_k_last, { _253_, _247_ }, { _255_, _250_ });
+  assign _250_ = ctrl_state == 2'h2;
+  assign _251_ = _252_ ? _087_ : at_k_last;
+  assign _253_ = _254_ ? _251_ : at_k_last;
+  assign _255_ = ctrl_state == 2'h1;
+  assign _256_ = _257_ ? 1'h0 : _249_;
+  assign _258_ = _259_ ? (* full_case = 32'd1 *) 4'h0 : _096_[3:0];
+  assign _260_ = _261_ ? _258_ : fn;
+  assign _262_ = _263_ ? _260_ : fn;
+  function [3:0] _736_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _736_ = b[3:0];
+      2'b1?:
+        _736_ = b[7:4];
+      default:
+        _736_ = a;
+    endcase
+  endfunction
+  assign _264_ = _736_(fn, { _268_, _262_ }, { _270_, _265_ });
+  assign _265_ = ctrl_state == 2'h2;
+  assign _266_ = _267_ ? 4'h0 : fn;
+  assign _268_ = _269_ ? _266_ : fn;
+  assign _270_ = ctrl_state == 2'h1;
+  assign _271_ = _272_ ? 4'h0 : _264_;
+  assign _273_ = _274_ ? _094_[16:0] : fm0;
+  assign _275_ = _276_ ? _273_ : fm0;
+  assign _277_ = _278_ ? _275_ : fm0;
+  function [16:0] _745_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _745_ = b[16:0];
+      2'b1?:
+        _745_ = b[33:17];
+      default:
+        _745_ = a;
+    endcase
+  endfunction
+  assign _279_ = _745_(fm0, { _283_, _277_ }, { _285_, _280_ });
+  assign _280_ = ctrl_state == 2'h2;
+  assign _281_ = _282_ ? 17'h00000 : fm0;
+  assign _283_ = _284_ ? _281_ : fm0;
+  assign _285_ = ctrl_state == 2'h1;
+  assign _286_ = _287_ ? 17'h00000 : _279_;
+  assign _288_ = _289_ ? 1'h0 : in_data;
+  assign _290_ = _291_ ? (* full_case = 32'd1 *) 1'h1 : _288_;
+  assign _292_ = _293_ ? _290_ : in_data;
+  function [0:0] _754_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _754_ = b[0:0];
+      2'b1?:
+        _754_ = b[1:1];
+      default:
+        _754_ = a;
+    endcase
+  endfunction
+  assign _294_ = _754_(in_data, { _298_, _292_ }, { _300_, _295_ });
+  assign _295_ = ctrl_state == 2'h2;
+  assign _296_ = _297_ ? 1'h1 : in_data;
+  assign _298_ = _299_ ? _296_ : in_data;
+  assign _300_ = ctrl_state == 2'h1;
+  assign _301_ = _302_ ? 1'h0 : _294_;
+  assign _303_ = _304_ ? (* full_case = 32'd1 *) 9'h000 : _097_[8:0];
+  assign _305_ = _306_ ? _303_ : kk;
+  function [8:0] _762_;
+    input [8:0] a;
+    input [17:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _762_ = b[8:0];
+      2'b1?:
+        _762_ = b[17:9];
+      default:
+        _762_ = a;
+    endcase
+  endfunction
+  assign _307_ = _762_(kk, { _311_, _305_ }, { _313_, _308_ });
+  assign _308_ = ctrl_state == 2'h2;
+  assign _309_ = _310_ ? 9'h000 : kk;
+  assign _311_ = _312_ ? _309_ : kk;
+  assign _313_ = ctrl_state == 2'h1;
+  assign _314_ = _315_ ? 9'h000 : _307_;
+  assign _316_ = _317_ ? blk : nb_last;
+  assign _318_ = _319_ ? _316_ : nb_last;
+  assign _320_ = _321_ ? _318_ : nb_last;
+  assign _321_ = ctrl_state == 2'h1;
+  assign _322_ = _323_ ? 4'h0 : _320_;
+  assign _324_ = _325_ ? hdr[69:64] : pt_shift;
+  assign _326_ = _327_ ? _324_ : pt_shift;
+  assign _328_ = _329_ ? _326_ : pt_shift;
+  assign _329_ = ctrl_state == 2'h1;
+  assign _330_ = _331_ ? 6'h00 : _328_;
+  assign _332_ = _333_ ? hdr[62:32] : \$signal$92 ;
+  assign _334_ = _335_ ? _332_ : \$signal$92 ;
+  assign _336_ = _337_ ? _334_ : \$signal$92 ;
+  assign _337_ = ctrl_state == 2'h1;
+  assign _338_ = _339_ ? 31'h00000000 : _336_;
+  assign _340_ = _341_ ? 2'h0 : ctrl_state;
+  function [1:0] _784_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _784_ = b[1:0];
+      4'b??1?:
+        _784_ = b[3:2];
+      4'b?1??:
+        _784_ = b[5:4];
+      4'b1???:
+        _784_ = b[7:6];
+      default:
+        _784_ = a;
+    endcase
+  endfunction
+  assign _342_ = _784_(ctrl_state, { _358_, _355_, _350_, _340_ }, { _360_, _357_, _352_, _343_ });
+  assign _343_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _344_ = _345_ ? 2'h3 : ctrl_state;
+  assign _346_ = _347_ ? _344_ : ctrl_state;
+  assign _348_ = _349_ ? _346_ : ctrl_state;
+  assign _350_ = _351_ ? _348_ : ctrl_state;
+  assign _352_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _353_ = _354_ ? 2'h2 : ctrl_state;
+  assign _355_ = _356_ ? _353_ : ctrl_state;
+  assign _357_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _358_ = _359_ ? 2'h1 : ctrl_state;
+  assign _360_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _361_ = _362_ ? 2'h0 : _342_;
+  assign _363_ = _364_ ? _086_ : ch_last;
+  function [0:0] _798_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _798_ = b[0:0];
+      2'b1?:
+        _798_ = b[1:1];
+      default:
+        _798_ = a;
+    endcase
+  endfunction
+  assign _365_ = _798_(ch_last, { _367_, _363_ }, { _369_, _366_ });
+  assign _366_ = ctrl_state == 2'h1;
+  assign _367_ = _368_ ? _075_ : ch_last;
+  assign _369_ = ! ctrl_state;
+  assign _370_ = _371_ ? 1'h0 : _365_;
+  assign _372_ = _373_ ? _077_[15:0] : ch;
+  function [15:0] _804_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _804_ = b[15:0];
+      2'b1?:
+        _804_ = b[31:16];
+      default:
+        _804_ = a;
+    endcase
+  endfunction
+  assign _374_ = _804_(ch, { _376_, _372_ }, { _378_, _375_ });
+  assign _375_ = ctrl_state == 2'h1;
+  assign _376_ = _377_ ? 16'h0000 : ch;
+  assign _378_ = ! ctrl_state;
+  assign _379_ = _380_ ? 16'h0000 : _374_;
+  assign _381_ = _382_ ? (* full_case = 32'd1 *) 2'h0 : _082_[1:0];
+  assign _383_ = _384_ ? _381_ : wb;
+  assign _385_ = _386_ ? _383_ : wb;
+  function [1:0] _812_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _812_ = b[1:0];
+      2'b1?:
+        _812_ = b[3:2];
+      default:
+        _812_ = a;
+    endcase
+  endfunction
+  assign _387_ = _812_(wb, { _389_, _385_ }, { _391_, _388_ });
+  assign _388_ = ctrl_state == 2'h1;
+  assign _389_ = _390_ ? 2'h0 : wb;
+  assign _391_ = ! ctrl_state;
+  assign _392_ = _393_ ? 2'h0 : _387_;
+  assign _394_ = _395_ ? _079_[5:0] : wa;
+  assign _396_ = _397_ ? _394_ : wa;
+  function [5:0] _819_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _819_ = b[5:0];
+      2'b1?:
+        _819_ = b[11:6];
+      default:
+        _819_ = a;
+    endcase
+  endfunction
+  assign _398_ = _819_(wa, { _400_, _396_ }, { _402_, _399_ });
+  assign _399_ = ctrl_state == 2'h1;
+  assign _400_ = _401_ ? 6'h00 : wa;
+  assign _402_ = ! ctrl_state;
+  assign _403_ = _404_ ? 6'h00 : _398_;
+  assign _405_ = _406_ ? _081_[3:0] : blk;
+  assign _407_ = _408_ ? _405_ : blk;
+  assign _409_ = _410_ ? _407_ : blk;
+  function [3:0] _827_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _827_ = b[3:0];
+      2'b1?:
+        _827_ = b[7:4];
+      default:
+        _827_ = a;
+    endcase
+  endfunction
+  assign _411_ = _827_(blk, { _413_, _409_ }, { _415_, _412_ });
+  assign _412_ = ctrl_state == 2'h1;
+  assign _413_ = _414_ ? 4'h0 : blk;
+  assign _415_ = ! ctrl_state;
+  assign _416_ = _417_ ? 4'h0 : _411_;
+  assign _418_ = _419_ ? (* full_case = 32'd1 *) 1'h0 : _083_[0];
+  assign _420_ = _421_ ? _418_ : lane;
+  function [0:0] _834_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _834_ = b[0:0];
+      2'b1?:
+        _834_ = b[1:1];
+      default:
+        _834_ = a;
+    endcase
+  endfunction
+  assign _422_ = _834_(lane, { _424_, _420_ }, { _426_, _423_ });
+  assign _423_ = ctrl_state == 2'h1;
+  assign _424_ = _425_ ? 1'h0 : lane;
+  assign _426_ = ! ctrl_state;
+  assign _427_ = _428_ ? 1'h0 : _422_;
+  assign _429_ = _430_ ? _074_[8:0] : tile_last;
+  assign _431_ = _432_ ? _429_ : tile_last;
+  assign _432_ = ! ctrl_state;
+  assign _433_ = _434_ ? 9'h000 : _431_;
+  assign _435_ = _436_ ? _070_[15:0] : k_last;
+  assign _437_ = _438_ ? _435_ : k_last;
+  assign _438_ = ! ctrl_state;
+  assign _439_ = _440_ ? 16'h0000 : _437_;
+  assign _441_ = _442_ ? hdr[71:64] : act_max;
+  assign _443_ = _444_ ? _441_ : act_max;
+  assign _444_ = ! ctrl_state;
+  assign _445_ = _446_ ? 8'h00 : _443_;
+  assign _447_ = _448_ ? hdr[63:56] : act_min;
+  assign _449_ = _450_ ? _447_ : act_min;
+  assign _450_ = ! ctrl_state;
+  assign _451_ = _452_ ? 8'h00 : _449_;
+  assign _453_ = _454_ ? hdr[55:48] : zero_point;
+  assign _455_ = _456_ ? _453_ : zero_point;
+  assign _456_ = ! ctrl_state;
+  assign _457_ = _458_ ? 8'h00 : _455_;
+  assign _459_ = _460_ ? _069_[15:0] : n_last;
+  assign _461_ = _462_ ? _459_ : n_last;
+  assign _462_ = ! ctrl_state;
+  assign _463_ = _464_ ? 16'h0000 : _461_;
+  assign _465_ = _466_ ? _068_ : m_wrap;
+  assign _467_ = _468_ ? _465_ : m_wrap;
+  assign _468_ = ! ctrl_state;
+  assign _469_ = _470_ ? 17'h00000 : _467_;
+  assign _471_ = _472_ ? _067_[15:0] : m_last;
+  assign _473_ = _474_ ? _471_ : m_last;
+  assign _474_ = ! ctrl_state;
+  assign _475_ = _476_ ? 16'h0000 : _473_;
+  assign _477_ = _478_ ? hdr[15:0] : M_;
+  assign _479_ = _480_ ? _477_ : M_;
+  assign _480_ = ! ctrl_state;
+  assign _481_ = _482_ ? 16'h0000 : _479_;
+  assign _483_ = _484_ ? 1'h1 : _066_;
+  assign _485_ = _486_ ? 4'hc : _062_[3:0];
+  assign _487_ = _488_ ? 1'h0 : _065_;
+  assign _489_ = _490_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _491_ = _492_ ? (* full_case = 32'd1 *) ra_row : _489_;
+  assign _493_ = _494_ ? (* full_case = 32'd1 *) ra_inc : _491_;
+  assign _495_ = _496_ ? _493_ : ra;
+  assign _497_ = _498_ ? _044_ : 1'h0;
+  assign _498_ = ctrl_state == 2'h2;
+  assign _499_ = _500_ ? _001_ : 1'h0;
+  assign _500_ = ctrl_state == 2'h2;
+  assign _501_ = _502_ ? _084_[1:0] : 2'h0;
+  assign _502_ = ctrl_state == 2'h1;
+  assign _503_ = _504_ ? wa : 6'h00;
+  assign _504_ = ctrl_state == 2'h1;
+  assign _505_ = _506_ ? hdr[69:64] : 6'h00;
+  assign _506_ = ctrl_state == 2'h1;
+  assign _507_ = _508_ ? hdr[62:32] : 31'h00000000;
+  assign _508_ = ctrl_state == 2'h1;
+  assign _509_ = _510_ ? hdr[31:0] : 32'd0;
+  assign _510_ = ctrl_state == 2'h1;
+  assign _511_ = _512_ ? hdr[69:64] : 6'h00;
+  assign _512_ = ctrl_state == 2'h1;
+  assign _513_ = _514_ ? hdr[62:32] : 31'h00000000;
+  assign _514_ = ctrl_state == 2'h1;
+  assign _515_ = _516_ ? hdr[31:0] : 32'd0;
+  assign _516_ = ctrl_state == 2'h1;
+  assign _517_ = _518_ ? s_param__valid : 1'h0;
+  assign _518_ = ! ctrl_state;
+  function [0:0] _904_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _904_ = b[0:0];
+      2'b1?:
+        _904_ = b[1:1];
+      default:
+        _904_ = a;
+    endcase
+  endfunction
+  assign _519_ = _904_(1'h0, 2'h3, { _521_, _520_ });
+  assign _520_ = ctrl_state == 2'h1;
+  assign _521_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -752,810 +1590,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 138'h00000000000000000000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-          wp__data[100:69] = hdr[31:0];
-          wp__data[131:101] = hdr[62:32];
-          wp__data[137:132] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 6'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 2'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [1:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 6'h00;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = \$32 ;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$3 [3:0];
-    if (rst) begin
-      \$97  = 4'hc;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = \$33 ;
-    if (rst) begin
-      \$98  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = \$34 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$35 ;
-          end
-    endcase
-    if (rst) begin
-      \$101  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$103  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$105  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$106  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = \$40 [8:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$108  = 1'h0;
-            end else begin
-              \$108  = \$49 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$109  = \$47 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$110  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$110  = \$45 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$111  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$111  = 2'h0;
-              end else begin
-                \$111  = \$48 [1:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$112  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$112  = \$43 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$113  = \$41 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$113  = \$51 ;
-          end
-    endcase
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$114  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$114  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$68 ) begin
-            \$114  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$114  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = \$signal$92 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$115  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$116  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = 9'h000;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = 9'h000;
-            end else begin
-              \$118  = \$61 [8:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$119  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$119  = 1'h1;
-            end else begin
-              if (\$66 ) begin
-                \$119  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$120  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                \$120  = \$59 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$120  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$121  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$121  = 4'h0;
-              end else begin
-                \$121  = \$60 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$121  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$122  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$122  = \$56 ;
-            end else begin
-              \$122  = \$63 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$123  = \$53 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$123  = \$57 ;
-            end else begin
-              \$123  = \$65 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$124  = 5'h1c;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$124  = \$67 [4:0];
-    endcase
-    if (rst) begin
-      \$124  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = d;
-    if (header_taken) begin
-      \$125  = 2'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      (* full_case = 32'd1 *)
-      if (\$78 ) begin
-        \$125  = 2'h0;
-      end else begin
-        \$125  = \$81 [1:0];
-      end
-    end
-    if (rst) begin
-      \$125  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = dn;
-    if (header_taken) begin
-      \$126  = 4'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      if (\$78 ) begin
-        (* full_case = 32'd1 *)
-        if (\$79 ) begin
-          \$126  = 4'h0;
-        end else begin
-          \$126  = \$80 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$126  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = beat;
-    if (header_taken) begin
-      \$127  = 2'h0;
-    end
-    if (\$74 ) begin
-      \$127  = \$77 [1:0];
-    end else if (\$76 ) begin
-      \$127  = 2'h0;
-    end
-    if (rst) begin
-      \$127  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$128  = 6'h00;
-    end else begin
-      \$128  = ra_next;
-    end
-    if (rst) begin
-      \$128  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$129  = 6'h01;
-    end else begin
-      \$129  = \$69 [5:0];
-    end
-    if (rst) begin
-      \$129  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$130  = 6'h00;
-    end else begin
-      \$130  = \$70 [5:0];
-    end
-    if (rst) begin
-      \$130  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = row;
-    if (header_taken) begin
-      \$131  = 17'h00000;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$131  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$131  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = row_valid;
-    if (header_taken) begin
-      \$132  = 1'h1;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$132  = row_valid_next;
-    end
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = \$82 ;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = \$87 ;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = ob;
-    if (\o_valid$70 ) begin
-      \$135  = \$91 [1:0];
-    end
-    if (rst) begin
-      \$135  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = part0;
-    if (\o_valid$70 ) begin
-      casez (ob)
-        2'h0:
-            \$136  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$136  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = part1;
-    if (\o_valid$70 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
-            \$137  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$137  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = \$95 ;
-    if (rst) begin
-      \$138  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [4:0];
+  assign credits_next = _062_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1563,7 +1600,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _051_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1674,255 +1711,735 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_multiplier[30:0] = p_word[62:32];
   assign i_bias[63:32] = p_word[100:69];
   assign i_bias[31:0] = p_word[31:0];
-  assign \$44  = lane;
+  assign _140_ = rst;
+  assign _043_ = _139_;
+  assign _144_ = \o_valid$70 ;
+  assign _146_ = rst;
+  assign _042_ = _145_;
+  assign _150_ = \o_valid$70 ;
+  assign _152_ = rst;
+  assign _041_ = _151_;
+  assign _154_ = \o_valid$70 ;
+  assign _156_ = rst;
+  assign _040_ = _155_;
+  assign _158_ = rst;
+  assign _039_ = _157_;
+  assign _160_ = rst;
+  assign _038_ = _159_;
+  assign _162_ = header_taken;
+  assign _164_ = _113_;
+  assign _166_ = _111_;
+  assign _168_ = rst;
+  assign _037_ = _167_;
+  assign _170_ = header_taken;
+  assign _172_ = _113_;
+  assign _174_ = _111_;
+  assign _176_ = rst;
+  assign _036_ = _175_;
+  assign _178_ = header_taken;
+  assign _180_ = rst;
+  assign _035_ = _179_;
+  assign _182_ = header_taken;
+  assign _184_ = rst;
+  assign _033_ = _183_;
+  assign _186_ = header_taken;
+  assign _188_ = rst;
+  assign _032_ = _187_;
+  assign _190_ = header_taken;
+  assign _192_ = _113_;
+  assign _194_ = _111_;
+  assign _196_ = rst;
+  assign _031_ = _195_;
+  assign _198_ = header_taken;
+  assign _200_ = _116_;
+  assign _202_ = _115_;
+  assign _204_ = _113_;
+  assign _206_ = _111_;
+  assign _208_ = rst;
+  assign _030_ = _207_;
+  assign _210_ = header_taken;
+  assign _212_ = _115_;
+  assign _214_ = _113_;
+  assign _216_ = _111_;
+  assign _218_ = rst;
+  assign _029_ = _217_;
+  assign _222_ = last_mblock;
+  assign _224_ = _093_;
+  assign _226_ = at_tile_last;
+  assign _228_ = _090_;
+  assign _231_ = rst;
+  assign _028_ = _230_;
+  assign _233_ = at_tile_last;
+  assign _235_ = _090_;
+  assign _239_ = ch_last;
+  assign _241_ = s_param__valid;
+  assign _244_ = rst;
+  assign _027_ = _243_;
+  assign _246_ = at_tile_last;
+  assign _248_ = _090_;
+  assign _252_ = ch_last;
+  assign _254_ = s_param__valid;
+  assign _257_ = rst;
+  assign _026_ = _256_;
+  assign _259_ = _093_;
+  assign _261_ = at_tile_last;
+  assign _263_ = _090_;
+  assign _267_ = ch_last;
+  assign _269_ = s_param__valid;
+  assign _272_ = rst;
+  assign _025_ = _271_;
+  assign _274_ = _093_;
+  assign _276_ = at_tile_last;
+  assign _278_ = _090_;
+  assign _282_ = ch_last;
+  assign _284_ = s_param__valid;
+  assign _287_ = rst;
+  assign _024_ = _286_;
+  assign _289_ = _102_;
+  assign _291_ = at_tile_last;
+  assign _293_ = _090_;
+  assign _297_ = ch_last;
+  assign _299_ = s_param__valid;
+  assign _302_ = rst;
+  assign _022_ = _301_;
+  assign _304_ = at_tile_last;
+  assign _306_ = _090_;
+  assign _310_ = ch_last;
+  assign _312_ = s_param__valid;
+  assign _315_ = rst;
+  assign _021_ = _314_;
+  assign _317_ = ch_last;
+  assign _319_ = s_param__valid;
+  assign _323_ = rst;
+  assign _020_ = _322_;
+  assign _325_ = _076_;
+  assign _327_ = s_param__valid;
+  assign _331_ = rst;
+  assign _019_ = _330_;
+  assign _333_ = _076_;
+  assign _335_ = s_param__valid;
+  assign _339_ = rst;
+  assign _018_ = _338_;
+  assign _341_ = _104_;
+  assign _345_ = last_mblock;
+  assign _347_ = _093_;
+  assign _349_ = at_tile_last;
+  assign _351_ = _090_;
+  assign _354_ = ch_last;
+  assign _356_ = s_param__valid;
+  assign _359_ = s_param__valid;
+  assign _362_ = rst;
+  assign _017_ = _361_;
+  assign _364_ = s_param__valid;
+  assign _368_ = s_param__valid;
+  assign _371_ = rst;
+  assign _016_ = _370_;
+  assign _373_ = s_param__valid;
+  assign _377_ = s_param__valid;
+  assign _380_ = rst;
+  assign _015_ = _379_;
+  assign _382_ = _080_;
+  assign _384_ = _078_;
+  assign _386_ = s_param__valid;
+  assign _390_ = s_param__valid;
+  assign _393_ = rst;
+  assign _014_ = _392_;
+  assign _395_ = _078_;
+  assign _397_ = s_param__valid;
+  assign _401_ = s_param__valid;
+  assign _404_ = rst;
+  assign _013_ = _403_;
+  assign _406_ = _080_;
+  assign _408_ = _078_;
+  assign _410_ = s_param__valid;
+  assign _414_ = s_param__valid;
+  assign _417_ = rst;
+  assign _011_ = _416_;
+  assign _419_ = _078_;
+  assign _421_ = s_param__valid;
+  assign _425_ = s_param__valid;
+  assign _428_ = rst;
+  assign _010_ = _427_;
+  assign _430_ = s_param__valid;
+  assign _434_ = rst;
+  assign _009_ = _433_;
+  assign _436_ = s_param__valid;
+  assign _440_ = rst;
+  assign _008_ = _439_;
+  assign _442_ = s_param__valid;
+  assign _446_ = rst;
+  assign _007_ = _445_;
+  assign _448_ = s_param__valid;
+  assign _452_ = rst;
+  assign _006_ = _451_;
+  assign _454_ = s_param__valid;
+  assign _458_ = rst;
+  assign _005_ = _457_;
+  assign _460_ = s_param__valid;
+  assign _464_ = rst;
+  assign _004_ = _463_;
+  assign _466_ = s_param__valid;
+  assign _470_ = rst;
+  assign _003_ = _469_;
+  assign _472_ = s_param__valid;
+  assign _476_ = rst;
+  assign _002_ = _475_;
+  assign _478_ = s_param__valid;
+  assign _482_ = rst;
+  assign _138_ = _481_;
+  assign _484_ = rst;
+  assign _137_ = _483_;
+  assign _486_ = rst;
+  assign _136_ = _485_;
+  assign _488_ = rst;
+  assign _135_ = _487_;
+  assign _490_ = _057_;
+  assign _492_ = _056_;
+  assign _494_ = _054_;
+  assign _496_ = o_valid;
+  assign ra_next = _495_;
+  assign \$signal  = _497_;
+  assign i_valid = _499_;
+  assign wp__en = _501_;
+  assign wp__addr = _503_;
+  assign wp__data[137:132] = _505_;
+  assign wp__data[131:101] = _507_;
+  assign wp__data[100:69] = _509_;
+  assign wp__data[68:63] = _511_;
+  assign wp__data[62:32] = _513_;
+  assign wp__data[31:0] = _515_;
+  assign header_taken = _517_;
+  assign s_param__ready = _519_;
+  assign _078_ = lane;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [24:0] \$10 ;
-  reg [7:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg \$103 ;
-  reg \$104 ;
-  reg \$105 ;
-  wire [7:0] \$106 ;
-  wire [7:0] \$107 ;
-  wire [7:0] \$108 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire [7:0] \$116 ;
-  wire [7:0] \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
-  wire [24:0] \$12 ;
-  wire [7:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg \$122 ;
-  wire [7:0] \$123 ;
-  reg [24:0] \$124 ;
-  reg [24:0] \$125 ;
-  reg [7:0] \$126 ;
-  reg \$127 ;
-  wire [7:0] \$128 ;
-  reg [24:0] \$129 ;
-  wire \$13 ;
-  reg [24:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg \$132 ;
-  wire [7:0] \$133 ;
-  reg [24:0] \$134 ;
-  reg [24:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg \$137 ;
-  wire [7:0] \$138 ;
-  reg [24:0] \$139 ;
-  wire [24:0] \$14 ;
-  reg [24:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg \$142 ;
-  wire [7:0] \$143 ;
-  reg [24:0] \$144 ;
-  reg [24:0] \$145 ;
-  reg [7:0] \$146 ;
-  reg \$147 ;
-  wire [7:0] \$148 ;
-  reg [24:0] \$149 ;
-  wire \$15 ;
-  reg [24:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg \$152 ;
-  wire [7:0] \$153 ;
-  reg [24:0] \$154 ;
-  reg [24:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg \$157 ;
-  wire [7:0] \$158 ;
-  reg [24:0] \$159 ;
-  wire [24:0] \$16 ;
-  reg [24:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg \$162 ;
-  wire [7:0] \$163 ;
-  reg [24:0] \$164 ;
-  reg [24:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg \$167 ;
-  wire [7:0] \$168 ;
-  reg [24:0] \$169 ;
-  wire \$17 ;
-  reg [24:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg \$172 ;
-  wire [7:0] \$173 ;
-  reg [24:0] \$174 ;
-  reg [24:0] \$175 ;
-  reg [7:0] \$176 ;
-  reg \$177 ;
-  wire [7:0] \$178 ;
-  reg [24:0] \$179 ;
-  wire [24:0] \$18 ;
-  reg [24:0] \$180 ;
-  reg [7:0] \$181 ;
-  reg \$182 ;
-  wire [7:0] \$183 ;
-  reg [24:0] \$184 ;
-  reg [24:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  wire [7:0] \$188 ;
-  reg [24:0] \$189 ;
-  wire \$19 ;
-  reg [24:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg \$192 ;
-  wire [7:0] \$193 ;
-  reg [24:0] \$194 ;
-  reg [24:0] \$195 ;
-  reg [7:0] \$196 ;
-  reg \$197 ;
-  wire [7:0] \$198 ;
-  reg [24:0] \$199 ;
-  wire [24:0] \$2 ;
-  wire [24:0] \$20 ;
-  reg [24:0] \$200 ;
-  reg [7:0] \$201 ;
-  reg \$202 ;
-  wire [7:0] \$203 ;
-  reg [24:0] \$204 ;
-  reg [24:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
-  wire [7:0] \$208 ;
-  reg [24:0] \$209 ;
-  wire \$21 ;
-  reg [24:0] \$210 ;
-  reg [7:0] \$211 ;
-  reg \$212 ;
-  wire [7:0] \$213 ;
-  reg [24:0] \$214 ;
-  reg [24:0] \$215 ;
-  reg [7:0] \$216 ;
-  reg \$217 ;
-  wire [7:0] \$218 ;
-  reg [24:0] \$219 ;
-  wire [24:0] \$22 ;
-  reg [24:0] \$220 ;
-  reg [7:0] \$221 ;
-  reg \$222 ;
-  wire [7:0] \$223 ;
-  reg [24:0] \$224 ;
-  reg [24:0] \$225 ;
-  reg [7:0] \$226 ;
-  reg \$227 ;
-  wire [7:0] \$228 ;
-  reg [24:0] \$229 ;
-  wire \$23 ;
-  reg [24:0] \$230 ;
-  reg [7:0] \$231 ;
-  reg \$232 ;
-  wire [7:0] \$233 ;
-  reg [24:0] \$234 ;
-  reg [24:0] \$235 ;
-  reg [7:0] \$236 ;
-  reg \$237 ;
-  wire [7:0] \$238 ;
-  reg [24:0] \$239 ;
-  wire [24:0] \$24 ;
-  reg [24:0] \$240 ;
-  reg [2:0] \$241 ;
-  reg [1:0] \$242 ;
-  reg \$243 ;
-  wire \$25 ;
-  wire [24:0] \$26 ;
-  wire \$27 ;
-  wire [24:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [24:0] \$30 ;
-  wire \$31 ;
-  wire [24:0] \$32 ;
-  wire \$33 ;
-  wire [24:0] \$34 ;
-  wire \$35 ;
-  wire [24:0] \$36 ;
-  wire \$37 ;
-  wire [24:0] \$38 ;
-  wire \$39 ;
-  wire [24:0] \$4 ;
-  wire [24:0] \$40 ;
-  wire \$41 ;
-  wire [24:0] \$42 ;
-  wire \$43 ;
-  wire [24:0] \$44 ;
-  wire \$45 ;
-  wire [24:0] \$46 ;
-  wire \$47 ;
-  wire [24:0] \$48 ;
-  wire \$49 ;
-  wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [25:0] \$53 ;
-  wire [25:0] \$54 ;
-  wire [25:0] \$55 ;
-  wire [25:0] \$56 ;
-  wire [25:0] \$57 ;
-  wire [25:0] \$58 ;
-  wire [25:0] \$59 ;
-  wire [24:0] \$6 ;
-  wire [25:0] \$60 ;
-  wire [25:0] \$61 ;
-  wire [25:0] \$62 ;
-  wire [25:0] \$63 ;
-  wire [25:0] \$64 ;
-  wire [25:0] \$65 ;
-  wire [25:0] \$66 ;
-  wire [25:0] \$67 ;
-  wire [25:0] \$68 ;
-  wire [25:0] \$69 ;
-  wire \$7 ;
-  wire [25:0] \$70 ;
-  wire [25:0] \$71 ;
-  wire [25:0] \$72 ;
-  wire [25:0] \$73 ;
-  wire [25:0] \$74 ;
-  wire [25:0] \$75 ;
-  wire [25:0] \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
-  wire \$79 ;
-  wire [24:0] \$8 ;
-  wire [2:0] \$80 ;
-  wire [2:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  wire [7:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [7:0] \$86 ;
-  wire [7:0] \$87 ;
-  wire [7:0] \$88 ;
-  wire [7:0] \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [7:0] \$91 ;
-  wire [7:0] \$92 ;
-  wire [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  reg [7:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg \$98 ;
-  reg \$99 ;
+  wire _000_;
+  wire [24:0] _001_;
+  wire [7:0] _002_;
+  wire [7:0] _003_;
+  wire [7:0] _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire [7:0] _008_;
+  wire [7:0] _009_;
+  wire [7:0] _010_;
+  wire [7:0] _011_;
+  wire _012_;
+  wire [7:0] _013_;
+  wire [7:0] _014_;
+  wire [7:0] _015_;
+  wire [7:0] _016_;
+  wire [7:0] _017_;
+  wire [7:0] _018_;
+  wire [7:0] _019_;
+  wire [7:0] _020_;
+  wire [7:0] _021_;
+  wire [7:0] _022_;
+  wire [24:0] _023_;
+  wire [7:0] _024_;
+  wire [7:0] _025_;
+  wire _026_;
+  wire [7:0] _027_;
+  wire [24:0] _028_;
+  wire [24:0] _029_;
+  wire [7:0] _030_;
+  wire _031_;
+  wire [7:0] _032_;
+  wire [24:0] _033_;
+  wire _034_;
+  wire [24:0] _035_;
+  wire [7:0] _036_;
+  wire _037_;
+  wire [7:0] _038_;
+  wire [24:0] _039_;
+  wire [24:0] _040_;
+  wire [7:0] _041_;
+  wire _042_;
+  wire [7:0] _043_;
+  wire [24:0] _044_;
+  wire [24:0] _045_;
+  wire [24:0] _046_;
+  wire [7:0] _047_;
+  wire _048_;
+  wire [7:0] _049_;
+  wire [24:0] _050_;
+  wire [24:0] _051_;
+  wire [7:0] _052_;
+  wire _053_;
+  wire [7:0] _054_;
+  wire [24:0] _055_;
+  wire _056_;
+  wire [24:0] _057_;
+  wire [7:0] _058_;
+  wire _059_;
+  wire [7:0] _060_;
+  wire [24:0] _061_;
+  wire [24:0] _062_;
+  wire [7:0] _063_;
+  wire _064_;
+  wire [7:0] _065_;
+  wire [24:0] _066_;
+  wire [24:0] _067_;
+  wire [24:0] _068_;
+  wire [7:0] _069_;
+  wire _070_;
+  wire [7:0] _071_;
+  wire [24:0] _072_;
+  wire [24:0] _073_;
+  wire [7:0] _074_;
+  wire _075_;
+  wire [7:0] _076_;
+  wire [24:0] _077_;
+  wire _078_;
+  wire [24:0] _079_;
+  wire [7:0] _080_;
+  wire _081_;
+  wire [7:0] _082_;
+  wire [24:0] _083_;
+  wire [24:0] _084_;
+  wire [7:0] _085_;
+  wire _086_;
+  wire [7:0] _087_;
+  wire [24:0] _088_;
+  wire [24:0] _089_;
+  wire [24:0] _090_;
+  wire [7:0] _091_;
+  wire _092_;
+  wire [7:0] _093_;
+  wire [24:0] _094_;
+  wire [24:0] _095_;
+  wire [7:0] _096_;
+  wire _097_;
+  wire [7:0] _098_;
+  wire [24:0] _099_;
+  wire _100_;
+  wire [24:0] _101_;
+  wire [7:0] _102_;
+  wire _103_;
+  wire [7:0] _104_;
+  wire [24:0] _105_;
+  wire [24:0] _106_;
+  wire [7:0] _107_;
+  wire _108_;
+  wire [7:0] _109_;
+  wire [24:0] _110_;
+  wire [24:0] _111_;
+  wire [24:0] _112_;
+  wire [24:0] _113_;
+  wire [7:0] _114_;
+  wire _115_;
+  wire [7:0] _116_;
+  wire [24:0] _117_;
+  wire [24:0] _118_;
+  wire [7:0] _119_;
+  wire _120_;
+  wire [7:0] _121_;
+  wire [24:0] _122_;
+  wire _123_;
+  wire [24:0] _124_;
+  wire [7:0] _125_;
+  wire _126_;
+  wire [7:0] _127_;
+  wire [24:0] _128_;
+  wire [24:0] _129_;
+  wire [7:0] _130_;
+  wire _131_;
+  wire [7:0] _132_;
+  wire [24:0] _133_;
+  wire [24:0] _134_;
+  wire [24:0] _135_;
+  wire [7:0] _136_;
+  wire _137_;
+  wire [7:0] _138_;
+  wire [24:0] _139_;
+  wire [24:0] _140_;
+  wire [7:0] _141_;
+  wire _142_;
+  wire [7:0] _143_;
+  wire [24:0] _144_;
+  wire _145_;
+  wire [24:0] _146_;
+  wire [7:0] _147_;
+  wire _148_;
+  wire [7:0] _149_;
+  wire [24:0] _150_;
+  wire [24:0] _151_;
+  wire [7:0] _152_;
+  wire _153_;
+  wire [7:0] _154_;
+  wire [24:0] _155_;
+  wire [24:0] _156_;
+  wire [24:0] _157_;
+  wire [2:0] _158_;
+  wire [1:0] _159_;
+  wire _160_;
+  wire _161_;
+  wire [24:0] _162_;
+  wire _163_;
+  wire [24:0] _164_;
+  wire _165_;
+  wire _166_;
+  wire [24:0] _167_;
+  wire _168_;
+  wire [24:0] _169_;
+  wire _170_;
+  wire [24:0] _171_;
+  wire _172_;
+  wire [24:0] _173_;
+  wire _174_;
+  wire [24:0] _175_;
+  wire _176_;
+  wire [24:0] _177_;
+  wire [24:0] _178_;
+  wire _179_;
+  wire [24:0] _180_;
+  wire _181_;
+  wire [24:0] _182_;
+  wire _183_;
+  wire [24:0] _184_;
+  wire _185_;
+  wire [24:0] _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire [25:0] _192_;
+  wire [25:0] _193_;
+  wire [25:0] _194_;
+  wire [25:0] _195_;
+  wire [25:0] _196_;
+  wire [25:0] _197_;
+  wire [25:0] _198_;
+  wire [24:0] _199_;
+  wire [25:0] _200_;
+  wire [25:0] _201_;
+  wire [25:0] _202_;
+  wire [25:0] _203_;
+  wire [25:0] _204_;
+  wire [25:0] _205_;
+  wire [25:0] _206_;
+  wire [25:0] _207_;
+  wire [25:0] _208_;
+  wire [25:0] _209_;
+  wire _210_;
+  wire [25:0] _211_;
+  wire [25:0] _212_;
+  wire [25:0] _213_;
+  wire [25:0] _214_;
+  wire [25:0] _215_;
+  wire [25:0] _216_;
+  wire [25:0] _217_;
+  wire _218_;
+  wire [3:0] _219_;
+  wire _220_;
+  wire [24:0] _221_;
+  wire [2:0] _222_;
+  wire [2:0] _223_;
+  wire _224_;
+  wire _225_;
+  wire [7:0] _226_;
+  wire [7:0] _227_;
+  wire [7:0] _228_;
+  wire [7:0] _229_;
+  wire [7:0] _230_;
+  wire [7:0] _231_;
+  wire _232_;
+  wire [7:0] _233_;
+  wire [7:0] _234_;
+  wire [7:0] _235_;
+  wire [7:0] _236_;
+  wire [7:0] _237_;
+  wire _238_;
+  wire [7:0] _239_;
+  wire [7:0] _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire [7:0] _244_;
+  wire _245_;
+  wire [24:0] _246_;
+  wire _247_;
+  wire [24:0] _248_;
+  wire _249_;
+  wire [24:0] _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire [7:0] _254_;
+  wire _255_;
+  wire [24:0] _256_;
+  wire _257_;
+  wire [24:0] _258_;
+  wire _259_;
+  wire [24:0] _260_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire [7:0] _264_;
+  wire _265_;
+  wire [24:0] _266_;
+  wire _267_;
+  wire [24:0] _268_;
+  wire _269_;
+  wire [24:0] _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire [7:0] _274_;
+  wire _275_;
+  wire [24:0] _276_;
+  wire _277_;
+  wire [24:0] _278_;
+  wire _279_;
+  wire [24:0] _280_;
+  wire _281_;
+  wire _282_;
+  wire _283_;
+  wire [7:0] _284_;
+  wire _285_;
+  wire [24:0] _286_;
+  wire _287_;
+  wire [24:0] _288_;
+  wire _289_;
+  wire [24:0] _290_;
+  wire _291_;
+  wire _292_;
+  wire _293_;
+  wire [7:0] _294_;
+  wire _295_;
+  wire [24:0] _296_;
+  wire _297_;
+  wire [24:0] _298_;
+  wire _299_;
+  wire [24:0] _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire [7:0] _304_;
+  wire _305_;
+  wire [24:0] _306_;
+  wire _307_;
+  wire [24:0] _308_;
+  wire _309_;
+  wire [24:0] _310_;
+  wire _311_;
+  wire _312_;
+  wire _313_;
+  wire [7:0] _314_;
+  wire _315_;
+  wire [24:0] _316_;
+  wire _317_;
+  wire [24:0] _318_;
+  wire _319_;
+  wire [24:0] _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire [7:0] _324_;
+  wire _325_;
+  wire [24:0] _326_;
+  wire _327_;
+  wire [24:0] _328_;
+  wire _329_;
+  wire [24:0] _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire [7:0] _334_;
+  wire _335_;
+  wire [24:0] _336_;
+  wire _337_;
+  wire [24:0] _338_;
+  wire _339_;
+  wire [24:0] _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire [7:0] _344_;
+  wire _345_;
+  wire [24:0] _346_;
+  wire _347_;
+  wire [24:0] _348_;
+  wire _349_;
+  wire [24:0] _350_;
+  wire _351_;
+  wire _352_;
+  wire _353_;
+  wire [7:0] _354_;
+  wire _355_;
+  wire [24:0] _356_;
+  wire _357_;
+  wire [24:0] _358_;
+  wire _359_;
+  wire [24:0] _360_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
+  wire [7:0] _364_;
+  wire _365_;
+  wire [24:0] _366_;
+  wire _367_;
+  wire [24:0] _368_;
+  wire _369_;
+  wire [24:0] _370_;
+  wire _371_;
+  wire _372_;
+  wire _373_;
+  wire [7:0] _374_;
+  wire _375_;
+  wire [24:0] _376_;
+  wire _377_;
+  wire [24:0] _378_;
+  wire _379_;
+  wire [24:0] _380_;
+  wire _381_;
+  wire _382_;
+  wire _383_;
+  wire [7:0] _384_;
+  wire _385_;
+  wire [24:0] _386_;
+  wire _387_;
+  wire [24:0] _388_;
+  wire _389_;
+  wire [24:0] _390_;
+  wire _391_;
+  wire _392_;
+  wire _393_;
+  wire [7:0] _394_;
+  wire _395_;
+  wire [24:0] _396_;
+  wire _397_;
+  wire [24:0] _398_;
+  wire _399_;
+  wire [24:0] _400_;
+  wire _401_;
+  wire _402_;
+  wire _403_;
+  wire [7:0] _404_;
+  wire _405_;
+  wire [24:0] _406_;
+  wire _407_;
+  wire [24:0] _408_;
+  wire _409_;
+  wire [24:0] _410_;
+  wire _411_;
+  wire _412_;
+  wire _413_;
+  wire [7:0] _414_;
+  wire _415_;
+  wire [24:0] _416_;
+  wire _417_;
+  wire [24:0] _418_;
+  wire _419_;
+  wire [24:0] _420_;
+  wire _421_;
+  wire _422_;
+  wire _423_;
+  wire [7:0] _424_;
+  wire _425_;
+  wire [24:0] _426_;
+  wire _427_;
+  wire [24:0] _428_;
+  wire _429_;
+  wire [24:0] _430_;
+  wire _431_;
+  wire _432_;
+  wire _433_;
+  wire [7:0] _434_;
+  wire _435_;
+  wire [24:0] _436_;
+  wire _437_;
+  wire [24:0] _438_;
+  wire _439_;
+  wire [24:0] _440_;
+  wire _441_;
+  wire _442_;
+  wire _443_;
+  wire [7:0] _444_;
+  wire _445_;
+  wire [24:0] _446_;
+  wire _447_;
+  wire [24:0] _448_;
+  wire _449_;
+  wire [24:0] _450_;
+  wire _451_;
+  wire _452_;
+  wire _453_;
+  wire [7:0] _454_;
+  wire _455_;
+  wire [24:0] _456_;
+  wire _457_;
+  wire [24:0] _458_;
+  wire _459_;
+  wire [24:0] _460_;
+  wire _461_;
+  wire _462_;
+  wire _463_;
+  wire [7:0] _464_;
+  wire _465_;
+  wire _466_;
+  wire _467_;
+  wire _468_;
+  wire _469_;
+  wire _470_;
+  wire _471_;
+  wire [7:0] _472_;
+  wire _473_;
+  wire [7:0] _474_;
+  wire _475_;
+  wire [7:0] _476_;
+  wire _477_;
+  wire _478_;
+  wire _479_;
+  wire _480_;
+  wire _481_;
+  wire [7:0] _482_;
+  wire _483_;
+  wire [7:0] _484_;
+  wire _485_;
+  wire _486_;
+  wire _487_;
+  wire [7:0] _488_;
+  wire _489_;
+  wire _490_;
+  wire _491_;
+  wire _492_;
+  wire _493_;
+  wire [1:0] _494_;
+  wire _495_;
+  wire [1:0] _496_;
+  wire _497_;
+  wire [2:0] _498_;
+  wire _499_;
+  wire [2:0] _500_;
+  wire _501_;
+  wire _502_;
+  wire _503_;
+  wire [1:0] _504_;
+  wire _505_;
+  wire [2:0] _506_;
+  wire _507_;
+  wire [24:0] _508_;
+  wire _509_;
+  wire [24:0] _510_;
+  wire _511_;
+  wire [24:0] _512_;
+  wire _513_;
+  wire _514_;
+  wire _515_;
+  wire [7:0] _516_;
+  wire _517_;
+  wire [24:0] _518_;
+  wire _519_;
+  wire [24:0] _520_;
+  wire _521_;
+  wire [24:0] _522_;
+  wire _523_;
+  wire _524_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1975,7 +2492,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [24:0] acc_3_3 = 25'h0000000;
   reg [24:0] acc_3_4 = 25'h0000000;
   reg [24:0] acc_3_5 = 25'h0000000;
-  reg [1:0] beat_next;
+  wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -2002,7 +2519,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_5;
   input clk;
   wire clk;
-  reg [2:0] count_next;
+  wire [2:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   reg drain_shift = 1'h0;
@@ -2203,34 +2720,34 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in3;
   wire [7:0] w_in4;
   wire [7:0] w_in5;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = in_last ? 25'h0000000 : \$53 [24:0];
-  assign \$4  = l_0_0 ? 25'h0000000 : \$54 [24:0];
-  assign \$6  = l_0_1 ? 25'h0000000 : \$55 [24:0];
-  assign \$8  = l_0_2 ? 25'h0000000 : \$56 [24:0];
-  assign \$10  = l_0_3 ? 25'h0000000 : \$57 [24:0];
-  assign \$12  = l_0_4 ? 25'h0000000 : \$58 [24:0];
-  assign \$14  = skew_l1_d0 ? 25'h0000000 : \$59 [24:0];
-  assign \$16  = l_1_0 ? 25'h0000000 : \$60 [24:0];
-  assign \$18  = l_1_1 ? 25'h0000000 : \$61 [24:0];
-  assign \$20  = l_1_2 ? 25'h0000000 : \$62 [24:0];
-  assign \$22  = l_1_3 ? 25'h0000000 : \$63 [24:0];
-  assign \$24  = l_1_4 ? 25'h0000000 : \$64 [24:0];
-  assign \$26  = skew_l2_d1 ? 25'h0000000 : \$65 [24:0];
-  assign \$28  = l_2_0 ? 25'h0000000 : \$66 [24:0];
-  assign \$30  = l_2_1 ? 25'h0000000 : \$67 [24:0];
-  assign \$32  = l_2_2 ? 25'h0000000 : \$68 [24:0];
-  assign \$34  = l_2_3 ? 25'h0000000 : \$69 [24:0];
-  assign \$36  = l_2_4 ? 25'h0000000 : \$70 [24:0];
-  assign \$38  = skew_l3_d2 ? 25'h0000000 : \$71 [24:0];
-  assign \$40  = l_3_0 ? 25'h0000000 : \$72 [24:0];
-  assign \$42  = l_3_1 ? 25'h0000000 : \$73 [24:0];
-  assign \$44  = l_3_2 ? 25'h0000000 : \$74 [24:0];
-  assign \$46  = l_3_3 ? 25'h0000000 : \$75 [24:0];
-  assign \$48  = l_3_4 ? 25'h0000000 : \$76 [24:0];
-  assign \$50  = | count_next;
-  assign \$51  = beat_next == 2'h2;
-  assign \$52  = \$50  & \$51 ;
+  assign _000_ = i_last & i_valid;
+  assign _111_ = in_last ? 25'h0000000 : _192_[24:0];
+  assign _177_ = l_0_0 ? 25'h0000000 : _193_[24:0];
+  assign _199_ = l_0_1 ? 25'h0000000 : _194_[24:0];
+  assign _221_ = l_0_2 ? 25'h0000000 : _195_[24:0];
+  assign _001_ = l_0_3 ? 25'h0000000 : _196_[24:0];
+  assign _023_ = l_0_4 ? 25'h0000000 : _197_[24:0];
+  assign _045_ = skew_l1_d0 ? 25'h0000000 : _198_[24:0];
+  assign _067_ = l_1_0 ? 25'h0000000 : _200_[24:0];
+  assign _089_ = l_1_1 ? 25'h0000000 : _201_[24:0];
+  assign _112_ = l_1_2 ? 25'h0000000 : _202_[24:0];
+  assign _134_ = l_1_3 ? 25'h0000000 : _203_[24:0];
+  assign _156_ = l_1_4 ? 25'h0000000 : _204_[24:0];
+  assign _162_ = skew_l2_d1 ? 25'h0000000 : _205_[24:0];
+  assign _164_ = l_2_0 ? 25'h0000000 : _206_[24:0];
+  assign _167_ = l_2_1 ? 25'h0000000 : _207_[24:0];
+  assign _169_ = l_2_2 ? 25'h0000000 : _208_[24:0];
+  assign _171_ = l_2_3 ? 25'h0000000 : _209_[24:0];
+  assign _173_ = l_2_4 ? 25'h0000000 : _211_[24:0];
+  assign _175_ = skew_l3_d2 ? 25'h0000000 : _212_[24:0];
+  assign _178_ = l_3_0 ? 25'h0000000 : _213_[24:0];
+  assign _180_ = l_3_1 ? 25'h0000000 : _214_[24:0];
+  assign _182_ = l_3_2 ? 25'h0000000 : _215_[24:0];
+  assign _184_ = l_3_3 ? 25'h0000000 : _216_[24:0];
+  assign _186_ = l_3_4 ? 25'h0000000 : _217_[24:0];
+  assign _189_ = | count_next;
+  assign _190_ = beat_next == 2'h2;
+  assign _191_ = _189_ & _190_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -2242,1263 +2759,547 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in4 = in_valid ? in_w4 : 8'h00;
   assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$53  = $signed(acc_0_0) + $signed(p_0_0);
+  assign _192_ = $signed(acc_0_0) + $signed(p_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$54  = $signed(acc_0_1) + $signed(p_0_1);
+  assign _193_ = $signed(acc_0_1) + $signed(p_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(p_0_2);
+  assign _194_ = $signed(acc_0_2) + $signed(p_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$56  = $signed(acc_0_3) + $signed(p_0_3);
+  assign _195_ = $signed(acc_0_3) + $signed(p_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$57  = $signed(acc_0_4) + $signed(p_0_4);
+  assign _196_ = $signed(acc_0_4) + $signed(p_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$58  = $signed(acc_0_5) + $signed(p_0_5);
+  assign _197_ = $signed(acc_0_5) + $signed(p_0_5);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$59  = $signed(acc_1_0) + $signed(p_1_0);
+  assign _198_ = $signed(acc_1_0) + $signed(p_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$60  = $signed(acc_1_1) + $signed(p_1_1);
+  assign _200_ = $signed(acc_1_1) + $signed(p_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$61  = $signed(acc_1_2) + $signed(p_1_2);
+  assign _201_ = $signed(acc_1_2) + $signed(p_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$62  = $signed(acc_1_3) + $signed(p_1_3);
+  assign _202_ = $signed(acc_1_3) + $signed(p_1_3);
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$63  = $signed(acc_1_4) + $signed(p_1_4);
+  assign _203_ = $signed(acc_1_4) + $signed(p_1_4);
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$64  = $signed(acc_1_5) + $signed(p_1_5);
+  assign _204_ = $signed(acc_1_5) + $signed(p_1_5);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$65  = $signed(acc_2_0) + $signed(p_2_0);
+  assign _205_ = $signed(acc_2_0) + $signed(p_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$66  = $signed(acc_2_1) + $signed(p_2_1);
+  assign _206_ = $signed(acc_2_1) + $signed(p_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$67  = $signed(acc_2_2) + $signed(p_2_2);
+  assign _207_ = $signed(acc_2_2) + $signed(p_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$68  = $signed(acc_2_3) + $signed(p_2_3);
+  assign _208_ = $signed(acc_2_3) + $signed(p_2_3);
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$69  = $signed(acc_2_4) + $signed(p_2_4);
+  assign _209_ = $signed(acc_2_4) + $signed(p_2_4);
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$70  = $signed(acc_2_5) + $signed(p_2_5);
+  assign _211_ = $signed(acc_2_5) + $signed(p_2_5);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$71  = $signed(acc_3_0) + $signed(p_3_0);
+  assign _212_ = $signed(acc_3_0) + $signed(p_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$72  = $signed(acc_3_1) + $signed(p_3_1);
+  assign _213_ = $signed(acc_3_1) + $signed(p_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$73  = $signed(acc_3_2) + $signed(p_3_2);
+  assign _214_ = $signed(acc_3_2) + $signed(p_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$74  = $signed(acc_3_3) + $signed(p_3_3);
+  assign _215_ = $signed(acc_3_3) + $signed(p_3_3);
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$75  = $signed(acc_3_4) + $signed(p_3_4);
+  assign _216_ = $signed(acc_3_4) + $signed(p_3_4);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$76  = $signed(acc_3_5) + $signed(p_3_5);
+  assign _217_ = $signed(acc_3_5) + $signed(p_3_5);
   assign draining = | drain_count;
-  assign \$78  = drain_count - 1'h1;
-  assign \$80  = drain_beat + 1'h1;
-  assign \$81  = drain_shift ? 3'h0 : \$80 ;
+  assign _219_ = drain_count - 1'h1;
+  assign _222_ = drain_beat + 1'h1;
+  assign _223_ = drain_shift ? 3'h0 : _222_;
   always @(posedge clk)
-    in_valid <= \$82 ;
+    in_valid <= _224_;
   always @(posedge clk)
-    in_last <= \$83 ;
+    in_last <= _225_;
   always @(posedge clk)
-    in_a0 <= \$84 ;
+    in_a0 <= _226_;
   always @(posedge clk)
-    in_a1 <= \$85 ;
+    in_a1 <= _227_;
   always @(posedge clk)
-    in_a2 <= \$86 ;
+    in_a2 <= _228_;
   always @(posedge clk)
-    in_a3 <= \$87 ;
+    in_a3 <= _229_;
   always @(posedge clk)
-    in_w0 <= \$88 ;
+    in_w0 <= _230_;
   always @(posedge clk)
-    in_w1 <= \$89 ;
+    in_w1 <= _231_;
   always @(posedge clk)
-    in_w2 <= \$90 ;
+    in_w2 <= _233_;
   always @(posedge clk)
-    in_w3 <= \$91 ;
+    in_w3 <= _234_;
   always @(posedge clk)
-    in_w4 <= \$92 ;
+    in_w4 <= _235_;
   always @(posedge clk)
-    in_w5 <= \$93 ;
+    in_w5 <= _236_;
   always @(posedge clk)
-    skew_a1_d0 <= \$94 ;
+    skew_a1_d0 <= _237_;
   always @(posedge clk)
-    skew_l1_d0 <= \$95 ;
+    skew_l1_d0 <= _238_;
   always @(posedge clk)
-    skew_a2_d0 <= \$96 ;
+    skew_a2_d0 <= _239_;
   always @(posedge clk)
-    skew_a2_d1 <= \$97 ;
+    skew_a2_d1 <= _240_;
   always @(posedge clk)
-    skew_l2_d0 <= \$98 ;
+    skew_l2_d0 <= _241_;
   always @(posedge clk)
-    skew_l2_d1 <= \$99 ;
+    skew_l2_d1 <= _242_;
   always @(posedge clk)
-    skew_a3_d0 <= \$100 ;
+    skew_a3_d0 <= _002_;
   always @(posedge clk)
-    skew_a3_d1 <= \$101 ;
+    skew_a3_d1 <= _003_;
   always @(posedge clk)
-    skew_a3_d2 <= \$102 ;
+    skew_a3_d2 <= _004_;
   always @(posedge clk)
-    skew_l3_d0 <= \$103 ;
+    skew_l3_d0 <= _005_;
   always @(posedge clk)
-    skew_l3_d1 <= \$104 ;
+    skew_l3_d1 <= _006_;
   always @(posedge clk)
-    skew_l3_d2 <= \$105 ;
+    skew_l3_d2 <= _007_;
   always @(posedge clk)
-    skew_w1_d0 <= \$106 ;
+    skew_w1_d0 <= _008_;
   always @(posedge clk)
-    skew_w2_d0 <= \$107 ;
+    skew_w2_d0 <= _009_;
   always @(posedge clk)
-    skew_w2_d1 <= \$108 ;
+    skew_w2_d1 <= _010_;
   always @(posedge clk)
-    skew_w3_d0 <= \$109 ;
+    skew_w3_d0 <= _011_;
   always @(posedge clk)
-    skew_w3_d1 <= \$110 ;
+    skew_w3_d1 <= _013_;
   always @(posedge clk)
-    skew_w3_d2 <= \$111 ;
+    skew_w3_d2 <= _014_;
   always @(posedge clk)
-    skew_w4_d0 <= \$112 ;
+    skew_w4_d0 <= _015_;
   always @(posedge clk)
-    skew_w4_d1 <= \$113 ;
+    skew_w4_d1 <= _016_;
   always @(posedge clk)
-    skew_w4_d2 <= \$114 ;
+    skew_w4_d2 <= _017_;
   always @(posedge clk)
-    skew_w4_d3 <= \$115 ;
+    skew_w4_d3 <= _018_;
   always @(posedge clk)
-    skew_w5_d0 <= \$116 ;
+    skew_w5_d0 <= _019_;
   always @(posedge clk)
-    skew_w5_d1 <= \$117 ;
+    skew_w5_d1 <= _020_;
   always @(posedge clk)
-    skew_w5_d2 <= \$118 ;
+    skew_w5_d2 <= _021_;
   always @(posedge clk)
-    skew_w5_d3 <= \$119 ;
+    skew_w5_d3 <= _022_;
   always @(posedge clk)
-    skew_w5_d4 <= \$120 ;
+    skew_w5_d4 <= _024_;
   always @(posedge clk)
-    a_0_0 <= \$121 ;
+    a_0_0 <= _025_;
   always @(posedge clk)
-    l_0_0 <= \$122 ;
+    l_0_0 <= _026_;
   always @(posedge clk)
-    w_0_0 <= \$123 ;
+    w_0_0 <= _027_;
   always @(posedge clk)
-    acc_0_0 <= \$124 ;
+    acc_0_0 <= _028_;
   always @(posedge clk)
-    out_0_0 <= \$125 ;
+    out_0_0 <= _029_;
   always @(posedge clk)
-    a_0_1 <= \$126 ;
+    a_0_1 <= _030_;
   always @(posedge clk)
-    l_0_1 <= \$127 ;
+    l_0_1 <= _031_;
   always @(posedge clk)
-    w_0_1 <= \$128 ;
+    w_0_1 <= _032_;
   always @(posedge clk)
-    acc_0_1 <= \$129 ;
+    acc_0_1 <= _033_;
   always @(posedge clk)
-    out_0_1 <= \$130 ;
+    out_0_1 <= _035_;
   always @(posedge clk)
-    a_0_2 <= \$131 ;
+    a_0_2 <= _036_;
   always @(posedge clk)
-    l_0_2 <= \$132 ;
+    l_0_2 <= _037_;
   always @(posedge clk)
-    w_0_2 <= \$133 ;
+    w_0_2 <= _038_;
   always @(posedge clk)
-    acc_0_2 <= \$134 ;
+    acc_0_2 <= _039_;
   always @(posedge clk)
-    out_0_2 <= \$135 ;
+    out_0_2 <= _040_;
   always @(posedge clk)
-    a_0_3 <= \$136 ;
+    a_0_3 <= _041_;
   always @(posedge clk)
-    l_0_3 <= \$137 ;
+    l_0_3 <= _042_;
   always @(posedge clk)
-    w_0_3 <= \$138 ;
+    w_0_3 <= _043_;
   always @(posedge clk)
-    acc_0_3 <= \$139 ;
+    acc_0_3 <= _044_;
   always @(posedge clk)
-    out_0_3 <= \$140 ;
+    out_0_3 <= _046_;
   always @(posedge clk)
-    a_0_4 <= \$141 ;
+    a_0_4 <= _047_;
   always @(posedge clk)
-    l_0_4 <= \$142 ;
+    l_0_4 <= _048_;
   always @(posedge clk)
-    w_0_4 <= \$143 ;
+    w_0_4 <= _049_;
   always @(posedge clk)
-    acc_0_4 <= \$144 ;
+    acc_0_4 <= _050_;
   always @(posedge clk)
-    out_0_4 <= \$145 ;
+    out_0_4 <= _051_;
   always @(posedge clk)
-    a_0_5 <= \$146 ;
+    a_0_5 <= _052_;
   always @(posedge clk)
-    l_0_5 <= \$147 ;
+    l_0_5 <= _053_;
   always @(posedge clk)
-    w_0_5 <= \$148 ;
+    w_0_5 <= _054_;
   always @(posedge clk)
-    acc_0_5 <= \$149 ;
+    acc_0_5 <= _055_;
   always @(posedge clk)
-    out_0_5 <= \$150 ;
+    out_0_5 <= _057_;
   always @(posedge clk)
-    a_1_0 <= \$151 ;
+    a_1_0 <= _058_;
   always @(posedge clk)
-    l_1_0 <= \$152 ;
+    l_1_0 <= _059_;
   always @(posedge clk)
-    w_1_0 <= \$153 ;
+    w_1_0 <= _060_;
   always @(posedge clk)
-    acc_1_0 <= \$154 ;
+    acc_1_0 <= _061_;
   always @(posedge clk)
-    out_1_0 <= \$155 ;
+    out_1_0 <= _062_;
   always @(posedge clk)
-    a_1_1 <= \$156 ;
+    a_1_1 <= _063_;
   always @(posedge clk)
-    l_1_1 <= \$157 ;
+    l_1_1 <= _064_;
   always @(posedge clk)
-    w_1_1 <= \$158 ;
+    w_1_1 <= _065_;
   always @(posedge clk)
-    acc_1_1 <= \$159 ;
+    acc_1_1 <= _066_;
   always @(posedge clk)
-    out_1_1 <= \$160 ;
+    out_1_1 <= _068_;
   always @(posedge clk)
-    a_1_2 <= \$161 ;
+    a_1_2 <= _069_;
   always @(posedge clk)
-    l_1_2 <= \$162 ;
+    l_1_2 <= _070_;
   always @(posedge clk)
-    w_1_2 <= \$163 ;
+    w_1_2 <= _071_;
   always @(posedge clk)
-    acc_1_2 <= \$164 ;
+    acc_1_2 <= _072_;
   always @(posedge clk)
-    out_1_2 <= \$165 ;
+    out_1_2 <= _073_;
   always @(posedge clk)
-    a_1_3 <= \$166 ;
+    a_1_3 <= _074_;
   always @(posedge clk)
-    l_1_3 <= \$167 ;
+    l_1_3 <= _075_;
   always @(posedge clk)
-    w_1_3 <= \$168 ;
+    w_1_3 <= _076_;
   always @(posedge clk)
-    acc_1_3 <= \$169 ;
+    acc_1_3 <= _077_;
   always @(posedge clk)
-    out_1_3 <= \$170 ;
+    out_1_3 <= _079_;
   always @(posedge clk)
-    a_1_4 <= \$171 ;
+    a_1_4 <= _080_;
   always @(posedge clk)
-    l_1_4 <= \$172 ;
+    l_1_4 <= _081_;
   always @(posedge clk)
-    w_1_4 <= \$173 ;
+    w_1_4 <= _082_;
   always @(posedge clk)
-    acc_1_4 <= \$174 ;
+    acc_1_4 <= _083_;
   always @(posedge clk)
-    out_1_4 <= \$175 ;
+    out_1_4 <= _084_;
   always @(posedge clk)
-    a_1_5 <= \$176 ;
+    a_1_5 <= _085_;
   always @(posedge clk)
-    l_1_5 <= \$177 ;
+    l_1_5 <= _086_;
   always @(posedge clk)
-    w_1_5 <= \$178 ;
+    w_1_5 <= _087_;
   always @(posedge clk)
-    acc_1_5 <= \$179 ;
+    acc_1_5 <= _088_;
   always @(posedge clk)
-    out_1_5 <= \$180 ;
+    out_1_5 <= _090_;
   always @(posedge clk)
-    a_2_0 <= \$181 ;
+    a_2_0 <= _091_;
   always @(posedge clk)
-    l_2_0 <= \$182 ;
+    l_2_0 <= _092_;
   always @(posedge clk)
-    w_2_0 <= \$183 ;
+    w_2_0 <= _093_;
   always @(posedge clk)
-    acc_2_0 <= \$184 ;
+    acc_2_0 <= _094_;
   always @(posedge clk)
-    out_2_0 <= \$185 ;
+    out_2_0 <= _095_;
   always @(posedge clk)
-    a_2_1 <= \$186 ;
+    a_2_1 <= _096_;
   always @(posedge clk)
-    l_2_1 <= \$187 ;
+    l_2_1 <= _097_;
   always @(posedge clk)
-    w_2_1 <= \$188 ;
+    w_2_1 <= _098_;
   always @(posedge clk)
-    acc_2_1 <= \$189 ;
+    acc_2_1 <= _099_;
   always @(posedge clk)
-    out_2_1 <= \$190 ;
+    out_2_1 <= _101_;
   always @(posedge clk)
-    a_2_2 <= \$191 ;
+    a_2_2 <= _102_;
   always @(posedge clk)
-    l_2_2 <= \$192 ;
+    l_2_2 <= _103_;
   always @(posedge clk)
-    w_2_2 <= \$193 ;
+    w_2_2 <= _104_;
   always @(posedge clk)
-    acc_2_2 <= \$194 ;
+    acc_2_2 <= _105_;
   always @(posedge clk)
-    out_2_2 <= \$195 ;
+    out_2_2 <= _106_;
   always @(posedge clk)
-    a_2_3 <= \$196 ;
+    a_2_3 <= _107_;
   always @(posedge clk)
-    l_2_3 <= \$197 ;
+    l_2_3 <= _108_;
   always @(posedge clk)
-    w_2_3 <= \$198 ;
+    w_2_3 <= _109_;
   always @(posedge clk)
-    acc_2_3 <= \$199 ;
+    acc_2_3 <= _110_;
   always @(posedge clk)
-    out_2_3 <= \$200 ;
+    out_2_3 <= _113_;
   always @(posedge clk)
-    a_2_4 <= \$201 ;
+    a_2_4 <= _114_;
   always @(posedge clk)
-    l_2_4 <= \$202 ;
+    l_2_4 <= _115_;
   always @(posedge clk)
-    w_2_4 <= \$203 ;
+    w_2_4 <= _116_;
   always @(posedge clk)
-    acc_2_4 <= \$204 ;
+    acc_2_4 <= _117_;
   always @(posedge clk)
-    out_2_4 <= \$205 ;
+    out_2_4 <= _118_;
   always @(posedge clk)
-    a_2_5 <= \$206 ;
+    a_2_5 <= _119_;
   always @(posedge clk)
-    l_2_5 <= \$207 ;
+    l_2_5 <= _120_;
   always @(posedge clk)
-    w_2_5 <= \$208 ;
+    w_2_5 <= _121_;
   always @(posedge clk)
-    acc_2_5 <= \$209 ;
+    acc_2_5 <= _122_;
   always @(posedge clk)
-    out_2_5 <= \$210 ;
+    out_2_5 <= _124_;
   always @(posedge clk)
-    a_3_0 <= \$211 ;
+    a_3_0 <= _125_;
   always @(posedge clk)
-    l_3_0 <= \$212 ;
+    l_3_0 <= _126_;
   always @(posedge clk)
-    w_3_0 <= \$213 ;
+    w_3_0 <= _127_;
   always @(posedge clk)
-    acc_3_0 <= \$214 ;
+    acc_3_0 <= _128_;
   always @(posedge clk)
-    out_3_0 <= \$215 ;
+    out_3_0 <= _129_;
   always @(posedge clk)
-    a_3_1 <= \$216 ;
+    a_3_1 <= _130_;
   always @(posedge clk)
-    l_3_1 <= \$217 ;
+    l_3_1 <= _131_;
   always @(posedge clk)
-    w_3_1 <= \$218 ;
+    w_3_1 <= _132_;
   always @(posedge clk)
-    acc_3_1 <= \$219 ;
+    acc_3_1 <= _133_;
   always @(posedge clk)
-    out_3_1 <= \$220 ;
+    out_3_1 <= _135_;
   always @(posedge clk)
-    a_3_2 <= \$221 ;
+    a_3_2 <= _136_;
   always @(posedge clk)
-    l_3_2 <= \$222 ;
+    l_3_2 <= _137_;
   always @(posedge clk)
-    w_3_2 <= \$223 ;
+    w_3_2 <= _138_;
   always @(posedge clk)
-    acc_3_2 <= \$224 ;
+    acc_3_2 <= _139_;
   always @(posedge clk)
-    out_3_2 <= \$225 ;
+    out_3_2 <= _140_;
   always @(posedge clk)
-    a_3_3 <= \$226 ;
+    a_3_3 <= _141_;
   always @(posedge clk)
-    l_3_3 <= \$227 ;
+    l_3_3 <= _142_;
   always @(posedge clk)
-    w_3_3 <= \$228 ;
+    w_3_3 <= _143_;
   always @(posedge clk)
-    acc_3_3 <= \$229 ;
+    acc_3_3 <= _144_;
   always @(posedge clk)
-    out_3_3 <= \$230 ;
+    out_3_3 <= _146_;
   always @(posedge clk)
-    a_3_4 <= \$231 ;
+    a_3_4 <= _147_;
   always @(posedge clk)
-    l_3_4 <= \$232 ;
+    l_3_4 <= _148_;
   always @(posedge clk)
-    w_3_4 <= \$233 ;
+    w_3_4 <= _149_;
   always @(posedge clk)
-    acc_3_4 <= \$234 ;
+    acc_3_4 <= _150_;
   always @(posedge clk)
-    out_3_4 <= \$235 ;
+    out_3_4 <= _151_;
   always @(posedge clk)
-    a_3_5 <= \$236 ;
+    a_3_5 <= _152_;
   always @(posedge clk)
-    l_3_5 <= \$237 ;
+    l_3_5 <= _153_;
   always @(posedge clk)
-    w_3_5 <= \$238 ;
+    w_3_5 <= _154_;
   always @(posedge clk)
-    acc_3_5 <= \$239 ;
+    acc_3_5 <= _155_;
   always @(posedge clk)
-    out_3_5 <= \$240 ;
+    out_3_5 <= _157_;
   always @(posedge clk)
-    drain_count <= \$241 ;
+    drain_count <= _158_;
   always @(posedge clk)
-    drain_beat <= \$242 ;
+    drain_beat <= _159_;
   always @(posedge clk)
-    drain_shift <= \$243 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = i_valid;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = \$1 ;
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = a_in1;
-    if (rst) begin
-      \$94  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = in_last;
-    if (rst) begin
-      \$95  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = a_in2;
-    if (rst) begin
-      \$96  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_a2_d0;
-    if (rst) begin
-      \$97  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = in_last;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = skew_l2_d0;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = a_in3;
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = skew_a3_d0;
-    if (rst) begin
-      \$101  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = skew_a3_d1;
-    if (rst) begin
-      \$102  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = in_last;
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_l3_d0;
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_l3_d1;
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = a_in0;
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = in_last;
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = \$2 ;
-    if (rst) begin
-      \$124  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = out_0_0;
-    if (cap_0_0) begin
-      \$125  = \$53 [24:0];
-    end else if (\$3 ) begin
-      \$125  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = a_0_0;
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = l_0_0;
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = \$4 ;
-    if (rst) begin
-      \$129  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = out_0_1;
-    if (cap_0_1) begin
-      \$130  = \$54 [24:0];
-    end else if (\$5 ) begin
-      \$130  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = a_0_1;
-    if (rst) begin
-      \$131  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = l_0_1;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = \$6 ;
-    if (rst) begin
-      \$134  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = out_0_2;
-    if (cap_0_2) begin
-      \$135  = \$55 [24:0];
-    end else if (\$7 ) begin
-      \$135  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = a_0_2;
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = l_0_2;
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = \$8 ;
-    if (rst) begin
-      \$139  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = out_0_3;
-    if (cap_0_3) begin
-      \$140  = \$56 [24:0];
-    end else if (\$9 ) begin
-      \$140  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = a_0_3;
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = l_0_3;
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = \$10 ;
-    if (rst) begin
-      \$144  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = out_0_4;
-    if (cap_0_4) begin
-      \$145  = \$57 [24:0];
-    end else if (\$11 ) begin
-      \$145  = out_1_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = a_0_4;
-    if (rst) begin
-      \$146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = l_0_4;
-    if (rst) begin
-      \$147  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = \$12 ;
-    if (rst) begin
-      \$149  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = out_0_5;
-    if (cap_0_5) begin
-      \$150  = \$58 [24:0];
-    end else if (\$13 ) begin
-      \$150  = out_1_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = skew_a1_d0;
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_l1_d0;
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = \$14 ;
-    if (rst) begin
-      \$154  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = out_1_0;
-    if (cap_1_0) begin
-      \$155  = \$59 [24:0];
-    end else if (\$15 ) begin
-      \$155  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = a_1_0;
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = l_1_0;
-    if (rst) begin
-      \$157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = \$16 ;
-    if (rst) begin
-      \$159  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = out_1_1;
-    if (cap_1_1) begin
-      \$160  = \$60 [24:0];
-    end else if (\$17 ) begin
-      \$160  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = a_1_1;
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = l_1_1;
-    if (rst) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = \$18 ;
-    if (rst) begin
-      \$164  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = out_1_2;
-    if (cap_1_2) begin
-      \$165  = \$61 [24:0];
-    end else if (\$19 ) begin
-      \$165  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = a_1_2;
-    if (rst) begin
-      \$166  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = l_1_2;
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = \$20 ;
-    if (rst) begin
-      \$169  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = out_1_3;
-    if (cap_1_3) begin
-      \$170  = \$62 [24:0];
-    end else if (\$21 ) begin
-      \$170  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = a_1_3;
-    if (rst) begin
-      \$171  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = l_1_3;
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = \$22 ;
-    if (rst) begin
-      \$174  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = out_1_4;
-    if (cap_1_4) begin
-      \$175  = \$63 [24:0];
-    end else if (\$23 ) begin
-      \$175  = out_2_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = a_1_4;
-    if (rst) begin
-      \$176  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = l_1_4;
-    if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = \$24 ;
-    if (rst) begin
-      \$179  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = out_1_5;
-    if (cap_1_5) begin
-      \$180  = \$64 [24:0];
-    end else if (\$25 ) begin
-      \$180  = out_2_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_a2_d1;
-    if (rst) begin
-      \$181  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = skew_l2_d1;
-    if (rst) begin
-      \$182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = \$26 ;
-    if (rst) begin
-      \$184  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = out_2_0;
-    if (cap_2_0) begin
-      \$185  = \$65 [24:0];
-    end else if (\$27 ) begin
-      \$185  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = a_2_0;
-    if (rst) begin
-      \$186  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = l_2_0;
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = \$28 ;
-    if (rst) begin
-      \$189  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = out_2_1;
-    if (cap_2_1) begin
-      \$190  = \$66 [24:0];
-    end else if (\$29 ) begin
-      \$190  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = a_2_1;
-    if (rst) begin
-      \$191  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = l_2_1;
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = \$30 ;
-    if (rst) begin
-      \$194  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = out_2_2;
-    if (cap_2_2) begin
-      \$195  = \$67 [24:0];
-    end else if (\$31 ) begin
-      \$195  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = a_2_2;
-    if (rst) begin
-      \$196  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = l_2_2;
-    if (rst) begin
-      \$197  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = \$32 ;
-    if (rst) begin
-      \$199  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = out_2_3;
-    if (cap_2_3) begin
-      \$200  = \$68 [24:0];
-    end else if (\$33 ) begin
-      \$200  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = a_2_3;
-    if (rst) begin
-      \$201  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = l_2_3;
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = \$34 ;
-    if (rst) begin
-      \$204  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = out_2_4;
-    if (cap_2_4) begin
-      \$205  = \$69 [24:0];
-    end else if (\$35 ) begin
-      \$205  = out_3_4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = a_2_4;
-    if (rst) begin
-      \$206  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = l_2_4;
-    if (rst) begin
-      \$207  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = \$36 ;
-    if (rst) begin
-      \$209  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = out_2_5;
-    if (cap_2_5) begin
-      \$210  = \$70 [24:0];
-    end else if (\$37 ) begin
-      \$210  = out_3_5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = skew_a3_d2;
-    if (rst) begin
-      \$211  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = skew_l3_d2;
-    if (rst) begin
-      \$212  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = \$38 ;
-    if (rst) begin
-      \$214  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = out_3_0;
-    if (cap_3_0) begin
-      \$215  = \$71 [24:0];
-    end else if (\$39 ) begin
-      \$215  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = a_3_0;
-    if (rst) begin
-      \$216  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = l_3_0;
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = \$40 ;
-    if (rst) begin
-      \$219  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = out_3_1;
-    if (cap_3_1) begin
-      \$220  = \$72 [24:0];
-    end else if (\$41 ) begin
-      \$220  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = a_3_1;
-    if (rst) begin
-      \$221  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = l_3_1;
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = \$42 ;
-    if (rst) begin
-      \$224  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = out_3_2;
-    if (cap_3_2) begin
-      \$225  = \$73 [24:0];
-    end else if (\$43 ) begin
-      \$225  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = a_3_2;
-    if (rst) begin
-      \$226  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = l_3_2;
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = \$44 ;
-    if (rst) begin
-      \$229  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = out_3_3;
-    if (cap_3_3) begin
-      \$230  = \$74 [24:0];
-    end else if (\$45 ) begin
-      \$230  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = a_3_3;
-    if (rst) begin
-      \$231  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = l_3_3;
-    if (rst) begin
-      \$232  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = \$46 ;
-    if (rst) begin
-      \$234  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = out_3_4;
-    if (cap_3_4) begin
-      \$235  = \$75 [24:0];
-    end else if (\$47 ) begin
-      \$235  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = a_3_4;
-    if (rst) begin
-      \$236  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = l_3_4;
-    if (rst) begin
-      \$237  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = \$48 ;
-    if (rst) begin
-      \$239  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = out_3_5;
-    if (cap_3_5) begin
-      \$240  = \$76 [24:0];
-    end else if (\$49 ) begin
-      \$240  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = count_next;
-    if (rst) begin
-      \$241  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = beat_next;
-    if (rst) begin
-      \$242  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = \$52 ;
-    if (rst) begin
-      \$243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_3_5) begin
-      count_next = 3'h4;
-    end else if (\$77 ) begin
-      count_next = \$78 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    beat_next = drain_beat;
-    if (cap_3_5) begin
-      beat_next = 2'h0;
-    end else if (\$79 ) begin
-      beat_next = \$81 [1:0];
-    end
-  end
+    drain_shift <= _160_;
+  assign _244_ = _245_ ? 8'h00 : a_3_3;
+  assign _246_ = _247_ ? 25'h0000000 : out_3_3;
+  assign _248_ = _249_ ? _215_[24:0] : _246_;
+  assign _250_ = _251_ ? 25'h0000000 : _182_;
+  assign _252_ = _253_ ? 1'h0 : l_3_2;
+  assign _254_ = _255_ ? 8'h00 : a_3_2;
+  assign _256_ = _257_ ? 25'h0000000 : out_3_2;
+  assign _258_ = _259_ ? _214_[24:0] : _256_;
+  assign _260_ = _261_ ? 25'h0000000 : _180_;
+  assign _262_ = _263_ ? 1'h0 : l_3_1;
+  assign _264_ = _265_ ? 8'h00 : a_3_1;
+  assign _266_ = _267_ ? 25'h0000000 : out_3_1;
+  assign _268_ = _269_ ? _213_[24:0] : _266_;
+  assign _270_ = _271_ ? 25'h0000000 : _178_;
+  assign _272_ = _273_ ? 1'h0 : l_3_0;
+  assign _274_ = _275_ ? 8'h00 : a_3_0;
+  assign _276_ = _277_ ? 25'h0000000 : out_3_0;
+  assign _278_ = _279_ ? _212_[24:0] : _276_;
+  assign _280_ = _281_ ? 25'h0000000 : _175_;
+  assign _282_ = _283_ ? 1'h0 : skew_l3_d2;
+  assign _284_ = _285_ ? 8'h00 : skew_a3_d2;
+  assign _286_ = _287_ ? out_3_5 : out_2_5;
+  assign _288_ = _289_ ? _211_[24:0] : _286_;
+  assign _290_ = _291_ ? 25'h0000000 : _173_;
+  assign _292_ = _293_ ? 1'h0 : l_2_4;
+  assign _294_ = _295_ ? 8'h00 : a_2_4;
+  assign _296_ = _297_ ? out_3_4 : out_2_4;
+  assign _298_ = _299_ ? _209_[24:0] : _296_;
+  assign _300_ = _301_ ? 25'h0000000 : _171_;
+  assign _302_ = _303_ ? 1'h0 : l_2_3;
+  assign _304_ = _305_ ? 8'h00 : a_2_3;
+  assign _306_ = _307_ ? out_3_3 : out_2_3;
+  assign _308_ = _309_ ? _208_[24:0] : _306_;
+  assign _310_ = _311_ ? 25'h0000000 : _169_;
+  assign _312_ = _313_ ? 1'h0 : l_2_2;
+  assign _314_ = _315_ ? 8'h00 : a_2_2;
+  assign _316_ = _317_ ? out_3_2 : out_2_2;
+  assign _318_ = _319_ ? _207_[24:0] : _316_;
+  assign _320_ = _321_ ? 25'h0000000 : _167_;
+  assign _322_ = _323_ ? 1'h0 : l_2_1;
+  assign _324_ = _325_ ? 8'h00 : a_2_1;
+  assign _326_ = _327_ ? out_3_1 : out_2_1;
+  assign _328_ = _329_ ? _206_[24:0] : _326_;
+  assign _330_ = _331_ ? 25'h0000000 : _164_;
+  assign _332_ = _333_ ? 1'h0 : l_2_0;
+  assign _334_ = _335_ ? 8'h00 : a_2_0;
+  assign _336_ = _337_ ? out_3_0 : out_2_0;
+  assign _338_ = _339_ ? _205_[24:0] : _336_;
+  assign _340_ = _341_ ? 25'h0000000 : _162_;
+  assign _342_ = _343_ ? 1'h0 : skew_l2_d1;
+  assign _344_ = _345_ ? 8'h00 : skew_a2_d1;
+  assign _346_ = _347_ ? out_2_5 : out_1_5;
+  assign _348_ = _349_ ? _204_[24:0] : _346_;
+  assign _350_ = _351_ ? 25'h0000000 : _156_;
+  assign _352_ = _353_ ? 1'h0 : l_1_4;
+  assign _354_ = _355_ ? 8'h00 : a_1_4;
+  assign _356_ = _357_ ? out_2_4 : out_1_4;
+  assign _358_ = _359_ ? _203_[24:0] : _356_;
+  assign _360_ = _361_ ? 25'h0000000 : _134_;
+  assign _362_ = _363_ ? 1'h0 : l_1_3;
+  assign _364_ = _365_ ? 8'h00 : a_1_3;
+  assign _366_ = _367_ ? out_2_3 : out_1_3;
+  assign _368_ = _369_ ? _202_[24:0] : _366_;
+  assign _370_ = _371_ ? 25'h0000000 : _112_;
+  assign _372_ = _373_ ? 1'h0 : l_1_2;
+  assign _374_ = _375_ ? 8'h00 : a_1_2;
+  assign _376_ = _377_ ? out_2_2 : out_1_2;
+  assign _378_ = _379_ ? _201_[24:0] : _376_;
+  assign _380_ = _381_ ? 25'h0000000 : _089_;
+  assign _382_ = _383_ ? 1'h0 : l_1_1;
+  assign _384_ = _385_ ? 8'h00 : a_1_1;
+  assign _386_ = _387_ ? out_2_1 : out_1_1;
+  assign _388_ = _389_ ? _200_[24:0] : _386_;
+  assign _390_ = _391_ ? 25'h0000000 : _067_;
+  assign _392_ = _393_ ? 1'h0 : l_1_0;
+  assign _394_ = _395_ ? 8'h00 : a_1_0;
+  assign _396_ = _397_ ? out_2_0 : out_1_0;
+  assign _398_ = _399_ ? _198_[24:0] : _396_;
+  assign _400_ = _401_ ? 25'h0000000 : _045_;
+  assign _402_ = _403_ ? 1'h0 : skew_l1_d0;
+  assign _404_ = _405_ ? 8'h00 : skew_a1_d0;
+  assign _406_ = _407_ ? out_1_5 : out_0_5;
+  assign _408_ = _409_ ? _197_[24:0] : _406_;
+  assign _410_ = _411_ ? 25'h0000000 : _023_;
+  assign _412_ = _413_ ? 1'h0 : l_0_4;
+  assign _414_ = _415_ ? 8'h00 : a_0_4;
+  assign _416_ = _417_ ? out_1_4 : out_0_4;
+  assign _418_ = _419_ ? _196_[24:0] : _416_;
+  assign _420_ = _421_ ? 25'h0000000 : _001_;
+  assign _422_ = _423_ ? 1'h0 : l_0_3;
+  assign _424_ = _425_ ? 8'h00 : a_0_3;
+  assign _426_ = _427_ ? out_1_3 : out_0_3;
+  assign _428_ = _429_ ? _195_[24:0] : _426_;
+  assign _430_ = _431_ ? 25'h0000000 : _221_;
+  assign _432_ = _433_ ? 1'h0 : l_0_2;
+  assign _434_ = _435_ ? 8'h00 : a_0_2;
+  assign _436_ = _437_ ? out_1_2 : out_0_2;
+  assign _438_ = _439_ ? _194_[24:0] : _436_;
+  assign _440_ = _441_ ? 25'h0000000 : _199_;
+  assign _442_ = _443_ ? 1'h0 : l_0_1;
+  assign _444_ = _445_ ? 8'h00 : a_0_1;
+  assign _446_ = _447_ ? out_1_1 : out_0_1;
+  assign _448_ = _449_ ? _193_[24:0] : _446_;
+  assign _450_ = _451_ ? 25'h0000000 : _177_;
+  assign _452_ = _453_ ? 1'h0 : l_0_0;
+  assign _454_ = _455_ ? 8'h00 : a_0_0;
+  assign _456_ = _457_ ? out_1_0 : out_0_0;
+  assign _458_ = _459_ ? _192_[24:0] : _456_;
+  assign _460_ = _461_ ? 25'h0000000 : _111_;
+  assign _462_ = _463_ ? 1'h0 : in_last;
+  assign _464_ = _465_ ? 8'h00 : a_in0;
+  assign _466_ = _467_ ? 1'h0 : skew_l3_d1;
+  assign _468_ = _469_ ? 1'h0 : skew_l3_d0;
+  assign _470_ = _471_ ? 1'h0 : in_last;
+  assign _472_ = _473_ ? 8'h00 : skew_a3_d1;
+  assign _474_ = _475_ ? 8'h00 : skew_a3_d0;
+  assign _476_ = _477_ ? 8'h00 : a_in3;
+  assign _478_ = _479_ ? 1'h0 : skew_l2_d0;
+  assign _480_ = _481_ ? 1'h0 : in_last;
+  assign _482_ = _483_ ? 8'h00 : skew_a2_d0;
+  assign _484_ = _485_ ? 8'h00 : a_in2;
+  assign _486_ = _487_ ? 1'h0 : in_last;
+  assign _488_ = _489_ ? 8'h00 : a_in1;
+  assign _490_ = _491_ ? 1'h0 : _000_;
+  assign _492_ = _493_ ? 1'h0 : i_valid;
+  assign _494_ = _495_ ? _223_[1:0] : drain_beat;
+  assign _496_ = _497_ ? 2'h0 : _494_;
+  assign _498_ = _499_ ? _219_[2:0] : drain_count;
+  assign _500_ = _501_ ? 3'h4 : _498_;
+  assign _502_ = _503_ ? 1'h0 : _191_;
+  assign _504_ = _505_ ? 2'h0 : beat_next;
+  assign _506_ = _507_ ? 3'h0 : count_next;
+  assign _508_ = _509_ ? 25'h0000000 : out_3_5;
+  assign _510_ = _511_ ? _217_[24:0] : _508_;
+  assign _512_ = _513_ ? 25'h0000000 : _186_;
+  assign _514_ = _515_ ? 1'h0 : l_3_4;
+  assign _516_ = _517_ ? 8'h00 : a_3_4;
+  assign _518_ = _519_ ? 25'h0000000 : out_3_4;
+  assign _520_ = _521_ ? _216_[24:0] : _518_;
+  assign _522_ = _523_ ? 25'h0000000 : _184_;
+  assign _524_ = _243_ ? 1'h0 : l_3_3;
   assign en = 1'h1;
-  assign sum_0_0 = \$53 [24:0];
-  assign sum_0_1 = \$54 [24:0];
-  assign sum_0_2 = \$55 [24:0];
-  assign sum_0_3 = \$56 [24:0];
-  assign sum_0_4 = \$57 [24:0];
-  assign sum_0_5 = \$58 [24:0];
-  assign sum_1_0 = \$59 [24:0];
-  assign sum_1_1 = \$60 [24:0];
-  assign sum_1_2 = \$61 [24:0];
-  assign sum_1_3 = \$62 [24:0];
-  assign sum_1_4 = \$63 [24:0];
-  assign sum_1_5 = \$64 [24:0];
-  assign sum_2_0 = \$65 [24:0];
-  assign sum_2_1 = \$66 [24:0];
-  assign sum_2_2 = \$67 [24:0];
-  assign sum_2_3 = \$68 [24:0];
-  assign sum_2_4 = \$69 [24:0];
-  assign sum_2_5 = \$70 [24:0];
-  assign sum_3_0 = \$71 [24:0];
-  assign sum_3_1 = \$72 [24:0];
-  assign sum_3_2 = \$73 [24:0];
-  assign sum_3_3 = \$74 [24:0];
-  assign sum_3_4 = \$75 [24:0];
-  assign sum_3_5 = \$76 [24:0];
+  assign sum_0_0 = _192_[24:0];
+  assign sum_0_1 = _193_[24:0];
+  assign sum_0_2 = _194_[24:0];
+  assign sum_0_3 = _195_[24:0];
+  assign sum_0_4 = _196_[24:0];
+  assign sum_0_5 = _197_[24:0];
+  assign sum_1_0 = _198_[24:0];
+  assign sum_1_1 = _200_[24:0];
+  assign sum_1_2 = _201_[24:0];
+  assign sum_1_3 = _202_[24:0];
+  assign sum_1_4 = _203_[24:0];
+  assign sum_1_5 = _204_[24:0];
+  assign sum_2_0 = _205_[24:0];
+  assign sum_2_1 = _206_[24:0];
+  assign sum_2_2 = _207_[24:0];
+  assign sum_2_3 = _208_[24:0];
+  assign sum_2_4 = _209_[24:0];
+  assign sum_2_5 = _211_[24:0];
+  assign sum_3_0 = _212_[24:0];
+  assign sum_3_1 = _213_[24:0];
+  assign sum_3_2 = _214_[24:0];
+  assign sum_3_3 = _215_[24:0];
+  assign sum_3_4 = _216_[24:0];
+  assign sum_3_5 = _217_[24:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3522,79 +3323,338 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[74:50] = out_0_2;
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
-  assign \$238  = w_2_5;
-  assign \$233  = w_2_4;
-  assign \$228  = w_2_3;
-  assign \$223  = w_2_2;
-  assign \$218  = w_2_1;
-  assign \$213  = w_2_0;
-  assign \$208  = w_1_5;
-  assign \$203  = w_1_4;
-  assign \$198  = w_1_3;
-  assign \$193  = w_1_2;
-  assign \$188  = w_1_1;
-  assign \$183  = w_1_0;
-  assign \$178  = w_0_5;
-  assign \$173  = w_0_4;
-  assign \$168  = w_0_3;
-  assign \$163  = w_0_2;
-  assign \$158  = w_0_1;
-  assign \$153  = w_0_0;
-  assign \$148  = skew_w5_d4;
-  assign \$143  = skew_w4_d3;
-  assign \$138  = skew_w3_d2;
-  assign \$133  = skew_w2_d1;
-  assign \$128  = skew_w1_d0;
-  assign \$123  = w_in0;
-  assign \$120  = skew_w5_d3;
-  assign \$119  = skew_w5_d2;
-  assign \$118  = skew_w5_d1;
-  assign \$117  = skew_w5_d0;
-  assign \$116  = w_in5;
-  assign \$115  = skew_w4_d2;
-  assign \$114  = skew_w4_d1;
-  assign \$113  = skew_w4_d0;
-  assign \$112  = w_in4;
-  assign \$111  = skew_w3_d1;
-  assign \$110  = skew_w3_d0;
-  assign \$109  = w_in3;
-  assign \$108  = skew_w2_d0;
-  assign \$107  = w_in2;
-  assign \$106  = w_in1;
-  assign \$93  = i_w[47:40];
-  assign \$92  = i_w[39:32];
-  assign \$91  = i_w[31:24];
-  assign \$90  = i_w[23:16];
-  assign \$89  = i_w[15:8];
-  assign \$88  = i_w[7:0];
-  assign \$87  = i_a[31:24];
-  assign \$86  = i_a[23:16];
-  assign \$85  = i_a[15:8];
-  assign \$84  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
-  assign \$35  = drain_shift;
-  assign \$37  = drain_shift;
-  assign \$39  = drain_shift;
-  assign \$41  = drain_shift;
-  assign \$43  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
+  assign _154_ = w_2_5;
+  assign _149_ = w_2_4;
+  assign _143_ = w_2_3;
+  assign _138_ = w_2_2;
+  assign _132_ = w_2_1;
+  assign _127_ = w_2_0;
+  assign _121_ = w_1_5;
+  assign _116_ = w_1_4;
+  assign _109_ = w_1_3;
+  assign _104_ = w_1_2;
+  assign _098_ = w_1_1;
+  assign _093_ = w_1_0;
+  assign _087_ = w_0_5;
+  assign _082_ = w_0_4;
+  assign _076_ = w_0_3;
+  assign _071_ = w_0_2;
+  assign _065_ = w_0_1;
+  assign _060_ = w_0_0;
+  assign _054_ = skew_w5_d4;
+  assign _049_ = skew_w4_d3;
+  assign _043_ = skew_w3_d2;
+  assign _038_ = skew_w2_d1;
+  assign _032_ = skew_w1_d0;
+  assign _027_ = w_in0;
+  assign _024_ = skew_w5_d3;
+  assign _022_ = skew_w5_d2;
+  assign _021_ = skew_w5_d1;
+  assign _020_ = skew_w5_d0;
+  assign _019_ = w_in5;
+  assign _018_ = skew_w4_d2;
+  assign _017_ = skew_w4_d1;
+  assign _016_ = skew_w4_d0;
+  assign _015_ = w_in4;
+  assign _014_ = skew_w3_d1;
+  assign _013_ = skew_w3_d0;
+  assign _011_ = w_in3;
+  assign _010_ = skew_w2_d0;
+  assign _009_ = w_in2;
+  assign _008_ = w_in1;
+  assign _236_ = i_w[47:40];
+  assign _235_ = i_w[39:32];
+  assign _234_ = i_w[31:24];
+  assign _233_ = i_w[23:16];
+  assign _231_ = i_w[15:8];
+  assign _230_ = i_w[7:0];
+  assign _229_ = i_a[31:24];
+  assign _228_ = i_a[23:16];
+  assign _227_ = i_a[15:8];
+  assign _226_ = i_a[7:0];
+  assign _495_ = _220_;
+  assign _497_ = cap_3_5;
+  assign beat_next = _496_;
+  assign _499_ = _218_;
+  assign _501_ = cap_3_5;
+  assign count_next = _500_;
+  assign _503_ = rst;
+  assign _160_ = _502_;
+  assign _505_ = rst;
+  assign _159_ = _504_;
+  assign _507_ = rst;
+  assign _158_ = _506_;
+  assign _509_ = _187_;
+  assign _511_ = cap_3_5;
+  assign _157_ = _510_;
+  assign _513_ = rst;
+  assign _155_ = _512_;
+  assign _515_ = rst;
+  assign _153_ = _514_;
+  assign _517_ = rst;
+  assign _152_ = _516_;
+  assign _519_ = _185_;
+  assign _521_ = cap_3_4;
+  assign _151_ = _520_;
+  assign _523_ = rst;
+  assign _150_ = _522_;
+  assign _243_ = rst;
+  assign _148_ = _524_;
+  assign _245_ = rst;
+  assign _147_ = _244_;
+  assign _247_ = _183_;
+  assign _249_ = cap_3_3;
+  assign _146_ = _248_;
+  assign _251_ = rst;
+  assign _144_ = _250_;
+  assign _253_ = rst;
+  assign _142_ = _252_;
+  assign _255_ = rst;
+  assign _141_ = _254_;
+  assign _257_ = _181_;
+  assign _259_ = cap_3_2;
+  assign _140_ = _258_;
+  assign _261_ = rst;
+  assign _139_ = _260_;
+  assign _263_ = rst;
+  assign _137_ = _262_;
+  assign _265_ = rst;
+  assign _136_ = _264_;
+  assign _267_ = _179_;
+  assign _269_ = cap_3_1;
+  assign _135_ = _268_;
+  assign _271_ = rst;
+  assign _133_ = _270_;
+  assign _273_ = rst;
+  assign _131_ = _272_;
+  assign _275_ = rst;
+  assign _130_ = _274_;
+  assign _277_ = _176_;
+  assign _279_ = cap_3_0;
+  assign _129_ = _278_;
+  assign _281_ = rst;
+  assign _128_ = _280_;
+  assign _283_ = rst;
+  assign _126_ = _282_;
+  assign _285_ = rst;
+  assign _125_ = _284_;
+  assign _287_ = _174_;
+  assign _289_ = cap_2_5;
+  assign _124_ = _288_;
+  assign _291_ = rst;
+  assign _122_ = _290_;
+  assign _293_ = rst;
+  assign _120_ = _292_;
+  assign _295_ = rst;
+  assign _119_ = _294_;
+  assign _297_ = _172_;
+  assign _299_ = cap_2_4;
+  assign _118_ = _298_;
+  assign _301_ = rst;
+  assign _117_ = _300_;
+  assign _303_ = rst;
+  assign _115_ = _302_;
+  assign _305_ = rst;
+  assign _114_ = _304_;
+  assign _307_ = _170_;
+  assign _309_ = cap_2_3;
+  assign _113_ = _308_;
+  assign _311_ = rst;
+  assign _110_ = _310_;
+  assign _313_ = rst;
+  assign _108_ = _312_;
+  assign _315_ = rst;
+  assign _107_ = _314_;
+  assign _317_ = _168_;
+  assign _319_ = cap_2_2;
+  assign _106_ = _318_;
+  assign _321_ = rst;
+  assign _105_ = _320_;
+  assign _323_ = rst;
+  assign _103_ = _322_;
+  assign _325_ = rst;
+  assign _102_ = _324_;
+  assign _327_ = _165_;
+  assign _329_ = cap_2_1;
+  assign _101_ = _328_;
+  assign _331_ = rst;
+  assign _099_ = _330_;
+  assign _333_ = rst;
+  assign _097_ = _332_;
+  assign _335_ = rst;
+  assign _096_ = _334_;
+  assign _337_ = _163_;
+  assign _339_ = cap_2_0;
+  assign _095_ = _338_;
+  assign _341_ = rst;
+  assign _094_ = _340_;
+  assign _343_ = rst;
+  assign _092_ = _342_;
+  assign _345_ = rst;
+  assign _091_ = _344_;
+  assign _347_ = _161_;
+  assign _349_ = cap_1_5;
+  assign _090_ = _348_;
+  assign _351_ = rst;
+  assign _088_ = _350_;
+  assign _353_ = rst;
+  assign _086_ = _352_;
+  assign _355_ = rst;
+  assign _085_ = _354_;
+  assign _357_ = _145_;
+  assign _359_ = cap_1_4;
+  assign _084_ = _358_;
+  assign _361_ = rst;
+  assign _083_ = _360_;
+  assign _363_ = rst;
+  assign _081_ = _362_;
+  assign _365_ = rst;
+  assign _080_ = _364_;
+  assign _367_ = _123_;
+  assign _369_ = cap_1_3;
+  assign _079_ = _368_;
+  assign _371_ = rst;
+  assign _077_ = _370_;
+  assign _373_ = rst;
+  assign _075_ = _372_;
+  assign _375_ = rst;
+  assign _074_ = _374_;
+  assign _377_ = _100_;
+  assign _379_ = cap_1_2;
+  assign _073_ = _378_;
+  assign _381_ = rst;
+  assign _072_ = _380_;
+  assign _383_ = rst;
+  assign _070_ = _382_;
+  assign _385_ = rst;
+  assign _069_ = _384_;
+  assign _387_ = _078_;
+  assign _389_ = cap_1_1;
+  assign _068_ = _388_;
+  assign _391_ = rst;
+  assign _066_ = _390_;
+  assign _393_ = rst;
+  assign _064_ = _392_;
+  assign _395_ = rst;
+  assign _063_ = _394_;
+  assign _397_ = _056_;
+  assign _399_ = cap_1_0;
+  assign _062_ = _398_;
+  assign _401_ = rst;
+  assign _061_ = _400_;
+  assign _403_ = rst;
+  assign _059_ = _402_;
+  assign _405_ = rst;
+  assign _058_ = _404_;
+  assign _407_ = _034_;
+  assign _409_ = cap_0_5;
+  assign _057_ = _408_;
+  assign _411_ = rst;
+  assign _055_ = _410_;
+  assign _413_ = rst;
+  assign _053_ = _412_;
+  assign _415_ = rst;
+  assign _052_ = _414_;
+  assign _417_ = _012_;
+  assign _419_ = cap_0_4;
+  assign _051_ = _418_;
+  assign _421_ = rst;
+  assign _050_ = _420_;
+  assign _423_ = rst;
+  assign _048_ = _422_;
+  assign _425_ = rst;
+  assign _047_ = _424_;
+  assign _427_ = _232_;
+  assign _429_ = cap_0_3;
+  assign _046_ = _428_;
+  assign _431_ = rst;
+  assign _044_ = _430_;
+  assign _433_ = rst;
+  assign _042_ = _432_;
+  assign _435_ = rst;
+  assign _041_ = _434_;
+  assign _437_ = _210_;
+  assign _439_ = cap_0_2;
+  assign _040_ = _438_;
+  assign _441_ = rst;
+  assign _039_ = _440_;
+  assign _443_ = rst;
+  assign _037_ = _442_;
+  assign _445_ = rst;
+  assign _036_ = _444_;
+  assign _447_ = _188_;
+  assign _449_ = cap_0_1;
+  assign _035_ = _448_;
+  assign _451_ = rst;
+  assign _033_ = _450_;
+  assign _453_ = rst;
+  assign _031_ = _452_;
+  assign _455_ = rst;
+  assign _030_ = _454_;
+  assign _457_ = _166_;
+  assign _459_ = cap_0_0;
+  assign _029_ = _458_;
+  assign _461_ = rst;
+  assign _028_ = _460_;
+  assign _463_ = rst;
+  assign _026_ = _462_;
+  assign _465_ = rst;
+  assign _025_ = _464_;
+  assign _467_ = rst;
+  assign _007_ = _466_;
+  assign _469_ = rst;
+  assign _006_ = _468_;
+  assign _471_ = rst;
+  assign _005_ = _470_;
+  assign _473_ = rst;
+  assign _004_ = _472_;
+  assign _475_ = rst;
+  assign _003_ = _474_;
+  assign _477_ = rst;
+  assign _002_ = _476_;
+  assign _479_ = rst;
+  assign _242_ = _478_;
+  assign _481_ = rst;
+  assign _241_ = _480_;
+  assign _483_ = rst;
+  assign _240_ = _482_;
+  assign _485_ = rst;
+  assign _239_ = _484_;
+  assign _487_ = rst;
+  assign _238_ = _486_;
+  assign _489_ = rst;
+  assign _237_ = _488_;
+  assign _491_ = rst;
+  assign _225_ = _490_;
+  assign _493_ = rst;
+  assign _224_ = _492_;
+  assign _166_ = drain_shift;
+  assign _188_ = drain_shift;
+  assign _210_ = drain_shift;
+  assign _232_ = drain_shift;
+  assign _012_ = drain_shift;
+  assign _034_ = drain_shift;
+  assign _056_ = drain_shift;
+  assign _078_ = drain_shift;
+  assign _100_ = drain_shift;
+  assign _123_ = drain_shift;
+  assign _145_ = drain_shift;
+  assign _161_ = drain_shift;
+  assign _163_ = drain_shift;
+  assign _165_ = drain_shift;
+  assign _168_ = drain_shift;
+  assign _170_ = drain_shift;
+  assign _172_ = drain_shift;
+  assign _174_ = drain_shift;
+  assign _176_ = drain_shift;
+  assign _179_ = drain_shift;
+  assign _181_ = drain_shift;
+  assign _183_ = drain_shift;
+  assign _185_ = drain_shift;
+  assign _187_ = drain_shift;
+  assign cap_3_5 = l_3_4;
+  assign _218_ = drain_shift;
+  assign _220_ = draining;
   assign cap_0_0 = in_last;
   assign cap_0_1 = l_0_0;
   assign cap_0_2 = l_0_1;
@@ -3618,35 +3678,45 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_3_2 = l_3_1;
   assign cap_3_3 = l_3_2;
   assign cap_3_4 = l_3_3;
-  assign cap_3_5 = l_3_4;
-  assign \$77  = drain_shift;
-  assign \$79  = draining;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [4:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [4:0] \$18 ;
-  reg [3:0] \$19 ;
-  wire \$2 ;
-  reg [3:0] \$20 ;
-  reg [3:0] \$21 ;
-  wire [4:0] \$3 ;
-  wire [4:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [4:0] \$7 ;
-  wire [4:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [4:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [4:0] _09_;
+  wire [3:0] _10_;
+  wire _11_;
+  wire [3:0] _12_;
+  wire [3:0] _13_;
+  wire [4:0] _14_;
+  wire [4:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [4:0] _18_;
+  wire [4:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [3:0] _22_;
+  wire _23_;
+  wire [3:0] _24_;
+  wire _25_;
+  wire [3:0] _26_;
+  wire _27_;
+  wire [3:0] _28_;
+  wire _29_;
+  wire [3:0] _30_;
+  wire _31_;
+  wire [3:0] _32_;
+  wire _33_;
+  wire [3:0] _34_;
   input clk;
   wire clk;
   (* init = 4'h0 *)
@@ -3699,133 +3769,168 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign w_rdy = level != 4'hc;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 4'hb;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 5'h00 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 4'hb;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 5'h00 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 4'hb;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 5'h00 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 4'hb;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 5'h00 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [3:0];
-    end
-    if (rst) begin
-      \$19  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [3:0];
-    end
-    if (rst) begin
-      \$20  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [3:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [3:0];
-    end
-    if (rst) begin
-      \$21  = 4'h0;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[3:0] : level;
+  assign _22_ = _23_ ? _15_[3:0] : w_port__addr;
+  assign _24_ = _25_ ? 4'h0 : _22_;
+  assign _28_ = _29_ ? _09_[3:0] : _26_;
+  assign _30_ = _31_ ? 4'h0 : _28_;
+  assign _32_ = _33_ ? _19_[3:0] : r_port__addr;
+  assign _34_ = _21_ ? 4'h0 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [62:0] \$13 ;
-  wire [62:0] \$14 ;
-  wire [33:0] \$15 ;
-  wire [28:0] \$16 ;
-  wire [31:0] \$17 ;
-  wire [30:0] \$18 ;
-  wire [32:0] \$19 ;
-  wire [5:0] \$2 ;
-  wire [33:0] \$20 ;
-  wire [28:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [30:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [63:0] \$26 ;
-  wire [63:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [63:0] \$29 ;
-  wire \$3 ;
-  wire [63:0] \$30 ;
-  wire [63:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire [63:0] \$33 ;
-  wire [63:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  reg \$39 ;
-  wire [6:0] \$4 ;
-  reg \$40 ;
-  reg [30:0] \$41 ;
-  reg [4:0] \$42 ;
-  reg [4:0] \$43 ;
-  reg [30:0] \$44 ;
-  reg [4:0] \$45 ;
-  reg [4:0] \$46 ;
-  reg [31:0] \$47 ;
-  reg [31:0] \$48 ;
-  reg \$49 ;
-  wire [6:0] \$5 ;
-  reg \$50 ;
-  reg [4:0] \$51 ;
-  reg [4:0] \$52 ;
-  reg [32:0] \$53 ;
-  reg [32:0] \$54 ;
-  reg [31:0] \$55 ;
-  reg [31:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire \$6 ;
-  wire [5:0] \$7 ;
-  wire \$8 ;
-  wire [6:0] \$9 ;
+  wire _000_;
+  wire [6:0] _001_;
+  wire [32:0] _002_;
+  wire [32:0] _003_;
+  wire [62:0] _004_;
+  wire [62:0] _005_;
+  wire [33:0] _006_;
+  wire [28:0] _007_;
+  wire [31:0] _008_;
+  wire [30:0] _009_;
+  wire [32:0] _010_;
+  wire [5:0] _011_;
+  wire [33:0] _012_;
+  wire [28:0] _013_;
+  wire [31:0] _014_;
+  wire [30:0] _015_;
+  wire [32:0] _016_;
+  wire [62:0] _017_;
+  wire [63:0] _018_;
+  wire [63:0] _019_;
+  wire [62:0] _020_;
+  wire [63:0] _021_;
+  wire _022_;
+  wire [63:0] _023_;
+  wire [63:0] _024_;
+  wire [63:0] _025_;
+  wire [63:0] _026_;
+  wire [63:0] _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire [6:0] _033_;
+  wire _034_;
+  wire [30:0] _035_;
+  wire [4:0] _036_;
+  wire [4:0] _037_;
+  wire [30:0] _038_;
+  wire [4:0] _039_;
+  wire [4:0] _040_;
+  wire [31:0] _041_;
+  wire [31:0] _042_;
+  wire _043_;
+  wire [6:0] _044_;
+  wire _045_;
+  wire [4:0] _046_;
+  wire [4:0] _047_;
+  wire [32:0] _048_;
+  wire [32:0] _049_;
+  wire [31:0] _050_;
+  wire [31:0] _051_;
+  wire [15:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [5:0] _056_;
+  wire _057_;
+  wire [6:0] _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire [7:0] _063_;
+  wire _064_;
+  wire [7:0] _065_;
+  wire _066_;
+  wire [7:0] _067_;
+  wire _068_;
+  wire [7:0] _069_;
+  wire _070_;
+  wire [7:0] _071_;
+  wire _072_;
+  wire [7:0] _073_;
+  wire _074_;
+  wire [31:0] _075_;
+  wire _076_;
+  wire [31:0] _077_;
+  wire _078_;
+  wire [32:0] _079_;
+  wire _080_;
+  wire [32:0] _081_;
+  wire _082_;
+  wire [4:0] _083_;
+  wire _084_;
+  wire [4:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire [31:0] _091_;
+  wire _092_;
+  wire [31:0] _093_;
+  wire _094_;
+  wire [4:0] _095_;
+  wire _096_;
+  wire [4:0] _097_;
+  wire _098_;
+  wire [30:0] _099_;
+  wire _100_;
+  wire [4:0] _101_;
+  wire _102_;
+  wire [4:0] _103_;
+  wire _104_;
+  wire [30:0] _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -3907,262 +4012,126 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] zero_point;
   assign t_0 = $signed(y_0) + $signed(zero_point);
   assign t_1 = $signed(y_1) + $signed(zero_point);
-  assign \$35  = $signed(t_0) < $signed(act_min);
-  assign \$36  = $signed(t_0) > $signed(act_max);
-  assign \$37  = $signed(t_1) < $signed(act_min);
-  assign \$38  = $signed(t_1) > $signed(act_max);
+  assign _028_ = $signed(t_0) < $signed(act_min);
+  assign _029_ = $signed(t_0) > $signed(act_max);
+  assign _030_ = $signed(t_1) < $signed(act_min);
+  assign _031_ = $signed(t_1) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$39 ;
+    rq1_valid <= _032_;
   always @(posedge clk)
-    rq1_last <= \$40 ;
+    rq1_last <= _034_;
   always @(posedge clk)
-    rq1_m0 <= \$41 ;
+    rq1_m0 <= _035_;
   always @(posedge clk)
-    rq1_l0 <= \$42 ;
+    rq1_l0 <= _036_;
   always @(posedge clk)
-    rq1_r0 <= \$43 ;
+    rq1_r0 <= _037_;
   always @(posedge clk)
-    rq1_m1 <= \$44 ;
+    rq1_m1 <= _038_;
   always @(posedge clk)
-    rq1_l1 <= \$45 ;
+    rq1_l1 <= _039_;
   always @(posedge clk)
-    rq1_r1 <= \$46 ;
+    rq1_r1 <= _040_;
   always @(posedge clk)
-    rq1_s0 <= \$47 ;
+    rq1_s0 <= _041_;
   always @(posedge clk)
-    rq1_s1 <= \$48 ;
+    rq1_s1 <= _042_;
   always @(posedge clk)
-    rq2_valid <= \$49 ;
+    rq2_valid <= _043_;
   always @(posedge clk)
-    rq2_last <= \$50 ;
+    rq2_last <= _045_;
   always @(posedge clk)
-    rq2_r0 <= \$51 ;
+    rq2_r0 <= _046_;
   always @(posedge clk)
-    rq2_r1 <= \$52 ;
+    rq2_r1 <= _047_;
   always @(posedge clk)
-    rq2_h0 <= \$53 ;
+    rq2_h0 <= _048_;
   always @(posedge clk)
-    rq2_h1 <= \$54 ;
+    rq2_h1 <= _049_;
   always @(posedge clk)
-    rq2_hf0 <= \$55 ;
+    rq2_hf0 <= _050_;
   always @(posedge clk)
-    rq2_hf1 <= \$56 ;
+    rq2_hf1 <= _051_;
   always @(posedge clk)
-    o_data <= \$57 ;
+    o_data <= _052_;
   always @(posedge clk)
-    o_valid <= \$58 ;
+    o_valid <= _053_;
   always @(posedge clk)
-    o_last <= \$59 ;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
-  assign \$12  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-  assign \$13  = $signed(rq1_s0) << rq1_l0;
-  assign \$14  = $signed(rq1_s1) << rq1_l1;
-  assign \$15  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$16  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$17  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$18  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$19  = $signed(\$17 ) + $signed({ 1'h0, \$18  });
-  assign mid_0 = $signed(\$19 ) + $signed(15'h2000);
-  assign \$20  = \$14 [16:0] * rq1_m1[16:0];
-  assign \$21  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$22  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$23  = \$14 [16:0] * rq1_m1[30:17];
-  assign \$24  = $signed(\$22 ) + $signed({ 1'h0, \$23  });
-  assign mid_1 = $signed(\$24 ) + $signed(15'h2000);
-  assign \$26  = $signed(\$25 ) + $signed(mid_0);
-  assign \$29  = $signed(\$28 ) + $signed(mid_1);
-  assign \$31  = 1'h1 << rq1_r0;
-  assign \$33  = 1'h1 << rq1_r1;
+    o_last <= _054_;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _011_ = _000_ ? i_shift[5:0] : 6'h00;
+  assign _022_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _033_ = - $signed(i_shift[5:0]);
+  assign _044_ = _022_ ? _033_ : 7'h00;
+  assign _055_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _056_ = _055_ ? i_shift[11:6] : 6'h00;
+  assign _057_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _058_ = - $signed(i_shift[11:6]);
+  assign _001_ = _057_ ? _058_ : 7'h00;
+  assign _002_ = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+  assign _003_ = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+  assign _004_ = $signed(rq1_s0) << rq1_l0;
+  assign _005_ = $signed(rq1_s1) << rq1_l1;
+  assign _006_ = _004_[16:0] * rq1_m0[16:0];
+  assign _007_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _008_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _009_ = _004_[16:0] * rq1_m0[30:17];
+  assign _010_ = $signed(_008_) + $signed({ 1'h0, _009_ });
+  assign mid_0 = $signed(_010_) + $signed(15'h2000);
+  assign _012_ = _005_[16:0] * rq1_m1[16:0];
+  assign _013_ = $signed(_005_[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _014_ = $signed(_005_[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _015_ = _005_[16:0] * rq1_m1[30:17];
+  assign _016_ = $signed(_014_) + $signed({ 1'h0, _015_ });
+  assign mid_1 = $signed(_016_) + $signed(15'h2000);
+  assign _018_ = $signed(_017_) + $signed(mid_0);
+  assign _021_ = $signed(_020_) + $signed(mid_1);
+  assign _024_ = 1'h1 << rq1_r0;
+  assign _026_ = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$39  = i_valid;
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$40  = i_last;
-    if (rst) begin
-      \$40  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$41  = i_multiplier[30:0];
-    if (rst) begin
-      \$41  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$42  = \$2 [4:0];
-    if (rst) begin
-      \$42  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$43  = \$5 [4:0];
-    if (rst) begin
-      \$43  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$44  = i_multiplier[61:31];
-    if (rst) begin
-      \$44  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$45  = \$7 [4:0];
-    if (rst) begin
-      \$45  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$46  = \$10 [4:0];
-    if (rst) begin
-      \$46  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$47  = \$11 [31:0];
-    if (rst) begin
-      \$47  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$48  = \$12 [31:0];
-    if (rst) begin
-      \$48  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$49  = rq1_valid;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$50  = rq1_last;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$51  = rq1_r0;
-    if (rst) begin
-      \$51  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$52  = rq1_r1;
-    if (rst) begin
-      \$52  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$53  = \$27 [32:0];
-    if (rst) begin
-      \$53  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$54  = \$30 [32:0];
-    if (rst) begin
-      \$54  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$55  = \$32 [31:0];
-    if (rst) begin
-      \$55  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$56  = \$34 [31:0];
-    if (rst) begin
-      \$56  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$35 ) begin
-      \$57 [7:0] = act_min;
-    end else if (\$36 ) begin
-      \$57 [7:0] = act_max;
-    end else begin
-      \$57 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$37 ) begin
-      \$57 [15:8] = act_min;
-    end else if (\$38 ) begin
-      \$57 [15:8] = act_max;
-    end else begin
-      \$57 [15:8] = t_1[7:0];
-    end
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$58  = rq2_valid;
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$59  = rq2_last;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign s_0 = \$11 [31:0];
-  assign s_1 = \$12 [31:0];
-  assign a_0 = \$13 [31:0];
-  assign a_1 = \$14 [31:0];
-  assign outer_0 = { \$16 , \$15  };
-  assign outer_1 = { \$21 , \$20  };
-  assign h_0 = \$27 [32:0];
-  assign h_1 = \$30 [32:0];
-  assign half_0 = \$32 [31:0];
-  assign half_1 = \$34 [31:0];
+  assign _059_ = _060_ ? 1'h0 : rq2_last;
+  assign _061_ = _062_ ? 1'h0 : rq2_valid;
+  assign _063_ = _064_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _065_ = _066_ ? (* full_case = 32'd1 *) act_min : _063_;
+  assign _067_ = _068_ ? 8'h00 : _065_;
+  assign _069_ = _070_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _071_ = _072_ ? (* full_case = 32'd1 *) act_min : _069_;
+  assign _073_ = _074_ ? 8'h00 : _071_;
+  assign _075_ = _076_ ? 32'd0 : _027_[31:0];
+  assign _077_ = _078_ ? 32'd0 : _025_[31:0];
+  assign _079_ = _080_ ? 33'h000000000 : _023_[32:0];
+  assign _081_ = _082_ ? 33'h000000000 : _019_[32:0];
+  assign _083_ = _084_ ? 5'h00 : rq1_r1;
+  assign _085_ = _086_ ? 5'h00 : rq1_r0;
+  assign _087_ = _088_ ? 1'h0 : rq1_last;
+  assign _089_ = _090_ ? 1'h0 : rq1_valid;
+  assign _091_ = _092_ ? 32'd0 : _003_[31:0];
+  assign _093_ = _094_ ? 32'd0 : _002_[31:0];
+  assign _095_ = _096_ ? 5'h00 : _001_[4:0];
+  assign _097_ = _098_ ? 5'h00 : _056_[4:0];
+  assign _099_ = _100_ ? 31'h00000000 : i_multiplier[61:31];
+  assign _101_ = _102_ ? 5'h00 : _044_[4:0];
+  assign _103_ = _104_ ? 5'h00 : _011_[4:0];
+  assign _105_ = _106_ ? 31'h00000000 : i_multiplier[30:0];
+  assign _107_ = _108_ ? 1'h0 : i_last;
+  assign _109_ = _110_ ? 1'h0 : i_valid;
+  assign left_0 = _011_[4:0];
+  assign r_0 = _044_[4:0];
+  assign left_1 = _056_[4:0];
+  assign r_1 = _001_[4:0];
+  assign s_0 = _002_[31:0];
+  assign s_1 = _003_[31:0];
+  assign a_0 = _004_[31:0];
+  assign a_1 = _005_[31:0];
+  assign outer_0 = { _007_, _006_ };
+  assign outer_1 = { _013_, _012_ };
+  assign h_0 = _019_[32:0];
+  assign h_1 = _023_[32:0];
+  assign half_0 = _025_[31:0];
+  assign half_1 = _027_[31:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -4174,10 +4143,58 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
-  assign \$25  = { \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 , \$15 [33:17] };
-  assign \$27  = { \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63:14] };
-  assign \$28  = { \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 , \$20 [33:17] };
-  assign \$30  = { \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63:14] };
-  assign \$32  = { 1'h0, \$31 [63:1] };
-  assign \$34  = { 1'h0, \$33 [63:1] };
+  assign _060_ = rst;
+  assign _054_ = _059_;
+  assign _062_ = rst;
+  assign _053_ = _061_;
+  assign _064_ = _031_;
+  assign _066_ = _030_;
+  assign _068_ = rst;
+  assign _052_[15:8] = _067_;
+  assign _070_ = _029_;
+  assign _072_ = _028_;
+  assign _074_ = rst;
+  assign _052_[7:0] = _073_;
+  assign _076_ = rst;
+  assign _051_ = _075_;
+  assign _078_ = rst;
+  assign _050_ = _077_;
+  assign _080_ = rst;
+  assign _049_ = _079_;
+  assign _082_ = rst;
+  assign _048_ = _081_;
+  assign _084_ = rst;
+  assign _047_ = _083_;
+  assign _086_ = rst;
+  assign _046_ = _085_;
+  assign _088_ = rst;
+  assign _045_ = _087_;
+  assign _090_ = rst;
+  assign _043_ = _089_;
+  assign _092_ = rst;
+  assign _042_ = _091_;
+  assign _094_ = rst;
+  assign _041_ = _093_;
+  assign _096_ = rst;
+  assign _040_ = _095_;
+  assign _098_ = rst;
+  assign _039_ = _097_;
+  assign _100_ = rst;
+  assign _038_ = _099_;
+  assign _102_ = rst;
+  assign _037_ = _101_;
+  assign _104_ = rst;
+  assign _036_ = _103_;
+  assign _106_ = rst;
+  assign _035_ = _105_;
+  assign _108_ = rst;
+  assign _034_ = _107_;
+  assign _110_ = rst;
+  assign _032_ = _109_;
+  assign _017_ = { _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_, _006_[33:17] };
+  assign _019_ = { _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63:14] };
+  assign _020_ = { _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_, _012_[33:17] };
+  assign _023_ = { _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63:14] };
+  assign _025_ = { 1'h0, _024_[63:1] };
+  assign _027_ = { 1'h0, _026_[63:1] };
 endmodule

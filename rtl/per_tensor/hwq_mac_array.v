@@ -3,207 +3,720 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [23:0] \$10 ;
-  reg [7:0] \$100 ;
-  reg \$101 ;
-  reg [7:0] \$102 ;
-  reg [15:0] \$103 ;
-  reg \$104 ;
-  reg [23:0] \$105 ;
-  reg [23:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg \$108 ;
-  reg [7:0] \$109 ;
-  wire \$11 ;
-  reg [15:0] \$110 ;
-  reg \$111 ;
-  reg [23:0] \$112 ;
-  reg [23:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg \$115 ;
-  reg [7:0] \$116 ;
-  reg [15:0] \$117 ;
-  reg \$118 ;
-  reg [23:0] \$119 ;
-  wire [23:0] \$12 ;
-  reg [23:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg \$122 ;
-  reg [7:0] \$123 ;
-  reg [15:0] \$124 ;
-  reg \$125 ;
-  reg [23:0] \$126 ;
-  reg [23:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [15:0] \$131 ;
-  reg \$132 ;
-  reg [23:0] \$133 ;
-  reg [23:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
-  reg \$139 ;
-  wire [23:0] \$14 ;
-  reg [23:0] \$140 ;
-  reg [23:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg \$143 ;
-  reg [7:0] \$144 ;
-  reg [15:0] \$145 ;
-  reg \$146 ;
-  reg [23:0] \$147 ;
-  reg [23:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire \$15 ;
-  reg \$150 ;
-  reg [7:0] \$151 ;
-  reg [15:0] \$152 ;
-  reg \$153 ;
-  reg [23:0] \$154 ;
-  reg [23:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg \$157 ;
-  reg [7:0] \$158 ;
-  reg [15:0] \$159 ;
-  wire [23:0] \$16 ;
-  reg \$160 ;
-  reg [23:0] \$161 ;
-  reg [23:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg \$164 ;
-  reg [7:0] \$165 ;
-  reg [15:0] \$166 ;
-  reg \$167 ;
-  reg [23:0] \$168 ;
-  reg [23:0] \$169 ;
-  wire \$17 ;
-  reg [7:0] \$170 ;
-  reg \$171 ;
-  reg [7:0] \$172 ;
-  reg [15:0] \$173 ;
-  reg \$174 ;
-  reg [23:0] \$175 ;
-  reg [23:0] \$176 ;
-  reg [7:0] \$177 ;
-  reg \$178 ;
-  reg [7:0] \$179 ;
-  wire [23:0] \$18 ;
-  reg [15:0] \$180 ;
-  reg \$181 ;
-  reg [23:0] \$182 ;
-  reg [23:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg \$185 ;
-  reg [7:0] \$186 ;
-  reg [15:0] \$187 ;
-  reg \$188 ;
-  reg [23:0] \$189 ;
-  wire \$19 ;
-  reg [23:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg \$192 ;
-  reg [7:0] \$193 ;
-  reg [15:0] \$194 ;
-  reg \$195 ;
-  reg [23:0] \$196 ;
-  reg [23:0] \$197 ;
-  reg [2:0] \$198 ;
-  reg [1:0] \$199 ;
-  wire [23:0] \$2 ;
-  wire [23:0] \$20 ;
-  reg \$200 ;
-  wire \$21 ;
-  wire [23:0] \$22 ;
-  wire \$23 ;
-  wire [23:0] \$24 ;
-  wire \$25 ;
-  wire [23:0] \$26 ;
-  wire \$27 ;
-  wire [23:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [23:0] \$30 ;
-  wire \$31 ;
-  wire [23:0] \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [24:0] \$37 ;
-  wire [24:0] \$38 ;
-  wire [24:0] \$39 ;
-  wire [23:0] \$4 ;
-  wire [24:0] \$40 ;
-  wire [24:0] \$41 ;
-  wire [24:0] \$42 ;
-  wire [24:0] \$43 ;
-  wire [24:0] \$44 ;
-  wire [24:0] \$45 ;
-  wire [24:0] \$46 ;
-  wire [24:0] \$47 ;
-  wire [24:0] \$48 ;
-  wire [24:0] \$49 ;
-  wire \$5 ;
-  wire [24:0] \$50 ;
-  wire [24:0] \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [3:0] \$54 ;
-  wire \$55 ;
-  wire [2:0] \$56 ;
-  wire [2:0] \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire [23:0] \$6 ;
-  reg [7:0] \$60 ;
-  reg [7:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg [7:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
-  wire \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg [7:0] \$74 ;
-  reg [7:0] \$75 ;
-  reg [7:0] \$76 ;
-  reg \$77 ;
-  reg \$78 ;
-  reg \$79 ;
-  wire [23:0] \$8 ;
-  reg [7:0] \$80 ;
-  reg [7:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg [7:0] \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg \$87 ;
-  reg [7:0] \$88 ;
-  reg [15:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg [23:0] \$91 ;
-  reg [23:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg \$94 ;
-  reg [7:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg \$97 ;
-  reg [23:0] \$98 ;
-  reg [23:0] \$99 ;
+  wire _0000_;
+  wire [23:0] _0001_;
+  wire [7:0] _0002_;
+  wire _0003_;
+  wire [7:0] _0004_;
+  wire [15:0] _0005_;
+  wire _0006_;
+  wire [23:0] _0007_;
+  wire [23:0] _0008_;
+  wire [7:0] _0009_;
+  wire _0010_;
+  wire [7:0] _0011_;
+  wire _0012_;
+  wire [15:0] _0013_;
+  wire _0014_;
+  wire [23:0] _0015_;
+  wire [23:0] _0016_;
+  wire [7:0] _0017_;
+  wire _0018_;
+  wire [7:0] _0019_;
+  wire [15:0] _0020_;
+  wire _0021_;
+  wire [23:0] _0022_;
+  wire [23:0] _0023_;
+  wire [23:0] _0024_;
+  wire [7:0] _0025_;
+  wire _0026_;
+  wire [7:0] _0027_;
+  wire [15:0] _0028_;
+  wire _0029_;
+  wire [23:0] _0030_;
+  wire [23:0] _0031_;
+  wire [7:0] _0032_;
+  wire _0033_;
+  wire _0034_;
+  wire [7:0] _0035_;
+  wire [15:0] _0036_;
+  wire _0037_;
+  wire [23:0] _0038_;
+  wire [23:0] _0039_;
+  wire [7:0] _0040_;
+  wire _0041_;
+  wire [7:0] _0042_;
+  wire [15:0] _0043_;
+  wire _0044_;
+  wire [23:0] _0045_;
+  wire [23:0] _0046_;
+  wire [23:0] _0047_;
+  wire [7:0] _0048_;
+  wire _0049_;
+  wire [7:0] _0050_;
+  wire [15:0] _0051_;
+  wire _0052_;
+  wire [23:0] _0053_;
+  wire [23:0] _0054_;
+  wire [7:0] _0055_;
+  wire _0056_;
+  wire _0057_;
+  wire [7:0] _0058_;
+  wire [15:0] _0059_;
+  wire _0060_;
+  wire [23:0] _0061_;
+  wire [23:0] _0062_;
+  wire [7:0] _0063_;
+  wire _0064_;
+  wire [7:0] _0065_;
+  wire [15:0] _0066_;
+  wire [23:0] _0067_;
+  wire _0068_;
+  wire [23:0] _0069_;
+  wire [23:0] _0070_;
+  wire [7:0] _0071_;
+  wire _0072_;
+  wire [7:0] _0073_;
+  wire [15:0] _0074_;
+  wire _0075_;
+  wire [23:0] _0076_;
+  wire [23:0] _0077_;
+  wire _0078_;
+  wire [7:0] _0079_;
+  wire _0080_;
+  wire [7:0] _0081_;
+  wire [15:0] _0082_;
+  wire _0083_;
+  wire [23:0] _0084_;
+  wire [23:0] _0085_;
+  wire [7:0] _0086_;
+  wire _0087_;
+  wire [7:0] _0088_;
+  wire [23:0] _0089_;
+  wire [15:0] _0090_;
+  wire _0091_;
+  wire [23:0] _0092_;
+  wire [23:0] _0093_;
+  wire [7:0] _0094_;
+  wire _0095_;
+  wire [7:0] _0096_;
+  wire [15:0] _0097_;
+  wire _0098_;
+  wire [23:0] _0099_;
+  wire _0100_;
+  wire [23:0] _0101_;
+  wire [7:0] _0102_;
+  wire _0103_;
+  wire [7:0] _0104_;
+  wire [15:0] _0105_;
+  wire _0106_;
+  wire [23:0] _0107_;
+  wire [23:0] _0108_;
+  wire [2:0] _0109_;
+  wire [1:0] _0110_;
+  wire [23:0] _0111_;
+  wire [23:0] _0112_;
+  wire _0113_;
+  wire _0114_;
+  wire [23:0] _0115_;
+  wire _0116_;
+  wire [23:0] _0117_;
+  wire _0118_;
+  wire [23:0] _0119_;
+  wire _0120_;
+  wire [23:0] _0121_;
+  wire _0122_;
+  wire _0123_;
+  wire [23:0] _0124_;
+  wire _0125_;
+  wire [23:0] _0126_;
+  wire _0127_;
+  wire _0128_;
+  wire _0129_;
+  wire _0130_;
+  wire [24:0] _0131_;
+  wire [24:0] _0132_;
+  wire [24:0] _0133_;
+  wire [23:0] _0134_;
+  wire [24:0] _0135_;
+  wire [24:0] _0136_;
+  wire [24:0] _0137_;
+  wire [24:0] _0138_;
+  wire [24:0] _0139_;
+  wire [24:0] _0140_;
+  wire [24:0] _0141_;
+  wire [24:0] _0142_;
+  wire [24:0] _0143_;
+  wire [24:0] _0144_;
+  wire _0145_;
+  wire [24:0] _0146_;
+  wire [24:0] _0147_;
+  wire [24:0] _0148_;
+  wire _0149_;
+  wire [3:0] _0150_;
+  wire _0151_;
+  wire [2:0] _0152_;
+  wire [2:0] _0153_;
+  wire _0154_;
+  wire _0155_;
+  wire [23:0] _0156_;
+  wire [7:0] _0157_;
+  wire [7:0] _0158_;
+  wire [7:0] _0159_;
+  wire [7:0] _0160_;
+  wire [7:0] _0161_;
+  wire [7:0] _0162_;
+  wire [7:0] _0163_;
+  wire [7:0] _0164_;
+  wire [7:0] _0165_;
+  wire _0166_;
+  wire _0167_;
+  wire [7:0] _0168_;
+  wire [7:0] _0169_;
+  wire _0170_;
+  wire _0171_;
+  wire [7:0] _0172_;
+  wire [7:0] _0173_;
+  wire [7:0] _0174_;
+  wire _0175_;
+  wire _0176_;
+  wire _0177_;
+  wire [23:0] _0178_;
+  wire [7:0] _0179_;
+  wire [7:0] _0180_;
+  wire [7:0] _0181_;
+  wire [7:0] _0182_;
+  wire [7:0] _0183_;
+  wire [7:0] _0184_;
+  wire [7:0] _0185_;
+  wire _0186_;
+  wire [7:0] _0187_;
+  wire [15:0] _0188_;
+  wire _0189_;
+  wire _0190_;
+  wire [23:0] _0191_;
+  wire [23:0] _0192_;
+  wire [7:0] _0193_;
+  wire _0194_;
+  wire [7:0] _0195_;
+  wire [15:0] _0196_;
+  wire _0197_;
+  wire [23:0] _0198_;
+  wire [23:0] _0199_;
+  wire _0200_;
+  wire _0201_;
+  wire _0202_;
+  wire _0203_;
+  wire _0204_;
+  wire [15:0] _0205_;
+  wire _0206_;
+  wire [15:0] _0207_;
+  wire _0208_;
+  wire [7:0] _0209_;
+  wire _0210_;
+  wire _0211_;
+  wire _0212_;
+  wire _0213_;
+  wire _0214_;
+  wire _0215_;
+  wire [7:0] _0216_;
+  wire _0217_;
+  wire [7:0] _0218_;
+  wire _0219_;
+  wire [23:0] _0220_;
+  wire [1:0] _0221_;
+  wire _0222_;
+  wire [23:0] _0223_;
+  wire _0224_;
+  wire [23:0] _0225_;
+  wire _0226_;
+  wire [23:0] _0227_;
+  wire _0228_;
+  wire _0229_;
+  wire _0230_;
+  wire _0231_;
+  wire _0232_;
+  wire _0233_;
+  wire [15:0] _0234_;
+  wire _0235_;
+  wire [15:0] _0236_;
+  wire _0237_;
+  wire [7:0] _0238_;
+  wire _0239_;
+  wire _0240_;
+  wire _0241_;
+  wire _0242_;
+  wire [2:0] _0243_;
+  wire _0244_;
+  wire [7:0] _0245_;
+  wire _0246_;
+  wire [7:0] _0247_;
+  wire _0248_;
+  wire [23:0] _0249_;
+  wire _0250_;
+  wire [23:0] _0251_;
+  wire _0252_;
+  wire [23:0] _0253_;
+  wire _0254_;
+  wire _0255_;
+  wire [23:0] _0256_;
+  wire _0257_;
+  wire _0258_;
+  wire _0259_;
+  wire _0260_;
+  wire _0261_;
+  wire [15:0] _0262_;
+  wire _0263_;
+  wire [15:0] _0264_;
+  wire [23:0] _0265_;
+  wire _0266_;
+  wire [7:0] _0267_;
+  wire _0268_;
+  wire _0269_;
+  wire _0270_;
+  wire _0271_;
+  wire _0272_;
+  wire [7:0] _0273_;
+  wire _0274_;
+  wire [7:0] _0275_;
+  wire _0276_;
+  wire _0277_;
+  wire [23:0] _0278_;
+  wire _0279_;
+  wire [23:0] _0280_;
+  wire _0281_;
+  wire [23:0] _0282_;
+  wire _0283_;
+  wire [23:0] _0284_;
+  wire _0285_;
+  wire _0286_;
+  wire [23:0] _0287_;
+  wire _0288_;
+  wire _0289_;
+  wire _0290_;
+  wire [15:0] _0291_;
+  wire _0292_;
+  wire [15:0] _0293_;
+  wire _0294_;
+  wire [7:0] _0295_;
+  wire _0296_;
+  wire _0297_;
+  wire _0298_;
+  wire _0299_;
+  wire _0300_;
+  wire _0301_;
+  wire [7:0] _0302_;
+  wire _0303_;
+  wire [7:0] _0304_;
+  wire _0305_;
+  wire [23:0] _0306_;
+  wire _0307_;
+  wire [23:0] _0308_;
+  wire [23:0] _0309_;
+  wire [1:0] _0310_;
+  wire _0311_;
+  wire [23:0] _0312_;
+  wire _0313_;
+  wire [23:0] _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire _0319_;
+  wire [15:0] _0320_;
+  wire _0321_;
+  wire _0322_;
+  wire [15:0] _0323_;
+  wire _0324_;
+  wire [7:0] _0325_;
+  wire _0326_;
+  wire _0327_;
+  wire _0328_;
+  wire _0329_;
+  wire _0330_;
+  wire [7:0] _0331_;
+  wire [23:0] _0332_;
+  wire _0333_;
+  wire [7:0] _0334_;
+  wire _0335_;
+  wire [23:0] _0336_;
+  wire _0337_;
+  wire [23:0] _0338_;
+  wire _0339_;
+  wire [23:0] _0340_;
+  wire _0341_;
+  wire [23:0] _0342_;
+  wire _0343_;
+  wire _0344_;
+  wire _0345_;
+  wire _0346_;
+  wire _0347_;
+  wire _0348_;
+  wire [15:0] _0349_;
+  wire _0350_;
+  wire [15:0] _0351_;
+  wire _0352_;
+  wire [7:0] _0353_;
+  wire _0354_;
+  wire _0355_;
+  wire _0356_;
+  wire _0357_;
+  wire _0358_;
+  wire _0359_;
+  wire [7:0] _0360_;
+  wire _0361_;
+  wire [7:0] _0362_;
+  wire _0363_;
+  wire [23:0] _0364_;
+  wire _0365_;
+  wire _0366_;
+  wire [23:0] _0367_;
+  wire _0368_;
+  wire [23:0] _0369_;
+  wire _0370_;
+  wire [23:0] _0371_;
+  wire _0372_;
+  wire _0373_;
+  wire _0374_;
+  wire _0375_;
+  wire _0376_;
+  wire _0377_;
+  wire [15:0] _0378_;
+  wire _0379_;
+  wire [15:0] _0380_;
+  wire _0381_;
+  wire [7:0] _0382_;
+  wire _0383_;
+  wire _0384_;
+  wire _0385_;
+  wire _0386_;
+  wire _0387_;
+  wire _0388_;
+  wire [7:0] _0389_;
+  wire _0390_;
+  wire [7:0] _0391_;
+  wire _0392_;
+  wire [23:0] _0393_;
+  wire _0394_;
+  wire [23:0] _0395_;
+  wire _0396_;
+  wire [23:0] _0397_;
+  wire [15:0] _0398_;
+  wire _0399_;
+  wire [23:0] _0400_;
+  wire _0401_;
+  wire _0402_;
+  wire _0403_;
+  wire _0404_;
+  wire _0405_;
+  wire [15:0] _0406_;
+  wire _0407_;
+  wire [15:0] _0408_;
+  wire _0409_;
+  wire _0410_;
+  wire [7:0] _0411_;
+  wire _0412_;
+  wire _0413_;
+  wire _0414_;
+  wire _0415_;
+  wire _0416_;
+  wire [7:0] _0417_;
+  wire _0418_;
+  wire [7:0] _0419_;
+  wire [15:0] _0420_;
+  wire _0421_;
+  wire _0422_;
+  wire [23:0] _0423_;
+  wire _0424_;
+  wire [23:0] _0425_;
+  wire _0426_;
+  wire [23:0] _0427_;
+  wire _0428_;
+  wire [23:0] _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire _0432_;
+  wire _0433_;
+  wire _0434_;
+  wire _0435_;
+  wire [15:0] _0436_;
+  wire _0437_;
+  wire [15:0] _0438_;
+  wire _0439_;
+  wire [7:0] _0440_;
+  wire _0441_;
+  wire _0442_;
+  wire [7:0] _0443_;
+  wire _0444_;
+  wire _0445_;
+  wire _0446_;
+  wire [7:0] _0447_;
+  wire _0448_;
+  wire [7:0] _0449_;
+  wire _0450_;
+  wire [23:0] _0451_;
+  wire _0452_;
+  wire [23:0] _0453_;
+  wire _0454_;
+  wire _0455_;
+  wire [23:0] _0456_;
+  wire _0457_;
+  wire [23:0] _0458_;
+  wire _0459_;
+  wire _0460_;
+  wire _0461_;
+  wire _0462_;
+  wire _0463_;
+  wire [15:0] _0464_;
+  wire _0465_;
+  wire _0466_;
+  wire [15:0] _0467_;
+  wire _0468_;
+  wire [7:0] _0469_;
+  wire _0470_;
+  wire _0471_;
+  wire _0472_;
+  wire _0473_;
+  wire _0474_;
+  wire [7:0] _0475_;
+  wire _0476_;
+  wire _0477_;
+  wire [7:0] _0478_;
+  wire _0479_;
+  wire [23:0] _0480_;
+  wire _0481_;
+  wire [23:0] _0482_;
+  wire _0483_;
+  wire [23:0] _0484_;
+  wire _0485_;
+  wire [23:0] _0486_;
+  wire _0487_;
+  wire _0488_;
+  wire _0489_;
+  wire _0490_;
+  wire _0491_;
+  wire _0492_;
+  wire [15:0] _0493_;
+  wire _0494_;
+  wire [15:0] _0495_;
+  wire _0496_;
+  wire [7:0] _0497_;
+  wire _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire _0501_;
+  wire _0502_;
+  wire _0503_;
+  wire [7:0] _0504_;
+  wire _0505_;
+  wire [7:0] _0506_;
+  wire _0507_;
+  wire [23:0] _0508_;
+  wire [7:0] _0509_;
+  wire _0510_;
+  wire [23:0] _0511_;
+  wire _0512_;
+  wire [23:0] _0513_;
+  wire _0514_;
+  wire [23:0] _0515_;
+  wire _0516_;
+  wire _0517_;
+  wire _0518_;
+  wire _0519_;
+  wire _0520_;
+  wire _0521_;
+  wire [15:0] _0522_;
+  wire _0523_;
+  wire [15:0] _0524_;
+  wire _0525_;
+  wire [7:0] _0526_;
+  wire _0527_;
+  wire _0528_;
+  wire _0529_;
+  wire _0530_;
+  wire [7:0] _0531_;
+  wire [1:0] _0532_;
+  wire _0533_;
+  wire [7:0] _0534_;
+  wire _0535_;
+  wire [7:0] _0536_;
+  wire _0537_;
+  wire [23:0] _0538_;
+  wire _0539_;
+  wire [23:0] _0540_;
+  wire _0541_;
+  wire [23:0] _0542_;
+  wire _0543_;
+  wire _0544_;
+  wire [23:0] _0545_;
+  wire _0546_;
+  wire _0547_;
+  wire _0548_;
+  wire _0549_;
+  wire _0550_;
+  wire [15:0] _0551_;
+  wire _0552_;
+  wire [15:0] _0553_;
+  wire [23:0] _0554_;
+  wire _0555_;
+  wire [7:0] _0556_;
+  wire _0557_;
+  wire _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire [7:0] _0562_;
+  wire _0563_;
+  wire [7:0] _0564_;
+  wire _0565_;
+  wire _0566_;
+  wire [7:0] _0567_;
+  wire _0568_;
+  wire [7:0] _0569_;
+  wire _0570_;
+  wire [7:0] _0571_;
+  wire _0572_;
+  wire [7:0] _0573_;
+  wire _0574_;
+  wire [7:0] _0575_;
+  wire [23:0] _0576_;
+  wire _0577_;
+  wire [7:0] _0578_;
+  wire _0579_;
+  wire _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire _0583_;
+  wire _0584_;
+  wire _0585_;
+  wire _0586_;
+  wire _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire _0590_;
+  wire _0591_;
+  wire _0592_;
+  wire [7:0] _0593_;
+  wire _0594_;
+  wire [7:0] _0595_;
+  wire _0596_;
+  wire [7:0] _0597_;
+  wire [23:0] _0598_;
+  wire _0599_;
+  wire [7:0] _0600_;
+  wire _0601_;
+  wire [7:0] _0602_;
+  wire _0603_;
+  wire [7:0] _0604_;
+  wire _0605_;
+  wire _0606_;
+  wire _0607_;
+  wire _0608_;
+  wire _0609_;
+  wire _0610_;
+  wire _0611_;
+  wire _0612_;
+  wire _0613_;
+  wire _0614_;
+  wire [7:0] _0615_;
+  wire _0616_;
+  wire [7:0] _0617_;
+  wire _0618_;
+  wire [7:0] _0619_;
+  wire [23:0] _0620_;
+  wire _0621_;
+  wire [7:0] _0622_;
+  wire _0623_;
+  wire _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire _0627_;
+  wire [7:0] _0628_;
+  wire _0629_;
+  wire [7:0] _0630_;
+  wire _0631_;
+  wire _0632_;
+  wire [7:0] _0633_;
+  wire _0634_;
+  wire [7:0] _0635_;
+  wire _0636_;
+  wire [7:0] _0637_;
+  wire _0638_;
+  wire [7:0] _0639_;
+  wire _0640_;
+  wire [7:0] _0641_;
+  wire _0642_;
+  wire _0643_;
+  wire _0644_;
+  wire [7:0] _0645_;
+  wire _0646_;
+  wire [7:0] _0647_;
+  wire _0648_;
+  wire [7:0] _0649_;
+  wire _0650_;
+  wire _0651_;
+  wire _0652_;
+  wire _0653_;
+  wire _0654_;
+  wire _0655_;
+  wire _0656_;
+  wire _0657_;
+  wire _0658_;
+  wire _0659_;
+  wire _0660_;
+  wire _0661_;
+  wire [15:0] _0662_;
+  wire _0663_;
+  wire [15:0] _0664_;
+  wire _0665_;
+  wire [7:0] _0666_;
+  wire _0667_;
+  wire _0668_;
+  wire [2:0] _0669_;
+  wire _0670_;
+  wire _0671_;
+  wire _0672_;
+  wire [7:0] _0673_;
+  wire _0674_;
+  wire [7:0] _0675_;
+  wire _0676_;
+  wire [23:0] _0677_;
+  wire _0678_;
+  wire [23:0] _0679_;
+  wire _0680_;
+  wire _0681_;
+  wire [23:0] _0682_;
+  wire _0683_;
+  wire [23:0] _0684_;
+  wire _0685_;
+  wire _0686_;
+  wire _0687_;
+  wire _0688_;
+  wire _0689_;
+  wire [15:0] _0690_;
+  wire [2:0] _0691_;
+  wire _0692_;
+  wire [15:0] _0693_;
+  wire _0694_;
+  wire [7:0] _0695_;
+  wire _0696_;
+  wire _0697_;
+  wire _0698_;
+  wire _0699_;
+  wire _0700_;
+  wire [7:0] _0701_;
+  wire _0702_;
+  wire _0703_;
+  wire [7:0] _0704_;
+  wire _0705_;
+  wire [23:0] _0706_;
+  wire _0707_;
+  wire [23:0] _0708_;
+  wire _0709_;
+  wire [23:0] _0710_;
+  wire _0711_;
+  wire [23:0] _0712_;
+  wire _0713_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -240,7 +753,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] acc_3_1 = 24'h000000;
   reg [23:0] acc_3_2 = 24'h000000;
   reg [23:0] acc_3_3 = 24'h000000;
-  reg [1:0] beat_next;
+  wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -259,7 +772,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_3_3;
   input clk;
   wire clk;
-  reg [2:0] count_next;
+  wire [2:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   reg drain_shift = 1'h0;
@@ -436,42 +949,42 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 24'h000000 : \$37 [23:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = lr_0_1 ? 24'h000000 : \$38 [23:0];
-  assign \$5  = en & drain_shift;
-  assign \$6  = lr_0_2 ? 24'h000000 : \$39 [23:0];
-  assign \$7  = en & drain_shift;
-  assign \$8  = lr_0_3 ? 24'h000000 : \$40 [23:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = lr_1_0 ? 24'h000000 : \$41 [23:0];
-  assign \$11  = en & drain_shift;
-  assign \$12  = lr_1_1 ? 24'h000000 : \$42 [23:0];
-  assign \$13  = en & drain_shift;
-  assign \$14  = lr_1_2 ? 24'h000000 : \$43 [23:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = lr_1_3 ? 24'h000000 : \$44 [23:0];
-  assign \$17  = en & drain_shift;
-  assign \$18  = lr_2_0 ? 24'h000000 : \$45 [23:0];
-  assign \$19  = en & drain_shift;
-  assign \$20  = lr_2_1 ? 24'h000000 : \$46 [23:0];
-  assign \$21  = en & drain_shift;
-  assign \$22  = lr_2_2 ? 24'h000000 : \$47 [23:0];
-  assign \$23  = en & drain_shift;
-  assign \$24  = lr_2_3 ? 24'h000000 : \$48 [23:0];
-  assign \$25  = en & drain_shift;
-  assign \$26  = lr_3_0 ? 24'h000000 : \$49 [23:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = lr_3_1 ? 24'h000000 : \$50 [23:0];
-  assign \$29  = en & drain_shift;
-  assign \$30  = lr_3_2 ? 24'h000000 : \$51 [23:0];
-  assign \$31  = en & drain_shift;
-  assign \$32  = lr_3_3 ? 24'h000000 : \$52 [23:0];
-  assign \$33  = en & drain_shift;
-  assign \$34  = | count_next;
-  assign \$35  = beat_next == 2'h3;
-  assign \$36  = \$34  & \$35 ;
+  assign _0000_ = i_last & i_valid;
+  assign _0111_ = lr_0_0 ? 24'h000000 : _0131_[23:0];
+  assign _0123_ = en & drain_shift;
+  assign _0134_ = lr_0_1 ? 24'h000000 : _0132_[23:0];
+  assign _0145_ = en & drain_shift;
+  assign _0156_ = lr_0_2 ? 24'h000000 : _0133_[23:0];
+  assign _0167_ = en & drain_shift;
+  assign _0178_ = lr_0_3 ? 24'h000000 : _0135_[23:0];
+  assign _0189_ = en & drain_shift;
+  assign _0001_ = lr_1_0 ? 24'h000000 : _0136_[23:0];
+  assign _0012_ = en & drain_shift;
+  assign _0023_ = lr_1_1 ? 24'h000000 : _0137_[23:0];
+  assign _0034_ = en & drain_shift;
+  assign _0045_ = lr_1_2 ? 24'h000000 : _0138_[23:0];
+  assign _0056_ = en & drain_shift;
+  assign _0067_ = lr_1_3 ? 24'h000000 : _0139_[23:0];
+  assign _0078_ = en & drain_shift;
+  assign _0089_ = lr_2_0 ? 24'h000000 : _0140_[23:0];
+  assign _0100_ = en & drain_shift;
+  assign _0112_ = lr_2_1 ? 24'h000000 : _0141_[23:0];
+  assign _0114_ = en & drain_shift;
+  assign _0115_ = lr_2_2 ? 24'h000000 : _0142_[23:0];
+  assign _0116_ = en & drain_shift;
+  assign _0117_ = lr_2_3 ? 24'h000000 : _0143_[23:0];
+  assign _0118_ = en & drain_shift;
+  assign _0119_ = lr_3_0 ? 24'h000000 : _0144_[23:0];
+  assign _0120_ = en & drain_shift;
+  assign _0121_ = lr_3_1 ? 24'h000000 : _0146_[23:0];
+  assign _0122_ = en & drain_shift;
+  assign _0124_ = lr_3_2 ? 24'h000000 : _0147_[23:0];
+  assign _0125_ = en & drain_shift;
+  assign _0126_ = lr_3_3 ? 24'h000000 : _0148_[23:0];
+  assign _0127_ = en & drain_shift;
+  assign _0128_ = | count_next;
+  assign _0129_ = beat_next == 2'h3;
+  assign _0130_ = _0128_ & _0129_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -481,1694 +994,618 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$37  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _0131_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$38  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _0132_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$39  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _0133_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$40  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _0135_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign cap_0_3 = en & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$41  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign _0136_ = $signed(acc_1_0) + $signed(pr_1_0);
   assign cap_1_0 = en & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$42  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign _0137_ = $signed(acc_1_1) + $signed(pr_1_1);
   assign cap_1_1 = en & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$43  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign _0138_ = $signed(acc_1_2) + $signed(pr_1_2);
   assign cap_1_2 = en & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$44  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign _0139_ = $signed(acc_1_3) + $signed(pr_1_3);
   assign cap_1_3 = en & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$45  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign _0140_ = $signed(acc_2_0) + $signed(pr_2_0);
   assign cap_2_0 = en & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$46  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign _0141_ = $signed(acc_2_1) + $signed(pr_2_1);
   assign cap_2_1 = en & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$47  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign _0142_ = $signed(acc_2_2) + $signed(pr_2_2);
   assign cap_2_2 = en & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$48  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign _0143_ = $signed(acc_2_3) + $signed(pr_2_3);
   assign cap_2_3 = en & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$49  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign _0144_ = $signed(acc_3_0) + $signed(pr_3_0);
   assign cap_3_0 = en & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$50  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign _0146_ = $signed(acc_3_1) + $signed(pr_3_1);
   assign cap_3_1 = en & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$51  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign _0147_ = $signed(acc_3_2) + $signed(pr_3_2);
   assign cap_3_2 = en & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$52  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign _0148_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign cap_3_3 = en & lr_3_3;
   assign o_valid = | drain_count;
-  assign \$53  = en & drain_shift;
-  assign \$54  = drain_count - 1'h1;
-  assign \$55  = en & o_valid;
-  assign \$56  = drain_beat + 1'h1;
-  assign \$57  = drain_shift ? 3'h0 : \$56 ;
+  assign _0149_ = en & drain_shift;
+  assign _0150_ = drain_count - 1'h1;
+  assign _0151_ = en & o_valid;
+  assign _0152_ = drain_beat + 1'h1;
+  assign _0153_ = drain_shift ? 3'h0 : _0152_;
   always @(posedge clk)
-    in_valid <= \$58 ;
+    in_valid <= _0154_;
   always @(posedge clk)
-    in_last <= \$59 ;
+    in_last <= _0155_;
   always @(posedge clk)
-    in_a0 <= \$60 ;
+    in_a0 <= _0157_;
   always @(posedge clk)
-    in_a1 <= \$61 ;
+    in_a1 <= _0158_;
   always @(posedge clk)
-    in_a2 <= \$62 ;
+    in_a2 <= _0159_;
   always @(posedge clk)
-    in_a3 <= \$63 ;
+    in_a3 <= _0160_;
   always @(posedge clk)
-    in_w0 <= \$64 ;
+    in_w0 <= _0161_;
   always @(posedge clk)
-    in_w1 <= \$65 ;
+    in_w1 <= _0162_;
   always @(posedge clk)
-    in_w2 <= \$66 ;
+    in_w2 <= _0163_;
   always @(posedge clk)
-    in_w3 <= \$67 ;
+    in_w3 <= _0164_;
   always @(posedge clk)
-    skew_a1_d0 <= \$68 ;
+    skew_a1_d0 <= _0165_;
   always @(posedge clk)
-    skew_l1_d0 <= \$69 ;
+    skew_l1_d0 <= _0166_;
   always @(posedge clk)
-    skew_a2_d0 <= \$70 ;
+    skew_a2_d0 <= _0168_;
   always @(posedge clk)
-    skew_a2_d1 <= \$71 ;
+    skew_a2_d1 <= _0169_;
   always @(posedge clk)
-    skew_l2_d0 <= \$72 ;
+    skew_l2_d0 <= _0170_;
   always @(posedge clk)
-    skew_l2_d1 <= \$73 ;
+    skew_l2_d1 <= _0171_;
   always @(posedge clk)
-    skew_a3_d0 <= \$74 ;
+    skew_a3_d0 <= _0172_;
   always @(posedge clk)
-    skew_a3_d1 <= \$75 ;
+    skew_a3_d1 <= _0173_;
   always @(posedge clk)
-    skew_a3_d2 <= \$76 ;
+    skew_a3_d2 <= _0174_;
   always @(posedge clk)
-    skew_l3_d0 <= \$77 ;
+    skew_l3_d0 <= _0175_;
   always @(posedge clk)
-    skew_l3_d1 <= \$78 ;
+    skew_l3_d1 <= _0176_;
   always @(posedge clk)
-    skew_l3_d2 <= \$79 ;
+    skew_l3_d2 <= _0177_;
   always @(posedge clk)
-    skew_w1_d0 <= \$80 ;
+    skew_w1_d0 <= _0179_;
   always @(posedge clk)
-    skew_w2_d0 <= \$81 ;
+    skew_w2_d0 <= _0180_;
   always @(posedge clk)
-    skew_w2_d1 <= \$82 ;
+    skew_w2_d1 <= _0181_;
   always @(posedge clk)
-    skew_w3_d0 <= \$83 ;
+    skew_w3_d0 <= _0182_;
   always @(posedge clk)
-    skew_w3_d1 <= \$84 ;
+    skew_w3_d1 <= _0183_;
   always @(posedge clk)
-    skew_w3_d2 <= \$85 ;
+    skew_w3_d2 <= _0184_;
   always @(posedge clk)
-    a_0_0 <= \$86 ;
+    a_0_0 <= _0185_;
   always @(posedge clk)
-    l_0_0 <= \$87 ;
+    l_0_0 <= _0186_;
   always @(posedge clk)
-    w_0_0 <= \$88 ;
+    w_0_0 <= _0187_;
   always @(posedge clk)
-    pr_0_0 <= \$89 ;
+    pr_0_0 <= _0188_;
   always @(posedge clk)
-    lr_0_0 <= \$90 ;
+    lr_0_0 <= _0190_;
   always @(posedge clk)
-    acc_0_0 <= \$91 ;
+    acc_0_0 <= _0191_;
   always @(posedge clk)
-    out_0_0 <= \$92 ;
+    out_0_0 <= _0192_;
   always @(posedge clk)
-    a_0_1 <= \$93 ;
+    a_0_1 <= _0193_;
   always @(posedge clk)
-    l_0_1 <= \$94 ;
+    l_0_1 <= _0194_;
   always @(posedge clk)
-    w_0_1 <= \$95 ;
+    w_0_1 <= _0195_;
   always @(posedge clk)
-    pr_0_1 <= \$96 ;
+    pr_0_1 <= _0196_;
   always @(posedge clk)
-    lr_0_1 <= \$97 ;
+    lr_0_1 <= _0197_;
   always @(posedge clk)
-    acc_0_1 <= \$98 ;
+    acc_0_1 <= _0198_;
   always @(posedge clk)
-    out_0_1 <= \$99 ;
+    out_0_1 <= _0199_;
   always @(posedge clk)
-    a_0_2 <= \$100 ;
+    a_0_2 <= _0002_;
   always @(posedge clk)
-    l_0_2 <= \$101 ;
+    l_0_2 <= _0003_;
   always @(posedge clk)
-    w_0_2 <= \$102 ;
+    w_0_2 <= _0004_;
   always @(posedge clk)
-    pr_0_2 <= \$103 ;
+    pr_0_2 <= _0005_;
   always @(posedge clk)
-    lr_0_2 <= \$104 ;
+    lr_0_2 <= _0006_;
   always @(posedge clk)
-    acc_0_2 <= \$105 ;
+    acc_0_2 <= _0007_;
   always @(posedge clk)
-    out_0_2 <= \$106 ;
+    out_0_2 <= _0008_;
   always @(posedge clk)
-    a_0_3 <= \$107 ;
+    a_0_3 <= _0009_;
   always @(posedge clk)
-    l_0_3 <= \$108 ;
+    l_0_3 <= _0010_;
   always @(posedge clk)
-    w_0_3 <= \$109 ;
+    w_0_3 <= _0011_;
   always @(posedge clk)
-    pr_0_3 <= \$110 ;
+    pr_0_3 <= _0013_;
   always @(posedge clk)
-    lr_0_3 <= \$111 ;
+    lr_0_3 <= _0014_;
   always @(posedge clk)
-    acc_0_3 <= \$112 ;
+    acc_0_3 <= _0015_;
   always @(posedge clk)
-    out_0_3 <= \$113 ;
+    out_0_3 <= _0016_;
   always @(posedge clk)
-    a_1_0 <= \$114 ;
+    a_1_0 <= _0017_;
   always @(posedge clk)
-    l_1_0 <= \$115 ;
+    l_1_0 <= _0018_;
   always @(posedge clk)
-    w_1_0 <= \$116 ;
+    w_1_0 <= _0019_;
   always @(posedge clk)
-    pr_1_0 <= \$117 ;
+    pr_1_0 <= _0020_;
   always @(posedge clk)
-    lr_1_0 <= \$118 ;
+    lr_1_0 <= _0021_;
   always @(posedge clk)
-    acc_1_0 <= \$119 ;
+    acc_1_0 <= _0022_;
   always @(posedge clk)
-    out_1_0 <= \$120 ;
+    out_1_0 <= _0024_;
   always @(posedge clk)
-    a_1_1 <= \$121 ;
+    a_1_1 <= _0025_;
   always @(posedge clk)
-    l_1_1 <= \$122 ;
+    l_1_1 <= _0026_;
   always @(posedge clk)
-    w_1_1 <= \$123 ;
+    w_1_1 <= _0027_;
   always @(posedge clk)
-    pr_1_1 <= \$124 ;
+    pr_1_1 <= _0028_;
   always @(posedge clk)
-    lr_1_1 <= \$125 ;
+    lr_1_1 <= _0029_;
   always @(posedge clk)
-    acc_1_1 <= \$126 ;
+    acc_1_1 <= _0030_;
   always @(posedge clk)
-    out_1_1 <= \$127 ;
+    out_1_1 <= _0031_;
   always @(posedge clk)
-    a_1_2 <= \$128 ;
+    a_1_2 <= _0032_;
   always @(posedge clk)
-    l_1_2 <= \$129 ;
+    l_1_2 <= _0033_;
   always @(posedge clk)
-    w_1_2 <= \$130 ;
+    w_1_2 <= _0035_;
   always @(posedge clk)
-    pr_1_2 <= \$131 ;
+    pr_1_2 <= _0036_;
   always @(posedge clk)
-    lr_1_2 <= \$132 ;
+    lr_1_2 <= _0037_;
   always @(posedge clk)
-    acc_1_2 <= \$133 ;
+    acc_1_2 <= _0038_;
   always @(posedge clk)
-    out_1_2 <= \$134 ;
+    out_1_2 <= _0039_;
   always @(posedge clk)
-    a_1_3 <= \$135 ;
+    a_1_3 <= _0040_;
   always @(posedge clk)
-    l_1_3 <= \$136 ;
+    l_1_3 <= _0041_;
   always @(posedge clk)
-    w_1_3 <= \$137 ;
+    w_1_3 <= _0042_;
   always @(posedge clk)
-    pr_1_3 <= \$138 ;
+    pr_1_3 <= _0043_;
   always @(posedge clk)
-    lr_1_3 <= \$139 ;
+    lr_1_3 <= _0044_;
   always @(posedge clk)
-    acc_1_3 <= \$140 ;
+    acc_1_3 <= _0046_;
   always @(posedge clk)
-    out_1_3 <= \$141 ;
+    out_1_3 <= _0047_;
   always @(posedge clk)
-    a_2_0 <= \$142 ;
+    a_2_0 <= _0048_;
   always @(posedge clk)
-    l_2_0 <= \$143 ;
+    l_2_0 <= _0049_;
   always @(posedge clk)
-    w_2_0 <= \$144 ;
+    w_2_0 <= _0050_;
   always @(posedge clk)
-    pr_2_0 <= \$145 ;
+    pr_2_0 <= _0051_;
   always @(posedge clk)
-    lr_2_0 <= \$146 ;
+    lr_2_0 <= _0052_;
   always @(posedge clk)
-    acc_2_0 <= \$147 ;
+    acc_2_0 <= _0053_;
   always @(posedge clk)
-    out_2_0 <= \$148 ;
+    out_2_0 <= _0054_;
   always @(posedge clk)
-    a_2_1 <= \$149 ;
+    a_2_1 <= _0055_;
   always @(posedge clk)
-    l_2_1 <= \$150 ;
+    l_2_1 <= _0057_;
   always @(posedge clk)
-    w_2_1 <= \$151 ;
+    w_2_1 <= _0058_;
   always @(posedge clk)
-    pr_2_1 <= \$152 ;
+    pr_2_1 <= _0059_;
   always @(posedge clk)
-    lr_2_1 <= \$153 ;
+    lr_2_1 <= _0060_;
   always @(posedge clk)
-    acc_2_1 <= \$154 ;
+    acc_2_1 <= _0061_;
   always @(posedge clk)
-    out_2_1 <= \$155 ;
+    out_2_1 <= _0062_;
   always @(posedge clk)
-    a_2_2 <= \$156 ;
+    a_2_2 <= _0063_;
   always @(posedge clk)
-    l_2_2 <= \$157 ;
+    l_2_2 <= _0064_;
   always @(posedge clk)
-    w_2_2 <= \$158 ;
+    w_2_2 <= _0065_;
   always @(posedge clk)
-    pr_2_2 <= \$159 ;
+    pr_2_2 <= _0066_;
   always @(posedge clk)
-    lr_2_2 <= \$160 ;
+    lr_2_2 <= _0068_;
   always @(posedge clk)
-    acc_2_2 <= \$161 ;
+    acc_2_2 <= _0069_;
   always @(posedge clk)
-    out_2_2 <= \$162 ;
+    out_2_2 <= _0070_;
   always @(posedge clk)
-    a_2_3 <= \$163 ;
+    a_2_3 <= _0071_;
   always @(posedge clk)
-    l_2_3 <= \$164 ;
+    l_2_3 <= _0072_;
   always @(posedge clk)
-    w_2_3 <= \$165 ;
+    w_2_3 <= _0073_;
   always @(posedge clk)
-    pr_2_3 <= \$166 ;
+    pr_2_3 <= _0074_;
   always @(posedge clk)
-    lr_2_3 <= \$167 ;
+    lr_2_3 <= _0075_;
   always @(posedge clk)
-    acc_2_3 <= \$168 ;
+    acc_2_3 <= _0076_;
   always @(posedge clk)
-    out_2_3 <= \$169 ;
+    out_2_3 <= _0077_;
   always @(posedge clk)
-    a_3_0 <= \$170 ;
+    a_3_0 <= _0079_;
   always @(posedge clk)
-    l_3_0 <= \$171 ;
+    l_3_0 <= _0080_;
   always @(posedge clk)
-    w_3_0 <= \$172 ;
+    w_3_0 <= _0081_;
   always @(posedge clk)
-    pr_3_0 <= \$173 ;
+    pr_3_0 <= _0082_;
   always @(posedge clk)
-    lr_3_0 <= \$174 ;
+    lr_3_0 <= _0083_;
   always @(posedge clk)
-    acc_3_0 <= \$175 ;
+    acc_3_0 <= _0084_;
   always @(posedge clk)
-    out_3_0 <= \$176 ;
+    out_3_0 <= _0085_;
   always @(posedge clk)
-    a_3_1 <= \$177 ;
+    a_3_1 <= _0086_;
   always @(posedge clk)
-    l_3_1 <= \$178 ;
+    l_3_1 <= _0087_;
   always @(posedge clk)
-    w_3_1 <= \$179 ;
+    w_3_1 <= _0088_;
   always @(posedge clk)
-    pr_3_1 <= \$180 ;
+    pr_3_1 <= _0090_;
   always @(posedge clk)
-    lr_3_1 <= \$181 ;
+    lr_3_1 <= _0091_;
   always @(posedge clk)
-    acc_3_1 <= \$182 ;
+    acc_3_1 <= _0092_;
   always @(posedge clk)
-    out_3_1 <= \$183 ;
+    out_3_1 <= _0093_;
   always @(posedge clk)
-    a_3_2 <= \$184 ;
+    a_3_2 <= _0094_;
   always @(posedge clk)
-    l_3_2 <= \$185 ;
+    l_3_2 <= _0095_;
   always @(posedge clk)
-    w_3_2 <= \$186 ;
+    w_3_2 <= _0096_;
   always @(posedge clk)
-    pr_3_2 <= \$187 ;
+    pr_3_2 <= _0097_;
   always @(posedge clk)
-    lr_3_2 <= \$188 ;
+    lr_3_2 <= _0098_;
   always @(posedge clk)
-    acc_3_2 <= \$189 ;
+    acc_3_2 <= _0099_;
   always @(posedge clk)
-    out_3_2 <= \$190 ;
+    out_3_2 <= _0101_;
   always @(posedge clk)
-    a_3_3 <= \$191 ;
+    a_3_3 <= _0102_;
   always @(posedge clk)
-    l_3_3 <= \$192 ;
+    l_3_3 <= _0103_;
   always @(posedge clk)
-    w_3_3 <= \$193 ;
+    w_3_3 <= _0104_;
   always @(posedge clk)
-    pr_3_3 <= \$194 ;
+    pr_3_3 <= _0105_;
   always @(posedge clk)
-    lr_3_3 <= \$195 ;
+    lr_3_3 <= _0106_;
   always @(posedge clk)
-    acc_3_3 <= \$196 ;
+    acc_3_3 <= _0107_;
   always @(posedge clk)
-    out_3_3 <= \$197 ;
+    out_3_3 <= _0108_;
   always @(posedge clk)
-    drain_count <= \$198 ;
+    drain_count <= _0109_;
   always @(posedge clk)
-    drain_beat <= \$199 ;
+    drain_beat <= _0110_;
   always @(posedge clk)
-    drain_shift <= \$200 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = in_valid;
-    if (en) begin
-      \$58  = i_valid;
-    end
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = in_last;
-    if (en) begin
-      \$59  = \$1 ;
-    end
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = in_a0;
-    if (en) begin
-      \$60  = i_a[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = in_a1;
-    if (en) begin
-      \$61  = i_a[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = in_a2;
-    if (en) begin
-      \$62  = i_a[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = in_a3;
-    if (en) begin
-      \$63  = i_a[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = in_w0;
-    if (en) begin
-      \$64  = i_w[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = in_w1;
-    if (en) begin
-      \$65  = i_w[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_w2;
-    if (en) begin
-      \$66  = i_w[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = in_w3;
-    if (en) begin
-      \$67  = i_w[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = skew_a1_d0;
-    if (en) begin
-      \$68  = a_in1;
-    end
-    if (rst) begin
-      \$68  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = skew_l1_d0;
-    if (en) begin
-      \$69  = in_last;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = skew_a2_d0;
-    if (en) begin
-      \$70  = a_in2;
-    end
-    if (rst) begin
-      \$70  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = skew_a2_d1;
-    if (en) begin
-      \$71  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$71  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = skew_l2_d0;
-    if (en) begin
-      \$72  = in_last;
-    end
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = skew_l2_d1;
-    if (en) begin
-      \$73  = skew_l2_d0;
-    end
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = skew_a3_d0;
-    if (en) begin
-      \$74  = a_in3;
-    end
-    if (rst) begin
-      \$74  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = skew_a3_d1;
-    if (en) begin
-      \$75  = skew_a3_d0;
-    end
-    if (rst) begin
-      \$75  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = skew_a3_d2;
-    if (en) begin
-      \$76  = skew_a3_d1;
-    end
-    if (rst) begin
-      \$76  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = skew_l3_d0;
-    if (en) begin
-      \$77  = in_last;
-    end
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = skew_l3_d1;
-    if (en) begin
-      \$78  = skew_l3_d0;
-    end
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = skew_l3_d2;
-    if (en) begin
-      \$79  = skew_l3_d1;
-    end
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = skew_w1_d0;
-    if (en) begin
-      \$80  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = skew_w2_d0;
-    if (en) begin
-      \$81  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = skew_w2_d1;
-    if (en) begin
-      \$82  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = skew_w3_d0;
-    if (en) begin
-      \$83  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_w3_d1;
-    if (en) begin
-      \$84  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_w3_d2;
-    if (en) begin
-      \$85  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = a_0_0;
-    if (en) begin
-      \$86  = a_in0;
-    end
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = l_0_0;
-    if (en) begin
-      \$87  = in_last;
-    end
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = w_0_0;
-    if (en) begin
-      \$88  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = pr_0_0;
-    if (en) begin
-      \$89  = p_0_0;
-    end
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = lr_0_0;
-    if (en) begin
-      \$90  = in_last;
-    end
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = acc_0_0;
-    if (en) begin
-      \$91  = \$2 ;
-    end
-    if (rst) begin
-      \$91  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = out_0_0;
-    if (cap_0_0) begin
-      \$92  = \$37 [23:0];
-    end else if (\$3 ) begin
-      \$92  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = a_0_1;
-    if (en) begin
-      \$93  = a_0_0;
-    end
-    if (rst) begin
-      \$93  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = l_0_1;
-    if (en) begin
-      \$94  = l_0_0;
-    end
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = w_0_1;
-    if (en) begin
-      \$95  = skew_w1_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = pr_0_1;
-    if (en) begin
-      \$96  = p_0_1;
-    end
-    if (rst) begin
-      \$96  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = lr_0_1;
-    if (en) begin
-      \$97  = l_0_0;
-    end
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = acc_0_1;
-    if (en) begin
-      \$98  = \$4 ;
-    end
-    if (rst) begin
-      \$98  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = out_0_1;
-    if (cap_0_1) begin
-      \$99  = \$38 [23:0];
-    end else if (\$5 ) begin
-      \$99  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = a_0_2;
-    if (en) begin
-      \$100  = a_0_1;
-    end
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = l_0_2;
-    if (en) begin
-      \$101  = l_0_1;
-    end
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = w_0_2;
-    if (en) begin
-      \$102  = skew_w2_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = pr_0_2;
-    if (en) begin
-      \$103  = p_0_2;
-    end
-    if (rst) begin
-      \$103  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = lr_0_2;
-    if (en) begin
-      \$104  = l_0_1;
-    end
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = acc_0_2;
-    if (en) begin
-      \$105  = \$6 ;
-    end
-    if (rst) begin
-      \$105  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = out_0_2;
-    if (cap_0_2) begin
-      \$106  = \$39 [23:0];
-    end else if (\$7 ) begin
-      \$106  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = a_0_3;
-    if (en) begin
-      \$107  = a_0_2;
-    end
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = l_0_3;
-    if (en) begin
-      \$108  = l_0_2;
-    end
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = w_0_3;
-    if (en) begin
-      \$109  = skew_w3_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = pr_0_3;
-    if (en) begin
-      \$110  = p_0_3;
-    end
-    if (rst) begin
-      \$110  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = lr_0_3;
-    if (en) begin
-      \$111  = l_0_2;
-    end
-    if (rst) begin
-      \$111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = acc_0_3;
-    if (en) begin
-      \$112  = \$8 ;
-    end
-    if (rst) begin
-      \$112  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = out_0_3;
-    if (cap_0_3) begin
-      \$113  = \$40 [23:0];
-    end else if (\$9 ) begin
-      \$113  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = a_1_0;
-    if (en) begin
-      \$114  = skew_a1_d0;
-    end
-    if (rst) begin
-      \$114  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = l_1_0;
-    if (en) begin
-      \$115  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = w_1_0;
-    if (en) begin
-      \$116  = w_0_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = pr_1_0;
-    if (en) begin
-      \$117  = p_1_0;
-    end
-    if (rst) begin
-      \$117  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = lr_1_0;
-    if (en) begin
-      \$118  = skew_l1_d0;
-    end
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = acc_1_0;
-    if (en) begin
-      \$119  = \$10 ;
-    end
-    if (rst) begin
-      \$119  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = out_1_0;
-    if (cap_1_0) begin
-      \$120  = \$41 [23:0];
-    end else if (\$11 ) begin
-      \$120  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = a_1_1;
-    if (en) begin
-      \$121  = a_1_0;
-    end
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = l_1_1;
-    if (en) begin
-      \$122  = l_1_0;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = w_1_1;
-    if (en) begin
-      \$123  = w_0_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = pr_1_1;
-    if (en) begin
-      \$124  = p_1_1;
-    end
-    if (rst) begin
-      \$124  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = lr_1_1;
-    if (en) begin
-      \$125  = l_1_0;
-    end
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = acc_1_1;
-    if (en) begin
-      \$126  = \$12 ;
-    end
-    if (rst) begin
-      \$126  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = out_1_1;
-    if (cap_1_1) begin
-      \$127  = \$42 [23:0];
-    end else if (\$13 ) begin
-      \$127  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = a_1_2;
-    if (en) begin
-      \$128  = a_1_1;
-    end
-    if (rst) begin
-      \$128  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = l_1_2;
-    if (en) begin
-      \$129  = l_1_1;
-    end
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = w_1_2;
-    if (en) begin
-      \$130  = w_0_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = pr_1_2;
-    if (en) begin
-      \$131  = p_1_2;
-    end
-    if (rst) begin
-      \$131  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = lr_1_2;
-    if (en) begin
-      \$132  = l_1_1;
-    end
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = acc_1_2;
-    if (en) begin
-      \$133  = \$14 ;
-    end
-    if (rst) begin
-      \$133  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = out_1_2;
-    if (cap_1_2) begin
-      \$134  = \$43 [23:0];
-    end else if (\$15 ) begin
-      \$134  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = a_1_3;
-    if (en) begin
-      \$135  = a_1_2;
-    end
-    if (rst) begin
-      \$135  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = l_1_3;
-    if (en) begin
-      \$136  = l_1_2;
-    end
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = w_1_3;
-    if (en) begin
-      \$137  = w_0_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = pr_1_3;
-    if (en) begin
-      \$138  = p_1_3;
-    end
-    if (rst) begin
-      \$138  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = lr_1_3;
-    if (en) begin
-      \$139  = l_1_2;
-    end
-    if (rst) begin
-      \$139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = acc_1_3;
-    if (en) begin
-      \$140  = \$16 ;
-    end
-    if (rst) begin
-      \$140  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = out_1_3;
-    if (cap_1_3) begin
-      \$141  = \$44 [23:0];
-    end else if (\$17 ) begin
-      \$141  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = a_2_0;
-    if (en) begin
-      \$142  = skew_a2_d1;
-    end
-    if (rst) begin
-      \$142  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = l_2_0;
-    if (en) begin
-      \$143  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$143  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = w_2_0;
-    if (en) begin
-      \$144  = w_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = pr_2_0;
-    if (en) begin
-      \$145  = p_2_0;
-    end
-    if (rst) begin
-      \$145  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = lr_2_0;
-    if (en) begin
-      \$146  = skew_l2_d1;
-    end
-    if (rst) begin
-      \$146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = acc_2_0;
-    if (en) begin
-      \$147  = \$18 ;
-    end
-    if (rst) begin
-      \$147  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = out_2_0;
-    if (cap_2_0) begin
-      \$148  = \$45 [23:0];
-    end else if (\$19 ) begin
-      \$148  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = a_2_1;
-    if (en) begin
-      \$149  = a_2_0;
-    end
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = l_2_1;
-    if (en) begin
-      \$150  = l_2_0;
-    end
-    if (rst) begin
-      \$150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = w_2_1;
-    if (en) begin
-      \$151  = w_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = pr_2_1;
-    if (en) begin
-      \$152  = p_2_1;
-    end
-    if (rst) begin
-      \$152  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = lr_2_1;
-    if (en) begin
-      \$153  = l_2_0;
-    end
-    if (rst) begin
-      \$153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = acc_2_1;
-    if (en) begin
-      \$154  = \$20 ;
-    end
-    if (rst) begin
-      \$154  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = out_2_1;
-    if (cap_2_1) begin
-      \$155  = \$46 [23:0];
-    end else if (\$21 ) begin
-      \$155  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = a_2_2;
-    if (en) begin
-      \$156  = a_2_1;
-    end
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = l_2_2;
-    if (en) begin
-      \$157  = l_2_1;
-    end
-    if (rst) begin
-      \$157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = w_2_2;
-    if (en) begin
-      \$158  = w_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = pr_2_2;
-    if (en) begin
-      \$159  = p_2_2;
-    end
-    if (rst) begin
-      \$159  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = lr_2_2;
-    if (en) begin
-      \$160  = l_2_1;
-    end
-    if (rst) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = acc_2_2;
-    if (en) begin
-      \$161  = \$22 ;
-    end
-    if (rst) begin
-      \$161  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = out_2_2;
-    if (cap_2_2) begin
-      \$162  = \$47 [23:0];
-    end else if (\$23 ) begin
-      \$162  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = a_2_3;
-    if (en) begin
-      \$163  = a_2_2;
-    end
-    if (rst) begin
-      \$163  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = l_2_3;
-    if (en) begin
-      \$164  = l_2_2;
-    end
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = w_2_3;
-    if (en) begin
-      \$165  = w_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = pr_2_3;
-    if (en) begin
-      \$166  = p_2_3;
-    end
-    if (rst) begin
-      \$166  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = lr_2_3;
-    if (en) begin
-      \$167  = l_2_2;
-    end
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = acc_2_3;
-    if (en) begin
-      \$168  = \$24 ;
-    end
-    if (rst) begin
-      \$168  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = out_2_3;
-    if (cap_2_3) begin
-      \$169  = \$48 [23:0];
-    end else if (\$25 ) begin
-      \$169  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = a_3_0;
-    if (en) begin
-      \$170  = skew_a3_d2;
-    end
-    if (rst) begin
-      \$170  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = l_3_0;
-    if (en) begin
-      \$171  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = w_3_0;
-    if (en) begin
-      \$172  = w_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = pr_3_0;
-    if (en) begin
-      \$173  = p_3_0;
-    end
-    if (rst) begin
-      \$173  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = lr_3_0;
-    if (en) begin
-      \$174  = skew_l3_d2;
-    end
-    if (rst) begin
-      \$174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = acc_3_0;
-    if (en) begin
-      \$175  = \$26 ;
-    end
-    if (rst) begin
-      \$175  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = out_3_0;
-    if (cap_3_0) begin
-      \$176  = \$49 [23:0];
-    end else if (\$27 ) begin
-      \$176  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = a_3_1;
-    if (en) begin
-      \$177  = a_3_0;
-    end
-    if (rst) begin
-      \$177  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = l_3_1;
-    if (en) begin
-      \$178  = l_3_0;
-    end
-    if (rst) begin
-      \$178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = w_3_1;
-    if (en) begin
-      \$179  = w_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = pr_3_1;
-    if (en) begin
-      \$180  = p_3_1;
-    end
-    if (rst) begin
-      \$180  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = lr_3_1;
-    if (en) begin
-      \$181  = l_3_0;
-    end
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = acc_3_1;
-    if (en) begin
-      \$182  = \$28 ;
-    end
-    if (rst) begin
-      \$182  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = out_3_1;
-    if (cap_3_1) begin
-      \$183  = \$50 [23:0];
-    end else if (\$29 ) begin
-      \$183  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = a_3_2;
-    if (en) begin
-      \$184  = a_3_1;
-    end
-    if (rst) begin
-      \$184  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = l_3_2;
-    if (en) begin
-      \$185  = l_3_1;
-    end
-    if (rst) begin
-      \$185  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = w_3_2;
-    if (en) begin
-      \$186  = w_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = pr_3_2;
-    if (en) begin
-      \$187  = p_3_2;
-    end
-    if (rst) begin
-      \$187  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = lr_3_2;
-    if (en) begin
-      \$188  = l_3_1;
-    end
-    if (rst) begin
-      \$188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = acc_3_2;
-    if (en) begin
-      \$189  = \$30 ;
-    end
-    if (rst) begin
-      \$189  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = out_3_2;
-    if (cap_3_2) begin
-      \$190  = \$51 [23:0];
-    end else if (\$31 ) begin
-      \$190  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = a_3_3;
-    if (en) begin
-      \$191  = a_3_2;
-    end
-    if (rst) begin
-      \$191  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = l_3_3;
-    if (en) begin
-      \$192  = l_3_2;
-    end
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = w_3_3;
-    if (en) begin
-      \$193  = w_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = pr_3_3;
-    if (en) begin
-      \$194  = p_3_3;
-    end
-    if (rst) begin
-      \$194  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = lr_3_3;
-    if (en) begin
-      \$195  = l_3_2;
-    end
-    if (rst) begin
-      \$195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = acc_3_3;
-    if (en) begin
-      \$196  = \$32 ;
-    end
-    if (rst) begin
-      \$196  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = out_3_3;
-    if (cap_3_3) begin
-      \$197  = \$52 [23:0];
-    end else if (\$33 ) begin
-      \$197  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = count_next;
-    if (rst) begin
-      \$198  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = beat_next;
-    if (rst) begin
-      \$199  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = \$36 ;
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$53 ) begin
-      count_next = \$54 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    beat_next = drain_beat;
-    if (cap_3_3) begin
-      beat_next = 2'h0;
-    end else if (\$55 ) begin
-      beat_next = \$57 [1:0];
-    end
-  end
-  assign sum_0_0 = \$37 [23:0];
-  assign sum_0_1 = \$38 [23:0];
-  assign sum_0_2 = \$39 [23:0];
-  assign sum_0_3 = \$40 [23:0];
-  assign sum_1_0 = \$41 [23:0];
-  assign sum_1_1 = \$42 [23:0];
-  assign sum_1_2 = \$43 [23:0];
-  assign sum_1_3 = \$44 [23:0];
-  assign sum_2_0 = \$45 [23:0];
-  assign sum_2_1 = \$46 [23:0];
-  assign sum_2_2 = \$47 [23:0];
-  assign sum_2_3 = \$48 [23:0];
-  assign sum_3_0 = \$49 [23:0];
-  assign sum_3_1 = \$50 [23:0];
-  assign sum_3_2 = \$51 [23:0];
-  assign sum_3_3 = \$52 [23:0];
+    drain_shift <= _0113_;
+  assign _0310_ = _0421_ ? _0153_[1:0] : drain_beat;
+  assign _0201_ = _0202_ ? skew_l3_d2 : lr_3_0;
+  assign _0203_ = _0204_ ? 1'h0 : _0201_;
+  assign _0205_ = _0206_ ? p_3_0 : pr_3_0;
+  assign _0207_ = _0208_ ? 16'h0000 : _0205_;
+  assign _0209_ = _0211_ ? w_2_0 : w_3_0;
+  assign _0221_ = _0232_ ? 2'h0 : beat_next;
+  assign _0212_ = _0213_ ? skew_l3_d2 : l_3_0;
+  assign _0214_ = _0215_ ? 1'h0 : _0212_;
+  assign _0216_ = _0217_ ? skew_a3_d2 : a_3_0;
+  assign _0218_ = _0219_ ? 8'h00 : _0216_;
+  assign _0220_ = _0222_ ? out_3_3 : out_2_3;
+  assign _0223_ = _0224_ ? _0143_[23:0] : _0220_;
+  assign _0225_ = _0226_ ? _0117_ : acc_2_3;
+  assign _0227_ = _0228_ ? 24'h000000 : _0225_;
+  assign _0229_ = _0230_ ? l_2_2 : lr_2_3;
+  assign _0231_ = _0233_ ? 1'h0 : _0229_;
+  assign _0243_ = _0254_ ? 3'h0 : count_next;
+  assign _0234_ = _0235_ ? p_2_3 : pr_2_3;
+  assign _0236_ = _0237_ ? 16'h0000 : _0234_;
+  assign _0238_ = _0239_ ? w_1_3 : w_2_3;
+  assign _0240_ = _0241_ ? l_2_2 : l_2_3;
+  assign _0242_ = _0244_ ? 1'h0 : _0240_;
+  assign _0245_ = _0246_ ? a_2_2 : a_2_3;
+  assign _0247_ = _0248_ ? 8'h00 : _0245_;
+  assign _0249_ = _0250_ ? out_3_2 : out_2_2;
+  assign _0251_ = _0252_ ? _0142_[23:0] : _0249_;
+  assign _0253_ = _0255_ ? _0115_ : acc_2_2;
+  assign _0265_ = _0276_ ? 24'h000000 : out_3_3;
+  assign _0256_ = _0257_ ? 24'h000000 : _0253_;
+  assign _0258_ = _0259_ ? l_2_1 : lr_2_2;
+  assign _0260_ = _0261_ ? 1'h0 : _0258_;
+  assign _0262_ = _0263_ ? p_2_2 : pr_2_2;
+  assign _0264_ = _0266_ ? 16'h0000 : _0262_;
+  assign _0267_ = _0268_ ? w_1_2 : w_2_2;
+  assign _0269_ = _0270_ ? l_2_1 : l_2_2;
+  assign _0271_ = _0272_ ? 1'h0 : _0269_;
+  assign _0273_ = _0274_ ? a_2_1 : a_2_2;
+  assign _0275_ = _0277_ ? 8'h00 : _0273_;
+  assign _0287_ = _0298_ ? _0148_[23:0] : _0265_;
+  assign _0278_ = _0279_ ? out_3_1 : out_2_1;
+  assign _0280_ = _0281_ ? _0141_[23:0] : _0278_;
+  assign _0282_ = _0283_ ? _0112_ : acc_2_1;
+  assign _0284_ = _0285_ ? 24'h000000 : _0282_;
+  assign _0286_ = _0288_ ? l_2_0 : lr_2_1;
+  assign _0289_ = _0290_ ? 1'h0 : _0286_;
+  assign _0291_ = _0292_ ? p_2_1 : pr_2_1;
+  assign _0293_ = _0294_ ? 16'h0000 : _0291_;
+  assign _0295_ = _0296_ ? w_1_1 : w_2_1;
+  assign _0297_ = _0299_ ? l_2_0 : l_2_1;
+  assign _0309_ = _0321_ ? _0126_ : acc_3_3;
+  assign _0300_ = _0301_ ? 1'h0 : _0297_;
+  assign _0302_ = _0303_ ? a_2_0 : a_2_1;
+  assign _0304_ = _0305_ ? 8'h00 : _0302_;
+  assign _0306_ = _0307_ ? out_3_0 : out_2_0;
+  assign _0308_ = _0311_ ? _0140_[23:0] : _0306_;
+  assign _0312_ = _0313_ ? _0089_ : acc_2_0;
+  assign _0314_ = _0315_ ? 24'h000000 : _0312_;
+  assign _0316_ = _0317_ ? skew_l2_d1 : lr_2_0;
+  assign _0318_ = _0319_ ? 1'h0 : _0316_;
+  assign _0320_ = _0322_ ? p_2_0 : pr_2_0;
+  assign _0332_ = _0343_ ? 24'h000000 : _0309_;
+  assign _0323_ = _0324_ ? 16'h0000 : _0320_;
+  assign _0325_ = _0326_ ? w_1_0 : w_2_0;
+  assign _0327_ = _0328_ ? skew_l2_d1 : l_2_0;
+  assign _0329_ = _0330_ ? 1'h0 : _0327_;
+  assign _0331_ = _0333_ ? skew_a2_d1 : a_2_0;
+  assign _0334_ = _0335_ ? 8'h00 : _0331_;
+  assign _0336_ = _0337_ ? out_2_3 : out_1_3;
+  assign _0338_ = _0339_ ? _0139_[23:0] : _0336_;
+  assign _0340_ = _0341_ ? _0067_ : acc_1_3;
+  assign _0342_ = _0344_ ? 24'h000000 : _0340_;
+  assign _0354_ = _0365_ ? l_3_2 : lr_3_3;
+  assign _0345_ = _0346_ ? l_1_2 : lr_1_3;
+  assign _0347_ = _0348_ ? 1'h0 : _0345_;
+  assign _0349_ = _0350_ ? p_1_3 : pr_1_3;
+  assign _0351_ = _0352_ ? 16'h0000 : _0349_;
+  assign _0353_ = _0355_ ? w_0_3 : w_1_3;
+  assign _0356_ = _0357_ ? l_1_2 : l_1_3;
+  assign _0358_ = _0359_ ? 1'h0 : _0356_;
+  assign _0360_ = _0361_ ? a_1_2 : a_1_3;
+  assign _0362_ = _0363_ ? 8'h00 : _0360_;
+  assign _0364_ = _0366_ ? out_2_2 : out_1_2;
+  assign _0376_ = _0387_ ? 1'h0 : _0354_;
+  assign _0367_ = _0368_ ? _0138_[23:0] : _0364_;
+  assign _0369_ = _0370_ ? _0045_ : acc_1_2;
+  assign _0371_ = _0372_ ? 24'h000000 : _0369_;
+  assign _0373_ = _0374_ ? l_1_1 : lr_1_2;
+  assign _0375_ = _0377_ ? 1'h0 : _0373_;
+  assign _0378_ = _0379_ ? p_1_2 : pr_1_2;
+  assign _0380_ = _0381_ ? 16'h0000 : _0378_;
+  assign _0382_ = _0383_ ? w_0_2 : w_1_2;
+  assign _0384_ = _0385_ ? l_1_1 : l_1_2;
+  assign _0386_ = _0388_ ? 1'h0 : _0384_;
+  assign _0398_ = _0409_ ? p_3_3 : pr_3_3;
+  assign _0389_ = _0390_ ? a_1_1 : a_1_2;
+  assign _0391_ = _0392_ ? 8'h00 : _0389_;
+  assign _0393_ = _0394_ ? out_2_1 : out_1_1;
+  assign _0395_ = _0396_ ? _0137_[23:0] : _0393_;
+  assign _0397_ = _0399_ ? _0023_ : acc_1_1;
+  assign _0400_ = _0401_ ? 24'h000000 : _0397_;
+  assign _0402_ = _0403_ ? l_1_0 : lr_1_1;
+  assign _0404_ = _0405_ ? 1'h0 : _0402_;
+  assign _0406_ = _0407_ ? p_1_1 : pr_1_1;
+  assign _0408_ = _0410_ ? 16'h0000 : _0406_;
+  assign _0420_ = _0432_ ? 16'h0000 : _0398_;
+  assign _0411_ = _0412_ ? w_0_1 : w_1_1;
+  assign _0413_ = _0414_ ? l_1_0 : l_1_1;
+  assign _0415_ = _0416_ ? 1'h0 : _0413_;
+  assign _0417_ = _0418_ ? a_1_0 : a_1_1;
+  assign _0419_ = _0422_ ? 8'h00 : _0417_;
+  assign _0532_ = _0643_ ? 2'h0 : _0310_;
+  assign _0423_ = _0424_ ? out_2_0 : out_1_0;
+  assign _0425_ = _0426_ ? _0136_[23:0] : _0423_;
+  assign _0427_ = _0428_ ? _0001_ : acc_1_0;
+  assign _0429_ = _0430_ ? 24'h000000 : _0427_;
+  assign _0431_ = _0433_ ? skew_l1_d0 : lr_1_0;
+  assign _0443_ = _0454_ ? w_2_3 : w_3_3;
+  assign _0434_ = _0435_ ? 1'h0 : _0431_;
+  assign _0436_ = _0437_ ? p_1_0 : pr_1_0;
+  assign _0438_ = _0439_ ? 16'h0000 : _0436_;
+  assign _0440_ = _0441_ ? w_0_0 : w_1_0;
+  assign _0442_ = _0444_ ? skew_l1_d0 : l_1_0;
+  assign _0445_ = _0446_ ? 1'h0 : _0442_;
+  assign _0447_ = _0448_ ? skew_a1_d0 : a_1_0;
+  assign _0449_ = _0450_ ? 8'h00 : _0447_;
+  assign _0451_ = _0452_ ? out_1_3 : out_0_3;
+  assign _0453_ = _0455_ ? _0135_[23:0] : _0451_;
+  assign _0465_ = _0476_ ? l_3_2 : l_3_3;
+  assign _0456_ = _0457_ ? _0178_ : acc_0_3;
+  assign _0458_ = _0459_ ? 24'h000000 : _0456_;
+  assign _0460_ = _0461_ ? l_0_2 : lr_0_3;
+  assign _0462_ = _0463_ ? 1'h0 : _0460_;
+  assign _0464_ = _0466_ ? p_0_3 : pr_0_3;
+  assign _0467_ = _0468_ ? 16'h0000 : _0464_;
+  assign _0469_ = _0470_ ? skew_w3_d2 : w_0_3;
+  assign _0471_ = _0472_ ? l_0_2 : l_0_3;
+  assign _0473_ = _0474_ ? 1'h0 : _0471_;
+  assign _0475_ = _0477_ ? a_0_2 : a_0_3;
+  assign _0487_ = _0498_ ? 1'h0 : _0465_;
+  assign _0478_ = _0479_ ? 8'h00 : _0475_;
+  assign _0480_ = _0481_ ? out_1_2 : out_0_2;
+  assign _0482_ = _0483_ ? _0133_[23:0] : _0480_;
+  assign _0484_ = _0485_ ? _0156_ : acc_0_2;
+  assign _0486_ = _0488_ ? 24'h000000 : _0484_;
+  assign _0489_ = _0490_ ? l_0_1 : lr_0_2;
+  assign _0491_ = _0492_ ? 1'h0 : _0489_;
+  assign _0493_ = _0494_ ? p_0_2 : pr_0_2;
+  assign _0495_ = _0496_ ? 16'h0000 : _0493_;
+  assign _0497_ = _0499_ ? skew_w2_d1 : w_0_2;
+  assign _0509_ = _0520_ ? a_3_2 : a_3_3;
+  assign _0500_ = _0501_ ? l_0_1 : l_0_2;
+  assign _0502_ = _0503_ ? 1'h0 : _0500_;
+  assign _0504_ = _0505_ ? a_0_1 : a_0_2;
+  assign _0506_ = _0507_ ? 8'h00 : _0504_;
+  assign _0508_ = _0510_ ? out_1_1 : out_0_1;
+  assign _0511_ = _0512_ ? _0132_[23:0] : _0508_;
+  assign _0513_ = _0514_ ? _0134_ : acc_0_1;
+  assign _0515_ = _0516_ ? 24'h000000 : _0513_;
+  assign _0517_ = _0518_ ? l_0_0 : lr_0_1;
+  assign _0519_ = _0521_ ? 1'h0 : _0517_;
+  assign _0531_ = _0543_ ? 8'h00 : _0509_;
+  assign _0522_ = _0523_ ? p_0_1 : pr_0_1;
+  assign _0524_ = _0525_ ? 16'h0000 : _0522_;
+  assign _0526_ = _0527_ ? skew_w1_d0 : w_0_1;
+  assign _0528_ = _0529_ ? l_0_0 : l_0_1;
+  assign _0530_ = _0533_ ? 1'h0 : _0528_;
+  assign _0534_ = _0535_ ? a_0_0 : a_0_1;
+  assign _0536_ = _0537_ ? 8'h00 : _0534_;
+  assign _0538_ = _0539_ ? out_1_0 : out_0_0;
+  assign _0540_ = _0541_ ? _0131_[23:0] : _0538_;
+  assign _0542_ = _0544_ ? _0111_ : acc_0_0;
+  assign _0554_ = _0565_ ? 24'h000000 : out_3_2;
+  assign _0545_ = _0546_ ? 24'h000000 : _0542_;
+  assign _0547_ = _0548_ ? in_last : lr_0_0;
+  assign _0549_ = _0550_ ? 1'h0 : _0547_;
+  assign _0551_ = _0552_ ? p_0_0 : pr_0_0;
+  assign _0553_ = _0555_ ? 16'h0000 : _0551_;
+  assign _0556_ = _0557_ ? w_in0 : w_0_0;
+  assign _0558_ = _0559_ ? in_last : l_0_0;
+  assign _0560_ = _0561_ ? 1'h0 : _0558_;
+  assign _0562_ = _0563_ ? a_in0 : a_0_0;
+  assign _0564_ = _0566_ ? 8'h00 : _0562_;
+  assign _0576_ = _0587_ ? _0147_[23:0] : _0554_;
+  assign _0567_ = _0568_ ? skew_w3_d1 : skew_w3_d2;
+  assign _0569_ = _0570_ ? skew_w3_d0 : skew_w3_d1;
+  assign _0571_ = _0572_ ? w_in3 : skew_w3_d0;
+  assign _0573_ = _0574_ ? skew_w2_d0 : skew_w2_d1;
+  assign _0575_ = _0577_ ? w_in2 : skew_w2_d0;
+  assign _0578_ = _0579_ ? w_in1 : skew_w1_d0;
+  assign _0580_ = _0581_ ? skew_l3_d1 : skew_l3_d2;
+  assign _0582_ = _0583_ ? 1'h0 : _0580_;
+  assign _0584_ = _0585_ ? skew_l3_d0 : skew_l3_d1;
+  assign _0586_ = _0588_ ? 1'h0 : _0584_;
+  assign _0598_ = _0609_ ? _0124_ : acc_3_2;
+  assign _0589_ = _0590_ ? in_last : skew_l3_d0;
+  assign _0591_ = _0592_ ? 1'h0 : _0589_;
+  assign _0593_ = _0594_ ? skew_a3_d1 : skew_a3_d2;
+  assign _0595_ = _0596_ ? 8'h00 : _0593_;
+  assign _0597_ = _0599_ ? skew_a3_d0 : skew_a3_d1;
+  assign _0600_ = _0601_ ? 8'h00 : _0597_;
+  assign _0602_ = _0603_ ? a_in3 : skew_a3_d0;
+  assign _0604_ = _0605_ ? 8'h00 : _0602_;
+  assign _0606_ = _0607_ ? skew_l2_d0 : skew_l2_d1;
+  assign _0608_ = _0610_ ? 1'h0 : _0606_;
+  assign _0620_ = _0631_ ? 24'h000000 : _0598_;
+  assign _0611_ = _0612_ ? in_last : skew_l2_d0;
+  assign _0613_ = _0614_ ? 1'h0 : _0611_;
+  assign _0615_ = _0616_ ? skew_a2_d0 : skew_a2_d1;
+  assign _0617_ = _0618_ ? 8'h00 : _0615_;
+  assign _0619_ = _0621_ ? a_in2 : skew_a2_d0;
+  assign _0622_ = _0623_ ? 8'h00 : _0619_;
+  assign _0624_ = _0625_ ? in_last : skew_l1_d0;
+  assign _0626_ = _0627_ ? 1'h0 : _0624_;
+  assign _0628_ = _0629_ ? a_in1 : skew_a1_d0;
+  assign _0630_ = _0632_ ? 8'h00 : _0628_;
+  assign _0642_ = _0654_ ? l_3_1 : lr_3_2;
+  assign _0633_ = _0634_ ? i_w[31:24] : in_w3;
+  assign _0635_ = _0636_ ? i_w[23:16] : in_w2;
+  assign _0637_ = _0638_ ? i_w[15:8] : in_w1;
+  assign _0639_ = _0640_ ? i_w[7:0] : in_w0;
+  assign _0641_ = _0644_ ? i_a[31:24] : in_a3;
+  assign _0669_ = _0680_ ? _0150_[2:0] : drain_count;
+  assign _0645_ = _0646_ ? i_a[23:16] : in_a2;
+  assign _0647_ = _0648_ ? i_a[15:8] : in_a1;
+  assign _0649_ = _0650_ ? i_a[7:0] : in_a0;
+  assign _0651_ = _0652_ ? _0000_ : in_last;
+  assign _0653_ = _0655_ ? 1'h0 : _0651_;
+  assign _0660_ = _0661_ ? 1'h0 : _0642_;
+  assign _0656_ = _0657_ ? i_valid : in_valid;
+  assign _0658_ = _0659_ ? 1'h0 : _0656_;
+  assign _0662_ = _0663_ ? p_3_2 : pr_3_2;
+  assign _0664_ = _0665_ ? 16'h0000 : _0662_;
+  assign _0666_ = _0667_ ? w_2_2 : w_3_2;
+  assign _0668_ = _0670_ ? l_3_1 : l_3_2;
+  assign _0671_ = _0672_ ? 1'h0 : _0668_;
+  assign _0673_ = _0674_ ? a_3_1 : a_3_2;
+  assign _0675_ = _0676_ ? 8'h00 : _0673_;
+  assign _0677_ = _0678_ ? 24'h000000 : out_3_1;
+  assign _0679_ = _0681_ ? _0146_[23:0] : _0677_;
+  assign _0691_ = _0702_ ? 3'h4 : _0669_;
+  assign _0682_ = _0683_ ? _0121_ : acc_3_1;
+  assign _0684_ = _0685_ ? 24'h000000 : _0682_;
+  assign _0686_ = _0687_ ? l_3_0 : lr_3_1;
+  assign _0688_ = _0689_ ? 1'h0 : _0686_;
+  assign _0690_ = _0692_ ? p_3_1 : pr_3_1;
+  assign _0693_ = _0694_ ? 16'h0000 : _0690_;
+  assign _0695_ = _0696_ ? w_2_1 : w_3_1;
+  assign _0697_ = _0698_ ? l_3_0 : l_3_1;
+  assign _0699_ = _0700_ ? 1'h0 : _0697_;
+  assign _0701_ = _0703_ ? a_3_0 : a_3_1;
+  assign _0713_ = _0210_ ? 1'h0 : _0130_;
+  assign _0704_ = _0705_ ? 8'h00 : _0701_;
+  assign _0706_ = _0707_ ? 24'h000000 : out_3_0;
+  assign _0708_ = _0709_ ? _0144_[23:0] : _0706_;
+  assign _0710_ = _0711_ ? _0119_ : acc_3_0;
+  assign _0712_ = _0200_ ? 24'h000000 : _0710_;
+  assign sum_0_0 = _0131_[23:0];
+  assign sum_0_1 = _0132_[23:0];
+  assign sum_0_2 = _0133_[23:0];
+  assign sum_0_3 = _0135_[23:0];
+  assign sum_1_0 = _0136_[23:0];
+  assign sum_1_1 = _0137_[23:0];
+  assign sum_1_2 = _0138_[23:0];
+  assign sum_1_3 = _0139_[23:0];
+  assign sum_2_0 = _0140_[23:0];
+  assign sum_2_1 = _0141_[23:0];
+  assign sum_2_2 = _0142_[23:0];
+  assign sum_2_3 = _0143_[23:0];
+  assign sum_3_0 = _0144_[23:0];
+  assign sum_3_1 = _0146_[23:0];
+  assign sum_3_2 = _0147_[23:0];
+  assign sum_3_3 = _0148_[23:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -2186,4 +1623,406 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
+  assign _0421_ = _0151_;
+  assign _0643_ = cap_3_3;
+  assign beat_next = _0532_;
+  assign _0680_ = _0149_;
+  assign _0702_ = cap_3_3;
+  assign count_next = _0691_;
+  assign _0210_ = rst;
+  assign _0113_ = _0713_;
+  assign _0232_ = rst;
+  assign _0110_ = _0221_;
+  assign _0254_ = rst;
+  assign _0109_ = _0243_;
+  assign _0276_ = _0127_;
+  assign _0298_ = cap_3_3;
+  assign _0108_ = _0287_;
+  assign _0321_ = en;
+  assign _0343_ = rst;
+  assign _0107_ = _0332_;
+  assign _0365_ = en;
+  assign _0387_ = rst;
+  assign _0106_ = _0376_;
+  assign _0409_ = en;
+  assign _0432_ = rst;
+  assign _0105_ = _0420_;
+  assign _0454_ = en;
+  assign _0104_ = _0443_;
+  assign _0476_ = en;
+  assign _0498_ = rst;
+  assign _0103_ = _0487_;
+  assign _0520_ = en;
+  assign _0543_ = rst;
+  assign _0102_ = _0531_;
+  assign _0565_ = _0125_;
+  assign _0587_ = cap_3_2;
+  assign _0101_ = _0576_;
+  assign _0609_ = en;
+  assign _0631_ = rst;
+  assign _0099_ = _0620_;
+  assign _0654_ = en;
+  assign _0661_ = rst;
+  assign _0098_ = _0660_;
+  assign _0663_ = en;
+  assign _0665_ = rst;
+  assign _0097_ = _0664_;
+  assign _0667_ = en;
+  assign _0096_ = _0666_;
+  assign _0670_ = en;
+  assign _0672_ = rst;
+  assign _0095_ = _0671_;
+  assign _0674_ = en;
+  assign _0676_ = rst;
+  assign _0094_ = _0675_;
+  assign _0678_ = _0122_;
+  assign _0681_ = cap_3_1;
+  assign _0093_ = _0679_;
+  assign _0683_ = en;
+  assign _0685_ = rst;
+  assign _0092_ = _0684_;
+  assign _0687_ = en;
+  assign _0689_ = rst;
+  assign _0091_ = _0688_;
+  assign _0692_ = en;
+  assign _0694_ = rst;
+  assign _0090_ = _0693_;
+  assign _0696_ = en;
+  assign _0088_ = _0695_;
+  assign _0698_ = en;
+  assign _0700_ = rst;
+  assign _0087_ = _0699_;
+  assign _0703_ = en;
+  assign _0705_ = rst;
+  assign _0086_ = _0704_;
+  assign _0707_ = _0120_;
+  assign _0709_ = cap_3_0;
+  assign _0085_ = _0708_;
+  assign _0711_ = en;
+  assign _0200_ = rst;
+  assign _0084_ = _0712_;
+  assign _0202_ = en;
+  assign _0204_ = rst;
+  assign _0083_ = _0203_;
+  assign _0206_ = en;
+  assign _0208_ = rst;
+  assign _0082_ = _0207_;
+  assign _0211_ = en;
+  assign _0081_ = _0209_;
+  assign _0213_ = en;
+  assign _0215_ = rst;
+  assign _0080_ = _0214_;
+  assign _0217_ = en;
+  assign _0219_ = rst;
+  assign _0079_ = _0218_;
+  assign _0222_ = _0118_;
+  assign _0224_ = cap_2_3;
+  assign _0077_ = _0223_;
+  assign _0226_ = en;
+  assign _0228_ = rst;
+  assign _0076_ = _0227_;
+  assign _0230_ = en;
+  assign _0233_ = rst;
+  assign _0075_ = _0231_;
+  assign _0235_ = en;
+  assign _0237_ = rst;
+  assign _0074_ = _0236_;
+  assign _0239_ = en;
+  assign _0073_ = _0238_;
+  assign _0241_ = en;
+  assign _0244_ = rst;
+  assign _0072_ = _0242_;
+  assign _0246_ = en;
+  assign _0248_ = rst;
+  assign _0071_ = _0247_;
+  assign _0250_ = _0116_;
+  assign _0252_ = cap_2_2;
+  assign _0070_ = _0251_;
+  assign _0255_ = en;
+  assign _0257_ = rst;
+  assign _0069_ = _0256_;
+  assign _0259_ = en;
+  assign _0261_ = rst;
+  assign _0068_ = _0260_;
+  assign _0263_ = en;
+  assign _0266_ = rst;
+  assign _0066_ = _0264_;
+  assign _0268_ = en;
+  assign _0065_ = _0267_;
+  assign _0270_ = en;
+  assign _0272_ = rst;
+  assign _0064_ = _0271_;
+  assign _0274_ = en;
+  assign _0277_ = rst;
+  assign _0063_ = _0275_;
+  assign _0279_ = _0114_;
+  assign _0281_ = cap_2_1;
+  assign _0062_ = _0280_;
+  assign _0283_ = en;
+  assign _0285_ = rst;
+  assign _0061_ = _0284_;
+  assign _0288_ = en;
+  assign _0290_ = rst;
+  assign _0060_ = _0289_;
+  assign _0292_ = en;
+  assign _0294_ = rst;
+  assign _0059_ = _0293_;
+  assign _0296_ = en;
+  assign _0058_ = _0295_;
+  assign _0299_ = en;
+  assign _0301_ = rst;
+  assign _0057_ = _0300_;
+  assign _0303_ = en;
+  assign _0305_ = rst;
+  assign _0055_ = _0304_;
+  assign _0307_ = _0100_;
+  assign _0311_ = cap_2_0;
+  assign _0054_ = _0308_;
+  assign _0313_ = en;
+  assign _0315_ = rst;
+  assign _0053_ = _0314_;
+  assign _0317_ = en;
+  assign _0319_ = rst;
+  assign _0052_ = _0318_;
+  assign _0322_ = en;
+  assign _0324_ = rst;
+  assign _0051_ = _0323_;
+  assign _0326_ = en;
+  assign _0050_ = _0325_;
+  assign _0328_ = en;
+  assign _0330_ = rst;
+  assign _0049_ = _0329_;
+  assign _0333_ = en;
+  assign _0335_ = rst;
+  assign _0048_ = _0334_;
+  assign _0337_ = _0078_;
+  assign _0339_ = cap_1_3;
+  assign _0047_ = _0338_;
+  assign _0341_ = en;
+  assign _0344_ = rst;
+  assign _0046_ = _0342_;
+  assign _0346_ = en;
+  assign _0348_ = rst;
+  assign _0044_ = _0347_;
+  assign _0350_ = en;
+  assign _0352_ = rst;
+  assign _0043_ = _0351_;
+  assign _0355_ = en;
+  assign _0042_ = _0353_;
+  assign _0357_ = en;
+  assign _0359_ = rst;
+  assign _0041_ = _0358_;
+  assign _0361_ = en;
+  assign _0363_ = rst;
+  assign _0040_ = _0362_;
+  assign _0366_ = _0056_;
+  assign _0368_ = cap_1_2;
+  assign _0039_ = _0367_;
+  assign _0370_ = en;
+  assign _0372_ = rst;
+  assign _0038_ = _0371_;
+  assign _0374_ = en;
+  assign _0377_ = rst;
+  assign _0037_ = _0375_;
+  assign _0379_ = en;
+  assign _0381_ = rst;
+  assign _0036_ = _0380_;
+  assign _0383_ = en;
+  assign _0035_ = _0382_;
+  assign _0385_ = en;
+  assign _0388_ = rst;
+  assign _0033_ = _0386_;
+  assign _0390_ = en;
+  assign _0392_ = rst;
+  assign _0032_ = _0391_;
+  assign _0394_ = _0034_;
+  assign _0396_ = cap_1_1;
+  assign _0031_ = _0395_;
+  assign _0399_ = en;
+  assign _0401_ = rst;
+  assign _0030_ = _0400_;
+  assign _0403_ = en;
+  assign _0405_ = rst;
+  assign _0029_ = _0404_;
+  assign _0407_ = en;
+  assign _0410_ = rst;
+  assign _0028_ = _0408_;
+  assign _0412_ = en;
+  assign _0027_ = _0411_;
+  assign _0414_ = en;
+  assign _0416_ = rst;
+  assign _0026_ = _0415_;
+  assign _0418_ = en;
+  assign _0422_ = rst;
+  assign _0025_ = _0419_;
+  assign _0424_ = _0012_;
+  assign _0426_ = cap_1_0;
+  assign _0024_ = _0425_;
+  assign _0428_ = en;
+  assign _0430_ = rst;
+  assign _0022_ = _0429_;
+  assign _0433_ = en;
+  assign _0435_ = rst;
+  assign _0021_ = _0434_;
+  assign _0437_ = en;
+  assign _0439_ = rst;
+  assign _0020_ = _0438_;
+  assign _0441_ = en;
+  assign _0019_ = _0440_;
+  assign _0444_ = en;
+  assign _0446_ = rst;
+  assign _0018_ = _0445_;
+  assign _0448_ = en;
+  assign _0450_ = rst;
+  assign _0017_ = _0449_;
+  assign _0452_ = _0189_;
+  assign _0455_ = cap_0_3;
+  assign _0016_ = _0453_;
+  assign _0457_ = en;
+  assign _0459_ = rst;
+  assign _0015_ = _0458_;
+  assign _0461_ = en;
+  assign _0463_ = rst;
+  assign _0014_ = _0462_;
+  assign _0466_ = en;
+  assign _0468_ = rst;
+  assign _0013_ = _0467_;
+  assign _0470_ = en;
+  assign _0011_ = _0469_;
+  assign _0472_ = en;
+  assign _0474_ = rst;
+  assign _0010_ = _0473_;
+  assign _0477_ = en;
+  assign _0479_ = rst;
+  assign _0009_ = _0478_;
+  assign _0481_ = _0167_;
+  assign _0483_ = cap_0_2;
+  assign _0008_ = _0482_;
+  assign _0485_ = en;
+  assign _0488_ = rst;
+  assign _0007_ = _0486_;
+  assign _0490_ = en;
+  assign _0492_ = rst;
+  assign _0006_ = _0491_;
+  assign _0494_ = en;
+  assign _0496_ = rst;
+  assign _0005_ = _0495_;
+  assign _0499_ = en;
+  assign _0004_ = _0497_;
+  assign _0501_ = en;
+  assign _0503_ = rst;
+  assign _0003_ = _0502_;
+  assign _0505_ = en;
+  assign _0507_ = rst;
+  assign _0002_ = _0506_;
+  assign _0510_ = _0145_;
+  assign _0512_ = cap_0_1;
+  assign _0199_ = _0511_;
+  assign _0514_ = en;
+  assign _0516_ = rst;
+  assign _0198_ = _0515_;
+  assign _0518_ = en;
+  assign _0521_ = rst;
+  assign _0197_ = _0519_;
+  assign _0523_ = en;
+  assign _0525_ = rst;
+  assign _0196_ = _0524_;
+  assign _0527_ = en;
+  assign _0195_ = _0526_;
+  assign _0529_ = en;
+  assign _0533_ = rst;
+  assign _0194_ = _0530_;
+  assign _0535_ = en;
+  assign _0537_ = rst;
+  assign _0193_ = _0536_;
+  assign _0539_ = _0123_;
+  assign _0541_ = cap_0_0;
+  assign _0192_ = _0540_;
+  assign _0544_ = en;
+  assign _0546_ = rst;
+  assign _0191_ = _0545_;
+  assign _0548_ = en;
+  assign _0550_ = rst;
+  assign _0190_ = _0549_;
+  assign _0552_ = en;
+  assign _0555_ = rst;
+  assign _0188_ = _0553_;
+  assign _0557_ = en;
+  assign _0187_ = _0556_;
+  assign _0559_ = en;
+  assign _0561_ = rst;
+  assign _0186_ = _0560_;
+  assign _0563_ = en;
+  assign _0566_ = rst;
+  assign _0185_ = _0564_;
+  assign _0568_ = en;
+  assign _0184_ = _0567_;
+  assign _0570_ = en;
+  assign _0183_ = _0569_;
+  assign _0572_ = en;
+  assign _0182_ = _0571_;
+  assign _0574_ = en;
+  assign _0181_ = _0573_;
+  assign _0577_ = en;
+  assign _0180_ = _0575_;
+  assign _0579_ = en;
+  assign _0179_ = _0578_;
+  assign _0581_ = en;
+  assign _0583_ = rst;
+  assign _0177_ = _0582_;
+  assign _0585_ = en;
+  assign _0588_ = rst;
+  assign _0176_ = _0586_;
+  assign _0590_ = en;
+  assign _0592_ = rst;
+  assign _0175_ = _0591_;
+  assign _0594_ = en;
+  assign _0596_ = rst;
+  assign _0174_ = _0595_;
+  assign _0599_ = en;
+  assign _0601_ = rst;
+  assign _0173_ = _0600_;
+  assign _0603_ = en;
+  assign _0605_ = rst;
+  assign _0172_ = _0604_;
+  assign _0607_ = en;
+  assign _0610_ = rst;
+  assign _0171_ = _0608_;
+  assign _0612_ = en;
+  assign _0614_ = rst;
+  assign _0170_ = _0613_;
+  assign _0616_ = en;
+  assign _0618_ = rst;
+  assign _0169_ = _0617_;
+  assign _0621_ = en;
+  assign _0623_ = rst;
+  assign _0168_ = _0622_;
+  assign _0625_ = en;
+  assign _0627_ = rst;
+  assign _0166_ = _0626_;
+  assign _0629_ = en;
+  assign _0632_ = rst;
+  assign _0165_ = _0630_;
+  assign _0634_ = en;
+  assign _0164_ = _0633_;
+  assign _0636_ = en;
+  assign _0163_ = _0635_;
+  assign _0638_ = en;
+  assign _0162_ = _0637_;
+  assign _0640_ = en;
+  assign _0161_ = _0639_;
+  assign _0644_ = en;
+  assign _0160_ = _0641_;
+  assign _0646_ = en;
+  assign _0159_ = _0645_;
+  assign _0648_ = en;
+  assign _0158_ = _0647_;
+  assign _0650_ = en;
+  assign _0157_ = _0649_;
+  assign _0652_ = en;
+  assign _0655_ = rst;
+  assign _0155_ = _0653_;
+  assign _0657_ = en;
+  assign _0659_ = rst;
+  assign _0154_ = _0658_;
 endmodule

@@ -3,48 +3,119 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [31:0] \$10 ;
-  wire [30:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [62:0] \$13 ;
-  wire [63:0] \$14 ;
-  wire [63:0] \$15 ;
-  wire [63:0] \$16 ;
-  wire [63:0] \$17 ;
-  wire [33:0] \$18 ;
-  wire \$19 ;
-  wire [5:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire [34:0] \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  reg \$25 ;
-  reg \$26 ;
-  reg [30:0] \$27 ;
-  reg [4:0] \$28 ;
-  reg [4:0] \$29 ;
-  wire \$3 ;
-  reg [31:0] \$30 ;
-  reg \$31 ;
-  reg \$32 ;
-  reg [4:0] \$33 ;
-  reg [32:0] \$34 ;
-  reg [31:0] \$35 ;
-  reg \$36 ;
-  reg \$37 ;
-  reg [33:0] \$38 ;
-  reg [7:0] \$39 ;
-  wire [6:0] \$4 ;
-  reg \$40 ;
-  reg \$41 ;
-  wire [6:0] \$5 ;
-  wire [32:0] \$6 ;
-  wire [62:0] \$7 ;
-  wire [33:0] \$8 ;
-  wire [28:0] \$9 ;
+  wire _000_;
+  wire [31:0] _001_;
+  wire [30:0] _002_;
+  wire [32:0] _003_;
+  wire [62:0] _004_;
+  wire [63:0] _005_;
+  wire [63:0] _006_;
+  wire [63:0] _007_;
+  wire [63:0] _008_;
+  wire [33:0] _009_;
+  wire _010_;
+  wire [5:0] _011_;
+  wire _012_;
+  wire _013_;
+  wire [34:0] _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire [30:0] _019_;
+  wire [4:0] _020_;
+  wire [4:0] _021_;
+  wire _022_;
+  wire [31:0] _023_;
+  wire _024_;
+  wire _025_;
+  wire [4:0] _026_;
+  wire [32:0] _027_;
+  wire [31:0] _028_;
+  wire _029_;
+  wire _030_;
+  wire [33:0] _031_;
+  wire [7:0] _032_;
+  wire [6:0] _033_;
+  wire _034_;
+  wire _035_;
+  wire [6:0] _036_;
+  wire [32:0] _037_;
+  wire [62:0] _038_;
+  wire [33:0] _039_;
+  wire [28:0] _040_;
+  wire [7:0] _041_;
+  wire _042_;
+  wire [7:0] _043_;
+  wire _044_;
+  wire [7:0] _045_;
+  wire _046_;
+  wire [7:0] _047_;
+  wire _048_;
+  wire [33:0] _049_;
+  wire _050_;
+  wire _051_;
+  wire [33:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire [31:0] _063_;
+  wire _064_;
+  wire [31:0] _065_;
+  wire _066_;
+  wire [32:0] _067_;
+  wire _068_;
+  wire [32:0] _069_;
+  wire _070_;
+  wire [4:0] _071_;
+  wire _072_;
+  wire _073_;
+  wire [4:0] _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire [31:0] _085_;
+  wire _086_;
+  wire [31:0] _087_;
+  wire _088_;
+  wire [4:0] _089_;
+  wire _090_;
+  wire [4:0] _091_;
+  wire _092_;
+  wire [4:0] _093_;
+  wire _094_;
+  wire _095_;
+  wire [4:0] _096_;
+  wire _097_;
+  wire [30:0] _098_;
+  wire _099_;
+  wire [30:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -106,254 +177,166 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   always @(posedge clk)
-    o_valid <= \$40 ;
+    o_valid <= _034_;
   always @(posedge clk)
-    o_last <= \$41 ;
-  assign \$1  = $signed(i_shift) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift : 6'h00;
-  assign \$3  = $signed(i_shift) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(i_bias);
-  assign \$7  = $signed(rq1_s0) << rq1_l0;
-  assign \$8  = \$7 [16:0] * rq1_m0[16:0];
-  assign \$9  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$10  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$11  = \$7 [16:0] * rq1_m0[30:17];
-  assign \$12  = $signed(\$10 ) + $signed({ 1'h0, \$11  });
-  assign mid_0 = $signed(\$12 ) + $signed(15'h2000);
-  assign \$14  = $signed(\$13 ) + $signed(mid_0);
-  assign \$16  = 1'h1 << rq1_r0;
-  assign \$18  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$19  = | rq2_hf0;
-  assign \$20  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = $signed(\$18 ) - $signed({ 1'h0, \$21  });
-  assign y_0 = $signed(\$22 [33:0]) >>> rq2_r0;
+    o_last <= _035_;
+  assign _000_ = $signed(i_shift) > $signed(1'h0);
+  assign _011_ = _000_ ? i_shift : 6'h00;
+  assign _022_ = $signed(i_shift) < $signed(1'h0);
+  assign _033_ = - $signed(i_shift);
+  assign _036_ = _022_ ? _033_ : 7'h00;
+  assign _037_ = $signed(i_acc) + $signed(i_bias);
+  assign _038_ = $signed(rq1_s0) << rq1_l0;
+  assign _039_ = _038_[16:0] * rq1_m0[16:0];
+  assign _040_ = $signed(_038_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _001_ = $signed(_038_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _002_ = _038_[16:0] * rq1_m0[30:17];
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
+  assign _005_ = $signed(_004_) + $signed(mid_0);
+  assign _007_ = 1'h1 << rq1_r0;
+  assign _009_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _010_ = | rq2_hf0;
+  assign _012_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _013_ = _010_ & _012_;
+  assign _014_ = $signed(_009_) - $signed({ 1'h0, _013_ });
+  assign y_0 = $signed(_014_[33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign \$23  = $signed(t_0) < $signed(8'h80);
-  assign \$24  = $signed(t_0) > $signed(8'h7f);
+  assign _015_ = $signed(t_0) < $signed(8'h80);
+  assign _016_ = $signed(t_0) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$25 ;
+    rq1_valid <= _017_;
   always @(posedge clk)
-    rq1_last <= \$26 ;
+    rq1_last <= _018_;
   always @(posedge clk)
-    rq1_m0 <= \$27 ;
+    rq1_m0 <= _019_;
   always @(posedge clk)
-    rq1_l0 <= \$28 ;
+    rq1_l0 <= _020_;
   always @(posedge clk)
-    rq1_r0 <= \$29 ;
+    rq1_r0 <= _021_;
   always @(posedge clk)
-    rq1_s0 <= \$30 ;
+    rq1_s0 <= _023_;
   always @(posedge clk)
-    rq2_valid <= \$31 ;
+    rq2_valid <= _024_;
   always @(posedge clk)
-    rq2_last <= \$32 ;
+    rq2_last <= _025_;
   always @(posedge clk)
-    rq2_r0 <= \$33 ;
+    rq2_r0 <= _026_;
   always @(posedge clk)
-    rq2_h0 <= \$34 ;
+    rq2_h0 <= _027_;
   always @(posedge clk)
-    rq2_hf0 <= \$35 ;
+    rq2_hf0 <= _028_;
   always @(posedge clk)
-    rq3_valid <= \$36 ;
+    rq3_valid <= _029_;
   always @(posedge clk)
-    rq3_last <= \$37 ;
+    rq3_last <= _030_;
   always @(posedge clk)
-    rq3_y0 <= \$38 ;
+    rq3_y0 <= _031_;
   always @(posedge clk)
-    o_data <= \$39 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = o_last;
-    if (en) begin
-      \$41  = rq3_last;
-    end
-    if (rst) begin
-      \$41  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$25  = rq1_valid;
-    if (en) begin
-      \$25  = i_valid;
-    end
-    if (rst) begin
-      \$25  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = rq1_last;
-    if (en) begin
-      \$26  = i_last;
-    end
-    if (rst) begin
-      \$26  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = rq1_m0;
-    if (en) begin
-      \$27  = i_multiplier;
-    end
-    if (rst) begin
-      \$27  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = rq1_l0;
-    if (en) begin
-      \$28  = \$2 [4:0];
-    end
-    if (rst) begin
-      \$28  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = rq1_r0;
-    if (en) begin
-      \$29  = \$5 [4:0];
-    end
-    if (rst) begin
-      \$29  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = rq1_s0;
-    if (en) begin
-      \$30  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$30  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = rq2_valid;
-    if (en) begin
-      \$31  = rq1_valid;
-    end
-    if (rst) begin
-      \$31  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$32  = rq2_last;
-    if (en) begin
-      \$32  = rq1_last;
-    end
-    if (rst) begin
-      \$32  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = rq2_r0;
-    if (en) begin
-      \$33  = rq1_r0;
-    end
-    if (rst) begin
-      \$33  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = rq2_h0;
-    if (en) begin
-      \$34  = \$15 [32:0];
-    end
-    if (rst) begin
-      \$34  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = rq2_hf0;
-    if (en) begin
-      \$35  = \$17 [31:0];
-    end
-    if (rst) begin
-      \$35  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = rq3_valid;
-    if (en) begin
-      \$36  = rq2_valid;
-    end
-    if (rst) begin
-      \$36  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = rq3_last;
-    if (en) begin
-      \$37  = rq2_last;
-    end
-    if (rst) begin
-      \$37  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = rq3_y0;
-    if (en) begin
-      \$38  = y_0;
-    end
-    if (rst) begin
-      \$38  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        \$39  = 8'h80;
-      end else if (\$24 ) begin
-        \$39  = 8'h7f;
-      end else begin
-        \$39  = t_0[7:0];
-      end
-    end
-    if (rst) begin
-      \$39  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = o_valid;
-    if (en) begin
-      \$40  = rq3_valid;
-    end
-    if (rst) begin
-      \$40  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign s_0 = \$6 [31:0];
-  assign a_0 = \$7 [31:0];
-  assign outer_0 = { \$9 , \$8  };
-  assign h_0 = \$15 [32:0];
-  assign half_0 = \$17 [31:0];
-  assign u_0 = \$22 [33:0];
+    o_data <= _032_;
+  assign _051_ = _062_ ? rq3_last : o_last;
+  assign _041_ = _042_ ? (* full_case = 32'd1 *) 8'h7f : t_0[7:0];
+  assign _043_ = _044_ ? (* full_case = 32'd1 *) 8'h80 : _041_;
+  assign _045_ = _046_ ? _043_ : o_data;
+  assign _047_ = _048_ ? 8'h00 : _045_;
+  assign _049_ = _050_ ? y_0 : rq3_y0;
+  assign _052_ = _053_ ? 34'h000000000 : _049_;
+  assign _054_ = _055_ ? rq2_last : rq3_last;
+  assign _056_ = _057_ ? 1'h0 : _054_;
+  assign _058_ = _059_ ? rq2_valid : rq3_valid;
+  assign _060_ = _061_ ? 1'h0 : _058_;
+  assign _073_ = _084_ ? 1'h0 : _051_;
+  assign _063_ = _064_ ? _008_[31:0] : rq2_hf0;
+  assign _065_ = _066_ ? 32'd0 : _063_;
+  assign _067_ = _068_ ? _006_[32:0] : rq2_h0;
+  assign _069_ = _070_ ? 33'h000000000 : _067_;
+  assign _071_ = _072_ ? rq1_r0 : rq2_r0;
+  assign _074_ = _075_ ? 5'h00 : _071_;
+  assign _076_ = _077_ ? rq1_last : rq2_last;
+  assign _078_ = _079_ ? 1'h0 : _076_;
+  assign _080_ = _081_ ? rq1_valid : rq2_valid;
+  assign _082_ = _083_ ? 1'h0 : _080_;
+  assign _095_ = _106_ ? rq3_valid : o_valid;
+  assign _085_ = _086_ ? _037_[31:0] : rq1_s0;
+  assign _087_ = _088_ ? 32'd0 : _085_;
+  assign _089_ = _090_ ? _036_[4:0] : rq1_r0;
+  assign _091_ = _092_ ? 5'h00 : _089_;
+  assign _093_ = _094_ ? _011_[4:0] : rq1_l0;
+  assign _096_ = _097_ ? 5'h00 : _093_;
+  assign _098_ = _099_ ? i_multiplier : rq1_m0;
+  assign _100_ = _101_ ? 31'h00000000 : _098_;
+  assign _102_ = _103_ ? i_last : rq1_last;
+  assign _104_ = _105_ ? 1'h0 : _102_;
+  assign _111_ = _112_ ? 1'h0 : _095_;
+  assign _107_ = _108_ ? i_valid : rq1_valid;
+  assign _109_ = _110_ ? 1'h0 : _107_;
+  assign left_0 = _011_[4:0];
+  assign r_0 = _036_[4:0];
+  assign s_0 = _037_[31:0];
+  assign a_0 = _038_[31:0];
+  assign outer_0 = { _040_, _039_ };
+  assign h_0 = _006_[32:0];
+  assign half_0 = _008_[31:0];
+  assign u_0 = _014_[33:0];
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign \$13  = { \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 , \$8 [33:17] };
-  assign \$15  = { \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63:14] };
-  assign \$17  = { 1'h0, \$16 [63:1] };
+  assign _062_ = en;
+  assign _084_ = rst;
+  assign _035_ = _073_;
+  assign _106_ = en;
+  assign _112_ = rst;
+  assign _034_ = _111_;
+  assign _042_ = _016_;
+  assign _044_ = _015_;
+  assign _046_ = en;
+  assign _048_ = rst;
+  assign _032_ = _047_;
+  assign _050_ = en;
+  assign _053_ = rst;
+  assign _031_ = _052_;
+  assign _055_ = en;
+  assign _057_ = rst;
+  assign _030_ = _056_;
+  assign _059_ = en;
+  assign _061_ = rst;
+  assign _029_ = _060_;
+  assign _064_ = en;
+  assign _066_ = rst;
+  assign _028_ = _065_;
+  assign _068_ = en;
+  assign _070_ = rst;
+  assign _027_ = _069_;
+  assign _072_ = en;
+  assign _075_ = rst;
+  assign _026_ = _074_;
+  assign _077_ = en;
+  assign _079_ = rst;
+  assign _025_ = _078_;
+  assign _081_ = en;
+  assign _083_ = rst;
+  assign _024_ = _082_;
+  assign _086_ = en;
+  assign _088_ = rst;
+  assign _023_ = _087_;
+  assign _090_ = en;
+  assign _092_ = rst;
+  assign _021_ = _091_;
+  assign _094_ = en;
+  assign _097_ = rst;
+  assign _020_ = _096_;
+  assign _099_ = en;
+  assign _101_ = rst;
+  assign _019_ = _100_;
+  assign _103_ = en;
+  assign _105_ = rst;
+  assign _018_ = _104_;
+  assign _108_ = en;
+  assign _110_ = rst;
+  assign _017_ = _109_;
+  assign _004_ = { _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_, _039_[33:17] };
+  assign _006_ = { _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63:14] };
+  assign _008_ = { 1'h0, _007_[63:1] };
 endmodule

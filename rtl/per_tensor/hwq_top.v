@@ -106,148 +106,526 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [4:0] \$1 ;
-  wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [16:0] \$101 ;
-  reg [15:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg \$108 ;
-  reg [3:0] \$109 ;
-  wire \$11 ;
-  reg [5:0] \$110 ;
-  reg [1:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg [1:0] \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg [16:0] \$120 ;
-  reg [3:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [5:0] \$124 ;
-  reg [1:0] \$125 ;
-  reg [3:0] \$126 ;
-  reg [1:0] \$127 ;
-  reg [5:0] \$128 ;
-  reg [5:0] \$129 ;
-  wire \$13 ;
-  reg [5:0] \$130 ;
-  reg [16:0] \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [1:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [1:0] \$139 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [2:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire [6:0] \$232 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [5:0] \$3 ;
-  wire \$30 ;
-  wire [17:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire \$38 ;
-  wire [15:0] \$39 ;
-  wire [1:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [6:0] \$45 ;
-  wire \$46 ;
-  wire [4:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [1:0] \$49 ;
-  wire [1:0] \$5 ;
-  wire [16:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
-  wire \$6 ;
-  wire [4:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [8:0] \$62 ;
-  wire \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [6:0] \$67 ;
-  wire \$68 ;
-  wire [6:0] \$69 ;
-  wire \$7 ;
-  wire [6:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [2:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire [4:0] \$80 ;
-  wire [2:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [23:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [2:0] \$90 ;
-  wire [2:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire [1:0] \$95 ;
-  reg \$96 ;
-  reg [3:0] \$97 ;
-  reg \$98 ;
-  reg [15:0] \$99 ;
-  reg \$signal ;
+  wire [4:0] _000_;
+  wire _001_;
+  wire [15:0] _002_;
+  wire [16:0] _003_;
+  wire [15:0] _004_;
+  wire [7:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [15:0] _008_;
+  wire [7:0] _009_;
+  wire _010_;
+  wire [3:0] _011_;
+  wire _012_;
+  wire [5:0] _013_;
+  wire [1:0] _014_;
+  wire [15:0] _015_;
+  wire _016_;
+  wire [1:0] _017_;
+  wire [30:0] _018_;
+  wire [5:0] _019_;
+  wire [3:0] _020_;
+  wire [7:0] _021_;
+  wire _022_;
+  wire _023_;
+  wire [16:0] _024_;
+  wire [3:0] _025_;
+  wire _026_;
+  wire _027_;
+  wire [5:0] _028_;
+  wire [1:0] _029_;
+  wire [3:0] _030_;
+  wire [1:0] _031_;
+  wire [5:0] _032_;
+  wire [5:0] _033_;
+  wire _034_;
+  wire [5:0] _035_;
+  wire [16:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [1:0] _040_;
+  wire [7:0] _041_;
+  wire [7:0] _042_;
+  wire [7:0] _043_;
+  wire [1:0] _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire [17:0] _049_;
+  wire [17:0] _050_;
+  wire [2:0] _051_;
+  wire [18:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [6:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire [5:0] _063_;
+  wire _064_;
+  wire [17:0] _065_;
+  wire _066_;
+  wire _067_;
+  wire [16:0] _068_;
+  wire [16:0] _069_;
+  wire [16:0] _070_;
+  wire [16:0] _071_;
+  wire _072_;
+  wire [15:0] _073_;
+  wire [1:0] _074_;
+  wire [16:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire [16:0] _078_;
+  wire _079_;
+  wire [6:0] _080_;
+  wire _081_;
+  wire [4:0] _082_;
+  wire [2:0] _083_;
+  wire [1:0] _084_;
+  wire [1:0] _085_;
+  wire [16:0] _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire [17:0] _095_;
+  wire _096_;
+  wire [4:0] _097_;
+  wire [8:0] _098_;
+  wire [8:0] _099_;
+  wire _100_;
+  wire [8:0] _101_;
+  wire _102_;
+  wire _103_;
+  wire [6:0] _104_;
+  wire _105_;
+  wire [6:0] _106_;
+  wire _107_;
+  wire [6:0] _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire [2:0] _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire [4:0] _119_;
+  wire [2:0] _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire [23:0] _127_;
+  wire _128_;
+  wire _129_;
+  wire [2:0] _130_;
+  wire [2:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire [1:0] _135_;
+  wire _136_;
+  wire [3:0] _137_;
+  wire _138_;
+  wire [15:0] _139_;
+  wire [1:0] _140_;
+  wire _141_;
+  wire [7:0] _142_;
+  wire _143_;
+  wire [7:0] _144_;
+  wire _145_;
+  wire [7:0] _146_;
+  wire _147_;
+  wire [7:0] _148_;
+  wire _149_;
+  wire [7:0] _150_;
+  wire _151_;
+  wire [7:0] _152_;
+  wire _153_;
+  wire [7:0] _154_;
+  wire _155_;
+  wire [7:0] _156_;
+  wire _157_;
+  wire [7:0] _158_;
+  wire _159_;
+  wire [1:0] _160_;
+  wire _161_;
+  wire [1:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire [16:0] _176_;
+  wire _177_;
+  wire [16:0] _178_;
+  wire _179_;
+  wire [16:0] _180_;
+  wire _181_;
+  wire [16:0] _182_;
+  wire _183_;
+  wire [5:0] _184_;
+  wire _185_;
+  wire [5:0] _186_;
+  wire _187_;
+  wire [5:0] _188_;
+  wire _189_;
+  wire [5:0] _190_;
+  wire _191_;
+  wire [5:0] _192_;
+  wire _193_;
+  wire [5:0] _194_;
+  wire _195_;
+  wire [1:0] _196_;
+  wire _197_;
+  wire [1:0] _198_;
+  wire _199_;
+  wire [1:0] _200_;
+  wire _201_;
+  wire [1:0] _202_;
+  wire _203_;
+  wire [3:0] _204_;
+  wire _205_;
+  wire [3:0] _206_;
+  wire _207_;
+  wire [3:0] _208_;
+  wire _209_;
+  wire [3:0] _210_;
+  wire _211_;
+  wire [3:0] _212_;
+  wire _213_;
+  wire [3:0] _214_;
+  wire _215_;
+  wire [1:0] _216_;
+  wire _217_;
+  wire [1:0] _218_;
+  wire _219_;
+  wire [1:0] _220_;
+  wire _221_;
+  wire [1:0] _222_;
+  wire _223_;
+  wire [1:0] _224_;
+  wire _225_;
+  wire [5:0] _226_;
+  wire _227_;
+  wire [5:0] _228_;
+  wire _229_;
+  wire [5:0] _230_;
+  wire _231_;
+  wire [5:0] _232_;
+  wire _233_;
+  wire [5:0] _234_;
+  wire _235_;
+  wire _236_;
+  wire [5:0] _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire _264_;
+  wire [3:0] _265_;
+  wire _266_;
+  wire [3:0] _267_;
+  wire _268_;
+  wire [3:0] _269_;
+  wire _270_;
+  wire [3:0] _271_;
+  wire _272_;
+  wire [3:0] _273_;
+  wire _274_;
+  wire [3:0] _275_;
+  wire _276_;
+  wire _277_;
+  wire [3:0] _278_;
+  wire _279_;
+  wire [16:0] _280_;
+  wire _281_;
+  wire [16:0] _282_;
+  wire _283_;
+  wire [16:0] _284_;
+  wire _285_;
+  wire [16:0] _286_;
+  wire _287_;
+  wire [16:0] _288_;
+  wire _289_;
+  wire [16:0] _290_;
+  wire _291_;
+  wire _292_;
+  wire [16:0] _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire [7:0] _310_;
+  wire _311_;
+  wire [7:0] _312_;
+  wire _313_;
+  wire [7:0] _314_;
+  wire _315_;
+  wire [7:0] _316_;
+  wire _317_;
+  wire [7:0] _318_;
+  wire _319_;
+  wire _320_;
+  wire [7:0] _321_;
+  wire _322_;
+  wire [3:0] _323_;
+  wire _324_;
+  wire [3:0] _325_;
+  wire _326_;
+  wire [3:0] _327_;
+  wire _328_;
+  wire [3:0] _329_;
+  wire _330_;
+  wire [5:0] _331_;
+  wire _332_;
+  wire [5:0] _333_;
+  wire _334_;
+  wire [5:0] _335_;
+  wire _336_;
+  wire [5:0] _337_;
+  wire _338_;
+  wire [30:0] _339_;
+  wire _340_;
+  wire [30:0] _341_;
+  wire _342_;
+  wire [30:0] _343_;
+  wire _344_;
+  wire [30:0] _345_;
+  wire _346_;
+  wire [1:0] _347_;
+  wire _348_;
+  wire [1:0] _349_;
+  wire _350_;
+  wire [1:0] _351_;
+  wire _352_;
+  wire [1:0] _353_;
+  wire _354_;
+  wire [1:0] _355_;
+  wire _356_;
+  wire [1:0] _357_;
+  wire _358_;
+  wire _359_;
+  wire [1:0] _360_;
+  wire _361_;
+  wire [1:0] _362_;
+  wire _363_;
+  wire _364_;
+  wire [1:0] _365_;
+  wire _366_;
+  wire _367_;
+  wire [1:0] _368_;
+  wire _369_;
+  wire _370_;
+  wire _371_;
+  wire _372_;
+  wire _373_;
+  wire _374_;
+  wire _375_;
+  wire _376_;
+  wire _377_;
+  wire _378_;
+  wire [15:0] _379_;
+  wire _380_;
+  wire [15:0] _381_;
+  wire _382_;
+  wire [15:0] _383_;
+  wire _384_;
+  wire _385_;
+  wire [15:0] _386_;
+  wire _387_;
+  wire [1:0] _388_;
+  wire _389_;
+  wire [1:0] _390_;
+  wire _391_;
+  wire [1:0] _392_;
+  wire _393_;
+  wire [1:0] _394_;
+  wire _395_;
+  wire [1:0] _396_;
+  wire _397_;
+  wire _398_;
+  wire [1:0] _399_;
+  wire _400_;
+  wire [5:0] _401_;
+  wire _402_;
+  wire [5:0] _403_;
+  wire _404_;
+  wire [5:0] _405_;
+  wire _406_;
+  wire [5:0] _407_;
+  wire _408_;
+  wire _409_;
+  wire [5:0] _410_;
+  wire _411_;
+  wire [3:0] _412_;
+  wire _413_;
+  wire [3:0] _414_;
+  wire _415_;
+  wire [3:0] _416_;
+  wire _417_;
+  wire [3:0] _418_;
+  wire _419_;
+  wire [3:0] _420_;
+  wire _421_;
+  wire _422_;
+  wire [3:0] _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire _430_;
+  wire _431_;
+  wire _432_;
+  wire _433_;
+  wire _434_;
+  wire _435_;
+  wire [7:0] _436_;
+  wire _437_;
+  wire [7:0] _438_;
+  wire _439_;
+  wire [7:0] _440_;
+  wire _441_;
+  wire [15:0] _442_;
+  wire _443_;
+  wire [15:0] _444_;
+  wire _445_;
+  wire [15:0] _446_;
+  wire _447_;
+  wire [7:0] _448_;
+  wire _449_;
+  wire [7:0] _450_;
+  wire _451_;
+  wire [7:0] _452_;
+  wire _453_;
+  wire [7:0] _454_;
+  wire _455_;
+  wire [7:0] _456_;
+  wire _457_;
+  wire [7:0] _458_;
+  wire _459_;
+  wire [7:0] _460_;
+  wire _461_;
+  wire [7:0] _462_;
+  wire _463_;
+  wire [7:0] _464_;
+  wire _465_;
+  wire [15:0] _466_;
+  wire _467_;
+  wire [15:0] _468_;
+  wire _469_;
+  wire [15:0] _470_;
+  wire _471_;
+  wire [16:0] _472_;
+  wire _473_;
+  wire [16:0] _474_;
+  wire _475_;
+  wire [16:0] _476_;
+  wire _477_;
+  wire [15:0] _478_;
+  wire _479_;
+  wire [15:0] _480_;
+  wire _481_;
+  wire [15:0] _482_;
+  wire _483_;
+  wire [15:0] _484_;
+  wire _485_;
+  wire [15:0] _486_;
+  wire _487_;
+  wire [15:0] _488_;
+  wire _489_;
+  wire _490_;
+  wire _491_;
+  wire [3:0] _492_;
+  wire _493_;
+  wire _494_;
+  wire _495_;
+  wire [5:0] _496_;
+  wire _497_;
+  wire [5:0] _498_;
+  wire _499_;
+  wire [5:0] _500_;
+  wire _501_;
+  wire [5:0] _502_;
+  wire _503_;
+  wire _504_;
+  wire _505_;
+  wire _506_;
+  wire _507_;
+  wire _508_;
+  wire _509_;
+  wire [5:0] _510_;
+  wire _511_;
+  wire [31:0] _512_;
+  wire _513_;
+  wire _514_;
+  wire _515_;
+  wire _516_;
+  wire _517_;
+  wire _518_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -296,7 +674,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [31:0] i_a;
   wire [31:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -314,7 +692,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
@@ -380,7 +758,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_inc = 6'h00;
-  reg [5:0] ra_next;
+  wire [5:0] ra_next;
   reg [5:0] ra_row = 6'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -403,7 +781,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [31:0] s_wgt__payload;
@@ -420,11 +798,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
-  reg [5:0] wp__addr;
-  reg [31:0] wp__data;
+  wire [5:0] wp__addr;
+  wire [31:0] wp__data;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
-  reg wp__en;
+  wire wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [31:0] params [63:0];
@@ -498,204 +876,654 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en)
       params[wp__addr] <= wp__data;
   end
-  reg [31:0] _0_;
+  reg [31:0] _900_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _900_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 3'h4 : 3'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _900_;
+  assign _000_ = credits + give_back;
+  assign _051_ = \$signal  ? 3'h4 : 3'h0;
+  assign _063_ = _000_ - _051_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 2'h0;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = beat == 2'h3;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = d == 2'h3;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 2'h3;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$23  = beat != 2'h3;
-  assign \$24  = d != 2'h3;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ob == 2'h3;
-  assign w_en = \o_valid$73  & \$26 ;
-  assign \$27  = ! ctrl_state;
-  assign \$28  = ctrl_state == 1'h1;
-  assign \$29  = ctrl_state == 2'h2;
-  assign \$30  = ctrl_state == 2'h3;
-  assign \$31  = fm0 + 3'h4;
-  assign \$32  = \$31  >= M_;
-  assign \$33  = \$3 [4:0] >= 3'h4;
-  assign \$34  = hdr[15:0] - 1'h1;
-  assign \$35  = hdr[15:0] + 2'h3;
-  assign \$36  = hdr[31:16] - 1'h1;
-  assign \$37  = hdr[47:32] - 1'h1;
-  assign \$38  = hdr[47:32] > 5'h16;
-  assign \$39  = \$38  ? hdr[47:32] : 16'h0016;
-  assign \$40  = \$39  - 1'h1;
-  assign \$41  = hdr[31:16] == 1'h1;
-  assign \$42  = ! ch;
-  assign \$43  = ch + 1'h1;
-  assign \$44  = ! lane;
-  assign \$45  = wa + 1'h1;
-  assign \$46  = wb == 2'h3;
-  assign \$47  = blk + 1'h1;
-  assign \$48  = wb + 1'h1;
-  assign \$49  = lane + 1'h1;
-  assign \$50  = ch + 1'h1;
-  assign \$51  = \$50  == n_last;
-  assign \$52  = ! k_last;
-  assign \$53  = ! tile_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = ! k_last;
-  assign \$57  = ! tile_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 3'h4;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk + 1'h1;
-  assign \$65  = \$64  == tile_last;
-  assign \$66  = kk == k_last;
-  assign \$67  = flush - 1'h1;
-  assign \$68  = ! flush;
-  assign \$69  = ra_next + 1'h1;
-  assign \$70  = ra_next - 2'h3;
-  assign \$71  = ~ header_taken;
-  assign \$72  = \$71  & o_valid;
-  assign \$73  = beat != 2'h3;
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = ~ header_taken;
-  assign \$76  = \$75  & row_end;
-  assign \$77  = beat + 1'h1;
-  assign \$78  = d == 2'h3;
-  assign \$79  = dn == nb_last;
-  assign \$80  = dn + 1'h1;
-  assign \$81  = d + 1'h1;
-  assign \$82  = o_valid & row_valid;
-  assign \$83  = row_end & row_valid;
-  assign \$84  = row == m_last;
-  assign \$85  = \$83  & \$84 ;
-  assign \$86  = dn == nb_last;
-  assign \$87  = \$85  & \$86 ;
-  assign \$232  = beat * 5'h18;
-  assign \$88  = \o_data$101  >> \$232 ;
-  assign \$89  = ob == 2'h3;
-  assign \$90  = ob + 1'h1;
-  assign \$91  = \$89  ? 3'h0 : \$90 ;
-  assign \$92  = r_en & m_out__valid;
-  assign \$93  = ~ row_valid;
-  assign \$94  = row_end & \$93 ;
-  assign \$95  = \$92  + \$94 ;
+  assign _074_ = 1'h1 << lane;
+  assign _085_ = s_param__valid ? _074_ : 2'h0;
+  assign _096_ = s_act__valid & s_wgt__valid;
+  assign _107_ = in_data & _096_;
+  assign _118_ = ~ at_k_last;
+  assign _129_ = credit_ok | _118_;
+  assign _001_ = _107_ & _129_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _045_ = _034_ & at_k_last;
+  assign _046_ = beat == 2'h3;
+  assign row_end = o_valid & _046_;
+  assign _047_ = d == 2'h3;
+  assign _048_ = dn != nb_last;
+  assign wrap = _047_ & _048_;
+  assign _049_ = row - 2'h3;
+  assign _050_ = row + 1'h1;
+  assign _052_ = wrap ? { _049_[17], _049_ } : { 1'h0, _050_ };
+  assign _053_ = row < m_wrap;
+  assign _054_ = row < m_last;
+  assign row_valid_next = wrap ? _053_ : _054_;
+  assign _055_ = beat != 2'h3;
+  assign _057_ = d != 2'h3;
+  assign _058_ = dn == nb_last;
+  assign _059_ = ob == 2'h3;
+  assign w_en = \o_valid$73  & _059_;
+  assign _060_ = ! ctrl_state;
+  assign _061_ = ctrl_state == 1'h1;
+  assign _062_ = ctrl_state == 2'h2;
+  assign _064_ = ctrl_state == 2'h3;
+  assign _065_ = fm0 + 3'h4;
+  assign _066_ = _065_ >= M_;
+  assign _067_ = _063_[4:0] >= 3'h4;
+  assign _068_ = hdr[15:0] - 1'h1;
+  assign _069_ = hdr[15:0] + 2'h3;
+  assign _070_ = hdr[31:16] - 1'h1;
+  assign _071_ = hdr[47:32] - 1'h1;
+  assign _072_ = hdr[47:32] > 5'h16;
+  assign _073_ = _072_ ? hdr[47:32] : 16'h0016;
+  assign _075_ = _073_ - 1'h1;
+  assign _076_ = hdr[31:16] == 1'h1;
+  assign _077_ = ! ch;
+  assign _078_ = ch + 1'h1;
+  assign _079_ = ! lane;
+  assign _080_ = wa + 1'h1;
+  assign _081_ = wb == 2'h3;
+  assign _082_ = blk + 1'h1;
+  assign _083_ = wb + 1'h1;
+  assign _084_ = lane + 1'h1;
+  assign _086_ = ch + 1'h1;
+  assign _087_ = _086_ == n_last;
+  assign _088_ = ! k_last;
+  assign _089_ = ! tile_last;
+  assign _090_ = ~ in_data;
+  assign _091_ = i_valid | _090_;
+  assign _092_ = ! k_last;
+  assign _093_ = ! tile_last;
+  assign _094_ = fn == nb_last;
+  assign _095_ = fm0 + 3'h4;
+  assign _097_ = fn + 1'h1;
+  assign _098_ = kk + 1'h1;
+  assign _099_ = kk + 1'h1;
+  assign _100_ = _099_ == k_last;
+  assign _101_ = kk + 1'h1;
+  assign _102_ = _101_ == tile_last;
+  assign _103_ = kk == k_last;
+  assign _104_ = flush - 1'h1;
+  assign _105_ = ! flush;
+  assign _106_ = ra_next + 1'h1;
+  assign _108_ = ra_next - 2'h3;
+  assign _109_ = ~ header_taken;
+  assign _110_ = _109_ & o_valid;
+  assign _111_ = beat != 2'h3;
+  assign _112_ = _110_ & _111_;
+  assign _113_ = ~ header_taken;
+  assign _114_ = _113_ & row_end;
+  assign _115_ = beat + 1'h1;
+  assign _116_ = d == 2'h3;
+  assign _117_ = dn == nb_last;
+  assign _119_ = dn + 1'h1;
+  assign _120_ = d + 1'h1;
+  assign _121_ = o_valid & row_valid;
+  assign _122_ = row_end & row_valid;
+  assign _123_ = row == m_last;
+  assign _124_ = _122_ & _123_;
+  assign _125_ = dn == nb_last;
+  assign _126_ = _124_ & _125_;
+  assign _056_ = beat * 5'h18;
+  assign _127_ = \o_data$101  >> _056_;
+  assign _128_ = ob == 2'h3;
+  assign _130_ = ob + 1'h1;
+  assign _131_ = _128_ ? 3'h0 : _130_;
+  assign _132_ = r_en & m_out__valid;
+  assign _133_ = ~ row_valid;
+  assign _134_ = row_end & _133_;
+  assign _135_ = _132_ + _134_;
   always @(posedge clk)
-    last_mblock <= \$96 ;
+    last_mblock <= _136_;
   always @(posedge clk)
-    credits <= \$97 ;
+    credits <= _137_;
   always @(posedge clk)
-    credit_ok <= \$98 ;
+    credit_ok <= _138_;
   always @(posedge clk)
-    M_ <= \$99 ;
+    M_ <= _139_;
   always @(posedge clk)
-    m_last <= \$100 ;
+    m_last <= _002_;
   always @(posedge clk)
-    m_wrap <= \$101 ;
+    m_wrap <= _003_;
   always @(posedge clk)
-    n_last <= \$102 ;
+    n_last <= _004_;
   always @(posedge clk)
-    zero_point <= \$103 ;
+    zero_point <= _005_;
   always @(posedge clk)
-    act_min <= \$104 ;
+    act_min <= _006_;
   always @(posedge clk)
-    act_max <= \$105 ;
+    act_max <= _007_;
   always @(posedge clk)
-    k_last <= \$106 ;
+    k_last <= _008_;
   always @(posedge clk)
-    tile_last <= \$107 ;
+    tile_last <= _009_;
   always @(posedge clk)
-    lane <= \$108 ;
+    lane <= _010_;
   always @(posedge clk)
-    blk <= \$109 ;
+    blk <= _011_;
   always @(posedge clk)
-    wa <= \$110 ;
+    wa <= _013_;
   always @(posedge clk)
-    wb <= \$111 ;
+    wb <= _014_;
   always @(posedge clk)
-    ch <= \$112 ;
+    ch <= _015_;
   always @(posedge clk)
-    ch_last <= \$113 ;
+    ch_last <= _016_;
   always @(posedge clk)
-    ctrl_state <= \$114 ;
+    ctrl_state <= _017_;
   always @(posedge clk)
-    i_multiplier <= \$115 ;
+    i_multiplier <= _018_;
   always @(posedge clk)
-    i_shift <= \$116 ;
+    i_shift <= _019_;
   always @(posedge clk)
-    nb_last <= \$117 ;
+    nb_last <= _020_;
   always @(posedge clk)
-    kk <= \$118 ;
+    kk <= _021_;
   always @(posedge clk)
-    in_data <= \$119 ;
+    in_data <= _022_;
   always @(posedge clk)
-    fm0 <= \$120 ;
+    fm0 <= _024_;
   always @(posedge clk)
-    fn <= \$121 ;
+    fn <= _025_;
   always @(posedge clk)
-    at_k_last <= \$122 ;
+    at_k_last <= _026_;
   always @(posedge clk)
-    at_tile_last <= \$123 ;
+    at_tile_last <= _027_;
   always @(posedge clk)
-    flush <= \$124 ;
+    flush <= _028_;
   always @(posedge clk)
-    d <= \$125 ;
+    d <= _029_;
   always @(posedge clk)
-    dn <= \$126 ;
+    dn <= _030_;
   always @(posedge clk)
-    beat <= \$127 ;
+    beat <= _031_;
   always @(posedge clk)
-    ra <= \$128 ;
+    ra <= _032_;
   always @(posedge clk)
-    ra_inc <= \$129 ;
+    ra_inc <= _033_;
   always @(posedge clk)
-    ra_row <= \$130 ;
+    ra_row <= _035_;
   always @(posedge clk)
-    row <= \$131 ;
+    row <= _036_;
   always @(posedge clk)
-    row_valid <= \$132 ;
+    row_valid <= _037_;
   always @(posedge clk)
     i_bias <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$133 ;
+    \i_valid$49  <= _038_;
   always @(posedge clk)
-    \i_last$51  <= \$134 ;
+    \i_last$51  <= _039_;
   always @(posedge clk)
-    i_acc <= \$88 ;
+    i_acc <= _127_;
   always @(posedge clk)
-    ob <= \$135 ;
+    ob <= _040_;
   always @(posedge clk)
-    part0 <= \$136 ;
+    part0 <= _041_;
   always @(posedge clk)
-    part1 <= \$137 ;
+    part1 <= _042_;
   always @(posedge clk)
-    part2 <= \$138 ;
+    part2 <= _043_;
   always @(posedge clk)
-    give_back <= \$139 ;
+    give_back <= _044_;
+  assign _140_ = _141_ ? 2'h0 : _135_;
+  assign _142_ = _143_ ? o_data : part2;
+  assign _143_ = ob == 2'h2;
+  assign _144_ = _145_ ? _142_ : part2;
+  assign _146_ = _147_ ? 8'h00 : _144_;
+  assign _148_ = _149_ ? o_data : part1;
+  assign _149_ = ob == 2'h1;
+  assign _150_ = _151_ ? _148_ : part1;
+  assign _152_ = _153_ ? 8'h00 : _150_;
+  assign _154_ = _155_ ? o_data : part0;
+  assign _155_ = ! ob;
+  assign _156_ = _157_ ? _154_ : part0;
+  assign _158_ = _159_ ? 8'h00 : _156_;
+  assign _160_ = _161_ ? _131_[1:0] : ob;
+  assign _162_ = _163_ ? 2'h0 : _160_;
+  assign _164_ = _165_ ? 1'h0 : _126_;
+  assign _166_ = _167_ ? 1'h0 : _121_;
+  assign _168_ = _169_ ? 1'h1 : row_valid;
+  assign _170_ = _171_ ? row_valid_next : _168_;
+  assign _172_ = _173_ ? _168_ : _170_;
+  assign _174_ = _175_ ? 1'h0 : _172_;
+  assign _176_ = _177_ ? 17'h00000 : row;
+  assign _178_ = _179_ ? _052_[16:0] : _176_;
+  assign _180_ = _181_ ? _176_ : _178_;
+  assign _182_ = _183_ ? 17'h00000 : _180_;
+  assign _184_ = _185_ ? (* full_case = 32'd1 *) 6'h00 : _108_[5:0];
+  assign _186_ = _187_ ? 6'h00 : _184_;
+  assign _188_ = _189_ ? (* full_case = 32'd1 *) 6'h01 : _106_[5:0];
+  assign _190_ = _191_ ? 6'h00 : _188_;
+  assign _192_ = _193_ ? (* full_case = 32'd1 *) 6'h00 : ra_next;
+  assign _194_ = _195_ ? 6'h00 : _192_;
+  assign _196_ = _197_ ? 2'h0 : beat;
+  assign _198_ = _199_ ? 2'h0 : _196_;
+  assign _200_ = _201_ ? _115_[1:0] : _198_;
+  assign _202_ = _203_ ? 2'h0 : _200_;
+  assign _204_ = _205_ ? 4'h0 : dn;
+  assign _206_ = _207_ ? (* full_case = 32'd1 *) 4'h0 : _119_[3:0];
+  assign _208_ = _209_ ? _206_ : _204_;
+  assign _210_ = _211_ ? _208_ : _204_;
+  assign _212_ = _213_ ? _204_ : _210_;
+  assign _214_ = _215_ ? 4'h0 : _212_;
+  assign _216_ = _217_ ? 2'h0 : d;
+  assign _218_ = _219_ ? (* full_case = 32'd1 *) 2'h0 : _120_[1:0];
+  assign _220_ = _221_ ? _218_ : _216_;
+  assign _222_ = _223_ ? _216_ : _220_;
+  assign _224_ = _225_ ? 2'h0 : _222_;
+  function [5:0] _712_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _712_ = b[5:0];
+      2'b1?:
+        _712_ = b[11:6];
+      default:
+        _712_ = a;
+    endcase
+  endfunction
+  assign _226_ = _712_(flush, { _234_, _104_[5:0] }, { _236_, _227_ });
+  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _228_ = _229_ ? 6'h20 : flush;
+  assign _230_ = _231_ ? _228_ : flush;
+  assign _232_ = _233_ ? _230_ : flush;
+  assign _234_ = _235_ ? _232_ : flush;
+  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _237_ = _238_ ? 6'h00 : _226_;
+  assign _239_ = _240_ ? (* full_case = 32'd1 *) _093_ : _102_;
+  assign _241_ = _242_ ? _239_ : at_tile_last;
+  function [0:0] _722_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _722_ = b[0:0];
+      2'b1?:
+        _722_ = b[1:1];
+      default:
+        _722_ = a;
+    endcase
+  endfunction
+  assign _243_ = _722_(at_tile_last, { _247_, _241_ }, { _249_, _244_ });
+  assign _244_ = ctrl_state == 2'h2;
+  assign _245_ = _246_ ? _089_ : at_tile_last;
+  assign _247_ = _248_ ? _245_ : at_tile_last;
+  assign _249_ = ctrl_state == 2'h1;
+  assign _250_ = _251_ ? 1'h0 : _243_;
+  assign _252_ = _253_ ? (* full_case = 32'd1 *) _092_ : _100_;
+  assign _254_ = _255_ ? _252_ : at_k_last;
+  function [0:0] _730_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _730_ = b[0:0];
+      2'b1?:
+        _730_ = b[1:1];
+      default:
+        _730_ = a;
+    endcase
+  endfunction
+  assign _256_ = _730_(at_k_last, { _260_, _254_ }, { _262_, _257_ });
+  assign _257_ = ctrl_state == 2'h2;
+  assign _258_ = _259_ ? _088_ : at_k_last;
+  assign _260_ = _261_ ? _258_ : at_k_last;
+  assign _262_ = ctrl_state == 2'h1;
+  assign _263_ = _264_ ? 1'h0 : _256_;
+  assign _265_ = _266_ ? (* full_case = 32'd1 *) 4'h0 : _097_[3:0];
+  assign _267_ = _268_ ? _265_ : fn;
+  assign _269_ = _270_ ? _267_ : fn;
+  function [3:0] _739_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _739_ = b[3:0];
+      2'b1?:
+        _739_ = b[7:4];
+      default:
+        _739_ = a;
+    endcase
+  endfunction
+  assign _271_ = _739_(fn, { _275_, _269_ }, { _277_, _272_ });
+  assign _272_ = ctrl_state == 2'h2;
+  assign _273_ = _274_ ? 4'h0 : fn;
+  assign _275_ = _276_ ? _273_ : fn;
+  assign _277_ = ctrl_state == 2'h1;
+  assign _278_ = _279_ ? 4'h0 : _271_;
+  assign _280_ = _281_ ? _095_[16:0] : fm0;
+  assign _282_ = _283_ ? _280_ : fm0;
+  assign _284_ = _285_ ? _282_ : fm0;
+  function [16:0] _748_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _748_ = b[16:0];
+      2'b1?:
+        _748_ = b[33:17];
+      default:
+        _748_ = a;
+    endcase
+  endfunction
+  assign _286_ = _748_(fm0, { _290_, _284_ }, { _292_, _287_ });
+  assign _287_ = ctrl_state == 2'h2;
+  assign _288_ = _289_ ? 17'h00000 : fm0;
+  assign _290_ = _291_ ? _288_ : fm0;
+  assign _292_ = ctrl_state == 2'h1;
+  assign _293_ = _294_ ? 17'h00000 : _286_;
+  assign _295_ = _296_ ? 1'h0 : in_data;
+  assign _297_ = _298_ ? (* full_case = 32'd1 *) 1'h1 : _295_;
+  assign _299_ = _300_ ? _297_ : in_data;
+  function [0:0] _757_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _757_ = b[0:0];
+      2'b1?:
+        _757_ = b[1:1];
+      default:
+        _757_ = a;
+    endcase
+  endfunction
+  assign _301_ = _757_(in_data, { _305_, _299_ }, { _307_, _302_ });
+  assign _302_ = ctrl_state == 2'h2;
+  assign _303_ = _304_ ? 1'h1 : in_data;
+  assign _305_ = _306_ ? _303_ : in_data;
+  assign _307_ = ctrl_state == 2'h1;
+  assign _308_ = _309_ ? 1'h0 : _301_;
+  assign _310_ = _311_ ? (* full_case = 32'd1 *) 8'h00 : _098_[7:0];
+  assign _312_ = _313_ ? _310_ : kk;
+  function [7:0] _765_;
+    input [7:0] a;
+    input [15:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _765_ = b[7:0];
+      2'b1?:
+        _765_ = b[15:8];
+      default:
+        _765_ = a;
+    endcase
+  endfunction
+  assign _314_ = _765_(kk, { _318_, _312_ }, { _320_, _315_ });
+  assign _315_ = ctrl_state == 2'h2;
+  assign _316_ = _317_ ? 8'h00 : kk;
+  assign _318_ = _319_ ? _316_ : kk;
+  assign _320_ = ctrl_state == 2'h1;
+  assign _321_ = _322_ ? 8'h00 : _314_;
+  assign _323_ = _324_ ? blk : nb_last;
+  assign _325_ = _326_ ? _323_ : nb_last;
+  assign _327_ = _328_ ? _325_ : nb_last;
+  assign _328_ = ctrl_state == 2'h1;
+  assign _329_ = _330_ ? 4'h0 : _327_;
+  assign _331_ = _332_ ? hdr[69:64] : i_shift;
+  assign _333_ = _334_ ? _331_ : i_shift;
+  assign _335_ = _336_ ? _333_ : i_shift;
+  assign _336_ = ctrl_state == 2'h1;
+  assign _337_ = _338_ ? 6'h00 : _335_;
+  assign _339_ = _340_ ? hdr[62:32] : i_multiplier;
+  assign _341_ = _342_ ? _339_ : i_multiplier;
+  assign _343_ = _344_ ? _341_ : i_multiplier;
+  assign _344_ = ctrl_state == 2'h1;
+  assign _345_ = _346_ ? 31'h00000000 : _343_;
+  assign _347_ = _348_ ? 2'h0 : ctrl_state;
+  function [1:0] _787_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _787_ = b[1:0];
+      4'b??1?:
+        _787_ = b[3:2];
+      4'b?1??:
+        _787_ = b[5:4];
+      4'b1???:
+        _787_ = b[7:6];
+      default:
+        _787_ = a;
+    endcase
+  endfunction
+  assign _349_ = _787_(ctrl_state, { _365_, _362_, _357_, _347_ }, { _367_, _364_, _359_, _350_ });
+  assign _350_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _351_ = _352_ ? 2'h3 : ctrl_state;
+  assign _353_ = _354_ ? _351_ : ctrl_state;
+  assign _355_ = _356_ ? _353_ : ctrl_state;
+  assign _357_ = _358_ ? _355_ : ctrl_state;
+  assign _359_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _360_ = _361_ ? 2'h2 : ctrl_state;
+  assign _362_ = _363_ ? _360_ : ctrl_state;
+  assign _364_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _365_ = _366_ ? 2'h1 : ctrl_state;
+  assign _367_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _368_ = _369_ ? 2'h0 : _349_;
+  assign _370_ = _371_ ? _087_ : ch_last;
+  function [0:0] _801_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _801_ = b[0:0];
+      2'b1?:
+        _801_ = b[1:1];
+      default:
+        _801_ = a;
+    endcase
+  endfunction
+  assign _372_ = _801_(ch_last, { _374_, _370_ }, { _376_, _373_ });
+  assign _373_ = ctrl_state == 2'h1;
+  assign _374_ = _375_ ? _076_ : ch_last;
+  assign _376_ = ! ctrl_state;
+  assign _377_ = _378_ ? 1'h0 : _372_;
+  assign _379_ = _380_ ? _078_[15:0] : ch;
+  function [15:0] _807_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _807_ = b[15:0];
+      2'b1?:
+        _807_ = b[31:16];
+      default:
+        _807_ = a;
+    endcase
+  endfunction
+  assign _381_ = _807_(ch, { _383_, _379_ }, { _385_, _382_ });
+  assign _382_ = ctrl_state == 2'h1;
+  assign _383_ = _384_ ? 16'h0000 : ch;
+  assign _385_ = ! ctrl_state;
+  assign _386_ = _387_ ? 16'h0000 : _381_;
+  assign _388_ = _389_ ? (* full_case = 32'd1 *) 2'h0 : _083_[1:0];
+  assign _390_ = lane ? wb : _388_;
+  assign _392_ = _393_ ? _390_ : wb;
+  function [1:0] _815_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _815_ = b[1:0];
+      2'b1?:
+        _815_ = b[3:2];
+      default:
+        _815_ = a;
+    endcase
+  endfunction
+  assign _394_ = _815_(wb, { _396_, _392_ }, { _398_, _395_ });
+  assign _395_ = ctrl_state == 2'h1;
+  assign _396_ = _397_ ? 2'h0 : wb;
+  assign _398_ = ! ctrl_state;
+  assign _399_ = _400_ ? 2'h0 : _394_;
+  assign _401_ = lane ? wa : _080_[5:0];
+  assign _403_ = _404_ ? _401_ : wa;
+  function [5:0] _822_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _822_ = b[5:0];
+      2'b1?:
+        _822_ = b[11:6];
+      default:
+        _822_ = a;
+    endcase
+  endfunction
+  assign _405_ = _822_(wa, { _407_, _403_ }, { _409_, _406_ });
+  assign _406_ = ctrl_state == 2'h1;
+  assign _407_ = _408_ ? 6'h00 : wa;
+  assign _409_ = ! ctrl_state;
+  assign _410_ = _411_ ? 6'h00 : _405_;
+  assign _412_ = _413_ ? _082_[3:0] : blk;
+  assign _414_ = lane ? blk : _412_;
+  assign _416_ = _417_ ? _414_ : blk;
+  function [3:0] _830_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _830_ = b[3:0];
+      2'b1?:
+        _830_ = b[7:4];
+      default:
+        _830_ = a;
+    endcase
+  endfunction
+  assign _418_ = _830_(blk, { _420_, _416_ }, { _422_, _419_ });
+  assign _419_ = ctrl_state == 2'h1;
+  assign _420_ = _421_ ? 4'h0 : blk;
+  assign _422_ = ! ctrl_state;
+  assign _423_ = _424_ ? 4'h0 : _418_;
+  assign _425_ = lane ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
+  assign _427_ = _428_ ? _425_ : lane;
+  function [0:0] _837_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _837_ = b[0:0];
+      2'b1?:
+        _837_ = b[1:1];
+      default:
+        _837_ = a;
+    endcase
+  endfunction
+  assign _429_ = _837_(lane, { _431_, _427_ }, { _433_, _430_ });
+  assign _430_ = ctrl_state == 2'h1;
+  assign _431_ = _432_ ? 1'h0 : lane;
+  assign _433_ = ! ctrl_state;
+  assign _434_ = _435_ ? 1'h0 : _429_;
+  assign _436_ = _437_ ? _075_[7:0] : tile_last;
+  assign _438_ = _439_ ? _436_ : tile_last;
+  assign _439_ = ! ctrl_state;
+  assign _440_ = _441_ ? 8'h00 : _438_;
+  assign _442_ = _443_ ? _071_[15:0] : k_last;
+  assign _444_ = _445_ ? _442_ : k_last;
+  assign _445_ = ! ctrl_state;
+  assign _446_ = _447_ ? 16'h0000 : _444_;
+  assign _448_ = _449_ ? hdr[71:64] : act_max;
+  assign _450_ = _451_ ? _448_ : act_max;
+  assign _451_ = ! ctrl_state;
+  assign _452_ = _453_ ? 8'h00 : _450_;
+  assign _454_ = _455_ ? hdr[63:56] : act_min;
+  assign _456_ = _457_ ? _454_ : act_min;
+  assign _457_ = ! ctrl_state;
+  assign _458_ = _459_ ? 8'h00 : _456_;
+  assign _460_ = _461_ ? hdr[55:48] : zero_point;
+  assign _462_ = _463_ ? _460_ : zero_point;
+  assign _463_ = ! ctrl_state;
+  assign _464_ = _465_ ? 8'h00 : _462_;
+  assign _466_ = _467_ ? _070_[15:0] : n_last;
+  assign _468_ = _469_ ? _466_ : n_last;
+  assign _469_ = ! ctrl_state;
+  assign _470_ = _471_ ? 16'h0000 : _468_;
+  assign _472_ = _473_ ? _069_ : m_wrap;
+  assign _474_ = _475_ ? _472_ : m_wrap;
+  assign _475_ = ! ctrl_state;
+  assign _476_ = _477_ ? 17'h00000 : _474_;
+  assign _478_ = _479_ ? _068_[15:0] : m_last;
+  assign _480_ = _481_ ? _478_ : m_last;
+  assign _481_ = ! ctrl_state;
+  assign _482_ = _483_ ? 16'h0000 : _480_;
+  assign _484_ = _485_ ? hdr[15:0] : M_;
+  assign _486_ = _487_ ? _484_ : M_;
+  assign _487_ = ! ctrl_state;
+  assign _488_ = _489_ ? 16'h0000 : _486_;
+  assign _490_ = _491_ ? 1'h1 : _067_;
+  assign _492_ = _493_ ? 4'hc : _063_[3:0];
+  assign _494_ = _495_ ? 1'h0 : _066_;
+  assign _496_ = _497_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _498_ = _499_ ? (* full_case = 32'd1 *) ra_row : _496_;
+  assign _500_ = _501_ ? (* full_case = 32'd1 *) ra_inc : _498_;
+  assign _502_ = _503_ ? _500_ : ra;
+  assign _504_ = _505_ ? _045_ : 1'h0;
+  assign _505_ = ctrl_state == 2'h2;
+  assign _506_ = _507_ ? _001_ : 1'h0;
+  assign _507_ = ctrl_state == 2'h2;
+  assign _508_ = _509_ ? _085_[0] : 1'h0;
+  assign _509_ = ctrl_state == 2'h1;
+  assign _510_ = _511_ ? wa : 6'h00;
+  assign _511_ = ctrl_state == 2'h1;
+  assign _512_ = _513_ ? hdr[31:0] : 32'd0;
+  assign _513_ = ctrl_state == 2'h1;
+  assign _514_ = _515_ ? s_param__valid : 1'h0;
+  assign _515_ = ! ctrl_state;
+  function [0:0] _897_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _897_ = b[0:0];
+      2'b1?:
+        _897_ = b[1:1];
+      default:
+        _897_ = a;
+    endcase
+  endfunction
+  assign _516_ = _897_(1'h0, 2'h3, { _518_, _517_ });
+  assign _517_ = ctrl_state == 2'h1;
+  assign _518_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -729,820 +1557,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 32'd0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__data = hdr[31:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 6'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 6'h00;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = \$32 ;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = \$3 [3:0];
-    if (rst) begin
-      \$97  = 4'hc;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = \$33 ;
-    if (rst) begin
-      \$98  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = \$34 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$35 ;
-          end
-    endcase
-    if (rst) begin
-      \$101  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$103  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$105  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = \$37 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$106  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = \$40 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$44 ) begin
-              \$108  = 1'h0;
-            end else begin
-              \$108  = \$49 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              if (\$46 ) begin
-                \$109  = \$47 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$109  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$110  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              \$110  = \$45 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$111  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$44 ) begin
-              (* full_case = 32'd1 *)
-              if (\$46 ) begin
-                \$111  = 2'h0;
-              end else begin
-                \$111  = \$48 [1:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$112  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$112  = \$43 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$113  = \$41 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$113  = \$51 ;
-          end
-    endcase
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$114  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$114  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$68 ) begin
-            \$114  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$114  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = i_multiplier;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$115  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = i_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$116  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = 8'h00;
-            end else begin
-              \$118  = \$61 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$119  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$119  = 1'h1;
-            end else begin
-              if (\$66 ) begin
-                \$119  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$120  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                \$120  = \$59 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$120  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$121  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$121  = 4'h0;
-              end else begin
-                \$121  = \$60 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$121  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$122  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$122  = \$56 ;
-            end else begin
-              \$122  = \$63 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$123  = \$53 ;
-            end
-          end
-      2'h2:
-          if (\$55 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$123  = \$57 ;
-            end else begin
-              \$123  = \$65 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$55 ) begin
-            if (at_tile_last) begin
-              if (\$58 ) begin
-                if (last_mblock) begin
-                  \$124  = 6'h20;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$124  = \$67 [5:0];
-    endcase
-    if (rst) begin
-      \$124  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = d;
-    if (header_taken) begin
-      \$125  = 2'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      (* full_case = 32'd1 *)
-      if (\$78 ) begin
-        \$125  = 2'h0;
-      end else begin
-        \$125  = \$81 [1:0];
-      end
-    end
-    if (rst) begin
-      \$125  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = dn;
-    if (header_taken) begin
-      \$126  = 4'h0;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      if (\$78 ) begin
-        (* full_case = 32'd1 *)
-        if (\$79 ) begin
-          \$126  = 4'h0;
-        end else begin
-          \$126  = \$80 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$126  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = beat;
-    if (header_taken) begin
-      \$127  = 2'h0;
-    end
-    if (\$74 ) begin
-      \$127  = \$77 [1:0];
-    end else if (\$76 ) begin
-      \$127  = 2'h0;
-    end
-    if (rst) begin
-      \$127  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$128  = 6'h00;
-    end else begin
-      \$128  = ra_next;
-    end
-    if (rst) begin
-      \$128  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$129  = 6'h01;
-    end else begin
-      \$129  = \$69 [5:0];
-    end
-    if (rst) begin
-      \$129  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$130  = 6'h00;
-    end else begin
-      \$130  = \$70 [5:0];
-    end
-    if (rst) begin
-      \$130  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = row;
-    if (header_taken) begin
-      \$131  = 17'h00000;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$131  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$131  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = row_valid;
-    if (header_taken) begin
-      \$132  = 1'h1;
-    end
-    if (\$74 ) begin
-    end else if (\$76 ) begin
-      \$132  = row_valid_next;
-    end
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = \$82 ;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = \$87 ;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = ob;
-    if (\o_valid$73 ) begin
-      \$135  = \$91 [1:0];
-    end
-    if (rst) begin
-      \$135  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = part0;
-    if (\o_valid$73 ) begin
-      casez (ob)
-        2'h0:
-            \$136  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = part1;
-    if (\o_valid$73 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
-            \$137  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = part2;
-    if (\o_valid$73 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
-            /* empty */;
-        2'h2:
-            \$138  = o_data;
-      endcase
-    end
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = \$95 ;
-    if (rst) begin
-      \$139  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [4:0];
+  assign credits_next = _063_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1550,7 +1567,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _052_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1623,211 +1640,673 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \o_data$101[3]  = \o_data$101 [95:72];
   assign out_w[32] = o_last;
   assign out_w[31:0] = { o_data, part2, part1, part0 };
+  assign _141_ = rst;
+  assign _044_ = _140_;
+  assign _145_ = \o_valid$73 ;
+  assign _147_ = rst;
+  assign _043_ = _146_;
+  assign _151_ = \o_valid$73 ;
+  assign _153_ = rst;
+  assign _042_ = _152_;
+  assign _157_ = \o_valid$73 ;
+  assign _159_ = rst;
+  assign _041_ = _158_;
+  assign _161_ = \o_valid$73 ;
+  assign _163_ = rst;
+  assign _040_ = _162_;
+  assign _165_ = rst;
+  assign _039_ = _164_;
+  assign _167_ = rst;
+  assign _038_ = _166_;
+  assign _169_ = header_taken;
+  assign _171_ = _114_;
+  assign _173_ = _112_;
+  assign _175_ = rst;
+  assign _037_ = _174_;
+  assign _177_ = header_taken;
+  assign _179_ = _114_;
+  assign _181_ = _112_;
+  assign _183_ = rst;
+  assign _036_ = _182_;
+  assign _185_ = header_taken;
+  assign _187_ = rst;
+  assign _035_ = _186_;
+  assign _189_ = header_taken;
+  assign _191_ = rst;
+  assign _033_ = _190_;
+  assign _193_ = header_taken;
+  assign _195_ = rst;
+  assign _032_ = _194_;
+  assign _197_ = header_taken;
+  assign _199_ = _114_;
+  assign _201_ = _112_;
+  assign _203_ = rst;
+  assign _031_ = _202_;
+  assign _205_ = header_taken;
+  assign _207_ = _117_;
+  assign _209_ = _116_;
+  assign _211_ = _114_;
+  assign _213_ = _112_;
+  assign _215_ = rst;
+  assign _030_ = _214_;
+  assign _217_ = header_taken;
+  assign _219_ = _116_;
+  assign _221_ = _114_;
+  assign _223_ = _112_;
+  assign _225_ = rst;
+  assign _029_ = _224_;
+  assign _229_ = last_mblock;
+  assign _231_ = _094_;
+  assign _233_ = at_tile_last;
+  assign _235_ = _091_;
+  assign _238_ = rst;
+  assign _028_ = _237_;
+  assign _240_ = at_tile_last;
+  assign _242_ = _091_;
+  assign _246_ = ch_last;
+  assign _248_ = s_param__valid;
+  assign _251_ = rst;
+  assign _027_ = _250_;
+  assign _253_ = at_tile_last;
+  assign _255_ = _091_;
+  assign _259_ = ch_last;
+  assign _261_ = s_param__valid;
+  assign _264_ = rst;
+  assign _026_ = _263_;
+  assign _266_ = _094_;
+  assign _268_ = at_tile_last;
+  assign _270_ = _091_;
+  assign _274_ = ch_last;
+  assign _276_ = s_param__valid;
+  assign _279_ = rst;
+  assign _025_ = _278_;
+  assign _281_ = _094_;
+  assign _283_ = at_tile_last;
+  assign _285_ = _091_;
+  assign _289_ = ch_last;
+  assign _291_ = s_param__valid;
+  assign _294_ = rst;
+  assign _024_ = _293_;
+  assign _296_ = _103_;
+  assign _298_ = at_tile_last;
+  assign _300_ = _091_;
+  assign _304_ = ch_last;
+  assign _306_ = s_param__valid;
+  assign _309_ = rst;
+  assign _022_ = _308_;
+  assign _311_ = at_tile_last;
+  assign _313_ = _091_;
+  assign _317_ = ch_last;
+  assign _319_ = s_param__valid;
+  assign _322_ = rst;
+  assign _021_ = _321_;
+  assign _324_ = ch_last;
+  assign _326_ = s_param__valid;
+  assign _330_ = rst;
+  assign _020_ = _329_;
+  assign _332_ = _077_;
+  assign _334_ = s_param__valid;
+  assign _338_ = rst;
+  assign _019_ = _337_;
+  assign _340_ = _077_;
+  assign _342_ = s_param__valid;
+  assign _346_ = rst;
+  assign _018_ = _345_;
+  assign _348_ = _105_;
+  assign _352_ = last_mblock;
+  assign _354_ = _094_;
+  assign _356_ = at_tile_last;
+  assign _358_ = _091_;
+  assign _361_ = ch_last;
+  assign _363_ = s_param__valid;
+  assign _366_ = s_param__valid;
+  assign _369_ = rst;
+  assign _017_ = _368_;
+  assign _371_ = s_param__valid;
+  assign _375_ = s_param__valid;
+  assign _378_ = rst;
+  assign _016_ = _377_;
+  assign _380_ = s_param__valid;
+  assign _384_ = s_param__valid;
+  assign _387_ = rst;
+  assign _015_ = _386_;
+  assign _389_ = _081_;
+  assign _391_ = _079_;
+  assign _393_ = s_param__valid;
+  assign _397_ = s_param__valid;
+  assign _400_ = rst;
+  assign _014_ = _399_;
+  assign _402_ = _079_;
+  assign _404_ = s_param__valid;
+  assign _408_ = s_param__valid;
+  assign _411_ = rst;
+  assign _013_ = _410_;
+  assign _413_ = _081_;
+  assign _415_ = _079_;
+  assign _417_ = s_param__valid;
+  assign _421_ = s_param__valid;
+  assign _424_ = rst;
+  assign _011_ = _423_;
+  assign _426_ = _079_;
+  assign _428_ = s_param__valid;
+  assign _432_ = s_param__valid;
+  assign _435_ = rst;
+  assign _010_ = _434_;
+  assign _437_ = s_param__valid;
+  assign _441_ = rst;
+  assign _009_ = _440_;
+  assign _443_ = s_param__valid;
+  assign _447_ = rst;
+  assign _008_ = _446_;
+  assign _449_ = s_param__valid;
+  assign _453_ = rst;
+  assign _007_ = _452_;
+  assign _455_ = s_param__valid;
+  assign _459_ = rst;
+  assign _006_ = _458_;
+  assign _461_ = s_param__valid;
+  assign _465_ = rst;
+  assign _005_ = _464_;
+  assign _467_ = s_param__valid;
+  assign _471_ = rst;
+  assign _004_ = _470_;
+  assign _473_ = s_param__valid;
+  assign _477_ = rst;
+  assign _003_ = _476_;
+  assign _479_ = s_param__valid;
+  assign _483_ = rst;
+  assign _002_ = _482_;
+  assign _485_ = s_param__valid;
+  assign _489_ = rst;
+  assign _139_ = _488_;
+  assign _491_ = rst;
+  assign _138_ = _490_;
+  assign _493_ = rst;
+  assign _137_ = _492_;
+  assign _495_ = rst;
+  assign _136_ = _494_;
+  assign _497_ = _058_;
+  assign _499_ = _057_;
+  assign _501_ = _055_;
+  assign _503_ = o_valid;
+  assign ra_next = _502_;
+  assign \$signal  = _504_;
+  assign i_valid = _506_;
+  assign wp__en = _508_;
+  assign wp__addr = _510_;
+  assign wp__data = _512_;
+  assign header_taken = _514_;
+  assign s_param__ready = _516_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [23:0] \$10 ;
-  reg [7:0] \$100 ;
-  reg \$101 ;
-  wire [7:0] \$102 ;
-  reg [15:0] \$103 ;
-  reg \$104 ;
-  reg [23:0] \$105 ;
-  reg [23:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg \$108 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  reg [15:0] \$110 ;
-  reg \$111 ;
-  reg [23:0] \$112 ;
-  reg [23:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg \$115 ;
-  wire [7:0] \$116 ;
-  reg [15:0] \$117 ;
-  reg \$118 ;
-  reg [23:0] \$119 ;
-  wire [23:0] \$12 ;
-  reg [23:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg \$122 ;
-  wire [7:0] \$123 ;
-  reg [15:0] \$124 ;
-  reg \$125 ;
-  reg [23:0] \$126 ;
-  reg [23:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  wire [7:0] \$130 ;
-  reg [15:0] \$131 ;
-  reg \$132 ;
-  reg [23:0] \$133 ;
-  reg [23:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg \$136 ;
-  wire [7:0] \$137 ;
-  reg [15:0] \$138 ;
-  reg \$139 ;
-  wire [23:0] \$14 ;
-  reg [23:0] \$140 ;
-  reg [23:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg \$143 ;
-  wire [7:0] \$144 ;
-  reg [15:0] \$145 ;
-  reg \$146 ;
-  reg [23:0] \$147 ;
-  reg [23:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire \$15 ;
-  reg \$150 ;
-  wire [7:0] \$151 ;
-  reg [15:0] \$152 ;
-  reg \$153 ;
-  reg [23:0] \$154 ;
-  reg [23:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg \$157 ;
-  wire [7:0] \$158 ;
-  reg [15:0] \$159 ;
-  wire [23:0] \$16 ;
-  reg \$160 ;
-  reg [23:0] \$161 ;
-  reg [23:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg \$164 ;
-  wire [7:0] \$165 ;
-  reg [15:0] \$166 ;
-  reg \$167 ;
-  reg [23:0] \$168 ;
-  reg [23:0] \$169 ;
-  wire \$17 ;
-  reg [7:0] \$170 ;
-  reg \$171 ;
-  wire [7:0] \$172 ;
-  reg [15:0] \$173 ;
-  reg \$174 ;
-  reg [23:0] \$175 ;
-  reg [23:0] \$176 ;
-  reg [7:0] \$177 ;
-  reg \$178 ;
-  wire [7:0] \$179 ;
-  wire [23:0] \$18 ;
-  reg [15:0] \$180 ;
-  reg \$181 ;
-  reg [23:0] \$182 ;
-  reg [23:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg \$185 ;
-  wire [7:0] \$186 ;
-  reg [15:0] \$187 ;
-  reg \$188 ;
-  reg [23:0] \$189 ;
-  wire \$19 ;
-  reg [23:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg \$192 ;
-  wire [7:0] \$193 ;
-  reg [15:0] \$194 ;
-  reg \$195 ;
-  reg [23:0] \$196 ;
-  reg [23:0] \$197 ;
-  reg [2:0] \$198 ;
-  reg [1:0] \$199 ;
-  wire [23:0] \$2 ;
-  wire [23:0] \$20 ;
-  reg \$200 ;
-  wire \$21 ;
-  wire [23:0] \$22 ;
-  wire \$23 ;
-  wire [23:0] \$24 ;
-  wire \$25 ;
-  wire [23:0] \$26 ;
-  wire \$27 ;
-  wire [23:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [23:0] \$30 ;
-  wire \$31 ;
-  wire [23:0] \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [24:0] \$37 ;
-  wire [24:0] \$38 ;
-  wire [24:0] \$39 ;
-  wire [23:0] \$4 ;
-  wire [24:0] \$40 ;
-  wire [24:0] \$41 ;
-  wire [24:0] \$42 ;
-  wire [24:0] \$43 ;
-  wire [24:0] \$44 ;
-  wire [24:0] \$45 ;
-  wire [24:0] \$46 ;
-  wire [24:0] \$47 ;
-  wire [24:0] \$48 ;
-  wire [24:0] \$49 ;
-  wire \$5 ;
-  wire [24:0] \$50 ;
-  wire [24:0] \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [3:0] \$54 ;
-  wire \$55 ;
-  wire [2:0] \$56 ;
-  wire [2:0] \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire [23:0] \$6 ;
-  wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [7:0] \$63 ;
-  wire [7:0] \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [7:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
-  wire \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg [7:0] \$74 ;
-  reg [7:0] \$75 ;
-  reg [7:0] \$76 ;
-  reg \$77 ;
-  reg \$78 ;
-  reg \$79 ;
-  wire [23:0] \$8 ;
-  wire [7:0] \$80 ;
-  wire [7:0] \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [7:0] \$84 ;
-  wire [7:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg \$87 ;
-  wire [7:0] \$88 ;
-  reg [15:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg [23:0] \$91 ;
-  reg [23:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg \$94 ;
-  wire [7:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg \$97 ;
-  reg [23:0] \$98 ;
-  reg [23:0] \$99 ;
+  wire _000_;
+  wire [23:0] _001_;
+  wire [7:0] _002_;
+  wire _003_;
+  wire [7:0] _004_;
+  wire [15:0] _005_;
+  wire _006_;
+  wire [23:0] _007_;
+  wire [23:0] _008_;
+  wire [7:0] _009_;
+  wire _010_;
+  wire [7:0] _011_;
+  wire _012_;
+  wire [15:0] _013_;
+  wire _014_;
+  wire [23:0] _015_;
+  wire [23:0] _016_;
+  wire [7:0] _017_;
+  wire _018_;
+  wire [7:0] _019_;
+  wire [15:0] _020_;
+  wire _021_;
+  wire [23:0] _022_;
+  wire [23:0] _023_;
+  wire [23:0] _024_;
+  wire [7:0] _025_;
+  wire _026_;
+  wire [7:0] _027_;
+  wire [15:0] _028_;
+  wire _029_;
+  wire [23:0] _030_;
+  wire [23:0] _031_;
+  wire [7:0] _032_;
+  wire _033_;
+  wire _034_;
+  wire [7:0] _035_;
+  wire [15:0] _036_;
+  wire _037_;
+  wire [23:0] _038_;
+  wire [23:0] _039_;
+  wire [7:0] _040_;
+  wire _041_;
+  wire [7:0] _042_;
+  wire [15:0] _043_;
+  wire _044_;
+  wire [23:0] _045_;
+  wire [23:0] _046_;
+  wire [23:0] _047_;
+  wire [7:0] _048_;
+  wire _049_;
+  wire [7:0] _050_;
+  wire [15:0] _051_;
+  wire _052_;
+  wire [23:0] _053_;
+  wire [23:0] _054_;
+  wire [7:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire [7:0] _058_;
+  wire [15:0] _059_;
+  wire _060_;
+  wire [23:0] _061_;
+  wire [23:0] _062_;
+  wire [7:0] _063_;
+  wire _064_;
+  wire [7:0] _065_;
+  wire [15:0] _066_;
+  wire [23:0] _067_;
+  wire _068_;
+  wire [23:0] _069_;
+  wire [23:0] _070_;
+  wire [7:0] _071_;
+  wire _072_;
+  wire [7:0] _073_;
+  wire [15:0] _074_;
+  wire _075_;
+  wire [23:0] _076_;
+  wire [23:0] _077_;
+  wire _078_;
+  wire [7:0] _079_;
+  wire _080_;
+  wire [7:0] _081_;
+  wire [15:0] _082_;
+  wire _083_;
+  wire [23:0] _084_;
+  wire [23:0] _085_;
+  wire [7:0] _086_;
+  wire _087_;
+  wire [7:0] _088_;
+  wire [23:0] _089_;
+  wire [15:0] _090_;
+  wire _091_;
+  wire [23:0] _092_;
+  wire [23:0] _093_;
+  wire [7:0] _094_;
+  wire _095_;
+  wire [7:0] _096_;
+  wire [15:0] _097_;
+  wire _098_;
+  wire [23:0] _099_;
+  wire _100_;
+  wire [23:0] _101_;
+  wire [7:0] _102_;
+  wire _103_;
+  wire [7:0] _104_;
+  wire [15:0] _105_;
+  wire _106_;
+  wire [23:0] _107_;
+  wire [23:0] _108_;
+  wire [2:0] _109_;
+  wire [1:0] _110_;
+  wire [23:0] _111_;
+  wire [23:0] _112_;
+  wire _113_;
+  wire _114_;
+  wire [23:0] _115_;
+  wire _116_;
+  wire [23:0] _117_;
+  wire _118_;
+  wire [23:0] _119_;
+  wire _120_;
+  wire [23:0] _121_;
+  wire _122_;
+  wire _123_;
+  wire [23:0] _124_;
+  wire _125_;
+  wire [23:0] _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire [24:0] _131_;
+  wire [24:0] _132_;
+  wire [24:0] _133_;
+  wire [23:0] _134_;
+  wire [24:0] _135_;
+  wire [24:0] _136_;
+  wire [24:0] _137_;
+  wire [24:0] _138_;
+  wire [24:0] _139_;
+  wire [24:0] _140_;
+  wire [24:0] _141_;
+  wire [24:0] _142_;
+  wire [24:0] _143_;
+  wire [24:0] _144_;
+  wire _145_;
+  wire [24:0] _146_;
+  wire [24:0] _147_;
+  wire [24:0] _148_;
+  wire _149_;
+  wire [3:0] _150_;
+  wire _151_;
+  wire [2:0] _152_;
+  wire [2:0] _153_;
+  wire _154_;
+  wire _155_;
+  wire [23:0] _156_;
+  wire [7:0] _157_;
+  wire [7:0] _158_;
+  wire [7:0] _159_;
+  wire [7:0] _160_;
+  wire [7:0] _161_;
+  wire [7:0] _162_;
+  wire [7:0] _163_;
+  wire [7:0] _164_;
+  wire [7:0] _165_;
+  wire _166_;
+  wire _167_;
+  wire [7:0] _168_;
+  wire [7:0] _169_;
+  wire _170_;
+  wire _171_;
+  wire [7:0] _172_;
+  wire [7:0] _173_;
+  wire [7:0] _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire [23:0] _178_;
+  wire [7:0] _179_;
+  wire [7:0] _180_;
+  wire [7:0] _181_;
+  wire [7:0] _182_;
+  wire [7:0] _183_;
+  wire [7:0] _184_;
+  wire [7:0] _185_;
+  wire _186_;
+  wire [7:0] _187_;
+  wire [15:0] _188_;
+  wire _189_;
+  wire _190_;
+  wire [23:0] _191_;
+  wire [23:0] _192_;
+  wire [7:0] _193_;
+  wire _194_;
+  wire [7:0] _195_;
+  wire [15:0] _196_;
+  wire _197_;
+  wire [23:0] _198_;
+  wire [23:0] _199_;
+  wire [23:0] _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire [15:0] _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire [7:0] _208_;
+  wire _209_;
+  wire [23:0] _210_;
+  wire _211_;
+  wire [23:0] _212_;
+  wire _213_;
+  wire [23:0] _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire [15:0] _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire [7:0] _222_;
+  wire _223_;
+  wire [23:0] _224_;
+  wire _225_;
+  wire [23:0] _226_;
+  wire _227_;
+  wire [23:0] _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire [15:0] _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire [7:0] _236_;
+  wire _237_;
+  wire [23:0] _238_;
+  wire _239_;
+  wire [23:0] _240_;
+  wire _241_;
+  wire [23:0] _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire [15:0] _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire [7:0] _250_;
+  wire _251_;
+  wire [23:0] _252_;
+  wire _253_;
+  wire [23:0] _254_;
+  wire _255_;
+  wire [23:0] _256_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire [15:0] _260_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire [7:0] _264_;
+  wire _265_;
+  wire [23:0] _266_;
+  wire _267_;
+  wire [23:0] _268_;
+  wire _269_;
+  wire [23:0] _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire [15:0] _274_;
+  wire _275_;
+  wire _276_;
+  wire _277_;
+  wire [7:0] _278_;
+  wire _279_;
+  wire [23:0] _280_;
+  wire _281_;
+  wire [23:0] _282_;
+  wire _283_;
+  wire [23:0] _284_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
+  wire [15:0] _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
+  wire [7:0] _292_;
+  wire _293_;
+  wire [23:0] _294_;
+  wire _295_;
+  wire [23:0] _296_;
+  wire _297_;
+  wire [23:0] _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire [15:0] _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire [7:0] _306_;
+  wire _307_;
+  wire [23:0] _308_;
+  wire _309_;
+  wire [23:0] _310_;
+  wire _311_;
+  wire [23:0] _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire [15:0] _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire [7:0] _320_;
+  wire _321_;
+  wire [23:0] _322_;
+  wire _323_;
+  wire [23:0] _324_;
+  wire _325_;
+  wire [23:0] _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire [15:0] _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire [7:0] _334_;
+  wire _335_;
+  wire [23:0] _336_;
+  wire _337_;
+  wire [23:0] _338_;
+  wire _339_;
+  wire [23:0] _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire [15:0] _344_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire [7:0] _348_;
+  wire _349_;
+  wire [23:0] _350_;
+  wire _351_;
+  wire [23:0] _352_;
+  wire _353_;
+  wire [23:0] _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire [15:0] _358_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire [7:0] _362_;
+  wire _363_;
+  wire [23:0] _364_;
+  wire _365_;
+  wire [23:0] _366_;
+  wire _367_;
+  wire [23:0] _368_;
+  wire _369_;
+  wire _370_;
+  wire _371_;
+  wire [15:0] _372_;
+  wire _373_;
+  wire _374_;
+  wire _375_;
+  wire [7:0] _376_;
+  wire _377_;
+  wire [23:0] _378_;
+  wire _379_;
+  wire [23:0] _380_;
+  wire _381_;
+  wire [23:0] _382_;
+  wire _383_;
+  wire _384_;
+  wire _385_;
+  wire [15:0] _386_;
+  wire _387_;
+  wire _388_;
+  wire _389_;
+  wire [7:0] _390_;
+  wire _391_;
+  wire _392_;
+  wire _393_;
+  wire _394_;
+  wire _395_;
+  wire _396_;
+  wire _397_;
+  wire [7:0] _398_;
+  wire _399_;
+  wire [7:0] _400_;
+  wire _401_;
+  wire [7:0] _402_;
+  wire _403_;
+  wire _404_;
+  wire _405_;
+  wire _406_;
+  wire _407_;
+  wire [7:0] _408_;
+  wire _409_;
+  wire [7:0] _410_;
+  wire _411_;
+  wire _412_;
+  wire _413_;
+  wire [7:0] _414_;
+  wire _415_;
+  wire _416_;
+  wire _417_;
+  wire _418_;
+  wire _419_;
+  wire [1:0] _420_;
+  wire _421_;
+  wire [1:0] _422_;
+  wire _423_;
+  wire [2:0] _424_;
+  wire _425_;
+  wire [2:0] _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire [1:0] _430_;
+  wire _431_;
+  wire [2:0] _432_;
+  wire _433_;
+  wire [23:0] _434_;
+  wire _435_;
+  wire [23:0] _436_;
+  wire _437_;
+  wire [23:0] _438_;
+  wire _439_;
+  wire _440_;
+  wire _441_;
+  wire [15:0] _442_;
+  wire _443_;
+  wire _444_;
+  wire _445_;
+  wire [7:0] _446_;
+  wire _447_;
+  wire [23:0] _448_;
+  wire _449_;
+  wire [23:0] _450_;
+  wire _451_;
+  wire [23:0] _452_;
+  wire _453_;
+  wire _454_;
+  wire _455_;
+  wire [15:0] _456_;
+  wire _457_;
+  wire _458_;
+  wire _459_;
+  wire [7:0] _460_;
+  wire _461_;
+  wire [23:0] _462_;
+  wire _463_;
+  wire [23:0] _464_;
+  wire _465_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1864,7 +2343,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_3_1 = 24'h000000;
   reg [23:0] acc_3_2 = 24'h000000;
   reg [23:0] acc_3_3 = 24'h000000;
-  reg [1:0] beat_next;
+  wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -1883,7 +2362,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_3;
   input clk;
   wire clk;
-  reg [2:0] count_next;
+  wire [2:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   reg drain_shift = 1'h0;
@@ -2059,26 +2538,26 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in1;
   wire [7:0] w_in2;
   wire [7:0] w_in3;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 24'h000000 : \$37 [23:0];
-  assign \$4  = lr_0_1 ? 24'h000000 : \$38 [23:0];
-  assign \$6  = lr_0_2 ? 24'h000000 : \$39 [23:0];
-  assign \$8  = lr_0_3 ? 24'h000000 : \$40 [23:0];
-  assign \$10  = lr_1_0 ? 24'h000000 : \$41 [23:0];
-  assign \$12  = lr_1_1 ? 24'h000000 : \$42 [23:0];
-  assign \$14  = lr_1_2 ? 24'h000000 : \$43 [23:0];
-  assign \$16  = lr_1_3 ? 24'h000000 : \$44 [23:0];
-  assign \$18  = lr_2_0 ? 24'h000000 : \$45 [23:0];
-  assign \$20  = lr_2_1 ? 24'h000000 : \$46 [23:0];
-  assign \$22  = lr_2_2 ? 24'h000000 : \$47 [23:0];
-  assign \$24  = lr_2_3 ? 24'h000000 : \$48 [23:0];
-  assign \$26  = lr_3_0 ? 24'h000000 : \$49 [23:0];
-  assign \$28  = lr_3_1 ? 24'h000000 : \$50 [23:0];
-  assign \$30  = lr_3_2 ? 24'h000000 : \$51 [23:0];
-  assign \$32  = lr_3_3 ? 24'h000000 : \$52 [23:0];
-  assign \$34  = | count_next;
-  assign \$35  = beat_next == 2'h3;
-  assign \$36  = \$34  & \$35 ;
+  assign _000_ = i_last & i_valid;
+  assign _111_ = lr_0_0 ? 24'h000000 : _131_[23:0];
+  assign _134_ = lr_0_1 ? 24'h000000 : _132_[23:0];
+  assign _156_ = lr_0_2 ? 24'h000000 : _133_[23:0];
+  assign _178_ = lr_0_3 ? 24'h000000 : _135_[23:0];
+  assign _001_ = lr_1_0 ? 24'h000000 : _136_[23:0];
+  assign _023_ = lr_1_1 ? 24'h000000 : _137_[23:0];
+  assign _045_ = lr_1_2 ? 24'h000000 : _138_[23:0];
+  assign _067_ = lr_1_3 ? 24'h000000 : _139_[23:0];
+  assign _089_ = lr_2_0 ? 24'h000000 : _140_[23:0];
+  assign _112_ = lr_2_1 ? 24'h000000 : _141_[23:0];
+  assign _115_ = lr_2_2 ? 24'h000000 : _142_[23:0];
+  assign _117_ = lr_2_3 ? 24'h000000 : _143_[23:0];
+  assign _119_ = lr_3_0 ? 24'h000000 : _144_[23:0];
+  assign _121_ = lr_3_1 ? 24'h000000 : _146_[23:0];
+  assign _124_ = lr_3_2 ? 24'h000000 : _147_[23:0];
+  assign _126_ = lr_3_3 ? 24'h000000 : _148_[23:0];
+  assign _128_ = | count_next;
+  assign _129_ = beat_next == 2'h3;
+  assign _130_ = _128_ & _129_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -2088,1185 +2567,477 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$37  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _131_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$38  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _132_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$39  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _133_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$40  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _135_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$41  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign _136_ = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$42  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign _137_ = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$43  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign _138_ = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$44  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign _139_ = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$45  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign _140_ = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$46  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign _141_ = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$47  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign _142_ = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$48  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign _143_ = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$49  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign _144_ = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$50  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign _146_ = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$51  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign _147_ = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$52  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign _148_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign draining = | drain_count;
-  assign \$54  = drain_count - 1'h1;
-  assign \$56  = drain_beat + 1'h1;
-  assign \$57  = drain_shift ? 3'h0 : \$56 ;
+  assign _150_ = drain_count - 1'h1;
+  assign _152_ = drain_beat + 1'h1;
+  assign _153_ = drain_shift ? 3'h0 : _152_;
   always @(posedge clk)
-    in_valid <= \$58 ;
+    in_valid <= _154_;
   always @(posedge clk)
-    in_last <= \$59 ;
+    in_last <= _155_;
   always @(posedge clk)
-    in_a0 <= \$60 ;
+    in_a0 <= _157_;
   always @(posedge clk)
-    in_a1 <= \$61 ;
+    in_a1 <= _158_;
   always @(posedge clk)
-    in_a2 <= \$62 ;
+    in_a2 <= _159_;
   always @(posedge clk)
-    in_a3 <= \$63 ;
+    in_a3 <= _160_;
   always @(posedge clk)
-    in_w0 <= \$64 ;
+    in_w0 <= _161_;
   always @(posedge clk)
-    in_w1 <= \$65 ;
+    in_w1 <= _162_;
   always @(posedge clk)
-    in_w2 <= \$66 ;
+    in_w2 <= _163_;
   always @(posedge clk)
-    in_w3 <= \$67 ;
+    in_w3 <= _164_;
   always @(posedge clk)
-    skew_a1_d0 <= \$68 ;
+    skew_a1_d0 <= _165_;
   always @(posedge clk)
-    skew_l1_d0 <= \$69 ;
+    skew_l1_d0 <= _166_;
   always @(posedge clk)
-    skew_a2_d0 <= \$70 ;
+    skew_a2_d0 <= _168_;
   always @(posedge clk)
-    skew_a2_d1 <= \$71 ;
+    skew_a2_d1 <= _169_;
   always @(posedge clk)
-    skew_l2_d0 <= \$72 ;
+    skew_l2_d0 <= _170_;
   always @(posedge clk)
-    skew_l2_d1 <= \$73 ;
+    skew_l2_d1 <= _171_;
   always @(posedge clk)
-    skew_a3_d0 <= \$74 ;
+    skew_a3_d0 <= _172_;
   always @(posedge clk)
-    skew_a3_d1 <= \$75 ;
+    skew_a3_d1 <= _173_;
   always @(posedge clk)
-    skew_a3_d2 <= \$76 ;
+    skew_a3_d2 <= _174_;
   always @(posedge clk)
-    skew_l3_d0 <= \$77 ;
+    skew_l3_d0 <= _175_;
   always @(posedge clk)
-    skew_l3_d1 <= \$78 ;
+    skew_l3_d1 <= _176_;
   always @(posedge clk)
-    skew_l3_d2 <= \$79 ;
+    skew_l3_d2 <= _177_;
   always @(posedge clk)
-    skew_w1_d0 <= \$80 ;
+    skew_w1_d0 <= _179_;
   always @(posedge clk)
-    skew_w2_d0 <= \$81 ;
+    skew_w2_d0 <= _180_;
   always @(posedge clk)
-    skew_w2_d1 <= \$82 ;
+    skew_w2_d1 <= _181_;
   always @(posedge clk)
-    skew_w3_d0 <= \$83 ;
+    skew_w3_d0 <= _182_;
   always @(posedge clk)
-    skew_w3_d1 <= \$84 ;
+    skew_w3_d1 <= _183_;
   always @(posedge clk)
-    skew_w3_d2 <= \$85 ;
+    skew_w3_d2 <= _184_;
   always @(posedge clk)
-    a_0_0 <= \$86 ;
+    a_0_0 <= _185_;
   always @(posedge clk)
-    l_0_0 <= \$87 ;
+    l_0_0 <= _186_;
   always @(posedge clk)
-    w_0_0 <= \$88 ;
+    w_0_0 <= _187_;
   always @(posedge clk)
-    pr_0_0 <= \$89 ;
+    pr_0_0 <= _188_;
   always @(posedge clk)
-    lr_0_0 <= \$90 ;
+    lr_0_0 <= _190_;
   always @(posedge clk)
-    acc_0_0 <= \$91 ;
+    acc_0_0 <= _191_;
   always @(posedge clk)
-    out_0_0 <= \$92 ;
+    out_0_0 <= _192_;
   always @(posedge clk)
-    a_0_1 <= \$93 ;
+    a_0_1 <= _193_;
   always @(posedge clk)
-    l_0_1 <= \$94 ;
+    l_0_1 <= _194_;
   always @(posedge clk)
-    w_0_1 <= \$95 ;
+    w_0_1 <= _195_;
   always @(posedge clk)
-    pr_0_1 <= \$96 ;
+    pr_0_1 <= _196_;
   always @(posedge clk)
-    lr_0_1 <= \$97 ;
+    lr_0_1 <= _197_;
   always @(posedge clk)
-    acc_0_1 <= \$98 ;
+    acc_0_1 <= _198_;
   always @(posedge clk)
-    out_0_1 <= \$99 ;
+    out_0_1 <= _199_;
   always @(posedge clk)
-    a_0_2 <= \$100 ;
+    a_0_2 <= _002_;
   always @(posedge clk)
-    l_0_2 <= \$101 ;
+    l_0_2 <= _003_;
   always @(posedge clk)
-    w_0_2 <= \$102 ;
+    w_0_2 <= _004_;
   always @(posedge clk)
-    pr_0_2 <= \$103 ;
+    pr_0_2 <= _005_;
   always @(posedge clk)
-    lr_0_2 <= \$104 ;
+    lr_0_2 <= _006_;
   always @(posedge clk)
-    acc_0_2 <= \$105 ;
+    acc_0_2 <= _007_;
   always @(posedge clk)
-    out_0_2 <= \$106 ;
+    out_0_2 <= _008_;
   always @(posedge clk)
-    a_0_3 <= \$107 ;
+    a_0_3 <= _009_;
   always @(posedge clk)
-    l_0_3 <= \$108 ;
+    l_0_3 <= _010_;
   always @(posedge clk)
-    w_0_3 <= \$109 ;
+    w_0_3 <= _011_;
   always @(posedge clk)
-    pr_0_3 <= \$110 ;
+    pr_0_3 <= _013_;
   always @(posedge clk)
-    lr_0_3 <= \$111 ;
+    lr_0_3 <= _014_;
   always @(posedge clk)
-    acc_0_3 <= \$112 ;
+    acc_0_3 <= _015_;
   always @(posedge clk)
-    out_0_3 <= \$113 ;
+    out_0_3 <= _016_;
   always @(posedge clk)
-    a_1_0 <= \$114 ;
+    a_1_0 <= _017_;
   always @(posedge clk)
-    l_1_0 <= \$115 ;
+    l_1_0 <= _018_;
   always @(posedge clk)
-    w_1_0 <= \$116 ;
+    w_1_0 <= _019_;
   always @(posedge clk)
-    pr_1_0 <= \$117 ;
+    pr_1_0 <= _020_;
   always @(posedge clk)
-    lr_1_0 <= \$118 ;
+    lr_1_0 <= _021_;
   always @(posedge clk)
-    acc_1_0 <= \$119 ;
+    acc_1_0 <= _022_;
   always @(posedge clk)
-    out_1_0 <= \$120 ;
+    out_1_0 <= _024_;
   always @(posedge clk)
-    a_1_1 <= \$121 ;
+    a_1_1 <= _025_;
   always @(posedge clk)
-    l_1_1 <= \$122 ;
+    l_1_1 <= _026_;
   always @(posedge clk)
-    w_1_1 <= \$123 ;
+    w_1_1 <= _027_;
   always @(posedge clk)
-    pr_1_1 <= \$124 ;
+    pr_1_1 <= _028_;
   always @(posedge clk)
-    lr_1_1 <= \$125 ;
+    lr_1_1 <= _029_;
   always @(posedge clk)
-    acc_1_1 <= \$126 ;
+    acc_1_1 <= _030_;
   always @(posedge clk)
-    out_1_1 <= \$127 ;
+    out_1_1 <= _031_;
   always @(posedge clk)
-    a_1_2 <= \$128 ;
+    a_1_2 <= _032_;
   always @(posedge clk)
-    l_1_2 <= \$129 ;
+    l_1_2 <= _033_;
   always @(posedge clk)
-    w_1_2 <= \$130 ;
+    w_1_2 <= _035_;
   always @(posedge clk)
-    pr_1_2 <= \$131 ;
+    pr_1_2 <= _036_;
   always @(posedge clk)
-    lr_1_2 <= \$132 ;
+    lr_1_2 <= _037_;
   always @(posedge clk)
-    acc_1_2 <= \$133 ;
+    acc_1_2 <= _038_;
   always @(posedge clk)
-    out_1_2 <= \$134 ;
+    out_1_2 <= _039_;
   always @(posedge clk)
-    a_1_3 <= \$135 ;
+    a_1_3 <= _040_;
   always @(posedge clk)
-    l_1_3 <= \$136 ;
+    l_1_3 <= _041_;
   always @(posedge clk)
-    w_1_3 <= \$137 ;
+    w_1_3 <= _042_;
   always @(posedge clk)
-    pr_1_3 <= \$138 ;
+    pr_1_3 <= _043_;
   always @(posedge clk)
-    lr_1_3 <= \$139 ;
+    lr_1_3 <= _044_;
   always @(posedge clk)
-    acc_1_3 <= \$140 ;
+    acc_1_3 <= _046_;
   always @(posedge clk)
-    out_1_3 <= \$141 ;
+    out_1_3 <= _047_;
   always @(posedge clk)
-    a_2_0 <= \$142 ;
+    a_2_0 <= _048_;
   always @(posedge clk)
-    l_2_0 <= \$143 ;
+    l_2_0 <= _049_;
   always @(posedge clk)
-    w_2_0 <= \$144 ;
+    w_2_0 <= _050_;
   always @(posedge clk)
-    pr_2_0 <= \$145 ;
+    pr_2_0 <= _051_;
   always @(posedge clk)
-    lr_2_0 <= \$146 ;
+    lr_2_0 <= _052_;
   always @(posedge clk)
-    acc_2_0 <= \$147 ;
+    acc_2_0 <= _053_;
   always @(posedge clk)
-    out_2_0 <= \$148 ;
+    out_2_0 <= _054_;
   always @(posedge clk)
-    a_2_1 <= \$149 ;
+    a_2_1 <= _055_;
   always @(posedge clk)
-    l_2_1 <= \$150 ;
+    l_2_1 <= _057_;
   always @(posedge clk)
-    w_2_1 <= \$151 ;
+    w_2_1 <= _058_;
   always @(posedge clk)
-    pr_2_1 <= \$152 ;
+    pr_2_1 <= _059_;
   always @(posedge clk)
-    lr_2_1 <= \$153 ;
+    lr_2_1 <= _060_;
   always @(posedge clk)
-    acc_2_1 <= \$154 ;
+    acc_2_1 <= _061_;
   always @(posedge clk)
-    out_2_1 <= \$155 ;
+    out_2_1 <= _062_;
   always @(posedge clk)
-    a_2_2 <= \$156 ;
+    a_2_2 <= _063_;
   always @(posedge clk)
-    l_2_2 <= \$157 ;
+    l_2_2 <= _064_;
   always @(posedge clk)
-    w_2_2 <= \$158 ;
+    w_2_2 <= _065_;
   always @(posedge clk)
-    pr_2_2 <= \$159 ;
+    pr_2_2 <= _066_;
   always @(posedge clk)
-    lr_2_2 <= \$160 ;
+    lr_2_2 <= _068_;
   always @(posedge clk)
-    acc_2_2 <= \$161 ;
+    acc_2_2 <= _069_;
   always @(posedge clk)
-    out_2_2 <= \$162 ;
+    out_2_2 <= _070_;
   always @(posedge clk)
-    a_2_3 <= \$163 ;
+    a_2_3 <= _071_;
   always @(posedge clk)
-    l_2_3 <= \$164 ;
+    l_2_3 <= _072_;
   always @(posedge clk)
-    w_2_3 <= \$165 ;
+    w_2_3 <= _073_;
   always @(posedge clk)
-    pr_2_3 <= \$166 ;
+    pr_2_3 <= _074_;
   always @(posedge clk)
-    lr_2_3 <= \$167 ;
+    lr_2_3 <= _075_;
   always @(posedge clk)
-    acc_2_3 <= \$168 ;
+    acc_2_3 <= _076_;
   always @(posedge clk)
-    out_2_3 <= \$169 ;
+    out_2_3 <= _077_;
   always @(posedge clk)
-    a_3_0 <= \$170 ;
+    a_3_0 <= _079_;
   always @(posedge clk)
-    l_3_0 <= \$171 ;
+    l_3_0 <= _080_;
   always @(posedge clk)
-    w_3_0 <= \$172 ;
+    w_3_0 <= _081_;
   always @(posedge clk)
-    pr_3_0 <= \$173 ;
+    pr_3_0 <= _082_;
   always @(posedge clk)
-    lr_3_0 <= \$174 ;
+    lr_3_0 <= _083_;
   always @(posedge clk)
-    acc_3_0 <= \$175 ;
+    acc_3_0 <= _084_;
   always @(posedge clk)
-    out_3_0 <= \$176 ;
+    out_3_0 <= _085_;
   always @(posedge clk)
-    a_3_1 <= \$177 ;
+    a_3_1 <= _086_;
   always @(posedge clk)
-    l_3_1 <= \$178 ;
+    l_3_1 <= _087_;
   always @(posedge clk)
-    w_3_1 <= \$179 ;
+    w_3_1 <= _088_;
   always @(posedge clk)
-    pr_3_1 <= \$180 ;
+    pr_3_1 <= _090_;
   always @(posedge clk)
-    lr_3_1 <= \$181 ;
+    lr_3_1 <= _091_;
   always @(posedge clk)
-    acc_3_1 <= \$182 ;
+    acc_3_1 <= _092_;
   always @(posedge clk)
-    out_3_1 <= \$183 ;
+    out_3_1 <= _093_;
   always @(posedge clk)
-    a_3_2 <= \$184 ;
+    a_3_2 <= _094_;
   always @(posedge clk)
-    l_3_2 <= \$185 ;
+    l_3_2 <= _095_;
   always @(posedge clk)
-    w_3_2 <= \$186 ;
+    w_3_2 <= _096_;
   always @(posedge clk)
-    pr_3_2 <= \$187 ;
+    pr_3_2 <= _097_;
   always @(posedge clk)
-    lr_3_2 <= \$188 ;
+    lr_3_2 <= _098_;
   always @(posedge clk)
-    acc_3_2 <= \$189 ;
+    acc_3_2 <= _099_;
   always @(posedge clk)
-    out_3_2 <= \$190 ;
+    out_3_2 <= _101_;
   always @(posedge clk)
-    a_3_3 <= \$191 ;
+    a_3_3 <= _102_;
   always @(posedge clk)
-    l_3_3 <= \$192 ;
+    l_3_3 <= _103_;
   always @(posedge clk)
-    w_3_3 <= \$193 ;
+    w_3_3 <= _104_;
   always @(posedge clk)
-    pr_3_3 <= \$194 ;
+    pr_3_3 <= _105_;
   always @(posedge clk)
-    lr_3_3 <= \$195 ;
+    lr_3_3 <= _106_;
   always @(posedge clk)
-    acc_3_3 <= \$196 ;
+    acc_3_3 <= _107_;
   always @(posedge clk)
-    out_3_3 <= \$197 ;
+    out_3_3 <= _108_;
   always @(posedge clk)
-    drain_count <= \$198 ;
+    drain_count <= _109_;
   always @(posedge clk)
-    drain_beat <= \$199 ;
+    drain_beat <= _110_;
   always @(posedge clk)
-    drain_shift <= \$200 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = i_valid;
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = \$1 ;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = a_in1;
-    if (rst) begin
-      \$68  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = in_last;
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = a_in2;
-    if (rst) begin
-      \$70  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = skew_a2_d0;
-    if (rst) begin
-      \$71  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = in_last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = skew_l2_d0;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = a_in3;
-    if (rst) begin
-      \$74  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = skew_a3_d0;
-    if (rst) begin
-      \$75  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = skew_a3_d1;
-    if (rst) begin
-      \$76  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = in_last;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = skew_l3_d0;
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = skew_l3_d1;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = a_in0;
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = in_last;
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = p_0_0;
-    if (rst) begin
-      \$89  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = in_last;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = \$2 ;
-    if (rst) begin
-      \$91  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = out_0_0;
-    if (cap_0_0) begin
-      \$92  = \$37 [23:0];
-    end else if (\$3 ) begin
-      \$92  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = a_0_0;
-    if (rst) begin
-      \$93  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = l_0_0;
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = p_0_1;
-    if (rst) begin
-      \$96  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = l_0_0;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = \$4 ;
-    if (rst) begin
-      \$98  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = out_0_1;
-    if (cap_0_1) begin
-      \$99  = \$38 [23:0];
-    end else if (\$5 ) begin
-      \$99  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = a_0_1;
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = l_0_1;
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = p_0_2;
-    if (rst) begin
-      \$103  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = l_0_1;
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = \$6 ;
-    if (rst) begin
-      \$105  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = out_0_2;
-    if (cap_0_2) begin
-      \$106  = \$39 [23:0];
-    end else if (\$7 ) begin
-      \$106  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = a_0_2;
-    if (rst) begin
-      \$107  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = l_0_2;
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = p_0_3;
-    if (rst) begin
-      \$110  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = l_0_2;
-    if (rst) begin
-      \$111  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = \$8 ;
-    if (rst) begin
-      \$112  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = out_0_3;
-    if (cap_0_3) begin
-      \$113  = \$40 [23:0];
-    end else if (\$9 ) begin
-      \$113  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = skew_a1_d0;
-    if (rst) begin
-      \$114  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = skew_l1_d0;
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = p_1_0;
-    if (rst) begin
-      \$117  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = skew_l1_d0;
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = \$10 ;
-    if (rst) begin
-      \$119  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = out_1_0;
-    if (cap_1_0) begin
-      \$120  = \$41 [23:0];
-    end else if (\$11 ) begin
-      \$120  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = a_1_0;
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = l_1_0;
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = p_1_1;
-    if (rst) begin
-      \$124  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = l_1_0;
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = \$12 ;
-    if (rst) begin
-      \$126  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = out_1_1;
-    if (cap_1_1) begin
-      \$127  = \$42 [23:0];
-    end else if (\$13 ) begin
-      \$127  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = a_1_1;
-    if (rst) begin
-      \$128  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = l_1_1;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = p_1_2;
-    if (rst) begin
-      \$131  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = l_1_1;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = \$14 ;
-    if (rst) begin
-      \$133  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = out_1_2;
-    if (cap_1_2) begin
-      \$134  = \$43 [23:0];
-    end else if (\$15 ) begin
-      \$134  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = a_1_2;
-    if (rst) begin
-      \$135  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = l_1_2;
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = p_1_3;
-    if (rst) begin
-      \$138  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = l_1_2;
-    if (rst) begin
-      \$139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = \$16 ;
-    if (rst) begin
-      \$140  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = out_1_3;
-    if (cap_1_3) begin
-      \$141  = \$44 [23:0];
-    end else if (\$17 ) begin
-      \$141  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_a2_d1;
-    if (rst) begin
-      \$142  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_l2_d1;
-    if (rst) begin
-      \$143  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = p_2_0;
-    if (rst) begin
-      \$145  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_l2_d1;
-    if (rst) begin
-      \$146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = \$18 ;
-    if (rst) begin
-      \$147  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = out_2_0;
-    if (cap_2_0) begin
-      \$148  = \$45 [23:0];
-    end else if (\$19 ) begin
-      \$148  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = a_2_0;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = l_2_0;
-    if (rst) begin
-      \$150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = p_2_1;
-    if (rst) begin
-      \$152  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = l_2_0;
-    if (rst) begin
-      \$153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = \$20 ;
-    if (rst) begin
-      \$154  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = out_2_1;
-    if (cap_2_1) begin
-      \$155  = \$46 [23:0];
-    end else if (\$21 ) begin
-      \$155  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = a_2_1;
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = l_2_1;
-    if (rst) begin
-      \$157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = p_2_2;
-    if (rst) begin
-      \$159  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = l_2_1;
-    if (rst) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = \$22 ;
-    if (rst) begin
-      \$161  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = out_2_2;
-    if (cap_2_2) begin
-      \$162  = \$47 [23:0];
-    end else if (\$23 ) begin
-      \$162  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = a_2_2;
-    if (rst) begin
-      \$163  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = l_2_2;
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = p_2_3;
-    if (rst) begin
-      \$166  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = l_2_2;
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = \$24 ;
-    if (rst) begin
-      \$168  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = out_2_3;
-    if (cap_2_3) begin
-      \$169  = \$48 [23:0];
-    end else if (\$25 ) begin
-      \$169  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = skew_a3_d2;
-    if (rst) begin
-      \$170  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = skew_l3_d2;
-    if (rst) begin
-      \$171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = p_3_0;
-    if (rst) begin
-      \$173  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = skew_l3_d2;
-    if (rst) begin
-      \$174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = \$26 ;
-    if (rst) begin
-      \$175  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = out_3_0;
-    if (cap_3_0) begin
-      \$176  = \$49 [23:0];
-    end else if (\$27 ) begin
-      \$176  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = a_3_0;
-    if (rst) begin
-      \$177  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = l_3_0;
-    if (rst) begin
-      \$178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = p_3_1;
-    if (rst) begin
-      \$180  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = l_3_0;
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = \$28 ;
-    if (rst) begin
-      \$182  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = out_3_1;
-    if (cap_3_1) begin
-      \$183  = \$50 [23:0];
-    end else if (\$29 ) begin
-      \$183  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = a_3_1;
-    if (rst) begin
-      \$184  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = l_3_1;
-    if (rst) begin
-      \$185  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = p_3_2;
-    if (rst) begin
-      \$187  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = l_3_1;
-    if (rst) begin
-      \$188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = \$30 ;
-    if (rst) begin
-      \$189  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = out_3_2;
-    if (cap_3_2) begin
-      \$190  = \$51 [23:0];
-    end else if (\$31 ) begin
-      \$190  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = a_3_2;
-    if (rst) begin
-      \$191  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = l_3_2;
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = p_3_3;
-    if (rst) begin
-      \$194  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = l_3_2;
-    if (rst) begin
-      \$195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = \$32 ;
-    if (rst) begin
-      \$196  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = out_3_3;
-    if (cap_3_3) begin
-      \$197  = \$52 [23:0];
-    end else if (\$33 ) begin
-      \$197  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = count_next;
-    if (rst) begin
-      \$198  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = beat_next;
-    if (rst) begin
-      \$199  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = \$36 ;
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_3_3) begin
-      count_next = 3'h4;
-    end else if (\$53 ) begin
-      count_next = \$54 [2:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    beat_next = drain_beat;
-    if (cap_3_3) begin
-      beat_next = 2'h0;
-    end else if (\$55 ) begin
-      beat_next = \$57 [1:0];
-    end
-  end
+    drain_shift <= _113_;
+  assign _200_ = _201_ ? 24'h000000 : _121_;
+  assign _202_ = _203_ ? 1'h0 : l_3_0;
+  assign _204_ = _205_ ? 16'h0000 : p_3_1;
+  assign _206_ = _207_ ? 1'h0 : l_3_0;
+  assign _208_ = _209_ ? 8'h00 : a_3_0;
+  assign _210_ = _211_ ? 24'h000000 : out_3_0;
+  assign _212_ = _213_ ? _144_[23:0] : _210_;
+  assign _214_ = _215_ ? 24'h000000 : _119_;
+  assign _216_ = _217_ ? 1'h0 : skew_l3_d2;
+  assign _218_ = _219_ ? 16'h0000 : p_3_0;
+  assign _220_ = _221_ ? 1'h0 : skew_l3_d2;
+  assign _222_ = _223_ ? 8'h00 : skew_a3_d2;
+  assign _224_ = _225_ ? out_3_3 : out_2_3;
+  assign _226_ = _227_ ? _143_[23:0] : _224_;
+  assign _228_ = _229_ ? 24'h000000 : _117_;
+  assign _230_ = _231_ ? 1'h0 : l_2_2;
+  assign _232_ = _233_ ? 16'h0000 : p_2_3;
+  assign _234_ = _235_ ? 1'h0 : l_2_2;
+  assign _236_ = _237_ ? 8'h00 : a_2_2;
+  assign _238_ = _239_ ? out_3_2 : out_2_2;
+  assign _240_ = _241_ ? _142_[23:0] : _238_;
+  assign _242_ = _243_ ? 24'h000000 : _115_;
+  assign _244_ = _245_ ? 1'h0 : l_2_1;
+  assign _246_ = _247_ ? 16'h0000 : p_2_2;
+  assign _248_ = _249_ ? 1'h0 : l_2_1;
+  assign _250_ = _251_ ? 8'h00 : a_2_1;
+  assign _252_ = _253_ ? out_3_1 : out_2_1;
+  assign _254_ = _255_ ? _141_[23:0] : _252_;
+  assign _256_ = _257_ ? 24'h000000 : _112_;
+  assign _258_ = _259_ ? 1'h0 : l_2_0;
+  assign _260_ = _261_ ? 16'h0000 : p_2_1;
+  assign _262_ = _263_ ? 1'h0 : l_2_0;
+  assign _264_ = _265_ ? 8'h00 : a_2_0;
+  assign _266_ = _267_ ? out_3_0 : out_2_0;
+  assign _268_ = _269_ ? _140_[23:0] : _266_;
+  assign _270_ = _271_ ? 24'h000000 : _089_;
+  assign _272_ = _273_ ? 1'h0 : skew_l2_d1;
+  assign _274_ = _275_ ? 16'h0000 : p_2_0;
+  assign _276_ = _277_ ? 1'h0 : skew_l2_d1;
+  assign _278_ = _279_ ? 8'h00 : skew_a2_d1;
+  assign _280_ = _281_ ? out_2_3 : out_1_3;
+  assign _282_ = _283_ ? _139_[23:0] : _280_;
+  assign _284_ = _285_ ? 24'h000000 : _067_;
+  assign _286_ = _287_ ? 1'h0 : l_1_2;
+  assign _288_ = _289_ ? 16'h0000 : p_1_3;
+  assign _290_ = _291_ ? 1'h0 : l_1_2;
+  assign _292_ = _293_ ? 8'h00 : a_1_2;
+  assign _294_ = _295_ ? out_2_2 : out_1_2;
+  assign _296_ = _297_ ? _138_[23:0] : _294_;
+  assign _298_ = _299_ ? 24'h000000 : _045_;
+  assign _300_ = _301_ ? 1'h0 : l_1_1;
+  assign _302_ = _303_ ? 16'h0000 : p_1_2;
+  assign _304_ = _305_ ? 1'h0 : l_1_1;
+  assign _306_ = _307_ ? 8'h00 : a_1_1;
+  assign _308_ = _309_ ? out_2_1 : out_1_1;
+  assign _310_ = _311_ ? _137_[23:0] : _308_;
+  assign _312_ = _313_ ? 24'h000000 : _023_;
+  assign _314_ = _315_ ? 1'h0 : l_1_0;
+  assign _316_ = _317_ ? 16'h0000 : p_1_1;
+  assign _318_ = _319_ ? 1'h0 : l_1_0;
+  assign _320_ = _321_ ? 8'h00 : a_1_0;
+  assign _322_ = _323_ ? out_2_0 : out_1_0;
+  assign _324_ = _325_ ? _136_[23:0] : _322_;
+  assign _326_ = _327_ ? 24'h000000 : _001_;
+  assign _328_ = _329_ ? 1'h0 : skew_l1_d0;
+  assign _330_ = _331_ ? 16'h0000 : p_1_0;
+  assign _332_ = _333_ ? 1'h0 : skew_l1_d0;
+  assign _334_ = _335_ ? 8'h00 : skew_a1_d0;
+  assign _336_ = _337_ ? out_1_3 : out_0_3;
+  assign _338_ = _339_ ? _135_[23:0] : _336_;
+  assign _340_ = _341_ ? 24'h000000 : _178_;
+  assign _342_ = _343_ ? 1'h0 : l_0_2;
+  assign _344_ = _345_ ? 16'h0000 : p_0_3;
+  assign _346_ = _347_ ? 1'h0 : l_0_2;
+  assign _348_ = _349_ ? 8'h00 : a_0_2;
+  assign _350_ = _351_ ? out_1_2 : out_0_2;
+  assign _352_ = _353_ ? _133_[23:0] : _350_;
+  assign _354_ = _355_ ? 24'h000000 : _156_;
+  assign _356_ = _357_ ? 1'h0 : l_0_1;
+  assign _358_ = _359_ ? 16'h0000 : p_0_2;
+  assign _360_ = _361_ ? 1'h0 : l_0_1;
+  assign _362_ = _363_ ? 8'h00 : a_0_1;
+  assign _364_ = _365_ ? out_1_1 : out_0_1;
+  assign _366_ = _367_ ? _132_[23:0] : _364_;
+  assign _368_ = _369_ ? 24'h000000 : _134_;
+  assign _370_ = _371_ ? 1'h0 : l_0_0;
+  assign _372_ = _373_ ? 16'h0000 : p_0_1;
+  assign _374_ = _375_ ? 1'h0 : l_0_0;
+  assign _376_ = _377_ ? 8'h00 : a_0_0;
+  assign _378_ = _379_ ? out_1_0 : out_0_0;
+  assign _380_ = _381_ ? _131_[23:0] : _378_;
+  assign _382_ = _383_ ? 24'h000000 : _111_;
+  assign _384_ = _385_ ? 1'h0 : in_last;
+  assign _386_ = _387_ ? 16'h0000 : p_0_0;
+  assign _388_ = _389_ ? 1'h0 : in_last;
+  assign _390_ = _391_ ? 8'h00 : a_in0;
+  assign _392_ = _393_ ? 1'h0 : skew_l3_d1;
+  assign _394_ = _395_ ? 1'h0 : skew_l3_d0;
+  assign _396_ = _397_ ? 1'h0 : in_last;
+  assign _398_ = _399_ ? 8'h00 : skew_a3_d1;
+  assign _400_ = _401_ ? 8'h00 : skew_a3_d0;
+  assign _402_ = _403_ ? 8'h00 : a_in3;
+  assign _404_ = _405_ ? 1'h0 : skew_l2_d0;
+  assign _406_ = _407_ ? 1'h0 : in_last;
+  assign _408_ = _409_ ? 8'h00 : skew_a2_d0;
+  assign _410_ = _411_ ? 8'h00 : a_in2;
+  assign _412_ = _413_ ? 1'h0 : in_last;
+  assign _414_ = _415_ ? 8'h00 : a_in1;
+  assign _416_ = _417_ ? 1'h0 : _000_;
+  assign _418_ = _419_ ? 1'h0 : i_valid;
+  assign _420_ = _421_ ? _153_[1:0] : drain_beat;
+  assign _422_ = _423_ ? 2'h0 : _420_;
+  assign _424_ = _425_ ? _150_[2:0] : drain_count;
+  assign _426_ = _427_ ? 3'h4 : _424_;
+  assign _428_ = _429_ ? 1'h0 : _130_;
+  assign _430_ = _431_ ? 2'h0 : beat_next;
+  assign _432_ = _433_ ? 3'h0 : count_next;
+  assign _434_ = _435_ ? 24'h000000 : out_3_3;
+  assign _436_ = _437_ ? _148_[23:0] : _434_;
+  assign _438_ = _439_ ? 24'h000000 : _126_;
+  assign _440_ = _441_ ? 1'h0 : l_3_2;
+  assign _442_ = _443_ ? 16'h0000 : p_3_3;
+  assign _444_ = _445_ ? 1'h0 : l_3_2;
+  assign _446_ = _447_ ? 8'h00 : a_3_2;
+  assign _448_ = _449_ ? 24'h000000 : out_3_2;
+  assign _450_ = _451_ ? _147_[23:0] : _448_;
+  assign _452_ = _453_ ? 24'h000000 : _124_;
+  assign _454_ = _455_ ? 1'h0 : l_3_1;
+  assign _456_ = _457_ ? 16'h0000 : p_3_2;
+  assign _458_ = _459_ ? 1'h0 : l_3_1;
+  assign _460_ = _461_ ? 8'h00 : a_3_1;
+  assign _462_ = _463_ ? 24'h000000 : out_3_1;
+  assign _464_ = _465_ ? _146_[23:0] : _462_;
   assign en = 1'h1;
-  assign sum_0_0 = \$37 [23:0];
-  assign sum_0_1 = \$38 [23:0];
-  assign sum_0_2 = \$39 [23:0];
-  assign sum_0_3 = \$40 [23:0];
-  assign sum_1_0 = \$41 [23:0];
-  assign sum_1_1 = \$42 [23:0];
-  assign sum_1_2 = \$43 [23:0];
-  assign sum_1_3 = \$44 [23:0];
-  assign sum_2_0 = \$45 [23:0];
-  assign sum_2_1 = \$46 [23:0];
-  assign sum_2_2 = \$47 [23:0];
-  assign sum_2_3 = \$48 [23:0];
-  assign sum_3_0 = \$49 [23:0];
-  assign sum_3_1 = \$50 [23:0];
-  assign sum_3_2 = \$51 [23:0];
-  assign sum_3_3 = \$52 [23:0];
+  assign sum_0_0 = _131_[23:0];
+  assign sum_0_1 = _132_[23:0];
+  assign sum_0_2 = _133_[23:0];
+  assign sum_0_3 = _135_[23:0];
+  assign sum_1_0 = _136_[23:0];
+  assign sum_1_1 = _137_[23:0];
+  assign sum_1_2 = _138_[23:0];
+  assign sum_1_3 = _139_[23:0];
+  assign sum_2_0 = _140_[23:0];
+  assign sum_2_1 = _141_[23:0];
+  assign sum_2_2 = _142_[23:0];
+  assign sum_2_3 = _143_[23:0];
+  assign sum_3_0 = _144_[23:0];
+  assign sum_3_1 = _146_[23:0];
+  assign sum_3_2 = _147_[23:0];
+  assign sum_3_3 = _148_[23:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3284,52 +3055,303 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
-  assign \$193  = w_2_3;
-  assign \$186  = w_2_2;
-  assign \$179  = w_2_1;
-  assign \$172  = w_2_0;
-  assign \$165  = w_1_3;
-  assign \$158  = w_1_2;
-  assign \$151  = w_1_1;
-  assign \$144  = w_1_0;
-  assign \$137  = w_0_3;
-  assign \$130  = w_0_2;
-  assign \$123  = w_0_1;
-  assign \$116  = w_0_0;
-  assign \$109  = skew_w3_d2;
-  assign \$102  = skew_w2_d1;
-  assign \$95  = skew_w1_d0;
-  assign \$88  = w_in0;
-  assign \$85  = skew_w3_d1;
-  assign \$84  = skew_w3_d0;
-  assign \$83  = w_in3;
-  assign \$82  = skew_w2_d0;
-  assign \$81  = w_in2;
-  assign \$80  = w_in1;
-  assign \$67  = i_w[31:24];
-  assign \$66  = i_w[23:16];
-  assign \$65  = i_w[15:8];
-  assign \$64  = i_w[7:0];
-  assign \$63  = i_a[31:24];
-  assign \$62  = i_a[23:16];
-  assign \$61  = i_a[15:8];
-  assign \$60  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
+  assign _104_ = w_2_3;
+  assign _096_ = w_2_2;
+  assign _088_ = w_2_1;
+  assign _081_ = w_2_0;
+  assign _073_ = w_1_3;
+  assign _065_ = w_1_2;
+  assign _058_ = w_1_1;
+  assign _050_ = w_1_0;
+  assign _042_ = w_0_3;
+  assign _035_ = w_0_2;
+  assign _027_ = w_0_1;
+  assign _019_ = w_0_0;
+  assign _011_ = skew_w3_d2;
+  assign _004_ = skew_w2_d1;
+  assign _195_ = skew_w1_d0;
+  assign _187_ = w_in0;
+  assign _184_ = skew_w3_d1;
+  assign _183_ = skew_w3_d0;
+  assign _182_ = w_in3;
+  assign _181_ = skew_w2_d0;
+  assign _180_ = w_in2;
+  assign _179_ = w_in1;
+  assign _164_ = i_w[31:24];
+  assign _163_ = i_w[23:16];
+  assign _162_ = i_w[15:8];
+  assign _161_ = i_w[7:0];
+  assign _160_ = i_a[31:24];
+  assign _159_ = i_a[23:16];
+  assign _158_ = i_a[15:8];
+  assign _157_ = i_a[7:0];
+  assign _421_ = _151_;
+  assign _423_ = cap_3_3;
+  assign beat_next = _422_;
+  assign _425_ = _149_;
+  assign _427_ = cap_3_3;
+  assign count_next = _426_;
+  assign _429_ = rst;
+  assign _113_ = _428_;
+  assign _431_ = rst;
+  assign _110_ = _430_;
+  assign _433_ = rst;
+  assign _109_ = _432_;
+  assign _435_ = _127_;
+  assign _437_ = cap_3_3;
+  assign _108_ = _436_;
+  assign _439_ = rst;
+  assign _107_ = _438_;
+  assign _441_ = rst;
+  assign _106_ = _440_;
+  assign _443_ = rst;
+  assign _105_ = _442_;
+  assign _445_ = rst;
+  assign _103_ = _444_;
+  assign _447_ = rst;
+  assign _102_ = _446_;
+  assign _449_ = _125_;
+  assign _451_ = cap_3_2;
+  assign _101_ = _450_;
+  assign _453_ = rst;
+  assign _099_ = _452_;
+  assign _455_ = rst;
+  assign _098_ = _454_;
+  assign _457_ = rst;
+  assign _097_ = _456_;
+  assign _459_ = rst;
+  assign _095_ = _458_;
+  assign _461_ = rst;
+  assign _094_ = _460_;
+  assign _463_ = _122_;
+  assign _465_ = cap_3_1;
+  assign _093_ = _464_;
+  assign _201_ = rst;
+  assign _092_ = _200_;
+  assign _203_ = rst;
+  assign _091_ = _202_;
+  assign _205_ = rst;
+  assign _090_ = _204_;
+  assign _207_ = rst;
+  assign _087_ = _206_;
+  assign _209_ = rst;
+  assign _086_ = _208_;
+  assign _211_ = _120_;
+  assign _213_ = cap_3_0;
+  assign _085_ = _212_;
+  assign _215_ = rst;
+  assign _084_ = _214_;
+  assign _217_ = rst;
+  assign _083_ = _216_;
+  assign _219_ = rst;
+  assign _082_ = _218_;
+  assign _221_ = rst;
+  assign _080_ = _220_;
+  assign _223_ = rst;
+  assign _079_ = _222_;
+  assign _225_ = _118_;
+  assign _227_ = cap_2_3;
+  assign _077_ = _226_;
+  assign _229_ = rst;
+  assign _076_ = _228_;
+  assign _231_ = rst;
+  assign _075_ = _230_;
+  assign _233_ = rst;
+  assign _074_ = _232_;
+  assign _235_ = rst;
+  assign _072_ = _234_;
+  assign _237_ = rst;
+  assign _071_ = _236_;
+  assign _239_ = _116_;
+  assign _241_ = cap_2_2;
+  assign _070_ = _240_;
+  assign _243_ = rst;
+  assign _069_ = _242_;
+  assign _245_ = rst;
+  assign _068_ = _244_;
+  assign _247_ = rst;
+  assign _066_ = _246_;
+  assign _249_ = rst;
+  assign _064_ = _248_;
+  assign _251_ = rst;
+  assign _063_ = _250_;
+  assign _253_ = _114_;
+  assign _255_ = cap_2_1;
+  assign _062_ = _254_;
+  assign _257_ = rst;
+  assign _061_ = _256_;
+  assign _259_ = rst;
+  assign _060_ = _258_;
+  assign _261_ = rst;
+  assign _059_ = _260_;
+  assign _263_ = rst;
+  assign _057_ = _262_;
+  assign _265_ = rst;
+  assign _055_ = _264_;
+  assign _267_ = _100_;
+  assign _269_ = cap_2_0;
+  assign _054_ = _268_;
+  assign _271_ = rst;
+  assign _053_ = _270_;
+  assign _273_ = rst;
+  assign _052_ = _272_;
+  assign _275_ = rst;
+  assign _051_ = _274_;
+  assign _277_ = rst;
+  assign _049_ = _276_;
+  assign _279_ = rst;
+  assign _048_ = _278_;
+  assign _281_ = _078_;
+  assign _283_ = cap_1_3;
+  assign _047_ = _282_;
+  assign _285_ = rst;
+  assign _046_ = _284_;
+  assign _287_ = rst;
+  assign _044_ = _286_;
+  assign _289_ = rst;
+  assign _043_ = _288_;
+  assign _291_ = rst;
+  assign _041_ = _290_;
+  assign _293_ = rst;
+  assign _040_ = _292_;
+  assign _295_ = _056_;
+  assign _297_ = cap_1_2;
+  assign _039_ = _296_;
+  assign _299_ = rst;
+  assign _038_ = _298_;
+  assign _301_ = rst;
+  assign _037_ = _300_;
+  assign _303_ = rst;
+  assign _036_ = _302_;
+  assign _305_ = rst;
+  assign _033_ = _304_;
+  assign _307_ = rst;
+  assign _032_ = _306_;
+  assign _309_ = _034_;
+  assign _311_ = cap_1_1;
+  assign _031_ = _310_;
+  assign _313_ = rst;
+  assign _030_ = _312_;
+  assign _315_ = rst;
+  assign _029_ = _314_;
+  assign _317_ = rst;
+  assign _028_ = _316_;
+  assign _319_ = rst;
+  assign _026_ = _318_;
+  assign _321_ = rst;
+  assign _025_ = _320_;
+  assign _323_ = _012_;
+  assign _325_ = cap_1_0;
+  assign _024_ = _324_;
+  assign _327_ = rst;
+  assign _022_ = _326_;
+  assign _329_ = rst;
+  assign _021_ = _328_;
+  assign _331_ = rst;
+  assign _020_ = _330_;
+  assign _333_ = rst;
+  assign _018_ = _332_;
+  assign _335_ = rst;
+  assign _017_ = _334_;
+  assign _337_ = _189_;
+  assign _339_ = cap_0_3;
+  assign _016_ = _338_;
+  assign _341_ = rst;
+  assign _015_ = _340_;
+  assign _343_ = rst;
+  assign _014_ = _342_;
+  assign _345_ = rst;
+  assign _013_ = _344_;
+  assign _347_ = rst;
+  assign _010_ = _346_;
+  assign _349_ = rst;
+  assign _009_ = _348_;
+  assign _351_ = _167_;
+  assign _353_ = cap_0_2;
+  assign _008_ = _352_;
+  assign _355_ = rst;
+  assign _007_ = _354_;
+  assign _357_ = rst;
+  assign _006_ = _356_;
+  assign _359_ = rst;
+  assign _005_ = _358_;
+  assign _361_ = rst;
+  assign _003_ = _360_;
+  assign _363_ = rst;
+  assign _002_ = _362_;
+  assign _365_ = _145_;
+  assign _367_ = cap_0_1;
+  assign _199_ = _366_;
+  assign _369_ = rst;
+  assign _198_ = _368_;
+  assign _371_ = rst;
+  assign _197_ = _370_;
+  assign _373_ = rst;
+  assign _196_ = _372_;
+  assign _375_ = rst;
+  assign _194_ = _374_;
+  assign _377_ = rst;
+  assign _193_ = _376_;
+  assign _379_ = _123_;
+  assign _381_ = cap_0_0;
+  assign _192_ = _380_;
+  assign _383_ = rst;
+  assign _191_ = _382_;
+  assign _385_ = rst;
+  assign _190_ = _384_;
+  assign _387_ = rst;
+  assign _188_ = _386_;
+  assign _389_ = rst;
+  assign _186_ = _388_;
+  assign _391_ = rst;
+  assign _185_ = _390_;
+  assign _393_ = rst;
+  assign _177_ = _392_;
+  assign _395_ = rst;
+  assign _176_ = _394_;
+  assign _397_ = rst;
+  assign _175_ = _396_;
+  assign _399_ = rst;
+  assign _174_ = _398_;
+  assign _401_ = rst;
+  assign _173_ = _400_;
+  assign _403_ = rst;
+  assign _172_ = _402_;
+  assign _405_ = rst;
+  assign _171_ = _404_;
+  assign _407_ = rst;
+  assign _170_ = _406_;
+  assign _409_ = rst;
+  assign _169_ = _408_;
+  assign _411_ = rst;
+  assign _168_ = _410_;
+  assign _413_ = rst;
+  assign _166_ = _412_;
+  assign _415_ = rst;
+  assign _165_ = _414_;
+  assign _417_ = rst;
+  assign _155_ = _416_;
+  assign _419_ = rst;
+  assign _154_ = _418_;
+  assign _123_ = drain_shift;
+  assign _145_ = drain_shift;
+  assign _167_ = drain_shift;
+  assign _189_ = drain_shift;
+  assign _012_ = drain_shift;
+  assign _034_ = drain_shift;
+  assign _056_ = drain_shift;
+  assign _078_ = drain_shift;
+  assign _100_ = drain_shift;
+  assign _114_ = drain_shift;
+  assign _116_ = drain_shift;
+  assign _118_ = drain_shift;
+  assign _120_ = drain_shift;
+  assign _122_ = drain_shift;
+  assign _125_ = drain_shift;
+  assign _127_ = drain_shift;
+  assign cap_3_3 = lr_3_3;
+  assign _149_ = drain_shift;
+  assign _151_ = draining;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -3345,35 +3367,45 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_3_0 = lr_3_0;
   assign cap_3_1 = lr_3_1;
   assign cap_3_2 = lr_3_2;
-  assign cap_3_3 = lr_3_3;
-  assign \$53  = drain_shift;
-  assign \$55  = draining;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [4:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [4:0] \$18 ;
-  reg [3:0] \$19 ;
-  wire \$2 ;
-  reg [3:0] \$20 ;
-  reg [3:0] \$21 ;
-  wire [4:0] \$3 ;
-  wire [4:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [4:0] \$7 ;
-  wire [4:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [4:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [4:0] _09_;
+  wire [3:0] _10_;
+  wire _11_;
+  wire [3:0] _12_;
+  wire [3:0] _13_;
+  wire [4:0] _14_;
+  wire [4:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [4:0] _18_;
+  wire [4:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [3:0] _22_;
+  wire _23_;
+  wire [3:0] _24_;
+  wire _25_;
+  wire [3:0] _26_;
+  wire _27_;
+  wire [3:0] _28_;
+  wire _29_;
+  wire [3:0] _30_;
+  wire _31_;
+  wire [3:0] _32_;
+  wire _33_;
+  wire [3:0] _34_;
   input clk;
   wire clk;
   (* init = 4'h0 *)
@@ -3426,115 +3458,136 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign w_rdy = level != 4'hc;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 4'hb;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 5'h00 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 4'hb;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 5'h00 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 4'hb;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 5'h00 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 4'hb;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 5'h00 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [3:0];
-    end
-    if (rst) begin
-      \$19  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [3:0];
-    end
-    if (rst) begin
-      \$20  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [3:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [3:0];
-    end
-    if (rst) begin
-      \$21  = 4'h0;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[3:0] : level;
+  assign _22_ = _23_ ? _15_[3:0] : w_port__addr;
+  assign _24_ = _25_ ? 4'h0 : _22_;
+  assign _28_ = _29_ ? _09_[3:0] : _26_;
+  assign _30_ = _31_ ? 4'h0 : _28_;
+  assign _32_ = _33_ ? _19_[3:0] : r_port__addr;
+  assign _34_ = _21_ ? 4'h0 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_bias, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [31:0] \$10 ;
-  wire [30:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [62:0] \$13 ;
-  wire [63:0] \$14 ;
-  wire [63:0] \$15 ;
-  wire [63:0] \$16 ;
-  wire [63:0] \$17 ;
-  wire [33:0] \$18 ;
-  wire \$19 ;
-  wire [5:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire [34:0] \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  reg \$25 ;
-  reg \$26 ;
-  reg [30:0] \$27 ;
-  reg [4:0] \$28 ;
-  reg [4:0] \$29 ;
-  wire \$3 ;
-  reg [31:0] \$30 ;
-  reg \$31 ;
-  reg \$32 ;
-  reg [4:0] \$33 ;
-  reg [32:0] \$34 ;
-  reg [31:0] \$35 ;
-  reg \$36 ;
-  reg \$37 ;
-  reg [33:0] \$38 ;
-  reg [7:0] \$39 ;
-  wire [6:0] \$4 ;
-  reg \$40 ;
-  reg \$41 ;
-  wire [6:0] \$5 ;
-  wire [32:0] \$6 ;
-  wire [62:0] \$7 ;
-  wire [33:0] \$8 ;
-  wire [28:0] \$9 ;
+  wire _000_;
+  wire [31:0] _001_;
+  wire [30:0] _002_;
+  wire [32:0] _003_;
+  wire [62:0] _004_;
+  wire [63:0] _005_;
+  wire [63:0] _006_;
+  wire [63:0] _007_;
+  wire [63:0] _008_;
+  wire [33:0] _009_;
+  wire _010_;
+  wire [5:0] _011_;
+  wire _012_;
+  wire _013_;
+  wire [34:0] _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire [30:0] _019_;
+  wire [4:0] _020_;
+  wire [4:0] _021_;
+  wire _022_;
+  wire [31:0] _023_;
+  wire _024_;
+  wire _025_;
+  wire [4:0] _026_;
+  wire [32:0] _027_;
+  wire [31:0] _028_;
+  wire _029_;
+  wire _030_;
+  wire [33:0] _031_;
+  wire [7:0] _032_;
+  wire [6:0] _033_;
+  wire _034_;
+  wire _035_;
+  wire [6:0] _036_;
+  wire [32:0] _037_;
+  wire [62:0] _038_;
+  wire [33:0] _039_;
+  wire [28:0] _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [7:0] _045_;
+  wire _046_;
+  wire [7:0] _047_;
+  wire _048_;
+  wire [7:0] _049_;
+  wire _050_;
+  wire [33:0] _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire [31:0] _057_;
+  wire _058_;
+  wire [32:0] _059_;
+  wire _060_;
+  wire [4:0] _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire [31:0] _067_;
+  wire _068_;
+  wire [4:0] _069_;
+  wire _070_;
+  wire [4:0] _071_;
+  wire _072_;
+  wire [30:0] _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
   wire [31:0] a_0;
   input clk;
   wire clk;
@@ -3591,204 +3644,133 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_bias, 
   input [7:0] zero_point;
   wire [7:0] zero_point;
   always @(posedge clk)
-    o_valid <= \$40 ;
+    o_valid <= _034_;
   always @(posedge clk)
-    o_last <= \$41 ;
-  assign \$1  = $signed(i_shift) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift : 6'h00;
-  assign \$3  = $signed(i_shift) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(i_bias);
-  assign \$7  = $signed(rq1_s0) << rq1_l0;
-  assign \$8  = \$7 [16:0] * rq1_m0[16:0];
-  assign \$9  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$10  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$11  = \$7 [16:0] * rq1_m0[30:17];
-  assign \$12  = $signed(\$10 ) + $signed({ 1'h0, \$11  });
-  assign mid_0 = $signed(\$12 ) + $signed(15'h2000);
-  assign \$14  = $signed(\$13 ) + $signed(mid_0);
-  assign \$16  = 1'h1 << rq1_r0;
-  assign \$18  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$19  = | rq2_hf0;
-  assign \$20  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = $signed(\$18 ) - $signed({ 1'h0, \$21  });
-  assign y_0 = $signed(\$22 [33:0]) >>> rq2_r0;
+    o_last <= _035_;
+  assign _000_ = $signed(i_shift) > $signed(1'h0);
+  assign _011_ = _000_ ? i_shift : 6'h00;
+  assign _022_ = $signed(i_shift) < $signed(1'h0);
+  assign _033_ = - $signed(i_shift);
+  assign _036_ = _022_ ? _033_ : 7'h00;
+  assign _037_ = $signed(i_acc) + $signed(i_bias);
+  assign _038_ = $signed(rq1_s0) << rq1_l0;
+  assign _039_ = _038_[16:0] * rq1_m0[16:0];
+  assign _040_ = $signed(_038_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _001_ = $signed(_038_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _002_ = _038_[16:0] * rq1_m0[30:17];
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
+  assign _005_ = $signed(_004_) + $signed(mid_0);
+  assign _007_ = 1'h1 << rq1_r0;
+  assign _009_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _010_ = | rq2_hf0;
+  assign _012_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _013_ = _010_ & _012_;
+  assign _014_ = $signed(_009_) - $signed({ 1'h0, _013_ });
+  assign y_0 = $signed(_014_[33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign \$23  = $signed(t_0) < $signed(8'h80);
-  assign \$24  = $signed(t_0) > $signed(8'h7f);
+  assign _015_ = $signed(t_0) < $signed(8'h80);
+  assign _016_ = $signed(t_0) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$25 ;
+    rq1_valid <= _017_;
   always @(posedge clk)
-    rq1_last <= \$26 ;
+    rq1_last <= _018_;
   always @(posedge clk)
-    rq1_m0 <= \$27 ;
+    rq1_m0 <= _019_;
   always @(posedge clk)
-    rq1_l0 <= \$28 ;
+    rq1_l0 <= _020_;
   always @(posedge clk)
-    rq1_r0 <= \$29 ;
+    rq1_r0 <= _021_;
   always @(posedge clk)
-    rq1_s0 <= \$30 ;
+    rq1_s0 <= _023_;
   always @(posedge clk)
-    rq2_valid <= \$31 ;
+    rq2_valid <= _024_;
   always @(posedge clk)
-    rq2_last <= \$32 ;
+    rq2_last <= _025_;
   always @(posedge clk)
-    rq2_r0 <= \$33 ;
+    rq2_r0 <= _026_;
   always @(posedge clk)
-    rq2_h0 <= \$34 ;
+    rq2_h0 <= _027_;
   always @(posedge clk)
-    rq2_hf0 <= \$35 ;
+    rq2_hf0 <= _028_;
   always @(posedge clk)
-    rq3_valid <= \$36 ;
+    rq3_valid <= _029_;
   always @(posedge clk)
-    rq3_last <= \$37 ;
+    rq3_last <= _030_;
   always @(posedge clk)
-    rq3_y0 <= \$38 ;
+    rq3_y0 <= _031_;
   always @(posedge clk)
-    o_data <= \$39 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$41  = rq3_last;
-    if (rst) begin
-      \$41  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$25  = i_valid;
-    if (rst) begin
-      \$25  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = i_last;
-    if (rst) begin
-      \$26  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$27  = i_multiplier;
-    if (rst) begin
-      \$27  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$28  = \$2 [4:0];
-    if (rst) begin
-      \$28  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = \$5 [4:0];
-    if (rst) begin
-      \$29  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$30  = \$6 [31:0];
-    if (rst) begin
-      \$30  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$31  = rq1_valid;
-    if (rst) begin
-      \$31  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$32  = rq1_last;
-    if (rst) begin
-      \$32  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$33  = rq1_r0;
-    if (rst) begin
-      \$33  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$34  = \$15 [32:0];
-    if (rst) begin
-      \$34  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$35  = \$17 [31:0];
-    if (rst) begin
-      \$35  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = rq2_valid;
-    if (rst) begin
-      \$36  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = rq2_last;
-    if (rst) begin
-      \$37  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$38  = y_0;
-    if (rst) begin
-      \$38  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$23 ) begin
-      \$39  = 8'h80;
-    end else if (\$24 ) begin
-      \$39  = 8'h7f;
-    end else begin
-      \$39  = t_0[7:0];
-    end
-    if (rst) begin
-      \$39  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$40  = rq3_valid;
-    if (rst) begin
-      \$40  = 1'h0;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign s_0 = \$6 [31:0];
-  assign a_0 = \$7 [31:0];
-  assign outer_0 = { \$9 , \$8  };
-  assign h_0 = \$15 [32:0];
-  assign half_0 = \$17 [31:0];
-  assign u_0 = \$22 [33:0];
+    o_data <= _032_;
+  assign _041_ = _042_ ? 1'h0 : rq3_last;
+  assign _043_ = _044_ ? 1'h0 : rq3_valid;
+  assign _045_ = _046_ ? (* full_case = 32'd1 *) 8'h7f : t_0[7:0];
+  assign _047_ = _048_ ? (* full_case = 32'd1 *) 8'h80 : _045_;
+  assign _049_ = _050_ ? 8'h00 : _047_;
+  assign _051_ = _052_ ? 34'h000000000 : y_0;
+  assign _053_ = _054_ ? 1'h0 : rq2_last;
+  assign _055_ = _056_ ? 1'h0 : rq2_valid;
+  assign _057_ = _058_ ? 32'd0 : _008_[31:0];
+  assign _059_ = _060_ ? 33'h000000000 : _006_[32:0];
+  assign _061_ = _062_ ? 5'h00 : rq1_r0;
+  assign _063_ = _064_ ? 1'h0 : rq1_last;
+  assign _065_ = _066_ ? 1'h0 : rq1_valid;
+  assign _067_ = _068_ ? 32'd0 : _037_[31:0];
+  assign _069_ = _070_ ? 5'h00 : _036_[4:0];
+  assign _071_ = _072_ ? 5'h00 : _011_[4:0];
+  assign _073_ = _074_ ? 31'h00000000 : i_multiplier;
+  assign _075_ = _076_ ? 1'h0 : i_last;
+  assign _077_ = _078_ ? 1'h0 : i_valid;
+  assign left_0 = _011_[4:0];
+  assign r_0 = _036_[4:0];
+  assign s_0 = _037_[31:0];
+  assign a_0 = _038_[31:0];
+  assign outer_0 = { _040_, _039_ };
+  assign h_0 = _006_[32:0];
+  assign half_0 = _008_[31:0];
+  assign u_0 = _014_[33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift;
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \o_data[0]  = o_data;
-  assign \$13  = { \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 , \$8 [33:17] };
-  assign \$15  = { \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63:14] };
-  assign \$17  = { 1'h0, \$16 [63:1] };
+  assign _042_ = rst;
+  assign _035_ = _041_;
+  assign _044_ = rst;
+  assign _034_ = _043_;
+  assign _046_ = _016_;
+  assign _048_ = _015_;
+  assign _050_ = rst;
+  assign _032_ = _049_;
+  assign _052_ = rst;
+  assign _031_ = _051_;
+  assign _054_ = rst;
+  assign _030_ = _053_;
+  assign _056_ = rst;
+  assign _029_ = _055_;
+  assign _058_ = rst;
+  assign _028_ = _057_;
+  assign _060_ = rst;
+  assign _027_ = _059_;
+  assign _062_ = rst;
+  assign _026_ = _061_;
+  assign _064_ = rst;
+  assign _025_ = _063_;
+  assign _066_ = rst;
+  assign _024_ = _065_;
+  assign _068_ = rst;
+  assign _023_ = _067_;
+  assign _070_ = rst;
+  assign _021_ = _069_;
+  assign _072_ = rst;
+  assign _020_ = _071_;
+  assign _074_ = rst;
+  assign _019_ = _073_;
+  assign _076_ = rst;
+  assign _018_ = _075_;
+  assign _078_ = rst;
+  assign _017_ = _077_;
+  assign _004_ = { _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_[28], _040_, _039_[33:17] };
+  assign _006_ = { _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63:14] };
+  assign _008_ = { 1'h0, _007_[63:1] };
 endmodule

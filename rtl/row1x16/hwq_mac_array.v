@@ -3,312 +3,1017 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire [26:0] \$10 ;
-  reg [7:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [7:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
-  reg [7:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
-  wire [26:0] \$12 ;
-  reg [7:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg [7:0] \$125 ;
-  reg [7:0] \$126 ;
-  reg [7:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [7:0] \$139 ;
-  wire [26:0] \$14 ;
-  reg [7:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg [7:0] \$145 ;
-  reg [7:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg [7:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg [7:0] \$153 ;
-  reg [7:0] \$154 ;
-  reg [7:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire [26:0] \$16 ;
-  reg [7:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg [7:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg [7:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg [7:0] \$169 ;
-  wire \$17 ;
-  reg [7:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg [7:0] \$172 ;
-  reg [7:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg [7:0] \$175 ;
-  reg [7:0] \$176 ;
-  reg [7:0] \$177 ;
-  reg [7:0] \$178 ;
-  reg [7:0] \$179 ;
-  wire [26:0] \$18 ;
-  reg [7:0] \$180 ;
-  reg [7:0] \$181 ;
-  reg [7:0] \$182 ;
-  reg [7:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg [7:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg [7:0] \$187 ;
-  reg [7:0] \$188 ;
-  reg [7:0] \$189 ;
-  wire \$19 ;
-  reg [7:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  reg [7:0] \$194 ;
-  reg [15:0] \$195 ;
-  reg \$196 ;
-  reg [26:0] \$197 ;
-  reg [26:0] \$198 ;
-  reg [7:0] \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  reg \$200 ;
-  reg [7:0] \$201 ;
-  reg [15:0] \$202 ;
-  reg \$203 ;
-  reg [26:0] \$204 ;
-  reg [26:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
-  reg [7:0] \$208 ;
-  reg [15:0] \$209 ;
-  wire \$21 ;
-  reg \$210 ;
-  reg [26:0] \$211 ;
-  reg [26:0] \$212 ;
-  reg [7:0] \$213 ;
-  reg \$214 ;
-  reg [7:0] \$215 ;
-  reg [15:0] \$216 ;
-  reg \$217 ;
-  reg [26:0] \$218 ;
-  reg [26:0] \$219 ;
-  wire [26:0] \$22 ;
-  reg [7:0] \$220 ;
-  reg \$221 ;
-  reg [7:0] \$222 ;
-  reg [15:0] \$223 ;
-  reg \$224 ;
-  reg [26:0] \$225 ;
-  reg [26:0] \$226 ;
-  reg [7:0] \$227 ;
-  reg \$228 ;
-  reg [7:0] \$229 ;
-  wire \$23 ;
-  reg [15:0] \$230 ;
-  reg \$231 ;
-  reg [26:0] \$232 ;
-  reg [26:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
-  reg [7:0] \$236 ;
-  reg [15:0] \$237 ;
-  reg \$238 ;
-  reg [26:0] \$239 ;
-  wire [26:0] \$24 ;
-  reg [26:0] \$240 ;
-  reg [7:0] \$241 ;
-  reg \$242 ;
-  reg [7:0] \$243 ;
-  reg [15:0] \$244 ;
-  reg \$245 ;
-  reg [26:0] \$246 ;
-  reg [26:0] \$247 ;
-  reg [7:0] \$248 ;
-  reg \$249 ;
-  wire \$25 ;
-  reg [7:0] \$250 ;
-  reg [15:0] \$251 ;
-  reg \$252 ;
-  reg [26:0] \$253 ;
-  reg [26:0] \$254 ;
-  reg [7:0] \$255 ;
-  reg \$256 ;
-  reg [7:0] \$257 ;
-  reg [15:0] \$258 ;
-  reg \$259 ;
-  wire [26:0] \$26 ;
-  reg [26:0] \$260 ;
-  reg [26:0] \$261 ;
-  reg [7:0] \$262 ;
-  reg \$263 ;
-  reg [7:0] \$264 ;
-  reg [15:0] \$265 ;
-  reg \$266 ;
-  reg [26:0] \$267 ;
-  reg [26:0] \$268 ;
-  reg [7:0] \$269 ;
-  wire \$27 ;
-  reg \$270 ;
-  reg [7:0] \$271 ;
-  reg [15:0] \$272 ;
-  reg \$273 ;
-  reg [26:0] \$274 ;
-  reg [26:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  reg [7:0] \$278 ;
-  reg [15:0] \$279 ;
-  wire [26:0] \$28 ;
-  reg \$280 ;
-  reg [26:0] \$281 ;
-  reg [26:0] \$282 ;
-  reg [7:0] \$283 ;
-  reg \$284 ;
-  reg [7:0] \$285 ;
-  reg [15:0] \$286 ;
-  reg \$287 ;
-  reg [26:0] \$288 ;
-  reg [26:0] \$289 ;
-  wire \$29 ;
-  reg [7:0] \$290 ;
-  reg \$291 ;
-  reg [7:0] \$292 ;
-  reg [15:0] \$293 ;
-  reg \$294 ;
-  reg [26:0] \$295 ;
-  reg [26:0] \$296 ;
-  reg [7:0] \$297 ;
-  reg \$298 ;
-  reg [7:0] \$299 ;
-  wire \$3 ;
-  wire [26:0] \$30 ;
-  reg [15:0] \$300 ;
-  reg \$301 ;
-  reg [26:0] \$302 ;
-  reg [26:0] \$303 ;
-  reg \$304 ;
-  reg \$305 ;
-  wire \$31 ;
-  wire [26:0] \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire [27:0] \$35 ;
-  wire [27:0] \$36 ;
-  wire [27:0] \$37 ;
-  wire [27:0] \$38 ;
-  wire [27:0] \$39 ;
-  wire [26:0] \$4 ;
-  wire [27:0] \$40 ;
-  wire [27:0] \$41 ;
-  wire [27:0] \$42 ;
-  wire [27:0] \$43 ;
-  wire [27:0] \$44 ;
-  wire [27:0] \$45 ;
-  wire [27:0] \$46 ;
-  wire [27:0] \$47 ;
-  wire [27:0] \$48 ;
-  wire [27:0] \$49 ;
-  wire \$5 ;
-  wire [27:0] \$50 ;
-  wire \$51 ;
-  wire [1:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  reg [7:0] \$55 ;
-  reg [7:0] \$56 ;
-  reg [7:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
-  wire [26:0] \$6 ;
-  reg [7:0] \$60 ;
-  reg [7:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg [7:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg [7:0] \$69 ;
-  wire \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg [7:0] \$72 ;
-  reg [7:0] \$73 ;
-  reg [7:0] \$74 ;
-  reg [7:0] \$75 ;
-  reg [7:0] \$76 ;
-  reg [7:0] \$77 ;
-  reg [7:0] \$78 ;
-  reg [7:0] \$79 ;
-  wire [26:0] \$8 ;
-  reg [7:0] \$80 ;
-  reg [7:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg [7:0] \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
-  reg [7:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg [7:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire _0000_;
+  wire [26:0] _0001_;
+  wire [7:0] _0002_;
+  wire [7:0] _0003_;
+  wire [7:0] _0004_;
+  wire [7:0] _0005_;
+  wire [7:0] _0006_;
+  wire [7:0] _0007_;
+  wire [7:0] _0008_;
+  wire [7:0] _0009_;
+  wire [7:0] _0010_;
+  wire [7:0] _0011_;
+  wire _0012_;
+  wire [7:0] _0013_;
+  wire [7:0] _0014_;
+  wire [7:0] _0015_;
+  wire [7:0] _0016_;
+  wire [7:0] _0017_;
+  wire [7:0] _0018_;
+  wire [7:0] _0019_;
+  wire [7:0] _0020_;
+  wire [7:0] _0021_;
+  wire [7:0] _0022_;
+  wire [26:0] _0023_;
+  wire [7:0] _0024_;
+  wire [7:0] _0025_;
+  wire [7:0] _0026_;
+  wire [7:0] _0027_;
+  wire [7:0] _0028_;
+  wire [7:0] _0029_;
+  wire [7:0] _0030_;
+  wire [7:0] _0031_;
+  wire [7:0] _0032_;
+  wire [7:0] _0033_;
+  wire _0034_;
+  wire [7:0] _0035_;
+  wire [7:0] _0036_;
+  wire [7:0] _0037_;
+  wire [7:0] _0038_;
+  wire [7:0] _0039_;
+  wire [7:0] _0040_;
+  wire [7:0] _0041_;
+  wire [7:0] _0042_;
+  wire [7:0] _0043_;
+  wire [7:0] _0044_;
+  wire [26:0] _0045_;
+  wire [7:0] _0046_;
+  wire [7:0] _0047_;
+  wire [7:0] _0048_;
+  wire [7:0] _0049_;
+  wire [7:0] _0050_;
+  wire [7:0] _0051_;
+  wire [7:0] _0052_;
+  wire [7:0] _0053_;
+  wire [7:0] _0054_;
+  wire [7:0] _0055_;
+  wire _0056_;
+  wire [7:0] _0057_;
+  wire [7:0] _0058_;
+  wire [7:0] _0059_;
+  wire [7:0] _0060_;
+  wire [7:0] _0061_;
+  wire [7:0] _0062_;
+  wire [7:0] _0063_;
+  wire [7:0] _0064_;
+  wire [7:0] _0065_;
+  wire [7:0] _0066_;
+  wire [26:0] _0067_;
+  wire [7:0] _0068_;
+  wire [7:0] _0069_;
+  wire [7:0] _0070_;
+  wire [7:0] _0071_;
+  wire [7:0] _0072_;
+  wire [7:0] _0073_;
+  wire [7:0] _0074_;
+  wire [7:0] _0075_;
+  wire [7:0] _0076_;
+  wire [7:0] _0077_;
+  wire _0078_;
+  wire [7:0] _0079_;
+  wire [7:0] _0080_;
+  wire [7:0] _0081_;
+  wire [7:0] _0082_;
+  wire [7:0] _0083_;
+  wire [7:0] _0084_;
+  wire [7:0] _0085_;
+  wire [7:0] _0086_;
+  wire [7:0] _0087_;
+  wire [7:0] _0088_;
+  wire [26:0] _0089_;
+  wire [7:0] _0090_;
+  wire [7:0] _0091_;
+  wire [7:0] _0092_;
+  wire [7:0] _0093_;
+  wire [7:0] _0094_;
+  wire [7:0] _0095_;
+  wire [7:0] _0096_;
+  wire [7:0] _0097_;
+  wire [7:0] _0098_;
+  wire [7:0] _0099_;
+  wire _0100_;
+  wire [7:0] _0101_;
+  wire [7:0] _0102_;
+  wire [7:0] _0103_;
+  wire _0104_;
+  wire [7:0] _0105_;
+  wire [15:0] _0106_;
+  wire _0107_;
+  wire [26:0] _0108_;
+  wire [26:0] _0109_;
+  wire [7:0] _0110_;
+  wire [26:0] _0111_;
+  wire [26:0] _0112_;
+  wire _0113_;
+  wire [7:0] _0114_;
+  wire [15:0] _0115_;
+  wire _0116_;
+  wire [26:0] _0117_;
+  wire [26:0] _0118_;
+  wire [7:0] _0119_;
+  wire _0120_;
+  wire [7:0] _0121_;
+  wire [15:0] _0122_;
+  wire _0123_;
+  wire _0124_;
+  wire [26:0] _0125_;
+  wire [26:0] _0126_;
+  wire [7:0] _0127_;
+  wire _0128_;
+  wire [7:0] _0129_;
+  wire [15:0] _0130_;
+  wire _0131_;
+  wire [26:0] _0132_;
+  wire [26:0] _0133_;
+  wire [26:0] _0134_;
+  wire [7:0] _0135_;
+  wire _0136_;
+  wire [7:0] _0137_;
+  wire [15:0] _0138_;
+  wire _0139_;
+  wire [26:0] _0140_;
+  wire [26:0] _0141_;
+  wire [7:0] _0142_;
+  wire _0143_;
+  wire [7:0] _0144_;
+  wire _0145_;
+  wire [15:0] _0146_;
+  wire _0147_;
+  wire [26:0] _0148_;
+  wire [26:0] _0149_;
+  wire [7:0] _0150_;
+  wire _0151_;
+  wire [7:0] _0152_;
+  wire [15:0] _0153_;
+  wire _0154_;
+  wire [26:0] _0155_;
+  wire [26:0] _0156_;
+  wire [26:0] _0157_;
+  wire [7:0] _0158_;
+  wire _0159_;
+  wire [7:0] _0160_;
+  wire [15:0] _0161_;
+  wire _0162_;
+  wire [26:0] _0163_;
+  wire [26:0] _0164_;
+  wire [7:0] _0165_;
+  wire _0166_;
+  wire _0167_;
+  wire [7:0] _0168_;
+  wire [15:0] _0169_;
+  wire _0170_;
+  wire [26:0] _0171_;
+  wire [26:0] _0172_;
+  wire [7:0] _0173_;
+  wire _0174_;
+  wire [7:0] _0175_;
+  wire [15:0] _0176_;
+  wire _0177_;
+  wire [26:0] _0178_;
+  wire [26:0] _0179_;
+  wire [26:0] _0180_;
+  wire [7:0] _0181_;
+  wire _0182_;
+  wire [7:0] _0183_;
+  wire [15:0] _0184_;
+  wire _0185_;
+  wire [26:0] _0186_;
+  wire [26:0] _0187_;
+  wire [7:0] _0188_;
+  wire _0189_;
+  wire _0190_;
+  wire [7:0] _0191_;
+  wire [15:0] _0192_;
+  wire _0193_;
+  wire [26:0] _0194_;
+  wire [26:0] _0195_;
+  wire [7:0] _0196_;
+  wire _0197_;
+  wire [7:0] _0198_;
+  wire [15:0] _0199_;
+  wire [26:0] _0200_;
+  wire _0201_;
+  wire [26:0] _0202_;
+  wire [26:0] _0203_;
+  wire [7:0] _0204_;
+  wire _0205_;
+  wire [7:0] _0206_;
+  wire [15:0] _0207_;
+  wire _0208_;
+  wire [26:0] _0209_;
+  wire [26:0] _0210_;
+  wire _0211_;
+  wire [7:0] _0212_;
+  wire _0213_;
+  wire [7:0] _0214_;
+  wire [15:0] _0215_;
+  wire _0216_;
+  wire [26:0] _0217_;
+  wire [26:0] _0218_;
+  wire [7:0] _0219_;
+  wire _0220_;
+  wire [7:0] _0221_;
+  wire _0222_;
+  wire [26:0] _0223_;
+  wire [15:0] _0224_;
+  wire _0225_;
+  wire [26:0] _0226_;
+  wire [26:0] _0227_;
+  wire _0228_;
+  wire _0229_;
+  wire _0230_;
+  wire [26:0] _0231_;
+  wire _0232_;
+  wire _0233_;
+  wire [27:0] _0234_;
+  wire [27:0] _0235_;
+  wire [27:0] _0236_;
+  wire [27:0] _0237_;
+  wire [27:0] _0238_;
+  wire [26:0] _0239_;
+  wire [27:0] _0240_;
+  wire [27:0] _0241_;
+  wire [27:0] _0242_;
+  wire [27:0] _0243_;
+  wire [27:0] _0244_;
+  wire [27:0] _0245_;
+  wire [27:0] _0246_;
+  wire [27:0] _0247_;
+  wire [27:0] _0248_;
+  wire [27:0] _0249_;
+  wire _0250_;
+  wire [27:0] _0251_;
+  wire _0252_;
+  wire [1:0] _0253_;
+  wire _0254_;
+  wire _0255_;
+  wire [7:0] _0256_;
+  wire [7:0] _0257_;
+  wire [7:0] _0258_;
+  wire [7:0] _0259_;
+  wire [7:0] _0260_;
+  wire [26:0] _0261_;
+  wire [7:0] _0262_;
+  wire [7:0] _0263_;
+  wire [7:0] _0264_;
+  wire [7:0] _0265_;
+  wire [7:0] _0266_;
+  wire [7:0] _0267_;
+  wire [7:0] _0268_;
+  wire [7:0] _0269_;
+  wire [7:0] _0270_;
+  wire [7:0] _0271_;
+  wire _0272_;
+  wire [7:0] _0273_;
+  wire [7:0] _0274_;
+  wire [7:0] _0275_;
+  wire [7:0] _0276_;
+  wire [7:0] _0277_;
+  wire [7:0] _0278_;
+  wire [7:0] _0279_;
+  wire [7:0] _0280_;
+  wire [7:0] _0281_;
+  wire [7:0] _0282_;
+  wire [26:0] _0283_;
+  wire [7:0] _0284_;
+  wire [7:0] _0285_;
+  wire [7:0] _0286_;
+  wire [7:0] _0287_;
+  wire [7:0] _0288_;
+  wire [7:0] _0289_;
+  wire [7:0] _0290_;
+  wire [7:0] _0291_;
+  wire [7:0] _0292_;
+  wire [7:0] _0293_;
+  wire _0294_;
+  wire [7:0] _0295_;
+  wire [7:0] _0296_;
+  wire [7:0] _0297_;
+  wire [7:0] _0298_;
+  wire [7:0] _0299_;
+  wire [7:0] _0300_;
+  wire [7:0] _0301_;
+  wire [7:0] _0302_;
+  wire [7:0] _0303_;
+  wire [7:0] _0304_;
+  wire _0305_;
+  wire [15:0] _0306_;
+  wire _0307_;
+  wire [7:0] _0308_;
+  wire _0309_;
+  wire _0310_;
+  wire _0311_;
+  wire _0312_;
+  wire _0313_;
+  wire [7:0] _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire [7:0] _0317_;
+  wire _0318_;
+  wire [26:0] _0319_;
+  wire _0320_;
+  wire [26:0] _0321_;
+  wire _0322_;
+  wire [26:0] _0323_;
+  wire _0324_;
+  wire [26:0] _0325_;
+  wire [26:0] _0326_;
+  wire _0327_;
+  wire _0328_;
+  wire _0329_;
+  wire _0330_;
+  wire _0331_;
+  wire [15:0] _0332_;
+  wire _0333_;
+  wire [15:0] _0334_;
+  wire _0335_;
+  wire [7:0] _0336_;
+  wire _0337_;
+  wire _0338_;
+  wire _0339_;
+  wire _0340_;
+  wire _0341_;
+  wire _0342_;
+  wire [7:0] _0343_;
+  wire _0344_;
+  wire [7:0] _0345_;
+  wire _0346_;
+  wire [26:0] _0347_;
+  wire [26:0] _0348_;
+  wire _0349_;
+  wire [26:0] _0350_;
+  wire _0351_;
+  wire [26:0] _0352_;
+  wire _0353_;
+  wire [26:0] _0354_;
+  wire _0355_;
+  wire _0356_;
+  wire _0357_;
+  wire _0358_;
+  wire _0359_;
+  wire _0360_;
+  wire [15:0] _0361_;
+  wire _0362_;
+  wire [15:0] _0363_;
+  wire _0364_;
+  wire [7:0] _0365_;
+  wire _0366_;
+  wire _0367_;
+  wire _0368_;
+  wire _0369_;
+  wire [26:0] _0370_;
+  wire _0371_;
+  wire [7:0] _0372_;
+  wire _0373_;
+  wire [7:0] _0374_;
+  wire _0375_;
+  wire [26:0] _0376_;
+  wire _0377_;
+  wire [26:0] _0378_;
+  wire _0379_;
+  wire [26:0] _0380_;
+  wire _0381_;
+  wire _0382_;
+  wire [26:0] _0383_;
+  wire _0384_;
+  wire _0385_;
+  wire _0386_;
+  wire _0387_;
+  wire _0388_;
+  wire [15:0] _0389_;
+  wire _0390_;
+  wire [15:0] _0391_;
+  wire _0392_;
+  wire _0393_;
+  wire [7:0] _0394_;
+  wire _0395_;
+  wire _0396_;
+  wire _0397_;
+  wire _0398_;
+  wire _0399_;
+  wire [7:0] _0400_;
+  wire _0401_;
+  wire [7:0] _0402_;
+  wire _0403_;
+  wire _0404_;
+  wire [26:0] _0405_;
+  wire _0406_;
+  wire [26:0] _0407_;
+  wire _0408_;
+  wire [26:0] _0409_;
+  wire _0410_;
+  wire [26:0] _0411_;
+  wire _0412_;
+  wire _0413_;
+  wire _0414_;
+  wire _0415_;
+  wire _0416_;
+  wire _0417_;
+  wire _0418_;
+  wire [15:0] _0419_;
+  wire _0420_;
+  wire [15:0] _0421_;
+  wire _0422_;
+  wire [7:0] _0423_;
+  wire _0424_;
+  wire _0425_;
+  wire _0426_;
+  wire _0427_;
+  wire _0428_;
+  wire _0429_;
+  wire [7:0] _0430_;
+  wire _0431_;
+  wire [7:0] _0432_;
+  wire _0433_;
+  wire [26:0] _0434_;
+  wire _0435_;
+  wire [26:0] _0436_;
+  wire [15:0] _0437_;
+  wire _0438_;
+  wire [26:0] _0439_;
+  wire _0440_;
+  wire [26:0] _0441_;
+  wire _0442_;
+  wire _0443_;
+  wire _0444_;
+  wire _0445_;
+  wire _0446_;
+  wire [15:0] _0447_;
+  wire _0448_;
+  wire _0449_;
+  wire [15:0] _0450_;
+  wire _0451_;
+  wire [7:0] _0452_;
+  wire _0453_;
+  wire _0454_;
+  wire _0455_;
+  wire _0456_;
+  wire _0457_;
+  wire [7:0] _0458_;
+  wire [15:0] _0459_;
+  wire _0460_;
+  wire [7:0] _0461_;
+  wire _0462_;
+  wire [26:0] _0463_;
+  wire _0464_;
+  wire [26:0] _0465_;
+  wire _0466_;
+  wire [26:0] _0467_;
+  wire _0468_;
+  wire [26:0] _0469_;
+  wire _0470_;
+  wire _0471_;
+  wire _0472_;
+  wire _0473_;
+  wire _0474_;
+  wire _0475_;
+  wire [15:0] _0476_;
+  wire _0477_;
+  wire [15:0] _0478_;
+  wire _0479_;
+  wire [7:0] _0480_;
+  wire [7:0] _0481_;
+  wire _0482_;
+  wire _0483_;
+  wire _0484_;
+  wire _0485_;
+  wire _0486_;
+  wire [7:0] _0487_;
+  wire _0488_;
+  wire [7:0] _0489_;
+  wire _0490_;
+  wire [26:0] _0491_;
+  wire _0492_;
+  wire _0493_;
+  wire [26:0] _0494_;
+  wire _0495_;
+  wire [26:0] _0496_;
+  wire _0497_;
+  wire [26:0] _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire _0501_;
+  wire _0502_;
+  wire _0503_;
+  wire _0504_;
+  wire [15:0] _0505_;
+  wire _0506_;
+  wire [15:0] _0507_;
+  wire _0508_;
+  wire [7:0] _0509_;
+  wire _0510_;
+  wire _0511_;
+  wire _0512_;
+  wire _0513_;
+  wire _0514_;
+  wire _0515_;
+  wire [7:0] _0516_;
+  wire _0517_;
+  wire [7:0] _0518_;
+  wire _0519_;
+  wire [26:0] _0520_;
+  wire _0521_;
+  wire [26:0] _0522_;
+  wire _0523_;
+  wire [26:0] _0524_;
+  wire _0525_;
+  wire _0526_;
+  wire _0527_;
+  wire [26:0] _0528_;
+  wire _0529_;
+  wire _0530_;
+  wire _0531_;
+  wire _0532_;
+  wire _0533_;
+  wire [15:0] _0534_;
+  wire _0535_;
+  wire [15:0] _0536_;
+  wire _0537_;
+  wire _0538_;
+  wire [7:0] _0539_;
+  wire _0540_;
+  wire _0541_;
+  wire _0542_;
+  wire _0543_;
+  wire _0544_;
+  wire [7:0] _0545_;
+  wire _0546_;
+  wire [7:0] _0547_;
+  wire [7:0] _0548_;
+  wire _0549_;
+  wire [26:0] _0550_;
+  wire _0551_;
+  wire [26:0] _0552_;
+  wire _0553_;
+  wire [26:0] _0554_;
+  wire _0555_;
+  wire [26:0] _0556_;
+  wire _0557_;
+  wire _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire _0562_;
+  wire [15:0] _0563_;
+  wire _0564_;
+  wire [15:0] _0565_;
+  wire _0566_;
+  wire [7:0] _0567_;
+  wire _0568_;
+  wire _0569_;
+  wire [7:0] _0570_;
+  wire _0571_;
+  wire _0572_;
+  wire _0573_;
+  wire [7:0] _0574_;
+  wire _0575_;
+  wire [7:0] _0576_;
+  wire _0577_;
+  wire [26:0] _0578_;
+  wire _0579_;
+  wire [26:0] _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire [26:0] _0583_;
+  wire _0584_;
+  wire [26:0] _0585_;
+  wire _0586_;
+  wire _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire _0590_;
+  wire [15:0] _0591_;
+  wire [26:0] _0592_;
+  wire _0593_;
+  wire [15:0] _0594_;
+  wire _0595_;
+  wire [7:0] _0596_;
+  wire _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire _0601_;
+  wire [7:0] _0602_;
+  wire _0603_;
+  wire _0604_;
+  wire [7:0] _0605_;
+  wire _0606_;
+  wire [26:0] _0607_;
+  wire _0608_;
+  wire [26:0] _0609_;
+  wire _0610_;
+  wire [26:0] _0611_;
+  wire _0612_;
+  wire [26:0] _0613_;
+  wire [26:0] _0614_;
+  wire _0615_;
+  wire _0616_;
+  wire _0617_;
+  wire _0618_;
+  wire _0619_;
+  wire [15:0] _0620_;
+  wire _0621_;
+  wire [15:0] _0622_;
+  wire _0623_;
+  wire [7:0] _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire _0627_;
+  wire _0628_;
+  wire _0629_;
+  wire _0630_;
+  wire [7:0] _0631_;
+  wire _0632_;
+  wire [7:0] _0633_;
+  wire _0634_;
+  wire [26:0] _0635_;
+  wire [26:0] _0636_;
+  wire _0637_;
+  wire _0638_;
+  wire [26:0] _0639_;
+  wire _0640_;
+  wire [26:0] _0641_;
+  wire _0642_;
+  wire [26:0] _0643_;
+  wire _0644_;
+  wire _0645_;
+  wire _0646_;
+  wire _0647_;
+  wire _0648_;
+  wire _0649_;
+  wire [15:0] _0650_;
+  wire _0651_;
+  wire [15:0] _0652_;
+  wire _0653_;
+  wire [7:0] _0654_;
+  wire _0655_;
+  wire _0656_;
+  wire _0657_;
+  wire _0658_;
+  wire [26:0] _0659_;
+  wire _0660_;
+  wire [7:0] _0661_;
+  wire _0662_;
+  wire [7:0] _0663_;
+  wire _0664_;
+  wire [7:0] _0665_;
+  wire _0666_;
+  wire [7:0] _0667_;
+  wire _0668_;
+  wire [7:0] _0669_;
+  wire _0670_;
+  wire _0671_;
+  wire [7:0] _0672_;
+  wire _0673_;
+  wire [7:0] _0674_;
+  wire _0675_;
+  wire [7:0] _0676_;
+  wire _0677_;
+  wire [7:0] _0678_;
+  wire _0679_;
+  wire [7:0] _0680_;
+  wire _0681_;
+  wire _0682_;
+  wire [7:0] _0683_;
+  wire _0684_;
+  wire [7:0] _0685_;
+  wire _0686_;
+  wire [7:0] _0687_;
+  wire _0688_;
+  wire [7:0] _0689_;
+  wire _0690_;
+  wire [7:0] _0691_;
+  wire _0692_;
+  wire _0693_;
+  wire [7:0] _0694_;
+  wire _0695_;
+  wire [7:0] _0696_;
+  wire _0697_;
+  wire [7:0] _0698_;
+  wire _0699_;
+  wire [7:0] _0700_;
+  wire _0701_;
+  wire [7:0] _0702_;
+  wire _0703_;
+  wire _0704_;
+  wire [7:0] _0705_;
+  wire _0706_;
+  wire [7:0] _0707_;
+  wire _0708_;
+  wire [7:0] _0709_;
+  wire _0710_;
+  wire [7:0] _0711_;
+  wire _0712_;
+  wire [7:0] _0713_;
+  wire _0714_;
+  wire _0715_;
+  wire [7:0] _0716_;
+  wire _0717_;
+  wire [7:0] _0718_;
+  wire _0719_;
+  wire [7:0] _0720_;
+  wire _0721_;
+  wire [7:0] _0722_;
+  wire _0723_;
+  wire [7:0] _0724_;
+  wire [15:0] _0725_;
+  wire _0726_;
+  wire [7:0] _0727_;
+  wire _0728_;
+  wire [7:0] _0729_;
+  wire _0730_;
+  wire [7:0] _0731_;
+  wire _0732_;
+  wire [7:0] _0733_;
+  wire _0734_;
+  wire [7:0] _0735_;
+  wire _0736_;
+  wire _0737_;
+  wire [7:0] _0738_;
+  wire _0739_;
+  wire [7:0] _0740_;
+  wire _0741_;
+  wire [7:0] _0742_;
+  wire _0743_;
+  wire [7:0] _0744_;
+  wire _0745_;
+  wire [7:0] _0746_;
+  wire [15:0] _0747_;
+  wire _0748_;
+  wire _0749_;
+  wire [7:0] _0750_;
+  wire _0751_;
+  wire [7:0] _0752_;
+  wire _0753_;
+  wire [7:0] _0754_;
+  wire _0755_;
+  wire [7:0] _0756_;
+  wire _0757_;
+  wire [7:0] _0758_;
+  wire _0759_;
+  wire _0760_;
+  wire [7:0] _0761_;
+  wire _0762_;
+  wire [7:0] _0763_;
+  wire _0764_;
+  wire [7:0] _0765_;
+  wire _0766_;
+  wire [7:0] _0767_;
+  wire _0768_;
+  wire [7:0] _0769_;
+  wire [7:0] _0770_;
+  wire _0771_;
+  wire [7:0] _0772_;
+  wire _0773_;
+  wire [7:0] _0774_;
+  wire _0775_;
+  wire [7:0] _0776_;
+  wire _0777_;
+  wire [7:0] _0778_;
+  wire _0779_;
+  wire [7:0] _0780_;
+  wire _0781_;
+  wire _0782_;
+  wire [7:0] _0783_;
+  wire _0784_;
+  wire [7:0] _0785_;
+  wire _0786_;
+  wire [7:0] _0787_;
+  wire _0788_;
+  wire [7:0] _0789_;
+  wire _0790_;
+  wire [7:0] _0791_;
+  wire _0792_;
+  wire _0793_;
+  wire [7:0] _0794_;
+  wire _0795_;
+  wire [7:0] _0796_;
+  wire _0797_;
+  wire [7:0] _0798_;
+  wire _0799_;
+  wire [7:0] _0800_;
+  wire _0801_;
+  wire [7:0] _0802_;
+  wire _0803_;
+  wire _0804_;
+  wire [7:0] _0805_;
+  wire _0806_;
+  wire [7:0] _0807_;
+  wire _0808_;
+  wire [7:0] _0809_;
+  wire _0810_;
+  wire [7:0] _0811_;
+  wire _0812_;
+  wire [7:0] _0813_;
+  wire _0814_;
+  wire _0815_;
+  wire [7:0] _0816_;
+  wire _0817_;
+  wire [7:0] _0818_;
+  wire _0819_;
+  wire [7:0] _0820_;
+  wire _0821_;
+  wire [7:0] _0822_;
+  wire _0823_;
+  wire [7:0] _0824_;
+  wire _0825_;
+  wire _0826_;
+  wire [7:0] _0827_;
+  wire _0828_;
+  wire [7:0] _0829_;
+  wire _0830_;
+  wire [7:0] _0831_;
+  wire _0832_;
+  wire [7:0] _0833_;
+  wire _0834_;
+  wire [7:0] _0835_;
+  wire [7:0] _0836_;
+  wire _0837_;
+  wire [7:0] _0838_;
+  wire _0839_;
+  wire [7:0] _0840_;
+  wire _0841_;
+  wire [7:0] _0842_;
+  wire _0843_;
+  wire [7:0] _0844_;
+  wire _0845_;
+  wire [7:0] _0846_;
+  wire _0847_;
+  wire _0848_;
+  wire [7:0] _0849_;
+  wire _0850_;
+  wire [7:0] _0851_;
+  wire _0852_;
+  wire [7:0] _0853_;
+  wire _0854_;
+  wire [7:0] _0855_;
+  wire _0856_;
+  wire [7:0] _0857_;
+  wire [7:0] _0858_;
+  wire _0859_;
+  wire _0860_;
+  wire [7:0] _0861_;
+  wire _0862_;
+  wire [7:0] _0863_;
+  wire _0864_;
+  wire [7:0] _0865_;
+  wire _0866_;
+  wire [7:0] _0867_;
+  wire _0868_;
+  wire [7:0] _0869_;
+  wire _0870_;
+  wire _0871_;
+  wire [7:0] _0872_;
+  wire _0873_;
+  wire [7:0] _0874_;
+  wire _0875_;
+  wire [7:0] _0876_;
+  wire _0877_;
+  wire [7:0] _0878_;
+  wire _0879_;
+  wire [7:0] _0880_;
+  wire [26:0] _0881_;
+  wire _0882_;
+  wire [7:0] _0883_;
+  wire _0884_;
+  wire [7:0] _0885_;
+  wire _0886_;
+  wire [7:0] _0887_;
+  wire _0888_;
+  wire [7:0] _0889_;
+  wire _0890_;
+  wire [7:0] _0891_;
+  wire _0892_;
+  wire _0893_;
+  wire [7:0] _0894_;
+  wire _0895_;
+  wire [7:0] _0896_;
+  wire _0897_;
+  wire [7:0] _0898_;
+  wire _0899_;
+  wire [7:0] _0900_;
+  wire _0901_;
+  wire [7:0] _0902_;
+  wire [26:0] _0903_;
+  wire _0904_;
+  wire [7:0] _0905_;
+  wire _0906_;
+  wire [7:0] _0907_;
+  wire _0908_;
+  wire [7:0] _0909_;
+  wire _0910_;
+  wire [7:0] _0911_;
+  wire _0912_;
+  wire [7:0] _0913_;
+  wire _0914_;
+  wire _0915_;
+  wire [7:0] _0916_;
+  wire _0917_;
+  wire [7:0] _0918_;
+  wire _0919_;
+  wire [7:0] _0920_;
+  wire _0921_;
+  wire [7:0] _0922_;
+  wire _0923_;
+  wire [7:0] _0924_;
+  wire [26:0] _0925_;
+  wire _0926_;
+  wire [7:0] _0927_;
+  wire _0928_;
+  wire [7:0] _0929_;
+  wire _0930_;
+  wire [7:0] _0931_;
+  wire _0932_;
+  wire [7:0] _0933_;
+  wire _0934_;
+  wire [7:0] _0935_;
+  wire _0936_;
+  wire _0937_;
+  wire [7:0] _0938_;
+  wire _0939_;
+  wire [7:0] _0940_;
+  wire _0941_;
+  wire [7:0] _0942_;
+  wire _0943_;
+  wire [7:0] _0944_;
+  wire _0945_;
+  wire [7:0] _0946_;
+  wire [26:0] _0947_;
+  wire _0948_;
+  wire [7:0] _0949_;
+  wire _0950_;
+  wire [7:0] _0951_;
+  wire _0952_;
+  wire [7:0] _0953_;
+  wire _0954_;
+  wire [7:0] _0955_;
+  wire _0956_;
+  wire [7:0] _0957_;
+  wire _0958_;
+  wire _0959_;
+  wire [7:0] _0960_;
+  wire _0961_;
+  wire [7:0] _0962_;
+  wire _0963_;
+  wire [7:0] _0964_;
+  wire _0965_;
+  wire [7:0] _0966_;
+  wire _0967_;
+  wire _0968_;
+  wire _0969_;
+  wire _0970_;
+  wire _0971_;
+  wire _0972_;
+  wire _0973_;
+  wire _0974_;
+  wire _0975_;
+  wire _0976_;
+  wire _0977_;
+  wire _0978_;
+  wire _0979_;
+  wire _0980_;
+  wire [15:0] _0981_;
+  wire _0982_;
+  wire [15:0] _0983_;
+  wire _0984_;
+  wire [7:0] _0985_;
+  wire _0986_;
+  wire _0987_;
+  wire _0988_;
+  wire _0989_;
+  wire _0990_;
+  wire _0991_;
+  wire [7:0] _0992_;
+  wire _0993_;
+  wire [7:0] _0994_;
+  wire _0995_;
+  wire [26:0] _0996_;
+  wire _0997_;
+  wire [26:0] _0998_;
+  wire _0999_;
+  wire _1000_;
+  wire [26:0] _1001_;
+  wire _1002_;
+  wire [26:0] _1003_;
+  wire _1004_;
+  wire _1005_;
+  wire _1006_;
+  wire _1007_;
+  wire _1008_;
+  wire [15:0] _1009_;
+  wire [26:0] _1010_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -360,7 +1065,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_0_9;
   input clk;
   wire clk;
-  reg count_next;
+  wire count_next;
   reg drain_count = 1'h0;
   reg drain_shift = 1'h0;
   wire draining;
@@ -680,39 +1385,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in7;
   wire [7:0] w_in8;
   wire [7:0] w_in9;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 27'h0000000 : \$35 [26:0];
-  assign \$3  = en & drain_shift;
-  assign \$4  = lr_0_1 ? 27'h0000000 : \$36 [26:0];
-  assign \$5  = en & drain_shift;
-  assign \$6  = lr_0_2 ? 27'h0000000 : \$37 [26:0];
-  assign \$7  = en & drain_shift;
-  assign \$8  = lr_0_3 ? 27'h0000000 : \$38 [26:0];
-  assign \$9  = en & drain_shift;
-  assign \$10  = lr_0_4 ? 27'h0000000 : \$39 [26:0];
-  assign \$11  = en & drain_shift;
-  assign \$12  = lr_0_5 ? 27'h0000000 : \$40 [26:0];
-  assign \$13  = en & drain_shift;
-  assign \$14  = lr_0_6 ? 27'h0000000 : \$41 [26:0];
-  assign \$15  = en & drain_shift;
-  assign \$16  = lr_0_7 ? 27'h0000000 : \$42 [26:0];
-  assign \$17  = en & drain_shift;
-  assign \$18  = lr_0_8 ? 27'h0000000 : \$43 [26:0];
-  assign \$19  = en & drain_shift;
-  assign \$20  = lr_0_9 ? 27'h0000000 : \$44 [26:0];
-  assign \$21  = en & drain_shift;
-  assign \$22  = lr_0_10 ? 27'h0000000 : \$45 [26:0];
-  assign \$23  = en & drain_shift;
-  assign \$24  = lr_0_11 ? 27'h0000000 : \$46 [26:0];
-  assign \$25  = en & drain_shift;
-  assign \$26  = lr_0_12 ? 27'h0000000 : \$47 [26:0];
-  assign \$27  = en & drain_shift;
-  assign \$28  = lr_0_13 ? 27'h0000000 : \$48 [26:0];
-  assign \$29  = en & drain_shift;
-  assign \$30  = lr_0_14 ? 27'h0000000 : \$49 [26:0];
-  assign \$31  = en & drain_shift;
-  assign \$32  = lr_0_15 ? 27'h0000000 : \$50 [26:0];
-  assign \$33  = en & drain_shift;
+  assign _0000_ = i_last & i_valid;
+  assign _0111_ = lr_0_0 ? 27'h0000000 : _0234_[26:0];
+  assign _0222_ = en & drain_shift;
+  assign _0239_ = lr_0_1 ? 27'h0000000 : _0235_[26:0];
+  assign _0250_ = en & drain_shift;
+  assign _0261_ = lr_0_2 ? 27'h0000000 : _0236_[26:0];
+  assign _0272_ = en & drain_shift;
+  assign _0283_ = lr_0_3 ? 27'h0000000 : _0237_[26:0];
+  assign _0294_ = en & drain_shift;
+  assign _0001_ = lr_0_4 ? 27'h0000000 : _0238_[26:0];
+  assign _0012_ = en & drain_shift;
+  assign _0023_ = lr_0_5 ? 27'h0000000 : _0240_[26:0];
+  assign _0034_ = en & drain_shift;
+  assign _0045_ = lr_0_6 ? 27'h0000000 : _0241_[26:0];
+  assign _0056_ = en & drain_shift;
+  assign _0067_ = lr_0_7 ? 27'h0000000 : _0242_[26:0];
+  assign _0078_ = en & drain_shift;
+  assign _0089_ = lr_0_8 ? 27'h0000000 : _0243_[26:0];
+  assign _0100_ = en & drain_shift;
+  assign _0112_ = lr_0_9 ? 27'h0000000 : _0244_[26:0];
+  assign _0123_ = en & drain_shift;
+  assign _0134_ = lr_0_10 ? 27'h0000000 : _0245_[26:0];
+  assign _0145_ = en & drain_shift;
+  assign _0156_ = lr_0_11 ? 27'h0000000 : _0246_[26:0];
+  assign _0167_ = en & drain_shift;
+  assign _0178_ = lr_0_12 ? 27'h0000000 : _0247_[26:0];
+  assign _0189_ = en & drain_shift;
+  assign _0200_ = lr_0_13 ? 27'h0000000 : _0248_[26:0];
+  assign _0211_ = en & drain_shift;
+  assign _0223_ = lr_0_14 ? 27'h0000000 : _0249_[26:0];
+  assign _0230_ = en & drain_shift;
+  assign _0231_ = lr_0_15 ? 27'h0000000 : _0251_[26:0];
+  assign _0232_ = en & drain_shift;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign w_in0 = in_valid ? in_w0 : 8'h00;
   assign w_in1 = in_valid ? in_w1 : 8'h00;
@@ -731,2635 +1436,930 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign w_in14 = in_valid ? in_w14 : 8'h00;
   assign w_in15 = in_valid ? in_w15 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _0234_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign cap_0_0 = en & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _0235_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign cap_0_1 = en & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _0236_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign cap_0_2 = en & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _0237_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign cap_0_3 = en & lr_0_3;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$39  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign _0238_ = $signed(acc_0_4) + $signed(pr_0_4);
   assign cap_0_4 = en & lr_0_4;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$40  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign _0240_ = $signed(acc_0_5) + $signed(pr_0_5);
   assign cap_0_5 = en & lr_0_5;
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$41  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign _0241_ = $signed(acc_0_6) + $signed(pr_0_6);
   assign cap_0_6 = en & lr_0_6;
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$42  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign _0242_ = $signed(acc_0_7) + $signed(pr_0_7);
   assign cap_0_7 = en & lr_0_7;
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
-  assign \$43  = $signed(acc_0_8) + $signed(pr_0_8);
+  assign _0243_ = $signed(acc_0_8) + $signed(pr_0_8);
   assign cap_0_8 = en & lr_0_8;
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
-  assign \$44  = $signed(acc_0_9) + $signed(pr_0_9);
+  assign _0244_ = $signed(acc_0_9) + $signed(pr_0_9);
   assign cap_0_9 = en & lr_0_9;
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
-  assign \$45  = $signed(acc_0_10) + $signed(pr_0_10);
+  assign _0245_ = $signed(acc_0_10) + $signed(pr_0_10);
   assign cap_0_10 = en & lr_0_10;
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
-  assign \$46  = $signed(acc_0_11) + $signed(pr_0_11);
+  assign _0246_ = $signed(acc_0_11) + $signed(pr_0_11);
   assign cap_0_11 = en & lr_0_11;
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
-  assign \$47  = $signed(acc_0_12) + $signed(pr_0_12);
+  assign _0247_ = $signed(acc_0_12) + $signed(pr_0_12);
   assign cap_0_12 = en & lr_0_12;
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
-  assign \$48  = $signed(acc_0_13) + $signed(pr_0_13);
+  assign _0248_ = $signed(acc_0_13) + $signed(pr_0_13);
   assign cap_0_13 = en & lr_0_13;
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
-  assign \$49  = $signed(acc_0_14) + $signed(pr_0_14);
+  assign _0249_ = $signed(acc_0_14) + $signed(pr_0_14);
   assign cap_0_14 = en & lr_0_14;
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
-  assign \$50  = $signed(acc_0_15) + $signed(pr_0_15);
+  assign _0251_ = $signed(acc_0_15) + $signed(pr_0_15);
   assign cap_0_15 = en & lr_0_15;
-  assign \$51  = en & drain_shift;
-  assign \$52  = drain_count - 1'h1;
+  assign _0252_ = en & drain_shift;
+  assign _0253_ = drain_count - 1'h1;
   always @(posedge clk)
-    in_valid <= \$53 ;
+    in_valid <= _0254_;
   always @(posedge clk)
-    in_last <= \$54 ;
+    in_last <= _0255_;
   always @(posedge clk)
-    in_a0 <= \$55 ;
+    in_a0 <= _0256_;
   always @(posedge clk)
-    in_w0 <= \$56 ;
+    in_w0 <= _0257_;
   always @(posedge clk)
-    in_w1 <= \$57 ;
+    in_w1 <= _0258_;
   always @(posedge clk)
-    in_w2 <= \$58 ;
+    in_w2 <= _0259_;
   always @(posedge clk)
-    in_w3 <= \$59 ;
+    in_w3 <= _0260_;
   always @(posedge clk)
-    in_w4 <= \$60 ;
+    in_w4 <= _0262_;
   always @(posedge clk)
-    in_w5 <= \$61 ;
+    in_w5 <= _0263_;
   always @(posedge clk)
-    in_w6 <= \$62 ;
+    in_w6 <= _0264_;
   always @(posedge clk)
-    in_w7 <= \$63 ;
+    in_w7 <= _0265_;
   always @(posedge clk)
-    in_w8 <= \$64 ;
+    in_w8 <= _0266_;
   always @(posedge clk)
-    in_w9 <= \$65 ;
+    in_w9 <= _0267_;
   always @(posedge clk)
-    in_w10 <= \$66 ;
+    in_w10 <= _0268_;
   always @(posedge clk)
-    in_w11 <= \$67 ;
+    in_w11 <= _0269_;
   always @(posedge clk)
-    in_w12 <= \$68 ;
+    in_w12 <= _0270_;
   always @(posedge clk)
-    in_w13 <= \$69 ;
+    in_w13 <= _0271_;
   always @(posedge clk)
-    in_w14 <= \$70 ;
+    in_w14 <= _0273_;
   always @(posedge clk)
-    in_w15 <= \$71 ;
+    in_w15 <= _0274_;
   always @(posedge clk)
-    skew_w1_d0 <= \$72 ;
+    skew_w1_d0 <= _0275_;
   always @(posedge clk)
-    skew_w2_d0 <= \$73 ;
+    skew_w2_d0 <= _0276_;
   always @(posedge clk)
-    skew_w2_d1 <= \$74 ;
+    skew_w2_d1 <= _0277_;
   always @(posedge clk)
-    skew_w3_d0 <= \$75 ;
+    skew_w3_d0 <= _0278_;
   always @(posedge clk)
-    skew_w3_d1 <= \$76 ;
+    skew_w3_d1 <= _0279_;
   always @(posedge clk)
-    skew_w3_d2 <= \$77 ;
+    skew_w3_d2 <= _0280_;
   always @(posedge clk)
-    skew_w4_d0 <= \$78 ;
+    skew_w4_d0 <= _0281_;
   always @(posedge clk)
-    skew_w4_d1 <= \$79 ;
+    skew_w4_d1 <= _0282_;
   always @(posedge clk)
-    skew_w4_d2 <= \$80 ;
+    skew_w4_d2 <= _0284_;
   always @(posedge clk)
-    skew_w4_d3 <= \$81 ;
+    skew_w4_d3 <= _0285_;
   always @(posedge clk)
-    skew_w5_d0 <= \$82 ;
+    skew_w5_d0 <= _0286_;
   always @(posedge clk)
-    skew_w5_d1 <= \$83 ;
+    skew_w5_d1 <= _0287_;
   always @(posedge clk)
-    skew_w5_d2 <= \$84 ;
+    skew_w5_d2 <= _0288_;
   always @(posedge clk)
-    skew_w5_d3 <= \$85 ;
+    skew_w5_d3 <= _0289_;
   always @(posedge clk)
-    skew_w5_d4 <= \$86 ;
+    skew_w5_d4 <= _0290_;
   always @(posedge clk)
-    skew_w6_d0 <= \$87 ;
+    skew_w6_d0 <= _0291_;
   always @(posedge clk)
-    skew_w6_d1 <= \$88 ;
+    skew_w6_d1 <= _0292_;
   always @(posedge clk)
-    skew_w6_d2 <= \$89 ;
+    skew_w6_d2 <= _0293_;
   always @(posedge clk)
-    skew_w6_d3 <= \$90 ;
+    skew_w6_d3 <= _0295_;
   always @(posedge clk)
-    skew_w6_d4 <= \$91 ;
+    skew_w6_d4 <= _0296_;
   always @(posedge clk)
-    skew_w6_d5 <= \$92 ;
+    skew_w6_d5 <= _0297_;
   always @(posedge clk)
-    skew_w7_d0 <= \$93 ;
+    skew_w7_d0 <= _0298_;
   always @(posedge clk)
-    skew_w7_d1 <= \$94 ;
+    skew_w7_d1 <= _0299_;
   always @(posedge clk)
-    skew_w7_d2 <= \$95 ;
+    skew_w7_d2 <= _0300_;
   always @(posedge clk)
-    skew_w7_d3 <= \$96 ;
+    skew_w7_d3 <= _0301_;
   always @(posedge clk)
-    skew_w7_d4 <= \$97 ;
+    skew_w7_d4 <= _0302_;
   always @(posedge clk)
-    skew_w7_d5 <= \$98 ;
+    skew_w7_d5 <= _0303_;
   always @(posedge clk)
-    skew_w7_d6 <= \$99 ;
+    skew_w7_d6 <= _0304_;
   always @(posedge clk)
-    skew_w8_d0 <= \$100 ;
+    skew_w8_d0 <= _0002_;
   always @(posedge clk)
-    skew_w8_d1 <= \$101 ;
+    skew_w8_d1 <= _0003_;
   always @(posedge clk)
-    skew_w8_d2 <= \$102 ;
+    skew_w8_d2 <= _0004_;
   always @(posedge clk)
-    skew_w8_d3 <= \$103 ;
+    skew_w8_d3 <= _0005_;
   always @(posedge clk)
-    skew_w8_d4 <= \$104 ;
+    skew_w8_d4 <= _0006_;
   always @(posedge clk)
-    skew_w8_d5 <= \$105 ;
+    skew_w8_d5 <= _0007_;
   always @(posedge clk)
-    skew_w8_d6 <= \$106 ;
+    skew_w8_d6 <= _0008_;
   always @(posedge clk)
-    skew_w8_d7 <= \$107 ;
+    skew_w8_d7 <= _0009_;
   always @(posedge clk)
-    skew_w9_d0 <= \$108 ;
+    skew_w9_d0 <= _0010_;
   always @(posedge clk)
-    skew_w9_d1 <= \$109 ;
+    skew_w9_d1 <= _0011_;
   always @(posedge clk)
-    skew_w9_d2 <= \$110 ;
+    skew_w9_d2 <= _0013_;
   always @(posedge clk)
-    skew_w9_d3 <= \$111 ;
+    skew_w9_d3 <= _0014_;
   always @(posedge clk)
-    skew_w9_d4 <= \$112 ;
+    skew_w9_d4 <= _0015_;
   always @(posedge clk)
-    skew_w9_d5 <= \$113 ;
+    skew_w9_d5 <= _0016_;
   always @(posedge clk)
-    skew_w9_d6 <= \$114 ;
+    skew_w9_d6 <= _0017_;
   always @(posedge clk)
-    skew_w9_d7 <= \$115 ;
+    skew_w9_d7 <= _0018_;
   always @(posedge clk)
-    skew_w9_d8 <= \$116 ;
+    skew_w9_d8 <= _0019_;
   always @(posedge clk)
-    skew_w10_d0 <= \$117 ;
+    skew_w10_d0 <= _0020_;
   always @(posedge clk)
-    skew_w10_d1 <= \$118 ;
+    skew_w10_d1 <= _0021_;
   always @(posedge clk)
-    skew_w10_d2 <= \$119 ;
+    skew_w10_d2 <= _0022_;
   always @(posedge clk)
-    skew_w10_d3 <= \$120 ;
+    skew_w10_d3 <= _0024_;
   always @(posedge clk)
-    skew_w10_d4 <= \$121 ;
+    skew_w10_d4 <= _0025_;
   always @(posedge clk)
-    skew_w10_d5 <= \$122 ;
+    skew_w10_d5 <= _0026_;
   always @(posedge clk)
-    skew_w10_d6 <= \$123 ;
+    skew_w10_d6 <= _0027_;
   always @(posedge clk)
-    skew_w10_d7 <= \$124 ;
+    skew_w10_d7 <= _0028_;
   always @(posedge clk)
-    skew_w10_d8 <= \$125 ;
+    skew_w10_d8 <= _0029_;
   always @(posedge clk)
-    skew_w10_d9 <= \$126 ;
+    skew_w10_d9 <= _0030_;
   always @(posedge clk)
-    skew_w11_d0 <= \$127 ;
+    skew_w11_d0 <= _0031_;
   always @(posedge clk)
-    skew_w11_d1 <= \$128 ;
+    skew_w11_d1 <= _0032_;
   always @(posedge clk)
-    skew_w11_d2 <= \$129 ;
+    skew_w11_d2 <= _0033_;
   always @(posedge clk)
-    skew_w11_d3 <= \$130 ;
+    skew_w11_d3 <= _0035_;
   always @(posedge clk)
-    skew_w11_d4 <= \$131 ;
+    skew_w11_d4 <= _0036_;
   always @(posedge clk)
-    skew_w11_d5 <= \$132 ;
+    skew_w11_d5 <= _0037_;
   always @(posedge clk)
-    skew_w11_d6 <= \$133 ;
+    skew_w11_d6 <= _0038_;
   always @(posedge clk)
-    skew_w11_d7 <= \$134 ;
+    skew_w11_d7 <= _0039_;
   always @(posedge clk)
-    skew_w11_d8 <= \$135 ;
+    skew_w11_d8 <= _0040_;
   always @(posedge clk)
-    skew_w11_d9 <= \$136 ;
+    skew_w11_d9 <= _0041_;
   always @(posedge clk)
-    skew_w11_d10 <= \$137 ;
+    skew_w11_d10 <= _0042_;
   always @(posedge clk)
-    skew_w12_d0 <= \$138 ;
+    skew_w12_d0 <= _0043_;
   always @(posedge clk)
-    skew_w12_d1 <= \$139 ;
+    skew_w12_d1 <= _0044_;
   always @(posedge clk)
-    skew_w12_d2 <= \$140 ;
+    skew_w12_d2 <= _0046_;
   always @(posedge clk)
-    skew_w12_d3 <= \$141 ;
+    skew_w12_d3 <= _0047_;
   always @(posedge clk)
-    skew_w12_d4 <= \$142 ;
+    skew_w12_d4 <= _0048_;
   always @(posedge clk)
-    skew_w12_d5 <= \$143 ;
+    skew_w12_d5 <= _0049_;
   always @(posedge clk)
-    skew_w12_d6 <= \$144 ;
+    skew_w12_d6 <= _0050_;
   always @(posedge clk)
-    skew_w12_d7 <= \$145 ;
+    skew_w12_d7 <= _0051_;
   always @(posedge clk)
-    skew_w12_d8 <= \$146 ;
+    skew_w12_d8 <= _0052_;
   always @(posedge clk)
-    skew_w12_d9 <= \$147 ;
+    skew_w12_d9 <= _0053_;
   always @(posedge clk)
-    skew_w12_d10 <= \$148 ;
+    skew_w12_d10 <= _0054_;
   always @(posedge clk)
-    skew_w12_d11 <= \$149 ;
+    skew_w12_d11 <= _0055_;
   always @(posedge clk)
-    skew_w13_d0 <= \$150 ;
+    skew_w13_d0 <= _0057_;
   always @(posedge clk)
-    skew_w13_d1 <= \$151 ;
+    skew_w13_d1 <= _0058_;
   always @(posedge clk)
-    skew_w13_d2 <= \$152 ;
+    skew_w13_d2 <= _0059_;
   always @(posedge clk)
-    skew_w13_d3 <= \$153 ;
+    skew_w13_d3 <= _0060_;
   always @(posedge clk)
-    skew_w13_d4 <= \$154 ;
+    skew_w13_d4 <= _0061_;
   always @(posedge clk)
-    skew_w13_d5 <= \$155 ;
+    skew_w13_d5 <= _0062_;
   always @(posedge clk)
-    skew_w13_d6 <= \$156 ;
+    skew_w13_d6 <= _0063_;
   always @(posedge clk)
-    skew_w13_d7 <= \$157 ;
+    skew_w13_d7 <= _0064_;
   always @(posedge clk)
-    skew_w13_d8 <= \$158 ;
+    skew_w13_d8 <= _0065_;
   always @(posedge clk)
-    skew_w13_d9 <= \$159 ;
+    skew_w13_d9 <= _0066_;
   always @(posedge clk)
-    skew_w13_d10 <= \$160 ;
+    skew_w13_d10 <= _0068_;
   always @(posedge clk)
-    skew_w13_d11 <= \$161 ;
+    skew_w13_d11 <= _0069_;
   always @(posedge clk)
-    skew_w13_d12 <= \$162 ;
+    skew_w13_d12 <= _0070_;
   always @(posedge clk)
-    skew_w14_d0 <= \$163 ;
+    skew_w14_d0 <= _0071_;
   always @(posedge clk)
-    skew_w14_d1 <= \$164 ;
+    skew_w14_d1 <= _0072_;
   always @(posedge clk)
-    skew_w14_d2 <= \$165 ;
+    skew_w14_d2 <= _0073_;
   always @(posedge clk)
-    skew_w14_d3 <= \$166 ;
+    skew_w14_d3 <= _0074_;
   always @(posedge clk)
-    skew_w14_d4 <= \$167 ;
+    skew_w14_d4 <= _0075_;
   always @(posedge clk)
-    skew_w14_d5 <= \$168 ;
+    skew_w14_d5 <= _0076_;
   always @(posedge clk)
-    skew_w14_d6 <= \$169 ;
+    skew_w14_d6 <= _0077_;
   always @(posedge clk)
-    skew_w14_d7 <= \$170 ;
+    skew_w14_d7 <= _0079_;
   always @(posedge clk)
-    skew_w14_d8 <= \$171 ;
+    skew_w14_d8 <= _0080_;
   always @(posedge clk)
-    skew_w14_d9 <= \$172 ;
+    skew_w14_d9 <= _0081_;
   always @(posedge clk)
-    skew_w14_d10 <= \$173 ;
+    skew_w14_d10 <= _0082_;
   always @(posedge clk)
-    skew_w14_d11 <= \$174 ;
+    skew_w14_d11 <= _0083_;
   always @(posedge clk)
-    skew_w14_d12 <= \$175 ;
+    skew_w14_d12 <= _0084_;
   always @(posedge clk)
-    skew_w14_d13 <= \$176 ;
+    skew_w14_d13 <= _0085_;
   always @(posedge clk)
-    skew_w15_d0 <= \$177 ;
+    skew_w15_d0 <= _0086_;
   always @(posedge clk)
-    skew_w15_d1 <= \$178 ;
+    skew_w15_d1 <= _0087_;
   always @(posedge clk)
-    skew_w15_d2 <= \$179 ;
+    skew_w15_d2 <= _0088_;
   always @(posedge clk)
-    skew_w15_d3 <= \$180 ;
+    skew_w15_d3 <= _0090_;
   always @(posedge clk)
-    skew_w15_d4 <= \$181 ;
+    skew_w15_d4 <= _0091_;
   always @(posedge clk)
-    skew_w15_d5 <= \$182 ;
+    skew_w15_d5 <= _0092_;
   always @(posedge clk)
-    skew_w15_d6 <= \$183 ;
+    skew_w15_d6 <= _0093_;
   always @(posedge clk)
-    skew_w15_d7 <= \$184 ;
+    skew_w15_d7 <= _0094_;
   always @(posedge clk)
-    skew_w15_d8 <= \$185 ;
+    skew_w15_d8 <= _0095_;
   always @(posedge clk)
-    skew_w15_d9 <= \$186 ;
+    skew_w15_d9 <= _0096_;
   always @(posedge clk)
-    skew_w15_d10 <= \$187 ;
+    skew_w15_d10 <= _0097_;
   always @(posedge clk)
-    skew_w15_d11 <= \$188 ;
+    skew_w15_d11 <= _0098_;
   always @(posedge clk)
-    skew_w15_d12 <= \$189 ;
+    skew_w15_d12 <= _0099_;
   always @(posedge clk)
-    skew_w15_d13 <= \$190 ;
+    skew_w15_d13 <= _0101_;
   always @(posedge clk)
-    skew_w15_d14 <= \$191 ;
+    skew_w15_d14 <= _0102_;
   always @(posedge clk)
-    a_0_0 <= \$192 ;
+    a_0_0 <= _0103_;
   always @(posedge clk)
-    l_0_0 <= \$193 ;
+    l_0_0 <= _0104_;
   always @(posedge clk)
-    w_0_0 <= \$194 ;
+    w_0_0 <= _0105_;
   always @(posedge clk)
-    pr_0_0 <= \$195 ;
+    pr_0_0 <= _0106_;
   always @(posedge clk)
-    lr_0_0 <= \$196 ;
+    lr_0_0 <= _0107_;
   always @(posedge clk)
-    acc_0_0 <= \$197 ;
+    acc_0_0 <= _0108_;
   always @(posedge clk)
-    out_0_0 <= \$198 ;
+    out_0_0 <= _0109_;
   always @(posedge clk)
-    a_0_1 <= \$199 ;
+    a_0_1 <= _0110_;
   always @(posedge clk)
-    l_0_1 <= \$200 ;
+    l_0_1 <= _0113_;
   always @(posedge clk)
-    w_0_1 <= \$201 ;
+    w_0_1 <= _0114_;
   always @(posedge clk)
-    pr_0_1 <= \$202 ;
+    pr_0_1 <= _0115_;
   always @(posedge clk)
-    lr_0_1 <= \$203 ;
+    lr_0_1 <= _0116_;
   always @(posedge clk)
-    acc_0_1 <= \$204 ;
+    acc_0_1 <= _0117_;
   always @(posedge clk)
-    out_0_1 <= \$205 ;
+    out_0_1 <= _0118_;
   always @(posedge clk)
-    a_0_2 <= \$206 ;
+    a_0_2 <= _0119_;
   always @(posedge clk)
-    l_0_2 <= \$207 ;
+    l_0_2 <= _0120_;
   always @(posedge clk)
-    w_0_2 <= \$208 ;
+    w_0_2 <= _0121_;
   always @(posedge clk)
-    pr_0_2 <= \$209 ;
+    pr_0_2 <= _0122_;
   always @(posedge clk)
-    lr_0_2 <= \$210 ;
+    lr_0_2 <= _0124_;
   always @(posedge clk)
-    acc_0_2 <= \$211 ;
+    acc_0_2 <= _0125_;
   always @(posedge clk)
-    out_0_2 <= \$212 ;
+    out_0_2 <= _0126_;
   always @(posedge clk)
-    a_0_3 <= \$213 ;
+    a_0_3 <= _0127_;
   always @(posedge clk)
-    l_0_3 <= \$214 ;
+    l_0_3 <= _0128_;
   always @(posedge clk)
-    w_0_3 <= \$215 ;
+    w_0_3 <= _0129_;
   always @(posedge clk)
-    pr_0_3 <= \$216 ;
+    pr_0_3 <= _0130_;
   always @(posedge clk)
-    lr_0_3 <= \$217 ;
+    lr_0_3 <= _0131_;
   always @(posedge clk)
-    acc_0_3 <= \$218 ;
+    acc_0_3 <= _0132_;
   always @(posedge clk)
-    out_0_3 <= \$219 ;
+    out_0_3 <= _0133_;
   always @(posedge clk)
-    a_0_4 <= \$220 ;
+    a_0_4 <= _0135_;
   always @(posedge clk)
-    l_0_4 <= \$221 ;
+    l_0_4 <= _0136_;
   always @(posedge clk)
-    w_0_4 <= \$222 ;
+    w_0_4 <= _0137_;
   always @(posedge clk)
-    pr_0_4 <= \$223 ;
+    pr_0_4 <= _0138_;
   always @(posedge clk)
-    lr_0_4 <= \$224 ;
+    lr_0_4 <= _0139_;
   always @(posedge clk)
-    acc_0_4 <= \$225 ;
+    acc_0_4 <= _0140_;
   always @(posedge clk)
-    out_0_4 <= \$226 ;
+    out_0_4 <= _0141_;
   always @(posedge clk)
-    a_0_5 <= \$227 ;
+    a_0_5 <= _0142_;
   always @(posedge clk)
-    l_0_5 <= \$228 ;
+    l_0_5 <= _0143_;
   always @(posedge clk)
-    w_0_5 <= \$229 ;
+    w_0_5 <= _0144_;
   always @(posedge clk)
-    pr_0_5 <= \$230 ;
+    pr_0_5 <= _0146_;
   always @(posedge clk)
-    lr_0_5 <= \$231 ;
+    lr_0_5 <= _0147_;
   always @(posedge clk)
-    acc_0_5 <= \$232 ;
+    acc_0_5 <= _0148_;
   always @(posedge clk)
-    out_0_5 <= \$233 ;
+    out_0_5 <= _0149_;
   always @(posedge clk)
-    a_0_6 <= \$234 ;
+    a_0_6 <= _0150_;
   always @(posedge clk)
-    l_0_6 <= \$235 ;
+    l_0_6 <= _0151_;
   always @(posedge clk)
-    w_0_6 <= \$236 ;
+    w_0_6 <= _0152_;
   always @(posedge clk)
-    pr_0_6 <= \$237 ;
+    pr_0_6 <= _0153_;
   always @(posedge clk)
-    lr_0_6 <= \$238 ;
+    lr_0_6 <= _0154_;
   always @(posedge clk)
-    acc_0_6 <= \$239 ;
+    acc_0_6 <= _0155_;
   always @(posedge clk)
-    out_0_6 <= \$240 ;
+    out_0_6 <= _0157_;
   always @(posedge clk)
-    a_0_7 <= \$241 ;
+    a_0_7 <= _0158_;
   always @(posedge clk)
-    l_0_7 <= \$242 ;
+    l_0_7 <= _0159_;
   always @(posedge clk)
-    w_0_7 <= \$243 ;
+    w_0_7 <= _0160_;
   always @(posedge clk)
-    pr_0_7 <= \$244 ;
+    pr_0_7 <= _0161_;
   always @(posedge clk)
-    lr_0_7 <= \$245 ;
+    lr_0_7 <= _0162_;
   always @(posedge clk)
-    acc_0_7 <= \$246 ;
+    acc_0_7 <= _0163_;
   always @(posedge clk)
-    out_0_7 <= \$247 ;
+    out_0_7 <= _0164_;
   always @(posedge clk)
-    a_0_8 <= \$248 ;
+    a_0_8 <= _0165_;
   always @(posedge clk)
-    l_0_8 <= \$249 ;
+    l_0_8 <= _0166_;
   always @(posedge clk)
-    w_0_8 <= \$250 ;
+    w_0_8 <= _0168_;
   always @(posedge clk)
-    pr_0_8 <= \$251 ;
+    pr_0_8 <= _0169_;
   always @(posedge clk)
-    lr_0_8 <= \$252 ;
+    lr_0_8 <= _0170_;
   always @(posedge clk)
-    acc_0_8 <= \$253 ;
+    acc_0_8 <= _0171_;
   always @(posedge clk)
-    out_0_8 <= \$254 ;
+    out_0_8 <= _0172_;
   always @(posedge clk)
-    a_0_9 <= \$255 ;
+    a_0_9 <= _0173_;
   always @(posedge clk)
-    l_0_9 <= \$256 ;
+    l_0_9 <= _0174_;
   always @(posedge clk)
-    w_0_9 <= \$257 ;
+    w_0_9 <= _0175_;
   always @(posedge clk)
-    pr_0_9 <= \$258 ;
+    pr_0_9 <= _0176_;
   always @(posedge clk)
-    lr_0_9 <= \$259 ;
+    lr_0_9 <= _0177_;
   always @(posedge clk)
-    acc_0_9 <= \$260 ;
+    acc_0_9 <= _0179_;
   always @(posedge clk)
-    out_0_9 <= \$261 ;
+    out_0_9 <= _0180_;
   always @(posedge clk)
-    a_0_10 <= \$262 ;
+    a_0_10 <= _0181_;
   always @(posedge clk)
-    l_0_10 <= \$263 ;
+    l_0_10 <= _0182_;
   always @(posedge clk)
-    w_0_10 <= \$264 ;
+    w_0_10 <= _0183_;
   always @(posedge clk)
-    pr_0_10 <= \$265 ;
+    pr_0_10 <= _0184_;
   always @(posedge clk)
-    lr_0_10 <= \$266 ;
+    lr_0_10 <= _0185_;
   always @(posedge clk)
-    acc_0_10 <= \$267 ;
+    acc_0_10 <= _0186_;
   always @(posedge clk)
-    out_0_10 <= \$268 ;
+    out_0_10 <= _0187_;
   always @(posedge clk)
-    a_0_11 <= \$269 ;
+    a_0_11 <= _0188_;
   always @(posedge clk)
-    l_0_11 <= \$270 ;
+    l_0_11 <= _0190_;
   always @(posedge clk)
-    w_0_11 <= \$271 ;
+    w_0_11 <= _0191_;
   always @(posedge clk)
-    pr_0_11 <= \$272 ;
+    pr_0_11 <= _0192_;
   always @(posedge clk)
-    lr_0_11 <= \$273 ;
+    lr_0_11 <= _0193_;
   always @(posedge clk)
-    acc_0_11 <= \$274 ;
+    acc_0_11 <= _0194_;
   always @(posedge clk)
-    out_0_11 <= \$275 ;
+    out_0_11 <= _0195_;
   always @(posedge clk)
-    a_0_12 <= \$276 ;
+    a_0_12 <= _0196_;
   always @(posedge clk)
-    l_0_12 <= \$277 ;
+    l_0_12 <= _0197_;
   always @(posedge clk)
-    w_0_12 <= \$278 ;
+    w_0_12 <= _0198_;
   always @(posedge clk)
-    pr_0_12 <= \$279 ;
+    pr_0_12 <= _0199_;
   always @(posedge clk)
-    lr_0_12 <= \$280 ;
+    lr_0_12 <= _0201_;
   always @(posedge clk)
-    acc_0_12 <= \$281 ;
+    acc_0_12 <= _0202_;
   always @(posedge clk)
-    out_0_12 <= \$282 ;
+    out_0_12 <= _0203_;
   always @(posedge clk)
-    a_0_13 <= \$283 ;
+    a_0_13 <= _0204_;
   always @(posedge clk)
-    l_0_13 <= \$284 ;
+    l_0_13 <= _0205_;
   always @(posedge clk)
-    w_0_13 <= \$285 ;
+    w_0_13 <= _0206_;
   always @(posedge clk)
-    pr_0_13 <= \$286 ;
+    pr_0_13 <= _0207_;
   always @(posedge clk)
-    lr_0_13 <= \$287 ;
+    lr_0_13 <= _0208_;
   always @(posedge clk)
-    acc_0_13 <= \$288 ;
+    acc_0_13 <= _0209_;
   always @(posedge clk)
-    out_0_13 <= \$289 ;
+    out_0_13 <= _0210_;
   always @(posedge clk)
-    a_0_14 <= \$290 ;
+    a_0_14 <= _0212_;
   always @(posedge clk)
-    l_0_14 <= \$291 ;
+    l_0_14 <= _0213_;
   always @(posedge clk)
-    w_0_14 <= \$292 ;
+    w_0_14 <= _0214_;
   always @(posedge clk)
-    pr_0_14 <= \$293 ;
+    pr_0_14 <= _0215_;
   always @(posedge clk)
-    lr_0_14 <= \$294 ;
+    lr_0_14 <= _0216_;
   always @(posedge clk)
-    acc_0_14 <= \$295 ;
+    acc_0_14 <= _0217_;
   always @(posedge clk)
-    out_0_14 <= \$296 ;
+    out_0_14 <= _0218_;
   always @(posedge clk)
-    a_0_15 <= \$297 ;
+    a_0_15 <= _0219_;
   always @(posedge clk)
-    l_0_15 <= \$298 ;
+    l_0_15 <= _0220_;
   always @(posedge clk)
-    w_0_15 <= \$299 ;
+    w_0_15 <= _0221_;
   always @(posedge clk)
-    pr_0_15 <= \$300 ;
+    pr_0_15 <= _0224_;
   always @(posedge clk)
-    lr_0_15 <= \$301 ;
+    lr_0_15 <= _0225_;
   always @(posedge clk)
-    acc_0_15 <= \$302 ;
+    acc_0_15 <= _0226_;
   always @(posedge clk)
-    out_0_15 <= \$303 ;
+    out_0_15 <= _0227_;
   always @(posedge clk)
-    drain_count <= \$304 ;
+    drain_count <= _0228_;
   always @(posedge clk)
-    drain_shift <= \$305 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = in_valid;
-    if (en) begin
-      \$53  = i_valid;
-    end
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = in_last;
-    if (en) begin
-      \$54  = \$1 ;
-    end
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = in_a0;
-    if (en) begin
-      \$55  = i_a;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = in_w0;
-    if (en) begin
-      \$56  = i_w[7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = in_w1;
-    if (en) begin
-      \$57  = i_w[15:8];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = in_w2;
-    if (en) begin
-      \$58  = i_w[23:16];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = in_w3;
-    if (en) begin
-      \$59  = i_w[31:24];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = in_w4;
-    if (en) begin
-      \$60  = i_w[39:32];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = in_w5;
-    if (en) begin
-      \$61  = i_w[47:40];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = in_w6;
-    if (en) begin
-      \$62  = i_w[55:48];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = in_w7;
-    if (en) begin
-      \$63  = i_w[63:56];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = in_w8;
-    if (en) begin
-      \$64  = i_w[71:64];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = in_w9;
-    if (en) begin
-      \$65  = i_w[79:72];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_w10;
-    if (en) begin
-      \$66  = i_w[87:80];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = in_w11;
-    if (en) begin
-      \$67  = i_w[95:88];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = in_w12;
-    if (en) begin
-      \$68  = i_w[103:96];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = in_w13;
-    if (en) begin
-      \$69  = i_w[111:104];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = in_w14;
-    if (en) begin
-      \$70  = i_w[119:112];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = in_w15;
-    if (en) begin
-      \$71  = i_w[127:120];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = skew_w1_d0;
-    if (en) begin
-      \$72  = w_in1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = skew_w2_d0;
-    if (en) begin
-      \$73  = w_in2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = skew_w2_d1;
-    if (en) begin
-      \$74  = skew_w2_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = skew_w3_d0;
-    if (en) begin
-      \$75  = w_in3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = skew_w3_d1;
-    if (en) begin
-      \$76  = skew_w3_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = skew_w3_d2;
-    if (en) begin
-      \$77  = skew_w3_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = skew_w4_d0;
-    if (en) begin
-      \$78  = w_in4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = skew_w4_d1;
-    if (en) begin
-      \$79  = skew_w4_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = skew_w4_d2;
-    if (en) begin
-      \$80  = skew_w4_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = skew_w4_d3;
-    if (en) begin
-      \$81  = skew_w4_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = skew_w5_d0;
-    if (en) begin
-      \$82  = w_in5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = skew_w5_d1;
-    if (en) begin
-      \$83  = skew_w5_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_w5_d2;
-    if (en) begin
-      \$84  = skew_w5_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_w5_d3;
-    if (en) begin
-      \$85  = skew_w5_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = skew_w5_d4;
-    if (en) begin
-      \$86  = skew_w5_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_w6_d0;
-    if (en) begin
-      \$87  = w_in6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_w6_d1;
-    if (en) begin
-      \$88  = skew_w6_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_w6_d2;
-    if (en) begin
-      \$89  = skew_w6_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_w6_d3;
-    if (en) begin
-      \$90  = skew_w6_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_w6_d4;
-    if (en) begin
-      \$91  = skew_w6_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_w6_d5;
-    if (en) begin
-      \$92  = skew_w6_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_w7_d0;
-    if (en) begin
-      \$93  = w_in7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_w7_d1;
-    if (en) begin
-      \$94  = skew_w7_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_w7_d2;
-    if (en) begin
-      \$95  = skew_w7_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_w7_d3;
-    if (en) begin
-      \$96  = skew_w7_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_w7_d4;
-    if (en) begin
-      \$97  = skew_w7_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_w7_d5;
-    if (en) begin
-      \$98  = skew_w7_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_w7_d6;
-    if (en) begin
-      \$99  = skew_w7_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_w8_d0;
-    if (en) begin
-      \$100  = w_in8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_w8_d1;
-    if (en) begin
-      \$101  = skew_w8_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w8_d2;
-    if (en) begin
-      \$102  = skew_w8_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w8_d3;
-    if (en) begin
-      \$103  = skew_w8_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w8_d4;
-    if (en) begin
-      \$104  = skew_w8_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w8_d5;
-    if (en) begin
-      \$105  = skew_w8_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w8_d6;
-    if (en) begin
-      \$106  = skew_w8_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = skew_w8_d7;
-    if (en) begin
-      \$107  = skew_w8_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = skew_w9_d0;
-    if (en) begin
-      \$108  = w_in9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = skew_w9_d1;
-    if (en) begin
-      \$109  = skew_w9_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = skew_w9_d2;
-    if (en) begin
-      \$110  = skew_w9_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = skew_w9_d3;
-    if (en) begin
-      \$111  = skew_w9_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = skew_w9_d4;
-    if (en) begin
-      \$112  = skew_w9_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = skew_w9_d5;
-    if (en) begin
-      \$113  = skew_w9_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = skew_w9_d6;
-    if (en) begin
-      \$114  = skew_w9_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = skew_w9_d7;
-    if (en) begin
-      \$115  = skew_w9_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = skew_w9_d8;
-    if (en) begin
-      \$116  = skew_w9_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = skew_w10_d0;
-    if (en) begin
-      \$117  = w_in10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = skew_w10_d1;
-    if (en) begin
-      \$118  = skew_w10_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = skew_w10_d2;
-    if (en) begin
-      \$119  = skew_w10_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = skew_w10_d3;
-    if (en) begin
-      \$120  = skew_w10_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = skew_w10_d4;
-    if (en) begin
-      \$121  = skew_w10_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = skew_w10_d5;
-    if (en) begin
-      \$122  = skew_w10_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = skew_w10_d6;
-    if (en) begin
-      \$123  = skew_w10_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = skew_w10_d7;
-    if (en) begin
-      \$124  = skew_w10_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = skew_w10_d8;
-    if (en) begin
-      \$125  = skew_w10_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = skew_w10_d9;
-    if (en) begin
-      \$126  = skew_w10_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = skew_w11_d0;
-    if (en) begin
-      \$127  = w_in11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = skew_w11_d1;
-    if (en) begin
-      \$128  = skew_w11_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skew_w11_d2;
-    if (en) begin
-      \$129  = skew_w11_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = skew_w11_d3;
-    if (en) begin
-      \$130  = skew_w11_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = skew_w11_d4;
-    if (en) begin
-      \$131  = skew_w11_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = skew_w11_d5;
-    if (en) begin
-      \$132  = skew_w11_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = skew_w11_d6;
-    if (en) begin
-      \$133  = skew_w11_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = skew_w11_d7;
-    if (en) begin
-      \$134  = skew_w11_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = skew_w11_d8;
-    if (en) begin
-      \$135  = skew_w11_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = skew_w11_d9;
-    if (en) begin
-      \$136  = skew_w11_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = skew_w11_d10;
-    if (en) begin
-      \$137  = skew_w11_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = skew_w12_d0;
-    if (en) begin
-      \$138  = w_in12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = skew_w12_d1;
-    if (en) begin
-      \$139  = skew_w12_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = skew_w12_d2;
-    if (en) begin
-      \$140  = skew_w12_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = skew_w12_d3;
-    if (en) begin
-      \$141  = skew_w12_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = skew_w12_d4;
-    if (en) begin
-      \$142  = skew_w12_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = skew_w12_d5;
-    if (en) begin
-      \$143  = skew_w12_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = skew_w12_d6;
-    if (en) begin
-      \$144  = skew_w12_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = skew_w12_d7;
-    if (en) begin
-      \$145  = skew_w12_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = skew_w12_d8;
-    if (en) begin
-      \$146  = skew_w12_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = skew_w12_d9;
-    if (en) begin
-      \$147  = skew_w12_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = skew_w12_d10;
-    if (en) begin
-      \$148  = skew_w12_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = skew_w12_d11;
-    if (en) begin
-      \$149  = skew_w12_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = skew_w13_d0;
-    if (en) begin
-      \$150  = w_in13;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = skew_w13_d1;
-    if (en) begin
-      \$151  = skew_w13_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = skew_w13_d2;
-    if (en) begin
-      \$152  = skew_w13_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = skew_w13_d3;
-    if (en) begin
-      \$153  = skew_w13_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = skew_w13_d4;
-    if (en) begin
-      \$154  = skew_w13_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = skew_w13_d5;
-    if (en) begin
-      \$155  = skew_w13_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = skew_w13_d6;
-    if (en) begin
-      \$156  = skew_w13_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = skew_w13_d7;
-    if (en) begin
-      \$157  = skew_w13_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = skew_w13_d8;
-    if (en) begin
-      \$158  = skew_w13_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = skew_w13_d9;
-    if (en) begin
-      \$159  = skew_w13_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = skew_w13_d10;
-    if (en) begin
-      \$160  = skew_w13_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = skew_w13_d11;
-    if (en) begin
-      \$161  = skew_w13_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = skew_w13_d12;
-    if (en) begin
-      \$162  = skew_w13_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = skew_w14_d0;
-    if (en) begin
-      \$163  = w_in14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = skew_w14_d1;
-    if (en) begin
-      \$164  = skew_w14_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = skew_w14_d2;
-    if (en) begin
-      \$165  = skew_w14_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = skew_w14_d3;
-    if (en) begin
-      \$166  = skew_w14_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = skew_w14_d4;
-    if (en) begin
-      \$167  = skew_w14_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = skew_w14_d5;
-    if (en) begin
-      \$168  = skew_w14_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = skew_w14_d6;
-    if (en) begin
-      \$169  = skew_w14_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = skew_w14_d7;
-    if (en) begin
-      \$170  = skew_w14_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = skew_w14_d8;
-    if (en) begin
-      \$171  = skew_w14_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = skew_w14_d9;
-    if (en) begin
-      \$172  = skew_w14_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = skew_w14_d10;
-    if (en) begin
-      \$173  = skew_w14_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = skew_w14_d11;
-    if (en) begin
-      \$174  = skew_w14_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = skew_w14_d12;
-    if (en) begin
-      \$175  = skew_w14_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = skew_w14_d13;
-    if (en) begin
-      \$176  = skew_w14_d12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = skew_w15_d0;
-    if (en) begin
-      \$177  = w_in15;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = skew_w15_d1;
-    if (en) begin
-      \$178  = skew_w15_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = skew_w15_d2;
-    if (en) begin
-      \$179  = skew_w15_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = skew_w15_d3;
-    if (en) begin
-      \$180  = skew_w15_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = skew_w15_d4;
-    if (en) begin
-      \$181  = skew_w15_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = skew_w15_d5;
-    if (en) begin
-      \$182  = skew_w15_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = skew_w15_d6;
-    if (en) begin
-      \$183  = skew_w15_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = skew_w15_d7;
-    if (en) begin
-      \$184  = skew_w15_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = skew_w15_d8;
-    if (en) begin
-      \$185  = skew_w15_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = skew_w15_d9;
-    if (en) begin
-      \$186  = skew_w15_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = skew_w15_d10;
-    if (en) begin
-      \$187  = skew_w15_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = skew_w15_d11;
-    if (en) begin
-      \$188  = skew_w15_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = skew_w15_d12;
-    if (en) begin
-      \$189  = skew_w15_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = skew_w15_d13;
-    if (en) begin
-      \$190  = skew_w15_d12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = skew_w15_d14;
-    if (en) begin
-      \$191  = skew_w15_d13;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = a_0_0;
-    if (en) begin
-      \$192  = a_in0;
-    end
-    if (rst) begin
-      \$192  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = l_0_0;
-    if (en) begin
-      \$193  = in_last;
-    end
-    if (rst) begin
-      \$193  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = w_0_0;
-    if (en) begin
-      \$194  = w_in0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = pr_0_0;
-    if (en) begin
-      \$195  = p_0_0;
-    end
-    if (rst) begin
-      \$195  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = lr_0_0;
-    if (en) begin
-      \$196  = in_last;
-    end
-    if (rst) begin
-      \$196  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = acc_0_0;
-    if (en) begin
-      \$197  = \$2 ;
-    end
-    if (rst) begin
-      \$197  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = out_0_0;
-    if (cap_0_0) begin
-      \$198  = \$35 [26:0];
-    end else if (\$3 ) begin
-      \$198  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = a_0_1;
-    if (en) begin
-      \$199  = a_0_0;
-    end
-    if (rst) begin
-      \$199  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = l_0_1;
-    if (en) begin
-      \$200  = l_0_0;
-    end
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = w_0_1;
-    if (en) begin
-      \$201  = skew_w1_d0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = pr_0_1;
-    if (en) begin
-      \$202  = p_0_1;
-    end
-    if (rst) begin
-      \$202  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = lr_0_1;
-    if (en) begin
-      \$203  = l_0_0;
-    end
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = acc_0_1;
-    if (en) begin
-      \$204  = \$4 ;
-    end
-    if (rst) begin
-      \$204  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = out_0_1;
-    if (cap_0_1) begin
-      \$205  = \$36 [26:0];
-    end else if (\$5 ) begin
-      \$205  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = a_0_2;
-    if (en) begin
-      \$206  = a_0_1;
-    end
-    if (rst) begin
-      \$206  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = l_0_2;
-    if (en) begin
-      \$207  = l_0_1;
-    end
-    if (rst) begin
-      \$207  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = w_0_2;
-    if (en) begin
-      \$208  = skew_w2_d1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = pr_0_2;
-    if (en) begin
-      \$209  = p_0_2;
-    end
-    if (rst) begin
-      \$209  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = lr_0_2;
-    if (en) begin
-      \$210  = l_0_1;
-    end
-    if (rst) begin
-      \$210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = acc_0_2;
-    if (en) begin
-      \$211  = \$6 ;
-    end
-    if (rst) begin
-      \$211  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = out_0_2;
-    if (cap_0_2) begin
-      \$212  = \$37 [26:0];
-    end else if (\$7 ) begin
-      \$212  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = a_0_3;
-    if (en) begin
-      \$213  = a_0_2;
-    end
-    if (rst) begin
-      \$213  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = l_0_3;
-    if (en) begin
-      \$214  = l_0_2;
-    end
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = w_0_3;
-    if (en) begin
-      \$215  = skew_w3_d2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = pr_0_3;
-    if (en) begin
-      \$216  = p_0_3;
-    end
-    if (rst) begin
-      \$216  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = lr_0_3;
-    if (en) begin
-      \$217  = l_0_2;
-    end
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = acc_0_3;
-    if (en) begin
-      \$218  = \$8 ;
-    end
-    if (rst) begin
-      \$218  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = out_0_3;
-    if (cap_0_3) begin
-      \$219  = \$38 [26:0];
-    end else if (\$9 ) begin
-      \$219  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = a_0_4;
-    if (en) begin
-      \$220  = a_0_3;
-    end
-    if (rst) begin
-      \$220  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = l_0_4;
-    if (en) begin
-      \$221  = l_0_3;
-    end
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = w_0_4;
-    if (en) begin
-      \$222  = skew_w4_d3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = pr_0_4;
-    if (en) begin
-      \$223  = p_0_4;
-    end
-    if (rst) begin
-      \$223  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = lr_0_4;
-    if (en) begin
-      \$224  = l_0_3;
-    end
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = acc_0_4;
-    if (en) begin
-      \$225  = \$10 ;
-    end
-    if (rst) begin
-      \$225  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = out_0_4;
-    if (cap_0_4) begin
-      \$226  = \$39 [26:0];
-    end else if (\$11 ) begin
-      \$226  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = a_0_5;
-    if (en) begin
-      \$227  = a_0_4;
-    end
-    if (rst) begin
-      \$227  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = l_0_5;
-    if (en) begin
-      \$228  = l_0_4;
-    end
-    if (rst) begin
-      \$228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = w_0_5;
-    if (en) begin
-      \$229  = skew_w5_d4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = pr_0_5;
-    if (en) begin
-      \$230  = p_0_5;
-    end
-    if (rst) begin
-      \$230  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = lr_0_5;
-    if (en) begin
-      \$231  = l_0_4;
-    end
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = acc_0_5;
-    if (en) begin
-      \$232  = \$12 ;
-    end
-    if (rst) begin
-      \$232  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = out_0_5;
-    if (cap_0_5) begin
-      \$233  = \$40 [26:0];
-    end else if (\$13 ) begin
-      \$233  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = a_0_6;
-    if (en) begin
-      \$234  = a_0_5;
-    end
-    if (rst) begin
-      \$234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = l_0_6;
-    if (en) begin
-      \$235  = l_0_5;
-    end
-    if (rst) begin
-      \$235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = w_0_6;
-    if (en) begin
-      \$236  = skew_w6_d5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = pr_0_6;
-    if (en) begin
-      \$237  = p_0_6;
-    end
-    if (rst) begin
-      \$237  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = lr_0_6;
-    if (en) begin
-      \$238  = l_0_5;
-    end
-    if (rst) begin
-      \$238  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = acc_0_6;
-    if (en) begin
-      \$239  = \$14 ;
-    end
-    if (rst) begin
-      \$239  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = out_0_6;
-    if (cap_0_6) begin
-      \$240  = \$41 [26:0];
-    end else if (\$15 ) begin
-      \$240  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = a_0_7;
-    if (en) begin
-      \$241  = a_0_6;
-    end
-    if (rst) begin
-      \$241  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = l_0_7;
-    if (en) begin
-      \$242  = l_0_6;
-    end
-    if (rst) begin
-      \$242  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = w_0_7;
-    if (en) begin
-      \$243  = skew_w7_d6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = pr_0_7;
-    if (en) begin
-      \$244  = p_0_7;
-    end
-    if (rst) begin
-      \$244  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = lr_0_7;
-    if (en) begin
-      \$245  = l_0_6;
-    end
-    if (rst) begin
-      \$245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = acc_0_7;
-    if (en) begin
-      \$246  = \$16 ;
-    end
-    if (rst) begin
-      \$246  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = out_0_7;
-    if (cap_0_7) begin
-      \$247  = \$42 [26:0];
-    end else if (\$17 ) begin
-      \$247  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = a_0_8;
-    if (en) begin
-      \$248  = a_0_7;
-    end
-    if (rst) begin
-      \$248  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = l_0_8;
-    if (en) begin
-      \$249  = l_0_7;
-    end
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = w_0_8;
-    if (en) begin
-      \$250  = skew_w8_d7;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = pr_0_8;
-    if (en) begin
-      \$251  = p_0_8;
-    end
-    if (rst) begin
-      \$251  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = lr_0_8;
-    if (en) begin
-      \$252  = l_0_7;
-    end
-    if (rst) begin
-      \$252  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = acc_0_8;
-    if (en) begin
-      \$253  = \$18 ;
-    end
-    if (rst) begin
-      \$253  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = out_0_8;
-    if (cap_0_8) begin
-      \$254  = \$43 [26:0];
-    end else if (\$19 ) begin
-      \$254  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = a_0_9;
-    if (en) begin
-      \$255  = a_0_8;
-    end
-    if (rst) begin
-      \$255  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = l_0_9;
-    if (en) begin
-      \$256  = l_0_8;
-    end
-    if (rst) begin
-      \$256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = w_0_9;
-    if (en) begin
-      \$257  = skew_w9_d8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = pr_0_9;
-    if (en) begin
-      \$258  = p_0_9;
-    end
-    if (rst) begin
-      \$258  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = lr_0_9;
-    if (en) begin
-      \$259  = l_0_8;
-    end
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = acc_0_9;
-    if (en) begin
-      \$260  = \$20 ;
-    end
-    if (rst) begin
-      \$260  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = out_0_9;
-    if (cap_0_9) begin
-      \$261  = \$44 [26:0];
-    end else if (\$21 ) begin
-      \$261  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = a_0_10;
-    if (en) begin
-      \$262  = a_0_9;
-    end
-    if (rst) begin
-      \$262  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = l_0_10;
-    if (en) begin
-      \$263  = l_0_9;
-    end
-    if (rst) begin
-      \$263  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = w_0_10;
-    if (en) begin
-      \$264  = skew_w10_d9;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = pr_0_10;
-    if (en) begin
-      \$265  = p_0_10;
-    end
-    if (rst) begin
-      \$265  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = lr_0_10;
-    if (en) begin
-      \$266  = l_0_9;
-    end
-    if (rst) begin
-      \$266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = acc_0_10;
-    if (en) begin
-      \$267  = \$22 ;
-    end
-    if (rst) begin
-      \$267  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = out_0_10;
-    if (cap_0_10) begin
-      \$268  = \$45 [26:0];
-    end else if (\$23 ) begin
-      \$268  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = a_0_11;
-    if (en) begin
-      \$269  = a_0_10;
-    end
-    if (rst) begin
-      \$269  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = l_0_11;
-    if (en) begin
-      \$270  = l_0_10;
-    end
-    if (rst) begin
-      \$270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = w_0_11;
-    if (en) begin
-      \$271  = skew_w11_d10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = pr_0_11;
-    if (en) begin
-      \$272  = p_0_11;
-    end
-    if (rst) begin
-      \$272  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = lr_0_11;
-    if (en) begin
-      \$273  = l_0_10;
-    end
-    if (rst) begin
-      \$273  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = acc_0_11;
-    if (en) begin
-      \$274  = \$24 ;
-    end
-    if (rst) begin
-      \$274  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = out_0_11;
-    if (cap_0_11) begin
-      \$275  = \$46 [26:0];
-    end else if (\$25 ) begin
-      \$275  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = a_0_12;
-    if (en) begin
-      \$276  = a_0_11;
-    end
-    if (rst) begin
-      \$276  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = l_0_12;
-    if (en) begin
-      \$277  = l_0_11;
-    end
-    if (rst) begin
-      \$277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = w_0_12;
-    if (en) begin
-      \$278  = skew_w12_d11;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = pr_0_12;
-    if (en) begin
-      \$279  = p_0_12;
-    end
-    if (rst) begin
-      \$279  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = lr_0_12;
-    if (en) begin
-      \$280  = l_0_11;
-    end
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = acc_0_12;
-    if (en) begin
-      \$281  = \$26 ;
-    end
-    if (rst) begin
-      \$281  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = out_0_12;
-    if (cap_0_12) begin
-      \$282  = \$47 [26:0];
-    end else if (\$27 ) begin
-      \$282  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = a_0_13;
-    if (en) begin
-      \$283  = a_0_12;
-    end
-    if (rst) begin
-      \$283  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = l_0_13;
-    if (en) begin
-      \$284  = l_0_12;
-    end
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = w_0_13;
-    if (en) begin
-      \$285  = skew_w13_d12;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = pr_0_13;
-    if (en) begin
-      \$286  = p_0_13;
-    end
-    if (rst) begin
-      \$286  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = lr_0_13;
-    if (en) begin
-      \$287  = l_0_12;
-    end
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = acc_0_13;
-    if (en) begin
-      \$288  = \$28 ;
-    end
-    if (rst) begin
-      \$288  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = out_0_13;
-    if (cap_0_13) begin
-      \$289  = \$48 [26:0];
-    end else if (\$29 ) begin
-      \$289  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = a_0_14;
-    if (en) begin
-      \$290  = a_0_13;
-    end
-    if (rst) begin
-      \$290  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = l_0_14;
-    if (en) begin
-      \$291  = l_0_13;
-    end
-    if (rst) begin
-      \$291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = w_0_14;
-    if (en) begin
-      \$292  = skew_w14_d13;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = pr_0_14;
-    if (en) begin
-      \$293  = p_0_14;
-    end
-    if (rst) begin
-      \$293  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = lr_0_14;
-    if (en) begin
-      \$294  = l_0_13;
-    end
-    if (rst) begin
-      \$294  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = acc_0_14;
-    if (en) begin
-      \$295  = \$30 ;
-    end
-    if (rst) begin
-      \$295  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = out_0_14;
-    if (cap_0_14) begin
-      \$296  = \$49 [26:0];
-    end else if (\$31 ) begin
-      \$296  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = a_0_15;
-    if (en) begin
-      \$297  = a_0_14;
-    end
-    if (rst) begin
-      \$297  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = l_0_15;
-    if (en) begin
-      \$298  = l_0_14;
-    end
-    if (rst) begin
-      \$298  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = w_0_15;
-    if (en) begin
-      \$299  = skew_w15_d14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = pr_0_15;
-    if (en) begin
-      \$300  = p_0_15;
-    end
-    if (rst) begin
-      \$300  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = lr_0_15;
-    if (en) begin
-      \$301  = l_0_14;
-    end
-    if (rst) begin
-      \$301  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = acc_0_15;
-    if (en) begin
-      \$302  = \$32 ;
-    end
-    if (rst) begin
-      \$302  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = out_0_15;
-    if (cap_0_15) begin
-      \$303  = \$50 [26:0];
-    end else if (\$33 ) begin
-      \$303  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = count_next;
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = \$34 ;
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    count_next = drain_count;
-    if (cap_0_15) begin
-      count_next = 1'h1;
-    end else if (\$51 ) begin
-      count_next = \$52 [0];
-    end
-  end
-  assign sum_0_0 = \$35 [26:0];
-  assign sum_0_1 = \$36 [26:0];
-  assign sum_0_2 = \$37 [26:0];
-  assign sum_0_3 = \$38 [26:0];
-  assign sum_0_4 = \$39 [26:0];
-  assign sum_0_5 = \$40 [26:0];
-  assign sum_0_6 = \$41 [26:0];
-  assign sum_0_7 = \$42 [26:0];
-  assign sum_0_8 = \$43 [26:0];
-  assign sum_0_9 = \$44 [26:0];
-  assign sum_0_10 = \$45 [26:0];
-  assign sum_0_11 = \$46 [26:0];
-  assign sum_0_12 = \$47 [26:0];
-  assign sum_0_13 = \$48 [26:0];
-  assign sum_0_14 = \$49 [26:0];
-  assign sum_0_15 = \$50 [26:0];
+    drain_shift <= _0229_;
+  assign _0415_ = _0526_ ? _0253_[0] : drain_count;
+  assign _0306_ = _0307_ ? 16'h0000 : _1009_;
+  assign _0308_ = _0309_ ? skew_w12_d11 : w_0_12;
+  assign _0310_ = _0311_ ? l_0_11 : l_0_12;
+  assign _0312_ = _0313_ ? 1'h0 : _0310_;
+  assign _0314_ = _0316_ ? a_0_11 : a_0_12;
+  assign _0326_ = _0337_ ? _0251_[26:0] : _1010_;
+  assign _0317_ = _0318_ ? 8'h00 : _0314_;
+  assign _0319_ = _0320_ ? 27'h0000000 : out_0_11;
+  assign _0321_ = _0322_ ? _0246_[26:0] : _0319_;
+  assign _0323_ = _0324_ ? _0156_ : acc_0_11;
+  assign _0325_ = _0327_ ? 27'h0000000 : _0323_;
+  assign _0328_ = _0329_ ? l_0_10 : lr_0_11;
+  assign _0330_ = _0331_ ? 1'h0 : _0328_;
+  assign _0332_ = _0333_ ? p_0_11 : pr_0_11;
+  assign _0334_ = _0335_ ? 16'h0000 : _0332_;
+  assign _0336_ = _0338_ ? skew_w11_d10 : w_0_11;
+  assign _0348_ = _0359_ ? _0231_ : acc_0_15;
+  assign _0339_ = _0340_ ? l_0_10 : l_0_11;
+  assign _0341_ = _0342_ ? 1'h0 : _0339_;
+  assign _0343_ = _0344_ ? a_0_10 : a_0_11;
+  assign _0345_ = _0346_ ? 8'h00 : _0343_;
+  assign _0347_ = _0349_ ? 27'h0000000 : out_0_10;
+  assign _0350_ = _0351_ ? _0245_[26:0] : _0347_;
+  assign _0352_ = _0353_ ? _0134_ : acc_0_10;
+  assign _0354_ = _0355_ ? 27'h0000000 : _0352_;
+  assign _0356_ = _0357_ ? l_0_9 : lr_0_10;
+  assign _0358_ = _0360_ ? 1'h0 : _0356_;
+  assign _0370_ = _0381_ ? 27'h0000000 : _0348_;
+  assign _0361_ = _0362_ ? p_0_10 : pr_0_10;
+  assign _0363_ = _0364_ ? 16'h0000 : _0361_;
+  assign _0365_ = _0366_ ? skew_w10_d9 : w_0_10;
+  assign _0367_ = _0368_ ? l_0_9 : l_0_10;
+  assign _0369_ = _0371_ ? 1'h0 : _0367_;
+  assign _0372_ = _0373_ ? a_0_9 : a_0_10;
+  assign _0374_ = _0375_ ? 8'h00 : _0372_;
+  assign _0376_ = _0377_ ? 27'h0000000 : out_0_9;
+  assign _0378_ = _0379_ ? _0244_[26:0] : _0376_;
+  assign _0380_ = _0382_ ? _0112_ : acc_0_9;
+  assign _0392_ = _0403_ ? l_0_14 : lr_0_15;
+  assign _0383_ = _0384_ ? 27'h0000000 : _0380_;
+  assign _0385_ = _0386_ ? l_0_8 : lr_0_9;
+  assign _0387_ = _0388_ ? 1'h0 : _0385_;
+  assign _0389_ = _0390_ ? p_0_9 : pr_0_9;
+  assign _0391_ = _0393_ ? 16'h0000 : _0389_;
+  assign _0394_ = _0395_ ? skew_w9_d8 : w_0_9;
+  assign _0396_ = _0397_ ? l_0_8 : l_0_9;
+  assign _0398_ = _0399_ ? 1'h0 : _0396_;
+  assign _0400_ = _0401_ ? a_0_8 : a_0_9;
+  assign _0402_ = _0404_ ? 8'h00 : _0400_;
+  assign _0414_ = _0426_ ? 1'h0 : _0392_;
+  assign _0405_ = _0406_ ? 27'h0000000 : out_0_8;
+  assign _0407_ = _0408_ ? _0243_[26:0] : _0405_;
+  assign _0409_ = _0410_ ? _0089_ : acc_0_8;
+  assign _0411_ = _0412_ ? 27'h0000000 : _0409_;
+  assign _0413_ = _0416_ ? l_0_7 : lr_0_8;
+  assign _0417_ = _0418_ ? 1'h0 : _0413_;
+  assign _0419_ = _0420_ ? p_0_8 : pr_0_8;
+  assign _0421_ = _0422_ ? 16'h0000 : _0419_;
+  assign _0423_ = _0424_ ? skew_w8_d7 : w_0_8;
+  assign _0425_ = _0427_ ? l_0_7 : l_0_8;
+  assign _0437_ = _0448_ ? p_0_15 : pr_0_15;
+  assign _0428_ = _0429_ ? 1'h0 : _0425_;
+  assign _0430_ = _0431_ ? a_0_7 : a_0_8;
+  assign _0432_ = _0433_ ? 8'h00 : _0430_;
+  assign _0434_ = _0435_ ? 27'h0000000 : out_0_7;
+  assign _0436_ = _0438_ ? _0242_[26:0] : _0434_;
+  assign _0439_ = _0440_ ? _0067_ : acc_0_7;
+  assign _0441_ = _0442_ ? 27'h0000000 : _0439_;
+  assign _0443_ = _0444_ ? l_0_6 : lr_0_7;
+  assign _0445_ = _0446_ ? 1'h0 : _0443_;
+  assign _0447_ = _0449_ ? p_0_7 : pr_0_7;
+  assign _0459_ = _0470_ ? 16'h0000 : _0437_;
+  assign _0450_ = _0451_ ? 16'h0000 : _0447_;
+  assign _0452_ = _0453_ ? skew_w7_d6 : w_0_7;
+  assign _0454_ = _0455_ ? l_0_6 : l_0_7;
+  assign _0456_ = _0457_ ? 1'h0 : _0454_;
+  assign _0458_ = _0460_ ? a_0_6 : a_0_7;
+  assign _0461_ = _0462_ ? 8'h00 : _0458_;
+  assign _0463_ = _0464_ ? 27'h0000000 : out_0_6;
+  assign _0465_ = _0466_ ? _0241_[26:0] : _0463_;
+  assign _0467_ = _0468_ ? _0045_ : acc_0_6;
+  assign _0469_ = _0471_ ? 27'h0000000 : _0467_;
+  assign _0481_ = _0492_ ? skew_w15_d14 : w_0_15;
+  assign _0472_ = _0473_ ? l_0_5 : lr_0_6;
+  assign _0474_ = _0475_ ? 1'h0 : _0472_;
+  assign _0476_ = _0477_ ? p_0_6 : pr_0_6;
+  assign _0478_ = _0479_ ? 16'h0000 : _0476_;
+  assign _0480_ = _0482_ ? skew_w6_d5 : w_0_6;
+  assign _0483_ = _0484_ ? l_0_5 : l_0_6;
+  assign _0485_ = _0486_ ? 1'h0 : _0483_;
+  assign _0487_ = _0488_ ? a_0_5 : a_0_6;
+  assign _0489_ = _0490_ ? 8'h00 : _0487_;
+  assign _0491_ = _0493_ ? 27'h0000000 : out_0_5;
+  assign _0503_ = _0514_ ? l_0_14 : l_0_15;
+  assign _0494_ = _0495_ ? _0240_[26:0] : _0491_;
+  assign _0496_ = _0497_ ? _0023_ : acc_0_5;
+  assign _0498_ = _0499_ ? 27'h0000000 : _0496_;
+  assign _0500_ = _0501_ ? l_0_4 : lr_0_5;
+  assign _0502_ = _0504_ ? 1'h0 : _0500_;
+  assign _0505_ = _0506_ ? p_0_5 : pr_0_5;
+  assign _0507_ = _0508_ ? 16'h0000 : _0505_;
+  assign _0509_ = _0510_ ? skew_w5_d4 : w_0_5;
+  assign _0511_ = _0512_ ? l_0_4 : l_0_5;
+  assign _0513_ = _0515_ ? 1'h0 : _0511_;
+  assign _0525_ = _0537_ ? 1'h0 : _0503_;
+  assign _0516_ = _0517_ ? a_0_4 : a_0_5;
+  assign _0518_ = _0519_ ? 8'h00 : _0516_;
+  assign _0520_ = _0521_ ? 27'h0000000 : out_0_4;
+  assign _0522_ = _0523_ ? _0238_[26:0] : _0520_;
+  assign _0524_ = _0527_ ? _0001_ : acc_0_4;
+  assign _0637_ = _0748_ ? 1'h1 : _0415_;
+  assign _0528_ = _0529_ ? 27'h0000000 : _0524_;
+  assign _0530_ = _0531_ ? l_0_3 : lr_0_4;
+  assign _0532_ = _0533_ ? 1'h0 : _0530_;
+  assign _0534_ = _0535_ ? p_0_4 : pr_0_4;
+  assign _0536_ = _0538_ ? 16'h0000 : _0534_;
+  assign _0548_ = _0559_ ? a_0_14 : a_0_15;
+  assign _0539_ = _0540_ ? skew_w4_d3 : w_0_4;
+  assign _0541_ = _0542_ ? l_0_3 : l_0_4;
+  assign _0543_ = _0544_ ? 1'h0 : _0541_;
+  assign _0545_ = _0546_ ? a_0_3 : a_0_4;
+  assign _0547_ = _0549_ ? 8'h00 : _0545_;
+  assign _0550_ = _0551_ ? 27'h0000000 : out_0_3;
+  assign _0552_ = _0553_ ? _0237_[26:0] : _0550_;
+  assign _0554_ = _0555_ ? _0283_ : acc_0_3;
+  assign _0556_ = _0557_ ? 27'h0000000 : _0554_;
+  assign _0558_ = _0560_ ? l_0_2 : lr_0_3;
+  assign _0570_ = _0581_ ? 8'h00 : _0548_;
+  assign _0561_ = _0562_ ? 1'h0 : _0558_;
+  assign _0563_ = _0564_ ? p_0_3 : pr_0_3;
+  assign _0565_ = _0566_ ? 16'h0000 : _0563_;
+  assign _0567_ = _0568_ ? skew_w3_d2 : w_0_3;
+  assign _0569_ = _0571_ ? l_0_2 : l_0_3;
+  assign _0572_ = _0573_ ? 1'h0 : _0569_;
+  assign _0574_ = _0575_ ? a_0_2 : a_0_3;
+  assign _0576_ = _0577_ ? 8'h00 : _0574_;
+  assign _0578_ = _0579_ ? 27'h0000000 : out_0_2;
+  assign _0580_ = _0582_ ? _0236_[26:0] : _0578_;
+  assign _0592_ = _0603_ ? 27'h0000000 : out_0_14;
+  assign _0583_ = _0584_ ? _0261_ : acc_0_2;
+  assign _0585_ = _0586_ ? 27'h0000000 : _0583_;
+  assign _0587_ = _0588_ ? l_0_1 : lr_0_2;
+  assign _0589_ = _0590_ ? 1'h0 : _0587_;
+  assign _0591_ = _0593_ ? p_0_2 : pr_0_2;
+  assign _0594_ = _0595_ ? 16'h0000 : _0591_;
+  assign _0596_ = _0597_ ? skew_w2_d1 : w_0_2;
+  assign _0598_ = _0599_ ? l_0_1 : l_0_2;
+  assign _0600_ = _0601_ ? 1'h0 : _0598_;
+  assign _0602_ = _0604_ ? a_0_1 : a_0_2;
+  assign _0614_ = _0625_ ? _0249_[26:0] : _0592_;
+  assign _0605_ = _0606_ ? 8'h00 : _0602_;
+  assign _0607_ = _0608_ ? 27'h0000000 : out_0_1;
+  assign _0609_ = _0610_ ? _0235_[26:0] : _0607_;
+  assign _0611_ = _0612_ ? _0239_ : acc_0_1;
+  assign _0613_ = _0615_ ? 27'h0000000 : _0611_;
+  assign _0616_ = _0617_ ? l_0_0 : lr_0_1;
+  assign _0618_ = _0619_ ? 1'h0 : _0616_;
+  assign _0620_ = _0621_ ? p_0_1 : pr_0_1;
+  assign _0622_ = _0623_ ? 16'h0000 : _0620_;
+  assign _0624_ = _0626_ ? skew_w1_d0 : w_0_1;
+  assign _0636_ = _0648_ ? _0223_ : acc_0_14;
+  assign _0627_ = _0628_ ? l_0_0 : l_0_1;
+  assign _0629_ = _0630_ ? 1'h0 : _0627_;
+  assign _0631_ = _0632_ ? a_0_0 : a_0_1;
+  assign _0633_ = _0634_ ? 8'h00 : _0631_;
+  assign _0635_ = _0638_ ? 27'h0000000 : out_0_0;
+  assign _0639_ = _0640_ ? _0234_[26:0] : _0635_;
+  assign _0641_ = _0642_ ? _0111_ : acc_0_0;
+  assign _0643_ = _0644_ ? 27'h0000000 : _0641_;
+  assign _0645_ = _0646_ ? in_last : lr_0_0;
+  assign _0647_ = _0649_ ? 1'h0 : _0645_;
+  assign _0659_ = _0670_ ? 27'h0000000 : _0636_;
+  assign _0650_ = _0651_ ? p_0_0 : pr_0_0;
+  assign _0652_ = _0653_ ? 16'h0000 : _0650_;
+  assign _0654_ = _0655_ ? w_in0 : w_0_0;
+  assign _0656_ = _0657_ ? in_last : l_0_0;
+  assign _0658_ = _0660_ ? 1'h0 : _0656_;
+  assign _0661_ = _0662_ ? a_in0 : a_0_0;
+  assign _0663_ = _0664_ ? 8'h00 : _0661_;
+  assign _0665_ = _0666_ ? skew_w15_d13 : skew_w15_d14;
+  assign _0667_ = _0668_ ? skew_w15_d12 : skew_w15_d13;
+  assign _0669_ = _0671_ ? skew_w15_d11 : skew_w15_d12;
+  assign _0681_ = _0692_ ? l_0_13 : lr_0_14;
+  assign _0672_ = _0673_ ? skew_w15_d10 : skew_w15_d11;
+  assign _0674_ = _0675_ ? skew_w15_d9 : skew_w15_d10;
+  assign _0676_ = _0677_ ? skew_w15_d8 : skew_w15_d9;
+  assign _0678_ = _0679_ ? skew_w15_d7 : skew_w15_d8;
+  assign _0680_ = _0682_ ? skew_w15_d6 : skew_w15_d7;
+  assign _0683_ = _0684_ ? skew_w15_d5 : skew_w15_d6;
+  assign _0685_ = _0686_ ? skew_w15_d4 : skew_w15_d5;
+  assign _0687_ = _0688_ ? skew_w15_d3 : skew_w15_d4;
+  assign _0689_ = _0690_ ? skew_w15_d2 : skew_w15_d3;
+  assign _0691_ = _0693_ ? skew_w15_d1 : skew_w15_d2;
+  assign _0703_ = _0714_ ? 1'h0 : _0681_;
+  assign _0694_ = _0695_ ? skew_w15_d0 : skew_w15_d1;
+  assign _0696_ = _0697_ ? w_in15 : skew_w15_d0;
+  assign _0698_ = _0699_ ? skew_w14_d12 : skew_w14_d13;
+  assign _0700_ = _0701_ ? skew_w14_d11 : skew_w14_d12;
+  assign _0702_ = _0704_ ? skew_w14_d10 : skew_w14_d11;
+  assign _0705_ = _0706_ ? skew_w14_d9 : skew_w14_d10;
+  assign _0707_ = _0708_ ? skew_w14_d8 : skew_w14_d9;
+  assign _0709_ = _0710_ ? skew_w14_d7 : skew_w14_d8;
+  assign _0711_ = _0712_ ? skew_w14_d6 : skew_w14_d7;
+  assign _0713_ = _0715_ ? skew_w14_d5 : skew_w14_d6;
+  assign _0725_ = _0736_ ? p_0_14 : pr_0_14;
+  assign _0716_ = _0717_ ? skew_w14_d4 : skew_w14_d5;
+  assign _0718_ = _0719_ ? skew_w14_d3 : skew_w14_d4;
+  assign _0720_ = _0721_ ? skew_w14_d2 : skew_w14_d3;
+  assign _0722_ = _0723_ ? skew_w14_d1 : skew_w14_d2;
+  assign _0724_ = _0726_ ? skew_w14_d0 : skew_w14_d1;
+  assign _0727_ = _0728_ ? w_in14 : skew_w14_d0;
+  assign _0729_ = _0730_ ? skew_w13_d11 : skew_w13_d12;
+  assign _0731_ = _0732_ ? skew_w13_d10 : skew_w13_d11;
+  assign _0733_ = _0734_ ? skew_w13_d9 : skew_w13_d10;
+  assign _0735_ = _0737_ ? skew_w13_d8 : skew_w13_d9;
+  assign _0747_ = _0759_ ? 16'h0000 : _0725_;
+  assign _0738_ = _0739_ ? skew_w13_d7 : skew_w13_d8;
+  assign _0740_ = _0741_ ? skew_w13_d6 : skew_w13_d7;
+  assign _0742_ = _0743_ ? skew_w13_d5 : skew_w13_d6;
+  assign _0744_ = _0745_ ? skew_w13_d4 : skew_w13_d5;
+  assign _0746_ = _0749_ ? skew_w13_d3 : skew_w13_d4;
+  assign _0859_ = _0970_ ? 1'h0 : _0233_;
+  assign _0750_ = _0751_ ? skew_w13_d2 : skew_w13_d3;
+  assign _0752_ = _0753_ ? skew_w13_d1 : skew_w13_d2;
+  assign _0754_ = _0755_ ? skew_w13_d0 : skew_w13_d1;
+  assign _0756_ = _0757_ ? w_in13 : skew_w13_d0;
+  assign _0758_ = _0760_ ? skew_w12_d10 : skew_w12_d11;
+  assign _0770_ = _0781_ ? skew_w14_d13 : w_0_14;
+  assign _0761_ = _0762_ ? skew_w12_d9 : skew_w12_d10;
+  assign _0763_ = _0764_ ? skew_w12_d8 : skew_w12_d9;
+  assign _0765_ = _0766_ ? skew_w12_d7 : skew_w12_d8;
+  assign _0767_ = _0768_ ? skew_w12_d6 : skew_w12_d7;
+  assign _0769_ = _0771_ ? skew_w12_d5 : skew_w12_d6;
+  assign _0772_ = _0773_ ? skew_w12_d4 : skew_w12_d5;
+  assign _0774_ = _0775_ ? skew_w12_d3 : skew_w12_d4;
+  assign _0776_ = _0777_ ? skew_w12_d2 : skew_w12_d3;
+  assign _0778_ = _0779_ ? skew_w12_d1 : skew_w12_d2;
+  assign _0780_ = _0782_ ? skew_w12_d0 : skew_w12_d1;
+  assign _0792_ = _0803_ ? l_0_13 : l_0_14;
+  assign _0783_ = _0784_ ? w_in12 : skew_w12_d0;
+  assign _0785_ = _0786_ ? skew_w11_d9 : skew_w11_d10;
+  assign _0787_ = _0788_ ? skew_w11_d8 : skew_w11_d9;
+  assign _0789_ = _0790_ ? skew_w11_d7 : skew_w11_d8;
+  assign _0791_ = _0793_ ? skew_w11_d6 : skew_w11_d7;
+  assign _0794_ = _0795_ ? skew_w11_d5 : skew_w11_d6;
+  assign _0796_ = _0797_ ? skew_w11_d4 : skew_w11_d5;
+  assign _0798_ = _0799_ ? skew_w11_d3 : skew_w11_d4;
+  assign _0800_ = _0801_ ? skew_w11_d2 : skew_w11_d3;
+  assign _0802_ = _0804_ ? skew_w11_d1 : skew_w11_d2;
+  assign _0814_ = _0825_ ? 1'h0 : _0792_;
+  assign _0805_ = _0806_ ? skew_w11_d0 : skew_w11_d1;
+  assign _0807_ = _0808_ ? w_in11 : skew_w11_d0;
+  assign _0809_ = _0810_ ? skew_w10_d8 : skew_w10_d9;
+  assign _0811_ = _0812_ ? skew_w10_d7 : skew_w10_d8;
+  assign _0813_ = _0815_ ? skew_w10_d6 : skew_w10_d7;
+  assign _0816_ = _0817_ ? skew_w10_d5 : skew_w10_d6;
+  assign _0818_ = _0819_ ? skew_w10_d4 : skew_w10_d5;
+  assign _0820_ = _0821_ ? skew_w10_d3 : skew_w10_d4;
+  assign _0822_ = _0823_ ? skew_w10_d2 : skew_w10_d3;
+  assign _0824_ = _0826_ ? skew_w10_d1 : skew_w10_d2;
+  assign _0836_ = _0847_ ? a_0_13 : a_0_14;
+  assign _0827_ = _0828_ ? skew_w10_d0 : skew_w10_d1;
+  assign _0829_ = _0830_ ? w_in10 : skew_w10_d0;
+  assign _0831_ = _0832_ ? skew_w9_d7 : skew_w9_d8;
+  assign _0833_ = _0834_ ? skew_w9_d6 : skew_w9_d7;
+  assign _0835_ = _0837_ ? skew_w9_d5 : skew_w9_d6;
+  assign _0838_ = _0839_ ? skew_w9_d4 : skew_w9_d5;
+  assign _0840_ = _0841_ ? skew_w9_d3 : skew_w9_d4;
+  assign _0842_ = _0843_ ? skew_w9_d2 : skew_w9_d3;
+  assign _0844_ = _0845_ ? skew_w9_d1 : skew_w9_d2;
+  assign _0846_ = _0848_ ? skew_w9_d0 : skew_w9_d1;
+  assign _0858_ = _0870_ ? 8'h00 : _0836_;
+  assign _0849_ = _0850_ ? w_in9 : skew_w9_d0;
+  assign _0851_ = _0852_ ? skew_w8_d6 : skew_w8_d7;
+  assign _0853_ = _0854_ ? skew_w8_d5 : skew_w8_d6;
+  assign _0855_ = _0856_ ? skew_w8_d4 : skew_w8_d5;
+  assign _0857_ = _0860_ ? skew_w8_d3 : skew_w8_d4;
+  assign _0861_ = _0862_ ? skew_w8_d2 : skew_w8_d3;
+  assign _0863_ = _0864_ ? skew_w8_d1 : skew_w8_d2;
+  assign _0865_ = _0866_ ? skew_w8_d0 : skew_w8_d1;
+  assign _0867_ = _0868_ ? w_in8 : skew_w8_d0;
+  assign _0869_ = _0871_ ? skew_w7_d5 : skew_w7_d6;
+  assign _0881_ = _0892_ ? 27'h0000000 : out_0_13;
+  assign _0872_ = _0873_ ? skew_w7_d4 : skew_w7_d5;
+  assign _0874_ = _0875_ ? skew_w7_d3 : skew_w7_d4;
+  assign _0876_ = _0877_ ? skew_w7_d2 : skew_w7_d3;
+  assign _0878_ = _0879_ ? skew_w7_d1 : skew_w7_d2;
+  assign _0880_ = _0882_ ? skew_w7_d0 : skew_w7_d1;
+  assign _0883_ = _0884_ ? w_in7 : skew_w7_d0;
+  assign _0885_ = _0886_ ? skew_w6_d4 : skew_w6_d5;
+  assign _0887_ = _0888_ ? skew_w6_d3 : skew_w6_d4;
+  assign _0889_ = _0890_ ? skew_w6_d2 : skew_w6_d3;
+  assign _0891_ = _0893_ ? skew_w6_d1 : skew_w6_d2;
+  assign _0903_ = _0914_ ? _0248_[26:0] : _0881_;
+  assign _0894_ = _0895_ ? skew_w6_d0 : skew_w6_d1;
+  assign _0896_ = _0897_ ? w_in6 : skew_w6_d0;
+  assign _0898_ = _0899_ ? skew_w5_d3 : skew_w5_d4;
+  assign _0900_ = _0901_ ? skew_w5_d2 : skew_w5_d3;
+  assign _0902_ = _0904_ ? skew_w5_d1 : skew_w5_d2;
+  assign _0905_ = _0906_ ? skew_w5_d0 : skew_w5_d1;
+  assign _0907_ = _0908_ ? w_in5 : skew_w5_d0;
+  assign _0909_ = _0910_ ? skew_w4_d2 : skew_w4_d3;
+  assign _0911_ = _0912_ ? skew_w4_d1 : skew_w4_d2;
+  assign _0913_ = _0915_ ? skew_w4_d0 : skew_w4_d1;
+  assign _0925_ = _0936_ ? _0200_ : acc_0_13;
+  assign _0916_ = _0917_ ? w_in4 : skew_w4_d0;
+  assign _0918_ = _0919_ ? skew_w3_d1 : skew_w3_d2;
+  assign _0920_ = _0921_ ? skew_w3_d0 : skew_w3_d1;
+  assign _0922_ = _0923_ ? w_in3 : skew_w3_d0;
+  assign _0924_ = _0926_ ? skew_w2_d0 : skew_w2_d1;
+  assign _0927_ = _0928_ ? w_in2 : skew_w2_d0;
+  assign _0929_ = _0930_ ? w_in1 : skew_w1_d0;
+  assign _0931_ = _0932_ ? i_w[127:120] : in_w15;
+  assign _0933_ = _0934_ ? i_w[119:112] : in_w14;
+  assign _0935_ = _0937_ ? i_w[111:104] : in_w13;
+  assign _0947_ = _0958_ ? 27'h0000000 : _0925_;
+  assign _0938_ = _0939_ ? i_w[103:96] : in_w12;
+  assign _0940_ = _0941_ ? i_w[95:88] : in_w11;
+  assign _0942_ = _0943_ ? i_w[87:80] : in_w10;
+  assign _0944_ = _0945_ ? i_w[79:72] : in_w9;
+  assign _0946_ = _0948_ ? i_w[71:64] : in_w8;
+  assign _0949_ = _0950_ ? i_w[63:56] : in_w7;
+  assign _0951_ = _0952_ ? i_w[55:48] : in_w6;
+  assign _0953_ = _0954_ ? i_w[47:40] : in_w5;
+  assign _0955_ = _0956_ ? i_w[39:32] : in_w4;
+  assign _0957_ = _0959_ ? i_w[31:24] : in_w3;
+  assign _0969_ = _0978_ ? l_0_12 : lr_0_13;
+  assign _0960_ = _0961_ ? i_w[23:16] : in_w2;
+  assign _0962_ = _0963_ ? i_w[15:8] : in_w1;
+  assign _0964_ = _0965_ ? i_w[7:0] : in_w0;
+  assign _0966_ = _0967_ ? i_a : in_a0;
+  assign _0968_ = _0971_ ? _0000_ : in_last;
+  assign _0988_ = _0999_ ? 1'h0 : count_next;
+  assign _0972_ = _0973_ ? 1'h0 : _0968_;
+  assign _0974_ = _0975_ ? i_valid : in_valid;
+  assign _0976_ = _0977_ ? 1'h0 : _0974_;
+  assign _0979_ = _0980_ ? 1'h0 : _0969_;
+  assign _0981_ = _0982_ ? p_0_13 : pr_0_13;
+  assign _0983_ = _0984_ ? 16'h0000 : _0981_;
+  assign _0985_ = _0986_ ? skew_w13_d12 : w_0_13;
+  assign _0987_ = _0989_ ? l_0_12 : l_0_13;
+  assign _0990_ = _0991_ ? 1'h0 : _0987_;
+  assign _0992_ = _0993_ ? a_0_12 : a_0_13;
+  assign _0994_ = _0995_ ? 8'h00 : _0992_;
+  assign _0996_ = _0997_ ? 27'h0000000 : out_0_12;
+  assign _0998_ = _1000_ ? _0247_[26:0] : _0996_;
+  assign _1010_ = _0315_ ? 27'h0000000 : out_0_15;
+  assign _1001_ = _1002_ ? _0178_ : acc_0_12;
+  assign _1003_ = _1004_ ? 27'h0000000 : _1001_;
+  assign _1005_ = _1006_ ? l_0_11 : lr_0_12;
+  assign _1007_ = _1008_ ? 1'h0 : _1005_;
+  assign _1009_ = _0305_ ? p_0_12 : pr_0_12;
+  assign sum_0_0 = _0234_[26:0];
+  assign sum_0_1 = _0235_[26:0];
+  assign sum_0_2 = _0236_[26:0];
+  assign sum_0_3 = _0237_[26:0];
+  assign sum_0_4 = _0238_[26:0];
+  assign sum_0_5 = _0240_[26:0];
+  assign sum_0_6 = _0241_[26:0];
+  assign sum_0_7 = _0242_[26:0];
+  assign sum_0_8 = _0243_[26:0];
+  assign sum_0_9 = _0244_[26:0];
+  assign sum_0_10 = _0245_[26:0];
+  assign sum_0_11 = _0246_[26:0];
+  assign sum_0_12 = _0247_[26:0];
+  assign sum_0_13 = _0248_[26:0];
+  assign sum_0_14 = _0249_[26:0];
+  assign sum_0_15 = _0251_[26:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
@@ -3410,6 +2410,613 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
-  assign \$34  = count_next;
+  assign _0526_ = _0252_;
+  assign _0748_ = cap_0_15;
+  assign count_next = _0637_;
+  assign _0970_ = rst;
+  assign _0229_ = _0859_;
+  assign _0999_ = rst;
+  assign _0228_ = _0988_;
+  assign _0315_ = _0232_;
+  assign _0337_ = cap_0_15;
+  assign _0227_ = _0326_;
+  assign _0359_ = en;
+  assign _0381_ = rst;
+  assign _0226_ = _0370_;
+  assign _0403_ = en;
+  assign _0426_ = rst;
+  assign _0225_ = _0414_;
+  assign _0448_ = en;
+  assign _0470_ = rst;
+  assign _0224_ = _0459_;
+  assign _0492_ = en;
+  assign _0221_ = _0481_;
+  assign _0514_ = en;
+  assign _0537_ = rst;
+  assign _0220_ = _0525_;
+  assign _0559_ = en;
+  assign _0581_ = rst;
+  assign _0219_ = _0570_;
+  assign _0603_ = _0230_;
+  assign _0625_ = cap_0_14;
+  assign _0218_ = _0614_;
+  assign _0648_ = en;
+  assign _0670_ = rst;
+  assign _0217_ = _0659_;
+  assign _0692_ = en;
+  assign _0714_ = rst;
+  assign _0216_ = _0703_;
+  assign _0736_ = en;
+  assign _0759_ = rst;
+  assign _0215_ = _0747_;
+  assign _0781_ = en;
+  assign _0214_ = _0770_;
+  assign _0803_ = en;
+  assign _0825_ = rst;
+  assign _0213_ = _0814_;
+  assign _0847_ = en;
+  assign _0870_ = rst;
+  assign _0212_ = _0858_;
+  assign _0892_ = _0211_;
+  assign _0914_ = cap_0_13;
+  assign _0210_ = _0903_;
+  assign _0936_ = en;
+  assign _0958_ = rst;
+  assign _0209_ = _0947_;
+  assign _0978_ = en;
+  assign _0980_ = rst;
+  assign _0208_ = _0979_;
+  assign _0982_ = en;
+  assign _0984_ = rst;
+  assign _0207_ = _0983_;
+  assign _0986_ = en;
+  assign _0206_ = _0985_;
+  assign _0989_ = en;
+  assign _0991_ = rst;
+  assign _0205_ = _0990_;
+  assign _0993_ = en;
+  assign _0995_ = rst;
+  assign _0204_ = _0994_;
+  assign _0997_ = _0189_;
+  assign _1000_ = cap_0_12;
+  assign _0203_ = _0998_;
+  assign _1002_ = en;
+  assign _1004_ = rst;
+  assign _0202_ = _1003_;
+  assign _1006_ = en;
+  assign _1008_ = rst;
+  assign _0201_ = _1007_;
+  assign _0305_ = en;
+  assign _0307_ = rst;
+  assign _0199_ = _0306_;
+  assign _0309_ = en;
+  assign _0198_ = _0308_;
+  assign _0311_ = en;
+  assign _0313_ = rst;
+  assign _0197_ = _0312_;
+  assign _0316_ = en;
+  assign _0318_ = rst;
+  assign _0196_ = _0317_;
+  assign _0320_ = _0167_;
+  assign _0322_ = cap_0_11;
+  assign _0195_ = _0321_;
+  assign _0324_ = en;
+  assign _0327_ = rst;
+  assign _0194_ = _0325_;
+  assign _0329_ = en;
+  assign _0331_ = rst;
+  assign _0193_ = _0330_;
+  assign _0333_ = en;
+  assign _0335_ = rst;
+  assign _0192_ = _0334_;
+  assign _0338_ = en;
+  assign _0191_ = _0336_;
+  assign _0340_ = en;
+  assign _0342_ = rst;
+  assign _0190_ = _0341_;
+  assign _0344_ = en;
+  assign _0346_ = rst;
+  assign _0188_ = _0345_;
+  assign _0349_ = _0145_;
+  assign _0351_ = cap_0_10;
+  assign _0187_ = _0350_;
+  assign _0353_ = en;
+  assign _0355_ = rst;
+  assign _0186_ = _0354_;
+  assign _0357_ = en;
+  assign _0360_ = rst;
+  assign _0185_ = _0358_;
+  assign _0362_ = en;
+  assign _0364_ = rst;
+  assign _0184_ = _0363_;
+  assign _0366_ = en;
+  assign _0183_ = _0365_;
+  assign _0368_ = en;
+  assign _0371_ = rst;
+  assign _0182_ = _0369_;
+  assign _0373_ = en;
+  assign _0375_ = rst;
+  assign _0181_ = _0374_;
+  assign _0377_ = _0123_;
+  assign _0379_ = cap_0_9;
+  assign _0180_ = _0378_;
+  assign _0382_ = en;
+  assign _0384_ = rst;
+  assign _0179_ = _0383_;
+  assign _0386_ = en;
+  assign _0388_ = rst;
+  assign _0177_ = _0387_;
+  assign _0390_ = en;
+  assign _0393_ = rst;
+  assign _0176_ = _0391_;
+  assign _0395_ = en;
+  assign _0175_ = _0394_;
+  assign _0397_ = en;
+  assign _0399_ = rst;
+  assign _0174_ = _0398_;
+  assign _0401_ = en;
+  assign _0404_ = rst;
+  assign _0173_ = _0402_;
+  assign _0406_ = _0100_;
+  assign _0408_ = cap_0_8;
+  assign _0172_ = _0407_;
+  assign _0410_ = en;
+  assign _0412_ = rst;
+  assign _0171_ = _0411_;
+  assign _0416_ = en;
+  assign _0418_ = rst;
+  assign _0170_ = _0417_;
+  assign _0420_ = en;
+  assign _0422_ = rst;
+  assign _0169_ = _0421_;
+  assign _0424_ = en;
+  assign _0168_ = _0423_;
+  assign _0427_ = en;
+  assign _0429_ = rst;
+  assign _0166_ = _0428_;
+  assign _0431_ = en;
+  assign _0433_ = rst;
+  assign _0165_ = _0432_;
+  assign _0435_ = _0078_;
+  assign _0438_ = cap_0_7;
+  assign _0164_ = _0436_;
+  assign _0440_ = en;
+  assign _0442_ = rst;
+  assign _0163_ = _0441_;
+  assign _0444_ = en;
+  assign _0446_ = rst;
+  assign _0162_ = _0445_;
+  assign _0449_ = en;
+  assign _0451_ = rst;
+  assign _0161_ = _0450_;
+  assign _0453_ = en;
+  assign _0160_ = _0452_;
+  assign _0455_ = en;
+  assign _0457_ = rst;
+  assign _0159_ = _0456_;
+  assign _0460_ = en;
+  assign _0462_ = rst;
+  assign _0158_ = _0461_;
+  assign _0464_ = _0056_;
+  assign _0466_ = cap_0_6;
+  assign _0157_ = _0465_;
+  assign _0468_ = en;
+  assign _0471_ = rst;
+  assign _0155_ = _0469_;
+  assign _0473_ = en;
+  assign _0475_ = rst;
+  assign _0154_ = _0474_;
+  assign _0477_ = en;
+  assign _0479_ = rst;
+  assign _0153_ = _0478_;
+  assign _0482_ = en;
+  assign _0152_ = _0480_;
+  assign _0484_ = en;
+  assign _0486_ = rst;
+  assign _0151_ = _0485_;
+  assign _0488_ = en;
+  assign _0490_ = rst;
+  assign _0150_ = _0489_;
+  assign _0493_ = _0034_;
+  assign _0495_ = cap_0_5;
+  assign _0149_ = _0494_;
+  assign _0497_ = en;
+  assign _0499_ = rst;
+  assign _0148_ = _0498_;
+  assign _0501_ = en;
+  assign _0504_ = rst;
+  assign _0147_ = _0502_;
+  assign _0506_ = en;
+  assign _0508_ = rst;
+  assign _0146_ = _0507_;
+  assign _0510_ = en;
+  assign _0144_ = _0509_;
+  assign _0512_ = en;
+  assign _0515_ = rst;
+  assign _0143_ = _0513_;
+  assign _0517_ = en;
+  assign _0519_ = rst;
+  assign _0142_ = _0518_;
+  assign _0521_ = _0012_;
+  assign _0523_ = cap_0_4;
+  assign _0141_ = _0522_;
+  assign _0527_ = en;
+  assign _0529_ = rst;
+  assign _0140_ = _0528_;
+  assign _0531_ = en;
+  assign _0533_ = rst;
+  assign _0139_ = _0532_;
+  assign _0535_ = en;
+  assign _0538_ = rst;
+  assign _0138_ = _0536_;
+  assign _0540_ = en;
+  assign _0137_ = _0539_;
+  assign _0542_ = en;
+  assign _0544_ = rst;
+  assign _0136_ = _0543_;
+  assign _0546_ = en;
+  assign _0549_ = rst;
+  assign _0135_ = _0547_;
+  assign _0551_ = _0294_;
+  assign _0553_ = cap_0_3;
+  assign _0133_ = _0552_;
+  assign _0555_ = en;
+  assign _0557_ = rst;
+  assign _0132_ = _0556_;
+  assign _0560_ = en;
+  assign _0562_ = rst;
+  assign _0131_ = _0561_;
+  assign _0564_ = en;
+  assign _0566_ = rst;
+  assign _0130_ = _0565_;
+  assign _0568_ = en;
+  assign _0129_ = _0567_;
+  assign _0571_ = en;
+  assign _0573_ = rst;
+  assign _0128_ = _0572_;
+  assign _0575_ = en;
+  assign _0577_ = rst;
+  assign _0127_ = _0576_;
+  assign _0579_ = _0272_;
+  assign _0582_ = cap_0_2;
+  assign _0126_ = _0580_;
+  assign _0584_ = en;
+  assign _0586_ = rst;
+  assign _0125_ = _0585_;
+  assign _0588_ = en;
+  assign _0590_ = rst;
+  assign _0124_ = _0589_;
+  assign _0593_ = en;
+  assign _0595_ = rst;
+  assign _0122_ = _0594_;
+  assign _0597_ = en;
+  assign _0121_ = _0596_;
+  assign _0599_ = en;
+  assign _0601_ = rst;
+  assign _0120_ = _0600_;
+  assign _0604_ = en;
+  assign _0606_ = rst;
+  assign _0119_ = _0605_;
+  assign _0608_ = _0250_;
+  assign _0610_ = cap_0_1;
+  assign _0118_ = _0609_;
+  assign _0612_ = en;
+  assign _0615_ = rst;
+  assign _0117_ = _0613_;
+  assign _0617_ = en;
+  assign _0619_ = rst;
+  assign _0116_ = _0618_;
+  assign _0621_ = en;
+  assign _0623_ = rst;
+  assign _0115_ = _0622_;
+  assign _0626_ = en;
+  assign _0114_ = _0624_;
+  assign _0628_ = en;
+  assign _0630_ = rst;
+  assign _0113_ = _0629_;
+  assign _0632_ = en;
+  assign _0634_ = rst;
+  assign _0110_ = _0633_;
+  assign _0638_ = _0222_;
+  assign _0640_ = cap_0_0;
+  assign _0109_ = _0639_;
+  assign _0642_ = en;
+  assign _0644_ = rst;
+  assign _0108_ = _0643_;
+  assign _0646_ = en;
+  assign _0649_ = rst;
+  assign _0107_ = _0647_;
+  assign _0651_ = en;
+  assign _0653_ = rst;
+  assign _0106_ = _0652_;
+  assign _0655_ = en;
+  assign _0105_ = _0654_;
+  assign _0657_ = en;
+  assign _0660_ = rst;
+  assign _0104_ = _0658_;
+  assign _0662_ = en;
+  assign _0664_ = rst;
+  assign _0103_ = _0663_;
+  assign _0666_ = en;
+  assign _0102_ = _0665_;
+  assign _0668_ = en;
+  assign _0101_ = _0667_;
+  assign _0671_ = en;
+  assign _0099_ = _0669_;
+  assign _0673_ = en;
+  assign _0098_ = _0672_;
+  assign _0675_ = en;
+  assign _0097_ = _0674_;
+  assign _0677_ = en;
+  assign _0096_ = _0676_;
+  assign _0679_ = en;
+  assign _0095_ = _0678_;
+  assign _0682_ = en;
+  assign _0094_ = _0680_;
+  assign _0684_ = en;
+  assign _0093_ = _0683_;
+  assign _0686_ = en;
+  assign _0092_ = _0685_;
+  assign _0688_ = en;
+  assign _0091_ = _0687_;
+  assign _0690_ = en;
+  assign _0090_ = _0689_;
+  assign _0693_ = en;
+  assign _0088_ = _0691_;
+  assign _0695_ = en;
+  assign _0087_ = _0694_;
+  assign _0697_ = en;
+  assign _0086_ = _0696_;
+  assign _0699_ = en;
+  assign _0085_ = _0698_;
+  assign _0701_ = en;
+  assign _0084_ = _0700_;
+  assign _0704_ = en;
+  assign _0083_ = _0702_;
+  assign _0706_ = en;
+  assign _0082_ = _0705_;
+  assign _0708_ = en;
+  assign _0081_ = _0707_;
+  assign _0710_ = en;
+  assign _0080_ = _0709_;
+  assign _0712_ = en;
+  assign _0079_ = _0711_;
+  assign _0715_ = en;
+  assign _0077_ = _0713_;
+  assign _0717_ = en;
+  assign _0076_ = _0716_;
+  assign _0719_ = en;
+  assign _0075_ = _0718_;
+  assign _0721_ = en;
+  assign _0074_ = _0720_;
+  assign _0723_ = en;
+  assign _0073_ = _0722_;
+  assign _0726_ = en;
+  assign _0072_ = _0724_;
+  assign _0728_ = en;
+  assign _0071_ = _0727_;
+  assign _0730_ = en;
+  assign _0070_ = _0729_;
+  assign _0732_ = en;
+  assign _0069_ = _0731_;
+  assign _0734_ = en;
+  assign _0068_ = _0733_;
+  assign _0737_ = en;
+  assign _0066_ = _0735_;
+  assign _0739_ = en;
+  assign _0065_ = _0738_;
+  assign _0741_ = en;
+  assign _0064_ = _0740_;
+  assign _0743_ = en;
+  assign _0063_ = _0742_;
+  assign _0745_ = en;
+  assign _0062_ = _0744_;
+  assign _0749_ = en;
+  assign _0061_ = _0746_;
+  assign _0751_ = en;
+  assign _0060_ = _0750_;
+  assign _0753_ = en;
+  assign _0059_ = _0752_;
+  assign _0755_ = en;
+  assign _0058_ = _0754_;
+  assign _0757_ = en;
+  assign _0057_ = _0756_;
+  assign _0760_ = en;
+  assign _0055_ = _0758_;
+  assign _0762_ = en;
+  assign _0054_ = _0761_;
+  assign _0764_ = en;
+  assign _0053_ = _0763_;
+  assign _0766_ = en;
+  assign _0052_ = _0765_;
+  assign _0768_ = en;
+  assign _0051_ = _0767_;
+  assign _0771_ = en;
+  assign _0050_ = _0769_;
+  assign _0773_ = en;
+  assign _0049_ = _0772_;
+  assign _0775_ = en;
+  assign _0048_ = _0774_;
+  assign _0777_ = en;
+  assign _0047_ = _0776_;
+  assign _0779_ = en;
+  assign _0046_ = _0778_;
+  assign _0782_ = en;
+  assign _0044_ = _0780_;
+  assign _0784_ = en;
+  assign _0043_ = _0783_;
+  assign _0786_ = en;
+  assign _0042_ = _0785_;
+  assign _0788_ = en;
+  assign _0041_ = _0787_;
+  assign _0790_ = en;
+  assign _0040_ = _0789_;
+  assign _0793_ = en;
+  assign _0039_ = _0791_;
+  assign _0795_ = en;
+  assign _0038_ = _0794_;
+  assign _0797_ = en;
+  assign _0037_ = _0796_;
+  assign _0799_ = en;
+  assign _0036_ = _0798_;
+  assign _0801_ = en;
+  assign _0035_ = _0800_;
+  assign _0804_ = en;
+  assign _0033_ = _0802_;
+  assign _0806_ = en;
+  assign _0032_ = _0805_;
+  assign _0808_ = en;
+  assign _0031_ = _0807_;
+  assign _0810_ = en;
+  assign _0030_ = _0809_;
+  assign _0812_ = en;
+  assign _0029_ = _0811_;
+  assign _0815_ = en;
+  assign _0028_ = _0813_;
+  assign _0817_ = en;
+  assign _0027_ = _0816_;
+  assign _0819_ = en;
+  assign _0026_ = _0818_;
+  assign _0821_ = en;
+  assign _0025_ = _0820_;
+  assign _0823_ = en;
+  assign _0024_ = _0822_;
+  assign _0826_ = en;
+  assign _0022_ = _0824_;
+  assign _0828_ = en;
+  assign _0021_ = _0827_;
+  assign _0830_ = en;
+  assign _0020_ = _0829_;
+  assign _0832_ = en;
+  assign _0019_ = _0831_;
+  assign _0834_ = en;
+  assign _0018_ = _0833_;
+  assign _0837_ = en;
+  assign _0017_ = _0835_;
+  assign _0839_ = en;
+  assign _0016_ = _0838_;
+  assign _0841_ = en;
+  assign _0015_ = _0840_;
+  assign _0843_ = en;
+  assign _0014_ = _0842_;
+  assign _0845_ = en;
+  assign _0013_ = _0844_;
+  assign _0848_ = en;
+  assign _0011_ = _0846_;
+  assign _0850_ = en;
+  assign _0010_ = _0849_;
+  assign _0852_ = en;
+  assign _0009_ = _0851_;
+  assign _0854_ = en;
+  assign _0008_ = _0853_;
+  assign _0856_ = en;
+  assign _0007_ = _0855_;
+  assign _0860_ = en;
+  assign _0006_ = _0857_;
+  assign _0862_ = en;
+  assign _0005_ = _0861_;
+  assign _0864_ = en;
+  assign _0004_ = _0863_;
+  assign _0866_ = en;
+  assign _0003_ = _0865_;
+  assign _0868_ = en;
+  assign _0002_ = _0867_;
+  assign _0871_ = en;
+  assign _0304_ = _0869_;
+  assign _0873_ = en;
+  assign _0303_ = _0872_;
+  assign _0875_ = en;
+  assign _0302_ = _0874_;
+  assign _0877_ = en;
+  assign _0301_ = _0876_;
+  assign _0879_ = en;
+  assign _0300_ = _0878_;
+  assign _0882_ = en;
+  assign _0299_ = _0880_;
+  assign _0884_ = en;
+  assign _0298_ = _0883_;
+  assign _0886_ = en;
+  assign _0297_ = _0885_;
+  assign _0888_ = en;
+  assign _0296_ = _0887_;
+  assign _0890_ = en;
+  assign _0295_ = _0889_;
+  assign _0893_ = en;
+  assign _0293_ = _0891_;
+  assign _0895_ = en;
+  assign _0292_ = _0894_;
+  assign _0897_ = en;
+  assign _0291_ = _0896_;
+  assign _0899_ = en;
+  assign _0290_ = _0898_;
+  assign _0901_ = en;
+  assign _0289_ = _0900_;
+  assign _0904_ = en;
+  assign _0288_ = _0902_;
+  assign _0906_ = en;
+  assign _0287_ = _0905_;
+  assign _0908_ = en;
+  assign _0286_ = _0907_;
+  assign _0910_ = en;
+  assign _0285_ = _0909_;
+  assign _0912_ = en;
+  assign _0284_ = _0911_;
+  assign _0915_ = en;
+  assign _0282_ = _0913_;
+  assign _0917_ = en;
+  assign _0281_ = _0916_;
+  assign _0919_ = en;
+  assign _0280_ = _0918_;
+  assign _0921_ = en;
+  assign _0279_ = _0920_;
+  assign _0923_ = en;
+  assign _0278_ = _0922_;
+  assign _0926_ = en;
+  assign _0277_ = _0924_;
+  assign _0928_ = en;
+  assign _0276_ = _0927_;
+  assign _0930_ = en;
+  assign _0275_ = _0929_;
+  assign _0932_ = en;
+  assign _0274_ = _0931_;
+  assign _0934_ = en;
+  assign _0273_ = _0933_;
+  assign _0937_ = en;
+  assign _0271_ = _0935_;
+  assign _0939_ = en;
+  assign _0270_ = _0938_;
+  assign _0941_ = en;
+  assign _0269_ = _0940_;
+  assign _0943_ = en;
+  assign _0268_ = _0942_;
+  assign _0945_ = en;
+  assign _0267_ = _0944_;
+  assign _0948_ = en;
+  assign _0266_ = _0946_;
+  assign _0950_ = en;
+  assign _0265_ = _0949_;
+  assign _0952_ = en;
+  assign _0264_ = _0951_;
+  assign _0954_ = en;
+  assign _0263_ = _0953_;
+  assign _0956_ = en;
+  assign _0262_ = _0955_;
+  assign _0959_ = en;
+  assign _0260_ = _0957_;
+  assign _0961_ = en;
+  assign _0259_ = _0960_;
+  assign _0963_ = en;
+  assign _0258_ = _0962_;
+  assign _0965_ = en;
+  assign _0257_ = _0964_;
+  assign _0967_ = en;
+  assign _0256_ = _0966_;
+  assign _0971_ = en;
+  assign _0973_ = rst;
+  assign _0255_ = _0972_;
+  assign _0975_ = en;
+  assign _0977_ = rst;
+  assign _0254_ = _0976_;
+  assign _0233_ = _0637_;
   assign o_valid = drain_count;
 endmodule

@@ -148,138 +148,588 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [3:0] \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [10:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [3:0] \$104 ;
-  reg [3:0] \$105 ;
-  reg \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg [1:0] \$109 ;
-  wire \$11 ;
-  reg [30:0] \$110 ;
-  reg [5:0] \$111 ;
-  reg [3:0] \$112 ;
-  reg [10:0] \$113 ;
-  reg \$114 ;
-  reg [16:0] \$115 ;
-  reg [3:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg [4:0] \$119 ;
-  wire \$12 ;
-  reg \$120 ;
-  reg [3:0] \$121 ;
-  reg \$122 ;
-  reg [3:0] \$123 ;
-  reg [3:0] \$124 ;
-  reg [3:0] \$125 ;
-  reg [16:0] \$126 ;
-  reg \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg [1:0] \$130 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [4:0] \$3 ;
-  wire [17:0] \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire \$37 ;
-  wire [15:0] \$38 ;
-  wire [16:0] \$39 ;
-  wire [30:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [4:0] \$44 ;
-  wire \$45 ;
-  wire [4:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [4:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire [30:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [17:0] \$58 ;
-  wire [4:0] \$59 ;
-  wire \$6 ;
-  wire [11:0] \$60 ;
-  wire [11:0] \$61 ;
-  wire \$62 ;
-  wire [11:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [5:0] \$66 ;
-  wire \$67 ;
-  wire [4:0] \$68 ;
-  wire [4:0] \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire [1:0] \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [4:0] \$79 ;
-  wire \$8 ;
-  wire [1:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [1:0] \$90 ;
-  reg \$91 ;
-  reg [2:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [16:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
-  reg \$signal ;
+  wire [3:0] _0000_;
+  wire _0001_;
+  wire [7:0] _0002_;
+  wire [15:0] _0003_;
+  wire [10:0] _0004_;
+  wire [3:0] _0005_;
+  wire [3:0] _0006_;
+  wire [3:0] _0007_;
+  wire _0008_;
+  wire [15:0] _0009_;
+  wire _0010_;
+  wire [1:0] _0011_;
+  wire _0012_;
+  wire [30:0] _0013_;
+  wire [5:0] _0014_;
+  wire [3:0] _0015_;
+  wire [10:0] _0016_;
+  wire _0017_;
+  wire [16:0] _0018_;
+  wire [3:0] _0019_;
+  wire _0020_;
+  wire _0021_;
+  wire [4:0] _0022_;
+  wire _0023_;
+  wire _0024_;
+  wire [3:0] _0025_;
+  wire _0026_;
+  wire [3:0] _0027_;
+  wire [3:0] _0028_;
+  wire [3:0] _0029_;
+  wire [16:0] _0030_;
+  wire _0031_;
+  wire _0032_;
+  wire _0033_;
+  wire _0034_;
+  wire [1:0] _0035_;
+  wire _0036_;
+  wire _0037_;
+  wire _0038_;
+  wire _0039_;
+  wire [17:0] _0040_;
+  wire [17:0] _0041_;
+  wire _0042_;
+  wire [18:0] _0043_;
+  wire _0044_;
+  wire _0045_;
+  wire _0046_;
+  wire _0047_;
+  wire _0048_;
+  wire _0049_;
+  wire _0050_;
+  wire _0051_;
+  wire _0052_;
+  wire [4:0] _0053_;
+  wire [17:0] _0054_;
+  wire _0055_;
+  wire _0056_;
+  wire [16:0] _0057_;
+  wire [16:0] _0058_;
+  wire [16:0] _0059_;
+  wire [16:0] _0060_;
+  wire _0061_;
+  wire [15:0] _0062_;
+  wire [16:0] _0063_;
+  wire [30:0] _0064_;
+  wire _0065_;
+  wire _0066_;
+  wire [16:0] _0067_;
+  wire _0068_;
+  wire [4:0] _0069_;
+  wire _0070_;
+  wire [4:0] _0071_;
+  wire [1:0] _0072_;
+  wire [4:0] _0073_;
+  wire [16:0] _0074_;
+  wire [30:0] _0075_;
+  wire _0076_;
+  wire _0077_;
+  wire _0078_;
+  wire _0079_;
+  wire _0080_;
+  wire _0081_;
+  wire _0082_;
+  wire _0083_;
+  wire [17:0] _0084_;
+  wire [4:0] _0085_;
+  wire _0086_;
+  wire [11:0] _0087_;
+  wire [11:0] _0088_;
+  wire _0089_;
+  wire [11:0] _0090_;
+  wire _0091_;
+  wire _0092_;
+  wire [5:0] _0093_;
+  wire _0094_;
+  wire [4:0] _0095_;
+  wire [4:0] _0096_;
+  wire _0097_;
+  wire _0098_;
+  wire _0099_;
+  wire _0100_;
+  wire _0101_;
+  wire _0102_;
+  wire _0103_;
+  wire [1:0] _0104_;
+  wire _0105_;
+  wire _0106_;
+  wire [4:0] _0107_;
+  wire _0108_;
+  wire [1:0] _0109_;
+  wire _0110_;
+  wire _0111_;
+  wire _0112_;
+  wire _0113_;
+  wire _0114_;
+  wire _0115_;
+  wire _0116_;
+  wire _0117_;
+  wire _0118_;
+  wire _0119_;
+  wire [1:0] _0120_;
+  wire _0121_;
+  wire [2:0] _0122_;
+  wire _0123_;
+  wire [15:0] _0124_;
+  wire [15:0] _0125_;
+  wire [16:0] _0126_;
+  wire [15:0] _0127_;
+  wire [7:0] _0128_;
+  wire [7:0] _0129_;
+  wire [30:0] _0130_;
+  wire _0131_;
+  wire [31:0] _0132_;
+  wire _0133_;
+  wire [5:0] _0134_;
+  wire _0135_;
+  wire [30:0] _0136_;
+  wire _0137_;
+  wire [31:0] _0138_;
+  wire _0139_;
+  wire [5:0] _0140_;
+  wire _0141_;
+  wire [30:0] _0142_;
+  wire _0143_;
+  wire [31:0] _0144_;
+  wire _0145_;
+  wire [5:0] _0146_;
+  wire _0147_;
+  wire [30:0] _0148_;
+  wire _0149_;
+  wire [31:0] _0150_;
+  wire _0151_;
+  wire [5:0] _0152_;
+  wire _0153_;
+  wire [30:0] _0154_;
+  wire _0155_;
+  wire [31:0] _0156_;
+  wire _0157_;
+  wire [5:0] _0158_;
+  wire _0159_;
+  wire [30:0] _0160_;
+  wire _0161_;
+  wire [31:0] _0162_;
+  wire _0163_;
+  wire [5:0] _0164_;
+  wire _0165_;
+  wire [30:0] _0166_;
+  wire _0167_;
+  wire [31:0] _0168_;
+  wire _0169_;
+  wire [5:0] _0170_;
+  wire _0171_;
+  wire [30:0] _0172_;
+  wire _0173_;
+  wire [31:0] _0174_;
+  wire _0175_;
+  wire [5:0] _0176_;
+  wire _0177_;
+  wire [30:0] _0178_;
+  wire _0179_;
+  wire [31:0] _0180_;
+  wire _0181_;
+  wire [5:0] _0182_;
+  wire _0183_;
+  wire [30:0] _0184_;
+  wire _0185_;
+  wire [31:0] _0186_;
+  wire _0187_;
+  wire [5:0] _0188_;
+  wire _0189_;
+  wire [30:0] _0190_;
+  wire _0191_;
+  wire [31:0] _0192_;
+  wire _0193_;
+  wire [5:0] _0194_;
+  wire _0195_;
+  wire [30:0] _0196_;
+  wire _0197_;
+  wire [31:0] _0198_;
+  wire _0199_;
+  wire [5:0] _0200_;
+  wire _0201_;
+  wire [30:0] _0202_;
+  wire _0203_;
+  wire [31:0] _0204_;
+  wire _0205_;
+  wire [5:0] _0206_;
+  wire _0207_;
+  wire [30:0] _0208_;
+  wire _0209_;
+  wire [31:0] _0210_;
+  wire _0211_;
+  wire [5:0] _0212_;
+  wire _0213_;
+  wire [30:0] _0214_;
+  wire _0215_;
+  wire [31:0] _0216_;
+  wire _0217_;
+  wire [5:0] _0218_;
+  wire _0219_;
+  wire [30:0] _0220_;
+  wire _0221_;
+  wire [31:0] _0222_;
+  wire _0223_;
+  wire _0224_;
+  wire _0225_;
+  wire _0226_;
+  wire _0227_;
+  wire _0228_;
+  wire [1:0] _0229_;
+  wire _0230_;
+  wire _0231_;
+  wire _0232_;
+  wire _0233_;
+  wire _0234_;
+  wire _0235_;
+  wire _0236_;
+  wire _0237_;
+  wire _0238_;
+  wire _0239_;
+  wire _0240_;
+  wire _0241_;
+  wire _0242_;
+  wire [16:0] _0243_;
+  wire _0244_;
+  wire [16:0] _0245_;
+  wire _0246_;
+  wire [16:0] _0247_;
+  wire _0248_;
+  wire [16:0] _0249_;
+  wire _0250_;
+  wire [3:0] _0251_;
+  wire _0252_;
+  wire [3:0] _0253_;
+  wire _0254_;
+  wire [3:0] _0255_;
+  wire _0256_;
+  wire [3:0] _0257_;
+  wire _0258_;
+  wire [3:0] _0259_;
+  wire _0260_;
+  wire [3:0] _0261_;
+  wire _0262_;
+  wire _0263_;
+  wire _0264_;
+  wire _0265_;
+  wire _0266_;
+  wire _0267_;
+  wire _0268_;
+  wire _0269_;
+  wire _0270_;
+  wire [3:0] _0271_;
+  wire _0272_;
+  wire [3:0] _0273_;
+  wire _0274_;
+  wire [3:0] _0275_;
+  wire _0276_;
+  wire [3:0] _0277_;
+  wire _0278_;
+  wire [3:0] _0279_;
+  wire _0280_;
+  wire [3:0] _0281_;
+  wire _0282_;
+  wire _0283_;
+  wire _0284_;
+  wire _0285_;
+  wire _0286_;
+  wire _0287_;
+  wire _0288_;
+  wire _0289_;
+  wire _0290_;
+  wire _0291_;
+  wire _0292_;
+  wire [4:0] _0293_;
+  wire _0294_;
+  wire [4:0] _0295_;
+  wire _0296_;
+  wire [4:0] _0297_;
+  wire _0298_;
+  wire [4:0] _0299_;
+  wire _0300_;
+  wire [4:0] _0301_;
+  wire _0302_;
+  wire _0303_;
+  wire [4:0] _0304_;
+  wire _0305_;
+  wire _0306_;
+  wire _0307_;
+  wire _0308_;
+  wire _0309_;
+  wire _0310_;
+  wire _0311_;
+  wire _0312_;
+  wire _0313_;
+  wire _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire _0319_;
+  wire _0320_;
+  wire _0321_;
+  wire _0322_;
+  wire _0323_;
+  wire _0324_;
+  wire _0325_;
+  wire _0326_;
+  wire _0327_;
+  wire _0328_;
+  wire _0329_;
+  wire _0330_;
+  wire _0331_;
+  wire [3:0] _0332_;
+  wire _0333_;
+  wire [3:0] _0334_;
+  wire _0335_;
+  wire [3:0] _0336_;
+  wire _0337_;
+  wire [3:0] _0338_;
+  wire _0339_;
+  wire [3:0] _0340_;
+  wire _0341_;
+  wire [3:0] _0342_;
+  wire _0343_;
+  wire _0344_;
+  wire [3:0] _0345_;
+  wire _0346_;
+  wire [16:0] _0347_;
+  wire _0348_;
+  wire [16:0] _0349_;
+  wire _0350_;
+  wire [16:0] _0351_;
+  wire _0352_;
+  wire [16:0] _0353_;
+  wire _0354_;
+  wire [16:0] _0355_;
+  wire _0356_;
+  wire [16:0] _0357_;
+  wire _0358_;
+  wire _0359_;
+  wire [16:0] _0360_;
+  wire _0361_;
+  wire _0362_;
+  wire _0363_;
+  wire _0364_;
+  wire _0365_;
+  wire _0366_;
+  wire _0367_;
+  wire _0368_;
+  wire _0369_;
+  wire _0370_;
+  wire _0371_;
+  wire _0372_;
+  wire _0373_;
+  wire _0374_;
+  wire _0375_;
+  wire _0376_;
+  wire [10:0] _0377_;
+  wire _0378_;
+  wire [10:0] _0379_;
+  wire _0380_;
+  wire [10:0] _0381_;
+  wire _0382_;
+  wire [10:0] _0383_;
+  wire _0384_;
+  wire [10:0] _0385_;
+  wire _0386_;
+  wire _0387_;
+  wire [10:0] _0388_;
+  wire _0389_;
+  wire [3:0] _0390_;
+  wire _0391_;
+  wire [3:0] _0392_;
+  wire _0393_;
+  wire [3:0] _0394_;
+  wire _0395_;
+  wire [3:0] _0396_;
+  wire _0397_;
+  wire [5:0] _0398_;
+  wire _0399_;
+  wire [5:0] _0400_;
+  wire _0401_;
+  wire [5:0] _0402_;
+  wire _0403_;
+  wire [5:0] _0404_;
+  wire _0405_;
+  wire [30:0] _0406_;
+  wire _0407_;
+  wire [30:0] _0408_;
+  wire _0409_;
+  wire [30:0] _0410_;
+  wire _0411_;
+  wire [30:0] _0412_;
+  wire _0413_;
+  wire [1:0] _0414_;
+  wire _0415_;
+  wire [1:0] _0416_;
+  wire _0417_;
+  wire [1:0] _0418_;
+  wire _0419_;
+  wire [1:0] _0420_;
+  wire _0421_;
+  wire [1:0] _0422_;
+  wire _0423_;
+  wire [1:0] _0424_;
+  wire _0425_;
+  wire _0426_;
+  wire [1:0] _0427_;
+  wire _0428_;
+  wire [1:0] _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire [1:0] _0432_;
+  wire _0433_;
+  wire _0434_;
+  wire [1:0] _0435_;
+  wire _0436_;
+  wire _0437_;
+  wire _0438_;
+  wire _0439_;
+  wire _0440_;
+  wire _0441_;
+  wire _0442_;
+  wire _0443_;
+  wire _0444_;
+  wire _0445_;
+  wire [15:0] _0446_;
+  wire _0447_;
+  wire [15:0] _0448_;
+  wire _0449_;
+  wire [15:0] _0450_;
+  wire _0451_;
+  wire _0452_;
+  wire [15:0] _0453_;
+  wire _0454_;
+  wire _0455_;
+  wire _0456_;
+  wire _0457_;
+  wire _0458_;
+  wire _0459_;
+  wire _0460_;
+  wire _0461_;
+  wire _0462_;
+  wire _0463_;
+  wire _0464_;
+  wire _0465_;
+  wire _0466_;
+  wire _0467_;
+  wire [3:0] _0468_;
+  wire _0469_;
+  wire [3:0] _0470_;
+  wire _0471_;
+  wire [3:0] _0472_;
+  wire _0473_;
+  wire [3:0] _0474_;
+  wire _0475_;
+  wire _0476_;
+  wire [3:0] _0477_;
+  wire _0478_;
+  wire [3:0] _0479_;
+  wire _0480_;
+  wire [3:0] _0481_;
+  wire _0482_;
+  wire [3:0] _0483_;
+  wire _0484_;
+  wire [3:0] _0485_;
+  wire _0486_;
+  wire [3:0] _0487_;
+  wire _0488_;
+  wire _0489_;
+  wire [3:0] _0490_;
+  wire _0491_;
+  wire [3:0] _0492_;
+  wire _0493_;
+  wire [3:0] _0494_;
+  wire _0495_;
+  wire [3:0] _0496_;
+  wire _0497_;
+  wire [3:0] _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire [3:0] _0501_;
+  wire _0502_;
+  wire [10:0] _0503_;
+  wire _0504_;
+  wire [10:0] _0505_;
+  wire _0506_;
+  wire [10:0] _0507_;
+  wire _0508_;
+  wire [15:0] _0509_;
+  wire _0510_;
+  wire [15:0] _0511_;
+  wire _0512_;
+  wire [15:0] _0513_;
+  wire _0514_;
+  wire [7:0] _0515_;
+  wire _0516_;
+  wire [7:0] _0517_;
+  wire _0518_;
+  wire [7:0] _0519_;
+  wire _0520_;
+  wire [7:0] _0521_;
+  wire _0522_;
+  wire [7:0] _0523_;
+  wire _0524_;
+  wire [7:0] _0525_;
+  wire _0526_;
+  wire [7:0] _0527_;
+  wire _0528_;
+  wire [7:0] _0529_;
+  wire _0530_;
+  wire [7:0] _0531_;
+  wire _0532_;
+  wire [15:0] _0533_;
+  wire _0534_;
+  wire [15:0] _0535_;
+  wire _0536_;
+  wire [15:0] _0537_;
+  wire _0538_;
+  wire [16:0] _0539_;
+  wire _0540_;
+  wire [16:0] _0541_;
+  wire _0542_;
+  wire [16:0] _0543_;
+  wire _0544_;
+  wire [15:0] _0545_;
+  wire _0546_;
+  wire [15:0] _0547_;
+  wire _0548_;
+  wire [15:0] _0549_;
+  wire _0550_;
+  wire [15:0] _0551_;
+  wire _0552_;
+  wire [15:0] _0553_;
+  wire _0554_;
+  wire [15:0] _0555_;
+  wire _0556_;
+  wire _0557_;
+  wire _0558_;
+  wire [2:0] _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire _0562_;
+  wire [3:0] _0563_;
+  wire _0564_;
+  wire [3:0] _0565_;
+  wire _0566_;
+  wire [3:0] _0567_;
+  wire _0568_;
+  wire [3:0] _0569_;
+  wire _0570_;
+  wire _0571_;
+  wire _0572_;
+  wire _0573_;
+  wire _0574_;
+  wire [15:0] _0575_;
+  wire _0576_;
+  wire [3:0] _0577_;
+  wire _0578_;
+  wire [5:0] _0579_;
+  wire _0580_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -342,7 +792,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [7:0] i_a;
   wire [7:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -417,7 +867,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[8] ;
   wire [5:0] \i_shift[9] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
@@ -599,7 +1049,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [3:0] ra = 4'h0;
   reg [3:0] ra_inc = 4'h0;
-  reg [3:0] ra_next;
+  wire [3:0] ra_next;
   reg [3:0] ra_row = 4'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -681,7 +1131,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [127:0] s_wgt__payload;
@@ -710,8 +1160,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [3:0] wa = 4'h0;
   reg wb = 1'h0;
-  reg [3:0] wp__addr;
-  reg [1103:0] wp__data;
+  wire [3:0] wp__addr;
+  wire [1103:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
@@ -776,7 +1226,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[9].bias ;
   wire [30:0] \wp__data[9].multiplier ;
   wire [5:0] \wp__data[9].shift ;
-  reg [15:0] wp__en;
+  wire [15:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [1103:0] params [15:0];
@@ -832,186 +1282,716 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en[15])
       params[wp__addr][1103:1035] <= wp__data[1103:1035];
   end
-  reg [1103:0] _0_;
+  reg [1103:0] _1028_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _1028_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 1'h1 : 1'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _1028_;
+  assign _0000_ = credits + give_back;
+  assign _0042_ = \$signal  ? 1'h1 : 1'h0;
+  assign _0053_ = _0000_ - _0042_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 31'h00000000;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = ! beat;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = ! d;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 1'h0;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ! ctrl_state;
-  assign \$27  = ctrl_state == 1'h1;
-  assign \$28  = ctrl_state == 2'h2;
-  assign \$29  = ctrl_state == 2'h3;
-  assign \$30  = fm0 + 1'h1;
-  assign \$31  = \$30  >= M_;
-  assign \$32  = \$3 [3:0] >= 1'h1;
-  assign \$33  = hdr[15:0] - 1'h1;
-  assign \$34  = hdr[15:0] + 1'h0;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 5'h10;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h0010;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = hdr[31:16] == 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 4'hf;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch + 1'h1;
-  assign \$50  = \$49  == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ! tile_last;
-  assign \$53  = ~ in_data;
-  assign \$54  = i_valid | \$53 ;
-  assign \$55  = ! k_last;
-  assign \$56  = ! tile_last;
-  assign \$57  = fn == nb_last;
-  assign \$58  = fm0 + 1'h1;
-  assign \$59  = fn + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = \$61  == k_last;
-  assign \$63  = kk + 1'h1;
-  assign \$64  = \$63  == tile_last;
-  assign \$65  = kk == k_last;
-  assign \$66  = flush - 1'h1;
-  assign \$67  = ! flush;
-  assign \$68  = ra_next + 1'h1;
-  assign \$69  = ra_next - 1'h0;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & o_valid;
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = ~ header_taken;
-  assign \$75  = \$74  & row_end;
-  assign \$76  = beat + 1'h1;
-  assign \$77  = ! d;
-  assign \$78  = dn == nb_last;
-  assign \$79  = dn + 1'h1;
-  assign \$80  = d + 1'h1;
-  assign \$81  = o_valid & row_valid;
-  assign \$82  = row_end & row_valid;
-  assign \$83  = row == m_last;
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = dn == nb_last;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = r_en & m_out__valid;
-  assign \$88  = ~ row_valid;
-  assign \$89  = row_end & \$88 ;
-  assign \$90  = \$87  + \$89 ;
+  assign _0064_ = 1'h1 << lane;
+  assign _0075_ = s_param__valid ? _0064_ : 31'h00000000;
+  assign _0086_ = s_act__valid & s_wgt__valid;
+  assign _0097_ = in_data & _0086_;
+  assign _0108_ = ~ at_k_last;
+  assign _0119_ = credit_ok | _0108_;
+  assign _0001_ = _0097_ & _0119_;
+  assign _0012_ = s_act__valid & s_wgt__valid;
+  assign _0023_ = in_data & _0012_;
+  assign _0034_ = _0023_ & credit_ok;
+  assign _0036_ = _0034_ & at_k_last;
+  assign _0037_ = ! beat;
+  assign row_end = o_valid & _0037_;
+  assign _0038_ = ! d;
+  assign _0039_ = dn != nb_last;
+  assign wrap = _0038_ & _0039_;
+  assign _0040_ = row - 1'h0;
+  assign _0041_ = row + 1'h1;
+  assign _0043_ = wrap ? { _0040_[17], _0040_ } : { 1'h0, _0041_ };
+  assign _0044_ = row < m_wrap;
+  assign _0045_ = row < m_last;
+  assign row_valid_next = wrap ? _0044_ : _0045_;
+  assign _0048_ = dn == nb_last;
+  assign _0049_ = ! ctrl_state;
+  assign _0050_ = ctrl_state == 1'h1;
+  assign _0051_ = ctrl_state == 2'h2;
+  assign _0052_ = ctrl_state == 2'h3;
+  assign _0054_ = fm0 + 1'h1;
+  assign _0055_ = _0054_ >= M_;
+  assign _0056_ = _0053_[3:0] >= 1'h1;
+  assign _0057_ = hdr[15:0] - 1'h1;
+  assign _0058_ = hdr[15:0] + 1'h0;
+  assign _0059_ = hdr[31:16] - 1'h1;
+  assign _0060_ = hdr[47:32] - 1'h1;
+  assign _0061_ = hdr[47:32] > 5'h10;
+  assign _0062_ = _0061_ ? hdr[47:32] : 16'h0010;
+  assign _0063_ = _0062_ - 1'h1;
+  assign _0065_ = hdr[31:16] == 1'h1;
+  assign _0066_ = ! ch;
+  assign _0067_ = ch + 1'h1;
+  assign _0068_ = lane == 4'hf;
+  assign _0069_ = wa + 1'h1;
+  assign _0070_ = ! wb;
+  assign _0071_ = blk + 1'h1;
+  assign _0072_ = wb + 1'h1;
+  assign _0073_ = lane + 1'h1;
+  assign _0074_ = ch + 1'h1;
+  assign _0076_ = _0074_ == n_last;
+  assign _0077_ = ! k_last;
+  assign _0078_ = ! tile_last;
+  assign _0079_ = ~ in_data;
+  assign _0080_ = i_valid | _0079_;
+  assign _0081_ = ! k_last;
+  assign _0082_ = ! tile_last;
+  assign _0083_ = fn == nb_last;
+  assign _0084_ = fm0 + 1'h1;
+  assign _0085_ = fn + 1'h1;
+  assign _0087_ = kk + 1'h1;
+  assign _0088_ = kk + 1'h1;
+  assign _0089_ = _0088_ == k_last;
+  assign _0090_ = kk + 1'h1;
+  assign _0091_ = _0090_ == tile_last;
+  assign _0092_ = kk == k_last;
+  assign _0093_ = flush - 1'h1;
+  assign _0094_ = ! flush;
+  assign _0095_ = ra_next + 1'h1;
+  assign _0096_ = ra_next - 1'h0;
+  assign _0098_ = ~ header_taken;
+  assign _0099_ = _0098_ & o_valid;
+  assign _0101_ = _0099_ & _0100_;
+  assign _0102_ = ~ header_taken;
+  assign _0103_ = _0102_ & row_end;
+  assign _0104_ = beat + 1'h1;
+  assign _0105_ = ! d;
+  assign _0106_ = dn == nb_last;
+  assign _0107_ = dn + 1'h1;
+  assign _0109_ = d + 1'h1;
+  assign _0110_ = o_valid & row_valid;
+  assign _0111_ = row_end & row_valid;
+  assign _0112_ = row == m_last;
+  assign _0113_ = _0111_ & _0112_;
+  assign _0114_ = dn == nb_last;
+  assign _0115_ = _0113_ & _0114_;
+  assign _0116_ = r_en & m_out__valid;
+  assign _0117_ = ~ row_valid;
+  assign _0118_ = row_end & _0117_;
+  assign _0120_ = _0116_ + _0118_;
   always @(posedge clk)
-    last_mblock <= \$91 ;
+    last_mblock <= _0121_;
   always @(posedge clk)
-    credits <= \$92 ;
+    credits <= _0122_;
   always @(posedge clk)
-    credit_ok <= \$93 ;
+    credit_ok <= _0123_;
   always @(posedge clk)
-    M_ <= \$94 ;
+    M_ <= _0124_;
   always @(posedge clk)
-    m_last <= \$95 ;
+    m_last <= _0125_;
   always @(posedge clk)
-    m_wrap <= \$96 ;
+    m_wrap <= _0126_;
   always @(posedge clk)
-    n_last <= \$97 ;
+    n_last <= _0127_;
   always @(posedge clk)
-    zero_point <= \$98 ;
+    zero_point <= _0128_;
   always @(posedge clk)
-    act_min <= \$99 ;
+    act_min <= _0129_;
   always @(posedge clk)
-    act_max <= \$100 ;
+    act_max <= _0002_;
   always @(posedge clk)
-    k_last <= \$101 ;
+    k_last <= _0003_;
   always @(posedge clk)
-    tile_last <= \$102 ;
+    tile_last <= _0004_;
   always @(posedge clk)
-    lane <= \$103 ;
+    lane <= _0005_;
   always @(posedge clk)
-    blk <= \$104 ;
+    blk <= _0006_;
   always @(posedge clk)
-    wa <= \$105 ;
+    wa <= _0007_;
   always @(posedge clk)
-    wb <= \$106 ;
+    wb <= _0008_;
   always @(posedge clk)
-    ch <= \$107 ;
+    ch <= _0009_;
   always @(posedge clk)
-    ch_last <= \$108 ;
+    ch_last <= _0010_;
   always @(posedge clk)
-    ctrl_state <= \$109 ;
+    ctrl_state <= _0011_;
   always @(posedge clk)
-    \$signal$89  <= \$110 ;
+    \$signal$89  <= _0013_;
   always @(posedge clk)
-    pt_shift <= \$111 ;
+    pt_shift <= _0014_;
   always @(posedge clk)
-    nb_last <= \$112 ;
+    nb_last <= _0015_;
   always @(posedge clk)
-    kk <= \$113 ;
+    kk <= _0016_;
   always @(posedge clk)
-    in_data <= \$114 ;
+    in_data <= _0017_;
   always @(posedge clk)
-    fm0 <= \$115 ;
+    fm0 <= _0018_;
   always @(posedge clk)
-    fn <= \$116 ;
+    fn <= _0019_;
   always @(posedge clk)
-    at_k_last <= \$117 ;
+    at_k_last <= _0020_;
   always @(posedge clk)
-    at_tile_last <= \$118 ;
+    at_tile_last <= _0021_;
   always @(posedge clk)
-    flush <= \$119 ;
+    flush <= _0022_;
   always @(posedge clk)
-    d <= \$120 ;
+    d <= _0024_;
   always @(posedge clk)
-    dn <= \$121 ;
+    dn <= _0025_;
   always @(posedge clk)
-    beat <= \$122 ;
+    beat <= _0026_;
   always @(posedge clk)
-    ra <= \$123 ;
+    ra <= _0027_;
   always @(posedge clk)
-    ra_inc <= \$124 ;
+    ra_inc <= _0028_;
   always @(posedge clk)
-    ra_row <= \$125 ;
+    ra_row <= _0029_;
   always @(posedge clk)
-    row <= \$126 ;
+    row <= _0030_;
   always @(posedge clk)
-    row_valid <= \$127 ;
+    row_valid <= _0031_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$128 ;
+    \i_valid$49  <= _0032_;
   always @(posedge clk)
-    \i_last$51  <= \$129 ;
+    \i_last$51  <= _0033_;
   always @(posedge clk)
     i_acc <= \o_data$97 ;
   always @(posedge clk)
-    give_back <= \$130 ;
+    give_back <= _0035_;
+  assign _0130_ = _0131_ ? hdr[62:32] : 31'h00000000;
+  assign _0131_ = ctrl_state == 2'h1;
+  assign _0132_ = _0133_ ? hdr[31:0] : 32'd0;
+  assign _0133_ = ctrl_state == 2'h1;
+  assign _0134_ = _0135_ ? hdr[69:64] : 6'h00;
+  assign _0135_ = ctrl_state == 2'h1;
+  assign _0136_ = _0137_ ? hdr[62:32] : 31'h00000000;
+  assign _0137_ = ctrl_state == 2'h1;
+  assign _0138_ = _0139_ ? hdr[31:0] : 32'd0;
+  assign _0139_ = ctrl_state == 2'h1;
+  assign _0140_ = _0141_ ? hdr[69:64] : 6'h00;
+  assign _0141_ = ctrl_state == 2'h1;
+  assign _0142_ = _0143_ ? hdr[62:32] : 31'h00000000;
+  assign _0143_ = ctrl_state == 2'h1;
+  assign _0144_ = _0145_ ? hdr[31:0] : 32'd0;
+  assign _0145_ = ctrl_state == 2'h1;
+  assign _0146_ = _0147_ ? hdr[69:64] : 6'h00;
+  assign _0147_ = ctrl_state == 2'h1;
+  assign _0148_ = _0149_ ? hdr[62:32] : 31'h00000000;
+  assign _0149_ = ctrl_state == 2'h1;
+  assign _0150_ = _0151_ ? hdr[31:0] : 32'd0;
+  assign _0151_ = ctrl_state == 2'h1;
+  assign _0152_ = _0153_ ? hdr[69:64] : 6'h00;
+  assign _0153_ = ctrl_state == 2'h1;
+  assign _0154_ = _0155_ ? hdr[62:32] : 31'h00000000;
+  assign _0155_ = ctrl_state == 2'h1;
+  assign _0156_ = _0157_ ? hdr[31:0] : 32'd0;
+  assign _0157_ = ctrl_state == 2'h1;
+  assign _0158_ = _0159_ ? hdr[69:64] : 6'h00;
+  assign _0159_ = ctrl_state == 2'h1;
+  assign _0160_ = _0161_ ? hdr[62:32] : 31'h00000000;
+  assign _0161_ = ctrl_state == 2'h1;
+  assign _0162_ = _0163_ ? hdr[31:0] : 32'd0;
+  assign _0163_ = ctrl_state == 2'h1;
+  assign _0164_ = _0165_ ? hdr[69:64] : 6'h00;
+  assign _0165_ = ctrl_state == 2'h1;
+  assign _0166_ = _0167_ ? hdr[62:32] : 31'h00000000;
+  assign _0167_ = ctrl_state == 2'h1;
+  assign _0168_ = _0169_ ? hdr[31:0] : 32'd0;
+  assign _0169_ = ctrl_state == 2'h1;
+  assign _0170_ = _0171_ ? hdr[69:64] : 6'h00;
+  assign _0171_ = ctrl_state == 2'h1;
+  assign _0172_ = _0173_ ? hdr[62:32] : 31'h00000000;
+  assign _0173_ = ctrl_state == 2'h1;
+  assign _0174_ = _0175_ ? hdr[31:0] : 32'd0;
+  assign _0175_ = ctrl_state == 2'h1;
+  assign _0176_ = _0177_ ? hdr[69:64] : 6'h00;
+  assign _0177_ = ctrl_state == 2'h1;
+  assign _0178_ = _0179_ ? hdr[62:32] : 31'h00000000;
+  assign _0179_ = ctrl_state == 2'h1;
+  assign _0180_ = _0181_ ? hdr[31:0] : 32'd0;
+  assign _0181_ = ctrl_state == 2'h1;
+  assign _0182_ = _0183_ ? hdr[69:64] : 6'h00;
+  assign _0183_ = ctrl_state == 2'h1;
+  assign _0184_ = _0185_ ? hdr[62:32] : 31'h00000000;
+  assign _0185_ = ctrl_state == 2'h1;
+  assign _0186_ = _0187_ ? hdr[31:0] : 32'd0;
+  assign _0187_ = ctrl_state == 2'h1;
+  assign _0188_ = _0189_ ? hdr[69:64] : 6'h00;
+  assign _0189_ = ctrl_state == 2'h1;
+  assign _0190_ = _0191_ ? hdr[62:32] : 31'h00000000;
+  assign _0191_ = ctrl_state == 2'h1;
+  assign _0192_ = _0193_ ? hdr[31:0] : 32'd0;
+  assign _0193_ = ctrl_state == 2'h1;
+  assign _0194_ = _0195_ ? hdr[69:64] : 6'h00;
+  assign _0195_ = ctrl_state == 2'h1;
+  assign _0196_ = _0197_ ? hdr[62:32] : 31'h00000000;
+  assign _0197_ = ctrl_state == 2'h1;
+  assign _0198_ = _0199_ ? hdr[31:0] : 32'd0;
+  assign _0199_ = ctrl_state == 2'h1;
+  assign _0200_ = _0201_ ? hdr[69:64] : 6'h00;
+  assign _0201_ = ctrl_state == 2'h1;
+  assign _0202_ = _0203_ ? hdr[62:32] : 31'h00000000;
+  assign _0203_ = ctrl_state == 2'h1;
+  assign _0204_ = _0205_ ? hdr[31:0] : 32'd0;
+  assign _0205_ = ctrl_state == 2'h1;
+  assign _0206_ = _0207_ ? hdr[69:64] : 6'h00;
+  assign _0207_ = ctrl_state == 2'h1;
+  assign _0208_ = _0209_ ? hdr[62:32] : 31'h00000000;
+  assign _0209_ = ctrl_state == 2'h1;
+  assign _0210_ = _0211_ ? hdr[31:0] : 32'd0;
+  assign _0211_ = ctrl_state == 2'h1;
+  assign _0212_ = _0213_ ? hdr[69:64] : 6'h00;
+  assign _0213_ = ctrl_state == 2'h1;
+  assign _0214_ = _0215_ ? hdr[62:32] : 31'h00000000;
+  assign _0215_ = ctrl_state == 2'h1;
+  assign _0216_ = _0217_ ? hdr[31:0] : 32'd0;
+  assign _0217_ = ctrl_state == 2'h1;
+  assign _0218_ = _0219_ ? hdr[69:64] : 6'h00;
+  assign _0219_ = ctrl_state == 2'h1;
+  assign _0220_ = _0221_ ? hdr[62:32] : 31'h00000000;
+  assign _0221_ = ctrl_state == 2'h1;
+  assign _0222_ = _0223_ ? hdr[31:0] : 32'd0;
+  assign _0223_ = ctrl_state == 2'h1;
+  assign _0224_ = _0225_ ? s_param__valid : 1'h0;
+  assign _0225_ = ! ctrl_state;
+  function [0:0] _0810_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0810_ = b[0:0];
+      2'b1?:
+        _0810_ = b[1:1];
+      default:
+        _0810_ = a;
+    endcase
+  endfunction
+  assign _0226_ = _0810_(1'h0, 2'h3, { _0228_, _0227_ });
+  assign _0227_ = ctrl_state == 2'h1;
+  assign _0228_ = ! ctrl_state;
+  assign _0229_ = _0230_ ? 2'h0 : _0120_;
+  assign _0231_ = _0232_ ? 1'h0 : _0115_;
+  assign _0233_ = _0234_ ? 1'h0 : _0110_;
+  assign _0235_ = _0236_ ? 1'h1 : row_valid;
+  assign _0237_ = _0238_ ? row_valid_next : _0235_;
+  assign _0239_ = _0240_ ? _0235_ : _0237_;
+  assign _0241_ = _0242_ ? 1'h0 : _0239_;
+  assign _0243_ = _0244_ ? 17'h00000 : row;
+  assign _0245_ = _0246_ ? _0043_[16:0] : _0243_;
+  assign _0247_ = _0248_ ? _0243_ : _0245_;
+  assign _0249_ = _0250_ ? 17'h00000 : _0247_;
+  assign _0251_ = _0252_ ? (* full_case = 32'd1 *) 4'h0 : _0096_[3:0];
+  assign _0253_ = _0254_ ? 4'h0 : _0251_;
+  assign _0255_ = _0256_ ? (* full_case = 32'd1 *) 4'h1 : _0095_[3:0];
+  assign _0257_ = _0258_ ? 4'h0 : _0255_;
+  assign _0259_ = _0260_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
+  assign _0261_ = _0262_ ? 4'h0 : _0259_;
+  assign _0263_ = _0264_ ? 1'h0 : beat;
+  assign _0265_ = _0266_ ? 1'h0 : _0263_;
+  assign _0267_ = _0268_ ? _0104_[0] : _0265_;
+  assign _0269_ = _0270_ ? 1'h0 : _0267_;
+  assign _0271_ = _0272_ ? 4'h0 : dn;
+  assign _0273_ = _0274_ ? (* full_case = 32'd1 *) 4'h0 : _0107_[3:0];
+  assign _0275_ = d ? _0271_ : _0273_;
+  assign _0277_ = _0278_ ? _0275_ : _0271_;
+  assign _0279_ = _0280_ ? _0271_ : _0277_;
+  assign _0281_ = _0282_ ? 4'h0 : _0279_;
+  assign _0283_ = _0284_ ? 1'h0 : d;
+  assign _0285_ = d ? (* full_case = 32'd1 *) _0109_[0] : 1'h0;
+  assign _0287_ = _0288_ ? _0285_ : _0283_;
+  assign _0289_ = _0290_ ? _0283_ : _0287_;
+  assign _0291_ = _0292_ ? 1'h0 : _0289_;
+  function [4:0] _0845_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0845_ = b[4:0];
+      2'b1?:
+        _0845_ = b[9:5];
+      default:
+        _0845_ = a;
+    endcase
+  endfunction
+  assign _0293_ = _0845_(flush, { _0301_, _0093_[4:0] }, { _0303_, _0294_ });
+  assign _0294_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0295_ = _0296_ ? 5'h1a : flush;
+  assign _0297_ = _0298_ ? _0295_ : flush;
+  assign _0299_ = _0300_ ? _0297_ : flush;
+  assign _0301_ = _0302_ ? _0299_ : flush;
+  assign _0303_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0304_ = _0305_ ? 5'h00 : _0293_;
+  assign _0306_ = _0307_ ? (* full_case = 32'd1 *) _0082_ : _0091_;
+  assign _0308_ = _0309_ ? _0306_ : at_tile_last;
+  function [0:0] _0855_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0855_ = b[0:0];
+      2'b1?:
+        _0855_ = b[1:1];
+      default:
+        _0855_ = a;
+    endcase
+  endfunction
+  assign _0310_ = _0855_(at_tile_last, { _0314_, _0308_ }, { _0316_, _0311_ });
+  assign _0311_ = ctrl_state == 2'h2;
+  assign _0312_ = _0313_ ? _0078_ : at_tile_last;
+  assign _0314_ = _0315_ ? _0312_ : at_tile_last;
+  assign _0316_ = ctrl_state == 2'h1;
+  assign _0317_ = _0318_ ? 1'h0 : _0310_;
+  assign _0319_ = _0320_ ? (* full_case = 32'd1 *) _0081_ : _0089_;
+  assign _0321_ = _0322_ ? _0319_ : at_k_last;
+  function [0:0] _0863_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0863_ = b[0:0];
+      2'b1?:
+        _0863_ = b[1:1];
+      default:
+        _0863_ = a;
+    endcase
+  endfunction
+  assign _0323_ = _0863_(at_k_last, { _0327_, _0321_ }, { _0329_, _0324_ });
+  assign _0324_ = ctrl_state == 2'h2;
+  assign _0325_ = _0326_ ? _0077_ : at_k_last;
+  assign _0327_ = _0328_ ? _0325_ : at_k_last;
+  assign _0329_ = ctrl_state == 2'h1;
+  assign _0330_ = _0331_ ? 1'h0 : _0323_;
+  assign _0332_ = _0333_ ? (* full_case = 32'd1 *) 4'h0 : _0085_[3:0];
+  assign _0334_ = _0335_ ? _0332_ : fn;
+  assign _0336_ = _0337_ ? _0334_ : fn;
+  function [3:0] _0872_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0872_ = b[3:0];
+      2'b1?:
+        _0872_ = b[7:4];
+      default:
+        _0872_ = a;
+    endcase
+  endfunction
+  assign _0338_ = _0872_(fn, { _0342_, _0336_ }, { _0344_, _0339_ });
+  assign _0339_ = ctrl_state == 2'h2;
+  assign _0340_ = _0341_ ? 4'h0 : fn;
+  assign _0342_ = _0343_ ? _0340_ : fn;
+  assign _0344_ = ctrl_state == 2'h1;
+  assign _0345_ = _0346_ ? 4'h0 : _0338_;
+  assign _0347_ = _0348_ ? _0084_[16:0] : fm0;
+  assign _0349_ = _0350_ ? _0347_ : fm0;
+  assign _0351_ = _0352_ ? _0349_ : fm0;
+  function [16:0] _0881_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0881_ = b[16:0];
+      2'b1?:
+        _0881_ = b[33:17];
+      default:
+        _0881_ = a;
+    endcase
+  endfunction
+  assign _0353_ = _0881_(fm0, { _0357_, _0351_ }, { _0359_, _0354_ });
+  assign _0354_ = ctrl_state == 2'h2;
+  assign _0355_ = _0356_ ? 17'h00000 : fm0;
+  assign _0357_ = _0358_ ? _0355_ : fm0;
+  assign _0359_ = ctrl_state == 2'h1;
+  assign _0360_ = _0361_ ? 17'h00000 : _0353_;
+  assign _0362_ = _0363_ ? 1'h0 : in_data;
+  assign _0364_ = _0365_ ? (* full_case = 32'd1 *) 1'h1 : _0362_;
+  assign _0366_ = _0367_ ? _0364_ : in_data;
+  function [0:0] _0890_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0890_ = b[0:0];
+      2'b1?:
+        _0890_ = b[1:1];
+      default:
+        _0890_ = a;
+    endcase
+  endfunction
+  assign _0368_ = _0890_(in_data, { _0372_, _0366_ }, { _0374_, _0369_ });
+  assign _0369_ = ctrl_state == 2'h2;
+  assign _0370_ = _0371_ ? 1'h1 : in_data;
+  assign _0372_ = _0373_ ? _0370_ : in_data;
+  assign _0374_ = ctrl_state == 2'h1;
+  assign _0375_ = _0376_ ? 1'h0 : _0368_;
+  assign _0377_ = _0378_ ? (* full_case = 32'd1 *) 11'h000 : _0087_[10:0];
+  assign _0379_ = _0380_ ? _0377_ : kk;
+  function [10:0] _0898_;
+    input [10:0] a;
+    input [21:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0898_ = b[10:0];
+      2'b1?:
+        _0898_ = b[21:11];
+      default:
+        _0898_ = a;
+    endcase
+  endfunction
+  assign _0381_ = _0898_(kk, { _0385_, _0379_ }, { _0387_, _0382_ });
+  assign _0382_ = ctrl_state == 2'h2;
+  assign _0383_ = _0384_ ? 11'h000 : kk;
+  assign _0385_ = _0386_ ? _0383_ : kk;
+  assign _0387_ = ctrl_state == 2'h1;
+  assign _0388_ = _0389_ ? 11'h000 : _0381_;
+  assign _0390_ = _0391_ ? blk : nb_last;
+  assign _0392_ = _0393_ ? _0390_ : nb_last;
+  assign _0394_ = _0395_ ? _0392_ : nb_last;
+  assign _0395_ = ctrl_state == 2'h1;
+  assign _0396_ = _0397_ ? 4'h0 : _0394_;
+  assign _0398_ = _0399_ ? hdr[69:64] : pt_shift;
+  assign _0400_ = _0401_ ? _0398_ : pt_shift;
+  assign _0402_ = _0403_ ? _0400_ : pt_shift;
+  assign _0403_ = ctrl_state == 2'h1;
+  assign _0404_ = _0405_ ? 6'h00 : _0402_;
+  assign _0406_ = _0407_ ? hdr[62:32] : \$signal$89 ;
+  assign _0408_ = _0409_ ? _0406_ : \$signal$89 ;
+  assign _0410_ = _0411_ ? _0408_ : \$signal$89 ;
+  assign _0411_ = ctrl_state == 2'h1;
+  assign _0412_ = _0413_ ? 31'h00000000 : _0410_;
+  assign _0414_ = _0415_ ? 2'h0 : ctrl_state;
+  function [1:0] _0920_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _0920_ = b[1:0];
+      4'b??1?:
+        _0920_ = b[3:2];
+      4'b?1??:
+        _0920_ = b[5:4];
+      4'b1???:
+        _0920_ = b[7:6];
+      default:
+        _0920_ = a;
+    endcase
+  endfunction
+  assign _0416_ = _0920_(ctrl_state, { _0432_, _0429_, _0424_, _0414_ }, { _0434_, _0431_, _0426_, _0417_ });
+  assign _0417_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0418_ = _0419_ ? 2'h3 : ctrl_state;
+  assign _0420_ = _0421_ ? _0418_ : ctrl_state;
+  assign _0422_ = _0423_ ? _0420_ : ctrl_state;
+  assign _0424_ = _0425_ ? _0422_ : ctrl_state;
+  assign _0426_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0427_ = _0428_ ? 2'h2 : ctrl_state;
+  assign _0429_ = _0430_ ? _0427_ : ctrl_state;
+  assign _0431_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0432_ = _0433_ ? 2'h1 : ctrl_state;
+  assign _0434_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0435_ = _0436_ ? 2'h0 : _0416_;
+  assign _0437_ = _0438_ ? _0076_ : ch_last;
+  function [0:0] _0934_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0934_ = b[0:0];
+      2'b1?:
+        _0934_ = b[1:1];
+      default:
+        _0934_ = a;
+    endcase
+  endfunction
+  assign _0439_ = _0934_(ch_last, { _0441_, _0437_ }, { _0443_, _0440_ });
+  assign _0440_ = ctrl_state == 2'h1;
+  assign _0441_ = _0442_ ? _0065_ : ch_last;
+  assign _0443_ = ! ctrl_state;
+  assign _0444_ = _0445_ ? 1'h0 : _0439_;
+  assign _0446_ = _0447_ ? _0067_[15:0] : ch;
+  function [15:0] _0940_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0940_ = b[15:0];
+      2'b1?:
+        _0940_ = b[31:16];
+      default:
+        _0940_ = a;
+    endcase
+  endfunction
+  assign _0448_ = _0940_(ch, { _0450_, _0446_ }, { _0452_, _0449_ });
+  assign _0449_ = ctrl_state == 2'h1;
+  assign _0450_ = _0451_ ? 16'h0000 : ch;
+  assign _0452_ = ! ctrl_state;
+  assign _0453_ = _0454_ ? 16'h0000 : _0448_;
+  assign _0455_ = wb ? (* full_case = 32'd1 *) _0072_[0] : 1'h0;
+  assign _0457_ = _0458_ ? _0455_ : wb;
+  assign _0459_ = _0460_ ? _0457_ : wb;
+  function [0:0] _0948_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0948_ = b[0:0];
+      2'b1?:
+        _0948_ = b[1:1];
+      default:
+        _0948_ = a;
+    endcase
+  endfunction
+  assign _0461_ = _0948_(wb, { _0463_, _0459_ }, { _0465_, _0462_ });
+  assign _0462_ = ctrl_state == 2'h1;
+  assign _0463_ = _0464_ ? 1'h0 : wb;
+  assign _0465_ = ! ctrl_state;
+  assign _0466_ = _0467_ ? 1'h0 : _0461_;
+  assign _0468_ = _0469_ ? _0069_[3:0] : wa;
+  assign _0470_ = _0471_ ? _0468_ : wa;
+  function [3:0] _0955_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0955_ = b[3:0];
+      2'b1?:
+        _0955_ = b[7:4];
+      default:
+        _0955_ = a;
+    endcase
+  endfunction
+  assign _0472_ = _0955_(wa, { _0474_, _0470_ }, { _0476_, _0473_ });
+  assign _0473_ = ctrl_state == 2'h1;
+  assign _0474_ = _0475_ ? 4'h0 : wa;
+  assign _0476_ = ! ctrl_state;
+  assign _0477_ = _0478_ ? 4'h0 : _0472_;
+  assign _0479_ = wb ? blk : _0071_[3:0];
+  assign _0481_ = _0482_ ? _0479_ : blk;
+  assign _0483_ = _0484_ ? _0481_ : blk;
+  function [3:0] _0963_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0963_ = b[3:0];
+      2'b1?:
+        _0963_ = b[7:4];
+      default:
+        _0963_ = a;
+    endcase
+  endfunction
+  assign _0485_ = _0963_(blk, { _0487_, _0483_ }, { _0489_, _0486_ });
+  assign _0486_ = ctrl_state == 2'h1;
+  assign _0487_ = _0488_ ? 4'h0 : blk;
+  assign _0489_ = ! ctrl_state;
+  assign _0490_ = _0491_ ? 4'h0 : _0485_;
+  assign _0492_ = _0493_ ? (* full_case = 32'd1 *) 4'h0 : _0073_[3:0];
+  assign _0494_ = _0495_ ? _0492_ : lane;
+  function [3:0] _0970_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0970_ = b[3:0];
+      2'b1?:
+        _0970_ = b[7:4];
+      default:
+        _0970_ = a;
+    endcase
+  endfunction
+  assign _0496_ = _0970_(lane, { _0498_, _0494_ }, { _0500_, _0497_ });
+  assign _0497_ = ctrl_state == 2'h1;
+  assign _0498_ = _0499_ ? 4'h0 : lane;
+  assign _0500_ = ! ctrl_state;
+  assign _0501_ = _0502_ ? 4'h0 : _0496_;
+  assign _0503_ = _0504_ ? _0063_[10:0] : tile_last;
+  assign _0505_ = _0506_ ? _0503_ : tile_last;
+  assign _0506_ = ! ctrl_state;
+  assign _0507_ = _0508_ ? 11'h000 : _0505_;
+  assign _0509_ = _0510_ ? _0060_[15:0] : k_last;
+  assign _0511_ = _0512_ ? _0509_ : k_last;
+  assign _0512_ = ! ctrl_state;
+  assign _0513_ = _0514_ ? 16'h0000 : _0511_;
+  assign _0515_ = _0516_ ? hdr[71:64] : act_max;
+  assign _0517_ = _0518_ ? _0515_ : act_max;
+  assign _0518_ = ! ctrl_state;
+  assign _0519_ = _0520_ ? 8'h00 : _0517_;
+  assign _0521_ = _0522_ ? hdr[63:56] : act_min;
+  assign _0523_ = _0524_ ? _0521_ : act_min;
+  assign _0524_ = ! ctrl_state;
+  assign _0525_ = _0526_ ? 8'h00 : _0523_;
+  assign _0527_ = _0528_ ? hdr[55:48] : zero_point;
+  assign _0529_ = _0530_ ? _0527_ : zero_point;
+  assign _0530_ = ! ctrl_state;
+  assign _0531_ = _0532_ ? 8'h00 : _0529_;
+  assign _0533_ = _0534_ ? _0059_[15:0] : n_last;
+  assign _0535_ = _0536_ ? _0533_ : n_last;
+  assign _0536_ = ! ctrl_state;
+  assign _0537_ = _0538_ ? 16'h0000 : _0535_;
+  assign _0539_ = _0540_ ? _0058_ : m_wrap;
+  assign _0541_ = _0542_ ? _0539_ : m_wrap;
+  assign _0542_ = ! ctrl_state;
+  assign _0543_ = _0544_ ? 17'h00000 : _0541_;
+  assign _0545_ = _0546_ ? _0057_[15:0] : m_last;
+  assign _0547_ = _0548_ ? _0545_ : m_last;
+  assign _0548_ = ! ctrl_state;
+  assign _0549_ = _0550_ ? 16'h0000 : _0547_;
+  assign _0551_ = _0552_ ? hdr[15:0] : M_;
+  assign _0553_ = _0554_ ? _0551_ : M_;
+  assign _0554_ = ! ctrl_state;
+  assign _0555_ = _0556_ ? 16'h0000 : _0553_;
+  assign _0557_ = _0558_ ? 1'h1 : _0056_;
+  assign _0559_ = _0560_ ? 3'h6 : _0053_[2:0];
+  assign _0561_ = _0562_ ? 1'h0 : _0055_;
+  assign _0563_ = _0564_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _0565_ = _0566_ ? (* full_case = 32'd1 *) ra_row : _0563_;
+  assign _0567_ = _0568_ ? (* full_case = 32'd1 *) ra_inc : _0565_;
+  assign _0569_ = _0570_ ? _0567_ : ra;
+  assign _0571_ = _0572_ ? _0036_ : 1'h0;
+  assign _0572_ = ctrl_state == 2'h2;
+  assign _0573_ = _0574_ ? _0001_ : 1'h0;
+  assign _0574_ = ctrl_state == 2'h2;
+  assign _0575_ = _0576_ ? _0075_[15:0] : 16'h0000;
+  assign _0576_ = ctrl_state == 2'h1;
+  assign _0577_ = _0578_ ? wa : 4'h0;
+  assign _0578_ = ctrl_state == 2'h1;
+  assign _0579_ = _0580_ ? hdr[69:64] : 6'h00;
+  assign _0580_ = ctrl_state == 2'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1047,814 +2027,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-          wp__data[100:69] = hdr[31:0];
-          wp__data[131:101] = hdr[62:32];
-          wp__data[137:132] = hdr[69:64];
-          wp__data[169:138] = hdr[31:0];
-          wp__data[200:170] = hdr[62:32];
-          wp__data[206:201] = hdr[69:64];
-          wp__data[238:207] = hdr[31:0];
-          wp__data[269:239] = hdr[62:32];
-          wp__data[275:270] = hdr[69:64];
-          wp__data[307:276] = hdr[31:0];
-          wp__data[338:308] = hdr[62:32];
-          wp__data[344:339] = hdr[69:64];
-          wp__data[376:345] = hdr[31:0];
-          wp__data[407:377] = hdr[62:32];
-          wp__data[413:408] = hdr[69:64];
-          wp__data[445:414] = hdr[31:0];
-          wp__data[476:446] = hdr[62:32];
-          wp__data[482:477] = hdr[69:64];
-          wp__data[514:483] = hdr[31:0];
-          wp__data[545:515] = hdr[62:32];
-          wp__data[551:546] = hdr[69:64];
-          wp__data[583:552] = hdr[31:0];
-          wp__data[614:584] = hdr[62:32];
-          wp__data[620:615] = hdr[69:64];
-          wp__data[652:621] = hdr[31:0];
-          wp__data[683:653] = hdr[62:32];
-          wp__data[689:684] = hdr[69:64];
-          wp__data[721:690] = hdr[31:0];
-          wp__data[752:722] = hdr[62:32];
-          wp__data[758:753] = hdr[69:64];
-          wp__data[790:759] = hdr[31:0];
-          wp__data[821:791] = hdr[62:32];
-          wp__data[827:822] = hdr[69:64];
-          wp__data[859:828] = hdr[31:0];
-          wp__data[890:860] = hdr[62:32];
-          wp__data[896:891] = hdr[69:64];
-          wp__data[928:897] = hdr[31:0];
-          wp__data[959:929] = hdr[62:32];
-          wp__data[965:960] = hdr[69:64];
-          wp__data[997:966] = hdr[31:0];
-          wp__data[1028:998] = hdr[62:32];
-          wp__data[1034:1029] = hdr[69:64];
-          wp__data[1066:1035] = hdr[31:0];
-          wp__data[1097:1067] = hdr[62:32];
-          wp__data[1103:1098] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 4'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 16'h0000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [15:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 4'h0;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$31 ;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \$3 [2:0];
-    if (rst) begin
-      \$92  = 3'h6;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = \$32 ;
-    if (rst) begin
-      \$93  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$94  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$94  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$95  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$95  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$96  = \$34 ;
-          end
-    endcase
-    if (rst) begin
-      \$96  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$97  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$98  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$39 [10:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$103  = 4'h0;
-            end else begin
-              \$103  = \$48 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$104  = \$46 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$105  = \$44 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$105  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$106  = 1'h0;
-              end else begin
-                \$106  = \$47 [0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$107  = \$42 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = \$40 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$108  = \$50 ;
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$109  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$109  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$67 ) begin
-            \$109  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$109  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = \$signal$89 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$110  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$111  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$112  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$113  = 11'h000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$113  = 11'h000;
-            end else begin
-              \$113  = \$60 [10:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$113  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$114  = 1'h1;
-            end else begin
-              if (\$65 ) begin
-                \$114  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$115  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                \$115  = \$58 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$116  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$57 ) begin
-                \$116  = 4'h0;
-              end else begin
-                \$116  = \$59 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$117  = \$55 ;
-            end else begin
-              \$117  = \$62 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = \$56 ;
-            end else begin
-              \$118  = \$64 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$119  = 5'h1a;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$119  = \$66 [4:0];
-    endcase
-    if (rst) begin
-      \$119  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = d;
-    if (header_taken) begin
-      \$120  = 1'h0;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$120  = 1'h0;
-      end else begin
-        \$120  = \$80 [0];
-      end
-    end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = dn;
-    if (header_taken) begin
-      \$121  = 4'h0;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      if (\$77 ) begin
-        (* full_case = 32'd1 *)
-        if (\$78 ) begin
-          \$121  = 4'h0;
-        end else begin
-          \$121  = \$79 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$121  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = beat;
-    if (header_taken) begin
-      \$122  = 1'h0;
-    end
-    if (\$73 ) begin
-      \$122  = \$76 [0];
-    end else if (\$75 ) begin
-      \$122  = 1'h0;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$123  = 4'h0;
-    end else begin
-      \$123  = ra_next;
-    end
-    if (rst) begin
-      \$123  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$124  = 4'h1;
-    end else begin
-      \$124  = \$68 [3:0];
-    end
-    if (rst) begin
-      \$124  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$125  = 4'h0;
-    end else begin
-      \$125  = \$69 [3:0];
-    end
-    if (rst) begin
-      \$125  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = row;
-    if (header_taken) begin
-      \$126  = 17'h00000;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$126  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$126  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = row_valid;
-    if (header_taken) begin
-      \$127  = 1'h1;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$127  = row_valid_next;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = \$81 ;
-    if (rst) begin
-      \$128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = \$86 ;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = \$90 ;
-    if (rst) begin
-      \$130  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [3:0];
+  assign credits_next = _0053_[3:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1862,7 +2037,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _0043_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -2308,319 +2483,786 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = p_word[169:138];
   assign i_bias[63:32] = p_word[100:69];
   assign i_bias[31:0] = p_word[31:0];
-  assign \$23  = beat;
-  assign \$24  = d;
-  assign \$72  = beat;
+  assign _0230_ = rst;
+  assign _0035_ = _0229_;
+  assign _0232_ = rst;
+  assign _0033_ = _0231_;
+  assign _0234_ = rst;
+  assign _0032_ = _0233_;
+  assign _0236_ = header_taken;
+  assign _0238_ = _0103_;
+  assign _0240_ = _0101_;
+  assign _0242_ = rst;
+  assign _0031_ = _0241_;
+  assign _0244_ = header_taken;
+  assign _0246_ = _0103_;
+  assign _0248_ = _0101_;
+  assign _0250_ = rst;
+  assign _0030_ = _0249_;
+  assign _0252_ = header_taken;
+  assign _0254_ = rst;
+  assign _0029_ = _0253_;
+  assign _0256_ = header_taken;
+  assign _0258_ = rst;
+  assign _0028_ = _0257_;
+  assign _0260_ = header_taken;
+  assign _0262_ = rst;
+  assign _0027_ = _0261_;
+  assign _0264_ = header_taken;
+  assign _0266_ = _0103_;
+  assign _0268_ = _0101_;
+  assign _0270_ = rst;
+  assign _0026_ = _0269_;
+  assign _0272_ = header_taken;
+  assign _0274_ = _0106_;
+  assign _0276_ = _0105_;
+  assign _0278_ = _0103_;
+  assign _0280_ = _0101_;
+  assign _0282_ = rst;
+  assign _0025_ = _0281_;
+  assign _0284_ = header_taken;
+  assign _0286_ = _0105_;
+  assign _0288_ = _0103_;
+  assign _0290_ = _0101_;
+  assign _0292_ = rst;
+  assign _0024_ = _0291_;
+  assign _0296_ = last_mblock;
+  assign _0298_ = _0083_;
+  assign _0300_ = at_tile_last;
+  assign _0302_ = _0080_;
+  assign _0305_ = rst;
+  assign _0022_ = _0304_;
+  assign _0307_ = at_tile_last;
+  assign _0309_ = _0080_;
+  assign _0313_ = ch_last;
+  assign _0315_ = s_param__valid;
+  assign _0318_ = rst;
+  assign _0021_ = _0317_;
+  assign _0320_ = at_tile_last;
+  assign _0322_ = _0080_;
+  assign _0326_ = ch_last;
+  assign _0328_ = s_param__valid;
+  assign _0331_ = rst;
+  assign _0020_ = _0330_;
+  assign _0333_ = _0083_;
+  assign _0335_ = at_tile_last;
+  assign _0337_ = _0080_;
+  assign _0341_ = ch_last;
+  assign _0343_ = s_param__valid;
+  assign _0346_ = rst;
+  assign _0019_ = _0345_;
+  assign _0348_ = _0083_;
+  assign _0350_ = at_tile_last;
+  assign _0352_ = _0080_;
+  assign _0356_ = ch_last;
+  assign _0358_ = s_param__valid;
+  assign _0361_ = rst;
+  assign _0018_ = _0360_;
+  assign _0363_ = _0092_;
+  assign _0365_ = at_tile_last;
+  assign _0367_ = _0080_;
+  assign _0371_ = ch_last;
+  assign _0373_ = s_param__valid;
+  assign _0376_ = rst;
+  assign _0017_ = _0375_;
+  assign _0378_ = at_tile_last;
+  assign _0380_ = _0080_;
+  assign _0384_ = ch_last;
+  assign _0386_ = s_param__valid;
+  assign _0389_ = rst;
+  assign _0016_ = _0388_;
+  assign _0391_ = ch_last;
+  assign _0393_ = s_param__valid;
+  assign _0397_ = rst;
+  assign _0015_ = _0396_;
+  assign _0399_ = _0066_;
+  assign _0401_ = s_param__valid;
+  assign _0405_ = rst;
+  assign _0014_ = _0404_;
+  assign _0407_ = _0066_;
+  assign _0409_ = s_param__valid;
+  assign _0413_ = rst;
+  assign _0013_ = _0412_;
+  assign _0415_ = _0094_;
+  assign _0419_ = last_mblock;
+  assign _0421_ = _0083_;
+  assign _0423_ = at_tile_last;
+  assign _0425_ = _0080_;
+  assign _0428_ = ch_last;
+  assign _0430_ = s_param__valid;
+  assign _0433_ = s_param__valid;
+  assign _0436_ = rst;
+  assign _0011_ = _0435_;
+  assign _0438_ = s_param__valid;
+  assign _0442_ = s_param__valid;
+  assign _0445_ = rst;
+  assign _0010_ = _0444_;
+  assign _0447_ = s_param__valid;
+  assign _0451_ = s_param__valid;
+  assign _0454_ = rst;
+  assign _0009_ = _0453_;
+  assign _0456_ = _0070_;
+  assign _0458_ = _0068_;
+  assign _0460_ = s_param__valid;
+  assign _0464_ = s_param__valid;
+  assign _0467_ = rst;
+  assign _0008_ = _0466_;
+  assign _0469_ = _0068_;
+  assign _0471_ = s_param__valid;
+  assign _0475_ = s_param__valid;
+  assign _0478_ = rst;
+  assign _0007_ = _0477_;
+  assign _0480_ = _0070_;
+  assign _0482_ = _0068_;
+  assign _0484_ = s_param__valid;
+  assign _0488_ = s_param__valid;
+  assign _0491_ = rst;
+  assign _0006_ = _0490_;
+  assign _0493_ = _0068_;
+  assign _0495_ = s_param__valid;
+  assign _0499_ = s_param__valid;
+  assign _0502_ = rst;
+  assign _0005_ = _0501_;
+  assign _0504_ = s_param__valid;
+  assign _0508_ = rst;
+  assign _0004_ = _0507_;
+  assign _0510_ = s_param__valid;
+  assign _0514_ = rst;
+  assign _0003_ = _0513_;
+  assign _0516_ = s_param__valid;
+  assign _0520_ = rst;
+  assign _0002_ = _0519_;
+  assign _0522_ = s_param__valid;
+  assign _0526_ = rst;
+  assign _0129_ = _0525_;
+  assign _0528_ = s_param__valid;
+  assign _0532_ = rst;
+  assign _0128_ = _0531_;
+  assign _0534_ = s_param__valid;
+  assign _0538_ = rst;
+  assign _0127_ = _0537_;
+  assign _0540_ = s_param__valid;
+  assign _0544_ = rst;
+  assign _0126_ = _0543_;
+  assign _0546_ = s_param__valid;
+  assign _0550_ = rst;
+  assign _0125_ = _0549_;
+  assign _0552_ = s_param__valid;
+  assign _0556_ = rst;
+  assign _0124_ = _0555_;
+  assign _0558_ = rst;
+  assign _0123_ = _0557_;
+  assign _0560_ = rst;
+  assign _0122_ = _0559_;
+  assign _0562_ = rst;
+  assign _0121_ = _0561_;
+  assign _0564_ = _0048_;
+  assign _0566_ = _0047_;
+  assign _0568_ = _0046_;
+  assign _0570_ = o_valid;
+  assign ra_next = _0569_;
+  assign \$signal  = _0571_;
+  assign i_valid = _0573_;
+  assign wp__en = _0575_;
+  assign wp__addr = _0577_;
+  assign wp__data[1103:1098] = _0579_;
+  assign wp__data[1097:1067] = _0130_;
+  assign wp__data[1066:1035] = _0132_;
+  assign wp__data[1034:1029] = _0134_;
+  assign wp__data[1028:998] = _0136_;
+  assign wp__data[997:966] = _0138_;
+  assign wp__data[965:960] = _0140_;
+  assign wp__data[959:929] = _0142_;
+  assign wp__data[928:897] = _0144_;
+  assign wp__data[896:891] = _0146_;
+  assign wp__data[890:860] = _0148_;
+  assign wp__data[859:828] = _0150_;
+  assign wp__data[827:822] = _0152_;
+  assign wp__data[821:791] = _0154_;
+  assign wp__data[790:759] = _0156_;
+  assign wp__data[758:753] = _0158_;
+  assign wp__data[752:722] = _0160_;
+  assign wp__data[721:690] = _0162_;
+  assign wp__data[689:684] = _0164_;
+  assign wp__data[683:653] = _0166_;
+  assign wp__data[652:621] = _0168_;
+  assign wp__data[620:615] = _0170_;
+  assign wp__data[614:584] = _0172_;
+  assign wp__data[583:552] = _0174_;
+  assign wp__data[551:546] = _0176_;
+  assign wp__data[545:515] = _0178_;
+  assign wp__data[514:483] = _0180_;
+  assign wp__data[482:477] = _0182_;
+  assign wp__data[476:446] = _0184_;
+  assign wp__data[445:414] = _0186_;
+  assign wp__data[413:408] = _0188_;
+  assign wp__data[407:377] = _0190_;
+  assign wp__data[376:345] = _0192_;
+  assign wp__data[344:339] = _0194_;
+  assign wp__data[338:308] = _0196_;
+  assign wp__data[307:276] = _0198_;
+  assign wp__data[275:270] = _0200_;
+  assign wp__data[269:239] = _0202_;
+  assign wp__data[238:207] = _0204_;
+  assign wp__data[206:201] = _0206_;
+  assign wp__data[200:170] = _0208_;
+  assign wp__data[169:138] = _0210_;
+  assign wp__data[137:132] = _0212_;
+  assign wp__data[131:101] = _0214_;
+  assign wp__data[100:69] = _0216_;
+  assign wp__data[68:63] = _0218_;
+  assign wp__data[62:32] = _0220_;
+  assign wp__data[31:0] = _0222_;
+  assign header_taken = _0224_;
+  assign s_param__ready = _0226_;
+  assign _0046_ = beat;
+  assign _0047_ = d;
+  assign _0100_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [26:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$103 ;
-  wire [7:0] \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [7:0] \$107 ;
-  wire [7:0] \$108 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire [7:0] \$116 ;
-  wire [7:0] \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
-  wire [26:0] \$12 ;
-  wire [7:0] \$120 ;
-  wire [7:0] \$121 ;
-  wire [7:0] \$122 ;
-  wire [7:0] \$123 ;
-  wire [7:0] \$124 ;
-  wire [7:0] \$125 ;
-  wire [7:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire [7:0] \$128 ;
-  wire [7:0] \$129 ;
-  wire \$13 ;
-  wire [7:0] \$130 ;
-  wire [7:0] \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [7:0] \$134 ;
-  wire [7:0] \$135 ;
-  wire [7:0] \$136 ;
-  wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [7:0] \$139 ;
-  wire [26:0] \$14 ;
-  wire [7:0] \$140 ;
-  wire [7:0] \$141 ;
-  wire [7:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire [7:0] \$144 ;
-  wire [7:0] \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire [7:0] \$148 ;
-  wire [7:0] \$149 ;
-  wire \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [7:0] \$152 ;
-  wire [7:0] \$153 ;
-  wire [7:0] \$154 ;
-  wire [7:0] \$155 ;
-  wire [7:0] \$156 ;
-  wire [7:0] \$157 ;
-  wire [7:0] \$158 ;
-  wire [7:0] \$159 ;
-  wire [26:0] \$16 ;
-  wire [7:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire [7:0] \$162 ;
-  wire [7:0] \$163 ;
-  wire [7:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [7:0] \$168 ;
-  wire [7:0] \$169 ;
-  wire \$17 ;
-  wire [7:0] \$170 ;
-  wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [7:0] \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire [7:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire [7:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire [26:0] \$18 ;
-  wire [7:0] \$180 ;
-  wire [7:0] \$181 ;
-  wire [7:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [7:0] \$184 ;
-  wire [7:0] \$185 ;
-  wire [7:0] \$186 ;
-  wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [7:0] \$189 ;
-  wire \$19 ;
-  wire [7:0] \$190 ;
-  wire [7:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  wire [7:0] \$194 ;
-  reg [15:0] \$195 ;
-  reg \$196 ;
-  reg [26:0] \$197 ;
-  reg [26:0] \$198 ;
-  reg [7:0] \$199 ;
-  wire [26:0] \$2 ;
-  wire [26:0] \$20 ;
-  reg \$200 ;
-  wire [7:0] \$201 ;
-  reg [15:0] \$202 ;
-  reg \$203 ;
-  reg [26:0] \$204 ;
-  reg [26:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
-  wire [7:0] \$208 ;
-  reg [15:0] \$209 ;
-  wire \$21 ;
-  reg \$210 ;
-  reg [26:0] \$211 ;
-  reg [26:0] \$212 ;
-  reg [7:0] \$213 ;
-  reg \$214 ;
-  wire [7:0] \$215 ;
-  reg [15:0] \$216 ;
-  reg \$217 ;
-  reg [26:0] \$218 ;
-  reg [26:0] \$219 ;
-  wire [26:0] \$22 ;
-  reg [7:0] \$220 ;
-  reg \$221 ;
-  wire [7:0] \$222 ;
-  reg [15:0] \$223 ;
-  reg \$224 ;
-  reg [26:0] \$225 ;
-  reg [26:0] \$226 ;
-  reg [7:0] \$227 ;
-  reg \$228 ;
-  wire [7:0] \$229 ;
-  wire \$23 ;
-  reg [15:0] \$230 ;
-  reg \$231 ;
-  reg [26:0] \$232 ;
-  reg [26:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
-  wire [7:0] \$236 ;
-  reg [15:0] \$237 ;
-  reg \$238 ;
-  reg [26:0] \$239 ;
-  wire [26:0] \$24 ;
-  reg [26:0] \$240 ;
-  reg [7:0] \$241 ;
-  reg \$242 ;
-  wire [7:0] \$243 ;
-  reg [15:0] \$244 ;
-  reg \$245 ;
-  reg [26:0] \$246 ;
-  reg [26:0] \$247 ;
-  reg [7:0] \$248 ;
-  reg \$249 ;
-  wire \$25 ;
-  wire [7:0] \$250 ;
-  reg [15:0] \$251 ;
-  reg \$252 ;
-  reg [26:0] \$253 ;
-  reg [26:0] \$254 ;
-  reg [7:0] \$255 ;
-  reg \$256 ;
-  wire [7:0] \$257 ;
-  reg [15:0] \$258 ;
-  reg \$259 ;
-  wire [26:0] \$26 ;
-  reg [26:0] \$260 ;
-  reg [26:0] \$261 ;
-  reg [7:0] \$262 ;
-  reg \$263 ;
-  wire [7:0] \$264 ;
-  reg [15:0] \$265 ;
-  reg \$266 ;
-  reg [26:0] \$267 ;
-  reg [26:0] \$268 ;
-  reg [7:0] \$269 ;
-  wire \$27 ;
-  reg \$270 ;
-  wire [7:0] \$271 ;
-  reg [15:0] \$272 ;
-  reg \$273 ;
-  reg [26:0] \$274 ;
-  reg [26:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  wire [7:0] \$278 ;
-  reg [15:0] \$279 ;
-  wire [26:0] \$28 ;
-  reg \$280 ;
-  reg [26:0] \$281 ;
-  reg [26:0] \$282 ;
-  reg [7:0] \$283 ;
-  reg \$284 ;
-  wire [7:0] \$285 ;
-  reg [15:0] \$286 ;
-  reg \$287 ;
-  reg [26:0] \$288 ;
-  reg [26:0] \$289 ;
-  wire \$29 ;
-  reg [7:0] \$290 ;
-  reg \$291 ;
-  wire [7:0] \$292 ;
-  reg [15:0] \$293 ;
-  reg \$294 ;
-  reg [26:0] \$295 ;
-  reg [26:0] \$296 ;
-  reg [7:0] \$297 ;
-  reg \$298 ;
-  wire [7:0] \$299 ;
-  wire \$3 ;
-  wire [26:0] \$30 ;
-  reg [15:0] \$300 ;
-  reg \$301 ;
-  reg [26:0] \$302 ;
-  reg [26:0] \$303 ;
-  reg \$304 ;
-  reg \$305 ;
-  wire \$31 ;
-  wire [26:0] \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire [27:0] \$35 ;
-  wire [27:0] \$36 ;
-  wire [27:0] \$37 ;
-  wire [27:0] \$38 ;
-  wire [27:0] \$39 ;
-  wire [26:0] \$4 ;
-  wire [27:0] \$40 ;
-  wire [27:0] \$41 ;
-  wire [27:0] \$42 ;
-  wire [27:0] \$43 ;
-  wire [27:0] \$44 ;
-  wire [27:0] \$45 ;
-  wire [27:0] \$46 ;
-  wire [27:0] \$47 ;
-  wire [27:0] \$48 ;
-  wire [27:0] \$49 ;
-  wire \$5 ;
-  wire [27:0] \$50 ;
-  wire \$51 ;
-  wire [1:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  wire [7:0] \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [7:0] \$58 ;
-  wire [7:0] \$59 ;
-  wire [26:0] \$6 ;
-  wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [7:0] \$63 ;
-  wire [7:0] \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [7:0] \$67 ;
-  wire [7:0] \$68 ;
-  wire [7:0] \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [7:0] \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [7:0] \$79 ;
-  wire [26:0] \$8 ;
-  wire [7:0] \$80 ;
-  wire [7:0] \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [7:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [7:0] \$86 ;
-  wire [7:0] \$87 ;
-  wire [7:0] \$88 ;
-  wire [7:0] \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [7:0] \$91 ;
-  wire [7:0] \$92 ;
-  wire [7:0] \$93 ;
-  wire [7:0] \$94 ;
-  wire [7:0] \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire [7:0] \$98 ;
-  wire [7:0] \$99 ;
+  wire _000_;
+  wire [26:0] _001_;
+  wire [7:0] _002_;
+  wire [7:0] _003_;
+  wire [7:0] _004_;
+  wire [7:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [7:0] _008_;
+  wire [7:0] _009_;
+  wire [7:0] _010_;
+  wire [7:0] _011_;
+  wire _012_;
+  wire [7:0] _013_;
+  wire [7:0] _014_;
+  wire [7:0] _015_;
+  wire [7:0] _016_;
+  wire [7:0] _017_;
+  wire [7:0] _018_;
+  wire [7:0] _019_;
+  wire [7:0] _020_;
+  wire [7:0] _021_;
+  wire [7:0] _022_;
+  wire [26:0] _023_;
+  wire [7:0] _024_;
+  wire [7:0] _025_;
+  wire [7:0] _026_;
+  wire [7:0] _027_;
+  wire [7:0] _028_;
+  wire [7:0] _029_;
+  wire [7:0] _030_;
+  wire [7:0] _031_;
+  wire [7:0] _032_;
+  wire [7:0] _033_;
+  wire _034_;
+  wire [7:0] _035_;
+  wire [7:0] _036_;
+  wire [7:0] _037_;
+  wire [7:0] _038_;
+  wire [7:0] _039_;
+  wire [7:0] _040_;
+  wire [7:0] _041_;
+  wire [7:0] _042_;
+  wire [7:0] _043_;
+  wire [7:0] _044_;
+  wire [26:0] _045_;
+  wire [7:0] _046_;
+  wire [7:0] _047_;
+  wire [7:0] _048_;
+  wire [7:0] _049_;
+  wire [7:0] _050_;
+  wire [7:0] _051_;
+  wire [7:0] _052_;
+  wire [7:0] _053_;
+  wire [7:0] _054_;
+  wire [7:0] _055_;
+  wire _056_;
+  wire [7:0] _057_;
+  wire [7:0] _058_;
+  wire [7:0] _059_;
+  wire [7:0] _060_;
+  wire [7:0] _061_;
+  wire [7:0] _062_;
+  wire [7:0] _063_;
+  wire [7:0] _064_;
+  wire [7:0] _065_;
+  wire [7:0] _066_;
+  wire [26:0] _067_;
+  wire [7:0] _068_;
+  wire [7:0] _069_;
+  wire [7:0] _070_;
+  wire [7:0] _071_;
+  wire [7:0] _072_;
+  wire [7:0] _073_;
+  wire [7:0] _074_;
+  wire [7:0] _075_;
+  wire [7:0] _076_;
+  wire [7:0] _077_;
+  wire _078_;
+  wire [7:0] _079_;
+  wire [7:0] _080_;
+  wire [7:0] _081_;
+  wire [7:0] _082_;
+  wire [7:0] _083_;
+  wire [7:0] _084_;
+  wire [7:0] _085_;
+  wire [7:0] _086_;
+  wire [7:0] _087_;
+  wire [7:0] _088_;
+  wire [26:0] _089_;
+  wire [7:0] _090_;
+  wire [7:0] _091_;
+  wire [7:0] _092_;
+  wire [7:0] _093_;
+  wire [7:0] _094_;
+  wire [7:0] _095_;
+  wire [7:0] _096_;
+  wire [7:0] _097_;
+  wire [7:0] _098_;
+  wire [7:0] _099_;
+  wire _100_;
+  wire [7:0] _101_;
+  wire [7:0] _102_;
+  wire [7:0] _103_;
+  wire _104_;
+  wire [7:0] _105_;
+  wire [15:0] _106_;
+  wire _107_;
+  wire [26:0] _108_;
+  wire [26:0] _109_;
+  wire [7:0] _110_;
+  wire [26:0] _111_;
+  wire [26:0] _112_;
+  wire _113_;
+  wire [7:0] _114_;
+  wire [15:0] _115_;
+  wire _116_;
+  wire [26:0] _117_;
+  wire [26:0] _118_;
+  wire [7:0] _119_;
+  wire _120_;
+  wire [7:0] _121_;
+  wire [15:0] _122_;
+  wire _123_;
+  wire _124_;
+  wire [26:0] _125_;
+  wire [26:0] _126_;
+  wire [7:0] _127_;
+  wire _128_;
+  wire [7:0] _129_;
+  wire [15:0] _130_;
+  wire _131_;
+  wire [26:0] _132_;
+  wire [26:0] _133_;
+  wire [26:0] _134_;
+  wire [7:0] _135_;
+  wire _136_;
+  wire [7:0] _137_;
+  wire [15:0] _138_;
+  wire _139_;
+  wire [26:0] _140_;
+  wire [26:0] _141_;
+  wire [7:0] _142_;
+  wire _143_;
+  wire [7:0] _144_;
+  wire _145_;
+  wire [15:0] _146_;
+  wire _147_;
+  wire [26:0] _148_;
+  wire [26:0] _149_;
+  wire [7:0] _150_;
+  wire _151_;
+  wire [7:0] _152_;
+  wire [15:0] _153_;
+  wire _154_;
+  wire [26:0] _155_;
+  wire [26:0] _156_;
+  wire [26:0] _157_;
+  wire [7:0] _158_;
+  wire _159_;
+  wire [7:0] _160_;
+  wire [15:0] _161_;
+  wire _162_;
+  wire [26:0] _163_;
+  wire [26:0] _164_;
+  wire [7:0] _165_;
+  wire _166_;
+  wire _167_;
+  wire [7:0] _168_;
+  wire [15:0] _169_;
+  wire _170_;
+  wire [26:0] _171_;
+  wire [26:0] _172_;
+  wire [7:0] _173_;
+  wire _174_;
+  wire [7:0] _175_;
+  wire [15:0] _176_;
+  wire _177_;
+  wire [26:0] _178_;
+  wire [26:0] _179_;
+  wire [26:0] _180_;
+  wire [7:0] _181_;
+  wire _182_;
+  wire [7:0] _183_;
+  wire [15:0] _184_;
+  wire _185_;
+  wire [26:0] _186_;
+  wire [26:0] _187_;
+  wire [7:0] _188_;
+  wire _189_;
+  wire _190_;
+  wire [7:0] _191_;
+  wire [15:0] _192_;
+  wire _193_;
+  wire [26:0] _194_;
+  wire [26:0] _195_;
+  wire [7:0] _196_;
+  wire _197_;
+  wire [7:0] _198_;
+  wire [15:0] _199_;
+  wire [26:0] _200_;
+  wire _201_;
+  wire [26:0] _202_;
+  wire [26:0] _203_;
+  wire [7:0] _204_;
+  wire _205_;
+  wire [7:0] _206_;
+  wire [15:0] _207_;
+  wire _208_;
+  wire [26:0] _209_;
+  wire [26:0] _210_;
+  wire _211_;
+  wire [7:0] _212_;
+  wire _213_;
+  wire [7:0] _214_;
+  wire [15:0] _215_;
+  wire _216_;
+  wire [26:0] _217_;
+  wire [26:0] _218_;
+  wire [7:0] _219_;
+  wire _220_;
+  wire [7:0] _221_;
+  wire _222_;
+  wire [26:0] _223_;
+  wire [15:0] _224_;
+  wire _225_;
+  wire [26:0] _226_;
+  wire [26:0] _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire [26:0] _231_;
+  wire _232_;
+  wire _233_;
+  wire [27:0] _234_;
+  wire [27:0] _235_;
+  wire [27:0] _236_;
+  wire [27:0] _237_;
+  wire [27:0] _238_;
+  wire [26:0] _239_;
+  wire [27:0] _240_;
+  wire [27:0] _241_;
+  wire [27:0] _242_;
+  wire [27:0] _243_;
+  wire [27:0] _244_;
+  wire [27:0] _245_;
+  wire [27:0] _246_;
+  wire [27:0] _247_;
+  wire [27:0] _248_;
+  wire [27:0] _249_;
+  wire _250_;
+  wire [27:0] _251_;
+  wire _252_;
+  wire [1:0] _253_;
+  wire _254_;
+  wire _255_;
+  wire [7:0] _256_;
+  wire [7:0] _257_;
+  wire [7:0] _258_;
+  wire [7:0] _259_;
+  wire [7:0] _260_;
+  wire [26:0] _261_;
+  wire [7:0] _262_;
+  wire [7:0] _263_;
+  wire [7:0] _264_;
+  wire [7:0] _265_;
+  wire [7:0] _266_;
+  wire [7:0] _267_;
+  wire [7:0] _268_;
+  wire [7:0] _269_;
+  wire [7:0] _270_;
+  wire [7:0] _271_;
+  wire _272_;
+  wire [7:0] _273_;
+  wire [7:0] _274_;
+  wire [7:0] _275_;
+  wire [7:0] _276_;
+  wire [7:0] _277_;
+  wire [7:0] _278_;
+  wire [7:0] _279_;
+  wire [7:0] _280_;
+  wire [7:0] _281_;
+  wire [7:0] _282_;
+  wire [26:0] _283_;
+  wire [7:0] _284_;
+  wire [7:0] _285_;
+  wire [7:0] _286_;
+  wire [7:0] _287_;
+  wire [7:0] _288_;
+  wire [7:0] _289_;
+  wire [7:0] _290_;
+  wire [7:0] _291_;
+  wire [7:0] _292_;
+  wire [7:0] _293_;
+  wire _294_;
+  wire [7:0] _295_;
+  wire [7:0] _296_;
+  wire [7:0] _297_;
+  wire [7:0] _298_;
+  wire [7:0] _299_;
+  wire [7:0] _300_;
+  wire [7:0] _301_;
+  wire [7:0] _302_;
+  wire [7:0] _303_;
+  wire [7:0] _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire _311_;
+  wire _312_;
+  wire [26:0] _313_;
+  wire _314_;
+  wire [26:0] _315_;
+  wire _316_;
+  wire [26:0] _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire [15:0] _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire [7:0] _325_;
+  wire _326_;
+  wire [26:0] _327_;
+  wire _328_;
+  wire [26:0] _329_;
+  wire _330_;
+  wire [26:0] _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire [15:0] _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire [7:0] _339_;
+  wire _340_;
+  wire [26:0] _341_;
+  wire _342_;
+  wire [26:0] _343_;
+  wire _344_;
+  wire [26:0] _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
+  wire [15:0] _349_;
+  wire _350_;
+  wire _351_;
+  wire _352_;
+  wire [7:0] _353_;
+  wire _354_;
+  wire [26:0] _355_;
+  wire _356_;
+  wire [26:0] _357_;
+  wire _358_;
+  wire [26:0] _359_;
+  wire _360_;
+  wire _361_;
+  wire _362_;
+  wire [15:0] _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire [7:0] _367_;
+  wire _368_;
+  wire [26:0] _369_;
+  wire _370_;
+  wire [26:0] _371_;
+  wire _372_;
+  wire [26:0] _373_;
+  wire _374_;
+  wire _375_;
+  wire _376_;
+  wire [15:0] _377_;
+  wire _378_;
+  wire _379_;
+  wire _380_;
+  wire [7:0] _381_;
+  wire _382_;
+  wire [26:0] _383_;
+  wire _384_;
+  wire [26:0] _385_;
+  wire _386_;
+  wire [26:0] _387_;
+  wire _388_;
+  wire _389_;
+  wire _390_;
+  wire [15:0] _391_;
+  wire _392_;
+  wire _393_;
+  wire _394_;
+  wire [7:0] _395_;
+  wire _396_;
+  wire [26:0] _397_;
+  wire _398_;
+  wire [26:0] _399_;
+  wire _400_;
+  wire [26:0] _401_;
+  wire _402_;
+  wire _403_;
+  wire _404_;
+  wire [15:0] _405_;
+  wire _406_;
+  wire _407_;
+  wire _408_;
+  wire [7:0] _409_;
+  wire _410_;
+  wire [26:0] _411_;
+  wire _412_;
+  wire [26:0] _413_;
+  wire _414_;
+  wire [26:0] _415_;
+  wire _416_;
+  wire _417_;
+  wire _418_;
+  wire [15:0] _419_;
+  wire _420_;
+  wire _421_;
+  wire _422_;
+  wire [7:0] _423_;
+  wire _424_;
+  wire [26:0] _425_;
+  wire _426_;
+  wire [26:0] _427_;
+  wire _428_;
+  wire [26:0] _429_;
+  wire _430_;
+  wire _431_;
+  wire _432_;
+  wire [15:0] _433_;
+  wire _434_;
+  wire _435_;
+  wire _436_;
+  wire [7:0] _437_;
+  wire _438_;
+  wire [26:0] _439_;
+  wire _440_;
+  wire [26:0] _441_;
+  wire _442_;
+  wire [26:0] _443_;
+  wire _444_;
+  wire _445_;
+  wire _446_;
+  wire [15:0] _447_;
+  wire _448_;
+  wire _449_;
+  wire _450_;
+  wire [7:0] _451_;
+  wire _452_;
+  wire [26:0] _453_;
+  wire _454_;
+  wire [26:0] _455_;
+  wire _456_;
+  wire [26:0] _457_;
+  wire _458_;
+  wire _459_;
+  wire _460_;
+  wire [15:0] _461_;
+  wire _462_;
+  wire _463_;
+  wire _464_;
+  wire [7:0] _465_;
+  wire _466_;
+  wire [26:0] _467_;
+  wire _468_;
+  wire [26:0] _469_;
+  wire _470_;
+  wire [26:0] _471_;
+  wire _472_;
+  wire _473_;
+  wire _474_;
+  wire [15:0] _475_;
+  wire _476_;
+  wire _477_;
+  wire _478_;
+  wire [7:0] _479_;
+  wire _480_;
+  wire [26:0] _481_;
+  wire _482_;
+  wire [26:0] _483_;
+  wire _484_;
+  wire [26:0] _485_;
+  wire _486_;
+  wire _487_;
+  wire _488_;
+  wire [15:0] _489_;
+  wire _490_;
+  wire _491_;
+  wire _492_;
+  wire [7:0] _493_;
+  wire _494_;
+  wire [26:0] _495_;
+  wire _496_;
+  wire [26:0] _497_;
+  wire _498_;
+  wire [26:0] _499_;
+  wire _500_;
+  wire _501_;
+  wire _502_;
+  wire [15:0] _503_;
+  wire _504_;
+  wire _505_;
+  wire _506_;
+  wire [7:0] _507_;
+  wire _508_;
+  wire [26:0] _509_;
+  wire _510_;
+  wire [26:0] _511_;
+  wire _512_;
+  wire [26:0] _513_;
+  wire _514_;
+  wire _515_;
+  wire _516_;
+  wire [15:0] _517_;
+  wire _518_;
+  wire _519_;
+  wire _520_;
+  wire [7:0] _521_;
+  wire _522_;
+  wire [26:0] _523_;
+  wire _524_;
+  wire [26:0] _525_;
+  wire _526_;
+  wire [26:0] _527_;
+  wire _528_;
+  wire _529_;
+  wire _530_;
+  wire [15:0] _531_;
+  wire _532_;
+  wire _533_;
+  wire _534_;
+  wire [7:0] _535_;
+  wire _536_;
+  wire _537_;
+  wire _538_;
+  wire _539_;
+  wire _540_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -2672,7 +3314,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_0_9;
   input clk;
   wire clk;
-  reg count_next;
+  wire count_next;
   reg drain_count = 1'h0;
   reg drain_shift = 1'h0;
   output draining;
@@ -2991,23 +3633,23 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in7;
   wire [7:0] w_in8;
   wire [7:0] w_in9;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 27'h0000000 : \$35 [26:0];
-  assign \$4  = lr_0_1 ? 27'h0000000 : \$36 [26:0];
-  assign \$6  = lr_0_2 ? 27'h0000000 : \$37 [26:0];
-  assign \$8  = lr_0_3 ? 27'h0000000 : \$38 [26:0];
-  assign \$10  = lr_0_4 ? 27'h0000000 : \$39 [26:0];
-  assign \$12  = lr_0_5 ? 27'h0000000 : \$40 [26:0];
-  assign \$14  = lr_0_6 ? 27'h0000000 : \$41 [26:0];
-  assign \$16  = lr_0_7 ? 27'h0000000 : \$42 [26:0];
-  assign \$18  = lr_0_8 ? 27'h0000000 : \$43 [26:0];
-  assign \$20  = lr_0_9 ? 27'h0000000 : \$44 [26:0];
-  assign \$22  = lr_0_10 ? 27'h0000000 : \$45 [26:0];
-  assign \$24  = lr_0_11 ? 27'h0000000 : \$46 [26:0];
-  assign \$26  = lr_0_12 ? 27'h0000000 : \$47 [26:0];
-  assign \$28  = lr_0_13 ? 27'h0000000 : \$48 [26:0];
-  assign \$30  = lr_0_14 ? 27'h0000000 : \$49 [26:0];
-  assign \$32  = lr_0_15 ? 27'h0000000 : \$50 [26:0];
+  assign _000_ = i_last & i_valid;
+  assign _111_ = lr_0_0 ? 27'h0000000 : _234_[26:0];
+  assign _239_ = lr_0_1 ? 27'h0000000 : _235_[26:0];
+  assign _261_ = lr_0_2 ? 27'h0000000 : _236_[26:0];
+  assign _283_ = lr_0_3 ? 27'h0000000 : _237_[26:0];
+  assign _001_ = lr_0_4 ? 27'h0000000 : _238_[26:0];
+  assign _023_ = lr_0_5 ? 27'h0000000 : _240_[26:0];
+  assign _045_ = lr_0_6 ? 27'h0000000 : _241_[26:0];
+  assign _067_ = lr_0_7 ? 27'h0000000 : _242_[26:0];
+  assign _089_ = lr_0_8 ? 27'h0000000 : _243_[26:0];
+  assign _112_ = lr_0_9 ? 27'h0000000 : _244_[26:0];
+  assign _134_ = lr_0_10 ? 27'h0000000 : _245_[26:0];
+  assign _156_ = lr_0_11 ? 27'h0000000 : _246_[26:0];
+  assign _178_ = lr_0_12 ? 27'h0000000 : _247_[26:0];
+  assign _200_ = lr_0_13 ? 27'h0000000 : _248_[26:0];
+  assign _223_ = lr_0_14 ? 27'h0000000 : _249_[26:0];
+  assign _231_ = lr_0_15 ? 27'h0000000 : _251_[26:0];
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign w_in0 = in_valid ? in_w0 : 8'h00;
   assign w_in1 = in_valid ? in_w1 : 8'h00;
@@ -3026,1302 +3668,679 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in14 = in_valid ? in_w14 : 8'h00;
   assign w_in15 = in_valid ? in_w15 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$35  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _234_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$36  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _235_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$37  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _236_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$38  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _237_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$39  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign _238_ = $signed(acc_0_4) + $signed(pr_0_4);
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$40  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign _240_ = $signed(acc_0_5) + $signed(pr_0_5);
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$41  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign _241_ = $signed(acc_0_6) + $signed(pr_0_6);
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$42  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign _242_ = $signed(acc_0_7) + $signed(pr_0_7);
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
-  assign \$43  = $signed(acc_0_8) + $signed(pr_0_8);
+  assign _243_ = $signed(acc_0_8) + $signed(pr_0_8);
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
-  assign \$44  = $signed(acc_0_9) + $signed(pr_0_9);
+  assign _244_ = $signed(acc_0_9) + $signed(pr_0_9);
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
-  assign \$45  = $signed(acc_0_10) + $signed(pr_0_10);
+  assign _245_ = $signed(acc_0_10) + $signed(pr_0_10);
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
-  assign \$46  = $signed(acc_0_11) + $signed(pr_0_11);
+  assign _246_ = $signed(acc_0_11) + $signed(pr_0_11);
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
-  assign \$47  = $signed(acc_0_12) + $signed(pr_0_12);
+  assign _247_ = $signed(acc_0_12) + $signed(pr_0_12);
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
-  assign \$48  = $signed(acc_0_13) + $signed(pr_0_13);
+  assign _248_ = $signed(acc_0_13) + $signed(pr_0_13);
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
-  assign \$49  = $signed(acc_0_14) + $signed(pr_0_14);
+  assign _249_ = $signed(acc_0_14) + $signed(pr_0_14);
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
-  assign \$50  = $signed(acc_0_15) + $signed(pr_0_15);
-  assign \$52  = drain_count - 1'h1;
+  assign _251_ = $signed(acc_0_15) + $signed(pr_0_15);
+  assign _253_ = drain_count - 1'h1;
   always @(posedge clk)
-    in_valid <= \$53 ;
+    in_valid <= _254_;
   always @(posedge clk)
-    in_last <= \$54 ;
+    in_last <= _255_;
   always @(posedge clk)
-    in_a0 <= \$55 ;
+    in_a0 <= _256_;
   always @(posedge clk)
-    in_w0 <= \$56 ;
+    in_w0 <= _257_;
   always @(posedge clk)
-    in_w1 <= \$57 ;
+    in_w1 <= _258_;
   always @(posedge clk)
-    in_w2 <= \$58 ;
+    in_w2 <= _259_;
   always @(posedge clk)
-    in_w3 <= \$59 ;
+    in_w3 <= _260_;
   always @(posedge clk)
-    in_w4 <= \$60 ;
+    in_w4 <= _262_;
   always @(posedge clk)
-    in_w5 <= \$61 ;
+    in_w5 <= _263_;
   always @(posedge clk)
-    in_w6 <= \$62 ;
+    in_w6 <= _264_;
   always @(posedge clk)
-    in_w7 <= \$63 ;
+    in_w7 <= _265_;
   always @(posedge clk)
-    in_w8 <= \$64 ;
+    in_w8 <= _266_;
   always @(posedge clk)
-    in_w9 <= \$65 ;
+    in_w9 <= _267_;
   always @(posedge clk)
-    in_w10 <= \$66 ;
+    in_w10 <= _268_;
   always @(posedge clk)
-    in_w11 <= \$67 ;
+    in_w11 <= _269_;
   always @(posedge clk)
-    in_w12 <= \$68 ;
+    in_w12 <= _270_;
   always @(posedge clk)
-    in_w13 <= \$69 ;
+    in_w13 <= _271_;
   always @(posedge clk)
-    in_w14 <= \$70 ;
+    in_w14 <= _273_;
   always @(posedge clk)
-    in_w15 <= \$71 ;
+    in_w15 <= _274_;
   always @(posedge clk)
-    skew_w1_d0 <= \$72 ;
+    skew_w1_d0 <= _275_;
   always @(posedge clk)
-    skew_w2_d0 <= \$73 ;
+    skew_w2_d0 <= _276_;
   always @(posedge clk)
-    skew_w2_d1 <= \$74 ;
+    skew_w2_d1 <= _277_;
   always @(posedge clk)
-    skew_w3_d0 <= \$75 ;
+    skew_w3_d0 <= _278_;
   always @(posedge clk)
-    skew_w3_d1 <= \$76 ;
+    skew_w3_d1 <= _279_;
   always @(posedge clk)
-    skew_w3_d2 <= \$77 ;
+    skew_w3_d2 <= _280_;
   always @(posedge clk)
-    skew_w4_d0 <= \$78 ;
+    skew_w4_d0 <= _281_;
   always @(posedge clk)
-    skew_w4_d1 <= \$79 ;
+    skew_w4_d1 <= _282_;
   always @(posedge clk)
-    skew_w4_d2 <= \$80 ;
+    skew_w4_d2 <= _284_;
   always @(posedge clk)
-    skew_w4_d3 <= \$81 ;
+    skew_w4_d3 <= _285_;
   always @(posedge clk)
-    skew_w5_d0 <= \$82 ;
+    skew_w5_d0 <= _286_;
   always @(posedge clk)
-    skew_w5_d1 <= \$83 ;
+    skew_w5_d1 <= _287_;
   always @(posedge clk)
-    skew_w5_d2 <= \$84 ;
+    skew_w5_d2 <= _288_;
   always @(posedge clk)
-    skew_w5_d3 <= \$85 ;
+    skew_w5_d3 <= _289_;
   always @(posedge clk)
-    skew_w5_d4 <= \$86 ;
+    skew_w5_d4 <= _290_;
   always @(posedge clk)
-    skew_w6_d0 <= \$87 ;
+    skew_w6_d0 <= _291_;
   always @(posedge clk)
-    skew_w6_d1 <= \$88 ;
+    skew_w6_d1 <= _292_;
   always @(posedge clk)
-    skew_w6_d2 <= \$89 ;
+    skew_w6_d2 <= _293_;
   always @(posedge clk)
-    skew_w6_d3 <= \$90 ;
+    skew_w6_d3 <= _295_;
   always @(posedge clk)
-    skew_w6_d4 <= \$91 ;
+    skew_w6_d4 <= _296_;
   always @(posedge clk)
-    skew_w6_d5 <= \$92 ;
+    skew_w6_d5 <= _297_;
   always @(posedge clk)
-    skew_w7_d0 <= \$93 ;
+    skew_w7_d0 <= _298_;
   always @(posedge clk)
-    skew_w7_d1 <= \$94 ;
+    skew_w7_d1 <= _299_;
   always @(posedge clk)
-    skew_w7_d2 <= \$95 ;
+    skew_w7_d2 <= _300_;
   always @(posedge clk)
-    skew_w7_d3 <= \$96 ;
+    skew_w7_d3 <= _301_;
   always @(posedge clk)
-    skew_w7_d4 <= \$97 ;
+    skew_w7_d4 <= _302_;
   always @(posedge clk)
-    skew_w7_d5 <= \$98 ;
+    skew_w7_d5 <= _303_;
   always @(posedge clk)
-    skew_w7_d6 <= \$99 ;
+    skew_w7_d6 <= _304_;
   always @(posedge clk)
-    skew_w8_d0 <= \$100 ;
+    skew_w8_d0 <= _002_;
   always @(posedge clk)
-    skew_w8_d1 <= \$101 ;
+    skew_w8_d1 <= _003_;
   always @(posedge clk)
-    skew_w8_d2 <= \$102 ;
+    skew_w8_d2 <= _004_;
   always @(posedge clk)
-    skew_w8_d3 <= \$103 ;
+    skew_w8_d3 <= _005_;
   always @(posedge clk)
-    skew_w8_d4 <= \$104 ;
+    skew_w8_d4 <= _006_;
   always @(posedge clk)
-    skew_w8_d5 <= \$105 ;
+    skew_w8_d5 <= _007_;
   always @(posedge clk)
-    skew_w8_d6 <= \$106 ;
+    skew_w8_d6 <= _008_;
   always @(posedge clk)
-    skew_w8_d7 <= \$107 ;
+    skew_w8_d7 <= _009_;
   always @(posedge clk)
-    skew_w9_d0 <= \$108 ;
+    skew_w9_d0 <= _010_;
   always @(posedge clk)
-    skew_w9_d1 <= \$109 ;
+    skew_w9_d1 <= _011_;
   always @(posedge clk)
-    skew_w9_d2 <= \$110 ;
+    skew_w9_d2 <= _013_;
   always @(posedge clk)
-    skew_w9_d3 <= \$111 ;
+    skew_w9_d3 <= _014_;
   always @(posedge clk)
-    skew_w9_d4 <= \$112 ;
+    skew_w9_d4 <= _015_;
   always @(posedge clk)
-    skew_w9_d5 <= \$113 ;
+    skew_w9_d5 <= _016_;
   always @(posedge clk)
-    skew_w9_d6 <= \$114 ;
+    skew_w9_d6 <= _017_;
   always @(posedge clk)
-    skew_w9_d7 <= \$115 ;
+    skew_w9_d7 <= _018_;
   always @(posedge clk)
-    skew_w9_d8 <= \$116 ;
+    skew_w9_d8 <= _019_;
   always @(posedge clk)
-    skew_w10_d0 <= \$117 ;
+    skew_w10_d0 <= _020_;
   always @(posedge clk)
-    skew_w10_d1 <= \$118 ;
+    skew_w10_d1 <= _021_;
   always @(posedge clk)
-    skew_w10_d2 <= \$119 ;
+    skew_w10_d2 <= _022_;
   always @(posedge clk)
-    skew_w10_d3 <= \$120 ;
+    skew_w10_d3 <= _024_;
   always @(posedge clk)
-    skew_w10_d4 <= \$121 ;
+    skew_w10_d4 <= _025_;
   always @(posedge clk)
-    skew_w10_d5 <= \$122 ;
+    skew_w10_d5 <= _026_;
   always @(posedge clk)
-    skew_w10_d6 <= \$123 ;
+    skew_w10_d6 <= _027_;
   always @(posedge clk)
-    skew_w10_d7 <= \$124 ;
+    skew_w10_d7 <= _028_;
   always @(posedge clk)
-    skew_w10_d8 <= \$125 ;
+    skew_w10_d8 <= _029_;
   always @(posedge clk)
-    skew_w10_d9 <= \$126 ;
+    skew_w10_d9 <= _030_;
   always @(posedge clk)
-    skew_w11_d0 <= \$127 ;
+    skew_w11_d0 <= _031_;
   always @(posedge clk)
-    skew_w11_d1 <= \$128 ;
+    skew_w11_d1 <= _032_;
   always @(posedge clk)
-    skew_w11_d2 <= \$129 ;
+    skew_w11_d2 <= _033_;
   always @(posedge clk)
-    skew_w11_d3 <= \$130 ;
+    skew_w11_d3 <= _035_;
   always @(posedge clk)
-    skew_w11_d4 <= \$131 ;
+    skew_w11_d4 <= _036_;
   always @(posedge clk)
-    skew_w11_d5 <= \$132 ;
+    skew_w11_d5 <= _037_;
   always @(posedge clk)
-    skew_w11_d6 <= \$133 ;
+    skew_w11_d6 <= _038_;
   always @(posedge clk)
-    skew_w11_d7 <= \$134 ;
+    skew_w11_d7 <= _039_;
   always @(posedge clk)
-    skew_w11_d8 <= \$135 ;
+    skew_w11_d8 <= _040_;
   always @(posedge clk)
-    skew_w11_d9 <= \$136 ;
+    skew_w11_d9 <= _041_;
   always @(posedge clk)
-    skew_w11_d10 <= \$137 ;
+    skew_w11_d10 <= _042_;
   always @(posedge clk)
-    skew_w12_d0 <= \$138 ;
+    skew_w12_d0 <= _043_;
   always @(posedge clk)
-    skew_w12_d1 <= \$139 ;
+    skew_w12_d1 <= _044_;
   always @(posedge clk)
-    skew_w12_d2 <= \$140 ;
+    skew_w12_d2 <= _046_;
   always @(posedge clk)
-    skew_w12_d3 <= \$141 ;
+    skew_w12_d3 <= _047_;
   always @(posedge clk)
-    skew_w12_d4 <= \$142 ;
+    skew_w12_d4 <= _048_;
   always @(posedge clk)
-    skew_w12_d5 <= \$143 ;
+    skew_w12_d5 <= _049_;
   always @(posedge clk)
-    skew_w12_d6 <= \$144 ;
+    skew_w12_d6 <= _050_;
   always @(posedge clk)
-    skew_w12_d7 <= \$145 ;
+    skew_w12_d7 <= _051_;
   always @(posedge clk)
-    skew_w12_d8 <= \$146 ;
+    skew_w12_d8 <= _052_;
   always @(posedge clk)
-    skew_w12_d9 <= \$147 ;
+    skew_w12_d9 <= _053_;
   always @(posedge clk)
-    skew_w12_d10 <= \$148 ;
+    skew_w12_d10 <= _054_;
   always @(posedge clk)
-    skew_w12_d11 <= \$149 ;
+    skew_w12_d11 <= _055_;
   always @(posedge clk)
-    skew_w13_d0 <= \$150 ;
+    skew_w13_d0 <= _057_;
   always @(posedge clk)
-    skew_w13_d1 <= \$151 ;
+    skew_w13_d1 <= _058_;
   always @(posedge clk)
-    skew_w13_d2 <= \$152 ;
+    skew_w13_d2 <= _059_;
   always @(posedge clk)
-    skew_w13_d3 <= \$153 ;
+    skew_w13_d3 <= _060_;
   always @(posedge clk)
-    skew_w13_d4 <= \$154 ;
+    skew_w13_d4 <= _061_;
   always @(posedge clk)
-    skew_w13_d5 <= \$155 ;
+    skew_w13_d5 <= _062_;
   always @(posedge clk)
-    skew_w13_d6 <= \$156 ;
+    skew_w13_d6 <= _063_;
   always @(posedge clk)
-    skew_w13_d7 <= \$157 ;
+    skew_w13_d7 <= _064_;
   always @(posedge clk)
-    skew_w13_d8 <= \$158 ;
+    skew_w13_d8 <= _065_;
   always @(posedge clk)
-    skew_w13_d9 <= \$159 ;
+    skew_w13_d9 <= _066_;
   always @(posedge clk)
-    skew_w13_d10 <= \$160 ;
+    skew_w13_d10 <= _068_;
   always @(posedge clk)
-    skew_w13_d11 <= \$161 ;
+    skew_w13_d11 <= _069_;
   always @(posedge clk)
-    skew_w13_d12 <= \$162 ;
+    skew_w13_d12 <= _070_;
   always @(posedge clk)
-    skew_w14_d0 <= \$163 ;
+    skew_w14_d0 <= _071_;
   always @(posedge clk)
-    skew_w14_d1 <= \$164 ;
+    skew_w14_d1 <= _072_;
   always @(posedge clk)
-    skew_w14_d2 <= \$165 ;
+    skew_w14_d2 <= _073_;
   always @(posedge clk)
-    skew_w14_d3 <= \$166 ;
+    skew_w14_d3 <= _074_;
   always @(posedge clk)
-    skew_w14_d4 <= \$167 ;
+    skew_w14_d4 <= _075_;
   always @(posedge clk)
-    skew_w14_d5 <= \$168 ;
+    skew_w14_d5 <= _076_;
   always @(posedge clk)
-    skew_w14_d6 <= \$169 ;
+    skew_w14_d6 <= _077_;
   always @(posedge clk)
-    skew_w14_d7 <= \$170 ;
+    skew_w14_d7 <= _079_;
   always @(posedge clk)
-    skew_w14_d8 <= \$171 ;
+    skew_w14_d8 <= _080_;
   always @(posedge clk)
-    skew_w14_d9 <= \$172 ;
+    skew_w14_d9 <= _081_;
   always @(posedge clk)
-    skew_w14_d10 <= \$173 ;
+    skew_w14_d10 <= _082_;
   always @(posedge clk)
-    skew_w14_d11 <= \$174 ;
+    skew_w14_d11 <= _083_;
   always @(posedge clk)
-    skew_w14_d12 <= \$175 ;
+    skew_w14_d12 <= _084_;
   always @(posedge clk)
-    skew_w14_d13 <= \$176 ;
+    skew_w14_d13 <= _085_;
   always @(posedge clk)
-    skew_w15_d0 <= \$177 ;
+    skew_w15_d0 <= _086_;
   always @(posedge clk)
-    skew_w15_d1 <= \$178 ;
+    skew_w15_d1 <= _087_;
   always @(posedge clk)
-    skew_w15_d2 <= \$179 ;
+    skew_w15_d2 <= _088_;
   always @(posedge clk)
-    skew_w15_d3 <= \$180 ;
+    skew_w15_d3 <= _090_;
   always @(posedge clk)
-    skew_w15_d4 <= \$181 ;
+    skew_w15_d4 <= _091_;
   always @(posedge clk)
-    skew_w15_d5 <= \$182 ;
+    skew_w15_d5 <= _092_;
   always @(posedge clk)
-    skew_w15_d6 <= \$183 ;
+    skew_w15_d6 <= _093_;
   always @(posedge clk)
-    skew_w15_d7 <= \$184 ;
+    skew_w15_d7 <= _094_;
   always @(posedge clk)
-    skew_w15_d8 <= \$185 ;
+    skew_w15_d8 <= _095_;
   always @(posedge clk)
-    skew_w15_d9 <= \$186 ;
+    skew_w15_d9 <= _096_;
   always @(posedge clk)
-    skew_w15_d10 <= \$187 ;
+    skew_w15_d10 <= _097_;
   always @(posedge clk)
-    skew_w15_d11 <= \$188 ;
+    skew_w15_d11 <= _098_;
   always @(posedge clk)
-    skew_w15_d12 <= \$189 ;
+    skew_w15_d12 <= _099_;
   always @(posedge clk)
-    skew_w15_d13 <= \$190 ;
+    skew_w15_d13 <= _101_;
   always @(posedge clk)
-    skew_w15_d14 <= \$191 ;
+    skew_w15_d14 <= _102_;
   always @(posedge clk)
-    a_0_0 <= \$192 ;
+    a_0_0 <= _103_;
   always @(posedge clk)
-    l_0_0 <= \$193 ;
+    l_0_0 <= _104_;
   always @(posedge clk)
-    w_0_0 <= \$194 ;
+    w_0_0 <= _105_;
   always @(posedge clk)
-    pr_0_0 <= \$195 ;
+    pr_0_0 <= _106_;
   always @(posedge clk)
-    lr_0_0 <= \$196 ;
+    lr_0_0 <= _107_;
   always @(posedge clk)
-    acc_0_0 <= \$197 ;
+    acc_0_0 <= _108_;
   always @(posedge clk)
-    out_0_0 <= \$198 ;
+    out_0_0 <= _109_;
   always @(posedge clk)
-    a_0_1 <= \$199 ;
+    a_0_1 <= _110_;
   always @(posedge clk)
-    l_0_1 <= \$200 ;
+    l_0_1 <= _113_;
   always @(posedge clk)
-    w_0_1 <= \$201 ;
+    w_0_1 <= _114_;
   always @(posedge clk)
-    pr_0_1 <= \$202 ;
+    pr_0_1 <= _115_;
   always @(posedge clk)
-    lr_0_1 <= \$203 ;
+    lr_0_1 <= _116_;
   always @(posedge clk)
-    acc_0_1 <= \$204 ;
+    acc_0_1 <= _117_;
   always @(posedge clk)
-    out_0_1 <= \$205 ;
+    out_0_1 <= _118_;
   always @(posedge clk)
-    a_0_2 <= \$206 ;
+    a_0_2 <= _119_;
   always @(posedge clk)
-    l_0_2 <= \$207 ;
+    l_0_2 <= _120_;
   always @(posedge clk)
-    w_0_2 <= \$208 ;
+    w_0_2 <= _121_;
   always @(posedge clk)
-    pr_0_2 <= \$209 ;
+    pr_0_2 <= _122_;
   always @(posedge clk)
-    lr_0_2 <= \$210 ;
+    lr_0_2 <= _124_;
   always @(posedge clk)
-    acc_0_2 <= \$211 ;
+    acc_0_2 <= _125_;
   always @(posedge clk)
-    out_0_2 <= \$212 ;
+    out_0_2 <= _126_;
   always @(posedge clk)
-    a_0_3 <= \$213 ;
+    a_0_3 <= _127_;
   always @(posedge clk)
-    l_0_3 <= \$214 ;
+    l_0_3 <= _128_;
   always @(posedge clk)
-    w_0_3 <= \$215 ;
+    w_0_3 <= _129_;
   always @(posedge clk)
-    pr_0_3 <= \$216 ;
+    pr_0_3 <= _130_;
   always @(posedge clk)
-    lr_0_3 <= \$217 ;
+    lr_0_3 <= _131_;
   always @(posedge clk)
-    acc_0_3 <= \$218 ;
+    acc_0_3 <= _132_;
   always @(posedge clk)
-    out_0_3 <= \$219 ;
+    out_0_3 <= _133_;
   always @(posedge clk)
-    a_0_4 <= \$220 ;
+    a_0_4 <= _135_;
   always @(posedge clk)
-    l_0_4 <= \$221 ;
+    l_0_4 <= _136_;
   always @(posedge clk)
-    w_0_4 <= \$222 ;
+    w_0_4 <= _137_;
   always @(posedge clk)
-    pr_0_4 <= \$223 ;
+    pr_0_4 <= _138_;
   always @(posedge clk)
-    lr_0_4 <= \$224 ;
+    lr_0_4 <= _139_;
   always @(posedge clk)
-    acc_0_4 <= \$225 ;
+    acc_0_4 <= _140_;
   always @(posedge clk)
-    out_0_4 <= \$226 ;
+    out_0_4 <= _141_;
   always @(posedge clk)
-    a_0_5 <= \$227 ;
+    a_0_5 <= _142_;
   always @(posedge clk)
-    l_0_5 <= \$228 ;
+    l_0_5 <= _143_;
   always @(posedge clk)
-    w_0_5 <= \$229 ;
+    w_0_5 <= _144_;
   always @(posedge clk)
-    pr_0_5 <= \$230 ;
+    pr_0_5 <= _146_;
   always @(posedge clk)
-    lr_0_5 <= \$231 ;
+    lr_0_5 <= _147_;
   always @(posedge clk)
-    acc_0_5 <= \$232 ;
+    acc_0_5 <= _148_;
   always @(posedge clk)
-    out_0_5 <= \$233 ;
+    out_0_5 <= _149_;
   always @(posedge clk)
-    a_0_6 <= \$234 ;
+    a_0_6 <= _150_;
   always @(posedge clk)
-    l_0_6 <= \$235 ;
+    l_0_6 <= _151_;
   always @(posedge clk)
-    w_0_6 <= \$236 ;
+    w_0_6 <= _152_;
   always @(posedge clk)
-    pr_0_6 <= \$237 ;
+    pr_0_6 <= _153_;
   always @(posedge clk)
-    lr_0_6 <= \$238 ;
+    lr_0_6 <= _154_;
   always @(posedge clk)
-    acc_0_6 <= \$239 ;
+    acc_0_6 <= _155_;
   always @(posedge clk)
-    out_0_6 <= \$240 ;
+    out_0_6 <= _157_;
   always @(posedge clk)
-    a_0_7 <= \$241 ;
+    a_0_7 <= _158_;
   always @(posedge clk)
-    l_0_7 <= \$242 ;
+    l_0_7 <= _159_;
   always @(posedge clk)
-    w_0_7 <= \$243 ;
+    w_0_7 <= _160_;
   always @(posedge clk)
-    pr_0_7 <= \$244 ;
+    pr_0_7 <= _161_;
   always @(posedge clk)
-    lr_0_7 <= \$245 ;
+    lr_0_7 <= _162_;
   always @(posedge clk)
-    acc_0_7 <= \$246 ;
+    acc_0_7 <= _163_;
   always @(posedge clk)
-    out_0_7 <= \$247 ;
+    out_0_7 <= _164_;
   always @(posedge clk)
-    a_0_8 <= \$248 ;
+    a_0_8 <= _165_;
   always @(posedge clk)
-    l_0_8 <= \$249 ;
+    l_0_8 <= _166_;
   always @(posedge clk)
-    w_0_8 <= \$250 ;
+    w_0_8 <= _168_;
   always @(posedge clk)
-    pr_0_8 <= \$251 ;
+    pr_0_8 <= _169_;
   always @(posedge clk)
-    lr_0_8 <= \$252 ;
+    lr_0_8 <= _170_;
   always @(posedge clk)
-    acc_0_8 <= \$253 ;
+    acc_0_8 <= _171_;
   always @(posedge clk)
-    out_0_8 <= \$254 ;
+    out_0_8 <= _172_;
   always @(posedge clk)
-    a_0_9 <= \$255 ;
+    a_0_9 <= _173_;
   always @(posedge clk)
-    l_0_9 <= \$256 ;
+    l_0_9 <= _174_;
   always @(posedge clk)
-    w_0_9 <= \$257 ;
+    w_0_9 <= _175_;
   always @(posedge clk)
-    pr_0_9 <= \$258 ;
+    pr_0_9 <= _176_;
   always @(posedge clk)
-    lr_0_9 <= \$259 ;
+    lr_0_9 <= _177_;
   always @(posedge clk)
-    acc_0_9 <= \$260 ;
+    acc_0_9 <= _179_;
   always @(posedge clk)
-    out_0_9 <= \$261 ;
+    out_0_9 <= _180_;
   always @(posedge clk)
-    a_0_10 <= \$262 ;
+    a_0_10 <= _181_;
   always @(posedge clk)
-    l_0_10 <= \$263 ;
+    l_0_10 <= _182_;
   always @(posedge clk)
-    w_0_10 <= \$264 ;
+    w_0_10 <= _183_;
   always @(posedge clk)
-    pr_0_10 <= \$265 ;
+    pr_0_10 <= _184_;
   always @(posedge clk)
-    lr_0_10 <= \$266 ;
+    lr_0_10 <= _185_;
   always @(posedge clk)
-    acc_0_10 <= \$267 ;
+    acc_0_10 <= _186_;
   always @(posedge clk)
-    out_0_10 <= \$268 ;
+    out_0_10 <= _187_;
   always @(posedge clk)
-    a_0_11 <= \$269 ;
+    a_0_11 <= _188_;
   always @(posedge clk)
-    l_0_11 <= \$270 ;
+    l_0_11 <= _190_;
   always @(posedge clk)
-    w_0_11 <= \$271 ;
+    w_0_11 <= _191_;
   always @(posedge clk)
-    pr_0_11 <= \$272 ;
+    pr_0_11 <= _192_;
   always @(posedge clk)
-    lr_0_11 <= \$273 ;
+    lr_0_11 <= _193_;
   always @(posedge clk)
-    acc_0_11 <= \$274 ;
+    acc_0_11 <= _194_;
   always @(posedge clk)
-    out_0_11 <= \$275 ;
+    out_0_11 <= _195_;
   always @(posedge clk)
-    a_0_12 <= \$276 ;
+    a_0_12 <= _196_;
   always @(posedge clk)
-    l_0_12 <= \$277 ;
+    l_0_12 <= _197_;
   always @(posedge clk)
-    w_0_12 <= \$278 ;
+    w_0_12 <= _198_;
   always @(posedge clk)
-    pr_0_12 <= \$279 ;
+    pr_0_12 <= _199_;
   always @(posedge clk)
-    lr_0_12 <= \$280 ;
+    lr_0_12 <= _201_;
   always @(posedge clk)
-    acc_0_12 <= \$281 ;
+    acc_0_12 <= _202_;
   always @(posedge clk)
-    out_0_12 <= \$282 ;
+    out_0_12 <= _203_;
   always @(posedge clk)
-    a_0_13 <= \$283 ;
+    a_0_13 <= _204_;
   always @(posedge clk)
-    l_0_13 <= \$284 ;
+    l_0_13 <= _205_;
   always @(posedge clk)
-    w_0_13 <= \$285 ;
+    w_0_13 <= _206_;
   always @(posedge clk)
-    pr_0_13 <= \$286 ;
+    pr_0_13 <= _207_;
   always @(posedge clk)
-    lr_0_13 <= \$287 ;
+    lr_0_13 <= _208_;
   always @(posedge clk)
-    acc_0_13 <= \$288 ;
+    acc_0_13 <= _209_;
   always @(posedge clk)
-    out_0_13 <= \$289 ;
+    out_0_13 <= _210_;
   always @(posedge clk)
-    a_0_14 <= \$290 ;
+    a_0_14 <= _212_;
   always @(posedge clk)
-    l_0_14 <= \$291 ;
+    l_0_14 <= _213_;
   always @(posedge clk)
-    w_0_14 <= \$292 ;
+    w_0_14 <= _214_;
   always @(posedge clk)
-    pr_0_14 <= \$293 ;
+    pr_0_14 <= _215_;
   always @(posedge clk)
-    lr_0_14 <= \$294 ;
+    lr_0_14 <= _216_;
   always @(posedge clk)
-    acc_0_14 <= \$295 ;
+    acc_0_14 <= _217_;
   always @(posedge clk)
-    out_0_14 <= \$296 ;
+    out_0_14 <= _218_;
   always @(posedge clk)
-    a_0_15 <= \$297 ;
+    a_0_15 <= _219_;
   always @(posedge clk)
-    l_0_15 <= \$298 ;
+    l_0_15 <= _220_;
   always @(posedge clk)
-    w_0_15 <= \$299 ;
+    w_0_15 <= _221_;
   always @(posedge clk)
-    pr_0_15 <= \$300 ;
+    pr_0_15 <= _224_;
   always @(posedge clk)
-    lr_0_15 <= \$301 ;
+    lr_0_15 <= _225_;
   always @(posedge clk)
-    acc_0_15 <= \$302 ;
+    acc_0_15 <= _226_;
   always @(posedge clk)
-    out_0_15 <= \$303 ;
+    out_0_15 <= _227_;
   always @(posedge clk)
-    drain_count <= \$304 ;
+    drain_count <= _228_;
   always @(posedge clk)
-    drain_shift <= \$305 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = i_valid;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = \$1 ;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = a_in0;
-    if (rst) begin
-      \$192  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = in_last;
-    if (rst) begin
-      \$193  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = p_0_0;
-    if (rst) begin
-      \$195  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = in_last;
-    if (rst) begin
-      \$196  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = \$2 ;
-    if (rst) begin
-      \$197  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = out_0_0;
-    if (cap_0_0) begin
-      \$198  = \$35 [26:0];
-    end else if (\$3 ) begin
-      \$198  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = a_0_0;
-    if (rst) begin
-      \$199  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = l_0_0;
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = p_0_1;
-    if (rst) begin
-      \$202  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = l_0_0;
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = \$4 ;
-    if (rst) begin
-      \$204  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = out_0_1;
-    if (cap_0_1) begin
-      \$205  = \$36 [26:0];
-    end else if (\$5 ) begin
-      \$205  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = a_0_1;
-    if (rst) begin
-      \$206  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = l_0_1;
-    if (rst) begin
-      \$207  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = p_0_2;
-    if (rst) begin
-      \$209  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = l_0_1;
-    if (rst) begin
-      \$210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = \$6 ;
-    if (rst) begin
-      \$211  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = out_0_2;
-    if (cap_0_2) begin
-      \$212  = \$37 [26:0];
-    end else if (\$7 ) begin
-      \$212  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = a_0_2;
-    if (rst) begin
-      \$213  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = l_0_2;
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = p_0_3;
-    if (rst) begin
-      \$216  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = l_0_2;
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = \$8 ;
-    if (rst) begin
-      \$218  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = out_0_3;
-    if (cap_0_3) begin
-      \$219  = \$38 [26:0];
-    end else if (\$9 ) begin
-      \$219  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = a_0_3;
-    if (rst) begin
-      \$220  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = l_0_3;
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = p_0_4;
-    if (rst) begin
-      \$223  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_0_3;
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = \$10 ;
-    if (rst) begin
-      \$225  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = out_0_4;
-    if (cap_0_4) begin
-      \$226  = \$39 [26:0];
-    end else if (\$11 ) begin
-      \$226  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = a_0_4;
-    if (rst) begin
-      \$227  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = l_0_4;
-    if (rst) begin
-      \$228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = p_0_5;
-    if (rst) begin
-      \$230  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = l_0_4;
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = \$12 ;
-    if (rst) begin
-      \$232  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = out_0_5;
-    if (cap_0_5) begin
-      \$233  = \$40 [26:0];
-    end else if (\$13 ) begin
-      \$233  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = a_0_5;
-    if (rst) begin
-      \$234  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = l_0_5;
-    if (rst) begin
-      \$235  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = p_0_6;
-    if (rst) begin
-      \$237  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = l_0_5;
-    if (rst) begin
-      \$238  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = \$14 ;
-    if (rst) begin
-      \$239  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = out_0_6;
-    if (cap_0_6) begin
-      \$240  = \$41 [26:0];
-    end else if (\$15 ) begin
-      \$240  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = a_0_6;
-    if (rst) begin
-      \$241  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = l_0_6;
-    if (rst) begin
-      \$242  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = p_0_7;
-    if (rst) begin
-      \$244  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = l_0_6;
-    if (rst) begin
-      \$245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = \$16 ;
-    if (rst) begin
-      \$246  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = out_0_7;
-    if (cap_0_7) begin
-      \$247  = \$42 [26:0];
-    end else if (\$17 ) begin
-      \$247  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = a_0_7;
-    if (rst) begin
-      \$248  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = l_0_7;
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = p_0_8;
-    if (rst) begin
-      \$251  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = l_0_7;
-    if (rst) begin
-      \$252  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = \$18 ;
-    if (rst) begin
-      \$253  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = out_0_8;
-    if (cap_0_8) begin
-      \$254  = \$43 [26:0];
-    end else if (\$19 ) begin
-      \$254  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = a_0_8;
-    if (rst) begin
-      \$255  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = l_0_8;
-    if (rst) begin
-      \$256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = p_0_9;
-    if (rst) begin
-      \$258  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = l_0_8;
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = \$20 ;
-    if (rst) begin
-      \$260  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = out_0_9;
-    if (cap_0_9) begin
-      \$261  = \$44 [26:0];
-    end else if (\$21 ) begin
-      \$261  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = a_0_9;
-    if (rst) begin
-      \$262  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = l_0_9;
-    if (rst) begin
-      \$263  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = p_0_10;
-    if (rst) begin
-      \$265  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = l_0_9;
-    if (rst) begin
-      \$266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = \$22 ;
-    if (rst) begin
-      \$267  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = out_0_10;
-    if (cap_0_10) begin
-      \$268  = \$45 [26:0];
-    end else if (\$23 ) begin
-      \$268  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = a_0_10;
-    if (rst) begin
-      \$269  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = l_0_10;
-    if (rst) begin
-      \$270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = p_0_11;
-    if (rst) begin
-      \$272  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = l_0_10;
-    if (rst) begin
-      \$273  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = \$24 ;
-    if (rst) begin
-      \$274  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = out_0_11;
-    if (cap_0_11) begin
-      \$275  = \$46 [26:0];
-    end else if (\$25 ) begin
-      \$275  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = a_0_11;
-    if (rst) begin
-      \$276  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = l_0_11;
-    if (rst) begin
-      \$277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = p_0_12;
-    if (rst) begin
-      \$279  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = l_0_11;
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = \$26 ;
-    if (rst) begin
-      \$281  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = out_0_12;
-    if (cap_0_12) begin
-      \$282  = \$47 [26:0];
-    end else if (\$27 ) begin
-      \$282  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = a_0_12;
-    if (rst) begin
-      \$283  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = l_0_12;
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = p_0_13;
-    if (rst) begin
-      \$286  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = l_0_12;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = \$28 ;
-    if (rst) begin
-      \$288  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = out_0_13;
-    if (cap_0_13) begin
-      \$289  = \$48 [26:0];
-    end else if (\$29 ) begin
-      \$289  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = a_0_13;
-    if (rst) begin
-      \$290  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = l_0_13;
-    if (rst) begin
-      \$291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = p_0_14;
-    if (rst) begin
-      \$293  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = l_0_13;
-    if (rst) begin
-      \$294  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = \$30 ;
-    if (rst) begin
-      \$295  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = out_0_14;
-    if (cap_0_14) begin
-      \$296  = \$49 [26:0];
-    end else if (\$31 ) begin
-      \$296  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = a_0_14;
-    if (rst) begin
-      \$297  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = l_0_14;
-    if (rst) begin
-      \$298  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = p_0_15;
-    if (rst) begin
-      \$300  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = l_0_14;
-    if (rst) begin
-      \$301  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = \$32 ;
-    if (rst) begin
-      \$302  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = out_0_15;
-    if (cap_0_15) begin
-      \$303  = \$50 [26:0];
-    end else if (\$33 ) begin
-      \$303  = 27'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = count_next;
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = \$34 ;
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_0_15) begin
-      count_next = 1'h1;
-    end else if (\$51 ) begin
-      count_next = \$52 [0];
-    end
-  end
+    drain_shift <= _229_;
+  assign _305_ = _306_ ? _253_[0] : drain_count;
+  assign _307_ = _308_ ? 1'h1 : _305_;
+  assign _309_ = _310_ ? 1'h0 : _233_;
+  assign _311_ = _312_ ? 1'h0 : count_next;
+  assign _313_ = _314_ ? 27'h0000000 : out_0_15;
+  assign _315_ = _316_ ? _251_[26:0] : _313_;
+  assign _317_ = _318_ ? 27'h0000000 : _231_;
+  assign _319_ = _320_ ? 1'h0 : l_0_14;
+  assign _321_ = _322_ ? 16'h0000 : p_0_15;
+  assign _323_ = _324_ ? 1'h0 : l_0_14;
+  assign _325_ = _326_ ? 8'h00 : a_0_14;
+  assign _327_ = _328_ ? 27'h0000000 : out_0_14;
+  assign _329_ = _330_ ? _249_[26:0] : _327_;
+  assign _331_ = _332_ ? 27'h0000000 : _223_;
+  assign _333_ = _334_ ? 1'h0 : l_0_13;
+  assign _335_ = _336_ ? 16'h0000 : p_0_14;
+  assign _337_ = _338_ ? 1'h0 : l_0_13;
+  assign _339_ = _340_ ? 8'h00 : a_0_13;
+  assign _341_ = _342_ ? 27'h0000000 : out_0_13;
+  assign _343_ = _344_ ? _248_[26:0] : _341_;
+  assign _345_ = _346_ ? 27'h0000000 : _200_;
+  assign _347_ = _348_ ? 1'h0 : l_0_12;
+  assign _349_ = _350_ ? 16'h0000 : p_0_13;
+  assign _351_ = _352_ ? 1'h0 : l_0_12;
+  assign _353_ = _354_ ? 8'h00 : a_0_12;
+  assign _355_ = _356_ ? 27'h0000000 : out_0_12;
+  assign _357_ = _358_ ? _247_[26:0] : _355_;
+  assign _359_ = _360_ ? 27'h0000000 : _178_;
+  assign _361_ = _362_ ? 1'h0 : l_0_11;
+  assign _363_ = _364_ ? 16'h0000 : p_0_12;
+  assign _365_ = _366_ ? 1'h0 : l_0_11;
+  assign _367_ = _368_ ? 8'h00 : a_0_11;
+  assign _369_ = _370_ ? 27'h0000000 : out_0_11;
+  assign _371_ = _372_ ? _246_[26:0] : _369_;
+  assign _373_ = _374_ ? 27'h0000000 : _156_;
+  assign _375_ = _376_ ? 1'h0 : l_0_10;
+  assign _377_ = _378_ ? 16'h0000 : p_0_11;
+  assign _379_ = _380_ ? 1'h0 : l_0_10;
+  assign _381_ = _382_ ? 8'h00 : a_0_10;
+  assign _383_ = _384_ ? 27'h0000000 : out_0_10;
+  assign _385_ = _386_ ? _245_[26:0] : _383_;
+  assign _387_ = _388_ ? 27'h0000000 : _134_;
+  assign _389_ = _390_ ? 1'h0 : l_0_9;
+  assign _391_ = _392_ ? 16'h0000 : p_0_10;
+  assign _393_ = _394_ ? 1'h0 : l_0_9;
+  assign _395_ = _396_ ? 8'h00 : a_0_9;
+  assign _397_ = _398_ ? 27'h0000000 : out_0_9;
+  assign _399_ = _400_ ? _244_[26:0] : _397_;
+  assign _401_ = _402_ ? 27'h0000000 : _112_;
+  assign _403_ = _404_ ? 1'h0 : l_0_8;
+  assign _405_ = _406_ ? 16'h0000 : p_0_9;
+  assign _407_ = _408_ ? 1'h0 : l_0_8;
+  assign _409_ = _410_ ? 8'h00 : a_0_8;
+  assign _411_ = _412_ ? 27'h0000000 : out_0_8;
+  assign _413_ = _414_ ? _243_[26:0] : _411_;
+  assign _415_ = _416_ ? 27'h0000000 : _089_;
+  assign _417_ = _418_ ? 1'h0 : l_0_7;
+  assign _419_ = _420_ ? 16'h0000 : p_0_8;
+  assign _421_ = _422_ ? 1'h0 : l_0_7;
+  assign _423_ = _424_ ? 8'h00 : a_0_7;
+  assign _425_ = _426_ ? 27'h0000000 : out_0_7;
+  assign _427_ = _428_ ? _242_[26:0] : _425_;
+  assign _429_ = _430_ ? 27'h0000000 : _067_;
+  assign _431_ = _432_ ? 1'h0 : l_0_6;
+  assign _433_ = _434_ ? 16'h0000 : p_0_7;
+  assign _435_ = _436_ ? 1'h0 : l_0_6;
+  assign _437_ = _438_ ? 8'h00 : a_0_6;
+  assign _439_ = _440_ ? 27'h0000000 : out_0_6;
+  assign _441_ = _442_ ? _241_[26:0] : _439_;
+  assign _443_ = _444_ ? 27'h0000000 : _045_;
+  assign _445_ = _446_ ? 1'h0 : l_0_5;
+  assign _447_ = _448_ ? 16'h0000 : p_0_6;
+  assign _449_ = _450_ ? 1'h0 : l_0_5;
+  assign _451_ = _452_ ? 8'h00 : a_0_5;
+  assign _453_ = _454_ ? 27'h0000000 : out_0_5;
+  assign _455_ = _456_ ? _240_[26:0] : _453_;
+  assign _457_ = _458_ ? 27'h0000000 : _023_;
+  assign _459_ = _460_ ? 1'h0 : l_0_4;
+  assign _461_ = _462_ ? 16'h0000 : p_0_5;
+  assign _463_ = _464_ ? 1'h0 : l_0_4;
+  assign _465_ = _466_ ? 8'h00 : a_0_4;
+  assign _467_ = _468_ ? 27'h0000000 : out_0_4;
+  assign _469_ = _470_ ? _238_[26:0] : _467_;
+  assign _471_ = _472_ ? 27'h0000000 : _001_;
+  assign _473_ = _474_ ? 1'h0 : l_0_3;
+  assign _475_ = _476_ ? 16'h0000 : p_0_4;
+  assign _477_ = _478_ ? 1'h0 : l_0_3;
+  assign _479_ = _480_ ? 8'h00 : a_0_3;
+  assign _481_ = _482_ ? 27'h0000000 : out_0_3;
+  assign _483_ = _484_ ? _237_[26:0] : _481_;
+  assign _485_ = _486_ ? 27'h0000000 : _283_;
+  assign _487_ = _488_ ? 1'h0 : l_0_2;
+  assign _489_ = _490_ ? 16'h0000 : p_0_3;
+  assign _491_ = _492_ ? 1'h0 : l_0_2;
+  assign _493_ = _494_ ? 8'h00 : a_0_2;
+  assign _495_ = _496_ ? 27'h0000000 : out_0_2;
+  assign _497_ = _498_ ? _236_[26:0] : _495_;
+  assign _499_ = _500_ ? 27'h0000000 : _261_;
+  assign _501_ = _502_ ? 1'h0 : l_0_1;
+  assign _503_ = _504_ ? 16'h0000 : p_0_2;
+  assign _505_ = _506_ ? 1'h0 : l_0_1;
+  assign _507_ = _508_ ? 8'h00 : a_0_1;
+  assign _509_ = _510_ ? 27'h0000000 : out_0_1;
+  assign _511_ = _512_ ? _235_[26:0] : _509_;
+  assign _513_ = _514_ ? 27'h0000000 : _239_;
+  assign _515_ = _516_ ? 1'h0 : l_0_0;
+  assign _517_ = _518_ ? 16'h0000 : p_0_1;
+  assign _519_ = _520_ ? 1'h0 : l_0_0;
+  assign _521_ = _522_ ? 8'h00 : a_0_0;
+  assign _523_ = _524_ ? 27'h0000000 : out_0_0;
+  assign _525_ = _526_ ? _234_[26:0] : _523_;
+  assign _527_ = _528_ ? 27'h0000000 : _111_;
+  assign _529_ = _530_ ? 1'h0 : in_last;
+  assign _531_ = _532_ ? 16'h0000 : p_0_0;
+  assign _533_ = _534_ ? 1'h0 : in_last;
+  assign _535_ = _536_ ? 8'h00 : a_in0;
+  assign _537_ = _538_ ? 1'h0 : _000_;
+  assign _539_ = _540_ ? 1'h0 : i_valid;
   assign en = 1'h1;
-  assign sum_0_0 = \$35 [26:0];
-  assign sum_0_1 = \$36 [26:0];
-  assign sum_0_2 = \$37 [26:0];
-  assign sum_0_3 = \$38 [26:0];
-  assign sum_0_4 = \$39 [26:0];
-  assign sum_0_5 = \$40 [26:0];
-  assign sum_0_6 = \$41 [26:0];
-  assign sum_0_7 = \$42 [26:0];
-  assign sum_0_8 = \$43 [26:0];
-  assign sum_0_9 = \$44 [26:0];
-  assign sum_0_10 = \$45 [26:0];
-  assign sum_0_11 = \$46 [26:0];
-  assign sum_0_12 = \$47 [26:0];
-  assign sum_0_13 = \$48 [26:0];
-  assign sum_0_14 = \$49 [26:0];
-  assign sum_0_15 = \$50 [26:0];
+  assign sum_0_0 = _234_[26:0];
+  assign sum_0_1 = _235_[26:0];
+  assign sum_0_2 = _236_[26:0];
+  assign sum_0_3 = _237_[26:0];
+  assign sum_0_4 = _238_[26:0];
+  assign sum_0_5 = _240_[26:0];
+  assign sum_0_6 = _241_[26:0];
+  assign sum_0_7 = _242_[26:0];
+  assign sum_0_8 = _243_[26:0];
+  assign sum_0_9 = _244_[26:0];
+  assign sum_0_10 = _245_[26:0];
+  assign sum_0_11 = _246_[26:0];
+  assign sum_0_12 = _247_[26:0];
+  assign sum_0_13 = _248_[26:0];
+  assign sum_0_14 = _249_[26:0];
+  assign sum_0_15 = _251_[26:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
@@ -4372,175 +4391,396 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
-  assign \$299  = skew_w15_d14;
-  assign \$292  = skew_w14_d13;
-  assign \$285  = skew_w13_d12;
-  assign \$278  = skew_w12_d11;
-  assign \$271  = skew_w11_d10;
-  assign \$264  = skew_w10_d9;
-  assign \$257  = skew_w9_d8;
-  assign \$250  = skew_w8_d7;
-  assign \$243  = skew_w7_d6;
-  assign \$236  = skew_w6_d5;
-  assign \$229  = skew_w5_d4;
-  assign \$222  = skew_w4_d3;
-  assign \$215  = skew_w3_d2;
-  assign \$208  = skew_w2_d1;
-  assign \$201  = skew_w1_d0;
-  assign \$194  = w_in0;
-  assign \$191  = skew_w15_d13;
-  assign \$190  = skew_w15_d12;
-  assign \$189  = skew_w15_d11;
-  assign \$188  = skew_w15_d10;
-  assign \$187  = skew_w15_d9;
-  assign \$186  = skew_w15_d8;
-  assign \$185  = skew_w15_d7;
-  assign \$184  = skew_w15_d6;
-  assign \$183  = skew_w15_d5;
-  assign \$182  = skew_w15_d4;
-  assign \$181  = skew_w15_d3;
-  assign \$180  = skew_w15_d2;
-  assign \$179  = skew_w15_d1;
-  assign \$178  = skew_w15_d0;
-  assign \$177  = w_in15;
-  assign \$176  = skew_w14_d12;
-  assign \$175  = skew_w14_d11;
-  assign \$174  = skew_w14_d10;
-  assign \$173  = skew_w14_d9;
-  assign \$172  = skew_w14_d8;
-  assign \$171  = skew_w14_d7;
-  assign \$170  = skew_w14_d6;
-  assign \$169  = skew_w14_d5;
-  assign \$168  = skew_w14_d4;
-  assign \$167  = skew_w14_d3;
-  assign \$166  = skew_w14_d2;
-  assign \$165  = skew_w14_d1;
-  assign \$164  = skew_w14_d0;
-  assign \$163  = w_in14;
-  assign \$162  = skew_w13_d11;
-  assign \$161  = skew_w13_d10;
-  assign \$160  = skew_w13_d9;
-  assign \$159  = skew_w13_d8;
-  assign \$158  = skew_w13_d7;
-  assign \$157  = skew_w13_d6;
-  assign \$156  = skew_w13_d5;
-  assign \$155  = skew_w13_d4;
-  assign \$154  = skew_w13_d3;
-  assign \$153  = skew_w13_d2;
-  assign \$152  = skew_w13_d1;
-  assign \$151  = skew_w13_d0;
-  assign \$150  = w_in13;
-  assign \$149  = skew_w12_d10;
-  assign \$148  = skew_w12_d9;
-  assign \$147  = skew_w12_d8;
-  assign \$146  = skew_w12_d7;
-  assign \$145  = skew_w12_d6;
-  assign \$144  = skew_w12_d5;
-  assign \$143  = skew_w12_d4;
-  assign \$142  = skew_w12_d3;
-  assign \$141  = skew_w12_d2;
-  assign \$140  = skew_w12_d1;
-  assign \$139  = skew_w12_d0;
-  assign \$138  = w_in12;
-  assign \$137  = skew_w11_d9;
-  assign \$136  = skew_w11_d8;
-  assign \$135  = skew_w11_d7;
-  assign \$134  = skew_w11_d6;
-  assign \$133  = skew_w11_d5;
-  assign \$132  = skew_w11_d4;
-  assign \$131  = skew_w11_d3;
-  assign \$130  = skew_w11_d2;
-  assign \$129  = skew_w11_d1;
-  assign \$128  = skew_w11_d0;
-  assign \$127  = w_in11;
-  assign \$126  = skew_w10_d8;
-  assign \$125  = skew_w10_d7;
-  assign \$124  = skew_w10_d6;
-  assign \$123  = skew_w10_d5;
-  assign \$122  = skew_w10_d4;
-  assign \$121  = skew_w10_d3;
-  assign \$120  = skew_w10_d2;
-  assign \$119  = skew_w10_d1;
-  assign \$118  = skew_w10_d0;
-  assign \$117  = w_in10;
-  assign \$116  = skew_w9_d7;
-  assign \$115  = skew_w9_d6;
-  assign \$114  = skew_w9_d5;
-  assign \$113  = skew_w9_d4;
-  assign \$112  = skew_w9_d3;
-  assign \$111  = skew_w9_d2;
-  assign \$110  = skew_w9_d1;
-  assign \$109  = skew_w9_d0;
-  assign \$108  = w_in9;
-  assign \$107  = skew_w8_d6;
-  assign \$106  = skew_w8_d5;
-  assign \$105  = skew_w8_d4;
-  assign \$104  = skew_w8_d3;
-  assign \$103  = skew_w8_d2;
-  assign \$102  = skew_w8_d1;
-  assign \$101  = skew_w8_d0;
-  assign \$100  = w_in8;
-  assign \$99  = skew_w7_d5;
-  assign \$98  = skew_w7_d4;
-  assign \$97  = skew_w7_d3;
-  assign \$96  = skew_w7_d2;
-  assign \$95  = skew_w7_d1;
-  assign \$94  = skew_w7_d0;
-  assign \$93  = w_in7;
-  assign \$92  = skew_w6_d4;
-  assign \$91  = skew_w6_d3;
-  assign \$90  = skew_w6_d2;
-  assign \$89  = skew_w6_d1;
-  assign \$88  = skew_w6_d0;
-  assign \$87  = w_in6;
-  assign \$86  = skew_w5_d3;
-  assign \$85  = skew_w5_d2;
-  assign \$84  = skew_w5_d1;
-  assign \$83  = skew_w5_d0;
-  assign \$82  = w_in5;
-  assign \$81  = skew_w4_d2;
-  assign \$80  = skew_w4_d1;
-  assign \$79  = skew_w4_d0;
-  assign \$78  = w_in4;
-  assign \$77  = skew_w3_d1;
-  assign \$76  = skew_w3_d0;
-  assign \$75  = w_in3;
-  assign \$74  = skew_w2_d0;
-  assign \$73  = w_in2;
-  assign \$72  = w_in1;
-  assign \$71  = i_w[127:120];
-  assign \$70  = i_w[119:112];
-  assign \$69  = i_w[111:104];
-  assign \$68  = i_w[103:96];
-  assign \$67  = i_w[95:88];
-  assign \$66  = i_w[87:80];
-  assign \$65  = i_w[79:72];
-  assign \$64  = i_w[71:64];
-  assign \$63  = i_w[63:56];
-  assign \$62  = i_w[55:48];
-  assign \$61  = i_w[47:40];
-  assign \$60  = i_w[39:32];
-  assign \$59  = i_w[31:24];
-  assign \$58  = i_w[23:16];
-  assign \$57  = i_w[15:8];
-  assign \$56  = i_w[7:0];
-  assign \$55  = i_a;
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
+  assign _221_ = skew_w15_d14;
+  assign _214_ = skew_w14_d13;
+  assign _206_ = skew_w13_d12;
+  assign _198_ = skew_w12_d11;
+  assign _191_ = skew_w11_d10;
+  assign _183_ = skew_w10_d9;
+  assign _175_ = skew_w9_d8;
+  assign _168_ = skew_w8_d7;
+  assign _160_ = skew_w7_d6;
+  assign _152_ = skew_w6_d5;
+  assign _144_ = skew_w5_d4;
+  assign _137_ = skew_w4_d3;
+  assign _129_ = skew_w3_d2;
+  assign _121_ = skew_w2_d1;
+  assign _114_ = skew_w1_d0;
+  assign _105_ = w_in0;
+  assign _102_ = skew_w15_d13;
+  assign _101_ = skew_w15_d12;
+  assign _099_ = skew_w15_d11;
+  assign _098_ = skew_w15_d10;
+  assign _097_ = skew_w15_d9;
+  assign _096_ = skew_w15_d8;
+  assign _095_ = skew_w15_d7;
+  assign _094_ = skew_w15_d6;
+  assign _093_ = skew_w15_d5;
+  assign _092_ = skew_w15_d4;
+  assign _091_ = skew_w15_d3;
+  assign _090_ = skew_w15_d2;
+  assign _088_ = skew_w15_d1;
+  assign _087_ = skew_w15_d0;
+  assign _086_ = w_in15;
+  assign _085_ = skew_w14_d12;
+  assign _084_ = skew_w14_d11;
+  assign _083_ = skew_w14_d10;
+  assign _082_ = skew_w14_d9;
+  assign _081_ = skew_w14_d8;
+  assign _080_ = skew_w14_d7;
+  assign _079_ = skew_w14_d6;
+  assign _077_ = skew_w14_d5;
+  assign _076_ = skew_w14_d4;
+  assign _075_ = skew_w14_d3;
+  assign _074_ = skew_w14_d2;
+  assign _073_ = skew_w14_d1;
+  assign _072_ = skew_w14_d0;
+  assign _071_ = w_in14;
+  assign _070_ = skew_w13_d11;
+  assign _069_ = skew_w13_d10;
+  assign _068_ = skew_w13_d9;
+  assign _066_ = skew_w13_d8;
+  assign _065_ = skew_w13_d7;
+  assign _064_ = skew_w13_d6;
+  assign _063_ = skew_w13_d5;
+  assign _062_ = skew_w13_d4;
+  assign _061_ = skew_w13_d3;
+  assign _060_ = skew_w13_d2;
+  assign _059_ = skew_w13_d1;
+  assign _058_ = skew_w13_d0;
+  assign _057_ = w_in13;
+  assign _055_ = skew_w12_d10;
+  assign _054_ = skew_w12_d9;
+  assign _053_ = skew_w12_d8;
+  assign _052_ = skew_w12_d7;
+  assign _051_ = skew_w12_d6;
+  assign _050_ = skew_w12_d5;
+  assign _049_ = skew_w12_d4;
+  assign _048_ = skew_w12_d3;
+  assign _047_ = skew_w12_d2;
+  assign _046_ = skew_w12_d1;
+  assign _044_ = skew_w12_d0;
+  assign _043_ = w_in12;
+  assign _042_ = skew_w11_d9;
+  assign _041_ = skew_w11_d8;
+  assign _040_ = skew_w11_d7;
+  assign _039_ = skew_w11_d6;
+  assign _038_ = skew_w11_d5;
+  assign _037_ = skew_w11_d4;
+  assign _036_ = skew_w11_d3;
+  assign _035_ = skew_w11_d2;
+  assign _033_ = skew_w11_d1;
+  assign _032_ = skew_w11_d0;
+  assign _031_ = w_in11;
+  assign _030_ = skew_w10_d8;
+  assign _029_ = skew_w10_d7;
+  assign _028_ = skew_w10_d6;
+  assign _027_ = skew_w10_d5;
+  assign _026_ = skew_w10_d4;
+  assign _025_ = skew_w10_d3;
+  assign _024_ = skew_w10_d2;
+  assign _022_ = skew_w10_d1;
+  assign _021_ = skew_w10_d0;
+  assign _020_ = w_in10;
+  assign _019_ = skew_w9_d7;
+  assign _018_ = skew_w9_d6;
+  assign _017_ = skew_w9_d5;
+  assign _016_ = skew_w9_d4;
+  assign _015_ = skew_w9_d3;
+  assign _014_ = skew_w9_d2;
+  assign _013_ = skew_w9_d1;
+  assign _011_ = skew_w9_d0;
+  assign _010_ = w_in9;
+  assign _009_ = skew_w8_d6;
+  assign _008_ = skew_w8_d5;
+  assign _007_ = skew_w8_d4;
+  assign _006_ = skew_w8_d3;
+  assign _005_ = skew_w8_d2;
+  assign _004_ = skew_w8_d1;
+  assign _003_ = skew_w8_d0;
+  assign _002_ = w_in8;
+  assign _304_ = skew_w7_d5;
+  assign _303_ = skew_w7_d4;
+  assign _302_ = skew_w7_d3;
+  assign _301_ = skew_w7_d2;
+  assign _300_ = skew_w7_d1;
+  assign _299_ = skew_w7_d0;
+  assign _298_ = w_in7;
+  assign _297_ = skew_w6_d4;
+  assign _296_ = skew_w6_d3;
+  assign _295_ = skew_w6_d2;
+  assign _293_ = skew_w6_d1;
+  assign _292_ = skew_w6_d0;
+  assign _291_ = w_in6;
+  assign _290_ = skew_w5_d3;
+  assign _289_ = skew_w5_d2;
+  assign _288_ = skew_w5_d1;
+  assign _287_ = skew_w5_d0;
+  assign _286_ = w_in5;
+  assign _285_ = skew_w4_d2;
+  assign _284_ = skew_w4_d1;
+  assign _282_ = skew_w4_d0;
+  assign _281_ = w_in4;
+  assign _280_ = skew_w3_d1;
+  assign _279_ = skew_w3_d0;
+  assign _278_ = w_in3;
+  assign _277_ = skew_w2_d0;
+  assign _276_ = w_in2;
+  assign _275_ = w_in1;
+  assign _274_ = i_w[127:120];
+  assign _273_ = i_w[119:112];
+  assign _271_ = i_w[111:104];
+  assign _270_ = i_w[103:96];
+  assign _269_ = i_w[95:88];
+  assign _268_ = i_w[87:80];
+  assign _267_ = i_w[79:72];
+  assign _266_ = i_w[71:64];
+  assign _265_ = i_w[63:56];
+  assign _264_ = i_w[55:48];
+  assign _263_ = i_w[47:40];
+  assign _262_ = i_w[39:32];
+  assign _260_ = i_w[31:24];
+  assign _259_ = i_w[23:16];
+  assign _258_ = i_w[15:8];
+  assign _257_ = i_w[7:0];
+  assign _256_ = i_a;
+  assign _306_ = _252_;
+  assign _308_ = cap_0_15;
+  assign count_next = _307_;
+  assign _310_ = rst;
+  assign _229_ = _309_;
+  assign _312_ = rst;
+  assign _228_ = _311_;
+  assign _314_ = _232_;
+  assign _316_ = cap_0_15;
+  assign _227_ = _315_;
+  assign _318_ = rst;
+  assign _226_ = _317_;
+  assign _320_ = rst;
+  assign _225_ = _319_;
+  assign _322_ = rst;
+  assign _224_ = _321_;
+  assign _324_ = rst;
+  assign _220_ = _323_;
+  assign _326_ = rst;
+  assign _219_ = _325_;
+  assign _328_ = _230_;
+  assign _330_ = cap_0_14;
+  assign _218_ = _329_;
+  assign _332_ = rst;
+  assign _217_ = _331_;
+  assign _334_ = rst;
+  assign _216_ = _333_;
+  assign _336_ = rst;
+  assign _215_ = _335_;
+  assign _338_ = rst;
+  assign _213_ = _337_;
+  assign _340_ = rst;
+  assign _212_ = _339_;
+  assign _342_ = _211_;
+  assign _344_ = cap_0_13;
+  assign _210_ = _343_;
+  assign _346_ = rst;
+  assign _209_ = _345_;
+  assign _348_ = rst;
+  assign _208_ = _347_;
+  assign _350_ = rst;
+  assign _207_ = _349_;
+  assign _352_ = rst;
+  assign _205_ = _351_;
+  assign _354_ = rst;
+  assign _204_ = _353_;
+  assign _356_ = _189_;
+  assign _358_ = cap_0_12;
+  assign _203_ = _357_;
+  assign _360_ = rst;
+  assign _202_ = _359_;
+  assign _362_ = rst;
+  assign _201_ = _361_;
+  assign _364_ = rst;
+  assign _199_ = _363_;
+  assign _366_ = rst;
+  assign _197_ = _365_;
+  assign _368_ = rst;
+  assign _196_ = _367_;
+  assign _370_ = _167_;
+  assign _372_ = cap_0_11;
+  assign _195_ = _371_;
+  assign _374_ = rst;
+  assign _194_ = _373_;
+  assign _376_ = rst;
+  assign _193_ = _375_;
+  assign _378_ = rst;
+  assign _192_ = _377_;
+  assign _380_ = rst;
+  assign _190_ = _379_;
+  assign _382_ = rst;
+  assign _188_ = _381_;
+  assign _384_ = _145_;
+  assign _386_ = cap_0_10;
+  assign _187_ = _385_;
+  assign _388_ = rst;
+  assign _186_ = _387_;
+  assign _390_ = rst;
+  assign _185_ = _389_;
+  assign _392_ = rst;
+  assign _184_ = _391_;
+  assign _394_ = rst;
+  assign _182_ = _393_;
+  assign _396_ = rst;
+  assign _181_ = _395_;
+  assign _398_ = _123_;
+  assign _400_ = cap_0_9;
+  assign _180_ = _399_;
+  assign _402_ = rst;
+  assign _179_ = _401_;
+  assign _404_ = rst;
+  assign _177_ = _403_;
+  assign _406_ = rst;
+  assign _176_ = _405_;
+  assign _408_ = rst;
+  assign _174_ = _407_;
+  assign _410_ = rst;
+  assign _173_ = _409_;
+  assign _412_ = _100_;
+  assign _414_ = cap_0_8;
+  assign _172_ = _413_;
+  assign _416_ = rst;
+  assign _171_ = _415_;
+  assign _418_ = rst;
+  assign _170_ = _417_;
+  assign _420_ = rst;
+  assign _169_ = _419_;
+  assign _422_ = rst;
+  assign _166_ = _421_;
+  assign _424_ = rst;
+  assign _165_ = _423_;
+  assign _426_ = _078_;
+  assign _428_ = cap_0_7;
+  assign _164_ = _427_;
+  assign _430_ = rst;
+  assign _163_ = _429_;
+  assign _432_ = rst;
+  assign _162_ = _431_;
+  assign _434_ = rst;
+  assign _161_ = _433_;
+  assign _436_ = rst;
+  assign _159_ = _435_;
+  assign _438_ = rst;
+  assign _158_ = _437_;
+  assign _440_ = _056_;
+  assign _442_ = cap_0_6;
+  assign _157_ = _441_;
+  assign _444_ = rst;
+  assign _155_ = _443_;
+  assign _446_ = rst;
+  assign _154_ = _445_;
+  assign _448_ = rst;
+  assign _153_ = _447_;
+  assign _450_ = rst;
+  assign _151_ = _449_;
+  assign _452_ = rst;
+  assign _150_ = _451_;
+  assign _454_ = _034_;
+  assign _456_ = cap_0_5;
+  assign _149_ = _455_;
+  assign _458_ = rst;
+  assign _148_ = _457_;
+  assign _460_ = rst;
+  assign _147_ = _459_;
+  assign _462_ = rst;
+  assign _146_ = _461_;
+  assign _464_ = rst;
+  assign _143_ = _463_;
+  assign _466_ = rst;
+  assign _142_ = _465_;
+  assign _468_ = _012_;
+  assign _470_ = cap_0_4;
+  assign _141_ = _469_;
+  assign _472_ = rst;
+  assign _140_ = _471_;
+  assign _474_ = rst;
+  assign _139_ = _473_;
+  assign _476_ = rst;
+  assign _138_ = _475_;
+  assign _478_ = rst;
+  assign _136_ = _477_;
+  assign _480_ = rst;
+  assign _135_ = _479_;
+  assign _482_ = _294_;
+  assign _484_ = cap_0_3;
+  assign _133_ = _483_;
+  assign _486_ = rst;
+  assign _132_ = _485_;
+  assign _488_ = rst;
+  assign _131_ = _487_;
+  assign _490_ = rst;
+  assign _130_ = _489_;
+  assign _492_ = rst;
+  assign _128_ = _491_;
+  assign _494_ = rst;
+  assign _127_ = _493_;
+  assign _496_ = _272_;
+  assign _498_ = cap_0_2;
+  assign _126_ = _497_;
+  assign _500_ = rst;
+  assign _125_ = _499_;
+  assign _502_ = rst;
+  assign _124_ = _501_;
+  assign _504_ = rst;
+  assign _122_ = _503_;
+  assign _506_ = rst;
+  assign _120_ = _505_;
+  assign _508_ = rst;
+  assign _119_ = _507_;
+  assign _510_ = _250_;
+  assign _512_ = cap_0_1;
+  assign _118_ = _511_;
+  assign _514_ = rst;
+  assign _117_ = _513_;
+  assign _516_ = rst;
+  assign _116_ = _515_;
+  assign _518_ = rst;
+  assign _115_ = _517_;
+  assign _520_ = rst;
+  assign _113_ = _519_;
+  assign _522_ = rst;
+  assign _110_ = _521_;
+  assign _524_ = _222_;
+  assign _526_ = cap_0_0;
+  assign _109_ = _525_;
+  assign _528_ = rst;
+  assign _108_ = _527_;
+  assign _530_ = rst;
+  assign _107_ = _529_;
+  assign _532_ = rst;
+  assign _106_ = _531_;
+  assign _534_ = rst;
+  assign _104_ = _533_;
+  assign _536_ = rst;
+  assign _103_ = _535_;
+  assign _538_ = rst;
+  assign _255_ = _537_;
+  assign _540_ = rst;
+  assign _254_ = _539_;
+  assign _222_ = drain_shift;
+  assign _250_ = drain_shift;
+  assign _272_ = drain_shift;
+  assign _294_ = drain_shift;
+  assign _012_ = drain_shift;
+  assign _034_ = drain_shift;
+  assign _056_ = drain_shift;
+  assign _078_ = drain_shift;
+  assign _100_ = drain_shift;
+  assign _123_ = drain_shift;
+  assign _145_ = drain_shift;
+  assign _167_ = drain_shift;
+  assign _189_ = drain_shift;
+  assign _211_ = drain_shift;
+  assign _230_ = drain_shift;
+  assign _232_ = drain_shift;
+  assign cap_0_15 = lr_0_15;
+  assign _252_ = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -4556,36 +4796,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_0_12 = lr_0_12;
   assign cap_0_13 = lr_0_13;
   assign cap_0_14 = lr_0_14;
-  assign cap_0_15 = lr_0_15;
-  assign \$51  = drain_shift;
-  assign \$34  = count_next;
+  assign _233_ = _307_;
   assign draining = drain_count;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [3:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
-  wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
-  wire [3:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [3:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [3:0] _09_;
+  wire [2:0] _10_;
+  wire _11_;
+  wire [2:0] _12_;
+  wire [2:0] _13_;
+  wire [3:0] _14_;
+  wire [3:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [3:0] _18_;
+  wire [3:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [2:0] _22_;
+  wire _23_;
+  wire [2:0] _24_;
+  wire _25_;
+  wire [2:0] _26_;
+  wire _27_;
+  wire [2:0] _28_;
+  wire _29_;
+  wire [2:0] _30_;
+  wire _31_;
+  wire [2:0] _32_;
+  wire _33_;
+  wire [2:0] _34_;
   input clk;
   wire clk;
   (* init = 3'h0 *)
@@ -4632,595 +4883,946 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign w_rdy = level != 3'h6;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h5;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h5;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 3'h5;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 4'h0 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 3'h5;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 4'h0 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [2:0];
-    end
-    if (rst) begin
-      \$19  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [2:0];
-    end
-    if (rst) begin
-      \$20  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [2:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [2:0];
-    end
-    if (rst) begin
-      \$21  = 3'h0;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[2:0] : level;
+  assign _22_ = _23_ ? _15_[2:0] : w_port__addr;
+  assign _24_ = _25_ ? 3'h0 : _22_;
+  assign _28_ = _29_ ? _09_[2:0] : _26_;
+  assign _30_ = _31_ ? 3'h0 : _28_;
+  assign _32_ = _33_ ? _19_[2:0] : r_port__addr;
+  assign _34_ = _21_ ? 3'h0 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [6:0] \$10 ;
-  wire [62:0] \$100 ;
-  wire [62:0] \$101 ;
-  wire [62:0] \$102 ;
-  wire [62:0] \$103 ;
-  wire [62:0] \$104 ;
-  wire [62:0] \$105 ;
-  wire [62:0] \$106 ;
-  wire [62:0] \$107 ;
-  wire [62:0] \$108 ;
-  wire [62:0] \$109 ;
-  wire \$11 ;
-  wire [62:0] \$110 ;
-  wire [62:0] \$111 ;
-  wire [62:0] \$112 ;
-  wire [33:0] \$113 ;
-  wire [28:0] \$114 ;
-  wire [31:0] \$115 ;
-  wire [30:0] \$116 ;
-  wire [32:0] \$117 ;
-  wire [33:0] \$118 ;
-  wire [28:0] \$119 ;
-  wire [5:0] \$12 ;
-  wire [31:0] \$120 ;
-  wire [30:0] \$121 ;
-  wire [32:0] \$122 ;
-  wire [33:0] \$123 ;
-  wire [28:0] \$124 ;
-  wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
-  wire [32:0] \$127 ;
-  wire [33:0] \$128 ;
-  wire [28:0] \$129 ;
-  wire \$13 ;
-  wire [31:0] \$130 ;
-  wire [30:0] \$131 ;
-  wire [32:0] \$132 ;
-  wire [33:0] \$133 ;
-  wire [28:0] \$134 ;
-  wire [31:0] \$135 ;
-  wire [30:0] \$136 ;
-  wire [32:0] \$137 ;
-  wire [33:0] \$138 ;
-  wire [28:0] \$139 ;
-  wire [6:0] \$14 ;
-  wire [31:0] \$140 ;
-  wire [30:0] \$141 ;
-  wire [32:0] \$142 ;
-  wire [33:0] \$143 ;
-  wire [28:0] \$144 ;
-  wire [31:0] \$145 ;
-  wire [30:0] \$146 ;
-  wire [32:0] \$147 ;
-  wire [33:0] \$148 ;
-  wire [28:0] \$149 ;
-  wire [6:0] \$15 ;
-  wire [31:0] \$150 ;
-  wire [30:0] \$151 ;
-  wire [32:0] \$152 ;
-  wire [33:0] \$153 ;
-  wire [28:0] \$154 ;
-  wire [31:0] \$155 ;
-  wire [30:0] \$156 ;
-  wire [32:0] \$157 ;
-  wire [33:0] \$158 ;
-  wire [28:0] \$159 ;
-  wire \$16 ;
-  wire [31:0] \$160 ;
-  wire [30:0] \$161 ;
-  wire [32:0] \$162 ;
-  wire [33:0] \$163 ;
-  wire [28:0] \$164 ;
-  wire [31:0] \$165 ;
-  wire [30:0] \$166 ;
-  wire [32:0] \$167 ;
-  wire [33:0] \$168 ;
-  wire [28:0] \$169 ;
-  wire [5:0] \$17 ;
-  wire [31:0] \$170 ;
-  wire [30:0] \$171 ;
-  wire [32:0] \$172 ;
-  wire [33:0] \$173 ;
-  wire [28:0] \$174 ;
-  wire [31:0] \$175 ;
-  wire [30:0] \$176 ;
-  wire [32:0] \$177 ;
-  wire [33:0] \$178 ;
-  wire [28:0] \$179 ;
-  wire \$18 ;
-  wire [31:0] \$180 ;
-  wire [30:0] \$181 ;
-  wire [32:0] \$182 ;
-  wire [33:0] \$183 ;
-  wire [28:0] \$184 ;
-  wire [31:0] \$185 ;
-  wire [30:0] \$186 ;
-  wire [32:0] \$187 ;
-  wire [33:0] \$188 ;
-  wire [28:0] \$189 ;
-  wire [6:0] \$19 ;
-  wire [31:0] \$190 ;
-  wire [30:0] \$191 ;
-  wire [32:0] \$192 ;
-  wire [62:0] \$193 ;
-  wire [63:0] \$194 ;
-  wire [63:0] \$195 ;
-  wire [62:0] \$196 ;
-  wire [63:0] \$197 ;
-  wire [63:0] \$198 ;
-  wire [62:0] \$199 ;
-  wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire [63:0] \$200 ;
-  wire [63:0] \$201 ;
-  wire [62:0] \$202 ;
-  wire [63:0] \$203 ;
-  wire [63:0] \$204 ;
-  wire [62:0] \$205 ;
-  wire [63:0] \$206 ;
-  wire [63:0] \$207 ;
-  wire [62:0] \$208 ;
-  wire [63:0] \$209 ;
-  wire \$21 ;
-  wire [63:0] \$210 ;
-  wire [62:0] \$211 ;
-  wire [63:0] \$212 ;
-  wire [63:0] \$213 ;
-  wire [62:0] \$214 ;
-  wire [63:0] \$215 ;
-  wire [63:0] \$216 ;
-  wire [62:0] \$217 ;
-  wire [63:0] \$218 ;
-  wire [63:0] \$219 ;
-  wire [5:0] \$22 ;
-  wire [62:0] \$220 ;
-  wire [63:0] \$221 ;
-  wire [63:0] \$222 ;
-  wire [62:0] \$223 ;
-  wire [63:0] \$224 ;
-  wire [63:0] \$225 ;
-  wire [62:0] \$226 ;
-  wire [63:0] \$227 ;
-  wire [63:0] \$228 ;
-  wire [62:0] \$229 ;
-  wire \$23 ;
-  wire [63:0] \$230 ;
-  wire [63:0] \$231 ;
-  wire [62:0] \$232 ;
-  wire [63:0] \$233 ;
-  wire [63:0] \$234 ;
-  wire [62:0] \$235 ;
-  wire [63:0] \$236 ;
-  wire [63:0] \$237 ;
-  wire [62:0] \$238 ;
-  wire [63:0] \$239 ;
-  wire [6:0] \$24 ;
-  wire [63:0] \$240 ;
-  wire [63:0] \$241 ;
-  wire [63:0] \$242 ;
-  wire [63:0] \$243 ;
-  wire [63:0] \$244 ;
-  wire [63:0] \$245 ;
-  wire [63:0] \$246 ;
-  wire [63:0] \$247 ;
-  wire [63:0] \$248 ;
-  wire [63:0] \$249 ;
-  wire [6:0] \$25 ;
-  wire [63:0] \$250 ;
-  wire [63:0] \$251 ;
-  wire [63:0] \$252 ;
-  wire [63:0] \$253 ;
-  wire [63:0] \$254 ;
-  wire [63:0] \$255 ;
-  wire [63:0] \$256 ;
-  wire [63:0] \$257 ;
-  wire [63:0] \$258 ;
-  wire [63:0] \$259 ;
-  wire \$26 ;
-  wire [63:0] \$260 ;
-  wire [63:0] \$261 ;
-  wire [63:0] \$262 ;
-  wire [63:0] \$263 ;
-  wire [63:0] \$264 ;
-  wire [63:0] \$265 ;
-  wire [63:0] \$266 ;
-  wire [63:0] \$267 ;
-  wire [63:0] \$268 ;
-  wire [63:0] \$269 ;
-  wire [5:0] \$27 ;
-  wire [63:0] \$270 ;
-  wire [63:0] \$271 ;
-  wire [63:0] \$272 ;
-  wire [33:0] \$273 ;
-  wire \$274 ;
-  wire \$275 ;
-  wire \$276 ;
-  wire [34:0] \$277 ;
-  wire [33:0] \$278 ;
-  wire \$279 ;
-  wire \$28 ;
-  wire \$280 ;
-  wire \$281 ;
-  wire [34:0] \$282 ;
-  wire [33:0] \$283 ;
-  wire \$284 ;
-  wire \$285 ;
-  wire \$286 ;
-  wire [34:0] \$287 ;
-  wire [33:0] \$288 ;
-  wire \$289 ;
-  wire [6:0] \$29 ;
-  wire \$290 ;
-  wire \$291 ;
-  wire [34:0] \$292 ;
-  wire [33:0] \$293 ;
-  wire \$294 ;
-  wire \$295 ;
-  wire \$296 ;
-  wire [34:0] \$297 ;
-  wire [33:0] \$298 ;
-  wire \$299 ;
-  wire \$3 ;
-  wire [6:0] \$30 ;
-  wire \$300 ;
-  wire \$301 ;
-  wire [34:0] \$302 ;
-  wire [33:0] \$303 ;
-  wire \$304 ;
-  wire \$305 ;
-  wire \$306 ;
-  wire [34:0] \$307 ;
-  wire [33:0] \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire \$310 ;
-  wire \$311 ;
-  wire [34:0] \$312 ;
-  wire [33:0] \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire \$316 ;
-  wire [34:0] \$317 ;
-  wire [33:0] \$318 ;
-  wire \$319 ;
-  wire [5:0] \$32 ;
-  wire \$320 ;
-  wire \$321 ;
-  wire [34:0] \$322 ;
-  wire [33:0] \$323 ;
-  wire \$324 ;
-  wire \$325 ;
-  wire \$326 ;
-  wire [34:0] \$327 ;
-  wire [33:0] \$328 ;
-  wire \$329 ;
-  wire \$33 ;
-  wire \$330 ;
-  wire \$331 ;
-  wire [34:0] \$332 ;
-  wire [33:0] \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire \$336 ;
-  wire [34:0] \$337 ;
-  wire [33:0] \$338 ;
-  wire \$339 ;
-  wire [6:0] \$34 ;
-  wire \$340 ;
-  wire \$341 ;
-  wire [34:0] \$342 ;
-  wire [33:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire \$346 ;
-  wire [34:0] \$347 ;
-  wire [33:0] \$348 ;
-  wire \$349 ;
-  wire [6:0] \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire [34:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire \$36 ;
-  wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
-  wire [5:0] \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
-  wire \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  reg \$385 ;
-  reg \$386 ;
-  reg [30:0] \$387 ;
-  reg [4:0] \$388 ;
-  reg [4:0] \$389 ;
-  wire [6:0] \$39 ;
-  reg [30:0] \$390 ;
-  reg [4:0] \$391 ;
-  reg [4:0] \$392 ;
-  reg [30:0] \$393 ;
-  reg [4:0] \$394 ;
-  reg [4:0] \$395 ;
-  reg [30:0] \$396 ;
-  reg [4:0] \$397 ;
-  reg [4:0] \$398 ;
-  reg [30:0] \$399 ;
-  wire [6:0] \$4 ;
-  wire [6:0] \$40 ;
-  reg [4:0] \$400 ;
-  reg [4:0] \$401 ;
-  reg [30:0] \$402 ;
-  reg [4:0] \$403 ;
-  reg [4:0] \$404 ;
-  reg [30:0] \$405 ;
-  reg [4:0] \$406 ;
-  reg [4:0] \$407 ;
-  reg [30:0] \$408 ;
-  reg [4:0] \$409 ;
-  wire \$41 ;
-  reg [4:0] \$410 ;
-  reg [30:0] \$411 ;
-  reg [4:0] \$412 ;
-  reg [4:0] \$413 ;
-  reg [30:0] \$414 ;
-  reg [4:0] \$415 ;
-  reg [4:0] \$416 ;
-  reg [30:0] \$417 ;
-  reg [4:0] \$418 ;
-  reg [4:0] \$419 ;
-  wire [5:0] \$42 ;
-  reg [30:0] \$420 ;
-  reg [4:0] \$421 ;
-  reg [4:0] \$422 ;
-  reg [30:0] \$423 ;
-  reg [4:0] \$424 ;
-  reg [4:0] \$425 ;
-  reg [30:0] \$426 ;
-  reg [4:0] \$427 ;
-  reg [4:0] \$428 ;
-  reg [30:0] \$429 ;
-  wire \$43 ;
-  reg [4:0] \$430 ;
-  reg [4:0] \$431 ;
-  reg [30:0] \$432 ;
-  reg [4:0] \$433 ;
-  reg [4:0] \$434 ;
-  reg [31:0] \$435 ;
-  reg [31:0] \$436 ;
-  reg [31:0] \$437 ;
-  reg [31:0] \$438 ;
-  reg [31:0] \$439 ;
-  wire [6:0] \$44 ;
-  reg [31:0] \$440 ;
-  reg [31:0] \$441 ;
-  reg [31:0] \$442 ;
-  reg [31:0] \$443 ;
-  reg [31:0] \$444 ;
-  reg [31:0] \$445 ;
-  reg [31:0] \$446 ;
-  reg [31:0] \$447 ;
-  reg [31:0] \$448 ;
-  reg [31:0] \$449 ;
-  wire [6:0] \$45 ;
-  reg [31:0] \$450 ;
-  reg \$451 ;
-  reg \$452 ;
-  reg [4:0] \$453 ;
-  reg [4:0] \$454 ;
-  reg [4:0] \$455 ;
-  reg [4:0] \$456 ;
-  reg [4:0] \$457 ;
-  reg [4:0] \$458 ;
-  reg [4:0] \$459 ;
-  wire \$46 ;
-  reg [4:0] \$460 ;
-  reg [4:0] \$461 ;
-  reg [4:0] \$462 ;
-  reg [4:0] \$463 ;
-  reg [4:0] \$464 ;
-  reg [4:0] \$465 ;
-  reg [4:0] \$466 ;
-  reg [4:0] \$467 ;
-  reg [4:0] \$468 ;
-  reg [32:0] \$469 ;
-  wire [5:0] \$47 ;
-  reg [32:0] \$470 ;
-  reg [32:0] \$471 ;
-  reg [32:0] \$472 ;
-  reg [32:0] \$473 ;
-  reg [32:0] \$474 ;
-  reg [32:0] \$475 ;
-  reg [32:0] \$476 ;
-  reg [32:0] \$477 ;
-  reg [32:0] \$478 ;
-  reg [32:0] \$479 ;
-  wire \$48 ;
-  reg [32:0] \$480 ;
-  reg [32:0] \$481 ;
-  reg [32:0] \$482 ;
-  reg [32:0] \$483 ;
-  reg [32:0] \$484 ;
-  reg [31:0] \$485 ;
-  reg [31:0] \$486 ;
-  reg [31:0] \$487 ;
-  reg [31:0] \$488 ;
-  reg [31:0] \$489 ;
-  wire [6:0] \$49 ;
-  reg [31:0] \$490 ;
-  reg [31:0] \$491 ;
-  reg [31:0] \$492 ;
-  reg [31:0] \$493 ;
-  reg [31:0] \$494 ;
-  reg [31:0] \$495 ;
-  reg [31:0] \$496 ;
-  reg [31:0] \$497 ;
-  reg [31:0] \$498 ;
-  reg [31:0] \$499 ;
-  wire [6:0] \$5 ;
-  wire [6:0] \$50 ;
-  reg [31:0] \$500 ;
-  reg \$501 ;
-  reg \$502 ;
-  reg [33:0] \$503 ;
-  reg [33:0] \$504 ;
-  reg [33:0] \$505 ;
-  reg [33:0] \$506 ;
-  reg [33:0] \$507 ;
-  reg [33:0] \$508 ;
-  reg [33:0] \$509 ;
-  wire \$51 ;
-  reg [33:0] \$510 ;
-  reg [33:0] \$511 ;
-  reg [33:0] \$512 ;
-  reg [33:0] \$513 ;
-  reg [33:0] \$514 ;
-  reg [33:0] \$515 ;
-  reg [33:0] \$516 ;
-  reg [33:0] \$517 ;
-  reg [33:0] \$518 ;
-  reg [127:0] \$519 ;
-  wire [5:0] \$52 ;
-  reg \$520 ;
-  reg \$521 ;
-  wire \$53 ;
-  wire [6:0] \$54 ;
-  wire [6:0] \$55 ;
-  wire \$56 ;
-  wire [5:0] \$57 ;
-  wire \$58 ;
-  wire [6:0] \$59 ;
-  wire \$6 ;
-  wire [6:0] \$60 ;
-  wire \$61 ;
-  wire [5:0] \$62 ;
-  wire \$63 ;
-  wire [6:0] \$64 ;
-  wire [6:0] \$65 ;
-  wire \$66 ;
-  wire [5:0] \$67 ;
-  wire \$68 ;
-  wire [6:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire [6:0] \$70 ;
-  wire \$71 ;
-  wire [5:0] \$72 ;
-  wire \$73 ;
-  wire [6:0] \$74 ;
-  wire [6:0] \$75 ;
-  wire \$76 ;
-  wire [5:0] \$77 ;
-  wire \$78 ;
-  wire [6:0] \$79 ;
-  wire \$8 ;
-  wire [6:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [32:0] \$82 ;
-  wire [32:0] \$83 ;
-  wire [32:0] \$84 ;
-  wire [32:0] \$85 ;
-  wire [32:0] \$86 ;
-  wire [32:0] \$87 ;
-  wire [32:0] \$88 ;
-  wire [32:0] \$89 ;
-  wire [6:0] \$9 ;
-  wire [32:0] \$90 ;
-  wire [32:0] \$91 ;
-  wire [32:0] \$92 ;
-  wire [32:0] \$93 ;
-  wire [32:0] \$94 ;
-  wire [32:0] \$95 ;
-  wire [32:0] \$96 ;
-  wire [62:0] \$97 ;
-  wire [62:0] \$98 ;
-  wire [62:0] \$99 ;
+  wire _0000_;
+  wire [6:0] _0001_;
+  wire [62:0] _0002_;
+  wire [62:0] _0003_;
+  wire [62:0] _0004_;
+  wire [62:0] _0005_;
+  wire [62:0] _0006_;
+  wire [62:0] _0007_;
+  wire [62:0] _0008_;
+  wire [62:0] _0009_;
+  wire [62:0] _0010_;
+  wire [62:0] _0011_;
+  wire _0012_;
+  wire [62:0] _0013_;
+  wire [62:0] _0014_;
+  wire [62:0] _0015_;
+  wire [33:0] _0016_;
+  wire [28:0] _0017_;
+  wire [31:0] _0018_;
+  wire [30:0] _0019_;
+  wire [32:0] _0020_;
+  wire [33:0] _0021_;
+  wire [28:0] _0022_;
+  wire [5:0] _0023_;
+  wire [31:0] _0024_;
+  wire [30:0] _0025_;
+  wire [32:0] _0026_;
+  wire [33:0] _0027_;
+  wire [28:0] _0028_;
+  wire [31:0] _0029_;
+  wire [30:0] _0030_;
+  wire [32:0] _0031_;
+  wire [33:0] _0032_;
+  wire [28:0] _0033_;
+  wire _0034_;
+  wire [31:0] _0035_;
+  wire [30:0] _0036_;
+  wire [32:0] _0037_;
+  wire [33:0] _0038_;
+  wire [28:0] _0039_;
+  wire [31:0] _0040_;
+  wire [30:0] _0041_;
+  wire [32:0] _0042_;
+  wire [33:0] _0043_;
+  wire [28:0] _0044_;
+  wire [6:0] _0045_;
+  wire [31:0] _0046_;
+  wire [30:0] _0047_;
+  wire [32:0] _0048_;
+  wire [33:0] _0049_;
+  wire [28:0] _0050_;
+  wire [31:0] _0051_;
+  wire [30:0] _0052_;
+  wire [32:0] _0053_;
+  wire [33:0] _0054_;
+  wire [28:0] _0055_;
+  wire [6:0] _0056_;
+  wire [31:0] _0057_;
+  wire [30:0] _0058_;
+  wire [32:0] _0059_;
+  wire [33:0] _0060_;
+  wire [28:0] _0061_;
+  wire [31:0] _0062_;
+  wire [30:0] _0063_;
+  wire [32:0] _0064_;
+  wire [33:0] _0065_;
+  wire [28:0] _0066_;
+  wire _0067_;
+  wire [31:0] _0068_;
+  wire [30:0] _0069_;
+  wire [32:0] _0070_;
+  wire [33:0] _0071_;
+  wire [28:0] _0072_;
+  wire [31:0] _0073_;
+  wire [30:0] _0074_;
+  wire [32:0] _0075_;
+  wire [33:0] _0076_;
+  wire [28:0] _0077_;
+  wire [5:0] _0078_;
+  wire [31:0] _0079_;
+  wire [30:0] _0080_;
+  wire [32:0] _0081_;
+  wire [33:0] _0082_;
+  wire [28:0] _0083_;
+  wire [31:0] _0084_;
+  wire [30:0] _0085_;
+  wire [32:0] _0086_;
+  wire [33:0] _0087_;
+  wire [28:0] _0088_;
+  wire _0089_;
+  wire [31:0] _0090_;
+  wire [30:0] _0091_;
+  wire [32:0] _0092_;
+  wire [33:0] _0093_;
+  wire [28:0] _0094_;
+  wire [31:0] _0095_;
+  wire [30:0] _0096_;
+  wire [32:0] _0097_;
+  wire [33:0] _0098_;
+  wire [28:0] _0099_;
+  wire [6:0] _0100_;
+  wire [31:0] _0101_;
+  wire [30:0] _0102_;
+  wire [32:0] _0103_;
+  wire [62:0] _0104_;
+  wire [63:0] _0105_;
+  wire [63:0] _0106_;
+  wire [62:0] _0107_;
+  wire [63:0] _0108_;
+  wire [63:0] _0109_;
+  wire [62:0] _0110_;
+  wire [5:0] _0111_;
+  wire [6:0] _0112_;
+  wire [63:0] _0113_;
+  wire [63:0] _0114_;
+  wire [62:0] _0115_;
+  wire [63:0] _0116_;
+  wire [63:0] _0117_;
+  wire [62:0] _0118_;
+  wire [63:0] _0119_;
+  wire [63:0] _0120_;
+  wire [62:0] _0121_;
+  wire [63:0] _0122_;
+  wire _0123_;
+  wire [63:0] _0124_;
+  wire [62:0] _0125_;
+  wire [63:0] _0126_;
+  wire [63:0] _0127_;
+  wire [62:0] _0128_;
+  wire [63:0] _0129_;
+  wire [63:0] _0130_;
+  wire [62:0] _0131_;
+  wire [63:0] _0132_;
+  wire [63:0] _0133_;
+  wire [5:0] _0134_;
+  wire [62:0] _0135_;
+  wire [63:0] _0136_;
+  wire [63:0] _0137_;
+  wire [62:0] _0138_;
+  wire [63:0] _0139_;
+  wire [63:0] _0140_;
+  wire [62:0] _0141_;
+  wire [63:0] _0142_;
+  wire [63:0] _0143_;
+  wire [62:0] _0144_;
+  wire _0145_;
+  wire [63:0] _0146_;
+  wire [63:0] _0147_;
+  wire [62:0] _0148_;
+  wire [63:0] _0149_;
+  wire [63:0] _0150_;
+  wire [62:0] _0151_;
+  wire [63:0] _0152_;
+  wire [63:0] _0153_;
+  wire [62:0] _0154_;
+  wire [63:0] _0155_;
+  wire [6:0] _0156_;
+  wire [63:0] _0157_;
+  wire [63:0] _0158_;
+  wire [63:0] _0159_;
+  wire [63:0] _0160_;
+  wire [63:0] _0161_;
+  wire [63:0] _0162_;
+  wire [63:0] _0163_;
+  wire [63:0] _0164_;
+  wire [63:0] _0165_;
+  wire [63:0] _0166_;
+  wire [6:0] _0167_;
+  wire [63:0] _0168_;
+  wire [63:0] _0169_;
+  wire [63:0] _0170_;
+  wire [63:0] _0171_;
+  wire [63:0] _0172_;
+  wire [63:0] _0173_;
+  wire [63:0] _0174_;
+  wire [63:0] _0175_;
+  wire [63:0] _0176_;
+  wire [63:0] _0177_;
+  wire _0178_;
+  wire [63:0] _0179_;
+  wire [63:0] _0180_;
+  wire [63:0] _0181_;
+  wire [63:0] _0182_;
+  wire [63:0] _0183_;
+  wire [63:0] _0184_;
+  wire [63:0] _0185_;
+  wire [63:0] _0186_;
+  wire [63:0] _0187_;
+  wire [63:0] _0188_;
+  wire [5:0] _0189_;
+  wire [63:0] _0190_;
+  wire [63:0] _0191_;
+  wire [63:0] _0192_;
+  wire [33:0] _0193_;
+  wire _0194_;
+  wire _0195_;
+  wire _0196_;
+  wire [34:0] _0197_;
+  wire [33:0] _0198_;
+  wire _0199_;
+  wire _0200_;
+  wire _0201_;
+  wire _0202_;
+  wire [34:0] _0203_;
+  wire [33:0] _0204_;
+  wire _0205_;
+  wire _0206_;
+  wire _0207_;
+  wire [34:0] _0208_;
+  wire [33:0] _0209_;
+  wire _0210_;
+  wire [6:0] _0211_;
+  wire _0212_;
+  wire _0213_;
+  wire [34:0] _0214_;
+  wire [33:0] _0215_;
+  wire _0216_;
+  wire _0217_;
+  wire _0218_;
+  wire [34:0] _0219_;
+  wire [33:0] _0220_;
+  wire _0221_;
+  wire _0222_;
+  wire [6:0] _0223_;
+  wire _0224_;
+  wire _0225_;
+  wire [34:0] _0226_;
+  wire [33:0] _0227_;
+  wire _0228_;
+  wire _0229_;
+  wire _0230_;
+  wire [34:0] _0231_;
+  wire [33:0] _0232_;
+  wire _0233_;
+  wire _0234_;
+  wire _0235_;
+  wire _0236_;
+  wire [34:0] _0237_;
+  wire [33:0] _0238_;
+  wire _0239_;
+  wire _0240_;
+  wire _0241_;
+  wire [34:0] _0242_;
+  wire [33:0] _0243_;
+  wire _0244_;
+  wire [5:0] _0245_;
+  wire _0246_;
+  wire _0247_;
+  wire [34:0] _0248_;
+  wire [33:0] _0249_;
+  wire _0250_;
+  wire _0251_;
+  wire _0252_;
+  wire [34:0] _0253_;
+  wire [33:0] _0254_;
+  wire _0255_;
+  wire _0256_;
+  wire _0257_;
+  wire _0258_;
+  wire [34:0] _0259_;
+  wire [33:0] _0260_;
+  wire _0261_;
+  wire _0262_;
+  wire _0263_;
+  wire [34:0] _0264_;
+  wire [33:0] _0265_;
+  wire _0266_;
+  wire [6:0] _0267_;
+  wire _0268_;
+  wire _0269_;
+  wire [34:0] _0270_;
+  wire [33:0] _0271_;
+  wire _0272_;
+  wire _0273_;
+  wire _0274_;
+  wire [34:0] _0275_;
+  wire [33:0] _0276_;
+  wire _0277_;
+  wire [6:0] _0278_;
+  wire _0279_;
+  wire _0280_;
+  wire [34:0] _0281_;
+  wire _0282_;
+  wire _0283_;
+  wire _0284_;
+  wire _0285_;
+  wire _0286_;
+  wire _0287_;
+  wire _0288_;
+  wire _0289_;
+  wire _0290_;
+  wire _0291_;
+  wire _0292_;
+  wire _0293_;
+  wire _0294_;
+  wire _0295_;
+  wire _0296_;
+  wire _0297_;
+  wire _0298_;
+  wire _0299_;
+  wire [5:0] _0300_;
+  wire _0301_;
+  wire _0302_;
+  wire _0303_;
+  wire _0304_;
+  wire _0305_;
+  wire _0306_;
+  wire _0307_;
+  wire _0308_;
+  wire _0309_;
+  wire _0310_;
+  wire _0311_;
+  wire _0312_;
+  wire _0313_;
+  wire _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire [30:0] _0319_;
+  wire [4:0] _0320_;
+  wire [4:0] _0321_;
+  wire [6:0] _0322_;
+  wire [30:0] _0323_;
+  wire [4:0] _0324_;
+  wire [4:0] _0325_;
+  wire [30:0] _0326_;
+  wire [4:0] _0327_;
+  wire [4:0] _0328_;
+  wire [30:0] _0329_;
+  wire [4:0] _0330_;
+  wire [4:0] _0331_;
+  wire [30:0] _0332_;
+  wire [6:0] _0333_;
+  wire [6:0] _0334_;
+  wire [4:0] _0335_;
+  wire [4:0] _0336_;
+  wire [30:0] _0337_;
+  wire [4:0] _0338_;
+  wire [4:0] _0339_;
+  wire [30:0] _0340_;
+  wire [4:0] _0341_;
+  wire [4:0] _0342_;
+  wire [30:0] _0343_;
+  wire [4:0] _0344_;
+  wire _0345_;
+  wire [4:0] _0346_;
+  wire [30:0] _0347_;
+  wire [4:0] _0348_;
+  wire [4:0] _0349_;
+  wire [30:0] _0350_;
+  wire [4:0] _0351_;
+  wire [4:0] _0352_;
+  wire [30:0] _0353_;
+  wire [4:0] _0354_;
+  wire [4:0] _0355_;
+  wire [5:0] _0356_;
+  wire [30:0] _0357_;
+  wire [4:0] _0358_;
+  wire [4:0] _0359_;
+  wire [30:0] _0360_;
+  wire [4:0] _0361_;
+  wire [4:0] _0362_;
+  wire [30:0] _0363_;
+  wire [4:0] _0364_;
+  wire [4:0] _0365_;
+  wire [30:0] _0366_;
+  wire _0367_;
+  wire [4:0] _0368_;
+  wire [4:0] _0369_;
+  wire [30:0] _0370_;
+  wire [4:0] _0371_;
+  wire [4:0] _0372_;
+  wire [31:0] _0373_;
+  wire [31:0] _0374_;
+  wire [31:0] _0375_;
+  wire [31:0] _0376_;
+  wire [31:0] _0377_;
+  wire [6:0] _0378_;
+  wire [31:0] _0379_;
+  wire [31:0] _0380_;
+  wire [31:0] _0381_;
+  wire [31:0] _0382_;
+  wire [31:0] _0383_;
+  wire [31:0] _0384_;
+  wire [31:0] _0385_;
+  wire [31:0] _0386_;
+  wire [31:0] _0387_;
+  wire [31:0] _0388_;
+  wire [6:0] _0389_;
+  wire [31:0] _0390_;
+  wire _0391_;
+  wire _0392_;
+  wire [4:0] _0393_;
+  wire [4:0] _0394_;
+  wire [4:0] _0395_;
+  wire [4:0] _0396_;
+  wire [4:0] _0397_;
+  wire [4:0] _0398_;
+  wire [4:0] _0399_;
+  wire _0400_;
+  wire [4:0] _0401_;
+  wire [4:0] _0402_;
+  wire [4:0] _0403_;
+  wire [4:0] _0404_;
+  wire [4:0] _0405_;
+  wire [4:0] _0406_;
+  wire [4:0] _0407_;
+  wire [4:0] _0408_;
+  wire [4:0] _0409_;
+  wire [32:0] _0410_;
+  wire [5:0] _0411_;
+  wire [32:0] _0412_;
+  wire [32:0] _0413_;
+  wire [32:0] _0414_;
+  wire [32:0] _0415_;
+  wire [32:0] _0416_;
+  wire [32:0] _0417_;
+  wire [32:0] _0418_;
+  wire [32:0] _0419_;
+  wire [32:0] _0420_;
+  wire [32:0] _0421_;
+  wire _0422_;
+  wire [32:0] _0423_;
+  wire [32:0] _0424_;
+  wire [32:0] _0425_;
+  wire [32:0] _0426_;
+  wire [32:0] _0427_;
+  wire [31:0] _0428_;
+  wire [31:0] _0429_;
+  wire [31:0] _0430_;
+  wire [31:0] _0431_;
+  wire [31:0] _0432_;
+  wire [6:0] _0433_;
+  wire [31:0] _0434_;
+  wire [31:0] _0435_;
+  wire [31:0] _0436_;
+  wire [31:0] _0437_;
+  wire [31:0] _0438_;
+  wire [31:0] _0439_;
+  wire [31:0] _0440_;
+  wire [31:0] _0441_;
+  wire [31:0] _0442_;
+  wire [31:0] _0443_;
+  wire [6:0] _0444_;
+  wire [6:0] _0445_;
+  wire [31:0] _0446_;
+  wire _0447_;
+  wire _0448_;
+  wire [33:0] _0449_;
+  wire [33:0] _0450_;
+  wire [33:0] _0451_;
+  wire [33:0] _0452_;
+  wire [33:0] _0453_;
+  wire [33:0] _0454_;
+  wire [33:0] _0455_;
+  wire _0456_;
+  wire [33:0] _0457_;
+  wire [33:0] _0458_;
+  wire [33:0] _0459_;
+  wire [33:0] _0460_;
+  wire [33:0] _0461_;
+  wire [33:0] _0462_;
+  wire [33:0] _0463_;
+  wire [33:0] _0464_;
+  wire [33:0] _0465_;
+  wire [127:0] _0466_;
+  wire [5:0] _0467_;
+  wire _0468_;
+  wire _0469_;
+  wire _0470_;
+  wire [6:0] _0471_;
+  wire [6:0] _0472_;
+  wire _0473_;
+  wire [5:0] _0474_;
+  wire _0475_;
+  wire [6:0] _0476_;
+  wire _0477_;
+  wire [6:0] _0478_;
+  wire _0479_;
+  wire [5:0] _0480_;
+  wire _0481_;
+  wire [6:0] _0482_;
+  wire [6:0] _0483_;
+  wire _0484_;
+  wire [5:0] _0485_;
+  wire _0486_;
+  wire [6:0] _0487_;
+  wire [5:0] _0488_;
+  wire [6:0] _0489_;
+  wire _0490_;
+  wire [5:0] _0491_;
+  wire _0492_;
+  wire [6:0] _0493_;
+  wire [6:0] _0494_;
+  wire _0495_;
+  wire [5:0] _0496_;
+  wire _0497_;
+  wire [6:0] _0498_;
+  wire _0499_;
+  wire [6:0] _0500_;
+  wire [32:0] _0501_;
+  wire [32:0] _0502_;
+  wire [32:0] _0503_;
+  wire [32:0] _0504_;
+  wire [32:0] _0505_;
+  wire [32:0] _0506_;
+  wire [32:0] _0507_;
+  wire [32:0] _0508_;
+  wire [32:0] _0509_;
+  wire [6:0] _0510_;
+  wire [32:0] _0511_;
+  wire [32:0] _0512_;
+  wire [32:0] _0513_;
+  wire [32:0] _0514_;
+  wire [32:0] _0515_;
+  wire [32:0] _0516_;
+  wire [32:0] _0517_;
+  wire [62:0] _0518_;
+  wire [62:0] _0519_;
+  wire [62:0] _0520_;
+  wire _0521_;
+  wire [7:0] _0522_;
+  wire _0523_;
+  wire [7:0] _0524_;
+  wire _0525_;
+  wire [7:0] _0526_;
+  wire _0527_;
+  wire [7:0] _0528_;
+  wire _0529_;
+  wire [7:0] _0530_;
+  wire _0531_;
+  wire [7:0] _0532_;
+  wire _0533_;
+  wire [7:0] _0534_;
+  wire _0535_;
+  wire [7:0] _0536_;
+  wire _0537_;
+  wire [7:0] _0538_;
+  wire _0539_;
+  wire [7:0] _0540_;
+  wire _0541_;
+  wire [7:0] _0542_;
+  wire _0543_;
+  wire [7:0] _0544_;
+  wire _0545_;
+  wire [7:0] _0546_;
+  wire _0547_;
+  wire [33:0] _0548_;
+  wire _0549_;
+  wire [33:0] _0550_;
+  wire _0551_;
+  wire [33:0] _0552_;
+  wire _0553_;
+  wire [33:0] _0554_;
+  wire _0555_;
+  wire [33:0] _0556_;
+  wire _0557_;
+  wire [33:0] _0558_;
+  wire _0559_;
+  wire [33:0] _0560_;
+  wire _0561_;
+  wire [33:0] _0562_;
+  wire _0563_;
+  wire [33:0] _0564_;
+  wire _0565_;
+  wire [33:0] _0566_;
+  wire _0567_;
+  wire [33:0] _0568_;
+  wire _0569_;
+  wire [33:0] _0570_;
+  wire _0571_;
+  wire [33:0] _0572_;
+  wire _0573_;
+  wire [33:0] _0574_;
+  wire _0575_;
+  wire [33:0] _0576_;
+  wire _0577_;
+  wire _0578_;
+  wire [33:0] _0579_;
+  wire _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire _0583_;
+  wire _0584_;
+  wire [31:0] _0585_;
+  wire _0586_;
+  wire [31:0] _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire [31:0] _0590_;
+  wire _0591_;
+  wire [31:0] _0592_;
+  wire _0593_;
+  wire [31:0] _0594_;
+  wire _0595_;
+  wire [31:0] _0596_;
+  wire _0597_;
+  wire [31:0] _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire [31:0] _0601_;
+  wire _0602_;
+  wire [31:0] _0603_;
+  wire _0604_;
+  wire [31:0] _0605_;
+  wire _0606_;
+  wire [31:0] _0607_;
+  wire _0608_;
+  wire [31:0] _0609_;
+  wire _0610_;
+  wire _0611_;
+  wire [31:0] _0612_;
+  wire _0613_;
+  wire [31:0] _0614_;
+  wire _0615_;
+  wire [31:0] _0616_;
+  wire _0617_;
+  wire [31:0] _0618_;
+  wire _0619_;
+  wire [32:0] _0620_;
+  wire _0621_;
+  wire [32:0] _0622_;
+  wire _0623_;
+  wire [32:0] _0624_;
+  wire _0625_;
+  wire [32:0] _0626_;
+  wire _0627_;
+  wire [32:0] _0628_;
+  wire _0629_;
+  wire [32:0] _0630_;
+  wire [7:0] _0631_;
+  wire _0632_;
+  wire [32:0] _0633_;
+  wire _0634_;
+  wire [32:0] _0635_;
+  wire _0636_;
+  wire [32:0] _0637_;
+  wire _0638_;
+  wire [32:0] _0639_;
+  wire _0640_;
+  wire [32:0] _0641_;
+  wire _0642_;
+  wire _0643_;
+  wire [32:0] _0644_;
+  wire _0645_;
+  wire [32:0] _0646_;
+  wire _0647_;
+  wire [32:0] _0648_;
+  wire _0649_;
+  wire [32:0] _0650_;
+  wire _0651_;
+  wire [32:0] _0652_;
+  wire [7:0] _0653_;
+  wire _0654_;
+  wire [4:0] _0655_;
+  wire _0656_;
+  wire [4:0] _0657_;
+  wire _0658_;
+  wire [4:0] _0659_;
+  wire _0660_;
+  wire [4:0] _0661_;
+  wire _0662_;
+  wire [4:0] _0663_;
+  wire _0664_;
+  wire _0665_;
+  wire [4:0] _0666_;
+  wire _0667_;
+  wire [4:0] _0668_;
+  wire _0669_;
+  wire [4:0] _0670_;
+  wire _0671_;
+  wire [4:0] _0672_;
+  wire _0673_;
+  wire [4:0] _0674_;
+  wire [7:0] _0675_;
+  wire _0676_;
+  wire [4:0] _0677_;
+  wire _0678_;
+  wire [4:0] _0679_;
+  wire _0680_;
+  wire [4:0] _0681_;
+  wire _0682_;
+  wire [4:0] _0683_;
+  wire _0684_;
+  wire [4:0] _0685_;
+  wire _0686_;
+  wire _0687_;
+  wire [4:0] _0688_;
+  wire _0689_;
+  wire _0690_;
+  wire _0691_;
+  wire _0692_;
+  wire _0693_;
+  wire [31:0] _0694_;
+  wire _0695_;
+  wire [31:0] _0696_;
+  wire _0697_;
+  wire [31:0] _0698_;
+  wire _0699_;
+  wire [31:0] _0700_;
+  wire _0701_;
+  wire [31:0] _0702_;
+  wire _0703_;
+  wire [31:0] _0704_;
+  wire _0705_;
+  wire [31:0] _0706_;
+  wire [7:0] _0707_;
+  wire _0708_;
+  wire [31:0] _0709_;
+  wire _0710_;
+  wire [31:0] _0711_;
+  wire _0712_;
+  wire [31:0] _0713_;
+  wire _0714_;
+  wire [31:0] _0715_;
+  wire _0716_;
+  wire [31:0] _0717_;
+  wire _0718_;
+  wire _0719_;
+  wire [31:0] _0720_;
+  wire _0721_;
+  wire [31:0] _0722_;
+  wire _0723_;
+  wire [31:0] _0724_;
+  wire _0725_;
+  wire [31:0] _0726_;
+  wire _0727_;
+  wire [4:0] _0728_;
+  wire [7:0] _0729_;
+  wire _0730_;
+  wire [4:0] _0731_;
+  wire _0732_;
+  wire [30:0] _0733_;
+  wire _0734_;
+  wire [4:0] _0735_;
+  wire _0736_;
+  wire [4:0] _0737_;
+  wire _0738_;
+  wire [30:0] _0739_;
+  wire _0740_;
+  wire _0741_;
+  wire [4:0] _0742_;
+  wire _0743_;
+  wire [4:0] _0744_;
+  wire _0745_;
+  wire [30:0] _0746_;
+  wire _0747_;
+  wire [4:0] _0748_;
+  wire _0749_;
+  wire [4:0] _0750_;
+  wire [7:0] _0751_;
+  wire _0752_;
+  wire [30:0] _0753_;
+  wire _0754_;
+  wire [4:0] _0755_;
+  wire _0756_;
+  wire [4:0] _0757_;
+  wire _0758_;
+  wire [30:0] _0759_;
+  wire _0760_;
+  wire [4:0] _0761_;
+  wire _0762_;
+  wire _0763_;
+  wire [4:0] _0764_;
+  wire _0765_;
+  wire [30:0] _0766_;
+  wire _0767_;
+  wire [4:0] _0768_;
+  wire _0769_;
+  wire [4:0] _0770_;
+  wire _0771_;
+  wire [30:0] _0772_;
+  wire _0773_;
+  wire [4:0] _0774_;
+  wire _0775_;
+  wire [4:0] _0776_;
+  wire _0777_;
+  wire [30:0] _0778_;
+  wire _0779_;
+  wire [4:0] _0780_;
+  wire _0781_;
+  wire [4:0] _0782_;
+  wire [7:0] _0783_;
+  wire _0784_;
+  wire [30:0] _0785_;
+  wire _0786_;
+  wire [4:0] _0787_;
+  wire _0788_;
+  wire [4:0] _0789_;
+  wire _0790_;
+  wire [30:0] _0791_;
+  wire _0792_;
+  wire [4:0] _0793_;
+  wire _0794_;
+  wire _0795_;
+  wire [4:0] _0796_;
+  wire _0797_;
+  wire [30:0] _0798_;
+  wire _0799_;
+  wire [4:0] _0800_;
+  wire _0801_;
+  wire [4:0] _0802_;
+  wire _0803_;
+  wire [30:0] _0804_;
+  wire [7:0] _0805_;
+  wire _0806_;
+  wire [4:0] _0807_;
+  wire _0808_;
+  wire [4:0] _0809_;
+  wire _0810_;
+  wire [30:0] _0811_;
+  wire _0812_;
+  wire [4:0] _0813_;
+  wire _0814_;
+  wire [4:0] _0815_;
+  wire _0816_;
+  wire _0817_;
+  wire [30:0] _0818_;
+  wire _0819_;
+  wire [4:0] _0820_;
+  wire _0821_;
+  wire [4:0] _0822_;
+  wire _0823_;
+  wire [30:0] _0824_;
+  wire _0825_;
+  wire [4:0] _0826_;
+  wire [7:0] _0827_;
+  wire _0828_;
+  wire [4:0] _0829_;
+  wire _0830_;
+  wire [30:0] _0831_;
+  wire _0832_;
+  wire _0833_;
+  wire _0834_;
+  wire _0835_;
+  wire _0836_;
+  wire _0837_;
+  wire [7:0] _0838_;
+  wire _0839_;
+  wire [7:0] _0840_;
+  wire _0841_;
+  wire [7:0] _0842_;
+  wire _0843_;
+  wire [7:0] _0844_;
+  wire _0845_;
+  wire [7:0] _0846_;
+  wire _0847_;
+  wire [7:0] _0848_;
+  wire _0849_;
+  wire [7:0] _0850_;
+  wire _0851_;
+  wire [7:0] _0852_;
+  wire _0853_;
+  wire [7:0] _0854_;
+  wire _0855_;
+  wire [7:0] _0856_;
+  wire _0857_;
+  wire [7:0] _0858_;
+  wire _0859_;
+  wire [7:0] _0860_;
+  wire _0861_;
+  wire [7:0] _0862_;
+  wire _0863_;
+  wire [7:0] _0864_;
+  wire _0865_;
+  wire [7:0] _0866_;
+  wire _0867_;
+  wire [7:0] _0868_;
+  wire _0869_;
+  wire [7:0] _0870_;
+  wire _0871_;
+  wire [7:0] _0872_;
+  wire _0873_;
+  wire [7:0] _0874_;
+  wire _0875_;
+  wire [7:0] _0876_;
+  wire _0877_;
+  wire [7:0] _0878_;
+  wire _0879_;
+  wire [7:0] _0880_;
+  wire _0881_;
+  wire [7:0] _0882_;
+  wire _0883_;
+  wire [7:0] _0884_;
+  wire _0885_;
+  wire [7:0] _0886_;
+  wire _0887_;
+  wire [7:0] _0888_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -5641,569 +6243,569 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   input [7:0] zero_point;
   wire [7:0] zero_point;
   always @(posedge clk)
-    rq1_m7 <= \$408 ;
+    rq1_m7 <= _0343_;
   always @(posedge clk)
-    rq1_l7 <= \$409 ;
+    rq1_l7 <= _0344_;
   always @(posedge clk)
-    rq1_r7 <= \$410 ;
+    rq1_r7 <= _0346_;
   always @(posedge clk)
-    rq1_m8 <= \$411 ;
+    rq1_m8 <= _0347_;
   always @(posedge clk)
-    rq1_l8 <= \$412 ;
+    rq1_l8 <= _0348_;
   always @(posedge clk)
-    rq1_r8 <= \$413 ;
+    rq1_r8 <= _0349_;
   always @(posedge clk)
-    rq1_m9 <= \$414 ;
+    rq1_m9 <= _0350_;
   always @(posedge clk)
-    rq1_l9 <= \$415 ;
+    rq1_l9 <= _0351_;
   always @(posedge clk)
-    rq1_r9 <= \$416 ;
+    rq1_r9 <= _0352_;
   always @(posedge clk)
-    rq1_m10 <= \$417 ;
+    rq1_m10 <= _0353_;
   always @(posedge clk)
-    rq1_l10 <= \$418 ;
+    rq1_l10 <= _0354_;
   always @(posedge clk)
-    rq1_r10 <= \$419 ;
+    rq1_r10 <= _0355_;
   always @(posedge clk)
-    rq1_m11 <= \$420 ;
+    rq1_m11 <= _0357_;
   always @(posedge clk)
-    rq1_l11 <= \$421 ;
+    rq1_l11 <= _0358_;
   always @(posedge clk)
-    rq1_r11 <= \$422 ;
+    rq1_r11 <= _0359_;
   always @(posedge clk)
-    rq1_m12 <= \$423 ;
+    rq1_m12 <= _0360_;
   always @(posedge clk)
-    rq1_l12 <= \$424 ;
+    rq1_l12 <= _0361_;
   always @(posedge clk)
-    rq1_r12 <= \$425 ;
+    rq1_r12 <= _0362_;
   always @(posedge clk)
-    rq1_m13 <= \$426 ;
+    rq1_m13 <= _0363_;
   always @(posedge clk)
-    rq1_l13 <= \$427 ;
+    rq1_l13 <= _0364_;
   always @(posedge clk)
-    rq1_r13 <= \$428 ;
+    rq1_r13 <= _0365_;
   always @(posedge clk)
-    rq1_m14 <= \$429 ;
+    rq1_m14 <= _0366_;
   always @(posedge clk)
-    rq1_l14 <= \$430 ;
+    rq1_l14 <= _0368_;
   always @(posedge clk)
-    rq1_r14 <= \$431 ;
+    rq1_r14 <= _0369_;
   always @(posedge clk)
-    rq1_m15 <= \$432 ;
+    rq1_m15 <= _0370_;
   always @(posedge clk)
-    rq1_l15 <= \$433 ;
+    rq1_l15 <= _0371_;
   always @(posedge clk)
-    rq1_r15 <= \$434 ;
+    rq1_r15 <= _0372_;
   always @(posedge clk)
-    rq1_s0 <= \$435 ;
+    rq1_s0 <= _0373_;
   always @(posedge clk)
-    rq1_s1 <= \$436 ;
+    rq1_s1 <= _0374_;
   always @(posedge clk)
-    rq1_s2 <= \$437 ;
+    rq1_s2 <= _0375_;
   always @(posedge clk)
-    rq1_s3 <= \$438 ;
+    rq1_s3 <= _0376_;
   always @(posedge clk)
-    rq1_s4 <= \$439 ;
+    rq1_s4 <= _0377_;
   always @(posedge clk)
-    rq1_s5 <= \$440 ;
+    rq1_s5 <= _0379_;
   always @(posedge clk)
-    rq1_s6 <= \$441 ;
+    rq1_s6 <= _0380_;
   always @(posedge clk)
-    rq1_s7 <= \$442 ;
+    rq1_s7 <= _0381_;
   always @(posedge clk)
-    rq1_s8 <= \$443 ;
+    rq1_s8 <= _0382_;
   always @(posedge clk)
-    rq1_s9 <= \$444 ;
+    rq1_s9 <= _0383_;
   always @(posedge clk)
-    rq1_s10 <= \$445 ;
+    rq1_s10 <= _0384_;
   always @(posedge clk)
-    rq1_s11 <= \$446 ;
+    rq1_s11 <= _0385_;
   always @(posedge clk)
-    rq1_s12 <= \$447 ;
+    rq1_s12 <= _0386_;
   always @(posedge clk)
-    rq1_s13 <= \$448 ;
+    rq1_s13 <= _0387_;
   always @(posedge clk)
-    rq1_s14 <= \$449 ;
+    rq1_s14 <= _0388_;
   always @(posedge clk)
-    rq1_s15 <= \$450 ;
+    rq1_s15 <= _0390_;
   always @(posedge clk)
-    rq2_valid <= \$451 ;
+    rq2_valid <= _0391_;
   always @(posedge clk)
-    rq2_last <= \$452 ;
+    rq2_last <= _0392_;
   always @(posedge clk)
-    rq2_r0 <= \$453 ;
+    rq2_r0 <= _0393_;
   always @(posedge clk)
-    rq2_r1 <= \$454 ;
+    rq2_r1 <= _0394_;
   always @(posedge clk)
-    rq2_r2 <= \$455 ;
+    rq2_r2 <= _0395_;
   always @(posedge clk)
-    rq2_r3 <= \$456 ;
+    rq2_r3 <= _0396_;
   always @(posedge clk)
-    rq2_r4 <= \$457 ;
+    rq2_r4 <= _0397_;
   always @(posedge clk)
-    rq2_r5 <= \$458 ;
+    rq2_r5 <= _0398_;
   always @(posedge clk)
-    rq2_r6 <= \$459 ;
+    rq2_r6 <= _0399_;
   always @(posedge clk)
-    rq2_r7 <= \$460 ;
+    rq2_r7 <= _0401_;
   always @(posedge clk)
-    rq2_r8 <= \$461 ;
+    rq2_r8 <= _0402_;
   always @(posedge clk)
-    rq2_r9 <= \$462 ;
+    rq2_r9 <= _0403_;
   always @(posedge clk)
-    rq2_r10 <= \$463 ;
+    rq2_r10 <= _0404_;
   always @(posedge clk)
-    rq2_r11 <= \$464 ;
+    rq2_r11 <= _0405_;
   always @(posedge clk)
-    rq2_r12 <= \$465 ;
+    rq2_r12 <= _0406_;
   always @(posedge clk)
-    rq2_r13 <= \$466 ;
+    rq2_r13 <= _0407_;
   always @(posedge clk)
-    rq2_r14 <= \$467 ;
+    rq2_r14 <= _0408_;
   always @(posedge clk)
-    rq2_r15 <= \$468 ;
+    rq2_r15 <= _0409_;
   always @(posedge clk)
-    rq2_h0 <= \$469 ;
+    rq2_h0 <= _0410_;
   always @(posedge clk)
-    rq2_h1 <= \$470 ;
+    rq2_h1 <= _0412_;
   always @(posedge clk)
-    rq2_h2 <= \$471 ;
+    rq2_h2 <= _0413_;
   always @(posedge clk)
-    rq2_h3 <= \$472 ;
+    rq2_h3 <= _0414_;
   always @(posedge clk)
-    rq2_h4 <= \$473 ;
+    rq2_h4 <= _0415_;
   always @(posedge clk)
-    rq2_h5 <= \$474 ;
+    rq2_h5 <= _0416_;
   always @(posedge clk)
-    rq2_h6 <= \$475 ;
+    rq2_h6 <= _0417_;
   always @(posedge clk)
-    rq2_h7 <= \$476 ;
+    rq2_h7 <= _0418_;
   always @(posedge clk)
-    rq2_h8 <= \$477 ;
+    rq2_h8 <= _0419_;
   always @(posedge clk)
-    rq2_h9 <= \$478 ;
+    rq2_h9 <= _0420_;
   always @(posedge clk)
-    rq2_h10 <= \$479 ;
+    rq2_h10 <= _0421_;
   always @(posedge clk)
-    rq2_h11 <= \$480 ;
+    rq2_h11 <= _0423_;
   always @(posedge clk)
-    rq2_h12 <= \$481 ;
+    rq2_h12 <= _0424_;
   always @(posedge clk)
-    rq2_h13 <= \$482 ;
+    rq2_h13 <= _0425_;
   always @(posedge clk)
-    rq2_h14 <= \$483 ;
+    rq2_h14 <= _0426_;
   always @(posedge clk)
-    rq2_h15 <= \$484 ;
+    rq2_h15 <= _0427_;
   always @(posedge clk)
-    rq2_hf0 <= \$485 ;
+    rq2_hf0 <= _0428_;
   always @(posedge clk)
-    rq2_hf1 <= \$486 ;
+    rq2_hf1 <= _0429_;
   always @(posedge clk)
-    rq2_hf2 <= \$487 ;
+    rq2_hf2 <= _0430_;
   always @(posedge clk)
-    rq2_hf3 <= \$488 ;
+    rq2_hf3 <= _0431_;
   always @(posedge clk)
-    rq2_hf4 <= \$489 ;
+    rq2_hf4 <= _0432_;
   always @(posedge clk)
-    rq2_hf5 <= \$490 ;
+    rq2_hf5 <= _0434_;
   always @(posedge clk)
-    rq2_hf6 <= \$491 ;
+    rq2_hf6 <= _0435_;
   always @(posedge clk)
-    rq2_hf7 <= \$492 ;
+    rq2_hf7 <= _0436_;
   always @(posedge clk)
-    rq2_hf8 <= \$493 ;
+    rq2_hf8 <= _0437_;
   always @(posedge clk)
-    rq2_hf9 <= \$494 ;
+    rq2_hf9 <= _0438_;
   always @(posedge clk)
-    rq2_hf10 <= \$495 ;
+    rq2_hf10 <= _0439_;
   always @(posedge clk)
-    rq2_hf11 <= \$496 ;
+    rq2_hf11 <= _0440_;
   always @(posedge clk)
-    rq2_hf12 <= \$497 ;
+    rq2_hf12 <= _0441_;
   always @(posedge clk)
-    rq2_hf13 <= \$498 ;
+    rq2_hf13 <= _0442_;
   always @(posedge clk)
-    rq2_hf14 <= \$499 ;
+    rq2_hf14 <= _0443_;
   always @(posedge clk)
-    rq2_hf15 <= \$500 ;
+    rq2_hf15 <= _0446_;
   always @(posedge clk)
-    rq3_valid <= \$501 ;
+    rq3_valid <= _0447_;
   always @(posedge clk)
-    rq3_last <= \$502 ;
+    rq3_last <= _0448_;
   always @(posedge clk)
-    rq3_y0 <= \$503 ;
+    rq3_y0 <= _0449_;
   always @(posedge clk)
-    rq3_y1 <= \$504 ;
+    rq3_y1 <= _0450_;
   always @(posedge clk)
-    rq3_y2 <= \$505 ;
+    rq3_y2 <= _0451_;
   always @(posedge clk)
-    rq3_y3 <= \$506 ;
+    rq3_y3 <= _0452_;
   always @(posedge clk)
-    rq3_y4 <= \$507 ;
+    rq3_y4 <= _0453_;
   always @(posedge clk)
-    rq3_y5 <= \$508 ;
+    rq3_y5 <= _0454_;
   always @(posedge clk)
-    rq3_y6 <= \$509 ;
+    rq3_y6 <= _0455_;
   always @(posedge clk)
-    rq3_y7 <= \$510 ;
+    rq3_y7 <= _0457_;
   always @(posedge clk)
-    rq3_y8 <= \$511 ;
+    rq3_y8 <= _0458_;
   always @(posedge clk)
-    rq3_y9 <= \$512 ;
+    rq3_y9 <= _0459_;
   always @(posedge clk)
-    rq3_y10 <= \$513 ;
+    rq3_y10 <= _0460_;
   always @(posedge clk)
-    rq3_y11 <= \$514 ;
+    rq3_y11 <= _0461_;
   always @(posedge clk)
-    rq3_y12 <= \$515 ;
+    rq3_y12 <= _0462_;
   always @(posedge clk)
-    rq3_y13 <= \$516 ;
+    rq3_y13 <= _0463_;
   always @(posedge clk)
-    rq3_y14 <= \$517 ;
+    rq3_y14 <= _0464_;
   always @(posedge clk)
-    rq3_y15 <= \$518 ;
+    rq3_y15 <= _0465_;
   always @(posedge clk)
-    o_data <= \$519 ;
+    o_data <= _0466_;
   always @(posedge clk)
-    o_valid <= \$520 ;
+    o_valid <= _0468_;
   always @(posedge clk)
-    o_last <= \$521 ;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
-  assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
-  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign \$24  = - $signed(i_shift[29:24]);
-  assign \$25  = \$23  ? \$24  : 7'h00;
-  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
-  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign \$29  = - $signed(i_shift[35:30]);
-  assign \$30  = \$28  ? \$29  : 7'h00;
-  assign \$31  = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign \$32  = \$31  ? i_shift[41:36] : 6'h00;
-  assign \$33  = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign \$34  = - $signed(i_shift[41:36]);
-  assign \$35  = \$33  ? \$34  : 7'h00;
-  assign \$36  = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign \$37  = \$36  ? i_shift[47:42] : 6'h00;
-  assign \$38  = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign \$39  = - $signed(i_shift[47:42]);
-  assign \$40  = \$38  ? \$39  : 7'h00;
-  assign \$41  = $signed(i_shift[53:48]) > $signed(1'h0);
-  assign \$42  = \$41  ? i_shift[53:48] : 6'h00;
-  assign \$43  = $signed(i_shift[53:48]) < $signed(1'h0);
-  assign \$44  = - $signed(i_shift[53:48]);
-  assign \$45  = \$43  ? \$44  : 7'h00;
-  assign \$46  = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign \$47  = \$46  ? i_shift[59:54] : 6'h00;
-  assign \$48  = $signed(i_shift[59:54]) < $signed(1'h0);
-  assign \$49  = - $signed(i_shift[59:54]);
-  assign \$50  = \$48  ? \$49  : 7'h00;
-  assign \$51  = $signed(i_shift[65:60]) > $signed(1'h0);
-  assign \$52  = \$51  ? i_shift[65:60] : 6'h00;
-  assign \$53  = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign \$54  = - $signed(i_shift[65:60]);
-  assign \$55  = \$53  ? \$54  : 7'h00;
-  assign \$56  = $signed(i_shift[71:66]) > $signed(1'h0);
-  assign \$57  = \$56  ? i_shift[71:66] : 6'h00;
-  assign \$58  = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign \$59  = - $signed(i_shift[71:66]);
-  assign \$60  = \$58  ? \$59  : 7'h00;
-  assign \$61  = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign \$62  = \$61  ? i_shift[77:72] : 6'h00;
-  assign \$63  = $signed(i_shift[77:72]) < $signed(1'h0);
-  assign \$64  = - $signed(i_shift[77:72]);
-  assign \$65  = \$63  ? \$64  : 7'h00;
-  assign \$66  = $signed(i_shift[83:78]) > $signed(1'h0);
-  assign \$67  = \$66  ? i_shift[83:78] : 6'h00;
-  assign \$68  = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign \$69  = - $signed(i_shift[83:78]);
-  assign \$70  = \$68  ? \$69  : 7'h00;
-  assign \$71  = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign \$72  = \$71  ? i_shift[89:84] : 6'h00;
-  assign \$73  = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign \$74  = - $signed(i_shift[89:84]);
-  assign \$75  = \$73  ? \$74  : 7'h00;
-  assign \$76  = $signed(i_shift[95:90]) > $signed(1'h0);
-  assign \$77  = \$76  ? i_shift[95:90] : 6'h00;
-  assign \$78  = $signed(i_shift[95:90]) < $signed(1'h0);
-  assign \$79  = - $signed(i_shift[95:90]);
-  assign \$80  = \$78  ? \$79  : 7'h00;
-  assign \$81  = $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
-  assign \$82  = $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
-  assign \$83  = $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
-  assign \$84  = $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
-  assign \$85  = $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
-  assign \$86  = $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
-  assign \$87  = $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
-  assign \$88  = $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
-  assign \$89  = $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
-  assign \$90  = $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
-  assign \$91  = $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
-  assign \$92  = $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
-  assign \$93  = $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
-  assign \$94  = $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
-  assign \$95  = $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
-  assign \$96  = $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
-  assign \$97  = $signed(rq1_s0) << rq1_l0;
-  assign \$98  = $signed(rq1_s1) << rq1_l1;
-  assign \$99  = $signed(rq1_s2) << rq1_l2;
-  assign \$100  = $signed(rq1_s3) << rq1_l3;
-  assign \$101  = $signed(rq1_s4) << rq1_l4;
-  assign \$102  = $signed(rq1_s5) << rq1_l5;
-  assign \$103  = $signed(rq1_s6) << rq1_l6;
-  assign \$104  = $signed(rq1_s7) << rq1_l7;
-  assign \$105  = $signed(rq1_s8) << rq1_l8;
-  assign \$106  = $signed(rq1_s9) << rq1_l9;
-  assign \$107  = $signed(rq1_s10) << rq1_l10;
-  assign \$108  = $signed(rq1_s11) << rq1_l11;
-  assign \$109  = $signed(rq1_s12) << rq1_l12;
-  assign \$110  = $signed(rq1_s13) << rq1_l13;
-  assign \$111  = $signed(rq1_s14) << rq1_l14;
-  assign \$112  = $signed(rq1_s15) << rq1_l15;
-  assign \$113  = \$97 [16:0] * rq1_m0[16:0];
-  assign \$114  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$115  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$116  = \$97 [16:0] * rq1_m0[30:17];
-  assign \$117  = $signed(\$115 ) + $signed({ 1'h0, \$116  });
-  assign mid_0 = $signed(\$117 ) + $signed(15'h2000);
-  assign \$118  = \$98 [16:0] * rq1_m1[16:0];
-  assign \$119  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$120  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$121  = \$98 [16:0] * rq1_m1[30:17];
-  assign \$122  = $signed(\$120 ) + $signed({ 1'h0, \$121  });
-  assign mid_1 = $signed(\$122 ) + $signed(15'h2000);
-  assign \$123  = \$99 [16:0] * rq1_m2[16:0];
-  assign \$124  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$125  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$126  = \$99 [16:0] * rq1_m2[30:17];
-  assign \$127  = $signed(\$125 ) + $signed({ 1'h0, \$126  });
-  assign mid_2 = $signed(\$127 ) + $signed(15'h2000);
-  assign \$128  = \$100 [16:0] * rq1_m3[16:0];
-  assign \$129  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$130  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$131  = \$100 [16:0] * rq1_m3[30:17];
-  assign \$132  = $signed(\$130 ) + $signed({ 1'h0, \$131  });
-  assign mid_3 = $signed(\$132 ) + $signed(15'h2000);
-  assign \$133  = \$101 [16:0] * rq1_m4[16:0];
-  assign \$134  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$135  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$136  = \$101 [16:0] * rq1_m4[30:17];
-  assign \$137  = $signed(\$135 ) + $signed({ 1'h0, \$136  });
-  assign mid_4 = $signed(\$137 ) + $signed(15'h2000);
-  assign \$138  = \$102 [16:0] * rq1_m5[16:0];
-  assign \$139  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$140  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$141  = \$102 [16:0] * rq1_m5[30:17];
-  assign \$142  = $signed(\$140 ) + $signed({ 1'h0, \$141  });
-  assign mid_5 = $signed(\$142 ) + $signed(15'h2000);
-  assign \$143  = \$103 [16:0] * rq1_m6[16:0];
-  assign \$144  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$145  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$146  = \$103 [16:0] * rq1_m6[30:17];
-  assign \$147  = $signed(\$145 ) + $signed({ 1'h0, \$146  });
-  assign mid_6 = $signed(\$147 ) + $signed(15'h2000);
-  assign \$148  = \$104 [16:0] * rq1_m7[16:0];
-  assign \$149  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$150  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$151  = \$104 [16:0] * rq1_m7[30:17];
-  assign \$152  = $signed(\$150 ) + $signed({ 1'h0, \$151  });
-  assign mid_7 = $signed(\$152 ) + $signed(15'h2000);
-  assign \$153  = \$105 [16:0] * rq1_m8[16:0];
-  assign \$154  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign \$155  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign \$156  = \$105 [16:0] * rq1_m8[30:17];
-  assign \$157  = $signed(\$155 ) + $signed({ 1'h0, \$156  });
-  assign mid_8 = $signed(\$157 ) + $signed(15'h2000);
-  assign \$158  = \$106 [16:0] * rq1_m9[16:0];
-  assign \$159  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign \$160  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign \$161  = \$106 [16:0] * rq1_m9[30:17];
-  assign \$162  = $signed(\$160 ) + $signed({ 1'h0, \$161  });
-  assign mid_9 = $signed(\$162 ) + $signed(15'h2000);
-  assign \$163  = \$107 [16:0] * rq1_m10[16:0];
-  assign \$164  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign \$165  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign \$166  = \$107 [16:0] * rq1_m10[30:17];
-  assign \$167  = $signed(\$165 ) + $signed({ 1'h0, \$166  });
-  assign mid_10 = $signed(\$167 ) + $signed(15'h2000);
-  assign \$168  = \$108 [16:0] * rq1_m11[16:0];
-  assign \$169  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign \$170  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign \$171  = \$108 [16:0] * rq1_m11[30:17];
-  assign \$172  = $signed(\$170 ) + $signed({ 1'h0, \$171  });
-  assign mid_11 = $signed(\$172 ) + $signed(15'h2000);
-  assign \$173  = \$109 [16:0] * rq1_m12[16:0];
-  assign \$174  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign \$175  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign \$176  = \$109 [16:0] * rq1_m12[30:17];
-  assign \$177  = $signed(\$175 ) + $signed({ 1'h0, \$176  });
-  assign mid_12 = $signed(\$177 ) + $signed(15'h2000);
-  assign \$178  = \$110 [16:0] * rq1_m13[16:0];
-  assign \$179  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign \$180  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign \$181  = \$110 [16:0] * rq1_m13[30:17];
-  assign \$182  = $signed(\$180 ) + $signed({ 1'h0, \$181  });
-  assign mid_13 = $signed(\$182 ) + $signed(15'h2000);
-  assign \$183  = \$111 [16:0] * rq1_m14[16:0];
-  assign \$184  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign \$185  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign \$186  = \$111 [16:0] * rq1_m14[30:17];
-  assign \$187  = $signed(\$185 ) + $signed({ 1'h0, \$186  });
-  assign mid_14 = $signed(\$187 ) + $signed(15'h2000);
-  assign \$188  = \$112 [16:0] * rq1_m15[16:0];
-  assign \$189  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign \$190  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign \$191  = \$112 [16:0] * rq1_m15[30:17];
-  assign \$192  = $signed(\$190 ) + $signed({ 1'h0, \$191  });
-  assign mid_15 = $signed(\$192 ) + $signed(15'h2000);
-  assign \$194  = $signed(\$193 ) + $signed(mid_0);
-  assign \$197  = $signed(\$196 ) + $signed(mid_1);
-  assign \$200  = $signed(\$199 ) + $signed(mid_2);
-  assign \$203  = $signed(\$202 ) + $signed(mid_3);
-  assign \$206  = $signed(\$205 ) + $signed(mid_4);
-  assign \$209  = $signed(\$208 ) + $signed(mid_5);
-  assign \$212  = $signed(\$211 ) + $signed(mid_6);
-  assign \$215  = $signed(\$214 ) + $signed(mid_7);
-  assign \$218  = $signed(\$217 ) + $signed(mid_8);
-  assign \$221  = $signed(\$220 ) + $signed(mid_9);
-  assign \$224  = $signed(\$223 ) + $signed(mid_10);
-  assign \$227  = $signed(\$226 ) + $signed(mid_11);
-  assign \$230  = $signed(\$229 ) + $signed(mid_12);
-  assign \$233  = $signed(\$232 ) + $signed(mid_13);
-  assign \$236  = $signed(\$235 ) + $signed(mid_14);
-  assign \$239  = $signed(\$238 ) + $signed(mid_15);
-  assign \$241  = 1'h1 << rq1_r0;
-  assign \$243  = 1'h1 << rq1_r1;
-  assign \$245  = 1'h1 << rq1_r2;
-  assign \$247  = 1'h1 << rq1_r3;
-  assign \$249  = 1'h1 << rq1_r4;
-  assign \$251  = 1'h1 << rq1_r5;
-  assign \$253  = 1'h1 << rq1_r6;
-  assign \$255  = 1'h1 << rq1_r7;
-  assign \$257  = 1'h1 << rq1_r8;
-  assign \$259  = 1'h1 << rq1_r9;
-  assign \$261  = 1'h1 << rq1_r10;
-  assign \$263  = 1'h1 << rq1_r11;
-  assign \$265  = 1'h1 << rq1_r12;
-  assign \$267  = 1'h1 << rq1_r13;
-  assign \$269  = 1'h1 << rq1_r14;
-  assign \$271  = 1'h1 << rq1_r15;
-  assign \$273  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$274  = | rq2_hf0;
-  assign \$275  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$276  = \$274  & \$275 ;
-  assign \$277  = $signed(\$273 ) - $signed({ 1'h0, \$276  });
-  assign \$278  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$279  = | rq2_hf1;
-  assign \$280  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$281  = \$279  & \$280 ;
-  assign \$282  = $signed(\$278 ) - $signed({ 1'h0, \$281  });
-  assign \$283  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$284  = | rq2_hf2;
-  assign \$285  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$286  = \$284  & \$285 ;
-  assign \$287  = $signed(\$283 ) - $signed({ 1'h0, \$286  });
-  assign \$288  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$289  = | rq2_hf3;
-  assign \$290  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$291  = \$289  & \$290 ;
-  assign \$292  = $signed(\$288 ) - $signed({ 1'h0, \$291  });
-  assign \$293  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$294  = | rq2_hf4;
-  assign \$295  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$296  = \$294  & \$295 ;
-  assign \$297  = $signed(\$293 ) - $signed({ 1'h0, \$296  });
-  assign \$298  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$299  = | rq2_hf5;
-  assign \$300  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$301  = \$299  & \$300 ;
-  assign \$302  = $signed(\$298 ) - $signed({ 1'h0, \$301  });
-  assign \$303  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$304  = | rq2_hf6;
-  assign \$305  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$306  = \$304  & \$305 ;
-  assign \$307  = $signed(\$303 ) - $signed({ 1'h0, \$306  });
-  assign \$308  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$309  = | rq2_hf7;
-  assign \$310  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$311  = \$309  & \$310 ;
-  assign \$312  = $signed(\$308 ) - $signed({ 1'h0, \$311  });
-  assign \$313  = $signed(rq2_h8) + $signed({ 1'h0, rq2_hf8 });
-  assign \$314  = | rq2_hf8;
-  assign \$315  = $signed(rq2_h8) < $signed(1'h0);
-  assign \$316  = \$314  & \$315 ;
-  assign \$317  = $signed(\$313 ) - $signed({ 1'h0, \$316  });
-  assign \$318  = $signed(rq2_h9) + $signed({ 1'h0, rq2_hf9 });
-  assign \$319  = | rq2_hf9;
-  assign \$320  = $signed(rq2_h9) < $signed(1'h0);
-  assign \$321  = \$319  & \$320 ;
-  assign \$322  = $signed(\$318 ) - $signed({ 1'h0, \$321  });
-  assign \$323  = $signed(rq2_h10) + $signed({ 1'h0, rq2_hf10 });
-  assign \$324  = | rq2_hf10;
-  assign \$325  = $signed(rq2_h10) < $signed(1'h0);
-  assign \$326  = \$324  & \$325 ;
-  assign \$327  = $signed(\$323 ) - $signed({ 1'h0, \$326  });
-  assign \$328  = $signed(rq2_h11) + $signed({ 1'h0, rq2_hf11 });
-  assign \$329  = | rq2_hf11;
-  assign \$330  = $signed(rq2_h11) < $signed(1'h0);
-  assign \$331  = \$329  & \$330 ;
-  assign \$332  = $signed(\$328 ) - $signed({ 1'h0, \$331  });
-  assign \$333  = $signed(rq2_h12) + $signed({ 1'h0, rq2_hf12 });
-  assign \$334  = | rq2_hf12;
-  assign \$335  = $signed(rq2_h12) < $signed(1'h0);
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = $signed(\$333 ) - $signed({ 1'h0, \$336  });
-  assign \$338  = $signed(rq2_h13) + $signed({ 1'h0, rq2_hf13 });
-  assign \$339  = | rq2_hf13;
-  assign \$340  = $signed(rq2_h13) < $signed(1'h0);
-  assign \$341  = \$339  & \$340 ;
-  assign \$342  = $signed(\$338 ) - $signed({ 1'h0, \$341  });
-  assign \$343  = $signed(rq2_h14) + $signed({ 1'h0, rq2_hf14 });
-  assign \$344  = | rq2_hf14;
-  assign \$345  = $signed(rq2_h14) < $signed(1'h0);
-  assign \$346  = \$344  & \$345 ;
-  assign \$347  = $signed(\$343 ) - $signed({ 1'h0, \$346  });
-  assign \$348  = $signed(rq2_h15) + $signed({ 1'h0, rq2_hf15 });
-  assign \$349  = | rq2_hf15;
-  assign \$350  = $signed(rq2_h15) < $signed(1'h0);
-  assign \$351  = \$349  & \$350 ;
-  assign \$352  = $signed(\$348 ) - $signed({ 1'h0, \$351  });
-  assign y_0 = $signed(\$277 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$282 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$287 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$292 [33:0]) >>> rq2_r3;
-  assign y_4 = $signed(\$297 [33:0]) >>> rq2_r4;
-  assign y_5 = $signed(\$302 [33:0]) >>> rq2_r5;
-  assign y_6 = $signed(\$307 [33:0]) >>> rq2_r6;
-  assign y_7 = $signed(\$312 [33:0]) >>> rq2_r7;
-  assign y_8 = $signed(\$317 [33:0]) >>> rq2_r8;
-  assign y_9 = $signed(\$322 [33:0]) >>> rq2_r9;
-  assign y_10 = $signed(\$327 [33:0]) >>> rq2_r10;
-  assign y_11 = $signed(\$332 [33:0]) >>> rq2_r11;
-  assign y_12 = $signed(\$337 [33:0]) >>> rq2_r12;
-  assign y_13 = $signed(\$342 [33:0]) >>> rq2_r13;
-  assign y_14 = $signed(\$347 [33:0]) >>> rq2_r14;
-  assign y_15 = $signed(\$352 [33:0]) >>> rq2_r15;
+    o_last <= _0469_;
+  assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _0111_ = _0000_ ? i_shift[5:0] : 6'h00;
+  assign _0222_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _0333_ = - $signed(i_shift[5:0]);
+  assign _0444_ = _0222_ ? _0333_ : 7'h00;
+  assign _0477_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _0488_ = _0477_ ? i_shift[11:6] : 6'h00;
+  assign _0499_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0510_ = - $signed(i_shift[11:6]);
+  assign _0001_ = _0499_ ? _0510_ : 7'h00;
+  assign _0012_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0023_ = _0012_ ? i_shift[17:12] : 6'h00;
+  assign _0034_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0045_ = - $signed(i_shift[17:12]);
+  assign _0056_ = _0034_ ? _0045_ : 7'h00;
+  assign _0067_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0078_ = _0067_ ? i_shift[23:18] : 6'h00;
+  assign _0089_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0100_ = - $signed(i_shift[23:18]);
+  assign _0112_ = _0089_ ? _0100_ : 7'h00;
+  assign _0123_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0134_ = _0123_ ? i_shift[29:24] : 6'h00;
+  assign _0145_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0156_ = - $signed(i_shift[29:24]);
+  assign _0167_ = _0145_ ? _0156_ : 7'h00;
+  assign _0178_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _0189_ = _0178_ ? i_shift[35:30] : 6'h00;
+  assign _0200_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0211_ = - $signed(i_shift[35:30]);
+  assign _0223_ = _0200_ ? _0211_ : 7'h00;
+  assign _0234_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0245_ = _0234_ ? i_shift[41:36] : 6'h00;
+  assign _0256_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _0267_ = - $signed(i_shift[41:36]);
+  assign _0278_ = _0256_ ? _0267_ : 7'h00;
+  assign _0289_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _0300_ = _0289_ ? i_shift[47:42] : 6'h00;
+  assign _0311_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0322_ = - $signed(i_shift[47:42]);
+  assign _0334_ = _0311_ ? _0322_ : 7'h00;
+  assign _0345_ = $signed(i_shift[53:48]) > $signed(1'h0);
+  assign _0356_ = _0345_ ? i_shift[53:48] : 6'h00;
+  assign _0367_ = $signed(i_shift[53:48]) < $signed(1'h0);
+  assign _0378_ = - $signed(i_shift[53:48]);
+  assign _0389_ = _0367_ ? _0378_ : 7'h00;
+  assign _0400_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0411_ = _0400_ ? i_shift[59:54] : 6'h00;
+  assign _0422_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0433_ = - $signed(i_shift[59:54]);
+  assign _0445_ = _0422_ ? _0433_ : 7'h00;
+  assign _0456_ = $signed(i_shift[65:60]) > $signed(1'h0);
+  assign _0467_ = _0456_ ? i_shift[65:60] : 6'h00;
+  assign _0470_ = $signed(i_shift[65:60]) < $signed(1'h0);
+  assign _0471_ = - $signed(i_shift[65:60]);
+  assign _0472_ = _0470_ ? _0471_ : 7'h00;
+  assign _0473_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0474_ = _0473_ ? i_shift[71:66] : 6'h00;
+  assign _0475_ = $signed(i_shift[71:66]) < $signed(1'h0);
+  assign _0476_ = - $signed(i_shift[71:66]);
+  assign _0478_ = _0475_ ? _0476_ : 7'h00;
+  assign _0479_ = $signed(i_shift[77:72]) > $signed(1'h0);
+  assign _0480_ = _0479_ ? i_shift[77:72] : 6'h00;
+  assign _0481_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0482_ = - $signed(i_shift[77:72]);
+  assign _0483_ = _0481_ ? _0482_ : 7'h00;
+  assign _0484_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0485_ = _0484_ ? i_shift[83:78] : 6'h00;
+  assign _0486_ = $signed(i_shift[83:78]) < $signed(1'h0);
+  assign _0487_ = - $signed(i_shift[83:78]);
+  assign _0489_ = _0486_ ? _0487_ : 7'h00;
+  assign _0490_ = $signed(i_shift[89:84]) > $signed(1'h0);
+  assign _0491_ = _0490_ ? i_shift[89:84] : 6'h00;
+  assign _0492_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0493_ = - $signed(i_shift[89:84]);
+  assign _0494_ = _0492_ ? _0493_ : 7'h00;
+  assign _0495_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0496_ = _0495_ ? i_shift[95:90] : 6'h00;
+  assign _0497_ = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign _0498_ = - $signed(i_shift[95:90]);
+  assign _0500_ = _0497_ ? _0498_ : 7'h00;
+  assign _0501_ = $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+  assign _0502_ = $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
+  assign _0503_ = $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
+  assign _0504_ = $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
+  assign _0505_ = $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
+  assign _0506_ = $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
+  assign _0507_ = $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
+  assign _0508_ = $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
+  assign _0509_ = $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
+  assign _0511_ = $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
+  assign _0512_ = $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
+  assign _0513_ = $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
+  assign _0514_ = $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
+  assign _0515_ = $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
+  assign _0516_ = $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
+  assign _0517_ = $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
+  assign _0518_ = $signed(rq1_s0) << rq1_l0;
+  assign _0519_ = $signed(rq1_s1) << rq1_l1;
+  assign _0520_ = $signed(rq1_s2) << rq1_l2;
+  assign _0002_ = $signed(rq1_s3) << rq1_l3;
+  assign _0003_ = $signed(rq1_s4) << rq1_l4;
+  assign _0004_ = $signed(rq1_s5) << rq1_l5;
+  assign _0005_ = $signed(rq1_s6) << rq1_l6;
+  assign _0006_ = $signed(rq1_s7) << rq1_l7;
+  assign _0007_ = $signed(rq1_s8) << rq1_l8;
+  assign _0008_ = $signed(rq1_s9) << rq1_l9;
+  assign _0009_ = $signed(rq1_s10) << rq1_l10;
+  assign _0010_ = $signed(rq1_s11) << rq1_l11;
+  assign _0011_ = $signed(rq1_s12) << rq1_l12;
+  assign _0013_ = $signed(rq1_s13) << rq1_l13;
+  assign _0014_ = $signed(rq1_s14) << rq1_l14;
+  assign _0015_ = $signed(rq1_s15) << rq1_l15;
+  assign _0016_ = _0518_[16:0] * rq1_m0[16:0];
+  assign _0017_ = $signed(_0518_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _0018_ = $signed(_0518_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0019_ = _0518_[16:0] * rq1_m0[30:17];
+  assign _0020_ = $signed(_0018_) + $signed({ 1'h0, _0019_ });
+  assign mid_0 = $signed(_0020_) + $signed(15'h2000);
+  assign _0021_ = _0519_[16:0] * rq1_m1[16:0];
+  assign _0022_ = $signed(_0519_[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _0024_ = $signed(_0519_[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0025_ = _0519_[16:0] * rq1_m1[30:17];
+  assign _0026_ = $signed(_0024_) + $signed({ 1'h0, _0025_ });
+  assign mid_1 = $signed(_0026_) + $signed(15'h2000);
+  assign _0027_ = _0520_[16:0] * rq1_m2[16:0];
+  assign _0028_ = $signed(_0520_[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _0029_ = $signed(_0520_[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0030_ = _0520_[16:0] * rq1_m2[30:17];
+  assign _0031_ = $signed(_0029_) + $signed({ 1'h0, _0030_ });
+  assign mid_2 = $signed(_0031_) + $signed(15'h2000);
+  assign _0032_ = _0002_[16:0] * rq1_m3[16:0];
+  assign _0033_ = $signed(_0002_[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _0035_ = $signed(_0002_[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0036_ = _0002_[16:0] * rq1_m3[30:17];
+  assign _0037_ = $signed(_0035_) + $signed({ 1'h0, _0036_ });
+  assign mid_3 = $signed(_0037_) + $signed(15'h2000);
+  assign _0038_ = _0003_[16:0] * rq1_m4[16:0];
+  assign _0039_ = $signed(_0003_[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign _0040_ = $signed(_0003_[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0041_ = _0003_[16:0] * rq1_m4[30:17];
+  assign _0042_ = $signed(_0040_) + $signed({ 1'h0, _0041_ });
+  assign mid_4 = $signed(_0042_) + $signed(15'h2000);
+  assign _0043_ = _0004_[16:0] * rq1_m5[16:0];
+  assign _0044_ = $signed(_0004_[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign _0046_ = $signed(_0004_[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0047_ = _0004_[16:0] * rq1_m5[30:17];
+  assign _0048_ = $signed(_0046_) + $signed({ 1'h0, _0047_ });
+  assign mid_5 = $signed(_0048_) + $signed(15'h2000);
+  assign _0049_ = _0005_[16:0] * rq1_m6[16:0];
+  assign _0050_ = $signed(_0005_[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign _0051_ = $signed(_0005_[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0052_ = _0005_[16:0] * rq1_m6[30:17];
+  assign _0053_ = $signed(_0051_) + $signed({ 1'h0, _0052_ });
+  assign mid_6 = $signed(_0053_) + $signed(15'h2000);
+  assign _0054_ = _0006_[16:0] * rq1_m7[16:0];
+  assign _0055_ = $signed(_0006_[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign _0057_ = $signed(_0006_[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0058_ = _0006_[16:0] * rq1_m7[30:17];
+  assign _0059_ = $signed(_0057_) + $signed({ 1'h0, _0058_ });
+  assign mid_7 = $signed(_0059_) + $signed(15'h2000);
+  assign _0060_ = _0007_[16:0] * rq1_m8[16:0];
+  assign _0061_ = $signed(_0007_[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
+  assign _0062_ = $signed(_0007_[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0063_ = _0007_[16:0] * rq1_m8[30:17];
+  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
+  assign mid_8 = $signed(_0064_) + $signed(15'h2000);
+  assign _0065_ = _0008_[16:0] * rq1_m9[16:0];
+  assign _0066_ = $signed(_0008_[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
+  assign _0068_ = $signed(_0008_[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0069_ = _0008_[16:0] * rq1_m9[30:17];
+  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
+  assign mid_9 = $signed(_0070_) + $signed(15'h2000);
+  assign _0071_ = _0009_[16:0] * rq1_m10[16:0];
+  assign _0072_ = $signed(_0009_[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
+  assign _0073_ = $signed(_0009_[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0074_ = _0009_[16:0] * rq1_m10[30:17];
+  assign _0075_ = $signed(_0073_) + $signed({ 1'h0, _0074_ });
+  assign mid_10 = $signed(_0075_) + $signed(15'h2000);
+  assign _0076_ = _0010_[16:0] * rq1_m11[16:0];
+  assign _0077_ = $signed(_0010_[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
+  assign _0079_ = $signed(_0010_[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0080_ = _0010_[16:0] * rq1_m11[30:17];
+  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
+  assign mid_11 = $signed(_0081_) + $signed(15'h2000);
+  assign _0082_ = _0011_[16:0] * rq1_m12[16:0];
+  assign _0083_ = $signed(_0011_[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
+  assign _0084_ = $signed(_0011_[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0085_ = _0011_[16:0] * rq1_m12[30:17];
+  assign _0086_ = $signed(_0084_) + $signed({ 1'h0, _0085_ });
+  assign mid_12 = $signed(_0086_) + $signed(15'h2000);
+  assign _0087_ = _0013_[16:0] * rq1_m13[16:0];
+  assign _0088_ = $signed(_0013_[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
+  assign _0090_ = $signed(_0013_[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0091_ = _0013_[16:0] * rq1_m13[30:17];
+  assign _0092_ = $signed(_0090_) + $signed({ 1'h0, _0091_ });
+  assign mid_13 = $signed(_0092_) + $signed(15'h2000);
+  assign _0093_ = _0014_[16:0] * rq1_m14[16:0];
+  assign _0094_ = $signed(_0014_[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
+  assign _0095_ = $signed(_0014_[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0096_ = _0014_[16:0] * rq1_m14[30:17];
+  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
+  assign mid_14 = $signed(_0097_) + $signed(15'h2000);
+  assign _0098_ = _0015_[16:0] * rq1_m15[16:0];
+  assign _0099_ = $signed(_0015_[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
+  assign _0101_ = $signed(_0015_[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0102_ = _0015_[16:0] * rq1_m15[30:17];
+  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
+  assign mid_15 = $signed(_0103_) + $signed(15'h2000);
+  assign _0105_ = $signed(_0104_) + $signed(mid_0);
+  assign _0108_ = $signed(_0107_) + $signed(mid_1);
+  assign _0113_ = $signed(_0110_) + $signed(mid_2);
+  assign _0116_ = $signed(_0115_) + $signed(mid_3);
+  assign _0119_ = $signed(_0118_) + $signed(mid_4);
+  assign _0122_ = $signed(_0121_) + $signed(mid_5);
+  assign _0126_ = $signed(_0125_) + $signed(mid_6);
+  assign _0129_ = $signed(_0128_) + $signed(mid_7);
+  assign _0132_ = $signed(_0131_) + $signed(mid_8);
+  assign _0136_ = $signed(_0135_) + $signed(mid_9);
+  assign _0139_ = $signed(_0138_) + $signed(mid_10);
+  assign _0142_ = $signed(_0141_) + $signed(mid_11);
+  assign _0146_ = $signed(_0144_) + $signed(mid_12);
+  assign _0149_ = $signed(_0148_) + $signed(mid_13);
+  assign _0152_ = $signed(_0151_) + $signed(mid_14);
+  assign _0155_ = $signed(_0154_) + $signed(mid_15);
+  assign _0158_ = 1'h1 << rq1_r0;
+  assign _0160_ = 1'h1 << rq1_r1;
+  assign _0162_ = 1'h1 << rq1_r2;
+  assign _0164_ = 1'h1 << rq1_r3;
+  assign _0166_ = 1'h1 << rq1_r4;
+  assign _0169_ = 1'h1 << rq1_r5;
+  assign _0171_ = 1'h1 << rq1_r6;
+  assign _0173_ = 1'h1 << rq1_r7;
+  assign _0175_ = 1'h1 << rq1_r8;
+  assign _0177_ = 1'h1 << rq1_r9;
+  assign _0180_ = 1'h1 << rq1_r10;
+  assign _0182_ = 1'h1 << rq1_r11;
+  assign _0184_ = 1'h1 << rq1_r12;
+  assign _0186_ = 1'h1 << rq1_r13;
+  assign _0188_ = 1'h1 << rq1_r14;
+  assign _0191_ = 1'h1 << rq1_r15;
+  assign _0193_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _0194_ = | rq2_hf0;
+  assign _0195_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0196_ = _0194_ & _0195_;
+  assign _0197_ = $signed(_0193_) - $signed({ 1'h0, _0196_ });
+  assign _0198_ = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign _0199_ = | rq2_hf1;
+  assign _0201_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0202_ = _0199_ & _0201_;
+  assign _0203_ = $signed(_0198_) - $signed({ 1'h0, _0202_ });
+  assign _0204_ = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign _0205_ = | rq2_hf2;
+  assign _0206_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0207_ = _0205_ & _0206_;
+  assign _0208_ = $signed(_0204_) - $signed({ 1'h0, _0207_ });
+  assign _0209_ = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign _0210_ = | rq2_hf3;
+  assign _0212_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0213_ = _0210_ & _0212_;
+  assign _0214_ = $signed(_0209_) - $signed({ 1'h0, _0213_ });
+  assign _0215_ = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign _0216_ = | rq2_hf4;
+  assign _0217_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0218_ = _0216_ & _0217_;
+  assign _0219_ = $signed(_0215_) - $signed({ 1'h0, _0218_ });
+  assign _0220_ = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign _0221_ = | rq2_hf5;
+  assign _0224_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0225_ = _0221_ & _0224_;
+  assign _0226_ = $signed(_0220_) - $signed({ 1'h0, _0225_ });
+  assign _0227_ = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign _0228_ = | rq2_hf6;
+  assign _0229_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0230_ = _0228_ & _0229_;
+  assign _0231_ = $signed(_0227_) - $signed({ 1'h0, _0230_ });
+  assign _0232_ = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign _0233_ = | rq2_hf7;
+  assign _0235_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0236_ = _0233_ & _0235_;
+  assign _0237_ = $signed(_0232_) - $signed({ 1'h0, _0236_ });
+  assign _0238_ = $signed(rq2_h8) + $signed({ 1'h0, rq2_hf8 });
+  assign _0239_ = | rq2_hf8;
+  assign _0240_ = $signed(rq2_h8) < $signed(1'h0);
+  assign _0241_ = _0239_ & _0240_;
+  assign _0242_ = $signed(_0238_) - $signed({ 1'h0, _0241_ });
+  assign _0243_ = $signed(rq2_h9) + $signed({ 1'h0, rq2_hf9 });
+  assign _0244_ = | rq2_hf9;
+  assign _0246_ = $signed(rq2_h9) < $signed(1'h0);
+  assign _0247_ = _0244_ & _0246_;
+  assign _0248_ = $signed(_0243_) - $signed({ 1'h0, _0247_ });
+  assign _0249_ = $signed(rq2_h10) + $signed({ 1'h0, rq2_hf10 });
+  assign _0250_ = | rq2_hf10;
+  assign _0251_ = $signed(rq2_h10) < $signed(1'h0);
+  assign _0252_ = _0250_ & _0251_;
+  assign _0253_ = $signed(_0249_) - $signed({ 1'h0, _0252_ });
+  assign _0254_ = $signed(rq2_h11) + $signed({ 1'h0, rq2_hf11 });
+  assign _0255_ = | rq2_hf11;
+  assign _0257_ = $signed(rq2_h11) < $signed(1'h0);
+  assign _0258_ = _0255_ & _0257_;
+  assign _0259_ = $signed(_0254_) - $signed({ 1'h0, _0258_ });
+  assign _0260_ = $signed(rq2_h12) + $signed({ 1'h0, rq2_hf12 });
+  assign _0261_ = | rq2_hf12;
+  assign _0262_ = $signed(rq2_h12) < $signed(1'h0);
+  assign _0263_ = _0261_ & _0262_;
+  assign _0264_ = $signed(_0260_) - $signed({ 1'h0, _0263_ });
+  assign _0265_ = $signed(rq2_h13) + $signed({ 1'h0, rq2_hf13 });
+  assign _0266_ = | rq2_hf13;
+  assign _0268_ = $signed(rq2_h13) < $signed(1'h0);
+  assign _0269_ = _0266_ & _0268_;
+  assign _0270_ = $signed(_0265_) - $signed({ 1'h0, _0269_ });
+  assign _0271_ = $signed(rq2_h14) + $signed({ 1'h0, rq2_hf14 });
+  assign _0272_ = | rq2_hf14;
+  assign _0273_ = $signed(rq2_h14) < $signed(1'h0);
+  assign _0274_ = _0272_ & _0273_;
+  assign _0275_ = $signed(_0271_) - $signed({ 1'h0, _0274_ });
+  assign _0276_ = $signed(rq2_h15) + $signed({ 1'h0, rq2_hf15 });
+  assign _0277_ = | rq2_hf15;
+  assign _0279_ = $signed(rq2_h15) < $signed(1'h0);
+  assign _0280_ = _0277_ & _0279_;
+  assign _0281_ = $signed(_0276_) - $signed({ 1'h0, _0280_ });
+  assign y_0 = $signed(_0197_[33:0]) >>> rq2_r0;
+  assign y_1 = $signed(_0203_[33:0]) >>> rq2_r1;
+  assign y_2 = $signed(_0208_[33:0]) >>> rq2_r2;
+  assign y_3 = $signed(_0214_[33:0]) >>> rq2_r3;
+  assign y_4 = $signed(_0219_[33:0]) >>> rq2_r4;
+  assign y_5 = $signed(_0226_[33:0]) >>> rq2_r5;
+  assign y_6 = $signed(_0231_[33:0]) >>> rq2_r6;
+  assign y_7 = $signed(_0237_[33:0]) >>> rq2_r7;
+  assign y_8 = $signed(_0242_[33:0]) >>> rq2_r8;
+  assign y_9 = $signed(_0248_[33:0]) >>> rq2_r9;
+  assign y_10 = $signed(_0253_[33:0]) >>> rq2_r10;
+  assign y_11 = $signed(_0259_[33:0]) >>> rq2_r11;
+  assign y_12 = $signed(_0264_[33:0]) >>> rq2_r12;
+  assign y_13 = $signed(_0270_[33:0]) >>> rq2_r13;
+  assign y_14 = $signed(_0275_[33:0]) >>> rq2_r14;
+  assign y_15 = $signed(_0281_[33:0]) >>> rq2_r15;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -6220,1298 +6822,396 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign t_13 = $signed(rq3_y13) + $signed(zero_point);
   assign t_14 = $signed(rq3_y14) + $signed(zero_point);
   assign t_15 = $signed(rq3_y15) + $signed(zero_point);
-  assign \$353  = $signed(t_0) < $signed(act_min);
-  assign \$354  = $signed(t_0) > $signed(act_max);
-  assign \$355  = $signed(t_1) < $signed(act_min);
-  assign \$356  = $signed(t_1) > $signed(act_max);
-  assign \$357  = $signed(t_2) < $signed(act_min);
-  assign \$358  = $signed(t_2) > $signed(act_max);
-  assign \$359  = $signed(t_3) < $signed(act_min);
-  assign \$360  = $signed(t_3) > $signed(act_max);
-  assign \$361  = $signed(t_4) < $signed(act_min);
-  assign \$362  = $signed(t_4) > $signed(act_max);
-  assign \$363  = $signed(t_5) < $signed(act_min);
-  assign \$364  = $signed(t_5) > $signed(act_max);
-  assign \$365  = $signed(t_6) < $signed(act_min);
-  assign \$366  = $signed(t_6) > $signed(act_max);
-  assign \$367  = $signed(t_7) < $signed(act_min);
-  assign \$368  = $signed(t_7) > $signed(act_max);
-  assign \$369  = $signed(t_8) < $signed(act_min);
-  assign \$370  = $signed(t_8) > $signed(act_max);
-  assign \$371  = $signed(t_9) < $signed(act_min);
-  assign \$372  = $signed(t_9) > $signed(act_max);
-  assign \$373  = $signed(t_10) < $signed(act_min);
-  assign \$374  = $signed(t_10) > $signed(act_max);
-  assign \$375  = $signed(t_11) < $signed(act_min);
-  assign \$376  = $signed(t_11) > $signed(act_max);
-  assign \$377  = $signed(t_12) < $signed(act_min);
-  assign \$378  = $signed(t_12) > $signed(act_max);
-  assign \$379  = $signed(t_13) < $signed(act_min);
-  assign \$380  = $signed(t_13) > $signed(act_max);
-  assign \$381  = $signed(t_14) < $signed(act_min);
-  assign \$382  = $signed(t_14) > $signed(act_max);
-  assign \$383  = $signed(t_15) < $signed(act_min);
-  assign \$384  = $signed(t_15) > $signed(act_max);
+  assign _0282_ = $signed(t_0) < $signed(act_min);
+  assign _0283_ = $signed(t_0) > $signed(act_max);
+  assign _0284_ = $signed(t_1) < $signed(act_min);
+  assign _0285_ = $signed(t_1) > $signed(act_max);
+  assign _0286_ = $signed(t_2) < $signed(act_min);
+  assign _0287_ = $signed(t_2) > $signed(act_max);
+  assign _0288_ = $signed(t_3) < $signed(act_min);
+  assign _0290_ = $signed(t_3) > $signed(act_max);
+  assign _0291_ = $signed(t_4) < $signed(act_min);
+  assign _0292_ = $signed(t_4) > $signed(act_max);
+  assign _0293_ = $signed(t_5) < $signed(act_min);
+  assign _0294_ = $signed(t_5) > $signed(act_max);
+  assign _0295_ = $signed(t_6) < $signed(act_min);
+  assign _0296_ = $signed(t_6) > $signed(act_max);
+  assign _0297_ = $signed(t_7) < $signed(act_min);
+  assign _0298_ = $signed(t_7) > $signed(act_max);
+  assign _0299_ = $signed(t_8) < $signed(act_min);
+  assign _0301_ = $signed(t_8) > $signed(act_max);
+  assign _0302_ = $signed(t_9) < $signed(act_min);
+  assign _0303_ = $signed(t_9) > $signed(act_max);
+  assign _0304_ = $signed(t_10) < $signed(act_min);
+  assign _0305_ = $signed(t_10) > $signed(act_max);
+  assign _0306_ = $signed(t_11) < $signed(act_min);
+  assign _0307_ = $signed(t_11) > $signed(act_max);
+  assign _0308_ = $signed(t_12) < $signed(act_min);
+  assign _0309_ = $signed(t_12) > $signed(act_max);
+  assign _0310_ = $signed(t_13) < $signed(act_min);
+  assign _0312_ = $signed(t_13) > $signed(act_max);
+  assign _0313_ = $signed(t_14) < $signed(act_min);
+  assign _0314_ = $signed(t_14) > $signed(act_max);
+  assign _0315_ = $signed(t_15) < $signed(act_min);
+  assign _0316_ = $signed(t_15) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$385 ;
+    rq1_valid <= _0317_;
   always @(posedge clk)
-    rq1_last <= \$386 ;
+    rq1_last <= _0318_;
   always @(posedge clk)
-    rq1_m0 <= \$387 ;
+    rq1_m0 <= _0319_;
   always @(posedge clk)
-    rq1_l0 <= \$388 ;
+    rq1_l0 <= _0320_;
   always @(posedge clk)
-    rq1_r0 <= \$389 ;
+    rq1_r0 <= _0321_;
   always @(posedge clk)
-    rq1_m1 <= \$390 ;
+    rq1_m1 <= _0323_;
   always @(posedge clk)
-    rq1_l1 <= \$391 ;
+    rq1_l1 <= _0324_;
   always @(posedge clk)
-    rq1_r1 <= \$392 ;
+    rq1_r1 <= _0325_;
   always @(posedge clk)
-    rq1_m2 <= \$393 ;
+    rq1_m2 <= _0326_;
   always @(posedge clk)
-    rq1_l2 <= \$394 ;
+    rq1_l2 <= _0327_;
   always @(posedge clk)
-    rq1_r2 <= \$395 ;
+    rq1_r2 <= _0328_;
   always @(posedge clk)
-    rq1_m3 <= \$396 ;
+    rq1_m3 <= _0329_;
   always @(posedge clk)
-    rq1_l3 <= \$397 ;
+    rq1_l3 <= _0330_;
   always @(posedge clk)
-    rq1_r3 <= \$398 ;
+    rq1_r3 <= _0331_;
   always @(posedge clk)
-    rq1_m4 <= \$399 ;
+    rq1_m4 <= _0332_;
   always @(posedge clk)
-    rq1_l4 <= \$400 ;
+    rq1_l4 <= _0335_;
   always @(posedge clk)
-    rq1_r4 <= \$401 ;
+    rq1_r4 <= _0336_;
   always @(posedge clk)
-    rq1_m5 <= \$402 ;
+    rq1_m5 <= _0337_;
   always @(posedge clk)
-    rq1_l5 <= \$403 ;
+    rq1_l5 <= _0338_;
   always @(posedge clk)
-    rq1_r5 <= \$404 ;
+    rq1_r5 <= _0339_;
   always @(posedge clk)
-    rq1_m6 <= \$405 ;
+    rq1_m6 <= _0340_;
   always @(posedge clk)
-    rq1_l6 <= \$406 ;
+    rq1_l6 <= _0341_;
   always @(posedge clk)
-    rq1_r6 <= \$407 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$408  = i_multiplier[247:217];
-    if (rst) begin
-      \$408  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$409  = \$37 [4:0];
-    if (rst) begin
-      \$409  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$410  = \$40 [4:0];
-    if (rst) begin
-      \$410  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$411  = i_multiplier[278:248];
-    if (rst) begin
-      \$411  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$412  = \$42 [4:0];
-    if (rst) begin
-      \$412  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$413  = \$45 [4:0];
-    if (rst) begin
-      \$413  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$414  = i_multiplier[309:279];
-    if (rst) begin
-      \$414  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$415  = \$47 [4:0];
-    if (rst) begin
-      \$415  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$416  = \$50 [4:0];
-    if (rst) begin
-      \$416  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$417  = i_multiplier[340:310];
-    if (rst) begin
-      \$417  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$418  = \$52 [4:0];
-    if (rst) begin
-      \$418  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$419  = \$55 [4:0];
-    if (rst) begin
-      \$419  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$420  = i_multiplier[371:341];
-    if (rst) begin
-      \$420  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$421  = \$57 [4:0];
-    if (rst) begin
-      \$421  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$422  = \$60 [4:0];
-    if (rst) begin
-      \$422  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$423  = i_multiplier[402:372];
-    if (rst) begin
-      \$423  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$424  = \$62 [4:0];
-    if (rst) begin
-      \$424  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$425  = \$65 [4:0];
-    if (rst) begin
-      \$425  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$426  = i_multiplier[433:403];
-    if (rst) begin
-      \$426  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$427  = \$67 [4:0];
-    if (rst) begin
-      \$427  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$428  = \$70 [4:0];
-    if (rst) begin
-      \$428  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$429  = i_multiplier[464:434];
-    if (rst) begin
-      \$429  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$430  = \$72 [4:0];
-    if (rst) begin
-      \$430  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$431  = \$75 [4:0];
-    if (rst) begin
-      \$431  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$432  = i_multiplier[495:465];
-    if (rst) begin
-      \$432  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$433  = \$77 [4:0];
-    if (rst) begin
-      \$433  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$434  = \$80 [4:0];
-    if (rst) begin
-      \$434  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$435  = \$81 [31:0];
-    if (rst) begin
-      \$435  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$436  = \$82 [31:0];
-    if (rst) begin
-      \$436  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$437  = \$83 [31:0];
-    if (rst) begin
-      \$437  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$438  = \$84 [31:0];
-    if (rst) begin
-      \$438  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$439  = \$85 [31:0];
-    if (rst) begin
-      \$439  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$440  = \$86 [31:0];
-    if (rst) begin
-      \$440  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$441  = \$87 [31:0];
-    if (rst) begin
-      \$441  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$442  = \$88 [31:0];
-    if (rst) begin
-      \$442  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$443  = \$89 [31:0];
-    if (rst) begin
-      \$443  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$444  = \$90 [31:0];
-    if (rst) begin
-      \$444  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$445  = \$91 [31:0];
-    if (rst) begin
-      \$445  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$446  = \$92 [31:0];
-    if (rst) begin
-      \$446  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$447  = \$93 [31:0];
-    if (rst) begin
-      \$447  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$448  = \$94 [31:0];
-    if (rst) begin
-      \$448  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$449  = \$95 [31:0];
-    if (rst) begin
-      \$449  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$450  = \$96 [31:0];
-    if (rst) begin
-      \$450  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$451  = rq1_valid;
-    if (rst) begin
-      \$451  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$452  = rq1_last;
-    if (rst) begin
-      \$452  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$453  = rq1_r0;
-    if (rst) begin
-      \$453  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$454  = rq1_r1;
-    if (rst) begin
-      \$454  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$455  = rq1_r2;
-    if (rst) begin
-      \$455  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$456  = rq1_r3;
-    if (rst) begin
-      \$456  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$457  = rq1_r4;
-    if (rst) begin
-      \$457  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$458  = rq1_r5;
-    if (rst) begin
-      \$458  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$459  = rq1_r6;
-    if (rst) begin
-      \$459  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$460  = rq1_r7;
-    if (rst) begin
-      \$460  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$461  = rq1_r8;
-    if (rst) begin
-      \$461  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$462  = rq1_r9;
-    if (rst) begin
-      \$462  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$463  = rq1_r10;
-    if (rst) begin
-      \$463  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$464  = rq1_r11;
-    if (rst) begin
-      \$464  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$465  = rq1_r12;
-    if (rst) begin
-      \$465  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$466  = rq1_r13;
-    if (rst) begin
-      \$466  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$467  = rq1_r14;
-    if (rst) begin
-      \$467  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$468  = rq1_r15;
-    if (rst) begin
-      \$468  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$469  = \$195 [32:0];
-    if (rst) begin
-      \$469  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$470  = \$198 [32:0];
-    if (rst) begin
-      \$470  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$471  = \$201 [32:0];
-    if (rst) begin
-      \$471  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$472  = \$204 [32:0];
-    if (rst) begin
-      \$472  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$473  = \$207 [32:0];
-    if (rst) begin
-      \$473  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$474  = \$210 [32:0];
-    if (rst) begin
-      \$474  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$475  = \$213 [32:0];
-    if (rst) begin
-      \$475  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$476  = \$216 [32:0];
-    if (rst) begin
-      \$476  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$477  = \$219 [32:0];
-    if (rst) begin
-      \$477  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$478  = \$222 [32:0];
-    if (rst) begin
-      \$478  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$479  = \$225 [32:0];
-    if (rst) begin
-      \$479  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$480  = \$228 [32:0];
-    if (rst) begin
-      \$480  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$481  = \$231 [32:0];
-    if (rst) begin
-      \$481  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$482  = \$234 [32:0];
-    if (rst) begin
-      \$482  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$483  = \$237 [32:0];
-    if (rst) begin
-      \$483  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$484  = \$240 [32:0];
-    if (rst) begin
-      \$484  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$485  = \$242 [31:0];
-    if (rst) begin
-      \$485  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$486  = \$244 [31:0];
-    if (rst) begin
-      \$486  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$487  = \$246 [31:0];
-    if (rst) begin
-      \$487  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$488  = \$248 [31:0];
-    if (rst) begin
-      \$488  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$489  = \$250 [31:0];
-    if (rst) begin
-      \$489  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$490  = \$252 [31:0];
-    if (rst) begin
-      \$490  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$491  = \$254 [31:0];
-    if (rst) begin
-      \$491  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$492  = \$256 [31:0];
-    if (rst) begin
-      \$492  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$493  = \$258 [31:0];
-    if (rst) begin
-      \$493  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$494  = \$260 [31:0];
-    if (rst) begin
-      \$494  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$495  = \$262 [31:0];
-    if (rst) begin
-      \$495  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$496  = \$264 [31:0];
-    if (rst) begin
-      \$496  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$497  = \$266 [31:0];
-    if (rst) begin
-      \$497  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$498  = \$268 [31:0];
-    if (rst) begin
-      \$498  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$499  = \$270 [31:0];
-    if (rst) begin
-      \$499  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$500  = \$272 [31:0];
-    if (rst) begin
-      \$500  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$501  = rq2_valid;
-    if (rst) begin
-      \$501  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$502  = rq2_last;
-    if (rst) begin
-      \$502  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$503  = y_0;
-    if (rst) begin
-      \$503  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$504  = y_1;
-    if (rst) begin
-      \$504  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$505  = y_2;
-    if (rst) begin
-      \$505  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$506  = y_3;
-    if (rst) begin
-      \$506  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$507  = y_4;
-    if (rst) begin
-      \$507  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$508  = y_5;
-    if (rst) begin
-      \$508  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$509  = y_6;
-    if (rst) begin
-      \$509  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$510  = y_7;
-    if (rst) begin
-      \$510  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$511  = y_8;
-    if (rst) begin
-      \$511  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$512  = y_9;
-    if (rst) begin
-      \$512  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$513  = y_10;
-    if (rst) begin
-      \$513  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$514  = y_11;
-    if (rst) begin
-      \$514  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$515  = y_12;
-    if (rst) begin
-      \$515  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$516  = y_13;
-    if (rst) begin
-      \$516  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$517  = y_14;
-    if (rst) begin
-      \$517  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$518  = y_15;
-    if (rst) begin
-      \$518  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$353 ) begin
-      \$519 [7:0] = act_min;
-    end else if (\$354 ) begin
-      \$519 [7:0] = act_max;
-    end else begin
-      \$519 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$355 ) begin
-      \$519 [15:8] = act_min;
-    end else if (\$356 ) begin
-      \$519 [15:8] = act_max;
-    end else begin
-      \$519 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$357 ) begin
-      \$519 [23:16] = act_min;
-    end else if (\$358 ) begin
-      \$519 [23:16] = act_max;
-    end else begin
-      \$519 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$359 ) begin
-      \$519 [31:24] = act_min;
-    end else if (\$360 ) begin
-      \$519 [31:24] = act_max;
-    end else begin
-      \$519 [31:24] = t_3[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$361 ) begin
-      \$519 [39:32] = act_min;
-    end else if (\$362 ) begin
-      \$519 [39:32] = act_max;
-    end else begin
-      \$519 [39:32] = t_4[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$363 ) begin
-      \$519 [47:40] = act_min;
-    end else if (\$364 ) begin
-      \$519 [47:40] = act_max;
-    end else begin
-      \$519 [47:40] = t_5[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$365 ) begin
-      \$519 [55:48] = act_min;
-    end else if (\$366 ) begin
-      \$519 [55:48] = act_max;
-    end else begin
-      \$519 [55:48] = t_6[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$367 ) begin
-      \$519 [63:56] = act_min;
-    end else if (\$368 ) begin
-      \$519 [63:56] = act_max;
-    end else begin
-      \$519 [63:56] = t_7[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$369 ) begin
-      \$519 [71:64] = act_min;
-    end else if (\$370 ) begin
-      \$519 [71:64] = act_max;
-    end else begin
-      \$519 [71:64] = t_8[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$371 ) begin
-      \$519 [79:72] = act_min;
-    end else if (\$372 ) begin
-      \$519 [79:72] = act_max;
-    end else begin
-      \$519 [79:72] = t_9[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$373 ) begin
-      \$519 [87:80] = act_min;
-    end else if (\$374 ) begin
-      \$519 [87:80] = act_max;
-    end else begin
-      \$519 [87:80] = t_10[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$375 ) begin
-      \$519 [95:88] = act_min;
-    end else if (\$376 ) begin
-      \$519 [95:88] = act_max;
-    end else begin
-      \$519 [95:88] = t_11[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$377 ) begin
-      \$519 [103:96] = act_min;
-    end else if (\$378 ) begin
-      \$519 [103:96] = act_max;
-    end else begin
-      \$519 [103:96] = t_12[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$379 ) begin
-      \$519 [111:104] = act_min;
-    end else if (\$380 ) begin
-      \$519 [111:104] = act_max;
-    end else begin
-      \$519 [111:104] = t_13[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$381 ) begin
-      \$519 [119:112] = act_min;
-    end else if (\$382 ) begin
-      \$519 [119:112] = act_max;
-    end else begin
-      \$519 [119:112] = t_14[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$383 ) begin
-      \$519 [127:120] = act_min;
-    end else if (\$384 ) begin
-      \$519 [127:120] = act_max;
-    end else begin
-      \$519 [127:120] = t_15[7:0];
-    end
-    if (rst) begin
-      \$519  = 128'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$520  = rq3_valid;
-    if (rst) begin
-      \$520  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$521  = rq3_last;
-    if (rst) begin
-      \$521  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$385  = i_valid;
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$386  = i_last;
-    if (rst) begin
-      \$386  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$387  = i_multiplier[30:0];
-    if (rst) begin
-      \$387  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$388  = \$2 [4:0];
-    if (rst) begin
-      \$388  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$389  = \$5 [4:0];
-    if (rst) begin
-      \$389  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$390  = i_multiplier[61:31];
-    if (rst) begin
-      \$390  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$391  = \$7 [4:0];
-    if (rst) begin
-      \$391  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$392  = \$10 [4:0];
-    if (rst) begin
-      \$392  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$393  = i_multiplier[92:62];
-    if (rst) begin
-      \$393  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$394  = \$12 [4:0];
-    if (rst) begin
-      \$394  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$395  = \$15 [4:0];
-    if (rst) begin
-      \$395  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$396  = i_multiplier[123:93];
-    if (rst) begin
-      \$396  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$397  = \$17 [4:0];
-    if (rst) begin
-      \$397  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$398  = \$20 [4:0];
-    if (rst) begin
-      \$398  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$399  = i_multiplier[154:124];
-    if (rst) begin
-      \$399  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$400  = \$22 [4:0];
-    if (rst) begin
-      \$400  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$401  = \$25 [4:0];
-    if (rst) begin
-      \$401  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$402  = i_multiplier[185:155];
-    if (rst) begin
-      \$402  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$403  = \$27 [4:0];
-    if (rst) begin
-      \$403  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$404  = \$30 [4:0];
-    if (rst) begin
-      \$404  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$405  = i_multiplier[216:186];
-    if (rst) begin
-      \$405  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$406  = \$32 [4:0];
-    if (rst) begin
-      \$406  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$407  = \$35 [4:0];
-    if (rst) begin
-      \$407  = 5'h00;
-    end
-  end
-  assign left_0 = \$2 [4:0];
-  assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign left_4 = \$22 [4:0];
-  assign r_4 = \$25 [4:0];
-  assign left_5 = \$27 [4:0];
-  assign r_5 = \$30 [4:0];
-  assign left_6 = \$32 [4:0];
-  assign r_6 = \$35 [4:0];
-  assign left_7 = \$37 [4:0];
-  assign r_7 = \$40 [4:0];
-  assign left_8 = \$42 [4:0];
-  assign r_8 = \$45 [4:0];
-  assign left_9 = \$47 [4:0];
-  assign r_9 = \$50 [4:0];
-  assign left_10 = \$52 [4:0];
-  assign r_10 = \$55 [4:0];
-  assign left_11 = \$57 [4:0];
-  assign r_11 = \$60 [4:0];
-  assign left_12 = \$62 [4:0];
-  assign r_12 = \$65 [4:0];
-  assign left_13 = \$67 [4:0];
-  assign r_13 = \$70 [4:0];
-  assign left_14 = \$72 [4:0];
-  assign r_14 = \$75 [4:0];
-  assign left_15 = \$77 [4:0];
-  assign r_15 = \$80 [4:0];
-  assign s_0 = \$81 [31:0];
-  assign s_1 = \$82 [31:0];
-  assign s_2 = \$83 [31:0];
-  assign s_3 = \$84 [31:0];
-  assign s_4 = \$85 [31:0];
-  assign s_5 = \$86 [31:0];
-  assign s_6 = \$87 [31:0];
-  assign s_7 = \$88 [31:0];
-  assign s_8 = \$89 [31:0];
-  assign s_9 = \$90 [31:0];
-  assign s_10 = \$91 [31:0];
-  assign s_11 = \$92 [31:0];
-  assign s_12 = \$93 [31:0];
-  assign s_13 = \$94 [31:0];
-  assign s_14 = \$95 [31:0];
-  assign s_15 = \$96 [31:0];
-  assign a_0 = \$97 [31:0];
-  assign a_1 = \$98 [31:0];
-  assign a_2 = \$99 [31:0];
-  assign a_3 = \$100 [31:0];
-  assign a_4 = \$101 [31:0];
-  assign a_5 = \$102 [31:0];
-  assign a_6 = \$103 [31:0];
-  assign a_7 = \$104 [31:0];
-  assign a_8 = \$105 [31:0];
-  assign a_9 = \$106 [31:0];
-  assign a_10 = \$107 [31:0];
-  assign a_11 = \$108 [31:0];
-  assign a_12 = \$109 [31:0];
-  assign a_13 = \$110 [31:0];
-  assign a_14 = \$111 [31:0];
-  assign a_15 = \$112 [31:0];
-  assign outer_0 = { \$114 , \$113  };
-  assign outer_1 = { \$119 , \$118  };
-  assign outer_2 = { \$124 , \$123  };
-  assign outer_3 = { \$129 , \$128  };
-  assign outer_4 = { \$134 , \$133  };
-  assign outer_5 = { \$139 , \$138  };
-  assign outer_6 = { \$144 , \$143  };
-  assign outer_7 = { \$149 , \$148  };
-  assign outer_8 = { \$154 , \$153  };
-  assign outer_9 = { \$159 , \$158  };
-  assign outer_10 = { \$164 , \$163  };
-  assign outer_11 = { \$169 , \$168  };
-  assign outer_12 = { \$174 , \$173  };
-  assign outer_13 = { \$179 , \$178  };
-  assign outer_14 = { \$184 , \$183  };
-  assign outer_15 = { \$189 , \$188  };
-  assign h_0 = \$195 [32:0];
-  assign h_1 = \$198 [32:0];
-  assign h_2 = \$201 [32:0];
-  assign h_3 = \$204 [32:0];
-  assign h_4 = \$207 [32:0];
-  assign h_5 = \$210 [32:0];
-  assign h_6 = \$213 [32:0];
-  assign h_7 = \$216 [32:0];
-  assign h_8 = \$219 [32:0];
-  assign h_9 = \$222 [32:0];
-  assign h_10 = \$225 [32:0];
-  assign h_11 = \$228 [32:0];
-  assign h_12 = \$231 [32:0];
-  assign h_13 = \$234 [32:0];
-  assign h_14 = \$237 [32:0];
-  assign h_15 = \$240 [32:0];
-  assign half_0 = \$242 [31:0];
-  assign half_1 = \$244 [31:0];
-  assign half_2 = \$246 [31:0];
-  assign half_3 = \$248 [31:0];
-  assign half_4 = \$250 [31:0];
-  assign half_5 = \$252 [31:0];
-  assign half_6 = \$254 [31:0];
-  assign half_7 = \$256 [31:0];
-  assign half_8 = \$258 [31:0];
-  assign half_9 = \$260 [31:0];
-  assign half_10 = \$262 [31:0];
-  assign half_11 = \$264 [31:0];
-  assign half_12 = \$266 [31:0];
-  assign half_13 = \$268 [31:0];
-  assign half_14 = \$270 [31:0];
-  assign half_15 = \$272 [31:0];
-  assign u_0 = \$277 [33:0];
-  assign u_1 = \$282 [33:0];
-  assign u_2 = \$287 [33:0];
-  assign u_3 = \$292 [33:0];
-  assign u_4 = \$297 [33:0];
-  assign u_5 = \$302 [33:0];
-  assign u_6 = \$307 [33:0];
-  assign u_7 = \$312 [33:0];
-  assign u_8 = \$317 [33:0];
-  assign u_9 = \$322 [33:0];
-  assign u_10 = \$327 [33:0];
-  assign u_11 = \$332 [33:0];
-  assign u_12 = \$337 [33:0];
-  assign u_13 = \$342 [33:0];
-  assign u_14 = \$347 [33:0];
-  assign u_15 = \$352 [33:0];
+    rq1_r6 <= _0342_;
+  assign _0522_ = _0523_ ? 8'h00 : _0888_;
+  assign _0524_ = _0525_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _0526_ = _0527_ ? (* full_case = 32'd1 *) act_min : _0524_;
+  assign _0528_ = _0529_ ? 8'h00 : _0526_;
+  assign _0530_ = _0531_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _0532_ = _0533_ ? (* full_case = 32'd1 *) act_min : _0530_;
+  assign _0534_ = _0535_ ? 8'h00 : _0532_;
+  assign _0536_ = _0537_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _0538_ = _0539_ ? (* full_case = 32'd1 *) act_min : _0536_;
+  assign _0540_ = _0541_ ? 8'h00 : _0538_;
+  assign _0542_ = _0543_ ? (* full_case = 32'd1 *) act_max : t_14[7:0];
+  assign _0544_ = _0545_ ? (* full_case = 32'd1 *) act_min : _0542_;
+  assign _0546_ = _0547_ ? 8'h00 : _0544_;
+  assign _0548_ = _0549_ ? 34'h000000000 : y_15;
+  assign _0550_ = _0551_ ? 34'h000000000 : y_14;
+  assign _0552_ = _0553_ ? 34'h000000000 : y_13;
+  assign _0554_ = _0555_ ? 34'h000000000 : y_12;
+  assign _0556_ = _0557_ ? 34'h000000000 : y_11;
+  assign _0558_ = _0559_ ? 34'h000000000 : y_10;
+  assign _0560_ = _0561_ ? 34'h000000000 : y_9;
+  assign _0562_ = _0563_ ? 34'h000000000 : y_8;
+  assign _0564_ = _0565_ ? 34'h000000000 : y_7;
+  assign _0566_ = _0567_ ? 34'h000000000 : y_6;
+  assign _0577_ = _0588_ ? 1'h0 : rq3_last;
+  assign _0568_ = _0569_ ? 34'h000000000 : y_5;
+  assign _0570_ = _0571_ ? 34'h000000000 : y_4;
+  assign _0572_ = _0573_ ? 34'h000000000 : y_3;
+  assign _0574_ = _0575_ ? 34'h000000000 : y_2;
+  assign _0576_ = _0578_ ? 34'h000000000 : y_1;
+  assign _0579_ = _0580_ ? 34'h000000000 : y_0;
+  assign _0581_ = _0582_ ? 1'h0 : rq2_last;
+  assign _0583_ = _0584_ ? 1'h0 : rq2_valid;
+  assign _0585_ = _0586_ ? 32'd0 : _0192_[31:0];
+  assign _0587_ = _0589_ ? 32'd0 : _0190_[31:0];
+  assign _0599_ = _0610_ ? 1'h0 : rq3_valid;
+  assign _0590_ = _0591_ ? 32'd0 : _0187_[31:0];
+  assign _0592_ = _0593_ ? 32'd0 : _0185_[31:0];
+  assign _0594_ = _0595_ ? 32'd0 : _0183_[31:0];
+  assign _0596_ = _0597_ ? 32'd0 : _0181_[31:0];
+  assign _0598_ = _0600_ ? 32'd0 : _0179_[31:0];
+  assign _0601_ = _0602_ ? 32'd0 : _0176_[31:0];
+  assign _0603_ = _0604_ ? 32'd0 : _0174_[31:0];
+  assign _0605_ = _0606_ ? 32'd0 : _0172_[31:0];
+  assign _0607_ = _0608_ ? 32'd0 : _0170_[31:0];
+  assign _0609_ = _0611_ ? 32'd0 : _0168_[31:0];
+  assign _0612_ = _0613_ ? 32'd0 : _0165_[31:0];
+  assign _0614_ = _0615_ ? 32'd0 : _0163_[31:0];
+  assign _0616_ = _0617_ ? 32'd0 : _0161_[31:0];
+  assign _0618_ = _0619_ ? 32'd0 : _0159_[31:0];
+  assign _0620_ = _0621_ ? 33'h000000000 : _0157_[32:0];
+  assign _0631_ = _0642_ ? (* full_case = 32'd1 *) act_max : t_15[7:0];
+  assign _0622_ = _0623_ ? 33'h000000000 : _0153_[32:0];
+  assign _0624_ = _0625_ ? 33'h000000000 : _0150_[32:0];
+  assign _0626_ = _0627_ ? 33'h000000000 : _0147_[32:0];
+  assign _0628_ = _0629_ ? 33'h000000000 : _0143_[32:0];
+  assign _0630_ = _0632_ ? 33'h000000000 : _0140_[32:0];
+  assign _0633_ = _0634_ ? 33'h000000000 : _0137_[32:0];
+  assign _0635_ = _0636_ ? 33'h000000000 : _0133_[32:0];
+  assign _0637_ = _0638_ ? 33'h000000000 : _0130_[32:0];
+  assign _0639_ = _0640_ ? 33'h000000000 : _0127_[32:0];
+  assign _0641_ = _0643_ ? 33'h000000000 : _0124_[32:0];
+  assign _0653_ = _0664_ ? (* full_case = 32'd1 *) act_min : _0631_;
+  assign _0644_ = _0645_ ? 33'h000000000 : _0120_[32:0];
+  assign _0646_ = _0647_ ? 33'h000000000 : _0117_[32:0];
+  assign _0648_ = _0649_ ? 33'h000000000 : _0114_[32:0];
+  assign _0650_ = _0651_ ? 33'h000000000 : _0109_[32:0];
+  assign _0652_ = _0654_ ? 33'h000000000 : _0106_[32:0];
+  assign _0655_ = _0656_ ? 5'h00 : rq1_r15;
+  assign _0657_ = _0658_ ? 5'h00 : rq1_r14;
+  assign _0659_ = _0660_ ? 5'h00 : rq1_r13;
+  assign _0661_ = _0662_ ? 5'h00 : rq1_r12;
+  assign _0663_ = _0665_ ? 5'h00 : rq1_r11;
+  assign _0675_ = _0686_ ? 8'h00 : _0653_;
+  assign _0666_ = _0667_ ? 5'h00 : rq1_r10;
+  assign _0668_ = _0669_ ? 5'h00 : rq1_r9;
+  assign _0670_ = _0671_ ? 5'h00 : rq1_r8;
+  assign _0672_ = _0673_ ? 5'h00 : rq1_r7;
+  assign _0674_ = _0676_ ? 5'h00 : rq1_r6;
+  assign _0677_ = _0678_ ? 5'h00 : rq1_r5;
+  assign _0679_ = _0680_ ? 5'h00 : rq1_r4;
+  assign _0681_ = _0682_ ? 5'h00 : rq1_r3;
+  assign _0683_ = _0684_ ? 5'h00 : rq1_r2;
+  assign _0685_ = _0687_ ? 5'h00 : rq1_r1;
+  assign _0688_ = _0689_ ? 5'h00 : rq1_r0;
+  assign _0690_ = _0691_ ? 1'h0 : rq1_last;
+  assign _0692_ = _0693_ ? 1'h0 : rq1_valid;
+  assign _0694_ = _0695_ ? 32'd0 : _0517_[31:0];
+  assign _0696_ = _0697_ ? 32'd0 : _0516_[31:0];
+  assign _0707_ = _0718_ ? (* full_case = 32'd1 *) act_max : t_13[7:0];
+  assign _0698_ = _0699_ ? 32'd0 : _0515_[31:0];
+  assign _0700_ = _0701_ ? 32'd0 : _0514_[31:0];
+  assign _0702_ = _0703_ ? 32'd0 : _0513_[31:0];
+  assign _0704_ = _0705_ ? 32'd0 : _0512_[31:0];
+  assign _0706_ = _0708_ ? 32'd0 : _0511_[31:0];
+  assign _0709_ = _0710_ ? 32'd0 : _0509_[31:0];
+  assign _0711_ = _0712_ ? 32'd0 : _0508_[31:0];
+  assign _0713_ = _0714_ ? 32'd0 : _0507_[31:0];
+  assign _0715_ = _0716_ ? 32'd0 : _0506_[31:0];
+  assign _0717_ = _0719_ ? 32'd0 : _0505_[31:0];
+  assign _0729_ = _0740_ ? (* full_case = 32'd1 *) act_min : _0707_;
+  assign _0720_ = _0721_ ? 32'd0 : _0504_[31:0];
+  assign _0722_ = _0723_ ? 32'd0 : _0503_[31:0];
+  assign _0724_ = _0725_ ? 32'd0 : _0502_[31:0];
+  assign _0726_ = _0727_ ? 32'd0 : _0501_[31:0];
+  assign _0728_ = _0730_ ? 5'h00 : _0500_[4:0];
+  assign _0731_ = _0732_ ? 5'h00 : _0496_[4:0];
+  assign _0733_ = _0734_ ? 31'h00000000 : i_multiplier[495:465];
+  assign _0735_ = _0736_ ? 5'h00 : _0494_[4:0];
+  assign _0737_ = _0738_ ? 5'h00 : _0491_[4:0];
+  assign _0739_ = _0741_ ? 31'h00000000 : i_multiplier[464:434];
+  assign _0751_ = _0762_ ? 8'h00 : _0729_;
+  assign _0742_ = _0743_ ? 5'h00 : _0489_[4:0];
+  assign _0744_ = _0745_ ? 5'h00 : _0485_[4:0];
+  assign _0746_ = _0747_ ? 31'h00000000 : i_multiplier[433:403];
+  assign _0748_ = _0749_ ? 5'h00 : _0483_[4:0];
+  assign _0750_ = _0752_ ? 5'h00 : _0480_[4:0];
+  assign _0753_ = _0754_ ? 31'h00000000 : i_multiplier[402:372];
+  assign _0755_ = _0756_ ? 5'h00 : _0478_[4:0];
+  assign _0757_ = _0758_ ? 5'h00 : _0474_[4:0];
+  assign _0759_ = _0760_ ? 31'h00000000 : i_multiplier[371:341];
+  assign _0761_ = _0763_ ? 5'h00 : _0472_[4:0];
+  assign _0764_ = _0765_ ? 5'h00 : _0467_[4:0];
+  assign _0766_ = _0767_ ? 31'h00000000 : i_multiplier[340:310];
+  assign _0768_ = _0769_ ? 5'h00 : _0445_[4:0];
+  assign _0770_ = _0771_ ? 5'h00 : _0411_[4:0];
+  assign _0772_ = _0773_ ? 31'h00000000 : i_multiplier[309:279];
+  assign _0783_ = _0794_ ? (* full_case = 32'd1 *) act_max : t_12[7:0];
+  assign _0774_ = _0775_ ? 5'h00 : _0389_[4:0];
+  assign _0776_ = _0777_ ? 5'h00 : _0356_[4:0];
+  assign _0778_ = _0779_ ? 31'h00000000 : i_multiplier[278:248];
+  assign _0780_ = _0781_ ? 5'h00 : _0334_[4:0];
+  assign _0782_ = _0784_ ? 5'h00 : _0300_[4:0];
+  assign _0785_ = _0786_ ? 31'h00000000 : i_multiplier[247:217];
+  assign _0787_ = _0788_ ? 5'h00 : _0278_[4:0];
+  assign _0789_ = _0790_ ? 5'h00 : _0245_[4:0];
+  assign _0791_ = _0792_ ? 31'h00000000 : i_multiplier[216:186];
+  assign _0793_ = _0795_ ? 5'h00 : _0223_[4:0];
+  assign _0805_ = _0816_ ? (* full_case = 32'd1 *) act_min : _0783_;
+  assign _0796_ = _0797_ ? 5'h00 : _0189_[4:0];
+  assign _0798_ = _0799_ ? 31'h00000000 : i_multiplier[185:155];
+  assign _0800_ = _0801_ ? 5'h00 : _0167_[4:0];
+  assign _0802_ = _0803_ ? 5'h00 : _0134_[4:0];
+  assign _0804_ = _0806_ ? 31'h00000000 : i_multiplier[154:124];
+  assign _0807_ = _0808_ ? 5'h00 : _0112_[4:0];
+  assign _0809_ = _0810_ ? 5'h00 : _0078_[4:0];
+  assign _0811_ = _0812_ ? 31'h00000000 : i_multiplier[123:93];
+  assign _0813_ = _0814_ ? 5'h00 : _0056_[4:0];
+  assign _0815_ = _0817_ ? 5'h00 : _0023_[4:0];
+  assign _0827_ = _0837_ ? 8'h00 : _0805_;
+  assign _0818_ = _0819_ ? 31'h00000000 : i_multiplier[92:62];
+  assign _0820_ = _0821_ ? 5'h00 : _0001_[4:0];
+  assign _0822_ = _0823_ ? 5'h00 : _0488_[4:0];
+  assign _0824_ = _0825_ ? 31'h00000000 : i_multiplier[61:31];
+  assign _0826_ = _0828_ ? 5'h00 : _0444_[4:0];
+  assign _0829_ = _0830_ ? 5'h00 : _0111_[4:0];
+  assign _0831_ = _0832_ ? 31'h00000000 : i_multiplier[30:0];
+  assign _0833_ = _0834_ ? 1'h0 : i_last;
+  assign _0835_ = _0836_ ? 1'h0 : i_valid;
+  assign _0838_ = _0839_ ? (* full_case = 32'd1 *) act_max : t_11[7:0];
+  assign _0840_ = _0841_ ? (* full_case = 32'd1 *) act_min : _0838_;
+  assign _0842_ = _0843_ ? 8'h00 : _0840_;
+  assign _0844_ = _0845_ ? (* full_case = 32'd1 *) act_max : t_10[7:0];
+  assign _0846_ = _0847_ ? (* full_case = 32'd1 *) act_min : _0844_;
+  assign _0848_ = _0849_ ? 8'h00 : _0846_;
+  assign _0850_ = _0851_ ? (* full_case = 32'd1 *) act_max : t_9[7:0];
+  assign _0852_ = _0853_ ? (* full_case = 32'd1 *) act_min : _0850_;
+  assign _0854_ = _0855_ ? 8'h00 : _0852_;
+  assign _0856_ = _0857_ ? (* full_case = 32'd1 *) act_max : t_8[7:0];
+  assign _0858_ = _0859_ ? (* full_case = 32'd1 *) act_min : _0856_;
+  assign _0860_ = _0861_ ? 8'h00 : _0858_;
+  assign _0862_ = _0863_ ? (* full_case = 32'd1 *) act_max : t_7[7:0];
+  assign _0864_ = _0865_ ? (* full_case = 32'd1 *) act_min : _0862_;
+  assign _0866_ = _0867_ ? 8'h00 : _0864_;
+  assign _0868_ = _0869_ ? (* full_case = 32'd1 *) act_max : t_6[7:0];
+  assign _0870_ = _0871_ ? (* full_case = 32'd1 *) act_min : _0868_;
+  assign _0872_ = _0873_ ? 8'h00 : _0870_;
+  assign _0874_ = _0875_ ? (* full_case = 32'd1 *) act_max : t_5[7:0];
+  assign _0876_ = _0877_ ? (* full_case = 32'd1 *) act_min : _0874_;
+  assign _0878_ = _0879_ ? 8'h00 : _0876_;
+  assign _0880_ = _0881_ ? (* full_case = 32'd1 *) act_max : t_4[7:0];
+  assign _0882_ = _0883_ ? (* full_case = 32'd1 *) act_min : _0880_;
+  assign _0884_ = _0885_ ? 8'h00 : _0882_;
+  assign _0886_ = _0887_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _0888_ = _0521_ ? (* full_case = 32'd1 *) act_min : _0886_;
+  assign left_0 = _0111_[4:0];
+  assign r_0 = _0444_[4:0];
+  assign left_1 = _0488_[4:0];
+  assign r_1 = _0001_[4:0];
+  assign left_2 = _0023_[4:0];
+  assign r_2 = _0056_[4:0];
+  assign left_3 = _0078_[4:0];
+  assign r_3 = _0112_[4:0];
+  assign left_4 = _0134_[4:0];
+  assign r_4 = _0167_[4:0];
+  assign left_5 = _0189_[4:0];
+  assign r_5 = _0223_[4:0];
+  assign left_6 = _0245_[4:0];
+  assign r_6 = _0278_[4:0];
+  assign left_7 = _0300_[4:0];
+  assign r_7 = _0334_[4:0];
+  assign left_8 = _0356_[4:0];
+  assign r_8 = _0389_[4:0];
+  assign left_9 = _0411_[4:0];
+  assign r_9 = _0445_[4:0];
+  assign left_10 = _0467_[4:0];
+  assign r_10 = _0472_[4:0];
+  assign left_11 = _0474_[4:0];
+  assign r_11 = _0478_[4:0];
+  assign left_12 = _0480_[4:0];
+  assign r_12 = _0483_[4:0];
+  assign left_13 = _0485_[4:0];
+  assign r_13 = _0489_[4:0];
+  assign left_14 = _0491_[4:0];
+  assign r_14 = _0494_[4:0];
+  assign left_15 = _0496_[4:0];
+  assign r_15 = _0500_[4:0];
+  assign s_0 = _0501_[31:0];
+  assign s_1 = _0502_[31:0];
+  assign s_2 = _0503_[31:0];
+  assign s_3 = _0504_[31:0];
+  assign s_4 = _0505_[31:0];
+  assign s_5 = _0506_[31:0];
+  assign s_6 = _0507_[31:0];
+  assign s_7 = _0508_[31:0];
+  assign s_8 = _0509_[31:0];
+  assign s_9 = _0511_[31:0];
+  assign s_10 = _0512_[31:0];
+  assign s_11 = _0513_[31:0];
+  assign s_12 = _0514_[31:0];
+  assign s_13 = _0515_[31:0];
+  assign s_14 = _0516_[31:0];
+  assign s_15 = _0517_[31:0];
+  assign a_0 = _0518_[31:0];
+  assign a_1 = _0519_[31:0];
+  assign a_2 = _0520_[31:0];
+  assign a_3 = _0002_[31:0];
+  assign a_4 = _0003_[31:0];
+  assign a_5 = _0004_[31:0];
+  assign a_6 = _0005_[31:0];
+  assign a_7 = _0006_[31:0];
+  assign a_8 = _0007_[31:0];
+  assign a_9 = _0008_[31:0];
+  assign a_10 = _0009_[31:0];
+  assign a_11 = _0010_[31:0];
+  assign a_12 = _0011_[31:0];
+  assign a_13 = _0013_[31:0];
+  assign a_14 = _0014_[31:0];
+  assign a_15 = _0015_[31:0];
+  assign outer_0 = { _0017_, _0016_ };
+  assign outer_1 = { _0022_, _0021_ };
+  assign outer_2 = { _0028_, _0027_ };
+  assign outer_3 = { _0033_, _0032_ };
+  assign outer_4 = { _0039_, _0038_ };
+  assign outer_5 = { _0044_, _0043_ };
+  assign outer_6 = { _0050_, _0049_ };
+  assign outer_7 = { _0055_, _0054_ };
+  assign outer_8 = { _0061_, _0060_ };
+  assign outer_9 = { _0066_, _0065_ };
+  assign outer_10 = { _0072_, _0071_ };
+  assign outer_11 = { _0077_, _0076_ };
+  assign outer_12 = { _0083_, _0082_ };
+  assign outer_13 = { _0088_, _0087_ };
+  assign outer_14 = { _0094_, _0093_ };
+  assign outer_15 = { _0099_, _0098_ };
+  assign h_0 = _0106_[32:0];
+  assign h_1 = _0109_[32:0];
+  assign h_2 = _0114_[32:0];
+  assign h_3 = _0117_[32:0];
+  assign h_4 = _0120_[32:0];
+  assign h_5 = _0124_[32:0];
+  assign h_6 = _0127_[32:0];
+  assign h_7 = _0130_[32:0];
+  assign h_8 = _0133_[32:0];
+  assign h_9 = _0137_[32:0];
+  assign h_10 = _0140_[32:0];
+  assign h_11 = _0143_[32:0];
+  assign h_12 = _0147_[32:0];
+  assign h_13 = _0150_[32:0];
+  assign h_14 = _0153_[32:0];
+  assign h_15 = _0157_[32:0];
+  assign half_0 = _0159_[31:0];
+  assign half_1 = _0161_[31:0];
+  assign half_2 = _0163_[31:0];
+  assign half_3 = _0165_[31:0];
+  assign half_4 = _0168_[31:0];
+  assign half_5 = _0170_[31:0];
+  assign half_6 = _0172_[31:0];
+  assign half_7 = _0174_[31:0];
+  assign half_8 = _0176_[31:0];
+  assign half_9 = _0179_[31:0];
+  assign half_10 = _0181_[31:0];
+  assign half_11 = _0183_[31:0];
+  assign half_12 = _0185_[31:0];
+  assign half_13 = _0187_[31:0];
+  assign half_14 = _0190_[31:0];
+  assign half_15 = _0192_[31:0];
+  assign u_0 = _0197_[33:0];
+  assign u_1 = _0203_[33:0];
+  assign u_2 = _0208_[33:0];
+  assign u_3 = _0214_[33:0];
+  assign u_4 = _0219_[33:0];
+  assign u_5 = _0226_[33:0];
+  assign u_6 = _0231_[33:0];
+  assign u_7 = _0237_[33:0];
+  assign u_8 = _0242_[33:0];
+  assign u_9 = _0248_[33:0];
+  assign u_10 = _0253_[33:0];
+  assign u_11 = _0259_[33:0];
+  assign u_12 = _0264_[33:0];
+  assign u_13 = _0270_[33:0];
+  assign u_14 = _0275_[33:0];
+  assign u_15 = _0281_[33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -7593,52 +7293,388 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign \o_data[13]  = o_data[111:104];
   assign \o_data[14]  = o_data[119:112];
   assign \o_data[15]  = o_data[127:120];
-  assign \$193  = { \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 , \$113 [33:17] };
-  assign \$195  = { \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63:14] };
-  assign \$196  = { \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 , \$118 [33:17] };
-  assign \$198  = { \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63:14] };
-  assign \$199  = { \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 , \$123 [33:17] };
-  assign \$201  = { \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63:14] };
-  assign \$202  = { \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 , \$128 [33:17] };
-  assign \$204  = { \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63:14] };
-  assign \$205  = { \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 , \$133 [33:17] };
-  assign \$207  = { \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63:14] };
-  assign \$208  = { \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 , \$138 [33:17] };
-  assign \$210  = { \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63:14] };
-  assign \$211  = { \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 , \$143 [33:17] };
-  assign \$213  = { \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63:14] };
-  assign \$214  = { \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 , \$148 [33:17] };
-  assign \$216  = { \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63:14] };
-  assign \$217  = { \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 , \$153 [33:17] };
-  assign \$219  = { \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63:14] };
-  assign \$220  = { \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 , \$158 [33:17] };
-  assign \$222  = { \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63:14] };
-  assign \$223  = { \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 , \$163 [33:17] };
-  assign \$225  = { \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63:14] };
-  assign \$226  = { \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 , \$168 [33:17] };
-  assign \$228  = { \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63:14] };
-  assign \$229  = { \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 , \$173 [33:17] };
-  assign \$231  = { \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63:14] };
-  assign \$232  = { \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 , \$178 [33:17] };
-  assign \$234  = { \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63:14] };
-  assign \$235  = { \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 , \$183 [33:17] };
-  assign \$237  = { \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63:14] };
-  assign \$238  = { \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 , \$188 [33:17] };
-  assign \$240  = { \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63:14] };
-  assign \$242  = { 1'h0, \$241 [63:1] };
-  assign \$244  = { 1'h0, \$243 [63:1] };
-  assign \$246  = { 1'h0, \$245 [63:1] };
-  assign \$248  = { 1'h0, \$247 [63:1] };
-  assign \$250  = { 1'h0, \$249 [63:1] };
-  assign \$252  = { 1'h0, \$251 [63:1] };
-  assign \$254  = { 1'h0, \$253 [63:1] };
-  assign \$256  = { 1'h0, \$255 [63:1] };
-  assign \$258  = { 1'h0, \$257 [63:1] };
-  assign \$260  = { 1'h0, \$259 [63:1] };
-  assign \$262  = { 1'h0, \$261 [63:1] };
-  assign \$264  = { 1'h0, \$263 [63:1] };
-  assign \$266  = { 1'h0, \$265 [63:1] };
-  assign \$268  = { 1'h0, \$267 [63:1] };
-  assign \$270  = { 1'h0, \$269 [63:1] };
-  assign \$272  = { 1'h0, \$271 [63:1] };
+  assign _0588_ = rst;
+  assign _0469_ = _0577_;
+  assign _0610_ = rst;
+  assign _0468_ = _0599_;
+  assign _0642_ = _0316_;
+  assign _0664_ = _0315_;
+  assign _0686_ = rst;
+  assign _0466_[127:120] = _0675_;
+  assign _0718_ = _0312_;
+  assign _0740_ = _0310_;
+  assign _0762_ = rst;
+  assign _0466_[111:104] = _0751_;
+  assign _0794_ = _0309_;
+  assign _0816_ = _0308_;
+  assign _0837_ = rst;
+  assign _0466_[103:96] = _0827_;
+  assign _0839_ = _0307_;
+  assign _0841_ = _0306_;
+  assign _0843_ = rst;
+  assign _0466_[95:88] = _0842_;
+  assign _0845_ = _0305_;
+  assign _0847_ = _0304_;
+  assign _0849_ = rst;
+  assign _0466_[87:80] = _0848_;
+  assign _0851_ = _0303_;
+  assign _0853_ = _0302_;
+  assign _0855_ = rst;
+  assign _0466_[79:72] = _0854_;
+  assign _0857_ = _0301_;
+  assign _0859_ = _0299_;
+  assign _0861_ = rst;
+  assign _0466_[71:64] = _0860_;
+  assign _0863_ = _0298_;
+  assign _0865_ = _0297_;
+  assign _0867_ = rst;
+  assign _0466_[63:56] = _0866_;
+  assign _0869_ = _0296_;
+  assign _0871_ = _0295_;
+  assign _0873_ = rst;
+  assign _0466_[55:48] = _0872_;
+  assign _0875_ = _0294_;
+  assign _0877_ = _0293_;
+  assign _0879_ = rst;
+  assign _0466_[47:40] = _0878_;
+  assign _0881_ = _0292_;
+  assign _0883_ = _0291_;
+  assign _0885_ = rst;
+  assign _0466_[39:32] = _0884_;
+  assign _0887_ = _0290_;
+  assign _0521_ = _0288_;
+  assign _0523_ = rst;
+  assign _0466_[31:24] = _0522_;
+  assign _0525_ = _0287_;
+  assign _0527_ = _0286_;
+  assign _0529_ = rst;
+  assign _0466_[23:16] = _0528_;
+  assign _0531_ = _0285_;
+  assign _0533_ = _0284_;
+  assign _0535_ = rst;
+  assign _0466_[15:8] = _0534_;
+  assign _0537_ = _0283_;
+  assign _0539_ = _0282_;
+  assign _0541_ = rst;
+  assign _0466_[7:0] = _0540_;
+  assign _0543_ = _0314_;
+  assign _0545_ = _0313_;
+  assign _0547_ = rst;
+  assign _0466_[119:112] = _0546_;
+  assign _0549_ = rst;
+  assign _0465_ = _0548_;
+  assign _0551_ = rst;
+  assign _0464_ = _0550_;
+  assign _0553_ = rst;
+  assign _0463_ = _0552_;
+  assign _0555_ = rst;
+  assign _0462_ = _0554_;
+  assign _0557_ = rst;
+  assign _0461_ = _0556_;
+  assign _0559_ = rst;
+  assign _0460_ = _0558_;
+  assign _0561_ = rst;
+  assign _0459_ = _0560_;
+  assign _0563_ = rst;
+  assign _0458_ = _0562_;
+  assign _0565_ = rst;
+  assign _0457_ = _0564_;
+  assign _0567_ = rst;
+  assign _0455_ = _0566_;
+  assign _0569_ = rst;
+  assign _0454_ = _0568_;
+  assign _0571_ = rst;
+  assign _0453_ = _0570_;
+  assign _0573_ = rst;
+  assign _0452_ = _0572_;
+  assign _0575_ = rst;
+  assign _0451_ = _0574_;
+  assign _0578_ = rst;
+  assign _0450_ = _0576_;
+  assign _0580_ = rst;
+  assign _0449_ = _0579_;
+  assign _0582_ = rst;
+  assign _0448_ = _0581_;
+  assign _0584_ = rst;
+  assign _0447_ = _0583_;
+  assign _0586_ = rst;
+  assign _0446_ = _0585_;
+  assign _0589_ = rst;
+  assign _0443_ = _0587_;
+  assign _0591_ = rst;
+  assign _0442_ = _0590_;
+  assign _0593_ = rst;
+  assign _0441_ = _0592_;
+  assign _0595_ = rst;
+  assign _0440_ = _0594_;
+  assign _0597_ = rst;
+  assign _0439_ = _0596_;
+  assign _0600_ = rst;
+  assign _0438_ = _0598_;
+  assign _0602_ = rst;
+  assign _0437_ = _0601_;
+  assign _0604_ = rst;
+  assign _0436_ = _0603_;
+  assign _0606_ = rst;
+  assign _0435_ = _0605_;
+  assign _0608_ = rst;
+  assign _0434_ = _0607_;
+  assign _0611_ = rst;
+  assign _0432_ = _0609_;
+  assign _0613_ = rst;
+  assign _0431_ = _0612_;
+  assign _0615_ = rst;
+  assign _0430_ = _0614_;
+  assign _0617_ = rst;
+  assign _0429_ = _0616_;
+  assign _0619_ = rst;
+  assign _0428_ = _0618_;
+  assign _0621_ = rst;
+  assign _0427_ = _0620_;
+  assign _0623_ = rst;
+  assign _0426_ = _0622_;
+  assign _0625_ = rst;
+  assign _0425_ = _0624_;
+  assign _0627_ = rst;
+  assign _0424_ = _0626_;
+  assign _0629_ = rst;
+  assign _0423_ = _0628_;
+  assign _0632_ = rst;
+  assign _0421_ = _0630_;
+  assign _0634_ = rst;
+  assign _0420_ = _0633_;
+  assign _0636_ = rst;
+  assign _0419_ = _0635_;
+  assign _0638_ = rst;
+  assign _0418_ = _0637_;
+  assign _0640_ = rst;
+  assign _0417_ = _0639_;
+  assign _0643_ = rst;
+  assign _0416_ = _0641_;
+  assign _0645_ = rst;
+  assign _0415_ = _0644_;
+  assign _0647_ = rst;
+  assign _0414_ = _0646_;
+  assign _0649_ = rst;
+  assign _0413_ = _0648_;
+  assign _0651_ = rst;
+  assign _0412_ = _0650_;
+  assign _0654_ = rst;
+  assign _0410_ = _0652_;
+  assign _0656_ = rst;
+  assign _0409_ = _0655_;
+  assign _0658_ = rst;
+  assign _0408_ = _0657_;
+  assign _0660_ = rst;
+  assign _0407_ = _0659_;
+  assign _0662_ = rst;
+  assign _0406_ = _0661_;
+  assign _0665_ = rst;
+  assign _0405_ = _0663_;
+  assign _0667_ = rst;
+  assign _0404_ = _0666_;
+  assign _0669_ = rst;
+  assign _0403_ = _0668_;
+  assign _0671_ = rst;
+  assign _0402_ = _0670_;
+  assign _0673_ = rst;
+  assign _0401_ = _0672_;
+  assign _0676_ = rst;
+  assign _0399_ = _0674_;
+  assign _0678_ = rst;
+  assign _0398_ = _0677_;
+  assign _0680_ = rst;
+  assign _0397_ = _0679_;
+  assign _0682_ = rst;
+  assign _0396_ = _0681_;
+  assign _0684_ = rst;
+  assign _0395_ = _0683_;
+  assign _0687_ = rst;
+  assign _0394_ = _0685_;
+  assign _0689_ = rst;
+  assign _0393_ = _0688_;
+  assign _0691_ = rst;
+  assign _0392_ = _0690_;
+  assign _0693_ = rst;
+  assign _0391_ = _0692_;
+  assign _0695_ = rst;
+  assign _0390_ = _0694_;
+  assign _0697_ = rst;
+  assign _0388_ = _0696_;
+  assign _0699_ = rst;
+  assign _0387_ = _0698_;
+  assign _0701_ = rst;
+  assign _0386_ = _0700_;
+  assign _0703_ = rst;
+  assign _0385_ = _0702_;
+  assign _0705_ = rst;
+  assign _0384_ = _0704_;
+  assign _0708_ = rst;
+  assign _0383_ = _0706_;
+  assign _0710_ = rst;
+  assign _0382_ = _0709_;
+  assign _0712_ = rst;
+  assign _0381_ = _0711_;
+  assign _0714_ = rst;
+  assign _0380_ = _0713_;
+  assign _0716_ = rst;
+  assign _0379_ = _0715_;
+  assign _0719_ = rst;
+  assign _0377_ = _0717_;
+  assign _0721_ = rst;
+  assign _0376_ = _0720_;
+  assign _0723_ = rst;
+  assign _0375_ = _0722_;
+  assign _0725_ = rst;
+  assign _0374_ = _0724_;
+  assign _0727_ = rst;
+  assign _0373_ = _0726_;
+  assign _0730_ = rst;
+  assign _0372_ = _0728_;
+  assign _0732_ = rst;
+  assign _0371_ = _0731_;
+  assign _0734_ = rst;
+  assign _0370_ = _0733_;
+  assign _0736_ = rst;
+  assign _0369_ = _0735_;
+  assign _0738_ = rst;
+  assign _0368_ = _0737_;
+  assign _0741_ = rst;
+  assign _0366_ = _0739_;
+  assign _0743_ = rst;
+  assign _0365_ = _0742_;
+  assign _0745_ = rst;
+  assign _0364_ = _0744_;
+  assign _0747_ = rst;
+  assign _0363_ = _0746_;
+  assign _0749_ = rst;
+  assign _0362_ = _0748_;
+  assign _0752_ = rst;
+  assign _0361_ = _0750_;
+  assign _0754_ = rst;
+  assign _0360_ = _0753_;
+  assign _0756_ = rst;
+  assign _0359_ = _0755_;
+  assign _0758_ = rst;
+  assign _0358_ = _0757_;
+  assign _0760_ = rst;
+  assign _0357_ = _0759_;
+  assign _0763_ = rst;
+  assign _0355_ = _0761_;
+  assign _0765_ = rst;
+  assign _0354_ = _0764_;
+  assign _0767_ = rst;
+  assign _0353_ = _0766_;
+  assign _0769_ = rst;
+  assign _0352_ = _0768_;
+  assign _0771_ = rst;
+  assign _0351_ = _0770_;
+  assign _0773_ = rst;
+  assign _0350_ = _0772_;
+  assign _0775_ = rst;
+  assign _0349_ = _0774_;
+  assign _0777_ = rst;
+  assign _0348_ = _0776_;
+  assign _0779_ = rst;
+  assign _0347_ = _0778_;
+  assign _0781_ = rst;
+  assign _0346_ = _0780_;
+  assign _0784_ = rst;
+  assign _0344_ = _0782_;
+  assign _0786_ = rst;
+  assign _0343_ = _0785_;
+  assign _0788_ = rst;
+  assign _0342_ = _0787_;
+  assign _0790_ = rst;
+  assign _0341_ = _0789_;
+  assign _0792_ = rst;
+  assign _0340_ = _0791_;
+  assign _0795_ = rst;
+  assign _0339_ = _0793_;
+  assign _0797_ = rst;
+  assign _0338_ = _0796_;
+  assign _0799_ = rst;
+  assign _0337_ = _0798_;
+  assign _0801_ = rst;
+  assign _0336_ = _0800_;
+  assign _0803_ = rst;
+  assign _0335_ = _0802_;
+  assign _0806_ = rst;
+  assign _0332_ = _0804_;
+  assign _0808_ = rst;
+  assign _0331_ = _0807_;
+  assign _0810_ = rst;
+  assign _0330_ = _0809_;
+  assign _0812_ = rst;
+  assign _0329_ = _0811_;
+  assign _0814_ = rst;
+  assign _0328_ = _0813_;
+  assign _0817_ = rst;
+  assign _0327_ = _0815_;
+  assign _0819_ = rst;
+  assign _0326_ = _0818_;
+  assign _0821_ = rst;
+  assign _0325_ = _0820_;
+  assign _0823_ = rst;
+  assign _0324_ = _0822_;
+  assign _0825_ = rst;
+  assign _0323_ = _0824_;
+  assign _0828_ = rst;
+  assign _0321_ = _0826_;
+  assign _0830_ = rst;
+  assign _0320_ = _0829_;
+  assign _0832_ = rst;
+  assign _0319_ = _0831_;
+  assign _0834_ = rst;
+  assign _0318_ = _0833_;
+  assign _0836_ = rst;
+  assign _0317_ = _0835_;
+  assign _0104_ = { _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_[28], _0017_, _0016_[33:17] };
+  assign _0106_ = { _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63], _0105_[63:14] };
+  assign _0107_ = { _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_[28], _0022_, _0021_[33:17] };
+  assign _0109_ = { _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63], _0108_[63:14] };
+  assign _0110_ = { _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_[28], _0028_, _0027_[33:17] };
+  assign _0114_ = { _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63], _0113_[63:14] };
+  assign _0115_ = { _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_[28], _0033_, _0032_[33:17] };
+  assign _0117_ = { _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63], _0116_[63:14] };
+  assign _0118_ = { _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_[28], _0039_, _0038_[33:17] };
+  assign _0120_ = { _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63], _0119_[63:14] };
+  assign _0121_ = { _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_[28], _0044_, _0043_[33:17] };
+  assign _0124_ = { _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63], _0122_[63:14] };
+  assign _0125_ = { _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_[28], _0050_, _0049_[33:17] };
+  assign _0127_ = { _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63], _0126_[63:14] };
+  assign _0128_ = { _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_[28], _0055_, _0054_[33:17] };
+  assign _0130_ = { _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63], _0129_[63:14] };
+  assign _0131_ = { _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_[28], _0061_, _0060_[33:17] };
+  assign _0133_ = { _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63], _0132_[63:14] };
+  assign _0135_ = { _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_[28], _0066_, _0065_[33:17] };
+  assign _0137_ = { _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63], _0136_[63:14] };
+  assign _0138_ = { _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_[28], _0072_, _0071_[33:17] };
+  assign _0140_ = { _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63], _0139_[63:14] };
+  assign _0141_ = { _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_[28], _0077_, _0076_[33:17] };
+  assign _0143_ = { _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63], _0142_[63:14] };
+  assign _0144_ = { _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_[28], _0083_, _0082_[33:17] };
+  assign _0147_ = { _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63], _0146_[63:14] };
+  assign _0148_ = { _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_[28], _0088_, _0087_[33:17] };
+  assign _0150_ = { _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63], _0149_[63:14] };
+  assign _0151_ = { _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_[28], _0094_, _0093_[33:17] };
+  assign _0153_ = { _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63], _0152_[63:14] };
+  assign _0154_ = { _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_[28], _0099_, _0098_[33:17] };
+  assign _0157_ = { _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63], _0155_[63:14] };
+  assign _0159_ = { 1'h0, _0158_[63:1] };
+  assign _0161_ = { 1'h0, _0160_[63:1] };
+  assign _0163_ = { 1'h0, _0162_[63:1] };
+  assign _0165_ = { 1'h0, _0164_[63:1] };
+  assign _0168_ = { 1'h0, _0166_[63:1] };
+  assign _0170_ = { 1'h0, _0169_[63:1] };
+  assign _0172_ = { 1'h0, _0171_[63:1] };
+  assign _0174_ = { 1'h0, _0173_[63:1] };
+  assign _0176_ = { 1'h0, _0175_[63:1] };
+  assign _0179_ = { 1'h0, _0177_[63:1] };
+  assign _0181_ = { 1'h0, _0180_[63:1] };
+  assign _0183_ = { 1'h0, _0182_[63:1] };
+  assign _0185_ = { 1'h0, _0184_[63:1] };
+  assign _0187_ = { 1'h0, _0186_[63:1] };
+  assign _0190_ = { 1'h0, _0188_[63:1] };
+  assign _0192_ = { 1'h0, _0191_[63:1] };
 endmodule

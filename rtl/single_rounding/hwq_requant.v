@@ -3,96 +3,255 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [6:0] \$1 ;
-  wire [125:0] \$10 ;
-  wire [125:0] \$11 ;
-  wire [125:0] \$12 ;
-  wire [125:0] \$13 ;
-  wire [125:0] \$14 ;
-  wire [125:0] \$15 ;
-  wire [125:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [28:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire [6:0] \$2 ;
-  wire [30:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [33:0] \$22 ;
-  wire [28:0] \$23 ;
-  wire [31:0] \$24 ;
-  wire [30:0] \$25 ;
-  wire [32:0] \$26 ;
-  wire [33:0] \$27 ;
-  wire [28:0] \$28 ;
-  wire [31:0] \$29 ;
-  wire [6:0] \$3 ;
-  wire [30:0] \$30 ;
-  wire [32:0] \$31 ;
-  wire [33:0] \$32 ;
-  wire [28:0] \$33 ;
-  wire [31:0] \$34 ;
-  wire [30:0] \$35 ;
-  wire [32:0] \$36 ;
-  wire [64:0] \$37 ;
-  wire [65:0] \$38 ;
-  wire [66:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire [64:0] \$40 ;
-  wire [65:0] \$41 ;
-  wire [66:0] \$42 ;
-  wire [64:0] \$43 ;
-  wire [65:0] \$44 ;
-  wire [66:0] \$45 ;
-  wire [64:0] \$46 ;
-  wire [65:0] \$47 ;
-  wire [66:0] \$48 ;
-  wire \$49 ;
-  wire [32:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg [30:0] \$59 ;
-  wire [32:0] \$6 ;
-  reg [5:0] \$60 ;
-  reg [30:0] \$61 ;
-  reg [5:0] \$62 ;
-  reg [30:0] \$63 ;
-  reg [5:0] \$64 ;
-  reg [30:0] \$65 ;
-  reg [5:0] \$66 ;
-  reg [31:0] \$67 ;
-  reg [31:0] \$68 ;
-  reg [31:0] \$69 ;
-  wire [32:0] \$7 ;
-  reg [31:0] \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg [5:0] \$73 ;
-  reg [5:0] \$74 ;
-  reg [5:0] \$75 ;
-  reg [5:0] \$76 ;
-  reg [63:0] \$77 ;
-  reg [63:0] \$78 ;
-  reg [63:0] \$79 ;
-  wire [32:0] \$8 ;
-  reg [63:0] \$80 ;
-  reg \$81 ;
-  reg \$82 ;
-  reg [63:0] \$83 ;
-  reg [63:0] \$84 ;
-  reg [63:0] \$85 ;
-  reg [63:0] \$86 ;
-  reg [31:0] \$87 ;
-  reg \$88 ;
-  reg \$89 ;
-  wire [125:0] \$9 ;
+  wire [6:0] _000_;
+  wire [125:0] _001_;
+  wire [125:0] _002_;
+  wire [125:0] _003_;
+  wire [125:0] _004_;
+  wire [125:0] _005_;
+  wire [125:0] _006_;
+  wire [125:0] _007_;
+  wire [33:0] _008_;
+  wire [28:0] _009_;
+  wire [31:0] _010_;
+  wire [6:0] _011_;
+  wire [30:0] _012_;
+  wire [32:0] _013_;
+  wire [33:0] _014_;
+  wire [28:0] _015_;
+  wire [31:0] _016_;
+  wire [30:0] _017_;
+  wire [32:0] _018_;
+  wire [33:0] _019_;
+  wire [28:0] _020_;
+  wire [31:0] _021_;
+  wire [6:0] _022_;
+  wire [30:0] _023_;
+  wire [32:0] _024_;
+  wire [33:0] _025_;
+  wire [28:0] _026_;
+  wire [31:0] _027_;
+  wire [30:0] _028_;
+  wire [32:0] _029_;
+  wire [64:0] _030_;
+  wire [65:0] _031_;
+  wire [66:0] _032_;
+  wire [6:0] _033_;
+  wire [64:0] _034_;
+  wire [65:0] _035_;
+  wire [66:0] _036_;
+  wire [64:0] _037_;
+  wire [65:0] _038_;
+  wire [66:0] _039_;
+  wire [64:0] _040_;
+  wire [65:0] _041_;
+  wire [66:0] _042_;
+  wire _043_;
+  wire [32:0] _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire [30:0] _054_;
+  wire [32:0] _055_;
+  wire [5:0] _056_;
+  wire [30:0] _057_;
+  wire [5:0] _058_;
+  wire [30:0] _059_;
+  wire [5:0] _060_;
+  wire [30:0] _061_;
+  wire [5:0] _062_;
+  wire [31:0] _063_;
+  wire [31:0] _064_;
+  wire [31:0] _065_;
+  wire [32:0] _066_;
+  wire [31:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire [5:0] _070_;
+  wire [5:0] _071_;
+  wire [5:0] _072_;
+  wire [5:0] _073_;
+  wire [63:0] _074_;
+  wire [63:0] _075_;
+  wire [63:0] _076_;
+  wire [32:0] _077_;
+  wire [63:0] _078_;
+  wire _079_;
+  wire _080_;
+  wire [63:0] _081_;
+  wire [63:0] _082_;
+  wire [63:0] _083_;
+  wire [63:0] _084_;
+  wire [31:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire [125:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire [31:0] _098_;
+  wire [7:0] _099_;
+  wire _100_;
+  wire [31:0] _101_;
+  wire _102_;
+  wire [31:0] _103_;
+  wire _104_;
+  wire [31:0] _105_;
+  wire _106_;
+  wire [31:0] _107_;
+  wire _108_;
+  wire [31:0] _109_;
+  wire _110_;
+  wire _111_;
+  wire [31:0] _112_;
+  wire _113_;
+  wire [31:0] _114_;
+  wire _115_;
+  wire [5:0] _116_;
+  wire _117_;
+  wire [5:0] _118_;
+  wire _119_;
+  wire [30:0] _120_;
+  wire [7:0] _121_;
+  wire _122_;
+  wire [30:0] _123_;
+  wire _124_;
+  wire [5:0] _125_;
+  wire _126_;
+  wire [5:0] _127_;
+  wire _128_;
+  wire [30:0] _129_;
+  wire _130_;
+  wire [30:0] _131_;
+  wire _132_;
+  wire _133_;
+  wire [5:0] _134_;
+  wire _135_;
+  wire [5:0] _136_;
+  wire _137_;
+  wire [30:0] _138_;
+  wire _139_;
+  wire [30:0] _140_;
+  wire _141_;
+  wire [5:0] _142_;
+  wire [7:0] _143_;
+  wire _144_;
+  wire [5:0] _145_;
+  wire _146_;
+  wire [30:0] _147_;
+  wire _148_;
+  wire [30:0] _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire [7:0] _160_;
+  wire _161_;
+  wire [7:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire [7:0] _165_;
+  wire _166_;
+  wire [7:0] _167_;
+  wire _168_;
+  wire [7:0] _169_;
+  wire _170_;
+  wire [7:0] _171_;
+  wire _172_;
+  wire _173_;
+  wire [7:0] _174_;
+  wire _175_;
+  wire [7:0] _176_;
+  wire _177_;
+  wire [7:0] _178_;
+  wire _179_;
+  wire [7:0] _180_;
+  wire _181_;
+  wire [7:0] _182_;
+  wire _183_;
+  wire _184_;
+  wire [7:0] _185_;
+  wire _186_;
+  wire [7:0] _187_;
+  wire _188_;
+  wire [63:0] _189_;
+  wire _190_;
+  wire [63:0] _191_;
+  wire _192_;
+  wire [63:0] _193_;
+  wire _194_;
+  wire _195_;
+  wire [63:0] _196_;
+  wire _197_;
+  wire [63:0] _198_;
+  wire _199_;
+  wire [63:0] _200_;
+  wire _201_;
+  wire [63:0] _202_;
+  wire _203_;
+  wire [63:0] _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire [63:0] _215_;
+  wire _216_;
+  wire _217_;
+  wire [63:0] _218_;
+  wire _219_;
+  wire [63:0] _220_;
+  wire _221_;
+  wire [63:0] _222_;
+  wire _223_;
+  wire [63:0] _224_;
+  wire _225_;
+  wire [63:0] _226_;
+  wire _227_;
+  wire _228_;
+  wire [63:0] _229_;
+  wire _230_;
+  wire [63:0] _231_;
+  wire _232_;
+  wire [5:0] _233_;
+  wire _234_;
+  wire [5:0] _235_;
+  wire _236_;
+  wire [5:0] _237_;
+  wire _238_;
+  wire _239_;
+  wire [5:0] _240_;
+  wire _241_;
+  wire [5:0] _242_;
+  wire _243_;
+  wire [5:0] _244_;
+  wire _245_;
+  wire [5:0] _246_;
+  wire _247_;
+  wire [5:0] _248_;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -213,41 +372,41 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$11  = 1'h1 << rq1_t1;
-  assign \$13  = 1'h1 << rq1_t2;
-  assign \$15  = 1'h1 << rq1_t3;
-  assign \$17  = a_0[16:0] * rq1_m0[16:0];
-  assign \$18  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$19  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$20  = a_0[16:0] * rq1_m0[30:17];
-  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign mid_0 = $signed(\$21 ) + $signed(1'h0);
-  assign \$22  = a_1[16:0] * rq1_m1[16:0];
-  assign \$23  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$24  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$25  = a_1[16:0] * rq1_m1[30:17];
-  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
-  assign mid_1 = $signed(\$26 ) + $signed(1'h0);
-  assign \$27  = a_2[16:0] * rq1_m2[16:0];
-  assign \$28  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$29  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$30  = a_2[16:0] * rq1_m2[30:17];
-  assign \$31  = $signed(\$29 ) + $signed({ 1'h0, \$30  });
-  assign mid_2 = $signed(\$31 ) + $signed(1'h0);
-  assign \$32  = a_3[16:0] * rq1_m3[16:0];
-  assign \$33  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$34  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$35  = a_3[16:0] * rq1_m3[30:17];
-  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
-  assign mid_3 = $signed(\$36 ) + $signed(1'h0);
-  assign \$38  = $signed({ \$18 , \$17  }) + $signed(\$37 );
-  assign \$39  = $signed(\$38 ) + $signed({ 1'h0, \$10 [61:0] });
-  assign \$41  = $signed({ \$23 , \$22  }) + $signed(\$40 );
-  assign \$42  = $signed(\$41 ) + $signed({ 1'h0, \$12 [61:0] });
-  assign \$44  = $signed({ \$28 , \$27  }) + $signed(\$43 );
-  assign \$45  = $signed(\$44 ) + $signed({ 1'h0, \$14 [61:0] });
-  assign \$47  = $signed({ \$33 , \$32  }) + $signed(\$46 );
-  assign \$48  = $signed(\$47 ) + $signed({ 1'h0, \$16 [61:0] });
+  assign _002_ = 1'h1 << rq1_t1;
+  assign _004_ = 1'h1 << rq1_t2;
+  assign _006_ = 1'h1 << rq1_t3;
+  assign _008_ = a_0[16:0] * rq1_m0[16:0];
+  assign _009_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _010_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _012_ = a_0[16:0] * rq1_m0[30:17];
+  assign _013_ = $signed(_010_) + $signed({ 1'h0, _012_ });
+  assign mid_0 = $signed(_013_) + $signed(1'h0);
+  assign _014_ = a_1[16:0] * rq1_m1[16:0];
+  assign _015_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _016_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _017_ = a_1[16:0] * rq1_m1[30:17];
+  assign _018_ = $signed(_016_) + $signed({ 1'h0, _017_ });
+  assign mid_1 = $signed(_018_) + $signed(1'h0);
+  assign _019_ = a_2[16:0] * rq1_m2[16:0];
+  assign _020_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _021_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _023_ = a_2[16:0] * rq1_m2[30:17];
+  assign _024_ = $signed(_021_) + $signed({ 1'h0, _023_ });
+  assign mid_2 = $signed(_024_) + $signed(1'h0);
+  assign _025_ = a_3[16:0] * rq1_m3[16:0];
+  assign _026_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _027_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _028_ = a_3[16:0] * rq1_m3[30:17];
+  assign _029_ = $signed(_027_) + $signed({ 1'h0, _028_ });
+  assign mid_3 = $signed(_029_) + $signed(1'h0);
+  assign _031_ = $signed({ _009_, _008_ }) + $signed(_030_);
+  assign _032_ = $signed(_031_) + $signed({ 1'h0, _001_[61:0] });
+  assign _035_ = $signed({ _015_, _014_ }) + $signed(_034_);
+  assign _036_ = $signed(_035_) + $signed({ 1'h0, _003_[61:0] });
+  assign _038_ = $signed({ _020_, _019_ }) + $signed(_037_);
+  assign _039_ = $signed(_038_) + $signed({ 1'h0, _005_[61:0] });
+  assign _041_ = $signed({ _026_, _025_ }) + $signed(_040_);
+  assign _042_ = $signed(_041_) + $signed({ 1'h0, _007_[61:0] });
   assign y_0 = $signed(rq2_h0) >>> rq2_t0;
   assign y_1 = $signed(rq2_h1) >>> rq2_t1;
   assign y_2 = $signed(rq2_h2) >>> rq2_t2;
@@ -256,474 +415,193 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$49  = $signed(t_0) < $signed(act_min);
-  assign \$50  = $signed(t_0) > $signed(act_max);
-  assign \$51  = $signed(t_1) < $signed(act_min);
-  assign \$52  = $signed(t_1) > $signed(act_max);
-  assign \$53  = $signed(t_2) < $signed(act_min);
-  assign \$54  = $signed(t_2) > $signed(act_max);
-  assign \$55  = $signed(t_3) < $signed(act_min);
-  assign \$56  = $signed(t_3) > $signed(act_max);
+  assign _043_ = $signed(t_0) < $signed(act_min);
+  assign _045_ = $signed(t_0) > $signed(act_max);
+  assign _046_ = $signed(t_1) < $signed(act_min);
+  assign _047_ = $signed(t_1) > $signed(act_max);
+  assign _048_ = $signed(t_2) < $signed(act_min);
+  assign _049_ = $signed(t_2) > $signed(act_max);
+  assign _050_ = $signed(t_3) < $signed(act_min);
+  assign _051_ = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$57 ;
+    rq1_valid <= _052_;
   always @(posedge clk)
-    rq1_last <= \$58 ;
+    rq1_last <= _053_;
   always @(posedge clk)
-    rq1_m0 <= \$59 ;
+    rq1_m0 <= _054_;
   always @(posedge clk)
-    rq1_t0 <= \$60 ;
+    rq1_t0 <= _056_;
   always @(posedge clk)
-    rq1_m1 <= \$61 ;
+    rq1_m1 <= _057_;
   always @(posedge clk)
-    rq1_t1 <= \$62 ;
+    rq1_t1 <= _058_;
   always @(posedge clk)
-    rq1_m2 <= \$63 ;
+    rq1_m2 <= _059_;
   always @(posedge clk)
-    rq1_t2 <= \$64 ;
+    rq1_t2 <= _060_;
   always @(posedge clk)
-    rq1_m3 <= \$65 ;
+    rq1_m3 <= _061_;
   always @(posedge clk)
-    rq1_t3 <= \$66 ;
+    rq1_t3 <= _062_;
   always @(posedge clk)
-    a_0 <= \$67 ;
+    a_0 <= _063_;
   always @(posedge clk)
-    a_1 <= \$68 ;
+    a_1 <= _064_;
   always @(posedge clk)
-    a_2 <= \$69 ;
+    a_2 <= _065_;
   always @(posedge clk)
-    a_3 <= \$70 ;
+    a_3 <= _067_;
   always @(posedge clk)
-    rq2_valid <= \$71 ;
+    rq2_valid <= _068_;
   always @(posedge clk)
-    rq2_last <= \$72 ;
+    rq2_last <= _069_;
   always @(posedge clk)
-    rq2_t0 <= \$73 ;
+    rq2_t0 <= _070_;
   always @(posedge clk)
-    rq2_t1 <= \$74 ;
+    rq2_t1 <= _071_;
   always @(posedge clk)
-    rq2_t2 <= \$75 ;
+    rq2_t2 <= _072_;
   always @(posedge clk)
-    rq2_t3 <= \$76 ;
+    rq2_t3 <= _073_;
   always @(posedge clk)
-    rq2_h0 <= \$77 ;
+    rq2_h0 <= _074_;
   always @(posedge clk)
-    rq2_h1 <= \$78 ;
+    rq2_h1 <= _075_;
   always @(posedge clk)
-    rq2_h2 <= \$79 ;
+    rq2_h2 <= _076_;
   always @(posedge clk)
-    rq2_h3 <= \$80 ;
+    rq2_h3 <= _078_;
   always @(posedge clk)
-    rq3_valid <= \$81 ;
+    rq3_valid <= _079_;
   always @(posedge clk)
-    rq3_last <= \$82 ;
+    rq3_last <= _080_;
   always @(posedge clk)
-    rq3_y0 <= \$83 ;
+    rq3_y0 <= _081_;
   always @(posedge clk)
-    rq3_y1 <= \$84 ;
+    rq3_y1 <= _082_;
   always @(posedge clk)
-    rq3_y2 <= \$85 ;
+    rq3_y2 <= _083_;
   always @(posedge clk)
-    rq3_y3 <= \$86 ;
+    rq3_y3 <= _084_;
   always @(posedge clk)
-    o_data <= \$87 ;
+    o_data <= _085_;
   always @(posedge clk)
-    o_valid <= \$88 ;
+    o_valid <= _086_;
   always @(posedge clk)
-    o_last <= \$89 ;
-  assign \$1  = $signed(6'h1f) - $signed(i_shift[5:0]);
-  assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
-  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
-  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
-  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$9  = 1'h1 << rq1_t0;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = rq1_valid;
-    if (en) begin
-      \$57  = i_valid;
-    end
-    if (rst) begin
-      \$57  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = rq1_last;
-    if (en) begin
-      \$58  = i_last;
-    end
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = rq1_m0;
-    if (en) begin
-      \$59  = i_multiplier[30:0];
-    end
-    if (rst) begin
-      \$59  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = rq1_t0;
-    if (en) begin
-      \$60  = \$1 [5:0];
-    end
-    if (rst) begin
-      \$60  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = rq1_m1;
-    if (en) begin
-      \$61  = i_multiplier[61:31];
-    end
-    if (rst) begin
-      \$61  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = rq1_t1;
-    if (en) begin
-      \$62  = \$2 [5:0];
-    end
-    if (rst) begin
-      \$62  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = rq1_m2;
-    if (en) begin
-      \$63  = i_multiplier[92:62];
-    end
-    if (rst) begin
-      \$63  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = rq1_t2;
-    if (en) begin
-      \$64  = \$3 [5:0];
-    end
-    if (rst) begin
-      \$64  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rq1_m3;
-    if (en) begin
-      \$65  = i_multiplier[123:93];
-    end
-    if (rst) begin
-      \$65  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = rq1_t3;
-    if (en) begin
-      \$66  = \$4 [5:0];
-    end
-    if (rst) begin
-      \$66  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = a_0;
-    if (en) begin
-      \$67  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$67  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = a_1;
-    if (en) begin
-      \$68  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$68  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = a_2;
-    if (en) begin
-      \$69  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$69  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = a_3;
-    if (en) begin
-      \$70  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$70  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = rq2_valid;
-    if (en) begin
-      \$71  = rq1_valid;
-    end
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = rq2_last;
-    if (en) begin
-      \$72  = rq1_last;
-    end
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = rq2_t0;
-    if (en) begin
-      \$73  = rq1_t0;
-    end
-    if (rst) begin
-      \$73  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = rq2_t1;
-    if (en) begin
-      \$74  = rq1_t1;
-    end
-    if (rst) begin
-      \$74  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = rq2_t2;
-    if (en) begin
-      \$75  = rq1_t2;
-    end
-    if (rst) begin
-      \$75  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = rq2_t3;
-    if (en) begin
-      \$76  = rq1_t3;
-    end
-    if (rst) begin
-      \$76  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rq2_h0;
-    if (en) begin
-      \$77  = \$39 [63:0];
-    end
-    if (rst) begin
-      \$77  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = rq2_h1;
-    if (en) begin
-      \$78  = \$42 [63:0];
-    end
-    if (rst) begin
-      \$78  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = rq2_h2;
-    if (en) begin
-      \$79  = \$45 [63:0];
-    end
-    if (rst) begin
-      \$79  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = rq2_h3;
-    if (en) begin
-      \$80  = \$48 [63:0];
-    end
-    if (rst) begin
-      \$80  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = rq3_valid;
-    if (en) begin
-      \$81  = rq2_valid;
-    end
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rq3_last;
-    if (en) begin
-      \$82  = rq2_last;
-    end
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = rq3_y0;
-    if (en) begin
-      \$83  = y_0;
-    end
-    if (rst) begin
-      \$83  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = rq3_y1;
-    if (en) begin
-      \$84  = y_1;
-    end
-    if (rst) begin
-      \$84  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = rq3_y2;
-    if (en) begin
-      \$85  = y_2;
-    end
-    if (rst) begin
-      \$85  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = rq3_y3;
-    if (en) begin
-      \$86  = y_3;
-    end
-    if (rst) begin
-      \$86  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$49 ) begin
-        \$87 [7:0] = act_min;
-      end else if (\$50 ) begin
-        \$87 [7:0] = act_max;
-      end else begin
-        \$87 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$51 ) begin
-        \$87 [15:8] = act_min;
-      end else if (\$52 ) begin
-        \$87 [15:8] = act_max;
-      end else begin
-        \$87 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$53 ) begin
-        \$87 [23:16] = act_min;
-      end else if (\$54 ) begin
-        \$87 [23:16] = act_max;
-      end else begin
-        \$87 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$55 ) begin
-        \$87 [31:24] = act_min;
-      end else if (\$56 ) begin
-        \$87 [31:24] = act_max;
-      end else begin
-        \$87 [31:24] = t_3[7:0];
-      end
-    end
-    if (rst) begin
-      \$87  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = o_valid;
-    if (en) begin
-      \$88  = rq3_valid;
-    end
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = o_last;
-    if (en) begin
-      \$89  = rq3_last;
-    end
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  assign tot_0 = \$1 [5:0];
-  assign tot_1 = \$2 [5:0];
-  assign tot_2 = \$3 [5:0];
-  assign tot_3 = \$4 [5:0];
-  assign s_0 = \$5 [31:0];
-  assign s_1 = \$6 [31:0];
-  assign s_2 = \$7 [31:0];
-  assign s_3 = \$8 [31:0];
+    o_last <= _087_;
+  assign _000_ = $signed(6'h1f) - $signed(i_shift[5:0]);
+  assign _011_ = $signed(6'h1f) - $signed(i_shift[11:6]);
+  assign _022_ = $signed(6'h1f) - $signed(i_shift[17:12]);
+  assign _033_ = $signed(6'h1f) - $signed(i_shift[23:18]);
+  assign _044_ = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign _055_ = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign _066_ = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign _077_ = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign _088_ = 1'h1 << rq1_t0;
+  assign _163_ = _173_ ? rq3_last : o_last;
+  assign _099_ = _110_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _090_ = _091_ ? rq1_last : rq2_last;
+  assign _092_ = _093_ ? 1'h0 : _090_;
+  assign _094_ = _095_ ? rq1_valid : rq2_valid;
+  assign _096_ = _097_ ? 1'h0 : _094_;
+  assign _098_ = _100_ ? _077_[31:0] : a_3;
+  assign _101_ = _102_ ? 32'd0 : _098_;
+  assign _103_ = _104_ ? _066_[31:0] : a_2;
+  assign _105_ = _106_ ? 32'd0 : _103_;
+  assign _107_ = _108_ ? _055_[31:0] : a_1;
+  assign _109_ = _111_ ? 32'd0 : _107_;
+  assign _121_ = _132_ ? (* full_case = 32'd1 *) act_min : _099_;
+  assign _112_ = _113_ ? _044_[31:0] : a_0;
+  assign _114_ = _115_ ? 32'd0 : _112_;
+  assign _116_ = _117_ ? _033_[5:0] : rq1_t3;
+  assign _118_ = _119_ ? 6'h00 : _116_;
+  assign _120_ = _122_ ? i_multiplier[123:93] : rq1_m3;
+  assign _123_ = _124_ ? 31'h00000000 : _120_;
+  assign _125_ = _126_ ? _022_[5:0] : rq1_t2;
+  assign _127_ = _128_ ? 6'h00 : _125_;
+  assign _129_ = _130_ ? i_multiplier[92:62] : rq1_m2;
+  assign _131_ = _133_ ? 31'h00000000 : _129_;
+  assign _143_ = _154_ ? _121_ : o_data[31:24];
+  assign _134_ = _135_ ? _011_[5:0] : rq1_t1;
+  assign _136_ = _137_ ? 6'h00 : _134_;
+  assign _138_ = _139_ ? i_multiplier[61:31] : rq1_m1;
+  assign _140_ = _141_ ? 31'h00000000 : _138_;
+  assign _142_ = _144_ ? _000_[5:0] : rq1_t0;
+  assign _145_ = _146_ ? 6'h00 : _142_;
+  assign _147_ = _148_ ? i_multiplier[30:0] : rq1_m0;
+  assign _149_ = _150_ ? 31'h00000000 : _147_;
+  assign _151_ = _152_ ? i_last : rq1_last;
+  assign _153_ = _155_ ? 1'h0 : _151_;
+  assign _160_ = _161_ ? 8'h00 : _143_;
+  assign _156_ = _157_ ? i_valid : rq1_valid;
+  assign _158_ = _159_ ? 1'h0 : _156_;
+  assign _162_ = _164_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _165_ = _166_ ? (* full_case = 32'd1 *) act_min : _162_;
+  assign _167_ = _168_ ? _165_ : o_data[15:8];
+  assign _169_ = _170_ ? 8'h00 : _167_;
+  assign _171_ = _172_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _183_ = _194_ ? 1'h0 : _163_;
+  assign _174_ = _175_ ? (* full_case = 32'd1 *) act_min : _171_;
+  assign _176_ = _177_ ? _174_ : o_data[7:0];
+  assign _178_ = _179_ ? 8'h00 : _176_;
+  assign _180_ = _181_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _182_ = _184_ ? (* full_case = 32'd1 *) act_min : _180_;
+  assign _185_ = _186_ ? _182_ : o_data[23:16];
+  assign _187_ = _188_ ? 8'h00 : _185_;
+  assign _189_ = _190_ ? y_3 : rq3_y3;
+  assign _191_ = _192_ ? 64'h0000000000000000 : _189_;
+  assign _193_ = _195_ ? y_2 : rq3_y2;
+  assign _205_ = _216_ ? rq3_valid : o_valid;
+  assign _196_ = _197_ ? 64'h0000000000000000 : _193_;
+  assign _198_ = _199_ ? y_1 : rq3_y1;
+  assign _200_ = _201_ ? 64'h0000000000000000 : _198_;
+  assign _202_ = _203_ ? y_0 : rq3_y0;
+  assign _204_ = _206_ ? 64'h0000000000000000 : _202_;
+  assign _207_ = _208_ ? rq2_last : rq3_last;
+  assign _209_ = _210_ ? 1'h0 : _207_;
+  assign _211_ = _212_ ? rq2_valid : rq3_valid;
+  assign _213_ = _214_ ? 1'h0 : _211_;
+  assign _215_ = _217_ ? _042_[63:0] : rq2_h3;
+  assign _227_ = _238_ ? 1'h0 : _205_;
+  assign _218_ = _219_ ? 64'h0000000000000000 : _215_;
+  assign _220_ = _221_ ? _039_[63:0] : rq2_h2;
+  assign _222_ = _223_ ? 64'h0000000000000000 : _220_;
+  assign _224_ = _225_ ? _036_[63:0] : rq2_h1;
+  assign _226_ = _228_ ? 64'h0000000000000000 : _224_;
+  assign _229_ = _230_ ? _032_[63:0] : rq2_h0;
+  assign _231_ = _232_ ? 64'h0000000000000000 : _229_;
+  assign _233_ = _234_ ? rq1_t3 : rq2_t3;
+  assign _235_ = _236_ ? 6'h00 : _233_;
+  assign _237_ = _239_ ? rq1_t2 : rq2_t2;
+  assign _240_ = _241_ ? 6'h00 : _237_;
+  assign _242_ = _243_ ? rq1_t1 : rq2_t1;
+  assign _244_ = _245_ ? 6'h00 : _242_;
+  assign _246_ = _247_ ? rq1_t0 : rq2_t0;
+  assign _248_ = _089_ ? 6'h00 : _246_;
+  assign tot_0 = _000_[5:0];
+  assign tot_1 = _011_[5:0];
+  assign tot_2 = _022_[5:0];
+  assign tot_3 = _033_[5:0];
+  assign s_0 = _044_[31:0];
+  assign s_1 = _055_[31:0];
+  assign s_2 = _066_[31:0];
+  assign s_3 = _077_[31:0];
   assign rq1_s0 = a_0;
   assign rq1_s1 = a_1;
   assign rq1_s2 = a_2;
   assign rq1_s3 = a_3;
-  assign rc_0 = \$10 [61:0];
-  assign rc_1 = \$12 [61:0];
-  assign rc_2 = \$14 [61:0];
-  assign rc_3 = \$16 [61:0];
-  assign outer_0 = { \$18 , \$17  };
-  assign outer_1 = { \$23 , \$22  };
-  assign outer_2 = { \$28 , \$27  };
-  assign outer_3 = { \$33 , \$32  };
-  assign h_0 = \$39 [63:0];
-  assign h_1 = \$42 [63:0];
-  assign h_2 = \$45 [63:0];
-  assign h_3 = \$48 [63:0];
+  assign rc_0 = _001_[61:0];
+  assign rc_1 = _003_[61:0];
+  assign rc_2 = _005_[61:0];
+  assign rc_3 = _007_[61:0];
+  assign outer_0 = { _009_, _008_ };
+  assign outer_1 = { _015_, _014_ };
+  assign outer_2 = { _020_, _019_ };
+  assign outer_3 = { _026_, _025_ };
+  assign h_0 = _032_[63:0];
+  assign h_1 = _036_[63:0];
+  assign h_2 = _039_[63:0];
+  assign h_3 = _042_[63:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -744,12 +622,128 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$10  = { 1'h0, \$9 [125:1] };
-  assign \$12  = { 1'h0, \$11 [125:1] };
-  assign \$14  = { 1'h0, \$13 [125:1] };
-  assign \$16  = { 1'h0, \$15 [125:1] };
-  assign \$37  = { mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0, 17'h00000 };
-  assign \$40  = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
-  assign \$43  = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
-  assign \$46  = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
+  assign _173_ = en;
+  assign _194_ = rst;
+  assign _087_ = _183_;
+  assign _216_ = en;
+  assign _238_ = rst;
+  assign _086_ = _227_;
+  assign _110_ = _051_;
+  assign _132_ = _050_;
+  assign _154_ = en;
+  assign _161_ = rst;
+  assign _085_[31:24] = _160_;
+  assign _164_ = _047_;
+  assign _166_ = _046_;
+  assign _168_ = en;
+  assign _170_ = rst;
+  assign _085_[15:8] = _169_;
+  assign _172_ = _045_;
+  assign _175_ = _043_;
+  assign _177_ = en;
+  assign _179_ = rst;
+  assign _085_[7:0] = _178_;
+  assign _181_ = _049_;
+  assign _184_ = _048_;
+  assign _186_ = en;
+  assign _188_ = rst;
+  assign _085_[23:16] = _187_;
+  assign _190_ = en;
+  assign _192_ = rst;
+  assign _084_ = _191_;
+  assign _195_ = en;
+  assign _197_ = rst;
+  assign _083_ = _196_;
+  assign _199_ = en;
+  assign _201_ = rst;
+  assign _082_ = _200_;
+  assign _203_ = en;
+  assign _206_ = rst;
+  assign _081_ = _204_;
+  assign _208_ = en;
+  assign _210_ = rst;
+  assign _080_ = _209_;
+  assign _212_ = en;
+  assign _214_ = rst;
+  assign _079_ = _213_;
+  assign _217_ = en;
+  assign _219_ = rst;
+  assign _078_ = _218_;
+  assign _221_ = en;
+  assign _223_ = rst;
+  assign _076_ = _222_;
+  assign _225_ = en;
+  assign _228_ = rst;
+  assign _075_ = _226_;
+  assign _230_ = en;
+  assign _232_ = rst;
+  assign _074_ = _231_;
+  assign _234_ = en;
+  assign _236_ = rst;
+  assign _073_ = _235_;
+  assign _239_ = en;
+  assign _241_ = rst;
+  assign _072_ = _240_;
+  assign _243_ = en;
+  assign _245_ = rst;
+  assign _071_ = _244_;
+  assign _247_ = en;
+  assign _089_ = rst;
+  assign _070_ = _248_;
+  assign _091_ = en;
+  assign _093_ = rst;
+  assign _069_ = _092_;
+  assign _095_ = en;
+  assign _097_ = rst;
+  assign _068_ = _096_;
+  assign _100_ = en;
+  assign _102_ = rst;
+  assign _067_ = _101_;
+  assign _104_ = en;
+  assign _106_ = rst;
+  assign _065_ = _105_;
+  assign _108_ = en;
+  assign _111_ = rst;
+  assign _064_ = _109_;
+  assign _113_ = en;
+  assign _115_ = rst;
+  assign _063_ = _114_;
+  assign _117_ = en;
+  assign _119_ = rst;
+  assign _062_ = _118_;
+  assign _122_ = en;
+  assign _124_ = rst;
+  assign _061_ = _123_;
+  assign _126_ = en;
+  assign _128_ = rst;
+  assign _060_ = _127_;
+  assign _130_ = en;
+  assign _133_ = rst;
+  assign _059_ = _131_;
+  assign _135_ = en;
+  assign _137_ = rst;
+  assign _058_ = _136_;
+  assign _139_ = en;
+  assign _141_ = rst;
+  assign _057_ = _140_;
+  assign _144_ = en;
+  assign _146_ = rst;
+  assign _056_ = _145_;
+  assign _148_ = en;
+  assign _150_ = rst;
+  assign _054_ = _149_;
+  assign _152_ = en;
+  assign _155_ = rst;
+  assign _053_ = _153_;
+  assign _157_ = en;
+  assign _159_ = rst;
+  assign _052_ = _158_;
+  assign _001_ = { 1'h0, _088_[125:1] };
+  assign _003_ = { 1'h0, _002_[125:1] };
+  assign _005_ = { 1'h0, _004_[125:1] };
+  assign _007_ = { 1'h0, _006_[125:1] };
+  assign _030_ = { mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0, 17'h00000 };
+  assign _034_ = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
+  assign _037_ = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
+  assign _040_ = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
 endmodule

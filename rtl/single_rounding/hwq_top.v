@@ -114,138 +114,516 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [5:0] \$1 ;
-  wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [9:0] \$102 ;
-  reg [1:0] \$103 ;
-  reg [4:0] \$104 ;
-  reg [4:0] \$105 ;
-  reg \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg [1:0] \$109 ;
-  wire \$11 ;
-  reg [30:0] \$110 ;
-  reg [5:0] \$111 ;
-  reg [4:0] \$112 ;
-  reg [9:0] \$113 ;
-  reg \$114 ;
-  reg [16:0] \$115 ;
-  reg [4:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg [4:0] \$119 ;
-  wire \$12 ;
-  reg [2:0] \$120 ;
-  reg [4:0] \$121 ;
-  reg \$122 ;
-  reg [4:0] \$123 ;
-  reg [4:0] \$124 ;
-  reg [4:0] \$125 ;
-  reg [16:0] \$126 ;
-  reg \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg [1:0] \$130 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [17:0] \$18 ;
-  wire [17:0] \$19 ;
-  wire [3:0] \$2 ;
-  wire [18:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire [6:0] \$3 ;
-  wire [17:0] \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire \$37 ;
-  wire [15:0] \$38 ;
-  wire [16:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [16:0] \$42 ;
-  wire \$43 ;
-  wire [5:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire [6:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [17:0] \$58 ;
-  wire [5:0] \$59 ;
-  wire \$6 ;
-  wire [10:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire \$62 ;
-  wire [10:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [5:0] \$66 ;
-  wire \$67 ;
-  wire [5:0] \$68 ;
-  wire [5:0] \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire [1:0] \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [5:0] \$79 ;
-  wire \$8 ;
-  wire [3:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [1:0] \$90 ;
-  reg \$91 ;
-  reg [4:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [16:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
-  reg \$signal ;
+  wire [5:0] _000_;
+  wire _001_;
+  wire [7:0] _002_;
+  wire [15:0] _003_;
+  wire [9:0] _004_;
+  wire [1:0] _005_;
+  wire [4:0] _006_;
+  wire [4:0] _007_;
+  wire _008_;
+  wire [15:0] _009_;
+  wire _010_;
+  wire [1:0] _011_;
+  wire _012_;
+  wire [30:0] _013_;
+  wire [5:0] _014_;
+  wire [4:0] _015_;
+  wire [9:0] _016_;
+  wire _017_;
+  wire [16:0] _018_;
+  wire [4:0] _019_;
+  wire _020_;
+  wire _021_;
+  wire [4:0] _022_;
+  wire _023_;
+  wire [2:0] _024_;
+  wire [4:0] _025_;
+  wire _026_;
+  wire [4:0] _027_;
+  wire [4:0] _028_;
+  wire [4:0] _029_;
+  wire [16:0] _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire [1:0] _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire [17:0] _040_;
+  wire [17:0] _041_;
+  wire [3:0] _042_;
+  wire [18:0] _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire [6:0] _053_;
+  wire [17:0] _054_;
+  wire _055_;
+  wire _056_;
+  wire [16:0] _057_;
+  wire [16:0] _058_;
+  wire [16:0] _059_;
+  wire [16:0] _060_;
+  wire _061_;
+  wire [15:0] _062_;
+  wire [16:0] _063_;
+  wire [6:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire [16:0] _067_;
+  wire _068_;
+  wire [5:0] _069_;
+  wire _070_;
+  wire [5:0] _071_;
+  wire [1:0] _072_;
+  wire [2:0] _073_;
+  wire [16:0] _074_;
+  wire [6:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire [17:0] _084_;
+  wire [5:0] _085_;
+  wire _086_;
+  wire [10:0] _087_;
+  wire [10:0] _088_;
+  wire _089_;
+  wire [10:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire [5:0] _093_;
+  wire _094_;
+  wire [5:0] _095_;
+  wire [5:0] _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire [1:0] _104_;
+  wire _105_;
+  wire _106_;
+  wire [5:0] _107_;
+  wire _108_;
+  wire [3:0] _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire [1:0] _120_;
+  wire _121_;
+  wire [4:0] _122_;
+  wire _123_;
+  wire [15:0] _124_;
+  wire [15:0] _125_;
+  wire [16:0] _126_;
+  wire [15:0] _127_;
+  wire [7:0] _128_;
+  wire [7:0] _129_;
+  wire _130_;
+  wire [16:0] _131_;
+  wire _132_;
+  wire [16:0] _133_;
+  wire _134_;
+  wire [16:0] _135_;
+  wire _136_;
+  wire [15:0] _137_;
+  wire _138_;
+  wire [15:0] _139_;
+  wire _140_;
+  wire [15:0] _141_;
+  wire _142_;
+  wire [15:0] _143_;
+  wire _144_;
+  wire [15:0] _145_;
+  wire _146_;
+  wire [15:0] _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire [4:0] _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire [4:0] _155_;
+  wire _156_;
+  wire [4:0] _157_;
+  wire _158_;
+  wire [4:0] _159_;
+  wire _160_;
+  wire [4:0] _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire [3:0] _167_;
+  wire _168_;
+  wire [4:0] _169_;
+  wire _170_;
+  wire [5:0] _171_;
+  wire _172_;
+  wire [30:0] _173_;
+  wire _174_;
+  wire [31:0] _175_;
+  wire _176_;
+  wire [5:0] _177_;
+  wire _178_;
+  wire [30:0] _179_;
+  wire _180_;
+  wire [31:0] _181_;
+  wire _182_;
+  wire [5:0] _183_;
+  wire _184_;
+  wire [30:0] _185_;
+  wire _186_;
+  wire [31:0] _187_;
+  wire _188_;
+  wire [5:0] _189_;
+  wire _190_;
+  wire [30:0] _191_;
+  wire _192_;
+  wire [31:0] _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire [1:0] _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire [16:0] _214_;
+  wire _215_;
+  wire [16:0] _216_;
+  wire _217_;
+  wire [16:0] _218_;
+  wire _219_;
+  wire [16:0] _220_;
+  wire _221_;
+  wire [4:0] _222_;
+  wire _223_;
+  wire [4:0] _224_;
+  wire _225_;
+  wire [4:0] _226_;
+  wire _227_;
+  wire [4:0] _228_;
+  wire _229_;
+  wire [4:0] _230_;
+  wire _231_;
+  wire [4:0] _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire _236_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire [4:0] _242_;
+  wire _243_;
+  wire [4:0] _244_;
+  wire _245_;
+  wire [4:0] _246_;
+  wire _247_;
+  wire [4:0] _248_;
+  wire _249_;
+  wire [4:0] _250_;
+  wire _251_;
+  wire [4:0] _252_;
+  wire _253_;
+  wire [2:0] _254_;
+  wire _255_;
+  wire [2:0] _256_;
+  wire _257_;
+  wire [2:0] _258_;
+  wire _259_;
+  wire [2:0] _260_;
+  wire _261_;
+  wire [2:0] _262_;
+  wire _263_;
+  wire [4:0] _264_;
+  wire _265_;
+  wire [4:0] _266_;
+  wire _267_;
+  wire [4:0] _268_;
+  wire _269_;
+  wire [4:0] _270_;
+  wire _271_;
+  wire [4:0] _272_;
+  wire _273_;
+  wire _274_;
+  wire [4:0] _275_;
+  wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire _283_;
+  wire _284_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire [4:0] _303_;
+  wire _304_;
+  wire [4:0] _305_;
+  wire _306_;
+  wire [4:0] _307_;
+  wire _308_;
+  wire [4:0] _309_;
+  wire _310_;
+  wire [4:0] _311_;
+  wire _312_;
+  wire [4:0] _313_;
+  wire _314_;
+  wire _315_;
+  wire [4:0] _316_;
+  wire _317_;
+  wire [16:0] _318_;
+  wire _319_;
+  wire [16:0] _320_;
+  wire _321_;
+  wire [16:0] _322_;
+  wire _323_;
+  wire [16:0] _324_;
+  wire _325_;
+  wire [16:0] _326_;
+  wire _327_;
+  wire [16:0] _328_;
+  wire _329_;
+  wire _330_;
+  wire [16:0] _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire [9:0] _348_;
+  wire _349_;
+  wire [9:0] _350_;
+  wire _351_;
+  wire [9:0] _352_;
+  wire _353_;
+  wire [9:0] _354_;
+  wire _355_;
+  wire [9:0] _356_;
+  wire _357_;
+  wire _358_;
+  wire [9:0] _359_;
+  wire _360_;
+  wire [4:0] _361_;
+  wire _362_;
+  wire [4:0] _363_;
+  wire _364_;
+  wire [4:0] _365_;
+  wire _366_;
+  wire [4:0] _367_;
+  wire _368_;
+  wire [5:0] _369_;
+  wire _370_;
+  wire [5:0] _371_;
+  wire _372_;
+  wire [5:0] _373_;
+  wire _374_;
+  wire [5:0] _375_;
+  wire _376_;
+  wire [30:0] _377_;
+  wire _378_;
+  wire [30:0] _379_;
+  wire _380_;
+  wire [30:0] _381_;
+  wire _382_;
+  wire [30:0] _383_;
+  wire _384_;
+  wire [1:0] _385_;
+  wire _386_;
+  wire [1:0] _387_;
+  wire _388_;
+  wire [1:0] _389_;
+  wire _390_;
+  wire [1:0] _391_;
+  wire _392_;
+  wire [1:0] _393_;
+  wire _394_;
+  wire [1:0] _395_;
+  wire _396_;
+  wire _397_;
+  wire [1:0] _398_;
+  wire _399_;
+  wire [1:0] _400_;
+  wire _401_;
+  wire _402_;
+  wire [1:0] _403_;
+  wire _404_;
+  wire _405_;
+  wire [1:0] _406_;
+  wire _407_;
+  wire _408_;
+  wire _409_;
+  wire _410_;
+  wire _411_;
+  wire _412_;
+  wire _413_;
+  wire _414_;
+  wire _415_;
+  wire _416_;
+  wire [15:0] _417_;
+  wire _418_;
+  wire [15:0] _419_;
+  wire _420_;
+  wire [15:0] _421_;
+  wire _422_;
+  wire _423_;
+  wire [15:0] _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire _430_;
+  wire _431_;
+  wire _432_;
+  wire _433_;
+  wire _434_;
+  wire _435_;
+  wire _436_;
+  wire _437_;
+  wire _438_;
+  wire [4:0] _439_;
+  wire _440_;
+  wire [4:0] _441_;
+  wire _442_;
+  wire [4:0] _443_;
+  wire _444_;
+  wire [4:0] _445_;
+  wire _446_;
+  wire _447_;
+  wire [4:0] _448_;
+  wire _449_;
+  wire [4:0] _450_;
+  wire _451_;
+  wire [4:0] _452_;
+  wire _453_;
+  wire [4:0] _454_;
+  wire _455_;
+  wire [4:0] _456_;
+  wire _457_;
+  wire [4:0] _458_;
+  wire _459_;
+  wire _460_;
+  wire [4:0] _461_;
+  wire _462_;
+  wire [1:0] _463_;
+  wire _464_;
+  wire [1:0] _465_;
+  wire _466_;
+  wire [1:0] _467_;
+  wire _468_;
+  wire [1:0] _469_;
+  wire _470_;
+  wire _471_;
+  wire [1:0] _472_;
+  wire _473_;
+  wire [9:0] _474_;
+  wire _475_;
+  wire [9:0] _476_;
+  wire _477_;
+  wire [9:0] _478_;
+  wire _479_;
+  wire [15:0] _480_;
+  wire _481_;
+  wire [15:0] _482_;
+  wire _483_;
+  wire [15:0] _484_;
+  wire _485_;
+  wire [7:0] _486_;
+  wire _487_;
+  wire [7:0] _488_;
+  wire _489_;
+  wire [7:0] _490_;
+  wire _491_;
+  wire [7:0] _492_;
+  wire _493_;
+  wire [7:0] _494_;
+  wire _495_;
+  wire [7:0] _496_;
+  wire _497_;
+  wire [7:0] _498_;
+  wire _499_;
+  wire [7:0] _500_;
+  wire _501_;
+  wire [7:0] _502_;
+  wire _503_;
+  wire [15:0] _504_;
+  wire _505_;
+  wire [15:0] _506_;
+  wire _507_;
+  wire [15:0] _508_;
+  wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
@@ -296,7 +674,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] \hdr.m ;
   wire [15:0] \hdr.n ;
   wire [7:0] \hdr.zero_point ;
-  reg header_taken;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -330,7 +708,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[2] ;
   wire [5:0] \i_shift[3] ;
   output i_valid;
-  reg i_valid;
+  wire i_valid;
   reg \i_valid$49  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
@@ -404,7 +782,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [4:0] ra = 5'h00;
   reg [4:0] ra_inc = 5'h00;
-  reg [4:0] ra_next;
+  wire [4:0] ra_next;
   reg [4:0] ra_row = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
@@ -445,7 +823,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_act__valid;
   wire [71:0] s_param__payload;
   output s_param__ready;
-  reg s_param__ready;
+  wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
   wire [31:0] s_wgt__payload;
@@ -462,8 +840,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire w_en;
   reg [4:0] wa = 5'h00;
   reg wb = 1'h0;
-  reg [4:0] wp__addr;
-  reg [275:0] wp__data;
+  wire [4:0] wp__addr;
+  wire [275:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
@@ -480,7 +858,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[3].bias ;
   wire [30:0] \wp__data[3].multiplier ;
   wire [5:0] \wp__data[3].shift ;
-  reg [3:0] wp__en;
+  wire [3:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   reg [275:0] params [31:0];
@@ -528,187 +906,645 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (wp__en[3])
       params[wp__addr][275:207] <= wp__data[275:207];
   end
-  reg [275:0] _0_;
+  reg [275:0] _885_;
   always @(posedge clk) begin
-    _0_ <= params[ra_next];
+    _885_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$1  = credits + give_back;
-  assign \$2  = \$signal  ? 4'h8 : 4'h0;
-  assign \$3  = \$1  - \$2 ;
+  assign rp__data = _885_;
+  assign _000_ = credits + give_back;
+  assign _042_ = \$signal  ? 4'h8 : 4'h0;
+  assign _053_ = _000_ - _042_;
   assign i_last = i_valid & at_k_last;
-  assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 7'h00;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = in_data & \$6 ;
-  assign \$8  = ~ at_k_last;
-  assign \$9  = credit_ok | \$8 ;
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = s_act__valid & s_wgt__valid;
-  assign \$12  = in_data & \$11 ;
-  assign \$13  = \$12  & credit_ok;
-  assign \$14  = \$13  & at_k_last;
-  assign \$15  = ! beat;
-  assign row_end = o_valid & \$15 ;
-  assign \$16  = d == 3'h7;
-  assign \$17  = dn != nb_last;
-  assign wrap = \$16  & \$17 ;
-  assign \$18  = row - 3'h7;
-  assign \$19  = row + 1'h1;
-  assign \$20  = wrap ? { \$18 [17], \$18  } : { 1'h0, \$19  };
-  assign \$21  = row < m_wrap;
-  assign \$22  = row < m_last;
-  assign row_valid_next = wrap ? \$21  : \$22 ;
-  assign \$24  = d != 3'h7;
-  assign \$25  = dn == nb_last;
-  assign \$26  = ! ctrl_state;
-  assign \$27  = ctrl_state == 1'h1;
-  assign \$28  = ctrl_state == 2'h2;
-  assign \$29  = ctrl_state == 2'h3;
-  assign \$30  = fm0 + 4'h8;
-  assign \$31  = \$30  >= M_;
-  assign \$32  = \$3 [4:0] >= 4'h8;
-  assign \$33  = hdr[15:0] - 1'h1;
-  assign \$34  = hdr[15:0] + 3'h7;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 5'h12;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h0012;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = hdr[31:16] == 1'h1;
-  assign \$41  = ! ch;
-  assign \$42  = ch + 1'h1;
-  assign \$43  = lane == 2'h3;
-  assign \$44  = wa + 1'h1;
-  assign \$45  = ! wb;
-  assign \$46  = blk + 1'h1;
-  assign \$47  = wb + 1'h1;
-  assign \$48  = lane + 1'h1;
-  assign \$49  = ch + 1'h1;
-  assign \$50  = \$49  == n_last;
-  assign \$51  = ! k_last;
-  assign \$52  = ! tile_last;
-  assign \$53  = ~ in_data;
-  assign \$54  = i_valid | \$53 ;
-  assign \$55  = ! k_last;
-  assign \$56  = ! tile_last;
-  assign \$57  = fn == nb_last;
-  assign \$58  = fm0 + 4'h8;
-  assign \$59  = fn + 1'h1;
-  assign \$60  = kk + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = \$61  == k_last;
-  assign \$63  = kk + 1'h1;
-  assign \$64  = \$63  == tile_last;
-  assign \$65  = kk == k_last;
-  assign \$66  = flush - 1'h1;
-  assign \$67  = ! flush;
-  assign \$68  = ra_next + 1'h1;
-  assign \$69  = ra_next - 1'h0;
-  assign \$70  = ~ header_taken;
-  assign \$71  = \$70  & o_valid;
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = ~ header_taken;
-  assign \$75  = \$74  & row_end;
-  assign \$76  = beat + 1'h1;
-  assign \$77  = d == 3'h7;
-  assign \$78  = dn == nb_last;
-  assign \$79  = dn + 1'h1;
-  assign \$80  = d + 1'h1;
-  assign \$81  = o_valid & row_valid;
-  assign \$82  = row_end & row_valid;
-  assign \$83  = row == m_last;
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = dn == nb_last;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = r_en & m_out__valid;
-  assign \$88  = ~ row_valid;
-  assign \$89  = row_end & \$88 ;
-  assign \$90  = \$87  + \$89 ;
+  assign _064_ = 1'h1 << lane;
+  assign _075_ = s_param__valid ? _064_ : 7'h00;
+  assign _086_ = s_act__valid & s_wgt__valid;
+  assign _097_ = in_data & _086_;
+  assign _108_ = ~ at_k_last;
+  assign _119_ = credit_ok | _108_;
+  assign _001_ = _097_ & _119_;
+  assign _012_ = s_act__valid & s_wgt__valid;
+  assign _023_ = in_data & _012_;
+  assign _034_ = _023_ & credit_ok;
+  assign _036_ = _034_ & at_k_last;
+  assign _037_ = ! beat;
+  assign row_end = o_valid & _037_;
+  assign _038_ = d == 3'h7;
+  assign _039_ = dn != nb_last;
+  assign wrap = _038_ & _039_;
+  assign _040_ = row - 3'h7;
+  assign _041_ = row + 1'h1;
+  assign _043_ = wrap ? { _040_[17], _040_ } : { 1'h0, _041_ };
+  assign _044_ = row < m_wrap;
+  assign _045_ = row < m_last;
+  assign row_valid_next = wrap ? _044_ : _045_;
+  assign _047_ = d != 3'h7;
+  assign _048_ = dn == nb_last;
+  assign _049_ = ! ctrl_state;
+  assign _050_ = ctrl_state == 1'h1;
+  assign _051_ = ctrl_state == 2'h2;
+  assign _052_ = ctrl_state == 2'h3;
+  assign _054_ = fm0 + 4'h8;
+  assign _055_ = _054_ >= M_;
+  assign _056_ = _053_[4:0] >= 4'h8;
+  assign _057_ = hdr[15:0] - 1'h1;
+  assign _058_ = hdr[15:0] + 3'h7;
+  assign _059_ = hdr[31:16] - 1'h1;
+  assign _060_ = hdr[47:32] - 1'h1;
+  assign _061_ = hdr[47:32] > 5'h12;
+  assign _062_ = _061_ ? hdr[47:32] : 16'h0012;
+  assign _063_ = _062_ - 1'h1;
+  assign _065_ = hdr[31:16] == 1'h1;
+  assign _066_ = ! ch;
+  assign _067_ = ch + 1'h1;
+  assign _068_ = lane == 2'h3;
+  assign _069_ = wa + 1'h1;
+  assign _070_ = ! wb;
+  assign _071_ = blk + 1'h1;
+  assign _072_ = wb + 1'h1;
+  assign _073_ = lane + 1'h1;
+  assign _074_ = ch + 1'h1;
+  assign _076_ = _074_ == n_last;
+  assign _077_ = ! k_last;
+  assign _078_ = ! tile_last;
+  assign _079_ = ~ in_data;
+  assign _080_ = i_valid | _079_;
+  assign _081_ = ! k_last;
+  assign _082_ = ! tile_last;
+  assign _083_ = fn == nb_last;
+  assign _084_ = fm0 + 4'h8;
+  assign _085_ = fn + 1'h1;
+  assign _087_ = kk + 1'h1;
+  assign _088_ = kk + 1'h1;
+  assign _089_ = _088_ == k_last;
+  assign _090_ = kk + 1'h1;
+  assign _091_ = _090_ == tile_last;
+  assign _092_ = kk == k_last;
+  assign _093_ = flush - 1'h1;
+  assign _094_ = ! flush;
+  assign _095_ = ra_next + 1'h1;
+  assign _096_ = ra_next - 1'h0;
+  assign _098_ = ~ header_taken;
+  assign _099_ = _098_ & o_valid;
+  assign _101_ = _099_ & _100_;
+  assign _102_ = ~ header_taken;
+  assign _103_ = _102_ & row_end;
+  assign _104_ = beat + 1'h1;
+  assign _105_ = d == 3'h7;
+  assign _106_ = dn == nb_last;
+  assign _107_ = dn + 1'h1;
+  assign _109_ = d + 1'h1;
+  assign _110_ = o_valid & row_valid;
+  assign _111_ = row_end & row_valid;
+  assign _112_ = row == m_last;
+  assign _113_ = _111_ & _112_;
+  assign _114_ = dn == nb_last;
+  assign _115_ = _113_ & _114_;
+  assign _116_ = r_en & m_out__valid;
+  assign _117_ = ~ row_valid;
+  assign _118_ = row_end & _117_;
+  assign _120_ = _116_ + _118_;
   always @(posedge clk)
-    last_mblock <= \$91 ;
+    last_mblock <= _121_;
   always @(posedge clk)
-    credits <= \$92 ;
+    credits <= _122_;
   always @(posedge clk)
-    credit_ok <= \$93 ;
+    credit_ok <= _123_;
   always @(posedge clk)
-    M_ <= \$94 ;
+    M_ <= _124_;
   always @(posedge clk)
-    m_last <= \$95 ;
+    m_last <= _125_;
   always @(posedge clk)
-    m_wrap <= \$96 ;
+    m_wrap <= _126_;
   always @(posedge clk)
-    n_last <= \$97 ;
+    n_last <= _127_;
   always @(posedge clk)
-    zero_point <= \$98 ;
+    zero_point <= _128_;
   always @(posedge clk)
-    act_min <= \$99 ;
+    act_min <= _129_;
   always @(posedge clk)
-    act_max <= \$100 ;
+    act_max <= _002_;
   always @(posedge clk)
-    k_last <= \$101 ;
+    k_last <= _003_;
   always @(posedge clk)
-    tile_last <= \$102 ;
+    tile_last <= _004_;
   always @(posedge clk)
-    lane <= \$103 ;
+    lane <= _005_;
   always @(posedge clk)
-    blk <= \$104 ;
+    blk <= _006_;
   always @(posedge clk)
-    wa <= \$105 ;
+    wa <= _007_;
   always @(posedge clk)
-    wb <= \$106 ;
+    wb <= _008_;
   always @(posedge clk)
-    ch <= \$107 ;
+    ch <= _009_;
   always @(posedge clk)
-    ch_last <= \$108 ;
+    ch_last <= _010_;
   always @(posedge clk)
-    ctrl_state <= \$109 ;
+    ctrl_state <= _011_;
   always @(posedge clk)
-    \$signal$89  <= \$110 ;
+    \$signal$89  <= _013_;
   always @(posedge clk)
-    pt_shift <= \$111 ;
+    pt_shift <= _014_;
   always @(posedge clk)
-    nb_last <= \$112 ;
+    nb_last <= _015_;
   always @(posedge clk)
-    kk <= \$113 ;
+    kk <= _016_;
   always @(posedge clk)
-    in_data <= \$114 ;
+    in_data <= _017_;
   always @(posedge clk)
-    fm0 <= \$115 ;
+    fm0 <= _018_;
   always @(posedge clk)
-    fn <= \$116 ;
+    fn <= _019_;
   always @(posedge clk)
-    at_k_last <= \$117 ;
+    at_k_last <= _020_;
   always @(posedge clk)
-    at_tile_last <= \$118 ;
+    at_tile_last <= _021_;
   always @(posedge clk)
-    flush <= \$119 ;
+    flush <= _022_;
   always @(posedge clk)
-    d <= \$120 ;
+    d <= _024_;
   always @(posedge clk)
-    dn <= \$121 ;
+    dn <= _025_;
   always @(posedge clk)
-    beat <= \$122 ;
+    beat <= _026_;
   always @(posedge clk)
-    ra <= \$123 ;
+    ra <= _027_;
   always @(posedge clk)
-    ra_inc <= \$124 ;
+    ra_inc <= _028_;
   always @(posedge clk)
-    ra_row <= \$125 ;
+    ra_row <= _029_;
   always @(posedge clk)
-    row <= \$126 ;
+    row <= _030_;
   always @(posedge clk)
-    row_valid <= \$127 ;
+    row_valid <= _031_;
   always @(posedge clk)
     p_word <= rp__data;
   always @(posedge clk)
-    \i_valid$49  <= \$128 ;
+    \i_valid$49  <= _032_;
   always @(posedge clk)
-    \i_last$51  <= \$129 ;
+    \i_last$51  <= _033_;
   always @(posedge clk)
     i_acc <= \o_data$97 ;
   always @(posedge clk)
-    give_back <= \$130 ;
+    give_back <= _035_;
+  assign _131_ = _132_ ? _058_ : m_wrap;
+  assign _133_ = _134_ ? _131_ : m_wrap;
+  assign _134_ = ! ctrl_state;
+  assign _135_ = _136_ ? 17'h00000 : _133_;
+  assign _137_ = _138_ ? _057_[15:0] : m_last;
+  assign _139_ = _140_ ? _137_ : m_last;
+  assign _140_ = ! ctrl_state;
+  assign _141_ = _142_ ? 16'h0000 : _139_;
+  assign _143_ = _144_ ? hdr[15:0] : M_;
+  assign _145_ = _146_ ? _143_ : M_;
+  assign _146_ = ! ctrl_state;
+  assign _147_ = _148_ ? 16'h0000 : _145_;
+  assign _149_ = _150_ ? 1'h1 : _056_;
+  assign _151_ = _152_ ? 5'h14 : _053_[4:0];
+  assign _153_ = _154_ ? 1'h0 : _055_;
+  assign _155_ = _156_ ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _157_ = _158_ ? (* full_case = 32'd1 *) ra_row : _155_;
+  assign _159_ = _160_ ? (* full_case = 32'd1 *) ra_inc : _157_;
+  assign _161_ = _162_ ? _159_ : ra;
+  assign _163_ = _164_ ? _036_ : 1'h0;
+  assign _164_ = ctrl_state == 2'h2;
+  assign _165_ = _166_ ? _001_ : 1'h0;
+  assign _166_ = ctrl_state == 2'h2;
+  assign _167_ = _168_ ? _075_[3:0] : 4'h0;
+  assign _168_ = ctrl_state == 2'h1;
+  assign _169_ = _170_ ? wa : 5'h00;
+  assign _170_ = ctrl_state == 2'h1;
+  assign _171_ = _172_ ? hdr[69:64] : 6'h00;
+  assign _172_ = ctrl_state == 2'h1;
+  assign _173_ = _174_ ? hdr[62:32] : 31'h00000000;
+  assign _174_ = ctrl_state == 2'h1;
+  assign _175_ = _176_ ? hdr[31:0] : 32'd0;
+  assign _176_ = ctrl_state == 2'h1;
+  assign _177_ = _178_ ? hdr[69:64] : 6'h00;
+  assign _178_ = ctrl_state == 2'h1;
+  assign _179_ = _180_ ? hdr[62:32] : 31'h00000000;
+  assign _180_ = ctrl_state == 2'h1;
+  assign _181_ = _182_ ? hdr[31:0] : 32'd0;
+  assign _182_ = ctrl_state == 2'h1;
+  assign _183_ = _184_ ? hdr[69:64] : 6'h00;
+  assign _184_ = ctrl_state == 2'h1;
+  assign _185_ = _186_ ? hdr[62:32] : 31'h00000000;
+  assign _186_ = ctrl_state == 2'h1;
+  assign _187_ = _188_ ? hdr[31:0] : 32'd0;
+  assign _188_ = ctrl_state == 2'h1;
+  assign _189_ = _190_ ? hdr[69:64] : 6'h00;
+  assign _190_ = ctrl_state == 2'h1;
+  assign _191_ = _192_ ? hdr[62:32] : 31'h00000000;
+  assign _192_ = ctrl_state == 2'h1;
+  assign _193_ = _194_ ? hdr[31:0] : 32'd0;
+  assign _194_ = ctrl_state == 2'h1;
+  assign _195_ = _196_ ? s_param__valid : 1'h0;
+  assign _196_ = ! ctrl_state;
+  function [0:0] _696_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _696_ = b[0:0];
+      2'b1?:
+        _696_ = b[1:1];
+      default:
+        _696_ = a;
+    endcase
+  endfunction
+  assign _197_ = _696_(1'h0, 2'h3, { _199_, _198_ });
+  assign _198_ = ctrl_state == 2'h1;
+  assign _199_ = ! ctrl_state;
+  assign _200_ = _201_ ? 2'h0 : _120_;
+  assign _202_ = _203_ ? 1'h0 : _115_;
+  assign _204_ = _205_ ? 1'h0 : _110_;
+  assign _206_ = _207_ ? 1'h1 : row_valid;
+  assign _208_ = _209_ ? row_valid_next : _206_;
+  assign _210_ = _211_ ? _206_ : _208_;
+  assign _212_ = _213_ ? 1'h0 : _210_;
+  assign _214_ = _215_ ? 17'h00000 : row;
+  assign _216_ = _217_ ? _043_[16:0] : _214_;
+  assign _218_ = _219_ ? _214_ : _216_;
+  assign _220_ = _221_ ? 17'h00000 : _218_;
+  assign _222_ = _223_ ? (* full_case = 32'd1 *) 5'h00 : _096_[4:0];
+  assign _224_ = _225_ ? 5'h00 : _222_;
+  assign _226_ = _227_ ? (* full_case = 32'd1 *) 5'h01 : _095_[4:0];
+  assign _228_ = _229_ ? 5'h00 : _226_;
+  assign _230_ = _231_ ? (* full_case = 32'd1 *) 5'h00 : ra_next;
+  assign _232_ = _233_ ? 5'h00 : _230_;
+  assign _234_ = _235_ ? 1'h0 : beat;
+  assign _236_ = _237_ ? 1'h0 : _234_;
+  assign _238_ = _239_ ? _104_[0] : _236_;
+  assign _240_ = _241_ ? 1'h0 : _238_;
+  assign _242_ = _243_ ? 5'h00 : dn;
+  assign _244_ = _245_ ? (* full_case = 32'd1 *) 5'h00 : _107_[4:0];
+  assign _246_ = _247_ ? _244_ : _242_;
+  assign _248_ = _249_ ? _246_ : _242_;
+  assign _250_ = _251_ ? _242_ : _248_;
+  assign _252_ = _253_ ? 5'h00 : _250_;
+  assign _254_ = _255_ ? 3'h0 : d;
+  assign _256_ = _257_ ? (* full_case = 32'd1 *) 3'h0 : _109_[2:0];
+  assign _258_ = _259_ ? _256_ : _254_;
+  assign _260_ = _261_ ? _254_ : _258_;
+  assign _262_ = _263_ ? 3'h0 : _260_;
+  function [4:0] _731_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _731_ = b[4:0];
+      2'b1?:
+        _731_ = b[9:5];
+      default:
+        _731_ = a;
+    endcase
+  endfunction
+  assign _264_ = _731_(flush, { _272_, _093_[4:0] }, { _274_, _265_ });
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _266_ = _267_ ? 5'h1c : flush;
+  assign _268_ = _269_ ? _266_ : flush;
+  assign _270_ = _271_ ? _268_ : flush;
+  assign _272_ = _273_ ? _270_ : flush;
+  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _275_ = _276_ ? 5'h00 : _264_;
+  assign _277_ = _278_ ? (* full_case = 32'd1 *) _082_ : _091_;
+  assign _279_ = _280_ ? _277_ : at_tile_last;
+  function [0:0] _741_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _741_ = b[0:0];
+      2'b1?:
+        _741_ = b[1:1];
+      default:
+        _741_ = a;
+    endcase
+  endfunction
+  assign _281_ = _741_(at_tile_last, { _285_, _279_ }, { _287_, _282_ });
+  assign _282_ = ctrl_state == 2'h2;
+  assign _283_ = _284_ ? _078_ : at_tile_last;
+  assign _285_ = _286_ ? _283_ : at_tile_last;
+  assign _287_ = ctrl_state == 2'h1;
+  assign _288_ = _289_ ? 1'h0 : _281_;
+  assign _290_ = _291_ ? (* full_case = 32'd1 *) _081_ : _089_;
+  assign _292_ = _293_ ? _290_ : at_k_last;
+  function [0:0] _749_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _749_ = b[0:0];
+      2'b1?:
+        _749_ = b[1:1];
+      default:
+        _749_ = a;
+    endcase
+  endfunction
+  assign _294_ = _749_(at_k_last, { _298_, _292_ }, { _300_, _295_ });
+  assign _295_ = ctrl_state == 2'h2;
+  assign _296_ = _297_ ? _077_ : at_k_last;
+  assign _298_ = _299_ ? _296_ : at_k_last;
+  assign _300_ = ctrl_state == 2'h1;
+  assign _301_ = _302_ ? 1'h0 : _294_;
+  assign _303_ = _304_ ? (* full_case = 32'd1 *) 5'h00 : _085_[4:0];
+  assign _305_ = _306_ ? _303_ : fn;
+  assign _307_ = _308_ ? _305_ : fn;
+  function [4:0] _758_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _758_ = b[4:0];
+      2'b1?:
+        _758_ = b[9:5];
+      default:
+        _758_ = a;
+    endcase
+  endfunction
+  assign _309_ = _758_(fn, { _313_, _307_ }, { _315_, _310_ });
+  assign _310_ = ctrl_state == 2'h2;
+  assign _311_ = _312_ ? 5'h00 : fn;
+  assign _313_ = _314_ ? _311_ : fn;
+  assign _315_ = ctrl_state == 2'h1;
+  assign _316_ = _317_ ? 5'h00 : _309_;
+  assign _318_ = _319_ ? _084_[16:0] : fm0;
+  assign _320_ = _321_ ? _318_ : fm0;
+  assign _322_ = _323_ ? _320_ : fm0;
+  function [16:0] _767_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _767_ = b[16:0];
+      2'b1?:
+        _767_ = b[33:17];
+      default:
+        _767_ = a;
+    endcase
+  endfunction
+  assign _324_ = _767_(fm0, { _328_, _322_ }, { _330_, _325_ });
+  assign _325_ = ctrl_state == 2'h2;
+  assign _326_ = _327_ ? 17'h00000 : fm0;
+  assign _328_ = _329_ ? _326_ : fm0;
+  assign _330_ = ctrl_state == 2'h1;
+  assign _331_ = _332_ ? 17'h00000 : _324_;
+  assign _333_ = _334_ ? 1'h0 : in_data;
+  assign _335_ = _336_ ? (* full_case = 32'd1 *) 1'h1 : _333_;
+  assign _337_ = _338_ ? _335_ : in_data;
+  function [0:0] _776_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _776_ = b[0:0];
+      2'b1?:
+        _776_ = b[1:1];
+      default:
+        _776_ = a;
+    endcase
+  endfunction
+  assign _339_ = _776_(in_data, { _343_, _337_ }, { _345_, _340_ });
+  assign _340_ = ctrl_state == 2'h2;
+  assign _341_ = _342_ ? 1'h1 : in_data;
+  assign _343_ = _344_ ? _341_ : in_data;
+  assign _345_ = ctrl_state == 2'h1;
+  assign _346_ = _347_ ? 1'h0 : _339_;
+  assign _348_ = _349_ ? (* full_case = 32'd1 *) 10'h000 : _087_[9:0];
+  assign _350_ = _351_ ? _348_ : kk;
+  function [9:0] _784_;
+    input [9:0] a;
+    input [19:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _784_ = b[9:0];
+      2'b1?:
+        _784_ = b[19:10];
+      default:
+        _784_ = a;
+    endcase
+  endfunction
+  assign _352_ = _784_(kk, { _356_, _350_ }, { _358_, _353_ });
+  assign _353_ = ctrl_state == 2'h2;
+  assign _354_ = _355_ ? 10'h000 : kk;
+  assign _356_ = _357_ ? _354_ : kk;
+  assign _358_ = ctrl_state == 2'h1;
+  assign _359_ = _360_ ? 10'h000 : _352_;
+  assign _361_ = _362_ ? blk : nb_last;
+  assign _363_ = _364_ ? _361_ : nb_last;
+  assign _365_ = _366_ ? _363_ : nb_last;
+  assign _366_ = ctrl_state == 2'h1;
+  assign _367_ = _368_ ? 5'h00 : _365_;
+  assign _369_ = _370_ ? hdr[69:64] : pt_shift;
+  assign _371_ = _372_ ? _369_ : pt_shift;
+  assign _373_ = _374_ ? _371_ : pt_shift;
+  assign _374_ = ctrl_state == 2'h1;
+  assign _375_ = _376_ ? 6'h00 : _373_;
+  assign _377_ = _378_ ? hdr[62:32] : \$signal$89 ;
+  assign _379_ = _380_ ? _377_ : \$signal$89 ;
+  assign _381_ = _382_ ? _379_ : \$signal$89 ;
+  assign _382_ = ctrl_state == 2'h1;
+  assign _383_ = _384_ ? 31'h00000000 : _381_;
+  assign _385_ = _386_ ? 2'h0 : ctrl_state;
+  function [1:0] _806_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _806_ = b[1:0];
+      4'b??1?:
+        _806_ = b[3:2];
+      4'b?1??:
+        _806_ = b[5:4];
+      4'b1???:
+        _806_ = b[7:6];
+      default:
+        _806_ = a;
+    endcase
+  endfunction
+  assign _387_ = _806_(ctrl_state, { _403_, _400_, _395_, _385_ }, { _405_, _402_, _397_, _388_ });
+  assign _388_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _389_ = _390_ ? 2'h3 : ctrl_state;
+  assign _391_ = _392_ ? _389_ : ctrl_state;
+  assign _393_ = _394_ ? _391_ : ctrl_state;
+  assign _395_ = _396_ ? _393_ : ctrl_state;
+  assign _397_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _398_ = _399_ ? 2'h2 : ctrl_state;
+  assign _400_ = _401_ ? _398_ : ctrl_state;
+  assign _402_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _403_ = _404_ ? 2'h1 : ctrl_state;
+  assign _405_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _406_ = _407_ ? 2'h0 : _387_;
+  assign _408_ = _409_ ? _076_ : ch_last;
+  function [0:0] _820_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _820_ = b[0:0];
+      2'b1?:
+        _820_ = b[1:1];
+      default:
+        _820_ = a;
+    endcase
+  endfunction
+  assign _410_ = _820_(ch_last, { _412_, _408_ }, { _414_, _411_ });
+  assign _411_ = ctrl_state == 2'h1;
+  assign _412_ = _413_ ? _065_ : ch_last;
+  assign _414_ = ! ctrl_state;
+  assign _415_ = _416_ ? 1'h0 : _410_;
+  assign _417_ = _418_ ? _067_[15:0] : ch;
+  function [15:0] _826_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _826_ = b[15:0];
+      2'b1?:
+        _826_ = b[31:16];
+      default:
+        _826_ = a;
+    endcase
+  endfunction
+  assign _419_ = _826_(ch, { _421_, _417_ }, { _423_, _420_ });
+  assign _420_ = ctrl_state == 2'h1;
+  assign _421_ = _422_ ? 16'h0000 : ch;
+  assign _423_ = ! ctrl_state;
+  assign _424_ = _425_ ? 16'h0000 : _419_;
+  assign _426_ = wb ? (* full_case = 32'd1 *) _072_[0] : 1'h0;
+  assign _428_ = _429_ ? _426_ : wb;
+  assign _430_ = _431_ ? _428_ : wb;
+  function [0:0] _834_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _834_ = b[0:0];
+      2'b1?:
+        _834_ = b[1:1];
+      default:
+        _834_ = a;
+    endcase
+  endfunction
+  assign _432_ = _834_(wb, { _434_, _430_ }, { _436_, _433_ });
+  assign _433_ = ctrl_state == 2'h1;
+  assign _434_ = _435_ ? 1'h0 : wb;
+  assign _436_ = ! ctrl_state;
+  assign _437_ = _438_ ? 1'h0 : _432_;
+  assign _439_ = _440_ ? _069_[4:0] : wa;
+  assign _441_ = _442_ ? _439_ : wa;
+  function [4:0] _841_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _841_ = b[4:0];
+      2'b1?:
+        _841_ = b[9:5];
+      default:
+        _841_ = a;
+    endcase
+  endfunction
+  assign _443_ = _841_(wa, { _445_, _441_ }, { _447_, _444_ });
+  assign _444_ = ctrl_state == 2'h1;
+  assign _445_ = _446_ ? 5'h00 : wa;
+  assign _447_ = ! ctrl_state;
+  assign _448_ = _449_ ? 5'h00 : _443_;
+  assign _450_ = wb ? blk : _071_[4:0];
+  assign _452_ = _453_ ? _450_ : blk;
+  assign _454_ = _455_ ? _452_ : blk;
+  function [4:0] _849_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _849_ = b[4:0];
+      2'b1?:
+        _849_ = b[9:5];
+      default:
+        _849_ = a;
+    endcase
+  endfunction
+  assign _456_ = _849_(blk, { _458_, _454_ }, { _460_, _457_ });
+  assign _457_ = ctrl_state == 2'h1;
+  assign _458_ = _459_ ? 5'h00 : blk;
+  assign _460_ = ! ctrl_state;
+  assign _461_ = _462_ ? 5'h00 : _456_;
+  assign _463_ = _464_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
+  assign _465_ = _466_ ? _463_ : lane;
+  function [1:0] _856_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _856_ = b[1:0];
+      2'b1?:
+        _856_ = b[3:2];
+      default:
+        _856_ = a;
+    endcase
+  endfunction
+  assign _467_ = _856_(lane, { _469_, _465_ }, { _471_, _468_ });
+  assign _468_ = ctrl_state == 2'h1;
+  assign _469_ = _470_ ? 2'h0 : lane;
+  assign _471_ = ! ctrl_state;
+  assign _472_ = _473_ ? 2'h0 : _467_;
+  assign _474_ = _475_ ? _063_[9:0] : tile_last;
+  assign _476_ = _477_ ? _474_ : tile_last;
+  assign _477_ = ! ctrl_state;
+  assign _478_ = _479_ ? 10'h000 : _476_;
+  assign _480_ = _481_ ? _060_[15:0] : k_last;
+  assign _482_ = _483_ ? _480_ : k_last;
+  assign _483_ = ! ctrl_state;
+  assign _484_ = _485_ ? 16'h0000 : _482_;
+  assign _486_ = _487_ ? hdr[71:64] : act_max;
+  assign _488_ = _489_ ? _486_ : act_max;
+  assign _489_ = ! ctrl_state;
+  assign _490_ = _491_ ? 8'h00 : _488_;
+  assign _492_ = _493_ ? hdr[63:56] : act_min;
+  assign _494_ = _495_ ? _492_ : act_min;
+  assign _495_ = ! ctrl_state;
+  assign _496_ = _497_ ? 8'h00 : _494_;
+  assign _498_ = _499_ ? hdr[55:48] : zero_point;
+  assign _500_ = _501_ ? _498_ : zero_point;
+  assign _501_ = ! ctrl_state;
+  assign _502_ = _503_ ? 8'h00 : _500_;
+  assign _504_ = _505_ ? _059_[15:0] : n_last;
+  assign _506_ = _507_ ? _504_ : n_last;
+  assign _507_ = ! ctrl_state;
+  assign _508_ = _130_ ? 16'h0000 : _506_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -744,778 +1580,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_param__ready = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          s_param__ready = 1'h1;
-      2'h1:
-          s_param__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    header_taken = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          header_taken = s_param__valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[62:32] = hdr[62:32];
-          wp__data[68:63] = hdr[69:64];
-          wp__data[100:69] = hdr[31:0];
-          wp__data[131:101] = hdr[62:32];
-          wp__data[137:132] = hdr[69:64];
-          wp__data[169:138] = hdr[31:0];
-          wp__data[200:170] = hdr[62:32];
-          wp__data[206:201] = hdr[69:64];
-          wp__data[238:207] = hdr[31:0];
-          wp__data[269:239] = hdr[62:32];
-          wp__data[275:270] = hdr[69:64];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 5'h00;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__addr = wa;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 4'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          wp__en = \$5 [3:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    i_valid = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          i_valid = \$10 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          \$signal  = \$14 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    ra_next = ra;
-    if (o_valid) begin
-      (* full_case = 32'd1 *)
-      if (\$23 ) begin
-        ra_next = ra_inc;
-      end else if (\$24 ) begin
-        ra_next = ra_row;
-      end else if (\$25 ) begin
-        ra_next = 5'h00;
-      end else begin
-        ra_next = ra_inc;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = \$31 ;
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \$3 [4:0];
-    if (rst) begin
-      \$92  = 5'h14;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = \$32 ;
-    if (rst) begin
-      \$93  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$94  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$94  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$95  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$95  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = m_wrap;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$96  = \$34 ;
-          end
-    endcase
-    if (rst) begin
-      \$96  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$97  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$98  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$98  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$99  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$99  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$100  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$100  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$101  = \$36 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$101  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$102  = \$39 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$102  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$103  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$43 ) begin
-              \$103  = 2'h0;
-            end else begin
-              \$103  = \$48 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$103  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$104  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              if (\$45 ) begin
-                \$104  = \$46 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$104  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = wa;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$105  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              \$105  = \$44 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$105  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = wb;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$106  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$43 ) begin
-              (* full_case = 32'd1 *)
-              if (\$45 ) begin
-                \$106  = 1'h0;
-              end else begin
-                \$106  = \$47 [0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$107  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$107  = \$42 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ch_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$108  = \$40 ;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$108  = \$50 ;
-          end
-    endcase
-    if (rst) begin
-      \$108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$109  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$109  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$109  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$67 ) begin
-            \$109  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$109  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = \$signal$89 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$110  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$111  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$111  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$112  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$112  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$113  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$113  = 10'h000;
-            end else begin
-              \$113  = \$60 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$113  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$114  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$114  = 1'h1;
-            end else begin
-              if (\$65 ) begin
-                \$114  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$115  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                \$115  = \$58 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$115  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$116  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              (* full_case = 32'd1 *)
-              if (\$57 ) begin
-                \$116  = 5'h00;
-              end else begin
-                \$116  = \$59 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$116  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$117  = \$51 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$117  = \$55 ;
-            end else begin
-              \$117  = \$62 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$117  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = at_tile_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (ch_last) begin
-              \$118  = \$52 ;
-            end
-          end
-      2'h2:
-          if (\$54 ) begin
-            (* full_case = 32'd1 *)
-            if (at_tile_last) begin
-              \$118  = \$56 ;
-            end else begin
-              \$118  = \$64 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$54 ) begin
-            if (at_tile_last) begin
-              if (\$57 ) begin
-                if (last_mblock) begin
-                  \$119  = 5'h1c;
-                end
-              end
-            end
-          end
-      2'h3:
-          \$119  = \$66 [4:0];
-    endcase
-    if (rst) begin
-      \$119  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = d;
-    if (header_taken) begin
-      \$120  = 3'h0;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$120  = 3'h0;
-      end else begin
-        \$120  = \$80 [2:0];
-      end
-    end
-    if (rst) begin
-      \$120  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = dn;
-    if (header_taken) begin
-      \$121  = 5'h00;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      if (\$77 ) begin
-        (* full_case = 32'd1 *)
-        if (\$78 ) begin
-          \$121  = 5'h00;
-        end else begin
-          \$121  = \$79 [4:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$121  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = beat;
-    if (header_taken) begin
-      \$122  = 1'h0;
-    end
-    if (\$73 ) begin
-      \$122  = \$76 [0];
-    end else if (\$75 ) begin
-      \$122  = 1'h0;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$123  = 5'h00;
-    end else begin
-      \$123  = ra_next;
-    end
-    if (rst) begin
-      \$123  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$124  = 5'h01;
-    end else begin
-      \$124  = \$68 [4:0];
-    end
-    if (rst) begin
-      \$124  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (header_taken) begin
-      \$125  = 5'h00;
-    end else begin
-      \$125  = \$69 [4:0];
-    end
-    if (rst) begin
-      \$125  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = row;
-    if (header_taken) begin
-      \$126  = 17'h00000;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$126  = \$20 [16:0];
-    end
-    if (rst) begin
-      \$126  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = row_valid;
-    if (header_taken) begin
-      \$127  = 1'h1;
-    end
-    if (\$73 ) begin
-    end else if (\$75 ) begin
-      \$127  = row_valid_next;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = \$81 ;
-    if (rst) begin
-      \$128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = \$86 ;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = \$90 ;
-    if (rst) begin
-      \$130  = 2'h0;
-    end
-  end
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = \$3 [4:0];
+  assign credits_next = _053_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1523,7 +1590,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = \$20 [16:0];
+  assign row_next = _043_[16:0];
   assign rp__addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1671,415 +1738,1182 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = p_word[169:138];
   assign i_bias[63:32] = p_word[100:69];
   assign i_bias[31:0] = p_word[31:0];
-  assign \$23  = beat;
-  assign \$72  = beat;
+  assign _201_ = rst;
+  assign _035_ = _200_;
+  assign _203_ = rst;
+  assign _033_ = _202_;
+  assign _205_ = rst;
+  assign _032_ = _204_;
+  assign _207_ = header_taken;
+  assign _209_ = _103_;
+  assign _211_ = _101_;
+  assign _213_ = rst;
+  assign _031_ = _212_;
+  assign _215_ = header_taken;
+  assign _217_ = _103_;
+  assign _219_ = _101_;
+  assign _221_ = rst;
+  assign _030_ = _220_;
+  assign _223_ = header_taken;
+  assign _225_ = rst;
+  assign _029_ = _224_;
+  assign _227_ = header_taken;
+  assign _229_ = rst;
+  assign _028_ = _228_;
+  assign _231_ = header_taken;
+  assign _233_ = rst;
+  assign _027_ = _232_;
+  assign _235_ = header_taken;
+  assign _237_ = _103_;
+  assign _239_ = _101_;
+  assign _241_ = rst;
+  assign _026_ = _240_;
+  assign _243_ = header_taken;
+  assign _245_ = _106_;
+  assign _247_ = _105_;
+  assign _249_ = _103_;
+  assign _251_ = _101_;
+  assign _253_ = rst;
+  assign _025_ = _252_;
+  assign _255_ = header_taken;
+  assign _257_ = _105_;
+  assign _259_ = _103_;
+  assign _261_ = _101_;
+  assign _263_ = rst;
+  assign _024_ = _262_;
+  assign _267_ = last_mblock;
+  assign _269_ = _083_;
+  assign _271_ = at_tile_last;
+  assign _273_ = _080_;
+  assign _276_ = rst;
+  assign _022_ = _275_;
+  assign _278_ = at_tile_last;
+  assign _280_ = _080_;
+  assign _284_ = ch_last;
+  assign _286_ = s_param__valid;
+  assign _289_ = rst;
+  assign _021_ = _288_;
+  assign _291_ = at_tile_last;
+  assign _293_ = _080_;
+  assign _297_ = ch_last;
+  assign _299_ = s_param__valid;
+  assign _302_ = rst;
+  assign _020_ = _301_;
+  assign _304_ = _083_;
+  assign _306_ = at_tile_last;
+  assign _308_ = _080_;
+  assign _312_ = ch_last;
+  assign _314_ = s_param__valid;
+  assign _317_ = rst;
+  assign _019_ = _316_;
+  assign _319_ = _083_;
+  assign _321_ = at_tile_last;
+  assign _323_ = _080_;
+  assign _327_ = ch_last;
+  assign _329_ = s_param__valid;
+  assign _332_ = rst;
+  assign _018_ = _331_;
+  assign _334_ = _092_;
+  assign _336_ = at_tile_last;
+  assign _338_ = _080_;
+  assign _342_ = ch_last;
+  assign _344_ = s_param__valid;
+  assign _347_ = rst;
+  assign _017_ = _346_;
+  assign _349_ = at_tile_last;
+  assign _351_ = _080_;
+  assign _355_ = ch_last;
+  assign _357_ = s_param__valid;
+  assign _360_ = rst;
+  assign _016_ = _359_;
+  assign _362_ = ch_last;
+  assign _364_ = s_param__valid;
+  assign _368_ = rst;
+  assign _015_ = _367_;
+  assign _370_ = _066_;
+  assign _372_ = s_param__valid;
+  assign _376_ = rst;
+  assign _014_ = _375_;
+  assign _378_ = _066_;
+  assign _380_ = s_param__valid;
+  assign _384_ = rst;
+  assign _013_ = _383_;
+  assign _386_ = _094_;
+  assign _390_ = last_mblock;
+  assign _392_ = _083_;
+  assign _394_ = at_tile_last;
+  assign _396_ = _080_;
+  assign _399_ = ch_last;
+  assign _401_ = s_param__valid;
+  assign _404_ = s_param__valid;
+  assign _407_ = rst;
+  assign _011_ = _406_;
+  assign _409_ = s_param__valid;
+  assign _413_ = s_param__valid;
+  assign _416_ = rst;
+  assign _010_ = _415_;
+  assign _418_ = s_param__valid;
+  assign _422_ = s_param__valid;
+  assign _425_ = rst;
+  assign _009_ = _424_;
+  assign _427_ = _070_;
+  assign _429_ = _068_;
+  assign _431_ = s_param__valid;
+  assign _435_ = s_param__valid;
+  assign _438_ = rst;
+  assign _008_ = _437_;
+  assign _440_ = _068_;
+  assign _442_ = s_param__valid;
+  assign _446_ = s_param__valid;
+  assign _449_ = rst;
+  assign _007_ = _448_;
+  assign _451_ = _070_;
+  assign _453_ = _068_;
+  assign _455_ = s_param__valid;
+  assign _459_ = s_param__valid;
+  assign _462_ = rst;
+  assign _006_ = _461_;
+  assign _464_ = _068_;
+  assign _466_ = s_param__valid;
+  assign _470_ = s_param__valid;
+  assign _473_ = rst;
+  assign _005_ = _472_;
+  assign _475_ = s_param__valid;
+  assign _479_ = rst;
+  assign _004_ = _478_;
+  assign _481_ = s_param__valid;
+  assign _485_ = rst;
+  assign _003_ = _484_;
+  assign _487_ = s_param__valid;
+  assign _491_ = rst;
+  assign _002_ = _490_;
+  assign _493_ = s_param__valid;
+  assign _497_ = rst;
+  assign _129_ = _496_;
+  assign _499_ = s_param__valid;
+  assign _503_ = rst;
+  assign _128_ = _502_;
+  assign _505_ = s_param__valid;
+  assign _130_ = rst;
+  assign _127_ = _508_;
+  assign _132_ = s_param__valid;
+  assign _136_ = rst;
+  assign _126_ = _135_;
+  assign _138_ = s_param__valid;
+  assign _142_ = rst;
+  assign _125_ = _141_;
+  assign _144_ = s_param__valid;
+  assign _148_ = rst;
+  assign _124_ = _147_;
+  assign _150_ = rst;
+  assign _123_ = _149_;
+  assign _152_ = rst;
+  assign _122_ = _151_;
+  assign _154_ = rst;
+  assign _121_ = _153_;
+  assign _156_ = _048_;
+  assign _158_ = _047_;
+  assign _160_ = _046_;
+  assign _162_ = o_valid;
+  assign ra_next = _161_;
+  assign \$signal  = _163_;
+  assign i_valid = _165_;
+  assign wp__en = _167_;
+  assign wp__addr = _169_;
+  assign wp__data[275:270] = _171_;
+  assign wp__data[269:239] = _173_;
+  assign wp__data[238:207] = _175_;
+  assign wp__data[206:201] = _177_;
+  assign wp__data[200:170] = _179_;
+  assign wp__data[169:138] = _181_;
+  assign wp__data[137:132] = _183_;
+  assign wp__data[131:101] = _185_;
+  assign wp__data[100:69] = _187_;
+  assign wp__data[68:63] = _189_;
+  assign wp__data[62:32] = _191_;
+  assign wp__data[31:0] = _193_;
+  assign header_taken = _195_;
+  assign s_param__ready = _197_;
+  assign _046_ = beat;
+  assign _100_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [25:0] \$10 ;
-  wire [4:0] \$100 ;
-  reg \$101 ;
-  reg \$102 ;
-  wire [7:0] \$103 ;
-  wire [7:0] \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [7:0] \$107 ;
-  wire [7:0] \$108 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire [7:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg \$119 ;
-  wire [25:0] \$12 ;
-  reg \$120 ;
-  reg [7:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg \$124 ;
-  reg \$125 ;
-  reg \$126 ;
-  reg [7:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg [7:0] \$129 ;
-  wire \$13 ;
-  reg [7:0] \$130 ;
-  reg \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [7:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [7:0] \$139 ;
-  wire [25:0] \$14 ;
-  reg \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg \$143 ;
-  reg \$144 ;
-  reg [7:0] \$145 ;
-  reg [7:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg [7:0] \$148 ;
-  reg [7:0] \$149 ;
-  wire \$15 ;
-  reg [7:0] \$150 ;
-  reg \$151 ;
-  reg \$152 ;
-  reg \$153 ;
-  reg \$154 ;
-  reg \$155 ;
-  reg \$156 ;
-  reg [7:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg [7:0] \$159 ;
-  wire [25:0] \$16 ;
-  reg [7:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg \$164 ;
-  reg \$165 ;
-  reg \$166 ;
-  reg \$167 ;
-  reg \$168 ;
-  reg \$169 ;
-  wire \$17 ;
-  reg \$170 ;
-  wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [7:0] \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire [7:0] \$176 ;
-  reg [7:0] \$177 ;
-  reg \$178 ;
-  wire [7:0] \$179 ;
-  wire [25:0] \$18 ;
-  reg [15:0] \$180 ;
-  reg \$181 ;
-  reg [25:0] \$182 ;
-  reg [25:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg \$185 ;
-  wire [7:0] \$186 ;
-  reg [15:0] \$187 ;
-  reg \$188 ;
-  reg [25:0] \$189 ;
-  wire \$19 ;
-  reg [25:0] \$190 ;
-  reg [7:0] \$191 ;
-  reg \$192 ;
-  wire [7:0] \$193 ;
-  reg [15:0] \$194 ;
-  reg \$195 ;
-  reg [25:0] \$196 ;
-  reg [25:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg \$199 ;
-  wire [25:0] \$2 ;
-  wire [25:0] \$20 ;
-  wire [7:0] \$200 ;
-  reg [15:0] \$201 ;
-  reg \$202 ;
-  reg [25:0] \$203 ;
-  reg [25:0] \$204 ;
-  reg [7:0] \$205 ;
-  reg \$206 ;
-  wire [7:0] \$207 ;
-  reg [15:0] \$208 ;
-  reg \$209 ;
-  wire \$21 ;
-  reg [25:0] \$210 ;
-  reg [25:0] \$211 ;
-  reg [7:0] \$212 ;
-  reg \$213 ;
-  wire [7:0] \$214 ;
-  reg [15:0] \$215 ;
-  reg \$216 ;
-  reg [25:0] \$217 ;
-  reg [25:0] \$218 ;
-  reg [7:0] \$219 ;
-  wire [25:0] \$22 ;
-  reg \$220 ;
-  wire [7:0] \$221 ;
-  reg [15:0] \$222 ;
-  reg \$223 ;
-  reg [25:0] \$224 ;
-  reg [25:0] \$225 ;
-  reg [7:0] \$226 ;
-  reg \$227 ;
-  wire [7:0] \$228 ;
-  reg [15:0] \$229 ;
-  wire \$23 ;
-  reg \$230 ;
-  reg [25:0] \$231 ;
-  reg [25:0] \$232 ;
-  reg [7:0] \$233 ;
-  reg \$234 ;
-  wire [7:0] \$235 ;
-  reg [15:0] \$236 ;
-  reg \$237 ;
-  reg [25:0] \$238 ;
-  reg [25:0] \$239 ;
-  wire [25:0] \$24 ;
-  reg [7:0] \$240 ;
-  reg \$241 ;
-  wire [7:0] \$242 ;
-  reg [15:0] \$243 ;
-  reg \$244 ;
-  reg [25:0] \$245 ;
-  reg [25:0] \$246 ;
-  reg [7:0] \$247 ;
-  reg \$248 ;
-  wire [7:0] \$249 ;
-  wire \$25 ;
-  reg [15:0] \$250 ;
-  reg \$251 ;
-  reg [25:0] \$252 ;
-  reg [25:0] \$253 ;
-  reg [7:0] \$254 ;
-  reg \$255 ;
-  wire [7:0] \$256 ;
-  reg [15:0] \$257 ;
-  reg \$258 ;
-  reg [25:0] \$259 ;
-  wire [25:0] \$26 ;
-  reg [25:0] \$260 ;
-  reg [7:0] \$261 ;
-  reg \$262 ;
-  wire [7:0] \$263 ;
-  reg [15:0] \$264 ;
-  reg \$265 ;
-  reg [25:0] \$266 ;
-  reg [25:0] \$267 ;
-  reg [7:0] \$268 ;
-  reg \$269 ;
-  wire \$27 ;
-  wire [7:0] \$270 ;
-  reg [15:0] \$271 ;
-  reg \$272 ;
-  reg [25:0] \$273 ;
-  reg [25:0] \$274 ;
-  reg [7:0] \$275 ;
-  reg \$276 ;
-  wire [7:0] \$277 ;
-  reg [15:0] \$278 ;
-  reg \$279 ;
-  wire [25:0] \$28 ;
-  reg [25:0] \$280 ;
-  reg [25:0] \$281 ;
-  reg [7:0] \$282 ;
-  reg \$283 ;
-  wire [7:0] \$284 ;
-  reg [15:0] \$285 ;
-  reg \$286 ;
-  reg [25:0] \$287 ;
-  reg [25:0] \$288 ;
-  reg [7:0] \$289 ;
-  wire \$29 ;
-  reg \$290 ;
-  wire [7:0] \$291 ;
-  reg [15:0] \$292 ;
-  reg \$293 ;
-  reg [25:0] \$294 ;
-  reg [25:0] \$295 ;
-  reg [7:0] \$296 ;
-  reg \$297 ;
-  wire [7:0] \$298 ;
-  reg [15:0] \$299 ;
-  wire \$3 ;
-  wire [25:0] \$30 ;
-  reg \$300 ;
-  reg [25:0] \$301 ;
-  reg [25:0] \$302 ;
-  reg [7:0] \$303 ;
-  reg \$304 ;
-  wire [7:0] \$305 ;
-  reg [15:0] \$306 ;
-  reg \$307 ;
-  reg [25:0] \$308 ;
-  reg [25:0] \$309 ;
-  wire \$31 ;
-  reg [7:0] \$310 ;
-  reg \$311 ;
-  wire [7:0] \$312 ;
-  reg [15:0] \$313 ;
-  reg \$314 ;
-  reg [25:0] \$315 ;
-  reg [25:0] \$316 ;
-  reg [7:0] \$317 ;
-  reg \$318 ;
-  wire [7:0] \$319 ;
-  wire [25:0] \$32 ;
-  reg [15:0] \$320 ;
-  reg \$321 ;
-  reg [25:0] \$322 ;
-  reg [25:0] \$323 ;
-  reg [7:0] \$324 ;
-  reg \$325 ;
-  wire [7:0] \$326 ;
-  reg [15:0] \$327 ;
-  reg \$328 ;
-  reg [25:0] \$329 ;
-  wire \$33 ;
-  reg [25:0] \$330 ;
-  reg [7:0] \$331 ;
-  reg \$332 ;
-  wire [7:0] \$333 ;
-  reg [15:0] \$334 ;
-  reg \$335 ;
-  reg [25:0] \$336 ;
-  reg [25:0] \$337 ;
-  reg [7:0] \$338 ;
-  reg \$339 ;
-  wire [25:0] \$34 ;
-  wire [7:0] \$340 ;
-  reg [15:0] \$341 ;
-  reg \$342 ;
-  reg [25:0] \$343 ;
-  reg [25:0] \$344 ;
-  reg [7:0] \$345 ;
-  reg \$346 ;
-  wire [7:0] \$347 ;
-  reg [15:0] \$348 ;
-  reg \$349 ;
-  wire \$35 ;
-  reg [25:0] \$350 ;
-  reg [25:0] \$351 ;
-  reg [7:0] \$352 ;
-  reg \$353 ;
-  wire [7:0] \$354 ;
-  reg [15:0] \$355 ;
-  reg \$356 ;
-  reg [25:0] \$357 ;
-  reg [25:0] \$358 ;
-  reg [7:0] \$359 ;
-  wire [25:0] \$36 ;
-  reg \$360 ;
-  wire [7:0] \$361 ;
-  reg [15:0] \$362 ;
-  reg \$363 ;
-  reg [25:0] \$364 ;
-  reg [25:0] \$365 ;
-  reg [7:0] \$366 ;
-  reg \$367 ;
-  wire [7:0] \$368 ;
-  reg [15:0] \$369 ;
-  wire \$37 ;
-  reg \$370 ;
-  reg [25:0] \$371 ;
-  reg [25:0] \$372 ;
-  reg [7:0] \$373 ;
-  reg \$374 ;
-  wire [7:0] \$375 ;
-  reg [15:0] \$376 ;
-  reg \$377 ;
-  reg [25:0] \$378 ;
-  reg [25:0] \$379 ;
-  wire [25:0] \$38 ;
-  reg [7:0] \$380 ;
-  reg \$381 ;
-  wire [7:0] \$382 ;
-  reg [15:0] \$383 ;
-  reg \$384 ;
-  reg [25:0] \$385 ;
-  reg [25:0] \$386 ;
-  reg [7:0] \$387 ;
-  reg \$388 ;
-  wire [7:0] \$389 ;
-  wire \$39 ;
-  reg [15:0] \$390 ;
-  reg \$391 ;
-  reg [25:0] \$392 ;
-  reg [25:0] \$393 ;
-  reg [7:0] \$394 ;
-  reg \$395 ;
-  wire [7:0] \$396 ;
-  reg [15:0] \$397 ;
-  reg \$398 ;
-  reg [25:0] \$399 ;
-  wire [25:0] \$4 ;
-  wire [25:0] \$40 ;
-  reg [25:0] \$400 ;
-  reg [3:0] \$401 ;
-  reg \$402 ;
-  wire \$41 ;
-  wire [25:0] \$42 ;
-  wire \$43 ;
-  wire [25:0] \$44 ;
-  wire \$45 ;
-  wire [25:0] \$46 ;
-  wire \$47 ;
-  wire [25:0] \$48 ;
-  wire \$49 ;
-  wire \$5 ;
-  wire [25:0] \$50 ;
-  wire \$51 ;
-  wire [25:0] \$52 ;
-  wire \$53 ;
-  wire [25:0] \$54 ;
-  wire \$55 ;
-  wire [25:0] \$56 ;
-  wire \$57 ;
-  wire [25:0] \$58 ;
-  wire \$59 ;
-  wire [25:0] \$6 ;
-  wire [25:0] \$60 ;
-  wire \$61 ;
-  wire [25:0] \$62 ;
-  wire \$63 ;
-  wire [25:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [26:0] \$67 ;
-  wire [26:0] \$68 ;
-  wire [26:0] \$69 ;
-  wire \$7 ;
-  wire [26:0] \$70 ;
-  wire [26:0] \$71 ;
-  wire [26:0] \$72 ;
-  wire [26:0] \$73 ;
-  wire [26:0] \$74 ;
-  wire [26:0] \$75 ;
-  wire [26:0] \$76 ;
-  wire [26:0] \$77 ;
-  wire [26:0] \$78 ;
-  wire [26:0] \$79 ;
-  wire [25:0] \$8 ;
-  wire [26:0] \$80 ;
-  wire [26:0] \$81 ;
-  wire [26:0] \$82 ;
-  wire [26:0] \$83 ;
-  wire [26:0] \$84 ;
-  wire [26:0] \$85 ;
-  wire [26:0] \$86 ;
-  wire [26:0] \$87 ;
-  wire [26:0] \$88 ;
-  wire [26:0] \$89 ;
-  wire \$9 ;
-  wire [26:0] \$90 ;
-  wire [26:0] \$91 ;
-  wire [26:0] \$92 ;
-  wire [26:0] \$93 ;
-  wire [26:0] \$94 ;
-  wire [26:0] \$95 ;
-  wire [26:0] \$96 ;
-  wire [26:0] \$97 ;
-  wire [26:0] \$98 ;
-  wire \$99 ;
+  wire _0000_;
+  wire [25:0] _0001_;
+  wire [4:0] _0002_;
+  wire _0003_;
+  wire _0004_;
+  wire [7:0] _0005_;
+  wire [7:0] _0006_;
+  wire [7:0] _0007_;
+  wire [7:0] _0008_;
+  wire [7:0] _0009_;
+  wire [7:0] _0010_;
+  wire [7:0] _0011_;
+  wire _0012_;
+  wire [7:0] _0013_;
+  wire [7:0] _0014_;
+  wire [7:0] _0015_;
+  wire [7:0] _0016_;
+  wire [7:0] _0017_;
+  wire [7:0] _0018_;
+  wire _0019_;
+  wire [7:0] _0020_;
+  wire [7:0] _0021_;
+  wire _0022_;
+  wire [25:0] _0023_;
+  wire _0024_;
+  wire [7:0] _0025_;
+  wire [7:0] _0026_;
+  wire [7:0] _0027_;
+  wire _0028_;
+  wire _0029_;
+  wire _0030_;
+  wire [7:0] _0031_;
+  wire [7:0] _0032_;
+  wire [7:0] _0033_;
+  wire _0034_;
+  wire [7:0] _0035_;
+  wire _0036_;
+  wire _0037_;
+  wire _0038_;
+  wire _0039_;
+  wire [7:0] _0040_;
+  wire [7:0] _0041_;
+  wire [7:0] _0042_;
+  wire [7:0] _0043_;
+  wire [7:0] _0044_;
+  wire [25:0] _0045_;
+  wire _0046_;
+  wire _0047_;
+  wire _0048_;
+  wire _0049_;
+  wire _0050_;
+  wire [7:0] _0051_;
+  wire [7:0] _0052_;
+  wire [7:0] _0053_;
+  wire [7:0] _0054_;
+  wire [7:0] _0055_;
+  wire _0056_;
+  wire [7:0] _0057_;
+  wire _0058_;
+  wire _0059_;
+  wire _0060_;
+  wire _0061_;
+  wire _0062_;
+  wire _0063_;
+  wire [7:0] _0064_;
+  wire [7:0] _0065_;
+  wire [7:0] _0066_;
+  wire [25:0] _0067_;
+  wire [7:0] _0068_;
+  wire [7:0] _0069_;
+  wire [7:0] _0070_;
+  wire [7:0] _0071_;
+  wire _0072_;
+  wire _0073_;
+  wire _0074_;
+  wire _0075_;
+  wire _0076_;
+  wire _0077_;
+  wire _0078_;
+  wire _0079_;
+  wire [7:0] _0080_;
+  wire [7:0] _0081_;
+  wire [7:0] _0082_;
+  wire [7:0] _0083_;
+  wire [7:0] _0084_;
+  wire [7:0] _0085_;
+  wire [7:0] _0086_;
+  wire _0087_;
+  wire [7:0] _0088_;
+  wire [25:0] _0089_;
+  wire [15:0] _0090_;
+  wire _0091_;
+  wire [25:0] _0092_;
+  wire [25:0] _0093_;
+  wire [7:0] _0094_;
+  wire _0095_;
+  wire [7:0] _0096_;
+  wire [15:0] _0097_;
+  wire _0098_;
+  wire [25:0] _0099_;
+  wire _0100_;
+  wire [25:0] _0101_;
+  wire [7:0] _0102_;
+  wire _0103_;
+  wire [7:0] _0104_;
+  wire [15:0] _0105_;
+  wire _0106_;
+  wire [25:0] _0107_;
+  wire [25:0] _0108_;
+  wire [7:0] _0109_;
+  wire _0110_;
+  wire [25:0] _0111_;
+  wire [25:0] _0112_;
+  wire [7:0] _0113_;
+  wire [15:0] _0114_;
+  wire _0115_;
+  wire [25:0] _0116_;
+  wire [25:0] _0117_;
+  wire [7:0] _0118_;
+  wire _0119_;
+  wire [7:0] _0120_;
+  wire [15:0] _0121_;
+  wire _0122_;
+  wire _0123_;
+  wire [25:0] _0124_;
+  wire [25:0] _0125_;
+  wire [7:0] _0126_;
+  wire _0127_;
+  wire [7:0] _0128_;
+  wire [15:0] _0129_;
+  wire _0130_;
+  wire [25:0] _0131_;
+  wire [25:0] _0132_;
+  wire [7:0] _0133_;
+  wire [25:0] _0134_;
+  wire _0135_;
+  wire [7:0] _0136_;
+  wire [15:0] _0137_;
+  wire _0138_;
+  wire [25:0] _0139_;
+  wire [25:0] _0140_;
+  wire [7:0] _0141_;
+  wire _0142_;
+  wire [7:0] _0143_;
+  wire [15:0] _0144_;
+  wire _0145_;
+  wire _0146_;
+  wire [25:0] _0147_;
+  wire [25:0] _0148_;
+  wire [7:0] _0149_;
+  wire _0150_;
+  wire [7:0] _0151_;
+  wire [15:0] _0152_;
+  wire _0153_;
+  wire [25:0] _0154_;
+  wire [25:0] _0155_;
+  wire [25:0] _0156_;
+  wire [7:0] _0157_;
+  wire _0158_;
+  wire [7:0] _0159_;
+  wire [15:0] _0160_;
+  wire _0161_;
+  wire [25:0] _0162_;
+  wire [25:0] _0163_;
+  wire [7:0] _0164_;
+  wire _0165_;
+  wire [7:0] _0166_;
+  wire _0167_;
+  wire [15:0] _0168_;
+  wire _0169_;
+  wire [25:0] _0170_;
+  wire [25:0] _0171_;
+  wire [7:0] _0172_;
+  wire _0173_;
+  wire [7:0] _0174_;
+  wire [15:0] _0175_;
+  wire _0176_;
+  wire [25:0] _0177_;
+  wire [25:0] _0178_;
+  wire [25:0] _0179_;
+  wire [7:0] _0180_;
+  wire _0181_;
+  wire [7:0] _0182_;
+  wire [15:0] _0183_;
+  wire _0184_;
+  wire [25:0] _0185_;
+  wire [25:0] _0186_;
+  wire [7:0] _0187_;
+  wire _0188_;
+  wire _0189_;
+  wire [7:0] _0190_;
+  wire [15:0] _0191_;
+  wire _0192_;
+  wire [25:0] _0193_;
+  wire [25:0] _0194_;
+  wire [7:0] _0195_;
+  wire _0196_;
+  wire [7:0] _0197_;
+  wire [15:0] _0198_;
+  wire _0199_;
+  wire [25:0] _0200_;
+  wire [25:0] _0201_;
+  wire [25:0] _0202_;
+  wire [7:0] _0203_;
+  wire _0204_;
+  wire [7:0] _0205_;
+  wire [15:0] _0206_;
+  wire _0207_;
+  wire [25:0] _0208_;
+  wire [25:0] _0209_;
+  wire [7:0] _0210_;
+  wire _0211_;
+  wire _0212_;
+  wire [7:0] _0213_;
+  wire [15:0] _0214_;
+  wire _0215_;
+  wire [25:0] _0216_;
+  wire [25:0] _0217_;
+  wire [7:0] _0218_;
+  wire _0219_;
+  wire [7:0] _0220_;
+  wire [15:0] _0221_;
+  wire _0222_;
+  wire [25:0] _0223_;
+  wire _0224_;
+  wire [25:0] _0225_;
+  wire [25:0] _0226_;
+  wire [7:0] _0227_;
+  wire _0228_;
+  wire [7:0] _0229_;
+  wire [15:0] _0230_;
+  wire _0231_;
+  wire [25:0] _0232_;
+  wire [25:0] _0233_;
+  wire _0234_;
+  wire [7:0] _0235_;
+  wire _0236_;
+  wire [7:0] _0237_;
+  wire [15:0] _0238_;
+  wire _0239_;
+  wire [25:0] _0240_;
+  wire [25:0] _0241_;
+  wire [7:0] _0242_;
+  wire _0243_;
+  wire [7:0] _0244_;
+  wire [25:0] _0245_;
+  wire [15:0] _0246_;
+  wire _0247_;
+  wire [25:0] _0248_;
+  wire [25:0] _0249_;
+  wire [7:0] _0250_;
+  wire _0251_;
+  wire [7:0] _0252_;
+  wire [15:0] _0253_;
+  wire _0254_;
+  wire [25:0] _0255_;
+  wire _0256_;
+  wire [25:0] _0257_;
+  wire [7:0] _0258_;
+  wire _0259_;
+  wire [7:0] _0260_;
+  wire [15:0] _0261_;
+  wire _0262_;
+  wire [25:0] _0263_;
+  wire [25:0] _0264_;
+  wire [7:0] _0265_;
+  wire _0266_;
+  wire [25:0] _0267_;
+  wire [7:0] _0268_;
+  wire [15:0] _0269_;
+  wire _0270_;
+  wire [25:0] _0271_;
+  wire [25:0] _0272_;
+  wire [7:0] _0273_;
+  wire _0274_;
+  wire [7:0] _0275_;
+  wire [15:0] _0276_;
+  wire _0277_;
+  wire _0278_;
+  wire [25:0] _0279_;
+  wire [25:0] _0280_;
+  wire [7:0] _0281_;
+  wire _0282_;
+  wire [7:0] _0283_;
+  wire [15:0] _0284_;
+  wire _0285_;
+  wire [25:0] _0286_;
+  wire [25:0] _0287_;
+  wire [7:0] _0288_;
+  wire [25:0] _0289_;
+  wire _0290_;
+  wire [7:0] _0291_;
+  wire [15:0] _0292_;
+  wire _0293_;
+  wire [25:0] _0294_;
+  wire [25:0] _0295_;
+  wire [7:0] _0296_;
+  wire _0297_;
+  wire [7:0] _0298_;
+  wire [15:0] _0299_;
+  wire _0300_;
+  wire _0301_;
+  wire [25:0] _0302_;
+  wire [25:0] _0303_;
+  wire [7:0] _0304_;
+  wire _0305_;
+  wire [7:0] _0306_;
+  wire [15:0] _0307_;
+  wire _0308_;
+  wire [25:0] _0309_;
+  wire [25:0] _0310_;
+  wire [25:0] _0311_;
+  wire [7:0] _0312_;
+  wire _0313_;
+  wire [7:0] _0314_;
+  wire [15:0] _0315_;
+  wire _0316_;
+  wire [25:0] _0317_;
+  wire [25:0] _0318_;
+  wire [7:0] _0319_;
+  wire _0320_;
+  wire [7:0] _0321_;
+  wire _0322_;
+  wire [15:0] _0323_;
+  wire _0324_;
+  wire [25:0] _0325_;
+  wire [25:0] _0326_;
+  wire [7:0] _0327_;
+  wire _0328_;
+  wire [7:0] _0329_;
+  wire [15:0] _0330_;
+  wire _0331_;
+  wire [25:0] _0332_;
+  wire [25:0] _0333_;
+  wire [25:0] _0334_;
+  wire [25:0] _0335_;
+  wire [3:0] _0336_;
+  wire _0337_;
+  wire _0338_;
+  wire [25:0] _0339_;
+  wire _0340_;
+  wire [25:0] _0341_;
+  wire _0342_;
+  wire [25:0] _0343_;
+  wire _0344_;
+  wire [25:0] _0345_;
+  wire _0346_;
+  wire _0347_;
+  wire [25:0] _0348_;
+  wire _0349_;
+  wire [25:0] _0350_;
+  wire _0351_;
+  wire [25:0] _0352_;
+  wire _0353_;
+  wire [25:0] _0354_;
+  wire _0355_;
+  wire [25:0] _0356_;
+  wire _0357_;
+  wire [25:0] _0358_;
+  wire [25:0] _0359_;
+  wire _0360_;
+  wire [25:0] _0361_;
+  wire _0362_;
+  wire [25:0] _0363_;
+  wire _0364_;
+  wire _0365_;
+  wire [26:0] _0366_;
+  wire [26:0] _0367_;
+  wire [26:0] _0368_;
+  wire _0369_;
+  wire [26:0] _0370_;
+  wire [26:0] _0371_;
+  wire [26:0] _0372_;
+  wire [26:0] _0373_;
+  wire [26:0] _0374_;
+  wire [26:0] _0375_;
+  wire [26:0] _0376_;
+  wire [26:0] _0377_;
+  wire [26:0] _0378_;
+  wire [26:0] _0379_;
+  wire [25:0] _0380_;
+  wire [26:0] _0381_;
+  wire [26:0] _0382_;
+  wire [26:0] _0383_;
+  wire [26:0] _0384_;
+  wire [26:0] _0385_;
+  wire [26:0] _0386_;
+  wire [26:0] _0387_;
+  wire [26:0] _0388_;
+  wire [26:0] _0389_;
+  wire [26:0] _0390_;
+  wire _0391_;
+  wire [26:0] _0392_;
+  wire [26:0] _0393_;
+  wire [26:0] _0394_;
+  wire [26:0] _0395_;
+  wire [26:0] _0396_;
+  wire [26:0] _0397_;
+  wire [26:0] _0398_;
+  wire [26:0] _0399_;
+  wire [26:0] _0400_;
+  wire _0401_;
+  wire [3:0] _0402_;
+  wire _0403_;
+  wire [3:0] _0404_;
+  wire _0405_;
+  wire _0406_;
+  wire _0407_;
+  wire [3:0] _0408_;
+  wire _0409_;
+  wire [25:0] _0410_;
+  wire _0411_;
+  wire [25:0] _0412_;
+  wire _0413_;
+  wire [25:0] _0414_;
+  wire _0415_;
+  wire _0416_;
+  wire _0417_;
+  wire [15:0] _0418_;
+  wire _0419_;
+  wire _0420_;
+  wire _0421_;
+  wire [7:0] _0422_;
+  wire _0423_;
+  wire [25:0] _0424_;
+  wire _0425_;
+  wire [25:0] _0426_;
+  wire _0427_;
+  wire [25:0] _0428_;
+  wire _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire [15:0] _0432_;
+  wire _0433_;
+  wire _0434_;
+  wire _0435_;
+  wire [7:0] _0436_;
+  wire _0437_;
+  wire [25:0] _0438_;
+  wire _0439_;
+  wire [25:0] _0440_;
+  wire _0441_;
+  wire [25:0] _0442_;
+  wire _0443_;
+  wire _0444_;
+  wire _0445_;
+  wire [15:0] _0446_;
+  wire _0447_;
+  wire _0448_;
+  wire _0449_;
+  wire [7:0] _0450_;
+  wire _0451_;
+  wire [25:0] _0452_;
+  wire _0453_;
+  wire [25:0] _0454_;
+  wire _0455_;
+  wire [25:0] _0456_;
+  wire _0457_;
+  wire _0458_;
+  wire _0459_;
+  wire [15:0] _0460_;
+  wire _0461_;
+  wire _0462_;
+  wire _0463_;
+  wire [7:0] _0464_;
+  wire _0465_;
+  wire [25:0] _0466_;
+  wire _0467_;
+  wire [25:0] _0468_;
+  wire _0469_;
+  wire [25:0] _0470_;
+  wire _0471_;
+  wire _0472_;
+  wire _0473_;
+  wire [15:0] _0474_;
+  wire _0475_;
+  wire _0476_;
+  wire _0477_;
+  wire [7:0] _0478_;
+  wire _0479_;
+  wire [25:0] _0480_;
+  wire _0481_;
+  wire [25:0] _0482_;
+  wire _0483_;
+  wire [25:0] _0484_;
+  wire _0485_;
+  wire _0486_;
+  wire _0487_;
+  wire [15:0] _0488_;
+  wire _0489_;
+  wire _0490_;
+  wire _0491_;
+  wire [7:0] _0492_;
+  wire _0493_;
+  wire [25:0] _0494_;
+  wire _0495_;
+  wire [25:0] _0496_;
+  wire _0497_;
+  wire [25:0] _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire _0501_;
+  wire [15:0] _0502_;
+  wire _0503_;
+  wire _0504_;
+  wire _0505_;
+  wire [7:0] _0506_;
+  wire _0507_;
+  wire [25:0] _0508_;
+  wire _0509_;
+  wire [25:0] _0510_;
+  wire _0511_;
+  wire [25:0] _0512_;
+  wire _0513_;
+  wire _0514_;
+  wire _0515_;
+  wire [15:0] _0516_;
+  wire _0517_;
+  wire _0518_;
+  wire _0519_;
+  wire [7:0] _0520_;
+  wire _0521_;
+  wire [25:0] _0522_;
+  wire _0523_;
+  wire [25:0] _0524_;
+  wire _0525_;
+  wire [25:0] _0526_;
+  wire _0527_;
+  wire _0528_;
+  wire _0529_;
+  wire [15:0] _0530_;
+  wire _0531_;
+  wire _0532_;
+  wire _0533_;
+  wire [7:0] _0534_;
+  wire _0535_;
+  wire [25:0] _0536_;
+  wire _0537_;
+  wire [25:0] _0538_;
+  wire _0539_;
+  wire [25:0] _0540_;
+  wire _0541_;
+  wire _0542_;
+  wire _0543_;
+  wire [15:0] _0544_;
+  wire _0545_;
+  wire _0546_;
+  wire _0547_;
+  wire [7:0] _0548_;
+  wire _0549_;
+  wire [25:0] _0550_;
+  wire _0551_;
+  wire [25:0] _0552_;
+  wire _0553_;
+  wire [25:0] _0554_;
+  wire _0555_;
+  wire _0556_;
+  wire _0557_;
+  wire [15:0] _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire [7:0] _0562_;
+  wire _0563_;
+  wire [25:0] _0564_;
+  wire _0565_;
+  wire [25:0] _0566_;
+  wire _0567_;
+  wire [25:0] _0568_;
+  wire _0569_;
+  wire _0570_;
+  wire _0571_;
+  wire [15:0] _0572_;
+  wire _0573_;
+  wire _0574_;
+  wire _0575_;
+  wire [7:0] _0576_;
+  wire _0577_;
+  wire [25:0] _0578_;
+  wire _0579_;
+  wire [25:0] _0580_;
+  wire _0581_;
+  wire [25:0] _0582_;
+  wire _0583_;
+  wire _0584_;
+  wire _0585_;
+  wire [15:0] _0586_;
+  wire _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire [7:0] _0590_;
+  wire _0591_;
+  wire [25:0] _0592_;
+  wire _0593_;
+  wire [25:0] _0594_;
+  wire _0595_;
+  wire [25:0] _0596_;
+  wire _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire [15:0] _0600_;
+  wire _0601_;
+  wire _0602_;
+  wire _0603_;
+  wire [7:0] _0604_;
+  wire _0605_;
+  wire [25:0] _0606_;
+  wire _0607_;
+  wire [25:0] _0608_;
+  wire _0609_;
+  wire [25:0] _0610_;
+  wire _0611_;
+  wire _0612_;
+  wire _0613_;
+  wire [15:0] _0614_;
+  wire _0615_;
+  wire _0616_;
+  wire _0617_;
+  wire [7:0] _0618_;
+  wire _0619_;
+  wire [25:0] _0620_;
+  wire _0621_;
+  wire [25:0] _0622_;
+  wire _0623_;
+  wire [25:0] _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire _0627_;
+  wire [15:0] _0628_;
+  wire _0629_;
+  wire _0630_;
+  wire _0631_;
+  wire [7:0] _0632_;
+  wire _0633_;
+  wire [25:0] _0634_;
+  wire _0635_;
+  wire [25:0] _0636_;
+  wire _0637_;
+  wire [25:0] _0638_;
+  wire _0639_;
+  wire _0640_;
+  wire _0641_;
+  wire [15:0] _0642_;
+  wire _0643_;
+  wire _0644_;
+  wire _0645_;
+  wire [7:0] _0646_;
+  wire _0647_;
+  wire [25:0] _0648_;
+  wire _0649_;
+  wire [25:0] _0650_;
+  wire _0651_;
+  wire [25:0] _0652_;
+  wire _0653_;
+  wire _0654_;
+  wire _0655_;
+  wire [15:0] _0656_;
+  wire _0657_;
+  wire _0658_;
+  wire _0659_;
+  wire [7:0] _0660_;
+  wire _0661_;
+  wire [25:0] _0662_;
+  wire _0663_;
+  wire [25:0] _0664_;
+  wire _0665_;
+  wire [25:0] _0666_;
+  wire _0667_;
+  wire _0668_;
+  wire _0669_;
+  wire [15:0] _0670_;
+  wire _0671_;
+  wire _0672_;
+  wire _0673_;
+  wire [7:0] _0674_;
+  wire _0675_;
+  wire [25:0] _0676_;
+  wire _0677_;
+  wire [25:0] _0678_;
+  wire _0679_;
+  wire [25:0] _0680_;
+  wire _0681_;
+  wire _0682_;
+  wire _0683_;
+  wire [15:0] _0684_;
+  wire _0685_;
+  wire _0686_;
+  wire _0687_;
+  wire [7:0] _0688_;
+  wire _0689_;
+  wire [25:0] _0690_;
+  wire _0691_;
+  wire [25:0] _0692_;
+  wire _0693_;
+  wire [25:0] _0694_;
+  wire _0695_;
+  wire _0696_;
+  wire _0697_;
+  wire [15:0] _0698_;
+  wire _0699_;
+  wire _0700_;
+  wire _0701_;
+  wire [7:0] _0702_;
+  wire _0703_;
+  wire [25:0] _0704_;
+  wire _0705_;
+  wire [25:0] _0706_;
+  wire _0707_;
+  wire [25:0] _0708_;
+  wire _0709_;
+  wire _0710_;
+  wire _0711_;
+  wire [15:0] _0712_;
+  wire _0713_;
+  wire _0714_;
+  wire _0715_;
+  wire [7:0] _0716_;
+  wire _0717_;
+  wire [25:0] _0718_;
+  wire _0719_;
+  wire [25:0] _0720_;
+  wire _0721_;
+  wire [25:0] _0722_;
+  wire _0723_;
+  wire _0724_;
+  wire _0725_;
+  wire [15:0] _0726_;
+  wire _0727_;
+  wire _0728_;
+  wire _0729_;
+  wire [7:0] _0730_;
+  wire _0731_;
+  wire [25:0] _0732_;
+  wire _0733_;
+  wire [25:0] _0734_;
+  wire _0735_;
+  wire [25:0] _0736_;
+  wire _0737_;
+  wire _0738_;
+  wire _0739_;
+  wire [15:0] _0740_;
+  wire _0741_;
+  wire _0742_;
+  wire _0743_;
+  wire [7:0] _0744_;
+  wire _0745_;
+  wire [25:0] _0746_;
+  wire _0747_;
+  wire [25:0] _0748_;
+  wire _0749_;
+  wire [25:0] _0750_;
+  wire _0751_;
+  wire _0752_;
+  wire _0753_;
+  wire [15:0] _0754_;
+  wire _0755_;
+  wire _0756_;
+  wire _0757_;
+  wire [7:0] _0758_;
+  wire _0759_;
+  wire [25:0] _0760_;
+  wire _0761_;
+  wire [25:0] _0762_;
+  wire _0763_;
+  wire [25:0] _0764_;
+  wire _0765_;
+  wire _0766_;
+  wire _0767_;
+  wire [15:0] _0768_;
+  wire _0769_;
+  wire _0770_;
+  wire _0771_;
+  wire [7:0] _0772_;
+  wire _0773_;
+  wire [25:0] _0774_;
+  wire _0775_;
+  wire [25:0] _0776_;
+  wire _0777_;
+  wire [25:0] _0778_;
+  wire _0779_;
+  wire _0780_;
+  wire _0781_;
+  wire [15:0] _0782_;
+  wire _0783_;
+  wire _0784_;
+  wire _0785_;
+  wire [7:0] _0786_;
+  wire _0787_;
+  wire [25:0] _0788_;
+  wire _0789_;
+  wire [25:0] _0790_;
+  wire _0791_;
+  wire [25:0] _0792_;
+  wire _0793_;
+  wire _0794_;
+  wire _0795_;
+  wire [15:0] _0796_;
+  wire _0797_;
+  wire _0798_;
+  wire _0799_;
+  wire [7:0] _0800_;
+  wire _0801_;
+  wire [25:0] _0802_;
+  wire _0803_;
+  wire [25:0] _0804_;
+  wire _0805_;
+  wire [25:0] _0806_;
+  wire _0807_;
+  wire _0808_;
+  wire _0809_;
+  wire [15:0] _0810_;
+  wire _0811_;
+  wire _0812_;
+  wire _0813_;
+  wire [7:0] _0814_;
+  wire _0815_;
+  wire [25:0] _0816_;
+  wire _0817_;
+  wire [25:0] _0818_;
+  wire _0819_;
+  wire [25:0] _0820_;
+  wire _0821_;
+  wire _0822_;
+  wire _0823_;
+  wire [15:0] _0824_;
+  wire _0825_;
+  wire _0826_;
+  wire _0827_;
+  wire [7:0] _0828_;
+  wire _0829_;
+  wire [25:0] _0830_;
+  wire _0831_;
+  wire [25:0] _0832_;
+  wire _0833_;
+  wire [25:0] _0834_;
+  wire _0835_;
+  wire _0836_;
+  wire _0837_;
+  wire [15:0] _0838_;
+  wire _0839_;
+  wire _0840_;
+  wire _0841_;
+  wire [7:0] _0842_;
+  wire _0843_;
+  wire [25:0] _0844_;
+  wire _0845_;
+  wire [25:0] _0846_;
+  wire _0847_;
+  wire [25:0] _0848_;
+  wire _0849_;
+  wire _0850_;
+  wire _0851_;
+  wire [15:0] _0852_;
+  wire _0853_;
+  wire _0854_;
+  wire _0855_;
+  wire [7:0] _0856_;
+  wire _0857_;
+  wire _0858_;
+  wire _0859_;
+  wire _0860_;
+  wire _0861_;
+  wire _0862_;
+  wire _0863_;
+  wire _0864_;
+  wire _0865_;
+  wire _0866_;
+  wire _0867_;
+  wire _0868_;
+  wire _0869_;
+  wire _0870_;
+  wire _0871_;
+  wire [7:0] _0872_;
+  wire _0873_;
+  wire [7:0] _0874_;
+  wire _0875_;
+  wire [7:0] _0876_;
+  wire _0877_;
+  wire [7:0] _0878_;
+  wire _0879_;
+  wire [7:0] _0880_;
+  wire _0881_;
+  wire [7:0] _0882_;
+  wire _0883_;
+  wire [7:0] _0884_;
+  wire _0885_;
+  wire _0886_;
+  wire _0887_;
+  wire _0888_;
+  wire _0889_;
+  wire _0890_;
+  wire _0891_;
+  wire _0892_;
+  wire _0893_;
+  wire _0894_;
+  wire _0895_;
+  wire _0896_;
+  wire _0897_;
+  wire [7:0] _0898_;
+  wire _0899_;
+  wire [7:0] _0900_;
+  wire _0901_;
+  wire [7:0] _0902_;
+  wire _0903_;
+  wire [7:0] _0904_;
+  wire _0905_;
+  wire [7:0] _0906_;
+  wire _0907_;
+  wire [7:0] _0908_;
+  wire _0909_;
+  wire _0910_;
+  wire _0911_;
+  wire _0912_;
+  wire _0913_;
+  wire _0914_;
+  wire _0915_;
+  wire _0916_;
+  wire _0917_;
+  wire _0918_;
+  wire _0919_;
+  wire [7:0] _0920_;
+  wire _0921_;
+  wire [7:0] _0922_;
+  wire _0923_;
+  wire [7:0] _0924_;
+  wire _0925_;
+  wire [7:0] _0926_;
+  wire _0927_;
+  wire [7:0] _0928_;
+  wire _0929_;
+  wire _0930_;
+  wire _0931_;
+  wire _0932_;
+  wire _0933_;
+  wire _0934_;
+  wire _0935_;
+  wire _0936_;
+  wire _0937_;
+  wire [7:0] _0938_;
+  wire _0939_;
+  wire [7:0] _0940_;
+  wire _0941_;
+  wire [7:0] _0942_;
+  wire _0943_;
+  wire [7:0] _0944_;
+  wire _0945_;
+  wire _0946_;
+  wire _0947_;
+  wire _0948_;
+  wire _0949_;
+  wire _0950_;
+  wire _0951_;
+  wire [7:0] _0952_;
+  wire _0953_;
+  wire [7:0] _0954_;
+  wire _0955_;
+  wire [7:0] _0956_;
+  wire _0957_;
+  wire _0958_;
+  wire _0959_;
+  wire _0960_;
+  wire _0961_;
+  wire [7:0] _0962_;
+  wire _0963_;
+  wire [7:0] _0964_;
+  wire _0965_;
+  wire _0966_;
+  wire _0967_;
+  wire [7:0] _0968_;
+  wire _0969_;
+  wire _0970_;
+  wire _0971_;
+  wire _0972_;
+  wire _0973_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -2186,7 +3020,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_7_3;
   input clk;
   wire clk;
-  reg [3:0] count_next;
+  wire [3:0] count_next;
   reg [3:0] drain_count = 4'h0;
   reg drain_shift = 1'h0;
   output draining;
@@ -2526,223 +3360,223 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in2;
   wire [7:0] w_in3;
   always @(posedge clk)
-    l_4_3 <= \$311 ;
+    l_4_3 <= _0236_;
   always @(posedge clk)
-    w_4_3 <= \$312 ;
+    w_4_3 <= _0237_;
   always @(posedge clk)
-    pr_4_3 <= \$313 ;
+    pr_4_3 <= _0238_;
   always @(posedge clk)
-    lr_4_3 <= \$314 ;
+    lr_4_3 <= _0239_;
   always @(posedge clk)
-    acc_4_3 <= \$315 ;
+    acc_4_3 <= _0240_;
   always @(posedge clk)
-    out_4_3 <= \$316 ;
+    out_4_3 <= _0241_;
   always @(posedge clk)
-    a_5_0 <= \$317 ;
+    a_5_0 <= _0242_;
   always @(posedge clk)
-    l_5_0 <= \$318 ;
+    l_5_0 <= _0243_;
   always @(posedge clk)
-    w_5_0 <= \$319 ;
+    w_5_0 <= _0244_;
   always @(posedge clk)
-    pr_5_0 <= \$320 ;
+    pr_5_0 <= _0246_;
   always @(posedge clk)
-    lr_5_0 <= \$321 ;
+    lr_5_0 <= _0247_;
   always @(posedge clk)
-    acc_5_0 <= \$322 ;
+    acc_5_0 <= _0248_;
   always @(posedge clk)
-    out_5_0 <= \$323 ;
+    out_5_0 <= _0249_;
   always @(posedge clk)
-    a_5_1 <= \$324 ;
+    a_5_1 <= _0250_;
   always @(posedge clk)
-    l_5_1 <= \$325 ;
+    l_5_1 <= _0251_;
   always @(posedge clk)
-    w_5_1 <= \$326 ;
+    w_5_1 <= _0252_;
   always @(posedge clk)
-    pr_5_1 <= \$327 ;
+    pr_5_1 <= _0253_;
   always @(posedge clk)
-    lr_5_1 <= \$328 ;
+    lr_5_1 <= _0254_;
   always @(posedge clk)
-    acc_5_1 <= \$329 ;
+    acc_5_1 <= _0255_;
   always @(posedge clk)
-    out_5_1 <= \$330 ;
+    out_5_1 <= _0257_;
   always @(posedge clk)
-    a_5_2 <= \$331 ;
+    a_5_2 <= _0258_;
   always @(posedge clk)
-    l_5_2 <= \$332 ;
+    l_5_2 <= _0259_;
   always @(posedge clk)
-    w_5_2 <= \$333 ;
+    w_5_2 <= _0260_;
   always @(posedge clk)
-    pr_5_2 <= \$334 ;
+    pr_5_2 <= _0261_;
   always @(posedge clk)
-    lr_5_2 <= \$335 ;
+    lr_5_2 <= _0262_;
   always @(posedge clk)
-    acc_5_2 <= \$336 ;
+    acc_5_2 <= _0263_;
   always @(posedge clk)
-    out_5_2 <= \$337 ;
+    out_5_2 <= _0264_;
   always @(posedge clk)
-    a_5_3 <= \$338 ;
+    a_5_3 <= _0265_;
   always @(posedge clk)
-    l_5_3 <= \$339 ;
+    l_5_3 <= _0266_;
   always @(posedge clk)
-    w_5_3 <= \$340 ;
+    w_5_3 <= _0268_;
   always @(posedge clk)
-    pr_5_3 <= \$341 ;
+    pr_5_3 <= _0269_;
   always @(posedge clk)
-    lr_5_3 <= \$342 ;
+    lr_5_3 <= _0270_;
   always @(posedge clk)
-    acc_5_3 <= \$343 ;
+    acc_5_3 <= _0271_;
   always @(posedge clk)
-    out_5_3 <= \$344 ;
+    out_5_3 <= _0272_;
   always @(posedge clk)
-    a_6_0 <= \$345 ;
+    a_6_0 <= _0273_;
   always @(posedge clk)
-    l_6_0 <= \$346 ;
+    l_6_0 <= _0274_;
   always @(posedge clk)
-    w_6_0 <= \$347 ;
+    w_6_0 <= _0275_;
   always @(posedge clk)
-    pr_6_0 <= \$348 ;
+    pr_6_0 <= _0276_;
   always @(posedge clk)
-    lr_6_0 <= \$349 ;
+    lr_6_0 <= _0277_;
   always @(posedge clk)
-    acc_6_0 <= \$350 ;
+    acc_6_0 <= _0279_;
   always @(posedge clk)
-    out_6_0 <= \$351 ;
+    out_6_0 <= _0280_;
   always @(posedge clk)
-    a_6_1 <= \$352 ;
+    a_6_1 <= _0281_;
   always @(posedge clk)
-    l_6_1 <= \$353 ;
+    l_6_1 <= _0282_;
   always @(posedge clk)
-    w_6_1 <= \$354 ;
+    w_6_1 <= _0283_;
   always @(posedge clk)
-    pr_6_1 <= \$355 ;
+    pr_6_1 <= _0284_;
   always @(posedge clk)
-    lr_6_1 <= \$356 ;
+    lr_6_1 <= _0285_;
   always @(posedge clk)
-    acc_6_1 <= \$357 ;
+    acc_6_1 <= _0286_;
   always @(posedge clk)
-    out_6_1 <= \$358 ;
+    out_6_1 <= _0287_;
   always @(posedge clk)
-    a_6_2 <= \$359 ;
+    a_6_2 <= _0288_;
   always @(posedge clk)
-    l_6_2 <= \$360 ;
+    l_6_2 <= _0290_;
   always @(posedge clk)
-    w_6_2 <= \$361 ;
+    w_6_2 <= _0291_;
   always @(posedge clk)
-    pr_6_2 <= \$362 ;
+    pr_6_2 <= _0292_;
   always @(posedge clk)
-    lr_6_2 <= \$363 ;
+    lr_6_2 <= _0293_;
   always @(posedge clk)
-    acc_6_2 <= \$364 ;
+    acc_6_2 <= _0294_;
   always @(posedge clk)
-    out_6_2 <= \$365 ;
+    out_6_2 <= _0295_;
   always @(posedge clk)
-    a_6_3 <= \$366 ;
+    a_6_3 <= _0296_;
   always @(posedge clk)
-    l_6_3 <= \$367 ;
+    l_6_3 <= _0297_;
   always @(posedge clk)
-    w_6_3 <= \$368 ;
+    w_6_3 <= _0298_;
   always @(posedge clk)
-    pr_6_3 <= \$369 ;
+    pr_6_3 <= _0299_;
   always @(posedge clk)
-    lr_6_3 <= \$370 ;
+    lr_6_3 <= _0301_;
   always @(posedge clk)
-    acc_6_3 <= \$371 ;
+    acc_6_3 <= _0302_;
   always @(posedge clk)
-    out_6_3 <= \$372 ;
+    out_6_3 <= _0303_;
   always @(posedge clk)
-    a_7_0 <= \$373 ;
+    a_7_0 <= _0304_;
   always @(posedge clk)
-    l_7_0 <= \$374 ;
+    l_7_0 <= _0305_;
   always @(posedge clk)
-    w_7_0 <= \$375 ;
+    w_7_0 <= _0306_;
   always @(posedge clk)
-    pr_7_0 <= \$376 ;
+    pr_7_0 <= _0307_;
   always @(posedge clk)
-    lr_7_0 <= \$377 ;
+    lr_7_0 <= _0308_;
   always @(posedge clk)
-    acc_7_0 <= \$378 ;
+    acc_7_0 <= _0309_;
   always @(posedge clk)
-    out_7_0 <= \$379 ;
+    out_7_0 <= _0310_;
   always @(posedge clk)
-    a_7_1 <= \$380 ;
+    a_7_1 <= _0312_;
   always @(posedge clk)
-    l_7_1 <= \$381 ;
+    l_7_1 <= _0313_;
   always @(posedge clk)
-    w_7_1 <= \$382 ;
+    w_7_1 <= _0314_;
   always @(posedge clk)
-    pr_7_1 <= \$383 ;
+    pr_7_1 <= _0315_;
   always @(posedge clk)
-    lr_7_1 <= \$384 ;
+    lr_7_1 <= _0316_;
   always @(posedge clk)
-    acc_7_1 <= \$385 ;
+    acc_7_1 <= _0317_;
   always @(posedge clk)
-    out_7_1 <= \$386 ;
+    out_7_1 <= _0318_;
   always @(posedge clk)
-    a_7_2 <= \$387 ;
+    a_7_2 <= _0319_;
   always @(posedge clk)
-    l_7_2 <= \$388 ;
+    l_7_2 <= _0320_;
   always @(posedge clk)
-    w_7_2 <= \$389 ;
+    w_7_2 <= _0321_;
   always @(posedge clk)
-    pr_7_2 <= \$390 ;
+    pr_7_2 <= _0323_;
   always @(posedge clk)
-    lr_7_2 <= \$391 ;
+    lr_7_2 <= _0324_;
   always @(posedge clk)
-    acc_7_2 <= \$392 ;
+    acc_7_2 <= _0325_;
   always @(posedge clk)
-    out_7_2 <= \$393 ;
+    out_7_2 <= _0326_;
   always @(posedge clk)
-    a_7_3 <= \$394 ;
+    a_7_3 <= _0327_;
   always @(posedge clk)
-    l_7_3 <= \$395 ;
+    l_7_3 <= _0328_;
   always @(posedge clk)
-    w_7_3 <= \$396 ;
+    w_7_3 <= _0329_;
   always @(posedge clk)
-    pr_7_3 <= \$397 ;
+    pr_7_3 <= _0330_;
   always @(posedge clk)
-    lr_7_3 <= \$398 ;
+    lr_7_3 <= _0331_;
   always @(posedge clk)
-    acc_7_3 <= \$399 ;
+    acc_7_3 <= _0332_;
   always @(posedge clk)
-    out_7_3 <= \$400 ;
+    out_7_3 <= _0335_;
   always @(posedge clk)
-    drain_count <= \$401 ;
+    drain_count <= _0336_;
   always @(posedge clk)
-    drain_shift <= \$402 ;
-  assign \$1  = i_last & i_valid;
-  assign \$2  = lr_0_0 ? 26'h0000000 : \$67 [25:0];
-  assign \$4  = lr_0_1 ? 26'h0000000 : \$68 [25:0];
-  assign \$6  = lr_0_2 ? 26'h0000000 : \$69 [25:0];
-  assign \$8  = lr_0_3 ? 26'h0000000 : \$70 [25:0];
-  assign \$10  = lr_1_0 ? 26'h0000000 : \$71 [25:0];
-  assign \$12  = lr_1_1 ? 26'h0000000 : \$72 [25:0];
-  assign \$14  = lr_1_2 ? 26'h0000000 : \$73 [25:0];
-  assign \$16  = lr_1_3 ? 26'h0000000 : \$74 [25:0];
-  assign \$18  = lr_2_0 ? 26'h0000000 : \$75 [25:0];
-  assign \$20  = lr_2_1 ? 26'h0000000 : \$76 [25:0];
-  assign \$22  = lr_2_2 ? 26'h0000000 : \$77 [25:0];
-  assign \$24  = lr_2_3 ? 26'h0000000 : \$78 [25:0];
-  assign \$26  = lr_3_0 ? 26'h0000000 : \$79 [25:0];
-  assign \$28  = lr_3_1 ? 26'h0000000 : \$80 [25:0];
-  assign \$30  = lr_3_2 ? 26'h0000000 : \$81 [25:0];
-  assign \$32  = lr_3_3 ? 26'h0000000 : \$82 [25:0];
-  assign \$34  = lr_4_0 ? 26'h0000000 : \$83 [25:0];
-  assign \$36  = lr_4_1 ? 26'h0000000 : \$84 [25:0];
-  assign \$38  = lr_4_2 ? 26'h0000000 : \$85 [25:0];
-  assign \$40  = lr_4_3 ? 26'h0000000 : \$86 [25:0];
-  assign \$42  = lr_5_0 ? 26'h0000000 : \$87 [25:0];
-  assign \$44  = lr_5_1 ? 26'h0000000 : \$88 [25:0];
-  assign \$46  = lr_5_2 ? 26'h0000000 : \$89 [25:0];
-  assign \$48  = lr_5_3 ? 26'h0000000 : \$90 [25:0];
-  assign \$50  = lr_6_0 ? 26'h0000000 : \$91 [25:0];
-  assign \$52  = lr_6_1 ? 26'h0000000 : \$92 [25:0];
-  assign \$54  = lr_6_2 ? 26'h0000000 : \$93 [25:0];
-  assign \$56  = lr_6_3 ? 26'h0000000 : \$94 [25:0];
-  assign \$58  = lr_7_0 ? 26'h0000000 : \$95 [25:0];
-  assign \$60  = lr_7_1 ? 26'h0000000 : \$96 [25:0];
-  assign \$62  = lr_7_2 ? 26'h0000000 : \$97 [25:0];
-  assign \$64  = lr_7_3 ? 26'h0000000 : \$98 [25:0];
-  assign \$66  = | count_next;
+    drain_shift <= _0337_;
+  assign _0000_ = i_last & i_valid;
+  assign _0111_ = lr_0_0 ? 26'h0000000 : _0366_[25:0];
+  assign _0333_ = lr_0_1 ? 26'h0000000 : _0367_[25:0];
+  assign _0358_ = lr_0_2 ? 26'h0000000 : _0368_[25:0];
+  assign _0380_ = lr_0_3 ? 26'h0000000 : _0370_[25:0];
+  assign _0001_ = lr_1_0 ? 26'h0000000 : _0371_[25:0];
+  assign _0023_ = lr_1_1 ? 26'h0000000 : _0372_[25:0];
+  assign _0045_ = lr_1_2 ? 26'h0000000 : _0373_[25:0];
+  assign _0067_ = lr_1_3 ? 26'h0000000 : _0374_[25:0];
+  assign _0089_ = lr_2_0 ? 26'h0000000 : _0375_[25:0];
+  assign _0112_ = lr_2_1 ? 26'h0000000 : _0376_[25:0];
+  assign _0134_ = lr_2_2 ? 26'h0000000 : _0377_[25:0];
+  assign _0156_ = lr_2_3 ? 26'h0000000 : _0378_[25:0];
+  assign _0178_ = lr_3_0 ? 26'h0000000 : _0379_[25:0];
+  assign _0200_ = lr_3_1 ? 26'h0000000 : _0381_[25:0];
+  assign _0223_ = lr_3_2 ? 26'h0000000 : _0382_[25:0];
+  assign _0245_ = lr_3_3 ? 26'h0000000 : _0383_[25:0];
+  assign _0267_ = lr_4_0 ? 26'h0000000 : _0384_[25:0];
+  assign _0289_ = lr_4_1 ? 26'h0000000 : _0385_[25:0];
+  assign _0311_ = lr_4_2 ? 26'h0000000 : _0386_[25:0];
+  assign _0334_ = lr_4_3 ? 26'h0000000 : _0387_[25:0];
+  assign _0339_ = lr_5_0 ? 26'h0000000 : _0388_[25:0];
+  assign _0341_ = lr_5_1 ? 26'h0000000 : _0389_[25:0];
+  assign _0343_ = lr_5_2 ? 26'h0000000 : _0390_[25:0];
+  assign _0345_ = lr_5_3 ? 26'h0000000 : _0392_[25:0];
+  assign _0348_ = lr_6_0 ? 26'h0000000 : _0393_[25:0];
+  assign _0350_ = lr_6_1 ? 26'h0000000 : _0394_[25:0];
+  assign _0352_ = lr_6_2 ? 26'h0000000 : _0395_[25:0];
+  assign _0354_ = lr_6_3 ? 26'h0000000 : _0396_[25:0];
+  assign _0356_ = lr_7_0 ? 26'h0000000 : _0397_[25:0];
+  assign _0359_ = lr_7_1 ? 26'h0000000 : _0398_[25:0];
+  assign _0361_ = lr_7_2 ? 26'h0000000 : _0399_[25:0];
+  assign _0363_ = lr_7_3 ? 26'h0000000 : _0400_[25:0];
+  assign _0365_ = | count_next;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -2756,2361 +3590,810 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
-  assign \$67  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign _0366_ = $signed(acc_0_0) + $signed(pr_0_0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$68  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign _0367_ = $signed(acc_0_1) + $signed(pr_0_1);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$69  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign _0368_ = $signed(acc_0_2) + $signed(pr_0_2);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$70  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign _0370_ = $signed(acc_0_3) + $signed(pr_0_3);
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$71  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign _0371_ = $signed(acc_1_0) + $signed(pr_1_0);
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$72  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign _0372_ = $signed(acc_1_1) + $signed(pr_1_1);
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$73  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign _0373_ = $signed(acc_1_2) + $signed(pr_1_2);
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$74  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign _0374_ = $signed(acc_1_3) + $signed(pr_1_3);
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$75  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign _0375_ = $signed(acc_2_0) + $signed(pr_2_0);
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$76  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign _0376_ = $signed(acc_2_1) + $signed(pr_2_1);
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$77  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign _0377_ = $signed(acc_2_2) + $signed(pr_2_2);
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$78  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign _0378_ = $signed(acc_2_3) + $signed(pr_2_3);
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$79  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign _0379_ = $signed(acc_3_0) + $signed(pr_3_0);
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$80  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign _0381_ = $signed(acc_3_1) + $signed(pr_3_1);
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$81  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign _0382_ = $signed(acc_3_2) + $signed(pr_3_2);
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$82  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign _0383_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$83  = $signed(acc_4_0) + $signed(pr_4_0);
+  assign _0384_ = $signed(acc_4_0) + $signed(pr_4_0);
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$84  = $signed(acc_4_1) + $signed(pr_4_1);
+  assign _0385_ = $signed(acc_4_1) + $signed(pr_4_1);
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$85  = $signed(acc_4_2) + $signed(pr_4_2);
+  assign _0386_ = $signed(acc_4_2) + $signed(pr_4_2);
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$86  = $signed(acc_4_3) + $signed(pr_4_3);
+  assign _0387_ = $signed(acc_4_3) + $signed(pr_4_3);
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$87  = $signed(acc_5_0) + $signed(pr_5_0);
+  assign _0388_ = $signed(acc_5_0) + $signed(pr_5_0);
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$88  = $signed(acc_5_1) + $signed(pr_5_1);
+  assign _0389_ = $signed(acc_5_1) + $signed(pr_5_1);
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$89  = $signed(acc_5_2) + $signed(pr_5_2);
+  assign _0390_ = $signed(acc_5_2) + $signed(pr_5_2);
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$90  = $signed(acc_5_3) + $signed(pr_5_3);
+  assign _0392_ = $signed(acc_5_3) + $signed(pr_5_3);
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$91  = $signed(acc_6_0) + $signed(pr_6_0);
+  assign _0393_ = $signed(acc_6_0) + $signed(pr_6_0);
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$92  = $signed(acc_6_1) + $signed(pr_6_1);
+  assign _0394_ = $signed(acc_6_1) + $signed(pr_6_1);
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$93  = $signed(acc_6_2) + $signed(pr_6_2);
+  assign _0395_ = $signed(acc_6_2) + $signed(pr_6_2);
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$94  = $signed(acc_6_3) + $signed(pr_6_3);
+  assign _0396_ = $signed(acc_6_3) + $signed(pr_6_3);
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$95  = $signed(acc_7_0) + $signed(pr_7_0);
+  assign _0397_ = $signed(acc_7_0) + $signed(pr_7_0);
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$96  = $signed(acc_7_1) + $signed(pr_7_1);
+  assign _0398_ = $signed(acc_7_1) + $signed(pr_7_1);
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$97  = $signed(acc_7_2) + $signed(pr_7_2);
+  assign _0399_ = $signed(acc_7_2) + $signed(pr_7_2);
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$98  = $signed(acc_7_3) + $signed(pr_7_3);
+  assign _0400_ = $signed(acc_7_3) + $signed(pr_7_3);
   assign draining = | drain_count;
-  assign \$100  = drain_count - 1'h1;
+  assign _0002_ = drain_count - 1'h1;
   always @(posedge clk)
-    in_valid <= \$101 ;
+    in_valid <= _0003_;
   always @(posedge clk)
-    in_last <= \$102 ;
+    in_last <= _0004_;
   always @(posedge clk)
-    in_a0 <= \$103 ;
+    in_a0 <= _0005_;
   always @(posedge clk)
-    in_a1 <= \$104 ;
+    in_a1 <= _0006_;
   always @(posedge clk)
-    in_a2 <= \$105 ;
+    in_a2 <= _0007_;
   always @(posedge clk)
-    in_a3 <= \$106 ;
+    in_a3 <= _0008_;
   always @(posedge clk)
-    in_a4 <= \$107 ;
+    in_a4 <= _0009_;
   always @(posedge clk)
-    in_a5 <= \$108 ;
+    in_a5 <= _0010_;
   always @(posedge clk)
-    in_a6 <= \$109 ;
+    in_a6 <= _0011_;
   always @(posedge clk)
-    in_a7 <= \$110 ;
+    in_a7 <= _0013_;
   always @(posedge clk)
-    in_w0 <= \$111 ;
+    in_w0 <= _0014_;
   always @(posedge clk)
-    in_w1 <= \$112 ;
+    in_w1 <= _0015_;
   always @(posedge clk)
-    in_w2 <= \$113 ;
+    in_w2 <= _0016_;
   always @(posedge clk)
-    in_w3 <= \$114 ;
+    in_w3 <= _0017_;
   always @(posedge clk)
-    skew_a1_d0 <= \$115 ;
+    skew_a1_d0 <= _0018_;
   always @(posedge clk)
-    skew_l1_d0 <= \$116 ;
+    skew_l1_d0 <= _0019_;
   always @(posedge clk)
-    skew_a2_d0 <= \$117 ;
+    skew_a2_d0 <= _0020_;
   always @(posedge clk)
-    skew_a2_d1 <= \$118 ;
+    skew_a2_d1 <= _0021_;
   always @(posedge clk)
-    skew_l2_d0 <= \$119 ;
+    skew_l2_d0 <= _0022_;
   always @(posedge clk)
-    skew_l2_d1 <= \$120 ;
+    skew_l2_d1 <= _0024_;
   always @(posedge clk)
-    skew_a3_d0 <= \$121 ;
+    skew_a3_d0 <= _0025_;
   always @(posedge clk)
-    skew_a3_d1 <= \$122 ;
+    skew_a3_d1 <= _0026_;
   always @(posedge clk)
-    skew_a3_d2 <= \$123 ;
+    skew_a3_d2 <= _0027_;
   always @(posedge clk)
-    skew_l3_d0 <= \$124 ;
+    skew_l3_d0 <= _0028_;
   always @(posedge clk)
-    skew_l3_d1 <= \$125 ;
+    skew_l3_d1 <= _0029_;
   always @(posedge clk)
-    skew_l3_d2 <= \$126 ;
+    skew_l3_d2 <= _0030_;
   always @(posedge clk)
-    skew_a4_d0 <= \$127 ;
+    skew_a4_d0 <= _0031_;
   always @(posedge clk)
-    skew_a4_d1 <= \$128 ;
+    skew_a4_d1 <= _0032_;
   always @(posedge clk)
-    skew_a4_d2 <= \$129 ;
+    skew_a4_d2 <= _0033_;
   always @(posedge clk)
-    skew_a4_d3 <= \$130 ;
+    skew_a4_d3 <= _0035_;
   always @(posedge clk)
-    skew_l4_d0 <= \$131 ;
+    skew_l4_d0 <= _0036_;
   always @(posedge clk)
-    skew_l4_d1 <= \$132 ;
+    skew_l4_d1 <= _0037_;
   always @(posedge clk)
-    skew_l4_d2 <= \$133 ;
+    skew_l4_d2 <= _0038_;
   always @(posedge clk)
-    skew_l4_d3 <= \$134 ;
+    skew_l4_d3 <= _0039_;
   always @(posedge clk)
-    skew_a5_d0 <= \$135 ;
+    skew_a5_d0 <= _0040_;
   always @(posedge clk)
-    skew_a5_d1 <= \$136 ;
+    skew_a5_d1 <= _0041_;
   always @(posedge clk)
-    skew_a5_d2 <= \$137 ;
+    skew_a5_d2 <= _0042_;
   always @(posedge clk)
-    skew_a5_d3 <= \$138 ;
+    skew_a5_d3 <= _0043_;
   always @(posedge clk)
-    skew_a5_d4 <= \$139 ;
+    skew_a5_d4 <= _0044_;
   always @(posedge clk)
-    skew_l5_d0 <= \$140 ;
+    skew_l5_d0 <= _0046_;
   always @(posedge clk)
-    skew_l5_d1 <= \$141 ;
+    skew_l5_d1 <= _0047_;
   always @(posedge clk)
-    skew_l5_d2 <= \$142 ;
+    skew_l5_d2 <= _0048_;
   always @(posedge clk)
-    skew_l5_d3 <= \$143 ;
+    skew_l5_d3 <= _0049_;
   always @(posedge clk)
-    skew_l5_d4 <= \$144 ;
+    skew_l5_d4 <= _0050_;
   always @(posedge clk)
-    skew_a6_d0 <= \$145 ;
+    skew_a6_d0 <= _0051_;
   always @(posedge clk)
-    skew_a6_d1 <= \$146 ;
+    skew_a6_d1 <= _0052_;
   always @(posedge clk)
-    skew_a6_d2 <= \$147 ;
+    skew_a6_d2 <= _0053_;
   always @(posedge clk)
-    skew_a6_d3 <= \$148 ;
+    skew_a6_d3 <= _0054_;
   always @(posedge clk)
-    skew_a6_d4 <= \$149 ;
+    skew_a6_d4 <= _0055_;
   always @(posedge clk)
-    skew_a6_d5 <= \$150 ;
+    skew_a6_d5 <= _0057_;
   always @(posedge clk)
-    skew_l6_d0 <= \$151 ;
+    skew_l6_d0 <= _0058_;
   always @(posedge clk)
-    skew_l6_d1 <= \$152 ;
+    skew_l6_d1 <= _0059_;
   always @(posedge clk)
-    skew_l6_d2 <= \$153 ;
+    skew_l6_d2 <= _0060_;
   always @(posedge clk)
-    skew_l6_d3 <= \$154 ;
+    skew_l6_d3 <= _0061_;
   always @(posedge clk)
-    skew_l6_d4 <= \$155 ;
+    skew_l6_d4 <= _0062_;
   always @(posedge clk)
-    skew_l6_d5 <= \$156 ;
+    skew_l6_d5 <= _0063_;
   always @(posedge clk)
-    skew_a7_d0 <= \$157 ;
+    skew_a7_d0 <= _0064_;
   always @(posedge clk)
-    skew_a7_d1 <= \$158 ;
+    skew_a7_d1 <= _0065_;
   always @(posedge clk)
-    skew_a7_d2 <= \$159 ;
+    skew_a7_d2 <= _0066_;
   always @(posedge clk)
-    skew_a7_d3 <= \$160 ;
+    skew_a7_d3 <= _0068_;
   always @(posedge clk)
-    skew_a7_d4 <= \$161 ;
+    skew_a7_d4 <= _0069_;
   always @(posedge clk)
-    skew_a7_d5 <= \$162 ;
+    skew_a7_d5 <= _0070_;
   always @(posedge clk)
-    skew_a7_d6 <= \$163 ;
+    skew_a7_d6 <= _0071_;
   always @(posedge clk)
-    skew_l7_d0 <= \$164 ;
+    skew_l7_d0 <= _0072_;
   always @(posedge clk)
-    skew_l7_d1 <= \$165 ;
+    skew_l7_d1 <= _0073_;
   always @(posedge clk)
-    skew_l7_d2 <= \$166 ;
+    skew_l7_d2 <= _0074_;
   always @(posedge clk)
-    skew_l7_d3 <= \$167 ;
+    skew_l7_d3 <= _0075_;
   always @(posedge clk)
-    skew_l7_d4 <= \$168 ;
+    skew_l7_d4 <= _0076_;
   always @(posedge clk)
-    skew_l7_d5 <= \$169 ;
+    skew_l7_d5 <= _0077_;
   always @(posedge clk)
-    skew_l7_d6 <= \$170 ;
+    skew_l7_d6 <= _0079_;
   always @(posedge clk)
-    skew_w1_d0 <= \$171 ;
+    skew_w1_d0 <= _0080_;
   always @(posedge clk)
-    skew_w2_d0 <= \$172 ;
+    skew_w2_d0 <= _0081_;
   always @(posedge clk)
-    skew_w2_d1 <= \$173 ;
+    skew_w2_d1 <= _0082_;
   always @(posedge clk)
-    skew_w3_d0 <= \$174 ;
+    skew_w3_d0 <= _0083_;
   always @(posedge clk)
-    skew_w3_d1 <= \$175 ;
+    skew_w3_d1 <= _0084_;
   always @(posedge clk)
-    skew_w3_d2 <= \$176 ;
+    skew_w3_d2 <= _0085_;
   always @(posedge clk)
-    a_0_0 <= \$177 ;
+    a_0_0 <= _0086_;
   always @(posedge clk)
-    l_0_0 <= \$178 ;
+    l_0_0 <= _0087_;
   always @(posedge clk)
-    w_0_0 <= \$179 ;
+    w_0_0 <= _0088_;
   always @(posedge clk)
-    pr_0_0 <= \$180 ;
+    pr_0_0 <= _0090_;
   always @(posedge clk)
-    lr_0_0 <= \$181 ;
+    lr_0_0 <= _0091_;
   always @(posedge clk)
-    acc_0_0 <= \$182 ;
+    acc_0_0 <= _0092_;
   always @(posedge clk)
-    out_0_0 <= \$183 ;
+    out_0_0 <= _0093_;
   always @(posedge clk)
-    a_0_1 <= \$184 ;
+    a_0_1 <= _0094_;
   always @(posedge clk)
-    l_0_1 <= \$185 ;
+    l_0_1 <= _0095_;
   always @(posedge clk)
-    w_0_1 <= \$186 ;
+    w_0_1 <= _0096_;
   always @(posedge clk)
-    pr_0_1 <= \$187 ;
+    pr_0_1 <= _0097_;
   always @(posedge clk)
-    lr_0_1 <= \$188 ;
+    lr_0_1 <= _0098_;
   always @(posedge clk)
-    acc_0_1 <= \$189 ;
+    acc_0_1 <= _0099_;
   always @(posedge clk)
-    out_0_1 <= \$190 ;
+    out_0_1 <= _0101_;
   always @(posedge clk)
-    a_0_2 <= \$191 ;
+    a_0_2 <= _0102_;
   always @(posedge clk)
-    l_0_2 <= \$192 ;
+    l_0_2 <= _0103_;
   always @(posedge clk)
-    w_0_2 <= \$193 ;
+    w_0_2 <= _0104_;
   always @(posedge clk)
-    pr_0_2 <= \$194 ;
+    pr_0_2 <= _0105_;
   always @(posedge clk)
-    lr_0_2 <= \$195 ;
+    lr_0_2 <= _0106_;
   always @(posedge clk)
-    acc_0_2 <= \$196 ;
+    acc_0_2 <= _0107_;
   always @(posedge clk)
-    out_0_2 <= \$197 ;
+    out_0_2 <= _0108_;
   always @(posedge clk)
-    a_0_3 <= \$198 ;
+    a_0_3 <= _0109_;
   always @(posedge clk)
-    l_0_3 <= \$199 ;
+    l_0_3 <= _0110_;
   always @(posedge clk)
-    w_0_3 <= \$200 ;
+    w_0_3 <= _0113_;
   always @(posedge clk)
-    pr_0_3 <= \$201 ;
+    pr_0_3 <= _0114_;
   always @(posedge clk)
-    lr_0_3 <= \$202 ;
+    lr_0_3 <= _0115_;
   always @(posedge clk)
-    acc_0_3 <= \$203 ;
+    acc_0_3 <= _0116_;
   always @(posedge clk)
-    out_0_3 <= \$204 ;
+    out_0_3 <= _0117_;
   always @(posedge clk)
-    a_1_0 <= \$205 ;
+    a_1_0 <= _0118_;
   always @(posedge clk)
-    l_1_0 <= \$206 ;
+    l_1_0 <= _0119_;
   always @(posedge clk)
-    w_1_0 <= \$207 ;
+    w_1_0 <= _0120_;
   always @(posedge clk)
-    pr_1_0 <= \$208 ;
+    pr_1_0 <= _0121_;
   always @(posedge clk)
-    lr_1_0 <= \$209 ;
+    lr_1_0 <= _0122_;
   always @(posedge clk)
-    acc_1_0 <= \$210 ;
+    acc_1_0 <= _0124_;
   always @(posedge clk)
-    out_1_0 <= \$211 ;
+    out_1_0 <= _0125_;
   always @(posedge clk)
-    a_1_1 <= \$212 ;
+    a_1_1 <= _0126_;
   always @(posedge clk)
-    l_1_1 <= \$213 ;
+    l_1_1 <= _0127_;
   always @(posedge clk)
-    w_1_1 <= \$214 ;
+    w_1_1 <= _0128_;
   always @(posedge clk)
-    pr_1_1 <= \$215 ;
+    pr_1_1 <= _0129_;
   always @(posedge clk)
-    lr_1_1 <= \$216 ;
+    lr_1_1 <= _0130_;
   always @(posedge clk)
-    acc_1_1 <= \$217 ;
+    acc_1_1 <= _0131_;
   always @(posedge clk)
-    out_1_1 <= \$218 ;
+    out_1_1 <= _0132_;
   always @(posedge clk)
-    a_1_2 <= \$219 ;
+    a_1_2 <= _0133_;
   always @(posedge clk)
-    l_1_2 <= \$220 ;
+    l_1_2 <= _0135_;
   always @(posedge clk)
-    w_1_2 <= \$221 ;
+    w_1_2 <= _0136_;
   always @(posedge clk)
-    pr_1_2 <= \$222 ;
+    pr_1_2 <= _0137_;
   always @(posedge clk)
-    lr_1_2 <= \$223 ;
+    lr_1_2 <= _0138_;
   always @(posedge clk)
-    acc_1_2 <= \$224 ;
+    acc_1_2 <= _0139_;
   always @(posedge clk)
-    out_1_2 <= \$225 ;
+    out_1_2 <= _0140_;
   always @(posedge clk)
-    a_1_3 <= \$226 ;
+    a_1_3 <= _0141_;
   always @(posedge clk)
-    l_1_3 <= \$227 ;
+    l_1_3 <= _0142_;
   always @(posedge clk)
-    w_1_3 <= \$228 ;
+    w_1_3 <= _0143_;
   always @(posedge clk)
-    pr_1_3 <= \$229 ;
+    pr_1_3 <= _0144_;
   always @(posedge clk)
-    lr_1_3 <= \$230 ;
+    lr_1_3 <= _0146_;
   always @(posedge clk)
-    acc_1_3 <= \$231 ;
+    acc_1_3 <= _0147_;
   always @(posedge clk)
-    out_1_3 <= \$232 ;
+    out_1_3 <= _0148_;
   always @(posedge clk)
-    a_2_0 <= \$233 ;
+    a_2_0 <= _0149_;
   always @(posedge clk)
-    l_2_0 <= \$234 ;
+    l_2_0 <= _0150_;
   always @(posedge clk)
-    w_2_0 <= \$235 ;
+    w_2_0 <= _0151_;
   always @(posedge clk)
-    pr_2_0 <= \$236 ;
+    pr_2_0 <= _0152_;
   always @(posedge clk)
-    lr_2_0 <= \$237 ;
+    lr_2_0 <= _0153_;
   always @(posedge clk)
-    acc_2_0 <= \$238 ;
+    acc_2_0 <= _0154_;
   always @(posedge clk)
-    out_2_0 <= \$239 ;
+    out_2_0 <= _0155_;
   always @(posedge clk)
-    a_2_1 <= \$240 ;
+    a_2_1 <= _0157_;
   always @(posedge clk)
-    l_2_1 <= \$241 ;
+    l_2_1 <= _0158_;
   always @(posedge clk)
-    w_2_1 <= \$242 ;
+    w_2_1 <= _0159_;
   always @(posedge clk)
-    pr_2_1 <= \$243 ;
+    pr_2_1 <= _0160_;
   always @(posedge clk)
-    lr_2_1 <= \$244 ;
+    lr_2_1 <= _0161_;
   always @(posedge clk)
-    acc_2_1 <= \$245 ;
+    acc_2_1 <= _0162_;
   always @(posedge clk)
-    out_2_1 <= \$246 ;
+    out_2_1 <= _0163_;
   always @(posedge clk)
-    a_2_2 <= \$247 ;
+    a_2_2 <= _0164_;
   always @(posedge clk)
-    l_2_2 <= \$248 ;
+    l_2_2 <= _0165_;
   always @(posedge clk)
-    w_2_2 <= \$249 ;
+    w_2_2 <= _0166_;
   always @(posedge clk)
-    pr_2_2 <= \$250 ;
+    pr_2_2 <= _0168_;
   always @(posedge clk)
-    lr_2_2 <= \$251 ;
+    lr_2_2 <= _0169_;
   always @(posedge clk)
-    acc_2_2 <= \$252 ;
+    acc_2_2 <= _0170_;
   always @(posedge clk)
-    out_2_2 <= \$253 ;
+    out_2_2 <= _0171_;
   always @(posedge clk)
-    a_2_3 <= \$254 ;
+    a_2_3 <= _0172_;
   always @(posedge clk)
-    l_2_3 <= \$255 ;
+    l_2_3 <= _0173_;
   always @(posedge clk)
-    w_2_3 <= \$256 ;
+    w_2_3 <= _0174_;
   always @(posedge clk)
-    pr_2_3 <= \$257 ;
+    pr_2_3 <= _0175_;
   always @(posedge clk)
-    lr_2_3 <= \$258 ;
+    lr_2_3 <= _0176_;
   always @(posedge clk)
-    acc_2_3 <= \$259 ;
+    acc_2_3 <= _0177_;
   always @(posedge clk)
-    out_2_3 <= \$260 ;
+    out_2_3 <= _0179_;
   always @(posedge clk)
-    a_3_0 <= \$261 ;
+    a_3_0 <= _0180_;
   always @(posedge clk)
-    l_3_0 <= \$262 ;
+    l_3_0 <= _0181_;
   always @(posedge clk)
-    w_3_0 <= \$263 ;
+    w_3_0 <= _0182_;
   always @(posedge clk)
-    pr_3_0 <= \$264 ;
+    pr_3_0 <= _0183_;
   always @(posedge clk)
-    lr_3_0 <= \$265 ;
+    lr_3_0 <= _0184_;
   always @(posedge clk)
-    acc_3_0 <= \$266 ;
+    acc_3_0 <= _0185_;
   always @(posedge clk)
-    out_3_0 <= \$267 ;
+    out_3_0 <= _0186_;
   always @(posedge clk)
-    a_3_1 <= \$268 ;
+    a_3_1 <= _0187_;
   always @(posedge clk)
-    l_3_1 <= \$269 ;
+    l_3_1 <= _0188_;
   always @(posedge clk)
-    w_3_1 <= \$270 ;
+    w_3_1 <= _0190_;
   always @(posedge clk)
-    pr_3_1 <= \$271 ;
+    pr_3_1 <= _0191_;
   always @(posedge clk)
-    lr_3_1 <= \$272 ;
+    lr_3_1 <= _0192_;
   always @(posedge clk)
-    acc_3_1 <= \$273 ;
+    acc_3_1 <= _0193_;
   always @(posedge clk)
-    out_3_1 <= \$274 ;
+    out_3_1 <= _0194_;
   always @(posedge clk)
-    a_3_2 <= \$275 ;
+    a_3_2 <= _0195_;
   always @(posedge clk)
-    l_3_2 <= \$276 ;
+    l_3_2 <= _0196_;
   always @(posedge clk)
-    w_3_2 <= \$277 ;
+    w_3_2 <= _0197_;
   always @(posedge clk)
-    pr_3_2 <= \$278 ;
+    pr_3_2 <= _0198_;
   always @(posedge clk)
-    lr_3_2 <= \$279 ;
+    lr_3_2 <= _0199_;
   always @(posedge clk)
-    acc_3_2 <= \$280 ;
+    acc_3_2 <= _0201_;
   always @(posedge clk)
-    out_3_2 <= \$281 ;
+    out_3_2 <= _0202_;
   always @(posedge clk)
-    a_3_3 <= \$282 ;
+    a_3_3 <= _0203_;
   always @(posedge clk)
-    l_3_3 <= \$283 ;
+    l_3_3 <= _0204_;
   always @(posedge clk)
-    w_3_3 <= \$284 ;
+    w_3_3 <= _0205_;
   always @(posedge clk)
-    pr_3_3 <= \$285 ;
+    pr_3_3 <= _0206_;
   always @(posedge clk)
-    lr_3_3 <= \$286 ;
+    lr_3_3 <= _0207_;
   always @(posedge clk)
-    acc_3_3 <= \$287 ;
+    acc_3_3 <= _0208_;
   always @(posedge clk)
-    out_3_3 <= \$288 ;
+    out_3_3 <= _0209_;
   always @(posedge clk)
-    a_4_0 <= \$289 ;
+    a_4_0 <= _0210_;
   always @(posedge clk)
-    l_4_0 <= \$290 ;
+    l_4_0 <= _0212_;
   always @(posedge clk)
-    w_4_0 <= \$291 ;
+    w_4_0 <= _0213_;
   always @(posedge clk)
-    pr_4_0 <= \$292 ;
+    pr_4_0 <= _0214_;
   always @(posedge clk)
-    lr_4_0 <= \$293 ;
+    lr_4_0 <= _0215_;
   always @(posedge clk)
-    acc_4_0 <= \$294 ;
+    acc_4_0 <= _0216_;
   always @(posedge clk)
-    out_4_0 <= \$295 ;
+    out_4_0 <= _0217_;
   always @(posedge clk)
-    a_4_1 <= \$296 ;
+    a_4_1 <= _0218_;
   always @(posedge clk)
-    l_4_1 <= \$297 ;
+    l_4_1 <= _0219_;
   always @(posedge clk)
-    w_4_1 <= \$298 ;
+    w_4_1 <= _0220_;
   always @(posedge clk)
-    pr_4_1 <= \$299 ;
+    pr_4_1 <= _0221_;
   always @(posedge clk)
-    lr_4_1 <= \$300 ;
+    lr_4_1 <= _0224_;
   always @(posedge clk)
-    acc_4_1 <= \$301 ;
+    acc_4_1 <= _0225_;
   always @(posedge clk)
-    out_4_1 <= \$302 ;
+    out_4_1 <= _0226_;
   always @(posedge clk)
-    a_4_2 <= \$303 ;
+    a_4_2 <= _0227_;
   always @(posedge clk)
-    l_4_2 <= \$304 ;
+    l_4_2 <= _0228_;
   always @(posedge clk)
-    w_4_2 <= \$305 ;
+    w_4_2 <= _0229_;
   always @(posedge clk)
-    pr_4_2 <= \$306 ;
+    pr_4_2 <= _0230_;
   always @(posedge clk)
-    lr_4_2 <= \$307 ;
+    lr_4_2 <= _0231_;
   always @(posedge clk)
-    acc_4_2 <= \$308 ;
+    acc_4_2 <= _0232_;
   always @(posedge clk)
-    out_4_2 <= \$309 ;
+    out_4_2 <= _0233_;
   always @(posedge clk)
-    a_4_3 <= \$310 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = l_4_2;
-    if (rst) begin
-      \$311  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = p_4_3;
-    if (rst) begin
-      \$313  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = l_4_2;
-    if (rst) begin
-      \$314  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = \$40 ;
-    if (rst) begin
-      \$315  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = out_4_3;
-    if (cap_4_3) begin
-      \$316  = \$86 [25:0];
-    end else if (\$41 ) begin
-      \$316  = out_5_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = skew_a5_d4;
-    if (rst) begin
-      \$317  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = skew_l5_d4;
-    if (rst) begin
-      \$318  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = p_5_0;
-    if (rst) begin
-      \$320  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = skew_l5_d4;
-    if (rst) begin
-      \$321  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = \$42 ;
-    if (rst) begin
-      \$322  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = out_5_0;
-    if (cap_5_0) begin
-      \$323  = \$87 [25:0];
-    end else if (\$43 ) begin
-      \$323  = out_6_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = a_5_0;
-    if (rst) begin
-      \$324  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = l_5_0;
-    if (rst) begin
-      \$325  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = p_5_1;
-    if (rst) begin
-      \$327  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = l_5_0;
-    if (rst) begin
-      \$328  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = \$44 ;
-    if (rst) begin
-      \$329  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = out_5_1;
-    if (cap_5_1) begin
-      \$330  = \$88 [25:0];
-    end else if (\$45 ) begin
-      \$330  = out_6_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = a_5_1;
-    if (rst) begin
-      \$331  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = l_5_1;
-    if (rst) begin
-      \$332  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = p_5_2;
-    if (rst) begin
-      \$334  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = l_5_1;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = \$46 ;
-    if (rst) begin
-      \$336  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = out_5_2;
-    if (cap_5_2) begin
-      \$337  = \$89 [25:0];
-    end else if (\$47 ) begin
-      \$337  = out_6_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = a_5_2;
-    if (rst) begin
-      \$338  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = l_5_2;
-    if (rst) begin
-      \$339  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = p_5_3;
-    if (rst) begin
-      \$341  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = l_5_2;
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = \$48 ;
-    if (rst) begin
-      \$343  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = out_5_3;
-    if (cap_5_3) begin
-      \$344  = \$90 [25:0];
-    end else if (\$49 ) begin
-      \$344  = out_6_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = skew_a6_d5;
-    if (rst) begin
-      \$345  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = skew_l6_d5;
-    if (rst) begin
-      \$346  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = p_6_0;
-    if (rst) begin
-      \$348  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = skew_l6_d5;
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = \$50 ;
-    if (rst) begin
-      \$350  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = out_6_0;
-    if (cap_6_0) begin
-      \$351  = \$91 [25:0];
-    end else if (\$51 ) begin
-      \$351  = out_7_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = a_6_0;
-    if (rst) begin
-      \$352  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = l_6_0;
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = p_6_1;
-    if (rst) begin
-      \$355  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = l_6_0;
-    if (rst) begin
-      \$356  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = \$52 ;
-    if (rst) begin
-      \$357  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = out_6_1;
-    if (cap_6_1) begin
-      \$358  = \$92 [25:0];
-    end else if (\$53 ) begin
-      \$358  = out_7_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = a_6_1;
-    if (rst) begin
-      \$359  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = l_6_1;
-    if (rst) begin
-      \$360  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = p_6_2;
-    if (rst) begin
-      \$362  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = l_6_1;
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = \$54 ;
-    if (rst) begin
-      \$364  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = out_6_2;
-    if (cap_6_2) begin
-      \$365  = \$93 [25:0];
-    end else if (\$55 ) begin
-      \$365  = out_7_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = a_6_2;
-    if (rst) begin
-      \$366  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = l_6_2;
-    if (rst) begin
-      \$367  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = p_6_3;
-    if (rst) begin
-      \$369  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = l_6_2;
-    if (rst) begin
-      \$370  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = \$56 ;
-    if (rst) begin
-      \$371  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = out_6_3;
-    if (cap_6_3) begin
-      \$372  = \$94 [25:0];
-    end else if (\$57 ) begin
-      \$372  = out_7_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = skew_a7_d6;
-    if (rst) begin
-      \$373  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = skew_l7_d6;
-    if (rst) begin
-      \$374  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = p_7_0;
-    if (rst) begin
-      \$376  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = skew_l7_d6;
-    if (rst) begin
-      \$377  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = \$58 ;
-    if (rst) begin
-      \$378  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = out_7_0;
-    if (cap_7_0) begin
-      \$379  = \$95 [25:0];
-    end else if (\$59 ) begin
-      \$379  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = a_7_0;
-    if (rst) begin
-      \$380  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = l_7_0;
-    if (rst) begin
-      \$381  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = p_7_1;
-    if (rst) begin
-      \$383  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = l_7_0;
-    if (rst) begin
-      \$384  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = \$60 ;
-    if (rst) begin
-      \$385  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = out_7_1;
-    if (cap_7_1) begin
-      \$386  = \$96 [25:0];
-    end else if (\$61 ) begin
-      \$386  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = a_7_1;
-    if (rst) begin
-      \$387  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = l_7_1;
-    if (rst) begin
-      \$388  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = p_7_2;
-    if (rst) begin
-      \$390  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = l_7_1;
-    if (rst) begin
-      \$391  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = \$62 ;
-    if (rst) begin
-      \$392  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = out_7_2;
-    if (cap_7_2) begin
-      \$393  = \$97 [25:0];
-    end else if (\$63 ) begin
-      \$393  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = a_7_2;
-    if (rst) begin
-      \$394  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = l_7_2;
-    if (rst) begin
-      \$395  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = p_7_3;
-    if (rst) begin
-      \$397  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = l_7_2;
-    if (rst) begin
-      \$398  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = \$64 ;
-    if (rst) begin
-      \$399  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = out_7_3;
-    if (cap_7_3) begin
-      \$400  = \$98 [25:0];
-    end else if (\$65 ) begin
-      \$400  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = count_next;
-    if (rst) begin
-      \$401  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = \$66 ;
-    if (rst) begin
-      \$402  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    count_next = drain_count;
-    if (cap_7_3) begin
-      count_next = 4'h8;
-    end else if (\$99 ) begin
-      count_next = \$100 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = i_valid;
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = \$1 ;
-    if (rst) begin
-      \$102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = a_in1;
-    if (rst) begin
-      \$115  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = in_last;
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = a_in2;
-    if (rst) begin
-      \$117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = skew_a2_d0;
-    if (rst) begin
-      \$118  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = in_last;
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = skew_l2_d0;
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = a_in3;
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = skew_a3_d0;
-    if (rst) begin
-      \$122  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = skew_a3_d1;
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = in_last;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = skew_l3_d0;
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = skew_l3_d1;
-    if (rst) begin
-      \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = a_in4;
-    if (rst) begin
-      \$127  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_a4_d0;
-    if (rst) begin
-      \$128  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = skew_a4_d1;
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = skew_a4_d2;
-    if (rst) begin
-      \$130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = in_last;
-    if (rst) begin
-      \$131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_l4_d0;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_l4_d1;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = skew_l4_d2;
-    if (rst) begin
-      \$134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = a_in5;
-    if (rst) begin
-      \$135  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_a5_d0;
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_a5_d1;
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_a5_d2;
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = skew_a5_d3;
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = in_last;
-    if (rst) begin
-      \$140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_l5_d0;
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_l5_d1;
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_l5_d2;
-    if (rst) begin
-      \$143  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_l5_d3;
-    if (rst) begin
-      \$144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = a_in6;
-    if (rst) begin
-      \$145  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_a6_d0;
-    if (rst) begin
-      \$146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_a6_d1;
-    if (rst) begin
-      \$147  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_a6_d2;
-    if (rst) begin
-      \$148  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_a6_d3;
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_a6_d4;
-    if (rst) begin
-      \$150  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = in_last;
-    if (rst) begin
-      \$151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_l6_d0;
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_l6_d1;
-    if (rst) begin
-      \$153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_l6_d2;
-    if (rst) begin
-      \$154  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_l6_d3;
-    if (rst) begin
-      \$155  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = skew_l6_d4;
-    if (rst) begin
-      \$156  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = a_in7;
-    if (rst) begin
-      \$157  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = skew_a7_d0;
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_a7_d1;
-    if (rst) begin
-      \$159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = skew_a7_d2;
-    if (rst) begin
-      \$160  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = skew_a7_d3;
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = skew_a7_d4;
-    if (rst) begin
-      \$162  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = skew_a7_d5;
-    if (rst) begin
-      \$163  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = in_last;
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_l7_d0;
-    if (rst) begin
-      \$165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = skew_l7_d1;
-    if (rst) begin
-      \$166  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = skew_l7_d2;
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = skew_l7_d3;
-    if (rst) begin
-      \$168  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = skew_l7_d4;
-    if (rst) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = skew_l7_d5;
-    if (rst) begin
-      \$170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = a_in0;
-    if (rst) begin
-      \$177  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = in_last;
-    if (rst) begin
-      \$178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = p_0_0;
-    if (rst) begin
-      \$180  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = in_last;
-    if (rst) begin
-      \$181  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = \$2 ;
-    if (rst) begin
-      \$182  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = out_0_0;
-    if (cap_0_0) begin
-      \$183  = \$67 [25:0];
-    end else if (\$3 ) begin
-      \$183  = out_1_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = a_0_0;
-    if (rst) begin
-      \$184  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = l_0_0;
-    if (rst) begin
-      \$185  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = p_0_1;
-    if (rst) begin
-      \$187  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = l_0_0;
-    if (rst) begin
-      \$188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = \$4 ;
-    if (rst) begin
-      \$189  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = out_0_1;
-    if (cap_0_1) begin
-      \$190  = \$68 [25:0];
-    end else if (\$5 ) begin
-      \$190  = out_1_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = a_0_1;
-    if (rst) begin
-      \$191  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = l_0_1;
-    if (rst) begin
-      \$192  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = p_0_2;
-    if (rst) begin
-      \$194  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = l_0_1;
-    if (rst) begin
-      \$195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = \$6 ;
-    if (rst) begin
-      \$196  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = out_0_2;
-    if (cap_0_2) begin
-      \$197  = \$69 [25:0];
-    end else if (\$7 ) begin
-      \$197  = out_1_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = a_0_2;
-    if (rst) begin
-      \$198  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = l_0_2;
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = p_0_3;
-    if (rst) begin
-      \$201  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = l_0_2;
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = \$8 ;
-    if (rst) begin
-      \$203  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = out_0_3;
-    if (cap_0_3) begin
-      \$204  = \$70 [25:0];
-    end else if (\$9 ) begin
-      \$204  = out_1_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = skew_a1_d0;
-    if (rst) begin
-      \$205  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = skew_l1_d0;
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = p_1_0;
-    if (rst) begin
-      \$208  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = skew_l1_d0;
-    if (rst) begin
-      \$209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = \$10 ;
-    if (rst) begin
-      \$210  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = out_1_0;
-    if (cap_1_0) begin
-      \$211  = \$71 [25:0];
-    end else if (\$11 ) begin
-      \$211  = out_2_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = a_1_0;
-    if (rst) begin
-      \$212  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = l_1_0;
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = p_1_1;
-    if (rst) begin
-      \$215  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = l_1_0;
-    if (rst) begin
-      \$216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = \$12 ;
-    if (rst) begin
-      \$217  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = out_1_1;
-    if (cap_1_1) begin
-      \$218  = \$72 [25:0];
-    end else if (\$13 ) begin
-      \$218  = out_2_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = a_1_1;
-    if (rst) begin
-      \$219  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = l_1_1;
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = p_1_2;
-    if (rst) begin
-      \$222  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = l_1_1;
-    if (rst) begin
-      \$223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = \$14 ;
-    if (rst) begin
-      \$224  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = out_1_2;
-    if (cap_1_2) begin
-      \$225  = \$73 [25:0];
-    end else if (\$15 ) begin
-      \$225  = out_2_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = a_1_2;
-    if (rst) begin
-      \$226  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = l_1_2;
-    if (rst) begin
-      \$227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = p_1_3;
-    if (rst) begin
-      \$229  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l_1_2;
-    if (rst) begin
-      \$230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = \$16 ;
-    if (rst) begin
-      \$231  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = out_1_3;
-    if (cap_1_3) begin
-      \$232  = \$74 [25:0];
-    end else if (\$17 ) begin
-      \$232  = out_2_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_a2_d1;
-    if (rst) begin
-      \$233  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_l2_d1;
-    if (rst) begin
-      \$234  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = p_2_0;
-    if (rst) begin
-      \$236  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_l2_d1;
-    if (rst) begin
-      \$237  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = \$18 ;
-    if (rst) begin
-      \$238  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = out_2_0;
-    if (cap_2_0) begin
-      \$239  = \$75 [25:0];
-    end else if (\$19 ) begin
-      \$239  = out_3_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_2_0;
-    if (rst) begin
-      \$240  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = l_2_0;
-    if (rst) begin
-      \$241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = p_2_1;
-    if (rst) begin
-      \$243  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = l_2_0;
-    if (rst) begin
-      \$244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = \$20 ;
-    if (rst) begin
-      \$245  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = out_2_1;
-    if (cap_2_1) begin
-      \$246  = \$76 [25:0];
-    end else if (\$21 ) begin
-      \$246  = out_3_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = a_2_1;
-    if (rst) begin
-      \$247  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_2_1;
-    if (rst) begin
-      \$248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = p_2_2;
-    if (rst) begin
-      \$250  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = l_2_1;
-    if (rst) begin
-      \$251  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = \$22 ;
-    if (rst) begin
-      \$252  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = out_2_2;
-    if (cap_2_2) begin
-      \$253  = \$77 [25:0];
-    end else if (\$23 ) begin
-      \$253  = out_3_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = a_2_2;
-    if (rst) begin
-      \$254  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = l_2_2;
-    if (rst) begin
-      \$255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = p_2_3;
-    if (rst) begin
-      \$257  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = l_2_2;
-    if (rst) begin
-      \$258  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = \$24 ;
-    if (rst) begin
-      \$259  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = out_2_3;
-    if (cap_2_3) begin
-      \$260  = \$78 [25:0];
-    end else if (\$25 ) begin
-      \$260  = out_3_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = skew_a3_d2;
-    if (rst) begin
-      \$261  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = skew_l3_d2;
-    if (rst) begin
-      \$262  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = p_3_0;
-    if (rst) begin
-      \$264  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = skew_l3_d2;
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = \$26 ;
-    if (rst) begin
-      \$266  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = out_3_0;
-    if (cap_3_0) begin
-      \$267  = \$79 [25:0];
-    end else if (\$27 ) begin
-      \$267  = out_4_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = a_3_0;
-    if (rst) begin
-      \$268  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = l_3_0;
-    if (rst) begin
-      \$269  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = p_3_1;
-    if (rst) begin
-      \$271  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = l_3_0;
-    if (rst) begin
-      \$272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = \$28 ;
-    if (rst) begin
-      \$273  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = out_3_1;
-    if (cap_3_1) begin
-      \$274  = \$80 [25:0];
-    end else if (\$29 ) begin
-      \$274  = out_4_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = a_3_1;
-    if (rst) begin
-      \$275  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = l_3_1;
-    if (rst) begin
-      \$276  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = p_3_2;
-    if (rst) begin
-      \$278  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = l_3_1;
-    if (rst) begin
-      \$279  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = \$30 ;
-    if (rst) begin
-      \$280  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = out_3_2;
-    if (cap_3_2) begin
-      \$281  = \$81 [25:0];
-    end else if (\$31 ) begin
-      \$281  = out_4_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = a_3_2;
-    if (rst) begin
-      \$282  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = l_3_2;
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = p_3_3;
-    if (rst) begin
-      \$285  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = l_3_2;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = \$32 ;
-    if (rst) begin
-      \$287  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = out_3_3;
-    if (cap_3_3) begin
-      \$288  = \$82 [25:0];
-    end else if (\$33 ) begin
-      \$288  = out_4_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = skew_a4_d3;
-    if (rst) begin
-      \$289  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = skew_l4_d3;
-    if (rst) begin
-      \$290  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = p_4_0;
-    if (rst) begin
-      \$292  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = skew_l4_d3;
-    if (rst) begin
-      \$293  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = \$34 ;
-    if (rst) begin
-      \$294  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = out_4_0;
-    if (cap_4_0) begin
-      \$295  = \$83 [25:0];
-    end else if (\$35 ) begin
-      \$295  = out_5_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = a_4_0;
-    if (rst) begin
-      \$296  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = l_4_0;
-    if (rst) begin
-      \$297  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = p_4_1;
-    if (rst) begin
-      \$299  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = l_4_0;
-    if (rst) begin
-      \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = \$36 ;
-    if (rst) begin
-      \$301  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = out_4_1;
-    if (cap_4_1) begin
-      \$302  = \$84 [25:0];
-    end else if (\$37 ) begin
-      \$302  = out_5_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = a_4_1;
-    if (rst) begin
-      \$303  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = l_4_1;
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = p_4_2;
-    if (rst) begin
-      \$306  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = l_4_1;
-    if (rst) begin
-      \$307  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = \$38 ;
-    if (rst) begin
-      \$308  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = out_4_2;
-    if (cap_4_2) begin
-      \$309  = \$85 [25:0];
-    end else if (\$39 ) begin
-      \$309  = out_5_2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = a_4_2;
-    if (rst) begin
-      \$310  = 8'h00;
-    end
-  end
+    a_4_3 <= _0235_;
+  assign _0402_ = _0403_ ? _0002_[3:0] : drain_count;
+  assign _0404_ = _0405_ ? 4'h8 : _0402_;
+  assign _0406_ = _0407_ ? 1'h0 : _0365_;
+  assign _0408_ = _0409_ ? 4'h0 : count_next;
+  assign _0410_ = _0411_ ? 26'h0000000 : out_7_3;
+  assign _0412_ = _0413_ ? _0400_[25:0] : _0410_;
+  assign _0414_ = _0415_ ? 26'h0000000 : _0363_;
+  assign _0416_ = _0417_ ? 1'h0 : l_7_2;
+  assign _0418_ = _0419_ ? 16'h0000 : p_7_3;
+  assign _0420_ = _0421_ ? 1'h0 : l_7_2;
+  assign _0422_ = _0423_ ? 8'h00 : a_7_2;
+  assign _0424_ = _0425_ ? 26'h0000000 : out_7_2;
+  assign _0426_ = _0427_ ? _0399_[25:0] : _0424_;
+  assign _0428_ = _0429_ ? 26'h0000000 : _0361_;
+  assign _0430_ = _0431_ ? 1'h0 : l_7_1;
+  assign _0432_ = _0433_ ? 16'h0000 : p_7_2;
+  assign _0434_ = _0435_ ? 1'h0 : l_7_1;
+  assign _0436_ = _0437_ ? 8'h00 : a_7_1;
+  assign _0438_ = _0439_ ? 26'h0000000 : out_7_1;
+  assign _0440_ = _0441_ ? _0398_[25:0] : _0438_;
+  assign _0442_ = _0443_ ? 26'h0000000 : _0359_;
+  assign _0444_ = _0445_ ? 1'h0 : l_7_0;
+  assign _0446_ = _0447_ ? 16'h0000 : p_7_1;
+  assign _0448_ = _0449_ ? 1'h0 : l_7_0;
+  assign _0450_ = _0451_ ? 8'h00 : a_7_0;
+  assign _0452_ = _0453_ ? 26'h0000000 : out_7_0;
+  assign _0454_ = _0455_ ? _0397_[25:0] : _0452_;
+  assign _0456_ = _0457_ ? 26'h0000000 : _0356_;
+  assign _0458_ = _0459_ ? 1'h0 : skew_l7_d6;
+  assign _0460_ = _0461_ ? 16'h0000 : p_7_0;
+  assign _0462_ = _0463_ ? 1'h0 : skew_l7_d6;
+  assign _0464_ = _0465_ ? 8'h00 : skew_a7_d6;
+  assign _0466_ = _0467_ ? out_7_3 : out_6_3;
+  assign _0468_ = _0469_ ? _0396_[25:0] : _0466_;
+  assign _0470_ = _0471_ ? 26'h0000000 : _0354_;
+  assign _0472_ = _0473_ ? 1'h0 : l_6_2;
+  assign _0474_ = _0475_ ? 16'h0000 : p_6_3;
+  assign _0476_ = _0477_ ? 1'h0 : l_6_2;
+  assign _0478_ = _0479_ ? 8'h00 : a_6_2;
+  assign _0480_ = _0481_ ? out_7_2 : out_6_2;
+  assign _0482_ = _0483_ ? _0395_[25:0] : _0480_;
+  assign _0484_ = _0485_ ? 26'h0000000 : _0352_;
+  assign _0486_ = _0487_ ? 1'h0 : l_6_1;
+  assign _0488_ = _0489_ ? 16'h0000 : p_6_2;
+  assign _0490_ = _0491_ ? 1'h0 : l_6_1;
+  assign _0492_ = _0493_ ? 8'h00 : a_6_1;
+  assign _0494_ = _0495_ ? out_7_1 : out_6_1;
+  assign _0496_ = _0497_ ? _0394_[25:0] : _0494_;
+  assign _0498_ = _0499_ ? 26'h0000000 : _0350_;
+  assign _0500_ = _0501_ ? 1'h0 : l_6_0;
+  assign _0502_ = _0503_ ? 16'h0000 : p_6_1;
+  assign _0504_ = _0505_ ? 1'h0 : l_6_0;
+  assign _0506_ = _0507_ ? 8'h00 : a_6_0;
+  assign _0508_ = _0509_ ? out_7_0 : out_6_0;
+  assign _0510_ = _0511_ ? _0393_[25:0] : _0508_;
+  assign _0512_ = _0513_ ? 26'h0000000 : _0348_;
+  assign _0514_ = _0515_ ? 1'h0 : skew_l6_d5;
+  assign _0516_ = _0517_ ? 16'h0000 : p_6_0;
+  assign _0518_ = _0519_ ? 1'h0 : skew_l6_d5;
+  assign _0520_ = _0521_ ? 8'h00 : skew_a6_d5;
+  assign _0522_ = _0523_ ? out_6_3 : out_5_3;
+  assign _0524_ = _0525_ ? _0392_[25:0] : _0522_;
+  assign _0526_ = _0527_ ? 26'h0000000 : _0345_;
+  assign _0528_ = _0529_ ? 1'h0 : l_5_2;
+  assign _0530_ = _0531_ ? 16'h0000 : p_5_3;
+  assign _0532_ = _0533_ ? 1'h0 : l_5_2;
+  assign _0534_ = _0535_ ? 8'h00 : a_5_2;
+  assign _0536_ = _0537_ ? out_6_2 : out_5_2;
+  assign _0538_ = _0539_ ? _0390_[25:0] : _0536_;
+  assign _0540_ = _0541_ ? 26'h0000000 : _0343_;
+  assign _0542_ = _0543_ ? 1'h0 : l_5_1;
+  assign _0544_ = _0545_ ? 16'h0000 : p_5_2;
+  assign _0546_ = _0547_ ? 1'h0 : l_5_1;
+  assign _0548_ = _0549_ ? 8'h00 : a_5_1;
+  assign _0550_ = _0551_ ? out_6_1 : out_5_1;
+  assign _0552_ = _0553_ ? _0389_[25:0] : _0550_;
+  assign _0554_ = _0555_ ? 26'h0000000 : _0341_;
+  assign _0556_ = _0557_ ? 1'h0 : l_5_0;
+  assign _0558_ = _0559_ ? 16'h0000 : p_5_1;
+  assign _0560_ = _0561_ ? 1'h0 : l_5_0;
+  assign _0562_ = _0563_ ? 8'h00 : a_5_0;
+  assign _0564_ = _0565_ ? out_6_0 : out_5_0;
+  assign _0566_ = _0567_ ? _0388_[25:0] : _0564_;
+  assign _0568_ = _0569_ ? 26'h0000000 : _0339_;
+  assign _0570_ = _0571_ ? 1'h0 : skew_l5_d4;
+  assign _0572_ = _0573_ ? 16'h0000 : p_5_0;
+  assign _0574_ = _0575_ ? 1'h0 : skew_l5_d4;
+  assign _0576_ = _0577_ ? 8'h00 : skew_a5_d4;
+  assign _0578_ = _0579_ ? out_5_3 : out_4_3;
+  assign _0580_ = _0581_ ? _0387_[25:0] : _0578_;
+  assign _0582_ = _0583_ ? 26'h0000000 : _0334_;
+  assign _0584_ = _0585_ ? 1'h0 : l_4_2;
+  assign _0586_ = _0587_ ? 16'h0000 : p_4_3;
+  assign _0588_ = _0589_ ? 1'h0 : l_4_2;
+  assign _0590_ = _0591_ ? 8'h00 : a_4_2;
+  assign _0592_ = _0593_ ? out_5_2 : out_4_2;
+  assign _0594_ = _0595_ ? _0386_[25:0] : _0592_;
+  assign _0596_ = _0597_ ? 26'h0000000 : _0311_;
+  assign _0598_ = _0599_ ? 1'h0 : l_4_1;
+  assign _0600_ = _0601_ ? 16'h0000 : p_4_2;
+  assign _0602_ = _0603_ ? 1'h0 : l_4_1;
+  assign _0604_ = _0605_ ? 8'h00 : a_4_1;
+  assign _0606_ = _0607_ ? out_5_1 : out_4_1;
+  assign _0608_ = _0609_ ? _0385_[25:0] : _0606_;
+  assign _0610_ = _0611_ ? 26'h0000000 : _0289_;
+  assign _0612_ = _0613_ ? 1'h0 : l_4_0;
+  assign _0614_ = _0615_ ? 16'h0000 : p_4_1;
+  assign _0616_ = _0617_ ? 1'h0 : l_4_0;
+  assign _0618_ = _0619_ ? 8'h00 : a_4_0;
+  assign _0620_ = _0621_ ? out_5_0 : out_4_0;
+  assign _0622_ = _0623_ ? _0384_[25:0] : _0620_;
+  assign _0624_ = _0625_ ? 26'h0000000 : _0267_;
+  assign _0626_ = _0627_ ? 1'h0 : skew_l4_d3;
+  assign _0628_ = _0629_ ? 16'h0000 : p_4_0;
+  assign _0630_ = _0631_ ? 1'h0 : skew_l4_d3;
+  assign _0632_ = _0633_ ? 8'h00 : skew_a4_d3;
+  assign _0634_ = _0635_ ? out_4_3 : out_3_3;
+  assign _0636_ = _0637_ ? _0383_[25:0] : _0634_;
+  assign _0638_ = _0639_ ? 26'h0000000 : _0245_;
+  assign _0640_ = _0641_ ? 1'h0 : l_3_2;
+  assign _0642_ = _0643_ ? 16'h0000 : p_3_3;
+  assign _0644_ = _0645_ ? 1'h0 : l_3_2;
+  assign _0646_ = _0647_ ? 8'h00 : a_3_2;
+  assign _0648_ = _0649_ ? out_4_2 : out_3_2;
+  assign _0650_ = _0651_ ? _0382_[25:0] : _0648_;
+  assign _0652_ = _0653_ ? 26'h0000000 : _0223_;
+  assign _0654_ = _0655_ ? 1'h0 : l_3_1;
+  assign _0656_ = _0657_ ? 16'h0000 : p_3_2;
+  assign _0658_ = _0659_ ? 1'h0 : l_3_1;
+  assign _0660_ = _0661_ ? 8'h00 : a_3_1;
+  assign _0662_ = _0663_ ? out_4_1 : out_3_1;
+  assign _0664_ = _0665_ ? _0381_[25:0] : _0662_;
+  assign _0666_ = _0667_ ? 26'h0000000 : _0200_;
+  assign _0668_ = _0669_ ? 1'h0 : l_3_0;
+  assign _0670_ = _0671_ ? 16'h0000 : p_3_1;
+  assign _0672_ = _0673_ ? 1'h0 : l_3_0;
+  assign _0674_ = _0675_ ? 8'h00 : a_3_0;
+  assign _0676_ = _0677_ ? out_4_0 : out_3_0;
+  assign _0678_ = _0679_ ? _0379_[25:0] : _0676_;
+  assign _0680_ = _0681_ ? 26'h0000000 : _0178_;
+  assign _0682_ = _0683_ ? 1'h0 : skew_l3_d2;
+  assign _0684_ = _0685_ ? 16'h0000 : p_3_0;
+  assign _0686_ = _0687_ ? 1'h0 : skew_l3_d2;
+  assign _0688_ = _0689_ ? 8'h00 : skew_a3_d2;
+  assign _0690_ = _0691_ ? out_3_3 : out_2_3;
+  assign _0692_ = _0693_ ? _0378_[25:0] : _0690_;
+  assign _0694_ = _0695_ ? 26'h0000000 : _0156_;
+  assign _0696_ = _0697_ ? 1'h0 : l_2_2;
+  assign _0698_ = _0699_ ? 16'h0000 : p_2_3;
+  assign _0700_ = _0701_ ? 1'h0 : l_2_2;
+  assign _0702_ = _0703_ ? 8'h00 : a_2_2;
+  assign _0704_ = _0705_ ? out_3_2 : out_2_2;
+  assign _0706_ = _0707_ ? _0377_[25:0] : _0704_;
+  assign _0708_ = _0709_ ? 26'h0000000 : _0134_;
+  assign _0710_ = _0711_ ? 1'h0 : l_2_1;
+  assign _0712_ = _0713_ ? 16'h0000 : p_2_2;
+  assign _0714_ = _0715_ ? 1'h0 : l_2_1;
+  assign _0716_ = _0717_ ? 8'h00 : a_2_1;
+  assign _0718_ = _0719_ ? out_3_1 : out_2_1;
+  assign _0720_ = _0721_ ? _0376_[25:0] : _0718_;
+  assign _0722_ = _0723_ ? 26'h0000000 : _0112_;
+  assign _0724_ = _0725_ ? 1'h0 : l_2_0;
+  assign _0726_ = _0727_ ? 16'h0000 : p_2_1;
+  assign _0728_ = _0729_ ? 1'h0 : l_2_0;
+  assign _0730_ = _0731_ ? 8'h00 : a_2_0;
+  assign _0732_ = _0733_ ? out_3_0 : out_2_0;
+  assign _0734_ = _0735_ ? _0375_[25:0] : _0732_;
+  assign _0736_ = _0737_ ? 26'h0000000 : _0089_;
+  assign _0738_ = _0739_ ? 1'h0 : skew_l2_d1;
+  assign _0740_ = _0741_ ? 16'h0000 : p_2_0;
+  assign _0742_ = _0743_ ? 1'h0 : skew_l2_d1;
+  assign _0744_ = _0745_ ? 8'h00 : skew_a2_d1;
+  assign _0746_ = _0747_ ? out_2_3 : out_1_3;
+  assign _0748_ = _0749_ ? _0374_[25:0] : _0746_;
+  assign _0750_ = _0751_ ? 26'h0000000 : _0067_;
+  assign _0752_ = _0753_ ? 1'h0 : l_1_2;
+  assign _0754_ = _0755_ ? 16'h0000 : p_1_3;
+  assign _0756_ = _0757_ ? 1'h0 : l_1_2;
+  assign _0758_ = _0759_ ? 8'h00 : a_1_2;
+  assign _0760_ = _0761_ ? out_2_2 : out_1_2;
+  assign _0762_ = _0763_ ? _0373_[25:0] : _0760_;
+  assign _0764_ = _0765_ ? 26'h0000000 : _0045_;
+  assign _0766_ = _0767_ ? 1'h0 : l_1_1;
+  assign _0768_ = _0769_ ? 16'h0000 : p_1_2;
+  assign _0770_ = _0771_ ? 1'h0 : l_1_1;
+  assign _0772_ = _0773_ ? 8'h00 : a_1_1;
+  assign _0774_ = _0775_ ? out_2_1 : out_1_1;
+  assign _0776_ = _0777_ ? _0372_[25:0] : _0774_;
+  assign _0778_ = _0779_ ? 26'h0000000 : _0023_;
+  assign _0780_ = _0781_ ? 1'h0 : l_1_0;
+  assign _0782_ = _0783_ ? 16'h0000 : p_1_1;
+  assign _0784_ = _0785_ ? 1'h0 : l_1_0;
+  assign _0786_ = _0787_ ? 8'h00 : a_1_0;
+  assign _0788_ = _0789_ ? out_2_0 : out_1_0;
+  assign _0790_ = _0791_ ? _0371_[25:0] : _0788_;
+  assign _0792_ = _0793_ ? 26'h0000000 : _0001_;
+  assign _0794_ = _0795_ ? 1'h0 : skew_l1_d0;
+  assign _0796_ = _0797_ ? 16'h0000 : p_1_0;
+  assign _0798_ = _0799_ ? 1'h0 : skew_l1_d0;
+  assign _0800_ = _0801_ ? 8'h00 : skew_a1_d0;
+  assign _0802_ = _0803_ ? out_1_3 : out_0_3;
+  assign _0804_ = _0805_ ? _0370_[25:0] : _0802_;
+  assign _0806_ = _0807_ ? 26'h0000000 : _0380_;
+  assign _0808_ = _0809_ ? 1'h0 : l_0_2;
+  assign _0810_ = _0811_ ? 16'h0000 : p_0_3;
+  assign _0812_ = _0813_ ? 1'h0 : l_0_2;
+  assign _0814_ = _0815_ ? 8'h00 : a_0_2;
+  assign _0816_ = _0817_ ? out_1_2 : out_0_2;
+  assign _0818_ = _0819_ ? _0368_[25:0] : _0816_;
+  assign _0820_ = _0821_ ? 26'h0000000 : _0358_;
+  assign _0822_ = _0823_ ? 1'h0 : l_0_1;
+  assign _0824_ = _0825_ ? 16'h0000 : p_0_2;
+  assign _0826_ = _0827_ ? 1'h0 : l_0_1;
+  assign _0828_ = _0829_ ? 8'h00 : a_0_1;
+  assign _0830_ = _0831_ ? out_1_1 : out_0_1;
+  assign _0832_ = _0833_ ? _0367_[25:0] : _0830_;
+  assign _0834_ = _0835_ ? 26'h0000000 : _0333_;
+  assign _0836_ = _0837_ ? 1'h0 : l_0_0;
+  assign _0838_ = _0839_ ? 16'h0000 : p_0_1;
+  assign _0840_ = _0841_ ? 1'h0 : l_0_0;
+  assign _0842_ = _0843_ ? 8'h00 : a_0_0;
+  assign _0844_ = _0845_ ? out_1_0 : out_0_0;
+  assign _0846_ = _0847_ ? _0366_[25:0] : _0844_;
+  assign _0848_ = _0849_ ? 26'h0000000 : _0111_;
+  assign _0850_ = _0851_ ? 1'h0 : in_last;
+  assign _0852_ = _0853_ ? 16'h0000 : p_0_0;
+  assign _0854_ = _0855_ ? 1'h0 : in_last;
+  assign _0856_ = _0857_ ? 8'h00 : a_in0;
+  assign _0858_ = _0859_ ? 1'h0 : skew_l7_d5;
+  assign _0860_ = _0861_ ? 1'h0 : skew_l7_d4;
+  assign _0862_ = _0863_ ? 1'h0 : skew_l7_d3;
+  assign _0864_ = _0865_ ? 1'h0 : skew_l7_d2;
+  assign _0866_ = _0867_ ? 1'h0 : skew_l7_d1;
+  assign _0868_ = _0869_ ? 1'h0 : skew_l7_d0;
+  assign _0870_ = _0871_ ? 1'h0 : in_last;
+  assign _0872_ = _0873_ ? 8'h00 : skew_a7_d5;
+  assign _0874_ = _0875_ ? 8'h00 : skew_a7_d4;
+  assign _0876_ = _0877_ ? 8'h00 : skew_a7_d3;
+  assign _0878_ = _0879_ ? 8'h00 : skew_a7_d2;
+  assign _0880_ = _0881_ ? 8'h00 : skew_a7_d1;
+  assign _0882_ = _0883_ ? 8'h00 : skew_a7_d0;
+  assign _0884_ = _0885_ ? 8'h00 : a_in7;
+  assign _0886_ = _0887_ ? 1'h0 : skew_l6_d4;
+  assign _0888_ = _0889_ ? 1'h0 : skew_l6_d3;
+  assign _0890_ = _0891_ ? 1'h0 : skew_l6_d2;
+  assign _0892_ = _0893_ ? 1'h0 : skew_l6_d1;
+  assign _0894_ = _0895_ ? 1'h0 : skew_l6_d0;
+  assign _0896_ = _0897_ ? 1'h0 : in_last;
+  assign _0898_ = _0899_ ? 8'h00 : skew_a6_d4;
+  assign _0900_ = _0901_ ? 8'h00 : skew_a6_d3;
+  assign _0902_ = _0903_ ? 8'h00 : skew_a6_d2;
+  assign _0904_ = _0905_ ? 8'h00 : skew_a6_d1;
+  assign _0906_ = _0907_ ? 8'h00 : skew_a6_d0;
+  assign _0908_ = _0909_ ? 8'h00 : a_in6;
+  assign _0910_ = _0911_ ? 1'h0 : skew_l5_d3;
+  assign _0912_ = _0913_ ? 1'h0 : skew_l5_d2;
+  assign _0914_ = _0915_ ? 1'h0 : skew_l5_d1;
+  assign _0916_ = _0917_ ? 1'h0 : skew_l5_d0;
+  assign _0918_ = _0919_ ? 1'h0 : in_last;
+  assign _0920_ = _0921_ ? 8'h00 : skew_a5_d3;
+  assign _0922_ = _0923_ ? 8'h00 : skew_a5_d2;
+  assign _0924_ = _0925_ ? 8'h00 : skew_a5_d1;
+  assign _0926_ = _0927_ ? 8'h00 : skew_a5_d0;
+  assign _0928_ = _0929_ ? 8'h00 : a_in5;
+  assign _0930_ = _0931_ ? 1'h0 : skew_l4_d2;
+  assign _0932_ = _0933_ ? 1'h0 : skew_l4_d1;
+  assign _0934_ = _0935_ ? 1'h0 : skew_l4_d0;
+  assign _0936_ = _0937_ ? 1'h0 : in_last;
+  assign _0938_ = _0939_ ? 8'h00 : skew_a4_d2;
+  assign _0940_ = _0941_ ? 8'h00 : skew_a4_d1;
+  assign _0942_ = _0943_ ? 8'h00 : skew_a4_d0;
+  assign _0944_ = _0945_ ? 8'h00 : a_in4;
+  assign _0946_ = _0947_ ? 1'h0 : skew_l3_d1;
+  assign _0948_ = _0949_ ? 1'h0 : skew_l3_d0;
+  assign _0950_ = _0951_ ? 1'h0 : in_last;
+  assign _0952_ = _0953_ ? 8'h00 : skew_a3_d1;
+  assign _0954_ = _0955_ ? 8'h00 : skew_a3_d0;
+  assign _0956_ = _0957_ ? 8'h00 : a_in3;
+  assign _0958_ = _0959_ ? 1'h0 : skew_l2_d0;
+  assign _0960_ = _0961_ ? 1'h0 : in_last;
+  assign _0962_ = _0963_ ? 8'h00 : skew_a2_d0;
+  assign _0964_ = _0965_ ? 8'h00 : a_in2;
+  assign _0966_ = _0967_ ? 1'h0 : in_last;
+  assign _0968_ = _0969_ ? 8'h00 : a_in1;
+  assign _0970_ = _0971_ ? 1'h0 : _0000_;
+  assign _0972_ = _0973_ ? 1'h0 : i_valid;
   assign en = 1'h1;
-  assign sum_0_0 = \$67 [25:0];
-  assign sum_0_1 = \$68 [25:0];
-  assign sum_0_2 = \$69 [25:0];
-  assign sum_0_3 = \$70 [25:0];
-  assign sum_1_0 = \$71 [25:0];
-  assign sum_1_1 = \$72 [25:0];
-  assign sum_1_2 = \$73 [25:0];
-  assign sum_1_3 = \$74 [25:0];
-  assign sum_2_0 = \$75 [25:0];
-  assign sum_2_1 = \$76 [25:0];
-  assign sum_2_2 = \$77 [25:0];
-  assign sum_2_3 = \$78 [25:0];
-  assign sum_3_0 = \$79 [25:0];
-  assign sum_3_1 = \$80 [25:0];
-  assign sum_3_2 = \$81 [25:0];
-  assign sum_3_3 = \$82 [25:0];
-  assign sum_4_0 = \$83 [25:0];
-  assign sum_4_1 = \$84 [25:0];
-  assign sum_4_2 = \$85 [25:0];
-  assign sum_4_3 = \$86 [25:0];
-  assign sum_5_0 = \$87 [25:0];
-  assign sum_5_1 = \$88 [25:0];
-  assign sum_5_2 = \$89 [25:0];
-  assign sum_5_3 = \$90 [25:0];
-  assign sum_6_0 = \$91 [25:0];
-  assign sum_6_1 = \$92 [25:0];
-  assign sum_6_2 = \$93 [25:0];
-  assign sum_6_3 = \$94 [25:0];
-  assign sum_7_0 = \$95 [25:0];
-  assign sum_7_1 = \$96 [25:0];
-  assign sum_7_2 = \$97 [25:0];
-  assign sum_7_3 = \$98 [25:0];
+  assign sum_0_0 = _0366_[25:0];
+  assign sum_0_1 = _0367_[25:0];
+  assign sum_0_2 = _0368_[25:0];
+  assign sum_0_3 = _0370_[25:0];
+  assign sum_1_0 = _0371_[25:0];
+  assign sum_1_1 = _0372_[25:0];
+  assign sum_1_2 = _0373_[25:0];
+  assign sum_1_3 = _0374_[25:0];
+  assign sum_2_0 = _0375_[25:0];
+  assign sum_2_1 = _0376_[25:0];
+  assign sum_2_2 = _0377_[25:0];
+  assign sum_2_3 = _0378_[25:0];
+  assign sum_3_0 = _0379_[25:0];
+  assign sum_3_1 = _0381_[25:0];
+  assign sum_3_2 = _0382_[25:0];
+  assign sum_3_3 = _0383_[25:0];
+  assign sum_4_0 = _0384_[25:0];
+  assign sum_4_1 = _0385_[25:0];
+  assign sum_4_2 = _0386_[25:0];
+  assign sum_4_3 = _0387_[25:0];
+  assign sum_5_0 = _0388_[25:0];
+  assign sum_5_1 = _0389_[25:0];
+  assign sum_5_2 = _0390_[25:0];
+  assign sum_5_3 = _0392_[25:0];
+  assign sum_6_0 = _0393_[25:0];
+  assign sum_6_1 = _0394_[25:0];
+  assign sum_6_2 = _0395_[25:0];
+  assign sum_6_3 = _0396_[25:0];
+  assign sum_7_0 = _0397_[25:0];
+  assign sum_7_1 = _0398_[25:0];
+  assign sum_7_2 = _0399_[25:0];
+  assign sum_7_3 = _0400_[25:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -5132,88 +4415,629 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
-  assign \$396  = w_6_3;
-  assign \$389  = w_6_2;
-  assign \$382  = w_6_1;
-  assign \$375  = w_6_0;
-  assign \$368  = w_5_3;
-  assign \$361  = w_5_2;
-  assign \$354  = w_5_1;
-  assign \$347  = w_5_0;
-  assign \$340  = w_4_3;
-  assign \$333  = w_4_2;
-  assign \$326  = w_4_1;
-  assign \$319  = w_4_0;
-  assign \$312  = w_3_3;
-  assign \$305  = w_3_2;
-  assign \$298  = w_3_1;
-  assign \$291  = w_3_0;
-  assign \$284  = w_2_3;
-  assign \$277  = w_2_2;
-  assign \$270  = w_2_1;
-  assign \$263  = w_2_0;
-  assign \$256  = w_1_3;
-  assign \$249  = w_1_2;
-  assign \$242  = w_1_1;
-  assign \$235  = w_1_0;
-  assign \$228  = w_0_3;
-  assign \$221  = w_0_2;
-  assign \$214  = w_0_1;
-  assign \$207  = w_0_0;
-  assign \$200  = skew_w3_d2;
-  assign \$193  = skew_w2_d1;
-  assign \$186  = skew_w1_d0;
-  assign \$179  = w_in0;
-  assign \$176  = skew_w3_d1;
-  assign \$175  = skew_w3_d0;
-  assign \$174  = w_in3;
-  assign \$173  = skew_w2_d0;
-  assign \$172  = w_in2;
-  assign \$171  = w_in1;
-  assign \$114  = i_w[31:24];
-  assign \$113  = i_w[23:16];
-  assign \$112  = i_w[15:8];
-  assign \$111  = i_w[7:0];
-  assign \$110  = i_a[63:56];
-  assign \$109  = i_a[55:48];
-  assign \$108  = i_a[47:40];
-  assign \$107  = i_a[39:32];
-  assign \$106  = i_a[31:24];
-  assign \$105  = i_a[23:16];
-  assign \$104  = i_a[15:8];
-  assign \$103  = i_a[7:0];
-  assign \$3  = drain_shift;
-  assign \$5  = drain_shift;
-  assign \$7  = drain_shift;
-  assign \$9  = drain_shift;
-  assign \$11  = drain_shift;
-  assign \$13  = drain_shift;
-  assign \$15  = drain_shift;
-  assign \$17  = drain_shift;
-  assign \$19  = drain_shift;
-  assign \$21  = drain_shift;
-  assign \$23  = drain_shift;
-  assign \$25  = drain_shift;
-  assign \$27  = drain_shift;
-  assign \$29  = drain_shift;
-  assign \$31  = drain_shift;
-  assign \$33  = drain_shift;
-  assign \$35  = drain_shift;
-  assign \$37  = drain_shift;
-  assign \$39  = drain_shift;
-  assign \$41  = drain_shift;
-  assign \$43  = drain_shift;
-  assign \$45  = drain_shift;
-  assign \$47  = drain_shift;
-  assign \$49  = drain_shift;
-  assign \$51  = drain_shift;
-  assign \$53  = drain_shift;
-  assign \$55  = drain_shift;
-  assign \$57  = drain_shift;
-  assign \$59  = drain_shift;
-  assign \$61  = drain_shift;
-  assign \$63  = drain_shift;
-  assign \$65  = drain_shift;
+  assign _0329_ = w_6_3;
+  assign _0321_ = w_6_2;
+  assign _0314_ = w_6_1;
+  assign _0306_ = w_6_0;
+  assign _0298_ = w_5_3;
+  assign _0291_ = w_5_2;
+  assign _0283_ = w_5_1;
+  assign _0275_ = w_5_0;
+  assign _0268_ = w_4_3;
+  assign _0260_ = w_4_2;
+  assign _0252_ = w_4_1;
+  assign _0244_ = w_4_0;
+  assign _0237_ = w_3_3;
+  assign _0229_ = w_3_2;
+  assign _0220_ = w_3_1;
+  assign _0213_ = w_3_0;
+  assign _0205_ = w_2_3;
+  assign _0197_ = w_2_2;
+  assign _0190_ = w_2_1;
+  assign _0182_ = w_2_0;
+  assign _0174_ = w_1_3;
+  assign _0166_ = w_1_2;
+  assign _0159_ = w_1_1;
+  assign _0151_ = w_1_0;
+  assign _0143_ = w_0_3;
+  assign _0136_ = w_0_2;
+  assign _0128_ = w_0_1;
+  assign _0120_ = w_0_0;
+  assign _0113_ = skew_w3_d2;
+  assign _0104_ = skew_w2_d1;
+  assign _0096_ = skew_w1_d0;
+  assign _0088_ = w_in0;
+  assign _0085_ = skew_w3_d1;
+  assign _0084_ = skew_w3_d0;
+  assign _0083_ = w_in3;
+  assign _0082_ = skew_w2_d0;
+  assign _0081_ = w_in2;
+  assign _0080_ = w_in1;
+  assign _0017_ = i_w[31:24];
+  assign _0016_ = i_w[23:16];
+  assign _0015_ = i_w[15:8];
+  assign _0014_ = i_w[7:0];
+  assign _0013_ = i_a[63:56];
+  assign _0011_ = i_a[55:48];
+  assign _0010_ = i_a[47:40];
+  assign _0009_ = i_a[39:32];
+  assign _0008_ = i_a[31:24];
+  assign _0007_ = i_a[23:16];
+  assign _0006_ = i_a[15:8];
+  assign _0005_ = i_a[7:0];
+  assign _0403_ = _0401_;
+  assign _0405_ = cap_7_3;
+  assign count_next = _0404_;
+  assign _0407_ = rst;
+  assign _0337_ = _0406_;
+  assign _0409_ = rst;
+  assign _0336_ = _0408_;
+  assign _0411_ = _0364_;
+  assign _0413_ = cap_7_3;
+  assign _0335_ = _0412_;
+  assign _0415_ = rst;
+  assign _0332_ = _0414_;
+  assign _0417_ = rst;
+  assign _0331_ = _0416_;
+  assign _0419_ = rst;
+  assign _0330_ = _0418_;
+  assign _0421_ = rst;
+  assign _0328_ = _0420_;
+  assign _0423_ = rst;
+  assign _0327_ = _0422_;
+  assign _0425_ = _0362_;
+  assign _0427_ = cap_7_2;
+  assign _0326_ = _0426_;
+  assign _0429_ = rst;
+  assign _0325_ = _0428_;
+  assign _0431_ = rst;
+  assign _0324_ = _0430_;
+  assign _0433_ = rst;
+  assign _0323_ = _0432_;
+  assign _0435_ = rst;
+  assign _0320_ = _0434_;
+  assign _0437_ = rst;
+  assign _0319_ = _0436_;
+  assign _0439_ = _0360_;
+  assign _0441_ = cap_7_1;
+  assign _0318_ = _0440_;
+  assign _0443_ = rst;
+  assign _0317_ = _0442_;
+  assign _0445_ = rst;
+  assign _0316_ = _0444_;
+  assign _0447_ = rst;
+  assign _0315_ = _0446_;
+  assign _0449_ = rst;
+  assign _0313_ = _0448_;
+  assign _0451_ = rst;
+  assign _0312_ = _0450_;
+  assign _0453_ = _0357_;
+  assign _0455_ = cap_7_0;
+  assign _0310_ = _0454_;
+  assign _0457_ = rst;
+  assign _0309_ = _0456_;
+  assign _0459_ = rst;
+  assign _0308_ = _0458_;
+  assign _0461_ = rst;
+  assign _0307_ = _0460_;
+  assign _0463_ = rst;
+  assign _0305_ = _0462_;
+  assign _0465_ = rst;
+  assign _0304_ = _0464_;
+  assign _0467_ = _0355_;
+  assign _0469_ = cap_6_3;
+  assign _0303_ = _0468_;
+  assign _0471_ = rst;
+  assign _0302_ = _0470_;
+  assign _0473_ = rst;
+  assign _0301_ = _0472_;
+  assign _0475_ = rst;
+  assign _0299_ = _0474_;
+  assign _0477_ = rst;
+  assign _0297_ = _0476_;
+  assign _0479_ = rst;
+  assign _0296_ = _0478_;
+  assign _0481_ = _0353_;
+  assign _0483_ = cap_6_2;
+  assign _0295_ = _0482_;
+  assign _0485_ = rst;
+  assign _0294_ = _0484_;
+  assign _0487_ = rst;
+  assign _0293_ = _0486_;
+  assign _0489_ = rst;
+  assign _0292_ = _0488_;
+  assign _0491_ = rst;
+  assign _0290_ = _0490_;
+  assign _0493_ = rst;
+  assign _0288_ = _0492_;
+  assign _0495_ = _0351_;
+  assign _0497_ = cap_6_1;
+  assign _0287_ = _0496_;
+  assign _0499_ = rst;
+  assign _0286_ = _0498_;
+  assign _0501_ = rst;
+  assign _0285_ = _0500_;
+  assign _0503_ = rst;
+  assign _0284_ = _0502_;
+  assign _0505_ = rst;
+  assign _0282_ = _0504_;
+  assign _0507_ = rst;
+  assign _0281_ = _0506_;
+  assign _0509_ = _0349_;
+  assign _0511_ = cap_6_0;
+  assign _0280_ = _0510_;
+  assign _0513_ = rst;
+  assign _0279_ = _0512_;
+  assign _0515_ = rst;
+  assign _0277_ = _0514_;
+  assign _0517_ = rst;
+  assign _0276_ = _0516_;
+  assign _0519_ = rst;
+  assign _0274_ = _0518_;
+  assign _0521_ = rst;
+  assign _0273_ = _0520_;
+  assign _0523_ = _0346_;
+  assign _0525_ = cap_5_3;
+  assign _0272_ = _0524_;
+  assign _0527_ = rst;
+  assign _0271_ = _0526_;
+  assign _0529_ = rst;
+  assign _0270_ = _0528_;
+  assign _0531_ = rst;
+  assign _0269_ = _0530_;
+  assign _0533_ = rst;
+  assign _0266_ = _0532_;
+  assign _0535_ = rst;
+  assign _0265_ = _0534_;
+  assign _0537_ = _0344_;
+  assign _0539_ = cap_5_2;
+  assign _0264_ = _0538_;
+  assign _0541_ = rst;
+  assign _0263_ = _0540_;
+  assign _0543_ = rst;
+  assign _0262_ = _0542_;
+  assign _0545_ = rst;
+  assign _0261_ = _0544_;
+  assign _0547_ = rst;
+  assign _0259_ = _0546_;
+  assign _0549_ = rst;
+  assign _0258_ = _0548_;
+  assign _0551_ = _0342_;
+  assign _0553_ = cap_5_1;
+  assign _0257_ = _0552_;
+  assign _0555_ = rst;
+  assign _0255_ = _0554_;
+  assign _0557_ = rst;
+  assign _0254_ = _0556_;
+  assign _0559_ = rst;
+  assign _0253_ = _0558_;
+  assign _0561_ = rst;
+  assign _0251_ = _0560_;
+  assign _0563_ = rst;
+  assign _0250_ = _0562_;
+  assign _0565_ = _0340_;
+  assign _0567_ = cap_5_0;
+  assign _0249_ = _0566_;
+  assign _0569_ = rst;
+  assign _0248_ = _0568_;
+  assign _0571_ = rst;
+  assign _0247_ = _0570_;
+  assign _0573_ = rst;
+  assign _0246_ = _0572_;
+  assign _0575_ = rst;
+  assign _0243_ = _0574_;
+  assign _0577_ = rst;
+  assign _0242_ = _0576_;
+  assign _0579_ = _0338_;
+  assign _0581_ = cap_4_3;
+  assign _0241_ = _0580_;
+  assign _0583_ = rst;
+  assign _0240_ = _0582_;
+  assign _0585_ = rst;
+  assign _0239_ = _0584_;
+  assign _0587_ = rst;
+  assign _0238_ = _0586_;
+  assign _0589_ = rst;
+  assign _0236_ = _0588_;
+  assign _0591_ = rst;
+  assign _0235_ = _0590_;
+  assign _0593_ = _0322_;
+  assign _0595_ = cap_4_2;
+  assign _0233_ = _0594_;
+  assign _0597_ = rst;
+  assign _0232_ = _0596_;
+  assign _0599_ = rst;
+  assign _0231_ = _0598_;
+  assign _0601_ = rst;
+  assign _0230_ = _0600_;
+  assign _0603_ = rst;
+  assign _0228_ = _0602_;
+  assign _0605_ = rst;
+  assign _0227_ = _0604_;
+  assign _0607_ = _0300_;
+  assign _0609_ = cap_4_1;
+  assign _0226_ = _0608_;
+  assign _0611_ = rst;
+  assign _0225_ = _0610_;
+  assign _0613_ = rst;
+  assign _0224_ = _0612_;
+  assign _0615_ = rst;
+  assign _0221_ = _0614_;
+  assign _0617_ = rst;
+  assign _0219_ = _0616_;
+  assign _0619_ = rst;
+  assign _0218_ = _0618_;
+  assign _0621_ = _0278_;
+  assign _0623_ = cap_4_0;
+  assign _0217_ = _0622_;
+  assign _0625_ = rst;
+  assign _0216_ = _0624_;
+  assign _0627_ = rst;
+  assign _0215_ = _0626_;
+  assign _0629_ = rst;
+  assign _0214_ = _0628_;
+  assign _0631_ = rst;
+  assign _0212_ = _0630_;
+  assign _0633_ = rst;
+  assign _0210_ = _0632_;
+  assign _0635_ = _0256_;
+  assign _0637_ = cap_3_3;
+  assign _0209_ = _0636_;
+  assign _0639_ = rst;
+  assign _0208_ = _0638_;
+  assign _0641_ = rst;
+  assign _0207_ = _0640_;
+  assign _0643_ = rst;
+  assign _0206_ = _0642_;
+  assign _0645_ = rst;
+  assign _0204_ = _0644_;
+  assign _0647_ = rst;
+  assign _0203_ = _0646_;
+  assign _0649_ = _0234_;
+  assign _0651_ = cap_3_2;
+  assign _0202_ = _0650_;
+  assign _0653_ = rst;
+  assign _0201_ = _0652_;
+  assign _0655_ = rst;
+  assign _0199_ = _0654_;
+  assign _0657_ = rst;
+  assign _0198_ = _0656_;
+  assign _0659_ = rst;
+  assign _0196_ = _0658_;
+  assign _0661_ = rst;
+  assign _0195_ = _0660_;
+  assign _0663_ = _0211_;
+  assign _0665_ = cap_3_1;
+  assign _0194_ = _0664_;
+  assign _0667_ = rst;
+  assign _0193_ = _0666_;
+  assign _0669_ = rst;
+  assign _0192_ = _0668_;
+  assign _0671_ = rst;
+  assign _0191_ = _0670_;
+  assign _0673_ = rst;
+  assign _0188_ = _0672_;
+  assign _0675_ = rst;
+  assign _0187_ = _0674_;
+  assign _0677_ = _0189_;
+  assign _0679_ = cap_3_0;
+  assign _0186_ = _0678_;
+  assign _0681_ = rst;
+  assign _0185_ = _0680_;
+  assign _0683_ = rst;
+  assign _0184_ = _0682_;
+  assign _0685_ = rst;
+  assign _0183_ = _0684_;
+  assign _0687_ = rst;
+  assign _0181_ = _0686_;
+  assign _0689_ = rst;
+  assign _0180_ = _0688_;
+  assign _0691_ = _0167_;
+  assign _0693_ = cap_2_3;
+  assign _0179_ = _0692_;
+  assign _0695_ = rst;
+  assign _0177_ = _0694_;
+  assign _0697_ = rst;
+  assign _0176_ = _0696_;
+  assign _0699_ = rst;
+  assign _0175_ = _0698_;
+  assign _0701_ = rst;
+  assign _0173_ = _0700_;
+  assign _0703_ = rst;
+  assign _0172_ = _0702_;
+  assign _0705_ = _0145_;
+  assign _0707_ = cap_2_2;
+  assign _0171_ = _0706_;
+  assign _0709_ = rst;
+  assign _0170_ = _0708_;
+  assign _0711_ = rst;
+  assign _0169_ = _0710_;
+  assign _0713_ = rst;
+  assign _0168_ = _0712_;
+  assign _0715_ = rst;
+  assign _0165_ = _0714_;
+  assign _0717_ = rst;
+  assign _0164_ = _0716_;
+  assign _0719_ = _0123_;
+  assign _0721_ = cap_2_1;
+  assign _0163_ = _0720_;
+  assign _0723_ = rst;
+  assign _0162_ = _0722_;
+  assign _0725_ = rst;
+  assign _0161_ = _0724_;
+  assign _0727_ = rst;
+  assign _0160_ = _0726_;
+  assign _0729_ = rst;
+  assign _0158_ = _0728_;
+  assign _0731_ = rst;
+  assign _0157_ = _0730_;
+  assign _0733_ = _0100_;
+  assign _0735_ = cap_2_0;
+  assign _0155_ = _0734_;
+  assign _0737_ = rst;
+  assign _0154_ = _0736_;
+  assign _0739_ = rst;
+  assign _0153_ = _0738_;
+  assign _0741_ = rst;
+  assign _0152_ = _0740_;
+  assign _0743_ = rst;
+  assign _0150_ = _0742_;
+  assign _0745_ = rst;
+  assign _0149_ = _0744_;
+  assign _0747_ = _0078_;
+  assign _0749_ = cap_1_3;
+  assign _0148_ = _0748_;
+  assign _0751_ = rst;
+  assign _0147_ = _0750_;
+  assign _0753_ = rst;
+  assign _0146_ = _0752_;
+  assign _0755_ = rst;
+  assign _0144_ = _0754_;
+  assign _0757_ = rst;
+  assign _0142_ = _0756_;
+  assign _0759_ = rst;
+  assign _0141_ = _0758_;
+  assign _0761_ = _0056_;
+  assign _0763_ = cap_1_2;
+  assign _0140_ = _0762_;
+  assign _0765_ = rst;
+  assign _0139_ = _0764_;
+  assign _0767_ = rst;
+  assign _0138_ = _0766_;
+  assign _0769_ = rst;
+  assign _0137_ = _0768_;
+  assign _0771_ = rst;
+  assign _0135_ = _0770_;
+  assign _0773_ = rst;
+  assign _0133_ = _0772_;
+  assign _0775_ = _0034_;
+  assign _0777_ = cap_1_1;
+  assign _0132_ = _0776_;
+  assign _0779_ = rst;
+  assign _0131_ = _0778_;
+  assign _0781_ = rst;
+  assign _0130_ = _0780_;
+  assign _0783_ = rst;
+  assign _0129_ = _0782_;
+  assign _0785_ = rst;
+  assign _0127_ = _0784_;
+  assign _0787_ = rst;
+  assign _0126_ = _0786_;
+  assign _0789_ = _0012_;
+  assign _0791_ = cap_1_0;
+  assign _0125_ = _0790_;
+  assign _0793_ = rst;
+  assign _0124_ = _0792_;
+  assign _0795_ = rst;
+  assign _0122_ = _0794_;
+  assign _0797_ = rst;
+  assign _0121_ = _0796_;
+  assign _0799_ = rst;
+  assign _0119_ = _0798_;
+  assign _0801_ = rst;
+  assign _0118_ = _0800_;
+  assign _0803_ = _0391_;
+  assign _0805_ = cap_0_3;
+  assign _0117_ = _0804_;
+  assign _0807_ = rst;
+  assign _0116_ = _0806_;
+  assign _0809_ = rst;
+  assign _0115_ = _0808_;
+  assign _0811_ = rst;
+  assign _0114_ = _0810_;
+  assign _0813_ = rst;
+  assign _0110_ = _0812_;
+  assign _0815_ = rst;
+  assign _0109_ = _0814_;
+  assign _0817_ = _0369_;
+  assign _0819_ = cap_0_2;
+  assign _0108_ = _0818_;
+  assign _0821_ = rst;
+  assign _0107_ = _0820_;
+  assign _0823_ = rst;
+  assign _0106_ = _0822_;
+  assign _0825_ = rst;
+  assign _0105_ = _0824_;
+  assign _0827_ = rst;
+  assign _0103_ = _0826_;
+  assign _0829_ = rst;
+  assign _0102_ = _0828_;
+  assign _0831_ = _0347_;
+  assign _0833_ = cap_0_1;
+  assign _0101_ = _0832_;
+  assign _0835_ = rst;
+  assign _0099_ = _0834_;
+  assign _0837_ = rst;
+  assign _0098_ = _0836_;
+  assign _0839_ = rst;
+  assign _0097_ = _0838_;
+  assign _0841_ = rst;
+  assign _0095_ = _0840_;
+  assign _0843_ = rst;
+  assign _0094_ = _0842_;
+  assign _0845_ = _0222_;
+  assign _0847_ = cap_0_0;
+  assign _0093_ = _0846_;
+  assign _0849_ = rst;
+  assign _0092_ = _0848_;
+  assign _0851_ = rst;
+  assign _0091_ = _0850_;
+  assign _0853_ = rst;
+  assign _0090_ = _0852_;
+  assign _0855_ = rst;
+  assign _0087_ = _0854_;
+  assign _0857_ = rst;
+  assign _0086_ = _0856_;
+  assign _0859_ = rst;
+  assign _0079_ = _0858_;
+  assign _0861_ = rst;
+  assign _0077_ = _0860_;
+  assign _0863_ = rst;
+  assign _0076_ = _0862_;
+  assign _0865_ = rst;
+  assign _0075_ = _0864_;
+  assign _0867_ = rst;
+  assign _0074_ = _0866_;
+  assign _0869_ = rst;
+  assign _0073_ = _0868_;
+  assign _0871_ = rst;
+  assign _0072_ = _0870_;
+  assign _0873_ = rst;
+  assign _0071_ = _0872_;
+  assign _0875_ = rst;
+  assign _0070_ = _0874_;
+  assign _0877_ = rst;
+  assign _0069_ = _0876_;
+  assign _0879_ = rst;
+  assign _0068_ = _0878_;
+  assign _0881_ = rst;
+  assign _0066_ = _0880_;
+  assign _0883_ = rst;
+  assign _0065_ = _0882_;
+  assign _0885_ = rst;
+  assign _0064_ = _0884_;
+  assign _0887_ = rst;
+  assign _0063_ = _0886_;
+  assign _0889_ = rst;
+  assign _0062_ = _0888_;
+  assign _0891_ = rst;
+  assign _0061_ = _0890_;
+  assign _0893_ = rst;
+  assign _0060_ = _0892_;
+  assign _0895_ = rst;
+  assign _0059_ = _0894_;
+  assign _0897_ = rst;
+  assign _0058_ = _0896_;
+  assign _0899_ = rst;
+  assign _0057_ = _0898_;
+  assign _0901_ = rst;
+  assign _0055_ = _0900_;
+  assign _0903_ = rst;
+  assign _0054_ = _0902_;
+  assign _0905_ = rst;
+  assign _0053_ = _0904_;
+  assign _0907_ = rst;
+  assign _0052_ = _0906_;
+  assign _0909_ = rst;
+  assign _0051_ = _0908_;
+  assign _0911_ = rst;
+  assign _0050_ = _0910_;
+  assign _0913_ = rst;
+  assign _0049_ = _0912_;
+  assign _0915_ = rst;
+  assign _0048_ = _0914_;
+  assign _0917_ = rst;
+  assign _0047_ = _0916_;
+  assign _0919_ = rst;
+  assign _0046_ = _0918_;
+  assign _0921_ = rst;
+  assign _0044_ = _0920_;
+  assign _0923_ = rst;
+  assign _0043_ = _0922_;
+  assign _0925_ = rst;
+  assign _0042_ = _0924_;
+  assign _0927_ = rst;
+  assign _0041_ = _0926_;
+  assign _0929_ = rst;
+  assign _0040_ = _0928_;
+  assign _0931_ = rst;
+  assign _0039_ = _0930_;
+  assign _0933_ = rst;
+  assign _0038_ = _0932_;
+  assign _0935_ = rst;
+  assign _0037_ = _0934_;
+  assign _0937_ = rst;
+  assign _0036_ = _0936_;
+  assign _0939_ = rst;
+  assign _0035_ = _0938_;
+  assign _0941_ = rst;
+  assign _0033_ = _0940_;
+  assign _0943_ = rst;
+  assign _0032_ = _0942_;
+  assign _0945_ = rst;
+  assign _0031_ = _0944_;
+  assign _0947_ = rst;
+  assign _0030_ = _0946_;
+  assign _0949_ = rst;
+  assign _0029_ = _0948_;
+  assign _0951_ = rst;
+  assign _0028_ = _0950_;
+  assign _0953_ = rst;
+  assign _0027_ = _0952_;
+  assign _0955_ = rst;
+  assign _0026_ = _0954_;
+  assign _0957_ = rst;
+  assign _0025_ = _0956_;
+  assign _0959_ = rst;
+  assign _0024_ = _0958_;
+  assign _0961_ = rst;
+  assign _0022_ = _0960_;
+  assign _0963_ = rst;
+  assign _0021_ = _0962_;
+  assign _0965_ = rst;
+  assign _0020_ = _0964_;
+  assign _0967_ = rst;
+  assign _0019_ = _0966_;
+  assign _0969_ = rst;
+  assign _0018_ = _0968_;
+  assign _0971_ = rst;
+  assign _0004_ = _0970_;
+  assign _0973_ = rst;
+  assign _0003_ = _0972_;
+  assign _0222_ = drain_shift;
+  assign _0347_ = drain_shift;
+  assign _0369_ = drain_shift;
+  assign _0391_ = drain_shift;
+  assign _0012_ = drain_shift;
+  assign _0034_ = drain_shift;
+  assign _0056_ = drain_shift;
+  assign _0078_ = drain_shift;
+  assign _0100_ = drain_shift;
+  assign _0123_ = drain_shift;
+  assign _0145_ = drain_shift;
+  assign _0167_ = drain_shift;
+  assign _0189_ = drain_shift;
+  assign _0211_ = drain_shift;
+  assign _0234_ = drain_shift;
+  assign _0256_ = drain_shift;
+  assign _0278_ = drain_shift;
+  assign _0300_ = drain_shift;
+  assign _0322_ = drain_shift;
+  assign _0338_ = drain_shift;
+  assign _0340_ = drain_shift;
+  assign _0342_ = drain_shift;
+  assign _0344_ = drain_shift;
+  assign _0346_ = drain_shift;
+  assign _0349_ = drain_shift;
+  assign _0351_ = drain_shift;
+  assign _0353_ = drain_shift;
+  assign _0355_ = drain_shift;
+  assign _0357_ = drain_shift;
+  assign _0360_ = drain_shift;
+  assign _0362_ = drain_shift;
+  assign _0364_ = drain_shift;
+  assign cap_7_3 = lr_7_3;
+  assign _0401_ = drain_shift;
   assign cap_0_0 = lr_0_0;
   assign cap_0_1 = lr_0_1;
   assign cap_0_2 = lr_0_2;
@@ -5245,34 +5069,45 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_0 = lr_7_0;
   assign cap_7_1 = lr_7_1;
   assign cap_7_2 = lr_7_2;
-  assign cap_7_3 = lr_7_3;
-  assign \$99  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [5:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [5:0] \$18 ;
-  reg [4:0] \$19 ;
-  wire \$2 ;
-  reg [4:0] \$20 ;
-  reg [4:0] \$21 ;
-  wire [5:0] \$3 ;
-  wire [5:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire [5:0] \$7 ;
-  wire [5:0] \$8 ;
-  wire \$9 ;
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire [5:0] _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire [5:0] _09_;
+  wire [4:0] _10_;
+  wire _11_;
+  wire [4:0] _12_;
+  wire [4:0] _13_;
+  wire [5:0] _14_;
+  wire [5:0] _15_;
+  wire _16_;
+  wire _17_;
+  wire [5:0] _18_;
+  wire [5:0] _19_;
+  wire _20_;
+  wire _21_;
+  wire [4:0] _22_;
+  wire _23_;
+  wire [4:0] _24_;
+  wire _25_;
+  wire [4:0] _26_;
+  wire _27_;
+  wire [4:0] _28_;
+  wire _29_;
+  wire [4:0] _30_;
+  wire _31_;
+  wire [4:0] _32_;
+  wire _33_;
+  wire [4:0] _34_;
   input clk;
   wire clk;
   (* init = 5'h00 *)
@@ -5333,163 +5168,234 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign w_rdy = level != 5'h14;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 5'h13;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 6'h00 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 5'h13;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 6'h00 : \$7 ;
-  assign \$9  = w_rdy & w_en;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign _00_ = w_rdy & w_en;
+  assign _11_ = w_port__addr == 5'h13;
+  assign _14_ = w_port__addr + 1'h1;
+  assign _15_ = _11_ ? 6'h00 : _14_;
+  assign _16_ = r_rdy & r_en;
+  assign _17_ = r_port__addr == 5'h13;
+  assign _18_ = r_port__addr + 1'h1;
+  assign _19_ = _17_ ? 6'h00 : _18_;
+  assign _20_ = w_rdy & w_en;
+  assign _01_ = r_rdy & r_en;
+  assign _02_ = ~ _01_;
+  assign _03_ = _20_ & _02_;
+  assign _04_ = level + 1'h1;
+  assign _05_ = r_rdy & r_en;
+  assign _06_ = w_rdy & w_en;
+  assign _07_ = ~ _06_;
+  assign _08_ = _05_ & _07_;
+  assign _09_ = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= _10_;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= _12_;
   always @(posedge clk)
-    level <= \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$19  = w_port__addr;
-    if (\$1 ) begin
-      \$19  = \$4 [4:0];
-    end
-    if (rst) begin
-      \$19  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [4:0];
-    end
-    if (rst) begin
-      \$20  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [4:0];
-    end
-    if (\$17 ) begin
-      \$21  = \$18 [4:0];
-    end
-    if (rst) begin
-      \$21  = 5'h00;
-    end
-  end
+    level <= _13_;
+  assign _26_ = _27_ ? _04_[4:0] : level;
+  assign _22_ = _23_ ? _15_[4:0] : w_port__addr;
+  assign _24_ = _25_ ? 5'h00 : _22_;
+  assign _28_ = _29_ ? _09_[4:0] : _26_;
+  assign _30_ = _31_ ? 5'h00 : _28_;
+  assign _32_ = _33_ ? _19_[4:0] : r_port__addr;
+  assign _34_ = _21_ ? 5'h00 : _32_;
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
   assign r_port__data = r_data;
+  assign _27_ = _03_;
+  assign _29_ = _08_;
+  assign _31_ = rst;
+  assign _13_ = _30_;
+  assign _33_ = _16_;
+  assign _21_ = rst;
+  assign _12_ = _34_;
+  assign _23_ = _00_;
+  assign _25_ = rst;
+  assign _10_ = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [6:0] \$1 ;
-  wire [125:0] \$10 ;
-  wire [125:0] \$11 ;
-  wire [125:0] \$12 ;
-  wire [125:0] \$13 ;
-  wire [125:0] \$14 ;
-  wire [125:0] \$15 ;
-  wire [125:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [28:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire [6:0] \$2 ;
-  wire [30:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [33:0] \$22 ;
-  wire [28:0] \$23 ;
-  wire [31:0] \$24 ;
-  wire [30:0] \$25 ;
-  wire [32:0] \$26 ;
-  wire [33:0] \$27 ;
-  wire [28:0] \$28 ;
-  wire [31:0] \$29 ;
-  wire [6:0] \$3 ;
-  wire [30:0] \$30 ;
-  wire [32:0] \$31 ;
-  wire [33:0] \$32 ;
-  wire [28:0] \$33 ;
-  wire [31:0] \$34 ;
-  wire [30:0] \$35 ;
-  wire [32:0] \$36 ;
-  wire [64:0] \$37 ;
-  wire [65:0] \$38 ;
-  wire [66:0] \$39 ;
-  wire [6:0] \$4 ;
-  wire [64:0] \$40 ;
-  wire [65:0] \$41 ;
-  wire [66:0] \$42 ;
-  wire [64:0] \$43 ;
-  wire [65:0] \$44 ;
-  wire [66:0] \$45 ;
-  wire [64:0] \$46 ;
-  wire [65:0] \$47 ;
-  wire [66:0] \$48 ;
-  wire \$49 ;
-  wire [32:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg [30:0] \$59 ;
-  wire [32:0] \$6 ;
-  reg [5:0] \$60 ;
-  reg [30:0] \$61 ;
-  reg [5:0] \$62 ;
-  reg [30:0] \$63 ;
-  reg [5:0] \$64 ;
-  reg [30:0] \$65 ;
-  reg [5:0] \$66 ;
-  reg [31:0] \$67 ;
-  reg [31:0] \$68 ;
-  reg [31:0] \$69 ;
-  wire [32:0] \$7 ;
-  reg [31:0] \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg [5:0] \$73 ;
-  reg [5:0] \$74 ;
-  reg [5:0] \$75 ;
-  reg [5:0] \$76 ;
-  reg [63:0] \$77 ;
-  reg [63:0] \$78 ;
-  reg [63:0] \$79 ;
-  wire [32:0] \$8 ;
-  reg [63:0] \$80 ;
-  reg \$81 ;
-  reg \$82 ;
-  reg [63:0] \$83 ;
-  reg [63:0] \$84 ;
-  reg [63:0] \$85 ;
-  reg [63:0] \$86 ;
-  reg [31:0] \$87 ;
-  reg \$88 ;
-  reg \$89 ;
-  wire [125:0] \$9 ;
+  wire [6:0] _000_;
+  wire [125:0] _001_;
+  wire [125:0] _002_;
+  wire [125:0] _003_;
+  wire [125:0] _004_;
+  wire [125:0] _005_;
+  wire [125:0] _006_;
+  wire [125:0] _007_;
+  wire [33:0] _008_;
+  wire [28:0] _009_;
+  wire [31:0] _010_;
+  wire [6:0] _011_;
+  wire [30:0] _012_;
+  wire [32:0] _013_;
+  wire [33:0] _014_;
+  wire [28:0] _015_;
+  wire [31:0] _016_;
+  wire [30:0] _017_;
+  wire [32:0] _018_;
+  wire [33:0] _019_;
+  wire [28:0] _020_;
+  wire [31:0] _021_;
+  wire [6:0] _022_;
+  wire [30:0] _023_;
+  wire [32:0] _024_;
+  wire [33:0] _025_;
+  wire [28:0] _026_;
+  wire [31:0] _027_;
+  wire [30:0] _028_;
+  wire [32:0] _029_;
+  wire [64:0] _030_;
+  wire [65:0] _031_;
+  wire [66:0] _032_;
+  wire [6:0] _033_;
+  wire [64:0] _034_;
+  wire [65:0] _035_;
+  wire [66:0] _036_;
+  wire [64:0] _037_;
+  wire [65:0] _038_;
+  wire [66:0] _039_;
+  wire [64:0] _040_;
+  wire [65:0] _041_;
+  wire [66:0] _042_;
+  wire _043_;
+  wire [32:0] _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire [30:0] _054_;
+  wire [32:0] _055_;
+  wire [5:0] _056_;
+  wire [30:0] _057_;
+  wire [5:0] _058_;
+  wire [30:0] _059_;
+  wire [5:0] _060_;
+  wire [30:0] _061_;
+  wire [5:0] _062_;
+  wire [31:0] _063_;
+  wire [31:0] _064_;
+  wire [31:0] _065_;
+  wire [32:0] _066_;
+  wire [31:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire [5:0] _070_;
+  wire [5:0] _071_;
+  wire [5:0] _072_;
+  wire [5:0] _073_;
+  wire [63:0] _074_;
+  wire [63:0] _075_;
+  wire [63:0] _076_;
+  wire [32:0] _077_;
+  wire [63:0] _078_;
+  wire _079_;
+  wire _080_;
+  wire [63:0] _081_;
+  wire [63:0] _082_;
+  wire [63:0] _083_;
+  wire [63:0] _084_;
+  wire [31:0] _085_;
+  wire _086_;
+  wire _087_;
+  wire [125:0] _088_;
+  wire _089_;
+  wire [30:0] _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [7:0] _100_;
+  wire _101_;
+  wire [7:0] _102_;
+  wire _103_;
+  wire [7:0] _104_;
+  wire _105_;
+  wire [7:0] _106_;
+  wire _107_;
+  wire [7:0] _108_;
+  wire _109_;
+  wire [7:0] _110_;
+  wire _111_;
+  wire [7:0] _112_;
+  wire _113_;
+  wire [7:0] _114_;
+  wire _115_;
+  wire [7:0] _116_;
+  wire _117_;
+  wire [7:0] _118_;
+  wire _119_;
+  wire [7:0] _120_;
+  wire _121_;
+  wire [7:0] _122_;
+  wire _123_;
+  wire [63:0] _124_;
+  wire _125_;
+  wire [63:0] _126_;
+  wire _127_;
+  wire [63:0] _128_;
+  wire _129_;
+  wire [63:0] _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire [63:0] _136_;
+  wire _137_;
+  wire [63:0] _138_;
+  wire _139_;
+  wire [63:0] _140_;
+  wire _141_;
+  wire [63:0] _142_;
+  wire _143_;
+  wire [5:0] _144_;
+  wire _145_;
+  wire [5:0] _146_;
+  wire _147_;
+  wire [5:0] _148_;
+  wire _149_;
+  wire [5:0] _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire [31:0] _156_;
+  wire _157_;
+  wire [31:0] _158_;
+  wire _159_;
+  wire [31:0] _160_;
+  wire _161_;
+  wire [31:0] _162_;
+  wire _163_;
+  wire [5:0] _164_;
+  wire _165_;
+  wire [30:0] _166_;
+  wire _167_;
+  wire [5:0] _168_;
+  wire _169_;
+  wire [30:0] _170_;
+  wire _171_;
+  wire [5:0] _172_;
+  wire _173_;
+  wire [30:0] _174_;
+  wire _175_;
+  wire [5:0] _176_;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -5609,41 +5515,41 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$11  = 1'h1 << rq1_t1;
-  assign \$13  = 1'h1 << rq1_t2;
-  assign \$15  = 1'h1 << rq1_t3;
-  assign \$17  = a_0[16:0] * rq1_m0[16:0];
-  assign \$18  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$19  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$20  = a_0[16:0] * rq1_m0[30:17];
-  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign mid_0 = $signed(\$21 ) + $signed(1'h0);
-  assign \$22  = a_1[16:0] * rq1_m1[16:0];
-  assign \$23  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$24  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$25  = a_1[16:0] * rq1_m1[30:17];
-  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
-  assign mid_1 = $signed(\$26 ) + $signed(1'h0);
-  assign \$27  = a_2[16:0] * rq1_m2[16:0];
-  assign \$28  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$29  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$30  = a_2[16:0] * rq1_m2[30:17];
-  assign \$31  = $signed(\$29 ) + $signed({ 1'h0, \$30  });
-  assign mid_2 = $signed(\$31 ) + $signed(1'h0);
-  assign \$32  = a_3[16:0] * rq1_m3[16:0];
-  assign \$33  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$34  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$35  = a_3[16:0] * rq1_m3[30:17];
-  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
-  assign mid_3 = $signed(\$36 ) + $signed(1'h0);
-  assign \$38  = $signed({ \$18 , \$17  }) + $signed(\$37 );
-  assign \$39  = $signed(\$38 ) + $signed({ 1'h0, \$10 [61:0] });
-  assign \$41  = $signed({ \$23 , \$22  }) + $signed(\$40 );
-  assign \$42  = $signed(\$41 ) + $signed({ 1'h0, \$12 [61:0] });
-  assign \$44  = $signed({ \$28 , \$27  }) + $signed(\$43 );
-  assign \$45  = $signed(\$44 ) + $signed({ 1'h0, \$14 [61:0] });
-  assign \$47  = $signed({ \$33 , \$32  }) + $signed(\$46 );
-  assign \$48  = $signed(\$47 ) + $signed({ 1'h0, \$16 [61:0] });
+  assign _002_ = 1'h1 << rq1_t1;
+  assign _004_ = 1'h1 << rq1_t2;
+  assign _006_ = 1'h1 << rq1_t3;
+  assign _008_ = a_0[16:0] * rq1_m0[16:0];
+  assign _009_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _010_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _012_ = a_0[16:0] * rq1_m0[30:17];
+  assign _013_ = $signed(_010_) + $signed({ 1'h0, _012_ });
+  assign mid_0 = $signed(_013_) + $signed(1'h0);
+  assign _014_ = a_1[16:0] * rq1_m1[16:0];
+  assign _015_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _016_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _017_ = a_1[16:0] * rq1_m1[30:17];
+  assign _018_ = $signed(_016_) + $signed({ 1'h0, _017_ });
+  assign mid_1 = $signed(_018_) + $signed(1'h0);
+  assign _019_ = a_2[16:0] * rq1_m2[16:0];
+  assign _020_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _021_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _023_ = a_2[16:0] * rq1_m2[30:17];
+  assign _024_ = $signed(_021_) + $signed({ 1'h0, _023_ });
+  assign mid_2 = $signed(_024_) + $signed(1'h0);
+  assign _025_ = a_3[16:0] * rq1_m3[16:0];
+  assign _026_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _027_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _028_ = a_3[16:0] * rq1_m3[30:17];
+  assign _029_ = $signed(_027_) + $signed({ 1'h0, _028_ });
+  assign mid_3 = $signed(_029_) + $signed(1'h0);
+  assign _031_ = $signed({ _009_, _008_ }) + $signed(_030_);
+  assign _032_ = $signed(_031_) + $signed({ 1'h0, _001_[61:0] });
+  assign _035_ = $signed({ _015_, _014_ }) + $signed(_034_);
+  assign _036_ = $signed(_035_) + $signed({ 1'h0, _003_[61:0] });
+  assign _038_ = $signed({ _020_, _019_ }) + $signed(_037_);
+  assign _039_ = $signed(_038_) + $signed({ 1'h0, _005_[61:0] });
+  assign _041_ = $signed({ _026_, _025_ }) + $signed(_040_);
+  assign _042_ = $signed(_041_) + $signed({ 1'h0, _007_[61:0] });
   assign y_0 = $signed(rq2_h0) >>> rq2_t0;
   assign y_1 = $signed(rq2_h1) >>> rq2_t1;
   assign y_2 = $signed(rq2_h2) >>> rq2_t2;
@@ -5652,375 +5558,157 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$49  = $signed(t_0) < $signed(act_min);
-  assign \$50  = $signed(t_0) > $signed(act_max);
-  assign \$51  = $signed(t_1) < $signed(act_min);
-  assign \$52  = $signed(t_1) > $signed(act_max);
-  assign \$53  = $signed(t_2) < $signed(act_min);
-  assign \$54  = $signed(t_2) > $signed(act_max);
-  assign \$55  = $signed(t_3) < $signed(act_min);
-  assign \$56  = $signed(t_3) > $signed(act_max);
+  assign _043_ = $signed(t_0) < $signed(act_min);
+  assign _045_ = $signed(t_0) > $signed(act_max);
+  assign _046_ = $signed(t_1) < $signed(act_min);
+  assign _047_ = $signed(t_1) > $signed(act_max);
+  assign _048_ = $signed(t_2) < $signed(act_min);
+  assign _049_ = $signed(t_2) > $signed(act_max);
+  assign _050_ = $signed(t_3) < $signed(act_min);
+  assign _051_ = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$57 ;
+    rq1_valid <= _052_;
   always @(posedge clk)
-    rq1_last <= \$58 ;
+    rq1_last <= _053_;
   always @(posedge clk)
-    rq1_m0 <= \$59 ;
+    rq1_m0 <= _054_;
   always @(posedge clk)
-    rq1_t0 <= \$60 ;
+    rq1_t0 <= _056_;
   always @(posedge clk)
-    rq1_m1 <= \$61 ;
+    rq1_m1 <= _057_;
   always @(posedge clk)
-    rq1_t1 <= \$62 ;
+    rq1_t1 <= _058_;
   always @(posedge clk)
-    rq1_m2 <= \$63 ;
+    rq1_m2 <= _059_;
   always @(posedge clk)
-    rq1_t2 <= \$64 ;
+    rq1_t2 <= _060_;
   always @(posedge clk)
-    rq1_m3 <= \$65 ;
+    rq1_m3 <= _061_;
   always @(posedge clk)
-    rq1_t3 <= \$66 ;
+    rq1_t3 <= _062_;
   always @(posedge clk)
-    a_0 <= \$67 ;
+    a_0 <= _063_;
   always @(posedge clk)
-    a_1 <= \$68 ;
+    a_1 <= _064_;
   always @(posedge clk)
-    a_2 <= \$69 ;
+    a_2 <= _065_;
   always @(posedge clk)
-    a_3 <= \$70 ;
+    a_3 <= _067_;
   always @(posedge clk)
-    rq2_valid <= \$71 ;
+    rq2_valid <= _068_;
   always @(posedge clk)
-    rq2_last <= \$72 ;
+    rq2_last <= _069_;
   always @(posedge clk)
-    rq2_t0 <= \$73 ;
+    rq2_t0 <= _070_;
   always @(posedge clk)
-    rq2_t1 <= \$74 ;
+    rq2_t1 <= _071_;
   always @(posedge clk)
-    rq2_t2 <= \$75 ;
+    rq2_t2 <= _072_;
   always @(posedge clk)
-    rq2_t3 <= \$76 ;
+    rq2_t3 <= _073_;
   always @(posedge clk)
-    rq2_h0 <= \$77 ;
+    rq2_h0 <= _074_;
   always @(posedge clk)
-    rq2_h1 <= \$78 ;
+    rq2_h1 <= _075_;
   always @(posedge clk)
-    rq2_h2 <= \$79 ;
+    rq2_h2 <= _076_;
   always @(posedge clk)
-    rq2_h3 <= \$80 ;
+    rq2_h3 <= _078_;
   always @(posedge clk)
-    rq3_valid <= \$81 ;
+    rq3_valid <= _079_;
   always @(posedge clk)
-    rq3_last <= \$82 ;
+    rq3_last <= _080_;
   always @(posedge clk)
-    rq3_y0 <= \$83 ;
+    rq3_y0 <= _081_;
   always @(posedge clk)
-    rq3_y1 <= \$84 ;
+    rq3_y1 <= _082_;
   always @(posedge clk)
-    rq3_y2 <= \$85 ;
+    rq3_y2 <= _083_;
   always @(posedge clk)
-    rq3_y3 <= \$86 ;
+    rq3_y3 <= _084_;
   always @(posedge clk)
-    o_data <= \$87 ;
+    o_data <= _085_;
   always @(posedge clk)
-    o_valid <= \$88 ;
+    o_valid <= _086_;
   always @(posedge clk)
-    o_last <= \$89 ;
-  assign \$1  = $signed(6'h1f) - $signed(i_shift[5:0]);
-  assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
-  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
-  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
-  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$9  = 1'h1 << rq1_t0;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$57  = i_valid;
-    if (rst) begin
-      \$57  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$58  = i_last;
-    if (rst) begin
-      \$58  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$59  = i_multiplier[30:0];
-    if (rst) begin
-      \$59  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$60  = \$1 [5:0];
-    if (rst) begin
-      \$60  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$61  = i_multiplier[61:31];
-    if (rst) begin
-      \$61  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$62  = \$2 [5:0];
-    if (rst) begin
-      \$62  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$63  = i_multiplier[92:62];
-    if (rst) begin
-      \$63  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$64  = \$3 [5:0];
-    if (rst) begin
-      \$64  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$65  = i_multiplier[123:93];
-    if (rst) begin
-      \$65  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$66  = \$4 [5:0];
-    if (rst) begin
-      \$66  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$67  = \$5 [31:0];
-    if (rst) begin
-      \$67  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$68  = \$6 [31:0];
-    if (rst) begin
-      \$68  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$69  = \$7 [31:0];
-    if (rst) begin
-      \$69  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$70  = \$8 [31:0];
-    if (rst) begin
-      \$70  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$71  = rq1_valid;
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$72  = rq1_last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$73  = rq1_t0;
-    if (rst) begin
-      \$73  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$74  = rq1_t1;
-    if (rst) begin
-      \$74  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$75  = rq1_t2;
-    if (rst) begin
-      \$75  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$76  = rq1_t3;
-    if (rst) begin
-      \$76  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$77  = \$39 [63:0];
-    if (rst) begin
-      \$77  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$78  = \$42 [63:0];
-    if (rst) begin
-      \$78  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$79  = \$45 [63:0];
-    if (rst) begin
-      \$79  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$80  = \$48 [63:0];
-    if (rst) begin
-      \$80  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = rq2_valid;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = rq2_last;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = y_0;
-    if (rst) begin
-      \$83  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = y_1;
-    if (rst) begin
-      \$84  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = y_2;
-    if (rst) begin
-      \$85  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = y_3;
-    if (rst) begin
-      \$86  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$49 ) begin
-      \$87 [7:0] = act_min;
-    end else if (\$50 ) begin
-      \$87 [7:0] = act_max;
-    end else begin
-      \$87 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$51 ) begin
-      \$87 [15:8] = act_min;
-    end else if (\$52 ) begin
-      \$87 [15:8] = act_max;
-    end else begin
-      \$87 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$53 ) begin
-      \$87 [23:16] = act_min;
-    end else if (\$54 ) begin
-      \$87 [23:16] = act_max;
-    end else begin
-      \$87 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$55 ) begin
-      \$87 [31:24] = act_min;
-    end else if (\$56 ) begin
-      \$87 [31:24] = act_max;
-    end else begin
-      \$87 [31:24] = t_3[7:0];
-    end
-    if (rst) begin
-      \$87  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = rq3_valid;
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = rq3_last;
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  assign tot_0 = \$1 [5:0];
-  assign tot_1 = \$2 [5:0];
-  assign tot_2 = \$3 [5:0];
-  assign tot_3 = \$4 [5:0];
-  assign s_0 = \$5 [31:0];
-  assign s_1 = \$6 [31:0];
-  assign s_2 = \$7 [31:0];
-  assign s_3 = \$8 [31:0];
+    o_last <= _087_;
+  assign _000_ = $signed(6'h1f) - $signed(i_shift[5:0]);
+  assign _011_ = $signed(6'h1f) - $signed(i_shift[11:6]);
+  assign _022_ = $signed(6'h1f) - $signed(i_shift[17:12]);
+  assign _033_ = $signed(6'h1f) - $signed(i_shift[23:18]);
+  assign _044_ = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign _055_ = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign _066_ = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign _077_ = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign _088_ = 1'h1 << rq1_t0;
+  assign _090_ = _091_ ? 31'h00000000 : i_multiplier[30:0];
+  assign _092_ = _093_ ? 1'h0 : i_last;
+  assign _094_ = _095_ ? 1'h0 : i_valid;
+  assign _096_ = _097_ ? 1'h0 : rq3_last;
+  assign _098_ = _099_ ? 1'h0 : rq3_valid;
+  assign _100_ = _101_ ? (* full_case = 32'd1 *) act_max : t_3[7:0];
+  assign _102_ = _103_ ? (* full_case = 32'd1 *) act_min : _100_;
+  assign _104_ = _105_ ? 8'h00 : _102_;
+  assign _106_ = _107_ ? (* full_case = 32'd1 *) act_max : t_1[7:0];
+  assign _108_ = _109_ ? (* full_case = 32'd1 *) act_min : _106_;
+  assign _110_ = _111_ ? 8'h00 : _108_;
+  assign _112_ = _113_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
+  assign _114_ = _115_ ? (* full_case = 32'd1 *) act_min : _112_;
+  assign _116_ = _117_ ? 8'h00 : _114_;
+  assign _118_ = _119_ ? (* full_case = 32'd1 *) act_max : t_2[7:0];
+  assign _120_ = _121_ ? (* full_case = 32'd1 *) act_min : _118_;
+  assign _122_ = _123_ ? 8'h00 : _120_;
+  assign _124_ = _125_ ? 64'h0000000000000000 : y_3;
+  assign _126_ = _127_ ? 64'h0000000000000000 : y_2;
+  assign _128_ = _129_ ? 64'h0000000000000000 : y_1;
+  assign _130_ = _131_ ? 64'h0000000000000000 : y_0;
+  assign _132_ = _133_ ? 1'h0 : rq2_last;
+  assign _134_ = _135_ ? 1'h0 : rq2_valid;
+  assign _136_ = _137_ ? 64'h0000000000000000 : _042_[63:0];
+  assign _138_ = _139_ ? 64'h0000000000000000 : _039_[63:0];
+  assign _140_ = _141_ ? 64'h0000000000000000 : _036_[63:0];
+  assign _142_ = _143_ ? 64'h0000000000000000 : _032_[63:0];
+  assign _144_ = _145_ ? 6'h00 : rq1_t3;
+  assign _146_ = _147_ ? 6'h00 : rq1_t2;
+  assign _148_ = _149_ ? 6'h00 : rq1_t1;
+  assign _150_ = _151_ ? 6'h00 : rq1_t0;
+  assign _152_ = _153_ ? 1'h0 : rq1_last;
+  assign _154_ = _155_ ? 1'h0 : rq1_valid;
+  assign _156_ = _157_ ? 32'd0 : _077_[31:0];
+  assign _158_ = _159_ ? 32'd0 : _066_[31:0];
+  assign _160_ = _161_ ? 32'd0 : _055_[31:0];
+  assign _162_ = _163_ ? 32'd0 : _044_[31:0];
+  assign _164_ = _165_ ? 6'h00 : _033_[5:0];
+  assign _166_ = _167_ ? 31'h00000000 : i_multiplier[123:93];
+  assign _168_ = _169_ ? 6'h00 : _022_[5:0];
+  assign _170_ = _171_ ? 31'h00000000 : i_multiplier[92:62];
+  assign _172_ = _173_ ? 6'h00 : _011_[5:0];
+  assign _174_ = _175_ ? 31'h00000000 : i_multiplier[61:31];
+  assign _176_ = _089_ ? 6'h00 : _000_[5:0];
+  assign tot_0 = _000_[5:0];
+  assign tot_1 = _011_[5:0];
+  assign tot_2 = _022_[5:0];
+  assign tot_3 = _033_[5:0];
+  assign s_0 = _044_[31:0];
+  assign s_1 = _055_[31:0];
+  assign s_2 = _066_[31:0];
+  assign s_3 = _077_[31:0];
   assign rq1_s0 = a_0;
   assign rq1_s1 = a_1;
   assign rq1_s2 = a_2;
   assign rq1_s3 = a_3;
-  assign rc_0 = \$10 [61:0];
-  assign rc_1 = \$12 [61:0];
-  assign rc_2 = \$14 [61:0];
-  assign rc_3 = \$16 [61:0];
-  assign outer_0 = { \$18 , \$17  };
-  assign outer_1 = { \$23 , \$22  };
-  assign outer_2 = { \$28 , \$27  };
-  assign outer_3 = { \$33 , \$32  };
-  assign h_0 = \$39 [63:0];
-  assign h_1 = \$42 [63:0];
-  assign h_2 = \$45 [63:0];
-  assign h_3 = \$48 [63:0];
+  assign rc_0 = _001_[61:0];
+  assign rc_1 = _003_[61:0];
+  assign rc_2 = _005_[61:0];
+  assign rc_3 = _007_[61:0];
+  assign outer_0 = { _009_, _008_ };
+  assign outer_1 = { _015_, _014_ };
+  assign outer_2 = { _020_, _019_ };
+  assign outer_3 = { _026_, _025_ };
+  assign h_0 = _032_[63:0];
+  assign h_1 = _036_[63:0];
+  assign h_2 = _039_[63:0];
+  assign h_3 = _042_[63:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -6042,12 +5730,92 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$10  = { 1'h0, \$9 [125:1] };
-  assign \$12  = { 1'h0, \$11 [125:1] };
-  assign \$14  = { 1'h0, \$13 [125:1] };
-  assign \$16  = { 1'h0, \$15 [125:1] };
-  assign \$37  = { mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0, 17'h00000 };
-  assign \$40  = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
-  assign \$43  = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
-  assign \$46  = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
+  assign _097_ = rst;
+  assign _087_ = _096_;
+  assign _099_ = rst;
+  assign _086_ = _098_;
+  assign _101_ = _051_;
+  assign _103_ = _050_;
+  assign _105_ = rst;
+  assign _085_[31:24] = _104_;
+  assign _107_ = _047_;
+  assign _109_ = _046_;
+  assign _111_ = rst;
+  assign _085_[15:8] = _110_;
+  assign _113_ = _045_;
+  assign _115_ = _043_;
+  assign _117_ = rst;
+  assign _085_[7:0] = _116_;
+  assign _119_ = _049_;
+  assign _121_ = _048_;
+  assign _123_ = rst;
+  assign _085_[23:16] = _122_;
+  assign _125_ = rst;
+  assign _084_ = _124_;
+  assign _127_ = rst;
+  assign _083_ = _126_;
+  assign _129_ = rst;
+  assign _082_ = _128_;
+  assign _131_ = rst;
+  assign _081_ = _130_;
+  assign _133_ = rst;
+  assign _080_ = _132_;
+  assign _135_ = rst;
+  assign _079_ = _134_;
+  assign _137_ = rst;
+  assign _078_ = _136_;
+  assign _139_ = rst;
+  assign _076_ = _138_;
+  assign _141_ = rst;
+  assign _075_ = _140_;
+  assign _143_ = rst;
+  assign _074_ = _142_;
+  assign _145_ = rst;
+  assign _073_ = _144_;
+  assign _147_ = rst;
+  assign _072_ = _146_;
+  assign _149_ = rst;
+  assign _071_ = _148_;
+  assign _151_ = rst;
+  assign _070_ = _150_;
+  assign _153_ = rst;
+  assign _069_ = _152_;
+  assign _155_ = rst;
+  assign _068_ = _154_;
+  assign _157_ = rst;
+  assign _067_ = _156_;
+  assign _159_ = rst;
+  assign _065_ = _158_;
+  assign _161_ = rst;
+  assign _064_ = _160_;
+  assign _163_ = rst;
+  assign _063_ = _162_;
+  assign _165_ = rst;
+  assign _062_ = _164_;
+  assign _167_ = rst;
+  assign _061_ = _166_;
+  assign _169_ = rst;
+  assign _060_ = _168_;
+  assign _171_ = rst;
+  assign _059_ = _170_;
+  assign _173_ = rst;
+  assign _058_ = _172_;
+  assign _175_ = rst;
+  assign _057_ = _174_;
+  assign _089_ = rst;
+  assign _056_ = _176_;
+  assign _091_ = rst;
+  assign _054_ = _090_;
+  assign _093_ = rst;
+  assign _053_ = _092_;
+  assign _095_ = rst;
+  assign _052_ = _094_;
+  assign _001_ = { 1'h0, _088_[125:1] };
+  assign _003_ = { 1'h0, _002_[125:1] };
+  assign _005_ = { 1'h0, _004_[125:1] };
+  assign _007_ = { 1'h0, _006_[125:1] };
+  assign _030_ = { mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0, 17'h00000 };
+  assign _034_ = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
+  assign _037_ = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
+  assign _040_ = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
 endmodule

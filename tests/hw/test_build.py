@@ -80,6 +80,18 @@ def test_verilator_lint_with_explicit_waivers(path):
         assert lint_verilog(out / f"{top}.v", top, models) == [], top
 
 
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_logic_is_continuous_assignments_and_clocked_blocks(path):
+    # hwq.build.to_verilog lets Yosys turn Amaranth's processes into multiplexers: no
+    # `always @*` block is left for a simulator to wake per change (what made Icarus and
+    # Verilator slower), and every register is one `always @(posedge clk)`.
+    out = Path("rtl") / load_config(path).name
+    for top in (TOP, *UNITS):
+        text = (out / f"{top}.v").read_text()
+        blocks = re.findall(r"\balways\b\s*(@\s*\S+(?: \S+)?)", text)
+        assert blocks and set(blocks) == {"@(posedge clk)"}, (top, set(blocks))
+
+
 def _hwq(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "hwq.cli", *args], capture_output=True,
                           text=True, cwd=cwd)
