@@ -100,11 +100,9 @@ def _prepare(config: HwConfig, simulator: str, top: str, sources: dict, paramete
                 f'public_flat_rd -module "{top}" -var "{name}"\n' for name in visible),
                 **sources}
     else:
-        # cocotb's Icarus runner passes -g2012; under SystemVerilog rules the `reg t = 0`
-        # initializers that Yosys adds to wake `always @*` blocks at time 0 fire no event, so a
-        # combinational output whose inputs never change (the engine's ready in its first
-        # state) would stay x. Verilog-2005 rules (a later -g wins) make them events again.
-        build_args = ["-g2005"]
+        # (cocotb's Icarus runner passes -g2012. hwq's Verilog has no `always @*` blocks, whose
+        # wake-up at time 0 would need Verilog-2005 rules for Yosys' `reg t = 0` initializers.)
+        build_args = []
     # the key covers everything the build depends on, so a cached build is never stale
     key = hashlib.sha256("\0".join([*sources.values(), *build_args, repr(parameters)])
                          .encode()).hexdigest()[:12]
