@@ -116,6 +116,9 @@ def _prepare(config: HwConfig, simulator: str, top: str, sources: dict, paramete
     if simulator == "verilator":
         os.environ.update(verilator_env())
     runner = get_runner(simulator)
+    # the key above makes a reused build current by construction: cocotb's "Skipping
+    # compilation" warning for it (Icarus) is not news
+    runner.log.addFilter(lambda record: not record.getMessage().startswith("Skipping compil"))
     t = time.perf_counter()
     try:
         runner.build(
