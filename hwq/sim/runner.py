@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import resource
 import shutil
 import threading
 import time
@@ -50,6 +51,7 @@ class SimResult:
     macs: int = 0                                    # useful MACs checked (Σ M·N·K)
     cycles: int = 0                                  # clock cycles (summed over processes)
     wall_s: float = 0.0                              # simulation wall time (no build)
+    cpu_s: float = 0.0                               # CPU time of the simulator processes
     build_s: float = 0.0
     processes: int = 1                               # simulator processes run at once
 
@@ -255,14 +257,14 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         return _run_streams(r, simulator, build_dir, streams[index], stall,
                             (seed + index) & 0xFFFFFFFF or 1, waves, max_cycles)
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _children_cpu()
     if len(parts) == 1:
         raw = [run(0)]
     else:
         with ThreadPoolExecutor(len(parts)) as pool:
             raw = list(pool.map(run, range(len(parts))))
-    wall = time.perf_counter() - t
-    result = SimResult(wall_s=wall, build_s=build_s, macs=macs, expected=expected,
+    wall, cpu = time.perf_counter() - t, _children_cpu() - cpu
+    result = SimResult(wall_s=wall, cpu_s=cpu, build_s=build_s, macs=macs, expected=expected,
                        cycles=sum(cycles for _, cycles in raw), processes=len(parts))
     pieces = [[] for _ in checked]
     data_mask = (1 << (8 * config.cols)) - 1
@@ -281,6 +283,13 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         result.outputs.append(got)
         result.mismatches += int(np.count_nonzero(got != want))
     return result
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished child processes (the simulators
+    run as children; the build is already done when it is read)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _streams(config: HwConfig, jobs) -> dict:

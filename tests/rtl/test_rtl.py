@@ -121,6 +121,9 @@ def test_jobs_in_parallel_processes(simulator):
     res = run_jobs(cfg, jobs, simulator, stall=0.2, seed=3, processes=3)
     assert res.processes == 3
     assert res.mismatches == 0
+    # the three simulators' own CPU time: some, and no more than three processes could use
+    # in the wall time (each is single-threaded; 0.1 s for the clock's granularity)
+    assert 0 < res.cpu_s <= 3 * res.wall_s + 0.1
     for (layer, x), got in zip(jobs, res.outputs, strict=True):
         assert np.array_equal(got, ref_run_layer(layer, x))
     assert res.words == sum(-(-layer.out_channels // cfg.cols) * len(x) for layer, x in jobs)
