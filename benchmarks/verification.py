@@ -6,8 +6,8 @@ Verilator), then scoreboards every output against hwq.ref. ``MAC/s`` counts usef
 (M·N·K) per second of simulation wall time, cocotb start-up included; the build is timed
 separately. ``proc`` is the number of simulator processes run at once on parts of the GEMM
 (``run_jobs(..., processes=N)``); ``cycles/s`` sums their clock cycles. ``MAC/CPU-s`` divides
-by the simulator processes' CPU time instead: on a shared machine whose speed drifts, it is the
-steadier figure of how much work one simulation does per core-second.
+by the simulator processes' CPU time instead: the work one core-second does, so with several
+processes it shows what splitting costs (each process pays its own start-up).
 Run: python benchmarks/verification.py [--quick]
 """
 
