@@ -286,8 +286,8 @@ class GemmEngine(wiring.Component):
                 m.d.sync += d.eq(d + 1)
         # One register stage between the drain and the requantizer: the parameter word read
         # from memory and the beat's accumulators, flags alike (the memory's clock-to-out is
-        # then off the path into the requantizer; Yosys may use the block RAM's own output
-        # register for the parameter word).
+        # then off the path into the requantizer; Yosys does not put this register into the
+        # ECP5 block RAM's own output register, so memory → p_word is a path of its own).
         p_word = Signal.like(rp.data, reset_less=True)
         acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
         part_valid, part_last = Signal(), Signal()
