@@ -24,7 +24,7 @@ from hwq.sim.runner import run_jobs, simulator_available
 ROOT = Path(__file__).resolve().parent.parent
 
 # (M, N, K) per array and simulator: large enough that start-up (~0.3 s per process) does not
-# dominate, within the memory model's 2^21 words per stream.
+# dominate, and unchanged since the first measurements so that the figures compare.
 SIZES = {(8, "verilator"): (512, 256, 1024), (8, "icarus"): (64, 64, 256),
          (16, "verilator"): (512, 256, 1024), (16, "icarus"): (64, 64, 256)}
 

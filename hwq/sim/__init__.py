@@ -15,12 +15,13 @@ import importlib
 # start-up is ~0.4 s shorter per run.
 _HOME = {name: "runner" for name in ("SIMULATORS", "SimResult", "run_jobs", "run_layer",
                                      "run_unit", "simulate_layer", "simulator_available")}
-_HOME.update({name: "streams" for name in ("collect_outputs", "operand_lanes", "operand_words",
-                                           "pack_lanes", "param_words", "unpack_lanes")})
+_HOME.update({name: "streams" for name in ("collect_outputs", "operand_blocks", "operand_lanes",
+                                           "operand_words", "pack_lanes", "param_words",
+                                           "unpack_lanes")})
 
 __all__ = ["run_layer", "simulate_layer", "run_jobs", "run_unit", "SimResult", "SIMULATORS",
-           "simulator_available", "param_words", "operand_lanes", "operand_words",
-           "pack_lanes", "unpack_lanes", "collect_outputs"]
+           "simulator_available", "param_words", "operand_blocks", "operand_lanes",
+           "operand_words", "pack_lanes", "unpack_lanes", "collect_outputs"]
 
 
 def __getattr__(name):

@@ -29,7 +29,7 @@ from ..hw.dsp import sim_models
 from ..lower import IntLayer
 from ..ref import im2col
 from ..ref import run_layer as ref_run_layer
-from .streams import collect_outputs, operand_lanes, output_word_count, param_words
+from .streams import collect_outputs, operand_blocks, output_word_count, param_words
 from .tools import verilator_env
 
 __all__ = ["SIMULATORS", "SimResult", "run_jobs", "run_layer", "run_unit",
@@ -239,10 +239,11 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
     parts = _split(checked, processes, config.rows)
     streams = [_streams(config, [(checked[j][0], checked[j][1][r0:r1]) for j, r0, r1 in part])
                for part in parts]
-    need = max(max(len(st["params"]), len(st["acts"]), st["n_out"]) for st in streams)
+    need = max(max(len(st["params"]), len(st["acts"]), len(st["wgts"]), len(st["aseg"]),
+                   st["n_out"]) for st in streams)
     depth = next((d for d in _DEPTHS if d >= need), None)
     if depth is None:
-        raise ValueError(f"the jobs need {need} stream words, more than the memory model "
+        raise ValueError(f"the jobs need {need} memory words, more than the memory model "
                          f"holds ({_DEPTHS[-1]}): split them")
     runner, build_dir, build_s = _prepare(
         config, simulator, "hwq_tb",
@@ -293,17 +294,26 @@ def _children_cpu() -> float:
 
 
 def _streams(config: HwConfig, jobs) -> dict:
-    """The words of ``jobs`` (GEMM ``(layer, x_rows)``) for the memory model's three input
-    streams, and how many output words they make."""
-    params, acts, wgts, n_out = [], [], [], 0
+    """What the memory model holds for ``jobs`` (GEMM ``(layer, x_rows)``): the parameter
+    words, each job's operand blocks once (:func:`operand_blocks`) and the segment lists
+    ``[tiles, 2]`` (first word, words) that gather the two operand streams from them, and how
+    many output words the jobs make."""
+    params, acts, wgts, a_seg, w_seg, n_out = [], [], [], [], [], 0
+    a_base = w_base = 0
     for layer, x in jobs:
         params += param_words(layer, x.shape[0], config)
-        a, w = operand_lanes(x, layer.weight_matrix, config)
-        acts.append(a)
-        wgts.append(w)
+        a, w, order = operand_blocks(x, layer.weight_matrix, config)
+        k = layer.k
+        a_seg.append(np.stack([a_base + order[:, 0] * k, np.full(len(order), k)], axis=1))
+        w_seg.append(np.stack([w_base + order[:, 1] * k, np.full(len(order), k)], axis=1))
+        acts.append(a.reshape(-1, config.rows))
+        wgts.append(w.reshape(-1, config.cols))
+        a_base += len(acts[-1])
+        w_base += len(wgts[-1])
         n_out += output_word_count(x.shape[0], layer.out_channels, config)
+    a_seg, w_seg = np.concatenate(a_seg), np.concatenate(w_seg)
     return {"params": params, "acts": np.concatenate(acts), "wgts": np.concatenate(wgts),
-            "n_out": n_out}
+            "aseg": a_seg, "wseg": w_seg, "n_op": int(a_seg[:, 1].sum()), "n_out": n_out}
 
 
 def _runner(simulator):
@@ -316,21 +326,24 @@ def _run_streams(runner, simulator, build_dir, st, stall, stall_seed, waves, max
     output words ({tlast, tdata}) and the cycles it took."""
     run_dir = build_dir / f"run-{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}"
     run_dir.mkdir()
-    params, acts, wgts, n_out = st["params"], st["acts"], st["wgts"], st["n_out"]
+    params, n_out = st["params"], st["n_out"]
     # binary words for hwq_tb's $fread: most significant byte first, so lane 0 comes last
     files = {"params": b"".join(w.to_bytes(9, "big") for w in params),
-             "acts": acts.view(np.uint8)[:, ::-1].tobytes(),
-             "wgts": wgts.view(np.uint8)[:, ::-1].tobytes()}
+             "acts": st["acts"].view(np.uint8)[:, ::-1].tobytes(),
+             "wgts": st["wgts"].view(np.uint8)[:, ::-1].tobytes(),
+             "aseg": st["aseg"].astype(">u4").tobytes(),      # {first word, words}
+             "wseg": st["wseg"].astype(">u4").tobytes()}
     for name, data in files.items():
         (run_dir / f"{name}.bin").write_bytes(data)
     # (+stall_seed, not +seed: cocotb takes +seed for its own random module)
-    job = {"n_param": len(params), "n_op": len(acts), "n_out": n_out,
+    job = {"n_param": len(params), "n_act": len(st["acts"]), "n_wgt": len(st["wgts"]),
+           "n_seg": len(st["aseg"]), "n_op": st["n_op"], "n_out": n_out,
            "stall_seed": stall_seed, "stall": int(round(stall * 256))}
     plusargs = [f"+{name}={run_dir / f'{name}.bin'}" for name in files]
     plusargs += [f"+{name}={value}" for name, value in job.items()]
     plusargs.append(f"+outs={run_dir / 'outs.hex'}")
     job.update(result=str(run_dir / "result.json"),
-               max_cycles=max_cycles or 64 * (len(acts) + len(params) + n_out) + 10_000)
+               max_cycles=max_cycles or 64 * (st["n_op"] + len(params) + n_out) + 10_000)
     (run_dir / "job.json").write_text(json.dumps(job))
     if waves and simulator == "icarus":
         # (vvp runs with -fst when waves are on, so the file is FST)

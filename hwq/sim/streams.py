@@ -13,8 +13,8 @@ from ..config import HwConfig
 from ..hw.layouts import ParamChannel, ParamHeader
 from ..ref import tile_schedule
 
-__all__ = ["param_words", "operand_lanes", "operand_words", "pack_lanes", "unpack_lanes",
-           "collect_outputs", "output_word_count"]
+__all__ = ["param_words", "operand_blocks", "operand_lanes", "operand_words", "pack_lanes",
+           "unpack_lanes", "collect_outputs", "output_word_count"]
 
 
 def pack_lanes(codes) -> list[int]:
@@ -43,21 +43,36 @@ def param_words(layer, m: int, config: HwConfig) -> list[int]:
     return words
 
 
-def operand_lanes(x_rows, w_mat, config: HwConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Activation and weight lanes for ``x_rows [M, K] · w_matᵀ`` (``w_mat [N, K]``): int8
-    ``[steps, rows]`` and ``[steps, cols]``, one row per array step, tile by tile in the order
-    of :func:`hwq.ref.tile_schedule`; lanes past M or N are zero."""
+def operand_blocks(x_rows, w_mat, config: HwConfig):
+    """The operands of ``x_rows [M, K] · w_matᵀ`` (``w_mat [N, K]``) without repetition: each
+    row block of the activations and each column block of the weights once, and which blocks
+    every tile streams. Returns ``(act_blocks, wgt_blocks, order)``: int8
+    ``[ceil(M/rows), K, rows]`` (step ``k`` of block ``b`` holds column ``k`` of rows
+    ``b·rows …``; lanes past M are zero), ``[ceil(N/cols), K, cols]`` likewise for the rows of
+    ``w_mat``, and int ``[tiles, 2]``: the (activation block, weight block) of each tile in the
+    order of :func:`hwq.ref.tile_schedule`. A tile streams its two blocks side by side, so the
+    streams hold each activation block ``ceil(N/cols)`` times and each weight block
+    ``ceil(M/rows)`` times (:func:`operand_lanes`)."""
     x = np.asarray(x_rows, np.int8)
     w = np.asarray(w_mat, np.int8)
     (M, K), N = x.shape, w.shape[0]
     R, C = config.rows, config.cols
-    tiles = tile_schedule(M, N, R, C)
-    acts = np.zeros((len(tiles), K, R), np.int8)
-    wgts = np.zeros((len(tiles), K, C), np.int8)
-    for i, t in enumerate(tiles):
-        acts[i, :, :t.m1 - t.m0] = x[t.m0:t.m1].T
-        wgts[i, :, :t.n1 - t.n0] = w[t.n0:t.n1].T
-    return acts.reshape(-1, R), wgts.reshape(-1, C)
+    act_blocks = np.zeros((-(-M // R) * R, K), np.int8)
+    act_blocks[:M] = x
+    wgt_blocks = np.zeros((-(-N // C) * C, K), np.int8)
+    wgt_blocks[:N] = w
+    order = np.array([(t.m0 // R, t.n0 // C) for t in tile_schedule(M, N, R, C)], np.int64)
+    return (act_blocks.reshape(-1, R, K).transpose(0, 2, 1),
+            wgt_blocks.reshape(-1, C, K).transpose(0, 2, 1), order)
+
+
+def operand_lanes(x_rows, w_mat, config: HwConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Activation and weight lanes for ``x_rows [M, K] · w_matᵀ`` (``w_mat [N, K]``): int8
+    ``[steps, rows]`` and ``[steps, cols]``, one row per array step, tile by tile in the order
+    of :func:`hwq.ref.tile_schedule`; lanes past M or N are zero."""
+    act_blocks, wgt_blocks, order = operand_blocks(x_rows, w_mat, config)
+    return (act_blocks[order[:, 0]].reshape(-1, config.rows),
+            wgt_blocks[order[:, 1]].reshape(-1, config.cols))
 
 
 def operand_words(x_rows, w_mat, config: HwConfig) -> tuple[list[int], list[int]]:

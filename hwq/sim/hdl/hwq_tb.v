@@ -1,12 +1,18 @@
 // Testbench-side memory model for hwq_top: streams whole regressions without a Python round
-// trip per word. The parameter, activation and weight words are read from binary files named
-// by plusargs (+params= +acts= +wgts=; $fread: ceil(width/8) bytes per word, most significant
-// byte first), and the job from +n_param= +n_op= +n_out= +stall_seed= +stall= (decimal). Outputs
-// ({tlast, tdata}) are written with $writememh to +outs= when `n_out` words have arrived, and
-// `done` rises. Every stream gets random backpressure from its own xorshift generator: an
-// idle cycle with probability stall/256 before each word on the three inputs, and tready low
-// with the same probability on the output. AXI rules hold: tvalid, once high, stays high with
-// stable tdata until the handshake. +vcd=FILE dumps all signals to FILE.
+// trip per word. The memories are read from binary files named by plusargs ($fread:
+// ceil(width/8) bytes per word, most significant byte first): +params= the parameter words,
+// +acts= and +wgts= the operand blocks, each stored once (a row block of activations or a
+// column block of weights is K words), and +aseg= and +wseg= the segment lists that say which
+// words make the two operand streams, one segment per tile: {first word[31:0], words[31:0]}
+// (64 bits; no segment is empty). The DMA-like gather keeps the files and memories as small as
+// the layer's operands, not tiles × K words each. The job comes from +n_param= +n_act= +n_wgt=
+// (words in the three files) +n_seg= +n_op= (words per operand stream: the segments' sum)
+// +n_out= +stall_seed= +stall= (decimal). Outputs ({tlast, tdata})
+// are written with $writememh to +outs= when `n_out` words have arrived, and `done` rises.
+// Every stream gets random backpressure from its own xorshift generator: an idle cycle with
+// probability stall/256 before each word on the three inputs, and tready low with the same
+// probability on the output. AXI rules hold: tvalid, once high, stays high with stable tdata
+// until the handshake. +vcd=FILE dumps all signals to FILE.
 // The module has no ports: the clock (10 ns), reset (4 cycles) and start are made here, so the
 // simulator runs free while the Python side only waits for `done` (Verilator needs --timing).
 // Without top-level inputs Verilator has no input-combinational phase to re-evaluate on every
@@ -19,7 +25,7 @@ module hwq_tb #(
     parameter DEPTH = 16384
 );
     reg        clk;
-    reg [31:0] n_param, n_op, n_out, seed, stall32;
+    reg [31:0] n_param, n_act, n_wgt, n_op, n_seg, n_out, seed, stall32;
     reg [7:0]  stall;
     reg        done;
     reg [31:0] cycles;
@@ -31,6 +37,8 @@ module hwq_tb #(
     reg [71:0]         param_mem [0:DEPTH-1];
     reg [8*ROWS-1:0]   act_mem   [0:DEPTH-1];
     reg [8*COLS-1:0]   wgt_mem   [0:DEPTH-1];
+    reg [63:0]         aseg_mem  [0:DEPTH-1];
+    reg [63:0]         wseg_mem  [0:DEPTH-1];
     reg [8*COLS:0]     out_mem   [0:DEPTH-1];
     reg [8*1024-1:0]   fname;
     reg [8*1024-1:0]   out_name;
@@ -40,6 +48,9 @@ module hwq_tb #(
     initial begin
         if (!$value$plusargs("n_param=%d", n_param)) n_param = 0;
         if (!$value$plusargs("n_op=%d", n_op)) n_op = 0;
+        if (!$value$plusargs("n_act=%d", n_act)) n_act = 0;
+        if (!$value$plusargs("n_wgt=%d", n_wgt)) n_wgt = 0;
+        if (!$value$plusargs("n_seg=%d", n_seg)) n_seg = 0;
         if (!$value$plusargs("n_out=%d", n_out)) n_out = 0;
         if (!$value$plusargs("stall_seed=%d", seed)) seed = 1;
         if (!$value$plusargs("stall=%d", stall32)) stall32 = 0;
@@ -55,19 +66,37 @@ module hwq_tb #(
         end
         if ($value$plusargs("acts=%s", fname)) begin
             fd = $fopen(fname, "rb");
-            nread = $fread(act_mem, fd, 0, n_op);
+            nread = $fread(act_mem, fd, 0, n_act);
             $fclose(fd);
-            if (nread != ROWS * n_op) begin
-                $display("hwq_tb: ERROR: +acts holds fewer than %0d words", n_op);
+            if (nread != ROWS * n_act) begin
+                $display("hwq_tb: ERROR: +acts holds fewer than %0d words", n_act);
                 $finish;
             end
         end
         if ($value$plusargs("wgts=%s", fname)) begin
             fd = $fopen(fname, "rb");
-            nread = $fread(wgt_mem, fd, 0, n_op);
+            nread = $fread(wgt_mem, fd, 0, n_wgt);
             $fclose(fd);
-            if (nread != COLS * n_op) begin
-                $display("hwq_tb: ERROR: +wgts holds fewer than %0d words", n_op);
+            if (nread != COLS * n_wgt) begin
+                $display("hwq_tb: ERROR: +wgts holds fewer than %0d words", n_wgt);
+                $finish;
+            end
+        end
+        if ($value$plusargs("aseg=%s", fname)) begin
+            fd = $fopen(fname, "rb");
+            nread = $fread(aseg_mem, fd, 0, n_seg);
+            $fclose(fd);
+            if (nread != 8 * n_seg) begin
+                $display("hwq_tb: ERROR: +aseg holds fewer than %0d segments", n_seg);
+                $finish;
+            end
+        end
+        if ($value$plusargs("wseg=%s", fname)) begin
+            fd = $fopen(fname, "rb");
+            nread = $fread(wseg_mem, fd, 0, n_seg);
+            $fclose(fd);
+            if (nread != 8 * n_seg) begin
+                $display("hwq_tb: ERROR: +wseg holds fewer than %0d segments", n_seg);
                 $finish;
             end
         end
@@ -103,10 +132,17 @@ module hwq_tb #(
 
     reg running;
     reg p_vld, a_vld, w_vld, o_rdy;
-    reg [31:0] p_idx, a_idx, w_idx;
+    reg [31:0] p_idx, a_idx, w_idx;     // words sent so far on each stream
+    // the gather: the memory word each operand stream sends next, the words left in its
+    // segment, and the segment
+    reg [31:0] a_addr, a_left, a_seg, w_addr, w_left, w_seg;
+    wire [63:0] a_first = aseg_mem[0];
+    wire [63:0] w_first = wseg_mem[0];
+    wire [63:0] a_after = aseg_mem[a_seg + 1];
+    wire [63:0] w_after = wseg_mem[w_seg + 1];
 
-    wire [8*ROWS-1:0] s_act_tdata   = act_mem[a_idx];
-    wire [8*COLS-1:0] s_wgt_tdata   = wgt_mem[w_idx];
+    wire [8*ROWS-1:0] s_act_tdata   = act_mem[a_addr];
+    wire [8*COLS-1:0] s_wgt_tdata   = wgt_mem[w_addr];
     wire [71:0]       s_param_tdata = param_mem[p_idx];
     wire s_act_tready, s_wgt_tready, s_param_tready;
     wire [8*COLS-1:0] m_out_tdata;
@@ -137,12 +173,29 @@ module hwq_tb #(
             got <= 32'd0;
             p_vld <= 1'b0; a_vld <= 1'b0; w_vld <= 1'b0; o_rdy <= 1'b0;
             p_idx <= 32'd0; a_idx <= 32'd0; w_idx <= 32'd0;
+            a_seg <= 32'd0; a_addr <= a_first[63:32]; a_left <= a_first[31:0];
+            w_seg <= 32'd0; w_addr <= w_first[63:32]; w_left <= w_first[31:0];
             rp <= seed ^ 32'h9e3779b9; ra <= seed ^ 32'h85ebca6b;
             rw <= seed ^ 32'hc2b2ae35; ro <= seed ^ 32'h27d4eb2f;
         end else if (running) begin
             rp <= xs(rp); ra <= xs(ra); rw <= xs(rw); ro <= xs(ro);
             cycles <= cycles + 1;
             p_idx <= p_next; a_idx <= a_next; w_idx <= w_next;
+            // (past the last segment the addresses stay put, inside the written words)
+            if (a_fire) begin
+                if (a_left != 32'd1) begin
+                    a_addr <= a_addr + 1; a_left <= a_left - 1;
+                end else if (a_seg + 1 < n_seg) begin
+                    a_seg <= a_seg + 1; a_addr <= a_after[63:32]; a_left <= a_after[31:0];
+                end
+            end
+            if (w_fire) begin
+                if (w_left != 32'd1) begin
+                    w_addr <= w_addr + 1; w_left <= w_left - 1;
+                end else if (w_seg + 1 < n_seg) begin
+                    w_seg <= w_seg + 1; w_addr <= w_after[63:32]; w_left <= w_after[31:0];
+                end
+            end
             if (!p_vld || p_fire) p_vld <= (p_next < n_param) && !idle_p;
             if (!a_vld || a_fire) a_vld <= (a_next < n_op) && !idle_a;
             if (!w_vld || w_fire) w_vld <= (w_next < n_op) && !idle_w;
