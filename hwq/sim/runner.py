@@ -249,7 +249,8 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         config, simulator, "hwq_tb",
         {f"{TOP}.v": unit_verilog(config, TOP), "hwq_tb.v": _HDL.read_text(),
          **sim_models(config.target)},
-        {"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth}, str(depth), waves,
+        {"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth,
+         "VISIBLE_CLOCK": int(waves)}, str(depth), waves,
         visible=("done", "cycles", "got"))
 
     def run(index):

@@ -133,3 +133,25 @@ def test_jobs_in_parallel_processes(simulator):
         run_jobs(cfg, jobs, simulator, processes=2, waves=True)
     with pytest.raises(ValueError, match=r"^jobs must hold at least one layer with input rows$"):
         run_jobs(cfg, [], simulator)
+
+
+def test_waves_show_the_clock(tmp_path, monkeypatch):
+    # without waves the memory model's clock rises and falls in one time step; a dump must
+    # show it high for 5 ns of every 10 (Verilator writes VCD, which is text)
+    require("verilator")
+    monkeypatch.setenv("HWQ_SIM_DIR", str(tmp_path))
+    cfg = load_config("configs/nonsquare.yaml")
+    layer, x = random_job(np.random.default_rng(1), cfg, 5, 3, 2)
+    assert run_jobs(cfg, [(layer, x)], "verilator", waves=True).passed
+    (vcd,) = tmp_path.rglob("dump.vcd")
+    lines = vcd.read_text().splitlines()
+    code = next(line.split()[3] for line in lines if line.split()[4:5] == ["clk"])
+    changes, now = [], None
+    for line in lines:
+        if line.startswith("#"):
+            now = int(line[1:])
+        elif line in (f"0{code}", f"1{code}"):
+            changes.append((now, int(line[0])))
+    # (timescale 1 ps) rises at 5 ns, falls at 10 ns, and so on
+    assert changes[:5] == [(0, 0), (5000, 1), (10000, 0), (15000, 1), (20000, 0)]
+    assert len(changes) > 20
