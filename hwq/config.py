@@ -76,10 +76,11 @@ def min_accumulator_width(max_k: int) -> int:
 
 def min_tile_steps(rows: int, cols: int, beats: int = 1) -> int:
     """Fewest steps between the last operands of consecutive tiles of a ``rows × cols`` array
-    whose result rows drain in ``beats`` steps each: the next tile's first element finishes no
-    earlier than the drain's last shift (``rows + cols − 2`` steps after the previous tile's
-    first element finished, plus ``beats·rows``), where its capture takes precedence."""
-    return (beats + 1) * rows + cols - 2
+    whose result rows drain in ``beats`` steps each. The drain reads row ``i`` up to
+    ``rows + cols − 2 + (i + 1)·beats`` steps after the previous tile's first element
+    finished; the next tile's element ``(i, 0)`` finishes ``i`` steps after its first, and
+    may do so in that last step (its capture lands after the read). Row ``rows − 1`` binds."""
+    return beats * rows + cols - 1
 
 
 #: Clock steps through a DSP multiplier's own input and output registers (hwq.hw.dsp).
@@ -96,8 +97,9 @@ def mult_steps(target: str, mult_reg: bool) -> int:
 def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:
     """Steps from a tile's last operand entering the array to its first result row: the
     input register, the skew to the bottom-right element (``rows + cols − 2``), the multiplier
-    (:func:`mult_steps`) and the accumulator."""
-    return rows + cols + mult_steps(target, mult_reg)
+    (:func:`mult_steps`), the accumulator and, with more than one row, the register after the
+    row multiplexer that reads the results out."""
+    return rows + cols + mult_steps(target, mult_reg) + (rows > 1)
 
 
 def _int(name, v, lo, hi):

@@ -37,7 +37,7 @@ class GemmEngine(wiring.Component):
        lane ``j``; ``last`` marks the final word of the GEMM. Then the engine waits for the
        next header; layers run back to back.
 
-    Tiles shorter than ``HwConfig.min_tile_steps`` (``(B + 1)·rows + cols − 2``) steps are
+    Tiles shorter than ``HwConfig.min_tile_steps`` (``B·rows + cols − 1``) steps are
     padded with idle steps, so with larger K the array does one MAC per element per clock with
     no bubble between tiles. ``B = cols / requant.lanes``: the requantizer has ``lanes`` lanes
     and takes each result row in ``B`` parts (beats), with the parameters of those channels;

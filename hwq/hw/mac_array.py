@@ -1,6 +1,6 @@
 """The output-stationary systolic MAC array."""
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,17 +28,20 @@ class MacArray(wiring.Component):
     Each element accumulates ``Σ_k a·w`` in ``accumulator_width`` bits. When a tile's last
     operand passes, it hands the finished sum to its output register and restarts from 0, so
     the next tile's first operand may follow on the very next step: tiles run back to back.
-    Once the bottom-right element has finished, the output registers shift up one row per step
-    for ``rows`` steps: ``o_data`` then holds rows 0, 1, …, rows − 1 of the tile's result
-    with ``o_valid`` high. With ``beats = b > 1`` the drain is slower, for a consumer that
-    takes a row in ``b`` parts (a requantizer with ``cols / b`` lanes): the registers shift
-    every ``b``-th step, so ``o_data`` holds each row for ``b`` steps, all with ``o_valid``
+    Once the bottom-right element has finished, the array reads its output registers out a
+    row at a time over one multiplexer per column, into a register (with more than one row):
+    ``o_data`` holds rows 0, 1, …, rows − 1 of the tile's result, one per step, with
+    ``o_valid`` high. The output registers only ever
+    capture (a clock enable, no logic in front of them); the rows × 1 multiplexers replace a
+    shift-up chain, which needed a two-way multiplexer at every register. With ``beats = b >
+    1`` the drain is slower, for a consumer that takes a row in ``b`` parts (a requantizer
+    with ``cols / b`` lanes): ``o_data`` holds each row for ``b`` steps, all with ``o_valid``
     high — ``rows·b`` steps in all.
 
     The last operands of consecutive tiles must be at least :attr:`min_tile_steps`
-    (``(b + 1)·rows + cols − 2``) steps apart (pad short tiles with invalid steps): the
-    next tile's first element then finishes no earlier than the step of the last shift, where
-    its capture takes precedence (the register's old row has been read by then).
+    (``b·rows + cols − 1``) steps apart (pad short tiles with invalid steps): the next tile's
+    element ``(i, 0)`` then finishes no earlier than the last step that reads row ``i`` of the
+    previous tile (the register changes after that step).
 
     Members
     -------
@@ -51,7 +54,7 @@ class MacArray(wiring.Component):
 
     Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
     ``rows + cols`` steps after its last operand was presented, plus the multiplier's
-    registers (:func:`hwq.config.mult_steps`).
+    registers (:func:`hwq.config.mult_steps`), plus the read-out register when rows > 1.
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
@@ -91,7 +94,7 @@ class MacArray(wiring.Component):
         R, C, W = self._rows, self._cols, self._acc_width
         en = self.en
         draining = Signal()
-        shift = Signal(name="drain_shift")   # the output registers move up a row this step
+        advance = Signal(name="drain_advance")   # the drain moves on to the next row
 
         def delayed(value, steps, name, reset_less=False):
             """``value`` delayed by ``steps`` enabled steps, through named registers."""
@@ -183,31 +186,31 @@ class MacArray(wiring.Component):
                 m.d.comb += capture.eq(en & l_use)
                 with m.If(en):
                     m.d.sync += acc.eq(Mux(l_use, 0, total))
-                # output register: capture the finished sum, or shift up while draining
-                below = out[i + 1][j] if i + 1 < R else 0
+                # output register: capture the finished sum (read out over the column's mux)
                 with m.If(capture):
                     m.d.sync += out[i][j].eq(total)
-                with m.Elif(en & shift):
-                    m.d.sync += out[i][j].eq(below)
                 if i == R - 1 and j == C - 1:
                     done = capture
                 a_in, l_in = a_e, l_e
                 north[j] = w_s
 
-        # drain control: `rows` shifts, one every `beats` steps, starting the step after the
-        # last capture. `shift` enables every output register (rows·cols·width of them): it
-        # is a flip-flop, loaded with what the counters will say in the next step.
+        # drain control: `rows` rows, one every `beats` steps, starting the step after the
+        # last capture. `advance` (the row read moves on after this step) is a flip-flop,
+        # loaded with what the counters will say in the next step; `row` selects the row.
         count = Signal(range(R + 1), name="drain_count")
         count_next = Signal.like(count)
+        row = Signal(range(max(R, 2)), name="drain_row")
         m.d.comb += draining.eq(count != 0)
         m.d.comb += count_next.eq(count)
         with m.If(done):
             m.d.comb += count_next.eq(R)
-        with m.Elif(en & shift):
+            m.d.sync += row.eq(0)
+        with m.Elif(en & advance):
             m.d.comb += count_next.eq(count - 1)
+            m.d.sync += row.eq(row + 1)
         m.d.sync += count.eq(count_next)
         if self._beats == 1:
-            m.d.sync += shift.eq(count_next != 0)
+            m.d.sync += advance.eq(count_next != 0)
         else:
             beat = Signal(range(self._beats), name="drain_beat")
             beat_next = Signal.like(beat)
@@ -215,10 +218,22 @@ class MacArray(wiring.Component):
             with m.If(done):
                 m.d.comb += beat_next.eq(0)
             with m.Elif(en & draining):
-                m.d.comb += beat_next.eq(Mux(shift, 0, beat + 1))
+                m.d.comb += beat_next.eq(Mux(advance, 0, beat + 1))
             m.d.sync += [beat.eq(beat_next),
-                         shift.eq((count_next != 0) & (beat_next == self._beats - 1))]
-        m.d.comb += self.o_valid.eq(draining)
-        for j in range(C):
-            m.d.comb += self.o_data[j].eq(out[0][j])
+                         advance.eq((count_next != 0) & (beat_next == self._beats - 1))]
+        if R == 1:
+            m.d.comb += self.o_valid.eq(draining)
+            m.d.comb += [self.o_data[j].eq(out[0][j]) for j in range(C)]
+        else:
+            # the selected row through a register: the row select fans out to every bit of
+            # every column's multiplexer, and the consumer's own beat multiplexer follows
+            o_valid = Signal(name="drain_valid")
+            o_data = [Signal(signed(W), name=f"drain_{j}", reset_less=True) for j in range(C)]
+            with m.If(en):
+                m.d.sync += o_valid.eq(draining)
+                for j in range(C):
+                    column = Cat(*(out[i][j] for i in range(R)))
+                    m.d.sync += o_data[j].eq(column.word_select(row, W))
+            m.d.comb += self.o_valid.eq(o_valid)
+            m.d.comb += [self.o_data[j].eq(o_data[j]) for j in range(C)]
         return m

@@ -1210,8 +1210,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _073_ = hdr[15:0] + 3'h7;
   assign _074_ = hdr[31:16] - 1'h1;
   assign _075_ = hdr[47:32] - 1'h1;
-  assign _076_ = hdr[47:32] > 7'h4e;
-  assign _077_ = _076_ ? hdr[47:32] : 16'h004e;
+  assign _076_ = hdr[47:32] > 7'h47;
+  assign _077_ = _076_ ? hdr[47:32] : 16'h0047;
   assign _079_ = _077_ - 1'h1;
   assign _080_ = hdr[31:16] == 1'h1;
   assign _081_ = ! ch;
@@ -1448,7 +1448,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   endfunction
   assign _254_ = _764_(flush, { _262_, _108_[6:0] }, { _264_, _255_ });
   assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _256_ = _257_ ? 7'h61 : flush;
+  assign _256_ = _257_ ? 7'h62 : flush;
   assign _258_ = _259_ ? _256_ : flush;
   assign _260_ = _261_ ? _258_ : flush;
   assign _262_ = _263_ ? _260_ : flush;
@@ -1841,7 +1841,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _550_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
-    .draining(o_valid),
+    .drain_valid(o_valid),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -1868,7 +1868,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$865$0 (p_word),
+    .\port$752$0 (p_word),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -2207,10 +2207,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_data, i_a);
   wire _0000_;
   wire [25:0] _0001_;
-  wire [25:0] _0002_;
+  wire [26:0] _0002_;
   wire _0003_;
   wire _0004_;
   wire _0005_;
@@ -2221,7 +2221,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0010_;
   wire _0011_;
   wire _0012_;
-  wire _0013_;
+  wire [26:0] _0013_;
   wire _0014_;
   wire _0015_;
   wire _0016_;
@@ -2232,7 +2232,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0021_;
   wire _0022_;
   wire _0023_;
-  wire [25:0] _0024_;
+  wire [26:0] _0024_;
   wire _0025_;
   wire _0026_;
   wire _0027_;
@@ -2243,7 +2243,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0032_;
   wire _0033_;
   wire _0034_;
-  wire _0035_;
+  wire [26:0] _0035_;
   wire _0036_;
   wire _0037_;
   wire _0038_;
@@ -2254,7 +2254,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0043_;
   wire _0044_;
   wire _0045_;
-  wire [25:0] _0046_;
+  wire [26:0] _0046_;
   wire _0047_;
   wire _0048_;
   wire _0049_;
@@ -2265,7 +2265,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0054_;
   wire _0055_;
   wire _0056_;
-  wire _0057_;
+  wire [26:0] _0057_;
   wire _0058_;
   wire _0059_;
   wire _0060_;
@@ -2276,7 +2276,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0065_;
   wire _0066_;
   wire _0067_;
-  wire [25:0] _0068_;
+  wire [26:0] _0068_;
   wire _0069_;
   wire _0070_;
   wire _0071_;
@@ -2287,7 +2287,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0076_;
   wire _0077_;
   wire _0078_;
-  wire _0079_;
+  wire [26:0] _0079_;
   wire _0080_;
   wire _0081_;
   wire _0082_;
@@ -2298,7 +2298,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0087_;
   wire _0088_;
   wire _0089_;
-  wire [25:0] _0090_;
+  wire [26:0] _0090_;
   wire _0091_;
   wire _0092_;
   wire _0093_;
@@ -2309,7 +2309,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0098_;
   wire _0099_;
   wire _0100_;
-  wire _0101_;
+  wire [26:0] _0101_;
   wire _0102_;
   wire _0103_;
   wire _0104_;
@@ -2320,8 +2320,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0109_;
   wire _0110_;
   wire _0111_;
-  wire _0112_;
-  wire [25:0] _0113_;
+  wire [25:0] _0112_;
+  wire [26:0] _0113_;
   wire _0114_;
   wire _0115_;
   wire _0116_;
@@ -2332,7 +2332,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0121_;
   wire _0122_;
   wire _0123_;
-  wire _0124_;
+  wire [26:0] _0124_;
   wire _0125_;
   wire _0126_;
   wire _0127_;
@@ -2343,7 +2343,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0132_;
   wire _0133_;
   wire _0134_;
-  wire [25:0] _0135_;
+  wire [26:0] _0135_;
   wire _0136_;
   wire _0137_;
   wire _0138_;
@@ -2354,7 +2354,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0143_;
   wire _0144_;
   wire _0145_;
-  wire _0146_;
+  wire [26:0] _0146_;
   wire _0147_;
   wire _0148_;
   wire _0149_;
@@ -2365,7 +2365,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0154_;
   wire _0155_;
   wire _0156_;
-  wire [25:0] _0157_;
+  wire [26:0] _0157_;
   wire _0158_;
   wire _0159_;
   wire _0160_;
@@ -2376,7 +2376,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0165_;
   wire _0166_;
   wire _0167_;
-  wire _0168_;
+  wire [26:0] _0168_;
   wire _0169_;
   wire _0170_;
   wire _0171_;
@@ -2387,7 +2387,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0176_;
   wire _0177_;
   wire _0178_;
-  wire [25:0] _0179_;
+  wire [26:0] _0179_;
   wire _0180_;
   wire _0181_;
   wire _0182_;
@@ -2398,7 +2398,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0187_;
   wire _0188_;
   wire _0189_;
-  wire _0190_;
+  wire [26:0] _0190_;
   wire _0191_;
   wire _0192_;
   wire _0193_;
@@ -2409,7 +2409,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0198_;
   wire _0199_;
   wire _0200_;
-  wire [25:0] _0201_;
+  wire [26:0] _0201_;
   wire _0202_;
   wire _0203_;
   wire _0204_;
@@ -2420,7 +2420,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0209_;
   wire _0210_;
   wire _0211_;
-  wire _0212_;
+  wire [26:0] _0212_;
   wire _0213_;
   wire _0214_;
   wire _0215_;
@@ -2432,7 +2432,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0221_;
   wire _0222_;
   wire [25:0] _0223_;
-  wire [25:0] _0224_;
+  wire [26:0] _0224_;
   wire _0225_;
   wire _0226_;
   wire _0227_;
@@ -2443,7 +2443,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0232_;
   wire _0233_;
   wire _0234_;
-  wire _0235_;
+  wire [26:0] _0235_;
   wire _0236_;
   wire _0237_;
   wire _0238_;
@@ -2454,7 +2454,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0243_;
   wire _0244_;
   wire _0245_;
-  wire [25:0] _0246_;
+  wire [26:0] _0246_;
   wire _0247_;
   wire _0248_;
   wire _0249_;
@@ -2465,7 +2465,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0254_;
   wire _0255_;
   wire _0256_;
-  wire _0257_;
+  wire [26:0] _0257_;
   wire _0258_;
   wire _0259_;
   wire _0260_;
@@ -2476,7 +2476,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0265_;
   wire _0266_;
   wire _0267_;
-  wire [25:0] _0268_;
+  wire [26:0] _0268_;
   wire _0269_;
   wire _0270_;
   wire _0271_;
@@ -2487,7 +2487,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0276_;
   wire _0277_;
   wire _0278_;
-  wire _0279_;
+  wire [26:0] _0279_;
   wire _0280_;
   wire _0281_;
   wire _0282_;
@@ -2498,7 +2498,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0287_;
   wire _0288_;
   wire _0289_;
-  wire [25:0] _0290_;
+  wire [26:0] _0290_;
   wire _0291_;
   wire _0292_;
   wire _0293_;
@@ -2509,7 +2509,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0298_;
   wire _0299_;
   wire _0300_;
-  wire _0301_;
+  wire [26:0] _0301_;
   wire _0302_;
   wire _0303_;
   wire _0304_;
@@ -2520,7 +2520,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0309_;
   wire _0310_;
   wire _0311_;
-  wire [25:0] _0312_;
+  wire [26:0] _0312_;
   wire _0313_;
   wire _0314_;
   wire _0315_;
@@ -2531,7 +2531,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0320_;
   wire _0321_;
   wire _0322_;
-  wire _0323_;
+  wire [26:0] _0323_;
   wire _0324_;
   wire _0325_;
   wire _0326_;
@@ -2542,8 +2542,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0331_;
   wire _0332_;
   wire _0333_;
-  wire _0334_;
-  wire _0335_;
+  wire [25:0] _0334_;
+  wire [26:0] _0335_;
   wire _0336_;
   wire _0337_;
   wire _0338_;
@@ -2554,7 +2554,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0343_;
   wire _0344_;
   wire _0345_;
-  wire _0346_;
+  wire [26:0] _0346_;
   wire _0347_;
   wire _0348_;
   wire _0349_;
@@ -2565,7 +2565,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0354_;
   wire _0355_;
   wire _0356_;
-  wire _0357_;
+  wire [26:0] _0357_;
   wire _0358_;
   wire _0359_;
   wire _0360_;
@@ -2687,7 +2687,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0476_;
   wire _0477_;
   wire _0478_;
-  wire [26:0] _0479_;
+  wire _0479_;
   wire _0480_;
   wire _0481_;
   wire _0482_;
@@ -2698,7 +2698,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0487_;
   wire _0488_;
   wire _0489_;
-  wire [26:0] _0490_;
+  wire [4:0] _0490_;
   wire _0491_;
   wire _0492_;
   wire _0493_;
@@ -2709,7 +2709,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0498_;
   wire _0499_;
   wire _0500_;
-  wire [26:0] _0501_;
+  wire _0501_;
   wire _0502_;
   wire _0503_;
   wire _0504_;
@@ -2720,7 +2720,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0509_;
   wire _0510_;
   wire _0511_;
-  wire [26:0] _0512_;
+  wire [3:0] _0512_;
   wire _0513_;
   wire _0514_;
   wire _0515_;
@@ -2731,7 +2731,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0520_;
   wire _0521_;
   wire _0522_;
-  wire [26:0] _0523_;
+  wire [3:0] _0523_;
   wire _0524_;
   wire _0525_;
   wire _0526_;
@@ -2742,7 +2742,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0531_;
   wire _0532_;
   wire _0533_;
-  wire [26:0] _0534_;
+  wire _0534_;
   wire _0535_;
   wire _0536_;
   wire _0537_;
@@ -2753,7 +2753,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0542_;
   wire _0543_;
   wire _0544_;
-  wire [26:0] _0545_;
+  wire _0545_;
   wire _0546_;
   wire _0547_;
   wire _0548_;
@@ -2764,8 +2764,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0553_;
   wire _0554_;
   wire _0555_;
-  wire _0556_;
-  wire [26:0] _0557_;
+  wire [25:0] _0556_;
+  wire [7:0] _0557_;
   wire _0558_;
   wire _0559_;
   wire _0560_;
@@ -2776,7 +2776,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0565_;
   wire _0566_;
   wire _0567_;
-  wire [26:0] _0568_;
+  wire [7:0] _0568_;
   wire _0569_;
   wire _0570_;
   wire _0571_;
@@ -2787,7 +2787,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0576_;
   wire _0577_;
   wire _0578_;
-  wire [26:0] _0579_;
+  wire [7:0] _0579_;
   wire _0580_;
   wire _0581_;
   wire _0582_;
@@ -2798,7 +2798,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0587_;
   wire _0588_;
   wire _0589_;
-  wire [26:0] _0590_;
+  wire [7:0] _0590_;
   wire _0591_;
   wire _0592_;
   wire _0593_;
@@ -2809,7 +2809,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0598_;
   wire _0599_;
   wire _0600_;
-  wire [26:0] _0601_;
+  wire [7:0] _0601_;
   wire _0602_;
   wire _0603_;
   wire _0604_;
@@ -2820,7 +2820,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0609_;
   wire _0610_;
   wire _0611_;
-  wire [26:0] _0612_;
+  wire [7:0] _0612_;
   wire _0613_;
   wire _0614_;
   wire _0615_;
@@ -2831,7 +2831,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0620_;
   wire _0621_;
   wire _0622_;
-  wire [26:0] _0623_;
+  wire [7:0] _0623_;
   wire _0624_;
   wire _0625_;
   wire _0626_;
@@ -2842,7 +2842,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0631_;
   wire _0632_;
   wire _0633_;
-  wire [26:0] _0634_;
+  wire [7:0] _0634_;
   wire _0635_;
   wire _0636_;
   wire _0637_;
@@ -2853,7 +2853,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0642_;
   wire _0643_;
   wire _0644_;
-  wire [26:0] _0645_;
+  wire [7:0] _0645_;
   wire _0646_;
   wire _0647_;
   wire _0648_;
@@ -2864,7 +2864,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0653_;
   wire _0654_;
   wire _0655_;
-  wire [26:0] _0656_;
+  wire [7:0] _0656_;
   wire _0657_;
   wire _0658_;
   wire _0659_;
@@ -2876,7 +2876,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0665_;
   wire _0666_;
   wire [25:0] _0667_;
-  wire [26:0] _0668_;
+  wire [7:0] _0668_;
   wire _0669_;
   wire _0670_;
   wire _0671_;
@@ -2887,7 +2887,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0676_;
   wire _0677_;
   wire _0678_;
-  wire [26:0] _0679_;
+  wire [7:0] _0679_;
   wire _0680_;
   wire _0681_;
   wire _0682_;
@@ -2898,7 +2898,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0687_;
   wire _0688_;
   wire _0689_;
-  wire [26:0] _0690_;
+  wire [7:0] _0690_;
   wire _0691_;
   wire _0692_;
   wire _0693_;
@@ -2909,7 +2909,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0698_;
   wire _0699_;
   wire _0700_;
-  wire [26:0] _0701_;
+  wire [7:0] _0701_;
   wire _0702_;
   wire _0703_;
   wire _0704_;
@@ -2920,7 +2920,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0709_;
   wire _0710_;
   wire _0711_;
-  wire [26:0] _0712_;
+  wire [7:0] _0712_;
   wire _0713_;
   wire _0714_;
   wire _0715_;
@@ -2931,7 +2931,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0720_;
   wire _0721_;
   wire _0722_;
-  wire [26:0] _0723_;
+  wire [7:0] _0723_;
   wire _0724_;
   wire _0725_;
   wire _0726_;
@@ -2942,7 +2942,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0731_;
   wire _0732_;
   wire _0733_;
-  wire [26:0] _0734_;
+  wire [7:0] _0734_;
   wire _0735_;
   wire _0736_;
   wire _0737_;
@@ -2953,7 +2953,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0742_;
   wire _0743_;
   wire _0744_;
-  wire [26:0] _0745_;
+  wire _0745_;
   wire _0746_;
   wire _0747_;
   wire _0748_;
@@ -2964,7 +2964,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0753_;
   wire _0754_;
   wire _0755_;
-  wire [26:0] _0756_;
+  wire [7:0] _0756_;
   wire _0757_;
   wire _0758_;
   wire _0759_;
@@ -2975,7 +2975,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0764_;
   wire _0765_;
   wire _0766_;
-  wire [26:0] _0767_;
+  wire [7:0] _0767_;
   wire _0768_;
   wire _0769_;
   wire _0770_;
@@ -2986,8 +2986,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0775_;
   wire _0776_;
   wire _0777_;
-  wire _0778_;
-  wire [26:0] _0779_;
+  wire [25:0] _0778_;
+  wire _0779_;
   wire _0780_;
   wire _0781_;
   wire _0782_;
@@ -2998,7 +2998,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0787_;
   wire _0788_;
   wire _0789_;
-  wire [26:0] _0790_;
+  wire _0790_;
   wire _0791_;
   wire _0792_;
   wire _0793_;
@@ -3009,7 +3009,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0798_;
   wire _0799_;
   wire _0800_;
-  wire [26:0] _0801_;
+  wire [7:0] _0801_;
   wire _0802_;
   wire _0803_;
   wire _0804_;
@@ -3020,7 +3020,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0809_;
   wire _0810_;
   wire _0811_;
-  wire [26:0] _0812_;
+  wire [7:0] _0812_;
   wire _0813_;
   wire _0814_;
   wire _0815_;
@@ -3031,7 +3031,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0820_;
   wire _0821_;
   wire _0822_;
-  wire [26:0] _0823_;
+  wire [7:0] _0823_;
   wire _0824_;
   wire _0825_;
   wire _0826_;
@@ -3042,7 +3042,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0831_;
   wire _0832_;
   wire _0833_;
-  wire [26:0] _0834_;
+  wire _0834_;
   wire _0835_;
   wire _0836_;
   wire _0837_;
@@ -3053,7 +3053,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0842_;
   wire _0843_;
   wire _0844_;
-  wire [26:0] _0845_;
+  wire _0845_;
   wire _0846_;
   wire _0847_;
   wire _0848_;
@@ -3064,7 +3064,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0853_;
   wire _0854_;
   wire _0855_;
-  wire [26:0] _0856_;
+  wire _0856_;
   wire _0857_;
   wire _0858_;
   wire _0859_;
@@ -3075,7 +3075,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0864_;
   wire _0865_;
   wire _0866_;
-  wire [26:0] _0867_;
+  wire [7:0] _0867_;
   wire _0868_;
   wire _0869_;
   wire _0870_;
@@ -3086,7 +3086,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0875_;
   wire _0876_;
   wire _0877_;
-  wire [26:0] _0878_;
+  wire [7:0] _0878_;
   wire _0879_;
   wire _0880_;
   wire _0881_;
@@ -3098,7 +3098,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0887_;
   wire _0888_;
   wire [25:0] _0889_;
-  wire [26:0] _0890_;
+  wire [7:0] _0890_;
   wire _0891_;
   wire _0892_;
   wire _0893_;
@@ -3109,7 +3109,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0898_;
   wire _0899_;
   wire _0900_;
-  wire [26:0] _0901_;
+  wire [7:0] _0901_;
   wire _0902_;
   wire _0903_;
   wire _0904_;
@@ -3120,7 +3120,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0909_;
   wire _0910_;
   wire _0911_;
-  wire [26:0] _0912_;
+  wire _0912_;
   wire _0913_;
   wire _0914_;
   wire _0915_;
@@ -3131,7 +3131,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0920_;
   wire _0921_;
   wire _0922_;
-  wire [26:0] _0923_;
+  wire _0923_;
   wire _0924_;
   wire _0925_;
   wire _0926_;
@@ -3142,7 +3142,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0931_;
   wire _0932_;
   wire _0933_;
-  wire [26:0] _0934_;
+  wire _0934_;
   wire _0935_;
   wire _0936_;
   wire _0937_;
@@ -3153,7 +3153,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0942_;
   wire _0943_;
   wire _0944_;
-  wire [26:0] _0945_;
+  wire _0945_;
   wire _0946_;
   wire _0947_;
   wire _0948_;
@@ -3164,81 +3164,81 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _0953_;
   wire _0954_;
   wire _0955_;
-  wire [26:0] _0956_;
+  wire [7:0] _0956_;
   wire _0957_;
   wire _0958_;
   wire _0959_;
-  wire _0960_;
-  wire _0961_;
-  wire _0962_;
-  wire _0963_;
-  wire _0964_;
+  wire [7:0] _0960_;
+  wire [7:0] _0961_;
+  wire [7:0] _0962_;
+  wire [25:0] _0963_;
+  wire [7:0] _0964_;
   wire _0965_;
   wire _0966_;
-  wire [26:0] _0967_;
-  wire _0968_;
-  wire _0969_;
-  wire _0970_;
+  wire _0967_;
+  wire [7:0] _0968_;
+  wire [7:0] _0969_;
+  wire [7:0] _0970_;
   wire _0971_;
-  wire _0972_;
-  wire _0973_;
-  wire _0974_;
+  wire [7:0] _0972_;
+  wire [7:0] _0973_;
+  wire [7:0] _0974_;
   wire _0975_;
-  wire _0976_;
-  wire _0977_;
-  wire [26:0] _0978_;
-  wire _0979_;
-  wire _0980_;
-  wire _0981_;
-  wire _0982_;
-  wire _0983_;
-  wire _0984_;
-  wire _0985_;
+  wire [7:0] _0976_;
+  wire [7:0] _0977_;
+  wire [7:0] _0978_;
+  wire [7:0] _0979_;
+  wire [7:0] _0980_;
+  wire [7:0] _0981_;
+  wire [25:0] _0982_;
+  wire [25:0] _0983_;
+  wire [7:0] _0984_;
+  wire [7:0] _0985_;
   wire _0986_;
   wire _0987_;
   wire _0988_;
-  wire [26:0] _0989_;
+  wire _0989_;
   wire _0990_;
   wire _0991_;
-  wire _0992_;
-  wire _0993_;
-  wire _0994_;
-  wire _0995_;
-  wire _0996_;
-  wire _0997_;
-  wire _0998_;
-  wire _0999_;
+  wire [7:0] _0992_;
+  wire [7:0] _0993_;
+  wire [25:0] _0994_;
+  wire [7:0] _0995_;
+  wire [7:0] _0996_;
+  wire [7:0] _0997_;
+  wire [7:0] _0998_;
+  wire [7:0] _0999_;
   wire _1000_;
-  wire [26:0] _1001_;
+  wire _1001_;
   wire _1002_;
   wire _1003_;
   wire _1004_;
-  wire _1005_;
+  wire [25:0] _1005_;
   wire _1006_;
   wire _1007_;
-  wire _1008_;
-  wire [26:0] _1009_;
-  wire [26:0] _1010_;
-  wire [26:0] _1011_;
-  wire [26:0] _1012_;
-  wire [26:0] _1013_;
-  wire [26:0] _1014_;
-  wire _1015_;
-  wire [4:0] _1016_;
-  wire _1017_;
-  wire [25:0] _1018_;
-  wire [25:0] _1019_;
-  wire [3:0] _1020_;
-  wire [3:0] _1021_;
-  wire _1022_;
-  wire _1023_;
+  wire [7:0] _1008_;
+  wire [7:0] _1009_;
+  wire [7:0] _1010_;
+  wire [7:0] _1011_;
+  wire [7:0] _1012_;
+  wire [7:0] _1013_;
+  wire [7:0] _1014_;
+  wire [7:0] _1015_;
+  wire [25:0] _1016_;
+  wire [7:0] _1017_;
+  wire [7:0] _1018_;
+  wire [7:0] _1019_;
+  wire [7:0] _1020_;
+  wire [7:0] _1021_;
+  wire [7:0] _1022_;
+  wire [7:0] _1023_;
   wire [7:0] _1024_;
   wire [7:0] _1025_;
   wire [7:0] _1026_;
-  wire [7:0] _1027_;
+  wire [25:0] _1027_;
   wire [7:0] _1028_;
   wire [7:0] _1029_;
-  wire _1030_;
+  wire [7:0] _1030_;
   wire [7:0] _1031_;
   wire [7:0] _1032_;
   wire [7:0] _1033_;
@@ -3246,751 +3246,751 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] _1035_;
   wire [7:0] _1036_;
   wire [7:0] _1037_;
-  wire [7:0] _1038_;
+  wire [25:0] _1038_;
   wire [7:0] _1039_;
-  wire [7:0] _1040_;
-  wire [25:0] _1041_;
-  wire [7:0] _1042_;
+  wire _1040_;
+  wire [7:0] _1041_;
+  wire [15:0] _1042_;
   wire _1043_;
-  wire [7:0] _1044_;
-  wire [7:0] _1045_;
-  wire _1046_;
-  wire _1047_;
+  wire _1044_;
+  wire _1045_;
+  wire [25:0] _1046_;
+  wire [25:0] _1047_;
   wire [7:0] _1048_;
-  wire [7:0] _1049_;
-  wire [7:0] _1050_;
-  wire _1051_;
-  wire _1052_;
+  wire [25:0] _1049_;
+  wire _1050_;
+  wire [7:0] _1051_;
+  wire [15:0] _1052_;
   wire _1053_;
   wire _1054_;
-  wire [7:0] _1055_;
-  wire [7:0] _1056_;
-  wire [7:0] _1057_;
+  wire _1055_;
+  wire [25:0] _1056_;
+  wire [25:0] _1057_;
   wire [7:0] _1058_;
   wire _1059_;
-  wire _1060_;
-  wire _1061_;
-  wire _1062_;
-  wire [25:0] _1063_;
-  wire [7:0] _1064_;
-  wire [7:0] _1065_;
-  wire [7:0] _1066_;
-  wire [7:0] _1067_;
+  wire [25:0] _1060_;
+  wire [7:0] _1061_;
+  wire [15:0] _1062_;
+  wire _1063_;
+  wire _1064_;
+  wire _1065_;
+  wire [25:0] _1066_;
+  wire [25:0] _1067_;
   wire [7:0] _1068_;
   wire _1069_;
-  wire _1070_;
-  wire _1071_;
-  wire _1072_;
+  wire [7:0] _1070_;
+  wire [25:0] _1071_;
+  wire [15:0] _1072_;
   wire _1073_;
   wire _1074_;
-  wire [7:0] _1075_;
-  wire [7:0] _1076_;
-  wire [7:0] _1077_;
+  wire _1075_;
+  wire [25:0] _1076_;
+  wire [25:0] _1077_;
   wire [7:0] _1078_;
-  wire [7:0] _1079_;
+  wire _1079_;
   wire [7:0] _1080_;
-  wire _1081_;
-  wire _1082_;
+  wire [15:0] _1081_;
+  wire [25:0] _1082_;
   wire _1083_;
   wire _1084_;
-  wire [25:0] _1085_;
-  wire _1086_;
-  wire _1087_;
+  wire _1085_;
+  wire [25:0] _1086_;
+  wire [25:0] _1087_;
   wire [7:0] _1088_;
-  wire [7:0] _1089_;
+  wire _1089_;
   wire [7:0] _1090_;
-  wire [7:0] _1091_;
-  wire [7:0] _1092_;
-  wire [7:0] _1093_;
-  wire [7:0] _1094_;
+  wire [15:0] _1091_;
+  wire _1092_;
+  wire [25:0] _1093_;
+  wire [25:0] _1094_;
   wire _1095_;
   wire _1096_;
-  wire _1097_;
-  wire _1098_;
-  wire _1099_;
+  wire [25:0] _1097_;
+  wire [25:0] _1098_;
+  wire [7:0] _1099_;
   wire _1100_;
-  wire _1101_;
-  wire _1102_;
-  wire [7:0] _1103_;
-  wire [7:0] _1104_;
-  wire [7:0] _1105_;
-  wire [7:0] _1106_;
+  wire [7:0] _1101_;
+  wire [15:0] _1102_;
+  wire _1103_;
+  wire _1104_;
+  wire [25:0] _1105_;
+  wire _1106_;
   wire [25:0] _1107_;
-  wire [7:0] _1108_;
+  wire [25:0] _1108_;
   wire [7:0] _1109_;
-  wire [7:0] _1110_;
+  wire _1110_;
   wire [7:0] _1111_;
-  wire [7:0] _1112_;
-  wire [7:0] _1113_;
-  wire [7:0] _1114_;
-  wire [7:0] _1115_;
-  wire [7:0] _1116_;
-  wire [7:0] _1117_;
-  wire _1118_;
+  wire [15:0] _1112_;
+  wire _1113_;
+  wire _1114_;
+  wire _1115_;
+  wire [25:0] _1116_;
+  wire [25:0] _1117_;
+  wire [25:0] _1118_;
   wire [7:0] _1119_;
-  wire [7:0] _1120_;
+  wire _1120_;
   wire [7:0] _1121_;
-  wire [7:0] _1122_;
-  wire [7:0] _1123_;
-  wire [7:0] _1124_;
-  wire [7:0] _1125_;
-  wire [7:0] _1126_;
-  wire [7:0] _1127_;
-  wire [7:0] _1128_;
-  wire _1129_;
-  wire [25:0] _1130_;
+  wire [15:0] _1122_;
+  wire _1123_;
+  wire _1124_;
+  wire _1125_;
+  wire [25:0] _1126_;
+  wire [25:0] _1127_;
+  wire [25:0] _1128_;
+  wire [7:0] _1129_;
+  wire _1130_;
   wire [7:0] _1131_;
-  wire [7:0] _1132_;
-  wire [7:0] _1133_;
-  wire [7:0] _1134_;
-  wire [7:0] _1135_;
-  wire _1136_;
-  wire [7:0] _1137_;
-  wire [15:0] _1138_;
-  wire _1139_;
+  wire [15:0] _1132_;
+  wire _1133_;
+  wire _1134_;
+  wire _1135_;
+  wire [25:0] _1136_;
+  wire [25:0] _1137_;
+  wire [25:0] _1138_;
+  wire [7:0] _1139_;
   wire _1140_;
-  wire _1141_;
-  wire _1142_;
-  wire [25:0] _1143_;
-  wire [25:0] _1144_;
-  wire [7:0] _1145_;
-  wire _1146_;
-  wire [7:0] _1147_;
-  wire [15:0] _1148_;
-  wire _1149_;
+  wire [7:0] _1141_;
+  wire [15:0] _1142_;
+  wire _1143_;
+  wire _1144_;
+  wire _1145_;
+  wire [25:0] _1146_;
+  wire [25:0] _1147_;
+  wire [7:0] _1148_;
+  wire [25:0] _1149_;
   wire _1150_;
-  wire _1151_;
-  wire [25:0] _1152_;
-  wire [25:0] _1153_;
-  wire [25:0] _1154_;
-  wire [7:0] _1155_;
-  wire _1156_;
-  wire [7:0] _1157_;
-  wire [15:0] _1158_;
+  wire [7:0] _1151_;
+  wire [15:0] _1152_;
+  wire _1153_;
+  wire _1154_;
+  wire _1155_;
+  wire [25:0] _1156_;
+  wire [25:0] _1157_;
+  wire [7:0] _1158_;
   wire _1159_;
-  wire _1160_;
-  wire _1161_;
-  wire [25:0] _1162_;
+  wire [25:0] _1160_;
+  wire [7:0] _1161_;
+  wire [15:0] _1162_;
   wire _1163_;
-  wire [25:0] _1164_;
-  wire [7:0] _1165_;
-  wire _1166_;
-  wire [7:0] _1167_;
-  wire [15:0] _1168_;
+  wire _1164_;
+  wire _1165_;
+  wire [25:0] _1166_;
+  wire [25:0] _1167_;
+  wire [7:0] _1168_;
   wire _1169_;
-  wire _1170_;
-  wire _1171_;
-  wire [25:0] _1172_;
-  wire [25:0] _1173_;
-  wire [25:0] _1174_;
-  wire [7:0] _1175_;
-  wire _1176_;
-  wire [7:0] _1177_;
-  wire [15:0] _1178_;
+  wire [7:0] _1170_;
+  wire [25:0] _1171_;
+  wire [15:0] _1172_;
+  wire _1173_;
+  wire _1174_;
+  wire _1175_;
+  wire [25:0] _1176_;
+  wire [25:0] _1177_;
+  wire [7:0] _1178_;
   wire _1179_;
-  wire _1180_;
-  wire _1181_;
+  wire [7:0] _1180_;
+  wire [15:0] _1181_;
   wire [25:0] _1182_;
-  wire [25:0] _1183_;
-  wire [7:0] _1184_;
+  wire _1183_;
+  wire _1184_;
   wire _1185_;
-  wire _1186_;
-  wire [7:0] _1187_;
-  wire [15:0] _1188_;
+  wire [25:0] _1186_;
+  wire [25:0] _1187_;
+  wire [7:0] _1188_;
   wire _1189_;
-  wire _1190_;
-  wire _1191_;
-  wire [25:0] _1192_;
+  wire [7:0] _1190_;
+  wire [15:0] _1191_;
+  wire _1192_;
   wire [25:0] _1193_;
-  wire [7:0] _1194_;
+  wire _1194_;
   wire _1195_;
   wire [25:0] _1196_;
-  wire [7:0] _1197_;
-  wire [15:0] _1198_;
+  wire [25:0] _1197_;
+  wire [7:0] _1198_;
   wire _1199_;
-  wire _1200_;
-  wire _1201_;
-  wire [25:0] _1202_;
-  wire [25:0] _1203_;
-  wire [7:0] _1204_;
-  wire _1205_;
-  wire [7:0] _1206_;
-  wire _1207_;
-  wire [15:0] _1208_;
-  wire _1209_;
+  wire [7:0] _1200_;
+  wire [15:0] _1201_;
+  wire _1202_;
+  wire _1203_;
+  wire [25:0] _1204_;
+  wire [25:0] _1205_;
+  wire _1206_;
+  wire [25:0] _1207_;
+  wire [25:0] _1208_;
+  wire [7:0] _1209_;
   wire _1210_;
-  wire _1211_;
-  wire [25:0] _1212_;
-  wire [25:0] _1213_;
-  wire [7:0] _1214_;
+  wire [7:0] _1211_;
+  wire [15:0] _1212_;
+  wire _1213_;
+  wire _1214_;
   wire _1215_;
-  wire [7:0] _1216_;
-  wire [15:0] _1217_;
+  wire [25:0] _1216_;
+  wire [25:0] _1217_;
   wire [25:0] _1218_;
-  wire _1219_;
+  wire [7:0] _1219_;
   wire _1220_;
-  wire _1221_;
-  wire [25:0] _1222_;
-  wire [25:0] _1223_;
-  wire [7:0] _1224_;
+  wire [7:0] _1221_;
+  wire [15:0] _1222_;
+  wire _1223_;
+  wire _1224_;
   wire _1225_;
-  wire [7:0] _1226_;
-  wire [15:0] _1227_;
-  wire _1228_;
-  wire _1229_;
+  wire [25:0] _1226_;
+  wire [25:0] _1227_;
+  wire [25:0] _1228_;
+  wire [7:0] _1229_;
   wire _1230_;
-  wire _1231_;
-  wire [25:0] _1232_;
-  wire [25:0] _1233_;
-  wire [7:0] _1234_;
+  wire [7:0] _1231_;
+  wire [15:0] _1232_;
+  wire _1233_;
+  wire _1234_;
   wire _1235_;
-  wire [7:0] _1236_;
-  wire [15:0] _1237_;
-  wire _1238_;
-  wire _1239_;
-  wire [25:0] _1240_;
-  wire [25:0] _1241_;
-  wire _1242_;
-  wire [25:0] _1243_;
-  wire [25:0] _1244_;
-  wire [7:0] _1245_;
-  wire _1246_;
-  wire [7:0] _1247_;
-  wire [15:0] _1248_;
-  wire _1249_;
+  wire [25:0] _1236_;
+  wire [25:0] _1237_;
+  wire [25:0] _1238_;
+  wire [7:0] _1239_;
+  wire _1240_;
+  wire [7:0] _1241_;
+  wire [15:0] _1242_;
+  wire _1243_;
+  wire _1244_;
+  wire _1245_;
+  wire [25:0] _1246_;
+  wire [25:0] _1247_;
+  wire [7:0] _1248_;
+  wire [25:0] _1249_;
   wire _1250_;
-  wire _1251_;
-  wire _1252_;
-  wire [25:0] _1253_;
-  wire [25:0] _1254_;
-  wire [7:0] _1255_;
-  wire _1256_;
-  wire [7:0] _1257_;
-  wire [15:0] _1258_;
+  wire [7:0] _1251_;
+  wire [15:0] _1252_;
+  wire _1253_;
+  wire _1254_;
+  wire _1255_;
+  wire [25:0] _1256_;
+  wire [25:0] _1257_;
+  wire [7:0] _1258_;
   wire _1259_;
-  wire _1260_;
-  wire _1261_;
-  wire [25:0] _1262_;
-  wire [25:0] _1263_;
-  wire [25:0] _1264_;
-  wire [7:0] _1265_;
-  wire _1266_;
-  wire [7:0] _1267_;
-  wire [15:0] _1268_;
+  wire [25:0] _1260_;
+  wire [7:0] _1261_;
+  wire [15:0] _1262_;
+  wire _1263_;
+  wire _1264_;
+  wire _1265_;
+  wire [25:0] _1266_;
+  wire [25:0] _1267_;
+  wire [7:0] _1268_;
   wire _1269_;
-  wire _1270_;
-  wire _1271_;
-  wire [25:0] _1272_;
-  wire [25:0] _1273_;
+  wire [7:0] _1270_;
+  wire [25:0] _1271_;
+  wire [15:0] _1272_;
+  wire _1273_;
   wire _1274_;
-  wire [7:0] _1275_;
-  wire _1276_;
-  wire [7:0] _1277_;
-  wire [15:0] _1278_;
+  wire _1275_;
+  wire [25:0] _1276_;
+  wire [25:0] _1277_;
+  wire [7:0] _1278_;
   wire _1279_;
-  wire _1280_;
-  wire _1281_;
+  wire [7:0] _1280_;
+  wire [15:0] _1281_;
   wire [25:0] _1282_;
-  wire [25:0] _1283_;
-  wire [7:0] _1284_;
-  wire [25:0] _1285_;
-  wire _1286_;
-  wire [7:0] _1287_;
-  wire [15:0] _1288_;
+  wire _1283_;
+  wire _1284_;
+  wire _1285_;
+  wire [25:0] _1286_;
+  wire [25:0] _1287_;
+  wire [7:0] _1288_;
   wire _1289_;
-  wire _1290_;
-  wire _1291_;
-  wire [25:0] _1292_;
+  wire [7:0] _1290_;
+  wire [15:0] _1291_;
+  wire _1292_;
   wire [25:0] _1293_;
-  wire [7:0] _1294_;
+  wire _1294_;
   wire _1295_;
-  wire _1296_;
-  wire [7:0] _1297_;
-  wire [15:0] _1298_;
+  wire [25:0] _1296_;
+  wire [25:0] _1297_;
+  wire [7:0] _1298_;
   wire _1299_;
-  wire _1300_;
-  wire _1301_;
-  wire [25:0] _1302_;
-  wire [25:0] _1303_;
-  wire [7:0] _1304_;
+  wire [7:0] _1300_;
+  wire [15:0] _1301_;
+  wire _1302_;
+  wire _1303_;
+  wire [25:0] _1304_;
   wire _1305_;
-  wire [7:0] _1306_;
+  wire [25:0] _1306_;
   wire [25:0] _1307_;
-  wire [15:0] _1308_;
+  wire [7:0] _1308_;
   wire _1309_;
-  wire _1310_;
-  wire _1311_;
-  wire [25:0] _1312_;
-  wire [25:0] _1313_;
-  wire [7:0] _1314_;
-  wire _1315_;
-  wire [7:0] _1316_;
-  wire [15:0] _1317_;
-  wire _1318_;
-  wire _1319_;
+  wire [7:0] _1310_;
+  wire [15:0] _1311_;
+  wire _1312_;
+  wire _1313_;
+  wire _1314_;
+  wire [25:0] _1315_;
+  wire [25:0] _1316_;
+  wire [25:0] _1317_;
+  wire [25:0] _1318_;
+  wire [7:0] _1319_;
   wire _1320_;
-  wire _1321_;
-  wire [25:0] _1322_;
-  wire [25:0] _1323_;
-  wire [7:0] _1324_;
+  wire [7:0] _1321_;
+  wire [15:0] _1322_;
+  wire _1323_;
+  wire _1324_;
   wire _1325_;
-  wire [7:0] _1326_;
-  wire [15:0] _1327_;
-  wire _1328_;
-  wire [25:0] _1329_;
+  wire [25:0] _1326_;
+  wire [25:0] _1327_;
+  wire [25:0] _1328_;
+  wire [7:0] _1329_;
   wire _1330_;
-  wire _1331_;
-  wire [25:0] _1332_;
-  wire [25:0] _1333_;
-  wire [7:0] _1334_;
+  wire [7:0] _1331_;
+  wire [15:0] _1332_;
+  wire _1333_;
+  wire _1334_;
   wire _1335_;
-  wire [7:0] _1336_;
-  wire [15:0] _1337_;
-  wire _1338_;
-  wire _1339_;
+  wire [25:0] _1336_;
+  wire [25:0] _1337_;
+  wire [25:0] _1338_;
+  wire [7:0] _1339_;
   wire _1340_;
-  wire _1341_;
-  wire [25:0] _1342_;
-  wire [25:0] _1343_;
-  wire [7:0] _1344_;
+  wire [7:0] _1341_;
+  wire [15:0] _1342_;
+  wire _1343_;
+  wire _1344_;
   wire _1345_;
-  wire [7:0] _1346_;
-  wire [15:0] _1347_;
-  wire _1348_;
-  wire _1349_;
+  wire [25:0] _1346_;
+  wire [25:0] _1347_;
+  wire [7:0] _1348_;
+  wire [25:0] _1349_;
   wire _1350_;
-  wire _1351_;
-  wire [25:0] _1352_;
-  wire [25:0] _1353_;
-  wire [25:0] _1354_;
-  wire [7:0] _1355_;
-  wire _1356_;
-  wire [7:0] _1357_;
-  wire [15:0] _1358_;
+  wire [7:0] _1351_;
+  wire [15:0] _1352_;
+  wire _1353_;
+  wire _1354_;
+  wire _1355_;
+  wire [25:0] _1356_;
+  wire [25:0] _1357_;
+  wire [7:0] _1358_;
   wire _1359_;
-  wire _1360_;
-  wire _1361_;
-  wire [25:0] _1362_;
+  wire [25:0] _1360_;
+  wire [7:0] _1361_;
+  wire [15:0] _1362_;
   wire _1363_;
-  wire [25:0] _1364_;
-  wire [7:0] _1365_;
-  wire _1366_;
-  wire [7:0] _1367_;
-  wire [15:0] _1368_;
+  wire _1364_;
+  wire _1365_;
+  wire [25:0] _1366_;
+  wire [25:0] _1367_;
+  wire [7:0] _1368_;
   wire _1369_;
-  wire _1370_;
-  wire _1371_;
-  wire [25:0] _1372_;
-  wire [25:0] _1373_;
-  wire [25:0] _1374_;
-  wire [7:0] _1375_;
-  wire _1376_;
-  wire [7:0] _1377_;
-  wire [15:0] _1378_;
+  wire [7:0] _1370_;
+  wire [25:0] _1371_;
+  wire [15:0] _1372_;
+  wire _1373_;
+  wire _1374_;
+  wire _1375_;
+  wire [25:0] _1376_;
+  wire [25:0] _1377_;
+  wire [7:0] _1378_;
   wire _1379_;
-  wire _1380_;
-  wire _1381_;
+  wire [7:0] _1380_;
+  wire [15:0] _1381_;
   wire [25:0] _1382_;
-  wire [25:0] _1383_;
-  wire [7:0] _1384_;
+  wire _1383_;
+  wire _1384_;
   wire _1385_;
-  wire _1386_;
-  wire [7:0] _1387_;
-  wire [15:0] _1388_;
+  wire [25:0] _1386_;
+  wire [25:0] _1387_;
+  wire [7:0] _1388_;
   wire _1389_;
-  wire _1390_;
-  wire _1391_;
-  wire [25:0] _1392_;
+  wire [7:0] _1390_;
+  wire [15:0] _1391_;
+  wire _1392_;
   wire [25:0] _1393_;
-  wire [7:0] _1394_;
+  wire _1394_;
   wire _1395_;
   wire [25:0] _1396_;
-  wire [7:0] _1397_;
-  wire [15:0] _1398_;
+  wire [25:0] _1397_;
+  wire [7:0] _1398_;
   wire _1399_;
-  wire _1400_;
-  wire _1401_;
-  wire [25:0] _1402_;
-  wire [25:0] _1403_;
-  wire [7:0] _1404_;
+  wire [7:0] _1400_;
+  wire [15:0] _1401_;
+  wire _1402_;
+  wire _1403_;
+  wire [25:0] _1404_;
   wire _1405_;
-  wire [7:0] _1406_;
-  wire _1407_;
-  wire [15:0] _1408_;
+  wire [25:0] _1406_;
+  wire [25:0] _1407_;
+  wire [7:0] _1408_;
   wire _1409_;
-  wire _1410_;
-  wire _1411_;
-  wire [25:0] _1412_;
-  wire [25:0] _1413_;
-  wire [7:0] _1414_;
-  wire _1415_;
-  wire [7:0] _1416_;
-  wire [15:0] _1417_;
-  wire [25:0] _1418_;
+  wire [7:0] _1410_;
+  wire [15:0] _1411_;
+  wire _1412_;
+  wire _1413_;
+  wire _1414_;
+  wire [25:0] _1415_;
+  wire [25:0] _1416_;
+  wire [25:0] _1417_;
+  wire [7:0] _1418_;
   wire _1419_;
-  wire _1420_;
-  wire _1421_;
-  wire [25:0] _1422_;
-  wire [25:0] _1423_;
-  wire [7:0] _1424_;
-  wire _1425_;
-  wire [7:0] _1426_;
-  wire [15:0] _1427_;
-  wire _1428_;
-  wire _1429_;
+  wire [7:0] _1420_;
+  wire [15:0] _1421_;
+  wire _1422_;
+  wire _1423_;
+  wire _1424_;
+  wire [25:0] _1425_;
+  wire [25:0] _1426_;
+  wire [25:0] _1427_;
+  wire [25:0] _1428_;
+  wire [7:0] _1429_;
   wire _1430_;
-  wire _1431_;
-  wire [25:0] _1432_;
-  wire [25:0] _1433_;
-  wire [7:0] _1434_;
+  wire [7:0] _1431_;
+  wire [15:0] _1432_;
+  wire _1433_;
+  wire _1434_;
   wire _1435_;
-  wire [7:0] _1436_;
-  wire [15:0] _1437_;
-  wire _1438_;
-  wire _1439_;
-  wire [25:0] _1440_;
-  wire _1441_;
-  wire [25:0] _1442_;
-  wire [25:0] _1443_;
-  wire [7:0] _1444_;
+  wire [25:0] _1436_;
+  wire [25:0] _1437_;
+  wire [25:0] _1438_;
+  wire [7:0] _1439_;
+  wire _1440_;
+  wire [7:0] _1441_;
+  wire [15:0] _1442_;
+  wire _1443_;
+  wire _1444_;
   wire _1445_;
-  wire [7:0] _1446_;
-  wire [15:0] _1447_;
-  wire _1448_;
-  wire _1449_;
+  wire [25:0] _1446_;
+  wire [25:0] _1447_;
+  wire [7:0] _1448_;
+  wire [25:0] _1449_;
   wire _1450_;
-  wire _1451_;
-  wire [25:0] _1452_;
-  wire [25:0] _1453_;
-  wire [7:0] _1454_;
+  wire [7:0] _1451_;
+  wire [15:0] _1452_;
+  wire _1453_;
+  wire _1454_;
   wire _1455_;
-  wire [7:0] _1456_;
-  wire [15:0] _1457_;
-  wire _1458_;
+  wire [25:0] _1456_;
+  wire [25:0] _1457_;
+  wire [7:0] _1458_;
   wire _1459_;
-  wire _1460_;
-  wire [25:0] _1461_;
-  wire [25:0] _1462_;
-  wire [25:0] _1463_;
-  wire [25:0] _1464_;
-  wire [7:0] _1465_;
-  wire _1466_;
-  wire [7:0] _1467_;
-  wire [15:0] _1468_;
+  wire [25:0] _1460_;
+  wire [7:0] _1461_;
+  wire [15:0] _1462_;
+  wire _1463_;
+  wire _1464_;
+  wire _1465_;
+  wire [25:0] _1466_;
+  wire [25:0] _1467_;
+  wire [7:0] _1468_;
   wire _1469_;
-  wire _1470_;
-  wire _1471_;
-  wire [25:0] _1472_;
-  wire [25:0] _1473_;
+  wire [7:0] _1470_;
+  wire [25:0] _1471_;
+  wire [15:0] _1472_;
+  wire _1473_;
   wire _1474_;
-  wire [7:0] _1475_;
-  wire _1476_;
-  wire [7:0] _1477_;
-  wire [15:0] _1478_;
+  wire _1475_;
+  wire [25:0] _1476_;
+  wire [25:0] _1477_;
+  wire [7:0] _1478_;
   wire _1479_;
-  wire _1480_;
-  wire _1481_;
+  wire [7:0] _1480_;
+  wire [15:0] _1481_;
   wire [25:0] _1482_;
-  wire [25:0] _1483_;
-  wire [7:0] _1484_;
-  wire [25:0] _1485_;
-  wire _1486_;
-  wire [7:0] _1487_;
-  wire [15:0] _1488_;
+  wire _1483_;
+  wire _1484_;
+  wire _1485_;
+  wire [25:0] _1486_;
+  wire [25:0] _1487_;
+  wire [7:0] _1488_;
   wire _1489_;
-  wire _1490_;
-  wire _1491_;
-  wire [25:0] _1492_;
-  wire [25:0] _1493_;
-  wire [7:0] _1494_;
+  wire [7:0] _1490_;
+  wire [15:0] _1491_;
+  wire _1492_;
+  wire _1493_;
+  wire _1494_;
   wire _1495_;
-  wire _1496_;
-  wire [7:0] _1497_;
-  wire [15:0] _1498_;
+  wire [25:0] _1496_;
+  wire [25:0] _1497_;
+  wire [7:0] _1498_;
   wire _1499_;
-  wire _1500_;
-  wire _1501_;
-  wire [25:0] _1502_;
-  wire [25:0] _1503_;
-  wire [7:0] _1504_;
+  wire [7:0] _1500_;
+  wire [15:0] _1501_;
+  wire _1502_;
+  wire _1503_;
+  wire [3:0] _1504_;
   wire _1505_;
-  wire [7:0] _1506_;
+  wire [25:0] _1506_;
   wire [25:0] _1507_;
-  wire [15:0] _1508_;
+  wire [7:0] _1508_;
   wire _1509_;
-  wire _1510_;
-  wire _1511_;
-  wire [25:0] _1512_;
-  wire [25:0] _1513_;
-  wire [7:0] _1514_;
+  wire [7:0] _1510_;
+  wire [15:0] _1511_;
+  wire _1512_;
+  wire _1513_;
+  wire _1514_;
   wire _1515_;
-  wire [7:0] _1516_;
-  wire [15:0] _1517_;
-  wire _1518_;
+  wire [25:0] _1516_;
+  wire [25:0] _1517_;
+  wire [7:0] _1518_;
   wire _1519_;
-  wire _1520_;
-  wire _1521_;
-  wire [25:0] _1522_;
-  wire [25:0] _1523_;
-  wire [7:0] _1524_;
-  wire _1525_;
-  wire [7:0] _1526_;
-  wire [15:0] _1527_;
-  wire _1528_;
-  wire [25:0] _1529_;
-  wire _1530_;
-  wire _1531_;
-  wire [25:0] _1532_;
-  wire [25:0] _1533_;
-  wire [7:0] _1534_;
-  wire _1535_;
-  wire [7:0] _1536_;
-  wire [15:0] _1537_;
+  wire [7:0] _1520_;
+  wire [15:0] _1521_;
+  wire _1522_;
+  wire _1523_;
+  wire _1524_;
+  wire [25:0] _1525_;
+  wire _1526_;
+  wire [25:0] _1527_;
+  wire [7:0] _1528_;
+  wire _1529_;
+  wire [7:0] _1530_;
+  wire [15:0] _1531_;
+  wire _1532_;
+  wire _1533_;
+  wire _1534_;
+  wire [25:0] _1535_;
+  wire [25:0] _1536_;
+  wire [25:0] _1537_;
   wire _1538_;
-  wire _1539_;
+  wire [7:0] _1539_;
   wire _1540_;
-  wire _1541_;
-  wire [25:0] _1542_;
-  wire [25:0] _1543_;
-  wire [7:0] _1544_;
+  wire [7:0] _1541_;
+  wire [15:0] _1542_;
+  wire _1543_;
+  wire _1544_;
   wire _1545_;
-  wire [7:0] _1546_;
-  wire [15:0] _1547_;
-  wire _1548_;
-  wire _1549_;
+  wire [25:0] _1546_;
+  wire [25:0] _1547_;
+  wire [7:0] _1548_;
+  wire [25:0] _1549_;
   wire _1550_;
-  wire [25:0] _1551_;
-  wire [25:0] _1552_;
-  wire [25:0] _1553_;
-  wire [7:0] _1554_;
+  wire [7:0] _1551_;
+  wire [15:0] _1552_;
+  wire _1553_;
+  wire _1554_;
   wire _1555_;
-  wire [7:0] _1556_;
-  wire [15:0] _1557_;
-  wire _1558_;
+  wire [25:0] _1556_;
+  wire [25:0] _1557_;
+  wire [7:0] _1558_;
   wire _1559_;
-  wire _1560_;
-  wire [25:0] _1561_;
-  wire _1562_;
-  wire [25:0] _1563_;
-  wire [7:0] _1564_;
+  wire [25:0] _1560_;
+  wire [7:0] _1561_;
+  wire [15:0] _1562_;
+  wire _1563_;
+  wire _1564_;
   wire _1565_;
-  wire [7:0] _1566_;
-  wire [15:0] _1567_;
-  wire _1568_;
+  wire [25:0] _1566_;
+  wire [25:0] _1567_;
+  wire [7:0] _1568_;
   wire _1569_;
-  wire _1570_;
+  wire [7:0] _1570_;
   wire [25:0] _1571_;
-  wire [25:0] _1572_;
+  wire [15:0] _1572_;
   wire _1573_;
-  wire [25:0] _1574_;
-  wire [7:0] _1575_;
-  wire _1576_;
-  wire [7:0] _1577_;
-  wire [15:0] _1578_;
+  wire _1574_;
+  wire _1575_;
+  wire [25:0] _1576_;
+  wire [25:0] _1577_;
+  wire [7:0] _1578_;
   wire _1579_;
-  wire _1580_;
-  wire _1581_;
+  wire [7:0] _1580_;
+  wire [15:0] _1581_;
   wire [25:0] _1582_;
-  wire [25:0] _1583_;
-  wire [7:0] _1584_;
+  wire _1583_;
+  wire _1584_;
   wire _1585_;
-  wire _1586_;
-  wire [7:0] _1587_;
-  wire [15:0] _1588_;
+  wire [25:0] _1586_;
+  wire [25:0] _1587_;
+  wire [7:0] _1588_;
   wire _1589_;
-  wire _1590_;
-  wire _1591_;
-  wire [25:0] _1592_;
+  wire [7:0] _1590_;
+  wire [15:0] _1591_;
+  wire _1592_;
   wire [25:0] _1593_;
-  wire [7:0] _1594_;
+  wire _1594_;
   wire _1595_;
   wire [25:0] _1596_;
-  wire [7:0] _1597_;
-  wire [15:0] _1598_;
+  wire [25:0] _1597_;
+  wire [7:0] _1598_;
   wire _1599_;
-  wire _1600_;
-  wire _1601_;
-  wire [25:0] _1602_;
-  wire [25:0] _1603_;
-  wire [7:0] _1604_;
+  wire [7:0] _1600_;
+  wire [15:0] _1601_;
+  wire _1602_;
+  wire _1603_;
+  wire [25:0] _1604_;
   wire _1605_;
-  wire [7:0] _1606_;
-  wire _1607_;
-  wire [15:0] _1608_;
+  wire [25:0] _1606_;
+  wire [25:0] _1607_;
+  wire [7:0] _1608_;
   wire _1609_;
-  wire _1610_;
-  wire _1611_;
-  wire [25:0] _1612_;
-  wire [25:0] _1613_;
-  wire [7:0] _1614_;
-  wire _1615_;
-  wire [7:0] _1616_;
-  wire [15:0] _1617_;
-  wire [25:0] _1618_;
+  wire [7:0] _1610_;
+  wire [15:0] _1611_;
+  wire _1612_;
+  wire _1613_;
+  wire _1614_;
+  wire [25:0] _1615_;
+  wire [25:0] _1616_;
+  wire [25:0] _1617_;
+  wire [7:0] _1618_;
   wire _1619_;
-  wire _1620_;
-  wire _1621_;
-  wire [25:0] _1622_;
-  wire [25:0] _1623_;
-  wire [7:0] _1624_;
-  wire _1625_;
-  wire [7:0] _1626_;
-  wire [15:0] _1627_;
-  wire _1628_;
+  wire [7:0] _1620_;
+  wire [15:0] _1621_;
+  wire _1622_;
+  wire _1623_;
+  wire _1624_;
+  wire [25:0] _1625_;
+  wire [25:0] _1626_;
+  wire [25:0] _1627_;
+  wire [7:0] _1628_;
   wire _1629_;
-  wire _1630_;
-  wire _1631_;
-  wire [25:0] _1632_;
-  wire [25:0] _1633_;
-  wire [7:0] _1634_;
-  wire _1635_;
-  wire [7:0] _1636_;
-  wire [15:0] _1637_;
-  wire _1638_;
+  wire [7:0] _1630_;
+  wire [15:0] _1631_;
+  wire _1632_;
+  wire _1633_;
+  wire _1634_;
+  wire [25:0] _1635_;
+  wire [25:0] _1636_;
+  wire [26:0] _1637_;
+  wire [7:0] _1638_;
   wire _1639_;
-  wire [25:0] _1640_;
-  wire _1641_;
-  wire [25:0] _1642_;
-  wire [25:0] _1643_;
-  wire [7:0] _1644_;
-  wire _1645_;
-  wire [7:0] _1646_;
-  wire [15:0] _1647_;
-  wire _1648_;
-  wire _1649_;
+  wire [7:0] _1640_;
+  wire [15:0] _1641_;
+  wire _1642_;
+  wire _1643_;
+  wire _1644_;
+  wire [25:0] _1645_;
+  wire [25:0] _1646_;
+  wire [7:0] _1647_;
+  wire [25:0] _1648_;
+  wire [26:0] _1649_;
   wire _1650_;
-  wire _1651_;
-  wire [25:0] _1652_;
-  wire [25:0] _1653_;
-  wire [7:0] _1654_;
+  wire [7:0] _1651_;
+  wire [15:0] _1652_;
+  wire _1653_;
+  wire _1654_;
   wire _1655_;
-  wire [7:0] _1656_;
-  wire [15:0] _1657_;
-  wire _1658_;
+  wire [25:0] _1656_;
+  wire [25:0] _1657_;
+  wire [7:0] _1658_;
   wire _1659_;
-  wire _1660_;
-  wire [25:0] _1661_;
-  wire [25:0] _1662_;
-  wire [25:0] _1663_;
-  wire [7:0] _1664_;
+  wire [26:0] _1660_;
+  wire [7:0] _1661_;
+  wire [15:0] _1662_;
+  wire _1663_;
+  wire _1664_;
   wire _1665_;
-  wire [7:0] _1666_;
-  wire [15:0] _1667_;
-  wire _1668_;
+  wire [25:0] _1666_;
+  wire [25:0] _1667_;
+  wire [7:0] _1668_;
   wire _1669_;
-  wire _1670_;
-  wire [25:0] _1671_;
-  wire [25:0] _1672_;
+  wire [7:0] _1670_;
+  wire [26:0] _1671_;
+  wire [15:0] _1672_;
   wire _1673_;
-  wire [7:0] _1674_;
+  wire _1674_;
   wire _1675_;
-  wire [7:0] _1676_;
-  wire [15:0] _1677_;
-  wire _1678_;
-  wire _1679_;
-  wire _1680_;
-  wire [25:0] _1681_;
-  wire [25:0] _1682_;
-  wire [7:0] _1683_;
+  wire [25:0] _1676_;
+  wire [25:0] _1677_;
+  wire [2:0] _1678_;
+  wire [3:0] _1679_;
+  wire [2:0] _1680_;
+  wire _1681_;
+  wire [26:0] _1682_;
+  wire _1683_;
   wire [25:0] _1684_;
   wire [25:0] _1685_;
-  wire _1686_;
-  wire [7:0] _1687_;
-  wire [15:0] _1688_;
-  wire _1689_;
-  wire _1690_;
-  wire _1691_;
-  wire [25:0] _1692_;
-  wire [25:0] _1693_;
-  wire [7:0] _1694_;
+  wire [25:0] _1686_;
+  wire [25:0] _1687_;
+  wire [25:0] _1688_;
+  wire [25:0] _1689_;
+  wire [25:0] _1690_;
+  wire [25:0] _1691_;
+  wire _1692_;
+  wire [26:0] _1693_;
+  wire _1694_;
   wire _1695_;
   wire _1696_;
-  wire [7:0] _1697_;
-  wire [15:0] _1698_;
+  wire _1697_;
+  wire _1698_;
   wire _1699_;
   wire _1700_;
   wire _1701_;
-  wire [25:0] _1702_;
-  wire [25:0] _1703_;
-  wire [7:0] _1704_;
+  wire _1702_;
+  wire _1703_;
+  wire [26:0] _1704_;
   wire _1705_;
-  wire [7:0] _1706_;
-  wire [25:0] _1707_;
-  wire [15:0] _1708_;
+  wire _1706_;
+  wire _1707_;
+  wire _1708_;
   wire _1709_;
   wire _1710_;
   wire _1711_;
-  wire [25:0] _1712_;
-  wire [25:0] _1713_;
-  wire [7:0] _1714_;
-  wire _1715_;
-  wire [7:0] _1716_;
-  wire [15:0] _1717_;
+  wire _1712_;
+  wire _1713_;
+  wire _1714_;
+  wire [26:0] _1715_;
+  wire _1716_;
+  wire _1717_;
   wire _1718_;
   wire _1719_;
   wire _1720_;
   wire _1721_;
-  wire [25:0] _1722_;
-  wire [25:0] _1723_;
-  wire [7:0] _1724_;
+  wire _1722_;
+  wire _1723_;
+  wire _1724_;
   wire _1725_;
-  wire [7:0] _1726_;
-  wire [15:0] _1727_;
+  wire [26:0] _1726_;
+  wire _1727_;
   wire _1728_;
-  wire [25:0] _1729_;
+  wire _1729_;
   wire _1730_;
   wire _1731_;
-  wire [25:0] _1732_;
-  wire [25:0] _1733_;
-  wire [7:0] _1734_;
+  wire _1732_;
+  wire _1733_;
+  wire _1734_;
   wire _1735_;
-  wire [7:0] _1736_;
-  wire [15:0] _1737_;
+  wire _1736_;
+  wire [26:0] _1737_;
   wire _1738_;
   wire _1739_;
   wire _1740_;
   wire _1741_;
-  wire [25:0] _1742_;
-  wire [25:0] _1743_;
-  wire [7:0] _1744_;
+  wire _1742_;
+  wire _1743_;
+  wire _1744_;
   wire _1745_;
-  wire [7:0] _1746_;
-  wire [15:0] _1747_;
-  wire _1748_;
+  wire _1746_;
+  wire _1747_;
+  wire [26:0] _1748_;
   wire _1749_;
   wire _1750_;
-  wire [25:0] _1751_;
-  wire [25:0] _1752_;
-  wire [25:0] _1753_;
-  wire [7:0] _1754_;
+  wire _1751_;
+  wire _1752_;
+  wire _1753_;
+  wire _1754_;
   wire _1755_;
-  wire [7:0] _1756_;
-  wire [15:0] _1757_;
+  wire _1756_;
+  wire _1757_;
   wire _1758_;
-  wire _1759_;
-  wire _1760_;
-  wire [25:0] _1761_;
+  wire [25:0] _1759_;
+  wire [26:0] _1760_;
+  wire _1761_;
   wire _1762_;
-  wire [25:0] _1763_;
-  wire [7:0] _1764_;
+  wire _1763_;
+  wire _1764_;
   wire _1765_;
-  wire [7:0] _1766_;
-  wire [15:0] _1767_;
+  wire _1766_;
+  wire _1767_;
   wire _1768_;
   wire _1769_;
   wire _1770_;
-  wire [25:0] _1771_;
-  wire [25:0] _1772_;
-  wire [25:0] _1773_;
-  wire [3:0] _1774_;
-  wire [2:0] _1775_;
+  wire [26:0] _1771_;
+  wire _1772_;
+  wire _1773_;
+  wire _1774_;
+  wire _1775_;
   wire _1776_;
   wire _1777_;
   wire _1778_;
   wire _1779_;
   wire _1780_;
   wire _1781_;
-  wire _1782_;
+  wire [26:0] _1782_;
   wire _1783_;
   wire _1784_;
   wire _1785_;
@@ -4001,10 +4001,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1790_;
   wire _1791_;
   wire _1792_;
-  wire _1793_;
+  wire [26:0] _1793_;
   wire _1794_;
   wire _1795_;
-  wire [25:0] _1796_;
+  wire _1796_;
   wire _1797_;
   wire _1798_;
   wire _1799_;
@@ -4012,7 +4012,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1801_;
   wire _1802_;
   wire _1803_;
-  wire _1804_;
+  wire [26:0] _1804_;
   wire _1805_;
   wire _1806_;
   wire _1807_;
@@ -4023,10 +4023,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1812_;
   wire _1813_;
   wire _1814_;
-  wire _1815_;
+  wire [26:0] _1815_;
   wire _1816_;
   wire _1817_;
-  wire [25:0] _1818_;
+  wire _1818_;
   wire _1819_;
   wire _1820_;
   wire _1821_;
@@ -4034,7 +4034,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1823_;
   wire _1824_;
   wire _1825_;
-  wire _1826_;
+  wire [26:0] _1826_;
   wire _1827_;
   wire _1828_;
   wire _1829_;
@@ -4045,10 +4045,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1834_;
   wire _1835_;
   wire _1836_;
-  wire _1837_;
+  wire [26:0] _1837_;
   wire _1838_;
   wire _1839_;
-  wire [25:0] _1840_;
+  wire _1840_;
   wire _1841_;
   wire _1842_;
   wire _1843_;
@@ -4056,7 +4056,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1845_;
   wire _1846_;
   wire _1847_;
-  wire _1848_;
+  wire [26:0] _1848_;
   wire _1849_;
   wire _1850_;
   wire _1851_;
@@ -4067,10 +4067,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1856_;
   wire _1857_;
   wire _1858_;
-  wire _1859_;
+  wire [26:0] _1859_;
   wire _1860_;
   wire _1861_;
-  wire [25:0] _1862_;
+  wire _1862_;
   wire _1863_;
   wire _1864_;
   wire _1865_;
@@ -4078,7 +4078,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1867_;
   wire _1868_;
   wire _1869_;
-  wire _1870_;
+  wire [25:0] _1870_;
   wire _1871_;
   wire _1872_;
   wire _1873_;
@@ -4086,15 +4086,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1875_;
   wire _1876_;
   wire _1877_;
-  wire _1878_;
+  wire [15:0] _1878_;
   wire _1879_;
   wire _1880_;
   wire _1881_;
-  wire _1882_;
+  wire [7:0] _1882_;
   wire _1883_;
   wire [25:0] _1884_;
   wire _1885_;
-  wire _1886_;
+  wire [25:0] _1886_;
   wire _1887_;
   wire _1888_;
   wire _1889_;
@@ -4102,43 +4102,43 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1891_;
   wire _1892_;
   wire _1893_;
-  wire _1894_;
+  wire [15:0] _1894_;
   wire _1895_;
   wire _1896_;
   wire _1897_;
-  wire _1898_;
+  wire [7:0] _1898_;
   wire _1899_;
-  wire _1900_;
+  wire [25:0] _1900_;
   wire _1901_;
-  wire _1902_;
+  wire [25:0] _1902_;
   wire _1903_;
   wire _1904_;
   wire _1905_;
-  wire [15:0] _1906_;
+  wire _1906_;
   wire _1907_;
   wire _1908_;
   wire _1909_;
-  wire [7:0] _1910_;
+  wire [15:0] _1910_;
   wire _1911_;
-  wire [25:0] _1912_;
+  wire _1912_;
   wire _1913_;
-  wire [25:0] _1914_;
+  wire [7:0] _1914_;
   wire _1915_;
   wire [25:0] _1916_;
   wire _1917_;
-  wire _1918_;
+  wire [25:0] _1918_;
   wire _1919_;
   wire _1920_;
   wire _1921_;
   wire _1922_;
   wire _1923_;
-  wire [15:0] _1924_;
+  wire _1924_;
   wire _1925_;
-  wire _1926_;
+  wire [15:0] _1926_;
   wire _1927_;
-  wire [7:0] _1928_;
+  wire _1928_;
   wire _1929_;
-  wire [25:0] _1930_;
+  wire [7:0] _1930_;
   wire _1931_;
   wire [25:0] _1932_;
   wire _1933_;
@@ -4160,97 +4160,97 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _1949_;
   wire [25:0] _1950_;
   wire _1951_;
-  wire [25:0] _1952_;
+  wire _1952_;
   wire _1953_;
   wire _1954_;
   wire _1955_;
   wire _1956_;
   wire _1957_;
-  wire _1958_;
+  wire [15:0] _1958_;
   wire _1959_;
-  wire [15:0] _1960_;
+  wire _1960_;
   wire _1961_;
-  wire _1962_;
+  wire [7:0] _1962_;
   wire _1963_;
-  wire [7:0] _1964_;
+  wire [25:0] _1964_;
   wire _1965_;
   wire [25:0] _1966_;
   wire _1967_;
-  wire [25:0] _1968_;
+  wire _1968_;
   wire _1969_;
-  wire [25:0] _1970_;
+  wire _1970_;
   wire _1971_;
   wire _1972_;
   wire _1973_;
-  wire _1974_;
+  wire [15:0] _1974_;
   wire _1975_;
   wire _1976_;
   wire _1977_;
-  wire [15:0] _1978_;
+  wire [7:0] _1978_;
   wire _1979_;
-  wire _1980_;
+  wire [25:0] _1980_;
   wire _1981_;
-  wire [7:0] _1982_;
+  wire [25:0] _1982_;
   wire _1983_;
-  wire [25:0] _1984_;
+  wire _1984_;
   wire _1985_;
-  wire [25:0] _1986_;
+  wire _1986_;
   wire _1987_;
-  wire [25:0] _1988_;
+  wire _1988_;
   wire _1989_;
-  wire _1990_;
+  wire [15:0] _1990_;
   wire _1991_;
   wire _1992_;
   wire _1993_;
-  wire _1994_;
+  wire [7:0] _1994_;
   wire _1995_;
-  wire [15:0] _1996_;
+  wire [25:0] _1996_;
   wire _1997_;
-  wire _1998_;
+  wire [25:0] _1998_;
   wire _1999_;
-  wire [7:0] _2000_;
+  wire _2000_;
   wire _2001_;
-  wire [25:0] _2002_;
+  wire _2002_;
   wire _2003_;
-  wire [25:0] _2004_;
+  wire _2004_;
   wire _2005_;
-  wire [25:0] _2006_;
+  wire [15:0] _2006_;
   wire _2007_;
   wire _2008_;
   wire _2009_;
-  wire _2010_;
+  wire [7:0] _2010_;
   wire _2011_;
-  wire _2012_;
+  wire [25:0] _2012_;
   wire _2013_;
-  wire [15:0] _2014_;
+  wire [25:0] _2014_;
   wire _2015_;
   wire _2016_;
   wire _2017_;
-  wire [7:0] _2018_;
+  wire _2018_;
   wire _2019_;
-  wire [25:0] _2020_;
+  wire _2020_;
   wire _2021_;
-  wire [25:0] _2022_;
+  wire [15:0] _2022_;
   wire _2023_;
-  wire [25:0] _2024_;
+  wire _2024_;
   wire _2025_;
-  wire _2026_;
+  wire [7:0] _2026_;
   wire _2027_;
-  wire _2028_;
+  wire [25:0] _2028_;
   wire _2029_;
-  wire _2030_;
+  wire [25:0] _2030_;
   wire _2031_;
-  wire [15:0] _2032_;
+  wire _2032_;
   wire _2033_;
   wire _2034_;
   wire _2035_;
-  wire [7:0] _2036_;
+  wire _2036_;
   wire _2037_;
-  wire [25:0] _2038_;
+  wire [15:0] _2038_;
   wire _2039_;
-  wire [25:0] _2040_;
+  wire _2040_;
   wire _2041_;
-  wire [25:0] _2042_;
+  wire [7:0] _2042_;
   wire _2043_;
   wire _2044_;
   wire _2045_;
@@ -4258,53 +4258,53 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2047_;
   wire _2048_;
   wire _2049_;
-  wire [15:0] _2050_;
+  wire _2050_;
   wire _2051_;
   wire _2052_;
   wire _2053_;
-  wire [7:0] _2054_;
+  wire _2054_;
   wire _2055_;
-  wire [25:0] _2056_;
+  wire _2056_;
   wire _2057_;
-  wire [25:0] _2058_;
+  wire [7:0] _2058_;
   wire _2059_;
-  wire [25:0] _2060_;
+  wire [7:0] _2060_;
   wire _2061_;
-  wire _2062_;
+  wire [7:0] _2062_;
   wire _2063_;
-  wire _2064_;
+  wire [7:0] _2064_;
   wire _2065_;
-  wire _2066_;
+  wire [7:0] _2066_;
   wire _2067_;
-  wire [15:0] _2068_;
+  wire [7:0] _2068_;
   wire _2069_;
-  wire _2070_;
+  wire [7:0] _2070_;
   wire _2071_;
-  wire [7:0] _2072_;
+  wire _2072_;
   wire _2073_;
-  wire [25:0] _2074_;
+  wire _2074_;
   wire _2075_;
-  wire [25:0] _2076_;
+  wire _2076_;
   wire _2077_;
-  wire [25:0] _2078_;
+  wire _2078_;
   wire _2079_;
   wire _2080_;
   wire _2081_;
   wire _2082_;
   wire _2083_;
-  wire _2084_;
+  wire [7:0] _2084_;
   wire _2085_;
-  wire [15:0] _2086_;
+  wire [7:0] _2086_;
   wire _2087_;
-  wire _2088_;
+  wire [7:0] _2088_;
   wire _2089_;
   wire [7:0] _2090_;
   wire _2091_;
-  wire [25:0] _2092_;
+  wire [7:0] _2092_;
   wire _2093_;
-  wire [25:0] _2094_;
+  wire [7:0] _2094_;
   wire _2095_;
-  wire [25:0] _2096_;
+  wire _2096_;
   wire _2097_;
   wire _2098_;
   wire _2099_;
@@ -4312,17 +4312,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2101_;
   wire _2102_;
   wire _2103_;
-  wire [15:0] _2104_;
+  wire _2104_;
   wire _2105_;
-  wire _2106_;
+  wire [7:0] _2106_;
   wire _2107_;
   wire [7:0] _2108_;
   wire _2109_;
-  wire [25:0] _2110_;
+  wire [7:0] _2110_;
   wire _2111_;
-  wire [25:0] _2112_;
+  wire [7:0] _2112_;
   wire _2113_;
-  wire [25:0] _2114_;
+  wire [7:0] _2114_;
   wire _2115_;
   wire _2116_;
   wire _2117_;
@@ -4330,85 +4330,85 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2119_;
   wire _2120_;
   wire _2121_;
-  wire [15:0] _2122_;
+  wire _2122_;
   wire _2123_;
-  wire _2124_;
+  wire [7:0] _2124_;
   wire _2125_;
   wire [7:0] _2126_;
   wire _2127_;
-  wire [25:0] _2128_;
+  wire [7:0] _2128_;
   wire _2129_;
-  wire [25:0] _2130_;
+  wire [7:0] _2130_;
   wire _2131_;
-  wire [25:0] _2132_;
+  wire _2132_;
   wire _2133_;
   wire _2134_;
   wire _2135_;
   wire _2136_;
   wire _2137_;
-  wire _2138_;
+  wire [7:0] _2138_;
   wire _2139_;
-  wire [15:0] _2140_;
+  wire [7:0] _2140_;
   wire _2141_;
-  wire _2142_;
+  wire [7:0] _2142_;
   wire _2143_;
-  wire [7:0] _2144_;
+  wire _2144_;
   wire _2145_;
-  wire [25:0] _2146_;
+  wire _2146_;
   wire _2147_;
-  wire [25:0] _2148_;
+  wire [7:0] _2148_;
   wire _2149_;
-  wire [25:0] _2150_;
+  wire [7:0] _2150_;
   wire _2151_;
   wire _2152_;
   wire _2153_;
-  wire _2154_;
+  wire [7:0] _2154_;
   wire _2155_;
   wire _2156_;
   wire _2157_;
-  wire [15:0] _2158_;
+  wire _2158_;
   wire _2159_;
-  wire _2160_;
+  wire [2:0] _2160_;
   wire _2161_;
-  wire [7:0] _2162_;
+  wire [2:0] _2162_;
   wire _2163_;
-  wire [25:0] _2164_;
+  wire [3:0] _2164_;
   wire _2165_;
-  wire [25:0] _2166_;
+  wire [3:0] _2166_;
   wire _2167_;
-  wire [25:0] _2168_;
+  wire _2168_;
   wire _2169_;
   wire _2170_;
   wire _2171_;
-  wire _2172_;
+  wire [2:0] _2172_;
   wire _2173_;
-  wire _2174_;
+  wire [3:0] _2174_;
   wire _2175_;
-  wire [15:0] _2176_;
+  wire [2:0] _2176_;
   wire _2177_;
-  wire _2178_;
+  wire [2:0] _2178_;
   wire _2179_;
-  wire [7:0] _2180_;
+  wire [2:0] _2180_;
   wire _2181_;
   wire [25:0] _2182_;
   wire _2183_;
   wire [25:0] _2184_;
   wire _2185_;
-  wire [25:0] _2186_;
+  wire _2186_;
   wire _2187_;
   wire _2188_;
   wire _2189_;
   wire _2190_;
   wire _2191_;
-  wire _2192_;
+  wire [15:0] _2192_;
   wire _2193_;
-  wire [15:0] _2194_;
+  wire _2194_;
   wire _2195_;
-  wire [2:0] _2196_;
+  wire [7:0] _2196_;
   wire _2197_;
-  wire _2198_;
-  wire [7:0] _2199_;
-  wire _2200_;
+  wire [25:0] _2198_;
+  wire _2199_;
+  wire [25:0] _2200_;
   wire _2201_;
   wire _2202_;
   wire _2203_;
@@ -4416,31 +4416,31 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2205_;
   wire _2206_;
   wire _2207_;
-  wire _2208_;
+  wire [15:0] _2208_;
   wire _2209_;
   wire _2210_;
   wire _2211_;
-  wire _2212_;
+  wire [7:0] _2212_;
   wire _2213_;
-  wire _2214_;
+  wire [25:0] _2214_;
   wire _2215_;
-  wire [7:0] _2216_;
+  wire [25:0] _2216_;
   wire _2217_;
-  wire [2:0] _2218_;
-  wire [7:0] _2219_;
+  wire _2218_;
+  wire _2219_;
   wire _2220_;
-  wire [7:0] _2221_;
+  wire _2221_;
   wire _2222_;
-  wire [7:0] _2223_;
-  wire _2224_;
-  wire [7:0] _2225_;
+  wire _2223_;
+  wire [15:0] _2224_;
+  wire _2225_;
   wire _2226_;
-  wire [7:0] _2227_;
-  wire _2228_;
+  wire _2227_;
+  wire [7:0] _2228_;
   wire _2229_;
-  wire [7:0] _2230_;
+  wire [25:0] _2230_;
   wire _2231_;
-  wire _2232_;
+  wire [25:0] _2232_;
   wire _2233_;
   wire _2234_;
   wire _2235_;
@@ -4448,47 +4448,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2237_;
   wire _2238_;
   wire _2239_;
-  wire [3:0] _2240_;
+  wire [15:0] _2240_;
   wire _2241_;
   wire _2242_;
   wire _2243_;
-  wire _2244_;
-  wire [7:0] _2245_;
-  wire _2246_;
-  wire [7:0] _2247_;
-  wire _2248_;
-  wire [7:0] _2249_;
+  wire [7:0] _2244_;
+  wire _2245_;
+  wire [25:0] _2246_;
+  wire _2247_;
+  wire [25:0] _2248_;
+  wire _2249_;
   wire _2250_;
   wire _2251_;
-  wire [7:0] _2252_;
+  wire _2252_;
   wire _2253_;
-  wire [7:0] _2254_;
+  wire _2254_;
   wire _2255_;
-  wire [7:0] _2256_;
+  wire [15:0] _2256_;
   wire _2257_;
   wire _2258_;
   wire _2259_;
-  wire _2260_;
+  wire [7:0] _2260_;
   wire _2261_;
-  wire [3:0] _2262_;
+  wire [25:0] _2262_;
   wire _2263_;
-  wire _2264_;
+  wire [25:0] _2264_;
   wire _2265_;
   wire _2266_;
   wire _2267_;
   wire _2268_;
-  wire [7:0] _2269_;
+  wire _2269_;
   wire _2270_;
-  wire [7:0] _2271_;
-  wire _2272_;
+  wire _2271_;
+  wire [15:0] _2272_;
   wire _2273_;
-  wire [7:0] _2274_;
+  wire _2274_;
   wire _2275_;
   wire [7:0] _2276_;
   wire _2277_;
-  wire [7:0] _2278_;
+  wire [25:0] _2278_;
   wire _2279_;
-  wire _2280_;
+  wire [25:0] _2280_;
   wire _2281_;
   wire _2282_;
   wire _2283_;
@@ -4496,15 +4496,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2285_;
   wire _2286_;
   wire _2287_;
-  wire _2288_;
-  wire [7:0] _2289_;
+  wire [15:0] _2288_;
+  wire _2289_;
   wire _2290_;
-  wire [7:0] _2291_;
-  wire _2292_;
-  wire [7:0] _2293_;
-  wire _2294_;
+  wire _2291_;
+  wire [7:0] _2292_;
+  wire _2293_;
+  wire [25:0] _2294_;
   wire _2295_;
-  wire [7:0] _2296_;
+  wire [25:0] _2296_;
   wire _2297_;
   wire _2298_;
   wire _2299_;
@@ -4512,123 +4512,123 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2301_;
   wire _2302_;
   wire _2303_;
-  wire [7:0] _2304_;
+  wire [15:0] _2304_;
   wire _2305_;
-  wire [2:0] _2306_;
-  wire [7:0] _2307_;
-  wire _2308_;
-  wire [7:0] _2309_;
-  wire _2310_;
+  wire _2306_;
+  wire _2307_;
+  wire [7:0] _2308_;
+  wire _2309_;
+  wire [25:0] _2310_;
   wire _2311_;
-  wire _2312_;
+  wire [25:0] _2312_;
   wire _2313_;
   wire _2314_;
-  wire [7:0] _2315_;
+  wire _2315_;
   wire _2316_;
   wire _2317_;
-  wire [7:0] _2318_;
+  wire _2318_;
   wire _2319_;
-  wire _2320_;
+  wire [15:0] _2320_;
   wire _2321_;
-  wire [7:0] _2322_;
+  wire _2322_;
   wire _2323_;
-  wire _2324_;
+  wire [7:0] _2324_;
   wire _2325_;
-  wire _2326_;
+  wire [25:0] _2326_;
   wire _2327_;
-  wire [3:0] _2328_;
+  wire [25:0] _2328_;
   wire _2329_;
-  wire [25:0] _2330_;
+  wire _2330_;
   wire _2331_;
-  wire [25:0] _2332_;
+  wire _2332_;
   wire _2333_;
-  wire [25:0] _2334_;
+  wire _2334_;
   wire _2335_;
-  wire _2336_;
+  wire [15:0] _2336_;
   wire _2337_;
   wire _2338_;
   wire _2339_;
-  wire _2340_;
+  wire [7:0] _2340_;
   wire _2341_;
-  wire [15:0] _2342_;
+  wire [25:0] _2342_;
   wire _2343_;
-  wire _2344_;
+  wire [25:0] _2344_;
   wire _2345_;
-  wire [7:0] _2346_;
+  wire _2346_;
   wire _2347_;
-  wire [25:0] _2348_;
+  wire _2348_;
   wire _2349_;
-  wire [25:0] _2350_;
+  wire _2350_;
   wire _2351_;
-  wire [25:0] _2352_;
+  wire [15:0] _2352_;
   wire _2353_;
   wire _2354_;
   wire _2355_;
-  wire _2356_;
+  wire [7:0] _2356_;
   wire _2357_;
-  wire _2358_;
+  wire [25:0] _2358_;
   wire _2359_;
-  wire [15:0] _2360_;
+  wire [25:0] _2360_;
   wire _2361_;
   wire _2362_;
   wire _2363_;
-  wire [7:0] _2364_;
+  wire _2364_;
   wire _2365_;
-  wire [25:0] _2366_;
+  wire _2366_;
   wire _2367_;
-  wire [25:0] _2368_;
+  wire [15:0] _2368_;
   wire _2369_;
-  wire [25:0] _2370_;
+  wire _2370_;
   wire _2371_;
-  wire _2372_;
+  wire [7:0] _2372_;
   wire _2373_;
-  wire _2374_;
+  wire [25:0] _2374_;
   wire _2375_;
-  wire _2376_;
+  wire [25:0] _2376_;
   wire _2377_;
-  wire [15:0] _2378_;
+  wire _2378_;
   wire _2379_;
   wire _2380_;
   wire _2381_;
-  wire [7:0] _2382_;
+  wire _2382_;
   wire _2383_;
-  wire [25:0] _2384_;
+  wire [15:0] _2384_;
   wire _2385_;
-  wire [25:0] _2386_;
+  wire _2386_;
   wire _2387_;
-  wire [25:0] _2388_;
+  wire [7:0] _2388_;
   wire _2389_;
-  wire _2390_;
+  wire [25:0] _2390_;
   wire _2391_;
-  wire _2392_;
+  wire [25:0] _2392_;
   wire _2393_;
   wire _2394_;
   wire _2395_;
-  wire [15:0] _2396_;
+  wire _2396_;
   wire _2397_;
   wire _2398_;
   wire _2399_;
-  wire [7:0] _2400_;
+  wire [15:0] _2400_;
   wire _2401_;
-  wire [25:0] _2402_;
+  wire _2402_;
   wire _2403_;
-  wire [25:0] _2404_;
+  wire [7:0] _2404_;
   wire _2405_;
   wire [25:0] _2406_;
   wire _2407_;
-  wire _2408_;
+  wire [25:0] _2408_;
   wire _2409_;
   wire _2410_;
   wire _2411_;
   wire _2412_;
   wire _2413_;
-  wire [15:0] _2414_;
+  wire _2414_;
   wire _2415_;
-  wire _2416_;
+  wire [15:0] _2416_;
   wire _2417_;
-  wire [7:0] _2418_;
+  wire _2418_;
   wire _2419_;
-  wire [25:0] _2420_;
+  wire [7:0] _2420_;
   wire _2421_;
   wire [25:0] _2422_;
   wire _2423_;
@@ -4650,129 +4650,129 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2439_;
   wire [25:0] _2440_;
   wire _2441_;
-  wire [25:0] _2442_;
+  wire _2442_;
   wire _2443_;
   wire _2444_;
   wire _2445_;
   wire _2446_;
   wire _2447_;
-  wire _2448_;
+  wire [15:0] _2448_;
   wire _2449_;
-  wire [15:0] _2450_;
+  wire _2450_;
   wire _2451_;
-  wire _2452_;
+  wire [7:0] _2452_;
   wire _2453_;
-  wire [7:0] _2454_;
+  wire [25:0] _2454_;
   wire _2455_;
   wire [25:0] _2456_;
   wire _2457_;
-  wire [25:0] _2458_;
+  wire _2458_;
   wire _2459_;
-  wire [25:0] _2460_;
+  wire _2460_;
   wire _2461_;
   wire _2462_;
   wire _2463_;
-  wire _2464_;
+  wire [15:0] _2464_;
   wire _2465_;
   wire _2466_;
   wire _2467_;
-  wire [15:0] _2468_;
+  wire [7:0] _2468_;
   wire _2469_;
-  wire _2470_;
+  wire [25:0] _2470_;
   wire _2471_;
-  wire [7:0] _2472_;
+  wire [25:0] _2472_;
   wire _2473_;
-  wire [25:0] _2474_;
+  wire _2474_;
   wire _2475_;
-  wire [25:0] _2476_;
+  wire _2476_;
   wire _2477_;
-  wire [25:0] _2478_;
+  wire _2478_;
   wire _2479_;
-  wire _2480_;
+  wire [15:0] _2480_;
   wire _2481_;
   wire _2482_;
   wire _2483_;
-  wire _2484_;
+  wire [7:0] _2484_;
   wire _2485_;
-  wire [15:0] _2486_;
+  wire [25:0] _2486_;
   wire _2487_;
-  wire _2488_;
+  wire [25:0] _2488_;
   wire _2489_;
-  wire [7:0] _2490_;
+  wire _2490_;
   wire _2491_;
-  wire [25:0] _2492_;
+  wire _2492_;
   wire _2493_;
-  wire [25:0] _2494_;
+  wire _2494_;
   wire _2495_;
-  wire [25:0] _2496_;
+  wire [15:0] _2496_;
   wire _2497_;
   wire _2498_;
   wire _2499_;
-  wire _2500_;
+  wire [7:0] _2500_;
   wire _2501_;
-  wire _2502_;
+  wire [25:0] _2502_;
   wire _2503_;
-  wire [15:0] _2504_;
+  wire [25:0] _2504_;
   wire _2505_;
   wire _2506_;
   wire _2507_;
-  wire [7:0] _2508_;
+  wire _2508_;
   wire _2509_;
-  wire [25:0] _2510_;
+  wire _2510_;
   wire _2511_;
-  wire [25:0] _2512_;
+  wire [15:0] _2512_;
   wire _2513_;
-  wire [25:0] _2514_;
+  wire _2514_;
   wire _2515_;
-  wire _2516_;
+  wire [7:0] _2516_;
   wire _2517_;
-  wire _2518_;
+  wire [25:0] _2518_;
   wire _2519_;
-  wire _2520_;
+  wire [25:0] _2520_;
   wire _2521_;
-  wire [15:0] _2522_;
+  wire _2522_;
   wire _2523_;
   wire _2524_;
   wire _2525_;
-  wire [7:0] _2526_;
+  wire _2526_;
   wire _2527_;
-  wire [25:0] _2528_;
+  wire [15:0] _2528_;
   wire _2529_;
-  wire [25:0] _2530_;
+  wire _2530_;
   wire _2531_;
-  wire [25:0] _2532_;
+  wire [7:0] _2532_;
   wire _2533_;
-  wire _2534_;
+  wire [25:0] _2534_;
   wire _2535_;
-  wire _2536_;
+  wire [25:0] _2536_;
   wire _2537_;
   wire _2538_;
   wire _2539_;
-  wire [15:0] _2540_;
+  wire _2540_;
   wire _2541_;
   wire _2542_;
   wire _2543_;
-  wire [7:0] _2544_;
+  wire [15:0] _2544_;
   wire _2545_;
-  wire [25:0] _2546_;
+  wire _2546_;
   wire _2547_;
-  wire [25:0] _2548_;
+  wire [7:0] _2548_;
   wire _2549_;
   wire [25:0] _2550_;
   wire _2551_;
-  wire _2552_;
+  wire [25:0] _2552_;
   wire _2553_;
   wire _2554_;
   wire _2555_;
   wire _2556_;
   wire _2557_;
-  wire [15:0] _2558_;
+  wire _2558_;
   wire _2559_;
-  wire _2560_;
+  wire [15:0] _2560_;
   wire _2561_;
-  wire [7:0] _2562_;
+  wire _2562_;
   wire _2563_;
-  wire [25:0] _2564_;
+  wire [7:0] _2564_;
   wire _2565_;
   wire [25:0] _2566_;
   wire _2567_;
@@ -4794,129 +4794,129 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2583_;
   wire [25:0] _2584_;
   wire _2585_;
-  wire [25:0] _2586_;
+  wire _2586_;
   wire _2587_;
   wire _2588_;
   wire _2589_;
   wire _2590_;
   wire _2591_;
-  wire _2592_;
+  wire [15:0] _2592_;
   wire _2593_;
-  wire [15:0] _2594_;
+  wire _2594_;
   wire _2595_;
-  wire _2596_;
+  wire [7:0] _2596_;
   wire _2597_;
-  wire [7:0] _2598_;
+  wire [25:0] _2598_;
   wire _2599_;
   wire [25:0] _2600_;
   wire _2601_;
-  wire [25:0] _2602_;
+  wire _2602_;
   wire _2603_;
-  wire [25:0] _2604_;
+  wire _2604_;
   wire _2605_;
   wire _2606_;
   wire _2607_;
-  wire _2608_;
+  wire [15:0] _2608_;
   wire _2609_;
   wire _2610_;
   wire _2611_;
-  wire [15:0] _2612_;
+  wire [7:0] _2612_;
   wire _2613_;
-  wire _2614_;
+  wire [25:0] _2614_;
   wire _2615_;
-  wire [7:0] _2616_;
+  wire [25:0] _2616_;
   wire _2617_;
-  wire [25:0] _2618_;
+  wire _2618_;
   wire _2619_;
-  wire [25:0] _2620_;
+  wire _2620_;
   wire _2621_;
-  wire [25:0] _2622_;
+  wire _2622_;
   wire _2623_;
-  wire _2624_;
+  wire [15:0] _2624_;
   wire _2625_;
   wire _2626_;
   wire _2627_;
-  wire _2628_;
+  wire [7:0] _2628_;
   wire _2629_;
-  wire [15:0] _2630_;
+  wire [25:0] _2630_;
   wire _2631_;
-  wire _2632_;
+  wire [25:0] _2632_;
   wire _2633_;
-  wire [7:0] _2634_;
+  wire _2634_;
   wire _2635_;
-  wire [25:0] _2636_;
+  wire _2636_;
   wire _2637_;
-  wire [25:0] _2638_;
+  wire _2638_;
   wire _2639_;
-  wire [25:0] _2640_;
+  wire [15:0] _2640_;
   wire _2641_;
   wire _2642_;
   wire _2643_;
-  wire _2644_;
+  wire [7:0] _2644_;
   wire _2645_;
-  wire _2646_;
+  wire [25:0] _2646_;
   wire _2647_;
-  wire [15:0] _2648_;
+  wire [25:0] _2648_;
   wire _2649_;
   wire _2650_;
   wire _2651_;
-  wire [7:0] _2652_;
+  wire _2652_;
   wire _2653_;
-  wire [25:0] _2654_;
+  wire _2654_;
   wire _2655_;
-  wire [25:0] _2656_;
+  wire [15:0] _2656_;
   wire _2657_;
-  wire [25:0] _2658_;
+  wire _2658_;
   wire _2659_;
-  wire _2660_;
+  wire [7:0] _2660_;
   wire _2661_;
-  wire _2662_;
+  wire [25:0] _2662_;
   wire _2663_;
-  wire _2664_;
+  wire [25:0] _2664_;
   wire _2665_;
-  wire [15:0] _2666_;
+  wire _2666_;
   wire _2667_;
   wire _2668_;
   wire _2669_;
-  wire [7:0] _2670_;
+  wire _2670_;
   wire _2671_;
-  wire [25:0] _2672_;
+  wire [15:0] _2672_;
   wire _2673_;
-  wire [25:0] _2674_;
+  wire _2674_;
   wire _2675_;
-  wire [25:0] _2676_;
+  wire [7:0] _2676_;
   wire _2677_;
-  wire _2678_;
+  wire [25:0] _2678_;
   wire _2679_;
-  wire _2680_;
+  wire [25:0] _2680_;
   wire _2681_;
   wire _2682_;
   wire _2683_;
-  wire [15:0] _2684_;
+  wire _2684_;
   wire _2685_;
   wire _2686_;
   wire _2687_;
-  wire [7:0] _2688_;
+  wire [15:0] _2688_;
   wire _2689_;
-  wire [25:0] _2690_;
+  wire _2690_;
   wire _2691_;
-  wire [25:0] _2692_;
+  wire [7:0] _2692_;
   wire _2693_;
   wire [25:0] _2694_;
   wire _2695_;
-  wire _2696_;
+  wire [25:0] _2696_;
   wire _2697_;
   wire _2698_;
   wire _2699_;
   wire _2700_;
   wire _2701_;
-  wire [15:0] _2702_;
+  wire _2702_;
   wire _2703_;
-  wire _2704_;
+  wire [15:0] _2704_;
   wire _2705_;
-  wire [7:0] _2706_;
+  wire _2706_;
   wire _2707_;
-  wire [25:0] _2708_;
+  wire [7:0] _2708_;
   wire _2709_;
   wire [25:0] _2710_;
   wire _2711_;
@@ -4938,129 +4938,129 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2727_;
   wire [25:0] _2728_;
   wire _2729_;
-  wire [25:0] _2730_;
+  wire _2730_;
   wire _2731_;
   wire _2732_;
   wire _2733_;
   wire _2734_;
   wire _2735_;
-  wire _2736_;
+  wire [15:0] _2736_;
   wire _2737_;
-  wire [15:0] _2738_;
+  wire _2738_;
   wire _2739_;
-  wire _2740_;
+  wire [7:0] _2740_;
   wire _2741_;
-  wire [7:0] _2742_;
+  wire [25:0] _2742_;
   wire _2743_;
   wire [25:0] _2744_;
   wire _2745_;
-  wire [25:0] _2746_;
+  wire _2746_;
   wire _2747_;
-  wire [25:0] _2748_;
+  wire _2748_;
   wire _2749_;
   wire _2750_;
   wire _2751_;
-  wire _2752_;
+  wire [15:0] _2752_;
   wire _2753_;
   wire _2754_;
   wire _2755_;
-  wire [15:0] _2756_;
+  wire [7:0] _2756_;
   wire _2757_;
-  wire _2758_;
+  wire [25:0] _2758_;
   wire _2759_;
-  wire [7:0] _2760_;
+  wire [25:0] _2760_;
   wire _2761_;
-  wire [25:0] _2762_;
+  wire _2762_;
   wire _2763_;
-  wire [25:0] _2764_;
+  wire _2764_;
   wire _2765_;
-  wire [25:0] _2766_;
+  wire _2766_;
   wire _2767_;
-  wire _2768_;
+  wire [15:0] _2768_;
   wire _2769_;
   wire _2770_;
   wire _2771_;
-  wire _2772_;
+  wire [7:0] _2772_;
   wire _2773_;
-  wire [15:0] _2774_;
+  wire [25:0] _2774_;
   wire _2775_;
-  wire _2776_;
+  wire [25:0] _2776_;
   wire _2777_;
-  wire [7:0] _2778_;
+  wire _2778_;
   wire _2779_;
-  wire [25:0] _2780_;
+  wire _2780_;
   wire _2781_;
-  wire [25:0] _2782_;
+  wire _2782_;
   wire _2783_;
-  wire [25:0] _2784_;
+  wire [15:0] _2784_;
   wire _2785_;
   wire _2786_;
   wire _2787_;
-  wire _2788_;
+  wire [7:0] _2788_;
   wire _2789_;
-  wire _2790_;
+  wire [25:0] _2790_;
   wire _2791_;
-  wire [15:0] _2792_;
+  wire [25:0] _2792_;
   wire _2793_;
   wire _2794_;
   wire _2795_;
-  wire [7:0] _2796_;
+  wire _2796_;
   wire _2797_;
-  wire [25:0] _2798_;
+  wire _2798_;
   wire _2799_;
-  wire [25:0] _2800_;
+  wire [15:0] _2800_;
   wire _2801_;
-  wire [25:0] _2802_;
+  wire _2802_;
   wire _2803_;
-  wire _2804_;
+  wire [7:0] _2804_;
   wire _2805_;
-  wire _2806_;
+  wire [25:0] _2806_;
   wire _2807_;
-  wire _2808_;
+  wire [25:0] _2808_;
   wire _2809_;
-  wire [15:0] _2810_;
+  wire _2810_;
   wire _2811_;
   wire _2812_;
   wire _2813_;
-  wire [7:0] _2814_;
+  wire _2814_;
   wire _2815_;
-  wire [25:0] _2816_;
+  wire [15:0] _2816_;
   wire _2817_;
-  wire [25:0] _2818_;
+  wire _2818_;
   wire _2819_;
-  wire [25:0] _2820_;
+  wire [7:0] _2820_;
   wire _2821_;
-  wire _2822_;
+  wire [25:0] _2822_;
   wire _2823_;
-  wire _2824_;
+  wire [25:0] _2824_;
   wire _2825_;
   wire _2826_;
   wire _2827_;
-  wire [15:0] _2828_;
+  wire _2828_;
   wire _2829_;
   wire _2830_;
   wire _2831_;
-  wire [7:0] _2832_;
+  wire [15:0] _2832_;
   wire _2833_;
-  wire [25:0] _2834_;
+  wire _2834_;
   wire _2835_;
-  wire [25:0] _2836_;
+  wire [7:0] _2836_;
   wire _2837_;
   wire [25:0] _2838_;
   wire _2839_;
-  wire _2840_;
+  wire [25:0] _2840_;
   wire _2841_;
   wire _2842_;
   wire _2843_;
   wire _2844_;
   wire _2845_;
-  wire [15:0] _2846_;
+  wire _2846_;
   wire _2847_;
-  wire _2848_;
+  wire [15:0] _2848_;
   wire _2849_;
-  wire [7:0] _2850_;
+  wire _2850_;
   wire _2851_;
-  wire [25:0] _2852_;
+  wire [7:0] _2852_;
   wire _2853_;
   wire [25:0] _2854_;
   wire _2855_;
@@ -5082,129 +5082,129 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _2871_;
   wire [25:0] _2872_;
   wire _2873_;
-  wire [25:0] _2874_;
+  wire _2874_;
   wire _2875_;
   wire _2876_;
   wire _2877_;
   wire _2878_;
   wire _2879_;
-  wire _2880_;
+  wire [15:0] _2880_;
   wire _2881_;
-  wire [15:0] _2882_;
+  wire _2882_;
   wire _2883_;
-  wire _2884_;
+  wire [7:0] _2884_;
   wire _2885_;
-  wire [7:0] _2886_;
+  wire [25:0] _2886_;
   wire _2887_;
   wire [25:0] _2888_;
   wire _2889_;
-  wire [25:0] _2890_;
+  wire _2890_;
   wire _2891_;
-  wire [25:0] _2892_;
+  wire _2892_;
   wire _2893_;
   wire _2894_;
   wire _2895_;
-  wire _2896_;
+  wire [15:0] _2896_;
   wire _2897_;
   wire _2898_;
   wire _2899_;
-  wire [15:0] _2900_;
+  wire [7:0] _2900_;
   wire _2901_;
-  wire _2902_;
+  wire [25:0] _2902_;
   wire _2903_;
-  wire [7:0] _2904_;
+  wire [25:0] _2904_;
   wire _2905_;
-  wire [25:0] _2906_;
+  wire _2906_;
   wire _2907_;
-  wire [25:0] _2908_;
+  wire _2908_;
   wire _2909_;
-  wire [25:0] _2910_;
+  wire _2910_;
   wire _2911_;
-  wire _2912_;
+  wire [15:0] _2912_;
   wire _2913_;
   wire _2914_;
   wire _2915_;
-  wire _2916_;
+  wire [7:0] _2916_;
   wire _2917_;
-  wire [15:0] _2918_;
+  wire [25:0] _2918_;
   wire _2919_;
-  wire _2920_;
+  wire [25:0] _2920_;
   wire _2921_;
-  wire [7:0] _2922_;
+  wire _2922_;
   wire _2923_;
-  wire [25:0] _2924_;
+  wire _2924_;
   wire _2925_;
-  wire [25:0] _2926_;
+  wire _2926_;
   wire _2927_;
-  wire [25:0] _2928_;
+  wire [15:0] _2928_;
   wire _2929_;
   wire _2930_;
   wire _2931_;
-  wire _2932_;
+  wire [7:0] _2932_;
   wire _2933_;
-  wire _2934_;
+  wire [25:0] _2934_;
   wire _2935_;
-  wire [15:0] _2936_;
+  wire [25:0] _2936_;
   wire _2937_;
   wire _2938_;
   wire _2939_;
-  wire [7:0] _2940_;
+  wire _2940_;
   wire _2941_;
-  wire [25:0] _2942_;
+  wire _2942_;
   wire _2943_;
-  wire [25:0] _2944_;
+  wire [15:0] _2944_;
   wire _2945_;
-  wire [25:0] _2946_;
+  wire _2946_;
   wire _2947_;
-  wire _2948_;
+  wire [7:0] _2948_;
   wire _2949_;
-  wire _2950_;
+  wire [25:0] _2950_;
   wire _2951_;
-  wire _2952_;
+  wire [25:0] _2952_;
   wire _2953_;
-  wire [15:0] _2954_;
+  wire _2954_;
   wire _2955_;
   wire _2956_;
   wire _2957_;
-  wire [7:0] _2958_;
+  wire _2958_;
   wire _2959_;
-  wire [25:0] _2960_;
+  wire [15:0] _2960_;
   wire _2961_;
-  wire [25:0] _2962_;
+  wire _2962_;
   wire _2963_;
-  wire [25:0] _2964_;
+  wire [7:0] _2964_;
   wire _2965_;
-  wire _2966_;
+  wire [25:0] _2966_;
   wire _2967_;
-  wire _2968_;
+  wire [25:0] _2968_;
   wire _2969_;
   wire _2970_;
   wire _2971_;
-  wire [15:0] _2972_;
+  wire _2972_;
   wire _2973_;
   wire _2974_;
   wire _2975_;
-  wire [7:0] _2976_;
+  wire [15:0] _2976_;
   wire _2977_;
-  wire [25:0] _2978_;
+  wire _2978_;
   wire _2979_;
-  wire [25:0] _2980_;
+  wire [7:0] _2980_;
   wire _2981_;
   wire [25:0] _2982_;
   wire _2983_;
-  wire _2984_;
+  wire [25:0] _2984_;
   wire _2985_;
   wire _2986_;
   wire _2987_;
   wire _2988_;
   wire _2989_;
-  wire [15:0] _2990_;
+  wire _2990_;
   wire _2991_;
-  wire _2992_;
+  wire [15:0] _2992_;
   wire _2993_;
-  wire [7:0] _2994_;
+  wire _2994_;
   wire _2995_;
-  wire [25:0] _2996_;
+  wire [7:0] _2996_;
   wire _2997_;
   wire [25:0] _2998_;
   wire _2999_;
@@ -5226,303 +5226,147 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _3015_;
   wire [25:0] _3016_;
   wire _3017_;
-  wire [25:0] _3018_;
+  wire _3018_;
   wire _3019_;
   wire _3020_;
   wire _3021_;
   wire _3022_;
   wire _3023_;
-  wire _3024_;
+  wire [15:0] _3024_;
   wire _3025_;
-  wire [15:0] _3026_;
+  wire _3026_;
   wire _3027_;
-  wire _3028_;
+  wire [7:0] _3028_;
   wire _3029_;
-  wire [7:0] _3030_;
+  wire [25:0] _3030_;
   wire _3031_;
-  wire [25:0] _3032_;
-  wire _3033_;
-  wire [25:0] _3034_;
-  wire _3035_;
-  wire [25:0] _3036_;
-  wire _3037_;
-  wire _3038_;
-  wire _3039_;
-  wire _3040_;
-  wire _3041_;
-  wire _3042_;
-  wire _3043_;
-  wire [15:0] _3044_;
-  wire _3045_;
-  wire _3046_;
-  wire _3047_;
-  wire [7:0] _3048_;
-  wire _3049_;
-  wire [25:0] _3050_;
-  wire _3051_;
-  wire [25:0] _3052_;
-  wire _3053_;
-  wire [25:0] _3054_;
-  wire _3055_;
-  wire _3056_;
-  wire _3057_;
-  wire _3058_;
-  wire _3059_;
-  wire _3060_;
-  wire _3061_;
-  wire [15:0] _3062_;
-  wire _3063_;
-  wire _3064_;
-  wire _3065_;
-  wire [7:0] _3066_;
-  wire _3067_;
-  wire [25:0] _3068_;
-  wire _3069_;
-  wire [25:0] _3070_;
-  wire _3071_;
-  wire [25:0] _3072_;
-  wire _3073_;
-  wire _3074_;
-  wire _3075_;
-  wire _3076_;
-  wire _3077_;
-  wire _3078_;
-  wire _3079_;
-  wire [15:0] _3080_;
-  wire _3081_;
-  wire _3082_;
-  wire _3083_;
-  wire [7:0] _3084_;
-  wire _3085_;
-  wire [25:0] _3086_;
-  wire _3087_;
-  wire [25:0] _3088_;
-  wire _3089_;
-  wire [25:0] _3090_;
-  wire _3091_;
-  wire _3092_;
-  wire _3093_;
-  wire _3094_;
-  wire _3095_;
-  wire _3096_;
-  wire _3097_;
-  wire [15:0] _3098_;
-  wire _3099_;
-  wire _3100_;
-  wire _3101_;
-  wire [7:0] _3102_;
-  wire _3103_;
-  wire [25:0] _3104_;
-  wire _3105_;
-  wire [25:0] _3106_;
-  wire _3107_;
-  wire [25:0] _3108_;
-  wire _3109_;
-  wire _3110_;
-  wire _3111_;
-  wire _3112_;
-  wire _3113_;
-  wire _3114_;
-  wire _3115_;
-  wire [15:0] _3116_;
-  wire _3117_;
-  wire _3118_;
-  wire _3119_;
-  wire [7:0] _3120_;
-  wire _3121_;
-  wire [25:0] _3122_;
-  wire _3123_;
-  wire [25:0] _3124_;
-  wire _3125_;
-  wire [25:0] _3126_;
-  wire _3127_;
-  wire _3128_;
-  wire _3129_;
-  wire _3130_;
-  wire _3131_;
-  wire _3132_;
-  wire _3133_;
-  wire [15:0] _3134_;
-  wire _3135_;
-  wire _3136_;
-  wire _3137_;
-  wire [7:0] _3138_;
-  wire _3139_;
-  wire [25:0] _3140_;
-  wire _3141_;
-  wire [25:0] _3142_;
-  wire _3143_;
-  wire [25:0] _3144_;
-  wire _3145_;
-  wire _3146_;
-  wire _3147_;
-  wire _3148_;
-  wire _3149_;
-  wire _3150_;
-  wire _3151_;
-  wire [15:0] _3152_;
-  wire _3153_;
-  wire _3154_;
-  wire _3155_;
-  wire [7:0] _3156_;
-  wire _3157_;
-  wire [25:0] _3158_;
-  wire _3159_;
-  wire [25:0] _3160_;
-  wire _3161_;
-  wire [25:0] _3162_;
-  wire _3163_;
-  wire _3164_;
-  wire _3165_;
-  wire _3166_;
-  wire _3167_;
-  wire _3168_;
-  wire _3169_;
-  wire [15:0] _3170_;
-  wire _3171_;
-  wire _3172_;
-  wire _3173_;
-  wire [7:0] _3174_;
-  wire _3175_;
-  wire [25:0] _3176_;
-  wire _3177_;
-  wire [25:0] _3178_;
-  wire _3179_;
-  wire [25:0] _3180_;
-  wire _3181_;
-  wire _3182_;
-  wire _3183_;
-  wire _3184_;
-  wire _3185_;
-  wire _3186_;
-  wire _3187_;
   wire [7:0] a;
   (* init = 8'h00 *)
-  wire [7:0] \a$1001 ;
+  wire [7:0] \a$1000 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1004 ;
+  wire [7:0] \a$1003 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1007 ;
+  wire [7:0] \a$1006 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1010 ;
+  wire [7:0] \a$1009 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1013 ;
+  wire [7:0] \a$1012 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1016 ;
+  wire [7:0] \a$1015 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1019 ;
+  wire [7:0] \a$1018 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1022 ;
+  wire [7:0] \a$1021 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1025 ;
+  wire [7:0] \a$1024 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1028 ;
+  wire [7:0] \a$1027 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1031 ;
+  wire [7:0] \a$1030 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1034 ;
+  wire [7:0] \a$1033 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1037 ;
+  wire [7:0] \a$1036 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1040 ;
+  wire [7:0] \a$1039 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1043 ;
+  wire [7:0] \a$1042 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1046 ;
+  wire [7:0] \a$1045 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1049 ;
+  wire [7:0] \a$1048 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1052 ;
+  wire [7:0] \a$1051 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1055 ;
+  wire [7:0] \a$1054 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1058 ;
+  wire [7:0] \a$1057 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1061 ;
+  wire [7:0] \a$1060 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1064 ;
+  wire [7:0] \a$1063 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1067 ;
+  wire [7:0] \a$1066 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1070 ;
+  wire [7:0] \a$1069 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1073 ;
+  wire [7:0] \a$1072 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1076 ;
+  wire [7:0] \a$1075 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1079 ;
+  wire [7:0] \a$1078 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1082 ;
+  wire [7:0] \a$1081 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1085 ;
+  wire [7:0] \a$1084 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$1088 ;
+  wire [7:0] \a$1087 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$902 ;
+  wire [7:0] \a$1090 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$905 ;
+  wire [7:0] \a$1093 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$908 ;
+  wire [7:0] \a$1096 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$911 ;
+  wire [7:0] \a$1099 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$914 ;
+  wire [7:0] \a$913 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$917 ;
+  wire [7:0] \a$916 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$920 ;
+  wire [7:0] \a$919 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$923 ;
+  wire [7:0] \a$922 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$926 ;
+  wire [7:0] \a$925 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$929 ;
+  wire [7:0] \a$928 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$932 ;
+  wire [7:0] \a$931 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$935 ;
+  wire [7:0] \a$934 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$938 ;
+  wire [7:0] \a$937 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$941 ;
+  wire [7:0] \a$940 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$944 ;
+  wire [7:0] \a$943 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$947 ;
+  wire [7:0] \a$946 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$950 ;
+  wire [7:0] \a$949 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$953 ;
+  wire [7:0] \a$952 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$956 ;
+  wire [7:0] \a$955 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$959 ;
+  wire [7:0] \a$958 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$962 ;
+  wire [7:0] \a$961 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$965 ;
+  wire [7:0] \a$964 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$968 ;
+  wire [7:0] \a$967 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$971 ;
+  wire [7:0] \a$970 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$974 ;
+  wire [7:0] \a$973 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$977 ;
+  wire [7:0] \a$976 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$980 ;
+  wire [7:0] \a$979 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$983 ;
+  wire [7:0] \a$982 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$986 ;
+  wire [7:0] \a$985 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$989 ;
+  wire [7:0] \a$988 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$992 ;
+  wire [7:0] \a$991 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$995 ;
+  wire [7:0] \a$994 ;
   (* init = 8'h00 *)
-  wire [7:0] \a$998 ;
+  wire [7:0] \a$997 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -5661,131 +5505,131 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
   (* init = 8'h00 *)
-  wire [7:0] \b$1002 ;
+  wire [7:0] \b$1001 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1005 ;
+  wire [7:0] \b$1004 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1008 ;
+  wire [7:0] \b$1007 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1011 ;
+  wire [7:0] \b$1010 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1014 ;
+  wire [7:0] \b$1013 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1017 ;
+  wire [7:0] \b$1016 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1020 ;
+  wire [7:0] \b$1019 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1023 ;
+  wire [7:0] \b$1022 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1026 ;
+  wire [7:0] \b$1025 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1029 ;
+  wire [7:0] \b$1028 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1032 ;
+  wire [7:0] \b$1031 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1035 ;
+  wire [7:0] \b$1034 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1038 ;
+  wire [7:0] \b$1037 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1041 ;
+  wire [7:0] \b$1040 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1044 ;
+  wire [7:0] \b$1043 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1047 ;
+  wire [7:0] \b$1046 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1050 ;
+  wire [7:0] \b$1049 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1053 ;
+  wire [7:0] \b$1052 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1056 ;
+  wire [7:0] \b$1055 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1059 ;
+  wire [7:0] \b$1058 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1062 ;
+  wire [7:0] \b$1061 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1065 ;
+  wire [7:0] \b$1064 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1068 ;
+  wire [7:0] \b$1067 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1071 ;
+  wire [7:0] \b$1070 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1074 ;
+  wire [7:0] \b$1073 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1077 ;
+  wire [7:0] \b$1076 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1080 ;
+  wire [7:0] \b$1079 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1083 ;
+  wire [7:0] \b$1082 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1086 ;
+  wire [7:0] \b$1085 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$1089 ;
+  wire [7:0] \b$1088 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$903 ;
+  wire [7:0] \b$1091 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$906 ;
+  wire [7:0] \b$1094 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$909 ;
+  wire [7:0] \b$1097 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$912 ;
+  wire [7:0] \b$1100 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$915 ;
+  wire [7:0] \b$914 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$918 ;
+  wire [7:0] \b$917 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$921 ;
+  wire [7:0] \b$920 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$924 ;
+  wire [7:0] \b$923 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$927 ;
+  wire [7:0] \b$926 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$930 ;
+  wire [7:0] \b$929 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$933 ;
+  wire [7:0] \b$932 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$936 ;
+  wire [7:0] \b$935 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$939 ;
+  wire [7:0] \b$938 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$942 ;
+  wire [7:0] \b$941 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$945 ;
+  wire [7:0] \b$944 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$948 ;
+  wire [7:0] \b$947 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$951 ;
+  wire [7:0] \b$950 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$954 ;
+  wire [7:0] \b$953 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$957 ;
+  wire [7:0] \b$956 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$960 ;
+  wire [7:0] \b$959 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$963 ;
+  wire [7:0] \b$962 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$966 ;
+  wire [7:0] \b$965 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$969 ;
+  wire [7:0] \b$968 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$972 ;
+  wire [7:0] \b$971 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$975 ;
+  wire [7:0] \b$974 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$978 ;
+  wire [7:0] \b$977 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$981 ;
+  wire [7:0] \b$980 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$984 ;
+  wire [7:0] \b$983 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$987 ;
+  wire [7:0] \b$986 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$990 ;
+  wire [7:0] \b$989 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$993 ;
+  wire [7:0] \b$992 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$996 ;
+  wire [7:0] \b$995 ;
   (* init = 8'h00 *)
-  wire [7:0] \b$999 ;
+  wire [7:0] \b$998 ;
   wire [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -5854,76 +5698,86 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   input clk;
   wire clk;
   wire [3:0] count_next;
+  reg [25:0] drain_0 = 26'h0000000;
+  reg [25:0] drain_1 = 26'h0000000;
+  reg [25:0] drain_2 = 26'h0000000;
+  reg [25:0] drain_3 = 26'h0000000;
+  reg [25:0] drain_4 = 26'h0000000;
+  reg [25:0] drain_5 = 26'h0000000;
+  reg [25:0] drain_6 = 26'h0000000;
+  reg [25:0] drain_7 = 26'h0000000;
+  reg drain_advance = 1'h0;
   reg [2:0] drain_beat = 3'h0;
   reg [3:0] drain_count = 4'h0;
-  reg drain_shift = 1'h0;
-  output draining;
+  reg [2:0] drain_row = 3'h0;
+  output drain_valid;
+  reg drain_valid = 1'h0;
   wire draining;
   wire en;
-  wire \en$1000 ;
-  wire \en$1003 ;
-  wire \en$1006 ;
-  wire \en$1009 ;
-  wire \en$1012 ;
-  wire \en$1015 ;
-  wire \en$1018 ;
-  wire \en$1021 ;
-  wire \en$1024 ;
-  wire \en$1027 ;
-  wire \en$1030 ;
-  wire \en$1033 ;
-  wire \en$1036 ;
-  wire \en$1039 ;
-  wire \en$1042 ;
-  wire \en$1045 ;
-  wire \en$1048 ;
-  wire \en$1051 ;
-  wire \en$1054 ;
-  wire \en$1057 ;
-  wire \en$1060 ;
-  wire \en$1063 ;
-  wire \en$1066 ;
-  wire \en$1069 ;
-  wire \en$1072 ;
-  wire \en$1075 ;
-  wire \en$1078 ;
-  wire \en$1081 ;
-  wire \en$1084 ;
-  wire \en$1087 ;
-  wire \en$898 ;
-  wire \en$901 ;
-  wire \en$904 ;
-  wire \en$907 ;
-  wire \en$910 ;
-  wire \en$913 ;
-  wire \en$916 ;
-  wire \en$919 ;
-  wire \en$922 ;
-  wire \en$925 ;
-  wire \en$928 ;
-  wire \en$931 ;
-  wire \en$934 ;
-  wire \en$937 ;
-  wire \en$940 ;
-  wire \en$943 ;
-  wire \en$946 ;
-  wire \en$949 ;
-  wire \en$952 ;
-  wire \en$955 ;
-  wire \en$958 ;
-  wire \en$961 ;
-  wire \en$964 ;
-  wire \en$967 ;
-  wire \en$970 ;
-  wire \en$973 ;
-  wire \en$976 ;
-  wire \en$979 ;
-  wire \en$982 ;
-  wire \en$985 ;
-  wire \en$988 ;
-  wire \en$991 ;
-  wire \en$994 ;
-  wire \en$997 ;
+  wire \en$1002 ;
+  wire \en$1005 ;
+  wire \en$1008 ;
+  wire \en$1011 ;
+  wire \en$1014 ;
+  wire \en$1017 ;
+  wire \en$1020 ;
+  wire \en$1023 ;
+  wire \en$1026 ;
+  wire \en$1029 ;
+  wire \en$1032 ;
+  wire \en$1035 ;
+  wire \en$1038 ;
+  wire \en$1041 ;
+  wire \en$1044 ;
+  wire \en$1047 ;
+  wire \en$1050 ;
+  wire \en$1053 ;
+  wire \en$1056 ;
+  wire \en$1059 ;
+  wire \en$1062 ;
+  wire \en$1065 ;
+  wire \en$1068 ;
+  wire \en$1071 ;
+  wire \en$1074 ;
+  wire \en$1077 ;
+  wire \en$1080 ;
+  wire \en$1083 ;
+  wire \en$1086 ;
+  wire \en$1089 ;
+  wire \en$1092 ;
+  wire \en$1095 ;
+  wire \en$1098 ;
+  wire \en$909 ;
+  wire \en$912 ;
+  wire \en$915 ;
+  wire \en$918 ;
+  wire \en$921 ;
+  wire \en$924 ;
+  wire \en$927 ;
+  wire \en$930 ;
+  wire \en$933 ;
+  wire \en$936 ;
+  wire \en$939 ;
+  wire \en$942 ;
+  wire \en$945 ;
+  wire \en$948 ;
+  wire \en$951 ;
+  wire \en$954 ;
+  wire \en$957 ;
+  wire \en$960 ;
+  wire \en$963 ;
+  wire \en$966 ;
+  wire \en$969 ;
+  wire \en$972 ;
+  wire \en$975 ;
+  wire \en$978 ;
+  wire \en$981 ;
+  wire \en$984 ;
+  wire \en$987 ;
+  wire \en$990 ;
+  wire \en$993 ;
+  wire \en$996 ;
+  wire \en$999 ;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -6232,6 +6086,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [25:0] \o_data[5] ;
   wire [25:0] \o_data[6] ;
   wire [25:0] \o_data[7] ;
+  (* init = 1'h0 *)
   wire o_valid;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
@@ -6298,69 +6153,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$143 ;
-  wire [15:0] \p$156 ;
-  wire [15:0] \p$169 ;
-  wire [15:0] \p$182 ;
-  wire [15:0] \p$195 ;
-  wire [15:0] \p$208 ;
-  wire [15:0] \p$221 ;
-  wire [15:0] \p$234 ;
-  wire [15:0] \p$246 ;
-  wire [15:0] \p$258 ;
-  wire [15:0] \p$270 ;
-  wire [15:0] \p$282 ;
-  wire [15:0] \p$294 ;
-  wire [15:0] \p$306 ;
-  wire [15:0] \p$318 ;
-  wire [15:0] \p$330 ;
-  wire [15:0] \p$342 ;
-  wire [15:0] \p$354 ;
-  wire [15:0] \p$366 ;
-  wire [15:0] \p$378 ;
-  wire [15:0] \p$390 ;
-  wire [15:0] \p$402 ;
-  wire [15:0] \p$414 ;
-  wire [15:0] \p$426 ;
-  wire [15:0] \p$438 ;
-  wire [15:0] \p$450 ;
-  wire [15:0] \p$462 ;
-  wire [15:0] \p$474 ;
-  wire [15:0] \p$486 ;
-  wire [15:0] \p$498 ;
-  wire [15:0] \p$510 ;
-  wire [15:0] \p$522 ;
-  wire [15:0] \p$534 ;
-  wire [15:0] \p$546 ;
-  wire [15:0] \p$558 ;
-  wire [15:0] \p$570 ;
-  wire [15:0] \p$582 ;
-  wire [15:0] \p$594 ;
-  wire [15:0] \p$606 ;
-  wire [15:0] \p$618 ;
-  wire [15:0] \p$630 ;
-  wire [15:0] \p$642 ;
-  wire [15:0] \p$654 ;
-  wire [15:0] \p$666 ;
-  wire [15:0] \p$678 ;
-  wire [15:0] \p$690 ;
-  wire [15:0] \p$702 ;
-  wire [15:0] \p$714 ;
-  wire [15:0] \p$726 ;
-  wire [15:0] \p$738 ;
-  wire [15:0] \p$750 ;
-  wire [15:0] \p$762 ;
-  wire [15:0] \p$774 ;
-  wire [15:0] \p$786 ;
-  wire [15:0] \p$798 ;
-  wire [15:0] \p$810 ;
-  wire [15:0] \p$821 ;
-  wire [15:0] \p$832 ;
-  wire [15:0] \p$843 ;
-  wire [15:0] \p$854 ;
-  wire [15:0] \p$865 ;
-  wire [15:0] \p$876 ;
-  wire [15:0] \p$887 ;
+  wire [15:0] \p$141 ;
+  wire [15:0] \p$153 ;
+  wire [15:0] \p$165 ;
+  wire [15:0] \p$177 ;
+  wire [15:0] \p$189 ;
+  wire [15:0] \p$201 ;
+  wire [15:0] \p$213 ;
+  wire [15:0] \p$225 ;
+  wire [15:0] \p$237 ;
+  wire [15:0] \p$249 ;
+  wire [15:0] \p$261 ;
+  wire [15:0] \p$273 ;
+  wire [15:0] \p$285 ;
+  wire [15:0] \p$297 ;
+  wire [15:0] \p$309 ;
+  wire [15:0] \p$321 ;
+  wire [15:0] \p$333 ;
+  wire [15:0] \p$345 ;
+  wire [15:0] \p$357 ;
+  wire [15:0] \p$369 ;
+  wire [15:0] \p$381 ;
+  wire [15:0] \p$393 ;
+  wire [15:0] \p$405 ;
+  wire [15:0] \p$417 ;
+  wire [15:0] \p$429 ;
+  wire [15:0] \p$441 ;
+  wire [15:0] \p$453 ;
+  wire [15:0] \p$465 ;
+  wire [15:0] \p$477 ;
+  wire [15:0] \p$489 ;
+  wire [15:0] \p$501 ;
+  wire [15:0] \p$513 ;
+  wire [15:0] \p$525 ;
+  wire [15:0] \p$537 ;
+  wire [15:0] \p$549 ;
+  wire [15:0] \p$561 ;
+  wire [15:0] \p$573 ;
+  wire [15:0] \p$585 ;
+  wire [15:0] \p$597 ;
+  wire [15:0] \p$609 ;
+  wire [15:0] \p$621 ;
+  wire [15:0] \p$633 ;
+  wire [15:0] \p$645 ;
+  wire [15:0] \p$657 ;
+  wire [15:0] \p$669 ;
+  wire [15:0] \p$681 ;
+  wire [15:0] \p$693 ;
+  wire [15:0] \p$705 ;
+  wire [15:0] \p$717 ;
+  wire [15:0] \p$729 ;
+  wire [15:0] \p$741 ;
+  wire [15:0] \p$753 ;
+  wire [15:0] \p$765 ;
+  wire [15:0] \p$777 ;
+  wire [15:0] \p$789 ;
+  wire [15:0] \p$801 ;
+  wire [15:0] \p$813 ;
+  wire [15:0] \p$825 ;
+  wire [15:0] \p$837 ;
+  wire [15:0] \p$849 ;
+  wire [15:0] \p$861 ;
+  wire [15:0] \p$873 ;
+  wire [15:0] \p$885 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -6648,73 +6503,90 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in6;
   wire [7:0] w_in7;
   assign _0000_ = i_last & i_valid;
-  assign _1018_ = lr_0_0_d2 ? 26'h0000000 : _0368_[25:0];
-  assign _1240_ = lr_0_1_d2 ? 26'h0000000 : _0379_[25:0];
-  assign _1462_ = lr_0_2_d2 ? 26'h0000000 : _0390_[25:0];
-  assign _1684_ = lr_0_3_d2 ? 26'h0000000 : _0401_[25:0];
-  assign _0001_ = lr_0_4_d2 ? 26'h0000000 : _0412_[25:0];
-  assign _0223_ = lr_0_5_d2 ? 26'h0000000 : _0423_[25:0];
-  assign _0445_ = lr_0_6_d2 ? 26'h0000000 : _0434_[25:0];
-  assign _0667_ = lr_0_7_d2 ? 26'h0000000 : _0446_[25:0];
-  assign _0889_ = lr_1_0_d2 ? 26'h0000000 : _0457_[25:0];
-  assign _1019_ = lr_1_1_d2 ? 26'h0000000 : _0468_[25:0];
-  assign _1041_ = lr_1_2_d2 ? 26'h0000000 : _0479_[25:0];
-  assign _1063_ = lr_1_3_d2 ? 26'h0000000 : _0490_[25:0];
-  assign _1085_ = lr_1_4_d2 ? 26'h0000000 : _0501_[25:0];
-  assign _1107_ = lr_1_5_d2 ? 26'h0000000 : _0512_[25:0];
-  assign _1130_ = lr_1_6_d2 ? 26'h0000000 : _0523_[25:0];
-  assign _1152_ = lr_1_7_d2 ? 26'h0000000 : _0534_[25:0];
-  assign _1174_ = lr_2_0_d2 ? 26'h0000000 : _0545_[25:0];
-  assign _1196_ = lr_2_1_d2 ? 26'h0000000 : _0557_[25:0];
-  assign _1218_ = lr_2_2_d2 ? 26'h0000000 : _0568_[25:0];
-  assign _1241_ = lr_2_3_d2 ? 26'h0000000 : _0579_[25:0];
-  assign _1263_ = lr_2_4_d2 ? 26'h0000000 : _0590_[25:0];
-  assign _1285_ = lr_2_5_d2 ? 26'h0000000 : _0601_[25:0];
-  assign _1307_ = lr_2_6_d2 ? 26'h0000000 : _0612_[25:0];
-  assign _1329_ = lr_2_7_d2 ? 26'h0000000 : _0623_[25:0];
-  assign _1352_ = lr_3_0_d2 ? 26'h0000000 : _0634_[25:0];
-  assign _1374_ = lr_3_1_d2 ? 26'h0000000 : _0645_[25:0];
-  assign _1396_ = lr_3_2_d2 ? 26'h0000000 : _0656_[25:0];
-  assign _1418_ = lr_3_3_d2 ? 26'h0000000 : _0668_[25:0];
-  assign _1440_ = lr_3_4_d2 ? 26'h0000000 : _0679_[25:0];
-  assign _1463_ = lr_3_5_d2 ? 26'h0000000 : _0690_[25:0];
-  assign _1485_ = lr_3_6_d2 ? 26'h0000000 : _0701_[25:0];
-  assign _1507_ = lr_3_7_d2 ? 26'h0000000 : _0712_[25:0];
-  assign _1529_ = lr_4_0_d2 ? 26'h0000000 : _0723_[25:0];
-  assign _1551_ = lr_4_1_d2 ? 26'h0000000 : _0734_[25:0];
-  assign _1574_ = lr_4_2_d2 ? 26'h0000000 : _0745_[25:0];
-  assign _1596_ = lr_4_3_d2 ? 26'h0000000 : _0756_[25:0];
-  assign _1618_ = lr_4_4_d2 ? 26'h0000000 : _0767_[25:0];
-  assign _1640_ = lr_4_5_d2 ? 26'h0000000 : _0779_[25:0];
-  assign _1662_ = lr_4_6_d2 ? 26'h0000000 : _0790_[25:0];
-  assign _1685_ = lr_4_7_d2 ? 26'h0000000 : _0801_[25:0];
-  assign _1707_ = lr_5_0_d2 ? 26'h0000000 : _0812_[25:0];
-  assign _1729_ = lr_5_1_d2 ? 26'h0000000 : _0823_[25:0];
-  assign _1751_ = lr_5_2_d2 ? 26'h0000000 : _0834_[25:0];
-  assign _1773_ = lr_5_3_d2 ? 26'h0000000 : _0845_[25:0];
-  assign _1796_ = lr_5_4_d2 ? 26'h0000000 : _0856_[25:0];
-  assign _1818_ = lr_5_5_d2 ? 26'h0000000 : _0867_[25:0];
-  assign _1840_ = lr_5_6_d2 ? 26'h0000000 : _0878_[25:0];
-  assign _1862_ = lr_5_7_d2 ? 26'h0000000 : _0890_[25:0];
-  assign _1884_ = lr_6_0_d2 ? 26'h0000000 : _0901_[25:0];
-  assign _0002_ = lr_6_1_d2 ? 26'h0000000 : _0912_[25:0];
-  assign _0024_ = lr_6_2_d2 ? 26'h0000000 : _0923_[25:0];
-  assign _0046_ = lr_6_3_d2 ? 26'h0000000 : _0934_[25:0];
-  assign _0068_ = lr_6_4_d2 ? 26'h0000000 : _0945_[25:0];
-  assign _0090_ = lr_6_5_d2 ? 26'h0000000 : _0956_[25:0];
-  assign _0113_ = lr_6_6_d2 ? 26'h0000000 : _0967_[25:0];
-  assign _0135_ = lr_6_7_d2 ? 26'h0000000 : _0978_[25:0];
-  assign _0157_ = lr_7_0_d2 ? 26'h0000000 : _0989_[25:0];
-  assign _0179_ = lr_7_1_d2 ? 26'h0000000 : _1001_[25:0];
-  assign _0201_ = lr_7_2_d2 ? 26'h0000000 : _1009_[25:0];
-  assign _0224_ = lr_7_3_d2 ? 26'h0000000 : _1010_[25:0];
-  assign _0246_ = lr_7_4_d2 ? 26'h0000000 : _1011_[25:0];
-  assign _0268_ = lr_7_5_d2 ? 26'h0000000 : _1012_[25:0];
-  assign _0290_ = lr_7_6_d2 ? 26'h0000000 : _1013_[25:0];
-  assign _0312_ = lr_7_7_d2 ? 26'h0000000 : _1014_[25:0];
-  assign _0335_ = | count_next;
-  assign _0346_ = beat_next == 3'h7;
-  assign _0357_ = _0335_ & _0346_;
+  assign _0982_ = lr_0_0_d2 ? 26'h0000000 : _1637_[25:0];
+  assign _1093_ = lr_0_1_d2 ? 26'h0000000 : _1649_[25:0];
+  assign _1204_ = lr_0_2_d2 ? 26'h0000000 : _1660_[25:0];
+  assign _1315_ = lr_0_3_d2 ? 26'h0000000 : _1671_[25:0];
+  assign _1426_ = lr_0_4_d2 ? 26'h0000000 : _1682_[25:0];
+  assign _1537_ = lr_0_5_d2 ? 26'h0000000 : _1693_[25:0];
+  assign _1648_ = lr_0_6_d2 ? 26'h0000000 : _1704_[25:0];
+  assign _1759_ = lr_0_7_d2 ? 26'h0000000 : _1715_[25:0];
+  assign _0001_ = lr_1_0_d2 ? 26'h0000000 : _1726_[25:0];
+  assign _0112_ = lr_1_1_d2 ? 26'h0000000 : _1737_[25:0];
+  assign _0223_ = lr_1_2_d2 ? 26'h0000000 : _1748_[25:0];
+  assign _0334_ = lr_1_3_d2 ? 26'h0000000 : _1760_[25:0];
+  assign _0445_ = lr_1_4_d2 ? 26'h0000000 : _1771_[25:0];
+  assign _0556_ = lr_1_5_d2 ? 26'h0000000 : _1782_[25:0];
+  assign _0667_ = lr_1_6_d2 ? 26'h0000000 : _1793_[25:0];
+  assign _0778_ = lr_1_7_d2 ? 26'h0000000 : _1804_[25:0];
+  assign _0889_ = lr_2_0_d2 ? 26'h0000000 : _1815_[25:0];
+  assign _0963_ = lr_2_1_d2 ? 26'h0000000 : _1826_[25:0];
+  assign _0983_ = lr_2_2_d2 ? 26'h0000000 : _1837_[25:0];
+  assign _0994_ = lr_2_3_d2 ? 26'h0000000 : _1848_[25:0];
+  assign _1005_ = lr_2_4_d2 ? 26'h0000000 : _1859_[25:0];
+  assign _1016_ = lr_2_5_d2 ? 26'h0000000 : _0002_[25:0];
+  assign _1027_ = lr_2_6_d2 ? 26'h0000000 : _0013_[25:0];
+  assign _1038_ = lr_2_7_d2 ? 26'h0000000 : _0024_[25:0];
+  assign _1049_ = lr_3_0_d2 ? 26'h0000000 : _0035_[25:0];
+  assign _1060_ = lr_3_1_d2 ? 26'h0000000 : _0046_[25:0];
+  assign _1071_ = lr_3_2_d2 ? 26'h0000000 : _0057_[25:0];
+  assign _1082_ = lr_3_3_d2 ? 26'h0000000 : _0068_[25:0];
+  assign _1094_ = lr_3_4_d2 ? 26'h0000000 : _0079_[25:0];
+  assign _1105_ = lr_3_5_d2 ? 26'h0000000 : _0090_[25:0];
+  assign _1116_ = lr_3_6_d2 ? 26'h0000000 : _0101_[25:0];
+  assign _1127_ = lr_3_7_d2 ? 26'h0000000 : _0113_[25:0];
+  assign _1138_ = lr_4_0_d2 ? 26'h0000000 : _0124_[25:0];
+  assign _1149_ = lr_4_1_d2 ? 26'h0000000 : _0135_[25:0];
+  assign _1160_ = lr_4_2_d2 ? 26'h0000000 : _0146_[25:0];
+  assign _1171_ = lr_4_3_d2 ? 26'h0000000 : _0157_[25:0];
+  assign _1182_ = lr_4_4_d2 ? 26'h0000000 : _0168_[25:0];
+  assign _1193_ = lr_4_5_d2 ? 26'h0000000 : _0179_[25:0];
+  assign _1205_ = lr_4_6_d2 ? 26'h0000000 : _0190_[25:0];
+  assign _1216_ = lr_4_7_d2 ? 26'h0000000 : _0201_[25:0];
+  assign _1227_ = lr_5_0_d2 ? 26'h0000000 : _0212_[25:0];
+  assign _1238_ = lr_5_1_d2 ? 26'h0000000 : _0224_[25:0];
+  assign _1249_ = lr_5_2_d2 ? 26'h0000000 : _0235_[25:0];
+  assign _1260_ = lr_5_3_d2 ? 26'h0000000 : _0246_[25:0];
+  assign _1271_ = lr_5_4_d2 ? 26'h0000000 : _0257_[25:0];
+  assign _1282_ = lr_5_5_d2 ? 26'h0000000 : _0268_[25:0];
+  assign _1293_ = lr_5_6_d2 ? 26'h0000000 : _0279_[25:0];
+  assign _1304_ = lr_5_7_d2 ? 26'h0000000 : _0290_[25:0];
+  assign _1316_ = lr_6_0_d2 ? 26'h0000000 : _0301_[25:0];
+  assign _1327_ = lr_6_1_d2 ? 26'h0000000 : _0312_[25:0];
+  assign _1338_ = lr_6_2_d2 ? 26'h0000000 : _0323_[25:0];
+  assign _1349_ = lr_6_3_d2 ? 26'h0000000 : _0335_[25:0];
+  assign _1360_ = lr_6_4_d2 ? 26'h0000000 : _0346_[25:0];
+  assign _1371_ = lr_6_5_d2 ? 26'h0000000 : _0357_[25:0];
+  assign _1382_ = lr_6_6_d2 ? 26'h0000000 : _0368_[25:0];
+  assign _1393_ = lr_6_7_d2 ? 26'h0000000 : _0379_[25:0];
+  assign _1404_ = lr_7_0_d2 ? 26'h0000000 : _0390_[25:0];
+  assign _1415_ = lr_7_1_d2 ? 26'h0000000 : _0401_[25:0];
+  assign _1427_ = lr_7_2_d2 ? 26'h0000000 : _0412_[25:0];
+  assign _1438_ = lr_7_3_d2 ? 26'h0000000 : _0423_[25:0];
+  assign _1449_ = lr_7_4_d2 ? 26'h0000000 : _0434_[25:0];
+  assign _1460_ = lr_7_5_d2 ? 26'h0000000 : _0446_[25:0];
+  assign _1471_ = lr_7_6_d2 ? 26'h0000000 : _0457_[25:0];
+  assign _1482_ = lr_7_7_d2 ? 26'h0000000 : _0468_[25:0];
+  assign _1504_ = drain_row + 1'h1;
+  assign _1515_ = | count_next;
+  assign _1526_ = beat_next == 3'h7;
+  assign _1538_ = _1515_ & _1526_;
+  assign _0968_ = drain_row * 5'h1a;
+  assign _1549_ = { out_7_0, out_6_0, out_5_0, out_4_0, out_3_0, out_2_0, out_1_0, out_0_0 } >> _0968_;
+  assign _0969_ = drain_row * 5'h1a;
+  assign _1560_ = { out_7_1, out_6_1, out_5_1, out_4_1, out_3_1, out_2_1, out_1_1, out_0_1 } >> _0969_;
+  assign _0970_ = drain_row * 5'h1a;
+  assign _1571_ = { out_7_2, out_6_2, out_5_2, out_4_2, out_3_2, out_2_2, out_1_2, out_0_2 } >> _0970_;
+  assign _0972_ = drain_row * 5'h1a;
+  assign _1582_ = { out_7_3, out_6_3, out_5_3, out_4_3, out_3_3, out_2_3, out_1_3, out_0_3 } >> _0972_;
+  assign _0973_ = drain_row * 5'h1a;
+  assign _1593_ = { out_7_4, out_6_4, out_5_4, out_4_4, out_3_4, out_2_4, out_1_4, out_0_4 } >> _0973_;
+  assign _0974_ = drain_row * 5'h1a;
+  assign _1604_ = { out_7_5, out_6_5, out_5_5, out_4_5, out_3_5, out_2_5, out_1_5, out_0_5 } >> _0974_;
+  assign _0976_ = drain_row * 5'h1a;
+  assign _1615_ = { out_7_6, out_6_6, out_5_6, out_4_6, out_3_6, out_2_6, out_1_6, out_0_6 } >> _0976_;
+  assign _0977_ = drain_row * 5'h1a;
+  assign _1626_ = { out_7_7, out_6_7, out_5_7, out_4_7, out_3_7, out_2_7, out_1_7, out_0_7 } >> _0977_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -6731,3807 +6603,3767 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign w_in6 = in_valid ? in_w6 : 8'h00;
   assign w_in7 = in_valid ? in_w7 : 8'h00;
-  assign _0368_ = $signed(acc_0_0) + $signed(p_0_0);
-  assign _0379_ = $signed(acc_0_1) + $signed(p_0_1);
-  assign _0390_ = $signed(acc_0_2) + $signed(p_0_2);
-  assign _0401_ = $signed(acc_0_3) + $signed(p_0_3);
-  assign _0412_ = $signed(acc_0_4) + $signed(p_0_4);
-  assign _0423_ = $signed(acc_0_5) + $signed(p_0_5);
-  assign _0434_ = $signed(acc_0_6) + $signed(p_0_6);
-  assign _0446_ = $signed(acc_0_7) + $signed(p_0_7);
-  assign _0457_ = $signed(acc_1_0) + $signed(p_1_0);
-  assign _0468_ = $signed(acc_1_1) + $signed(p_1_1);
-  assign _0479_ = $signed(acc_1_2) + $signed(p_1_2);
-  assign _0490_ = $signed(acc_1_3) + $signed(p_1_3);
-  assign _0501_ = $signed(acc_1_4) + $signed(p_1_4);
-  assign _0512_ = $signed(acc_1_5) + $signed(p_1_5);
-  assign _0523_ = $signed(acc_1_6) + $signed(p_1_6);
-  assign _0534_ = $signed(acc_1_7) + $signed(p_1_7);
-  assign _0545_ = $signed(acc_2_0) + $signed(p_2_0);
-  assign _0557_ = $signed(acc_2_1) + $signed(p_2_1);
-  assign _0568_ = $signed(acc_2_2) + $signed(p_2_2);
-  assign _0579_ = $signed(acc_2_3) + $signed(p_2_3);
-  assign _0590_ = $signed(acc_2_4) + $signed(p_2_4);
-  assign _0601_ = $signed(acc_2_5) + $signed(p_2_5);
-  assign _0612_ = $signed(acc_2_6) + $signed(p_2_6);
-  assign _0623_ = $signed(acc_2_7) + $signed(p_2_7);
-  assign _0634_ = $signed(acc_3_0) + $signed(p_3_0);
-  assign _0645_ = $signed(acc_3_1) + $signed(p_3_1);
-  assign _0656_ = $signed(acc_3_2) + $signed(p_3_2);
-  assign _0668_ = $signed(acc_3_3) + $signed(p_3_3);
-  assign _0679_ = $signed(acc_3_4) + $signed(p_3_4);
-  assign _0690_ = $signed(acc_3_5) + $signed(p_3_5);
-  assign _0701_ = $signed(acc_3_6) + $signed(p_3_6);
-  assign _0712_ = $signed(acc_3_7) + $signed(p_3_7);
-  assign _0723_ = $signed(acc_4_0) + $signed(p_4_0);
-  assign _0734_ = $signed(acc_4_1) + $signed(p_4_1);
-  assign _0745_ = $signed(acc_4_2) + $signed(p_4_2);
-  assign _0756_ = $signed(acc_4_3) + $signed(p_4_3);
-  assign _0767_ = $signed(acc_4_4) + $signed(p_4_4);
-  assign _0779_ = $signed(acc_4_5) + $signed(p_4_5);
-  assign _0790_ = $signed(acc_4_6) + $signed(p_4_6);
-  assign _0801_ = $signed(acc_4_7) + $signed(p_4_7);
-  assign _0812_ = $signed(acc_5_0) + $signed(p_5_0);
-  assign _0823_ = $signed(acc_5_1) + $signed(p_5_1);
-  assign _0834_ = $signed(acc_5_2) + $signed(p_5_2);
-  assign _0845_ = $signed(acc_5_3) + $signed(p_5_3);
-  assign _0856_ = $signed(acc_5_4) + $signed(p_5_4);
-  assign _0867_ = $signed(acc_5_5) + $signed(p_5_5);
-  assign _0878_ = $signed(acc_5_6) + $signed(p_5_6);
-  assign _0890_ = $signed(acc_5_7) + $signed(p_5_7);
-  assign _0901_ = $signed(acc_6_0) + $signed(p_6_0);
-  assign _0912_ = $signed(acc_6_1) + $signed(p_6_1);
-  assign _0923_ = $signed(acc_6_2) + $signed(p_6_2);
-  assign _0934_ = $signed(acc_6_3) + $signed(p_6_3);
-  assign _0945_ = $signed(acc_6_4) + $signed(p_6_4);
-  assign _0956_ = $signed(acc_6_5) + $signed(p_6_5);
-  assign _0967_ = $signed(acc_6_6) + $signed(p_6_6);
-  assign _0978_ = $signed(acc_6_7) + $signed(p_6_7);
-  assign _0989_ = $signed(acc_7_0) + $signed(p_7_0);
-  assign _1001_ = $signed(acc_7_1) + $signed(p_7_1);
-  assign _1009_ = $signed(acc_7_2) + $signed(p_7_2);
-  assign _1010_ = $signed(acc_7_3) + $signed(p_7_3);
-  assign _1011_ = $signed(acc_7_4) + $signed(p_7_4);
-  assign _1012_ = $signed(acc_7_5) + $signed(p_7_5);
-  assign _1013_ = $signed(acc_7_6) + $signed(p_7_6);
-  assign _1014_ = $signed(acc_7_7) + $signed(p_7_7);
+  assign _1637_ = $signed(acc_0_0) + $signed(p_0_0);
+  assign _1649_ = $signed(acc_0_1) + $signed(p_0_1);
+  assign _1660_ = $signed(acc_0_2) + $signed(p_0_2);
+  assign _1671_ = $signed(acc_0_3) + $signed(p_0_3);
+  assign _1682_ = $signed(acc_0_4) + $signed(p_0_4);
+  assign _1693_ = $signed(acc_0_5) + $signed(p_0_5);
+  assign _1704_ = $signed(acc_0_6) + $signed(p_0_6);
+  assign _1715_ = $signed(acc_0_7) + $signed(p_0_7);
+  assign _1726_ = $signed(acc_1_0) + $signed(p_1_0);
+  assign _1737_ = $signed(acc_1_1) + $signed(p_1_1);
+  assign _1748_ = $signed(acc_1_2) + $signed(p_1_2);
+  assign _1760_ = $signed(acc_1_3) + $signed(p_1_3);
+  assign _1771_ = $signed(acc_1_4) + $signed(p_1_4);
+  assign _1782_ = $signed(acc_1_5) + $signed(p_1_5);
+  assign _1793_ = $signed(acc_1_6) + $signed(p_1_6);
+  assign _1804_ = $signed(acc_1_7) + $signed(p_1_7);
+  assign _1815_ = $signed(acc_2_0) + $signed(p_2_0);
+  assign _1826_ = $signed(acc_2_1) + $signed(p_2_1);
+  assign _1837_ = $signed(acc_2_2) + $signed(p_2_2);
+  assign _1848_ = $signed(acc_2_3) + $signed(p_2_3);
+  assign _1859_ = $signed(acc_2_4) + $signed(p_2_4);
+  assign _0002_ = $signed(acc_2_5) + $signed(p_2_5);
+  assign _0013_ = $signed(acc_2_6) + $signed(p_2_6);
+  assign _0024_ = $signed(acc_2_7) + $signed(p_2_7);
+  assign _0035_ = $signed(acc_3_0) + $signed(p_3_0);
+  assign _0046_ = $signed(acc_3_1) + $signed(p_3_1);
+  assign _0057_ = $signed(acc_3_2) + $signed(p_3_2);
+  assign _0068_ = $signed(acc_3_3) + $signed(p_3_3);
+  assign _0079_ = $signed(acc_3_4) + $signed(p_3_4);
+  assign _0090_ = $signed(acc_3_5) + $signed(p_3_5);
+  assign _0101_ = $signed(acc_3_6) + $signed(p_3_6);
+  assign _0113_ = $signed(acc_3_7) + $signed(p_3_7);
+  assign _0124_ = $signed(acc_4_0) + $signed(p_4_0);
+  assign _0135_ = $signed(acc_4_1) + $signed(p_4_1);
+  assign _0146_ = $signed(acc_4_2) + $signed(p_4_2);
+  assign _0157_ = $signed(acc_4_3) + $signed(p_4_3);
+  assign _0168_ = $signed(acc_4_4) + $signed(p_4_4);
+  assign _0179_ = $signed(acc_4_5) + $signed(p_4_5);
+  assign _0190_ = $signed(acc_4_6) + $signed(p_4_6);
+  assign _0201_ = $signed(acc_4_7) + $signed(p_4_7);
+  assign _0212_ = $signed(acc_5_0) + $signed(p_5_0);
+  assign _0224_ = $signed(acc_5_1) + $signed(p_5_1);
+  assign _0235_ = $signed(acc_5_2) + $signed(p_5_2);
+  assign _0246_ = $signed(acc_5_3) + $signed(p_5_3);
+  assign _0257_ = $signed(acc_5_4) + $signed(p_5_4);
+  assign _0268_ = $signed(acc_5_5) + $signed(p_5_5);
+  assign _0279_ = $signed(acc_5_6) + $signed(p_5_6);
+  assign _0290_ = $signed(acc_5_7) + $signed(p_5_7);
+  assign _0301_ = $signed(acc_6_0) + $signed(p_6_0);
+  assign _0312_ = $signed(acc_6_1) + $signed(p_6_1);
+  assign _0323_ = $signed(acc_6_2) + $signed(p_6_2);
+  assign _0335_ = $signed(acc_6_3) + $signed(p_6_3);
+  assign _0346_ = $signed(acc_6_4) + $signed(p_6_4);
+  assign _0357_ = $signed(acc_6_5) + $signed(p_6_5);
+  assign _0368_ = $signed(acc_6_6) + $signed(p_6_6);
+  assign _0379_ = $signed(acc_6_7) + $signed(p_6_7);
+  assign _0390_ = $signed(acc_7_0) + $signed(p_7_0);
+  assign _0401_ = $signed(acc_7_1) + $signed(p_7_1);
+  assign _0412_ = $signed(acc_7_2) + $signed(p_7_2);
+  assign _0423_ = $signed(acc_7_3) + $signed(p_7_3);
+  assign _0434_ = $signed(acc_7_4) + $signed(p_7_4);
+  assign _0446_ = $signed(acc_7_5) + $signed(p_7_5);
+  assign _0457_ = $signed(acc_7_6) + $signed(p_7_6);
+  assign _0468_ = $signed(acc_7_7) + $signed(p_7_7);
   assign draining = | drain_count;
-  assign _1016_ = drain_count - 1'h1;
-  assign _1020_ = drain_beat + 1'h1;
-  assign _1021_ = drain_shift ? 4'h0 : _1020_;
+  assign _0490_ = drain_count - 1'h1;
+  assign _0512_ = drain_beat + 1'h1;
+  assign _0523_ = drain_advance ? 4'h0 : _0512_;
   always @(posedge clk)
-    in_valid <= _1022_;
+    in_valid <= _0534_;
   always @(posedge clk)
-    in_last <= _1023_;
+    in_last <= _0545_;
   always @(posedge clk)
-    in_a0 <= _1024_;
+    in_a0 <= _0557_;
   always @(posedge clk)
-    in_a1 <= _1025_;
+    in_a1 <= _0568_;
   always @(posedge clk)
-    in_a2 <= _1026_;
+    in_a2 <= _0579_;
   always @(posedge clk)
-    in_a3 <= _1027_;
+    in_a3 <= _0590_;
   always @(posedge clk)
-    in_a4 <= _1028_;
+    in_a4 <= _0601_;
   always @(posedge clk)
-    in_a5 <= _1029_;
+    in_a5 <= _0612_;
   always @(posedge clk)
-    in_a6 <= _1031_;
+    in_a6 <= _0623_;
   always @(posedge clk)
-    in_a7 <= _1032_;
+    in_a7 <= _0634_;
   always @(posedge clk)
-    in_w0 <= _1033_;
+    in_w0 <= _0645_;
   always @(posedge clk)
-    in_w1 <= _1034_;
+    in_w1 <= _0656_;
   always @(posedge clk)
-    in_w2 <= _1035_;
+    in_w2 <= _0668_;
   always @(posedge clk)
-    in_w3 <= _1036_;
+    in_w3 <= _0679_;
   always @(posedge clk)
-    in_w4 <= _1037_;
+    in_w4 <= _0690_;
   always @(posedge clk)
-    in_w5 <= _1038_;
+    in_w5 <= _0701_;
   always @(posedge clk)
-    in_w6 <= _1039_;
+    in_w6 <= _0712_;
   always @(posedge clk)
-    in_w7 <= _1040_;
+    in_w7 <= _0723_;
   always @(posedge clk)
-    skew_a1_d0 <= _1042_;
+    skew_a1_d0 <= _0734_;
   always @(posedge clk)
-    skew_l1_d0 <= _1043_;
+    skew_l1_d0 <= _0745_;
   always @(posedge clk)
-    skew_a2_d0 <= _1044_;
+    skew_a2_d0 <= _0756_;
   always @(posedge clk)
-    skew_a2_d1 <= _1045_;
+    skew_a2_d1 <= _0767_;
   always @(posedge clk)
-    skew_l2_d0 <= _1046_;
+    skew_l2_d0 <= _0779_;
   always @(posedge clk)
-    skew_l2_d1 <= _1047_;
+    skew_l2_d1 <= _0790_;
   always @(posedge clk)
-    skew_a3_d0 <= _1048_;
+    skew_a3_d0 <= _0801_;
   always @(posedge clk)
-    skew_a3_d1 <= _1049_;
+    skew_a3_d1 <= _0812_;
   always @(posedge clk)
-    skew_a3_d2 <= _1050_;
+    skew_a3_d2 <= _0823_;
   always @(posedge clk)
-    skew_l3_d0 <= _1051_;
+    skew_l3_d0 <= _0834_;
   always @(posedge clk)
-    skew_l3_d1 <= _1053_;
+    skew_l3_d1 <= _0845_;
   always @(posedge clk)
-    skew_l3_d2 <= _1054_;
+    skew_l3_d2 <= _0856_;
   always @(posedge clk)
-    skew_a4_d0 <= _1055_;
+    skew_a4_d0 <= _0867_;
   always @(posedge clk)
-    skew_a4_d1 <= _1056_;
+    skew_a4_d1 <= _0878_;
   always @(posedge clk)
-    skew_a4_d2 <= _1057_;
+    skew_a4_d2 <= _0890_;
   always @(posedge clk)
-    skew_a4_d3 <= _1058_;
+    skew_a4_d3 <= _0901_;
   always @(posedge clk)
-    skew_l4_d0 <= _1059_;
+    skew_l4_d0 <= _0912_;
   always @(posedge clk)
-    skew_l4_d1 <= _1060_;
+    skew_l4_d1 <= _0923_;
   always @(posedge clk)
-    skew_l4_d2 <= _1061_;
+    skew_l4_d2 <= _0934_;
   always @(posedge clk)
-    skew_l4_d3 <= _1062_;
+    skew_l4_d3 <= _0945_;
   always @(posedge clk)
-    skew_a5_d0 <= _1064_;
+    skew_a5_d0 <= _0956_;
   always @(posedge clk)
-    skew_a5_d1 <= _1065_;
+    skew_a5_d1 <= _0960_;
   always @(posedge clk)
-    skew_a5_d2 <= _1066_;
+    skew_a5_d2 <= _0961_;
   always @(posedge clk)
-    skew_a5_d3 <= _1067_;
+    skew_a5_d3 <= _0962_;
   always @(posedge clk)
-    skew_a5_d4 <= _1068_;
+    skew_a5_d4 <= _0964_;
   always @(posedge clk)
-    skew_l5_d0 <= _1069_;
+    skew_l5_d0 <= _0965_;
   always @(posedge clk)
-    skew_l5_d1 <= _1070_;
+    skew_l5_d1 <= _0966_;
   always @(posedge clk)
-    skew_l5_d2 <= _1071_;
+    skew_l5_d2 <= _0967_;
   always @(posedge clk)
-    skew_l5_d3 <= _1072_;
+    skew_l5_d3 <= _0971_;
   always @(posedge clk)
-    skew_l5_d4 <= _1073_;
+    skew_l5_d4 <= _0975_;
   always @(posedge clk)
-    skew_a6_d0 <= _1075_;
+    skew_a6_d0 <= _0978_;
   always @(posedge clk)
-    skew_a6_d1 <= _1076_;
+    skew_a6_d1 <= _0979_;
   always @(posedge clk)
-    skew_a6_d2 <= _1077_;
+    skew_a6_d2 <= _0980_;
   always @(posedge clk)
-    skew_a6_d3 <= _1078_;
+    skew_a6_d3 <= _0981_;
   always @(posedge clk)
-    skew_a6_d4 <= _1079_;
+    skew_a6_d4 <= _0984_;
   always @(posedge clk)
-    skew_a6_d5 <= _1080_;
+    skew_a6_d5 <= _0985_;
   always @(posedge clk)
-    skew_l6_d0 <= _1081_;
+    skew_l6_d0 <= _0986_;
   always @(posedge clk)
-    skew_l6_d1 <= _1082_;
+    skew_l6_d1 <= _0987_;
   always @(posedge clk)
-    skew_l6_d2 <= _1083_;
+    skew_l6_d2 <= _0988_;
   always @(posedge clk)
-    skew_l6_d3 <= _1084_;
+    skew_l6_d3 <= _0989_;
   always @(posedge clk)
-    skew_l6_d4 <= _1086_;
+    skew_l6_d4 <= _0990_;
   always @(posedge clk)
-    skew_l6_d5 <= _1087_;
+    skew_l6_d5 <= _0991_;
   always @(posedge clk)
-    skew_a7_d0 <= _1088_;
+    skew_a7_d0 <= _0992_;
   always @(posedge clk)
-    skew_a7_d1 <= _1089_;
+    skew_a7_d1 <= _0993_;
   always @(posedge clk)
-    skew_a7_d2 <= _1090_;
+    skew_a7_d2 <= _0995_;
   always @(posedge clk)
-    skew_a7_d3 <= _1091_;
+    skew_a7_d3 <= _0996_;
   always @(posedge clk)
-    skew_a7_d4 <= _1092_;
+    skew_a7_d4 <= _0997_;
   always @(posedge clk)
-    skew_a7_d5 <= _1093_;
+    skew_a7_d5 <= _0998_;
   always @(posedge clk)
-    skew_a7_d6 <= _1094_;
+    skew_a7_d6 <= _0999_;
   always @(posedge clk)
-    skew_l7_d0 <= _1095_;
+    skew_l7_d0 <= _1000_;
   always @(posedge clk)
-    skew_l7_d1 <= _1097_;
+    skew_l7_d1 <= _1001_;
   always @(posedge clk)
-    skew_l7_d2 <= _1098_;
+    skew_l7_d2 <= _1002_;
   always @(posedge clk)
-    skew_l7_d3 <= _1099_;
+    skew_l7_d3 <= _1003_;
   always @(posedge clk)
-    skew_l7_d4 <= _1100_;
+    skew_l7_d4 <= _1004_;
   always @(posedge clk)
-    skew_l7_d5 <= _1101_;
+    skew_l7_d5 <= _1006_;
   always @(posedge clk)
-    skew_l7_d6 <= _1102_;
+    skew_l7_d6 <= _1007_;
   always @(posedge clk)
-    skew_w1_d0 <= _1103_;
+    skew_w1_d0 <= _1008_;
   always @(posedge clk)
-    skew_w2_d0 <= _1104_;
+    skew_w2_d0 <= _1009_;
   always @(posedge clk)
-    skew_w2_d1 <= _1105_;
+    skew_w2_d1 <= _1010_;
   always @(posedge clk)
-    skew_w3_d0 <= _1106_;
+    skew_w3_d0 <= _1011_;
   always @(posedge clk)
-    skew_w3_d1 <= _1108_;
+    skew_w3_d1 <= _1012_;
   always @(posedge clk)
-    skew_w3_d2 <= _1109_;
+    skew_w3_d2 <= _1013_;
   always @(posedge clk)
-    skew_w4_d0 <= _1110_;
+    skew_w4_d0 <= _1014_;
   always @(posedge clk)
-    skew_w4_d1 <= _1111_;
+    skew_w4_d1 <= _1015_;
   always @(posedge clk)
-    skew_w4_d2 <= _1112_;
+    skew_w4_d2 <= _1017_;
   always @(posedge clk)
-    skew_w4_d3 <= _1113_;
+    skew_w4_d3 <= _1018_;
   always @(posedge clk)
-    skew_w5_d0 <= _1114_;
+    skew_w5_d0 <= _1019_;
   always @(posedge clk)
-    skew_w5_d1 <= _1115_;
+    skew_w5_d1 <= _1020_;
   always @(posedge clk)
-    skew_w5_d2 <= _1116_;
+    skew_w5_d2 <= _1021_;
   always @(posedge clk)
-    skew_w5_d3 <= _1117_;
+    skew_w5_d3 <= _1022_;
   always @(posedge clk)
-    skew_w5_d4 <= _1119_;
+    skew_w5_d4 <= _1023_;
   always @(posedge clk)
-    skew_w6_d0 <= _1120_;
+    skew_w6_d0 <= _1024_;
   always @(posedge clk)
-    skew_w6_d1 <= _1121_;
+    skew_w6_d1 <= _1025_;
   always @(posedge clk)
-    skew_w6_d2 <= _1122_;
+    skew_w6_d2 <= _1026_;
   always @(posedge clk)
-    skew_w6_d3 <= _1123_;
+    skew_w6_d3 <= _1028_;
   always @(posedge clk)
-    skew_w6_d4 <= _1124_;
+    skew_w6_d4 <= _1029_;
   always @(posedge clk)
-    skew_w6_d5 <= _1125_;
+    skew_w6_d5 <= _1030_;
   always @(posedge clk)
-    skew_w7_d0 <= _1126_;
+    skew_w7_d0 <= _1031_;
   always @(posedge clk)
-    skew_w7_d1 <= _1127_;
+    skew_w7_d1 <= _1032_;
   always @(posedge clk)
-    skew_w7_d2 <= _1128_;
+    skew_w7_d2 <= _1033_;
   always @(posedge clk)
-    skew_w7_d3 <= _1131_;
+    skew_w7_d3 <= _1034_;
   always @(posedge clk)
-    skew_w7_d4 <= _1132_;
+    skew_w7_d4 <= _1035_;
   always @(posedge clk)
-    skew_w7_d5 <= _1133_;
+    skew_w7_d5 <= _1036_;
   always @(posedge clk)
-    skew_w7_d6 <= _1134_;
+    skew_w7_d6 <= _1037_;
   always @(posedge clk)
-    a_0_0 <= _1135_;
+    a_0_0 <= _1039_;
   always @(posedge clk)
-    l_0_0 <= _1136_;
+    l_0_0 <= _1040_;
   always @(posedge clk)
-    w_0_0 <= _1137_;
+    w_0_0 <= _1041_;
   always @(posedge clk)
-    p_0_0 <= _1138_;
+    p_0_0 <= _1042_;
   always @(posedge clk)
-    lr_0_0_d0 <= _1139_;
+    lr_0_0_d0 <= _1043_;
   always @(posedge clk)
-    lr_0_0_d1 <= _1140_;
+    lr_0_0_d1 <= _1044_;
   always @(posedge clk)
-    lr_0_0_d2 <= _1142_;
+    lr_0_0_d2 <= _1045_;
   always @(posedge clk)
-    acc_0_0 <= _1143_;
+    acc_0_0 <= _1046_;
   always @(posedge clk)
-    out_0_0 <= _1144_;
+    out_0_0 <= _1047_;
   always @(posedge clk)
-    a_0_1 <= _1145_;
+    a_0_1 <= _1048_;
   always @(posedge clk)
-    l_0_1 <= _1146_;
+    l_0_1 <= _1050_;
   always @(posedge clk)
-    w_0_1 <= _1147_;
+    w_0_1 <= _1051_;
   always @(posedge clk)
-    p_0_1 <= _1148_;
+    p_0_1 <= _1052_;
   always @(posedge clk)
-    lr_0_1_d0 <= _1149_;
+    lr_0_1_d0 <= _1053_;
   always @(posedge clk)
-    lr_0_1_d1 <= _1150_;
+    lr_0_1_d1 <= _1054_;
   always @(posedge clk)
-    lr_0_1_d2 <= _1151_;
+    lr_0_1_d2 <= _1055_;
   always @(posedge clk)
-    acc_0_1 <= _1153_;
+    acc_0_1 <= _1056_;
   always @(posedge clk)
-    out_0_1 <= _1154_;
+    out_0_1 <= _1057_;
   always @(posedge clk)
-    a_0_2 <= _1155_;
+    a_0_2 <= _1058_;
   always @(posedge clk)
-    l_0_2 <= _1156_;
+    l_0_2 <= _1059_;
   always @(posedge clk)
-    w_0_2 <= _1157_;
+    w_0_2 <= _1061_;
   always @(posedge clk)
-    p_0_2 <= _1158_;
+    p_0_2 <= _1062_;
   always @(posedge clk)
-    lr_0_2_d0 <= _1159_;
+    lr_0_2_d0 <= _1063_;
   always @(posedge clk)
-    lr_0_2_d1 <= _1160_;
+    lr_0_2_d1 <= _1064_;
   always @(posedge clk)
-    lr_0_2_d2 <= _1161_;
+    lr_0_2_d2 <= _1065_;
   always @(posedge clk)
-    acc_0_2 <= _1162_;
+    acc_0_2 <= _1066_;
   always @(posedge clk)
-    out_0_2 <= _1164_;
+    out_0_2 <= _1067_;
   always @(posedge clk)
-    a_0_3 <= _1165_;
+    a_0_3 <= _1068_;
   always @(posedge clk)
-    l_0_3 <= _1166_;
+    l_0_3 <= _1069_;
   always @(posedge clk)
-    w_0_3 <= _1167_;
+    w_0_3 <= _1070_;
   always @(posedge clk)
-    p_0_3 <= _1168_;
+    p_0_3 <= _1072_;
   always @(posedge clk)
-    lr_0_3_d0 <= _1169_;
+    lr_0_3_d0 <= _1073_;
   always @(posedge clk)
-    lr_0_3_d1 <= _1170_;
+    lr_0_3_d1 <= _1074_;
   always @(posedge clk)
-    lr_0_3_d2 <= _1171_;
+    lr_0_3_d2 <= _1075_;
   always @(posedge clk)
-    acc_0_3 <= _1172_;
+    acc_0_3 <= _1076_;
   always @(posedge clk)
-    out_0_3 <= _1173_;
+    out_0_3 <= _1077_;
   always @(posedge clk)
-    a_0_4 <= _1175_;
+    a_0_4 <= _1078_;
   always @(posedge clk)
-    l_0_4 <= _1176_;
+    l_0_4 <= _1079_;
   always @(posedge clk)
-    w_0_4 <= _1177_;
+    w_0_4 <= _1080_;
   always @(posedge clk)
-    p_0_4 <= _1178_;
+    p_0_4 <= _1081_;
   always @(posedge clk)
-    lr_0_4_d0 <= _1179_;
+    lr_0_4_d0 <= _1083_;
   always @(posedge clk)
-    lr_0_4_d1 <= _1180_;
+    lr_0_4_d1 <= _1084_;
   always @(posedge clk)
-    lr_0_4_d2 <= _1181_;
+    lr_0_4_d2 <= _1085_;
   always @(posedge clk)
-    acc_0_4 <= _1182_;
+    acc_0_4 <= _1086_;
   always @(posedge clk)
-    out_0_4 <= _1183_;
+    out_0_4 <= _1087_;
   always @(posedge clk)
-    a_0_5 <= _1184_;
+    a_0_5 <= _1088_;
   always @(posedge clk)
-    l_0_5 <= _1186_;
+    l_0_5 <= _1089_;
   always @(posedge clk)
-    w_0_5 <= _1187_;
+    w_0_5 <= _1090_;
   always @(posedge clk)
-    p_0_5 <= _1188_;
+    p_0_5 <= _1091_;
   always @(posedge clk)
-    lr_0_5_d0 <= _1189_;
+    lr_0_5_d0 <= _1092_;
   always @(posedge clk)
-    lr_0_5_d1 <= _1190_;
+    lr_0_5_d1 <= _1095_;
   always @(posedge clk)
-    lr_0_5_d2 <= _1191_;
+    lr_0_5_d2 <= _1096_;
   always @(posedge clk)
-    acc_0_5 <= _1192_;
+    acc_0_5 <= _1097_;
   always @(posedge clk)
-    out_0_5 <= _1193_;
+    out_0_5 <= _1098_;
   always @(posedge clk)
-    a_0_6 <= _1194_;
+    a_0_6 <= _1099_;
   always @(posedge clk)
-    l_0_6 <= _1195_;
+    l_0_6 <= _1100_;
   always @(posedge clk)
-    w_0_6 <= _1197_;
+    w_0_6 <= _1101_;
   always @(posedge clk)
-    p_0_6 <= _1198_;
+    p_0_6 <= _1102_;
   always @(posedge clk)
-    lr_0_6_d0 <= _1199_;
+    lr_0_6_d0 <= _1103_;
   always @(posedge clk)
-    lr_0_6_d1 <= _1200_;
+    lr_0_6_d1 <= _1104_;
   always @(posedge clk)
-    lr_0_6_d2 <= _1201_;
+    lr_0_6_d2 <= _1106_;
   always @(posedge clk)
-    acc_0_6 <= _1202_;
+    acc_0_6 <= _1107_;
   always @(posedge clk)
-    out_0_6 <= _1203_;
+    out_0_6 <= _1108_;
   always @(posedge clk)
-    a_0_7 <= _1204_;
+    a_0_7 <= _1109_;
   always @(posedge clk)
-    l_0_7 <= _1205_;
+    l_0_7 <= _1110_;
   always @(posedge clk)
-    w_0_7 <= _1206_;
+    w_0_7 <= _1111_;
   always @(posedge clk)
-    p_0_7 <= _1208_;
+    p_0_7 <= _1112_;
   always @(posedge clk)
-    lr_0_7_d0 <= _1209_;
+    lr_0_7_d0 <= _1113_;
   always @(posedge clk)
-    lr_0_7_d1 <= _1210_;
+    lr_0_7_d1 <= _1114_;
   always @(posedge clk)
-    lr_0_7_d2 <= _1211_;
+    lr_0_7_d2 <= _1115_;
   always @(posedge clk)
-    acc_0_7 <= _1212_;
+    acc_0_7 <= _1117_;
   always @(posedge clk)
-    out_0_7 <= _1213_;
+    out_0_7 <= _1118_;
   always @(posedge clk)
-    a_1_0 <= _1214_;
+    a_1_0 <= _1119_;
   always @(posedge clk)
-    l_1_0 <= _1215_;
+    l_1_0 <= _1120_;
   always @(posedge clk)
-    w_1_0 <= _1216_;
+    w_1_0 <= _1121_;
   always @(posedge clk)
-    p_1_0 <= _1217_;
+    p_1_0 <= _1122_;
   always @(posedge clk)
-    lr_1_0_d0 <= _1219_;
+    lr_1_0_d0 <= _1123_;
   always @(posedge clk)
-    lr_1_0_d1 <= _1220_;
+    lr_1_0_d1 <= _1124_;
   always @(posedge clk)
-    lr_1_0_d2 <= _1221_;
+    lr_1_0_d2 <= _1125_;
   always @(posedge clk)
-    acc_1_0 <= _1222_;
+    acc_1_0 <= _1126_;
   always @(posedge clk)
-    out_1_0 <= _1223_;
+    out_1_0 <= _1128_;
   always @(posedge clk)
-    a_1_1 <= _1224_;
+    a_1_1 <= _1129_;
   always @(posedge clk)
-    l_1_1 <= _1225_;
+    l_1_1 <= _1130_;
   always @(posedge clk)
-    w_1_1 <= _1226_;
+    w_1_1 <= _1131_;
   always @(posedge clk)
-    p_1_1 <= _1227_;
+    p_1_1 <= _1132_;
   always @(posedge clk)
-    lr_1_1_d0 <= _1228_;
+    lr_1_1_d0 <= _1133_;
   always @(posedge clk)
-    lr_1_1_d1 <= _1230_;
+    lr_1_1_d1 <= _1134_;
   always @(posedge clk)
-    lr_1_1_d2 <= _1231_;
+    lr_1_1_d2 <= _1135_;
   always @(posedge clk)
-    acc_1_1 <= _1232_;
+    acc_1_1 <= _1136_;
   always @(posedge clk)
-    out_1_1 <= _1233_;
+    out_1_1 <= _1137_;
   always @(posedge clk)
-    a_1_2 <= _1234_;
+    a_1_2 <= _1139_;
   always @(posedge clk)
-    l_1_2 <= _1235_;
+    l_1_2 <= _1140_;
   always @(posedge clk)
-    w_1_2 <= _1236_;
+    w_1_2 <= _1141_;
   always @(posedge clk)
-    p_1_2 <= _1237_;
+    p_1_2 <= _1142_;
   always @(posedge clk)
-    lr_1_2_d0 <= _1238_;
+    lr_1_2_d0 <= _1143_;
   always @(posedge clk)
-    lr_1_2_d1 <= _1239_;
+    lr_1_2_d1 <= _1144_;
   always @(posedge clk)
-    lr_1_2_d2 <= _1242_;
+    lr_1_2_d2 <= _1145_;
   always @(posedge clk)
-    acc_1_2 <= _1243_;
+    acc_1_2 <= _1146_;
   always @(posedge clk)
-    out_1_2 <= _1244_;
+    out_1_2 <= _1147_;
   always @(posedge clk)
-    a_1_3 <= _1245_;
+    a_1_3 <= _1148_;
   always @(posedge clk)
-    l_1_3 <= _1246_;
+    l_1_3 <= _1150_;
   always @(posedge clk)
-    w_1_3 <= _1247_;
+    w_1_3 <= _1151_;
   always @(posedge clk)
-    p_1_3 <= _1248_;
+    p_1_3 <= _1152_;
   always @(posedge clk)
-    lr_1_3_d0 <= _1249_;
+    lr_1_3_d0 <= _1153_;
   always @(posedge clk)
-    lr_1_3_d1 <= _1250_;
+    lr_1_3_d1 <= _1154_;
   always @(posedge clk)
-    lr_1_3_d2 <= _1251_;
+    lr_1_3_d2 <= _1155_;
   always @(posedge clk)
-    acc_1_3 <= _1253_;
+    acc_1_3 <= _1156_;
   always @(posedge clk)
-    out_1_3 <= _1254_;
+    out_1_3 <= _1157_;
   always @(posedge clk)
-    a_1_4 <= _1255_;
+    a_1_4 <= _1158_;
   always @(posedge clk)
-    l_1_4 <= _1256_;
+    l_1_4 <= _1159_;
   always @(posedge clk)
-    w_1_4 <= _1257_;
+    w_1_4 <= _1161_;
   always @(posedge clk)
-    p_1_4 <= _1258_;
+    p_1_4 <= _1162_;
   always @(posedge clk)
-    lr_1_4_d0 <= _1259_;
+    lr_1_4_d0 <= _1163_;
   always @(posedge clk)
-    lr_1_4_d1 <= _1260_;
+    lr_1_4_d1 <= _1164_;
   always @(posedge clk)
-    lr_1_4_d2 <= _1261_;
+    lr_1_4_d2 <= _1165_;
   always @(posedge clk)
-    acc_1_4 <= _1262_;
+    acc_1_4 <= _1166_;
   always @(posedge clk)
-    out_1_4 <= _1264_;
+    out_1_4 <= _1167_;
   always @(posedge clk)
-    a_1_5 <= _1265_;
+    a_1_5 <= _1168_;
   always @(posedge clk)
-    l_1_5 <= _1266_;
+    l_1_5 <= _1169_;
   always @(posedge clk)
-    w_1_5 <= _1267_;
+    w_1_5 <= _1170_;
   always @(posedge clk)
-    p_1_5 <= _1268_;
+    p_1_5 <= _1172_;
   always @(posedge clk)
-    lr_1_5_d0 <= _1269_;
+    lr_1_5_d0 <= _1173_;
   always @(posedge clk)
-    lr_1_5_d1 <= _1270_;
+    lr_1_5_d1 <= _1174_;
   always @(posedge clk)
-    lr_1_5_d2 <= _1271_;
+    lr_1_5_d2 <= _1175_;
   always @(posedge clk)
-    acc_1_5 <= _1272_;
+    acc_1_5 <= _1176_;
   always @(posedge clk)
-    out_1_5 <= _1273_;
+    out_1_5 <= _1177_;
   always @(posedge clk)
-    a_1_6 <= _1275_;
+    a_1_6 <= _1178_;
   always @(posedge clk)
-    l_1_6 <= _1276_;
+    l_1_6 <= _1179_;
   always @(posedge clk)
-    w_1_6 <= _1277_;
+    w_1_6 <= _1180_;
   always @(posedge clk)
-    p_1_6 <= _1278_;
+    p_1_6 <= _1181_;
   always @(posedge clk)
-    lr_1_6_d0 <= _1279_;
+    lr_1_6_d0 <= _1183_;
   always @(posedge clk)
-    lr_1_6_d1 <= _1280_;
+    lr_1_6_d1 <= _1184_;
   always @(posedge clk)
-    lr_1_6_d2 <= _1281_;
+    lr_1_6_d2 <= _1185_;
   always @(posedge clk)
-    acc_1_6 <= _1282_;
+    acc_1_6 <= _1186_;
   always @(posedge clk)
-    out_1_6 <= _1283_;
+    out_1_6 <= _1187_;
   always @(posedge clk)
-    a_1_7 <= _1284_;
+    a_1_7 <= _1188_;
   always @(posedge clk)
-    l_1_7 <= _1286_;
+    l_1_7 <= _1189_;
   always @(posedge clk)
-    w_1_7 <= _1287_;
+    w_1_7 <= _1190_;
   always @(posedge clk)
-    p_1_7 <= _1288_;
+    p_1_7 <= _1191_;
   always @(posedge clk)
-    lr_1_7_d0 <= _1289_;
+    lr_1_7_d0 <= _1192_;
   always @(posedge clk)
-    lr_1_7_d1 <= _1290_;
+    lr_1_7_d1 <= _1194_;
   always @(posedge clk)
-    lr_1_7_d2 <= _1291_;
+    lr_1_7_d2 <= _1195_;
   always @(posedge clk)
-    acc_1_7 <= _1292_;
+    acc_1_7 <= _1196_;
   always @(posedge clk)
-    out_1_7 <= _1293_;
+    out_1_7 <= _1197_;
   always @(posedge clk)
-    a_2_0 <= _1294_;
+    a_2_0 <= _1198_;
   always @(posedge clk)
-    l_2_0 <= _1295_;
+    l_2_0 <= _1199_;
   always @(posedge clk)
-    w_2_0 <= _1297_;
+    w_2_0 <= _1200_;
   always @(posedge clk)
-    p_2_0 <= _1298_;
+    p_2_0 <= _1201_;
   always @(posedge clk)
-    lr_2_0_d0 <= _1299_;
+    lr_2_0_d0 <= _1202_;
   always @(posedge clk)
-    lr_2_0_d1 <= _1300_;
+    lr_2_0_d1 <= _1203_;
   always @(posedge clk)
-    lr_2_0_d2 <= _1301_;
+    lr_2_0_d2 <= _1206_;
   always @(posedge clk)
-    acc_2_0 <= _1302_;
+    acc_2_0 <= _1207_;
   always @(posedge clk)
-    out_2_0 <= _1303_;
+    out_2_0 <= _1208_;
   always @(posedge clk)
-    a_2_1 <= _1304_;
+    a_2_1 <= _1209_;
   always @(posedge clk)
-    l_2_1 <= _1305_;
+    l_2_1 <= _1210_;
   always @(posedge clk)
-    w_2_1 <= _1306_;
+    w_2_1 <= _1211_;
   always @(posedge clk)
-    p_2_1 <= _1308_;
+    p_2_1 <= _1212_;
   always @(posedge clk)
-    lr_2_1_d0 <= _1309_;
+    lr_2_1_d0 <= _1213_;
   always @(posedge clk)
-    lr_2_1_d1 <= _1310_;
+    lr_2_1_d1 <= _1214_;
   always @(posedge clk)
-    lr_2_1_d2 <= _1311_;
+    lr_2_1_d2 <= _1215_;
   always @(posedge clk)
-    acc_2_1 <= _1312_;
+    acc_2_1 <= _1217_;
   always @(posedge clk)
-    out_2_1 <= _1313_;
+    out_2_1 <= _1218_;
   always @(posedge clk)
-    a_2_2 <= _1314_;
+    a_2_2 <= _1219_;
   always @(posedge clk)
-    l_2_2 <= _1315_;
+    l_2_2 <= _1220_;
   always @(posedge clk)
-    w_2_2 <= _1316_;
+    w_2_2 <= _1221_;
   always @(posedge clk)
-    p_2_2 <= _1317_;
+    p_2_2 <= _1222_;
   always @(posedge clk)
-    lr_2_2_d0 <= _1319_;
+    lr_2_2_d0 <= _1223_;
   always @(posedge clk)
-    lr_2_2_d1 <= _1320_;
+    lr_2_2_d1 <= _1224_;
   always @(posedge clk)
-    lr_2_2_d2 <= _1321_;
+    lr_2_2_d2 <= _1225_;
   always @(posedge clk)
-    acc_2_2 <= _1322_;
+    acc_2_2 <= _1226_;
   always @(posedge clk)
-    out_2_2 <= _1323_;
+    out_2_2 <= _1228_;
   always @(posedge clk)
-    a_2_3 <= _1324_;
+    a_2_3 <= _1229_;
   always @(posedge clk)
-    l_2_3 <= _1325_;
+    l_2_3 <= _1230_;
   always @(posedge clk)
-    w_2_3 <= _1326_;
+    w_2_3 <= _1231_;
   always @(posedge clk)
-    p_2_3 <= _1327_;
+    p_2_3 <= _1232_;
   always @(posedge clk)
-    lr_2_3_d0 <= _1328_;
+    lr_2_3_d0 <= _1233_;
   always @(posedge clk)
-    lr_2_3_d1 <= _1330_;
+    lr_2_3_d1 <= _1234_;
   always @(posedge clk)
-    lr_2_3_d2 <= _1331_;
+    lr_2_3_d2 <= _1235_;
   always @(posedge clk)
-    acc_2_3 <= _1332_;
+    acc_2_3 <= _1236_;
   always @(posedge clk)
-    out_2_3 <= _1333_;
+    out_2_3 <= _1237_;
   always @(posedge clk)
-    a_2_4 <= _1334_;
+    a_2_4 <= _1239_;
   always @(posedge clk)
-    l_2_4 <= _1335_;
+    l_2_4 <= _1240_;
   always @(posedge clk)
-    w_2_4 <= _1336_;
+    w_2_4 <= _1241_;
   always @(posedge clk)
-    p_2_4 <= _1337_;
+    p_2_4 <= _1242_;
   always @(posedge clk)
-    lr_2_4_d0 <= _1338_;
+    lr_2_4_d0 <= _1243_;
   always @(posedge clk)
-    lr_2_4_d1 <= _1339_;
+    lr_2_4_d1 <= _1244_;
   always @(posedge clk)
-    lr_2_4_d2 <= _1341_;
+    lr_2_4_d2 <= _1245_;
   always @(posedge clk)
-    acc_2_4 <= _1342_;
+    acc_2_4 <= _1246_;
   always @(posedge clk)
-    out_2_4 <= _1343_;
+    out_2_4 <= _1247_;
   always @(posedge clk)
-    a_2_5 <= _1344_;
+    a_2_5 <= _1248_;
   always @(posedge clk)
-    l_2_5 <= _1345_;
+    l_2_5 <= _1250_;
   always @(posedge clk)
-    w_2_5 <= _1346_;
+    w_2_5 <= _1251_;
   always @(posedge clk)
-    p_2_5 <= _1347_;
+    p_2_5 <= _1252_;
   always @(posedge clk)
-    lr_2_5_d0 <= _1348_;
+    lr_2_5_d0 <= _1253_;
   always @(posedge clk)
-    lr_2_5_d1 <= _1349_;
+    lr_2_5_d1 <= _1254_;
   always @(posedge clk)
-    lr_2_5_d2 <= _1350_;
+    lr_2_5_d2 <= _1255_;
   always @(posedge clk)
-    acc_2_5 <= _1353_;
+    acc_2_5 <= _1256_;
   always @(posedge clk)
-    out_2_5 <= _1354_;
+    out_2_5 <= _1257_;
   always @(posedge clk)
-    a_2_6 <= _1355_;
+    a_2_6 <= _1258_;
   always @(posedge clk)
-    l_2_6 <= _1356_;
+    l_2_6 <= _1259_;
   always @(posedge clk)
-    w_2_6 <= _1357_;
+    w_2_6 <= _1261_;
   always @(posedge clk)
-    p_2_6 <= _1358_;
+    p_2_6 <= _1262_;
   always @(posedge clk)
-    lr_2_6_d0 <= _1359_;
+    lr_2_6_d0 <= _1263_;
   always @(posedge clk)
-    lr_2_6_d1 <= _1360_;
+    lr_2_6_d1 <= _1264_;
   always @(posedge clk)
-    lr_2_6_d2 <= _1361_;
+    lr_2_6_d2 <= _1265_;
   always @(posedge clk)
-    acc_2_6 <= _1362_;
+    acc_2_6 <= _1266_;
   always @(posedge clk)
-    out_2_6 <= _1364_;
+    out_2_6 <= _1267_;
   always @(posedge clk)
-    a_2_7 <= _1365_;
+    a_2_7 <= _1268_;
   always @(posedge clk)
-    l_2_7 <= _1366_;
+    l_2_7 <= _1269_;
   always @(posedge clk)
-    w_2_7 <= _1367_;
+    w_2_7 <= _1270_;
   always @(posedge clk)
-    p_2_7 <= _1368_;
+    p_2_7 <= _1272_;
   always @(posedge clk)
-    lr_2_7_d0 <= _1369_;
+    lr_2_7_d0 <= _1273_;
   always @(posedge clk)
-    lr_2_7_d1 <= _1370_;
+    lr_2_7_d1 <= _1274_;
   always @(posedge clk)
-    lr_2_7_d2 <= _1371_;
+    lr_2_7_d2 <= _1275_;
   always @(posedge clk)
-    acc_2_7 <= _1372_;
+    acc_2_7 <= _1276_;
   always @(posedge clk)
-    out_2_7 <= _1373_;
+    out_2_7 <= _1277_;
   always @(posedge clk)
-    a_3_0 <= _1375_;
+    a_3_0 <= _1278_;
   always @(posedge clk)
-    l_3_0 <= _1376_;
+    l_3_0 <= _1279_;
   always @(posedge clk)
-    w_3_0 <= _1377_;
+    w_3_0 <= _1280_;
   always @(posedge clk)
-    p_3_0 <= _1378_;
+    p_3_0 <= _1281_;
   always @(posedge clk)
-    lr_3_0_d0 <= _1379_;
+    lr_3_0_d0 <= _1283_;
   always @(posedge clk)
-    lr_3_0_d1 <= _1380_;
+    lr_3_0_d1 <= _1284_;
   always @(posedge clk)
-    lr_3_0_d2 <= _1381_;
+    lr_3_0_d2 <= _1285_;
   always @(posedge clk)
-    acc_3_0 <= _1382_;
+    acc_3_0 <= _1286_;
   always @(posedge clk)
-    out_3_0 <= _1383_;
+    out_3_0 <= _1287_;
   always @(posedge clk)
-    a_3_1 <= _1384_;
+    a_3_1 <= _1288_;
   always @(posedge clk)
-    l_3_1 <= _1386_;
+    l_3_1 <= _1289_;
   always @(posedge clk)
-    w_3_1 <= _1387_;
+    w_3_1 <= _1290_;
   always @(posedge clk)
-    p_3_1 <= _1388_;
+    p_3_1 <= _1291_;
   always @(posedge clk)
-    lr_3_1_d0 <= _1389_;
+    lr_3_1_d0 <= _1292_;
   always @(posedge clk)
-    lr_3_1_d1 <= _1390_;
+    lr_3_1_d1 <= _1294_;
   always @(posedge clk)
-    lr_3_1_d2 <= _1391_;
+    lr_3_1_d2 <= _1295_;
   always @(posedge clk)
-    acc_3_1 <= _1392_;
+    acc_3_1 <= _1296_;
   always @(posedge clk)
-    out_3_1 <= _1393_;
+    out_3_1 <= _1297_;
   always @(posedge clk)
-    a_3_2 <= _1394_;
+    a_3_2 <= _1298_;
   always @(posedge clk)
-    l_3_2 <= _1395_;
+    l_3_2 <= _1299_;
   always @(posedge clk)
-    w_3_2 <= _1397_;
+    w_3_2 <= _1300_;
   always @(posedge clk)
-    p_3_2 <= _1398_;
+    p_3_2 <= _1301_;
   always @(posedge clk)
-    lr_3_2_d0 <= _1399_;
+    lr_3_2_d0 <= _1302_;
   always @(posedge clk)
-    lr_3_2_d1 <= _1400_;
+    lr_3_2_d1 <= _1303_;
   always @(posedge clk)
-    lr_3_2_d2 <= _1401_;
+    lr_3_2_d2 <= _1305_;
   always @(posedge clk)
-    acc_3_2 <= _1402_;
+    acc_3_2 <= _1306_;
   always @(posedge clk)
-    out_3_2 <= _1403_;
+    out_3_2 <= _1307_;
   always @(posedge clk)
-    a_3_3 <= _1404_;
+    a_3_3 <= _1308_;
   always @(posedge clk)
-    l_3_3 <= _1405_;
+    l_3_3 <= _1309_;
   always @(posedge clk)
-    w_3_3 <= _1406_;
+    w_3_3 <= _1310_;
   always @(posedge clk)
-    p_3_3 <= _1408_;
+    p_3_3 <= _1311_;
   always @(posedge clk)
-    lr_3_3_d0 <= _1409_;
+    lr_3_3_d0 <= _1312_;
   always @(posedge clk)
-    lr_3_3_d1 <= _1410_;
+    lr_3_3_d1 <= _1313_;
   always @(posedge clk)
-    lr_3_3_d2 <= _1411_;
+    lr_3_3_d2 <= _1314_;
   always @(posedge clk)
-    acc_3_3 <= _1412_;
+    acc_3_3 <= _1317_;
   always @(posedge clk)
-    out_3_3 <= _1413_;
+    out_3_3 <= _1318_;
   always @(posedge clk)
-    a_3_4 <= _1414_;
+    a_3_4 <= _1319_;
   always @(posedge clk)
-    l_3_4 <= _1415_;
+    l_3_4 <= _1320_;
   always @(posedge clk)
-    w_3_4 <= _1416_;
+    w_3_4 <= _1321_;
   always @(posedge clk)
-    p_3_4 <= _1417_;
+    p_3_4 <= _1322_;
   always @(posedge clk)
-    lr_3_4_d0 <= _1419_;
+    lr_3_4_d0 <= _1323_;
   always @(posedge clk)
-    lr_3_4_d1 <= _1420_;
+    lr_3_4_d1 <= _1324_;
   always @(posedge clk)
-    lr_3_4_d2 <= _1421_;
+    lr_3_4_d2 <= _1325_;
   always @(posedge clk)
-    acc_3_4 <= _1422_;
+    acc_3_4 <= _1326_;
   always @(posedge clk)
-    out_3_4 <= _1423_;
+    out_3_4 <= _1328_;
   always @(posedge clk)
-    a_3_5 <= _1424_;
+    a_3_5 <= _1329_;
   always @(posedge clk)
-    l_3_5 <= _1425_;
+    l_3_5 <= _1330_;
   always @(posedge clk)
-    w_3_5 <= _1426_;
+    w_3_5 <= _1331_;
   always @(posedge clk)
-    p_3_5 <= _1427_;
+    p_3_5 <= _1332_;
   always @(posedge clk)
-    lr_3_5_d0 <= _1428_;
+    lr_3_5_d0 <= _1333_;
   always @(posedge clk)
-    lr_3_5_d1 <= _1430_;
+    lr_3_5_d1 <= _1334_;
   always @(posedge clk)
-    lr_3_5_d2 <= _1431_;
+    lr_3_5_d2 <= _1335_;
   always @(posedge clk)
-    acc_3_5 <= _1432_;
+    acc_3_5 <= _1336_;
   always @(posedge clk)
-    out_3_5 <= _1433_;
+    out_3_5 <= _1337_;
   always @(posedge clk)
-    a_3_6 <= _1434_;
+    a_3_6 <= _1339_;
   always @(posedge clk)
-    l_3_6 <= _1435_;
+    l_3_6 <= _1340_;
   always @(posedge clk)
-    w_3_6 <= _1436_;
+    w_3_6 <= _1341_;
   always @(posedge clk)
-    p_3_6 <= _1437_;
+    p_3_6 <= _1342_;
   always @(posedge clk)
-    lr_3_6_d0 <= _1438_;
+    lr_3_6_d0 <= _1343_;
   always @(posedge clk)
-    lr_3_6_d1 <= _1439_;
+    lr_3_6_d1 <= _1344_;
   always @(posedge clk)
-    lr_3_6_d2 <= _1441_;
+    lr_3_6_d2 <= _1345_;
   always @(posedge clk)
-    acc_3_6 <= _1442_;
+    acc_3_6 <= _1346_;
   always @(posedge clk)
-    out_3_6 <= _1443_;
+    out_3_6 <= _1347_;
   always @(posedge clk)
-    a_3_7 <= _1444_;
+    a_3_7 <= _1348_;
   always @(posedge clk)
-    l_3_7 <= _1445_;
+    l_3_7 <= _1350_;
   always @(posedge clk)
-    w_3_7 <= _1446_;
+    w_3_7 <= _1351_;
   always @(posedge clk)
-    p_3_7 <= _1447_;
+    p_3_7 <= _1352_;
   always @(posedge clk)
-    lr_3_7_d0 <= _1448_;
+    lr_3_7_d0 <= _1353_;
   always @(posedge clk)
-    lr_3_7_d1 <= _1449_;
+    lr_3_7_d1 <= _1354_;
   always @(posedge clk)
-    lr_3_7_d2 <= _1450_;
+    lr_3_7_d2 <= _1355_;
   always @(posedge clk)
-    acc_3_7 <= _1452_;
+    acc_3_7 <= _1356_;
   always @(posedge clk)
-    out_3_7 <= _1453_;
+    out_3_7 <= _1357_;
   always @(posedge clk)
-    a_4_0 <= _1454_;
+    a_4_0 <= _1358_;
   always @(posedge clk)
-    l_4_0 <= _1455_;
+    l_4_0 <= _1359_;
   always @(posedge clk)
-    w_4_0 <= _1456_;
+    w_4_0 <= _1361_;
   always @(posedge clk)
-    p_4_0 <= _1457_;
+    p_4_0 <= _1362_;
   always @(posedge clk)
-    lr_4_0_d0 <= _1458_;
+    lr_4_0_d0 <= _1363_;
   always @(posedge clk)
-    lr_4_0_d1 <= _1459_;
+    lr_4_0_d1 <= _1364_;
   always @(posedge clk)
-    lr_4_0_d2 <= _1460_;
+    lr_4_0_d2 <= _1365_;
   always @(posedge clk)
-    acc_4_0 <= _1461_;
+    acc_4_0 <= _1366_;
   always @(posedge clk)
-    out_4_0 <= _1464_;
+    out_4_0 <= _1367_;
   always @(posedge clk)
-    a_4_1 <= _1465_;
+    a_4_1 <= _1368_;
   always @(posedge clk)
-    l_4_1 <= _1466_;
+    l_4_1 <= _1369_;
   always @(posedge clk)
-    w_4_1 <= _1467_;
+    w_4_1 <= _1370_;
   always @(posedge clk)
-    p_4_1 <= _1468_;
+    p_4_1 <= _1372_;
   always @(posedge clk)
-    lr_4_1_d0 <= _1469_;
+    lr_4_1_d0 <= _1373_;
   always @(posedge clk)
-    lr_4_1_d1 <= _1470_;
+    lr_4_1_d1 <= _1374_;
   always @(posedge clk)
-    lr_4_1_d2 <= _1471_;
+    lr_4_1_d2 <= _1375_;
   always @(posedge clk)
-    acc_4_1 <= _1472_;
+    acc_4_1 <= _1376_;
   always @(posedge clk)
-    out_4_1 <= _1473_;
+    out_4_1 <= _1377_;
   always @(posedge clk)
-    a_4_2 <= _1475_;
+    a_4_2 <= _1378_;
   always @(posedge clk)
-    l_4_2 <= _1476_;
+    l_4_2 <= _1379_;
   always @(posedge clk)
-    w_4_2 <= _1477_;
+    w_4_2 <= _1380_;
   always @(posedge clk)
-    p_4_2 <= _1478_;
+    p_4_2 <= _1381_;
   always @(posedge clk)
-    lr_4_2_d0 <= _1479_;
+    lr_4_2_d0 <= _1383_;
   always @(posedge clk)
-    lr_4_2_d1 <= _1480_;
+    lr_4_2_d1 <= _1384_;
   always @(posedge clk)
-    lr_4_2_d2 <= _1481_;
+    lr_4_2_d2 <= _1385_;
   always @(posedge clk)
-    acc_4_2 <= _1482_;
+    acc_4_2 <= _1386_;
   always @(posedge clk)
-    out_4_2 <= _1483_;
+    out_4_2 <= _1387_;
   always @(posedge clk)
-    a_4_3 <= _1484_;
+    a_4_3 <= _1388_;
   always @(posedge clk)
-    l_4_3 <= _1486_;
+    l_4_3 <= _1389_;
   always @(posedge clk)
-    w_4_3 <= _1487_;
+    w_4_3 <= _1390_;
   always @(posedge clk)
-    p_4_3 <= _1488_;
+    p_4_3 <= _1391_;
   always @(posedge clk)
-    lr_4_3_d0 <= _1489_;
+    lr_4_3_d0 <= _1392_;
   always @(posedge clk)
-    lr_4_3_d1 <= _1490_;
+    lr_4_3_d1 <= _1394_;
   always @(posedge clk)
-    lr_4_3_d2 <= _1491_;
+    lr_4_3_d2 <= _1395_;
   always @(posedge clk)
-    acc_4_3 <= _1492_;
+    acc_4_3 <= _1396_;
   always @(posedge clk)
-    out_4_3 <= _1493_;
+    out_4_3 <= _1397_;
   always @(posedge clk)
-    a_4_4 <= _1494_;
+    a_4_4 <= _1398_;
   always @(posedge clk)
-    l_4_4 <= _1495_;
+    l_4_4 <= _1399_;
   always @(posedge clk)
-    w_4_4 <= _1497_;
+    w_4_4 <= _1400_;
   always @(posedge clk)
-    p_4_4 <= _1498_;
+    p_4_4 <= _1401_;
   always @(posedge clk)
-    lr_4_4_d0 <= _1499_;
+    lr_4_4_d0 <= _1402_;
   always @(posedge clk)
-    lr_4_4_d1 <= _1500_;
+    lr_4_4_d1 <= _1403_;
   always @(posedge clk)
-    lr_4_4_d2 <= _1501_;
+    lr_4_4_d2 <= _1405_;
   always @(posedge clk)
-    acc_4_4 <= _1502_;
+    acc_4_4 <= _1406_;
   always @(posedge clk)
-    out_4_4 <= _1503_;
+    out_4_4 <= _1407_;
   always @(posedge clk)
-    a_4_5 <= _1504_;
+    a_4_5 <= _1408_;
   always @(posedge clk)
-    l_4_5 <= _1505_;
+    l_4_5 <= _1409_;
   always @(posedge clk)
-    w_4_5 <= _1506_;
+    w_4_5 <= _1410_;
   always @(posedge clk)
-    p_4_5 <= _1508_;
+    p_4_5 <= _1411_;
   always @(posedge clk)
-    lr_4_5_d0 <= _1509_;
+    lr_4_5_d0 <= _1412_;
   always @(posedge clk)
-    lr_4_5_d1 <= _1510_;
+    lr_4_5_d1 <= _1413_;
   always @(posedge clk)
-    lr_4_5_d2 <= _1511_;
+    lr_4_5_d2 <= _1414_;
   always @(posedge clk)
-    acc_4_5 <= _1512_;
+    acc_4_5 <= _1416_;
   always @(posedge clk)
-    out_4_5 <= _1513_;
+    out_4_5 <= _1417_;
   always @(posedge clk)
-    a_4_6 <= _1514_;
+    a_4_6 <= _1418_;
   always @(posedge clk)
-    l_4_6 <= _1515_;
+    l_4_6 <= _1419_;
   always @(posedge clk)
-    w_4_6 <= _1516_;
+    w_4_6 <= _1420_;
   always @(posedge clk)
-    p_4_6 <= _1517_;
+    p_4_6 <= _1421_;
   always @(posedge clk)
-    lr_4_6_d0 <= _1519_;
+    lr_4_6_d0 <= _1422_;
   always @(posedge clk)
-    lr_4_6_d1 <= _1520_;
+    lr_4_6_d1 <= _1423_;
   always @(posedge clk)
-    lr_4_6_d2 <= _1521_;
+    lr_4_6_d2 <= _1424_;
   always @(posedge clk)
-    acc_4_6 <= _1522_;
+    acc_4_6 <= _1425_;
   always @(posedge clk)
-    out_4_6 <= _1523_;
+    out_4_6 <= _1428_;
   always @(posedge clk)
-    a_4_7 <= _1524_;
+    a_4_7 <= _1429_;
   always @(posedge clk)
-    l_4_7 <= _1525_;
+    l_4_7 <= _1430_;
   always @(posedge clk)
-    w_4_7 <= _1526_;
+    w_4_7 <= _1431_;
   always @(posedge clk)
-    p_4_7 <= _1527_;
+    p_4_7 <= _1432_;
   always @(posedge clk)
-    lr_4_7_d0 <= _1528_;
+    lr_4_7_d0 <= _1433_;
   always @(posedge clk)
-    lr_4_7_d1 <= _1530_;
+    lr_4_7_d1 <= _1434_;
   always @(posedge clk)
-    lr_4_7_d2 <= _1531_;
+    lr_4_7_d2 <= _1435_;
   always @(posedge clk)
-    acc_4_7 <= _1532_;
+    acc_4_7 <= _1436_;
   always @(posedge clk)
-    out_4_7 <= _1533_;
+    out_4_7 <= _1437_;
   always @(posedge clk)
-    a_5_0 <= _1534_;
+    a_5_0 <= _1439_;
   always @(posedge clk)
-    l_5_0 <= _1535_;
+    l_5_0 <= _1440_;
   always @(posedge clk)
-    w_5_0 <= _1536_;
+    w_5_0 <= _1441_;
   always @(posedge clk)
-    p_5_0 <= _1537_;
+    p_5_0 <= _1442_;
   always @(posedge clk)
-    lr_5_0_d0 <= _1538_;
+    lr_5_0_d0 <= _1443_;
   always @(posedge clk)
-    lr_5_0_d1 <= _1539_;
+    lr_5_0_d1 <= _1444_;
   always @(posedge clk)
-    lr_5_0_d2 <= _1541_;
+    lr_5_0_d2 <= _1445_;
   always @(posedge clk)
-    acc_5_0 <= _1542_;
+    acc_5_0 <= _1446_;
   always @(posedge clk)
-    out_5_0 <= _1543_;
+    out_5_0 <= _1447_;
   always @(posedge clk)
-    a_5_1 <= _1544_;
+    a_5_1 <= _1448_;
   always @(posedge clk)
-    l_5_1 <= _1545_;
+    l_5_1 <= _1450_;
   always @(posedge clk)
-    w_5_1 <= _1546_;
+    w_5_1 <= _1451_;
   always @(posedge clk)
-    p_5_1 <= _1547_;
+    p_5_1 <= _1452_;
   always @(posedge clk)
-    lr_5_1_d0 <= _1548_;
+    lr_5_1_d0 <= _1453_;
   always @(posedge clk)
-    lr_5_1_d1 <= _1549_;
+    lr_5_1_d1 <= _1454_;
   always @(posedge clk)
-    lr_5_1_d2 <= _1550_;
+    lr_5_1_d2 <= _1455_;
   always @(posedge clk)
-    acc_5_1 <= _1552_;
+    acc_5_1 <= _1456_;
   always @(posedge clk)
-    out_5_1 <= _1553_;
+    out_5_1 <= _1457_;
   always @(posedge clk)
-    a_5_2 <= _1554_;
+    a_5_2 <= _1458_;
   always @(posedge clk)
-    l_5_2 <= _1555_;
+    l_5_2 <= _1459_;
   always @(posedge clk)
-    w_5_2 <= _1556_;
+    w_5_2 <= _1461_;
   always @(posedge clk)
-    p_5_2 <= _1557_;
+    p_5_2 <= _1462_;
   always @(posedge clk)
-    lr_5_2_d0 <= _1558_;
+    lr_5_2_d0 <= _1463_;
   always @(posedge clk)
-    lr_5_2_d1 <= _1559_;
+    lr_5_2_d1 <= _1464_;
   always @(posedge clk)
-    lr_5_2_d2 <= _1560_;
+    lr_5_2_d2 <= _1465_;
   always @(posedge clk)
-    acc_5_2 <= _1561_;
+    acc_5_2 <= _1466_;
   always @(posedge clk)
-    out_5_2 <= _1563_;
+    out_5_2 <= _1467_;
   always @(posedge clk)
-    a_5_3 <= _1564_;
+    a_5_3 <= _1468_;
   always @(posedge clk)
-    l_5_3 <= _1565_;
+    l_5_3 <= _1469_;
   always @(posedge clk)
-    w_5_3 <= _1566_;
+    w_5_3 <= _1470_;
   always @(posedge clk)
-    p_5_3 <= _1567_;
+    p_5_3 <= _1472_;
   always @(posedge clk)
-    lr_5_3_d0 <= _1568_;
+    lr_5_3_d0 <= _1473_;
   always @(posedge clk)
-    lr_5_3_d1 <= _1569_;
+    lr_5_3_d1 <= _1474_;
   always @(posedge clk)
-    lr_5_3_d2 <= _1570_;
+    lr_5_3_d2 <= _1475_;
   always @(posedge clk)
-    acc_5_3 <= _1571_;
+    acc_5_3 <= _1476_;
   always @(posedge clk)
-    out_5_3 <= _1572_;
+    out_5_3 <= _1477_;
   always @(posedge clk)
-    a_5_4 <= _1575_;
+    a_5_4 <= _1478_;
   always @(posedge clk)
-    l_5_4 <= _1576_;
+    l_5_4 <= _1479_;
   always @(posedge clk)
-    w_5_4 <= _1577_;
+    w_5_4 <= _1480_;
   always @(posedge clk)
-    p_5_4 <= _1578_;
+    p_5_4 <= _1481_;
   always @(posedge clk)
-    lr_5_4_d0 <= _1579_;
+    lr_5_4_d0 <= _1483_;
   always @(posedge clk)
-    lr_5_4_d1 <= _1580_;
+    lr_5_4_d1 <= _1484_;
   always @(posedge clk)
-    lr_5_4_d2 <= _1581_;
+    lr_5_4_d2 <= _1485_;
   always @(posedge clk)
-    acc_5_4 <= _1582_;
+    acc_5_4 <= _1486_;
   always @(posedge clk)
-    out_5_4 <= _1583_;
+    out_5_4 <= _1487_;
   always @(posedge clk)
-    a_5_5 <= _1584_;
+    a_5_5 <= _1488_;
   always @(posedge clk)
-    l_5_5 <= _1586_;
+    l_5_5 <= _1489_;
   always @(posedge clk)
-    w_5_5 <= _1587_;
+    w_5_5 <= _1490_;
   always @(posedge clk)
-    p_5_5 <= _1588_;
+    p_5_5 <= _1491_;
   always @(posedge clk)
-    lr_5_5_d0 <= _1589_;
+    lr_5_5_d0 <= _1492_;
   always @(posedge clk)
-    lr_5_5_d1 <= _1590_;
+    lr_5_5_d1 <= _1494_;
   always @(posedge clk)
-    lr_5_5_d2 <= _1591_;
+    lr_5_5_d2 <= _1495_;
   always @(posedge clk)
-    acc_5_5 <= _1592_;
+    acc_5_5 <= _1496_;
   always @(posedge clk)
-    out_5_5 <= _1593_;
+    out_5_5 <= _1497_;
   always @(posedge clk)
-    a_5_6 <= _1594_;
+    a_5_6 <= _1498_;
   always @(posedge clk)
-    l_5_6 <= _1595_;
+    l_5_6 <= _1499_;
   always @(posedge clk)
-    w_5_6 <= _1597_;
+    w_5_6 <= _1500_;
   always @(posedge clk)
-    p_5_6 <= _1598_;
+    p_5_6 <= _1501_;
   always @(posedge clk)
-    lr_5_6_d0 <= _1599_;
+    lr_5_6_d0 <= _1502_;
   always @(posedge clk)
-    lr_5_6_d1 <= _1600_;
+    lr_5_6_d1 <= _1503_;
   always @(posedge clk)
-    lr_5_6_d2 <= _1601_;
+    lr_5_6_d2 <= _1505_;
   always @(posedge clk)
-    acc_5_6 <= _1602_;
+    acc_5_6 <= _1506_;
   always @(posedge clk)
-    out_5_6 <= _1603_;
+    out_5_6 <= _1507_;
   always @(posedge clk)
-    a_5_7 <= _1604_;
+    a_5_7 <= _1508_;
   always @(posedge clk)
-    l_5_7 <= _1605_;
+    l_5_7 <= _1509_;
   always @(posedge clk)
-    w_5_7 <= _1606_;
+    w_5_7 <= _1510_;
   always @(posedge clk)
-    p_5_7 <= _1608_;
+    p_5_7 <= _1511_;
   always @(posedge clk)
-    lr_5_7_d0 <= _1609_;
+    lr_5_7_d0 <= _1512_;
   always @(posedge clk)
-    lr_5_7_d1 <= _1610_;
+    lr_5_7_d1 <= _1513_;
   always @(posedge clk)
-    lr_5_7_d2 <= _1611_;
+    lr_5_7_d2 <= _1514_;
   always @(posedge clk)
-    acc_5_7 <= _1612_;
+    acc_5_7 <= _1516_;
   always @(posedge clk)
-    out_5_7 <= _1613_;
+    out_5_7 <= _1517_;
   always @(posedge clk)
-    a_6_0 <= _1614_;
+    a_6_0 <= _1518_;
   always @(posedge clk)
-    l_6_0 <= _1615_;
+    l_6_0 <= _1519_;
   always @(posedge clk)
-    w_6_0 <= _1616_;
+    w_6_0 <= _1520_;
   always @(posedge clk)
-    p_6_0 <= _1617_;
+    p_6_0 <= _1521_;
   always @(posedge clk)
-    lr_6_0_d0 <= _1619_;
+    lr_6_0_d0 <= _1522_;
   always @(posedge clk)
-    lr_6_0_d1 <= _1620_;
+    lr_6_0_d1 <= _1523_;
   always @(posedge clk)
-    lr_6_0_d2 <= _1621_;
+    lr_6_0_d2 <= _1524_;
   always @(posedge clk)
-    acc_6_0 <= _1622_;
+    acc_6_0 <= _1525_;
   always @(posedge clk)
-    out_6_0 <= _1623_;
+    out_6_0 <= _1527_;
   always @(posedge clk)
-    a_6_1 <= _1624_;
+    a_6_1 <= _1528_;
   always @(posedge clk)
-    l_6_1 <= _1625_;
+    l_6_1 <= _1529_;
   always @(posedge clk)
-    w_6_1 <= _1626_;
+    w_6_1 <= _1530_;
   always @(posedge clk)
-    p_6_1 <= _1627_;
+    p_6_1 <= _1531_;
   always @(posedge clk)
-    lr_6_1_d0 <= _1628_;
+    lr_6_1_d0 <= _1532_;
   always @(posedge clk)
-    lr_6_1_d1 <= _1630_;
+    lr_6_1_d1 <= _1533_;
   always @(posedge clk)
-    lr_6_1_d2 <= _1631_;
+    lr_6_1_d2 <= _1534_;
   always @(posedge clk)
-    acc_6_1 <= _1632_;
+    acc_6_1 <= _1535_;
   always @(posedge clk)
-    out_6_1 <= _1633_;
+    out_6_1 <= _1536_;
   always @(posedge clk)
-    a_6_2 <= _1634_;
+    a_6_2 <= _1539_;
   always @(posedge clk)
-    l_6_2 <= _1635_;
+    l_6_2 <= _1540_;
   always @(posedge clk)
-    w_6_2 <= _1636_;
+    w_6_2 <= _1541_;
   always @(posedge clk)
-    p_6_2 <= _1637_;
+    p_6_2 <= _1542_;
   always @(posedge clk)
-    lr_6_2_d0 <= _1638_;
+    lr_6_2_d0 <= _1543_;
   always @(posedge clk)
-    lr_6_2_d1 <= _1639_;
+    lr_6_2_d1 <= _1544_;
   always @(posedge clk)
-    lr_6_2_d2 <= _1641_;
+    lr_6_2_d2 <= _1545_;
   always @(posedge clk)
-    acc_6_2 <= _1642_;
+    acc_6_2 <= _1546_;
   always @(posedge clk)
-    out_6_2 <= _1643_;
+    out_6_2 <= _1547_;
   always @(posedge clk)
-    a_6_3 <= _1644_;
+    a_6_3 <= _1548_;
   always @(posedge clk)
-    l_6_3 <= _1645_;
+    l_6_3 <= _1550_;
   always @(posedge clk)
-    w_6_3 <= _1646_;
+    w_6_3 <= _1551_;
   always @(posedge clk)
-    p_6_3 <= _1647_;
+    p_6_3 <= _1552_;
   always @(posedge clk)
-    lr_6_3_d0 <= _1648_;
+    lr_6_3_d0 <= _1553_;
   always @(posedge clk)
-    lr_6_3_d1 <= _1649_;
+    lr_6_3_d1 <= _1554_;
   always @(posedge clk)
-    lr_6_3_d2 <= _1650_;
+    lr_6_3_d2 <= _1555_;
   always @(posedge clk)
-    acc_6_3 <= _1652_;
+    acc_6_3 <= _1556_;
   always @(posedge clk)
-    out_6_3 <= _1653_;
+    out_6_3 <= _1557_;
   always @(posedge clk)
-    a_6_4 <= _1654_;
+    a_6_4 <= _1558_;
   always @(posedge clk)
-    l_6_4 <= _1655_;
+    l_6_4 <= _1559_;
   always @(posedge clk)
-    w_6_4 <= _1656_;
+    w_6_4 <= _1561_;
   always @(posedge clk)
-    p_6_4 <= _1657_;
+    p_6_4 <= _1562_;
   always @(posedge clk)
-    lr_6_4_d0 <= _1658_;
+    lr_6_4_d0 <= _1563_;
   always @(posedge clk)
-    lr_6_4_d1 <= _1659_;
+    lr_6_4_d1 <= _1564_;
   always @(posedge clk)
-    lr_6_4_d2 <= _1660_;
+    lr_6_4_d2 <= _1565_;
   always @(posedge clk)
-    acc_6_4 <= _1661_;
+    acc_6_4 <= _1566_;
   always @(posedge clk)
-    out_6_4 <= _1663_;
+    out_6_4 <= _1567_;
   always @(posedge clk)
-    a_6_5 <= _1664_;
+    a_6_5 <= _1568_;
   always @(posedge clk)
-    l_6_5 <= _1665_;
+    l_6_5 <= _1569_;
   always @(posedge clk)
-    w_6_5 <= _1666_;
+    w_6_5 <= _1570_;
   always @(posedge clk)
-    p_6_5 <= _1667_;
+    p_6_5 <= _1572_;
   always @(posedge clk)
-    lr_6_5_d0 <= _1668_;
+    lr_6_5_d0 <= _1573_;
   always @(posedge clk)
-    lr_6_5_d1 <= _1669_;
+    lr_6_5_d1 <= _1574_;
   always @(posedge clk)
-    lr_6_5_d2 <= _1670_;
+    lr_6_5_d2 <= _1575_;
   always @(posedge clk)
-    acc_6_5 <= _1671_;
+    acc_6_5 <= _1576_;
   always @(posedge clk)
-    out_6_5 <= _1672_;
+    out_6_5 <= _1577_;
   always @(posedge clk)
-    a_6_6 <= _1674_;
+    a_6_6 <= _1578_;
   always @(posedge clk)
-    l_6_6 <= _1675_;
+    l_6_6 <= _1579_;
   always @(posedge clk)
-    w_6_6 <= _1676_;
+    w_6_6 <= _1580_;
   always @(posedge clk)
-    p_6_6 <= _1677_;
+    p_6_6 <= _1581_;
   always @(posedge clk)
-    lr_6_6_d0 <= _1678_;
+    lr_6_6_d0 <= _1583_;
   always @(posedge clk)
-    lr_6_6_d1 <= _1679_;
+    lr_6_6_d1 <= _1584_;
   always @(posedge clk)
-    lr_6_6_d2 <= _1680_;
+    lr_6_6_d2 <= _1585_;
   always @(posedge clk)
-    acc_6_6 <= _1681_;
+    acc_6_6 <= _1586_;
   always @(posedge clk)
-    out_6_6 <= _1682_;
+    out_6_6 <= _1587_;
   always @(posedge clk)
-    a_6_7 <= _1683_;
+    a_6_7 <= _1588_;
   always @(posedge clk)
-    l_6_7 <= _1686_;
+    l_6_7 <= _1589_;
   always @(posedge clk)
-    w_6_7 <= _1687_;
+    w_6_7 <= _1590_;
   always @(posedge clk)
-    p_6_7 <= _1688_;
+    p_6_7 <= _1591_;
   always @(posedge clk)
-    lr_6_7_d0 <= _1689_;
+    lr_6_7_d0 <= _1592_;
   always @(posedge clk)
-    lr_6_7_d1 <= _1690_;
+    lr_6_7_d1 <= _1594_;
   always @(posedge clk)
-    lr_6_7_d2 <= _1691_;
+    lr_6_7_d2 <= _1595_;
   always @(posedge clk)
-    acc_6_7 <= _1692_;
+    acc_6_7 <= _1596_;
   always @(posedge clk)
-    out_6_7 <= _1693_;
+    out_6_7 <= _1597_;
   always @(posedge clk)
-    a_7_0 <= _1694_;
+    a_7_0 <= _1598_;
   always @(posedge clk)
-    l_7_0 <= _1695_;
+    l_7_0 <= _1599_;
   always @(posedge clk)
-    w_7_0 <= _1697_;
+    w_7_0 <= _1600_;
   always @(posedge clk)
-    p_7_0 <= _1698_;
+    p_7_0 <= _1601_;
   always @(posedge clk)
-    lr_7_0_d0 <= _1699_;
+    lr_7_0_d0 <= _1602_;
   always @(posedge clk)
-    lr_7_0_d1 <= _1700_;
+    lr_7_0_d1 <= _1603_;
   always @(posedge clk)
-    lr_7_0_d2 <= _1701_;
+    lr_7_0_d2 <= _1605_;
   always @(posedge clk)
-    acc_7_0 <= _1702_;
+    acc_7_0 <= _1606_;
   always @(posedge clk)
-    out_7_0 <= _1703_;
+    out_7_0 <= _1607_;
   always @(posedge clk)
-    a_7_1 <= _1704_;
+    a_7_1 <= _1608_;
   always @(posedge clk)
-    l_7_1 <= _1705_;
+    l_7_1 <= _1609_;
   always @(posedge clk)
-    w_7_1 <= _1706_;
+    w_7_1 <= _1610_;
   always @(posedge clk)
-    p_7_1 <= _1708_;
+    p_7_1 <= _1611_;
   always @(posedge clk)
-    lr_7_1_d0 <= _1709_;
+    lr_7_1_d0 <= _1612_;
   always @(posedge clk)
-    lr_7_1_d1 <= _1710_;
+    lr_7_1_d1 <= _1613_;
   always @(posedge clk)
-    lr_7_1_d2 <= _1711_;
+    lr_7_1_d2 <= _1614_;
   always @(posedge clk)
-    acc_7_1 <= _1712_;
+    acc_7_1 <= _1616_;
   always @(posedge clk)
-    out_7_1 <= _1713_;
+    out_7_1 <= _1617_;
   always @(posedge clk)
-    a_7_2 <= _1714_;
+    a_7_2 <= _1618_;
   always @(posedge clk)
-    l_7_2 <= _1715_;
+    l_7_2 <= _1619_;
   always @(posedge clk)
-    w_7_2 <= _1716_;
+    w_7_2 <= _1620_;
   always @(posedge clk)
-    p_7_2 <= _1717_;
+    p_7_2 <= _1621_;
   always @(posedge clk)
-    lr_7_2_d0 <= _1719_;
+    lr_7_2_d0 <= _1622_;
   always @(posedge clk)
-    lr_7_2_d1 <= _1720_;
+    lr_7_2_d1 <= _1623_;
   always @(posedge clk)
-    lr_7_2_d2 <= _1721_;
+    lr_7_2_d2 <= _1624_;
   always @(posedge clk)
-    acc_7_2 <= _1722_;
+    acc_7_2 <= _1625_;
   always @(posedge clk)
-    out_7_2 <= _1723_;
+    out_7_2 <= _1627_;
   always @(posedge clk)
-    a_7_3 <= _1724_;
+    a_7_3 <= _1628_;
   always @(posedge clk)
-    l_7_3 <= _1725_;
+    l_7_3 <= _1629_;
   always @(posedge clk)
-    w_7_3 <= _1726_;
+    w_7_3 <= _1630_;
   always @(posedge clk)
-    p_7_3 <= _1727_;
+    p_7_3 <= _1631_;
   always @(posedge clk)
-    lr_7_3_d0 <= _1728_;
+    lr_7_3_d0 <= _1632_;
   always @(posedge clk)
-    lr_7_3_d1 <= _1730_;
+    lr_7_3_d1 <= _1633_;
   always @(posedge clk)
-    lr_7_3_d2 <= _1731_;
+    lr_7_3_d2 <= _1634_;
   always @(posedge clk)
-    acc_7_3 <= _1732_;
+    acc_7_3 <= _1635_;
   always @(posedge clk)
-    out_7_3 <= _1733_;
+    out_7_3 <= _1636_;
   always @(posedge clk)
-    a_7_4 <= _1734_;
+    a_7_4 <= _1638_;
   always @(posedge clk)
-    l_7_4 <= _1735_;
+    l_7_4 <= _1639_;
   always @(posedge clk)
-    w_7_4 <= _1736_;
+    w_7_4 <= _1640_;
   always @(posedge clk)
-    p_7_4 <= _1737_;
+    p_7_4 <= _1641_;
   always @(posedge clk)
-    lr_7_4_d0 <= _1738_;
+    lr_7_4_d0 <= _1642_;
   always @(posedge clk)
-    lr_7_4_d1 <= _1739_;
+    lr_7_4_d1 <= _1643_;
   always @(posedge clk)
-    lr_7_4_d2 <= _1741_;
+    lr_7_4_d2 <= _1644_;
   always @(posedge clk)
-    acc_7_4 <= _1742_;
+    acc_7_4 <= _1645_;
   always @(posedge clk)
-    out_7_4 <= _1743_;
+    out_7_4 <= _1646_;
   always @(posedge clk)
-    a_7_5 <= _1744_;
+    a_7_5 <= _1647_;
   always @(posedge clk)
-    l_7_5 <= _1745_;
+    l_7_5 <= _1650_;
   always @(posedge clk)
-    w_7_5 <= _1746_;
+    w_7_5 <= _1651_;
   always @(posedge clk)
-    p_7_5 <= _1747_;
+    p_7_5 <= _1652_;
   always @(posedge clk)
-    lr_7_5_d0 <= _1748_;
+    lr_7_5_d0 <= _1653_;
   always @(posedge clk)
-    lr_7_5_d1 <= _1749_;
+    lr_7_5_d1 <= _1654_;
   always @(posedge clk)
-    lr_7_5_d2 <= _1750_;
+    lr_7_5_d2 <= _1655_;
   always @(posedge clk)
-    acc_7_5 <= _1752_;
+    acc_7_5 <= _1656_;
   always @(posedge clk)
-    out_7_5 <= _1753_;
+    out_7_5 <= _1657_;
   always @(posedge clk)
-    a_7_6 <= _1754_;
+    a_7_6 <= _1658_;
   always @(posedge clk)
-    l_7_6 <= _1755_;
+    l_7_6 <= _1659_;
   always @(posedge clk)
-    w_7_6 <= _1756_;
+    w_7_6 <= _1661_;
   always @(posedge clk)
-    p_7_6 <= _1757_;
+    p_7_6 <= _1662_;
   always @(posedge clk)
-    lr_7_6_d0 <= _1758_;
+    lr_7_6_d0 <= _1663_;
   always @(posedge clk)
-    lr_7_6_d1 <= _1759_;
+    lr_7_6_d1 <= _1664_;
   always @(posedge clk)
-    lr_7_6_d2 <= _1760_;
+    lr_7_6_d2 <= _1665_;
   always @(posedge clk)
-    acc_7_6 <= _1761_;
+    acc_7_6 <= _1666_;
   always @(posedge clk)
-    out_7_6 <= _1763_;
+    out_7_6 <= _1667_;
   always @(posedge clk)
-    a_7_7 <= _1764_;
+    a_7_7 <= _1668_;
   always @(posedge clk)
-    l_7_7 <= _1765_;
+    l_7_7 <= _1669_;
   always @(posedge clk)
-    w_7_7 <= _1766_;
+    w_7_7 <= _1670_;
   always @(posedge clk)
-    p_7_7 <= _1767_;
+    p_7_7 <= _1672_;
   always @(posedge clk)
-    lr_7_7_d0 <= _1768_;
+    lr_7_7_d0 <= _1673_;
   always @(posedge clk)
-    lr_7_7_d1 <= _1769_;
+    lr_7_7_d1 <= _1674_;
   always @(posedge clk)
-    lr_7_7_d2 <= _1770_;
+    lr_7_7_d2 <= _1675_;
   always @(posedge clk)
-    acc_7_7 <= _1771_;
+    acc_7_7 <= _1676_;
   always @(posedge clk)
-    out_7_7 <= _1772_;
+    out_7_7 <= _1677_;
   always @(posedge clk)
-    drain_count <= _1774_;
+    drain_row <= _1678_;
   always @(posedge clk)
-    drain_beat <= _1775_;
+    drain_count <= _1679_;
   always @(posedge clk)
-    drain_shift <= _1776_;
-  assign _1906_ = _1907_ ? 16'h0000 : { _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_, _0160_, _0159_, _0158_, _0156_ };
-  assign _1908_ = _1909_ ? 1'h0 : skew_l2_d1;
-  assign _1910_ = _1911_ ? 8'h00 : skew_a2_d1;
-  assign _1912_ = _1913_ ? out_2_7 : out_1_7;
-  assign _1914_ = _1915_ ? _0534_[25:0] : _1912_;
-  assign _1916_ = _1917_ ? 26'h0000000 : _1152_;
-  assign _1918_ = _1919_ ? 1'h0 : lr_1_7_d1;
-  assign _1920_ = _1921_ ? 1'h0 : lr_1_7_d0;
-  assign _1922_ = _1923_ ? 1'h0 : l_1_6;
-  assign _1924_ = _1925_ ? 16'h0000 : { _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_, _0142_, _0141_, _0140_, _0139_ };
-  assign _1926_ = _1927_ ? 1'h0 : l_1_6;
-  assign _1928_ = _1929_ ? 8'h00 : a_1_6;
-  assign _1930_ = _1931_ ? out_2_6 : out_1_6;
-  assign _1932_ = _1933_ ? _0523_[25:0] : _1930_;
-  assign _1934_ = _1935_ ? 26'h0000000 : _1130_;
-  assign _1936_ = _1937_ ? 1'h0 : lr_1_6_d1;
-  assign _1938_ = _1939_ ? 1'h0 : lr_1_6_d0;
-  assign _1940_ = _1941_ ? 1'h0 : l_1_5;
-  assign _1942_ = _1943_ ? 16'h0000 : { _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_, _0125_, _0123_, _0122_, _0121_ };
-  assign _1944_ = _1945_ ? 1'h0 : l_1_5;
-  assign _1946_ = _1947_ ? 8'h00 : a_1_5;
-  assign _1948_ = _1949_ ? out_2_5 : out_1_5;
-  assign _1950_ = _1951_ ? _0512_[25:0] : _1948_;
-  assign _1952_ = _1953_ ? 26'h0000000 : _1107_;
-  assign _1954_ = _1955_ ? 1'h0 : lr_1_5_d1;
-  assign _1956_ = _1957_ ? 1'h0 : lr_1_5_d0;
-  assign _1958_ = _1959_ ? 1'h0 : l_1_4;
-  assign _1960_ = _1961_ ? 16'h0000 : { _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_, _0106_, _0105_, _0104_, _0103_ };
-  assign _1962_ = _1963_ ? 1'h0 : l_1_4;
-  assign _1964_ = _1965_ ? 8'h00 : a_1_4;
-  assign _1966_ = _1967_ ? out_2_4 : out_1_4;
-  assign _1968_ = _1969_ ? _0501_[25:0] : _1966_;
-  assign _1970_ = _1971_ ? 26'h0000000 : _1085_;
-  assign _1972_ = _1973_ ? 1'h0 : lr_1_4_d1;
-  assign _1974_ = _1975_ ? 1'h0 : lr_1_4_d0;
-  assign _1976_ = _1977_ ? 1'h0 : l_1_3;
-  assign _1978_ = _1979_ ? 16'h0000 : { _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_, _0088_, _0087_, _0086_, _0085_ };
-  assign _1980_ = _1981_ ? 1'h0 : l_1_3;
-  assign _1982_ = _1983_ ? 8'h00 : a_1_3;
-  assign _1984_ = _1985_ ? out_2_3 : out_1_3;
-  assign _1986_ = _1987_ ? _0490_[25:0] : _1984_;
-  assign _1988_ = _1989_ ? 26'h0000000 : _1063_;
-  assign _1990_ = _1991_ ? 1'h0 : lr_1_3_d1;
-  assign _1992_ = _1993_ ? 1'h0 : lr_1_3_d0;
-  assign _1994_ = _1995_ ? 1'h0 : l_1_2;
-  assign _1996_ = _1997_ ? 16'h0000 : { _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_, _0071_, _0070_, _0069_, _0067_ };
-  assign _1998_ = _1999_ ? 1'h0 : l_1_2;
-  assign _2000_ = _2001_ ? 8'h00 : a_1_2;
-  assign _2002_ = _2003_ ? out_2_2 : out_1_2;
-  assign _2004_ = _2005_ ? _0479_[25:0] : _2002_;
-  assign _2006_ = _2007_ ? 26'h0000000 : _1041_;
-  assign _2008_ = _2009_ ? 1'h0 : lr_1_2_d1;
-  assign _2010_ = _2011_ ? 1'h0 : lr_1_2_d0;
-  assign _2012_ = _2013_ ? 1'h0 : l_1_1;
-  assign _2014_ = _2015_ ? 16'h0000 : { _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_, _0053_, _0052_, _0051_, _0050_ };
-  assign _2016_ = _2017_ ? 1'h0 : l_1_1;
-  assign _2018_ = _2019_ ? 8'h00 : a_1_1;
-  assign _2020_ = _2021_ ? out_2_1 : out_1_1;
-  assign _2022_ = _2023_ ? _0468_[25:0] : _2020_;
-  assign _2024_ = _2025_ ? 26'h0000000 : _1019_;
-  assign _2026_ = _2027_ ? 1'h0 : lr_1_1_d1;
-  assign _2028_ = _2029_ ? 1'h0 : lr_1_1_d0;
-  assign _2030_ = _2031_ ? 1'h0 : l_1_0;
-  assign _2032_ = _2033_ ? 16'h0000 : { _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_, _0036_, _0034_, _0033_, _0032_ };
-  assign _2034_ = _2035_ ? 1'h0 : l_1_0;
-  assign _2036_ = _2037_ ? 8'h00 : a_1_0;
-  assign _2038_ = _2039_ ? out_2_0 : out_1_0;
-  assign _2040_ = _2041_ ? _0457_[25:0] : _2038_;
-  assign _2042_ = _2043_ ? 26'h0000000 : _0889_;
-  assign _2044_ = _2045_ ? 1'h0 : lr_1_0_d1;
-  assign _2046_ = _2047_ ? 1'h0 : lr_1_0_d0;
-  assign _2048_ = _2049_ ? 1'h0 : skew_l1_d0;
-  assign _2050_ = _2051_ ? 16'h0000 : { _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_, _0018_, _0017_, _0016_, _0015_ };
-  assign _2052_ = _2053_ ? 1'h0 : skew_l1_d0;
-  assign _2054_ = _2055_ ? 8'h00 : skew_a1_d0;
-  assign _2056_ = _2057_ ? out_1_7 : out_0_7;
-  assign _2058_ = _2059_ ? _0446_[25:0] : _2056_;
-  assign _2060_ = _2061_ ? 26'h0000000 : _0667_;
-  assign _2062_ = _2063_ ? 1'h0 : lr_0_7_d1;
-  assign _2064_ = _2065_ ? 1'h0 : lr_0_7_d0;
-  assign _2066_ = _2067_ ? 1'h0 : l_0_6;
-  assign _2068_ = _2069_ ? 16'h0000 : { _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1905_, _1904_, _1903_, _1902_, _1901_ };
-  assign _2070_ = _2071_ ? 1'h0 : l_0_6;
-  assign _2072_ = _2073_ ? 8'h00 : a_0_6;
-  assign _2074_ = _2075_ ? out_1_6 : out_0_6;
-  assign _2076_ = _2077_ ? _0434_[25:0] : _2074_;
-  assign _2078_ = _2079_ ? 26'h0000000 : _0445_;
-  assign _2080_ = _2081_ ? 1'h0 : lr_0_6_d1;
-  assign _2082_ = _2083_ ? 1'h0 : lr_0_6_d0;
-  assign _2084_ = _2085_ ? 1'h0 : l_0_5;
-  assign _2086_ = _2087_ ? 16'h0000 : { _1900_, _1899_, _1898_, _1897_, _1896_, _1894_, _1893_, _1892_, _1891_, _1890_, _1889_, _1888_, _1887_, _1886_, _1885_, _1883_ };
-  assign _2088_ = _2089_ ? 1'h0 : l_0_5;
-  assign _2090_ = _2091_ ? 8'h00 : a_0_5;
-  assign _2092_ = _2093_ ? out_1_5 : out_0_5;
-  assign _2094_ = _2095_ ? _0423_[25:0] : _2092_;
-  assign _2096_ = _2097_ ? 26'h0000000 : _0223_;
-  assign _2098_ = _2099_ ? 1'h0 : lr_0_5_d1;
-  assign _2100_ = _2101_ ? 1'h0 : lr_0_5_d0;
-  assign _2102_ = _2103_ ? 1'h0 : l_0_4;
-  assign _2104_ = _2105_ ? 16'h0000 : { _1882_, _1881_, _1880_, _1879_, _1878_, _1877_, _1876_, _1875_, _1874_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1866_ };
-  assign _2106_ = _2107_ ? 1'h0 : l_0_4;
-  assign _2108_ = _2109_ ? 8'h00 : a_0_4;
-  assign _2110_ = _2111_ ? out_1_4 : out_0_4;
-  assign _2112_ = _2113_ ? _0412_[25:0] : _2110_;
-  assign _2114_ = _2115_ ? 26'h0000000 : _0001_;
-  assign _2116_ = _2117_ ? 1'h0 : lr_0_4_d1;
-  assign _2118_ = _2119_ ? 1'h0 : lr_0_4_d0;
-  assign _2120_ = _2121_ ? 1'h0 : l_0_3;
-  assign _2122_ = _2123_ ? 16'h0000 : { _1865_, _1864_, _1863_, _1861_, _1860_, _1859_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_, _1850_, _1849_, _1848_ };
-  assign _2124_ = _2125_ ? 1'h0 : l_0_3;
-  assign _2126_ = _2127_ ? 8'h00 : a_0_3;
-  assign _2128_ = _2129_ ? out_1_3 : out_0_3;
-  assign _2130_ = _2131_ ? _0401_[25:0] : _2128_;
-  assign _2132_ = _2133_ ? 26'h0000000 : _1684_;
-  assign _2134_ = _2135_ ? 1'h0 : lr_0_3_d1;
-  assign _2136_ = _2137_ ? 1'h0 : lr_0_3_d0;
-  assign _2138_ = _2139_ ? 1'h0 : l_0_2;
-  assign _2140_ = _2141_ ? 16'h0000 : { _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1839_, _1838_, _1837_, _1836_, _1835_, _1834_, _1833_, _1832_, _1831_ };
-  assign _2142_ = _2143_ ? 1'h0 : l_0_2;
-  assign _2144_ = _2145_ ? 8'h00 : a_0_2;
-  assign _2146_ = _2147_ ? out_1_2 : out_0_2;
-  assign _2148_ = _2149_ ? _0390_[25:0] : _2146_;
-  assign _2150_ = _2151_ ? 26'h0000000 : _1462_;
-  assign _2152_ = _2153_ ? 1'h0 : lr_0_2_d1;
-  assign _2154_ = _2155_ ? 1'h0 : lr_0_2_d0;
-  assign _2156_ = _2157_ ? 1'h0 : l_0_1;
-  assign _2158_ = _2159_ ? 16'h0000 : { _1830_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1817_, _1816_, _1815_, _1814_, _1813_ };
-  assign _2160_ = _2161_ ? 1'h0 : l_0_1;
-  assign _2162_ = _2163_ ? 8'h00 : a_0_1;
-  assign _2164_ = _2165_ ? out_1_1 : out_0_1;
-  assign _2166_ = _2167_ ? _0379_[25:0] : _2164_;
-  assign _2168_ = _2169_ ? 26'h0000000 : _1240_;
-  assign _2170_ = _2171_ ? 1'h0 : lr_0_1_d1;
-  assign _2172_ = _2173_ ? 1'h0 : lr_0_1_d0;
-  assign _2174_ = _2175_ ? 1'h0 : l_0_0;
-  assign _2176_ = _2177_ ? 16'h0000 : { _1812_, _1811_, _1810_, _1809_, _1808_, _1806_, _1805_, _1804_, _1803_, _1802_, _1801_, _1800_, _1799_, _1798_, _1797_, _1794_ };
-  assign _2178_ = _2179_ ? 1'h0 : l_0_0;
-  assign _2180_ = _2181_ ? 8'h00 : a_0_0;
-  assign _2182_ = _2183_ ? out_1_0 : out_0_0;
-  assign _2184_ = _2185_ ? _0368_[25:0] : _2182_;
-  assign _2196_ = _2207_ ? _1021_[2:0] : drain_beat;
-  assign _2186_ = _2187_ ? 26'h0000000 : _1018_;
-  assign _2188_ = _2189_ ? 1'h0 : lr_0_0_d1;
-  assign _2190_ = _2191_ ? 1'h0 : lr_0_0_d0;
-  assign _2192_ = _2193_ ? 1'h0 : in_last;
-  assign _2194_ = _2195_ ? 16'h0000 : { _1793_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1783_, _1782_, _1781_, _1780_, _1779_, _1778_, _1777_ };
-  assign _2197_ = _2198_ ? 1'h0 : in_last;
-  assign _2199_ = _2200_ ? 8'h00 : a_in0;
-  assign _2201_ = _2202_ ? 1'h0 : skew_l7_d5;
-  assign _2203_ = _2204_ ? 1'h0 : skew_l7_d4;
-  assign _2205_ = _2206_ ? 1'h0 : skew_l7_d3;
-  assign _2218_ = _2229_ ? 3'h0 : _2196_;
-  assign _2208_ = _2209_ ? 1'h0 : skew_l7_d2;
-  assign _2210_ = _2211_ ? 1'h0 : skew_l7_d1;
-  assign _2212_ = _2213_ ? 1'h0 : skew_l7_d0;
-  assign _2214_ = _2215_ ? 1'h0 : in_last;
-  assign _2216_ = _2217_ ? 8'h00 : skew_a7_d5;
-  assign _2219_ = _2220_ ? 8'h00 : skew_a7_d4;
-  assign _2221_ = _2222_ ? 8'h00 : skew_a7_d3;
-  assign _2223_ = _2224_ ? 8'h00 : skew_a7_d2;
-  assign _2225_ = _2226_ ? 8'h00 : skew_a7_d1;
-  assign _2227_ = _2228_ ? 8'h00 : skew_a7_d0;
-  assign _2240_ = _2251_ ? _1016_[3:0] : drain_count;
-  assign _2230_ = _2231_ ? 8'h00 : a_in7;
-  assign _2232_ = _2233_ ? 1'h0 : skew_l6_d4;
-  assign _2234_ = _2235_ ? 1'h0 : skew_l6_d3;
-  assign _2236_ = _2237_ ? 1'h0 : skew_l6_d2;
-  assign _2238_ = _2239_ ? 1'h0 : skew_l6_d1;
-  assign _2241_ = _2242_ ? 1'h0 : skew_l6_d0;
-  assign _2243_ = _2244_ ? 1'h0 : in_last;
-  assign _2245_ = _2246_ ? 8'h00 : skew_a6_d4;
-  assign _2247_ = _2248_ ? 8'h00 : skew_a6_d3;
-  assign _2249_ = _2250_ ? 8'h00 : skew_a6_d2;
-  assign _2262_ = _2273_ ? 4'h8 : _2240_;
-  assign _2252_ = _2253_ ? 8'h00 : skew_a6_d1;
-  assign _2254_ = _2255_ ? 8'h00 : skew_a6_d0;
-  assign _2256_ = _2257_ ? 8'h00 : a_in6;
-  assign _2258_ = _2259_ ? 1'h0 : skew_l5_d3;
-  assign _2260_ = _2261_ ? 1'h0 : skew_l5_d2;
-  assign _2263_ = _2264_ ? 1'h0 : skew_l5_d1;
-  assign _2265_ = _2266_ ? 1'h0 : skew_l5_d0;
-  assign _2267_ = _2268_ ? 1'h0 : in_last;
-  assign _2269_ = _2270_ ? 8'h00 : skew_a5_d3;
-  assign _2271_ = _2272_ ? 8'h00 : skew_a5_d2;
-  assign _2284_ = _2295_ ? 1'h0 : _0357_;
-  assign _2274_ = _2275_ ? 8'h00 : skew_a5_d1;
-  assign _2276_ = _2277_ ? 8'h00 : skew_a5_d0;
-  assign _2278_ = _2279_ ? 8'h00 : a_in5;
-  assign _2280_ = _2281_ ? 1'h0 : skew_l4_d2;
-  assign _2282_ = _2283_ ? 1'h0 : skew_l4_d1;
-  assign _2285_ = _2286_ ? 1'h0 : skew_l4_d0;
-  assign _2287_ = _2288_ ? 1'h0 : in_last;
-  assign _2289_ = _2290_ ? 8'h00 : skew_a4_d2;
-  assign _2291_ = _2292_ ? 8'h00 : skew_a4_d1;
-  assign _2293_ = _2294_ ? 8'h00 : skew_a4_d0;
-  assign _2306_ = _2317_ ? 3'h0 : beat_next;
-  assign _2296_ = _2297_ ? 8'h00 : a_in4;
-  assign _2298_ = _2299_ ? 1'h0 : skew_l3_d1;
-  assign _2300_ = _2301_ ? 1'h0 : skew_l3_d0;
-  assign _2302_ = _2303_ ? 1'h0 : in_last;
-  assign _2304_ = _2305_ ? 8'h00 : skew_a3_d1;
-  assign _2307_ = _2308_ ? 8'h00 : skew_a3_d0;
-  assign _2309_ = _2310_ ? 8'h00 : a_in3;
-  assign _2311_ = _2312_ ? 1'h0 : skew_l2_d0;
-  assign _2313_ = _2314_ ? 1'h0 : in_last;
-  assign _2315_ = _2316_ ? 8'h00 : skew_a2_d0;
-  assign _2328_ = _2329_ ? 4'h0 : count_next;
-  assign _2318_ = _2319_ ? 8'h00 : a_in2;
-  assign _2320_ = _2321_ ? 1'h0 : in_last;
-  assign _2322_ = _2323_ ? 8'h00 : a_in1;
-  assign _2324_ = _2325_ ? 1'h0 : _0000_;
-  assign _2326_ = _2327_ ? 1'h0 : i_valid;
-  assign _2330_ = _2331_ ? 26'h0000000 : out_7_7;
-  assign _2332_ = _2333_ ? _1014_[25:0] : _2330_;
-  assign _2334_ = _2335_ ? 26'h0000000 : _0312_;
-  assign _2336_ = _2337_ ? 1'h0 : lr_7_7_d1;
-  assign _2338_ = _2339_ ? 1'h0 : lr_7_7_d0;
-  assign _2340_ = _2341_ ? 1'h0 : l_7_6;
-  assign _2342_ = _2343_ ? 16'h0000 : { _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_, _0994_, _0993_, _0992_, _0991_ };
-  assign _2344_ = _2345_ ? 1'h0 : l_7_6;
-  assign _2346_ = _2347_ ? 8'h00 : a_7_6;
-  assign _2348_ = _2349_ ? 26'h0000000 : out_7_6;
-  assign _2350_ = _2351_ ? _1013_[25:0] : _2348_;
-  assign _2352_ = _2353_ ? 26'h0000000 : _0290_;
-  assign _2354_ = _2355_ ? 1'h0 : lr_7_6_d1;
-  assign _2356_ = _2357_ ? 1'h0 : lr_7_6_d0;
-  assign _2358_ = _2359_ ? 1'h0 : l_7_5;
-  assign _2360_ = _2361_ ? 16'h0000 : { _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_, _0976_, _0975_, _0974_, _0973_ };
-  assign _2362_ = _2363_ ? 1'h0 : l_7_5;
-  assign _2364_ = _2365_ ? 8'h00 : a_7_5;
-  assign _2366_ = _2367_ ? 26'h0000000 : out_7_5;
-  assign _2368_ = _2369_ ? _1012_[25:0] : _2366_;
-  assign _2370_ = _2371_ ? 26'h0000000 : _0268_;
-  assign _2372_ = _2373_ ? 1'h0 : lr_7_5_d1;
-  assign _2374_ = _2375_ ? 1'h0 : lr_7_5_d0;
-  assign _2376_ = _2377_ ? 1'h0 : l_7_4;
-  assign _2378_ = _2379_ ? 16'h0000 : { _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_, _0959_, _0958_, _0957_, _0955_ };
-  assign _2380_ = _2381_ ? 1'h0 : l_7_4;
-  assign _2382_ = _2383_ ? 8'h00 : a_7_4;
-  assign _2384_ = _2385_ ? 26'h0000000 : out_7_4;
-  assign _2386_ = _2387_ ? _1011_[25:0] : _2384_;
-  assign _2388_ = _2389_ ? 26'h0000000 : _0246_;
-  assign _2390_ = _2391_ ? 1'h0 : lr_7_4_d1;
-  assign _2392_ = _2393_ ? 1'h0 : lr_7_4_d0;
-  assign _2394_ = _2395_ ? 1'h0 : l_7_3;
-  assign _2396_ = _2397_ ? 16'h0000 : { _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_, _0941_, _0940_, _0939_, _0938_ };
-  assign _2398_ = _2399_ ? 1'h0 : l_7_3;
-  assign _2400_ = _2401_ ? 8'h00 : a_7_3;
-  assign _2402_ = _2403_ ? 26'h0000000 : out_7_3;
-  assign _2404_ = _2405_ ? _1010_[25:0] : _2402_;
-  assign _2406_ = _2407_ ? 26'h0000000 : _0224_;
-  assign _2408_ = _2409_ ? 1'h0 : lr_7_3_d1;
-  assign _2410_ = _2411_ ? 1'h0 : lr_7_3_d0;
-  assign _2412_ = _2413_ ? 1'h0 : l_7_2;
-  assign _2414_ = _2415_ ? 16'h0000 : { _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_, _0924_, _0922_, _0921_, _0920_ };
-  assign _2416_ = _2417_ ? 1'h0 : l_7_2;
-  assign _2418_ = _2419_ ? 8'h00 : a_7_2;
-  assign _2420_ = _2421_ ? 26'h0000000 : out_7_2;
-  assign _2422_ = _2423_ ? _1009_[25:0] : _2420_;
-  assign _2424_ = _2425_ ? 26'h0000000 : _0201_;
-  assign _2426_ = _2427_ ? 1'h0 : lr_7_2_d1;
-  assign _2428_ = _2429_ ? 1'h0 : lr_7_2_d0;
-  assign _2430_ = _2431_ ? 1'h0 : l_7_1;
-  assign _2432_ = _2433_ ? 16'h0000 : { _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_, _0906_, _0905_, _0904_, _0903_ };
-  assign _2434_ = _2435_ ? 1'h0 : l_7_1;
-  assign _2436_ = _2437_ ? 8'h00 : a_7_1;
-  assign _2438_ = _2439_ ? 26'h0000000 : out_7_1;
-  assign _2440_ = _2441_ ? _1001_[25:0] : _2438_;
-  assign _2442_ = _2443_ ? 26'h0000000 : _0179_;
-  assign _2444_ = _2445_ ? 1'h0 : lr_7_1_d1;
-  assign _2446_ = _2447_ ? 1'h0 : lr_7_1_d0;
-  assign _2448_ = _2449_ ? 1'h0 : l_7_0;
-  assign _2450_ = _2451_ ? 16'h0000 : { _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_, _0887_, _0886_, _0885_, _0884_ };
-  assign _2452_ = _2453_ ? 1'h0 : l_7_0;
-  assign _2454_ = _2455_ ? 8'h00 : a_7_0;
-  assign _2456_ = _2457_ ? 26'h0000000 : out_7_0;
-  assign _2458_ = _2459_ ? _0989_[25:0] : _2456_;
-  assign _2460_ = _2461_ ? 26'h0000000 : _0157_;
-  assign _2462_ = _2463_ ? 1'h0 : lr_7_0_d1;
-  assign _2464_ = _2465_ ? 1'h0 : lr_7_0_d0;
-  assign _2466_ = _2467_ ? 1'h0 : skew_l7_d6;
-  assign _2468_ = _2469_ ? 16'h0000 : { _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_, _0870_, _0869_, _0868_, _0866_ };
-  assign _2470_ = _2471_ ? 1'h0 : skew_l7_d6;
-  assign _2472_ = _2473_ ? 8'h00 : skew_a7_d6;
-  assign _2474_ = _2475_ ? out_7_7 : out_6_7;
-  assign _2476_ = _2477_ ? _0978_[25:0] : _2474_;
-  assign _2478_ = _2479_ ? 26'h0000000 : _0135_;
-  assign _2480_ = _2481_ ? 1'h0 : lr_6_7_d1;
-  assign _2482_ = _2483_ ? 1'h0 : lr_6_7_d0;
-  assign _2484_ = _2485_ ? 1'h0 : l_6_6;
-  assign _2486_ = _2487_ ? 16'h0000 : { _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_, _0852_, _0851_, _0850_, _0849_ };
-  assign _2488_ = _2489_ ? 1'h0 : l_6_6;
-  assign _2490_ = _2491_ ? 8'h00 : a_6_6;
-  assign _2492_ = _2493_ ? out_7_6 : out_6_6;
-  assign _2494_ = _2495_ ? _0967_[25:0] : _2492_;
-  assign _2496_ = _2497_ ? 26'h0000000 : _0113_;
-  assign _2498_ = _2499_ ? 1'h0 : lr_6_6_d1;
-  assign _2500_ = _2501_ ? 1'h0 : lr_6_6_d0;
-  assign _2502_ = _2503_ ? 1'h0 : l_6_5;
-  assign _2504_ = _2505_ ? 16'h0000 : { _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_, _0835_, _0833_, _0832_, _0831_ };
-  assign _2506_ = _2507_ ? 1'h0 : l_6_5;
-  assign _2508_ = _2509_ ? 8'h00 : a_6_5;
-  assign _2510_ = _2511_ ? out_7_5 : out_6_5;
-  assign _2512_ = _2513_ ? _0956_[25:0] : _2510_;
-  assign _2514_ = _2515_ ? 26'h0000000 : _0090_;
-  assign _2516_ = _2517_ ? 1'h0 : lr_6_5_d1;
-  assign _2518_ = _2519_ ? 1'h0 : lr_6_5_d0;
-  assign _2520_ = _2521_ ? 1'h0 : l_6_4;
-  assign _2522_ = _2523_ ? 16'h0000 : { _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_, _0817_, _0816_, _0815_, _0814_ };
-  assign _2524_ = _2525_ ? 1'h0 : l_6_4;
-  assign _2526_ = _2527_ ? 8'h00 : a_6_4;
-  assign _2528_ = _2529_ ? out_7_4 : out_6_4;
-  assign _2530_ = _2531_ ? _0945_[25:0] : _2528_;
-  assign _2532_ = _2533_ ? 26'h0000000 : _0068_;
-  assign _2534_ = _2535_ ? 1'h0 : lr_6_4_d1;
-  assign _2536_ = _2537_ ? 1'h0 : lr_6_4_d0;
-  assign _2538_ = _2539_ ? 1'h0 : l_6_3;
-  assign _2540_ = _2541_ ? 16'h0000 : { _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_, _0799_, _0798_, _0797_, _0796_ };
-  assign _2542_ = _2543_ ? 1'h0 : l_6_3;
-  assign _2544_ = _2545_ ? 8'h00 : a_6_3;
-  assign _2546_ = _2547_ ? out_7_3 : out_6_3;
-  assign _2548_ = _2549_ ? _0934_[25:0] : _2546_;
-  assign _2550_ = _2551_ ? 26'h0000000 : _0046_;
-  assign _2552_ = _2553_ ? 1'h0 : lr_6_3_d1;
-  assign _2554_ = _2555_ ? 1'h0 : lr_6_3_d0;
-  assign _2556_ = _2557_ ? 1'h0 : l_6_2;
-  assign _2558_ = _2559_ ? 16'h0000 : { _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_, _0782_, _0781_, _0780_, _0777_ };
-  assign _2560_ = _2561_ ? 1'h0 : l_6_2;
-  assign _2562_ = _2563_ ? 8'h00 : a_6_2;
-  assign _2564_ = _2565_ ? out_7_2 : out_6_2;
-  assign _2566_ = _2567_ ? _0923_[25:0] : _2564_;
-  assign _2568_ = _2569_ ? 26'h0000000 : _0024_;
-  assign _2570_ = _2571_ ? 1'h0 : lr_6_2_d1;
-  assign _2572_ = _2573_ ? 1'h0 : lr_6_2_d0;
-  assign _2574_ = _2575_ ? 1'h0 : l_6_1;
-  assign _2576_ = _2577_ ? 16'h0000 : { _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_, _0763_, _0762_, _0761_, _0760_ };
-  assign _2578_ = _2579_ ? 1'h0 : l_6_1;
-  assign _2580_ = _2581_ ? 8'h00 : a_6_1;
-  assign _2582_ = _2583_ ? out_7_1 : out_6_1;
-  assign _2584_ = _2585_ ? _0912_[25:0] : _2582_;
-  assign _2586_ = _2587_ ? 26'h0000000 : _0002_;
-  assign _2588_ = _2589_ ? 1'h0 : lr_6_1_d1;
-  assign _2590_ = _2591_ ? 1'h0 : lr_6_1_d0;
-  assign _2592_ = _2593_ ? 1'h0 : l_6_0;
-  assign _2594_ = _2595_ ? 16'h0000 : { _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_, _0746_, _0744_, _0743_, _0742_ };
-  assign _2596_ = _2597_ ? 1'h0 : l_6_0;
-  assign _2598_ = _2599_ ? 8'h00 : a_6_0;
-  assign _2600_ = _2601_ ? out_7_0 : out_6_0;
-  assign _2602_ = _2603_ ? _0901_[25:0] : _2600_;
-  assign _2604_ = _2605_ ? 26'h0000000 : _1884_;
-  assign _2606_ = _2607_ ? 1'h0 : lr_6_0_d1;
-  assign _2608_ = _2609_ ? 1'h0 : lr_6_0_d0;
-  assign _2610_ = _2611_ ? 1'h0 : skew_l6_d5;
-  assign _2612_ = _2613_ ? 16'h0000 : { _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_, _0728_, _0727_, _0726_, _0725_ };
-  assign _2614_ = _2615_ ? 1'h0 : skew_l6_d5;
-  assign _2616_ = _2617_ ? 8'h00 : skew_a6_d5;
-  assign _2618_ = _2619_ ? out_6_7 : out_5_7;
-  assign _2620_ = _2621_ ? _0890_[25:0] : _2618_;
-  assign _2622_ = _2623_ ? 26'h0000000 : _1862_;
-  assign _2624_ = _2625_ ? 1'h0 : lr_5_7_d1;
-  assign _2626_ = _2627_ ? 1'h0 : lr_5_7_d0;
-  assign _2628_ = _2629_ ? 1'h0 : l_5_6;
-  assign _2630_ = _2631_ ? 16'h0000 : { _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_, _0710_, _0709_, _0708_, _0707_ };
-  assign _2632_ = _2633_ ? 1'h0 : l_5_6;
-  assign _2634_ = _2635_ ? 8'h00 : a_5_6;
-  assign _2636_ = _2637_ ? out_6_6 : out_5_6;
-  assign _2638_ = _2639_ ? _0878_[25:0] : _2636_;
-  assign _2640_ = _2641_ ? 26'h0000000 : _1840_;
-  assign _2642_ = _2643_ ? 1'h0 : lr_5_6_d1;
-  assign _2644_ = _2645_ ? 1'h0 : lr_5_6_d0;
-  assign _2646_ = _2647_ ? 1'h0 : l_5_5;
-  assign _2648_ = _2649_ ? 16'h0000 : { _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_, _0693_, _0692_, _0691_, _0689_ };
-  assign _2650_ = _2651_ ? 1'h0 : l_5_5;
-  assign _2652_ = _2653_ ? 8'h00 : a_5_5;
-  assign _2654_ = _2655_ ? out_6_5 : out_5_5;
-  assign _2656_ = _2657_ ? _0867_[25:0] : _2654_;
-  assign _2658_ = _2659_ ? 26'h0000000 : _1818_;
-  assign _2660_ = _2661_ ? 1'h0 : lr_5_5_d1;
-  assign _2662_ = _2663_ ? 1'h0 : lr_5_5_d0;
-  assign _2664_ = _2665_ ? 1'h0 : l_5_4;
-  assign _2666_ = _2667_ ? 16'h0000 : { _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_, _0675_, _0674_, _0673_, _0672_ };
-  assign _2668_ = _2669_ ? 1'h0 : l_5_4;
-  assign _2670_ = _2671_ ? 8'h00 : a_5_4;
-  assign _2672_ = _2673_ ? out_6_4 : out_5_4;
-  assign _2674_ = _2675_ ? _0856_[25:0] : _2672_;
-  assign _2676_ = _2677_ ? 26'h0000000 : _1796_;
-  assign _2678_ = _2679_ ? 1'h0 : lr_5_4_d1;
-  assign _2680_ = _2681_ ? 1'h0 : lr_5_4_d0;
-  assign _2682_ = _2683_ ? 1'h0 : l_5_3;
-  assign _2684_ = _2685_ ? 16'h0000 : { _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_, _0657_, _0655_, _0654_, _0653_ };
-  assign _2686_ = _2687_ ? 1'h0 : l_5_3;
-  assign _2688_ = _2689_ ? 8'h00 : a_5_3;
-  assign _2690_ = _2691_ ? out_6_3 : out_5_3;
-  assign _2692_ = _2693_ ? _0845_[25:0] : _2690_;
-  assign _2694_ = _2695_ ? 26'h0000000 : _1773_;
-  assign _2696_ = _2697_ ? 1'h0 : lr_5_3_d1;
-  assign _2698_ = _2699_ ? 1'h0 : lr_5_3_d0;
-  assign _2700_ = _2701_ ? 1'h0 : l_5_2;
-  assign _2702_ = _2703_ ? 16'h0000 : { _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_, _0639_, _0638_, _0637_, _0636_ };
-  assign _2704_ = _2705_ ? 1'h0 : l_5_2;
-  assign _2706_ = _2707_ ? 8'h00 : a_5_2;
-  assign _2708_ = _2709_ ? out_6_2 : out_5_2;
-  assign _2710_ = _2711_ ? _0834_[25:0] : _2708_;
-  assign _2712_ = _2713_ ? 26'h0000000 : _1751_;
-  assign _2714_ = _2715_ ? 1'h0 : lr_5_2_d1;
-  assign _2716_ = _2717_ ? 1'h0 : lr_5_2_d0;
-  assign _2718_ = _2719_ ? 1'h0 : l_5_1;
-  assign _2720_ = _2721_ ? 16'h0000 : { _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_, _0621_, _0620_, _0619_, _0618_ };
-  assign _2722_ = _2723_ ? 1'h0 : l_5_1;
-  assign _2724_ = _2725_ ? 8'h00 : a_5_1;
-  assign _2726_ = _2727_ ? out_6_1 : out_5_1;
-  assign _2728_ = _2729_ ? _0823_[25:0] : _2726_;
-  assign _2730_ = _2731_ ? 26'h0000000 : _1729_;
-  assign _2732_ = _2733_ ? 1'h0 : lr_5_1_d1;
-  assign _2734_ = _2735_ ? 1'h0 : lr_5_1_d0;
-  assign _2736_ = _2737_ ? 1'h0 : l_5_0;
-  assign _2738_ = _2739_ ? 16'h0000 : { _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_, _0604_, _0603_, _0602_, _0600_ };
-  assign _2740_ = _2741_ ? 1'h0 : l_5_0;
-  assign _2742_ = _2743_ ? 8'h00 : a_5_0;
-  assign _2744_ = _2745_ ? out_6_0 : out_5_0;
-  assign _2746_ = _2747_ ? _0812_[25:0] : _2744_;
-  assign _2748_ = _2749_ ? 26'h0000000 : _1707_;
-  assign _2750_ = _2751_ ? 1'h0 : lr_5_0_d1;
-  assign _2752_ = _2753_ ? 1'h0 : lr_5_0_d0;
-  assign _2754_ = _2755_ ? 1'h0 : skew_l5_d4;
-  assign _2756_ = _2757_ ? 16'h0000 : { _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_, _0586_, _0585_, _0584_, _0583_ };
-  assign _2758_ = _2759_ ? 1'h0 : skew_l5_d4;
-  assign _2760_ = _2761_ ? 8'h00 : skew_a5_d4;
-  assign _2762_ = _2763_ ? out_5_7 : out_4_7;
-  assign _2764_ = _2765_ ? _0801_[25:0] : _2762_;
-  assign _2766_ = _2767_ ? 26'h0000000 : _1685_;
-  assign _2768_ = _2769_ ? 1'h0 : lr_4_7_d1;
-  assign _2770_ = _2771_ ? 1'h0 : lr_4_7_d0;
-  assign _2772_ = _2773_ ? 1'h0 : l_4_6;
-  assign _2774_ = _2775_ ? 16'h0000 : { _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_, _0569_, _0567_, _0566_, _0565_ };
-  assign _2776_ = _2777_ ? 1'h0 : l_4_6;
-  assign _2778_ = _2779_ ? 8'h00 : a_4_6;
-  assign _2780_ = _2781_ ? out_5_6 : out_4_6;
-  assign _2782_ = _2783_ ? _0790_[25:0] : _2780_;
-  assign _2784_ = _2785_ ? 26'h0000000 : _1662_;
-  assign _2786_ = _2787_ ? 1'h0 : lr_4_6_d1;
-  assign _2788_ = _2789_ ? 1'h0 : lr_4_6_d0;
-  assign _2790_ = _2791_ ? 1'h0 : l_4_5;
-  assign _2792_ = _2793_ ? 16'h0000 : { _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_, _0550_, _0549_, _0548_, _0547_ };
-  assign _2794_ = _2795_ ? 1'h0 : l_4_5;
-  assign _2796_ = _2797_ ? 8'h00 : a_4_5;
-  assign _2798_ = _2799_ ? out_5_5 : out_4_5;
-  assign _2800_ = _2801_ ? _0779_[25:0] : _2798_;
-  assign _2802_ = _2803_ ? 26'h0000000 : _1640_;
-  assign _2804_ = _2805_ ? 1'h0 : lr_4_5_d1;
-  assign _2806_ = _2807_ ? 1'h0 : lr_4_5_d0;
-  assign _2808_ = _2809_ ? 1'h0 : l_4_4;
-  assign _2810_ = _2811_ ? 16'h0000 : { _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_, _0532_, _0531_, _0530_, _0529_ };
-  assign _2812_ = _2813_ ? 1'h0 : l_4_4;
-  assign _2814_ = _2815_ ? 8'h00 : a_4_4;
-  assign _2816_ = _2817_ ? out_5_4 : out_4_4;
-  assign _2818_ = _2819_ ? _0767_[25:0] : _2816_;
-  assign _2820_ = _2821_ ? 26'h0000000 : _1618_;
-  assign _2822_ = _2823_ ? 1'h0 : lr_4_4_d1;
-  assign _2824_ = _2825_ ? 1'h0 : lr_4_4_d0;
-  assign _2826_ = _2827_ ? 1'h0 : l_4_3;
-  assign _2828_ = _2829_ ? 16'h0000 : { _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_, _0515_, _0514_, _0513_, _0511_ };
-  assign _2830_ = _2831_ ? 1'h0 : l_4_3;
-  assign _2832_ = _2833_ ? 8'h00 : a_4_3;
-  assign _2834_ = _2835_ ? out_5_3 : out_4_3;
-  assign _2836_ = _2837_ ? _0756_[25:0] : _2834_;
-  assign _2838_ = _2839_ ? 26'h0000000 : _1596_;
-  assign _2840_ = _2841_ ? 1'h0 : lr_4_3_d1;
-  assign _2842_ = _2843_ ? 1'h0 : lr_4_3_d0;
-  assign _2844_ = _2845_ ? 1'h0 : l_4_2;
-  assign _2846_ = _2847_ ? 16'h0000 : { _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_, _0497_, _0496_, _0495_, _0494_ };
-  assign _2848_ = _2849_ ? 1'h0 : l_4_2;
-  assign _2850_ = _2851_ ? 8'h00 : a_4_2;
-  assign _2852_ = _2853_ ? out_5_2 : out_4_2;
-  assign _2854_ = _2855_ ? _0745_[25:0] : _2852_;
-  assign _2856_ = _2857_ ? 26'h0000000 : _1574_;
-  assign _2858_ = _2859_ ? 1'h0 : lr_4_2_d1;
-  assign _2860_ = _2861_ ? 1'h0 : lr_4_2_d0;
-  assign _2862_ = _2863_ ? 1'h0 : l_4_1;
-  assign _2864_ = _2865_ ? 16'h0000 : { _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_, _0480_, _0478_, _0477_, _0476_ };
-  assign _2866_ = _2867_ ? 1'h0 : l_4_1;
-  assign _2868_ = _2869_ ? 8'h00 : a_4_1;
-  assign _2870_ = _2871_ ? out_5_1 : out_4_1;
-  assign _2872_ = _2873_ ? _0734_[25:0] : _2870_;
-  assign _2874_ = _2875_ ? 26'h0000000 : _1551_;
-  assign _2876_ = _2877_ ? 1'h0 : lr_4_1_d1;
-  assign _2878_ = _2879_ ? 1'h0 : lr_4_1_d0;
-  assign _2880_ = _2881_ ? 1'h0 : l_4_0;
-  assign _2882_ = _2883_ ? 16'h0000 : { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ };
-  assign _2884_ = _2885_ ? 1'h0 : l_4_0;
-  assign _2886_ = _2887_ ? 8'h00 : a_4_0;
-  assign _2888_ = _2889_ ? out_5_0 : out_4_0;
-  assign _2890_ = _2891_ ? _0723_[25:0] : _2888_;
-  assign _2892_ = _2893_ ? 26'h0000000 : _1529_;
-  assign _2894_ = _2895_ ? 1'h0 : lr_4_0_d1;
-  assign _2896_ = _2897_ ? 1'h0 : lr_4_0_d0;
-  assign _2898_ = _2899_ ? 1'h0 : skew_l4_d3;
-  assign _2900_ = _2901_ ? 16'h0000 : { _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_, _0443_, _0442_, _0441_, _0440_ };
-  assign _2902_ = _2903_ ? 1'h0 : skew_l4_d3;
-  assign _2904_ = _2905_ ? 8'h00 : skew_a4_d3;
-  assign _2906_ = _2907_ ? out_4_7 : out_3_7;
-  assign _2908_ = _2909_ ? _0712_[25:0] : _2906_;
-  assign _2910_ = _2911_ ? 26'h0000000 : _1507_;
-  assign _2912_ = _2913_ ? 1'h0 : lr_3_7_d1;
-  assign _2914_ = _2915_ ? 1'h0 : lr_3_7_d0;
-  assign _2916_ = _2917_ ? 1'h0 : l_3_6;
-  assign _2918_ = _2919_ ? 16'h0000 : { _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_, _0426_, _0425_, _0424_, _0422_ };
-  assign _2920_ = _2921_ ? 1'h0 : l_3_6;
-  assign _2922_ = _2923_ ? 8'h00 : a_3_6;
-  assign _2924_ = _2925_ ? out_4_6 : out_3_6;
-  assign _2926_ = _2927_ ? _0701_[25:0] : _2924_;
-  assign _2928_ = _2929_ ? 26'h0000000 : _1485_;
-  assign _2930_ = _2931_ ? 1'h0 : lr_3_6_d1;
-  assign _2932_ = _2933_ ? 1'h0 : lr_3_6_d0;
-  assign _2934_ = _2935_ ? 1'h0 : l_3_5;
-  assign _2936_ = _2937_ ? 16'h0000 : { _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_, _0408_, _0407_, _0406_, _0405_ };
-  assign _2938_ = _2939_ ? 1'h0 : l_3_5;
-  assign _2940_ = _2941_ ? 8'h00 : a_3_5;
-  assign _2942_ = _2943_ ? out_4_5 : out_3_5;
-  assign _2944_ = _2945_ ? _0690_[25:0] : _2942_;
-  assign _2946_ = _2947_ ? 26'h0000000 : _1463_;
-  assign _2948_ = _2949_ ? 1'h0 : lr_3_5_d1;
-  assign _2950_ = _2951_ ? 1'h0 : lr_3_5_d0;
-  assign _2952_ = _2953_ ? 1'h0 : l_3_4;
-  assign _2954_ = _2955_ ? 16'h0000 : { _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_, _0391_, _0389_, _0388_, _0387_ };
-  assign _2956_ = _2957_ ? 1'h0 : l_3_4;
-  assign _2958_ = _2959_ ? 8'h00 : a_3_4;
-  assign _2960_ = _2961_ ? out_4_4 : out_3_4;
-  assign _2962_ = _2963_ ? _0679_[25:0] : _2960_;
-  assign _2964_ = _2965_ ? 26'h0000000 : _1440_;
-  assign _2966_ = _2967_ ? 1'h0 : lr_3_4_d1;
-  assign _2968_ = _2969_ ? 1'h0 : lr_3_4_d0;
-  assign _2970_ = _2971_ ? 1'h0 : l_3_3;
-  assign _2972_ = _2973_ ? 16'h0000 : { _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_ };
-  assign _2974_ = _2975_ ? 1'h0 : l_3_3;
-  assign _2976_ = _2977_ ? 8'h00 : a_3_3;
-  assign _2978_ = _2979_ ? out_4_3 : out_3_3;
-  assign _2980_ = _2981_ ? _0668_[25:0] : _2978_;
-  assign _2982_ = _2983_ ? 26'h0000000 : _1418_;
-  assign _2984_ = _2985_ ? 1'h0 : lr_3_3_d1;
-  assign _2986_ = _2987_ ? 1'h0 : lr_3_3_d0;
-  assign _2988_ = _2989_ ? 1'h0 : l_3_2;
-  assign _2990_ = _2991_ ? 16'h0000 : { _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_, _0355_, _0354_, _0353_, _0352_ };
-  assign _2992_ = _2993_ ? 1'h0 : l_3_2;
-  assign _2994_ = _2995_ ? 8'h00 : a_3_2;
-  assign _2996_ = _2997_ ? out_4_2 : out_3_2;
-  assign _2998_ = _2999_ ? _0656_[25:0] : _2996_;
-  assign _3000_ = _3001_ ? 26'h0000000 : _1396_;
-  assign _3002_ = _3003_ ? 1'h0 : lr_3_2_d1;
-  assign _3004_ = _3005_ ? 1'h0 : lr_3_2_d0;
-  assign _3006_ = _3007_ ? 1'h0 : l_3_1;
-  assign _3008_ = _3009_ ? 16'h0000 : { _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_, _0333_ };
-  assign _3010_ = _3011_ ? 1'h0 : l_3_1;
-  assign _3012_ = _3013_ ? 8'h00 : a_3_1;
-  assign _3014_ = _3015_ ? out_4_1 : out_3_1;
-  assign _3016_ = _3017_ ? _0645_[25:0] : _3014_;
-  assign _3018_ = _3019_ ? 26'h0000000 : _1374_;
-  assign _3020_ = _3021_ ? 1'h0 : lr_3_1_d1;
-  assign _3022_ = _3023_ ? 1'h0 : lr_3_1_d0;
-  assign _3024_ = _3025_ ? 1'h0 : l_3_0;
-  assign _3026_ = _3027_ ? 16'h0000 : { _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_, _0319_, _0318_, _0317_, _0316_ };
-  assign _3028_ = _3029_ ? 1'h0 : l_3_0;
-  assign _3030_ = _3031_ ? 8'h00 : a_3_0;
-  assign _3032_ = _3033_ ? out_4_0 : out_3_0;
-  assign _3034_ = _3035_ ? _0634_[25:0] : _3032_;
-  assign _3036_ = _3037_ ? 26'h0000000 : _1352_;
-  assign _3038_ = _3039_ ? 1'h0 : lr_3_0_d1;
-  assign _3040_ = _3041_ ? 1'h0 : lr_3_0_d0;
-  assign _3042_ = _3043_ ? 1'h0 : skew_l3_d2;
-  assign _3044_ = _3045_ ? 16'h0000 : { _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_, _0302_, _0300_, _0299_, _0298_ };
-  assign _3046_ = _3047_ ? 1'h0 : skew_l3_d2;
-  assign _3048_ = _3049_ ? 8'h00 : skew_a3_d2;
-  assign _3050_ = _3051_ ? out_3_7 : out_2_7;
-  assign _3052_ = _3053_ ? _0623_[25:0] : _3050_;
-  assign _3054_ = _3055_ ? 26'h0000000 : _1329_;
-  assign _3056_ = _3057_ ? 1'h0 : lr_2_7_d1;
-  assign _3058_ = _3059_ ? 1'h0 : lr_2_7_d0;
-  assign _3060_ = _3061_ ? 1'h0 : l_2_6;
-  assign _3062_ = _3063_ ? 16'h0000 : { _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_, _0284_, _0283_, _0282_, _0281_ };
-  assign _3064_ = _3065_ ? 1'h0 : l_2_6;
-  assign _3066_ = _3067_ ? 8'h00 : a_2_6;
-  assign _3068_ = _3069_ ? out_3_6 : out_2_6;
-  assign _3070_ = _3071_ ? _0612_[25:0] : _3068_;
-  assign _3072_ = _3073_ ? 26'h0000000 : _1307_;
-  assign _3074_ = _3075_ ? 1'h0 : lr_2_6_d1;
-  assign _3076_ = _3077_ ? 1'h0 : lr_2_6_d0;
-  assign _3078_ = _3079_ ? 1'h0 : l_2_5;
-  assign _3080_ = _3081_ ? 16'h0000 : { _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_, _0266_, _0265_, _0264_, _0263_ };
-  assign _3082_ = _3083_ ? 1'h0 : l_2_5;
-  assign _3084_ = _3085_ ? 8'h00 : a_2_5;
-  assign _3086_ = _3087_ ? out_3_5 : out_2_5;
-  assign _3088_ = _3089_ ? _0601_[25:0] : _3086_;
-  assign _3090_ = _3091_ ? 26'h0000000 : _1285_;
-  assign _3092_ = _3093_ ? 1'h0 : lr_2_5_d1;
-  assign _3094_ = _3095_ ? 1'h0 : lr_2_5_d0;
-  assign _3096_ = _3097_ ? 1'h0 : l_2_4;
-  assign _3098_ = _3099_ ? 16'h0000 : { _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_, _0249_, _0248_, _0247_, _0245_ };
-  assign _3100_ = _3101_ ? 1'h0 : l_2_4;
-  assign _3102_ = _3103_ ? 8'h00 : a_2_4;
-  assign _3104_ = _3105_ ? out_3_4 : out_2_4;
-  assign _3106_ = _3107_ ? _0590_[25:0] : _3104_;
-  assign _3108_ = _3109_ ? 26'h0000000 : _1263_;
-  assign _3110_ = _3111_ ? 1'h0 : lr_2_4_d1;
-  assign _3112_ = _3113_ ? 1'h0 : lr_2_4_d0;
-  assign _3114_ = _3115_ ? 1'h0 : l_2_3;
-  assign _3116_ = _3117_ ? 16'h0000 : { _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_, _0231_, _0230_, _0229_, _0228_ };
-  assign _3118_ = _3119_ ? 1'h0 : l_2_3;
-  assign _3120_ = _3121_ ? 8'h00 : a_2_3;
-  assign _3122_ = _3123_ ? out_3_3 : out_2_3;
-  assign _3124_ = _3125_ ? _0579_[25:0] : _3122_;
-  assign _3126_ = _3127_ ? 26'h0000000 : _1241_;
-  assign _3128_ = _3129_ ? 1'h0 : lr_2_3_d1;
-  assign _3130_ = _3131_ ? 1'h0 : lr_2_3_d0;
-  assign _3132_ = _3133_ ? 1'h0 : l_2_2;
-  assign _3134_ = _3135_ ? 16'h0000 : { _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_, _0213_, _0211_, _0210_, _0209_ };
-  assign _3136_ = _3137_ ? 1'h0 : l_2_2;
-  assign _3138_ = _3139_ ? 8'h00 : a_2_2;
-  assign _3140_ = _3141_ ? out_3_2 : out_2_2;
-  assign _3142_ = _3143_ ? _0568_[25:0] : _3140_;
-  assign _3144_ = _3145_ ? 26'h0000000 : _1218_;
-  assign _3146_ = _3147_ ? 1'h0 : lr_2_2_d1;
-  assign _3148_ = _3149_ ? 1'h0 : lr_2_2_d0;
-  assign _3150_ = _3151_ ? 1'h0 : l_2_1;
-  assign _3152_ = _3153_ ? 16'h0000 : { _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_, _0195_, _0194_, _0193_, _0192_ };
-  assign _3154_ = _3155_ ? 1'h0 : l_2_1;
-  assign _3156_ = _3157_ ? 8'h00 : a_2_1;
-  assign _3158_ = _3159_ ? out_3_1 : out_2_1;
-  assign _3160_ = _3161_ ? _0557_[25:0] : _3158_;
-  assign _3162_ = _3163_ ? 26'h0000000 : _1196_;
-  assign _3164_ = _3165_ ? 1'h0 : lr_2_1_d1;
-  assign _3166_ = _3167_ ? 1'h0 : lr_2_1_d0;
-  assign _3168_ = _3169_ ? 1'h0 : l_2_0;
-  assign _3170_ = _3171_ ? 16'h0000 : { _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_, _0177_, _0176_, _0175_, _0174_ };
-  assign _3172_ = _3173_ ? 1'h0 : l_2_0;
-  assign _3174_ = _3175_ ? 8'h00 : a_2_0;
-  assign _3176_ = _3177_ ? out_3_0 : out_2_0;
-  assign _3178_ = _3179_ ? _0545_[25:0] : _3176_;
-  assign _3180_ = _3181_ ? 26'h0000000 : _1174_;
-  assign _3182_ = _3183_ ? 1'h0 : lr_2_0_d1;
-  assign _3184_ = _3185_ ? 1'h0 : lr_2_0_d0;
-  assign _3186_ = _3187_ ? 1'h0 : skew_l2_d1;
+    drain_beat <= _1680_;
+  always @(posedge clk)
+    drain_advance <= _1681_;
+  always @(posedge clk)
+    drain_valid <= _1683_;
+  always @(posedge clk)
+    drain_0 <= _1684_;
+  always @(posedge clk)
+    drain_1 <= _1685_;
+  always @(posedge clk)
+    drain_2 <= _1686_;
+  always @(posedge clk)
+    drain_3 <= _1687_;
+  always @(posedge clk)
+    drain_4 <= _1688_;
+  always @(posedge clk)
+    drain_5 <= _1689_;
+  always @(posedge clk)
+    drain_6 <= _1690_;
+  always @(posedge clk)
+    drain_7 <= _1691_;
+  assign _1870_ = _1871_ ? 26'h0000000 : _0223_;
+  assign _1872_ = _1873_ ? 1'h0 : lr_1_2_d1;
+  assign _1874_ = _1875_ ? 1'h0 : lr_1_2_d0;
+  assign _1876_ = _1877_ ? 1'h0 : l_1_1;
+  assign _1878_ = _1879_ ? 16'h0000 : { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1869_ };
+  assign _1880_ = _1881_ ? 1'h0 : l_1_1;
+  assign _1882_ = _1883_ ? 8'h00 : a_1_1;
+  assign _1884_ = _1885_ ? _1737_[25:0] : out_1_1;
+  assign _1886_ = _1887_ ? 26'h0000000 : _0112_;
+  assign _1888_ = _1889_ ? 1'h0 : lr_1_1_d1;
+  assign _1890_ = _1891_ ? 1'h0 : lr_1_1_d0;
+  assign _1892_ = _1893_ ? 1'h0 : l_1_0;
+  assign _1894_ = _1895_ ? 16'h0000 : { _1868_, _1867_, _1866_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_ };
+  assign _1896_ = _1897_ ? 1'h0 : l_1_0;
+  assign _1898_ = _1899_ ? 8'h00 : a_1_0;
+  assign _1900_ = _1901_ ? _1726_[25:0] : out_1_0;
+  assign _1902_ = _1903_ ? 26'h0000000 : _0001_;
+  assign _1904_ = _1905_ ? 1'h0 : lr_1_0_d1;
+  assign _1906_ = _1907_ ? 1'h0 : lr_1_0_d0;
+  assign _1908_ = _1909_ ? 1'h0 : skew_l1_d0;
+  assign _1910_ = _1911_ ? 16'h0000 : { _1851_, _1850_, _1849_, _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1840_, _1839_, _1838_, _1836_, _1835_, _1834_ };
+  assign _1912_ = _1913_ ? 1'h0 : skew_l1_d0;
+  assign _1914_ = _1915_ ? 8'h00 : skew_a1_d0;
+  assign _1916_ = _1917_ ? _1715_[25:0] : out_0_7;
+  assign _1918_ = _1919_ ? 26'h0000000 : _1759_;
+  assign _1920_ = _1921_ ? 1'h0 : lr_0_7_d1;
+  assign _1922_ = _1923_ ? 1'h0 : lr_0_7_d0;
+  assign _1924_ = _1925_ ? 1'h0 : l_0_6;
+  assign _1926_ = _1927_ ? 16'h0000 : { _1833_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1818_, _1817_ };
+  assign _1928_ = _1929_ ? 1'h0 : l_0_6;
+  assign _1930_ = _1931_ ? 8'h00 : a_0_6;
+  assign _1932_ = _1933_ ? _1704_[25:0] : out_0_6;
+  assign _1934_ = _1935_ ? 26'h0000000 : _1648_;
+  assign _1936_ = _1937_ ? 1'h0 : lr_0_6_d1;
+  assign _1938_ = _1939_ ? 1'h0 : lr_0_6_d0;
+  assign _1940_ = _1941_ ? 1'h0 : l_0_5;
+  assign _1942_ = _1943_ ? 16'h0000 : { _1816_, _1814_, _1813_, _1812_, _1811_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1803_, _1802_, _1801_, _1800_, _1799_ };
+  assign _1944_ = _1945_ ? 1'h0 : l_0_5;
+  assign _1946_ = _1947_ ? 8'h00 : a_0_5;
+  assign _1948_ = _1949_ ? _1693_[25:0] : out_0_5;
+  assign _1950_ = _1951_ ? 26'h0000000 : _1537_;
+  assign _1952_ = _1953_ ? 1'h0 : lr_0_5_d1;
+  assign _1954_ = _1955_ ? 1'h0 : lr_0_5_d0;
+  assign _1956_ = _1957_ ? 1'h0 : l_0_4;
+  assign _1958_ = _1959_ ? 16'h0000 : { _1798_, _1797_, _1796_, _1795_, _1794_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1784_, _1783_, _1781_ };
+  assign _1960_ = _1961_ ? 1'h0 : l_0_4;
+  assign _1962_ = _1963_ ? 8'h00 : a_0_4;
+  assign _1964_ = _1965_ ? _1682_[25:0] : out_0_4;
+  assign _1966_ = _1967_ ? 26'h0000000 : _1426_;
+  assign _1968_ = _1969_ ? 1'h0 : lr_0_4_d1;
+  assign _1970_ = _1971_ ? 1'h0 : lr_0_4_d0;
+  assign _1972_ = _1973_ ? 1'h0 : l_0_3;
+  assign _1974_ = _1975_ ? 16'h0000 : { _1780_, _1779_, _1778_, _1777_, _1776_, _1775_, _1774_, _1773_, _1772_, _1770_, _1769_, _1768_, _1767_, _1766_, _1765_, _1764_ };
+  assign _1976_ = _1977_ ? 1'h0 : l_0_3;
+  assign _1978_ = _1979_ ? 8'h00 : a_0_3;
+  assign _1980_ = _1981_ ? _1671_[25:0] : out_0_3;
+  assign _1982_ = _1983_ ? 26'h0000000 : _1315_;
+  assign _1984_ = _1985_ ? 1'h0 : lr_0_3_d1;
+  assign _1986_ = _1987_ ? 1'h0 : lr_0_3_d0;
+  assign _1988_ = _1989_ ? 1'h0 : l_0_2;
+  assign _1990_ = _1991_ ? 16'h0000 : { _1763_, _1762_, _1761_, _1758_, _1757_, _1756_, _1755_, _1754_, _1753_, _1752_, _1751_, _1750_, _1749_, _1747_, _1746_, _1745_ };
+  assign _1992_ = _1993_ ? 1'h0 : l_0_2;
+  assign _1994_ = _1995_ ? 8'h00 : a_0_2;
+  assign _1996_ = _1997_ ? _1660_[25:0] : out_0_2;
+  assign _1998_ = _1999_ ? 26'h0000000 : _1204_;
+  assign _2000_ = _2001_ ? 1'h0 : lr_0_2_d1;
+  assign _2002_ = _2003_ ? 1'h0 : lr_0_2_d0;
+  assign _2004_ = _2005_ ? 1'h0 : l_0_1;
+  assign _2006_ = _2007_ ? 16'h0000 : { _1744_, _1743_, _1742_, _1741_, _1740_, _1739_, _1738_, _1736_, _1735_, _1734_, _1733_, _1732_, _1731_, _1730_, _1729_, _1728_ };
+  assign _2008_ = _2009_ ? 1'h0 : l_0_1;
+  assign _2010_ = _2011_ ? 8'h00 : a_0_1;
+  assign _2012_ = _2013_ ? _1649_[25:0] : out_0_1;
+  assign _2014_ = _2015_ ? 26'h0000000 : _1093_;
+  assign _2016_ = _2017_ ? 1'h0 : lr_0_1_d1;
+  assign _2018_ = _2019_ ? 1'h0 : lr_0_1_d0;
+  assign _2020_ = _2021_ ? 1'h0 : l_0_0;
+  assign _2022_ = _2023_ ? 16'h0000 : { _1727_, _1725_, _1724_, _1723_, _1722_, _1721_, _1720_, _1719_, _1718_, _1717_, _1716_, _1714_, _1713_, _1712_, _1711_, _1710_ };
+  assign _2024_ = _2025_ ? 1'h0 : l_0_0;
+  assign _2026_ = _2027_ ? 8'h00 : a_0_0;
+  assign _2028_ = _2029_ ? _1637_[25:0] : out_0_0;
+  assign _2030_ = _2031_ ? 26'h0000000 : _0982_;
+  assign _2032_ = _2033_ ? 1'h0 : lr_0_0_d1;
+  assign _2034_ = _2035_ ? 1'h0 : lr_0_0_d0;
+  assign _2036_ = _2037_ ? 1'h0 : in_last;
+  assign _2038_ = _2039_ ? 16'h0000 : { _1709_, _1708_, _1707_, _1706_, _1705_, _1703_, _1702_, _1701_, _1700_, _1699_, _1698_, _1697_, _1696_, _1695_, _1694_, _1692_ };
+  assign _2040_ = _2041_ ? 1'h0 : in_last;
+  assign _2042_ = _2043_ ? 8'h00 : a_in0;
+  assign _2044_ = _2045_ ? 1'h0 : skew_l7_d5;
+  assign _2046_ = _2047_ ? 1'h0 : skew_l7_d4;
+  assign _2048_ = _2049_ ? 1'h0 : skew_l7_d3;
+  assign _2050_ = _2051_ ? 1'h0 : skew_l7_d2;
+  assign _2052_ = _2053_ ? 1'h0 : skew_l7_d1;
+  assign _2054_ = _2055_ ? 1'h0 : skew_l7_d0;
+  assign _2056_ = _2057_ ? 1'h0 : in_last;
+  assign _2058_ = _2059_ ? 8'h00 : skew_a7_d5;
+  assign _2060_ = _2061_ ? 8'h00 : skew_a7_d4;
+  assign _2062_ = _2063_ ? 8'h00 : skew_a7_d3;
+  assign _2064_ = _2065_ ? 8'h00 : skew_a7_d2;
+  assign _2066_ = _2067_ ? 8'h00 : skew_a7_d1;
+  assign _2068_ = _2069_ ? 8'h00 : skew_a7_d0;
+  assign _2070_ = _2071_ ? 8'h00 : a_in7;
+  assign _2072_ = _2073_ ? 1'h0 : skew_l6_d4;
+  assign _2074_ = _2075_ ? 1'h0 : skew_l6_d3;
+  assign _2076_ = _2077_ ? 1'h0 : skew_l6_d2;
+  assign _2078_ = _2079_ ? 1'h0 : skew_l6_d1;
+  assign _2080_ = _2081_ ? 1'h0 : skew_l6_d0;
+  assign _2082_ = _2083_ ? 1'h0 : in_last;
+  assign _2084_ = _2085_ ? 8'h00 : skew_a6_d4;
+  assign _2086_ = _2087_ ? 8'h00 : skew_a6_d3;
+  assign _2088_ = _2089_ ? 8'h00 : skew_a6_d2;
+  assign _2090_ = _2091_ ? 8'h00 : skew_a6_d1;
+  assign _2092_ = _2093_ ? 8'h00 : skew_a6_d0;
+  assign _2094_ = _2095_ ? 8'h00 : a_in6;
+  assign _2096_ = _2097_ ? 1'h0 : skew_l5_d3;
+  assign _2098_ = _2099_ ? 1'h0 : skew_l5_d2;
+  assign _2100_ = _2101_ ? 1'h0 : skew_l5_d1;
+  assign _2102_ = _2103_ ? 1'h0 : skew_l5_d0;
+  assign _2104_ = _2105_ ? 1'h0 : in_last;
+  assign _2106_ = _2107_ ? 8'h00 : skew_a5_d3;
+  assign _2108_ = _2109_ ? 8'h00 : skew_a5_d2;
+  assign _2110_ = _2111_ ? 8'h00 : skew_a5_d1;
+  assign _2112_ = _2113_ ? 8'h00 : skew_a5_d0;
+  assign _2114_ = _2115_ ? 8'h00 : a_in5;
+  assign _2116_ = _2117_ ? 1'h0 : skew_l4_d2;
+  assign _2118_ = _2119_ ? 1'h0 : skew_l4_d1;
+  assign _2120_ = _2121_ ? 1'h0 : skew_l4_d0;
+  assign _2122_ = _2123_ ? 1'h0 : in_last;
+  assign _2124_ = _2125_ ? 8'h00 : skew_a4_d2;
+  assign _2126_ = _2127_ ? 8'h00 : skew_a4_d1;
+  assign _2128_ = _2129_ ? 8'h00 : skew_a4_d0;
+  assign _2130_ = _2131_ ? 8'h00 : a_in4;
+  assign _2132_ = _2133_ ? 1'h0 : skew_l3_d1;
+  assign _2134_ = _2135_ ? 1'h0 : skew_l3_d0;
+  assign _2136_ = _2137_ ? 1'h0 : in_last;
+  assign _2138_ = _2139_ ? 8'h00 : skew_a3_d1;
+  assign _2140_ = _2141_ ? 8'h00 : skew_a3_d0;
+  assign _2142_ = _2143_ ? 8'h00 : a_in3;
+  assign _2144_ = _2145_ ? 1'h0 : skew_l2_d0;
+  assign _2146_ = _2147_ ? 1'h0 : in_last;
+  assign _2148_ = _2149_ ? 8'h00 : skew_a2_d0;
+  assign _2160_ = _2161_ ? _0523_[2:0] : drain_beat;
+  assign _2150_ = _2151_ ? 8'h00 : a_in2;
+  assign _2152_ = _2153_ ? 1'h0 : in_last;
+  assign _2154_ = _2155_ ? 8'h00 : a_in1;
+  assign _2156_ = _2157_ ? 1'h0 : _0000_;
+  assign _2158_ = _2159_ ? 1'h0 : i_valid;
+  assign _2162_ = _2163_ ? 3'h0 : _2160_;
+  assign _2164_ = _2165_ ? _0490_[3:0] : drain_count;
+  assign _2166_ = _2167_ ? 4'h8 : _2164_;
+  assign _2168_ = _2169_ ? 1'h0 : draining;
+  assign _2170_ = _2171_ ? 1'h0 : _1538_;
+  assign _2172_ = _2173_ ? 3'h0 : beat_next;
+  assign _2174_ = _2175_ ? 4'h0 : count_next;
+  assign _2176_ = _2177_ ? _1504_[2:0] : drain_row;
+  assign _2178_ = _2179_ ? 3'h0 : _2176_;
+  assign _2180_ = _2181_ ? 3'h0 : _2178_;
+  assign _2182_ = _2183_ ? _0468_[25:0] : out_7_7;
+  assign _2184_ = _2185_ ? 26'h0000000 : _1482_;
+  assign _2186_ = _2187_ ? 1'h0 : lr_7_7_d1;
+  assign _2188_ = _2189_ ? 1'h0 : lr_7_7_d0;
+  assign _2190_ = _2191_ ? 1'h0 : l_7_6;
+  assign _2192_ = _2193_ ? 16'h0000 : { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
+  assign _2194_ = _2195_ ? 1'h0 : l_7_6;
+  assign _2196_ = _2197_ ? 8'h00 : a_7_6;
+  assign _2198_ = _2199_ ? _0457_[25:0] : out_7_6;
+  assign _2200_ = _2201_ ? 26'h0000000 : _1471_;
+  assign _2202_ = _2203_ ? 1'h0 : lr_7_6_d1;
+  assign _2204_ = _2205_ ? 1'h0 : lr_7_6_d0;
+  assign _2206_ = _2207_ ? 1'h0 : l_7_5;
+  assign _2208_ = _2209_ ? 16'h0000 : { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
+  assign _2210_ = _2211_ ? 1'h0 : l_7_5;
+  assign _2212_ = _2213_ ? 8'h00 : a_7_5;
+  assign _2214_ = _2215_ ? _0446_[25:0] : out_7_5;
+  assign _2216_ = _2217_ ? 26'h0000000 : _1460_;
+  assign _2218_ = _2219_ ? 1'h0 : lr_7_5_d1;
+  assign _2220_ = _2221_ ? 1'h0 : lr_7_5_d0;
+  assign _2222_ = _2223_ ? 1'h0 : l_7_4;
+  assign _2224_ = _2225_ ? 16'h0000 : { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
+  assign _2226_ = _2227_ ? 1'h0 : l_7_4;
+  assign _2228_ = _2229_ ? 8'h00 : a_7_4;
+  assign _2230_ = _2231_ ? _0434_[25:0] : out_7_4;
+  assign _2232_ = _2233_ ? 26'h0000000 : _1449_;
+  assign _2234_ = _2235_ ? 1'h0 : lr_7_4_d1;
+  assign _2236_ = _2237_ ? 1'h0 : lr_7_4_d0;
+  assign _2238_ = _2239_ ? 1'h0 : l_7_3;
+  assign _2240_ = _2241_ ? 16'h0000 : { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
+  assign _2242_ = _2243_ ? 1'h0 : l_7_3;
+  assign _2244_ = _2245_ ? 8'h00 : a_7_3;
+  assign _2246_ = _2247_ ? _0423_[25:0] : out_7_3;
+  assign _2248_ = _2249_ ? 26'h0000000 : _1438_;
+  assign _2250_ = _2251_ ? 1'h0 : lr_7_3_d1;
+  assign _2252_ = _2253_ ? 1'h0 : lr_7_3_d0;
+  assign _2254_ = _2255_ ? 1'h0 : l_7_2;
+  assign _2256_ = _2257_ ? 16'h0000 : { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
+  assign _2258_ = _2259_ ? 1'h0 : l_7_2;
+  assign _2260_ = _2261_ ? 8'h00 : a_7_2;
+  assign _2262_ = _2263_ ? _0412_[25:0] : out_7_2;
+  assign _2264_ = _2265_ ? 26'h0000000 : _1427_;
+  assign _2266_ = _2267_ ? 1'h0 : lr_7_2_d1;
+  assign _2268_ = _2269_ ? 1'h0 : lr_7_2_d0;
+  assign _2270_ = _2271_ ? 1'h0 : l_7_1;
+  assign _2272_ = _2273_ ? 16'h0000 : { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
+  assign _2274_ = _2275_ ? 1'h0 : l_7_1;
+  assign _2276_ = _2277_ ? 8'h00 : a_7_1;
+  assign _2278_ = _2279_ ? _0401_[25:0] : out_7_1;
+  assign _2280_ = _2281_ ? 26'h0000000 : _1415_;
+  assign _2282_ = _2283_ ? 1'h0 : lr_7_1_d1;
+  assign _2284_ = _2285_ ? 1'h0 : lr_7_1_d0;
+  assign _2286_ = _2287_ ? 1'h0 : l_7_0;
+  assign _2288_ = _2289_ ? 16'h0000 : { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
+  assign _2290_ = _2291_ ? 1'h0 : l_7_0;
+  assign _2292_ = _2293_ ? 8'h00 : a_7_0;
+  assign _2294_ = _2295_ ? _0390_[25:0] : out_7_0;
+  assign _2296_ = _2297_ ? 26'h0000000 : _1404_;
+  assign _2298_ = _2299_ ? 1'h0 : lr_7_0_d1;
+  assign _2300_ = _2301_ ? 1'h0 : lr_7_0_d0;
+  assign _2302_ = _2303_ ? 1'h0 : skew_l7_d6;
+  assign _2304_ = _2305_ ? 16'h0000 : { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
+  assign _2306_ = _2307_ ? 1'h0 : skew_l7_d6;
+  assign _2308_ = _2309_ ? 8'h00 : skew_a7_d6;
+  assign _2310_ = _2311_ ? _0379_[25:0] : out_6_7;
+  assign _2312_ = _2313_ ? 26'h0000000 : _1393_;
+  assign _2314_ = _2315_ ? 1'h0 : lr_6_7_d1;
+  assign _2316_ = _2317_ ? 1'h0 : lr_6_7_d0;
+  assign _2318_ = _2319_ ? 1'h0 : l_6_6;
+  assign _2320_ = _2321_ ? 16'h0000 : { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
+  assign _2322_ = _2323_ ? 1'h0 : l_6_6;
+  assign _2324_ = _2325_ ? 8'h00 : a_6_6;
+  assign _2326_ = _2327_ ? _0368_[25:0] : out_6_6;
+  assign _2328_ = _2329_ ? 26'h0000000 : _1382_;
+  assign _2330_ = _2331_ ? 1'h0 : lr_6_6_d1;
+  assign _2332_ = _2333_ ? 1'h0 : lr_6_6_d0;
+  assign _2334_ = _2335_ ? 1'h0 : l_6_5;
+  assign _2336_ = _2337_ ? 16'h0000 : { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
+  assign _2338_ = _2339_ ? 1'h0 : l_6_5;
+  assign _2340_ = _2341_ ? 8'h00 : a_6_5;
+  assign _2342_ = _2343_ ? _0357_[25:0] : out_6_5;
+  assign _2344_ = _2345_ ? 26'h0000000 : _1371_;
+  assign _2346_ = _2347_ ? 1'h0 : lr_6_5_d1;
+  assign _2348_ = _2349_ ? 1'h0 : lr_6_5_d0;
+  assign _2350_ = _2351_ ? 1'h0 : l_6_4;
+  assign _2352_ = _2353_ ? 16'h0000 : { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
+  assign _2354_ = _2355_ ? 1'h0 : l_6_4;
+  assign _2356_ = _2357_ ? 8'h00 : a_6_4;
+  assign _2358_ = _2359_ ? _0346_[25:0] : out_6_4;
+  assign _2360_ = _2361_ ? 26'h0000000 : _1360_;
+  assign _2362_ = _2363_ ? 1'h0 : lr_6_4_d1;
+  assign _2364_ = _2365_ ? 1'h0 : lr_6_4_d0;
+  assign _2366_ = _2367_ ? 1'h0 : l_6_3;
+  assign _2368_ = _2369_ ? 16'h0000 : { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
+  assign _2370_ = _2371_ ? 1'h0 : l_6_3;
+  assign _2372_ = _2373_ ? 8'h00 : a_6_3;
+  assign _2374_ = _2375_ ? _0335_[25:0] : out_6_3;
+  assign _2376_ = _2377_ ? 26'h0000000 : _1349_;
+  assign _2378_ = _2379_ ? 1'h0 : lr_6_3_d1;
+  assign _2380_ = _2381_ ? 1'h0 : lr_6_3_d0;
+  assign _2382_ = _2383_ ? 1'h0 : l_6_2;
+  assign _2384_ = _2385_ ? 16'h0000 : { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
+  assign _2386_ = _2387_ ? 1'h0 : l_6_2;
+  assign _2388_ = _2389_ ? 8'h00 : a_6_2;
+  assign _2390_ = _2391_ ? _0323_[25:0] : out_6_2;
+  assign _2392_ = _2393_ ? 26'h0000000 : _1338_;
+  assign _2394_ = _2395_ ? 1'h0 : lr_6_2_d1;
+  assign _2396_ = _2397_ ? 1'h0 : lr_6_2_d0;
+  assign _2398_ = _2399_ ? 1'h0 : l_6_1;
+  assign _2400_ = _2401_ ? 16'h0000 : { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
+  assign _2402_ = _2403_ ? 1'h0 : l_6_1;
+  assign _2404_ = _2405_ ? 8'h00 : a_6_1;
+  assign _2406_ = _2407_ ? _0312_[25:0] : out_6_1;
+  assign _2408_ = _2409_ ? 26'h0000000 : _1327_;
+  assign _2410_ = _2411_ ? 1'h0 : lr_6_1_d1;
+  assign _2412_ = _2413_ ? 1'h0 : lr_6_1_d0;
+  assign _2414_ = _2415_ ? 1'h0 : l_6_0;
+  assign _2416_ = _2417_ ? 16'h0000 : { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
+  assign _2418_ = _2419_ ? 1'h0 : l_6_0;
+  assign _2420_ = _2421_ ? 8'h00 : a_6_0;
+  assign _2422_ = _2423_ ? _0301_[25:0] : out_6_0;
+  assign _2424_ = _2425_ ? 26'h0000000 : _1316_;
+  assign _2426_ = _2427_ ? 1'h0 : lr_6_0_d1;
+  assign _2428_ = _2429_ ? 1'h0 : lr_6_0_d0;
+  assign _2430_ = _2431_ ? 1'h0 : skew_l6_d5;
+  assign _2432_ = _2433_ ? 16'h0000 : { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
+  assign _2434_ = _2435_ ? 1'h0 : skew_l6_d5;
+  assign _2436_ = _2437_ ? 8'h00 : skew_a6_d5;
+  assign _2438_ = _2439_ ? _0290_[25:0] : out_5_7;
+  assign _2440_ = _2441_ ? 26'h0000000 : _1304_;
+  assign _2442_ = _2443_ ? 1'h0 : lr_5_7_d1;
+  assign _2444_ = _2445_ ? 1'h0 : lr_5_7_d0;
+  assign _2446_ = _2447_ ? 1'h0 : l_5_6;
+  assign _2448_ = _2449_ ? 16'h0000 : { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
+  assign _2450_ = _2451_ ? 1'h0 : l_5_6;
+  assign _2452_ = _2453_ ? 8'h00 : a_5_6;
+  assign _2454_ = _2455_ ? _0279_[25:0] : out_5_6;
+  assign _2456_ = _2457_ ? 26'h0000000 : _1293_;
+  assign _2458_ = _2459_ ? 1'h0 : lr_5_6_d1;
+  assign _2460_ = _2461_ ? 1'h0 : lr_5_6_d0;
+  assign _2462_ = _2463_ ? 1'h0 : l_5_5;
+  assign _2464_ = _2465_ ? 16'h0000 : { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
+  assign _2466_ = _2467_ ? 1'h0 : l_5_5;
+  assign _2468_ = _2469_ ? 8'h00 : a_5_5;
+  assign _2470_ = _2471_ ? _0268_[25:0] : out_5_5;
+  assign _2472_ = _2473_ ? 26'h0000000 : _1282_;
+  assign _2474_ = _2475_ ? 1'h0 : lr_5_5_d1;
+  assign _2476_ = _2477_ ? 1'h0 : lr_5_5_d0;
+  assign _2478_ = _2479_ ? 1'h0 : l_5_4;
+  assign _2480_ = _2481_ ? 16'h0000 : { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
+  assign _2482_ = _2483_ ? 1'h0 : l_5_4;
+  assign _2484_ = _2485_ ? 8'h00 : a_5_4;
+  assign _2486_ = _2487_ ? _0257_[25:0] : out_5_4;
+  assign _2488_ = _2489_ ? 26'h0000000 : _1271_;
+  assign _2490_ = _2491_ ? 1'h0 : lr_5_4_d1;
+  assign _2492_ = _2493_ ? 1'h0 : lr_5_4_d0;
+  assign _2494_ = _2495_ ? 1'h0 : l_5_3;
+  assign _2496_ = _2497_ ? 16'h0000 : { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
+  assign _2498_ = _2499_ ? 1'h0 : l_5_3;
+  assign _2500_ = _2501_ ? 8'h00 : a_5_3;
+  assign _2502_ = _2503_ ? _0246_[25:0] : out_5_3;
+  assign _2504_ = _2505_ ? 26'h0000000 : _1260_;
+  assign _2506_ = _2507_ ? 1'h0 : lr_5_3_d1;
+  assign _2508_ = _2509_ ? 1'h0 : lr_5_3_d0;
+  assign _2510_ = _2511_ ? 1'h0 : l_5_2;
+  assign _2512_ = _2513_ ? 16'h0000 : { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
+  assign _2514_ = _2515_ ? 1'h0 : l_5_2;
+  assign _2516_ = _2517_ ? 8'h00 : a_5_2;
+  assign _2518_ = _2519_ ? _0235_[25:0] : out_5_2;
+  assign _2520_ = _2521_ ? 26'h0000000 : _1249_;
+  assign _2522_ = _2523_ ? 1'h0 : lr_5_2_d1;
+  assign _2524_ = _2525_ ? 1'h0 : lr_5_2_d0;
+  assign _2526_ = _2527_ ? 1'h0 : l_5_1;
+  assign _2528_ = _2529_ ? 16'h0000 : { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
+  assign _2530_ = _2531_ ? 1'h0 : l_5_1;
+  assign _2532_ = _2533_ ? 8'h00 : a_5_1;
+  assign _2534_ = _2535_ ? _0224_[25:0] : out_5_1;
+  assign _2536_ = _2537_ ? 26'h0000000 : _1238_;
+  assign _2538_ = _2539_ ? 1'h0 : lr_5_1_d1;
+  assign _2540_ = _2541_ ? 1'h0 : lr_5_1_d0;
+  assign _2542_ = _2543_ ? 1'h0 : l_5_0;
+  assign _2544_ = _2545_ ? 16'h0000 : { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
+  assign _2546_ = _2547_ ? 1'h0 : l_5_0;
+  assign _2548_ = _2549_ ? 8'h00 : a_5_0;
+  assign _2550_ = _2551_ ? _0212_[25:0] : out_5_0;
+  assign _2552_ = _2553_ ? 26'h0000000 : _1227_;
+  assign _2554_ = _2555_ ? 1'h0 : lr_5_0_d1;
+  assign _2556_ = _2557_ ? 1'h0 : lr_5_0_d0;
+  assign _2558_ = _2559_ ? 1'h0 : skew_l5_d4;
+  assign _2560_ = _2561_ ? 16'h0000 : { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
+  assign _2562_ = _2563_ ? 1'h0 : skew_l5_d4;
+  assign _2564_ = _2565_ ? 8'h00 : skew_a5_d4;
+  assign _2566_ = _2567_ ? _0201_[25:0] : out_4_7;
+  assign _2568_ = _2569_ ? 26'h0000000 : _1216_;
+  assign _2570_ = _2571_ ? 1'h0 : lr_4_7_d1;
+  assign _2572_ = _2573_ ? 1'h0 : lr_4_7_d0;
+  assign _2574_ = _2575_ ? 1'h0 : l_4_6;
+  assign _2576_ = _2577_ ? 16'h0000 : { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
+  assign _2578_ = _2579_ ? 1'h0 : l_4_6;
+  assign _2580_ = _2581_ ? 8'h00 : a_4_6;
+  assign _2582_ = _2583_ ? _0190_[25:0] : out_4_6;
+  assign _2584_ = _2585_ ? 26'h0000000 : _1205_;
+  assign _2586_ = _2587_ ? 1'h0 : lr_4_6_d1;
+  assign _2588_ = _2589_ ? 1'h0 : lr_4_6_d0;
+  assign _2590_ = _2591_ ? 1'h0 : l_4_5;
+  assign _2592_ = _2593_ ? 16'h0000 : { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
+  assign _2594_ = _2595_ ? 1'h0 : l_4_5;
+  assign _2596_ = _2597_ ? 8'h00 : a_4_5;
+  assign _2598_ = _2599_ ? _0179_[25:0] : out_4_5;
+  assign _2600_ = _2601_ ? 26'h0000000 : _1193_;
+  assign _2602_ = _2603_ ? 1'h0 : lr_4_5_d1;
+  assign _2604_ = _2605_ ? 1'h0 : lr_4_5_d0;
+  assign _2606_ = _2607_ ? 1'h0 : l_4_4;
+  assign _2608_ = _2609_ ? 16'h0000 : { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
+  assign _2610_ = _2611_ ? 1'h0 : l_4_4;
+  assign _2612_ = _2613_ ? 8'h00 : a_4_4;
+  assign _2614_ = _2615_ ? _0168_[25:0] : out_4_4;
+  assign _2616_ = _2617_ ? 26'h0000000 : _1182_;
+  assign _2618_ = _2619_ ? 1'h0 : lr_4_4_d1;
+  assign _2620_ = _2621_ ? 1'h0 : lr_4_4_d0;
+  assign _2622_ = _2623_ ? 1'h0 : l_4_3;
+  assign _2624_ = _2625_ ? 16'h0000 : { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
+  assign _2626_ = _2627_ ? 1'h0 : l_4_3;
+  assign _2628_ = _2629_ ? 8'h00 : a_4_3;
+  assign _2630_ = _2631_ ? _0157_[25:0] : out_4_3;
+  assign _2632_ = _2633_ ? 26'h0000000 : _1171_;
+  assign _2634_ = _2635_ ? 1'h0 : lr_4_3_d1;
+  assign _2636_ = _2637_ ? 1'h0 : lr_4_3_d0;
+  assign _2638_ = _2639_ ? 1'h0 : l_4_2;
+  assign _2640_ = _2641_ ? 16'h0000 : { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
+  assign _2642_ = _2643_ ? 1'h0 : l_4_2;
+  assign _2644_ = _2645_ ? 8'h00 : a_4_2;
+  assign _2646_ = _2647_ ? _0146_[25:0] : out_4_2;
+  assign _2648_ = _2649_ ? 26'h0000000 : _1160_;
+  assign _2650_ = _2651_ ? 1'h0 : lr_4_2_d1;
+  assign _2652_ = _2653_ ? 1'h0 : lr_4_2_d0;
+  assign _2654_ = _2655_ ? 1'h0 : l_4_1;
+  assign _2656_ = _2657_ ? 16'h0000 : { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
+  assign _2658_ = _2659_ ? 1'h0 : l_4_1;
+  assign _2660_ = _2661_ ? 8'h00 : a_4_1;
+  assign _2662_ = _2663_ ? _0135_[25:0] : out_4_1;
+  assign _2664_ = _2665_ ? 26'h0000000 : _1149_;
+  assign _2666_ = _2667_ ? 1'h0 : lr_4_1_d1;
+  assign _2668_ = _2669_ ? 1'h0 : lr_4_1_d0;
+  assign _2670_ = _2671_ ? 1'h0 : l_4_0;
+  assign _2672_ = _2673_ ? 16'h0000 : { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
+  assign _2674_ = _2675_ ? 1'h0 : l_4_0;
+  assign _2676_ = _2677_ ? 8'h00 : a_4_0;
+  assign _2678_ = _2679_ ? _0124_[25:0] : out_4_0;
+  assign _2680_ = _2681_ ? 26'h0000000 : _1138_;
+  assign _2682_ = _2683_ ? 1'h0 : lr_4_0_d1;
+  assign _2684_ = _2685_ ? 1'h0 : lr_4_0_d0;
+  assign _2686_ = _2687_ ? 1'h0 : skew_l4_d3;
+  assign _2688_ = _2689_ ? 16'h0000 : { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
+  assign _2690_ = _2691_ ? 1'h0 : skew_l4_d3;
+  assign _2692_ = _2693_ ? 8'h00 : skew_a4_d3;
+  assign _2694_ = _2695_ ? _0113_[25:0] : out_3_7;
+  assign _2696_ = _2697_ ? 26'h0000000 : _1127_;
+  assign _2698_ = _2699_ ? 1'h0 : lr_3_7_d1;
+  assign _2700_ = _2701_ ? 1'h0 : lr_3_7_d0;
+  assign _2702_ = _2703_ ? 1'h0 : l_3_6;
+  assign _2704_ = _2705_ ? 16'h0000 : { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
+  assign _2706_ = _2707_ ? 1'h0 : l_3_6;
+  assign _2708_ = _2709_ ? 8'h00 : a_3_6;
+  assign _2710_ = _2711_ ? _0101_[25:0] : out_3_6;
+  assign _2712_ = _2713_ ? 26'h0000000 : _1116_;
+  assign _2714_ = _2715_ ? 1'h0 : lr_3_6_d1;
+  assign _2716_ = _2717_ ? 1'h0 : lr_3_6_d0;
+  assign _2718_ = _2719_ ? 1'h0 : l_3_5;
+  assign _2720_ = _2721_ ? 16'h0000 : { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
+  assign _2722_ = _2723_ ? 1'h0 : l_3_5;
+  assign _2724_ = _2725_ ? 8'h00 : a_3_5;
+  assign _2726_ = _2727_ ? _0090_[25:0] : out_3_5;
+  assign _2728_ = _2729_ ? 26'h0000000 : _1105_;
+  assign _2730_ = _2731_ ? 1'h0 : lr_3_5_d1;
+  assign _2732_ = _2733_ ? 1'h0 : lr_3_5_d0;
+  assign _2734_ = _2735_ ? 1'h0 : l_3_4;
+  assign _2736_ = _2737_ ? 16'h0000 : { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
+  assign _2738_ = _2739_ ? 1'h0 : l_3_4;
+  assign _2740_ = _2741_ ? 8'h00 : a_3_4;
+  assign _2742_ = _2743_ ? _0079_[25:0] : out_3_4;
+  assign _2744_ = _2745_ ? 26'h0000000 : _1094_;
+  assign _2746_ = _2747_ ? 1'h0 : lr_3_4_d1;
+  assign _2748_ = _2749_ ? 1'h0 : lr_3_4_d0;
+  assign _2750_ = _2751_ ? 1'h0 : l_3_3;
+  assign _2752_ = _2753_ ? 16'h0000 : { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
+  assign _2754_ = _2755_ ? 1'h0 : l_3_3;
+  assign _2756_ = _2757_ ? 8'h00 : a_3_3;
+  assign _2758_ = _2759_ ? _0068_[25:0] : out_3_3;
+  assign _2760_ = _2761_ ? 26'h0000000 : _1082_;
+  assign _2762_ = _2763_ ? 1'h0 : lr_3_3_d1;
+  assign _2764_ = _2765_ ? 1'h0 : lr_3_3_d0;
+  assign _2766_ = _2767_ ? 1'h0 : l_3_2;
+  assign _2768_ = _2769_ ? 16'h0000 : { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
+  assign _2770_ = _2771_ ? 1'h0 : l_3_2;
+  assign _2772_ = _2773_ ? 8'h00 : a_3_2;
+  assign _2774_ = _2775_ ? _0057_[25:0] : out_3_2;
+  assign _2776_ = _2777_ ? 26'h0000000 : _1071_;
+  assign _2778_ = _2779_ ? 1'h0 : lr_3_2_d1;
+  assign _2780_ = _2781_ ? 1'h0 : lr_3_2_d0;
+  assign _2782_ = _2783_ ? 1'h0 : l_3_1;
+  assign _2784_ = _2785_ ? 16'h0000 : { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
+  assign _2786_ = _2787_ ? 1'h0 : l_3_1;
+  assign _2788_ = _2789_ ? 8'h00 : a_3_1;
+  assign _2790_ = _2791_ ? _0046_[25:0] : out_3_1;
+  assign _2792_ = _2793_ ? 26'h0000000 : _1060_;
+  assign _2794_ = _2795_ ? 1'h0 : lr_3_1_d1;
+  assign _2796_ = _2797_ ? 1'h0 : lr_3_1_d0;
+  assign _2798_ = _2799_ ? 1'h0 : l_3_0;
+  assign _2800_ = _2801_ ? 16'h0000 : { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
+  assign _2802_ = _2803_ ? 1'h0 : l_3_0;
+  assign _2804_ = _2805_ ? 8'h00 : a_3_0;
+  assign _2806_ = _2807_ ? _0035_[25:0] : out_3_0;
+  assign _2808_ = _2809_ ? 26'h0000000 : _1049_;
+  assign _2810_ = _2811_ ? 1'h0 : lr_3_0_d1;
+  assign _2812_ = _2813_ ? 1'h0 : lr_3_0_d0;
+  assign _2814_ = _2815_ ? 1'h0 : skew_l3_d2;
+  assign _2816_ = _2817_ ? 16'h0000 : { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
+  assign _2818_ = _2819_ ? 1'h0 : skew_l3_d2;
+  assign _2820_ = _2821_ ? 8'h00 : skew_a3_d2;
+  assign _2822_ = _2823_ ? _0024_[25:0] : out_2_7;
+  assign _2824_ = _2825_ ? 26'h0000000 : _1038_;
+  assign _2826_ = _2827_ ? 1'h0 : lr_2_7_d1;
+  assign _2828_ = _2829_ ? 1'h0 : lr_2_7_d0;
+  assign _2830_ = _2831_ ? 1'h0 : l_2_6;
+  assign _2832_ = _2833_ ? 16'h0000 : { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
+  assign _2834_ = _2835_ ? 1'h0 : l_2_6;
+  assign _2836_ = _2837_ ? 8'h00 : a_2_6;
+  assign _2838_ = _2839_ ? _0013_[25:0] : out_2_6;
+  assign _2840_ = _2841_ ? 26'h0000000 : _1027_;
+  assign _2842_ = _2843_ ? 1'h0 : lr_2_6_d1;
+  assign _2844_ = _2845_ ? 1'h0 : lr_2_6_d0;
+  assign _2846_ = _2847_ ? 1'h0 : l_2_5;
+  assign _2848_ = _2849_ ? 16'h0000 : { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
+  assign _2850_ = _2851_ ? 1'h0 : l_2_5;
+  assign _2852_ = _2853_ ? 8'h00 : a_2_5;
+  assign _2854_ = _2855_ ? _0002_[25:0] : out_2_5;
+  assign _2856_ = _2857_ ? 26'h0000000 : _1016_;
+  assign _2858_ = _2859_ ? 1'h0 : lr_2_5_d1;
+  assign _2860_ = _2861_ ? 1'h0 : lr_2_5_d0;
+  assign _2862_ = _2863_ ? 1'h0 : l_2_4;
+  assign _2864_ = _2865_ ? 16'h0000 : { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
+  assign _2866_ = _2867_ ? 1'h0 : l_2_4;
+  assign _2868_ = _2869_ ? 8'h00 : a_2_4;
+  assign _2870_ = _2871_ ? _1859_[25:0] : out_2_4;
+  assign _2872_ = _2873_ ? 26'h0000000 : _1005_;
+  assign _2874_ = _2875_ ? 1'h0 : lr_2_4_d1;
+  assign _2876_ = _2877_ ? 1'h0 : lr_2_4_d0;
+  assign _2878_ = _2879_ ? 1'h0 : l_2_3;
+  assign _2880_ = _2881_ ? 16'h0000 : { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
+  assign _2882_ = _2883_ ? 1'h0 : l_2_3;
+  assign _2884_ = _2885_ ? 8'h00 : a_2_3;
+  assign _2886_ = _2887_ ? _1848_[25:0] : out_2_3;
+  assign _2888_ = _2889_ ? 26'h0000000 : _0994_;
+  assign _2890_ = _2891_ ? 1'h0 : lr_2_3_d1;
+  assign _2892_ = _2893_ ? 1'h0 : lr_2_3_d0;
+  assign _2894_ = _2895_ ? 1'h0 : l_2_2;
+  assign _2896_ = _2897_ ? 16'h0000 : { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
+  assign _2898_ = _2899_ ? 1'h0 : l_2_2;
+  assign _2900_ = _2901_ ? 8'h00 : a_2_2;
+  assign _2902_ = _2903_ ? _1837_[25:0] : out_2_2;
+  assign _2904_ = _2905_ ? 26'h0000000 : _0983_;
+  assign _2906_ = _2907_ ? 1'h0 : lr_2_2_d1;
+  assign _2908_ = _2909_ ? 1'h0 : lr_2_2_d0;
+  assign _2910_ = _2911_ ? 1'h0 : l_2_1;
+  assign _2912_ = _2913_ ? 16'h0000 : { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
+  assign _2914_ = _2915_ ? 1'h0 : l_2_1;
+  assign _2916_ = _2917_ ? 8'h00 : a_2_1;
+  assign _2918_ = _2919_ ? _1826_[25:0] : out_2_1;
+  assign _2920_ = _2921_ ? 26'h0000000 : _0963_;
+  assign _2922_ = _2923_ ? 1'h0 : lr_2_1_d1;
+  assign _2924_ = _2925_ ? 1'h0 : lr_2_1_d0;
+  assign _2926_ = _2927_ ? 1'h0 : l_2_0;
+  assign _2928_ = _2929_ ? 16'h0000 : { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
+  assign _2930_ = _2931_ ? 1'h0 : l_2_0;
+  assign _2932_ = _2933_ ? 8'h00 : a_2_0;
+  assign _2934_ = _2935_ ? _1815_[25:0] : out_2_0;
+  assign _2936_ = _2937_ ? 26'h0000000 : _0889_;
+  assign _2938_ = _2939_ ? 1'h0 : lr_2_0_d1;
+  assign _2940_ = _2941_ ? 1'h0 : lr_2_0_d0;
+  assign _2942_ = _2943_ ? 1'h0 : skew_l2_d1;
+  assign _2944_ = _2945_ ? 16'h0000 : { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
+  assign _2946_ = _2947_ ? 1'h0 : skew_l2_d1;
+  assign _2948_ = _2949_ ? 8'h00 : skew_a2_d1;
+  assign _2950_ = _2951_ ? _1804_[25:0] : out_1_7;
+  assign _2952_ = _2953_ ? 26'h0000000 : _0778_;
+  assign _2954_ = _2955_ ? 1'h0 : lr_1_7_d1;
+  assign _2956_ = _2957_ ? 1'h0 : lr_1_7_d0;
+  assign _2958_ = _2959_ ? 1'h0 : l_1_6;
+  assign _2960_ = _2961_ ? 16'h0000 : { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
+  assign _2962_ = _2963_ ? 1'h0 : l_1_6;
+  assign _2964_ = _2965_ ? 8'h00 : a_1_6;
+  assign _2966_ = _2967_ ? _1793_[25:0] : out_1_6;
+  assign _2968_ = _2969_ ? 26'h0000000 : _0667_;
+  assign _2970_ = _2971_ ? 1'h0 : lr_1_6_d1;
+  assign _2972_ = _2973_ ? 1'h0 : lr_1_6_d0;
+  assign _2974_ = _2975_ ? 1'h0 : l_1_5;
+  assign _2976_ = _2977_ ? 16'h0000 : { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
+  assign _2978_ = _2979_ ? 1'h0 : l_1_5;
+  assign _2980_ = _2981_ ? 8'h00 : a_1_5;
+  assign _2982_ = _2983_ ? _1782_[25:0] : out_1_5;
+  assign _2984_ = _2985_ ? 26'h0000000 : _0556_;
+  assign _2986_ = _2987_ ? 1'h0 : lr_1_5_d1;
+  assign _2988_ = _2989_ ? 1'h0 : lr_1_5_d0;
+  assign _2990_ = _2991_ ? 1'h0 : l_1_4;
+  assign _2992_ = _2993_ ? 16'h0000 : { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
+  assign _2994_ = _2995_ ? 1'h0 : l_1_4;
+  assign _2996_ = _2997_ ? 8'h00 : a_1_4;
+  assign _2998_ = _2999_ ? _1771_[25:0] : out_1_4;
+  assign _3000_ = _3001_ ? 26'h0000000 : _0445_;
+  assign _3002_ = _3003_ ? 1'h0 : lr_1_4_d1;
+  assign _3004_ = _3005_ ? 1'h0 : lr_1_4_d0;
+  assign _3006_ = _3007_ ? 1'h0 : l_1_3;
+  assign _3008_ = _3009_ ? 16'h0000 : { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
+  assign _3010_ = _3011_ ? 1'h0 : l_1_3;
+  assign _3012_ = _3013_ ? 8'h00 : a_1_3;
+  assign _3014_ = _3015_ ? _1760_[25:0] : out_1_3;
+  assign _3016_ = _3017_ ? 26'h0000000 : _0334_;
+  assign _3018_ = _3019_ ? 1'h0 : lr_1_3_d1;
+  assign _3020_ = _3021_ ? 1'h0 : lr_1_3_d0;
+  assign _3022_ = _3023_ ? 1'h0 : l_1_2;
+  assign _3024_ = _3025_ ? 16'h0000 : { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
+  assign _3026_ = _3027_ ? 1'h0 : l_1_2;
+  assign _3028_ = _3029_ ? 8'h00 : a_1_2;
+  assign _3030_ = _3031_ ? _1748_[25:0] : out_1_2;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$645$0 (_1777_),
-    .\port$645$1 (_1778_),
-    .\port$645$10 (_1788_),
-    .\port$645$11 (_1789_),
-    .\port$645$12 (_1790_),
-    .\port$645$13 (_1791_),
-    .\port$645$14 (_1792_),
-    .\port$645$15 (_1793_),
-    .\port$645$2 (_1779_),
-    .\port$645$3 (_1780_),
-    .\port$645$4 (_1781_),
-    .\port$645$5 (_1782_),
-    .\port$645$6 (_1783_),
-    .\port$645$7 (_1785_),
-    .\port$645$8 (_1786_),
-    .\port$645$9 (_1787_),
+    .\port$532$0 (_1692_),
+    .\port$532$1 (_1694_),
+    .\port$532$10 (_1703_),
+    .\port$532$11 (_1705_),
+    .\port$532$12 (_1706_),
+    .\port$532$13 (_1707_),
+    .\port$532$14 (_1708_),
+    .\port$532$15 (_1709_),
+    .\port$532$2 (_1695_),
+    .\port$532$3 (_1696_),
+    .\port$532$4 (_1697_),
+    .\port$532$5 (_1698_),
+    .\port$532$6 (_1699_),
+    .\port$532$7 (_1700_),
+    .\port$532$8 (_1701_),
+    .\port$532$9 (_1702_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$646$0 (_1794_),
-    .\port$646$1 (_1797_),
-    .\port$646$10 (_1806_),
-    .\port$646$11 (_1808_),
-    .\port$646$12 (_1809_),
-    .\port$646$13 (_1810_),
-    .\port$646$14 (_1811_),
-    .\port$646$15 (_1812_),
-    .\port$646$2 (_1798_),
-    .\port$646$3 (_1799_),
-    .\port$646$4 (_1800_),
-    .\port$646$5 (_1801_),
-    .\port$646$6 (_1802_),
-    .\port$646$7 (_1803_),
-    .\port$646$8 (_1804_),
-    .\port$646$9 (_1805_),
+    .\port$533$0 (_1710_),
+    .\port$533$1 (_1711_),
+    .\port$533$10 (_1721_),
+    .\port$533$11 (_1722_),
+    .\port$533$12 (_1723_),
+    .\port$533$13 (_1724_),
+    .\port$533$14 (_1725_),
+    .\port$533$15 (_1727_),
+    .\port$533$2 (_1712_),
+    .\port$533$3 (_1713_),
+    .\port$533$4 (_1714_),
+    .\port$533$5 (_1716_),
+    .\port$533$6 (_1717_),
+    .\port$533$7 (_1718_),
+    .\port$533$8 (_1719_),
+    .\port$533$9 (_1720_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$647$0 (_1813_),
-    .\port$647$1 (_1814_),
-    .\port$647$10 (_1824_),
-    .\port$647$11 (_1825_),
-    .\port$647$12 (_1826_),
-    .\port$647$13 (_1827_),
-    .\port$647$14 (_1828_),
-    .\port$647$15 (_1830_),
-    .\port$647$2 (_1815_),
-    .\port$647$3 (_1816_),
-    .\port$647$4 (_1817_),
-    .\port$647$5 (_1819_),
-    .\port$647$6 (_1820_),
-    .\port$647$7 (_1821_),
-    .\port$647$8 (_1822_),
-    .\port$647$9 (_1823_),
+    .\port$534$0 (_1728_),
+    .\port$534$1 (_1729_),
+    .\port$534$10 (_1739_),
+    .\port$534$11 (_1740_),
+    .\port$534$12 (_1741_),
+    .\port$534$13 (_1742_),
+    .\port$534$14 (_1743_),
+    .\port$534$15 (_1744_),
+    .\port$534$2 (_1730_),
+    .\port$534$3 (_1731_),
+    .\port$534$4 (_1732_),
+    .\port$534$5 (_1733_),
+    .\port$534$6 (_1734_),
+    .\port$534$7 (_1735_),
+    .\port$534$8 (_1736_),
+    .\port$534$9 (_1738_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$648$0 (_1831_),
-    .\port$648$1 (_1832_),
-    .\port$648$10 (_1842_),
-    .\port$648$11 (_1843_),
-    .\port$648$12 (_1844_),
-    .\port$648$13 (_1845_),
-    .\port$648$14 (_1846_),
-    .\port$648$15 (_1847_),
-    .\port$648$2 (_1833_),
-    .\port$648$3 (_1834_),
-    .\port$648$4 (_1835_),
-    .\port$648$5 (_1836_),
-    .\port$648$6 (_1837_),
-    .\port$648$7 (_1838_),
-    .\port$648$8 (_1839_),
-    .\port$648$9 (_1841_),
+    .\port$535$0 (_1745_),
+    .\port$535$1 (_1746_),
+    .\port$535$10 (_1756_),
+    .\port$535$11 (_1757_),
+    .\port$535$12 (_1758_),
+    .\port$535$13 (_1761_),
+    .\port$535$14 (_1762_),
+    .\port$535$15 (_1763_),
+    .\port$535$2 (_1747_),
+    .\port$535$3 (_1749_),
+    .\port$535$4 (_1750_),
+    .\port$535$5 (_1751_),
+    .\port$535$6 (_1752_),
+    .\port$535$7 (_1753_),
+    .\port$535$8 (_1754_),
+    .\port$535$9 (_1755_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$649$0 (_1848_),
-    .\port$649$1 (_1849_),
-    .\port$649$10 (_1859_),
-    .\port$649$11 (_1860_),
-    .\port$649$12 (_1861_),
-    .\port$649$13 (_1863_),
-    .\port$649$14 (_1864_),
-    .\port$649$15 (_1865_),
-    .\port$649$2 (_1850_),
-    .\port$649$3 (_1852_),
-    .\port$649$4 (_1853_),
-    .\port$649$5 (_1854_),
-    .\port$649$6 (_1855_),
-    .\port$649$7 (_1856_),
-    .\port$649$8 (_1857_),
-    .\port$649$9 (_1858_),
+    .\port$536$0 (_1764_),
+    .\port$536$1 (_1765_),
+    .\port$536$10 (_1775_),
+    .\port$536$11 (_1776_),
+    .\port$536$12 (_1777_),
+    .\port$536$13 (_1778_),
+    .\port$536$14 (_1779_),
+    .\port$536$15 (_1780_),
+    .\port$536$2 (_1766_),
+    .\port$536$3 (_1767_),
+    .\port$536$4 (_1768_),
+    .\port$536$5 (_1769_),
+    .\port$536$6 (_1770_),
+    .\port$536$7 (_1772_),
+    .\port$536$8 (_1773_),
+    .\port$536$9 (_1774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$650$0 (_1866_),
-    .\port$650$1 (_1867_),
-    .\port$650$10 (_1877_),
-    .\port$650$11 (_1878_),
-    .\port$650$12 (_1879_),
-    .\port$650$13 (_1880_),
-    .\port$650$14 (_1881_),
-    .\port$650$15 (_1882_),
-    .\port$650$2 (_1868_),
-    .\port$650$3 (_1869_),
-    .\port$650$4 (_1870_),
-    .\port$650$5 (_1871_),
-    .\port$650$6 (_1872_),
-    .\port$650$7 (_1874_),
-    .\port$650$8 (_1875_),
-    .\port$650$9 (_1876_),
+    .\port$537$0 (_1781_),
+    .\port$537$1 (_1783_),
+    .\port$537$10 (_1792_),
+    .\port$537$11 (_1794_),
+    .\port$537$12 (_1795_),
+    .\port$537$13 (_1796_),
+    .\port$537$14 (_1797_),
+    .\port$537$15 (_1798_),
+    .\port$537$2 (_1784_),
+    .\port$537$3 (_1785_),
+    .\port$537$4 (_1786_),
+    .\port$537$5 (_1787_),
+    .\port$537$6 (_1788_),
+    .\port$537$7 (_1789_),
+    .\port$537$8 (_1790_),
+    .\port$537$9 (_1791_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$651$0 (_1883_),
-    .\port$651$1 (_1885_),
-    .\port$651$10 (_1894_),
-    .\port$651$11 (_1896_),
-    .\port$651$12 (_1897_),
-    .\port$651$13 (_1898_),
-    .\port$651$14 (_1899_),
-    .\port$651$15 (_1900_),
-    .\port$651$2 (_1886_),
-    .\port$651$3 (_1887_),
-    .\port$651$4 (_1888_),
-    .\port$651$5 (_1889_),
-    .\port$651$6 (_1890_),
-    .\port$651$7 (_1891_),
-    .\port$651$8 (_1892_),
-    .\port$651$9 (_1893_),
+    .\port$538$0 (_1799_),
+    .\port$538$1 (_1800_),
+    .\port$538$10 (_1810_),
+    .\port$538$11 (_1811_),
+    .\port$538$12 (_1812_),
+    .\port$538$13 (_1813_),
+    .\port$538$14 (_1814_),
+    .\port$538$15 (_1816_),
+    .\port$538$2 (_1801_),
+    .\port$538$3 (_1802_),
+    .\port$538$4 (_1803_),
+    .\port$538$5 (_1805_),
+    .\port$538$6 (_1806_),
+    .\port$538$7 (_1807_),
+    .\port$538$8 (_1808_),
+    .\port$538$9 (_1809_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$652$0 (_1901_),
-    .\port$652$1 (_1902_),
-    .\port$652$10 (_0008_),
-    .\port$652$11 (_0009_),
-    .\port$652$12 (_0010_),
-    .\port$652$13 (_0011_),
-    .\port$652$14 (_0012_),
-    .\port$652$15 (_0014_),
-    .\port$652$2 (_1903_),
-    .\port$652$3 (_1904_),
-    .\port$652$4 (_1905_),
-    .\port$652$5 (_0003_),
-    .\port$652$6 (_0004_),
-    .\port$652$7 (_0005_),
-    .\port$652$8 (_0006_),
-    .\port$652$9 (_0007_),
+    .\port$539$0 (_1817_),
+    .\port$539$1 (_1818_),
+    .\port$539$10 (_1828_),
+    .\port$539$11 (_1829_),
+    .\port$539$12 (_1830_),
+    .\port$539$13 (_1831_),
+    .\port$539$14 (_1832_),
+    .\port$539$15 (_1833_),
+    .\port$539$2 (_1819_),
+    .\port$539$3 (_1820_),
+    .\port$539$4 (_1821_),
+    .\port$539$5 (_1822_),
+    .\port$539$6 (_1823_),
+    .\port$539$7 (_1824_),
+    .\port$539$8 (_1825_),
+    .\port$539$9 (_1827_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$653$0 (_0015_),
-    .\port$653$1 (_0016_),
-    .\port$653$10 (_0026_),
-    .\port$653$11 (_0027_),
-    .\port$653$12 (_0028_),
-    .\port$653$13 (_0029_),
-    .\port$653$14 (_0030_),
-    .\port$653$15 (_0031_),
-    .\port$653$2 (_0017_),
-    .\port$653$3 (_0018_),
-    .\port$653$4 (_0019_),
-    .\port$653$5 (_0020_),
-    .\port$653$6 (_0021_),
-    .\port$653$7 (_0022_),
-    .\port$653$8 (_0023_),
-    .\port$653$9 (_0025_),
+    .\port$540$0 (_1834_),
+    .\port$540$1 (_1835_),
+    .\port$540$10 (_1845_),
+    .\port$540$11 (_1846_),
+    .\port$540$12 (_1847_),
+    .\port$540$13 (_1849_),
+    .\port$540$14 (_1850_),
+    .\port$540$15 (_1851_),
+    .\port$540$2 (_1836_),
+    .\port$540$3 (_1838_),
+    .\port$540$4 (_1839_),
+    .\port$540$5 (_1840_),
+    .\port$540$6 (_1841_),
+    .\port$540$7 (_1842_),
+    .\port$540$8 (_1843_),
+    .\port$540$9 (_1844_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$654$0 (_0032_),
-    .\port$654$1 (_0033_),
-    .\port$654$10 (_0043_),
-    .\port$654$11 (_0044_),
-    .\port$654$12 (_0045_),
-    .\port$654$13 (_0047_),
-    .\port$654$14 (_0048_),
-    .\port$654$15 (_0049_),
-    .\port$654$2 (_0034_),
-    .\port$654$3 (_0036_),
-    .\port$654$4 (_0037_),
-    .\port$654$5 (_0038_),
-    .\port$654$6 (_0039_),
-    .\port$654$7 (_0040_),
-    .\port$654$8 (_0041_),
-    .\port$654$9 (_0042_),
+    .\port$541$0 (_1852_),
+    .\port$541$1 (_1853_),
+    .\port$541$10 (_1863_),
+    .\port$541$11 (_1864_),
+    .\port$541$12 (_1865_),
+    .\port$541$13 (_1866_),
+    .\port$541$14 (_1867_),
+    .\port$541$15 (_1868_),
+    .\port$541$2 (_1854_),
+    .\port$541$3 (_1855_),
+    .\port$541$4 (_1856_),
+    .\port$541$5 (_1857_),
+    .\port$541$6 (_1858_),
+    .\port$541$7 (_1860_),
+    .\port$541$8 (_1861_),
+    .\port$541$9 (_1862_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$655$0 (_0050_),
-    .\port$655$1 (_0051_),
-    .\port$655$10 (_0061_),
-    .\port$655$11 (_0062_),
-    .\port$655$12 (_0063_),
-    .\port$655$13 (_0064_),
-    .\port$655$14 (_0065_),
-    .\port$655$15 (_0066_),
-    .\port$655$2 (_0052_),
-    .\port$655$3 (_0053_),
-    .\port$655$4 (_0054_),
-    .\port$655$5 (_0055_),
-    .\port$655$6 (_0056_),
-    .\port$655$7 (_0058_),
-    .\port$655$8 (_0059_),
-    .\port$655$9 (_0060_),
+    .\port$542$0 (_1869_),
+    .\port$542$1 (_0003_),
+    .\port$542$10 (_0012_),
+    .\port$542$11 (_0014_),
+    .\port$542$12 (_0015_),
+    .\port$542$13 (_0016_),
+    .\port$542$14 (_0017_),
+    .\port$542$15 (_0018_),
+    .\port$542$2 (_0004_),
+    .\port$542$3 (_0005_),
+    .\port$542$4 (_0006_),
+    .\port$542$5 (_0007_),
+    .\port$542$6 (_0008_),
+    .\port$542$7 (_0009_),
+    .\port$542$8 (_0010_),
+    .\port$542$9 (_0011_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$656$0 (_0067_),
-    .\port$656$1 (_0069_),
-    .\port$656$10 (_0078_),
-    .\port$656$11 (_0080_),
-    .\port$656$12 (_0081_),
-    .\port$656$13 (_0082_),
-    .\port$656$14 (_0083_),
-    .\port$656$15 (_0084_),
-    .\port$656$2 (_0070_),
-    .\port$656$3 (_0071_),
-    .\port$656$4 (_0072_),
-    .\port$656$5 (_0073_),
-    .\port$656$6 (_0074_),
-    .\port$656$7 (_0075_),
-    .\port$656$8 (_0076_),
-    .\port$656$9 (_0077_),
+    .\port$543$0 (_0019_),
+    .\port$543$1 (_0020_),
+    .\port$543$10 (_0030_),
+    .\port$543$11 (_0031_),
+    .\port$543$12 (_0032_),
+    .\port$543$13 (_0033_),
+    .\port$543$14 (_0034_),
+    .\port$543$15 (_0036_),
+    .\port$543$2 (_0021_),
+    .\port$543$3 (_0022_),
+    .\port$543$4 (_0023_),
+    .\port$543$5 (_0025_),
+    .\port$543$6 (_0026_),
+    .\port$543$7 (_0027_),
+    .\port$543$8 (_0028_),
+    .\port$543$9 (_0029_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$657$0 (_0085_),
-    .\port$657$1 (_0086_),
-    .\port$657$10 (_0096_),
-    .\port$657$11 (_0097_),
-    .\port$657$12 (_0098_),
-    .\port$657$13 (_0099_),
-    .\port$657$14 (_0100_),
-    .\port$657$15 (_0102_),
-    .\port$657$2 (_0087_),
-    .\port$657$3 (_0088_),
-    .\port$657$4 (_0089_),
-    .\port$657$5 (_0091_),
-    .\port$657$6 (_0092_),
-    .\port$657$7 (_0093_),
-    .\port$657$8 (_0094_),
-    .\port$657$9 (_0095_),
+    .\port$544$0 (_0037_),
+    .\port$544$1 (_0038_),
+    .\port$544$10 (_0048_),
+    .\port$544$11 (_0049_),
+    .\port$544$12 (_0050_),
+    .\port$544$13 (_0051_),
+    .\port$544$14 (_0052_),
+    .\port$544$15 (_0053_),
+    .\port$544$2 (_0039_),
+    .\port$544$3 (_0040_),
+    .\port$544$4 (_0041_),
+    .\port$544$5 (_0042_),
+    .\port$544$6 (_0043_),
+    .\port$544$7 (_0044_),
+    .\port$544$8 (_0045_),
+    .\port$544$9 (_0047_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$658$0 (_0103_),
-    .\port$658$1 (_0104_),
-    .\port$658$10 (_0115_),
-    .\port$658$11 (_0116_),
-    .\port$658$12 (_0117_),
-    .\port$658$13 (_0118_),
-    .\port$658$14 (_0119_),
-    .\port$658$15 (_0120_),
-    .\port$658$2 (_0105_),
-    .\port$658$3 (_0106_),
-    .\port$658$4 (_0107_),
-    .\port$658$5 (_0108_),
-    .\port$658$6 (_0109_),
-    .\port$658$7 (_0110_),
-    .\port$658$8 (_0111_),
-    .\port$658$9 (_0114_),
+    .\port$545$0 (_0054_),
+    .\port$545$1 (_0055_),
+    .\port$545$10 (_0065_),
+    .\port$545$11 (_0066_),
+    .\port$545$12 (_0067_),
+    .\port$545$13 (_0069_),
+    .\port$545$14 (_0070_),
+    .\port$545$15 (_0071_),
+    .\port$545$2 (_0056_),
+    .\port$545$3 (_0058_),
+    .\port$545$4 (_0059_),
+    .\port$545$5 (_0060_),
+    .\port$545$6 (_0061_),
+    .\port$545$7 (_0062_),
+    .\port$545$8 (_0063_),
+    .\port$545$9 (_0064_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$659$0 (_0121_),
-    .\port$659$1 (_0122_),
-    .\port$659$10 (_0132_),
-    .\port$659$11 (_0133_),
-    .\port$659$12 (_0134_),
-    .\port$659$13 (_0136_),
-    .\port$659$14 (_0137_),
-    .\port$659$15 (_0138_),
-    .\port$659$2 (_0123_),
-    .\port$659$3 (_0125_),
-    .\port$659$4 (_0126_),
-    .\port$659$5 (_0127_),
-    .\port$659$6 (_0128_),
-    .\port$659$7 (_0129_),
-    .\port$659$8 (_0130_),
-    .\port$659$9 (_0131_),
+    .\port$546$0 (_0072_),
+    .\port$546$1 (_0073_),
+    .\port$546$10 (_0083_),
+    .\port$546$11 (_0084_),
+    .\port$546$12 (_0085_),
+    .\port$546$13 (_0086_),
+    .\port$546$14 (_0087_),
+    .\port$546$15 (_0088_),
+    .\port$546$2 (_0074_),
+    .\port$546$3 (_0075_),
+    .\port$546$4 (_0076_),
+    .\port$546$5 (_0077_),
+    .\port$546$6 (_0078_),
+    .\port$546$7 (_0080_),
+    .\port$546$8 (_0081_),
+    .\port$546$9 (_0082_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$660$0 (_0139_),
-    .\port$660$1 (_0140_),
-    .\port$660$10 (_0150_),
-    .\port$660$11 (_0151_),
-    .\port$660$12 (_0152_),
-    .\port$660$13 (_0153_),
-    .\port$660$14 (_0154_),
-    .\port$660$15 (_0155_),
-    .\port$660$2 (_0141_),
-    .\port$660$3 (_0142_),
-    .\port$660$4 (_0143_),
-    .\port$660$5 (_0144_),
-    .\port$660$6 (_0145_),
-    .\port$660$7 (_0147_),
-    .\port$660$8 (_0148_),
-    .\port$660$9 (_0149_),
+    .\port$547$0 (_0089_),
+    .\port$547$1 (_0091_),
+    .\port$547$10 (_0100_),
+    .\port$547$11 (_0102_),
+    .\port$547$12 (_0103_),
+    .\port$547$13 (_0104_),
+    .\port$547$14 (_0105_),
+    .\port$547$15 (_0106_),
+    .\port$547$2 (_0092_),
+    .\port$547$3 (_0093_),
+    .\port$547$4 (_0094_),
+    .\port$547$5 (_0095_),
+    .\port$547$6 (_0096_),
+    .\port$547$7 (_0097_),
+    .\port$547$8 (_0098_),
+    .\port$547$9 (_0099_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$661$0 (_0156_),
-    .\port$661$1 (_0158_),
-    .\port$661$10 (_0167_),
-    .\port$661$11 (_0169_),
-    .\port$661$12 (_0170_),
-    .\port$661$13 (_0171_),
-    .\port$661$14 (_0172_),
-    .\port$661$15 (_0173_),
-    .\port$661$2 (_0159_),
-    .\port$661$3 (_0160_),
-    .\port$661$4 (_0161_),
-    .\port$661$5 (_0162_),
-    .\port$661$6 (_0163_),
-    .\port$661$7 (_0164_),
-    .\port$661$8 (_0165_),
-    .\port$661$9 (_0166_),
+    .\port$548$0 (_0107_),
+    .\port$548$1 (_0108_),
+    .\port$548$10 (_0119_),
+    .\port$548$11 (_0120_),
+    .\port$548$12 (_0121_),
+    .\port$548$13 (_0122_),
+    .\port$548$14 (_0123_),
+    .\port$548$15 (_0125_),
+    .\port$548$2 (_0109_),
+    .\port$548$3 (_0110_),
+    .\port$548$4 (_0111_),
+    .\port$548$5 (_0114_),
+    .\port$548$6 (_0115_),
+    .\port$548$7 (_0116_),
+    .\port$548$8 (_0117_),
+    .\port$548$9 (_0118_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$662$0 (_0174_),
-    .\port$662$1 (_0175_),
-    .\port$662$10 (_0185_),
-    .\port$662$11 (_0186_),
-    .\port$662$12 (_0187_),
-    .\port$662$13 (_0188_),
-    .\port$662$14 (_0189_),
-    .\port$662$15 (_0191_),
-    .\port$662$2 (_0176_),
-    .\port$662$3 (_0177_),
-    .\port$662$4 (_0178_),
-    .\port$662$5 (_0180_),
-    .\port$662$6 (_0181_),
-    .\port$662$7 (_0182_),
-    .\port$662$8 (_0183_),
-    .\port$662$9 (_0184_),
+    .\port$549$0 (_0126_),
+    .\port$549$1 (_0127_),
+    .\port$549$10 (_0137_),
+    .\port$549$11 (_0138_),
+    .\port$549$12 (_0139_),
+    .\port$549$13 (_0140_),
+    .\port$549$14 (_0141_),
+    .\port$549$15 (_0142_),
+    .\port$549$2 (_0128_),
+    .\port$549$3 (_0129_),
+    .\port$549$4 (_0130_),
+    .\port$549$5 (_0131_),
+    .\port$549$6 (_0132_),
+    .\port$549$7 (_0133_),
+    .\port$549$8 (_0134_),
+    .\port$549$9 (_0136_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$663$0 (_0192_),
-    .\port$663$1 (_0193_),
-    .\port$663$10 (_0203_),
-    .\port$663$11 (_0204_),
-    .\port$663$12 (_0205_),
-    .\port$663$13 (_0206_),
-    .\port$663$14 (_0207_),
-    .\port$663$15 (_0208_),
-    .\port$663$2 (_0194_),
-    .\port$663$3 (_0195_),
-    .\port$663$4 (_0196_),
-    .\port$663$5 (_0197_),
-    .\port$663$6 (_0198_),
-    .\port$663$7 (_0199_),
-    .\port$663$8 (_0200_),
-    .\port$663$9 (_0202_),
+    .\port$550$0 (_0143_),
+    .\port$550$1 (_0144_),
+    .\port$550$10 (_0154_),
+    .\port$550$11 (_0155_),
+    .\port$550$12 (_0156_),
+    .\port$550$13 (_0158_),
+    .\port$550$14 (_0159_),
+    .\port$550$15 (_0160_),
+    .\port$550$2 (_0145_),
+    .\port$550$3 (_0147_),
+    .\port$550$4 (_0148_),
+    .\port$550$5 (_0149_),
+    .\port$550$6 (_0150_),
+    .\port$550$7 (_0151_),
+    .\port$550$8 (_0152_),
+    .\port$550$9 (_0153_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$664$0 (_0209_),
-    .\port$664$1 (_0210_),
-    .\port$664$10 (_0220_),
-    .\port$664$11 (_0221_),
-    .\port$664$12 (_0222_),
-    .\port$664$13 (_0225_),
-    .\port$664$14 (_0226_),
-    .\port$664$15 (_0227_),
-    .\port$664$2 (_0211_),
-    .\port$664$3 (_0213_),
-    .\port$664$4 (_0214_),
-    .\port$664$5 (_0215_),
-    .\port$664$6 (_0216_),
-    .\port$664$7 (_0217_),
-    .\port$664$8 (_0218_),
-    .\port$664$9 (_0219_),
+    .\port$551$0 (_0161_),
+    .\port$551$1 (_0162_),
+    .\port$551$10 (_0172_),
+    .\port$551$11 (_0173_),
+    .\port$551$12 (_0174_),
+    .\port$551$13 (_0175_),
+    .\port$551$14 (_0176_),
+    .\port$551$15 (_0177_),
+    .\port$551$2 (_0163_),
+    .\port$551$3 (_0164_),
+    .\port$551$4 (_0165_),
+    .\port$551$5 (_0166_),
+    .\port$551$6 (_0167_),
+    .\port$551$7 (_0169_),
+    .\port$551$8 (_0170_),
+    .\port$551$9 (_0171_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$665$0 (_0228_),
-    .\port$665$1 (_0229_),
-    .\port$665$10 (_0239_),
-    .\port$665$11 (_0240_),
-    .\port$665$12 (_0241_),
-    .\port$665$13 (_0242_),
-    .\port$665$14 (_0243_),
-    .\port$665$15 (_0244_),
-    .\port$665$2 (_0230_),
-    .\port$665$3 (_0231_),
-    .\port$665$4 (_0232_),
-    .\port$665$5 (_0233_),
-    .\port$665$6 (_0234_),
-    .\port$665$7 (_0236_),
-    .\port$665$8 (_0237_),
-    .\port$665$9 (_0238_),
+    .\port$552$0 (_0178_),
+    .\port$552$1 (_0180_),
+    .\port$552$10 (_0189_),
+    .\port$552$11 (_0191_),
+    .\port$552$12 (_0192_),
+    .\port$552$13 (_0193_),
+    .\port$552$14 (_0194_),
+    .\port$552$15 (_0195_),
+    .\port$552$2 (_0181_),
+    .\port$552$3 (_0182_),
+    .\port$552$4 (_0183_),
+    .\port$552$5 (_0184_),
+    .\port$552$6 (_0185_),
+    .\port$552$7 (_0186_),
+    .\port$552$8 (_0187_),
+    .\port$552$9 (_0188_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$666$0 (_0245_),
-    .\port$666$1 (_0247_),
-    .\port$666$10 (_0256_),
-    .\port$666$11 (_0258_),
-    .\port$666$12 (_0259_),
-    .\port$666$13 (_0260_),
-    .\port$666$14 (_0261_),
-    .\port$666$15 (_0262_),
-    .\port$666$2 (_0248_),
-    .\port$666$3 (_0249_),
-    .\port$666$4 (_0250_),
-    .\port$666$5 (_0251_),
-    .\port$666$6 (_0252_),
-    .\port$666$7 (_0253_),
-    .\port$666$8 (_0254_),
-    .\port$666$9 (_0255_),
+    .\port$553$0 (_0196_),
+    .\port$553$1 (_0197_),
+    .\port$553$10 (_0207_),
+    .\port$553$11 (_0208_),
+    .\port$553$12 (_0209_),
+    .\port$553$13 (_0210_),
+    .\port$553$14 (_0211_),
+    .\port$553$15 (_0213_),
+    .\port$553$2 (_0198_),
+    .\port$553$3 (_0199_),
+    .\port$553$4 (_0200_),
+    .\port$553$5 (_0202_),
+    .\port$553$6 (_0203_),
+    .\port$553$7 (_0204_),
+    .\port$553$8 (_0205_),
+    .\port$553$9 (_0206_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$667$0 (_0263_),
-    .\port$667$1 (_0264_),
-    .\port$667$10 (_0274_),
-    .\port$667$11 (_0275_),
-    .\port$667$12 (_0276_),
-    .\port$667$13 (_0277_),
-    .\port$667$14 (_0278_),
-    .\port$667$15 (_0280_),
-    .\port$667$2 (_0265_),
-    .\port$667$3 (_0266_),
-    .\port$667$4 (_0267_),
-    .\port$667$5 (_0269_),
-    .\port$667$6 (_0270_),
-    .\port$667$7 (_0271_),
-    .\port$667$8 (_0272_),
-    .\port$667$9 (_0273_),
+    .\port$554$0 (_0214_),
+    .\port$554$1 (_0215_),
+    .\port$554$10 (_0226_),
+    .\port$554$11 (_0227_),
+    .\port$554$12 (_0228_),
+    .\port$554$13 (_0229_),
+    .\port$554$14 (_0230_),
+    .\port$554$15 (_0231_),
+    .\port$554$2 (_0216_),
+    .\port$554$3 (_0217_),
+    .\port$554$4 (_0218_),
+    .\port$554$5 (_0219_),
+    .\port$554$6 (_0220_),
+    .\port$554$7 (_0221_),
+    .\port$554$8 (_0222_),
+    .\port$554$9 (_0225_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$668$0 (_0281_),
-    .\port$668$1 (_0282_),
-    .\port$668$10 (_0292_),
-    .\port$668$11 (_0293_),
-    .\port$668$12 (_0294_),
-    .\port$668$13 (_0295_),
-    .\port$668$14 (_0296_),
-    .\port$668$15 (_0297_),
-    .\port$668$2 (_0283_),
-    .\port$668$3 (_0284_),
-    .\port$668$4 (_0285_),
-    .\port$668$5 (_0286_),
-    .\port$668$6 (_0287_),
-    .\port$668$7 (_0288_),
-    .\port$668$8 (_0289_),
-    .\port$668$9 (_0291_),
+    .\port$555$0 (_0232_),
+    .\port$555$1 (_0233_),
+    .\port$555$10 (_0243_),
+    .\port$555$11 (_0244_),
+    .\port$555$12 (_0245_),
+    .\port$555$13 (_0247_),
+    .\port$555$14 (_0248_),
+    .\port$555$15 (_0249_),
+    .\port$555$2 (_0234_),
+    .\port$555$3 (_0236_),
+    .\port$555$4 (_0237_),
+    .\port$555$5 (_0238_),
+    .\port$555$6 (_0239_),
+    .\port$555$7 (_0240_),
+    .\port$555$8 (_0241_),
+    .\port$555$9 (_0242_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$669$0 (_0298_),
-    .\port$669$1 (_0299_),
-    .\port$669$10 (_0309_),
-    .\port$669$11 (_0310_),
-    .\port$669$12 (_0311_),
-    .\port$669$13 (_0313_),
-    .\port$669$14 (_0314_),
-    .\port$669$15 (_0315_),
-    .\port$669$2 (_0300_),
-    .\port$669$3 (_0302_),
-    .\port$669$4 (_0303_),
-    .\port$669$5 (_0304_),
-    .\port$669$6 (_0305_),
-    .\port$669$7 (_0306_),
-    .\port$669$8 (_0307_),
-    .\port$669$9 (_0308_),
+    .\port$556$0 (_0250_),
+    .\port$556$1 (_0251_),
+    .\port$556$10 (_0261_),
+    .\port$556$11 (_0262_),
+    .\port$556$12 (_0263_),
+    .\port$556$13 (_0264_),
+    .\port$556$14 (_0265_),
+    .\port$556$15 (_0266_),
+    .\port$556$2 (_0252_),
+    .\port$556$3 (_0253_),
+    .\port$556$4 (_0254_),
+    .\port$556$5 (_0255_),
+    .\port$556$6 (_0256_),
+    .\port$556$7 (_0258_),
+    .\port$556$8 (_0259_),
+    .\port$556$9 (_0260_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$670$0 (_0316_),
-    .\port$670$1 (_0317_),
-    .\port$670$10 (_0327_),
-    .\port$670$11 (_0328_),
-    .\port$670$12 (_0329_),
-    .\port$670$13 (_0330_),
-    .\port$670$14 (_0331_),
-    .\port$670$15 (_0332_),
-    .\port$670$2 (_0318_),
-    .\port$670$3 (_0319_),
-    .\port$670$4 (_0320_),
-    .\port$670$5 (_0321_),
-    .\port$670$6 (_0322_),
-    .\port$670$7 (_0324_),
-    .\port$670$8 (_0325_),
-    .\port$670$9 (_0326_),
+    .\port$557$0 (_0267_),
+    .\port$557$1 (_0269_),
+    .\port$557$10 (_0278_),
+    .\port$557$11 (_0280_),
+    .\port$557$12 (_0281_),
+    .\port$557$13 (_0282_),
+    .\port$557$14 (_0283_),
+    .\port$557$15 (_0284_),
+    .\port$557$2 (_0270_),
+    .\port$557$3 (_0271_),
+    .\port$557$4 (_0272_),
+    .\port$557$5 (_0273_),
+    .\port$557$6 (_0274_),
+    .\port$557$7 (_0275_),
+    .\port$557$8 (_0276_),
+    .\port$557$9 (_0277_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$671$0 (_0333_),
-    .\port$671$1 (_0336_),
-    .\port$671$10 (_0345_),
-    .\port$671$11 (_0347_),
-    .\port$671$12 (_0348_),
-    .\port$671$13 (_0349_),
-    .\port$671$14 (_0350_),
-    .\port$671$15 (_0351_),
-    .\port$671$2 (_0337_),
-    .\port$671$3 (_0338_),
-    .\port$671$4 (_0339_),
-    .\port$671$5 (_0340_),
-    .\port$671$6 (_0341_),
-    .\port$671$7 (_0342_),
-    .\port$671$8 (_0343_),
-    .\port$671$9 (_0344_),
+    .\port$558$0 (_0285_),
+    .\port$558$1 (_0286_),
+    .\port$558$10 (_0296_),
+    .\port$558$11 (_0297_),
+    .\port$558$12 (_0298_),
+    .\port$558$13 (_0299_),
+    .\port$558$14 (_0300_),
+    .\port$558$15 (_0302_),
+    .\port$558$2 (_0287_),
+    .\port$558$3 (_0288_),
+    .\port$558$4 (_0289_),
+    .\port$558$5 (_0291_),
+    .\port$558$6 (_0292_),
+    .\port$558$7 (_0293_),
+    .\port$558$8 (_0294_),
+    .\port$558$9 (_0295_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$672$0 (_0352_),
-    .\port$672$1 (_0353_),
-    .\port$672$10 (_0363_),
-    .\port$672$11 (_0364_),
-    .\port$672$12 (_0365_),
-    .\port$672$13 (_0366_),
-    .\port$672$14 (_0367_),
-    .\port$672$15 (_0369_),
-    .\port$672$2 (_0354_),
-    .\port$672$3 (_0355_),
-    .\port$672$4 (_0356_),
-    .\port$672$5 (_0358_),
-    .\port$672$6 (_0359_),
-    .\port$672$7 (_0360_),
-    .\port$672$8 (_0361_),
-    .\port$672$9 (_0362_),
+    .\port$559$0 (_0303_),
+    .\port$559$1 (_0304_),
+    .\port$559$10 (_0314_),
+    .\port$559$11 (_0315_),
+    .\port$559$12 (_0316_),
+    .\port$559$13 (_0317_),
+    .\port$559$14 (_0318_),
+    .\port$559$15 (_0319_),
+    .\port$559$2 (_0305_),
+    .\port$559$3 (_0306_),
+    .\port$559$4 (_0307_),
+    .\port$559$5 (_0308_),
+    .\port$559$6 (_0309_),
+    .\port$559$7 (_0310_),
+    .\port$559$8 (_0311_),
+    .\port$559$9 (_0313_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$673$0 (_0370_),
-    .\port$673$1 (_0371_),
-    .\port$673$10 (_0381_),
-    .\port$673$11 (_0382_),
-    .\port$673$12 (_0383_),
-    .\port$673$13 (_0384_),
-    .\port$673$14 (_0385_),
-    .\port$673$15 (_0386_),
-    .\port$673$2 (_0372_),
-    .\port$673$3 (_0373_),
-    .\port$673$4 (_0374_),
-    .\port$673$5 (_0375_),
-    .\port$673$6 (_0376_),
-    .\port$673$7 (_0377_),
-    .\port$673$8 (_0378_),
-    .\port$673$9 (_0380_),
+    .\port$560$0 (_0320_),
+    .\port$560$1 (_0321_),
+    .\port$560$10 (_0331_),
+    .\port$560$11 (_0332_),
+    .\port$560$12 (_0333_),
+    .\port$560$13 (_0336_),
+    .\port$560$14 (_0337_),
+    .\port$560$15 (_0338_),
+    .\port$560$2 (_0322_),
+    .\port$560$3 (_0324_),
+    .\port$560$4 (_0325_),
+    .\port$560$5 (_0326_),
+    .\port$560$6 (_0327_),
+    .\port$560$7 (_0328_),
+    .\port$560$8 (_0329_),
+    .\port$560$9 (_0330_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$674$0 (_0387_),
-    .\port$674$1 (_0388_),
-    .\port$674$10 (_0398_),
-    .\port$674$11 (_0399_),
-    .\port$674$12 (_0400_),
-    .\port$674$13 (_0402_),
-    .\port$674$14 (_0403_),
-    .\port$674$15 (_0404_),
-    .\port$674$2 (_0389_),
-    .\port$674$3 (_0391_),
-    .\port$674$4 (_0392_),
-    .\port$674$5 (_0393_),
-    .\port$674$6 (_0394_),
-    .\port$674$7 (_0395_),
-    .\port$674$8 (_0396_),
-    .\port$674$9 (_0397_),
+    .\port$561$0 (_0339_),
+    .\port$561$1 (_0340_),
+    .\port$561$10 (_0350_),
+    .\port$561$11 (_0351_),
+    .\port$561$12 (_0352_),
+    .\port$561$13 (_0353_),
+    .\port$561$14 (_0354_),
+    .\port$561$15 (_0355_),
+    .\port$561$2 (_0341_),
+    .\port$561$3 (_0342_),
+    .\port$561$4 (_0343_),
+    .\port$561$5 (_0344_),
+    .\port$561$6 (_0345_),
+    .\port$561$7 (_0347_),
+    .\port$561$8 (_0348_),
+    .\port$561$9 (_0349_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$675$0 (_0405_),
-    .\port$675$1 (_0406_),
-    .\port$675$10 (_0416_),
-    .\port$675$11 (_0417_),
-    .\port$675$12 (_0418_),
-    .\port$675$13 (_0419_),
-    .\port$675$14 (_0420_),
-    .\port$675$15 (_0421_),
-    .\port$675$2 (_0407_),
-    .\port$675$3 (_0408_),
-    .\port$675$4 (_0409_),
-    .\port$675$5 (_0410_),
-    .\port$675$6 (_0411_),
-    .\port$675$7 (_0413_),
-    .\port$675$8 (_0414_),
-    .\port$675$9 (_0415_),
+    .\port$562$0 (_0356_),
+    .\port$562$1 (_0358_),
+    .\port$562$10 (_0367_),
+    .\port$562$11 (_0369_),
+    .\port$562$12 (_0370_),
+    .\port$562$13 (_0371_),
+    .\port$562$14 (_0372_),
+    .\port$562$15 (_0373_),
+    .\port$562$2 (_0359_),
+    .\port$562$3 (_0360_),
+    .\port$562$4 (_0361_),
+    .\port$562$5 (_0362_),
+    .\port$562$6 (_0363_),
+    .\port$562$7 (_0364_),
+    .\port$562$8 (_0365_),
+    .\port$562$9 (_0366_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$676$0 (_0422_),
-    .\port$676$1 (_0424_),
-    .\port$676$10 (_0433_),
-    .\port$676$11 (_0435_),
-    .\port$676$12 (_0436_),
-    .\port$676$13 (_0437_),
-    .\port$676$14 (_0438_),
-    .\port$676$15 (_0439_),
-    .\port$676$2 (_0425_),
-    .\port$676$3 (_0426_),
-    .\port$676$4 (_0427_),
-    .\port$676$5 (_0428_),
-    .\port$676$6 (_0429_),
-    .\port$676$7 (_0430_),
-    .\port$676$8 (_0431_),
-    .\port$676$9 (_0432_),
+    .\port$563$0 (_0374_),
+    .\port$563$1 (_0375_),
+    .\port$563$10 (_0385_),
+    .\port$563$11 (_0386_),
+    .\port$563$12 (_0387_),
+    .\port$563$13 (_0388_),
+    .\port$563$14 (_0389_),
+    .\port$563$15 (_0391_),
+    .\port$563$2 (_0376_),
+    .\port$563$3 (_0377_),
+    .\port$563$4 (_0378_),
+    .\port$563$5 (_0380_),
+    .\port$563$6 (_0381_),
+    .\port$563$7 (_0382_),
+    .\port$563$8 (_0383_),
+    .\port$563$9 (_0384_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$677$0 (_0440_),
-    .\port$677$1 (_0441_),
-    .\port$677$10 (_0452_),
-    .\port$677$11 (_0453_),
-    .\port$677$12 (_0454_),
-    .\port$677$13 (_0455_),
-    .\port$677$14 (_0456_),
-    .\port$677$15 (_0458_),
-    .\port$677$2 (_0442_),
-    .\port$677$3 (_0443_),
-    .\port$677$4 (_0444_),
-    .\port$677$5 (_0447_),
-    .\port$677$6 (_0448_),
-    .\port$677$7 (_0449_),
-    .\port$677$8 (_0450_),
-    .\port$677$9 (_0451_),
+    .\port$564$0 (_0392_),
+    .\port$564$1 (_0393_),
+    .\port$564$10 (_0403_),
+    .\port$564$11 (_0404_),
+    .\port$564$12 (_0405_),
+    .\port$564$13 (_0406_),
+    .\port$564$14 (_0407_),
+    .\port$564$15 (_0408_),
+    .\port$564$2 (_0394_),
+    .\port$564$3 (_0395_),
+    .\port$564$4 (_0396_),
+    .\port$564$5 (_0397_),
+    .\port$564$6 (_0398_),
+    .\port$564$7 (_0399_),
+    .\port$564$8 (_0400_),
+    .\port$564$9 (_0402_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$678$0 (_0459_),
-    .\port$678$1 (_0460_),
-    .\port$678$10 (_0470_),
-    .\port$678$11 (_0471_),
-    .\port$678$12 (_0472_),
-    .\port$678$13 (_0473_),
-    .\port$678$14 (_0474_),
-    .\port$678$15 (_0475_),
-    .\port$678$2 (_0461_),
-    .\port$678$3 (_0462_),
-    .\port$678$4 (_0463_),
-    .\port$678$5 (_0464_),
-    .\port$678$6 (_0465_),
-    .\port$678$7 (_0466_),
-    .\port$678$8 (_0467_),
-    .\port$678$9 (_0469_),
+    .\port$565$0 (_0409_),
+    .\port$565$1 (_0410_),
+    .\port$565$10 (_0420_),
+    .\port$565$11 (_0421_),
+    .\port$565$12 (_0422_),
+    .\port$565$13 (_0424_),
+    .\port$565$14 (_0425_),
+    .\port$565$15 (_0426_),
+    .\port$565$2 (_0411_),
+    .\port$565$3 (_0413_),
+    .\port$565$4 (_0414_),
+    .\port$565$5 (_0415_),
+    .\port$565$6 (_0416_),
+    .\port$565$7 (_0417_),
+    .\port$565$8 (_0418_),
+    .\port$565$9 (_0419_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$679$0 (_0476_),
-    .\port$679$1 (_0477_),
-    .\port$679$10 (_0487_),
-    .\port$679$11 (_0488_),
-    .\port$679$12 (_0489_),
-    .\port$679$13 (_0491_),
-    .\port$679$14 (_0492_),
-    .\port$679$15 (_0493_),
-    .\port$679$2 (_0478_),
-    .\port$679$3 (_0480_),
-    .\port$679$4 (_0481_),
-    .\port$679$5 (_0482_),
-    .\port$679$6 (_0483_),
-    .\port$679$7 (_0484_),
-    .\port$679$8 (_0485_),
-    .\port$679$9 (_0486_),
+    .\port$566$0 (_0427_),
+    .\port$566$1 (_0428_),
+    .\port$566$10 (_0438_),
+    .\port$566$11 (_0439_),
+    .\port$566$12 (_0440_),
+    .\port$566$13 (_0441_),
+    .\port$566$14 (_0442_),
+    .\port$566$15 (_0443_),
+    .\port$566$2 (_0429_),
+    .\port$566$3 (_0430_),
+    .\port$566$4 (_0431_),
+    .\port$566$5 (_0432_),
+    .\port$566$6 (_0433_),
+    .\port$566$7 (_0435_),
+    .\port$566$8 (_0436_),
+    .\port$566$9 (_0437_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$680$0 (_0494_),
-    .\port$680$1 (_0495_),
-    .\port$680$10 (_0505_),
-    .\port$680$11 (_0506_),
-    .\port$680$12 (_0507_),
-    .\port$680$13 (_0508_),
-    .\port$680$14 (_0509_),
-    .\port$680$15 (_0510_),
-    .\port$680$2 (_0496_),
-    .\port$680$3 (_0497_),
-    .\port$680$4 (_0498_),
-    .\port$680$5 (_0499_),
-    .\port$680$6 (_0500_),
-    .\port$680$7 (_0502_),
-    .\port$680$8 (_0503_),
-    .\port$680$9 (_0504_),
+    .\port$567$0 (_0444_),
+    .\port$567$1 (_0447_),
+    .\port$567$10 (_0456_),
+    .\port$567$11 (_0458_),
+    .\port$567$12 (_0459_),
+    .\port$567$13 (_0460_),
+    .\port$567$14 (_0461_),
+    .\port$567$15 (_0462_),
+    .\port$567$2 (_0448_),
+    .\port$567$3 (_0449_),
+    .\port$567$4 (_0450_),
+    .\port$567$5 (_0451_),
+    .\port$567$6 (_0452_),
+    .\port$567$7 (_0453_),
+    .\port$567$8 (_0454_),
+    .\port$567$9 (_0455_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$681$0 (_0511_),
-    .\port$681$1 (_0513_),
-    .\port$681$10 (_0522_),
-    .\port$681$11 (_0524_),
-    .\port$681$12 (_0525_),
-    .\port$681$13 (_0526_),
-    .\port$681$14 (_0527_),
-    .\port$681$15 (_0528_),
-    .\port$681$2 (_0514_),
-    .\port$681$3 (_0515_),
-    .\port$681$4 (_0516_),
-    .\port$681$5 (_0517_),
-    .\port$681$6 (_0518_),
-    .\port$681$7 (_0519_),
-    .\port$681$8 (_0520_),
-    .\port$681$9 (_0521_),
+    .\port$568$0 (_0463_),
+    .\port$568$1 (_0464_),
+    .\port$568$10 (_0474_),
+    .\port$568$11 (_0475_),
+    .\port$568$12 (_0476_),
+    .\port$568$13 (_0477_),
+    .\port$568$14 (_0478_),
+    .\port$568$15 (_0480_),
+    .\port$568$2 (_0465_),
+    .\port$568$3 (_0466_),
+    .\port$568$4 (_0467_),
+    .\port$568$5 (_0469_),
+    .\port$568$6 (_0470_),
+    .\port$568$7 (_0471_),
+    .\port$568$8 (_0472_),
+    .\port$568$9 (_0473_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$682$0 (_0529_),
-    .\port$682$1 (_0530_),
-    .\port$682$10 (_0540_),
-    .\port$682$11 (_0541_),
-    .\port$682$12 (_0542_),
-    .\port$682$13 (_0543_),
-    .\port$682$14 (_0544_),
-    .\port$682$15 (_0546_),
-    .\port$682$2 (_0531_),
-    .\port$682$3 (_0532_),
-    .\port$682$4 (_0533_),
-    .\port$682$5 (_0535_),
-    .\port$682$6 (_0536_),
-    .\port$682$7 (_0537_),
-    .\port$682$8 (_0538_),
-    .\port$682$9 (_0539_),
+    .\port$569$0 (_0481_),
+    .\port$569$1 (_0482_),
+    .\port$569$10 (_0492_),
+    .\port$569$11 (_0493_),
+    .\port$569$12 (_0494_),
+    .\port$569$13 (_0495_),
+    .\port$569$14 (_0496_),
+    .\port$569$15 (_0497_),
+    .\port$569$2 (_0483_),
+    .\port$569$3 (_0484_),
+    .\port$569$4 (_0485_),
+    .\port$569$5 (_0486_),
+    .\port$569$6 (_0487_),
+    .\port$569$7 (_0488_),
+    .\port$569$8 (_0489_),
+    .\port$569$9 (_0491_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$683$0 (_0547_),
-    .\port$683$1 (_0548_),
-    .\port$683$10 (_0559_),
-    .\port$683$11 (_0560_),
-    .\port$683$12 (_0561_),
-    .\port$683$13 (_0562_),
-    .\port$683$14 (_0563_),
-    .\port$683$15 (_0564_),
-    .\port$683$2 (_0549_),
-    .\port$683$3 (_0550_),
-    .\port$683$4 (_0551_),
-    .\port$683$5 (_0552_),
-    .\port$683$6 (_0553_),
-    .\port$683$7 (_0554_),
-    .\port$683$8 (_0555_),
-    .\port$683$9 (_0558_),
+    .\port$570$0 (_0498_),
+    .\port$570$1 (_0499_),
+    .\port$570$10 (_0509_),
+    .\port$570$11 (_0510_),
+    .\port$570$12 (_0511_),
+    .\port$570$13 (_0513_),
+    .\port$570$14 (_0514_),
+    .\port$570$15 (_0515_),
+    .\port$570$2 (_0500_),
+    .\port$570$3 (_0502_),
+    .\port$570$4 (_0503_),
+    .\port$570$5 (_0504_),
+    .\port$570$6 (_0505_),
+    .\port$570$7 (_0506_),
+    .\port$570$8 (_0507_),
+    .\port$570$9 (_0508_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$684$0 (_0565_),
-    .\port$684$1 (_0566_),
-    .\port$684$10 (_0576_),
-    .\port$684$11 (_0577_),
-    .\port$684$12 (_0578_),
-    .\port$684$13 (_0580_),
-    .\port$684$14 (_0581_),
-    .\port$684$15 (_0582_),
-    .\port$684$2 (_0567_),
-    .\port$684$3 (_0569_),
-    .\port$684$4 (_0570_),
-    .\port$684$5 (_0571_),
-    .\port$684$6 (_0572_),
-    .\port$684$7 (_0573_),
-    .\port$684$8 (_0574_),
-    .\port$684$9 (_0575_),
+    .\port$571$0 (_0516_),
+    .\port$571$1 (_0517_),
+    .\port$571$10 (_0527_),
+    .\port$571$11 (_0528_),
+    .\port$571$12 (_0529_),
+    .\port$571$13 (_0530_),
+    .\port$571$14 (_0531_),
+    .\port$571$15 (_0532_),
+    .\port$571$2 (_0518_),
+    .\port$571$3 (_0519_),
+    .\port$571$4 (_0520_),
+    .\port$571$5 (_0521_),
+    .\port$571$6 (_0522_),
+    .\port$571$7 (_0524_),
+    .\port$571$8 (_0525_),
+    .\port$571$9 (_0526_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$685$0 (_0583_),
-    .\port$685$1 (_0584_),
-    .\port$685$10 (_0594_),
-    .\port$685$11 (_0595_),
-    .\port$685$12 (_0596_),
-    .\port$685$13 (_0597_),
-    .\port$685$14 (_0598_),
-    .\port$685$15 (_0599_),
-    .\port$685$2 (_0585_),
-    .\port$685$3 (_0586_),
-    .\port$685$4 (_0587_),
-    .\port$685$5 (_0588_),
-    .\port$685$6 (_0589_),
-    .\port$685$7 (_0591_),
-    .\port$685$8 (_0592_),
-    .\port$685$9 (_0593_),
+    .\port$572$0 (_0533_),
+    .\port$572$1 (_0535_),
+    .\port$572$10 (_0544_),
+    .\port$572$11 (_0546_),
+    .\port$572$12 (_0547_),
+    .\port$572$13 (_0548_),
+    .\port$572$14 (_0549_),
+    .\port$572$15 (_0550_),
+    .\port$572$2 (_0536_),
+    .\port$572$3 (_0537_),
+    .\port$572$4 (_0538_),
+    .\port$572$5 (_0539_),
+    .\port$572$6 (_0540_),
+    .\port$572$7 (_0541_),
+    .\port$572$8 (_0542_),
+    .\port$572$9 (_0543_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$686$0 (_0600_),
-    .\port$686$1 (_0602_),
-    .\port$686$10 (_0611_),
-    .\port$686$11 (_0613_),
-    .\port$686$12 (_0614_),
-    .\port$686$13 (_0615_),
-    .\port$686$14 (_0616_),
-    .\port$686$15 (_0617_),
-    .\port$686$2 (_0603_),
-    .\port$686$3 (_0604_),
-    .\port$686$4 (_0605_),
-    .\port$686$5 (_0606_),
-    .\port$686$6 (_0607_),
-    .\port$686$7 (_0608_),
-    .\port$686$8 (_0609_),
-    .\port$686$9 (_0610_),
+    .\port$573$0 (_0551_),
+    .\port$573$1 (_0552_),
+    .\port$573$10 (_0563_),
+    .\port$573$11 (_0564_),
+    .\port$573$12 (_0565_),
+    .\port$573$13 (_0566_),
+    .\port$573$14 (_0567_),
+    .\port$573$15 (_0569_),
+    .\port$573$2 (_0553_),
+    .\port$573$3 (_0554_),
+    .\port$573$4 (_0555_),
+    .\port$573$5 (_0558_),
+    .\port$573$6 (_0559_),
+    .\port$573$7 (_0560_),
+    .\port$573$8 (_0561_),
+    .\port$573$9 (_0562_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$687$0 (_0618_),
-    .\port$687$1 (_0619_),
-    .\port$687$10 (_0629_),
-    .\port$687$11 (_0630_),
-    .\port$687$12 (_0631_),
-    .\port$687$13 (_0632_),
-    .\port$687$14 (_0633_),
-    .\port$687$15 (_0635_),
-    .\port$687$2 (_0620_),
-    .\port$687$3 (_0621_),
-    .\port$687$4 (_0622_),
-    .\port$687$5 (_0624_),
-    .\port$687$6 (_0625_),
-    .\port$687$7 (_0626_),
-    .\port$687$8 (_0627_),
-    .\port$687$9 (_0628_),
+    .\port$574$0 (_0570_),
+    .\port$574$1 (_0571_),
+    .\port$574$10 (_0581_),
+    .\port$574$11 (_0582_),
+    .\port$574$12 (_0583_),
+    .\port$574$13 (_0584_),
+    .\port$574$14 (_0585_),
+    .\port$574$15 (_0586_),
+    .\port$574$2 (_0572_),
+    .\port$574$3 (_0573_),
+    .\port$574$4 (_0574_),
+    .\port$574$5 (_0575_),
+    .\port$574$6 (_0576_),
+    .\port$574$7 (_0577_),
+    .\port$574$8 (_0578_),
+    .\port$574$9 (_0580_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$688$0 (_0636_),
-    .\port$688$1 (_0637_),
-    .\port$688$10 (_0647_),
-    .\port$688$11 (_0648_),
-    .\port$688$12 (_0649_),
-    .\port$688$13 (_0650_),
-    .\port$688$14 (_0651_),
-    .\port$688$15 (_0652_),
-    .\port$688$2 (_0638_),
-    .\port$688$3 (_0639_),
-    .\port$688$4 (_0640_),
-    .\port$688$5 (_0641_),
-    .\port$688$6 (_0642_),
-    .\port$688$7 (_0643_),
-    .\port$688$8 (_0644_),
-    .\port$688$9 (_0646_),
+    .\port$575$0 (_0587_),
+    .\port$575$1 (_0588_),
+    .\port$575$10 (_0598_),
+    .\port$575$11 (_0599_),
+    .\port$575$12 (_0600_),
+    .\port$575$13 (_0602_),
+    .\port$575$14 (_0603_),
+    .\port$575$15 (_0604_),
+    .\port$575$2 (_0589_),
+    .\port$575$3 (_0591_),
+    .\port$575$4 (_0592_),
+    .\port$575$5 (_0593_),
+    .\port$575$6 (_0594_),
+    .\port$575$7 (_0595_),
+    .\port$575$8 (_0596_),
+    .\port$575$9 (_0597_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$689$0 (_0653_),
-    .\port$689$1 (_0654_),
-    .\port$689$10 (_0664_),
-    .\port$689$11 (_0665_),
-    .\port$689$12 (_0666_),
-    .\port$689$13 (_0669_),
-    .\port$689$14 (_0670_),
-    .\port$689$15 (_0671_),
-    .\port$689$2 (_0655_),
-    .\port$689$3 (_0657_),
-    .\port$689$4 (_0658_),
-    .\port$689$5 (_0659_),
-    .\port$689$6 (_0660_),
-    .\port$689$7 (_0661_),
-    .\port$689$8 (_0662_),
-    .\port$689$9 (_0663_),
+    .\port$576$0 (_0605_),
+    .\port$576$1 (_0606_),
+    .\port$576$10 (_0616_),
+    .\port$576$11 (_0617_),
+    .\port$576$12 (_0618_),
+    .\port$576$13 (_0619_),
+    .\port$576$14 (_0620_),
+    .\port$576$15 (_0621_),
+    .\port$576$2 (_0607_),
+    .\port$576$3 (_0608_),
+    .\port$576$4 (_0609_),
+    .\port$576$5 (_0610_),
+    .\port$576$6 (_0611_),
+    .\port$576$7 (_0613_),
+    .\port$576$8 (_0614_),
+    .\port$576$9 (_0615_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$690$0 (_0672_),
-    .\port$690$1 (_0673_),
-    .\port$690$10 (_0683_),
-    .\port$690$11 (_0684_),
-    .\port$690$12 (_0685_),
-    .\port$690$13 (_0686_),
-    .\port$690$14 (_0687_),
-    .\port$690$15 (_0688_),
-    .\port$690$2 (_0674_),
-    .\port$690$3 (_0675_),
-    .\port$690$4 (_0676_),
-    .\port$690$5 (_0677_),
-    .\port$690$6 (_0678_),
-    .\port$690$7 (_0680_),
-    .\port$690$8 (_0681_),
-    .\port$690$9 (_0682_),
+    .\port$577$0 (_0622_),
+    .\port$577$1 (_0624_),
+    .\port$577$10 (_0633_),
+    .\port$577$11 (_0635_),
+    .\port$577$12 (_0636_),
+    .\port$577$13 (_0637_),
+    .\port$577$14 (_0638_),
+    .\port$577$15 (_0639_),
+    .\port$577$2 (_0625_),
+    .\port$577$3 (_0626_),
+    .\port$577$4 (_0627_),
+    .\port$577$5 (_0628_),
+    .\port$577$6 (_0629_),
+    .\port$577$7 (_0630_),
+    .\port$577$8 (_0631_),
+    .\port$577$9 (_0632_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$691$0 (_0689_),
-    .\port$691$1 (_0691_),
-    .\port$691$10 (_0700_),
-    .\port$691$11 (_0702_),
-    .\port$691$12 (_0703_),
-    .\port$691$13 (_0704_),
-    .\port$691$14 (_0705_),
-    .\port$691$15 (_0706_),
-    .\port$691$2 (_0692_),
-    .\port$691$3 (_0693_),
-    .\port$691$4 (_0694_),
-    .\port$691$5 (_0695_),
-    .\port$691$6 (_0696_),
-    .\port$691$7 (_0697_),
-    .\port$691$8 (_0698_),
-    .\port$691$9 (_0699_),
+    .\port$578$0 (_0640_),
+    .\port$578$1 (_0641_),
+    .\port$578$10 (_0651_),
+    .\port$578$11 (_0652_),
+    .\port$578$12 (_0653_),
+    .\port$578$13 (_0654_),
+    .\port$578$14 (_0655_),
+    .\port$578$15 (_0657_),
+    .\port$578$2 (_0642_),
+    .\port$578$3 (_0643_),
+    .\port$578$4 (_0644_),
+    .\port$578$5 (_0646_),
+    .\port$578$6 (_0647_),
+    .\port$578$7 (_0648_),
+    .\port$578$8 (_0649_),
+    .\port$578$9 (_0650_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$692$0 (_0707_),
-    .\port$692$1 (_0708_),
-    .\port$692$10 (_0718_),
-    .\port$692$11 (_0719_),
-    .\port$692$12 (_0720_),
-    .\port$692$13 (_0721_),
-    .\port$692$14 (_0722_),
-    .\port$692$15 (_0724_),
-    .\port$692$2 (_0709_),
-    .\port$692$3 (_0710_),
-    .\port$692$4 (_0711_),
-    .\port$692$5 (_0713_),
-    .\port$692$6 (_0714_),
-    .\port$692$7 (_0715_),
-    .\port$692$8 (_0716_),
-    .\port$692$9 (_0717_),
+    .\port$579$0 (_0658_),
+    .\port$579$1 (_0659_),
+    .\port$579$10 (_0670_),
+    .\port$579$11 (_0671_),
+    .\port$579$12 (_0672_),
+    .\port$579$13 (_0673_),
+    .\port$579$14 (_0674_),
+    .\port$579$15 (_0675_),
+    .\port$579$2 (_0660_),
+    .\port$579$3 (_0661_),
+    .\port$579$4 (_0662_),
+    .\port$579$5 (_0663_),
+    .\port$579$6 (_0664_),
+    .\port$579$7 (_0665_),
+    .\port$579$8 (_0666_),
+    .\port$579$9 (_0669_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$693$0 (_0725_),
-    .\port$693$1 (_0726_),
-    .\port$693$10 (_0736_),
-    .\port$693$11 (_0737_),
-    .\port$693$12 (_0738_),
-    .\port$693$13 (_0739_),
-    .\port$693$14 (_0740_),
-    .\port$693$15 (_0741_),
-    .\port$693$2 (_0727_),
-    .\port$693$3 (_0728_),
-    .\port$693$4 (_0729_),
-    .\port$693$5 (_0730_),
-    .\port$693$6 (_0731_),
-    .\port$693$7 (_0732_),
-    .\port$693$8 (_0733_),
-    .\port$693$9 (_0735_),
+    .\port$580$0 (_0676_),
+    .\port$580$1 (_0677_),
+    .\port$580$10 (_0687_),
+    .\port$580$11 (_0688_),
+    .\port$580$12 (_0689_),
+    .\port$580$13 (_0691_),
+    .\port$580$14 (_0692_),
+    .\port$580$15 (_0693_),
+    .\port$580$2 (_0678_),
+    .\port$580$3 (_0680_),
+    .\port$580$4 (_0681_),
+    .\port$580$5 (_0682_),
+    .\port$580$6 (_0683_),
+    .\port$580$7 (_0684_),
+    .\port$580$8 (_0685_),
+    .\port$580$9 (_0686_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$694$0 (_0742_),
-    .\port$694$1 (_0743_),
-    .\port$694$10 (_0753_),
-    .\port$694$11 (_0754_),
-    .\port$694$12 (_0755_),
-    .\port$694$13 (_0757_),
-    .\port$694$14 (_0758_),
-    .\port$694$15 (_0759_),
-    .\port$694$2 (_0744_),
-    .\port$694$3 (_0746_),
-    .\port$694$4 (_0747_),
-    .\port$694$5 (_0748_),
-    .\port$694$6 (_0749_),
-    .\port$694$7 (_0750_),
-    .\port$694$8 (_0751_),
-    .\port$694$9 (_0752_),
+    .\port$581$0 (_0694_),
+    .\port$581$1 (_0695_),
+    .\port$581$10 (_0705_),
+    .\port$581$11 (_0706_),
+    .\port$581$12 (_0707_),
+    .\port$581$13 (_0708_),
+    .\port$581$14 (_0709_),
+    .\port$581$15 (_0710_),
+    .\port$581$2 (_0696_),
+    .\port$581$3 (_0697_),
+    .\port$581$4 (_0698_),
+    .\port$581$5 (_0699_),
+    .\port$581$6 (_0700_),
+    .\port$581$7 (_0702_),
+    .\port$581$8 (_0703_),
+    .\port$581$9 (_0704_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$695$0 (_0760_),
-    .\port$695$1 (_0761_),
-    .\port$695$10 (_0771_),
-    .\port$695$11 (_0772_),
-    .\port$695$12 (_0773_),
-    .\port$695$13 (_0774_),
-    .\port$695$14 (_0775_),
-    .\port$695$15 (_0776_),
-    .\port$695$2 (_0762_),
-    .\port$695$3 (_0763_),
-    .\port$695$4 (_0764_),
-    .\port$695$5 (_0765_),
-    .\port$695$6 (_0766_),
-    .\port$695$7 (_0768_),
-    .\port$695$8 (_0769_),
-    .\port$695$9 (_0770_),
+    .\port$582$0 (_0711_),
+    .\port$582$1 (_0713_),
+    .\port$582$10 (_0722_),
+    .\port$582$11 (_0724_),
+    .\port$582$12 (_0725_),
+    .\port$582$13 (_0726_),
+    .\port$582$14 (_0727_),
+    .\port$582$15 (_0728_),
+    .\port$582$2 (_0714_),
+    .\port$582$3 (_0715_),
+    .\port$582$4 (_0716_),
+    .\port$582$5 (_0717_),
+    .\port$582$6 (_0718_),
+    .\port$582$7 (_0719_),
+    .\port$582$8 (_0720_),
+    .\port$582$9 (_0721_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$696$0 (_0777_),
-    .\port$696$1 (_0780_),
-    .\port$696$10 (_0789_),
-    .\port$696$11 (_0791_),
-    .\port$696$12 (_0792_),
-    .\port$696$13 (_0793_),
-    .\port$696$14 (_0794_),
-    .\port$696$15 (_0795_),
-    .\port$696$2 (_0781_),
-    .\port$696$3 (_0782_),
-    .\port$696$4 (_0783_),
-    .\port$696$5 (_0784_),
-    .\port$696$6 (_0785_),
-    .\port$696$7 (_0786_),
-    .\port$696$8 (_0787_),
-    .\port$696$9 (_0788_),
+    .\port$583$0 (_0729_),
+    .\port$583$1 (_0730_),
+    .\port$583$10 (_0740_),
+    .\port$583$11 (_0741_),
+    .\port$583$12 (_0742_),
+    .\port$583$13 (_0743_),
+    .\port$583$14 (_0744_),
+    .\port$583$15 (_0746_),
+    .\port$583$2 (_0731_),
+    .\port$583$3 (_0732_),
+    .\port$583$4 (_0733_),
+    .\port$583$5 (_0735_),
+    .\port$583$6 (_0736_),
+    .\port$583$7 (_0737_),
+    .\port$583$8 (_0738_),
+    .\port$583$9 (_0739_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$697$0 (_0796_),
-    .\port$697$1 (_0797_),
-    .\port$697$10 (_0807_),
-    .\port$697$11 (_0808_),
-    .\port$697$12 (_0809_),
-    .\port$697$13 (_0810_),
-    .\port$697$14 (_0811_),
-    .\port$697$15 (_0813_),
-    .\port$697$2 (_0798_),
-    .\port$697$3 (_0799_),
-    .\port$697$4 (_0800_),
-    .\port$697$5 (_0802_),
-    .\port$697$6 (_0803_),
-    .\port$697$7 (_0804_),
-    .\port$697$8 (_0805_),
-    .\port$697$9 (_0806_),
+    .\port$584$0 (_0747_),
+    .\port$584$1 (_0748_),
+    .\port$584$10 (_0758_),
+    .\port$584$11 (_0759_),
+    .\port$584$12 (_0760_),
+    .\port$584$13 (_0761_),
+    .\port$584$14 (_0762_),
+    .\port$584$15 (_0763_),
+    .\port$584$2 (_0749_),
+    .\port$584$3 (_0750_),
+    .\port$584$4 (_0751_),
+    .\port$584$5 (_0752_),
+    .\port$584$6 (_0753_),
+    .\port$584$7 (_0754_),
+    .\port$584$8 (_0755_),
+    .\port$584$9 (_0757_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$698$0 (_0814_),
-    .\port$698$1 (_0815_),
-    .\port$698$10 (_0825_),
-    .\port$698$11 (_0826_),
-    .\port$698$12 (_0827_),
-    .\port$698$13 (_0828_),
-    .\port$698$14 (_0829_),
-    .\port$698$15 (_0830_),
-    .\port$698$2 (_0816_),
-    .\port$698$3 (_0817_),
-    .\port$698$4 (_0818_),
-    .\port$698$5 (_0819_),
-    .\port$698$6 (_0820_),
-    .\port$698$7 (_0821_),
-    .\port$698$8 (_0822_),
-    .\port$698$9 (_0824_),
+    .\port$585$0 (_0764_),
+    .\port$585$1 (_0765_),
+    .\port$585$10 (_0775_),
+    .\port$585$11 (_0776_),
+    .\port$585$12 (_0777_),
+    .\port$585$13 (_0780_),
+    .\port$585$14 (_0781_),
+    .\port$585$15 (_0782_),
+    .\port$585$2 (_0766_),
+    .\port$585$3 (_0768_),
+    .\port$585$4 (_0769_),
+    .\port$585$5 (_0770_),
+    .\port$585$6 (_0771_),
+    .\port$585$7 (_0772_),
+    .\port$585$8 (_0773_),
+    .\port$585$9 (_0774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$699$0 (_0831_),
-    .\port$699$1 (_0832_),
-    .\port$699$10 (_0842_),
-    .\port$699$11 (_0843_),
-    .\port$699$12 (_0844_),
-    .\port$699$13 (_0846_),
-    .\port$699$14 (_0847_),
-    .\port$699$15 (_0848_),
-    .\port$699$2 (_0833_),
-    .\port$699$3 (_0835_),
-    .\port$699$4 (_0836_),
-    .\port$699$5 (_0837_),
-    .\port$699$6 (_0838_),
-    .\port$699$7 (_0839_),
-    .\port$699$8 (_0840_),
-    .\port$699$9 (_0841_),
+    .\port$586$0 (_0783_),
+    .\port$586$1 (_0784_),
+    .\port$586$10 (_0794_),
+    .\port$586$11 (_0795_),
+    .\port$586$12 (_0796_),
+    .\port$586$13 (_0797_),
+    .\port$586$14 (_0798_),
+    .\port$586$15 (_0799_),
+    .\port$586$2 (_0785_),
+    .\port$586$3 (_0786_),
+    .\port$586$4 (_0787_),
+    .\port$586$5 (_0788_),
+    .\port$586$6 (_0789_),
+    .\port$586$7 (_0791_),
+    .\port$586$8 (_0792_),
+    .\port$586$9 (_0793_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$700$0 (_0849_),
-    .\port$700$1 (_0850_),
-    .\port$700$10 (_0860_),
-    .\port$700$11 (_0861_),
-    .\port$700$12 (_0862_),
-    .\port$700$13 (_0863_),
-    .\port$700$14 (_0864_),
-    .\port$700$15 (_0865_),
-    .\port$700$2 (_0851_),
-    .\port$700$3 (_0852_),
-    .\port$700$4 (_0853_),
-    .\port$700$5 (_0854_),
-    .\port$700$6 (_0855_),
-    .\port$700$7 (_0857_),
-    .\port$700$8 (_0858_),
-    .\port$700$9 (_0859_),
+    .\port$587$0 (_0800_),
+    .\port$587$1 (_0802_),
+    .\port$587$10 (_0811_),
+    .\port$587$11 (_0813_),
+    .\port$587$12 (_0814_),
+    .\port$587$13 (_0815_),
+    .\port$587$14 (_0816_),
+    .\port$587$15 (_0817_),
+    .\port$587$2 (_0803_),
+    .\port$587$3 (_0804_),
+    .\port$587$4 (_0805_),
+    .\port$587$5 (_0806_),
+    .\port$587$6 (_0807_),
+    .\port$587$7 (_0808_),
+    .\port$587$8 (_0809_),
+    .\port$587$9 (_0810_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$701$0 (_0866_),
-    .\port$701$1 (_0868_),
-    .\port$701$10 (_0877_),
-    .\port$701$11 (_0879_),
-    .\port$701$12 (_0880_),
-    .\port$701$13 (_0881_),
-    .\port$701$14 (_0882_),
-    .\port$701$15 (_0883_),
-    .\port$701$2 (_0869_),
-    .\port$701$3 (_0870_),
-    .\port$701$4 (_0871_),
-    .\port$701$5 (_0872_),
-    .\port$701$6 (_0873_),
-    .\port$701$7 (_0874_),
-    .\port$701$8 (_0875_),
-    .\port$701$9 (_0876_),
+    .\port$588$0 (_0818_),
+    .\port$588$1 (_0819_),
+    .\port$588$10 (_0829_),
+    .\port$588$11 (_0830_),
+    .\port$588$12 (_0831_),
+    .\port$588$13 (_0832_),
+    .\port$588$14 (_0833_),
+    .\port$588$15 (_0835_),
+    .\port$588$2 (_0820_),
+    .\port$588$3 (_0821_),
+    .\port$588$4 (_0822_),
+    .\port$588$5 (_0824_),
+    .\port$588$6 (_0825_),
+    .\port$588$7 (_0826_),
+    .\port$588$8 (_0827_),
+    .\port$588$9 (_0828_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$702$0 (_0884_),
-    .\port$702$1 (_0885_),
-    .\port$702$10 (_0896_),
-    .\port$702$11 (_0897_),
-    .\port$702$12 (_0898_),
-    .\port$702$13 (_0899_),
-    .\port$702$14 (_0900_),
-    .\port$702$15 (_0902_),
-    .\port$702$2 (_0886_),
-    .\port$702$3 (_0887_),
-    .\port$702$4 (_0888_),
-    .\port$702$5 (_0891_),
-    .\port$702$6 (_0892_),
-    .\port$702$7 (_0893_),
-    .\port$702$8 (_0894_),
-    .\port$702$9 (_0895_),
+    .\port$589$0 (_0836_),
+    .\port$589$1 (_0837_),
+    .\port$589$10 (_0847_),
+    .\port$589$11 (_0848_),
+    .\port$589$12 (_0849_),
+    .\port$589$13 (_0850_),
+    .\port$589$14 (_0851_),
+    .\port$589$15 (_0852_),
+    .\port$589$2 (_0838_),
+    .\port$589$3 (_0839_),
+    .\port$589$4 (_0840_),
+    .\port$589$5 (_0841_),
+    .\port$589$6 (_0842_),
+    .\port$589$7 (_0843_),
+    .\port$589$8 (_0844_),
+    .\port$589$9 (_0846_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$703$0 (_0903_),
-    .\port$703$1 (_0904_),
-    .\port$703$10 (_0914_),
-    .\port$703$11 (_0915_),
-    .\port$703$12 (_0916_),
-    .\port$703$13 (_0917_),
-    .\port$703$14 (_0918_),
-    .\port$703$15 (_0919_),
-    .\port$703$2 (_0905_),
-    .\port$703$3 (_0906_),
-    .\port$703$4 (_0907_),
-    .\port$703$5 (_0908_),
-    .\port$703$6 (_0909_),
-    .\port$703$7 (_0910_),
-    .\port$703$8 (_0911_),
-    .\port$703$9 (_0913_),
+    .\port$590$0 (_0853_),
+    .\port$590$1 (_0854_),
+    .\port$590$10 (_0864_),
+    .\port$590$11 (_0865_),
+    .\port$590$12 (_0866_),
+    .\port$590$13 (_0868_),
+    .\port$590$14 (_0869_),
+    .\port$590$15 (_0870_),
+    .\port$590$2 (_0855_),
+    .\port$590$3 (_0857_),
+    .\port$590$4 (_0858_),
+    .\port$590$5 (_0859_),
+    .\port$590$6 (_0860_),
+    .\port$590$7 (_0861_),
+    .\port$590$8 (_0862_),
+    .\port$590$9 (_0863_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$704$0 (_0920_),
-    .\port$704$1 (_0921_),
-    .\port$704$10 (_0931_),
-    .\port$704$11 (_0932_),
-    .\port$704$12 (_0933_),
-    .\port$704$13 (_0935_),
-    .\port$704$14 (_0936_),
-    .\port$704$15 (_0937_),
-    .\port$704$2 (_0922_),
-    .\port$704$3 (_0924_),
-    .\port$704$4 (_0925_),
-    .\port$704$5 (_0926_),
-    .\port$704$6 (_0927_),
-    .\port$704$7 (_0928_),
-    .\port$704$8 (_0929_),
-    .\port$704$9 (_0930_),
+    .\port$591$0 (_0871_),
+    .\port$591$1 (_0872_),
+    .\port$591$10 (_0882_),
+    .\port$591$11 (_0883_),
+    .\port$591$12 (_0884_),
+    .\port$591$13 (_0885_),
+    .\port$591$14 (_0886_),
+    .\port$591$15 (_0887_),
+    .\port$591$2 (_0873_),
+    .\port$591$3 (_0874_),
+    .\port$591$4 (_0875_),
+    .\port$591$5 (_0876_),
+    .\port$591$6 (_0877_),
+    .\port$591$7 (_0879_),
+    .\port$591$8 (_0880_),
+    .\port$591$9 (_0881_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$705$0 (_0938_),
-    .\port$705$1 (_0939_),
-    .\port$705$10 (_0949_),
-    .\port$705$11 (_0950_),
-    .\port$705$12 (_0951_),
-    .\port$705$13 (_0952_),
-    .\port$705$14 (_0953_),
-    .\port$705$15 (_0954_),
-    .\port$705$2 (_0940_),
-    .\port$705$3 (_0941_),
-    .\port$705$4 (_0942_),
-    .\port$705$5 (_0943_),
-    .\port$705$6 (_0944_),
-    .\port$705$7 (_0946_),
-    .\port$705$8 (_0947_),
-    .\port$705$9 (_0948_),
+    .\port$592$0 (_0888_),
+    .\port$592$1 (_0891_),
+    .\port$592$10 (_0900_),
+    .\port$592$11 (_0902_),
+    .\port$592$12 (_0903_),
+    .\port$592$13 (_0904_),
+    .\port$592$14 (_0905_),
+    .\port$592$15 (_0906_),
+    .\port$592$2 (_0892_),
+    .\port$592$3 (_0893_),
+    .\port$592$4 (_0894_),
+    .\port$592$5 (_0895_),
+    .\port$592$6 (_0896_),
+    .\port$592$7 (_0897_),
+    .\port$592$8 (_0898_),
+    .\port$592$9 (_0899_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$706$0 (_0955_),
-    .\port$706$1 (_0957_),
-    .\port$706$10 (_0966_),
-    .\port$706$11 (_0968_),
-    .\port$706$12 (_0969_),
-    .\port$706$13 (_0970_),
-    .\port$706$14 (_0971_),
-    .\port$706$15 (_0972_),
-    .\port$706$2 (_0958_),
-    .\port$706$3 (_0959_),
-    .\port$706$4 (_0960_),
-    .\port$706$5 (_0961_),
-    .\port$706$6 (_0962_),
-    .\port$706$7 (_0963_),
-    .\port$706$8 (_0964_),
-    .\port$706$9 (_0965_),
+    .\port$593$0 (_0907_),
+    .\port$593$1 (_0908_),
+    .\port$593$10 (_0918_),
+    .\port$593$11 (_0919_),
+    .\port$593$12 (_0920_),
+    .\port$593$13 (_0921_),
+    .\port$593$14 (_0922_),
+    .\port$593$15 (_0924_),
+    .\port$593$2 (_0909_),
+    .\port$593$3 (_0910_),
+    .\port$593$4 (_0911_),
+    .\port$593$5 (_0913_),
+    .\port$593$6 (_0914_),
+    .\port$593$7 (_0915_),
+    .\port$593$8 (_0916_),
+    .\port$593$9 (_0917_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$707$0 (_0973_),
-    .\port$707$1 (_0974_),
-    .\port$707$10 (_0984_),
-    .\port$707$11 (_0985_),
-    .\port$707$12 (_0986_),
-    .\port$707$13 (_0987_),
-    .\port$707$14 (_0988_),
-    .\port$707$15 (_0990_),
-    .\port$707$2 (_0975_),
-    .\port$707$3 (_0976_),
-    .\port$707$4 (_0977_),
-    .\port$707$5 (_0979_),
-    .\port$707$6 (_0980_),
-    .\port$707$7 (_0981_),
-    .\port$707$8 (_0982_),
-    .\port$707$9 (_0983_),
+    .\port$594$0 (_0925_),
+    .\port$594$1 (_0926_),
+    .\port$594$10 (_0936_),
+    .\port$594$11 (_0937_),
+    .\port$594$12 (_0938_),
+    .\port$594$13 (_0939_),
+    .\port$594$14 (_0940_),
+    .\port$594$15 (_0941_),
+    .\port$594$2 (_0927_),
+    .\port$594$3 (_0928_),
+    .\port$594$4 (_0929_),
+    .\port$594$5 (_0930_),
+    .\port$594$6 (_0931_),
+    .\port$594$7 (_0932_),
+    .\port$594$8 (_0933_),
+    .\port$594$9 (_0935_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$708$0 (_0991_),
-    .\port$708$1 (_0992_),
-    .\port$708$10 (_1003_),
-    .\port$708$11 (_1004_),
-    .\port$708$12 (_1005_),
-    .\port$708$13 (_1006_),
-    .\port$708$14 (_1007_),
-    .\port$708$15 (_1008_),
-    .\port$708$2 (_0993_),
-    .\port$708$3 (_0994_),
-    .\port$708$4 (_0995_),
-    .\port$708$5 (_0996_),
-    .\port$708$6 (_0997_),
-    .\port$708$7 (_0998_),
-    .\port$708$8 (_0999_),
-    .\port$708$9 (_1002_),
+    .\port$595$0 (_0942_),
+    .\port$595$1 (_0943_),
+    .\port$595$10 (_0953_),
+    .\port$595$11 (_0954_),
+    .\port$595$12 (_0955_),
+    .\port$595$13 (_0957_),
+    .\port$595$14 (_0958_),
+    .\port$595$15 (_0959_),
+    .\port$595$2 (_0944_),
+    .\port$595$3 (_0946_),
+    .\port$595$4 (_0947_),
+    .\port$595$5 (_0948_),
+    .\port$595$6 (_0949_),
+    .\port$595$7 (_0950_),
+    .\port$595$8 (_0951_),
+    .\port$595$9 (_0952_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign p = { _1793_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1783_, _1782_, _1781_, _1780_, _1779_, _1778_, _1777_ };
-  assign sum_0_0 = _0368_[25:0];
-  assign \p$143  = { _1812_, _1811_, _1810_, _1809_, _1808_, _1806_, _1805_, _1804_, _1803_, _1802_, _1801_, _1800_, _1799_, _1798_, _1797_, _1794_ };
-  assign sum_0_1 = _0379_[25:0];
-  assign \p$156  = { _1830_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1817_, _1816_, _1815_, _1814_, _1813_ };
-  assign sum_0_2 = _0390_[25:0];
-  assign \p$169  = { _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1839_, _1838_, _1837_, _1836_, _1835_, _1834_, _1833_, _1832_, _1831_ };
-  assign sum_0_3 = _0401_[25:0];
-  assign \p$182  = { _1865_, _1864_, _1863_, _1861_, _1860_, _1859_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_, _1850_, _1849_, _1848_ };
-  assign sum_0_4 = _0412_[25:0];
-  assign \p$195  = { _1882_, _1881_, _1880_, _1879_, _1878_, _1877_, _1876_, _1875_, _1874_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1866_ };
-  assign sum_0_5 = _0423_[25:0];
-  assign \p$208  = { _1900_, _1899_, _1898_, _1897_, _1896_, _1894_, _1893_, _1892_, _1891_, _1890_, _1889_, _1888_, _1887_, _1886_, _1885_, _1883_ };
-  assign sum_0_6 = _0434_[25:0];
-  assign \p$221  = { _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1905_, _1904_, _1903_, _1902_, _1901_ };
-  assign sum_0_7 = _0446_[25:0];
-  assign \p$234  = { _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_, _0018_, _0017_, _0016_, _0015_ };
-  assign sum_1_0 = _0457_[25:0];
-  assign \p$246  = { _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_, _0036_, _0034_, _0033_, _0032_ };
-  assign sum_1_1 = _0468_[25:0];
-  assign \p$258  = { _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_, _0053_, _0052_, _0051_, _0050_ };
-  assign sum_1_2 = _0479_[25:0];
-  assign \p$270  = { _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_, _0071_, _0070_, _0069_, _0067_ };
-  assign sum_1_3 = _0490_[25:0];
-  assign \p$282  = { _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_, _0088_, _0087_, _0086_, _0085_ };
-  assign sum_1_4 = _0501_[25:0];
-  assign \p$294  = { _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_, _0106_, _0105_, _0104_, _0103_ };
-  assign sum_1_5 = _0512_[25:0];
-  assign \p$306  = { _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_, _0125_, _0123_, _0122_, _0121_ };
-  assign sum_1_6 = _0523_[25:0];
-  assign \p$318  = { _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_, _0142_, _0141_, _0140_, _0139_ };
-  assign sum_1_7 = _0534_[25:0];
-  assign \p$330  = { _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_, _0160_, _0159_, _0158_, _0156_ };
-  assign sum_2_0 = _0545_[25:0];
-  assign \p$342  = { _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_, _0177_, _0176_, _0175_, _0174_ };
-  assign sum_2_1 = _0557_[25:0];
-  assign \p$354  = { _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_, _0195_, _0194_, _0193_, _0192_ };
-  assign sum_2_2 = _0568_[25:0];
-  assign \p$366  = { _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_, _0213_, _0211_, _0210_, _0209_ };
-  assign sum_2_3 = _0579_[25:0];
-  assign \p$378  = { _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_, _0231_, _0230_, _0229_, _0228_ };
-  assign sum_2_4 = _0590_[25:0];
-  assign \p$390  = { _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_, _0249_, _0248_, _0247_, _0245_ };
-  assign sum_2_5 = _0601_[25:0];
-  assign \p$402  = { _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_, _0266_, _0265_, _0264_, _0263_ };
-  assign sum_2_6 = _0612_[25:0];
-  assign \p$414  = { _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_, _0284_, _0283_, _0282_, _0281_ };
-  assign sum_2_7 = _0623_[25:0];
-  assign \p$426  = { _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_, _0302_, _0300_, _0299_, _0298_ };
-  assign sum_3_0 = _0634_[25:0];
-  assign \p$438  = { _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_, _0319_, _0318_, _0317_, _0316_ };
-  assign sum_3_1 = _0645_[25:0];
-  assign \p$450  = { _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_, _0333_ };
-  assign sum_3_2 = _0656_[25:0];
-  assign \p$462  = { _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_, _0355_, _0354_, _0353_, _0352_ };
-  assign sum_3_3 = _0668_[25:0];
-  assign \p$474  = { _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_ };
-  assign sum_3_4 = _0679_[25:0];
-  assign \p$486  = { _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_, _0391_, _0389_, _0388_, _0387_ };
-  assign sum_3_5 = _0690_[25:0];
-  assign \p$498  = { _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_, _0408_, _0407_, _0406_, _0405_ };
-  assign sum_3_6 = _0701_[25:0];
-  assign \p$510  = { _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_, _0426_, _0425_, _0424_, _0422_ };
-  assign sum_3_7 = _0712_[25:0];
-  assign \p$522  = { _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_, _0443_, _0442_, _0441_, _0440_ };
-  assign sum_4_0 = _0723_[25:0];
-  assign \p$534  = { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ };
-  assign sum_4_1 = _0734_[25:0];
-  assign \p$546  = { _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_, _0480_, _0478_, _0477_, _0476_ };
-  assign sum_4_2 = _0745_[25:0];
-  assign \p$558  = { _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_, _0497_, _0496_, _0495_, _0494_ };
-  assign sum_4_3 = _0756_[25:0];
-  assign \p$570  = { _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_, _0515_, _0514_, _0513_, _0511_ };
-  assign sum_4_4 = _0767_[25:0];
-  assign \p$582  = { _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_, _0532_, _0531_, _0530_, _0529_ };
-  assign sum_4_5 = _0779_[25:0];
-  assign \p$594  = { _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_, _0550_, _0549_, _0548_, _0547_ };
-  assign sum_4_6 = _0790_[25:0];
-  assign \p$606  = { _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_, _0569_, _0567_, _0566_, _0565_ };
-  assign sum_4_7 = _0801_[25:0];
-  assign \p$618  = { _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_, _0586_, _0585_, _0584_, _0583_ };
-  assign sum_5_0 = _0812_[25:0];
-  assign \p$630  = { _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_, _0604_, _0603_, _0602_, _0600_ };
-  assign sum_5_1 = _0823_[25:0];
-  assign \p$642  = { _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_, _0621_, _0620_, _0619_, _0618_ };
-  assign sum_5_2 = _0834_[25:0];
-  assign \p$654  = { _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_, _0639_, _0638_, _0637_, _0636_ };
-  assign sum_5_3 = _0845_[25:0];
-  assign \p$666  = { _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_, _0657_, _0655_, _0654_, _0653_ };
-  assign sum_5_4 = _0856_[25:0];
-  assign \p$678  = { _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_, _0675_, _0674_, _0673_, _0672_ };
-  assign sum_5_5 = _0867_[25:0];
-  assign \p$690  = { _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_, _0693_, _0692_, _0691_, _0689_ };
-  assign sum_5_6 = _0878_[25:0];
-  assign \p$702  = { _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_, _0710_, _0709_, _0708_, _0707_ };
-  assign sum_5_7 = _0890_[25:0];
-  assign \p$714  = { _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_, _0728_, _0727_, _0726_, _0725_ };
-  assign sum_6_0 = _0901_[25:0];
-  assign \p$726  = { _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_, _0746_, _0744_, _0743_, _0742_ };
-  assign sum_6_1 = _0912_[25:0];
-  assign \p$738  = { _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_, _0763_, _0762_, _0761_, _0760_ };
-  assign sum_6_2 = _0923_[25:0];
-  assign \p$750  = { _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_, _0782_, _0781_, _0780_, _0777_ };
-  assign sum_6_3 = _0934_[25:0];
-  assign \p$762  = { _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_, _0799_, _0798_, _0797_, _0796_ };
-  assign sum_6_4 = _0945_[25:0];
-  assign \p$774  = { _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_, _0817_, _0816_, _0815_, _0814_ };
-  assign sum_6_5 = _0956_[25:0];
-  assign \p$786  = { _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_, _0835_, _0833_, _0832_, _0831_ };
-  assign sum_6_6 = _0967_[25:0];
-  assign \p$798  = { _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_, _0852_, _0851_, _0850_, _0849_ };
-  assign sum_6_7 = _0978_[25:0];
-  assign \p$810  = { _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_, _0870_, _0869_, _0868_, _0866_ };
-  assign sum_7_0 = _0989_[25:0];
-  assign \p$821  = { _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_, _0887_, _0886_, _0885_, _0884_ };
-  assign sum_7_1 = _1001_[25:0];
-  assign \p$832  = { _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_, _0906_, _0905_, _0904_, _0903_ };
-  assign sum_7_2 = _1009_[25:0];
-  assign \p$843  = { _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_, _0924_, _0922_, _0921_, _0920_ };
-  assign sum_7_3 = _1010_[25:0];
-  assign \p$854  = { _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_, _0941_, _0940_, _0939_, _0938_ };
-  assign sum_7_4 = _1011_[25:0];
-  assign \p$865  = { _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_, _0959_, _0958_, _0957_, _0955_ };
-  assign sum_7_5 = _1012_[25:0];
-  assign \p$876  = { _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_, _0976_, _0975_, _0974_, _0973_ };
-  assign sum_7_6 = _1013_[25:0];
-  assign \p$887  = { _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_, _0994_, _0993_, _0992_, _0991_ };
-  assign sum_7_7 = _1014_[25:0];
-  assign \en$898  = 1'h1;
+  assign p = { _1709_, _1708_, _1707_, _1706_, _1705_, _1703_, _1702_, _1701_, _1700_, _1699_, _1698_, _1697_, _1696_, _1695_, _1694_, _1692_ };
+  assign sum_0_0 = _1637_[25:0];
+  assign \p$141  = { _1727_, _1725_, _1724_, _1723_, _1722_, _1721_, _1720_, _1719_, _1718_, _1717_, _1716_, _1714_, _1713_, _1712_, _1711_, _1710_ };
+  assign sum_0_1 = _1649_[25:0];
+  assign \p$153  = { _1744_, _1743_, _1742_, _1741_, _1740_, _1739_, _1738_, _1736_, _1735_, _1734_, _1733_, _1732_, _1731_, _1730_, _1729_, _1728_ };
+  assign sum_0_2 = _1660_[25:0];
+  assign \p$165  = { _1763_, _1762_, _1761_, _1758_, _1757_, _1756_, _1755_, _1754_, _1753_, _1752_, _1751_, _1750_, _1749_, _1747_, _1746_, _1745_ };
+  assign sum_0_3 = _1671_[25:0];
+  assign \p$177  = { _1780_, _1779_, _1778_, _1777_, _1776_, _1775_, _1774_, _1773_, _1772_, _1770_, _1769_, _1768_, _1767_, _1766_, _1765_, _1764_ };
+  assign sum_0_4 = _1682_[25:0];
+  assign \p$189  = { _1798_, _1797_, _1796_, _1795_, _1794_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1784_, _1783_, _1781_ };
+  assign sum_0_5 = _1693_[25:0];
+  assign \p$201  = { _1816_, _1814_, _1813_, _1812_, _1811_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1803_, _1802_, _1801_, _1800_, _1799_ };
+  assign sum_0_6 = _1704_[25:0];
+  assign \p$213  = { _1833_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1818_, _1817_ };
+  assign sum_0_7 = _1715_[25:0];
+  assign \p$225  = { _1851_, _1850_, _1849_, _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1840_, _1839_, _1838_, _1836_, _1835_, _1834_ };
+  assign sum_1_0 = _1726_[25:0];
+  assign \p$237  = { _1868_, _1867_, _1866_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_ };
+  assign sum_1_1 = _1737_[25:0];
+  assign \p$249  = { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1869_ };
+  assign sum_1_2 = _1748_[25:0];
+  assign \p$261  = { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
+  assign sum_1_3 = _1760_[25:0];
+  assign \p$273  = { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
+  assign sum_1_4 = _1771_[25:0];
+  assign \p$285  = { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
+  assign sum_1_5 = _1782_[25:0];
+  assign \p$297  = { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
+  assign sum_1_6 = _1793_[25:0];
+  assign \p$309  = { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
+  assign sum_1_7 = _1804_[25:0];
+  assign \p$321  = { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
+  assign sum_2_0 = _1815_[25:0];
+  assign \p$333  = { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
+  assign sum_2_1 = _1826_[25:0];
+  assign \p$345  = { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
+  assign sum_2_2 = _1837_[25:0];
+  assign \p$357  = { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
+  assign sum_2_3 = _1848_[25:0];
+  assign \p$369  = { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
+  assign sum_2_4 = _1859_[25:0];
+  assign \p$381  = { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
+  assign sum_2_5 = _0002_[25:0];
+  assign \p$393  = { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
+  assign sum_2_6 = _0013_[25:0];
+  assign \p$405  = { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
+  assign sum_2_7 = _0024_[25:0];
+  assign \p$417  = { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
+  assign sum_3_0 = _0035_[25:0];
+  assign \p$429  = { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
+  assign sum_3_1 = _0046_[25:0];
+  assign \p$441  = { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
+  assign sum_3_2 = _0057_[25:0];
+  assign \p$453  = { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
+  assign sum_3_3 = _0068_[25:0];
+  assign \p$465  = { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
+  assign sum_3_4 = _0079_[25:0];
+  assign \p$477  = { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
+  assign sum_3_5 = _0090_[25:0];
+  assign \p$489  = { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
+  assign sum_3_6 = _0101_[25:0];
+  assign \p$501  = { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
+  assign sum_3_7 = _0113_[25:0];
+  assign \p$513  = { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
+  assign sum_4_0 = _0124_[25:0];
+  assign \p$525  = { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
+  assign sum_4_1 = _0135_[25:0];
+  assign \p$537  = { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
+  assign sum_4_2 = _0146_[25:0];
+  assign \p$549  = { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
+  assign sum_4_3 = _0157_[25:0];
+  assign \p$561  = { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
+  assign sum_4_4 = _0168_[25:0];
+  assign \p$573  = { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
+  assign sum_4_5 = _0179_[25:0];
+  assign \p$585  = { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
+  assign sum_4_6 = _0190_[25:0];
+  assign \p$597  = { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
+  assign sum_4_7 = _0201_[25:0];
+  assign \p$609  = { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
+  assign sum_5_0 = _0212_[25:0];
+  assign \p$621  = { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
+  assign sum_5_1 = _0224_[25:0];
+  assign \p$633  = { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
+  assign sum_5_2 = _0235_[25:0];
+  assign \p$645  = { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
+  assign sum_5_3 = _0246_[25:0];
+  assign \p$657  = { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
+  assign sum_5_4 = _0257_[25:0];
+  assign \p$669  = { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
+  assign sum_5_5 = _0268_[25:0];
+  assign \p$681  = { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
+  assign sum_5_6 = _0279_[25:0];
+  assign \p$693  = { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
+  assign sum_5_7 = _0290_[25:0];
+  assign \p$705  = { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
+  assign sum_6_0 = _0301_[25:0];
+  assign \p$717  = { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
+  assign sum_6_1 = _0312_[25:0];
+  assign \p$729  = { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
+  assign sum_6_2 = _0323_[25:0];
+  assign \p$741  = { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
+  assign sum_6_3 = _0335_[25:0];
+  assign \p$753  = { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
+  assign sum_6_4 = _0346_[25:0];
+  assign \p$765  = { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
+  assign sum_6_5 = _0357_[25:0];
+  assign \p$777  = { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
+  assign sum_6_6 = _0368_[25:0];
+  assign \p$789  = { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
+  assign sum_6_7 = _0379_[25:0];
+  assign \p$801  = { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
+  assign sum_7_0 = _0390_[25:0];
+  assign \p$813  = { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
+  assign sum_7_1 = _0401_[25:0];
+  assign \p$825  = { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
+  assign sum_7_2 = _0412_[25:0];
+  assign \p$837  = { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
+  assign sum_7_3 = _0423_[25:0];
+  assign \p$849  = { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
+  assign sum_7_4 = _0434_[25:0];
+  assign \p$861  = { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
+  assign sum_7_5 = _0446_[25:0];
+  assign \p$873  = { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
+  assign sum_7_6 = _0457_[25:0];
+  assign \p$885  = { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
+  assign sum_7_7 = _0468_[25:0];
+  assign \en$909  = 1'h1;
   assign a = a_in0;
   assign b = w_in0;
-  assign \en$901  = 1'h1;
-  assign \a$902  = a_0_0;
-  assign \b$903  = skew_w1_d0;
-  assign \en$904  = 1'h1;
-  assign \a$905  = a_0_1;
-  assign \b$906  = skew_w2_d1;
-  assign \en$907  = 1'h1;
-  assign \a$908  = a_0_2;
-  assign \b$909  = skew_w3_d2;
-  assign \en$910  = 1'h1;
-  assign \a$911  = a_0_3;
-  assign \b$912  = skew_w4_d3;
-  assign \en$913  = 1'h1;
-  assign \a$914  = a_0_4;
-  assign \b$915  = skew_w5_d4;
-  assign \en$916  = 1'h1;
-  assign \a$917  = a_0_5;
-  assign \b$918  = skew_w6_d5;
-  assign \en$919  = 1'h1;
-  assign \a$920  = a_0_6;
-  assign \b$921  = skew_w7_d6;
-  assign \en$922  = 1'h1;
-  assign \a$923  = skew_a1_d0;
-  assign \b$924  = w_0_0;
-  assign \en$925  = 1'h1;
-  assign \a$926  = a_1_0;
-  assign \b$927  = w_0_1;
-  assign \en$928  = 1'h1;
-  assign \a$929  = a_1_1;
-  assign \b$930  = w_0_2;
-  assign \en$931  = 1'h1;
-  assign \a$932  = a_1_2;
-  assign \b$933  = w_0_3;
-  assign \en$934  = 1'h1;
-  assign \a$935  = a_1_3;
-  assign \b$936  = w_0_4;
-  assign \en$937  = 1'h1;
-  assign \a$938  = a_1_4;
-  assign \b$939  = w_0_5;
-  assign \en$940  = 1'h1;
-  assign \a$941  = a_1_5;
-  assign \b$942  = w_0_6;
-  assign \en$943  = 1'h1;
-  assign \a$944  = a_1_6;
-  assign \b$945  = w_0_7;
-  assign \en$946  = 1'h1;
-  assign \a$947  = skew_a2_d1;
-  assign \b$948  = w_1_0;
-  assign \en$949  = 1'h1;
-  assign \a$950  = a_2_0;
-  assign \b$951  = w_1_1;
-  assign \en$952  = 1'h1;
-  assign \a$953  = a_2_1;
-  assign \b$954  = w_1_2;
-  assign \en$955  = 1'h1;
-  assign \a$956  = a_2_2;
-  assign \b$957  = w_1_3;
-  assign \en$958  = 1'h1;
-  assign \a$959  = a_2_3;
-  assign \b$960  = w_1_4;
-  assign \en$961  = 1'h1;
-  assign \a$962  = a_2_4;
-  assign \b$963  = w_1_5;
-  assign \en$964  = 1'h1;
-  assign \a$965  = a_2_5;
-  assign \b$966  = w_1_6;
-  assign \en$967  = 1'h1;
-  assign \a$968  = a_2_6;
-  assign \b$969  = w_1_7;
-  assign \en$970  = 1'h1;
-  assign \a$971  = skew_a3_d2;
-  assign \b$972  = w_2_0;
-  assign \en$973  = 1'h1;
-  assign \a$974  = a_3_0;
-  assign \b$975  = w_2_1;
-  assign \en$976  = 1'h1;
-  assign \a$977  = a_3_1;
-  assign \b$978  = w_2_2;
-  assign \en$979  = 1'h1;
-  assign \a$980  = a_3_2;
-  assign \b$981  = w_2_3;
-  assign \en$982  = 1'h1;
-  assign \a$983  = a_3_3;
-  assign \b$984  = w_2_4;
-  assign \en$985  = 1'h1;
-  assign \a$986  = a_3_4;
-  assign \b$987  = w_2_5;
-  assign \en$988  = 1'h1;
-  assign \a$989  = a_3_5;
-  assign \b$990  = w_2_6;
-  assign \en$991  = 1'h1;
-  assign \a$992  = a_3_6;
-  assign \b$993  = w_2_7;
-  assign \en$994  = 1'h1;
-  assign \a$995  = skew_a4_d3;
-  assign \b$996  = w_3_0;
-  assign \en$997  = 1'h1;
-  assign \a$998  = a_4_0;
-  assign \b$999  = w_3_1;
-  assign \en$1000  = 1'h1;
-  assign \a$1001  = a_4_1;
-  assign \b$1002  = w_3_2;
-  assign \en$1003  = 1'h1;
-  assign \a$1004  = a_4_2;
-  assign \b$1005  = w_3_3;
-  assign \en$1006  = 1'h1;
-  assign \a$1007  = a_4_3;
-  assign \b$1008  = w_3_4;
-  assign \en$1009  = 1'h1;
-  assign \a$1010  = a_4_4;
-  assign \b$1011  = w_3_5;
-  assign \en$1012  = 1'h1;
-  assign \a$1013  = a_4_5;
-  assign \b$1014  = w_3_6;
-  assign \en$1015  = 1'h1;
-  assign \a$1016  = a_4_6;
-  assign \b$1017  = w_3_7;
-  assign \en$1018  = 1'h1;
-  assign \a$1019  = skew_a5_d4;
-  assign \b$1020  = w_4_0;
-  assign \en$1021  = 1'h1;
-  assign \a$1022  = a_5_0;
-  assign \b$1023  = w_4_1;
-  assign \en$1024  = 1'h1;
-  assign \a$1025  = a_5_1;
-  assign \b$1026  = w_4_2;
-  assign \en$1027  = 1'h1;
-  assign \a$1028  = a_5_2;
-  assign \b$1029  = w_4_3;
-  assign \en$1030  = 1'h1;
-  assign \a$1031  = a_5_3;
-  assign \b$1032  = w_4_4;
-  assign \en$1033  = 1'h1;
-  assign \a$1034  = a_5_4;
-  assign \b$1035  = w_4_5;
-  assign \en$1036  = 1'h1;
-  assign \a$1037  = a_5_5;
-  assign \b$1038  = w_4_6;
-  assign \en$1039  = 1'h1;
-  assign \a$1040  = a_5_6;
-  assign \b$1041  = w_4_7;
-  assign \en$1042  = 1'h1;
-  assign \a$1043  = skew_a6_d5;
-  assign \b$1044  = w_5_0;
-  assign \en$1045  = 1'h1;
-  assign \a$1046  = a_6_0;
-  assign \b$1047  = w_5_1;
-  assign \en$1048  = 1'h1;
-  assign \a$1049  = a_6_1;
-  assign \b$1050  = w_5_2;
-  assign \en$1051  = 1'h1;
-  assign \a$1052  = a_6_2;
-  assign \b$1053  = w_5_3;
-  assign \en$1054  = 1'h1;
-  assign \a$1055  = a_6_3;
-  assign \b$1056  = w_5_4;
-  assign \en$1057  = 1'h1;
-  assign \a$1058  = a_6_4;
-  assign \b$1059  = w_5_5;
-  assign \en$1060  = 1'h1;
-  assign \a$1061  = a_6_5;
-  assign \b$1062  = w_5_6;
-  assign \en$1063  = 1'h1;
-  assign \a$1064  = a_6_6;
-  assign \b$1065  = w_5_7;
-  assign \en$1066  = 1'h1;
-  assign \a$1067  = skew_a7_d6;
-  assign \b$1068  = w_6_0;
-  assign \en$1069  = 1'h1;
-  assign \a$1070  = a_7_0;
-  assign \b$1071  = w_6_1;
-  assign \en$1072  = 1'h1;
-  assign \a$1073  = a_7_1;
-  assign \b$1074  = w_6_2;
-  assign \en$1075  = 1'h1;
-  assign \a$1076  = a_7_2;
-  assign \b$1077  = w_6_3;
-  assign \en$1078  = 1'h1;
-  assign \a$1079  = a_7_3;
-  assign \b$1080  = w_6_4;
-  assign \en$1081  = 1'h1;
-  assign \a$1082  = a_7_4;
-  assign \b$1083  = w_6_5;
-  assign \en$1084  = 1'h1;
-  assign \a$1085  = a_7_5;
-  assign \b$1086  = w_6_6;
-  assign \en$1087  = 1'h1;
-  assign \a$1088  = a_7_6;
-  assign \b$1089  = w_6_7;
-  assign o_valid = draining;
+  assign \en$912  = 1'h1;
+  assign \a$913  = a_0_0;
+  assign \b$914  = skew_w1_d0;
+  assign \en$915  = 1'h1;
+  assign \a$916  = a_0_1;
+  assign \b$917  = skew_w2_d1;
+  assign \en$918  = 1'h1;
+  assign \a$919  = a_0_2;
+  assign \b$920  = skew_w3_d2;
+  assign \en$921  = 1'h1;
+  assign \a$922  = a_0_3;
+  assign \b$923  = skew_w4_d3;
+  assign \en$924  = 1'h1;
+  assign \a$925  = a_0_4;
+  assign \b$926  = skew_w5_d4;
+  assign \en$927  = 1'h1;
+  assign \a$928  = a_0_5;
+  assign \b$929  = skew_w6_d5;
+  assign \en$930  = 1'h1;
+  assign \a$931  = a_0_6;
+  assign \b$932  = skew_w7_d6;
+  assign \en$933  = 1'h1;
+  assign \a$934  = skew_a1_d0;
+  assign \b$935  = w_0_0;
+  assign \en$936  = 1'h1;
+  assign \a$937  = a_1_0;
+  assign \b$938  = w_0_1;
+  assign \en$939  = 1'h1;
+  assign \a$940  = a_1_1;
+  assign \b$941  = w_0_2;
+  assign \en$942  = 1'h1;
+  assign \a$943  = a_1_2;
+  assign \b$944  = w_0_3;
+  assign \en$945  = 1'h1;
+  assign \a$946  = a_1_3;
+  assign \b$947  = w_0_4;
+  assign \en$948  = 1'h1;
+  assign \a$949  = a_1_4;
+  assign \b$950  = w_0_5;
+  assign \en$951  = 1'h1;
+  assign \a$952  = a_1_5;
+  assign \b$953  = w_0_6;
+  assign \en$954  = 1'h1;
+  assign \a$955  = a_1_6;
+  assign \b$956  = w_0_7;
+  assign \en$957  = 1'h1;
+  assign \a$958  = skew_a2_d1;
+  assign \b$959  = w_1_0;
+  assign \en$960  = 1'h1;
+  assign \a$961  = a_2_0;
+  assign \b$962  = w_1_1;
+  assign \en$963  = 1'h1;
+  assign \a$964  = a_2_1;
+  assign \b$965  = w_1_2;
+  assign \en$966  = 1'h1;
+  assign \a$967  = a_2_2;
+  assign \b$968  = w_1_3;
+  assign \en$969  = 1'h1;
+  assign \a$970  = a_2_3;
+  assign \b$971  = w_1_4;
+  assign \en$972  = 1'h1;
+  assign \a$973  = a_2_4;
+  assign \b$974  = w_1_5;
+  assign \en$975  = 1'h1;
+  assign \a$976  = a_2_5;
+  assign \b$977  = w_1_6;
+  assign \en$978  = 1'h1;
+  assign \a$979  = a_2_6;
+  assign \b$980  = w_1_7;
+  assign \en$981  = 1'h1;
+  assign \a$982  = skew_a3_d2;
+  assign \b$983  = w_2_0;
+  assign \en$984  = 1'h1;
+  assign \a$985  = a_3_0;
+  assign \b$986  = w_2_1;
+  assign \en$987  = 1'h1;
+  assign \a$988  = a_3_1;
+  assign \b$989  = w_2_2;
+  assign \en$990  = 1'h1;
+  assign \a$991  = a_3_2;
+  assign \b$992  = w_2_3;
+  assign \en$993  = 1'h1;
+  assign \a$994  = a_3_3;
+  assign \b$995  = w_2_4;
+  assign \en$996  = 1'h1;
+  assign \a$997  = a_3_4;
+  assign \b$998  = w_2_5;
+  assign \en$999  = 1'h1;
+  assign \a$1000  = a_3_5;
+  assign \b$1001  = w_2_6;
+  assign \en$1002  = 1'h1;
+  assign \a$1003  = a_3_6;
+  assign \b$1004  = w_2_7;
+  assign \en$1005  = 1'h1;
+  assign \a$1006  = skew_a4_d3;
+  assign \b$1007  = w_3_0;
+  assign \en$1008  = 1'h1;
+  assign \a$1009  = a_4_0;
+  assign \b$1010  = w_3_1;
+  assign \en$1011  = 1'h1;
+  assign \a$1012  = a_4_1;
+  assign \b$1013  = w_3_2;
+  assign \en$1014  = 1'h1;
+  assign \a$1015  = a_4_2;
+  assign \b$1016  = w_3_3;
+  assign \en$1017  = 1'h1;
+  assign \a$1018  = a_4_3;
+  assign \b$1019  = w_3_4;
+  assign \en$1020  = 1'h1;
+  assign \a$1021  = a_4_4;
+  assign \b$1022  = w_3_5;
+  assign \en$1023  = 1'h1;
+  assign \a$1024  = a_4_5;
+  assign \b$1025  = w_3_6;
+  assign \en$1026  = 1'h1;
+  assign \a$1027  = a_4_6;
+  assign \b$1028  = w_3_7;
+  assign \en$1029  = 1'h1;
+  assign \a$1030  = skew_a5_d4;
+  assign \b$1031  = w_4_0;
+  assign \en$1032  = 1'h1;
+  assign \a$1033  = a_5_0;
+  assign \b$1034  = w_4_1;
+  assign \en$1035  = 1'h1;
+  assign \a$1036  = a_5_1;
+  assign \b$1037  = w_4_2;
+  assign \en$1038  = 1'h1;
+  assign \a$1039  = a_5_2;
+  assign \b$1040  = w_4_3;
+  assign \en$1041  = 1'h1;
+  assign \a$1042  = a_5_3;
+  assign \b$1043  = w_4_4;
+  assign \en$1044  = 1'h1;
+  assign \a$1045  = a_5_4;
+  assign \b$1046  = w_4_5;
+  assign \en$1047  = 1'h1;
+  assign \a$1048  = a_5_5;
+  assign \b$1049  = w_4_6;
+  assign \en$1050  = 1'h1;
+  assign \a$1051  = a_5_6;
+  assign \b$1052  = w_4_7;
+  assign \en$1053  = 1'h1;
+  assign \a$1054  = skew_a6_d5;
+  assign \b$1055  = w_5_0;
+  assign \en$1056  = 1'h1;
+  assign \a$1057  = a_6_0;
+  assign \b$1058  = w_5_1;
+  assign \en$1059  = 1'h1;
+  assign \a$1060  = a_6_1;
+  assign \b$1061  = w_5_2;
+  assign \en$1062  = 1'h1;
+  assign \a$1063  = a_6_2;
+  assign \b$1064  = w_5_3;
+  assign \en$1065  = 1'h1;
+  assign \a$1066  = a_6_3;
+  assign \b$1067  = w_5_4;
+  assign \en$1068  = 1'h1;
+  assign \a$1069  = a_6_4;
+  assign \b$1070  = w_5_5;
+  assign \en$1071  = 1'h1;
+  assign \a$1072  = a_6_5;
+  assign \b$1073  = w_5_6;
+  assign \en$1074  = 1'h1;
+  assign \a$1075  = a_6_6;
+  assign \b$1076  = w_5_7;
+  assign \en$1077  = 1'h1;
+  assign \a$1078  = skew_a7_d6;
+  assign \b$1079  = w_6_0;
+  assign \en$1080  = 1'h1;
+  assign \a$1081  = a_7_0;
+  assign \b$1082  = w_6_1;
+  assign \en$1083  = 1'h1;
+  assign \a$1084  = a_7_1;
+  assign \b$1085  = w_6_2;
+  assign \en$1086  = 1'h1;
+  assign \a$1087  = a_7_2;
+  assign \b$1088  = w_6_3;
+  assign \en$1089  = 1'h1;
+  assign \a$1090  = a_7_3;
+  assign \b$1091  = w_6_4;
+  assign \en$1092  = 1'h1;
+  assign \a$1093  = a_7_4;
+  assign \b$1094  = w_6_5;
+  assign \en$1095  = 1'h1;
+  assign \a$1096  = a_7_5;
+  assign \b$1097  = w_6_6;
+  assign \en$1098  = 1'h1;
+  assign \a$1099  = a_7_6;
+  assign \b$1100  = w_6_7;
+  assign o_valid = drain_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -10556,1405 +10388,1292 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[5]  = o_data[155:130];
   assign \o_data[6]  = o_data[181:156];
   assign \o_data[7]  = o_data[207:182];
-  assign o_data[207:182] = out_0_7;
-  assign o_data[181:156] = out_0_6;
-  assign o_data[155:130] = out_0_5;
-  assign o_data[129:104] = out_0_4;
-  assign o_data[103:78] = out_0_3;
-  assign o_data[77:52] = out_0_2;
-  assign o_data[51:26] = out_0_1;
-  assign o_data[25:0] = out_0_0;
-  assign _1766_ = w_6_7;
-  assign _1756_ = w_6_6;
-  assign _1746_ = w_6_5;
-  assign _1736_ = w_6_4;
-  assign _1726_ = w_6_3;
-  assign _1716_ = w_6_2;
-  assign _1706_ = w_6_1;
-  assign _1697_ = w_6_0;
-  assign _1687_ = w_5_7;
-  assign _1676_ = w_5_6;
-  assign _1666_ = w_5_5;
-  assign _1656_ = w_5_4;
-  assign _1646_ = w_5_3;
-  assign _1636_ = w_5_2;
-  assign _1626_ = w_5_1;
-  assign _1616_ = w_5_0;
-  assign _1606_ = w_4_7;
-  assign _1597_ = w_4_6;
-  assign _1587_ = w_4_5;
-  assign _1577_ = w_4_4;
-  assign _1566_ = w_4_3;
-  assign _1556_ = w_4_2;
-  assign _1546_ = w_4_1;
-  assign _1536_ = w_4_0;
-  assign _1526_ = w_3_7;
-  assign _1516_ = w_3_6;
-  assign _1506_ = w_3_5;
-  assign _1497_ = w_3_4;
-  assign _1487_ = w_3_3;
-  assign _1477_ = w_3_2;
-  assign _1467_ = w_3_1;
-  assign _1456_ = w_3_0;
-  assign _1446_ = w_2_7;
-  assign _1436_ = w_2_6;
-  assign _1426_ = w_2_5;
-  assign _1416_ = w_2_4;
-  assign _1406_ = w_2_3;
-  assign _1397_ = w_2_2;
-  assign _1387_ = w_2_1;
-  assign _1377_ = w_2_0;
-  assign _1367_ = w_1_7;
-  assign _1357_ = w_1_6;
-  assign _1346_ = w_1_5;
-  assign _1336_ = w_1_4;
-  assign _1326_ = w_1_3;
-  assign _1316_ = w_1_2;
-  assign _1306_ = w_1_1;
-  assign _1297_ = w_1_0;
-  assign _1287_ = w_0_7;
-  assign _1277_ = w_0_6;
-  assign _1267_ = w_0_5;
-  assign _1257_ = w_0_4;
-  assign _1247_ = w_0_3;
-  assign _1236_ = w_0_2;
-  assign _1226_ = w_0_1;
-  assign _1216_ = w_0_0;
-  assign _1206_ = skew_w7_d6;
-  assign _1197_ = skew_w6_d5;
-  assign _1187_ = skew_w5_d4;
-  assign _1177_ = skew_w4_d3;
-  assign _1167_ = skew_w3_d2;
-  assign _1157_ = skew_w2_d1;
-  assign _1147_ = skew_w1_d0;
-  assign _1137_ = w_in0;
-  assign _1134_ = skew_w7_d5;
-  assign _1133_ = skew_w7_d4;
-  assign _1132_ = skew_w7_d3;
-  assign _1131_ = skew_w7_d2;
-  assign _1128_ = skew_w7_d1;
-  assign _1127_ = skew_w7_d0;
-  assign _1126_ = w_in7;
-  assign _1125_ = skew_w6_d4;
-  assign _1124_ = skew_w6_d3;
-  assign _1123_ = skew_w6_d2;
-  assign _1122_ = skew_w6_d1;
-  assign _1121_ = skew_w6_d0;
-  assign _1120_ = w_in6;
-  assign _1119_ = skew_w5_d3;
-  assign _1117_ = skew_w5_d2;
-  assign _1116_ = skew_w5_d1;
-  assign _1115_ = skew_w5_d0;
-  assign _1114_ = w_in5;
-  assign _1113_ = skew_w4_d2;
-  assign _1112_ = skew_w4_d1;
-  assign _1111_ = skew_w4_d0;
-  assign _1110_ = w_in4;
-  assign _1109_ = skew_w3_d1;
-  assign _1108_ = skew_w3_d0;
-  assign _1106_ = w_in3;
-  assign _1105_ = skew_w2_d0;
-  assign _1104_ = w_in2;
-  assign _1103_ = w_in1;
-  assign _1040_ = i_w[63:56];
-  assign _1039_ = i_w[55:48];
-  assign _1038_ = i_w[47:40];
-  assign _1037_ = i_w[39:32];
-  assign _1036_ = i_w[31:24];
-  assign _1035_ = i_w[23:16];
-  assign _1034_ = i_w[15:8];
-  assign _1033_ = i_w[7:0];
-  assign _1032_ = i_a[63:56];
-  assign _1031_ = i_a[55:48];
-  assign _1029_ = i_a[47:40];
-  assign _1028_ = i_a[39:32];
-  assign _1027_ = i_a[31:24];
-  assign _1026_ = i_a[23:16];
-  assign _1025_ = i_a[15:8];
-  assign _1024_ = i_a[7:0];
-  assign _2207_ = _1017_;
-  assign _2229_ = cap_7_7;
-  assign beat_next = _2218_;
-  assign _2251_ = _1015_;
-  assign _2273_ = cap_7_7;
-  assign count_next = _2262_;
-  assign _2295_ = rst;
-  assign _1776_ = _2284_;
-  assign _2317_ = rst;
-  assign _1775_ = _2306_;
-  assign _2329_ = rst;
-  assign _1774_ = _2328_;
-  assign _2331_ = _0323_;
-  assign _2333_ = cap_7_7;
-  assign _1772_ = _2332_;
-  assign _2335_ = rst;
-  assign _1771_ = _2334_;
-  assign _2337_ = rst;
-  assign _1770_ = _2336_;
-  assign _2339_ = rst;
-  assign _1769_ = _2338_;
-  assign _2341_ = rst;
-  assign _1768_ = _2340_;
-  assign _2343_ = rst;
-  assign _1767_ = _2342_;
-  assign _2345_ = rst;
-  assign _1765_ = _2344_;
-  assign _2347_ = rst;
-  assign _1764_ = _2346_;
-  assign _2349_ = _0301_;
-  assign _2351_ = cap_7_6;
-  assign _1763_ = _2350_;
-  assign _2353_ = rst;
-  assign _1761_ = _2352_;
-  assign _2355_ = rst;
-  assign _1760_ = _2354_;
-  assign _2357_ = rst;
-  assign _1759_ = _2356_;
-  assign _2359_ = rst;
-  assign _1758_ = _2358_;
-  assign _2361_ = rst;
-  assign _1757_ = _2360_;
-  assign _2363_ = rst;
-  assign _1755_ = _2362_;
-  assign _2365_ = rst;
-  assign _1754_ = _2364_;
-  assign _2367_ = _0279_;
-  assign _2369_ = cap_7_5;
-  assign _1753_ = _2368_;
-  assign _2371_ = rst;
-  assign _1752_ = _2370_;
-  assign _2373_ = rst;
-  assign _1750_ = _2372_;
-  assign _2375_ = rst;
-  assign _1749_ = _2374_;
-  assign _2377_ = rst;
-  assign _1748_ = _2376_;
-  assign _2379_ = rst;
-  assign _1747_ = _2378_;
-  assign _2381_ = rst;
-  assign _1745_ = _2380_;
-  assign _2383_ = rst;
-  assign _1744_ = _2382_;
-  assign _2385_ = _0257_;
-  assign _2387_ = cap_7_4;
-  assign _1743_ = _2386_;
-  assign _2389_ = rst;
-  assign _1742_ = _2388_;
-  assign _2391_ = rst;
-  assign _1741_ = _2390_;
-  assign _2393_ = rst;
-  assign _1739_ = _2392_;
-  assign _2395_ = rst;
-  assign _1738_ = _2394_;
-  assign _2397_ = rst;
-  assign _1737_ = _2396_;
-  assign _2399_ = rst;
-  assign _1735_ = _2398_;
-  assign _2401_ = rst;
-  assign _1734_ = _2400_;
-  assign _2403_ = _0235_;
-  assign _2405_ = cap_7_3;
-  assign _1733_ = _2404_;
-  assign _2407_ = rst;
-  assign _1732_ = _2406_;
-  assign _2409_ = rst;
-  assign _1731_ = _2408_;
-  assign _2411_ = rst;
-  assign _1730_ = _2410_;
-  assign _2413_ = rst;
-  assign _1728_ = _2412_;
-  assign _2415_ = rst;
-  assign _1727_ = _2414_;
-  assign _2417_ = rst;
-  assign _1725_ = _2416_;
-  assign _2419_ = rst;
-  assign _1724_ = _2418_;
-  assign _2421_ = _0212_;
-  assign _2423_ = cap_7_2;
-  assign _1723_ = _2422_;
-  assign _2425_ = rst;
-  assign _1722_ = _2424_;
-  assign _2427_ = rst;
-  assign _1721_ = _2426_;
-  assign _2429_ = rst;
-  assign _1720_ = _2428_;
-  assign _2431_ = rst;
-  assign _1719_ = _2430_;
-  assign _2433_ = rst;
-  assign _1717_ = _2432_;
-  assign _2435_ = rst;
-  assign _1715_ = _2434_;
-  assign _2437_ = rst;
-  assign _1714_ = _2436_;
-  assign _2439_ = _0190_;
-  assign _2441_ = cap_7_1;
-  assign _1713_ = _2440_;
-  assign _2443_ = rst;
-  assign _1712_ = _2442_;
-  assign _2445_ = rst;
-  assign _1711_ = _2444_;
-  assign _2447_ = rst;
-  assign _1710_ = _2446_;
-  assign _2449_ = rst;
-  assign _1709_ = _2448_;
-  assign _2451_ = rst;
-  assign _1708_ = _2450_;
-  assign _2453_ = rst;
-  assign _1705_ = _2452_;
-  assign _2455_ = rst;
-  assign _1704_ = _2454_;
-  assign _2457_ = _0168_;
-  assign _2459_ = cap_7_0;
-  assign _1703_ = _2458_;
-  assign _2461_ = rst;
-  assign _1702_ = _2460_;
-  assign _2463_ = rst;
-  assign _1701_ = _2462_;
-  assign _2465_ = rst;
-  assign _1700_ = _2464_;
-  assign _2467_ = rst;
-  assign _1699_ = _2466_;
-  assign _2469_ = rst;
-  assign _1698_ = _2468_;
-  assign _2471_ = rst;
-  assign _1695_ = _2470_;
-  assign _2473_ = rst;
-  assign _1694_ = _2472_;
-  assign _2475_ = _0146_;
-  assign _2477_ = cap_6_7;
-  assign _1693_ = _2476_;
-  assign _2479_ = rst;
-  assign _1692_ = _2478_;
-  assign _2481_ = rst;
-  assign _1691_ = _2480_;
-  assign _2483_ = rst;
-  assign _1690_ = _2482_;
-  assign _2485_ = rst;
-  assign _1689_ = _2484_;
-  assign _2487_ = rst;
-  assign _1688_ = _2486_;
-  assign _2489_ = rst;
-  assign _1686_ = _2488_;
-  assign _2491_ = rst;
-  assign _1683_ = _2490_;
-  assign _2493_ = _0124_;
-  assign _2495_ = cap_6_6;
-  assign _1682_ = _2494_;
-  assign _2497_ = rst;
-  assign _1681_ = _2496_;
-  assign _2499_ = rst;
-  assign _1680_ = _2498_;
-  assign _2501_ = rst;
-  assign _1679_ = _2500_;
-  assign _2503_ = rst;
-  assign _1678_ = _2502_;
-  assign _2505_ = rst;
-  assign _1677_ = _2504_;
-  assign _2507_ = rst;
-  assign _1675_ = _2506_;
-  assign _2509_ = rst;
-  assign _1674_ = _2508_;
-  assign _2511_ = _0101_;
-  assign _2513_ = cap_6_5;
-  assign _1672_ = _2512_;
-  assign _2515_ = rst;
-  assign _1671_ = _2514_;
-  assign _2517_ = rst;
-  assign _1670_ = _2516_;
-  assign _2519_ = rst;
-  assign _1669_ = _2518_;
-  assign _2521_ = rst;
-  assign _1668_ = _2520_;
-  assign _2523_ = rst;
-  assign _1667_ = _2522_;
-  assign _2525_ = rst;
-  assign _1665_ = _2524_;
-  assign _2527_ = rst;
-  assign _1664_ = _2526_;
-  assign _2529_ = _0079_;
-  assign _2531_ = cap_6_4;
-  assign _1663_ = _2530_;
-  assign _2533_ = rst;
-  assign _1661_ = _2532_;
-  assign _2535_ = rst;
-  assign _1660_ = _2534_;
-  assign _2537_ = rst;
-  assign _1659_ = _2536_;
-  assign _2539_ = rst;
-  assign _1658_ = _2538_;
-  assign _2541_ = rst;
-  assign _1657_ = _2540_;
-  assign _2543_ = rst;
-  assign _1655_ = _2542_;
-  assign _2545_ = rst;
-  assign _1654_ = _2544_;
-  assign _2547_ = _0057_;
-  assign _2549_ = cap_6_3;
-  assign _1653_ = _2548_;
-  assign _2551_ = rst;
-  assign _1652_ = _2550_;
-  assign _2553_ = rst;
-  assign _1650_ = _2552_;
-  assign _2555_ = rst;
-  assign _1649_ = _2554_;
-  assign _2557_ = rst;
-  assign _1648_ = _2556_;
-  assign _2559_ = rst;
-  assign _1647_ = _2558_;
-  assign _2561_ = rst;
-  assign _1645_ = _2560_;
-  assign _2563_ = rst;
-  assign _1644_ = _2562_;
-  assign _2565_ = _0035_;
-  assign _2567_ = cap_6_2;
-  assign _1643_ = _2566_;
-  assign _2569_ = rst;
-  assign _1642_ = _2568_;
-  assign _2571_ = rst;
-  assign _1641_ = _2570_;
-  assign _2573_ = rst;
-  assign _1639_ = _2572_;
-  assign _2575_ = rst;
-  assign _1638_ = _2574_;
-  assign _2577_ = rst;
-  assign _1637_ = _2576_;
-  assign _2579_ = rst;
-  assign _1635_ = _2578_;
-  assign _2581_ = rst;
-  assign _1634_ = _2580_;
-  assign _2583_ = _0013_;
-  assign _2585_ = cap_6_1;
-  assign _1633_ = _2584_;
-  assign _2587_ = rst;
-  assign _1632_ = _2586_;
-  assign _2589_ = rst;
-  assign _1631_ = _2588_;
-  assign _2591_ = rst;
-  assign _1630_ = _2590_;
-  assign _2593_ = rst;
-  assign _1628_ = _2592_;
-  assign _2595_ = rst;
-  assign _1627_ = _2594_;
-  assign _2597_ = rst;
-  assign _1625_ = _2596_;
-  assign _2599_ = rst;
-  assign _1624_ = _2598_;
-  assign _2601_ = _1895_;
-  assign _2603_ = cap_6_0;
-  assign _1623_ = _2602_;
-  assign _2605_ = rst;
-  assign _1622_ = _2604_;
-  assign _2607_ = rst;
-  assign _1621_ = _2606_;
-  assign _2609_ = rst;
-  assign _1620_ = _2608_;
-  assign _2611_ = rst;
-  assign _1619_ = _2610_;
-  assign _2613_ = rst;
-  assign _1617_ = _2612_;
-  assign _2615_ = rst;
-  assign _1615_ = _2614_;
-  assign _2617_ = rst;
-  assign _1614_ = _2616_;
-  assign _2619_ = _1873_;
-  assign _2621_ = cap_5_7;
-  assign _1613_ = _2620_;
-  assign _2623_ = rst;
-  assign _1612_ = _2622_;
-  assign _2625_ = rst;
-  assign _1611_ = _2624_;
-  assign _2627_ = rst;
-  assign _1610_ = _2626_;
-  assign _2629_ = rst;
-  assign _1609_ = _2628_;
-  assign _2631_ = rst;
-  assign _1608_ = _2630_;
-  assign _2633_ = rst;
-  assign _1605_ = _2632_;
-  assign _2635_ = rst;
-  assign _1604_ = _2634_;
-  assign _2637_ = _1851_;
-  assign _2639_ = cap_5_6;
-  assign _1603_ = _2638_;
-  assign _2641_ = rst;
-  assign _1602_ = _2640_;
-  assign _2643_ = rst;
-  assign _1601_ = _2642_;
-  assign _2645_ = rst;
-  assign _1600_ = _2644_;
-  assign _2647_ = rst;
-  assign _1599_ = _2646_;
-  assign _2649_ = rst;
-  assign _1598_ = _2648_;
-  assign _2651_ = rst;
-  assign _1595_ = _2650_;
-  assign _2653_ = rst;
-  assign _1594_ = _2652_;
-  assign _2655_ = _1829_;
-  assign _2657_ = cap_5_5;
-  assign _1593_ = _2656_;
-  assign _2659_ = rst;
-  assign _1592_ = _2658_;
-  assign _2661_ = rst;
-  assign _1591_ = _2660_;
-  assign _2663_ = rst;
-  assign _1590_ = _2662_;
-  assign _2665_ = rst;
-  assign _1589_ = _2664_;
-  assign _2667_ = rst;
-  assign _1588_ = _2666_;
-  assign _2669_ = rst;
-  assign _1586_ = _2668_;
-  assign _2671_ = rst;
-  assign _1584_ = _2670_;
-  assign _2673_ = _1807_;
-  assign _2675_ = cap_5_4;
-  assign _1583_ = _2674_;
-  assign _2677_ = rst;
-  assign _1582_ = _2676_;
-  assign _2679_ = rst;
-  assign _1581_ = _2678_;
-  assign _2681_ = rst;
-  assign _1580_ = _2680_;
-  assign _2683_ = rst;
-  assign _1579_ = _2682_;
-  assign _2685_ = rst;
-  assign _1578_ = _2684_;
-  assign _2687_ = rst;
-  assign _1576_ = _2686_;
-  assign _2689_ = rst;
-  assign _1575_ = _2688_;
-  assign _2691_ = _1784_;
-  assign _2693_ = cap_5_3;
-  assign _1572_ = _2692_;
-  assign _2695_ = rst;
-  assign _1571_ = _2694_;
-  assign _2697_ = rst;
-  assign _1570_ = _2696_;
-  assign _2699_ = rst;
-  assign _1569_ = _2698_;
-  assign _2701_ = rst;
-  assign _1568_ = _2700_;
-  assign _2703_ = rst;
-  assign _1567_ = _2702_;
-  assign _2705_ = rst;
-  assign _1565_ = _2704_;
-  assign _2707_ = rst;
-  assign _1564_ = _2706_;
-  assign _2709_ = _1762_;
-  assign _2711_ = cap_5_2;
-  assign _1563_ = _2710_;
-  assign _2713_ = rst;
-  assign _1561_ = _2712_;
-  assign _2715_ = rst;
-  assign _1560_ = _2714_;
-  assign _2717_ = rst;
-  assign _1559_ = _2716_;
-  assign _2719_ = rst;
-  assign _1558_ = _2718_;
-  assign _2721_ = rst;
-  assign _1557_ = _2720_;
-  assign _2723_ = rst;
-  assign _1555_ = _2722_;
-  assign _2725_ = rst;
-  assign _1554_ = _2724_;
-  assign _2727_ = _1740_;
-  assign _2729_ = cap_5_1;
-  assign _1553_ = _2728_;
-  assign _2731_ = rst;
-  assign _1552_ = _2730_;
-  assign _2733_ = rst;
-  assign _1550_ = _2732_;
-  assign _2735_ = rst;
-  assign _1549_ = _2734_;
-  assign _2737_ = rst;
-  assign _1548_ = _2736_;
-  assign _2739_ = rst;
-  assign _1547_ = _2738_;
-  assign _2741_ = rst;
-  assign _1545_ = _2740_;
-  assign _2743_ = rst;
-  assign _1544_ = _2742_;
-  assign _2745_ = _1718_;
-  assign _2747_ = cap_5_0;
-  assign _1543_ = _2746_;
-  assign _2749_ = rst;
-  assign _1542_ = _2748_;
-  assign _2751_ = rst;
-  assign _1541_ = _2750_;
-  assign _2753_ = rst;
-  assign _1539_ = _2752_;
-  assign _2755_ = rst;
-  assign _1538_ = _2754_;
-  assign _2757_ = rst;
-  assign _1537_ = _2756_;
-  assign _2759_ = rst;
-  assign _1535_ = _2758_;
-  assign _2761_ = rst;
-  assign _1534_ = _2760_;
-  assign _2763_ = _1696_;
-  assign _2765_ = cap_4_7;
-  assign _1533_ = _2764_;
-  assign _2767_ = rst;
-  assign _1532_ = _2766_;
-  assign _2769_ = rst;
-  assign _1531_ = _2768_;
-  assign _2771_ = rst;
-  assign _1530_ = _2770_;
-  assign _2773_ = rst;
-  assign _1528_ = _2772_;
-  assign _2775_ = rst;
-  assign _1527_ = _2774_;
-  assign _2777_ = rst;
-  assign _1525_ = _2776_;
-  assign _2779_ = rst;
-  assign _1524_ = _2778_;
-  assign _2781_ = _1673_;
-  assign _2783_ = cap_4_6;
-  assign _1523_ = _2782_;
-  assign _2785_ = rst;
-  assign _1522_ = _2784_;
-  assign _2787_ = rst;
-  assign _1521_ = _2786_;
-  assign _2789_ = rst;
-  assign _1520_ = _2788_;
-  assign _2791_ = rst;
-  assign _1519_ = _2790_;
-  assign _2793_ = rst;
-  assign _1517_ = _2792_;
-  assign _2795_ = rst;
-  assign _1515_ = _2794_;
-  assign _2797_ = rst;
-  assign _1514_ = _2796_;
-  assign _2799_ = _1651_;
-  assign _2801_ = cap_4_5;
-  assign _1513_ = _2800_;
-  assign _2803_ = rst;
-  assign _1512_ = _2802_;
-  assign _2805_ = rst;
-  assign _1511_ = _2804_;
-  assign _2807_ = rst;
-  assign _1510_ = _2806_;
-  assign _2809_ = rst;
-  assign _1509_ = _2808_;
-  assign _2811_ = rst;
-  assign _1508_ = _2810_;
-  assign _2813_ = rst;
-  assign _1505_ = _2812_;
-  assign _2815_ = rst;
-  assign _1504_ = _2814_;
-  assign _2817_ = _1629_;
-  assign _2819_ = cap_4_4;
-  assign _1503_ = _2818_;
-  assign _2821_ = rst;
-  assign _1502_ = _2820_;
-  assign _2823_ = rst;
-  assign _1501_ = _2822_;
-  assign _2825_ = rst;
-  assign _1500_ = _2824_;
-  assign _2827_ = rst;
-  assign _1499_ = _2826_;
-  assign _2829_ = rst;
-  assign _1498_ = _2828_;
-  assign _2831_ = rst;
-  assign _1495_ = _2830_;
-  assign _2833_ = rst;
-  assign _1494_ = _2832_;
-  assign _2835_ = _1607_;
-  assign _2837_ = cap_4_3;
-  assign _1493_ = _2836_;
-  assign _2839_ = rst;
-  assign _1492_ = _2838_;
-  assign _2841_ = rst;
-  assign _1491_ = _2840_;
-  assign _2843_ = rst;
-  assign _1490_ = _2842_;
-  assign _2845_ = rst;
-  assign _1489_ = _2844_;
-  assign _2847_ = rst;
-  assign _1488_ = _2846_;
-  assign _2849_ = rst;
-  assign _1486_ = _2848_;
-  assign _2851_ = rst;
-  assign _1484_ = _2850_;
-  assign _2853_ = _1585_;
-  assign _2855_ = cap_4_2;
-  assign _1483_ = _2854_;
-  assign _2857_ = rst;
-  assign _1482_ = _2856_;
-  assign _2859_ = rst;
-  assign _1481_ = _2858_;
-  assign _2861_ = rst;
-  assign _1480_ = _2860_;
-  assign _2863_ = rst;
-  assign _1479_ = _2862_;
-  assign _2865_ = rst;
-  assign _1478_ = _2864_;
-  assign _2867_ = rst;
-  assign _1476_ = _2866_;
-  assign _2869_ = rst;
-  assign _1475_ = _2868_;
-  assign _2871_ = _1562_;
-  assign _2873_ = cap_4_1;
-  assign _1473_ = _2872_;
-  assign _2875_ = rst;
-  assign _1472_ = _2874_;
-  assign _2877_ = rst;
-  assign _1471_ = _2876_;
-  assign _2879_ = rst;
-  assign _1470_ = _2878_;
-  assign _2881_ = rst;
-  assign _1469_ = _2880_;
-  assign _2883_ = rst;
-  assign _1468_ = _2882_;
-  assign _2885_ = rst;
-  assign _1466_ = _2884_;
-  assign _2887_ = rst;
-  assign _1465_ = _2886_;
-  assign _2889_ = _1540_;
-  assign _2891_ = cap_4_0;
-  assign _1464_ = _2890_;
-  assign _2893_ = rst;
-  assign _1461_ = _2892_;
-  assign _2895_ = rst;
-  assign _1460_ = _2894_;
-  assign _2897_ = rst;
-  assign _1459_ = _2896_;
-  assign _2899_ = rst;
-  assign _1458_ = _2898_;
-  assign _2901_ = rst;
-  assign _1457_ = _2900_;
-  assign _2903_ = rst;
-  assign _1455_ = _2902_;
-  assign _2905_ = rst;
-  assign _1454_ = _2904_;
-  assign _2907_ = _1518_;
-  assign _2909_ = cap_3_7;
-  assign _1453_ = _2908_;
-  assign _2911_ = rst;
-  assign _1452_ = _2910_;
-  assign _2913_ = rst;
-  assign _1450_ = _2912_;
-  assign _2915_ = rst;
-  assign _1449_ = _2914_;
-  assign _2917_ = rst;
-  assign _1448_ = _2916_;
-  assign _2919_ = rst;
-  assign _1447_ = _2918_;
-  assign _2921_ = rst;
-  assign _1445_ = _2920_;
-  assign _2923_ = rst;
-  assign _1444_ = _2922_;
-  assign _2925_ = _1496_;
-  assign _2927_ = cap_3_6;
-  assign _1443_ = _2926_;
-  assign _2929_ = rst;
-  assign _1442_ = _2928_;
-  assign _2931_ = rst;
-  assign _1441_ = _2930_;
-  assign _2933_ = rst;
-  assign _1439_ = _2932_;
-  assign _2935_ = rst;
-  assign _1438_ = _2934_;
-  assign _2937_ = rst;
-  assign _1437_ = _2936_;
-  assign _2939_ = rst;
-  assign _1435_ = _2938_;
-  assign _2941_ = rst;
-  assign _1434_ = _2940_;
-  assign _2943_ = _1474_;
-  assign _2945_ = cap_3_5;
-  assign _1433_ = _2944_;
-  assign _2947_ = rst;
-  assign _1432_ = _2946_;
-  assign _2949_ = rst;
-  assign _1431_ = _2948_;
-  assign _2951_ = rst;
-  assign _1430_ = _2950_;
-  assign _2953_ = rst;
-  assign _1428_ = _2952_;
-  assign _2955_ = rst;
-  assign _1427_ = _2954_;
-  assign _2957_ = rst;
-  assign _1425_ = _2956_;
-  assign _2959_ = rst;
-  assign _1424_ = _2958_;
-  assign _2961_ = _1451_;
-  assign _2963_ = cap_3_4;
-  assign _1423_ = _2962_;
-  assign _2965_ = rst;
-  assign _1422_ = _2964_;
-  assign _2967_ = rst;
-  assign _1421_ = _2966_;
-  assign _2969_ = rst;
-  assign _1420_ = _2968_;
-  assign _2971_ = rst;
-  assign _1419_ = _2970_;
-  assign _2973_ = rst;
-  assign _1417_ = _2972_;
-  assign _2975_ = rst;
-  assign _1415_ = _2974_;
-  assign _2977_ = rst;
-  assign _1414_ = _2976_;
-  assign _2979_ = _1429_;
-  assign _2981_ = cap_3_3;
-  assign _1413_ = _2980_;
-  assign _2983_ = rst;
-  assign _1412_ = _2982_;
-  assign _2985_ = rst;
-  assign _1411_ = _2984_;
-  assign _2987_ = rst;
-  assign _1410_ = _2986_;
-  assign _2989_ = rst;
-  assign _1409_ = _2988_;
-  assign _2991_ = rst;
-  assign _1408_ = _2990_;
-  assign _2993_ = rst;
-  assign _1405_ = _2992_;
-  assign _2995_ = rst;
-  assign _1404_ = _2994_;
-  assign _2997_ = _1407_;
-  assign _2999_ = cap_3_2;
-  assign _1403_ = _2998_;
-  assign _3001_ = rst;
-  assign _1402_ = _3000_;
-  assign _3003_ = rst;
-  assign _1401_ = _3002_;
-  assign _3005_ = rst;
-  assign _1400_ = _3004_;
-  assign _3007_ = rst;
-  assign _1399_ = _3006_;
-  assign _3009_ = rst;
-  assign _1398_ = _3008_;
-  assign _3011_ = rst;
-  assign _1395_ = _3010_;
-  assign _3013_ = rst;
-  assign _1394_ = _3012_;
-  assign _3015_ = _1385_;
-  assign _3017_ = cap_3_1;
-  assign _1393_ = _3016_;
-  assign _3019_ = rst;
-  assign _1392_ = _3018_;
-  assign _3021_ = rst;
-  assign _1391_ = _3020_;
-  assign _3023_ = rst;
-  assign _1390_ = _3022_;
-  assign _3025_ = rst;
-  assign _1389_ = _3024_;
-  assign _3027_ = rst;
-  assign _1388_ = _3026_;
-  assign _3029_ = rst;
-  assign _1386_ = _3028_;
-  assign _3031_ = rst;
-  assign _1384_ = _3030_;
-  assign _3033_ = _1363_;
-  assign _3035_ = cap_3_0;
-  assign _1383_ = _3034_;
-  assign _3037_ = rst;
-  assign _1382_ = _3036_;
-  assign _3039_ = rst;
-  assign _1381_ = _3038_;
-  assign _3041_ = rst;
-  assign _1380_ = _3040_;
-  assign _3043_ = rst;
-  assign _1379_ = _3042_;
-  assign _3045_ = rst;
-  assign _1378_ = _3044_;
-  assign _3047_ = rst;
-  assign _1376_ = _3046_;
-  assign _3049_ = rst;
-  assign _1375_ = _3048_;
-  assign _3051_ = _1340_;
-  assign _3053_ = cap_2_7;
-  assign _1373_ = _3052_;
-  assign _3055_ = rst;
-  assign _1372_ = _3054_;
-  assign _3057_ = rst;
-  assign _1371_ = _3056_;
-  assign _3059_ = rst;
-  assign _1370_ = _3058_;
-  assign _3061_ = rst;
-  assign _1369_ = _3060_;
-  assign _3063_ = rst;
-  assign _1368_ = _3062_;
-  assign _3065_ = rst;
-  assign _1366_ = _3064_;
-  assign _3067_ = rst;
-  assign _1365_ = _3066_;
-  assign _3069_ = _1318_;
-  assign _3071_ = cap_2_6;
-  assign _1364_ = _3070_;
-  assign _3073_ = rst;
-  assign _1362_ = _3072_;
-  assign _3075_ = rst;
-  assign _1361_ = _3074_;
-  assign _3077_ = rst;
-  assign _1360_ = _3076_;
-  assign _3079_ = rst;
-  assign _1359_ = _3078_;
-  assign _3081_ = rst;
-  assign _1358_ = _3080_;
-  assign _3083_ = rst;
-  assign _1356_ = _3082_;
-  assign _3085_ = rst;
-  assign _1355_ = _3084_;
-  assign _3087_ = _1296_;
-  assign _3089_ = cap_2_5;
-  assign _1354_ = _3088_;
-  assign _3091_ = rst;
-  assign _1353_ = _3090_;
-  assign _3093_ = rst;
-  assign _1350_ = _3092_;
-  assign _3095_ = rst;
-  assign _1349_ = _3094_;
-  assign _3097_ = rst;
-  assign _1348_ = _3096_;
-  assign _3099_ = rst;
-  assign _1347_ = _3098_;
-  assign _3101_ = rst;
-  assign _1345_ = _3100_;
-  assign _3103_ = rst;
-  assign _1344_ = _3102_;
-  assign _3105_ = _1274_;
-  assign _3107_ = cap_2_4;
-  assign _1343_ = _3106_;
-  assign _3109_ = rst;
-  assign _1342_ = _3108_;
-  assign _3111_ = rst;
-  assign _1341_ = _3110_;
-  assign _3113_ = rst;
-  assign _1339_ = _3112_;
-  assign _3115_ = rst;
-  assign _1338_ = _3114_;
-  assign _3117_ = rst;
-  assign _1337_ = _3116_;
-  assign _3119_ = rst;
-  assign _1335_ = _3118_;
-  assign _3121_ = rst;
-  assign _1334_ = _3120_;
-  assign _3123_ = _1252_;
-  assign _3125_ = cap_2_3;
-  assign _1333_ = _3124_;
-  assign _3127_ = rst;
-  assign _1332_ = _3126_;
-  assign _3129_ = rst;
-  assign _1331_ = _3128_;
-  assign _3131_ = rst;
-  assign _1330_ = _3130_;
-  assign _3133_ = rst;
-  assign _1328_ = _3132_;
-  assign _3135_ = rst;
-  assign _1327_ = _3134_;
-  assign _3137_ = rst;
-  assign _1325_ = _3136_;
-  assign _3139_ = rst;
-  assign _1324_ = _3138_;
-  assign _3141_ = _1229_;
-  assign _3143_ = cap_2_2;
-  assign _1323_ = _3142_;
-  assign _3145_ = rst;
-  assign _1322_ = _3144_;
-  assign _3147_ = rst;
-  assign _1321_ = _3146_;
-  assign _3149_ = rst;
-  assign _1320_ = _3148_;
-  assign _3151_ = rst;
-  assign _1319_ = _3150_;
-  assign _3153_ = rst;
-  assign _1317_ = _3152_;
-  assign _3155_ = rst;
-  assign _1315_ = _3154_;
-  assign _3157_ = rst;
-  assign _1314_ = _3156_;
-  assign _3159_ = _1207_;
-  assign _3161_ = cap_2_1;
-  assign _1313_ = _3160_;
-  assign _3163_ = rst;
-  assign _1312_ = _3162_;
-  assign _3165_ = rst;
-  assign _1311_ = _3164_;
-  assign _3167_ = rst;
-  assign _1310_ = _3166_;
-  assign _3169_ = rst;
-  assign _1309_ = _3168_;
-  assign _3171_ = rst;
-  assign _1308_ = _3170_;
-  assign _3173_ = rst;
-  assign _1305_ = _3172_;
-  assign _3175_ = rst;
-  assign _1304_ = _3174_;
-  assign _3177_ = _1185_;
-  assign _3179_ = cap_2_0;
-  assign _1303_ = _3178_;
-  assign _3181_ = rst;
-  assign _1302_ = _3180_;
-  assign _3183_ = rst;
-  assign _1301_ = _3182_;
-  assign _3185_ = rst;
-  assign _1300_ = _3184_;
-  assign _3187_ = rst;
-  assign _1299_ = _3186_;
-  assign _1907_ = rst;
-  assign _1298_ = _1906_;
-  assign _1909_ = rst;
-  assign _1295_ = _1908_;
-  assign _1911_ = rst;
-  assign _1294_ = _1910_;
-  assign _1913_ = _1163_;
-  assign _1915_ = cap_1_7;
-  assign _1293_ = _1914_;
-  assign _1917_ = rst;
-  assign _1292_ = _1916_;
-  assign _1919_ = rst;
-  assign _1291_ = _1918_;
-  assign _1921_ = rst;
-  assign _1290_ = _1920_;
-  assign _1923_ = rst;
-  assign _1289_ = _1922_;
-  assign _1925_ = rst;
-  assign _1288_ = _1924_;
-  assign _1927_ = rst;
-  assign _1286_ = _1926_;
-  assign _1929_ = rst;
-  assign _1284_ = _1928_;
-  assign _1931_ = _1141_;
-  assign _1933_ = cap_1_6;
-  assign _1283_ = _1932_;
-  assign _1935_ = rst;
-  assign _1282_ = _1934_;
-  assign _1937_ = rst;
-  assign _1281_ = _1936_;
-  assign _1939_ = rst;
-  assign _1280_ = _1938_;
-  assign _1941_ = rst;
-  assign _1279_ = _1940_;
-  assign _1943_ = rst;
-  assign _1278_ = _1942_;
-  assign _1945_ = rst;
-  assign _1276_ = _1944_;
-  assign _1947_ = rst;
-  assign _1275_ = _1946_;
-  assign _1949_ = _1118_;
-  assign _1951_ = cap_1_5;
-  assign _1273_ = _1950_;
-  assign _1953_ = rst;
-  assign _1272_ = _1952_;
-  assign _1955_ = rst;
-  assign _1271_ = _1954_;
-  assign _1957_ = rst;
-  assign _1270_ = _1956_;
-  assign _1959_ = rst;
-  assign _1269_ = _1958_;
-  assign _1961_ = rst;
-  assign _1268_ = _1960_;
-  assign _1963_ = rst;
-  assign _1266_ = _1962_;
-  assign _1965_ = rst;
-  assign _1265_ = _1964_;
-  assign _1967_ = _1096_;
-  assign _1969_ = cap_1_4;
-  assign _1264_ = _1968_;
-  assign _1971_ = rst;
-  assign _1262_ = _1970_;
-  assign _1973_ = rst;
-  assign _1261_ = _1972_;
-  assign _1975_ = rst;
-  assign _1260_ = _1974_;
-  assign _1977_ = rst;
-  assign _1259_ = _1976_;
-  assign _1979_ = rst;
-  assign _1258_ = _1978_;
-  assign _1981_ = rst;
-  assign _1256_ = _1980_;
-  assign _1983_ = rst;
-  assign _1255_ = _1982_;
-  assign _1985_ = _1074_;
-  assign _1987_ = cap_1_3;
-  assign _1254_ = _1986_;
-  assign _1989_ = rst;
-  assign _1253_ = _1988_;
-  assign _1991_ = rst;
-  assign _1251_ = _1990_;
-  assign _1993_ = rst;
-  assign _1250_ = _1992_;
-  assign _1995_ = rst;
-  assign _1249_ = _1994_;
-  assign _1997_ = rst;
-  assign _1248_ = _1996_;
-  assign _1999_ = rst;
-  assign _1246_ = _1998_;
-  assign _2001_ = rst;
-  assign _1245_ = _2000_;
-  assign _2003_ = _1052_;
-  assign _2005_ = cap_1_2;
-  assign _1244_ = _2004_;
-  assign _2007_ = rst;
-  assign _1243_ = _2006_;
-  assign _2009_ = rst;
-  assign _1242_ = _2008_;
-  assign _2011_ = rst;
-  assign _1239_ = _2010_;
-  assign _2013_ = rst;
-  assign _1238_ = _2012_;
-  assign _2015_ = rst;
-  assign _1237_ = _2014_;
-  assign _2017_ = rst;
-  assign _1235_ = _2016_;
-  assign _2019_ = rst;
-  assign _1234_ = _2018_;
-  assign _2021_ = _1030_;
-  assign _2023_ = cap_1_1;
-  assign _1233_ = _2022_;
-  assign _2025_ = rst;
-  assign _1232_ = _2024_;
-  assign _2027_ = rst;
-  assign _1231_ = _2026_;
-  assign _2029_ = rst;
-  assign _1230_ = _2028_;
-  assign _2031_ = rst;
-  assign _1228_ = _2030_;
-  assign _2033_ = rst;
-  assign _1227_ = _2032_;
-  assign _2035_ = rst;
-  assign _1225_ = _2034_;
-  assign _2037_ = rst;
-  assign _1224_ = _2036_;
-  assign _2039_ = _1000_;
-  assign _2041_ = cap_1_0;
-  assign _1223_ = _2040_;
-  assign _2043_ = rst;
-  assign _1222_ = _2042_;
-  assign _2045_ = rst;
-  assign _1221_ = _2044_;
-  assign _2047_ = rst;
-  assign _1220_ = _2046_;
-  assign _2049_ = rst;
-  assign _1219_ = _2048_;
-  assign _2051_ = rst;
-  assign _1217_ = _2050_;
-  assign _2053_ = rst;
-  assign _1215_ = _2052_;
-  assign _2055_ = rst;
-  assign _1214_ = _2054_;
-  assign _2057_ = _0778_;
-  assign _2059_ = cap_0_7;
-  assign _1213_ = _2058_;
-  assign _2061_ = rst;
-  assign _1212_ = _2060_;
-  assign _2063_ = rst;
-  assign _1211_ = _2062_;
-  assign _2065_ = rst;
-  assign _1210_ = _2064_;
-  assign _2067_ = rst;
-  assign _1209_ = _2066_;
-  assign _2069_ = rst;
-  assign _1208_ = _2068_;
-  assign _2071_ = rst;
-  assign _1205_ = _2070_;
-  assign _2073_ = rst;
-  assign _1204_ = _2072_;
-  assign _2075_ = _0556_;
-  assign _2077_ = cap_0_6;
-  assign _1203_ = _2076_;
-  assign _2079_ = rst;
-  assign _1202_ = _2078_;
-  assign _2081_ = rst;
-  assign _1201_ = _2080_;
-  assign _2083_ = rst;
-  assign _1200_ = _2082_;
-  assign _2085_ = rst;
-  assign _1199_ = _2084_;
-  assign _2087_ = rst;
-  assign _1198_ = _2086_;
-  assign _2089_ = rst;
-  assign _1195_ = _2088_;
-  assign _2091_ = rst;
-  assign _1194_ = _2090_;
-  assign _2093_ = _0334_;
-  assign _2095_ = cap_0_5;
-  assign _1193_ = _2094_;
-  assign _2097_ = rst;
-  assign _1192_ = _2096_;
-  assign _2099_ = rst;
-  assign _1191_ = _2098_;
-  assign _2101_ = rst;
-  assign _1190_ = _2100_;
-  assign _2103_ = rst;
-  assign _1189_ = _2102_;
-  assign _2105_ = rst;
-  assign _1188_ = _2104_;
-  assign _2107_ = rst;
-  assign _1186_ = _2106_;
-  assign _2109_ = rst;
-  assign _1184_ = _2108_;
-  assign _2111_ = _0112_;
-  assign _2113_ = cap_0_4;
-  assign _1183_ = _2112_;
-  assign _2115_ = rst;
-  assign _1182_ = _2114_;
-  assign _2117_ = rst;
-  assign _1181_ = _2116_;
-  assign _2119_ = rst;
-  assign _1180_ = _2118_;
-  assign _2121_ = rst;
-  assign _1179_ = _2120_;
-  assign _2123_ = rst;
-  assign _1178_ = _2122_;
-  assign _2125_ = rst;
-  assign _1176_ = _2124_;
-  assign _2127_ = rst;
-  assign _1175_ = _2126_;
-  assign _2129_ = _1795_;
-  assign _2131_ = cap_0_3;
-  assign _1173_ = _2130_;
-  assign _2133_ = rst;
-  assign _1172_ = _2132_;
-  assign _2135_ = rst;
-  assign _1171_ = _2134_;
-  assign _2137_ = rst;
-  assign _1170_ = _2136_;
-  assign _2139_ = rst;
-  assign _1169_ = _2138_;
-  assign _2141_ = rst;
-  assign _1168_ = _2140_;
-  assign _2143_ = rst;
-  assign _1166_ = _2142_;
-  assign _2145_ = rst;
-  assign _1165_ = _2144_;
-  assign _2147_ = _1573_;
-  assign _2149_ = cap_0_2;
-  assign _1164_ = _2148_;
-  assign _2151_ = rst;
-  assign _1162_ = _2150_;
-  assign _2153_ = rst;
-  assign _1161_ = _2152_;
-  assign _2155_ = rst;
-  assign _1160_ = _2154_;
-  assign _2157_ = rst;
-  assign _1159_ = _2156_;
-  assign _2159_ = rst;
-  assign _1158_ = _2158_;
-  assign _2161_ = rst;
-  assign _1156_ = _2160_;
-  assign _2163_ = rst;
-  assign _1155_ = _2162_;
-  assign _2165_ = _1351_;
-  assign _2167_ = cap_0_1;
-  assign _1154_ = _2166_;
+  assign o_data[207:182] = drain_7;
+  assign o_data[181:156] = drain_6;
+  assign o_data[155:130] = drain_5;
+  assign o_data[129:104] = drain_4;
+  assign o_data[103:78] = drain_3;
+  assign o_data[77:52] = drain_2;
+  assign o_data[51:26] = drain_1;
+  assign o_data[25:0] = drain_0;
+  assign _1691_ = _1626_;
+  assign _1690_ = _1615_;
+  assign _1689_ = _1604_;
+  assign _1688_ = _1593_;
+  assign _1687_ = _1582_;
+  assign _1686_ = _1571_;
+  assign _1685_ = _1560_;
+  assign _1684_ = _1549_;
+  assign _1670_ = w_6_7;
+  assign _1661_ = w_6_6;
+  assign _1651_ = w_6_5;
+  assign _1640_ = w_6_4;
+  assign _1630_ = w_6_3;
+  assign _1620_ = w_6_2;
+  assign _1610_ = w_6_1;
+  assign _1600_ = w_6_0;
+  assign _1590_ = w_5_7;
+  assign _1580_ = w_5_6;
+  assign _1570_ = w_5_5;
+  assign _1561_ = w_5_4;
+  assign _1551_ = w_5_3;
+  assign _1541_ = w_5_2;
+  assign _1530_ = w_5_1;
+  assign _1520_ = w_5_0;
+  assign _1510_ = w_4_7;
+  assign _1500_ = w_4_6;
+  assign _1490_ = w_4_5;
+  assign _1480_ = w_4_4;
+  assign _1470_ = w_4_3;
+  assign _1461_ = w_4_2;
+  assign _1451_ = w_4_1;
+  assign _1441_ = w_4_0;
+  assign _1431_ = w_3_7;
+  assign _1420_ = w_3_6;
+  assign _1410_ = w_3_5;
+  assign _1400_ = w_3_4;
+  assign _1390_ = w_3_3;
+  assign _1380_ = w_3_2;
+  assign _1370_ = w_3_1;
+  assign _1361_ = w_3_0;
+  assign _1351_ = w_2_7;
+  assign _1341_ = w_2_6;
+  assign _1331_ = w_2_5;
+  assign _1321_ = w_2_4;
+  assign _1310_ = w_2_3;
+  assign _1300_ = w_2_2;
+  assign _1290_ = w_2_1;
+  assign _1280_ = w_2_0;
+  assign _1270_ = w_1_7;
+  assign _1261_ = w_1_6;
+  assign _1251_ = w_1_5;
+  assign _1241_ = w_1_4;
+  assign _1231_ = w_1_3;
+  assign _1221_ = w_1_2;
+  assign _1211_ = w_1_1;
+  assign _1200_ = w_1_0;
+  assign _1190_ = w_0_7;
+  assign _1180_ = w_0_6;
+  assign _1170_ = w_0_5;
+  assign _1161_ = w_0_4;
+  assign _1151_ = w_0_3;
+  assign _1141_ = w_0_2;
+  assign _1131_ = w_0_1;
+  assign _1121_ = w_0_0;
+  assign _1111_ = skew_w7_d6;
+  assign _1101_ = skew_w6_d5;
+  assign _1090_ = skew_w5_d4;
+  assign _1080_ = skew_w4_d3;
+  assign _1070_ = skew_w3_d2;
+  assign _1061_ = skew_w2_d1;
+  assign _1051_ = skew_w1_d0;
+  assign _1041_ = w_in0;
+  assign _1037_ = skew_w7_d5;
+  assign _1036_ = skew_w7_d4;
+  assign _1035_ = skew_w7_d3;
+  assign _1034_ = skew_w7_d2;
+  assign _1033_ = skew_w7_d1;
+  assign _1032_ = skew_w7_d0;
+  assign _1031_ = w_in7;
+  assign _1030_ = skew_w6_d4;
+  assign _1029_ = skew_w6_d3;
+  assign _1028_ = skew_w6_d2;
+  assign _1026_ = skew_w6_d1;
+  assign _1025_ = skew_w6_d0;
+  assign _1024_ = w_in6;
+  assign _1023_ = skew_w5_d3;
+  assign _1022_ = skew_w5_d2;
+  assign _1021_ = skew_w5_d1;
+  assign _1020_ = skew_w5_d0;
+  assign _1019_ = w_in5;
+  assign _1018_ = skew_w4_d2;
+  assign _1017_ = skew_w4_d1;
+  assign _1015_ = skew_w4_d0;
+  assign _1014_ = w_in4;
+  assign _1013_ = skew_w3_d1;
+  assign _1012_ = skew_w3_d0;
+  assign _1011_ = w_in3;
+  assign _1010_ = skew_w2_d0;
+  assign _1009_ = w_in2;
+  assign _1008_ = w_in1;
+  assign _0723_ = i_w[63:56];
+  assign _0712_ = i_w[55:48];
+  assign _0701_ = i_w[47:40];
+  assign _0690_ = i_w[39:32];
+  assign _0679_ = i_w[31:24];
+  assign _0668_ = i_w[23:16];
+  assign _0656_ = i_w[15:8];
+  assign _0645_ = i_w[7:0];
+  assign _0634_ = i_a[63:56];
+  assign _0623_ = i_a[55:48];
+  assign _0612_ = i_a[47:40];
+  assign _0601_ = i_a[39:32];
+  assign _0590_ = i_a[31:24];
+  assign _0579_ = i_a[23:16];
+  assign _0568_ = i_a[15:8];
+  assign _0557_ = i_a[7:0];
+  assign _2161_ = _0501_;
+  assign _2163_ = cap_7_7;
+  assign beat_next = _2162_;
+  assign _2165_ = _0479_;
+  assign _2167_ = cap_7_7;
+  assign count_next = _2166_;
   assign _2169_ = rst;
-  assign _1153_ = _2168_;
+  assign _1683_ = _2168_;
   assign _2171_ = rst;
-  assign _1151_ = _2170_;
+  assign _1681_ = _2170_;
   assign _2173_ = rst;
-  assign _1150_ = _2172_;
+  assign _1680_ = _2172_;
   assign _2175_ = rst;
-  assign _1149_ = _2174_;
-  assign _2177_ = rst;
-  assign _1148_ = _2176_;
-  assign _2179_ = rst;
-  assign _1146_ = _2178_;
+  assign _1679_ = _2174_;
+  assign _2177_ = _1493_;
+  assign _2179_ = cap_7_7;
   assign _2181_ = rst;
-  assign _1145_ = _2180_;
-  assign _2183_ = _1129_;
-  assign _2185_ = cap_0_0;
-  assign _1144_ = _2184_;
+  assign _1678_ = _2180_;
+  assign _2183_ = cap_7_7;
+  assign _1677_ = _2182_;
+  assign _2185_ = rst;
+  assign _1676_ = _2184_;
   assign _2187_ = rst;
-  assign _1143_ = _2186_;
+  assign _1675_ = _2186_;
   assign _2189_ = rst;
-  assign _1142_ = _2188_;
+  assign _1674_ = _2188_;
   assign _2191_ = rst;
-  assign _1140_ = _2190_;
+  assign _1673_ = _2190_;
   assign _2193_ = rst;
-  assign _1139_ = _2192_;
+  assign _1672_ = _2192_;
   assign _2195_ = rst;
-  assign _1138_ = _2194_;
-  assign _2198_ = rst;
-  assign _1136_ = _2197_;
-  assign _2200_ = rst;
-  assign _1135_ = _2199_;
-  assign _2202_ = rst;
-  assign _1102_ = _2201_;
-  assign _2204_ = rst;
-  assign _1101_ = _2203_;
-  assign _2206_ = rst;
-  assign _1100_ = _2205_;
+  assign _1669_ = _2194_;
+  assign _2197_ = rst;
+  assign _1668_ = _2196_;
+  assign _2199_ = cap_7_6;
+  assign _1667_ = _2198_;
+  assign _2201_ = rst;
+  assign _1666_ = _2200_;
+  assign _2203_ = rst;
+  assign _1665_ = _2202_;
+  assign _2205_ = rst;
+  assign _1664_ = _2204_;
+  assign _2207_ = rst;
+  assign _1663_ = _2206_;
   assign _2209_ = rst;
-  assign _1099_ = _2208_;
+  assign _1662_ = _2208_;
   assign _2211_ = rst;
-  assign _1098_ = _2210_;
+  assign _1659_ = _2210_;
   assign _2213_ = rst;
-  assign _1097_ = _2212_;
-  assign _2215_ = rst;
-  assign _1095_ = _2214_;
+  assign _1658_ = _2212_;
+  assign _2215_ = cap_7_5;
+  assign _1657_ = _2214_;
   assign _2217_ = rst;
-  assign _1094_ = _2216_;
-  assign _2220_ = rst;
-  assign _1093_ = _2219_;
-  assign _2222_ = rst;
-  assign _1092_ = _2221_;
-  assign _2224_ = rst;
-  assign _1091_ = _2223_;
-  assign _2226_ = rst;
-  assign _1090_ = _2225_;
-  assign _2228_ = rst;
-  assign _1089_ = _2227_;
-  assign _2231_ = rst;
-  assign _1088_ = _2230_;
+  assign _1656_ = _2216_;
+  assign _2219_ = rst;
+  assign _1655_ = _2218_;
+  assign _2221_ = rst;
+  assign _1654_ = _2220_;
+  assign _2223_ = rst;
+  assign _1653_ = _2222_;
+  assign _2225_ = rst;
+  assign _1652_ = _2224_;
+  assign _2227_ = rst;
+  assign _1650_ = _2226_;
+  assign _2229_ = rst;
+  assign _1647_ = _2228_;
+  assign _2231_ = cap_7_4;
+  assign _1646_ = _2230_;
   assign _2233_ = rst;
-  assign _1087_ = _2232_;
+  assign _1645_ = _2232_;
   assign _2235_ = rst;
-  assign _1086_ = _2234_;
+  assign _1644_ = _2234_;
   assign _2237_ = rst;
-  assign _1084_ = _2236_;
+  assign _1643_ = _2236_;
   assign _2239_ = rst;
-  assign _1083_ = _2238_;
-  assign _2242_ = rst;
-  assign _1082_ = _2241_;
-  assign _2244_ = rst;
-  assign _1081_ = _2243_;
-  assign _2246_ = rst;
-  assign _1080_ = _2245_;
-  assign _2248_ = rst;
-  assign _1079_ = _2247_;
-  assign _2250_ = rst;
-  assign _1078_ = _2249_;
+  assign _1642_ = _2238_;
+  assign _2241_ = rst;
+  assign _1641_ = _2240_;
+  assign _2243_ = rst;
+  assign _1639_ = _2242_;
+  assign _2245_ = rst;
+  assign _1638_ = _2244_;
+  assign _2247_ = cap_7_3;
+  assign _1636_ = _2246_;
+  assign _2249_ = rst;
+  assign _1635_ = _2248_;
+  assign _2251_ = rst;
+  assign _1634_ = _2250_;
   assign _2253_ = rst;
-  assign _1077_ = _2252_;
+  assign _1633_ = _2252_;
   assign _2255_ = rst;
-  assign _1076_ = _2254_;
+  assign _1632_ = _2254_;
   assign _2257_ = rst;
-  assign _1075_ = _2256_;
+  assign _1631_ = _2256_;
   assign _2259_ = rst;
-  assign _1073_ = _2258_;
+  assign _1629_ = _2258_;
   assign _2261_ = rst;
-  assign _1072_ = _2260_;
-  assign _2264_ = rst;
-  assign _1071_ = _2263_;
-  assign _2266_ = rst;
-  assign _1070_ = _2265_;
-  assign _2268_ = rst;
-  assign _1069_ = _2267_;
-  assign _2270_ = rst;
-  assign _1068_ = _2269_;
-  assign _2272_ = rst;
-  assign _1067_ = _2271_;
+  assign _1628_ = _2260_;
+  assign _2263_ = cap_7_2;
+  assign _1627_ = _2262_;
+  assign _2265_ = rst;
+  assign _1625_ = _2264_;
+  assign _2267_ = rst;
+  assign _1624_ = _2266_;
+  assign _2269_ = rst;
+  assign _1623_ = _2268_;
+  assign _2271_ = rst;
+  assign _1622_ = _2270_;
+  assign _2273_ = rst;
+  assign _1621_ = _2272_;
   assign _2275_ = rst;
-  assign _1066_ = _2274_;
+  assign _1619_ = _2274_;
   assign _2277_ = rst;
-  assign _1065_ = _2276_;
-  assign _2279_ = rst;
-  assign _1064_ = _2278_;
+  assign _1618_ = _2276_;
+  assign _2279_ = cap_7_1;
+  assign _1617_ = _2278_;
   assign _2281_ = rst;
-  assign _1062_ = _2280_;
+  assign _1616_ = _2280_;
   assign _2283_ = rst;
-  assign _1061_ = _2282_;
-  assign _2286_ = rst;
-  assign _1060_ = _2285_;
-  assign _2288_ = rst;
-  assign _1059_ = _2287_;
-  assign _2290_ = rst;
-  assign _1058_ = _2289_;
-  assign _2292_ = rst;
-  assign _1057_ = _2291_;
-  assign _2294_ = rst;
-  assign _1056_ = _2293_;
+  assign _1614_ = _2282_;
+  assign _2285_ = rst;
+  assign _1613_ = _2284_;
+  assign _2287_ = rst;
+  assign _1612_ = _2286_;
+  assign _2289_ = rst;
+  assign _1611_ = _2288_;
+  assign _2291_ = rst;
+  assign _1609_ = _2290_;
+  assign _2293_ = rst;
+  assign _1608_ = _2292_;
+  assign _2295_ = cap_7_0;
+  assign _1607_ = _2294_;
   assign _2297_ = rst;
-  assign _1055_ = _2296_;
+  assign _1606_ = _2296_;
   assign _2299_ = rst;
-  assign _1054_ = _2298_;
+  assign _1605_ = _2298_;
   assign _2301_ = rst;
-  assign _1053_ = _2300_;
+  assign _1603_ = _2300_;
   assign _2303_ = rst;
-  assign _1051_ = _2302_;
+  assign _1602_ = _2302_;
   assign _2305_ = rst;
-  assign _1050_ = _2304_;
-  assign _2308_ = rst;
-  assign _1049_ = _2307_;
-  assign _2310_ = rst;
-  assign _1048_ = _2309_;
-  assign _2312_ = rst;
-  assign _1047_ = _2311_;
-  assign _2314_ = rst;
-  assign _1046_ = _2313_;
-  assign _2316_ = rst;
-  assign _1045_ = _2315_;
+  assign _1601_ = _2304_;
+  assign _2307_ = rst;
+  assign _1599_ = _2306_;
+  assign _2309_ = rst;
+  assign _1598_ = _2308_;
+  assign _2311_ = cap_6_7;
+  assign _1597_ = _2310_;
+  assign _2313_ = rst;
+  assign _1596_ = _2312_;
+  assign _2315_ = rst;
+  assign _1595_ = _2314_;
+  assign _2317_ = rst;
+  assign _1594_ = _2316_;
   assign _2319_ = rst;
-  assign _1044_ = _2318_;
+  assign _1592_ = _2318_;
   assign _2321_ = rst;
-  assign _1043_ = _2320_;
+  assign _1591_ = _2320_;
   assign _2323_ = rst;
-  assign _1042_ = _2322_;
+  assign _1589_ = _2322_;
   assign _2325_ = rst;
-  assign _1023_ = _2324_;
-  assign _2327_ = rst;
-  assign _1022_ = _2326_;
-  assign _1129_ = drain_shift;
-  assign _1351_ = drain_shift;
-  assign _1573_ = drain_shift;
-  assign _1795_ = drain_shift;
-  assign _0112_ = drain_shift;
-  assign _0334_ = drain_shift;
-  assign _0556_ = drain_shift;
-  assign _0778_ = drain_shift;
-  assign _1000_ = drain_shift;
-  assign _1030_ = drain_shift;
-  assign _1052_ = drain_shift;
-  assign _1074_ = drain_shift;
-  assign _1096_ = drain_shift;
-  assign _1118_ = drain_shift;
-  assign _1141_ = drain_shift;
-  assign _1163_ = drain_shift;
-  assign _1185_ = drain_shift;
-  assign _1207_ = drain_shift;
-  assign _1229_ = drain_shift;
-  assign _1252_ = drain_shift;
-  assign _1274_ = drain_shift;
-  assign _1296_ = drain_shift;
-  assign _1318_ = drain_shift;
-  assign _1340_ = drain_shift;
-  assign _1363_ = drain_shift;
-  assign _1385_ = drain_shift;
-  assign _1407_ = drain_shift;
-  assign _1429_ = drain_shift;
-  assign _1451_ = drain_shift;
-  assign _1474_ = drain_shift;
-  assign _1496_ = drain_shift;
-  assign _1518_ = drain_shift;
-  assign _1540_ = drain_shift;
-  assign _1562_ = drain_shift;
-  assign _1585_ = drain_shift;
-  assign _1607_ = drain_shift;
-  assign _1629_ = drain_shift;
-  assign _1651_ = drain_shift;
-  assign _1673_ = drain_shift;
-  assign _1696_ = drain_shift;
-  assign _1718_ = drain_shift;
-  assign _1740_ = drain_shift;
-  assign _1762_ = drain_shift;
-  assign _1784_ = drain_shift;
-  assign _1807_ = drain_shift;
-  assign _1829_ = drain_shift;
-  assign _1851_ = drain_shift;
-  assign _1873_ = drain_shift;
-  assign _1895_ = drain_shift;
-  assign _0013_ = drain_shift;
-  assign _0035_ = drain_shift;
-  assign _0057_ = drain_shift;
-  assign _0079_ = drain_shift;
-  assign _0101_ = drain_shift;
-  assign _0124_ = drain_shift;
-  assign _0146_ = drain_shift;
-  assign _0168_ = drain_shift;
-  assign _0190_ = drain_shift;
-  assign _0212_ = drain_shift;
-  assign _0235_ = drain_shift;
-  assign _0257_ = drain_shift;
-  assign _0279_ = drain_shift;
-  assign _0301_ = drain_shift;
-  assign _0323_ = drain_shift;
+  assign _1588_ = _2324_;
+  assign _2327_ = cap_6_6;
+  assign _1587_ = _2326_;
+  assign _2329_ = rst;
+  assign _1586_ = _2328_;
+  assign _2331_ = rst;
+  assign _1585_ = _2330_;
+  assign _2333_ = rst;
+  assign _1584_ = _2332_;
+  assign _2335_ = rst;
+  assign _1583_ = _2334_;
+  assign _2337_ = rst;
+  assign _1581_ = _2336_;
+  assign _2339_ = rst;
+  assign _1579_ = _2338_;
+  assign _2341_ = rst;
+  assign _1578_ = _2340_;
+  assign _2343_ = cap_6_5;
+  assign _1577_ = _2342_;
+  assign _2345_ = rst;
+  assign _1576_ = _2344_;
+  assign _2347_ = rst;
+  assign _1575_ = _2346_;
+  assign _2349_ = rst;
+  assign _1574_ = _2348_;
+  assign _2351_ = rst;
+  assign _1573_ = _2350_;
+  assign _2353_ = rst;
+  assign _1572_ = _2352_;
+  assign _2355_ = rst;
+  assign _1569_ = _2354_;
+  assign _2357_ = rst;
+  assign _1568_ = _2356_;
+  assign _2359_ = cap_6_4;
+  assign _1567_ = _2358_;
+  assign _2361_ = rst;
+  assign _1566_ = _2360_;
+  assign _2363_ = rst;
+  assign _1565_ = _2362_;
+  assign _2365_ = rst;
+  assign _1564_ = _2364_;
+  assign _2367_ = rst;
+  assign _1563_ = _2366_;
+  assign _2369_ = rst;
+  assign _1562_ = _2368_;
+  assign _2371_ = rst;
+  assign _1559_ = _2370_;
+  assign _2373_ = rst;
+  assign _1558_ = _2372_;
+  assign _2375_ = cap_6_3;
+  assign _1557_ = _2374_;
+  assign _2377_ = rst;
+  assign _1556_ = _2376_;
+  assign _2379_ = rst;
+  assign _1555_ = _2378_;
+  assign _2381_ = rst;
+  assign _1554_ = _2380_;
+  assign _2383_ = rst;
+  assign _1553_ = _2382_;
+  assign _2385_ = rst;
+  assign _1552_ = _2384_;
+  assign _2387_ = rst;
+  assign _1550_ = _2386_;
+  assign _2389_ = rst;
+  assign _1548_ = _2388_;
+  assign _2391_ = cap_6_2;
+  assign _1547_ = _2390_;
+  assign _2393_ = rst;
+  assign _1546_ = _2392_;
+  assign _2395_ = rst;
+  assign _1545_ = _2394_;
+  assign _2397_ = rst;
+  assign _1544_ = _2396_;
+  assign _2399_ = rst;
+  assign _1543_ = _2398_;
+  assign _2401_ = rst;
+  assign _1542_ = _2400_;
+  assign _2403_ = rst;
+  assign _1540_ = _2402_;
+  assign _2405_ = rst;
+  assign _1539_ = _2404_;
+  assign _2407_ = cap_6_1;
+  assign _1536_ = _2406_;
+  assign _2409_ = rst;
+  assign _1535_ = _2408_;
+  assign _2411_ = rst;
+  assign _1534_ = _2410_;
+  assign _2413_ = rst;
+  assign _1533_ = _2412_;
+  assign _2415_ = rst;
+  assign _1532_ = _2414_;
+  assign _2417_ = rst;
+  assign _1531_ = _2416_;
+  assign _2419_ = rst;
+  assign _1529_ = _2418_;
+  assign _2421_ = rst;
+  assign _1528_ = _2420_;
+  assign _2423_ = cap_6_0;
+  assign _1527_ = _2422_;
+  assign _2425_ = rst;
+  assign _1525_ = _2424_;
+  assign _2427_ = rst;
+  assign _1524_ = _2426_;
+  assign _2429_ = rst;
+  assign _1523_ = _2428_;
+  assign _2431_ = rst;
+  assign _1522_ = _2430_;
+  assign _2433_ = rst;
+  assign _1521_ = _2432_;
+  assign _2435_ = rst;
+  assign _1519_ = _2434_;
+  assign _2437_ = rst;
+  assign _1518_ = _2436_;
+  assign _2439_ = cap_5_7;
+  assign _1517_ = _2438_;
+  assign _2441_ = rst;
+  assign _1516_ = _2440_;
+  assign _2443_ = rst;
+  assign _1514_ = _2442_;
+  assign _2445_ = rst;
+  assign _1513_ = _2444_;
+  assign _2447_ = rst;
+  assign _1512_ = _2446_;
+  assign _2449_ = rst;
+  assign _1511_ = _2448_;
+  assign _2451_ = rst;
+  assign _1509_ = _2450_;
+  assign _2453_ = rst;
+  assign _1508_ = _2452_;
+  assign _2455_ = cap_5_6;
+  assign _1507_ = _2454_;
+  assign _2457_ = rst;
+  assign _1506_ = _2456_;
+  assign _2459_ = rst;
+  assign _1505_ = _2458_;
+  assign _2461_ = rst;
+  assign _1503_ = _2460_;
+  assign _2463_ = rst;
+  assign _1502_ = _2462_;
+  assign _2465_ = rst;
+  assign _1501_ = _2464_;
+  assign _2467_ = rst;
+  assign _1499_ = _2466_;
+  assign _2469_ = rst;
+  assign _1498_ = _2468_;
+  assign _2471_ = cap_5_5;
+  assign _1497_ = _2470_;
+  assign _2473_ = rst;
+  assign _1496_ = _2472_;
+  assign _2475_ = rst;
+  assign _1495_ = _2474_;
+  assign _2477_ = rst;
+  assign _1494_ = _2476_;
+  assign _2479_ = rst;
+  assign _1492_ = _2478_;
+  assign _2481_ = rst;
+  assign _1491_ = _2480_;
+  assign _2483_ = rst;
+  assign _1489_ = _2482_;
+  assign _2485_ = rst;
+  assign _1488_ = _2484_;
+  assign _2487_ = cap_5_4;
+  assign _1487_ = _2486_;
+  assign _2489_ = rst;
+  assign _1486_ = _2488_;
+  assign _2491_ = rst;
+  assign _1485_ = _2490_;
+  assign _2493_ = rst;
+  assign _1484_ = _2492_;
+  assign _2495_ = rst;
+  assign _1483_ = _2494_;
+  assign _2497_ = rst;
+  assign _1481_ = _2496_;
+  assign _2499_ = rst;
+  assign _1479_ = _2498_;
+  assign _2501_ = rst;
+  assign _1478_ = _2500_;
+  assign _2503_ = cap_5_3;
+  assign _1477_ = _2502_;
+  assign _2505_ = rst;
+  assign _1476_ = _2504_;
+  assign _2507_ = rst;
+  assign _1475_ = _2506_;
+  assign _2509_ = rst;
+  assign _1474_ = _2508_;
+  assign _2511_ = rst;
+  assign _1473_ = _2510_;
+  assign _2513_ = rst;
+  assign _1472_ = _2512_;
+  assign _2515_ = rst;
+  assign _1469_ = _2514_;
+  assign _2517_ = rst;
+  assign _1468_ = _2516_;
+  assign _2519_ = cap_5_2;
+  assign _1467_ = _2518_;
+  assign _2521_ = rst;
+  assign _1466_ = _2520_;
+  assign _2523_ = rst;
+  assign _1465_ = _2522_;
+  assign _2525_ = rst;
+  assign _1464_ = _2524_;
+  assign _2527_ = rst;
+  assign _1463_ = _2526_;
+  assign _2529_ = rst;
+  assign _1462_ = _2528_;
+  assign _2531_ = rst;
+  assign _1459_ = _2530_;
+  assign _2533_ = rst;
+  assign _1458_ = _2532_;
+  assign _2535_ = cap_5_1;
+  assign _1457_ = _2534_;
+  assign _2537_ = rst;
+  assign _1456_ = _2536_;
+  assign _2539_ = rst;
+  assign _1455_ = _2538_;
+  assign _2541_ = rst;
+  assign _1454_ = _2540_;
+  assign _2543_ = rst;
+  assign _1453_ = _2542_;
+  assign _2545_ = rst;
+  assign _1452_ = _2544_;
+  assign _2547_ = rst;
+  assign _1450_ = _2546_;
+  assign _2549_ = rst;
+  assign _1448_ = _2548_;
+  assign _2551_ = cap_5_0;
+  assign _1447_ = _2550_;
+  assign _2553_ = rst;
+  assign _1446_ = _2552_;
+  assign _2555_ = rst;
+  assign _1445_ = _2554_;
+  assign _2557_ = rst;
+  assign _1444_ = _2556_;
+  assign _2559_ = rst;
+  assign _1443_ = _2558_;
+  assign _2561_ = rst;
+  assign _1442_ = _2560_;
+  assign _2563_ = rst;
+  assign _1440_ = _2562_;
+  assign _2565_ = rst;
+  assign _1439_ = _2564_;
+  assign _2567_ = cap_4_7;
+  assign _1437_ = _2566_;
+  assign _2569_ = rst;
+  assign _1436_ = _2568_;
+  assign _2571_ = rst;
+  assign _1435_ = _2570_;
+  assign _2573_ = rst;
+  assign _1434_ = _2572_;
+  assign _2575_ = rst;
+  assign _1433_ = _2574_;
+  assign _2577_ = rst;
+  assign _1432_ = _2576_;
+  assign _2579_ = rst;
+  assign _1430_ = _2578_;
+  assign _2581_ = rst;
+  assign _1429_ = _2580_;
+  assign _2583_ = cap_4_6;
+  assign _1428_ = _2582_;
+  assign _2585_ = rst;
+  assign _1425_ = _2584_;
+  assign _2587_ = rst;
+  assign _1424_ = _2586_;
+  assign _2589_ = rst;
+  assign _1423_ = _2588_;
+  assign _2591_ = rst;
+  assign _1422_ = _2590_;
+  assign _2593_ = rst;
+  assign _1421_ = _2592_;
+  assign _2595_ = rst;
+  assign _1419_ = _2594_;
+  assign _2597_ = rst;
+  assign _1418_ = _2596_;
+  assign _2599_ = cap_4_5;
+  assign _1417_ = _2598_;
+  assign _2601_ = rst;
+  assign _1416_ = _2600_;
+  assign _2603_ = rst;
+  assign _1414_ = _2602_;
+  assign _2605_ = rst;
+  assign _1413_ = _2604_;
+  assign _2607_ = rst;
+  assign _1412_ = _2606_;
+  assign _2609_ = rst;
+  assign _1411_ = _2608_;
+  assign _2611_ = rst;
+  assign _1409_ = _2610_;
+  assign _2613_ = rst;
+  assign _1408_ = _2612_;
+  assign _2615_ = cap_4_4;
+  assign _1407_ = _2614_;
+  assign _2617_ = rst;
+  assign _1406_ = _2616_;
+  assign _2619_ = rst;
+  assign _1405_ = _2618_;
+  assign _2621_ = rst;
+  assign _1403_ = _2620_;
+  assign _2623_ = rst;
+  assign _1402_ = _2622_;
+  assign _2625_ = rst;
+  assign _1401_ = _2624_;
+  assign _2627_ = rst;
+  assign _1399_ = _2626_;
+  assign _2629_ = rst;
+  assign _1398_ = _2628_;
+  assign _2631_ = cap_4_3;
+  assign _1397_ = _2630_;
+  assign _2633_ = rst;
+  assign _1396_ = _2632_;
+  assign _2635_ = rst;
+  assign _1395_ = _2634_;
+  assign _2637_ = rst;
+  assign _1394_ = _2636_;
+  assign _2639_ = rst;
+  assign _1392_ = _2638_;
+  assign _2641_ = rst;
+  assign _1391_ = _2640_;
+  assign _2643_ = rst;
+  assign _1389_ = _2642_;
+  assign _2645_ = rst;
+  assign _1388_ = _2644_;
+  assign _2647_ = cap_4_2;
+  assign _1387_ = _2646_;
+  assign _2649_ = rst;
+  assign _1386_ = _2648_;
+  assign _2651_ = rst;
+  assign _1385_ = _2650_;
+  assign _2653_ = rst;
+  assign _1384_ = _2652_;
+  assign _2655_ = rst;
+  assign _1383_ = _2654_;
+  assign _2657_ = rst;
+  assign _1381_ = _2656_;
+  assign _2659_ = rst;
+  assign _1379_ = _2658_;
+  assign _2661_ = rst;
+  assign _1378_ = _2660_;
+  assign _2663_ = cap_4_1;
+  assign _1377_ = _2662_;
+  assign _2665_ = rst;
+  assign _1376_ = _2664_;
+  assign _2667_ = rst;
+  assign _1375_ = _2666_;
+  assign _2669_ = rst;
+  assign _1374_ = _2668_;
+  assign _2671_ = rst;
+  assign _1373_ = _2670_;
+  assign _2673_ = rst;
+  assign _1372_ = _2672_;
+  assign _2675_ = rst;
+  assign _1369_ = _2674_;
+  assign _2677_ = rst;
+  assign _1368_ = _2676_;
+  assign _2679_ = cap_4_0;
+  assign _1367_ = _2678_;
+  assign _2681_ = rst;
+  assign _1366_ = _2680_;
+  assign _2683_ = rst;
+  assign _1365_ = _2682_;
+  assign _2685_ = rst;
+  assign _1364_ = _2684_;
+  assign _2687_ = rst;
+  assign _1363_ = _2686_;
+  assign _2689_ = rst;
+  assign _1362_ = _2688_;
+  assign _2691_ = rst;
+  assign _1359_ = _2690_;
+  assign _2693_ = rst;
+  assign _1358_ = _2692_;
+  assign _2695_ = cap_3_7;
+  assign _1357_ = _2694_;
+  assign _2697_ = rst;
+  assign _1356_ = _2696_;
+  assign _2699_ = rst;
+  assign _1355_ = _2698_;
+  assign _2701_ = rst;
+  assign _1354_ = _2700_;
+  assign _2703_ = rst;
+  assign _1353_ = _2702_;
+  assign _2705_ = rst;
+  assign _1352_ = _2704_;
+  assign _2707_ = rst;
+  assign _1350_ = _2706_;
+  assign _2709_ = rst;
+  assign _1348_ = _2708_;
+  assign _2711_ = cap_3_6;
+  assign _1347_ = _2710_;
+  assign _2713_ = rst;
+  assign _1346_ = _2712_;
+  assign _2715_ = rst;
+  assign _1345_ = _2714_;
+  assign _2717_ = rst;
+  assign _1344_ = _2716_;
+  assign _2719_ = rst;
+  assign _1343_ = _2718_;
+  assign _2721_ = rst;
+  assign _1342_ = _2720_;
+  assign _2723_ = rst;
+  assign _1340_ = _2722_;
+  assign _2725_ = rst;
+  assign _1339_ = _2724_;
+  assign _2727_ = cap_3_5;
+  assign _1337_ = _2726_;
+  assign _2729_ = rst;
+  assign _1336_ = _2728_;
+  assign _2731_ = rst;
+  assign _1335_ = _2730_;
+  assign _2733_ = rst;
+  assign _1334_ = _2732_;
+  assign _2735_ = rst;
+  assign _1333_ = _2734_;
+  assign _2737_ = rst;
+  assign _1332_ = _2736_;
+  assign _2739_ = rst;
+  assign _1330_ = _2738_;
+  assign _2741_ = rst;
+  assign _1329_ = _2740_;
+  assign _2743_ = cap_3_4;
+  assign _1328_ = _2742_;
+  assign _2745_ = rst;
+  assign _1326_ = _2744_;
+  assign _2747_ = rst;
+  assign _1325_ = _2746_;
+  assign _2749_ = rst;
+  assign _1324_ = _2748_;
+  assign _2751_ = rst;
+  assign _1323_ = _2750_;
+  assign _2753_ = rst;
+  assign _1322_ = _2752_;
+  assign _2755_ = rst;
+  assign _1320_ = _2754_;
+  assign _2757_ = rst;
+  assign _1319_ = _2756_;
+  assign _2759_ = cap_3_3;
+  assign _1318_ = _2758_;
+  assign _2761_ = rst;
+  assign _1317_ = _2760_;
+  assign _2763_ = rst;
+  assign _1314_ = _2762_;
+  assign _2765_ = rst;
+  assign _1313_ = _2764_;
+  assign _2767_ = rst;
+  assign _1312_ = _2766_;
+  assign _2769_ = rst;
+  assign _1311_ = _2768_;
+  assign _2771_ = rst;
+  assign _1309_ = _2770_;
+  assign _2773_ = rst;
+  assign _1308_ = _2772_;
+  assign _2775_ = cap_3_2;
+  assign _1307_ = _2774_;
+  assign _2777_ = rst;
+  assign _1306_ = _2776_;
+  assign _2779_ = rst;
+  assign _1305_ = _2778_;
+  assign _2781_ = rst;
+  assign _1303_ = _2780_;
+  assign _2783_ = rst;
+  assign _1302_ = _2782_;
+  assign _2785_ = rst;
+  assign _1301_ = _2784_;
+  assign _2787_ = rst;
+  assign _1299_ = _2786_;
+  assign _2789_ = rst;
+  assign _1298_ = _2788_;
+  assign _2791_ = cap_3_1;
+  assign _1297_ = _2790_;
+  assign _2793_ = rst;
+  assign _1296_ = _2792_;
+  assign _2795_ = rst;
+  assign _1295_ = _2794_;
+  assign _2797_ = rst;
+  assign _1294_ = _2796_;
+  assign _2799_ = rst;
+  assign _1292_ = _2798_;
+  assign _2801_ = rst;
+  assign _1291_ = _2800_;
+  assign _2803_ = rst;
+  assign _1289_ = _2802_;
+  assign _2805_ = rst;
+  assign _1288_ = _2804_;
+  assign _2807_ = cap_3_0;
+  assign _1287_ = _2806_;
+  assign _2809_ = rst;
+  assign _1286_ = _2808_;
+  assign _2811_ = rst;
+  assign _1285_ = _2810_;
+  assign _2813_ = rst;
+  assign _1284_ = _2812_;
+  assign _2815_ = rst;
+  assign _1283_ = _2814_;
+  assign _2817_ = rst;
+  assign _1281_ = _2816_;
+  assign _2819_ = rst;
+  assign _1279_ = _2818_;
+  assign _2821_ = rst;
+  assign _1278_ = _2820_;
+  assign _2823_ = cap_2_7;
+  assign _1277_ = _2822_;
+  assign _2825_ = rst;
+  assign _1276_ = _2824_;
+  assign _2827_ = rst;
+  assign _1275_ = _2826_;
+  assign _2829_ = rst;
+  assign _1274_ = _2828_;
+  assign _2831_ = rst;
+  assign _1273_ = _2830_;
+  assign _2833_ = rst;
+  assign _1272_ = _2832_;
+  assign _2835_ = rst;
+  assign _1269_ = _2834_;
+  assign _2837_ = rst;
+  assign _1268_ = _2836_;
+  assign _2839_ = cap_2_6;
+  assign _1267_ = _2838_;
+  assign _2841_ = rst;
+  assign _1266_ = _2840_;
+  assign _2843_ = rst;
+  assign _1265_ = _2842_;
+  assign _2845_ = rst;
+  assign _1264_ = _2844_;
+  assign _2847_ = rst;
+  assign _1263_ = _2846_;
+  assign _2849_ = rst;
+  assign _1262_ = _2848_;
+  assign _2851_ = rst;
+  assign _1259_ = _2850_;
+  assign _2853_ = rst;
+  assign _1258_ = _2852_;
+  assign _2855_ = cap_2_5;
+  assign _1257_ = _2854_;
+  assign _2857_ = rst;
+  assign _1256_ = _2856_;
+  assign _2859_ = rst;
+  assign _1255_ = _2858_;
+  assign _2861_ = rst;
+  assign _1254_ = _2860_;
+  assign _2863_ = rst;
+  assign _1253_ = _2862_;
+  assign _2865_ = rst;
+  assign _1252_ = _2864_;
+  assign _2867_ = rst;
+  assign _1250_ = _2866_;
+  assign _2869_ = rst;
+  assign _1248_ = _2868_;
+  assign _2871_ = cap_2_4;
+  assign _1247_ = _2870_;
+  assign _2873_ = rst;
+  assign _1246_ = _2872_;
+  assign _2875_ = rst;
+  assign _1245_ = _2874_;
+  assign _2877_ = rst;
+  assign _1244_ = _2876_;
+  assign _2879_ = rst;
+  assign _1243_ = _2878_;
+  assign _2881_ = rst;
+  assign _1242_ = _2880_;
+  assign _2883_ = rst;
+  assign _1240_ = _2882_;
+  assign _2885_ = rst;
+  assign _1239_ = _2884_;
+  assign _2887_ = cap_2_3;
+  assign _1237_ = _2886_;
+  assign _2889_ = rst;
+  assign _1236_ = _2888_;
+  assign _2891_ = rst;
+  assign _1235_ = _2890_;
+  assign _2893_ = rst;
+  assign _1234_ = _2892_;
+  assign _2895_ = rst;
+  assign _1233_ = _2894_;
+  assign _2897_ = rst;
+  assign _1232_ = _2896_;
+  assign _2899_ = rst;
+  assign _1230_ = _2898_;
+  assign _2901_ = rst;
+  assign _1229_ = _2900_;
+  assign _2903_ = cap_2_2;
+  assign _1228_ = _2902_;
+  assign _2905_ = rst;
+  assign _1226_ = _2904_;
+  assign _2907_ = rst;
+  assign _1225_ = _2906_;
+  assign _2909_ = rst;
+  assign _1224_ = _2908_;
+  assign _2911_ = rst;
+  assign _1223_ = _2910_;
+  assign _2913_ = rst;
+  assign _1222_ = _2912_;
+  assign _2915_ = rst;
+  assign _1220_ = _2914_;
+  assign _2917_ = rst;
+  assign _1219_ = _2916_;
+  assign _2919_ = cap_2_1;
+  assign _1218_ = _2918_;
+  assign _2921_ = rst;
+  assign _1217_ = _2920_;
+  assign _2923_ = rst;
+  assign _1215_ = _2922_;
+  assign _2925_ = rst;
+  assign _1214_ = _2924_;
+  assign _2927_ = rst;
+  assign _1213_ = _2926_;
+  assign _2929_ = rst;
+  assign _1212_ = _2928_;
+  assign _2931_ = rst;
+  assign _1210_ = _2930_;
+  assign _2933_ = rst;
+  assign _1209_ = _2932_;
+  assign _2935_ = cap_2_0;
+  assign _1208_ = _2934_;
+  assign _2937_ = rst;
+  assign _1207_ = _2936_;
+  assign _2939_ = rst;
+  assign _1206_ = _2938_;
+  assign _2941_ = rst;
+  assign _1203_ = _2940_;
+  assign _2943_ = rst;
+  assign _1202_ = _2942_;
+  assign _2945_ = rst;
+  assign _1201_ = _2944_;
+  assign _2947_ = rst;
+  assign _1199_ = _2946_;
+  assign _2949_ = rst;
+  assign _1198_ = _2948_;
+  assign _2951_ = cap_1_7;
+  assign _1197_ = _2950_;
+  assign _2953_ = rst;
+  assign _1196_ = _2952_;
+  assign _2955_ = rst;
+  assign _1195_ = _2954_;
+  assign _2957_ = rst;
+  assign _1194_ = _2956_;
+  assign _2959_ = rst;
+  assign _1192_ = _2958_;
+  assign _2961_ = rst;
+  assign _1191_ = _2960_;
+  assign _2963_ = rst;
+  assign _1189_ = _2962_;
+  assign _2965_ = rst;
+  assign _1188_ = _2964_;
+  assign _2967_ = cap_1_6;
+  assign _1187_ = _2966_;
+  assign _2969_ = rst;
+  assign _1186_ = _2968_;
+  assign _2971_ = rst;
+  assign _1185_ = _2970_;
+  assign _2973_ = rst;
+  assign _1184_ = _2972_;
+  assign _2975_ = rst;
+  assign _1183_ = _2974_;
+  assign _2977_ = rst;
+  assign _1181_ = _2976_;
+  assign _2979_ = rst;
+  assign _1179_ = _2978_;
+  assign _2981_ = rst;
+  assign _1178_ = _2980_;
+  assign _2983_ = cap_1_5;
+  assign _1177_ = _2982_;
+  assign _2985_ = rst;
+  assign _1176_ = _2984_;
+  assign _2987_ = rst;
+  assign _1175_ = _2986_;
+  assign _2989_ = rst;
+  assign _1174_ = _2988_;
+  assign _2991_ = rst;
+  assign _1173_ = _2990_;
+  assign _2993_ = rst;
+  assign _1172_ = _2992_;
+  assign _2995_ = rst;
+  assign _1169_ = _2994_;
+  assign _2997_ = rst;
+  assign _1168_ = _2996_;
+  assign _2999_ = cap_1_4;
+  assign _1167_ = _2998_;
+  assign _3001_ = rst;
+  assign _1166_ = _3000_;
+  assign _3003_ = rst;
+  assign _1165_ = _3002_;
+  assign _3005_ = rst;
+  assign _1164_ = _3004_;
+  assign _3007_ = rst;
+  assign _1163_ = _3006_;
+  assign _3009_ = rst;
+  assign _1162_ = _3008_;
+  assign _3011_ = rst;
+  assign _1159_ = _3010_;
+  assign _3013_ = rst;
+  assign _1158_ = _3012_;
+  assign _3015_ = cap_1_3;
+  assign _1157_ = _3014_;
+  assign _3017_ = rst;
+  assign _1156_ = _3016_;
+  assign _3019_ = rst;
+  assign _1155_ = _3018_;
+  assign _3021_ = rst;
+  assign _1154_ = _3020_;
+  assign _3023_ = rst;
+  assign _1153_ = _3022_;
+  assign _3025_ = rst;
+  assign _1152_ = _3024_;
+  assign _3027_ = rst;
+  assign _1150_ = _3026_;
+  assign _3029_ = rst;
+  assign _1148_ = _3028_;
+  assign _3031_ = cap_1_2;
+  assign _1147_ = _3030_;
+  assign _1871_ = rst;
+  assign _1146_ = _1870_;
+  assign _1873_ = rst;
+  assign _1145_ = _1872_;
+  assign _1875_ = rst;
+  assign _1144_ = _1874_;
+  assign _1877_ = rst;
+  assign _1143_ = _1876_;
+  assign _1879_ = rst;
+  assign _1142_ = _1878_;
+  assign _1881_ = rst;
+  assign _1140_ = _1880_;
+  assign _1883_ = rst;
+  assign _1139_ = _1882_;
+  assign _1885_ = cap_1_1;
+  assign _1137_ = _1884_;
+  assign _1887_ = rst;
+  assign _1136_ = _1886_;
+  assign _1889_ = rst;
+  assign _1135_ = _1888_;
+  assign _1891_ = rst;
+  assign _1134_ = _1890_;
+  assign _1893_ = rst;
+  assign _1133_ = _1892_;
+  assign _1895_ = rst;
+  assign _1132_ = _1894_;
+  assign _1897_ = rst;
+  assign _1130_ = _1896_;
+  assign _1899_ = rst;
+  assign _1129_ = _1898_;
+  assign _1901_ = cap_1_0;
+  assign _1128_ = _1900_;
+  assign _1903_ = rst;
+  assign _1126_ = _1902_;
+  assign _1905_ = rst;
+  assign _1125_ = _1904_;
+  assign _1907_ = rst;
+  assign _1124_ = _1906_;
+  assign _1909_ = rst;
+  assign _1123_ = _1908_;
+  assign _1911_ = rst;
+  assign _1122_ = _1910_;
+  assign _1913_ = rst;
+  assign _1120_ = _1912_;
+  assign _1915_ = rst;
+  assign _1119_ = _1914_;
+  assign _1917_ = cap_0_7;
+  assign _1118_ = _1916_;
+  assign _1919_ = rst;
+  assign _1117_ = _1918_;
+  assign _1921_ = rst;
+  assign _1115_ = _1920_;
+  assign _1923_ = rst;
+  assign _1114_ = _1922_;
+  assign _1925_ = rst;
+  assign _1113_ = _1924_;
+  assign _1927_ = rst;
+  assign _1112_ = _1926_;
+  assign _1929_ = rst;
+  assign _1110_ = _1928_;
+  assign _1931_ = rst;
+  assign _1109_ = _1930_;
+  assign _1933_ = cap_0_6;
+  assign _1108_ = _1932_;
+  assign _1935_ = rst;
+  assign _1107_ = _1934_;
+  assign _1937_ = rst;
+  assign _1106_ = _1936_;
+  assign _1939_ = rst;
+  assign _1104_ = _1938_;
+  assign _1941_ = rst;
+  assign _1103_ = _1940_;
+  assign _1943_ = rst;
+  assign _1102_ = _1942_;
+  assign _1945_ = rst;
+  assign _1100_ = _1944_;
+  assign _1947_ = rst;
+  assign _1099_ = _1946_;
+  assign _1949_ = cap_0_5;
+  assign _1098_ = _1948_;
+  assign _1951_ = rst;
+  assign _1097_ = _1950_;
+  assign _1953_ = rst;
+  assign _1096_ = _1952_;
+  assign _1955_ = rst;
+  assign _1095_ = _1954_;
+  assign _1957_ = rst;
+  assign _1092_ = _1956_;
+  assign _1959_ = rst;
+  assign _1091_ = _1958_;
+  assign _1961_ = rst;
+  assign _1089_ = _1960_;
+  assign _1963_ = rst;
+  assign _1088_ = _1962_;
+  assign _1965_ = cap_0_4;
+  assign _1087_ = _1964_;
+  assign _1967_ = rst;
+  assign _1086_ = _1966_;
+  assign _1969_ = rst;
+  assign _1085_ = _1968_;
+  assign _1971_ = rst;
+  assign _1084_ = _1970_;
+  assign _1973_ = rst;
+  assign _1083_ = _1972_;
+  assign _1975_ = rst;
+  assign _1081_ = _1974_;
+  assign _1977_ = rst;
+  assign _1079_ = _1976_;
+  assign _1979_ = rst;
+  assign _1078_ = _1978_;
+  assign _1981_ = cap_0_3;
+  assign _1077_ = _1980_;
+  assign _1983_ = rst;
+  assign _1076_ = _1982_;
+  assign _1985_ = rst;
+  assign _1075_ = _1984_;
+  assign _1987_ = rst;
+  assign _1074_ = _1986_;
+  assign _1989_ = rst;
+  assign _1073_ = _1988_;
+  assign _1991_ = rst;
+  assign _1072_ = _1990_;
+  assign _1993_ = rst;
+  assign _1069_ = _1992_;
+  assign _1995_ = rst;
+  assign _1068_ = _1994_;
+  assign _1997_ = cap_0_2;
+  assign _1067_ = _1996_;
+  assign _1999_ = rst;
+  assign _1066_ = _1998_;
+  assign _2001_ = rst;
+  assign _1065_ = _2000_;
+  assign _2003_ = rst;
+  assign _1064_ = _2002_;
+  assign _2005_ = rst;
+  assign _1063_ = _2004_;
+  assign _2007_ = rst;
+  assign _1062_ = _2006_;
+  assign _2009_ = rst;
+  assign _1059_ = _2008_;
+  assign _2011_ = rst;
+  assign _1058_ = _2010_;
+  assign _2013_ = cap_0_1;
+  assign _1057_ = _2012_;
+  assign _2015_ = rst;
+  assign _1056_ = _2014_;
+  assign _2017_ = rst;
+  assign _1055_ = _2016_;
+  assign _2019_ = rst;
+  assign _1054_ = _2018_;
+  assign _2021_ = rst;
+  assign _1053_ = _2020_;
+  assign _2023_ = rst;
+  assign _1052_ = _2022_;
+  assign _2025_ = rst;
+  assign _1050_ = _2024_;
+  assign _2027_ = rst;
+  assign _1048_ = _2026_;
+  assign _2029_ = cap_0_0;
+  assign _1047_ = _2028_;
+  assign _2031_ = rst;
+  assign _1046_ = _2030_;
+  assign _2033_ = rst;
+  assign _1045_ = _2032_;
+  assign _2035_ = rst;
+  assign _1044_ = _2034_;
+  assign _2037_ = rst;
+  assign _1043_ = _2036_;
+  assign _2039_ = rst;
+  assign _1042_ = _2038_;
+  assign _2041_ = rst;
+  assign _1040_ = _2040_;
+  assign _2043_ = rst;
+  assign _1039_ = _2042_;
+  assign _2045_ = rst;
+  assign _1007_ = _2044_;
+  assign _2047_ = rst;
+  assign _1006_ = _2046_;
+  assign _2049_ = rst;
+  assign _1004_ = _2048_;
+  assign _2051_ = rst;
+  assign _1003_ = _2050_;
+  assign _2053_ = rst;
+  assign _1002_ = _2052_;
+  assign _2055_ = rst;
+  assign _1001_ = _2054_;
+  assign _2057_ = rst;
+  assign _1000_ = _2056_;
+  assign _2059_ = rst;
+  assign _0999_ = _2058_;
+  assign _2061_ = rst;
+  assign _0998_ = _2060_;
+  assign _2063_ = rst;
+  assign _0997_ = _2062_;
+  assign _2065_ = rst;
+  assign _0996_ = _2064_;
+  assign _2067_ = rst;
+  assign _0995_ = _2066_;
+  assign _2069_ = rst;
+  assign _0993_ = _2068_;
+  assign _2071_ = rst;
+  assign _0992_ = _2070_;
+  assign _2073_ = rst;
+  assign _0991_ = _2072_;
+  assign _2075_ = rst;
+  assign _0990_ = _2074_;
+  assign _2077_ = rst;
+  assign _0989_ = _2076_;
+  assign _2079_ = rst;
+  assign _0988_ = _2078_;
+  assign _2081_ = rst;
+  assign _0987_ = _2080_;
+  assign _2083_ = rst;
+  assign _0986_ = _2082_;
+  assign _2085_ = rst;
+  assign _0985_ = _2084_;
+  assign _2087_ = rst;
+  assign _0984_ = _2086_;
+  assign _2089_ = rst;
+  assign _0981_ = _2088_;
+  assign _2091_ = rst;
+  assign _0980_ = _2090_;
+  assign _2093_ = rst;
+  assign _0979_ = _2092_;
+  assign _2095_ = rst;
+  assign _0978_ = _2094_;
+  assign _2097_ = rst;
+  assign _0975_ = _2096_;
+  assign _2099_ = rst;
+  assign _0971_ = _2098_;
+  assign _2101_ = rst;
+  assign _0967_ = _2100_;
+  assign _2103_ = rst;
+  assign _0966_ = _2102_;
+  assign _2105_ = rst;
+  assign _0965_ = _2104_;
+  assign _2107_ = rst;
+  assign _0964_ = _2106_;
+  assign _2109_ = rst;
+  assign _0962_ = _2108_;
+  assign _2111_ = rst;
+  assign _0961_ = _2110_;
+  assign _2113_ = rst;
+  assign _0960_ = _2112_;
+  assign _2115_ = rst;
+  assign _0956_ = _2114_;
+  assign _2117_ = rst;
+  assign _0945_ = _2116_;
+  assign _2119_ = rst;
+  assign _0934_ = _2118_;
+  assign _2121_ = rst;
+  assign _0923_ = _2120_;
+  assign _2123_ = rst;
+  assign _0912_ = _2122_;
+  assign _2125_ = rst;
+  assign _0901_ = _2124_;
+  assign _2127_ = rst;
+  assign _0890_ = _2126_;
+  assign _2129_ = rst;
+  assign _0878_ = _2128_;
+  assign _2131_ = rst;
+  assign _0867_ = _2130_;
+  assign _2133_ = rst;
+  assign _0856_ = _2132_;
+  assign _2135_ = rst;
+  assign _0845_ = _2134_;
+  assign _2137_ = rst;
+  assign _0834_ = _2136_;
+  assign _2139_ = rst;
+  assign _0823_ = _2138_;
+  assign _2141_ = rst;
+  assign _0812_ = _2140_;
+  assign _2143_ = rst;
+  assign _0801_ = _2142_;
+  assign _2145_ = rst;
+  assign _0790_ = _2144_;
+  assign _2147_ = rst;
+  assign _0779_ = _2146_;
+  assign _2149_ = rst;
+  assign _0767_ = _2148_;
+  assign _2151_ = rst;
+  assign _0756_ = _2150_;
+  assign _2153_ = rst;
+  assign _0745_ = _2152_;
+  assign _2155_ = rst;
+  assign _0734_ = _2154_;
+  assign _2157_ = rst;
+  assign _0545_ = _2156_;
+  assign _2159_ = rst;
+  assign _0534_ = _2158_;
+  assign _1493_ = drain_advance;
   assign cap_7_7 = lr_7_7_d2;
-  assign _1015_ = drain_shift;
-  assign _1017_ = draining;
+  assign _0479_ = drain_advance;
+  assign _0501_ = draining;
   assign cap_0_0 = lr_0_0_d2;
   assign cap_0_1 = lr_0_1_d2;
   assign cap_0_2 = lr_0_2_d2;
@@ -12021,7 +11740,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12069,38 +11788,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \po
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$645$0 ;
-  wire \port$645$0 ;
-  output \port$645$1 ;
-  wire \port$645$1 ;
-  output \port$645$10 ;
-  wire \port$645$10 ;
-  output \port$645$11 ;
-  wire \port$645$11 ;
-  output \port$645$12 ;
-  wire \port$645$12 ;
-  output \port$645$13 ;
-  wire \port$645$13 ;
-  output \port$645$14 ;
-  wire \port$645$14 ;
-  output \port$645$15 ;
-  wire \port$645$15 ;
-  output \port$645$2 ;
-  wire \port$645$2 ;
-  output \port$645$3 ;
-  wire \port$645$3 ;
-  output \port$645$4 ;
-  wire \port$645$4 ;
-  output \port$645$5 ;
-  wire \port$645$5 ;
-  output \port$645$6 ;
-  wire \port$645$6 ;
-  output \port$645$7 ;
-  wire \port$645$7 ;
-  output \port$645$8 ;
-  wire \port$645$8 ;
-  output \port$645$9 ;
-  wire \port$645$9 ;
+  output \port$532$0 ;
+  wire \port$532$0 ;
+  output \port$532$1 ;
+  wire \port$532$1 ;
+  output \port$532$10 ;
+  wire \port$532$10 ;
+  output \port$532$11 ;
+  wire \port$532$11 ;
+  output \port$532$12 ;
+  wire \port$532$12 ;
+  output \port$532$13 ;
+  wire \port$532$13 ;
+  output \port$532$14 ;
+  wire \port$532$14 ;
+  output \port$532$15 ;
+  wire \port$532$15 ;
+  output \port$532$2 ;
+  wire \port$532$2 ;
+  output \port$532$3 ;
+  wire \port$532$3 ;
+  output \port$532$4 ;
+  wire \port$532$4 ;
+  output \port$532$5 ;
+  wire \port$532$5 ;
+  output \port$532$6 ;
+  wire \port$532$6 ;
+  output \port$532$7 ;
+  wire \port$532$7 ;
+  output \port$532$8 ;
+  wire \port$532$8 ;
+  output \port$532$9 ;
+  wire \port$532$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12223,26 +11942,26 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$645$0 , \port$645$1 , \po
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$645$0  = _00_;
-  assign \port$645$1  = _11_;
-  assign \port$645$2  = _22_;
-  assign \port$645$3  = _30_;
-  assign \port$645$4  = _31_;
-  assign \port$645$5  = _32_;
-  assign \port$645$6  = _33_;
-  assign \port$645$7  = _34_;
-  assign \port$645$8  = _35_;
-  assign \port$645$9  = _01_;
-  assign \port$645$10  = _02_;
-  assign \port$645$11  = _03_;
-  assign \port$645$12  = _04_;
-  assign \port$645$13  = _05_;
-  assign \port$645$14  = _06_;
-  assign \port$645$15  = _07_;
+  assign \port$532$0  = _00_;
+  assign \port$532$1  = _11_;
+  assign \port$532$2  = _22_;
+  assign \port$532$3  = _30_;
+  assign \port$532$4  = _31_;
+  assign \port$532$5  = _32_;
+  assign \port$532$6  = _33_;
+  assign \port$532$7  = _34_;
+  assign \port$532$8  = _35_;
+  assign \port$532$9  = _01_;
+  assign \port$532$10  = _02_;
+  assign \port$532$11  = _03_;
+  assign \port$532$12  = _04_;
+  assign \port$532$13  = _05_;
+  assign \port$532$14  = _06_;
+  assign \port$532$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12290,38 +12009,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$646$0 ;
-  wire \port$646$0 ;
-  output \port$646$1 ;
-  wire \port$646$1 ;
-  output \port$646$10 ;
-  wire \port$646$10 ;
-  output \port$646$11 ;
-  wire \port$646$11 ;
-  output \port$646$12 ;
-  wire \port$646$12 ;
-  output \port$646$13 ;
-  wire \port$646$13 ;
-  output \port$646$14 ;
-  wire \port$646$14 ;
-  output \port$646$15 ;
-  wire \port$646$15 ;
-  output \port$646$2 ;
-  wire \port$646$2 ;
-  output \port$646$3 ;
-  wire \port$646$3 ;
-  output \port$646$4 ;
-  wire \port$646$4 ;
-  output \port$646$5 ;
-  wire \port$646$5 ;
-  output \port$646$6 ;
-  wire \port$646$6 ;
-  output \port$646$7 ;
-  wire \port$646$7 ;
-  output \port$646$8 ;
-  wire \port$646$8 ;
-  output \port$646$9 ;
-  wire \port$646$9 ;
+  output \port$533$0 ;
+  wire \port$533$0 ;
+  output \port$533$1 ;
+  wire \port$533$1 ;
+  output \port$533$10 ;
+  wire \port$533$10 ;
+  output \port$533$11 ;
+  wire \port$533$11 ;
+  output \port$533$12 ;
+  wire \port$533$12 ;
+  output \port$533$13 ;
+  wire \port$533$13 ;
+  output \port$533$14 ;
+  wire \port$533$14 ;
+  output \port$533$15 ;
+  wire \port$533$15 ;
+  output \port$533$2 ;
+  wire \port$533$2 ;
+  output \port$533$3 ;
+  wire \port$533$3 ;
+  output \port$533$4 ;
+  wire \port$533$4 ;
+  output \port$533$5 ;
+  wire \port$533$5 ;
+  output \port$533$6 ;
+  wire \port$533$6 ;
+  output \port$533$7 ;
+  wire \port$533$7 ;
+  output \port$533$8 ;
+  wire \port$533$8 ;
+  output \port$533$9 ;
+  wire \port$533$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12444,26 +12163,26 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$646$0 , \port$646$1 , \port$646
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$646$0  = _00_;
-  assign \port$646$1  = _11_;
-  assign \port$646$2  = _22_;
-  assign \port$646$3  = _30_;
-  assign \port$646$4  = _31_;
-  assign \port$646$5  = _32_;
-  assign \port$646$6  = _33_;
-  assign \port$646$7  = _34_;
-  assign \port$646$8  = _35_;
-  assign \port$646$9  = _01_;
-  assign \port$646$10  = _02_;
-  assign \port$646$11  = _03_;
-  assign \port$646$12  = _04_;
-  assign \port$646$13  = _05_;
-  assign \port$646$14  = _06_;
-  assign \port$646$15  = _07_;
+  assign \port$533$0  = _00_;
+  assign \port$533$1  = _11_;
+  assign \port$533$2  = _22_;
+  assign \port$533$3  = _30_;
+  assign \port$533$4  = _31_;
+  assign \port$533$5  = _32_;
+  assign \port$533$6  = _33_;
+  assign \port$533$7  = _34_;
+  assign \port$533$8  = _35_;
+  assign \port$533$9  = _01_;
+  assign \port$533$10  = _02_;
+  assign \port$533$11  = _03_;
+  assign \port$533$12  = _04_;
+  assign \port$533$13  = _05_;
+  assign \port$533$14  = _06_;
+  assign \port$533$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12511,38 +12230,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$647$0 ;
-  wire \port$647$0 ;
-  output \port$647$1 ;
-  wire \port$647$1 ;
-  output \port$647$10 ;
-  wire \port$647$10 ;
-  output \port$647$11 ;
-  wire \port$647$11 ;
-  output \port$647$12 ;
-  wire \port$647$12 ;
-  output \port$647$13 ;
-  wire \port$647$13 ;
-  output \port$647$14 ;
-  wire \port$647$14 ;
-  output \port$647$15 ;
-  wire \port$647$15 ;
-  output \port$647$2 ;
-  wire \port$647$2 ;
-  output \port$647$3 ;
-  wire \port$647$3 ;
-  output \port$647$4 ;
-  wire \port$647$4 ;
-  output \port$647$5 ;
-  wire \port$647$5 ;
-  output \port$647$6 ;
-  wire \port$647$6 ;
-  output \port$647$7 ;
-  wire \port$647$7 ;
-  output \port$647$8 ;
-  wire \port$647$8 ;
-  output \port$647$9 ;
-  wire \port$647$9 ;
+  output \port$534$0 ;
+  wire \port$534$0 ;
+  output \port$534$1 ;
+  wire \port$534$1 ;
+  output \port$534$10 ;
+  wire \port$534$10 ;
+  output \port$534$11 ;
+  wire \port$534$11 ;
+  output \port$534$12 ;
+  wire \port$534$12 ;
+  output \port$534$13 ;
+  wire \port$534$13 ;
+  output \port$534$14 ;
+  wire \port$534$14 ;
+  output \port$534$15 ;
+  wire \port$534$15 ;
+  output \port$534$2 ;
+  wire \port$534$2 ;
+  output \port$534$3 ;
+  wire \port$534$3 ;
+  output \port$534$4 ;
+  wire \port$534$4 ;
+  output \port$534$5 ;
+  wire \port$534$5 ;
+  output \port$534$6 ;
+  wire \port$534$6 ;
+  output \port$534$7 ;
+  wire \port$534$7 ;
+  output \port$534$8 ;
+  wire \port$534$8 ;
+  output \port$534$9 ;
+  wire \port$534$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12665,26 +12384,26 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$647$0 , \port$647$1 , \port$647
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$647$0  = _00_;
-  assign \port$647$1  = _11_;
-  assign \port$647$2  = _22_;
-  assign \port$647$3  = _30_;
-  assign \port$647$4  = _31_;
-  assign \port$647$5  = _32_;
-  assign \port$647$6  = _33_;
-  assign \port$647$7  = _34_;
-  assign \port$647$8  = _35_;
-  assign \port$647$9  = _01_;
-  assign \port$647$10  = _02_;
-  assign \port$647$11  = _03_;
-  assign \port$647$12  = _04_;
-  assign \port$647$13  = _05_;
-  assign \port$647$14  = _06_;
-  assign \port$647$15  = _07_;
+  assign \port$534$0  = _00_;
+  assign \port$534$1  = _11_;
+  assign \port$534$2  = _22_;
+  assign \port$534$3  = _30_;
+  assign \port$534$4  = _31_;
+  assign \port$534$5  = _32_;
+  assign \port$534$6  = _33_;
+  assign \port$534$7  = _34_;
+  assign \port$534$8  = _35_;
+  assign \port$534$9  = _01_;
+  assign \port$534$10  = _02_;
+  assign \port$534$11  = _03_;
+  assign \port$534$12  = _04_;
+  assign \port$534$13  = _05_;
+  assign \port$534$14  = _06_;
+  assign \port$534$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12732,38 +12451,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$648$0 ;
-  wire \port$648$0 ;
-  output \port$648$1 ;
-  wire \port$648$1 ;
-  output \port$648$10 ;
-  wire \port$648$10 ;
-  output \port$648$11 ;
-  wire \port$648$11 ;
-  output \port$648$12 ;
-  wire \port$648$12 ;
-  output \port$648$13 ;
-  wire \port$648$13 ;
-  output \port$648$14 ;
-  wire \port$648$14 ;
-  output \port$648$15 ;
-  wire \port$648$15 ;
-  output \port$648$2 ;
-  wire \port$648$2 ;
-  output \port$648$3 ;
-  wire \port$648$3 ;
-  output \port$648$4 ;
-  wire \port$648$4 ;
-  output \port$648$5 ;
-  wire \port$648$5 ;
-  output \port$648$6 ;
-  wire \port$648$6 ;
-  output \port$648$7 ;
-  wire \port$648$7 ;
-  output \port$648$8 ;
-  wire \port$648$8 ;
-  output \port$648$9 ;
-  wire \port$648$9 ;
+  output \port$535$0 ;
+  wire \port$535$0 ;
+  output \port$535$1 ;
+  wire \port$535$1 ;
+  output \port$535$10 ;
+  wire \port$535$10 ;
+  output \port$535$11 ;
+  wire \port$535$11 ;
+  output \port$535$12 ;
+  wire \port$535$12 ;
+  output \port$535$13 ;
+  wire \port$535$13 ;
+  output \port$535$14 ;
+  wire \port$535$14 ;
+  output \port$535$15 ;
+  wire \port$535$15 ;
+  output \port$535$2 ;
+  wire \port$535$2 ;
+  output \port$535$3 ;
+  wire \port$535$3 ;
+  output \port$535$4 ;
+  wire \port$535$4 ;
+  output \port$535$5 ;
+  wire \port$535$5 ;
+  output \port$535$6 ;
+  wire \port$535$6 ;
+  output \port$535$7 ;
+  wire \port$535$7 ;
+  output \port$535$8 ;
+  wire \port$535$8 ;
+  output \port$535$9 ;
+  wire \port$535$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12886,26 +12605,26 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$648$0 , \port$648$1 , \port$648
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$648$0  = _00_;
-  assign \port$648$1  = _11_;
-  assign \port$648$2  = _22_;
-  assign \port$648$3  = _30_;
-  assign \port$648$4  = _31_;
-  assign \port$648$5  = _32_;
-  assign \port$648$6  = _33_;
-  assign \port$648$7  = _34_;
-  assign \port$648$8  = _35_;
-  assign \port$648$9  = _01_;
-  assign \port$648$10  = _02_;
-  assign \port$648$11  = _03_;
-  assign \port$648$12  = _04_;
-  assign \port$648$13  = _05_;
-  assign \port$648$14  = _06_;
-  assign \port$648$15  = _07_;
+  assign \port$535$0  = _00_;
+  assign \port$535$1  = _11_;
+  assign \port$535$2  = _22_;
+  assign \port$535$3  = _30_;
+  assign \port$535$4  = _31_;
+  assign \port$535$5  = _32_;
+  assign \port$535$6  = _33_;
+  assign \port$535$7  = _34_;
+  assign \port$535$8  = _35_;
+  assign \port$535$9  = _01_;
+  assign \port$535$10  = _02_;
+  assign \port$535$11  = _03_;
+  assign \port$535$12  = _04_;
+  assign \port$535$13  = _05_;
+  assign \port$535$14  = _06_;
+  assign \port$535$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12953,38 +12672,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$649$0 ;
-  wire \port$649$0 ;
-  output \port$649$1 ;
-  wire \port$649$1 ;
-  output \port$649$10 ;
-  wire \port$649$10 ;
-  output \port$649$11 ;
-  wire \port$649$11 ;
-  output \port$649$12 ;
-  wire \port$649$12 ;
-  output \port$649$13 ;
-  wire \port$649$13 ;
-  output \port$649$14 ;
-  wire \port$649$14 ;
-  output \port$649$15 ;
-  wire \port$649$15 ;
-  output \port$649$2 ;
-  wire \port$649$2 ;
-  output \port$649$3 ;
-  wire \port$649$3 ;
-  output \port$649$4 ;
-  wire \port$649$4 ;
-  output \port$649$5 ;
-  wire \port$649$5 ;
-  output \port$649$6 ;
-  wire \port$649$6 ;
-  output \port$649$7 ;
-  wire \port$649$7 ;
-  output \port$649$8 ;
-  wire \port$649$8 ;
-  output \port$649$9 ;
-  wire \port$649$9 ;
+  output \port$536$0 ;
+  wire \port$536$0 ;
+  output \port$536$1 ;
+  wire \port$536$1 ;
+  output \port$536$10 ;
+  wire \port$536$10 ;
+  output \port$536$11 ;
+  wire \port$536$11 ;
+  output \port$536$12 ;
+  wire \port$536$12 ;
+  output \port$536$13 ;
+  wire \port$536$13 ;
+  output \port$536$14 ;
+  wire \port$536$14 ;
+  output \port$536$15 ;
+  wire \port$536$15 ;
+  output \port$536$2 ;
+  wire \port$536$2 ;
+  output \port$536$3 ;
+  wire \port$536$3 ;
+  output \port$536$4 ;
+  wire \port$536$4 ;
+  output \port$536$5 ;
+  wire \port$536$5 ;
+  output \port$536$6 ;
+  wire \port$536$6 ;
+  output \port$536$7 ;
+  wire \port$536$7 ;
+  output \port$536$8 ;
+  wire \port$536$8 ;
+  output \port$536$9 ;
+  wire \port$536$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13107,26 +12826,26 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$649$0 , \port$649$1 , \port$649
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$649$0  = _00_;
-  assign \port$649$1  = _11_;
-  assign \port$649$2  = _22_;
-  assign \port$649$3  = _30_;
-  assign \port$649$4  = _31_;
-  assign \port$649$5  = _32_;
-  assign \port$649$6  = _33_;
-  assign \port$649$7  = _34_;
-  assign \port$649$8  = _35_;
-  assign \port$649$9  = _01_;
-  assign \port$649$10  = _02_;
-  assign \port$649$11  = _03_;
-  assign \port$649$12  = _04_;
-  assign \port$649$13  = _05_;
-  assign \port$649$14  = _06_;
-  assign \port$649$15  = _07_;
+  assign \port$536$0  = _00_;
+  assign \port$536$1  = _11_;
+  assign \port$536$2  = _22_;
+  assign \port$536$3  = _30_;
+  assign \port$536$4  = _31_;
+  assign \port$536$5  = _32_;
+  assign \port$536$6  = _33_;
+  assign \port$536$7  = _34_;
+  assign \port$536$8  = _35_;
+  assign \port$536$9  = _01_;
+  assign \port$536$10  = _02_;
+  assign \port$536$11  = _03_;
+  assign \port$536$12  = _04_;
+  assign \port$536$13  = _05_;
+  assign \port$536$14  = _06_;
+  assign \port$536$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13174,38 +12893,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$650$0 ;
-  wire \port$650$0 ;
-  output \port$650$1 ;
-  wire \port$650$1 ;
-  output \port$650$10 ;
-  wire \port$650$10 ;
-  output \port$650$11 ;
-  wire \port$650$11 ;
-  output \port$650$12 ;
-  wire \port$650$12 ;
-  output \port$650$13 ;
-  wire \port$650$13 ;
-  output \port$650$14 ;
-  wire \port$650$14 ;
-  output \port$650$15 ;
-  wire \port$650$15 ;
-  output \port$650$2 ;
-  wire \port$650$2 ;
-  output \port$650$3 ;
-  wire \port$650$3 ;
-  output \port$650$4 ;
-  wire \port$650$4 ;
-  output \port$650$5 ;
-  wire \port$650$5 ;
-  output \port$650$6 ;
-  wire \port$650$6 ;
-  output \port$650$7 ;
-  wire \port$650$7 ;
-  output \port$650$8 ;
-  wire \port$650$8 ;
-  output \port$650$9 ;
-  wire \port$650$9 ;
+  output \port$537$0 ;
+  wire \port$537$0 ;
+  output \port$537$1 ;
+  wire \port$537$1 ;
+  output \port$537$10 ;
+  wire \port$537$10 ;
+  output \port$537$11 ;
+  wire \port$537$11 ;
+  output \port$537$12 ;
+  wire \port$537$12 ;
+  output \port$537$13 ;
+  wire \port$537$13 ;
+  output \port$537$14 ;
+  wire \port$537$14 ;
+  output \port$537$15 ;
+  wire \port$537$15 ;
+  output \port$537$2 ;
+  wire \port$537$2 ;
+  output \port$537$3 ;
+  wire \port$537$3 ;
+  output \port$537$4 ;
+  wire \port$537$4 ;
+  output \port$537$5 ;
+  wire \port$537$5 ;
+  output \port$537$6 ;
+  wire \port$537$6 ;
+  output \port$537$7 ;
+  wire \port$537$7 ;
+  output \port$537$8 ;
+  wire \port$537$8 ;
+  output \port$537$9 ;
+  wire \port$537$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13328,26 +13047,26 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$650$0 , \port$650$1 , \port$650
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$650$0  = _00_;
-  assign \port$650$1  = _11_;
-  assign \port$650$2  = _22_;
-  assign \port$650$3  = _30_;
-  assign \port$650$4  = _31_;
-  assign \port$650$5  = _32_;
-  assign \port$650$6  = _33_;
-  assign \port$650$7  = _34_;
-  assign \port$650$8  = _35_;
-  assign \port$650$9  = _01_;
-  assign \port$650$10  = _02_;
-  assign \port$650$11  = _03_;
-  assign \port$650$12  = _04_;
-  assign \port$650$13  = _05_;
-  assign \port$650$14  = _06_;
-  assign \port$650$15  = _07_;
+  assign \port$537$0  = _00_;
+  assign \port$537$1  = _11_;
+  assign \port$537$2  = _22_;
+  assign \port$537$3  = _30_;
+  assign \port$537$4  = _31_;
+  assign \port$537$5  = _32_;
+  assign \port$537$6  = _33_;
+  assign \port$537$7  = _34_;
+  assign \port$537$8  = _35_;
+  assign \port$537$9  = _01_;
+  assign \port$537$10  = _02_;
+  assign \port$537$11  = _03_;
+  assign \port$537$12  = _04_;
+  assign \port$537$13  = _05_;
+  assign \port$537$14  = _06_;
+  assign \port$537$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13395,38 +13114,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$651$0 ;
-  wire \port$651$0 ;
-  output \port$651$1 ;
-  wire \port$651$1 ;
-  output \port$651$10 ;
-  wire \port$651$10 ;
-  output \port$651$11 ;
-  wire \port$651$11 ;
-  output \port$651$12 ;
-  wire \port$651$12 ;
-  output \port$651$13 ;
-  wire \port$651$13 ;
-  output \port$651$14 ;
-  wire \port$651$14 ;
-  output \port$651$15 ;
-  wire \port$651$15 ;
-  output \port$651$2 ;
-  wire \port$651$2 ;
-  output \port$651$3 ;
-  wire \port$651$3 ;
-  output \port$651$4 ;
-  wire \port$651$4 ;
-  output \port$651$5 ;
-  wire \port$651$5 ;
-  output \port$651$6 ;
-  wire \port$651$6 ;
-  output \port$651$7 ;
-  wire \port$651$7 ;
-  output \port$651$8 ;
-  wire \port$651$8 ;
-  output \port$651$9 ;
-  wire \port$651$9 ;
+  output \port$538$0 ;
+  wire \port$538$0 ;
+  output \port$538$1 ;
+  wire \port$538$1 ;
+  output \port$538$10 ;
+  wire \port$538$10 ;
+  output \port$538$11 ;
+  wire \port$538$11 ;
+  output \port$538$12 ;
+  wire \port$538$12 ;
+  output \port$538$13 ;
+  wire \port$538$13 ;
+  output \port$538$14 ;
+  wire \port$538$14 ;
+  output \port$538$15 ;
+  wire \port$538$15 ;
+  output \port$538$2 ;
+  wire \port$538$2 ;
+  output \port$538$3 ;
+  wire \port$538$3 ;
+  output \port$538$4 ;
+  wire \port$538$4 ;
+  output \port$538$5 ;
+  wire \port$538$5 ;
+  output \port$538$6 ;
+  wire \port$538$6 ;
+  output \port$538$7 ;
+  wire \port$538$7 ;
+  output \port$538$8 ;
+  wire \port$538$8 ;
+  output \port$538$9 ;
+  wire \port$538$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13549,26 +13268,26 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$651$0 , \port$651$1 , \port$651
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$651$0  = _00_;
-  assign \port$651$1  = _11_;
-  assign \port$651$2  = _22_;
-  assign \port$651$3  = _30_;
-  assign \port$651$4  = _31_;
-  assign \port$651$5  = _32_;
-  assign \port$651$6  = _33_;
-  assign \port$651$7  = _34_;
-  assign \port$651$8  = _35_;
-  assign \port$651$9  = _01_;
-  assign \port$651$10  = _02_;
-  assign \port$651$11  = _03_;
-  assign \port$651$12  = _04_;
-  assign \port$651$13  = _05_;
-  assign \port$651$14  = _06_;
-  assign \port$651$15  = _07_;
+  assign \port$538$0  = _00_;
+  assign \port$538$1  = _11_;
+  assign \port$538$2  = _22_;
+  assign \port$538$3  = _30_;
+  assign \port$538$4  = _31_;
+  assign \port$538$5  = _32_;
+  assign \port$538$6  = _33_;
+  assign \port$538$7  = _34_;
+  assign \port$538$8  = _35_;
+  assign \port$538$9  = _01_;
+  assign \port$538$10  = _02_;
+  assign \port$538$11  = _03_;
+  assign \port$538$12  = _04_;
+  assign \port$538$13  = _05_;
+  assign \port$538$14  = _06_;
+  assign \port$538$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13616,38 +13335,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$652$0 ;
-  wire \port$652$0 ;
-  output \port$652$1 ;
-  wire \port$652$1 ;
-  output \port$652$10 ;
-  wire \port$652$10 ;
-  output \port$652$11 ;
-  wire \port$652$11 ;
-  output \port$652$12 ;
-  wire \port$652$12 ;
-  output \port$652$13 ;
-  wire \port$652$13 ;
-  output \port$652$14 ;
-  wire \port$652$14 ;
-  output \port$652$15 ;
-  wire \port$652$15 ;
-  output \port$652$2 ;
-  wire \port$652$2 ;
-  output \port$652$3 ;
-  wire \port$652$3 ;
-  output \port$652$4 ;
-  wire \port$652$4 ;
-  output \port$652$5 ;
-  wire \port$652$5 ;
-  output \port$652$6 ;
-  wire \port$652$6 ;
-  output \port$652$7 ;
-  wire \port$652$7 ;
-  output \port$652$8 ;
-  wire \port$652$8 ;
-  output \port$652$9 ;
-  wire \port$652$9 ;
+  output \port$539$0 ;
+  wire \port$539$0 ;
+  output \port$539$1 ;
+  wire \port$539$1 ;
+  output \port$539$10 ;
+  wire \port$539$10 ;
+  output \port$539$11 ;
+  wire \port$539$11 ;
+  output \port$539$12 ;
+  wire \port$539$12 ;
+  output \port$539$13 ;
+  wire \port$539$13 ;
+  output \port$539$14 ;
+  wire \port$539$14 ;
+  output \port$539$15 ;
+  wire \port$539$15 ;
+  output \port$539$2 ;
+  wire \port$539$2 ;
+  output \port$539$3 ;
+  wire \port$539$3 ;
+  output \port$539$4 ;
+  wire \port$539$4 ;
+  output \port$539$5 ;
+  wire \port$539$5 ;
+  output \port$539$6 ;
+  wire \port$539$6 ;
+  output \port$539$7 ;
+  wire \port$539$7 ;
+  output \port$539$8 ;
+  wire \port$539$8 ;
+  output \port$539$9 ;
+  wire \port$539$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13770,26 +13489,26 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$652$0 , \port$652$1 , \port$652
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$652$0  = _00_;
-  assign \port$652$1  = _11_;
-  assign \port$652$2  = _22_;
-  assign \port$652$3  = _30_;
-  assign \port$652$4  = _31_;
-  assign \port$652$5  = _32_;
-  assign \port$652$6  = _33_;
-  assign \port$652$7  = _34_;
-  assign \port$652$8  = _35_;
-  assign \port$652$9  = _01_;
-  assign \port$652$10  = _02_;
-  assign \port$652$11  = _03_;
-  assign \port$652$12  = _04_;
-  assign \port$652$13  = _05_;
-  assign \port$652$14  = _06_;
-  assign \port$652$15  = _07_;
+  assign \port$539$0  = _00_;
+  assign \port$539$1  = _11_;
+  assign \port$539$2  = _22_;
+  assign \port$539$3  = _30_;
+  assign \port$539$4  = _31_;
+  assign \port$539$5  = _32_;
+  assign \port$539$6  = _33_;
+  assign \port$539$7  = _34_;
+  assign \port$539$8  = _35_;
+  assign \port$539$9  = _01_;
+  assign \port$539$10  = _02_;
+  assign \port$539$11  = _03_;
+  assign \port$539$12  = _04_;
+  assign \port$539$13  = _05_;
+  assign \port$539$14  = _06_;
+  assign \port$539$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13837,38 +13556,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$653$0 ;
-  wire \port$653$0 ;
-  output \port$653$1 ;
-  wire \port$653$1 ;
-  output \port$653$10 ;
-  wire \port$653$10 ;
-  output \port$653$11 ;
-  wire \port$653$11 ;
-  output \port$653$12 ;
-  wire \port$653$12 ;
-  output \port$653$13 ;
-  wire \port$653$13 ;
-  output \port$653$14 ;
-  wire \port$653$14 ;
-  output \port$653$15 ;
-  wire \port$653$15 ;
-  output \port$653$2 ;
-  wire \port$653$2 ;
-  output \port$653$3 ;
-  wire \port$653$3 ;
-  output \port$653$4 ;
-  wire \port$653$4 ;
-  output \port$653$5 ;
-  wire \port$653$5 ;
-  output \port$653$6 ;
-  wire \port$653$6 ;
-  output \port$653$7 ;
-  wire \port$653$7 ;
-  output \port$653$8 ;
-  wire \port$653$8 ;
-  output \port$653$9 ;
-  wire \port$653$9 ;
+  output \port$540$0 ;
+  wire \port$540$0 ;
+  output \port$540$1 ;
+  wire \port$540$1 ;
+  output \port$540$10 ;
+  wire \port$540$10 ;
+  output \port$540$11 ;
+  wire \port$540$11 ;
+  output \port$540$12 ;
+  wire \port$540$12 ;
+  output \port$540$13 ;
+  wire \port$540$13 ;
+  output \port$540$14 ;
+  wire \port$540$14 ;
+  output \port$540$15 ;
+  wire \port$540$15 ;
+  output \port$540$2 ;
+  wire \port$540$2 ;
+  output \port$540$3 ;
+  wire \port$540$3 ;
+  output \port$540$4 ;
+  wire \port$540$4 ;
+  output \port$540$5 ;
+  wire \port$540$5 ;
+  output \port$540$6 ;
+  wire \port$540$6 ;
+  output \port$540$7 ;
+  wire \port$540$7 ;
+  output \port$540$8 ;
+  wire \port$540$8 ;
+  output \port$540$9 ;
+  wire \port$540$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13991,26 +13710,26 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$653$0 , \port$653$1 , \port$653
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$653$0  = _00_;
-  assign \port$653$1  = _11_;
-  assign \port$653$2  = _22_;
-  assign \port$653$3  = _30_;
-  assign \port$653$4  = _31_;
-  assign \port$653$5  = _32_;
-  assign \port$653$6  = _33_;
-  assign \port$653$7  = _34_;
-  assign \port$653$8  = _35_;
-  assign \port$653$9  = _01_;
-  assign \port$653$10  = _02_;
-  assign \port$653$11  = _03_;
-  assign \port$653$12  = _04_;
-  assign \port$653$13  = _05_;
-  assign \port$653$14  = _06_;
-  assign \port$653$15  = _07_;
+  assign \port$540$0  = _00_;
+  assign \port$540$1  = _11_;
+  assign \port$540$2  = _22_;
+  assign \port$540$3  = _30_;
+  assign \port$540$4  = _31_;
+  assign \port$540$5  = _32_;
+  assign \port$540$6  = _33_;
+  assign \port$540$7  = _34_;
+  assign \port$540$8  = _35_;
+  assign \port$540$9  = _01_;
+  assign \port$540$10  = _02_;
+  assign \port$540$11  = _03_;
+  assign \port$540$12  = _04_;
+  assign \port$540$13  = _05_;
+  assign \port$540$14  = _06_;
+  assign \port$540$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14058,38 +13777,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$654$0 ;
-  wire \port$654$0 ;
-  output \port$654$1 ;
-  wire \port$654$1 ;
-  output \port$654$10 ;
-  wire \port$654$10 ;
-  output \port$654$11 ;
-  wire \port$654$11 ;
-  output \port$654$12 ;
-  wire \port$654$12 ;
-  output \port$654$13 ;
-  wire \port$654$13 ;
-  output \port$654$14 ;
-  wire \port$654$14 ;
-  output \port$654$15 ;
-  wire \port$654$15 ;
-  output \port$654$2 ;
-  wire \port$654$2 ;
-  output \port$654$3 ;
-  wire \port$654$3 ;
-  output \port$654$4 ;
-  wire \port$654$4 ;
-  output \port$654$5 ;
-  wire \port$654$5 ;
-  output \port$654$6 ;
-  wire \port$654$6 ;
-  output \port$654$7 ;
-  wire \port$654$7 ;
-  output \port$654$8 ;
-  wire \port$654$8 ;
-  output \port$654$9 ;
-  wire \port$654$9 ;
+  output \port$541$0 ;
+  wire \port$541$0 ;
+  output \port$541$1 ;
+  wire \port$541$1 ;
+  output \port$541$10 ;
+  wire \port$541$10 ;
+  output \port$541$11 ;
+  wire \port$541$11 ;
+  output \port$541$12 ;
+  wire \port$541$12 ;
+  output \port$541$13 ;
+  wire \port$541$13 ;
+  output \port$541$14 ;
+  wire \port$541$14 ;
+  output \port$541$15 ;
+  wire \port$541$15 ;
+  output \port$541$2 ;
+  wire \port$541$2 ;
+  output \port$541$3 ;
+  wire \port$541$3 ;
+  output \port$541$4 ;
+  wire \port$541$4 ;
+  output \port$541$5 ;
+  wire \port$541$5 ;
+  output \port$541$6 ;
+  wire \port$541$6 ;
+  output \port$541$7 ;
+  wire \port$541$7 ;
+  output \port$541$8 ;
+  wire \port$541$8 ;
+  output \port$541$9 ;
+  wire \port$541$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14212,26 +13931,26 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$654$0 , \port$654$1 , \port$654
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$654$0  = _00_;
-  assign \port$654$1  = _11_;
-  assign \port$654$2  = _22_;
-  assign \port$654$3  = _30_;
-  assign \port$654$4  = _31_;
-  assign \port$654$5  = _32_;
-  assign \port$654$6  = _33_;
-  assign \port$654$7  = _34_;
-  assign \port$654$8  = _35_;
-  assign \port$654$9  = _01_;
-  assign \port$654$10  = _02_;
-  assign \port$654$11  = _03_;
-  assign \port$654$12  = _04_;
-  assign \port$654$13  = _05_;
-  assign \port$654$14  = _06_;
-  assign \port$654$15  = _07_;
+  assign \port$541$0  = _00_;
+  assign \port$541$1  = _11_;
+  assign \port$541$2  = _22_;
+  assign \port$541$3  = _30_;
+  assign \port$541$4  = _31_;
+  assign \port$541$5  = _32_;
+  assign \port$541$6  = _33_;
+  assign \port$541$7  = _34_;
+  assign \port$541$8  = _35_;
+  assign \port$541$9  = _01_;
+  assign \port$541$10  = _02_;
+  assign \port$541$11  = _03_;
+  assign \port$541$12  = _04_;
+  assign \port$541$13  = _05_;
+  assign \port$541$14  = _06_;
+  assign \port$541$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14279,38 +13998,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$655$0 ;
-  wire \port$655$0 ;
-  output \port$655$1 ;
-  wire \port$655$1 ;
-  output \port$655$10 ;
-  wire \port$655$10 ;
-  output \port$655$11 ;
-  wire \port$655$11 ;
-  output \port$655$12 ;
-  wire \port$655$12 ;
-  output \port$655$13 ;
-  wire \port$655$13 ;
-  output \port$655$14 ;
-  wire \port$655$14 ;
-  output \port$655$15 ;
-  wire \port$655$15 ;
-  output \port$655$2 ;
-  wire \port$655$2 ;
-  output \port$655$3 ;
-  wire \port$655$3 ;
-  output \port$655$4 ;
-  wire \port$655$4 ;
-  output \port$655$5 ;
-  wire \port$655$5 ;
-  output \port$655$6 ;
-  wire \port$655$6 ;
-  output \port$655$7 ;
-  wire \port$655$7 ;
-  output \port$655$8 ;
-  wire \port$655$8 ;
-  output \port$655$9 ;
-  wire \port$655$9 ;
+  output \port$542$0 ;
+  wire \port$542$0 ;
+  output \port$542$1 ;
+  wire \port$542$1 ;
+  output \port$542$10 ;
+  wire \port$542$10 ;
+  output \port$542$11 ;
+  wire \port$542$11 ;
+  output \port$542$12 ;
+  wire \port$542$12 ;
+  output \port$542$13 ;
+  wire \port$542$13 ;
+  output \port$542$14 ;
+  wire \port$542$14 ;
+  output \port$542$15 ;
+  wire \port$542$15 ;
+  output \port$542$2 ;
+  wire \port$542$2 ;
+  output \port$542$3 ;
+  wire \port$542$3 ;
+  output \port$542$4 ;
+  wire \port$542$4 ;
+  output \port$542$5 ;
+  wire \port$542$5 ;
+  output \port$542$6 ;
+  wire \port$542$6 ;
+  output \port$542$7 ;
+  wire \port$542$7 ;
+  output \port$542$8 ;
+  wire \port$542$8 ;
+  output \port$542$9 ;
+  wire \port$542$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14433,26 +14152,26 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$655$0 , \port$655$1 , \port$655
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$655$0  = _00_;
-  assign \port$655$1  = _11_;
-  assign \port$655$2  = _22_;
-  assign \port$655$3  = _30_;
-  assign \port$655$4  = _31_;
-  assign \port$655$5  = _32_;
-  assign \port$655$6  = _33_;
-  assign \port$655$7  = _34_;
-  assign \port$655$8  = _35_;
-  assign \port$655$9  = _01_;
-  assign \port$655$10  = _02_;
-  assign \port$655$11  = _03_;
-  assign \port$655$12  = _04_;
-  assign \port$655$13  = _05_;
-  assign \port$655$14  = _06_;
-  assign \port$655$15  = _07_;
+  assign \port$542$0  = _00_;
+  assign \port$542$1  = _11_;
+  assign \port$542$2  = _22_;
+  assign \port$542$3  = _30_;
+  assign \port$542$4  = _31_;
+  assign \port$542$5  = _32_;
+  assign \port$542$6  = _33_;
+  assign \port$542$7  = _34_;
+  assign \port$542$8  = _35_;
+  assign \port$542$9  = _01_;
+  assign \port$542$10  = _02_;
+  assign \port$542$11  = _03_;
+  assign \port$542$12  = _04_;
+  assign \port$542$13  = _05_;
+  assign \port$542$14  = _06_;
+  assign \port$542$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14500,38 +14219,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$656$0 ;
-  wire \port$656$0 ;
-  output \port$656$1 ;
-  wire \port$656$1 ;
-  output \port$656$10 ;
-  wire \port$656$10 ;
-  output \port$656$11 ;
-  wire \port$656$11 ;
-  output \port$656$12 ;
-  wire \port$656$12 ;
-  output \port$656$13 ;
-  wire \port$656$13 ;
-  output \port$656$14 ;
-  wire \port$656$14 ;
-  output \port$656$15 ;
-  wire \port$656$15 ;
-  output \port$656$2 ;
-  wire \port$656$2 ;
-  output \port$656$3 ;
-  wire \port$656$3 ;
-  output \port$656$4 ;
-  wire \port$656$4 ;
-  output \port$656$5 ;
-  wire \port$656$5 ;
-  output \port$656$6 ;
-  wire \port$656$6 ;
-  output \port$656$7 ;
-  wire \port$656$7 ;
-  output \port$656$8 ;
-  wire \port$656$8 ;
-  output \port$656$9 ;
-  wire \port$656$9 ;
+  output \port$543$0 ;
+  wire \port$543$0 ;
+  output \port$543$1 ;
+  wire \port$543$1 ;
+  output \port$543$10 ;
+  wire \port$543$10 ;
+  output \port$543$11 ;
+  wire \port$543$11 ;
+  output \port$543$12 ;
+  wire \port$543$12 ;
+  output \port$543$13 ;
+  wire \port$543$13 ;
+  output \port$543$14 ;
+  wire \port$543$14 ;
+  output \port$543$15 ;
+  wire \port$543$15 ;
+  output \port$543$2 ;
+  wire \port$543$2 ;
+  output \port$543$3 ;
+  wire \port$543$3 ;
+  output \port$543$4 ;
+  wire \port$543$4 ;
+  output \port$543$5 ;
+  wire \port$543$5 ;
+  output \port$543$6 ;
+  wire \port$543$6 ;
+  output \port$543$7 ;
+  wire \port$543$7 ;
+  output \port$543$8 ;
+  wire \port$543$8 ;
+  output \port$543$9 ;
+  wire \port$543$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14654,26 +14373,26 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$656$0 , \port$656$1 , \port$656
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$656$0  = _00_;
-  assign \port$656$1  = _11_;
-  assign \port$656$2  = _22_;
-  assign \port$656$3  = _30_;
-  assign \port$656$4  = _31_;
-  assign \port$656$5  = _32_;
-  assign \port$656$6  = _33_;
-  assign \port$656$7  = _34_;
-  assign \port$656$8  = _35_;
-  assign \port$656$9  = _01_;
-  assign \port$656$10  = _02_;
-  assign \port$656$11  = _03_;
-  assign \port$656$12  = _04_;
-  assign \port$656$13  = _05_;
-  assign \port$656$14  = _06_;
-  assign \port$656$15  = _07_;
+  assign \port$543$0  = _00_;
+  assign \port$543$1  = _11_;
+  assign \port$543$2  = _22_;
+  assign \port$543$3  = _30_;
+  assign \port$543$4  = _31_;
+  assign \port$543$5  = _32_;
+  assign \port$543$6  = _33_;
+  assign \port$543$7  = _34_;
+  assign \port$543$8  = _35_;
+  assign \port$543$9  = _01_;
+  assign \port$543$10  = _02_;
+  assign \port$543$11  = _03_;
+  assign \port$543$12  = _04_;
+  assign \port$543$13  = _05_;
+  assign \port$543$14  = _06_;
+  assign \port$543$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14721,38 +14440,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$657$0 ;
-  wire \port$657$0 ;
-  output \port$657$1 ;
-  wire \port$657$1 ;
-  output \port$657$10 ;
-  wire \port$657$10 ;
-  output \port$657$11 ;
-  wire \port$657$11 ;
-  output \port$657$12 ;
-  wire \port$657$12 ;
-  output \port$657$13 ;
-  wire \port$657$13 ;
-  output \port$657$14 ;
-  wire \port$657$14 ;
-  output \port$657$15 ;
-  wire \port$657$15 ;
-  output \port$657$2 ;
-  wire \port$657$2 ;
-  output \port$657$3 ;
-  wire \port$657$3 ;
-  output \port$657$4 ;
-  wire \port$657$4 ;
-  output \port$657$5 ;
-  wire \port$657$5 ;
-  output \port$657$6 ;
-  wire \port$657$6 ;
-  output \port$657$7 ;
-  wire \port$657$7 ;
-  output \port$657$8 ;
-  wire \port$657$8 ;
-  output \port$657$9 ;
-  wire \port$657$9 ;
+  output \port$544$0 ;
+  wire \port$544$0 ;
+  output \port$544$1 ;
+  wire \port$544$1 ;
+  output \port$544$10 ;
+  wire \port$544$10 ;
+  output \port$544$11 ;
+  wire \port$544$11 ;
+  output \port$544$12 ;
+  wire \port$544$12 ;
+  output \port$544$13 ;
+  wire \port$544$13 ;
+  output \port$544$14 ;
+  wire \port$544$14 ;
+  output \port$544$15 ;
+  wire \port$544$15 ;
+  output \port$544$2 ;
+  wire \port$544$2 ;
+  output \port$544$3 ;
+  wire \port$544$3 ;
+  output \port$544$4 ;
+  wire \port$544$4 ;
+  output \port$544$5 ;
+  wire \port$544$5 ;
+  output \port$544$6 ;
+  wire \port$544$6 ;
+  output \port$544$7 ;
+  wire \port$544$7 ;
+  output \port$544$8 ;
+  wire \port$544$8 ;
+  output \port$544$9 ;
+  wire \port$544$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14875,26 +14594,26 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$657$0 , \port$657$1 , \port$657
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$657$0  = _00_;
-  assign \port$657$1  = _11_;
-  assign \port$657$2  = _22_;
-  assign \port$657$3  = _30_;
-  assign \port$657$4  = _31_;
-  assign \port$657$5  = _32_;
-  assign \port$657$6  = _33_;
-  assign \port$657$7  = _34_;
-  assign \port$657$8  = _35_;
-  assign \port$657$9  = _01_;
-  assign \port$657$10  = _02_;
-  assign \port$657$11  = _03_;
-  assign \port$657$12  = _04_;
-  assign \port$657$13  = _05_;
-  assign \port$657$14  = _06_;
-  assign \port$657$15  = _07_;
+  assign \port$544$0  = _00_;
+  assign \port$544$1  = _11_;
+  assign \port$544$2  = _22_;
+  assign \port$544$3  = _30_;
+  assign \port$544$4  = _31_;
+  assign \port$544$5  = _32_;
+  assign \port$544$6  = _33_;
+  assign \port$544$7  = _34_;
+  assign \port$544$8  = _35_;
+  assign \port$544$9  = _01_;
+  assign \port$544$10  = _02_;
+  assign \port$544$11  = _03_;
+  assign \port$544$12  = _04_;
+  assign \port$544$13  = _05_;
+  assign \port$544$14  = _06_;
+  assign \port$544$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14942,38 +14661,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$658$0 ;
-  wire \port$658$0 ;
-  output \port$658$1 ;
-  wire \port$658$1 ;
-  output \port$658$10 ;
-  wire \port$658$10 ;
-  output \port$658$11 ;
-  wire \port$658$11 ;
-  output \port$658$12 ;
-  wire \port$658$12 ;
-  output \port$658$13 ;
-  wire \port$658$13 ;
-  output \port$658$14 ;
-  wire \port$658$14 ;
-  output \port$658$15 ;
-  wire \port$658$15 ;
-  output \port$658$2 ;
-  wire \port$658$2 ;
-  output \port$658$3 ;
-  wire \port$658$3 ;
-  output \port$658$4 ;
-  wire \port$658$4 ;
-  output \port$658$5 ;
-  wire \port$658$5 ;
-  output \port$658$6 ;
-  wire \port$658$6 ;
-  output \port$658$7 ;
-  wire \port$658$7 ;
-  output \port$658$8 ;
-  wire \port$658$8 ;
-  output \port$658$9 ;
-  wire \port$658$9 ;
+  output \port$545$0 ;
+  wire \port$545$0 ;
+  output \port$545$1 ;
+  wire \port$545$1 ;
+  output \port$545$10 ;
+  wire \port$545$10 ;
+  output \port$545$11 ;
+  wire \port$545$11 ;
+  output \port$545$12 ;
+  wire \port$545$12 ;
+  output \port$545$13 ;
+  wire \port$545$13 ;
+  output \port$545$14 ;
+  wire \port$545$14 ;
+  output \port$545$15 ;
+  wire \port$545$15 ;
+  output \port$545$2 ;
+  wire \port$545$2 ;
+  output \port$545$3 ;
+  wire \port$545$3 ;
+  output \port$545$4 ;
+  wire \port$545$4 ;
+  output \port$545$5 ;
+  wire \port$545$5 ;
+  output \port$545$6 ;
+  wire \port$545$6 ;
+  output \port$545$7 ;
+  wire \port$545$7 ;
+  output \port$545$8 ;
+  wire \port$545$8 ;
+  output \port$545$9 ;
+  wire \port$545$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15096,26 +14815,26 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$658$0 , \port$658$1 , \port$658
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$658$0  = _00_;
-  assign \port$658$1  = _11_;
-  assign \port$658$2  = _22_;
-  assign \port$658$3  = _30_;
-  assign \port$658$4  = _31_;
-  assign \port$658$5  = _32_;
-  assign \port$658$6  = _33_;
-  assign \port$658$7  = _34_;
-  assign \port$658$8  = _35_;
-  assign \port$658$9  = _01_;
-  assign \port$658$10  = _02_;
-  assign \port$658$11  = _03_;
-  assign \port$658$12  = _04_;
-  assign \port$658$13  = _05_;
-  assign \port$658$14  = _06_;
-  assign \port$658$15  = _07_;
+  assign \port$545$0  = _00_;
+  assign \port$545$1  = _11_;
+  assign \port$545$2  = _22_;
+  assign \port$545$3  = _30_;
+  assign \port$545$4  = _31_;
+  assign \port$545$5  = _32_;
+  assign \port$545$6  = _33_;
+  assign \port$545$7  = _34_;
+  assign \port$545$8  = _35_;
+  assign \port$545$9  = _01_;
+  assign \port$545$10  = _02_;
+  assign \port$545$11  = _03_;
+  assign \port$545$12  = _04_;
+  assign \port$545$13  = _05_;
+  assign \port$545$14  = _06_;
+  assign \port$545$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15163,38 +14882,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$659$0 ;
-  wire \port$659$0 ;
-  output \port$659$1 ;
-  wire \port$659$1 ;
-  output \port$659$10 ;
-  wire \port$659$10 ;
-  output \port$659$11 ;
-  wire \port$659$11 ;
-  output \port$659$12 ;
-  wire \port$659$12 ;
-  output \port$659$13 ;
-  wire \port$659$13 ;
-  output \port$659$14 ;
-  wire \port$659$14 ;
-  output \port$659$15 ;
-  wire \port$659$15 ;
-  output \port$659$2 ;
-  wire \port$659$2 ;
-  output \port$659$3 ;
-  wire \port$659$3 ;
-  output \port$659$4 ;
-  wire \port$659$4 ;
-  output \port$659$5 ;
-  wire \port$659$5 ;
-  output \port$659$6 ;
-  wire \port$659$6 ;
-  output \port$659$7 ;
-  wire \port$659$7 ;
-  output \port$659$8 ;
-  wire \port$659$8 ;
-  output \port$659$9 ;
-  wire \port$659$9 ;
+  output \port$546$0 ;
+  wire \port$546$0 ;
+  output \port$546$1 ;
+  wire \port$546$1 ;
+  output \port$546$10 ;
+  wire \port$546$10 ;
+  output \port$546$11 ;
+  wire \port$546$11 ;
+  output \port$546$12 ;
+  wire \port$546$12 ;
+  output \port$546$13 ;
+  wire \port$546$13 ;
+  output \port$546$14 ;
+  wire \port$546$14 ;
+  output \port$546$15 ;
+  wire \port$546$15 ;
+  output \port$546$2 ;
+  wire \port$546$2 ;
+  output \port$546$3 ;
+  wire \port$546$3 ;
+  output \port$546$4 ;
+  wire \port$546$4 ;
+  output \port$546$5 ;
+  wire \port$546$5 ;
+  output \port$546$6 ;
+  wire \port$546$6 ;
+  output \port$546$7 ;
+  wire \port$546$7 ;
+  output \port$546$8 ;
+  wire \port$546$8 ;
+  output \port$546$9 ;
+  wire \port$546$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15317,26 +15036,26 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$659$0 , \port$659$1 , \port$659
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$659$0  = _00_;
-  assign \port$659$1  = _11_;
-  assign \port$659$2  = _22_;
-  assign \port$659$3  = _30_;
-  assign \port$659$4  = _31_;
-  assign \port$659$5  = _32_;
-  assign \port$659$6  = _33_;
-  assign \port$659$7  = _34_;
-  assign \port$659$8  = _35_;
-  assign \port$659$9  = _01_;
-  assign \port$659$10  = _02_;
-  assign \port$659$11  = _03_;
-  assign \port$659$12  = _04_;
-  assign \port$659$13  = _05_;
-  assign \port$659$14  = _06_;
-  assign \port$659$15  = _07_;
+  assign \port$546$0  = _00_;
+  assign \port$546$1  = _11_;
+  assign \port$546$2  = _22_;
+  assign \port$546$3  = _30_;
+  assign \port$546$4  = _31_;
+  assign \port$546$5  = _32_;
+  assign \port$546$6  = _33_;
+  assign \port$546$7  = _34_;
+  assign \port$546$8  = _35_;
+  assign \port$546$9  = _01_;
+  assign \port$546$10  = _02_;
+  assign \port$546$11  = _03_;
+  assign \port$546$12  = _04_;
+  assign \port$546$13  = _05_;
+  assign \port$546$14  = _06_;
+  assign \port$546$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15384,38 +15103,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$660$0 ;
-  wire \port$660$0 ;
-  output \port$660$1 ;
-  wire \port$660$1 ;
-  output \port$660$10 ;
-  wire \port$660$10 ;
-  output \port$660$11 ;
-  wire \port$660$11 ;
-  output \port$660$12 ;
-  wire \port$660$12 ;
-  output \port$660$13 ;
-  wire \port$660$13 ;
-  output \port$660$14 ;
-  wire \port$660$14 ;
-  output \port$660$15 ;
-  wire \port$660$15 ;
-  output \port$660$2 ;
-  wire \port$660$2 ;
-  output \port$660$3 ;
-  wire \port$660$3 ;
-  output \port$660$4 ;
-  wire \port$660$4 ;
-  output \port$660$5 ;
-  wire \port$660$5 ;
-  output \port$660$6 ;
-  wire \port$660$6 ;
-  output \port$660$7 ;
-  wire \port$660$7 ;
-  output \port$660$8 ;
-  wire \port$660$8 ;
-  output \port$660$9 ;
-  wire \port$660$9 ;
+  output \port$547$0 ;
+  wire \port$547$0 ;
+  output \port$547$1 ;
+  wire \port$547$1 ;
+  output \port$547$10 ;
+  wire \port$547$10 ;
+  output \port$547$11 ;
+  wire \port$547$11 ;
+  output \port$547$12 ;
+  wire \port$547$12 ;
+  output \port$547$13 ;
+  wire \port$547$13 ;
+  output \port$547$14 ;
+  wire \port$547$14 ;
+  output \port$547$15 ;
+  wire \port$547$15 ;
+  output \port$547$2 ;
+  wire \port$547$2 ;
+  output \port$547$3 ;
+  wire \port$547$3 ;
+  output \port$547$4 ;
+  wire \port$547$4 ;
+  output \port$547$5 ;
+  wire \port$547$5 ;
+  output \port$547$6 ;
+  wire \port$547$6 ;
+  output \port$547$7 ;
+  wire \port$547$7 ;
+  output \port$547$8 ;
+  wire \port$547$8 ;
+  output \port$547$9 ;
+  wire \port$547$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15538,26 +15257,26 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$660$0 , \port$660$1 , \port$660
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$660$0  = _00_;
-  assign \port$660$1  = _11_;
-  assign \port$660$2  = _22_;
-  assign \port$660$3  = _30_;
-  assign \port$660$4  = _31_;
-  assign \port$660$5  = _32_;
-  assign \port$660$6  = _33_;
-  assign \port$660$7  = _34_;
-  assign \port$660$8  = _35_;
-  assign \port$660$9  = _01_;
-  assign \port$660$10  = _02_;
-  assign \port$660$11  = _03_;
-  assign \port$660$12  = _04_;
-  assign \port$660$13  = _05_;
-  assign \port$660$14  = _06_;
-  assign \port$660$15  = _07_;
+  assign \port$547$0  = _00_;
+  assign \port$547$1  = _11_;
+  assign \port$547$2  = _22_;
+  assign \port$547$3  = _30_;
+  assign \port$547$4  = _31_;
+  assign \port$547$5  = _32_;
+  assign \port$547$6  = _33_;
+  assign \port$547$7  = _34_;
+  assign \port$547$8  = _35_;
+  assign \port$547$9  = _01_;
+  assign \port$547$10  = _02_;
+  assign \port$547$11  = _03_;
+  assign \port$547$12  = _04_;
+  assign \port$547$13  = _05_;
+  assign \port$547$14  = _06_;
+  assign \port$547$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15605,38 +15324,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$661$0 ;
-  wire \port$661$0 ;
-  output \port$661$1 ;
-  wire \port$661$1 ;
-  output \port$661$10 ;
-  wire \port$661$10 ;
-  output \port$661$11 ;
-  wire \port$661$11 ;
-  output \port$661$12 ;
-  wire \port$661$12 ;
-  output \port$661$13 ;
-  wire \port$661$13 ;
-  output \port$661$14 ;
-  wire \port$661$14 ;
-  output \port$661$15 ;
-  wire \port$661$15 ;
-  output \port$661$2 ;
-  wire \port$661$2 ;
-  output \port$661$3 ;
-  wire \port$661$3 ;
-  output \port$661$4 ;
-  wire \port$661$4 ;
-  output \port$661$5 ;
-  wire \port$661$5 ;
-  output \port$661$6 ;
-  wire \port$661$6 ;
-  output \port$661$7 ;
-  wire \port$661$7 ;
-  output \port$661$8 ;
-  wire \port$661$8 ;
-  output \port$661$9 ;
-  wire \port$661$9 ;
+  output \port$548$0 ;
+  wire \port$548$0 ;
+  output \port$548$1 ;
+  wire \port$548$1 ;
+  output \port$548$10 ;
+  wire \port$548$10 ;
+  output \port$548$11 ;
+  wire \port$548$11 ;
+  output \port$548$12 ;
+  wire \port$548$12 ;
+  output \port$548$13 ;
+  wire \port$548$13 ;
+  output \port$548$14 ;
+  wire \port$548$14 ;
+  output \port$548$15 ;
+  wire \port$548$15 ;
+  output \port$548$2 ;
+  wire \port$548$2 ;
+  output \port$548$3 ;
+  wire \port$548$3 ;
+  output \port$548$4 ;
+  wire \port$548$4 ;
+  output \port$548$5 ;
+  wire \port$548$5 ;
+  output \port$548$6 ;
+  wire \port$548$6 ;
+  output \port$548$7 ;
+  wire \port$548$7 ;
+  output \port$548$8 ;
+  wire \port$548$8 ;
+  output \port$548$9 ;
+  wire \port$548$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15759,26 +15478,26 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$661$0 , \port$661$1 , \port$661
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$661$0  = _00_;
-  assign \port$661$1  = _11_;
-  assign \port$661$2  = _22_;
-  assign \port$661$3  = _30_;
-  assign \port$661$4  = _31_;
-  assign \port$661$5  = _32_;
-  assign \port$661$6  = _33_;
-  assign \port$661$7  = _34_;
-  assign \port$661$8  = _35_;
-  assign \port$661$9  = _01_;
-  assign \port$661$10  = _02_;
-  assign \port$661$11  = _03_;
-  assign \port$661$12  = _04_;
-  assign \port$661$13  = _05_;
-  assign \port$661$14  = _06_;
-  assign \port$661$15  = _07_;
+  assign \port$548$0  = _00_;
+  assign \port$548$1  = _11_;
+  assign \port$548$2  = _22_;
+  assign \port$548$3  = _30_;
+  assign \port$548$4  = _31_;
+  assign \port$548$5  = _32_;
+  assign \port$548$6  = _33_;
+  assign \port$548$7  = _34_;
+  assign \port$548$8  = _35_;
+  assign \port$548$9  = _01_;
+  assign \port$548$10  = _02_;
+  assign \port$548$11  = _03_;
+  assign \port$548$12  = _04_;
+  assign \port$548$13  = _05_;
+  assign \port$548$14  = _06_;
+  assign \port$548$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15826,38 +15545,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$662$0 ;
-  wire \port$662$0 ;
-  output \port$662$1 ;
-  wire \port$662$1 ;
-  output \port$662$10 ;
-  wire \port$662$10 ;
-  output \port$662$11 ;
-  wire \port$662$11 ;
-  output \port$662$12 ;
-  wire \port$662$12 ;
-  output \port$662$13 ;
-  wire \port$662$13 ;
-  output \port$662$14 ;
-  wire \port$662$14 ;
-  output \port$662$15 ;
-  wire \port$662$15 ;
-  output \port$662$2 ;
-  wire \port$662$2 ;
-  output \port$662$3 ;
-  wire \port$662$3 ;
-  output \port$662$4 ;
-  wire \port$662$4 ;
-  output \port$662$5 ;
-  wire \port$662$5 ;
-  output \port$662$6 ;
-  wire \port$662$6 ;
-  output \port$662$7 ;
-  wire \port$662$7 ;
-  output \port$662$8 ;
-  wire \port$662$8 ;
-  output \port$662$9 ;
-  wire \port$662$9 ;
+  output \port$549$0 ;
+  wire \port$549$0 ;
+  output \port$549$1 ;
+  wire \port$549$1 ;
+  output \port$549$10 ;
+  wire \port$549$10 ;
+  output \port$549$11 ;
+  wire \port$549$11 ;
+  output \port$549$12 ;
+  wire \port$549$12 ;
+  output \port$549$13 ;
+  wire \port$549$13 ;
+  output \port$549$14 ;
+  wire \port$549$14 ;
+  output \port$549$15 ;
+  wire \port$549$15 ;
+  output \port$549$2 ;
+  wire \port$549$2 ;
+  output \port$549$3 ;
+  wire \port$549$3 ;
+  output \port$549$4 ;
+  wire \port$549$4 ;
+  output \port$549$5 ;
+  wire \port$549$5 ;
+  output \port$549$6 ;
+  wire \port$549$6 ;
+  output \port$549$7 ;
+  wire \port$549$7 ;
+  output \port$549$8 ;
+  wire \port$549$8 ;
+  output \port$549$9 ;
+  wire \port$549$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15980,26 +15699,26 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$662$0 , \port$662$1 , \port$662
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$662$0  = _00_;
-  assign \port$662$1  = _11_;
-  assign \port$662$2  = _22_;
-  assign \port$662$3  = _30_;
-  assign \port$662$4  = _31_;
-  assign \port$662$5  = _32_;
-  assign \port$662$6  = _33_;
-  assign \port$662$7  = _34_;
-  assign \port$662$8  = _35_;
-  assign \port$662$9  = _01_;
-  assign \port$662$10  = _02_;
-  assign \port$662$11  = _03_;
-  assign \port$662$12  = _04_;
-  assign \port$662$13  = _05_;
-  assign \port$662$14  = _06_;
-  assign \port$662$15  = _07_;
+  assign \port$549$0  = _00_;
+  assign \port$549$1  = _11_;
+  assign \port$549$2  = _22_;
+  assign \port$549$3  = _30_;
+  assign \port$549$4  = _31_;
+  assign \port$549$5  = _32_;
+  assign \port$549$6  = _33_;
+  assign \port$549$7  = _34_;
+  assign \port$549$8  = _35_;
+  assign \port$549$9  = _01_;
+  assign \port$549$10  = _02_;
+  assign \port$549$11  = _03_;
+  assign \port$549$12  = _04_;
+  assign \port$549$13  = _05_;
+  assign \port$549$14  = _06_;
+  assign \port$549$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16047,38 +15766,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$663$0 ;
-  wire \port$663$0 ;
-  output \port$663$1 ;
-  wire \port$663$1 ;
-  output \port$663$10 ;
-  wire \port$663$10 ;
-  output \port$663$11 ;
-  wire \port$663$11 ;
-  output \port$663$12 ;
-  wire \port$663$12 ;
-  output \port$663$13 ;
-  wire \port$663$13 ;
-  output \port$663$14 ;
-  wire \port$663$14 ;
-  output \port$663$15 ;
-  wire \port$663$15 ;
-  output \port$663$2 ;
-  wire \port$663$2 ;
-  output \port$663$3 ;
-  wire \port$663$3 ;
-  output \port$663$4 ;
-  wire \port$663$4 ;
-  output \port$663$5 ;
-  wire \port$663$5 ;
-  output \port$663$6 ;
-  wire \port$663$6 ;
-  output \port$663$7 ;
-  wire \port$663$7 ;
-  output \port$663$8 ;
-  wire \port$663$8 ;
-  output \port$663$9 ;
-  wire \port$663$9 ;
+  output \port$550$0 ;
+  wire \port$550$0 ;
+  output \port$550$1 ;
+  wire \port$550$1 ;
+  output \port$550$10 ;
+  wire \port$550$10 ;
+  output \port$550$11 ;
+  wire \port$550$11 ;
+  output \port$550$12 ;
+  wire \port$550$12 ;
+  output \port$550$13 ;
+  wire \port$550$13 ;
+  output \port$550$14 ;
+  wire \port$550$14 ;
+  output \port$550$15 ;
+  wire \port$550$15 ;
+  output \port$550$2 ;
+  wire \port$550$2 ;
+  output \port$550$3 ;
+  wire \port$550$3 ;
+  output \port$550$4 ;
+  wire \port$550$4 ;
+  output \port$550$5 ;
+  wire \port$550$5 ;
+  output \port$550$6 ;
+  wire \port$550$6 ;
+  output \port$550$7 ;
+  wire \port$550$7 ;
+  output \port$550$8 ;
+  wire \port$550$8 ;
+  output \port$550$9 ;
+  wire \port$550$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16201,26 +15920,26 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$663$0 , \port$663$1 , \port$663
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$663$0  = _00_;
-  assign \port$663$1  = _11_;
-  assign \port$663$2  = _22_;
-  assign \port$663$3  = _30_;
-  assign \port$663$4  = _31_;
-  assign \port$663$5  = _32_;
-  assign \port$663$6  = _33_;
-  assign \port$663$7  = _34_;
-  assign \port$663$8  = _35_;
-  assign \port$663$9  = _01_;
-  assign \port$663$10  = _02_;
-  assign \port$663$11  = _03_;
-  assign \port$663$12  = _04_;
-  assign \port$663$13  = _05_;
-  assign \port$663$14  = _06_;
-  assign \port$663$15  = _07_;
+  assign \port$550$0  = _00_;
+  assign \port$550$1  = _11_;
+  assign \port$550$2  = _22_;
+  assign \port$550$3  = _30_;
+  assign \port$550$4  = _31_;
+  assign \port$550$5  = _32_;
+  assign \port$550$6  = _33_;
+  assign \port$550$7  = _34_;
+  assign \port$550$8  = _35_;
+  assign \port$550$9  = _01_;
+  assign \port$550$10  = _02_;
+  assign \port$550$11  = _03_;
+  assign \port$550$12  = _04_;
+  assign \port$550$13  = _05_;
+  assign \port$550$14  = _06_;
+  assign \port$550$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16268,38 +15987,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$664$0 ;
-  wire \port$664$0 ;
-  output \port$664$1 ;
-  wire \port$664$1 ;
-  output \port$664$10 ;
-  wire \port$664$10 ;
-  output \port$664$11 ;
-  wire \port$664$11 ;
-  output \port$664$12 ;
-  wire \port$664$12 ;
-  output \port$664$13 ;
-  wire \port$664$13 ;
-  output \port$664$14 ;
-  wire \port$664$14 ;
-  output \port$664$15 ;
-  wire \port$664$15 ;
-  output \port$664$2 ;
-  wire \port$664$2 ;
-  output \port$664$3 ;
-  wire \port$664$3 ;
-  output \port$664$4 ;
-  wire \port$664$4 ;
-  output \port$664$5 ;
-  wire \port$664$5 ;
-  output \port$664$6 ;
-  wire \port$664$6 ;
-  output \port$664$7 ;
-  wire \port$664$7 ;
-  output \port$664$8 ;
-  wire \port$664$8 ;
-  output \port$664$9 ;
-  wire \port$664$9 ;
+  output \port$551$0 ;
+  wire \port$551$0 ;
+  output \port$551$1 ;
+  wire \port$551$1 ;
+  output \port$551$10 ;
+  wire \port$551$10 ;
+  output \port$551$11 ;
+  wire \port$551$11 ;
+  output \port$551$12 ;
+  wire \port$551$12 ;
+  output \port$551$13 ;
+  wire \port$551$13 ;
+  output \port$551$14 ;
+  wire \port$551$14 ;
+  output \port$551$15 ;
+  wire \port$551$15 ;
+  output \port$551$2 ;
+  wire \port$551$2 ;
+  output \port$551$3 ;
+  wire \port$551$3 ;
+  output \port$551$4 ;
+  wire \port$551$4 ;
+  output \port$551$5 ;
+  wire \port$551$5 ;
+  output \port$551$6 ;
+  wire \port$551$6 ;
+  output \port$551$7 ;
+  wire \port$551$7 ;
+  output \port$551$8 ;
+  wire \port$551$8 ;
+  output \port$551$9 ;
+  wire \port$551$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16422,26 +16141,26 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$664$0 , \port$664$1 , \port$664
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$664$0  = _00_;
-  assign \port$664$1  = _11_;
-  assign \port$664$2  = _22_;
-  assign \port$664$3  = _30_;
-  assign \port$664$4  = _31_;
-  assign \port$664$5  = _32_;
-  assign \port$664$6  = _33_;
-  assign \port$664$7  = _34_;
-  assign \port$664$8  = _35_;
-  assign \port$664$9  = _01_;
-  assign \port$664$10  = _02_;
-  assign \port$664$11  = _03_;
-  assign \port$664$12  = _04_;
-  assign \port$664$13  = _05_;
-  assign \port$664$14  = _06_;
-  assign \port$664$15  = _07_;
+  assign \port$551$0  = _00_;
+  assign \port$551$1  = _11_;
+  assign \port$551$2  = _22_;
+  assign \port$551$3  = _30_;
+  assign \port$551$4  = _31_;
+  assign \port$551$5  = _32_;
+  assign \port$551$6  = _33_;
+  assign \port$551$7  = _34_;
+  assign \port$551$8  = _35_;
+  assign \port$551$9  = _01_;
+  assign \port$551$10  = _02_;
+  assign \port$551$11  = _03_;
+  assign \port$551$12  = _04_;
+  assign \port$551$13  = _05_;
+  assign \port$551$14  = _06_;
+  assign \port$551$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16489,38 +16208,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$665$0 ;
-  wire \port$665$0 ;
-  output \port$665$1 ;
-  wire \port$665$1 ;
-  output \port$665$10 ;
-  wire \port$665$10 ;
-  output \port$665$11 ;
-  wire \port$665$11 ;
-  output \port$665$12 ;
-  wire \port$665$12 ;
-  output \port$665$13 ;
-  wire \port$665$13 ;
-  output \port$665$14 ;
-  wire \port$665$14 ;
-  output \port$665$15 ;
-  wire \port$665$15 ;
-  output \port$665$2 ;
-  wire \port$665$2 ;
-  output \port$665$3 ;
-  wire \port$665$3 ;
-  output \port$665$4 ;
-  wire \port$665$4 ;
-  output \port$665$5 ;
-  wire \port$665$5 ;
-  output \port$665$6 ;
-  wire \port$665$6 ;
-  output \port$665$7 ;
-  wire \port$665$7 ;
-  output \port$665$8 ;
-  wire \port$665$8 ;
-  output \port$665$9 ;
-  wire \port$665$9 ;
+  output \port$552$0 ;
+  wire \port$552$0 ;
+  output \port$552$1 ;
+  wire \port$552$1 ;
+  output \port$552$10 ;
+  wire \port$552$10 ;
+  output \port$552$11 ;
+  wire \port$552$11 ;
+  output \port$552$12 ;
+  wire \port$552$12 ;
+  output \port$552$13 ;
+  wire \port$552$13 ;
+  output \port$552$14 ;
+  wire \port$552$14 ;
+  output \port$552$15 ;
+  wire \port$552$15 ;
+  output \port$552$2 ;
+  wire \port$552$2 ;
+  output \port$552$3 ;
+  wire \port$552$3 ;
+  output \port$552$4 ;
+  wire \port$552$4 ;
+  output \port$552$5 ;
+  wire \port$552$5 ;
+  output \port$552$6 ;
+  wire \port$552$6 ;
+  output \port$552$7 ;
+  wire \port$552$7 ;
+  output \port$552$8 ;
+  wire \port$552$8 ;
+  output \port$552$9 ;
+  wire \port$552$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16643,26 +16362,26 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$665$0 , \port$665$1 , \port$665
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$665$0  = _00_;
-  assign \port$665$1  = _11_;
-  assign \port$665$2  = _22_;
-  assign \port$665$3  = _30_;
-  assign \port$665$4  = _31_;
-  assign \port$665$5  = _32_;
-  assign \port$665$6  = _33_;
-  assign \port$665$7  = _34_;
-  assign \port$665$8  = _35_;
-  assign \port$665$9  = _01_;
-  assign \port$665$10  = _02_;
-  assign \port$665$11  = _03_;
-  assign \port$665$12  = _04_;
-  assign \port$665$13  = _05_;
-  assign \port$665$14  = _06_;
-  assign \port$665$15  = _07_;
+  assign \port$552$0  = _00_;
+  assign \port$552$1  = _11_;
+  assign \port$552$2  = _22_;
+  assign \port$552$3  = _30_;
+  assign \port$552$4  = _31_;
+  assign \port$552$5  = _32_;
+  assign \port$552$6  = _33_;
+  assign \port$552$7  = _34_;
+  assign \port$552$8  = _35_;
+  assign \port$552$9  = _01_;
+  assign \port$552$10  = _02_;
+  assign \port$552$11  = _03_;
+  assign \port$552$12  = _04_;
+  assign \port$552$13  = _05_;
+  assign \port$552$14  = _06_;
+  assign \port$552$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16710,38 +16429,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$666$0 ;
-  wire \port$666$0 ;
-  output \port$666$1 ;
-  wire \port$666$1 ;
-  output \port$666$10 ;
-  wire \port$666$10 ;
-  output \port$666$11 ;
-  wire \port$666$11 ;
-  output \port$666$12 ;
-  wire \port$666$12 ;
-  output \port$666$13 ;
-  wire \port$666$13 ;
-  output \port$666$14 ;
-  wire \port$666$14 ;
-  output \port$666$15 ;
-  wire \port$666$15 ;
-  output \port$666$2 ;
-  wire \port$666$2 ;
-  output \port$666$3 ;
-  wire \port$666$3 ;
-  output \port$666$4 ;
-  wire \port$666$4 ;
-  output \port$666$5 ;
-  wire \port$666$5 ;
-  output \port$666$6 ;
-  wire \port$666$6 ;
-  output \port$666$7 ;
-  wire \port$666$7 ;
-  output \port$666$8 ;
-  wire \port$666$8 ;
-  output \port$666$9 ;
-  wire \port$666$9 ;
+  output \port$553$0 ;
+  wire \port$553$0 ;
+  output \port$553$1 ;
+  wire \port$553$1 ;
+  output \port$553$10 ;
+  wire \port$553$10 ;
+  output \port$553$11 ;
+  wire \port$553$11 ;
+  output \port$553$12 ;
+  wire \port$553$12 ;
+  output \port$553$13 ;
+  wire \port$553$13 ;
+  output \port$553$14 ;
+  wire \port$553$14 ;
+  output \port$553$15 ;
+  wire \port$553$15 ;
+  output \port$553$2 ;
+  wire \port$553$2 ;
+  output \port$553$3 ;
+  wire \port$553$3 ;
+  output \port$553$4 ;
+  wire \port$553$4 ;
+  output \port$553$5 ;
+  wire \port$553$5 ;
+  output \port$553$6 ;
+  wire \port$553$6 ;
+  output \port$553$7 ;
+  wire \port$553$7 ;
+  output \port$553$8 ;
+  wire \port$553$8 ;
+  output \port$553$9 ;
+  wire \port$553$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16864,26 +16583,26 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$666$0 , \port$666$1 , \port$666
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$666$0  = _00_;
-  assign \port$666$1  = _11_;
-  assign \port$666$2  = _22_;
-  assign \port$666$3  = _30_;
-  assign \port$666$4  = _31_;
-  assign \port$666$5  = _32_;
-  assign \port$666$6  = _33_;
-  assign \port$666$7  = _34_;
-  assign \port$666$8  = _35_;
-  assign \port$666$9  = _01_;
-  assign \port$666$10  = _02_;
-  assign \port$666$11  = _03_;
-  assign \port$666$12  = _04_;
-  assign \port$666$13  = _05_;
-  assign \port$666$14  = _06_;
-  assign \port$666$15  = _07_;
+  assign \port$553$0  = _00_;
+  assign \port$553$1  = _11_;
+  assign \port$553$2  = _22_;
+  assign \port$553$3  = _30_;
+  assign \port$553$4  = _31_;
+  assign \port$553$5  = _32_;
+  assign \port$553$6  = _33_;
+  assign \port$553$7  = _34_;
+  assign \port$553$8  = _35_;
+  assign \port$553$9  = _01_;
+  assign \port$553$10  = _02_;
+  assign \port$553$11  = _03_;
+  assign \port$553$12  = _04_;
+  assign \port$553$13  = _05_;
+  assign \port$553$14  = _06_;
+  assign \port$553$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16931,38 +16650,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$667$0 ;
-  wire \port$667$0 ;
-  output \port$667$1 ;
-  wire \port$667$1 ;
-  output \port$667$10 ;
-  wire \port$667$10 ;
-  output \port$667$11 ;
-  wire \port$667$11 ;
-  output \port$667$12 ;
-  wire \port$667$12 ;
-  output \port$667$13 ;
-  wire \port$667$13 ;
-  output \port$667$14 ;
-  wire \port$667$14 ;
-  output \port$667$15 ;
-  wire \port$667$15 ;
-  output \port$667$2 ;
-  wire \port$667$2 ;
-  output \port$667$3 ;
-  wire \port$667$3 ;
-  output \port$667$4 ;
-  wire \port$667$4 ;
-  output \port$667$5 ;
-  wire \port$667$5 ;
-  output \port$667$6 ;
-  wire \port$667$6 ;
-  output \port$667$7 ;
-  wire \port$667$7 ;
-  output \port$667$8 ;
-  wire \port$667$8 ;
-  output \port$667$9 ;
-  wire \port$667$9 ;
+  output \port$554$0 ;
+  wire \port$554$0 ;
+  output \port$554$1 ;
+  wire \port$554$1 ;
+  output \port$554$10 ;
+  wire \port$554$10 ;
+  output \port$554$11 ;
+  wire \port$554$11 ;
+  output \port$554$12 ;
+  wire \port$554$12 ;
+  output \port$554$13 ;
+  wire \port$554$13 ;
+  output \port$554$14 ;
+  wire \port$554$14 ;
+  output \port$554$15 ;
+  wire \port$554$15 ;
+  output \port$554$2 ;
+  wire \port$554$2 ;
+  output \port$554$3 ;
+  wire \port$554$3 ;
+  output \port$554$4 ;
+  wire \port$554$4 ;
+  output \port$554$5 ;
+  wire \port$554$5 ;
+  output \port$554$6 ;
+  wire \port$554$6 ;
+  output \port$554$7 ;
+  wire \port$554$7 ;
+  output \port$554$8 ;
+  wire \port$554$8 ;
+  output \port$554$9 ;
+  wire \port$554$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17085,26 +16804,26 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$667$0 , \port$667$1 , \port$667
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$667$0  = _00_;
-  assign \port$667$1  = _11_;
-  assign \port$667$2  = _22_;
-  assign \port$667$3  = _30_;
-  assign \port$667$4  = _31_;
-  assign \port$667$5  = _32_;
-  assign \port$667$6  = _33_;
-  assign \port$667$7  = _34_;
-  assign \port$667$8  = _35_;
-  assign \port$667$9  = _01_;
-  assign \port$667$10  = _02_;
-  assign \port$667$11  = _03_;
-  assign \port$667$12  = _04_;
-  assign \port$667$13  = _05_;
-  assign \port$667$14  = _06_;
-  assign \port$667$15  = _07_;
+  assign \port$554$0  = _00_;
+  assign \port$554$1  = _11_;
+  assign \port$554$2  = _22_;
+  assign \port$554$3  = _30_;
+  assign \port$554$4  = _31_;
+  assign \port$554$5  = _32_;
+  assign \port$554$6  = _33_;
+  assign \port$554$7  = _34_;
+  assign \port$554$8  = _35_;
+  assign \port$554$9  = _01_;
+  assign \port$554$10  = _02_;
+  assign \port$554$11  = _03_;
+  assign \port$554$12  = _04_;
+  assign \port$554$13  = _05_;
+  assign \port$554$14  = _06_;
+  assign \port$554$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17152,38 +16871,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$668$0 ;
-  wire \port$668$0 ;
-  output \port$668$1 ;
-  wire \port$668$1 ;
-  output \port$668$10 ;
-  wire \port$668$10 ;
-  output \port$668$11 ;
-  wire \port$668$11 ;
-  output \port$668$12 ;
-  wire \port$668$12 ;
-  output \port$668$13 ;
-  wire \port$668$13 ;
-  output \port$668$14 ;
-  wire \port$668$14 ;
-  output \port$668$15 ;
-  wire \port$668$15 ;
-  output \port$668$2 ;
-  wire \port$668$2 ;
-  output \port$668$3 ;
-  wire \port$668$3 ;
-  output \port$668$4 ;
-  wire \port$668$4 ;
-  output \port$668$5 ;
-  wire \port$668$5 ;
-  output \port$668$6 ;
-  wire \port$668$6 ;
-  output \port$668$7 ;
-  wire \port$668$7 ;
-  output \port$668$8 ;
-  wire \port$668$8 ;
-  output \port$668$9 ;
-  wire \port$668$9 ;
+  output \port$555$0 ;
+  wire \port$555$0 ;
+  output \port$555$1 ;
+  wire \port$555$1 ;
+  output \port$555$10 ;
+  wire \port$555$10 ;
+  output \port$555$11 ;
+  wire \port$555$11 ;
+  output \port$555$12 ;
+  wire \port$555$12 ;
+  output \port$555$13 ;
+  wire \port$555$13 ;
+  output \port$555$14 ;
+  wire \port$555$14 ;
+  output \port$555$15 ;
+  wire \port$555$15 ;
+  output \port$555$2 ;
+  wire \port$555$2 ;
+  output \port$555$3 ;
+  wire \port$555$3 ;
+  output \port$555$4 ;
+  wire \port$555$4 ;
+  output \port$555$5 ;
+  wire \port$555$5 ;
+  output \port$555$6 ;
+  wire \port$555$6 ;
+  output \port$555$7 ;
+  wire \port$555$7 ;
+  output \port$555$8 ;
+  wire \port$555$8 ;
+  output \port$555$9 ;
+  wire \port$555$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17306,26 +17025,26 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$668$0 , \port$668$1 , \port$668
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$668$0  = _00_;
-  assign \port$668$1  = _11_;
-  assign \port$668$2  = _22_;
-  assign \port$668$3  = _30_;
-  assign \port$668$4  = _31_;
-  assign \port$668$5  = _32_;
-  assign \port$668$6  = _33_;
-  assign \port$668$7  = _34_;
-  assign \port$668$8  = _35_;
-  assign \port$668$9  = _01_;
-  assign \port$668$10  = _02_;
-  assign \port$668$11  = _03_;
-  assign \port$668$12  = _04_;
-  assign \port$668$13  = _05_;
-  assign \port$668$14  = _06_;
-  assign \port$668$15  = _07_;
+  assign \port$555$0  = _00_;
+  assign \port$555$1  = _11_;
+  assign \port$555$2  = _22_;
+  assign \port$555$3  = _30_;
+  assign \port$555$4  = _31_;
+  assign \port$555$5  = _32_;
+  assign \port$555$6  = _33_;
+  assign \port$555$7  = _34_;
+  assign \port$555$8  = _35_;
+  assign \port$555$9  = _01_;
+  assign \port$555$10  = _02_;
+  assign \port$555$11  = _03_;
+  assign \port$555$12  = _04_;
+  assign \port$555$13  = _05_;
+  assign \port$555$14  = _06_;
+  assign \port$555$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17373,38 +17092,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$669$0 ;
-  wire \port$669$0 ;
-  output \port$669$1 ;
-  wire \port$669$1 ;
-  output \port$669$10 ;
-  wire \port$669$10 ;
-  output \port$669$11 ;
-  wire \port$669$11 ;
-  output \port$669$12 ;
-  wire \port$669$12 ;
-  output \port$669$13 ;
-  wire \port$669$13 ;
-  output \port$669$14 ;
-  wire \port$669$14 ;
-  output \port$669$15 ;
-  wire \port$669$15 ;
-  output \port$669$2 ;
-  wire \port$669$2 ;
-  output \port$669$3 ;
-  wire \port$669$3 ;
-  output \port$669$4 ;
-  wire \port$669$4 ;
-  output \port$669$5 ;
-  wire \port$669$5 ;
-  output \port$669$6 ;
-  wire \port$669$6 ;
-  output \port$669$7 ;
-  wire \port$669$7 ;
-  output \port$669$8 ;
-  wire \port$669$8 ;
-  output \port$669$9 ;
-  wire \port$669$9 ;
+  output \port$556$0 ;
+  wire \port$556$0 ;
+  output \port$556$1 ;
+  wire \port$556$1 ;
+  output \port$556$10 ;
+  wire \port$556$10 ;
+  output \port$556$11 ;
+  wire \port$556$11 ;
+  output \port$556$12 ;
+  wire \port$556$12 ;
+  output \port$556$13 ;
+  wire \port$556$13 ;
+  output \port$556$14 ;
+  wire \port$556$14 ;
+  output \port$556$15 ;
+  wire \port$556$15 ;
+  output \port$556$2 ;
+  wire \port$556$2 ;
+  output \port$556$3 ;
+  wire \port$556$3 ;
+  output \port$556$4 ;
+  wire \port$556$4 ;
+  output \port$556$5 ;
+  wire \port$556$5 ;
+  output \port$556$6 ;
+  wire \port$556$6 ;
+  output \port$556$7 ;
+  wire \port$556$7 ;
+  output \port$556$8 ;
+  wire \port$556$8 ;
+  output \port$556$9 ;
+  wire \port$556$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17527,26 +17246,26 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$669$0 , \port$669$1 , \port$669
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$669$0  = _00_;
-  assign \port$669$1  = _11_;
-  assign \port$669$2  = _22_;
-  assign \port$669$3  = _30_;
-  assign \port$669$4  = _31_;
-  assign \port$669$5  = _32_;
-  assign \port$669$6  = _33_;
-  assign \port$669$7  = _34_;
-  assign \port$669$8  = _35_;
-  assign \port$669$9  = _01_;
-  assign \port$669$10  = _02_;
-  assign \port$669$11  = _03_;
-  assign \port$669$12  = _04_;
-  assign \port$669$13  = _05_;
-  assign \port$669$14  = _06_;
-  assign \port$669$15  = _07_;
+  assign \port$556$0  = _00_;
+  assign \port$556$1  = _11_;
+  assign \port$556$2  = _22_;
+  assign \port$556$3  = _30_;
+  assign \port$556$4  = _31_;
+  assign \port$556$5  = _32_;
+  assign \port$556$6  = _33_;
+  assign \port$556$7  = _34_;
+  assign \port$556$8  = _35_;
+  assign \port$556$9  = _01_;
+  assign \port$556$10  = _02_;
+  assign \port$556$11  = _03_;
+  assign \port$556$12  = _04_;
+  assign \port$556$13  = _05_;
+  assign \port$556$14  = _06_;
+  assign \port$556$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17594,38 +17313,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$670$0 ;
-  wire \port$670$0 ;
-  output \port$670$1 ;
-  wire \port$670$1 ;
-  output \port$670$10 ;
-  wire \port$670$10 ;
-  output \port$670$11 ;
-  wire \port$670$11 ;
-  output \port$670$12 ;
-  wire \port$670$12 ;
-  output \port$670$13 ;
-  wire \port$670$13 ;
-  output \port$670$14 ;
-  wire \port$670$14 ;
-  output \port$670$15 ;
-  wire \port$670$15 ;
-  output \port$670$2 ;
-  wire \port$670$2 ;
-  output \port$670$3 ;
-  wire \port$670$3 ;
-  output \port$670$4 ;
-  wire \port$670$4 ;
-  output \port$670$5 ;
-  wire \port$670$5 ;
-  output \port$670$6 ;
-  wire \port$670$6 ;
-  output \port$670$7 ;
-  wire \port$670$7 ;
-  output \port$670$8 ;
-  wire \port$670$8 ;
-  output \port$670$9 ;
-  wire \port$670$9 ;
+  output \port$557$0 ;
+  wire \port$557$0 ;
+  output \port$557$1 ;
+  wire \port$557$1 ;
+  output \port$557$10 ;
+  wire \port$557$10 ;
+  output \port$557$11 ;
+  wire \port$557$11 ;
+  output \port$557$12 ;
+  wire \port$557$12 ;
+  output \port$557$13 ;
+  wire \port$557$13 ;
+  output \port$557$14 ;
+  wire \port$557$14 ;
+  output \port$557$15 ;
+  wire \port$557$15 ;
+  output \port$557$2 ;
+  wire \port$557$2 ;
+  output \port$557$3 ;
+  wire \port$557$3 ;
+  output \port$557$4 ;
+  wire \port$557$4 ;
+  output \port$557$5 ;
+  wire \port$557$5 ;
+  output \port$557$6 ;
+  wire \port$557$6 ;
+  output \port$557$7 ;
+  wire \port$557$7 ;
+  output \port$557$8 ;
+  wire \port$557$8 ;
+  output \port$557$9 ;
+  wire \port$557$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17748,26 +17467,26 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$670$0 , \port$670$1 , \port$670
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$670$0  = _00_;
-  assign \port$670$1  = _11_;
-  assign \port$670$2  = _22_;
-  assign \port$670$3  = _30_;
-  assign \port$670$4  = _31_;
-  assign \port$670$5  = _32_;
-  assign \port$670$6  = _33_;
-  assign \port$670$7  = _34_;
-  assign \port$670$8  = _35_;
-  assign \port$670$9  = _01_;
-  assign \port$670$10  = _02_;
-  assign \port$670$11  = _03_;
-  assign \port$670$12  = _04_;
-  assign \port$670$13  = _05_;
-  assign \port$670$14  = _06_;
-  assign \port$670$15  = _07_;
+  assign \port$557$0  = _00_;
+  assign \port$557$1  = _11_;
+  assign \port$557$2  = _22_;
+  assign \port$557$3  = _30_;
+  assign \port$557$4  = _31_;
+  assign \port$557$5  = _32_;
+  assign \port$557$6  = _33_;
+  assign \port$557$7  = _34_;
+  assign \port$557$8  = _35_;
+  assign \port$557$9  = _01_;
+  assign \port$557$10  = _02_;
+  assign \port$557$11  = _03_;
+  assign \port$557$12  = _04_;
+  assign \port$557$13  = _05_;
+  assign \port$557$14  = _06_;
+  assign \port$557$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17815,38 +17534,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$671$0 ;
-  wire \port$671$0 ;
-  output \port$671$1 ;
-  wire \port$671$1 ;
-  output \port$671$10 ;
-  wire \port$671$10 ;
-  output \port$671$11 ;
-  wire \port$671$11 ;
-  output \port$671$12 ;
-  wire \port$671$12 ;
-  output \port$671$13 ;
-  wire \port$671$13 ;
-  output \port$671$14 ;
-  wire \port$671$14 ;
-  output \port$671$15 ;
-  wire \port$671$15 ;
-  output \port$671$2 ;
-  wire \port$671$2 ;
-  output \port$671$3 ;
-  wire \port$671$3 ;
-  output \port$671$4 ;
-  wire \port$671$4 ;
-  output \port$671$5 ;
-  wire \port$671$5 ;
-  output \port$671$6 ;
-  wire \port$671$6 ;
-  output \port$671$7 ;
-  wire \port$671$7 ;
-  output \port$671$8 ;
-  wire \port$671$8 ;
-  output \port$671$9 ;
-  wire \port$671$9 ;
+  output \port$558$0 ;
+  wire \port$558$0 ;
+  output \port$558$1 ;
+  wire \port$558$1 ;
+  output \port$558$10 ;
+  wire \port$558$10 ;
+  output \port$558$11 ;
+  wire \port$558$11 ;
+  output \port$558$12 ;
+  wire \port$558$12 ;
+  output \port$558$13 ;
+  wire \port$558$13 ;
+  output \port$558$14 ;
+  wire \port$558$14 ;
+  output \port$558$15 ;
+  wire \port$558$15 ;
+  output \port$558$2 ;
+  wire \port$558$2 ;
+  output \port$558$3 ;
+  wire \port$558$3 ;
+  output \port$558$4 ;
+  wire \port$558$4 ;
+  output \port$558$5 ;
+  wire \port$558$5 ;
+  output \port$558$6 ;
+  wire \port$558$6 ;
+  output \port$558$7 ;
+  wire \port$558$7 ;
+  output \port$558$8 ;
+  wire \port$558$8 ;
+  output \port$558$9 ;
+  wire \port$558$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17969,26 +17688,26 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$671$0 , \port$671$1 , \port$671
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$671$0  = _00_;
-  assign \port$671$1  = _11_;
-  assign \port$671$2  = _22_;
-  assign \port$671$3  = _30_;
-  assign \port$671$4  = _31_;
-  assign \port$671$5  = _32_;
-  assign \port$671$6  = _33_;
-  assign \port$671$7  = _34_;
-  assign \port$671$8  = _35_;
-  assign \port$671$9  = _01_;
-  assign \port$671$10  = _02_;
-  assign \port$671$11  = _03_;
-  assign \port$671$12  = _04_;
-  assign \port$671$13  = _05_;
-  assign \port$671$14  = _06_;
-  assign \port$671$15  = _07_;
+  assign \port$558$0  = _00_;
+  assign \port$558$1  = _11_;
+  assign \port$558$2  = _22_;
+  assign \port$558$3  = _30_;
+  assign \port$558$4  = _31_;
+  assign \port$558$5  = _32_;
+  assign \port$558$6  = _33_;
+  assign \port$558$7  = _34_;
+  assign \port$558$8  = _35_;
+  assign \port$558$9  = _01_;
+  assign \port$558$10  = _02_;
+  assign \port$558$11  = _03_;
+  assign \port$558$12  = _04_;
+  assign \port$558$13  = _05_;
+  assign \port$558$14  = _06_;
+  assign \port$558$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$559$0 , \port$559$1 , \port$559$2 , \port$559$3 , \port$559$4 , \port$559$5 , \port$559$6 , \port$559$7 , \port$559$8 , \port$559$9 , \port$559$10 , \port$559$11 , \port$559$12 , \port$559$13 , \port$559$14 , \port$559$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18036,38 +17755,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$672$0 ;
-  wire \port$672$0 ;
-  output \port$672$1 ;
-  wire \port$672$1 ;
-  output \port$672$10 ;
-  wire \port$672$10 ;
-  output \port$672$11 ;
-  wire \port$672$11 ;
-  output \port$672$12 ;
-  wire \port$672$12 ;
-  output \port$672$13 ;
-  wire \port$672$13 ;
-  output \port$672$14 ;
-  wire \port$672$14 ;
-  output \port$672$15 ;
-  wire \port$672$15 ;
-  output \port$672$2 ;
-  wire \port$672$2 ;
-  output \port$672$3 ;
-  wire \port$672$3 ;
-  output \port$672$4 ;
-  wire \port$672$4 ;
-  output \port$672$5 ;
-  wire \port$672$5 ;
-  output \port$672$6 ;
-  wire \port$672$6 ;
-  output \port$672$7 ;
-  wire \port$672$7 ;
-  output \port$672$8 ;
-  wire \port$672$8 ;
-  output \port$672$9 ;
-  wire \port$672$9 ;
+  output \port$559$0 ;
+  wire \port$559$0 ;
+  output \port$559$1 ;
+  wire \port$559$1 ;
+  output \port$559$10 ;
+  wire \port$559$10 ;
+  output \port$559$11 ;
+  wire \port$559$11 ;
+  output \port$559$12 ;
+  wire \port$559$12 ;
+  output \port$559$13 ;
+  wire \port$559$13 ;
+  output \port$559$14 ;
+  wire \port$559$14 ;
+  output \port$559$15 ;
+  wire \port$559$15 ;
+  output \port$559$2 ;
+  wire \port$559$2 ;
+  output \port$559$3 ;
+  wire \port$559$3 ;
+  output \port$559$4 ;
+  wire \port$559$4 ;
+  output \port$559$5 ;
+  wire \port$559$5 ;
+  output \port$559$6 ;
+  wire \port$559$6 ;
+  output \port$559$7 ;
+  wire \port$559$7 ;
+  output \port$559$8 ;
+  wire \port$559$8 ;
+  output \port$559$9 ;
+  wire \port$559$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18190,26 +17909,26 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$672$0 , \port$672$1 , \port$672
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$672$0  = _00_;
-  assign \port$672$1  = _11_;
-  assign \port$672$2  = _22_;
-  assign \port$672$3  = _30_;
-  assign \port$672$4  = _31_;
-  assign \port$672$5  = _32_;
-  assign \port$672$6  = _33_;
-  assign \port$672$7  = _34_;
-  assign \port$672$8  = _35_;
-  assign \port$672$9  = _01_;
-  assign \port$672$10  = _02_;
-  assign \port$672$11  = _03_;
-  assign \port$672$12  = _04_;
-  assign \port$672$13  = _05_;
-  assign \port$672$14  = _06_;
-  assign \port$672$15  = _07_;
+  assign \port$559$0  = _00_;
+  assign \port$559$1  = _11_;
+  assign \port$559$2  = _22_;
+  assign \port$559$3  = _30_;
+  assign \port$559$4  = _31_;
+  assign \port$559$5  = _32_;
+  assign \port$559$6  = _33_;
+  assign \port$559$7  = _34_;
+  assign \port$559$8  = _35_;
+  assign \port$559$9  = _01_;
+  assign \port$559$10  = _02_;
+  assign \port$559$11  = _03_;
+  assign \port$559$12  = _04_;
+  assign \port$559$13  = _05_;
+  assign \port$559$14  = _06_;
+  assign \port$559$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$560$0 , \port$560$1 , \port$560$2 , \port$560$3 , \port$560$4 , \port$560$5 , \port$560$6 , \port$560$7 , \port$560$8 , \port$560$9 , \port$560$10 , \port$560$11 , \port$560$12 , \port$560$13 , \port$560$14 , \port$560$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18257,38 +17976,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$673$0 ;
-  wire \port$673$0 ;
-  output \port$673$1 ;
-  wire \port$673$1 ;
-  output \port$673$10 ;
-  wire \port$673$10 ;
-  output \port$673$11 ;
-  wire \port$673$11 ;
-  output \port$673$12 ;
-  wire \port$673$12 ;
-  output \port$673$13 ;
-  wire \port$673$13 ;
-  output \port$673$14 ;
-  wire \port$673$14 ;
-  output \port$673$15 ;
-  wire \port$673$15 ;
-  output \port$673$2 ;
-  wire \port$673$2 ;
-  output \port$673$3 ;
-  wire \port$673$3 ;
-  output \port$673$4 ;
-  wire \port$673$4 ;
-  output \port$673$5 ;
-  wire \port$673$5 ;
-  output \port$673$6 ;
-  wire \port$673$6 ;
-  output \port$673$7 ;
-  wire \port$673$7 ;
-  output \port$673$8 ;
-  wire \port$673$8 ;
-  output \port$673$9 ;
-  wire \port$673$9 ;
+  output \port$560$0 ;
+  wire \port$560$0 ;
+  output \port$560$1 ;
+  wire \port$560$1 ;
+  output \port$560$10 ;
+  wire \port$560$10 ;
+  output \port$560$11 ;
+  wire \port$560$11 ;
+  output \port$560$12 ;
+  wire \port$560$12 ;
+  output \port$560$13 ;
+  wire \port$560$13 ;
+  output \port$560$14 ;
+  wire \port$560$14 ;
+  output \port$560$15 ;
+  wire \port$560$15 ;
+  output \port$560$2 ;
+  wire \port$560$2 ;
+  output \port$560$3 ;
+  wire \port$560$3 ;
+  output \port$560$4 ;
+  wire \port$560$4 ;
+  output \port$560$5 ;
+  wire \port$560$5 ;
+  output \port$560$6 ;
+  wire \port$560$6 ;
+  output \port$560$7 ;
+  wire \port$560$7 ;
+  output \port$560$8 ;
+  wire \port$560$8 ;
+  output \port$560$9 ;
+  wire \port$560$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18411,26 +18130,26 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$673$0 , \port$673$1 , \port$673
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$673$0  = _00_;
-  assign \port$673$1  = _11_;
-  assign \port$673$2  = _22_;
-  assign \port$673$3  = _30_;
-  assign \port$673$4  = _31_;
-  assign \port$673$5  = _32_;
-  assign \port$673$6  = _33_;
-  assign \port$673$7  = _34_;
-  assign \port$673$8  = _35_;
-  assign \port$673$9  = _01_;
-  assign \port$673$10  = _02_;
-  assign \port$673$11  = _03_;
-  assign \port$673$12  = _04_;
-  assign \port$673$13  = _05_;
-  assign \port$673$14  = _06_;
-  assign \port$673$15  = _07_;
+  assign \port$560$0  = _00_;
+  assign \port$560$1  = _11_;
+  assign \port$560$2  = _22_;
+  assign \port$560$3  = _30_;
+  assign \port$560$4  = _31_;
+  assign \port$560$5  = _32_;
+  assign \port$560$6  = _33_;
+  assign \port$560$7  = _34_;
+  assign \port$560$8  = _35_;
+  assign \port$560$9  = _01_;
+  assign \port$560$10  = _02_;
+  assign \port$560$11  = _03_;
+  assign \port$560$12  = _04_;
+  assign \port$560$13  = _05_;
+  assign \port$560$14  = _06_;
+  assign \port$560$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$561$0 , \port$561$1 , \port$561$2 , \port$561$3 , \port$561$4 , \port$561$5 , \port$561$6 , \port$561$7 , \port$561$8 , \port$561$9 , \port$561$10 , \port$561$11 , \port$561$12 , \port$561$13 , \port$561$14 , \port$561$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18478,38 +18197,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$674$0 ;
-  wire \port$674$0 ;
-  output \port$674$1 ;
-  wire \port$674$1 ;
-  output \port$674$10 ;
-  wire \port$674$10 ;
-  output \port$674$11 ;
-  wire \port$674$11 ;
-  output \port$674$12 ;
-  wire \port$674$12 ;
-  output \port$674$13 ;
-  wire \port$674$13 ;
-  output \port$674$14 ;
-  wire \port$674$14 ;
-  output \port$674$15 ;
-  wire \port$674$15 ;
-  output \port$674$2 ;
-  wire \port$674$2 ;
-  output \port$674$3 ;
-  wire \port$674$3 ;
-  output \port$674$4 ;
-  wire \port$674$4 ;
-  output \port$674$5 ;
-  wire \port$674$5 ;
-  output \port$674$6 ;
-  wire \port$674$6 ;
-  output \port$674$7 ;
-  wire \port$674$7 ;
-  output \port$674$8 ;
-  wire \port$674$8 ;
-  output \port$674$9 ;
-  wire \port$674$9 ;
+  output \port$561$0 ;
+  wire \port$561$0 ;
+  output \port$561$1 ;
+  wire \port$561$1 ;
+  output \port$561$10 ;
+  wire \port$561$10 ;
+  output \port$561$11 ;
+  wire \port$561$11 ;
+  output \port$561$12 ;
+  wire \port$561$12 ;
+  output \port$561$13 ;
+  wire \port$561$13 ;
+  output \port$561$14 ;
+  wire \port$561$14 ;
+  output \port$561$15 ;
+  wire \port$561$15 ;
+  output \port$561$2 ;
+  wire \port$561$2 ;
+  output \port$561$3 ;
+  wire \port$561$3 ;
+  output \port$561$4 ;
+  wire \port$561$4 ;
+  output \port$561$5 ;
+  wire \port$561$5 ;
+  output \port$561$6 ;
+  wire \port$561$6 ;
+  output \port$561$7 ;
+  wire \port$561$7 ;
+  output \port$561$8 ;
+  wire \port$561$8 ;
+  output \port$561$9 ;
+  wire \port$561$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18632,26 +18351,26 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$674$0 , \port$674$1 , \port$674
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$674$0  = _00_;
-  assign \port$674$1  = _11_;
-  assign \port$674$2  = _22_;
-  assign \port$674$3  = _30_;
-  assign \port$674$4  = _31_;
-  assign \port$674$5  = _32_;
-  assign \port$674$6  = _33_;
-  assign \port$674$7  = _34_;
-  assign \port$674$8  = _35_;
-  assign \port$674$9  = _01_;
-  assign \port$674$10  = _02_;
-  assign \port$674$11  = _03_;
-  assign \port$674$12  = _04_;
-  assign \port$674$13  = _05_;
-  assign \port$674$14  = _06_;
-  assign \port$674$15  = _07_;
+  assign \port$561$0  = _00_;
+  assign \port$561$1  = _11_;
+  assign \port$561$2  = _22_;
+  assign \port$561$3  = _30_;
+  assign \port$561$4  = _31_;
+  assign \port$561$5  = _32_;
+  assign \port$561$6  = _33_;
+  assign \port$561$7  = _34_;
+  assign \port$561$8  = _35_;
+  assign \port$561$9  = _01_;
+  assign \port$561$10  = _02_;
+  assign \port$561$11  = _03_;
+  assign \port$561$12  = _04_;
+  assign \port$561$13  = _05_;
+  assign \port$561$14  = _06_;
+  assign \port$561$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$562$0 , \port$562$1 , \port$562$2 , \port$562$3 , \port$562$4 , \port$562$5 , \port$562$6 , \port$562$7 , \port$562$8 , \port$562$9 , \port$562$10 , \port$562$11 , \port$562$12 , \port$562$13 , \port$562$14 , \port$562$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18699,38 +18418,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$675$0 ;
-  wire \port$675$0 ;
-  output \port$675$1 ;
-  wire \port$675$1 ;
-  output \port$675$10 ;
-  wire \port$675$10 ;
-  output \port$675$11 ;
-  wire \port$675$11 ;
-  output \port$675$12 ;
-  wire \port$675$12 ;
-  output \port$675$13 ;
-  wire \port$675$13 ;
-  output \port$675$14 ;
-  wire \port$675$14 ;
-  output \port$675$15 ;
-  wire \port$675$15 ;
-  output \port$675$2 ;
-  wire \port$675$2 ;
-  output \port$675$3 ;
-  wire \port$675$3 ;
-  output \port$675$4 ;
-  wire \port$675$4 ;
-  output \port$675$5 ;
-  wire \port$675$5 ;
-  output \port$675$6 ;
-  wire \port$675$6 ;
-  output \port$675$7 ;
-  wire \port$675$7 ;
-  output \port$675$8 ;
-  wire \port$675$8 ;
-  output \port$675$9 ;
-  wire \port$675$9 ;
+  output \port$562$0 ;
+  wire \port$562$0 ;
+  output \port$562$1 ;
+  wire \port$562$1 ;
+  output \port$562$10 ;
+  wire \port$562$10 ;
+  output \port$562$11 ;
+  wire \port$562$11 ;
+  output \port$562$12 ;
+  wire \port$562$12 ;
+  output \port$562$13 ;
+  wire \port$562$13 ;
+  output \port$562$14 ;
+  wire \port$562$14 ;
+  output \port$562$15 ;
+  wire \port$562$15 ;
+  output \port$562$2 ;
+  wire \port$562$2 ;
+  output \port$562$3 ;
+  wire \port$562$3 ;
+  output \port$562$4 ;
+  wire \port$562$4 ;
+  output \port$562$5 ;
+  wire \port$562$5 ;
+  output \port$562$6 ;
+  wire \port$562$6 ;
+  output \port$562$7 ;
+  wire \port$562$7 ;
+  output \port$562$8 ;
+  wire \port$562$8 ;
+  output \port$562$9 ;
+  wire \port$562$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18853,26 +18572,26 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$675$0 , \port$675$1 , \port$675
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$675$0  = _00_;
-  assign \port$675$1  = _11_;
-  assign \port$675$2  = _22_;
-  assign \port$675$3  = _30_;
-  assign \port$675$4  = _31_;
-  assign \port$675$5  = _32_;
-  assign \port$675$6  = _33_;
-  assign \port$675$7  = _34_;
-  assign \port$675$8  = _35_;
-  assign \port$675$9  = _01_;
-  assign \port$675$10  = _02_;
-  assign \port$675$11  = _03_;
-  assign \port$675$12  = _04_;
-  assign \port$675$13  = _05_;
-  assign \port$675$14  = _06_;
-  assign \port$675$15  = _07_;
+  assign \port$562$0  = _00_;
+  assign \port$562$1  = _11_;
+  assign \port$562$2  = _22_;
+  assign \port$562$3  = _30_;
+  assign \port$562$4  = _31_;
+  assign \port$562$5  = _32_;
+  assign \port$562$6  = _33_;
+  assign \port$562$7  = _34_;
+  assign \port$562$8  = _35_;
+  assign \port$562$9  = _01_;
+  assign \port$562$10  = _02_;
+  assign \port$562$11  = _03_;
+  assign \port$562$12  = _04_;
+  assign \port$562$13  = _05_;
+  assign \port$562$14  = _06_;
+  assign \port$562$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$563$0 , \port$563$1 , \port$563$2 , \port$563$3 , \port$563$4 , \port$563$5 , \port$563$6 , \port$563$7 , \port$563$8 , \port$563$9 , \port$563$10 , \port$563$11 , \port$563$12 , \port$563$13 , \port$563$14 , \port$563$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18920,38 +18639,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$676$0 ;
-  wire \port$676$0 ;
-  output \port$676$1 ;
-  wire \port$676$1 ;
-  output \port$676$10 ;
-  wire \port$676$10 ;
-  output \port$676$11 ;
-  wire \port$676$11 ;
-  output \port$676$12 ;
-  wire \port$676$12 ;
-  output \port$676$13 ;
-  wire \port$676$13 ;
-  output \port$676$14 ;
-  wire \port$676$14 ;
-  output \port$676$15 ;
-  wire \port$676$15 ;
-  output \port$676$2 ;
-  wire \port$676$2 ;
-  output \port$676$3 ;
-  wire \port$676$3 ;
-  output \port$676$4 ;
-  wire \port$676$4 ;
-  output \port$676$5 ;
-  wire \port$676$5 ;
-  output \port$676$6 ;
-  wire \port$676$6 ;
-  output \port$676$7 ;
-  wire \port$676$7 ;
-  output \port$676$8 ;
-  wire \port$676$8 ;
-  output \port$676$9 ;
-  wire \port$676$9 ;
+  output \port$563$0 ;
+  wire \port$563$0 ;
+  output \port$563$1 ;
+  wire \port$563$1 ;
+  output \port$563$10 ;
+  wire \port$563$10 ;
+  output \port$563$11 ;
+  wire \port$563$11 ;
+  output \port$563$12 ;
+  wire \port$563$12 ;
+  output \port$563$13 ;
+  wire \port$563$13 ;
+  output \port$563$14 ;
+  wire \port$563$14 ;
+  output \port$563$15 ;
+  wire \port$563$15 ;
+  output \port$563$2 ;
+  wire \port$563$2 ;
+  output \port$563$3 ;
+  wire \port$563$3 ;
+  output \port$563$4 ;
+  wire \port$563$4 ;
+  output \port$563$5 ;
+  wire \port$563$5 ;
+  output \port$563$6 ;
+  wire \port$563$6 ;
+  output \port$563$7 ;
+  wire \port$563$7 ;
+  output \port$563$8 ;
+  wire \port$563$8 ;
+  output \port$563$9 ;
+  wire \port$563$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19074,26 +18793,26 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$676$0 , \port$676$1 , \port$676
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$676$0  = _00_;
-  assign \port$676$1  = _11_;
-  assign \port$676$2  = _22_;
-  assign \port$676$3  = _30_;
-  assign \port$676$4  = _31_;
-  assign \port$676$5  = _32_;
-  assign \port$676$6  = _33_;
-  assign \port$676$7  = _34_;
-  assign \port$676$8  = _35_;
-  assign \port$676$9  = _01_;
-  assign \port$676$10  = _02_;
-  assign \port$676$11  = _03_;
-  assign \port$676$12  = _04_;
-  assign \port$676$13  = _05_;
-  assign \port$676$14  = _06_;
-  assign \port$676$15  = _07_;
+  assign \port$563$0  = _00_;
+  assign \port$563$1  = _11_;
+  assign \port$563$2  = _22_;
+  assign \port$563$3  = _30_;
+  assign \port$563$4  = _31_;
+  assign \port$563$5  = _32_;
+  assign \port$563$6  = _33_;
+  assign \port$563$7  = _34_;
+  assign \port$563$8  = _35_;
+  assign \port$563$9  = _01_;
+  assign \port$563$10  = _02_;
+  assign \port$563$11  = _03_;
+  assign \port$563$12  = _04_;
+  assign \port$563$13  = _05_;
+  assign \port$563$14  = _06_;
+  assign \port$563$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$564$0 , \port$564$1 , \port$564$2 , \port$564$3 , \port$564$4 , \port$564$5 , \port$564$6 , \port$564$7 , \port$564$8 , \port$564$9 , \port$564$10 , \port$564$11 , \port$564$12 , \port$564$13 , \port$564$14 , \port$564$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19141,38 +18860,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$677$0 ;
-  wire \port$677$0 ;
-  output \port$677$1 ;
-  wire \port$677$1 ;
-  output \port$677$10 ;
-  wire \port$677$10 ;
-  output \port$677$11 ;
-  wire \port$677$11 ;
-  output \port$677$12 ;
-  wire \port$677$12 ;
-  output \port$677$13 ;
-  wire \port$677$13 ;
-  output \port$677$14 ;
-  wire \port$677$14 ;
-  output \port$677$15 ;
-  wire \port$677$15 ;
-  output \port$677$2 ;
-  wire \port$677$2 ;
-  output \port$677$3 ;
-  wire \port$677$3 ;
-  output \port$677$4 ;
-  wire \port$677$4 ;
-  output \port$677$5 ;
-  wire \port$677$5 ;
-  output \port$677$6 ;
-  wire \port$677$6 ;
-  output \port$677$7 ;
-  wire \port$677$7 ;
-  output \port$677$8 ;
-  wire \port$677$8 ;
-  output \port$677$9 ;
-  wire \port$677$9 ;
+  output \port$564$0 ;
+  wire \port$564$0 ;
+  output \port$564$1 ;
+  wire \port$564$1 ;
+  output \port$564$10 ;
+  wire \port$564$10 ;
+  output \port$564$11 ;
+  wire \port$564$11 ;
+  output \port$564$12 ;
+  wire \port$564$12 ;
+  output \port$564$13 ;
+  wire \port$564$13 ;
+  output \port$564$14 ;
+  wire \port$564$14 ;
+  output \port$564$15 ;
+  wire \port$564$15 ;
+  output \port$564$2 ;
+  wire \port$564$2 ;
+  output \port$564$3 ;
+  wire \port$564$3 ;
+  output \port$564$4 ;
+  wire \port$564$4 ;
+  output \port$564$5 ;
+  wire \port$564$5 ;
+  output \port$564$6 ;
+  wire \port$564$6 ;
+  output \port$564$7 ;
+  wire \port$564$7 ;
+  output \port$564$8 ;
+  wire \port$564$8 ;
+  output \port$564$9 ;
+  wire \port$564$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19295,26 +19014,26 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$677$0 , \port$677$1 , \port$677
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$677$0  = _00_;
-  assign \port$677$1  = _11_;
-  assign \port$677$2  = _22_;
-  assign \port$677$3  = _30_;
-  assign \port$677$4  = _31_;
-  assign \port$677$5  = _32_;
-  assign \port$677$6  = _33_;
-  assign \port$677$7  = _34_;
-  assign \port$677$8  = _35_;
-  assign \port$677$9  = _01_;
-  assign \port$677$10  = _02_;
-  assign \port$677$11  = _03_;
-  assign \port$677$12  = _04_;
-  assign \port$677$13  = _05_;
-  assign \port$677$14  = _06_;
-  assign \port$677$15  = _07_;
+  assign \port$564$0  = _00_;
+  assign \port$564$1  = _11_;
+  assign \port$564$2  = _22_;
+  assign \port$564$3  = _30_;
+  assign \port$564$4  = _31_;
+  assign \port$564$5  = _32_;
+  assign \port$564$6  = _33_;
+  assign \port$564$7  = _34_;
+  assign \port$564$8  = _35_;
+  assign \port$564$9  = _01_;
+  assign \port$564$10  = _02_;
+  assign \port$564$11  = _03_;
+  assign \port$564$12  = _04_;
+  assign \port$564$13  = _05_;
+  assign \port$564$14  = _06_;
+  assign \port$564$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19362,38 +19081,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$678$0 ;
-  wire \port$678$0 ;
-  output \port$678$1 ;
-  wire \port$678$1 ;
-  output \port$678$10 ;
-  wire \port$678$10 ;
-  output \port$678$11 ;
-  wire \port$678$11 ;
-  output \port$678$12 ;
-  wire \port$678$12 ;
-  output \port$678$13 ;
-  wire \port$678$13 ;
-  output \port$678$14 ;
-  wire \port$678$14 ;
-  output \port$678$15 ;
-  wire \port$678$15 ;
-  output \port$678$2 ;
-  wire \port$678$2 ;
-  output \port$678$3 ;
-  wire \port$678$3 ;
-  output \port$678$4 ;
-  wire \port$678$4 ;
-  output \port$678$5 ;
-  wire \port$678$5 ;
-  output \port$678$6 ;
-  wire \port$678$6 ;
-  output \port$678$7 ;
-  wire \port$678$7 ;
-  output \port$678$8 ;
-  wire \port$678$8 ;
-  output \port$678$9 ;
-  wire \port$678$9 ;
+  output \port$565$0 ;
+  wire \port$565$0 ;
+  output \port$565$1 ;
+  wire \port$565$1 ;
+  output \port$565$10 ;
+  wire \port$565$10 ;
+  output \port$565$11 ;
+  wire \port$565$11 ;
+  output \port$565$12 ;
+  wire \port$565$12 ;
+  output \port$565$13 ;
+  wire \port$565$13 ;
+  output \port$565$14 ;
+  wire \port$565$14 ;
+  output \port$565$15 ;
+  wire \port$565$15 ;
+  output \port$565$2 ;
+  wire \port$565$2 ;
+  output \port$565$3 ;
+  wire \port$565$3 ;
+  output \port$565$4 ;
+  wire \port$565$4 ;
+  output \port$565$5 ;
+  wire \port$565$5 ;
+  output \port$565$6 ;
+  wire \port$565$6 ;
+  output \port$565$7 ;
+  wire \port$565$7 ;
+  output \port$565$8 ;
+  wire \port$565$8 ;
+  output \port$565$9 ;
+  wire \port$565$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19516,26 +19235,26 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$678$0 , \port$678$1 , \port$678
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$678$0  = _00_;
-  assign \port$678$1  = _11_;
-  assign \port$678$2  = _22_;
-  assign \port$678$3  = _30_;
-  assign \port$678$4  = _31_;
-  assign \port$678$5  = _32_;
-  assign \port$678$6  = _33_;
-  assign \port$678$7  = _34_;
-  assign \port$678$8  = _35_;
-  assign \port$678$9  = _01_;
-  assign \port$678$10  = _02_;
-  assign \port$678$11  = _03_;
-  assign \port$678$12  = _04_;
-  assign \port$678$13  = _05_;
-  assign \port$678$14  = _06_;
-  assign \port$678$15  = _07_;
+  assign \port$565$0  = _00_;
+  assign \port$565$1  = _11_;
+  assign \port$565$2  = _22_;
+  assign \port$565$3  = _30_;
+  assign \port$565$4  = _31_;
+  assign \port$565$5  = _32_;
+  assign \port$565$6  = _33_;
+  assign \port$565$7  = _34_;
+  assign \port$565$8  = _35_;
+  assign \port$565$9  = _01_;
+  assign \port$565$10  = _02_;
+  assign \port$565$11  = _03_;
+  assign \port$565$12  = _04_;
+  assign \port$565$13  = _05_;
+  assign \port$565$14  = _06_;
+  assign \port$565$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$566$0 , \port$566$1 , \port$566$2 , \port$566$3 , \port$566$4 , \port$566$5 , \port$566$6 , \port$566$7 , \port$566$8 , \port$566$9 , \port$566$10 , \port$566$11 , \port$566$12 , \port$566$13 , \port$566$14 , \port$566$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19583,38 +19302,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$679$0 ;
-  wire \port$679$0 ;
-  output \port$679$1 ;
-  wire \port$679$1 ;
-  output \port$679$10 ;
-  wire \port$679$10 ;
-  output \port$679$11 ;
-  wire \port$679$11 ;
-  output \port$679$12 ;
-  wire \port$679$12 ;
-  output \port$679$13 ;
-  wire \port$679$13 ;
-  output \port$679$14 ;
-  wire \port$679$14 ;
-  output \port$679$15 ;
-  wire \port$679$15 ;
-  output \port$679$2 ;
-  wire \port$679$2 ;
-  output \port$679$3 ;
-  wire \port$679$3 ;
-  output \port$679$4 ;
-  wire \port$679$4 ;
-  output \port$679$5 ;
-  wire \port$679$5 ;
-  output \port$679$6 ;
-  wire \port$679$6 ;
-  output \port$679$7 ;
-  wire \port$679$7 ;
-  output \port$679$8 ;
-  wire \port$679$8 ;
-  output \port$679$9 ;
-  wire \port$679$9 ;
+  output \port$566$0 ;
+  wire \port$566$0 ;
+  output \port$566$1 ;
+  wire \port$566$1 ;
+  output \port$566$10 ;
+  wire \port$566$10 ;
+  output \port$566$11 ;
+  wire \port$566$11 ;
+  output \port$566$12 ;
+  wire \port$566$12 ;
+  output \port$566$13 ;
+  wire \port$566$13 ;
+  output \port$566$14 ;
+  wire \port$566$14 ;
+  output \port$566$15 ;
+  wire \port$566$15 ;
+  output \port$566$2 ;
+  wire \port$566$2 ;
+  output \port$566$3 ;
+  wire \port$566$3 ;
+  output \port$566$4 ;
+  wire \port$566$4 ;
+  output \port$566$5 ;
+  wire \port$566$5 ;
+  output \port$566$6 ;
+  wire \port$566$6 ;
+  output \port$566$7 ;
+  wire \port$566$7 ;
+  output \port$566$8 ;
+  wire \port$566$8 ;
+  output \port$566$9 ;
+  wire \port$566$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19737,26 +19456,26 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$679$0 , \port$679$1 , \port$679
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$679$0  = _00_;
-  assign \port$679$1  = _11_;
-  assign \port$679$2  = _22_;
-  assign \port$679$3  = _30_;
-  assign \port$679$4  = _31_;
-  assign \port$679$5  = _32_;
-  assign \port$679$6  = _33_;
-  assign \port$679$7  = _34_;
-  assign \port$679$8  = _35_;
-  assign \port$679$9  = _01_;
-  assign \port$679$10  = _02_;
-  assign \port$679$11  = _03_;
-  assign \port$679$12  = _04_;
-  assign \port$679$13  = _05_;
-  assign \port$679$14  = _06_;
-  assign \port$679$15  = _07_;
+  assign \port$566$0  = _00_;
+  assign \port$566$1  = _11_;
+  assign \port$566$2  = _22_;
+  assign \port$566$3  = _30_;
+  assign \port$566$4  = _31_;
+  assign \port$566$5  = _32_;
+  assign \port$566$6  = _33_;
+  assign \port$566$7  = _34_;
+  assign \port$566$8  = _35_;
+  assign \port$566$9  = _01_;
+  assign \port$566$10  = _02_;
+  assign \port$566$11  = _03_;
+  assign \port$566$12  = _04_;
+  assign \port$566$13  = _05_;
+  assign \port$566$14  = _06_;
+  assign \port$566$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$567$0 , \port$567$1 , \port$567$2 , \port$567$3 , \port$567$4 , \port$567$5 , \port$567$6 , \port$567$7 , \port$567$8 , \port$567$9 , \port$567$10 , \port$567$11 , \port$567$12 , \port$567$13 , \port$567$14 , \port$567$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19804,38 +19523,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$680$0 ;
-  wire \port$680$0 ;
-  output \port$680$1 ;
-  wire \port$680$1 ;
-  output \port$680$10 ;
-  wire \port$680$10 ;
-  output \port$680$11 ;
-  wire \port$680$11 ;
-  output \port$680$12 ;
-  wire \port$680$12 ;
-  output \port$680$13 ;
-  wire \port$680$13 ;
-  output \port$680$14 ;
-  wire \port$680$14 ;
-  output \port$680$15 ;
-  wire \port$680$15 ;
-  output \port$680$2 ;
-  wire \port$680$2 ;
-  output \port$680$3 ;
-  wire \port$680$3 ;
-  output \port$680$4 ;
-  wire \port$680$4 ;
-  output \port$680$5 ;
-  wire \port$680$5 ;
-  output \port$680$6 ;
-  wire \port$680$6 ;
-  output \port$680$7 ;
-  wire \port$680$7 ;
-  output \port$680$8 ;
-  wire \port$680$8 ;
-  output \port$680$9 ;
-  wire \port$680$9 ;
+  output \port$567$0 ;
+  wire \port$567$0 ;
+  output \port$567$1 ;
+  wire \port$567$1 ;
+  output \port$567$10 ;
+  wire \port$567$10 ;
+  output \port$567$11 ;
+  wire \port$567$11 ;
+  output \port$567$12 ;
+  wire \port$567$12 ;
+  output \port$567$13 ;
+  wire \port$567$13 ;
+  output \port$567$14 ;
+  wire \port$567$14 ;
+  output \port$567$15 ;
+  wire \port$567$15 ;
+  output \port$567$2 ;
+  wire \port$567$2 ;
+  output \port$567$3 ;
+  wire \port$567$3 ;
+  output \port$567$4 ;
+  wire \port$567$4 ;
+  output \port$567$5 ;
+  wire \port$567$5 ;
+  output \port$567$6 ;
+  wire \port$567$6 ;
+  output \port$567$7 ;
+  wire \port$567$7 ;
+  output \port$567$8 ;
+  wire \port$567$8 ;
+  output \port$567$9 ;
+  wire \port$567$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19958,26 +19677,26 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$680$0 , \port$680$1 , \port$680
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$680$0  = _00_;
-  assign \port$680$1  = _11_;
-  assign \port$680$2  = _22_;
-  assign \port$680$3  = _30_;
-  assign \port$680$4  = _31_;
-  assign \port$680$5  = _32_;
-  assign \port$680$6  = _33_;
-  assign \port$680$7  = _34_;
-  assign \port$680$8  = _35_;
-  assign \port$680$9  = _01_;
-  assign \port$680$10  = _02_;
-  assign \port$680$11  = _03_;
-  assign \port$680$12  = _04_;
-  assign \port$680$13  = _05_;
-  assign \port$680$14  = _06_;
-  assign \port$680$15  = _07_;
+  assign \port$567$0  = _00_;
+  assign \port$567$1  = _11_;
+  assign \port$567$2  = _22_;
+  assign \port$567$3  = _30_;
+  assign \port$567$4  = _31_;
+  assign \port$567$5  = _32_;
+  assign \port$567$6  = _33_;
+  assign \port$567$7  = _34_;
+  assign \port$567$8  = _35_;
+  assign \port$567$9  = _01_;
+  assign \port$567$10  = _02_;
+  assign \port$567$11  = _03_;
+  assign \port$567$12  = _04_;
+  assign \port$567$13  = _05_;
+  assign \port$567$14  = _06_;
+  assign \port$567$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$568$0 , \port$568$1 , \port$568$2 , \port$568$3 , \port$568$4 , \port$568$5 , \port$568$6 , \port$568$7 , \port$568$8 , \port$568$9 , \port$568$10 , \port$568$11 , \port$568$12 , \port$568$13 , \port$568$14 , \port$568$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20025,38 +19744,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$681$0 ;
-  wire \port$681$0 ;
-  output \port$681$1 ;
-  wire \port$681$1 ;
-  output \port$681$10 ;
-  wire \port$681$10 ;
-  output \port$681$11 ;
-  wire \port$681$11 ;
-  output \port$681$12 ;
-  wire \port$681$12 ;
-  output \port$681$13 ;
-  wire \port$681$13 ;
-  output \port$681$14 ;
-  wire \port$681$14 ;
-  output \port$681$15 ;
-  wire \port$681$15 ;
-  output \port$681$2 ;
-  wire \port$681$2 ;
-  output \port$681$3 ;
-  wire \port$681$3 ;
-  output \port$681$4 ;
-  wire \port$681$4 ;
-  output \port$681$5 ;
-  wire \port$681$5 ;
-  output \port$681$6 ;
-  wire \port$681$6 ;
-  output \port$681$7 ;
-  wire \port$681$7 ;
-  output \port$681$8 ;
-  wire \port$681$8 ;
-  output \port$681$9 ;
-  wire \port$681$9 ;
+  output \port$568$0 ;
+  wire \port$568$0 ;
+  output \port$568$1 ;
+  wire \port$568$1 ;
+  output \port$568$10 ;
+  wire \port$568$10 ;
+  output \port$568$11 ;
+  wire \port$568$11 ;
+  output \port$568$12 ;
+  wire \port$568$12 ;
+  output \port$568$13 ;
+  wire \port$568$13 ;
+  output \port$568$14 ;
+  wire \port$568$14 ;
+  output \port$568$15 ;
+  wire \port$568$15 ;
+  output \port$568$2 ;
+  wire \port$568$2 ;
+  output \port$568$3 ;
+  wire \port$568$3 ;
+  output \port$568$4 ;
+  wire \port$568$4 ;
+  output \port$568$5 ;
+  wire \port$568$5 ;
+  output \port$568$6 ;
+  wire \port$568$6 ;
+  output \port$568$7 ;
+  wire \port$568$7 ;
+  output \port$568$8 ;
+  wire \port$568$8 ;
+  output \port$568$9 ;
+  wire \port$568$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20179,26 +19898,26 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$681$0 , \port$681$1 , \port$681
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$681$0  = _00_;
-  assign \port$681$1  = _11_;
-  assign \port$681$2  = _22_;
-  assign \port$681$3  = _30_;
-  assign \port$681$4  = _31_;
-  assign \port$681$5  = _32_;
-  assign \port$681$6  = _33_;
-  assign \port$681$7  = _34_;
-  assign \port$681$8  = _35_;
-  assign \port$681$9  = _01_;
-  assign \port$681$10  = _02_;
-  assign \port$681$11  = _03_;
-  assign \port$681$12  = _04_;
-  assign \port$681$13  = _05_;
-  assign \port$681$14  = _06_;
-  assign \port$681$15  = _07_;
+  assign \port$568$0  = _00_;
+  assign \port$568$1  = _11_;
+  assign \port$568$2  = _22_;
+  assign \port$568$3  = _30_;
+  assign \port$568$4  = _31_;
+  assign \port$568$5  = _32_;
+  assign \port$568$6  = _33_;
+  assign \port$568$7  = _34_;
+  assign \port$568$8  = _35_;
+  assign \port$568$9  = _01_;
+  assign \port$568$10  = _02_;
+  assign \port$568$11  = _03_;
+  assign \port$568$12  = _04_;
+  assign \port$568$13  = _05_;
+  assign \port$568$14  = _06_;
+  assign \port$568$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$569$0 , \port$569$1 , \port$569$2 , \port$569$3 , \port$569$4 , \port$569$5 , \port$569$6 , \port$569$7 , \port$569$8 , \port$569$9 , \port$569$10 , \port$569$11 , \port$569$12 , \port$569$13 , \port$569$14 , \port$569$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20246,38 +19965,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$682$0 ;
-  wire \port$682$0 ;
-  output \port$682$1 ;
-  wire \port$682$1 ;
-  output \port$682$10 ;
-  wire \port$682$10 ;
-  output \port$682$11 ;
-  wire \port$682$11 ;
-  output \port$682$12 ;
-  wire \port$682$12 ;
-  output \port$682$13 ;
-  wire \port$682$13 ;
-  output \port$682$14 ;
-  wire \port$682$14 ;
-  output \port$682$15 ;
-  wire \port$682$15 ;
-  output \port$682$2 ;
-  wire \port$682$2 ;
-  output \port$682$3 ;
-  wire \port$682$3 ;
-  output \port$682$4 ;
-  wire \port$682$4 ;
-  output \port$682$5 ;
-  wire \port$682$5 ;
-  output \port$682$6 ;
-  wire \port$682$6 ;
-  output \port$682$7 ;
-  wire \port$682$7 ;
-  output \port$682$8 ;
-  wire \port$682$8 ;
-  output \port$682$9 ;
-  wire \port$682$9 ;
+  output \port$569$0 ;
+  wire \port$569$0 ;
+  output \port$569$1 ;
+  wire \port$569$1 ;
+  output \port$569$10 ;
+  wire \port$569$10 ;
+  output \port$569$11 ;
+  wire \port$569$11 ;
+  output \port$569$12 ;
+  wire \port$569$12 ;
+  output \port$569$13 ;
+  wire \port$569$13 ;
+  output \port$569$14 ;
+  wire \port$569$14 ;
+  output \port$569$15 ;
+  wire \port$569$15 ;
+  output \port$569$2 ;
+  wire \port$569$2 ;
+  output \port$569$3 ;
+  wire \port$569$3 ;
+  output \port$569$4 ;
+  wire \port$569$4 ;
+  output \port$569$5 ;
+  wire \port$569$5 ;
+  output \port$569$6 ;
+  wire \port$569$6 ;
+  output \port$569$7 ;
+  wire \port$569$7 ;
+  output \port$569$8 ;
+  wire \port$569$8 ;
+  output \port$569$9 ;
+  wire \port$569$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20400,26 +20119,26 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$682$0 , \port$682$1 , \port$682
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$682$0  = _00_;
-  assign \port$682$1  = _11_;
-  assign \port$682$2  = _22_;
-  assign \port$682$3  = _30_;
-  assign \port$682$4  = _31_;
-  assign \port$682$5  = _32_;
-  assign \port$682$6  = _33_;
-  assign \port$682$7  = _34_;
-  assign \port$682$8  = _35_;
-  assign \port$682$9  = _01_;
-  assign \port$682$10  = _02_;
-  assign \port$682$11  = _03_;
-  assign \port$682$12  = _04_;
-  assign \port$682$13  = _05_;
-  assign \port$682$14  = _06_;
-  assign \port$682$15  = _07_;
+  assign \port$569$0  = _00_;
+  assign \port$569$1  = _11_;
+  assign \port$569$2  = _22_;
+  assign \port$569$3  = _30_;
+  assign \port$569$4  = _31_;
+  assign \port$569$5  = _32_;
+  assign \port$569$6  = _33_;
+  assign \port$569$7  = _34_;
+  assign \port$569$8  = _35_;
+  assign \port$569$9  = _01_;
+  assign \port$569$10  = _02_;
+  assign \port$569$11  = _03_;
+  assign \port$569$12  = _04_;
+  assign \port$569$13  = _05_;
+  assign \port$569$14  = _06_;
+  assign \port$569$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$570$0 , \port$570$1 , \port$570$2 , \port$570$3 , \port$570$4 , \port$570$5 , \port$570$6 , \port$570$7 , \port$570$8 , \port$570$9 , \port$570$10 , \port$570$11 , \port$570$12 , \port$570$13 , \port$570$14 , \port$570$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20467,38 +20186,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$683$0 ;
-  wire \port$683$0 ;
-  output \port$683$1 ;
-  wire \port$683$1 ;
-  output \port$683$10 ;
-  wire \port$683$10 ;
-  output \port$683$11 ;
-  wire \port$683$11 ;
-  output \port$683$12 ;
-  wire \port$683$12 ;
-  output \port$683$13 ;
-  wire \port$683$13 ;
-  output \port$683$14 ;
-  wire \port$683$14 ;
-  output \port$683$15 ;
-  wire \port$683$15 ;
-  output \port$683$2 ;
-  wire \port$683$2 ;
-  output \port$683$3 ;
-  wire \port$683$3 ;
-  output \port$683$4 ;
-  wire \port$683$4 ;
-  output \port$683$5 ;
-  wire \port$683$5 ;
-  output \port$683$6 ;
-  wire \port$683$6 ;
-  output \port$683$7 ;
-  wire \port$683$7 ;
-  output \port$683$8 ;
-  wire \port$683$8 ;
-  output \port$683$9 ;
-  wire \port$683$9 ;
+  output \port$570$0 ;
+  wire \port$570$0 ;
+  output \port$570$1 ;
+  wire \port$570$1 ;
+  output \port$570$10 ;
+  wire \port$570$10 ;
+  output \port$570$11 ;
+  wire \port$570$11 ;
+  output \port$570$12 ;
+  wire \port$570$12 ;
+  output \port$570$13 ;
+  wire \port$570$13 ;
+  output \port$570$14 ;
+  wire \port$570$14 ;
+  output \port$570$15 ;
+  wire \port$570$15 ;
+  output \port$570$2 ;
+  wire \port$570$2 ;
+  output \port$570$3 ;
+  wire \port$570$3 ;
+  output \port$570$4 ;
+  wire \port$570$4 ;
+  output \port$570$5 ;
+  wire \port$570$5 ;
+  output \port$570$6 ;
+  wire \port$570$6 ;
+  output \port$570$7 ;
+  wire \port$570$7 ;
+  output \port$570$8 ;
+  wire \port$570$8 ;
+  output \port$570$9 ;
+  wire \port$570$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20621,26 +20340,26 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$683$0 , \port$683$1 , \port$683
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$683$0  = _00_;
-  assign \port$683$1  = _11_;
-  assign \port$683$2  = _22_;
-  assign \port$683$3  = _30_;
-  assign \port$683$4  = _31_;
-  assign \port$683$5  = _32_;
-  assign \port$683$6  = _33_;
-  assign \port$683$7  = _34_;
-  assign \port$683$8  = _35_;
-  assign \port$683$9  = _01_;
-  assign \port$683$10  = _02_;
-  assign \port$683$11  = _03_;
-  assign \port$683$12  = _04_;
-  assign \port$683$13  = _05_;
-  assign \port$683$14  = _06_;
-  assign \port$683$15  = _07_;
+  assign \port$570$0  = _00_;
+  assign \port$570$1  = _11_;
+  assign \port$570$2  = _22_;
+  assign \port$570$3  = _30_;
+  assign \port$570$4  = _31_;
+  assign \port$570$5  = _32_;
+  assign \port$570$6  = _33_;
+  assign \port$570$7  = _34_;
+  assign \port$570$8  = _35_;
+  assign \port$570$9  = _01_;
+  assign \port$570$10  = _02_;
+  assign \port$570$11  = _03_;
+  assign \port$570$12  = _04_;
+  assign \port$570$13  = _05_;
+  assign \port$570$14  = _06_;
+  assign \port$570$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$571$0 , \port$571$1 , \port$571$2 , \port$571$3 , \port$571$4 , \port$571$5 , \port$571$6 , \port$571$7 , \port$571$8 , \port$571$9 , \port$571$10 , \port$571$11 , \port$571$12 , \port$571$13 , \port$571$14 , \port$571$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20688,38 +20407,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$684$0 ;
-  wire \port$684$0 ;
-  output \port$684$1 ;
-  wire \port$684$1 ;
-  output \port$684$10 ;
-  wire \port$684$10 ;
-  output \port$684$11 ;
-  wire \port$684$11 ;
-  output \port$684$12 ;
-  wire \port$684$12 ;
-  output \port$684$13 ;
-  wire \port$684$13 ;
-  output \port$684$14 ;
-  wire \port$684$14 ;
-  output \port$684$15 ;
-  wire \port$684$15 ;
-  output \port$684$2 ;
-  wire \port$684$2 ;
-  output \port$684$3 ;
-  wire \port$684$3 ;
-  output \port$684$4 ;
-  wire \port$684$4 ;
-  output \port$684$5 ;
-  wire \port$684$5 ;
-  output \port$684$6 ;
-  wire \port$684$6 ;
-  output \port$684$7 ;
-  wire \port$684$7 ;
-  output \port$684$8 ;
-  wire \port$684$8 ;
-  output \port$684$9 ;
-  wire \port$684$9 ;
+  output \port$571$0 ;
+  wire \port$571$0 ;
+  output \port$571$1 ;
+  wire \port$571$1 ;
+  output \port$571$10 ;
+  wire \port$571$10 ;
+  output \port$571$11 ;
+  wire \port$571$11 ;
+  output \port$571$12 ;
+  wire \port$571$12 ;
+  output \port$571$13 ;
+  wire \port$571$13 ;
+  output \port$571$14 ;
+  wire \port$571$14 ;
+  output \port$571$15 ;
+  wire \port$571$15 ;
+  output \port$571$2 ;
+  wire \port$571$2 ;
+  output \port$571$3 ;
+  wire \port$571$3 ;
+  output \port$571$4 ;
+  wire \port$571$4 ;
+  output \port$571$5 ;
+  wire \port$571$5 ;
+  output \port$571$6 ;
+  wire \port$571$6 ;
+  output \port$571$7 ;
+  wire \port$571$7 ;
+  output \port$571$8 ;
+  wire \port$571$8 ;
+  output \port$571$9 ;
+  wire \port$571$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20842,26 +20561,26 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$684$0 , \port$684$1 , \port$684
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$684$0  = _00_;
-  assign \port$684$1  = _11_;
-  assign \port$684$2  = _22_;
-  assign \port$684$3  = _30_;
-  assign \port$684$4  = _31_;
-  assign \port$684$5  = _32_;
-  assign \port$684$6  = _33_;
-  assign \port$684$7  = _34_;
-  assign \port$684$8  = _35_;
-  assign \port$684$9  = _01_;
-  assign \port$684$10  = _02_;
-  assign \port$684$11  = _03_;
-  assign \port$684$12  = _04_;
-  assign \port$684$13  = _05_;
-  assign \port$684$14  = _06_;
-  assign \port$684$15  = _07_;
+  assign \port$571$0  = _00_;
+  assign \port$571$1  = _11_;
+  assign \port$571$2  = _22_;
+  assign \port$571$3  = _30_;
+  assign \port$571$4  = _31_;
+  assign \port$571$5  = _32_;
+  assign \port$571$6  = _33_;
+  assign \port$571$7  = _34_;
+  assign \port$571$8  = _35_;
+  assign \port$571$9  = _01_;
+  assign \port$571$10  = _02_;
+  assign \port$571$11  = _03_;
+  assign \port$571$12  = _04_;
+  assign \port$571$13  = _05_;
+  assign \port$571$14  = _06_;
+  assign \port$571$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$572$0 , \port$572$1 , \port$572$2 , \port$572$3 , \port$572$4 , \port$572$5 , \port$572$6 , \port$572$7 , \port$572$8 , \port$572$9 , \port$572$10 , \port$572$11 , \port$572$12 , \port$572$13 , \port$572$14 , \port$572$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20909,38 +20628,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$685$0 ;
-  wire \port$685$0 ;
-  output \port$685$1 ;
-  wire \port$685$1 ;
-  output \port$685$10 ;
-  wire \port$685$10 ;
-  output \port$685$11 ;
-  wire \port$685$11 ;
-  output \port$685$12 ;
-  wire \port$685$12 ;
-  output \port$685$13 ;
-  wire \port$685$13 ;
-  output \port$685$14 ;
-  wire \port$685$14 ;
-  output \port$685$15 ;
-  wire \port$685$15 ;
-  output \port$685$2 ;
-  wire \port$685$2 ;
-  output \port$685$3 ;
-  wire \port$685$3 ;
-  output \port$685$4 ;
-  wire \port$685$4 ;
-  output \port$685$5 ;
-  wire \port$685$5 ;
-  output \port$685$6 ;
-  wire \port$685$6 ;
-  output \port$685$7 ;
-  wire \port$685$7 ;
-  output \port$685$8 ;
-  wire \port$685$8 ;
-  output \port$685$9 ;
-  wire \port$685$9 ;
+  output \port$572$0 ;
+  wire \port$572$0 ;
+  output \port$572$1 ;
+  wire \port$572$1 ;
+  output \port$572$10 ;
+  wire \port$572$10 ;
+  output \port$572$11 ;
+  wire \port$572$11 ;
+  output \port$572$12 ;
+  wire \port$572$12 ;
+  output \port$572$13 ;
+  wire \port$572$13 ;
+  output \port$572$14 ;
+  wire \port$572$14 ;
+  output \port$572$15 ;
+  wire \port$572$15 ;
+  output \port$572$2 ;
+  wire \port$572$2 ;
+  output \port$572$3 ;
+  wire \port$572$3 ;
+  output \port$572$4 ;
+  wire \port$572$4 ;
+  output \port$572$5 ;
+  wire \port$572$5 ;
+  output \port$572$6 ;
+  wire \port$572$6 ;
+  output \port$572$7 ;
+  wire \port$572$7 ;
+  output \port$572$8 ;
+  wire \port$572$8 ;
+  output \port$572$9 ;
+  wire \port$572$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21063,26 +20782,26 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$685$0 , \port$685$1 , \port$685
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$685$0  = _00_;
-  assign \port$685$1  = _11_;
-  assign \port$685$2  = _22_;
-  assign \port$685$3  = _30_;
-  assign \port$685$4  = _31_;
-  assign \port$685$5  = _32_;
-  assign \port$685$6  = _33_;
-  assign \port$685$7  = _34_;
-  assign \port$685$8  = _35_;
-  assign \port$685$9  = _01_;
-  assign \port$685$10  = _02_;
-  assign \port$685$11  = _03_;
-  assign \port$685$12  = _04_;
-  assign \port$685$13  = _05_;
-  assign \port$685$14  = _06_;
-  assign \port$685$15  = _07_;
+  assign \port$572$0  = _00_;
+  assign \port$572$1  = _11_;
+  assign \port$572$2  = _22_;
+  assign \port$572$3  = _30_;
+  assign \port$572$4  = _31_;
+  assign \port$572$5  = _32_;
+  assign \port$572$6  = _33_;
+  assign \port$572$7  = _34_;
+  assign \port$572$8  = _35_;
+  assign \port$572$9  = _01_;
+  assign \port$572$10  = _02_;
+  assign \port$572$11  = _03_;
+  assign \port$572$12  = _04_;
+  assign \port$572$13  = _05_;
+  assign \port$572$14  = _06_;
+  assign \port$572$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$573$0 , \port$573$1 , \port$573$2 , \port$573$3 , \port$573$4 , \port$573$5 , \port$573$6 , \port$573$7 , \port$573$8 , \port$573$9 , \port$573$10 , \port$573$11 , \port$573$12 , \port$573$13 , \port$573$14 , \port$573$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21130,38 +20849,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$686$0 ;
-  wire \port$686$0 ;
-  output \port$686$1 ;
-  wire \port$686$1 ;
-  output \port$686$10 ;
-  wire \port$686$10 ;
-  output \port$686$11 ;
-  wire \port$686$11 ;
-  output \port$686$12 ;
-  wire \port$686$12 ;
-  output \port$686$13 ;
-  wire \port$686$13 ;
-  output \port$686$14 ;
-  wire \port$686$14 ;
-  output \port$686$15 ;
-  wire \port$686$15 ;
-  output \port$686$2 ;
-  wire \port$686$2 ;
-  output \port$686$3 ;
-  wire \port$686$3 ;
-  output \port$686$4 ;
-  wire \port$686$4 ;
-  output \port$686$5 ;
-  wire \port$686$5 ;
-  output \port$686$6 ;
-  wire \port$686$6 ;
-  output \port$686$7 ;
-  wire \port$686$7 ;
-  output \port$686$8 ;
-  wire \port$686$8 ;
-  output \port$686$9 ;
-  wire \port$686$9 ;
+  output \port$573$0 ;
+  wire \port$573$0 ;
+  output \port$573$1 ;
+  wire \port$573$1 ;
+  output \port$573$10 ;
+  wire \port$573$10 ;
+  output \port$573$11 ;
+  wire \port$573$11 ;
+  output \port$573$12 ;
+  wire \port$573$12 ;
+  output \port$573$13 ;
+  wire \port$573$13 ;
+  output \port$573$14 ;
+  wire \port$573$14 ;
+  output \port$573$15 ;
+  wire \port$573$15 ;
+  output \port$573$2 ;
+  wire \port$573$2 ;
+  output \port$573$3 ;
+  wire \port$573$3 ;
+  output \port$573$4 ;
+  wire \port$573$4 ;
+  output \port$573$5 ;
+  wire \port$573$5 ;
+  output \port$573$6 ;
+  wire \port$573$6 ;
+  output \port$573$7 ;
+  wire \port$573$7 ;
+  output \port$573$8 ;
+  wire \port$573$8 ;
+  output \port$573$9 ;
+  wire \port$573$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21284,26 +21003,26 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$686$0 , \port$686$1 , \port$686
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$686$0  = _00_;
-  assign \port$686$1  = _11_;
-  assign \port$686$2  = _22_;
-  assign \port$686$3  = _30_;
-  assign \port$686$4  = _31_;
-  assign \port$686$5  = _32_;
-  assign \port$686$6  = _33_;
-  assign \port$686$7  = _34_;
-  assign \port$686$8  = _35_;
-  assign \port$686$9  = _01_;
-  assign \port$686$10  = _02_;
-  assign \port$686$11  = _03_;
-  assign \port$686$12  = _04_;
-  assign \port$686$13  = _05_;
-  assign \port$686$14  = _06_;
-  assign \port$686$15  = _07_;
+  assign \port$573$0  = _00_;
+  assign \port$573$1  = _11_;
+  assign \port$573$2  = _22_;
+  assign \port$573$3  = _30_;
+  assign \port$573$4  = _31_;
+  assign \port$573$5  = _32_;
+  assign \port$573$6  = _33_;
+  assign \port$573$7  = _34_;
+  assign \port$573$8  = _35_;
+  assign \port$573$9  = _01_;
+  assign \port$573$10  = _02_;
+  assign \port$573$11  = _03_;
+  assign \port$573$12  = _04_;
+  assign \port$573$13  = _05_;
+  assign \port$573$14  = _06_;
+  assign \port$573$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$574$0 , \port$574$1 , \port$574$2 , \port$574$3 , \port$574$4 , \port$574$5 , \port$574$6 , \port$574$7 , \port$574$8 , \port$574$9 , \port$574$10 , \port$574$11 , \port$574$12 , \port$574$13 , \port$574$14 , \port$574$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21351,38 +21070,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$687$0 ;
-  wire \port$687$0 ;
-  output \port$687$1 ;
-  wire \port$687$1 ;
-  output \port$687$10 ;
-  wire \port$687$10 ;
-  output \port$687$11 ;
-  wire \port$687$11 ;
-  output \port$687$12 ;
-  wire \port$687$12 ;
-  output \port$687$13 ;
-  wire \port$687$13 ;
-  output \port$687$14 ;
-  wire \port$687$14 ;
-  output \port$687$15 ;
-  wire \port$687$15 ;
-  output \port$687$2 ;
-  wire \port$687$2 ;
-  output \port$687$3 ;
-  wire \port$687$3 ;
-  output \port$687$4 ;
-  wire \port$687$4 ;
-  output \port$687$5 ;
-  wire \port$687$5 ;
-  output \port$687$6 ;
-  wire \port$687$6 ;
-  output \port$687$7 ;
-  wire \port$687$7 ;
-  output \port$687$8 ;
-  wire \port$687$8 ;
-  output \port$687$9 ;
-  wire \port$687$9 ;
+  output \port$574$0 ;
+  wire \port$574$0 ;
+  output \port$574$1 ;
+  wire \port$574$1 ;
+  output \port$574$10 ;
+  wire \port$574$10 ;
+  output \port$574$11 ;
+  wire \port$574$11 ;
+  output \port$574$12 ;
+  wire \port$574$12 ;
+  output \port$574$13 ;
+  wire \port$574$13 ;
+  output \port$574$14 ;
+  wire \port$574$14 ;
+  output \port$574$15 ;
+  wire \port$574$15 ;
+  output \port$574$2 ;
+  wire \port$574$2 ;
+  output \port$574$3 ;
+  wire \port$574$3 ;
+  output \port$574$4 ;
+  wire \port$574$4 ;
+  output \port$574$5 ;
+  wire \port$574$5 ;
+  output \port$574$6 ;
+  wire \port$574$6 ;
+  output \port$574$7 ;
+  wire \port$574$7 ;
+  output \port$574$8 ;
+  wire \port$574$8 ;
+  output \port$574$9 ;
+  wire \port$574$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21505,26 +21224,26 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$687$0 , \port$687$1 , \port$687
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$687$0  = _00_;
-  assign \port$687$1  = _11_;
-  assign \port$687$2  = _22_;
-  assign \port$687$3  = _30_;
-  assign \port$687$4  = _31_;
-  assign \port$687$5  = _32_;
-  assign \port$687$6  = _33_;
-  assign \port$687$7  = _34_;
-  assign \port$687$8  = _35_;
-  assign \port$687$9  = _01_;
-  assign \port$687$10  = _02_;
-  assign \port$687$11  = _03_;
-  assign \port$687$12  = _04_;
-  assign \port$687$13  = _05_;
-  assign \port$687$14  = _06_;
-  assign \port$687$15  = _07_;
+  assign \port$574$0  = _00_;
+  assign \port$574$1  = _11_;
+  assign \port$574$2  = _22_;
+  assign \port$574$3  = _30_;
+  assign \port$574$4  = _31_;
+  assign \port$574$5  = _32_;
+  assign \port$574$6  = _33_;
+  assign \port$574$7  = _34_;
+  assign \port$574$8  = _35_;
+  assign \port$574$9  = _01_;
+  assign \port$574$10  = _02_;
+  assign \port$574$11  = _03_;
+  assign \port$574$12  = _04_;
+  assign \port$574$13  = _05_;
+  assign \port$574$14  = _06_;
+  assign \port$574$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$575$0 , \port$575$1 , \port$575$2 , \port$575$3 , \port$575$4 , \port$575$5 , \port$575$6 , \port$575$7 , \port$575$8 , \port$575$9 , \port$575$10 , \port$575$11 , \port$575$12 , \port$575$13 , \port$575$14 , \port$575$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21572,38 +21291,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$688$0 ;
-  wire \port$688$0 ;
-  output \port$688$1 ;
-  wire \port$688$1 ;
-  output \port$688$10 ;
-  wire \port$688$10 ;
-  output \port$688$11 ;
-  wire \port$688$11 ;
-  output \port$688$12 ;
-  wire \port$688$12 ;
-  output \port$688$13 ;
-  wire \port$688$13 ;
-  output \port$688$14 ;
-  wire \port$688$14 ;
-  output \port$688$15 ;
-  wire \port$688$15 ;
-  output \port$688$2 ;
-  wire \port$688$2 ;
-  output \port$688$3 ;
-  wire \port$688$3 ;
-  output \port$688$4 ;
-  wire \port$688$4 ;
-  output \port$688$5 ;
-  wire \port$688$5 ;
-  output \port$688$6 ;
-  wire \port$688$6 ;
-  output \port$688$7 ;
-  wire \port$688$7 ;
-  output \port$688$8 ;
-  wire \port$688$8 ;
-  output \port$688$9 ;
-  wire \port$688$9 ;
+  output \port$575$0 ;
+  wire \port$575$0 ;
+  output \port$575$1 ;
+  wire \port$575$1 ;
+  output \port$575$10 ;
+  wire \port$575$10 ;
+  output \port$575$11 ;
+  wire \port$575$11 ;
+  output \port$575$12 ;
+  wire \port$575$12 ;
+  output \port$575$13 ;
+  wire \port$575$13 ;
+  output \port$575$14 ;
+  wire \port$575$14 ;
+  output \port$575$15 ;
+  wire \port$575$15 ;
+  output \port$575$2 ;
+  wire \port$575$2 ;
+  output \port$575$3 ;
+  wire \port$575$3 ;
+  output \port$575$4 ;
+  wire \port$575$4 ;
+  output \port$575$5 ;
+  wire \port$575$5 ;
+  output \port$575$6 ;
+  wire \port$575$6 ;
+  output \port$575$7 ;
+  wire \port$575$7 ;
+  output \port$575$8 ;
+  wire \port$575$8 ;
+  output \port$575$9 ;
+  wire \port$575$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21726,26 +21445,26 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$688$0 , \port$688$1 , \port$688
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$688$0  = _00_;
-  assign \port$688$1  = _11_;
-  assign \port$688$2  = _22_;
-  assign \port$688$3  = _30_;
-  assign \port$688$4  = _31_;
-  assign \port$688$5  = _32_;
-  assign \port$688$6  = _33_;
-  assign \port$688$7  = _34_;
-  assign \port$688$8  = _35_;
-  assign \port$688$9  = _01_;
-  assign \port$688$10  = _02_;
-  assign \port$688$11  = _03_;
-  assign \port$688$12  = _04_;
-  assign \port$688$13  = _05_;
-  assign \port$688$14  = _06_;
-  assign \port$688$15  = _07_;
+  assign \port$575$0  = _00_;
+  assign \port$575$1  = _11_;
+  assign \port$575$2  = _22_;
+  assign \port$575$3  = _30_;
+  assign \port$575$4  = _31_;
+  assign \port$575$5  = _32_;
+  assign \port$575$6  = _33_;
+  assign \port$575$7  = _34_;
+  assign \port$575$8  = _35_;
+  assign \port$575$9  = _01_;
+  assign \port$575$10  = _02_;
+  assign \port$575$11  = _03_;
+  assign \port$575$12  = _04_;
+  assign \port$575$13  = _05_;
+  assign \port$575$14  = _06_;
+  assign \port$575$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$576$0 , \port$576$1 , \port$576$2 , \port$576$3 , \port$576$4 , \port$576$5 , \port$576$6 , \port$576$7 , \port$576$8 , \port$576$9 , \port$576$10 , \port$576$11 , \port$576$12 , \port$576$13 , \port$576$14 , \port$576$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21793,38 +21512,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$689$0 ;
-  wire \port$689$0 ;
-  output \port$689$1 ;
-  wire \port$689$1 ;
-  output \port$689$10 ;
-  wire \port$689$10 ;
-  output \port$689$11 ;
-  wire \port$689$11 ;
-  output \port$689$12 ;
-  wire \port$689$12 ;
-  output \port$689$13 ;
-  wire \port$689$13 ;
-  output \port$689$14 ;
-  wire \port$689$14 ;
-  output \port$689$15 ;
-  wire \port$689$15 ;
-  output \port$689$2 ;
-  wire \port$689$2 ;
-  output \port$689$3 ;
-  wire \port$689$3 ;
-  output \port$689$4 ;
-  wire \port$689$4 ;
-  output \port$689$5 ;
-  wire \port$689$5 ;
-  output \port$689$6 ;
-  wire \port$689$6 ;
-  output \port$689$7 ;
-  wire \port$689$7 ;
-  output \port$689$8 ;
-  wire \port$689$8 ;
-  output \port$689$9 ;
-  wire \port$689$9 ;
+  output \port$576$0 ;
+  wire \port$576$0 ;
+  output \port$576$1 ;
+  wire \port$576$1 ;
+  output \port$576$10 ;
+  wire \port$576$10 ;
+  output \port$576$11 ;
+  wire \port$576$11 ;
+  output \port$576$12 ;
+  wire \port$576$12 ;
+  output \port$576$13 ;
+  wire \port$576$13 ;
+  output \port$576$14 ;
+  wire \port$576$14 ;
+  output \port$576$15 ;
+  wire \port$576$15 ;
+  output \port$576$2 ;
+  wire \port$576$2 ;
+  output \port$576$3 ;
+  wire \port$576$3 ;
+  output \port$576$4 ;
+  wire \port$576$4 ;
+  output \port$576$5 ;
+  wire \port$576$5 ;
+  output \port$576$6 ;
+  wire \port$576$6 ;
+  output \port$576$7 ;
+  wire \port$576$7 ;
+  output \port$576$8 ;
+  wire \port$576$8 ;
+  output \port$576$9 ;
+  wire \port$576$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21947,26 +21666,26 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$689$0 , \port$689$1 , \port$689
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$689$0  = _00_;
-  assign \port$689$1  = _11_;
-  assign \port$689$2  = _22_;
-  assign \port$689$3  = _30_;
-  assign \port$689$4  = _31_;
-  assign \port$689$5  = _32_;
-  assign \port$689$6  = _33_;
-  assign \port$689$7  = _34_;
-  assign \port$689$8  = _35_;
-  assign \port$689$9  = _01_;
-  assign \port$689$10  = _02_;
-  assign \port$689$11  = _03_;
-  assign \port$689$12  = _04_;
-  assign \port$689$13  = _05_;
-  assign \port$689$14  = _06_;
-  assign \port$689$15  = _07_;
+  assign \port$576$0  = _00_;
+  assign \port$576$1  = _11_;
+  assign \port$576$2  = _22_;
+  assign \port$576$3  = _30_;
+  assign \port$576$4  = _31_;
+  assign \port$576$5  = _32_;
+  assign \port$576$6  = _33_;
+  assign \port$576$7  = _34_;
+  assign \port$576$8  = _35_;
+  assign \port$576$9  = _01_;
+  assign \port$576$10  = _02_;
+  assign \port$576$11  = _03_;
+  assign \port$576$12  = _04_;
+  assign \port$576$13  = _05_;
+  assign \port$576$14  = _06_;
+  assign \port$576$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$577$0 , \port$577$1 , \port$577$2 , \port$577$3 , \port$577$4 , \port$577$5 , \port$577$6 , \port$577$7 , \port$577$8 , \port$577$9 , \port$577$10 , \port$577$11 , \port$577$12 , \port$577$13 , \port$577$14 , \port$577$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22014,38 +21733,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$690$0 ;
-  wire \port$690$0 ;
-  output \port$690$1 ;
-  wire \port$690$1 ;
-  output \port$690$10 ;
-  wire \port$690$10 ;
-  output \port$690$11 ;
-  wire \port$690$11 ;
-  output \port$690$12 ;
-  wire \port$690$12 ;
-  output \port$690$13 ;
-  wire \port$690$13 ;
-  output \port$690$14 ;
-  wire \port$690$14 ;
-  output \port$690$15 ;
-  wire \port$690$15 ;
-  output \port$690$2 ;
-  wire \port$690$2 ;
-  output \port$690$3 ;
-  wire \port$690$3 ;
-  output \port$690$4 ;
-  wire \port$690$4 ;
-  output \port$690$5 ;
-  wire \port$690$5 ;
-  output \port$690$6 ;
-  wire \port$690$6 ;
-  output \port$690$7 ;
-  wire \port$690$7 ;
-  output \port$690$8 ;
-  wire \port$690$8 ;
-  output \port$690$9 ;
-  wire \port$690$9 ;
+  output \port$577$0 ;
+  wire \port$577$0 ;
+  output \port$577$1 ;
+  wire \port$577$1 ;
+  output \port$577$10 ;
+  wire \port$577$10 ;
+  output \port$577$11 ;
+  wire \port$577$11 ;
+  output \port$577$12 ;
+  wire \port$577$12 ;
+  output \port$577$13 ;
+  wire \port$577$13 ;
+  output \port$577$14 ;
+  wire \port$577$14 ;
+  output \port$577$15 ;
+  wire \port$577$15 ;
+  output \port$577$2 ;
+  wire \port$577$2 ;
+  output \port$577$3 ;
+  wire \port$577$3 ;
+  output \port$577$4 ;
+  wire \port$577$4 ;
+  output \port$577$5 ;
+  wire \port$577$5 ;
+  output \port$577$6 ;
+  wire \port$577$6 ;
+  output \port$577$7 ;
+  wire \port$577$7 ;
+  output \port$577$8 ;
+  wire \port$577$8 ;
+  output \port$577$9 ;
+  wire \port$577$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22168,26 +21887,26 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$690$0 , \port$690$1 , \port$690
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$690$0  = _00_;
-  assign \port$690$1  = _11_;
-  assign \port$690$2  = _22_;
-  assign \port$690$3  = _30_;
-  assign \port$690$4  = _31_;
-  assign \port$690$5  = _32_;
-  assign \port$690$6  = _33_;
-  assign \port$690$7  = _34_;
-  assign \port$690$8  = _35_;
-  assign \port$690$9  = _01_;
-  assign \port$690$10  = _02_;
-  assign \port$690$11  = _03_;
-  assign \port$690$12  = _04_;
-  assign \port$690$13  = _05_;
-  assign \port$690$14  = _06_;
-  assign \port$690$15  = _07_;
+  assign \port$577$0  = _00_;
+  assign \port$577$1  = _11_;
+  assign \port$577$2  = _22_;
+  assign \port$577$3  = _30_;
+  assign \port$577$4  = _31_;
+  assign \port$577$5  = _32_;
+  assign \port$577$6  = _33_;
+  assign \port$577$7  = _34_;
+  assign \port$577$8  = _35_;
+  assign \port$577$9  = _01_;
+  assign \port$577$10  = _02_;
+  assign \port$577$11  = _03_;
+  assign \port$577$12  = _04_;
+  assign \port$577$13  = _05_;
+  assign \port$577$14  = _06_;
+  assign \port$577$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$578$0 , \port$578$1 , \port$578$2 , \port$578$3 , \port$578$4 , \port$578$5 , \port$578$6 , \port$578$7 , \port$578$8 , \port$578$9 , \port$578$10 , \port$578$11 , \port$578$12 , \port$578$13 , \port$578$14 , \port$578$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22235,38 +21954,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$691$0 ;
-  wire \port$691$0 ;
-  output \port$691$1 ;
-  wire \port$691$1 ;
-  output \port$691$10 ;
-  wire \port$691$10 ;
-  output \port$691$11 ;
-  wire \port$691$11 ;
-  output \port$691$12 ;
-  wire \port$691$12 ;
-  output \port$691$13 ;
-  wire \port$691$13 ;
-  output \port$691$14 ;
-  wire \port$691$14 ;
-  output \port$691$15 ;
-  wire \port$691$15 ;
-  output \port$691$2 ;
-  wire \port$691$2 ;
-  output \port$691$3 ;
-  wire \port$691$3 ;
-  output \port$691$4 ;
-  wire \port$691$4 ;
-  output \port$691$5 ;
-  wire \port$691$5 ;
-  output \port$691$6 ;
-  wire \port$691$6 ;
-  output \port$691$7 ;
-  wire \port$691$7 ;
-  output \port$691$8 ;
-  wire \port$691$8 ;
-  output \port$691$9 ;
-  wire \port$691$9 ;
+  output \port$578$0 ;
+  wire \port$578$0 ;
+  output \port$578$1 ;
+  wire \port$578$1 ;
+  output \port$578$10 ;
+  wire \port$578$10 ;
+  output \port$578$11 ;
+  wire \port$578$11 ;
+  output \port$578$12 ;
+  wire \port$578$12 ;
+  output \port$578$13 ;
+  wire \port$578$13 ;
+  output \port$578$14 ;
+  wire \port$578$14 ;
+  output \port$578$15 ;
+  wire \port$578$15 ;
+  output \port$578$2 ;
+  wire \port$578$2 ;
+  output \port$578$3 ;
+  wire \port$578$3 ;
+  output \port$578$4 ;
+  wire \port$578$4 ;
+  output \port$578$5 ;
+  wire \port$578$5 ;
+  output \port$578$6 ;
+  wire \port$578$6 ;
+  output \port$578$7 ;
+  wire \port$578$7 ;
+  output \port$578$8 ;
+  wire \port$578$8 ;
+  output \port$578$9 ;
+  wire \port$578$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22389,26 +22108,26 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$691$0 , \port$691$1 , \port$691
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$691$0  = _00_;
-  assign \port$691$1  = _11_;
-  assign \port$691$2  = _22_;
-  assign \port$691$3  = _30_;
-  assign \port$691$4  = _31_;
-  assign \port$691$5  = _32_;
-  assign \port$691$6  = _33_;
-  assign \port$691$7  = _34_;
-  assign \port$691$8  = _35_;
-  assign \port$691$9  = _01_;
-  assign \port$691$10  = _02_;
-  assign \port$691$11  = _03_;
-  assign \port$691$12  = _04_;
-  assign \port$691$13  = _05_;
-  assign \port$691$14  = _06_;
-  assign \port$691$15  = _07_;
+  assign \port$578$0  = _00_;
+  assign \port$578$1  = _11_;
+  assign \port$578$2  = _22_;
+  assign \port$578$3  = _30_;
+  assign \port$578$4  = _31_;
+  assign \port$578$5  = _32_;
+  assign \port$578$6  = _33_;
+  assign \port$578$7  = _34_;
+  assign \port$578$8  = _35_;
+  assign \port$578$9  = _01_;
+  assign \port$578$10  = _02_;
+  assign \port$578$11  = _03_;
+  assign \port$578$12  = _04_;
+  assign \port$578$13  = _05_;
+  assign \port$578$14  = _06_;
+  assign \port$578$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$579$0 , \port$579$1 , \port$579$2 , \port$579$3 , \port$579$4 , \port$579$5 , \port$579$6 , \port$579$7 , \port$579$8 , \port$579$9 , \port$579$10 , \port$579$11 , \port$579$12 , \port$579$13 , \port$579$14 , \port$579$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22456,38 +22175,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$692$0 ;
-  wire \port$692$0 ;
-  output \port$692$1 ;
-  wire \port$692$1 ;
-  output \port$692$10 ;
-  wire \port$692$10 ;
-  output \port$692$11 ;
-  wire \port$692$11 ;
-  output \port$692$12 ;
-  wire \port$692$12 ;
-  output \port$692$13 ;
-  wire \port$692$13 ;
-  output \port$692$14 ;
-  wire \port$692$14 ;
-  output \port$692$15 ;
-  wire \port$692$15 ;
-  output \port$692$2 ;
-  wire \port$692$2 ;
-  output \port$692$3 ;
-  wire \port$692$3 ;
-  output \port$692$4 ;
-  wire \port$692$4 ;
-  output \port$692$5 ;
-  wire \port$692$5 ;
-  output \port$692$6 ;
-  wire \port$692$6 ;
-  output \port$692$7 ;
-  wire \port$692$7 ;
-  output \port$692$8 ;
-  wire \port$692$8 ;
-  output \port$692$9 ;
-  wire \port$692$9 ;
+  output \port$579$0 ;
+  wire \port$579$0 ;
+  output \port$579$1 ;
+  wire \port$579$1 ;
+  output \port$579$10 ;
+  wire \port$579$10 ;
+  output \port$579$11 ;
+  wire \port$579$11 ;
+  output \port$579$12 ;
+  wire \port$579$12 ;
+  output \port$579$13 ;
+  wire \port$579$13 ;
+  output \port$579$14 ;
+  wire \port$579$14 ;
+  output \port$579$15 ;
+  wire \port$579$15 ;
+  output \port$579$2 ;
+  wire \port$579$2 ;
+  output \port$579$3 ;
+  wire \port$579$3 ;
+  output \port$579$4 ;
+  wire \port$579$4 ;
+  output \port$579$5 ;
+  wire \port$579$5 ;
+  output \port$579$6 ;
+  wire \port$579$6 ;
+  output \port$579$7 ;
+  wire \port$579$7 ;
+  output \port$579$8 ;
+  wire \port$579$8 ;
+  output \port$579$9 ;
+  wire \port$579$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22610,26 +22329,26 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$692$0 , \port$692$1 , \port$692
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$692$0  = _00_;
-  assign \port$692$1  = _11_;
-  assign \port$692$2  = _22_;
-  assign \port$692$3  = _30_;
-  assign \port$692$4  = _31_;
-  assign \port$692$5  = _32_;
-  assign \port$692$6  = _33_;
-  assign \port$692$7  = _34_;
-  assign \port$692$8  = _35_;
-  assign \port$692$9  = _01_;
-  assign \port$692$10  = _02_;
-  assign \port$692$11  = _03_;
-  assign \port$692$12  = _04_;
-  assign \port$692$13  = _05_;
-  assign \port$692$14  = _06_;
-  assign \port$692$15  = _07_;
+  assign \port$579$0  = _00_;
+  assign \port$579$1  = _11_;
+  assign \port$579$2  = _22_;
+  assign \port$579$3  = _30_;
+  assign \port$579$4  = _31_;
+  assign \port$579$5  = _32_;
+  assign \port$579$6  = _33_;
+  assign \port$579$7  = _34_;
+  assign \port$579$8  = _35_;
+  assign \port$579$9  = _01_;
+  assign \port$579$10  = _02_;
+  assign \port$579$11  = _03_;
+  assign \port$579$12  = _04_;
+  assign \port$579$13  = _05_;
+  assign \port$579$14  = _06_;
+  assign \port$579$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$580$0 , \port$580$1 , \port$580$2 , \port$580$3 , \port$580$4 , \port$580$5 , \port$580$6 , \port$580$7 , \port$580$8 , \port$580$9 , \port$580$10 , \port$580$11 , \port$580$12 , \port$580$13 , \port$580$14 , \port$580$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22677,38 +22396,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$693$0 ;
-  wire \port$693$0 ;
-  output \port$693$1 ;
-  wire \port$693$1 ;
-  output \port$693$10 ;
-  wire \port$693$10 ;
-  output \port$693$11 ;
-  wire \port$693$11 ;
-  output \port$693$12 ;
-  wire \port$693$12 ;
-  output \port$693$13 ;
-  wire \port$693$13 ;
-  output \port$693$14 ;
-  wire \port$693$14 ;
-  output \port$693$15 ;
-  wire \port$693$15 ;
-  output \port$693$2 ;
-  wire \port$693$2 ;
-  output \port$693$3 ;
-  wire \port$693$3 ;
-  output \port$693$4 ;
-  wire \port$693$4 ;
-  output \port$693$5 ;
-  wire \port$693$5 ;
-  output \port$693$6 ;
-  wire \port$693$6 ;
-  output \port$693$7 ;
-  wire \port$693$7 ;
-  output \port$693$8 ;
-  wire \port$693$8 ;
-  output \port$693$9 ;
-  wire \port$693$9 ;
+  output \port$580$0 ;
+  wire \port$580$0 ;
+  output \port$580$1 ;
+  wire \port$580$1 ;
+  output \port$580$10 ;
+  wire \port$580$10 ;
+  output \port$580$11 ;
+  wire \port$580$11 ;
+  output \port$580$12 ;
+  wire \port$580$12 ;
+  output \port$580$13 ;
+  wire \port$580$13 ;
+  output \port$580$14 ;
+  wire \port$580$14 ;
+  output \port$580$15 ;
+  wire \port$580$15 ;
+  output \port$580$2 ;
+  wire \port$580$2 ;
+  output \port$580$3 ;
+  wire \port$580$3 ;
+  output \port$580$4 ;
+  wire \port$580$4 ;
+  output \port$580$5 ;
+  wire \port$580$5 ;
+  output \port$580$6 ;
+  wire \port$580$6 ;
+  output \port$580$7 ;
+  wire \port$580$7 ;
+  output \port$580$8 ;
+  wire \port$580$8 ;
+  output \port$580$9 ;
+  wire \port$580$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22831,26 +22550,26 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$693$0 , \port$693$1 , \port$693
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$693$0  = _00_;
-  assign \port$693$1  = _11_;
-  assign \port$693$2  = _22_;
-  assign \port$693$3  = _30_;
-  assign \port$693$4  = _31_;
-  assign \port$693$5  = _32_;
-  assign \port$693$6  = _33_;
-  assign \port$693$7  = _34_;
-  assign \port$693$8  = _35_;
-  assign \port$693$9  = _01_;
-  assign \port$693$10  = _02_;
-  assign \port$693$11  = _03_;
-  assign \port$693$12  = _04_;
-  assign \port$693$13  = _05_;
-  assign \port$693$14  = _06_;
-  assign \port$693$15  = _07_;
+  assign \port$580$0  = _00_;
+  assign \port$580$1  = _11_;
+  assign \port$580$2  = _22_;
+  assign \port$580$3  = _30_;
+  assign \port$580$4  = _31_;
+  assign \port$580$5  = _32_;
+  assign \port$580$6  = _33_;
+  assign \port$580$7  = _34_;
+  assign \port$580$8  = _35_;
+  assign \port$580$9  = _01_;
+  assign \port$580$10  = _02_;
+  assign \port$580$11  = _03_;
+  assign \port$580$12  = _04_;
+  assign \port$580$13  = _05_;
+  assign \port$580$14  = _06_;
+  assign \port$580$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22898,38 +22617,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$694$0 ;
-  wire \port$694$0 ;
-  output \port$694$1 ;
-  wire \port$694$1 ;
-  output \port$694$10 ;
-  wire \port$694$10 ;
-  output \port$694$11 ;
-  wire \port$694$11 ;
-  output \port$694$12 ;
-  wire \port$694$12 ;
-  output \port$694$13 ;
-  wire \port$694$13 ;
-  output \port$694$14 ;
-  wire \port$694$14 ;
-  output \port$694$15 ;
-  wire \port$694$15 ;
-  output \port$694$2 ;
-  wire \port$694$2 ;
-  output \port$694$3 ;
-  wire \port$694$3 ;
-  output \port$694$4 ;
-  wire \port$694$4 ;
-  output \port$694$5 ;
-  wire \port$694$5 ;
-  output \port$694$6 ;
-  wire \port$694$6 ;
-  output \port$694$7 ;
-  wire \port$694$7 ;
-  output \port$694$8 ;
-  wire \port$694$8 ;
-  output \port$694$9 ;
-  wire \port$694$9 ;
+  output \port$581$0 ;
+  wire \port$581$0 ;
+  output \port$581$1 ;
+  wire \port$581$1 ;
+  output \port$581$10 ;
+  wire \port$581$10 ;
+  output \port$581$11 ;
+  wire \port$581$11 ;
+  output \port$581$12 ;
+  wire \port$581$12 ;
+  output \port$581$13 ;
+  wire \port$581$13 ;
+  output \port$581$14 ;
+  wire \port$581$14 ;
+  output \port$581$15 ;
+  wire \port$581$15 ;
+  output \port$581$2 ;
+  wire \port$581$2 ;
+  output \port$581$3 ;
+  wire \port$581$3 ;
+  output \port$581$4 ;
+  wire \port$581$4 ;
+  output \port$581$5 ;
+  wire \port$581$5 ;
+  output \port$581$6 ;
+  wire \port$581$6 ;
+  output \port$581$7 ;
+  wire \port$581$7 ;
+  output \port$581$8 ;
+  wire \port$581$8 ;
+  output \port$581$9 ;
+  wire \port$581$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23052,26 +22771,26 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$694$0 , \port$694$1 , \port$694
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$694$0  = _00_;
-  assign \port$694$1  = _11_;
-  assign \port$694$2  = _22_;
-  assign \port$694$3  = _30_;
-  assign \port$694$4  = _31_;
-  assign \port$694$5  = _32_;
-  assign \port$694$6  = _33_;
-  assign \port$694$7  = _34_;
-  assign \port$694$8  = _35_;
-  assign \port$694$9  = _01_;
-  assign \port$694$10  = _02_;
-  assign \port$694$11  = _03_;
-  assign \port$694$12  = _04_;
-  assign \port$694$13  = _05_;
-  assign \port$694$14  = _06_;
-  assign \port$694$15  = _07_;
+  assign \port$581$0  = _00_;
+  assign \port$581$1  = _11_;
+  assign \port$581$2  = _22_;
+  assign \port$581$3  = _30_;
+  assign \port$581$4  = _31_;
+  assign \port$581$5  = _32_;
+  assign \port$581$6  = _33_;
+  assign \port$581$7  = _34_;
+  assign \port$581$8  = _35_;
+  assign \port$581$9  = _01_;
+  assign \port$581$10  = _02_;
+  assign \port$581$11  = _03_;
+  assign \port$581$12  = _04_;
+  assign \port$581$13  = _05_;
+  assign \port$581$14  = _06_;
+  assign \port$581$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$582$0 , \port$582$1 , \port$582$2 , \port$582$3 , \port$582$4 , \port$582$5 , \port$582$6 , \port$582$7 , \port$582$8 , \port$582$9 , \port$582$10 , \port$582$11 , \port$582$12 , \port$582$13 , \port$582$14 , \port$582$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23119,38 +22838,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$695$0 ;
-  wire \port$695$0 ;
-  output \port$695$1 ;
-  wire \port$695$1 ;
-  output \port$695$10 ;
-  wire \port$695$10 ;
-  output \port$695$11 ;
-  wire \port$695$11 ;
-  output \port$695$12 ;
-  wire \port$695$12 ;
-  output \port$695$13 ;
-  wire \port$695$13 ;
-  output \port$695$14 ;
-  wire \port$695$14 ;
-  output \port$695$15 ;
-  wire \port$695$15 ;
-  output \port$695$2 ;
-  wire \port$695$2 ;
-  output \port$695$3 ;
-  wire \port$695$3 ;
-  output \port$695$4 ;
-  wire \port$695$4 ;
-  output \port$695$5 ;
-  wire \port$695$5 ;
-  output \port$695$6 ;
-  wire \port$695$6 ;
-  output \port$695$7 ;
-  wire \port$695$7 ;
-  output \port$695$8 ;
-  wire \port$695$8 ;
-  output \port$695$9 ;
-  wire \port$695$9 ;
+  output \port$582$0 ;
+  wire \port$582$0 ;
+  output \port$582$1 ;
+  wire \port$582$1 ;
+  output \port$582$10 ;
+  wire \port$582$10 ;
+  output \port$582$11 ;
+  wire \port$582$11 ;
+  output \port$582$12 ;
+  wire \port$582$12 ;
+  output \port$582$13 ;
+  wire \port$582$13 ;
+  output \port$582$14 ;
+  wire \port$582$14 ;
+  output \port$582$15 ;
+  wire \port$582$15 ;
+  output \port$582$2 ;
+  wire \port$582$2 ;
+  output \port$582$3 ;
+  wire \port$582$3 ;
+  output \port$582$4 ;
+  wire \port$582$4 ;
+  output \port$582$5 ;
+  wire \port$582$5 ;
+  output \port$582$6 ;
+  wire \port$582$6 ;
+  output \port$582$7 ;
+  wire \port$582$7 ;
+  output \port$582$8 ;
+  wire \port$582$8 ;
+  output \port$582$9 ;
+  wire \port$582$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23273,26 +22992,26 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$695$0 , \port$695$1 , \port$695
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$695$0  = _00_;
-  assign \port$695$1  = _11_;
-  assign \port$695$2  = _22_;
-  assign \port$695$3  = _30_;
-  assign \port$695$4  = _31_;
-  assign \port$695$5  = _32_;
-  assign \port$695$6  = _33_;
-  assign \port$695$7  = _34_;
-  assign \port$695$8  = _35_;
-  assign \port$695$9  = _01_;
-  assign \port$695$10  = _02_;
-  assign \port$695$11  = _03_;
-  assign \port$695$12  = _04_;
-  assign \port$695$13  = _05_;
-  assign \port$695$14  = _06_;
-  assign \port$695$15  = _07_;
+  assign \port$582$0  = _00_;
+  assign \port$582$1  = _11_;
+  assign \port$582$2  = _22_;
+  assign \port$582$3  = _30_;
+  assign \port$582$4  = _31_;
+  assign \port$582$5  = _32_;
+  assign \port$582$6  = _33_;
+  assign \port$582$7  = _34_;
+  assign \port$582$8  = _35_;
+  assign \port$582$9  = _01_;
+  assign \port$582$10  = _02_;
+  assign \port$582$11  = _03_;
+  assign \port$582$12  = _04_;
+  assign \port$582$13  = _05_;
+  assign \port$582$14  = _06_;
+  assign \port$582$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$583$0 , \port$583$1 , \port$583$2 , \port$583$3 , \port$583$4 , \port$583$5 , \port$583$6 , \port$583$7 , \port$583$8 , \port$583$9 , \port$583$10 , \port$583$11 , \port$583$12 , \port$583$13 , \port$583$14 , \port$583$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23340,38 +23059,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$696$0 ;
-  wire \port$696$0 ;
-  output \port$696$1 ;
-  wire \port$696$1 ;
-  output \port$696$10 ;
-  wire \port$696$10 ;
-  output \port$696$11 ;
-  wire \port$696$11 ;
-  output \port$696$12 ;
-  wire \port$696$12 ;
-  output \port$696$13 ;
-  wire \port$696$13 ;
-  output \port$696$14 ;
-  wire \port$696$14 ;
-  output \port$696$15 ;
-  wire \port$696$15 ;
-  output \port$696$2 ;
-  wire \port$696$2 ;
-  output \port$696$3 ;
-  wire \port$696$3 ;
-  output \port$696$4 ;
-  wire \port$696$4 ;
-  output \port$696$5 ;
-  wire \port$696$5 ;
-  output \port$696$6 ;
-  wire \port$696$6 ;
-  output \port$696$7 ;
-  wire \port$696$7 ;
-  output \port$696$8 ;
-  wire \port$696$8 ;
-  output \port$696$9 ;
-  wire \port$696$9 ;
+  output \port$583$0 ;
+  wire \port$583$0 ;
+  output \port$583$1 ;
+  wire \port$583$1 ;
+  output \port$583$10 ;
+  wire \port$583$10 ;
+  output \port$583$11 ;
+  wire \port$583$11 ;
+  output \port$583$12 ;
+  wire \port$583$12 ;
+  output \port$583$13 ;
+  wire \port$583$13 ;
+  output \port$583$14 ;
+  wire \port$583$14 ;
+  output \port$583$15 ;
+  wire \port$583$15 ;
+  output \port$583$2 ;
+  wire \port$583$2 ;
+  output \port$583$3 ;
+  wire \port$583$3 ;
+  output \port$583$4 ;
+  wire \port$583$4 ;
+  output \port$583$5 ;
+  wire \port$583$5 ;
+  output \port$583$6 ;
+  wire \port$583$6 ;
+  output \port$583$7 ;
+  wire \port$583$7 ;
+  output \port$583$8 ;
+  wire \port$583$8 ;
+  output \port$583$9 ;
+  wire \port$583$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23494,26 +23213,26 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$696$0 , \port$696$1 , \port$696
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$696$0  = _00_;
-  assign \port$696$1  = _11_;
-  assign \port$696$2  = _22_;
-  assign \port$696$3  = _30_;
-  assign \port$696$4  = _31_;
-  assign \port$696$5  = _32_;
-  assign \port$696$6  = _33_;
-  assign \port$696$7  = _34_;
-  assign \port$696$8  = _35_;
-  assign \port$696$9  = _01_;
-  assign \port$696$10  = _02_;
-  assign \port$696$11  = _03_;
-  assign \port$696$12  = _04_;
-  assign \port$696$13  = _05_;
-  assign \port$696$14  = _06_;
-  assign \port$696$15  = _07_;
+  assign \port$583$0  = _00_;
+  assign \port$583$1  = _11_;
+  assign \port$583$2  = _22_;
+  assign \port$583$3  = _30_;
+  assign \port$583$4  = _31_;
+  assign \port$583$5  = _32_;
+  assign \port$583$6  = _33_;
+  assign \port$583$7  = _34_;
+  assign \port$583$8  = _35_;
+  assign \port$583$9  = _01_;
+  assign \port$583$10  = _02_;
+  assign \port$583$11  = _03_;
+  assign \port$583$12  = _04_;
+  assign \port$583$13  = _05_;
+  assign \port$583$14  = _06_;
+  assign \port$583$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$584$0 , \port$584$1 , \port$584$2 , \port$584$3 , \port$584$4 , \port$584$5 , \port$584$6 , \port$584$7 , \port$584$8 , \port$584$9 , \port$584$10 , \port$584$11 , \port$584$12 , \port$584$13 , \port$584$14 , \port$584$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23561,38 +23280,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$697$0 ;
-  wire \port$697$0 ;
-  output \port$697$1 ;
-  wire \port$697$1 ;
-  output \port$697$10 ;
-  wire \port$697$10 ;
-  output \port$697$11 ;
-  wire \port$697$11 ;
-  output \port$697$12 ;
-  wire \port$697$12 ;
-  output \port$697$13 ;
-  wire \port$697$13 ;
-  output \port$697$14 ;
-  wire \port$697$14 ;
-  output \port$697$15 ;
-  wire \port$697$15 ;
-  output \port$697$2 ;
-  wire \port$697$2 ;
-  output \port$697$3 ;
-  wire \port$697$3 ;
-  output \port$697$4 ;
-  wire \port$697$4 ;
-  output \port$697$5 ;
-  wire \port$697$5 ;
-  output \port$697$6 ;
-  wire \port$697$6 ;
-  output \port$697$7 ;
-  wire \port$697$7 ;
-  output \port$697$8 ;
-  wire \port$697$8 ;
-  output \port$697$9 ;
-  wire \port$697$9 ;
+  output \port$584$0 ;
+  wire \port$584$0 ;
+  output \port$584$1 ;
+  wire \port$584$1 ;
+  output \port$584$10 ;
+  wire \port$584$10 ;
+  output \port$584$11 ;
+  wire \port$584$11 ;
+  output \port$584$12 ;
+  wire \port$584$12 ;
+  output \port$584$13 ;
+  wire \port$584$13 ;
+  output \port$584$14 ;
+  wire \port$584$14 ;
+  output \port$584$15 ;
+  wire \port$584$15 ;
+  output \port$584$2 ;
+  wire \port$584$2 ;
+  output \port$584$3 ;
+  wire \port$584$3 ;
+  output \port$584$4 ;
+  wire \port$584$4 ;
+  output \port$584$5 ;
+  wire \port$584$5 ;
+  output \port$584$6 ;
+  wire \port$584$6 ;
+  output \port$584$7 ;
+  wire \port$584$7 ;
+  output \port$584$8 ;
+  wire \port$584$8 ;
+  output \port$584$9 ;
+  wire \port$584$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23715,26 +23434,26 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$697$0 , \port$697$1 , \port$697
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$697$0  = _00_;
-  assign \port$697$1  = _11_;
-  assign \port$697$2  = _22_;
-  assign \port$697$3  = _30_;
-  assign \port$697$4  = _31_;
-  assign \port$697$5  = _32_;
-  assign \port$697$6  = _33_;
-  assign \port$697$7  = _34_;
-  assign \port$697$8  = _35_;
-  assign \port$697$9  = _01_;
-  assign \port$697$10  = _02_;
-  assign \port$697$11  = _03_;
-  assign \port$697$12  = _04_;
-  assign \port$697$13  = _05_;
-  assign \port$697$14  = _06_;
-  assign \port$697$15  = _07_;
+  assign \port$584$0  = _00_;
+  assign \port$584$1  = _11_;
+  assign \port$584$2  = _22_;
+  assign \port$584$3  = _30_;
+  assign \port$584$4  = _31_;
+  assign \port$584$5  = _32_;
+  assign \port$584$6  = _33_;
+  assign \port$584$7  = _34_;
+  assign \port$584$8  = _35_;
+  assign \port$584$9  = _01_;
+  assign \port$584$10  = _02_;
+  assign \port$584$11  = _03_;
+  assign \port$584$12  = _04_;
+  assign \port$584$13  = _05_;
+  assign \port$584$14  = _06_;
+  assign \port$584$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$585$0 , \port$585$1 , \port$585$2 , \port$585$3 , \port$585$4 , \port$585$5 , \port$585$6 , \port$585$7 , \port$585$8 , \port$585$9 , \port$585$10 , \port$585$11 , \port$585$12 , \port$585$13 , \port$585$14 , \port$585$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23782,38 +23501,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$698$0 ;
-  wire \port$698$0 ;
-  output \port$698$1 ;
-  wire \port$698$1 ;
-  output \port$698$10 ;
-  wire \port$698$10 ;
-  output \port$698$11 ;
-  wire \port$698$11 ;
-  output \port$698$12 ;
-  wire \port$698$12 ;
-  output \port$698$13 ;
-  wire \port$698$13 ;
-  output \port$698$14 ;
-  wire \port$698$14 ;
-  output \port$698$15 ;
-  wire \port$698$15 ;
-  output \port$698$2 ;
-  wire \port$698$2 ;
-  output \port$698$3 ;
-  wire \port$698$3 ;
-  output \port$698$4 ;
-  wire \port$698$4 ;
-  output \port$698$5 ;
-  wire \port$698$5 ;
-  output \port$698$6 ;
-  wire \port$698$6 ;
-  output \port$698$7 ;
-  wire \port$698$7 ;
-  output \port$698$8 ;
-  wire \port$698$8 ;
-  output \port$698$9 ;
-  wire \port$698$9 ;
+  output \port$585$0 ;
+  wire \port$585$0 ;
+  output \port$585$1 ;
+  wire \port$585$1 ;
+  output \port$585$10 ;
+  wire \port$585$10 ;
+  output \port$585$11 ;
+  wire \port$585$11 ;
+  output \port$585$12 ;
+  wire \port$585$12 ;
+  output \port$585$13 ;
+  wire \port$585$13 ;
+  output \port$585$14 ;
+  wire \port$585$14 ;
+  output \port$585$15 ;
+  wire \port$585$15 ;
+  output \port$585$2 ;
+  wire \port$585$2 ;
+  output \port$585$3 ;
+  wire \port$585$3 ;
+  output \port$585$4 ;
+  wire \port$585$4 ;
+  output \port$585$5 ;
+  wire \port$585$5 ;
+  output \port$585$6 ;
+  wire \port$585$6 ;
+  output \port$585$7 ;
+  wire \port$585$7 ;
+  output \port$585$8 ;
+  wire \port$585$8 ;
+  output \port$585$9 ;
+  wire \port$585$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23936,26 +23655,26 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$698$0 , \port$698$1 , \port$698
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$698$0  = _00_;
-  assign \port$698$1  = _11_;
-  assign \port$698$2  = _22_;
-  assign \port$698$3  = _30_;
-  assign \port$698$4  = _31_;
-  assign \port$698$5  = _32_;
-  assign \port$698$6  = _33_;
-  assign \port$698$7  = _34_;
-  assign \port$698$8  = _35_;
-  assign \port$698$9  = _01_;
-  assign \port$698$10  = _02_;
-  assign \port$698$11  = _03_;
-  assign \port$698$12  = _04_;
-  assign \port$698$13  = _05_;
-  assign \port$698$14  = _06_;
-  assign \port$698$15  = _07_;
+  assign \port$585$0  = _00_;
+  assign \port$585$1  = _11_;
+  assign \port$585$2  = _22_;
+  assign \port$585$3  = _30_;
+  assign \port$585$4  = _31_;
+  assign \port$585$5  = _32_;
+  assign \port$585$6  = _33_;
+  assign \port$585$7  = _34_;
+  assign \port$585$8  = _35_;
+  assign \port$585$9  = _01_;
+  assign \port$585$10  = _02_;
+  assign \port$585$11  = _03_;
+  assign \port$585$12  = _04_;
+  assign \port$585$13  = _05_;
+  assign \port$585$14  = _06_;
+  assign \port$585$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$586$0 , \port$586$1 , \port$586$2 , \port$586$3 , \port$586$4 , \port$586$5 , \port$586$6 , \port$586$7 , \port$586$8 , \port$586$9 , \port$586$10 , \port$586$11 , \port$586$12 , \port$586$13 , \port$586$14 , \port$586$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24003,38 +23722,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$699$0 ;
-  wire \port$699$0 ;
-  output \port$699$1 ;
-  wire \port$699$1 ;
-  output \port$699$10 ;
-  wire \port$699$10 ;
-  output \port$699$11 ;
-  wire \port$699$11 ;
-  output \port$699$12 ;
-  wire \port$699$12 ;
-  output \port$699$13 ;
-  wire \port$699$13 ;
-  output \port$699$14 ;
-  wire \port$699$14 ;
-  output \port$699$15 ;
-  wire \port$699$15 ;
-  output \port$699$2 ;
-  wire \port$699$2 ;
-  output \port$699$3 ;
-  wire \port$699$3 ;
-  output \port$699$4 ;
-  wire \port$699$4 ;
-  output \port$699$5 ;
-  wire \port$699$5 ;
-  output \port$699$6 ;
-  wire \port$699$6 ;
-  output \port$699$7 ;
-  wire \port$699$7 ;
-  output \port$699$8 ;
-  wire \port$699$8 ;
-  output \port$699$9 ;
-  wire \port$699$9 ;
+  output \port$586$0 ;
+  wire \port$586$0 ;
+  output \port$586$1 ;
+  wire \port$586$1 ;
+  output \port$586$10 ;
+  wire \port$586$10 ;
+  output \port$586$11 ;
+  wire \port$586$11 ;
+  output \port$586$12 ;
+  wire \port$586$12 ;
+  output \port$586$13 ;
+  wire \port$586$13 ;
+  output \port$586$14 ;
+  wire \port$586$14 ;
+  output \port$586$15 ;
+  wire \port$586$15 ;
+  output \port$586$2 ;
+  wire \port$586$2 ;
+  output \port$586$3 ;
+  wire \port$586$3 ;
+  output \port$586$4 ;
+  wire \port$586$4 ;
+  output \port$586$5 ;
+  wire \port$586$5 ;
+  output \port$586$6 ;
+  wire \port$586$6 ;
+  output \port$586$7 ;
+  wire \port$586$7 ;
+  output \port$586$8 ;
+  wire \port$586$8 ;
+  output \port$586$9 ;
+  wire \port$586$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24157,26 +23876,26 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$699$0 , \port$699$1 , \port$699
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$699$0  = _00_;
-  assign \port$699$1  = _11_;
-  assign \port$699$2  = _22_;
-  assign \port$699$3  = _30_;
-  assign \port$699$4  = _31_;
-  assign \port$699$5  = _32_;
-  assign \port$699$6  = _33_;
-  assign \port$699$7  = _34_;
-  assign \port$699$8  = _35_;
-  assign \port$699$9  = _01_;
-  assign \port$699$10  = _02_;
-  assign \port$699$11  = _03_;
-  assign \port$699$12  = _04_;
-  assign \port$699$13  = _05_;
-  assign \port$699$14  = _06_;
-  assign \port$699$15  = _07_;
+  assign \port$586$0  = _00_;
+  assign \port$586$1  = _11_;
+  assign \port$586$2  = _22_;
+  assign \port$586$3  = _30_;
+  assign \port$586$4  = _31_;
+  assign \port$586$5  = _32_;
+  assign \port$586$6  = _33_;
+  assign \port$586$7  = _34_;
+  assign \port$586$8  = _35_;
+  assign \port$586$9  = _01_;
+  assign \port$586$10  = _02_;
+  assign \port$586$11  = _03_;
+  assign \port$586$12  = _04_;
+  assign \port$586$13  = _05_;
+  assign \port$586$14  = _06_;
+  assign \port$586$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$587$0 , \port$587$1 , \port$587$2 , \port$587$3 , \port$587$4 , \port$587$5 , \port$587$6 , \port$587$7 , \port$587$8 , \port$587$9 , \port$587$10 , \port$587$11 , \port$587$12 , \port$587$13 , \port$587$14 , \port$587$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24224,38 +23943,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$700$0 ;
-  wire \port$700$0 ;
-  output \port$700$1 ;
-  wire \port$700$1 ;
-  output \port$700$10 ;
-  wire \port$700$10 ;
-  output \port$700$11 ;
-  wire \port$700$11 ;
-  output \port$700$12 ;
-  wire \port$700$12 ;
-  output \port$700$13 ;
-  wire \port$700$13 ;
-  output \port$700$14 ;
-  wire \port$700$14 ;
-  output \port$700$15 ;
-  wire \port$700$15 ;
-  output \port$700$2 ;
-  wire \port$700$2 ;
-  output \port$700$3 ;
-  wire \port$700$3 ;
-  output \port$700$4 ;
-  wire \port$700$4 ;
-  output \port$700$5 ;
-  wire \port$700$5 ;
-  output \port$700$6 ;
-  wire \port$700$6 ;
-  output \port$700$7 ;
-  wire \port$700$7 ;
-  output \port$700$8 ;
-  wire \port$700$8 ;
-  output \port$700$9 ;
-  wire \port$700$9 ;
+  output \port$587$0 ;
+  wire \port$587$0 ;
+  output \port$587$1 ;
+  wire \port$587$1 ;
+  output \port$587$10 ;
+  wire \port$587$10 ;
+  output \port$587$11 ;
+  wire \port$587$11 ;
+  output \port$587$12 ;
+  wire \port$587$12 ;
+  output \port$587$13 ;
+  wire \port$587$13 ;
+  output \port$587$14 ;
+  wire \port$587$14 ;
+  output \port$587$15 ;
+  wire \port$587$15 ;
+  output \port$587$2 ;
+  wire \port$587$2 ;
+  output \port$587$3 ;
+  wire \port$587$3 ;
+  output \port$587$4 ;
+  wire \port$587$4 ;
+  output \port$587$5 ;
+  wire \port$587$5 ;
+  output \port$587$6 ;
+  wire \port$587$6 ;
+  output \port$587$7 ;
+  wire \port$587$7 ;
+  output \port$587$8 ;
+  wire \port$587$8 ;
+  output \port$587$9 ;
+  wire \port$587$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24378,26 +24097,26 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$700$0 , \port$700$1 , \port$700
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$700$0  = _00_;
-  assign \port$700$1  = _11_;
-  assign \port$700$2  = _22_;
-  assign \port$700$3  = _30_;
-  assign \port$700$4  = _31_;
-  assign \port$700$5  = _32_;
-  assign \port$700$6  = _33_;
-  assign \port$700$7  = _34_;
-  assign \port$700$8  = _35_;
-  assign \port$700$9  = _01_;
-  assign \port$700$10  = _02_;
-  assign \port$700$11  = _03_;
-  assign \port$700$12  = _04_;
-  assign \port$700$13  = _05_;
-  assign \port$700$14  = _06_;
-  assign \port$700$15  = _07_;
+  assign \port$587$0  = _00_;
+  assign \port$587$1  = _11_;
+  assign \port$587$2  = _22_;
+  assign \port$587$3  = _30_;
+  assign \port$587$4  = _31_;
+  assign \port$587$5  = _32_;
+  assign \port$587$6  = _33_;
+  assign \port$587$7  = _34_;
+  assign \port$587$8  = _35_;
+  assign \port$587$9  = _01_;
+  assign \port$587$10  = _02_;
+  assign \port$587$11  = _03_;
+  assign \port$587$12  = _04_;
+  assign \port$587$13  = _05_;
+  assign \port$587$14  = _06_;
+  assign \port$587$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$588$0 , \port$588$1 , \port$588$2 , \port$588$3 , \port$588$4 , \port$588$5 , \port$588$6 , \port$588$7 , \port$588$8 , \port$588$9 , \port$588$10 , \port$588$11 , \port$588$12 , \port$588$13 , \port$588$14 , \port$588$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24445,38 +24164,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$701$0 ;
-  wire \port$701$0 ;
-  output \port$701$1 ;
-  wire \port$701$1 ;
-  output \port$701$10 ;
-  wire \port$701$10 ;
-  output \port$701$11 ;
-  wire \port$701$11 ;
-  output \port$701$12 ;
-  wire \port$701$12 ;
-  output \port$701$13 ;
-  wire \port$701$13 ;
-  output \port$701$14 ;
-  wire \port$701$14 ;
-  output \port$701$15 ;
-  wire \port$701$15 ;
-  output \port$701$2 ;
-  wire \port$701$2 ;
-  output \port$701$3 ;
-  wire \port$701$3 ;
-  output \port$701$4 ;
-  wire \port$701$4 ;
-  output \port$701$5 ;
-  wire \port$701$5 ;
-  output \port$701$6 ;
-  wire \port$701$6 ;
-  output \port$701$7 ;
-  wire \port$701$7 ;
-  output \port$701$8 ;
-  wire \port$701$8 ;
-  output \port$701$9 ;
-  wire \port$701$9 ;
+  output \port$588$0 ;
+  wire \port$588$0 ;
+  output \port$588$1 ;
+  wire \port$588$1 ;
+  output \port$588$10 ;
+  wire \port$588$10 ;
+  output \port$588$11 ;
+  wire \port$588$11 ;
+  output \port$588$12 ;
+  wire \port$588$12 ;
+  output \port$588$13 ;
+  wire \port$588$13 ;
+  output \port$588$14 ;
+  wire \port$588$14 ;
+  output \port$588$15 ;
+  wire \port$588$15 ;
+  output \port$588$2 ;
+  wire \port$588$2 ;
+  output \port$588$3 ;
+  wire \port$588$3 ;
+  output \port$588$4 ;
+  wire \port$588$4 ;
+  output \port$588$5 ;
+  wire \port$588$5 ;
+  output \port$588$6 ;
+  wire \port$588$6 ;
+  output \port$588$7 ;
+  wire \port$588$7 ;
+  output \port$588$8 ;
+  wire \port$588$8 ;
+  output \port$588$9 ;
+  wire \port$588$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24599,26 +24318,26 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$701$0 , \port$701$1 , \port$701
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$701$0  = _00_;
-  assign \port$701$1  = _11_;
-  assign \port$701$2  = _22_;
-  assign \port$701$3  = _30_;
-  assign \port$701$4  = _31_;
-  assign \port$701$5  = _32_;
-  assign \port$701$6  = _33_;
-  assign \port$701$7  = _34_;
-  assign \port$701$8  = _35_;
-  assign \port$701$9  = _01_;
-  assign \port$701$10  = _02_;
-  assign \port$701$11  = _03_;
-  assign \port$701$12  = _04_;
-  assign \port$701$13  = _05_;
-  assign \port$701$14  = _06_;
-  assign \port$701$15  = _07_;
+  assign \port$588$0  = _00_;
+  assign \port$588$1  = _11_;
+  assign \port$588$2  = _22_;
+  assign \port$588$3  = _30_;
+  assign \port$588$4  = _31_;
+  assign \port$588$5  = _32_;
+  assign \port$588$6  = _33_;
+  assign \port$588$7  = _34_;
+  assign \port$588$8  = _35_;
+  assign \port$588$9  = _01_;
+  assign \port$588$10  = _02_;
+  assign \port$588$11  = _03_;
+  assign \port$588$12  = _04_;
+  assign \port$588$13  = _05_;
+  assign \port$588$14  = _06_;
+  assign \port$588$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$589$0 , \port$589$1 , \port$589$2 , \port$589$3 , \port$589$4 , \port$589$5 , \port$589$6 , \port$589$7 , \port$589$8 , \port$589$9 , \port$589$10 , \port$589$11 , \port$589$12 , \port$589$13 , \port$589$14 , \port$589$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24666,38 +24385,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$702$0 ;
-  wire \port$702$0 ;
-  output \port$702$1 ;
-  wire \port$702$1 ;
-  output \port$702$10 ;
-  wire \port$702$10 ;
-  output \port$702$11 ;
-  wire \port$702$11 ;
-  output \port$702$12 ;
-  wire \port$702$12 ;
-  output \port$702$13 ;
-  wire \port$702$13 ;
-  output \port$702$14 ;
-  wire \port$702$14 ;
-  output \port$702$15 ;
-  wire \port$702$15 ;
-  output \port$702$2 ;
-  wire \port$702$2 ;
-  output \port$702$3 ;
-  wire \port$702$3 ;
-  output \port$702$4 ;
-  wire \port$702$4 ;
-  output \port$702$5 ;
-  wire \port$702$5 ;
-  output \port$702$6 ;
-  wire \port$702$6 ;
-  output \port$702$7 ;
-  wire \port$702$7 ;
-  output \port$702$8 ;
-  wire \port$702$8 ;
-  output \port$702$9 ;
-  wire \port$702$9 ;
+  output \port$589$0 ;
+  wire \port$589$0 ;
+  output \port$589$1 ;
+  wire \port$589$1 ;
+  output \port$589$10 ;
+  wire \port$589$10 ;
+  output \port$589$11 ;
+  wire \port$589$11 ;
+  output \port$589$12 ;
+  wire \port$589$12 ;
+  output \port$589$13 ;
+  wire \port$589$13 ;
+  output \port$589$14 ;
+  wire \port$589$14 ;
+  output \port$589$15 ;
+  wire \port$589$15 ;
+  output \port$589$2 ;
+  wire \port$589$2 ;
+  output \port$589$3 ;
+  wire \port$589$3 ;
+  output \port$589$4 ;
+  wire \port$589$4 ;
+  output \port$589$5 ;
+  wire \port$589$5 ;
+  output \port$589$6 ;
+  wire \port$589$6 ;
+  output \port$589$7 ;
+  wire \port$589$7 ;
+  output \port$589$8 ;
+  wire \port$589$8 ;
+  output \port$589$9 ;
+  wire \port$589$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24820,26 +24539,26 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$702$0 , \port$702$1 , \port$702
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$702$0  = _00_;
-  assign \port$702$1  = _11_;
-  assign \port$702$2  = _22_;
-  assign \port$702$3  = _30_;
-  assign \port$702$4  = _31_;
-  assign \port$702$5  = _32_;
-  assign \port$702$6  = _33_;
-  assign \port$702$7  = _34_;
-  assign \port$702$8  = _35_;
-  assign \port$702$9  = _01_;
-  assign \port$702$10  = _02_;
-  assign \port$702$11  = _03_;
-  assign \port$702$12  = _04_;
-  assign \port$702$13  = _05_;
-  assign \port$702$14  = _06_;
-  assign \port$702$15  = _07_;
+  assign \port$589$0  = _00_;
+  assign \port$589$1  = _11_;
+  assign \port$589$2  = _22_;
+  assign \port$589$3  = _30_;
+  assign \port$589$4  = _31_;
+  assign \port$589$5  = _32_;
+  assign \port$589$6  = _33_;
+  assign \port$589$7  = _34_;
+  assign \port$589$8  = _35_;
+  assign \port$589$9  = _01_;
+  assign \port$589$10  = _02_;
+  assign \port$589$11  = _03_;
+  assign \port$589$12  = _04_;
+  assign \port$589$13  = _05_;
+  assign \port$589$14  = _06_;
+  assign \port$589$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$590$0 , \port$590$1 , \port$590$2 , \port$590$3 , \port$590$4 , \port$590$5 , \port$590$6 , \port$590$7 , \port$590$8 , \port$590$9 , \port$590$10 , \port$590$11 , \port$590$12 , \port$590$13 , \port$590$14 , \port$590$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24887,38 +24606,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$703$0 ;
-  wire \port$703$0 ;
-  output \port$703$1 ;
-  wire \port$703$1 ;
-  output \port$703$10 ;
-  wire \port$703$10 ;
-  output \port$703$11 ;
-  wire \port$703$11 ;
-  output \port$703$12 ;
-  wire \port$703$12 ;
-  output \port$703$13 ;
-  wire \port$703$13 ;
-  output \port$703$14 ;
-  wire \port$703$14 ;
-  output \port$703$15 ;
-  wire \port$703$15 ;
-  output \port$703$2 ;
-  wire \port$703$2 ;
-  output \port$703$3 ;
-  wire \port$703$3 ;
-  output \port$703$4 ;
-  wire \port$703$4 ;
-  output \port$703$5 ;
-  wire \port$703$5 ;
-  output \port$703$6 ;
-  wire \port$703$6 ;
-  output \port$703$7 ;
-  wire \port$703$7 ;
-  output \port$703$8 ;
-  wire \port$703$8 ;
-  output \port$703$9 ;
-  wire \port$703$9 ;
+  output \port$590$0 ;
+  wire \port$590$0 ;
+  output \port$590$1 ;
+  wire \port$590$1 ;
+  output \port$590$10 ;
+  wire \port$590$10 ;
+  output \port$590$11 ;
+  wire \port$590$11 ;
+  output \port$590$12 ;
+  wire \port$590$12 ;
+  output \port$590$13 ;
+  wire \port$590$13 ;
+  output \port$590$14 ;
+  wire \port$590$14 ;
+  output \port$590$15 ;
+  wire \port$590$15 ;
+  output \port$590$2 ;
+  wire \port$590$2 ;
+  output \port$590$3 ;
+  wire \port$590$3 ;
+  output \port$590$4 ;
+  wire \port$590$4 ;
+  output \port$590$5 ;
+  wire \port$590$5 ;
+  output \port$590$6 ;
+  wire \port$590$6 ;
+  output \port$590$7 ;
+  wire \port$590$7 ;
+  output \port$590$8 ;
+  wire \port$590$8 ;
+  output \port$590$9 ;
+  wire \port$590$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25041,26 +24760,26 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$703$0 , \port$703$1 , \port$703
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$703$0  = _00_;
-  assign \port$703$1  = _11_;
-  assign \port$703$2  = _22_;
-  assign \port$703$3  = _30_;
-  assign \port$703$4  = _31_;
-  assign \port$703$5  = _32_;
-  assign \port$703$6  = _33_;
-  assign \port$703$7  = _34_;
-  assign \port$703$8  = _35_;
-  assign \port$703$9  = _01_;
-  assign \port$703$10  = _02_;
-  assign \port$703$11  = _03_;
-  assign \port$703$12  = _04_;
-  assign \port$703$13  = _05_;
-  assign \port$703$14  = _06_;
-  assign \port$703$15  = _07_;
+  assign \port$590$0  = _00_;
+  assign \port$590$1  = _11_;
+  assign \port$590$2  = _22_;
+  assign \port$590$3  = _30_;
+  assign \port$590$4  = _31_;
+  assign \port$590$5  = _32_;
+  assign \port$590$6  = _33_;
+  assign \port$590$7  = _34_;
+  assign \port$590$8  = _35_;
+  assign \port$590$9  = _01_;
+  assign \port$590$10  = _02_;
+  assign \port$590$11  = _03_;
+  assign \port$590$12  = _04_;
+  assign \port$590$13  = _05_;
+  assign \port$590$14  = _06_;
+  assign \port$590$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$591$0 , \port$591$1 , \port$591$2 , \port$591$3 , \port$591$4 , \port$591$5 , \port$591$6 , \port$591$7 , \port$591$8 , \port$591$9 , \port$591$10 , \port$591$11 , \port$591$12 , \port$591$13 , \port$591$14 , \port$591$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25108,38 +24827,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$704$0 ;
-  wire \port$704$0 ;
-  output \port$704$1 ;
-  wire \port$704$1 ;
-  output \port$704$10 ;
-  wire \port$704$10 ;
-  output \port$704$11 ;
-  wire \port$704$11 ;
-  output \port$704$12 ;
-  wire \port$704$12 ;
-  output \port$704$13 ;
-  wire \port$704$13 ;
-  output \port$704$14 ;
-  wire \port$704$14 ;
-  output \port$704$15 ;
-  wire \port$704$15 ;
-  output \port$704$2 ;
-  wire \port$704$2 ;
-  output \port$704$3 ;
-  wire \port$704$3 ;
-  output \port$704$4 ;
-  wire \port$704$4 ;
-  output \port$704$5 ;
-  wire \port$704$5 ;
-  output \port$704$6 ;
-  wire \port$704$6 ;
-  output \port$704$7 ;
-  wire \port$704$7 ;
-  output \port$704$8 ;
-  wire \port$704$8 ;
-  output \port$704$9 ;
-  wire \port$704$9 ;
+  output \port$591$0 ;
+  wire \port$591$0 ;
+  output \port$591$1 ;
+  wire \port$591$1 ;
+  output \port$591$10 ;
+  wire \port$591$10 ;
+  output \port$591$11 ;
+  wire \port$591$11 ;
+  output \port$591$12 ;
+  wire \port$591$12 ;
+  output \port$591$13 ;
+  wire \port$591$13 ;
+  output \port$591$14 ;
+  wire \port$591$14 ;
+  output \port$591$15 ;
+  wire \port$591$15 ;
+  output \port$591$2 ;
+  wire \port$591$2 ;
+  output \port$591$3 ;
+  wire \port$591$3 ;
+  output \port$591$4 ;
+  wire \port$591$4 ;
+  output \port$591$5 ;
+  wire \port$591$5 ;
+  output \port$591$6 ;
+  wire \port$591$6 ;
+  output \port$591$7 ;
+  wire \port$591$7 ;
+  output \port$591$8 ;
+  wire \port$591$8 ;
+  output \port$591$9 ;
+  wire \port$591$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25262,26 +24981,26 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$704$0 , \port$704$1 , \port$704
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$704$0  = _00_;
-  assign \port$704$1  = _11_;
-  assign \port$704$2  = _22_;
-  assign \port$704$3  = _30_;
-  assign \port$704$4  = _31_;
-  assign \port$704$5  = _32_;
-  assign \port$704$6  = _33_;
-  assign \port$704$7  = _34_;
-  assign \port$704$8  = _35_;
-  assign \port$704$9  = _01_;
-  assign \port$704$10  = _02_;
-  assign \port$704$11  = _03_;
-  assign \port$704$12  = _04_;
-  assign \port$704$13  = _05_;
-  assign \port$704$14  = _06_;
-  assign \port$704$15  = _07_;
+  assign \port$591$0  = _00_;
+  assign \port$591$1  = _11_;
+  assign \port$591$2  = _22_;
+  assign \port$591$3  = _30_;
+  assign \port$591$4  = _31_;
+  assign \port$591$5  = _32_;
+  assign \port$591$6  = _33_;
+  assign \port$591$7  = _34_;
+  assign \port$591$8  = _35_;
+  assign \port$591$9  = _01_;
+  assign \port$591$10  = _02_;
+  assign \port$591$11  = _03_;
+  assign \port$591$12  = _04_;
+  assign \port$591$13  = _05_;
+  assign \port$591$14  = _06_;
+  assign \port$591$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$592$0 , \port$592$1 , \port$592$2 , \port$592$3 , \port$592$4 , \port$592$5 , \port$592$6 , \port$592$7 , \port$592$8 , \port$592$9 , \port$592$10 , \port$592$11 , \port$592$12 , \port$592$13 , \port$592$14 , \port$592$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25329,38 +25048,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$705$0 ;
-  wire \port$705$0 ;
-  output \port$705$1 ;
-  wire \port$705$1 ;
-  output \port$705$10 ;
-  wire \port$705$10 ;
-  output \port$705$11 ;
-  wire \port$705$11 ;
-  output \port$705$12 ;
-  wire \port$705$12 ;
-  output \port$705$13 ;
-  wire \port$705$13 ;
-  output \port$705$14 ;
-  wire \port$705$14 ;
-  output \port$705$15 ;
-  wire \port$705$15 ;
-  output \port$705$2 ;
-  wire \port$705$2 ;
-  output \port$705$3 ;
-  wire \port$705$3 ;
-  output \port$705$4 ;
-  wire \port$705$4 ;
-  output \port$705$5 ;
-  wire \port$705$5 ;
-  output \port$705$6 ;
-  wire \port$705$6 ;
-  output \port$705$7 ;
-  wire \port$705$7 ;
-  output \port$705$8 ;
-  wire \port$705$8 ;
-  output \port$705$9 ;
-  wire \port$705$9 ;
+  output \port$592$0 ;
+  wire \port$592$0 ;
+  output \port$592$1 ;
+  wire \port$592$1 ;
+  output \port$592$10 ;
+  wire \port$592$10 ;
+  output \port$592$11 ;
+  wire \port$592$11 ;
+  output \port$592$12 ;
+  wire \port$592$12 ;
+  output \port$592$13 ;
+  wire \port$592$13 ;
+  output \port$592$14 ;
+  wire \port$592$14 ;
+  output \port$592$15 ;
+  wire \port$592$15 ;
+  output \port$592$2 ;
+  wire \port$592$2 ;
+  output \port$592$3 ;
+  wire \port$592$3 ;
+  output \port$592$4 ;
+  wire \port$592$4 ;
+  output \port$592$5 ;
+  wire \port$592$5 ;
+  output \port$592$6 ;
+  wire \port$592$6 ;
+  output \port$592$7 ;
+  wire \port$592$7 ;
+  output \port$592$8 ;
+  wire \port$592$8 ;
+  output \port$592$9 ;
+  wire \port$592$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25483,26 +25202,26 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$705$0 , \port$705$1 , \port$705
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$705$0  = _00_;
-  assign \port$705$1  = _11_;
-  assign \port$705$2  = _22_;
-  assign \port$705$3  = _30_;
-  assign \port$705$4  = _31_;
-  assign \port$705$5  = _32_;
-  assign \port$705$6  = _33_;
-  assign \port$705$7  = _34_;
-  assign \port$705$8  = _35_;
-  assign \port$705$9  = _01_;
-  assign \port$705$10  = _02_;
-  assign \port$705$11  = _03_;
-  assign \port$705$12  = _04_;
-  assign \port$705$13  = _05_;
-  assign \port$705$14  = _06_;
-  assign \port$705$15  = _07_;
+  assign \port$592$0  = _00_;
+  assign \port$592$1  = _11_;
+  assign \port$592$2  = _22_;
+  assign \port$592$3  = _30_;
+  assign \port$592$4  = _31_;
+  assign \port$592$5  = _32_;
+  assign \port$592$6  = _33_;
+  assign \port$592$7  = _34_;
+  assign \port$592$8  = _35_;
+  assign \port$592$9  = _01_;
+  assign \port$592$10  = _02_;
+  assign \port$592$11  = _03_;
+  assign \port$592$12  = _04_;
+  assign \port$592$13  = _05_;
+  assign \port$592$14  = _06_;
+  assign \port$592$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$593$0 , \port$593$1 , \port$593$2 , \port$593$3 , \port$593$4 , \port$593$5 , \port$593$6 , \port$593$7 , \port$593$8 , \port$593$9 , \port$593$10 , \port$593$11 , \port$593$12 , \port$593$13 , \port$593$14 , \port$593$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25550,38 +25269,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$706$0 ;
-  wire \port$706$0 ;
-  output \port$706$1 ;
-  wire \port$706$1 ;
-  output \port$706$10 ;
-  wire \port$706$10 ;
-  output \port$706$11 ;
-  wire \port$706$11 ;
-  output \port$706$12 ;
-  wire \port$706$12 ;
-  output \port$706$13 ;
-  wire \port$706$13 ;
-  output \port$706$14 ;
-  wire \port$706$14 ;
-  output \port$706$15 ;
-  wire \port$706$15 ;
-  output \port$706$2 ;
-  wire \port$706$2 ;
-  output \port$706$3 ;
-  wire \port$706$3 ;
-  output \port$706$4 ;
-  wire \port$706$4 ;
-  output \port$706$5 ;
-  wire \port$706$5 ;
-  output \port$706$6 ;
-  wire \port$706$6 ;
-  output \port$706$7 ;
-  wire \port$706$7 ;
-  output \port$706$8 ;
-  wire \port$706$8 ;
-  output \port$706$9 ;
-  wire \port$706$9 ;
+  output \port$593$0 ;
+  wire \port$593$0 ;
+  output \port$593$1 ;
+  wire \port$593$1 ;
+  output \port$593$10 ;
+  wire \port$593$10 ;
+  output \port$593$11 ;
+  wire \port$593$11 ;
+  output \port$593$12 ;
+  wire \port$593$12 ;
+  output \port$593$13 ;
+  wire \port$593$13 ;
+  output \port$593$14 ;
+  wire \port$593$14 ;
+  output \port$593$15 ;
+  wire \port$593$15 ;
+  output \port$593$2 ;
+  wire \port$593$2 ;
+  output \port$593$3 ;
+  wire \port$593$3 ;
+  output \port$593$4 ;
+  wire \port$593$4 ;
+  output \port$593$5 ;
+  wire \port$593$5 ;
+  output \port$593$6 ;
+  wire \port$593$6 ;
+  output \port$593$7 ;
+  wire \port$593$7 ;
+  output \port$593$8 ;
+  wire \port$593$8 ;
+  output \port$593$9 ;
+  wire \port$593$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25704,26 +25423,26 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$706$0 , \port$706$1 , \port$706
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$706$0  = _00_;
-  assign \port$706$1  = _11_;
-  assign \port$706$2  = _22_;
-  assign \port$706$3  = _30_;
-  assign \port$706$4  = _31_;
-  assign \port$706$5  = _32_;
-  assign \port$706$6  = _33_;
-  assign \port$706$7  = _34_;
-  assign \port$706$8  = _35_;
-  assign \port$706$9  = _01_;
-  assign \port$706$10  = _02_;
-  assign \port$706$11  = _03_;
-  assign \port$706$12  = _04_;
-  assign \port$706$13  = _05_;
-  assign \port$706$14  = _06_;
-  assign \port$706$15  = _07_;
+  assign \port$593$0  = _00_;
+  assign \port$593$1  = _11_;
+  assign \port$593$2  = _22_;
+  assign \port$593$3  = _30_;
+  assign \port$593$4  = _31_;
+  assign \port$593$5  = _32_;
+  assign \port$593$6  = _33_;
+  assign \port$593$7  = _34_;
+  assign \port$593$8  = _35_;
+  assign \port$593$9  = _01_;
+  assign \port$593$10  = _02_;
+  assign \port$593$11  = _03_;
+  assign \port$593$12  = _04_;
+  assign \port$593$13  = _05_;
+  assign \port$593$14  = _06_;
+  assign \port$593$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$594$0 , \port$594$1 , \port$594$2 , \port$594$3 , \port$594$4 , \port$594$5 , \port$594$6 , \port$594$7 , \port$594$8 , \port$594$9 , \port$594$10 , \port$594$11 , \port$594$12 , \port$594$13 , \port$594$14 , \port$594$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25771,38 +25490,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$707$0 ;
-  wire \port$707$0 ;
-  output \port$707$1 ;
-  wire \port$707$1 ;
-  output \port$707$10 ;
-  wire \port$707$10 ;
-  output \port$707$11 ;
-  wire \port$707$11 ;
-  output \port$707$12 ;
-  wire \port$707$12 ;
-  output \port$707$13 ;
-  wire \port$707$13 ;
-  output \port$707$14 ;
-  wire \port$707$14 ;
-  output \port$707$15 ;
-  wire \port$707$15 ;
-  output \port$707$2 ;
-  wire \port$707$2 ;
-  output \port$707$3 ;
-  wire \port$707$3 ;
-  output \port$707$4 ;
-  wire \port$707$4 ;
-  output \port$707$5 ;
-  wire \port$707$5 ;
-  output \port$707$6 ;
-  wire \port$707$6 ;
-  output \port$707$7 ;
-  wire \port$707$7 ;
-  output \port$707$8 ;
-  wire \port$707$8 ;
-  output \port$707$9 ;
-  wire \port$707$9 ;
+  output \port$594$0 ;
+  wire \port$594$0 ;
+  output \port$594$1 ;
+  wire \port$594$1 ;
+  output \port$594$10 ;
+  wire \port$594$10 ;
+  output \port$594$11 ;
+  wire \port$594$11 ;
+  output \port$594$12 ;
+  wire \port$594$12 ;
+  output \port$594$13 ;
+  wire \port$594$13 ;
+  output \port$594$14 ;
+  wire \port$594$14 ;
+  output \port$594$15 ;
+  wire \port$594$15 ;
+  output \port$594$2 ;
+  wire \port$594$2 ;
+  output \port$594$3 ;
+  wire \port$594$3 ;
+  output \port$594$4 ;
+  wire \port$594$4 ;
+  output \port$594$5 ;
+  wire \port$594$5 ;
+  output \port$594$6 ;
+  wire \port$594$6 ;
+  output \port$594$7 ;
+  wire \port$594$7 ;
+  output \port$594$8 ;
+  wire \port$594$8 ;
+  output \port$594$9 ;
+  wire \port$594$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25925,26 +25644,26 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$707$0 , \port$707$1 , \port$707
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$707$0  = _00_;
-  assign \port$707$1  = _11_;
-  assign \port$707$2  = _22_;
-  assign \port$707$3  = _30_;
-  assign \port$707$4  = _31_;
-  assign \port$707$5  = _32_;
-  assign \port$707$6  = _33_;
-  assign \port$707$7  = _34_;
-  assign \port$707$8  = _35_;
-  assign \port$707$9  = _01_;
-  assign \port$707$10  = _02_;
-  assign \port$707$11  = _03_;
-  assign \port$707$12  = _04_;
-  assign \port$707$13  = _05_;
-  assign \port$707$14  = _06_;
-  assign \port$707$15  = _07_;
+  assign \port$594$0  = _00_;
+  assign \port$594$1  = _11_;
+  assign \port$594$2  = _22_;
+  assign \port$594$3  = _30_;
+  assign \port$594$4  = _31_;
+  assign \port$594$5  = _32_;
+  assign \port$594$6  = _33_;
+  assign \port$594$7  = _34_;
+  assign \port$594$8  = _35_;
+  assign \port$594$9  = _01_;
+  assign \port$594$10  = _02_;
+  assign \port$594$11  = _03_;
+  assign \port$594$12  = _04_;
+  assign \port$594$13  = _05_;
+  assign \port$594$14  = _06_;
+  assign \port$594$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25992,38 +25711,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708
   wire en;
   wire [15:0] p;
   wire [35:0] p36;
-  output \port$708$0 ;
-  wire \port$708$0 ;
-  output \port$708$1 ;
-  wire \port$708$1 ;
-  output \port$708$10 ;
-  wire \port$708$10 ;
-  output \port$708$11 ;
-  wire \port$708$11 ;
-  output \port$708$12 ;
-  wire \port$708$12 ;
-  output \port$708$13 ;
-  wire \port$708$13 ;
-  output \port$708$14 ;
-  wire \port$708$14 ;
-  output \port$708$15 ;
-  wire \port$708$15 ;
-  output \port$708$2 ;
-  wire \port$708$2 ;
-  output \port$708$3 ;
-  wire \port$708$3 ;
-  output \port$708$4 ;
-  wire \port$708$4 ;
-  output \port$708$5 ;
-  wire \port$708$5 ;
-  output \port$708$6 ;
-  wire \port$708$6 ;
-  output \port$708$7 ;
-  wire \port$708$7 ;
-  output \port$708$8 ;
-  wire \port$708$8 ;
-  output \port$708$9 ;
-  wire \port$708$9 ;
+  output \port$595$0 ;
+  wire \port$595$0 ;
+  output \port$595$1 ;
+  wire \port$595$1 ;
+  output \port$595$10 ;
+  wire \port$595$10 ;
+  output \port$595$11 ;
+  wire \port$595$11 ;
+  output \port$595$12 ;
+  wire \port$595$12 ;
+  output \port$595$13 ;
+  wire \port$595$13 ;
+  output \port$595$14 ;
+  wire \port$595$14 ;
+  output \port$595$15 ;
+  wire \port$595$15 ;
+  output \port$595$2 ;
+  wire \port$595$2 ;
+  output \port$595$3 ;
+  wire \port$595$3 ;
+  output \port$595$4 ;
+  wire \port$595$4 ;
+  output \port$595$5 ;
+  wire \port$595$5 ;
+  output \port$595$6 ;
+  wire \port$595$6 ;
+  output \port$595$7 ;
+  wire \port$595$7 ;
+  output \port$595$8 ;
+  wire \port$595$8 ;
+  output \port$595$9 ;
+  wire \port$595$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26146,22 +25865,22 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$708$0 , \port$708$1 , \port$708
   assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$708$0  = _00_;
-  assign \port$708$1  = _11_;
-  assign \port$708$2  = _22_;
-  assign \port$708$3  = _30_;
-  assign \port$708$4  = _31_;
-  assign \port$708$5  = _32_;
-  assign \port$708$6  = _33_;
-  assign \port$708$7  = _34_;
-  assign \port$708$8  = _35_;
-  assign \port$708$9  = _01_;
-  assign \port$708$10  = _02_;
-  assign \port$708$11  = _03_;
-  assign \port$708$12  = _04_;
-  assign \port$708$13  = _05_;
-  assign \port$708$14  = _06_;
-  assign \port$708$15  = _07_;
+  assign \port$595$0  = _00_;
+  assign \port$595$1  = _11_;
+  assign \port$595$2  = _22_;
+  assign \port$595$3  = _30_;
+  assign \port$595$4  = _31_;
+  assign \port$595$5  = _32_;
+  assign \port$595$6  = _33_;
+  assign \port$595$7  = _34_;
+  assign \port$595$8  = _35_;
+  assign \port$595$9  = _01_;
+  assign \port$595$10  = _02_;
+  assign \port$595$11  = _03_;
+  assign \port$595$12  = _04_;
+  assign \port$595$13  = _05_;
+  assign \port$595$14  = _06_;
+  assign \port$595$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26311,7 +26030,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$752$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
   wire [32:0] _001_;
   wire _002_;
@@ -26673,8 +26392,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$865$0 ;
-  wire [68:0] \port$865$0 ;
+  input [68:0] \port$752$0 ;
+  wire [68:0] \port$752$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -26871,10 +26590,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
   assign _210_ = _211_ ? 31'h00000000 : rq0_m0;
   assign _212_ = _213_ ? 1'h0 : rq0_last;
   assign _214_ = _215_ ? 1'h0 : rq0_valid;
-  assign _216_ = _217_ ? 32'd0 : \port$865$0 [31:0];
+  assign _216_ = _217_ ? 32'd0 : \port$752$0 [31:0];
   assign _218_ = _219_ ? 26'h0000000 : i_acc;
-  assign _220_ = _221_ ? 6'h00 : \port$865$0 [68:63];
-  assign _222_ = _223_ ? 31'h00000000 : \port$865$0 [62:32];
+  assign _220_ = _221_ ? 6'h00 : \port$752$0 [68:63];
+  assign _222_ = _223_ ? 31'h00000000 : \port$752$0 [62:32];
   assign _224_ = _225_ ? 1'h0 : i_last;
   assign _226_ = _227_ ? 1'h0 : i_valid;
   assign _228_ = _229_ ? 1'h0 : rq3_last;
@@ -26923,156 +26642,156 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$744$0 (_081_),
-    .\port$744$1 (_082_),
-    .\port$744$10 (_092_),
-    .\port$744$11 (_093_),
-    .\port$744$12 (_094_),
-    .\port$744$13 (_095_),
-    .\port$744$14 (_096_),
-    .\port$744$15 (_097_),
-    .\port$744$16 (_098_),
-    .\port$744$17 (_099_),
-    .\port$744$18 (_101_),
-    .\port$744$19 (_102_),
-    .\port$744$2 (_083_),
-    .\port$744$20 (_103_),
-    .\port$744$21 (_104_),
-    .\port$744$22 (_105_),
-    .\port$744$23 (_106_),
-    .\port$744$24 (_107_),
-    .\port$744$25 (_108_),
-    .\port$744$26 (_109_),
-    .\port$744$27 (_110_),
-    .\port$744$28 (_113_),
-    .\port$744$3 (_084_),
-    .\port$744$4 (_085_),
-    .\port$744$5 (_086_),
-    .\port$744$6 (_087_),
-    .\port$744$7 (_088_),
-    .\port$744$8 (_090_),
-    .\port$744$9 (_091_),
+    .\port$631$0 (_081_),
+    .\port$631$1 (_082_),
+    .\port$631$10 (_092_),
+    .\port$631$11 (_093_),
+    .\port$631$12 (_094_),
+    .\port$631$13 (_095_),
+    .\port$631$14 (_096_),
+    .\port$631$15 (_097_),
+    .\port$631$16 (_098_),
+    .\port$631$17 (_099_),
+    .\port$631$18 (_101_),
+    .\port$631$19 (_102_),
+    .\port$631$2 (_083_),
+    .\port$631$20 (_103_),
+    .\port$631$21 (_104_),
+    .\port$631$22 (_105_),
+    .\port$631$23 (_106_),
+    .\port$631$24 (_107_),
+    .\port$631$25 (_108_),
+    .\port$631$26 (_109_),
+    .\port$631$27 (_110_),
+    .\port$631$28 (_113_),
+    .\port$631$3 (_084_),
+    .\port$631$4 (_085_),
+    .\port$631$5 (_086_),
+    .\port$631$6 (_087_),
+    .\port$631$7 (_088_),
+    .\port$631$8 (_090_),
+    .\port$631$9 (_091_),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$743$0 (_046_),
-    .\port$743$1 (_047_),
-    .\port$743$10 (_057_),
-    .\port$743$11 (_058_),
-    .\port$743$12 (_059_),
-    .\port$743$13 (_060_),
-    .\port$743$14 (_061_),
-    .\port$743$15 (_062_),
-    .\port$743$16 (_063_),
-    .\port$743$17 (_064_),
-    .\port$743$18 (_065_),
-    .\port$743$19 (_066_),
-    .\port$743$2 (_048_),
-    .\port$743$20 (_068_),
-    .\port$743$21 (_069_),
-    .\port$743$22 (_070_),
-    .\port$743$23 (_071_),
-    .\port$743$24 (_072_),
-    .\port$743$25 (_073_),
-    .\port$743$26 (_074_),
-    .\port$743$27 (_075_),
-    .\port$743$28 (_076_),
-    .\port$743$29 (_077_),
-    .\port$743$3 (_049_),
-    .\port$743$30 (_079_),
-    .\port$743$31 (_080_),
-    .\port$743$4 (_050_),
-    .\port$743$5 (_051_),
-    .\port$743$6 (_052_),
-    .\port$743$7 (_053_),
-    .\port$743$8 (_054_),
-    .\port$743$9 (_055_),
+    .\port$630$0 (_046_),
+    .\port$630$1 (_047_),
+    .\port$630$10 (_057_),
+    .\port$630$11 (_058_),
+    .\port$630$12 (_059_),
+    .\port$630$13 (_060_),
+    .\port$630$14 (_061_),
+    .\port$630$15 (_062_),
+    .\port$630$16 (_063_),
+    .\port$630$17 (_064_),
+    .\port$630$18 (_065_),
+    .\port$630$19 (_066_),
+    .\port$630$2 (_048_),
+    .\port$630$20 (_068_),
+    .\port$630$21 (_069_),
+    .\port$630$22 (_070_),
+    .\port$630$23 (_071_),
+    .\port$630$24 (_072_),
+    .\port$630$25 (_073_),
+    .\port$630$26 (_074_),
+    .\port$630$27 (_075_),
+    .\port$630$28 (_076_),
+    .\port$630$29 (_077_),
+    .\port$630$3 (_049_),
+    .\port$630$30 (_079_),
+    .\port$630$31 (_080_),
+    .\port$630$4 (_050_),
+    .\port$630$5 (_051_),
+    .\port$630$6 (_052_),
+    .\port$630$7 (_053_),
+    .\port$630$8 (_054_),
+    .\port$630$9 (_055_),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$742$0 (_011_),
-    .\port$742$1 (_013_),
-    .\port$742$10 (_022_),
-    .\port$742$11 (_024_),
-    .\port$742$12 (_025_),
-    .\port$742$13 (_026_),
-    .\port$742$14 (_027_),
-    .\port$742$15 (_028_),
-    .\port$742$16 (_029_),
-    .\port$742$17 (_030_),
-    .\port$742$18 (_031_),
-    .\port$742$19 (_032_),
-    .\port$742$2 (_014_),
-    .\port$742$20 (_033_),
-    .\port$742$21 (_035_),
-    .\port$742$22 (_036_),
-    .\port$742$23 (_037_),
-    .\port$742$24 (_038_),
-    .\port$742$25 (_039_),
-    .\port$742$26 (_040_),
-    .\port$742$27 (_041_),
-    .\port$742$28 (_042_),
-    .\port$742$29 (_043_),
-    .\port$742$3 (_015_),
-    .\port$742$30 (_044_),
-    .\port$742$4 (_016_),
-    .\port$742$5 (_017_),
-    .\port$742$6 (_018_),
-    .\port$742$7 (_019_),
-    .\port$742$8 (_020_),
-    .\port$742$9 (_021_),
+    .\port$629$0 (_011_),
+    .\port$629$1 (_013_),
+    .\port$629$10 (_022_),
+    .\port$629$11 (_024_),
+    .\port$629$12 (_025_),
+    .\port$629$13 (_026_),
+    .\port$629$14 (_027_),
+    .\port$629$15 (_028_),
+    .\port$629$16 (_029_),
+    .\port$629$17 (_030_),
+    .\port$629$18 (_031_),
+    .\port$629$19 (_032_),
+    .\port$629$2 (_014_),
+    .\port$629$20 (_033_),
+    .\port$629$21 (_035_),
+    .\port$629$22 (_036_),
+    .\port$629$23 (_037_),
+    .\port$629$24 (_038_),
+    .\port$629$25 (_039_),
+    .\port$629$26 (_040_),
+    .\port$629$27 (_041_),
+    .\port$629$28 (_042_),
+    .\port$629$29 (_043_),
+    .\port$629$3 (_015_),
+    .\port$629$30 (_044_),
+    .\port$629$4 (_016_),
+    .\port$629$5 (_017_),
+    .\port$629$6 (_018_),
+    .\port$629$7 (_019_),
+    .\port$629$8 (_020_),
+    .\port$629$9 (_021_),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$741$0 (_173_),
-    .\port$741$1 (_174_),
-    .\port$741$10 (_184_),
-    .\port$741$11 (_185_),
-    .\port$741$12 (_186_),
-    .\port$741$13 (_187_),
-    .\port$741$14 (_188_),
-    .\port$741$15 (_190_),
-    .\port$741$16 (_191_),
-    .\port$741$17 (_192_),
-    .\port$741$18 (_193_),
-    .\port$741$19 (_194_),
-    .\port$741$2 (_175_),
-    .\port$741$20 (_195_),
-    .\port$741$21 (_196_),
-    .\port$741$22 (_197_),
-    .\port$741$23 (_198_),
-    .\port$741$24 (_199_),
-    .\port$741$25 (_002_),
-    .\port$741$26 (_003_),
-    .\port$741$27 (_004_),
-    .\port$741$28 (_005_),
-    .\port$741$29 (_006_),
-    .\port$741$3 (_176_),
-    .\port$741$30 (_007_),
-    .\port$741$31 (_008_),
-    .\port$741$32 (_009_),
-    .\port$741$33 (_010_),
-    .\port$741$4 (_177_),
-    .\port$741$5 (_179_),
-    .\port$741$6 (_180_),
-    .\port$741$7 (_181_),
-    .\port$741$8 (_182_),
-    .\port$741$9 (_183_),
+    .\port$628$0 (_173_),
+    .\port$628$1 (_174_),
+    .\port$628$10 (_184_),
+    .\port$628$11 (_185_),
+    .\port$628$12 (_186_),
+    .\port$628$13 (_187_),
+    .\port$628$14 (_188_),
+    .\port$628$15 (_190_),
+    .\port$628$16 (_191_),
+    .\port$628$17 (_192_),
+    .\port$628$18 (_193_),
+    .\port$628$19 (_194_),
+    .\port$628$2 (_175_),
+    .\port$628$20 (_195_),
+    .\port$628$21 (_196_),
+    .\port$628$22 (_197_),
+    .\port$628$23 (_198_),
+    .\port$628$24 (_199_),
+    .\port$628$25 (_002_),
+    .\port$628$26 (_003_),
+    .\port$628$27 (_004_),
+    .\port$628$28 (_005_),
+    .\port$628$29 (_006_),
+    .\port$628$3 (_176_),
+    .\port$628$30 (_007_),
+    .\port$628$31 (_008_),
+    .\port$628$32 (_009_),
+    .\port$628$33 (_010_),
+    .\port$628$4 (_177_),
+    .\port$628$5 (_179_),
+    .\port$628$6 (_180_),
+    .\port$628$7 (_181_),
+    .\port$628$8 (_182_),
+    .\port$628$9 (_183_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign i_multiplier = \port$865$0 [62:32];
-  assign i_shift = \port$865$0 [68:63];
-  assign i_bias = \port$865$0 [31:0];
+  assign i_multiplier = \port$752$0 [62:32];
+  assign i_shift = \port$752$0 [68:63];
+  assign i_bias = \port$752$0 [31:0];
   assign left_0 = _134_[4:0];
   assign r_0 = _167_[4:0];
   assign s_0 = _178_[31:0];
@@ -27097,10 +26816,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
   assign \en$89  = 1'h1;
   assign \a$90  = rq2a_a0[31:17];
   assign \b$91  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$865$0 [62:32];
-  assign \i_shift[0]  = \port$865$0 [68:63];
+  assign \i_multiplier[0]  = \port$752$0 [62:32];
+  assign \i_shift[0]  = \port$752$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$865$0 [31:0];
+  assign \i_bias[0]  = \port$752$0 [31:0];
   assign \o_data[0]  = o_data;
   assign _229_ = rst;
   assign _172_ = _228_;
@@ -27218,8 +26937,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$865$0 ,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , \port$744$16 , \port$744$17 , \port$744$18 , \port$744$19 
-, \port$744$20 , \port$744$21 , \port$744$22 , \port$744$23 , \port$744$24 , \port$744$25 , \port$744$26 , \port$744$27 , \port$744$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , \port$631$16 , \port$631$17 , \port$631$18 , \port$631$19 
+, \port$631$20 , \port$631$21 , \port$631$22 , \port$631$23 , \port$631$24 , \port$631$25 , \port$631$26 , \port$631$27 , \port$631$28 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27267,64 +26986,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$744$0 ;
-  wire \port$744$0 ;
-  output \port$744$1 ;
-  wire \port$744$1 ;
-  output \port$744$10 ;
-  wire \port$744$10 ;
-  output \port$744$11 ;
-  wire \port$744$11 ;
-  output \port$744$12 ;
-  wire \port$744$12 ;
-  output \port$744$13 ;
-  wire \port$744$13 ;
-  output \port$744$14 ;
-  wire \port$744$14 ;
-  output \port$744$15 ;
-  wire \port$744$15 ;
-  output \port$744$16 ;
-  wire \port$744$16 ;
-  output \port$744$17 ;
-  wire \port$744$17 ;
-  output \port$744$18 ;
-  wire \port$744$18 ;
-  output \port$744$19 ;
-  wire \port$744$19 ;
-  output \port$744$2 ;
-  wire \port$744$2 ;
-  output \port$744$20 ;
-  wire \port$744$20 ;
-  output \port$744$21 ;
-  wire \port$744$21 ;
-  output \port$744$22 ;
-  wire \port$744$22 ;
-  output \port$744$23 ;
-  wire \port$744$23 ;
-  output \port$744$24 ;
-  wire \port$744$24 ;
-  output \port$744$25 ;
-  wire \port$744$25 ;
-  output \port$744$26 ;
-  wire \port$744$26 ;
-  output \port$744$27 ;
-  wire \port$744$27 ;
-  output \port$744$28 ;
-  wire \port$744$28 ;
-  output \port$744$3 ;
-  wire \port$744$3 ;
-  output \port$744$4 ;
-  wire \port$744$4 ;
-  output \port$744$5 ;
-  wire \port$744$5 ;
-  output \port$744$6 ;
-  wire \port$744$6 ;
-  output \port$744$7 ;
-  wire \port$744$7 ;
-  output \port$744$8 ;
-  wire \port$744$8 ;
-  output \port$744$9 ;
-  wire \port$744$9 ;
+  output \port$631$0 ;
+  wire \port$631$0 ;
+  output \port$631$1 ;
+  wire \port$631$1 ;
+  output \port$631$10 ;
+  wire \port$631$10 ;
+  output \port$631$11 ;
+  wire \port$631$11 ;
+  output \port$631$12 ;
+  wire \port$631$12 ;
+  output \port$631$13 ;
+  wire \port$631$13 ;
+  output \port$631$14 ;
+  wire \port$631$14 ;
+  output \port$631$15 ;
+  wire \port$631$15 ;
+  output \port$631$16 ;
+  wire \port$631$16 ;
+  output \port$631$17 ;
+  wire \port$631$17 ;
+  output \port$631$18 ;
+  wire \port$631$18 ;
+  output \port$631$19 ;
+  wire \port$631$19 ;
+  output \port$631$2 ;
+  wire \port$631$2 ;
+  output \port$631$20 ;
+  wire \port$631$20 ;
+  output \port$631$21 ;
+  wire \port$631$21 ;
+  output \port$631$22 ;
+  wire \port$631$22 ;
+  output \port$631$23 ;
+  wire \port$631$23 ;
+  output \port$631$24 ;
+  wire \port$631$24 ;
+  output \port$631$25 ;
+  wire \port$631$25 ;
+  output \port$631$26 ;
+  wire \port$631$26 ;
+  output \port$631$27 ;
+  wire \port$631$27 ;
+  output \port$631$28 ;
+  wire \port$631$28 ;
+  output \port$631$3 ;
+  wire \port$631$3 ;
+  output \port$631$4 ;
+  wire \port$631$4 ;
+  output \port$631$5 ;
+  wire \port$631$5 ;
+  output \port$631$6 ;
+  wire \port$631$6 ;
+  output \port$631$7 ;
+  wire \port$631$7 ;
+  output \port$631$8 ;
+  wire \port$631$8 ;
+  output \port$631$9 ;
+  wire \port$631$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27447,40 +27166,40 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$744$0 , \port$744$1 , \port$744
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$744$0  = _00_;
-  assign \port$744$1  = _11_;
-  assign \port$744$2  = _22_;
-  assign \port$744$3  = _30_;
-  assign \port$744$4  = _31_;
-  assign \port$744$5  = _32_;
-  assign \port$744$6  = _33_;
-  assign \port$744$7  = _34_;
-  assign \port$744$8  = _35_;
-  assign \port$744$9  = _01_;
-  assign \port$744$10  = _02_;
-  assign \port$744$11  = _03_;
-  assign \port$744$12  = _04_;
-  assign \port$744$13  = _05_;
-  assign \port$744$14  = _06_;
-  assign \port$744$15  = _07_;
-  assign \port$744$16  = _08_;
-  assign \port$744$17  = _09_;
-  assign \port$744$18  = _10_;
-  assign \port$744$19  = _12_;
-  assign \port$744$20  = _13_;
-  assign \port$744$21  = _14_;
-  assign \port$744$22  = _15_;
-  assign \port$744$23  = _16_;
-  assign \port$744$24  = _17_;
-  assign \port$744$25  = _18_;
-  assign \port$744$26  = _19_;
-  assign \port$744$27  = _20_;
-  assign \port$744$28  = _21_;
+  assign \port$631$0  = _00_;
+  assign \port$631$1  = _11_;
+  assign \port$631$2  = _22_;
+  assign \port$631$3  = _30_;
+  assign \port$631$4  = _31_;
+  assign \port$631$5  = _32_;
+  assign \port$631$6  = _33_;
+  assign \port$631$7  = _34_;
+  assign \port$631$8  = _35_;
+  assign \port$631$9  = _01_;
+  assign \port$631$10  = _02_;
+  assign \port$631$11  = _03_;
+  assign \port$631$12  = _04_;
+  assign \port$631$13  = _05_;
+  assign \port$631$14  = _06_;
+  assign \port$631$15  = _07_;
+  assign \port$631$16  = _08_;
+  assign \port$631$17  = _09_;
+  assign \port$631$18  = _10_;
+  assign \port$631$19  = _12_;
+  assign \port$631$20  = _13_;
+  assign \port$631$21  = _14_;
+  assign \port$631$22  = _15_;
+  assign \port$631$23  = _16_;
+  assign \port$631$24  = _17_;
+  assign \port$631$25  = _18_;
+  assign \port$631$26  = _19_;
+  assign \port$631$27  = _20_;
+  assign \port$631$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , \port$743$16 , \port$743$17 , \port$743$18 , \port$743$19 
-, \port$743$20 , \port$743$21 , \port$743$22 , \port$743$23 , \port$743$24 , \port$743$25 , \port$743$26 , \port$743$27 , \port$743$28 , \port$743$29 , \port$743$30 , \port$743$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , \port$630$16 , \port$630$17 , \port$630$18 , \port$630$19 
+, \port$630$20 , \port$630$21 , \port$630$22 , \port$630$23 , \port$630$24 , \port$630$25 , \port$630$26 , \port$630$27 , \port$630$28 , \port$630$29 , \port$630$30 , \port$630$31 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27528,70 +27247,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$743$0 ;
-  wire \port$743$0 ;
-  output \port$743$1 ;
-  wire \port$743$1 ;
-  output \port$743$10 ;
-  wire \port$743$10 ;
-  output \port$743$11 ;
-  wire \port$743$11 ;
-  output \port$743$12 ;
-  wire \port$743$12 ;
-  output \port$743$13 ;
-  wire \port$743$13 ;
-  output \port$743$14 ;
-  wire \port$743$14 ;
-  output \port$743$15 ;
-  wire \port$743$15 ;
-  output \port$743$16 ;
-  wire \port$743$16 ;
-  output \port$743$17 ;
-  wire \port$743$17 ;
-  output \port$743$18 ;
-  wire \port$743$18 ;
-  output \port$743$19 ;
-  wire \port$743$19 ;
-  output \port$743$2 ;
-  wire \port$743$2 ;
-  output \port$743$20 ;
-  wire \port$743$20 ;
-  output \port$743$21 ;
-  wire \port$743$21 ;
-  output \port$743$22 ;
-  wire \port$743$22 ;
-  output \port$743$23 ;
-  wire \port$743$23 ;
-  output \port$743$24 ;
-  wire \port$743$24 ;
-  output \port$743$25 ;
-  wire \port$743$25 ;
-  output \port$743$26 ;
-  wire \port$743$26 ;
-  output \port$743$27 ;
-  wire \port$743$27 ;
-  output \port$743$28 ;
-  wire \port$743$28 ;
-  output \port$743$29 ;
-  wire \port$743$29 ;
-  output \port$743$3 ;
-  wire \port$743$3 ;
-  output \port$743$30 ;
-  wire \port$743$30 ;
-  output \port$743$31 ;
-  wire \port$743$31 ;
-  output \port$743$4 ;
-  wire \port$743$4 ;
-  output \port$743$5 ;
-  wire \port$743$5 ;
-  output \port$743$6 ;
-  wire \port$743$6 ;
-  output \port$743$7 ;
-  wire \port$743$7 ;
-  output \port$743$8 ;
-  wire \port$743$8 ;
-  output \port$743$9 ;
-  wire \port$743$9 ;
+  output \port$630$0 ;
+  wire \port$630$0 ;
+  output \port$630$1 ;
+  wire \port$630$1 ;
+  output \port$630$10 ;
+  wire \port$630$10 ;
+  output \port$630$11 ;
+  wire \port$630$11 ;
+  output \port$630$12 ;
+  wire \port$630$12 ;
+  output \port$630$13 ;
+  wire \port$630$13 ;
+  output \port$630$14 ;
+  wire \port$630$14 ;
+  output \port$630$15 ;
+  wire \port$630$15 ;
+  output \port$630$16 ;
+  wire \port$630$16 ;
+  output \port$630$17 ;
+  wire \port$630$17 ;
+  output \port$630$18 ;
+  wire \port$630$18 ;
+  output \port$630$19 ;
+  wire \port$630$19 ;
+  output \port$630$2 ;
+  wire \port$630$2 ;
+  output \port$630$20 ;
+  wire \port$630$20 ;
+  output \port$630$21 ;
+  wire \port$630$21 ;
+  output \port$630$22 ;
+  wire \port$630$22 ;
+  output \port$630$23 ;
+  wire \port$630$23 ;
+  output \port$630$24 ;
+  wire \port$630$24 ;
+  output \port$630$25 ;
+  wire \port$630$25 ;
+  output \port$630$26 ;
+  wire \port$630$26 ;
+  output \port$630$27 ;
+  wire \port$630$27 ;
+  output \port$630$28 ;
+  wire \port$630$28 ;
+  output \port$630$29 ;
+  wire \port$630$29 ;
+  output \port$630$3 ;
+  wire \port$630$3 ;
+  output \port$630$30 ;
+  wire \port$630$30 ;
+  output \port$630$31 ;
+  wire \port$630$31 ;
+  output \port$630$4 ;
+  wire \port$630$4 ;
+  output \port$630$5 ;
+  wire \port$630$5 ;
+  output \port$630$6 ;
+  wire \port$630$6 ;
+  output \port$630$7 ;
+  wire \port$630$7 ;
+  output \port$630$8 ;
+  wire \port$630$8 ;
+  output \port$630$9 ;
+  wire \port$630$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27714,43 +27433,43 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$743$0 , \port$743$1 , \port$743
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$743$0  = _00_;
-  assign \port$743$1  = _11_;
-  assign \port$743$2  = _22_;
-  assign \port$743$3  = _30_;
-  assign \port$743$4  = _31_;
-  assign \port$743$5  = _32_;
-  assign \port$743$6  = _33_;
-  assign \port$743$7  = _34_;
-  assign \port$743$8  = _35_;
-  assign \port$743$9  = _01_;
-  assign \port$743$10  = _02_;
-  assign \port$743$11  = _03_;
-  assign \port$743$12  = _04_;
-  assign \port$743$13  = _05_;
-  assign \port$743$14  = _06_;
-  assign \port$743$15  = _07_;
-  assign \port$743$16  = _08_;
-  assign \port$743$17  = _09_;
-  assign \port$743$18  = _10_;
-  assign \port$743$19  = _12_;
-  assign \port$743$20  = _13_;
-  assign \port$743$21  = _14_;
-  assign \port$743$22  = _15_;
-  assign \port$743$23  = _16_;
-  assign \port$743$24  = _17_;
-  assign \port$743$25  = _18_;
-  assign \port$743$26  = _19_;
-  assign \port$743$27  = _20_;
-  assign \port$743$28  = _21_;
-  assign \port$743$29  = _23_;
-  assign \port$743$30  = _24_;
-  assign \port$743$31  = _25_;
+  assign \port$630$0  = _00_;
+  assign \port$630$1  = _11_;
+  assign \port$630$2  = _22_;
+  assign \port$630$3  = _30_;
+  assign \port$630$4  = _31_;
+  assign \port$630$5  = _32_;
+  assign \port$630$6  = _33_;
+  assign \port$630$7  = _34_;
+  assign \port$630$8  = _35_;
+  assign \port$630$9  = _01_;
+  assign \port$630$10  = _02_;
+  assign \port$630$11  = _03_;
+  assign \port$630$12  = _04_;
+  assign \port$630$13  = _05_;
+  assign \port$630$14  = _06_;
+  assign \port$630$15  = _07_;
+  assign \port$630$16  = _08_;
+  assign \port$630$17  = _09_;
+  assign \port$630$18  = _10_;
+  assign \port$630$19  = _12_;
+  assign \port$630$20  = _13_;
+  assign \port$630$21  = _14_;
+  assign \port$630$22  = _15_;
+  assign \port$630$23  = _16_;
+  assign \port$630$24  = _17_;
+  assign \port$630$25  = _18_;
+  assign \port$630$26  = _19_;
+  assign \port$630$27  = _20_;
+  assign \port$630$28  = _21_;
+  assign \port$630$29  = _23_;
+  assign \port$630$30  = _24_;
+  assign \port$630$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , \port$742$16 , \port$742$17 , \port$742$18 , \port$742$19 
-, \port$742$20 , \port$742$21 , \port$742$22 , \port$742$23 , \port$742$24 , \port$742$25 , \port$742$26 , \port$742$27 , \port$742$28 , \port$742$29 , \port$742$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , \port$629$16 , \port$629$17 , \port$629$18 , \port$629$19 
+, \port$629$20 , \port$629$21 , \port$629$22 , \port$629$23 , \port$629$24 , \port$629$25 , \port$629$26 , \port$629$27 , \port$629$28 , \port$629$29 , \port$629$30 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27798,68 +27517,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$742$0 ;
-  wire \port$742$0 ;
-  output \port$742$1 ;
-  wire \port$742$1 ;
-  output \port$742$10 ;
-  wire \port$742$10 ;
-  output \port$742$11 ;
-  wire \port$742$11 ;
-  output \port$742$12 ;
-  wire \port$742$12 ;
-  output \port$742$13 ;
-  wire \port$742$13 ;
-  output \port$742$14 ;
-  wire \port$742$14 ;
-  output \port$742$15 ;
-  wire \port$742$15 ;
-  output \port$742$16 ;
-  wire \port$742$16 ;
-  output \port$742$17 ;
-  wire \port$742$17 ;
-  output \port$742$18 ;
-  wire \port$742$18 ;
-  output \port$742$19 ;
-  wire \port$742$19 ;
-  output \port$742$2 ;
-  wire \port$742$2 ;
-  output \port$742$20 ;
-  wire \port$742$20 ;
-  output \port$742$21 ;
-  wire \port$742$21 ;
-  output \port$742$22 ;
-  wire \port$742$22 ;
-  output \port$742$23 ;
-  wire \port$742$23 ;
-  output \port$742$24 ;
-  wire \port$742$24 ;
-  output \port$742$25 ;
-  wire \port$742$25 ;
-  output \port$742$26 ;
-  wire \port$742$26 ;
-  output \port$742$27 ;
-  wire \port$742$27 ;
-  output \port$742$28 ;
-  wire \port$742$28 ;
-  output \port$742$29 ;
-  wire \port$742$29 ;
-  output \port$742$3 ;
-  wire \port$742$3 ;
-  output \port$742$30 ;
-  wire \port$742$30 ;
-  output \port$742$4 ;
-  wire \port$742$4 ;
-  output \port$742$5 ;
-  wire \port$742$5 ;
-  output \port$742$6 ;
-  wire \port$742$6 ;
-  output \port$742$7 ;
-  wire \port$742$7 ;
-  output \port$742$8 ;
-  wire \port$742$8 ;
-  output \port$742$9 ;
-  wire \port$742$9 ;
+  output \port$629$0 ;
+  wire \port$629$0 ;
+  output \port$629$1 ;
+  wire \port$629$1 ;
+  output \port$629$10 ;
+  wire \port$629$10 ;
+  output \port$629$11 ;
+  wire \port$629$11 ;
+  output \port$629$12 ;
+  wire \port$629$12 ;
+  output \port$629$13 ;
+  wire \port$629$13 ;
+  output \port$629$14 ;
+  wire \port$629$14 ;
+  output \port$629$15 ;
+  wire \port$629$15 ;
+  output \port$629$16 ;
+  wire \port$629$16 ;
+  output \port$629$17 ;
+  wire \port$629$17 ;
+  output \port$629$18 ;
+  wire \port$629$18 ;
+  output \port$629$19 ;
+  wire \port$629$19 ;
+  output \port$629$2 ;
+  wire \port$629$2 ;
+  output \port$629$20 ;
+  wire \port$629$20 ;
+  output \port$629$21 ;
+  wire \port$629$21 ;
+  output \port$629$22 ;
+  wire \port$629$22 ;
+  output \port$629$23 ;
+  wire \port$629$23 ;
+  output \port$629$24 ;
+  wire \port$629$24 ;
+  output \port$629$25 ;
+  wire \port$629$25 ;
+  output \port$629$26 ;
+  wire \port$629$26 ;
+  output \port$629$27 ;
+  wire \port$629$27 ;
+  output \port$629$28 ;
+  wire \port$629$28 ;
+  output \port$629$29 ;
+  wire \port$629$29 ;
+  output \port$629$3 ;
+  wire \port$629$3 ;
+  output \port$629$30 ;
+  wire \port$629$30 ;
+  output \port$629$4 ;
+  wire \port$629$4 ;
+  output \port$629$5 ;
+  wire \port$629$5 ;
+  output \port$629$6 ;
+  wire \port$629$6 ;
+  output \port$629$7 ;
+  wire \port$629$7 ;
+  output \port$629$8 ;
+  wire \port$629$8 ;
+  output \port$629$9 ;
+  wire \port$629$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27982,42 +27701,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$742$0 , \port$742$1 , \port$742
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$742$0  = _00_;
-  assign \port$742$1  = _11_;
-  assign \port$742$2  = _22_;
-  assign \port$742$3  = _30_;
-  assign \port$742$4  = _31_;
-  assign \port$742$5  = _32_;
-  assign \port$742$6  = _33_;
-  assign \port$742$7  = _34_;
-  assign \port$742$8  = _35_;
-  assign \port$742$9  = _01_;
-  assign \port$742$10  = _02_;
-  assign \port$742$11  = _03_;
-  assign \port$742$12  = _04_;
-  assign \port$742$13  = _05_;
-  assign \port$742$14  = _06_;
-  assign \port$742$15  = _07_;
-  assign \port$742$16  = _08_;
-  assign \port$742$17  = _09_;
-  assign \port$742$18  = _10_;
-  assign \port$742$19  = _12_;
-  assign \port$742$20  = _13_;
-  assign \port$742$21  = _14_;
-  assign \port$742$22  = _15_;
-  assign \port$742$23  = _16_;
-  assign \port$742$24  = _17_;
-  assign \port$742$25  = _18_;
-  assign \port$742$26  = _19_;
-  assign \port$742$27  = _20_;
-  assign \port$742$28  = _21_;
-  assign \port$742$29  = _23_;
-  assign \port$742$30  = _24_;
+  assign \port$629$0  = _00_;
+  assign \port$629$1  = _11_;
+  assign \port$629$2  = _22_;
+  assign \port$629$3  = _30_;
+  assign \port$629$4  = _31_;
+  assign \port$629$5  = _32_;
+  assign \port$629$6  = _33_;
+  assign \port$629$7  = _34_;
+  assign \port$629$8  = _35_;
+  assign \port$629$9  = _01_;
+  assign \port$629$10  = _02_;
+  assign \port$629$11  = _03_;
+  assign \port$629$12  = _04_;
+  assign \port$629$13  = _05_;
+  assign \port$629$14  = _06_;
+  assign \port$629$15  = _07_;
+  assign \port$629$16  = _08_;
+  assign \port$629$17  = _09_;
+  assign \port$629$18  = _10_;
+  assign \port$629$19  = _12_;
+  assign \port$629$20  = _13_;
+  assign \port$629$21  = _14_;
+  assign \port$629$22  = _15_;
+  assign \port$629$23  = _16_;
+  assign \port$629$24  = _17_;
+  assign \port$629$25  = _18_;
+  assign \port$629$26  = _19_;
+  assign \port$629$27  = _20_;
+  assign \port$629$28  = _21_;
+  assign \port$629$29  = _23_;
+  assign \port$629$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , \port$741$16 , \port$741$17 , \port$741$18 , \port$741$19 
-, \port$741$20 , \port$741$21 , \port$741$22 , \port$741$23 , \port$741$24 , \port$741$25 , \port$741$26 , \port$741$27 , \port$741$28 , \port$741$29 , \port$741$30 , \port$741$31 , \port$741$32 , \port$741$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , \port$628$16 , \port$628$17 , \port$628$18 , \port$628$19 
+, \port$628$20 , \port$628$21 , \port$628$22 , \port$628$23 , \port$628$24 , \port$628$25 , \port$628$26 , \port$628$27 , \port$628$28 , \port$628$29 , \port$628$30 , \port$628$31 , \port$628$32 , \port$628$33 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -28065,74 +27784,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$741$0 ;
-  wire \port$741$0 ;
-  output \port$741$1 ;
-  wire \port$741$1 ;
-  output \port$741$10 ;
-  wire \port$741$10 ;
-  output \port$741$11 ;
-  wire \port$741$11 ;
-  output \port$741$12 ;
-  wire \port$741$12 ;
-  output \port$741$13 ;
-  wire \port$741$13 ;
-  output \port$741$14 ;
-  wire \port$741$14 ;
-  output \port$741$15 ;
-  wire \port$741$15 ;
-  output \port$741$16 ;
-  wire \port$741$16 ;
-  output \port$741$17 ;
-  wire \port$741$17 ;
-  output \port$741$18 ;
-  wire \port$741$18 ;
-  output \port$741$19 ;
-  wire \port$741$19 ;
-  output \port$741$2 ;
-  wire \port$741$2 ;
-  output \port$741$20 ;
-  wire \port$741$20 ;
-  output \port$741$21 ;
-  wire \port$741$21 ;
-  output \port$741$22 ;
-  wire \port$741$22 ;
-  output \port$741$23 ;
-  wire \port$741$23 ;
-  output \port$741$24 ;
-  wire \port$741$24 ;
-  output \port$741$25 ;
-  wire \port$741$25 ;
-  output \port$741$26 ;
-  wire \port$741$26 ;
-  output \port$741$27 ;
-  wire \port$741$27 ;
-  output \port$741$28 ;
-  wire \port$741$28 ;
-  output \port$741$29 ;
-  wire \port$741$29 ;
-  output \port$741$3 ;
-  wire \port$741$3 ;
-  output \port$741$30 ;
-  wire \port$741$30 ;
-  output \port$741$31 ;
-  wire \port$741$31 ;
-  output \port$741$32 ;
-  wire \port$741$32 ;
-  output \port$741$33 ;
-  wire \port$741$33 ;
-  output \port$741$4 ;
-  wire \port$741$4 ;
-  output \port$741$5 ;
-  wire \port$741$5 ;
-  output \port$741$6 ;
-  wire \port$741$6 ;
-  output \port$741$7 ;
-  wire \port$741$7 ;
-  output \port$741$8 ;
-  wire \port$741$8 ;
-  output \port$741$9 ;
-  wire \port$741$9 ;
+  output \port$628$0 ;
+  wire \port$628$0 ;
+  output \port$628$1 ;
+  wire \port$628$1 ;
+  output \port$628$10 ;
+  wire \port$628$10 ;
+  output \port$628$11 ;
+  wire \port$628$11 ;
+  output \port$628$12 ;
+  wire \port$628$12 ;
+  output \port$628$13 ;
+  wire \port$628$13 ;
+  output \port$628$14 ;
+  wire \port$628$14 ;
+  output \port$628$15 ;
+  wire \port$628$15 ;
+  output \port$628$16 ;
+  wire \port$628$16 ;
+  output \port$628$17 ;
+  wire \port$628$17 ;
+  output \port$628$18 ;
+  wire \port$628$18 ;
+  output \port$628$19 ;
+  wire \port$628$19 ;
+  output \port$628$2 ;
+  wire \port$628$2 ;
+  output \port$628$20 ;
+  wire \port$628$20 ;
+  output \port$628$21 ;
+  wire \port$628$21 ;
+  output \port$628$22 ;
+  wire \port$628$22 ;
+  output \port$628$23 ;
+  wire \port$628$23 ;
+  output \port$628$24 ;
+  wire \port$628$24 ;
+  output \port$628$25 ;
+  wire \port$628$25 ;
+  output \port$628$26 ;
+  wire \port$628$26 ;
+  output \port$628$27 ;
+  wire \port$628$27 ;
+  output \port$628$28 ;
+  wire \port$628$28 ;
+  output \port$628$29 ;
+  wire \port$628$29 ;
+  output \port$628$3 ;
+  wire \port$628$3 ;
+  output \port$628$30 ;
+  wire \port$628$30 ;
+  output \port$628$31 ;
+  wire \port$628$31 ;
+  output \port$628$32 ;
+  wire \port$628$32 ;
+  output \port$628$33 ;
+  wire \port$628$33 ;
+  output \port$628$4 ;
+  wire \port$628$4 ;
+  output \port$628$5 ;
+  wire \port$628$5 ;
+  output \port$628$6 ;
+  wire \port$628$6 ;
+  output \port$628$7 ;
+  wire \port$628$7 ;
+  output \port$628$8 ;
+  wire \port$628$8 ;
+  output \port$628$9 ;
+  wire \port$628$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28255,38 +27974,38 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$741$0 , \port$741$1 , \port$741
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$741$0  = _00_;
-  assign \port$741$1  = _11_;
-  assign \port$741$2  = _22_;
-  assign \port$741$3  = _30_;
-  assign \port$741$4  = _31_;
-  assign \port$741$5  = _32_;
-  assign \port$741$6  = _33_;
-  assign \port$741$7  = _34_;
-  assign \port$741$8  = _35_;
-  assign \port$741$9  = _01_;
-  assign \port$741$10  = _02_;
-  assign \port$741$11  = _03_;
-  assign \port$741$12  = _04_;
-  assign \port$741$13  = _05_;
-  assign \port$741$14  = _06_;
-  assign \port$741$15  = _07_;
-  assign \port$741$16  = _08_;
-  assign \port$741$17  = _09_;
-  assign \port$741$18  = _10_;
-  assign \port$741$19  = _12_;
-  assign \port$741$20  = _13_;
-  assign \port$741$21  = _14_;
-  assign \port$741$22  = _15_;
-  assign \port$741$23  = _16_;
-  assign \port$741$24  = _17_;
-  assign \port$741$25  = _18_;
-  assign \port$741$26  = _19_;
-  assign \port$741$27  = _20_;
-  assign \port$741$28  = _21_;
-  assign \port$741$29  = _23_;
-  assign \port$741$30  = _24_;
-  assign \port$741$31  = _25_;
-  assign \port$741$32  = _26_;
-  assign \port$741$33  = _27_;
+  assign \port$628$0  = _00_;
+  assign \port$628$1  = _11_;
+  assign \port$628$2  = _22_;
+  assign \port$628$3  = _30_;
+  assign \port$628$4  = _31_;
+  assign \port$628$5  = _32_;
+  assign \port$628$6  = _33_;
+  assign \port$628$7  = _34_;
+  assign \port$628$8  = _35_;
+  assign \port$628$9  = _01_;
+  assign \port$628$10  = _02_;
+  assign \port$628$11  = _03_;
+  assign \port$628$12  = _04_;
+  assign \port$628$13  = _05_;
+  assign \port$628$14  = _06_;
+  assign \port$628$15  = _07_;
+  assign \port$628$16  = _08_;
+  assign \port$628$17  = _09_;
+  assign \port$628$18  = _10_;
+  assign \port$628$19  = _12_;
+  assign \port$628$20  = _13_;
+  assign \port$628$21  = _14_;
+  assign \port$628$22  = _15_;
+  assign \port$628$23  = _16_;
+  assign \port$628$24  = _17_;
+  assign \port$628$25  = _18_;
+  assign \port$628$26  = _19_;
+  assign \port$628$27  = _20_;
+  assign \port$628$28  = _21_;
+  assign \port$628$29  = _23_;
+  assign \port$628$30  = _24_;
+  assign \port$628$31  = _25_;
+  assign \port$628$32  = _26_;
+  assign \port$628$33  = _27_;
 endmodule

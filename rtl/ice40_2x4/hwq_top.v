@@ -921,8 +921,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _069_ = hdr[15:0] + 1'h1;
   assign _070_ = hdr[31:16] - 1'h1;
   assign _071_ = hdr[47:32] - 1'h1;
-  assign _072_ = hdr[47:32] > 4'hc;
-  assign _073_ = _072_ ? hdr[47:32] : 16'h000c;
+  assign _072_ = hdr[47:32] > 4'hb;
+  assign _073_ = _072_ ? hdr[47:32] : 16'h000b;
   assign _075_ = _073_ - 1'h1;
   assign _076_ = hdr[31:16] == 1'h1;
   assign _077_ = ! ch;
@@ -1134,7 +1134,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   endfunction
   assign _226_ = _714_(flush, { _234_, _104_[4:0] }, { _236_, _227_ });
   assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _228_ = _229_ ? 5'h1b : flush;
+  assign _228_ = _229_ ? 5'h1c : flush;
   assign _230_ = _231_ ? _228_ : flush;
   assign _232_ = _233_ ? _230_ : flush;
   assign _234_ = _235_ ? _232_ : flush;
@@ -1527,7 +1527,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _522_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
-    .draining(o_valid),
+    .drain_valid(o_valid),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -1554,7 +1554,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$71 ),
-    .\port$397$0 (p_word),
+    .\port$392$0 (p_word),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1847,266 +1847,266 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_data, i_a);
   wire _000_;
-  wire [23:0] _001_;
-  wire _002_;
-  wire _003_;
-  wire [23:0] _004_;
-  wire [23:0] _005_;
+  wire _001_;
+  wire [23:0] _002_;
+  wire [23:0] _003_;
+  wire [7:0] _004_;
+  wire _005_;
   wire [7:0] _006_;
-  wire _007_;
-  wire [7:0] _008_;
-  wire [15:0] _009_;
+  wire [15:0] _007_;
+  wire _008_;
+  wire _009_;
   wire _010_;
-  wire _011_;
-  wire _012_;
-  wire _013_;
-  wire [23:0] _014_;
-  wire [23:0] _015_;
+  wire [23:0] _011_;
+  wire [1:0] _012_;
+  wire [23:0] _013_;
+  wire [7:0] _014_;
+  wire _015_;
   wire [7:0] _016_;
-  wire _017_;
-  wire [7:0] _018_;
-  wire [15:0] _019_;
+  wire [15:0] _017_;
+  wire _018_;
+  wire _019_;
   wire _020_;
-  wire _021_;
-  wire _022_;
-  wire [23:0] _023_;
-  wire [23:0] _024_;
-  wire [23:0] _025_;
+  wire [23:0] _021_;
+  wire [23:0] _022_;
+  wire _023_;
+  wire _024_;
+  wire [1:0] _025_;
   wire [1:0] _026_;
-  wire [1:0] _027_;
+  wire _027_;
   wire _028_;
-  wire [31:0] _029_;
-  wire [31:0] _030_;
-  wire [31:0] _031_;
-  wire [31:0] _032_;
-  wire _033_;
-  wire [23:0] _034_;
-  wire _035_;
-  wire [23:0] _036_;
-  wire _037_;
+  wire [23:0] _029_;
+  wire [23:0] _030_;
+  wire [23:0] _031_;
+  wire [23:0] _032_;
+  wire [31:0] _033_;
+  wire _034_;
+  wire [31:0] _035_;
+  wire [31:0] _036_;
+  wire [31:0] _037_;
   wire _038_;
-  wire _039_;
+  wire [5:0] _039_;
   wire [23:0] _040_;
-  wire _041_;
-  wire [24:0] _042_;
-  wire [24:0] _043_;
-  wire [24:0] _044_;
-  wire [24:0] _045_;
-  wire [24:0] _046_;
+  wire [5:0] _041_;
+  wire [5:0] _042_;
+  wire [5:0] _043_;
+  wire [23:0] _044_;
+  wire [23:0] _045_;
+  wire [23:0] _046_;
   wire [24:0] _047_;
-  wire [24:0] _048_;
+  wire [23:0] _048_;
   wire [24:0] _049_;
-  wire _050_;
-  wire _051_;
-  wire [2:0] _052_;
-  wire _053_;
-  wire [2:0] _054_;
-  wire [2:0] _055_;
+  wire [24:0] _050_;
+  wire [24:0] _051_;
+  wire [24:0] _052_;
+  wire [24:0] _053_;
+  wire [24:0] _054_;
+  wire [24:0] _055_;
   wire _056_;
-  wire _057_;
-  wire [7:0] _058_;
-  wire [7:0] _059_;
-  wire [7:0] _060_;
-  wire [7:0] _061_;
-  wire [23:0] _062_;
-  wire [7:0] _063_;
+  wire [2:0] _057_;
+  wire _058_;
+  wire [23:0] _059_;
+  wire [2:0] _060_;
+  wire [2:0] _061_;
+  wire _062_;
+  wire _063_;
   wire [7:0] _064_;
   wire [7:0] _065_;
-  wire _066_;
+  wire [7:0] _066_;
   wire [7:0] _067_;
   wire [7:0] _068_;
   wire [7:0] _069_;
-  wire [7:0] _070_;
+  wire [23:0] _070_;
   wire [7:0] _071_;
-  wire [7:0] _072_;
-  wire _073_;
+  wire _072_;
+  wire [7:0] _073_;
   wire [7:0] _074_;
-  wire _075_;
+  wire [7:0] _075_;
   wire [7:0] _076_;
-  wire [15:0] _077_;
-  wire _078_;
-  wire _079_;
+  wire [7:0] _077_;
+  wire [7:0] _078_;
+  wire [7:0] _079_;
   wire _080_;
   wire [23:0] _081_;
-  wire [23:0] _082_;
-  wire [7:0] _083_;
-  wire [23:0] _084_;
+  wire [7:0] _082_;
+  wire [15:0] _083_;
+  wire _084_;
   wire _085_;
-  wire [7:0] _086_;
-  wire [15:0] _087_;
-  wire _088_;
-  wire _089_;
+  wire _086_;
+  wire [23:0] _087_;
+  wire [23:0] _088_;
+  wire [7:0] _089_;
   wire _090_;
-  wire [23:0] _091_;
+  wire [7:0] _091_;
   wire [23:0] _092_;
-  wire [7:0] _093_;
+  wire [15:0] _093_;
   wire _094_;
   wire _095_;
-  wire [7:0] _096_;
-  wire [15:0] _097_;
-  wire _098_;
-  wire _099_;
+  wire _096_;
+  wire [23:0] _097_;
+  wire [23:0] _098_;
+  wire [7:0] _099_;
   wire _100_;
-  wire [23:0] _101_;
-  wire [23:0] _102_;
-  wire [7:0] _103_;
+  wire [7:0] _101_;
+  wire [15:0] _102_;
+  wire [23:0] _103_;
   wire _104_;
-  wire [7:0] _105_;
-  wire [23:0] _106_;
-  wire [15:0] _107_;
-  wire _108_;
-  wire _109_;
+  wire _105_;
+  wire _106_;
+  wire [23:0] _107_;
+  wire [23:0] _108_;
+  wire [7:0] _109_;
   wire _110_;
-  wire [23:0] _111_;
-  wire [23:0] _112_;
-  wire [7:0] _113_;
-  wire _114_;
-  wire [7:0] _115_;
-  wire [15:0] _116_;
-  wire _117_;
-  wire _118_;
-  wire _119_;
+  wire [7:0] _111_;
+  wire [15:0] _112_;
+  wire _113_;
+  wire [23:0] _114_;
+  wire _115_;
+  wire _116_;
+  wire [23:0] _117_;
+  wire [23:0] _118_;
+  wire [7:0] _119_;
   wire _120_;
-  wire [23:0] _121_;
-  wire [23:0] _122_;
-  wire [7:0] _123_;
+  wire [7:0] _121_;
+  wire [15:0] _122_;
+  wire _123_;
   wire _124_;
-  wire [7:0] _125_;
-  wire [15:0] _126_;
-  wire _127_;
-  wire [1:0] _128_;
-  wire _129_;
-  wire [1:0] _130_;
-  wire _131_;
-  wire [23:0] _132_;
+  wire [23:0] _125_;
+  wire _126_;
+  wire [23:0] _127_;
+  wire [23:0] _128_;
+  wire [7:0] _129_;
+  wire _130_;
+  wire [7:0] _131_;
+  wire [15:0] _132_;
   wire _133_;
-  wire [23:0] _134_;
+  wire _134_;
   wire _135_;
-  wire [23:0] _136_;
+  wire _136_;
   wire _137_;
-  wire _138_;
+  wire [1:0] _138_;
   wire _139_;
-  wire _140_;
+  wire [1:0] _140_;
   wire _141_;
   wire _142_;
   wire _143_;
-  wire [15:0] _144_;
+  wire _144_;
   wire _145_;
   wire _146_;
   wire _147_;
-  wire [7:0] _148_;
+  wire [23:0] _148_;
   wire _149_;
   wire [23:0] _150_;
   wire _151_;
-  wire [23:0] _152_;
+  wire _152_;
   wire _153_;
-  wire [23:0] _154_;
+  wire _154_;
   wire _155_;
   wire _156_;
   wire _157_;
-  wire _158_;
+  wire [15:0] _158_;
   wire _159_;
   wire _160_;
   wire _161_;
-  wire [15:0] _162_;
+  wire [7:0] _162_;
   wire _163_;
-  wire _164_;
+  wire [23:0] _164_;
   wire _165_;
-  wire [7:0] _166_;
+  wire [23:0] _166_;
   wire _167_;
-  wire [23:0] _168_;
+  wire _168_;
   wire _169_;
-  wire [23:0] _170_;
+  wire _170_;
   wire _171_;
-  wire [23:0] _172_;
+  wire _172_;
   wire _173_;
-  wire _174_;
+  wire [15:0] _174_;
   wire _175_;
   wire _176_;
   wire _177_;
-  wire _178_;
+  wire [7:0] _178_;
   wire _179_;
-  wire [15:0] _180_;
+  wire [23:0] _180_;
   wire _181_;
-  wire _182_;
+  wire [23:0] _182_;
   wire _183_;
-  wire [7:0] _184_;
+  wire _184_;
   wire _185_;
-  wire [23:0] _186_;
+  wire _186_;
   wire _187_;
-  wire [23:0] _188_;
+  wire _188_;
   wire _189_;
-  wire [23:0] _190_;
+  wire [15:0] _190_;
   wire _191_;
   wire _192_;
   wire _193_;
-  wire _194_;
+  wire [7:0] _194_;
   wire _195_;
-  wire _196_;
+  wire [23:0] _196_;
   wire _197_;
-  wire [15:0] _198_;
+  wire [23:0] _198_;
   wire _199_;
   wire _200_;
   wire _201_;
-  wire [7:0] _202_;
+  wire _202_;
   wire _203_;
-  wire [23:0] _204_;
+  wire _204_;
   wire _205_;
-  wire [23:0] _206_;
+  wire [15:0] _206_;
   wire _207_;
-  wire [23:0] _208_;
+  wire _208_;
   wire _209_;
-  wire _210_;
+  wire [7:0] _210_;
   wire _211_;
-  wire _212_;
+  wire [23:0] _212_;
   wire _213_;
-  wire _214_;
+  wire [23:0] _214_;
   wire _215_;
-  wire [15:0] _216_;
+  wire _216_;
   wire _217_;
   wire _218_;
   wire _219_;
-  wire [7:0] _220_;
+  wire _220_;
   wire _221_;
-  wire [23:0] _222_;
+  wire [15:0] _222_;
   wire _223_;
-  wire [23:0] _224_;
+  wire _224_;
   wire _225_;
-  wire [23:0] _226_;
+  wire [7:0] _226_;
   wire _227_;
-  wire _228_;
+  wire [23:0] _228_;
   wire _229_;
-  wire _230_;
+  wire [23:0] _230_;
   wire _231_;
   wire _232_;
   wire _233_;
-  wire [15:0] _234_;
+  wire _234_;
   wire _235_;
   wire _236_;
   wire _237_;
-  wire [7:0] _238_;
+  wire [15:0] _238_;
   wire _239_;
-  wire [23:0] _240_;
+  wire _240_;
   wire _241_;
-  wire [23:0] _242_;
+  wire [7:0] _242_;
   wire _243_;
   wire [23:0] _244_;
   wire _245_;
-  wire _246_;
+  wire [23:0] _246_;
   wire _247_;
   wire _248_;
   wire _249_;
   wire _250_;
   wire _251_;
-  wire [15:0] _252_;
+  wire _252_;
   wire _253_;
-  wire _254_;
+  wire [15:0] _254_;
   wire _255_;
-  wire [7:0] _256_;
+  wire _256_;
   wire _257_;
-  wire [23:0] _258_;
+  wire [7:0] _258_;
   wire _259_;
   wire [23:0] _260_;
   wire _261_;
@@ -2144,19 +2144,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire _293_;
   wire [7:0] a0;
   (* init = 8'h00 *)
-  wire [7:0] \a0$136 ;
+  wire [7:0] \a0$143 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$141 ;
+  wire [7:0] \a0$148 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$146 ;
+  wire [7:0] \a0$153 ;
   (* init = 8'h00 *)
   wire [7:0] a1;
   (* init = 8'h00 *)
-  wire [7:0] \a1$138 ;
+  wire [7:0] \a1$145 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$143 ;
+  wire [7:0] \a1$150 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$148 ;
+  wire [7:0] \a1$155 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -2177,19 +2177,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
   (* init = 8'h00 *)
-  wire [7:0] \b0$137 ;
+  wire [7:0] \b0$144 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$142 ;
+  wire [7:0] \b0$149 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$147 ;
+  wire [7:0] \b0$154 ;
   (* init = 8'h00 *)
   wire [7:0] b1;
   (* init = 8'h00 *)
-  wire [7:0] \b1$139 ;
+  wire [7:0] \b1$146 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$144 ;
+  wire [7:0] \b1$151 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$149 ;
+  wire [7:0] \b1$156 ;
   wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -2202,16 +2202,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   input clk;
   wire clk;
   wire [1:0] count_next;
+  reg [23:0] drain_0 = 24'h000000;
+  reg [23:0] drain_1 = 24'h000000;
+  reg [23:0] drain_2 = 24'h000000;
+  reg [23:0] drain_3 = 24'h000000;
+  reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
-  reg drain_shift = 1'h0;
-  output draining;
+  reg drain_row = 1'h0;
+  output drain_valid;
+  reg drain_valid = 1'h0;
   wire draining;
   wire en;
-  wire \en$130 ;
-  wire \en$135 ;
-  wire \en$140 ;
-  wire \en$145 ;
+  wire \en$137 ;
+  wire \en$142 ;
+  wire \en$147 ;
+  wire \en$152 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -2272,6 +2278,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
+  (* init = 1'h0 *)
   wire o_valid;
   reg [23:0] out_0_0 = 24'h000000;
   reg [23:0] out_0_1 = 24'h000000;
@@ -2282,13 +2289,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$108 ;
-  wire [15:0] \p0$60 ;
-  wire [15:0] \p0$86 ;
+  wire [15:0] \p0$105 ;
+  wire [15:0] \p0$57 ;
+  wire [15:0] \p0$81 ;
   wire [15:0] p1;
-  wire [15:0] \p1$119 ;
-  wire [15:0] \p1$73 ;
-  wire [15:0] \p1$97 ;
+  wire [15:0] \p1$117 ;
+  wire [15:0] \p1$69 ;
+  wire [15:0] \p1$93 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -2328,307 +2335,324 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [7:0] w_in2;
   wire [7:0] w_in3;
   assign _000_ = i_last & i_valid;
-  assign _040_ = lr_0_0_d2 ? 24'h000000 : _042_[23:0];
-  assign _062_ = lr_0_1_d2 ? 24'h000000 : _043_[23:0];
-  assign _084_ = lr_0_2_d2 ? 24'h000000 : _044_[23:0];
-  assign _106_ = lr_0_3_d2 ? 24'h000000 : _045_[23:0];
-  assign _001_ = lr_1_0_d2 ? 24'h000000 : _046_[23:0];
-  assign _023_ = lr_1_1_d2 ? 24'h000000 : _047_[23:0];
-  assign _034_ = lr_1_2_d2 ? 24'h000000 : _048_[23:0];
-  assign _036_ = lr_1_3_d2 ? 24'h000000 : _049_[23:0];
-  assign _038_ = | count_next;
-  assign _039_ = beat_next == 2'h3;
-  assign _041_ = _038_ & _039_;
+  assign _048_ = lr_0_0_d2 ? 24'h000000 : _047_[23:0];
+  assign _059_ = lr_0_1_d2 ? 24'h000000 : _049_[23:0];
+  assign _070_ = lr_0_2_d2 ? 24'h000000 : _050_[23:0];
+  assign _081_ = lr_0_3_d2 ? 24'h000000 : _051_[23:0];
+  assign _092_ = lr_1_0_d2 ? 24'h000000 : _052_[23:0];
+  assign _103_ = lr_1_1_d2 ? 24'h000000 : _053_[23:0];
+  assign _114_ = lr_1_2_d2 ? 24'h000000 : _054_[23:0];
+  assign _125_ = lr_1_3_d2 ? 24'h000000 : _055_[23:0];
+  assign _012_ = drain_row + 1'h1;
+  assign _023_ = | count_next;
+  assign _034_ = beat_next == 2'h3;
+  assign _038_ = _023_ & _034_;
+  assign _039_ = drain_row * 5'h18;
+  assign _040_ = { out_1_0, out_0_0 } >> _039_;
+  assign _041_ = drain_row * 5'h18;
+  assign _044_ = { out_1_1, out_0_1 } >> _041_;
+  assign _042_ = drain_row * 5'h18;
+  assign _045_ = { out_1_2, out_0_2 } >> _042_;
+  assign _043_ = drain_row * 5'h18;
+  assign _046_ = { out_1_3, out_0_3 } >> _043_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign w_in0 = in_valid ? in_w0 : 8'h00;
   assign w_in1 = in_valid ? in_w1 : 8'h00;
   assign w_in2 = in_valid ? in_w2 : 8'h00;
   assign w_in3 = in_valid ? in_w3 : 8'h00;
-  assign _042_ = $signed(acc_0_0) + $signed(p_0_0);
-  assign _043_ = $signed(acc_0_1) + $signed(p_0_1);
-  assign _044_ = $signed(acc_0_2) + $signed(p_0_2);
-  assign _045_ = $signed(acc_0_3) + $signed(p_0_3);
-  assign _046_ = $signed(acc_1_0) + $signed(p_1_0);
-  assign _047_ = $signed(acc_1_1) + $signed(p_1_1);
-  assign _048_ = $signed(acc_1_2) + $signed(p_1_2);
-  assign _049_ = $signed(acc_1_3) + $signed(p_1_3);
+  assign _047_ = $signed(acc_0_0) + $signed(p_0_0);
+  assign _049_ = $signed(acc_0_1) + $signed(p_0_1);
+  assign _050_ = $signed(acc_0_2) + $signed(p_0_2);
+  assign _051_ = $signed(acc_0_3) + $signed(p_0_3);
+  assign _052_ = $signed(acc_1_0) + $signed(p_1_0);
+  assign _053_ = $signed(acc_1_1) + $signed(p_1_1);
+  assign _054_ = $signed(acc_1_2) + $signed(p_1_2);
+  assign _055_ = $signed(acc_1_3) + $signed(p_1_3);
   assign draining = | drain_count;
-  assign _052_ = drain_count - 1'h1;
-  assign _054_ = drain_beat + 1'h1;
-  assign _055_ = drain_shift ? 3'h0 : _054_;
+  assign _057_ = drain_count - 1'h1;
+  assign _060_ = drain_beat + 1'h1;
+  assign _061_ = drain_advance ? 3'h0 : _060_;
   always @(posedge clk)
-    in_valid <= _056_;
+    in_valid <= _062_;
   always @(posedge clk)
-    in_last <= _057_;
+    in_last <= _063_;
   always @(posedge clk)
-    in_a0 <= _058_;
+    in_a0 <= _064_;
   always @(posedge clk)
-    in_a1 <= _059_;
+    in_a1 <= _065_;
   always @(posedge clk)
-    in_w0 <= _060_;
+    in_w0 <= _066_;
   always @(posedge clk)
-    in_w1 <= _061_;
+    in_w1 <= _067_;
   always @(posedge clk)
-    in_w2 <= _063_;
+    in_w2 <= _068_;
   always @(posedge clk)
-    in_w3 <= _064_;
+    in_w3 <= _069_;
   always @(posedge clk)
-    skew_a1_d0 <= _065_;
+    skew_a1_d0 <= _071_;
   always @(posedge clk)
-    skew_l1_d0 <= _066_;
+    skew_l1_d0 <= _072_;
   always @(posedge clk)
-    skew_w1_d0 <= _067_;
+    skew_w1_d0 <= _073_;
   always @(posedge clk)
-    skew_w2_d0 <= _068_;
+    skew_w2_d0 <= _074_;
   always @(posedge clk)
-    skew_w2_d1 <= _069_;
+    skew_w2_d1 <= _075_;
   always @(posedge clk)
-    skew_w3_d0 <= _070_;
+    skew_w3_d0 <= _076_;
   always @(posedge clk)
-    skew_w3_d1 <= _071_;
+    skew_w3_d1 <= _077_;
   always @(posedge clk)
-    skew_w3_d2 <= _072_;
+    skew_w3_d2 <= _078_;
   always @(posedge clk)
-    a_0_0 <= _074_;
+    a_0_0 <= _079_;
   always @(posedge clk)
-    l_0_0 <= _075_;
+    l_0_0 <= _080_;
   always @(posedge clk)
-    w_0_0 <= _076_;
+    w_0_0 <= _082_;
   always @(posedge clk)
-    p_0_0 <= _077_;
+    p_0_0 <= _083_;
   always @(posedge clk)
-    lr_0_0_d0 <= _078_;
+    lr_0_0_d0 <= _084_;
   always @(posedge clk)
-    lr_0_0_d1 <= _079_;
+    lr_0_0_d1 <= _085_;
   always @(posedge clk)
-    lr_0_0_d2 <= _080_;
+    lr_0_0_d2 <= _086_;
   always @(posedge clk)
-    acc_0_0 <= _081_;
+    acc_0_0 <= _087_;
   always @(posedge clk)
-    out_0_0 <= _082_;
+    out_0_0 <= _088_;
   always @(posedge clk)
-    a_0_1 <= _083_;
+    a_0_1 <= _089_;
   always @(posedge clk)
-    l_0_1 <= _085_;
+    l_0_1 <= _090_;
   always @(posedge clk)
-    w_0_1 <= _086_;
+    w_0_1 <= _091_;
   always @(posedge clk)
-    p_0_1 <= _087_;
+    p_0_1 <= _093_;
   always @(posedge clk)
-    lr_0_1_d0 <= _088_;
+    lr_0_1_d0 <= _094_;
   always @(posedge clk)
-    lr_0_1_d1 <= _089_;
+    lr_0_1_d1 <= _095_;
   always @(posedge clk)
-    lr_0_1_d2 <= _090_;
+    lr_0_1_d2 <= _096_;
   always @(posedge clk)
-    acc_0_1 <= _091_;
+    acc_0_1 <= _097_;
   always @(posedge clk)
-    out_0_1 <= _092_;
+    out_0_1 <= _098_;
   always @(posedge clk)
-    a_0_2 <= _093_;
+    a_0_2 <= _099_;
   always @(posedge clk)
-    l_0_2 <= _094_;
+    l_0_2 <= _100_;
   always @(posedge clk)
-    w_0_2 <= _096_;
+    w_0_2 <= _101_;
   always @(posedge clk)
-    p_0_2 <= _097_;
+    p_0_2 <= _102_;
   always @(posedge clk)
-    lr_0_2_d0 <= _098_;
+    lr_0_2_d0 <= _104_;
   always @(posedge clk)
-    lr_0_2_d1 <= _099_;
+    lr_0_2_d1 <= _105_;
   always @(posedge clk)
-    lr_0_2_d2 <= _100_;
+    lr_0_2_d2 <= _106_;
   always @(posedge clk)
-    acc_0_2 <= _101_;
+    acc_0_2 <= _107_;
   always @(posedge clk)
-    out_0_2 <= _102_;
+    out_0_2 <= _108_;
   always @(posedge clk)
-    a_0_3 <= _103_;
+    a_0_3 <= _109_;
   always @(posedge clk)
-    l_0_3 <= _104_;
+    l_0_3 <= _110_;
   always @(posedge clk)
-    w_0_3 <= _105_;
+    w_0_3 <= _111_;
   always @(posedge clk)
-    p_0_3 <= _107_;
+    p_0_3 <= _112_;
   always @(posedge clk)
-    lr_0_3_d0 <= _108_;
+    lr_0_3_d0 <= _113_;
   always @(posedge clk)
-    lr_0_3_d1 <= _109_;
+    lr_0_3_d1 <= _115_;
   always @(posedge clk)
-    lr_0_3_d2 <= _110_;
+    lr_0_3_d2 <= _116_;
   always @(posedge clk)
-    acc_0_3 <= _111_;
+    acc_0_3 <= _117_;
   always @(posedge clk)
-    out_0_3 <= _112_;
+    out_0_3 <= _118_;
   always @(posedge clk)
-    a_1_0 <= _113_;
+    a_1_0 <= _119_;
   always @(posedge clk)
-    l_1_0 <= _114_;
+    l_1_0 <= _120_;
   always @(posedge clk)
-    w_1_0 <= _115_;
+    w_1_0 <= _121_;
   always @(posedge clk)
-    p_1_0 <= _116_;
+    p_1_0 <= _122_;
   always @(posedge clk)
-    lr_1_0_d0 <= _118_;
+    lr_1_0_d0 <= _123_;
   always @(posedge clk)
-    lr_1_0_d1 <= _119_;
+    lr_1_0_d1 <= _124_;
   always @(posedge clk)
-    lr_1_0_d2 <= _120_;
+    lr_1_0_d2 <= _126_;
   always @(posedge clk)
-    acc_1_0 <= _121_;
+    acc_1_0 <= _127_;
   always @(posedge clk)
-    out_1_0 <= _122_;
+    out_1_0 <= _128_;
   always @(posedge clk)
-    a_1_1 <= _123_;
+    a_1_1 <= _129_;
   always @(posedge clk)
-    l_1_1 <= _124_;
+    l_1_1 <= _130_;
   always @(posedge clk)
-    w_1_1 <= _125_;
+    w_1_1 <= _131_;
   always @(posedge clk)
-    p_1_1 <= _126_;
+    p_1_1 <= _132_;
   always @(posedge clk)
-    lr_1_1_d0 <= _127_;
+    lr_1_1_d0 <= _133_;
   always @(posedge clk)
-    lr_1_1_d1 <= _002_;
+    lr_1_1_d1 <= _134_;
   always @(posedge clk)
-    lr_1_1_d2 <= _003_;
+    lr_1_1_d2 <= _135_;
   always @(posedge clk)
-    acc_1_1 <= _004_;
+    acc_1_1 <= _002_;
   always @(posedge clk)
-    out_1_1 <= _005_;
+    out_1_1 <= _003_;
   always @(posedge clk)
-    a_1_2 <= _006_;
+    a_1_2 <= _004_;
   always @(posedge clk)
-    l_1_2 <= _007_;
+    l_1_2 <= _005_;
   always @(posedge clk)
-    w_1_2 <= _008_;
+    w_1_2 <= _006_;
   always @(posedge clk)
-    p_1_2 <= _009_;
+    p_1_2 <= _007_;
   always @(posedge clk)
-    lr_1_2_d0 <= _010_;
+    lr_1_2_d0 <= _008_;
   always @(posedge clk)
-    lr_1_2_d1 <= _011_;
+    lr_1_2_d1 <= _009_;
   always @(posedge clk)
-    lr_1_2_d2 <= _013_;
+    lr_1_2_d2 <= _010_;
   always @(posedge clk)
-    acc_1_2 <= _014_;
+    acc_1_2 <= _011_;
   always @(posedge clk)
-    out_1_2 <= _015_;
+    out_1_2 <= _013_;
   always @(posedge clk)
-    a_1_3 <= _016_;
+    a_1_3 <= _014_;
   always @(posedge clk)
-    l_1_3 <= _017_;
+    l_1_3 <= _015_;
   always @(posedge clk)
-    w_1_3 <= _018_;
+    w_1_3 <= _016_;
   always @(posedge clk)
-    p_1_3 <= _019_;
+    p_1_3 <= _017_;
   always @(posedge clk)
-    lr_1_3_d0 <= _020_;
+    lr_1_3_d0 <= _018_;
   always @(posedge clk)
-    lr_1_3_d1 <= _021_;
+    lr_1_3_d1 <= _019_;
   always @(posedge clk)
-    lr_1_3_d2 <= _022_;
+    lr_1_3_d2 <= _020_;
   always @(posedge clk)
-    acc_1_3 <= _024_;
+    acc_1_3 <= _021_;
   always @(posedge clk)
-    out_1_3 <= _025_;
+    out_1_3 <= _022_;
   always @(posedge clk)
-    drain_count <= _026_;
+    drain_row <= _024_;
   always @(posedge clk)
-    drain_beat <= _027_;
+    drain_count <= _025_;
   always @(posedge clk)
-    drain_shift <= _028_;
-  assign _128_ = _129_ ? 2'h0 : beat_next;
-  assign _130_ = _131_ ? 2'h0 : count_next;
-  assign _132_ = _133_ ? 24'h000000 : out_1_3;
-  assign _134_ = _135_ ? _049_[23:0] : _132_;
-  assign _136_ = _137_ ? 24'h000000 : _036_;
-  assign _138_ = _139_ ? 1'h0 : lr_1_3_d1;
-  assign _140_ = _141_ ? 1'h0 : lr_1_3_d0;
-  assign _142_ = _143_ ? 1'h0 : l_1_2;
-  assign _144_ = _145_ ? 16'h0000 : _032_[31:16];
-  assign _146_ = _147_ ? 1'h0 : l_1_2;
-  assign _148_ = _149_ ? 8'h00 : a_1_2;
-  assign _150_ = _151_ ? 24'h000000 : out_1_2;
-  assign _152_ = _153_ ? _048_[23:0] : _150_;
-  assign _154_ = _155_ ? 24'h000000 : _034_;
-  assign _156_ = _157_ ? 1'h0 : lr_1_2_d1;
-  assign _158_ = _159_ ? 1'h0 : lr_1_2_d0;
-  assign _160_ = _161_ ? 1'h0 : l_1_1;
-  assign _162_ = _163_ ? 16'h0000 : _032_[15:0];
-  assign _164_ = _165_ ? 1'h0 : l_1_1;
-  assign _166_ = _167_ ? 8'h00 : a_1_1;
-  assign _168_ = _169_ ? 24'h000000 : out_1_1;
-  assign _170_ = _171_ ? _047_[23:0] : _168_;
-  assign _172_ = _173_ ? 24'h000000 : _023_;
-  assign _174_ = _175_ ? 1'h0 : lr_1_1_d1;
-  assign _176_ = _177_ ? 1'h0 : lr_1_1_d0;
-  assign _178_ = _179_ ? 1'h0 : l_1_0;
-  assign _180_ = _181_ ? 16'h0000 : _031_[31:16];
-  assign _182_ = _183_ ? 1'h0 : l_1_0;
-  assign _184_ = _185_ ? 8'h00 : a_1_0;
-  assign _186_ = _187_ ? 24'h000000 : out_1_0;
-  assign _188_ = _189_ ? _046_[23:0] : _186_;
-  assign _190_ = _191_ ? 24'h000000 : _001_;
-  assign _192_ = _193_ ? 1'h0 : lr_1_0_d1;
-  assign _194_ = _195_ ? 1'h0 : lr_1_0_d0;
-  assign _196_ = _197_ ? 1'h0 : skew_l1_d0;
-  assign _198_ = _199_ ? 16'h0000 : _031_[15:0];
-  assign _200_ = _201_ ? 1'h0 : skew_l1_d0;
-  assign _202_ = _203_ ? 8'h00 : skew_a1_d0;
-  assign _204_ = _205_ ? out_1_3 : out_0_3;
-  assign _206_ = _207_ ? _045_[23:0] : _204_;
-  assign _208_ = _209_ ? 24'h000000 : _106_;
-  assign _210_ = _211_ ? 1'h0 : lr_0_3_d1;
-  assign _212_ = _213_ ? 1'h0 : lr_0_3_d0;
-  assign _214_ = _215_ ? 1'h0 : l_0_2;
-  assign _216_ = _217_ ? 16'h0000 : _030_[31:16];
-  assign _218_ = _219_ ? 1'h0 : l_0_2;
-  assign _220_ = _221_ ? 8'h00 : a_0_2;
-  assign _222_ = _223_ ? out_1_2 : out_0_2;
-  assign _224_ = _225_ ? _044_[23:0] : _222_;
-  assign _226_ = _227_ ? 24'h000000 : _084_;
-  assign _228_ = _229_ ? 1'h0 : lr_0_2_d1;
-  assign _230_ = _231_ ? 1'h0 : lr_0_2_d0;
-  assign _232_ = _233_ ? 1'h0 : l_0_1;
-  assign _234_ = _235_ ? 16'h0000 : _030_[15:0];
+    drain_beat <= _026_;
+  always @(posedge clk)
+    drain_advance <= _027_;
+  always @(posedge clk)
+    drain_valid <= _028_;
+  always @(posedge clk)
+    drain_0 <= _029_;
+  always @(posedge clk)
+    drain_1 <= _030_;
+  always @(posedge clk)
+    drain_2 <= _031_;
+  always @(posedge clk)
+    drain_3 <= _032_;
+  assign _136_ = _137_ ? 1'h0 : _038_;
+  assign _138_ = _139_ ? 2'h0 : beat_next;
+  assign _140_ = _141_ ? 2'h0 : count_next;
+  assign _142_ = _143_ ? _012_[0] : drain_row;
+  assign _144_ = _145_ ? 1'h0 : _142_;
+  assign _146_ = _147_ ? 1'h0 : _144_;
+  assign _148_ = _149_ ? _055_[23:0] : out_1_3;
+  assign _150_ = _151_ ? 24'h000000 : _125_;
+  assign _152_ = _153_ ? 1'h0 : lr_1_3_d1;
+  assign _154_ = _155_ ? 1'h0 : lr_1_3_d0;
+  assign _156_ = _157_ ? 1'h0 : l_1_2;
+  assign _158_ = _159_ ? 16'h0000 : _037_[31:16];
+  assign _160_ = _161_ ? 1'h0 : l_1_2;
+  assign _162_ = _163_ ? 8'h00 : a_1_2;
+  assign _164_ = _165_ ? _054_[23:0] : out_1_2;
+  assign _166_ = _167_ ? 24'h000000 : _114_;
+  assign _168_ = _169_ ? 1'h0 : lr_1_2_d1;
+  assign _170_ = _171_ ? 1'h0 : lr_1_2_d0;
+  assign _172_ = _173_ ? 1'h0 : l_1_1;
+  assign _174_ = _175_ ? 16'h0000 : _037_[15:0];
+  assign _176_ = _177_ ? 1'h0 : l_1_1;
+  assign _178_ = _179_ ? 8'h00 : a_1_1;
+  assign _180_ = _181_ ? _053_[23:0] : out_1_1;
+  assign _182_ = _183_ ? 24'h000000 : _103_;
+  assign _184_ = _185_ ? 1'h0 : lr_1_1_d1;
+  assign _186_ = _187_ ? 1'h0 : lr_1_1_d0;
+  assign _188_ = _189_ ? 1'h0 : l_1_0;
+  assign _190_ = _191_ ? 16'h0000 : _036_[31:16];
+  assign _192_ = _193_ ? 1'h0 : l_1_0;
+  assign _194_ = _195_ ? 8'h00 : a_1_0;
+  assign _196_ = _197_ ? _052_[23:0] : out_1_0;
+  assign _198_ = _199_ ? 24'h000000 : _092_;
+  assign _200_ = _201_ ? 1'h0 : lr_1_0_d1;
+  assign _202_ = _203_ ? 1'h0 : lr_1_0_d0;
+  assign _204_ = _205_ ? 1'h0 : skew_l1_d0;
+  assign _206_ = _207_ ? 16'h0000 : _036_[15:0];
+  assign _208_ = _209_ ? 1'h0 : skew_l1_d0;
+  assign _210_ = _211_ ? 8'h00 : skew_a1_d0;
+  assign _212_ = _213_ ? _051_[23:0] : out_0_3;
+  assign _214_ = _215_ ? 24'h000000 : _081_;
+  assign _216_ = _217_ ? 1'h0 : lr_0_3_d1;
+  assign _218_ = _219_ ? 1'h0 : lr_0_3_d0;
+  assign _220_ = _221_ ? 1'h0 : l_0_2;
+  assign _222_ = _223_ ? 16'h0000 : _035_[31:16];
+  assign _224_ = _225_ ? 1'h0 : l_0_2;
+  assign _226_ = _227_ ? 8'h00 : a_0_2;
+  assign _228_ = _229_ ? _050_[23:0] : out_0_2;
+  assign _230_ = _231_ ? 24'h000000 : _070_;
+  assign _232_ = _233_ ? 1'h0 : lr_0_2_d1;
+  assign _234_ = _235_ ? 1'h0 : lr_0_2_d0;
   assign _236_ = _237_ ? 1'h0 : l_0_1;
-  assign _238_ = _239_ ? 8'h00 : a_0_1;
-  assign _240_ = _241_ ? out_1_1 : out_0_1;
-  assign _242_ = _243_ ? _043_[23:0] : _240_;
-  assign _244_ = _245_ ? 24'h000000 : _062_;
-  assign _246_ = _247_ ? 1'h0 : lr_0_1_d1;
-  assign _248_ = _249_ ? 1'h0 : lr_0_1_d0;
-  assign _250_ = _251_ ? 1'h0 : l_0_0;
-  assign _252_ = _253_ ? 16'h0000 : _029_[31:16];
-  assign _254_ = _255_ ? 1'h0 : l_0_0;
-  assign _256_ = _257_ ? 8'h00 : a_0_0;
-  assign _258_ = _259_ ? out_1_0 : out_0_0;
-  assign _260_ = _261_ ? _042_[23:0] : _258_;
-  assign _262_ = _263_ ? 24'h000000 : _040_;
+  assign _238_ = _239_ ? 16'h0000 : _035_[15:0];
+  assign _240_ = _241_ ? 1'h0 : l_0_1;
+  assign _242_ = _243_ ? 8'h00 : a_0_1;
+  assign _244_ = _245_ ? _049_[23:0] : out_0_1;
+  assign _246_ = _247_ ? 24'h000000 : _059_;
+  assign _248_ = _249_ ? 1'h0 : lr_0_1_d1;
+  assign _250_ = _251_ ? 1'h0 : lr_0_1_d0;
+  assign _252_ = _253_ ? 1'h0 : l_0_0;
+  assign _254_ = _255_ ? 16'h0000 : _033_[31:16];
+  assign _256_ = _257_ ? 1'h0 : l_0_0;
+  assign _258_ = _259_ ? 8'h00 : a_0_0;
+  assign _260_ = _261_ ? _047_[23:0] : out_0_0;
+  assign _262_ = _263_ ? 24'h000000 : _048_;
   assign _264_ = _265_ ? 1'h0 : lr_0_0_d1;
   assign _266_ = _267_ ? 1'h0 : lr_0_0_d0;
   assign _268_ = _269_ ? 1'h0 : in_last;
-  assign _270_ = _271_ ? 16'h0000 : _029_[15:0];
+  assign _270_ = _271_ ? 16'h0000 : _033_[15:0];
   assign _272_ = _273_ ? 1'h0 : in_last;
   assign _274_ = _275_ ? 8'h00 : a_in0;
   assign _276_ = _277_ ? 1'h0 : in_last;
   assign _278_ = _279_ ? 8'h00 : a_in1;
   assign _280_ = _281_ ? 1'h0 : _000_;
   assign _282_ = _283_ ? 1'h0 : i_valid;
-  assign _284_ = _285_ ? _055_[1:0] : drain_beat;
+  assign _284_ = _285_ ? _061_[1:0] : drain_beat;
   assign _286_ = _287_ ? 2'h0 : _284_;
-  assign _288_ = _289_ ? _052_[1:0] : drain_count;
+  assign _288_ = _289_ ? _057_[1:0] : drain_count;
   assign _290_ = _291_ ? 2'h2 : _288_;
-  assign _292_ = _293_ ? 1'h0 : _041_;
+  assign _292_ = _293_ ? 1'h0 : draining;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a_in0),
     .a1(a_0_0),
     .b0(w_in0),
     .b1(skew_w1_d0),
     .clk(clk),
-    .o(_029_),
+    .o(_033_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
@@ -2637,7 +2661,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o(_030_),
+    .o(_035_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
@@ -2646,7 +2670,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o(_031_),
+    .o(_036_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
@@ -2655,47 +2679,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o(_032_),
+    .o(_037_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign p0 = _029_[15:0];
-  assign sum_0_0 = _042_[23:0];
-  assign p1 = _029_[31:16];
-  assign sum_0_1 = _043_[23:0];
-  assign \p0$60  = _030_[15:0];
-  assign sum_0_2 = _044_[23:0];
-  assign \p1$73  = _030_[31:16];
-  assign sum_0_3 = _045_[23:0];
-  assign \p0$86  = _031_[15:0];
-  assign sum_1_0 = _046_[23:0];
-  assign \p1$97  = _031_[31:16];
-  assign sum_1_1 = _047_[23:0];
-  assign \p0$108  = _032_[15:0];
-  assign sum_1_2 = _048_[23:0];
-  assign \p1$119  = _032_[31:16];
-  assign sum_1_3 = _049_[23:0];
-  assign \en$130  = 1'h1;
+  assign p0 = _033_[15:0];
+  assign sum_0_0 = _047_[23:0];
+  assign p1 = _033_[31:16];
+  assign sum_0_1 = _049_[23:0];
+  assign \p0$57  = _035_[15:0];
+  assign sum_0_2 = _050_[23:0];
+  assign \p1$69  = _035_[31:16];
+  assign sum_0_3 = _051_[23:0];
+  assign \p0$81  = _036_[15:0];
+  assign sum_1_0 = _052_[23:0];
+  assign \p1$93  = _036_[31:16];
+  assign sum_1_1 = _053_[23:0];
+  assign \p0$105  = _037_[15:0];
+  assign sum_1_2 = _054_[23:0];
+  assign \p1$117  = _037_[31:16];
+  assign sum_1_3 = _055_[23:0];
+  assign \en$137  = 1'h1;
   assign a0 = a_in0;
   assign b0 = w_in0;
   assign a1 = a_0_0;
   assign b1 = skew_w1_d0;
-  assign \en$135  = 1'h1;
-  assign \a0$136  = a_0_1;
-  assign \b0$137  = skew_w2_d1;
-  assign \a1$138  = a_0_2;
-  assign \b1$139  = skew_w3_d2;
-  assign \en$140  = 1'h1;
-  assign \a0$141  = skew_a1_d0;
-  assign \b0$142  = w_0_0;
-  assign \a1$143  = a_1_0;
-  assign \b1$144  = w_0_1;
-  assign \en$145  = 1'h1;
-  assign \a0$146  = a_1_1;
-  assign \b0$147  = w_0_2;
-  assign \a1$148  = a_1_2;
-  assign \b1$149  = w_0_3;
-  assign o_valid = draining;
+  assign \en$142  = 1'h1;
+  assign \a0$143  = a_0_1;
+  assign \b0$144  = skew_w2_d1;
+  assign \a1$145  = a_0_2;
+  assign \b1$146  = skew_w3_d2;
+  assign \en$147  = 1'h1;
+  assign \a0$148  = skew_a1_d0;
+  assign \b0$149  = w_0_0;
+  assign \a1$150  = a_1_0;
+  assign \b1$151  = w_0_1;
+  assign \en$152  = 1'h1;
+  assign \a0$153  = a_1_1;
+  assign \b0$154  = w_0_2;
+  assign \a1$155  = a_1_2;
+  assign \b1$156  = w_0_3;
+  assign o_valid = drain_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_w[0]  = i_w[7:0];
@@ -2706,197 +2730,192 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \o_data[1]  = o_data[47:24];
   assign \o_data[2]  = o_data[71:48];
   assign \o_data[3]  = o_data[95:72];
-  assign o_data[95:72] = out_0_3;
-  assign o_data[71:48] = out_0_2;
-  assign o_data[47:24] = out_0_1;
-  assign o_data[23:0] = out_0_0;
-  assign _018_ = w_0_3;
-  assign _008_ = w_0_2;
-  assign _125_ = w_0_1;
-  assign _115_ = w_0_0;
-  assign _105_ = skew_w3_d2;
-  assign _096_ = skew_w2_d1;
-  assign _086_ = skew_w1_d0;
-  assign _076_ = w_in0;
-  assign _072_ = skew_w3_d1;
-  assign _071_ = skew_w3_d0;
-  assign _070_ = w_in3;
-  assign _069_ = skew_w2_d0;
-  assign _068_ = w_in2;
-  assign _067_ = w_in1;
-  assign _064_ = i_w[31:24];
-  assign _063_ = i_w[23:16];
-  assign _061_ = i_w[15:8];
-  assign _060_ = i_w[7:0];
-  assign _059_ = i_a[15:8];
-  assign _058_ = i_a[7:0];
-  assign _285_ = _053_;
+  assign o_data[95:72] = drain_3;
+  assign o_data[71:48] = drain_2;
+  assign o_data[47:24] = drain_1;
+  assign o_data[23:0] = drain_0;
+  assign _032_ = _046_;
+  assign _031_ = _045_;
+  assign _030_ = _044_;
+  assign _029_ = _040_;
+  assign _016_ = w_0_3;
+  assign _006_ = w_0_2;
+  assign _131_ = w_0_1;
+  assign _121_ = w_0_0;
+  assign _111_ = skew_w3_d2;
+  assign _101_ = skew_w2_d1;
+  assign _091_ = skew_w1_d0;
+  assign _082_ = w_in0;
+  assign _078_ = skew_w3_d1;
+  assign _077_ = skew_w3_d0;
+  assign _076_ = w_in3;
+  assign _075_ = skew_w2_d0;
+  assign _074_ = w_in2;
+  assign _073_ = w_in1;
+  assign _069_ = i_w[31:24];
+  assign _068_ = i_w[23:16];
+  assign _067_ = i_w[15:8];
+  assign _066_ = i_w[7:0];
+  assign _065_ = i_a[15:8];
+  assign _064_ = i_a[7:0];
+  assign _285_ = _058_;
   assign _287_ = cap_1_3;
   assign beat_next = _286_;
-  assign _289_ = _050_;
+  assign _289_ = _056_;
   assign _291_ = cap_1_3;
   assign count_next = _290_;
   assign _293_ = rst;
   assign _028_ = _292_;
-  assign _129_ = rst;
-  assign _027_ = _128_;
-  assign _131_ = rst;
-  assign _026_ = _130_;
-  assign _133_ = _037_;
-  assign _135_ = cap_1_3;
-  assign _025_ = _134_;
   assign _137_ = rst;
-  assign _024_ = _136_;
+  assign _027_ = _136_;
   assign _139_ = rst;
-  assign _022_ = _138_;
+  assign _026_ = _138_;
   assign _141_ = rst;
-  assign _021_ = _140_;
-  assign _143_ = rst;
-  assign _020_ = _142_;
-  assign _145_ = rst;
-  assign _019_ = _144_;
+  assign _025_ = _140_;
+  assign _143_ = _001_;
+  assign _145_ = cap_1_3;
   assign _147_ = rst;
-  assign _017_ = _146_;
-  assign _149_ = rst;
-  assign _016_ = _148_;
-  assign _151_ = _035_;
-  assign _153_ = cap_1_2;
-  assign _015_ = _152_;
+  assign _024_ = _146_;
+  assign _149_ = cap_1_3;
+  assign _022_ = _148_;
+  assign _151_ = rst;
+  assign _021_ = _150_;
+  assign _153_ = rst;
+  assign _020_ = _152_;
   assign _155_ = rst;
-  assign _014_ = _154_;
+  assign _019_ = _154_;
   assign _157_ = rst;
-  assign _013_ = _156_;
+  assign _018_ = _156_;
   assign _159_ = rst;
-  assign _011_ = _158_;
+  assign _017_ = _158_;
   assign _161_ = rst;
-  assign _010_ = _160_;
+  assign _015_ = _160_;
   assign _163_ = rst;
-  assign _009_ = _162_;
-  assign _165_ = rst;
-  assign _007_ = _164_;
+  assign _014_ = _162_;
+  assign _165_ = cap_1_2;
+  assign _013_ = _164_;
   assign _167_ = rst;
-  assign _006_ = _166_;
-  assign _169_ = _033_;
-  assign _171_ = cap_1_1;
-  assign _005_ = _170_;
+  assign _011_ = _166_;
+  assign _169_ = rst;
+  assign _010_ = _168_;
+  assign _171_ = rst;
+  assign _009_ = _170_;
   assign _173_ = rst;
-  assign _004_ = _172_;
+  assign _008_ = _172_;
   assign _175_ = rst;
-  assign _003_ = _174_;
+  assign _007_ = _174_;
   assign _177_ = rst;
-  assign _002_ = _176_;
+  assign _005_ = _176_;
   assign _179_ = rst;
-  assign _127_ = _178_;
-  assign _181_ = rst;
-  assign _126_ = _180_;
+  assign _004_ = _178_;
+  assign _181_ = cap_1_1;
+  assign _003_ = _180_;
   assign _183_ = rst;
-  assign _124_ = _182_;
+  assign _002_ = _182_;
   assign _185_ = rst;
-  assign _123_ = _184_;
-  assign _187_ = _012_;
-  assign _189_ = cap_1_0;
-  assign _122_ = _188_;
+  assign _135_ = _184_;
+  assign _187_ = rst;
+  assign _134_ = _186_;
+  assign _189_ = rst;
+  assign _133_ = _188_;
   assign _191_ = rst;
-  assign _121_ = _190_;
+  assign _132_ = _190_;
   assign _193_ = rst;
-  assign _120_ = _192_;
+  assign _130_ = _192_;
   assign _195_ = rst;
-  assign _119_ = _194_;
-  assign _197_ = rst;
-  assign _118_ = _196_;
+  assign _129_ = _194_;
+  assign _197_ = cap_1_0;
+  assign _128_ = _196_;
   assign _199_ = rst;
-  assign _116_ = _198_;
+  assign _127_ = _198_;
   assign _201_ = rst;
-  assign _114_ = _200_;
+  assign _126_ = _200_;
   assign _203_ = rst;
-  assign _113_ = _202_;
-  assign _205_ = _117_;
-  assign _207_ = cap_0_3;
-  assign _112_ = _206_;
+  assign _124_ = _202_;
+  assign _205_ = rst;
+  assign _123_ = _204_;
+  assign _207_ = rst;
+  assign _122_ = _206_;
   assign _209_ = rst;
-  assign _111_ = _208_;
+  assign _120_ = _208_;
   assign _211_ = rst;
-  assign _110_ = _210_;
-  assign _213_ = rst;
-  assign _109_ = _212_;
+  assign _119_ = _210_;
+  assign _213_ = cap_0_3;
+  assign _118_ = _212_;
   assign _215_ = rst;
-  assign _108_ = _214_;
+  assign _117_ = _214_;
   assign _217_ = rst;
-  assign _107_ = _216_;
+  assign _116_ = _216_;
   assign _219_ = rst;
-  assign _104_ = _218_;
+  assign _115_ = _218_;
   assign _221_ = rst;
-  assign _103_ = _220_;
-  assign _223_ = _095_;
-  assign _225_ = cap_0_2;
-  assign _102_ = _224_;
+  assign _113_ = _220_;
+  assign _223_ = rst;
+  assign _112_ = _222_;
+  assign _225_ = rst;
+  assign _110_ = _224_;
   assign _227_ = rst;
-  assign _101_ = _226_;
-  assign _229_ = rst;
-  assign _100_ = _228_;
+  assign _109_ = _226_;
+  assign _229_ = cap_0_2;
+  assign _108_ = _228_;
   assign _231_ = rst;
-  assign _099_ = _230_;
+  assign _107_ = _230_;
   assign _233_ = rst;
-  assign _098_ = _232_;
+  assign _106_ = _232_;
   assign _235_ = rst;
-  assign _097_ = _234_;
+  assign _105_ = _234_;
   assign _237_ = rst;
-  assign _094_ = _236_;
+  assign _104_ = _236_;
   assign _239_ = rst;
-  assign _093_ = _238_;
-  assign _241_ = _073_;
-  assign _243_ = cap_0_1;
-  assign _092_ = _242_;
-  assign _245_ = rst;
-  assign _091_ = _244_;
+  assign _102_ = _238_;
+  assign _241_ = rst;
+  assign _100_ = _240_;
+  assign _243_ = rst;
+  assign _099_ = _242_;
+  assign _245_ = cap_0_1;
+  assign _098_ = _244_;
   assign _247_ = rst;
-  assign _090_ = _246_;
+  assign _097_ = _246_;
   assign _249_ = rst;
-  assign _089_ = _248_;
+  assign _096_ = _248_;
   assign _251_ = rst;
-  assign _088_ = _250_;
+  assign _095_ = _250_;
   assign _253_ = rst;
-  assign _087_ = _252_;
+  assign _094_ = _252_;
   assign _255_ = rst;
-  assign _085_ = _254_;
+  assign _093_ = _254_;
   assign _257_ = rst;
-  assign _083_ = _256_;
-  assign _259_ = _051_;
+  assign _090_ = _256_;
+  assign _259_ = rst;
+  assign _089_ = _258_;
   assign _261_ = cap_0_0;
-  assign _082_ = _260_;
+  assign _088_ = _260_;
   assign _263_ = rst;
-  assign _081_ = _262_;
+  assign _087_ = _262_;
   assign _265_ = rst;
-  assign _080_ = _264_;
+  assign _086_ = _264_;
   assign _267_ = rst;
-  assign _079_ = _266_;
+  assign _085_ = _266_;
   assign _269_ = rst;
-  assign _078_ = _268_;
+  assign _084_ = _268_;
   assign _271_ = rst;
-  assign _077_ = _270_;
+  assign _083_ = _270_;
   assign _273_ = rst;
-  assign _075_ = _272_;
+  assign _080_ = _272_;
   assign _275_ = rst;
-  assign _074_ = _274_;
+  assign _079_ = _274_;
   assign _277_ = rst;
-  assign _066_ = _276_;
+  assign _072_ = _276_;
   assign _279_ = rst;
-  assign _065_ = _278_;
+  assign _071_ = _278_;
   assign _281_ = rst;
-  assign _057_ = _280_;
+  assign _063_ = _280_;
   assign _283_ = rst;
-  assign _056_ = _282_;
-  assign _051_ = drain_shift;
-  assign _073_ = drain_shift;
-  assign _095_ = drain_shift;
-  assign _117_ = drain_shift;
-  assign _012_ = drain_shift;
-  assign _033_ = drain_shift;
-  assign _035_ = drain_shift;
-  assign _037_ = drain_shift;
+  assign _062_ = _282_;
+  assign _001_ = drain_advance;
   assign cap_1_3 = lr_1_3_d2;
-  assign _050_ = drain_shift;
-  assign _053_ = draining;
+  assign _056_ = drain_advance;
+  assign _058_ = draining;
   assign cap_0_0 = lr_0_0_d2;
   assign cap_0_1 = lr_0_1_d2;
   assign cap_0_2 = lr_0_2_d2;
@@ -3333,7 +3352,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$392$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
   wire [32:0] _001_;
   wire [64:0] _002_;
@@ -3503,8 +3522,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 ,
   output o_valid;
   reg o_valid = 1'h0;
   wire [64:0] outer_0;
-  input [68:0] \port$397$0 ;
-  wire [68:0] \port$397$0 ;
+  input [68:0] \port$392$0 ;
+  wire [68:0] \port$392$0 ;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3608,12 +3627,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 ,
     o_valid <= _056_;
   always @(posedge clk)
     o_last <= _057_;
-  assign _000_ = $signed(\port$397$0 [68:63]) > $signed(1'h0);
-  assign _011_ = _000_ ? \port$397$0 [68:63] : 6'h00;
-  assign _022_ = $signed(\port$397$0 [68:63]) < $signed(1'h0);
-  assign _033_ = - $signed(\port$397$0 [68:63]);
+  assign _000_ = $signed(\port$392$0 [68:63]) > $signed(1'h0);
+  assign _011_ = _000_ ? \port$392$0 [68:63] : 6'h00;
+  assign _022_ = $signed(\port$392$0 [68:63]) < $signed(1'h0);
+  assign _033_ = - $signed(\port$392$0 [68:63]);
   assign _044_ = _022_ ? _033_ : 7'h00;
-  assign _055_ = $signed(i_acc) + $signed(\port$397$0 [31:0]);
+  assign _055_ = $signed(i_acc) + $signed(\port$392$0 [31:0]);
   assign _058_ = $signed(rq1_s0) << rq1_l0;
   assign _059_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign _060_ = rq2b_phh0 - _059_;
@@ -3676,14 +3695,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 ,
   assign _123_ = _124_ ? 32'd0 : _055_[31:0];
   assign _125_ = _126_ ? 5'h00 : _044_[4:0];
   assign _127_ = _128_ ? 5'h00 : _011_[4:0];
-  assign _129_ = _130_ ? 31'h00000000 : \port$397$0 [62:32];
+  assign _129_ = _130_ ? 31'h00000000 : \port$392$0 [62:32];
   assign _131_ = _132_ ? 1'h0 : i_last;
   assign _133_ = _134_ ? 1'h0 : i_valid;
   assign left_0 = _011_[4:0];
-  assign i_shift = \port$397$0 [68:63];
+  assign i_shift = \port$392$0 [68:63];
   assign r_0 = _044_[4:0];
   assign s_0 = _055_[31:0];
-  assign i_bias = \port$397$0 [31:0];
+  assign i_bias = \port$392$0 [31:0];
   assign a_0 = _058_[31:0];
   assign high_0 = { _060_[31], _060_ };
   assign outer_0 = { _060_[31], _060_, rq2b_pll0 };
@@ -3691,11 +3710,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$397$0 ,
   assign half_0 = _006_[31:0];
   assign u_0 = _012_[33:0];
   assign en = 1'h1;
-  assign i_multiplier = \port$397$0 [62:32];
-  assign \i_shift[0]  = \port$397$0 [68:63];
+  assign i_multiplier = \port$392$0 [62:32];
+  assign \i_shift[0]  = \port$392$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$397$0 [31:0];
-  assign \i_multiplier[0]  = \port$397$0 [62:32];
+  assign \i_bias[0]  = \port$392$0 [31:0];
+  assign \i_multiplier[0]  = \port$392$0 [62:32];
   assign \o_data[0]  = o_data;
   assign _062_ = rst;
   assign _057_ = _061_;

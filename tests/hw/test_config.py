@@ -80,10 +80,10 @@ def test_round_trip_through_dict():
 
 def test_requant_lanes_set_the_drain_and_the_shortest_tile():
     # one row per step by default; with L lanes a row of `cols` results takes cols/L steps, and
-    # tiles must be (beats + 1)·rows + cols − 2 steps apart (tests/hw/test_mac_array.py shows
+    # tiles must be beats·rows + cols − 1 steps apart (tests/hw/test_mac_array.py shows
     # one step fewer collides)
     assert HwConfig().requant_lanes == 8 and HwConfig().drain_beats == 1
-    assert HwConfig().min_tile_steps == 2 * 8 + 8 - 2
+    assert HwConfig().min_tile_steps == 8 + 8 - 1
     cfg = HwConfig.from_dict({"array": {"rows": 4, "cols": 6}, "requant": {"lanes": 2}})
-    assert (cfg.requant_lanes, cfg.drain_beats, cfg.min_tile_steps) == (2, 3, 4 * 4 + 6 - 2)
+    assert (cfg.requant_lanes, cfg.drain_beats, cfg.min_tile_steps) == (2, 3, 3 * 4 + 6 - 1)
     assert HwConfig.from_dict(cfg.to_dict()) == cfg
